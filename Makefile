@@ -1,0 +1,64 @@
+# fuelpipe: every target sets up what it needs from a fresh clone.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: help setup test lint types pytest gates demo demo-aws bench chaos package browser-deps clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml $(wildcard requirements/*.txt)
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	if [ -f requirements/dev.txt ]; then \
+	  $(BIN)/pip install -q --require-hashes -r requirements/dev.txt && $(BIN)/pip install -q --no-deps -e . ; \
+	else $(BIN)/pip install -q -e '.[dev]'; fi
+	touch $@
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+setup: $(STAMP) $(NODE_STAMP) ## create the virtualenv and node_modules
+
+browser-deps: ## Debian's Chromium for the browser tests
+	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+
+lint: $(STAMP) ## ruff
+	$(BIN)/ruff check src tests lambdas bench scripts
+	$(BIN)/ruff format --check src tests lambdas bench scripts
+
+types: $(STAMP) ## mypy --strict on src/
+	$(BIN)/mypy
+
+pytest: $(STAMP) $(NODE_STAMP) browser-deps ## every test (live ones stay off)
+	$(BIN)/pytest -q -p no:cacheprovider
+
+gates: $(STAMP) $(NODE_STAMP) ## template and workflow checks
+	@if [ -x scripts/gates.sh ]; then scripts/gates.sh; fi
+
+test: lint types pytest gates ## what CI runs: lint, types, tests, gates
+
+demo: $(STAMP) ## the whole pipeline offline on the bundled real data, then the dashboard
+	$(BIN)/fuelpipe demo
+
+demo-aws: $(STAMP) $(NODE_STAMP) ## the demo on dynalite + moto_server through the Lambda handlers
+	$(BIN)/python scripts/demo_aws.py
+
+bench: $(STAMP) $(NODE_STAMP) browser-deps ## benchmarks, side by side; writes docs/BENCHMARKS.md
+	$(BIN)/python -m bench
+
+chaos: $(STAMP) $(NODE_STAMP) ## the full fault-injection suite; writes docs/RELIABILITY.md
+	$(BIN)/python -m scripts.chaos
+
+package: $(STAMP) ## one reproducible zip per Lambda under build/lambdas/
+	$(BIN)/python scripts/package_lambdas.py
+
+clean: ## remove build output and the local store
+	rm -rf build dist data/fuelpipe.sqlite*

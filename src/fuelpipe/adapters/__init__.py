@@ -1,0 +1,1 @@
+"""Adapters: SQLite, DynamoDB, SQS and one per HTTP source."""

@@ -1,0 +1,1 @@
+"""Pure domain: catalog, keys, calendars, gaps, streams and retry policy. No I/O, no clock reads."""

@@ -1,0 +1,234 @@
+"""The series catalog: every tracked series with its key, source, calendar, unit and start."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from types import MappingProxyType
+
+from fuelpipe.domain.keys import Kind, commodity_key, currency_key, fuel_key, parse_key, stock_key
+
+
+@dataclass(frozen=True, slots=True)
+class Series:
+    """One tracked series and everything the pipeline needs to know to keep it complete."""
+
+    key: str
+    kind: Kind
+    source: str
+    """Adapter name: ``bcb``, ``yahoo``, ``fred`` or ``anp``."""
+    symbol: str
+    """The id the source knows it by: ``USD``, ``PETR4.SA``, ``DCOILBRENTEU``, ``GASOLINA COMUM``."""
+    calendar: str
+    """Calendar name in :mod:`fuelpipe.domain.calendars`."""
+    unit: str
+    default_start: date
+    available_after: timedelta
+    """How long after the start of a date (São Paulo time) its value is published."""
+    max_range_days: int
+    """The widest date range one source request may cover."""
+    fetch_unit: str
+    """What one source request returns. Keys sharing a fetch unit are fetched together."""
+    label: str
+    former_symbols: tuple[str, ...] = ()
+    product: str | None = None
+    area: str | None = None
+    exchange_tz: str = "America/Sao_Paulo"
+
+
+# --- PTAX -------------------------------------------------------------------------------------
+# The currencies the PTAX service publishes with daily closing bulletins (its Moedas list).
+PTAX_CURRENCIES: Mapping[str, str] = MappingProxyType(
+    {
+        "USD": "US dollar",
+        "EUR": "Euro",
+        "GBP": "Pound sterling",
+        "JPY": "Japanese yen",
+        "CHF": "Swiss franc",
+        "CAD": "Canadian dollar",
+        "AUD": "Australian dollar",
+        "DKK": "Danish krone",
+        "NOK": "Norwegian krone",
+        "SEK": "Swedish krona",
+    }
+)
+BCB_MAX_RANGE_DAYS = 730
+
+# --- Yahoo ------------------------------------------------------------------------------------
+B3_STOCKS: Mapping[str, str] = MappingProxyType(
+    {"PETR3": "Petrobras ON", "PETR4": "Petrobras PN", "PRIO3": "PRIO ON"}
+)
+NYSE_STOCKS: Mapping[str, tuple[str, tuple[str, ...]]] = MappingProxyType(
+    {
+        "XOM": ("ExxonMobil", ()),
+        "CVX": ("Chevron", ()),
+        "SHEL": ("Shell", ("RDS-A",)),
+        "BP": ("BP", ()),
+        "TTE": ("TotalEnergies", ("TOT",)),
+    }
+)
+YAHOO_MAX_RANGE_DAYS = 3650
+
+# --- ANP --------------------------------------------------------------------------------------
+FUEL_PRODUCTS: Mapping[str, tuple[str, str]] = MappingProxyType(
+    {  # key part -> (ANP label, normalised unit)
+        "GASOLINE": ("GASOLINA COMUM", "BRL/l"),
+        "GASOLINE_PREMIUM": ("GASOLINA ADITIVADA", "BRL/l"),
+        "ETHANOL": ("ETANOL HIDRATADO", "BRL/l"),
+        "DIESEL": ("OLEO DIESEL", "BRL/l"),
+        "DIESEL_S10": ("OLEO DIESEL S10", "BRL/l"),
+        "LPG": ("GLP", "BRL/13kg"),
+        "CNG": ("GNV", "BRL/m3"),
+    }
+)
+REGIONS: Mapping[str, str] = MappingProxyType(
+    {"N": "NORTE", "NE": "NORDESTE", "CO": "CENTRO OESTE", "SE": "SUDESTE", "S": "SUL"}
+)
+STATES: Mapping[str, tuple[str, str]] = MappingProxyType(
+    {  # UF -> (ANP upper-case name without accents, region code)
+        "AC": ("ACRE", "N"), "AL": ("ALAGOAS", "NE"), "AP": ("AMAPA", "N"),
+        "AM": ("AMAZONAS", "N"), "BA": ("BAHIA", "NE"), "CE": ("CEARA", "NE"),
+        "DF": ("DISTRITO FEDERAL", "CO"), "ES": ("ESPIRITO SANTO", "SE"), "GO": ("GOIAS", "CO"),
+        "MA": ("MARANHAO", "NE"), "MT": ("MATO GROSSO", "CO"), "MS": ("MATO GROSSO DO SUL", "CO"),
+        "MG": ("MINAS GERAIS", "SE"), "PA": ("PARA", "N"), "PB": ("PARAIBA", "NE"),
+        "PR": ("PARANA", "S"), "PE": ("PERNAMBUCO", "NE"), "PI": ("PIAUI", "NE"),
+        "RJ": ("RIO DE JANEIRO", "SE"), "RN": ("RIO GRANDE DO NORTE", "NE"),
+        "RS": ("RIO GRANDE DO SUL", "S"), "RO": ("RONDONIA", "N"), "RR": ("RORAIMA", "N"),
+        "SC": ("SANTA CATARINA", "S"), "SP": ("SAO PAULO", "SE"), "SE": ("SERGIPE", "NE"),
+        "TO": ("TOCANTINS", "N"),
+    }
+)
+ANP_WEEKLY_UNITS: Mapping[str, str] = MappingProxyType(
+    {"BR": "anp:weekly:brasil", "REGION": "anp:weekly:regioes", "STATE": "anp:weekly:estados"}
+)
+ANP_MONTHLY_STATES_UNIT = "anp:monthly:estados"
+ANP_MAX_RANGE_DAYS = 100_000  # a workbook holds the whole history
+
+
+def _area_level(area: str) -> str:
+    if area == "BR":
+        return "BR"
+    return "REGION" if area in REGIONS else "STATE"
+
+
+def _build() -> dict[str, Series]:
+    out: list[Series] = []
+    for code, name in PTAX_CURRENCIES.items():
+        out.append(
+            Series(
+                key=currency_key(code), kind=Kind.CURRENCY, source="bcb", symbol=code,
+                calendar="ANBIMA", unit=f"BRL/{code}", default_start=date(2000, 1, 3),
+                available_after=timedelta(hours=14), max_range_days=BCB_MAX_RANGE_DAYS,
+                fetch_unit=f"bcb:{code}", label=f"{name} PTAX (sell, BRL per unit)",
+            )
+        )
+    for ticker, name in B3_STOCKS.items():
+        out.append(
+            Series(
+                key=stock_key(ticker), kind=Kind.STOCK, source="yahoo", symbol=f"{ticker}.SA",
+                calendar="B3", unit="BRL", default_start=date(2000, 1, 3),
+                available_after=timedelta(hours=19), max_range_days=YAHOO_MAX_RANGE_DAYS,
+                fetch_unit=f"yahoo:{ticker}.SA", label=f"{name} ({ticker}, B3)",
+            )
+        )
+    for ticker, (name, former) in NYSE_STOCKS.items():
+        out.append(
+            Series(
+                key=stock_key(ticker), kind=Kind.STOCK, source="yahoo", symbol=ticker,
+                calendar="NYSE", unit="USD", default_start=date(2000, 1, 3),
+                available_after=timedelta(hours=20), max_range_days=YAHOO_MAX_RANGE_DAYS,
+                fetch_unit=f"yahoo:{ticker}", label=f"{name} ({ticker}, NYSE)",
+                former_symbols=former, exchange_tz="America/New_York",
+            )
+        )
+    out.append(
+        Series(
+            key=commodity_key("BRENT"), kind=Kind.COMMODITY, source="fred", symbol="DCOILBRENTEU",
+            calendar="FRED_BRENT", unit="USD/bbl", default_start=date(1987, 5, 20),
+            available_after=timedelta(days=7), max_range_days=100_000,
+            fetch_unit="fred:DCOILBRENTEU", label="Brent spot (FRED DCOILBRENTEU)",
+            exchange_tz="Europe/London",
+        )
+    )
+    out.append(
+        Series(
+            key=commodity_key("BRENT_FUTURES"), kind=Kind.COMMODITY, source="yahoo", symbol="BZ=F",
+            calendar="NYSE", unit="USD/bbl", default_start=date(2007, 7, 30),
+            available_after=timedelta(hours=20), max_range_days=YAHOO_MAX_RANGE_DAYS,
+            fetch_unit="yahoo:BZ=F", label="Brent front-month futures (BZ=F)",
+            exchange_tz="America/New_York",
+        )
+    )
+    areas = ["BR", *REGIONS, *STATES]
+    for product, (label, unit) in FUEL_PRODUCTS.items():
+        for area in areas:
+            out.append(
+                Series(
+                    key=fuel_key(product, area), kind=Kind.FUEL, source="anp", symbol=label,
+                    calendar="ANP_WEEKLY", unit=unit, default_start=date(2013, 1, 6),
+                    available_after=timedelta(days=7), max_range_days=ANP_MAX_RANGE_DAYS,
+                    fetch_unit=ANP_WEEKLY_UNITS[_area_level(area)],
+                    label=f"{label} — {area} (weekly)", product=product, area=area,
+                )
+            )
+        for area in STATES:
+            out.append(
+                Series(
+                    key=fuel_key(product, area, monthly=True), kind=Kind.FUEL_MONTHLY,
+                    source="anp", symbol=label, calendar="MONTHLY", unit=unit,
+                    default_start=date(2013, 1, 1), available_after=timedelta(days=45),
+                    max_range_days=ANP_MAX_RANGE_DAYS, fetch_unit=ANP_MONTHLY_STATES_UNIT,
+                    label=f"{label} — {area} (monthly)", product=product, area=area,
+                )
+            )
+    return {s.key: s for s in out}
+
+
+class Catalog:
+    """A read-only set of series, looked up by key."""
+
+    def __init__(self, series: Iterable[Series]) -> None:
+        self._by_key = {s.key: s for s in series}
+
+    def __getitem__(self, key: str) -> Series:
+        try:
+            return self._by_key[key]
+        except KeyError:
+            parse_key(key)  # a malformed key gets the key module's message
+            raise KeyError(f"{key!r} is not in the series catalog") from None
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._by_key
+
+    def __iter__(self) -> Iterator[Series]:
+        return iter(self._by_key.values())
+
+    def __len__(self) -> int:
+        return len(self._by_key)
+
+    def keys(self) -> list[str]:
+        """Every partition key, in catalog order."""
+        return list(self._by_key)
+
+    def select(self, patterns: Iterable[str] | None) -> list[Series]:
+        """Series whose key equals a pattern or starts with ``pattern#`` (all when None)."""
+        if not patterns:
+            return list(self._by_key.values())
+        pats = [p.upper() for p in patterns]
+        chosen = [
+            s for s in self._by_key.values()
+            if any(s.key == p or s.key.startswith(p.rstrip("#") + "#") for p in pats)
+        ]
+        unknown = [p for p in pats if not any(s.key == p or s.key.startswith(p.rstrip("#") + "#")
+                                               for s in chosen)]
+        if unknown:
+            raise KeyError(f"no series matches {', '.join(unknown)}")
+        return chosen
+
+    def by_fetch_unit(self, unit: str) -> list[Series]:
+        """Every series one request of this fetch unit returns."""
+        return [s for s in self._by_key.values() if s.fetch_unit == unit]
+
+
+DEFAULT_CATALOG = Catalog(_build().values())

@@ -1,0 +1,75 @@
+"""Gap detection and stream grouping: which dates are missing, and how few requests fetch them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from fuelpipe.domain.calendars import Calendar, expected_between
+
+
+@dataclass(frozen=True, slots=True)
+class Stream:
+    """A run of missing dates, consecutive in the series' own calendar, fetched by one request."""
+
+    dates: tuple[date, ...]
+
+    @property
+    def start(self) -> date:
+        return self.dates[0]
+
+    @property
+    def end(self) -> date:
+        return self.dates[-1]
+
+    @property
+    def span_days(self) -> int:
+        """Calendar days the request covers, both ends included."""
+        return (self.end - self.start).days + 1
+
+
+def missing_dates(
+    cal: Calendar, start: date, end: date, present: Iterable[date]
+) -> list[date]:
+    """Expected dates in ``[start, end]`` with no record at all, in order."""
+    have = set(present)
+    return [d for d in expected_between(cal, start, end) if d not in have]
+
+
+def group_streams(cal: Calendar, dates: Sequence[date], max_range_days: int) -> list[Stream]:
+    """Group sorted expected dates into streams.
+
+    A stream breaks where the next date is not the calendar's next expected date (so a weekend
+    or holiday never breaks one), and where one request would cover more than
+    ``max_range_days`` calendar days.
+    """
+    if max_range_days < 1:
+        raise ValueError("max_range_days must be at least 1")
+    streams: list[Stream] = []
+    current: list[date] = []
+    for day in sorted(set(dates)):
+        if current and (
+            cal.next_expected(current[-1]) != day
+            or (day - current[0]).days + 1 > max_range_days
+        ):
+            streams.append(Stream(tuple(current)))
+            current = []
+        current.append(day)
+    if current:
+        streams.append(Stream(tuple(current)))
+    return streams
+
+
+def minimum_requests(start: date, end: date, max_range_days: int) -> int:
+    """The fewest requests that can cover ``[start, end]``: ceil(range / max range)."""
+    span = (end - start).days + 1
+    return -(-span // max_range_days)
+
+
+def clamp_start(default_start: date, since: date | None) -> date:
+    """The first date to look at: the series' default start, or a later ``since``."""
+    return max(default_start, since) if since else default_start
+
+
+ONE_DAY = timedelta(days=1)

@@ -1,0 +1,96 @@
+"""Partition and sort keys: built and parsed here, and nowhere else."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+
+SEP = "#"
+_KEY_PART = re.compile(r"^[A-Z0-9_=.\-]+$")
+
+
+class Kind(StrEnum):
+    """The family of a series, the first part of its partition key."""
+
+    CURRENCY = "CURRENCY"
+    STOCK = "STOCK"
+    COMMODITY = "COMMODITY"
+    FUEL = "FUEL"
+    FUEL_MONTHLY = "FUEL_MONTHLY"
+
+
+class KeyError_(ValueError):
+    """A partition or sort key that does not follow the key design."""
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesKey:
+    """A parsed partition key such as ``FUEL#GASOLINE#SP``."""
+
+    kind: Kind
+    parts: tuple[str, ...]
+
+    def __str__(self) -> str:
+        return SEP.join((self.kind.value, *self.parts))
+
+
+def build_key(kind: Kind | str, *parts: str) -> str:
+    """Build a partition key (``info_type``) from its kind and parts."""
+    kind = Kind(kind)
+    if not parts:
+        raise KeyError_(f"a {kind} key needs at least one part")
+    for part in parts:
+        if not _KEY_PART.match(part):
+            raise KeyError_(f"invalid key part {part!r}: use upper-case letters, digits, _ = . -")
+    return SEP.join((kind.value, *parts))
+
+
+def parse_key(key: str) -> SeriesKey:
+    """Parse a partition key, rejecting anything the key design does not produce."""
+    head, *parts = key.split(SEP)
+    try:
+        kind = Kind(head)
+    except ValueError:
+        raise KeyError_(f"unknown key kind {head!r} in {key!r}") from None
+    build_key(kind, *parts)  # validates the parts
+    expected = 2 if kind in (Kind.FUEL, Kind.FUEL_MONTHLY) else 1
+    if len(parts) != expected:
+        raise KeyError_(f"{key!r}: a {kind} key has {expected} part(s) after the kind")
+    return SeriesKey(kind, tuple(parts))
+
+
+def currency_key(code: str) -> str:
+    """``CURRENCY#USD``."""
+    return build_key(Kind.CURRENCY, code)
+
+
+def stock_key(ticker: str) -> str:
+    """``STOCK#PETR4``."""
+    return build_key(Kind.STOCK, ticker)
+
+
+def commodity_key(name: str) -> str:
+    """``COMMODITY#BRENT``."""
+    return build_key(Kind.COMMODITY, name)
+
+
+def fuel_key(product: str, area: str, *, monthly: bool = False) -> str:
+    """``FUEL#GASOLINE#SP`` (weekly) or ``FUEL_MONTHLY#GASOLINE#SP``."""
+    return build_key(Kind.FUEL_MONTHLY if monthly else Kind.FUEL, product, area)
+
+
+def date_key(day: date) -> str:
+    """The sort key: ISO ``YYYY-MM-DD``."""
+    return day.isoformat()
+
+
+def parse_date_key(value: str) -> date:
+    """Parse a sort key, accepting only the strict ISO form."""
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        raise KeyError_(f"sort key {value!r} is not ISO YYYY-MM-DD")
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise KeyError_(f"sort key {value!r}: {exc}") from None

@@ -1,0 +1,55 @@
+"""Records, observations and statuses shared by every stage and adapter."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+
+AttrValue = Decimal | int | str | None
+
+
+class Status(StrEnum):
+    """The life of a record: OK with a value, PENDING a retry, or QUARANTINED for a person."""
+
+    OK = "OK"
+    PENDING = "PENDING"
+    QUARANTINED = "QUARANTINED"
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """One value a source returned for one series and date, with its side attributes."""
+
+    key: str
+    date: date
+    value: Decimal
+    attrs: dict[str, AttrValue] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One stored item: partition key ``key`` (info_type), sort key ``date``."""
+
+    key: str
+    date: date
+    value: Decimal | None
+    status: Status
+    retry_count: int = 0
+    next_attempt_at: datetime | None = None
+    reason: str | None = None
+    attrs: dict[str, AttrValue] = field(default_factory=dict)
+    updated_at: datetime | None = None
+
+    def with_(self, **changes: object) -> Record:
+        """A copy with some fields changed."""
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True, slots=True)
+class PresentDate:
+    """What a keys-only gap scan reads: the date and the record's status."""
+
+    date: date
+    status: Status

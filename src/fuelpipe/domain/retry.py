@@ -1,0 +1,53 @@
+"""The retry policy: a pure function from a record's retry state to its next step."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+
+class Decision(StrEnum):
+    """What recheck does with a pending record."""
+
+    WAIT = "WAIT"
+    RETRY = "RETRY"
+    QUARANTINE = "QUARANTINE"
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Exponential backoff with a hard bound; past the bound a record is quarantined."""
+
+    max_retries: int = 5
+    base_delay: timedelta = timedelta(hours=1)
+    factor: float = 2.0
+    max_delay: timedelta = timedelta(days=7)
+
+    def __post_init__(self) -> None:
+        if self.max_retries < 0:
+            raise ValueError("max_retries must be >= 0")
+        if self.base_delay <= timedelta(0) or self.factor < 1:
+            raise ValueError("backoff needs a positive base delay and a factor >= 1")
+
+    def delay(self, retry_count: int) -> timedelta:
+        """The wait before re-download number ``retry_count + 1``: base * factor^retry_count."""
+        seconds = self.base_delay.total_seconds() * self.factor**retry_count
+        return min(timedelta(seconds=seconds), self.max_delay)
+
+    def first_attempt_due(self, failed_at: datetime) -> datetime:
+        """When a record that failed its first download is first re-downloaded."""
+        return failed_at + self.delay(0)
+
+    def decide(self, retry_count: int, next_attempt_at: datetime | None, now: datetime) -> Decision:
+        """WAIT until due; RETRY while under the bound; QUARANTINE once it is spent."""
+        if next_attempt_at is not None and next_attempt_at > now:
+            return Decision.WAIT
+        if retry_count >= self.max_retries:
+            return Decision.QUARANTINE
+        return Decision.RETRY
+
+    def after_retry(self, retry_count: int, now: datetime) -> tuple[int, datetime]:
+        """The state a record takes when re-download ``retry_count + 1`` is sent."""
+        new_count = retry_count + 1
+        return new_count, now + self.delay(new_count)

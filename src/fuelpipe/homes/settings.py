@@ -1,0 +1,82 @@
+"""Settings read from the environment (``FUELPIPE_*``), validated once at start-up."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SAO_PAULO = ZoneInfo("America/Sao_Paulo")
+
+DEFAULT_SOURCE_URLS = {
+    "bcb": "https://olinda.bcb.gov.br/olinda/servico/PTAX/versao/v1/odata",
+    "yahoo": "https://query1.finance.yahoo.com",
+    "fred": "https://fred.stlouisfed.org",
+    "anp": (
+        "https://www.gov.br/anp/pt-br/assuntos/precos-e-defesa-da-concorrencia/precos/"
+        "precos-revenda-e-de-distribuicao-combustiveis/shlp"
+    ),
+}
+
+
+def parse_now(value: str) -> datetime:
+    """ISO 8601; without an offset the time is in America/Sao_Paulo; a bare date is midnight."""
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"--now/FUELPIPE_NOW {value!r} is not an ISO 8601 date or datetime") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=SAO_PAULO)
+
+
+class Settings(BaseSettings):
+    """Every knob fuelpipe has; each one is an environment variable ``FUELPIPE_<NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="FUELPIPE_", extra="ignore")
+
+    backend: Literal["embedded", "aws"] = "embedded"
+    db: Path = Path("data/fuelpipe.sqlite")
+    now: datetime | None = None
+
+    # retry policy
+    max_retries: int = Field(5, ge=0, le=50)
+    retry_base_delay_s: float = Field(3600.0, gt=0)
+    retry_factor: float = Field(2.0, ge=1)
+
+    # queue
+    visibility_timeout_s: float = Field(60.0, gt=0)
+    max_receives: int = Field(5, ge=1)
+
+    # HTTP sources
+    source_bcb_url: str = DEFAULT_SOURCE_URLS["bcb"]
+    source_yahoo_url: str = DEFAULT_SOURCE_URLS["yahoo"]
+    source_fred_url: str = DEFAULT_SOURCE_URLS["fred"]
+    source_anp_url: str = DEFAULT_SOURCE_URLS["anp"]
+    http_timeout_s: float = Field(20.0, gt=0)
+    http_attempts: int = Field(4, ge=1, le=10)
+    http_backoff_s: float = Field(0.5, ge=0)
+    yahoo_min_interval_s: float = Field(0.5, ge=0)
+
+    # AWS home
+    table_name: str = "fuelpipe"
+    queue_name: str = "fuelpipe-downloads"
+    dlq_name: str = "fuelpipe-downloads-dlq"
+    pending_shards: int = Field(8, ge=1, le=64)
+
+    @field_validator("now", mode="before")
+    @classmethod
+    def _parse_now(cls, value: object) -> object:
+        if isinstance(value, str) and value:
+            return parse_now(value)
+        return value or None
+
+    def source_url(self, name: str) -> str:
+        """The base URL of one source (``FUELPIPE_SOURCE_<NAME>_URL``)."""
+        return str(getattr(self, f"source_{name}_url")).rstrip("/")
+
+    @property
+    def retry_delay(self) -> timedelta:
+        return timedelta(seconds=self.retry_base_delay_s)

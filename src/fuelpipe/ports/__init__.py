@@ -1,0 +1,1 @@
+"""Ports: the store, queue, source and clock interfaces the stages depend on."""

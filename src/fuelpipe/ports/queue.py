@@ -1,0 +1,72 @@
+"""The queue port: at-least-once delivery with visibility timeouts and a dead-letter store."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """A received message: delete it with its receipt once processed."""
+
+    message_id: str
+    receipt: str
+    body: str
+    receive_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """A message moved aside for a person, with the reason."""
+
+    message_id: str
+    body: str
+    reason: str
+    receive_count: int
+    dead_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class QueueDepth:
+    """How many messages wait, are in flight, and are dead-lettered."""
+
+    visible: int
+    in_flight: int
+    dead: int
+
+
+class Queue(abc.ABC):
+    """A work queue (SQLite or SQS) with a dead-letter side."""
+
+    max_receives: int = 5
+
+    @abc.abstractmethod
+    def send(self, bodies: Sequence[str]) -> int:
+        """Send message bodies, batching as the backend allows; returns how many were sent."""
+
+    @abc.abstractmethod
+    def receive(self, max_messages: int = 10) -> list[Message]:
+        """Receive up to ``max_messages``; they stay invisible for the visibility timeout."""
+
+    @abc.abstractmethod
+    def delete(self, receipts: Sequence[str]) -> None:
+        """Acknowledge processed messages."""
+
+    @abc.abstractmethod
+    def dead_letter(self, message: Message, reason: str) -> None:
+        """Move a message to the dead-letter store with its reason."""
+
+    @abc.abstractmethod
+    def dead_letters(self) -> list[DeadLetter]:
+        """Every dead-lettered message."""
+
+    @abc.abstractmethod
+    def redrive(self) -> int:
+        """Move every dead letter back to the main queue; returns how many."""
+
+    @abc.abstractmethod
+    def depth(self) -> QueueDepth:
+        """Approximate counts of visible, in-flight and dead messages."""

@@ -1,0 +1,85 @@
+"""The source port and its typed errors: transient failures are retried, permanent are not."""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+from datetime import date
+
+from fuelpipe.domain.catalog import Series
+from fuelpipe.domain.models import Observation
+
+
+class SourceError(Exception):
+    """A source request failed after the adapter's own bounded retries."""
+
+    transient: bool = False
+
+
+class TransientSourceError(SourceError):
+    """Worth retrying later: timeouts, dropped connections, 429, 5xx."""
+
+    transient = True
+
+
+class RateLimited(TransientSourceError):
+    """HTTP 429; ``retry_after`` seconds when the source said so."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class ServerError(TransientSourceError):
+    """HTTP 5xx."""
+
+
+class SourceTimeout(TransientSourceError):
+    """The request timed out or the connection dropped."""
+
+
+class PermanentSourceError(SourceError):
+    """Retrying the same request will not help soon: 4xx, unknown symbol."""
+
+
+class NotFound(PermanentSourceError):
+    """The source does not know this symbol or file."""
+
+
+class InvalidPayload(TransientSourceError):
+    """A 200 response that is not what it should be: HTML, truncated or wrong-shaped body.
+
+    Transient: the real sources serve such pages during outages, so it is retried with backoff.
+    """
+
+
+@dataclass(frozen=True, slots=True)
+class FetchRequest:
+    """One request: the fetch unit, the series it should return, and the date range."""
+
+    fetch_unit: str
+    series: tuple[Series, ...]
+    start: date
+    end: date
+
+
+@dataclass(frozen=True, slots=True)
+class FetchResult:
+    """What a source returned, and rows it dropped with the reason (bad cells, stale bars)."""
+
+    observations: list[Observation]
+    notes: dict[tuple[str, date], str] = field(default_factory=dict)
+    requests: int = 1
+
+
+class Source(abc.ABC):
+    """One HTTP data source."""
+
+    name: str
+
+    @abc.abstractmethod
+    def fetch(self, request: FetchRequest) -> FetchResult:
+        """Fetch one request's observations, or raise a SourceError."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release the HTTP client."""

@@ -1,0 +1,83 @@
+"""The store port: a single table keyed by ``info_type`` (partition) and ``date`` (sort)."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from fuelpipe.domain.models import PresentDate, Record
+
+BATCH_LIMIT = 25
+"""At most this many items go in one batch write (DynamoDB's BatchWriteItem limit)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RunLog:
+    """What one stage did in one run, kept for the pipeline-health view."""
+
+    stage: str
+    started_at: datetime
+    finished_at: datetime
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+class Store(abc.ABC):
+    """Durable, idempotent storage of records and their retry state."""
+
+    @abc.abstractmethod
+    def put_records(self, records: Sequence[Record]) -> int:
+        """Upsert OK records in batches of at most 25; the same record twice leaves one."""
+
+    @abc.abstractmethod
+    def put_pending(self, record: Record) -> bool:
+        """Create or refresh a PENDING record; never touches an OK or QUARANTINED one."""
+
+    @abc.abstractmethod
+    def present(self, key: str) -> list[PresentDate]:
+        """Every stored date of one key with its status (one paginated keys-only query)."""
+
+    @abc.abstractmethod
+    def query(
+        self,
+        key: str,
+        start: date | None = None,
+        end: date | None = None,
+        fields: Sequence[str] | None = None,
+    ) -> list[Record]:
+        """Records of one key in ``[start, end]``, in date order; ``fields`` limits what is read."""
+
+    @abc.abstractmethod
+    def claim_retry(
+        self, key: str, day: date, expected_count: int, new_count: int, next_attempt_at: datetime
+    ) -> bool:
+        """Move a PENDING record's retry count from expected to new; False if someone else did."""
+
+    @abc.abstractmethod
+    def quarantine(self, key: str, day: date, expected_count: int, reason: str) -> bool:
+        """Quarantine a PENDING record whose retries are spent; False if it changed meanwhile."""
+
+    @abc.abstractmethod
+    def release(self, key: str, day: date, now: datetime) -> bool:
+        """Put a QUARANTINED record back to PENDING with a fresh retry budget, due now."""
+
+    @abc.abstractmethod
+    def due_pending(self, now: datetime) -> list[Record]:
+        """PENDING records whose next attempt is due (from the pending index, not a scan)."""
+
+    @abc.abstractmethod
+    def quarantined(self) -> list[Record]:
+        """Every QUARANTINED record."""
+
+    @abc.abstractmethod
+    def pending(self) -> list[Record]:
+        """Every PENDING record, due or not."""
+
+    @abc.abstractmethod
+    def put_run(self, run: RunLog) -> None:
+        """Remember what a stage did (for the health view)."""
+
+    @abc.abstractmethod
+    def last_runs(self) -> list[RunLog]:
+        """The latest run of each stage."""
