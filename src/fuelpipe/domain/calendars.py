@@ -30,7 +30,10 @@ ANP_SURVEY_PAUSES: tuple[tuple[date, date], ...] = (
 class Calendar(Protocol):
     """The dates a series is expected to have."""
 
-    name: str
+    @property
+    def name(self) -> str:
+        """The calendar's catalog name."""
+        ...
 
     def is_expected(self, day: date) -> bool:
         """True when the source publishes a value for this date."""

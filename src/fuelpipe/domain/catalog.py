@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 from types import MappingProxyType
 
@@ -19,7 +19,7 @@ class Series:
     source: str
     """Adapter name: ``bcb``, ``yahoo``, ``fred`` or ``anp``."""
     symbol: str
-    """The id the source knows it by: ``USD``, ``PETR4.SA``, ``DCOILBRENTEU``, ``GASOLINA COMUM``."""
+    """The id the source knows: ``USD``, ``PETR4.SA``, ``DCOILBRENTEU``, ``GASOLINA COMUM``."""
     calendar: str
     """Calendar name in :mod:`fuelpipe.domain.calendars`."""
     unit: str
@@ -32,6 +32,8 @@ class Series:
     """What one source request returns. Keys sharing a fetch unit are fetched together."""
     label: str
     former_symbols: tuple[str, ...] = ()
+    whole_history: bool = False
+    """True when one request returns the whole history whatever the range (ANP workbooks)."""
     product: str | None = None
     area: str | None = None
     exchange_tz: str = "America/Sao_Paulo"
@@ -87,15 +89,32 @@ REGIONS: Mapping[str, str] = MappingProxyType(
 )
 STATES: Mapping[str, tuple[str, str]] = MappingProxyType(
     {  # UF -> (ANP upper-case name without accents, region code)
-        "AC": ("ACRE", "N"), "AL": ("ALAGOAS", "NE"), "AP": ("AMAPA", "N"),
-        "AM": ("AMAZONAS", "N"), "BA": ("BAHIA", "NE"), "CE": ("CEARA", "NE"),
-        "DF": ("DISTRITO FEDERAL", "CO"), "ES": ("ESPIRITO SANTO", "SE"), "GO": ("GOIAS", "CO"),
-        "MA": ("MARANHAO", "NE"), "MT": ("MATO GROSSO", "CO"), "MS": ("MATO GROSSO DO SUL", "CO"),
-        "MG": ("MINAS GERAIS", "SE"), "PA": ("PARA", "N"), "PB": ("PARAIBA", "NE"),
-        "PR": ("PARANA", "S"), "PE": ("PERNAMBUCO", "NE"), "PI": ("PIAUI", "NE"),
-        "RJ": ("RIO DE JANEIRO", "SE"), "RN": ("RIO GRANDE DO NORTE", "NE"),
-        "RS": ("RIO GRANDE DO SUL", "S"), "RO": ("RONDONIA", "N"), "RR": ("RORAIMA", "N"),
-        "SC": ("SANTA CATARINA", "S"), "SP": ("SAO PAULO", "SE"), "SE": ("SERGIPE", "NE"),
+        "AC": ("ACRE", "N"),
+        "AL": ("ALAGOAS", "NE"),
+        "AP": ("AMAPA", "N"),
+        "AM": ("AMAZONAS", "N"),
+        "BA": ("BAHIA", "NE"),
+        "CE": ("CEARA", "NE"),
+        "DF": ("DISTRITO FEDERAL", "CO"),
+        "ES": ("ESPIRITO SANTO", "SE"),
+        "GO": ("GOIAS", "CO"),
+        "MA": ("MARANHAO", "NE"),
+        "MT": ("MATO GROSSO", "CO"),
+        "MS": ("MATO GROSSO DO SUL", "CO"),
+        "MG": ("MINAS GERAIS", "SE"),
+        "PA": ("PARA", "N"),
+        "PB": ("PARAIBA", "NE"),
+        "PR": ("PARANA", "S"),
+        "PE": ("PERNAMBUCO", "NE"),
+        "PI": ("PIAUI", "NE"),
+        "RJ": ("RIO DE JANEIRO", "SE"),
+        "RN": ("RIO GRANDE DO NORTE", "NE"),
+        "RS": ("RIO GRANDE DO SUL", "S"),
+        "RO": ("RONDONIA", "N"),
+        "RR": ("RORAIMA", "N"),
+        "SC": ("SANTA CATARINA", "S"),
+        "SP": ("SAO PAULO", "SE"),
+        "SE": ("SERGIPE", "NE"),
         "TO": ("TOCANTINS", "N"),
     }
 )
@@ -117,46 +136,82 @@ def _build() -> dict[str, Series]:
     for code, name in PTAX_CURRENCIES.items():
         out.append(
             Series(
-                key=currency_key(code), kind=Kind.CURRENCY, source="bcb", symbol=code,
-                calendar="ANBIMA", unit=f"BRL/{code}", default_start=date(2000, 1, 3),
-                available_after=timedelta(hours=14), max_range_days=BCB_MAX_RANGE_DAYS,
-                fetch_unit=f"bcb:{code}", label=f"{name} PTAX (sell, BRL per unit)",
+                key=currency_key(code),
+                kind=Kind.CURRENCY,
+                source="bcb",
+                symbol=code,
+                calendar="ANBIMA",
+                unit=f"BRL/{code}",
+                default_start=date(2000, 1, 3),
+                available_after=timedelta(hours=14),
+                max_range_days=BCB_MAX_RANGE_DAYS,
+                fetch_unit=f"bcb:{code}",
+                label=f"{name} PTAX (sell, BRL per unit)",
             )
         )
     for ticker, name in B3_STOCKS.items():
         out.append(
             Series(
-                key=stock_key(ticker), kind=Kind.STOCK, source="yahoo", symbol=f"{ticker}.SA",
-                calendar="B3", unit="BRL", default_start=date(2000, 1, 3),
-                available_after=timedelta(hours=19), max_range_days=YAHOO_MAX_RANGE_DAYS,
-                fetch_unit=f"yahoo:{ticker}.SA", label=f"{name} ({ticker}, B3)",
+                key=stock_key(ticker),
+                kind=Kind.STOCK,
+                source="yahoo",
+                symbol=f"{ticker}.SA",
+                calendar="B3",
+                unit="BRL",
+                default_start=date(2000, 1, 3),
+                available_after=timedelta(hours=19),
+                max_range_days=YAHOO_MAX_RANGE_DAYS,
+                fetch_unit=f"yahoo:{ticker}.SA",
+                label=f"{name} ({ticker}, B3)",
             )
         )
     for ticker, (name, former) in NYSE_STOCKS.items():
         out.append(
             Series(
-                key=stock_key(ticker), kind=Kind.STOCK, source="yahoo", symbol=ticker,
-                calendar="NYSE", unit="USD", default_start=date(2000, 1, 3),
-                available_after=timedelta(hours=20), max_range_days=YAHOO_MAX_RANGE_DAYS,
-                fetch_unit=f"yahoo:{ticker}", label=f"{name} ({ticker}, NYSE)",
-                former_symbols=former, exchange_tz="America/New_York",
+                key=stock_key(ticker),
+                kind=Kind.STOCK,
+                source="yahoo",
+                symbol=ticker,
+                calendar="NYSE",
+                unit="USD",
+                default_start=date(2000, 1, 3),
+                available_after=timedelta(hours=20),
+                max_range_days=YAHOO_MAX_RANGE_DAYS,
+                fetch_unit=f"yahoo:{ticker}",
+                label=f"{name} ({ticker}, NYSE)",
+                former_symbols=former,
+                exchange_tz="America/New_York",
             )
         )
     out.append(
         Series(
-            key=commodity_key("BRENT"), kind=Kind.COMMODITY, source="fred", symbol="DCOILBRENTEU",
-            calendar="FRED_BRENT", unit="USD/bbl", default_start=date(1987, 5, 20),
-            available_after=timedelta(days=7), max_range_days=100_000,
-            fetch_unit="fred:DCOILBRENTEU", label="Brent spot (FRED DCOILBRENTEU)",
+            key=commodity_key("BRENT"),
+            kind=Kind.COMMODITY,
+            source="fred",
+            symbol="DCOILBRENTEU",
+            calendar="FRED_BRENT",
+            unit="USD/bbl",
+            default_start=date(1987, 5, 20),
+            available_after=timedelta(days=7),
+            max_range_days=100_000,
+            fetch_unit="fred:DCOILBRENTEU",
+            label="Brent spot (FRED DCOILBRENTEU)",
             exchange_tz="Europe/London",
         )
     )
     out.append(
         Series(
-            key=commodity_key("BRENT_FUTURES"), kind=Kind.COMMODITY, source="yahoo", symbol="BZ=F",
-            calendar="NYSE", unit="USD/bbl", default_start=date(2007, 7, 30),
-            available_after=timedelta(hours=20), max_range_days=YAHOO_MAX_RANGE_DAYS,
-            fetch_unit="yahoo:BZ=F", label="Brent front-month futures (BZ=F)",
+            key=commodity_key("BRENT_FUTURES"),
+            kind=Kind.COMMODITY,
+            source="yahoo",
+            symbol="BZ=F",
+            calendar="NYSE",
+            unit="USD/bbl",
+            default_start=date(2007, 7, 30),
+            available_after=timedelta(hours=20),
+            max_range_days=YAHOO_MAX_RANGE_DAYS,
+            fetch_unit="yahoo:BZ=F",
+            label="Brent front-month futures (BZ=F)",
             exchange_tz="America/New_York",
         )
     )
@@ -165,21 +220,39 @@ def _build() -> dict[str, Series]:
         for area in areas:
             out.append(
                 Series(
-                    key=fuel_key(product, area), kind=Kind.FUEL, source="anp", symbol=label,
-                    calendar="ANP_WEEKLY", unit=unit, default_start=date(2013, 1, 6),
-                    available_after=timedelta(days=7), max_range_days=ANP_MAX_RANGE_DAYS,
+                    key=fuel_key(product, area),
+                    kind=Kind.FUEL,
+                    source="anp",
+                    symbol=label,
+                    calendar="ANP_WEEKLY",
+                    unit=unit,
+                    default_start=date(2013, 1, 6),
+                    available_after=timedelta(days=7),
+                    max_range_days=ANP_MAX_RANGE_DAYS,
                     fetch_unit=ANP_WEEKLY_UNITS[_area_level(area)],
-                    label=f"{label} — {area} (weekly)", product=product, area=area,
+                    label=f"{label} — {area} (weekly)",
+                    product=product,
+                    area=area,
+                    whole_history=True,
                 )
             )
         for area in STATES:
             out.append(
                 Series(
-                    key=fuel_key(product, area, monthly=True), kind=Kind.FUEL_MONTHLY,
-                    source="anp", symbol=label, calendar="MONTHLY", unit=unit,
-                    default_start=date(2013, 1, 1), available_after=timedelta(days=45),
-                    max_range_days=ANP_MAX_RANGE_DAYS, fetch_unit=ANP_MONTHLY_STATES_UNIT,
-                    label=f"{label} — {area} (monthly)", product=product, area=area,
+                    key=fuel_key(product, area, monthly=True),
+                    kind=Kind.FUEL_MONTHLY,
+                    source="anp",
+                    symbol=label,
+                    calendar="MONTHLY",
+                    unit=unit,
+                    default_start=date(2013, 1, 1),
+                    available_after=timedelta(days=45),
+                    max_range_days=ANP_MAX_RANGE_DAYS,
+                    fetch_unit=ANP_MONTHLY_STATES_UNIT,
+                    label=f"{label} — {area} (monthly)",
+                    product=product,
+                    area=area,
+                    whole_history=True,
                 )
             )
     return {s.key: s for s in out}
@@ -217,11 +290,15 @@ class Catalog:
             return list(self._by_key.values())
         pats = [p.upper() for p in patterns]
         chosen = [
-            s for s in self._by_key.values()
+            s
+            for s in self._by_key.values()
             if any(s.key == p or s.key.startswith(p.rstrip("#") + "#") for p in pats)
         ]
-        unknown = [p for p in pats if not any(s.key == p or s.key.startswith(p.rstrip("#") + "#")
-                                               for s in chosen)]
+        unknown = [
+            p
+            for p in pats
+            if not any(s.key == p or s.key.startswith(p.rstrip("#") + "#") for s in chosen)
+        ]
         if unknown:
             raise KeyError(f"no series matches {', '.join(unknown)}")
         return chosen

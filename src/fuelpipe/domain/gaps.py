@@ -29,9 +29,7 @@ class Stream:
         return (self.end - self.start).days + 1
 
 
-def missing_dates(
-    cal: Calendar, start: date, end: date, present: Iterable[date]
-) -> list[date]:
+def missing_dates(cal: Calendar, start: date, end: date, present: Iterable[date]) -> list[date]:
     """Expected dates in ``[start, end]`` with no record at all, in order."""
     have = set(present)
     return [d for d in expected_between(cal, start, end) if d not in have]
@@ -50,8 +48,7 @@ def group_streams(cal: Calendar, dates: Sequence[date], max_range_days: int) -> 
     current: list[date] = []
     for day in sorted(set(dates)):
         if current and (
-            cal.next_expected(current[-1]) != day
-            or (day - current[0]).days + 1 > max_range_days
+            cal.next_expected(current[-1]) != day or (day - current[0]).days + 1 > max_range_days
         ):
             streams.append(Stream(tuple(current)))
             current = []

@@ -21,7 +21,7 @@ class Kind(StrEnum):
     FUEL_MONTHLY = "FUEL_MONTHLY"
 
 
-class KeyError_(ValueError):
+class InvalidKeyError(ValueError):
     """A partition or sort key that does not follow the key design."""
 
 
@@ -40,10 +40,12 @@ def build_key(kind: Kind | str, *parts: str) -> str:
     """Build a partition key (``info_type``) from its kind and parts."""
     kind = Kind(kind)
     if not parts:
-        raise KeyError_(f"a {kind} key needs at least one part")
+        raise InvalidKeyError(f"a {kind} key needs at least one part")
     for part in parts:
         if not _KEY_PART.match(part):
-            raise KeyError_(f"invalid key part {part!r}: use upper-case letters, digits, _ = . -")
+            raise InvalidKeyError(
+                f"invalid key part {part!r}: use upper-case letters, digits, _ = . -"
+            )
     return SEP.join((kind.value, *parts))
 
 
@@ -53,11 +55,11 @@ def parse_key(key: str) -> SeriesKey:
     try:
         kind = Kind(head)
     except ValueError:
-        raise KeyError_(f"unknown key kind {head!r} in {key!r}") from None
+        raise InvalidKeyError(f"unknown key kind {head!r} in {key!r}") from None
     build_key(kind, *parts)  # validates the parts
     expected = 2 if kind in (Kind.FUEL, Kind.FUEL_MONTHLY) else 1
     if len(parts) != expected:
-        raise KeyError_(f"{key!r}: a {kind} key has {expected} part(s) after the kind")
+        raise InvalidKeyError(f"{key!r}: a {kind} key has {expected} part(s) after the kind")
     return SeriesKey(kind, tuple(parts))
 
 
@@ -89,8 +91,8 @@ def date_key(day: date) -> str:
 def parse_date_key(value: str) -> date:
     """Parse a sort key, accepting only the strict ISO form."""
     if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-        raise KeyError_(f"sort key {value!r} is not ISO YYYY-MM-DD")
+        raise InvalidKeyError(f"sort key {value!r} is not ISO YYYY-MM-DD")
     try:
         return date.fromisoformat(value)
     except ValueError as exc:
-        raise KeyError_(f"sort key {value!r}: {exc}") from None
+        raise InvalidKeyError(f"sort key {value!r}: {exc}") from None

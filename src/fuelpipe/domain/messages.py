@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from fuelpipe.domain.keys import KeyError_, parse_key
+from fuelpipe.domain.keys import InvalidKeyError, parse_key
 
 MAX_DATES_PER_MESSAGE = 5000
 
@@ -33,7 +33,7 @@ class DownloadRequest(BaseModel):
     def _valid_key(cls, value: str) -> str:
         try:
             parse_key(value)
-        except KeyError_ as exc:
+        except InvalidKeyError as exc:
             raise ValueError(str(exc)) from None
         return value
 

@@ -28,7 +28,9 @@ def parse_now(value: str) -> datetime:
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
-        raise ValueError(f"--now/FUELPIPE_NOW {value!r} is not an ISO 8601 date or datetime") from None
+        raise ValueError(
+            f"--now/FUELPIPE_NOW {value!r} is not an ISO 8601 date or datetime"
+        ) from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=SAO_PAULO)
 
 

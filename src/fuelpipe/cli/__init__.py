@@ -1,0 +1,1 @@
+"""The `fuelpipe` command line."""

@@ -1,0 +1,76 @@
+"""Rich progress bars and tables for the CLI."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from fuelpipe.stages.cycle import Progress as ProgressFn
+from fuelpipe.stages.status import KeyStatus
+
+_LABELS = {"orchestrate": "scanning keys for gaps", "scrape": "downloading streams"}
+
+
+@contextmanager
+def bar(console: Console, *, disable: bool = False) -> Iterator[ProgressFn]:
+    """A progress callback drawing one bar per phase."""
+    progress = Progress(
+        TextColumn("[bold]{task.description:<24}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        disable=disable,
+        transient=False,
+    )
+    tasks: dict[str, int] = {}
+
+    def update(phase: str, done: int, total: int) -> None:
+        if phase not in tasks:
+            tasks[phase] = progress.add_task(_LABELS.get(phase, phase), total=total or None)
+        progress.update(tasks[phase], completed=done, total=max(total, done) or None)
+
+    with progress:
+        yield update
+
+
+def print_cycle(console: Console, report: dict[str, dict[str, int]]) -> None:
+    """The summary of one cycle."""
+    table = Table("stage", "counter", "value", title="cycle summary")
+    for stage, counters in report.items():
+        for name, value in counters.items():
+            table.add_row(stage, name.replace("_", " "), f"{value:,}")
+    console.print(table)
+
+
+def print_status(console: Console, rows: Sequence[KeyStatus]) -> None:
+    """The status table, with problems highlighted."""
+    table = Table(
+        "key",
+        "expected",
+        "present",
+        "missing",
+        "pending",
+        "quarantined",
+        "first",
+        "last",
+        title=f"{len(rows)} series",
+    )
+    for r in rows:
+        style = "red" if r.missing or r.quarantined else ("yellow" if r.pending else "")
+        table.add_row(
+            r.key,
+            f"{r.expected:,}",
+            f"{r.present:,}",
+            f"{r.missing:,}",
+            f"{r.pending:,}",
+            f"{r.quarantined:,}",
+            r.first or "-",
+            r.last or "-",
+            style=style,
+        )
+    console.print(table)

@@ -1,0 +1,362 @@
+"""`fuelpipe`: run the pipeline, inspect it, replay sources offline, serve the dashboard."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from fuelpipe.cli import _progress
+from fuelpipe.domain.keys import parse_date_key
+from fuelpipe.domain.models import Record
+from fuelpipe.homes.app import App
+from fuelpipe.homes.settings import Settings, parse_now
+
+app = typer.Typer(
+    help=(
+        "fuelpipe keeps a complete history of Brazilian pump prices (ANP), exchange rates "
+        "(BCB PTAX), oil shares (Yahoo) and Brent (FRED), and shows how they move together.\n\n"
+        "Settings come from FUELPIPE_* environment variables (see README); the store is "
+        "./data/fuelpipe.sqlite unless FUELPIPE_DB says otherwise."
+    ),
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+quarantine_app = typer.Typer(help="Records whose retries are spent, waiting for a person.")
+dlq_app = typer.Typer(help="Queue messages that could not be processed (dead letters).")
+aws_app = typer.Typer(help="The AWS home: DynamoDB, SQS and Lambda.")
+deploy_app = typer.Typer(help="Deploy changed Lambdas (what the deploy workflow runs).")
+app.add_typer(quarantine_app, name="quarantine")
+app.add_typer(dlq_app, name="dlq")
+app.add_typer(aws_app, name="aws")
+app.add_typer(deploy_app, name="deploy")
+
+console = Console()
+err = Console(stderr=True)
+
+
+class CliState:
+    """Options given before the command, shared by every command."""
+
+    overrides: dict[str, Any] = {}  # noqa: RUF012 - one CLI invocation per process
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    """Print one clear line and return the exit to raise."""
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    return typer.Exit(code)
+
+
+def settings(**extra: Any) -> Settings:
+    """Settings from the environment plus the global options; one clear line when invalid."""
+    try:
+        return Settings(**{**CliState.overrides, **extra})
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"FUELPIPE_{str(e['loc'][0]).upper()}: {e['msg']}" for e in exc.errors()
+        )
+        raise fail(f"invalid configuration: {problems}") from None
+
+
+def build(cfg: Settings) -> App:
+    """The composition root of the configured home."""
+    try:
+        if cfg.backend == "aws":
+            from fuelpipe.homes.aws import build_app as build_aws
+
+            return build_aws(cfg)
+        from fuelpipe.homes.local import build_app as build_local
+
+        return build_local(cfg)
+    except Exception as exc:  # a bad path, missing endpoint: say it in one line
+        raise fail(f"cannot start the {cfg.backend} home: {exc}") from None
+
+
+def _select(app_: App, series: list[str] | None) -> list[Any] | None:
+    if not series:
+        return None
+    try:
+        return app_.catalog.select(series)
+    except KeyError as exc:
+        raise fail(str(exc.args[0])) from None
+
+
+def _date(value: str | None, option: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return parse_date_key(value)
+    except ValueError:
+        raise fail(f"{option} {value!r} is not a date (YYYY-MM-DD)") from None
+
+
+@app.callback()
+def main(
+    now: Annotated[
+        str | None,
+        typer.Option(
+            help="Pretend it is this instant (ISO 8601; no offset = America/Sao_Paulo). "
+            "Also FUELPIPE_NOW. Makes backfills, retries and tests reproducible.",
+            envvar="FUELPIPE_NOW",
+        ),
+    ] = None,
+) -> None:
+    """fuelpipe command line."""
+    if now:
+        try:
+            CliState.overrides["now"] = parse_now(now)
+        except ValueError as exc:
+            raise fail(str(exc)) from None
+
+
+@app.command()
+def run(
+    series: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--series", "-s", help="Keys or prefixes, e.g. CURRENCY#USD or FUEL#GASOLINE."
+        ),
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Ignore dates before this (YYYY-MM-DD).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """One full cycle: orchestrate, scrape until the queue is drained, recheck; then a summary."""
+    from fuelpipe.stages.cycle import run_cycle
+
+    cfg = settings()
+    a = build(cfg)
+    try:
+        chosen = _select(a, series)
+        with _progress.bar(console, disable=as_json) as progress:
+            report = run_cycle(a, series=chosen, since=_date(since, "--since"), progress=progress)
+    finally:
+        a.close()
+    if as_json:
+        print(json.dumps(report.as_dict(), indent=2))
+    else:
+        _progress.print_cycle(console, report.as_dict())
+
+
+@app.command()
+def status(
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
+    series: Annotated[
+        list[str] | None, typer.Option("--series", "-s", help="Keys or prefixes.")
+    ] = None,
+    since: Annotated[str | None, typer.Option(help="Count expected dates from here.")] = None,
+    all_keys: Annotated[
+        bool, typer.Option("--all", help="Include keys with no record yet.")
+    ] = False,
+) -> None:
+    """Per key: expected, present, missing, pending and quarantined counts, first and last date."""
+    from fuelpipe.stages.status import status as compute
+
+    cfg = settings()
+    a = build(cfg)
+    try:
+        rows = compute(a, _select(a, series), _date(since, "--since"), stored_only=not all_keys)
+    finally:
+        a.close()
+    if as_json:
+        keys = ("key", "expected", "present", "missing", "pending", "quarantined", "first", "last")
+        print(json.dumps([{k: r.as_dict()[k] for k in keys} for r in rows], indent=2))
+        return
+    _progress.print_status(console, rows)
+
+
+def _record_json(r: Record) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "date": r.date.isoformat(),
+        "value": None if r.value is None else str(r.value),
+        "status": r.status.value,
+        "retry_count": r.retry_count,
+    }
+    if r.reason:
+        out["reason"] = r.reason
+    if r.next_attempt_at:
+        out["next_attempt_at"] = r.next_attempt_at.isoformat()
+    for k, v in r.attrs.items():
+        out.setdefault(k, str(v) if isinstance(v, Decimal) else v)
+    return out
+
+
+@app.command()
+def export(
+    key: Annotated[str, typer.Argument(help="A partition key, e.g. CURRENCY#USD.")],
+    fmt: Annotated[str, typer.Option("--format", "-f", help="csv or json.")] = "csv",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="File (default stdout).")
+    ] = None,
+) -> None:
+    """Every record of one key: date, value, status, retry_count and the series' attributes."""
+    if fmt not in ("csv", "json"):
+        raise fail(f"--format must be csv or json, not {fmt!r}")
+    cfg = settings()
+    a = build(cfg)
+    try:
+        if key not in a.catalog:
+            raise fail(f"{key!r} is not in the series catalog (try `fuelpipe status --all`)")
+        rows = [_record_json(r) for r in a.store.query(key)]
+    finally:
+        a.close()
+    if fmt == "json":
+        text = json.dumps(rows, indent=2, ensure_ascii=False) + "\n"
+    else:
+        cols = ["date", "value", "status", "retry_count"]
+        cols += sorted({c for r in rows for c in r} - set(cols))
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=cols, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        text = buf.getvalue()
+    if output:
+        output.write_text(text)
+    else:
+        sys.stdout.write(text)
+
+
+@quarantine_app.command("list")
+def quarantine_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Every quarantined record with its reason."""
+    a = build(settings())
+    try:
+        rows = a.store.quarantined()
+    finally:
+        a.close()
+    if as_json:
+        print(json.dumps([{"key": r.key, **_record_json(r)} for r in rows], indent=2))
+        return
+    table = Table("key", "date", "retries", "reason", title=f"{len(rows)} quarantined")
+    for r in rows:
+        table.add_row(r.key, r.date.isoformat(), str(r.retry_count), r.reason or "")
+    console.print(table)
+
+
+@quarantine_app.command("release")
+def quarantine_release(
+    key: Annotated[str, typer.Argument(help="Partition key.")],
+    day: Annotated[str, typer.Argument(metavar="DATE", help="YYYY-MM-DD.")],
+) -> None:
+    """Give a quarantined record a fresh retry budget; the next recheck re-downloads it."""
+    when = _date(day, "DATE")
+    assert when is not None
+    a = build(settings())
+    try:
+        ok = a.store.release(key, when, a.clock.now())
+    finally:
+        a.close()
+    if not ok:
+        raise fail(f"{key} {day} is not quarantined", code=1)
+    console.print(f"released {key} {day}: it will be re-downloaded by the next recheck")
+
+
+@dlq_app.command("list")
+def dlq_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Dead-lettered messages with the reason each was set aside."""
+    a = build(settings())
+    try:
+        rows = a.queue.dead_letters()
+    finally:
+        a.close()
+    if as_json:
+        print(
+            json.dumps(
+                [
+                    {
+                        "id": d.message_id,
+                        "reason": d.reason,
+                        "receive_count": d.receive_count,
+                        "body": d.body,
+                    }
+                    for d in rows
+                ],
+                indent=2,
+            )
+        )
+        return
+    table = Table("id", "receives", "reason", "body", title=f"{len(rows)} dead letters")
+    for d in rows:
+        table.add_row(d.message_id[:12], str(d.receive_count), d.reason, d.body[:80])
+    console.print(table)
+
+
+@dlq_app.command("redrive")
+def dlq_redrive() -> None:
+    """Move every dead letter back to the main queue."""
+    a = build(settings())
+    try:
+        moved = a.queue.redrive()
+    finally:
+        a.close()
+    console.print(f"moved {moved} message(s) back to the queue")
+
+
+@app.command()
+def replay(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port (0 = any free port).")] = 8765,
+    faults: Annotated[
+        str | None,
+        typer.Option(help="Fault spec, e.g. 'all:0.3' or 'bcb:5xx=0.1;yahoo:429=0.2', or a file."),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed for the faults, so a run repeats.")] = 0,
+) -> None:
+    """Serve every source's real wire format from the bundled real data, offline."""
+    from fuelpipe.replay import run_replay
+
+    run_replay(host=host, port=port, snapshot_dir=None, faults_spec=faults, seed=seed)
+
+
+@app.command()
+def demo(
+    serve: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="End by serving the dashboard.")
+    ] = True,
+    port: Annotated[int, typer.Option(help="Dashboard port.")] = 8050,
+) -> None:
+    """Replay the bundled real data, run the whole pipeline over it, print the status."""
+    from fuelpipe.cli.demo import run_demo
+
+    run_demo(console, CliState.overrides, serve=serve, port=port, fail=fail)
+
+
+@app.command()
+def dashboard(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8050,
+) -> None:
+    """Serve the analysis dashboard and its API on this machine."""
+    from fuelpipe.dashboard.server import serve as serve_dashboard
+
+    a = build(settings())
+    console.print(f"dashboard on [bold]http://{host}:{port}/[/] (Ctrl+C to stop)")
+    try:
+        serve_dashboard(a.store, a.catalog, a.queue, host=host, port=port, clock=a.clock)
+    finally:
+        a.close()
+
+
+@aws_app.command("create-resources")
+def aws_create_resources() -> None:
+    """Create the table, its GSI, the queue and its DLQ as the template declares them."""
+    from fuelpipe.homes.aws import create_resources
+
+    cfg = settings(backend="aws")
+    try:
+        created = create_resources(cfg)
+    except Exception as exc:
+        raise fail(f"could not create resources: {exc}") from None
+    console.print(f"ready: {created}")

@@ -1,0 +1,57 @@
+"""Request planning: turn missing dates of many keys into the fewest source requests."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import date
+from typing import Literal
+
+from fuelpipe.domain.calendars import get_calendar
+from fuelpipe.domain.catalog import Series
+from fuelpipe.domain.gaps import group_streams
+from fuelpipe.domain.messages import MAX_DATES_PER_MESSAGE, DownloadRequest
+
+
+def plan_requests(
+    wanted: Iterable[tuple[Series, Sequence[date]]],
+    origin: Literal["gap", "retry"] = "gap",
+) -> list[DownloadRequest]:
+    """One message per stream; keys that share a fetch unit share its requests.
+
+    A fetch unit is what one source request returns (one PTAX currency, one ticker, one ANP
+    workbook). Keys of the same unit are grouped so the file is fetched once for all of them.
+    Units whose one request returns the whole history (ANP workbooks) get a single request for
+    every missing date, however scattered; the others get one request per calendar stream,
+    split at the source's maximum range.
+    """
+    by_unit: dict[str, list[tuple[Series, list[date]]]] = defaultdict(list)
+    for series, dates in wanted:
+        if dates:
+            by_unit[series.fetch_unit].append((series, sorted(set(dates))))
+    requests: list[DownloadRequest] = []
+    for unit, items in by_unit.items():
+        items.sort(key=lambda item: item[0].key)
+        lead = items[0][0]
+        union = sorted({d for _, dates in items for d in dates})
+        if lead.whole_history:
+            chunks = [
+                union[i : i + MAX_DATES_PER_MESSAGE]
+                for i in range(0, len(union), MAX_DATES_PER_MESSAGE)
+            ]
+        else:
+            cal = get_calendar(lead.calendar)
+            chunks = [list(s.dates) for s in group_streams(cal, union, lead.max_range_days)]
+        for chunk in chunks:
+            lo, hi = chunk[0], chunk[-1]
+            keys = [s.key for s, dates in items if any(lo <= d <= hi for d in dates)]
+            requests.append(
+                DownloadRequest(
+                    partition_key=keys[0],
+                    also_keys=keys[1:],
+                    dates_to_download=chunk,
+                    fetch_unit=unit,
+                    origin=origin,
+                )
+            )
+    return requests

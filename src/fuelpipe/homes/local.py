@@ -1,0 +1,45 @@
+"""The embedded home: SQLite store and queue in one file on this machine, no account needed."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import timedelta
+
+from fuelpipe.domain.catalog import DEFAULT_CATALOG, Catalog
+from fuelpipe.homes.app import App, policy_from
+from fuelpipe.homes.settings import Settings
+from fuelpipe.homes.sources import build_sources
+from fuelpipe.ports.clock import Clock
+from fuelpipe.ports.source import Source
+
+
+def build_app(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    sources: Mapping[str, Source] | None = None,
+    catalog: Catalog | None = None,
+) -> App:
+    """Wire the embedded home from settings; tests pass their own clock or sources."""
+    from fuelpipe.adapters.clock import FixedClock, SystemClock
+    from fuelpipe.adapters.sqlite_queue import SqliteQueue
+    from fuelpipe.adapters.sqlite_store import SqliteStore
+
+    business_clock: Clock = clock or (FixedClock(settings.now) if settings.now else SystemClock())
+    store = SqliteStore(settings.db)
+    # The queue's visibility timeout is operational time, so it always runs on the real clock.
+    queue = SqliteQueue(
+        settings.db.with_name(settings.db.stem + "-queue.sqlite"),
+        clock=SystemClock(),
+        visibility_timeout=timedelta(seconds=settings.visibility_timeout_s),
+        max_receives=settings.max_receives,
+    )
+    return App(
+        catalog=catalog or DEFAULT_CATALOG,
+        store=store,
+        queue=queue,
+        sources=sources if sources is not None else build_sources(settings),
+        clock=business_clock,
+        policy=policy_from(settings),
+        settings=settings,
+    )

@@ -1,0 +1,100 @@
+"""One full cycle on one machine: orchestrate, drain the queue, recheck, drain again."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from fuelpipe.domain.catalog import Series
+from fuelpipe.homes.app import App
+from fuelpipe.ports.store import RunLog
+from fuelpipe.stages.orchestrate import OrchestrateReport, orchestrate
+from fuelpipe.stages.recheck import RecheckReport, recheck
+from fuelpipe.stages.scrape import ScrapeReport, handle_message
+
+Progress = Callable[[str, int, int], None]
+"""progress(phase, done, total): total is 0 when unknown."""
+
+
+@dataclass
+class CycleReport:
+    """The three stages' reports of one cycle."""
+
+    orchestrate: OrchestrateReport = field(default_factory=OrchestrateReport)
+    scrape: ScrapeReport = field(default_factory=ScrapeReport)
+    recheck: RecheckReport = field(default_factory=RecheckReport)
+
+    def as_dict(self) -> dict[str, dict[str, int]]:
+        """Nested counters, for `--json` output and the run log."""
+        return {
+            "orchestrate": self.orchestrate.as_dict(),
+            "scrape": self.scrape.as_dict(),
+            "recheck": self.recheck.as_dict(),
+        }
+
+
+def drain(
+    app: App,
+    *,
+    progress: Progress | None = None,
+    batch_size: int = 10,
+    wait_in_flight: bool = True,
+    sleep: Callable[[float], None] = time.sleep,
+    max_idle_polls: int = 10_000,
+) -> ScrapeReport:
+    """Work the queue until it is empty; messages a crashed run left in flight are waited for.
+
+    Each message is deleted only after its records are stored, so a crash at any point means
+    redelivery, and idempotent writes make redelivery harmless (at-least-once).
+    """
+    started = app.clock.now()
+    report = ScrapeReport()
+    done = 0
+    idle = 0
+    while True:
+        messages = app.queue.receive(batch_size)
+        if not messages:
+            depth = app.queue.depth()
+            if not wait_in_flight or depth.in_flight == 0 or idle >= max_idle_polls:
+                break
+            idle += 1
+            sleep(0.2)
+            continue
+        idle = 0
+        for message in messages:
+            report.add(handle_message(app, message))
+            app.queue.delete([message.receipt])
+            done += 1
+            if progress:
+                depth = app.queue.depth()
+                progress("scrape", done, done + depth.visible + depth.in_flight)
+    app.store.put_run(RunLog("scraper", started, app.clock.now(), report.as_dict()))
+    return report
+
+
+def run_cycle(
+    app: App,
+    *,
+    series: Sequence[Series] | None = None,
+    since: date | None = None,
+    progress: Progress | None = None,
+) -> CycleReport:
+    """orchestrate → scrape until drained → recheck → scrape until drained."""
+    report = CycleReport()
+    targets = list(series) if series is not None else list(app.catalog)
+    scanned = 0
+
+    def on_key(_key: str) -> None:
+        nonlocal scanned
+        scanned += 1
+        if progress:
+            progress("orchestrate", scanned, len(targets))
+
+    report.orchestrate = orchestrate(app, series=targets, since=since, on_key=on_key)
+    report.scrape.add(drain(app, progress=progress))
+    report.recheck = recheck(app)
+    if report.recheck.messages_sent:
+        report.scrape.add(drain(app, progress=progress))
+    return report

@@ -1,0 +1,55 @@
+"""retry_recheck: re-enqueue due PENDING records with backoff; quarantine when retries are spent."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+
+from fuelpipe.domain.planning import plan_requests
+from fuelpipe.domain.retry import Decision
+from fuelpipe.homes.app import App
+from fuelpipe.ports.store import RunLog
+from fuelpipe.stages._report import Counters
+
+
+@dataclass
+class RecheckReport(Counters):
+    """What one recheck run did."""
+
+    due: int = 0
+    retried: int = 0
+    quarantined: int = 0
+    messages_sent: int = 0
+    lost_race: int = 0
+
+
+def recheck(app: App) -> RecheckReport:
+    """Claim each due retry (conditionally, so none is counted twice), then enqueue them."""
+    now = app.clock.now()
+    report = RecheckReport()
+    claimed: dict[str, list[date]] = defaultdict(list)
+    for rec in app.store.due_pending(now):
+        if rec.key not in app.catalog:
+            continue  # a series dropped from the catalog is nobody's to retry
+        report.due += 1
+        decision = app.policy.decide(rec.retry_count, rec.next_attempt_at, now)
+        if decision is Decision.QUARANTINE:
+            reason = f"{rec.reason or 'no value'} (gave up after {rec.retry_count} re-downloads)"
+            if app.store.quarantine(rec.key, rec.date, rec.retry_count, reason):
+                report.quarantined += 1
+            else:
+                report.lost_race += 1
+        elif decision is Decision.RETRY:
+            new_count, next_at = app.policy.after_retry(rec.retry_count, now)
+            if app.store.claim_retry(rec.key, rec.date, rec.retry_count, new_count, next_at):
+                claimed[rec.key].append(rec.date)
+                report.retried += 1
+            else:
+                report.lost_race += 1
+    requests = plan_requests(
+        ((app.catalog[key], dates) for key, dates in claimed.items()), origin="retry"
+    )
+    report.messages_sent = app.queue.send([r.to_body() for r in requests])
+    app.store.put_run(RunLog("retry_recheck", now, app.clock.now(), report.as_dict()))
+    return report

@@ -1,0 +1,134 @@
+"""scraper: one source request per message; values stored, every unreturned date made PENDING."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from fuelpipe.domain.catalog import Series
+from fuelpipe.domain.messages import DownloadRequest, MalformedMessage
+from fuelpipe.domain.models import Observation, Record, Status
+from fuelpipe.domain.plausibility import check_observation
+from fuelpipe.homes.app import App
+from fuelpipe.ports.queue import Message
+from fuelpipe.ports.source import FetchRequest, FetchResult, SourceError
+from fuelpipe.stages._report import Counters
+
+NO_VALUE = "source returned no value for this date"
+
+
+@dataclass
+class ScrapeReport(Counters):
+    """What one message did to the store."""
+
+    records_written: int = 0
+    pending_written: int = 0
+    quarantined: int = 0
+    flagged: int = 0
+    source_requests: int = 0
+    dead_lettered: int = 0
+
+
+def resolve(app: App, request: DownloadRequest) -> list[Series]:
+    """The catalog series a message names, checked against its fetch unit."""
+    series: list[Series] = []
+    for key in request.keys:
+        if key not in app.catalog:
+            raise MalformedMessage(f"malformed message: {key!r} is not in the series catalog")
+        s = app.catalog[key]
+        if s.fetch_unit != request.fetch_unit:
+            raise MalformedMessage(
+                f"malformed message: {key!r} is fetched by {s.fetch_unit!r}, "
+                f"not {request.fetch_unit!r}"
+            )
+        series.append(s)
+    return series
+
+
+def scrape(app: App, request: DownloadRequest) -> ScrapeReport:
+    """Fetch one request and store what came back; the rest becomes PENDING with its reason."""
+    series = resolve(app, request)
+    now = app.clock.now()
+    wanted = set(request.dates_to_download)
+    keys = {s.key for s in series}
+    report = ScrapeReport(source_requests=1)
+    fetch = FetchRequest(request.fetch_unit, tuple(series), min(wanted), max(wanted))
+    error: str | None = None
+    try:
+        result = app.sources[series[0].source].fetch(fetch)
+    except SourceError as exc:
+        error = f"{type(exc).__name__}: {exc}"
+        result = FetchResult(observations=[])
+
+    got: dict[tuple[str, date], Observation] = {}
+    flagged: dict[tuple[str, date], str] = {}
+    for obs in result.observations:
+        slot = (obs.key, obs.date)
+        if obs.key not in keys or obs.date not in wanted:
+            continue  # rows out of the requested range or for other keys are not ours to write
+        problem = check_observation(obs, now)
+        if problem:
+            flagged[slot] = problem
+        else:
+            got[slot] = obs
+    ok = [
+        Record(
+            key=o.key, date=o.date, value=o.value, status=Status.OK, attrs=o.attrs, updated_at=now
+        )
+        for o in got.values()
+    ]
+    report.records_written = app.store.put_records(ok)
+    report.flagged = len(flagged)
+
+    for s in series:
+        missing = sorted(d for d in wanted if (s.key, d) not in got)
+        if not missing:
+            continue
+        existing = {
+            r.date: r
+            for r in app.store.query(
+                s.key, missing[0], missing[-1], fields=("status", "retry_count")
+            )
+        }
+        for day in missing:
+            reason = error or flagged.get((s.key, day)) or result.notes.get((s.key, day), NO_VALUE)
+            report.add(_mark_missing(app, s.key, day, existing.get(day), reason, now))
+    return report
+
+
+def _mark_missing(
+    app: App, key: str, day: date, current: Record | None, reason: str, now: datetime
+) -> ScrapeReport:
+    """PENDING for a new failure, QUARANTINED once the last allowed re-download failed too."""
+    out = ScrapeReport()
+    if current is not None and current.status is not Status.PENDING:
+        return out  # OK stays OK; QUARANTINED waits for a person
+    if current is not None and current.retry_count >= app.policy.max_retries:
+        note = f"{reason} (still failing after {current.retry_count} re-downloads)"
+        if app.store.quarantine(key, day, current.retry_count, note):
+            out.quarantined = 1
+        return out
+    pending = Record(
+        key=key,
+        date=day,
+        value=None,
+        status=Status.PENDING,
+        retry_count=0,
+        next_attempt_at=app.policy.first_attempt_due(now),
+        reason=reason,
+        updated_at=now,
+    )
+    if app.store.put_pending(pending):
+        out.pending_written = 1
+    return out
+
+
+def handle_message(app: App, message: Message) -> ScrapeReport:
+    """Process one queue message: malformed ones are dead-lettered with their reason."""
+    try:
+        request = DownloadRequest.from_body(message.body)
+        resolve(app, request)
+    except MalformedMessage as exc:
+        app.queue.dead_letter(message, str(exc))
+        return ScrapeReport(dead_lettered=1)
+    return scrape(app, request)

@@ -1,0 +1,74 @@
+"""Completeness per key: expected, present, missing, pending and quarantined dates."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import date
+
+from fuelpipe.domain.calendars import expected_between, get_calendar, last_available_date
+from fuelpipe.domain.catalog import Series
+from fuelpipe.domain.gaps import clamp_start
+from fuelpipe.domain.models import Status
+from fuelpipe.homes.app import App
+
+
+@dataclass(frozen=True)
+class KeyStatus:
+    """One row of `fuelpipe status`."""
+
+    key: str
+    expected: int
+    present: int
+    missing: int
+    pending: int
+    quarantined: int
+    first: str | None
+    last: str | None
+    unexpected: int = 0
+    """Stored dates the calendar does not expect (weekends, holidays): should stay zero."""
+
+    def as_dict(self) -> dict[str, object]:
+        """The JSON object of `status --json`."""
+        return asdict(self)
+
+
+def key_status(app: App, series: Series, since: date | None = None) -> KeyStatus:
+    """Status of one key, from its first stored date (or ``since``) to what is published now."""
+    present = app.store.present(series.key)
+    cal = get_calendar(series.calendar)
+    stored = {p.date: p.status for p in present}
+    end = last_available_date(app.clock.now(), series.available_after)
+    if since is not None:
+        start = clamp_start(series.default_start, since)
+    elif stored:
+        start = min(stored)
+    else:
+        start = series.default_start
+    expected = list(expected_between(cal, start, end)) if start <= end else []
+    counts = dict.fromkeys(Status, 0)
+    for status in stored.values():
+        counts[status] += 1
+    return KeyStatus(
+        key=series.key,
+        expected=len(expected),
+        present=counts[Status.OK],
+        missing=sum(1 for d in expected if d not in stored),
+        pending=counts[Status.PENDING],
+        quarantined=counts[Status.QUARANTINED],
+        first=min(stored).isoformat() if stored else None,
+        last=max(stored).isoformat() if stored else None,
+        unexpected=sum(1 for d in stored if not cal.is_expected(d)),
+    )
+
+
+def status(
+    app: App,
+    series: Sequence[Series] | None = None,
+    since: date | None = None,
+    *,
+    stored_only: bool = False,
+) -> list[KeyStatus]:
+    """Status of every key (or the chosen ones); ``stored_only`` skips keys with no record."""
+    rows = [key_status(app, s, since) for s in (series if series is not None else app.catalog)]
+    return [r for r in rows if r.first is not None] if stored_only else rows

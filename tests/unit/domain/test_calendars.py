@@ -1,0 +1,99 @@
+"""Calendars checked against the real publication days in the bundled and shared real files."""
+
+import csv
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from fuelpipe.domain.calendars import (
+    expected_between,
+    get_calendar,
+    last_available_date,
+)
+
+SHARED = Path(__file__).resolve().parents[4] / "shared" / "data"
+SNAPSHOT = Path(__file__).resolve().parents[3] / "src" / "fuelpipe" / "replay" / "snapshot"
+
+
+def _real_ptax_dates() -> list[date]:
+    """Real PTAX closing dates: the bundled snapshot, else the shared file it came from."""
+    bundled = SNAPSHOT / "bcb" / "USD.csv"
+    path = bundled if bundled.exists() else SHARED / "fx" / "strongylis__ptax.csv"
+    with path.open() as fh:
+        return sorted(date.fromisoformat(row[next(iter(row))][:10]) for row in csv.DictReader(fh))
+
+
+def test_ptax_follows_anbima_exactly_on_real_days():
+    real = _real_ptax_dates()
+    assert len(real) > 200
+    cal = get_calendar("ANBIMA")
+    expected = list(expected_between(cal, real[0], real[-1]))
+    assert sorted(set(expected) ^ set(real)) == []
+
+
+def test_anbima_carnival_and_ash_wednesday():
+    cal = get_calendar("ANBIMA")
+    assert not cal.is_expected(date(2022, 2, 28))  # Carnival Monday
+    assert not cal.is_expected(date(2022, 3, 1))  # Carnival Tuesday
+    assert cal.is_expected(date(2022, 3, 2))  # Ash Wednesday has a PTAX
+    assert not cal.is_expected(date(2022, 4, 15))  # Good Friday
+    assert cal.is_expected(date(2021, 12, 24))  # PTAX is published, B3 closed
+    assert not get_calendar("B3").is_expected(date(2021, 12, 24))
+
+
+def test_nyse_and_weekends():
+    cal = get_calendar("NYSE")
+    assert not cal.is_expected(date(2021, 7, 5))  # Independence Day observed
+    assert not cal.is_expected(date(2021, 11, 25))  # Thanksgiving
+    assert not cal.is_expected(date(2021, 5, 22))  # Saturday
+    assert cal.next_expected(date(2021, 5, 21)) == date(2021, 5, 24)
+
+
+def test_fred_brent_leaves_england_bank_holidays_out():
+    cal = get_calendar("FRED_BRENT")
+    path = SHARED / "brent" / "jackthompsondb__DCOILBRENTEU.csv"
+    if not path.exists():
+        pytest.skip("shared data not beside the checkout")
+    with path.open() as fh:
+        rows = list(csv.DictReader(fh))
+    valued = {date.fromisoformat(r["observation_date"]) for r in rows if r["DCOILBRENTEU"]}
+    empty = {date.fromisoformat(r["observation_date"]) for r in rows if not r["DCOILBRENTEU"]}
+    assert not any(cal.is_expected(d) for d in empty)  # an empty value is never a gap
+    assert all(cal.is_expected(d) for d in valued - _FRED_PRICED_ON_BANK_HOLIDAYS)
+
+
+# Substitute ("observed") bank holidays and the 2022 Jubilee on which the real file still has
+# a price: the calendar does not expect them, so they are never gaps (only never stored).
+_FRED_PRICED_ON_BANK_HOLIDAYS = {date(2020, 12, 28), date(2022, 1, 3), date(2022, 6, 3)}
+
+
+def test_anp_weeks_are_sundays_minus_the_survey_pause():
+    cal = get_calendar("ANP_WEEKLY")
+    weeks = list(expected_between(cal, date(2020, 8, 1), date(2020, 10, 31)))
+    assert weeks == [date(2020, 8, 2), date(2020, 8, 9), date(2020, 10, 18), date(2020, 10, 25)]
+    assert all(w.weekday() == 6 for w in weeks)
+
+
+def test_monthly_calendar():
+    cal = get_calendar("MONTHLY")
+    assert list(expected_between(cal, date(2021, 11, 15), date(2022, 2, 1))) == [
+        date(2021, 12, 1),
+        date(2022, 1, 1),
+        date(2022, 2, 1),
+    ]
+
+
+def test_unknown_calendar():
+    with pytest.raises(ValueError, match="unknown calendar"):
+        get_calendar("MOON")
+
+
+def test_publication_lag_hides_todays_ptax_before_it_is_published():
+    sp = ZoneInfo("America/Sao_Paulo")
+    lag = timedelta(hours=14)
+    assert last_available_date(datetime(2022, 5, 6, 10, 0, tzinfo=sp), lag) == date(2022, 5, 5)
+    assert last_available_date(datetime(2022, 5, 6, 14, 30, tzinfo=sp), lag) == date(2022, 5, 6)
+    utc = datetime(2022, 5, 6, 2, 0, tzinfo=ZoneInfo("UTC"))  # still 5 May in São Paulo
+    assert last_available_date(utc, timedelta(0)) == date(2022, 5, 5)

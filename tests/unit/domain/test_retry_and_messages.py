@@ -1,0 +1,101 @@
+import json
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from fuelpipe.domain.catalog import DEFAULT_CATALOG
+from fuelpipe.domain.messages import DownloadRequest, MalformedMessage
+from fuelpipe.domain.planning import plan_requests
+from fuelpipe.domain.retry import Decision, RetryPolicy
+
+T0 = datetime(2022, 5, 7, 12, tzinfo=UTC)
+
+
+def test_backoff_grows_exponentially_and_is_capped():
+    policy = RetryPolicy(max_retries=5, base_delay=timedelta(hours=1), max_delay=timedelta(hours=10))
+    assert [policy.delay(n) for n in range(5)] == [
+        timedelta(hours=h) for h in (1, 2, 4, 8, 10)
+    ]
+
+
+def test_a_date_is_retried_max_retries_times_then_quarantined():
+    policy = RetryPolicy(max_retries=5)
+    now, count, due = T0, 0, policy.first_attempt_due(T0)
+    delays = []
+    while True:
+        assert policy.decide(count, due, due - timedelta(seconds=1)) is Decision.WAIT
+        now = due
+        decision = policy.decide(count, due, now)
+        if decision is Decision.QUARANTINE:
+            break
+        assert decision is Decision.RETRY
+        count, due = policy.after_retry(count, now)
+        delays.append(due - now)
+    assert count == 5
+    assert delays == sorted(delays) and len(set(delays)) == 5
+
+
+def test_limits_are_settings():
+    assert RetryPolicy(max_retries=2).decide(2, None, T0) is Decision.QUARANTINE
+    with pytest.raises(ValueError):
+        RetryPolicy(max_retries=-1)
+
+
+def _msg(**kw):
+    body = {
+        "schema_version": 1,
+        "partition_key": "CURRENCY#USD",
+        "dates_to_download": ["2022-01-04", "2022-01-03"],
+        "fetch_unit": "bcb:USD",
+    }
+    body.update(kw)
+    return json.dumps(body)
+
+
+def test_message_round_trip_sorts_dates():
+    req = DownloadRequest.from_body(_msg())
+    assert req.dates_to_download == [date(2022, 1, 3), date(2022, 1, 4)]
+    assert DownloadRequest.from_body(req.to_body()) == req
+
+
+@pytest.mark.parametrize(
+    ("body", "needle"),
+    [
+        ("not json", "body"),
+        (_msg(schema_version=2), "schema_version"),
+        (_msg(partition_key="USD"), "partition_key"),
+        (_msg(dates_to_download=[]), "dates_to_download"),
+        (_msg(dates_to_download=["2022-13-01"]), "dates_to_download"),
+        (_msg(surprise=1), "surprise"),
+        (_msg(also_keys=["CURRENCY#USD"]), "repeats"),
+    ],
+)
+def test_malformed_messages_say_what_is_wrong(body, needle):
+    with pytest.raises(MalformedMessage, match=needle):
+        DownloadRequest.from_body(body)
+
+
+@given(st.text(max_size=300))
+def test_any_text_either_parses_or_raises_malformed(text):
+    try:
+        DownloadRequest.from_body(text)
+    except MalformedMessage as exc:
+        assert str(exc).startswith("malformed message")
+
+
+def test_planning_groups_anp_keys_into_one_download_per_workbook():
+    keys = [s for s in DEFAULT_CATALOG if s.fetch_unit == "anp:weekly:estados"]
+    weeks = [date(2021, 5, 23), date(2021, 6, 6), date(2022, 1, 2)]
+    reqs = plan_requests([(s, weeks) for s in keys])
+    assert len(reqs) == 1
+    assert set(reqs[0].keys) == {s.key for s in keys}
+    assert reqs[0].dates_to_download == weeks
+
+
+def test_planning_splits_ptax_streams_at_holes_and_range():
+    usd = DEFAULT_CATALOG["CURRENCY#USD"]
+    dates = [date(2022, 1, 3), date(2022, 1, 4), date(2022, 1, 6)]  # the 5th is present
+    reqs = plan_requests([(usd, dates)])
+    assert [r.dates_to_download for r in reqs] == [dates[:2], dates[2:]]
