@@ -42,7 +42,8 @@ app.add_typer(dlq_app, name="dlq")
 app.add_typer(aws_app, name="aws")
 app.add_typer(deploy_app, name="deploy")
 
-console = Console()
+# Piped output (CI logs, `make demo | tee`) gets a wide table rather than rich's 80 columns.
+console = Console(width=None if sys.stdout.isatty() else 150)
 err = Console(stderr=True)
 
 

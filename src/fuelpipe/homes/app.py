@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from fuelpipe.domain.catalog import Catalog
 from fuelpipe.domain.retry import RetryPolicy
+from fuelpipe.failpoints import Failpoints
 from fuelpipe.homes.settings import Settings
 from fuelpipe.ports.clock import Clock
 from fuelpipe.ports.queue import Queue
@@ -25,6 +26,7 @@ class App:
     clock: Clock
     policy: RetryPolicy
     settings: Settings
+    failpoints: Failpoints = field(default_factory=Failpoints)
 
     def close(self) -> None:
         """Release HTTP clients and connections."""

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 
 from fuelpipe.domain.catalog import DEFAULT_CATALOG, Catalog
+from fuelpipe.failpoints import Failpoints
 from fuelpipe.homes.app import App, policy_from
 from fuelpipe.homes.settings import Settings
 from fuelpipe.homes.sources import build_sources
@@ -42,4 +43,5 @@ def build_app(
         clock=business_clock,
         policy=policy_from(settings),
         settings=settings,
+        failpoints=Failpoints(settings.failpoints),
     )

@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     http_backoff_s: float = Field(0.5, ge=0)
     yahoo_min_interval_s: float = Field(0.5, ge=0)
 
+    # crash testing only: e.g. "scrape.after_write:3" (see fuelpipe.failpoints)
+    failpoints: str = ""
+
     # AWS home
     table_name: str = "fuelpipe"
     queue_name: str = "fuelpipe-downloads"

@@ -19,15 +19,22 @@ def build_sources(settings: Settings) -> dict[str, Source]:
     def client() -> httpx.Client:
         return make_client(settings.http_timeout_s)
 
-    common = {"attempts": settings.http_attempts, "backoff_s": settings.http_backoff_s}
+    attempts, backoff = settings.http_attempts, settings.http_backoff_s
     return {
-        "bcb": BcbPtaxSource(settings.source_url("bcb"), client(), **common),
+        "bcb": BcbPtaxSource(
+            settings.source_url("bcb"), client(), attempts=attempts, backoff_s=backoff
+        ),
         "yahoo": YahooChartSource(
             settings.source_url("yahoo"),
             client(),
+            attempts=attempts,
+            backoff_s=backoff,
             min_interval_s=settings.yahoo_min_interval_s,
-            **common,
         ),
-        "fred": FredCsvSource(settings.source_url("fred"), client(), **common),
-        "anp": AnpWorkbookSource(settings.source_url("anp"), client(), **common),
+        "fred": FredCsvSource(
+            settings.source_url("fred"), client(), attempts=attempts, backoff_s=backoff
+        ),
+        "anp": AnpWorkbookSource(
+            settings.source_url("anp"), client(), attempts=attempts, backoff_s=backoff
+        ),
     }

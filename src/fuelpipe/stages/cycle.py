@@ -65,6 +65,7 @@ def drain(
         idle = 0
         for message in messages:
             report.add(handle_message(app, message))
+            app.failpoints.hit("drain.before_delete")
             app.queue.delete([message.receipt])
             done += 1
             if progress:
@@ -94,7 +95,7 @@ def run_cycle(
 
     report.orchestrate = orchestrate(app, series=targets, since=since, on_key=on_key)
     report.scrape.add(drain(app, progress=progress))
-    report.recheck = recheck(app)
+    report.recheck = recheck(app, None if series is None else {s.key for s in targets})
     if report.recheck.messages_sent:
         report.scrape.add(drain(app, progress=progress))
     return report

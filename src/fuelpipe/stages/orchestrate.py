@@ -54,6 +54,8 @@ def orchestrate(
         if on_key:
             on_key(s.key)
     requests = plan_requests(wanted, origin="gap")
+    app.failpoints.hit("orchestrate.before_send")
     report.messages_sent = app.queue.send([r.to_body() for r in requests])
+    app.failpoints.hit("orchestrate.after_send")
     app.store.put_run(RunLog("data_clustering", started, app.clock.now(), report.as_dict()))
     return report

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
 
@@ -24,13 +25,16 @@ class RecheckReport(Counters):
     lost_race: int = 0
 
 
-def recheck(app: App) -> RecheckReport:
-    """Claim each due retry (conditionally, so none is counted twice), then enqueue them."""
+def recheck(app: App, keys: Collection[str] | None = None) -> RecheckReport:
+    """Claim each due retry (conditionally, so none is counted twice), then enqueue them.
+
+    ``keys`` limits the run to some series (``fuelpipe run --series``); None means all.
+    """
     now = app.clock.now()
     report = RecheckReport()
     claimed: dict[str, list[date]] = defaultdict(list)
     for rec in app.store.due_pending(now):
-        if rec.key not in app.catalog:
+        if rec.key not in app.catalog or (keys is not None and rec.key not in keys):
             continue  # a series dropped from the catalog is nobody's to retry
         report.due += 1
         decision = app.policy.decide(rec.retry_count, rec.next_attempt_at, now)
@@ -47,9 +51,11 @@ def recheck(app: App) -> RecheckReport:
                 report.retried += 1
             else:
                 report.lost_race += 1
+    app.failpoints.hit("recheck.after_claim")
     requests = plan_requests(
         ((app.catalog[key], dates) for key, dates in claimed.items()), origin="retry"
     )
     report.messages_sent = app.queue.send([r.to_body() for r in requests])
+    app.failpoints.hit("recheck.after_send")
     app.store.put_run(RunLog("retry_recheck", now, app.clock.now(), report.as_dict()))
     return report

@@ -59,6 +59,7 @@ def scrape(app: App, request: DownloadRequest) -> ScrapeReport:
     except SourceError as exc:
         error = f"{type(exc).__name__}: {exc}"
         result = FetchResult(observations=[])
+    app.failpoints.hit("scrape.after_fetch")
 
     got: dict[tuple[str, date], Observation] = {}
     flagged: dict[tuple[str, date], str] = {}
@@ -79,6 +80,7 @@ def scrape(app: App, request: DownloadRequest) -> ScrapeReport:
     ]
     report.records_written = app.store.put_records(ok)
     report.flagged = len(flagged)
+    app.failpoints.hit("scrape.after_write")
 
     for s in series:
         missing = sorted(d for d in wanted if (s.key, d) not in got)
@@ -93,6 +95,7 @@ def scrape(app: App, request: DownloadRequest) -> ScrapeReport:
         for day in missing:
             reason = error or flagged.get((s.key, day)) or result.notes.get((s.key, day), NO_VALUE)
             report.add(_mark_missing(app, s.key, day, existing.get(day), reason, now))
+    app.failpoints.hit("scrape.after_pending")
     return report
 
 

@@ -1,0 +1,45 @@
+"""retry_recheck Lambda: a scheduled event in; due retries claimed and re-enqueued, spent ones
+quarantined."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+
+from fuelpipe.homes.aws import AppProvider, lazy_app
+from fuelpipe.homes.settings import Settings
+from fuelpipe.stages.recheck import recheck
+
+SETTINGS = Settings()  # validated at cold start: a bad variable fails the init, loudly
+logger = Logger(service="retry_recheck")
+metrics = Metrics(namespace="fuelpipe", service="retry_recheck")
+
+Handler = Callable[[dict[str, Any], Any], dict[str, int]]
+
+
+def make_handler(get_app: AppProvider) -> Handler:
+    """The Lambda handler around an App provider (tests and the demo pass their own)."""
+
+    @logger.inject_lambda_context(correlation_id_path=correlation_paths.EVENT_BRIDGE)
+    @metrics.log_metrics
+    def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
+        app = get_app()
+        report = recheck(app)
+        metrics.add_metric(name="Retries", unit=MetricUnit.Count, value=report.retried)
+        metrics.add_metric(name="Quarantined", unit=MetricUnit.Count, value=report.quarantined)
+        metrics.add_metric(name="MessagesSent", unit=MetricUnit.Count, value=report.messages_sent)
+        # The standing count (a gauge) for the dashboard; the alarm watches new quarantines.
+        total = len(app.store.quarantined())
+        metrics.add_metric(name="QuarantinedTotal", unit=MetricUnit.Count, value=total)
+        logger.info("rechecked", extra={**report.as_dict(), "quarantined_total": total})
+        return {**report.as_dict(), "quarantined_total": total}
+
+    return handler
+
+
+# Recheck re-enqueues retries; it never fetches, so no HTTP source is built or imported.
+lambda_handler = make_handler(lazy_app(SETTINGS, sources={}))

@@ -1,0 +1,31 @@
+"""Build the replay snapshot (src/fuelpipe/replay/snapshot) from the real files in shared/data."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from fuelpipe.replay.builder import build_snapshot
+from fuelpipe.replay.snapshot_data import SNAPSHOT_DIR
+
+DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse arguments, build, print one line per file."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="shared/data folder")
+    parser.add_argument("--out", type=Path, default=SNAPSHOT_DIR, help="snapshot folder")
+    args = parser.parse_args(argv)
+    report = build_snapshot(args.data, args.out)
+    for path, count in sorted(report.rows.items()):
+        size = (args.out / path).stat().st_size
+        print(f"{path:48} {count:6} rows {size / 1024:8.1f} KiB")
+    total = sum(p.stat().st_size for p in args.out.rglob("*") if p.is_file())
+    print(f"total {total / 1024:.1f} KiB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

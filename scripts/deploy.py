@@ -1,0 +1,145 @@
+"""Deploy the Lambda functions a commit range changed.
+
+    python scripts/deploy.py plan  [--base SHA | --base-from-ssm NAME] [--out build/plan.json]
+    python scripts/deploy.py apply --plan build/plan.json [--zip-dir build/lambdas]
+    python scripts/deploy.py record --plan build/plan.json --ssm-parameter NAME
+    python scripts/deploy.py stack-template [--out build/template.yaml]
+
+``plan`` writes which functions changed and whether the stack did; ``apply`` uploads each
+planned function's zip (built by ``make package``) and prints its CodeSha256; ``record``
+stores the deployed commit so the next plan starts from it; ``stack-template`` writes the
+app template with each function's CodeUri pointed at its zip, for ``aws cloudformation
+package``. AWS clients come from boto3's usual configuration (the deploy workflow assumes its
+role through OIDC first).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from fuelpipe.deploy.apply import apply_plan
+from fuelpipe.deploy.plan import DeployPlan, make_plan
+from fuelpipe.deploy.stack import point_code_at_zips
+from fuelpipe.deploy.state import read_deployed_commit, record_deployed_commit
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _client(service: str, endpoint_url: str | None) -> Any:
+    import boto3
+
+    return boto3.client(service, endpoint_url=endpoint_url or None)
+
+
+def _write_github_output(path: Path, plan: DeployPlan) -> None:
+    with path.open("a", encoding="utf-8") as out:
+        out.write(f"functions={' '.join(plan.functions)}\n")
+        out.write(f"deploy_stack={'true' if plan.deploy_stack else 'false'}\n")
+        out.write(f"head={plan.head}\n")
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    """Compute the plan and write it where asked."""
+    base = args.base
+    if args.base_from_ssm:
+        base = read_deployed_commit(_client("ssm", args.endpoint_url), args.base_from_ssm)
+    plan = make_plan(args.repo, base, args.head)
+    text = plan.to_json()
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text + "\n", encoding="utf-8")
+    if args.github_output:
+        _write_github_output(args.github_output, plan)
+    print(text)
+    return 0
+
+
+def cmd_apply(args: argparse.Namespace) -> int:
+    """Upload the planned functions' zips and print the CodeSha256 Lambda stored."""
+    plan = DeployPlan.from_json(args.plan.read_text(encoding="utf-8"))
+    if not plan.functions:
+        print("no function changed: nothing to update")
+        return 0
+    hashes = apply_plan(
+        _client("lambda", args.endpoint_url),
+        plan,
+        args.zip_dir,
+        function_prefix=args.function_prefix,
+    )
+    for name, sha in hashes.items():
+        print(f"updated {args.function_prefix}{name}  CodeSha256={sha}")
+    return 0
+
+
+def cmd_record(args: argparse.Namespace) -> int:
+    """Store the plan's head commit as deployed."""
+    plan = DeployPlan.from_json(args.plan.read_text(encoding="utf-8"))
+    record_deployed_commit(_client("ssm", args.endpoint_url), args.ssm_parameter, plan.head)
+    print(f"{args.ssm_parameter} = {plan.head}")
+    return 0
+
+
+def cmd_stack_template(args: argparse.Namespace) -> int:
+    """Write the template whose CodeUris name the built zips."""
+    text = point_code_at_zips(args.template.read_text(encoding="utf-8"), args.zip_dir)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text, encoding="utf-8")
+    print(f"wrote {args.out}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line: plan, apply, record."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--endpoint-url", default=os.environ.get("FUELPIPE_AWS_ENDPOINT_URL"))
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    plan = sub.add_parser("plan", help="which functions and whether the stack changed")
+    plan.add_argument("--repo", type=Path, default=ROOT)
+    plan.add_argument(
+        "--base",
+        default=os.environ.get("FUELPIPE_DEPLOY_BASE"),
+        help="last deployed commit (empty: deploy everything)",
+    )
+    plan.add_argument("--base-from-ssm", metavar="NAME", help="read the base from this parameter")
+    plan.add_argument("--head", default="HEAD")
+    plan.add_argument("--out", type=Path, help="write the plan JSON here")
+    plan.add_argument("--github-output", type=Path, help="append step outputs to this file")
+    plan.set_defaults(func=cmd_plan)
+
+    apply = sub.add_parser("apply", help="update the planned functions' code")
+    apply.add_argument("--plan", type=Path, required=True)
+    apply.add_argument("--zip-dir", type=Path, default=ROOT / "build" / "lambdas")
+    apply.add_argument(
+        "--function-prefix",
+        default=os.environ.get("FUELPIPE_FUNCTION_PREFIX", ""),
+        help="Lambda name = prefix + folder name",
+    )
+    apply.set_defaults(func=cmd_apply)
+
+    record = sub.add_parser("record", help="remember the plan's head as deployed")
+    record.add_argument("--plan", type=Path, required=True)
+    record.add_argument("--ssm-parameter", required=True)
+    record.set_defaults(func=cmd_record)
+
+    stack = sub.add_parser("stack-template", help="the app template pointed at the built zips")
+    stack.add_argument("--template", type=Path, default=ROOT / "infra" / "template.yaml")
+    stack.add_argument("--zip-dir", type=Path, default=ROOT / "build" / "lambdas")
+    # build/ sits beside infra/, so the template's other relative paths still resolve.
+    stack.add_argument("--out", type=Path, default=ROOT / "build" / "template.yaml")
+    stack.set_defaults(func=cmd_stack_template)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one subcommand."""
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,445 @@
+"""The AWS store: one DynamoDB table, written in batches, with a sharded sparse retry index.
+
+Key design
+----------
+The table is keyed by ``info_type`` (partition, e.g. ``CURRENCY#USD``) and ``date`` (sort,
+ISO ``YYYY-MM-DD``). Every read the pipeline makes is a Query on one partition: the
+orchestrator's gap scan reads one key's dates and statuses (projected to three attributes), the
+dashboard reads one key between two dates. The ~250 series spread the data over as many
+partition keys, and writes for one request land on one or a few keys, in batches of 25.
+
+Records that need attention (PENDING or QUARANTINED) are also in a *sparse* global secondary
+index, ``pending-index``. Only those items carry its partition attribute ``gsi1pk``; an OK item
+has none (a PutRequest replaces the whole item, so it drops out when its value arrives), so the
+index holds only the few records recheck must look at, never the millions of OK ones, and
+recheck never scans the table.
+
+``gsi1pk`` is ``<STATUS>#<shard>`` with ``shard = crc32(info_type#date) % pending_shards``.
+A single constant partition (``PENDING``) would put every write of a failing source into one
+hot index partition: when a source goes down, one scraper batch marks thousands of dates PENDING
+at once, and an index partition takes about 1,000 writes/s; a throttled GSI throttles writes to
+the table itself. Hashing the record's own key spreads those writes evenly over
+``pending_shards`` partitions, and the hash is stable, so a record's later updates land on the
+same shard. Reads pay a small fan-out: ``due_pending`` queries every PENDING shard in parallel.
+``gsi1sk`` is ``<next_attempt_at ISO UTC>#info_type#date``, so "due now" is one range condition
+per shard (``gsi1sk < <now>$``) and results come back oldest-due first. Changing
+``pending_shards`` on a live table needs the existing PENDING/QUARANTINED items rewritten.
+
+Every state change of a retry (create, claim, quarantine, release) is a conditional write, so
+two overlapping recheck runs cannot both claim the same retry.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date, datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from fuelpipe.adapters import _dynamo_items as items
+from fuelpipe.adapters._dynamo_items import GSI_PK, GSI_SK, PENDING_INDEX, Item, iso_utc
+from fuelpipe.adapters.clock import SystemClock
+from fuelpipe.domain.models import PresentDate, Record, Status
+from fuelpipe.ports.clock import Clock
+from fuelpipe.ports.store import BATCH_LIMIT, RunLog, Store
+
+RUN_PREFIX = "RUN#"
+LATEST_RUNS = "RUN#LATEST"
+"""Partition holding each stage's latest run (sort key = stage), so last_runs is one Query."""
+_ALWAYS_READ = ("key", "date", "status")
+
+
+class UnprocessedItemsError(RuntimeError):
+    """DynamoDB kept returning UnprocessedItems after every bounded retry."""
+
+
+def _condition_failed(exc: ClientError) -> bool:
+    return bool(exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException")
+
+
+class DynamoDbStore(Store):
+    """The Store port on a DynamoDB table; the low-level client is injected."""
+
+    def __init__(
+        self,
+        client: Any,
+        table_name: str,
+        pending_shards: int = 8,
+        sleep: Callable[[float], None] = time.sleep,
+        max_unprocessed_attempts: int = 8,
+        *,
+        clock: Clock | None = None,
+        backoff_base_s: float = 0.05,
+        backoff_cap_s: float = 5.0,
+    ) -> None:
+        if pending_shards < 1:
+            raise ValueError("pending_shards must be at least 1")
+        self.client = client
+        self.table = table_name
+        self.shards = pending_shards
+        self._sleep = sleep
+        self._max_attempts = max_unprocessed_attempts
+        self._clock: Clock = clock or SystemClock()
+        self._base = backoff_base_s
+        self._cap = backoff_cap_s
+
+    # --- plumbing ------------------------------------------------------------------------
+
+    def _now(self) -> str:
+        return iso_utc(self._clock.now())
+
+    def _shard(self, key: str, day: str) -> int:
+        return items.shard_of(key, day, self.shards)
+
+    def _update(self, key: str, day: date, expression: str, condition: str, **values: Any) -> bool:
+        """One conditional UpdateItem; False when the condition does not hold."""
+        names = {f"#{a}": a for a in (*items.FIELD_ATTRS.values(), GSI_PK, GSI_SK)}
+        used = {n: a for n, a in names.items() if n in expression or n in condition}
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key=items.primary_key(key, day),
+                UpdateExpression=expression,
+                ConditionExpression=condition,
+                ExpressionAttributeNames=used,
+                ExpressionAttributeValues={f":{k}": v for k, v in values.items()},
+            )
+        except ClientError as exc:
+            if _condition_failed(exc):
+                return False
+            raise
+        return True
+
+    def _pages(self, **kwargs: Any) -> Iterator[list[Item]]:
+        """Every page of one Query, following LastEvaluatedKey."""
+        while True:
+            page = self.client.query(TableName=self.table, **kwargs)
+            yield page.get("Items", [])
+            last = page.get("LastEvaluatedKey")
+            if not last:
+                return
+            kwargs["ExclusiveStartKey"] = last
+
+    def _backoff(self, attempt: int) -> float:
+        # Full jitter: concurrent writers that were throttled together do not retry together.
+        return random.uniform(0, min(self._cap, self._base * 2**attempt))
+
+    # --- writes --------------------------------------------------------------------------
+
+    def put_records(self, records: Sequence[Record]) -> int:
+        """Upsert OK records with BatchWriteItem, 25 distinct keys a call; last duplicate wins."""
+        if not records:
+            return 0
+        stamp = self._now()
+        # DynamoDB rejects a batch naming one key twice, so duplicates are dropped up front.
+        unique: dict[tuple[str, date], Item] = {}
+        for r in records:
+            unique[(r.key, r.date)] = items.ok_item(r, stamp)
+        requests = [{"PutRequest": {"Item": item}} for item in unique.values()]
+        for start in range(0, len(requests), BATCH_LIMIT):
+            self._write_batch(requests[start : start + BATCH_LIMIT])
+        return len(unique)
+
+    def _write_batch(self, requests: list[dict[str, Any]]) -> None:
+        """One BatchWriteItem, re-sending UnprocessedItems with backoff until none are left."""
+        attempt = 0
+        while requests:
+            response = self.client.batch_write_item(RequestItems={self.table: requests})
+            requests = response.get("UnprocessedItems", {}).get(self.table, [])
+            if not requests:
+                return
+            attempt += 1
+            if attempt >= self._max_attempts:
+                raise UnprocessedItemsError(
+                    f"{len(requests)} item(s) still unprocessed by {self.table} after "
+                    f"{attempt} BatchWriteItem attempts (throttled?); nothing was dropped "
+                    "silently: the caller must retry"
+                )
+            self._sleep(self._backoff(attempt))
+
+    def put_pending(self, record: Record) -> bool:
+        """Create or refresh a PENDING record (or quarantine a PENDING one); never touches OK."""
+        if record.status not in (Status.PENDING, Status.QUARANTINED):
+            raise ValueError(
+                f"put_pending takes PENDING or QUARANTINED records, not {record.status}"
+            )
+        day = record.date.isoformat()
+        now = self._clock.now()
+        stamp = iso_utc(now)
+        gpk = {"S": items.gsi_pk(record.status, self._shard(record.key, day))}
+        when = record.next_attempt_at if record.status is Status.PENDING else None
+        gsk_time = when if record.status is Status.PENDING else now
+        gsk = {"S": items.gsi_sk(gsk_time, record.key, day)}
+        item: Item = {
+            **items.primary_key(record.key, day),
+            "status": {"S": record.status.value},
+            "retry_count": items.number(record.retry_count),
+            "updated_at": {"S": stamp},
+            GSI_PK: gpk,
+            GSI_SK: gsk,
+        }
+        if record.value is not None:
+            item["value"] = items.number(record.value)
+        if when is not None:
+            item["next_attempt_at"] = {"S": iso_utc(when)}
+        if record.reason is not None:
+            item["reason"] = {"S": record.reason}
+        if record.attrs:
+            item["attrs"] = items.encode_attrs(record.attrs)
+        try:
+            # A new record is created whole; an existing one is refreshed below.
+            self.client.put_item(
+                TableName=self.table,
+                Item=item,
+                ConditionExpression="attribute_not_exists(info_type)",
+            )
+            return True
+        except ClientError as exc:
+            if not _condition_failed(exc):
+                raise
+        # An existing PENDING record keeps its retry state: only recheck's claims move it.
+        sets = ["#updated_at = :stamp"]
+        removes: list[str] = []
+        values: dict[str, Any] = {"stamp": {"S": stamp}, "pending": {"S": Status.PENDING.value}}
+        for attr in ("reason", "attrs"):
+            if attr in item:
+                sets.append(f"#{attr} = :{attr}")
+                values[attr] = item[attr]
+            else:
+                removes.append(f"#{attr}")
+        if record.status is Status.QUARANTINED:
+            sets += ["#status = :status", "#gsi1pk = :gpk", "#gsi1sk = :gsk"]
+            removes.append("#next_attempt_at")
+            values.update(status=item["status"], gpk=gpk, gsk=gsk)
+        expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
+        return self._update(record.key, record.date, expression, "#status = :pending", **values)
+
+    def claim_retry(
+        self, key: str, day: date, expected_count: int, new_count: int, next_attempt_at: datetime
+    ) -> bool:
+        """Move a PENDING record's retry count from expected to new; False if someone else did."""
+        return self._update(
+            key,
+            day,
+            "SET #retry_count = :new, #next_attempt_at = :next, #gsi1sk = :gsk, "
+            "#updated_at = :stamp",
+            "#status = :pending AND #retry_count = :expected",
+            new=items.number(new_count),
+            next={"S": iso_utc(next_attempt_at)},
+            gsk={"S": items.gsi_sk(next_attempt_at, key, day.isoformat())},
+            stamp={"S": self._now()},
+            pending={"S": Status.PENDING.value},
+            expected=items.number(expected_count),
+        )
+
+    def quarantine(self, key: str, day: date, expected_count: int, reason: str) -> bool:
+        """Quarantine a PENDING record whose retries are spent; False if it changed meanwhile."""
+        now = self._clock.now()
+        text = day.isoformat()
+        return self._update(
+            key,
+            day,
+            "SET #status = :quarantined, #reason = :reason, #updated_at = :stamp, "
+            "#gsi1pk = :gpk, #gsi1sk = :gsk REMOVE #next_attempt_at",
+            "#status = :pending AND #retry_count = :expected",
+            quarantined={"S": Status.QUARANTINED.value},
+            reason={"S": reason},
+            stamp={"S": iso_utc(now)},
+            gpk={"S": items.gsi_pk(Status.QUARANTINED, self._shard(key, text))},
+            gsk={"S": items.gsi_sk(now, key, text)},
+            pending={"S": Status.PENDING.value},
+            expected=items.number(expected_count),
+        )
+
+    def release(self, key: str, day: date, now: datetime) -> bool:
+        """Put a QUARANTINED record back to PENDING with a fresh retry budget, due now."""
+        text = day.isoformat()
+        return self._update(
+            key,
+            day,
+            "SET #status = :pending, #retry_count = :zero, #next_attempt_at = :next, "
+            "#updated_at = :next, #gsi1pk = :gpk, #gsi1sk = :gsk",
+            "#status = :quarantined",
+            pending={"S": Status.PENDING.value},
+            zero=items.number(0),
+            next={"S": iso_utc(now)},
+            gpk={"S": items.gsi_pk(Status.PENDING, self._shard(key, text))},
+            gsk={"S": items.gsi_sk(now, key, text)},
+            quarantined={"S": Status.QUARANTINED.value},
+        )
+
+    def put_run(self, run: RunLog) -> None:
+        """Keep the run under ``RUN#<stage>`` and, if it is the newest, as the stage's latest."""
+        started = iso_utc(run.started_at)
+        body: Item = {
+            "started_at": {"S": started},
+            "finished_at": {"S": iso_utc(run.finished_at)},
+            "counts": {"M": {k: items.number(int(v)) for k, v in run.counts.items()}},
+            "stage": {"S": run.stage},
+        }
+        history = {**items.primary_key(RUN_PREFIX + run.stage, started), **body}
+        self.client.put_item(TableName=self.table, Item=history)
+        try:
+            self.client.put_item(
+                TableName=self.table,
+                Item={**items.primary_key(LATEST_RUNS, run.stage), **body},
+                # Overlapping runs finish in any order: only a newer start replaces the latest.
+                ConditionExpression="attribute_not_exists(started_at) OR started_at <= :s",
+                ExpressionAttributeValues={":s": {"S": started}},
+            )
+        except ClientError as exc:
+            if not _condition_failed(exc):
+                raise
+
+    # --- reads ---------------------------------------------------------------------------
+
+    def present(self, key: str) -> list[PresentDate]:
+        """Every stored date of one key with its status: one Query reading three attributes."""
+        out: list[PresentDate] = []
+        fromiso = date.fromisoformat
+        status = items.STATUS_BY_NAME
+        for page in self._pages(
+            KeyConditionExpression="#k = :k",
+            ProjectionExpression="#k, #d, #s",
+            ExpressionAttributeNames={"#k": "info_type", "#d": "date", "#s": "status"},
+            ExpressionAttributeValues={":k": {"S": key}},
+        ):
+            out.extend(PresentDate(fromiso(i["date"]["S"]), status[i["status"]["S"]]) for i in page)
+        return out
+
+    def query(
+        self,
+        key: str,
+        start: date | None = None,
+        end: date | None = None,
+        fields: Sequence[str] | None = None,
+    ) -> list[Record]:
+        """Records of one key in ``[start, end]`` in date order; key, date, status always read."""
+        names = {"#k": "info_type"}
+        values: dict[str, Any] = {":k": {"S": key}}
+        if start is not None or end is not None:
+            names["#d"] = "date"
+        condition = "#k = :k"
+        if start is not None and end is not None:
+            condition += " AND #d BETWEEN :s AND :e"
+        elif start is not None:
+            condition += " AND #d >= :s"
+        elif end is not None:
+            condition += " AND #d <= :e"
+        if start is not None:
+            values[":s"] = {"S": start.isoformat()}
+        if end is not None:
+            values[":e"] = {"S": end.isoformat()}
+        if start is not None and end is not None and start > end:
+            return []  # DynamoDB rejects a BETWEEN whose bounds are reversed
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeValues": values,
+        }
+        if fields is not None:
+            unknown = set(fields) - set(items.FIELD_ATTRS)
+            if unknown:
+                raise ValueError(f"unknown record fields {sorted(unknown)}")
+            wanted = [f for f in items.FIELD_ATTRS if f in _ALWAYS_READ or f in fields]
+            names.update({f"#{f}": items.FIELD_ATTRS[f] for f in wanted})
+            kwargs["ProjectionExpression"] = ", ".join(f"#{f}" for f in wanted)
+        kwargs["ExpressionAttributeNames"] = names
+        return [items.decode(i) for page in self._pages(**kwargs) for i in page]
+
+    def _index(self, status: Status, bound: str | None) -> list[Record]:
+        """Every shard of one status in the pending index, queried in parallel."""
+
+        def one_shard(shard: int) -> list[Record]:
+            condition = "#pk = :pk"
+            values: dict[str, Any] = {":pk": {"S": items.gsi_pk(status, shard)}}
+            names = {"#pk": GSI_PK}
+            if bound is not None:
+                condition += " AND #sk < :bound"
+                values[":bound"] = {"S": bound}
+                names["#sk"] = GSI_SK
+            pages = self._pages(
+                IndexName=PENDING_INDEX,
+                KeyConditionExpression=condition,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+            )
+            return [items.decode(i) for page in pages for i in page]
+
+        with ThreadPoolExecutor(max_workers=min(self.shards, 16)) as pool:
+            found = [r for part in pool.map(one_shard, range(self.shards)) for r in part]
+        # The index is eventually consistent: re-check the status its copy carries.
+        return sorted((r for r in found if r.status is status), key=lambda r: (r.key, r.date))
+
+    def due_pending(self, now: datetime) -> list[Record]:
+        """PENDING records due at ``now`` (none set means due), from every shard of the index."""
+        return self._index(Status.PENDING, items.due_bound(now))
+
+    def quarantined(self) -> list[Record]:
+        """Every QUARANTINED record, by key and date."""
+        return self._index(Status.QUARANTINED, None)
+
+    def pending(self) -> list[Record]:
+        """Every PENDING record, due or not, by key and date."""
+        return self._index(Status.PENDING, None)
+
+    def last_runs(self) -> list[RunLog]:
+        """The latest run of each stage, by stage name (one Query)."""
+        runs = [
+            RunLog(
+                stage=i["stage"]["S"],
+                started_at=datetime.fromisoformat(i["started_at"]["S"]),
+                finished_at=datetime.fromisoformat(i["finished_at"]["S"]),
+                counts={k: int(v["N"]) for k, v in i.get("counts", {}).get("M", {}).items()},
+            )
+            for page in self._pages(
+                KeyConditionExpression="info_type = :k",
+                ExpressionAttributeValues={":k": {"S": LATEST_RUNS}},
+            )
+            for i in page
+        ]
+        return sorted(runs, key=lambda r: r.stage)
+
+
+def create_table(
+    client: Any, table_name: str, *, wait: bool = True, delay_s: float = 1, max_attempts: int = 60
+) -> bool:
+    """Create the table and its sparse pending index; False if it already exists."""
+    attributes = [("info_type", "S"), ("date", "S"), (GSI_PK, "S"), (GSI_SK, "S")]
+    try:
+        client.create_table(
+            TableName=table_name,
+            BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[{"AttributeName": n, "AttributeType": t} for n, t in attributes],
+            KeySchema=[
+                {"AttributeName": "info_type", "KeyType": "HASH"},
+                {"AttributeName": "date", "KeyType": "RANGE"},
+            ],
+            GlobalSecondaryIndexes=[
+                {
+                    "IndexName": PENDING_INDEX,
+                    "KeySchema": [
+                        {"AttributeName": GSI_PK, "KeyType": "HASH"},
+                        {"AttributeName": GSI_SK, "KeyType": "RANGE"},
+                    ],
+                    # Whole items: recheck needs retry_count, next_attempt_at and reason, and
+                    # the index only ever holds the few records that are not OK.
+                    "Projection": {"ProjectionType": "ALL"},
+                }
+            ],
+            SSESpecification={"Enabled": True},
+        )
+        created = True
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "ResourceInUseException":
+            raise
+        created = False
+    if wait:
+        # boto3's waiter polls every 20 s by default; local servers are ready in milliseconds.
+        client.get_waiter("table_exists").wait(
+            TableName=table_name, WaiterConfig={"Delay": delay_s, "MaxAttempts": max_attempts}
+        )
+    return created

@@ -1,0 +1,242 @@
+"""The HTTP layer every source adapter shares: an injected client, bounded retries, typed errors."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable, Collection
+from decimal import Decimal
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import httpx
+import stamina
+
+from fuelpipe.domain.catalog import Series
+from fuelpipe.ports.source import (
+    FetchRequest,
+    InvalidPayload,
+    NotFound,
+    PermanentSourceError,
+    RateLimited,
+    ServerError,
+    Source,
+    SourceTimeout,
+)
+
+# Yahoo answers 429 at once to the default python clients; a browser-like UA is what works.
+DEFAULT_USER_AGENT = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/126.0.0.0 Safari/537.36"
+)
+DEFAULT_TIMEOUT_S = 20.0
+# A source may ask for minutes; a worker should not sleep that long inside one invocation.
+RETRY_AFTER_CAP_S = 20.0
+_SECRET_PARAMS = frozenset({"api_key", "apikey", "key", "token", "access_token", "crumb"})
+_SNIPPET_CHARS = 120
+
+
+def make_client(
+    timeout_s: float = DEFAULT_TIMEOUT_S, user_agent: str = DEFAULT_USER_AGENT
+) -> httpx.Client:
+    """An httpx client with a browser-like User-Agent and explicit connect/read timeouts."""
+    timeout = httpx.Timeout(timeout_s, connect=min(timeout_s, 10.0))
+    headers = {
+        "User-Agent": user_agent,
+        "Accept": "application/json,text/csv,application/octet-stream,*/*;q=0.8",
+        "Accept-Language": "en-US,en;q=0.9,pt-BR;q=0.8",
+    }
+    # gov.br serves the ANP workbooks through redirects.
+    return httpx.Client(timeout=timeout, headers=headers, follow_redirects=True)
+
+
+def redact_url(url: str | httpx.URL) -> str:
+    """The URL with secret-looking query parameters masked, fit for an error message."""
+    parts = urlsplit(str(url))
+    if not parts.query:
+        return str(url)
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    if not any(name.lower() in _SECRET_PARAMS for name, _ in pairs):
+        return str(url)
+    masked = [(n, "***" if n.lower() in _SECRET_PARAMS else v) for n, v in pairs]
+    return urlunsplit(parts._replace(query=urlencode(masked, safe="'@$=,*")))
+
+
+def snippet(body: bytes | str) -> str:
+    """The start of a body on one line, for error messages."""
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    text = re.sub(r"\s+", " ", text).strip()
+    return text[:_SNIPPET_CHARS] + ("…" if len(text) > _SNIPPET_CHARS else "")
+
+
+def looks_like_html(body: bytes | str) -> bool:
+    """True for an HTML page (an error or consent page served instead of the data)."""
+    head = body[:512].lstrip()
+    if isinstance(head, bytes):
+        head = head.lstrip(b"\xef\xbb\xbf").decode("latin-1")
+    head = head.lower()
+    return head.startswith(("<!doctype html", "<html", "<head", "<body", "<?xml")) or (
+        head.startswith("<") and "<html" in head
+    )
+
+
+def parse_json(content: bytes, source: str, url: str) -> object:
+    """JSON with every non-integer number as an exact Decimal, or InvalidPayload."""
+    if looks_like_html(content):
+        raise InvalidPayload(f"{source}: {url}: expected JSON, got HTML: {snippet(content)!r}")
+    try:
+        # NaN/Infinity are not data: read them as null, i.e. missing.
+        return json.loads(content, parse_float=Decimal, parse_constant=lambda _: None)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidPayload(
+            f"{source}: {url}: body is not valid JSON ({exc}); starts {snippet(content)!r}"
+        ) from None
+
+
+def json_decimal(value: object) -> Decimal | None:
+    """A JSON number as a Decimal; None for anything else (bools, strings, null)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, Decimal):
+        return value if value.is_finite() else None
+    if isinstance(value, int):
+        return Decimal(value)
+    return None
+
+
+def single_series(request: FetchRequest, source: str) -> Series:
+    """The one series of a per-symbol request; a request with several is a caller bug."""
+    if len(request.series) != 1:
+        raise ValueError(
+            f"{source}: {request.fetch_unit} takes exactly one series per request, "
+            f"got {len(request.series)}"
+        )
+    series = request.series[0]
+    if series.source != source:
+        raise ValueError(f"{source}: series {series.key} belongs to source {series.source!r}")
+    return series
+
+
+def _retry_after_seconds(response: httpx.Response) -> float | None:
+    """Retry-After in seconds; the HTTP-date form is ignored (no clock read here)."""
+    raw = response.headers.get("Retry-After", "").strip()
+    try:
+        seconds = float(raw)
+    except ValueError:
+        return None
+    return seconds if seconds >= 0 else None
+
+
+class HttpSource(Source):
+    """A source over HTTP: bounded retries with backoff and jitter, optional polite spacing.
+
+    Retried inside one fetch: timeouts, dropped connections, 429 (after Retry-After, capped) and
+    5xx. Not retried here: 4xx and bad payloads; the pipeline's own retry policy handles those.
+    The adapter owns the client it is given: ``close()`` closes it.
+    """
+
+    name: str = "http"
+    default_base_url: str = ""
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        client: httpx.Client | None = None,
+        attempts: int = 4,
+        backoff_s: float = 0.5,
+        *,
+        min_interval_s: float = 0.0,
+        retry_after_cap_s: float = RETRY_AFTER_CAP_S,
+        sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if attempts < 1:
+            raise ValueError(f"{self.name}: attempts must be at least 1, got {attempts}")
+        if backoff_s < 0 or min_interval_s < 0 or retry_after_cap_s < 0:
+            raise ValueError(f"{self.name}: backoff, interval and cap must not be negative")
+        self.base_url = (base_url or self.default_base_url).rstrip("/")
+        if not self.base_url:
+            raise ValueError(f"{self.name}: no base URL")
+        self.client = client if client is not None else make_client()
+        self.attempts = attempts
+        self.backoff_s = backoff_s
+        self.min_interval_s = min_interval_s
+        self.retry_after_cap_s = retry_after_cap_s
+        self._sleep = sleep
+        self._monotonic = monotonic
+        self._last_request_at: float | None = None
+        self._attempt = 0
+        self.requests_made = 0
+        """HTTP requests sent, retries included."""
+        self.retry_after_waits: list[float] = []
+        """Seconds waited because a 429 carried Retry-After (after the cap)."""
+
+    def close(self) -> None:
+        """Close the HTTP client."""
+        self.client.close()
+
+    def get(self, url: str, *, pass_statuses: Collection[int] = ()) -> httpx.Response:
+        """GET with bounded retries: a 2xx (or a status in ``pass_statuses``) or a SourceError."""
+        for attempt in stamina.retry_context(
+            on=self._retry_decision,
+            attempts=self.attempts,
+            timeout=None,
+            wait_initial=self.backoff_s,
+            wait_max=max(self.backoff_s * 16, self.backoff_s),
+            wait_jitter=self.backoff_s,
+        ):
+            self._attempt = attempt.num
+            with attempt:
+                return self._get_once(url, pass_statuses)
+        raise AssertionError("unreachable: stamina re-raises the last error")  # pragma: no cover
+
+    def _retry_decision(self, exc: Exception) -> bool | float:
+        """stamina's hook: retry transport errors, 429 and 5xx; a float is Retry-After."""
+        if isinstance(exc, RateLimited) and exc.retry_after is not None:
+            wait = min(exc.retry_after, self.retry_after_cap_s)
+            if self._attempt < self.attempts:
+                self.retry_after_waits.append(wait)
+            return wait
+        return isinstance(exc, RateLimited | ServerError | SourceTimeout)
+
+    def _pace(self) -> None:
+        """Keep at least ``min_interval_s`` between the starts of two requests."""
+        if self.min_interval_s <= 0 or self._last_request_at is None:
+            return
+        wait = self.min_interval_s - (self._monotonic() - self._last_request_at)
+        if wait > 0:
+            self._sleep(wait)
+
+    def _get_once(self, url: str, pass_statuses: Collection[int]) -> httpx.Response:
+        shown = redact_url(url)
+        self._pace()
+        self._last_request_at = self._monotonic()
+        self.requests_made += 1
+        try:
+            response = self.client.get(url)
+        except httpx.TimeoutException as exc:
+            raise SourceTimeout(f"{self.name}: {shown}: timed out ({type(exc).__name__})") from exc
+        except httpx.DecodingError as exc:
+            raise InvalidPayload(f"{self.name}: {shown}: garbled body encoding ({exc})") from exc
+        except httpx.TooManyRedirects as exc:
+            raise PermanentSourceError(f"{self.name}: {shown}: too many redirects") from exc
+        except httpx.RequestError as exc:
+            raise SourceTimeout(
+                f"{self.name}: {shown}: connection failed or dropped ({type(exc).__name__}: {exc})"
+            ) from exc
+        status = response.status_code
+        if 200 <= status < 300 or status in pass_statuses:
+            return response
+        body = snippet(response.content)
+        if status == 429:
+            retry_after = _retry_after_seconds(response)
+            raise RateLimited(
+                f"{self.name}: {shown}: HTTP 429 rate limited"
+                + (f" (Retry-After {retry_after:g}s)" if retry_after is not None else ""),
+                retry_after=retry_after,
+            )
+        if status >= 500:
+            raise ServerError(f"{self.name}: {shown}: HTTP {status} server error: {body!r}")
+        if status == 404:
+            raise NotFound(f"{self.name}: {shown}: HTTP 404 not found: {body!r}")
+        raise PermanentSourceError(f"{self.name}: {shown}: HTTP {status}: {body!r}")

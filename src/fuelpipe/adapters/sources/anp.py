@@ -1,0 +1,332 @@
+"""ANP fuel price survey workbooks (SHLP): weekly Brazil, regions and states; monthly states."""
+
+from __future__ import annotations
+
+import io
+import logging
+import math
+import re
+import unicodedata
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from types import MappingProxyType
+
+from fuelpipe.adapters.sources._http import HttpSource, looks_like_html, snippet
+from fuelpipe.domain.catalog import (
+    ANP_MONTHLY_STATES_UNIT,
+    ANP_WEEKLY_UNITS,
+    FUEL_PRODUCTS,
+    REGIONS,
+    STATES,
+)
+from fuelpipe.domain.keys import fuel_key
+from fuelpipe.domain.models import AttrValue, Observation
+from fuelpipe.ports.source import FetchRequest, FetchResult, InvalidPayload
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_BASE_URL = (
+    "https://www.gov.br/anp/pt-br/assuntos/precos-e-defesa-da-concorrencia/precos/"
+    "precos-revenda-e-de-distribuicao-combustiveis/shlp"
+)
+FETCH_UNIT_PATHS: Mapping[str, str] = MappingProxyType(
+    {  # fetch unit -> path under the base URL; one download serves every key of the unit
+        ANP_WEEKLY_UNITS["BR"]: "/semanal/semanal-brasil-desde-2013.xlsx",
+        ANP_WEEKLY_UNITS["REGION"]: "/semanal/semanal-regioes-desde-2013.xlsx",
+        ANP_WEEKLY_UNITS["STATE"]: "/semanal/semanal-estados-desde-2013.xlsx",
+        ANP_MONTHLY_STATES_UNIT: "/mensal/mensal-estados-desde-jan2013.xlsx",
+    }
+)
+ZIP_MAGIC = b"PK\x03\x04"
+# Prices carry at most 4 decimals; the float stored by Excel is rounded back to them.
+DECIMALS = 4
+_HEADER_SCAN_ROWS = 100
+_MISSING_CELLS = ("", "-")
+_MAX_PROBLEMS = 50  # one bad column can spoil every row; the first ones tell the story
+
+
+def _norm(text: str) -> str:
+    """Upper-case, accents removed, hyphens and runs of spaces as one space."""
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[\s\-]+", " ", plain).strip().upper()
+
+
+_PRODUCT_BY_LABEL = {_norm(label): product for product, (label, _) in FUEL_PRODUCTS.items()}
+_REGION_BY_NAME = {_norm(name): code for code, name in REGIONS.items()}
+_UF_BY_NAME = {_norm(name): uf for uf, (name, _) in STATES.items()}
+_UNITS = {"r$/l": "BRL/l", "r$/13kg": "BRL/13kg", "r$/m3": "BRL/m3", "r$/m³": "BRL/m3"}
+
+# Column role -> header text (after _norm): columns are found by name, never by position.
+_COLUMNS = {
+    "week": "DATA INICIAL",
+    "month": "MES",
+    "product": "PRODUTO",
+    "region": "REGIAO",
+    "state": "ESTADO",
+    "stations": "NUMERO DE POSTOS PESQUISADOS",
+    "unit": "UNIDADE DE MEDIDA",
+    "price": "PRECO MEDIO REVENDA",
+    "std": "DESVIO PADRAO REVENDA",
+    "min": "PRECO MINIMO REVENDA",
+    "max": "PRECO MAXIMO REVENDA",
+    "margin": "MARGEM MEDIA REVENDA",
+    "dist_price": "PRECO MEDIO DISTRIBUICAO",
+}
+_REQUIRED = {
+    ANP_WEEKLY_UNITS["BR"]: ("week", "product", "price"),
+    ANP_WEEKLY_UNITS["REGION"]: ("week", "product", "region", "price"),
+    ANP_WEEKLY_UNITS["STATE"]: ("week", "product", "state", "price"),
+    ANP_MONTHLY_STATES_UNIT: ("month", "product", "state", "price"),
+}
+_DECIMAL_ATTRS = ("std", "min", "max", "margin", "dist_price")
+
+
+class _Bad(ValueError):
+    """A cell that cannot be read; the row is skipped and noted."""
+
+
+@dataclass(slots=True)
+class ParsedWorkbook:
+    """Every observation of a workbook, the rows published without a price, and row problems."""
+
+    observations: list[Observation] = field(default_factory=list)
+    missing: dict[tuple[str, date], str] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+
+def _decimal(value: object) -> Decimal | None:
+    """A numeric cell as a Decimal; None for '-' and blanks; _Bad for anything else."""
+    if value is None or (isinstance(value, str) and value.strip() in _MISSING_CELLS):
+        return None
+    if isinstance(value, bool):
+        raise _Bad(f"{value!r} is not a number")
+    if isinstance(value, int):
+        return Decimal(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise _Bad(f"{value!r} is not a number")
+        # repr of the rounded float is the shortest text that reads back as it: 2.758, not
+        # 2.75799999999999978...; ANP publishes at most DECIMALS places.
+        return Decimal(repr(round(value, DECIMALS)))
+    if isinstance(value, str):
+        try:
+            number = Decimal(value.strip().replace(",", "."))
+        except InvalidOperation:
+            raise _Bad(f"{value!r} is not a number") from None
+        if number.is_finite():
+            return number
+    raise _Bad(f"{value!r} is not a number")
+
+
+def _day(value: object, monthly: bool) -> date:
+    """The row's date: DATA INICIAL (a Sunday) or the first day of MÊS."""
+    if isinstance(value, datetime):
+        day = value.date()
+    elif isinstance(value, date):
+        day = value
+    elif isinstance(value, str):
+        text = value.strip()
+        try:
+            if "/" in text:  # dd/mm/yyyy, the Brazilian form
+                d, m, y = (int(part) for part in text.split("/"))
+                day = date(y, m, d)
+            else:
+                day = date.fromisoformat(text[:10])
+        except ValueError:
+            raise _Bad(f"{value!r} is not a date") from None
+    else:
+        raise _Bad(f"{value!r} is not a date")
+    return day.replace(day=1) if monthly else day
+
+
+def _find_header(rows: Iterator[tuple[object, ...]]) -> tuple[int, dict[str, int]]:
+    """(row number, role -> column index) of the row naming PRODUTO and PREÇO MÉDIO REVENDA."""
+    for number, row in enumerate(rows, start=1):
+        names = [_norm(cell) if isinstance(cell, str) else "" for cell in row]
+        if "PRODUTO" in names and _COLUMNS["price"] in names:
+            return number, {
+                role: names.index(text) for role, text in _COLUMNS.items() if text in names
+            }
+        if number >= _HEADER_SCAN_ROWS:
+            break
+    raise LookupError
+
+
+class _RowReader:
+    """Turns one data row into an observation, given the header's column map."""
+
+    def __init__(self, fetch_unit: str, columns: dict[str, int], filename: str) -> None:
+        self.monthly = fetch_unit == ANP_MONTHLY_STATES_UNIT
+        self.columns = columns
+        self.filename = filename
+        self.area_role = {
+            ANP_WEEKLY_UNITS["REGION"]: "region",
+            ANP_WEEKLY_UNITS["STATE"]: "state",
+            ANP_MONTHLY_STATES_UNIT: "state",
+        }.get(fetch_unit)
+
+    def cell(self, row: tuple[object, ...], role: str) -> object:
+        index = self.columns.get(role)
+        return row[index] if index is not None and index < len(row) else None
+
+    def key(self, row: tuple[object, ...]) -> str:
+        label = self.cell(row, "product")
+        product = _PRODUCT_BY_LABEL.get(_norm(label)) if isinstance(label, str) else None
+        if product is None:
+            raise _Bad(f"unknown product {label!r}")
+        area = "BR"
+        if self.area_role is not None:
+            name = self.cell(row, self.area_role)
+            names = _REGION_BY_NAME if self.area_role == "region" else _UF_BY_NAME
+            found = names.get(_norm(name)) if isinstance(name, str) else None
+            if found is None:
+                raise _Bad(f"unknown {self.area_role} {name!r}")
+            area = found
+        return fuel_key(product, area, monthly=self.monthly)
+
+    def attrs(
+        self, row: tuple[object, ...], problems: list[str], where: str
+    ) -> dict[str, AttrValue]:
+        attrs: dict[str, AttrValue] = {}
+        for role in _DECIMAL_ATTRS:
+            try:
+                attrs[role] = _decimal(self.cell(row, role))
+            except _Bad as exc:
+                attrs[role] = None
+                problems.append(f"{where}: {_COLUMNS[role]} {exc}; kept the row without it")
+        stations = self.cell(row, "stations")
+        try:
+            count = _decimal(stations)
+        except _Bad:
+            count = None
+        attrs["stations"] = int(count) if count is not None and count == int(count) else None
+        unit = self.cell(row, "unit")
+        raw_unit = unit.strip() if isinstance(unit, str) else None
+        attrs["unit"] = (
+            _UNITS.get(raw_unit.replace(" ", "").lower(), raw_unit) if raw_unit else None
+        )
+        return attrs
+
+
+def parse_workbook_detailed(content: bytes, fetch_unit: str, filename: str) -> ParsedWorkbook:
+    """Every row of an ANP workbook, with malformed rows skipped and reported, not fatal."""
+    if fetch_unit not in _REQUIRED:
+        raise ValueError(f"anp: unknown fetch unit {fetch_unit!r}")
+    from openpyxl import load_workbook  # lazy: only the ANP worker pays for openpyxl
+
+    try:
+        book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    except Exception as exc:  # any parser failure on untrusted bytes means a bad payload
+        raise InvalidPayload(
+            f"anp: {filename}: not a readable workbook ({type(exc).__name__}: {exc})"
+        ) from None
+    try:
+        rows = book.worksheets[0].iter_rows(values_only=True)
+        try:
+            header_row, columns = _find_header(rows)
+        except LookupError:
+            raise InvalidPayload(
+                f"anp: {filename}: no header row with PRODUTO and PREÇO MÉDIO REVENDA "
+                f"in the first {_HEADER_SCAN_ROWS} rows"
+            ) from None
+        lacking = [_COLUMNS[r] for r in _REQUIRED[fetch_unit] if r not in columns]
+        if lacking:
+            raise InvalidPayload(
+                f"anp: {filename}: header row {header_row} lacks {', '.join(lacking)}"
+            )
+        return _read_rows(rows, header_row, _RowReader(fetch_unit, columns, filename))
+    finally:
+        book.close()
+
+
+def _stations(obs: Observation) -> int:
+    count = obs.attrs.get("stations")
+    return count if isinstance(count, int) else -1
+
+
+def _read_rows(
+    rows: Iterator[tuple[object, ...]], header_row: int, reader: _RowReader
+) -> ParsedWorkbook:
+    parsed = ParsedWorkbook()
+    best: dict[tuple[str, date], Observation] = {}
+    date_role = "month" if reader.monthly else "week"
+    for number, row in enumerate(rows, start=header_row + 1):
+        if all(cell is None or (isinstance(cell, str) and not cell.strip()) for cell in row):
+            continue
+        where = f"anp: {reader.filename} row {number}"
+        try:
+            key = reader.key(row)
+            day = _day(reader.cell(row, date_role), reader.monthly)
+        except _Bad as exc:
+            parsed.problems.append(f"{where}: {exc}; row skipped")
+            continue
+        raw_price = reader.cell(row, "price")
+        try:
+            price = _decimal(raw_price)
+        except _Bad as exc:
+            parsed.missing[(key, day)] = f"{where}: PREÇO MÉDIO REVENDA {exc}; row skipped"
+            parsed.problems.append(parsed.missing[(key, day)])
+            continue
+        if price is None:
+            parsed.missing[(key, day)] = f"{where}: ANP published no price ({raw_price!r})"
+            continue
+        obs = Observation(key, day, price, reader.attrs(row, parsed.problems, where))
+        kept = best.get((key, day))
+        if kept is not None:
+            # Seen in the real monthly file (GNV, 2014-08): several rows for one state and
+            # month. The row covering the most stations is the survey's main figure.
+            parsed.problems.append(
+                f"{where}: another row for {key} {day}; kept the one with the most stations"
+            )
+            if _stations(kept) > _stations(obs):
+                continue
+        best[(key, day)] = obs
+    parsed.observations = list(best.values())
+    for key_day in best:  # a priced row wins over a '-' row for the same key and date
+        parsed.missing.pop(key_day, None)
+    if len(parsed.problems) > _MAX_PROBLEMS:
+        extra = len(parsed.problems) - _MAX_PROBLEMS
+        parsed.problems[_MAX_PROBLEMS:] = [f"anp: {reader.filename}: and {extra} more rows"]
+    return parsed
+
+
+def parse_workbook(content: bytes, fetch_unit: str, filename: str) -> list[Observation]:
+    """Every observation of an ANP workbook (all keys, all dates); malformed rows skipped."""
+    return parse_workbook_detailed(content, fetch_unit, filename).observations
+
+
+class AnpWorkbookSource(HttpSource):
+    """One workbook download per fetch unit; it returns the requested keys and dates."""
+
+    name = "anp"
+    default_base_url = DEFAULT_BASE_URL
+
+    last_problems: tuple[str, ...] = ()
+    """Rows of the last workbook that could not be read (also logged as warnings)."""
+
+    def fetch(self, request: FetchRequest) -> FetchResult:
+        """Download the fetch unit's workbook and keep the requested series and dates."""
+        path = FETCH_UNIT_PATHS.get(request.fetch_unit)
+        if path is None:
+            raise ValueError(f"anp: unknown fetch unit {request.fetch_unit!r}")
+        url = self.base_url + path
+        content = self.get(url).content
+        if not content.startswith(ZIP_MAGIC):
+            got = "HTML" if looks_like_html(content) else f"{len(content)} bytes"
+            raise InvalidPayload(f"anp: {url}: not a workbook: got {got}: {snippet(content)!r}")
+        parsed = parse_workbook_detailed(content, request.fetch_unit, path.rsplit("/", 1)[-1])
+        self.last_problems = tuple(parsed.problems)
+        for problem in parsed.problems:
+            logger.warning(problem)
+        wanted = {s.key for s in request.series}
+
+        def keep(key: str, day: date) -> bool:
+            return key in wanted and request.start <= day <= request.end
+
+        observations = sorted(
+            (o for o in parsed.observations if keep(o.key, o.date)), key=lambda o: (o.key, o.date)
+        )
+        notes = {kd: note for kd, note in parsed.missing.items() if keep(*kd)}
+        return FetchResult(observations, notes, requests=1)

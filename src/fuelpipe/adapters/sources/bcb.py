@@ -1,0 +1,141 @@
+"""BCB PTAX from the Olinda OData service: the closing bulletin of each banking day."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from fuelpipe.adapters.sources._http import HttpSource, json_decimal, parse_json, single_series
+from fuelpipe.domain.models import Observation
+from fuelpipe.ports.source import FetchRequest, FetchResult, InvalidPayload
+
+DEFAULT_BASE_URL = "https://olinda.bcb.gov.br/olinda/servico/PTAX/versao/v1/odata"
+_FIELDS = (
+    "paridadeCompra",
+    "paridadeVenda",
+    "cotacaoCompra",
+    "cotacaoVenda",
+    "dataHoraCotacao",
+    "tipoBoletim",
+)
+_CURRENCY = re.compile(r"^[A-Z]{3}$")
+
+
+def ptax_url(base_url: str, currency: str, start: date, end: date) -> str:
+    """The CotacaoMoedaPeriodo URL for one currency and an inclusive date range."""
+    if not _CURRENCY.match(currency):
+        raise ValueError(f"bcb: {currency!r} is not an ISO currency code")
+    return (
+        f"{base_url.rstrip('/')}/CotacaoMoedaPeriodo("
+        "moeda=@moeda,dataInicial=@dataInicial,dataFinalCotacao=@dataFinalCotacao)"
+        f"?@moeda='{currency}'&@dataInicial='{start:%m-%d-%Y}'"
+        f"&@dataFinalCotacao='{end:%m-%d-%Y}'&$format=json&$top=100000"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Bulletin:
+    at: datetime
+    stamp: str
+    buy: Decimal
+    sell: Decimal
+    parity_buy: Decimal
+    parity_sell: Decimal
+    closing: bool
+
+
+def _number(row: dict[str, object], name: str, index: int, where: str) -> Decimal:
+    number = json_decimal(row[name])
+    if number is None:
+        raise InvalidPayload(f"{where}: value[{index}]: {name} is not a number: {row[name]!r}")
+    return number
+
+
+def _bulletin(row: object, index: int, where: str) -> _Bulletin:
+    """One validated row of the ``value`` list."""
+    if not isinstance(row, dict):
+        raise InvalidPayload(f"{where}: value[{index}] is not an object")
+    missing = [name for name in _FIELDS if name not in row]
+    if missing:
+        raise InvalidPayload(f"{where}: value[{index}] lacks {', '.join(missing)}")
+    stamp, kind = row["dataHoraCotacao"], row["tipoBoletim"]
+    if not isinstance(stamp, str) or not isinstance(kind, str):
+        raise InvalidPayload(f"{where}: value[{index}]: dataHoraCotacao/tipoBoletim not text")
+    try:
+        at = datetime.fromisoformat(stamp)
+    except ValueError:
+        raise InvalidPayload(f"{where}: value[{index}]: bad dataHoraCotacao {stamp!r}") from None
+    return _Bulletin(
+        at=at,
+        stamp=stamp,
+        buy=_number(row, "cotacaoCompra", index, where),
+        sell=_number(row, "cotacaoVenda", index, where),
+        parity_buy=_number(row, "paridadeCompra", index, where),
+        parity_sell=_number(row, "paridadeVenda", index, where),
+        closing=kind.startswith("Fechamento"),
+    )
+
+
+def parse_ptax(
+    payload: object, key: str, start: date, end: date, where: str = "bcb"
+) -> tuple[list[Observation], dict[tuple[str, date], str]]:
+    """Closing PTAX per day in ``[start, end]`` from a CotacaoMoedaPeriodo JSON body."""
+    if not isinstance(payload, dict) or not isinstance(payload.get("value"), list):
+        raise InvalidPayload(f"{where}: expected a JSON object with a 'value' list")
+    closings: dict[date, _Bulletin] = {}
+    open_days: set[date] = set()
+    for index, row in enumerate(payload["value"]):
+        bulletin = _bulletin(row, index, where)
+        day = bulletin.at.date()
+        if not start <= day <= end:
+            continue
+        if not bulletin.closing:
+            open_days.add(day)
+            continue
+        kept = closings.get(day)
+        # A day can carry a corrected closing bulletin; the latest one is the PTAX.
+        if kept is None or bulletin.at > kept.at:
+            closings[day] = bulletin
+    observations = [
+        Observation(
+            key=key,
+            date=day,
+            value=b.sell,
+            attrs={
+                "buy": b.buy,
+                "parity_buy": b.parity_buy,
+                "parity_sell": b.parity_sell,
+                "bulletin_at": b.stamp,
+            },
+        )
+        for day, b in sorted(closings.items())
+    ]
+    notes = {
+        (key, day): "bcb: only opening/intermediate bulletins, no closing PTAX yet"
+        for day in sorted(open_days - closings.keys())
+    }
+    return observations, notes
+
+
+class BcbPtaxSource(HttpSource):
+    """PTAX closing rates, one currency and one date range per request."""
+
+    name = "bcb"
+    default_base_url = DEFAULT_BASE_URL
+
+    def fetch(self, request: FetchRequest) -> FetchResult:
+        """The closing bulletins of ``request``'s currency between its start and end."""
+        series = single_series(request, self.name)
+        url = ptax_url(self.base_url, series.symbol, request.start, request.end)
+        response = self.get(url)
+        where = f"{self.name}: {url}"
+        observations, notes = parse_ptax(
+            parse_json(response.content, self.name, url),
+            series.key,
+            request.start,
+            request.end,
+            where,
+        )
+        return FetchResult(observations, notes, requests=1)

@@ -1,0 +1,207 @@
+"""Yahoo Finance chart API v8: daily bars for shares and Brent futures."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from urllib.parse import quote
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from fuelpipe.adapters.sources._http import (
+    HttpSource,
+    json_decimal,
+    parse_json,
+    single_series,
+    snippet,
+)
+from fuelpipe.domain.catalog import Series
+from fuelpipe.domain.models import AttrValue, Observation
+from fuelpipe.ports.source import (
+    FetchRequest,
+    FetchResult,
+    InvalidPayload,
+    NotFound,
+    PermanentSourceError,
+)
+
+DEFAULT_BASE_URL = "https://query1.finance.yahoo.com"
+# Yahoo's answer (HTTP 400) to a window before the first bar: no data there, not a failure.
+_NO_DATA_PREFIX = "Data doesn't exist for startDate"
+_FIELDS = ("open", "high", "low", "close", "volume")
+
+Notes = dict[tuple[str, date], str]
+
+
+def chart_url(base_url: str, symbol: str, start: date, end: date, tz: str) -> str:
+    """The chart URL for ``[start, end]``: from midnight of start to midnight after end."""
+    zone = ZoneInfo(tz)
+    period1 = int(datetime.combine(start, time(0), zone).timestamp())
+    period2 = int(datetime.combine(end + timedelta(days=1), time(0), zone).timestamp())
+    return (
+        f"{base_url.rstrip('/')}/v8/finance/chart/{quote(symbol, safe='=')}"
+        f"?period1={period1}&period2={period2}&interval=1d&events=div,splits"
+        "&includeAdjustedClose=true"
+    )
+
+
+def _chart_error(payload: object) -> tuple[str, str] | None:
+    """``(code, description)`` of ``chart.error`` when the body carries one."""
+    if isinstance(payload, dict) and isinstance(payload.get("chart"), dict):
+        error = payload["chart"].get("error")
+        if isinstance(error, dict):
+            return str(error.get("code", "")), str(error.get("description", ""))
+    return None
+
+
+def _zone(name: object, fallback: str) -> ZoneInfo:
+    if isinstance(name, str) and name:
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    return ZoneInfo(fallback)
+
+
+def _column(block: object, name: str, length: int, where: str) -> list[object]:
+    if not isinstance(block, dict):
+        raise InvalidPayload(f"{where}: indicators block is not an object")
+    values = block.get(name)
+    if not isinstance(values, list) or len(values) != length:
+        raise InvalidPayload(f"{where}: indicators.{name} missing or not {length} long")
+    return values
+
+
+def _first(container: object, name: str, where: str, *, required: bool = True) -> object:
+    """``container[name][0]``, the shape Yahoo uses for indicator blocks."""
+    items = container.get(name) if isinstance(container, dict) else None
+    if isinstance(items, list) and items:
+        return items[0]
+    if required:
+        raise InvalidPayload(f"{where}: indicators.{name}[0] missing")
+    return None
+
+
+def parse_chart(
+    payload: object, key: str, fallback_tz: str, start: date, end: date, where: str = "yahoo"
+) -> tuple[list[Observation], Notes]:
+    """Daily bars in ``[start, end]`` from a chart JSON body (already parsed with Decimals)."""
+    error = _chart_error(payload)
+    if error is not None:
+        code, description = error
+        if code == "Not Found":
+            raise NotFound(f"{where}: Yahoo does not know the symbol: {description}")
+        if description.startswith(_NO_DATA_PREFIX):
+            return [], {}
+        raise InvalidPayload(f"{where}: chart.error {code}: {description}")
+    chart = payload.get("chart") if isinstance(payload, dict) else None
+    results = chart.get("result") if isinstance(chart, dict) else None
+    if not isinstance(results, list) or not results or not isinstance(results[0], dict):
+        raise InvalidPayload(f"{where}: expected chart.result[0]")
+    result = results[0]
+    meta = result.get("meta")
+    zone = _zone(meta.get("exchangeTimezoneName") if isinstance(meta, dict) else None, fallback_tz)
+    stamps = result.get("timestamp")
+    if stamps is None:  # Yahoo omits timestamp and the arrays when the window has no bar
+        return [], {}
+    if not isinstance(stamps, list) or not all(
+        isinstance(s, int) and not isinstance(s, bool) for s in stamps
+    ):
+        raise InvalidPayload(f"{where}: chart.result[0].timestamp is not a list of integers")
+    indicators = result.get("indicators")
+    quote_block = _first(indicators, "quote", where)
+    columns = {name: _column(quote_block, name, len(stamps), where) for name in _FIELDS}
+    adj_block = _first(indicators, "adjclose", where, required=False)
+    adjclose = _column(adj_block, "adjclose", len(stamps), where) if adj_block else None
+
+    bars: dict[date, tuple[int, Observation]] = {}
+    notes: Notes = {}
+    for i, stamp in enumerate(stamps):
+        try:
+            day = datetime.fromtimestamp(stamp, UTC).astimezone(zone).date()
+        except (OverflowError, OSError, ValueError):
+            raise InvalidPayload(f"{where}: timestamp {stamp} is out of range") from None
+        if not start <= day <= end:
+            continue
+        values = {name: json_decimal(columns[name][i]) for name in _FIELDS}
+        nulls = [name for name, value in values.items() if value is None]
+        if nulls:
+            notes[(key, day)] = f"yahoo: null {', '.join(nulls)} in the bar: missing, not zero"
+            continue
+        o, h, low, c, v = (values[name] or Decimal(0) for name in _FIELDS)
+        if o == h == low == c and v == 0:
+            notes[(key, day)] = "yahoo: stale bar (open=high=low=close, volume 0): no trading"
+            continue
+        if v != v.to_integral_value():
+            raise InvalidPayload(f"{where}: volume {v} at timestamp {stamp} is not whole")
+        attrs: dict[str, AttrValue] = {
+            "open": o,
+            "high": h,
+            "low": low,
+            "close": c,
+            "adj_close": json_decimal(adjclose[i]) if adjclose is not None else None,
+            "volume": int(v),
+        }
+        kept = bars.get(day)
+        # Two bars for one day happen around a live session; the later one is the day's.
+        if kept is None or stamp > kept[0]:
+            bars[day] = (stamp, Observation(key=key, date=day, value=c, attrs=attrs))
+            notes.pop((key, day), None)
+    return [obs for _, (_, obs) in sorted(bars.items())], notes
+
+
+class YahooChartSource(HttpSource):
+    """Daily bars for one symbol per request, politely spaced.
+
+    Former symbols: when Yahoo answers "not found" for the current symbol (TTE, SHEL), each
+    former symbol (TOT, RDS-A) is asked in turn for the same window, and its bars are stored
+    under the current series key with ``attrs["symbol"]`` naming the symbol that served them.
+    """
+
+    name = "yahoo"
+    default_base_url = DEFAULT_BASE_URL
+
+    def fetch(self, request: FetchRequest) -> FetchResult:
+        """Daily bars of ``request``'s one series between its start and end."""
+        series = single_series(request, self.name)
+        tried: list[str] = []
+        for symbol in (series.symbol, *series.former_symbols):
+            try:
+                observations, notes = self._fetch_symbol(symbol, series, request)
+            except NotFound as exc:
+                tried.append(f"{symbol} ({exc})")
+                continue
+            if symbol != series.symbol:
+                observations = [
+                    replace(obs, attrs={**obs.attrs, "symbol": symbol}) for obs in observations
+                ]
+            return FetchResult(observations, notes, requests=1)
+        raise NotFound(f"yahoo: no symbol of {series.key} is known: {'; '.join(tried)}")
+
+    def _fetch_symbol(
+        self, symbol: str, series: Series, request: FetchRequest
+    ) -> tuple[list[Observation], Notes]:
+        url = chart_url(self.base_url, symbol, request.start, request.end, series.exchange_tz)
+        where = f"{self.name}: {url}"
+        # 400 and 404 carry a chart.error body that says what happened; read it before failing.
+        response = self.get(url, pass_statuses=(400, 404))
+        if response.status_code in (400, 404):
+            return self._refusal(response.status_code, response.content, url)
+        payload = parse_json(response.content, self.name, url)
+        return parse_chart(
+            payload, series.key, series.exchange_tz, request.start, request.end, where
+        )
+
+    def _refusal(self, status: int, content: bytes, url: str) -> tuple[list[Observation], Notes]:
+        """A 400/404: unknown symbol (NotFound), no bars in the window (empty), or a bad request."""
+        try:
+            error = _chart_error(parse_json(content, self.name, url))
+        except InvalidPayload:
+            error = None
+        code, description = error or ("", snippet(content))
+        where = f"{self.name}: {url}"
+        if status == 404 or code == "Not Found":
+            raise NotFound(f"{where}: HTTP {status}: unknown symbol: {description!r}")
+        if description.startswith(_NO_DATA_PREFIX):
+            return [], {}
+        raise PermanentSourceError(f"{where}: HTTP {status}: {code} {description!r}")

@@ -1,0 +1,218 @@
+"""The embedded queue: SQS semantics (visibility timeout, receipts, max receives) on SQLite."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import uuid
+from collections.abc import Sequence
+from datetime import timedelta
+from pathlib import Path
+
+from fuelpipe.adapters.sqlite_store import connect, iso_utc, parse_iso, write_transaction
+from fuelpipe.ports.clock import Clock
+from fuelpipe.ports.queue import DeadLetter, Message, Queue, QueueDepth
+
+MAX_BODY_BYTES = 256 * 1024
+"""SQS's message size limit, enforced here too so the embedded home cannot accept more."""
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS messages (
+    id TEXT PRIMARY KEY,
+    body TEXT NOT NULL,
+    receive_count INTEGER NOT NULL DEFAULT 0,
+    visible_at TEXT NOT NULL,
+    receipt TEXT,
+    sent_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS messages_visible ON messages (visible_at);
+CREATE TABLE IF NOT EXISTS dead_letters (
+    id TEXT PRIMARY KEY,
+    body TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    receive_count INTEGER NOT NULL,
+    dead_at TEXT NOT NULL
+);
+"""
+
+
+def _too_many_receives(count: int) -> str:
+    return f"received {count} times without being processed"
+
+
+class SqliteQueue(Queue):
+    """The Queue port on a SQLite file (the store's file or its own), shared by processes."""
+
+    def __init__(
+        self,
+        path: Path | str,
+        clock: Clock,
+        visibility_timeout: timedelta,
+        max_receives: int = 5,
+    ) -> None:
+        if visibility_timeout <= timedelta(0):
+            raise ValueError("the visibility timeout must be positive")
+        if max_receives < 1:
+            raise ValueError("max_receives must be at least 1")
+        self.path = Path(path)
+        self.clock = clock
+        self.visibility_timeout = visibility_timeout
+        self.max_receives = max_receives
+        self._lock = threading.RLock()
+        self._pid = os.getpid()
+        self._conn = connect(self.path, _SCHEMA)
+        self._forked: list[sqlite3.Connection] = []
+
+    def _db(self) -> sqlite3.Connection:
+        if os.getpid() != self._pid:
+            # Never use a connection across fork(); see SqliteStore._db.
+            self._forked.append(self._conn)
+            self._conn = connect(self.path, _SCHEMA)
+            self._pid = os.getpid()
+        return self._conn
+
+    def close(self) -> None:
+        """Close the connection."""
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> SqliteQueue:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def send(self, bodies: Sequence[str]) -> int:
+        """Send every body in one transaction; returns how many were sent."""
+        if isinstance(bodies, str):
+            raise TypeError("send takes a sequence of bodies, not one string")
+        for body in bodies:
+            if len(body.encode()) > MAX_BODY_BYTES:
+                raise ValueError(f"a message body is over {MAX_BODY_BYTES} bytes")
+        now = iso_utc(self.clock.now())
+        rows = [(str(uuid.uuid4()), body, now, now) for body in bodies]
+        with self._lock:
+            conn = self._db()
+            with write_transaction(conn):
+                conn.executemany(
+                    "INSERT INTO messages (id, body, receive_count, visible_at, receipt, sent_at) "
+                    "VALUES (?, ?, 0, ?, NULL, ?)",
+                    rows,
+                )
+        return len(rows)
+
+    def receive(self, max_messages: int = 10) -> list[Message]:
+        """Receive up to ``max_messages`` visible messages and hide them for the timeout.
+
+        A message already received ``max_receives`` times goes to the dead letters instead.
+        """
+        if max_messages < 1:
+            raise ValueError("max_messages must be at least 1")
+        now = self.clock.now()
+        now_s = iso_utc(now)
+        hidden_until = iso_utc(now + self.visibility_timeout)
+        got: list[Message] = []
+        with self._lock:
+            conn = self._db()
+            # BEGIN IMMEDIATE: the pick and the hide happen under the write lock, so two
+            # receivers (threads or processes) can never get the same message.
+            with write_transaction(conn):
+                while len(got) < max_messages:
+                    rows = conn.execute(
+                        "SELECT id, body, receive_count FROM messages WHERE visible_at <= ? "
+                        "ORDER BY visible_at, rowid LIMIT ?",
+                        (now_s, max_messages - len(got)),
+                    ).fetchall()
+                    if not rows:
+                        break
+                    for message_id, body, count in rows:
+                        if count >= self.max_receives:
+                            self._move_to_dead(
+                                conn, message_id, body, _too_many_receives(count), count, now_s
+                            )
+                            continue
+                        # The id in the receipt lets delete() find the row by primary key.
+                        receipt = f"{message_id}.{uuid.uuid4().hex}"
+                        conn.execute(
+                            "UPDATE messages SET receive_count = ?, receipt = ?, visible_at = ? "
+                            "WHERE id = ?",
+                            (count + 1, receipt, hidden_until, message_id),
+                        )
+                        got.append(Message(message_id, receipt, body, count + 1))
+        return got
+
+    def delete(self, receipts: Sequence[str]) -> None:
+        """Delete messages whose receipt is still the latest; stale receipts do nothing."""
+        rows = [(r.partition(".")[0], r) for r in receipts]
+        if not rows:
+            return
+        with self._lock:
+            conn = self._db()
+            with write_transaction(conn):
+                conn.executemany("DELETE FROM messages WHERE id = ? AND receipt = ?", rows)
+
+    @staticmethod
+    def _move_to_dead(
+        conn: sqlite3.Connection, message_id: str, body: str, reason: str, count: int, now: str
+    ) -> None:
+        conn.execute("DELETE FROM messages WHERE id = ?", (message_id,))
+        conn.execute(
+            "INSERT OR REPLACE INTO dead_letters (id, body, reason, receive_count, dead_at) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (message_id, body, reason, count, now),
+        )
+
+    def dead_letter(self, message: Message, reason: str) -> None:
+        """Move a received message to the dead letters with its reason."""
+        now = iso_utc(self.clock.now())
+        with self._lock:
+            conn = self._db()
+            with write_transaction(conn):
+                self._move_to_dead(
+                    conn, message.message_id, message.body, reason, message.receive_count, now
+                )
+
+    def dead_letters(self) -> list[DeadLetter]:
+        """Every dead letter, oldest first."""
+        with self._lock:
+            rows = (
+                self._db()
+                .execute(
+                    "SELECT id, body, reason, receive_count, dead_at FROM dead_letters "
+                    "ORDER BY dead_at, id"
+                )
+                .fetchall()
+            )
+        return [
+            DeadLetter(message_id, body, reason, count, parse_iso(dead_at))
+            for message_id, body, reason, count, dead_at in rows
+        ]
+
+    def redrive(self) -> int:
+        """Move every dead letter back to the queue, visible now, with a fresh receive count."""
+        now = iso_utc(self.clock.now())
+        with self._lock:
+            conn = self._db()
+            with write_transaction(conn):
+                moved = conn.execute(
+                    "INSERT OR REPLACE INTO messages "
+                    "(id, body, receive_count, visible_at, receipt, sent_at) "
+                    "SELECT id, body, 0, ?, NULL, ? FROM dead_letters ORDER BY dead_at, id",
+                    (now, now),
+                ).rowcount
+                conn.execute("DELETE FROM dead_letters")
+        return moved
+
+    def depth(self) -> QueueDepth:
+        """Visible, in-flight (received, still hidden) and dead-lettered message counts."""
+        now = iso_utc(self.clock.now())
+        with self._lock:
+            conn = self._db()
+            visible, in_flight = conn.execute(
+                "SELECT COALESCE(SUM(visible_at <= ?), 0), COALESCE(SUM(visible_at > ?), 0) "
+                "FROM messages",
+                (now, now),
+            ).fetchone()
+            (dead,) = conn.execute("SELECT COUNT(*) FROM dead_letters").fetchone()
+        return QueueDepth(visible=visible, in_flight=in_flight, dead=dead)

@@ -1,0 +1,450 @@
+"""The embedded store: one SQLite file in WAL mode that every local process shares."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from itertools import chain
+from pathlib import Path
+from typing import Any
+
+from fuelpipe.adapters.clock import SystemClock
+from fuelpipe.domain.models import AttrValue, PresentDate, Record, Status
+from fuelpipe.ports.clock import Clock
+from fuelpipe.ports.store import BATCH_LIMIT, RunLog, Store
+
+BUSY_TIMEOUT_S = 30.0
+"""How long a writer waits for another process's write lock before giving up."""
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS items (
+    info_type TEXT NOT NULL,
+    date TEXT NOT NULL,
+    value TEXT,
+    status TEXT NOT NULL,
+    retry_count INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TEXT,
+    reason TEXT,
+    attrs TEXT,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (info_type, date)
+) WITHOUT ROWID;
+-- Only PENDING and QUARANTINED records are indexed: the sparse GSI of the DynamoDB home.
+CREATE INDEX IF NOT EXISTS items_not_ok ON items (status, next_attempt_at) WHERE status != 'OK';
+CREATE TABLE IF NOT EXISTS runs (
+    stage TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    finished_at TEXT NOT NULL,
+    counts TEXT NOT NULL,
+    PRIMARY KEY (stage, started_at)
+) WITHOUT ROWID;
+"""
+
+RUNS_KEPT_PER_STAGE = 500
+
+_COLUMNS = {
+    "key": "info_type",
+    "date": "date",
+    "value": "value",
+    "status": "status",
+    "retry_count": "retry_count",
+    "next_attempt_at": "next_attempt_at",
+    "reason": "reason",
+    "attrs": "attrs",
+    "updated_at": "updated_at",
+}
+_ALWAYS_READ = ("key", "date", "status")
+_ALL_FIELDS = tuple(_COLUMNS)
+_STATUS = {s.value: s for s in Status}
+# `status != 'OK'` repeats the partial index's WHERE so SQLite's planner can prove it may use it.
+_NOT_OK = "status != 'OK'"
+
+_UPSERT_OK_HEAD = """
+INSERT INTO items (info_type, date, value, status, retry_count, next_attempt_at, reason, attrs,
+                   updated_at)
+VALUES """
+_UPSERT_OK_ROW = "(?, ?, ?, 'OK', ?, ?, ?, ?, ?)"
+_UPSERT_OK_WIDTH = 8
+"""Bound parameters per row of the OK upsert."""
+_UPSERT_OK_TAIL = """
+ON CONFLICT (info_type, date) DO UPDATE SET
+    value = excluded.value, status = 'OK', retry_count = excluded.retry_count,
+    next_attempt_at = excluded.next_attempt_at, reason = excluded.reason,
+    attrs = excluded.attrs, updated_at = excluded.updated_at
+"""
+# One multi-row INSERT per chunk (index = rows in the chunk): a chunk is a single statement,
+# atomic on its own like a BatchWriteItem request, and it binds far faster than executemany.
+_UPSERT_OK = [
+    _UPSERT_OK_HEAD + ", ".join([_UPSERT_OK_ROW] * n) + _UPSERT_OK_TAIL
+    for n in range(BATCH_LIMIT + 1)
+]
+
+_INSERT_NOT_OK = """
+INSERT INTO items (info_type, date, value, status, retry_count, next_attempt_at, reason, attrs,
+                   updated_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (info_type, date) DO UPDATE SET {updates}
+WHERE items.status = 'PENDING'
+"""
+# A refreshed PENDING record keeps its retry state: only recheck's conditional claims move it.
+_PUT_PENDING = _INSERT_NOT_OK.format(
+    updates="reason = excluded.reason, attrs = excluded.attrs, updated_at = excluded.updated_at"
+)
+# The scraper quarantines a record whose last retry failed: PENDING -> QUARANTINED only.
+_PUT_QUARANTINED = _INSERT_NOT_OK.format(
+    updates=(
+        "status = 'QUARANTINED', next_attempt_at = NULL, reason = excluded.reason, "
+        "attrs = excluded.attrs, updated_at = excluded.updated_at"
+    )
+)
+
+
+def iso_utc(dt: datetime) -> str:
+    """A fixed-width UTC ISO string, so stored instants compare correctly as text."""
+    if dt.tzinfo is None or dt.utcoffset() is None:
+        raise ValueError(f"naive datetime {dt!r}: fuelpipe stores timezone-aware instants only")
+    return dt.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def parse_iso(text: str) -> datetime:
+    """The inverse of :func:`iso_utc`."""
+    return datetime.fromisoformat(text)
+
+
+def dump_attrs(attrs: dict[str, AttrValue]) -> str:
+    """JSON for record attributes; a Decimal becomes ``{"$d": "<exact text>"}`` to stay exact."""
+    return json.dumps(
+        {k: {"$d": str(v)} if isinstance(v, Decimal) else v for k, v in attrs.items()},
+        separators=(",", ":"),
+        sort_keys=True,
+    )
+
+
+def load_attrs(text: str | None) -> dict[str, AttrValue]:
+    """The inverse of :func:`dump_attrs` (attribute values are flat, so a dict is a Decimal)."""
+    if not text:
+        return {}
+    raw: dict[str, Any] = json.loads(text)
+    return {k: Decimal(v["$d"]) if isinstance(v, dict) else v for k, v in raw.items()}
+
+
+def connect(path: Path, schema: str) -> sqlite3.Connection:
+    """Open a WAL-mode connection several processes can share, creating the file and schema."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # isolation_level=None: we issue BEGIN IMMEDIATE ourselves, so a writer takes the write lock
+    # up front (waiting on busy_timeout) instead of failing on a read-to-write upgrade.
+    conn = sqlite3.connect(
+        path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+    )
+    conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+    mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+    if str(mode).lower() != "wal":
+        conn.close()
+        raise RuntimeError(f"{path}: SQLite refused WAL mode (got {mode!r})")
+    # NORMAL in WAL mode: a power cut may lose the last commits but never corrupts the file;
+    # every write here is idempotent and the queue redelivers, so that loss is recovered.
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute("PRAGMA cache_size = -32000")
+    with write_transaction(conn):
+        for statement in schema.split(";"):
+            if statement.strip():
+                conn.execute(statement)
+    return conn
+
+
+@contextmanager
+def write_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """BEGIN IMMEDIATE ... COMMIT, rolled back on any error."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def _decimal_or_none(text: str | None) -> Decimal | None:
+    return None if text is None else Decimal(text)
+
+
+def _instant_or_none(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+_READERS: dict[str, Callable[[Any], Any]] = {
+    "key": _identity,
+    "date": date.fromisoformat,
+    "value": _decimal_or_none,
+    "status": _STATUS.__getitem__,
+    "retry_count": _identity,
+    "next_attempt_at": _instant_or_none,
+    "reason": _identity,
+    "attrs": load_attrs,
+    "updated_at": _instant_or_none,
+}
+
+
+class SqliteStore(Store):
+    """The Store port on one SQLite file; safe for several processes and threads at once."""
+
+    def __init__(self, path: Path | str, clock: Clock | None = None) -> None:
+        self.path = Path(path)
+        self._clock: Clock = clock or SystemClock()
+        self._lock = threading.RLock()
+        self._pid = os.getpid()
+        self._conn = connect(self.path, _SCHEMA)
+        self._forked: list[sqlite3.Connection] = []
+
+    # --- plumbing ------------------------------------------------------------------------
+
+    def _db(self) -> sqlite3.Connection:
+        if os.getpid() != self._pid:
+            # A connection must not cross fork(); the child opens its own. The inherited one is
+            # kept referenced (never closed) so the child does not disturb the parent's locks.
+            self._forked.append(self._conn)
+            self._conn = connect(self.path, _SCHEMA)
+            self._pid = os.getpid()
+        return self._conn
+
+    @property
+    def connection(self) -> sqlite3.Connection:
+        """This process's connection, for diagnostics and SQLite-specific tests."""
+        return self._db()
+
+    def close(self) -> None:
+        """Close the connection."""
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> SqliteStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _now(self) -> str:
+        return iso_utc(self._clock.now())
+
+    def _select(self, fields: Sequence[str], where: str, params: Sequence[object]) -> list[Record]:
+        columns = ", ".join(_COLUMNS[f] for f in fields)
+        readers = [_READERS[f] for f in fields]
+        with self._lock:
+            rows = self._db().execute(f"SELECT {columns} FROM items WHERE {where}", params)  # noqa: S608 - columns come from a fixed map
+            fetched = rows.fetchall()
+        out: list[Record] = []
+        append = out.append
+        for row in fetched:
+            values = {f: read(v) for f, read, v in zip(fields, readers, row, strict=True)}
+            values.setdefault("value", None)
+            append(Record(**values))
+        return out
+
+    # --- writes --------------------------------------------------------------------------
+
+    def put_records(self, records: Sequence[Record]) -> int:
+        """Upsert OK records in chunks of at most 25; the last of duplicate keys wins."""
+        if not records:
+            return 0
+        stamp = self._now()
+        ok = Status.OK
+        # Rows are built before the write lock is taken, so other processes wait only on SQLite.
+        rows: dict[tuple[str, str], tuple[object, ...]] = {}
+        # The keys of one fetch unit share their dates (an ANP workbook: ~80 keys per week).
+        iso_days: dict[date, str] = {}
+        for r in records:
+            status = r.status
+            value = r.value
+            if (status is not ok and status != ok) or value is None:
+                raise ValueError(
+                    f"put_records takes OK records with a value; {r.key} {r.date} is {status}"
+                )
+            key = r.key
+            day = iso_days.get(r.date)
+            if day is None:
+                day = iso_days[r.date] = r.date.isoformat()
+            nxt = r.next_attempt_at
+            attrs = r.attrs
+            rows[key, day] = (
+                key,
+                day,
+                str(value),
+                r.retry_count,
+                None if nxt is None else iso_utc(nxt),
+                r.reason,
+                dump_attrs(attrs) if attrs else None,
+                stamp,
+            )
+        flat = list(chain.from_iterable(rows.values()))
+        step = BATCH_LIMIT * _UPSERT_OK_WIDTH
+        # Each chunk of BATCH_LIMIT items is one multi-row upsert statement, the unit a DynamoDB
+        # BatchWriteItem would be. Committing every chunk would pay one WAL commit per 25 rows
+        # (about half the throughput; bench/bench_store.py measures both), so the chunks of one
+        # call share one transaction. A crash loses at most this call's chunks, never part of a chunk, and that
+        # is safe: each write is an idempotent upsert, and the queue message that caused it is
+        # deleted only after put_records returns, so it is redelivered and the call redone.
+        with self._lock:
+            conn = self._db()
+            with write_transaction(conn):
+                for start in range(0, len(flat), step):
+                    params = flat[start : start + step]
+                    conn.execute(_UPSERT_OK[len(params) // _UPSERT_OK_WIDTH], params)
+        return len(rows)
+
+    def put_pending(self, record: Record) -> bool:
+        """Create or refresh a PENDING record (or quarantine a PENDING one); never touches OK."""
+        if record.status == Status.PENDING:
+            sql = _PUT_PENDING
+        elif record.status == Status.QUARANTINED:
+            sql = _PUT_QUARANTINED
+        else:
+            raise ValueError(
+                f"put_pending takes PENDING or QUARANTINED records, not {record.status}"
+            )
+        nxt = record.next_attempt_at
+        row = (
+            record.key,
+            record.date.isoformat(),
+            None if record.value is None else str(record.value),
+            record.status.value,
+            record.retry_count,
+            None if nxt is None or record.status == Status.QUARANTINED else iso_utc(nxt),
+            record.reason,
+            dump_attrs(record.attrs) if record.attrs else None,
+            self._now(),
+        )
+        with self._lock:
+            return self._db().execute(sql, row).rowcount == 1
+
+    def claim_retry(
+        self, key: str, day: date, expected_count: int, new_count: int, next_attempt_at: datetime
+    ) -> bool:
+        """Move a PENDING record's retry count from expected to new; False if someone else did."""
+        sql = (
+            "UPDATE items SET retry_count = ?, next_attempt_at = ?, updated_at = ? "
+            "WHERE info_type = ? AND date = ? AND status = 'PENDING' AND retry_count = ?"
+        )
+        params = (new_count, iso_utc(next_attempt_at), self._now(), key, day.isoformat())
+        with self._lock:
+            return self._db().execute(sql, (*params, expected_count)).rowcount == 1
+
+    def quarantine(self, key: str, day: date, expected_count: int, reason: str) -> bool:
+        """Quarantine a PENDING record whose retries are spent; False if it changed meanwhile."""
+        sql = (
+            "UPDATE items SET status = 'QUARANTINED', next_attempt_at = NULL, reason = ?, "
+            "updated_at = ? WHERE info_type = ? AND date = ? AND status = 'PENDING' "
+            "AND retry_count = ?"
+        )
+        params = (reason, self._now(), key, day.isoformat(), expected_count)
+        with self._lock:
+            return self._db().execute(sql, params).rowcount == 1
+
+    def release(self, key: str, day: date, now: datetime) -> bool:
+        """Put a QUARANTINED record back to PENDING with a fresh retry budget, due now."""
+        stamp = iso_utc(now)
+        sql = (
+            "UPDATE items SET status = 'PENDING', retry_count = 0, next_attempt_at = ?, "
+            "updated_at = ? WHERE info_type = ? AND date = ? AND status = 'QUARANTINED'"
+        )
+        with self._lock:
+            return self._db().execute(sql, (stamp, stamp, key, day.isoformat())).rowcount == 1
+
+    def put_run(self, run: RunLog) -> None:
+        """Remember what a stage did; only the latest few hundred runs per stage are kept."""
+        started = iso_utc(run.started_at)
+        counts = json.dumps(run.counts, sort_keys=True)
+        with self._lock:
+            conn = self._db()
+            with write_transaction(conn):
+                conn.execute(
+                    "INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?)",
+                    (run.stage, started, iso_utc(run.finished_at), counts),
+                )
+                conn.execute(
+                    "DELETE FROM runs WHERE stage = ? AND started_at < (SELECT started_at FROM "
+                    "runs WHERE stage = ? ORDER BY started_at DESC LIMIT 1 OFFSET ?)",
+                    (run.stage, run.stage, RUNS_KEPT_PER_STAGE - 1),
+                )
+
+    # --- reads ---------------------------------------------------------------------------
+
+    def present(self, key: str) -> list[PresentDate]:
+        """Every stored date of one key with its status, in date order."""
+        with self._lock:
+            rows = self._db().execute(
+                "SELECT date, status FROM items WHERE info_type = ? ORDER BY date", (key,)
+            )
+            fetched = rows.fetchall()
+        fromiso = date.fromisoformat
+        return [PresentDate(fromiso(d), _STATUS[s]) for d, s in fetched]
+
+    def query(
+        self,
+        key: str,
+        start: date | None = None,
+        end: date | None = None,
+        fields: Sequence[str] | None = None,
+    ) -> list[Record]:
+        """Records of one key in ``[start, end]`` in date order; key, date, status always read."""
+        if fields is None:
+            wanted: Sequence[str] = _ALL_FIELDS
+        else:
+            unknown = set(fields) - set(_COLUMNS)
+            if unknown:
+                raise ValueError(f"unknown record fields {sorted(unknown)}")
+            wanted = [f for f in _ALL_FIELDS if f in _ALWAYS_READ or f in fields]
+        where = "info_type = ?"
+        params: list[object] = [key]
+        if start is not None:
+            where += " AND date >= ?"
+            params.append(start.isoformat())
+        if end is not None:
+            where += " AND date <= ?"
+            params.append(end.isoformat())
+        return self._select(wanted, where + " ORDER BY date", params)
+
+    def due_pending(self, now: datetime) -> list[Record]:
+        """PENDING records due at ``now`` (none set means due), read from the partial index."""
+        where = (
+            f"{_NOT_OK} AND status = 'PENDING' AND "
+            "(next_attempt_at IS NULL OR next_attempt_at <= ?) ORDER BY info_type, date"
+        )
+        return self._select(_ALL_FIELDS, where, (iso_utc(now),))
+
+    def quarantined(self) -> list[Record]:
+        """Every QUARANTINED record, by key and date."""
+        where = f"{_NOT_OK} AND status = 'QUARANTINED' ORDER BY info_type, date"
+        return self._select(_ALL_FIELDS, where, ())
+
+    def pending(self) -> list[Record]:
+        """Every PENDING record, due or not, by key and date."""
+        where = f"{_NOT_OK} AND status = 'PENDING' ORDER BY info_type, date"
+        return self._select(_ALL_FIELDS, where, ())
+
+    def last_runs(self) -> list[RunLog]:
+        """The latest run of each stage, by stage name."""
+        with self._lock:
+            # SQLite returns the bare columns of the row that holds MAX(started_at).
+            fetched = (
+                self._db()
+                .execute(
+                    "SELECT stage, MAX(started_at), finished_at, counts FROM runs "
+                    "GROUP BY stage ORDER BY stage"
+                )
+                .fetchall()
+            )
+        return [
+            RunLog(stage, parse_iso(started), parse_iso(finished), json.loads(counts))
+            for stage, started, finished, counts in fetched
+        ]

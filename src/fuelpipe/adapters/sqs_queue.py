@@ -1,0 +1,291 @@
+"""The AWS queue: an SQS standard queue with a dead-letter queue; the client is injected.
+
+SQS itself moves a message to the DLQ once it has been received ``maxReceiveCount`` times (the
+queue's RedrivePolicy). ``dead_letter`` moves one there at once, with the reason as a message
+attribute, for messages that can never succeed (malformed bodies).
+
+Caveat of ``dead_letters()``: SQS has no way to read a queue without receiving from it. It
+receives every DLQ message, then makes each visible again at once (visibility 0). A concurrent
+reader may miss messages during that moment, the DLQ's ApproximateReceiveCount goes up by one
+per peek, and on a large DLQ short polling can miss a few messages (it samples servers): it is
+for a person looking at a handful of dead letters, not for processing them.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import time
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from fuelpipe.ports.queue import DeadLetter, Message, Queue, QueueDepth
+
+SEND_BATCH = 10
+"""SendMessageBatch, DeleteMessageBatch and ReceiveMessage take at most 10 entries."""
+MAX_BATCH_BYTES = 256 * 1024
+"""SendMessageBatch rejects a batch whose bodies add up to more than this."""
+PEEK_VISIBILITY_S = 30
+"""How long peeked DLQ messages would stay hidden if resetting their visibility failed."""
+REASON = "reason"
+
+
+class QueueSendError(RuntimeError):
+    """SQS kept refusing some messages after every bounded retry."""
+
+
+def too_many_receives(count: int) -> str:
+    """The dead-letter reason of a message that was never processed (as the embedded queue)."""
+    return f"received {count} times without being processed"
+
+
+def _chunks(bodies: Sequence[str]) -> Iterator[list[str]]:
+    """Groups of at most 10 bodies and 256 KiB, SendMessageBatch's limits."""
+    chunk: list[str] = []
+    size = 0
+    for body in bodies:
+        n = len(body.encode())
+        if chunk and (len(chunk) == SEND_BATCH or size + n > MAX_BATCH_BYTES):
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(body)
+        size += n
+    if chunk:
+        yield chunk
+
+
+def _message(raw: dict[str, Any]) -> Message:
+    return Message(
+        message_id=raw["MessageId"],
+        receipt=raw["ReceiptHandle"],
+        body=raw["Body"],
+        receive_count=int(raw.get("Attributes", {}).get("ApproximateReceiveCount", "1")),
+    )
+
+
+class SqsQueue(Queue):
+    """The Queue port on SQS: batches of 10, bounded retries of failed entries."""
+
+    def __init__(
+        self,
+        client: Any,
+        queue_url: str,
+        dlq_url: str,
+        visibility_timeout_s: float,
+        max_receives: int = 5,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        max_send_attempts: int = 5,
+    ) -> None:
+        self.client = client
+        self.queue_url = queue_url
+        self.dlq_url = dlq_url
+        self.visibility_timeout_s = max(0, math.ceil(visibility_timeout_s))
+        self.max_receives = max_receives
+        self._sleep = sleep
+        self._attempts = max_send_attempts
+
+    # --- sending -------------------------------------------------------------------------
+
+    def _send_batch(self, url: str, entries: list[dict[str, Any]]) -> None:
+        """SendMessageBatch, re-sending failed entries with backoff; raises when they persist."""
+        attempt = 0
+        while entries:
+            response = self.client.send_message_batch(QueueUrl=url, Entries=entries)
+            failed = response.get("Failed", [])
+            if not failed:
+                return
+            attempt += 1
+            if attempt >= self._attempts or any(f.get("SenderFault") for f in failed):
+                detail = "; ".join(f"{f.get('Code')}: {f.get('Message')}" for f in failed[:3])
+                raise QueueSendError(
+                    f"{len(failed)} message(s) not sent to {url} after {attempt} attempt(s): "
+                    f"{detail}"
+                )
+            retry_ids = {f["Id"] for f in failed}
+            entries = [e for e in entries if e["Id"] in retry_ids]
+            self._sleep(random.uniform(0, min(2.0, 0.05 * 2**attempt)))
+
+    def send(self, bodies: Sequence[str]) -> int:
+        """Send bodies with SendMessageBatch (10 a call, 256 KiB at most); returns the count."""
+        if isinstance(bodies, str):
+            raise TypeError("send takes a sequence of bodies, not one string")
+        for body in bodies:
+            if len(body.encode()) > MAX_BATCH_BYTES:
+                raise ValueError(f"a message body is over {MAX_BATCH_BYTES} bytes")
+        for chunk in _chunks(bodies):
+            self._send_batch(
+                self.queue_url, [{"Id": str(i), "MessageBody": b} for i, b in enumerate(chunk)]
+            )
+        return len(bodies)
+
+    # --- receiving -----------------------------------------------------------------------
+
+    def _receive(self, url: str, count: int, visibility: int) -> list[dict[str, Any]]:
+        response = self.client.receive_message(
+            QueueUrl=url,
+            MaxNumberOfMessages=count,
+            VisibilityTimeout=visibility,
+            WaitTimeSeconds=0,
+            AttributeNames=["ApproximateReceiveCount", "SentTimestamp"],
+            MessageAttributeNames=["All"],
+        )
+        messages: list[dict[str, Any]] = response.get("Messages", [])
+        return messages
+
+    def receive(self, max_messages: int = 10) -> list[Message]:
+        """Receive up to ``max_messages`` (10 per call); over-delivered ones are dead-lettered."""
+        if max_messages < 1:
+            raise ValueError("max_messages must be at least 1")
+        out: list[Message] = []
+        while len(out) < max_messages:
+            raw = self._receive(
+                self.queue_url, min(SEND_BATCH, max_messages - len(out)), self.visibility_timeout_s
+            )
+            if not raw:
+                break
+            for message in map(_message, raw):
+                # The RedrivePolicy normally does this; the check keeps the port's promise on a
+                # queue created without one.
+                if message.receive_count > self.max_receives:
+                    self.dead_letter(message, too_many_receives(message.receive_count - 1))
+                else:
+                    out.append(message)
+        return out
+
+    def _delete(self, url: str, receipts: Sequence[str]) -> None:
+        for start in range(0, len(receipts), SEND_BATCH):
+            chunk = receipts[start : start + SEND_BATCH]
+            response = self.client.delete_message_batch(
+                QueueUrl=url,
+                Entries=[{"Id": str(i), "ReceiptHandle": r} for i, r in enumerate(chunk)],
+            )
+            failed = response.get("Failed", [])
+            # A receipt that expired (the message was re-received elsewhere) is not an error
+            # here: the message will be processed again, idempotently.
+            hard = [f for f in failed if f.get("Code") != "ReceiptHandleIsInvalid"]
+            if hard:
+                detail = "; ".join(f"{f.get('Code')}: {f.get('Message')}" for f in hard[:3])
+                raise QueueSendError(f"{len(hard)} message(s) not deleted from {url}: {detail}")
+
+    def delete(self, receipts: Sequence[str]) -> None:
+        """Acknowledge processed messages with DeleteMessageBatch, 10 a call."""
+        self._delete(self.queue_url, receipts)
+
+    # --- dead letters --------------------------------------------------------------------
+
+    def dead_letter(self, message: Message, reason: str) -> None:
+        """Send the message to the DLQ with its reason, then delete it from the main queue."""
+        attributes = {
+            REASON: {"DataType": "String", "StringValue": reason[:1000] or "unknown"},
+            "receive_count": {"DataType": "Number", "StringValue": str(message.receive_count)},
+            "original_id": {"DataType": "String", "StringValue": message.message_id},
+        }
+        self._send_batch(
+            self.dlq_url,
+            [{"Id": "0", "MessageBody": message.body, "MessageAttributes": attributes}],
+        )
+        self.delete([message.receipt])
+
+    def _drain_dlq(self) -> list[dict[str, Any]]:
+        """Receive every visible DLQ message once (deduplicated by message id)."""
+        seen: dict[str, dict[str, Any]] = {}
+        while True:
+            raw = self._receive(self.dlq_url, SEND_BATCH, PEEK_VISIBILITY_S)
+            fresh = [m for m in raw if m["MessageId"] not in seen]
+            if not fresh:
+                return list(seen.values())
+            seen.update((m["MessageId"], m) for m in fresh)
+
+    def dead_letters(self) -> list[DeadLetter]:
+        """Every dead-lettered message, peeked (see the module docstring for the caveat)."""
+        raw = self._drain_dlq()
+        for start in range(0, len(raw), SEND_BATCH):
+            self.client.change_message_visibility_batch(
+                QueueUrl=self.dlq_url,
+                Entries=[
+                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
+                    for i, m in enumerate(raw[start : start + SEND_BATCH])
+                ],
+            )
+        out = []
+        for m in raw:
+            attrs = m.get("MessageAttributes", {})
+            system = m.get("Attributes", {})
+            reason = attrs.get(REASON, {}).get("StringValue")
+            count = attrs.get("receive_count", {}).get("StringValue")
+            sent_ms = system.get("SentTimestamp")
+            out.append(
+                DeadLetter(
+                    message_id=attrs.get("original_id", {}).get("StringValue", m["MessageId"]),
+                    body=m["Body"],
+                    # No reason attribute: SQS moved it after maxReceiveCount receives.
+                    reason=reason or too_many_receives(self.max_receives),
+                    receive_count=int(count) if count else self.max_receives,
+                    dead_at=datetime.fromtimestamp(int(sent_ms) / 1000, UTC) if sent_ms else None,
+                )
+            )
+        return sorted(out, key=lambda d: d.dead_at or datetime.min.replace(tzinfo=UTC))
+
+    def redrive(self) -> int:
+        """Move every dead letter back to the main queue (send, then delete: at-least-once)."""
+        moved = 0
+        while True:
+            raw = self._receive(self.dlq_url, SEND_BATCH, max(self.visibility_timeout_s, 30))
+            if not raw:
+                return moved
+            self._send_batch(
+                self.queue_url,
+                [{"Id": str(i), "MessageBody": m["Body"]} for i, m in enumerate(raw)],
+            )
+            self._delete(self.dlq_url, [m["ReceiptHandle"] for m in raw])
+            moved += len(raw)
+
+    # --- depth ---------------------------------------------------------------------------
+
+    def _counts(self, url: str) -> tuple[int, int]:
+        attrs = self.client.get_queue_attributes(
+            QueueUrl=url,
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        return (
+            int(attrs.get("ApproximateNumberOfMessages", 0)),
+            int(attrs.get("ApproximateNumberOfMessagesNotVisible", 0)),
+        )
+
+    def depth(self) -> QueueDepth:
+        """Approximate visible, in-flight and dead counts (GetQueueAttributes, two calls)."""
+        visible, in_flight = self._counts(self.queue_url)
+        dead_visible, dead_hidden = self._counts(self.dlq_url)
+        return QueueDepth(visible=visible, in_flight=in_flight, dead=dead_visible + dead_hidden)
+
+
+def create_queues(
+    client: Any,
+    queue_name: str,
+    dlq_name: str,
+    visibility_timeout_s: float,
+    max_receive_count: int = 5,
+) -> tuple[str, str]:
+    """Create (or find) the DLQ and the main queue with its RedrivePolicy; returns both URLs."""
+    encrypted = {"SqsManagedSseEnabled": "true"}
+    dlq_url: str = client.create_queue(
+        QueueName=dlq_name,
+        # Dead letters wait for a person: keep them the longest SQS allows (14 days).
+        Attributes={**encrypted, "MessageRetentionPeriod": "1209600"},
+    )["QueueUrl"]
+    dlq_arn = client.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    redrive = {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(max_receive_count)}
+    queue_url: str = client.create_queue(
+        QueueName=queue_name,
+        Attributes={
+            **encrypted,
+            "VisibilityTimeout": str(math.ceil(visibility_timeout_s)),
+            "RedrivePolicy": json.dumps(redrive),
+        },
+    )["QueueUrl"]
+    return queue_url, dlq_url

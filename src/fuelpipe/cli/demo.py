@@ -1,0 +1,130 @@
+"""`fuelpipe demo`: the whole pipeline, offline, over the bundled snapshot of real data."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time as dtime
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+
+from fuelpipe.cli import _progress
+from fuelpipe.domain.catalog import DEFAULT_CATALOG, Series
+from fuelpipe.homes.settings import SAO_PAULO, Settings
+
+
+@dataclass(frozen=True)
+class DemoPhase:
+    """One run of the pipeline over part of the snapshot, with its own injected clock."""
+
+    name: str
+    series: list[Series]
+    since: date
+    now: datetime
+
+
+def snapshot_dir() -> Path:
+    """Where the bundled real data lives."""
+    from fuelpipe.replay import SNAPSHOT_DIR
+
+    return Path(SNAPSHOT_DIR)
+
+
+def plan_phases(coverage: Mapping[str, Any]) -> list[DemoPhase]:
+    """Series with real data in the window run with `--now` at its end; the few whose real data
+    lies only beyond it (weekly state prices) get a second phase over their own range."""
+    window = coverage["window"]
+    w_start, w_end = date.fromisoformat(window["start"]), date.fromisoformat(window["end"])
+    in_window: list[Series] = []
+    later: dict[str, list[Series]] = {}
+    for key, span in coverage["series"].items():
+        if key not in DEFAULT_CATALOG:
+            continue
+        first, last = date.fromisoformat(span["first"]), date.fromisoformat(span["last"])
+        if first <= w_end and last >= w_start:
+            in_window.append(DEFAULT_CATALOG[key])
+        else:
+            later.setdefault(f"{first.isoformat()}..{last.isoformat()}", []).append(
+                DEFAULT_CATALOG[key]
+            )
+    phases = [DemoPhase("window", in_window, w_start, _end_of(w_end))]
+    for span, series in sorted(later.items()):
+        first, last = (date.fromisoformat(p) for p in span.split(".."))
+        phases.append(DemoPhase(f"beyond the window ({span})", series, first, _end_of(last)))
+    return phases
+
+
+def _end_of(day: date) -> datetime:
+    """The instant every source has published ``day`` and the weeks before it."""
+    return datetime.combine(day, dtime(23, 59), SAO_PAULO)
+
+
+def run_demo(
+    console: Console,
+    overrides: Mapping[str, Any],
+    *,
+    serve: bool,
+    port: int,
+    fail: Callable[[str], typer.Exit],
+) -> None:
+    """Start the replay, run every phase with progress bars, print the status, serve the panel."""
+    from fuelpipe.adapters.clock import FixedClock
+    from fuelpipe.homes.local import build_app
+    from fuelpipe.replay.server import ReplayServer
+    from fuelpipe.stages.cycle import run_cycle
+    from fuelpipe.stages.status import status
+
+    coverage = json.loads((snapshot_dir() / "coverage.json").read_text())
+    phases = plan_phases(coverage)
+    started = time.perf_counter()
+    with ReplayServer(quiet=True) as replay:
+        urls = {f"source_{name}_url": url for name, url in replay.source_urls().items()}
+        cfg = Settings(**{**overrides, **urls, "now": None})
+        console.print(
+            f"[bold]fuelpipe demo[/]: replaying real data on {replay.url}, store {cfg.db}"
+        )
+        rows = []
+        for phase in phases:
+            console.print(
+                f"\n[bold]{phase.name}[/]: {len(phase.series)} series from {phase.since}, "
+                f"now = {phase.now.isoformat()}"
+            )
+            app = build_app(cfg, clock=FixedClock(phase.now))
+            try:
+                with _progress.bar(console) as progress:
+                    report = run_cycle(
+                        app, series=phase.series, since=phase.since, progress=progress
+                    )
+                _progress.print_cycle(console, report.as_dict())
+                rows.extend(status(app, phase.series, phase.since))
+            finally:
+                app.close()
+        requests = dict(replay.request_counts)
+    console.print()
+    _progress.print_status(console, rows)
+    missing = sum(r.missing for r in rows)
+    console.print(
+        f"\n{len(rows)} series, {sum(r.present for r in rows):,} records, "
+        f"{missing} missing, {sum(r.pending for r in rows)} pending, "
+        f"{sum(r.quarantined for r in rows)} quarantined; source requests {requests}; "
+        f"{time.perf_counter() - started:.1f} s"
+    )
+    if missing:
+        raise fail(f"{missing} expected dates are still missing after the demo")
+    if serve:
+        from fuelpipe.dashboard.server import serve as serve_dashboard
+
+        last_now = phases[0].now
+        app = build_app(cfg, clock=FixedClock(last_now))
+        console.print(f"\ndashboard: [bold]http://127.0.0.1:{port}/[/] (Ctrl+C to stop)")
+        try:
+            serve_dashboard(
+                app.store, app.catalog, app.queue, host="127.0.0.1", port=port, clock=app.clock
+            )
+        finally:
+            app.close()

@@ -1,0 +1,111 @@
+"""Regional view of one fuel in one week, and the ethanol/gasoline parity by area."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from fuelpipe.dashboard.analysis.timeseries import TimeSeries
+
+CHANGE_WEEKS = (4, 12, 52)
+PARITY_THRESHOLD = 0.70
+"""Ethanol pays off below 70% of the gasoline price (its energy content is about 70%)."""
+
+
+def pct_change_over(series: TimeSeries, day: date, weeks: int) -> float | None:
+    """(v_day / v_{day − weeks} − 1) × 100, when both survey weeks exist."""
+    values = series.as_dict()
+    now, then = values.get(day), values.get(day - timedelta(weeks=weeks))
+    if now is None or then is None or then == 0:
+        return None
+    return (now / then - 1.0) * 100.0
+
+
+@dataclass(frozen=True, slots=True)
+class AreaPrice:
+    """One area's price in the chosen week and its changes over 4, 12 and 52 weeks (%)."""
+
+    area: str
+    price: float
+    changes: dict[int, float | None]
+
+
+@dataclass(frozen=True, slots=True)
+class Spread:
+    """How far apart the states are in one week."""
+
+    count: int
+    min_area: str
+    min_price: float
+    max_area: str
+    max_price: float
+    range: float
+    std: float | None
+    """Sample standard deviation (n − 1) of the state prices."""
+
+
+def regional_view(series_by_area: Mapping[str, TimeSeries], week: date) -> list[AreaPrice]:
+    """Every area with a price in ``week``, with its changes over 4, 12 and 52 weeks."""
+    out = []
+    for area, series in series_by_area.items():
+        price = series.as_dict().get(week)
+        if price is not None:
+            changes = {w: pct_change_over(series, week, w) for w in CHANGE_WEEKS}
+            out.append(AreaPrice(area, price, changes))
+    return out
+
+
+def spread(prices: Mapping[str, float]) -> Spread | None:
+    """max − min and the sample std of the given prices, or None when there are none."""
+    if not prices:
+        return None
+    lo = min(prices, key=lambda a: (prices[a], a))
+    hi = max(prices, key=lambda a: (prices[a], a))
+    values = list(prices.values())
+    return Spread(
+        count=len(values),
+        min_area=lo,
+        min_price=prices[lo],
+        max_area=hi,
+        max_price=prices[hi],
+        range=prices[hi] - prices[lo],
+        std=statistics.stdev(values) if len(values) > 1 else None,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Parity:
+    """Ethanol over gasoline in one area and week."""
+
+    area: str
+    ethanol: float
+    gasoline: float
+    ratio: float
+    ethanol_pays: bool
+
+
+def parity(
+    ethanol: Mapping[str, TimeSeries], gasoline: Mapping[str, TimeSeries], week: date
+) -> list[Parity]:
+    """ETHANOL/GASOLINE per area for ``week``, and whether it is below 0.70."""
+    out = []
+    for area, eth_series in ethanol.items():
+        gas_series = gasoline.get(area)
+        eth = eth_series.as_dict().get(week)
+        gas = gas_series.as_dict().get(week) if gas_series else None
+        if eth is not None and gas is not None and gas > 0:
+            ratio = eth / gas
+            out.append(Parity(area, eth, gas, ratio, ratio < PARITY_THRESHOLD))
+    return out
+
+
+def latest_common_week(
+    series: Mapping[str, TimeSeries], on_or_before: date | None = None
+) -> date | None:
+    """The latest week any of the series has (at or before ``on_or_before``)."""
+    weeks = [
+        d for s in series.values() for d in s.dates if on_or_before is None or d <= on_or_before
+    ]
+    return max(weeks) if weeks else None

@@ -1,0 +1,200 @@
+"""Correlation, lagged cross-correlation and distributed-lag OLS over weekly log changes."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+import numpy as np
+
+from fuelpipe.dashboard.analysis.timeseries import ONE_WEEK, TimeSeries, paired
+
+MIN_PAIRS = 3
+"""Fewer overlapping observations than this give no correlation."""
+
+
+def pearson(xs: Sequence[float], ys: Sequence[float]) -> float | None:
+    """Pearson's r, or None with fewer than three pairs or a constant side."""
+    if len(xs) != len(ys):
+        raise ValueError("pearson needs two sequences of the same length")
+    if len(xs) < MIN_PAIRS:
+        return None
+    x = np.asarray(xs, dtype=float)
+    y = np.asarray(ys, dtype=float)
+    dx = x - x.mean()
+    dy = y - y.mean()
+    denom = math.sqrt(float(dx @ dx) * float(dy @ dy))
+    if denom == 0.0:
+        return None
+    return float(dx @ dy) / denom
+
+
+@dataclass(frozen=True, slots=True)
+class CorrelationMatrix:
+    """Pairwise correlations with the number of overlapping observations behind each cell."""
+
+    names: tuple[str, ...]
+    r: tuple[tuple[float | None, ...], ...]
+    n: tuple[tuple[int, ...], ...]
+
+
+def correlation_matrix(changes: Sequence[TimeSeries]) -> CorrelationMatrix:
+    """Pairwise-complete Pearson correlations of already-differenced series."""
+    size = len(changes)
+    r: list[list[float | None]] = [[None] * size for _ in range(size)]
+    n = [[0] * size for _ in range(size)]
+    for i in range(size):
+        for j in range(i, size):
+            xs, ys = paired(changes[i], changes[j])
+            r[i][j] = r[j][i] = pearson(xs, ys)
+            n[i][j] = n[j][i] = len(xs)
+    return CorrelationMatrix(
+        tuple(s.name for s in changes), tuple(map(tuple, r)), tuple(map(tuple, n))
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class LagCorrelation:
+    """corr(pump change at t, driver change at t − lag weeks) over ``n`` pairs."""
+
+    lag: int
+    r: float | None
+    n: int
+
+
+def cross_correlation(
+    pump: TimeSeries, driver: TimeSeries, max_lag: int = 12, step: timedelta = ONE_WEEK
+) -> list[LagCorrelation]:
+    """Cross-correlation of two change series at lags 0..max_lag (driver leading)."""
+    if max_lag < 0:
+        raise ValueError("max_lag must be zero or more")
+    out = []
+    for lag in range(max_lag + 1):
+        ys, xs = paired(pump, driver, shift=step * lag)
+        out.append(LagCorrelation(lag, pearson(xs, ys), len(xs)))
+    return out
+
+
+def strongest_lag(lags: Sequence[LagCorrelation]) -> LagCorrelation | None:
+    """The lag with the largest |r| (the earliest on a tie), or None if no lag has an r."""
+    scored = [c for c in lags if c.r is not None]
+    if not scored:
+        return None
+    return max(scored, key=lambda c: (abs(c.r or 0.0), -c.lag))
+
+
+def t_two_sided_cdf(t: float, dof: int) -> float:
+    """P(|T| <= t) for Student's t with integer ``dof`` (exact finite sums, A&S 26.7.3-4)."""
+    if dof < 1:
+        raise ValueError("degrees of freedom must be at least 1")
+    theta = math.atan(abs(t) / math.sqrt(dof))
+    c2 = math.cos(theta) ** 2
+    if dof % 2 == 1:
+        total, term = 0.0, math.cos(theta)
+        if dof > 1:
+            total = term
+            for k in range(3, dof - 1, 2):  # terms cos^3 .. cos^(dof-2)
+                term *= c2 * (k - 1) / k
+                total += term
+        return 2.0 / math.pi * (theta + math.sin(theta) * total)
+    total, term = 1.0, 1.0
+    for k in range(2, dof - 1, 2):  # terms cos^2 .. cos^(dof-2)
+        term *= c2 * (k - 1) / k
+        total += term
+    return math.sin(theta) * total
+
+
+def t_quantile_two_sided(level: float, dof: int) -> float:
+    """The t with P(|T| <= t) = level, by bisection on the exact CDF."""
+    if not 0.0 < level < 1.0:
+        raise ValueError("level must be between 0 and 1")
+    lo, hi = 0.0, 1.0
+    while t_two_sided_cdf(hi, dof) < level:
+        hi *= 2.0
+    for _ in range(200):
+        mid = (lo + hi) / 2.0
+        if t_two_sided_cdf(mid, dof) < level:
+            lo = mid
+        else:
+            hi = mid
+        if hi - lo < 1e-12:
+            break
+    return (lo + hi) / 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class DistributedLag:
+    """OLS of pump change on driver changes at lags 0..N, and the cumulative pass-through."""
+
+    lags: int
+    intercept: float
+    coefficients: tuple[float, ...]
+    std_errors: tuple[float, ...]
+    cumulative: float
+    cumulative_se: float
+    ci_low: float
+    ci_high: float
+    t_crit: float
+    n: int
+    dof: int
+    r2: float
+
+    def pump_move_pct(self, driver_move_pct: float = 10.0, beta: float | None = None) -> float:
+        """The pump move (%) a sustained driver move of ``driver_move_pct`` implies."""
+        b = self.cumulative if beta is None else beta
+        return (math.pow(1.0 + driver_move_pct / 100.0, b) - 1.0) * 100.0
+
+
+def distributed_lag(
+    pump: TimeSeries, driver: TimeSeries, lags: int = 4, step: timedelta = ONE_WEEK
+) -> DistributedLag:
+    """Fit y_t = a + Σ_k b_k x_{t-k} (k = 0..lags) by OLS on dates where every term exists.
+
+    The cumulative effect Σb_k has variance 1'Σ1 over the coefficient covariance Σ = s²(X'X)⁻¹;
+    its 95% interval uses Student's t with n − (lags + 2) degrees of freedom.
+    """
+    if lags < 0:
+        raise ValueError("lags must be zero or more")
+    x_by_day = driver.as_dict()
+    rows: list[list[float]] = []
+    ys: list[float] = []
+    for day, pump_change in zip(pump.dates, pump.values, strict=True):
+        xs = [x_by_day.get(day - step * k) for k in range(lags + 1)]
+        if all(x is not None for x in xs):
+            rows.append([1.0, *(x for x in xs if x is not None)])
+            ys.append(pump_change)
+    params = lags + 2
+    if len(ys) < params + 2:
+        raise ValueError(
+            f"only {len(ys)} overlapping weeks for a regression with {lags} lags; "
+            f"need at least {params + 2}: widen the window or use fewer lags"
+        )
+    x = np.asarray(rows, dtype=float)
+    y = np.asarray(ys, dtype=float)
+    beta, *_ = np.linalg.lstsq(x, y, rcond=None)
+    resid = y - x @ beta
+    dof = len(y) - params
+    s2 = float(resid @ resid) / dof
+    cov = s2 * np.linalg.pinv(x.T @ x)
+    slope_cov = cov[1:, 1:]
+    cumulative = float(beta[1:].sum())
+    cumulative_se = math.sqrt(max(float(slope_cov.sum()), 0.0))  # 1'Σ1
+    t_crit = t_quantile_two_sided(0.95, dof)
+    centred = y - y.mean()
+    tss = float(centred @ centred)
+    return DistributedLag(
+        lags=lags,
+        intercept=float(beta[0]),
+        coefficients=tuple(float(b) for b in beta[1:]),
+        std_errors=tuple(math.sqrt(max(float(v), 0.0)) for v in np.diag(slope_cov)),
+        cumulative=cumulative,
+        cumulative_se=cumulative_se,
+        ci_low=cumulative - t_crit * cumulative_se,
+        ci_high=cumulative + t_crit * cumulative_se,
+        t_crit=t_crit,
+        n=len(y),
+        dof=dof,
+        r2=1.0 - float(resid @ resid) / tss if tss > 0 else 0.0,
+    )

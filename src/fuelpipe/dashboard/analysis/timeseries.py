@@ -1,0 +1,133 @@
+"""A dated series of floats and the week arithmetic every analysis shares."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Literal
+
+WeeklyHow = Literal["mean", "last"]
+ONE_WEEK = timedelta(days=7)
+
+
+@dataclass(frozen=True, slots=True)
+class TimeSeries:
+    """Values of one series on strictly increasing dates."""
+
+    name: str
+    dates: tuple[date, ...]
+    values: tuple[float, ...]
+
+    def __post_init__(self) -> None:
+        if len(self.dates) != len(self.values):
+            raise ValueError(f"{self.name}: {len(self.dates)} dates but {len(self.values)} values")
+        if any(b <= a for a, b in zip(self.dates, self.dates[1:], strict=False)):
+            raise ValueError(f"{self.name}: dates must be strictly increasing")
+
+    @classmethod
+    def of(cls, name: str, points: Iterable[tuple[date, float]]) -> TimeSeries:
+        """Build from (date, value) pairs in any order; a repeated date keeps the last value."""
+        by_day = dict(points)
+        days = sorted(by_day)
+        return cls(name, tuple(days), tuple(float(by_day[d]) for d in days))
+
+    def __len__(self) -> int:
+        return len(self.dates)
+
+    def as_dict(self) -> dict[date, float]:
+        """Date → value."""
+        return dict(zip(self.dates, self.values, strict=True))
+
+    def window(self, start: date | None = None, end: date | None = None) -> TimeSeries:
+        """The points with ``start <= date <= end`` (either bound may be open)."""
+        pairs = [
+            (d, v)
+            for d, v in zip(self.dates, self.values, strict=True)
+            if (start is None or d >= start) and (end is None or d <= end)
+        ]
+        return TimeSeries(self.name, tuple(d for d, _ in pairs), tuple(v for _, v in pairs))
+
+    def renamed(self, name: str) -> TimeSeries:
+        """The same points under another name."""
+        return TimeSeries(name, self.dates, self.values)
+
+    def value_on_or_before(self, day: date) -> tuple[date, float] | None:
+        """The last point at or before ``day``."""
+        found: tuple[date, float] | None = None
+        for d, v in zip(self.dates, self.values, strict=True):
+            if d > day:
+                break
+            found = (d, v)
+        return found
+
+
+def week_start(day: date) -> date:
+    """The Sunday that opens the ANP survey week containing ``day``."""
+    return day - timedelta(days=(day.weekday() + 1) % 7)
+
+
+def to_weekly(series: TimeSeries, how: WeeklyHow = "mean") -> TimeSeries:
+    """Resample a daily series onto ANP survey weeks, keyed by each week's Sunday.
+
+    ``mean`` averages the observations of the Sunday–Saturday week (the ANP survey collects
+    prices across the week, so the mean is the comparable driver); ``last`` keeps the week's
+    final observation. Weeks with no observation are absent, never filled.
+    """
+    buckets: dict[date, list[float]] = {}
+    for d, v in zip(series.dates, series.values, strict=True):
+        buckets.setdefault(week_start(d), []).append(v)
+    if how == "mean":
+        return TimeSeries.of(
+            series.name, ((w, math.fsum(vs) / len(vs)) for w, vs in buckets.items())
+        )
+    if how == "last":
+        return TimeSeries.of(series.name, ((w, vs[-1]) for w, vs in buckets.items()))
+    raise ValueError(f"unknown weekly aggregation {how!r}: use 'mean' or 'last'")
+
+
+def log_changes(series: TimeSeries, step: timedelta = ONE_WEEK) -> TimeSeries:
+    """ln(v_t / v_{t-step}) where both dates exist; a gap (e.g. a survey pause) yields nothing."""
+    values = series.as_dict()
+    out = [
+        (d, math.log(v / values[d - step]))
+        for d, v in values.items()
+        if d - step in values and v > 0 and values[d - step] > 0
+    ]
+    return TimeSeries.of(series.name, out)
+
+
+def product_on_common_dates(name: str, a: TimeSeries, b: TimeSeries) -> TimeSeries:
+    """a × b on the dates both series have (e.g. USD/bbl × BRL/USD = BRL/bbl)."""
+    other = b.as_dict()
+    return TimeSeries.of(
+        name, ((d, v * other[d]) for d, v in zip(a.dates, a.values, strict=True) if d in other)
+    )
+
+
+def paired(
+    a: TimeSeries, b: TimeSeries, shift: timedelta = timedelta(0)
+) -> tuple[list[float], list[float]]:
+    """Values of ``a`` at t and ``b`` at t − shift, for every t where both exist."""
+    other = b.as_dict()
+    xs: list[float] = []
+    ys: list[float] = []
+    for d, v in zip(a.dates, a.values, strict=True):
+        w = other.get(d - shift)
+        if w is not None:
+            xs.append(v)
+            ys.append(w)
+    return xs, ys
+
+
+def normalised_index(series: TimeSeries, base: date) -> tuple[date, TimeSeries]:
+    """100 × v / v_base, where the base is the first observation on or after ``base``."""
+    for d, v in zip(series.dates, series.values, strict=True):
+        if d >= base:
+            if v == 0:
+                raise ValueError(f"{series.name}: the base value on {d} is zero")
+            return d, TimeSeries(
+                series.name, series.dates, tuple(100.0 * x / v for x in series.values)
+            )
+    raise ValueError(f"{series.name}: no observation on or after the base date {base}")

@@ -1,0 +1,287 @@
+"""The dashboard's FastAPI app: a read-only API over the Store port, and the page that uses it."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+from datetime import date
+from typing import Annotated, Literal
+
+from fastapi import Depends, FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from pydantic import AfterValidator, BaseModel
+
+from fuelpipe.dashboard import views
+from fuelpipe.dashboard.areas import DRIVERS, PRODUCTS, check_area, check_product
+from fuelpipe.dashboard.errors import InvalidRequestError, NotFoundError
+from fuelpipe.dashboard.health import health_view
+from fuelpipe.dashboard.repository import BRENT_BRL, SeriesReader
+from fuelpipe.dashboard.schemas import (
+    CorrelationView,
+    HealthView,
+    IndicesView,
+    LagsView,
+    MetaView,
+    OverviewView,
+    ParityView,
+    RegionalView,
+    SeriesView,
+    Table,
+)
+from fuelpipe.dashboard.security import SecurityHeaders
+from fuelpipe.dashboard.static_assets import serve_asset
+from fuelpipe.domain.catalog import Catalog
+from fuelpipe.domain.keys import InvalidKeyError
+from fuelpipe.ports.clock import Clock
+from fuelpipe.ports.queue import Queue
+from fuelpipe.ports.store import Store
+
+MAX_KEYS = 12
+Format = Literal["json", "csv"]
+How = Literal["mean", "last"]
+FormatQ = Annotated[Format, Query(description="`csv` downloads the view as a CSV file")]
+HowQ = Annotated[
+    How, Query(description="weekly resampling of daily series: week `mean` or `last` value")
+]
+StartQ = Annotated[date | None, Query(description="first date (ISO YYYY-MM-DD), inclusive")]
+EndQ = Annotated[date | None, Query(description="last date (ISO YYYY-MM-DD), inclusive")]
+FuelQ = Annotated[
+    str,
+    AfterValidator(check_product),
+    Query(description=f"fuel product: {', '.join(PRODUCTS)}"),
+]
+AreaQ = Annotated[
+    str,
+    AfterValidator(check_area),
+    Query(description="BR, a region (N, NE, CO, SE, S) or a state (UF)"),
+]
+WeekQ = Annotated[
+    date | None, Query(description="the survey week's Sunday (default: the latest stored week)")
+]
+CSV_RESPONSES: dict[int | str, dict[str, object]] = {
+    200: {"content": {"text/csv": {}}, "description": "JSON, or CSV with `format=csv`"},
+    404: {"description": "unknown series"},
+    422: {"description": "invalid parameters, with a message"},
+}
+
+
+class Window(BaseModel):
+    """A validated date window."""
+
+    start: date | None
+    end: date | None
+
+
+def window(start: StartQ = None, end: EndQ = None) -> Window:
+    """The start/end query parameters, start no later than end."""
+    if start and end and start > end:
+        raise InvalidRequestError(f"start {start} is after end {end}")
+    return Window(start=start, end=end)
+
+
+WindowDep = Annotated[Window, Depends(window)]
+
+
+def split_keys(keys: list[str]) -> list[str]:
+    """Keys from repeated and/or comma-separated parameters, de-duplicated, in order."""
+    out = list(dict.fromkeys(k.strip() for raw in keys for k in raw.split(",") if k.strip()))
+    if not out:
+        raise InvalidRequestError("give at least one series key")
+    if len(out) > MAX_KEYS:
+        raise InvalidRequestError(f"at most {MAX_KEYS} series at once, got {len(out)}")
+    return out
+
+
+KeysQ = Annotated[
+    list[str],
+    Query(description="series keys, repeated or comma-separated (e.g. CURRENCY#USD,BRENT_BRL)"),
+]
+
+
+def to_csv(table: Table, name: str) -> Response:
+    """A CSV download of a view's table."""
+    head, rows = table
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(head)
+    writer.writerows(rows)
+    return Response(
+        buffer.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+    )
+
+
+def _validation_message(exc: RequestValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err.get("loc", ()) if p not in ("query", "path"))
+        msg = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
+        parts.append(f"{where}: {msg}" if where else msg)
+    return "; ".join(parts)
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    def reply(status: int) -> Callable[[Request, Exception], JSONResponse]:
+        def handler(_: Request, exc: Exception) -> JSONResponse:
+            message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
+            return JSONResponse({"detail": str(message)}, status_code=status)
+
+        return handler
+
+    async def invalid(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        return JSONResponse(
+            {"detail": _validation_message(exc), "errors": jsonable_errors(exc)}, status_code=422
+        )
+
+    app.add_exception_handler(RequestValidationError, invalid)
+    app.add_exception_handler(NotFoundError, reply(404))
+    app.add_exception_handler(KeyError, reply(404))
+    app.add_exception_handler(InvalidKeyError, reply(422))
+    app.add_exception_handler(InvalidRequestError, reply(422))
+    app.add_exception_handler(ValueError, reply(422))
+
+
+def jsonable_errors(exc: RequestValidationError) -> list[dict[str, object]]:
+    """Pydantic's error list without the non-JSON ``ctx``/``input`` parts."""
+    return [
+        {
+            "loc": list(e.get("loc", ())),
+            "msg": str(e.get("msg", "")),
+            "type": str(e.get("type", "")),
+        }
+        for e in exc.errors()
+    ]
+
+
+def create_app(
+    store: Store, catalog: Catalog, queue: Queue | None = None, clock: Clock | None = None
+) -> FastAPI:
+    """The dashboard app: read-only API under /api, the page at /, assets under /static."""
+    from fuelpipe.adapters.clock import SystemClock
+
+    reader = SeriesReader(store, catalog)
+    the_clock: Clock = clock or SystemClock()
+    app = FastAPI(
+        title="fuelpipe dashboard API",
+        version="1",
+        description=(
+            "Read-only views of the fuelpipe store: series, indices, correlations, lagged "
+            "pass-through, regional prices, ethanol parity and pipeline health. Every view "
+            "also downloads as CSV with `format=csv`."
+        ),
+    )
+    app.add_middleware(SecurityHeaders)
+    _install_error_handlers(app)
+
+    def answer(view: BaseModel, fmt: Format, name: str) -> BaseModel | Response:
+        table = getattr(view, "table", None)
+        return to_csv(table(), name) if fmt == "csv" and callable(table) else view
+
+    @app.get("/", include_in_schema=False)
+    def page(request: Request) -> Response:
+        return serve_asset(request, "index.html", max_age=0)
+
+    @app.get("/static/{name}", include_in_schema=False)
+    def static(request: Request, name: str) -> Response:
+        return serve_asset(request, name)
+
+    @app.get("/api/meta", response_model=MetaView, responses=CSV_RESPONSES)
+    def meta(format: FormatQ = "json") -> BaseModel | Response:
+        """Products, areas, drivers, and the weeks stored for each product and level."""
+        return answer(views.meta_view(reader), format, "meta")
+
+    @app.get("/api/overview", response_model=OverviewView, responses=CSV_RESPONSES)
+    def overview(format: FormatQ = "json") -> BaseModel | Response:
+        """Latest value and weekly change of the Brazil fuels, USD/BRL, Brent and PETR4."""
+        return answer(views.overview_view(reader), format, "overview")
+
+    @app.get("/api/series", response_model=SeriesView, responses=CSV_RESPONSES)
+    def series(
+        key: Annotated[
+            str, Query(description="a catalog key such as FUEL#GASOLINE#SP, or BRENT_BRL")
+        ],
+        win: WindowDep,
+        freq: Annotated[
+            Literal["raw", "weekly"], Query(description="as stored, or on survey weeks")
+        ] = "raw",
+        how: HowQ = "mean",
+        format: FormatQ = "json",
+    ) -> BaseModel | Response:
+        """One series over a window, as stored or on ANP survey weeks."""
+        view = views.series_view(reader, key, win.start, win.end, freq, how)
+        return answer(view, format, "series")
+
+    @app.get("/api/indices", response_model=IndicesView, responses=CSV_RESPONSES)
+    def indices(
+        keys: KeysQ,
+        win: WindowDep,
+        base: Annotated[date | None, Query(description="base date (index = 100 there)")] = None,
+        how: HowQ = "mean",
+        format: FormatQ = "json",
+    ) -> BaseModel | Response:
+        """Weekly series rebased to 100 at the first week on or after ``base``."""
+        chosen = split_keys(keys)
+        views.require_known(reader, chosen)
+        view = views.indices_view(reader, chosen, base, win.start, win.end, how)
+        return answer(view, format, "indices")
+
+    @app.get("/api/correlations", response_model=CorrelationView, responses=CSV_RESPONSES)
+    def correlations(
+        keys: KeysQ,
+        win: WindowDep,
+        how: HowQ = "mean",
+        format: FormatQ = "json",
+    ) -> BaseModel | Response:
+        """Correlations of weekly log changes, with the overlapping weeks behind each cell."""
+        chosen = split_keys(keys)
+        if len(chosen) < 2:
+            raise InvalidRequestError("a correlation matrix needs at least two series")
+        views.require_known(reader, chosen)
+        view = views.correlation_view(reader, chosen, win.start, win.end, how)
+        return answer(view, format, "correlations")
+
+    @app.get("/api/lags", response_model=LagsView, responses=CSV_RESPONSES)
+    def lags(
+        fuel: FuelQ,
+        win: WindowDep,
+        area: AreaQ = "BR",
+        driver: Annotated[
+            str, Query(description=f"the driver series: one of {', '.join(DRIVERS)}")
+        ] = BRENT_BRL,
+        max_lag: Annotated[
+            int, Query(ge=0, le=12, description="cross-correlation lags, weeks")
+        ] = 12,
+        reg_lags: Annotated[int, Query(ge=0, le=12, description="regression lags 0..N, weeks")] = 4,
+        how: HowQ = "mean",
+        format: FormatQ = "json",
+    ) -> BaseModel | Response:
+        """Cross-correlation by lag and the distributed-lag pass-through regression."""
+        view = views.lags_view(
+            reader, fuel, area, driver, max_lag, reg_lags, win.start, win.end, how
+        )
+        return answer(view, format, "lags")
+
+    @app.get("/api/regional", response_model=RegionalView, responses=CSV_RESPONSES)
+    def regional(
+        fuel: FuelQ,
+        week: WeekQ = None,
+        format: FormatQ = "json",
+    ) -> BaseModel | Response:
+        """A fuel's price by state and region in one week, its changes, and the state spread."""
+        return answer(views.regional_view(reader, fuel, week), format, "regional")
+
+    @app.get("/api/parity", response_model=ParityView, responses=CSV_RESPONSES)
+    def parity(week: WeekQ = None, format: FormatQ = "json") -> BaseModel | Response:
+        """Ethanol/gasoline price ratio by area; below 0.70 ethanol pays off."""
+        return answer(views.parity_view(reader, week), format, "parity")
+
+    @app.get("/api/health", response_model=HealthView, responses=CSV_RESPONSES)
+    def health(format: FormatQ = "json") -> BaseModel | Response:
+        """Completeness per stored series, pending, quarantined, dead letters, last runs."""
+        return answer(health_view(store, catalog, queue, the_clock), format, "health")
+
+    return app

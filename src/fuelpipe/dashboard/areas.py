@@ -1,0 +1,78 @@
+"""Areas (Brazil, regions, states), products and drivers the dashboard offers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fuelpipe.dashboard.repository import BRENT, BRENT_BRL, USD
+from fuelpipe.domain.catalog import FUEL_PRODUCTS, REGIONS, STATES
+from fuelpipe.domain.keys import stock_key
+
+BR = "BR"
+PETR4 = stock_key("PETR4")
+DRIVERS = (BRENT_BRL, USD, PETR4, BRENT, "COMMODITY#BRENT_FUTURES", stock_key("PETR3"))
+"""Series a pump price may be regressed on, the first three being the headline drivers."""
+OVERVIEW_DRIVERS = (USD, BRENT, BRENT_BRL, PETR4)
+
+
+@dataclass(frozen=True, slots=True)
+class Area:
+    """Brazil, a region or a state."""
+
+    code: str
+    name: str
+    level: str
+    """``BR``, ``REGION`` or ``STATE``."""
+    region: str | None
+
+
+# Display names with their accents (the catalog keeps ANP's upper-case names without them).
+DISPLAY_NAMES = {
+    "N": "Norte", "NE": "Nordeste", "CO": "Centro-Oeste", "SE": "Sudeste", "S": "Sul",
+    "AC": "Acre", "AL": "Alagoas", "AP": "Amapá", "AM": "Amazonas", "BA": "Bahia",
+    "CE": "Ceará", "DF": "Distrito Federal", "ES": "Espírito Santo", "GO": "Goiás",
+    "MA": "Maranhão", "MT": "Mato Grosso", "MS": "Mato Grosso do Sul", "MG": "Minas Gerais",
+    "PA": "Pará", "PB": "Paraíba", "PR": "Paraná", "PE": "Pernambuco", "PI": "Piauí",
+    "RJ": "Rio de Janeiro", "RN": "Rio Grande do Norte", "RS": "Rio Grande do Sul",
+    "RO": "Rondônia", "RR": "Roraima", "SC": "Santa Catarina", "SP": "São Paulo",
+    "TO": "Tocantins",
+}  # fmt: skip
+
+
+def _name(code: str, anp_name: str) -> str:
+    return DISPLAY_NAMES.get(code, anp_name.title())
+
+
+def _areas() -> dict[str, Area]:
+    out = {BR: Area(BR, "Brasil", "BR", None)}
+    out.update({c: Area(c, _name(c, n), "REGION", None) for c, n in REGIONS.items()})
+    # The catalog keys a region and a state alike by their code, so a UF equal to a region code
+    # (Sergipe's SE vs Sudeste's SE) has no series of its own: the region keeps the code.
+    out.update(
+        {uf: Area(uf, _name(uf, n), "STATE", r) for uf, (n, r) in STATES.items() if uf not in out}
+    )
+    return out
+
+
+AREAS = _areas()
+PRODUCTS = tuple(FUEL_PRODUCTS)
+STATE_CODES = tuple(a.code for a in AREAS.values() if a.level == "STATE")
+REGION_CODES = tuple(REGIONS)
+
+
+def check_product(value: str) -> str:
+    """Validate a fuel product code (case-insensitive)."""
+    code = value.upper()
+    if code not in FUEL_PRODUCTS:
+        raise ValueError(f"unknown fuel {value!r}: use one of {', '.join(PRODUCTS)}")
+    return code
+
+
+def check_area(value: str) -> str:
+    """Validate an area code: BR, a region (N, NE, CO, SE, S) or a state (UF)."""
+    code = value.upper()
+    if code not in AREAS:
+        raise ValueError(
+            f"unknown area {value!r}: use BR, a region ({', '.join(REGION_CODES)}) or a UF"
+        )
+    return code

@@ -1,0 +1,86 @@
+"""Read-only access to stored series for the dashboard, over the Store port and the catalog."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from fuelpipe.dashboard.analysis import (
+    TimeSeries,
+    WeeklyHow,
+    product_on_common_dates,
+    to_weekly,
+    week_start,
+)
+from fuelpipe.dashboard.errors import NotFoundError
+from fuelpipe.domain.catalog import Catalog
+from fuelpipe.domain.keys import InvalidKeyError, Kind, commodity_key, currency_key, parse_key
+from fuelpipe.domain.models import Status
+from fuelpipe.ports.store import Store
+
+BRENT_BRL = "BRENT_BRL"
+"""The derived series: Brent spot (USD/bbl) × PTAX USD sell (BRL/USD) on matching dates."""
+BRENT = commodity_key("BRENT")
+USD = currency_key("USD")
+DERIVED_LABELS = {BRENT_BRL: ("Brent spot in BRL (Brent × PTAX USD)", "BRL/bbl")}
+_READ_FIELDS = ("value",)
+
+
+class SeriesReader:
+    """Reads OK values of catalog series (and derived ones) from a store."""
+
+    def __init__(self, store: Store, catalog: Catalog) -> None:
+        self.store = store
+        self.catalog = catalog
+
+    def check_key(self, key: str) -> None:
+        """Raise NotFoundError unless the key is a catalog series or a derived one."""
+        if key in DERIVED_LABELS or key in self.catalog:
+            return
+        try:
+            parse_key(key)
+        except InvalidKeyError as exc:
+            raise NotFoundError(f"unknown series {key!r}: {exc}") from None
+        raise NotFoundError(f"series {key!r} is not in the catalog")
+
+    def label(self, key: str) -> tuple[str, str]:
+        """(label, unit) of a series."""
+        self.check_key(key)
+        if key in DERIVED_LABELS:
+            return DERIVED_LABELS[key]
+        series = self.catalog[key]
+        return series.label, series.unit
+
+    def is_weekly(self, key: str) -> bool:
+        """True for ANP weekly series, already keyed by survey week."""
+        return key not in DERIVED_LABELS and self.catalog[key].kind is Kind.FUEL
+
+    def raw(self, key: str, start: date | None = None, end: date | None = None) -> TimeSeries:
+        """The OK values of one series in ``[start, end]``."""
+        self.check_key(key)
+        if key == BRENT_BRL:
+            return product_on_common_dates(
+                BRENT_BRL, self.raw(BRENT, start, end), self.raw(USD, start, end)
+            )
+        records = self.store.query(key, start, end, fields=_READ_FIELDS)
+        return TimeSeries.of(
+            key,
+            (
+                (r.date, float(r.value))
+                for r in records
+                if r.status is Status.OK and r.value is not None
+            ),
+        )
+
+    def weekly(
+        self, key: str, start: date | None = None, end: date | None = None, how: WeeklyHow = "mean"
+    ) -> TimeSeries:
+        """The series on ANP survey weeks in ``[start, end]``: fuel as stored, daily resampled.
+
+        Daily values are read from the Sunday of ``start``'s week to the Saturday of ``end``'s,
+        so the first and last weeks are whole.
+        """
+        if self.is_weekly(key):
+            return self.raw(key, start, end)
+        first = week_start(start) if start else None
+        last = week_start(end) + timedelta(days=6) if end else None
+        return to_weekly(self.raw(key, first, last), how).window(first, end)

@@ -1,0 +1,344 @@
+"""Response models of the dashboard API; each one can also flatten itself into a CSV table."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel, Field
+
+Cell = str | float | int | bool | None
+Table = tuple[list[str], list[list[Cell]]]
+
+
+class Point(BaseModel):
+    """One dated value."""
+
+    date: dt.date
+    value: float
+
+
+class SeriesView(BaseModel):
+    """One series over a window."""
+
+    key: str
+    label: str
+    unit: str
+    freq: str = Field(description="`raw` as stored, or `weekly` on ANP survey weeks")
+    points: list[Point]
+
+    def table(self) -> Table:
+        """date, value."""
+        return ["date", "value"], [[p.date.isoformat(), p.value] for p in self.points]
+
+
+class OverviewItem(BaseModel):
+    """The latest value of one series and its change over a week."""
+
+    key: str
+    label: str
+    unit: str
+    date: dt.date | None = Field(description="the 'as of' date of the latest value")
+    value: float | None
+    prev_date: dt.date | None = Field(description="the value a week earlier was taken on this date")
+    prev_value: float | None
+    change_pct: float | None
+
+
+class OverviewView(BaseModel):
+    """Latest value and weekly change of the fuels (Brazil) and the drivers."""
+
+    items: list[OverviewItem]
+
+    def table(self) -> Table:
+        """One row per series."""
+        head = ["key", "label", "unit", "date", "value", "prev_date", "prev_value", "change_pct"]
+        return head, [
+            [
+                i.key,
+                i.label,
+                i.unit,
+                i.date.isoformat() if i.date else None,
+                i.value,
+                i.prev_date.isoformat() if i.prev_date else None,
+                i.prev_value,
+                i.change_pct,
+            ]
+            for i in self.items
+        ]
+
+
+class IndexSeries(BaseModel):
+    """One series rebased to 100 at its base date."""
+
+    key: str
+    label: str
+    base_date: dt.date | None
+    points: list[Point]
+    note: str | None = None
+
+
+class IndicesView(BaseModel):
+    """Normalised indices (base 100) on ANP survey weeks."""
+
+    base: dt.date | None
+    series: list[IndexSeries]
+
+    def table(self) -> Table:
+        """Long format: key, date, index."""
+        rows: list[list[Cell]] = [
+            [s.key, p.date.isoformat(), p.value] for s in self.series for p in s.points
+        ]
+        return ["key", "date", "index"], rows
+
+
+class CorrelationView(BaseModel):
+    """Correlations of weekly log changes with the overlapping observations behind each cell."""
+
+    keys: list[str]
+    labels: list[str]
+    start: dt.date | None
+    end: dt.date | None
+    r: list[list[float | None]]
+    n: list[list[int]]
+
+    def table(self) -> Table:
+        """Long format: one row per pair."""
+        rows: list[list[Cell]] = []
+        for i, a in enumerate(self.keys):
+            for j, b in enumerate(self.keys):
+                rows.append([a, b, self.r[i][j], self.n[i][j]])
+        return ["key_a", "key_b", "r", "n"], rows
+
+
+class LagPoint(BaseModel):
+    """corr(pump change at t, driver change at t − lag weeks)."""
+
+    lag: int
+    r: float | None
+    n: int
+
+
+class Regression(BaseModel):
+    """Distributed-lag OLS of the pump's weekly log change on the driver's, lags 0..N."""
+
+    lags: int
+    intercept: float
+    coefficients: list[float]
+    std_errors: list[float]
+    cumulative: float
+    cumulative_se: float
+    ci_low: float
+    ci_high: float
+    t_crit: float
+    n: int
+    dof: int
+    r2: float
+    pump_pct_per_10pct: float = Field(description="pump move (%) after a sustained 10% driver move")
+    pump_pct_ci_low: float
+    pump_pct_ci_high: float
+
+
+class LagsView(BaseModel):
+    """Lagged pass-through from a driver to a pump price."""
+
+    pump: str
+    driver: str
+    pump_label: str
+    driver_label: str
+    cross: list[LagPoint]
+    best: LagPoint | None
+    regression: Regression | None
+    regression_error: str | None = None
+
+    def table(self) -> Table:
+        """One row per lag, with the regression coefficient where there is one."""
+        coefs = self.regression.coefficients if self.regression else []
+        ses = self.regression.std_errors if self.regression else []
+        rows: list[list[Cell]] = [
+            [
+                c.lag,
+                c.r,
+                c.n,
+                coefs[c.lag] if c.lag < len(coefs) else None,
+                ses[c.lag] if c.lag < len(ses) else None,
+            ]
+            for c in self.cross
+        ]
+        return ["lag_weeks", "r", "n", "coefficient", "std_error"], rows
+
+
+class AreaRow(BaseModel):
+    """One area's price in the chosen week and its changes (%)."""
+
+    area: str
+    name: str
+    level: str
+    region: str | None
+    price: float
+    change_4w: float | None
+    change_12w: float | None
+    change_52w: float | None
+
+
+class SpreadView(BaseModel):
+    """How far apart the states are."""
+
+    count: int
+    min_area: str
+    min_price: float
+    max_area: str
+    max_price: float
+    range: float
+    std: float | None
+
+
+class RegionalView(BaseModel):
+    """A fuel's price by state and region in one week."""
+
+    product: str
+    unit: str
+    week: dt.date | None
+    areas: list[AreaRow]
+    spread: SpreadView | None
+
+    def table(self) -> Table:
+        """One row per area."""
+        head = ["area", "name", "level", "region", "price", "change_4w", "change_12w", "change_52w"]
+        return head, [
+            [a.area, a.name, a.level, a.region, a.price, a.change_4w, a.change_12w, a.change_52w]
+            for a in self.areas
+        ]
+
+
+class ParityRow(BaseModel):
+    """Ethanol over gasoline in one area."""
+
+    area: str
+    name: str
+    level: str
+    ethanol: float
+    gasoline: float
+    ratio: float
+    ethanol_pays: bool
+
+
+class ParityView(BaseModel):
+    """Ethanol/gasoline price ratio by area in one week."""
+
+    week: dt.date | None
+    threshold: float
+    areas: list[ParityRow]
+
+    def table(self) -> Table:
+        """One row per area."""
+        head = ["area", "name", "level", "ethanol", "gasoline", "ratio", "ethanol_pays"]
+        return head, [
+            [a.area, a.name, a.level, a.ethanol, a.gasoline, a.ratio, a.ethanol_pays]
+            for a in self.areas
+        ]
+
+
+class SeriesHealth(BaseModel):
+    """Completeness of one stored series."""
+
+    key: str
+    label: str
+    first: dt.date
+    last: dt.date
+    last_available: dt.date
+    present: int
+    expected: int
+    completeness: float | None
+    pending: int
+    quarantined: int
+
+
+class RunView(BaseModel):
+    """The latest run of one stage."""
+
+    stage: str
+    started_at: dt.datetime
+    finished_at: dt.datetime
+    counts: dict[str, int]
+
+
+class HealthView(BaseModel):
+    """Pipeline health: completeness per series, retries, dead letters, last runs."""
+
+    as_of: dt.datetime
+    series: list[SeriesHealth]
+    catalog_series: int
+    stored_series: int
+    pending: int
+    quarantined: int
+    dead_letters: int | None
+    last_runs: list[RunView]
+
+    def table(self) -> Table:
+        """One row per stored series."""
+        head = [
+            "key",
+            "first",
+            "last",
+            "last_available",
+            "present",
+            "expected",
+            "completeness",
+            "pending",
+            "quarantined",
+        ]
+        return head, [
+            [
+                s.key,
+                s.first.isoformat(),
+                s.last.isoformat(),
+                s.last_available.isoformat(),
+                s.present,
+                s.expected,
+                s.completeness,
+                s.pending,
+                s.quarantined,
+            ]
+            for s in self.series
+        ]
+
+
+class Choice(BaseModel):
+    """A value a control can take, with its label."""
+
+    code: str
+    label: str
+    unit: str | None = None
+    level: str | None = None
+    region: str | None = None
+
+
+class Coverage(BaseModel):
+    """First and last stored week of one product at one level (BR, REGION, STATE)."""
+
+    product: str
+    level: str
+    first: dt.date | None
+    last: dt.date | None
+
+
+class MetaView(BaseModel):
+    """What the page needs to build its controls."""
+
+    products: list[Choice]
+    areas: list[Choice]
+    drivers: list[Choice]
+    coverage: list[Coverage]
+    latest: dt.date | None = Field(description="latest stored week of any Brazil fuel series")
+
+    def table(self) -> Table:
+        """The coverage table."""
+        return ["product", "level", "first", "last"], [
+            [
+                c.product,
+                c.level,
+                c.first.isoformat() if c.first else None,
+                c.last.isoformat() if c.last else None,
+            ]
+            for c in self.coverage
+        ]

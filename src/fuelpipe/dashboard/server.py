@@ -1,0 +1,25 @@
+"""Serve the dashboard on this machine with uvicorn (`fuelpipe dashboard`)."""
+
+from __future__ import annotations
+
+from fuelpipe.domain.catalog import Catalog
+from fuelpipe.ports.clock import Clock
+from fuelpipe.ports.queue import Queue
+from fuelpipe.ports.store import Store
+
+
+def serve(
+    store: Store,
+    catalog: Catalog,
+    queue: Queue | None = None,
+    host: str = "127.0.0.1",
+    port: int = 8050,
+    clock: Clock | None = None,
+) -> None:
+    """Run the dashboard until interrupted."""
+    import uvicorn
+
+    from fuelpipe.dashboard.app import create_app
+
+    app = create_app(store, catalog, queue, clock)
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)

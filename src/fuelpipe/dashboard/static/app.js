@@ -1,0 +1,960 @@
+/* fuelpipe dashboard: reads the read-only API and draws every view with Plotly. No inline script. */
+(function () {
+  "use strict";
+
+  const I18N = window.FUELPIPE_I18N;
+  const COLORS = ["#0b6e99", "#e07b00", "#2e8540", "#b83b5e", "#6f42c1", "#5b6b79", "#c9a227"];
+  const USD = "CURRENCY#USD";
+  const BRENT = "COMMODITY#BRENT";
+  const BRENT_BRL = "BRENT_BRL";
+  const PETR4 = "STOCK#PETR4";
+  const MAIN_FUELS = ["GASOLINE", "ETHANOL", "DIESEL"];
+  const VIEWS = {
+    overview: { controls: ["window", "date"], date: "ctl.date" },
+    movement: { controls: ["fuel", "area", "window", "date"], date: "ctl.date" },
+    map: { controls: ["fuel", "date"], date: "ctl.week" },
+    parity: { controls: ["date"], date: "ctl.week" },
+    correlations: { controls: ["fuel", "area", "window", "date"], date: "ctl.date" },
+    lags: { controls: ["fuel", "area", "driver", "window", "date"], date: "ctl.date" },
+    health: { controls: [], date: "ctl.date" },
+  };
+  const DEFAULTS = {
+    view: "overview",
+    fuel: "GASOLINE",
+    area: "BR",
+    driver: BRENT_BRL,
+    window: "52",
+    date: "",
+    lang: (navigator.language || "en").toLowerCase().startsWith("pt") ? "pt-BR" : "en",
+  };
+  const state = Object.assign({}, DEFAULTS);
+  // Plotly loads async so the data requests overlap with parsing its 4.8 MB; charts wait for it.
+  const plotlyReady = new Promise((resolve, reject) => {
+    if (window.Plotly) {
+      resolve();
+      return;
+    }
+    const script = document.getElementById("plotly-js");
+    script.addEventListener("load", () => resolve());
+    script.addEventListener("error", () => reject(new Error("plotly.min.js did not load")));
+  });
+  let meta = null;
+  let geojson = null;
+  let renderToken = 0;
+
+  // --- text and numbers -------------------------------------------------------------------
+
+  function t(key, vars) {
+    const dict = I18N[state.lang] || I18N.en;
+    let text = key in dict ? dict[key] : key in I18N.en ? I18N.en[key] : key;
+    if (vars) {
+      text = text.replace(/\{(\w+)\}/g, (m, name) => (name in vars ? String(vars[name]) : m));
+    }
+    return text;
+  }
+
+  function seriesName(key) {
+    const fuel = /^FUEL#([A-Z0-9_]+)#([A-Z]+)$/.exec(key);
+    if (fuel) {
+      return `${t("product." + fuel[1])} — ${areaName(fuel[2])}`;
+    }
+    const name = t("series." + key);
+    return name === "series." + key ? key : name;
+  }
+
+  function areaName(code) {
+    if (code === "BR") return t("level.BR");
+    const area = meta && meta.areas.find((a) => a.code === code);
+    return area ? area.label : code;
+  }
+
+  function currencyOf(unit) {
+    if (!unit) return null;
+    if (unit.startsWith("BRL")) return "BRL";
+    if (unit.startsWith("USD")) return "USD";
+    return null;
+  }
+
+  const fmt = {
+    money(value, unit, digits) {
+      if (value === null || value === undefined) return "—";
+      const currency = currencyOf(unit);
+      const d = digits === undefined ? 2 : digits;
+      const options = currency
+        ? { style: "currency", currency, minimumFractionDigits: d, maximumFractionDigits: d }
+        : { minimumFractionDigits: d, maximumFractionDigits: d };
+      return new Intl.NumberFormat(state.lang, options).format(value);
+    },
+    num(value, digits) {
+      if (value === null || value === undefined) return "—";
+      const d = digits === undefined ? 2 : digits;
+      return new Intl.NumberFormat(state.lang, {
+        minimumFractionDigits: d,
+        maximumFractionDigits: d,
+      }).format(value);
+    },
+    pct(value, digits, signed) {
+      if (value === null || value === undefined) return "—";
+      const d = digits === undefined ? 1 : digits;
+      return new Intl.NumberFormat(state.lang, {
+        style: "percent",
+        minimumFractionDigits: d,
+        maximumFractionDigits: d,
+        signDisplay: signed === false ? "auto" : "exceptZero",
+      }).format(value / 100);
+    },
+    date(iso) {
+      if (!iso) return "—";
+      return new Intl.DateTimeFormat(state.lang, { dateStyle: "medium", timeZone: "UTC" }).format(
+        new Date(iso.slice(0, 10) + "T00:00:00Z"),
+      );
+    },
+    instant(iso) {
+      if (!iso) return "—";
+      return new Intl.DateTimeFormat(state.lang, { dateStyle: "short", timeStyle: "short" }).format(
+        new Date(iso),
+      );
+    },
+  };
+
+  function isoDay(d) {
+    return d.toISOString().slice(0, 10);
+  }
+
+  function addDays(iso, days) {
+    const d = new Date(iso + "T00:00:00Z");
+    d.setUTCDate(d.getUTCDate() + days);
+    return isoDay(d);
+  }
+
+  function sundayOf(iso) {
+    const d = new Date(iso + "T00:00:00Z");
+    d.setUTCDate(d.getUTCDate() - d.getUTCDay());
+    return isoDay(d);
+  }
+
+  // --- state in the URL --------------------------------------------------------------------
+
+  function readUrl() {
+    const params = new URLSearchParams(window.location.search);
+    for (const key of Object.keys(DEFAULTS)) {
+      const value = params.get(key);
+      if (value !== null) state[key] = value;
+    }
+    if (!(state.view in VIEWS)) state.view = DEFAULTS.view;
+    if (!(state.lang in I18N)) state.lang = DEFAULTS.lang;
+    if (!["13", "26", "52", "104", "0"].includes(state.window)) state.window = DEFAULTS.window;
+    if (state.date && !/^\d{4}-\d{2}-\d{2}$/.test(state.date)) state.date = "";
+  }
+
+  function writeUrl() {
+    const params = new URLSearchParams();
+    for (const key of Object.keys(DEFAULTS)) {
+      if (state[key]) params.set(key, state[key]);
+    }
+    const url = window.location.pathname + "?" + params.toString();
+    if (url !== window.location.pathname + window.location.search) {
+      window.history.replaceState(null, "", url);
+    }
+  }
+
+  function sanitizeChoices() {
+    if (!meta.products.some((p) => p.code === state.fuel)) state.fuel = DEFAULTS.fuel;
+    if (!meta.areas.some((a) => a.code === state.area)) state.area = DEFAULTS.area;
+    if (!meta.drivers.some((d) => d.code === state.driver)) state.driver = DEFAULTS.driver;
+  }
+
+  // --- API -----------------------------------------------------------------------------------
+
+  function api(path, params) {
+    const query = new URLSearchParams();
+    for (const [key, value] of Object.entries(params || {})) {
+      if (value === undefined || value === null || value === "") continue;
+      if (Array.isArray(value)) value.forEach((v) => query.append(key, v));
+      else query.set(key, value);
+    }
+    const text = query.toString();
+    return text ? `${path}?${text}` : path;
+  }
+
+  async function getJSON(url) {
+    const response = await fetch(url, { headers: { Accept: "application/json" } });
+    if (!response.ok) {
+      let message = `${response.status}`;
+      try {
+        message = (await response.json()).detail || message;
+      } catch (e) {
+        /* keep the status */
+      }
+      throw new Error(message);
+    }
+    return response.json();
+  }
+
+  function fuelKey(product, area) {
+    return `FUEL#${product}#${area}`;
+  }
+
+  function levelOf(area) {
+    const found = meta.areas.find((a) => a.code === area);
+    return found ? found.level : "BR";
+  }
+
+  function coverage(product, level) {
+    return meta.coverage.find((c) => c.product === product && c.level === level) || {};
+  }
+
+  function coverageText(product, level) {
+    const c = coverage(product, level);
+    if (!c.first) return t("coverage.none");
+    return t("coverage.range", { first: fmt.date(c.first), last: fmt.date(c.last) });
+  }
+
+  /** The window's [start, end]: end is the chosen date or the latest week of the fuel there. */
+  function windowRange(end) {
+    if (!end) return {};
+    if (state.window === "0") return { end };
+    return { start: addDays(end, -7 * Number(state.window)), end };
+  }
+
+  function fuelEnd() {
+    return state.date || coverage(state.fuel, levelOf(state.area)).last || meta.latest;
+  }
+
+  // --- drawing -------------------------------------------------------------------------------
+
+  function baseLayout(title) {
+    return {
+      title: { text: title, x: 0.01, xanchor: "left", font: { size: 15, color: "#16324f" } },
+      margin: { t: 56, r: 24, b: 56, l: 72 },
+      paper_bgcolor: "#ffffff",
+      plot_bgcolor: "#ffffff",
+      font: {
+        family: "Inter, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif",
+        size: 12,
+        color: "#1d2b36",
+      },
+      separators: state.lang === "pt-BR" ? ",." : ".,",
+      hoverlabel: { bgcolor: "#ffffff", bordercolor: "#c9d3dd", font: { color: "#1d2b36" } },
+      legend: { orientation: "h", x: 0, y: -0.18 },
+      xaxis: { gridcolor: "#edf1f5", linecolor: "#c9d3dd", zeroline: false },
+      yaxis: { gridcolor: "#edf1f5", linecolor: "#c9d3dd", zeroline: false },
+    };
+  }
+
+  const PLOTLY_LOCALE_PT = {
+    dictionary: {},
+    format: {
+      days: ["domingo", "segunda", "terça", "quarta", "quinta", "sexta", "sábado"],
+      shortDays: ["dom", "seg", "ter", "qua", "qui", "sex", "sáb"],
+      months: [
+        "janeiro", "fevereiro", "março", "abril", "maio", "junho",
+        "julho", "agosto", "setembro", "outubro", "novembro", "dezembro",
+      ],
+      shortMonths: [
+        "jan", "fev", "mar", "abr", "mai", "jun", "jul", "ago", "set", "out", "nov", "dez",
+      ],
+      date: "%d/%m/%Y",
+      decimal: ",",
+      thousands: ".",
+    },
+  };
+
+  function plotConfig() {
+    return {
+      responsive: true,
+      displaylogo: false,
+      locale: state.lang,
+      locales: { "pt-BR": PLOTLY_LOCALE_PT },
+      // Maps draw only the bundled states: Plotly's base-map topojson is an empty local file.
+      topojsonURL: "/static/",
+      modeBarButtonsToRemove: ["lasso2d", "select2d", "autoScale2d"],
+    };
+  }
+
+  function emptyBox(div) {
+    let box = div.nextElementSibling;
+    if (!box || !box.classList.contains("empty")) {
+      box = document.createElement("div");
+      box.className = "empty";
+      box.setAttribute("role", "status");
+      div.after(box);
+    }
+    return box;
+  }
+
+  async function plot(id, traces, layout, source) {
+    const div = document.getElementById(id);
+    div.hidden = false;
+    div.dataset.source = source;
+    div.dataset.empty = "";
+    emptyBox(div).hidden = true;
+    await plotlyReady;
+    await Plotly.react(div, traces, layout, plotConfig());
+    div.dataset.rendered = performance.now().toFixed(1);
+  }
+
+  function showEmpty(id, message) {
+    const div = document.getElementById(id);
+    if (div.data && window.Plotly) Plotly.purge(div);
+    div.hidden = true;
+    div.dataset.source = "";
+    div.dataset.empty = "1";
+    div.dataset.rendered = "";
+    const box = emptyBox(div);
+    box.textContent = message;
+    box.hidden = false;
+  }
+
+  function setText(id, text) {
+    document.getElementById(id).textContent = text;
+  }
+
+  function setCsv(url) {
+    const link = document.getElementById("csv");
+    if (url) {
+      link.href = url + (url.includes("?") ? "&" : "?") + "format=csv";
+      link.classList.remove("disabled");
+      link.removeAttribute("aria-disabled");
+    } else {
+      link.removeAttribute("href");
+      link.classList.add("disabled");
+      link.setAttribute("aria-disabled", "true");
+    }
+  }
+
+  function lineTraces(series) {
+    return series
+      .filter((s) => s.points.length)
+      .map((s, i) => ({
+        type: "scatter",
+        mode: s.points.length > 60 ? "lines" : "lines+markers",
+        name: seriesName(s.key),
+        x: s.points.map((p) => p.date),
+        y: s.points.map((p) => p.value),
+        line: { color: COLORS[i % COLORS.length], width: 2 },
+        marker: { size: 4 },
+        hovertemplate: "%{x|%d/%m/%Y}: %{y:.1f}<extra>%{fullData.name}</extra>",
+      }));
+  }
+
+  function card(container, title, value, detailText, detailClass, footText) {
+    const el = document.createElement("article");
+    el.className = "card";
+    const h = document.createElement("h3");
+    h.textContent = title;
+    const v = document.createElement("p");
+    v.className = "card-value";
+    v.textContent = value;
+    el.append(h, v);
+    if (detailText) {
+      const d = document.createElement("p");
+      d.className = "card-detail " + (detailClass || "");
+      d.textContent = detailText;
+      el.append(d);
+    }
+    if (footText) {
+      const f = document.createElement("p");
+      f.className = "card-foot";
+      f.textContent = footText;
+      el.append(f);
+    }
+    container.append(el);
+  }
+
+  function changeClass(value) {
+    if (value === null || value === undefined || Math.abs(value) < 0.005) return "flat";
+    return value > 0 ? "up" : "down";
+  }
+
+  // --- views ---------------------------------------------------------------------------------
+
+  async function viewOverview(token) {
+    const overviewUrl = api("/api/overview");
+    setCsv(overviewUrl);
+    const end = state.date || meta.latest;
+    const keys = [
+      fuelKey("GASOLINE", "BR"), fuelKey("ETHANOL", "BR"), fuelKey("DIESEL_S10", "BR"),
+      USD, BRENT_BRL, PETR4,
+    ];
+    const indexUrl = api("/api/indices", Object.assign({ keys }, windowRange(end)));
+    const [overview, indices] = await Promise.all([getJSON(overviewUrl), getJSON(indexUrl)]);
+    if (token !== renderToken) return;
+    const cards = document.getElementById("cards");
+    cards.replaceChildren();
+    for (const item of overview.items) {
+      const fuel = /^FUEL#([A-Z0-9_]+)#BR$/.exec(item.key);
+      const title = fuel ? t("product." + fuel[1]) : seriesName(item.key);
+      const digits = item.unit === "BRL/USD" ? 4 : 2;
+      if (item.value === null) {
+        card(cards, title, "—", t("noData"), "flat", "");
+        continue;
+      }
+      const change =
+        item.change_pct === null
+          ? t("noChange")
+          : t("weekChange", { change: fmt.pct(item.change_pct, 1) });
+      card(
+        cards, title, fmt.money(item.value, item.unit, digits), change,
+        changeClass(item.change_pct), t("asOf", { date: fmt.date(item.date) }),
+      );
+    }
+    const traces = lineTraces(indices.series);
+    if (!traces.length) {
+      showEmpty("chart-overview", t("empty.series", {
+        what: t("axis.index").toLowerCase(), start: fmt.date(windowRange(end).start), end: fmt.date(end),
+      }));
+      return;
+    }
+    const layout = baseLayout(t("overview.chart"));
+    layout.yaxis.title = { text: t("axis.index") };
+    await plot("chart-overview", traces, layout, indexUrl);
+  }
+
+  async function viewMovement(token) {
+    const key = fuelKey(state.fuel, state.area);
+    const range = windowRange(fuelEnd());
+    const seriesUrl = api("/api/series", Object.assign({ key }, range));
+    const indexUrl = api("/api/indices", Object.assign({ keys: [key, USD, BRENT_BRL, PETR4] }, range));
+    setCsv(seriesUrl);
+    const [series, indices] = await Promise.all([getJSON(seriesUrl), getJSON(indexUrl)]);
+    if (token !== renderToken) return;
+    const vars = { fuel: t("product." + state.fuel), area: areaName(state.area) };
+    if (!series.points.length) {
+      const message = t("empty.series", {
+        what: `${vars.fuel} (${vars.area})`,
+        start: fmt.date(range.start), end: fmt.date(range.end),
+      }) + " " + t("coverage.level", {
+        fuel: vars.fuel,
+        level: levelOf(state.area) === "BR" ? t("level.BR") : t("level." + levelOf(state.area)).toLowerCase(),
+        coverage: coverageText(state.fuel, levelOf(state.area)),
+      });
+      showEmpty("chart-price", message);
+      showEmpty("chart-index", message);
+      return;
+    }
+    const layout = baseLayout(t("movement.price", vars));
+    layout.margin.l = 96;
+    layout.yaxis.title = { text: t("unit." + series.unit), standoff: 14 };
+    layout.yaxis.tickprefix = currencyOf(series.unit) === "BRL" ? "R$ " : "";
+    layout.showlegend = false;
+    await plot("chart-price", [{
+      type: "scatter",
+      mode: "lines+markers",
+      name: seriesName(key),
+      x: series.points.map((p) => p.date),
+      y: series.points.map((p) => p.value),
+      line: { color: COLORS[0], width: 2.5, shape: "hv" },
+      marker: { size: 5 },
+      fill: "tozeroy",
+      fillcolor: "rgba(11,110,153,0.06)",
+      hovertemplate: "%{x|%d/%m/%Y}: R$ %{y:.3f}<extra></extra>",
+    }], layout, seriesUrl);
+    const min = Math.min(...series.points.map((p) => p.value));
+    const max = Math.max(...series.points.map((p) => p.value));
+    const pad = (max - min) * 0.15 || max * 0.05;
+    await Plotly.relayout("chart-price", { "yaxis.range": [min - pad, max + pad] });
+    const indexLayout = baseLayout(t("movement.index", vars));
+    indexLayout.yaxis.title = { text: t("axis.index") };
+    const traces = lineTraces(indices.series);
+    await plot("chart-index", traces, indexLayout, indexUrl);
+  }
+
+  async function loadGeojson() {
+    if (!geojson) geojson = await getJSON("/static/brazil-states.geojson");
+    return geojson;
+  }
+
+  function mapLayout(title) {
+    const layout = baseLayout(title);
+    layout.geo = {
+      fitbounds: "locations",
+      visible: false,
+      projection: { type: "mercator" },
+      bgcolor: "rgba(0,0,0,0)",
+    };
+    layout.margin = { t: 56, r: 8, b: 8, l: 8 };
+    return layout;
+  }
+
+  function weekParam() {
+    return state.date ? sundayOf(state.date) : undefined;
+  }
+
+  async function viewMap(token) {
+    const url = api("/api/regional", { fuel: state.fuel, week: weekParam() });
+    setCsv(url);
+    const [view, gj] = await Promise.all([getJSON(url), loadGeojson()]);
+    if (token !== renderToken) return;
+    const fuel = t("product." + state.fuel);
+    const week = view.week ? fmt.date(view.week) : "—";
+    const states = view.areas.filter((a) => a.level === "STATE");
+    if (!view.areas.length) {
+      const msg = t("map.noData", { fuel, coverage: coverageText(state.fuel, "STATE") });
+      setText("map-summary", "");
+      showEmpty("chart-map", msg);
+      showEmpty("chart-areas", msg);
+      return;
+    }
+    if (view.spread) {
+      const s = view.spread;
+      setText("map-summary", t("map.spread", {
+        week,
+        min: fmt.money(s.min_price, view.unit, 2), minArea: areaName(s.min_area),
+        max: fmt.money(s.max_price, view.unit, 2), maxArea: areaName(s.max_area),
+        range: fmt.money(s.range, view.unit, 2), std: fmt.money(s.std, view.unit, 3),
+      }));
+    } else {
+      setText("map-summary", "");
+    }
+    if (states.length) {
+      await plot("chart-map", [{
+        type: "choropleth",
+        geojson: gj,
+        featureidkey: "properties.sigla",
+        locations: states.map((a) => a.area),
+        z: states.map((a) => a.price),
+        text: states.map((a) => a.name),
+        customdata: states.map((a) => [a.change_4w, a.change_52w]),
+        colorscale: [[0, "#fff3d6"], [0.5, "#f2a541"], [1, "#9c2f11"]],
+        marker: { line: { color: "#ffffff", width: 0.8 } },
+        colorbar: { title: { text: "R$" }, thickness: 12, len: 0.7 },
+        hovertemplate: "<b>%{text}</b><br>R$ %{z:.3f}<extra></extra>",
+      }], mapLayout(t("map.title", { fuel, week })), url);
+    } else {
+      showEmpty("chart-map", t("map.noStates", {
+        fuel, week, coverage: coverageText(state.fuel, "STATE"),
+      }));
+    }
+    const sorted = view.areas.slice().sort((a, b) => a.price - b.price);
+    const colors = sorted.map((a) => (a.level === "BR" ? "#16324f" : a.level === "REGION" ? "#0b6e99" : "#f2a541"));
+    const layout = baseLayout(t("map.areas", { fuel, week }));
+    layout.margin = { t: 56, r: 24, b: 48, l: 150 };
+    layout.xaxis.tickprefix = "R$ ";
+    layout.showlegend = false;
+    const lo = sorted[0].price;
+    const hi = sorted[sorted.length - 1].price;
+    layout.xaxis.range = [lo - (hi - lo) * 0.25 - 0.01, hi + (hi - lo) * 0.05 + 0.01];
+    await plot("chart-areas", [{
+      type: "bar",
+      orientation: "h",
+      x: sorted.map((a) => a.price),
+      y: sorted.map((a) => (a.level === "STATE" ? `${a.name} (${a.area})` : a.name)),
+      marker: { color: colors },
+      customdata: sorted.map((a) => fmt.pct(a.change_4w)),
+      hovertemplate: "%{y}: R$ %{x:.3f}<br>4w %{customdata}<extra></extra>",
+    }], layout, url);
+  }
+
+  async function viewParity(token) {
+    const url = api("/api/parity", { week: weekParam() });
+    setCsv(url);
+    const [view, gj] = await Promise.all([getJSON(url), loadGeojson()]);
+    if (token !== renderToken) return;
+    const states = view.areas.filter((a) => a.level === "STATE");
+    const rows = states.length ? states : view.areas;
+    if (!rows.length) {
+      const msg = t("parity.none", {
+        week: view.week ? ` (${fmt.date(view.week)})` : "",
+        coverage: coverageText("ETHANOL", "STATE"),
+      });
+      setText("parity-summary", "");
+      showEmpty("chart-parity", msg);
+      showEmpty("chart-parity-bars", msg);
+      return;
+    }
+    const week = fmt.date(view.week);
+    setText("parity-summary", t("parity.summary", {
+      week, n: rows.filter((a) => a.ethanol_pays).length, total: rows.length,
+    }));
+    if (states.length) {
+      await plot("chart-parity", [{
+        type: "choropleth",
+        geojson: gj,
+        featureidkey: "properties.sigla",
+        locations: states.map((a) => a.area),
+        z: states.map((a) => a.ratio),
+        zmid: view.threshold,
+        text: states.map((a) => a.name),
+        customdata: states.map((a) => [a.ethanol, a.gasoline]),
+        colorscale: [[0, "#1a7f4b"], [0.5, "#f7f7f2"], [1, "#b8322a"]],
+        marker: { line: { color: "#ffffff", width: 0.8 } },
+        colorbar: { title: { text: t("parity.ratio") }, thickness: 12, len: 0.7 },
+        hovertemplate:
+          "<b>%{text}</b><br>%{z:.3f}<br>E R$ %{customdata[0]:.2f} / G R$ %{customdata[1]:.2f}<extra></extra>",
+      }], mapLayout(t("parity.title", { week })), url);
+    } else {
+      showEmpty("chart-parity", t("parity.none", { week: ` (${week})`, coverage: coverageText("ETHANOL", "STATE") }));
+    }
+    const sorted = rows.slice().sort((a, b) => a.ratio - b.ratio);
+    const layout = baseLayout(t("parity.bars"));
+    layout.margin = { t: 56, r: 24, b: 48, l: 150 };
+    layout.showlegend = false;
+    layout.xaxis.range = [Math.min(0.55, sorted[0].ratio - 0.02), Math.max(0.85, sorted[sorted.length - 1].ratio + 0.02)];
+    layout.shapes = [{
+      type: "line", x0: view.threshold, x1: view.threshold, yref: "paper", y0: 0, y1: 1,
+      line: { color: "#16324f", width: 1.5, dash: "dash" },
+    }];
+    await plot("chart-parity-bars", [{
+      type: "bar",
+      orientation: "h",
+      x: sorted.map((a) => a.ratio),
+      y: sorted.map((a) => `${a.name} (${a.area})`),
+      marker: { color: sorted.map((a) => (a.ethanol_pays ? "#1a7f4b" : "#b8322a")) },
+      hovertemplate: "%{y}: %{x:.3f}<extra></extra>",
+    }], layout, url);
+  }
+
+  async function viewCorrelations(token) {
+    const key = fuelKey(state.fuel, state.area);
+    const others = MAIN_FUELS.filter((f) => f !== state.fuel).map((f) => fuelKey(f, state.area));
+    const keys = [key, ...others, USD, BRENT, BRENT_BRL, PETR4];
+    const range = windowRange(fuelEnd());
+    const url = api("/api/correlations", Object.assign({ keys }, range));
+    setCsv(url);
+    const view = await getJSON(url);
+    if (token !== renderToken) return;
+    const hasAny = view.r.some((row, i) => row.some((r, j) => i !== j && r !== null));
+    if (!hasAny) {
+      showEmpty("chart-corr", t("corr.empty"));
+      return;
+    }
+    const names = view.keys.map(seriesName);
+    const text = view.r.map((row) => row.map((r) => (r === null ? "" : fmt.num(r, 2))));
+    const hover = view.r.map((row, i) => row.map((r, j) =>
+      t("corr.hover", { r: r === null ? "—" : fmt.num(r, 3), n: view.n[i][j] })));
+    const layout = baseLayout(t("corr.title", {
+      start: fmt.date(range.start || view.start), end: fmt.date(range.end || view.end),
+    }));
+    layout.margin = { t: 56, r: 24, b: 150, l: 190 };
+    layout.yaxis.autorange = "reversed";
+    layout.xaxis.tickangle = -30;
+    await plot("chart-corr", [{
+      type: "heatmap",
+      x: names,
+      y: names,
+      z: view.r,
+      text,
+      texttemplate: "%{text}",
+      customdata: hover,
+      hovertemplate: "%{y} × %{x}<br>%{customdata}<extra></extra>",
+      zmin: -1,
+      zmax: 1,
+      colorscale: [[0, "#b8322a"], [0.5, "#f7f7f2"], [1, "#0b6e99"]],
+      colorbar: { title: { text: "r" }, thickness: 12 },
+      xgap: 2,
+      ygap: 2,
+    }], layout, url);
+  }
+
+  async function viewLags(token) {
+    const range = windowRange(fuelEnd());
+    const url = api("/api/lags", Object.assign({
+      fuel: state.fuel, area: state.area, driver: state.driver,
+    }, range));
+    setCsv(url);
+    const view = await getJSON(url);
+    if (token !== renderToken) return;
+    const vars = {
+      fuel: t("product." + state.fuel), area: areaName(state.area), driver: seriesName(state.driver),
+    };
+    const parts = [];
+    if (view.best) {
+      parts.push(t("lags.best", { lag: view.best.lag, r: fmt.num(view.best.r, 2), n: view.best.n }));
+    }
+    const reg = view.regression;
+    if (reg) {
+      parts.push(t("lags.sentence", Object.assign({}, vars, {
+        pct: fmt.pct(reg.pump_pct_per_10pct, 1),
+        share: fmt.pct(reg.pump_pct_per_10pct * 10, 0, false),
+        weeks: reg.lags,
+        lo: fmt.pct(reg.pump_pct_ci_low, 1),
+        hi: fmt.pct(reg.pump_pct_ci_high, 1),
+        obs: reg.n,
+        r2: fmt.num(reg.r2, 2),
+      })));
+    } else if (view.regression_error) {
+      parts.push(t("lags.noRegression", { message: view.regression_error }));
+    }
+    setText("lag-summary", parts.join(" "));
+    if (!view.cross.some((c) => c.r !== null)) {
+      showEmpty("chart-lags", t("lags.empty", vars));
+    } else {
+      const best = view.best ? view.best.lag : -1;
+      const layout = baseLayout(t("lags.title", vars));
+      layout.xaxis.title = { text: t("axis.lag") };
+      layout.xaxis.dtick = 1;
+      layout.yaxis.title = { text: t("axis.r") };
+      layout.yaxis.range = [-1, 1];
+      layout.showlegend = false;
+      await plot("chart-lags", [{
+        type: "bar",
+        x: view.cross.map((c) => c.lag),
+        y: view.cross.map((c) => c.r),
+        customdata: view.cross.map((c) => c.n),
+        marker: { color: view.cross.map((c) => (c.lag === best ? "#e07b00" : "#0b6e99")) },
+        hovertemplate: "lag %{x}: r = %{y:.3f} (n = %{customdata})<extra></extra>",
+      }], layout, url);
+    }
+    if (!reg) {
+      showEmpty("chart-coefs", t("lags.noRegression", { message: view.regression_error || "—" }));
+      return;
+    }
+    const layout = baseLayout(t("lags.coefs"));
+    layout.xaxis.title = { text: t("axis.lag") };
+    layout.xaxis.dtick = 1;
+    layout.yaxis.title = { text: t("axis.coef") };
+    layout.yaxis.zeroline = true;
+    layout.yaxis.zerolinecolor = "#9aa8b5";
+    layout.showlegend = false;
+    await plot("chart-coefs", [{
+      type: "bar",
+      x: reg.coefficients.map((_, i) => i),
+      y: reg.coefficients,
+      error_y: {
+        type: "data", array: reg.std_errors.map((s) => s * reg.t_crit), color: "#16324f", thickness: 1.2,
+      },
+      marker: { color: "#138086" },
+      hovertemplate: "lag %{x}: %{y:.3f}<extra></extra>",
+    }], layout, url);
+  }
+
+  async function viewHealth(token) {
+    const url = api("/api/health");
+    setCsv(url);
+    const view = await getJSON(url);
+    if (token !== renderToken) return;
+    const cards = document.getElementById("health-cards");
+    cards.replaceChildren();
+    const scored = view.series.filter((s) => s.completeness !== null);
+    const mean = scored.length ? scored.reduce((a, s) => a + s.completeness, 0) / scored.length : null;
+    card(cards, t("health.series"), `${view.stored_series} / ${view.catalog_series}`);
+    card(cards, t("health.complete"), mean === null ? "—" : fmt.pct(mean * 100, 1, false));
+    card(cards, t("health.pending"), fmt.num(view.pending, 0), "", view.pending ? "warn" : "flat");
+    card(cards, t("health.quarantined"), fmt.num(view.quarantined, 0), "", view.quarantined ? "down" : "flat");
+    card(cards, t("health.dead"), view.dead_letters === null ? t("health.notAvailable") : fmt.num(view.dead_letters, 0));
+    renderRuns(view.last_runs);
+    if (!view.series.length) {
+      showEmpty("chart-health", t("health.noSeries"));
+      return;
+    }
+    const sorted = view.series.slice().sort((a, b) => (a.completeness ?? -1) - (b.completeness ?? -1));
+    const div = document.getElementById("chart-health");
+    div.style.height = `${Math.max(360, 16 * sorted.length + 120)}px`;
+    const layout = baseLayout(t("health.title"));
+    layout.margin = { t: 56, r: 32, b: 48, l: 200 };
+    layout.xaxis.tickformat = ".0%";
+    layout.xaxis.range = [0, 1.02];
+    layout.xaxis.side = "top";
+    layout.yaxis.autorange = "reversed";
+    layout.yaxis.tickfont = { size: 10 };
+    layout.bargap = 0.25;
+    layout.showlegend = false;
+    await plot("chart-health", [{
+      type: "bar",
+      orientation: "h",
+      x: sorted.map((s) => s.completeness ?? 0),
+      y: sorted.map((s) => s.key),
+      customdata: sorted.map((s) => [s.present, s.expected, s.pending, s.quarantined]),
+      marker: {
+        color: sorted.map((s) => (s.completeness >= 0.99 ? "#2e8540" : s.completeness >= 0.8 ? "#f2a541" : "#b8322a")),
+      },
+      hovertemplate: "%{y}: %{x:.1%}<br>%{customdata[0]} / %{customdata[1]}<extra></extra>",
+    }], layout, url);
+  }
+
+  function renderRuns(runs) {
+    const table = document.getElementById("runs");
+    table.replaceChildren();
+    if (!runs.length) {
+      const row = table.insertRow();
+      const cell = row.insertCell();
+      cell.textContent = t("health.noRuns");
+      cell.className = "muted";
+      return;
+    }
+    const head = table.createTHead().insertRow();
+    for (const key of ["health.stage", "health.started", "health.finished", "health.counts"]) {
+      const th = document.createElement("th");
+      th.textContent = t(key);
+      head.append(th);
+    }
+    const body = table.createTBody();
+    for (const run of runs) {
+      const row = body.insertRow();
+      row.insertCell().textContent = run.stage;
+      row.insertCell().textContent = fmt.instant(run.started_at);
+      row.insertCell().textContent = fmt.instant(run.finished_at);
+      row.insertCell().textContent = Object.entries(run.counts).map(([k, v]) => `${k} ${v}`).join(", ");
+    }
+  }
+
+  const RENDERERS = {
+    overview: viewOverview,
+    movement: viewMovement,
+    map: viewMap,
+    parity: viewParity,
+    correlations: viewCorrelations,
+    lags: viewLags,
+    health: viewHealth,
+  };
+
+  // --- controls ------------------------------------------------------------------------------
+
+  function fillSelect(select, options, value) {
+    select.replaceChildren();
+    let group = null;
+    for (const option of options) {
+      if (option.group && (!group || group.label !== option.group)) {
+        group = document.createElement("optgroup");
+        group.label = option.group;
+        select.append(group);
+      }
+      const el = document.createElement("option");
+      el.value = option.value;
+      el.textContent = option.label;
+      (option.group ? group : select).append(el);
+    }
+    select.value = value;
+  }
+
+  function buildControls() {
+    fillSelect(
+      document.getElementById("fuel"),
+      meta.products.map((p) => ({ value: p.code, label: t("product." + p.code) })),
+      state.fuel,
+    );
+    fillSelect(
+      document.getElementById("area"),
+      meta.areas.map((a) => ({
+        value: a.code,
+        label: a.level === "STATE" ? `${a.label} (${a.code})` : a.code === "BR" ? t("level.BR") : a.label,
+        group: t("level." + a.level),
+      })),
+      state.area,
+    );
+    fillSelect(
+      document.getElementById("driver"),
+      meta.drivers.map((d) => ({ value: d.code, label: seriesName(d.code) })),
+      state.driver,
+    );
+    document.getElementById("window").value = state.window;
+    document.getElementById("date").value = state.date;
+  }
+
+  function applyI18n() {
+    document.documentElement.lang = state.lang;
+    document.title = `fuelpipe — ${t("title")}`;
+    for (const el of document.querySelectorAll("[data-i18n]")) {
+      el.textContent = t(el.dataset.i18n);
+    }
+    for (const button of document.querySelectorAll(".lang-btn")) {
+      button.setAttribute("aria-pressed", String(button.dataset.lang === state.lang));
+    }
+  }
+
+  function showView() {
+    const spec = VIEWS[state.view];
+    for (const section of document.querySelectorAll("main .view")) {
+      section.hidden = section.dataset.view !== state.view;
+    }
+    for (const tab of document.querySelectorAll(".tabs [data-view]")) {
+      const active = tab.dataset.view === state.view;
+      tab.setAttribute("aria-selected", String(active));
+      tab.classList.toggle("active", active);
+    }
+    for (const label of document.querySelectorAll("[data-control]")) {
+      label.hidden = !spec.controls.includes(label.dataset.control);
+    }
+    setText("date-label", t(spec.date));
+  }
+
+  async function render() {
+    const token = ++renderToken;
+    writeUrl();
+    showView();
+    const section = document.getElementById("view-" + state.view);
+    const error = section.querySelector(".view-error");
+    if (error) error.remove();
+    section.dataset.loading = t("loading");
+    section.classList.add("is-loading");
+    section.setAttribute("aria-busy", "true");
+    document.body.dataset.ready = "";
+    try {
+      await RENDERERS[state.view](token);
+    } catch (err) {
+      if (token !== renderToken) return;
+      const box = document.createElement("p");
+      box.className = "view-error";
+      box.setAttribute("role", "alert");
+      box.textContent = t("error", { message: err.message });
+      section.prepend(box);
+    } finally {
+      if (token === renderToken) {
+        section.classList.remove("is-loading");
+        section.removeAttribute("aria-busy");
+        document.body.dataset.ready = state.view;
+      }
+    }
+  }
+
+  function bind() {
+    for (const tab of document.querySelectorAll(".tabs [data-view]")) {
+      tab.addEventListener("click", () => {
+        state.view = tab.dataset.view;
+        render();
+      });
+    }
+    for (const button of document.querySelectorAll(".lang-btn")) {
+      button.addEventListener("click", () => {
+        state.lang = button.dataset.lang;
+        applyI18n();
+        buildControls();
+        render();
+      });
+    }
+    for (const id of ["fuel", "area", "driver", "window", "date"]) {
+      document.getElementById(id).addEventListener("change", (event) => {
+        state[id] = event.target.value;
+        render();
+      });
+    }
+    document.getElementById("controls").addEventListener("submit", (e) => e.preventDefault());
+    document.getElementById("share").addEventListener("click", async () => {
+      const status = document.getElementById("share-status");
+      try {
+        await navigator.clipboard.writeText(window.location.href);
+        status.textContent = t("ctl.copied");
+      } catch (e) {
+        status.textContent = t("ctl.copyFailed");
+      }
+      window.setTimeout(() => { status.textContent = ""; }, 2500);
+    });
+  }
+
+  async function start() {
+    readUrl();
+    applyI18n();
+    showView();
+    bind();
+    const section = document.getElementById("view-" + state.view);
+    section.dataset.loading = t("loading");
+    section.classList.add("is-loading");
+    try {
+      meta = await getJSON("/api/meta");
+    } catch (err) {
+      const box = document.createElement("p");
+      box.className = "view-error";
+      box.setAttribute("role", "alert");
+      box.textContent = t("error", { message: err.message });
+      section.prepend(box);
+      section.classList.remove("is-loading");
+      return;
+    }
+    sanitizeChoices();
+    buildControls();
+    await render();
+  }
+
+  document.addEventListener("DOMContentLoaded", start);
+})();

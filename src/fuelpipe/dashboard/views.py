@@ -1,0 +1,332 @@
+"""Each API view: read series through the reader, run the pure analysis, shape the answer."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, timedelta
+
+from fuelpipe.dashboard import analysis as an
+from fuelpipe.dashboard.areas import AREAS, BR, DRIVERS, OVERVIEW_DRIVERS, PRODUCTS, STATE_CODES
+from fuelpipe.dashboard.errors import InvalidRequestError
+from fuelpipe.dashboard.repository import SeriesReader
+from fuelpipe.dashboard.schemas import (
+    AreaRow,
+    Choice,
+    CorrelationView,
+    Coverage,
+    IndexSeries,
+    IndicesView,
+    LagPoint,
+    LagsView,
+    MetaView,
+    OverviewItem,
+    OverviewView,
+    ParityRow,
+    ParityView,
+    Point,
+    RegionalView,
+    Regression,
+    SeriesView,
+    SpreadView,
+)
+from fuelpipe.domain.catalog import FUEL_PRODUCTS
+from fuelpipe.domain.keys import fuel_key
+from fuelpipe.domain.models import Status
+
+LEVEL_AREAS = {
+    "BR": (BR,),
+    "REGION": tuple(a for a, v in AREAS.items() if v.level == "REGION"),
+    "STATE": STATE_CODES,
+}
+
+
+def _points(series: an.TimeSeries) -> list[Point]:
+    return [Point(date=d, value=v) for d, v in zip(series.dates, series.values, strict=True)]
+
+
+def last_ok_date(reader: SeriesReader, key: str) -> date | None:
+    """The latest OK date of a stored series (keys-only read)."""
+    ok = [p.date for p in reader.store.present(key) if p.status is Status.OK]
+    return max(ok) if ok else None
+
+
+def series_view(
+    reader: SeriesReader,
+    key: str,
+    start: date | None,
+    end: date | None,
+    freq: str,
+    how: an.WeeklyHow,
+) -> SeriesView:
+    """One series, raw or on survey weeks."""
+    label, unit = reader.label(key)
+    series = (
+        reader.weekly(key, start, end, how) if freq == "weekly" else reader.raw(key, start, end)
+    )
+    return SeriesView(key=key, label=label, unit=unit, freq=freq, points=_points(series))
+
+
+def overview_view(reader: SeriesReader) -> OverviewView:
+    """Latest value and change over a week of every Brazil fuel and the headline drivers."""
+    keys = [fuel_key(p, BR) for p in PRODUCTS] + list(OVERVIEW_DRIVERS)
+    items = []
+    for key in keys:
+        label, unit = reader.label(key)
+        latest = last_ok_date(reader, "COMMODITY#BRENT" if key == "BRENT_BRL" else key)
+        recent = reader.raw(key, latest - timedelta(days=21), latest) if latest else None
+        last = recent.value_on_or_before(latest) if recent and latest else None
+        prev = recent.value_on_or_before(last[0] - timedelta(days=7)) if recent and last else None
+        items.append(
+            OverviewItem(
+                key=key,
+                label=label,
+                unit=unit,
+                date=last[0] if last else None,
+                value=last[1] if last else None,
+                prev_date=prev[0] if prev else None,
+                prev_value=prev[1] if prev else None,
+                change_pct=(last[1] / prev[1] - 1.0) * 100.0 if last and prev and prev[1] else None,
+            )
+        )
+    return OverviewView(items=items)
+
+
+def indices_view(
+    reader: SeriesReader,
+    keys: Sequence[str],
+    base: date | None,
+    start: date | None,
+    end: date | None,
+    how: an.WeeklyHow,
+) -> IndicesView:
+    """Weekly series rebased to 100 at ``base`` (default: the first week they all have)."""
+    weekly = [reader.weekly(k, start, end, how) for k in keys]
+    if base is None:
+        firsts = [s.dates[0] for s in weekly if len(s)]
+        base = max(firsts) if firsts else start
+    out = []
+    for key, series in zip(keys, weekly, strict=True):
+        label, _ = reader.label(key)
+        try:
+            if base is None:
+                raise ValueError(f"{key}: no stored values in the window")
+            base_date, rebased = an.normalised_index(series, base)
+        except ValueError as exc:
+            out.append(IndexSeries(key=key, label=label, base_date=None, points=[], note=str(exc)))
+            continue
+        out.append(IndexSeries(key=key, label=label, base_date=base_date, points=_points(rebased)))
+    return IndicesView(base=base, series=out)
+
+
+def correlation_view(
+    reader: SeriesReader,
+    keys: Sequence[str],
+    start: date | None,
+    end: date | None,
+    how: an.WeeklyHow,
+) -> CorrelationView:
+    """Correlation matrix of weekly log changes over the window."""
+    changes = [an.log_changes(reader.weekly(k, start, end, how)) for k in keys]
+    matrix = an.correlation_matrix(changes)
+    return CorrelationView(
+        keys=list(keys),
+        labels=[reader.label(k)[0] for k in keys],
+        start=start,
+        end=end,
+        r=[list(row) for row in matrix.r],
+        n=[list(row) for row in matrix.n],
+    )
+
+
+def lags_view(
+    reader: SeriesReader,
+    product: str,
+    area: str,
+    driver: str,
+    max_lag: int,
+    reg_lags: int,
+    start: date | None,
+    end: date | None,
+    how: an.WeeklyHow,
+) -> LagsView:
+    """Cross-correlation at lags 0..max_lag and the distributed-lag pass-through regression."""
+    pump_key = fuel_key(product, area)
+    reader.check_key(driver)
+    if driver in reader.catalog and reader.is_weekly(driver):
+        raise InvalidRequestError(f"driver {driver!r} is a pump price; choose one of {DRIVERS}")
+    # The driver is read from max_lag weeks earlier, so lag k has the same pump weeks as lag 0.
+    reach = timedelta(weeks=max(max_lag, reg_lags))
+    pump = an.log_changes(reader.weekly(pump_key, start, end, how))
+    drv = an.log_changes(reader.weekly(driver, start - reach if start else None, end, how))
+    cross = an.cross_correlation(pump, drv, max_lag)
+    best = an.strongest_lag(cross)
+    regression: Regression | None = None
+    error: str | None = None
+    try:
+        fit = an.distributed_lag(pump, drv, reg_lags)
+    except ValueError as exc:
+        error = str(exc)
+    else:
+        regression = Regression(
+            lags=fit.lags,
+            intercept=fit.intercept,
+            coefficients=list(fit.coefficients),
+            std_errors=list(fit.std_errors),
+            cumulative=fit.cumulative,
+            cumulative_se=fit.cumulative_se,
+            ci_low=fit.ci_low,
+            ci_high=fit.ci_high,
+            t_crit=fit.t_crit,
+            n=fit.n,
+            dof=fit.dof,
+            r2=fit.r2,
+            pump_pct_per_10pct=fit.pump_move_pct(10.0),
+            pump_pct_ci_low=fit.pump_move_pct(10.0, fit.ci_low),
+            pump_pct_ci_high=fit.pump_move_pct(10.0, fit.ci_high),
+        )
+
+    def lag_point(c: an.LagCorrelation) -> LagPoint:
+        return LagPoint(lag=c.lag, r=c.r, n=c.n)
+
+    return LagsView(
+        pump=pump_key,
+        driver=driver,
+        pump_label=reader.label(pump_key)[0],
+        driver_label=reader.label(driver)[0],
+        cross=[lag_point(c) for c in cross],
+        best=lag_point(best) if best else None,
+        regression=regression,
+        regression_error=error,
+    )
+
+
+def _latest_week(reader: SeriesReader, keys: Sequence[str]) -> date | None:
+    dates = [d for k in keys if (d := last_ok_date(reader, k))]
+    return max(dates) if dates else None
+
+
+def regional_view(reader: SeriesReader, product: str, week: date | None) -> RegionalView:
+    """Price by state and region in one week, changes over 4/12/52 weeks, spread of states."""
+    keys = {a: fuel_key(product, a) for a in AREAS}
+    if week is None:
+        # The latest week with state prices, else with region prices, else Brazil's.
+        for level in ("STATE", "REGION", "BR"):
+            week = _latest_week(reader, [keys[a] for a in LEVEL_AREAS[level]])
+            if week:
+                break
+    if week is not None and week.weekday() != 6:
+        raise InvalidRequestError(f"week {week} is not a Sunday: ANP weeks are keyed by Sunday")
+    series = {}
+    if week is not None:
+        since = week - timedelta(weeks=max(an.CHANGE_WEEKS))
+        series = {a: reader.raw(k, since, week) for a, k in keys.items()}
+    rows = an.regional_view(series, week) if week else []
+    states = {r.area: r.price for r in rows if AREAS[r.area].level == "STATE"}
+    spread = an.spread(states)
+    return RegionalView(
+        product=product,
+        unit=FUEL_PRODUCTS[product][1],
+        week=week,
+        areas=[
+            AreaRow(
+                area=r.area,
+                name=AREAS[r.area].name,
+                level=AREAS[r.area].level,
+                region=AREAS[r.area].region,
+                price=r.price,
+                change_4w=r.changes[4],
+                change_12w=r.changes[12],
+                change_52w=r.changes[52],
+            )
+            for r in rows
+        ],
+        spread=_spread(spread),
+    )
+
+
+def _spread(spread: an.Spread | None) -> SpreadView | None:
+    if spread is None:
+        return None
+    return SpreadView(
+        count=spread.count,
+        min_area=spread.min_area,
+        min_price=spread.min_price,
+        max_area=spread.max_area,
+        max_price=spread.max_price,
+        range=spread.range,
+        std=spread.std,
+    )
+
+
+def parity_view(reader: SeriesReader, week: date | None) -> ParityView:
+    """ETHANOL/GASOLINE by area in one week (default: the latest week with state prices)."""
+    eth_keys = {a: fuel_key("ETHANOL", a) for a in AREAS}
+    gas_keys = {a: fuel_key("GASOLINE", a) for a in AREAS}
+    if week is None:
+        for level in ("STATE", "REGION", "BR"):
+            areas = LEVEL_AREAS[level]
+            week = _latest_week(reader, [eth_keys[a] for a in areas])
+            if week:
+                break
+    if week is not None and week.weekday() != 6:
+        raise InvalidRequestError(f"week {week} is not a Sunday: ANP weeks are keyed by Sunday")
+    rows: list[an.Parity] = []
+    if week is not None:
+        eth = {a: reader.raw(k, week, week) for a, k in eth_keys.items()}
+        gas = {a: reader.raw(k, week, week) for a, k in gas_keys.items()}
+        rows = an.parity(eth, gas, week)
+    return ParityView(
+        week=week,
+        threshold=an.PARITY_THRESHOLD,
+        areas=[
+            ParityRow(
+                area=p.area,
+                name=AREAS[p.area].name,
+                level=AREAS[p.area].level,
+                ethanol=p.ethanol,
+                gasoline=p.gasoline,
+                ratio=p.ratio,
+                ethanol_pays=p.ethanol_pays,
+            )
+            for p in rows
+        ],
+    )
+
+
+def meta_view(reader: SeriesReader) -> MetaView:
+    """Products, areas, drivers and what weeks are stored at each level."""
+    coverage = []
+    latest: date | None = None
+    for product in PRODUCTS:
+        for level, areas in LEVEL_AREAS.items():
+            dates = [
+                p.date
+                for a in areas
+                for p in reader.store.present(fuel_key(product, a))
+                if p.status is Status.OK
+            ]
+            first, last = (min(dates), max(dates)) if dates else (None, None)
+            coverage.append(Coverage(product=product, level=level, first=first, last=last))
+            if level == "BR" and last and (latest is None or last > latest):
+                latest = last
+    drivers = []
+    for key in DRIVERS:
+        if key in reader.catalog or key == "BRENT_BRL":
+            label, unit = reader.label(key)
+            drivers.append(Choice(code=key, label=label, unit=unit))
+    return MetaView(
+        products=[Choice(code=p, label=lab, unit=u) for p, (lab, u) in FUEL_PRODUCTS.items()],
+        areas=[
+            Choice(code=a.code, label=a.name, level=a.level, region=a.region)
+            for a in AREAS.values()
+        ],
+        drivers=drivers,
+        coverage=coverage,
+        latest=latest,
+    )
+
+
+def require_known(reader: SeriesReader, keys: Sequence[str]) -> None:
+    """Raise NotFoundError for the first unknown key."""
+    for key in keys:
+        reader.check_key(key)

@@ -1,0 +1,248 @@
+"""Reproducible Lambda zips: the handler folder, the fuelpipe package and locked dependencies.
+
+The same sources give byte-identical zips: entries sorted, timestamps fixed at 1980-01-01,
+permissions fixed, no bytecode. Identical zips give identical CodeSha256 values, so a
+redeploy of unchanged code is visible as such.
+
+Layout of ``build/lambdas/<name>.zip``: the files of ``lambdas/<name>/`` at the root (so a
+handler ``lambdas/<name>/handler.py`` is ``handler.handler``), ``fuelpipe/``, then the
+dependencies installed by ``pip install --target`` from the function's lock file.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import zipfile
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+# Regular file, rw-r--r--: the Lambda runtime only reads these files.
+FILE_ATTR = (0o100644 & 0xFFFF) << 16
+UNIX_SYSTEM = 3
+BYTECODE = frozenset({"__pycache__"})
+# Inside fuelpipe: the bundled offline data and test helpers are never imported by a Lambda.
+FUELPIPE_EXCLUDED = (PurePosixPath("replay/snapshot"), PurePosixPath("tests"))
+DASHBOARD_STATIC = PurePosixPath("dashboard/static")
+# A lean function's lock must never bring these in (bizdays works without pandas).
+LEAN_FORBIDDEN = ("pandas", "numpy")
+TEMPLATE = Path("infra/template.yaml")
+RUNTIME_RE = re.compile(r"^\s*Runtime:\s*python(\d+\.\d+)\s*$", re.MULTILINE)
+ARCH_RE = re.compile(r"^\s*Architectures:\s*\[?\s*(arm64|x86_64)", re.MULTILINE)
+
+Runner = Callable[[Sequence[str]], None]
+
+
+class PackagingError(RuntimeError):
+    """A zip could not be built as specified."""
+
+
+@dataclass(frozen=True)
+class BuiltPackage:
+    """One zip on disk and the CodeSha256 Lambda will report for it."""
+
+    function: str
+    path: Path
+    code_sha256: str
+    size: int
+    entries: int
+
+
+@dataclass(frozen=True)
+class LambdaTarget:
+    """The runtime the zips are built for: Python version and CPU architecture."""
+
+    python_version: str = "3.11"
+    architecture: str = "x86_64"
+
+    @property
+    def platforms(self) -> list[str]:
+        """pip ``--platform`` tags whose wheels load on that runtime's Amazon Linux."""
+        machine = "aarch64" if self.architecture == "arm64" else "x86_64"
+        tags = [f"manylinux2014_{machine}"]
+        # python3.12+ runs on Amazon Linux 2023 (glibc 2.34); python3.11 on Amazon Linux 2 (2.26).
+        if tuple(int(p) for p in self.python_version.split(".")) >= (3, 12):
+            tags.append(f"manylinux_2_28_{machine}")
+        return tags
+
+
+def read_target(root: Path) -> LambdaTarget:
+    """The Runtime and Architectures the SAM template's functions declare (first of each)."""
+    template = root / TEMPLATE
+    text = template.read_text(encoding="utf-8") if template.is_file() else ""
+    runtime, arch = RUNTIME_RE.search(text), ARCH_RE.search(text)
+    default = LambdaTarget()
+    return LambdaTarget(
+        runtime.group(1) if runtime else default.python_version,
+        arch.group(1) if arch else default.architecture,
+    )
+
+
+def code_sha256(data: bytes) -> str:
+    """Lambda's CodeSha256: base64 of the SHA-256 digest of the zip bytes."""
+    return base64.b64encode(hashlib.sha256(data).digest()).decode("ascii")
+
+
+def uses_dashboard(function: str) -> bool:
+    """Only the dashboard function ships the dashboard's static files."""
+    return function.startswith("dashboard")
+
+
+def requirements_for(root: Path, function: str) -> Path:
+    """``requirements/lambda-<name>.txt`` when the function has one, else the core lock."""
+    own = root / "requirements" / f"lambda-{function}.txt"
+    return own if own.is_file() else root / "requirements" / "lambda-core.txt"
+
+
+def _is_bytecode(rel: PurePosixPath) -> bool:
+    return bool(BYTECODE.intersection(rel.parts)) or rel.suffix in {".pyc", ".pyo"}
+
+
+def collect(base: Path, prefix: str, skip: Callable[[PurePosixPath], bool]) -> dict[str, Path]:
+    """Every file under ``base`` as ``{archive name: path}``, minus bytecode and ``skip``."""
+    found: dict[str, Path] = {}
+    for path in base.rglob("*"):
+        if not path.is_file():
+            continue
+        rel = PurePosixPath(path.relative_to(base).as_posix())
+        if _is_bytecode(rel) or skip(rel):
+            continue
+        found[f"{prefix}{rel}"] = path
+    return found
+
+
+def _under(rel: PurePosixPath, folders: Iterable[PurePosixPath]) -> bool:
+    return any(rel == f or rel.is_relative_to(f) for f in folders)
+
+
+def fuelpipe_files(src: Path, function: str) -> dict[str, Path]:
+    """The fuelpipe package as one function needs it."""
+    excluded = list(FUELPIPE_EXCLUDED)
+    if not uses_dashboard(function):
+        excluded.append(DASHBOARD_STATIC)
+    return collect(src, "fuelpipe/", lambda rel: _under(rel, excluded))
+
+
+def handler_files(folder: Path) -> dict[str, Path]:
+    """The function's own folder, its tests left out."""
+    return collect(folder, "", lambda rel: rel.parts[0] == "tests")
+
+
+def pip_install(
+    requirements: Path,
+    target: Path,
+    *,
+    lambda_target: LambdaTarget,
+    run: Runner | None = None,
+) -> None:
+    """Install a hashed lock into ``target`` for Lambda's platform, each package as pinned."""
+    # --no-deps: the lock lists every package already; it also keeps bizdays from pulling pandas.
+    command = [
+        sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+        "--target", str(target), "--no-deps", "--require-hashes", "--no-compile",
+        "--only-binary=:all:", "--python-version", lambda_target.python_version,
+        "--implementation", "cp", "-r", str(requirements),
+    ]  # fmt: skip
+    for tag in lambda_target.platforms:
+        command += ["--platform", tag]
+    (run or _run_checked)(command)
+
+
+def _run_checked(command: Sequence[str]) -> None:
+    subprocess.run(list(command), check=True)
+
+
+def dependency_files(target: Path) -> dict[str, Path]:
+    """What ``pip install --target`` left, without its console scripts."""
+    return collect(target, "", lambda rel: rel.parts[0] == "bin")
+
+
+def _check_lean(function: str, names: Iterable[str]) -> None:
+    tops = {name.split("/", 1)[0] for name in names}
+    heavy = sorted(tops.intersection(LEAN_FORBIDDEN))
+    if heavy:
+        raise PackagingError(f"{function}: the core lock must not bring in {', '.join(heavy)}")
+
+
+def write_zip(entries: dict[str, Path], out: Path) -> None:
+    """Write a deterministic zip: sorted names, fixed times and modes, written atomically."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
+            for name in sorted(entries):
+                info = zipfile.ZipInfo(name, date_time=ZIP_EPOCH)
+                info.compress_type = zipfile.ZIP_DEFLATED
+                info.create_system = UNIX_SYSTEM
+                info.external_attr = FILE_ATTR
+                zf.writestr(info, entries[name].read_bytes())
+        tmp.replace(out)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def build_function_zip(
+    root: Path,
+    function: str,
+    out_dir: Path,
+    *,
+    deps_dir: Path | None = None,
+) -> BuiltPackage:
+    """Build ``out_dir/<function>.zip`` from its folder, fuelpipe and an installed ``deps_dir``.
+
+    Without ``deps_dir`` only our own code is packed (offline, for tests and quick checks).
+    """
+    folder = root / "lambdas" / function
+    if not folder.is_dir():
+        raise PackagingError(f"no folder {folder}")
+    parts = [handler_files(folder), fuelpipe_files(root / "src" / "fuelpipe", function)]
+    if deps_dir is not None:
+        deps = dependency_files(deps_dir)
+        if requirements_for(root, function).name == "lambda-core.txt":
+            _check_lean(function, deps)
+        parts.append(deps)
+    entries: dict[str, Path] = {}
+    for part in parts:
+        clash = sorted(entries.keys() & part.keys())
+        if clash:
+            raise PackagingError(f"{function}: {clash[0]} would be packed twice")
+        entries.update(part)
+    out = out_dir / f"{function}.zip"
+    write_zip(entries, out)
+    data = out.read_bytes()
+    return BuiltPackage(function, out, code_sha256(data), len(data), len(entries))
+
+
+def build_all(
+    root: Path,
+    out_dir: Path,
+    functions: Sequence[str],
+    *,
+    with_deps: bool = True,
+    lambda_target: LambdaTarget | None = None,
+    run: Runner | None = None,
+) -> list[BuiltPackage]:
+    """One zip per function, in the order given; each lock is installed once and shared."""
+    target = lambda_target or read_target(root)
+    with tempfile.TemporaryDirectory(prefix="fuelpipe-deps-") as tmp:
+        installed: dict[Path, Path] = {}
+        built = []
+        for name in functions:
+            deps_dir = None
+            if with_deps:
+                lock = requirements_for(root, name)
+                if lock not in installed:
+                    installed[lock] = Path(tmp) / f"{len(installed)}-{lock.stem}"
+                    pip_install(lock, installed[lock], lambda_target=target, run=run)
+                deps_dir = installed[lock]
+            built.append(build_function_zip(root, name, out_dir, deps_dir=deps_dir))
+        return built

@@ -1,0 +1,47 @@
+"""The last deployed commit of an environment, kept in an SSM parameter."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+
+class SsmClient(Protocol):
+    """The part of a boto3 SSM client used here (injected)."""
+
+    def get_parameter(self, **kwargs: Any) -> Mapping[str, Any]:
+        """Read one parameter."""
+
+    def put_parameter(self, **kwargs: Any) -> Mapping[str, Any]:
+        """Write one parameter."""
+
+
+def parameter_name(environment: str) -> str:
+    """Where an environment's last deployed commit lives."""
+    return f"/fuelpipe/{environment}/deployed-commit"
+
+
+def _error_code(exc: Exception) -> str:
+    """The AWS error code of a botocore ClientError, "" for anything else."""
+    response = getattr(exc, "response", None)
+    if not isinstance(response, Mapping):
+        return ""
+    return str(response.get("Error", {}).get("Code", ""))
+
+
+def read_deployed_commit(client: SsmClient, name: str) -> str | None:
+    """The recorded commit, or None before the first deploy; other errors propagate."""
+    try:
+        response = client.get_parameter(Name=name)
+    except Exception as exc:
+        # Only "never recorded" means deploy everything; access errors must stop the deploy.
+        if _error_code(exc) == "ParameterNotFound":
+            return None
+        raise
+    value = str(response["Parameter"]["Value"]).strip()
+    return value or None
+
+
+def record_deployed_commit(client: SsmClient, name: str, commit: str) -> None:
+    """Remember ``commit`` as deployed, after every step of the deploy succeeded."""
+    client.put_parameter(Name=name, Value=commit, Type="String", Overwrite=True)

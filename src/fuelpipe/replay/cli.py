@@ -1,0 +1,37 @@
+"""``fuelpipe replay``: run the replay server in the foreground and print the env lines."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from fuelpipe.replay.faults import FaultPlan
+from fuelpipe.replay.server import ReplayServer
+
+
+def run_replay(
+    host: str = "127.0.0.1",
+    port: int = 8765,
+    snapshot_dir: Path | str | None = None,
+    faults_spec: str | None = None,
+    seed: int = 0,
+    *,
+    out: TextIO | None = None,
+    quiet: bool = False,
+) -> int:
+    """Serve until Ctrl-C; ``faults_spec`` is a spec string or a .toml/.json plan file."""
+    stream = out or sys.stdout
+    plan = FaultPlan.from_arg(faults_spec, seed) if faults_spec else None
+    server = ReplayServer(snapshot_dir, host, port, plan, quiet=quiet)
+    print(f"# fuelpipe replay on {server.url} ({server.faults.describe()})", file=stream)
+    for name, value in server.env().items():
+        print(f"export {name}={value}", file=stream)
+    stream.flush()
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+    return 0

@@ -1,0 +1,155 @@
+"""NOTICE.md of the bundled snapshot: where each file comes from and what was changed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Origin:
+    """The public file a snapshot file was cut from."""
+
+    repo: str
+    path: str
+    commit: str
+    license: str
+    changes: str
+
+
+_HB = "henriquebrnetto/analise-de-ativos"
+_HB_COMMIT = "6c5860b7"
+_ROWRIAS = "Rowrias/PythonParaAnaliseDeDados_CNJ"
+_PYROOKIE = "andrew-pyrookie/Empirical-Investigation-of-Stock-Market-Data"
+_PYROOKIE_COMMIT = "333e0c1ce1796d749f320a0364ead54b68efe19b"
+_ADJUSTED = (
+    "window rows only; column `Ticker` dropped. **The source OHLC is already dividend/split "
+    "adjusted (yfinance auto_adjust) and has no Adj Close: `Adj Close` is set equal to `Close`**, "
+    "so Open/High/Low/Close here are adjusted prices, not the raw prices Yahoo shows as Close."
+)
+
+ORIGINS: dict[str, Origin] = {
+    "bcb/USD.csv": Origin(
+        "strongylis/sugar-intel",
+        "data/ptax.csv",
+        "f8cbd465",
+        "MIT",
+        "columns renamed data,venda,compra → date,sell,buy; window rows only. Real closing PTAX "
+        "(both sides). Not used: lucagpgirardi `ptax.csv`, which holds the *buy* rate only.",
+    ),
+    "yahoo/PETR4.SA.csv": Origin(
+        _HB, "PETR4.SA.csv", _HB_COMMIT, "none", "window rows only (classic Yahoo download CSV)."
+    ),
+    "yahoo/PETR3.SA.csv": Origin(
+        _ROWRIAS,
+        "00PETR3.SA.csv",
+        "21ab52e8",
+        "none",
+        "window rows only; the source ends on 2022-03-14, so the file stops there.",
+    ),
+    "yahoo/PRIO3.SA.csv": Origin(
+        _ROWRIAS,
+        "00PRIO3.SA.csv",
+        "21ab52e8",
+        "none",
+        "window rows only; the source starts on 2021-10-25, so the file starts there.",
+    ),
+    **{
+        f"yahoo/{t}.csv": Origin(_PYROOKIE, f"{t}.csv", _PYROOKIE_COMMIT, "none", _ADJUSTED)
+        for t in ("XOM", "CVX", "BP", "SHEL", "TTE")
+    },
+    "yahoo/BZ=F.csv": Origin(
+        _HB,
+        "BZ=F.csv",
+        _HB_COMMIT,
+        "none",
+        "yfinance `history()` export: tz-aware dates cut to YYYY-MM-DD, Dividends/Stock Splits "
+        "(all zero) dropped, `Adj Close` = `Close` (a future has no adjustment; Yahoo repeats "
+        "Close); window rows only.",
+    ),
+    "fred/DCOILBRENTEU.csv": Origin(
+        "jackthompsondb/OilCausalities",
+        "data/DCOILBRENTEU.csv",
+        "b61f6915",
+        "none",
+        "window rows only; current FRED layout kept (empty value = FRED has none: UK holidays).",
+    ),
+    "anp/semanal/semanal-brasil-desde-2013.xlsx": Origin(
+        "maikereis/diesel",
+        "semanal-brasil-desde-2013.xlsx",
+        "c9603b02",
+        "none",
+        "the original ANP workbook with the data rows outside the window deleted (weeks whose "
+        "DATA FINAL ≥ window start and DATA INICIAL ≤ window end); notes, header row 18, sheet "
+        "name, formats and cell types untouched; panes frozen below the header.",
+    ),
+    "anp/semanal/semanal-regioes-desde-2013.xlsx": Origin(
+        "GabrielDeOliveiraAlmeida/PriceForecastingModels",
+        "semanal-regioes-desde-2013.xlsx",
+        "668953c599145d17f5d37d8a4963237fabf8ed12",
+        "none (ANP open data)",
+        "the original ANP workbook with the data rows outside the window deleted (same rule as "
+        "the Brasil workbook); everything else untouched.",
+    ),
+    "anp/mensal/mensal-estados-desde-jan2013.xlsx": Origin(
+        "eduardoicosta/Analise_Combustiveis_R",
+        "mensal-estados-desde-jan2013.xlsx",
+        "f44f1845",
+        "none",
+        "the original ANP workbook with only the months 2021-05 … 2022-05 kept; header "
+        "row 17 and everything else untouched.",
+    ),
+    "anp/semanal/semanal-estados-desde-2013.xlsx": Origin(
+        "strongylis/sugar-intel",
+        "data/anp_shlp_estados.csv",
+        "e2719973",
+        "MIT",
+        "**rebuilt**: no copy of the real weekly-by-state workbook is small enough, so the real "
+        "weekly state values of this CSV (a re-shaped extract of that sheet, 2024-06 … 2026-06) "
+        "are written into the real weekly layout: the notes rows and header row 18 of the Brasil "
+        "workbook (maikereis/diesel @ c9603b02), sheet `ESTADOS - DESDE 30.12.2012`, the title "
+        "row `TIPO RELATÓRIO: ESTADO`, and REGIÃO/ESTADO columns after DATA FINAL. Only the last "
+        "{weeks} weeks are kept. `gasolina_c` → GASOLINA COMUM, `hidratado` → ETANOL HIDRATADO; "
+        "its dates are the week's Saturday (DATA FINAL), DATA INICIAL = Saturday − 6 days; "
+        "NÚMERO DE POSTOS, PREÇO MÉDIO/MÍNIMO/MÁXIMO REVENDA come from the CSV; unit `R$/l`; "
+        "REGIÃO and the state name from the UF code; every other column is `-` (missing, the "
+        "real workbook's marker) because the CSV lacks it.",
+    ),
+}
+
+
+def write_notice(out: Path, rows: dict[str, int], start: date, end: date, state_weeks: int) -> None:
+    """Write NOTICE.md for the files in ``rows`` (path -> data rows)."""
+    lines = [
+        "# Replay snapshot: origin of every file",
+        "",
+        "Real data copied from public GitHub repositories (the underlying data come from ANP, "
+        "BCB, Yahoo Finance and FRED); built by `scripts/build_snapshot.py` from `shared/data` "
+        "(see its MANIFEST.md). Most repositories state no license: these are third-party "
+        "copies of public data, bundled for offline tests and the demo.",
+        "",
+        f"Window: {start.isoformat()} … {end.isoformat()}, the span where every kind of series "
+        "has real data. `coverage.json` lists, per catalog key, the first and last date with "
+        "a real value, parsed from these files.",
+        "",
+        "**Nothing in the snapshot is synthetic**: every value is a real value of its source, "
+        "rows were only dropped, and layouts aligned as described below.",
+        "",
+        "What the replay server adds at serving time (not data): the time of day of each PTAX "
+        "bulletin (`dataHoraCotacao` 13:0x, derived from the date; the files carry the date only), "
+        "the Yahoo bar timestamps (the exchange's session open, midnight New York time for BZ=F) "
+        "and Yahoo `meta` fields.",
+        "",
+        "| file | rows | origin (repo / path @ commit) | license | changes |",
+        "|---|---|---|---|---|",
+    ]
+    for path in sorted(rows):
+        o = ORIGINS[path]
+        changes = o.changes.replace("{weeks}", str(state_weeks))
+        lines.append(
+            f"| `{path}` | {rows[path]} | {o.repo} `{o.path}` @ {o.commit} | {o.license} "
+            f"| {changes} |"
+        )
+    lines.append("")
+    (out / "NOTICE.md").write_text("\n".join(lines), encoding="utf-8")

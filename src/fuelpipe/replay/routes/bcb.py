@@ -1,0 +1,189 @@
+"""BCB PTAX OData (Olinda): ``CotacaoMoedaPeriodo``, ``CotacaoDolarPeriodo`` and ``Moedas``.
+
+Only real closing bulletins are served (the snapshot has no opening/intermediate ones). The time
+of day in ``dataHoraCotacao`` is not in the snapshot: it is derived from the date (13:0x, as the
+closing PTAX is published a little after 13:00 Brasília time).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import date
+from typing import Any
+
+from fuelpipe.domain.keys import currency_key
+from fuelpipe.replay.reply import Reply, RouteContext, json_reply
+from fuelpipe.replay.rowfaults import apply_row_fault
+from fuelpipe.replay.snapshot_data import PtaxQuote
+
+PREFIX = "/olinda/servico/PTAX/versao/v1/odata/"
+CONTEXT = "https://was-p.bcnet.bcb.gov.br/olinda/servico/PTAX/versao/v1/odata$metadata"
+ODATA_JSON = "application/json;odata.metadata=minimal;charset=utf-8"
+CLOSING = "Fechamento PTAX"
+
+# The PTAX Moedas entity set: symbol -> (name as BCB formats it, parity type).
+# Type A: parity in units of the currency per US dollar; type B: US dollars per unit.
+MOEDAS: dict[str, tuple[str, str]] = {
+    "AUD": ("Dólar australiano", "B"),
+    "CAD": ("Dólar canadense", "A"),
+    "CHF": ("Franco suíço", "A"),
+    "DKK": ("Coroa dinamarquesa", "A"),
+    "EUR": ("Euro", "B"),
+    "GBP": ("Libra Esterlina", "B"),
+    "JPY": ("Iene", "A"),
+    "NOK": ("Coroa norueguesa", "A"),
+    "SEK": ("Coroa sueca", "A"),
+    "USD": ("Dólar dos Estados Unidos", "A"),
+}
+
+_CALL = re.compile(r"^(\w+)(?:\((.*)\))?$")
+_DATE = re.compile(r"^(\d{1,2})[-/](\d{1,2})[-/](\d{4})$")
+
+
+class ODataError(ValueError):
+    """A request the real service would answer with HTTP 400."""
+
+
+def _error(message: str) -> Reply:
+    return json_reply(400, {"error": {"code": "", "message": message}}, ODATA_JSON)
+
+
+def _unquote(value: str) -> str:
+    value = value.strip()
+    if len(value) >= 2 and value[0] == value[-1] == "'":
+        return value[1:-1]
+    return value
+
+
+def _params(ctx: RouteContext, inside: str) -> dict[str, str]:
+    """Function parameters, resolving ``@alias`` from the query string."""
+    out: dict[str, str] = {}
+    for part in filter(None, inside.split(",")):
+        name, eq, value = part.partition("=")
+        if not eq:
+            raise ODataError(f"malformed parameter {part!r}")
+        value = value.strip()
+        if value.startswith("@"):
+            resolved = ctx.arg(value)
+            if resolved is None:
+                raise ODataError(f"parameter alias {value} has no value in the query string")
+            value = resolved
+        out[name.strip()] = _unquote(value)
+    return out
+
+
+def parse_ptax_date(text: str) -> date:
+    """``MM-DD-YYYY`` or ``M/D/YYYY`` (with or without zero padding)."""
+    match = _DATE.match(text.strip())
+    if not match:
+        raise ODataError(f"date {text!r} is not MM-DD-YYYY")
+    month, day, year = (int(g) for g in match.groups())
+    try:
+        return date(year, month, day)
+    except ValueError:
+        raise ODataError(f"date {text!r} does not exist") from None
+
+
+def _time_of_day(day: date) -> str:
+    digest = hashlib.sha256(day.isoformat().encode()).digest()
+    minute, second, milli = 2 + digest[0] % 9, digest[1] % 60, int.from_bytes(digest[2:4]) % 1000
+    return f"13:{minute:02d}:{second:02d}.{milli:03d}"
+
+
+def _row(q: PtaxQuote, with_type: bool) -> dict[str, Any]:
+    row: dict[str, Any] = {}
+    if with_type:
+        row.update(paridadeCompra=1.0, paridadeVenda=1.0)
+    row.update(
+        cotacaoCompra=float(q.buy),
+        cotacaoVenda=float(q.sell),
+        dataHoraCotacao=f"{q.day.isoformat()} {_time_of_day(q.day)}",
+    )
+    if with_type:
+        row["tipoBoletim"] = CLOSING
+    return row
+
+
+def _filter_keeps_closing(expr: str | None) -> bool:
+    """Whether an OData ``$filter`` on tipoBoletim keeps the closing bulletin."""
+    if not expr or "tipoBoletim" not in expr:
+        return True
+    wanted = re.findall(r"'([^']*)'", expr)
+    if not wanted:
+        return True
+    if "contains" in expr or "startswith" in expr:
+        return all(w in CLOSING for w in wanted)
+    return all(w == CLOSING for w in wanted)
+
+
+def _shape(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        {
+            "data": r["dataHoraCotacao"][:10],
+            "compra": r["cotacaoCompra"],
+            "venda": r["cotacaoVenda"],
+        }
+        for r in rows
+    ]
+
+
+def _period(ctx: RouteContext, entity: str, params: dict[str, str]) -> Reply:
+    with_type = entity == "CotacaoMoedaPeriodo"
+    currency = params.get("moeda", "USD").upper() if with_type else "USD"
+    for needed in (["moeda"] if with_type else []) + ["dataInicial", "dataFinalCotacao"]:
+        if needed not in params:
+            raise ODataError(f"missing parameter {needed}")
+    start = parse_ptax_date(params["dataInicial"])
+    end = parse_ptax_date(params["dataFinalCotacao"])
+    absent = ctx.plan.absent_days("bcb", currency_key(currency) if currency in MOEDAS else None)
+    quotes = [q for q in ctx.snapshot.ptax.get(currency, []) if q.day not in absent]
+    inside = [q for q in quotes if start <= q.day <= end]
+    before = [q for q in quotes if q.day < start]
+    after = [q for q in quotes if q.day > end]
+    chosen, fault = apply_row_fault(ctx.row_fault, inside, ctx.decision.rng, before, after)
+    if not _filter_keeps_closing(ctx.arg("$filter")):
+        chosen, fault = [], None
+    rows = [_row(q, with_type) for q in chosen]
+    if (ctx.arg("$orderby") or "").strip().endswith(" desc"):
+        rows.reverse()
+    top = ctx.arg("$top")
+    if top is not None:
+        if not top.isdigit():
+            raise ODataError(f"$top={top!r} is not a number")
+        rows = rows[: int(top)]
+    select = ctx.arg("$select")
+    if select:
+        fields = [f.strip() for f in select.split(",")]
+        rows = [{f: r[f] for f in fields if f in r} for r in rows]
+    if ctx.wants_shape and rows and "cotacaoVenda" in rows[0]:
+        return json_reply(200, {"@odata.context": CONTEXT, "value": _shape(rows)}, ODATA_JSON)
+    payload = {"@odata.context": f"{CONTEXT}#_{entity}", "value": rows}
+    return json_reply(200, payload, ODATA_JSON).with_fault(fault)
+
+
+def _moedas() -> Reply:
+    rows = [{"simbolo": s, "nomeFormatado": n, "tipoMoeda": t} for s, (n, t) in MOEDAS.items()]
+    return json_reply(200, {"@odata.context": f"{CONTEXT}#Moedas", "value": rows}, ODATA_JSON)
+
+
+def handle(ctx: RouteContext) -> Reply:
+    """Answer one request below ``/bcb``."""
+    if not ctx.path.startswith(PREFIX):
+        return Reply(404, ODATA_JSON, b'{"error":{"code":"","message":"Not Found"}}')
+    match = _CALL.match(ctx.path[len(PREFIX) :])
+    if not match:
+        return _error("malformed resource path")
+    entity, inside = match.group(1), match.group(2) or ""
+    try:
+        if entity == "Moedas":
+            return _moedas()
+        if entity in ("CotacaoMoedaPeriodo", "CotacaoDolarPeriodo"):
+            return _period(ctx, entity, _params(ctx, inside))
+    except ODataError as exc:
+        return _error(str(exc))
+    return json_reply(
+        404,
+        {"error": {"code": "", "message": f"Resource not found for the segment '{entity}'."}},
+        ODATA_JSON,
+    )

@@ -1,0 +1,244 @@
+"""``ReplayServer``: every source in its real wire format, from the bundled real snapshot.
+
+Routes are ``/<source>/<the real path>`` (``/bcb/olinda/...``, ``/yahoo/v8/finance/chart/...``,
+``/fred/graph/fredgraph.csv``, ``/anp/semanal/...xlsx``) plus ``GET /_replay/stats``. A
+:class:`FaultPlan` decides, per request, whether and how the response goes wrong.
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TextIO
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from fuelpipe.replay.faults import SOURCES, FaultKind, FaultPlan
+from fuelpipe.replay.reply import (
+    TEXT,
+    Memo,
+    Reply,
+    RouteContext,
+    json_reply,
+    maintenance_page,
+    rate_limited,
+    server_error,
+)
+from fuelpipe.replay.routes import BASE_PATHS, ROUTES
+from fuelpipe.replay.snapshot_data import Snapshot
+
+STATS_PATH = "/_replay/stats"
+_SERVER_ERRORS = (500, 502, 503, 504)
+_EARLY = {
+    FaultKind.SERVER_ERROR,
+    FaultKind.RATE_LIMITED,
+    FaultKind.RATE_LIMITED_BARE,
+    FaultKind.HTML,
+}
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False  # a slow response must not hold up stop()
+    replay: ReplayServer
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "fuelpipe-replay"
+    sys_version = ""
+    server: _HTTPServer
+
+    def do_GET(self) -> None:
+        self.server.replay.handle(self)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Silence the default access log: the replay server writes its own line."""
+
+
+class ReplayServer:
+    """A local HTTP server replaying BCB, Yahoo, FRED and ANP from the snapshot."""
+
+    def __init__(
+        self,
+        snapshot_dir: Path | str | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        faults: FaultPlan | None = None,
+        *,
+        quiet: bool = False,
+        log: TextIO | None = None,
+    ) -> None:
+        self.snapshot = Snapshot(Path(snapshot_dir) if snapshot_dir else None)
+        self.faults = faults or FaultPlan.none()
+        self.quiet = quiet
+        self._log = log
+        self._httpd = _HTTPServer((host, port), _Handler)
+        self._httpd.replay = self
+        self._lock = threading.Lock()
+        self._counts: dict[str, int] = dict.fromkeys(SOURCES, 0)
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._memo = Memo()
+
+    # --- lifecycle -------------------------------------------------------------------------
+    @property
+    def host(self) -> str:
+        """The bound address."""
+        return str(self._httpd.server_address[0])
+
+    @property
+    def port(self) -> int:
+        """The bound port (the real one when 0 was asked)."""
+        return int(self._httpd.server_address[1])
+
+    @property
+    def url(self) -> str:
+        """``http://host:port`` with no trailing slash."""
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> ReplayServer:
+        """Serve in a background thread."""
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._httpd.serve_forever,
+                kwargs={"poll_interval": 0.05},
+                name=f"replay-{self.port}",
+                daemon=True,
+            )
+            self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        """Serve in this thread until stop() or KeyboardInterrupt (for the CLI)."""
+        self._httpd.serve_forever(poll_interval=0.2)
+
+    def stop(self) -> None:
+        """Stop serving, wake slow responses and release the port."""
+        self._stopping.set()
+        if self._thread is not None:
+            self._httpd.shutdown()
+            self._thread.join(timeout=5)
+            self._thread = None
+        self._httpd.server_close()
+
+    def __enter__(self) -> ReplayServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # --- what clients and tests read --------------------------------------------------------
+    def source_urls(self) -> dict[str, str]:
+        """The base URL per source, to put in ``FUELPIPE_SOURCE_<NAME>_URL``."""
+        return {name: f"{self.url}/{name}{BASE_PATHS[name]}" for name in SOURCES}
+
+    def env(self) -> dict[str, str]:
+        """The ``FUELPIPE_SOURCE_<NAME>_URL`` variables pointing at this server."""
+        return {f"FUELPIPE_SOURCE_{k.upper()}_URL": v for k, v in self.source_urls().items()}
+
+    @property
+    def request_counts(self) -> dict[str, int]:
+        """Requests received per source so far (a copy)."""
+        with self._lock:
+            return dict(self._counts)
+
+    @property
+    def fault_counts(self) -> dict[str, int]:
+        """Faults injected per kind so far."""
+        return self.faults.injected()
+
+    def stats(self) -> dict[str, Any]:
+        """What ``GET /_replay/stats`` returns."""
+        return {
+            "requests": self.request_counts,
+            "faults": self.fault_counts,
+            "seed": self.faults.seed,
+            "plan": self.faults.describe(),
+        }
+
+    # --- request handling -------------------------------------------------------------------
+    def _next_seq(self, source: str) -> int:
+        with self._lock:
+            self._counts[source] += 1
+            return self._counts[source]
+
+    def handle(self, handler: BaseHTTPRequestHandler) -> None:
+        """Answer one GET: route it, inject the decided fault, write the response."""
+        split = urlsplit(handler.path)
+        path = unquote(split.path)
+        query = parse_qs(split.query, keep_blank_values=True)
+        if path == STATS_PATH:
+            self._send(handler, json_reply(200, self.stats()), None)
+            return
+        source, _, rest = path.lstrip("/").partition("/")
+        if source not in ROUTES:
+            self._send(handler, Reply(404, TEXT, b"Not Found\n"), None)
+            return
+        decision = self.faults.decide(source, self._next_seq(source))
+        kind = decision.kind
+        if kind is FaultKind.DROP:
+            self.faults.record(kind)
+            self._write_log(handler, "-", 0, kind)
+            handler.close_connection = True  # nothing written: the client sees a dropped link
+            return
+        if kind in _EARLY:
+            self.faults.record(kind)
+            self._send(handler, self._early_reply(source, kind, decision.rng), kind)
+            return
+        if kind is FaultKind.SLOW:
+            self.faults.record(kind)
+            if self._stopping.wait(self.faults.slow_s):
+                handler.close_connection = True
+                return
+        ctx = RouteContext("/" + rest, query, self.snapshot, self.faults, decision, self._memo)
+        reply = ROUTES[source](ctx)
+        applied = reply.fault
+        if applied is not None:
+            self.faults.record(applied)
+        if kind is FaultKind.TRUNCATE and reply.status == 200 and len(reply.body) > 1:
+            self.faults.record(kind)
+            reply = Reply(
+                reply.status, reply.content_type, reply.body[: len(reply.body) // 2], reply.headers
+            )
+            applied = kind
+        self._send(handler, reply, applied or (kind if kind is FaultKind.SLOW else None))
+
+    def _early_reply(self, source: str, kind: FaultKind | None, rng: random.Random) -> Reply:
+        if kind is FaultKind.SERVER_ERROR:
+            return server_error(rng.choice(_SERVER_ERRORS))
+        if kind is FaultKind.RATE_LIMITED:
+            return rate_limited(self.faults.retry_after_s)
+        if kind is FaultKind.RATE_LIMITED_BARE:
+            return rate_limited(None)
+        return maintenance_page(source)
+
+    def _send(self, handler: BaseHTTPRequestHandler, reply: Reply, fault: FaultKind | None) -> None:
+        try:
+            handler.send_response(reply.status)
+            handler.send_header("Content-Type", reply.content_type)
+            handler.send_header("Content-Length", str(len(reply.body)))
+            for name, value in reply.headers.items():
+                handler.send_header(name, value)
+            handler.end_headers()
+            handler.wfile.write(reply.body)
+        except (BrokenPipeError, ConnectionResetError):
+            handler.close_connection = True  # the client gave up (e.g. after a slow fault)
+        self._write_log(handler, str(reply.status), len(reply.body), fault)
+
+    def _write_log(
+        self, handler: BaseHTTPRequestHandler, status: str, size: int, fault: FaultKind | None
+    ) -> None:
+        if self.quiet:
+            return
+        stream = self._log or sys.stderr
+        tag = f" fault={fault.value}" if fault else ""
+        print(f"replay {status} {size}B GET {handler.path}{tag}", file=stream, flush=True)

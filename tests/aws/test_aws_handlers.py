@@ -1,0 +1,238 @@
+"""The three Lambda handlers, called with real event shapes on dynalite + moto_server."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from botocore.exceptions import ClientError
+
+from fuelpipe.adapters.clock import FixedClock
+from fuelpipe.domain.calendars import expected_between, get_calendar
+from fuelpipe.domain.catalog import DEFAULT_CATALOG
+from fuelpipe.domain.messages import DownloadRequest
+from fuelpipe.domain.models import Record, Status
+from fuelpipe.homes.app import App
+from fuelpipe.ports.queue import Message, Queue, QueueDepth
+from tests.aws.conftest import AwsHome
+from tests.support.fakes import TableSource
+from tests.support.lambda_events import (
+    FakeLambdaContext,
+    emf_blobs,
+    failed_ids,
+    load_handler,
+    scheduled_event,
+    sqs_event,
+)
+
+pytestmark = pytest.mark.aws
+
+SP = ZoneInfo("America/Sao_Paulo")
+NOW = datetime(2025, 3, 31, 20, 0, tzinfo=SP)
+MARCH = list(expected_between(get_calendar("ANBIMA"), date(2025, 3, 1), date(2025, 3, 31)))
+
+
+def metric(stdout: str, name: str) -> float:
+    """The value of one EMF metric printed by a handler invocation."""
+    for blob in emf_blobs(stdout):
+        if name in blob:
+            value = blob[name]
+            return float(sum(value)) if isinstance(value, list) else float(value)
+    raise AssertionError(f"no EMF metric {name} in {stdout!r}")
+
+
+def drain(queue: Queue, limit: int = 1000) -> list[Message]:
+    """Receive until the queue returns nothing (what the event source mapping polls)."""
+    got: list[Message] = []
+    while len(got) < limit:
+        batch = queue.receive(10)
+        if not batch:
+            return got
+        got.extend(batch)
+    return got
+
+
+def request(key: str, days: list[date]) -> str:
+    """The body of one download message for a PTAX key."""
+    return DownloadRequest(
+        partition_key=key, dates_to_download=days, fetch_unit=DEFAULT_CATALOG[key].fetch_unit
+    ).to_body()
+
+
+def ptax_values(*keys: str) -> dict[tuple[str, date], Decimal]:
+    """Synthetic rates for every March 2025 banking day (shape tests, not real data)."""
+    return {(k, d): Decimal("5.7") + Decimal(i) / 1000 for k in keys for i, d in enumerate(MARCH)}
+
+
+# --- data_clustering -----------------------------------------------------------------------
+
+
+def test_data_clustering_scheduled_event_enqueues_each_gap_once(
+    aws_home: AwsHome, capsys: pytest.CaptureFixture[str]
+) -> None:
+    app = aws_home.app(FixedClock(NOW))
+    handler = load_handler("data_clustering").make_handler(lambda: app)
+    event = scheduled_event({"series": ["CURRENCY#USD"], "since": "2025-03-01"})
+
+    result = handler(event, FakeLambdaContext("data_clustering"))
+
+    assert result == {"keys_scanned": 1, "gaps_found": len(MARCH), "messages_sent": 1}
+    (message,) = drain(app.queue)
+    sent = DownloadRequest.from_body(message.body)
+    assert (sent.partition_key, sent.dates_to_download) == ("CURRENCY#USD", MARCH)
+    out = capsys.readouterr().out
+    assert metric(out, "GapsFound") == len(MARCH)
+    assert metric(out, "MessagesSent") == 1
+    assert f'"correlation_id":"{event["id"]}"' in out.replace(" ", "")
+    assert [r.stage for r in app.store.last_runs()] == ["data_clustering"]
+
+
+def test_data_clustering_scheduler_event_scans_the_whole_catalog(aws_home: AwsHome) -> None:
+    app = aws_home.app(FixedClock(NOW))
+    handler = load_handler("data_clustering").make_handler(lambda: app)
+    event = scheduled_event({"since": "2025-03-24"}, scheduler=True)
+
+    result = handler(event, FakeLambdaContext("data_clustering"))
+
+    assert result["keys_scanned"] == len(DEFAULT_CATALOG)
+    assert result["gaps_found"] > 0
+    assert app.queue.depth().visible == result["messages_sent"] > 0
+
+
+@pytest.mark.filterwarnings("ignore:No application metrics")
+def test_data_clustering_rejects_an_unknown_series(aws_home: AwsHome) -> None:
+    app = aws_home.app(FixedClock(NOW))
+    handler = load_handler("data_clustering").make_handler(lambda: app)
+    with pytest.raises(KeyError, match="NOPE"):
+        handler(scheduled_event({"series": ["NOPE"]}), FakeLambdaContext("data_clustering"))
+    assert app.queue.depth() == QueueDepth(0, 0, 0)
+
+
+# --- scraper -------------------------------------------------------------------------------
+
+
+def scraper_for(app: App) -> Any:
+    return load_handler("scraper").make_handler(lambda: app)
+
+
+def test_scraper_dead_letters_the_one_poison_message_and_stores_the_rest(
+    aws_home: AwsHome, capsys: pytest.CaptureFixture[str]
+) -> None:
+    keys = ("CURRENCY#USD", "CURRENCY#EUR", "CURRENCY#GBP")
+    app = aws_home.app(FixedClock(NOW), {"bcb": TableSource("bcb", ptax_values(*keys))})
+    poison = '{"schema_version": 1, "partition_key": "CURRENCY#USD"}'
+    app.queue.send([request(keys[0], MARCH), request(keys[1], MARCH), poison,
+                    request(keys[2], MARCH)])  # fmt: skip
+    messages = drain(app.queue)
+    assert len(messages) == 4
+
+    response = scraper_for(app)(sqs_event(messages), FakeLambdaContext("scraper"))
+
+    assert failed_ids(response) == []  # the poison counts as handled: it left the main queue
+    app.queue.delete([m.receipt for m in messages])  # what the event source mapping does
+    (dead,) = app.queue.dead_letters()
+    assert dead.body == poison
+    assert dead.reason.startswith("malformed message (schema v1): dates_to_download")
+    assert app.queue.depth() == QueueDepth(visible=0, in_flight=0, dead=1)
+    for key in keys:
+        assert [p.date for p in app.store.present(key)] == MARCH
+    out = capsys.readouterr().out
+    assert metric(out, "RecordsWritten") == 3 * len(MARCH)
+    assert metric(out, "DeadLettered") == 1
+
+
+def test_scraper_reports_only_the_message_that_hit_a_transient_error(aws_home: AwsHome) -> None:
+    keys = ("CURRENCY#USD", "CURRENCY#EUR", "CURRENCY#GBP")
+    app = aws_home.app(FixedClock(NOW), {"bcb": TableSource("bcb", ptax_values(*keys))})
+
+    def throttle_eur(params: dict[str, Any], **_: Any) -> None:
+        (requests,) = params["RequestItems"].values()
+        if any(r["PutRequest"]["Item"]["info_type"]["S"] == "CURRENCY#EUR" for r in requests):
+            error = {"Code": "ProvisionedThroughputExceededException", "Message": "throttled"}
+            raise ClientError({"Error": error}, "BatchWriteItem")
+
+    aws_home.dynamodb.meta.events.register(
+        "before-parameter-build.dynamodb.BatchWriteItem", throttle_eur
+    )
+    app.queue.send([request(k, MARCH) for k in keys])
+    messages = drain(app.queue)
+    eur = next(m for m in messages if "CURRENCY#EUR" in m.body)
+
+    response = scraper_for(app)(sqs_event(messages), FakeLambdaContext("scraper"))
+
+    assert failed_ids(response) == [eur.message_id]
+    assert app.store.present("CURRENCY#EUR") == []
+    assert len(app.store.present("CURRENCY#USD")) == len(MARCH)
+    assert len(app.store.present("CURRENCY#GBP")) == len(MARCH)
+    assert app.queue.dead_letters() == []
+
+
+def test_scraper_resends_unprocessed_items_until_everything_is_written(aws_home: AwsHome) -> None:
+    days = list(expected_between(get_calendar("ANBIMA"), date(2025, 1, 2), date(2025, 3, 31)))
+    values = {("CURRENCY#USD", d): Decimal("5.9") + Decimal(i) / 100 for i, d in enumerate(days)}
+    app = aws_home.app(FixedClock(NOW), {"bcb": TableSource("bcb", values)})
+    held: list[list[dict[str, Any]]] = []
+    calls: list[int] = []
+
+    def hold_back(params: dict[str, Any], **_: Any) -> None:
+        # Every full batch "fails" its last 5 items, as a throttled table does.
+        (table,) = params["RequestItems"]
+        requests = params["RequestItems"][table]
+        calls.append(len(requests))
+        if len(requests) > 5:
+            params["RequestItems"][table] = requests[:-5]
+            held.append(requests[-5:])
+
+    def report_unprocessed(parsed: dict[str, Any], **_: Any) -> None:
+        if held:
+            parsed["UnprocessedItems"] = {aws_home.settings.table_name: held.pop()}
+
+    events = aws_home.dynamodb.meta.events
+    events.register("before-parameter-build.dynamodb.BatchWriteItem", hold_back)
+    events.register("after-call.dynamodb.BatchWriteItem", report_unprocessed)
+    app.queue.send([request("CURRENCY#USD", days)])
+    messages = drain(app.queue)
+
+    response = scraper_for(app)(sqs_event(messages), FakeLambdaContext("scraper"))
+
+    assert failed_ids(response) == []
+    assert [p.date for p in app.store.present("CURRENCY#USD")] == days
+    assert [r.value for r in app.store.query("CURRENCY#USD")] == [values[("CURRENCY#USD", d)]
+                                                                    for d in days]  # fmt: skip
+    full = -(-len(days) // 25)
+    assert full >= 3
+    assert len(calls) == 2 * full  # each held-back remainder was sent again
+    assert max(calls) <= 25
+
+
+# --- retry_recheck -------------------------------------------------------------------------
+
+
+def test_retry_recheck_retries_due_records_and_quarantines_spent_ones(
+    aws_home: AwsHome, capsys: pytest.CaptureFixture[str]
+) -> None:
+    app = aws_home.app(FixedClock(NOW))
+    key = "CURRENCY#USD"
+    due, spent, later = MARCH[0], MARCH[1], MARCH[2]
+    hour = timedelta(hours=1)
+    for day, count, when in ((due, 0, NOW - hour), (spent, 5, NOW - hour), (later, 1, NOW + hour)):
+        pending = Record(key, day, None, Status.PENDING, count, when, "no value")
+        assert app.store.put_pending(pending)
+    handler = load_handler("retry_recheck").make_handler(lambda: app)
+
+    result = handler(scheduled_event(), FakeLambdaContext("retry_recheck"))
+
+    assert (result["retried"], result["quarantined"], result["messages_sent"]) == (1, 1, 1)
+    assert result["quarantined_total"] == 1
+    (message,) = drain(app.queue)
+    sent = DownloadRequest.from_body(message.body)
+    assert (sent.partition_key, sent.dates_to_download, sent.origin) == (key, [due], "retry")
+    assert [r.date for r in app.store.quarantined()] == [spent]
+    assert {r.date: r.retry_count for r in app.store.pending()} == {due: 1, later: 1}
+    out = capsys.readouterr().out
+    assert metric(out, "Retries") == 1
+    assert metric(out, "Quarantined") == 1
+    assert metric(out, "QuarantinedTotal") == 1

@@ -1,0 +1,148 @@
+"""What the DynamoDB store promises beyond the shared contract: batching, sharding, sparsity."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from fuelpipe.adapters.dynamodb_store import DynamoDbStore, UnprocessedItemsError, create_table
+from fuelpipe.domain.models import Record, Status
+from tests.support.aws_backends import unique_name
+from tests.support.aws_servers import LocalServer
+
+pytestmark = pytest.mark.aws
+
+KEY = "CURRENCY#USD"
+NOW = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)
+D0 = date(2025, 1, 1)
+
+
+def days(n: int) -> list[date]:
+    return [D0 + timedelta(days=i) for i in range(n)]
+
+
+@pytest.fixture(params=["dynalite_server", "moto_server"])
+def client(request: pytest.FixtureRequest) -> Any:
+    server: LocalServer = request.getfixturevalue(request.param)
+    return server.client("dynamodb")
+
+
+@pytest.fixture
+def table(client: Any) -> str:
+    name = unique_name("store")
+    create_table(client, name, delay_s=0.05)
+    return name
+
+
+def calls_of(client: Any, operation: str) -> list[dict[str, Any]]:
+    """Record the parameters of every call of one operation on this client."""
+    seen: list[dict[str, Any]] = []
+
+    def record(params: dict[str, Any], **_: Any) -> None:
+        seen.append(params)
+
+    client.meta.events.register(f"provide-client-params.dynamodb.{operation}", record)
+    return seen
+
+
+def index_items(client: Any, table: str) -> list[dict[str, Any]]:
+    """Every item in the pending index (a Scan is fine in a test, never in the store)."""
+    return client.scan(TableName=table, IndexName="pending-index")["Items"]
+
+
+def test_batches_hold_at_most_25_distinct_keys(client: Any, table: str) -> None:
+    store = DynamoDbStore(client, table)
+    batches = calls_of(client, "BatchWriteItem")
+    records = [Record(KEY, d, Decimal("1.5"), Status.OK) for d in days(60)]
+    records += [r.with_(value=Decimal("2.5")) for r in records[20:30]]  # repeats across batches
+    assert store.put_records(records) == 60
+    sizes = [len(b["RequestItems"][table]) for b in batches]
+    assert sizes == [25, 25, 10]
+    for batch in batches:
+        keys = [r["PutRequest"]["Item"]["date"]["S"] for r in batch["RequestItems"][table]]
+        assert len(keys) == len(set(keys))
+    assert {r.date: r.value for r in store.query(KEY)}[D0 + timedelta(days=25)] == Decimal("2.5")
+
+
+def test_values_are_stored_as_exact_numbers(client: Any, table: str) -> None:
+    store = DynamoDbStore(client, table)
+    store.put_records([Record(KEY, D0, Decimal("5.4321"), Status.OK, attrs={"vol": 7})])
+    item = client.get_item(TableName=table, Key={"info_type": {"S": KEY}, "date": {"S": "2025-01-01"}})
+    assert item["Item"]["value"] == {"N": "5.4321"}
+    assert item["Item"]["attrs"] == {"M": {"vol": {"N": "7"}}}
+    assert "gsi1pk" not in item["Item"]
+
+
+def test_persistent_unprocessed_items_raise_after_bounded_backoff(client: Any, table: str) -> None:
+    slept: list[float] = []
+    store = DynamoDbStore(client, table, sleep=slept.append, max_unprocessed_attempts=4)
+
+    def nothing_processed(params: dict[str, Any], **_: Any) -> None:
+        params["RequestItems"][table] = params["RequestItems"][table][:1]
+
+    held: list[Any] = []
+
+    def keep(params: dict[str, Any], **_: Any) -> None:
+        held[:] = params["RequestItems"][table]
+
+    def report(parsed: dict[str, Any], **_: Any) -> None:
+        parsed["UnprocessedItems"] = {table: held}  # the one item "failed" every time
+
+    client.meta.events.register("before-parameter-build.dynamodb.BatchWriteItem", keep)
+    client.meta.events.register("after-call.dynamodb.BatchWriteItem", report)
+    with pytest.raises(UnprocessedItemsError, match="1 item"):
+        store.put_records([Record(KEY, D0, Decimal("1"), Status.OK)])
+    assert len(slept) == 3  # attempts 2..4 each waited first
+    assert all(0 <= s <= 5.0 for s in slept)
+
+
+def test_the_pending_index_is_sparse_and_sharded(client: Any, table: str) -> None:
+    store = DynamoDbStore(client, table, pending_shards=4)
+    store.put_records([Record(KEY, d, Decimal("1"), Status.OK) for d in days(30)])
+    waiting = days(70)[30:]
+    for d in waiting:
+        assert store.put_pending(Record(KEY, d, None, Status.PENDING, 0, NOW, "no value"))
+    items = index_items(client, table)
+    assert len(items) == 40  # OK items never enter the index
+    shards = Counter(i["gsi1pk"]["S"] for i in items)
+    assert set(shards) <= {f"PENDING#{n}" for n in range(4)}
+    assert len(shards) > 1  # a failing source does not write one hot index partition
+    assert all(i["gsi1sk"]["S"].startswith(NOW.isoformat(timespec="microseconds")) for i in items)
+
+    # A value arriving for a PENDING date takes it out of the index.
+    store.put_records([Record(KEY, d, Decimal("2"), Status.OK) for d in waiting[:10]])
+    assert store.quarantine(KEY, waiting[10], 0, "gave up")
+    items = index_items(client, table)
+    assert len(items) == 30
+    assert sum(i["gsi1pk"]["S"].startswith("QUARANTINED#") for i in items) == 1
+    assert len(store.pending()) == 29
+
+
+def test_due_pending_queries_every_shard_once(client: Any, table: str) -> None:
+    store = DynamoDbStore(client, table, pending_shards=5)
+    for i, d in enumerate(days(12)):
+        assert store.put_pending(Record(KEY, d, None, Status.PENDING, 0, NOW + timedelta(hours=i)))
+    queries = calls_of(client, "Query")
+    due = store.due_pending(NOW + timedelta(hours=3))
+    assert [r.date for r in due] == days(4)
+    assert sorted(q["KeyConditionExpression"] for q in queries) == ["#pk = :pk AND #sk < :bound"] * 5
+    assert {q["ExpressionAttributeValues"][":pk"]["S"] for q in queries} == {
+        f"PENDING#{n}" for n in range(5)
+    }
+    assert all(q["IndexName"] == "pending-index" for q in queries)
+
+
+def test_present_reads_three_attributes_in_one_paginated_query(client: Any, table: str) -> None:
+    store = DynamoDbStore(client, table)
+    store.put_records([Record(KEY, d, Decimal("1"), Status.OK, attrs={"x": "y" * 200})
+                       for d in days(40)])  # fmt: skip
+    queries = calls_of(client, "Query")
+    present = store.present(KEY)
+    assert [p.date for p in present] == days(40)
+    (query,) = queries
+    assert query["ProjectionExpression"] == "#k, #d, #s"
+    assert "IndexName" not in query

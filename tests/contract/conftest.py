@@ -1,0 +1,145 @@
+"""The backends each port's contract suite runs against.
+
+To add a backend, append its name to ``STORE_BACKENDS`` / ``QUEUE_BACKENDS`` and a factory to
+``STORE_FACTORIES`` / ``QUEUE_FACTORIES``. A factory receives pytest's ``request`` (to pull in
+server fixtures with ``request.getfixturevalue``) and a fresh ``tmp_path``:
+
+- a store factory returns a zero-argument opener; every call opens another client on the *same*
+  storage (the suite uses two clients to race conditional writes);
+- a queue factory also receives a ``ManualClock`` and returns a ``QueueBackend``. A backend
+  that cannot use the injected clock (SQS) sets ``supports_manual_clock=False`` and a short real
+  visibility timeout (1 s); the suite then sleeps instead of advancing the clock.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from tests.support.aws_backends import dynamodb_store_factory, sqs_queue_factory
+
+from fuelpipe.adapters.clock import ManualClock
+from fuelpipe.adapters.sqlite_queue import SqliteQueue
+from fuelpipe.adapters.sqlite_store import SqliteStore
+from fuelpipe.ports.queue import Queue
+from fuelpipe.ports.store import Store
+
+START = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)
+"""Where every test's manual clock starts."""
+
+StoreOpener = Callable[[], Store]
+StoreFactory = Callable[[pytest.FixtureRequest, Path], StoreOpener]
+
+
+@dataclass
+class QueueBackend:
+    """A queue under test: how to open clients on it and how to let time pass."""
+
+    open: Callable[[], Queue]
+    clock: ManualClock
+    visibility: timedelta
+    supports_manual_clock: bool = True
+    stale_receipt_is_noop: bool = True
+    """False where deleting with a superseded receipt is undefined (SQS documents it so)."""
+
+    def let_visibility_expire(self) -> None:
+        """Move past the visibility timeout: advance the manual clock, or really wait."""
+        if self.supports_manual_clock:
+            self.clock.advance(self.visibility + timedelta(seconds=1))
+        else:
+            time.sleep(self.visibility.total_seconds() + 1.0)
+
+    def let_time_pass(self, delta: timedelta) -> None:
+        """Advance a little, staying inside the visibility timeout."""
+        if self.supports_manual_clock:
+            self.clock.advance(delta)
+        else:
+            time.sleep(min(delta.total_seconds(), self.visibility.total_seconds() / 4))
+
+
+QueueFactory = Callable[[pytest.FixtureRequest, Path, ManualClock], QueueBackend]
+
+
+def _sqlite_store(request: pytest.FixtureRequest, tmp_path: Path) -> StoreOpener:
+    path = tmp_path / "contract" / "store.sqlite"
+    return lambda: SqliteStore(path)
+
+
+def _sqlite_queue(
+    request: pytest.FixtureRequest, tmp_path: Path, clock: ManualClock
+) -> QueueBackend:
+    path = tmp_path / "contract" / "queue.sqlite"
+    visibility = timedelta(seconds=30)
+    return QueueBackend(
+        open=lambda: SqliteQueue(path, clock, visibility, max_receives=3),
+        clock=clock,
+        visibility=visibility,
+    )
+
+
+STORE_BACKENDS = ["sqlite"]
+STORE_FACTORIES: dict[str, StoreFactory] = {"sqlite": _sqlite_store}
+QUEUE_BACKENDS = ["sqlite"]
+QUEUE_FACTORIES: dict[str, QueueFactory] = {"sqlite": _sqlite_queue}
+
+# The AWS home's adapters on local servers (started once per session by tests/conftest.py).
+STORE_BACKENDS += ["dynamodb-dynalite", "dynamodb-moto"]
+STORE_FACTORIES["dynamodb-dynalite"] = dynamodb_store_factory("dynalite_server")
+STORE_FACTORIES["dynamodb-moto"] = dynamodb_store_factory("moto_server")
+QUEUE_BACKENDS += ["sqs-moto"]
+QUEUE_FACTORIES["sqs-moto"] = sqs_queue_factory("moto_server", QueueBackend)
+
+
+def _close_all(clients: list[object]) -> None:
+    for client in clients:
+        close = getattr(client, "close", None)
+        if callable(close):
+            close()
+
+
+@pytest.fixture(params=STORE_BACKENDS)
+def store_opener(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreOpener]:
+    """Opens clients on one fresh store of the backend under test."""
+    open_store = STORE_FACTORIES[request.param](request, tmp_path)
+    opened: list[object] = []
+
+    def opener() -> Store:
+        client = open_store()
+        opened.append(client)
+        return client
+
+    yield opener
+    _close_all(opened)
+
+
+@pytest.fixture
+def store(store_opener: StoreOpener) -> Store:
+    """A fresh, empty store of the backend under test."""
+    return store_opener()
+
+
+@pytest.fixture(params=QUEUE_BACKENDS)
+def queue_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[QueueBackend]:
+    """A fresh, empty queue of the backend under test (clients opened on it are closed after)."""
+    backend = QUEUE_FACTORIES[request.param](request, tmp_path, ManualClock(START))
+    opened: list[object] = []
+    open_queue = backend.open
+
+    def opener() -> Queue:
+        client = open_queue()
+        opened.append(client)
+        return client
+
+    backend.open = opener
+    yield backend
+    _close_all(opened)
+
+
+@pytest.fixture
+def queue(queue_backend: QueueBackend) -> Queue:
+    """A client on the fresh queue under test."""
+    return queue_backend.open()

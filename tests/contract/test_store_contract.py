@@ -1,0 +1,417 @@
+"""The Store port's contract: every backend must pass every test here."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from fuelpipe.domain.models import AttrValue, PresentDate, Record, Status
+from fuelpipe.ports.store import BATCH_LIMIT, RunLog, Store
+
+if TYPE_CHECKING:
+    from contract.conftest import StoreOpener
+
+KEY = "CURRENCY#USD"
+OTHER = "STOCK#PETR4"
+D0 = date(2025, 1, 2)
+NOW = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)
+
+
+def ok(day: date, value: str = "5.4321", key: str = KEY, **attrs: AttrValue) -> Record:
+    """An OK record."""
+    return Record(key, day, Decimal(value), Status.OK, attrs=dict(attrs))
+
+
+def pending(
+    day: date,
+    key: str = KEY,
+    retry_count: int = 0,
+    next_attempt_at: datetime | None = NOW,
+    reason: str = "no data yet",
+) -> Record:
+    """A PENDING record."""
+    return Record(
+        key,
+        day,
+        None,
+        Status.PENDING,
+        retry_count=retry_count,
+        next_attempt_at=next_attempt_at,
+        reason=reason,
+    )
+
+
+def one(store: Store, key: str, day: date) -> Record:
+    """The single stored record of one key and date."""
+    found = store.query(key, day, day)
+    assert len(found) == 1, found
+    return found[0]
+
+
+def days(n: int, start: date = D0) -> list[date]:
+    """``n`` consecutive dates."""
+    return [start + timedelta(days=i) for i in range(n)]
+
+
+# --- put_records ---------------------------------------------------------------------------
+
+
+def test_writing_the_same_record_twice_leaves_one(store: Store) -> None:
+    record = ok(D0, "5.1234", bid="5.1230")
+    assert store.put_records([record]) == 1
+    assert store.put_records([record]) == 1
+    assert store.present(KEY) == [PresentDate(D0, Status.OK)]
+    got = one(store, KEY, D0)
+    assert (got.key, got.date, got.value, got.status) == (KEY, D0, Decimal("5.1234"), Status.OK)
+
+
+def test_more_than_one_batch_is_written_in_full(store: Store) -> None:
+    n = 2 * BATCH_LIMIT + 7
+    records = [ok(d, f"{i}.{i:04d}") for i, d in enumerate(days(n))]
+    assert store.put_records(records) == n
+    got = store.query(KEY)
+    assert [r.date for r in got] == days(n)
+    assert [r.value for r in got] == [Decimal(f"{i}.{i:04d}") for i in range(n)]
+
+
+def test_duplicate_keys_in_one_call_collapse_to_the_last(store: Store) -> None:
+    dates = days(BATCH_LIMIT + 5)
+    records = [ok(d, "1.0") for d in dates]
+    # The same key again, once inside the first batch's range and once across the boundary.
+    records.insert(3, ok(dates[0], "2.0"))
+    records.append(ok(dates[1], "3.0"))
+    records.append(ok(dates[0], "4.0"))
+    assert store.put_records(records) == len(dates)
+    got = {r.date: r.value for r in store.query(KEY)}
+    assert len(got) == len(dates)
+    assert got[dates[0]] == Decimal("4.0")
+    assert got[dates[1]] == Decimal("3.0")
+    assert got[dates[2]] == Decimal("1.0")
+
+
+def test_put_records_of_nothing_writes_nothing(store: Store) -> None:
+    assert store.put_records([]) == 0
+    assert store.present(KEY) == []
+
+
+def test_put_records_takes_only_ok_records(store: Store) -> None:
+    with pytest.raises(ValueError, match="OK"):
+        store.put_records([ok(D0), pending(D0 + timedelta(days=1))])
+    with pytest.raises(ValueError, match="OK"):
+        store.put_records([Record(KEY, D0, None, Status.OK)])
+
+
+def test_an_ok_record_overwrites_pending_and_quarantined(store: Store) -> None:
+    d1, d2 = days(2)
+    assert store.put_pending(pending(d1, retry_count=0))
+    assert store.put_pending(pending(d2))
+    assert store.quarantine(KEY, d2, 0, "gave up")
+    assert store.put_records([ok(d1, "5.0001"), ok(d2, "5.0002")]) == 2
+    assert store.present(KEY) == [PresentDate(d1, Status.OK), PresentDate(d2, Status.OK)]
+    assert one(store, KEY, d2).value == Decimal("5.0002")
+    assert store.pending() == []
+    assert store.quarantined() == []
+    assert store.due_pending(NOW + timedelta(days=365)) == []
+
+
+# --- put_pending ---------------------------------------------------------------------------
+
+
+def test_put_pending_creates_a_pending_record(store: Store) -> None:
+    assert store.put_pending(pending(D0, next_attempt_at=NOW, reason="HTTP 503"))
+    got = one(store, KEY, D0)
+    assert got.status is Status.PENDING
+    assert got.value is None
+    assert got.retry_count == 0
+    assert got.next_attempt_at == NOW
+    assert got.reason == "HTTP 503"
+    assert got.updated_at is not None
+
+
+def test_put_pending_refreshes_reason_but_keeps_retry_state(store: Store) -> None:
+    assert store.put_pending(pending(D0, next_attempt_at=NOW))
+    later = NOW + timedelta(hours=2)
+    assert store.claim_retry(KEY, D0, 0, 1, later)
+    again = pending(D0, retry_count=0, next_attempt_at=NOW, reason="still missing").with_(
+        attrs={"http_status": 404}
+    )
+    assert store.put_pending(again)
+    got = one(store, KEY, D0)
+    assert got.status is Status.PENDING
+    assert got.reason == "still missing"
+    assert got.attrs == {"http_status": 404}
+    assert got.retry_count == 1
+    assert got.next_attempt_at == later
+
+
+def test_put_pending_never_downgrades_ok(store: Store) -> None:
+    store.put_records([ok(D0, "5.4321")])
+    assert not store.put_pending(pending(D0))
+    quarantined = pending(D0).with_(status=Status.QUARANTINED)
+    assert not store.put_pending(quarantined)
+    got = one(store, KEY, D0)
+    assert (got.status, got.value) == (Status.OK, Decimal("5.4321"))
+
+
+def test_put_pending_never_touches_quarantined(store: Store) -> None:
+    assert store.put_pending(pending(D0))
+    assert store.quarantine(KEY, D0, 0, "spent")
+    assert not store.put_pending(pending(D0, reason="new failure"))
+    assert not store.put_pending(pending(D0).with_(status=Status.QUARANTINED, reason="again"))
+    got = one(store, KEY, D0)
+    assert (got.status, got.reason) == (Status.QUARANTINED, "spent")
+
+
+def test_put_pending_may_quarantine_a_pending_record(store: Store) -> None:
+    assert store.put_pending(pending(D0))
+    assert store.claim_retry(KEY, D0, 0, 5, NOW)
+    last = pending(D0, reason="last retry failed").with_(status=Status.QUARANTINED)
+    assert store.put_pending(last)
+    got = one(store, KEY, D0)
+    assert got.status is Status.QUARANTINED
+    assert got.reason == "last retry failed"
+    assert got.retry_count == 5
+    assert [r.date for r in store.quarantined()] == [D0]
+    assert store.pending() == []
+
+
+def test_put_pending_may_create_a_quarantined_record(store: Store) -> None:
+    record = pending(D0, reason="unknown symbol").with_(status=Status.QUARANTINED)
+    assert store.put_pending(record)
+    assert [(r.key, r.date, r.status) for r in store.quarantined()] == [
+        (KEY, D0, Status.QUARANTINED)
+    ]
+
+
+def test_put_pending_rejects_ok_records(store: Store) -> None:
+    with pytest.raises(ValueError, match="PENDING"):
+        store.put_pending(ok(D0))
+
+
+# --- conditional retry state ---------------------------------------------------------------
+
+
+def test_claim_retry_succeeds_once_for_one_expected_count(store: Store) -> None:
+    assert store.put_pending(pending(D0))
+    due = NOW + timedelta(hours=1)
+    assert store.claim_retry(KEY, D0, 0, 1, due)
+    assert not store.claim_retry(KEY, D0, 0, 1, due)  # stale expected count
+    got = one(store, KEY, D0)
+    assert (got.retry_count, got.next_attempt_at) == (1, due)
+    assert store.claim_retry(KEY, D0, 1, 2, due + timedelta(hours=2))
+    assert one(store, KEY, D0).retry_count == 2
+
+
+def test_claim_retry_fails_on_ok_quarantined_or_missing(store: Store) -> None:
+    d_ok, d_q, d_missing = days(3)
+    store.put_records([ok(d_ok)])
+    assert store.put_pending(pending(d_q))
+    assert store.quarantine(KEY, d_q, 0, "spent")
+    for day in (d_ok, d_q, d_missing):
+        assert not store.claim_retry(KEY, day, 0, 1, NOW)
+    assert store.present(KEY) == [
+        PresentDate(d_ok, Status.OK),
+        PresentDate(d_q, Status.QUARANTINED),
+    ]
+
+
+def test_two_clients_claiming_the_same_retry_exactly_one_wins(store_opener: StoreOpener) -> None:
+    first, second = store_opener(), store_opener()
+    assert first.put_pending(pending(D0))
+    assert first.claim_retry(KEY, D0, 0, 1, NOW) != second.claim_retry(KEY, D0, 0, 1, NOW)
+    # Many claimers at once, each on its own client: still exactly one winner per step.
+    clients = [store_opener() for _ in range(6)]
+    barrier = threading.Barrier(len(clients))
+    wins: list[bool] = []
+    lock = threading.Lock()
+
+    def claim(client: Store) -> None:
+        barrier.wait()
+        won = client.claim_retry(KEY, D0, 1, 2, NOW + timedelta(hours=2))
+        with lock:
+            wins.append(won)
+
+    threads = [threading.Thread(target=claim, args=(c,)) for c in clients]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(wins) == [False] * (len(clients) - 1) + [True]
+    assert one(first, KEY, D0).retry_count == 2
+
+
+def test_quarantine_is_conditional_and_release_gives_a_fresh_budget(store: Store) -> None:
+    assert store.put_pending(pending(D0))
+    assert store.claim_retry(KEY, D0, 0, 5, NOW)
+    assert not store.quarantine(KEY, D0, 4, "wrong count")
+    assert store.quarantine(KEY, D0, 5, "5 retries failed")
+    assert not store.quarantine(KEY, D0, 5, "twice")
+    got = one(store, KEY, D0)
+    assert (got.status, got.reason, got.retry_count) == (Status.QUARANTINED, "5 retries failed", 5)
+    assert store.due_pending(NOW + timedelta(days=30)) == []
+
+    released_at = NOW + timedelta(days=3)
+    assert store.release(KEY, D0, released_at)
+    assert not store.release(KEY, D0, released_at)  # no longer quarantined
+    got = one(store, KEY, D0)
+    assert (got.status, got.retry_count, got.next_attempt_at) == (Status.PENDING, 0, released_at)
+    assert [r.date for r in store.due_pending(released_at)] == [D0]
+    assert store.quarantined() == []
+
+
+def test_release_needs_a_quarantined_record(store: Store) -> None:
+    store.put_records([ok(D0)])
+    assert store.put_pending(pending(D0 + timedelta(days=1)))
+    assert not store.release(KEY, D0, NOW)
+    assert not store.release(KEY, D0 + timedelta(days=1), NOW)
+    assert not store.release(KEY, D0 + timedelta(days=2), NOW)
+
+
+# --- pending and quarantined views ---------------------------------------------------------
+
+
+def test_due_pending_respects_now(store: Store) -> None:
+    d_past, d_now, d_future, d_unset, d_other = days(5)
+    assert store.put_pending(pending(d_past, next_attempt_at=NOW - timedelta(hours=1)))
+    assert store.put_pending(pending(d_now, next_attempt_at=NOW))
+    assert store.put_pending(pending(d_future, next_attempt_at=NOW + timedelta(hours=1)))
+    assert store.put_pending(pending(d_unset, next_attempt_at=None))  # never scheduled: due
+    # A non-UTC offset names the same instant.
+    in_sp = (NOW - timedelta(minutes=1)).astimezone(ZoneInfo("America/Sao_Paulo"))
+    assert store.put_pending(pending(d_other, key=OTHER, next_attempt_at=in_sp))
+    store.put_records([ok(D0 - timedelta(days=1))])
+
+    def due(now: datetime) -> list[tuple[str, date]]:
+        return sorted((r.key, r.date) for r in store.due_pending(now))
+
+    assert due(NOW) == [(KEY, d_past), (KEY, d_now), (KEY, d_unset), (OTHER, d_other)]
+    assert due(NOW - timedelta(minutes=30)) == [(KEY, d_past), (KEY, d_unset)]
+    assert len(due(NOW + timedelta(hours=1))) == 5
+    assert all(r.status is Status.PENDING for r in store.due_pending(NOW))
+    assert len(store.pending()) == 5
+
+
+def test_pending_and_quarantined_list_only_their_status(store: Store) -> None:
+    d1, d2, d3 = days(3)
+    store.put_records([ok(d1)])
+    assert store.put_pending(pending(d2, next_attempt_at=NOW + timedelta(days=9)))
+    assert store.put_pending(pending(d3, key=OTHER))
+    assert store.quarantine(OTHER, d3, 0, "spent")
+    assert [(r.key, r.date, r.status) for r in store.pending()] == [(KEY, d2, Status.PENDING)]
+    assert [(r.key, r.date, r.reason) for r in store.quarantined()] == [(OTHER, d3, "spent")]
+
+
+# --- reads ---------------------------------------------------------------------------------
+
+
+def test_query_reads_a_date_range_in_order(store: Store) -> None:
+    dates = days(10)
+    # Written out of order, and next to another key that must not leak in.
+    store.put_records([ok(d, f"1.{i}") for i, d in reversed(list(enumerate(dates)))])
+    store.put_records([ok(d, "9", key=OTHER) for d in dates])
+    assert [r.date for r in store.query(KEY)] == dates
+    assert [r.date for r in store.query(KEY, dates[2], dates[5])] == dates[2:6]
+    assert [r.date for r in store.query(KEY, start=dates[7])] == dates[7:]
+    assert [r.date for r in store.query(KEY, end=dates[1])] == dates[:2]
+    assert store.query(KEY, dates[5], dates[2]) == []
+    assert store.query("CURRENCY#EUR") == []
+    assert {r.key for r in store.query(KEY)} == {KEY}
+
+
+def test_query_fields_limit_what_is_read(store: Store) -> None:
+    store.put_records([ok(D0, "5.4321", bid="5.4300", volume=12)])
+    full = one(store, KEY, D0)
+    assert full.attrs == {"bid": "5.4300", "volume": 12}
+    (values_only,) = store.query(KEY, fields=["value"])
+    assert (values_only.key, values_only.date, values_only.value) == (KEY, D0, Decimal("5.4321"))
+    assert values_only.status is Status.OK  # key, date and status are always read
+    assert values_only.attrs == {}
+    (attrs_only,) = store.query(KEY, fields=["attrs"])
+    assert attrs_only.value is None
+    assert attrs_only.attrs == full.attrs
+    with pytest.raises(ValueError, match="unknown"):
+        store.query(KEY, fields=["price"])
+
+
+def test_present_lists_every_date_with_status_in_order(store: Store) -> None:
+    d1, d2, d3, d4 = days(4)
+    store.put_records([ok(d3), ok(d1)])
+    assert store.put_pending(pending(d4))
+    assert store.put_pending(pending(d2))
+    assert store.quarantine(KEY, d2, 0, "spent")
+    store.put_records([ok(d1, key=OTHER)])
+    assert store.present(KEY) == [
+        PresentDate(d1, Status.OK),
+        PresentDate(d2, Status.QUARANTINED),
+        PresentDate(d3, Status.OK),
+        PresentDate(d4, Status.PENDING),
+    ]
+    assert store.present("COMMODITY#BRENT") == []
+
+
+# --- exactness -----------------------------------------------------------------------------
+
+
+def test_decimal_values_round_trip_exactly(store: Store) -> None:
+    tenth = Decimal("0.1")
+    values = [
+        Decimal("5.4321"),
+        tenth + tenth + tenth,  # 0.3 exactly, where binary floats give 0.30000000000000004
+        Decimal("0.000001"),
+        Decimal("123456789012.123456"),
+        Decimal("-3.25"),
+        Decimal("7"),
+    ]
+    store.put_records([ok(d, str(v)) for d, v in zip(days(len(values)), values, strict=True)])
+    got = [r.value for r in store.query(KEY)]
+    assert got == values
+    assert all(isinstance(v, Decimal) for v in got)
+    assert sum(v for v in got if v is not None) == sum(values)
+    assert got[1] == Decimal("0.3")
+
+
+def test_attrs_round_trip_with_their_types(store: Store) -> None:
+    attrs: dict[str, AttrValue] = {
+        "open": Decimal("37.25"),
+        "tiny": Decimal("0.0001"),
+        "volume": 48_123_456,
+        "negative": -7,
+        "currency": "BRL",
+        "numeric_text": "5.40",
+        "note": None,
+    }
+    store.put_records([Record(KEY, D0, Decimal("1.5"), Status.OK, attrs=dict(attrs))])
+    got = one(store, KEY, D0).attrs
+    assert got == attrs
+    for name, value in attrs.items():
+        assert type(got[name]) is type(value), name
+    store.put_pending(pending(D0 + timedelta(days=1)).with_(attrs=dict(attrs)))
+    assert one(store, KEY, D0 + timedelta(days=1)).attrs == attrs
+
+
+# --- run log -------------------------------------------------------------------------------
+
+
+def test_run_log_keeps_the_latest_run_of_each_stage(store: Store) -> None:
+    assert store.last_runs() == []
+    t0 = NOW
+    runs = [
+        RunLog("orchestrate", t0, t0 + timedelta(seconds=3), {"messages": 4, "gaps": 120}),
+        RunLog("scrape", t0 + timedelta(minutes=1), t0 + timedelta(minutes=2), {"written": 97}),
+        RunLog("orchestrate", t0 + timedelta(hours=1), t0 + timedelta(hours=1, seconds=2), {}),
+    ]
+    for run in runs:
+        store.put_run(run)
+    # An older run finishing late must not replace the newer one.
+    store.put_run(RunLog("scrape", t0, t0 + timedelta(minutes=5), {"written": 1}))
+    latest = {r.stage: r for r in store.last_runs()}
+    assert set(latest) == {"orchestrate", "scrape"}
+    assert latest["orchestrate"] == runs[2]
+    assert latest["scrape"] == runs[1]
+    assert latest["scrape"].counts == {"written": 97}
+    assert [r.stage for r in store.last_runs()] == ["orchestrate", "scrape"]

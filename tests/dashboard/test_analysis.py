@@ -1,0 +1,279 @@
+"""The analysis module against independent pandas/numpy computations on the real demo data."""
+
+from __future__ import annotations
+
+import math
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.dashboard.realdata import DATA, WINDOW
+from fuelpipe.adapters.sqlite_store import SqliteStore
+from fuelpipe.dashboard import analysis as an
+from fuelpipe.dashboard.repository import BRENT, BRENT_BRL, USD, SeriesReader
+from fuelpipe.domain.catalog import DEFAULT_CATALOG
+
+GASOLINE_BR = "FUEL#GASOLINE#BR"
+PETR4 = "STOCK#PETR4"
+
+
+@pytest.fixture(scope="module")
+def reader(real_store: SqliteStore) -> SeriesReader:
+    return SeriesReader(real_store, DEFAULT_CATALOG)
+
+
+# --- independent pandas versions, read straight from the CSV and XLSX files ---------------------
+
+
+def _daily_csv(path: str, date_col: str, value_col: str) -> pd.Series:
+    df = pd.read_csv(DATA / path, parse_dates=[date_col])
+    s = df.set_index(date_col)[value_col].dropna().astype(float)
+    return s[(s.index >= str(WINDOW[0])) & (s.index <= str(WINDOW[1]))]
+
+
+@pytest.fixture(scope="module")
+def pd_daily() -> dict[str, pd.Series]:
+    usd = _daily_csv("fx/strongylis__ptax.csv", "data", "venda")
+    brent = _daily_csv("brent/jackthompsondb__DCOILBRENTEU.csv", "observation_date", "DCOILBRENTEU")
+    petr4 = _daily_csv("stocks/henriquebrnetto__PETR4.SA.csv", "Date", "Close")
+    joined = pd.concat({"b": brent, "u": usd}, axis=1, join="inner")
+    return {USD: usd, BRENT: brent, PETR4: petr4, BRENT_BRL: joined["b"] * joined["u"]}
+
+
+@pytest.fixture(scope="module")
+def pd_gasoline_br() -> pd.Series:
+    df = pd.read_excel(DATA / "anp" / "maikereis__semanal-brasil-desde-2013.xlsx", header=17)
+    df = df[df["PRODUTO"] == "GASOLINA COMUM"]
+    s = df.set_index(pd.to_datetime(df["DATA INICIAL"]))["PREÇO MÉDIO REVENDA"].astype(float)
+    return s[(s.index >= "2021-05-16") & (s.index <= str(WINDOW[1]))].sort_index()
+
+
+def pd_weekly_mean(daily: pd.Series) -> pd.Series:
+    """Sunday-to-Saturday means, labelled by the Sunday (pandas labels W-SAT by the Saturday)."""
+    weekly = daily.resample("W-SAT").mean().dropna()
+    weekly.index = weekly.index - pd.Timedelta(days=6)
+    return weekly
+
+
+def pd_log_changes(weekly: pd.Series) -> pd.Series:
+    """ln(v_t / v_{t-1 week}) with gaps left as NaN, on a regular weekly index."""
+    full = weekly.asfreq("7D")
+    return np.log(full).diff()
+
+
+def _as_pd(series: an.TimeSeries) -> pd.Series:
+    return pd.Series(series.values, index=pd.to_datetime(list(series.dates)))
+
+
+# --- derived series ----------------------------------------------------------------------------
+
+
+def test_brent_in_brl_matches_hand_computed_rows(reader: SeriesReader) -> None:
+    got = reader.raw(BRENT_BRL).as_dict()
+    # 2021-05-20: Brent 65.18 USD/bbl (FRED row) x PTAX sell 5.2905 BRL/USD = 344.83479 BRL/bbl
+    assert got[date(2021, 5, 20)] == pytest.approx(344.83479, rel=1e-12)
+    # 2022-03-08: 133.18 x 5.0903 = 677.926154 BRL/bbl
+    assert got[date(2022, 3, 8)] == pytest.approx(677.926154, rel=1e-12)
+    # 2021-05-31 is a UK bank holiday: FRED has no Brent, so no product that day
+    assert date(2021, 5, 31) not in got
+
+
+def test_brent_in_brl_weekly_matches_pandas(reader: SeriesReader, pd_daily: dict[str, pd.Series]) -> None:
+    got = _as_pd(reader.weekly(BRENT_BRL))
+    want = pd_weekly_mean(pd_daily[BRENT_BRL])
+    pd.testing.assert_series_equal(got, want, check_names=False, check_freq=False, rtol=1e-12)
+    assert all(d.dayofweek == 6 for d in got.index)  # every key is a Sunday
+
+
+@pytest.mark.parametrize("key", [USD, BRENT, PETR4])
+def test_weekly_mean_and_last_match_pandas(
+    reader: SeriesReader, pd_daily: dict[str, pd.Series], key: str
+) -> None:
+    mean = _as_pd(reader.weekly(key, how="mean"))
+    pd.testing.assert_series_equal(
+        mean, pd_weekly_mean(pd_daily[key]), check_names=False, check_freq=False, rtol=1e-12
+    )
+    last = _as_pd(reader.weekly(key, how="last"))
+    want_last = pd_daily[key].resample("W-SAT").last().dropna()
+    want_last.index = want_last.index - pd.Timedelta(days=6)
+    pd.testing.assert_series_equal(last, want_last, check_names=False, check_freq=False)
+
+
+def test_weekly_window_reads_whole_edge_weeks(reader: SeriesReader, pd_daily: dict[str, pd.Series]) -> None:
+    # A window starting mid-week (Wednesday 2021-09-08) still averages that week from its Sunday.
+    got = reader.weekly(USD, start=date(2021, 9, 8), end=date(2021, 10, 2))
+    assert got.dates[0] == date(2021, 9, 5)
+    want = pd_daily[USD]["2021-09-05":"2021-09-11"].mean()
+    assert got.values[0] == pytest.approx(want, rel=1e-12)
+
+
+def test_normalised_index_is_100_at_base(reader: SeriesReader, pd_gasoline_br: pd.Series) -> None:
+    base_date, index = an.normalised_index(reader.weekly(GASOLINE_BR), date(2021, 10, 1))
+    assert base_date == date(2021, 10, 3)  # the first survey week on or after the base
+    want = 100 * pd_gasoline_br / pd_gasoline_br["2021-10-03"]
+    pd.testing.assert_series_equal(_as_pd(index), want, check_names=False, check_freq=False)
+    with pytest.raises(ValueError, match="no observation on or after"):
+        an.normalised_index(reader.weekly(GASOLINE_BR), date(2030, 1, 1))
+
+
+# --- correlations and pass-through ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def pd_changes(pd_daily: dict[str, pd.Series], pd_gasoline_br: pd.Series) -> pd.DataFrame:
+    series = {GASOLINE_BR: pd_log_changes(pd_gasoline_br)}
+    for key in (USD, BRENT_BRL, PETR4):
+        series[key] = pd_log_changes(pd_weekly_mean(pd_daily[key]))
+    frame = pd.concat(series, axis=1)
+    return frame.reindex(pd.date_range(frame.index.min(), frame.index.max(), freq="7D"))
+
+
+def test_correlation_matrix_matches_pandas(reader: SeriesReader, pd_changes: pd.DataFrame) -> None:
+    keys = [GASOLINE_BR, USD, BRENT_BRL, PETR4]
+    matrix = an.correlation_matrix([an.log_changes(reader.weekly(k)) for k in keys])
+    want_r = pd_changes[keys].corr()
+    present = pd_changes[keys].notna().astype(int)
+    want_n = present.T @ present
+    for i, a in enumerate(keys):
+        for j, b in enumerate(keys):
+            assert matrix.n[i][j] == want_n.loc[a, b]
+            assert matrix.r[i][j] == pytest.approx(want_r.loc[a, b], abs=1e-12)
+    assert matrix.n[0][1] >= 45  # about a year of overlapping weeks behind each cell
+
+
+@pytest.mark.parametrize("driver", [BRENT_BRL, USD, PETR4])
+def test_cross_correlation_matches_pandas(
+    reader: SeriesReader, pd_changes: pd.DataFrame, driver: str
+) -> None:
+    pump = an.log_changes(reader.weekly(GASOLINE_BR))
+    drv = an.log_changes(reader.weekly(driver))
+    cross = an.cross_correlation(pump, drv, max_lag=12)
+    assert [c.lag for c in cross] == list(range(13))
+    for c in cross:
+        shifted = pd_changes[driver].shift(c.lag)
+        both = pd_changes[GASOLINE_BR].notna() & shifted.notna()
+        assert c.n == int(both.sum())
+        assert c.r == pytest.approx(pd_changes[GASOLINE_BR].corr(shifted), abs=1e-12)
+    best = an.strongest_lag(cross)
+    assert best is not None
+    assert abs(best.r or 0) == max(abs(c.r or 0) for c in cross)
+
+
+@pytest.mark.parametrize(("driver", "lags"), [(BRENT_BRL, 4), (USD, 2), (PETR4, 0)])
+def test_distributed_lag_matches_numpy(
+    reader: SeriesReader, pd_changes: pd.DataFrame, driver: str, lags: int
+) -> None:
+    pump = an.log_changes(reader.weekly(GASOLINE_BR))
+    drv = an.log_changes(reader.weekly(driver))
+    fit = an.distributed_lag(pump, drv, lags)
+
+    design = pd.concat(
+        {"y": pd_changes[GASOLINE_BR], **{f"x{k}": pd_changes[driver].shift(k) for k in range(lags + 1)}},
+        axis=1,
+    ).dropna()
+    y = design["y"].to_numpy()
+    x = np.column_stack([np.ones(len(design)), design.drop(columns="y").to_numpy()])
+    beta = np.linalg.solve(x.T @ x, x.T @ y)
+    resid = y - x @ beta
+    dof = len(y) - x.shape[1]
+    cov = (resid @ resid / dof) * np.linalg.inv(x.T @ x)
+    ones = np.ones(lags + 1)
+    cumulative_se = math.sqrt(ones @ cov[1:, 1:] @ ones)
+
+    assert fit.n == len(y)
+    assert fit.dof == dof
+    assert fit.intercept == pytest.approx(beta[0], abs=1e-12)
+    assert list(fit.coefficients) == pytest.approx(list(beta[1:]), abs=1e-10)
+    assert list(fit.std_errors) == pytest.approx(list(np.sqrt(np.diag(cov)[1:])), rel=1e-8)
+    assert fit.cumulative == pytest.approx(beta[1:].sum(), abs=1e-10)
+    assert fit.cumulative_se == pytest.approx(cumulative_se, rel=1e-8)
+    assert fit.ci_low == pytest.approx(fit.cumulative - fit.t_crit * cumulative_se, rel=1e-8)
+    assert fit.ci_high == pytest.approx(fit.cumulative + fit.t_crit * cumulative_se, rel=1e-8)
+    assert fit.r2 == pytest.approx(1 - resid @ resid / ((y - y.mean()) @ (y - y.mean())), rel=1e-8)
+    # "x% of a 10% driver move": a sustained +10% driver move implies 1.1**beta - 1 at the pump
+    assert fit.pump_move_pct(10.0) == pytest.approx((1.1 ** beta[1:].sum() - 1) * 100, rel=1e-8)
+
+
+@pytest.mark.parametrize(
+    ("dof", "table"),
+    [(1, 12.706), (2, 4.303), (5, 2.571), (10, 2.228), (30, 2.042), (120, 1.980)],
+)
+def test_t_quantile_matches_the_printed_table(dof: int, table: float) -> None:
+    assert an.t_quantile_two_sided(0.95, dof) == pytest.approx(table, abs=6e-4)
+
+
+def test_distributed_lag_needs_enough_weeks() -> None:
+    days = [date(2022, 1, 2) + timedelta(weeks=i) for i in range(5)]
+    pump = an.TimeSeries("p", tuple(days), (0.01, 0.02, -0.01, 0.0, 0.03))
+    with pytest.raises(ValueError, match="overlapping weeks"):
+        an.distributed_lag(pump, pump, lags=4)
+
+
+# --- building blocks ----------------------------------------------------------------------------
+
+
+def test_log_changes_skip_survey_pauses() -> None:
+    sundays = [date(2020, 8, 2), date(2020, 8, 9), date(2020, 10, 18), date(2020, 10, 25)]
+    weekly = an.TimeSeries("x", tuple(sundays), (4.0, 4.4, 4.5, 4.5))
+    changes = an.log_changes(weekly)
+    assert changes.dates == (date(2020, 8, 9), date(2020, 10, 25))
+    assert changes.values == pytest.approx((math.log(1.1), 0.0))
+
+
+def test_week_start_is_the_sunday() -> None:
+    assert an.week_start(date(2022, 5, 1)) == date(2022, 5, 1)  # a Sunday
+    assert an.week_start(date(2022, 5, 7)) == date(2022, 5, 1)  # its Saturday
+    assert an.week_start(date(2022, 5, 2)) == date(2022, 5, 1)  # its Monday
+
+
+def test_pearson_needs_three_varying_pairs() -> None:
+    assert an.pearson([1.0, 2.0], [2.0, 4.0]) is None
+    assert an.pearson([1.0, 1.0, 1.0], [1.0, 2.0, 3.0]) is None
+    assert an.pearson([1.0, 2.0, 3.0], [3.0, 2.0, 1.0]) == pytest.approx(-1.0)
+
+
+# --- regional view and parity --------------------------------------------------------------------
+
+WEEK = date(2026, 6, 21)  # the file's row date 2026-06-27 is that week's Saturday
+
+
+def _state_series(reader: SeriesReader, product: str) -> dict[str, an.TimeSeries]:
+    areas = [a for a in ("AC", "BA", "SP", "MG", "RR")]
+    return {a: reader.raw(f"FUEL#{product}#{a}") for a in areas}
+
+
+def test_parity_matches_hand_computed_rows(reader: SeriesReader) -> None:
+    rows = {p.area: p for p in an.parity(_state_series(reader, "ETHANOL"), _state_series(reader, "GASOLINE"), WEEK)}
+    # AC: hidratado 5.28 / gasolina_c 7.50 = 0.7040 -> not below 0.70
+    assert rows["AC"].ratio == pytest.approx(0.704, abs=1e-12)
+    assert rows["AC"].ethanol_pays is False
+    # BA: 4.88 / 7.07 = 0.690240... -> below 0.70, ethanol pays
+    assert rows["BA"].ratio == pytest.approx(0.6902404526, abs=1e-9)
+    assert rows["BA"].ethanol_pays is True
+    # SP: 3.82 / 6.45 = 0.592248...
+    assert rows["SP"].ratio == pytest.approx(0.5922480620, abs=1e-9)
+
+
+def test_regional_changes_match_hand_computed_rows(reader: SeriesReader) -> None:
+    rows = {r.area: r for r in an.regional_view(_state_series(reader, "GASOLINE"), WEEK)}
+    sp = rows["SP"]
+    assert sp.price == 6.45
+    # 4 weeks: 2026-05-24 (row 2026-05-30: 6.47): (6.45 / 6.47 - 1) * 100 = -0.30912 %
+    assert sp.changes[4] == pytest.approx(-0.3091190108, abs=1e-9)
+    # 12 weeks: 2026-03-29 (row 2026-04-04: 6.69): (6.45 / 6.69 - 1) * 100 = -3.58744 %
+    assert sp.changes[12] == pytest.approx(-3.5874439462, abs=1e-9)
+    # 52 weeks: 2025-06-22 (row 2025-06-28: 6.07): (6.45 / 6.07 - 1) * 100 = 6.26030 %
+    assert sp.changes[52] == pytest.approx(6.2602965404, abs=1e-9)
+
+
+def test_spread_matches_pandas(reader: SeriesReader) -> None:
+    prices = {r.area: r.price for r in an.regional_view(_state_series(reader, "GASOLINE"), WEEK)}
+    spread = an.spread(prices)
+    assert spread is not None
+    want = pd.Series(prices)
+    assert spread.range == pytest.approx(want.max() - want.min())
+    assert spread.std == pytest.approx(want.std(ddof=1))
+    assert (spread.min_area, spread.max_area) == (want.idxmin(), want.idxmax())
+    assert an.spread({}) is None

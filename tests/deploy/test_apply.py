@@ -1,0 +1,192 @@
+"""Applying a plan against moto_server: exactly the planned functions get the new code."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import boto3
+import pytest
+
+from fuelpipe.deploy.apply import DeployError, apply_plan
+from fuelpipe.deploy.package import build_all, code_sha256
+from fuelpipe.deploy.plan import DeployPlan, make_plan
+from fuelpipe.deploy.state import read_deployed_commit, record_deployed_commit
+
+pytestmark = pytest.mark.aws
+
+FUNCTIONS = ("dashboard_api", "data_clustering", "retry_recheck", "scraper")
+REPO_ROOT = Path(__file__).resolve().parents[2]
+REGION = "us-east-1"
+TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "lambda.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+        }
+    ],
+}
+
+
+def client(endpoint: str, service: str):
+    return boto3.session.Session(
+        region_name=REGION, aws_access_key_id="testing", aws_secret_access_key="testing"
+    ).client(service, endpoint_url=endpoint)
+
+
+class Stack:
+    """Functions created in moto from a first packaging, under a prefix unique to one test."""
+
+    def __init__(self, endpoint: str, root: Path, out: Path) -> None:
+        self.lam = client(endpoint, "lambda")
+        self.prefix = f"t{uuid.uuid4().hex[:8]}-"
+        role = client(endpoint, "iam").create_role(
+            RoleName=f"{self.prefix}exec", AssumeRolePolicyDocument=json.dumps(TRUST)
+        )["Role"]["Arn"]
+        for pkg in build_all(root, out, FUNCTIONS, with_deps=False):
+            self.lam.create_function(
+                FunctionName=self.name(pkg.function),
+                Runtime="python3.12",
+                Role=role,
+                Handler="handler.handler",
+                Code={"ZipFile": pkg.path.read_bytes()},
+            )
+
+    def name(self, function: str) -> str:
+        return f"{self.prefix}{function}"
+
+    def code_hashes(self) -> dict[str, str]:
+        return {
+            f: self.lam.get_function(FunctionName=self.name(f))["Configuration"]["CodeSha256"]
+            for f in FUNCTIONS
+        }
+
+
+@pytest.fixture
+def deployed(project, moto_endpoint, tmp_path):
+    """The fake project, deployed once: (repo, base commit, stack)."""
+    repo, base = project
+    return repo, base, Stack(moto_endpoint, repo.root, tmp_path / "first")
+
+
+def test_apply_updates_exactly_the_planned_function(deployed, tmp_path) -> None:
+    repo, base, stack = deployed
+    before = stack.code_hashes()
+    repo.write("lambdas/scraper/handler.py", "def handler(event, context):\n    return 'v2'\n")
+    repo.commit("scraper v2")
+    plan = make_plan(repo.root, base)
+    zips = tmp_path / "second"
+    built = {p.function: p for p in build_all(repo.root, zips, FUNCTIONS, with_deps=False)}
+
+    result = apply_plan(stack.lam, plan, zips, function_prefix=stack.prefix, poll_delay_s=1)
+
+    after = stack.code_hashes()
+    assert plan.functions == ("scraper",)
+    assert result == {"scraper": built["scraper"].code_sha256}
+    assert after["scraper"] == built["scraper"].code_sha256 != before["scraper"]
+    assert after["scraper"] == code_sha256((zips / "scraper.zip").read_bytes())
+    assert {f: h for f, h in after.items() if f != "scraper"} == {
+        f: h for f, h in before.items() if f != "scraper"
+    }
+
+
+def test_a_core_change_updates_every_function(deployed, tmp_path) -> None:
+    repo, base, stack = deployed
+    before = stack.code_hashes()
+    repo.write("src/fuelpipe/domain/keys.py", "PARTITION = 'info_type'  # v2\n")
+    repo.commit("core v2")
+    plan = make_plan(repo.root, base)
+    build_all(repo.root, tmp_path / "second", FUNCTIONS, with_deps=False)
+
+    result = apply_plan(stack.lam, plan, tmp_path / "second", function_prefix=stack.prefix)
+
+    after = stack.code_hashes()
+    assert set(result) == set(FUNCTIONS)
+    assert all(after[f] == result[f] != before[f] for f in FUNCTIONS)
+
+
+def test_a_docs_change_updates_nothing(deployed, tmp_path) -> None:
+    repo, base, stack = deployed
+    before = stack.code_hashes()
+    repo.write("docs/DEPLOY.md", "# deploy, again\n")
+    repo.commit("docs")
+    plan = make_plan(repo.root, base)
+
+    assert apply_plan(stack.lam, plan, tmp_path, function_prefix=stack.prefix) == {}
+    assert stack.code_hashes() == before
+
+
+def test_a_missing_zip_stops_before_any_update(deployed, tmp_path) -> None:
+    _, _, stack = deployed
+    before = stack.code_hashes()
+    plan = DeployPlan(base=None, head="h", functions=FUNCTIONS, deploy_stack=False)
+
+    with pytest.raises(DeployError, match="no zip for"):
+        apply_plan(stack.lam, plan, tmp_path / "empty", function_prefix=stack.prefix)
+    assert stack.code_hashes() == before
+
+
+def test_the_deployed_commit_round_trips_through_ssm(moto_endpoint) -> None:
+    ssm = client(moto_endpoint, "ssm")
+    name = f"/fuelpipe/t{uuid.uuid4().hex[:8]}/deployed-commit"
+
+    assert read_deployed_commit(ssm, name) is None
+    record_deployed_commit(ssm, name, "a" * 40)
+    assert read_deployed_commit(ssm, name) == "a" * 40
+
+
+def test_an_ssm_error_other_than_not_found_stops_the_plan() -> None:
+    class Denied(Exception):
+        response = {"Error": {"Code": "AccessDeniedException"}}  # noqa: RUF012
+
+    class DeniedSsm:
+        def get_parameter(self, **kwargs):
+            raise Denied
+
+        def put_parameter(self, **kwargs):
+            raise Denied
+
+    with pytest.raises(Denied):
+        read_deployed_commit(DeniedSsm(), "/fuelpipe/staging/deployed-commit")
+
+
+def test_the_deploy_command_plans_applies_and_records(deployed, moto_endpoint, tmp_path) -> None:
+    repo, base, stack = deployed
+    ssm = client(moto_endpoint, "ssm")
+    parameter = f"/fuelpipe/{stack.prefix}staging/deployed-commit"
+    record_deployed_commit(ssm, parameter, base)
+    repo.write("lambdas/retry_recheck/handler.py", "def handler(e, c):\n    return 'v2'\n")
+    head = repo.commit("recheck v2")
+    zips = tmp_path / "zips"
+    build_all(repo.root, zips, FUNCTIONS, with_deps=False)
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "FUELPIPE_AWS_ENDPOINT_URL": moto_endpoint,
+        "FUELPIPE_FUNCTION_PREFIX": stack.prefix,
+    }
+    script = [sys.executable, str(REPO_ROOT / "scripts" / "deploy.py")]
+    plan_file = tmp_path / "plan.json"
+
+    def run(*args: str) -> str:
+        return subprocess.run(
+            [*script, *args], check=True, capture_output=True, text=True, env=env
+        ).stdout
+
+    run("plan", "--repo", str(repo.root), "--base-from-ssm", parameter, "--out", str(plan_file))
+    applied = run("apply", "--plan", str(plan_file), "--zip-dir", str(zips))
+    run("record", "--plan", str(plan_file), "--ssm-parameter", parameter)
+
+    expected = code_sha256((zips / "retry_recheck.zip").read_bytes())
+    assert json.loads(plan_file.read_text())["functions"] == ["retry_recheck"]
+    assert f"updated {stack.prefix}retry_recheck  CodeSha256={expected}" in applied
+    assert stack.code_hashes()["retry_recheck"] == expected
+    assert read_deployed_commit(ssm, parameter) == head

@@ -1,0 +1,224 @@
+"""Reproducible Lambda zips: layout, exclusions, fixed metadata, locked dependencies."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from fuelpipe.deploy.package import (
+    LambdaTarget,
+    PackagingError,
+    build_all,
+    build_function_zip,
+    read_target,
+)
+from fuelpipe.deploy.plan import discover_functions
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def names(path: Path) -> list[str]:
+    with zipfile.ZipFile(path) as zf:
+        return zf.namelist()
+
+
+class FakePip:
+    """Stands in for ``pip install --target``: records the command, writes the given files."""
+
+    def __init__(self, files: dict[str, str]) -> None:
+        self.files = files
+        self.commands: list[list[str]] = []
+
+    def __call__(self, command) -> None:
+        self.commands.append(list(command))
+        target = Path(command[command.index("--target") + 1])
+        for rel, text in self.files.items():
+            (target / rel).parent.mkdir(parents=True, exist_ok=True)
+            (target / rel).write_text(text)
+
+
+def test_a_lean_zip_holds_the_handler_and_fuelpipe_without_data_static_tests_or_bytecode(
+    project, tmp_path
+) -> None:
+    repo, _ = project
+
+    built = build_function_zip(repo.root, "scraper", tmp_path / "out")
+
+    listed = names(built.path)
+    assert "handler.py" in listed  # the folder's files sit at the root: Handler handler.<fn>
+    assert {"fuelpipe/__init__.py", "fuelpipe/domain/keys.py", "fuelpipe/dashboard/app.py"} <= set(
+        listed
+    )
+    assert not [n for n in listed if n.startswith("fuelpipe/replay/snapshot/")]
+    assert not [n for n in listed if n.startswith("fuelpipe/dashboard/static/")]
+    assert not [n for n in listed if n.startswith("fuelpipe/tests/")]
+    assert not [n for n in listed if "__pycache__" in n or n.endswith(".pyc")]
+    assert built.entries == len(listed)
+
+
+def test_the_dashboard_zip_also_ships_the_static_files(project, tmp_path) -> None:
+    repo, _ = project
+
+    listed = names(build_function_zip(repo.root, "dashboard_api", tmp_path).path)
+
+    assert "fuelpipe/dashboard/static/app.js" in listed
+    assert "fuelpipe/replay/snapshot/bcb.json" not in listed
+
+
+def test_entries_are_sorted_dated_1980_and_rw_r__r__(project, tmp_path) -> None:
+    repo, _ = project
+
+    built = build_function_zip(repo.root, "scraper", tmp_path)
+
+    with zipfile.ZipFile(built.path) as zf:
+        infos = zf.infolist()
+    assert [i.filename for i in infos] == sorted(i.filename for i in infos)
+    assert {i.date_time for i in infos} == {(1980, 1, 1, 0, 0, 0)}
+    assert {i.external_attr >> 16 for i in infos} == {0o100644}
+    assert {i.compress_type for i in infos} == {zipfile.ZIP_DEFLATED}
+
+
+def test_packaging_twice_gives_byte_identical_zips_whatever_the_mtimes_and_modes(
+    project, tmp_path
+) -> None:
+    repo, _ = project
+    first = build_function_zip(repo.root, "scraper", tmp_path / "first")
+    for path in repo.root.rglob("*.py"):
+        os.utime(path, (2_000_000_000, 2_000_000_000))
+        path.chmod(0o755)
+
+    second = build_function_zip(repo.root, "scraper", tmp_path / "second")
+
+    data = first.path.read_bytes()
+    assert data == second.path.read_bytes()
+    expected = base64.b64encode(hashlib.sha256(data).digest()).decode()
+    assert first.code_sha256 == second.code_sha256 == expected
+
+
+def test_a_change_in_the_handler_changes_the_zip(project, tmp_path) -> None:
+    repo, _ = project
+    before = build_function_zip(repo.root, "scraper", tmp_path / "a")
+    repo.write("lambdas/scraper/handler.py", "def handler(event, context):\n    return 'v2'\n")
+
+    after = build_function_zip(repo.root, "scraper", tmp_path / "b")
+
+    assert after.code_sha256 != before.code_sha256
+
+
+def test_dependencies_come_from_the_lock_for_the_templates_runtime(project, tmp_path) -> None:
+    repo, _ = project
+    repo.write(
+        "infra/template.yaml",
+        "Globals:\n  Function:\n    Runtime: python3.12\n    Architectures: [arm64]\n",
+    )
+    pip = FakePip(
+        {
+            "bizdays/__init__.py": "CAL = 'ANBIMA'\n",
+            "bizdays-1.0.19.dist-info/METADATA": "Name: bizdays\n",
+            "bin/some-console-script": "#!/bin/sh\n",
+            "bizdays/__pycache__/x.cpython-312.pyc": "bytecode",
+        }
+    )
+
+    [built] = build_all(repo.root, tmp_path / "out", ["scraper"], run=pip)
+
+    [command] = pip.commands
+    lock = str(repo.root / "requirements" / "lambda-core.txt")
+    assert command[command.index("-r") + 1] == lock
+    assert {"--no-deps", "--require-hashes", "--no-compile", "--only-binary=:all:"} <= set(command)
+    assert command[command.index("--python-version") + 1] == "3.12"
+    platforms = [command[i + 1] for i, arg in enumerate(command) if arg == "--platform"]
+    assert platforms == ["manylinux2014_aarch64", "manylinux_2_28_aarch64"]
+    listed = names(built.path)
+    assert {"bizdays/__init__.py", "bizdays-1.0.19.dist-info/METADATA"} <= set(listed)
+    assert not [n for n in listed if n.startswith("bin/") or n.endswith(".pyc")]
+
+
+def test_each_lock_is_installed_once_and_a_function_lock_wins(project, tmp_path) -> None:
+    repo, _ = project
+    repo.write("requirements/lambda-dashboard_api.txt", "# dashboard lock\n")
+    pip = FakePip({"six.py": "# six\n"})
+
+    built = build_all(
+        repo.root,
+        tmp_path,
+        ["dashboard_api", "data_clustering", "retry_recheck", "scraper"],
+        lambda_target=LambdaTarget("3.11", "x86_64"),
+        run=pip,
+    )
+
+    locks = [Path(c[c.index("-r") + 1]).name for c in pip.commands]
+    assert locks == ["lambda-dashboard_api.txt", "lambda-core.txt"]
+    assert all("six.py" in names(b.path) for b in built)
+    assert pip.commands[0].count("--platform") == 1  # python3.11 runs on Amazon Linux 2
+
+
+def test_a_lean_function_refuses_pandas_and_numpy(project, tmp_path) -> None:
+    repo, _ = project
+    pip = FakePip({"pandas/__init__.py": "", "numpy/__init__.py": ""})
+
+    with pytest.raises(PackagingError, match="numpy, pandas"):
+        build_all(repo.root, tmp_path, ["retry_recheck"], run=pip)
+
+
+def test_a_function_with_its_own_lock_may_bring_numpy(project, tmp_path) -> None:
+    repo, _ = project
+    repo.write("requirements/lambda-dashboard_api.txt", "# dashboard lock\n")
+    pip = FakePip({"numpy/__init__.py": ""})
+
+    [built] = build_all(repo.root, tmp_path, ["dashboard_api"], run=pip)
+
+    assert "numpy/__init__.py" in names(built.path)
+
+
+def test_a_missing_function_folder_is_an_error(project, tmp_path) -> None:
+    repo, _ = project
+
+    with pytest.raises(PackagingError, match="no folder"):
+        build_function_zip(repo.root, "nonexistent", tmp_path)
+
+
+def test_the_target_defaults_without_a_template(tmp_path) -> None:
+    assert read_target(tmp_path) == LambdaTarget("3.11", "x86_64")
+    assert LambdaTarget("3.11", "x86_64").platforms == ["manylinux2014_x86_64"]
+
+
+def test_the_real_fuelpipe_package_packs_reproducibly(tmp_path) -> None:
+    root = tmp_path / "root"
+    (root / "lambdas" / "probe").mkdir(parents=True)
+    (root / "lambdas" / "probe" / "handler.py").write_text("def handler(e, c):\n    return 1\n")
+    (root / "src").symlink_to(REPO_ROOT / "src")
+
+    first = build_function_zip(root, "probe", tmp_path / "a")
+    second = build_function_zip(root, "probe", tmp_path / "b")
+
+    assert first.path.read_bytes() == second.path.read_bytes()
+    listed = names(first.path)
+    assert "fuelpipe/__init__.py" in listed
+    assert "fuelpipe/deploy/plan.py" in listed
+    assert not [n for n in listed if n.startswith("fuelpipe/replay/snapshot/")]
+    assert not [n for n in listed if n.startswith("fuelpipe/dashboard/static/")]
+
+
+def test_make_package_without_deps_packs_every_real_function_reproducibly(tmp_path) -> None:
+    script = REPO_ROOT / "scripts" / "package_lambdas.py"
+    for out in ("a", "b"):
+        subprocess.run(
+            [sys.executable, str(script), "--no-deps", "--out", str(tmp_path / out)],
+            check=True,
+            capture_output=True,
+        )
+
+    functions = discover_functions(REPO_ROOT)
+    assert sorted(p.stem for p in (tmp_path / "a").glob("*.zip")) == sorted(functions)
+    for name in functions:
+        assert (tmp_path / "a" / f"{name}.zip").read_bytes() == (
+            tmp_path / "b" / f"{name}.zip"
+        ).read_bytes()

@@ -1,0 +1,193 @@
+"""Change detection: which functions and whether the stack a commit range deploys."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from fuelpipe.deploy.plan import DeployPlan, discover_functions, make_plan, plan_from_paths
+
+FUNCTIONS = ("dashboard_api", "data_clustering", "retry_recheck", "scraper")
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_a_change_in_one_function_folder_deploys_that_function_only(project) -> None:
+    repo, base = project
+    repo.write("lambdas/scraper/handler.py", "def handler(event, context):\n    return 2\n")
+    head = repo.commit("scraper only")
+
+    plan = make_plan(repo.root, base)
+
+    assert plan.functions == ("scraper",)
+    assert not plan.deploy_stack
+    assert plan.base == base
+    assert plan.head == head
+    assert plan.reasons == {"scraper": "lambdas/scraper/handler.py"}
+
+
+def test_a_change_in_the_core_package_deploys_every_function(project) -> None:
+    repo, base = project
+    repo.write("src/fuelpipe/domain/keys.py", "PARTITION = 'info_type'  # changed\n")
+    repo.commit("core")
+
+    plan = make_plan(repo.root, base)
+
+    assert plan.functions == tuple(sorted(FUNCTIONS))
+    assert not plan.deploy_stack
+
+
+@pytest.mark.parametrize("path", ["pyproject.toml", "requirements/lambda-core.txt"])
+def test_a_change_in_the_locked_dependencies_deploys_every_function(project, path) -> None:
+    repo, base = project
+    repo.write(path, "# bumped\n")
+    repo.commit("deps")
+
+    assert make_plan(repo.root, base).functions == tuple(sorted(FUNCTIONS))
+
+
+def test_docs_tests_and_readme_deploy_nothing(project) -> None:
+    repo, base = project
+    repo.write("docs/DEPLOY.md", "# deploy, reworded\n")
+    repo.write("README.md", "# fake, reworded\n")
+    repo.write("tests/test_keys.py", "def test_more():\n    assert 1 + 1 == 2\n")
+    repo.commit("docs and tests")
+
+    plan = make_plan(repo.root, base)
+
+    assert plan.functions == ()
+    assert not plan.deploy_stack
+    assert plan.is_empty
+
+
+def test_an_infra_change_deploys_the_stack_and_no_function(project) -> None:
+    repo, base = project
+    repo.write("infra/template.yaml", "Resources: {Table: {}}\n")
+    repo.commit("infra")
+
+    plan = make_plan(repo.root, base)
+
+    assert plan.deploy_stack
+    assert plan.functions == ()
+    assert plan.reasons == {"stack": "infra/template.yaml"}
+
+
+def test_changes_accumulate_over_several_commits(project) -> None:
+    repo, base = project
+    repo.write("lambdas/scraper/util.py", "X = 1\n")
+    repo.commit("scraper")
+    repo.write("lambdas/retry_recheck/handler.py", "def handler(e, c):\n    return 0\n")
+    repo.commit("recheck")
+    repo.write("infra/template.yaml", "Resources: {Queue: {}}\n")
+    repo.commit("infra")
+
+    plan = make_plan(repo.root, base)
+
+    assert plan.functions == ("retry_recheck", "scraper")
+    assert plan.deploy_stack
+
+
+def test_moving_a_file_out_of_a_function_counts_for_that_function(project) -> None:
+    repo, base = project
+    repo.write("lambdas/scraper/parse.py", "def parse():\n    return 1\n")
+    base = repo.commit("parse helper")
+    repo.git("mv", "lambdas/scraper/parse.py", "docs/parse_example.py")
+    repo.commit("move it out")
+
+    assert make_plan(repo.root, base).functions == ("scraper",)
+
+
+def test_a_new_function_folder_is_discovered_and_deployed(project) -> None:
+    repo, base = project
+    repo.write("lambdas/notifier/handler.py", "def handler(e, c):\n    return None\n")
+    repo.commit("new function")
+
+    plan = make_plan(repo.root, base)
+
+    assert plan.functions == ("notifier",)
+    assert "notifier" in discover_functions(repo.root)
+
+
+@pytest.mark.parametrize("base", [None, "", "0" * 40, "no-such-tag"])
+def test_an_unknown_base_deploys_everything(project, base) -> None:
+    repo, _ = project
+
+    plan = make_plan(repo.root, base)
+
+    assert plan.functions == tuple(sorted(FUNCTIONS))
+    assert plan.deploy_stack
+
+
+def test_the_base_can_be_a_tag(project) -> None:
+    repo, _ = project
+    repo.git("tag", "deployed-staging")
+    repo.write("lambdas/dashboard_api/handler.py", "def handler(e, c):\n    return 'v2'\n")
+    repo.commit("dashboard")
+
+    assert make_plan(repo.root, "deployed-staging").functions == ("dashboard_api",)
+
+
+def test_no_change_since_the_base_deploys_nothing(project) -> None:
+    repo, base = project
+
+    assert make_plan(repo.root, base).is_empty
+
+
+def test_only_folders_with_python_code_are_functions(tmp_path: Path) -> None:
+    (tmp_path / "lambdas" / "scraper").mkdir(parents=True)
+    (tmp_path / "lambdas" / "scraper" / "handler.py").write_text("")
+    (tmp_path / "lambdas" / "__pycache__").mkdir()
+    (tmp_path / "lambdas" / "__pycache__" / "x.py").write_text("")
+    (tmp_path / "lambdas" / "empty").mkdir()
+    (tmp_path / "lambdas" / "notes.md").write_text("")
+
+    assert discover_functions(tmp_path) == ("scraper",)
+    assert discover_functions(tmp_path / "nowhere") == ()
+
+
+def test_a_folder_that_is_not_a_function_does_not_select_one() -> None:
+    plan = plan_from_paths(
+        ["lambdas/README.md", "lambdas/gone/handler.py", ".github/workflows/ci.yml"],
+        FUNCTIONS,
+        base="b",
+        head="h",
+    )
+
+    assert plan.is_empty
+
+
+def test_a_plan_survives_its_json_form() -> None:
+    plan = plan_from_paths(
+        ["lambdas/scraper/a.py", "infra/x.yaml"], FUNCTIONS, base="b" * 40, head="c" * 40
+    )
+
+    again = DeployPlan.from_json(plan.to_json())
+
+    assert again == plan
+    assert again.reasons == plan.reasons
+
+
+def test_the_plan_command_writes_json_and_github_outputs(project, tmp_path: Path) -> None:
+    repo, base = project
+    repo.write("lambdas/scraper/handler.py", "def handler(e, c):\n    return 3\n")
+    head = repo.commit("scraper")
+    out, outputs = tmp_path / "plan.json", tmp_path / "github_output"
+
+    subprocess.run(
+        [sys.executable, str(REPO_ROOT / "scripts" / "deploy.py"), "plan",
+         "--repo", str(repo.root), "--base", base, "--out", str(out),
+         "--github-output", str(outputs)],
+        check=True, capture_output=True, text=True,
+    )  # fmt: skip
+
+    written = json.loads(out.read_text())
+    assert written["functions"] == ["scraper"]
+    assert written["head"] == head
+    assert outputs.read_text().splitlines() == [
+        "functions=scraper",
+        "deploy_stack=false",
+        f"head={head}",
+    ]

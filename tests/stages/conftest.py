@@ -1,0 +1,62 @@
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from fuelpipe.adapters.clock import ManualClock
+from fuelpipe.adapters.sqlite_queue import SqliteQueue
+from fuelpipe.adapters.sqlite_store import SqliteStore
+from fuelpipe.domain.calendars import expected_between, get_calendar
+from fuelpipe.domain.catalog import DEFAULT_CATALOG
+from fuelpipe.homes.app import App, policy_from
+from fuelpipe.homes.settings import Settings
+from tests.support.fakes import TableSource
+
+SP = ZoneInfo("America/Sao_Paulo")
+START = date(2022, 1, 3)
+NOW = datetime(2022, 3, 31, 20, 0, tzinfo=SP)
+
+
+def usd_values() -> dict:
+    """Synthetic USD values on every ANBIMA day of Q1 2022 (shape tests, not real data)."""
+    cal = get_calendar("ANBIMA")
+    days = list(expected_between(cal, START, NOW.date()))
+    return {("CURRENCY#USD", d): Decimal("5.5") + Decimal(i) / 1000 for i, d in enumerate(days)}
+
+
+@pytest.fixture
+def make_app(tmp_path):
+    """Build an embedded App around a source double, on real SQLite files."""
+    apps = []
+
+    def build(source, *, clock=None, db_name="store.sqlite"):
+        settings = Settings(db=tmp_path / db_name, visibility_timeout_s=30)
+        clock = clock or ManualClock(NOW)
+        app = App(
+            catalog=DEFAULT_CATALOG,
+            store=SqliteStore(settings.db),
+            queue=SqliteQueue(tmp_path / f"{db_name}.queue", clock=clock,
+                              visibility_timeout=timedelta(seconds=30)),
+            sources={source.name: source},
+            clock=clock,
+            policy=policy_from(settings),
+            settings=settings,
+        )
+        apps.append(app)
+        return app
+
+    yield build
+    for app in apps:
+        app.store.close()
+        app.queue.close()
+
+
+@pytest.fixture
+def usd():
+    return DEFAULT_CATALOG["CURRENCY#USD"]
+
+
+@pytest.fixture
+def table_source():
+    return lambda **kw: TableSource("bcb", usd_values(), **kw)

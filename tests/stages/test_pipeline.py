@@ -1,0 +1,107 @@
+"""The three stages end to end on the embedded home with an injected source."""
+
+import json
+from datetime import date, timedelta
+
+from fuelpipe.domain.models import Status
+from fuelpipe.ports.source import ServerError
+from fuelpipe.stages.cycle import drain, run_cycle
+from fuelpipe.stages.orchestrate import orchestrate
+from fuelpipe.stages.recheck import recheck
+from fuelpipe.stages.status import key_status
+from tests.stages.conftest import START
+
+
+def _dump(app, key="CURRENCY#USD"):
+    return [(r.date, r.value, r.status, r.retry_count, r.attrs) for r in app.store.query(key)]
+
+
+def test_a_cycle_fills_every_banking_day_once(make_app, table_source, usd):
+    source = table_source()
+    app = make_app(source)
+    report = run_cycle(app, series=[usd], since=START)
+    expected = len(source.values)
+    assert report.orchestrate.gaps_found == expected
+    assert report.scrape.records_written == expected
+    assert len(source.calls) == 1  # one contiguous stream, one request
+    st = key_status(app, usd, START)
+    assert (st.expected, st.present, st.missing, st.pending, st.unexpected) == (
+        expected, expected, 0, 0, 0)
+    again = run_cycle(app, series=[usd], since=START)
+    assert again.orchestrate.gaps_found == 0 and len(source.calls) == 1
+
+
+def test_a_date_never_returned_is_retried_five_times_with_growing_delays(
+        make_app, table_source, usd):
+    hole = date(2022, 2, 10)
+    source = table_source(never=[("CURRENCY#USD", hole)])
+    app = make_app(source)
+    run_cycle(app, series=[usd], since=START)
+    (rec,) = [r for r in app.store.pending() if r.date == hole]
+    assert rec.retry_count == 0 and "no value" in rec.reason
+
+    due_times = [rec.next_attempt_at]
+    for _ in range(10):
+        app.clock.set(due_times[-1])
+        assert recheck(app).retried in (0, 1)
+        drain(app)
+        current = app.store.query("CURRENCY#USD", hole, hole)[0]
+        if current.status is Status.QUARANTINED:
+            break
+        due_times.append(current.next_attempt_at)
+    assert current.status is Status.QUARANTINED
+    assert "5 re-downloads" in current.reason
+    assert source.asked[("CURRENCY#USD", hole)] == 1 + 5  # first attempt + 5 re-downloads
+    delays = [b - a for a, b in zip(due_times, due_times[1:], strict=False)]
+    assert delays == sorted(delays) and len(set(delays)) == len(delays) == 4
+    # quarantined records are never re-enqueued automatically
+    app.clock.advance(timedelta(days=365))
+    assert recheck(app).messages_sent == 0
+
+
+def test_transient_failure_makes_pending_then_recheck_fills(make_app, table_source, usd):
+    source = table_source(failures=[ServerError("503 from test double")])
+    app = make_app(source)
+    run_cycle(app, series=[usd], since=START)
+    assert {r.reason for r in app.store.pending()} == {"ServerError: 503 from test double"}
+    app.clock.advance(timedelta(hours=2))
+    run_cycle(app, series=[usd], since=START)
+    assert app.store.pending() == []
+    assert key_status(app, usd, START).present == len(source.values)
+
+
+def test_the_same_message_twice_leaves_the_same_store(make_app, table_source, usd):
+    once = make_app(table_source(), db_name="once.sqlite")
+    twice = make_app(table_source(), db_name="twice.sqlite")
+    orchestrate(once, series=[usd], since=START)
+    orchestrate(twice, series=[usd], since=START)
+    drain(once)
+    messages = twice.queue.receive(10)
+    twice.queue.send([m.body for m in messages])  # a duplicate delivery of each message
+    drain(twice, wait_in_flight=False)
+    twice.clock.advance(timedelta(minutes=5))  # the originals come back after their timeout
+    drain(twice, wait_in_flight=False)
+    assert twice.queue.depth().visible == twice.queue.depth().in_flight == 0
+    assert _dump(once) == _dump(twice)
+
+
+def test_a_malformed_message_is_dead_lettered_and_the_rest_go_on(make_app, table_source, usd):
+    app = make_app(table_source())
+    orchestrate(app, series=[usd], since=START)
+    app.queue.send(['{"schema_version": 1, "partition_key": "CURRENCY#XYZ"}', "garbage"])
+    drain(app)
+    letters = app.queue.dead_letters()
+    assert len(letters) == 2
+    assert all(d.reason.startswith("malformed message") for d in letters)
+    assert any("dates_to_download" in d.reason for d in letters)
+    assert key_status(app, usd, START).missing == 0
+
+
+def test_an_unknown_key_in_a_wellformed_message_is_dead_lettered(make_app, table_source):
+    app = make_app(table_source())
+    body = json.dumps({"schema_version": 1, "partition_key": "CURRENCY#XYZ",
+                       "dates_to_download": ["2022-01-03"], "fetch_unit": "bcb:XYZ"})
+    app.queue.send([body])
+    drain(app)
+    (letter,) = app.queue.dead_letters()
+    assert "not in the series catalog" in letter.reason

@@ -1,0 +1,62 @@
+"""Contract-suite backends on the local servers: a fresh table or queue pair per test."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fuelpipe.adapters.clock import ManualClock
+from fuelpipe.adapters.dynamodb_store import DynamoDbStore, create_table
+from fuelpipe.adapters.sqs_queue import SqsQueue, create_queues
+from fuelpipe.ports.store import Store
+
+SQS_VISIBILITY = timedelta(seconds=1)
+SQS_MAX_RECEIVES = 3
+
+
+def unique_name(prefix: str) -> str:
+    """A table or queue name no other test uses."""
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+def dynamodb_store_factory(
+    server_fixture: str,
+) -> Callable[[pytest.FixtureRequest, Path], Callable[[], Store]]:
+    """A store factory on the named server fixture: one new table, one client per opener call."""
+
+    def factory(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[], Store]:
+        server = request.getfixturevalue(server_fixture)
+        table = unique_name("contract")
+        create_table(server.client("dynamodb"), table, delay_s=0.05)
+        return lambda: DynamoDbStore(server.client("dynamodb"), table)
+
+    return factory
+
+
+def sqs_queue_factory(server_fixture: str, backend_type: Callable[..., Any]) -> Callable[..., Any]:
+    """A queue factory on the named server fixture: a new queue + DLQ with a 1 s visibility.
+
+    ``backend_type`` is the contract suite's own QueueBackend class.
+    """
+
+    def factory(request: pytest.FixtureRequest, tmp_path: Path, clock: ManualClock) -> Any:
+        server = request.getfixturevalue(server_fixture)
+        name = unique_name("contract")
+        client = server.client("sqs")
+        seconds = SQS_VISIBILITY.total_seconds()
+        url, dlq = create_queues(client, name, name + "-dlq", seconds, SQS_MAX_RECEIVES)
+        return backend_type(
+            open=lambda: SqsQueue(server.client("sqs"), url, dlq, seconds, SQS_MAX_RECEIVES),
+            clock=clock,
+            visibility=SQS_VISIBILITY,
+            supports_manual_clock=False,
+            # SQS: a delete with an old receipt "succeeds, but the message might not be deleted".
+            stale_receipt_is_noop=False,
+        )
+
+    return factory

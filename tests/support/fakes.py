@@ -1,0 +1,48 @@
+"""Test doubles for the source port: injected into stages, never patched in."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from datetime import date
+from decimal import Decimal
+
+from fuelpipe.domain.models import Observation
+from fuelpipe.ports.source import FetchRequest, FetchResult, Source, SourceError
+
+
+class TableSource(Source):
+    """Serves values from a dict; some dates are never returned, some requests fail."""
+
+    def __init__(
+        self,
+        name: str,
+        values: dict[tuple[str, date], Decimal],
+        *,
+        never: Iterable[tuple[str, date]] = (),
+        failures: list[SourceError] | None = None,
+    ) -> None:
+        self.name = name
+        self.values = values
+        self.never = set(never)
+        self.failures = list(failures or [])
+        self.calls: list[FetchRequest] = []
+        self.asked: Counter[tuple[str, date]] = Counter()
+
+    def fetch(self, request: FetchRequest) -> FetchResult:
+        self.calls.append(request)
+        keys = {s.key for s in request.series}
+        for key, day in set(self.values) | self.never:
+            if key in keys and request.start <= day <= request.end:
+                self.asked[(key, day)] += 1
+        if self.failures:
+            raise self.failures.pop(0)
+        return FetchResult(
+            observations=[
+                Observation(key, day, value, {"buy": value - Decimal("0.0006")})
+                for (key, day), value in sorted(self.values.items())
+                if key in keys
+                and request.start <= day <= request.end
+                and (key, day) not in self.never
+            ]
+        )

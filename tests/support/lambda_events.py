@@ -1,0 +1,131 @@
+"""What the Lambda service hands a handler: event shapes, a context, and loading a handler.
+
+Shared by the handler tests, `make demo-aws` and the AWS benchmark.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import sys
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from fuelpipe.ports.queue import Message
+
+ROOT = Path(__file__).resolve().parents[2]
+LAMBDAS = ROOT / "lambdas"
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+
+
+@dataclass
+class FakeLambdaContext:
+    """The attributes Powertools reads from the Lambda context object."""
+
+    function_name: str
+    memory_limit_in_mb: int = 512
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    timeout_ms: int = 120_000
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def invoked_function_arn(self) -> str:
+        return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{self.function_name}"
+
+    @property
+    def function_version(self) -> str:
+        return "$LATEST"
+
+    def get_remaining_time_in_millis(self) -> int:
+        """Time left before the (simulated) timeout."""
+        return max(0, self.timeout_ms - int((time.monotonic() - self.started) * 1000))
+
+
+def load_handler(name: str) -> ModuleType:
+    """Import ``lambdas/<name>/handler.py`` (once) as the module ``lambda_<name>_handler``."""
+    module_name = f"lambda_{name}_handler"
+    if module_name in sys.modules:
+        return sys.modules[module_name]
+    spec = importlib.util.spec_from_file_location(module_name, LAMBDAS / name / "handler.py")
+    if spec is None or spec.loader is None:
+        raise ImportError(f"no handler for {name}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def scheduled_event(
+    detail: Mapping[str, Any] | None = None, *, scheduler: bool = False
+) -> dict[str, Any]:
+    """An EventBridge scheduled event (a rule's, or the Scheduler Input of infra/template.yaml)."""
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if scheduler:
+        return {
+            "id": str(uuid.uuid4()),
+            "detail-type": "Scheduled Event",
+            "source": "aws.scheduler",
+            "time": now,
+            "detail": dict(detail or {}),
+        }
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": ACCOUNT,
+        "time": now,
+        "region": REGION,
+        "resources": [f"arn:aws:events:{REGION}:{ACCOUNT}:rule/fuelpipe-orchestrate"],
+        "detail": dict(detail or {}),
+    }
+
+
+def sqs_event(
+    messages: Sequence[Message], queue_name: str = "fuelpipe-downloads"
+) -> dict[str, Any]:
+    """The event the SQS event source mapping builds from received messages."""
+    sent = str(int(time.time() * 1000))
+    return {
+        "Records": [
+            {
+                "messageId": m.message_id,
+                "receiptHandle": m.receipt,
+                "body": m.body,
+                "attributes": {
+                    "ApproximateReceiveCount": str(m.receive_count),
+                    "SentTimestamp": sent,
+                    "SenderId": "AIDAIENQZJOLO23YVJ4VO",
+                    "ApproximateFirstReceiveTimestamp": sent,
+                },
+                "messageAttributes": {},
+                "md5OfBody": hashlib.md5(m.body.encode(), usedforsecurity=False).hexdigest(),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": f"arn:aws:sqs:{REGION}:{ACCOUNT}:{queue_name}",
+                "awsRegion": REGION,
+            }
+            for m in messages
+        ]
+    }
+
+
+def failed_ids(response: Mapping[str, Any]) -> list[str]:
+    """The message ids a scraper response reports in batchItemFailures."""
+    return [f["itemIdentifier"] for f in response.get("batchItemFailures", [])]
+
+
+def emf_blobs(stdout: str) -> list[dict[str, Any]]:
+    """The CloudWatch embedded-metric-format objects printed to stdout."""
+    out = []
+    for line in stdout.splitlines():
+        if line.startswith("{") and '"_aws"' in line:
+            out.append(json.loads(line))
+    return out

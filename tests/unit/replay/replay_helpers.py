@@ -1,0 +1,30 @@
+"""URL builders for the real request shapes the adapters send."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+PTAX_PATH = (
+    "/CotacaoMoedaPeriodo(moeda=@moeda,dataInicial=@dataInicial,dataFinalCotacao=@dataFinalCotacao)"
+)
+
+
+def ptax_params(currency: str, start: date, end: date, **extra: str) -> dict[str, str]:
+    """Query parameters of a PTAX period request, dates as MM-DD-YYYY in quotes."""
+    return {
+        "@moeda": f"'{currency}'",
+        "@dataInicial": f"'{start:%m-%d-%Y}'",
+        "@dataFinalCotacao": f"'{end:%m-%d-%Y}'",
+        "$format": "json",
+        **extra,
+    }
+
+
+def unix(day: date) -> int:
+    """Midnight UTC of a date, as Unix seconds."""
+    return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp())
+
+
+def chart_params(start: date, end: date) -> dict[str, str]:
+    """period1/period2 covering [start, end] in UTC days."""
+    return {"period1": str(unix(start)), "period2": str(unix(end) + 86400), "interval": "1d"}

@@ -1,0 +1,226 @@
+"""ANP workbooks: header found by content, columns by name, labels to catalog keys, bad rows."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from fuelpipe.adapters.sources.anp import (
+    FETCH_UNIT_PATHS,
+    AnpWorkbookSource,
+    parse_workbook,
+    parse_workbook_detailed,
+)
+from fuelpipe.domain.catalog import DEFAULT_CATALOG
+from fuelpipe.ports.source import FetchRequest, InvalidPayload
+
+BRASIL = "anp_semanal-brasil-desde-2013_cut.xlsx"
+MALFORMED = "anp_semanal-brasil_malformed-rows-synthetic.xlsx"
+NO_HEADER = "anp_semanal-brasil_no-header-synthetic.xlsx"
+REGIONS = "anp_semanal-regioes-desde-2013_cut.xlsx"
+MONTHLY = "anp_mensal-estados-desde-jan2013_cut.xlsx"
+STATES = "anp_semanal-estados_layout-inferred_values-from-strongylis.xlsx"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _by_key_date(observations):
+    return {(o.key, o.date): o for o in observations}
+
+
+def _source(server, client) -> AnpWorkbookSource:
+    return AnpWorkbookSource(server.url_for("/shlp"), client, attempts=2, backoff_s=0.0)
+
+
+def test_every_anp_fetch_unit_has_a_path() -> None:
+    units = {s.fetch_unit for s in DEFAULT_CATALOG if s.source == "anp"}
+    assert units == set(FETCH_UNIT_PATHS)
+    assert FETCH_UNIT_PATHS["anp:monthly:estados"] == "/mensal/mensal-estados-desde-jan2013.xlsx"
+
+
+def test_brasil_workbook_real_values(payload) -> None:
+    obs = _by_key_date(parse_workbook(payload(BRASIL), "anp:weekly:brasil", BRASIL))
+    assert len(obs) == 34  # 5 weeks x 7 products, GASOLINA ADITIVADA absent in 2012
+    # maikereis__semanal-brasil-desde-2013.xlsx, week of 2012-12-30, GASOLINA COMUM
+    first = obs[("FUEL#GASOLINE#BR", date(2012, 12, 30))]
+    assert first.value == Decimal("2.758")
+    assert first.attrs == {
+        "stations": 8672,
+        "unit": "BRL/l",
+        "std": Decimal("0.147"),
+        "min": Decimal("2.269"),
+        "max": Decimal("3.799"),
+        "margin": Decimal("0.385"),
+        "dist_price": Decimal("2.373"),
+    }
+    week = obs[("FUEL#GASOLINE#BR", date(2021, 5, 16))]
+    assert week.value == Decimal("5.641")
+    assert week.attrs["margin"] is None  # '-' since the 2020 survey change
+    assert week.attrs["dist_price"] is None
+    assert obs[("FUEL#LPG#BR", date(2012, 12, 30))].attrs["unit"] == "BRL/13kg"  # R$/13Kg
+    assert obs[("FUEL#LPG#BR", date(2021, 5, 16))].attrs["unit"] == "BRL/13kg"  # R$/13kg
+    assert obs[("FUEL#CNG#BR", date(2012, 12, 30))].attrs["unit"] == "BRL/m3"  # R$/m3
+    assert obs[("FUEL#CNG#BR", date(2021, 5, 16))].attrs["unit"] == "BRL/m3"  # R$/m³
+    assert obs[("FUEL#LPG#BR", date(2012, 12, 30))].attrs["max"] == Decimal(62)  # int cell
+    assert all(d.weekday() == 6 for _, d in obs)  # DATA INICIAL is a Sunday
+    assert str(obs[("FUEL#DIESEL_S10#BR", date(2022, 5, 1))].value) == "6.775"
+
+
+def test_fetch_filters_keys_and_dates(server, client, payload, series) -> None:
+    server.expect_request("/shlp/semanal/semanal-brasil-desde-2013.xlsx").respond_with_data(
+        payload(BRASIL), content_type=XLSX
+    )
+    wanted = (series("FUEL#GASOLINE#BR"), series("FUEL#DIESEL#BR"))
+    request = FetchRequest("anp:weekly:brasil", wanted, date(2021, 5, 16), date(2022, 5, 1))
+    result = _source(server, client).fetch(request)
+    assert [(o.key, o.date.isoformat(), o.value) for o in result.observations] == [
+        ("FUEL#DIESEL#BR", "2021-05-16", Decimal("4.482")),
+        ("FUEL#DIESEL#BR", "2021-05-23", Decimal("4.484")),
+        ("FUEL#DIESEL#BR", "2022-05-01", Decimal("6.63")),
+        ("FUEL#GASOLINE#BR", "2021-05-16", Decimal("5.641")),
+        ("FUEL#GASOLINE#BR", "2021-05-23", Decimal("5.653")),
+        ("FUEL#GASOLINE#BR", "2022-05-01", Decimal("7.295")),
+    ]
+    assert result.requests == 1
+    assert result.notes == {}
+
+
+def test_malformed_rows_are_skipped_and_named(server, client, payload, series) -> None:
+    parsed = parse_workbook_detailed(payload(MALFORMED), "anp:weekly:brasil", MALFORMED)
+    # Rows 19-22 carry the synthetic defects; everything else is read.
+    assert len(parsed.observations) == 34 - 4
+    problems = "\n".join(parsed.problems)
+    assert f"{MALFORMED} row 19: '31/02/2021' is not a date" in problems
+    assert f"{MALFORMED} row 20: PREÇO MÉDIO REVENDA 'n/d' is not a number" in problems
+    assert f"{MALFORMED} row 21: unknown product 'ETANOL ADITIVADO'" in problems
+    assert parsed.missing[("FUEL#CNG#BR", date(2012, 12, 30))].endswith("no price ('-')")
+
+    server.expect_request("/shlp/semanal/semanal-brasil-desde-2013.xlsx").respond_with_data(
+        payload(MALFORMED), content_type=XLSX
+    )
+    wanted = (series("FUEL#GASOLINE#BR"), series("FUEL#CNG#BR"))
+    request = FetchRequest("anp:weekly:brasil", wanted, date(2012, 12, 30), date(2021, 5, 16))
+    source = _source(server, client)
+    result = source.fetch(request)
+    assert [(o.key, o.date) for o in result.observations] == [
+        ("FUEL#CNG#BR", date(2021, 5, 16)),
+        ("FUEL#GASOLINE#BR", date(2021, 5, 16)),
+    ]
+    assert set(result.notes) == {
+        ("FUEL#GASOLINE#BR", date(2012, 12, 30)),
+        ("FUEL#CNG#BR", date(2012, 12, 30)),
+    }
+    assert "row 20" in result.notes[("FUEL#GASOLINE#BR", date(2012, 12, 30))]
+    assert len(source.last_problems) == 3
+
+
+def test_workbook_without_header_is_invalid(server, client, payload, series) -> None:
+    with pytest.raises(InvalidPayload, match=re.escape(f"anp: {NO_HEADER}: no header row")):
+        parse_workbook(payload(NO_HEADER), "anp:weekly:brasil", NO_HEADER)
+    server.expect_request("/shlp/semanal/semanal-brasil-desde-2013.xlsx").respond_with_data(
+        payload(NO_HEADER), content_type=XLSX
+    )
+    request = FetchRequest(
+        "anp:weekly:brasil", (series("FUEL#GASOLINE#BR"),), date(2021, 1, 1), date(2021, 12, 31)
+    )
+    with pytest.raises(InvalidPayload, match=r"semanal-brasil-desde-2013\.xlsx: no header row"):
+        _source(server, client).fetch(request)
+
+
+def test_header_lacking_the_area_column_is_invalid(payload) -> None:
+    # The Brasil workbook read as the regions unit: no REGIÃO column.
+    with pytest.raises(InvalidPayload, match="lacks REGIAO"):
+        parse_workbook(payload(BRASIL), "anp:weekly:regioes", "x.xlsx")
+
+
+def test_regions_workbook(payload) -> None:
+    obs = _by_key_date(parse_workbook(payload(REGIONS), "anp:weekly:regioes", REGIONS))
+    assert {k.split("#")[2] for k, _ in obs} == {"N", "NE", "CO", "SE", "S"}
+    # semanal-regioes-desde-2013_to2022-06.xlsx: 2022-05-01 CENTRO OESTE GASOLINA COMUM 7.431
+    assert obs[("FUEL#GASOLINE#CO", date(2022, 5, 1))].value == Decimal("7.431")
+    assert obs[("FUEL#GASOLINE#SE", date(2022, 5, 1))].value == Decimal("7.272")
+
+
+def test_monthly_states_workbook(payload) -> None:
+    parsed = parse_workbook_detailed(payload(MONTHLY), "anp:monthly:estados", MONTHLY)
+    obs = _by_key_date(parsed.observations)
+    assert {d for _, d in obs} == {date(2014, 8, 1), date(2021, 5, 1)}  # first of MÊS
+    assert len({k.split("#")[2] for k, _ in obs}) == 27
+    # eduardoicosta__mensal-estados-desde-jan2013.xlsx: 2021-05 SAO PAULO GASOLINA COMUM 5.35
+    assert obs[("FUEL_MONTHLY#GASOLINE#SP", date(2021, 5, 1))].value == Decimal("5.35")
+    # August 2014 GNV has several rows for some states: the one with most stations is kept.
+    es = obs[("FUEL_MONTHLY#CNG#ES", date(2014, 8, 1))]
+    assert (es.value, es.attrs["stations"]) == (Decimal("1.799"), 42)
+    mg = obs[("FUEL_MONTHLY#CNG#MG", date(2014, 8, 1))]
+    assert (mg.value, mg.attrs["stations"]) == (Decimal("1.944"), 70)
+    assert any("FUEL_MONTHLY#CNG#MG 2014-08-01" in p for p in parsed.problems)
+
+
+def test_weekly_states_layout(server, client, payload, series) -> None:
+    server.expect_request("/shlp/semanal/semanal-estados-desde-2013.xlsx").respond_with_data(
+        payload(STATES), content_type=XLSX
+    )
+    wanted = tuple(series(f"FUEL#{p}#SP") for p in ("GASOLINE", "ETHANOL"))
+    request = FetchRequest("anp:weekly:estados", wanted, date(2024, 6, 1), date(2024, 7, 31))
+    result = _source(server, client).fetch(request)
+    # strongylis__anp_shlp_estados.csv: week ending 2024-06-29, SP gasolina_c 5.63, hidratado 3.66
+    got = {(o.key, o.date): (o.value, o.attrs["stations"]) for o in result.observations}
+    assert got == {
+        ("FUEL#ETHANOL#SP", date(2024, 6, 23)): (Decimal("3.66"), 1235),
+        ("FUEL#ETHANOL#SP", date(2024, 6, 30)): (Decimal("3.68"), 1148),
+        ("FUEL#GASOLINE#SP", date(2024, 6, 23)): (Decimal("5.63"), 1260),
+        ("FUEL#GASOLINE#SP", date(2024, 6, 30)): (Decimal("5.62"), 1170),
+    }
+
+
+def test_html_instead_of_workbook(server, client, html_page, series) -> None:
+    server.expect_request("/shlp/mensal/mensal-estados-desde-jan2013.xlsx").respond_with_data(
+        html_page, content_type="text/html"
+    )
+    request = FetchRequest(
+        "anp:monthly:estados",
+        (series("FUEL_MONTHLY#GASOLINE#SP"),),
+        date(2021, 1, 1),
+        date(2021, 2, 1),
+    )
+    with pytest.raises(
+        InvalidPayload, match=r"mensal-estados-desde-jan2013\.xlsx: not a workbook: got HTML"
+    ):
+        _source(server, client).fetch(request)
+
+
+def test_unknown_fetch_unit(client) -> None:
+    with pytest.raises(ValueError, match="unknown fetch unit"):
+        parse_workbook(b"PK\x03\x04", "anp:weekly:municipios", "x.xlsx")
+
+
+# --- the real, full workbooks from shared/data (outside the repo; skipped when absent) ----------
+
+
+def test_full_real_regions_workbook(shared_data) -> None:
+    path = shared_data / "anp/regions/semanal-regioes-desde-2013_to2022-06.xlsx"
+    parsed = parse_workbook_detailed(path.read_bytes(), "anp:weekly:regioes", path.name)
+    assert parsed.problems == []
+    assert len(parsed.observations) == 14_588  # every data row of the file
+    assert all(o.date.weekday() == 6 for o in parsed.observations)
+    per_product = Counter(o.key.split("#")[1] for o in parsed.observations)
+    assert per_product["GASOLINE"] == per_product["ETHANOL"] == 2_395
+    assert per_product["GASOLINE_PREMIUM"] == 405
+    obs = _by_key_date(parsed.observations)
+    assert obs[("FUEL#GASOLINE#SE", date(2022, 5, 1))].value == Decimal("7.272")
+    assert obs[("FUEL#GASOLINE#S", date(2022, 5, 1))].value == Decimal("7.145")
+
+
+def test_full_real_monthly_states_workbook(shared_data) -> None:
+    path = shared_data / "anp/eduardoicosta__mensal-estados-desde-jan2013.xlsx"
+    parsed = parse_workbook_detailed(path.read_bytes(), "anp:monthly:estados", path.name)
+    # 21,938 data rows; a few (GNV, 2014-08) repeat a state and month and collapse into one.
+    assert len(parsed.observations) == 21_933
+    assert all("another row for FUEL_MONTHLY#CNG#" in p for p in parsed.problems)
+    assert all(o.date.day == 1 for o in parsed.observations)
+    obs = _by_key_date(parsed.observations)
+    assert obs[("FUEL_MONTHLY#GASOLINE#SP", date(2024, 5, 1))].value == Decimal("5.64")
+    assert obs[("FUEL_MONTHLY#GASOLINE#SP", date(2024, 5, 1))].attrs["stations"] == 5221

@@ -1,0 +1,177 @@
+"""BCB PTAX: the request it sends and how the Olinda body becomes closing rates."""
+
+from __future__ import annotations
+
+import csv
+import json
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from fuelpipe.adapters.sources.bcb import BcbPtaxSource, parse_ptax, ptax_url
+from fuelpipe.ports.source import FetchRequest, InvalidPayload
+
+FIXTURE = "bcb_ptax_USD_2021-05-19_2021-06-01_intermediate-bulletins-synthetic.json"
+MOUNT = "/olinda/servico/PTAX/versao/v1/odata"
+PATH = (
+    f"{MOUNT}/CotacaoMoedaPeriodo("
+    "moeda=@moeda,dataInicial=@dataInicial,dataFinalCotacao=@dataFinalCotacao)"
+)
+
+
+@pytest.fixture
+def usd(series):
+    return series("CURRENCY#USD")
+
+
+def _source(server, client) -> BcbPtaxSource:
+    return BcbPtaxSource(server.url_for(MOUNT), client, attempts=2, backoff_s=0.0)
+
+
+def _rows(payload) -> list[dict[str, object]]:
+    body = json.loads(payload(FIXTURE), parse_float=Decimal)
+    assert "@odata.context" in body
+    return body["value"]
+
+
+def test_request_shape(server, client, payload, usd) -> None:
+    server.expect_request(PATH).respond_with_data(payload(FIXTURE), content_type="application/json")
+    req = FetchRequest("bcb:USD", (usd,), date(2021, 5, 19), date(2021, 6, 1))
+    _source(server, client).fetch(req)
+    request, _ = server.log[0]
+    assert request.query_string.decode() == (
+        "@moeda='USD'&@dataInicial='05-19-2021'&@dataFinalCotacao='06-01-2021'"
+        "&$format=json&$top=100000"
+    )
+
+
+def test_keeps_only_closing_bulletins(server, client, payload, usd) -> None:
+    server.expect_request(PATH).respond_with_data(payload(FIXTURE), content_type="application/json")
+    req = FetchRequest("bcb:USD", (usd,), date(2021, 5, 19), date(2021, 6, 1))
+    result = _source(server, client).fetch(req)
+    closings = [r for r in _rows(payload) if str(r["tipoBoletim"]).startswith("Fechamento")]
+    assert len(_rows(payload)) == 5 * len(closings)  # five bulletins a day since 2011
+    assert [
+        (o.date, o.value, o.attrs["buy"], o.attrs["bulletin_at"]) for o in result.observations
+    ] == [
+        (
+            date.fromisoformat(str(r["dataHoraCotacao"])[:10]),
+            r["cotacaoVenda"],
+            r["cotacaoCompra"],
+            r["dataHoraCotacao"],
+        )
+        for r in closings
+    ]
+    first = result.observations[0]
+    assert first.date == date(2021, 5, 19)
+    assert first.value == Decimal("5.2822")
+    assert first.attrs["buy"] == Decimal("5.2816")
+    assert first.attrs["parity_buy"] == Decimal("1.0") == first.attrs["parity_sell"]
+    assert result.notes == {}
+
+
+def test_values_equal_the_real_ptax_file(server, client, payload, usd, shared_data) -> None:
+    server.expect_request(PATH).respond_with_data(payload(FIXTURE), content_type="application/json")
+    req = FetchRequest("bcb:USD", (usd,), date(2021, 5, 19), date(2021, 6, 1))
+    got = {
+        o.date: (o.value, o.attrs["buy"]) for o in _source(server, client).fetch(req).observations
+    }
+    with (shared_data / "fx/strongylis__ptax.csv").open() as fh:
+        real = {
+            date.fromisoformat(r["data"]): (Decimal(r["venda"]), Decimal(r["compra"]))
+            for r in csv.DictReader(fh)
+            if r["data"] <= "2021-06-01"
+        }
+    assert got == real
+
+
+def test_drops_rows_outside_the_range(server, client, payload, usd) -> None:
+    server.expect_request(PATH).respond_with_data(payload(FIXTURE), content_type="application/json")
+    req = FetchRequest("bcb:USD", (usd,), date(2021, 5, 20), date(2021, 5, 25))
+    result = _source(server, client).fetch(req)
+    assert [o.date.isoformat() for o in result.observations] == [
+        "2021-05-20",
+        "2021-05-21",
+        "2021-05-24",
+        "2021-05-25",
+    ]
+
+
+def _row(stamp: str, kind: str, sell: str = "5.0") -> dict[str, object]:
+    return {
+        "paridadeCompra": Decimal("1.0"),
+        "paridadeVenda": Decimal("1.0"),
+        "cotacaoCompra": Decimal(sell) - Decimal("0.0006"),
+        "cotacaoVenda": Decimal(sell),
+        "dataHoraCotacao": stamp,
+        "tipoBoletim": kind,
+    }
+
+
+def test_latest_closing_wins_and_open_days_are_noted() -> None:
+    body = {
+        "value": [
+            _row("2024-01-15 13:38:08.191", "Fechamento PTAX", "4.8741"),
+            _row("2024-01-15 13:40:01.5", "Fechamento", "4.8750"),  # a corrected closing
+            _row("2024-01-15 13:10:00.1", "Intermediário", "4.9"),
+            _row("2024-01-16 10:05:00.0", "Abertura", "4.9"),  # the day is not closed yet
+        ]
+    }
+    obs, notes = parse_ptax(body, "CURRENCY#USD", date(2024, 1, 15), date(2024, 1, 16))
+    assert [(o.date, o.value) for o in obs] == [(date(2024, 1, 15), Decimal("4.8750"))]
+    assert obs[0].attrs["bulletin_at"] == "2024-01-15 13:40:01.5"
+    assert list(notes) == [("CURRENCY#USD", date(2024, 1, 16))]
+    assert "no closing" in notes[("CURRENCY#USD", date(2024, 1, 16))]
+
+
+def test_empty_value_list_is_no_data(server, client, usd) -> None:
+    server.expect_request(PATH).respond_with_json({"@odata.context": "x", "value": []})
+    req = FetchRequest("bcb:USD", (usd,), date(2021, 1, 1), date(2021, 1, 1))
+    result = _source(server, client).fetch(req)
+    assert result.observations == []
+    assert result.notes == {}
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ([], "'value' list"),
+        ({"value": {"a": 1}}, "'value' list"),
+        ({"value": [1]}, r"value\[0\] is not an object"),
+        (
+            {
+                "value": [
+                    {
+                        k: v
+                        for k, v in _row("2024-01-15 13:00:00", "Fechamento").items()
+                        if k != "cotacaoVenda"
+                    }
+                ]
+            },
+            "lacks cotacaoVenda",
+        ),
+        (
+            {"value": [{**_row("2024-01-15 13:00:00", "Fechamento"), "cotacaoVenda": "4,87"}]},
+            "cotacaoVenda is not a number",
+        ),
+        ({"value": [_row("15/01/2024 13:00", "Fechamento")]}, "bad dataHoraCotacao"),
+    ],
+)
+def test_wrong_shapes_are_invalid_payload(body, message) -> None:
+    with pytest.raises(InvalidPayload, match=message):
+        parse_ptax(body, "CURRENCY#USD", date(2024, 1, 1), date(2024, 12, 31))
+
+
+def test_wrong_shape_over_http_names_source_and_url(server, client, usd) -> None:
+    server.expect_request(PATH).respond_with_json({"error": "moeda inválida"})
+    req = FetchRequest("bcb:USD", (usd,), date(2021, 1, 4), date(2021, 1, 5))
+    with pytest.raises(
+        InvalidPayload, match=r"^bcb: http://127\.0\.0\.1:\d+/olinda/.*'value' list"
+    ):
+        _source(server, client).fetch(req)
+
+
+def test_rejects_a_symbol_that_is_not_a_currency_code() -> None:
+    with pytest.raises(ValueError, match="ISO currency code"):
+        ptax_url("http://x", "US D'", date(2021, 1, 1), date(2021, 1, 2))

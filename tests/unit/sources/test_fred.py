@@ -1,0 +1,124 @@
+"""FRED CSV: both header layouts, missing markers, bad cells named by row, the date window."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from fuelpipe.adapters.sources.fred import FredCsvSource, fred_url, parse_fred_csv
+from fuelpipe.ports.source import FetchRequest, InvalidPayload
+
+CURRENT = "fred_DCOILBRENTEU_2020-03-30_2020-05-15_current-layout.csv"
+OLD = "fred_DCOILBRENTEU_1987-12-14_1988-01-08_old-layout.csv"
+KEY = "COMMODITY#BRENT"
+PATH = "/graph/fredgraph.csv"
+
+
+@pytest.fixture
+def brent(series):
+    return series(KEY)
+
+
+def _fetch(server, client, brent, start: date, end: date):
+    source = FredCsvSource(server.url_for(""), client, attempts=2, backoff_s=0.0)
+    return source.fetch(FetchRequest(brent.fetch_unit, (brent,), start, end))
+
+
+def test_request_shape(server, client, payload, brent) -> None:
+    server.expect_request(PATH).respond_with_data(payload(CURRENT), content_type="text/csv")
+    _fetch(server, client, brent, date(2020, 3, 30), date(2020, 5, 15))
+    request, _ = server.log[0]
+    assert request.query_string.decode() == "id=DCOILBRENTEU&cosd=2020-03-30&coed=2020-05-15"
+
+
+def test_current_layout_with_empty_holidays(server, client, payload, brent) -> None:
+    server.expect_request(PATH).respond_with_data(payload(CURRENT), content_type="text/csv")
+    result = _fetch(server, client, brent, date(2020, 3, 30), date(2020, 5, 15))
+    values = {o.date: o.value for o in result.observations}
+    assert values[date(2020, 4, 21)] == Decimal("9.12")  # the day WTI went negative
+    assert values[date(2020, 4, 14)] == Decimal("21.74")
+    # Good Friday, Easter Monday and the moved May bank holiday of 2020: empty in the file.
+    assert set(result.notes) == {
+        (KEY, date(2020, 4, 10)),
+        (KEY, date(2020, 4, 13)),
+        (KEY, date(2020, 5, 8)),
+    }
+    assert not set(values) & {d for _, d in result.notes}
+
+
+def test_old_layout_with_dots(payload) -> None:
+    obs, notes = parse_fred_csv(
+        payload(OLD), "DCOILBRENTEU", KEY, date(1987, 12, 1), date(1988, 1, 31)
+    )
+    assert len(obs) == 17  # 20 weekdays, 3 of them "."
+    assert {d for _, d in notes} == {date(1987, 12, 25), date(1988, 1, 1), date(1988, 1, 7)}
+    assert "'.'" in notes[(KEY, date(1987, 12, 25))]
+    assert obs[0].value == Decimal("16.80")
+    assert str(obs[0].value) == "16.80"
+
+
+def test_matches_the_real_file(payload, shared_data) -> None:
+    lines = (shared_data / "brent/jackthompsondb__DCOILBRENTEU.csv").read_text().splitlines()
+    real = {
+        date.fromisoformat(d): Decimal(v)
+        for d, v in (ln.split(",") for ln in lines[1:])
+        if "2020-03-30" <= d <= "2020-05-15" and v
+    }
+    obs, _ = parse_fred_csv(
+        payload(CURRENT), "DCOILBRENTEU", KEY, date(2020, 3, 30), date(2020, 5, 15)
+    )
+    assert {o.date: o.value for o in obs} == real
+
+
+def test_drops_rows_outside_the_range(server, client, payload, brent) -> None:
+    server.expect_request(PATH).respond_with_data(payload(CURRENT), content_type="text/csv")
+    result = _fetch(server, client, brent, date(2020, 4, 20), date(2020, 4, 22))
+    assert [(o.date.day, o.value) for o in result.observations] == [
+        (20, Decimal("17.36")),
+        (21, Decimal("9.12")),
+        (22, Decimal("13.77")),
+    ]
+    assert result.notes == {}
+
+
+def test_bad_numeric_cell_names_the_row(payload) -> None:
+    # 2020-04-21 is on line 18 of the file (line 1 is the header).
+    body = payload(CURRENT).replace(b"2020-04-21,9.12", b"2020-04-21,9,12")
+    with pytest.raises(InvalidPayload, match=r"row 18 is not 'YYYY-MM-DD,value'"):
+        parse_fred_csv(body, "DCOILBRENTEU", KEY, date(2020, 3, 30), date(2020, 5, 15))
+    body = payload(CURRENT).replace(b"2020-04-21,9.12", b"2020-04-21,n/a")
+    with pytest.raises(InvalidPayload, match=r"row 18: 'n/a' is not a number"):
+        parse_fred_csv(body, "DCOILBRENTEU", KEY, date(2020, 3, 30), date(2020, 5, 15))
+    body = payload(CURRENT).replace(b"2020-04-21,9.12", b"2020-04-31,9.12")
+    with pytest.raises(InvalidPayload, match=r"row 18: bad date '2020-04-31'"):
+        parse_fred_csv(body, "DCOILBRENTEU", KEY, date(2020, 3, 30), date(2020, 5, 15))
+
+
+@pytest.mark.parametrize(
+    "header",
+    [b"date,DCOILBRENTEU", b"observation_date,DCOILWTICO", b"observation_date", b""],
+)
+def test_unexpected_header_is_invalid(payload, header) -> None:
+    body = header + b"\n" + payload(CURRENT).split(b"\n", 1)[1]
+    with pytest.raises(InvalidPayload, match="unexpected header"):
+        parse_fred_csv(body, "DCOILBRENTEU", KEY, date(2020, 3, 30), date(2020, 5, 15))
+
+
+def test_header_only_is_no_data() -> None:
+    assert parse_fred_csv(
+        b"observation_date,DCOILBRENTEU\n", "DCOILBRENTEU", KEY, date(2020, 1, 1), date(2020, 1, 2)
+    ) == ([], {})
+
+
+def test_byte_order_mark_is_tolerated(payload) -> None:
+    obs, _ = parse_fred_csv(
+        b"\xef\xbb\xbf" + payload(OLD), "DCOILBRENTEU", KEY, date(1987, 12, 1), date(1988, 1, 31)
+    )
+    assert len(obs) == 17  # 20 weekdays, 3 of them "."
+
+
+def test_rejects_a_symbol_that_is_not_a_series_id() -> None:
+    with pytest.raises(ValueError, match="not a FRED series id"):
+        fred_url("http://x", "DCOIL&id=X", date(2020, 1, 1), date(2020, 1, 2))

@@ -1,0 +1,274 @@
+"""Every source adapter against the same faults, over real HTTP on 127.0.0.1.
+
+Each case serves a recorded real payload; the faults come from the loopback server: 429 with
+and without Retry-After, 5xx, a handler sleeping past the client timeout, HTML with status 200,
+truncated and garbled bodies, 404. Backoff is 0 so retries do not wait.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+import httpx
+import pytest
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+from fuelpipe.adapters.sources._http import HttpSource, make_client
+from fuelpipe.adapters.sources.anp import AnpWorkbookSource
+from fuelpipe.adapters.sources.bcb import BcbPtaxSource
+from fuelpipe.adapters.sources.fred import FredCsvSource
+from fuelpipe.adapters.sources.yahoo import YahooChartSource
+from fuelpipe.domain.catalog import DEFAULT_CATALOG
+from fuelpipe.ports.source import (
+    FetchRequest,
+    FetchResult,
+    InvalidPayload,
+    NotFound,
+    RateLimited,
+    ServerError,
+    SourceTimeout,
+)
+
+
+@dataclass(frozen=True)
+class Case:
+    """One adapter, where it lives on the server, a good payload and what it must yield."""
+
+    name: str
+    adapter: type[HttpSource]
+    mount: str  # the base URL's path on the loopback server
+    path: str  # the path the adapter requests, as the server sees it
+    fixture: str
+    content_type: str
+    request: FetchRequest
+    truncate: Callable[[bytes], bytes]
+    expect_date: date
+    expect_value: Decimal
+    expect_count: int
+
+
+def _req(key: str, start: date, end: date) -> FetchRequest:
+    s = DEFAULT_CATALOG[key]
+    return FetchRequest(s.fetch_unit, (s,), start, end)
+
+
+CASES = [
+    Case(
+        name="bcb",
+        adapter=BcbPtaxSource,
+        mount="/olinda/servico/PTAX/versao/v1/odata",
+        path=(
+            "/olinda/servico/PTAX/versao/v1/odata/CotacaoMoedaPeriodo("
+            "moeda=@moeda,dataInicial=@dataInicial,dataFinalCotacao=@dataFinalCotacao)"
+        ),
+        fixture="bcb_ptax_USD_2021-05-19_2021-06-01_intermediate-bulletins-synthetic.json",
+        content_type="application/json;odata.metadata=minimal",
+        request=_req("CURRENCY#USD", date(2021, 5, 19), date(2021, 6, 1)),
+        truncate=lambda body: body[: len(body) // 2],
+        # strongylis__ptax.csv: 2021-05-19, venda 5.2822
+        expect_date=date(2021, 5, 19),
+        expect_value=Decimal("5.2822"),
+        expect_count=10,
+    ),
+    Case(
+        name="yahoo",
+        adapter=YahooChartSource,
+        mount="",
+        path="/v8/finance/chart/PETR4.SA",
+        fixture="yahoo_chart_PETR4.SA_2017-11-09_2017-11-24.json",
+        content_type="application/json;charset=utf-8",
+        request=_req("STOCK#PETR4", date(2017, 11, 9), date(2017, 11, 24)),
+        truncate=lambda body: body[: len(body) // 2],
+        # henriquebrnetto__PETR4.SA.csv: 2017-11-09 close 16.719999
+        expect_date=date(2017, 11, 9),
+        expect_value=Decimal("16.719999"),
+        expect_count=10,  # 12 bars, two of them stale holiday bars
+    ),
+    Case(
+        name="fred",
+        adapter=FredCsvSource,
+        mount="",
+        path="/graph/fredgraph.csv",
+        fixture="fred_DCOILBRENTEU_2020-03-30_2020-05-15_current-layout.csv",
+        content_type="text/csv",
+        request=_req("COMMODITY#BRENT", date(2020, 3, 30), date(2020, 5, 15)),
+        truncate=lambda body: body[:-4],  # ends inside the last number
+        # jackthompsondb__DCOILBRENTEU.csv: 2020-04-21 9.12
+        expect_date=date(2020, 4, 21),
+        expect_value=Decimal("9.12"),
+        expect_count=32,  # 35 weekdays, 3 of them English bank holidays
+    ),
+    Case(
+        name="anp",
+        adapter=AnpWorkbookSource,
+        mount="/shlp",
+        path="/shlp/semanal/semanal-brasil-desde-2013.xlsx",
+        fixture="anp_semanal-brasil-desde-2013_cut.xlsx",
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        request=_req("FUEL#GASOLINE#BR", date(2021, 5, 1), date(2022, 5, 31)),
+        truncate=lambda body: body[: len(body) // 2],
+        # maikereis__semanal-brasil-desde-2013.xlsx: week 2021-05-16 GASOLINA COMUM 5.641
+        expect_date=date(2021, 5, 16),
+        expect_value=Decimal("5.641"),
+        expect_count=4,
+    ),
+]
+
+
+@pytest.fixture(params=CASES, ids=[c.name for c in CASES])
+def case(request: pytest.FixtureRequest) -> Case:
+    return request.param  # type: ignore[no-any-return]
+
+
+def _source(
+    case: Case, server: HTTPServer, client: httpx.Client, attempts: int = 3, **kw: float
+) -> HttpSource:
+    return case.adapter(server.url_for(case.mount), client, attempts=attempts, backoff_s=0.0, **kw)
+
+
+def _good(case: Case, payload: Callable[[str], bytes]) -> Response:
+    return Response(payload(case.fixture), status=200, content_type=case.content_type)
+
+
+def _assert_good(case: Case, result: FetchResult) -> None:
+    assert len(result.observations) == case.expect_count
+    assert result.requests == 1
+    values = {o.date: o.value for o in result.observations}
+    assert values[case.expect_date] == case.expect_value
+    assert str(values[case.expect_date]) == str(case.expect_value)  # exact digits, no float
+    assert all(o.key == case.request.series[0].key for o in result.observations)
+
+
+def test_serves_recorded_payload(case, server, client, payload) -> None:
+    server.expect_oneshot_request(case.path).respond_with_response(_good(case, payload))
+    source = _source(case, server, client)
+    _assert_good(case, source.fetch(case.request))
+    assert source.requests_made == 1
+
+
+@pytest.mark.parametrize("retry_after", [None, "120"])
+def test_429_then_success(case, server, client, payload, retry_after) -> None:
+    headers = {"Retry-After": retry_after} if retry_after else {}
+    server.expect_oneshot_request(case.path).respond_with_data(
+        "Too Many Requests", status=429, headers=headers
+    )
+    server.expect_oneshot_request(case.path).respond_with_response(_good(case, payload))
+    source = _source(case, server, client, retry_after_cap_s=0.01)
+    result = source.fetch(case.request)
+    _assert_good(case, result)
+    assert source.requests_made == 2
+    # Retry-After 120 s was honoured, capped to the configured 0.01 s.
+    assert source.retry_after_waits == ([0.01] if retry_after else [])
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
+def test_5xx_then_success(case, server, client, payload, status) -> None:
+    server.expect_oneshot_request(case.path).respond_with_data("upstream down", status=status)
+    server.expect_oneshot_request(case.path).respond_with_response(_good(case, payload))
+    source = _source(case, server, client)
+    _assert_good(case, source.fetch(case.request))
+    assert source.requests_made == 2
+
+
+def test_timeout_then_success(case, server, payload, sleeping) -> None:
+    server.expect_oneshot_request(case.path).respond_with_handler(sleeping(1.5))
+    server.expect_oneshot_request(case.path).respond_with_response(_good(case, payload))
+    with make_client(timeout_s=0.3) as short:
+        source = _source(case, server, short)
+        _assert_good(case, source.fetch(case.request))
+    assert source.requests_made == 2
+
+
+def test_every_attempt_times_out(case, server, sleeping) -> None:
+    server.expect_request(case.path).respond_with_handler(sleeping(1.5))
+    with make_client(timeout_s=0.3) as short:
+        source = _source(case, server, short, attempts=2)
+        with pytest.raises(SourceTimeout, match=rf"{case.name}: http://127\.0\.0\.1.*timed out"):
+            source.fetch(case.request)
+    assert source.requests_made == 2
+
+
+@pytest.mark.parametrize("attempts", [1, 3])
+def test_requests_bounded_by_attempts(case, server, client, attempts) -> None:
+    seen: list[str] = []
+
+    def busy(request: Request) -> Response:
+        seen.append(request.path)
+        return Response("busy", status=503)
+
+    server.expect_request(case.path).respond_with_handler(busy)
+    source = _source(case, server, client, attempts=attempts)
+    with pytest.raises(ServerError, match="HTTP 503") as info:
+        source.fetch(case.request)
+    assert info.value.transient
+    assert source.requests_made == attempts
+    assert seen == [case.path] * attempts  # counted by the server too
+
+
+def test_persistent_429_raises_rate_limited(case, server, client) -> None:
+    server.expect_request(case.path).respond_with_data(
+        "slow down", status=429, headers={"Retry-After": "7"}
+    )
+    source = _source(case, server, client, attempts=3, retry_after_cap_s=0.0)
+    with pytest.raises(RateLimited) as info:
+        source.fetch(case.request)
+    assert info.value.retry_after == 7.0
+    assert source.requests_made == 3
+    assert source.retry_after_waits == [0.0, 0.0]  # no wait after the last attempt
+
+
+def test_html_with_200_is_invalid_payload(case, server, client, html_page) -> None:
+    server.expect_request(case.path).respond_with_data(
+        html_page, status=200, content_type="text/html; charset=utf-8"
+    )
+    source = _source(case, server, client)
+    with pytest.raises(InvalidPayload, match="HTML") as info:
+        source.fetch(case.request)
+    assert case.name in str(info.value)
+    assert "127.0.0.1" in str(info.value)
+    assert source.requests_made == 1  # a bad payload is for the pipeline's retry, not ours
+
+
+def test_truncated_body_is_invalid_payload(case, server, client, payload) -> None:
+    body = case.truncate(payload(case.fixture))
+    server.expect_request(case.path).respond_with_data(body, content_type=case.content_type)
+    with pytest.raises(InvalidPayload, match=case.name):
+        _source(case, server, client).fetch(case.request)
+
+
+@pytest.mark.parametrize(
+    "garbage",
+    [bytes(range(256)) * 4, b"PK\x03\x04" + bytes(range(255, -1, -1)) * 4],
+    ids=["binary", "zip-magic-then-junk"],
+)
+def test_garbled_body_is_invalid_payload(case, server, client, garbage) -> None:
+    server.expect_request(case.path).respond_with_data(garbage, content_type=case.content_type)
+    with pytest.raises(InvalidPayload, match=case.name):
+        _source(case, server, client).fetch(case.request)
+
+
+def test_404_is_not_found(case, server, client, payload) -> None:
+    body = payload("yahoo_chart_not-found_404.json") if case.name == "yahoo" else b"Not Found"
+    server.expect_request(case.path).respond_with_data(body, status=404)
+    source = _source(case, server, client)
+    with pytest.raises(NotFound) as info:
+        source.fetch(case.request)
+    assert not info.value.transient
+    assert source.requests_made == 1  # 404 is permanent: no retry
+
+
+def test_refused_connection_is_source_timeout(case) -> None:
+    import socket
+
+    with socket.socket() as sock:  # a port nobody listens on: bind, read it, close
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with make_client(timeout_s=1.0) as c:
+        source = case.adapter(f"http://127.0.0.1:{port}{case.mount}", c, 2, 0.0)
+        with pytest.raises(SourceTimeout, match="connection failed"):
+            source.fetch(case.request)
+    assert source.requests_made == 2

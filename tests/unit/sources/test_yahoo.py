@@ -1,0 +1,257 @@
+"""Yahoo chart v8: the request window, bar dates in exchange time, nulls, stale bars, symbols."""
+
+from __future__ import annotations
+
+import csv
+import json
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import pytest
+
+from fuelpipe.adapters.sources.yahoo import YahooChartSource, parse_chart
+from fuelpipe.ports.source import FetchRequest, InvalidPayload, NotFound, PermanentSourceError
+
+PETR4 = "yahoo_chart_PETR4.SA_2017-11-09_2017-11-24.json"
+NULLS = "yahoo_chart_PETR4.SA_2021-05-17_2021-05-21_nulls-synthetic.json"
+BRENT = "yahoo_chart_BZ=F_2017-11-09_2017-11-17.json"
+TOT = "yahoo_chart_TOT_2019-01-04_2019-02-01_weekly-rows.json"
+NOT_FOUND = "yahoo_chart_not-found_404.json"
+NO_DATA = "yahoo_chart_no-data-window_400.json"
+JSON = "application/json;charset=utf-8"
+
+
+def _source(server, client) -> YahooChartSource:
+    return YahooChartSource(server.url_for(""), client, attempts=2, backoff_s=0.0)
+
+
+def _request(series, key: str, start: date, end: date) -> FetchRequest:
+    s = series(key)
+    return FetchRequest(s.fetch_unit, (s,), start, end)
+
+
+def test_window_is_midnight_to_midnight_in_exchange_time(server, client, payload, series) -> None:
+    server.expect_request("/v8/finance/chart/PETR4.SA").respond_with_data(
+        payload(PETR4), content_type=JSON
+    )
+    _source(server, client).fetch(
+        _request(series, "STOCK#PETR4", date(2017, 11, 9), date(2017, 11, 24))
+    )
+    request, _ = server.log[0]
+    # São Paulo was on UTC-2 (summer time) in November 2017.
+    assert int(request.args["period1"]) == datetime(2017, 11, 9, 2, tzinfo=UTC).timestamp()
+    assert int(request.args["period2"]) == datetime(2017, 11, 25, 2, tzinfo=UTC).timestamp()
+    assert request.args["interval"] == "1d"
+    assert request.args["events"] == "div,splits"
+    assert request.args["includeAdjustedClose"] == "true"
+
+
+def test_real_bars_with_stale_holiday_bars_dropped(server, client, payload, series) -> None:
+    server.expect_request("/v8/finance/chart/PETR4.SA").respond_with_data(
+        payload(PETR4), content_type=JSON
+    )
+    result = _source(server, client).fetch(
+        _request(series, "STOCK#PETR4", date(2017, 11, 9), date(2017, 11, 24))
+    )
+    days = [o.date for o in result.observations]
+    # 15 and 20 November are holidays; Yahoo still sends a flat, zero-volume bar for them.
+    assert date(2017, 11, 15) not in days
+    assert date(2017, 11, 20) not in days
+    assert set(result.notes) == {
+        ("STOCK#PETR4", date(2017, 11, 15)),
+        ("STOCK#PETR4", date(2017, 11, 20)),
+    }
+    assert all("stale bar" in note for note in result.notes.values())
+    first = result.observations[0]
+    # henriquebrnetto__PETR4.SA.csv: 2017-11-09,16.889999,16.940001,16.719999,16.719999,...
+    assert first.date == date(2017, 11, 9)
+    assert first.value == Decimal("16.719999")
+    assert first.attrs == {
+        "open": Decimal("16.889999"),
+        "high": Decimal("16.940001"),
+        "low": Decimal("16.719999"),
+        "close": Decimal("16.719999"),
+        "adj_close": Decimal("8.420836"),
+        "volume": 29399400,
+    }
+
+
+def test_bars_equal_the_real_csv(server, client, payload, series, shared_data) -> None:
+    server.expect_request("/v8/finance/chart/PETR4.SA").respond_with_data(
+        payload(PETR4), content_type=JSON
+    )
+    result = _source(server, client).fetch(
+        _request(series, "STOCK#PETR4", date(2017, 11, 9), date(2017, 11, 24))
+    )
+    with (shared_data / "stocks/henriquebrnetto__PETR4.SA.csv").open() as fh:
+        real = {
+            date.fromisoformat(r["Date"]): (Decimal(r["Close"]), int(r["Volume"]))
+            for r in csv.DictReader(fh)
+            if "2017-11-09" <= r["Date"] <= "2017-11-24" and r["Volume"] != "0"
+        }
+    assert {o.date: (o.value, o.attrs["volume"]) for o in result.observations} == real
+
+
+def test_nulls_mean_missing_not_zero(server, client, payload, series) -> None:
+    server.expect_request("/v8/finance/chart/PETR4.SA").respond_with_data(
+        payload(NULLS), content_type=JSON
+    )
+    result = _source(server, client).fetch(
+        _request(series, "STOCK#PETR4", date(2021, 5, 17), date(2021, 5, 21))
+    )
+    assert [o.date.day for o in result.observations] == [17, 19, 21]
+    assert "null close" in result.notes[("STOCK#PETR4", date(2021, 5, 18))]
+    assert "null volume" in result.notes[("STOCK#PETR4", date(2021, 5, 20))]
+    assert all(o.value > 0 for o in result.observations)
+
+
+def test_futures_symbol_and_new_york_dates(server, client, payload, series) -> None:
+    server.expect_request("/v8/finance/chart/BZ=F").respond_with_data(
+        payload(BRENT), content_type=JSON
+    )
+    result = _source(server, client).fetch(
+        _request(series, "COMMODITY#BRENT_FUTURES", date(2017, 11, 9), date(2017, 11, 17))
+    )
+    # henriquebrnetto__BZ=F.csv, bars stamped 00:00 New York: 2017-11-09 close 63.93000030517578
+    assert result.observations[0].date == date(2017, 11, 9)
+    assert result.observations[0].value == Decimal("63.93000030517578")
+    assert [o.date.day for o in result.observations] == [9, 10, 13, 14, 15, 16, 17]
+
+
+def _body(stamps: list[int], tz: str | None) -> dict[str, object]:
+    meta = {"exchangeTimezoneName": tz} if tz else {}
+    one = [Decimal("10.5")] * len(stamps)
+    quote = {"open": one, "high": one, "low": one, "close": one, "volume": [100] * len(stamps)}
+    return {
+        "chart": {
+            "result": [{"meta": meta, "timestamp": stamps, "indicators": {"quote": [quote]}}],
+            "error": None,
+        }
+    }
+
+
+def test_bar_date_is_taken_in_exchange_time() -> None:
+    late = int(datetime(2021, 5, 18, 2, 30, tzinfo=UTC).timestamp())  # 23:30 on the 17th in SP
+    obs, _ = parse_chart(
+        _body([late], "America/Sao_Paulo"), "K", "UTC", date(2021, 5, 1), date(2021, 5, 31)
+    )
+    assert obs[0].date == date(2021, 5, 17)
+    assert obs[0].attrs["adj_close"] is None  # no adjclose block: attribute unknown
+    obs, _ = parse_chart(
+        _body([late], None), "K", "America/New_York", date(2021, 5, 1), date(2021, 5, 31)
+    )
+    assert obs[0].date == date(2021, 5, 17)  # meta without a zone: the series' zone
+    obs, _ = parse_chart(_body([late], None), "K", "UTC", date(2021, 5, 1), date(2021, 5, 31))
+    assert obs[0].date == date(2021, 5, 18)
+
+
+def test_two_bars_one_day_keeps_the_later() -> None:
+    body = _body([1621344600, 1621360000], "America/New_York")  # 09:30 and 13:46 on 18 May
+    body["chart"]["result"][0]["indicators"]["quote"][0]["close"] = [Decimal(1), Decimal(2)]
+    obs, _ = parse_chart(body, "K", "UTC", date(2021, 5, 1), date(2021, 5, 31))
+    assert [(o.date, o.value) for o in obs] == [(date(2021, 5, 18), Decimal(2))]
+
+
+def test_window_without_bars_is_empty() -> None:
+    body = {"chart": {"result": [{"meta": {}, "indicators": {"quote": [{}]}}], "error": None}}
+    assert parse_chart(body, "K", "UTC", date(2021, 5, 1), date(2021, 5, 2)) == ([], {})
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"chart": {}}, r"chart\.result\[0\]"),
+        ({"chart": {"result": [], "error": None}}, r"chart\.result\[0\]"),
+        ({"chart": {"result": [{"timestamp": ["x"]}]}}, "not a list of integers"),
+        ({"chart": {"result": [{"timestamp": [1], "indicators": {}}]}}, r"quote\[0\] missing"),
+        (
+            {
+                "chart": {
+                    "result": [{"timestamp": [1, 2], "indicators": {"quote": [{"open": [1]}]}}]
+                }
+            },
+            "indicators.open missing or not 2 long",
+        ),
+        (
+            {"chart": {"result": None, "error": {"code": "Internal", "description": "x"}}},
+            "Internal",
+        ),
+    ],
+)
+def test_wrong_shapes_are_invalid_payload(body, message) -> None:
+    with pytest.raises(InvalidPayload, match=message):
+        parse_chart(body, "K", "UTC", date(2021, 1, 1), date(2021, 12, 31))
+
+
+def test_not_found_in_a_200_body() -> None:
+    body = {"chart": {"result": None, "error": {"code": "Not Found", "description": "delisted"}}}
+    with pytest.raises(NotFound, match="delisted"):
+        parse_chart(body, "K", "UTC", date(2021, 1, 1), date(2021, 12, 31))
+
+
+def test_window_before_first_bar_is_no_data(server, client, payload, series) -> None:
+    server.expect_request("/v8/finance/chart/PRIO3.SA").respond_with_data(
+        payload(NO_DATA), status=400, content_type=JSON
+    )
+    source = _source(server, client)
+    result = source.fetch(_request(series, "STOCK#PRIO3", date(2000, 1, 3), date(2000, 1, 4)))
+    assert result.observations == []
+    assert source.requests_made == 1
+
+
+def test_other_400_is_permanent(server, client, series) -> None:
+    body = {
+        "chart": {"result": None, "error": {"code": "Bad Request", "description": "bad interval"}}
+    }
+    server.expect_request("/v8/finance/chart/PRIO3.SA").respond_with_json(body, status=400)
+    with pytest.raises(PermanentSourceError, match="bad interval"):
+        _source(server, client).fetch(
+            _request(series, "STOCK#PRIO3", date(2021, 1, 4), date(2021, 1, 5))
+        )
+
+
+def test_former_symbol_serves_when_current_is_unknown(server, client, payload, series) -> None:
+    server.expect_request("/v8/finance/chart/TTE").respond_with_data(
+        payload(NOT_FOUND), status=404, content_type=JSON
+    )
+    server.expect_request("/v8/finance/chart/TOT").respond_with_data(
+        payload(TOT), content_type=JSON
+    )
+    source = _source(server, client)
+    result = source.fetch(_request(series, "STOCK#TTE", date(2019, 1, 1), date(2019, 2, 1)))
+    assert result.requests == 1
+    assert source.requests_made == 2  # TTE (404, not retried), then TOT
+    assert all(o.key == "STOCK#TTE" for o in result.observations)
+    assert all(o.attrs["symbol"] == "TOT" for o in result.observations)
+    # pmshea__TOT.csv: 2019-01-04 close 54.959999
+    assert result.observations[0].value == Decimal("54.959999")
+
+
+def test_every_symbol_unknown_is_not_found(server, client, payload, series) -> None:
+    for symbol in ("SHEL", "RDS-A"):
+        server.expect_request(f"/v8/finance/chart/{symbol}").respond_with_data(
+            payload(NOT_FOUND), status=404, content_type=JSON
+        )
+    with pytest.raises(NotFound, match=r"SHEL .*RDS-A") as info:
+        _source(server, client).fetch(
+            _request(series, "STOCK#SHEL", date(2021, 1, 4), date(2021, 1, 5))
+        )
+    assert "may be delisted" in str(info.value)
+
+
+def test_404_with_html_is_still_not_found(server, client, series, html_page) -> None:
+    server.expect_request("/v8/finance/chart/PETR4.SA").respond_with_data(
+        html_page, status=404, content_type="text/html"
+    )
+    with pytest.raises(NotFound, match="HTTP 404"):
+        _source(server, client).fetch(
+            _request(series, "STOCK#PETR4", date(2021, 1, 4), date(2021, 1, 5))
+        )
+
+
+def test_fixture_is_in_the_recorded_shape(payload) -> None:
+    body = json.loads(payload(PETR4))
+    result = body["chart"]["result"][0]
+    assert body["chart"]["error"] is None
+    assert result["meta"]["exchangeTimezoneName"] == "America/Sao_Paulo"
+    assert set(result["indicators"]) == {"quote", "adjclose"}
