@@ -7,15 +7,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from tests.support.aws_backends import unique_name
+from tests.support.aws_servers import LocalServer
 
 from fuelpipe.homes.app import App
 from fuelpipe.homes.aws import build_app, create_resources
 from fuelpipe.homes.settings import Settings
 from fuelpipe.ports.clock import Clock
 from fuelpipe.ports.source import Source
-from tests.support.aws_backends import unique_name
-from tests.support.aws_servers import LocalServer
-
 
 
 @dataclass

@@ -9,14 +9,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from botocore.exceptions import ClientError
-
-from fuelpipe.adapters.clock import FixedClock
-from fuelpipe.domain.calendars import expected_between, get_calendar
-from fuelpipe.domain.catalog import DEFAULT_CATALOG
-from fuelpipe.domain.messages import DownloadRequest
-from fuelpipe.domain.models import Record, Status
-from fuelpipe.homes.app import App
-from fuelpipe.ports.queue import Message, Queue, QueueDepth
 from tests.aws.conftest import AwsHome
 from tests.support.fakes import TableSource
 from tests.support.lambda_events import (
@@ -27,6 +19,14 @@ from tests.support.lambda_events import (
     scheduled_event,
     sqs_event,
 )
+
+from fuelpipe.adapters.clock import FixedClock
+from fuelpipe.domain.calendars import expected_between, get_calendar
+from fuelpipe.domain.catalog import DEFAULT_CATALOG
+from fuelpipe.domain.messages import DownloadRequest
+from fuelpipe.domain.models import Record, Status
+from fuelpipe.homes.app import App
+from fuelpipe.ports.queue import Message, Queue, QueueDepth
 
 pytestmark = pytest.mark.aws
 

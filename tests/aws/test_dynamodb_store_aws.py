@@ -8,11 +8,11 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from tests.support.aws_backends import unique_name
+from tests.support.aws_servers import LocalServer
 
 from fuelpipe.adapters.dynamodb_store import DynamoDbStore, UnprocessedItemsError, create_table
 from fuelpipe.domain.models import Record, Status
-from tests.support.aws_backends import unique_name
-from tests.support.aws_servers import LocalServer
 
 pytestmark = pytest.mark.aws
 
@@ -71,7 +71,9 @@ def test_batches_hold_at_most_25_distinct_keys(client: Any, table: str) -> None:
 def test_values_are_stored_as_exact_numbers(client: Any, table: str) -> None:
     store = DynamoDbStore(client, table)
     store.put_records([Record(KEY, D0, Decimal("5.4321"), Status.OK, attrs={"vol": 7})])
-    item = client.get_item(TableName=table, Key={"info_type": {"S": KEY}, "date": {"S": "2025-01-01"}})
+    item = client.get_item(
+        TableName=table, Key={"info_type": {"S": KEY}, "date": {"S": "2025-01-01"}}
+    )
     assert item["Item"]["value"] == {"N": "5.4321"}
     assert item["Item"]["attrs"] == {"M": {"vol": {"N": "7"}}}
     assert "gsi1pk" not in item["Item"]
@@ -80,9 +82,6 @@ def test_values_are_stored_as_exact_numbers(client: Any, table: str) -> None:
 def test_persistent_unprocessed_items_raise_after_bounded_backoff(client: Any, table: str) -> None:
     slept: list[float] = []
     store = DynamoDbStore(client, table, sleep=slept.append, max_unprocessed_attempts=4)
-
-    def nothing_processed(params: dict[str, Any], **_: Any) -> None:
-        params["RequestItems"][table] = params["RequestItems"][table][:1]
 
     held: list[Any] = []
 
@@ -129,7 +128,9 @@ def test_due_pending_queries_every_shard_once(client: Any, table: str) -> None:
     queries = calls_of(client, "Query")
     due = store.due_pending(NOW + timedelta(hours=3))
     assert [r.date for r in due] == days(4)
-    assert sorted(q["KeyConditionExpression"] for q in queries) == ["#pk = :pk AND #sk < :bound"] * 5
+    assert (
+        sorted(q["KeyConditionExpression"] for q in queries) == ["#pk = :pk AND #sk < :bound"] * 5
+    )
     assert {q["ExpressionAttributeValues"][":pk"]["S"] for q in queries} == {
         f"PENDING#{n}" for n in range(5)
     }
@@ -146,3 +147,16 @@ def test_present_reads_three_attributes_in_one_paginated_query(client: Any, tabl
     (query,) = queries
     assert query["ProjectionExpression"] == "#k, #d, #s"
     assert "IndexName" not in query
+
+
+def test_every_read_follows_pagination(client: Any, table: str) -> None:
+    store = DynamoDbStore(client, table, pending_shards=2, page_size=7)
+    store.put_records([Record(KEY, d, Decimal("1"), Status.OK) for d in days(40)])
+    for d in days(60)[40:]:
+        store.put_pending(Record(KEY, d, None, Status.PENDING, 0, NOW))
+    queries = calls_of(client, "Query")
+    assert [p.date for p in store.present(KEY)] == days(60)
+    assert len(queries) == 60 // 7 + 1
+    assert [r.date for r in store.query(KEY, D0 + timedelta(days=5))] == days(60)[5:]
+    assert [r.date for r in store.due_pending(NOW)] == days(60)[40:]
+    assert len(store.pending()) == 20

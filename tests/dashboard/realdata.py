@@ -100,7 +100,9 @@ def anp_state_records() -> Iterator[Record]:
             continue
         if row["preco_medio"].strip():
             day = date.fromisoformat(row["data"]) - timedelta(days=6)
-            yield _ok(fuel_key(STATE_PRODUCTS[row["produto"]], row["estado"]), day, row["preco_medio"])
+            yield _ok(
+                fuel_key(STATE_PRODUCTS[row["produto"]], row["estado"]), day, row["preco_medio"]
+            )
 
 
 @cache

@@ -8,8 +8,8 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 import pytest
-
 from tests.dashboard.realdata import DATA, WINDOW
+
 from fuelpipe.adapters.sqlite_store import SqliteStore
 from fuelpipe.dashboard import analysis as an
 from fuelpipe.dashboard.repository import BRENT, BRENT_BRL, USD, SeriesReader
@@ -80,7 +80,9 @@ def test_brent_in_brl_matches_hand_computed_rows(reader: SeriesReader) -> None:
     assert date(2021, 5, 31) not in got
 
 
-def test_brent_in_brl_weekly_matches_pandas(reader: SeriesReader, pd_daily: dict[str, pd.Series]) -> None:
+def test_brent_in_brl_weekly_matches_pandas(
+    reader: SeriesReader, pd_daily: dict[str, pd.Series]
+) -> None:
     got = _as_pd(reader.weekly(BRENT_BRL))
     want = pd_weekly_mean(pd_daily[BRENT_BRL])
     pd.testing.assert_series_equal(got, want, check_names=False, check_freq=False, rtol=1e-12)
@@ -101,7 +103,9 @@ def test_weekly_mean_and_last_match_pandas(
     pd.testing.assert_series_equal(last, want_last, check_names=False, check_freq=False)
 
 
-def test_weekly_window_reads_whole_edge_weeks(reader: SeriesReader, pd_daily: dict[str, pd.Series]) -> None:
+def test_weekly_window_reads_whole_edge_weeks(
+    reader: SeriesReader, pd_daily: dict[str, pd.Series]
+) -> None:
     # A window starting mid-week (Wednesday 2021-09-08) still averages that week from its Sunday.
     got = reader.weekly(USD, start=date(2021, 9, 8), end=date(2021, 10, 2))
     assert got.dates[0] == date(2021, 9, 5)
@@ -170,7 +174,10 @@ def test_distributed_lag_matches_numpy(
     fit = an.distributed_lag(pump, drv, lags)
 
     design = pd.concat(
-        {"y": pd_changes[GASOLINE_BR], **{f"x{k}": pd_changes[driver].shift(k) for k in range(lags + 1)}},
+        {
+            "y": pd_changes[GASOLINE_BR],
+            **{f"x{k}": pd_changes[driver].shift(k) for k in range(lags + 1)},
+        },
         axis=1,
     ).dropna()
     y = design["y"].to_numpy()
@@ -240,12 +247,16 @@ WEEK = date(2026, 6, 21)  # the file's row date 2026-06-27 is that week's Saturd
 
 
 def _state_series(reader: SeriesReader, product: str) -> dict[str, an.TimeSeries]:
-    areas = [a for a in ("AC", "BA", "SP", "MG", "RR")]
-    return {a: reader.raw(f"FUEL#{product}#{a}") for a in areas}
+    return {a: reader.raw(f"FUEL#{product}#{a}") for a in ("AC", "BA", "SP", "MG", "RR")}
 
 
 def test_parity_matches_hand_computed_rows(reader: SeriesReader) -> None:
-    rows = {p.area: p for p in an.parity(_state_series(reader, "ETHANOL"), _state_series(reader, "GASOLINE"), WEEK)}
+    rows = {
+        p.area: p
+        for p in an.parity(
+            _state_series(reader, "ETHANOL"), _state_series(reader, "GASOLINE"), WEEK
+        )
+    }
     # AC: hidratado 5.28 / gasolina_c 7.50 = 0.7040 -> not below 0.70
     assert rows["AC"].ratio == pytest.approx(0.704, abs=1e-12)
     assert rows["AC"].ethanol_pays is False

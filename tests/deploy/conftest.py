@@ -61,7 +61,9 @@ class GitRepo:
 def write_fake_project(repo: GitRepo, functions: tuple[str, ...]) -> None:
     """A small tree shaped like fuelpipe: lambdas/<name>/, src/fuelpipe, infra, docs."""
     for name in functions:
-        repo.write(f"lambdas/{name}/handler.py", f"def handler(event, context):\n    return {name!r}\n")
+        repo.write(
+            f"lambdas/{name}/handler.py", f"def handler(event, context):\n    return {name!r}\n"
+        )
     repo.write("src/fuelpipe/__init__.py", '"""fake core."""\n')
     repo.write("src/fuelpipe/domain/keys.py", "PARTITION = 'info_type'\n")
     repo.write("src/fuelpipe/replay/snapshot/bcb.json", "{}\n")

@@ -3,6 +3,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+from tests.support.fakes import TableSource
 
 from fuelpipe.adapters.clock import ManualClock
 from fuelpipe.adapters.sqlite_queue import SqliteQueue
@@ -11,7 +12,6 @@ from fuelpipe.domain.calendars import expected_between, get_calendar
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.homes.app import App, policy_from
 from fuelpipe.homes.settings import Settings
-from tests.support.fakes import TableSource
 
 SP = ZoneInfo("America/Sao_Paulo")
 START = date(2022, 1, 3)
@@ -36,8 +36,9 @@ def make_app(tmp_path):
         app = App(
             catalog=DEFAULT_CATALOG,
             store=SqliteStore(settings.db),
-            queue=SqliteQueue(tmp_path / f"{db_name}.queue", clock=clock,
-                              visibility_timeout=timedelta(seconds=30)),
+            queue=SqliteQueue(
+                tmp_path / f"{db_name}.queue", clock=clock, visibility_timeout=timedelta(seconds=30)
+            ),
             sources={source.name: source},
             clock=clock,
             policy=policy_from(settings),

@@ -3,13 +3,14 @@
 import json
 from datetime import date, timedelta
 
+from tests.stages.conftest import START
+
 from fuelpipe.domain.models import Status
 from fuelpipe.ports.source import ServerError
 from fuelpipe.stages.cycle import drain, run_cycle
 from fuelpipe.stages.orchestrate import orchestrate
 from fuelpipe.stages.recheck import recheck
 from fuelpipe.stages.status import key_status
-from tests.stages.conftest import START
 
 
 def _dump(app, key="CURRENCY#USD"):
@@ -26,13 +27,19 @@ def test_a_cycle_fills_every_banking_day_once(make_app, table_source, usd):
     assert len(source.calls) == 1  # one contiguous stream, one request
     st = key_status(app, usd, START)
     assert (st.expected, st.present, st.missing, st.pending, st.unexpected) == (
-        expected, expected, 0, 0, 0)
+        expected,
+        expected,
+        0,
+        0,
+        0,
+    )
     again = run_cycle(app, series=[usd], since=START)
     assert again.orchestrate.gaps_found == 0 and len(source.calls) == 1
 
 
 def test_a_date_never_returned_is_retried_five_times_with_growing_delays(
-        make_app, table_source, usd):
+    make_app, table_source, usd
+):
     hole = date(2022, 2, 10)
     source = table_source(never=[("CURRENCY#USD", hole)])
     app = make_app(source)
@@ -99,8 +106,14 @@ def test_a_malformed_message_is_dead_lettered_and_the_rest_go_on(make_app, table
 
 def test_an_unknown_key_in_a_wellformed_message_is_dead_lettered(make_app, table_source):
     app = make_app(table_source())
-    body = json.dumps({"schema_version": 1, "partition_key": "CURRENCY#XYZ",
-                       "dates_to_download": ["2022-01-03"], "fetch_unit": "bcb:XYZ"})
+    body = json.dumps(
+        {
+            "schema_version": 1,
+            "partition_key": "CURRENCY#XYZ",
+            "dates_to_download": ["2022-01-03"],
+            "fetch_unit": "bcb:XYZ",
+        }
+    )
     app.queue.send([body])
     drain(app)
     (letter,) = app.queue.dead_letters()

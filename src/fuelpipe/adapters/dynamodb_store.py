@@ -75,6 +75,7 @@ class DynamoDbStore(Store):
         clock: Clock | None = None,
         backoff_base_s: float = 0.05,
         backoff_cap_s: float = 5.0,
+        page_size: int | None = None,
     ) -> None:
         if pending_shards < 1:
             raise ValueError("pending_shards must be at least 1")
@@ -86,6 +87,8 @@ class DynamoDbStore(Store):
         self._clock: Clock = clock or SystemClock()
         self._base = backoff_base_s
         self._cap = backoff_cap_s
+        # None: DynamoDB's own 1 MB pages. A small page size exercises pagination in tests.
+        self._page: dict[str, Any] = {} if page_size is None else {"Limit": page_size}
 
     # --- plumbing ------------------------------------------------------------------------
 
@@ -117,7 +120,7 @@ class DynamoDbStore(Store):
     def _pages(self, **kwargs: Any) -> Iterator[list[Item]]:
         """Every page of one Query, following LastEvaluatedKey."""
         while True:
-            page = self.client.query(TableName=self.table, **kwargs)
+            page = self.client.query(TableName=self.table, **self._page, **kwargs)
             yield page.get("Items", [])
             last = page.get("LastEvaluatedKey")
             if not last:

@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import cache
+from importlib import util
+from pathlib import Path
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -104,10 +106,17 @@ _YEARS = range(1984, 2101)
 
 @cache
 def _anbima_holidays() -> frozenset[date]:
-    from bizdays import Calendar as BizCalendar  # works without pandas: Lambdas ship none
+    """ANBIMA's holidays as the ``bizdays`` package maintains them.
 
-    cal = BizCalendar.load("ANBIMA")
-    return frozenset(d if isinstance(d, date) else d.date() for d in cal.holidays)
+    Read from the package's own ``ANBIMA.cal`` data file rather than through
+    ``bizdays.Calendar.load``, whose constructor indexes two centuries of days (about 2 s) and
+    imports pandas: too slow for a Lambda cold start. A test checks both give the same days.
+    """
+    spec = util.find_spec("bizdays")  # locates the package without importing it (and pandas)
+    if spec is None or spec.origin is None:
+        raise RuntimeError("the bizdays package is not installed")
+    text = (Path(spec.origin).parent / "ANBIMA.cal").read_text()
+    return frozenset(date.fromisoformat(line) for line in text.split() if line[:1].isdigit())
 
 
 @cache

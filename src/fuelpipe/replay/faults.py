@@ -199,6 +199,14 @@ class _Builder:
         else:
             self.set_rate(target, name, _rate(value, f"{target}:{item}"))
 
+    def spec(self, spec: str) -> None:
+        for clause in filter(None, (c.strip() for c in spec.replace(" ", "").split(";"))):
+            target, colon, items = clause.partition(":")
+            if not colon or not target or not items:
+                raise FaultSpecError(f"clause {clause!r} is not TARGET:ITEM[,ITEM...]")
+            for item in items.split(","):
+                self.item(target, item)
+
     def plan(self, seed: int, spec: str) -> FaultPlan:
         for source, rates in self.rates.items():
             total = sum(rates.values())
@@ -237,12 +245,7 @@ class FaultPlan:
     def parse(cls, spec: str, seed: int = 0) -> FaultPlan:
         """Read a spec string (grammar in the module docstring)."""
         builder = _Builder()
-        for clause in filter(None, (c.strip() for c in spec.replace(" ", "").split(";"))):
-            target, colon, items = clause.partition(":")
-            if not colon or not target or not items:
-                raise FaultSpecError(f"clause {clause!r} is not TARGET:ITEM[,ITEM...]")
-            for item in items.split(","):
-                builder.item(target, item)
+        builder.spec(spec)
         return builder.plan(seed, spec)
 
     @classmethod
@@ -258,11 +261,7 @@ class FaultPlan:
         doc: dict[str, Any] = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
         builder = _Builder()
         spec = str(doc.get("spec", ""))
-        if spec:
-            for clause in filter(None, (c.strip() for c in spec.replace(" ", "").split(";"))):
-                target, _, items = clause.partition(":")
-                for item in items.split(","):
-                    builder.item(target, item)
+        builder.spec(spec)
         for name in ("slow_s", "retry_after"):
             if name in doc:
                 builder.option(name, str(doc[name]))
@@ -281,7 +280,9 @@ class FaultPlan:
     @classmethod
     def from_arg(cls, value: str, seed: int = 0) -> FaultPlan:
         """A spec string, or the path of a ``.toml``/``.json`` plan file."""
-        if value.endswith((".toml", ".json")) and Path(value).is_file():
+        if value.endswith((".toml", ".json")):
+            if not Path(value).is_file():
+                raise FaultSpecError(f"fault plan file {value} does not exist")
             return cls.load(value, seed)
         return cls.parse(value, seed)
 

@@ -29,6 +29,13 @@ _ADJUSTED = (
     "so Open/High/Low/Close here are adjusted prices, not the raw prices Yahoo shows as Close."
 )
 
+_REWRITTEN = (
+    "the original ANP workbook re-written with only the window's data rows: sheet name, "
+    "institutional and notes rows, header row, merged cells, column widths, number formats and "
+    "cell types (Excel dates, numbers, `-` for missing) copied from the original; text stored "
+    "as shared strings as Excel does; panes frozen below the header. "
+)
+
 ORIGINS: dict[str, Origin] = {
     "bcb/USD.csv": Origin(
         "strongylis/sugar-intel",
@@ -80,25 +87,22 @@ ORIGINS: dict[str, Origin] = {
         "semanal-brasil-desde-2013.xlsx",
         "c9603b02",
         "none",
-        "the original ANP workbook with the data rows outside the window deleted (weeks whose "
-        "DATA FINAL ≥ window start and DATA INICIAL ≤ window end); notes, header row 18, sheet "
-        "name, formats and cell types untouched; panes frozen below the header.",
+        _REWRITTEN
+        + "Kept: the weeks whose DATA FINAL ≥ window start and DATA INICIAL ≤ window end.",
     ),
     "anp/semanal/semanal-regioes-desde-2013.xlsx": Origin(
         "GabrielDeOliveiraAlmeida/PriceForecastingModels",
         "semanal-regioes-desde-2013.xlsx",
         "668953c599145d17f5d37d8a4963237fabf8ed12",
         "none (ANP open data)",
-        "the original ANP workbook with the data rows outside the window deleted (same rule as "
-        "the Brasil workbook); everything else untouched.",
+        _REWRITTEN + "Kept: the same weeks as the Brasil workbook.",
     ),
     "anp/mensal/mensal-estados-desde-jan2013.xlsx": Origin(
         "eduardoicosta/Analise_Combustiveis_R",
         "mensal-estados-desde-jan2013.xlsx",
         "f44f1845",
         "none",
-        "the original ANP workbook with only the months 2021-05 … 2022-05 kept; header "
-        "row 17 and everything else untouched.",
+        _REWRITTEN + "Kept: the months 2021-05 … 2022-05 (header on row 17, as in the original).",
     ),
     "anp/semanal/semanal-estados-desde-2013.xlsx": Origin(
         "strongylis/sugar-intel",

@@ -97,3 +97,13 @@ def test_publication_lag_hides_todays_ptax_before_it_is_published():
     assert last_available_date(datetime(2022, 5, 6, 14, 30, tzinfo=sp), lag) == date(2022, 5, 6)
     utc = datetime(2022, 5, 6, 2, 0, tzinfo=ZoneInfo("UTC"))  # still 5 May in São Paulo
     assert last_available_date(utc, timedelta(0)) == date(2022, 5, 5)
+
+
+def test_anbima_holidays_equal_what_bizdays_itself_loads():
+    from bizdays import Calendar as BizCalendar
+
+    from fuelpipe.domain.calendars import _anbima_holidays
+
+    loaded = {d if isinstance(d, date) else d.date() for d in BizCalendar.load("ANBIMA").holidays}
+    assert _anbima_holidays() == frozenset(loaded)
+    assert len(loaded) > 1000

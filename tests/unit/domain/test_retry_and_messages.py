@@ -14,10 +14,10 @@ T0 = datetime(2022, 5, 7, 12, tzinfo=UTC)
 
 
 def test_backoff_grows_exponentially_and_is_capped():
-    policy = RetryPolicy(max_retries=5, base_delay=timedelta(hours=1), max_delay=timedelta(hours=10))
-    assert [policy.delay(n) for n in range(5)] == [
-        timedelta(hours=h) for h in (1, 2, 4, 8, 10)
-    ]
+    policy = RetryPolicy(
+        max_retries=5, base_delay=timedelta(hours=1), max_delay=timedelta(hours=10)
+    )
+    assert [policy.delay(n) for n in range(5)] == [timedelta(hours=h) for h in (1, 2, 4, 8, 10)]
 
 
 def test_a_date_is_retried_max_retries_times_then_quarantined():

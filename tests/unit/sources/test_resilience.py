@@ -121,7 +121,7 @@ CASES = [
 
 @pytest.fixture(params=CASES, ids=[c.name for c in CASES])
 def case(request: pytest.FixtureRequest) -> Case:
-    return request.param  # type: ignore[no-any-return]
+    return request.param
 
 
 def _source(

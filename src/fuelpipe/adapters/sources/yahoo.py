@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
-from decimal import Decimal
 from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -82,17 +81,25 @@ def _first(container: object, name: str, where: str, *, required: bool = True) -
     return None
 
 
-def parse_chart(
-    payload: object, key: str, fallback_tz: str, start: date, end: date, where: str = "yahoo"
-) -> tuple[list[Observation], Notes]:
-    """Daily bars in ``[start, end]`` from a chart JSON body (already parsed with Decimals)."""
+@dataclass(frozen=True, slots=True)
+class _Arrays:
+    """The parallel arrays of one chart result, checked for shape."""
+
+    zone: ZoneInfo
+    stamps: list[int]
+    columns: dict[str, list[object]]
+    adjclose: list[object] | None
+
+
+def _arrays(payload: object, fallback_tz: str, where: str) -> _Arrays | None:
+    """The result's arrays; None when the window holds no bar; NotFound for unknown symbols."""
     error = _chart_error(payload)
     if error is not None:
         code, description = error
         if code == "Not Found":
             raise NotFound(f"{where}: Yahoo does not know the symbol: {description}")
         if description.startswith(_NO_DATA_PREFIX):
-            return [], {}
+            return None
         raise InvalidPayload(f"{where}: chart.error {code}: {description}")
     chart = payload.get("chart") if isinstance(payload, dict) else None
     results = chart.get("result") if isinstance(chart, dict) else None
@@ -103,7 +110,7 @@ def parse_chart(
     zone = _zone(meta.get("exchangeTimezoneName") if isinstance(meta, dict) else None, fallback_tz)
     stamps = result.get("timestamp")
     if stamps is None:  # Yahoo omits timestamp and the arrays when the window has no bar
-        return [], {}
+        return None
     if not isinstance(stamps, list) or not all(
         isinstance(s, int) and not isinstance(s, bool) for s in stamps
     ):
@@ -113,40 +120,58 @@ def parse_chart(
     columns = {name: _column(quote_block, name, len(stamps), where) for name in _FIELDS}
     adj_block = _first(indicators, "adjclose", where, required=False)
     adjclose = _column(adj_block, "adjclose", len(stamps), where) if adj_block else None
+    return _Arrays(zone, stamps, columns, adjclose)
 
+
+def _bar(arrays: _Arrays, i: int, key: str, day: date, where: str) -> Observation | str:
+    """Bar ``i`` as an observation, or the reason it is not one."""
+    values = {name: json_decimal(arrays.columns[name][i]) for name in _FIELDS}
+    present = {name: value for name, value in values.items() if value is not None}
+    if len(present) < len(_FIELDS):
+        nulls = ", ".join(name for name in _FIELDS if name not in present)
+        return f"yahoo: null {nulls} in the bar: missing, not zero"
+    o, h, low, c, v = (present[name] for name in _FIELDS)
+    if o == h == low == c and v == 0:
+        return "yahoo: stale bar (open=high=low=close, volume 0): no trading"
+    if v != v.to_integral_value():
+        raise InvalidPayload(f"{where}: volume {v} on {day} is not whole")
+    adj = json_decimal(arrays.adjclose[i]) if arrays.adjclose is not None else None
+    attrs: dict[str, AttrValue] = {
+        "open": o,
+        "high": h,
+        "low": low,
+        "close": c,
+        "adj_close": adj,
+        "volume": int(v),
+    }
+    return Observation(key=key, date=day, value=c, attrs=attrs)
+
+
+def parse_chart(
+    payload: object, key: str, fallback_tz: str, start: date, end: date, where: str = "yahoo"
+) -> tuple[list[Observation], Notes]:
+    """Daily bars in ``[start, end]`` from a chart JSON body (already parsed with Decimals)."""
+    arrays = _arrays(payload, fallback_tz, where)
+    if arrays is None:
+        return [], {}
     bars: dict[date, tuple[int, Observation]] = {}
     notes: Notes = {}
-    for i, stamp in enumerate(stamps):
+    for i, stamp in enumerate(arrays.stamps):
         try:
-            day = datetime.fromtimestamp(stamp, UTC).astimezone(zone).date()
+            day = datetime.fromtimestamp(stamp, UTC).astimezone(arrays.zone).date()
         except (OverflowError, OSError, ValueError):
             raise InvalidPayload(f"{where}: timestamp {stamp} is out of range") from None
         if not start <= day <= end:
             continue
-        values = {name: json_decimal(columns[name][i]) for name in _FIELDS}
-        nulls = [name for name, value in values.items() if value is None]
-        if nulls:
-            notes[(key, day)] = f"yahoo: null {', '.join(nulls)} in the bar: missing, not zero"
+        bar = _bar(arrays, i, key, day, where)
+        if isinstance(bar, str):
+            notes[(key, day)] = bar
             continue
-        o, h, low, c, v = (values[name] or Decimal(0) for name in _FIELDS)
-        if o == h == low == c and v == 0:
-            notes[(key, day)] = "yahoo: stale bar (open=high=low=close, volume 0): no trading"
-            continue
-        if v != v.to_integral_value():
-            raise InvalidPayload(f"{where}: volume {v} at timestamp {stamp} is not whole")
-        attrs: dict[str, AttrValue] = {
-            "open": o,
-            "high": h,
-            "low": low,
-            "close": c,
-            "adj_close": json_decimal(adjclose[i]) if adjclose is not None else None,
-            "volume": int(v),
-        }
         kept = bars.get(day)
         # Two bars for one day happen around a live session; the later one is the day's.
         if kept is None or stamp > kept[0]:
-            bars[day] = (stamp, Observation(key=key, date=day, value=c, attrs=attrs))
-            notes.pop((key, day), None)
+            bars[day] = (stamp, bar)
+    notes = {key_day: note for key_day, note in notes.items() if key_day[1] not in bars}
     return [obs for _, (_, obs) in sorted(bars.items())], notes
 
 

@@ -2,7 +2,9 @@
 
 Only real closing bulletins are served (the snapshot has no opening/intermediate ones). The time
 of day in ``dataHoraCotacao`` is not in the snapshot: it is derived from the date (13:0x, as the
-closing PTAX is published a little after 13:00 Brasília time).
+closing PTAX is published a little after 13:00 Brasília time). ``$format`` is ignored (always
+JSON); ``$filter`` on tipoBoletim, ``$top``, ``$select`` and ``$orderby ... desc`` are honoured.
+The Moedas names and parity types are written from memory of the live service: verify live.
 """
 
 from __future__ import annotations

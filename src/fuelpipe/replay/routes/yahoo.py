@@ -4,6 +4,8 @@ Bars are stamped at the exchange's regular session open (B3 10:00 São Paulo = 1
 NYSE 09:30 New York); Brent futures (BZ=F) at midnight New York time, as the real export shows.
 A range without bars gets ``indicators: {"quote": [{}]}`` and no ``timestamp``, the shape Yahoo
 returned in yfinance issue #806. ``events`` (dividends) are not served: the snapshot has none.
+In ``meta``, ``firstTradeDate`` is the snapshot's first bar and ``regularMarketPrice`` its last
+close (the snapshot's "now"); other meta values follow the real layout.
 """
 
 from __future__ import annotations

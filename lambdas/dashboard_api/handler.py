@@ -1,0 +1,47 @@
+"""dashboard_api Lambda: the dashboard's read-only API and page behind a Function URL (Mangum)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from fuelpipe.homes.aws import AppProvider, lazy_app
+from fuelpipe.homes.settings import Settings
+
+SETTINGS = Settings()  # validated at cold start: a bad variable fails the init, loudly
+logger = Logger(service="dashboard_api")
+
+Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+def make_handler(get_app: AppProvider) -> Handler:
+    """The Lambda handler: builds the FastAPI app on first use and keeps it for the environment."""
+    adapters: list[Callable[[dict[str, Any], Any], dict[str, Any]]] = []
+    lock = threading.Lock()
+
+    def adapter() -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+        with lock:
+            if not adapters:
+                # Imported here so a cold start pays for FastAPI and numpy only once, on use.
+                from mangum import Mangum
+
+                from fuelpipe.dashboard.app import create_app
+
+                app = get_app()
+                api = create_app(app.store, app.catalog, app.queue, app.clock)
+                adapters.append(Mangum(api, lifespan="off"))
+            return adapters[0]
+
+    @logger.inject_lambda_context
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        response: dict[str, Any] = adapter()(event, context)
+        return response
+
+    return handler
+
+
+# The dashboard only reads: no HTTP source is built.
+lambda_handler = make_handler(lazy_app(SETTINGS, sources={}))

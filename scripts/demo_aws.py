@@ -1,0 +1,222 @@
+"""`make demo-aws`: the offline demo on dynalite + moto_server, run through the Lambda handlers.
+
+What the AWS services would do is played here: EventBridge Scheduler sends the data_clustering
+and retry_recheck handlers a scheduled event; the SQS event source mapping receives up to 10
+messages, hands them to the scraper handler as one event, and deletes every message not listed
+in ``batchItemFailures``. The handlers build nothing themselves: the AWS composition root builds
+the boto3 clients, pointed at the local servers by ``AWS_ENDPOINT_URL_DYNAMODB/_SQS``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import os
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # tests.support: the local servers and Lambda event shapes
+
+from rich.console import Console  # noqa: E402
+from tests.support.aws_servers import DUMMY_CREDENTIALS, REGION, start_dynalite, start_moto  # noqa: E402
+from tests.support.lambda_events import (  # noqa: E402
+    FakeLambdaContext,
+    emf_blobs,
+    failed_ids,
+    load_handler,
+    scheduled_event,
+    sqs_event,
+)
+
+from fuelpipe.adapters.clock import FixedClock  # noqa: E402
+from fuelpipe.cli import _progress  # noqa: E402
+from fuelpipe.cli.demo import plan_phases, snapshot_dir  # noqa: E402
+from fuelpipe.homes.app import App  # noqa: E402
+from fuelpipe.homes.settings import Settings  # noqa: E402
+from fuelpipe.stages.status import KeyStatus, status  # noqa: E402
+
+Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+class Invoker:
+    """Calls handlers like the Lambda service does, keeping their EMF metrics and quiet logs."""
+
+    def __init__(self) -> None:
+        self.metrics: Counter[str] = Counter()
+        self.invocations: Counter[str] = Counter()
+
+    def __call__(self, name: str, handler: Handler, event: dict[str, Any]) -> dict[str, Any]:
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):  # EMF goes to stdout, as in CloudWatch Logs
+            result = handler(event, FakeLambdaContext(name))
+        self.invocations[name] += 1
+        for blob in emf_blobs(out.getvalue()):
+            for spec in blob["_aws"]["CloudWatchMetrics"]:
+                for m in spec["Metrics"]:
+                    value = blob[m["Name"]]
+                    self.metrics[m["Name"]] += sum(value) if isinstance(value, list) else value
+        return result
+
+
+def drain(app: App, scraper: Handler, invoke: Invoker, poll_s: float = 0.25) -> int:
+    """The event source mapping: receive ≤ 10, invoke, delete the successes; until empty."""
+    handled = 0
+    while True:
+        messages = app.queue.receive(10)
+        if not messages:
+            depth = app.queue.depth()
+            if depth.visible == 0 and depth.in_flight == 0:
+                return handled
+            time.sleep(poll_s)  # failed messages come back after the visibility timeout
+            continue
+        response = invoke("scraper", scraper, sqs_event(messages, app.settings.queue_name))
+        failed = set(failed_ids(response))
+        app.queue.delete([m.receipt for m in messages if m.message_id not in failed])
+        handled += len(messages) - len(failed)
+
+
+def compare_with_embedded(
+    console: Console, rows: list[KeyStatus], phases: list[Any], db: Path
+) -> int:
+    """Differences between these rows and the embedded demo's store, series for series."""
+    from fuelpipe.homes.local import build_app as build_local
+
+    ours = {r.key: r.as_dict() for r in rows}
+    differences = 0
+    for phase in phases:
+        local = build_local(Settings(db=db), clock=FixedClock(phase.now), sources={})
+        try:
+            for row in status(local, phase.series, phase.since):
+                if ours.get(row.key) != row.as_dict():
+                    differences += 1
+                    console.print(f"  [red]differs[/] {row.key}: aws {ours.get(row.key)}")
+                    console.print(f"  {' ' * (len(row.key) + 9)}embedded {row.as_dict()}")
+        finally:
+            local.close()
+    console.print(
+        f"compared with the embedded demo's store {db}: "
+        + ("[green]identical status on every series[/]" if not differences
+           else f"[red]{differences} series differ[/] (an older store? run `make demo` again)")
+    )  # fmt: skip
+    return differences
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Start the servers and the replay, run every demo phase through the handlers, report."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", action="store_true", help="print the status rows as JSON")
+    args = parser.parse_args(argv)
+    console = Console()
+    started = time.perf_counter()
+    dynalite, moto = start_dynalite(), start_moto()
+    try:
+        # This process is the "Lambda environment": boto3 reads the endpoints itself.
+        os.environ.update(
+            AWS_ENDPOINT_URL_DYNAMODB=dynalite.url,
+            AWS_ENDPOINT_URL_SQS=moto.url,
+            AWS_ACCESS_KEY_ID=DUMMY_CREDENTIALS["aws_access_key_id"],
+            AWS_SECRET_ACCESS_KEY=DUMMY_CREDENTIALS["aws_secret_access_key"],
+            AWS_DEFAULT_REGION=REGION,
+            AWS_EC2_METADATA_DISABLED="true",
+            POWERTOOLS_LOG_LEVEL="WARNING",
+        )
+        return run(console, dynalite.url, moto.url, started, as_json=args.json)
+    finally:
+        dynalite.stop()
+        moto.stop()
+
+
+def run(
+    console: Console, dynalite_url: str, moto_url: str, started: float, *, as_json: bool
+) -> int:
+    """The demo proper, once the servers are up."""
+    from fuelpipe.homes.aws import build_app, create_resources
+    from fuelpipe.replay.server import ReplayServer
+
+    coverage = json.loads((snapshot_dir() / "coverage.json").read_text())
+    phases = plan_phases(coverage)
+    handlers = {n: load_handler(n) for n in ("data_clustering", "scraper", "retry_recheck")}
+    invoke = Invoker()
+    rows: list[KeyStatus] = []
+    with ReplayServer(quiet=True) as replay:
+        urls = {f"source_{name}_url": url for name, url in replay.source_urls().items()}
+        cfg = Settings(
+            backend="aws",
+            table_name="fuelpipe-demo",
+            queue_name="fuelpipe-demo-downloads",
+            dlq_name="fuelpipe-demo-downloads-dlq",
+            visibility_timeout_s=5,  # a failed message comes back in seconds, not minutes
+            now=None,
+            **urls,
+        )
+        created = create_resources(cfg, poll_s=0.05)
+        console.print(
+            f"[bold]fuelpipe demo-aws[/]: DynamoDB on dynalite {dynalite_url}, SQS on "
+            f"moto_server {moto_url}, sources replayed on {replay.url}\n"
+            f"resources: {created}"
+        )
+        for phase in phases:
+            app = build_app(cfg, clock=FixedClock(phase.now))
+            try:
+                run_phase(console, app, phase, handlers, invoke)
+                rows.extend(status(app, phase.series, phase.since))
+                dead = app.queue.dead_letters()
+            finally:
+                app.close()
+        requests = replay.request_counts
+    if as_json:
+        print(json.dumps([r.as_dict() for r in rows], indent=1))
+    else:
+        _progress.print_status(console, rows)
+    missing = sum(r.missing for r in rows)
+    console.print(
+        f"\n{len(rows)} series, {sum(r.present for r in rows):,} records, {missing} missing, "
+        f"{sum(r.pending for r in rows)} pending, {sum(r.quarantined for r in rows)} "
+        f"quarantined, {len(dead)} dead letters; source requests {requests}\n"
+        f"invocations {dict(invoke.invocations)}; EMF metrics {dict(invoke.metrics)}; "
+        f"{time.perf_counter() - started:.1f} s"
+    )
+    db = Settings().db
+    if db.exists():
+        compare_with_embedded(console, rows, phases, db)
+    else:
+        console.print(f"(no embedded store at {db}: run `make demo` to compare the two homes)")
+    if missing:
+        console.print(f"[bold red]error:[/] {missing} expected dates are still missing")
+        return 1
+    return 0
+
+
+def run_phase(
+    console: Console, app: App, phase: Any, handlers: dict[str, Any], invoke: Invoker
+) -> None:
+    """Scheduled orchestrator → drain → scheduled recheck → drain, all through the handlers."""
+    detail = {"series": [s.key for s in phase.series], "since": phase.since.isoformat()}
+    orchestrated = invoke(
+        "data_clustering",
+        handlers["data_clustering"].make_handler(lambda: app),
+        scheduled_event(detail, scheduler=True),
+    )
+    scraper = handlers["scraper"].make_handler(lambda: app)
+    scraped = drain(app, scraper, invoke)
+    rechecked = invoke(
+        "retry_recheck", handlers["retry_recheck"].make_handler(lambda: app), scheduled_event()
+    )
+    if rechecked["messages_sent"]:
+        scraped += drain(app, scraper, invoke)
+    console.print(
+        f"\n[bold]{phase.name}[/]: {len(phase.series)} series from {phase.since}, now = "
+        f"{phase.now.isoformat()}\n  data_clustering {orchestrated}\n  scraper: {scraped} "
+        f"messages handled\n  retry_recheck {rechecked}"
+    )
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

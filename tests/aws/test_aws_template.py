@@ -1,0 +1,169 @@
+"""infra/template.yaml: what the AWS home relies on is declared, least privilege, lint clean."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cfnlint.decode import decode
+
+from fuelpipe.adapters._dynamo_items import GSI_PK, GSI_SK, PENDING_INDEX
+from fuelpipe.domain.catalog import DEFAULT_CATALOG
+from fuelpipe.homes.aws import schedule_options
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = ROOT / "infra" / "template.yaml"
+BIN = Path(sys.executable).parent
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    parsed, problems = decode(str(TEMPLATE))
+    assert not problems, problems
+    assert parsed is not None
+    return dict(parsed)
+
+
+def resources(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {n: r for n, r in template["Resources"].items() if r["Type"] == kind}
+
+
+def functions(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return resources(template, "AWS::Serverless::Function")
+
+
+def statements(template: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    for name, role in resources(template, "AWS::IAM::Role").items():
+        for policy in role["Properties"].get("Policies", []):
+            for statement in policy["PolicyDocument"]["Statement"]:
+                yield name, statement
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def test_each_function_is_named_after_its_lambdas_folder(template: dict[str, Any]) -> None:
+    names = set()
+    for logical, fn in functions(template).items():
+        props = fn["Properties"]
+        name = props["FunctionName"]
+        names.add(name)
+        assert (ROOT / "lambdas" / name / "handler.py").is_file(), logical
+        assert (ROOT / "lambdas" / name / "requirements.txt").is_file(), logical
+        assert Path(props["CodeUri"]).parts[-1] == name
+        assert (TEMPLATE.parent / props["CodeUri"]).resolve() == ROOT / "lambdas" / name
+    assert {"data_clustering", "scraper", "retry_recheck"} <= names
+
+
+def test_no_statement_grants_a_wildcard_action_or_resource(template: dict[str, Any]) -> None:
+    found = list(statements(template))
+    assert len(found) >= 10
+    for role, statement in found:
+        assert statement["Effect"] == "Allow"
+        for action in as_list(statement["Action"]):
+            assert "*" not in action, (role, action)
+        for resource in as_list(statement["Resource"]):
+            assert "*" not in json.dumps(resource), (role, resource)
+
+
+def test_each_function_has_its_own_role(template: dict[str, Any]) -> None:
+    roles = [fn["Properties"]["Role"]["Fn::GetAtt"][0] for fn in functions(template).values()]
+    assert len(roles) == len(set(roles))
+
+
+def test_the_table_matches_the_store(template: dict[str, Any]) -> None:
+    (table,) = resources(template, "AWS::DynamoDB::Table").values()
+    props = table["Properties"]
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+    keys = {k["KeyType"]: k["AttributeName"] for k in props["KeySchema"]}
+    assert keys == {"HASH": "info_type", "RANGE": "date"}
+    (gsi,) = props["GlobalSecondaryIndexes"]
+    assert gsi["IndexName"] == PENDING_INDEX
+    assert {k["KeyType"]: k["AttributeName"] for k in gsi["KeySchema"]} == {
+        "HASH": GSI_PK,
+        "RANGE": GSI_SK,
+    }
+    assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+    assert props["SSESpecification"]["SSEEnabled"] is True
+
+
+def test_the_queue_has_a_dlq_and_outlasts_the_scraper(template: dict[str, Any]) -> None:
+    queue = template["Resources"]["DownloadQueue"]["Properties"]
+    redrive = queue["RedrivePolicy"]
+    assert redrive["deadLetterTargetArn"] == {"Fn::GetAtt": ["DownloadDeadLetterQueue", "Arn"]}
+    assert redrive["maxReceiveCount"] == 5
+    scraper = template["Resources"]["ScraperFunction"]["Properties"]
+    assert queue["VisibilityTimeout"] >= 6 * scraper["Timeout"]
+    env = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert int(env["FUELPIPE_VISIBILITY_TIMEOUT_S"]) == queue["VisibilityTimeout"]
+    event = scraper["Events"]["Downloads"]["Properties"]
+    assert event["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert event["BatchSize"] <= 10
+    assert 2 <= event["ScalingConfig"]["MaximumConcurrency"] <= 5
+
+
+def test_schedules_run_both_scheduled_functions_in_sao_paulo_time(
+    template: dict[str, Any],
+) -> None:
+    schedules = resources(template, "AWS::Scheduler::Schedule")
+    targets: dict[str, list[dict[str, Any]]] = {}
+    for schedule in schedules.values():
+        props = schedule["Properties"]
+        assert props["ScheduleExpressionTimezone"] == "America/Sao_Paulo"
+        target = props["Target"]
+        fn = target["Arn"]["Fn::GetAtt"][0]
+        targets.setdefault(fn, []).append(json.loads(target["Input"]))
+    assert set(targets) == {"DataClusteringFunction", "RetryRecheckFunction"}
+    covered: set[str] = set()
+    for event in targets["DataClusteringFunction"]:
+        assert event["id"] == "<aws.scheduler.execution-id>"  # the run's correlation id
+        options = schedule_options(event, DEFAULT_CATALOG)
+        assert options.series
+        covered |= {s.key for s in options.series}
+    assert covered == set(DEFAULT_CATALOG.keys())  # every series has a schedule
+
+
+def test_alarms_watch_the_dlq_quarantine_and_errors(template: dict[str, Any]) -> None:
+    alarms = resources(template, "AWS::CloudWatch::Alarm").values()
+    text = json.dumps([a["Properties"] for a in alarms])
+    assert "ApproximateNumberOfMessagesVisible" in text
+    assert '"MetricName": "Quarantined"' in text
+    errors = {
+        a["Properties"]["Dimensions"][0]["Value"]["Ref"]
+        for a in alarms
+        if a["Properties"].get("MetricName") == "Errors"
+    }
+    assert errors == set(functions(template))
+
+
+def test_every_checkov_skip_says_why(template: dict[str, Any]) -> None:
+    for name, resource in template["Resources"].items():
+        for skip in resource.get("Metadata", {}).get("checkov", {}).get("skip", []):
+            assert skip["id"].startswith("CKV_"), name
+            assert len(skip.get("comment", "")) > 40, (name, skip["id"])
+
+
+def test_cfn_lint_passes() -> None:
+    done = subprocess.run(
+        [str(BIN / "cfn-lint"), str(TEMPLATE)], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.skipif(shutil.which("checkov", path=str(BIN)) is None, reason="checkov missing")
+def test_checkov_passes() -> None:
+    done = subprocess.run(
+        [str(BIN / "checkov"), "-f", str(TEMPLATE), "--framework", "cloudformation",
+         "--compact", "--quiet", "--skip-download", "--output", "json"],
+        capture_output=True, text=True, check=False, timeout=120,
+    )  # fmt: skip
+    report = json.loads(done.stdout)
+    assert report["summary"]["failed"] == 0, done.stdout
+    assert report["summary"]["passed"] > 30

@@ -1,0 +1,68 @@
+"""The scheduled Lambdas ship without pandas or numpy: their handlers must import without them."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+BLOCKED_IMPORT = textwrap.dedent(
+    """
+    import importlib.abc
+    import sys
+
+    class Block(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path=None, target=None):
+            if name.partition(".")[0] in BLOCKED:
+                raise ImportError(f"{name} is not in the Lambda package")
+            return None
+
+    BLOCKED = set(sys.argv[3].split(","))
+    sys.meta_path.insert(0, Block())
+    sys.path.insert(0, sys.argv[2])
+    from tests.support.lambda_events import load_handler
+
+    module = load_handler(sys.argv[1])
+    assert callable(module.lambda_handler)
+    assert callable(module.make_handler)
+    if sys.argv[1] == "data_clustering":
+        # The gap scan's calendars (bizdays for ANBIMA) must work without pandas too.
+        from datetime import date
+        from fuelpipe.domain.calendars import expected_between, get_calendar
+        from fuelpipe.domain.catalog import DEFAULT_CATALOG
+
+        for cal in {s.calendar for s in DEFAULT_CATALOG}:
+            assert list(expected_between(get_calendar(cal), date(2024, 1, 1), date(2024, 3, 1)))
+    leaked = sorted(m for m in BLOCKED if m in sys.modules)
+    print("leaked:", leaked)
+    """
+)
+
+
+# What each function's requirements.txt leaves out, so its import must not need it.
+NOT_SHIPPED = {
+    "data_clustering": "pandas,numpy,httpx,openpyxl,stamina",
+    "retry_recheck": "pandas,numpy,httpx,openpyxl,stamina",
+    "scraper": "pandas,numpy",
+}
+
+
+@pytest.mark.parametrize("name", sorted(NOT_SHIPPED))
+def test_handler_imports_without_what_its_package_leaves_out(name: str) -> None:
+    for module in NOT_SHIPPED[name].split(","):
+        requirements = (ROOT / "lambdas" / name / "requirements.txt").read_text()
+        assert f"\n{module}==" not in requirements
+    done = subprocess.run(
+        [sys.executable, "-c", BLOCKED_IMPORT, name, str(ROOT), NOT_SHIPPED[name]],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "leaked: []" in done.stdout

@@ -1,0 +1,64 @@
+"""Headless Debian Chromium driven by Playwright, against the dashboard served on the real data."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Playwright, sync_playwright
+from tests.dashboard.realdata import fill_store
+from tests.dashboard.serving import serving
+
+from fuelpipe.adapters.clock import FixedClock
+from fuelpipe.adapters.sqlite_store import SqliteStore
+from fuelpipe.dashboard.app import create_app
+from fuelpipe.domain.catalog import DEFAULT_CATALOG
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+NOW = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
+
+
+@pytest.fixture(scope="session")
+def dashboard_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The dashboard on a SQLite store filled from the real files, on 127.0.0.1."""
+    store = SqliteStore(tmp_path_factory.mktemp("browser") / "real.sqlite", clock=FixedClock(NOW))
+    fill_store(store)
+    with serving(create_app(store, DEFAULT_CATALOG, clock=FixedClock(NOW))) as url:
+        yield url
+    store.close()
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Playwright]:
+    """The Playwright driver."""
+    if not CHROMIUM.exists():
+        pytest.skip("Debian chromium is not installed (make browser-deps)")
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    """One headless Chromium for the session."""
+    browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    yield browser
+    browser.close()
+
+
+@pytest.fixture(scope="session")
+def screenshots() -> Path:
+    """build/screenshots/, created."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS

@@ -1,0 +1,350 @@
+"""The dashboard API over real HTTP on 127.0.0.1, on the real demo data."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import httpx
+import pytest
+from tests.dashboard.conftest import NOW
+from tests.dashboard.serving import serving
+
+from fuelpipe.adapters.clock import FixedClock
+from fuelpipe.adapters.sqlite_queue import SqliteQueue
+from fuelpipe.adapters.sqlite_store import SqliteStore
+from fuelpipe.dashboard.app import create_app
+from fuelpipe.dashboard.static_assets import plotly_js_path
+from fuelpipe.domain.calendars import expected_between, get_calendar
+from fuelpipe.domain.catalog import DEFAULT_CATALOG
+from fuelpipe.domain.models import Record, Status
+from fuelpipe.ports.store import RunLog
+
+Q = "%23"  # '#' in a query string
+VIEWS = {
+    "meta": "/api/meta",
+    "overview": "/api/overview",
+    "series": f"/api/series?key=FUEL{Q}GASOLINE{Q}BR",
+    "series_weekly": "/api/series?key=BRENT_BRL&freq=weekly&how=last",
+    "indices": f"/api/indices?keys=FUEL{Q}GASOLINE{Q}BR&keys=CURRENCY{Q}USD,BRENT_BRL,STOCK{Q}PETR4"
+    "&start=2021-06-01",
+    "correlations": f"/api/correlations?keys=FUEL{Q}DIESEL{Q}SE,CURRENCY{Q}USD,COMMODITY{Q}BRENT",
+    "lags": "/api/lags?fuel=GASOLINE&area=BR&driver=BRENT_BRL&start=2021-05-16&end=2022-05-07",
+    "regional": "/api/regional?fuel=GASOLINE",
+    "parity": "/api/parity",
+    "health": "/api/health",
+}
+
+
+@pytest.mark.parametrize("path", VIEWS.values(), ids=VIEWS.keys())
+def test_every_view_answers_on_real_data(client: httpx.Client, path: str) -> None:
+    r = client.get(path)
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"].startswith("application/json")
+    assert r.json()
+
+
+def test_series_returns_every_stored_week(client: httpx.Client, real_store: SqliteStore) -> None:
+    body = client.get(VIEWS["series"]).json()
+    stored = real_store.query("FUEL#GASOLINE#BR")
+    assert [p["date"] for p in body["points"]] == [r.date.isoformat() for r in stored]
+    assert body["points"][-1] == {"date": "2022-05-01", "value": 7.295}  # the workbook's last week
+    windowed = client.get(VIEWS["series"] + "&start=2022-01-01&end=2022-01-31").json()
+    assert [p["date"] for p in windowed["points"]] == [
+        "2022-01-02", "2022-01-09", "2022-01-16", "2022-01-23", "2022-01-30"
+    ]  # fmt: skip
+
+
+def test_overview_has_latest_value_weekly_change_and_as_of(client: httpx.Client) -> None:
+    items = {i["key"]: i for i in client.get(VIEWS["overview"]).json()["items"]}
+    gas = items["FUEL#GASOLINE#BR"]
+    # workbook rows: 2022-05-01 7.295, 2022-04-24 7.283 -> +0.16477 %
+    assert (gas["date"], gas["value"], gas["prev_date"], gas["prev_value"]) == (
+        "2022-05-01", 7.295, "2022-04-24", 7.283
+    )  # fmt: skip
+    assert gas["change_pct"] == pytest.approx((7.295 / 7.283 - 1) * 100)
+    usd = items["CURRENCY#USD"]
+    assert usd["date"] == "2022-05-06"  # the last PTAX inside the demo window
+    assert usd["prev_date"] == "2022-04-29"
+    assert {"COMMODITY#BRENT", "BRENT_BRL", "STOCK#PETR4"} <= items.keys()
+
+
+def test_indices_start_at_100(client: httpx.Client) -> None:
+    body = client.get(VIEWS["indices"] + "&base=2021-09-01").json()
+    assert body["base"] == "2021-09-01"
+    for series in body["series"]:
+        assert series["base_date"] == "2021-09-05"  # first survey week on or after the base
+        first = next(p for p in series["points"] if p["date"] == "2021-09-05")
+        assert first["value"] == pytest.approx(100.0)
+
+
+def test_correlations_have_counts_and_unit_diagonal(client: httpx.Client) -> None:
+    body = client.get(VIEWS["correlations"]).json()
+    size = len(body["keys"])
+    assert size == 3
+    for i in range(size):
+        assert body["r"][i][i] == pytest.approx(1.0)
+        for j in range(size):
+            assert body["n"][i][j] == body["n"][j][i] > 40
+
+
+def test_lags_have_13_lags_and_a_regression(client: httpx.Client) -> None:
+    body = client.get(VIEWS["lags"]).json()
+    assert [c["lag"] for c in body["cross"]] == list(range(13))
+    assert body["best"]["lag"] in range(13)
+    reg = body["regression"]
+    assert len(reg["coefficients"]) == reg["lags"] + 1 == 5
+    assert reg["ci_low"] < reg["cumulative"] < reg["ci_high"]
+    assert reg["pump_pct_ci_low"] < reg["pump_pct_per_10pct"] < reg["pump_pct_ci_high"]
+
+
+def test_lags_without_enough_weeks_explain_why(client: httpx.Client) -> None:
+    body = client.get("/api/lags?fuel=GASOLINE&start=2022-03-01&end=2022-04-10&reg_lags=4").json()
+    assert body["regression"] is None
+    assert "overlapping weeks" in body["regression_error"]
+
+
+def test_regional_view_defaults_to_latest_state_week(client: httpx.Client) -> None:
+    body = client.get(VIEWS["regional"]).json()
+    assert body["week"] == "2026-06-21"
+    states = [a for a in body["areas"] if a["level"] == "STATE"]
+    # 27 UFs minus Sergipe, whose code SE the catalog gives to the Sudeste region
+    assert len(states) == 26
+    sp = next(a for a in states if a["area"] == "SP")
+    assert sp["price"] == 6.45
+    spread = body["spread"]
+    prices = [a["price"] for a in states]
+    assert spread["range"] == pytest.approx(max(prices) - min(prices))
+    assert spread["count"] == 26
+
+
+def test_regional_view_for_a_fuel_with_only_regions(client: httpx.Client) -> None:
+    body = client.get("/api/regional?fuel=DIESEL").json()
+    assert body["week"] == "2022-05-01"
+    assert sorted(a["area"] for a in body["areas"]) == ["BR", "CO", "N", "NE", "S", "SE"]
+    assert body["spread"] is None  # no state prices that week
+
+
+def test_parity_by_state(client: httpx.Client) -> None:
+    body = client.get("/api/parity?week=2026-06-21").json()
+    rows = {a["area"]: a for a in body["areas"]}
+    assert rows["BA"]["ratio"] == pytest.approx(4.88 / 7.07)
+    assert rows["BA"]["ethanol_pays"] is True
+    assert rows["AC"]["ethanol_pays"] is False  # 5.28 / 7.50 = 0.704
+    assert body["threshold"] == 0.7
+
+
+def test_health_completeness_on_real_data(client: httpx.Client, real_store: SqliteStore) -> None:
+    body = client.get(VIEWS["health"]).json()
+    rows = {s["key"]: s for s in body["series"]}
+    usd = rows["CURRENCY#USD"]
+    # PTAX is published 14 h after the day starts in São Paulo: at NOW the last one is 2026-06-30.
+    assert usd["last_available"] == "2026-06-30"
+    expected = list(expected_between(get_calendar("ANBIMA"), date(2021, 5, 19), date(2026, 6, 30)))
+    assert usd["expected"] == len(expected)
+    assert usd["present"] == len(real_store.query("CURRENCY#USD"))
+    assert usd["completeness"] == pytest.approx(usd["present"] / len(expected))
+    assert body["stored_series"] == len(rows)
+    assert body["dead_letters"] is None  # no queue given
+    assert (body["pending"], body["quarantined"], body["last_runs"]) == (0, 0, [])
+
+
+@pytest.fixture
+def troubled(tmp_path: Path) -> Iterator[str]:
+    """A small store with a pending and a quarantined record, a run log and a dead letter."""
+    clock = FixedClock(NOW)
+    store = SqliteStore(tmp_path / "t.sqlite", clock=clock)
+    queue = SqliteQueue(
+        tmp_path / "q.sqlite", clock=clock, visibility_timeout=timedelta(seconds=30)
+    )
+    days = [date(2026, 6, 22) + timedelta(days=i) for i in range(7)]  # Mon..Sun
+    ok = [Record("CURRENCY#USD", d, Decimal("5.1"), Status.OK) for d in days[:4]]
+    store.put_records(ok)
+    store.put_pending(Record("CURRENCY#USD", days[4], None, Status.PENDING, reason="timeout"))
+    store.put_pending(Record("STOCK#PETR4", days[0], None, Status.PENDING, reason="502"))
+    assert store.quarantine("STOCK#PETR4", days[0], 0, "gave up")
+    store.put_run(RunLog("orchestrate", NOW - timedelta(minutes=5), NOW, {"messages": 3}))
+    queue.send(["poison"])
+    queue.dead_letter(queue.receive(1)[0], "bad body")
+    with serving(create_app(store, DEFAULT_CATALOG, queue, clock)) as url:
+        yield url
+    store.close()
+    queue.close()
+
+
+def test_health_counts_pending_quarantined_dead_letters_and_runs(troubled: str) -> None:
+    body = httpx.get(troubled + "/api/health").json()
+    assert (body["pending"], body["quarantined"], body["dead_letters"]) == (1, 1, 1)
+    assert [r["stage"] for r in body["last_runs"]] == ["orchestrate"]
+    assert body["last_runs"][0]["counts"] == {"messages": 3}
+    usd = next(s for s in body["series"] if s["key"] == "CURRENCY#USD")
+    # 4 OK days (Mon-Thu) of the 7 ANBIMA days 2026-06-22..2026-06-30; the Friday is pending
+    assert (usd["present"], usd["expected"], usd["pending"]) == (4, 7, 1)
+    assert usd["completeness"] == pytest.approx(4 / 7)
+
+
+INVALID = {
+    "unknown fuel": ("/api/lags?fuel=KEROSENE", "unknown fuel 'KEROSENE'"),
+    "unknown area": ("/api/lags?fuel=GASOLINE&area=XX", "unknown area 'XX'"),
+    "bad date": (f"/api/series?key=CURRENCY{Q}USD&start=2022-13-01", "start"),
+    "start after end": (
+        f"/api/series?key=CURRENCY{Q}USD&start=2022-02-01&end=2022-01-01",
+        "start 2022-02-01 is after end 2022-01-01",
+    ),
+    "lag too large": ("/api/lags?fuel=GASOLINE&max_lag=13", "max_lag"),
+    "negative lags": ("/api/lags?fuel=GASOLINE&reg_lags=-1", "reg_lags"),
+    "week not a Sunday": ("/api/regional?fuel=GASOLINE&week=2022-05-02", "not a Sunday"),
+    "parity week not a Sunday": ("/api/parity?week=2022-05-03", "not a Sunday"),
+    "one key for correlations": (f"/api/correlations?keys=CURRENCY{Q}USD", "at least two"),
+    "too many keys": ("/api/indices?keys=" + ",".join(["BRENT_BRL"] * 1 + [
+        f"FUEL{Q}GASOLINE{Q}{a}" for a in ("BR", "N", "NE", "CO", "SE", "S", "SP", "RJ", "MG",
+                                            "PR", "SC", "RS")]), "at most 12"),
+    "no keys": ("/api/indices", "keys"),
+    "pump price as driver": (f"/api/lags?fuel=GASOLINE&driver=FUEL{Q}DIESEL{Q}BR", "pump price"),
+    "unknown format": ("/api/overview?format=xml", "format"),
+    "unknown freq": (f"/api/series?key=CURRENCY{Q}USD&freq=monthly", "freq"),
+    "missing key": ("/api/series", "key"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(("path", "message"), INVALID.values(), ids=INVALID.keys())
+def test_invalid_input_is_422_with_a_message(client: httpx.Client, path: str, message: str) -> None:
+    r = client.get(path)
+    assert r.status_code == 422, r.text
+    assert message in r.json()["detail"]
+
+
+UNKNOWN = {
+    "not in catalog": (f"/api/series?key=FUEL{Q}GASOLINE{Q}XX", "'FUEL#GASOLINE#XX'"),
+    "unknown currency": (f"/api/series?key=CURRENCY{Q}XYZ", "'CURRENCY#XYZ'"),
+    "malformed key": ("/api/series?key=NOT_A_KEY", "'NOT_A_KEY'"),
+    "unknown among several": (f"/api/indices?keys=CURRENCY{Q}USD,STOCK{Q}NOPE", "'STOCK#NOPE'"),
+    "unknown driver": (f"/api/lags?fuel=GASOLINE&driver=STOCK{Q}NOPE", "'STOCK#NOPE'"),
+}
+
+
+@pytest.mark.parametrize(("path", "key"), UNKNOWN.values(), ids=UNKNOWN.keys())
+def test_unknown_series_is_404_naming_it(client: httpx.Client, path: str, key: str) -> None:
+    r = client.get(path)
+    assert r.status_code == 404, r.text
+    assert key in r.json()["detail"]
+
+
+ODD = ["%00", "' OR 1=1", "9999-99-99", "-1", "1e309", "🙂", "a" * 300, "FUEL%23%23", "%23"]
+
+
+@pytest.mark.parametrize("value", ODD)
+def test_odd_values_never_cause_a_500(client: httpx.Client, value: str) -> None:
+    for template in (
+        "/api/series?key={v}",
+        "/api/series?key=CURRENCY%23USD&start={v}",
+        "/api/indices?keys={v}",
+        "/api/lags?fuel={v}",
+        "/api/lags?fuel=GASOLINE&driver={v}",
+        "/api/regional?fuel=GASOLINE&week={v}",
+        "/api/correlations?keys=BRENT_BRL&keys={v}",
+    ):
+        r = client.get(template.format(v=value))
+        assert r.status_code in (404, 422), (template, value, r.status_code, r.text)
+        assert r.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["overview", "series", "indices", "correlations", "lags", "regional", "parity", "health"],
+)
+def test_csv_export_of_every_view(client: httpx.Client, name: str) -> None:
+    path = VIEWS[name]
+    r = client.get(path + ("&" if "?" in path else "?") + "format=csv")
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("text/csv")
+    assert f'filename="{name}.csv"' in r.headers["content-disposition"]
+    rows = list(csv.reader(io.StringIO(r.text)))
+    body = client.get(path).json()
+    counts = {
+        "overview": lambda b: len(b["items"]),
+        "series": lambda b: len(b["points"]),
+        "indices": lambda b: sum(len(s["points"]) for s in b["series"]),
+        "correlations": lambda b: len(b["keys"]) ** 2,
+        "lags": lambda b: len(b["cross"]),
+        "regional": lambda b: len(b["areas"]),
+        "parity": lambda b: len(b["areas"]),
+        "health": lambda b: len(b["series"]),
+    }
+    expected_rows = counts[name](body)
+    assert expected_rows > 0
+    assert len(rows) == expected_rows + 1  # the header
+    assert all(len(row) == len(rows[0]) for row in rows)
+
+
+def test_series_csv_values(client: httpx.Client) -> None:
+    text = client.get(VIEWS["series"] + "&start=2022-05-01&format=csv").text
+    assert text == "date,value\n2022-05-01,7.295\n"
+
+
+SECURED = ["/", "/static/app.js", "/api/meta", "/api/series?key=NOPE", "/api/lags?fuel=X", "/nope"]
+
+
+@pytest.mark.parametrize("path", SECURED)
+def test_security_headers_on_every_response(client: httpx.Client, path: str) -> None:
+    headers = client.get(path).headers
+    csp = headers["content-security-policy"]
+    assert "script-src 'self'" in csp
+    assert "unsafe-eval" not in csp
+    assert "'unsafe-inline'" not in csp.split("script-src", 1)[1].split(";", 1)[0]
+    assert "frame-ancestors 'none'" in csp
+    assert headers["x-content-type-options"] == "nosniff"
+    assert headers["referrer-policy"] == "no-referrer"
+
+
+def test_page_has_no_inline_script(client: httpx.Client) -> None:
+    html = client.get("/").text
+    scripts = re.findall(r"<script\b[^>]*>(.*?)</script>", html, flags=re.S)
+    assert scripts
+    assert all(body.strip() == "" for body in scripts)
+    assert all("src=" in tag for tag in re.findall(r"<script\b[^>]*>", html))
+    assert " on" not in " ".join(re.findall(r"<[^>]+>", html)).replace(" onl", "")  # no onclick=
+
+
+def test_plotly_comes_from_the_installed_package(client: httpx.Client) -> None:
+    r = client.get("/static/plotly.min.js", headers={"Accept-Encoding": "gzip"})
+    assert r.status_code == 200
+    assert r.content == plotly_js_path().read_bytes()  # httpx decodes the gzip
+    assert "cdn" not in client.get("/").text.lower()
+    again = client.get("/static/plotly.min.js", headers={"If-None-Match": r.headers["etag"]})
+    assert again.status_code == 304
+
+
+def test_geojson_is_bundled_with_its_notice(client: httpx.Client) -> None:
+    geo = client.get("/static/brazil-states.geojson").json()
+    assert sorted(f["properties"]["sigla"] for f in geo["features"])[:3] == ["AC", "AL", "AM"]
+    assert len(geo["features"]) == 27
+    assert "OCA-UFCG/countries-geo-data" in client.get("/static/NOTICE.txt").text
+    assert client.get("/static/../app.py").status_code == 404
+
+
+def test_openapi_and_docs(client: httpx.Client) -> None:
+    spec = client.get("/openapi.json").json()
+    paths = set(spec["paths"])
+    assert {v.split("?")[0] for v in VIEWS.values()} <= paths
+    lags = {p["name"] for p in spec["paths"]["/api/lags"]["get"]["parameters"]}
+    assert {"fuel", "area", "driver", "max_lag", "reg_lags", "start", "end", "format"} <= lags
+    assert client.get("/docs").status_code == 200
+
+
+def test_assets_are_sent_gzipped(client: httpx.Client) -> None:
+    r = client.get("/static/app.js", headers={"Accept-Encoding": "gzip"})
+    assert r.headers["content-encoding"] == "gzip"
+    assert r.num_bytes_downloaded < len(r.content) / 2  # httpx hands back the decoded bytes
+    plain = client.get("/static/app.js", headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers
+    assert plain.content == r.content
+
+
+def test_health_as_of_is_the_injected_clock(client: httpx.Client) -> None:
+    assert datetime.fromisoformat(client.get("/api/health").json()["as_of"]) == NOW

@@ -1,0 +1,36 @@
+"""One real demo run per test session, shared by the end-to-end checks."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SHARED = ROOT.parent / "shared" / "data"
+
+
+def fuelpipe(*args: str, env: dict[str, str], check: bool = True, timeout: float = 300):
+    """Run the real CLI in a subprocess, as a user would."""
+    return subprocess.run(
+        [sys.executable, "-m", "fuelpipe.cli", *args],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        check=check,
+        timeout=timeout,
+    )
+
+
+@pytest.fixture(scope="session")
+def demo_store(tmp_path_factory):
+    """`fuelpipe demo --no-serve` into a fresh store; returns (env, status rows, stdout)."""
+    db = tmp_path_factory.mktemp("demo") / "fuelpipe.sqlite"
+    env = {"FUELPIPE_DB": str(db)}
+    out = fuelpipe("demo", "--no-serve", env=env)
+    rows = json.loads(fuelpipe("--now", "2022-05-07T23:59", "status", "--json", env=env).stdout)
+    return env, rows, out.stdout

@@ -1,0 +1,98 @@
+"""kill -9 anywhere in a run, run again: the store ends equal to an uninterrupted run's."""
+
+from __future__ import annotations
+
+import random
+import signal
+
+import pytest
+from tests.e2e.conftest import fuelpipe
+
+from fuelpipe.adapters.sqlite_store import SqliteStore
+from fuelpipe.domain.catalog import DEFAULT_CATALOG
+from fuelpipe.failpoints import POINTS
+from fuelpipe.replay import ReplayServer
+
+SERIES = ["CURRENCY#USD", "STOCK#PRIO3", "FUEL#GASOLINE#BR", "FUEL#DIESEL#BR", "COMMODITY#BRENT"]
+RUN = ["--now", "2022-05-07T23:59", "run", "--since", "2021-05-19"]
+for _s in SERIES:
+    RUN += ["--series", _s]
+
+
+def _dump(db):
+    store = SqliteStore(db)
+    try:
+        keys = DEFAULT_CATALOG.select(SERIES)
+        return {
+            s.key: [
+                (r.date, r.value, r.status, r.retry_count, r.reason, r.attrs)
+                for r in store.query(s.key)
+            ]
+            for s in keys
+        }
+    finally:
+        store.close()
+
+
+@pytest.fixture(scope="module")
+def replay():
+    with ReplayServer(quiet=True) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def reference(replay, tmp_path_factory):
+    db = tmp_path_factory.mktemp("ref") / "ref.sqlite"
+    env = {**_env(replay), "FUELPIPE_DB": str(db)}
+    fuelpipe(*RUN, env=env)
+    return _dump(db)
+
+
+def _env(replay):
+    env = {f"FUELPIPE_SOURCE_{k.upper()}_URL": v for k, v in replay.source_urls().items()}
+    env["FUELPIPE_VISIBILITY_TIMEOUT_S"] = "1"
+    return env
+
+
+def _points(seed: int, n: int) -> list[tuple[str, int]]:
+    """Seeded crash points covering every stage: each failpoint first, then random hits."""
+    rng = random.Random(seed)
+    chosen = [(p, 1) for p in POINTS]
+    while len(chosen) < n:
+        point = rng.choice(POINTS)
+        hits = 1 if point.startswith(("orchestrate", "recheck")) else rng.randint(1, 8)
+        chosen.append((point, hits))
+    return chosen
+
+
+# make test: one crash in each stage; make chaos runs the 24 seeded points below.
+FAST = [
+    ("orchestrate.after_send", 1),
+    ("scrape.after_write", 2),
+    ("scrape.after_pending", 1),
+    ("drain.before_delete", 3),
+]
+
+
+def _crash_and_resume(replay, reference, tmp_path, point, hits):
+    db = tmp_path / "crash.sqlite"
+    env = {**_env(replay), "FUELPIPE_DB": str(db)}
+    crashed = fuelpipe(*RUN, env={**env, "FUELPIPE_FAILPOINTS": f"{point}:{hits}"}, check=False)
+    killed = crashed.returncode == -signal.SIGKILL
+    assert killed or crashed.returncode == 0, crashed.stderr
+    fuelpipe(*RUN, env=env)
+    assert _dump(db) == reference, f"store differs after a crash at {point}:{hits}"
+    return killed
+
+
+@pytest.mark.parametrize(("point", "hits"), FAST, ids=[f"{p}:{h}" for p, h in FAST])
+def test_a_run_killed_mid_way_resumes_with_nothing_lost_or_duplicated(
+    replay, reference, tmp_path, point, hits
+):
+    assert _crash_and_resume(replay, reference, tmp_path, point, hits)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("point", "hits"), _points(2026, 24))
+def test_twenty_four_seeded_crash_points(replay, reference, tmp_path, point, hits):
+    _crash_and_resume(replay, reference, tmp_path, point, hits)

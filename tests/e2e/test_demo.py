@@ -1,0 +1,129 @@
+"""`make demo`'s main job, checked against the real files the snapshot came from."""
+
+from __future__ import annotations
+
+import csv
+import json
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import openpyxl
+import pytest
+from tests.e2e.conftest import SHARED, fuelpipe
+
+from fuelpipe.domain.calendars import SAO_PAULO, get_calendar, last_available_date
+from fuelpipe.domain.catalog import DEFAULT_CATALOG
+from fuelpipe.replay import SNAPSHOT_DIR
+
+DEMO_NOW = datetime(2022, 5, 7, 23, 59, tzinfo=SAO_PAULO)
+COVERAGE = json.loads((Path(SNAPSHOT_DIR) / "coverage.json").read_text())
+
+
+def _export(env, key):
+    out = fuelpipe("export", key, "--format", "json", env=env).stdout
+    return {r["date"]: r for r in json.loads(out)}
+
+
+def test_every_snapshot_series_is_stored_with_nothing_missing(demo_store):
+    env, rows, stdout = demo_store
+    by_key = {r["key"]: r for r in rows}
+    window_keys = [
+        k for k, span in COVERAGE["series"].items() if span["first"] <= COVERAGE["window"]["end"]
+    ]
+    assert set(window_keys) <= set(by_key)
+    for key in window_keys:
+        row = by_key[key]
+        assert row["missing"] == 0, row
+        series = DEFAULT_CATALOG[key]
+        published = last_available_date(DEMO_NOW, series.available_after).isoformat()
+        if COVERAGE["series"][key]["first"] <= published:  # some real value is due by now
+            assert row["present"] > 0, row
+        assert row["present"] + row["pending"] + row["quarantined"] >= row["expected"], row
+    assert "0 missing" in stdout
+
+
+def test_usd_has_every_banking_day_and_no_weekend_or_holiday(demo_store):
+    env, rows, _ = demo_store
+    usd = next(r for r in rows if r["key"] == "CURRENCY#USD")
+    assert usd["missing"] == usd["pending"] == usd["quarantined"] == 0
+    assert usd["present"] == usd["expected"] > 240
+    for key in ("CURRENCY#USD", "STOCK#PETR4", "COMMODITY#BRENT", "FUEL#GASOLINE#BR"):
+        cal = get_calendar(DEFAULT_CATALOG[key].calendar)
+        stored = _export(env, key)
+        assert stored
+        assert all(cal.is_expected(date.fromisoformat(d)) for d in stored), key
+
+
+def _shared(path: str) -> Path:
+    real = SHARED / path
+    if not real.exists():
+        pytest.skip(f"the shared real data ({real}) is not beside this checkout")
+    return real
+
+
+def test_spot_check_ptax_against_the_real_file(demo_store):
+    env, _, _ = demo_store
+    with _shared("fx/strongylis__ptax.csv").open() as fh:
+        real = {r["data"]: r for r in csv.DictReader(fh)}
+    stored = _export(env, "CURRENCY#USD")
+    for day in ("2021-05-19", "2021-12-30", "2022-05-06"):
+        assert Decimal(stored[day]["value"]) == Decimal(real[day]["venda"])
+        assert Decimal(stored[day]["buy"]) == Decimal(real[day]["compra"])
+
+
+def test_spot_check_petr4_close_and_brent_spot(demo_store):
+    env, _, _ = demo_store
+    with _shared("stocks/henriquebrnetto__PETR4.SA.csv").open() as fh:
+        petr4 = {r["Date"]: r for r in csv.DictReader(fh)}
+    stored = _export(env, "STOCK#PETR4")
+    assert Decimal(stored["2022-03-08"]["value"]).quantize(Decimal("0.0001")) == Decimal(
+        petr4["2022-03-08"]["Close"]
+    ).quantize(Decimal("0.0001"))
+    with _shared("brent/jackthompsondb__DCOILBRENTEU.csv").open() as fh:
+        brent = {r["observation_date"]: r["DCOILBRENTEU"] for r in csv.DictReader(fh)}
+    stored = _export(env, "COMMODITY#BRENT")
+    for day in ("2021-06-01", "2022-03-08"):
+        assert Decimal(stored[day]["value"]) == Decimal(brent[day])
+
+
+def _anp_rows(path: Path, header_cell: str = "PRODUTO"):
+    wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    rows = wb.worksheets[0].iter_rows(values_only=True)
+    for row in rows:
+        if row and header_cell in row:
+            header = [str(c).strip() if c else "" for c in row]
+            break
+    for row in rows:
+        yield dict(zip(header, row, strict=False))
+
+
+def test_spot_check_anp_gasoline_for_brazil(demo_store):
+    env, _, _ = demo_store
+    real = {
+        r["DATA INICIAL"].date().isoformat(): r["PREÇO MÉDIO REVENDA"]
+        for r in _anp_rows(_shared("anp/maikereis__semanal-brasil-desde-2013.xlsx"))
+        if r.get("PRODUTO") == "GASOLINA COMUM" and isinstance(r.get("DATA INICIAL"), datetime)
+    }
+    stored = _export(env, "FUEL#GASOLINE#BR")
+    for week in ("2021-10-24", "2022-03-13"):
+        assert Decimal(stored[week]["value"]) == Decimal(str(real[week])).quantize(
+            Decimal(stored[week]["value"])
+        )
+        assert stored[week]["stations"] > 1000
+
+
+def test_spot_check_anp_gasoline_for_sao_paulo(demo_store):
+    env, _, _ = demo_store
+    with _shared("anp/strongylis__anp_shlp_estados.csv").open() as fh:
+        real = {
+            r["data"]: r["preco_medio"]
+            for r in csv.DictReader(fh)
+            if r["estado"] == "SP" and r["produto"] == "gasolina_c"
+        }
+    stored = _export(env, "FUEL#GASOLINE#SP")
+    assert len(stored) > 40
+    for week_end in ("2025-07-05", "2026-01-10"):
+        week_start = date.fromisoformat(week_end).toordinal() - 6
+        day = date.fromordinal(week_start).isoformat()
+        assert Decimal(stored[day]["value"]) == Decimal(real[week_end])

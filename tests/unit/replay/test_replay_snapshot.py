@@ -1,0 +1,104 @@
+"""The bundled snapshot: small, documented, consistent with coverage.json and the real files."""
+
+from __future__ import annotations
+
+import csv
+import json
+from datetime import date
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from fuelpipe.domain.catalog import DEFAULT_CATALOG
+from fuelpipe.replay import SNAPSHOT_DIR, Snapshot, load_coverage
+from fuelpipe.replay.builder import WINDOW_END, WINDOW_START, build_snapshot
+from fuelpipe.replay.snapshot_data import coverage
+
+
+def _files(root: Path) -> list[Path]:
+    return [p for p in root.rglob("*") if p.is_file()]
+
+
+def test_snapshot_is_small_and_every_file_is_in_the_notice() -> None:
+    files = _files(SNAPSHOT_DIR)
+    assert sum(p.stat().st_size for p in files) < 3 * 1024 * 1024
+    notice = (SNAPSHOT_DIR / "NOTICE.md").read_text(encoding="utf-8")
+    for path in files:
+        rel = path.relative_to(SNAPSHOT_DIR).as_posix()
+        if rel not in ("NOTICE.md", "coverage.json"):
+            assert f"`{rel}`" in notice, rel
+    assert "Nothing in the snapshot is synthetic" in notice
+    assert "Adj Close` is set equal to `Close`" in notice
+
+
+def test_coverage_json_matches_the_files_and_the_catalog() -> None:
+    doc = json.loads((SNAPSHOT_DIR / "coverage.json").read_text(encoding="utf-8"))
+    assert doc["window"] == {"start": "2021-05-19", "end": "2022-05-07"}
+    assert doc["series"] == coverage(Snapshot())
+    assert set(doc["series"]) <= set(DEFAULT_CATALOG.keys())
+    cov = load_coverage()
+    assert (cov.start, cov.end) == (WINDOW_START, WINDOW_END)
+    assert cov.series["CURRENCY#USD"].first == date(2021, 5, 19)
+    assert cov.series["STOCK#PETR3"].last == date(2022, 3, 14)  # the real file ends there
+    assert "FUEL#GASOLINE#SP" in cov.series
+    whole = cov.keys_covering(date(2021, 6, 1), date(2022, 3, 1))
+    assert {"CURRENCY#USD", "STOCK#PETR4", "COMMODITY#BRENT", "FUEL#GASOLINE#BR"} <= set(whole)
+    assert "FUEL#GASOLINE#SP" not in whole
+
+
+def test_ptax_file_is_weekdays_with_sell_above_buy() -> None:
+    with (SNAPSHOT_DIR / "bcb/USD.csv").open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert rows
+    for r in rows:
+        assert date.fromisoformat(r["date"]).weekday() < 5
+        assert float(r["sell"]) > float(r["buy"])
+        assert WINDOW_START <= date.fromisoformat(r["date"]) <= WINDOW_END
+
+
+def test_values_equal_the_real_source_files(shared_data: Path) -> None:
+    snap = Snapshot()
+    with (shared_data / "fx/strongylis__ptax.csv").open(newline="") as fh:
+        real_ptax = {r["data"]: (r["venda"], r["compra"]) for r in csv.DictReader(fh)}
+    for q in snap.ptax["USD"]:
+        assert real_ptax[q.day.isoformat()] == (q.sell, q.buy)
+    with (shared_data / "stocks/rowrias__PRIO3.SA.csv").open(newline="") as fh:
+        real_prio = {r["Date"]: float(r["Close"]) for r in csv.DictReader(fh)}
+    assert all(real_prio[b.day.isoformat()] == b.close for b in snap.bars["PRIO3.SA"])
+    with (shared_data / "brent/jackthompsondb__DCOILBRENTEU.csv").open(newline="") as fh:
+        real_brent = {r["observation_date"]: r["DCOILBRENTEU"] for r in csv.DictReader(fh)}
+    assert all(real_brent[o.day.isoformat()] == o.value for o in snap.fred["DCOILBRENTEU"])
+
+
+def test_state_workbook_holds_the_real_weekly_state_values(shared_data: Path) -> None:
+    with (shared_data / "anp/strongylis__anp_shlp_estados.csv").open(newline="") as fh:
+        real = {
+            (r["data"], r["estado"], r["produto"]): float(r["preco_medio"])
+            for r in csv.DictReader(fh)
+        }
+    ws = openpyxl.load_workbook(
+        SNAPSHOT_DIR / "anp/semanal/semanal-estados-desde-2013.xlsx", read_only=True
+    ).worksheets[0]
+    names = {"SAO PAULO": "SP", "BAHIA": "BA"}
+    labels = {"GASOLINA COMUM": "gasolina_c", "ETANOL HIDRATADO": "hidratado"}
+    checked = 0
+    for row in ws.iter_rows(min_row=19, values_only=True):
+        if row[3] in names:
+            assert (row[1] - row[0]).days == 6
+            assert row[1].weekday() == 5  # DATA FINAL is the survey's Saturday
+            key = (row[1].date().isoformat(), names[row[3]], labels[row[4]])
+            assert real[key] == row[7]
+            assert row[8] == "-"  # the CSV has no standard deviation
+            checked += 1
+    assert checked == 52 * 2 * 2
+
+
+@pytest.mark.slow
+def test_rebuilding_from_shared_data_gives_the_bundled_snapshot(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    build_snapshot(shared_data, tmp_path)
+    for path in _files(SNAPSHOT_DIR):
+        rel = path.relative_to(SNAPSHOT_DIR)
+        assert (tmp_path / rel).read_bytes() == path.read_bytes(), rel

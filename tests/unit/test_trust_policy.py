@@ -1,0 +1,289 @@
+"""infra/bootstrap.yaml: who may assume the deploy role, and what the role may do."""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+BOOTSTRAP = Path(__file__).resolve().parents[2] / "infra" / "bootstrap.yaml"
+ACCOUNT, REGION = "123456789012", "sa-east-1"
+OWNER, REPOSITORY = "acme-data", "fuelpipe"
+AUD = "token.actions.githubusercontent.com:aud"
+SUB = "token.actions.githubusercontent.com:sub"
+FUNCTION_ARN = re.compile(
+    rf"^arn:aws:lambda:{REGION}:{ACCOUNT}:function:"
+    r"(fuelpipe-\*|data_clustering|scraper|retry_recheck|dashboard_api)$"
+)
+
+
+class CfnLoader(yaml.SafeLoader):
+    """A SafeLoader that reads CloudFormation's short tags (!Sub, !Ref, ...) as long forms."""
+
+
+def _intrinsic(loader: CfnLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    if suffix == "GetAtt" and isinstance(value, str):
+        value = value.split(".", 1)
+    return {"Ref" if suffix == "Ref" else f"Fn::{suffix}": value}
+
+
+CfnLoader.add_multi_constructor("!", _intrinsic)
+
+
+class Rendered:
+    """The template with parameters and intrinsic functions resolved for one deployment."""
+
+    def __init__(self, template: dict[str, Any], parameters: dict[str, str]) -> None:
+        self.template = template
+        defaults = {k: v.get("Default", "") for k, v in template["Parameters"].items()}
+        self.values = {
+            **defaults,
+            **parameters,
+            "AWS::AccountId": ACCOUNT,
+            "AWS::Region": REGION,
+            "AWS::Partition": "aws",
+        }
+        self.conditions = {"CreateOidcProvider": self.values["ExistingOidcProviderArn"] == ""}
+
+    def resource(self, logical_id: str) -> dict[str, Any]:
+        return self.resolve(self.template["Resources"][logical_id]["Properties"])
+
+    def _physical(self, logical_id: str) -> str:
+        resource = self.template["Resources"][logical_id]
+        props = resource["Properties"]
+        if resource["Type"] == "AWS::IAM::Role":
+            return f"arn:aws:iam::{ACCOUNT}:role/{self.resolve(props['RoleName'])}"
+        if resource["Type"] == "AWS::S3::Bucket":
+            return str(self.resolve(props["BucketName"]))
+        if resource["Type"] == "AWS::IAM::OIDCProvider":
+            return f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com"
+        raise AssertionError(f"no physical id rule for {logical_id}")
+
+    def _attribute(self, logical_id: str, attribute: str) -> str:
+        assert attribute == "Arn", attribute
+        physical = self._physical(logical_id)
+        return physical if physical.startswith("arn:") else f"arn:aws:s3:::{physical}"
+
+    def _sub(self, text: str) -> str:
+        def one(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if "." in name:
+                return self._attribute(*name.split(".", 1))
+            if name in self.values:
+                return str(self.values[name])
+            return self._physical(name)
+
+        return re.sub(r"\$\{([^}]+)\}", one, text)
+
+    def _ref(self, name: str) -> str:
+        return str(self.values[name]) if name in self.values else self._physical(name)
+
+    def _if(self, args: list[Any]) -> Any:
+        condition, yes, no = args
+        return self.resolve(yes if self.conditions[condition] else no)
+
+    def resolve(self, node: Any) -> Any:
+        if isinstance(node, list):
+            return [self.resolve(n) for n in node]
+        if not isinstance(node, dict):
+            return node
+        intrinsics = {
+            "Ref": self._ref,
+            "Fn::Sub": self._sub,
+            "Fn::GetAtt": lambda args: self._attribute(*args),
+            "Fn::If": self._if,
+        }
+        if len(node) == 1 and next(iter(node)) in intrinsics:
+            [(name, args)] = node.items()
+            return intrinsics[name](args)
+        return {k: self.resolve(v) for k, v in node.items()}
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    return yaml.load(BOOTSTRAP.read_text(), Loader=CfnLoader)
+
+
+def render(template: dict[str, Any], environment: str = "production") -> Rendered:
+    return Rendered(
+        template,
+        {"GitHubOwner": OWNER, "GitHubRepository": REPOSITORY, "Environment": environment},
+    )
+
+
+def trust_statement(rendered: Rendered) -> dict[str, Any]:
+    [statement] = rendered.resource("DeployRole")["AssumeRolePolicyDocument"]["Statement"]
+    return statement
+
+
+def may_assume(statement: dict[str, Any], claims: dict[str, str]) -> bool:
+    """IAM's evaluation of StringEquals / StringLike on the token's claims."""
+    for operator, conditions in statement["Condition"].items():
+        for key, expected in conditions.items():
+            allowed = expected if isinstance(expected, list) else [expected]
+            actual = claims.get(key, "")
+            if operator == "StringEquals" and actual not in allowed:
+                return False
+            if operator == "StringLike" and not any(
+                fnmatch.fnmatchcase(actual, p) for p in allowed
+            ):
+                return False
+            if operator not in {"StringEquals", "StringLike"}:
+                return False
+    return True
+
+
+def test_the_template_declares_the_github_oidc_provider(template) -> None:
+    provider = render(template).resource("GitHubOidcProvider")
+
+    assert provider["Url"] == "https://token.actions.githubusercontent.com"
+    assert provider["ClientIdList"] == ["sts.amazonaws.com"]
+
+
+def test_the_role_trusts_web_identities_from_that_provider_only(template) -> None:
+    statement = trust_statement(render(template))
+
+    assert statement["Effect"] == "Allow"
+    assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
+    assert statement["Principal"] == {
+        "Federated": f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com"
+    }
+
+
+def test_the_audience_must_be_sts(template) -> None:
+    statement = trust_statement(render(template))
+
+    assert statement["Condition"]["StringEquals"][AUD] == "sts.amazonaws.com"
+
+
+def test_the_subject_names_this_repository_with_no_wildcard_owner_or_repository(template) -> None:
+    raw = template["Resources"]["DeployRole"]["Properties"]["AssumeRolePolicyDocument"]
+    [statement] = raw["Statement"]
+    subjects = [
+        value
+        for operator in ("StringEquals", "StringLike")
+        for key, value in statement["Condition"].get(operator, {}).items()
+        if key == SUB
+    ]
+
+    assert subjects
+    for subject in subjects:
+        for text in subject if isinstance(subject, list) else [subject]:
+            pattern = text["Fn::Sub"]
+            assert pattern.startswith("repo:${GitHubOwner}/${GitHubRepository}:")
+            scope = pattern.removeprefix("repo:${GitHubOwner}/${GitHubRepository}:")
+            assert re.fullmatch(r"ref:refs/heads/main|environment:(\$\{Environment\}|\w+)", scope)
+            assert "*" not in pattern
+
+
+@pytest.mark.parametrize("parameter", ["GitHubOwner", "GitHubRepository"])
+def test_owner_and_repository_parameters_refuse_wildcards(template, parameter) -> None:
+    pattern = template["Parameters"][parameter]["AllowedPattern"]
+
+    assert re.fullmatch(pattern, "fuelpipe")
+    for bad in ("*", "acme*", "ac?me", "acme/fuelpipe", ""):
+        assert not re.fullmatch(pattern, bad), bad
+
+
+@pytest.mark.parametrize("environment", ["staging", "production"])
+def test_only_this_repositorys_job_in_the_named_environment_may_assume(
+    template, environment
+) -> None:
+    statement = trust_statement(render(template, environment))
+    other = "staging" if environment == "production" else "production"
+    good = {AUD: "sts.amazonaws.com", SUB: f"repo:{OWNER}/{REPOSITORY}:environment:{environment}"}
+
+    assert may_assume(statement, good)
+    for sub in (
+        f"repo:{OWNER}/{REPOSITORY}:environment:{other}",
+        f"repo:{OWNER}/{REPOSITORY}:ref:refs/heads/feature",
+        f"repo:{OWNER}/{REPOSITORY}:pull_request",
+        f"repo:{OWNER}/other-repo:environment:{environment}",
+        f"repo:evil-{OWNER}/{REPOSITORY}:environment:{environment}",
+        f"repo:{OWNER}/{REPOSITORY}-fork:environment:{environment}",
+    ):
+        assert not may_assume(statement, {**good, SUB: sub}), sub
+    assert not may_assume(statement, {**good, AUD: "https://example.invalid"})
+
+
+def policy_statements(rendered: Rendered, role: str) -> list[dict[str, Any]]:
+    return [
+        statement
+        for policy in rendered.resource(role)["Policies"]
+        for statement in policy["PolicyDocument"]["Statement"]
+    ]
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def test_the_deploy_role_may_update_only_our_functions(template) -> None:
+    statements = policy_statements(render(template), "DeployRole")
+    lambda_statements = [
+        s for s in statements if any(a.startswith("lambda:") for a in as_list(s["Action"]))
+    ]
+
+    assert lambda_statements
+    for statement in lambda_statements:
+        assert "lambda:UpdateFunctionCode" in as_list(statement["Action"])
+        assert all(FUNCTION_ARN.match(arn) for arn in as_list(statement["Resource"]))
+
+
+def test_the_deploy_role_never_allows_everything(template) -> None:
+    for statement in policy_statements(render(template), "DeployRole"):
+        assert statement["Effect"] == "Allow"
+        assert "*" not in as_list(statement["Resource"])
+        assert not [a for a in as_list(statement["Action"]) if a.endswith(":*") or a == "*"]
+
+
+def test_the_deploy_role_deploys_only_this_stack(template) -> None:
+    statements = policy_statements(render(template), "DeployRole")
+    stack_arns = {
+        arn
+        for s in statements
+        if "cloudformation:ExecuteChangeSet" in as_list(s["Action"])
+        for arn in as_list(s["Resource"])
+    }
+
+    assert stack_arns == {f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/fuelpipe/*"}
+
+
+def test_the_deploy_role_passes_only_its_own_cloudformation_role(template) -> None:
+    rendered = render(template)
+    passes = [
+        s
+        for s in policy_statements(rendered, "DeployRole")
+        if "iam:PassRole" in as_list(s["Action"])
+    ]
+
+    assert len(passes) == 1
+    [statement] = passes
+    own = f"arn:aws:iam::{ACCOUNT}:role/fuelpipe-cloudformation-production"
+    assert as_list(statement["Resource"]) == [own]
+    assert statement["Condition"]["StringEquals"]["iam:PassedToService"] == (
+        "cloudformation.amazonaws.com"
+    )
+
+
+def test_the_cloudformation_role_passes_only_the_stacks_roles(template) -> None:
+    passes = [
+        s
+        for s in policy_statements(render(template), "CloudFormationExecutionRole")
+        if "iam:PassRole" in as_list(s["Action"])
+    ]
+
+    assert passes
+    for statement in passes:
+        assert as_list(statement["Resource"]) == [f"arn:aws:iam::{ACCOUNT}:role/fuelpipe-*"]
+        assert "iam:PassedToService" in statement["Condition"]["StringEquals"]

@@ -1,0 +1,164 @@
+"""The GitHub workflows: pinned actions, least privilege, OIDC only, no template injection."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+WORKFLOWS = Path(__file__).resolve().parents[2] / ".github" / "workflows"
+FILES = sorted(WORKFLOWS.glob("*.yml"))
+CONFIGURE_AWS = "aws-actions/configure-aws-credentials"
+PINNED = re.compile(
+    r"^\s*(?:-\s+)?uses:\s*(?P<action>[\w.-]+/[\w./-]+)@(?P<sha>[0-9a-f]{40})\s+#\s*v\d+(?:\.\d+){0,2}\s*$"
+)
+LOCAL = re.compile(r"^\s*(?:-\s+)?uses:\s*\./\.github/workflows/[\w.-]+\.ya?ml(\s+#.*)?$")
+ACCESS_KEY_NAMES = re.compile(
+    r"AWS_ACCESS_KEY_ID|AWS_SECRET_ACCESS_KEY|AWS_SESSION_TOKEN|aws-access-key-id"
+    r"|aws-secret-access-key|aws-session-token",
+    re.IGNORECASE,
+)
+
+
+def load(path: Path) -> dict[str, Any]:
+    data = yaml.safe_load(path.read_text())
+    # YAML 1.1 reads the key `on` as True.
+    data["on"] = data.pop(True, data.get("on"))
+    return data
+
+
+def steps(job: dict[str, Any]) -> list[dict[str, Any]]:
+    return list(job.get("steps", []))
+
+
+def uses_configure_aws(job: dict[str, Any]) -> bool:
+    return any(str(s.get("uses", "")).startswith(CONFIGURE_AWS) for s in steps(job))
+
+
+def test_the_workflows_exist() -> None:
+    assert {p.name for p in FILES} >= {"ci.yml", "deploy.yml"}
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
+def test_every_action_is_pinned_to_a_full_sha_with_its_version(path: Path) -> None:
+    lines = [line for line in path.read_text().splitlines() if re.match(r"^\s*(-\s+)?uses:", line)]
+
+    assert lines
+    unpinned = [line.strip() for line in lines if not (PINNED.match(line) or LOCAL.match(line))]
+    assert unpinned == []
+
+
+def test_the_same_action_is_pinned_to_the_same_sha_everywhere() -> None:
+    pins: dict[str, set[str]] = {}
+    for path in FILES:
+        for line in path.read_text().splitlines():
+            if match := PINNED.match(line):
+                pins.setdefault(match["action"], set()).add(match["sha"])
+
+    assert {a for a, shas in pins.items() if len(shas) > 1} == set()
+    assert {"actions/checkout", "actions/setup-python", CONFIGURE_AWS} <= set(pins)
+
+
+def test_ci_reads_contents_only_and_runs_make_test() -> None:
+    ci = load(WORKFLOWS / "ci.yml")
+
+    assert ci["permissions"] == {"contents": "read"}
+    assert {"pull_request", "push"} <= set(ci["on"])
+    for job in ci["jobs"].values():
+        assert job.get("permissions", {"contents": "read"}) == {"contents": "read"}
+    runs = [s.get("run", "") for job in ci["jobs"].values() for s in steps(job)]
+    assert "make test" in runs
+
+
+def test_id_token_write_is_granted_only_to_the_deploy_job() -> None:
+    workflows = {p.name: load(p) for p in FILES}
+    deploy_workflows = {
+        name
+        for name, wf in workflows.items()
+        if any(uses_configure_aws(job) for job in wf["jobs"].values())
+    }
+    assert deploy_workflows
+
+    for name, wf in workflows.items():
+        assert "id-token" not in (wf.get("permissions") or {}), f"{name}: workflow-wide id-token"
+        for job_name, job in wf["jobs"].items():
+            perms = job.get("permissions") or {}
+            if perms.get("id-token") != "write":
+                assert not uses_configure_aws(job), f"{name}:{job_name} assumes without a token"
+                continue
+            called = Path(str(job.get("uses", ""))).name
+            # Either the job that assumes the role, or a call granting it to that job.
+            assert uses_configure_aws(job) or called in deploy_workflows, f"{name}:{job_name}"
+            assert set(perms) == {"contents", "id-token"}
+            assert perms["contents"] == "read"
+
+
+def test_the_role_is_assumed_through_oidc_and_no_access_key_appears_anywhere() -> None:
+    for path in FILES:
+        assert not ACCESS_KEY_NAMES.search(path.read_text()), path.name
+    assume = [
+        s
+        for path in FILES
+        for job in load(path)["jobs"].values()
+        for s in steps(job)
+        if str(s.get("uses", "")).startswith(CONFIGURE_AWS)
+    ]
+    assert assume
+    for step in assume:
+        assert step["with"]["role-to-assume"] == "${{ vars.AWS_DEPLOY_ROLE_ARN }}"
+        assert not {k for k in step["with"] if "key" in k or "secret" in k}
+
+
+def test_every_checkout_drops_its_credentials() -> None:
+    checkouts = [
+        s
+        for path in FILES
+        for job in load(path)["jobs"].values()
+        for s in steps(job)
+        if str(s.get("uses", "")).startswith("actions/checkout@")
+    ]
+
+    assert checkouts
+    assert all(s.get("with", {}).get("persist-credentials") is False for s in checkouts)
+
+
+def test_no_expression_is_expanded_inside_a_run_script() -> None:
+    for path in FILES:
+        for job in load(path)["jobs"].values():
+            for step in steps(job):
+                assert "${{" not in str(step.get("run", "")), f"{path.name}: {step}"
+
+
+def test_deploys_go_staging_then_production_one_at_a_time() -> None:
+    deploy = load(WORKFLOWS / "deploy.yml")
+    env_workflow = load(WORKFLOWS / "deploy-environment.yml")
+
+    assert deploy["on"]["push"]["branches"] == ["main"]
+    choice = deploy["on"]["workflow_dispatch"]["inputs"]["environment"]
+    assert choice["options"] == ["staging", "production"]
+    assert deploy["concurrency"]["cancel-in-progress"] is False
+    jobs = deploy["jobs"]
+    assert jobs["staging"]["with"]["environment"] == "staging"
+    assert jobs["production"]["with"]["environment"] == "production"
+    assert "staging" in jobs["production"]["needs"]
+    assert all("ci" in (job.get("needs") or []) for n, job in jobs.items() if n != "ci")
+    [job] = env_workflow["jobs"].values()
+    assert job["environment"] == "${{ inputs.environment }}"
+    assert job["concurrency"]["cancel-in-progress"] is False
+    assert "inputs.environment" in job["concurrency"]["group"]
+
+
+def test_the_deploy_job_packages_plans_applies_and_records_in_that_order() -> None:
+    [job] = load(WORKFLOWS / "deploy-environment.yml")["jobs"].values()
+    runs = [s.get("run", "") for s in steps(job)]
+    order = ["make package", "deploy.py plan", "cloudformation deploy", "deploy.py apply",
+             "deploy.py record"]  # fmt: skip
+
+    positions = [next(i for i, r in enumerate(runs) if key in r) for key in order]
+
+    assert positions == sorted(positions)
+    checkout = next(s for s in steps(job) if str(s.get("uses", "")).startswith("actions/checkout"))
+    assert checkout["with"]["fetch-depth"] == 0  # the plan needs the history back to the base
