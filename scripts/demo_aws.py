@@ -207,7 +207,9 @@ def run_phase(
     scraper = handlers["scraper"].make_handler(lambda: app)
     scraped = drain(app, scraper, invoke)
     rechecked = invoke(
-        "retry_recheck", handlers["retry_recheck"].make_handler(lambda: app), scheduled_event()
+        "retry_recheck",
+        handlers["retry_recheck"].make_handler(lambda: app),
+        scheduled_event({"series": detail["series"]}),
     )
     if rechecked["messages_sent"]:
         scraped += drain(app, scraper, invoke)

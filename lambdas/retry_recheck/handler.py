@@ -10,7 +10,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
-from fuelpipe.homes.aws import AppProvider, lazy_app
+from fuelpipe.homes.aws import AppProvider, lazy_app, schedule_options
 from fuelpipe.homes.settings import Settings
 from fuelpipe.stages.recheck import recheck
 
@@ -28,7 +28,8 @@ def make_handler(get_app: AppProvider) -> Handler:
     @metrics.log_metrics
     def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
         app = get_app()
-        report = recheck(app)
+        options = schedule_options(event, app.catalog)  # detail.series narrows it, like --series
+        report = recheck(app, None if options.series is None else {s.key for s in options.series})
         metrics.add_metric(name="Retries", unit=MetricUnit.Count, value=report.retried)
         metrics.add_metric(name="Quarantined", unit=MetricUnit.Count, value=report.quarantined)
         metrics.add_metric(name="MessagesSent", unit=MetricUnit.Count, value=report.messages_sent)

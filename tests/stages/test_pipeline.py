@@ -118,3 +118,48 @@ def test_an_unknown_key_in_a_wellformed_message_is_dead_lettered(make_app, table
     drain(app)
     (letter,) = app.queue.dead_letters()
     assert "not in the series catalog" in letter.reason
+
+
+def test_implausible_values_are_flagged_and_never_overwrite_a_good_value(
+    make_app, table_source, usd
+):
+    from decimal import Decimal
+
+    source = table_source()
+    app = make_app(source)
+    run_cycle(app, series=[usd], since=START)
+    good_day, spike_day = date(2022, 2, 10), date(2022, 2, 11)
+    good = app.store.query("CURRENCY#USD", good_day, good_day)[0].value
+    # the source now serves garbage for three dates: a spike, a negative, one in the future
+    source.values[("CURRENCY#USD", good_day)] = Decimal("-1")
+    source.values[("CURRENCY#USD", spike_day)] = Decimal("55.0")
+    future = date(2022, 4, 29)
+    source.values[("CURRENCY#USD", future)] = Decimal("5.5")
+    body = json.dumps(
+        {
+            "schema_version": 1,
+            "partition_key": "CURRENCY#USD",
+            "dates_to_download": [good_day.isoformat(), spike_day.isoformat(), future.isoformat()],
+            "fetch_unit": "bcb:USD",
+        }
+    )
+    app.queue.send([body])
+    report = drain(app)
+    assert report.flagged == 3
+    # the good stored values stay as they were
+    assert app.store.query("CURRENCY#USD", good_day, good_day)[0].value == good
+    assert app.store.query("CURRENCY#USD", spike_day, spike_day)[0].value < 6
+    (pending,) = [r for r in app.store.pending() if r.date == future]
+    assert "future" in pending.reason
+
+
+def test_a_spike_in_a_fresh_backfill_is_flagged_with_its_neighbours(make_app, table_source, usd):
+    from decimal import Decimal
+
+    source = table_source()
+    spike = date(2022, 2, 10)
+    source.values[("CURRENCY#USD", spike)] = Decimal("550")
+    app = make_app(source)
+    run_cycle(app, series=[usd], since=START)
+    (rec,) = [r for r in app.store.pending() if r.date == spike]
+    assert "more than 5x from its neighbours" in rec.reason

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from fuelpipe.domain.catalog import Series
 from fuelpipe.domain.messages import DownloadRequest, MalformedMessage
 from fuelpipe.domain.models import Observation, Record, Status
-from fuelpipe.domain.plausibility import check_observation
+from fuelpipe.domain.plausibility import check_observation, far_from_neighbours
 from fuelpipe.homes.app import App
 from fuelpipe.ports.queue import Message
 from fuelpipe.ports.source import FetchRequest, FetchResult, SourceError
 from fuelpipe.stages._report import Counters
 
 NO_VALUE = "source returned no value for this date"
+NEIGHBOUR_SPAN = timedelta(days=45)  # far enough to reach the previous week or month
 
 
 @dataclass
@@ -72,6 +74,7 @@ def scrape(app: App, request: DownloadRequest) -> ScrapeReport:
             flagged[slot] = problem
         else:
             got[slot] = obs
+    _flag_outliers(app, got, flagged)
     ok = [
         Record(
             key=o.key, date=o.date, value=o.value, status=Status.OK, attrs=o.attrs, updated_at=now
@@ -97,6 +100,36 @@ def scrape(app: App, request: DownloadRequest) -> ScrapeReport:
             report.add(_mark_missing(app, s.key, day, existing.get(day), reason, now))
     app.failpoints.hit("scrape.after_pending")
     return report
+
+
+def _flag_outliers(
+    app: App,
+    got: dict[tuple[str, date], Observation],
+    flagged: dict[tuple[str, date], str],
+) -> None:
+    """Move values more than 5x away from both neighbours (stored or new) to ``flagged``."""
+    by_key: dict[str, list[Observation]] = defaultdict(list)
+    for obs in got.values():
+        by_key[obs.key].append(obs)
+    for key, batch in by_key.items():
+        lo, hi = min(o.date for o in batch), max(o.date for o in batch)
+        merged = {
+            r.date: r.value
+            for r in app.store.query(key, lo - NEIGHBOUR_SPAN, hi + NEIGHBOUR_SPAN, ("value",))
+            if r.status is Status.OK and r.value is not None
+        }
+        merged.update((o.date, o.value) for o in batch)
+        days = sorted(merged)
+        index = {d: i for i, d in enumerate(days)}
+        for obs in batch:
+            i = index[obs.date]
+            near = [merged[days[j]] for j in (i - 1, i + 1) if 0 <= j < len(days)]
+            if far_from_neighbours(obs.value, near):
+                flagged[(key, obs.date)] = (
+                    f"implausible value {obs.value}: more than 5x from its neighbours "
+                    f"({', '.join(str(n) for n in near)})"
+                )
+                del got[(key, obs.date)]
 
 
 def _mark_missing(
