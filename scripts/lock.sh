@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Regenerate the hashed lock files from pyproject.toml (needs uv and PyPI).
-# dev.txt: what `make setup` and CI install (Python 3.11, like the project).
-# lambda-*.txt: what goes into the Lambda zips, for the template's Runtime and Architectures.
+# Regenerate the hashed lock files (needs uv and PyPI):
+#   requirements/dev.txt            every dev dependency from pyproject.toml, Python 3.11;
+#   requirements/lambda-core.txt    the core dependencies, for a function without its own list;
+#   requirements/lambda-<name>.txt  lambdas/<name>/requirements.txt, resolved and hashed.
+# The Lambda locks target the template's Runtime and Architectures.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 UV=${UV:-$(command -v .venv/bin/uv || command -v uv)}
@@ -14,6 +16,9 @@ lambda=(--python-version "${runtime:-3.11}" --python-platform "$machine-manylinu
 
 "$UV" pip compile pyproject.toml --extra dev --python-version 3.11 "${common[@]}" -o requirements/dev.txt
 "$UV" pip compile pyproject.toml "${common[@]}" "${lambda[@]}" -o requirements/lambda-core.txt
-"$UV" pip compile pyproject.toml --extra dashboard "${common[@]}" "${lambda[@]}" \
-  -o requirements/lambda-dashboard_api.txt
-echo "locked for the Lambdas: python${runtime:-3.11} $machine; $(ls requirements/*.txt | tr '\n' ' ')"
+for wanted in lambdas/*/requirements.txt; do
+  [ -e "$wanted" ] || continue
+  name=$(basename "$(dirname "$wanted")")
+  "$UV" pip compile "$wanted" "${common[@]}" "${lambda[@]}" -o "requirements/lambda-$name.txt"
+done
+echo "locked for python${runtime:-3.11} on $machine: $(ls requirements/*.txt | tr '\n' ' ')"

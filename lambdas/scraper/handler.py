@@ -17,6 +17,7 @@ from aws_lambda_powertools.utilities.batch import (
     EventType,
     process_partial_response,
 )
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from fuelpipe.homes.aws import AppProvider, lazy_app
@@ -30,7 +31,7 @@ logger = Logger(service="scraper")
 metrics = Metrics(namespace="fuelpipe", service="scraper")
 processor = BatchProcessor(event_type=EventType.SQS)
 
-Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+Handler = Callable[[dict[str, Any], Any], PartialItemFailureResponse]
 
 
 def make_handler(get_app: AppProvider) -> Handler:
@@ -49,7 +50,7 @@ def make_handler(get_app: AppProvider) -> Handler:
 
     @logger.inject_lambda_context(correlation_id_path="Records[0].messageId")
     @metrics.log_metrics
-    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    def handler(event: dict[str, Any], context: Any) -> PartialItemFailureResponse:
         app = get_app()
         started = app.clock.now()
         totals[:] = [ScrapeReport()]

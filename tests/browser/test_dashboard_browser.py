@@ -159,10 +159,10 @@ def test_fuel_area_and_language_update_charts_and_labels(
     assert "Diesel — Brazil" in watched.title("chart-price")
     assert "FUEL%23DIESEL%23BR" in page.get_attribute("#chart-price", "data-source")
 
-    page.select_option("#area", "NE")
+    page.select_option("#area", "REGION_NE")
     watched.wait_ready()
     assert "Diesel — Nordeste" in watched.title("chart-price")
-    assert "FUEL%23DIESEL%23NE" in page.get_attribute("#chart-price", "data-source")
+    assert "FUEL%23DIESEL%23REGION_NE" in page.get_attribute("#chart-price", "data-source")
     assert watched.points("chart-price") == before  # same weeks, another series
 
     page.click(".lang-btn[data-lang='pt-BR']")
@@ -195,7 +195,7 @@ def test_a_shared_url_restores_the_view(
     watched.wait_ready()
     page.select_option("#fuel", "ETHANOL")
     watched.wait_ready()
-    page.select_option("#area", "SE")
+    page.select_option("#area", "REGION_SE")
     watched.wait_ready()
     page.select_option("#driver", "CURRENCY#USD")
     watched.wait_ready()
@@ -213,7 +213,7 @@ def test_a_shared_url_restores_the_view(
     other.goto(shared)
     other.wait_for_selector("body[data-ready='lags']", state="attached", timeout=15_000)
     assert other.input_value("#fuel") == "ETHANOL"
-    assert other.input_value("#area") == "SE"
+    assert other.input_value("#area") == "REGION_SE"
     assert other.input_value("#driver") == "CURRENCY#USD"
     assert other.input_value("#window") == "26"
     assert other.get_attribute(".lang-btn[data-lang='pt-BR']", "aria-pressed") == "true"

@@ -95,8 +95,7 @@ def anp_weekly_records() -> Iterator[Record]:
 def anp_state_records() -> Iterator[Record]:
     """Weekly state gasoline and ethanol; the file's date is the week's Saturday."""
     for row in _csv_rows(DATA / "anp" / "strongylis__anp_shlp_estados.csv"):
-        # A UF that is also a region code (SE) would land in the region's series: skip it.
-        if row["estado"] in REGIONS or row["produto"] not in STATE_PRODUCTS:
+        if row["produto"] not in STATE_PRODUCTS:
             continue
         if row["preco_medio"].strip():
             day = date.fromisoformat(row["data"]) - timedelta(days=6)

@@ -33,7 +33,7 @@ VIEWS = {
     "series_weekly": "/api/series?key=BRENT_BRL&freq=weekly&how=last",
     "indices": f"/api/indices?keys=FUEL{Q}GASOLINE{Q}BR&keys=CURRENCY{Q}USD,BRENT_BRL,STOCK{Q}PETR4"
     "&start=2021-06-01",
-    "correlations": f"/api/correlations?keys=FUEL{Q}DIESEL{Q}SE,CURRENCY{Q}USD,COMMODITY{Q}BRENT",
+    "correlations": f"/api/correlations?keys=FUEL{Q}DIESEL{Q}REGION_SE,CURRENCY{Q}USD,COMMODITY{Q}BRENT",
     "lags": "/api/lags?fuel=GASOLINE&area=BR&driver=BRENT_BRL&start=2021-05-16&end=2022-05-07",
     "regional": "/api/regional?fuel=GASOLINE",
     "parity": "/api/parity",
@@ -113,20 +113,19 @@ def test_regional_view_defaults_to_latest_state_week(client: httpx.Client) -> No
     body = client.get(VIEWS["regional"]).json()
     assert body["week"] == "2026-06-21"
     states = [a for a in body["areas"] if a["level"] == "STATE"]
-    # 27 UFs minus Sergipe, whose code SE the catalog gives to the Sudeste region
-    assert len(states) == 26
+    assert len(states) == 27
     sp = next(a for a in states if a["area"] == "SP")
     assert sp["price"] == 6.45
     spread = body["spread"]
     prices = [a["price"] for a in states]
     assert spread["range"] == pytest.approx(max(prices) - min(prices))
-    assert spread["count"] == 26
+    assert spread["count"] == 27
 
 
 def test_regional_view_for_a_fuel_with_only_regions(client: httpx.Client) -> None:
     body = client.get("/api/regional?fuel=DIESEL").json()
     assert body["week"] == "2022-05-01"
-    assert sorted(a["area"] for a in body["areas"]) == ["BR", "CO", "N", "NE", "S", "SE"]
+    assert sorted(a["area"] for a in body["areas"]) == ["BR", "REGION_CO", "REGION_N", "REGION_NE", "REGION_S", "REGION_SE"]
     assert body["spread"] is None  # no state prices that week
 
 
@@ -202,7 +201,7 @@ INVALID = {
     "parity week not a Sunday": ("/api/parity?week=2022-05-03", "not a Sunday"),
     "one key for correlations": (f"/api/correlations?keys=CURRENCY{Q}USD", "at least two"),
     "too many keys": ("/api/indices?keys=" + ",".join(["BRENT_BRL"] * 1 + [
-        f"FUEL{Q}GASOLINE{Q}{a}" for a in ("BR", "N", "NE", "CO", "SE", "S", "SP", "RJ", "MG",
+        f"FUEL{Q}GASOLINE{Q}{a}" for a in ("BR", "REGION_N", "REGION_NE", "REGION_CO", "REGION_SE", "REGION_S", "SP", "RJ", "MG",
                                             "PR", "SC", "RS")]), "at most 12"),
     "no keys": ("/api/indices", "keys"),
     "pump price as driver": (f"/api/lags?fuel=GASOLINE&driver=FUEL{Q}DIESEL{Q}BR", "pump price"),

@@ -11,7 +11,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from fuelpipe.deploy.apply import DeployError, apply_plan
+from fuelpipe.deploy.apply import MAX_INLINE_ZIP_BYTES, DeployError, apply_plan
 from fuelpipe.deploy.package import build_all, code_sha256
 from fuelpipe.deploy.plan import DeployPlan, make_plan
 from fuelpipe.deploy.state import read_deployed_commit, record_deployed_commit
@@ -128,6 +128,20 @@ def test_a_missing_zip_stops_before_any_update(deployed, tmp_path) -> None:
 
     with pytest.raises(DeployError, match="no zip for"):
         apply_plan(stack.lam, plan, tmp_path / "empty", function_prefix=stack.prefix)
+    assert stack.code_hashes() == before
+
+
+def test_a_zip_over_the_inline_limit_stops_before_any_update(deployed, tmp_path) -> None:
+    repo, _, stack = deployed
+    before = stack.code_hashes()
+    zips = tmp_path / "zips"
+    build_all(repo.root, zips, FUNCTIONS, with_deps=False)
+    with (zips / "scraper.zip").open("r+b") as big:
+        big.truncate(MAX_INLINE_ZIP_BYTES + 1)
+    plan = DeployPlan(base=None, head="h", functions=FUNCTIONS, deploy_stack=False)
+
+    with pytest.raises(DeployError, match="scraper"):
+        apply_plan(stack.lam, plan, zips, function_prefix=stack.prefix)
     assert stack.code_hashes() == before
 
 

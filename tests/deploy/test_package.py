@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import re
 import subprocess
 import sys
 import zipfile
@@ -18,6 +19,7 @@ from fuelpipe.deploy.package import (
     build_all,
     build_function_zip,
     read_target,
+    requirements_for,
 )
 from fuelpipe.deploy.plan import discover_functions
 
@@ -123,6 +125,10 @@ def test_dependencies_come_from_the_lock_for_the_templates_runtime(project, tmp_
             "bizdays/__init__.py": "CAL = 'ANBIMA'\n",
             "bizdays-1.0.19.dist-info/METADATA": "Name: bizdays\n",
             "bin/some-console-script": "#!/bin/sh\n",
+            "share/jupyter/labextensions/x.json": "{}",
+            "boto3/__init__.py": "",
+            "botocore-1.44.8.dist-info/METADATA": "Name: botocore\n",
+            "s3transfer/__init__.py": "",
             "bizdays/__pycache__/x.cpython-312.pyc": "bytecode",
         }
     )
@@ -138,7 +144,9 @@ def test_dependencies_come_from_the_lock_for_the_templates_runtime(project, tmp_
     assert platforms == ["manylinux2014_aarch64", "manylinux_2_28_aarch64"]
     listed = names(built.path)
     assert {"bizdays/__init__.py", "bizdays-1.0.19.dist-info/METADATA"} <= set(listed)
-    assert not [n for n in listed if n.startswith("bin/") or n.endswith(".pyc")]
+    assert not [n for n in listed if n.startswith(("bin/", "share/")) or n.endswith(".pyc")]
+    # the Lambda runtime provides the AWS SDK
+    assert not [n for n in listed if n.startswith(("boto3", "botocore", "s3transfer"))]
 
 
 def test_each_lock_is_installed_once_and_a_function_lock_wins(project, tmp_path) -> None:
@@ -168,14 +176,52 @@ def test_a_lean_function_refuses_pandas_and_numpy(project, tmp_path) -> None:
         build_all(repo.root, tmp_path, ["retry_recheck"], run=pip)
 
 
-def test_a_function_with_its_own_lock_may_bring_numpy(project, tmp_path) -> None:
+def test_a_function_that_asks_for_numpy_may_bring_numpy_but_not_pandas(project, tmp_path) -> None:
     repo, _ = project
-    repo.write("requirements/lambda-dashboard_api.txt", "# dashboard lock\n")
-    pip = FakePip({"numpy/__init__.py": ""})
+    repo.write("lambdas/dashboard_api/requirements.txt", "numpy==2.4.6\nplotly==7.1.0\n")
+    repo.write(
+        "requirements/lambda-dashboard_api.txt",
+        "numpy==2.4.6 \\\n    --hash=sha256:00\nplotly==7.1.0 \\\n    --hash=sha256:11\n",
+    )
 
-    [built] = build_all(repo.root, tmp_path, ["dashboard_api"], run=pip)
+    [built] = build_all(repo.root, tmp_path, ["dashboard_api"], run=FakePip({"numpy/x.py": ""}))
 
-    assert "numpy/__init__.py" in names(built.path)
+    assert "numpy/x.py" in names(built.path)
+    with pytest.raises(PackagingError, match="pandas"):
+        build_all(repo.root, tmp_path, ["dashboard_api"], run=FakePip({"pandas/x.py": ""}))
+
+
+def test_a_function_list_uses_its_own_lock(project, tmp_path) -> None:
+    repo, _ = project
+    repo.write("lambdas/scraper/requirements.txt", "# scraper needs\nhttpx==0.28.1\n")
+    repo.write("requirements/lambda-scraper.txt", "httpx==0.28.1 \\\n    --hash=sha256:00\n")
+    pip = FakePip({"httpx/__init__.py": ""})
+
+    build_all(repo.root, tmp_path, ["scraper", "retry_recheck"], run=pip)
+
+    locks = [Path(c[c.index("-r") + 1]).name for c in pip.commands]
+    assert locks == ["lambda-scraper.txt", "lambda-core.txt"]
+
+
+def test_a_function_list_without_its_lock_or_with_a_stale_one_is_an_error(
+    project, tmp_path
+) -> None:
+    repo, _ = project
+    repo.write("lambdas/scraper/requirements.txt", "httpx==0.28.1\nstamina==26.1.0\n")
+
+    with pytest.raises(PackagingError, match=r"run scripts/lock\.sh"):
+        build_all(repo.root, tmp_path, ["scraper"], run=FakePip({}))
+    repo.write("requirements/lambda-scraper.txt", "httpx==0.28.0 \\\n    --hash=sha256:00\n")
+    with pytest.raises(PackagingError, match=re.escape("httpx==0.28.1, stamina==26.1.0")):
+        build_all(repo.root, tmp_path, ["scraper"], run=FakePip({}))
+
+
+def test_the_real_function_lists_are_locked() -> None:
+    for name in discover_functions(REPO_ROOT):
+        lock = requirements_for(REPO_ROOT, name)
+        assert lock.is_file(), name
+        if (REPO_ROOT / "lambdas" / name / "requirements.txt").is_file():
+            assert lock.name == f"lambda-{name}.txt"
 
 
 def test_a_missing_function_folder_is_an_error(project, tmp_path) -> None:

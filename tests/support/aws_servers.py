@@ -128,12 +128,19 @@ def start_dynalite(data_dir: Path | None = None, timeout_s: float = 20) -> Local
     return _start("dynalite", argv, port, workdir, timeout_s)
 
 
-def start_moto(timeout_s: float = 60) -> LocalServer:
-    """moto_server (DynamoDB, SQS and the rest, in memory) on a free port."""
+def start_moto(timeout_s: float = 60, *, serialize: bool = True) -> LocalServer:
+    """moto_server (DynamoDB, SQS and the rest, in memory) on a free port.
+
+    ``serialize`` runs moto's app one request at a time (tests/support/moto_serial.py), because
+    moto's conditional writes are not atomic under concurrent requests; False runs the plain
+    ``moto_server`` command.
+    """
+    python = ROOT / ".venv" / "bin" / "python"
     exe = ROOT / ".venv" / "bin" / "moto_server"
     if not exe.exists():
         raise RuntimeError(f"{exe} is missing: run `make setup`")
     workdir = Path(tempfile.mkdtemp(prefix="fuelpipe-moto-"))
     port = free_port()
-    argv = [str(exe), "-H", "127.0.0.1", "-p", str(port)]
-    return _start("moto_server", argv, port, workdir, timeout_s)
+    command = [str(python), "-m", "tests.support.moto_serial"] if serialize else [str(exe)]
+    return _start("moto_server", [*command, "-H", "127.0.0.1", "-p", str(port)], port, workdir,
+                  timeout_s)  # fmt: skip

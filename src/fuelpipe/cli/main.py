@@ -30,6 +30,7 @@ app = typer.Typer(
         "./data/fuelpipe.sqlite unless FUELPIPE_DB says otherwise."
     ),
     no_args_is_help=True,
+    add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
 )
@@ -44,7 +45,7 @@ app.add_typer(deploy_app, name="deploy")
 
 # Piped output (CI logs, `make demo | tee`) gets a wide table rather than rich's 80 columns.
 console = Console(width=None if sys.stdout.isatty() else 150)
-err = Console(stderr=True)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 300)
 
 
 class CliState:

@@ -15,6 +15,7 @@ from pydantic import AfterValidator, BaseModel
 
 from fuelpipe.dashboard import views
 from fuelpipe.dashboard.areas import DRIVERS, PRODUCTS, check_area, check_product
+from fuelpipe.dashboard.cache import ResponseCache
 from fuelpipe.dashboard.errors import InvalidRequestError, NotFoundError
 from fuelpipe.dashboard.health import health_view
 from fuelpipe.dashboard.repository import BRENT_BRL, SeriesReader
@@ -158,9 +159,18 @@ def jsonable_errors(exc: RequestValidationError) -> list[dict[str, object]]:
 
 
 def create_app(
-    store: Store, catalog: Catalog, queue: Queue | None = None, clock: Clock | None = None
+    store: Store,
+    catalog: Catalog,
+    queue: Queue | None = None,
+    clock: Clock | None = None,
+    *,
+    cache_ttl_s: float = 30.0,
 ) -> FastAPI:
-    """The dashboard app: read-only API under /api, the page at /, assets under /static."""
+    """The dashboard app: read-only API under /api, the page at /, assets under /static.
+
+    API answers are cached for ``cache_ttl_s`` seconds (0 turns the cache off): the store
+    changes a few times a day, while one page view asks for the same views many times.
+    """
     from fuelpipe.adapters.clock import SystemClock
 
     reader = SeriesReader(store, catalog)
@@ -174,6 +184,7 @@ def create_app(
             "also downloads as CSV with `format=csv`."
         ),
     )
+    app.add_middleware(ResponseCache, ttl_s=cache_ttl_s)
     app.add_middleware(SecurityHeaders)
     _install_error_handlers(app)
 

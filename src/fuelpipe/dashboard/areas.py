@@ -28,7 +28,8 @@ class Area:
 
 # Display names with their accents (the catalog keeps ANP's upper-case names without them).
 DISPLAY_NAMES = {
-    "N": "Norte", "NE": "Nordeste", "CO": "Centro-Oeste", "SE": "Sudeste", "S": "Sul",
+    "REGION_N": "Norte", "REGION_NE": "Nordeste", "REGION_CO": "Centro-Oeste",
+    "REGION_SE": "Sudeste", "REGION_S": "Sul",
     "AC": "Acre", "AL": "Alagoas", "AP": "Amapá", "AM": "Amazonas", "BA": "Bahia",
     "CE": "Ceará", "DF": "Distrito Federal", "ES": "Espírito Santo", "GO": "Goiás",
     "MA": "Maranhão", "MT": "Mato Grosso", "MS": "Mato Grosso do Sul", "MG": "Minas Gerais",
@@ -46,8 +47,6 @@ def _name(code: str, anp_name: str) -> str:
 def _areas() -> dict[str, Area]:
     out = {BR: Area(BR, "Brasil", "BR", None)}
     out.update({c: Area(c, _name(c, n), "REGION", None) for c, n in REGIONS.items()})
-    # The catalog keys a region and a state alike by their code, so a UF equal to a region code
-    # (Sergipe's SE vs Sudeste's SE) has no series of its own: the region keeps the code.
     out.update(
         {uf: Area(uf, _name(uf, n), "STATE", r) for uf, (n, r) in STATES.items() if uf not in out}
     )

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from fuelpipe.dashboard import analysis as an
 from fuelpipe.dashboard.areas import AREAS, BR, DRIVERS, OVERVIEW_DRIVERS, PRODUCTS, STATE_CODES
 from fuelpipe.dashboard.errors import InvalidRequestError
-from fuelpipe.dashboard.repository import SeriesReader
+from fuelpipe.dashboard.repository import BRENT, BRENT_BRL, SeriesReader
 from fuelpipe.dashboard.schemas import (
     AreaRow,
     Choice,
@@ -72,7 +72,8 @@ def overview_view(reader: SeriesReader) -> OverviewView:
     items = []
     for key in keys:
         label, unit = reader.label(key)
-        latest = last_ok_date(reader, "COMMODITY#BRENT" if key == "BRENT_BRL" else key)
+        # Brent in BRL exists where Brent does (PTAX has fewer holidays): date it by Brent.
+        latest = last_ok_date(reader, BRENT if key == BRENT_BRL else key)
         recent = reader.raw(key, latest - timedelta(days=21), latest) if latest else None
         last = recent.value_on_or_before(latest) if recent and latest else None
         prev = recent.value_on_or_before(last[0] - timedelta(days=7)) if recent and last else None

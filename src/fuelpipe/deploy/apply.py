@@ -9,6 +9,9 @@ from typing import Any, Protocol
 from fuelpipe.deploy.package import code_sha256
 from fuelpipe.deploy.plan import DeployPlan
 
+# UpdateFunctionCode takes a zip of at most 50 MB inline; bigger ones must come from S3.
+MAX_INLINE_ZIP_BYTES = 50_000_000
+
 
 class DeployError(RuntimeError):
     """A function update did not end with the code we sent."""
@@ -33,6 +36,8 @@ def update_function(
     max_polls: int = 150,
 ) -> str:
     """Upload one zip, wait until the update settles, and return the stored CodeSha256."""
+    if len(zip_bytes) > MAX_INLINE_ZIP_BYTES:
+        raise DeployError(f"{function_name}: {len(zip_bytes):,} bytes is over the inline limit")
     response = client.update_function_code(FunctionName=function_name, ZipFile=zip_bytes)
     # The update is asynchronous: wait for LastUpdateStatus=Successful before the next step
     # (a second update or a stack deploy) so they never overlap on the same function.
@@ -59,6 +64,11 @@ def apply_plan(
     missing = [n for n in plan.functions if not (zip_dir / f"{n}.zip").is_file()]
     if missing:
         raise DeployError(f"no zip for {', '.join(missing)} in {zip_dir} (run make package)")
+    too_big = [
+        n for n in plan.functions if (zip_dir / f"{n}.zip").stat().st_size > MAX_INLINE_ZIP_BYTES
+    ]
+    if too_big:
+        raise DeployError(f"over the 50 MB inline limit: {', '.join(too_big)}")
     return {
         name: update_function(
             client,

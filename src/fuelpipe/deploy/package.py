@@ -5,7 +5,7 @@ permissions fixed, no bytecode. Identical zips give identical CodeSha256 values,
 redeploy of unchanged code is visible as such.
 
 Layout of ``build/lambdas/<name>.zip``: the files of ``lambdas/<name>/`` at the root (so a
-handler ``lambdas/<name>/handler.py`` is ``handler.handler``), ``fuelpipe/``, then the
+handler ``lambdas/<name>/handler.py`` is ``handler.lambda_handler``), ``fuelpipe/``, then the
 dependencies installed by ``pip install --target`` from the function's lock file.
 """
 
@@ -31,10 +31,16 @@ BYTECODE = frozenset({"__pycache__"})
 # Inside fuelpipe: the bundled offline data and test helpers are never imported by a Lambda.
 FUELPIPE_EXCLUDED = (PurePosixPath("replay/snapshot"), PurePosixPath("tests"))
 DASHBOARD_STATIC = PurePosixPath("dashboard/static")
-# A lean function's lock must never bring these in (bizdays works without pandas).
+# Never in a zip unless the function lists them itself (bizdays works without pandas).
 LEAN_FORBIDDEN = ("pandas", "numpy")
+# The Lambda Python runtime ships the AWS SDK; bundling it would triple a lean zip (and push the
+# dashboard's past the 50 MB direct-upload limit). The locks keep it, so pip-audit still sees it.
+RUNTIME_PROVIDED = frozenset({"boto3", "botocore", "s3transfer"})
+# pip --target also writes console scripts (bin/) and data files (share/: Jupyter extensions).
+INSTALL_EXTRAS = frozenset({"bin", "share"})
 TEMPLATE = Path("infra/template.yaml")
 RUNTIME_RE = re.compile(r"^\s*Runtime:\s*python(\d+\.\d+)\s*$", re.MULTILINE)
+PIN_RE = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)==(?P<version>[^\s;\\]+)")
 ARCH_RE = re.compile(r"^\s*Architectures:\s*\[?\s*(arm64|x86_64)", re.MULTILINE)
 
 Runner = Callable[[Sequence[str]], None]
@@ -95,10 +101,44 @@ def uses_dashboard(function: str) -> bool:
     return function.startswith("dashboard")
 
 
+def _pins(text: str) -> dict[str, str]:
+    """``name==version`` lines of a requirements file, names normalised (PEP 503)."""
+    pins = {}
+    for line in text.splitlines():
+        match = PIN_RE.match(line)
+        if match:
+            pins[re.sub(r"[-_.]+", "-", match["name"]).lower()] = match["version"]
+    return pins
+
+
 def requirements_for(root: Path, function: str) -> Path:
-    """``requirements/lambda-<name>.txt`` when the function has one, else the core lock."""
+    """The hashed lock a function installs from.
+
+    ``requirements/lambda-<name>.txt`` (resolved from ``lambdas/<name>/requirements.txt`` by
+    ``scripts/lock.sh``) when the function lists its own needs, else the core lock.
+    """
     own = root / "requirements" / f"lambda-{function}.txt"
+    wanted = root / "lambdas" / function / "requirements.txt"
+    if wanted.is_file():
+        if not own.is_file():
+            raise PackagingError(f"{function}: {wanted} has no lock {own} (run scripts/lock.sh)")
+        locked = _pins(own.read_text(encoding="utf-8"))
+        stale = sorted(
+            f"{name}=={version}"
+            for name, version in _pins(wanted.read_text(encoding="utf-8")).items()
+            if locked.get(name) != version
+        )
+        if stale:
+            raise PackagingError(f"{function}: {own.name} lacks {', '.join(stale)} (lock.sh)")
+        return own
     return own if own.is_file() else root / "requirements" / "lambda-core.txt"
+
+
+def forbidden_for(root: Path, function: str) -> set[str]:
+    """Heavy packages this function's zip must not hold: those it does not ask for itself."""
+    wanted = root / "lambdas" / function / "requirements.txt"
+    asked = _pins(wanted.read_text(encoding="utf-8")) if wanted.is_file() else {}
+    return set(LEAN_FORBIDDEN) - set(asked)
 
 
 def _is_bytecode(rel: PurePosixPath) -> bool:
@@ -159,16 +199,24 @@ def _run_checked(command: Sequence[str]) -> None:
     subprocess.run(list(command), check=True)
 
 
+def _left_out(rel: PurePosixPath) -> bool:
+    top = rel.parts[0]
+    if top in INSTALL_EXTRAS:
+        return True
+    package = top.split("-", 1)[0] if top.endswith(".dist-info") else top
+    return package in RUNTIME_PROVIDED
+
+
 def dependency_files(target: Path) -> dict[str, Path]:
-    """What ``pip install --target`` left, without its console scripts."""
-    return collect(target, "", lambda rel: rel.parts[0] == "bin")
+    """What ``pip install --target`` left, minus scripts, data files and the runtime's SDK."""
+    return collect(target, "", _left_out)
 
 
-def _check_lean(function: str, names: Iterable[str]) -> None:
+def _check_lean(function: str, names: Iterable[str], forbidden: set[str]) -> None:
     tops = {name.split("/", 1)[0] for name in names}
-    heavy = sorted(tops.intersection(LEAN_FORBIDDEN))
+    heavy = sorted(tops & forbidden)
     if heavy:
-        raise PackagingError(f"{function}: the core lock must not bring in {', '.join(heavy)}")
+        raise PackagingError(f"{function}: its lock must not bring in {', '.join(heavy)}")
 
 
 def write_zip(entries: dict[str, Path], out: Path) -> None:
@@ -207,8 +255,7 @@ def build_function_zip(
     parts = [handler_files(folder), fuelpipe_files(root / "src" / "fuelpipe", function)]
     if deps_dir is not None:
         deps = dependency_files(deps_dir)
-        if requirements_for(root, function).name == "lambda-core.txt":
-            _check_lean(function, deps)
+        _check_lean(function, deps, forbidden_for(root, function))
         parts.append(deps)
     entries: dict[str, Path] = {}
     for part in parts:

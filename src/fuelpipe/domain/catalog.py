@@ -84,38 +84,45 @@ FUEL_PRODUCTS: Mapping[str, tuple[str, str]] = MappingProxyType(
         "CNG": ("GNV", "BRL/m3"),
     }
 )
+# Region areas are REGION_<code>: the bare code SE would collide with Sergipe's UF code.
 REGIONS: Mapping[str, str] = MappingProxyType(
-    {"N": "NORTE", "NE": "NORDESTE", "CO": "CENTRO OESTE", "SE": "SUDESTE", "S": "SUL"}
+    {
+        "REGION_N": "NORTE",
+        "REGION_NE": "NORDESTE",
+        "REGION_CO": "CENTRO OESTE",
+        "REGION_SE": "SUDESTE",
+        "REGION_S": "SUL",
+    }
 )
 STATES: Mapping[str, tuple[str, str]] = MappingProxyType(
     {  # UF -> (ANP upper-case name without accents, region code)
-        "AC": ("ACRE", "N"),
-        "AL": ("ALAGOAS", "NE"),
-        "AP": ("AMAPA", "N"),
-        "AM": ("AMAZONAS", "N"),
-        "BA": ("BAHIA", "NE"),
-        "CE": ("CEARA", "NE"),
-        "DF": ("DISTRITO FEDERAL", "CO"),
-        "ES": ("ESPIRITO SANTO", "SE"),
-        "GO": ("GOIAS", "CO"),
-        "MA": ("MARANHAO", "NE"),
-        "MT": ("MATO GROSSO", "CO"),
-        "MS": ("MATO GROSSO DO SUL", "CO"),
-        "MG": ("MINAS GERAIS", "SE"),
-        "PA": ("PARA", "N"),
-        "PB": ("PARAIBA", "NE"),
-        "PR": ("PARANA", "S"),
-        "PE": ("PERNAMBUCO", "NE"),
-        "PI": ("PIAUI", "NE"),
-        "RJ": ("RIO DE JANEIRO", "SE"),
-        "RN": ("RIO GRANDE DO NORTE", "NE"),
-        "RS": ("RIO GRANDE DO SUL", "S"),
-        "RO": ("RONDONIA", "N"),
-        "RR": ("RORAIMA", "N"),
-        "SC": ("SANTA CATARINA", "S"),
-        "SP": ("SAO PAULO", "SE"),
-        "SE": ("SERGIPE", "NE"),
-        "TO": ("TOCANTINS", "N"),
+        "AC": ("ACRE", "REGION_N"),
+        "AL": ("ALAGOAS", "REGION_NE"),
+        "AP": ("AMAPA", "REGION_N"),
+        "AM": ("AMAZONAS", "REGION_N"),
+        "BA": ("BAHIA", "REGION_NE"),
+        "CE": ("CEARA", "REGION_NE"),
+        "DF": ("DISTRITO FEDERAL", "REGION_CO"),
+        "ES": ("ESPIRITO SANTO", "REGION_SE"),
+        "GO": ("GOIAS", "REGION_CO"),
+        "MA": ("MARANHAO", "REGION_NE"),
+        "MT": ("MATO GROSSO", "REGION_CO"),
+        "MS": ("MATO GROSSO DO SUL", "REGION_CO"),
+        "MG": ("MINAS GERAIS", "REGION_SE"),
+        "PA": ("PARA", "REGION_N"),
+        "PB": ("PARAIBA", "REGION_NE"),
+        "PR": ("PARANA", "REGION_S"),
+        "PE": ("PERNAMBUCO", "REGION_NE"),
+        "PI": ("PIAUI", "REGION_NE"),
+        "RJ": ("RIO DE JANEIRO", "REGION_SE"),
+        "RN": ("RIO GRANDE DO NORTE", "REGION_NE"),
+        "RS": ("RIO GRANDE DO SUL", "REGION_S"),
+        "RO": ("RONDONIA", "REGION_N"),
+        "RR": ("RORAIMA", "REGION_N"),
+        "SC": ("SANTA CATARINA", "REGION_S"),
+        "SP": ("SAO PAULO", "REGION_SE"),
+        "SE": ("SERGIPE", "REGION_NE"),
+        "TO": ("TOCANTINS", "REGION_N"),
     }
 )
 ANP_WEEKLY_UNITS: Mapping[str, str] = MappingProxyType(

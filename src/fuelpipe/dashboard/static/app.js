@@ -539,7 +539,7 @@
       type: "bar",
       orientation: "h",
       x: sorted.map((a) => a.price),
-      y: sorted.map((a) => (a.level === "STATE" ? `${a.name} (${a.area})` : a.name)),
+      y: sorted.map((a) => (a.level === "STATE" ? `${a.name} (${a.area})` : areaName(a.area))),
       marker: { color: colors },
       customdata: sorted.map((a) => fmt.pct(a.change_4w)),
       hovertemplate: "%{y}: R$ %{x:.3f}<br>4w %{customdata}<extra></extra>",

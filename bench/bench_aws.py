@@ -1,0 +1,192 @@
+"""The AWS home on dynalite: batch vs single writes, read cost of a gap scan, handler cold imports.
+
+Everything runs against dynalite (and moto_server for the queue) on 127.0.0.1, sequentially, with
+one client: absolute numbers say little about DynamoDB itself, the ratios and request counts do.
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from tests.support.aws_servers import LocalServer, start_dynalite, start_moto
+
+from bench._common import BenchRow
+from fuelpipe.adapters import _dynamo_items as items
+from fuelpipe.adapters.clock import FixedClock
+from fuelpipe.adapters.dynamodb_store import DynamoDbStore
+from fuelpipe.domain.catalog import DEFAULT_CATALOG
+from fuelpipe.domain.models import Record, Status
+from fuelpipe.homes.aws import build_app, create_resources
+from fuelpipe.homes.settings import Settings
+from fuelpipe.stages.orchestrate import orchestrate
+
+AREA = "aws"
+ROOT = Path(__file__).resolve().parent.parent
+SCAN_KEYS = ("CURRENCY#USD", "CURRENCY#EUR")
+"""Seeded with their whole history (2000 to 2025), about 6,300 records each."""
+SINGLE_WRITES = 2000
+NOW = datetime(2025, 6, 30, 23, 0, tzinfo=UTC)
+
+
+@contextmanager
+def servers() -> Iterator[tuple[LocalServer, LocalServer]]:
+    """dynalite and moto_server for the length of the benchmark."""
+    dynalite = start_dynalite()
+    moto = start_moto()
+    try:
+        yield dynalite, moto
+    finally:
+        dynalite.stop()
+        moto.stop()
+
+
+def count_calls(client: Any) -> Counter[str]:
+    """Count every API call this client makes, by operation name."""
+    counts: Counter[str] = Counter()
+
+    def count(model: Any, **_: Any) -> None:
+        counts[model.name] += 1
+
+    client.meta.events.register("before-call.dynamodb", count)
+    return counts
+
+
+def history(key: str) -> list[Record]:
+    """A record for every weekday from 2000 to mid-2025 (shape, not real values)."""
+    day, end, out = date(2000, 1, 3), date(2025, 6, 27), []
+    while day <= end:
+        if day.weekday() < 5:
+            out.append(
+                Record(key, day, Decimal("5.1234"), Status.OK, attrs={"buy": Decimal("5.1")})
+            )
+        day += timedelta(days=1)
+    return out
+
+
+def write_throughput(client: Any, table: str) -> list[BenchRow]:
+    """BatchWriteItem through the store vs one PutItem per item, in the same run."""
+    store = DynamoDbStore(client, table)
+    calls = count_calls(client)
+    records = [r for key in SCAN_KEYS for r in history(key)]
+    started = time.perf_counter()
+    store.put_records(records)
+    batch_rate = len(records) / (time.perf_counter() - started)
+    batch_requests = calls["BatchWriteItem"]
+
+    singles = [r.with_(key="CURRENCY#GBP") for r in records[:SINGLE_WRITES]]
+    stamp = items.iso_utc(NOW)
+    started = time.perf_counter()
+    for r in singles:
+        client.put_item(TableName=table, Item=items.ok_item(r, stamp))
+    single_rate = len(singles) / (time.perf_counter() - started)
+    ratio = batch_rate / single_rate
+    return [
+        BenchRow(AREA, f"BatchWriteItem via store ({len(records):,} items)", batch_rate, "items/s"),
+        BenchRow(AREA, f"PutItem one by one ({len(singles):,} items)", single_rate, "items/s"),
+        BenchRow(AREA, "batch vs single write throughput", ratio, "x", ">= 5x", ratio >= 5),
+        BenchRow(
+            AREA,
+            "write requests per item stored",
+            batch_requests / len(records),
+            "requests/item",
+            "<= 0.04 (25 per batch)",
+            batch_requests / len(records) <= 0.041,
+        ),
+    ]
+
+
+def gap_scan_cost(dynalite: LocalServer, moto: LocalServer, settings: Settings) -> list[BenchRow]:
+    """Queries, pages and read units of the orchestrator's scan of fully stored keys."""
+    client = dynalite.client("dynamodb")
+    calls = count_calls(client)
+    consumed: list[float] = []
+
+    def ask_capacity(params: dict[str, Any], **_: Any) -> None:
+        params["ReturnConsumedCapacity"] = "TOTAL"
+
+    def read_capacity(parsed: dict[str, Any], **_: Any) -> None:
+        consumed.append(float(parsed.get("ConsumedCapacity", {}).get("CapacityUnits", 0)))
+
+    client.meta.events.register("provide-client-params.dynamodb.Query", ask_capacity)
+    client.meta.events.register("after-call.dynamodb.Query", read_capacity)
+    app = build_app(
+        settings,
+        clock=FixedClock(NOW),
+        sources={},
+        dynamodb_client=client,
+        sqs_client=moto.client("sqs"),
+    )
+    series = [DEFAULT_CATALOG[k] for k in SCAN_KEYS]
+    orchestrate(app, series=series)  # warm: the calendars load once per Lambda environment
+    calls.clear()
+    consumed.clear()
+    started = time.perf_counter()
+    orchestrate(app, series=series)
+    elapsed = time.perf_counter() - started
+    pages = calls["Query"] / len(series)
+    rows = [
+        BenchRow(AREA, "gap scan: Query pages per key (~6,300 dates)", pages, "pages/key",
+                 "1 (keys-only projection)", pages <= 1.0),
+        BenchRow(AREA, "gap scan: time per key (warm)", elapsed / len(series) * 1000, "ms/key"),
+    ]  # fmt: skip
+    if any(consumed):
+        rows.append(
+            BenchRow(AREA, "gap scan: read capacity per key (eventual)",
+                     sum(consumed) / len(series), "RCU/key")
+        )  # fmt: skip
+    return rows
+
+
+def cold_imports(repeats: int = 3) -> list[BenchRow]:
+    """Seconds to import each handler module in a fresh interpreter (median of a few)."""
+    code = (
+        "import sys,time;sys.path.insert(0,sys.argv[2]);t=time.perf_counter();"
+        "from tests.support.lambda_events import load_handler;load_handler(sys.argv[1]);"
+        "print(time.perf_counter()-t)"
+    )
+    rows = []
+    for name in ("data_clustering", "retry_recheck", "scraper"):
+        argv = [sys.executable, "-c", code, name, str(ROOT)]
+        times = [
+            float(subprocess.run(argv, capture_output=True, text=True, check=True).stdout)
+            for _ in range(repeats)
+        ]
+        value = statistics.median(times)
+        scheduled = name != "scraper"
+        rows.append(
+            BenchRow(
+                AREA,
+                f"cold import of the {name} handler",
+                value,
+                "s",
+                "< 0.5 s" if scheduled else "",
+                value < 0.5 if scheduled else None,
+            )
+        )
+    return rows
+
+
+def run() -> list[BenchRow]:
+    """Every AWS-home measurement, against local servers started and stopped here."""
+    rows: list[BenchRow] = []
+    with servers() as (dynalite, moto):
+        settings = Settings(
+            backend="aws", table_name="bench", queue_name="bench", dlq_name="bench-dlq"
+        )
+        client = dynalite.client("dynamodb")
+        create_resources(settings, dynamodb_client=client, sqs_client=moto.client("sqs"),
+                         poll_s=0.05)  # fmt: skip
+        rows += write_throughput(client, settings.table_name)
+        rows += gap_scan_cost(dynalite, moto, settings)
+    rows += cold_imports()
+    return rows

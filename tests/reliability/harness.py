@@ -1,0 +1,395 @@
+"""Run the pipeline to a quiet state against the replay (with or without faults) and compare.
+
+Shared by the reliability tests and ``scripts/chaos.py`` (which writes docs/RELIABILITY.md from
+the same measurements), so the report and the tests can never measure different things.
+
+A run is a loop of full cycles (orchestrate, drain, recheck, drain) on an injected clock that
+moves, between cycles, by the longest wait the retry policy can ask for: every PENDING record is
+due again at the next cycle, so a run is quiet after at most ``max_retries + 2`` cycles unless a
+retry loop runs without end.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from fuelpipe.adapters.clock import ManualClock
+from fuelpipe.domain.catalog import DEFAULT_CATALOG
+from fuelpipe.domain.messages import DownloadRequest
+from fuelpipe.domain.models import AttrValue, Record, Status
+from fuelpipe.homes.app import App
+from fuelpipe.homes.settings import Settings
+from fuelpipe.ports.clock import Clock
+from fuelpipe.ports.queue import DeadLetter, Message, Queue, QueueDepth
+from fuelpipe.replay import FaultPlan, ReplayServer, load_coverage
+from fuelpipe.stages.cycle import CycleReport, run_cycle
+
+SP = ZoneInfo("America/Sao_Paulo")
+# A business "now" inside the last day of the snapshot: every clock step of a run stays on
+# 2022-05-07, so the set of published dates (and so the gaps) never changes between cycles.
+START = datetime(2022, 5, 7, 0, 30, tzinfo=SP)
+SINCE = date(2021, 5, 19)
+RETRY_BASE_S = 60.0
+"""A one-minute base delay: five re-downloads fit in a few hours of injected time."""
+
+FAST_SERIES = ("CURRENCY#USD", "STOCK#PETR4", "COMMODITY#BRENT", "FUEL#GASOLINE#BR")
+# Dates the replay never serves: a Tuesday (every daily source publishes on it), a Sunday (an
+# ANP survey week) and the first of a month (the monthly ANP survey; also a weekday).
+ABSENT_DAYS = (date(2021, 8, 10), date(2021, 10, 3), date(2021, 9, 1))
+ABSENT_SPEC = "*:absent=" + "|".join(d.isoformat() for d in ABSENT_DAYS)
+# Small timeouts keep `slow` faults cheap; Retry-After 0 keeps 429s from sleeping.
+HTTP_TIMEOUT_S = 1.0
+SLOW_S = 1.6
+TRANSIENT_OPTIONS = f"slow_s={SLOW_S},retry_after=0"
+
+Row = tuple[Decimal | None, Status, dict[str, AttrValue]]
+"""What an export holds per (key, date): value, status, attrs."""
+Slot = tuple[str, date]
+HomeFactory = Callable[[Settings, Clock], App]
+
+
+def snapshot_series() -> list[str]:
+    """Every catalog key with real values in the snapshot between ``SINCE`` and ``START``.
+
+    (The state-level weekly ANP file of the snapshot covers 2025-26, outside that window.)
+    """
+    coverage = load_coverage()
+    return [
+        key
+        for key, span in coverage.series.items()
+        if key in DEFAULT_CATALOG and span.first <= START.date() and span.last >= SINCE
+    ]
+
+
+def fault_spec(rates: str, *, absent: bool = True) -> str:
+    """A replay fault spec: ``rates`` (e.g. ``all:0.3``) plus small timeouts and absent dates."""
+    clauses = [f"{rates},{TRANSIENT_OPTIONS}" if rates else f"all:0,{TRANSIENT_OPTIONS}"]
+    if absent:
+        clauses.append(ABSENT_SPEC)
+    return ";".join(clauses)
+
+
+def pipeline_settings(replay: ReplayServer, db: Path, **overrides: Any) -> Settings:
+    """Settings pointing at the replay, with short timeouts and no sleeping between retries."""
+    values: dict[str, Any] = {
+        "db": db,
+        "visibility_timeout_s": 30,
+        "http_timeout_s": HTTP_TIMEOUT_S,
+        "http_backoff_s": 0,
+        "yahoo_min_interval_s": 0,
+        "retry_base_delay_s": RETRY_BASE_S,
+        **{f"source_{name}_url": url for name, url in replay.source_urls().items()},
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+def embedded_home() -> HomeFactory:
+    """The embedded home (SQLite store and queue next to ``settings.db``)."""
+    from fuelpipe.homes.local import build_app
+
+    def make(settings: Settings, clock: Clock) -> App:
+        return build_app(settings, clock=clock)
+
+    return make
+
+
+def aws_home(dynamodb: Any, sqs: Any, *, pending_shards: int = 4) -> HomeFactory:
+    """The AWS home on injected clients: a fresh table and queue pair for every app built."""
+    from fuelpipe.homes.aws import build_app, create_resources
+
+    def make(settings: Settings, clock: Clock) -> App:
+        name = f"rel-{uuid.uuid4().hex[:12]}"
+        cfg = Settings(
+            **{
+                **settings.model_dump(),
+                "backend": "aws",
+                "table_name": name,
+                "queue_name": name,
+                "dlq_name": name + "-dlq",
+                "pending_shards": pending_shards,
+            }
+        )
+        create_resources(cfg, dynamodb_client=dynamodb, sqs_client=sqs, poll_s=0.05)
+        return build_app(cfg, clock=clock, dynamodb_client=dynamodb, sqs_client=sqs)
+
+    return make
+
+
+class RecordingQueue(Queue):
+    """A queue decorator that keeps every body sent, to count downloads per date."""
+
+    def __init__(self, inner: Queue) -> None:
+        self.inner = inner
+        self.max_receives = inner.max_receives
+        self.sent: list[str] = []
+
+    def send(self, bodies: Sequence[str]) -> int:
+        """Remember the bodies, then send them."""
+        self.sent.extend(bodies)
+        return self.inner.send(bodies)
+
+    def receive(self, max_messages: int = 10) -> list[Message]:
+        """Delegate."""
+        return self.inner.receive(max_messages)
+
+    def delete(self, receipts: Sequence[str]) -> None:
+        """Delegate."""
+        self.inner.delete(receipts)
+
+    def dead_letter(self, message: Message, reason: str) -> None:
+        """Delegate."""
+        self.inner.dead_letter(message, reason)
+
+    def dead_letters(self) -> list[DeadLetter]:
+        """Delegate."""
+        return self.inner.dead_letters()
+
+    def redrive(self) -> int:
+        """Delegate."""
+        return self.inner.redrive()
+
+    def depth(self) -> QueueDepth:
+        """Delegate."""
+        return self.inner.depth()
+
+    def close(self) -> None:
+        """Close the wrapped queue."""
+        closer = getattr(self.inner, "close", None)
+        if callable(closer):
+            closer()
+
+    def downloads(self, key: str, day: date) -> dict[str, int]:
+        """How many messages asked for one (key, date), by origin (gap or retry)."""
+        out = {"gap": 0, "retry": 0}
+        for body in self.sent:
+            request = DownloadRequest.from_body(body)
+            if key in request.keys and day in request.dates_to_download:
+                out[request.origin] += 1
+        return out
+
+
+@dataclass
+class RequestBound:
+    """The source requests the retry policy allows a run, and what the run spent.
+
+    ``requests <= attempts * symbols * (gap_messages + retry_messages)``: every message is one
+    fetch, and a fetch sends at most ``attempts`` HTTP requests (the adapter's bounded retries)
+    per symbol it may try (Yahoo falls back to former symbols). ``retry_messages <= claims``
+    (a retry message carries at least one claimed re-download) and ``claims <= max_retries *
+    ever_pending`` (a (key, date) is re-downloaded at most ``max_retries`` times). Put together,
+    the policy alone bounds a run by ``attempts * symbols * (gap_messages + max_retries *
+    ever_pending)``.
+    """
+
+    attempts: int
+    symbols: int
+    max_retries: int
+    gap_messages: int
+    retry_messages: int
+    claims: int
+    ever_pending: int
+    fetches: int
+    requests: int
+
+    @property
+    def limit(self) -> int:
+        """The bound on HTTP requests for the messages this run sent."""
+        return self.attempts * self.symbols * (self.gap_messages + self.retry_messages)
+
+    @property
+    def policy_limit(self) -> int:
+        """The bound the policy alone implies, whatever the faults did."""
+        return (
+            self.attempts
+            * self.symbols
+            * (self.gap_messages + self.max_retries * self.ever_pending)
+        )
+
+    def violations(self) -> list[str]:
+        """Every inequality of the bound that does not hold (empty when all do)."""
+        checks = [
+            (self.fetches == self.gap_messages + self.retry_messages, "fetches == messages"),
+            (self.requests <= self.limit, f"requests {self.requests} <= {self.limit}"),
+            (self.retry_messages <= self.claims, "retry messages <= claims"),
+            (self.claims <= self.max_retries * self.ever_pending, "claims <= R * pending"),
+        ]
+        return [text for ok, text in checks if not ok]
+
+
+@dataclass
+class Run:
+    """What one run left in the store and what it spent."""
+
+    export: dict[Slot, Row]
+    records: dict[Slot, Record]
+    reports: list[CycleReport]
+    cycles_to_quiet: int | None
+    requests: dict[str, int]
+    faults: dict[str, int]
+    queue: RecordingQueue
+    ever_pending: set[Slot] = field(default_factory=set)
+    duplicate_rows: int = 0
+    bound: RequestBound | None = None
+
+    @property
+    def total_requests(self) -> int:
+        """HTTP requests the replay received."""
+        return sum(self.requests.values())
+
+
+def export_rows(app: App, keys: Iterable[str]) -> tuple[dict[Slot, Record], int]:
+    """Every record of the keys, and how many (key, date) rows came back more than once."""
+    out: dict[Slot, Record] = {}
+    repeated = 0
+    for key in keys:
+        for record in app.store.query(key):
+            slot = (key, record.date)
+            repeated += slot in out
+            out[slot] = record
+    return out, repeated
+
+
+def run_to_quiet(
+    home: HomeFactory,
+    tmp: Path,
+    series: Sequence[str],
+    spec: str = "",
+    seed: int = 0,
+    *,
+    max_cycles: int | None = None,
+    settings: dict[str, Any] | None = None,
+    since: date = SINCE,
+    prepare: Callable[[App], None] | None = None,
+) -> Run:
+    """Cycles with an advancing clock until one finds nothing to do; returns the store's export."""
+    plan = FaultPlan.parse(spec, seed) if spec else None
+    with ReplayServer(faults=plan, quiet=True) as replay:
+        cfg = pipeline_settings(replay, tmp / f"run-{uuid.uuid4().hex[:8]}.sqlite", **(settings or {}))
+        clock = ManualClock(START)
+        app = home(cfg, clock)
+        queue = RecordingQueue(app.queue)
+        app.queue = queue
+        if prepare is not None:
+            prepare(app)
+        chosen = DEFAULT_CATALOG.select(list(series))
+        step = app.policy.delay(app.policy.max_retries)
+        limit = max_cycles or app.policy.max_retries + 4
+        reports: list[CycleReport] = []
+        ever_pending: set[Slot] = set()
+        quiet_at: int | None = None
+        try:
+            for cycle in range(limit):
+                report = run_cycle(app, series=chosen, since=since)
+                reports.append(report)
+                ever_pending |= {(r.key, r.date) for r in app.store.pending()}
+                if report.scrape.source_requests == 0 and report.orchestrate.messages_sent == 0:
+                    quiet_at = cycle
+                    break
+                clock.advance(step)
+            records, repeated = export_rows(app, (s.key for s in chosen))
+        finally:
+            app.close()
+        requests = replay.request_counts
+        faults = replay.fault_counts
+    run = Run(
+        export={slot: (r.value, r.status, r.attrs) for slot, r in records.items()},
+        records=records,
+        reports=reports,
+        cycles_to_quiet=quiet_at,
+        requests=requests,
+        faults=faults,
+        queue=queue,
+        ever_pending=ever_pending,
+        duplicate_rows=repeated,
+    )
+    run.bound = RequestBound(
+        attempts=cfg.http_attempts,
+        symbols=1 + max(len(s.former_symbols) for s in chosen),
+        max_retries=app.policy.max_retries,
+        gap_messages=sum(r.orchestrate.messages_sent for r in reports),
+        retry_messages=sum(r.recheck.messages_sent for r in reports),
+        claims=sum(r.recheck.retried for r in reports),
+        ever_pending=len(ever_pending),
+        fetches=sum(r.scrape.source_requests for r in reports),
+        requests=run.total_requests,
+    )
+    return run
+
+
+@dataclass
+class Comparison:
+    """A faulty run against the fault-free one, record for record."""
+
+    lost: list[Slot]
+    """OK in the clean run, missing or not OK after the faults (absent dates excepted)."""
+    extra: list[Slot]
+    """In the faulty run's store but not in the clean one's."""
+    changed: list[Slot]
+    """In both with a different value, status or attrs."""
+    absent: list[Slot]
+    """OK in the clean run, served never: these must be QUARANTINED after max_retries."""
+    duplicated: int
+    """(key, date) rows the store returned twice."""
+    quarantined: int
+    """QUARANTINED records in the faulty run."""
+
+    @property
+    def identical_outside_absent(self) -> bool:
+        """Nothing lost, added, changed or duplicated."""
+        return not (self.lost or self.extra or self.changed or self.duplicated)
+
+
+def compare(clean: Run, faulty: Run, absent_days: Iterable[date] = ABSENT_DAYS) -> Comparison:
+    """Compare two runs' exports; absent dates that were OK in the clean run are set apart."""
+    withheld = set(absent_days)
+    absent = sorted(
+        slot
+        for slot, (_, status, _) in clean.export.items()
+        if slot[1] in withheld and status is Status.OK
+    )
+    skip = set(absent)
+    lost, changed = [], []
+    for slot, row in clean.export.items():
+        if slot in skip:
+            continue
+        got = faulty.export.get(slot)
+        if got is None or (row[1] is Status.OK and got[1] is not Status.OK):
+            lost.append(slot)
+        elif got != row:
+            changed.append(slot)
+    extra = sorted(set(faulty.export) - set(clean.export))
+    quarantined = sum(1 for _, status, _ in faulty.export.values() if status is Status.QUARANTINED)
+    return Comparison(
+        lost=sorted(lost),
+        extra=extra,
+        changed=sorted(changed),
+        absent=absent,
+        duplicated=faulty.duplicate_rows,
+        quarantined=quarantined,
+    )
+
+
+def absent_problems(faulty: Run, absent: Iterable[Slot], max_retries: int) -> list[str]:
+    """Absent dates not QUARANTINED after exactly ``max_retries`` re-downloads with a reason."""
+    problems = []
+    for key, day in absent:
+        record = faulty.records.get((key, day))
+        asked = faulty.queue.downloads(key, day)
+        if record is None or record.status is not Status.QUARANTINED:
+            problems.append(f"{key} {day}: {record.status if record else 'missing'}")
+        elif record.retry_count != max_retries or asked["retry"] != max_retries:
+            problems.append(
+                f"{key} {day}: retry_count {record.retry_count}, "
+                f"{asked['retry']} re-download messages (want {max_retries})"
+            )
+        elif not record.reason:
+            problems.append(f"{key} {day}: quarantined without a reason")
+    return problems

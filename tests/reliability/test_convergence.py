@@ -1,0 +1,85 @@
+"""About 30% of source requests go wrong, every source, every transient kind, plus a few dates
+that are never served: after the retries the store equals a fault-free run's, record for record,
+the never-served dates are QUARANTINED after exactly five re-downloads, and the requests spent
+stay within the bound the retry policy implies. Both homes: embedded and AWS (dynalite + moto).
+"""
+
+from __future__ import annotations
+
+import pytest
+from tests.reliability.harness import (
+    FAST_SERIES,
+    Run,
+    absent_problems,
+    compare,
+    fault_spec,
+    run_to_quiet,
+    snapshot_series,
+)
+
+from fuelpipe.domain.catalog import DEFAULT_CATALOG
+from fuelpipe.domain.models import Status
+from fuelpipe.replay import FaultKind
+
+MIXED = fault_spec("all:0.3")
+HOMES = ["embedded", pytest.param("aws", marks=pytest.mark.aws)]
+
+
+def check_converged(clean: Run, faulty: Run, series: list[str] | tuple[str, ...]) -> None:
+    """Every property the brief asks of a faulty run, with the failing records named."""
+    policy_retries = faulty.bound.max_retries if faulty.bound else 5
+    # a bounded loop: quiet within max_retries + 2 cycles, nothing left PENDING
+    assert faulty.cycles_to_quiet is not None, "the run never went quiet: a retry loop is open"
+    assert faulty.cycles_to_quiet <= policy_retries + 2
+    assert all(status is not Status.PENDING for _, status, _ in faulty.export.values())
+    # nothing lost, added, changed or duplicated
+    diff = compare(clean, faulty)
+    assert diff.identical_outside_absent, (
+        f"lost {diff.lost[:5]}, extra {diff.extra[:5]}, changed {diff.changed[:5]}, "
+        f"duplicated {diff.duplicated}"
+    )
+    # every source had dates withheld, and each was given up after exactly five re-downloads
+    sources = {DEFAULT_CATALOG[key].source for key in series}
+    assert {DEFAULT_CATALOG[key].source for key, _ in diff.absent} == sources
+    assert absent_problems(faulty, diff.absent, policy_retries) == []
+    for slot in diff.absent:
+        assert faulty.queue.downloads(*slot)["gap"] == 1
+    # the faults really happened, and the requests stayed within the policy's bound
+    assert sum(faulty.faults.values()) > 0
+    assert faulty.bound is not None
+    assert faulty.bound.violations() == []
+    assert faulty.total_requests <= faulty.bound.policy_limit
+
+
+@pytest.mark.parametrize("home", HOMES, indirect=True)
+@pytest.mark.parametrize("seed", [7])
+def test_thirty_percent_faults_converge_to_the_fault_free_store(home, run_dir, clean_fast, seed):
+    faulty = run_to_quiet(home, run_dir, FAST_SERIES, MIXED, seed)
+    check_converged(clean_fast, faulty, FAST_SERIES)
+    # the transient faults cost requests, but were not free: more than the clean run spent
+    assert faulty.total_requests > clean_fast.total_requests
+
+
+def test_the_clean_run_is_itself_quiet_and_within_its_bound(clean_fast):
+    assert clean_fast.cycles_to_quiet is not None
+    assert clean_fast.bound is not None and clean_fast.bound.violations() == []
+    # a fault-free run sends one request per message: no adapter retry was needed
+    assert clean_fast.total_requests == clean_fast.bound.fetches
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("home", HOMES, indirect=True)
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_full_snapshot_converges_under_thirty_percent_faults(home, run_dir, clean_full, seed):
+    series = snapshot_series()
+    faulty = run_to_quiet(home, run_dir, series, MIXED, seed)
+    check_converged(clean_full, faulty, series)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", [k.value for k in FaultKind])
+def test_each_fault_kind_alone_converges(run_dir, clean_fast, kind):
+    from tests.reliability.harness import embedded_home
+
+    faulty = run_to_quiet(embedded_home(), run_dir, FAST_SERIES, fault_spec(f"all:{kind}=0.5"), 11)
+    check_converged(clean_fast, faulty, FAST_SERIES)
