@@ -14,7 +14,8 @@ common=(--generate-hashes --no-emit-package fuelpipe --quiet)
 lambda=(--python-version "${runtime:-3.11}" --python-platform "$machine-manylinux_2_28"
         --excludes requirements/lambda-excludes.in)
 
-"$UV" pip compile pyproject.toml --extra dev --python-version 3.11 "${common[@]}" -o requirements/dev.txt
+"$UV" pip compile pyproject.toml --extra dev --python-version 3.11 "${common[@]}" \
+  -c requirements/dev-constraints.in -o requirements/dev.txt
 "$UV" pip compile pyproject.toml "${common[@]}" "${lambda[@]}" -o requirements/lambda-core.txt
 for wanted in lambdas/*/requirements.txt; do
   [ -e "$wanted" ] || continue

@@ -10,8 +10,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from fuelpipe.deploy.package import LambdaTarget, build_all, read_target
+from fuelpipe.deploy.package import build_all
 from fuelpipe.deploy.plan import discover_functions
+from fuelpipe.deploy.target import LambdaTarget, read_target
 
 ROOT = Path(__file__).resolve().parent.parent
 

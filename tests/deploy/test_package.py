@@ -13,15 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from fuelpipe.deploy.package import (
-    LambdaTarget,
-    PackagingError,
-    build_all,
-    build_function_zip,
-    read_target,
-    requirements_for,
-)
+from fuelpipe.deploy.package import build_all, build_function_zip
 from fuelpipe.deploy.plan import discover_functions
+from fuelpipe.deploy.target import LambdaTarget, PackagingError, read_target, requirements_for
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

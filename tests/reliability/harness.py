@@ -21,13 +21,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from fuelpipe.adapters.clock import ManualClock
-from fuelpipe.domain.catalog import DEFAULT_CATALOG
+from fuelpipe.domain.catalog import DEFAULT_CATALOG, Series
 from fuelpipe.domain.messages import DownloadRequest
 from fuelpipe.domain.models import AttrValue, Record, Status
 from fuelpipe.homes.app import App
 from fuelpipe.homes.settings import Settings
 from fuelpipe.ports.clock import Clock
 from fuelpipe.ports.queue import DeadLetter, Message, Queue, QueueDepth
+from fuelpipe.ports.source import FetchRequest, FetchResult, Source
 from fuelpipe.replay import FaultPlan, ReplayServer, load_coverage
 from fuelpipe.stages.cycle import CycleReport, run_cycle
 
@@ -53,6 +54,8 @@ Row = tuple[Decimal | None, Status, dict[str, AttrValue]]
 """What an export holds per (key, date): value, status, attrs."""
 Slot = tuple[str, date]
 HomeFactory = Callable[[Settings, Clock], App]
+Driver = Callable[[App, Sequence[Series], date], CycleReport]
+"""One cycle of the pipeline on an app (``run_cycle`` by default, or a Lambda-shaped one)."""
 
 
 def snapshot_series() -> list[str]:
@@ -176,6 +179,34 @@ class RecordingQueue(Queue):
         return out
 
 
+class CountingSource(Source):
+    """A source decorator that counts fetches (one per processed message)."""
+
+    def __init__(self, inner: Source) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.fetches = 0
+
+    def fetch(self, request: FetchRequest) -> FetchResult:
+        """Count, then delegate."""
+        self.fetches += 1
+        return self.inner.fetch(request)
+
+    def close(self) -> None:
+        """Close the wrapped source."""
+        self.inner.close()
+
+
+def fetches(app: App) -> int:
+    """Fetches the app's counting sources made so far."""
+    return sum(s.fetches for s in app.sources.values() if isinstance(s, CountingSource))
+
+
+def default_cycle(app: App, series: Sequence[Series], since: date) -> CycleReport:
+    """One ``run_cycle`` (orchestrate, drain, recheck, drain) in this process."""
+    return run_cycle(app, series=series, since=since)
+
+
 @dataclass
 class RequestBound:
     """The source requests the retry policy allows a run, and what the run spent.
@@ -228,6 +259,7 @@ class RequestBound:
 class Run:
     """What one run left in the store and what it spent."""
 
+    series: list[str]
     export: dict[Slot, Row]
     records: dict[Slot, Record]
     reports: list[CycleReport]
@@ -268,8 +300,14 @@ def run_to_quiet(
     settings: dict[str, Any] | None = None,
     since: date = SINCE,
     prepare: Callable[[App], None] | None = None,
+    finish: Callable[[App], None] | None = None,
+    drive: Driver = default_cycle,
 ) -> Run:
-    """Cycles with an advancing clock until one finds nothing to do; returns the store's export."""
+    """Cycles with an advancing clock until one finds nothing to do; returns the store's export.
+
+    ``prepare`` runs on the app before the first cycle, ``finish`` after the last one (before
+    the export is read); ``drive`` runs one cycle.
+    """
     plan = FaultPlan.parse(spec, seed) if spec else None
     with ReplayServer(faults=plan, quiet=True) as replay:
         cfg = pipeline_settings(replay, tmp / f"run-{uuid.uuid4().hex[:8]}.sqlite", **(settings or {}))
@@ -277,6 +315,7 @@ def run_to_quiet(
         app = home(cfg, clock)
         queue = RecordingQueue(app.queue)
         app.queue = queue
+        app.sources = {name: CountingSource(src) for name, src in app.sources.items()}
         if prepare is not None:
             prepare(app)
         chosen = DEFAULT_CATALOG.select(list(series))
@@ -287,19 +326,23 @@ def run_to_quiet(
         quiet_at: int | None = None
         try:
             for cycle in range(limit):
-                report = run_cycle(app, series=chosen, since=since)
+                report = drive(app, chosen, since)
                 reports.append(report)
                 ever_pending |= {(r.key, r.date) for r in app.store.pending()}
                 if report.scrape.source_requests == 0 and report.orchestrate.messages_sent == 0:
                     quiet_at = cycle
                     break
                 clock.advance(step)
+            if finish is not None:
+                finish(app)
             records, repeated = export_rows(app, (s.key for s in chosen))
+            fetched = fetches(app)
         finally:
             app.close()
         requests = replay.request_counts
         faults = replay.fault_counts
     run = Run(
+        series=[s.key for s in chosen],
         export={slot: (r.value, r.status, r.attrs) for slot, r in records.items()},
         records=records,
         reports=reports,
@@ -318,7 +361,7 @@ def run_to_quiet(
         retry_messages=sum(r.recheck.messages_sent for r in reports),
         claims=sum(r.recheck.retried for r in reports),
         ever_pending=len(ever_pending),
-        fetches=sum(r.scrape.source_requests for r in reports),
+        fetches=fetched,
         requests=run.total_requests,
     )
     return run
@@ -348,17 +391,18 @@ class Comparison:
 
 
 def compare(clean: Run, faulty: Run, absent_days: Iterable[date] = ABSENT_DAYS) -> Comparison:
-    """Compare two runs' exports; absent dates that were OK in the clean run are set apart."""
+    """Compare two runs' exports on the faulty run's keys; absent dates are set apart."""
     withheld = set(absent_days)
     absent = sorted(
         slot
         for slot, (_, status, _) in clean.export.items()
-        if slot[1] in withheld and status is Status.OK
+        if slot[1] in withheld and status is Status.OK and slot[0] in faulty.series
     )
     skip = set(absent)
+    keys = set(faulty.series)
     lost, changed = [], []
     for slot, row in clean.export.items():
-        if slot in skip:
+        if slot in skip or slot[0] not in keys:
             continue
         got = faulty.export.get(slot)
         if got is None or (row[1] is Status.OK and got[1] is not Status.OK):

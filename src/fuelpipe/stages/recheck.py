@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
+from fuelpipe.domain.models import Record
 from fuelpipe.domain.planning import plan_requests
 from fuelpipe.domain.retry import Decision
 from fuelpipe.homes.app import App
@@ -33,29 +34,47 @@ def recheck(app: App, keys: Collection[str] | None = None) -> RecheckReport:
     now = app.clock.now()
     report = RecheckReport()
     claimed: dict[str, list[date]] = defaultdict(list)
-    for rec in app.store.due_pending(now):
-        if rec.key not in app.catalog or (keys is not None and rec.key not in keys):
-            continue  # a series dropped from the catalog is nobody's to retry
-        report.due += 1
-        decision = app.policy.decide(rec.retry_count, rec.next_attempt_at, now)
-        if decision is Decision.QUARANTINE:
-            reason = f"{rec.reason or 'no value'} (gave up after {rec.retry_count} re-downloads)"
-            if app.store.quarantine(rec.key, rec.date, rec.retry_count, reason):
-                report.quarantined += 1
-            else:
-                report.lost_race += 1
-        elif decision is Decision.RETRY:
-            new_count, next_at = app.policy.after_retry(rec.retry_count, now)
-            if app.store.claim_retry(rec.key, rec.date, rec.retry_count, new_count, next_at):
-                claimed[rec.key].append(rec.date)
-                report.retried += 1
-            else:
-                report.lost_race += 1
+    try:
+        for rec in app.store.due_pending(now):
+            if rec.key not in app.catalog or (keys is not None and rec.key not in keys):
+                continue  # a series dropped from the catalog is nobody's to retry
+            report.due += 1
+            _decide(app, rec, now, report, claimed)
+    except Exception:
+        # A claim spends a re-download: send the ones made before the failure (a throttled
+        # store, say), or they would count as tried without ever being fetched.
+        _send(app, claimed)
+        raise
     app.failpoints.hit("recheck.after_claim")
-    requests = plan_requests(
-        ((app.catalog[key], dates) for key, dates in claimed.items()), origin="retry"
-    )
-    report.messages_sent = app.queue.send([r.to_body() for r in requests])
+    report.messages_sent = _send(app, claimed)
     app.failpoints.hit("recheck.after_send")
     app.store.put_run(RunLog("retry_recheck", now, app.clock.now(), report.as_dict()))
     return report
+
+
+def _decide(
+    app: App, rec: Record, now: datetime, report: RecheckReport, claimed: dict[str, list[date]]
+) -> None:
+    """Quarantine one due record or claim its next re-download (both conditionally)."""
+    decision = app.policy.decide(rec.retry_count, rec.next_attempt_at, now)
+    if decision is Decision.QUARANTINE:
+        reason = f"{rec.reason or 'no value'} (gave up after {rec.retry_count} re-downloads)"
+        if app.store.quarantine(rec.key, rec.date, rec.retry_count, reason):
+            report.quarantined += 1
+        else:
+            report.lost_race += 1
+    elif decision is Decision.RETRY:
+        new_count, next_at = app.policy.after_retry(rec.retry_count, now)
+        if app.store.claim_retry(rec.key, rec.date, rec.retry_count, new_count, next_at):
+            claimed[rec.key].append(rec.date)
+            report.retried += 1
+        else:
+            report.lost_race += 1
+
+
+def _send(app: App, claimed: dict[str, list[date]]) -> int:
+    """Enqueue one message per stream of claimed dates; returns how many were sent."""
+    requests = plan_requests(
+        ((app.catalog[key], dates) for key, dates in claimed.items()), origin="retry"
+    )
+    return app.queue.send([r.to_body() for r in requests])

@@ -1,0 +1,173 @@
+"""AWS-side faults: DynamoDB UnprocessedItems and throttling, SQS duplicates, a worker that dies
+mid-batch. Each run ends with the same store as a clean run: nothing lost or duplicated, and no
+retry counted twice (every quarantined record has exactly five re-downloads).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+import pytest
+from tests.reliability.aws_faults import (
+    THROTTLE_CODES,
+    DynamoFaults,
+    LambdaCycle,
+    SqsDuplicates,
+    stop_mid_batch,
+)
+from tests.reliability.harness import (
+    FAST_SERIES,
+    Run,
+    absent_problems,
+    aws_home,
+    compare,
+    embedded_home,
+    fault_spec,
+    fetches,
+    run_to_quiet,
+)
+
+from fuelpipe.domain.catalog import Series
+from fuelpipe.domain.models import Status
+from fuelpipe.homes.app import App
+from fuelpipe.stages.cycle import CycleReport, drain, run_cycle
+from fuelpipe.stages.orchestrate import orchestrate
+from fuelpipe.stages.recheck import recheck
+
+SHORT_VISIBILITY = {"visibility_timeout_s": 2}
+
+
+def assert_same_as_clean(clean: Run, run: Run) -> None:
+    """Record for record the clean store; quarantined records spent exactly five retries."""
+    diff = compare(clean, run, absent_days=())
+    assert diff.identical_outside_absent, (
+        f"lost {diff.lost[:5]}, extra {diff.extra[:5]}, changed {diff.changed[:5]}, "
+        f"duplicated {diff.duplicated}"
+    )
+    assert run.cycles_to_quiet is not None
+    quarantined = [r for r in run.records.values() if r.status is Status.QUARANTINED]
+    assert quarantined, "the snapshot's one missing PETR4 date should end quarantined"
+    assert all(r.retry_count == 5 and r.reason for r in quarantined)
+    assert all(r.status is not Status.PENDING for r in run.records.values())
+
+
+@pytest.mark.aws
+def test_unprocessed_items_and_throttling_lose_nothing(
+    dynalite_server, moto_server, run_dir, clean_fast
+):
+    dynamodb = dynalite_server.client("dynamodb")
+    # botocore sleeps between its own retries (standard mode): a low random rate, plus one
+    # storm of throttled BatchWriteItem sends that outlasts them
+    faults = DynamoFaults(dynamodb, seed=5, unprocessed=0.5, throttle=0.05, storm=(3, 8))
+    faults.active = False
+    dead: list[int] = []
+
+    def start(app: App) -> None:
+        faults.active = True
+
+    def stop(app: App) -> None:
+        faults.active = False
+        dead.append(len(app.queue.dead_letters()))
+
+    cycle = LambdaCycle()
+    run = run_to_quiet(
+        aws_home(dynamodb, moto_server.client("sqs")),
+        run_dir,
+        FAST_SERIES,
+        settings=SHORT_VISIBILITY,
+        prepare=start,
+        finish=stop,
+        drive=cycle,
+    )
+    assert_same_as_clean(clean_fast, run)
+    assert dead == [0]
+    # both kinds really happened, and throttling outlasted botocore's own retries at least once
+    assert faults.counts["unprocessed_items"] > 0
+    assert sum(faults.counts[c] for c in THROTTLE_CODES) >= 8
+    assert cycle.failed_items > 0  # the storm reached the handler: its message came back
+
+
+@pytest.mark.aws
+def test_sqs_delivering_every_message_twice_changes_nothing(
+    dynalite_server, moto_server, run_dir, clean_fast
+):
+    sqs = moto_server.client("sqs")
+    duplicates = SqsDuplicates(sqs, moto_server.client("sqs"), seed=9, resend=1.0, redeliver=0.5)
+    run = run_to_quiet(
+        aws_home(dynalite_server.client("dynamodb"), sqs),
+        run_dir,
+        FAST_SERIES,
+        settings=SHORT_VISIBILITY,
+        drive=LambdaCycle(),
+    )
+    assert_same_as_clean(clean_fast, run)
+    assert duplicates.counts["sent_twice"] == len(run.queue.sent)
+    assert duplicates.counts["delivered_twice"] > 0
+    # every copy was processed: more fetches than messages, yet not one retry counted twice
+    assert run.bound is not None and run.bound.fetches > len(run.queue.sent)
+
+
+@pytest.mark.aws
+def test_a_recheck_throttled_between_two_claims_still_sends_the_first(
+    dynalite_server, moto_server, run_dir, clean_fast
+):
+    # Only the never-served dates fail: each recheck claims one re-download per such date.
+    # In the third cycle, the second claim's UpdateItem is throttled past botocore's retries,
+    # so the recheck invocation fails after one claim was made (and is retried, as EventBridge
+    # does). A claim whose message is never sent would spend a re-download that never happens.
+    dynamodb = dynalite_server.client("dynamodb")
+    faults = DynamoFaults(dynamodb, seed=1)
+
+    def storm(cycle: int) -> None:
+        if cycle == 2:
+            faults.arm("UpdateItem", skip=1, length=6)
+
+    run = run_to_quiet(
+        aws_home(dynamodb, moto_server.client("sqs")),
+        run_dir,
+        FAST_SERIES,
+        fault_spec("", absent=True),
+        settings=SHORT_VISIBILITY,
+        drive=LambdaCycle(before_recheck=storm),
+    )
+    assert sum(faults.counts[c] for c in THROTTLE_CODES) == 6
+    diff = compare(clean_fast, run)
+    assert diff.identical_outside_absent
+    assert diff.absent and absent_problems(run, diff.absent, 5) == []
+
+
+class StopFirstBatch:
+    """The first cycle's worker dies mid-batch; later cycles are ordinary."""
+
+    def __init__(self) -> None:
+        self.stopped: dict[str, int] | None = None
+
+    def __call__(self, app: App, series: Sequence[Series], since: date) -> CycleReport:
+        if self.stopped is not None:
+            return run_cycle(app, series=series, since=since)
+        before = fetches(app)
+        report = CycleReport()
+        report.orchestrate = orchestrate(app, series=series, since=since)
+        self.stopped = stop_mid_batch(app)
+        drain(app)  # another worker: waits for the abandoned messages to become visible again
+        report.recheck = recheck(app, {s.key for s in series})
+        drain(app)
+        report.scrape.source_requests = fetches(app) - before
+        return report
+
+
+@pytest.mark.parametrize("where", ["embedded", pytest.param("aws", marks=pytest.mark.aws)])
+def test_a_worker_stopped_mid_batch_loses_nothing(request, where, run_dir, clean_fast):
+    if where == "aws":
+        servers = request.getfixturevalue("dynalite_server"), request.getfixturevalue("moto_server")
+        home = aws_home(servers[0].client("dynamodb"), servers[1].client("sqs"))
+    else:
+        home = embedded_home()
+    driver = StopFirstBatch()
+    run = run_to_quiet(home, run_dir, FAST_SERIES, settings=SHORT_VISIBILITY, drive=driver)
+    assert driver.stopped == {"received": 4, "deleted": 2, "abandoned": 2}
+    assert_same_as_clean(clean_fast, run)
+    # at-least-once, exactly: only the message the worker died on was fetched twice
+    assert run.bound is not None
+    assert run.bound.fetches == run.bound.gap_messages + run.bound.retry_messages + 1
