@@ -310,7 +310,9 @@ def run_to_quiet(
     """
     plan = FaultPlan.parse(spec, seed) if spec else None
     with ReplayServer(faults=plan, quiet=True) as replay:
-        cfg = pipeline_settings(replay, tmp / f"run-{uuid.uuid4().hex[:8]}.sqlite", **(settings or {}))
+        cfg = pipeline_settings(
+            replay, tmp / f"run-{uuid.uuid4().hex[:8]}.sqlite", **(settings or {})
+        )
         clock = ManualClock(START)
         app = home(cfg, clock)
         queue = RecordingQueue(app.queue)

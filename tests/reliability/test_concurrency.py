@@ -164,9 +164,7 @@ def test_two_orchestrators_and_three_workers_at_once_equal_a_sequential_run(tmp_
         concurrent_log = log.getvalue()
 
     def rows(records: dict) -> dict:
-        return {
-            slot: (r.value, r.status, r.retry_count, r.attrs) for slot, r in records.items()
-        }
+        return {slot: (r.value, r.status, r.retry_count, r.attrs) for slot, r in records.items()}
 
     # the same store, retry counts included: no record duplicated, no retry counted twice
     assert rows(concurrent) == rows(sequential)

@@ -37,11 +37,9 @@ app = typer.Typer(
 quarantine_app = typer.Typer(help="Records whose retries are spent, waiting for a person.")
 dlq_app = typer.Typer(help="Queue messages that could not be processed (dead letters).")
 aws_app = typer.Typer(help="The AWS home: DynamoDB, SQS and Lambda.")
-deploy_app = typer.Typer(help="Deploy changed Lambdas (what the deploy workflow runs).")
 app.add_typer(quarantine_app, name="quarantine")
 app.add_typer(dlq_app, name="dlq")
 app.add_typer(aws_app, name="aws")
-app.add_typer(deploy_app, name="deploy")
 
 # Piped output (CI logs, `make demo | tee`) gets a wide table rather than rich's 80 columns.
 console = Console(width=None if sys.stdout.isatty() else 150)

@@ -42,7 +42,7 @@ def build_key(kind: Kind | str, *parts: str) -> str:
     if not parts:
         raise InvalidKeyError(f"a {kind} key needs at least one part")
     for part in parts:
-        if not _KEY_PART.match(part):
+        if not _KEY_PART.fullmatch(part):  # match() would let a trailing newline through
             raise InvalidKeyError(
                 f"invalid key part {part!r}: use upper-case letters, digits, _ = . -"
             )

@@ -19,7 +19,8 @@ class MalformedMessage(ValueError):
 class DownloadRequest(BaseModel):
     """One source request: a stream of dates for a key, plus keys the same fetch unit serves."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # strict: a date is an ISO string, never a Unix timestamp or a datetime pydantic would coerce
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
 
     schema_version: Literal[1] = 1
     partition_key: str

@@ -6,6 +6,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from fuelpipe.domain.calendars import SAO_PAULO
 from fuelpipe.domain.catalog import Series
 from fuelpipe.domain.messages import DownloadRequest, MalformedMessage
 from fuelpipe.domain.models import Observation, Record, Status
@@ -17,6 +18,9 @@ from fuelpipe.stages._report import Counters
 
 NO_VALUE = "source returned no value for this date"
 NEIGHBOUR_SPAN = timedelta(days=45)  # far enough to reach the previous week or month
+# A date a little ahead is stored as PENDING and flagged "in the future" (clock skew, a bad
+# bulletin); one more than a year ahead comes from no scan of ours and is refused outright.
+FUTURE_SLACK = timedelta(days=366)
 
 
 @dataclass
@@ -32,8 +36,9 @@ class ScrapeReport(Counters):
 
 
 def resolve(app: App, request: DownloadRequest) -> list[Series]:
-    """The catalog series a message names, checked against its fetch unit."""
+    """The catalog series a message names, checked against its fetch unit and date range."""
     series: list[Series] = []
+    first, last = request.dates_to_download[0], request.dates_to_download[-1]
     for key in request.keys:
         if key not in app.catalog:
             raise MalformedMessage(f"malformed message: {key!r} is not in the series catalog")
@@ -43,7 +48,15 @@ def resolve(app: App, request: DownloadRequest) -> list[Series]:
                 f"malformed message: {key!r} is fetched by {s.fetch_unit!r}, "
                 f"not {request.fetch_unit!r}"
             )
+        # No gap scan asks for a date before a series starts; such dates (year 1, say) would
+        # also overflow the date arithmetic of the neighbour check and of the adapters.
+        if first < s.default_start:
+            raise MalformedMessage(
+                f"malformed message: {first} is before {key!r} starts ({s.default_start})"
+            )
         series.append(s)
+    if last > app.clock.now().astimezone(SAO_PAULO).date() + FUTURE_SLACK:
+        raise MalformedMessage(f"malformed message: {last} is more than a year in the future")
     return series
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from types import MappingProxyType
+from typing import Any
 
 from fuelpipe.adapters.sources._http import HttpSource, looks_like_html, snippet
 from fuelpipe.domain.catalog import (
@@ -223,7 +224,7 @@ def parse_workbook_detailed(content: bytes, fetch_unit: str, filename: str) -> P
             f"anp: {filename}: not a readable workbook ({type(exc).__name__}: {exc})"
         ) from None
     try:
-        rows = book.worksheets[0].iter_rows(values_only=True)
+        rows = _sheet_rows(book, filename)
         try:
             header_row, columns = _find_header(rows)
         except LookupError:
@@ -239,6 +240,22 @@ def parse_workbook_detailed(content: bytes, fetch_unit: str, filename: str) -> P
         return _read_rows(rows, header_row, _RowReader(fetch_unit, columns, filename))
     finally:
         book.close()
+
+
+def _sheet_rows(book: Any, filename: str) -> Iterator[tuple[object, ...]]:
+    """The first sheet's rows; a part openpyxl cannot read is an InvalidPayload naming the row.
+
+    openpyxl reads a read-only sheet lazily, so a broken XML part or a corrupt zip member only
+    shows up while rows are read, long after load_workbook succeeded.
+    """
+    number = 0
+    try:
+        for number, row in enumerate(book.worksheets[0].iter_rows(values_only=True), start=1):
+            yield row
+    except Exception as exc:  # any parser failure on untrusted bytes means a bad payload
+        raise InvalidPayload(
+            f"anp: {filename} row {number + 1}: unreadable worksheet ({type(exc).__name__}: {exc})"
+        ) from None
 
 
 def _stations(obs: Observation) -> int:

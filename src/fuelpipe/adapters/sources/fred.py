@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
@@ -48,6 +49,16 @@ def parse_fred_csv(
     if not text.endswith("\n"):
         raise InvalidPayload(f"{where}: truncated body (no final newline): ends {text[-40:]!r}")
     rows = csv.reader(io.StringIO(text, newline=""))
+    try:
+        return _parse_rows(rows, series_id, key, start, end, where)
+    except csv.Error as exc:  # e.g. a field over the csv module's size limit
+        raise InvalidPayload(f"{where}: line {rows.line_num} is not CSV ({exc})") from None
+
+
+def _parse_rows(
+    rows: Iterator[list[str]], series_id: str, key: str, start: date, end: date, where: str
+) -> tuple[list[Observation], Notes]:
+    """The header check and every row of a fredgraph.csv body."""
     header = next(rows, [])
     if len(header) != 2 or header[0] not in _DATE_HEADERS or header[1] != series_id:
         raise InvalidPayload(
