@@ -291,8 +291,8 @@ class SqliteStore(Store):
         # Each chunk of BATCH_LIMIT items is one multi-row upsert statement, the unit a DynamoDB
         # BatchWriteItem would be. Committing every chunk would pay one WAL commit per 25 rows
         # (about half the throughput; bench/bench_store.py measures both), so the chunks of one
-        # call share one transaction. A crash loses at most this call's chunks, never part of a chunk, and that
-        # is safe: each write is an idempotent upsert, and the queue message that caused it is
+        # call share one transaction. A crash loses at most this call's chunks, never part of a
+        # chunk, and that is safe: each write is an idempotent upsert, and the queue message that caused it is
         # deleted only after put_records returns, so it is redelivered and the call redone.
         with self._lock:
             conn = self._db()

@@ -16,6 +16,7 @@ from rich.console import Console
 
 from fuelpipe.cli import _progress
 from fuelpipe.domain.catalog import DEFAULT_CATALOG, Series
+from fuelpipe.homes.app import App
 from fuelpipe.homes.settings import SAO_PAULO, Settings
 
 
@@ -65,6 +66,19 @@ def _end_of(day: date) -> datetime:
     return datetime.combine(day, dtime(23, 59), SAO_PAULO)
 
 
+def _home(cfg: Settings) -> Callable[..., App]:
+    """The composition root of the configured home (the AWS one gets its resources first)."""
+    if cfg.backend == "aws":
+        from fuelpipe.homes.aws import build_app as build_aws
+        from fuelpipe.homes.aws import create_resources
+
+        create_resources(cfg)
+        return build_aws
+    from fuelpipe.homes.local import build_app as build_local
+
+    return build_local
+
+
 def run_demo(
     console: Console,
     overrides: Mapping[str, Any],
@@ -75,7 +89,6 @@ def run_demo(
 ) -> None:
     """Start the replay, run every phase with progress bars, print the status, serve the panel."""
     from fuelpipe.adapters.clock import FixedClock
-    from fuelpipe.homes.local import build_app
     from fuelpipe.replay.server import ReplayServer
     from fuelpipe.stages.cycle import run_cycle
     from fuelpipe.stages.status import status
@@ -86,9 +99,9 @@ def run_demo(
     with ReplayServer(quiet=True) as replay:
         urls = {f"source_{name}_url": url for name, url in replay.source_urls().items()}
         cfg = Settings(**{**overrides, **urls, "now": None})
-        console.print(
-            f"[bold]fuelpipe demo[/]: replaying real data on {replay.url}, store {cfg.db}"
-        )
+        build_app = _home(cfg)
+        where = f"store {cfg.db}" if cfg.backend == "embedded" else f"table {cfg.table_name}"
+        console.print(f"[bold]fuelpipe demo[/]: replaying real data on {replay.url}, {where}")
         rows = []
         for phase in phases:
             console.print(
