@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import threading
 import uuid
@@ -10,7 +9,12 @@ from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 
-from fuelpipe.adapters.sqlite_store import connect, iso_utc, parse_iso, write_transaction
+from fuelpipe.adapters.sqlite_store import (
+    ProcessConnection,
+    iso_utc,
+    parse_iso,
+    write_transaction,
+)
 from fuelpipe.ports.clock import Clock
 from fuelpipe.ports.queue import DeadLetter, Message, Queue, QueueDepth
 
@@ -60,17 +64,10 @@ class SqliteQueue(Queue):
         self.visibility_timeout = visibility_timeout
         self.max_receives = max_receives
         self._lock = threading.RLock()
-        self._pid = os.getpid()
-        self._conn = connect(self.path, _SCHEMA)
-        self._forked: list[sqlite3.Connection] = []
+        self._conn = ProcessConnection(self.path, _SCHEMA)
 
     def _db(self) -> sqlite3.Connection:
-        if os.getpid() != self._pid:
-            # Never use a connection across fork(); see SqliteStore._db.
-            self._forked.append(self._conn)
-            self._conn = connect(self.path, _SCHEMA)
-            self._pid = os.getpid()
-        return self._conn
+        return self._conn.get()
 
     def close(self) -> None:
         """Close the connection."""

@@ -158,6 +158,32 @@ def connect(path: Path, schema: str) -> sqlite3.Connection:
     return conn
 
 
+class ProcessConnection:
+    """This process's connection to one SQLite file: a connection must not cross fork().
+
+    After a fork the child opens its own; the inherited one is kept referenced (never closed)
+    so the child does not disturb the parent's locks.
+    """
+
+    def __init__(self, path: Path, schema: str) -> None:
+        self._path, self._schema = path, schema
+        self._pid = os.getpid()
+        self._conn = connect(path, schema)
+        self._forked: list[sqlite3.Connection] = []
+
+    def get(self) -> sqlite3.Connection:
+        """The connection for the calling process."""
+        if os.getpid() != self._pid:
+            self._forked.append(self._conn)
+            self._conn = connect(self._path, self._schema)
+            self._pid = os.getpid()
+        return self._conn
+
+    def close(self) -> None:
+        """Close this process's connection."""
+        self._conn.close()
+
+
 @contextmanager
 def write_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     """BEGIN IMMEDIATE ... COMMIT, rolled back on any error."""
@@ -203,20 +229,12 @@ class SqliteStore(Store):
         self.path = Path(path)
         self._clock: Clock = clock or SystemClock()
         self._lock = threading.RLock()
-        self._pid = os.getpid()
-        self._conn = connect(self.path, _SCHEMA)
-        self._forked: list[sqlite3.Connection] = []
+        self._conn = ProcessConnection(self.path, _SCHEMA)
 
     # --- plumbing ------------------------------------------------------------------------
 
     def _db(self) -> sqlite3.Connection:
-        if os.getpid() != self._pid:
-            # A connection must not cross fork(); the child opens its own. The inherited one is
-            # kept referenced (never closed) so the child does not disturb the parent's locks.
-            self._forked.append(self._conn)
-            self._conn = connect(self.path, _SCHEMA)
-            self._pid = os.getpid()
-        return self._conn
+        return self._conn.get()
 
     @property
     def connection(self) -> sqlite3.Connection:
@@ -292,8 +310,9 @@ class SqliteStore(Store):
         # BatchWriteItem would be. Committing every chunk would pay one WAL commit per 25 rows
         # (about half the throughput; bench/bench_store.py measures both), so the chunks of one
         # call share one transaction. A crash loses at most this call's chunks, never part of a
-        # chunk, and that is safe: each write is an idempotent upsert, and the queue message that caused it is
-        # deleted only after put_records returns, so it is redelivered and the call redone.
+        # chunk, and that is safe: each write is an idempotent upsert, and the queue message
+        # that caused it is deleted only after put_records returns, so it is redelivered and
+        # the call redone.
         with self._lock:
             conn = self._db()
             with write_transaction(conn):
