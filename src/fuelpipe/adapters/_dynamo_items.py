@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from fuelpipe.domain.models import AttrValue, Record, Status
+from fuelpipe.ports.store import RECORD_ATTRIBUTES
 
 Item = dict[str, dict[str, Any]]
 """One item in the low-level wire format: ``{"name": {"S": "..."}}``."""
@@ -18,17 +19,7 @@ GSI_SK = "gsi1sk"
 NO_TIME = ""
 """The gsi1sk time part of a PENDING record with no next attempt: sorts first, so it is due."""
 
-FIELD_ATTRS = {
-    "key": "info_type",
-    "date": "date",
-    "value": "value",
-    "status": "status",
-    "retry_count": "retry_count",
-    "next_attempt_at": "next_attempt_at",
-    "reason": "reason",
-    "attrs": "attrs",
-    "updated_at": "updated_at",
-}
+FIELD_ATTRS = RECORD_ATTRIBUTES
 STATUS_BY_NAME = {s.value: s for s in Status}
 
 

@@ -17,7 +17,7 @@ from typing import Any
 from fuelpipe.adapters.clock import SystemClock
 from fuelpipe.domain.models import AttrValue, PresentDate, Record, Status
 from fuelpipe.ports.clock import Clock
-from fuelpipe.ports.store import BATCH_LIMIT, RunLog, Store
+from fuelpipe.ports.store import BATCH_LIMIT, RECORD_ATTRIBUTES, RunLog, Store
 
 BUSY_TIMEOUT_S = 30.0
 """How long a writer waits for another process's write lock before giving up."""
@@ -48,17 +48,7 @@ CREATE TABLE IF NOT EXISTS runs (
 
 RUNS_KEPT_PER_STAGE = 500
 
-_COLUMNS = {
-    "key": "info_type",
-    "date": "date",
-    "value": "value",
-    "status": "status",
-    "retry_count": "retry_count",
-    "next_attempt_at": "next_attempt_at",
-    "reason": "reason",
-    "attrs": "attrs",
-    "updated_at": "updated_at",
-}
+_COLUMNS = RECORD_ATTRIBUTES
 _ALWAYS_READ = ("key", "date", "status")
 _ALL_FIELDS = tuple(_COLUMNS)
 _STATUS = {s.value: s for s in Status}

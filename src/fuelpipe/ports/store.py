@@ -6,11 +6,27 @@ import abc
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from types import MappingProxyType
 
 from fuelpipe.domain.models import PresentDate, Record
 
 BATCH_LIMIT = 25
 """At most this many items go in one batch write (DynamoDB's BatchWriteItem limit)."""
+
+RECORD_ATTRIBUTES = MappingProxyType(
+    {
+        "key": "info_type",
+        "date": "date",
+        "value": "value",
+        "status": "status",
+        "retry_count": "retry_count",
+        "next_attempt_at": "next_attempt_at",
+        "reason": "reason",
+        "attrs": "attrs",
+        "updated_at": "updated_at",
+    }
+)
+"""Record field -> attribute (column) name in the single table, the same in every adapter."""
 
 
 @dataclass(frozen=True, slots=True)
