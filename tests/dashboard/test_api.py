@@ -125,7 +125,14 @@ def test_regional_view_defaults_to_latest_state_week(client: httpx.Client) -> No
 def test_regional_view_for_a_fuel_with_only_regions(client: httpx.Client) -> None:
     body = client.get("/api/regional?fuel=DIESEL").json()
     assert body["week"] == "2022-05-01"
-    assert sorted(a["area"] for a in body["areas"]) == ["BR", "REGION_CO", "REGION_N", "REGION_NE", "REGION_S", "REGION_SE"]
+    assert sorted(a["area"] for a in body["areas"]) == [
+        "BR",
+        "REGION_CO",
+        "REGION_N",
+        "REGION_NE",
+        "REGION_S",
+        "REGION_SE",
+    ]
     assert body["spread"] is None  # no state prices that week
 
 

@@ -32,7 +32,7 @@ from tests.support.lambda_events import FakeLambdaContext, failed_ids, load_hand
 from fuelpipe.domain.catalog import Series
 from fuelpipe.homes.app import App
 from fuelpipe.ports.queue import Message
-from fuelpipe.stages.cycle import CycleReport
+from fuelpipe.stages.cycle import CycleReport, drain, run_cycle
 from fuelpipe.stages.orchestrate import orchestrate
 from fuelpipe.stages.recheck import recheck
 from fuelpipe.stages.scrape import handle_message
@@ -182,17 +182,6 @@ class SqsDuplicates:
             self.counts["delivered_twice"] += 1
 
 
-def scheduled(call: Callable[[], T], attempts: int = 3) -> T:
-    """Run a scheduled invocation, retried on failure as EventBridge retries a failed one."""
-    for attempt in range(1, attempts + 1):
-        try:
-            return call()
-        except ClientError:
-            if attempt == attempts:
-                raise
-    raise AssertionError("unreachable")
-
-
 class LambdaCycle:
     """A cycle as AWS runs it: scheduled stages, and the scraper handler fed by SQS batches."""
 
@@ -209,6 +198,18 @@ class LambdaCycle:
         self.cycles = 0
         self.invocations = 0
         self.failed_items = 0
+        self.failed_schedules = 0
+
+    def scheduled(self, call: Callable[[], T], attempts: int = 3) -> T:
+        """Run a scheduled invocation, retried on failure as EventBridge retries a failed one."""
+        for attempt in range(1, attempts + 1):
+            try:
+                return call()
+            except ClientError:
+                self.failed_schedules += 1
+                if attempt == attempts:
+                    raise
+        raise AssertionError("unreachable")
 
     def feed(self, app: App) -> None:
         """Poll and invoke until the queue is empty, in-flight messages included."""
@@ -234,11 +235,11 @@ class LambdaCycle:
         """orchestrate → feed the scraper → recheck → feed again."""
         before = fetches(app)
         report = CycleReport()
-        report.orchestrate = scheduled(lambda: orchestrate(app, series=series, since=since))
+        report.orchestrate = self.scheduled(lambda: orchestrate(app, series=series, since=since))
         self.feed(app)
         if self.before_recheck is not None:
             self.before_recheck(self.cycles)
-        report.recheck = scheduled(lambda: recheck(app, {s.key for s in series}))
+        report.recheck = self.scheduled(lambda: recheck(app, {s.key for s in series}))
         self.feed(app)
         report.scrape.source_requests = fetches(app) - before
         self.cycles += 1
@@ -258,3 +259,23 @@ def stop_mid_batch(app: App, batch_size: int = 10) -> dict[str, int]:
     for message in messages[half : half + 1]:
         handle_message(app, message)  # the worker dies here, before the delete
     return {"received": len(messages), "deleted": half, "abandoned": len(messages) - half}
+
+
+class StopFirstBatch:
+    """The first cycle's worker dies mid-batch; later cycles are ordinary."""
+
+    def __init__(self) -> None:
+        self.stopped: dict[str, int] | None = None
+
+    def __call__(self, app: App, series: Sequence[Series], since: date) -> CycleReport:
+        if self.stopped is not None:
+            return run_cycle(app, series=series, since=since)
+        before = fetches(app)
+        report = CycleReport()
+        report.orchestrate = orchestrate(app, series=series, since=since)
+        self.stopped = stop_mid_batch(app)
+        drain(app)  # another worker: waits for the abandoned messages to become visible again
+        report.recheck = recheck(app, {s.key for s in series})
+        drain(app)
+        report.scrape.source_requests = fetches(app) - before
+        return report

@@ -5,16 +5,13 @@ retry counted twice (every quarantined record has exactly five re-downloads).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import date
-
 import pytest
 from tests.reliability.aws_faults import (
     THROTTLE_CODES,
     DynamoFaults,
     LambdaCycle,
     SqsDuplicates,
-    stop_mid_batch,
+    StopFirstBatch,
 )
 from tests.reliability.harness import (
     FAST_SERIES,
@@ -24,16 +21,11 @@ from tests.reliability.harness import (
     compare,
     embedded_home,
     fault_spec,
-    fetches,
     run_to_quiet,
 )
 
-from fuelpipe.domain.catalog import Series
 from fuelpipe.domain.models import Status
 from fuelpipe.homes.app import App
-from fuelpipe.stages.cycle import CycleReport, drain, run_cycle
-from fuelpipe.stages.orchestrate import orchestrate
-from fuelpipe.stages.recheck import recheck
 
 SHORT_VISIBILITY = {"visibility_timeout_s": 2}
 
@@ -59,7 +51,7 @@ def test_unprocessed_items_and_throttling_lose_nothing(
     dynamodb = dynalite_server.client("dynamodb")
     # botocore sleeps between its own retries (standard mode): a low random rate, plus one
     # storm of throttled BatchWriteItem sends that outlasts them
-    faults = DynamoFaults(dynamodb, seed=5, unprocessed=0.5, throttle=0.05, storm=(3, 8))
+    faults = DynamoFaults(dynamodb, seed=5, unprocessed=0.5, throttle=0.02, storm=(3, 4))
     faults.active = False
     dead: list[int] = []
 
@@ -84,7 +76,7 @@ def test_unprocessed_items_and_throttling_lose_nothing(
     assert dead == [0]
     # both kinds really happened, and throttling outlasted botocore's own retries at least once
     assert faults.counts["unprocessed_items"] > 0
-    assert sum(faults.counts[c] for c in THROTTLE_CODES) >= 8
+    assert sum(faults.counts[c] for c in THROTTLE_CODES) >= 4
     assert cycle.failed_items > 0  # the storm reached the handler: its message came back
 
 
@@ -123,38 +115,20 @@ def test_a_recheck_throttled_between_two_claims_still_sends_the_first(
         if cycle == 2:
             faults.arm("UpdateItem", skip=1, length=6)
 
+    cycle = LambdaCycle(before_recheck=storm)
     run = run_to_quiet(
         aws_home(dynamodb, moto_server.client("sqs")),
         run_dir,
         FAST_SERIES,
         fault_spec("", absent=True),
         settings=SHORT_VISIBILITY,
-        drive=LambdaCycle(before_recheck=storm),
+        drive=cycle,
     )
     assert sum(faults.counts[c] for c in THROTTLE_CODES) == 6
+    assert cycle.failed_schedules == 1  # the recheck invocation failed once, mid-claims
     diff = compare(clean_fast, run)
     assert diff.identical_outside_absent
     assert diff.absent and absent_problems(run, diff.absent, 5) == []
-
-
-class StopFirstBatch:
-    """The first cycle's worker dies mid-batch; later cycles are ordinary."""
-
-    def __init__(self) -> None:
-        self.stopped: dict[str, int] | None = None
-
-    def __call__(self, app: App, series: Sequence[Series], since: date) -> CycleReport:
-        if self.stopped is not None:
-            return run_cycle(app, series=series, since=since)
-        before = fetches(app)
-        report = CycleReport()
-        report.orchestrate = orchestrate(app, series=series, since=since)
-        self.stopped = stop_mid_batch(app)
-        drain(app)  # another worker: waits for the abandoned messages to become visible again
-        report.recheck = recheck(app, {s.key for s in series})
-        drain(app)
-        report.scrape.source_requests = fetches(app) - before
-        return report
 
 
 @pytest.mark.parametrize("where", ["embedded", pytest.param("aws", marks=pytest.mark.aws)])
@@ -169,5 +143,5 @@ def test_a_worker_stopped_mid_batch_loses_nothing(request, where, run_dir, clean
     assert driver.stopped == {"received": 4, "deleted": 2, "abandoned": 2}
     assert_same_as_clean(clean_fast, run)
     # at-least-once, exactly: only the message the worker died on was fetched twice
-    assert run.bound is not None
-    assert run.bound.fetches == run.bound.gap_messages + run.bound.retry_messages + 1
+    assert run.bound is not None and run.bound.violations() == []
+    assert run.bound.redelivered == 1

@@ -24,7 +24,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from tests.support.fakes import TableSource
 
@@ -55,6 +55,8 @@ FUZZ = settings(
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
+DEEP = settings(FUZZ, max_examples=600)
+"""make chaos: ten times the examples."""
 
 # --- queue messages -------------------------------------------------------------------------
 
@@ -213,15 +215,8 @@ def _app(folder: Path) -> App:
     )
 
 
-@FUZZ
-@given(
-    valid=st.lists(valid_bodies(), max_size=4),
-    malformed=st.lists(
-        st.sampled_from(sorted(MALFORMED)).flatmap(lambda k: MALFORMED[k]), min_size=1, max_size=6
-    ),
-    data=st.data(),
-)
-def test_malformed_messages_are_dead_lettered_and_valid_ones_processed(valid, malformed, data):
+def check_messages(valid, malformed, data) -> None:
+    """Send the mix, drain, and check what was dead-lettered and what was stored."""
     bodies = [body for body, _ in valid] + malformed
     bodies = data.draw(st.permutations(bodies))
     with tempfile.TemporaryDirectory() as tmp:
@@ -245,7 +240,33 @@ def test_malformed_messages_are_dead_lettered_and_valid_ones_processed(valid, ma
 
 
 @FUZZ
+@given(
+    valid=st.lists(valid_bodies(), max_size=4),
+    malformed=st.lists(
+        st.sampled_from(sorted(MALFORMED)).flatmap(lambda k: MALFORMED[k]), min_size=1, max_size=6
+    ),
+    data=st.data(),
+)
+def test_malformed_messages_are_dead_lettered_and_valid_ones_processed(valid, malformed, data):
+    check_messages(valid, malformed, data)
+
+
+@pytest.mark.slow
+@DEEP
+@given(
+    valid=st.lists(valid_bodies(), max_size=4),
+    malformed=st.lists(
+        st.sampled_from(sorted(MALFORMED)).flatmap(lambda k: MALFORMED[k]), min_size=1, max_size=6
+    ),
+    data=st.data(),
+)
+def test_many_more_malformed_messages(valid, malformed, data):
+    check_messages(valid, malformed, data)
+
+
+@FUZZ
 @given(st.text(max_size=40))
+@example("CURRENCY#USD\n")
 def test_a_key_parses_only_if_it_is_exactly_what_build_key_makes(text):
     try:
         parsed = parse_key(text)
@@ -309,6 +330,7 @@ def only_invalid_payload(parse: Callable[[bytes], object], data: bytes) -> Inval
 @pytest.mark.parametrize("source", sorted(PARSERS))
 @FUZZ
 @given(data=st.binary(max_size=3000))
+@example(data=b"observation_date,DCOILBRENTEU\n2020-01-01," + b"9" * 200_000 + b"\n")
 def test_garbage_bytes_raise_invalid_payload_only(source, data):
     only_invalid_payload(PARSERS[source][0], data)
 
@@ -339,6 +361,15 @@ def test_mutated_real_payloads_raise_invalid_payload_only(source, data):
     only_invalid_payload(parse, data.draw(mutated((PAYLOADS / fixture).read_bytes())))
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("source", sorted(PARSERS))
+@DEEP
+@given(data=st.data())
+def test_many_more_mutated_real_payloads(source, data):
+    parse, fixture = PARSERS[source]
+    only_invalid_payload(parse, data.draw(mutated((PAYLOADS / fixture).read_bytes())))
+
+
 def _paths(doc: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     out = [prefix]
     if isinstance(doc, dict):
@@ -358,16 +389,29 @@ def _replace(doc: Any, path: tuple[Any, ...], value: Any) -> Any:
     return doc
 
 
-@pytest.mark.parametrize("source", ["bcb", "yahoo"])
-@FUZZ
-@given(data=st.data())
-def test_real_json_with_random_values_spliced_in_raises_invalid_payload_only(source, data):
+def splice_json(source: str, data: st.DataObject) -> None:
+    """Replace one to three parts of a real JSON payload with random JSON, then parse."""
     parse, fixture = PARSERS[source]
     doc = json.loads((PAYLOADS / fixture).read_bytes())
     for _ in range(data.draw(st.integers(1, 3))):
         path = data.draw(st.sampled_from(_paths(doc)))
         doc = _replace(doc, path, data.draw(json_values))
     only_invalid_payload(parse, json.dumps(doc).encode())
+
+
+@pytest.mark.parametrize("source", ["bcb", "yahoo"])
+@FUZZ
+@given(data=st.data())
+def test_real_json_with_random_values_spliced_in_raises_invalid_payload_only(source, data):
+    splice_json(source, data)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("source", ["bcb", "yahoo"])
+@DEEP
+@given(data=st.data())
+def test_many_more_spliced_json_payloads(source, data):
+    splice_json(source, data)
 
 
 def _rezip(original: bytes, part: str, change: Callable[[bytes], bytes]) -> bytes:
@@ -379,20 +423,31 @@ def _rezip(original: bytes, part: str, change: Callable[[bytes], bytes]) -> byte
     return out.getvalue()
 
 
-@FUZZ
-@given(data=st.data())
-def test_a_workbook_with_a_broken_sheet_names_the_file(data):
+def break_sheet(data: st.DataObject) -> None:
+    """Cut the sheet XML short or splice junk into it, re-zipped with valid checksums."""
     original = (PAYLOADS / PARSERS["anp"][1]).read_bytes()
-    sheet = "xl/worksheets/sheet1.xml"
 
     def damage(xml: bytes) -> bytes:
         at = data.draw(st.integers(0, len(xml) - 1))
         junk = data.draw(st.binary(min_size=1, max_size=12))
         return data.draw(st.sampled_from([xml[:at], xml[:at] + junk + xml[at:]]))
 
-    error = only_invalid_payload(_anp, _rezip(original, sheet, damage))
+    error = only_invalid_payload(_anp, _rezip(original, "xl/worksheets/sheet1.xml", damage))
     if error is not None:
         assert "semanal-brasil.xlsx" in str(error)
+
+
+@FUZZ
+@given(data=st.data())
+def test_a_workbook_with_a_broken_sheet_names_the_file(data):
+    break_sheet(data)
+
+
+@pytest.mark.slow
+@DEEP
+@given(data=st.data())
+def test_many_more_broken_sheets(data):
+    break_sheet(data)
 
 
 printable = st.characters(blacklist_categories=("Cc", "Cs"), blacklist_characters="<&")

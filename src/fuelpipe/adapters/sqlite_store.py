@@ -6,6 +6,7 @@ import json
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
@@ -133,8 +134,8 @@ def connect(path: Path, schema: str) -> sqlite3.Connection:
         path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
     )
     conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-    mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-    if str(mode).lower() != "wal":
+    mode = _enable_wal(conn)
+    if mode.lower() != "wal":
         conn.close()
         raise RuntimeError(f"{path}: SQLite refused WAL mode (got {mode!r})")
     # NORMAL in WAL mode: a power cut may lose the last commits but never corrupts the file;
@@ -146,6 +147,23 @@ def connect(path: Path, schema: str) -> sqlite3.Connection:
             if statement.strip():
                 conn.execute(statement)
     return conn
+
+
+def _enable_wal(conn: sqlite3.Connection) -> str:
+    """Switch to WAL, waiting (up to the busy timeout) for processes doing the same at once.
+
+    On a new file, the journal-mode change can fail with "database is locked" at once, without
+    the busy handler, while another process is switching it: seen with 5 processes starting on
+    a fresh clone together (tests/reliability/test_concurrency.py).
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    while True:
+        try:
+            return str(conn.execute("PRAGMA journal_mode = WAL").fetchone()[0])
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
 
 
 class ProcessConnection:

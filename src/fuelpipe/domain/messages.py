@@ -9,7 +9,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from fuelpipe.domain.keys import InvalidKeyError, parse_key
 
-MAX_DATES_PER_MESSAGE = 5000
+# 15,000 ISO dates make a ~200 KB body, inside SQS's 256 KiB limit, and cover FRED's whole
+# daily history since 1987 in one message (one request), so a full backfill stays minimal.
+MAX_DATES_PER_MESSAGE = 15_000
 
 
 class MalformedMessage(ValueError):

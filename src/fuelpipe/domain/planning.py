@@ -23,7 +23,8 @@ def plan_requests(
     workbook). Keys of the same unit are grouped so the file is fetched once for all of them.
     Units whose one request returns the whole history (ANP workbooks) get a single request for
     every missing date, however scattered; the others get one request per calendar stream,
-    split at the source's maximum range.
+    split at the source's maximum range. Every message holds at most MAX_DATES_PER_MESSAGE
+    dates.
     """
     by_unit: dict[str, list[tuple[Series, list[date]]]] = defaultdict(list)
     for series, dates in wanted:
@@ -41,7 +42,13 @@ def plan_requests(
             ]
         else:
             cal = get_calendar(lead.calendar)
-            chunks = [list(s.dates) for s in group_streams(cal, union, lead.max_range_days)]
+            # A message holds at most MAX_DATES_PER_MESSAGE dates: a longer stream (FRED's
+            # range is unlimited, and its history grows by ~260 weekdays a year) is split too.
+            chunks = [
+                list(s.dates[i : i + MAX_DATES_PER_MESSAGE])
+                for s in group_streams(cal, union, lead.max_range_days)
+                for i in range(0, len(s.dates), MAX_DATES_PER_MESSAGE)
+            ]
         for chunk in chunks:
             lo, hi = chunk[0], chunk[-1]
             keys = [s.key for s, dates in items if any(lo <= d <= hi for d in dates)]

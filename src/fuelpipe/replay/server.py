@@ -72,8 +72,11 @@ class ReplayServer:
         *,
         quiet: bool = False,
         log: TextIO | None = None,
+        snapshot: Snapshot | None = None,
     ) -> None:
-        self.snapshot = Snapshot(Path(snapshot_dir) if snapshot_dir else None)
+        # ``snapshot`` replaces the bundled one (e.g. replay.synthetic.SyntheticSnapshot).
+        self.snapshot = snapshot or Snapshot(Path(snapshot_dir) if snapshot_dir else None)
+        self._extra_headers = {"X-Fuelpipe-Synthetic": "1"} if self.synthetic else {}
         self.faults = faults or FaultPlan.none()
         self.quiet = quiet
         self._log = log
@@ -138,6 +141,11 @@ class ReplayServer:
         self.stop()
 
     # --- what clients and tests read --------------------------------------------------------
+    @property
+    def synthetic(self) -> bool:
+        """True when the served data is generated, not the real snapshot."""
+        return bool(getattr(self.snapshot, "synthetic", False))
+
     def source_urls(self) -> dict[str, str]:
         """The base URL per source, to put in ``FUELPIPE_SOURCE_<NAME>_URL``."""
         return {name: f"{self.url}/{name}{BASE_PATHS[name]}" for name in SOURCES}
@@ -164,6 +172,7 @@ class ReplayServer:
             "faults": self.fault_counts,
             "seed": self.faults.seed,
             "plan": self.faults.describe(),
+            "synthetic": self.synthetic,
         }
 
     # --- request handling -------------------------------------------------------------------
@@ -227,7 +236,7 @@ class ReplayServer:
             handler.send_response(reply.status)
             handler.send_header("Content-Type", reply.content_type)
             handler.send_header("Content-Length", str(len(reply.body)))
-            for name, value in reply.headers.items():
+            for name, value in {**reply.headers, **self._extra_headers}.items():
                 handler.send_header(name, value)
             handler.end_headers()
             handler.wfile.write(reply.body)

@@ -24,7 +24,9 @@ def test_builders_follow_the_key_design():
     assert fuel_key("LPG", "SP", monthly=True) == "FUEL_MONTHLY#LPG#SP"
 
 
-@pytest.mark.parametrize("key", ["CURRENCY#USD", "FUEL#DIESEL_S10#REGION_NE", "COMMODITY#BRENT_FUTURES"])
+@pytest.mark.parametrize(
+    "key", ["CURRENCY#USD", "FUEL#DIESEL_S10#REGION_NE", "COMMODITY#BRENT_FUTURES"]
+)
 def test_parse_round_trips(key):
     parsed = parse_key(key)
     assert str(parsed) == key

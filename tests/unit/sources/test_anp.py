@@ -138,7 +138,13 @@ def test_header_lacking_the_area_column_is_invalid(payload) -> None:
 
 def test_regions_workbook(payload) -> None:
     obs = _by_key_date(parse_workbook(payload(REGIONS), "anp:weekly:regioes", REGIONS))
-    assert {k.split("#")[2] for k, _ in obs} == {"REGION_N", "REGION_NE", "REGION_CO", "REGION_SE", "REGION_S"}
+    assert {k.split("#")[2] for k, _ in obs} == {
+        "REGION_N",
+        "REGION_NE",
+        "REGION_CO",
+        "REGION_SE",
+        "REGION_S",
+    }
     # semanal-regioes-desde-2013_to2022-06.xlsx: 2022-05-01 CENTRO OESTE GASOLINA COMUM 7.431
     assert obs[("FUEL#GASOLINE#REGION_CO", date(2022, 5, 1))].value == Decimal("7.431")
     assert obs[("FUEL#GASOLINE#REGION_SE", date(2022, 5, 1))].value == Decimal("7.272")

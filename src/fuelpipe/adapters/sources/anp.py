@@ -248,13 +248,14 @@ def _sheet_rows(book: Any, filename: str) -> Iterator[tuple[object, ...]]:
     openpyxl reads a read-only sheet lazily, so a broken XML part or a corrupt zip member only
     shows up while rows are read, long after load_workbook succeeded.
     """
-    number = 0
+    read = 0
     try:
-        for number, row in enumerate(book.worksheets[0].iter_rows(values_only=True), start=1):
+        for row in book.worksheets[0].iter_rows(values_only=True):
+            read += 1
             yield row
     except Exception as exc:  # any parser failure on untrusted bytes means a bad payload
         raise InvalidPayload(
-            f"anp: {filename} row {number + 1}: unreadable worksheet ({type(exc).__name__}: {exc})"
+            f"anp: {filename} row {read + 1}: unreadable worksheet ({type(exc).__name__}: {exc})"
         ) from None
 
 

@@ -1,0 +1,166 @@
+"""Load: a backfill of the FULL catalog over twenty years on the embedded home.
+
+The sources are the replay server in synthetic mode (fuelpipe.replay.synthetic: generated,
+plausible values for every series on every date its calendar expects; responses are marked
+``X-Fuelpipe-Synthetic: 1``), since the bundled real snapshot holds one year. The pipeline runs
+in a child process so its peak memory (maxrss) is its own, not the replay server's.
+
+Reported: wall time, records stored, peak memory, and source requests against the minimum
+(per fetch unit: the fewest windows of ``max_range_days`` calendar days, of at most
+MAX_DATES_PER_MESSAGE dates each, covering the expected dates; one per ANP workbook). The API
+under 50 concurrent clients is measured by bench/bench_dashboard.py (``load 50 clients``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from tempfile import TemporaryDirectory
+from typing import Any
+
+from bench._common import BenchRow
+from fuelpipe.domain.calendars import (
+    SAO_PAULO,
+    expected_between,
+    get_calendar,
+    last_available_date,
+)
+from fuelpipe.domain.catalog import DEFAULT_CATALOG
+from fuelpipe.domain.gaps import clamp_start
+from fuelpipe.domain.messages import MAX_DATES_PER_MESSAGE
+
+AREA = "load"
+NOW = datetime(2025, 12, 31, 23, 0, tzinfo=SAO_PAULO)
+SINCE = date(2006, 1, 1)  # twenty years before NOW
+ROOT = Path(__file__).resolve().parent.parent
+CHILD_TIMEOUT_S = 1800
+
+
+def fewest_requests(days: list[date], max_range_days: int) -> int:
+    """The fewest windows of ``max_range_days`` calendar days, each holding at most
+    MAX_DATES_PER_MESSAGE dates, that cover ``days`` (sorted): greedy, which is optimal."""
+    count, window_end, in_window = 0, date.min, 0
+    for day in days:
+        if day > window_end or in_window == MAX_DATES_PER_MESSAGE:
+            count, in_window = count + 1, 0
+            window_end = day + timedelta(days=max_range_days - 1)
+        in_window += 1
+    return count
+
+
+def minimum_source_requests(since: date = SINCE, now: datetime = NOW) -> dict[str, int]:
+    """The fewest requests a backfill of every series can make, per source."""
+    out: dict[str, int] = {}
+    seen: set[str] = set()
+    for series in DEFAULT_CATALOG:
+        if series.fetch_unit in seen:
+            continue  # keys of one fetch unit come back from the same requests
+        seen.add(series.fetch_unit)
+        start = clamp_start(series.default_start, since)
+        end = last_available_date(now, series.available_after)
+        if end < start:
+            continue
+        days = list(expected_between(get_calendar(series.calendar), start, end))
+        n = 1 if series.whole_history else fewest_requests(days, series.max_range_days)
+        out[series.source] = out.get(series.source, 0) + n
+    return out
+
+
+def child() -> None:
+    """In the child process: one full cycle of the whole catalog, then print what it cost."""
+    from fuelpipe.homes.local import build_app
+    from fuelpipe.homes.settings import Settings
+    from fuelpipe.stages.cycle import run_cycle
+
+    app = build_app(Settings())
+    try:
+        started = time.perf_counter()
+        report = run_cycle(app, since=SINCE)
+        wall = time.perf_counter() - started
+        pending = len(app.store.pending())
+    finally:
+        app.close()
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    print(
+        json.dumps({"wall_s": wall, "peak_kib": peak_kib, "pending": pending, **report.as_dict()})
+    )
+
+
+def backfill() -> tuple[dict[str, Any], dict[str, int], float]:
+    """Serve synthetic data, run the child against it; its report, requests and build time."""
+    from fuelpipe.replay import ReplayServer
+    from fuelpipe.replay.synthetic import SyntheticSnapshot
+
+    built = time.perf_counter()
+    snapshot = SyntheticSnapshot(SINCE, NOW.date())
+    for route in snapshot.workbooks:  # generate the workbooks before the clock starts
+        snapshot.workbook_bytes(route)
+    build_s = time.perf_counter() - built
+    with ReplayServer(snapshot=snapshot, quiet=True) as replay, TemporaryDirectory() as tmp:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("FUELPIPE_")}
+        env.update(replay.env())
+        env.update(
+            FUELPIPE_DB=str(Path(tmp) / "load.sqlite"),
+            FUELPIPE_NOW=NOW.isoformat(),
+            FUELPIPE_YAHOO_MIN_INTERVAL_S="0",
+            FUELPIPE_HTTP_TIMEOUT_S="300",
+        )
+        done = subprocess.run(
+            [sys.executable, "-m", "bench.bench_load", "--child"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=CHILD_TIMEOUT_S,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"the backfill process failed: {done.stderr[-2000:]}")
+        result = json.loads(done.stdout.strip().splitlines()[-1])
+        return result, replay.request_counts, build_s
+
+
+def run() -> list[BenchRow]:
+    """Time, peak memory and requests of the twenty-year full-catalog backfill."""
+    result, requests, build_s = backfill()
+    minimum = minimum_source_requests()
+    spent, least = sum(requests.values()), sum(minimum.values())
+    records = int(result["scrape"]["records_written"])
+    wall = float(result["wall_s"])
+    pending = int(result["pending"])
+    label = f"full catalog ({len(DEFAULT_CATALOG)} series), {SINCE.year}-{NOW.year} backfill"
+    return [
+        BenchRow(AREA, f"{label}: wall time", wall, "s"),
+        BenchRow(AREA, f"{label}: records stored", records, "records"),
+        BenchRow(AREA, f"{label}: throughput", records / wall, "records/s"),
+        BenchRow(
+            AREA,
+            f"{label}: peak memory (pipeline process)",
+            int(result["peak_kib"]) / 1024,
+            "MiB",
+        ),
+        BenchRow(
+            AREA,
+            f"{label}: source requests / minimum",
+            spent / least,
+            f"ratio ({spent}/{least})",
+            "1.0",
+            spent == least,
+        ),
+        BenchRow(AREA, f"{label}: PENDING after one cycle", pending, "records", "0", pending == 0),
+        BenchRow(AREA, "synthetic data generation (replay side)", build_s, "s"),
+    ]
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["--child"]:
+        child()
+    else:
+        for row in run():
+            print(f"{row.metric}: {row.fmt_value()} {row.unit}  (goal {row.goal or '-'})")
