@@ -21,9 +21,7 @@ from fuelpipe.domain.models import Record, Status
 from fuelpipe.ports.store import Store
 
 ROOT = Path(__file__).resolve().parents[2]
-DATA = Path("/work/shared/data")
-if not DATA.exists():  # CI lays shared/ beside the clone
-    DATA = ROOT.parent / "shared" / "data"
+DATA = ROOT.parent / "shared" / "data"  # shared/ lies beside the checkout, in CI too
 WINDOW = (date(2021, 5, 19), date(2022, 5, 7))
 FIRST_WEEK = date(2021, 5, 16)  # the Sunday of WINDOW[0]'s survey week
 PRODUCT_BY_LABEL = {label: key for key, (label, _) in FUEL_PRODUCTS.items()}
