@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx
 from tests.dashboard.realdata import fill_store
-from tests.dashboard.serving import free_port
+from tests.dashboard.serving import CHROMIUM, CHROMIUM_ARGS, free_port
 
 from bench._common import BenchRow
 from fuelpipe.adapters.clock import FixedClock
@@ -52,16 +52,6 @@ LOAD_MAX_REQUESTS = 1_500
 LOAD_MAX_SECONDS = 30.0
 FIRST_CHART_GOAL_MS = 2_000.0
 PAGE_LOADS = 3
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 def percentile(values: list[float], q: int) -> float:
