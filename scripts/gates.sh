@@ -36,8 +36,9 @@ if [ ${#templates[@]} -gt 0 ]; then
     --quiet --compact --skip-download
 fi
 
-# pip-audit: exit 3 means the vulnerability service did not answer (this sandbox reaches PyPI's
-# package index but not its vulnerability API). On GitHub Actions, or with
+# pip-audit: exit 3 means some pins stayed unaudited: neither PyPI's per-version vulnerability API
+# nor the latest-release record covers them (this sandbox reaches only the latter). On GitHub
+# Actions, or with
 # FUELPIPE_REQUIRE_AUDIT=1, that fails the gate; elsewhere it is reported loudly, never as clean.
 echo "== pip-audit (hashed lock files)"
 "$BIN/python" scripts/pip_audit_gate.py
@@ -45,8 +46,9 @@ rc=$?
 if [ $rc -eq 0 ]; then
   echo "   ok"
 elif [ $rc -eq 3 ] && [ "${GITHUB_ACTIONS:-}" != true ] && [ "${FUELPIPE_REQUIRE_AUDIT:-0}" != 1 ]; then
-  echo "   !!! WARNING: dependencies NOT AUDITED here: no vulnerability service answers from this"
-  echo "   !!! machine. GitHub Actions runs this gate strictly; FUELPIPE_REQUIRE_AUDIT=1 does here."
+  echo "   !!! WARNING: some dependencies are NOT AUDITED here (listed above): PyPI's per-version"
+  echo "   !!! vulnerability API does not answer from this machine. GitHub Actions runs this gate"
+  echo "   !!! strictly; FUELPIPE_REQUIRE_AUDIT=1 does here."
 else
   echo "   FAILED: pip-audit"; failed+=("pip-audit")
 fi

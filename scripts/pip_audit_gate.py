@@ -6,12 +6,18 @@ Exit codes: 0 audited and clean (or only allowed findings); 1 a vulnerability no
 allowlist entry that is expired or incomplete; 3 NOT AUDITED: the vulnerability service did not
 answer for some dependency. pip-audit reports such a dependency as skipped and would still say
 "No known vulnerabilities found"; this gate never counts it as clean.
+
+When pip-audit's per-version lookup (``/pypi/<name>/<version>/json``) gives no answer, the gate
+asks the registry's project record (``/pypi/<name>/json``). That record carries the same
+vulnerability data (PyPI's copy of the OSV advisories), but only for the latest release, so it
+audits a dependency only when the lock pins exactly that release. Anything else stays unaudited.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import subprocess
 import sys
 import tempfile
@@ -23,10 +29,96 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
+import stamina
+
 ROOT = Path(__file__).resolve().parent.parent
 EXIT_OK, EXIT_FAIL, EXIT_UNAUDITED = 0, 1, 3
 
 Runner = Callable[[Sequence[str]], "subprocess.CompletedProcess[str]"]
+PYPI = "https://pypi.org/pypi"
+PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;\\]+)")
+
+
+def normalize(name: str) -> str:
+    """PEP 503 name: lower case, runs of -_. as one dash."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def read_pins(text: str) -> dict[str, str]:
+    """name -> version for every ``name==version`` line of a lock file."""
+    pins: dict[str, str] = {}
+    for line in text.splitlines():
+        found = PIN.match(line.strip())
+        if found:
+            pins[normalize(found.group(1))] = found.group(2)
+    return pins
+
+
+@dataclass(frozen=True)
+class LatestRelease:
+    """A project's latest release and the vulnerabilities the registry lists for it."""
+
+    version: str
+    vulns: tuple[dict[str, Any], ...] = ()
+
+
+def latest_from_project_json(data: dict[str, Any]) -> LatestRelease:
+    """The registry's project record, reduced to its latest version and that version's vulns.
+
+    Each vuln is put in pip-audit's report shape (id, aliases, fix_versions); withdrawn
+    advisories are left out, as pip-audit leaves them out.
+    """
+    vulns = tuple(
+        {
+            "id": v["id"],
+            "aliases": list(v.get("aliases") or []),
+            "fix_versions": list(v.get("fixed_in") or []),
+        }
+        for v in data.get("vulnerabilities") or []
+        if not v.get("withdrawn")
+    )
+    return LatestRelease(version=str(data["info"]["version"]), vulns=vulns)
+
+
+class RegistryUnavailable(Exception):
+    """The registry answered with a server error (worth another try)."""
+
+
+def fetch_latest(
+    client: httpx.Client, name: str, registry: str = PYPI, wait_initial: float = 0.5
+) -> LatestRelease | None:
+    """The latest release of one project from the registry; None when it has no such project.
+
+    Transport errors and 5xx answers are tried three times in all, with backoff, then raised.
+    """
+    for attempt in stamina.retry_context(
+        on=(httpx.TransportError, RegistryUnavailable), attempts=3, wait_initial=wait_initial
+    ):
+        with attempt:
+            response = client.get(f"{registry.rstrip('/')}/{name}/json")
+            if response.status_code >= 500:
+                raise RegistryUnavailable(f"{response.status_code} for {name}")
+    if response.status_code == 404:
+        return None
+    response.raise_for_status()
+    return latest_from_project_json(response.json())
+
+
+def fetch_all_latest(
+    names: Sequence[str], client: httpx.Client, registry: str = PYPI
+) -> dict[str, LatestRelease]:
+    """Latest releases for many projects, 16 lookups at a time; failed lookups are left out."""
+
+    def one(name: str) -> tuple[str, LatestRelease | None]:
+        try:
+            return name, fetch_latest(client, name, registry)
+        except (httpx.HTTPError, RegistryUnavailable, KeyError, ValueError) as exc:
+            print(f"registry lookup for {name} failed: {exc}", file=sys.stderr)
+            return name, None
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        return {name: got for name, got in pool.map(one, names) if got is not None}
 
 
 @dataclass(frozen=True)
@@ -53,6 +145,7 @@ class GateResult:
     allowlist_errors: list[str] = field(default_factory=list)
     unaudited: list[str] = field(default_factory=list)
     audited: int = 0
+    audited_by_latest: int = 0  # of audited: from the latest-release record
 
     @property
     def exit_code(self) -> int:
@@ -82,22 +175,51 @@ def load_allowlist(text: str, today: date) -> tuple[list[AllowEntry], list[str]]
     return entries, errors
 
 
-def evaluate(reports: Sequence[dict[str, Any]], allow: Sequence[AllowEntry]) -> GateResult:
-    """Sort every dependency of pip-audit's JSON reports into findings, allowed and unaudited."""
+def evaluate(
+    reports: Sequence[dict[str, Any]],
+    allow: Sequence[AllowEntry],
+    pins: Sequence[dict[str, str]] = (),
+    latest: dict[str, LatestRelease] | None = None,
+) -> GateResult:
+    """Sort every dependency of pip-audit's JSON reports into findings, allowed and unaudited.
+
+    A dependency pip-audit skipped is audited from ``latest`` (the registry's latest-release
+    records) only when ``pins`` (one dict per report: its lock's name -> version) shows the lock
+    pins that very release.
+    """
+    latest = latest or {}
     result = GateResult()
-    for report in reports:
+
+    def check(name: str, version: str, vulns: Sequence[dict[str, Any]]) -> None:
+        for vuln in vulns:
+            ids = {vuln["id"], *vuln.get("aliases", [])}
+            fixes = ", ".join(vuln.get("fix_versions", [])) or "no fix yet"
+            line = f"{name} {version}: {vuln['id']} (fixed in: {fixes})"
+            covered = [e for e in allow if e.matches(name, ids)]
+            (result.allowed if covered else result.findings).append(line)
+
+    for n, report in enumerate(reports):
+        lock_pins = pins[n] if n < len(pins) else {}
         for dep in report.get("dependencies", []):
             name, version = dep.get("name", "?"), dep.get("version", "?")
-            if "skip_reason" in dep:
-                result.unaudited.append(f"{name}: {dep['skip_reason']}")
+            if "skip_reason" not in dep:
+                result.audited += 1
+                check(name, version, dep.get("vulns", []))
                 continue
-            result.audited += 1
-            for vuln in dep.get("vulns", []):
-                ids = {vuln["id"], *vuln.get("aliases", [])}
-                fixes = ", ".join(vuln.get("fix_versions", [])) or "no fix yet"
-                line = f"{name} {version}: {vuln['id']} (fixed in: {fixes})"
-                covered = [e for e in allow if e.matches(name, ids)]
-                (result.allowed if covered else result.findings).append(line)
+            pinned = lock_pins.get(normalize(name))
+            record = latest.get(normalize(name))
+            if pinned is not None and record is not None and record.version == pinned:
+                result.audited += 1
+                result.audited_by_latest += 1
+                check(name, pinned, record.vulns)
+            elif pinned is not None and record is not None:
+                result.unaudited.append(
+                    f"{name} {pinned}: the registry lists vulnerabilities for its latest release "
+                    f"({record.version}) only, and pip-audit skipped this one "
+                    f"({dep['skip_reason']})"
+                )
+            else:
+                result.unaudited.append(f"{name}: {dep['skip_reason']}")
     return result
 
 
@@ -131,18 +253,22 @@ def print_result(result: GateResult) -> None:
         print(f"VULNERABLE {line}")
     for line in result.allowed:
         print(f"allowed    {line}")
-    if result.unaudited:
-        print(f"NOT AUDITED: the vulnerability service gave no answer for {len(result.unaudited)}")
-        print(f"dependencies (first: {result.unaudited[0]}).")
+    for line in dict.fromkeys(result.unaudited):  # a pin shared by several locks, once
+        print(f"NOT AUDITED {line}")
     verdict = {EXIT_OK: "clean", EXIT_FAIL: "FAILED", EXIT_UNAUDITED: "NOT AUDITED"}
     print(
         f"pip-audit gate: {verdict[result.exit_code]} ({result.audited} audited, "
+        f"{result.audited_by_latest} of them from the latest-release record; "
         f"{len(result.findings)} vulnerable, {len(result.allowed)} allowed, "
         f"{len(result.unaudited)} unaudited)"
     )
 
 
-def main(argv: list[str] | None = None, runner: Runner | None = None) -> int:
+def main(
+    argv: list[str] | None = None,
+    runner: Runner | None = None,
+    client: httpx.Client | None = None,
+) -> int:
     """Audit the locks, apply the allowlist, print, and return the exit code."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("locks", nargs="*", type=Path, help="default: requirements/*.txt")
@@ -151,6 +277,14 @@ def main(argv: list[str] | None = None, runner: Runner | None = None) -> int:
     )
     parser.add_argument(
         "--today", type=date.fromisoformat, default=datetime.now(UTC).date(), help="YYYY-MM-DD"
+    )
+    parser.add_argument(
+        "--registry", default=PYPI, help=f"the registry's JSON API root (default {PYPI})"
+    )
+    parser.add_argument(
+        "--no-registry",
+        action="store_true",
+        help="do not ask the registry's project records for what pip-audit skipped",
     )
     args = parser.parse_args(argv)
 
@@ -163,7 +297,27 @@ def main(argv: list[str] | None = None, runner: Runner | None = None) -> int:
     # One run per lock (pip-audit refuses two pins of one package across files), three at once.
     with ThreadPoolExecutor(max_workers=3) as pool:
         reports = list(pool.map(lambda lock: run_pip_audit(lock, runner), locks))
-    result = evaluate(reports, allow)
+    skipped = sorted(
+        {
+            normalize(d["name"])
+            for r in reports
+            for d in r.get("dependencies", [])
+            if "skip_reason" in d
+        }
+    )
+    latest: dict[str, LatestRelease] = {}
+    if skipped and not args.no_registry:
+        print(
+            f"pip-audit skipped {len(skipped)} dependencies; asking the registry's project records"
+        )
+        http = client or httpx.Client(timeout=httpx.Timeout(20.0, connect=10.0))
+        try:
+            latest = fetch_all_latest(skipped, http, args.registry)
+        finally:
+            if client is None:
+                http.close()
+    pins = [read_pins(lock.read_text(encoding="utf-8")) if lock.is_file() else {} for lock in locks]
+    result = evaluate(reports, allow, pins, latest)
     result.allowlist_errors = errors
     print_result(result)
     return result.exit_code

@@ -75,6 +75,19 @@
     return null;
   }
 
+  // Intl formatters are costly to build (the profile showed them on the first-chart path), so
+  // each one is built once per language and options, then reused.
+  const formatters = new Map();
+  function formatter(Kind, options) {
+    const key = `${Kind.name}|${state.lang}|${JSON.stringify(options)}`;
+    let found = formatters.get(key);
+    if (!found) {
+      found = new Kind(state.lang, options);
+      formatters.set(key, found);
+    }
+    return found;
+  }
+
   const fmt = {
     money(value, unit, digits) {
       if (value === null || value === undefined) return "—";
@@ -83,12 +96,12 @@
       const options = currency
         ? { style: "currency", currency, minimumFractionDigits: d, maximumFractionDigits: d }
         : { minimumFractionDigits: d, maximumFractionDigits: d };
-      return new Intl.NumberFormat(state.lang, options).format(value);
+      return formatter(Intl.NumberFormat, options).format(value);
     },
     num(value, digits) {
       if (value === null || value === undefined) return "—";
       const d = digits === undefined ? 2 : digits;
-      return new Intl.NumberFormat(state.lang, {
+      return formatter(Intl.NumberFormat, {
         minimumFractionDigits: d,
         maximumFractionDigits: d,
       }).format(value);
@@ -96,7 +109,7 @@
     pct(value, digits, signed) {
       if (value === null || value === undefined) return "—";
       const d = digits === undefined ? 1 : digits;
-      return new Intl.NumberFormat(state.lang, {
+      return formatter(Intl.NumberFormat, {
         style: "percent",
         minimumFractionDigits: d,
         maximumFractionDigits: d,
@@ -105,13 +118,13 @@
     },
     date(iso) {
       if (!iso) return "—";
-      return new Intl.DateTimeFormat(state.lang, { dateStyle: "medium", timeZone: "UTC" }).format(
+      return formatter(Intl.DateTimeFormat, { dateStyle: "medium", timeZone: "UTC" }).format(
         new Date(iso.slice(0, 10) + "T00:00:00Z"),
       );
     },
     instant(iso) {
       if (!iso) return "—";
-      return new Intl.DateTimeFormat(state.lang, { dateStyle: "short", timeStyle: "short" }).format(
+      return formatter(Intl.DateTimeFormat, { dateStyle: "short", timeStyle: "short" }).format(
         new Date(iso),
       );
     },
