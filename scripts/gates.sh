@@ -38,8 +38,8 @@ fi
 
 # pip-audit: exit 3 means some pins stayed unaudited: neither PyPI's per-version vulnerability API
 # nor the latest-release record covers them (this sandbox reaches only the latter). On GitHub
-# Actions, or with
-# FUELPIPE_REQUIRE_AUDIT=1, that fails the gate; elsewhere it is reported loudly, never as clean.
+# Actions, or with FUELPIPE_REQUIRE_AUDIT=1, that fails the gate; elsewhere it is reported loudly,
+# never as clean.
 echo "== pip-audit (hashed lock files)"
 "$BIN/python" scripts/pip_audit_gate.py
 rc=$?

@@ -206,20 +206,20 @@ def evaluate(
                 result.audited += 1
                 check(name, version, dep.get("vulns", []))
                 continue
-            pinned = lock_pins.get(normalize(name))
-            record = latest.get(normalize(name))
-            if pinned is not None and record is not None and record.version == pinned:
+            key = normalize(name)
+            pinned, record = lock_pins.get(key), latest.get(key)
+            if pinned is None or record is None:
+                result.unaudited.append(f"{name}: {dep['skip_reason']}")
+            elif record.version == pinned:
                 result.audited += 1
                 result.audited_by_latest += 1
                 check(name, pinned, record.vulns)
-            elif pinned is not None and record is not None:
+            else:
                 result.unaudited.append(
                     f"{name} {pinned}: the registry lists vulnerabilities for its latest release "
                     f"({record.version}) only, and pip-audit skipped this one "
                     f"({dep['skip_reason']})"
                 )
-            else:
-                result.unaudited.append(f"{name}: {dep['skip_reason']}")
     return result
 
 
