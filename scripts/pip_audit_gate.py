@@ -260,7 +260,7 @@ def print_result(result: GateResult) -> None:
         f"pip-audit gate: {verdict[result.exit_code]} ({result.audited} audited, "
         f"{result.audited_by_latest} of them from the latest-release record; "
         f"{len(result.findings)} vulnerable, {len(result.allowed)} allowed, "
-        f"{len(result.unaudited)} unaudited)"
+        f"{len(result.unaudited)} unaudited; a pin in several locks counts once per lock)"
     )
 
 
