@@ -31,6 +31,7 @@ from typing import Any
 
 import httpx
 import stamina
+from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parent.parent
 EXIT_OK, EXIT_FAIL, EXIT_UNAUDITED = 0, 1, 3
@@ -40,18 +41,13 @@ PYPI = "https://pypi.org/pypi"
 PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;\\]+)")
 
 
-def normalize(name: str) -> str:
-    """PEP 503 name: lower case, runs of -_. as one dash."""
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
 def read_pins(text: str) -> dict[str, str]:
     """name -> version for every ``name==version`` line of a lock file."""
     pins: dict[str, str] = {}
     for line in text.splitlines():
         found = PIN.match(line.strip())
         if found:
-            pins[normalize(found.group(1))] = found.group(2)
+            pins[canonicalize_name(found.group(1))] = found.group(2)
     return pins
 
 
@@ -206,7 +202,7 @@ def evaluate(
                 result.audited += 1
                 check(name, version, dep.get("vulns", []))
                 continue
-            key = normalize(name)
+            key = canonicalize_name(name)
             pinned, record = lock_pins.get(key), latest.get(key)
             if pinned is None or record is None:
                 result.unaudited.append(f"{name}: {dep['skip_reason']}")
@@ -299,7 +295,7 @@ def main(
         reports = list(pool.map(lambda lock: run_pip_audit(lock, runner), locks))
     skipped = sorted(
         {
-            normalize(d["name"])
+            canonicalize_name(d["name"])
             for r in reports
             for d in r.get("dependencies", [])
             if "skip_reason" in d
