@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help setup test lint types pytest gates demo demo-aws bench chaos package browser-deps clean
+.PHONY: help setup test lint types pytest wheel-check gates demo demo-aws bench chaos package browser-deps clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -27,8 +27,8 @@ $(NODE_STAMP): package.json package-lock.json
 
 setup: $(STAMP) $(NODE_STAMP) ## create the virtualenv and node_modules
 
-browser-deps: ## Debian's Chromium for the browser tests
-	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+browser-deps: ## Debian's Chromium for the browser tests (or set FUELPIPE_CHROMIUM)
+	@test -x "$${FUELPIPE_CHROMIUM:-/usr/bin/chromium}" || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
 
 lint: $(STAMP) ## ruff
 	$(BIN)/ruff check src tests lambdas bench scripts
@@ -40,10 +40,13 @@ types: $(STAMP) ## mypy --strict on src/
 pytest: $(STAMP) $(NODE_STAMP) browser-deps ## every test (live ones stay off)
 	$(BIN)/pytest -q -p no:cacheprovider
 
+wheel-check: $(STAMP) ## build the wheel, install it bare and with [dashboard], run the CLI
+	$(BIN)/python scripts/wheel_check.py
+
 gates: $(STAMP) $(NODE_STAMP) ## template and workflow checks
 	@if [ -x scripts/gates.sh ]; then scripts/gates.sh; fi
 
-test: lint types pytest gates ## what CI runs: lint, types, tests, gates
+test: lint types pytest wheel-check gates ## what CI runs: lint, types, tests, wheel, gates
 
 demo: $(STAMP) ## the whole pipeline offline on the bundled real data, then the dashboard
 	$(BIN)/fuelpipe demo

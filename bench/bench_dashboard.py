@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx
 from tests.dashboard.realdata import fill_store
-from tests.dashboard.serving import CHROMIUM, CHROMIUM_ARGS, free_port
+from tests.dashboard.serving import CHROMIUM, CHROMIUM_ARGS, CHROMIUM_MISSING, free_port
 
 from bench._common import BenchRow
 from fuelpipe.adapters.clock import FixedClock
@@ -178,9 +178,8 @@ def load_run(url: str, label: str) -> list[BenchRow]:
 
 def first_chart(url: str) -> list[BenchRow]:
     """Navigation start to the first drawn chart, cold (fresh profile) and warm (cached)."""
-    if not CHROMIUM.exists():
-        print("   (no /usr/bin/chromium: skipping the browser timing; run make browser-deps)")
-        return []
+    if not CHROMIUM.is_file():
+        raise SystemExit(CHROMIUM_MISSING)
     from playwright.sync_api import Page, sync_playwright
 
     def load(page: Page) -> float:

@@ -1,4 +1,7 @@
-"""Build the replay snapshot (src/fuelpipe/replay/snapshot) from the real files in shared/data."""
+"""Build the replay snapshot (src/fuelpipe/replay/snapshot) from the real files in datasets/.
+
+Another folder with the same layout (datasets/MANIFEST.md) can be given with ``--data``.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +12,18 @@ from pathlib import Path
 from fuelpipe.replay.builder import build_snapshot
 from fuelpipe.replay.snapshot_data import SNAPSHOT_DIR
 
-DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+DEFAULT_DATA = Path(__file__).resolve().parents[1] / "datasets"
 
 
 def main(argv: list[str] | None = None) -> int:
     """Parse arguments, build, print one line per file."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="shared/data folder")
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=DEFAULT_DATA,
+        help="folder of real source files (default: datasets/)",
+    )
     parser.add_argument("--out", type=Path, default=SNAPSHOT_DIR, help="snapshot folder")
     args = parser.parse_args(argv)
     report = build_snapshot(args.data, args.out)

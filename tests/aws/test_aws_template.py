@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -158,8 +157,7 @@ def test_cfn_lint_passes() -> None:
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-@pytest.mark.skipif(shutil.which("checkov", path=str(BIN)) is None, reason="checkov missing")
-def test_checkov_passes() -> None:
+def test_checkov_passes() -> None:  # checkov is a dev dependency: missing, it fails
     done = subprocess.run(
         [str(BIN / "checkov"), "-f", str(TEMPLATE), "--framework", "cloudformation",
          "--compact", "--quiet", "--skip-download", "--output", "json"],

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Playwright, sync_playwright
 from tests.dashboard.realdata import fill_store
-from tests.dashboard.serving import CHROMIUM, CHROMIUM_ARGS, serving
+from tests.dashboard.serving import CHROMIUM, CHROMIUM_ARGS, CHROMIUM_MISSING, serving
 
 from fuelpipe.adapters.clock import FixedClock
 from fuelpipe.adapters.sqlite_store import SqliteStore
@@ -34,8 +34,8 @@ def dashboard_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def playwright() -> Iterator[Playwright]:
     """The Playwright driver; module-scoped, because its sync API keeps an event loop running
     on the main thread, which would break later tests that run their own (Mangum, TestClient)."""
-    if not CHROMIUM.exists():
-        pytest.skip("Debian chromium is not installed (make browser-deps)")
+    if not CHROMIUM.is_file():
+        pytest.fail(CHROMIUM_MISSING, pytrace=False)
     with sync_playwright() as p:
         yield p
 

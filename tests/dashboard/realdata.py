@@ -1,4 +1,4 @@
-"""Fill a store from the real files in shared/data (what `fuelpipe demo` would store).
+"""Fill a store from the real files in datasets/ (what `fuelpipe demo` would store).
 
 A plain module, not a conftest, so the browser tests and bench/bench_dashboard.py load it too.
 Replace ``real_records`` by the pipeline's output once the demo writes a store.
@@ -14,14 +14,14 @@ from functools import cache
 from pathlib import Path
 
 import openpyxl
+from tests.support.datasets import DATASETS
 
 from fuelpipe.domain.catalog import FUEL_PRODUCTS, REGIONS
 from fuelpipe.domain.keys import commodity_key, currency_key, fuel_key, stock_key
 from fuelpipe.domain.models import Record, Status
 from fuelpipe.ports.store import Store
 
-ROOT = Path(__file__).resolve().parents[2]
-DATA = ROOT.parent / "shared" / "data"  # shared/ lies beside the checkout, in CI too
+DATA = DATASETS  # committed with the repository (datasets/MANIFEST.md)
 WINDOW = (date(2021, 5, 19), date(2022, 5, 7))
 FIRST_WEEK = date(2021, 5, 16)  # the Sunday of WINDOW[0]'s survey week
 PRODUCT_BY_LABEL = {label: key for key, (label, _) in FUEL_PRODUCTS.items()}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
@@ -12,8 +13,13 @@ from pathlib import Path
 import uvicorn
 from starlette.types import ASGIApp
 
-# Debian's Chromium, with the flags that keep it quiet on a machine with no outside network.
-CHROMIUM = Path("/usr/bin/chromium")
+# Debian's Chromium (`make browser-deps`), or the binary FUELPIPE_CHROMIUM names, with the flags
+# that keep it quiet on a machine with no outside network.
+CHROMIUM = Path(os.environ.get("FUELPIPE_CHROMIUM") or "/usr/bin/chromium")
+CHROMIUM_MISSING = (
+    f"Chromium not found at {CHROMIUM}: run `make browser-deps` (Debian's chromium) "
+    "or set FUELPIPE_CHROMIUM to a Chromium binary"
+)
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",

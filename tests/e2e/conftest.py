@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-SHARED = ROOT.parent / "shared" / "data"
 
 
 def fuelpipe(*args: str, env: dict[str, str], check: bool = True, timeout: float = 300):

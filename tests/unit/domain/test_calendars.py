@@ -1,4 +1,4 @@
-"""Calendars checked against the real publication days in the bundled and shared real files."""
+"""Calendars checked against the real publication days in the snapshot and datasets/."""
 
 import csv
 from datetime import date, datetime, timedelta
@@ -6,22 +6,21 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from tests.support.datasets import dataset
 
 from fuelpipe.domain.calendars import (
     expected_between,
     get_calendar,
     last_available_date,
 )
+from fuelpipe.replay import SNAPSHOT_DIR
 
-SHARED = Path(__file__).resolve().parents[4] / "shared" / "data"
-SNAPSHOT = Path(__file__).resolve().parents[3] / "src" / "fuelpipe" / "replay" / "snapshot"
+SNAPSHOT = Path(SNAPSHOT_DIR)
 
 
 def _real_ptax_dates() -> list[date]:
-    """Real PTAX closing dates: the bundled snapshot, else the shared file it came from."""
-    bundled = SNAPSHOT / "bcb" / "USD.csv"
-    path = bundled if bundled.exists() else SHARED / "fx" / "strongylis__ptax.csv"
-    with path.open() as fh:
+    """Real PTAX closing dates of the bundled snapshot."""
+    with (SNAPSHOT / "bcb" / "USD.csv").open() as fh:
         return sorted(date.fromisoformat(row[next(iter(row))][:10]) for row in csv.DictReader(fh))
 
 
@@ -53,10 +52,7 @@ def test_nyse_and_weekends():
 
 def test_fred_brent_leaves_england_bank_holidays_out():
     cal = get_calendar("FRED_BRENT")
-    path = SHARED / "brent" / "jackthompsondb__DCOILBRENTEU.csv"
-    if not path.exists():
-        pytest.skip("shared data not beside the checkout")
-    with path.open() as fh:
+    with dataset("brent/jackthompsondb__DCOILBRENTEU.csv").open() as fh:
         rows = list(csv.DictReader(fh))
     valued = {date.fromisoformat(r["observation_date"]) for r in rows if r["DCOILBRENTEU"]}
     empty = {date.fromisoformat(r["observation_date"]) for r in rows if not r["DCOILBRENTEU"]}

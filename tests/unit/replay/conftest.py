@@ -2,32 +2,20 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from tests.support.datasets import dataset
 
 from fuelpipe.replay import ReplayServer
 
-REPO = Path(__file__).resolve().parents[3]
-
-
-def shared_data_dir() -> Path | None:
-    """``shared/data`` beside the repository (or FUELPIPE_SHARED_DATA), when present."""
-    configured = os.environ.get("FUELPIPE_SHARED_DATA")
-    path = Path(configured) if configured else REPO.parent / "shared" / "data"
-    return path if (path / "MANIFEST.md").is_file() else None
-
 
 @pytest.fixture(scope="session")
-def shared_data() -> Path:
-    """The real files the snapshot was cut from; tests comparing against them skip without."""
-    path = shared_data_dir()
-    if path is None:
-        pytest.skip("shared/data (the real source files) is not beside the repository")
-    return path
+def real_data() -> Callable[[str], Path]:
+    """Look up a real file the snapshot was cut from, in datasets/; a missing one fails."""
+    return dataset
 
 
 @pytest.fixture(scope="module")

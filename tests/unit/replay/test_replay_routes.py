@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -27,9 +28,9 @@ def _ptax(server: ReplayServer, client: httpx.Client, **params: str) -> httpx.Re
 
 
 def test_ptax_spot_value_equals_the_real_closing_rates(
-    server: ReplayServer, client: httpx.Client, shared_data: Path
+    server: ReplayServer, client: httpx.Client, real_data: Callable[[str], Path]
 ) -> None:
-    real = _csv_row(shared_data / "fx/strongylis__ptax.csv", "data", "2021-05-19")
+    real = _csv_row(real_data("fx/strongylis__ptax.csv"), "data", "2021-05-19")
     resp = _ptax(server, client, **ptax_params("USD", date(2021, 5, 19), date(2021, 5, 19)))
     assert resp.status_code == 200
     assert resp.headers["content-type"].startswith("application/json")
@@ -118,9 +119,9 @@ def _chart(
 
 
 def test_petr4_close_equals_the_real_export(
-    server: ReplayServer, client: httpx.Client, shared_data: Path
+    server: ReplayServer, client: httpx.Client, real_data: Callable[[str], Path]
 ) -> None:
-    real = _csv_row(shared_data / "stocks/henriquebrnetto__PETR4.SA.csv", "Date", "2021-05-19")
+    real = _csv_row(real_data("stocks/henriquebrnetto__PETR4.SA.csv"), "Date", "2021-05-19")
     resp = _chart(server, client, "PETR4.SA", **chart_params(date(2021, 5, 19), date(2021, 5, 19)))
     result = resp.json()["chart"]["result"][0]
     meta = result["meta"]
@@ -149,15 +150,15 @@ def test_nyse_bars_open_at_0930_new_york(server: ReplayServer, client: httpx.Cli
 
 
 def test_brent_futures_and_adjusted_nyse_closes(
-    server: ReplayServer, client: httpx.Client, shared_data: Path
+    server: ReplayServer, client: httpx.Client, real_data: Callable[[str], Path]
 ) -> None:
-    real = _csv_row(shared_data / "stocks/henriquebrnetto__BZ=F.csv", "Date", "2022-03-08")
+    real = _csv_row(real_data("stocks/henriquebrnetto__BZ=F.csv"), "Date", "2022-03-08")
     result = _chart(server, client, "BZ=F", **chart_params(date(2022, 3, 8), date(2022, 3, 8)))
     body = result.json()["chart"]["result"][0]
     assert body["meta"]["instrumentType"] == "FUTURE"
     assert body["indicators"]["quote"][0]["close"] == [float(real["Close"])]
     xom = _csv_row(
-        shared_data / "stocks/daily-2018-2023/XOM_daily_2018-01-04_2023-12-29.csv",
+        real_data("stocks/daily-2018-2023/XOM_daily_2018-01-04_2023-12-29.csv"),
         "Date",
         "2021-12-01",
     )
@@ -206,7 +207,7 @@ def test_start_after_end_is_a_400(server: ReplayServer, client: httpx.Client) ->
 
 # --- FRED -------------------------------------------------------------------------------------
 def test_fred_brent_csv_matches_the_real_download(
-    server: ReplayServer, client: httpx.Client, shared_data: Path
+    server: ReplayServer, client: httpx.Client, real_data: Callable[[str], Path]
 ) -> None:
     resp = client.get(
         server.source_urls()["fred"] + "/graph/fredgraph.csv",
@@ -215,7 +216,7 @@ def test_fred_brent_csv_matches_the_real_download(
     assert resp.headers["content-type"].startswith("text/csv")
     lines = resp.text.splitlines()
     assert lines[0] == "observation_date,DCOILBRENTEU"
-    real = shared_data / "brent/jackthompsondb__DCOILBRENTEU.csv"
+    real = real_data("brent/jackthompsondb__DCOILBRENTEU.csv")
     real_lines = real.read_text().splitlines()
     assert lines[1:] == [ln for ln in real_lines[1:] if "2021-05-28" <= ln[:10] <= "2021-06-03"]
     assert "2021-05-31," in lines  # UK bank holiday: empty value, as FRED writes it
@@ -269,12 +270,12 @@ def _rows_by_week(data: bytes, start: datetime) -> dict[str, tuple[object, ...]]
 
 
 def test_brasil_gasoline_week_equals_the_real_workbook(
-    server: ReplayServer, client: httpx.Client, shared_data: Path
+    server: ReplayServer, client: httpx.Client, real_data: Callable[[str], Path]
 ) -> None:
     served = client.get(f"{server.source_urls()['anp']}/semanal/semanal-brasil-desde-2013.xlsx")
     week = datetime(2021, 11, 7)
     real = _rows_by_week(
-        (shared_data / "anp/maikereis__semanal-brasil-desde-2013.xlsx").read_bytes(), week
+        real_data("anp/maikereis__semanal-brasil-desde-2013.xlsx").read_bytes(), week
     )
     mine = _rows_by_week(served.content, week)
     assert mine["GASOLINA COMUM"] == real["GASOLINA COMUM"]

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
 import openpyxl
 import pytest
+from tests.support.datasets import DATASETS
 
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.replay import SNAPSHOT_DIR, Snapshot, load_coverage
@@ -57,22 +59,24 @@ def test_ptax_file_is_weekdays_with_sell_above_buy() -> None:
         assert WINDOW_START <= date.fromisoformat(r["date"]) <= WINDOW_END
 
 
-def test_values_equal_the_real_source_files(shared_data: Path) -> None:
+def test_values_equal_the_real_source_files(real_data: Callable[[str], Path]) -> None:
     snap = Snapshot()
-    with (shared_data / "fx/strongylis__ptax.csv").open(newline="") as fh:
+    with real_data("fx/strongylis__ptax.csv").open(newline="") as fh:
         real_ptax = {r["data"]: (r["venda"], r["compra"]) for r in csv.DictReader(fh)}
     for q in snap.ptax["USD"]:
         assert real_ptax[q.day.isoformat()] == (q.sell, q.buy)
-    with (shared_data / "stocks/rowrias__PRIO3.SA.csv").open(newline="") as fh:
+    with real_data("stocks/rowrias__PRIO3.SA.csv").open(newline="") as fh:
         real_prio = {r["Date"]: float(r["Close"]) for r in csv.DictReader(fh)}
     assert all(real_prio[b.day.isoformat()] == b.close for b in snap.bars["PRIO3.SA"])
-    with (shared_data / "brent/jackthompsondb__DCOILBRENTEU.csv").open(newline="") as fh:
+    with real_data("brent/jackthompsondb__DCOILBRENTEU.csv").open(newline="") as fh:
         real_brent = {r["observation_date"]: r["DCOILBRENTEU"] for r in csv.DictReader(fh)}
     assert all(real_brent[o.day.isoformat()] == o.value for o in snap.fred["DCOILBRENTEU"])
 
 
-def test_state_workbook_holds_the_real_weekly_state_values(shared_data: Path) -> None:
-    with (shared_data / "anp/strongylis__anp_shlp_estados.csv").open(newline="") as fh:
+def test_state_workbook_holds_the_real_weekly_state_values(
+    real_data: Callable[[str], Path],
+) -> None:
+    with real_data("anp/strongylis__anp_shlp_estados.csv").open(newline="") as fh:
         real = {
             (r["data"], r["estado"], r["produto"]): float(r["preco_medio"])
             for r in csv.DictReader(fh)
@@ -95,10 +99,10 @@ def test_state_workbook_holds_the_real_weekly_state_values(shared_data: Path) ->
 
 
 @pytest.mark.slow
-def test_rebuilding_from_shared_data_gives_the_bundled_snapshot(
-    shared_data: Path, tmp_path: Path
+def test_rebuilding_from_real_data_gives_the_bundled_snapshot(
+    tmp_path: Path,
 ) -> None:
-    build_snapshot(shared_data, tmp_path)
+    build_snapshot(DATASETS, tmp_path)
     for path in _files(SNAPSHOT_DIR):
         rel = path.relative_to(SNAPSHOT_DIR)
         assert (tmp_path / rel).read_bytes() == path.read_bytes(), rel

@@ -9,13 +9,13 @@ from pathlib import Path
 import httpx
 import pytest
 from pytest_httpserver import HTTPServer
+from tests.support.datasets import dataset
 from werkzeug import Request, Response
 
 from fuelpipe.adapters.sources._http import make_client
 from fuelpipe.domain.catalog import DEFAULT_CATALOG, Series
 
 PAYLOADS = Path(__file__).resolve().parents[2] / "fixtures" / "payloads"
-SHARED_DATA = Path(__file__).resolve().parents[3].parent / "shared" / "data"
 
 # What gov.br and Yahoo serve with HTTP 200 during outages or consent walls.
 HTML_PAGE = (
@@ -43,11 +43,9 @@ def html_page() -> bytes:
 
 
 @pytest.fixture(scope="session")
-def shared_data() -> Path:
-    """The real files of shared/data, or skip when this checkout has none."""
-    if not SHARED_DATA.is_dir():
-        pytest.skip(f"real data not found at {SHARED_DATA} (outside the repo; optional)")
-    return SHARED_DATA
+def real_data() -> Callable[[str], Path]:
+    """Look a real source file up in datasets/; a missing one fails the test."""
+    return dataset
 
 
 @pytest.fixture(scope="session")

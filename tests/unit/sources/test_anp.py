@@ -203,11 +203,11 @@ def test_unknown_fetch_unit(client) -> None:
         parse_workbook(b"PK\x03\x04", "anp:weekly:municipios", "x.xlsx")
 
 
-# --- the real, full workbooks from shared/data (outside the repo; skipped when absent) ----------
+# --- the real, full workbooks from datasets/ (a missing one fails) ---------------------------
 
 
-def test_full_real_regions_workbook(shared_data) -> None:
-    path = shared_data / "anp/regions/semanal-regioes-desde-2013_to2022-06.xlsx"
+def test_full_real_regions_workbook(real_data) -> None:
+    path = real_data("anp/regions/semanal-regioes-desde-2013_to2022-06.xlsx")
     parsed = parse_workbook_detailed(path.read_bytes(), "anp:weekly:regioes", path.name)
     assert parsed.problems == []
     assert len(parsed.observations) == 14_588  # every data row of the file
@@ -220,8 +220,8 @@ def test_full_real_regions_workbook(shared_data) -> None:
     assert obs[("FUEL#GASOLINE#REGION_S", date(2022, 5, 1))].value == Decimal("7.145")
 
 
-def test_full_real_monthly_states_workbook(shared_data) -> None:
-    path = shared_data / "anp/eduardoicosta__mensal-estados-desde-jan2013.xlsx"
+def test_full_real_monthly_states_workbook(real_data) -> None:
+    path = real_data("anp/eduardoicosta__mensal-estados-desde-jan2013.xlsx")
     parsed = parse_workbook_detailed(path.read_bytes(), "anp:monthly:estados", path.name)
     # 21,938 data rows; a few (GNV, 2014-08) repeat a state and month and collapse into one.
     assert len(parsed.observations) == 21_933

@@ -71,13 +71,13 @@ def test_keeps_only_closing_bulletins(server, client, payload, usd) -> None:
     assert result.notes == {}
 
 
-def test_values_equal_the_real_ptax_file(server, client, payload, usd, shared_data) -> None:
+def test_values_equal_the_real_ptax_file(server, client, payload, usd, real_data) -> None:
     server.expect_request(PATH).respond_with_data(payload(FIXTURE), content_type="application/json")
     req = FetchRequest("bcb:USD", (usd,), date(2021, 5, 19), date(2021, 6, 1))
     got = {
         o.date: (o.value, o.attrs["buy"]) for o in _source(server, client).fetch(req).observations
     }
-    with (shared_data / "fx/strongylis__ptax.csv").open() as fh:
+    with real_data("fx/strongylis__ptax.csv").open() as fh:
         real = {
             date.fromisoformat(r["data"]): (Decimal(r["venda"]), Decimal(r["compra"]))
             for r in csv.DictReader(fh)

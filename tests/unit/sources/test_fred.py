@@ -59,8 +59,8 @@ def test_old_layout_with_dots(payload) -> None:
     assert str(obs[0].value) == "16.80"
 
 
-def test_matches_the_real_file(payload, shared_data) -> None:
-    lines = (shared_data / "brent/jackthompsondb__DCOILBRENTEU.csv").read_text().splitlines()
+def test_matches_the_real_file(payload, real_data) -> None:
+    lines = real_data("brent/jackthompsondb__DCOILBRENTEU.csv").read_text().splitlines()
     real = {
         date.fromisoformat(d): Decimal(v)
         for d, v in (ln.split(",") for ln in lines[1:])

@@ -76,14 +76,14 @@ def test_real_bars_with_stale_holiday_bars_dropped(server, client, payload, seri
     }
 
 
-def test_bars_equal_the_real_csv(server, client, payload, series, shared_data) -> None:
+def test_bars_equal_the_real_csv(server, client, payload, series, real_data) -> None:
     server.expect_request("/v8/finance/chart/PETR4.SA").respond_with_data(
         payload(PETR4), content_type=JSON
     )
     result = _source(server, client).fetch(
         _request(series, "STOCK#PETR4", date(2017, 11, 9), date(2017, 11, 24))
     )
-    with (shared_data / "stocks/henriquebrnetto__PETR4.SA.csv").open() as fh:
+    with real_data("stocks/henriquebrnetto__PETR4.SA.csv").open() as fh:
         real = {
             date.fromisoformat(r["Date"]): (Decimal(r["Close"]), int(r["Volume"]))
             for r in csv.DictReader(fh)

@@ -1,0 +1,26 @@
+"""Optional extras: which commands need them and the one line that says how to get them.
+
+``pip install fuelpipe`` gives the pipeline and this CLI; the dashboard's libraries (FastAPI,
+uvicorn, Plotly, NumPy, cachetools) come with ``fuelpipe[dashboard]``. Checked with
+``importlib.util.find_spec``, so asking never imports them.
+"""
+
+from __future__ import annotations
+
+from importlib.util import find_spec
+
+DASHBOARD_MODULES = ("fastapi", "uvicorn", "plotly", "numpy", "cachetools")
+DASHBOARD_INSTALL = "pip install 'fuelpipe[dashboard]'"
+
+
+def missing_dashboard_modules() -> list[str]:
+    """The dashboard extra's top-level modules that are not installed, in a stable order."""
+    return [name for name in DASHBOARD_MODULES if find_spec(name) is None]
+
+
+def dashboard_hint(what: str) -> str | None:
+    """One line naming the install command when the dashboard extra is missing, else None."""
+    missing = missing_dashboard_modules()
+    if not missing:
+        return None
+    return f"{what} needs the dashboard extra ({', '.join(missing)} missing): {DASHBOARD_INSTALL}"

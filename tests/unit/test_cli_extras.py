@@ -1,0 +1,68 @@
+"""The CLI without the dashboard extra: light imports, one hint line, exit 2, never a traceback.
+
+Each check runs in a fresh interpreter. A missing extra is simulated there the way Python itself
+marks an absent module (``sys.modules[name] = None``: ``find_spec`` answers None and ``import``
+raises ModuleNotFoundError); `make wheel-check` checks the same with a real bare install.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from fuelpipe.cli.extras import DASHBOARD_INSTALL, DASHBOARD_MODULES
+
+HEAVY = ("fastapi", "starlette", "uvicorn", "numpy", "plotly", "pandas", "polars", "pyarrow")
+
+
+def _python(code: str, *argv: str, env: dict[str, str] | None = None):
+    return subprocess.run(
+        [sys.executable, "-c", code, *argv],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def _cli_without_dashboard(*args: str, env: dict[str, str] | None = None):
+    blocked = json.dumps(list(DASHBOARD_MODULES))
+    code = (
+        "import json, sys\n"
+        f"for name in json.loads({blocked!r}): sys.modules[name] = None\n"
+        "from fuelpipe.cli.main import app\n"
+        "app(sys.argv[1:], prog_name='fuelpipe')\n"
+    )
+    return _python(code, *args, env=env)
+
+
+def test_importing_the_cli_loads_no_dashboard_or_frame_library() -> None:
+    code = (
+        "import sys, json\n"
+        "import fuelpipe, fuelpipe.cli.main, fuelpipe.cli.demo\n"
+        f"print(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules)))\n"
+    )
+    done = _python(code)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == []
+
+
+def test_help_works_without_the_dashboard_extra() -> None:
+    done = _cli_without_dashboard("--help")
+    assert done.returncode == 0, done.stderr
+    assert "dashboard" in done.stdout
+    assert "demo" in done.stdout
+
+
+def test_dashboard_without_the_extra_prints_one_line_and_exits_2(tmp_path) -> None:
+    done = _cli_without_dashboard("dashboard", env={"FUELPIPE_DB": str(tmp_path / "s.sqlite")})
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert DASHBOARD_INSTALL in lines[0]
+    assert "fastapi" in lines[0]
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "s.sqlite").exists()  # refused before opening anything
