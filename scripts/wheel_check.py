@@ -1,7 +1,10 @@
 """`make wheel-check`: the wheel works as users install it.
 
-1. Build the wheel with ``python -m build --wheel --no-isolation`` from a copy of the checkout's
-   files (tracked and new, as in the working tree), so stale ``build/`` output cannot leak in.
+1. Build the wheel with ``python -m build --wheel`` from a copy of the checkout's files (tracked
+   and new, as in the working tree), so stale ``build/`` output cannot leak in. The build runs
+   isolated, as pip builds it for users: the lock files hold no setuptools (pip-tools and uv
+   leave it out), and the venv's own (from ensurepip) is older than pyproject's
+   ``setuptools>=69``, so pip fetches that one into the build environment (cached after once).
 2. Check it carries the package data: the replay snapshot, the dashboard's static files,
    ``py.typed``.
 3. Install it into a fresh virtualenv with its core dependencies only (resolved by pip, held to
@@ -80,12 +83,10 @@ def source_copy(into: Path) -> Path:
 
 
 def build_wheel(work: Path) -> Path:
-    """``python -m build --wheel`` with the dev venv's setuptools (no download)."""
+    """``python -m build --wheel``, isolated, as pip builds it for users."""
     src = source_copy(work / "src")
     dist = work / "dist"
-    done = run(
-        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", dist, src], cwd=src
-    )
+    done = run([sys.executable, "-m", "build", "--wheel", "--outdir", dist, src], cwd=src)
     expect(done, 0, "python -m build --wheel")
     [wheel] = dist.glob("fuelpipe-*.whl")
     return wheel

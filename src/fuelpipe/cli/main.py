@@ -197,15 +197,26 @@ def _record_json(r: Record) -> dict[str, Any]:
 
 @app.command()
 def export(
-    key: Annotated[str, typer.Argument(help="A partition key, e.g. CURRENCY#USD.")],
-    fmt: Annotated[str, typer.Option("--format", "-f", help="csv or json.")] = "csv",
+    key: Annotated[str | None, typer.Argument(help="A partition key, e.g. CURRENCY#USD.")] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="csv, json or parquet.")] = "csv",
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="File (default stdout).")
     ] = None,
+    series: Annotated[
+        list[str] | None,
+        typer.Option("--series", "-s", help="parquet: keys or globs, e.g. 'FUEL#GASOLINE#*'."),
+    ] = None,
 ) -> None:
-    """Every record of one key: date, value, status, retry_count and the series' attributes."""
+    """Every record of one key: date, value, status, retry_count and the series' attributes.
+
+    With --format parquet, every key the KEY and --series patterns match, into one file."""
+    if fmt == "parquet":
+        _export_parquet([*([key] if key else []), *(series or [])], output)
+        return
     if fmt not in ("csv", "json"):
-        raise fail(f"--format must be csv or json, not {fmt!r}")
+        raise fail(f"--format must be csv, json or parquet, not {fmt!r}")
+    if key is None or series:
+        raise fail("csv and json export one KEY; --series is for --format parquet")
     cfg = settings()
     a = build(cfg)
     try:
@@ -228,6 +239,23 @@ def export(
         output.write_text(text)
     else:
         sys.stdout.write(text)
+
+
+def _export_parquet(patterns: list[str], output: Path | None) -> None:
+    from fuelpipe.cli.export_parquet import ExportError, check_request, export_parquet
+
+    try:
+        check_request(patterns, output)
+    except ExportError as exc:
+        raise fail(escape(str(exc))) from None
+    a = build(settings())
+    try:
+        keys, rows = export_parquet(a, patterns, output)
+    except ExportError as exc:
+        raise fail(escape(str(exc))) from None
+    finally:
+        a.close()
+    err.print(f"wrote {rows} records of {keys} series to {output}", highlight=False)
 
 
 @quarantine_app.command("list")

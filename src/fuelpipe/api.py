@@ -1,0 +1,481 @@
+"""fuelpipe's Python API: stored series, their status and the dashboard's analyses as DataFrames.
+
+    import fuelpipe
+
+    fp = fuelpipe.open()                          # the store the CLI uses (FUELPIPE_* settings)
+    fp.series("FUEL#GASOLINE#*", start="2021-06-01")   # tidy: date, key, value, status, ...
+    fp.wide(["FUEL#GASOLINE#BR", "BRENT_BRL"], freq="weekly")
+    fp.lags("GASOLINE", driver="BRENT_BRL").best_lag
+
+``fuelpipe.open()`` builds the configured home exactly as the CLI does: the embedded SQLite file
+(``FUELPIPE_DB``, default ``./data/fuelpipe.sqlite``) or, with ``FUELPIPE_BACKEND=aws``, the
+DynamoDB table (``FUELPIPE_TABLE_NAME``; boto3 finds region, credentials and endpoints as usual).
+Keyword arguments override the environment: ``fuelpipe.open(db="demo.sqlite")``.
+
+Read-only: a :class:`Fuelpipe` only reads (no source is wired, so nothing is fetched), and
+opening an embedded store that does not exist is an error rather than a new empty file.
+
+Frames: every table comes back as ``to="pandas"`` (default) or ``to="polars"`` (or ``"arrow"``),
+built from one Apache Arrow table, so both libraries see the same columns and types. They come
+with the ``frames`` extra (``pip install 'fuelpipe[frames]'``) and are imported only when a
+frame is asked for: ``import fuelpipe`` and the Lambdas never load them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from fnmatch import fnmatchcase
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Literal
+
+from fuelpipe.domain.catalog import Catalog
+from fuelpipe.domain.models import Record
+
+if TYPE_CHECKING:
+    from fuelpipe.dashboard.analysis import WeeklyHow
+    from fuelpipe.dashboard.repository import SeriesReader
+    from fuelpipe.homes.app import App
+    from fuelpipe.ports.store import Store
+
+To = Literal["pandas", "polars", "arrow"]
+Frame = Any
+"""A ``pandas.DataFrame``, ``polars.DataFrame`` or ``pyarrow.Table``, as ``to`` asks."""
+DateLike = date | str | None
+FRAMES_INSTALL = "pip install 'fuelpipe[frames]'"
+TIDY_COLUMNS = ("date", "key", "value", "status", "retry_count", "attributes")
+"""The tidy frame's columns, also those of ``fuelpipe export --format parquet``."""
+DERIVED = ("BRENT_BRL",)
+"""Series the dashboard derives (Brent × PTAX USD): readable by :meth:`Fuelpipe.wide` and the
+analyses, not stored, so not in :meth:`Fuelpipe.series`."""
+
+
+def _arrow() -> Any:
+    try:
+        import pyarrow
+    except ModuleNotFoundError:
+        raise ModuleNotFoundError(f"DataFrames need the frames extra: {FRAMES_INSTALL}") from None
+    return pyarrow
+
+
+def convert(table: Any, to: To) -> Frame:
+    """An Arrow table as the frame ``to`` names (pandas gets datetime64 date columns)."""
+    if to == "arrow":
+        return table
+    if to == "pandas":
+        try:
+            import pandas  # noqa: F401  (pyarrow's to_pandas needs it; say how to get it)
+        except ModuleNotFoundError:
+            raise ModuleNotFoundError(
+                f"to='pandas' needs the frames extra: {FRAMES_INSTALL}"
+            ) from None
+        return table.to_pandas(date_as_object=False)
+    if to == "polars":
+        try:
+            import polars
+        except ModuleNotFoundError:
+            raise ModuleNotFoundError(
+                f"to='polars' needs the frames extra: {FRAMES_INSTALL}"
+            ) from None
+        return polars.from_arrow(table)
+    raise ValueError(f"to must be 'pandas', 'polars' or 'arrow', not {to!r}")
+
+
+def _table(columns: Mapping[str, Sequence[Any]], types: Mapping[str, str] | None = None) -> Any:
+    """An Arrow table from columns; ``types`` pins the type of columns that may be all null."""
+    pa = _arrow()
+    named = {"date": pa.date32(), "float": pa.float64(), "int": pa.int64(), "str": pa.string()}
+    fields = [
+        pa.field(name, named[types[name]]) if types and name in types else None for name in columns
+    ]
+    arrays = [
+        pa.array(list(values), type=field.type if field is not None else None)
+        for values, field in zip(columns.values(), fields, strict=True)
+    ]
+    return pa.Table.from_arrays(arrays, names=list(columns))
+
+
+def _day(value: DateLike, name: str) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{name} {value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def select_keys(
+    catalog: Catalog, patterns: str | Iterable[str], *, derived: bool = False
+) -> list[str]:
+    """Catalog keys matching exact keys or glob patterns (``FUEL#GASOLINE#*``), in order, once.
+
+    Raises KeyError naming the first pattern that matches nothing.
+    """
+    wanted = [patterns] if isinstance(patterns, str) else list(patterns)
+    known = [s.key for s in catalog] + (list(DERIVED) if derived else [])
+    out: dict[str, None] = {}
+    for pattern in wanted:
+        pat = pattern.strip().upper()
+        if any(c in pat for c in "*?["):
+            hits = [k for k in known if fnmatchcase(k, pat)]
+        else:
+            hits = [pat] if pat in known else []
+        if not hits:
+            raise KeyError(f"{pattern!r} matches no series in the catalog")
+        out.update(dict.fromkeys(hits))
+    return list(out)
+
+
+def _attributes(r: Record) -> str:
+    """The record's attributes, retry reason and next attempt as one JSON object (sorted)."""
+    attrs: dict[str, Any] = {k: str(v) if isinstance(v, Decimal) else v for k, v in r.attrs.items()}
+    if r.reason:
+        attrs["reason"] = r.reason
+    if r.next_attempt_at:
+        attrs["next_attempt_at"] = r.next_attempt_at.isoformat()
+    return json.dumps(attrs, sort_keys=True, ensure_ascii=False)
+
+
+def tidy_table(store: Store, keys: Sequence[str], start: date | None, end: date | None) -> Any:
+    """Every stored record of ``keys`` in ``[start, end]`` as an Arrow table of TIDY_COLUMNS."""
+    cols: dict[str, list[Any]] = {c: [] for c in TIDY_COLUMNS}
+    for key in keys:
+        for r in store.query(key, start, end):
+            cols["date"].append(r.date)
+            cols["key"].append(r.key)
+            cols["value"].append(None if r.value is None else float(r.value))
+            cols["status"].append(r.status.value)
+            cols["retry_count"].append(r.retry_count)
+            cols["attributes"].append(_attributes(r))
+    types = {"date": "date", "key": "str", "value": "float", "status": "str", "retry_count": "int"}
+    return _table(cols, types | {"attributes": "str"})
+
+
+@dataclass(frozen=True)
+class Lags:
+    """The Lags view: cross-correlation by lag and the distributed-lag pass-through fit."""
+
+    pump: str
+    driver: str
+    cross: Frame
+    """lag (weeks the pump trails the driver), r, n."""
+    best_lag: int | None
+    best_r: float | None
+    regression: dict[str, Any] | None
+    """intercept, coefficients, cumulative pass-through, its CI, pump_pct_per_10pct, n, r2 …"""
+    regression_error: str | None
+
+
+class Fuelpipe:
+    """Read-only access to one fuelpipe store: catalog, status, series and the analyses."""
+
+    def __init__(self, app: App) -> None:
+        """Wrap a wired home (``fuelpipe.open()`` builds one from the settings)."""
+        from fuelpipe.dashboard.repository import SeriesReader
+
+        self._app = app
+        self._reader: SeriesReader = SeriesReader(app.store, app.catalog)
+
+    # --- lifecycle ----------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Release the store's connection."""
+        self._app.close()
+
+    def __enter__(self) -> Fuelpipe:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        cfg = self._app.settings
+        where = f"table {cfg.table_name}" if cfg.backend == "aws" else f"store {cfg.db}"
+        return f"<fuelpipe {cfg.backend} {where}>"
+
+    # --- what is stored -------------------------------------------------------------------------
+
+    def keys(self, patterns: str | Iterable[str] | None = None) -> list[str]:
+        """Catalog keys matching exact keys or glob patterns (all when None)."""
+        if patterns is None:
+            return [s.key for s in self._app.catalog]
+        return select_keys(self._app.catalog, patterns)
+
+    def catalog(self, *, to: To = "pandas") -> Frame:
+        """One row per series: key, kind, source, symbol, label, unit, calendar, product, area."""
+        rows = list(self._app.catalog)
+        return convert(
+            _table(
+                {
+                    "key": [s.key for s in rows],
+                    "kind": [s.kind.value for s in rows],
+                    "source": [s.source for s in rows],
+                    "symbol": [s.symbol for s in rows],
+                    "label": [s.label for s in rows],
+                    "unit": [s.unit for s in rows],
+                    "calendar": [s.calendar for s in rows],
+                    "product": [s.product for s in rows],
+                    "area": [s.area for s in rows],
+                    "default_start": [s.default_start for s in rows],
+                },
+                {"product": "str", "area": "str", "default_start": "date"},
+            ),
+            to,
+        )
+
+    def status(
+        self,
+        patterns: str | Iterable[str] | None = None,
+        *,
+        since: DateLike = None,
+        all_keys: bool = False,
+        to: To = "pandas",
+    ) -> Frame:
+        """`fuelpipe status` as a frame: expected, present, missing, pending, quarantined …"""
+        from fuelpipe.stages.status import status as compute
+
+        chosen = None
+        if patterns is not None:
+            chosen = [self._app.catalog[k] for k in self.keys(patterns)]
+        rows = [
+            r.as_dict()
+            for r in compute(self._app, chosen, _day(since, "since"), stored_only=not all_keys)
+        ]
+        names = ("key", "expected", "present", "missing", "pending", "quarantined", "first",
+                 "last", "unexpected")  # fmt: skip
+        cols = {n: [r[n] for r in rows] for n in names}
+        for n in ("first", "last"):
+            cols[n] = [None if v is None else date.fromisoformat(str(v)) for v in cols[n]]
+        types = {"key": "str", "first": "date", "last": "date"}
+        return convert(_table(cols, types | dict.fromkeys(names[1:6], "int")), to)
+
+    def series(
+        self,
+        patterns: str | Iterable[str],
+        start: DateLike = None,
+        end: DateLike = None,
+        *,
+        to: To = "pandas",
+    ) -> Frame:
+        """Every stored record of the matching keys in ``[start, end]``, one row per key and date.
+
+        Columns: date, key, value (float; empty unless OK), status (OK, PENDING, QUARANTINED),
+        retry_count, attributes (JSON: the record's attributes, retry reason, next attempt).
+        The same rows as ``fuelpipe export``, sorted by key then date.
+        """
+        keys = self.keys(patterns)
+        table = tidy_table(self._app.store, keys, _day(start, "start"), _day(end, "end"))
+        return convert(table, to)
+
+    def wide(
+        self,
+        patterns: str | Iterable[str],
+        start: DateLike = None,
+        end: DateLike = None,
+        *,
+        freq: Literal["daily", "weekly"] = "daily",
+        how: WeeklyHow = "mean",
+        to: To = "pandas",
+    ) -> Frame:
+        """OK values, one column per key (``BRENT_BRL`` too), one row per date (outer join).
+
+        ``freq="weekly"`` puts daily series on ANP survey weeks (keyed by Sunday) as the
+        dashboard does, with the week's ``mean`` or ``last`` value.
+        """
+        keys = select_keys(self._app.catalog, patterns, derived=True)
+        first, last = _day(start, "start"), _day(end, "end")
+        values: dict[str, dict[date, float]] = {}
+        for key in keys:
+            ts = (
+                self._reader.weekly(key, first, last, how)
+                if freq == "weekly"
+                else self._reader.raw(key, first, last)
+            )
+            values[key] = dict(zip(ts.dates, ts.values, strict=True))
+        dates = sorted({d for v in values.values() for d in v})
+        cols: dict[str, list[Any]] = {"date": dates}
+        cols |= {k: [v.get(d) for d in dates] for k, v in values.items()}
+        return convert(_table(cols, {"date": "date"} | dict.fromkeys(keys, "float")), to)
+
+    # --- the dashboard's analyses ---------------------------------------------------------------
+
+    def indices(
+        self,
+        patterns: str | Iterable[str],
+        base: DateLike = None,
+        start: DateLike = None,
+        end: DateLike = None,
+        *,
+        how: WeeklyHow = "mean",
+        to: To = "pandas",
+    ) -> Frame:
+        """Weekly series rebased to 100 at ``base`` (default: the first week all have): key,
+        label, base_date, date, value, as the dashboard's Indices view."""
+        from fuelpipe.dashboard import views
+
+        keys = select_keys(self._app.catalog, patterns, derived=True)
+        view = views.indices_view(
+            self._reader, keys, _day(base, "base"), _day(start, "start"), _day(end, "end"), how
+        )
+        cols: dict[str, list[Any]] = {n: [] for n in ("key", "label", "base_date", "date", "value")}
+        for s in view.series:
+            for p in s.points:
+                for n, v in zip(cols, (s.key, s.label, s.base_date, p.date, p.value), strict=True):
+                    cols[n].append(v)
+        types = {"key": "str", "label": "str", "base_date": "date", "date": "date"}
+        return convert(_table(cols, types | {"value": "float"}), to)
+
+    def correlations(
+        self,
+        patterns: str | Iterable[str],
+        start: DateLike = None,
+        end: DateLike = None,
+        *,
+        how: WeeklyHow = "mean",
+        to: To = "pandas",
+    ) -> Frame:
+        """Correlation matrix of weekly log changes: a ``key`` column, then one column per key."""
+        from fuelpipe.dashboard import views
+
+        keys = select_keys(self._app.catalog, patterns, derived=True)
+        view = views.correlation_view(
+            self._reader, keys, _day(start, "start"), _day(end, "end"), how
+        )
+        cols: dict[str, list[Any]] = {"key": list(view.keys)}
+        cols |= {k: [row[i] for row in view.r] for i, k in enumerate(view.keys)}
+        return convert(_table(cols, {"key": "str"} | dict.fromkeys(view.keys, "float")), to)
+
+    def lags(
+        self,
+        product: str = "GASOLINE",
+        area: str = "BR",
+        driver: str = "BRENT_BRL",
+        *,
+        max_lag: int = 12,
+        reg_lags: int = 4,
+        start: DateLike = None,
+        end: DateLike = None,
+        how: WeeklyHow = "mean",
+        to: To = "pandas",
+    ) -> Lags:
+        """How many weeks a pump price trails a driver, and how much of a move passes through,
+        as the dashboard's Lags view computes it (same defaults)."""
+        from fuelpipe.dashboard import views
+
+        view = views.lags_view(
+            self._reader,
+            product.upper(),
+            area.upper(),
+            driver.upper() if driver.upper() in DERIVED else driver,
+            max_lag,
+            reg_lags,
+            _day(start, "start"),
+            _day(end, "end"),
+            how,
+        )
+        cross = _table(
+            {
+                "lag": [c.lag for c in view.cross],
+                "r": [c.r for c in view.cross],
+                "n": [c.n for c in view.cross],
+            },
+            {"lag": "int", "r": "float", "n": "int"},
+        )
+        return Lags(
+            pump=view.pump,
+            driver=view.driver,
+            cross=convert(cross, to),
+            best_lag=view.best.lag if view.best else None,
+            best_r=view.best.r if view.best else None,
+            regression=view.regression.model_dump() if view.regression else None,
+            regression_error=view.regression_error,
+        )
+
+    def parity(self, week: DateLike = None, *, to: To = "pandas") -> Frame:
+        """Ethanol ÷ gasoline by area in one survey week (default: the latest with state prices):
+        week, area, name, level, ethanol, gasoline, ratio, ethanol_pays (ratio below 0.7)."""
+        from fuelpipe.dashboard import views
+
+        view = views.parity_view(self._reader, _day(week, "week"))
+        rows = view.areas
+        cols: dict[str, list[Any]] = {
+            "week": [view.week] * len(rows),
+            "area": [r.area for r in rows],
+            "name": [r.name for r in rows],
+            "level": [r.level for r in rows],
+            "ethanol": [r.ethanol for r in rows],
+            "gasoline": [r.gasoline for r in rows],
+            "ratio": [r.ratio for r in rows],
+            "ethanol_pays": [r.ethanol_pays for r in rows],
+        }
+        types = {"week": "date", "area": "str", "name": "str", "level": "str"}
+        return convert(
+            _table(cols, types | dict.fromkeys(("ethanol", "gasoline", "ratio"), "float")), to
+        )
+
+    def regional(
+        self, product: str = "GASOLINE", week: DateLike = None, *, to: To = "pandas"
+    ) -> Frame:
+        """One product's price by state and region in one survey week and its changes over
+        4, 12 and 52 weeks (percent), as the dashboard's Regional map shows it."""
+        from fuelpipe.dashboard import views
+
+        view = views.regional_view(self._reader, product.upper(), _day(week, "week"))
+        rows = view.areas
+        cols: dict[str, list[Any]] = {
+            "week": [view.week] * len(rows),
+            "area": [r.area for r in rows],
+            "name": [r.name for r in rows],
+            "level": [r.level for r in rows],
+            "region": [r.region for r in rows],
+            "price": [r.price for r in rows],
+            "change_4w": [r.change_4w for r in rows],
+            "change_12w": [r.change_12w for r in rows],
+            "change_52w": [r.change_52w for r in rows],
+        }
+        types = {"week": "date", "area": "str", "name": "str", "level": "str", "region": "str"}
+        floats = dict.fromkeys(("price", "change_4w", "change_12w", "change_52w"), "float")
+        return convert(_table(cols, types | floats), to)
+
+
+def open(
+    db: str | Path | None = None,
+    *,
+    backend: Literal["embedded", "aws"] | None = None,
+    now: datetime | str | None = None,
+    **settings: Any,
+) -> Fuelpipe:
+    """Open the store the CLI would use; arguments override the FUELPIPE_* environment.
+
+    ``now`` pins the clock the status counts against (as ``fuelpipe --now``). Any other
+    setting (``table_name=…``) is a keyword argument named as in the README's table, without
+    the FUELPIPE_ prefix.
+    """
+    from fuelpipe.homes.settings import Settings
+
+    given: dict[str, Any] = {"db": db, "backend": backend, "now": now}
+    cfg = Settings(**{k: v for k, v in given.items() if v is not None}, **settings)
+    if cfg.backend == "aws":
+        from fuelpipe.homes.aws import build_app as build_aws
+
+        return Fuelpipe(build_aws(cfg, sources={}))
+    if not Path(cfg.db).is_file():
+        raise FileNotFoundError(
+            f"no fuelpipe store at {cfg.db}: run `fuelpipe demo --no-serve` or `fuelpipe run` "
+            "first, or pass db= / set FUELPIPE_DB"
+        )
+    from fuelpipe.homes.local import build_app as build_local
+
+    return Fuelpipe(build_local(cfg, sources={}))
+
+
+__all__ = ["TIDY_COLUMNS", "Fuelpipe", "Lags", "convert", "open", "select_keys", "tidy_table"]

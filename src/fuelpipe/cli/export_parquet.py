@@ -1,0 +1,43 @@
+"""`fuelpipe export --format parquet`: many keys into one Parquet file, the API's tidy columns.
+
+The rows are those of :func:`fuelpipe.api.tidy_table` (date, key, value, status, retry_count,
+attributes), so a file read back with pandas or Polars equals ``fuelpipe.open().series(...)``.
+Needs the ``frames`` extra (pyarrow).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from fuelpipe.api import FRAMES_INSTALL, select_keys, tidy_table
+from fuelpipe.homes.app import App
+
+
+class ExportError(Exception):
+    """Why the export cannot be written, in one line."""
+
+
+def check_request(patterns: Sequence[str], output: Path | None) -> Path:
+    """The output file, once the request is complete (checked before any store is opened)."""
+    if output is None:
+        raise ExportError("--format parquet writes a file: give --output FILE.parquet")
+    if not patterns:
+        raise ExportError("give a KEY or --series patterns (e.g. --series 'FUEL#GASOLINE#*')")
+    return output
+
+
+def export_parquet(app: App, patterns: Sequence[str], output: Path | None) -> tuple[int, int]:
+    """Write every record of the keys the patterns match; returns (keys, rows)."""
+    output = check_request(patterns, output)
+    try:
+        keys = select_keys(app.catalog, patterns)
+    except KeyError as exc:
+        raise ExportError(f"{exc.args[0]} (try `fuelpipe status --all`)") from None
+    try:
+        import pyarrow.parquet as pq
+    except ModuleNotFoundError:
+        raise ExportError(f"--format parquet needs the frames extra: {FRAMES_INSTALL}") from None
+    table = tidy_table(app.store, keys, None, None)
+    pq.write_table(table, output)
+    return len(keys), table.num_rows
