@@ -31,7 +31,7 @@ from decimal import Decimal
 from fnmatch import fnmatchcase
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from fuelpipe.domain.catalog import Catalog
 from fuelpipe.domain.models import Record
@@ -54,49 +54,75 @@ DERIVED = ("BRENT_BRL",)
 analyses, not stored, so not in :meth:`Fuelpipe.series`."""
 
 
-def _arrow() -> Any:
+def _need(module: str) -> Any:
+    """Import one frame library, or say in one line how to get it."""
+    import importlib
+
     try:
-        import pyarrow
+        return importlib.import_module(module)
     except ModuleNotFoundError:
-        raise ModuleNotFoundError(f"DataFrames need the frames extra: {FRAMES_INSTALL}") from None
-    return pyarrow
+        raise ModuleNotFoundError(f"{module} needs the frames extra: {FRAMES_INSTALL}") from None
 
 
-def convert(table: Any, to: To) -> Frame:
-    """An Arrow table as the frame ``to`` names (pandas gets datetime64 date columns)."""
-    if to == "arrow":
-        return table
+ColumnType = Literal["date", "float", "int", "str", "bool"]
+
+
+@dataclass(frozen=True)
+class Columns:
+    """A table as plain Python columns, with the type of each, before any frame library."""
+
+    data: Mapping[str, Sequence[Any]]
+    types: Mapping[str, ColumnType]
+
+    def arrow(self) -> Any:
+        """A ``pyarrow.Table`` (also what ``export --format parquet`` writes)."""
+        pa = _need("pyarrow")
+        kinds = {"date": pa.date32(), "float": pa.float64(), "int": pa.int64(),
+                 "str": pa.string(), "bool": pa.bool_()}  # fmt: skip
+        arrays = [pa.array(list(v), type=kinds[self.types[n]]) for n, v in self.data.items()]
+        return pa.Table.from_arrays(arrays, names=list(self.data))
+
+    def polars(self) -> Any:
+        """A ``polars.DataFrame`` built directly (no pandas, no pyarrow)."""
+        pl = _need("polars")
+        kinds = {"date": pl.Date, "float": pl.Float64, "int": pl.Int64, "str": pl.Utf8,
+                 "bool": pl.Boolean}  # fmt: skip
+        return pl.DataFrame(
+            [pl.Series(n, list(v), dtype=kinds[self.types[n]]) for n, v in self.data.items()]
+        )
+
+    def pandas(self) -> Any:
+        """A ``pandas.DataFrame``: dates as datetime64, missing numbers as NaN."""
+        pd = _need("pandas")
+        out = {}
+        for name, values in self.data.items():
+            kind = self.types[name]
+            if kind == "date":
+                out[name] = pd.to_datetime(pd.Series(list(values), dtype=object))
+            elif kind == "float":
+                out[name] = pd.Series(list(values), dtype="float64")
+            elif kind == "int":
+                out[name] = pd.Series(list(values), dtype="int64")
+            else:
+                out[name] = pd.Series(list(values), dtype=object)
+        return pd.DataFrame(out, columns=list(self.data))
+
+
+def convert(table: Columns, to: To) -> Frame:
+    """The frame ``to`` names; only that library is imported."""
     if to == "pandas":
-        try:
-            import pandas  # noqa: F401  (pyarrow's to_pandas needs it; say how to get it)
-        except ModuleNotFoundError:
-            raise ModuleNotFoundError(
-                f"to='pandas' needs the frames extra: {FRAMES_INSTALL}"
-            ) from None
-        return table.to_pandas(date_as_object=False)
+        return table.pandas()
     if to == "polars":
-        try:
-            import polars
-        except ModuleNotFoundError:
-            raise ModuleNotFoundError(
-                f"to='polars' needs the frames extra: {FRAMES_INSTALL}"
-            ) from None
-        return polars.from_arrow(table)
+        return table.polars()
+    if to == "arrow":
+        return table.arrow()
     raise ValueError(f"to must be 'pandas', 'polars' or 'arrow', not {to!r}")
 
 
-def _table(columns: Mapping[str, Sequence[Any]], types: Mapping[str, str] | None = None) -> Any:
-    """An Arrow table from columns; ``types`` pins the type of columns that may be all null."""
-    pa = _arrow()
-    named = {"date": pa.date32(), "float": pa.float64(), "int": pa.int64(), "str": pa.string()}
-    fields = [
-        pa.field(name, named[types[name]]) if types and name in types else None for name in columns
-    ]
-    arrays = [
-        pa.array(list(values), type=field.type if field is not None else None)
-        for values, field in zip(columns.values(), fields, strict=True)
-    ]
-    return pa.Table.from_arrays(arrays, names=list(columns))
+def _table(columns: Mapping[str, Sequence[Any]], types: Mapping[str, str] | None = None) -> Columns:
+    """Columns with their types (date, float, int, str, bool); undeclared ones hold text."""
+    declared = dict(types or {})
+    return Columns(columns, {n: cast(ColumnType, declared.get(n, "str")) for n in columns})
 
 
 def _day(value: DateLike, name: str) -> date | None:
@@ -140,8 +166,8 @@ def _attributes(r: Record) -> str:
     return json.dumps(attrs, sort_keys=True, ensure_ascii=False)
 
 
-def tidy_table(store: Store, keys: Sequence[str], start: date | None, end: date | None) -> Any:
-    """Every stored record of ``keys`` in ``[start, end]`` as an Arrow table of TIDY_COLUMNS."""
+def tidy_table(store: Store, keys: Sequence[str], start: date | None, end: date | None) -> Columns:
+    """Every stored record of ``keys`` in ``[start, end]``: the TIDY_COLUMNS, by key then date."""
     cols: dict[str, list[Any]] = {c: [] for c in TIDY_COLUMNS}
     for key in keys:
         for r in store.query(key, start, end):
@@ -256,7 +282,7 @@ class Fuelpipe:
         for n in ("first", "last"):
             cols[n] = [None if v is None else date.fromisoformat(str(v)) for v in cols[n]]
         types = {"key": "str", "first": "date", "last": "date"}
-        return convert(_table(cols, types | dict.fromkeys(names[1:6], "int")), to)
+        return convert(_table(cols, types | dict.fromkeys((*names[1:6], "unexpected"), "int")), to)
 
     def series(
         self,
@@ -419,7 +445,13 @@ class Fuelpipe:
         }
         types = {"week": "date", "area": "str", "name": "str", "level": "str"}
         return convert(
-            _table(cols, types | dict.fromkeys(("ethanol", "gasoline", "ratio"), "float")), to
+            _table(
+                cols,
+                types
+                | dict.fromkeys(("ethanol", "gasoline", "ratio"), "float")
+                | {"ethanol_pays": "bool"},
+            ),
+            to,
         )
 
     def regional(

@@ -38,6 +38,6 @@ def export_parquet(app: App, patterns: Sequence[str], output: Path | None) -> tu
         import pyarrow.parquet as pq
     except ModuleNotFoundError:
         raise ExportError(f"--format parquet needs the frames extra: {FRAMES_INSTALL}") from None
-    table = tidy_table(app.store, keys, None, None)
+    table = tidy_table(app.store, keys, None, None).arrow()
     pq.write_table(table, output)
     return len(keys), table.num_rows
