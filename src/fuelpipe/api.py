@@ -137,7 +137,8 @@ def _day(value: DateLike, name: str) -> date | None:
 def select_keys(
     catalog: Catalog, patterns: str | Iterable[str], *, derived: bool = False
 ) -> list[str]:
-    """Catalog keys matching exact keys or glob patterns (``FUEL#GASOLINE#*``), in order, once.
+    """Catalog keys matching globs (``FUEL#GASOLINE#*``), exact keys or key prefixes
+    (``FUEL#GASOLINE``, as ``fuelpipe run --series`` takes them), in order, each once.
 
     Raises KeyError naming the first pattern that matches nothing.
     """
@@ -149,7 +150,8 @@ def select_keys(
         if any(c in pat for c in "*?["):
             hits = [k for k in known if fnmatchcase(k, pat)]
         else:
-            hits = [pat] if pat in known else []
+            prefix = pat.rstrip("#") + "#"
+            hits = [k for k in known if k == pat or k.startswith(prefix)]
         if not hits:
             raise KeyError(f"{pattern!r} matches no series in the catalog")
         out.update(dict.fromkeys(hits))

@@ -212,3 +212,12 @@ def test_import_fuelpipe_loads_no_frame_library_until_asked(embedded_home: Home)
     before, after = json.loads(done.stdout)
     assert before == []
     assert after == ["polars"]  # to="polars" loads Polars only: no pandas, no pyarrow
+
+
+def test_patterns_are_globs_exact_keys_or_prefixes(embedded_home: Home) -> None:
+    fp = embedded_home.fp
+    regions = {f"FUEL#GASOLINE#REGION_{r}" for r in ("N", "NE", "CO", "SE", "S")}
+    assert set(fp.keys("FUEL#GASOLINE#REGION_*")) == regions
+    assert fp.keys("currency#usd") == ["CURRENCY#USD"]
+    assert set(fp.keys("FUEL#GASOLINE")) == set(fp.keys("FUEL#GASOLINE#*"))
+    assert fp.keys(["CURRENCY#USD", "CURRENCY#*"]).count("CURRENCY#USD") == 1
