@@ -78,9 +78,13 @@ def clone(tmp_path_factory: pytest.TempPathFactory) -> Path:
     target = tmp_path_factory.mktemp("clone") / "repo"
     git = ["git", "-c", "advice.detachedHead=false"]
     subprocess.run([*git, "clone", "-q", "--no-checkout", str(ROOT), str(target)], check=True)
-    # HEAD may be detached (CI checks out a merge commit): fetch it by id, then check it out.
-    subprocess.run([*git, "-C", str(target), "fetch", "-q", str(ROOT), head], check=True)
-    subprocess.run([*git, "-C", str(target), "checkout", "-q", head], check=True)
+    # HEAD may be detached (CI checks out a merge commit, on no branch): fetch it by name.
+    subprocess.run([*git, "-C", str(target), "fetch", "-q", str(ROOT), "HEAD"], check=True)
+    subprocess.run([*git, "-C", str(target), "checkout", "-q", "FETCH_HEAD"], check=True)
+    checked_out = subprocess.run(
+        ["git", "-C", str(target), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert checked_out == head
     return target
 
 
