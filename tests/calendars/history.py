@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 
 import openpyxl
@@ -131,7 +131,10 @@ def weekly_nyse(path: str) -> History:
 
 
 NYSE_DAILY = sorted(
-    [f"stocks/daily-2018-2023/{p.name}" for p in (DATASETS / "stocks/daily-2018-2023").glob("*.csv")]
+    [
+        f"stocks/daily-2018-2023/{p.name}"
+        for p in (DATASETS / "stocks/daily-2018-2023").glob("*.csv")
+    ]
     + [f"stocks/mikemills7__{t}.csv" for t in ("BP", "CVX", "SHEL", "XOM")]
 )
 NYSE_WEEKLY = [f"stocks/pmshea__{t}.csv" for t in ("BP", "CVX", "RDS-A", "TOT", "XOM")]
@@ -160,7 +163,6 @@ HISTORIES: list[Callable[[], History]] = [
     lambda: anp("ANP weekly Brazil", "anp/maikereis__semanal-brasil-desde-2013.xlsx"),
     lambda: anp("ANP weekly regions", "anp/regions/semanal-regioes-desde-2013_to2022-06.xlsx"),
 ]
-
 
 
 @dataclass(frozen=True)

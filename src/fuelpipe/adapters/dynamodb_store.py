@@ -43,7 +43,7 @@ from botocore.exceptions import ClientError
 from fuelpipe.adapters import _dynamo_items as items
 from fuelpipe.adapters._dynamo_items import GSI_PK, GSI_SK, PENDING_INDEX, Item, iso_utc
 from fuelpipe.adapters.clock import SystemClock
-from fuelpipe.domain.models import PresentDate, Record, Status
+from fuelpipe.domain.models import AttrValue, PresentDate, Record, Revision, Status
 from fuelpipe.ports.clock import Clock
 from fuelpipe.ports.store import BATCH_LIMIT, RunLog, Store
 
@@ -163,6 +163,43 @@ class DynamoDbStore(Store):
                     "silently: the caller must retry"
                 )
             self._sleep(self._backoff(attempt))
+
+    def revise(self, key: str, day: date, revision: Revision, attrs: dict[str, AttrValue]) -> bool:
+        """One conditional UpdateItem: the new value, the attrs, and the revision appended."""
+        sets = [
+            "#value = :new",
+            "#updated_at = :stamp",
+            "#revisions = list_append(if_not_exists(#revisions, :empty), :rev)",
+        ]
+        values: dict[str, Any] = {
+            "new": items.number(revision.new),
+            "stamp": {"S": self._now()},
+            "empty": {"L": []},
+            "rev": {"L": [items.encode_revision(revision)]},
+            "ok": {"S": Status.OK.value},
+            "previous": items.number(revision.previous),
+        }
+        expression = "SET " + ", ".join(sets)
+        if attrs:
+            expression += ", #attrs = :attrs"
+            values["attrs"] = items.encode_attrs(attrs)
+        else:
+            expression += " REMOVE #attrs"
+        # Numbers compare numerically: 78.25 equals a stored 78.250.
+        return self._update(key, day, expression, "#status = :ok AND #value = :previous", **values)
+
+    def revised(self, key: str) -> list[Record]:
+        """One Query on the key, filtered to records carrying a revision history."""
+        return [
+            items.decode(i)
+            for page in self._pages(
+                KeyConditionExpression="#k = :k",
+                FilterExpression="attribute_exists(#r)",
+                ExpressionAttributeNames={"#k": "info_type", "#r": "revisions"},
+                ExpressionAttributeValues={":k": {"S": key}},
+            )
+            for i in page
+        ]
 
     def put_pending(self, record: Record) -> bool:
         """Create or refresh a PENDING record (or quarantine a PENDING one); never touches OK."""

@@ -20,7 +20,7 @@ source publishes on a day its calendar does not expect is still stored (marked
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import cache
@@ -178,9 +178,7 @@ def _last_weekday_of_year(year: int) -> date:
 def _b3_holidays() -> frozenset[date]:
     """BVMF's national holidays plus the city holidays and B3's year-end closing day."""
     city = {
-        date(year, month, day)
-        for month, day, years in SAO_PAULO_CITY_HOLIDAYS
-        for year in years
+        date(year, month, day) for month, day, years in SAO_PAULO_CITY_HOLIDAYS for year in years
     }
     # B3 does not trade on the year's last business day (31 December, or the Friday before).
     year_end = {_last_weekday_of_year(year) for year in _YEARS}
@@ -198,31 +196,31 @@ def _fred_brent_holidays() -> frozenset[date]:
     return _england() | frozenset(us) | exceptions.FRED_BRENT_NO_VALUE
 
 
+_BUILDERS: dict[str, Callable[[], Calendar]] = {
+    "ANBIMA": lambda: _HolidayCalendar("ANBIMA", _ptax_holidays()),
+    "B3": lambda: _HolidayCalendar("B3", _b3_holidays()),
+    "NYSE": lambda: _HolidayCalendar("NYSE", _financial("NYSE")),
+    "NYMEX_BRENT": lambda: _HolidayCalendar(
+        "NYMEX_BRENT",
+        _financial("NYSE") | exceptions.NYMEX_BRENT_NO_VALUE,
+        exceptions.NYMEX_BRENT_PUBLISHED,
+    ),
+    "FRED_BRENT": lambda: _HolidayCalendar(
+        "FRED_BRENT", _fred_brent_holidays(), exceptions.FRED_BRENT_PUBLISHED
+    ),
+    "ANP_WEEKLY": lambda: _WeeklyCalendar("ANP_WEEKLY", ANP_SURVEY_PAUSES),
+    "MONTHLY": lambda: _MonthlyCalendar("MONTHLY"),
+}
+CALENDAR_NAMES = tuple(_BUILDERS)
+
+
 @cache
 def get_calendar(name: str) -> Calendar:
     """The calendar a catalog entry names."""
-    match name:
-        case "ANBIMA":
-            return _HolidayCalendar("ANBIMA", _ptax_holidays())
-        case "B3":
-            return _HolidayCalendar("B3", _b3_holidays())
-        case "NYSE":
-            return _HolidayCalendar("NYSE", _financial("NYSE"))
-        case "NYMEX_BRENT":
-            return _HolidayCalendar(
-                "NYMEX_BRENT",
-                _financial("NYSE") | exceptions.NYMEX_BRENT_NO_VALUE,
-                exceptions.NYMEX_BRENT_PUBLISHED,
-            )
-        case "FRED_BRENT":
-            return _HolidayCalendar(
-                "FRED_BRENT", _fred_brent_holidays(), exceptions.FRED_BRENT_PUBLISHED
-            )
-        case "ANP_WEEKLY":
-            return _WeeklyCalendar("ANP_WEEKLY", ANP_SURVEY_PAUSES)
-        case "MONTHLY":
-            return _MonthlyCalendar("MONTHLY")
-    raise ValueError(f"unknown calendar {name!r}")
+    builder = _BUILDERS.get(name)
+    if builder is None:
+        raise ValueError(f"unknown calendar {name!r}")
+    return builder()
 
 
 def last_available_date(now: datetime, available_after: timedelta) -> date:

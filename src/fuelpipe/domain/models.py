@@ -29,6 +29,22 @@ class Observation:
 
 
 @dataclass(frozen=True, slots=True)
+class Revision:
+    """A stored value the source later published differently: what changed, when, and how seen."""
+
+    previous: Decimal
+    new: Decimal
+    seen_at: datetime
+    request: str
+    """The request that returned the new value, e.g. ``revise fred:DCOILBRENTEU 2022-04-01..``."""
+
+
+CALENDAR_ATTR = "calendar"
+UNEXPECTED = "unexpected"
+"""``attrs[CALENDAR_ATTR] == UNEXPECTED``: published on a day the series' calendar skips."""
+
+
+@dataclass(frozen=True, slots=True)
 class Record:
     """One stored item: partition key ``key`` (info_type), sort key ``date``."""
 
@@ -41,6 +57,8 @@ class Record:
     reason: str | None = None
     attrs: dict[str, AttrValue] = field(default_factory=dict)
     updated_at: datetime | None = None
+    revisions: tuple[Revision, ...] = ()
+    """Every earlier value the source replaced, oldest first."""
 
     def with_(self, **changes: object) -> Record:
         """A copy with some fields changed."""
