@@ -22,7 +22,9 @@ def expected_dates(calendar: str, first: date, last: date) -> frozenset[date]:
     return frozenset(expected_between(get_calendar(calendar), first, last))
 
 
-def series_health(series: Series, present: list[PresentDate], clock: Clock) -> SeriesHealth:
+def series_health(
+    series: Series, present: list[PresentDate], clock: Clock, revised: int = 0
+) -> SeriesHealth:
     """OK dates over expected dates, from the first stored date to the last published one."""
     stored = [p.date for p in present]
     first, last = min(stored), max(stored)
@@ -40,6 +42,12 @@ def series_health(series: Series, present: list[PresentDate], clock: Clock) -> S
         completeness=ok / len(expected) if expected else None,
         pending=sum(1 for p in present if p.status is Status.PENDING),
         quarantined=sum(1 for p in present if p.status is Status.QUARANTINED),
+        unexpected=sum(
+            1
+            for p in present
+            if p.status is Status.OK and not get_calendar(series.calendar).is_expected(p.date)
+        ),
+        revised=revised,
     )
 
 
@@ -49,7 +57,8 @@ def health_view(store: Store, catalog: Catalog, queue: Queue | None, clock: Cloc
     for series in catalog:
         present = store.present(series.key)
         if present:
-            rows.append(series_health(series, present, clock))
+            revised = len(store.revised(series.key))
+            rows.append(series_health(series, present, clock, revised))
     return HealthView(
         as_of=clock.now(),
         series=rows,
@@ -58,6 +67,8 @@ def health_view(store: Store, catalog: Catalog, queue: Queue | None, clock: Cloc
         pending=len(store.pending()),
         quarantined=len(store.quarantined()),
         dead_letters=queue.depth().dead if queue is not None else None,
+        unexpected=sum(r.unexpected for r in rows),
+        revised=sum(r.revised for r in rows),
         last_runs=[
             RunView(
                 stage=r.stage, started_at=r.started_at, finished_at=r.finished_at, counts=r.counts
