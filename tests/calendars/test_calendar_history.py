@@ -11,7 +11,6 @@ import re
 from datetime import date
 
 import pytest
-
 from tests.calendars.history import DATASETS, HISTORIES, ROOT, Mismatch, compare
 
 DOC = ROOT / "docs" / "CALENDARS.md"
