@@ -202,34 +202,17 @@ class DynamoDbStore(Store):
         ]
 
     def put_pending(self, record: Record) -> bool:
-        """Create or refresh a PENDING record (or quarantine a PENDING one); never touches OK."""
-        if record.status not in (Status.PENDING, Status.QUARANTINED):
+        """Create or refresh a PENDING record, or make a PENDING one QUARANTINED or ABSENT.
+
+        Never touches OK. An ABSENT record carries no pending-index attributes: the index
+        holds only what recheck or a person must look at.
+        """
+        if record.status not in (Status.PENDING, Status.QUARANTINED, Status.ABSENT):
             raise ValueError(
-                f"put_pending takes PENDING or QUARANTINED records, not {record.status}"
+                f"put_pending takes PENDING, QUARANTINED or ABSENT records, not {record.status}"
             )
-        day = record.date.isoformat()
-        now = self._clock.now()
-        stamp = iso_utc(now)
-        gpk = {"S": items.gsi_pk(record.status, self._shard(record.key, day))}
-        when = record.next_attempt_at if record.status is Status.PENDING else None
-        gsk_time = when if record.status is Status.PENDING else now
-        gsk = {"S": items.gsi_sk(gsk_time, record.key, day)}
-        item: Item = {
-            **items.primary_key(record.key, day),
-            "status": {"S": record.status.value},
-            "retry_count": items.number(record.retry_count),
-            "updated_at": {"S": stamp},
-            GSI_PK: gpk,
-            GSI_SK: gsk,
-        }
-        if record.value is not None:
-            item["value"] = items.number(record.value)
-        if when is not None:
-            item["next_attempt_at"] = {"S": iso_utc(when)}
-        if record.reason is not None:
-            item["reason"] = {"S": record.reason}
-        if record.attrs:
-            item["attrs"] = items.encode_attrs(record.attrs)
+        stamp = iso_utc(self._clock.now())
+        item = self._not_ok_item(record, stamp)
         try:
             # A new record is created whole; an existing one is refreshed below.
             self.client.put_item(
@@ -254,9 +237,37 @@ class DynamoDbStore(Store):
         if record.status is Status.QUARANTINED:
             sets += ["#status = :status", "#gsi1pk = :gpk", "#gsi1sk = :gsk"]
             removes.append("#next_attempt_at")
-            values.update(status=item["status"], gpk=gpk, gsk=gsk)
+            values.update(status=item["status"], gpk=item[GSI_PK], gsk=item[GSI_SK])
+        elif record.status is Status.ABSENT:
+            sets.append("#status = :status")
+            removes += ["#next_attempt_at", "#gsi1pk", "#gsi1sk"]
+            values.update(status=item["status"])
         expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
         return self._update(record.key, record.date, expression, "#status = :pending", **values)
+
+    def _not_ok_item(self, record: Record, stamp: str) -> Item:
+        """The whole item of a PENDING, QUARANTINED (both indexed) or ABSENT record."""
+        day = record.date.isoformat()
+        when = record.next_attempt_at if record.status is Status.PENDING else None
+        item: Item = {
+            **items.primary_key(record.key, day),
+            "status": {"S": record.status.value},
+            "retry_count": items.number(record.retry_count),
+            "updated_at": {"S": stamp},
+        }
+        if record.status is not Status.ABSENT:
+            gsk_time = when if record.status is Status.PENDING else datetime.fromisoformat(stamp)
+            item[GSI_PK] = {"S": items.gsi_pk(record.status, self._shard(record.key, day))}
+            item[GSI_SK] = {"S": items.gsi_sk(gsk_time, record.key, day)}
+        if record.value is not None:
+            item["value"] = items.number(record.value)
+        if when is not None:
+            item["next_attempt_at"] = {"S": iso_utc(when)}
+        if record.reason is not None:
+            item["reason"] = {"S": record.reason}
+        if record.attrs:
+            item["attrs"] = items.encode_attrs(record.attrs)
+        return item
 
     def claim_retry(
         self, key: str, day: date, expected_count: int, new_count: int, next_attempt_at: datetime

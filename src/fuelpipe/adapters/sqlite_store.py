@@ -95,6 +95,13 @@ _PUT_QUARANTINED = _INSERT_NOT_OK.format(
         "attrs = excluded.attrs, updated_at = excluded.updated_at"
     )
 )
+# The source said it has no value for the date: PENDING -> ABSENT only (never retried).
+_PUT_ABSENT = _INSERT_NOT_OK.format(
+    updates=(
+        "status = 'ABSENT', next_attempt_at = NULL, reason = excluded.reason, "
+        "attrs = excluded.attrs, updated_at = excluded.updated_at"
+    )
+)
 
 
 def iso_utc(dt: datetime) -> str:
@@ -413,9 +420,11 @@ class SqliteStore(Store):
             sql = _PUT_PENDING
         elif record.status == Status.QUARANTINED:
             sql = _PUT_QUARANTINED
+        elif record.status == Status.ABSENT:
+            sql = _PUT_ABSENT
         else:
             raise ValueError(
-                f"put_pending takes PENDING or QUARANTINED records, not {record.status}"
+                f"put_pending takes PENDING, QUARANTINED or ABSENT records, not {record.status}"
             )
         nxt = record.next_attempt_at
         row = (
@@ -424,7 +433,7 @@ class SqliteStore(Store):
             None if record.value is None else str(record.value),
             record.status.value,
             record.retry_count,
-            None if nxt is None or record.status == Status.QUARANTINED else iso_utc(nxt),
+            None if nxt is None or record.status != Status.PENDING else iso_utc(nxt),
             record.reason,
             dump_attrs(record.attrs) if record.attrs else None,
             self._now(),

@@ -151,7 +151,10 @@ def run_demo(
     console.print(
         f"\n{len(rows)} series, {sum(r.present for r in rows):,} records, "
         f"{missing} missing, {sum(r.pending for r in rows)} pending, "
-        f"{sum(r.quarantined for r in rows)} quarantined; source requests {requests}; "
+        f"{sum(r.quarantined for r in rows)} quarantined, "
+        f"{sum(r.absent for r in rows)} absent (the source has no value), "
+        f"{sum(r.unexpected for r in rows)} on days their calendar skips; "
+        f"source requests {requests}; "
         f"{time.perf_counter() - started:.1f} s"
     )
     if missing:

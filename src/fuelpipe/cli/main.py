@@ -179,6 +179,7 @@ def status(
             "missing",
             "pending",
             "quarantined",
+            "absent",
             "unexpected",
             "revised",
             "first",

@@ -48,6 +48,7 @@ def series_health(
             if p.status is Status.OK and not get_calendar(series.calendar).is_expected(p.date)
         ),
         revised=revised,
+        absent=sum(1 for p in present if p.status is Status.ABSENT),
     )
 
 
@@ -69,6 +70,7 @@ def health_view(store: Store, catalog: Catalog, queue: Queue | None, clock: Cloc
         dead_letters=queue.depth().dead if queue is not None else None,
         unexpected=sum(r.unexpected for r in rows),
         revised=sum(r.revised for r in rows),
+        absent=sum(r.absent for r in rows),
         last_runs=[
             RunView(
                 stage=r.stage, started_at=r.started_at, finished_at=r.finished_at, counts=r.counts

@@ -255,6 +255,8 @@ class SeriesHealth(BaseModel):
     """Values published on a day the series' calendar does not expect (stored, marked)."""
     revised: int = 0
     """Values the source revised after they were stored (kept with their history)."""
+    absent: int = 0
+    """Expected dates the source says it has no value for (not retried)."""
 
 
 class RunView(BaseModel):
@@ -279,6 +281,7 @@ class HealthView(BaseModel):
     last_runs: list[RunView]
     unexpected: int = 0
     revised: int = 0
+    absent: int = 0
 
     def table(self) -> Table:
         """One row per stored series."""
@@ -292,6 +295,7 @@ class HealthView(BaseModel):
             "completeness",
             "pending",
             "quarantined",
+            "absent",
             "unexpected",
             "revised",
         ]
@@ -306,6 +310,7 @@ class HealthView(BaseModel):
                 s.completeness,
                 s.pending,
                 s.quarantined,
+                s.absent,
                 s.unexpected,
                 s.revised,
             ]

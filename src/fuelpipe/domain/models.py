@@ -11,11 +11,17 @@ AttrValue = Decimal | int | str | None
 
 
 class Status(StrEnum):
-    """The life of a record: OK with a value, PENDING a retry, or QUARANTINED for a person."""
+    """The life of a record: OK with a value, PENDING a retry, or QUARANTINED for a person.
+
+    ABSENT: the source answered for this date and says it has no value for the key (FRED's
+    empty cell, an ANP workbook that has the week but no price for this area and fuel). It is
+    not retried, and a later answer with a value turns it OK.
+    """
 
     OK = "OK"
     PENDING = "PENDING"
     QUARANTINED = "QUARANTINED"
+    ABSENT = "ABSENT"
 
 
 @dataclass(frozen=True, slots=True)

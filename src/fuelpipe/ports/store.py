@@ -62,7 +62,11 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def put_pending(self, record: Record) -> bool:
-        """Create or refresh a PENDING record; never touches an OK or QUARANTINED one."""
+        """Create or refresh a PENDING record; never touches an OK or QUARANTINED one.
+
+        A QUARANTINED or ABSENT record is created, or replaces a PENDING one (an ABSENT one
+        leaves the pending index: it is never retried).
+        """
 
     @abc.abstractmethod
     def present(self, key: str) -> list[PresentDate]:

@@ -42,6 +42,8 @@ class ScrapeReport(Counters):
     flagged: int = 0
     source_requests: int = 0
     dead_lettered: int = 0
+    absent_written: int = 0
+    """Dates the source says it has no value for (ABSENT: not retried)."""
     unexpected: int = 0
     """Values stored on a day their calendar does not expect (published all the same)."""
     revised: int = 0
@@ -133,7 +135,11 @@ def scrape(app: App, request: DownloadRequest) -> ScrapeReport:
             )
         }
         for day in missing:
-            reason = error or flagged.get((s.key, day)) or result.notes.get((s.key, day), NO_VALUE)
+            slot = (s.key, day)
+            if error is None and slot not in flagged and slot in result.no_value:
+                report.add(_mark_absent(app, s.key, day, result.no_value[slot], now))
+                continue
+            reason = error or flagged.get(slot) or result.notes.get(slot, NO_VALUE)
             report.add(_mark_missing(app, s.key, day, existing.get(day), reason, now))
     app.failpoints.hit("scrape.after_pending")
     return report
@@ -221,6 +227,12 @@ def _flag_outliers(
                     f"({', '.join(str(n) for n in near)})"
                 )
                 del got[(key, obs.date)]
+
+
+def _mark_absent(app: App, key: str, day: date, reason: str, now: datetime) -> ScrapeReport:
+    """ABSENT: the source answered for the date and has no value; a new or PENDING record."""
+    record = Record(key=key, date=day, value=None, status=Status.ABSENT, reason=reason)
+    return ScrapeReport(absent_written=int(app.store.put_pending(record.with_(updated_at=now))))
 
 
 def _mark_missing(

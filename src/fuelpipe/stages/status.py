@@ -29,6 +29,8 @@ class KeyStatus:
     """Values published on a day the calendar does not expect: stored, marked, counted."""
     revised: int = 0
     """Values the source revised after they were stored (kept with their history)."""
+    absent: int = 0
+    """Expected dates the source says it has no value for (ABSENT, not retried)."""
 
     def as_dict(self) -> dict[str, object]:
         """The JSON object of `status --json`."""
@@ -62,6 +64,7 @@ def key_status(app: App, series: Series, since: date | None = None) -> KeyStatus
         last=max(stored).isoformat() if stored else None,
         unexpected=sum(1 for d, st in stored.items() if st is Status.OK and not cal.is_expected(d)),
         revised=len(app.store.revised(series.key)),
+        absent=counts[Status.ABSENT],
     )
 
 
