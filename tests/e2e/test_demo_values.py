@@ -140,3 +140,19 @@ def test_every_anp_weekly_brazil_and_region_value_equals_the_real_workbook(demo_
         assert key in DEFAULT_CATALOG
         # The adapter keeps ANP's published precision (3 decimals, 2 from May 2022).
         _compare(env, key, real, places=3)
+
+
+def test_no_pending_or_quarantined_record_remains_for_a_day_never_published(demo_store):
+    env, rows, stdout = demo_store
+    assert sum(r["pending"] for r in rows) == 0, [r for r in rows if r["pending"]]
+    assert sum(r["quarantined"] for r in rows) == 0
+    assert "0 pending, 0 quarantined" in stdout
+    # The days ANP's workbooks have without a value for an area and fuel are ABSENT, each with
+    # the source's reason (e.g. CNG in the North region, ethanol in Amapá).
+    absent = [r for r in rows if r["absent"]]
+    assert absent
+    for row in absent:
+        records = _export(env, row["key"])
+        gone = [r for r in records.values() if r["status"] == "ABSENT"]
+        assert len(gone) == row["absent"]
+        assert all(r["reason"].startswith("anp: ") for r in gone)
