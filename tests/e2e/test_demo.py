@@ -64,7 +64,8 @@ def test_every_snapshot_series_is_stored_with_nothing_missing(demo_store):
         if COVERAGE["series"][key]["first"] <= published.isoformat():  # a real value is due
             assert row["present"] > 0, row
         assert (
-            row["present"] + row["pending"] + row["quarantined"] + after_file >= row["expected"]
+            row["present"] + row["pending"] + row["quarantined"] + row["absent"] + after_file
+            >= row["expected"]
         ), row
     assert "0 missing" in stdout
 
