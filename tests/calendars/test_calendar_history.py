@@ -75,3 +75,26 @@ def test_the_issue_examples_hold() -> None:
         assert not b3.is_expected(date.fromisoformat(day)), day
     assert b3.is_expected(date(2022, 1, 25))  # B3 has traded on city holidays since 2022
     assert b3.is_expected(date(2020, 7, 9))
+
+
+def test_yahoos_stale_bars_fall_only_on_days_b3_was_closed() -> None:
+    """Why the Yahoo adapter drops them: they are not sessions, so not published values."""
+    import csv
+
+    from tests.calendars.history import is_stale_bar
+
+    from fuelpipe.domain.calendars import get_calendar
+
+    b3 = get_calendar("B3")
+    stale: list[date] = []
+    for name in ("henriquebrnetto__PETR4.SA.csv", "rowrias__PETR3.SA.csv", "rowrias__PRIO3.SA.csv"):
+        with (DATASETS / "stocks" / name).open(newline="") as fh:
+            stale += [date.fromisoformat(r["Date"]) for r in csv.DictReader(fh) if is_stale_bar(r)]
+    closed = [
+        date.fromisoformat(d)
+        for d in ("2017-11-15", "2017-11-20", "2017-12-25", "2017-12-29", "2018-01-25")
+    ]
+    # PRIO3's one stale bar repeats Friday's close on a Monday PETR4 traded: still no trade
+    # behind it, so it stays out and the day is the documented mismatch in docs/CALENDARS.md.
+    assert sorted(stale) == [*closed, date(2022, 9, 26)]
+    assert not any(b3.is_expected(d) for d in closed)
