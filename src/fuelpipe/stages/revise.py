@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from types import MappingProxyType
 
 from fuelpipe.domain.calendars import expected_between, get_calendar, last_available_date
 from fuelpipe.domain.catalog import Series
@@ -22,6 +23,10 @@ from fuelpipe.ports.store import RunLog
 from fuelpipe.stages._report import Counters
 
 DEFAULT_WINDOW_DAYS = 35
+DEFAULT_WINDOWS: Mapping[str, int] = MappingProxyType(
+    {"bcb": 35, "yahoo": 35, "fred": 35, "anp": 56}
+)
+"""Days re-read per source: five weeks of daily values, eight ANP survey weeks."""
 
 
 @dataclass
@@ -49,7 +54,7 @@ def revise(
     """Enqueue one re-read per fetch unit of the chosen series (all by default)."""
     started = app.clock.now()
     report = ReviseReport()
-    windows = app.settings.revision_window_days
+    windows = {**DEFAULT_WINDOWS, **app.settings.revision_window_days}
     wanted: list[tuple[Series, list[date]]] = []
     for s in series if series is not None else list(app.catalog):
         end = last_available_date(started, s.available_after)
