@@ -40,6 +40,7 @@ def test_a_revision_replaces_the_value_and_keeps_its_history(store: Store) -> No
     )
     assert [r.date for r in store.revised(KEY)] == [DAY]
     assert store.revised(KEY)[0].revisions == rec.revisions
+    assert [(p.date, p.revised) for p in store.present(KEY)] == [(DAY, True)]
 
 
 def test_a_revision_of_a_value_that_changed_meanwhile_is_refused(store: Store) -> None:
@@ -76,3 +77,4 @@ def test_revised_lists_only_revised_records_of_the_key(store: Store) -> None:
     assert [r.value for r in store.revised("STOCK#PETR4")] == [Decimal("12")]
     unrevised = store.query(KEY, days[0], days[0])[0]
     assert unrevised.revisions == ()
+    assert [p.revised for p in store.present(KEY)] == [False, False, True]

@@ -349,17 +349,29 @@ class DynamoDbStore(Store):
     # --- reads ---------------------------------------------------------------------------
 
     def present(self, key: str) -> list[PresentDate]:
-        """Every stored date of one key with its status: one Query reading three attributes."""
+        """Every stored date of one key with its status: one Query reading four attributes.
+
+        ``revisions`` is projected to say whether a record was revised; it exists on the few
+        revised records only.
+        """
         out: list[PresentDate] = []
         fromiso = date.fromisoformat
         status = items.STATUS_BY_NAME
         for page in self._pages(
             KeyConditionExpression="#k = :k",
-            ProjectionExpression="#k, #d, #s",
-            ExpressionAttributeNames={"#k": "info_type", "#d": "date", "#s": "status"},
+            ProjectionExpression="#k, #d, #s, #r",
+            ExpressionAttributeNames={
+                "#k": "info_type",
+                "#d": "date",
+                "#s": "status",
+                "#r": "revisions",
+            },
             ExpressionAttributeValues={":k": {"S": key}},
         ):
-            out.extend(PresentDate(fromiso(i["date"]["S"]), status[i["status"]["S"]]) for i in page)
+            out.extend(
+                PresentDate(fromiso(i["date"]["S"]), status[i["status"]["S"]], "revisions" in i)
+                for i in page
+            )
         return out
 
     def query(

@@ -497,11 +497,13 @@ class SqliteStore(Store):
         """Every stored date of one key with its status, in date order."""
         with self._lock:
             rows = self._db().execute(
-                "SELECT date, status FROM items WHERE info_type = ? ORDER BY date", (key,)
+                "SELECT date, status, revisions IS NOT NULL FROM items WHERE info_type = ? "
+                "ORDER BY date",
+                (key,),
             )
             fetched = rows.fetchall()
         fromiso = date.fromisoformat
-        return [PresentDate(fromiso(d), _STATUS[s]) for d, s in fetched]
+        return [PresentDate(fromiso(d), _STATUS[s], bool(r)) for d, s, r in fetched]
 
     def query(
         self,

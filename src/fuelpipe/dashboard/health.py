@@ -22,9 +22,7 @@ def expected_dates(calendar: str, first: date, last: date) -> frozenset[date]:
     return frozenset(expected_between(get_calendar(calendar), first, last))
 
 
-def series_health(
-    series: Series, present: list[PresentDate], clock: Clock, revised: int = 0
-) -> SeriesHealth:
+def series_health(series: Series, present: list[PresentDate], clock: Clock) -> SeriesHealth:
     """OK dates over expected dates, from the first stored date to the last published one."""
     stored = [p.date for p in present]
     first, last = min(stored), max(stored)
@@ -47,7 +45,7 @@ def series_health(
             for p in present
             if p.status is Status.OK and not get_calendar(series.calendar).is_expected(p.date)
         ),
-        revised=revised,
+        revised=sum(1 for p in present if p.revised),
         absent=sum(1 for p in present if p.status is Status.ABSENT),
     )
 
@@ -58,8 +56,7 @@ def health_view(store: Store, catalog: Catalog, queue: Queue | None, clock: Cloc
     for series in catalog:
         present = store.present(series.key)
         if present:
-            revised = len(store.revised(series.key))
-            rows.append(series_health(series, present, clock, revised))
+            rows.append(series_health(series, present, clock))
     return HealthView(
         as_of=clock.now(),
         series=rows,

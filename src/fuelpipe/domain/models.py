@@ -77,3 +77,5 @@ class PresentDate:
 
     date: date
     status: Status
+    revised: bool = False
+    """The value was revised at least once (its history is on the record)."""

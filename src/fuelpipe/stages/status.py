@@ -63,7 +63,7 @@ def key_status(app: App, series: Series, since: date | None = None) -> KeyStatus
         first=min(stored).isoformat() if stored else None,
         last=max(stored).isoformat() if stored else None,
         unexpected=sum(1 for d, st in stored.items() if st is Status.OK and not cal.is_expected(d)),
-        revised=len(app.store.revised(series.key)),
+        revised=sum(1 for p in present if p.revised),
         absent=counts[Status.ABSENT],
     )
 
