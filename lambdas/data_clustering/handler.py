@@ -1,4 +1,8 @@
-"""data_clustering Lambda: a scheduled event in, one orchestrator run (gaps → messages) out."""
+"""data_clustering Lambda: a scheduled event in, one orchestrator run (gaps → messages) out.
+
+``detail.mode = "revise"`` (the daily revision schedule) enqueues one re-read per fetch unit of
+the recent window instead (stages/revise.py); the scraper stores what changed with its history.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from fuelpipe.homes.aws import AppProvider, lazy_app, schedule_options
 from fuelpipe.homes.settings import Settings
 from fuelpipe.stages.orchestrate import orchestrate
+from fuelpipe.stages.revise import revise
 
 SETTINGS = Settings()  # validated at cold start: a bad variable fails the init, loudly
 logger = Logger(service="data_clustering")
@@ -28,6 +33,14 @@ def make_handler(get_app: AppProvider) -> Handler:
     def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
         app = get_app()
         options = schedule_options(event, app.catalog)
+        detail = event.get("detail") or {}
+        if detail.get("mode") == "revise":
+            revised = revise(app, series=options.series, since=options.since)
+            metrics.add_metric(
+                name="RevisionReads", unit=MetricUnit.Count, value=revised.messages_sent
+            )
+            logger.info("revision re-reads sent", extra=revised.as_dict())
+            return revised.as_dict()
         report = orchestrate(app, series=options.series, since=options.since)
         metrics.add_metric(name="GapsFound", unit=MetricUnit.Count, value=report.gaps_found)
         metrics.add_metric(name="MessagesSent", unit=MetricUnit.Count, value=report.messages_sent)

@@ -122,8 +122,12 @@ def test_schedules_run_both_scheduled_functions_in_sao_paulo_time(
         targets.setdefault(fn, []).append(json.loads(target["Input"]))
     assert set(targets) == {"DataClusteringFunction", "RetryRecheckFunction"}
     covered: set[str] = set()
+    modes = [e["detail"].get("mode") for e in targets["DataClusteringFunction"]]
+    assert modes.count("revise") == 1  # the daily revision re-read, whole catalog
     for event in targets["DataClusteringFunction"]:
         assert event["id"] == "<aws.scheduler.execution-id>"  # the run's correlation id
+        if event["detail"].get("mode") == "revise":
+            continue
         options = schedule_options(event, DEFAULT_CATALOG)
         assert options.series
         covered |= {s.key for s in options.series}

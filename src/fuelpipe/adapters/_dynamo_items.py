@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from fuelpipe.domain.models import AttrValue, Record, Status
+from fuelpipe.domain.models import AttrValue, Record, Revision, Status
 from fuelpipe.ports.store import RECORD_ATTRIBUTES
 
 Item = dict[str, dict[str, Any]]
@@ -83,6 +83,29 @@ def encode_attrs(attrs: dict[str, AttrValue]) -> dict[str, Any]:
     return {"M": {k: encode_attr(v) for k, v in attrs.items()}}
 
 
+def encode_revision(revision: Revision) -> dict[str, Any]:
+    """One revision as an M attribute (numbers as exact text)."""
+    return {
+        "M": {
+            "previous": number(revision.previous),
+            "new": number(revision.new),
+            "seen_at": {"S": iso_utc(revision.seen_at)},
+            "request": {"S": revision.request},
+        }
+    }
+
+
+def decode_revision(raw: dict[str, Any]) -> Revision:
+    """The inverse of :func:`encode_revision`."""
+    m = raw["M"]
+    return Revision(
+        previous=Decimal(m["previous"]["N"]),
+        new=Decimal(m["new"]["N"]),
+        seen_at=datetime.fromisoformat(m["seen_at"]["S"]),
+        request=m["request"]["S"],
+    )
+
+
 def ok_item(record: Record, stamp: str) -> Item:
     """A whole OK item for a PutRequest: no gsi1pk, so it never enters the pending index."""
     if record.status is not Status.OK or record.value is None:
@@ -104,6 +127,8 @@ def ok_item(record: Record, stamp: str) -> Item:
         item["reason"] = {"S": record.reason}
     if record.attrs:
         item["attrs"] = encode_attrs(record.attrs)
+    if record.revisions:
+        item["revisions"] = {"L": [encode_revision(r) for r in record.revisions]}
     return item
 
 
@@ -128,6 +153,8 @@ def decode(item: Item) -> Record:
             values[field] = datetime.fromisoformat(raw["S"])
         elif field == "reason":
             values[field] = raw["S"]
+        elif field == "revisions":
+            values[field] = tuple(decode_revision(r) for r in raw["L"])
         else:
             values[field] = {k: decode_attr(v) for k, v in raw["M"].items()}
     return Record(**values)

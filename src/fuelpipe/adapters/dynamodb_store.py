@@ -43,7 +43,7 @@ from botocore.exceptions import ClientError
 from fuelpipe.adapters import _dynamo_items as items
 from fuelpipe.adapters._dynamo_items import GSI_PK, GSI_SK, PENDING_INDEX, Item, iso_utc
 from fuelpipe.adapters.clock import SystemClock
-from fuelpipe.domain.models import PresentDate, Record, Status
+from fuelpipe.domain.models import AttrValue, PresentDate, Record, Revision, Status
 from fuelpipe.ports.clock import Clock
 from fuelpipe.ports.store import BATCH_LIMIT, RunLog, Store
 
@@ -164,35 +164,55 @@ class DynamoDbStore(Store):
                 )
             self._sleep(self._backoff(attempt))
 
-    def put_pending(self, record: Record) -> bool:
-        """Create or refresh a PENDING record (or quarantine a PENDING one); never touches OK."""
-        if record.status not in (Status.PENDING, Status.QUARANTINED):
-            raise ValueError(
-                f"put_pending takes PENDING or QUARANTINED records, not {record.status}"
-            )
-        day = record.date.isoformat()
-        now = self._clock.now()
-        stamp = iso_utc(now)
-        gpk = {"S": items.gsi_pk(record.status, self._shard(record.key, day))}
-        when = record.next_attempt_at if record.status is Status.PENDING else None
-        gsk_time = when if record.status is Status.PENDING else now
-        gsk = {"S": items.gsi_sk(gsk_time, record.key, day)}
-        item: Item = {
-            **items.primary_key(record.key, day),
-            "status": {"S": record.status.value},
-            "retry_count": items.number(record.retry_count),
-            "updated_at": {"S": stamp},
-            GSI_PK: gpk,
-            GSI_SK: gsk,
+    def revise(self, key: str, day: date, revision: Revision, attrs: dict[str, AttrValue]) -> bool:
+        """One conditional UpdateItem: the new value, the attrs, and the revision appended."""
+        sets = [
+            "#value = :new",
+            "#updated_at = :stamp",
+            "#revisions = list_append(if_not_exists(#revisions, :empty), :rev)",
+        ]
+        values: dict[str, Any] = {
+            "new": items.number(revision.new),
+            "stamp": {"S": self._now()},
+            "empty": {"L": []},
+            "rev": {"L": [items.encode_revision(revision)]},
+            "ok": {"S": Status.OK.value},
+            "previous": items.number(revision.previous),
         }
-        if record.value is not None:
-            item["value"] = items.number(record.value)
-        if when is not None:
-            item["next_attempt_at"] = {"S": iso_utc(when)}
-        if record.reason is not None:
-            item["reason"] = {"S": record.reason}
-        if record.attrs:
-            item["attrs"] = items.encode_attrs(record.attrs)
+        expression = "SET " + ", ".join(sets)
+        if attrs:
+            expression += ", #attrs = :attrs"
+            values["attrs"] = items.encode_attrs(attrs)
+        else:
+            expression += " REMOVE #attrs"
+        # Numbers compare numerically: 78.25 equals a stored 78.250.
+        return self._update(key, day, expression, "#status = :ok AND #value = :previous", **values)
+
+    def revised(self, key: str) -> list[Record]:
+        """One Query on the key, filtered to records carrying a revision history."""
+        return [
+            items.decode(i)
+            for page in self._pages(
+                KeyConditionExpression="#k = :k",
+                FilterExpression="attribute_exists(#r)",
+                ExpressionAttributeNames={"#k": "info_type", "#r": "revisions"},
+                ExpressionAttributeValues={":k": {"S": key}},
+            )
+            for i in page
+        ]
+
+    def put_pending(self, record: Record) -> bool:
+        """Create or refresh a PENDING record, or make a PENDING one QUARANTINED or ABSENT.
+
+        Never touches OK. An ABSENT record carries no pending-index attributes: the index
+        holds only what recheck or a person must look at.
+        """
+        if record.status not in (Status.PENDING, Status.QUARANTINED, Status.ABSENT):
+            raise ValueError(
+                f"put_pending takes PENDING, QUARANTINED or ABSENT records, not {record.status}"
+            )
+        stamp = iso_utc(self._clock.now())
+        item = self._not_ok_item(record, stamp)
         try:
             # A new record is created whole; an existing one is refreshed below.
             self.client.put_item(
@@ -217,9 +237,37 @@ class DynamoDbStore(Store):
         if record.status is Status.QUARANTINED:
             sets += ["#status = :status", "#gsi1pk = :gpk", "#gsi1sk = :gsk"]
             removes.append("#next_attempt_at")
-            values.update(status=item["status"], gpk=gpk, gsk=gsk)
+            values.update(status=item["status"], gpk=item[GSI_PK], gsk=item[GSI_SK])
+        elif record.status is Status.ABSENT:
+            sets.append("#status = :status")
+            removes += ["#next_attempt_at", "#gsi1pk", "#gsi1sk"]
+            values.update(status=item["status"])
         expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
         return self._update(record.key, record.date, expression, "#status = :pending", **values)
+
+    def _not_ok_item(self, record: Record, stamp: str) -> Item:
+        """The whole item of a PENDING, QUARANTINED (both indexed) or ABSENT record."""
+        day = record.date.isoformat()
+        when = record.next_attempt_at if record.status is Status.PENDING else None
+        item: Item = {
+            **items.primary_key(record.key, day),
+            "status": {"S": record.status.value},
+            "retry_count": items.number(record.retry_count),
+            "updated_at": {"S": stamp},
+        }
+        if record.status is not Status.ABSENT:
+            gsk_time = when if record.status is Status.PENDING else datetime.fromisoformat(stamp)
+            item[GSI_PK] = {"S": items.gsi_pk(record.status, self._shard(record.key, day))}
+            item[GSI_SK] = {"S": items.gsi_sk(gsk_time, record.key, day)}
+        if record.value is not None:
+            item["value"] = items.number(record.value)
+        if when is not None:
+            item["next_attempt_at"] = {"S": iso_utc(when)}
+        if record.reason is not None:
+            item["reason"] = {"S": record.reason}
+        if record.attrs:
+            item["attrs"] = items.encode_attrs(record.attrs)
+        return item
 
     def claim_retry(
         self, key: str, day: date, expected_count: int, new_count: int, next_attempt_at: datetime
@@ -301,17 +349,29 @@ class DynamoDbStore(Store):
     # --- reads ---------------------------------------------------------------------------
 
     def present(self, key: str) -> list[PresentDate]:
-        """Every stored date of one key with its status: one Query reading three attributes."""
+        """Every stored date of one key with its status: one Query reading four attributes.
+
+        ``revisions`` is projected to say whether a record was revised; it exists on the few
+        revised records only.
+        """
         out: list[PresentDate] = []
         fromiso = date.fromisoformat
         status = items.STATUS_BY_NAME
         for page in self._pages(
             KeyConditionExpression="#k = :k",
-            ProjectionExpression="#k, #d, #s",
-            ExpressionAttributeNames={"#k": "info_type", "#d": "date", "#s": "status"},
+            ProjectionExpression="#k, #d, #s, #r",
+            ExpressionAttributeNames={
+                "#k": "info_type",
+                "#d": "date",
+                "#s": "status",
+                "#r": "revisions",
+            },
             ExpressionAttributeValues={":k": {"S": key}},
         ):
-            out.extend(PresentDate(fromiso(i["date"]["S"]), status[i["status"]["S"]]) for i in page)
+            out.extend(
+                PresentDate(fromiso(i["date"]["S"]), status[i["status"]["S"]], "revisions" in i)
+                for i in page
+            )
         return out
 
     def query(

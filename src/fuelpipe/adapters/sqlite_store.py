@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from fuelpipe.adapters.clock import SystemClock
-from fuelpipe.domain.models import AttrValue, PresentDate, Record, Status
+from fuelpipe.domain.models import AttrValue, PresentDate, Record, Revision, Status
 from fuelpipe.ports.clock import Clock
 from fuelpipe.ports.store import BATCH_LIMIT, RECORD_ATTRIBUTES, RunLog, Store
 
@@ -34,6 +34,7 @@ CREATE TABLE IF NOT EXISTS items (
     reason TEXT,
     attrs TEXT,
     updated_at TEXT NOT NULL,
+    revisions TEXT,
     PRIMARY KEY (info_type, date)
 ) WITHOUT ROWID;
 -- Only PENDING and QUARANTINED records are indexed: the sparse GSI of the DynamoDB home.
@@ -94,6 +95,13 @@ _PUT_QUARANTINED = _INSERT_NOT_OK.format(
         "attrs = excluded.attrs, updated_at = excluded.updated_at"
     )
 )
+# The source said it has no value for the date: PENDING -> ABSENT only (never retried).
+_PUT_ABSENT = _INSERT_NOT_OK.format(
+    updates=(
+        "status = 'ABSENT', next_attempt_at = NULL, reason = excluded.reason, "
+        "attrs = excluded.attrs, updated_at = excluded.updated_at"
+    )
+)
 
 
 def iso_utc(dt: datetime) -> str:
@@ -123,6 +131,47 @@ def load_attrs(text: str | None) -> dict[str, AttrValue]:
         return {}
     raw: dict[str, Any] = json.loads(text)
     return {k: Decimal(v["$d"]) if isinstance(v, dict) else v for k, v in raw.items()}
+
+
+def dump_revisions(revisions: Sequence[Revision]) -> str:
+    """JSON for a revision history; values as exact decimal text."""
+    return json.dumps(
+        [
+            {
+                "previous": str(r.previous),
+                "new": str(r.new),
+                "seen_at": iso_utc(r.seen_at),
+                "request": r.request,
+            }
+            for r in revisions
+        ],
+        separators=(",", ":"),
+    )
+
+
+def load_revisions(text: str | None) -> tuple[Revision, ...]:
+    """The inverse of :func:`dump_revisions`."""
+    if not text:
+        return ()
+    return tuple(
+        Revision(
+            previous=Decimal(r["previous"]),
+            new=Decimal(r["new"]),
+            seen_at=datetime.fromisoformat(r["seen_at"]),
+            request=r["request"],
+        )
+        for r in json.loads(text)
+    )
+
+
+def _add_revisions_column(conn: sqlite3.Connection) -> None:
+    """Files created before revisions were recorded get the column (NULL: never revised)."""
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(items)")}
+    if "revisions" not in columns:
+        with write_transaction(conn):
+            columns = {row[1] for row in conn.execute("PRAGMA table_info(items)")}
+            if "revisions" not in columns:
+                conn.execute("ALTER TABLE items ADD COLUMN revisions TEXT")
 
 
 def connect(path: Path, schema: str) -> sqlite3.Connection:
@@ -227,6 +276,7 @@ _READERS: dict[str, Callable[[Any], Any]] = {
     "reason": _identity,
     "attrs": load_attrs,
     "updated_at": _instant_or_none,
+    "revisions": load_revisions,
 }
 
 
@@ -238,6 +288,7 @@ class SqliteStore(Store):
         self._clock: Clock = clock or SystemClock()
         self._lock = threading.RLock()
         self._conn = ProcessConnection(self.path, _SCHEMA)
+        _add_revisions_column(self._conn.get())
 
     # --- plumbing ------------------------------------------------------------------------
 
@@ -329,15 +380,51 @@ class SqliteStore(Store):
                     conn.execute(_UPSERT_OK[len(params) // _UPSERT_OK_WIDTH], params)
         return len(rows)
 
+    def revise(self, key: str, day: date, revision: Revision, attrs: dict[str, AttrValue]) -> bool:
+        """Replace an OK value still equal to ``revision.previous``; its history grows by one."""
+        iso = day.isoformat()
+        with self._lock:
+            conn = self._db()
+            with write_transaction(conn):
+                row = conn.execute(
+                    "SELECT value, revisions FROM items WHERE info_type = ? AND date = ? "
+                    "AND status = 'OK'",
+                    (key, iso),
+                ).fetchone()
+                if row is None or row[0] is None or Decimal(row[0]) != revision.previous:
+                    return False
+                history = (*load_revisions(row[1]), revision)
+                conn.execute(
+                    "UPDATE items SET value = ?, attrs = ?, revisions = ?, updated_at = ? "
+                    "WHERE info_type = ? AND date = ?",
+                    (
+                        str(revision.new),
+                        dump_attrs(attrs) if attrs else None,
+                        dump_revisions(history),
+                        self._now(),
+                        key,
+                        iso,
+                    ),
+                )
+        return True
+
+    def revised(self, key: str) -> list[Record]:
+        """Every revised record of one key, in date order."""
+        return self._select(
+            _ALL_FIELDS, "info_type = ? AND revisions IS NOT NULL ORDER BY date", (key,)
+        )
+
     def put_pending(self, record: Record) -> bool:
         """Create or refresh a PENDING record (or quarantine a PENDING one); never touches OK."""
         if record.status == Status.PENDING:
             sql = _PUT_PENDING
         elif record.status == Status.QUARANTINED:
             sql = _PUT_QUARANTINED
+        elif record.status == Status.ABSENT:
+            sql = _PUT_ABSENT
         else:
             raise ValueError(
-                f"put_pending takes PENDING or QUARANTINED records, not {record.status}"
+                f"put_pending takes PENDING, QUARANTINED or ABSENT records, not {record.status}"
             )
         nxt = record.next_attempt_at
         row = (
@@ -346,7 +433,7 @@ class SqliteStore(Store):
             None if record.value is None else str(record.value),
             record.status.value,
             record.retry_count,
-            None if nxt is None or record.status == Status.QUARANTINED else iso_utc(nxt),
+            None if nxt is None or record.status != Status.PENDING else iso_utc(nxt),
             record.reason,
             dump_attrs(record.attrs) if record.attrs else None,
             self._now(),
@@ -410,11 +497,13 @@ class SqliteStore(Store):
         """Every stored date of one key with its status, in date order."""
         with self._lock:
             rows = self._db().execute(
-                "SELECT date, status FROM items WHERE info_type = ? ORDER BY date", (key,)
+                "SELECT date, status, revisions IS NOT NULL FROM items WHERE info_type = ? "
+                "ORDER BY date",
+                (key,),
             )
             fetched = rows.fetchall()
         fromiso = date.fromisoformat
-        return [PresentDate(fromiso(d), _STATUS[s]) for d, s in fetched]
+        return [PresentDate(fromiso(d), _STATUS[s], bool(r)) for d, s, r in fetched]
 
     def query(
         self,

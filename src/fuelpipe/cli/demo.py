@@ -6,7 +6,7 @@ import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from datetime import time as dtime
 from pathlib import Path
 from typing import Any
@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 
 from fuelpipe.cli import _progress
+from fuelpipe.domain.calendars import get_calendar, last_available_date
 from fuelpipe.domain.catalog import DEFAULT_CATALOG, Series
 from fuelpipe.homes.app import App
 from fuelpipe.homes.settings import SAO_PAULO, Settings
@@ -39,26 +40,51 @@ def snapshot_dir() -> Path:
 
 def plan_phases(coverage: Mapping[str, Any]) -> list[DemoPhase]:
     """Series with real data in the window run with `--now` at its end; the few whose real data
-    lies only beyond it (weekly state prices) get a second phase over their own range."""
+    lies only beyond it (weekly state prices) get a second phase over their own range.
+
+    Each series is asked only for the dates its real file covers: from the later of the window
+    start and its first real date, up to its last real date (a file that ends early, such as
+    PETR3's, gets an earlier `--now`). The replay never published anything outside that span,
+    so asking for it would only leave PENDING records for dates no source ever had.
+    """
     window = coverage["window"]
     w_start, w_end = date.fromisoformat(window["start"]), date.fromisoformat(window["end"])
-    in_window: list[Series] = []
+    in_window: dict[tuple[date, datetime], list[Series]] = {}
     later: dict[str, list[Series]] = {}
     for key, span in coverage["series"].items():
         if key not in DEFAULT_CATALOG:
             continue
+        entry = DEFAULT_CATALOG[key]
         first, last = date.fromisoformat(span["first"]), date.fromisoformat(span["last"])
         if first <= w_end and last >= w_start:
-            in_window.append(DEFAULT_CATALOG[key])
+            now = _end_of(w_end)
+            cal = get_calendar(entry.calendar)
+            if cal.next_expected(last) <= last_available_date(now, entry.available_after):
+                now = _published(last, entry)
+            in_window.setdefault((max(w_start, first), now), []).append(entry)
         else:
-            later.setdefault(f"{first.isoformat()}..{last.isoformat()}", []).append(
-                DEFAULT_CATALOG[key]
-            )
-    phases = [DemoPhase("window", in_window, w_start, _end_of(w_end))]
+            later.setdefault(f"{first.isoformat()}..{last.isoformat()}", []).append(entry)
+    groups = sorted(in_window.items(), key=lambda item: -len(item[1]))
+    phases = [
+        DemoPhase(
+            "window" if i == 0 else f"window ({', '.join(s.key for s in series)})",
+            series,
+            since,
+            now,
+        )
+        for i, ((since, now), series) in enumerate(groups)
+    ]
     for span, series in sorted(later.items()):
         first, last = (date.fromisoformat(p) for p in span.split(".."))
         phases.append(DemoPhase(f"beyond the window ({span})", series, first, _end_of(last)))
     return phases
+
+
+def _published(day: date, series: Series) -> datetime:
+    """The first instant ``day``'s value of ``series`` is published (and no later one)."""
+    return (
+        datetime.combine(day, dtime(0), SAO_PAULO) + series.available_after + timedelta(minutes=1)
+    )
 
 
 def _end_of(day: date) -> datetime:
@@ -125,7 +151,10 @@ def run_demo(
     console.print(
         f"\n{len(rows)} series, {sum(r.present for r in rows):,} records, "
         f"{missing} missing, {sum(r.pending for r in rows)} pending, "
-        f"{sum(r.quarantined for r in rows)} quarantined; source requests {requests}; "
+        f"{sum(r.quarantined for r in rows)} quarantined, "
+        f"{sum(r.absent for r in rows)} absent (the source has no value), "
+        f"{sum(r.unexpected for r in rows)} on days their calendar skips; "
+        f"source requests {requests}; "
         f"{time.perf_counter() - started:.1f} s"
     )
     if missing:

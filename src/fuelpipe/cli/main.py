@@ -19,6 +19,7 @@ from rich.table import Table
 
 from fuelpipe.cli import _progress
 from fuelpipe.cli.extras import dashboard_hint
+from fuelpipe.cli.revise import revise_command
 from fuelpipe.domain.keys import parse_date_key
 from fuelpipe.domain.models import Record
 from fuelpipe.homes.app import App
@@ -173,7 +174,19 @@ def status(
     finally:
         a.close()
     if as_json:
-        keys = ("key", "expected", "present", "missing", "pending", "quarantined", "first", "last")
+        keys = (
+            "key",
+            "expected",
+            "present",
+            "missing",
+            "pending",
+            "quarantined",
+            "absent",
+            "unexpected",
+            "revised",
+            "first",
+            "last",
+        )
         print(json.dumps([{k: r.as_dict()[k] for k in keys} for r in rows], indent=2))
         return
     _progress.print_status(console, rows)
@@ -192,6 +205,17 @@ def _record_json(r: Record) -> dict[str, Any]:
         out["next_attempt_at"] = r.next_attempt_at.isoformat()
     for k, v in r.attrs.items():
         out.setdefault(k, str(v) if isinstance(v, Decimal) else v)
+    if r.revisions:
+        # Every earlier value with when and by which request it was replaced (oldest first).
+        out["revisions"] = [
+            {
+                "previous": str(rev.previous),
+                "new": str(rev.new),
+                "seen_at": rev.seen_at.isoformat(),
+                "request": rev.request,
+            }
+            for rev in r.revisions
+        ]
     return out
 
 
@@ -233,7 +257,10 @@ def export(
         buf = io.StringIO()
         writer = csv.DictWriter(buf, fieldnames=cols, lineterminator="\n")
         writer.writeheader()
-        writer.writerows(rows)
+        # A revision history is one JSON cell in CSV.
+        writer.writerows(
+            {**r, "revisions": json.dumps(r["revisions"])} if "revisions" in r else r for r in rows
+        )
         text = buf.getvalue()
     if output:
         output.write_text(text)
@@ -334,6 +361,9 @@ def dlq_redrive() -> None:
     console.print(f"moved {moved} message(s) back to the queue")
 
 
+app.command(name="revise")(revise_command)
+
+
 @app.command()
 def replay(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
@@ -343,11 +373,31 @@ def replay(
         typer.Option(help="Fault spec, e.g. 'all:0.3' or 'bcb:5xx=0.1;yahoo:429=0.2', or a file."),
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed for the faults, so a run repeats.")] = 0,
+    revise: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--revise",
+            help="Serve a revised value: KEY@YYYY-MM-DD=VALUE, e.g. "
+            "COMMODITY#BRENT@2022-03-08=128.1 (repeatable; PTAX, Yahoo and FRED series).",
+        ),
+    ] = None,
 ) -> None:
     """Serve every source's real wire format from the bundled real data, offline."""
     from fuelpipe.replay import run_replay
+    from fuelpipe.replay.revisions import parse_revision
 
-    run_replay(host=host, port=port, snapshot_dir=None, faults_spec=faults, seed=seed)
+    try:
+        revisions = dict(parse_revision(spec) for spec in revise or [])
+        run_replay(
+            host=host,
+            port=port,
+            snapshot_dir=None,
+            faults_spec=faults,
+            seed=seed,
+            revisions=revisions,
+        )
+    except (ValueError, KeyError) as exc:
+        raise fail(str(exc.args[0])) from None
 
 
 @app.command()

@@ -40,6 +40,13 @@ def series_health(series: Series, present: list[PresentDate], clock: Clock) -> S
         completeness=ok / len(expected) if expected else None,
         pending=sum(1 for p in present if p.status is Status.PENDING),
         quarantined=sum(1 for p in present if p.status is Status.QUARANTINED),
+        unexpected=sum(
+            1
+            for p in present
+            if p.status is Status.OK and not get_calendar(series.calendar).is_expected(p.date)
+        ),
+        revised=sum(1 for p in present if p.revised),
+        absent=sum(1 for p in present if p.status is Status.ABSENT),
     )
 
 
@@ -58,6 +65,9 @@ def health_view(store: Store, catalog: Catalog, queue: Queue | None, clock: Cloc
         pending=len(store.pending()),
         quarantined=len(store.quarantined()),
         dead_letters=queue.depth().dead if queue is not None else None,
+        unexpected=sum(r.unexpected for r in rows),
+        revised=sum(r.revised for r in rows),
+        absent=sum(r.absent for r in rows),
         last_runs=[
             RunView(
                 stage=r.stage, started_at=r.started_at, finished_at=r.finished_at, counts=r.counts

@@ -251,6 +251,12 @@ class SeriesHealth(BaseModel):
     completeness: float | None
     pending: int
     quarantined: int
+    unexpected: int = 0
+    """Values published on a day the series' calendar does not expect (stored, marked)."""
+    revised: int = 0
+    """Values the source revised after they were stored (kept with their history)."""
+    absent: int = 0
+    """Expected dates the source says it has no value for (not retried)."""
 
 
 class RunView(BaseModel):
@@ -273,6 +279,9 @@ class HealthView(BaseModel):
     quarantined: int
     dead_letters: int | None
     last_runs: list[RunView]
+    unexpected: int = 0
+    revised: int = 0
+    absent: int = 0
 
     def table(self) -> Table:
         """One row per stored series."""
@@ -286,6 +295,9 @@ class HealthView(BaseModel):
             "completeness",
             "pending",
             "quarantined",
+            "absent",
+            "unexpected",
+            "revised",
         ]
         return head, [
             [
@@ -298,6 +310,9 @@ class HealthView(BaseModel):
                 s.completeness,
                 s.pending,
                 s.quarantined,
+                s.absent,
+                s.unexpected,
+                s.revised,
             ]
             for s in self.series
         ]

@@ -1,15 +1,26 @@
-"""Which dates a series must have: one calendar per source, from maintained libraries.
+"""Which dates a series must have: one calendar per source, measured against its real history.
 
-Checked against the real files (docs/calendars in shared/reference):
-- PTAX follows the ANBIMA banking calendar (``bizdays``) exactly.
-- B3 and NYSE sessions: ``holidays.financial_holidays`` (pure Python, no pandas in Lambdas).
-- FRED Brent spot: weekdays except England and Wales bank holidays, which FRED leaves empty.
+Each calendar is a maintained holiday library plus the rules and learned exceptions its
+source's real history needs (docs/CALENDARS.md has the measurements; tests/calendars runs them):
+- PTAX: the ANBIMA banking calendar (``bizdays``' data file) from 2000; before it, B3's
+  holidays (``holidays.financial_holidays("BVMF")``) and two election days.
+- B3 sessions: ``holidays.financial_holidays("BVMF")`` plus São Paulo city holidays (25 January,
+  9 July, 20 November) up to 2021 (B3 has opened on them since 2022) and the last weekday of
+  the year when 31 December falls on a weekend.
+- NYSE sessions: ``holidays.financial_holidays("NYSE")``.
+- Brent futures (Yahoo ``BZ=F``): NYSE sessions plus the days learned from Yahoo's history.
+- FRED Brent spot: weekdays except England and Wales bank holidays and, from 2007 to January
+  2015, US exchange holidays too; plus the days learned from FRED's own history.
 - ANP: one survey week a time, keyed by its Sunday, except the known survey pauses.
+
+A calendar only decides which dates are *wanted* (gap scans, retries, quarantine). A value a
+source publishes on a day its calendar does not expect is still stored (marked
+``calendar: unexpected``): see stages/scrape.py.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import cache
@@ -20,12 +31,16 @@ from zoneinfo import ZoneInfo
 
 import holidays
 
+from fuelpipe.domain import calendar_exceptions as exceptions
+
 SAO_PAULO = ZoneInfo("America/Sao_Paulo")
 
 # Weeks ANP did not survey (DATA INICIAL of each skipped week is inside one of these ranges).
 ANP_SURVEY_PAUSES: tuple[tuple[date, date], ...] = (
     (date(2015, 8, 16), date(2015, 8, 22)),
-    (date(2020, 8, 16), date(2020, 10, 17)),
+    # The week of 16 August 2020 was surveyed (its row is in the Brazil and regions workbooks);
+    # the pause ran from the week of 23 August to the week of 11 October.
+    (date(2020, 8, 23), date(2020, 10, 17)),
 )
 
 
@@ -56,12 +71,15 @@ def expected_between(cal: Calendar, start: date, end: date) -> Iterator[date]:
 
 @dataclass(frozen=True)
 class _HolidayCalendar:
-    """Weekdays minus a holiday set."""
+    """Weekdays minus a holiday set, plus the closed days a source still published."""
 
     name: str
     holiday_set: frozenset[date]
+    open_days: frozenset[date] = frozenset()
 
     def is_expected(self, day: date) -> bool:
+        if day in self.open_days:
+            return True
         return day.weekday() < 5 and day not in self.holiday_set
 
     def next_expected(self, day: date) -> date:
@@ -129,23 +147,80 @@ def _england() -> frozenset[date]:
     return frozenset(holidays.country_holidays("GB", subdiv="ENG", years=_YEARS).keys())
 
 
+ANBIMA_FROM = date(2000, 1, 1)
+"""The first date of bizdays' ANBIMA.cal; before it PTAX follows B3's holidays."""
+
+
+@cache
+def _ptax_holidays() -> frozenset[date]:
+    """ANBIMA from 2000, B3's holidays before, and the learned days without a bulletin."""
+    before = {d for d in _financial("BVMF") if d < ANBIMA_FROM}
+    return _anbima_holidays() | before | exceptions.PTAX_NO_VALUE
+
+
+# São Paulo city holidays, on which B3 was closed until 2021 (it opened on them from 2022).
+SAO_PAULO_CITY_HOLIDAYS: tuple[tuple[int, int, Sequence[int]], ...] = (
+    (1, 25, range(1984, 2022)),  # the city's anniversary
+    # the 1932 Constitutionalist Revolution; B3 traded on 9 July 2020 (PETR4 has a normal bar)
+    (7, 9, tuple(y for y in range(1984, 2022) if y != 2020)),
+    (11, 20, range(2004, 2022)),  # Black Consciousness Day (a city holiday from 2004)
+)
+
+
+def _last_weekday_of_year(year: int) -> date:
+    day = date(year, 12, 31)
+    while day.weekday() >= 5:
+        day -= timedelta(days=1)
+    return day
+
+
+@cache
+def _b3_holidays() -> frozenset[date]:
+    """BVMF's national holidays plus the city holidays and B3's year-end closing day."""
+    city = {
+        date(year, month, day) for month, day, years in SAO_PAULO_CITY_HOLIDAYS for year in years
+    }
+    # B3 does not trade on the year's last business day (31 December, or the Friday before).
+    year_end = {_last_weekday_of_year(year) for year in _YEARS}
+    return _financial("BVMF") | frozenset(city) | frozenset(year_end)
+
+
+FRED_US_HOLIDAY_ERA = (date(2007, 1, 1), date(2015, 1, 31))
+"""When FRED's Brent spot was also empty on US exchange holidays (MLK Day 2015 is the last)."""
+
+
+@cache
+def _fred_brent_holidays() -> frozenset[date]:
+    start, end = FRED_US_HOLIDAY_ERA
+    us = {d for d in _financial("NYSE") if start <= d <= end}
+    return _england() | frozenset(us) | exceptions.FRED_BRENT_NO_VALUE
+
+
+_BUILDERS: dict[str, Callable[[], Calendar]] = {
+    "ANBIMA": lambda: _HolidayCalendar("ANBIMA", _ptax_holidays()),
+    "B3": lambda: _HolidayCalendar("B3", _b3_holidays()),
+    "NYSE": lambda: _HolidayCalendar("NYSE", _financial("NYSE")),
+    "NYMEX_BRENT": lambda: _HolidayCalendar(
+        "NYMEX_BRENT",
+        _financial("NYSE") | exceptions.NYMEX_BRENT_NO_VALUE,
+        exceptions.NYMEX_BRENT_PUBLISHED,
+    ),
+    "FRED_BRENT": lambda: _HolidayCalendar(
+        "FRED_BRENT", _fred_brent_holidays(), exceptions.FRED_BRENT_PUBLISHED
+    ),
+    "ANP_WEEKLY": lambda: _WeeklyCalendar("ANP_WEEKLY", ANP_SURVEY_PAUSES),
+    "MONTHLY": lambda: _MonthlyCalendar("MONTHLY"),
+}
+CALENDAR_NAMES = tuple(_BUILDERS)
+
+
 @cache
 def get_calendar(name: str) -> Calendar:
     """The calendar a catalog entry names."""
-    match name:
-        case "ANBIMA":
-            return _HolidayCalendar("ANBIMA", _anbima_holidays())
-        case "B3":
-            return _HolidayCalendar("B3", _financial("BVMF"))
-        case "NYSE":
-            return _HolidayCalendar("NYSE", _financial("NYSE"))
-        case "FRED_BRENT":
-            return _HolidayCalendar("FRED_BRENT", _england())
-        case "ANP_WEEKLY":
-            return _WeeklyCalendar("ANP_WEEKLY", ANP_SURVEY_PAUSES)
-        case "MONTHLY":
-            return _MonthlyCalendar("MONTHLY")
-    raise ValueError(f"unknown calendar {name!r}")
+    builder = _BUILDERS.get(name)
+    if builder is None:
+        raise ValueError(f"unknown calendar {name!r}")
+    return builder()
 
 
 def last_available_date(now: datetime, available_after: timedelta) -> date:

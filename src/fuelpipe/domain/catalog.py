@@ -212,7 +212,7 @@ def _build() -> dict[str, Series]:
             kind=Kind.COMMODITY,
             source="yahoo",
             symbol="BZ=F",
-            calendar="NYSE",
+            calendar="NYMEX_BRENT",
             unit="USD/bbl",
             default_start=date(2007, 7, 30),
             available_after=timedelta(hours=20),

@@ -29,7 +29,7 @@ class DownloadRequest(BaseModel):
     dates_to_download: list[date] = Field(min_length=1, max_length=MAX_DATES_PER_MESSAGE)
     fetch_unit: str = Field(min_length=1, max_length=200)
     also_keys: list[str] = Field(default_factory=list, max_length=1000)
-    origin: Literal["gap", "retry"] = "gap"
+    origin: Literal["gap", "retry", "revise"] = "gap"
 
     @field_validator("partition_key")
     @classmethod

@@ -11,11 +11,17 @@ AttrValue = Decimal | int | str | None
 
 
 class Status(StrEnum):
-    """The life of a record: OK with a value, PENDING a retry, or QUARANTINED for a person."""
+    """The life of a record: OK with a value, PENDING a retry, or QUARANTINED for a person.
+
+    ABSENT: the source answered for this date and says it has no value for the key (FRED's
+    empty cell, an ANP workbook that has the week but no price for this area and fuel). It is
+    not retried, and a later answer with a value turns it OK.
+    """
 
     OK = "OK"
     PENDING = "PENDING"
     QUARANTINED = "QUARANTINED"
+    ABSENT = "ABSENT"
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +32,22 @@ class Observation:
     date: date
     value: Decimal
     attrs: dict[str, AttrValue] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Revision:
+    """A stored value the source later published differently: what changed, when, and how seen."""
+
+    previous: Decimal
+    new: Decimal
+    seen_at: datetime
+    request: str
+    """The request that returned the new value, e.g. ``revise fred:DCOILBRENTEU 2022-04-01..``."""
+
+
+CALENDAR_ATTR = "calendar"
+UNEXPECTED = "unexpected"
+"""``attrs[CALENDAR_ATTR] == UNEXPECTED``: published on a day the series' calendar skips."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +63,8 @@ class Record:
     reason: str | None = None
     attrs: dict[str, AttrValue] = field(default_factory=dict)
     updated_at: datetime | None = None
+    revisions: tuple[Revision, ...] = ()
+    """Every earlier value the source replaced, oldest first."""
 
     def with_(self, **changes: object) -> Record:
         """A copy with some fields changed."""
@@ -53,3 +77,5 @@ class PresentDate:
 
     date: date
     status: Status
+    revised: bool = False
+    """The value was revised at least once (its history is on the record)."""

@@ -15,7 +15,7 @@ from fuelpipe.domain.messages import MAX_DATES_PER_MESSAGE, DownloadRequest
 
 def plan_requests(
     wanted: Iterable[tuple[Series, Sequence[date]]],
-    origin: Literal["gap", "retry"] = "gap",
+    origin: Literal["gap", "retry", "revise"] = "gap",
 ) -> list[DownloadRequest]:
     """One message per stream; keys that share a fetch unit share its requests.
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, field_validator
@@ -61,6 +61,12 @@ class Settings(BaseSettings):
     http_attempts: int = Field(4, ge=1, le=10)
     http_backoff_s: float = Field(0.5, ge=0)
     yahoo_min_interval_s: float = Field(0.5, ge=0)
+    # How far back `fuelpipe revise` re-reads a source, in days, over the defaults of
+    # stages/revise.py (35 for daily sources, 56 for ANP), e.g.
+    # FUELPIPE_REVISION_WINDOW_DAYS='{"anp": 84}'.
+    revision_window_days: dict[str, Annotated[int, Field(ge=1, le=3650)]] = Field(
+        default_factory=dict
+    )
 
     # crash testing only: e.g. "scrape.after_write:3" (see fuelpipe.failpoints)
     failpoints: str = ""

@@ -70,6 +70,10 @@ class FetchResult:
     observations: list[Observation]
     notes: dict[tuple[str, date], str] = field(default_factory=dict)
     requests: int = 1
+    no_value: dict[tuple[str, date], str] = field(default_factory=dict)
+    """Dates the answer covers with, by the source's own word, no value for the key (an empty
+    FRED cell, an ANP week without this area and fuel), with the reason. Stored as ABSENT,
+    not retried: asking again cannot bring what the source says it does not have."""
 
 
 class Source(abc.ABC):

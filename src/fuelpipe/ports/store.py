@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from types import MappingProxyType
 
-from fuelpipe.domain.models import PresentDate, Record
+from fuelpipe.domain.models import AttrValue, PresentDate, Record, Revision
 
 BATCH_LIMIT = 25
 """At most this many items go in one batch write (DynamoDB's BatchWriteItem limit)."""
@@ -24,6 +24,7 @@ RECORD_ATTRIBUTES = MappingProxyType(
         "reason": "reason",
         "attrs": "attrs",
         "updated_at": "updated_at",
+        "revisions": "revisions",
     }
 )
 """Record field -> attribute (column) name in the single table, the same in every adapter."""
@@ -47,8 +48,25 @@ class Store(abc.ABC):
         """Upsert OK records in batches of at most 25; the same record twice leaves one."""
 
     @abc.abstractmethod
+    def revise(self, key: str, day: date, revision: Revision, attrs: dict[str, AttrValue]) -> bool:
+        """Replace an OK record's value with a revised one and append the revision to its history.
+
+        Conditional: only when the record is OK and its value still equals
+        ``revision.previous``; False otherwise (it changed meanwhile), so no value is ever
+        overwritten without its history. ``attrs`` replace the record's side attributes.
+        """
+
+    @abc.abstractmethod
+    def revised(self, key: str) -> list[Record]:
+        """Every record of one key whose value was revised, with its history, in date order."""
+
+    @abc.abstractmethod
     def put_pending(self, record: Record) -> bool:
-        """Create or refresh a PENDING record; never touches an OK or QUARANTINED one."""
+        """Create or refresh a PENDING record; never touches an OK or QUARANTINED one.
+
+        A QUARANTINED or ABSENT record is created, or replaces a PENDING one (an ABSENT one
+        leaves the pending index: it is never retried).
+        """
 
     @abc.abstractmethod
     def present(self, key: str) -> list[PresentDate]:

@@ -27,6 +27,7 @@ from fuelpipe.replay.reply import (
     rate_limited,
     server_error,
 )
+from fuelpipe.replay.revisions import Revisions, apply_revisions
 from fuelpipe.replay.routes import BASE_PATHS, ROUTES
 from fuelpipe.replay.snapshot_data import Snapshot
 
@@ -73,9 +74,13 @@ class ReplayServer:
         quiet: bool = False,
         log: TextIO | None = None,
         snapshot: Snapshot | None = None,
+        revisions: Revisions | None = None,
     ) -> None:
         # ``snapshot`` replaces the bundled one (e.g. replay.synthetic.SyntheticSnapshot).
         self.snapshot = snapshot or Snapshot(Path(snapshot_dir) if snapshot_dir else None)
+        # ``revisions``: serve these values instead of the snapshot's (a source revising).
+        if revisions:
+            apply_revisions(self.snapshot, revisions)
         self._extra_headers = {"X-Fuelpipe-Synthetic": "1"} if self.synthetic else {}
         self.faults = faults or FaultPlan.none()
         self.quiet = quiet

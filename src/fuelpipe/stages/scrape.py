@@ -5,11 +5,20 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 
-from fuelpipe.domain.calendars import SAO_PAULO
+from fuelpipe.domain.calendars import SAO_PAULO, get_calendar
 from fuelpipe.domain.catalog import Series
 from fuelpipe.domain.messages import DownloadRequest, MalformedMessage
-from fuelpipe.domain.models import Observation, Record, Status
+from fuelpipe.domain.models import (
+    CALENDAR_ATTR,
+    UNEXPECTED,
+    AttrValue,
+    Observation,
+    Record,
+    Revision,
+    Status,
+)
 from fuelpipe.domain.plausibility import check_observation, far_from_neighbours
 from fuelpipe.homes.app import App
 from fuelpipe.ports.queue import Message
@@ -33,6 +42,12 @@ class ScrapeReport(Counters):
     flagged: int = 0
     source_requests: int = 0
     dead_lettered: int = 0
+    absent_written: int = 0
+    """Dates the source says it has no value for (ABSENT: not retried)."""
+    unexpected: int = 0
+    """Values stored on a day their calendar does not expect (published all the same)."""
+    revised: int = 0
+    """Stored values the source now publishes differently (kept with their history)."""
 
 
 def resolve(app: App, request: DownloadRequest) -> list[Series]:
@@ -60,14 +75,30 @@ def resolve(app: App, request: DownloadRequest) -> list[Series]:
     return series
 
 
+def describe(request: DownloadRequest) -> str:
+    """How a revision names the request that saw it: origin, fetch unit and date range."""
+    first, last = request.dates_to_download[0], request.dates_to_download[-1]
+    return f"{request.origin} {request.fetch_unit} {first.isoformat()}..{last.isoformat()}"
+
+
 def scrape(app: App, request: DownloadRequest) -> ScrapeReport:
-    """Fetch one request and store what came back; the rest becomes PENDING with its reason."""
+    """Fetch one request and store what came back; the rest becomes PENDING with its reason.
+
+    Every value the source returns for a requested key inside the requested range is stored,
+    even on a day the series' calendar does not expect (marked ``calendar: unexpected``): a
+    calendar decides which dates to ask for, never which published values to keep. Rows the
+    adapters drop are not published values and are not stored: Yahoo's stale bars
+    (open = high = low = close, volume 0) repeat the previous close on days B3 was closed, and
+    FRED's empty cells say "no value". A value that differs from an OK one already stored is a
+    revision: stored with its history (store.revise), never overwritten silently.
+    """
     series = resolve(app, request)
     now = app.clock.now()
     wanted = set(request.dates_to_download)
-    keys = {s.key for s in series}
+    lo, hi = min(wanted), max(wanted)
+    by_key = {s.key: s for s in series}
     report = ScrapeReport(source_requests=1)
-    fetch = FetchRequest(request.fetch_unit, tuple(series), min(wanted), max(wanted))
+    fetch = FetchRequest(request.fetch_unit, tuple(series), lo, hi)
     error: str | None = None
     try:
         result = app.sources[series[0].source].fetch(fetch)
@@ -80,21 +111,16 @@ def scrape(app: App, request: DownloadRequest) -> ScrapeReport:
     flagged: dict[tuple[str, date], str] = {}
     for obs in result.observations:
         slot = (obs.key, obs.date)
-        if obs.key not in keys or obs.date not in wanted:
+        if obs.key not in by_key or not lo <= obs.date <= hi:
             continue  # rows out of the requested range or for other keys are not ours to write
         problem = check_observation(obs, now)
         if problem:
             flagged[slot] = problem
         else:
             got[slot] = obs
-    _flag_outliers(app, got, flagged)
-    ok = [
-        Record(
-            key=o.key, date=o.date, value=o.value, status=Status.OK, attrs=o.attrs, updated_at=now
-        )
-        for o in got.values()
-    ]
-    report.records_written = app.store.put_records(ok)
+    stored = _stored_around(app, got)
+    _flag_outliers(got, flagged, stored)
+    _store_values(app, request, by_key, got, stored, report)
     report.flagged = len(flagged)
     app.failpoints.hit("scrape.after_write")
 
@@ -109,26 +135,84 @@ def scrape(app: App, request: DownloadRequest) -> ScrapeReport:
             )
         }
         for day in missing:
-            reason = error or flagged.get((s.key, day)) or result.notes.get((s.key, day), NO_VALUE)
+            slot = (s.key, day)
+            if error is None and slot not in flagged and slot in result.no_value:
+                report.add(_mark_absent(app, s.key, day, result.no_value[slot], now))
+                continue
+            reason = error or flagged.get(slot) or result.notes.get(slot, NO_VALUE)
             report.add(_mark_missing(app, s.key, day, existing.get(day), reason, now))
     app.failpoints.hit("scrape.after_pending")
     return report
 
 
-def _flag_outliers(
+def _store_values(
     app: App,
+    request: DownloadRequest,
+    by_key: dict[str, Series],
+    got: dict[tuple[str, date], Observation],
+    stored: dict[str, dict[date, Record]],
+    report: ScrapeReport,
+) -> None:
+    """New values in one batch write; changed OK values as revisions with their history."""
+    now = app.clock.now()
+    new: list[Record] = []
+    revisions: list[tuple[Observation, Decimal]] = []
+    for (key, day), obs in got.items():
+        attrs: dict[str, AttrValue] = obs.attrs
+        if not get_calendar(by_key[key].calendar).is_expected(day):
+            attrs = {**attrs, CALENDAR_ATTR: UNEXPECTED}
+            report.unexpected += 1
+        current = stored.get(key, {}).get(day)
+        if current is not None and current.status is Status.OK and current.value is not None:
+            if current.value != obs.value:
+                revisions.append((Observation(key, day, obs.value, attrs), current.value))
+            continue  # the same value again (a redelivery, a re-read): nothing to write
+        new.append(
+            Record(
+                key=key, date=day, value=obs.value, status=Status.OK, attrs=attrs, updated_at=now
+            )
+        )
+    report.records_written = app.store.put_records(new)
+    seen_by = describe(request)
+    for obs, previous in revisions:
+        revision = Revision(previous=previous, new=obs.value, seen_at=now, request=seen_by)
+        if app.store.revise(obs.key, obs.date, revision, obs.attrs):
+            report.revised += 1
+
+
+def _stored_around(
+    app: App, got: dict[tuple[str, date], Observation]
+) -> dict[str, dict[date, Record]]:
+    """Per key, the stored records from 45 days before to 45 days after what came back.
+
+    One query per key serves both the neighbour check and the revision check.
+    """
+    spans: dict[str, tuple[date, date]] = {}
+    for key, day in got:
+        lo, hi = spans.get(key, (day, day))
+        spans[key] = (min(lo, day), max(hi, day))
+    return {
+        key: {
+            r.date: r
+            for r in app.store.query(key, lo - NEIGHBOUR_SPAN, hi + NEIGHBOUR_SPAN, ("value",))
+        }
+        for key, (lo, hi) in spans.items()
+    }
+
+
+def _flag_outliers(
     got: dict[tuple[str, date], Observation],
     flagged: dict[tuple[str, date], str],
+    stored: dict[str, dict[date, Record]],
 ) -> None:
     """Move values more than 5x away from both neighbours (stored or new) to ``flagged``."""
     by_key: dict[str, list[Observation]] = defaultdict(list)
     for obs in got.values():
         by_key[obs.key].append(obs)
     for key, batch in by_key.items():
-        lo, hi = min(o.date for o in batch), max(o.date for o in batch)
         merged = {
-            r.date: r.value
-            for r in app.store.query(key, lo - NEIGHBOUR_SPAN, hi + NEIGHBOUR_SPAN, ("value",))
+            d: r.value
+            for d, r in stored.get(key, {}).items()
             if r.status is Status.OK and r.value is not None
         }
         merged.update((o.date, o.value) for o in batch)
@@ -143,6 +227,12 @@ def _flag_outliers(
                     f"({', '.join(str(n) for n in near)})"
                 )
                 del got[(key, obs.date)]
+
+
+def _mark_absent(app: App, key: str, day: date, reason: str, now: datetime) -> ScrapeReport:
+    """ABSENT: the source answered for the date and has no value; a new or PENDING record."""
+    record = Record(key=key, date=day, value=None, status=Status.ABSENT, reason=reason)
+    return ScrapeReport(absent_written=int(app.store.put_pending(record.with_(updated_at=now))))
 
 
 def _mark_missing(

@@ -26,7 +26,11 @@ class KeyStatus:
     first: str | None
     last: str | None
     unexpected: int = 0
-    """Stored dates the calendar does not expect (weekends, holidays): should stay zero."""
+    """Values published on a day the calendar does not expect: stored, marked, counted."""
+    revised: int = 0
+    """Values the source revised after they were stored (kept with their history)."""
+    absent: int = 0
+    """Expected dates the source says it has no value for (ABSENT, not retried)."""
 
     def as_dict(self) -> dict[str, object]:
         """The JSON object of `status --json`."""
@@ -58,7 +62,9 @@ def key_status(app: App, series: Series, since: date | None = None) -> KeyStatus
         quarantined=counts[Status.QUARANTINED],
         first=min(stored).isoformat() if stored else None,
         last=max(stored).isoformat() if stored else None,
-        unexpected=sum(1 for d in stored if not cal.is_expected(d)),
+        unexpected=sum(1 for d, st in stored.items() if st is Status.OK and not cal.is_expected(d)),
+        revised=sum(1 for p in present if p.revised),
+        absent=counts[Status.ABSENT],
     )
 
 

@@ -7,7 +7,7 @@ import logging
 import math
 import re
 import unicodedata
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -315,6 +315,29 @@ def parse_workbook(content: bytes, fetch_unit: str, filename: str) -> list[Obser
     return parse_workbook_detailed(content, fetch_unit, filename).observations
 
 
+def _no_value(
+    parsed: ParsedWorkbook, keep: Callable[[str, date], bool], keys: set[str]
+) -> dict[tuple[str, date], str]:
+    """The requested key-dates the workbook answers with "no price".
+
+    The workbook is the whole history: a week (or month) it has rows for, yet without a price
+    for a key ('-' in the price cell, or no row for that area and fuel), is ANP's word that
+    there is none. A row skipped as malformed is not: it stays a retry.
+    """
+    out = {
+        kd: note
+        for kd, note in parsed.missing.items()
+        if keep(*kd) and "ANP published no price" in note
+    }
+    covered = {o.date for o in parsed.observations} | {day for _, day in out}
+    have = {(o.key, o.date) for o in parsed.observations} | set(parsed.missing)
+    for day in covered:
+        for key in keys:
+            if (key, day) not in have and keep(key, day):
+                out[(key, day)] = f"anp: the workbook has {day} but no row for {key}"
+    return out
+
+
 class AnpWorkbookSource(HttpSource):
     """One workbook download per fetch unit; it returns the requested keys and dates."""
 
@@ -347,4 +370,6 @@ class AnpWorkbookSource(HttpSource):
             (o for o in parsed.observations if keep(o.key, o.date)), key=lambda o: (o.key, o.date)
         )
         notes = {kd: note for kd, note in parsed.missing.items() if keep(*kd)}
-        return FetchResult(observations, notes, requests=1)
+        return FetchResult(
+            observations, notes, requests=1, no_value=_no_value(parsed, keep, wanted)
+        )

@@ -79,6 +79,7 @@ def _parse_rows(
             continue
         cell = row[1].strip()
         if cell in _MISSING:
+            # FRED's own file says "no value" for this day: by design, not a gap to retry.
             notes[(key, day)] = f"fred: no value published for {day} ({cell or 'empty'!r})"
             continue
         try:
@@ -110,4 +111,5 @@ class FredCsvSource(HttpSource):
             request.end,
             f"{self.name}: {url}",
         )
-        return FetchResult(observations, notes, requests=1)
+        # Every note is an empty cell of FRED's own file: the source's word that there is none.
+        return FetchResult(observations, notes, requests=1, no_value=dict(notes))

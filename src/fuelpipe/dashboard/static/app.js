@@ -746,6 +746,9 @@
     card(cards, t("health.pending"), fmt.num(view.pending, 0), "", view.pending ? "warn" : "flat");
     card(cards, t("health.quarantined"), fmt.num(view.quarantined, 0), "", view.quarantined ? "down" : "flat");
     card(cards, t("health.dead"), view.dead_letters === null ? t("health.notAvailable") : fmt.num(view.dead_letters, 0));
+    card(cards, t("health.absent"), fmt.num(view.absent ?? 0, 0));
+    card(cards, t("health.unexpected"), fmt.num(view.unexpected ?? 0, 0));
+    card(cards, t("health.revised"), fmt.num(view.revised ?? 0, 0));
     renderRuns(view.last_runs);
     if (!view.series.length) {
       showEmpty("chart-health", t("health.noSeries"));

@@ -1,0 +1,42 @@
+"""`fuelpipe revise`: re-read each source's recent window and record what it revised."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+
+def revise_command(
+    series: Annotated[
+        list[str] | None,
+        typer.Option("--series", "-s", help="Keys or prefixes, e.g. COMMODITY#BRENT."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the counts as JSON.")] = False,
+) -> None:
+    """Re-read the recent window of every fetch unit (one request each) and store revisions.
+
+    The window per source is FUELPIPE_REVISION_WINDOW_DAYS (default 35 days, ANP 56). A value
+    that changed is kept with its history (previous value, new value, when, which request):
+    see `fuelpipe export KEY`; `fuelpipe status` counts revised values per key.
+    """
+    from fuelpipe.cli.main import _select, build, console, settings
+    from fuelpipe.stages.cycle import drain
+    from fuelpipe.stages.revise import revise
+
+    a = build(settings())
+    try:
+        asked = revise(a, series=_select(a, series))
+        scraped = drain(a)
+    finally:
+        a.close()
+    counts = {"revise": asked.as_dict(), "scrape": scraped.as_dict()}
+    if as_json:
+        print(json.dumps(counts, indent=2))
+        return
+    console.print(
+        f"re-read {asked.keys} series ({asked.dates:,} dates) in {asked.messages_sent} "
+        f"request(s): {scraped.revised} value(s) revised, {scraped.records_written} new, "
+        f"{scraped.pending_written} pending"
+    )

@@ -1,0 +1,69 @@
+"""revise: re-read each fetch unit's recent window so the scraper can see revised values.
+
+One message per fetch unit (one source request, through the same queue and the same polite
+HTTP clients as every other request) covering the expected dates of the last N days, N per
+source (``Settings.revision_window_days``). The scraper compares what comes back with what is
+stored: a changed value is kept with its history (Store.revise), an equal one is left alone,
+so a second re-read of an unchanged source writes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from types import MappingProxyType
+
+from fuelpipe.domain.calendars import expected_between, get_calendar, last_available_date
+from fuelpipe.domain.catalog import Series
+from fuelpipe.domain.messages import MAX_DATES_PER_MESSAGE
+from fuelpipe.domain.planning import plan_requests
+from fuelpipe.homes.app import App
+from fuelpipe.ports.store import RunLog
+from fuelpipe.stages._report import Counters
+
+DEFAULT_WINDOW_DAYS = 35
+DEFAULT_WINDOWS: Mapping[str, int] = MappingProxyType(
+    {"bcb": 35, "yahoo": 35, "fred": 35, "anp": 56}
+)
+"""Days re-read per source: five weeks of daily values, eight ANP survey weeks."""
+
+
+@dataclass
+class ReviseReport(Counters):
+    """What one revise run asked for."""
+
+    keys: int = 0
+    dates: int = 0
+    messages_sent: int = 0
+
+
+def window(series: Series, end: date, windows: Mapping[str, int]) -> list[date]:
+    """The expected dates of the last ``windows[source]`` days up to ``end``, newest kept."""
+    days = windows.get(series.source, DEFAULT_WINDOW_DAYS)
+    start = max(series.default_start, end - timedelta(days=days - 1))
+    if end < start:
+        return []
+    dates = list(expected_between(get_calendar(series.calendar), start, end))
+    return dates[-MAX_DATES_PER_MESSAGE:]
+
+
+def revise(
+    app: App, *, series: Sequence[Series] | None = None, since: date | None = None
+) -> ReviseReport:
+    """Enqueue one re-read per fetch unit of the chosen series (all by default)."""
+    started = app.clock.now()
+    report = ReviseReport()
+    windows = {**DEFAULT_WINDOWS, **app.settings.revision_window_days}
+    wanted: list[tuple[Series, list[date]]] = []
+    for s in series if series is not None else list(app.catalog):
+        end = last_available_date(started, s.available_after)
+        dates = [d for d in window(s, end, windows) if since is None or d >= since]
+        if dates:
+            wanted.append((s, dates))
+            report.keys += 1
+            report.dates += len(dates)
+    requests = plan_requests(wanted, origin="revise")
+    report.messages_sent = app.queue.send([r.to_body() for r in requests])
+    app.store.put_run(RunLog("revise", started, app.clock.now(), report.as_dict()))
+    return report

@@ -1,0 +1,36 @@
+"""data_clustering in revise mode: the daily schedule enqueues one re-read per fetch unit."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from tests.aws.conftest import AwsHome
+from tests.support.lambda_events import FakeLambdaContext, load_handler, scheduled_event
+
+from fuelpipe.adapters.clock import FixedClock
+from fuelpipe.domain.messages import DownloadRequest
+
+pytestmark = pytest.mark.aws
+
+NOW = datetime(2025, 3, 31, 20, 0, tzinfo=ZoneInfo("America/Sao_Paulo"))
+
+
+def test_the_revise_event_sends_one_reread_per_fetch_unit(aws_home: AwsHome) -> None:
+    app = aws_home.app(FixedClock(NOW))
+    handler = load_handler("data_clustering").make_handler(lambda: app)
+    event = scheduled_event({"mode": "revise", "series": ["CURRENCY#USD", "STOCK#PETR4"]})
+
+    result = handler(event, FakeLambdaContext("data_clustering"))
+
+    assert result["messages_sent"] == 2 and result["keys"] == 2
+    sent = [DownloadRequest.from_body(m.body) for m in app.queue.receive(10)]
+    assert {(r.fetch_unit, r.origin) for r in sent} == {
+        ("bcb:USD", "revise"),
+        ("yahoo:PETR4.SA", "revise"),
+    }
+    for request in sent:
+        days = request.dates_to_download
+        assert (days[-1] - days[0]).days < 35  # the default window of daily sources
+    assert [r.stage for r in app.store.last_runs()] == ["revise"]
