@@ -446,3 +446,8 @@ def aws_create_resources() -> None:
     except Exception as exc:
         raise fail(f"could not create resources: {exc}") from None
     console.print(f"ready: {created}")
+
+
+from fuelpipe.cli.outlook import outlook_app  # noqa: E402 - registered last: it uses main's helpers
+
+app.add_typer(outlook_app, name="outlook")

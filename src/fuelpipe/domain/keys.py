@@ -19,6 +19,7 @@ class Kind(StrEnum):
     COMMODITY = "COMMODITY"
     FUEL = "FUEL"
     FUEL_MONTHLY = "FUEL_MONTHLY"
+    OUTLOOK = "OUTLOOK"
 
 
 class InvalidKeyError(ValueError):
@@ -57,7 +58,7 @@ def parse_key(key: str) -> SeriesKey:
     except ValueError:
         raise InvalidKeyError(f"unknown key kind {head!r} in {key!r}") from None
     build_key(kind, *parts)  # validates the parts
-    expected = 2 if kind in (Kind.FUEL, Kind.FUEL_MONTHLY) else 1
+    expected = 2 if kind in (Kind.FUEL, Kind.FUEL_MONTHLY, Kind.OUTLOOK) else 1
     if len(parts) != expected:
         raise InvalidKeyError(f"{key!r}: a {kind} key has {expected} part(s) after the kind")
     return SeriesKey(kind, tuple(parts))
@@ -81,6 +82,23 @@ def commodity_key(name: str) -> str:
 def fuel_key(product: str, area: str, *, monthly: bool = False) -> str:
     """``FUEL#GASOLINE#SP`` (weekly) or ``FUEL_MONTHLY#GASOLINE#SP``."""
     return build_key(Kind.FUEL_MONTHLY if monthly else Kind.FUEL, product, area)
+
+
+# --- outlook (issue 16): each fuel and area's stored forecasts, one record per as-of day ------
+def outlook_key(product: str, area: str) -> str:
+    """``OUTLOOK#GASOLINE#BR``: the forecasts of ``FUEL#GASOLINE#BR``."""
+    return build_key(Kind.OUTLOOK, product, area)
+
+
+def outlook_target(key: str) -> str:
+    """The fuel key an outlook key forecasts: ``OUTLOOK#GASOLINE#BR`` → ``FUEL#GASOLINE#BR``."""
+    parsed = parse_key(key)
+    if parsed.kind is not Kind.OUTLOOK:
+        raise InvalidKeyError(f"{key!r} is not an outlook key")
+    return fuel_key(*parsed.parts)
+
+
+# --- end of the outlook block ------------------------------------------------------------------
 
 
 def date_key(day: date) -> str:

@@ -11,6 +11,7 @@ from fuelpipe.domain.catalog import Series
 from fuelpipe.homes.app import App
 from fuelpipe.ports.store import RunLog
 from fuelpipe.stages.orchestrate import OrchestrateReport, orchestrate
+from fuelpipe.stages.outlook import after_cycle
 from fuelpipe.stages.recheck import RecheckReport, recheck
 from fuelpipe.stages.scrape import ScrapeReport, handle_message
 
@@ -98,4 +99,5 @@ def run_cycle(
     report.recheck = recheck(app, None if series is None else {s.key for s in targets})
     if report.recheck.messages_sent:
         report.scrape.add(drain(app, progress=progress))
+    after_cycle(app.store, app.catalog, app.clock.now())  # the outlook follows new values
     return report

@@ -1,0 +1,249 @@
+"""The real history bundled in a checkout's ``datasets/`` folder, read into series by store key.
+
+The outlook's backtest runs offline on these files. Each file is parsed by the same code the
+pipeline uses for that source where one exists (the ANP workbook and FRED CSV parsers); the
+other files (SGS-style PTAX export, Yahoo-style CSVs, state extracts) get a small reader here,
+because no pipeline adapter reads their layout.
+
+Which PTAX is which (checked against each other on their 715 common dates):
+``fx/lucagpgirardi__ptax_sgs1.csv`` holds the PTAX **buy** (compra) rate, 1984–2024, with
+values before 1994-07 in older currencies; ``fx/strongylis__ptax.csv`` holds both the **sell**
+(venda) and buy rates, 2021-05..2026-07. The pipeline's ``CURRENCY#USD`` is the sell rate, so
+sell is used wherever it exists and the buy rate (0.0006 BRL lower, i.e. about 0.01%) fills the
+years before 2021-05; the outlook uses only log changes, which that difference cannot move.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+
+from fuelpipe.adapters.sources.anp import parse_workbook_detailed
+from fuelpipe.adapters.sources.fred import parse_fred_csv
+from fuelpipe.domain.catalog import ANP_WEEKLY_UNITS, STATES
+from fuelpipe.domain.keys import commodity_key, currency_key, fuel_key
+
+Points = list[tuple[date, float]]
+
+USD_KEY = currency_key("USD")
+BRENT_KEY = commodity_key("BRENT")
+BRENT_FUTURES_KEY = commodity_key("BRENT_FUTURES")
+
+ANP_BRAZIL = "anp/maikereis__semanal-brasil-desde-2013.xlsx"
+ANP_REGIONS = "anp/regions/semanal-regioes-desde-2013_to2022-06.xlsx"
+ANP_STATES_RECENT = "anp/strongylis__anp_shlp_estados.csv"
+ANP_STATES_GASOLINE = "anp/fabiocaffarello__DataGas.csv"
+FRED_OLD = "brent/FRED_DCOILBRENTEU_1987-05-20_2020-12-07.csv"
+FRED_NEW = "brent/jackthompsondb__DCOILBRENTEU.csv"
+PTAX_BUY = "fx/lucagpgirardi__ptax_sgs1.csv"
+PTAX_SELL_BUY = "fx/strongylis__ptax.csv"
+BZF_OLD = "stocks/henriquebrnetto__BZ=F.csv"
+BZF_LONG = "stocks/strongylis__yahoo.csv"
+
+REQUIRED = (ANP_BRAZIL, FRED_OLD, PTAX_BUY)
+"""Without these three there is no backtest; the others extend it (regions, states, recent)."""
+
+_PTAX_FROM = date(1994, 7, 1)  # the real: earlier values are in older currencies
+_STATE_PRODUCTS = {"gasolina_c": "GASOLINE", "hidratado": "ETHANOL"}
+_UF_BY_NAME = {name: uf for uf, (name, _region) in STATES.items()}
+
+
+class HistoryNotFoundError(FileNotFoundError):
+    """The history folder or one of its required files is missing."""
+
+
+@dataclass
+class History:
+    """Every series read, by store key, in date order; plus one line per skipped row or file."""
+
+    series: dict[str, Points] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+    def add(self, key: str, points: Iterable[tuple[date, float]], *, replace: bool) -> None:
+        """Merge points into a key; ``replace`` says whether a new date's value wins."""
+        merged = dict(self.series.get(key, []))
+        for day, value in points:
+            if replace or day not in merged:
+                merged[day] = value
+        self.series[key] = sorted(merged.items())
+
+
+def find_history(explicit: Path | None, anchors: Iterable[Path]) -> Path:
+    """The history folder: the one given, else ``datasets/`` beside or above an anchor."""
+    if explicit is not None:
+        candidates = [explicit]
+    else:
+        candidates = [
+            parent / "datasets" for anchor in anchors for parent in (anchor, *anchor.parents)
+        ]
+    for folder in candidates:
+        if all((folder / name).is_file() for name in REQUIRED):
+            return folder
+    where = str(explicit) if explicit is not None else "the working directory or the checkout"
+    raise HistoryNotFoundError(
+        f"no bundled history found in {where}: need {', '.join(REQUIRED)} "
+        "(run from a fuelpipe checkout or pass --history DIR)"
+    )
+
+
+def load_history(folder: Path, *, with_areas: bool = True) -> History:
+    """Read every known file under ``folder``; a missing optional file is noted, not fatal."""
+    history = History()
+    missing = [name for name in REQUIRED if not (folder / name).is_file()]
+    if missing:
+        raise HistoryNotFoundError(f"{folder}: missing {', '.join(missing)}")
+    _anp_workbook(history, folder / ANP_BRAZIL, ANP_WEEKLY_UNITS["BR"])
+    readers: list[tuple[str, Callable[[History, Path], None]]] = [
+        (FRED_OLD, _fred),
+        (FRED_NEW, _fred),
+        (PTAX_BUY, _ptax_buy),
+        (PTAX_SELL_BUY, _ptax_sell),
+        (BZF_OLD, _bzf_yfinance),
+        (BZF_LONG, _bzf_long),
+    ]
+    if with_areas:
+        readers += [
+            (ANP_REGIONS, _anp_regions),
+            (ANP_STATES_GASOLINE, _states_gasoline),
+            (ANP_STATES_RECENT, _states_recent),
+        ]
+    for name, reader in readers:
+        path = folder / name
+        if not path.is_file():
+            history.problems.append(f"{name}: not found; series it would add are shorter")
+            continue
+        reader(history, path)
+    return history
+
+
+def _anp_workbook(history: History, path: Path, unit: str) -> None:
+    parsed = parse_workbook_detailed(path.read_bytes(), unit, path.name)
+    history.problems.extend(parsed.problems)
+    by_key: dict[str, Points] = {}
+    for obs in parsed.observations:
+        by_key.setdefault(obs.key, []).append((obs.date, float(obs.value)))
+    for key, points in by_key.items():
+        history.add(key, points, replace=True)
+
+
+def _anp_regions(history: History, path: Path) -> None:
+    _anp_workbook(history, path, ANP_WEEKLY_UNITS["REGION"])
+
+
+def _fred(history: History, path: Path) -> None:
+    # FRED's own parser; this file's layout is the fredgraph.csv one (old or new header).
+    observations, _notes = parse_fred_csv(
+        path.read_bytes(), "DCOILBRENTEU", BRENT_KEY, date(1900, 1, 1), date(2100, 1, 1), path.name
+    )
+    history.add(BRENT_KEY, ((o.date, float(o.value)) for o in observations), replace=False)
+
+
+def _rows(path: Path, delimiter: str = ",") -> Iterable[tuple[int, dict[str, str]]]:
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        yield from enumerate(csv.DictReader(handle, delimiter=delimiter), start=2)
+
+
+def _number(text: str | None) -> float | None:
+    if text is None or not text.strip():
+        return None
+    try:
+        value = float(text.strip().replace(",", "."))
+    except ValueError:
+        return None
+    return value if math.isfinite(value) and value > 0 else None
+
+
+def _collect(
+    history: History,
+    path: Path,
+    parse: Callable[[dict[str, str]], tuple[str, date, float | None] | None],
+    *,
+    replace: bool,
+    delimiter: str = ",",
+) -> None:
+    """Rows → points by key; a row that does not parse is one problem line, the rest go on."""
+    by_key: dict[str, Points] = {}
+    for line, row in _rows(path, delimiter):
+        try:
+            got = parse(row)
+        except (KeyError, ValueError) as exc:
+            history.problems.append(f"{path.name} line {line}: {exc}; row skipped")
+            continue
+        if got is None:
+            continue
+        key, day, value = got
+        if value is None:
+            history.problems.append(f"{path.name} line {line}: no value; row skipped")
+            continue
+        by_key.setdefault(key, []).append((day, value))
+    for key, points in by_key.items():
+        history.add(key, points, replace=replace)
+
+
+def _ptax_buy(history: History, path: Path) -> None:
+    def parse(row: dict[str, str]) -> tuple[str, date, float | None] | None:
+        dd, mm, yyyy = row["Data"].split("/")
+        day = date(int(yyyy), int(mm), int(dd))
+        return None if day < _PTAX_FROM else (USD_KEY, day, _number(row["ptax"]))
+
+    _collect(history, path, parse, replace=False, delimiter=";")
+
+
+def _ptax_sell(history: History, path: Path) -> None:
+    def parse(row: dict[str, str]) -> tuple[str, date, float | None]:
+        return USD_KEY, date.fromisoformat(row["data"]), _number(row["venda"])
+
+    _collect(history, path, parse, replace=True)  # sell wins over buy on common dates
+
+
+def _bzf_yfinance(history: History, path: Path) -> None:
+    def parse(row: dict[str, str]) -> tuple[str, date, float | None]:
+        return BRENT_FUTURES_KEY, date.fromisoformat(row["Date"][:10]), _number(row["Close"])
+
+    _collect(history, path, parse, replace=False)
+
+
+def _bzf_long(history: History, path: Path) -> None:
+    def parse(row: dict[str, str]) -> tuple[str, date, float | None] | None:
+        if row["ticker"] != "BZ=F":
+            return None
+        return BRENT_FUTURES_KEY, date.fromisoformat(row["data"]), _number(row["close"])
+
+    _collect(history, path, parse, replace=True)
+
+
+def _states_gasoline(history: History, path: Path) -> None:
+    def parse(row: dict[str, str]) -> tuple[str, date, float | None] | None:
+        if row["Product"].strip() != "GASOLINA COMUM":
+            return None
+        uf = _UF_BY_NAME.get(row["State"].strip())
+        if uf is None:
+            raise ValueError(f"unknown state {row['State']!r}")
+        day = date.fromisoformat(row["Analysis_Date"])  # DATA INICIAL, the Sunday
+        return fuel_key("GASOLINE", uf), day, _number(row["Mean_Price"])
+
+    _collect(history, path, parse, replace=False)
+
+
+def _states_recent(history: History, path: Path) -> None:
+    def parse(row: dict[str, str]) -> tuple[str, date, float | None] | None:
+        product = _STATE_PRODUCTS.get(row["produto"])
+        if product is None:
+            return None
+        end = date.fromisoformat(row["data"])  # the survey week's Saturday
+        return (
+            fuel_key(product, row["estado"]),
+            end - timedelta(days=6),
+            _number(row["preco_medio"]),
+        )
+
+    _collect(history, path, parse, replace=True)
+
+
+def history_keys(history: History) -> Mapping[str, int]:
+    """How many points each key has (for messages and the README)."""
+    return {key: len(points) for key, points in sorted(history.series.items())}

@@ -1,0 +1,208 @@
+"""`fuelpipe outlook`: backtest the pass-through nowcast offline, show the stored outlook."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from fuelpipe.domain.catalog import FUEL_PRODUCTS, REGIONS, STATES
+from fuelpipe.domain.keys import fuel_key, outlook_key
+
+outlook_app = typer.Typer(
+    help="The outlook: where pump prices are heading (nowcast, backtest, stored forecasts)."
+)
+
+DEFAULT_FUELS = ("GASOLINE", "ETHANOL", "DIESEL_S10", "DIESEL", "LPG")
+AREAS = ("BR", *REGIONS, *STATES)
+
+
+def _cli() -> Any:
+    from fuelpipe.cli import main  # the shared console, fail() and settings (no import cycle)
+
+    return main
+
+
+def _check(values: list[str], allowed: tuple[str, ...], option: str) -> list[str]:
+    out = [v.strip().upper() for v in values]
+    bad = [v for v in out if v not in allowed]
+    if bad:
+        raise _cli().fail(f"{option} {', '.join(bad)}: choose from {', '.join(allowed)}")
+    return out
+
+
+def _number(value: float) -> float | None:
+    return None if math.isnan(value) else value
+
+
+@outlook_app.command("backtest")
+def backtest(
+    fuel: Annotated[
+        list[str] | None,
+        typer.Option("--fuel", "-f", help=f"Fuel(s): {', '.join(FUEL_PRODUCTS)}."),
+    ] = None,
+    area: Annotated[
+        list[str] | None,
+        typer.Option("--area", "-a", help="Area(s): BR, REGION_N … REGION_S, or a UF."),
+    ] = None,
+    start: Annotated[
+        str | None, typer.Option("--from", help="First forecast week scored (YYYY-MM-DD).")
+    ] = None,
+    end: Annotated[
+        str | None, typer.Option("--to", help="Last forecast week scored (YYYY-MM-DD).")
+    ] = None,
+    history: Annotated[
+        Path | None,
+        typer.Option(
+            "--history",
+            help="Folder with the bundled real history (default: the checkout's datasets/).",
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
+) -> None:
+    """Walk-forward backtest on the real history: per fuel, area and horizon (1, 2, 4 weeks)."""
+    cli = _cli()
+    fuels = _check(fuel or list(DEFAULT_FUELS), tuple(FUEL_PRODUCTS), "--fuel")
+    areas = _check(area or ["BR"], AREAS, "--area")
+    first, last = cli._date(start, "--from"), cli._date(end, "--to")
+    if first and last and first > last:
+        raise cli.fail(f"--from {first} is after --to {last}")
+    try:
+        import numpy  # noqa: F401
+    except ImportError:
+        raise cli.fail("the outlook needs numpy: pip install 'fuelpipe[dashboard]'") from None
+    from fuelpipe.adapters.history_files import (
+        BRENT_FUTURES_KEY,
+        BRENT_KEY,
+        USD_KEY,
+        HistoryNotFoundError,
+        find_history,
+        load_history,
+    )
+    from fuelpipe.outlook.backtest import score, walk_forward
+    from fuelpipe.outlook.series import inputs_for
+
+    try:
+        folder = find_history(history, [Path.cwd(), Path(__file__).resolve()])
+        loaded = load_history(folder, with_areas=any(a != "BR" for a in areas))
+    except HistoryNotFoundError as exc:
+        raise cli.fail(str(exc)) from None
+    rows: list[dict[str, Any]] = []
+    for a in areas:
+        for f in fuels:
+            key = fuel_key(f, a)
+            if key not in loaded.series:
+                cli.err.print(f"note: no history for {key} in {folder}; skipped", highlight=False)
+                continue
+            inputs = inputs_for(
+                loaded.series,
+                key,
+                usd_key=USD_KEY,
+                brent_key=BRENT_KEY,
+                futures_key=BRENT_FUTURES_KEY,
+            )
+            _forecasts, scored = walk_forward(inputs, first, last)
+            for s in score(scored):
+                rows.append(
+                    {"fuel": f, "area": a}
+                    | {
+                        k: (_number(v) if isinstance(v, float) else v)
+                        for k, v in s.as_dict().items()
+                    }
+                )
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return
+    table = Table("fuel", "area", "h", "n", "mae", "naive_mae", "ratio", "bias", "cov80", "cov95")
+    for r in rows:
+        table.add_row(
+            r["fuel"],
+            r["area"],
+            str(r["horizon"]),
+            str(r["n"]),
+            *(
+                "—" if r[k] is None else f"{r[k]:.4g}"
+                for k in ("mae", "naive_mae", "ratio", "bias", "coverage80", "coverage95")
+            ),
+        )
+    cli.console.print(table)
+
+
+@outlook_app.command("show")
+def show(
+    fuel: Annotated[
+        list[str] | None, typer.Option("--fuel", "-f", help="Fuel(s); default: every fuel.")
+    ] = None,
+    area: Annotated[str, typer.Option("--area", "-a", help="Area.")] = "BR",
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """The latest stored nowcast of each fuel in one area, with its 80% and 95% bands."""
+    cli = _cli()
+    fuels = _check(fuel or list(FUEL_PRODUCTS), tuple(FUEL_PRODUCTS), "--fuel")
+    (chosen_area,) = _check([area], AREAS, "--area")
+    from fuelpipe.outlook.records import from_record
+
+    a = cli.build(cli.settings())
+    out: list[dict[str, Any]] = []
+    try:
+        for f in fuels:
+            records = a.store.query(outlook_key(f, chosen_area))
+            if not records:
+                continue
+            stored = from_record(records[-1])
+            fc = stored.forecast
+            out.append(
+                {
+                    "fuel": f,
+                    "area": chosen_area,
+                    "as_of": fc.as_of.isoformat(),
+                    "last_week": fc.last_week.isoformat(),
+                    "last_price": round(fc.last_price, 4),
+                    "driver_move": round(fc.driver_move, 5),
+                    "steps": [
+                        {
+                            "horizon": s.horizon,
+                            "week": s.week.isoformat(),
+                            "point": round(s.point, 4),
+                            "lo80": round(s.lo80, 4),
+                            "hi80": round(s.hi80, 4),
+                            "lo95": round(s.lo95, 4),
+                            "hi95": round(s.hi95, 4),
+                            "published": stored.actuals.get(s.horizon),
+                        }
+                        for s in fc.steps
+                    ],
+                }
+            )
+    finally:
+        a.close()
+    if as_json:
+        print(json.dumps(out, indent=2))
+        return
+    if not out:
+        cli.console.print(
+            f"no stored outlook for {chosen_area} yet: `fuelpipe run` stores one once a fuel "
+            "has about 70 published weeks"
+        )
+        return
+    table = Table("fuel", "as of", "last week", "last", "week", "nowcast", "80%", "95%")
+    for row in out:
+        for s in row["steps"]:
+            table.add_row(
+                row["fuel"],
+                row["as_of"][:16],
+                row["last_week"],
+                f"{row['last_price']:.3f}",
+                s["week"],
+                f"{s['point']:.3f}",
+                f"{s['lo80']:.3f}–{s['hi80']:.3f}",
+                f"{s['lo95']:.3f}–{s['hi95']:.3f}",
+            )
+    cli.console.print(table)
+
+
+__all__ = ["outlook_app"]

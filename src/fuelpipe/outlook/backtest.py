@@ -1,0 +1,159 @@
+"""Walk-forward backtest of the nowcast against ANP's published weeks, and its scores.
+
+Each published survey week ``t`` in the period is one as-of time: the moment week ``t`` became
+known (its Sunday plus the fuel's publication lag). The model is refitted there on what was
+known then and forecasts weeks ``t+1`` … ``t+5``; each forecast is compared with the week ANP
+later published and with the no-change forecast (``P[t+h] = P[t]``). Pure: numpy, no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+
+from fuelpipe.outlook.model import (
+    HORIZONS,
+    Forecast,
+    Params,
+    build_samples,
+    forecast_from,
+    state_at,
+)
+from fuelpipe.outlook.series import Inputs, Lags, day_number, day_of, known_at
+
+REPORTED_HORIZONS = (1, 2, 4)
+
+
+@dataclass(frozen=True, slots=True)
+class Scored:
+    """One forecast step next to what ANP published and to the no-change forecast."""
+
+    as_of_week: date
+    horizon: int
+    week: date
+    actual: float
+    point: float
+    naive: float
+    lo80: float
+    hi80: float
+    lo95: float
+    hi95: float
+
+
+@dataclass(frozen=True, slots=True)
+class Score:
+    """Accuracy of one fuel, area and horizon over a period."""
+
+    horizon: int
+    n: int
+    mae: float
+    naive_mae: float
+    ratio: float
+    bias: float
+    coverage80: float
+    coverage95: float
+
+    def as_dict(self) -> dict[str, float | int]:
+        """Rounded for printing."""
+        return {
+            "horizon": self.horizon,
+            "n": self.n,
+            "mae": round(self.mae, 4),
+            "naive_mae": round(self.naive_mae, 4),
+            "ratio": round(self.ratio, 3),
+            "bias": round(self.bias, 4),
+            "coverage80": round(self.coverage80, 3),
+            "coverage95": round(self.coverage95, 3),
+        }
+
+
+def walk_forward(
+    inputs: Inputs,
+    start: date | None = None,
+    end: date | None = None,
+    lags: Lags | None = None,
+    params: Params | None = None,
+) -> tuple[list[Forecast], list[Scored]]:
+    """Forecasts made at each published week in ``[start, end]``, and every scored step.
+
+    ``start``/``end`` bound the *forecast* weeks (targets), so a period's score counts every
+    published week in it at every horizon. Each forecast equals :func:`nowcast` on the inputs
+    truncated at its as-of time (the samples' rows use only what was known when each week was
+    published; tests check it).
+    """
+    lags = lags or Lags()
+    params = params or Params()
+    samples = build_samples(inputs, lags, params)
+    weeks = samples.weeks
+    first_target = day_number(start) if start else -(10**9)
+    last_target = day_number(end) if end else 10**9
+    price = np.exp(samples.log_price)
+    forecasts: list[Forecast] = []
+    scored: list[Scored] = []
+    for t in range(len(weeks)):
+        if weeks[t] + 7 * max(HORIZONS) < first_target or weeks[t] >= last_target:
+            continue
+        as_of = known_at(day_of(int(weeks[t])), lags.fuel)
+        state = state_at(inputs, samples, as_of, lags, params)
+        if state is None:
+            continue
+        last, row, move, driver_day = state
+        made = forecast_from(samples, last, row, as_of, move, driver_day, params)
+        if made is None:
+            continue
+        forecasts.append(made)
+        for step in made.steps:
+            target = t + step.horizon
+            if target >= len(weeks) or not first_target <= weeks[target] <= last_target:
+                continue
+            scored.append(
+                Scored(
+                    as_of_week=made.last_week,
+                    horizon=step.horizon,
+                    week=day_of(int(weeks[target])),
+                    actual=float(price[target]),
+                    point=step.point,
+                    naive=float(price[t]),
+                    lo80=step.lo80,
+                    hi80=step.hi80,
+                    lo95=step.lo95,
+                    hi95=step.hi95,
+                )
+            )
+    return forecasts, scored
+
+
+def score(scored: Iterable[Scored], horizons: Sequence[int] = REPORTED_HORIZONS) -> list[Score]:
+    """MAE, no-change MAE, their ratio, bias and interval coverage per horizon."""
+    by_h: dict[int, list[Scored]] = {h: [] for h in horizons}
+    for s in scored:
+        if s.horizon in by_h:
+            by_h[s.horizon].append(s)
+    out: list[Score] = []
+    for h, rows in by_h.items():
+        if not rows:
+            out.append(Score(h, 0, np.nan, np.nan, np.nan, np.nan, np.nan, np.nan))
+            continue
+        actual = np.array([r.actual for r in rows])
+        point = np.array([r.point for r in rows])
+        naive = np.array([r.naive for r in rows])
+        lo80, hi80 = np.array([r.lo80 for r in rows]), np.array([r.hi80 for r in rows])
+        lo95, hi95 = np.array([r.lo95 for r in rows]), np.array([r.hi95 for r in rows])
+        mae = float(np.mean(np.abs(point - actual)))
+        naive_mae = float(np.mean(np.abs(naive - actual)))
+        out.append(
+            Score(
+                horizon=h,
+                n=len(rows),
+                mae=mae,
+                naive_mae=naive_mae,
+                ratio=mae / naive_mae if naive_mae > 0 else np.nan,
+                bias=float(np.mean(point - actual)),
+                coverage80=float(np.mean((actual >= lo80) & (actual <= hi80))),
+                coverage95=float(np.mean((actual >= lo95) & (actual <= hi95))),
+            )
+        )
+    return out

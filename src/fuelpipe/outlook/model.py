@@ -1,0 +1,255 @@
+"""The pass-through nowcast: direct multi-horizon regressions on weekly log changes.
+
+For a fuel and area whose last published survey week is ``t``, the model predicts the log
+change ``log P[t+h] - log P[t]`` for ``h = 1`` (the survey week in progress) to ``h = 5``, one
+least-squares regression per horizon, refitted at every as-of time on every earlier week
+whose outcome was already published (at most the last 1000). Its regressors are:
+
+- the fuel's own last four weekly log changes (pump prices move in steps that take two to
+  four weeks to spread from refineries to stations, so changes are autocorrelated);
+- Brent in BRL (Brent × PTAX): its log changes over the four 7-day blocks ending at the last
+  day any driver value is known (the move since the last survey, then the three before);
+- an error-correction term: the gap between log pump price and log Brent-in-BRL, minus that
+  gap's mean over the previous year (pump prices catch up when the driver has moved away).
+
+Intervals come from the regression's leave-one-out residuals (cheap out-of-sample errors),
+scaled by the fuel's recent volatility, so they widen in turbulent weeks and narrow in calm
+ones. Pure: numpy only, no I/O, no clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import numpy as np
+
+from fuelpipe.outlook.series import (
+    Cutoffs,
+    Days,
+    Floats,
+    Inputs,
+    Lags,
+    brent_brl,
+    day_of,
+    known_at,
+    last_driver_day,
+    truncate,
+)
+
+HORIZONS = (1, 2, 3, 4, 5)
+"""Weeks after the last published one: 1 is the survey week in progress, 2–5 the next four."""
+
+
+@dataclass(frozen=True, slots=True)
+class Params:
+    """The model's knobs. ``window`` and ``ridge`` were picked among five settings by their
+    backtest ratio (see README: an expanding window and light shrinkage did best)."""
+
+    own_lags: int = 4
+    driver_blocks: int = 4
+    error_correction: bool = True
+    gap_window: int = 52
+    window: int = 1000
+    min_train: int = 52
+    ridge: float = 1e-5
+    vol_weeks: int = 8
+    vol_floor: float = 0.002
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """The forecast for one survey week."""
+
+    horizon: int
+    week: date
+    point: float
+    lo80: float
+    hi80: float
+    lo95: float
+    hi95: float
+
+
+@dataclass(frozen=True, slots=True)
+class Forecast:
+    """One area's outlook made at ``as_of`` from the survey week ``last_week``."""
+
+    as_of: datetime
+    last_week: date
+    last_price: float
+    driver_move: float
+    """Brent in BRL: log change from the end of the last survey week to the last known day."""
+    driver_day: date | None
+    steps: tuple[Step, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Samples:
+    """One row per published survey week: its regressors as known when it was published."""
+
+    weeks: Days
+    log_price: Floats
+    features: Floats
+    """n × k regressors; NaN where the history is too short."""
+    vol: Floats
+    gaps: Floats
+    """log pump price − log Brent in BRL, as known at each week's publication."""
+
+
+def _driver_features(inputs: Inputs, cut: Cutoffs, params: Params) -> tuple[Floats, float]:
+    """(block log changes of Brent in BRL ending at the last known driver day, its log level)."""
+    end = last_driver_day(inputs, cut)
+    if end is None:
+        return np.full(params.driver_blocks, np.nan), np.nan
+    points = np.array([end - 7 * k for k in range(params.driver_blocks + 1)], dtype=np.int64)
+    levels = np.log(brent_brl(inputs, cut, points))
+    return levels[:-1] - levels[1:], float(levels[0])
+
+
+def _own_changes(log_price: Floats, i: int, params: Params) -> Floats:
+    if i < params.own_lags:
+        return np.full(params.own_lags, np.nan)
+    window = log_price[i - params.own_lags : i + 1]
+    return np.asarray(window[1:] - window[:-1], dtype=np.float64)[::-1]
+
+
+def _volatility(log_price: Floats, i: int, params: Params) -> float:
+    lo = max(0, i - params.vol_weeks)
+    changes = np.diff(log_price[lo : i + 1])
+    mean_sq = float(np.mean(changes**2)) if len(changes) else 0.0
+    return float(np.sqrt(mean_sq + params.vol_floor**2))
+
+
+def _row(
+    inputs: Inputs,
+    cut: Cutoffs,
+    log_price: Floats,
+    i: int,
+    past_gaps: Floats,
+    params: Params,
+) -> tuple[Floats, float]:
+    """The regressors of the state 'last published week i, drivers known to cut' and its gap."""
+    own = _own_changes(log_price, i, params)
+    blocks, level = _driver_features(inputs, cut, params)
+    gap = float(log_price[i] - level)
+    parts = [np.ones(1), own, blocks]
+    if params.error_correction:
+        usable = past_gaps[np.isfinite(past_gaps)][-params.gap_window :]
+        ecm = gap - float(np.mean(usable)) if len(usable) >= params.gap_window // 2 else np.nan
+        parts.append(np.array([ecm]))
+    return np.concatenate(parts), gap
+
+
+def build_samples(inputs: Inputs, lags: Lags, params: Params) -> Samples:
+    """Every published week's regressors, each computed from what was known at its publication.
+
+    A week's row depends only on values known when that week was published, so rows can be
+    computed once and shared by every later as-of time without leaking the future.
+    """
+    weeks = inputs.fuel.days
+    log_price = np.log(inputs.fuel.values)
+    n = len(weeks)
+    rows: list[Floats] = []
+    gaps = np.full(n, np.nan)
+    vol = np.zeros(n)
+    for i in range(n):
+        cut = Cutoffs.at(known_at(day_of(int(weeks[i])), lags.fuel), lags)
+        row, gaps[i] = _row(inputs, cut, log_price, i, gaps[:i], params)
+        rows.append(row)
+        vol[i] = _volatility(log_price, i, params)
+    width = 2 + params.own_lags + params.driver_blocks - (0 if params.error_correction else 1)
+    features = np.vstack(rows) if rows else np.zeros((0, width))
+    return Samples(weeks, log_price, features, vol, gaps)
+
+
+def _fit(x: Floats, y: Floats, ridge: float) -> tuple[Floats, Floats]:
+    """Ridge least squares (the intercept unpenalised) and its leave-one-out residuals."""
+    penalty = ridge * len(y) * np.eye(x.shape[1])
+    penalty[0, 0] = 0.0
+    gram_inv = np.linalg.pinv(x.T @ x + penalty)
+    beta = gram_inv @ x.T @ y
+    leverage = np.einsum("ij,jk,ik->i", x, gram_inv, x)
+    residuals = (y - x @ beta) / np.maximum(1.0 - leverage, 1e-6)
+    return beta, residuals
+
+
+def forecast_from(
+    samples: Samples,
+    last: int,
+    row: Floats,
+    as_of: datetime,
+    driver_move: float,
+    driver_day: date | None,
+    params: Params,
+) -> Forecast | None:
+    """The forecast from published week ``last`` with regressors ``row``; None if untrainable."""
+    if not np.all(np.isfinite(row)):
+        return None
+    steps: list[Step] = []
+    last_log = float(samples.log_price[last])
+    vol_now = float(samples.vol[last])
+    for h in HORIZONS:
+        ends = np.arange(0, last - h + 1)  # rows whose h-week outcome is published by now
+        ends = ends[-params.window :]
+        x = samples.features[ends]
+        ok = np.all(np.isfinite(x), axis=1)
+        ends, x = ends[ok], x[ok]
+        if len(ends) < params.min_train:
+            return None
+        y = samples.log_price[ends + h] - samples.log_price[ends]
+        beta, loo = _fit(x, y, params.ridge)
+        scaled = np.abs(loo) / samples.vol[ends]
+        q80, q95 = np.quantile(scaled, [0.80, 0.95]) * vol_now
+        mean = last_log + float(row @ beta)
+        steps.append(
+            Step(
+                horizon=h,
+                week=day_of(int(samples.weeks[last]) + 7 * h),
+                point=float(np.exp(mean)),
+                lo80=float(np.exp(mean - q80)),
+                hi80=float(np.exp(mean + q80)),
+                lo95=float(np.exp(mean - q95)),
+                hi95=float(np.exp(mean + q95)),
+            )
+        )
+    return Forecast(
+        as_of=as_of,
+        last_week=day_of(int(samples.weeks[last])),
+        last_price=float(np.exp(last_log)),
+        driver_move=driver_move,
+        driver_day=driver_day,
+        steps=tuple(steps),
+    )
+
+
+def state_at(
+    inputs: Inputs, samples: Samples, as_of: datetime, lags: Lags, params: Params
+) -> tuple[int, Floats, float, date | None] | None:
+    """(last published week's index, its regressors at as_of, driver move, last driver day)."""
+    cut = Cutoffs.at(as_of, lags)
+    last = int(np.searchsorted(samples.weeks, cut.fuel, side="right")) - 1
+    if last < 0:
+        return None
+    row, _gap = _row(inputs, cut, samples.log_price, last, samples.gaps[:last], params)
+    end = last_driver_day(inputs, cut)
+    week_end = int(samples.weeks[last]) + 6
+    move = np.nan
+    if end is not None:
+        levels = brent_brl(inputs, cut, np.array([week_end, end], dtype=np.int64))
+        move = float(np.log(levels[1] / levels[0]))
+    return last, row, move, (day_of(end) if end is not None else None)
+
+
+def nowcast(
+    inputs: Inputs, as_of: datetime, lags: Lags | None = None, params: Params | None = None
+) -> Forecast | None:
+    """The outlook at ``as_of`` from the inputs as known then; None when history is too short."""
+    lags = lags or Lags()
+    params = params or Params()
+    known = truncate(inputs, Cutoffs.at(as_of, lags))
+    samples = build_samples(known, lags, params)
+    state = state_at(known, samples, as_of, lags, params)
+    if state is None:
+        return None
+    last, row, move, driver_day = state
+    return forecast_from(samples, last, row, as_of, move, driver_day, params)

@@ -1,0 +1,118 @@
+"""A forecast as one stored record, and back; and the scores added when ANP publishes.
+
+One record per fuel, area and as-of day under ``OUTLOOK#<PRODUCT>#<AREA>`` (sort key: the
+as-of day in São Paulo). A later update on the same day replaces it; its ``as_of`` attribute
+keeps the exact instant. Attributes are flat (DynamoDB- and SQLite-friendly): for each horizon
+``h`` the target week ``w{h}``, the point ``p{h}`` and the bands ``lo80_{h}`` … ``hi95_{h}``;
+once the week is published, ``a{h}`` (the published price) joins them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from fuelpipe.domain.calendars import SAO_PAULO
+from fuelpipe.domain.models import AttrValue, Record, Status
+from fuelpipe.outlook.model import Forecast, Step
+
+BANDS = ("lo80", "hi80", "lo95", "hi95")
+
+
+def _dec(value: float, places: int = 4) -> Decimal:
+    return Decimal(f"{value:.{places}f}")
+
+
+def to_record(key: str, forecast: Forecast) -> Record:
+    """The stored form of a forecast (value = the nowcast of the survey week in progress)."""
+    attrs: dict[str, AttrValue] = {
+        "as_of": forecast.as_of.isoformat(),
+        "last_week": forecast.last_week.isoformat(),
+        "last_price": _dec(forecast.last_price),
+        "driver_move": _dec(forecast.driver_move, 6),
+        "driver_day": forecast.driver_day.isoformat() if forecast.driver_day else None,
+        "horizons": len(forecast.steps),
+    }
+    for step in forecast.steps:
+        h = step.horizon
+        attrs[f"w{h}"] = step.week.isoformat()
+        attrs[f"p{h}"] = _dec(step.point)
+        for band in BANDS:
+            attrs[f"{band}_{h}"] = _dec(getattr(step, band))
+    return Record(
+        key=key,
+        date=forecast.as_of.astimezone(SAO_PAULO).date(),
+        value=_dec(forecast.steps[0].point),
+        status=Status.OK,
+        attrs=attrs,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class StoredForecast:
+    """A forecast read back from the store, with the published prices known so far."""
+
+    key: str
+    forecast: Forecast
+    actuals: dict[int, float]
+
+    def unscored(self) -> list[Step]:
+        """Steps whose week has no published price attached yet."""
+        return [s for s in self.forecast.steps if s.horizon not in self.actuals]
+
+
+def _f(attrs: dict[str, AttrValue], name: str) -> float:
+    value = attrs[name]
+    if not isinstance(value, Decimal | int):
+        raise ValueError(f"attribute {name} is {value!r}, not a number")
+    return float(value)
+
+
+def _s(attrs: dict[str, AttrValue], name: str) -> str:
+    value = attrs[name]
+    if not isinstance(value, str):
+        raise ValueError(f"attribute {name} is {value!r}, not text")
+    return value
+
+
+def from_record(record: Record) -> StoredForecast:
+    """Parse a stored forecast; a record that is not one raises ValueError naming the attribute."""
+    a = record.attrs
+    try:
+        steps = []
+        actuals: dict[int, float] = {}
+        count = a.get("horizons")
+        for h in range(1, (count if isinstance(count, int) else 0) + 1):
+            steps.append(
+                Step(
+                    horizon=h,
+                    week=date.fromisoformat(_s(a, f"w{h}")),
+                    point=_f(a, f"p{h}"),
+                    **{band: _f(a, f"{band}_{h}") for band in BANDS},
+                )
+            )
+            if a.get(f"a{h}") is not None:
+                actuals[h] = _f(a, f"a{h}")
+        driver_day = a.get("driver_day")
+        forecast = Forecast(
+            as_of=datetime.fromisoformat(_s(a, "as_of")),
+            last_week=date.fromisoformat(_s(a, "last_week")),
+            last_price=_f(a, "last_price"),
+            driver_move=_f(a, "driver_move"),
+            driver_day=date.fromisoformat(driver_day) if isinstance(driver_day, str) else None,
+            steps=tuple(steps),
+        )
+    except KeyError as exc:
+        raise ValueError(f"{record.key} {record.date}: no attribute {exc.args[0]}") from None
+    if not steps:
+        raise ValueError(f"{record.key} {record.date}: a forecast without steps")
+    return StoredForecast(record.key, forecast, actuals)
+
+
+def with_actuals(record: Record, actuals: dict[int, float]) -> Record:
+    """The record with published prices attached to the horizons they score."""
+    attrs = dict(record.attrs)
+    for h, price in actuals.items():
+        attrs[f"a{h}"] = _dec(price)
+    return record.with_(attrs=attrs)

@@ -1,0 +1,181 @@
+"""Keep the outlook current: score stored forecasts against ANP, then nowcast where inputs moved.
+
+Run after every pipeline cycle (:func:`fuelpipe.stages.cycle.run_cycle` calls
+:func:`after_cycle`). For each weekly fuel series it attaches newly published prices to the
+stored forecasts that covered them, and stores a new forecast only when its inputs changed
+since the last stored one (a new survey week, or a later PTAX, Brent or BZ=F day), so running
+it again changes nothing. Uses only the domain, the outlook model and the Store port.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from fuelpipe.domain.catalog import Catalog, Series
+from fuelpipe.domain.keys import Kind, commodity_key, currency_key, outlook_key
+from fuelpipe.domain.models import Record, Status
+from fuelpipe.ports.store import Store
+
+if TYPE_CHECKING:  # numpy is imported only when the outlook runs (the dashboard extra has it)
+    from fuelpipe.outlook.series import Lags
+
+logger = logging.getLogger(__name__)
+
+USD = currency_key("USD")
+BRENT = commodity_key("BRENT")
+BRENT_FUTURES = commodity_key("BRENT_FUTURES")
+MIN_WEEKS = 70
+"""Below this many published weeks the model cannot train (52 rows after 4 lags and a gap)."""
+
+
+@dataclass
+class OutlookReport:
+    """What one refresh did."""
+
+    made: int = 0
+    unchanged: int = 0
+    too_short: int = 0
+    scored: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, int]:
+        """Counters for logs and `--json`."""
+        return {
+            "made": self.made,
+            "unchanged": self.unchanged,
+            "too_short": self.too_short,
+            "scored": self.scored,
+            "problems": len(self.problems),
+        }
+
+
+def _points(store: Store, key: str, end: date | None = None) -> list[tuple[date, float]]:
+    return [
+        (r.date, float(r.value))
+        for r in store.query(key, None, end, fields=("date", "value", "status"))
+        if r.status is Status.OK and r.value is not None
+    ]
+
+
+def fuel_series(catalog: Catalog, keys: Sequence[str] | None = None) -> list[Series]:
+    """The weekly fuel series the outlook covers (all of them unless ``keys`` narrows it)."""
+    chosen = [s for s in catalog if s.kind is Kind.FUEL]
+    if keys is not None:
+        wanted = set(keys)
+        chosen = [s for s in chosen if s.key in wanted]
+    return chosen
+
+
+def outlook_key_for(series: Series) -> str:
+    """The outlook key of a weekly fuel series."""
+    if series.product is None or series.area is None:
+        raise ValueError(f"{series.key} is not a fuel series")
+    return outlook_key(series.product, series.area)
+
+
+def refresh_outlook(
+    store: Store,
+    catalog: Catalog,
+    as_of: datetime,
+    keys: Sequence[str] | None = None,
+) -> OutlookReport:
+    """Score what ANP published, then store a new forecast wherever the inputs moved."""
+    from fuelpipe.outlook.model import Params, nowcast
+    from fuelpipe.outlook.records import to_record
+    from fuelpipe.outlook.series import inputs_for
+
+    report = OutlookReport()
+    drivers = {k: _points(store, k) for k in (USD, BRENT, BRENT_FUTURES)}
+    lags = _lags(catalog)
+    for series in fuel_series(catalog, keys):
+        fuel = _points(store, series.key)
+        if len(fuel) < MIN_WEEKS:
+            report.too_short += 1
+            continue
+        key = outlook_key_for(series)
+        report.scored += score_published(store, key, dict(fuel))
+        inputs = inputs_for(
+            {**drivers, series.key: fuel},
+            series.key,
+            usd_key=USD,
+            brent_key=BRENT,
+            futures_key=BRENT_FUTURES,
+        )
+        forecast = nowcast(inputs, as_of, lags, Params())
+        if forecast is None:
+            report.too_short += 1
+            continue
+        latest = _latest(store, key, as_of)
+        if latest is not None and _same_inputs(latest, forecast.last_week, forecast.driver_day):
+            report.unchanged += 1
+            continue
+        store.put_records([to_record(key, forecast).with_(updated_at=as_of)])
+        report.made += 1
+    return report
+
+
+def _lags(catalog: Catalog) -> Lags:
+    from fuelpipe.outlook.series import Lags
+
+    def lag(key: str, default: timedelta) -> timedelta:
+        return catalog[key].available_after if key in catalog else default
+
+    defaults = Lags()
+    fuel = next((s.available_after for s in catalog if s.kind is Kind.FUEL), defaults.fuel)
+    return Lags(
+        fuel=fuel,
+        brent=lag(BRENT, defaults.brent),
+        usd=lag(USD, defaults.usd),
+        futures=lag(BRENT_FUTURES, defaults.futures),
+    )
+
+
+def _latest(store: Store, key: str, as_of: datetime) -> Record | None:
+    records = store.query(key, as_of.date() - timedelta(days=60), None)
+    return records[-1] if records else None
+
+
+def _same_inputs(record: Record, last_week: date, driver_day: date | None) -> bool:
+    a = record.attrs
+    return a.get("last_week") == last_week.isoformat() and a.get("driver_day") == (
+        driver_day.isoformat() if driver_day else None
+    )
+
+
+def score_published(store: Store, key: str, published: Mapping[date, float]) -> int:
+    """Attach each newly published week's price to the stored forecasts of it; returns steps."""
+    from fuelpipe.outlook.records import from_record, with_actuals
+
+    if not published:
+        return 0
+    newest = max(published)
+    updated: list[Record] = []
+    steps = 0
+    for record in store.query(key, newest - timedelta(days=50), None):
+        try:
+            stored = from_record(record)
+        except ValueError as exc:
+            logger.warning("outlook: %s; record skipped", exc)
+            continue
+        found = {s.horizon: published[s.week] for s in stored.unscored() if s.week in published}
+        if found:
+            updated.append(with_actuals(record, found))
+            steps += len(found)
+    if updated:
+        store.put_records(updated)
+    return steps
+
+
+def after_cycle(store: Store, catalog: Catalog, now: datetime) -> OutlookReport | None:
+    """The hook the pipeline cycle calls: refresh the outlook (None when numpy is absent)."""
+    if importlib.util.find_spec("numpy") is None:
+        logger.info("outlook skipped: numpy is not installed (pip install 'fuelpipe[dashboard]')")
+        return None
+    report = refresh_outlook(store, catalog, now)
+    logger.info("outlook: %s", report.as_dict())
+    return report

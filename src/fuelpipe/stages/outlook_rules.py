@@ -1,0 +1,177 @@
+"""Alert rules on the outlook, in the shape of the pipeline's alerting (issue #15).
+
+Each rule has a ``name`` and ``evaluate(context)`` returning the conditions that hold now,
+like ``fuelpipe.ports.alerts.AlertRule``; the context needs only ``now``, ``store`` and
+``catalog`` (``fuelpipe.ports.alerts.AlertContext`` has them). ``OutlookCondition`` carries the
+same fields as ``fuelpipe.domain.alerts.Condition`` (rule, subject, summary, evidence,
+severity, id); once that module is on main these rules can return it directly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Protocol
+
+from fuelpipe.domain.catalog import Catalog
+from fuelpipe.ports.store import Store
+from fuelpipe.stages.outlook import fuel_series, outlook_key_for
+
+EvidenceValue = str | int | float | None
+
+
+@dataclass(frozen=True, slots=True)
+class OutlookCondition:
+    """A condition that holds now, with its evidence (the fields of the alerting Condition)."""
+
+    rule: str
+    subject: str
+    summary: str
+    evidence: Mapping[str, EvidenceValue] = field(default_factory=dict)
+    severity: str = "warning"
+
+    @property
+    def id(self) -> str:
+        """Stable identity: ``<rule>:<subject>``."""
+        return f"{self.rule}:{self.subject}"
+
+
+class RuleContext(Protocol):
+    """What the outlook rules read (a subset of the alerting's AlertContext)."""
+
+    @property
+    def now(self) -> datetime: ...
+    @property
+    def store(self) -> Store: ...
+    @property
+    def catalog(self) -> Catalog: ...
+
+
+def _forecast_records(context: RuleContext, key: str, days: int) -> list[object]:
+    from fuelpipe.outlook.records import from_record
+
+    out: list[object] = []
+    for record in context.store.query(key, context.now.date() - timedelta(days=days), None):
+        try:
+            out.append(from_record(record))
+        except ValueError:
+            continue
+    return out
+
+
+@dataclass(frozen=True)
+class OutlookMove:
+    """The latest outlook expects a move of at least ``threshold`` within ``weeks`` weeks."""
+
+    threshold: float = 0.03
+    weeks: int = 2
+    name: str = "outlook_move"
+
+    def evaluate(self, context: RuleContext) -> Sequence[OutlookCondition]:
+        from fuelpipe.outlook.records import StoredForecast
+
+        out: list[OutlookCondition] = []
+        for series in fuel_series(context.catalog):
+            key = outlook_key_for(series)
+            stored = _forecast_records(context, key, 14)
+            if not stored:
+                continue
+            latest = stored[-1]
+            assert isinstance(latest, StoredForecast)
+            fc = latest.forecast
+            step = next((s for s in fc.steps if s.horizon == self.weeks), None)
+            if step is None:
+                continue
+            change = step.point / fc.last_price - 1.0
+            if abs(change) < self.threshold:
+                continue
+            way = "rise" if change > 0 else "fall"
+            out.append(
+                OutlookCondition(
+                    rule=self.name,
+                    subject=f"{series.key}@{step.week.isoformat()}",
+                    summary=(
+                        f"{series.key} expected to {way} {change:+.1%} by the week of "
+                        f"{step.week.isoformat()} ({fc.last_price:.3f} → {step.point:.3f})"
+                    ),
+                    evidence={
+                        "key": series.key,
+                        "last_week": fc.last_week.isoformat(),
+                        "last_price": round(fc.last_price, 4),
+                        "week": step.week.isoformat(),
+                        "point": round(step.point, 4),
+                        "lo95": round(step.lo95, 4),
+                        "hi95": round(step.hi95, 4),
+                        "change": round(change, 4),
+                        "threshold": self.threshold,
+                        "as_of": fc.as_of.isoformat(),
+                    },
+                )
+            )
+        return out
+
+
+@dataclass(frozen=True)
+class OutsideInterval:
+    """A published week fell outside the 95% interval of its last forecast before publication.
+
+    Looks at weeks published within ``days`` days; the forecast judged is the latest stored one
+    for that week at the shortest horizon (the survey week in progress when it was made).
+    """
+
+    days: int = 21
+    name: str = "outlook_miss"
+
+    def evaluate(self, context: RuleContext) -> Sequence[OutlookCondition]:
+        from fuelpipe.outlook.records import StoredForecast
+
+        out: list[OutlookCondition] = []
+        for series in fuel_series(context.catalog):
+            key = outlook_key_for(series)
+            judged: dict[date, tuple[int, StoredForecast]] = {}
+            for stored in _forecast_records(context, key, self.days + 42):
+                assert isinstance(stored, StoredForecast)
+                for step in stored.forecast.steps:
+                    if step.horizon not in stored.actuals:
+                        continue
+                    best = judged.get(step.week)
+                    # shortest horizon wins; among equals the later forecast (records are dated)
+                    if best is None or step.horizon <= best[0]:
+                        judged[step.week] = (step.horizon, stored)
+            horizon_cut = context.now.date() - timedelta(days=self.days)
+            for week, (h, stored) in sorted(judged.items()):
+                if week < horizon_cut:
+                    continue
+                step = stored.forecast.steps[h - 1]
+                actual = stored.actuals[h]
+                if step.lo95 <= actual <= step.hi95:
+                    continue
+                side = "above" if actual > step.hi95 else "below"
+                out.append(
+                    OutlookCondition(
+                        rule=self.name,
+                        subject=f"{series.key}@{week.isoformat()}",
+                        summary=(
+                            f"{series.key} published {actual:.3f} for {week.isoformat()}, "
+                            f"{side} its forecast's 95% interval "
+                            f"[{step.lo95:.3f}, {step.hi95:.3f}]"
+                        ),
+                        evidence={
+                            "key": series.key,
+                            "week": week.isoformat(),
+                            "actual": round(actual, 4),
+                            "point": round(step.point, 4),
+                            "lo95": round(step.lo95, 4),
+                            "hi95": round(step.hi95, 4),
+                            "horizon": h,
+                            "as_of": stored.forecast.as_of.isoformat(),
+                        },
+                    )
+                )
+        return out
+
+
+def outlook_rules() -> list[OutlookMove | OutsideInterval]:
+    """The outlook's rules with their default thresholds (±3% within two weeks; 95% band)."""
+    return [OutlookMove(), OutsideInterval()]
