@@ -187,6 +187,9 @@ def create_app(
     app.add_middleware(ResponseCache, ttl_s=cache_ttl_s)
     app.add_middleware(SecurityHeaders)
     _install_error_handlers(app)
+    from fuelpipe.dashboard.outlook_api import outlook_router  # imports this module's helpers
+
+    app.include_router(outlook_router(store, catalog))
 
     def answer(view: BaseModel, fmt: Format, name: str) -> BaseModel | Response:
         table = getattr(view, "table", None)

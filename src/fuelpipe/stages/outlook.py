@@ -13,9 +13,10 @@ import importlib.util
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
+from fuelpipe.domain.calendars import SAO_PAULO
 from fuelpipe.domain.catalog import Catalog, Series
 from fuelpipe.domain.keys import Kind, commodity_key, currency_key, outlook_key
 from fuelpipe.domain.models import Record, Status
@@ -31,6 +32,8 @@ BRENT = commodity_key("BRENT")
 BRENT_FUTURES = commodity_key("BRENT_FUTURES")
 MIN_WEEKS = 70
 """Below this many published weeks the model cannot train (52 rows after 4 lags and a gap)."""
+MAX_GAP = timedelta(weeks=8)
+"""A longer hole in a fuel's history (a state file that stops for years) starts it afresh."""
 
 
 @dataclass
@@ -60,6 +63,14 @@ def _points(store: Store, key: str, end: date | None = None) -> list[tuple[date,
         for r in store.query(key, None, end, fields=("date", "value", "status"))
         if r.status is Status.OK and r.value is not None
     ]
+
+
+def after_last_gap(points: list[tuple[date, float]]) -> list[tuple[date, float]]:
+    """The points after the last hole longer than MAX_GAP: weeks either side are not neighbours."""
+    for i in range(len(points) - 1, 0, -1):
+        if points[i][0] - points[i - 1][0] > MAX_GAP:
+            return points[i:]
+    return points
 
 
 def fuel_series(catalog: Catalog, keys: Sequence[str] | None = None) -> list[Series]:
@@ -93,12 +104,15 @@ def refresh_outlook(
     drivers = {k: _points(store, k) for k in (USD, BRENT, BRENT_FUTURES)}
     lags = _lags(catalog)
     for series in fuel_series(catalog, keys):
-        fuel = _points(store, series.key)
+        published = _points(store, series.key)
+        lag = series.available_after
+        known = [p for p in published if datetime.combine(p[0], time(0), SAO_PAULO) + lag <= as_of]
+        fuel = after_last_gap(known)
         if len(fuel) < MIN_WEEKS:
             report.too_short += 1
             continue
         key = outlook_key_for(series)
-        report.scored += score_published(store, key, dict(fuel))
+        report.scored += score_published(store, key, dict(published))
         inputs = inputs_for(
             {**drivers, series.key: fuel},
             series.key,

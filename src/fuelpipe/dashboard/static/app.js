@@ -948,7 +948,22 @@
     });
   }
 
+  // Views kept in their own files (outlook.js) register on window.FUELPIPE_EXTRA_VIEWS as
+  // { name: { spec, render(kit, token) } } and draw with these shared helpers.
+  const viewKit = {
+    state, t, fmt, api, getJSON, plot, setCsv, setText, showEmpty, baseLayout, mapLayout,
+    loadGeojson, areaName, card, changeClass, isCurrent: (token) => token === renderToken,
+  };
+
+  function registerExtraViews() {
+    for (const [name, extra] of Object.entries(window.FUELPIPE_EXTRA_VIEWS || {})) {
+      VIEWS[name] = extra.spec;
+      RENDERERS[name] = (token) => extra.render(viewKit, token);
+    }
+  }
+
   async function start() {
+    registerExtraViews();
     readUrl();
     applyI18n();
     showView();

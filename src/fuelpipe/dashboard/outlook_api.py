@@ -1,0 +1,283 @@
+"""The Outlook view's API: the stored nowcast of a fuel, its accuracy, and the state map.
+
+Accuracy is a walk-forward backtest of the same model on the history this store holds (the
+last three years of forecast weeks), so the panel never shows a nowcast without saying whether
+it beats the no-change forecast there.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Hashable
+from datetime import date, timedelta
+from typing import Annotated
+
+from cachetools import LRUCache  # type: ignore[import-untyped]  # no stubs are locked
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+from pydantic import AfterValidator, BaseModel
+
+from fuelpipe.dashboard.app import CSV_RESPONSES, AreaQ, FormatQ, FuelQ, to_csv
+from fuelpipe.dashboard.areas import AREAS, STATE_CODES
+from fuelpipe.dashboard.schemas import Table
+from fuelpipe.domain.catalog import FUEL_PRODUCTS, Catalog
+from fuelpipe.domain.keys import commodity_key, currency_key, fuel_key, outlook_key
+from fuelpipe.domain.models import Status
+from fuelpipe.ports.store import Store
+
+ACCURACY_WEEKS = 156
+HISTORY_WEEKS = 26
+USD, BRENT, FUTURES = currency_key("USD"), commodity_key("BRENT"), commodity_key("BRENT_FUTURES")
+
+
+class StepOut(BaseModel):
+    """One survey week of the nowcast."""
+
+    horizon: int
+    week: date
+    point: float
+    lo80: float
+    hi80: float
+    lo95: float
+    hi95: float
+    published: float | None
+
+
+class WeekPrice(BaseModel):
+    """A published survey week."""
+
+    week: date
+    price: float
+
+
+class AccuracyOut(BaseModel):
+    """Backtest accuracy at one horizon (weeks after the last published one)."""
+
+    horizon: int
+    n: int
+    mae: float | None
+    naive_mae: float | None
+    ratio: float | None
+    bias: float | None
+    coverage80: float | None
+    coverage95: float | None
+
+
+class OutlookView(BaseModel):
+    """A fuel's outlook in one area."""
+
+    fuel: str
+    area: str
+    unit: str
+    available: bool
+    as_of: str | None = None
+    last_week: date | None = None
+    last_price: float | None = None
+    driver_move: float | None = None
+    """Brent in BRL, relative change since the end of the last published survey week."""
+    driver_day: date | None = None
+    steps: list[StepOut] = []
+    history: list[WeekPrice] = []
+    accuracy: list[AccuracyOut] = []
+    accuracy_from: date | None = None
+    verdict: str = "unknown"
+    """``beats`` when the 1-week MAE is below the no-change MAE, ``does_not_beat`` otherwise."""
+
+    def table(self) -> Table:
+        """The fan chart's numbers, one row per forecast week."""
+        head = ["fuel", "area", "as_of", "last_week", "last_price", "horizon", "week", "point",
+                "lo80", "hi80", "lo95", "hi95", "published", "verdict"]  # fmt: skip
+        rows = [
+            [
+                self.fuel,
+                self.area,
+                self.as_of,
+                _iso(self.last_week),
+                self.last_price,
+                s.horizon,
+                s.week.isoformat(),
+                s.point,
+                s.lo80,
+                s.hi80,
+                s.lo95,
+                s.hi95,
+                s.published,
+                self.verdict,
+            ]
+            for s in self.steps
+        ]
+        return head, rows
+
+
+class StateChange(BaseModel):
+    """One state's expected change."""
+
+    area: str
+    name: str
+    last_week: date
+    last_price: float
+    week: date
+    point: float
+    change: float
+
+
+class OutlookMapView(BaseModel):
+    """Expected change by state at one horizon."""
+
+    fuel: str
+    horizon: int
+    states: list[StateChange]
+
+    def table(self) -> Table:
+        """One row per state."""
+        head = ["fuel", "horizon", "area", "name", "last_week", "last_price", "week", "point",
+                "change"]  # fmt: skip
+        rows = [
+            [
+                self.fuel,
+                self.horizon,
+                s.area,
+                s.name,
+                s.last_week.isoformat(),
+                s.last_price,
+                s.week.isoformat(),
+                s.point,
+                s.change,
+            ]
+            for s in self.states
+        ]
+        return head, rows  # type: ignore[return-value]
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day else None
+
+
+def _num(value: float) -> float | None:
+    return round(value, 4) if math.isfinite(value) else None
+
+
+def outlook_router(store: Store, catalog: Catalog) -> APIRouter:
+    """The /api/outlook routes over one store."""
+    from fuelpipe.outlook.records import from_record
+
+    router = APIRouter()
+    accuracy_cache: LRUCache[Hashable, tuple[list[AccuracyOut], date | None]] = LRUCache(64)
+
+    def points(key: str) -> list[tuple[date, float]]:
+        return [
+            (r.date, float(r.value))
+            for r in store.query(key, fields=("date", "value", "status"))
+            if r.status is Status.OK and r.value is not None
+        ]
+
+    def accuracy(key: str, fuel: list[tuple[date, float]]) -> tuple[list[AccuracyOut], date | None]:
+        from fuelpipe.outlook.backtest import score, walk_forward
+        from fuelpipe.outlook.series import inputs_for
+
+        cache_key = (key, len(fuel), fuel[-1] if fuel else None)
+        cached: tuple[list[AccuracyOut], date | None] | None = accuracy_cache.get(cache_key)
+        if cached is not None:
+            return cached
+        start = fuel[-1][0] - timedelta(weeks=ACCURACY_WEEKS) if fuel else None
+        series = {USD: points(USD), BRENT: points(BRENT), FUTURES: points(FUTURES), key: fuel}
+        inputs = inputs_for(series, key, usd_key=USD, brent_key=BRENT, futures_key=FUTURES)
+        _, scored = walk_forward(inputs, start)
+        out = [
+            AccuracyOut(
+                horizon=s.horizon,
+                n=s.n,
+                mae=_num(s.mae),
+                naive_mae=_num(s.naive_mae),
+                ratio=_num(s.ratio),
+                bias=_num(s.bias),
+                coverage80=_num(s.coverage80),
+                coverage95=_num(s.coverage95),
+            )
+            for s in score(scored)
+        ]
+        accuracy_cache[cache_key] = (out, start)
+        return out, start
+
+    @router.get("/api/outlook", response_model=OutlookView, responses=CSV_RESPONSES)
+    def outlook(fuel: FuelQ, area: AreaQ = "BR", format: FormatQ = "json") -> BaseModel | Response:
+        """The latest stored nowcast (80/95% bands), the driver's move, and backtest accuracy."""
+        key = fuel_key(fuel, area)
+        unit = catalog[key].unit if key in catalog else FUEL_PRODUCTS[fuel][1]
+        records = store.query(outlook_key(fuel, area))
+        history = points(key)
+        view = OutlookView(
+            fuel=fuel,
+            area=area,
+            unit=unit,
+            available=bool(records),
+            history=[WeekPrice(week=d, price=v) for d, v in history[-HISTORY_WEEKS:]],
+        )
+        if records:
+            stored = from_record(records[-1])
+            fc = stored.forecast
+            view.as_of = fc.as_of.isoformat()
+            view.last_week = fc.last_week
+            view.last_price = round(fc.last_price, 4)
+            view.driver_move = _num(fc.driver_move)
+            view.driver_day = fc.driver_day
+            view.steps = [
+                StepOut(
+                    horizon=s.horizon,
+                    week=s.week,
+                    point=round(s.point, 4),
+                    lo80=round(s.lo80, 4),
+                    hi80=round(s.hi80, 4),
+                    lo95=round(s.lo95, 4),
+                    hi95=round(s.hi95, 4),
+                    published=stored.actuals.get(s.horizon),
+                )
+                for s in fc.steps
+            ]
+            view.accuracy, view.accuracy_from = accuracy(key, history)
+            one = next((a for a in view.accuracy if a.horizon == 1), None)
+            if one is not None and one.ratio is not None:
+                view.verdict = "beats" if one.ratio < 1.0 else "does_not_beat"
+        return to_csv(view.table(), "outlook") if format == "csv" else view
+
+    @router.get("/api/outlook/map", response_model=OutlookMapView, responses=CSV_RESPONSES)
+    def outlook_map(
+        fuel: FuelQ,
+        horizon: Annotated[
+            int,
+            AfterValidator(_check_horizon),
+            Query(description="weeks after the last published one (1 = the week in progress)"),
+        ] = 2,
+        format: FormatQ = "json",
+    ) -> BaseModel | Response:
+        """Each state's expected change from its last published price, at one horizon."""
+        states = []
+        for uf in STATE_CODES:
+            records = store.query(outlook_key(fuel, uf))
+            if not records:
+                continue
+            fc = from_record(records[-1]).forecast
+            step = next((s for s in fc.steps if s.horizon == horizon), None)
+            if step is None:
+                continue
+            states.append(
+                StateChange(
+                    area=uf,
+                    name=AREAS[uf].name,
+                    last_week=fc.last_week,
+                    last_price=round(fc.last_price, 4),
+                    week=step.week,
+                    point=round(step.point, 4),
+                    change=round(step.point / fc.last_price - 1.0, 5),
+                )
+            )
+        view = OutlookMapView(fuel=fuel, horizon=horizon, states=states)
+        return to_csv(view.table(), "outlook-map") if format == "csv" else view
+
+    return router
+
+
+def _check_horizon(value: int) -> int:
+    if not 1 <= value <= 5:
+        raise ValueError(f"horizon {value} is outside 1–5")
+    return value

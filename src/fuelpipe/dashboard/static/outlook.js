@@ -1,0 +1,206 @@
+/* The Outlook view: the stored nowcast of a fuel as a fan chart, the driver's move since the
+   last survey, the backtest accuracy (said plainly when the model does not beat no-change) and
+   a map of the expected change by state. Registers itself with app.js; no inline script. */
+(function () {
+  "use strict";
+
+  const TEXT = {
+    en: {
+      "tab.outlook": "Outlook",
+      "outlook.accuracy": "Backtest accuracy",
+      "outlook.last": "Last published ({week})",
+      "outlook.nowcast": "Nowcast, week of {week}",
+      "outlook.range80": "80%: {lo} – {hi}",
+      "outlook.driver": "Brent in BRL since the last survey",
+      "outlook.driverFoot": "to {day}",
+      "outlook.ratio": "MAE vs no-change, 1 week",
+      "outlook.ratioFoot": "{n} weeks since {from}",
+      "outlook.beats": "The model beat the no-change forecast here: at 1 week its mean absolute error was {ratio} of no-change's over the last {n} weeks (80% bands held {c80}, 95% bands {c95}).",
+      "outlook.notBeats": "The model does NOT beat the no-change forecast here: at 1 week its mean absolute error was {ratio} of no-change's over the last {n} weeks. Read the fan as a range of plausible prices, not as a better guess than the last price.",
+      "outlook.unknown": "Not enough scored weeks yet to say whether the model beats no-change here.",
+      "outlook.none": "No outlook stored for {fuel} ({area}) yet: it needs about 70 published weeks and the driver series (PTAX, Brent).",
+      "outlook.fan": "{fuel} — {area}: nowcast with 80% and 95% bands",
+      "outlook.published": "Published",
+      "outlook.point": "Nowcast",
+      "outlook.band80": "80% band",
+      "outlook.band95": "95% band",
+      "outlook.actual": "Published later",
+      "outlook.map": "{fuel}: expected change by state within 2 weeks",
+      "outlook.noMap": "No state outlooks stored for {fuel}.",
+      "outlook.col.h": "Weeks ahead",
+      "outlook.col.n": "Weeks scored",
+      "outlook.col.mae": "MAE",
+      "outlook.col.naive": "No-change MAE",
+      "outlook.col.ratio": "Ratio",
+      "outlook.col.bias": "Bias",
+      "outlook.col.c80": "80% coverage",
+      "outlook.col.c95": "95% coverage",
+    },
+    "pt-BR": {
+      "tab.outlook": "Perspectiva",
+      "outlook.accuracy": "Acurácia no backtest",
+      "outlook.last": "Último publicado ({week})",
+      "outlook.nowcast": "Nowcast, semana de {week}",
+      "outlook.range80": "80%: {lo} – {hi}",
+      "outlook.driver": "Brent em reais desde a última pesquisa",
+      "outlook.driverFoot": "até {day}",
+      "outlook.ratio": "EAM vs sem mudança, 1 semana",
+      "outlook.ratioFoot": "{n} semanas desde {from}",
+      "outlook.beats": "O modelo superou a previsão sem mudança aqui: em 1 semana seu erro absoluto médio foi {ratio} do da previsão sem mudança nas últimas {n} semanas (faixas de 80% acertaram {c80}, de 95% {c95}).",
+      "outlook.notBeats": "O modelo NÃO supera a previsão sem mudança aqui: em 1 semana seu erro absoluto médio foi {ratio} do da previsão sem mudança nas últimas {n} semanas. Leia o leque como uma faixa de preços plausíveis, não como um palpite melhor que o último preço.",
+      "outlook.unknown": "Ainda não há semanas avaliadas suficientes para dizer se o modelo supera a previsão sem mudança aqui.",
+      "outlook.none": "Ainda não há perspectiva para {fuel} ({area}): são necessárias cerca de 70 semanas publicadas e as séries de PTAX e Brent.",
+      "outlook.fan": "{fuel} — {area}: nowcast com faixas de 80% e 95%",
+      "outlook.published": "Publicado",
+      "outlook.point": "Nowcast",
+      "outlook.band80": "Faixa de 80%",
+      "outlook.band95": "Faixa de 95%",
+      "outlook.actual": "Publicado depois",
+      "outlook.map": "{fuel}: variação esperada por estado em até 2 semanas",
+      "outlook.noMap": "Não há perspectivas por estado para {fuel}.",
+      "outlook.col.h": "Semanas à frente",
+      "outlook.col.n": "Semanas avaliadas",
+      "outlook.col.mae": "EAM",
+      "outlook.col.naive": "EAM sem mudança",
+      "outlook.col.ratio": "Razão",
+      "outlook.col.bias": "Viés",
+      "outlook.col.c80": "Cobertura 80%",
+      "outlook.col.c95": "Cobertura 95%",
+    },
+  };
+  for (const [lang, entries] of Object.entries(TEXT)) {
+    Object.assign(window.FUELPIPE_I18N[lang], entries);
+  }
+
+  function fanTraces(kit, view) {
+    const t = kit.t;
+    const last = { x: view.last_week, y: view.last_price };
+    const weeks = [last.x, ...view.steps.map((s) => s.week)];
+    const band = (lo, hi, name, color) => [
+      { x: weeks, y: [last.y, ...view.steps.map((s) => s[hi])], type: "scatter", mode: "lines",
+        line: { width: 0 }, hoverinfo: "skip", showlegend: false },
+      { x: weeks, y: [last.y, ...view.steps.map((s) => s[lo])], type: "scatter", mode: "lines",
+        line: { width: 0 }, fill: "tonexty", fillcolor: color, name,
+        hovertemplate: `${name}: %{y:.3f}<extra></extra>` },
+    ];
+    const traces = [
+      ...band("lo95", "hi95", t("outlook.band95"), "rgba(11,110,153,0.15)"),
+      ...band("lo80", "hi80", t("outlook.band80"), "rgba(11,110,153,0.30)"),
+      { x: view.history.map((p) => p.week), y: view.history.map((p) => p.price), type: "scatter",
+        mode: "lines+markers", name: t("outlook.published"), line: { color: "#16324f", width: 2 },
+        marker: { size: 4 } },
+      { x: weeks, y: [last.y, ...view.steps.map((s) => s.point)], type: "scatter",
+        mode: "lines+markers", name: t("outlook.point"),
+        line: { color: "#e07b00", width: 2, dash: "dash" }, marker: { size: 6 } },
+    ];
+    const scored = view.steps.filter((s) => s.published !== null);
+    if (scored.length) {
+      traces.push({ x: scored.map((s) => s.week), y: scored.map((s) => s.published),
+        type: "scatter", mode: "markers", name: t("outlook.actual"),
+        marker: { color: "#2e8540", size: 9, symbol: "diamond" } });
+    }
+    return traces;
+  }
+
+  function accuracyTable(kit, view) {
+    const table = document.getElementById("outlook-accuracy");
+    table.replaceChildren();
+    const head = table.createTHead().insertRow();
+    for (const key of ["h", "n", "mae", "naive", "ratio", "bias", "c80", "c95"]) {
+      const th = document.createElement("th");
+      th.textContent = kit.t("outlook.col." + key);
+      head.append(th);
+    }
+    const body = table.createTBody();
+    for (const a of view.accuracy) {
+      const row = body.insertRow();
+      row.dataset.horizon = String(a.horizon);
+      const cells = [
+        String(a.horizon), String(a.n), kit.fmt.money(a.mae, view.unit, 3),
+        kit.fmt.money(a.naive_mae, view.unit, 3), kit.fmt.num(a.ratio, 2),
+        kit.fmt.money(a.bias, view.unit, 3), kit.fmt.pct(a.coverage80 === null ? null : a.coverage80 * 100, 0, false),
+        kit.fmt.pct(a.coverage95 === null ? null : a.coverage95 * 100, 0, false),
+      ];
+      for (const text of cells) row.insertCell().textContent = text;
+      if (a.ratio !== null && a.ratio >= 1) row.classList.add("worse");
+    }
+  }
+
+  async function render(kit, token) {
+    const { t, fmt, state } = kit;
+    const url = kit.api("/api/outlook", { fuel: state.fuel, area: state.area });
+    const mapUrl = kit.api("/api/outlook/map", { fuel: state.fuel, horizon: 2 });
+    kit.setCsv(url);
+    const [view, map, gj] = await Promise.all([
+      kit.getJSON(url), kit.getJSON(mapUrl), kit.loadGeojson(),
+    ]);
+    if (!kit.isCurrent(token)) return;
+    const fuel = t("product." + state.fuel);
+    const area = kit.areaName(state.area);
+    const cards = document.getElementById("outlook-cards");
+    cards.replaceChildren();
+    if (!view.available) {
+      kit.setText("outlook-verdict", "");
+      kit.showEmpty("chart-outlook-fan", t("outlook.none", { fuel, area }));
+      document.getElementById("outlook-accuracy").replaceChildren();
+    } else {
+      const first = view.steps[0];
+      const one = view.accuracy.find((a) => a.horizon === 1);
+      kit.card(cards, t("outlook.last", { week: fmt.date(view.last_week) }),
+        fmt.money(view.last_price, view.unit, 3));
+      kit.card(cards, t("outlook.nowcast", { week: fmt.date(first.week) }),
+        fmt.money(first.point, view.unit, 3),
+        fmt.pct((first.point / view.last_price - 1) * 100, 1),
+        kit.changeClass((first.point / view.last_price - 1) * 100),
+        t("outlook.range80", { lo: fmt.money(first.lo80, view.unit, 3), hi: fmt.money(first.hi80, view.unit, 3) }));
+      const move = view.driver_move === null ? null : (Math.exp(view.driver_move) - 1) * 100;
+      kit.card(cards, t("outlook.driver"), fmt.pct(move, 1), "", kit.changeClass(move),
+        t("outlook.driverFoot", { day: fmt.date(view.driver_day) }));
+      if (one) {
+        kit.card(cards, t("outlook.ratio"), fmt.num(one.ratio, 2), "",
+          one.ratio !== null && one.ratio >= 1 ? "up" : "down",
+          t("outlook.ratioFoot", { n: one.n, from: fmt.date(view.accuracy_from) }));
+      }
+      const vars = one ? {
+        ratio: fmt.pct(one.ratio === null ? null : one.ratio * 100, 0, false), n: one.n,
+        c80: fmt.pct(one.coverage80 === null ? null : one.coverage80 * 100, 0, false),
+        c95: fmt.pct(one.coverage95 === null ? null : one.coverage95 * 100, 0, false),
+      } : {};
+      const verdict = document.getElementById("outlook-verdict");
+      verdict.textContent = t(view.verdict === "beats" ? "outlook.beats"
+        : view.verdict === "does_not_beat" ? "outlook.notBeats" : "outlook.unknown", vars);
+      verdict.dataset.verdict = view.verdict;
+      const layout = kit.baseLayout(t("outlook.fan", { fuel, area }));
+      layout.yaxis.tickprefix = view.unit.startsWith("BRL") ? "R$ " : "";
+      await kit.plot("chart-outlook-fan", fanTraces(kit, view), layout, url);
+      accuracyTable(kit, view);
+    }
+    if (!kit.isCurrent(token)) return;
+    if (!map.states.length) {
+      kit.showEmpty("chart-outlook-map", t("outlook.noMap", { fuel }));
+      return;
+    }
+    const top = Math.max(0.005, ...map.states.map((s) => Math.abs(s.change)));
+    await kit.plot("chart-outlook-map", [{
+      type: "choropleth",
+      geojson: gj,
+      featureidkey: "properties.sigla",
+      locations: map.states.map((s) => s.area),
+      z: map.states.map((s) => s.change * 100),
+      zmin: -top * 100,
+      zmax: top * 100,
+      text: map.states.map((s) => s.name),
+      customdata: map.states.map((s) => [s.last_price, s.point]),
+      colorscale: [[0, "#0b6e99"], [0.5, "#f7f7f7"], [1, "#b83b5e"]],
+      marker: { line: { color: "#ffffff", width: 0.8 } },
+      colorbar: { title: { text: "%" }, thickness: 12, len: 0.7 },
+      hovertemplate: "<b>%{text}</b><br>%{z:+.2f}%<br>%{customdata[0]:.3f} → %{customdata[1]:.3f}<extra></extra>",
+    }], kit.mapLayout(t("outlook.map", { fuel })), mapUrl);
+  }
+
+  window.FUELPIPE_EXTRA_VIEWS = window.FUELPIPE_EXTRA_VIEWS || {};
+  window.FUELPIPE_EXTRA_VIEWS.outlook = {
+    spec: { controls: ["fuel", "area"], date: "ctl.date" },
+    render,
+  };
+})();

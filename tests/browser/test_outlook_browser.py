@@ -1,0 +1,130 @@
+"""The Outlook view in headless Chromium, on a store holding the real history and its outlook."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page
+from tests.dashboard.serving import serving
+
+from fuelpipe.adapters.clock import FixedClock
+from fuelpipe.adapters.history_files import load_history
+from fuelpipe.adapters.sqlite_store import SqliteStore
+from fuelpipe.dashboard.app import create_app
+from fuelpipe.domain.catalog import DEFAULT_CATALOG, STATES
+from fuelpipe.domain.keys import commodity_key, currency_key, fuel_key
+from fuelpipe.domain.models import Record, Status
+from fuelpipe.outlook.series import known_at
+from fuelpipe.stages.outlook import refresh_outlook
+
+pytestmark = pytest.mark.browser
+
+SP = ZoneInfo("America/Sao_Paulo")
+NOW = datetime(2026, 3, 16, 12, 0, tzinfo=SP)  # the Brazil workbook's last week is out
+DATASETS = Path(__file__).resolve().parents[2] / "datasets"
+DRIVERS = (currency_key("USD"), commodity_key("BRENT"), commodity_key("BRENT_FUTURES"))
+FUELS = [fuel_key(p, "BR") for p in ("GASOLINE", "ETHANOL", "DIESEL_S10")] + [
+    fuel_key("GASOLINE", uf) for uf in STATES
+]
+
+
+@pytest.fixture(scope="module")
+def outlook_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The dashboard over the real history known at NOW, after the outlook stage ran on it."""
+    history = load_history(DATASETS)
+    store = SqliteStore(tmp_path_factory.mktemp("outlook") / "real.sqlite")
+    for key in (*DRIVERS, *FUELS):
+        lag = DEFAULT_CATALOG[key].available_after
+        store.put_records(
+            [
+                Record(key, day, Decimal(str(value)), Status.OK)
+                for day, value in history.series.get(key, [])
+                if known_at(day, lag) <= NOW
+            ]
+        )
+    report = refresh_outlook(store, DEFAULT_CATALOG, NOW, keys=FUELS)
+    assert report.made >= 3 + 20  # Brazil's three fuels and most states' gasoline
+    with serving(create_app(store, DEFAULT_CATALOG, clock=FixedClock(NOW))) as url:
+        yield url
+    store.close()
+
+
+@pytest.fixture
+def page(browser: Browser, outlook_url: str) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="en-US")
+    context.set_default_timeout(30_000)
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda exc: problems.append(str(exc)))
+    yield page
+    context.close()
+    assert problems == []
+
+
+def _ready(page: Page) -> None:
+    page.wait_for_selector("body[data-ready='outlook']", state="attached")
+
+
+def _traces(page: Page, chart: str) -> list[dict[str, object]]:
+    traces: list[dict[str, object]] = page.evaluate(
+        """(id) => (document.getElementById(id).data || []).map(t => ({
+            type: t.type || 'scatter', name: t.name || '', n: (t.locations || t.x || []).length,
+            fill: t.fill || '' }))""",
+        chart,
+    )
+    return traces
+
+
+def test_outlook_view_draws_the_fan_chart_and_the_state_map(
+    page: Page, outlook_url: str, screenshots: Path
+) -> None:
+    page.goto(f"{outlook_url}/?view=outlook&fuel=GASOLINE&area=BR&lang=en")
+    _ready(page)
+    api = httpx.get(f"{outlook_url}/api/outlook", params={"fuel": "GASOLINE", "area": "BR"}).json()
+    assert api["available"] and len(api["steps"]) == 5
+    fan = _traces(page, "chart-outlook-fan")
+    bands = [t for t in fan if t["fill"] == "tonexty"]
+    assert [t["name"] for t in bands] == ["95% band", "80% band"]
+    assert all(t["n"] == 6 for t in bands)  # the last published week and the five forecast
+    assert any(t["name"] == "Nowcast" and t["n"] == 6 for t in fan)
+    assert any(t["name"] == "Published" and t["n"] == len(api["history"]) for t in fan)
+    maps = _traces(page, "chart-outlook-map")
+    states = httpx.get(f"{outlook_url}/api/outlook/map", params={"fuel": "GASOLINE"}).json()
+    assert maps[0]["type"] == "choropleth" and maps[0]["n"] == len(states["states"]) >= 20
+    cards = page.locator("#outlook-cards .card").all_text_contents()
+    assert len(cards) == 4 and "Brent in BRL since the last survey" in cards[2]
+    verdict = page.locator("#outlook-verdict")
+    expected = "beat the no-change" if api["verdict"] == "beats" else "does NOT beat"
+    assert expected in (verdict.text_content() or "")
+    assert page.locator("#outlook-accuracy tbody tr").count() == 3  # horizons 1, 2 and 4
+    csv_href = page.locator("#csv").get_attribute("href") or ""
+    assert csv_href.startswith("/api/outlook?") and "format=csv" in csv_href
+    csv_text = httpx.get(outlook_url + csv_href).text
+    assert csv_text.splitlines()[0].startswith("fuel,area,as_of,last_week")
+    assert len(csv_text.splitlines()) == 6
+    page.screenshot(path=str(screenshots / "outlook.png"), full_page=True)
+
+
+def test_outlook_view_speaks_portuguese_and_keeps_its_state_in_the_url(
+    page: Page, outlook_url: str
+) -> None:
+    page.goto(f"{outlook_url}/?view=outlook&fuel=DIESEL_S10&area=BR&lang=pt-BR")
+    _ready(page)
+    assert page.locator(".tabs [data-view='outlook']").text_content() == "Perspectiva"
+    assert "Brent em reais" in " ".join(page.locator("#outlook-cards .card").all_text_contents())
+    page.select_option("#fuel", "ETHANOL")
+    page.wait_for_function("() => location.search.includes('fuel=ETHANOL')")
+    _ready(page)
+    assert "view=outlook" in page.url
+    page.select_option("#area", "SP")
+    page.wait_for_function("() => location.search.includes('area=SP')")
+    _ready(page)  # ethanol in SP has no stored outlook: an explaining empty state, no error
+    page.wait_for_selector("#chart-outlook-fan[data-empty='1']", state="attached")
+    assert "Ainda não há perspectiva" in page.locator(".empty:not([hidden])").first.text_content()
