@@ -83,7 +83,7 @@ def backtest(
         find_history,
         load_history,
     )
-    from fuelpipe.outlook.backtest import score, walk_forward
+    from fuelpipe.outlook.backtest import score, walk_forward_segments
     from fuelpipe.outlook.series import inputs_for
 
     try:
@@ -105,7 +105,7 @@ def backtest(
                 brent_key=BRENT_KEY,
                 futures_key=BRENT_FUTURES_KEY,
             )
-            _forecasts, scored = walk_forward(inputs, first, last)
+            scored = walk_forward_segments(inputs, first, last)
             for s in score(scored):
                 rows.append(
                     {"fuel": f, "area": a}

@@ -8,6 +8,7 @@ later published and with the no-change forecast (``P[t+h] = P[t]``). Pure: numpy
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -22,7 +23,7 @@ from fuelpipe.outlook.model import (
     forecast_from,
     state_at,
 )
-from fuelpipe.outlook.series import Inputs, Lags, day_number, day_of, known_at
+from fuelpipe.outlook.series import Inputs, Lags, Series, day_number, day_of, known_at
 
 REPORTED_HORIZONS = (1, 2, 4)
 
@@ -157,3 +158,28 @@ def score(scored: Iterable[Scored], horizons: Sequence[int] = REPORTED_HORIZONS)
             )
         )
     return out
+
+
+MAX_GAP_DAYS = 182  # ANP paused the survey for 9 weeks in 2020: still neighbours
+
+
+def walk_forward_segments(
+    inputs: Inputs,
+    start: date | None = None,
+    end: date | None = None,
+    lags: Lags | None = None,
+    params: Params | None = None,
+) -> list[Scored]:
+    """:func:`walk_forward` on each stretch of the fuel's history without a hole over 26 weeks.
+
+    State files stop for years (2019 → 2024): the weeks either side of such a hole are not
+    neighbours, so each stretch is backtested on its own and the scored steps are pooled.
+    """
+    days = inputs.fuel.days
+    breaks = [0, *(np.nonzero(np.diff(days) > MAX_GAP_DAYS)[0] + 1).tolist(), len(days)]
+    scored: list[Scored] = []
+    for lo, hi in itertools.pairwise(breaks):
+        fuel = Series(days[lo:hi], inputs.fuel.values[lo:hi])
+        part = Inputs(fuel=fuel, brent=inputs.brent, usd=inputs.usd, futures=inputs.futures)
+        scored += walk_forward(part, start, end, lags, params)[1]
+    return scored

@@ -32,7 +32,7 @@ BRENT = commodity_key("BRENT")
 BRENT_FUTURES = commodity_key("BRENT_FUTURES")
 MIN_WEEKS = 70
 """Below this many published weeks the model cannot train (52 rows after 4 lags and a gap)."""
-MAX_GAP = timedelta(weeks=8)
+MAX_GAP = timedelta(weeks=26)
 """A longer hole in a fuel's history (a state file that stops for years) starts it afresh."""
 
 

@@ -1,0 +1,95 @@
+"""`fuelpipe outlook backtest` on the bundled history, and `outlook show` on a real store."""
+
+import json
+from datetime import datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from typer.testing import CliRunner
+
+from fuelpipe.adapters.sqlite_store import SqliteStore
+from fuelpipe.cli.main import app
+from fuelpipe.domain.catalog import DEFAULT_CATALOG
+from fuelpipe.domain.models import Record, Status
+from fuelpipe.outlook.series import known_at
+from fuelpipe.stages.outlook import refresh_outlook
+
+from .conftest import DATASETS
+
+SP = ZoneInfo("America/Sao_Paulo")
+FIELDS = {"fuel", "area", "horizon", "n", "mae", "naive_mae", "ratio", "bias", "coverage80",
+          "coverage95"}  # fmt: skip
+
+
+def test_backtest_prints_every_field_per_fuel_area_and_horizon():
+    result = CliRunner().invoke(
+        app,
+        [
+            "outlook",
+            "backtest",
+            "--fuel",
+            "GASOLINE",
+            "--fuel",
+            "LPG",
+            "--from",
+            "2024-01-01",
+            "--to",
+            "2025-12-31",
+            "--history",
+            str(DATASETS),
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert [(r["fuel"], r["horizon"]) for r in rows] == [
+        ("GASOLINE", 1),
+        ("GASOLINE", 2),
+        ("GASOLINE", 4),
+        ("LPG", 1),
+        ("LPG", 2),
+        ("LPG", 4),
+    ]
+    assert all(set(r) == FIELDS and r["area"] == "BR" for r in rows)
+    assert all(100 <= r["n"] <= 105 for r in rows)  # two years of survey weeks
+    assert all(abs(r["ratio"] - r["mae"] / r["naive_mae"]) < 0.01 for r in rows)
+
+
+def test_backtest_without_history_says_so_in_one_line(tmp_path):
+    result = CliRunner().invoke(app, ["outlook", "backtest", "--history", str(tmp_path), "--json"])
+    assert result.exit_code == 2
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and "no bundled history found" in lines[0]
+
+
+def test_backtest_rejects_an_unknown_fuel():
+    result = CliRunner().invoke(app, ["outlook", "backtest", "--fuel", "KEROSENE"])
+    assert result.exit_code == 2
+    assert "--fuel KEROSENE" in result.output
+
+
+def test_show_prints_the_stored_nowcast(tmp_path, history):
+    now = datetime(2024, 3, 20, 18, 0, tzinfo=SP)
+    db = tmp_path / "store.sqlite"
+    store = SqliteStore(db)
+    for key in ("FUEL#DIESEL_S10#BR", "CURRENCY#USD", "COMMODITY#BRENT", "COMMODITY#BRENT_FUTURES"):
+        lag = DEFAULT_CATALOG[key].available_after
+        store.put_records(
+            [
+                Record(key, d, Decimal(str(v)), Status.OK)
+                for d, v in history.series[key]
+                if known_at(d, lag) <= now
+            ]
+        )
+    refresh_outlook(store, DEFAULT_CATALOG, now, keys=["FUEL#DIESEL_S10#BR"])
+    store.close()
+    result = CliRunner().invoke(
+        app, ["outlook", "show", "--fuel", "DIESEL_S10", "--json"], env={"FUELPIPE_DB": str(db)}
+    )
+    assert result.exit_code == 0, result.output
+    (shown,) = json.loads(result.stdout)
+    assert shown["last_week"] == "2024-03-10"
+    assert [s["week"] for s in shown["steps"]][:2] == ["2024-03-17", "2024-03-24"]
+    assert all(
+        s["lo95"] <= s["lo80"] <= s["point"] <= s["hi80"] <= s["hi95"] for s in shown["steps"]
+    )
