@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from enum import StrEnum
 from typing import Protocol
 
 from fuelpipe.domain.catalog import Catalog
@@ -19,6 +20,14 @@ from fuelpipe.ports.store import Store
 from fuelpipe.stages.outlook import fuel_series, outlook_key_for
 
 EvidenceValue = str | int | float | None
+
+
+class Severity(StrEnum):
+    """How urgently a person should look (the values of the alerting's Severity)."""
+
+    INFO = "info"
+    WARNING = "warning"
+    CRITICAL = "critical"
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +38,7 @@ class OutlookCondition:
     subject: str
     summary: str
     evidence: Mapping[str, EvidenceValue] = field(default_factory=dict)
-    severity: str = "warning"
+    severity: Severity = Severity.WARNING
 
     @property
     def id(self) -> str:
@@ -107,6 +116,7 @@ class OutlookMove:
                         "threshold": self.threshold,
                         "as_of": fc.as_of.isoformat(),
                     },
+                    severity=Severity.INFO,
                 )
             )
         return out
