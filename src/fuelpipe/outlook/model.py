@@ -96,8 +96,19 @@ class Samples:
     """log pump price − log Brent in BRL, as known at each week's publication."""
 
 
-def _driver_features(inputs: Inputs, cut: Cutoffs, params: Params) -> tuple[Floats, float]:
+DriverCache = dict[tuple[Cutoffs, int], tuple[Floats, float]]
+"""Driver regressors by cutoffs: every fuel and area of one refresh shares the same drivers."""
+
+
+def _driver_features(
+    inputs: Inputs, cut: Cutoffs, params: Params, cache: DriverCache | None = None
+) -> tuple[Floats, float]:
     """(block log changes of Brent in BRL ending at the last known driver day, its log level)."""
+    if cache is not None:
+        found = cache.get((cut, params.driver_blocks))
+        if found is None:
+            found = cache[(cut, params.driver_blocks)] = _driver_features(inputs, cut, params)
+        return found
     end = last_driver_day(inputs, cut)
     if end is None:
         return np.full(params.driver_blocks, np.nan), np.nan
@@ -127,10 +138,11 @@ def _row(
     i: int,
     past_gaps: Floats,
     params: Params,
+    cache: DriverCache | None = None,
 ) -> tuple[Floats, float]:
     """The regressors of the state 'last published week i, drivers known to cut' and its gap."""
     own = _own_changes(log_price, i, params)
-    blocks, level = _driver_features(inputs, cut, params)
+    blocks, level = _driver_features(inputs, cut, params, cache)
     gap = float(log_price[i] - level)
     parts = [np.ones(1), own, blocks]
     if params.error_correction:
@@ -140,7 +152,9 @@ def _row(
     return np.concatenate(parts), gap
 
 
-def build_samples(inputs: Inputs, lags: Lags, params: Params) -> Samples:
+def build_samples(
+    inputs: Inputs, lags: Lags, params: Params, cache: DriverCache | None = None
+) -> Samples:
     """Every published week's regressors, each computed from what was known at its publication.
 
     A week's row depends only on values known when that week was published, so rows can be
@@ -154,7 +168,7 @@ def build_samples(inputs: Inputs, lags: Lags, params: Params) -> Samples:
     vol = np.zeros(n)
     for i in range(n):
         cut = Cutoffs.at(known_at(day_of(int(weeks[i])), lags.fuel), lags)
-        row, gaps[i] = _row(inputs, cut, log_price, i, gaps[:i], params)
+        row, gaps[i] = _row(inputs, cut, log_price, i, gaps[:i], params, cache)
         rows.append(row)
         vol[i] = _volatility(log_price, i, params)
     width = 2 + params.own_lags + params.driver_blocks - (0 if params.error_correction else 1)
@@ -241,13 +255,21 @@ def state_at(
 
 
 def nowcast(
-    inputs: Inputs, as_of: datetime, lags: Lags | None = None, params: Params | None = None
+    inputs: Inputs,
+    as_of: datetime,
+    lags: Lags | None = None,
+    params: Params | None = None,
+    cache: DriverCache | None = None,
 ) -> Forecast | None:
-    """The outlook at ``as_of`` from the inputs as known then; None when history is too short."""
+    """The outlook at ``as_of`` from the inputs as known then; None when history is too short.
+
+    ``cache`` may be shared by calls whose inputs have the same driver series (one refresh of
+    every fuel and area); it holds driver regressors by cutoffs, so it never leaks later values.
+    """
     lags = lags or Lags()
     params = params or Params()
     known = truncate(inputs, Cutoffs.at(as_of, lags))
-    samples = build_samples(known, lags, params)
+    samples = build_samples(known, lags, params, cache)
     state = state_at(known, samples, as_of, lags, params)
     if state is None:
         return None

@@ -23,6 +23,7 @@ from fuelpipe.domain.models import Record, Status
 from fuelpipe.ports.store import Store
 
 if TYPE_CHECKING:  # numpy is imported only when the outlook runs (the dashboard extra has it)
+    from fuelpipe.outlook.model import DriverCache
     from fuelpipe.outlook.series import Lags
 
 logger = logging.getLogger(__name__)
@@ -98,9 +99,10 @@ def refresh_outlook(
     """Score what ANP published, then store a new forecast wherever the inputs moved."""
     from fuelpipe.outlook.model import Params, nowcast
     from fuelpipe.outlook.records import to_record
-    from fuelpipe.outlook.series import inputs_for
+    from fuelpipe.outlook.series import Cutoffs, day_of, inputs_for, last_driver_day
 
     report = OutlookReport()
+    cache: DriverCache = {}  # the drivers are the same for every fuel and area below
     drivers = {k: _points(store, k) for k in (USD, BRENT, BRENT_FUTURES)}
     lags = _lags(catalog)
     for series in fuel_series(catalog, keys):
@@ -120,13 +122,16 @@ def refresh_outlook(
             brent_key=BRENT,
             futures_key=BRENT_FUTURES,
         )
-        forecast = nowcast(inputs, as_of, lags, Params())
+        latest = _latest(store, key, as_of)
+        driver_day = last_driver_day(inputs, Cutoffs.at(as_of, lags))
+        if latest is not None and _same_inputs(
+            latest, fuel[-1][0], day_of(driver_day) if driver_day is not None else None
+        ):
+            report.unchanged += 1  # nothing new since the stored forecast: skip the model
+            continue
+        forecast = nowcast(inputs, as_of, lags, Params(), cache)
         if forecast is None:
             report.too_short += 1
-            continue
-        latest = _latest(store, key, as_of)
-        if latest is not None and _same_inputs(latest, forecast.last_week, forecast.driver_day):
-            report.unchanged += 1
             continue
         store.put_records([to_record(key, forecast).with_(updated_at=as_of)])
         report.made += 1
