@@ -24,8 +24,11 @@ def _dec(value: float, places: int = 4) -> Decimal:
     return Decimal(f"{value:.{places}f}")
 
 
-def to_record(key: str, forecast: Forecast) -> Record:
-    """The stored form of a forecast (value = the nowcast of the survey week in progress)."""
+def to_record(key: str, forecast: Forecast, inputs: str | None = None) -> Record:
+    """The stored form of a forecast (value = the nowcast of the survey week in progress).
+
+    ``inputs`` names the last known day of each input (:func:`~fuelpipe.outlook.series.input_mark`).
+    """
     attrs: dict[str, AttrValue] = {
         "as_of": forecast.as_of.isoformat(),
         "last_week": forecast.last_week.isoformat(),
@@ -33,6 +36,7 @@ def to_record(key: str, forecast: Forecast) -> Record:
         "driver_move": _dec(forecast.driver_move, 6),
         "driver_day": forecast.driver_day.isoformat() if forecast.driver_day else None,
         "horizons": len(forecast.steps),
+        "inputs": inputs,
     }
     for step in forecast.steps:
         h = step.horizon

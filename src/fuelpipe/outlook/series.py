@@ -198,3 +198,17 @@ def inputs_for(
     return Inputs(
         fuel=get(fuel_key), brent=get(brent_key), usd=get(usd_key), futures=get(futures_key)
     )
+
+
+def input_mark(inputs: Inputs, cut: Cutoffs) -> str:
+    """The last known day of each input, as one string: a forecast is redone when it changes."""
+    parts = []
+    for name, series, last in (
+        ("fuel", inputs.fuel, cut.fuel),
+        ("usd", inputs.usd, cut.usd),
+        ("brent", inputs.brent, cut.brent),
+        ("futures", inputs.futures, cut.futures),
+    ):
+        known = series.upto(last)
+        parts.append(f"{name}={day_of(int(known.days[-1])).isoformat() if len(known) else '-'}")
+    return ";".join(parts)

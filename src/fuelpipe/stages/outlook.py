@@ -99,7 +99,7 @@ def refresh_outlook(
     """Score what ANP published, then store a new forecast wherever the inputs moved."""
     from fuelpipe.outlook.model import Params, nowcast
     from fuelpipe.outlook.records import to_record
-    from fuelpipe.outlook.series import Cutoffs, day_of, inputs_for, last_driver_day
+    from fuelpipe.outlook.series import Cutoffs, input_mark, inputs_for
 
     report = OutlookReport()
     cache: DriverCache = {}  # the drivers are the same for every fuel and area below
@@ -123,17 +123,15 @@ def refresh_outlook(
             futures_key=BRENT_FUTURES,
         )
         latest = _latest(store, key, as_of)
-        driver_day = last_driver_day(inputs, Cutoffs.at(as_of, lags))
-        if latest is not None and _same_inputs(
-            latest, fuel[-1][0], day_of(driver_day) if driver_day is not None else None
-        ):
+        mark = input_mark(inputs, Cutoffs.at(as_of, lags))
+        if latest is not None and latest.attrs.get("inputs") == mark:
             report.unchanged += 1  # nothing new since the stored forecast: skip the model
             continue
         forecast = nowcast(inputs, as_of, lags, Params(), cache)
         if forecast is None:
             report.too_short += 1
             continue
-        store.put_records([to_record(key, forecast).with_(updated_at=as_of)])
+        store.put_records([to_record(key, forecast, mark).with_(updated_at=as_of)])
         report.made += 1
     return report
 
@@ -157,13 +155,6 @@ def _lags(catalog: Catalog) -> Lags:
 def _latest(store: Store, key: str, as_of: datetime) -> Record | None:
     records = store.query(key, as_of.date() - timedelta(days=60), None)
     return records[-1] if records else None
-
-
-def _same_inputs(record: Record, last_week: date, driver_day: date | None) -> bool:
-    a = record.attrs
-    return a.get("last_week") == last_week.isoformat() and a.get("driver_day") == (
-        driver_day.isoformat() if driver_day else None
-    )
 
 
 def score_published(store: Store, key: str, published: Mapping[date, float]) -> int:
