@@ -12,7 +12,7 @@ from collections.abc import Hashable
 from datetime import date, timedelta
 from typing import Annotated
 
-from cachetools import LRUCache  # type: ignore[import-untyped]  # no stubs are locked
+from cachetools import LRUCache
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from pydantic import AfterValidator, BaseModel
