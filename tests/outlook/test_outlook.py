@@ -162,3 +162,21 @@ def test_lags_match_the_catalog():
     assert lags.usd == DEFAULT_CATALOG[USD_KEY].available_after
     assert lags.brent == DEFAULT_CATALOG[BRENT_KEY].available_after
     assert lags.futures == DEFAULT_CATALOG[BRENT_FUTURES_KEY].available_after
+
+
+def test_a_malformed_stored_forecast_is_skipped_with_one_line_and_the_rest_goes_on(
+    tmp_path, history, caplog
+):
+    as_of = datetime(2022, 3, 16, 15, 0, tzinfo=SP)
+    store = _store(tmp_path, history, as_of=as_of)
+    key = outlook_key("GASOLINE", "BR")
+    bad = Record(
+        key, date(2022, 3, 10), Decimal("6.5"), Status.OK, attrs={"horizons": 1, "w1": "soon"}
+    )
+    store.put_records([bad])
+    report = refresh_outlook(store, DEFAULT_CATALOG, as_of, keys=[GASOLINE])
+    assert report.made == 1 and report.problems == []
+    warnings = [r.getMessage() for r in caplog.records if "record skipped" in r.getMessage()]
+    assert len(warnings) == 1 and "OUTLOOK#GASOLINE#BR 2022-03-10" in warnings[0]
+    assert [r.date for r in store.query(key)] == [date(2022, 3, 10), date(2022, 3, 16)]
+    store.close()

@@ -109,6 +109,8 @@ def from_record(record: Record) -> StoredForecast:
         )
     except KeyError as exc:
         raise ValueError(f"{record.key} {record.date}: no attribute {exc.args[0]}") from None
+    except ValueError as exc:
+        raise ValueError(f"{record.key} {record.date}: {exc}") from None
     if not steps:
         raise ValueError(f"{record.key} {record.date}: a forecast without steps")
     return StoredForecast(record.key, forecast, actuals)

@@ -97,43 +97,60 @@ def refresh_outlook(
     keys: Sequence[str] | None = None,
 ) -> OutlookReport:
     """Score what ANP published, then store a new forecast wherever the inputs moved."""
-    from fuelpipe.outlook.model import Params, nowcast
-    from fuelpipe.outlook.records import to_record
-    from fuelpipe.outlook.series import Cutoffs, input_mark, inputs_for
-
     report = OutlookReport()
     cache: DriverCache = {}  # the drivers are the same for every fuel and area below
     drivers = {k: _points(store, k) for k in (USD, BRENT, BRENT_FUTURES)}
     lags = _lags(catalog)
     for series in fuel_series(catalog, keys):
-        published = _points(store, series.key)
-        lag = series.available_after
-        known = [p for p in published if datetime.combine(p[0], time(0), SAO_PAULO) + lag <= as_of]
-        fuel = after_last_gap(known)
-        if len(fuel) < MIN_WEEKS:
-            report.too_short += 1
-            continue
-        key = outlook_key_for(series)
-        report.scored += score_published(store, key, dict(published))
-        inputs = inputs_for(
-            {**drivers, series.key: fuel},
-            series.key,
-            usd_key=USD,
-            brent_key=BRENT,
-            futures_key=BRENT_FUTURES,
-        )
-        latest = _latest(store, key, as_of)
-        mark = input_mark(inputs, Cutoffs.at(as_of, lags))
-        if latest is not None and latest.attrs.get("inputs") == mark:
-            report.unchanged += 1  # nothing new since the stored forecast: skip the model
-            continue
-        forecast = nowcast(inputs, as_of, lags, Params(), cache)
-        if forecast is None:
-            report.too_short += 1
-            continue
-        store.put_records([to_record(key, forecast, mark).with_(updated_at=as_of)])
-        report.made += 1
+        try:
+            _refresh_one(store, series, as_of, drivers, lags, cache, report)
+        except (ValueError, ArithmeticError) as exc:  # one area's bad data must not stop the rest
+            report.problems.append(f"outlook {series.key}: {exc}")
+            logger.warning("outlook %s: %s; skipped", series.key, exc)
     return report
+
+
+def _refresh_one(
+    store: Store,
+    series: Series,
+    as_of: datetime,
+    drivers: Mapping[str, list[tuple[date, float]]],
+    lags: Lags,
+    cache: DriverCache,
+    report: OutlookReport,
+) -> None:
+    """Score and, when its inputs moved, redo one fuel and area's outlook."""
+    from fuelpipe.outlook.model import Params, nowcast
+    from fuelpipe.outlook.records import to_record
+    from fuelpipe.outlook.series import Cutoffs, input_mark, inputs_for
+
+    published = _points(store, series.key)
+    lag = series.available_after
+    known = [p for p in published if datetime.combine(p[0], time(0), SAO_PAULO) + lag <= as_of]
+    fuel = after_last_gap(known)
+    if len(fuel) < MIN_WEEKS:
+        report.too_short += 1
+        return
+    key = outlook_key_for(series)
+    report.scored += score_published(store, key, dict(published))
+    inputs = inputs_for(
+        {**drivers, series.key: fuel},
+        series.key,
+        usd_key=USD,
+        brent_key=BRENT,
+        futures_key=BRENT_FUTURES,
+    )
+    latest = _latest(store, key, as_of)
+    mark = input_mark(inputs, Cutoffs.at(as_of, lags))
+    if latest is not None and latest.attrs.get("inputs") == mark:
+        report.unchanged += 1  # nothing new since the stored forecast: skip the model
+        return
+    forecast = nowcast(inputs, as_of, lags, Params(), cache)
+    if forecast is None:
+        report.too_short += 1
+        return
+    store.put_records([to_record(key, forecast, mark).with_(updated_at=as_of)])
+    report.made += 1
 
 
 def _lags(catalog: Catalog) -> Lags:
