@@ -19,8 +19,9 @@ from fuelpipe.adapters.history_files import (
     USD_KEY,
     load_history,
 )
+from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.outlook.backtest import Score, score, walk_forward
-from fuelpipe.outlook.series import inputs_for
+from fuelpipe.outlook.series import Lags, inputs_for
 
 ROOT = Path(__file__).resolve().parent.parent
 FUELS = ("GASOLINE", "ETHANOL", "DIESEL_S10", "DIESEL", "LPG")
@@ -43,7 +44,7 @@ def backtest_table() -> tuple[dict[str, list[Score]], date]:
             brent_key=BRENT_KEY,
             futures_key=BRENT_FUTURES_KEY,
         )
-        _, scored = walk_forward(inputs, START)
+        _, scored = walk_forward(inputs, START, lags=Lags.from_catalog(DEFAULT_CATALOG))
         out[fuel] = score(scored)
     return out, last
 

@@ -79,10 +79,11 @@ def test_a_forecast_from_a_store_truncated_at_its_as_of_is_identical(tmp_path, h
 
 def test_walk_forward_forecasts_equal_nowcasts_on_truncated_inputs(history):
     inputs = _inputs(history)
-    forecasts, _ = walk_forward(inputs, date(2020, 3, 1), date(2020, 5, 1))
+    lags = Lags.from_catalog(DEFAULT_CATALOG)
+    forecasts, _ = walk_forward(inputs, date(2020, 3, 1), date(2020, 5, 1), lags)
     assert forecasts
     for made in forecasts[::3]:
-        again = nowcast(inputs, made.as_of)
+        again = nowcast(inputs, made.as_of, lags)
         assert again == made
 
 
@@ -148,7 +149,8 @@ def test_backtest_no_change_mae_equals_a_direct_pandas_computation(history, prod
 def test_the_model_beats_no_change_on_average_at_one_week(history):
     ratios = []
     for product in ("GASOLINE", "ETHANOL", "DIESEL_S10"):
-        _, scored = walk_forward(_inputs(history, f"FUEL#{product}#BR"), date(2016, 10, 1))
+        inputs = _inputs(history, f"FUEL#{product}#BR")
+        _, scored = walk_forward(inputs, date(2016, 10, 1), lags=Lags.from_catalog(DEFAULT_CATALOG))
         one, _, _ = score(scored)
         ratios.append(one.ratio)
         assert abs(one.coverage80 - 0.80) <= 0.05
@@ -156,8 +158,8 @@ def test_the_model_beats_no_change_on_average_at_one_week(history):
     assert sum(ratios) / 3 <= 0.90
 
 
-def test_lags_match_the_catalog():
-    lags = Lags()
+def test_lags_come_from_the_catalog():
+    lags = Lags.from_catalog(DEFAULT_CATALOG)
     assert lags.fuel == DEFAULT_CATALOG[GASOLINE].available_after
     assert lags.usd == DEFAULT_CATALOG[USD_KEY].available_after
     assert lags.brent == DEFAULT_CATALOG[BRENT_KEY].available_after

@@ -53,7 +53,7 @@ def test_outlook_answers_the_nowcast_and_says_when_it_does_not_beat_no_change(cl
 
 
 def test_accuracy_is_the_backtest_on_the_stores_history(client, history):
-    from fuelpipe.outlook.series import inputs_for
+    from fuelpipe.outlook.series import Lags, inputs_for
 
     body = client.get("/api/outlook", params={"fuel": "LPG", "area": "BR"}).json()
     cut = {
@@ -66,7 +66,7 @@ def test_accuracy_is_the_backtest_on_the_stores_history(client, history):
     }
     inputs = inputs_for(cut, "FUEL#LPG#BR", usd_key=KEYS[1], brent_key=KEYS[2], futures_key=KEYS[3])
     start = datetime.fromisoformat(body["accuracy_from"]).date()
-    one = score(walk_forward(inputs, start)[1])[0]
+    one = score(walk_forward(inputs, start, lags=Lags.from_catalog(DEFAULT_CATALOG))[1])[0]
     assert body["accuracy"][0]["mae"] == pytest.approx(one.mae, abs=1e-4)
     assert body["accuracy"][0]["naive_mae"] == pytest.approx(one.naive_mae, abs=1e-4)
 

@@ -83,8 +83,9 @@ def backtest(
         find_history,
         load_history,
     )
+    from fuelpipe.domain.catalog import DEFAULT_CATALOG
     from fuelpipe.outlook.backtest import score, walk_forward_segments
-    from fuelpipe.outlook.series import inputs_for
+    from fuelpipe.outlook.series import Lags, inputs_for
 
     try:
         folder = find_history(history, [Path.cwd(), Path(__file__).resolve()])
@@ -92,6 +93,7 @@ def backtest(
     except HistoryNotFoundError as exc:
         raise cli.fail(str(exc)) from None
     rows: list[dict[str, Any]] = []
+    lags = Lags.from_catalog(DEFAULT_CATALOG)  # the same publication lags the stored outlook uses
     for a in areas:
         for f in fuels:
             key = fuel_key(f, a)
@@ -105,7 +107,7 @@ def backtest(
                 brent_key=BRENT_KEY,
                 futures_key=BRENT_FUTURES_KEY,
             )
-            scored = walk_forward_segments(inputs, first, last)
+            scored = walk_forward_segments(inputs, first, last, lags)
             for s in score(scored):
                 rows.append(
                     {"fuel": f, "area": a}

@@ -173,7 +173,7 @@ def outlook_router(store: Store, catalog: Catalog) -> APIRouter:
 
     def accuracy(key: str, fuel: list[tuple[date, float]]) -> tuple[list[AccuracyOut], date | None]:
         from fuelpipe.outlook.backtest import score, walk_forward
-        from fuelpipe.outlook.series import inputs_for
+        from fuelpipe.outlook.series import Lags, inputs_for
 
         cache_key = (key, len(fuel), fuel[-1] if fuel else None)
         cached: tuple[list[AccuracyOut], date | None] | None = accuracy_cache.get(cache_key)
@@ -182,7 +182,7 @@ def outlook_router(store: Store, catalog: Catalog) -> APIRouter:
         start = fuel[-1][0] - timedelta(weeks=ACCURACY_WEEKS) if fuel else None
         series = {USD: points(USD), BRENT: points(BRENT), FUTURES: points(FUTURES), key: fuel}
         inputs = inputs_for(series, key, usd_key=USD, brent_key=BRENT, futures_key=FUTURES)
-        _, scored = walk_forward(inputs, start)
+        _, scored = walk_forward(inputs, start, lags=Lags.from_catalog(catalog))
         out = [
             AccuracyOut(
                 horizon=s.horizon,

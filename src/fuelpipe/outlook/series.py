@@ -16,6 +16,8 @@ import numpy as np
 import numpy.typing as npt
 
 from fuelpipe.domain.calendars import SAO_PAULO
+from fuelpipe.domain.catalog import Catalog
+from fuelpipe.domain.keys import Kind, commodity_key, currency_key
 
 Days = npt.NDArray[np.int64]
 Floats = npt.NDArray[np.float64]
@@ -111,6 +113,21 @@ class Lags:
     brent: timedelta = FRED_LAG
     usd: timedelta = PTAX_LAG
     futures: timedelta = FUTURES_LAG
+
+    @classmethod
+    def from_catalog(cls, catalog: Catalog) -> Lags:
+        """The lags the catalog gives its series (the defaults where it lacks one)."""
+
+        def lag(key: str, default: timedelta) -> timedelta:
+            return catalog[key].available_after if key in catalog else default
+
+        fuel = next((s.available_after for s in catalog if s.kind is Kind.FUEL), FUEL_LAG)
+        return cls(
+            fuel=fuel,
+            brent=lag(commodity_key("BRENT"), FRED_LAG),
+            usd=lag(currency_key("USD"), PTAX_LAG),
+            futures=lag(commodity_key("BRENT_FUTURES"), FUTURES_LAG),
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -100,7 +100,9 @@ def refresh_outlook(
     report = OutlookReport()
     cache: DriverCache = {}  # the drivers are the same for every fuel and area below
     drivers = {k: _points(store, k) for k in (USD, BRENT, BRENT_FUTURES)}
-    lags = _lags(catalog)
+    from fuelpipe.outlook.series import Lags
+
+    lags = Lags.from_catalog(catalog)
     for series in fuel_series(catalog, keys):
         try:
             _refresh_one(store, series, as_of, drivers, lags, cache, report)
@@ -151,22 +153,6 @@ def _refresh_one(
         return
     store.put_records([to_record(key, forecast, mark).with_(updated_at=as_of)])
     report.made += 1
-
-
-def _lags(catalog: Catalog) -> Lags:
-    from fuelpipe.outlook.series import Lags
-
-    def lag(key: str, default: timedelta) -> timedelta:
-        return catalog[key].available_after if key in catalog else default
-
-    defaults = Lags()
-    fuel = next((s.available_after for s in catalog if s.kind is Kind.FUEL), defaults.fuel)
-    return Lags(
-        fuel=fuel,
-        brent=lag(BRENT, defaults.brent),
-        usd=lag(USD, defaults.usd),
-        futures=lag(BRENT_FUTURES, defaults.futures),
-    )
 
 
 def _latest(store: Store, key: str, as_of: datetime) -> Record | None:
