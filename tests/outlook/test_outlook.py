@@ -182,3 +182,11 @@ def test_a_malformed_stored_forecast_is_skipped_with_one_line_and_the_rest_goes_
     assert len(warnings) == 1 and "OUTLOOK#GASOLINE#BR 2022-03-10" in warnings[0]
     assert [r.date for r in store.query(key)] == [date(2022, 3, 10), date(2022, 3, 16)]
     store.close()
+
+
+def test_outlook_keys_parse_like_every_other_key():
+    from fuelpipe.domain.keys import Kind, parse_key
+
+    parsed = parse_key(outlook_key("DIESEL_S10", "REGION_NE"))
+    assert (parsed.kind, parsed.parts) == (Kind.OUTLOOK, ("DIESEL_S10", "REGION_NE"))
+    assert str(parsed) == "OUTLOOK#DIESEL_S10#REGION_NE"

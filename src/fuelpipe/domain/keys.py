@@ -90,14 +90,6 @@ def outlook_key(product: str, area: str) -> str:
     return build_key(Kind.OUTLOOK, product, area)
 
 
-def outlook_target(key: str) -> str:
-    """The fuel key an outlook key forecasts: ``OUTLOOK#GASOLINE#BR`` → ``FUEL#GASOLINE#BR``."""
-    parsed = parse_key(key)
-    if parsed.kind is not Kind.OUTLOOK:
-        raise InvalidKeyError(f"{key!r} is not an outlook key")
-    return fuel_key(*parsed.parts)
-
-
 # --- end of the outlook block ------------------------------------------------------------------
 
 
