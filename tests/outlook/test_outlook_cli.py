@@ -93,3 +93,28 @@ def test_show_prints_the_stored_nowcast(tmp_path, history):
     assert all(
         s["lo95"] <= s["lo80"] <= s["point"] <= s["hi80"] <= s["hi95"] for s in shown["steps"]
     )
+
+
+def test_outlook_without_numpy_prints_one_line_and_exits_2(tmp_path):
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "sys.modules['numpy'] = None\n"  # how Python marks an absent module
+        "from fuelpipe.cli.main import app\n"
+        "app(sys.argv[1:], prog_name='fuelpipe')\n"
+    )
+    for args in (["outlook", "backtest", "--json"], ["outlook", "show"]):
+        done = subprocess.run(
+            [sys.executable, "-c", code, *args],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=120,
+            env={"FUELPIPE_DB": str(tmp_path / "s.sqlite"), "PATH": "/usr/bin:/bin"},
+        )
+        assert done.returncode == 2, done.stderr
+        lines = done.stderr.strip().splitlines()
+        assert len(lines) == 1 and "pip install 'fuelpipe[dashboard]'" in lines[0], done.stderr
+        assert "Traceback" not in done.stderr

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import math
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from fuelpipe.domain.catalog import FUEL_PRODUCTS, REGIONS, STATES
@@ -31,8 +33,16 @@ def _check(values: list[str], allowed: tuple[str, ...], option: str) -> list[str
     out = [v.strip().upper() for v in values]
     bad = [v for v in out if v not in allowed]
     if bad:
-        raise _cli().fail(f"{option} {', '.join(bad)}: choose from {', '.join(allowed)}")
+        raise _cli().fail(escape(f"{option} {', '.join(bad)}: choose from {', '.join(allowed)}"))
     return out
+
+
+def _needs_numpy(cli: Any, what: str) -> None:
+    """One line and exit 2 when the dashboard extra (numpy) is missing."""
+    from fuelpipe.cli.extras import DASHBOARD_INSTALL
+
+    if find_spec("numpy") is None:
+        raise cli.fail(escape(f"{what} needs numpy from the dashboard extra: {DASHBOARD_INSTALL}"))
 
 
 def _number(value: float) -> float | None:
@@ -71,10 +81,7 @@ def backtest(
     first, last = cli._date(start, "--from"), cli._date(end, "--to")
     if first and last and first > last:
         raise cli.fail(f"--from {first} is after --to {last}")
-    try:
-        import numpy  # noqa: F401
-    except ImportError:
-        raise cli.fail("the outlook needs numpy: pip install 'fuelpipe[dashboard]'") from None
+    _needs_numpy(cli, "fuelpipe outlook backtest")
     from fuelpipe.adapters.history_files import (
         BRENT_FUTURES_KEY,
         BRENT_KEY,
@@ -91,7 +98,7 @@ def backtest(
         folder = find_history(history, [Path.cwd(), Path(__file__).resolve()])
         loaded = load_history(folder, with_areas=any(a != "BR" for a in areas))
     except HistoryNotFoundError as exc:
-        raise cli.fail(str(exc)) from None
+        raise cli.fail(escape(str(exc))) from None
     rows: list[dict[str, Any]] = []
     lags = Lags.from_catalog(DEFAULT_CATALOG)  # the same publication lags the stored outlook uses
     for a in areas:
@@ -146,6 +153,7 @@ def show(
     cli = _cli()
     fuels = _check(fuel or list(FUEL_PRODUCTS), tuple(FUEL_PRODUCTS), "--fuel")
     (chosen_area,) = _check([area], AREAS, "--area")
+    _needs_numpy(cli, "fuelpipe outlook show")
     from fuelpipe.outlook.records import from_record
 
     a = cli.build(cli.settings())
@@ -155,7 +163,11 @@ def show(
             records = a.store.query(outlook_key(f, chosen_area))
             if not records:
                 continue
-            stored = from_record(records[-1])
+            try:
+                stored = from_record(records[-1])
+            except ValueError as exc:  # one unreadable record: say so, show the other fuels
+                cli.err.print(escape(f"note: {exc}; skipped"), highlight=False)
+                continue
             fc = stored.forecast
             out.append(
                 {
