@@ -268,23 +268,24 @@ class Fuelpipe:
         all_keys: bool = False,
         to: To = "pandas",
     ) -> Frame:
-        """`fuelpipe status` as a frame: expected, present, missing, pending, quarantined …"""
+        """`fuelpipe status` as a frame, one row per key: expected, present, missing, pending,
+        quarantined, first, last, and the other counts `status --json` prints."""
+        from dataclasses import fields
+
+        from fuelpipe.stages.status import KeyStatus
         from fuelpipe.stages.status import status as compute
 
         chosen = None
         if patterns is not None:
             chosen = [self._app.catalog[k] for k in self.keys(patterns)]
-        rows = [
-            r.as_dict()
-            for r in compute(self._app, chosen, _day(since, "since"), stored_only=not all_keys)
-        ]
-        names = ("key", "expected", "present", "missing", "pending", "quarantined", "first",
-                 "last", "unexpected")  # fmt: skip
-        cols = {n: [r[n] for r in rows] for n in names}
+        found = compute(self._app, chosen, _day(since, "since"), stored_only=not all_keys)
+        rows = [r.as_dict() for r in found]
+        names = [f.name for f in fields(KeyStatus)]
+        cols: dict[str, list[Any]] = {n: [r[n] for r in rows] for n in names}
         for n in ("first", "last"):
             cols[n] = [None if v is None else date.fromisoformat(str(v)) for v in cols[n]]
-        types = {"key": "str", "first": "date", "last": "date"}
-        return convert(_table(cols, types | dict.fromkeys((*names[1:6], "unexpected"), "int")), to)
+        types = dict.fromkeys(names, "int") | {"key": "str", "first": "date", "last": "date"}
+        return convert(_table(cols, types), to)
 
     def series(
         self,
@@ -296,8 +297,9 @@ class Fuelpipe:
     ) -> Frame:
         """Every stored record of the matching keys in ``[start, end]``, one row per key and date.
 
-        Columns: date, key, value (float; empty unless OK), status (OK, PENDING, QUARANTINED),
-        retry_count, attributes (JSON: the record's attributes, retry reason, next attempt).
+        Columns: date, key, value (float; empty when the record has none), status (OK, PENDING,
+        QUARANTINED, ABSENT), retry_count, attributes (JSON: the record's attributes, retry
+        reason, next attempt).
         The same rows as ``fuelpipe export``, sorted by key then date.
         """
         keys = self.keys(patterns)
