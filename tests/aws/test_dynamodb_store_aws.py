@@ -137,7 +137,7 @@ def test_due_pending_queries_every_shard_once(client: Any, table: str) -> None:
     assert all(q["IndexName"] == "pending-index" for q in queries)
 
 
-def test_present_reads_three_attributes_in_one_paginated_query(client: Any, table: str) -> None:
+def test_present_reads_four_attributes_in_one_paginated_query(client: Any, table: str) -> None:
     store = DynamoDbStore(client, table)
     store.put_records([Record(KEY, d, Decimal("1"), Status.OK, attrs={"x": "y" * 200})
                        for d in days(40)])  # fmt: skip
@@ -145,7 +145,8 @@ def test_present_reads_three_attributes_in_one_paginated_query(client: Any, tabl
     present = store.present(KEY)
     assert [p.date for p in present] == days(40)
     (query,) = queries
-    assert query["ProjectionExpression"] == "#k, #d, #s"
+    # key, date, status, and the revision history that exists only on revised records
+    assert query["ProjectionExpression"] == "#k, #d, #s, #r"
     assert "IndexName" not in query
 
 

@@ -39,7 +39,9 @@ def assert_same_as_clean(clean: Run, run: Run) -> None:
     )
     assert run.cycles_to_quiet is not None
     quarantined = [r for r in run.records.values() if r.status is Status.QUARANTINED]
-    assert quarantined, "the snapshot's one missing PETR4 date should end quarantined"
+    # PETR4 has no bar on 2021-07-09, a São Paulo holiday: the B3 calendar no longer expects
+    # it, so no date of the fast series ends quarantined; the clean run agrees record for record.
+    assert quarantined == [r for r in clean.records.values() if r.status is Status.QUARANTINED]
     assert all(r.retry_count == 5 and r.reason for r in quarantined)
     assert all(r.status is not Status.PENDING for r in run.records.values())
 

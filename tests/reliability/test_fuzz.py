@@ -235,7 +235,15 @@ def check_messages(valid, malformed, data) -> None:
     assert report.source_requests == len(valid)
     for _, slots in valid:
         assert all(stored.get(slot) is Status.OK for slot in slots)
-    assert set(stored) == {slot for _, slots in valid for slot in slots}
+    # Every value the source returns for a message's key inside its date range is stored, the
+    # dates between those asked for included (a published value is never dropped), no other.
+    in_range = {
+        (key, day)
+        for _, slots in valid
+        for key, day in VALUES
+        if key == slots[0][0] and min(d for _, d in slots) <= day <= max(d for _, d in slots)
+    }
+    assert set(stored) == in_range
     assert (depth.visible, depth.in_flight) == (0, 0)
 
 
