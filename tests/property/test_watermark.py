@@ -3,7 +3,7 @@
 Each example replays a random history on a real SQLite store (values arriving, dates going
 PENDING, quarantined, released, and orchestrator runs in between), then checks after every run:
 
-- every expected date up to the stored watermark is OK or QUARANTINED;
+- every expected date up to the stored watermark is OK, ABSENT or QUARANTINED;
 - the incremental scan found exactly the gaps a full scan of every date finds.
 """
 

@@ -335,17 +335,22 @@ class DynamoDbStore(Store):
     # --- watermarks ----------------------------------------------------------------------
 
     def present_after(self, key: str, after: date | None) -> list[PresentDate]:
-        """Stored dates of one key later than ``after``: one Query reading three attributes."""
+        """Stored dates of one key later than ``after``: one Query, projected as present()."""
         if after is None:
             return self.present(key)
         status = items.STATUS_BY_NAME
         fromiso = date.fromisoformat
         return [
-            PresentDate(fromiso(i["date"]["S"]), status[i["status"]["S"]])
+            PresentDate(fromiso(i["date"]["S"]), status[i["status"]["S"]], "revisions" in i)
             for page in self._pages(
                 KeyConditionExpression="#k = :k AND #d > :a",
-                ProjectionExpression="#k, #d, #s",
-                ExpressionAttributeNames={"#k": "info_type", "#d": "date", "#s": "status"},
+                ProjectionExpression="#k, #d, #s, #r",
+                ExpressionAttributeNames={
+                    "#k": "info_type",
+                    "#d": "date",
+                    "#s": "status",
+                    "#r": "revisions",
+                },
                 ExpressionAttributeValues={":k": {"S": key}, ":a": {"S": after.isoformat()}},
             )
             for i in page

@@ -496,13 +496,14 @@ class SqliteStore(Store):
             fetched = (
                 self._db()
                 .execute(
-                    "SELECT date, status FROM items WHERE info_type = ? AND date > ? ORDER BY date",
+                    "SELECT date, status, revisions IS NOT NULL FROM items "
+                    "WHERE info_type = ? AND date > ? ORDER BY date",
                     (key, after.isoformat()),
                 )
                 .fetchall()
             )
         fromiso = date.fromisoformat
-        return [PresentDate(fromiso(d), _STATUS[s]) for d, s in fetched]
+        return [PresentDate(fromiso(d), _STATUS[s], bool(r)) for d, s, r in fetched]
 
     def watermarks(self) -> dict[str, Watermark]:
         """Every key's watermark."""

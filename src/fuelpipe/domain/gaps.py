@@ -73,8 +73,9 @@ def clamp_start(default_start: date, since: date | None) -> date:
 ONE_DAY = timedelta(days=1)
 
 
-COMPLETE = frozenset({Status.OK, Status.QUARANTINED})
-"""Statuses a watermark may pass: the value is stored, or a person has been told it is not."""
+COMPLETE = frozenset({Status.OK, Status.QUARANTINED, Status.ABSENT})
+"""Statuses a watermark may pass: the value is stored, the source says there is none, or a
+person has been told it is missing. (A revised value stays OK: it is no gap.)"""
 
 
 def complete_through(
@@ -85,7 +86,7 @@ def complete_through(
     current: date | None,
 ) -> date | None:
     """How far a watermark may move: the last expected date of ``[start, end]`` before which
-    every expected date (itself included) has an OK or QUARANTINED record.
+    every expected date (itself included) has an OK, ABSENT or QUARANTINED record.
 
     ``start`` is the first date after ``current`` (or the series' start); if its first expected
     date is missing or PENDING, the watermark stays at ``current``.

@@ -35,7 +35,7 @@ class Watermark:
     """How far one key is known complete, so a gap scan reads only the dates after it.
 
     Every expected date of the key up to ``through`` (both ends included, from the series'
-    start) has a record that is OK or QUARANTINED; ``None`` means nothing is known complete.
+    start) has a record that is OK, ABSENT or QUARANTINED; ``None``: nothing known complete.
     ``version`` grows with every change (a conditional update compares it, so two orchestrators
     never both move it, and a date going back to PENDING meanwhile makes the move fail);
     ``audited_at`` is when a full scan last checked it.

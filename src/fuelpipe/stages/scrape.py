@@ -119,6 +119,50 @@ def scrape(app: App, request: DownloadRequest) -> ScrapeReport:
     app.failpoints.hit("scrape.after_fetch")
 
     flagged: dict[tuple[str, date], str] = {}
+    try:
+        _store_stream(app, request, by_key, result, slot_of, got, flagged, report)
+    except SourceError as exc:  # a streamed payload can turn out broken part-way through
+        error = f"{type(exc).__name__}: {exc}"
+    report.flagged = len(flagged)
+    app.failpoints.hit("scrape.after_write")
+
+    for s in series:
+        marks = got[s.key]
+        missing = [d for d in wanted_days if not marks[slot_of[d]]]
+        if not missing:
+            continue
+        existing = {
+            r.date: r
+            for r in app.store.query(
+                s.key, missing[0], missing[-1], fields=("status", "retry_count")
+            )
+        }
+        for day in missing:
+            slot = (s.key, day)
+            if error is None and slot not in flagged and slot in result.no_value:
+                report.add(_mark_absent(app, s.key, day, result.no_value[slot], now))
+                continue
+            reason = error or flagged.get(slot) or result.notes.get(slot, NO_VALUE)
+            report.add(_mark_missing(app, s.key, day, existing.get(day), reason, now))
+    app.failpoints.hit("scrape.after_pending")
+    return report
+
+
+def _store_stream(
+    app: App,
+    request: DownloadRequest,
+    by_key: dict[str, Series],
+    result: FetchResult,
+    slot_of: dict[date, int],
+    got: dict[str, bytearray],
+    flagged: dict[tuple[str, date], str],
+    report: ScrapeReport,
+) -> None:
+    """Check and store the source's observations STORE_BATCH at a time; mark requested dates
+    stored in ``got``. A SourceError raised by the stream propagates after the batch so far is
+    stored."""
+    now = app.clock.now()
+    lo, hi = min(request.dates_to_download), max(request.dates_to_download)
     batch: dict[tuple[str, date], Observation] = {}
 
     def flush() -> None:
@@ -146,32 +190,8 @@ def scrape(app: App, request: DownloadRequest) -> ScrapeReport:
             batch[slot] = obs
             if len(batch) >= STORE_BATCH:
                 flush()
-    except SourceError as exc:  # a streamed payload can turn out broken part-way through
-        error = f"{type(exc).__name__}: {exc}"
-    flush()
-    report.flagged = len(flagged)
-    app.failpoints.hit("scrape.after_write")
-
-    for s in series:
-        marks = got[s.key]
-        missing = [d for d in wanted_days if not marks[slot_of[d]]]
-        if not missing:
-            continue
-        existing = {
-            r.date: r
-            for r in app.store.query(
-                s.key, missing[0], missing[-1], fields=("status", "retry_count")
-            )
-        }
-        for day in missing:
-            slot = (s.key, day)
-            if error is None and slot not in flagged and slot in result.no_value:
-                report.add(_mark_absent(app, s.key, day, result.no_value[slot], now))
-                continue
-            reason = error or flagged.get(slot) or result.notes.get(slot, NO_VALUE)
-            report.add(_mark_missing(app, s.key, day, existing.get(day), reason, now))
-    app.failpoints.hit("scrape.after_pending")
-    return report
+    finally:
+        flush()
 
 
 def _store_values(

@@ -294,6 +294,24 @@ def stream_workbook(
     )
 
 
+class _Notes:
+    """Row problems: the first _MAX_PROBLEMS kept (one bad column can spoil every row: the
+    first ones tell the story), then how many more there were."""
+
+    def __init__(self, out: list[str]) -> None:
+        self.out = out
+        self.count = 0
+
+    def __call__(self, text: str) -> None:
+        self.count += 1
+        if self.count <= _MAX_PROBLEMS:
+            self.out.append(text)
+
+    def finish(self, filename: str) -> None:
+        if self.count > _MAX_PROBLEMS:
+            self.out.append(f"anp: {filename}: and {self.count - _MAX_PROBLEMS} more rows")
+
+
 def _stream_rows(
     book: Any,
     rows: Iterator[tuple[object, ...]],
@@ -307,13 +325,7 @@ def _stream_rows(
 ) -> Iterator[Observation]:
     # seen: (key, date) -> stations of the row yielded for it: small ints, not observations.
     date_role = "month" if reader.monthly else "week"
-    noted = 0
-
-    def note(text: str) -> None:
-        nonlocal noted
-        noted += 1
-        if noted <= _MAX_PROBLEMS:
-            problems.append(text)
+    note = _Notes(problems)
 
     try:
         for number, row in enumerate(rows, start=header_row + 1):
@@ -359,8 +371,7 @@ def _stream_rows(
             yield obs
     finally:
         book.close()
-        if noted > _MAX_PROBLEMS:  # one bad column can spoil every row: the first ones tell
-            problems.append(f"anp: {reader.filename}: and {noted - _MAX_PROBLEMS} more rows")
+        note.finish(reader.filename)
 
 
 def parse_workbook_detailed(content: bytes, fetch_unit: str, filename: str) -> ParsedWorkbook:
