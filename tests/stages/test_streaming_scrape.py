@@ -18,12 +18,12 @@ from fuelpipe.domain.models import Observation, Record, Status
 from fuelpipe.homes.app import App, policy_from
 from fuelpipe.homes.settings import Settings
 from fuelpipe.ports.source import FetchRequest, FetchResult, InvalidPayload, Source
-from fuelpipe.stages import scrape as scrape_stage
 from fuelpipe.stages.cycle import run_cycle
 
 USD = DEFAULT_CATALOG["CURRENCY#USD"]
 BRENT = DEFAULT_CATALOG["COMMODITY#BRENT"]  # one request may cover any range
-LONG_START = date(2000, 1, 3)  # ~6,500 Brent days in one message: more than one store batch
+LONG_START = date(2000, 1, 3)  # ~6,500 Brent days in one message: several store batches
+BATCH = 1_000
 
 
 class RecordingStore(SqliteStore):
@@ -62,7 +62,7 @@ class StreamingSource(Source):
 
 
 def build(tmp_path: Path, source: StreamingSource) -> tuple[App, RecordingStore]:
-    settings = Settings(db=tmp_path / "store.sqlite")
+    settings = Settings(db=tmp_path / "store.sqlite", store_batch=BATCH)
     clock = ManualClock(NOW)
     store = RecordingStore(settings.db)
     app = App(
@@ -82,11 +82,11 @@ def test_a_long_history_is_stored_in_bounded_batches(tmp_path: Path) -> None:
     report = run_cycle(app, series=[BRENT], since=LONG_START)
     assert report.orchestrate.messages_sent == 1
     written = report.scrape.records_written
-    assert written > scrape_stage.STORE_BATCH
+    assert written > BATCH
     assert len(store.present(BRENT.key)) == written
     assert store.pending() == []
     # Several calls, none above the bound, adding up to the whole message.
-    assert max(store.batches) == scrape_stage.STORE_BATCH
+    assert max(store.batches) == BATCH
     assert sum(store.batches) == written
     app.close()
 

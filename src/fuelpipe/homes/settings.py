@@ -51,6 +51,10 @@ class Settings(BaseSettings):
     # gap scans: each key is read in full (and its watermark checked) this often
     gap_audit_interval_s: float = Field(86400.0, gt=0)
 
+    # scraper: observations checked and stored together. Memory per message is bounded by
+    # this, not by the history a source returns (an ANP workbook: ~190,000 rows in 20 years).
+    store_batch: int = Field(20_000, ge=1, le=1_000_000)
+
     # queue
     visibility_timeout_s: float = Field(60.0, gt=0)
     max_receives: int = Field(5, ge=1)

@@ -81,11 +81,6 @@ def describe(request: DownloadRequest) -> str:
     return f"{request.origin} {request.fetch_unit} {first.isoformat()}..{last.isoformat()}"
 
 
-STORE_BATCH = 5_000
-"""Observations checked and stored together: memory per message stays bounded by this, not
-by the history a source returns (a whole ANP workbook is ~190,000 rows over twenty years)."""
-
-
 def scrape(app: App, request: DownloadRequest) -> ScrapeReport:
     """Fetch one request and store what came back; the rest becomes PENDING with its reason.
 
@@ -97,7 +92,8 @@ def scrape(app: App, request: DownloadRequest) -> ScrapeReport:
     FRED's empty cells say "no value". A value that differs from an OK one already stored is a
     revision: stored with its history (store.revise), never overwritten silently.
 
-    The source's observations are read as a stream and stored in batches of STORE_BATCH, so
+    The source's observations are read as a stream and stored in batches of
+    ``settings.store_batch``, so
     memory does not grow with the length of the history; which requested dates came back is
     kept as one byte per key and date.
     """
@@ -158,7 +154,7 @@ def _store_stream(
     flagged: dict[tuple[str, date], str],
     report: ScrapeReport,
 ) -> None:
-    """Check and store the source's observations STORE_BATCH at a time; mark requested dates
+    """Check and store the source's observations a batch at a time; mark requested dates
     stored in ``got``. A SourceError raised by the stream propagates after the batch so far is
     stored."""
     now = app.clock.now()
@@ -188,7 +184,7 @@ def _store_stream(
                 batch.pop(slot, None)
                 continue
             batch[slot] = obs
-            if len(batch) >= STORE_BATCH:
+            if len(batch) >= app.settings.store_batch:
                 flush()
     finally:
         flush()
