@@ -53,7 +53,7 @@ class Settings(BaseSettings):
 
     # scraper: observations checked and stored together. Memory per message is bounded by
     # this, not by the history a source returns (an ANP workbook: ~190,000 rows in 20 years).
-    store_batch: int = Field(20_000, ge=1, le=1_000_000)
+    store_batch: int = Field(5_000, ge=1, le=1_000_000)
 
     # queue
     visibility_timeout_s: float = Field(60.0, gt=0)
