@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help setup test lint types pytest wheel-check gates demo demo-aws bench chaos package browser-deps clean
+.PHONY: help setup test lint types pytest wheel-check gates demo demo-aws bench chaos package browser-deps plotly clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -26,6 +26,9 @@ $(NODE_STAMP): package.json package-lock.json
 	touch $@
 
 setup: $(STAMP) $(NODE_STAMP) ## create the virtualenv and node_modules
+
+plotly: $(NODE_STAMP) ## rebuild the dashboard's partial Plotly bundle (committed) from package-lock.json
+	node scripts/plotly/build.mjs
 
 browser-deps: ## Debian's Chromium for the browser tests (or set FUELPIPE_CHROMIUM)
 	@test -x "$${FUELPIPE_CHROMIUM:-/usr/bin/chromium}" || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }

@@ -19,7 +19,8 @@ from fuelpipe.domain.models import Record, Status
 N_RECORDS = 100_000
 SERIES = 20
 REPEATS = 3
-GOAL = 200_000
+RATIO_GOAL = 0.9
+"""put_records against raw one-transaction SQLite in the same run (the machine is noisy)."""
 STAMP = "2025-01-01T00:00:00+00:00"
 
 _RAW_SCHEMA = """
@@ -111,14 +112,16 @@ def run() -> list[BenchRow]:
         best = _best_of(measures, Path(tmp))
     fresh, rewrite, one_tx, every_25 = (best[name] for name in measures)
     sqlite3_version = sqlite3.sqlite_version
-    goal = f">= {GOAL:,}"
+    goal = f">= {RATIO_GOAL} x raw"
     return [
-        BenchRow("store", "SqliteStore.put_records, 100k synthetic new records", fresh, "items/s",
-                 goal, fresh >= GOAL),
+        BenchRow("store", "SqliteStore.put_records, 100k synthetic new records", fresh, "items/s"),
         BenchRow("store", "SqliteStore.put_records, same 100k again (idempotent upserts)",
-                 rewrite, "items/s", goal, rewrite >= GOAL),
+                 rewrite, "items/s"),
         BenchRow("store", f"raw SQLite {sqlite3_version} executemany, one transaction",
                  one_tx, "items/s"),
         BenchRow("store", "raw SQLite executemany, commit every 25 rows", every_25, "items/s"),
-        BenchRow("store", "put_records / raw one-transaction baseline", fresh / one_tx, "ratio"),
+        BenchRow("store", "put_records / raw one-transaction baseline", fresh / one_tx, "ratio",
+                 goal, fresh / one_tx >= RATIO_GOAL),
+        BenchRow("store", "put_records again (upserts) / raw one-transaction baseline",
+                 rewrite / one_tx, "ratio", goal, rewrite / one_tx >= RATIO_GOAL),
     ]  # fmt: skip

@@ -79,7 +79,15 @@ def test_data_clustering_scheduled_event_enqueues_each_gap_once(
 
     result = handler(event, FakeLambdaContext("data_clustering"))
 
-    assert result == {"keys_scanned": 1, "gaps_found": len(MARCH), "messages_sent": 1}
+    assert result == {
+        "keys_scanned": 1,
+        "keys_audited": 1,  # no watermark yet: read in full
+        "watermarks_moved": 0,  # nothing complete from the series' start
+        "watermarks_repaired": 0,
+        "watermark_conflicts": 0,
+        "gaps_found": len(MARCH),
+        "messages_sent": 1,
+    }
     (message,) = drain(app.queue)
     sent = DownloadRequest.from_body(message.body)
     assert (sent.partition_key, sent.dates_to_download) == ("CURRENCY#USD", MARCH)

@@ -35,7 +35,7 @@ import random
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -45,11 +45,13 @@ from fuelpipe.adapters._dynamo_items import GSI_PK, GSI_SK, PENDING_INDEX, Item,
 from fuelpipe.adapters.clock import SystemClock
 from fuelpipe.domain.models import AttrValue, PresentDate, Record, Revision, Status
 from fuelpipe.ports.clock import Clock
-from fuelpipe.ports.store import BATCH_LIMIT, RunLog, Store
+from fuelpipe.ports.store import BATCH_LIMIT, RunLog, Store, Watermark
 
 RUN_PREFIX = "RUN#"
 LATEST_RUNS = "RUN#LATEST"
 """Partition holding each stage's latest run (sort key = stage), so last_runs is one Query."""
+WATERMARKS = "WATERMARK"
+"""Partition holding every key's gap-scan watermark (sort key = the key), read by one Query."""
 _ALWAYS_READ = ("key", "date", "status")
 
 
@@ -307,9 +309,13 @@ class DynamoDbStore(Store):
         )
 
     def release(self, key: str, day: date, now: datetime) -> bool:
-        """Put a QUARANTINED record back to PENDING with a fresh retry budget, due now."""
+        """Put a QUARANTINED record back to PENDING with a fresh retry budget, due now.
+
+        The record changes first, then the watermark moves below it: a gap scan in between
+        either sees the PENDING record or has its watermark move refused by the version bump.
+        """
         text = day.isoformat()
-        return self._update(
+        released = self._update(
             key,
             day,
             "SET #status = :pending, #retry_count = :zero, #next_attempt_at = :next, "
@@ -322,6 +328,126 @@ class DynamoDbStore(Store):
             gsk={"S": items.gsi_sk(now, key, text)},
             quarantined={"S": Status.QUARANTINED.value},
         )
+        if released:
+            self.lower_watermark(key, day)
+        return released
+
+    # --- watermarks ----------------------------------------------------------------------
+
+    def present_after(self, key: str, after: date | None) -> list[PresentDate]:
+        """Stored dates of one key later than ``after``: one Query, projected as present()."""
+        if after is None:
+            return self.present(key)
+        status = items.STATUS_BY_NAME
+        fromiso = date.fromisoformat
+        return [
+            PresentDate(fromiso(i["date"]["S"]), status[i["status"]["S"]], "revisions" in i)
+            for page in self._pages(
+                KeyConditionExpression="#k = :k AND #d > :a",
+                ProjectionExpression="#k, #d, #s, #r",
+                ExpressionAttributeNames={
+                    "#k": "info_type",
+                    "#d": "date",
+                    "#s": "status",
+                    "#r": "revisions",
+                },
+                ExpressionAttributeValues={":k": {"S": key}, ":a": {"S": after.isoformat()}},
+            )
+            for i in page
+        ]
+
+    def watermarks(self) -> dict[str, Watermark]:
+        """Every key's watermark: one Query of the ``WATERMARK`` partition."""
+        out: dict[str, Watermark] = {}
+        for page in self._pages(
+            KeyConditionExpression="info_type = :k",
+            ExpressionAttributeValues={":k": {"S": WATERMARKS}},
+        ):
+            for i in page:
+                key = i["date"]["S"]
+                through = i.get("through", {}).get("S")
+                audited = i.get("audited_at", {}).get("S")
+                out[key] = Watermark(
+                    key,
+                    None if through is None else date.fromisoformat(through),
+                    int(i["version"]["N"]),
+                    None if audited is None else datetime.fromisoformat(audited),
+                )
+        return out
+
+    def set_watermark(
+        self,
+        key: str,
+        through: date | None,
+        expected_version: int,
+        audited_at: datetime | None,
+    ) -> bool:
+        """Compare-and-set on the version; the version grows by one."""
+        sets = ["#v = :new"]
+        removes: list[str] = []
+        values: dict[str, Any] = {":new": items.number(expected_version + 1)}
+        for attr, value in (
+            ("through", None if through is None else through.isoformat()),
+            ("audited_at", None if audited_at is None else iso_utc(audited_at)),
+        ):
+            if value is None:
+                removes.append(attr)
+            else:
+                sets.append(f"{attr} = :{attr}")
+                values[f":{attr}"] = {"S": value}
+        if expected_version == 0:
+            condition = "attribute_not_exists(#v)"
+        else:
+            condition = "#v = :expected"
+            values[":expected"] = items.number(expected_version)
+        expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key=items.primary_key(WATERMARKS, key),
+                UpdateExpression=expression,
+                ConditionExpression=condition,
+                ExpressionAttributeNames={"#v": "version"},
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as exc:
+            if _condition_failed(exc):
+                return False
+            raise
+        return True
+
+    def lower_watermark(self, key: str, day: date) -> None:
+        """Move the watermark below ``day``, bumping its version (creating it if absent).
+
+        Two writes, in this order: first the version alone, so any scan that read the
+        watermark earlier has its move refused; then, if the watermark is above ``day``, it
+        is lowered with another bump, so a scan that read it between the two is refused too.
+        """
+        key_item = items.primary_key(WATERMARKS, key)
+        names = {"#v": "version"}
+        one = items.number(1)
+        self.client.update_item(
+            TableName=self.table,
+            Key=key_item,
+            UpdateExpression="ADD #v :one",
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues={":one": one},
+        )
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key=key_item,
+                UpdateExpression="SET through = :below ADD #v :one",
+                ConditionExpression="through > :below",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues={
+                    ":below": {"S": (day - timedelta(days=1)).isoformat()},
+                    ":one": one,
+                },
+            )
+        except ClientError as exc:
+            if not _condition_failed(exc):
+                raise
 
     def put_run(self, run: RunLog) -> None:
         """Keep the run under ``RUN#<stage>`` and, if it is the newest, as the stage's latest."""

@@ -9,7 +9,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from itertools import chain
 from pathlib import Path
@@ -18,7 +18,7 @@ from typing import Any
 from fuelpipe.adapters.clock import SystemClock
 from fuelpipe.domain.models import AttrValue, PresentDate, Record, Revision, Status
 from fuelpipe.ports.clock import Clock
-from fuelpipe.ports.store import BATCH_LIMIT, RECORD_ATTRIBUTES, RunLog, Store
+from fuelpipe.ports.store import BATCH_LIMIT, RECORD_ATTRIBUTES, RunLog, Store, Watermark
 
 BUSY_TIMEOUT_S = 30.0
 """How long a writer waits for another process's write lock before giving up."""
@@ -45,6 +45,13 @@ CREATE TABLE IF NOT EXISTS runs (
     finished_at TEXT NOT NULL,
     counts TEXT NOT NULL,
     PRIMARY KEY (stage, started_at)
+) WITHOUT ROWID;
+-- One row per key: the gap scan's watermark (see fuelpipe.ports.store.Watermark).
+CREATE TABLE IF NOT EXISTS watermarks (
+    info_type TEXT PRIMARY KEY,
+    through TEXT,
+    version INTEGER NOT NULL,
+    audited_at TEXT
 ) WITHOUT ROWID;
 """
 
@@ -472,7 +479,91 @@ class SqliteStore(Store):
             "updated_at = ? WHERE info_type = ? AND date = ? AND status = 'QUARANTINED'"
         )
         with self._lock:
-            return self._db().execute(sql, (stamp, stamp, key, day.isoformat())).rowcount == 1
+            conn = self._db()
+            with write_transaction(conn):
+                released = conn.execute(sql, (stamp, stamp, key, day.isoformat())).rowcount == 1
+                if released:
+                    self._lower_watermark(conn, key, day)
+            return released
+
+    # --- watermarks ----------------------------------------------------------------------
+
+    def present_after(self, key: str, after: date | None) -> list[PresentDate]:
+        """Stored dates of one key later than ``after`` (all if None), with status."""
+        if after is None:
+            return self.present(key)
+        with self._lock:
+            fetched = (
+                self._db()
+                .execute(
+                    "SELECT date, status, revisions IS NOT NULL FROM items "
+                    "WHERE info_type = ? AND date > ? ORDER BY date",
+                    (key, after.isoformat()),
+                )
+                .fetchall()
+            )
+        fromiso = date.fromisoformat
+        return [PresentDate(fromiso(d), _STATUS[s], bool(r)) for d, s, r in fetched]
+
+    def watermarks(self) -> dict[str, Watermark]:
+        """Every key's watermark."""
+        with self._lock:
+            fetched = (
+                self._db()
+                .execute("SELECT info_type, through, version, audited_at FROM watermarks")
+                .fetchall()
+            )
+        return {
+            key: Watermark(
+                key,
+                None if through is None else date.fromisoformat(through),
+                version,
+                _instant_or_none(audited),
+            )
+            for key, through, version, audited in fetched
+        }
+
+    def set_watermark(
+        self,
+        key: str,
+        through: date | None,
+        expected_version: int,
+        audited_at: datetime | None,
+    ) -> bool:
+        """Compare-and-set on the version; the version grows by one."""
+        params = (
+            None if through is None else through.isoformat(),
+            None if audited_at is None else iso_utc(audited_at),
+        )
+        with self._lock:
+            conn = self._db()
+            if expected_version == 0:
+                sql = (
+                    "INSERT INTO watermarks VALUES (?, ?, 1, ?) ON CONFLICT (info_type) DO NOTHING"
+                )
+                return conn.execute(sql, (key, *params)).rowcount == 1
+            sql = (
+                "UPDATE watermarks SET through = ?, audited_at = ?, version = version + 1 "
+                "WHERE info_type = ? AND version = ?"
+            )
+            return conn.execute(sql, (*params, key, expected_version)).rowcount == 1
+
+    def lower_watermark(self, key: str, day: date) -> None:
+        """Move the watermark below ``day`` and bump its version (creating it if absent)."""
+        with self._lock:
+            conn = self._db()
+            with write_transaction(conn):
+                self._lower_watermark(conn, key, day)
+
+    @staticmethod
+    def _lower_watermark(conn: sqlite3.Connection, key: str, day: date) -> None:
+        below = (day - timedelta(days=1)).isoformat()
+        conn.execute(
+            "INSERT INTO watermarks VALUES (?, NULL, 1, NULL) ON CONFLICT (info_type) DO UPDATE "
+            "SET version = version + 1, through = CASE WHEN through IS NOT NULL AND through > ? "
+            "THEN ? ELSE through END",
+            (key, below, below),
+        )
 
     def put_run(self, run: RunLog) -> None:
         """Remember what a stage did; only the latest few hundred runs per stage are kept."""

@@ -1,4 +1,10 @@
-"""The page's static files, read once into memory, served with ETag, gzip and cache headers."""
+"""The page's static files, read once into memory, served with ETag, gzip and cache headers.
+
+Plotly comes as a partial bundle (``plotly-partial.min.js``: only the trace types the panel
+draws, built from plotly.js's npm package by ``make plotly``), precompressed beside it
+(``.br``, ``.gz``). The page names it with its content hash (``?h=``), and a request carrying
+the current hash is cached for a year: a new bundle is a new URL.
+"""
 
 from __future__ import annotations
 
@@ -23,10 +29,17 @@ MEDIA_TYPES = {
 }
 
 
-def plotly_js_path() -> Path:
-    """plotly.min.js as the installed ``plotly`` package ships it (no CDN)."""
-    import plotly
+PLOTLY_PARTIAL = "plotly-partial.min.js"
+IMMUTABLE_S = 365 * 24 * 3600
 
+
+def plotly_js_path() -> Path | None:
+    """The whole plotly.min.js as the ``plotly`` package ships it, when it is installed (the
+    bench compares the partial bundle with it); the page itself loads the partial bundle."""
+    try:
+        import plotly
+    except ImportError:
+        return None
     return Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 
 
@@ -38,15 +51,25 @@ class Asset:
     gzipped: bytes
     etag: str
     media_type: str
+    brotli: bytes | None = None
+    """Precompressed by the build, when a ``.br`` file lies beside the file."""
+
+    @property
+    def hash(self) -> str:
+        """The content hash the page puts in the asset's URL."""
+        return self.etag.strip('"')[:16]
 
 
-def _load(path: Path) -> Asset:
-    body = path.read_bytes()
+def _load(path: Path, body: bytes | None = None) -> Asset:
+    body = path.read_bytes() if body is None else body
+    gz = path.with_name(path.name + ".gz")
+    br = path.with_name(path.name + ".br")
     return Asset(
         body=body,
-        gzipped=gzip.compress(body, compresslevel=6, mtime=0),
+        gzipped=gz.read_bytes() if gz.is_file() else gzip.compress(body, compresslevel=6, mtime=0),
         etag='"' + hashlib.sha256(body).hexdigest()[:32] + '"',
         media_type=MEDIA_TYPES.get(path.suffix, "application/octet-stream"),
+        brotli=br.read_bytes() if br.is_file() else None,
     )
 
 
@@ -54,15 +77,27 @@ def _load(path: Path) -> Asset:
 def asset_paths() -> dict[str, Path]:
     """Every servable file by its name under /static (a fixed list: no path is ever joined)."""
     files = {p.name: p for p in STATIC_DIR.iterdir() if p.is_file() and p.suffix in MEDIA_TYPES}
-    files["plotly.min.js"] = plotly_js_path()
+    full = plotly_js_path()
+    if full is not None and full.is_file():
+        files["plotly.min.js"] = full
     return files
 
 
 @cache
 def asset(name: str) -> Asset | None:
-    """The cached asset of that name, or None."""
+    """The cached asset of that name, or None; the page names Plotly by its content hash."""
     path = asset_paths().get(name)
-    return _load(path) if path else None
+    if path is None:
+        return None
+    if name == "index.html":
+        plotly = asset(PLOTLY_PARTIAL)
+        if plotly is not None:
+            src = f'src="/static/{PLOTLY_PARTIAL}"'
+            page = path.read_text(encoding="utf-8").replace(
+                src, f'src="/static/{PLOTLY_PARTIAL}?h={plotly.hash}"'
+            )
+            return _load(path, page.encode())
+    return _load(path)
 
 
 def serve_asset(request: Request, name: str, max_age: int = 3600) -> Response:
@@ -70,14 +105,17 @@ def serve_asset(request: Request, name: str, max_age: int = 3600) -> Response:
     found = asset(name)
     if found is None:
         return Response(f"no static file {name!r}", status_code=404, media_type="text/plain")
-    headers = {
-        "ETag": found.etag,
-        "Cache-Control": f"public, max-age={max_age}" if max_age else "no-cache",
-        "Vary": "Accept-Encoding",
-    }
+    cache_control = f"public, max-age={max_age}" if max_age else "no-cache"
+    if max_age and request.query_params.get("h") == found.hash:
+        cache_control = f"public, max-age={IMMUTABLE_S}, immutable"
+    headers = {"ETag": found.etag, "Cache-Control": cache_control, "Vary": "Accept-Encoding"}
     if request.headers.get("if-none-match") == found.etag:
         return Response(status_code=304, headers=headers)
-    if "gzip" in request.headers.get("accept-encoding", ""):
+    accepted = request.headers.get("accept-encoding", "")
+    if found.brotli is not None and "br" in accepted:
+        headers["Content-Encoding"] = "br"
+        return Response(found.brotli, media_type=found.media_type, headers=headers)
+    if "gzip" in accepted:
         headers["Content-Encoding"] = "gzip"
         return Response(found.gzipped, media_type=found.media_type, headers=headers)
     return Response(found.body, media_type=found.media_type, headers=headers)

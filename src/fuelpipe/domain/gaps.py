@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 from fuelpipe.domain.calendars import Calendar, expected_between
+from fuelpipe.domain.models import Status
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,3 +71,29 @@ def clamp_start(default_start: date, since: date | None) -> date:
 
 
 ONE_DAY = timedelta(days=1)
+
+
+COMPLETE = frozenset({Status.OK, Status.QUARANTINED, Status.ABSENT})
+"""Statuses a watermark may pass: the value is stored, the source says there is none, or a
+person has been told it is missing. (A revised value stays OK: it is no gap.)"""
+
+
+def complete_through(
+    cal: Calendar,
+    start: date,
+    end: date,
+    statuses: Mapping[date, Status],
+    current: date | None,
+) -> date | None:
+    """How far a watermark may move: the last expected date of ``[start, end]`` before which
+    every expected date (itself included) has an OK, ABSENT or QUARANTINED record.
+
+    ``start`` is the first date after ``current`` (or the series' start); if its first expected
+    date is missing or PENDING, the watermark stays at ``current``.
+    """
+    through = current
+    for day in expected_between(cal, start, end):
+        if statuses.get(day) not in COMPLETE:
+            break
+        through = day
+    return through

@@ -48,6 +48,13 @@ class Settings(BaseSettings):
     retry_base_delay_s: float = Field(3600.0, gt=0)
     retry_factor: float = Field(2.0, ge=1)
 
+    # gap scans: each key is read in full (and its watermark checked) this often
+    gap_audit_interval_s: float = Field(86400.0, gt=0)
+
+    # scraper: observations checked and stored together. Memory per message is bounded by
+    # this, not by the history a source returns (an ANP workbook: ~190,000 rows in 20 years).
+    store_batch: int = Field(5_000, ge=1, le=1_000_000)
+
     # queue
     visibility_timeout_s: float = Field(60.0, gt=0)
     max_receives: int = Field(5, ge=1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -65,9 +66,13 @@ class FetchRequest:
 
 @dataclass(frozen=True, slots=True)
 class FetchResult:
-    """What a source returned, and rows it dropped with the reason (bad cells, stale bars)."""
+    """What a source returned, and rows it dropped with the reason (bad cells, stale bars).
 
-    observations: list[Observation]
+    ``observations`` may be a stream (read once, lazily; it may raise a SourceError part-way);
+    ``notes`` is complete once the observations have been read.
+    """
+
+    observations: Iterable[Observation]
     notes: dict[tuple[str, date], str] = field(default_factory=dict)
     requests: int = 1
     no_value: dict[tuple[str, date], str] = field(default_factory=dict)

@@ -31,6 +31,23 @@ RECORD_ATTRIBUTES = MappingProxyType(
 
 
 @dataclass(frozen=True, slots=True)
+class Watermark:
+    """How far one key is known complete, so a gap scan reads only the dates after it.
+
+    Every expected date of the key up to ``through`` (both ends included, from the series'
+    start) has a record that is OK, ABSENT or QUARANTINED; ``None``: nothing known complete.
+    ``version`` grows with every change (a conditional update compares it, so two orchestrators
+    never both move it, and a date going back to PENDING meanwhile makes the move fail);
+    ``audited_at`` is when a full scan last checked it.
+    """
+
+    key: str
+    through: date | None
+    version: int
+    audited_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class RunLog:
     """What one stage did in one run, kept for the pipeline-health view."""
 
@@ -107,6 +124,35 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def pending(self) -> list[Record]:
         """Every PENDING record, due or not."""
+
+    @abc.abstractmethod
+    def present_after(self, key: str, after: date | None) -> list[PresentDate]:
+        """Stored dates of one key later than ``after`` (all if None), with status: one Query."""
+
+    @abc.abstractmethod
+    def watermarks(self) -> dict[str, Watermark]:
+        """Every key's watermark (one Query of the watermark partition); absent keys have none."""
+
+    @abc.abstractmethod
+    def set_watermark(
+        self,
+        key: str,
+        through: date | None,
+        expected_version: int,
+        audited_at: datetime | None,
+    ) -> bool:
+        """Move a watermark if its version is still ``expected_version`` (0: none stored yet).
+
+        The version grows by one; False (and nothing written) if anyone changed it since.
+        """
+
+    @abc.abstractmethod
+    def lower_watermark(self, key: str, day: date) -> None:
+        """``day`` is no longer complete (back to PENDING, revised): the watermark moves below it.
+
+        Always bumps the version, even when the watermark is already lower, so a gap scan that
+        read the watermark before this call cannot move it forward afterwards.
+        """
 
     @abc.abstractmethod
     def put_run(self, run: RunLog) -> None:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 
 from fuelpipe.domain.calendars import get_calendar, last_available_date
 from fuelpipe.domain.catalog import Series
-from fuelpipe.domain.gaps import clamp_start, missing_dates
+from fuelpipe.domain.gaps import ONE_DAY, clamp_start, complete_through, missing_dates
 from fuelpipe.domain.planning import plan_requests
 from fuelpipe.homes.app import App
-from fuelpipe.ports.store import RunLog
+from fuelpipe.ports.store import RunLog, Watermark
 from fuelpipe.stages._report import Counters
 
 
@@ -20,18 +20,62 @@ class OrchestrateReport(Counters):
     """What one orchestrator run found and sent."""
 
     keys_scanned: int = 0
+    keys_audited: int = 0
+    """Keys read in full this run (no watermark yet, or their daily audit was due)."""
+    watermarks_moved: int = 0
+    watermarks_repaired: int = 0
+    """Audits that found the watermark past a date that is not complete, and moved it back."""
+    watermark_conflicts: int = 0
+    """Moves refused because someone changed the watermark meanwhile (retried next run)."""
     gaps_found: int = 0
     messages_sent: int = 0
 
 
-def find_gaps(app: App, series: Series, since: date | None) -> list[date]:
-    """Expected dates of one series, up to what is published by now, with no record at all."""
-    end = last_available_date(app.clock.now(), series.available_after)
-    start = clamp_start(series.default_start, since)
-    if end < start:
-        return []
-    present = (p.date for p in app.store.present(series.key))
-    return missing_dates(get_calendar(series.calendar), start, end, present)
+def audit_due(mark: Watermark | None, now: datetime, every: timedelta) -> bool:
+    """A key is read in full when it has no watermark or its last full audit is ``every`` old."""
+    return mark is None or mark.audited_at is None or now - mark.audited_at >= every
+
+
+def scan_key(
+    app: App,
+    series: Series,
+    since: date | None,
+    mark: Watermark | None,
+    *,
+    audit: bool,
+    report: OrchestrateReport,
+) -> list[date]:
+    """One key's gaps, reading only the dates after its watermark unless ``audit``.
+
+    Then the watermark moves over the dates now complete, with a conditional write on the
+    version read before the scan; a full audit also repairs a watermark that went too far.
+    """
+    now = app.clock.now()
+    end = last_available_date(now, series.available_after)
+    cal = get_calendar(series.calendar)
+    through = None if audit or mark is None else mark.through
+    present = app.store.present_after(series.key, through)
+    statuses = {p.date: p.status for p in present}
+    base = series.default_start if through is None else through + ONE_DAY
+    start = max(clamp_start(series.default_start, since), base)
+    gaps = missing_dates(cal, start, end, statuses) if start <= end else []
+    moved = complete_through(cal, base, end, statuses, through)
+    version = 0 if mark is None else mark.version
+    audited_at = now if audit else (None if mark is None else mark.audited_at)
+    if audit:
+        report.keys_audited += 1
+        if (
+            mark is not None
+            and mark.through is not None
+            and (moved is None or moved < mark.through)
+        ):
+            report.watermarks_repaired += 1
+    if mark is None or moved != mark.through or audited_at != mark.audited_at:
+        if app.store.set_watermark(series.key, moved, version, audited_at):
+            report.watermarks_moved += int(moved != (None if mark is None else mark.through))
+        else:
+            report.watermark_conflicts += 1
+    return gaps
 
 
 def orchestrate(
@@ -40,13 +84,23 @@ def orchestrate(
     series: Sequence[Series] | None = None,
     since: date | None = None,
     on_key: Callable[[str], None] | None = None,
+    audit: bool = False,
 ) -> OrchestrateReport:
-    """Scan every key once (one keys-only query each), plan the fewest requests, enqueue them."""
+    """Scan every key once (one keys-only query each), plan the fewest requests, enqueue them.
+
+    Each key is read from its watermark on (in steady state: the few dates since the last
+    run); a key with no watermark, or whose full audit is due (``gap_audit_interval_s``, daily
+    by default), or every key when ``audit`` is set, is read in full.
+    """
     started = app.clock.now()
     report = OrchestrateReport()
     wanted: list[tuple[Series, list[date]]] = []
+    marks = app.store.watermarks()
+    every = timedelta(seconds=app.settings.gap_audit_interval_s)
     for s in series if series is not None else list(app.catalog):
-        gaps = find_gaps(app, s, since)
+        mark = marks.get(s.key)
+        full = audit or audit_due(mark, started, every)
+        gaps = scan_key(app, s, since, mark, audit=full, report=report)
         report.keys_scanned += 1
         report.gaps_found += len(gaps)
         if gaps:

@@ -91,12 +91,19 @@ def scrape(app: App, request: DownloadRequest) -> ScrapeReport:
     (open = high = low = close, volume 0) repeat the previous close on days B3 was closed, and
     FRED's empty cells say "no value". A value that differs from an OK one already stored is a
     revision: stored with its history (store.revise), never overwritten silently.
+
+    The source's observations are read as a stream and stored in batches of
+    ``settings.store_batch``, so
+    memory does not grow with the length of the history; which requested dates came back is
+    kept as one byte per key and date.
     """
     series = resolve(app, request)
     now = app.clock.now()
-    wanted = set(request.dates_to_download)
-    lo, hi = min(wanted), max(wanted)
+    wanted_days = sorted(set(request.dates_to_download))
+    slot_of = {d: i for i, d in enumerate(wanted_days)}
+    lo, hi = wanted_days[0], wanted_days[-1]
     by_key = {s.key: s for s in series}
+    got = {s.key: bytearray(len(wanted_days)) for s in series}
     report = ScrapeReport(source_requests=1)
     fetch = FetchRequest(request.fetch_unit, tuple(series), lo, hi)
     error: str | None = None
@@ -107,25 +114,17 @@ def scrape(app: App, request: DownloadRequest) -> ScrapeReport:
         result = FetchResult(observations=[])
     app.failpoints.hit("scrape.after_fetch")
 
-    got: dict[tuple[str, date], Observation] = {}
     flagged: dict[tuple[str, date], str] = {}
-    for obs in result.observations:
-        slot = (obs.key, obs.date)
-        if obs.key not in by_key or not lo <= obs.date <= hi:
-            continue  # rows out of the requested range or for other keys are not ours to write
-        problem = check_observation(obs, now)
-        if problem:
-            flagged[slot] = problem
-        else:
-            got[slot] = obs
-    stored = _stored_around(app, got)
-    _flag_outliers(got, flagged, stored)
-    _store_values(app, request, by_key, got, stored, report)
+    try:
+        _store_stream(app, request, by_key, result, slot_of, got, flagged, report)
+    except SourceError as exc:  # a streamed payload can turn out broken part-way through
+        error = f"{type(exc).__name__}: {exc}"
     report.flagged = len(flagged)
     app.failpoints.hit("scrape.after_write")
 
     for s in series:
-        missing = sorted(d for d in wanted if (s.key, d) not in got)
+        marks = got[s.key]
+        missing = [d for d in wanted_days if not marks[slot_of[d]]]
         if not missing:
             continue
         existing = {
@@ -143,6 +142,52 @@ def scrape(app: App, request: DownloadRequest) -> ScrapeReport:
             report.add(_mark_missing(app, s.key, day, existing.get(day), reason, now))
     app.failpoints.hit("scrape.after_pending")
     return report
+
+
+def _store_stream(
+    app: App,
+    request: DownloadRequest,
+    by_key: dict[str, Series],
+    result: FetchResult,
+    slot_of: dict[date, int],
+    got: dict[str, bytearray],
+    flagged: dict[tuple[str, date], str],
+    report: ScrapeReport,
+) -> None:
+    """Check and store the source's observations a batch at a time; mark requested dates
+    stored in ``got``. A SourceError raised by the stream propagates after the batch so far is
+    stored."""
+    now = app.clock.now()
+    lo, hi = min(request.dates_to_download), max(request.dates_to_download)
+    batch: dict[tuple[str, date], Observation] = {}
+
+    def flush() -> None:
+        if not batch:
+            return
+        stored = _stored_around(app, batch)
+        _flag_outliers(batch, flagged, stored)
+        _store_values(app, request, by_key, batch, stored, report)
+        for key, day in batch:
+            flagged.pop((key, day), None)  # a later, plausible row for the date won
+            if day in slot_of:
+                got[key][slot_of[day]] = 1
+        batch.clear()
+
+    try:
+        for obs in result.observations:
+            slot = (obs.key, obs.date)
+            if obs.key not in by_key or not lo <= obs.date <= hi:
+                continue  # rows out of the requested range or for other keys are not ours
+            problem = check_observation(obs, now)
+            if problem:
+                flagged[slot] = problem
+                batch.pop(slot, None)
+                continue
+            batch[slot] = obs
+            if len(batch) >= app.settings.store_batch:
+                flush()
+    finally:
+        flush()
 
 
 def _store_values(
@@ -172,7 +217,7 @@ def _store_values(
                 key=key, date=day, value=obs.value, status=Status.OK, attrs=attrs, updated_at=now
             )
         )
-    report.records_written = app.store.put_records(new)
+    report.records_written += app.store.put_records(new)
     seen_by = describe(request)
     for obs, previous in revisions:
         revision = Revision(previous=previous, new=obs.value, seen_at=now, request=seen_by)

@@ -76,7 +76,8 @@ def test_fetch_filters_keys_and_dates(server, client, payload, series) -> None:
     wanted = (series("FUEL#GASOLINE#BR"), series("FUEL#DIESEL#BR"))
     request = FetchRequest("anp:weekly:brasil", wanted, date(2021, 5, 16), date(2022, 5, 1))
     result = _source(server, client).fetch(request)
-    assert [(o.key, o.date.isoformat(), o.value) for o in result.observations] == [
+    got = sorted((o.key, o.date.isoformat(), o.value) for o in result.observations)
+    assert got == [
         ("FUEL#DIESEL#BR", "2021-05-16", Decimal("4.482")),
         ("FUEL#DIESEL#BR", "2021-05-23", Decimal("4.484")),
         ("FUEL#DIESEL#BR", "2022-05-01", Decimal("6.63")),
@@ -105,7 +106,7 @@ def test_malformed_rows_are_skipped_and_named(server, client, payload, series) -
     request = FetchRequest("anp:weekly:brasil", wanted, date(2012, 12, 30), date(2021, 5, 16))
     source = _source(server, client)
     result = source.fetch(request)
-    assert [(o.key, o.date) for o in result.observations] == [
+    assert sorted((o.key, o.date) for o in result.observations) == [
         ("FUEL#CNG#BR", date(2021, 5, 16)),
         ("FUEL#GASOLINE#BR", date(2021, 5, 16)),
     ]

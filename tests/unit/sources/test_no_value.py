@@ -43,8 +43,9 @@ def test_an_anp_week_without_a_row_for_a_key_is_no_value_but_a_missing_week_is_n
     source = AnpWorkbookSource(server.url_for("/shlp"), client, attempts=2, backoff_s=0.0)
     start, end = date(2012, 12, 1), date(2030, 1, 1)
     result = source.fetch(FetchRequest(series[0].fetch_unit, series, start, end))
-    weeks = {o.date for o in result.observations}
-    premium = {o.date for o in result.observations if o.key == keys[1]}
+    observations = list(result.observations)  # streamed: read once; no_value is then complete
+    weeks = {o.date for o in observations}
+    premium = {o.date for o in observations if o.key == keys[1]}
     # premium gasoline has no row in the 2012 week of the cut workbook: ANP's "no value"
     assert (keys[1], date(2012, 12, 30)) in result.no_value
     assert "no row" in result.no_value[(keys[1], date(2012, 12, 30))]

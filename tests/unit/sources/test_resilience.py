@@ -135,12 +135,13 @@ def _good(case: Case, payload: Callable[[str], bytes]) -> Response:
 
 
 def _assert_good(case: Case, result: FetchResult) -> None:
-    assert len(result.observations) == case.expect_count
+    observations = list(result.observations)  # a source may stream them (read once)
+    assert len(observations) == case.expect_count
     assert result.requests == 1
-    values = {o.date: o.value for o in result.observations}
+    values = {o.date: o.value for o in observations}
     assert values[case.expect_date] == case.expect_value
     assert str(values[case.expect_date]) == str(case.expect_value)  # exact digits, no float
-    assert all(o.key == case.request.series[0].key for o in result.observations)
+    assert all(o.key == case.request.series[0].key for o in observations)
 
 
 def test_serves_recorded_payload(case, server, client, payload) -> None:

@@ -188,7 +188,7 @@ class _RowReader:
         return fuel_key(product, area, monthly=self.monthly)
 
     def attrs(
-        self, row: tuple[object, ...], problems: list[str], where: str
+        self, row: tuple[object, ...], note: Callable[[str], None], where: str
     ) -> dict[str, AttrValue]:
         attrs: dict[str, AttrValue] = {}
         for role in _DECIMAL_ATTRS:
@@ -196,7 +196,7 @@ class _RowReader:
                 attrs[role] = _decimal(self.cell(row, role))
             except _Bad as exc:
                 attrs[role] = None
-                problems.append(f"{where}: {_COLUMNS[role]} {exc}; kept the row without it")
+                note(f"{where}: {_COLUMNS[role]} {exc}; kept the row without it")
         stations = self.cell(row, "stations")
         try:
             count = _decimal(stations)
@@ -211,8 +211,48 @@ class _RowReader:
         return attrs
 
 
-def parse_workbook_detailed(content: bytes, fetch_unit: str, filename: str) -> ParsedWorkbook:
-    """Every row of an ANP workbook, with malformed rows skipped and reported, not fatal."""
+def _sheet_rows(book: Any, filename: str) -> Iterator[tuple[object, ...]]:
+    """The first sheet's rows; a part openpyxl cannot read is an InvalidPayload naming the row.
+
+    openpyxl reads a read-only sheet lazily, so a broken XML part or a corrupt zip member only
+    shows up while rows are read, long after load_workbook succeeded.
+    """
+    read = 0
+    try:
+        for row in book.worksheets[0].iter_rows(values_only=True):
+            read += 1
+            yield row
+    except Exception as exc:  # any parser failure on untrusted bytes means a bad payload
+        raise InvalidPayload(
+            f"anp: {filename} row {read + 1}: unreadable worksheet ({type(exc).__name__}: {exc})"
+        ) from None
+
+
+Keep = Callable[[str, date], bool]
+"""Which (key, date) rows a caller wants; the others are skipped before their cells are read."""
+
+
+def stream_workbook(
+    content: bytes,
+    fetch_unit: str,
+    filename: str,
+    *,
+    missing: dict[tuple[str, date], str],
+    problems: list[str],
+    keep: Keep | None = None,
+    covered: set[date] | None = None,
+    seen: dict[tuple[str, date], int] | None = None,
+) -> Iterator[Observation]:
+    """The observations of an ANP workbook as a stream, in the workbook's row order.
+
+    The workbook is opened and its header checked now (an InvalidPayload is raised here); the
+    rows are read lazily with openpyxl's read-only mode, so memory does not grow with the
+    number of rows. ``missing`` and ``problems`` fill while the stream is read and are complete
+    once it ends. A (key, date) seen on several rows (the real monthly file has some) is
+    yielded again only when the new row covers more stations, so the last one yielded for a
+    key and date is the survey's main figure. ``covered`` collects the dates the workbook has
+    a price for (any key), ``seen`` the kept key-dates with a price (-> stations).
+    """
     if fetch_unit not in _REQUIRED:
         raise ValueError(f"anp: unknown fetch unit {fetch_unit!r}")
     from openpyxl import load_workbook  # lazy: only the ANP worker pays for openpyxl
@@ -237,77 +277,118 @@ def parse_workbook_detailed(content: bytes, fetch_unit: str, filename: str) -> P
             raise InvalidPayload(
                 f"anp: {filename}: header row {header_row} lacks {', '.join(lacking)}"
             )
-        return _read_rows(rows, header_row, _RowReader(fetch_unit, columns, filename))
+    except BaseException:
+        book.close()
+        raise
+    reader = _RowReader(fetch_unit, columns, filename)
+    return _stream_rows(
+        book,
+        rows,
+        header_row,
+        reader,
+        keep,
+        missing,
+        problems,
+        set() if covered is None else covered,
+        {} if seen is None else seen,
+    )
+
+
+class _Notes:
+    """Row problems: the first _MAX_PROBLEMS kept (one bad column can spoil every row: the
+    first ones tell the story), then how many more there were."""
+
+    def __init__(self, out: list[str]) -> None:
+        self.out = out
+        self.count = 0
+
+    def __call__(self, text: str) -> None:
+        self.count += 1
+        if self.count <= _MAX_PROBLEMS:
+            self.out.append(text)
+
+    def finish(self, filename: str) -> None:
+        if self.count > _MAX_PROBLEMS:
+            self.out.append(f"anp: {filename}: and {self.count - _MAX_PROBLEMS} more rows")
+
+
+def _stream_rows(
+    book: Any,
+    rows: Iterator[tuple[object, ...]],
+    header_row: int,
+    reader: _RowReader,
+    keep: Keep | None,
+    missing: dict[tuple[str, date], str],
+    problems: list[str],
+    covered: set[date],
+    seen: dict[tuple[str, date], int],
+) -> Iterator[Observation]:
+    # seen: (key, date) -> stations of the row yielded for it: small ints, not observations.
+    date_role = "month" if reader.monthly else "week"
+    note = _Notes(problems)
+
+    try:
+        for number, row in enumerate(rows, start=header_row + 1):
+            if all(cell is None or (isinstance(cell, str) and not cell.strip()) for cell in row):
+                continue
+            where = f"anp: {reader.filename} row {number}"
+            try:
+                key = reader.key(row)
+                day = _day(reader.cell(row, date_role), reader.monthly)
+            except _Bad as exc:
+                note(f"{where}: {exc}; row skipped")
+                continue
+            slot = (key, day)
+            wanted = keep is None or keep(key, day)
+            raw_price = reader.cell(row, "price")
+            try:
+                price = _decimal(raw_price)
+            except _Bad as exc:
+                text = f"{where}: PREÇO MÉDIO REVENDA {exc}; row skipped"
+                note(text)
+                if wanted and slot not in seen:  # a priced row wins over an unpriced one
+                    missing[slot] = text
+                continue
+            if price is not None or wanted:
+                covered.add(day)
+            if not wanted:
+                continue
+            if price is None:
+                if slot not in seen:
+                    missing[slot] = f"{where}: ANP published no price ({raw_price!r})"
+                continue
+            obs = Observation(key, day, price, reader.attrs(row, note, where))
+            stations = _stations(obs)
+            kept = seen.get(slot)
+            if kept is not None:
+                # Seen in the real monthly file (GNV, 2014-08): several rows for one state and
+                # month. The row covering the most stations is the survey's main figure.
+                note(f"{where}: another row for {key} {day}; kept the one with the most stations")
+                if kept > stations:
+                    continue
+            seen[slot] = stations
+            missing.pop(slot, None)
+            yield obs
     finally:
         book.close()
+        note.finish(reader.filename)
 
 
-def _sheet_rows(book: Any, filename: str) -> Iterator[tuple[object, ...]]:
-    """The first sheet's rows; a part openpyxl cannot read is an InvalidPayload naming the row.
-
-    openpyxl reads a read-only sheet lazily, so a broken XML part or a corrupt zip member only
-    shows up while rows are read, long after load_workbook succeeded.
-    """
-    read = 0
-    try:
-        for row in book.worksheets[0].iter_rows(values_only=True):
-            read += 1
-            yield row
-    except Exception as exc:  # any parser failure on untrusted bytes means a bad payload
-        raise InvalidPayload(
-            f"anp: {filename} row {read + 1}: unreadable worksheet ({type(exc).__name__}: {exc})"
-        ) from None
+def parse_workbook_detailed(content: bytes, fetch_unit: str, filename: str) -> ParsedWorkbook:
+    """Every row of an ANP workbook, with malformed rows skipped and reported, not fatal."""
+    parsed = ParsedWorkbook()
+    best: dict[tuple[str, date], Observation] = {}
+    for obs in stream_workbook(
+        content, fetch_unit, filename, missing=parsed.missing, problems=parsed.problems
+    ):
+        best[(obs.key, obs.date)] = obs  # a later one for the same slot covers more stations
+    parsed.observations = list(best.values())
+    return parsed
 
 
 def _stations(obs: Observation) -> int:
     count = obs.attrs.get("stations")
     return count if isinstance(count, int) else -1
-
-
-def _read_rows(
-    rows: Iterator[tuple[object, ...]], header_row: int, reader: _RowReader
-) -> ParsedWorkbook:
-    parsed = ParsedWorkbook()
-    best: dict[tuple[str, date], Observation] = {}
-    date_role = "month" if reader.monthly else "week"
-    for number, row in enumerate(rows, start=header_row + 1):
-        if all(cell is None or (isinstance(cell, str) and not cell.strip()) for cell in row):
-            continue
-        where = f"anp: {reader.filename} row {number}"
-        try:
-            key = reader.key(row)
-            day = _day(reader.cell(row, date_role), reader.monthly)
-        except _Bad as exc:
-            parsed.problems.append(f"{where}: {exc}; row skipped")
-            continue
-        raw_price = reader.cell(row, "price")
-        try:
-            price = _decimal(raw_price)
-        except _Bad as exc:
-            parsed.missing[(key, day)] = f"{where}: PREÇO MÉDIO REVENDA {exc}; row skipped"
-            parsed.problems.append(parsed.missing[(key, day)])
-            continue
-        if price is None:
-            parsed.missing[(key, day)] = f"{where}: ANP published no price ({raw_price!r})"
-            continue
-        obs = Observation(key, day, price, reader.attrs(row, parsed.problems, where))
-        kept = best.get((key, day))
-        if kept is not None:
-            # Seen in the real monthly file (GNV, 2014-08): several rows for one state and
-            # month. The row covering the most stations is the survey's main figure.
-            parsed.problems.append(
-                f"{where}: another row for {key} {day}; kept the one with the most stations"
-            )
-            if _stations(kept) > _stations(obs):
-                continue
-        best[(key, day)] = obs
-    parsed.observations = list(best.values())
-    for key_day in best:  # a priced row wins over a '-' row for the same key and date
-        parsed.missing.pop(key_day, None)
-    if len(parsed.problems) > _MAX_PROBLEMS:
-        extra = len(parsed.problems) - _MAX_PROBLEMS
-        parsed.problems[_MAX_PROBLEMS:] = [f"anp: {reader.filename}: and {extra} more rows"]
-    return parsed
 
 
 def parse_workbook(content: bytes, fetch_unit: str, filename: str) -> list[Observation]:
@@ -316,7 +397,11 @@ def parse_workbook(content: bytes, fetch_unit: str, filename: str) -> list[Obser
 
 
 def _no_value(
-    parsed: ParsedWorkbook, keep: Callable[[str, date], bool], keys: set[str]
+    notes: dict[tuple[str, date], str],
+    covered: set[date],
+    seen: dict[tuple[str, date], int],
+    keep: Keep,
+    keys: set[str],
 ) -> dict[tuple[str, date], str]:
     """The requested key-dates the workbook answers with "no price".
 
@@ -324,17 +409,12 @@ def _no_value(
     for a key ('-' in the price cell, or no row for that area and fuel), is ANP's word that
     there is none. A row skipped as malformed is not: it stays a retry.
     """
-    out = {
-        kd: note
-        for kd, note in parsed.missing.items()
-        if keep(*kd) and "ANP published no price" in note
-    }
-    covered = {o.date for o in parsed.observations} | {day for _, day in out}
-    have = {(o.key, o.date) for o in parsed.observations} | set(parsed.missing)
+    out = {kd: note for kd, note in notes.items() if "ANP published no price" in note}
     for day in covered:
         for key in keys:
-            if (key, day) not in have and keep(key, day):
-                out[(key, day)] = f"anp: the workbook has {day} but no row for {key}"
+            slot = (key, day)
+            if slot not in seen and slot not in notes and keep(key, day):
+                out[slot] = f"anp: the workbook has {day} but no row for {key}"
     return out
 
 
@@ -357,19 +437,34 @@ class AnpWorkbookSource(HttpSource):
         if not content.startswith(ZIP_MAGIC):
             got = "HTML" if looks_like_html(content) else f"{len(content)} bytes"
             raise InvalidPayload(f"anp: {url}: not a workbook: got {got}: {snippet(content)!r}")
-        parsed = parse_workbook_detailed(content, request.fetch_unit, path.rsplit("/", 1)[-1])
-        self.last_problems = tuple(parsed.problems)
-        for problem in parsed.problems:
-            logger.warning(problem)
         wanted = {s.key for s in request.series}
 
         def keep(key: str, day: date) -> bool:
             return key in wanted and request.start <= day <= request.end
 
-        observations = sorted(
-            (o for o in parsed.observations if keep(o.key, o.date)), key=lambda o: (o.key, o.date)
+        notes: dict[tuple[str, date], str] = {}
+        no_value: dict[tuple[str, date], str] = {}
+        problems: list[str] = []
+        covered: set[date] = set()
+        seen: dict[tuple[str, date], int] = {}
+        stream = stream_workbook(
+            content,
+            request.fetch_unit,
+            path.rsplit("/", 1)[-1],
+            missing=notes,
+            problems=problems,
+            keep=keep,
+            covered=covered,
+            seen=seen,
         )
-        notes = {kd: note for kd, note in parsed.missing.items() if keep(*kd)}
-        return FetchResult(
-            observations, notes, requests=1, no_value=_no_value(parsed, keep, wanted)
-        )
+
+        def observations() -> Iterator[Observation]:
+            yield from stream
+            self.last_problems = tuple(problems)
+            for problem in problems:
+                logger.warning(problem)
+            no_value.update(_no_value(notes, covered, seen, keep, wanted))
+
+        # Streamed: the rows are read as the scraper stores them, in bounded batches; notes
+        # and no_value are complete once they have been read.
+        return FetchResult(observations(), notes, requests=1, no_value=no_value)

@@ -28,7 +28,7 @@
     lang: (navigator.language || "en").toLowerCase().startsWith("pt") ? "pt-BR" : "en",
   };
   const state = Object.assign({}, DEFAULTS);
-  // Plotly loads async so the data requests overlap with parsing its 4.8 MB; charts wait for it.
+  // Plotly (a partial bundle) loads async so the data requests overlap with its parsing.
   const plotlyReady = new Promise((resolve, reject) => {
     if (window.Plotly) {
       resolve();
@@ -36,7 +36,7 @@
     }
     const script = document.getElementById("plotly-js");
     script.addEventListener("load", () => resolve());
-    script.addEventListener("error", () => reject(new Error("plotly.min.js did not load")));
+    script.addEventListener("error", () => reject(new Error("plotly-partial.min.js did not load")));
   });
   let meta = null;
   let geojson = null;
