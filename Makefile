@@ -34,8 +34,8 @@ browser-deps: ## Debian's Chromium for the browser tests (or set FUELPIPE_CHROMI
 	@test -x "$${FUELPIPE_CHROMIUM:-/usr/bin/chromium}" || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
 
 lint: $(STAMP) ## ruff
-	$(BIN)/ruff check src tests lambdas bench scripts
-	$(BIN)/ruff format --check src tests lambdas bench scripts
+	$(BIN)/ruff check src tests lambdas bench scripts devtools
+	$(BIN)/ruff format --check src tests lambdas bench scripts devtools
 
 types: $(STAMP) ## mypy --strict on src/
 	$(BIN)/mypy

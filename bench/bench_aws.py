@@ -26,7 +26,7 @@ from fuelpipe.adapters.clock import FixedClock
 from fuelpipe.adapters.dynamodb_store import DynamoDbStore
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.domain.models import Record, Status
-from fuelpipe.homes.aws import build_app, create_resources
+from fuelpipe.homes.aws import build_context, create_resources
 from fuelpipe.homes.settings import Settings
 from fuelpipe.stages.orchestrate import orchestrate
 
@@ -119,7 +119,7 @@ def gap_scan_cost(dynalite: LocalServer, moto: LocalServer, settings: Settings) 
 
     client.meta.events.register("provide-client-params.dynamodb.Query", ask_capacity)
     client.meta.events.register("after-call.dynamodb.Query", read_capacity)
-    app = build_app(
+    app = build_context(
         settings,
         clock=FixedClock(NOW),
         sources={},

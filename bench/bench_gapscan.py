@@ -21,7 +21,7 @@ from fuelpipe.adapters.clock import ManualClock
 from fuelpipe.domain.calendars import expected_between, get_calendar, last_available_date
 from fuelpipe.domain.catalog import DEFAULT_CATALOG, Series
 from fuelpipe.domain.models import Record, Status
-from fuelpipe.homes.aws import build_app, create_resources
+from fuelpipe.homes.aws import build_context, create_resources
 from fuelpipe.homes.settings import Settings
 from fuelpipe.stages.orchestrate import orchestrate
 
@@ -73,7 +73,7 @@ def measure(years: int, dynalite: Any, moto: Any) -> list[BenchRow]:
     client.meta.events.register("provide-client-params.dynamodb.Query", ask_capacity)
     client.meta.events.register("after-call.dynamodb.Query", read_capacity)
     clock = ManualClock(NOW)
-    app = build_app(
+    app = build_context(
         settings, clock=clock, sources={}, dynamodb_client=client, sqs_client=moto.client("sqs")
     )
     start = date(NOW.year - years, NOW.month, 1)

@@ -90,11 +90,11 @@ def peak_kib() -> int:
 
 def child(since: date) -> None:
     """In the child process: one full cycle of the whole catalog, then print what it cost."""
-    from fuelpipe.homes.local import build_app
+    from fuelpipe.homes.embedded import build_context
     from fuelpipe.homes.settings import Settings
     from fuelpipe.stages.cycle import run_cycle
 
-    app = build_app(Settings())
+    app = build_context(Settings())
     try:
         started = time.perf_counter()
         report = run_cycle(app, since=since)

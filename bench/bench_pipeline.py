@@ -16,7 +16,7 @@ from fuelpipe.adapters.clock import FixedClock
 from fuelpipe.domain.calendars import SAO_PAULO
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.domain.gaps import minimum_requests
-from fuelpipe.homes.local import build_app
+from fuelpipe.homes.embedded import build_context
 from fuelpipe.homes.settings import Settings
 from fuelpipe.replay import ReplayServer
 from fuelpipe.stages.cycle import run_cycle
@@ -27,7 +27,7 @@ def _backfill(replay: ReplayServer, since: date, now: datetime, keys: list[str])
     with tempfile.TemporaryDirectory() as tmp:
         urls = {f"source_{k}_url": v for k, v in replay.source_urls().items()}
         cfg = Settings(db=Path(tmp) / "bench.sqlite", **urls)
-        app = build_app(cfg, clock=FixedClock(now))
+        app = build_context(cfg, clock=FixedClock(now))
         try:
             run_cycle(app, series=DEFAULT_CATALOG.select(keys), since=since)
         finally:

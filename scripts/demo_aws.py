@@ -38,8 +38,8 @@ from tests.support.lambda_events import (  # noqa: E402
 from fuelpipe.adapters.clock import FixedClock  # noqa: E402
 from fuelpipe.cli import _progress  # noqa: E402
 from fuelpipe.cli.demo import plan_phases, snapshot_dir  # noqa: E402
-from fuelpipe.homes.app import App  # noqa: E402
 from fuelpipe.homes.settings import Settings  # noqa: E402
+from fuelpipe.stages.context import StageContext  # noqa: E402
 from fuelpipe.stages.status import KeyStatus, status  # noqa: E402
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
@@ -65,7 +65,9 @@ class Invoker:
         return result
 
 
-def drain(app: App, scraper: Handler, invoke: Invoker, poll_s: float = 0.25) -> int:
+def drain(
+    app: StageContext, scraper: Handler, invoke: Invoker, queue_name: str, poll_s: float = 0.25
+) -> int:
     """The event source mapping: receive ≤ 10, invoke, delete the successes; until empty."""
     handled = 0
     while True:
@@ -76,7 +78,7 @@ def drain(app: App, scraper: Handler, invoke: Invoker, poll_s: float = 0.25) -> 
                 return handled
             time.sleep(poll_s)  # failed messages come back after the visibility timeout
             continue
-        response = invoke("scraper", scraper, sqs_event(messages, app.settings.queue_name))
+        response = invoke("scraper", scraper, sqs_event(messages, queue_name))
         failed = set(failed_ids(response))
         app.queue.delete([m.receipt for m in messages if m.message_id not in failed])
         handled += len(messages) - len(failed)
@@ -86,20 +88,20 @@ def compare_with_embedded(
     console: Console, rows: list[KeyStatus], phases: list[Any], db: Path
 ) -> int:
     """Differences between these rows and the embedded demo's store, series for series."""
-    from fuelpipe.homes.local import build_app as build_local
+    from fuelpipe.homes.embedded import build_context as build_embedded
 
     ours = {r.key: r.as_dict() for r in rows}
     differences = 0
     for phase in phases:
-        local = build_local(Settings(db=db), clock=FixedClock(phase.now), sources={})
+        embedded = build_embedded(Settings(db=db), clock=FixedClock(phase.now), sources={})
         try:
-            for row in status(local, phase.series, phase.since):
+            for row in status(embedded, phase.series, phase.since):
                 if ours.get(row.key) != row.as_dict():
                     differences += 1
                     console.print(f"  [red]differs[/] {row.key}: aws {ours.get(row.key)}")
                     console.print(f"  {' ' * (len(row.key) + 9)}embedded {row.as_dict()}")
         finally:
-            local.close()
+            embedded.close()
     console.print(
         f"compared with the embedded demo's store {db}: "
         + ("[green]identical status on every series[/]" if not differences
@@ -137,7 +139,7 @@ def run(
     console: Console, dynalite_url: str, moto_url: str, started: float, *, as_json: bool
 ) -> int:
     """The demo proper, once the servers are up."""
-    from fuelpipe.homes.aws import build_app, create_resources
+    from fuelpipe.homes.aws import build_context, create_resources
     from fuelpipe.replay.server import ReplayServer
 
     coverage = json.loads((snapshot_dir() / "coverage.json").read_text())
@@ -163,9 +165,9 @@ def run(
             f"resources: {created}"
         )
         for phase in phases:
-            app = build_app(cfg, clock=FixedClock(phase.now))
+            app = build_context(cfg, clock=FixedClock(phase.now))
             try:
-                run_phase(console, app, phase, handlers, invoke)
+                run_phase(console, app, phase, handlers, invoke, cfg.queue_name)
                 rows.extend(status(app, phase.series, phase.since))
                 dead = app.queue.dead_letters()
             finally:
@@ -195,7 +197,12 @@ def run(
 
 
 def run_phase(
-    console: Console, app: App, phase: Any, handlers: dict[str, Any], invoke: Invoker
+    console: Console,
+    app: StageContext,
+    phase: Any,
+    handlers: dict[str, Any],
+    invoke: Invoker,
+    queue_name: str,
 ) -> None:
     """Scheduled orchestrator → drain → scheduled recheck → drain, all through the handlers."""
     detail = {"series": [s.key for s in phase.series], "since": phase.since.isoformat()}
@@ -205,14 +212,14 @@ def run_phase(
         scheduled_event(detail, scheduler=True),
     )
     scraper = handlers["scraper"].make_handler(lambda: app)
-    scraped = drain(app, scraper, invoke)
+    scraped = drain(app, scraper, invoke, queue_name)
     rechecked = invoke(
         "retry_recheck",
         handlers["retry_recheck"].make_handler(lambda: app),
         scheduled_event({"series": detail["series"]}),
     )
     if rechecked["messages_sent"]:
-        scraped += drain(app, scraper, invoke)
+        scraped += drain(app, scraper, invoke, queue_name)
     console.print(
         f"\n[bold]{phase.name}[/]: {len(phase.series)} series from {phase.since}, now = "
         f"{phase.now.isoformat()}\n  data_clustering {orchestrated}\n  scraper: {scraped} "

@@ -8,7 +8,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from fuelpipe.homes.aws import AppProvider, lazy_app
+from fuelpipe.homes.aws import ContextProvider, lazy_context
 from fuelpipe.homes.settings import Settings
 
 SETTINGS = Settings()  # validated at cold start: a bad variable fails the init, loudly
@@ -17,7 +17,7 @@ logger = Logger(service="dashboard_api")
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 
-def make_handler(get_app: AppProvider) -> Handler:
+def make_handler(get_context: ContextProvider) -> Handler:
     """The Lambda handler: builds the FastAPI app on first use and keeps it for the environment."""
     adapters: list[Callable[[dict[str, Any], Any], dict[str, Any]]] = []
     lock = threading.Lock()
@@ -30,8 +30,8 @@ def make_handler(get_app: AppProvider) -> Handler:
 
                 from fuelpipe.dashboard.app import create_app
 
-                app = get_app()
-                api = create_app(app.store, app.catalog, app.queue, app.clock)
+                home = get_context()
+                api = create_app(home.store, home.catalog, home.queue, home.clock)
                 adapters.append(Mangum(api, lifespan="off"))
             return adapters[0]
 
@@ -44,4 +44,4 @@ def make_handler(get_app: AppProvider) -> Handler:
 
 
 # The dashboard only reads: no HTTP source is built.
-lambda_handler = make_handler(lazy_app(SETTINGS, sources={}))
+lambda_handler = make_handler(lazy_context(SETTINGS, sources={}))

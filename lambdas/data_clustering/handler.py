@@ -13,7 +13,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
-from fuelpipe.homes.aws import AppProvider, lazy_app, schedule_options
+from fuelpipe.homes.aws import ContextProvider, lazy_context, schedule_options
 from fuelpipe.homes.settings import Settings
 from fuelpipe.stages.orchestrate import orchestrate
 from fuelpipe.stages.revise import revise
@@ -25,23 +25,23 @@ metrics = Metrics(namespace="fuelpipe", service="data_clustering")
 Handler = Callable[[dict[str, Any], Any], dict[str, int]]
 
 
-def make_handler(get_app: AppProvider) -> Handler:
-    """The Lambda handler around an App provider (tests and the demo pass their own)."""
+def make_handler(get_context: ContextProvider) -> Handler:
+    """The Lambda handler around a stage-context provider (tests and the demo pass their own)."""
 
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.EVENT_BRIDGE)
     @metrics.log_metrics
     def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
-        app = get_app()
-        options = schedule_options(event, app.catalog)
+        home = get_context()
+        options = schedule_options(event, home.catalog)
         detail = event.get("detail") or {}
         if detail.get("mode") == "revise":
-            revised = revise(app, series=options.series, since=options.since)
+            revised = revise(home, series=options.series, since=options.since)
             metrics.add_metric(
                 name="RevisionReads", unit=MetricUnit.Count, value=revised.messages_sent
             )
             logger.info("revision re-reads sent", extra=revised.as_dict())
             return revised.as_dict()
-        report = orchestrate(app, series=options.series, since=options.since)
+        report = orchestrate(home, series=options.series, since=options.since)
         metrics.add_metric(name="GapsFound", unit=MetricUnit.Count, value=report.gaps_found)
         metrics.add_metric(name="MessagesSent", unit=MetricUnit.Count, value=report.messages_sent)
         logger.info("orchestrated", extra=report.as_dict())
@@ -51,4 +51,4 @@ def make_handler(get_app: AppProvider) -> Handler:
 
 
 # The orchestrator never fetches, so no HTTP source (nor openpyxl) is built or imported.
-lambda_handler = make_handler(lazy_app(SETTINGS, sources={}))
+lambda_handler = make_handler(lazy_context(SETTINGS, sources={}))

@@ -10,7 +10,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
-from fuelpipe.homes.aws import AppProvider, lazy_app, schedule_options
+from fuelpipe.homes.aws import ContextProvider, lazy_context, schedule_options
 from fuelpipe.homes.settings import Settings
 from fuelpipe.stages.recheck import recheck
 
@@ -21,20 +21,20 @@ metrics = Metrics(namespace="fuelpipe", service="retry_recheck")
 Handler = Callable[[dict[str, Any], Any], dict[str, int]]
 
 
-def make_handler(get_app: AppProvider) -> Handler:
-    """The Lambda handler around an App provider (tests and the demo pass their own)."""
+def make_handler(get_context: ContextProvider) -> Handler:
+    """The Lambda handler around a stage-context provider (tests and the demo pass their own)."""
 
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.EVENT_BRIDGE)
     @metrics.log_metrics
     def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
-        app = get_app()
-        options = schedule_options(event, app.catalog)  # detail.series narrows it, like --series
-        report = recheck(app, None if options.series is None else {s.key for s in options.series})
+        home = get_context()
+        options = schedule_options(event, home.catalog)  # detail.series narrows it, like --series
+        report = recheck(home, None if options.series is None else {s.key for s in options.series})
         metrics.add_metric(name="Retries", unit=MetricUnit.Count, value=report.retried)
         metrics.add_metric(name="Quarantined", unit=MetricUnit.Count, value=report.quarantined)
         metrics.add_metric(name="MessagesSent", unit=MetricUnit.Count, value=report.messages_sent)
         # The standing count (a gauge) for the dashboard; the alarm watches new quarantines.
-        total = len(app.store.quarantined())
+        total = len(home.store.quarantined())
         metrics.add_metric(name="QuarantinedTotal", unit=MetricUnit.Count, value=total)
         logger.info("rechecked", extra={**report.as_dict(), "quarantined_total": total})
         return {**report.as_dict(), "quarantined_total": total}
@@ -43,4 +43,4 @@ def make_handler(get_app: AppProvider) -> Handler:
 
 
 # Recheck re-enqueues retries; it never fetches, so no HTTP source is built or imported.
-lambda_handler = make_handler(lazy_app(SETTINGS, sources={}))
+lambda_handler = make_handler(lazy_context(SETTINGS, sources={}))

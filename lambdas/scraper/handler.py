@@ -20,7 +20,7 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from fuelpipe.homes.aws import AppProvider, lazy_app
+from fuelpipe.homes.aws import ContextProvider, lazy_context
 from fuelpipe.homes.settings import Settings
 from fuelpipe.ports.queue import Message
 from fuelpipe.ports.store import RunLog
@@ -34,8 +34,8 @@ processor = BatchProcessor(event_type=EventType.SQS)
 Handler = Callable[[dict[str, Any], Any], PartialItemFailureResponse]
 
 
-def make_handler(get_app: AppProvider) -> Handler:
-    """The Lambda handler around an App provider (tests and the demo pass their own)."""
+def make_handler(get_context: ContextProvider) -> Handler:
+    """The Lambda handler around a stage-context provider (tests and the demo pass their own)."""
     totals: list[ScrapeReport] = []
 
     def record_handler(record: SQSRecord) -> None:
@@ -46,13 +46,13 @@ def make_handler(get_app: AppProvider) -> Handler:
             body=record.body,
             receive_count=int(record.attributes.approximate_receive_count or 1),
         )
-        totals[0].add(handle_message(get_app(), message))
+        totals[0].add(handle_message(get_context(), message))
 
     @logger.inject_lambda_context(correlation_id_path="Records[0].messageId")
     @metrics.log_metrics
     def handler(event: dict[str, Any], context: Any) -> PartialItemFailureResponse:
-        app = get_app()
-        started = app.clock.now()
+        home = get_context()
+        started = home.clock.now()
         totals[:] = [ScrapeReport()]
         response = process_partial_response(
             event=event, record_handler=record_handler, processor=processor, context=context
@@ -66,11 +66,11 @@ def make_handler(get_app: AppProvider) -> Handler:
             ("BatchItemFailures", failed),
         ):
             metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
-        app.store.put_run(RunLog("scraper", started, app.clock.now(), report.as_dict()))
+        home.store.put_run(RunLog("scraper", started, home.clock.now(), report.as_dict()))
         logger.info("scraped", extra={**report.as_dict(), "batch_item_failures": failed})
         return response
 
     return handler
 
 
-lambda_handler = make_handler(lazy_app(SETTINGS))
+lambda_handler = make_handler(lazy_context(SETTINGS))

@@ -39,8 +39,8 @@ from fuelpipe.domain.models import Record
 if TYPE_CHECKING:
     from fuelpipe.dashboard.analysis import WeeklyHow
     from fuelpipe.dashboard.repository import SeriesReader
-    from fuelpipe.homes.app import App
     from fuelpipe.ports.store import Store
+    from fuelpipe.stages.context import StageContext
 
 To = Literal["pandas", "polars", "arrow"]
 Frame = Any
@@ -201,11 +201,12 @@ class Lags:
 class Fuelpipe:
     """Read-only access to one fuelpipe store: catalog, status, series and the analyses."""
 
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: StageContext, where: str = "a wired home") -> None:
         """Wrap a wired home (``fuelpipe.open()`` builds one from the settings)."""
         from fuelpipe.dashboard.repository import SeriesReader
 
         self._app = app
+        self._where = where
         self._reader: SeriesReader = SeriesReader(app.store, app.catalog)
 
     # --- lifecycle ----------------------------------------------------------------------------
@@ -226,9 +227,7 @@ class Fuelpipe:
         self.close()
 
     def __repr__(self) -> str:
-        cfg = self._app.settings
-        where = f"table {cfg.table_name}" if cfg.backend == "aws" else f"store {cfg.db}"
-        return f"<fuelpipe {cfg.backend} {where}>"
+        return f"<fuelpipe {self._where}>"
 
     # --- what is stored -------------------------------------------------------------------------
 
@@ -500,18 +499,15 @@ def open(
 
     given: dict[str, Any] = {"db": db, "backend": backend, "now": now}
     cfg = Settings(**{k: v for k, v in given.items() if v is not None}, **settings)
-    if cfg.backend == "aws":
-        from fuelpipe.homes.aws import build_app as build_aws
-
-        return Fuelpipe(build_aws(cfg, sources={}))
-    if not Path(cfg.db).is_file():
+    if cfg.backend == "embedded" and not Path(cfg.db).is_file():
         raise FileNotFoundError(
             f"no fuelpipe store at {cfg.db}: run `fuelpipe demo --no-serve` or `fuelpipe run` "
             "first, or pass db= / set FUELPIPE_DB"
         )
-    from fuelpipe.homes.local import build_app as build_local
+    from fuelpipe.homes import build_home
 
-    return Fuelpipe(build_local(cfg, sources={}))
+    where = f"table {cfg.table_name}" if cfg.backend == "aws" else f"store {cfg.db}"
+    return Fuelpipe(build_home(cfg, sources={}), f"{cfg.backend} {where}")
 
 
 __all__ = ["TIDY_COLUMNS", "Fuelpipe", "Lags", "convert", "open", "select_keys", "tidy_table"]

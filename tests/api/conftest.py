@@ -21,7 +21,7 @@ import fuelpipe
 from fuelpipe.adapters.clock import FixedClock
 from fuelpipe.adapters.sqlite_store import SqliteStore
 from fuelpipe.domain.models import Record, Status
-from fuelpipe.homes.aws import build_app, create_resources
+from fuelpipe.homes.aws import build_context, create_resources
 from fuelpipe.homes.settings import SAO_PAULO, Settings
 from fuelpipe.ports.store import Store
 
@@ -76,7 +76,7 @@ def aws_home(dynalite_server: LocalServer, moto_server: LocalServer) -> Iterator
     )
     dynamodb, sqs = dynalite_server.client("dynamodb"), moto_server.client("sqs")
     create_resources(settings, dynamodb_client=dynamodb, sqs_client=sqs, poll_s=0.05)
-    app = build_app(
+    app = build_context(
         settings, clock=FixedClock(NOW), sources={}, dynamodb_client=dynamodb, sqs_client=sqs
     )
     fill(app.store)

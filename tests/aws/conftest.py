@@ -10,11 +10,11 @@ import pytest
 from tests.support.aws_backends import unique_name
 from tests.support.aws_servers import LocalServer
 
-from fuelpipe.homes.app import App
-from fuelpipe.homes.aws import build_app, create_resources
+from fuelpipe.homes.aws import build_context, create_resources
 from fuelpipe.homes.settings import Settings
 from fuelpipe.ports.clock import Clock
 from fuelpipe.ports.source import Source
+from fuelpipe.stages.context import StageContext
 
 
 @dataclass
@@ -25,9 +25,9 @@ class AwsHome:
     dynamodb: Any
     sqs: Any
 
-    def app(self, clock: Clock, sources: Mapping[str, Source] | None = None) -> App:
+    def app(self, clock: Clock, sources: Mapping[str, Source] | None = None) -> StageContext:
         """The AWS composition root on these clients."""
-        return build_app(
+        return build_context(
             self.settings,
             clock=clock,
             sources=sources if sources is not None else {},
@@ -53,4 +53,4 @@ def aws_home(dynalite_server: LocalServer, moto_server: LocalServer) -> AwsHome:
     return home
 
 
-MakeApp = Callable[..., App]
+MakeApp = Callable[..., StageContext]

@@ -25,8 +25,8 @@ from fuelpipe.domain.calendars import expected_between, get_calendar
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.domain.messages import DownloadRequest
 from fuelpipe.domain.models import Record, Status
-from fuelpipe.homes.app import App
 from fuelpipe.ports.queue import Message, Queue, QueueDepth
+from fuelpipe.stages.context import StageContext
 
 pytestmark = pytest.mark.aws
 
@@ -122,7 +122,7 @@ def test_data_clustering_rejects_an_unknown_series(aws_home: AwsHome) -> None:
 # --- scraper -------------------------------------------------------------------------------
 
 
-def scraper_for(app: App) -> Any:
+def scraper_for(app: StageContext) -> Any:
     return load_handler("scraper").make_handler(lambda: app)
 
 

@@ -20,8 +20,7 @@ from fuelpipe.adapters.sqlite_queue import SqliteQueue
 from fuelpipe.adapters.sqlite_store import SqliteStore
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.domain.retry import RetryPolicy
-from fuelpipe.homes.app import App
-from fuelpipe.homes.settings import Settings
+from fuelpipe.stages.context import StageContext
 
 
 def function_url_event(
@@ -62,14 +61,13 @@ def invoke(real_store: SqliteStore, tmp_path_factory: pytest.TempPathFactory) ->
     queue_path: Path = tmp_path_factory.mktemp("lambda") / "q.sqlite"
     clock = FixedClock(NOW)
     queue = SqliteQueue(queue_path, clock=clock, visibility_timeout=timedelta(seconds=30))
-    app = App(
+    app = StageContext(
         catalog=DEFAULT_CATALOG,
         store=real_store,
         queue=queue,
         sources={},
         clock=clock,
         policy=RetryPolicy(max_retries=5, base_delay=timedelta(hours=1), factor=2.0),
-        settings=Settings(),
     )
     handler = load_handler("dashboard_api").make_handler(lambda: app)
 

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from typer.testing import CliRunner
 
 from fuelpipe.adapters.sqlite_store import SqliteStore
-from fuelpipe.cli.main import app
+from fuelpipe.cli.main import cli
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.domain.models import Record, Status
 from fuelpipe.outlook.series import known_at
@@ -23,7 +23,7 @@ FIELDS = {"fuel", "area", "horizon", "n", "mae", "naive_mae", "ratio", "bias", "
 
 def test_backtest_prints_every_field_per_fuel_area_and_horizon():
     result = CliRunner().invoke(
-        app,
+        cli,
         [
             "outlook",
             "backtest",
@@ -56,14 +56,14 @@ def test_backtest_prints_every_field_per_fuel_area_and_horizon():
 
 
 def test_backtest_without_history_says_so_in_one_line(tmp_path):
-    result = CliRunner().invoke(app, ["outlook", "backtest", "--history", str(tmp_path), "--json"])
+    result = CliRunner().invoke(cli, ["outlook", "backtest", "--history", str(tmp_path), "--json"])
     assert result.exit_code == 2
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert len(lines) == 1 and "no bundled history found" in lines[0]
 
 
 def test_backtest_rejects_an_unknown_fuel():
-    result = CliRunner().invoke(app, ["outlook", "backtest", "--fuel", "KEROSENE"])
+    result = CliRunner().invoke(cli, ["outlook", "backtest", "--fuel", "KEROSENE"])
     assert result.exit_code == 2
     assert "--fuel KEROSENE" in result.output
 
@@ -84,7 +84,7 @@ def test_show_prints_the_stored_nowcast(tmp_path, history):
     refresh_outlook(store, DEFAULT_CATALOG, now, keys=["FUEL#DIESEL_S10#BR"])
     store.close()
     result = CliRunner().invoke(
-        app, ["outlook", "show", "--fuel", "DIESEL_S10", "--json"], env={"FUELPIPE_DB": str(db)}
+        cli, ["outlook", "show", "--fuel", "DIESEL_S10", "--json"], env={"FUELPIPE_DB": str(db)}
     )
     assert result.exit_code == 0, result.output
     (shown,) = json.loads(result.stdout)
@@ -102,8 +102,8 @@ def test_outlook_without_numpy_prints_one_line_and_exits_2(tmp_path):
     code = (
         "import sys\n"
         "sys.modules['numpy'] = None\n"  # how Python marks an absent module
-        "from fuelpipe.cli.main import app\n"
-        "app(sys.argv[1:], prog_name='fuelpipe')\n"
+        "from fuelpipe.cli.main import cli\n"
+        "cli(sys.argv[1:], prog_name='fuelpipe')\n"
     )
     for args in (["outlook", "backtest", "--json"], ["outlook", "show"]):
         done = subprocess.run(

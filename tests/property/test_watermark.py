@@ -27,9 +27,9 @@ from fuelpipe.domain.calendars import expected_between, get_calendar, last_avail
 from fuelpipe.domain.catalog import DEFAULT_CATALOG, Series
 from fuelpipe.domain.gaps import COMPLETE, missing_dates
 from fuelpipe.domain.models import Record, Status
-from fuelpipe.homes.app import App, policy_from
-from fuelpipe.homes.settings import Settings
+from fuelpipe.homes.settings import Settings, policy_from
 from fuelpipe.ports.store import Store
+from fuelpipe.stages.context import StageContext
 from fuelpipe.stages.orchestrate import orchestrate
 
 SP = ZoneInfo("America/Sao_Paulo")
@@ -41,16 +41,16 @@ CAL = get_calendar(SERIES.calendar)
 DAYS = list(expected_between(CAL, START, date(2024, 3, 20)))
 
 
-def build_app(folder: Path, clock: ManualClock, *, audit_every_s: float = 86400.0) -> App:
+def build_app(folder: Path, clock: ManualClock, *, audit_every_s: float = 86400.0) -> StageContext:
     settings = Settings(db=folder / "store.sqlite", gap_audit_interval_s=audit_every_s)
-    return App(
+    return StageContext(
         catalog=DEFAULT_CATALOG,
         store=SqliteStore(settings.db, clock),
         queue=SqliteQueue(folder / "queue.sqlite", clock, visibility_timeout=timedelta(30)),
         sources={},
         clock=clock,
         policy=policy_from(settings),
-        settings=settings,
+        gap_audit_interval_s=settings.gap_audit_interval_s,
     )
 
 
@@ -88,7 +88,7 @@ ops = st.lists(
 )
 
 
-def apply(app: App, clock: ManualClock, op: Op) -> None:
+def apply(app: StageContext, clock: ManualClock, op: Op) -> None:
     """One step of a history; orchestrator runs check both properties."""
     name, i = op
     day = DAYS[i]
@@ -192,7 +192,7 @@ def test_two_orchestrators_at_once_with_releases_never_hide_a_gap(tmp_path: Path
     stop = threading.Event()
     runs = threading.Semaphore(0)
 
-    def scans(app: App) -> None:
+    def scans(app: StageContext) -> None:
         try:
             while not stop.is_set():
                 orchestrate(app, series=[SERIES], audit=False)

@@ -30,8 +30,8 @@ from tests.reliability.harness import fetches
 from tests.support.lambda_events import FakeLambdaContext, failed_ids, load_handler, sqs_event
 
 from fuelpipe.domain.catalog import Series
-from fuelpipe.homes.app import App
 from fuelpipe.ports.queue import Message
+from fuelpipe.stages.context import StageContext
 from fuelpipe.stages.cycle import CycleReport, drain, run_cycle
 from fuelpipe.stages.orchestrate import orchestrate
 from fuelpipe.stages.recheck import recheck
@@ -211,7 +211,7 @@ class LambdaCycle:
                     raise
         raise AssertionError("unreachable")
 
-    def feed(self, app: App) -> None:
+    def feed(self, app: StageContext) -> None:
         """Poll and invoke until the queue is empty, in-flight messages included."""
         handler = self.handler_module.make_handler(lambda: app)
         for _ in range(self.max_polls):
@@ -231,7 +231,7 @@ class LambdaCycle:
             app.queue.delete([m.receipt for m in messages if m.message_id not in failed])
         raise AssertionError("the queue did not drain: a message keeps coming back")
 
-    def __call__(self, app: App, series: Sequence[Series], since: date) -> CycleReport:
+    def __call__(self, app: StageContext, series: Sequence[Series], since: date) -> CycleReport:
         """orchestrate → feed the scraper → recheck → feed again."""
         before = fetches(app)
         report = CycleReport()
@@ -246,7 +246,7 @@ class LambdaCycle:
         return report
 
 
-def stop_mid_batch(app: App, batch_size: int = 10) -> dict[str, int]:
+def stop_mid_batch(app: StageContext, batch_size: int = 10) -> dict[str, int]:
     """A worker receives a batch, finishes half, handles one more but dies before deleting it.
 
     Nothing is deleted for the rest: they come back after the visibility timeout.
@@ -267,7 +267,7 @@ class StopFirstBatch:
     def __init__(self) -> None:
         self.stopped: dict[str, int] | None = None
 
-    def __call__(self, app: App, series: Sequence[Series], since: date) -> CycleReport:
+    def __call__(self, app: StageContext, series: Sequence[Series], since: date) -> CycleReport:
         if self.stopped is not None:
             return run_cycle(app, series=series, since=since)
         before = fetches(app)

@@ -28,7 +28,7 @@ from tests.reliability.harness import (
 
 from fuelpipe.adapters.clock import ManualClock
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
-from fuelpipe.homes.app import policy_from
+from fuelpipe.homes.settings import policy_from
 from fuelpipe.replay import ReplayServer
 from fuelpipe.stages.cycle import drain
 from fuelpipe.stages.orchestrate import orchestrate

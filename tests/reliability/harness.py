@@ -24,12 +24,12 @@ from fuelpipe.adapters.clock import ManualClock
 from fuelpipe.domain.catalog import DEFAULT_CATALOG, Series
 from fuelpipe.domain.messages import DownloadRequest
 from fuelpipe.domain.models import AttrValue, Record, Status
-from fuelpipe.homes.app import App
 from fuelpipe.homes.settings import Settings
 from fuelpipe.ports.clock import Clock
 from fuelpipe.ports.queue import DeadLetter, Message, Queue, QueueDepth
 from fuelpipe.ports.source import FetchRequest, FetchResult, Source
 from fuelpipe.replay import FaultPlan, ReplayServer, load_coverage
+from fuelpipe.stages.context import StageContext
 from fuelpipe.stages.cycle import CycleReport, run_cycle
 
 SP = ZoneInfo("America/Sao_Paulo")
@@ -53,8 +53,8 @@ TRANSIENT_OPTIONS = f"slow_s={SLOW_S},retry_after=0"
 Row = tuple[Decimal | None, Status, dict[str, AttrValue]]
 """What an export holds per (key, date): value, status, attrs."""
 Slot = tuple[str, date]
-HomeFactory = Callable[[Settings, Clock], App]
-Driver = Callable[[App, Sequence[Series], date], CycleReport]
+HomeFactory = Callable[[Settings, Clock], StageContext]
+Driver = Callable[[StageContext, Sequence[Series], date], CycleReport]
 """One cycle of the pipeline on an app (``run_cycle`` by default, or a Lambda-shaped one)."""
 
 
@@ -96,19 +96,19 @@ def pipeline_settings(replay: ReplayServer, db: Path, **overrides: Any) -> Setti
 
 def embedded_home() -> HomeFactory:
     """The embedded home (SQLite store and queue next to ``settings.db``)."""
-    from fuelpipe.homes.local import build_app
+    from fuelpipe.homes.embedded import build_context
 
-    def make(settings: Settings, clock: Clock) -> App:
-        return build_app(settings, clock=clock)
+    def make(settings: Settings, clock: Clock) -> StageContext:
+        return build_context(settings, clock=clock)
 
     return make
 
 
 def aws_home(dynamodb: Any, sqs: Any, *, pending_shards: int = 4) -> HomeFactory:
     """The AWS home on injected clients: a fresh table and queue pair for every app built."""
-    from fuelpipe.homes.aws import build_app, create_resources
+    from fuelpipe.homes.aws import build_context, create_resources
 
-    def make(settings: Settings, clock: Clock) -> App:
+    def make(settings: Settings, clock: Clock) -> StageContext:
         name = f"rel-{uuid.uuid4().hex[:12]}"
         cfg = Settings(
             **{
@@ -121,7 +121,7 @@ def aws_home(dynamodb: Any, sqs: Any, *, pending_shards: int = 4) -> HomeFactory
             }
         )
         create_resources(cfg, dynamodb_client=dynamodb, sqs_client=sqs, poll_s=0.05)
-        return build_app(cfg, clock=clock, dynamodb_client=dynamodb, sqs_client=sqs)
+        return build_context(cfg, clock=clock, dynamodb_client=dynamodb, sqs_client=sqs)
 
     return make
 
@@ -201,12 +201,12 @@ class CountingSource(Source):
         self.inner.close()
 
 
-def fetches(app: App) -> int:
+def fetches(app: StageContext) -> int:
     """Fetches the app's counting sources made so far."""
     return sum(s.fetches for s in app.sources.values() if isinstance(s, CountingSource))
 
 
-def default_cycle(app: App, series: Sequence[Series], since: date) -> CycleReport:
+def default_cycle(app: StageContext, series: Sequence[Series], since: date) -> CycleReport:
     """One ``run_cycle`` (orchestrate, drain, recheck, drain) in this process."""
     return run_cycle(app, series=series, since=since)
 
@@ -302,7 +302,7 @@ class Run:
         return sum(self.requests.values())
 
 
-def export_rows(app: App, keys: Iterable[str]) -> tuple[dict[Slot, Record], int]:
+def export_rows(app: StageContext, keys: Iterable[str]) -> tuple[dict[Slot, Record], int]:
     """Every record of the keys, and how many (key, date) rows came back more than once."""
     out: dict[Slot, Record] = {}
     repeated = 0
@@ -324,8 +324,8 @@ def run_to_quiet(
     max_cycles: int | None = None,
     settings: dict[str, Any] | None = None,
     since: date = SINCE,
-    prepare: Callable[[App], None] | None = None,
-    finish: Callable[[App], None] | None = None,
+    prepare: Callable[[StageContext], None] | None = None,
+    finish: Callable[[StageContext], None] | None = None,
     drive: Driver = default_cycle,
 ) -> Run:
     """Cycles with an advancing clock until one finds nothing to do; returns the store's export.

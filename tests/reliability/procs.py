@@ -22,7 +22,7 @@ from pathlib import Path
 
 from fuelpipe.adapters.clock import ManualClock
 from fuelpipe.domain.keys import parse_date_key
-from fuelpipe.homes.local import build_app
+from fuelpipe.homes.embedded import build_context
 from fuelpipe.homes.settings import Settings, parse_now
 from fuelpipe.stages._report import Counters
 from fuelpipe.stages.cycle import drain
@@ -49,7 +49,7 @@ def main(role: str, name: str, where: str) -> int:
     folder = Path(where)
     settings = Settings()
     clock = ManualClock(settings.now or parse_now("2022-05-07T00:30"))
-    app = build_app(settings, clock=clock)
+    app = build_context(settings, clock=clock)
     _write(folder / f"ready-{name}.json", {})
     try:
         for k in range(1000):

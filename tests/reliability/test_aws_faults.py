@@ -25,7 +25,7 @@ from tests.reliability.harness import (
 )
 
 from fuelpipe.domain.models import Status
-from fuelpipe.homes.app import App
+from fuelpipe.stages.context import StageContext
 
 SHORT_VISIBILITY = {"visibility_timeout_s": 2}
 
@@ -57,10 +57,10 @@ def test_unprocessed_items_and_throttling_lose_nothing(
     faults.active = False
     dead: list[int] = []
 
-    def start(app: App) -> None:
+    def start(app: StageContext) -> None:
         faults.active = True
 
-    def stop(app: App) -> None:
+    def stop(app: StageContext) -> None:
         faults.active = False
         dead.append(len(app.queue.dead_letters()))
 

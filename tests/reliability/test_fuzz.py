@@ -41,9 +41,9 @@ from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.domain.keys import InvalidKeyError, parse_key
 from fuelpipe.domain.messages import MAX_DATES_PER_MESSAGE, DownloadRequest
 from fuelpipe.domain.models import Status
-from fuelpipe.homes.app import App, policy_from
-from fuelpipe.homes.settings import Settings
+from fuelpipe.homes.settings import Settings, policy_from
 from fuelpipe.ports.source import InvalidPayload, NotFound
+from fuelpipe.stages.context import StageContext
 from fuelpipe.stages.cycle import drain
 
 SP = ZoneInfo("America/Sao_Paulo")
@@ -198,11 +198,11 @@ MALFORMED: dict[str, st.SearchStrategy[str]] = {
 }
 
 
-def _app(folder: Path) -> App:
+def _app(folder: Path) -> StageContext:
     settings_ = Settings(db=folder / "store.sqlite")
     clock = FixedClock(NOW)
     sources = {name: TableSource(name, VALUES) for name in ("bcb", "yahoo", "fred", "anp")}
-    return App(
+    return StageContext(
         catalog=DEFAULT_CATALOG,
         store=SqliteStore(settings_.db),
         queue=SqliteQueue(
@@ -211,7 +211,6 @@ def _app(folder: Path) -> App:
         sources=sources,
         clock=clock,
         policy=policy_from(settings_),
-        settings=settings_,
     )
 
 

@@ -10,12 +10,13 @@ from fuelpipe.adapters.sqlite_queue import SqliteQueue
 from fuelpipe.adapters.sqlite_store import SqliteStore
 from fuelpipe.domain.calendars import expected_between, get_calendar
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
-from fuelpipe.homes.app import App, policy_from
-from fuelpipe.homes.settings import Settings
+from fuelpipe.domain.retry import RetryPolicy
+from fuelpipe.stages.context import StageContext
 
 SP = ZoneInfo("America/Sao_Paulo")
 START = date(2022, 1, 3)
 NOW = datetime(2022, 3, 31, 20, 0, tzinfo=SP)
+POLICY = RetryPolicy(max_retries=5, base_delay=timedelta(hours=1), factor=2.0)
 
 
 def usd_values() -> dict:
@@ -27,22 +28,24 @@ def usd_values() -> dict:
 
 @pytest.fixture
 def make_app(tmp_path):
-    """Build an embedded App around a source double, on real SQLite files."""
+    """A stage context around a source double, on real SQLite files; no settings, no environment.
+
+    The retry policy is the domain's default, stated here, so a ``FUELPIPE_*`` variable in the
+    shell cannot change what a stage test sees.
+    """
     apps = []
 
     def build(source, *, clock=None, db_name="store.sqlite"):
-        settings = Settings(db=tmp_path / db_name, visibility_timeout_s=30)
         clock = clock or ManualClock(NOW)
-        app = App(
+        app = StageContext(
             catalog=DEFAULT_CATALOG,
-            store=SqliteStore(settings.db),
+            store=SqliteStore(tmp_path / db_name),
             queue=SqliteQueue(
                 tmp_path / f"{db_name}.queue", clock=clock, visibility_timeout=timedelta(seconds=30)
             ),
             sources={source.name: source},
             clock=clock,
-            policy=policy_from(settings),
-            settings=settings,
+            policy=POLICY,
         )
         apps.append(app)
         return app

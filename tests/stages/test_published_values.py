@@ -81,7 +81,7 @@ def test_a_changed_value_is_a_revision_and_an_equal_one_writes_nothing(make_app,
 
 def test_the_revision_window_is_per_source_and_ends_at_the_last_published_day(make_app, usd):
     app = make_app(TableSource("bcb", usd_values()))
-    app.settings.revision_window_days["bcb"] = 7
+    app.revision_window_days = {"bcb": 7}
     revise(app, series=[usd])
     (message,) = app.queue.receive(10)
     body = message.body

@@ -14,7 +14,7 @@ from decimal import Decimal
 from fuelpipe.adapters.clock import FixedClock
 from fuelpipe.domain.calendars import SAO_PAULO
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
-from fuelpipe.homes.local import build_app
+from fuelpipe.homes.embedded import build_context
 from fuelpipe.homes.settings import Settings
 from fuelpipe.replay.revisions import parse_revision
 from fuelpipe.replay.server import ReplayServer
@@ -43,7 +43,7 @@ def test_a_revised_value_is_kept_with_its_history_and_a_second_reread_changes_no
 ):
     series = [DEFAULT_CATALOG[k] for k in KEYS]
     with ReplayServer(quiet=True) as replay:
-        app = build_app(_settings(tmp_path, replay), clock=FixedClock(NOW))
+        app = build_context(_settings(tmp_path, replay), clock=FixedClock(NOW))
         try:
             run_cycle(app, series=series, since=date(2022, 3, 1))
             original = {
@@ -62,7 +62,7 @@ def test_a_revised_value_is_kept_with_its_history_and_a_second_reread_changes_no
         )
     )
     with ReplayServer(quiet=True, revisions=scenario) as replay:
-        app = build_app(_settings(tmp_path, replay), clock=FixedClock(LATER))
+        app = build_context(_settings(tmp_path, replay), clock=FixedClock(LATER))
         try:
             asked = revise(app, series=series)
             first = drain(app)

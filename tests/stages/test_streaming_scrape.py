@@ -15,9 +15,9 @@ from fuelpipe.adapters.sqlite_store import SqliteStore
 from fuelpipe.domain.calendars import expected_between, get_calendar
 from fuelpipe.domain.catalog import DEFAULT_CATALOG, Series
 from fuelpipe.domain.models import Observation, Record, Status
-from fuelpipe.homes.app import App, policy_from
-from fuelpipe.homes.settings import Settings
+from fuelpipe.homes.settings import Settings, policy_from
 from fuelpipe.ports.source import FetchRequest, FetchResult, InvalidPayload, Source
+from fuelpipe.stages.context import StageContext
 from fuelpipe.stages.cycle import run_cycle
 
 USD = DEFAULT_CATALOG["CURRENCY#USD"]
@@ -61,18 +61,18 @@ class StreamingSource(Source):
         return FetchResult(stream())
 
 
-def build(tmp_path: Path, source: StreamingSource) -> tuple[App, RecordingStore]:
+def build(tmp_path: Path, source: StreamingSource) -> tuple[StageContext, RecordingStore]:
     settings = Settings(db=tmp_path / "store.sqlite", store_batch=BATCH)
     clock = ManualClock(NOW)
     store = RecordingStore(settings.db)
-    app = App(
+    app = StageContext(
         catalog=DEFAULT_CATALOG,
         store=store,
         queue=SqliteQueue(tmp_path / "queue.sqlite", clock, visibility_timeout=timedelta(30)),
         sources={source.name: source},
         clock=clock,
         policy=policy_from(settings),
-        settings=settings,
+        store_batch=settings.store_batch,
     )
     return app, store
 

@@ -1,5 +1,5 @@
 """`python -m fuelpipe.cli` is `fuelpipe`."""
 
-from fuelpipe.cli.main import app
+from fuelpipe.cli.main import cli
 
-app(prog_name="fuelpipe")
+cli(prog_name="fuelpipe")

@@ -17,7 +17,7 @@ from rich.console import Console
 from fuelpipe.cli import _progress
 from fuelpipe.domain.calendars import get_calendar, last_available_date
 from fuelpipe.domain.catalog import DEFAULT_CATALOG, Series
-from fuelpipe.homes.app import App
+from fuelpipe.homes import open_home, prepare_home
 from fuelpipe.homes.settings import SAO_PAULO, Settings
 
 
@@ -92,19 +92,6 @@ def _end_of(day: date) -> datetime:
     return datetime.combine(day, dtime(23, 59), SAO_PAULO)
 
 
-def _home(cfg: Settings) -> Callable[..., App]:
-    """The composition root of the configured home (the AWS one gets its resources first)."""
-    if cfg.backend == "aws":
-        from fuelpipe.homes.aws import build_app as build_aws
-        from fuelpipe.homes.aws import create_resources
-
-        create_resources(cfg)
-        return build_aws
-    from fuelpipe.homes.local import build_app as build_local
-
-    return build_local
-
-
 def run_demo(
     console: Console,
     overrides: Mapping[str, Any],
@@ -125,7 +112,7 @@ def run_demo(
     with ReplayServer(quiet=True) as replay:
         urls = {f"source_{name}_url": url for name, url in replay.source_urls().items()}
         cfg = Settings(**{**overrides, **urls, "now": None})
-        build_app = _home(cfg)
+        prepare_home(cfg)
         where = f"store {cfg.db}" if cfg.backend == "embedded" else f"table {cfg.table_name}"
         console.print(f"[bold]fuelpipe demo[/]: replaying real data on {replay.url}, {where}")
         rows = []
@@ -134,16 +121,13 @@ def run_demo(
                 f"\n[bold]{phase.name}[/]: {len(phase.series)} series from {phase.since}, "
                 f"now = {phase.now.isoformat()}"
             )
-            app = build_app(cfg, clock=FixedClock(phase.now))
-            try:
+            with open_home(cfg, clock=FixedClock(phase.now)) as context:
                 with _progress.bar(console) as progress:
                     report = run_cycle(
-                        app, series=phase.series, since=phase.since, progress=progress
+                        context, series=phase.series, since=phase.since, progress=progress
                     )
                 _progress.print_cycle(console, report.as_dict())
-                rows.extend(status(app, phase.series, phase.since))
-            finally:
-                app.close()
+                rows.extend(status(context, phase.series, phase.since))
         requests = dict(replay.request_counts)
     console.print()
     _progress.print_status(console, rows)
@@ -163,11 +147,13 @@ def run_demo(
         from fuelpipe.dashboard.server import serve as serve_dashboard
 
         last_now = phases[0].now
-        app = build_app(cfg, clock=FixedClock(last_now))
-        console.print(f"\ndashboard: [bold]http://127.0.0.1:{port}/[/] (Ctrl+C to stop)")
-        try:
+        with open_home(cfg, clock=FixedClock(last_now)) as context:
+            console.print(f"\ndashboard: [bold]http://127.0.0.1:{port}/[/] (Ctrl+C to stop)")
             serve_dashboard(
-                app.store, app.catalog, app.queue, host="127.0.0.1", port=port, clock=app.clock
+                context.store,
+                context.catalog,
+                context.queue,
+                host="127.0.0.1",
+                port=port,
+                clock=context.clock,
             )
-        finally:
-            app.close()

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from fuelpipe.api import FRAMES_INSTALL, select_keys, tidy_table
-from fuelpipe.homes.app import App
+from fuelpipe.stages.context import StageContext
 
 
 class ExportError(Exception):
@@ -27,7 +27,9 @@ def check_request(patterns: Sequence[str], output: Path | None) -> Path:
     return output
 
 
-def export_parquet(app: App, patterns: Sequence[str], output: Path | None) -> tuple[int, int]:
+def export_parquet(
+    app: StageContext, patterns: Sequence[str], output: Path | None
+) -> tuple[int, int]:
     """Write every record of the keys the patterns match; returns (keys, rows)."""
     output = check_request(patterns, output)
     try:

@@ -6,7 +6,10 @@ import csv
 import io
 import json
 import sys
-from datetime import date
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
@@ -22,10 +25,11 @@ from fuelpipe.cli.extras import dashboard_hint
 from fuelpipe.cli.revise import revise_command
 from fuelpipe.domain.keys import parse_date_key
 from fuelpipe.domain.models import Record
-from fuelpipe.homes.app import App
+from fuelpipe.homes import open_home
 from fuelpipe.homes.settings import Settings, parse_now
+from fuelpipe.stages.context import StageContext
 
-app = typer.Typer(
+cli = typer.Typer(
     help=(
         "fuelpipe keeps a complete history of Brazilian pump prices (ANP), exchange rates "
         "(BCB PTAX), oil shares (Yahoo) and Brent (FRED), and shows how they move together.\n\n"
@@ -40,19 +44,29 @@ app = typer.Typer(
 quarantine_app = typer.Typer(help="Records whose retries are spent, waiting for a person.")
 dlq_app = typer.Typer(help="Queue messages that could not be processed (dead letters).")
 aws_app = typer.Typer(help="The AWS home: DynamoDB, SQS and Lambda.")
-app.add_typer(quarantine_app, name="quarantine")
-app.add_typer(dlq_app, name="dlq")
-app.add_typer(aws_app, name="aws")
+cli.add_typer(quarantine_app, name="quarantine")
+cli.add_typer(dlq_app, name="dlq")
+cli.add_typer(aws_app, name="aws")
 
 # Piped output (CI logs, `make demo | tee`) gets a wide table rather than rich's 80 columns.
 console = Console(width=None if sys.stdout.isatty() else 150)
 err = Console(stderr=True, width=None if sys.stderr.isatty() else 300)
 
 
-class CliState:
-    """Options given before the command, shared by every command."""
+@dataclass(frozen=True)
+class GlobalOptions:
+    """Options given before the command; the callback stores them on click's context."""
 
-    overrides: dict[str, Any] = {}  # noqa: RUF012 - one CLI invocation per process
+    now: datetime | None = None
+
+    def overrides(self) -> dict[str, Any]:
+        """The settings these options override."""
+        return {"now": self.now} if self.now else {}
+
+
+def global_options(ctx: typer.Context) -> GlobalOptions:
+    """The options of this invocation, which the callback put on typer's context."""
+    return ctx.find_object(GlobalOptions) or GlobalOptions()
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
@@ -61,10 +75,10 @@ def fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
-def settings(**extra: Any) -> Settings:
+def settings(ctx: typer.Context, **extra: Any) -> Settings:
     """Settings from the environment plus the global options; one clear line when invalid."""
     try:
-        return Settings(**{**CliState.overrides, **extra})
+        return Settings(**{**global_options(ctx).overrides(), **extra})
     except ValidationError as exc:
         problems = "; ".join(
             f"FUELPIPE_{str(e['loc'][0]).upper()}: {e['msg']}" for e in exc.errors()
@@ -72,25 +86,23 @@ def settings(**extra: Any) -> Settings:
         raise fail(f"invalid configuration: {problems}") from None
 
 
-def build(cfg: Settings) -> App:
-    """The composition root of the configured home."""
-    try:
-        if cfg.backend == "aws":
-            from fuelpipe.homes.aws import build_app as build_aws
-
-            return build_aws(cfg)
-        from fuelpipe.homes.local import build_app as build_local
-
-        return build_local(cfg)
-    except Exception as exc:  # a bad path, missing endpoint: say it in one line
-        raise fail(f"cannot start the {cfg.backend} home: {exc}") from None
+@contextmanager
+def wired(ctx: typer.Context, **extra: Any) -> Iterator[StageContext]:
+    """The configured home's context for one command, closed when the command ends."""
+    cfg = settings(ctx, **extra)
+    with ExitStack() as stack:
+        try:
+            context = stack.enter_context(open_home(cfg))
+        except Exception as exc:  # a bad path, missing endpoint: say it in one line
+            raise fail(f"cannot start the {cfg.backend} home: {exc}") from None
+        yield context
 
 
-def _select(app_: App, series: list[str] | None) -> list[Any] | None:
+def _select(context: StageContext, series: list[str] | None) -> list[Any] | None:
     if not series:
         return None
     try:
-        return app_.catalog.select(series)
+        return context.catalog.select(series)
     except KeyError as exc:
         raise fail(str(exc.args[0])) from None
 
@@ -104,8 +116,9 @@ def _date(value: str | None, option: str) -> date | None:
         raise fail(f"{option} {value!r} is not a date (YYYY-MM-DD)") from None
 
 
-@app.callback()
+@cli.callback()
 def main(
+    ctx: typer.Context,
     now: Annotated[
         str | None,
         typer.Option(
@@ -116,15 +129,16 @@ def main(
     ] = None,
 ) -> None:
     """fuelpipe command line."""
-    if now:
-        try:
-            CliState.overrides["now"] = parse_now(now)
-        except ValueError as exc:
-            raise fail(str(exc)) from None
+    try:
+        parsed = parse_now(now) if now else None
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    ctx.obj = GlobalOptions(now=parsed)
 
 
-@app.command()
+@cli.command()
 def run(
+    ctx: typer.Context,
     series: Annotated[
         list[str] | None,
         typer.Option(
@@ -139,22 +153,21 @@ def run(
     """One full cycle: orchestrate, scrape until the queue is drained, recheck; then a summary."""
     from fuelpipe.stages.cycle import run_cycle
 
-    cfg = settings()
-    a = build(cfg)
-    try:
-        chosen = _select(a, series)
+    with wired(ctx) as context:
+        chosen = _select(context, series)
         with _progress.bar(console, disable=as_json) as progress:
-            report = run_cycle(a, series=chosen, since=_date(since, "--since"), progress=progress)
-    finally:
-        a.close()
+            report = run_cycle(
+                context, series=chosen, since=_date(since, "--since"), progress=progress
+            )
     if as_json:
         print(json.dumps(report.as_dict(), indent=2))
     else:
         _progress.print_cycle(console, report.as_dict())
 
 
-@app.command()
+@cli.command()
 def status(
+    ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
     series: Annotated[
         list[str] | None, typer.Option("--series", "-s", help="Keys or prefixes.")
@@ -167,12 +180,10 @@ def status(
     """Per key: expected, present, missing, pending and quarantined counts, first and last date."""
     from fuelpipe.stages.status import status as compute
 
-    cfg = settings()
-    a = build(cfg)
-    try:
-        rows = compute(a, _select(a, series), _date(since, "--since"), stored_only=not all_keys)
-    finally:
-        a.close()
+    with wired(ctx) as context:
+        rows = compute(
+            context, _select(context, series), _date(since, "--since"), stored_only=not all_keys
+        )
     if as_json:
         keys = (
             "key",
@@ -219,8 +230,9 @@ def _record_json(r: Record) -> dict[str, Any]:
     return out
 
 
-@app.command()
+@cli.command()
 def export(
+    ctx: typer.Context,
     key: Annotated[str | None, typer.Argument(help="A partition key, e.g. CURRENCY#USD.")] = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="csv, json or parquet.")] = "csv",
     output: Annotated[
@@ -235,20 +247,16 @@ def export(
 
     With --format parquet, every key the KEY and --series patterns match, into one file."""
     if fmt == "parquet":
-        _export_parquet([*([key] if key else []), *(series or [])], output)
+        _export_parquet(ctx, [*([key] if key else []), *(series or [])], output)
         return
     if fmt not in ("csv", "json"):
         raise fail(f"--format must be csv, json or parquet, not {fmt!r}")
     if key is None or series:
         raise fail("csv and json export one KEY; --series is for --format parquet")
-    cfg = settings()
-    a = build(cfg)
-    try:
-        if key not in a.catalog:
+    with wired(ctx) as context:
+        if key not in context.catalog:
             raise fail(f"{key!r} is not in the series catalog (try `fuelpipe status --all`)")
-        rows = [_record_json(r) for r in a.store.query(key)]
-    finally:
-        a.close()
+        rows = [_record_json(r) for r in context.store.query(key)]
     if fmt == "json":
         text = json.dumps(rows, indent=2, ensure_ascii=False) + "\n"
     else:
@@ -268,31 +276,28 @@ def export(
         sys.stdout.write(text)
 
 
-def _export_parquet(patterns: list[str], output: Path | None) -> None:
+def _export_parquet(ctx: typer.Context, patterns: list[str], output: Path | None) -> None:
     from fuelpipe.cli.export_parquet import ExportError, check_request, export_parquet
 
     try:
         check_request(patterns, output)
     except ExportError as exc:
         raise fail(escape(str(exc))) from None
-    a = build(settings())
-    try:
-        keys, rows = export_parquet(a, patterns, output)
-    except ExportError as exc:
-        raise fail(escape(str(exc))) from None
-    finally:
-        a.close()
+    with wired(ctx) as context:
+        try:
+            keys, rows = export_parquet(context, patterns, output)
+        except ExportError as exc:
+            raise fail(escape(str(exc))) from None
     err.print(f"wrote {rows} records of {keys} series to {output}", highlight=False)
 
 
 @quarantine_app.command("list")
-def quarantine_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def quarantine_list(
+    ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] = False
+) -> None:
     """Every quarantined record with its reason."""
-    a = build(settings())
-    try:
-        rows = a.store.quarantined()
-    finally:
-        a.close()
+    with wired(ctx) as context:
+        rows = context.store.quarantined()
     if as_json:
         print(json.dumps([{"key": r.key, **_record_json(r)} for r in rows], indent=2))
         return
@@ -304,30 +309,25 @@ def quarantine_list(as_json: Annotated[bool, typer.Option("--json")] = False) ->
 
 @quarantine_app.command("release")
 def quarantine_release(
+    ctx: typer.Context,
     key: Annotated[str, typer.Argument(help="Partition key.")],
     day: Annotated[str, typer.Argument(metavar="DATE", help="YYYY-MM-DD.")],
 ) -> None:
     """Give a quarantined record a fresh retry budget; the next recheck re-downloads it."""
     when = _date(day, "DATE")
     assert when is not None
-    a = build(settings())
-    try:
-        ok = a.store.release(key, when, a.clock.now())
-    finally:
-        a.close()
+    with wired(ctx) as context:
+        ok = context.store.release(key, when, context.clock.now())
     if not ok:
         raise fail(f"{key} {day} is not quarantined", code=1)
     console.print(f"released {key} {day}: it will be re-downloaded by the next recheck")
 
 
 @dlq_app.command("list")
-def dlq_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def dlq_list(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Dead-lettered messages with the reason each was set aside."""
-    a = build(settings())
-    try:
-        rows = a.queue.dead_letters()
-    finally:
-        a.close()
+    with wired(ctx) as context:
+        rows = context.queue.dead_letters()
     if as_json:
         print(
             json.dumps(
@@ -351,20 +351,17 @@ def dlq_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
 
 
 @dlq_app.command("redrive")
-def dlq_redrive() -> None:
+def dlq_redrive(ctx: typer.Context) -> None:
     """Move every dead letter back to the main queue."""
-    a = build(settings())
-    try:
-        moved = a.queue.redrive()
-    finally:
-        a.close()
+    with wired(ctx) as context:
+        moved = context.queue.redrive()
     console.print(f"moved {moved} message(s) back to the queue")
 
 
-app.command(name="revise")(revise_command)
+cli.command(name="revise")(revise_command)
 
 
-@app.command()
+@cli.command()
 def replay(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port (0 = any free port).")] = 8765,
@@ -400,8 +397,9 @@ def replay(
         raise fail(str(exc.args[0])) from None
 
 
-@app.command()
+@cli.command()
 def demo(
+    ctx: typer.Context,
     serve: Annotated[
         bool, typer.Option("--serve/--no-serve", help="End by serving the dashboard.")
     ] = True,
@@ -412,13 +410,16 @@ def demo(
 
     # Without the dashboard extra the demo still runs the whole pipeline, then says how.
     hint = dashboard_hint("the panel") if serve else None
-    run_demo(console, CliState.overrides, serve=serve and hint is None, port=port, fail=fail)
+    run_demo(
+        console, global_options(ctx).overrides(), serve=serve and hint is None, port=port, fail=fail
+    )
     if hint:
         console.print(f"\n{hint}, then `fuelpipe dashboard` serves this store", markup=False)
 
 
-@app.command()
+@cli.command()
 def dashboard(
+    ctx: typer.Context,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 8050,
 ) -> None:
@@ -427,20 +428,19 @@ def dashboard(
         raise fail(escape(hint))
     from fuelpipe.dashboard.server import serve as serve_dashboard
 
-    a = build(settings())
-    console.print(f"dashboard on [bold]http://{host}:{port}/[/] (Ctrl+C to stop)")
-    try:
-        serve_dashboard(a.store, a.catalog, a.queue, host=host, port=port, clock=a.clock)
-    finally:
-        a.close()
+    with wired(ctx) as context:
+        console.print(f"dashboard on [bold]http://{host}:{port}/[/] (Ctrl+C to stop)")
+        serve_dashboard(
+            context.store, context.catalog, context.queue, host=host, port=port, clock=context.clock
+        )
 
 
 @aws_app.command("create-resources")
-def aws_create_resources() -> None:
+def aws_create_resources(ctx: typer.Context) -> None:
     """Create the table, its GSI, the queue and its DLQ as the template declares them."""
     from fuelpipe.homes.aws import create_resources
 
-    cfg = settings(backend="aws")
+    cfg = settings(ctx, backend="aws")
     try:
         created = create_resources(cfg)
     except Exception as exc:
@@ -450,4 +450,4 @@ def aws_create_resources() -> None:
 
 from fuelpipe.cli.outlook import outlook_app  # noqa: E402 - registered last: it uses main's helpers
 
-app.add_typer(outlook_app, name="outlook")
+cli.add_typer(outlook_app, name="outlook")

@@ -143,6 +143,7 @@ def backtest(
 
 @outlook_app.command("show")
 def show(
+    ctx: typer.Context,
     fuel: Annotated[
         list[str] | None, typer.Option("--fuel", "-f", help="Fuel(s); default: every fuel.")
     ] = None,
@@ -156,9 +157,8 @@ def show(
     _needs_numpy(cli, "fuelpipe outlook show")
     from fuelpipe.outlook.records import from_record
 
-    a = cli.build(cli.settings())
     out: list[dict[str, Any]] = []
-    try:
+    with cli.wired(ctx) as a:
         for f in fuels:
             records = a.store.query(outlook_key(f, chosen_area))
             if not records:
@@ -192,8 +192,6 @@ def show(
                     ],
                 }
             )
-    finally:
-        a.close()
     if as_json:
         print(json.dumps(out, indent=2))
         return

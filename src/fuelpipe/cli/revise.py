@@ -9,6 +9,7 @@ import typer
 
 
 def revise_command(
+    ctx: typer.Context,
     series: Annotated[
         list[str] | None,
         typer.Option("--series", "-s", help="Keys or prefixes, e.g. COMMODITY#BRENT."),
@@ -21,16 +22,13 @@ def revise_command(
     that changed is kept with its history (previous value, new value, when, which request):
     see `fuelpipe export KEY`; `fuelpipe status` counts revised values per key.
     """
-    from fuelpipe.cli.main import _select, build, console, settings
+    from fuelpipe.cli.main import _select, console, wired
     from fuelpipe.stages.cycle import drain
     from fuelpipe.stages.revise import revise
 
-    a = build(settings())
-    try:
-        asked = revise(a, series=_select(a, series))
-        scraped = drain(a)
-    finally:
-        a.close()
+    with wired(ctx) as context:
+        asked = revise(context, series=_select(context, series))
+        scraped = drain(context)
     counts = {"revise": asked.as_dict(), "scrape": scraped.as_dict()}
     if as_json:
         print(json.dumps(counts, indent=2))

@@ -1,1 +1,44 @@
-"""Composition roots: the only place that reads settings and builds clients, one per home."""
+"""Composition roots: the only place that reads settings and builds clients, one per home.
+
+``FUELPIPE_BACKEND`` picks the home: ``embedded`` (SQLite store and queue on this machine,
+`homes/embedded.py`) or ``aws`` (DynamoDB and SQS, `homes/aws.py`). Entry points ask
+:func:`open_home` for a wired :class:`~fuelpipe.stages.context.StageContext` and never choose.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from fuelpipe.homes.settings import Settings
+from fuelpipe.stages.context import StageContext
+
+
+def build_home(settings: Settings, **wiring: Any) -> StageContext:
+    """The context of the configured home; ``wiring`` (clock, sources) goes to its builder."""
+    if settings.backend == "aws":
+        from fuelpipe.homes.aws import build_context as build_aws
+
+        return build_aws(settings, **wiring)
+    from fuelpipe.homes.embedded import build_context as build_embedded
+
+    return build_embedded(settings, **wiring)
+
+
+@contextmanager
+def open_home(settings: Settings, **wiring: Any) -> Iterator[StageContext]:
+    """The configured home's context, closed (clients, connections) when the block ends."""
+    context = build_home(settings, **wiring)
+    try:
+        yield context
+    finally:
+        context.close()
+
+
+def prepare_home(settings: Settings) -> None:
+    """Create what the home needs before its first run (the AWS table and queues; nothing else)."""
+    if settings.backend == "aws":
+        from fuelpipe.homes.aws import create_resources
+
+        create_resources(settings)

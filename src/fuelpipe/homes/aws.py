@@ -14,12 +14,12 @@ from typing import Any
 
 from fuelpipe.domain.catalog import DEFAULT_CATALOG, Catalog, Series
 from fuelpipe.domain.keys import parse_date_key
-from fuelpipe.homes.app import App, policy_from
-from fuelpipe.homes.settings import Settings
+from fuelpipe.homes.settings import Settings, policy_from
 from fuelpipe.ports.clock import Clock
 from fuelpipe.ports.source import Source
+from fuelpipe.stages.context import StageContext
 
-AppProvider = Callable[[], App]
+ContextProvider = Callable[[], StageContext]
 
 
 def make_client(service: str, settings: Settings) -> Any:
@@ -37,7 +37,7 @@ def make_client(service: str, settings: Settings) -> Any:
     return boto3.session.Session().client(service, config=config)
 
 
-def build_app(
+def build_context(
     settings: Settings,
     *,
     clock: Clock | None = None,
@@ -45,7 +45,7 @@ def build_app(
     dynamodb_client: Any = None,
     sqs_client: Any = None,
     catalog: Catalog | None = None,
-) -> App:
+) -> StageContext:
     """Wire the AWS home; tests and the demo pass clients for local servers, a clock, sources."""
     from fuelpipe.adapters.clock import FixedClock, SystemClock
     from fuelpipe.adapters.dynamodb_store import DynamoDbStore
@@ -66,14 +66,16 @@ def build_app(
         from fuelpipe.homes.sources import build_sources
 
         sources = build_sources(settings)
-    return App(
+    return StageContext(
         catalog=catalog or DEFAULT_CATALOG,
         store=store,
         queue=queue,
         sources=sources,
         clock=business_clock,
         policy=policy_from(settings),
-        settings=settings,
+        gap_audit_interval_s=settings.gap_audit_interval_s,
+        store_batch=settings.store_batch,
+        revision_window_days=settings.revision_window_days,
     )
 
 
@@ -101,15 +103,15 @@ def create_resources(
     return {"table": settings.table_name, "queue_url": queue_url, "dlq_url": dlq_url}
 
 
-def lazy_app(settings: Settings, **kwargs: Any) -> AppProvider:
-    """Build the App on first use and keep it for the life of the Lambda environment."""
-    built: list[App] = []
+def lazy_context(settings: Settings, **kwargs: Any) -> ContextProvider:
+    """Build the context on first use and keep it for the life of the Lambda environment."""
+    built: list[StageContext] = []
     lock = threading.Lock()
 
-    def provide() -> App:
+    def provide() -> StageContext:
         with lock:
             if not built:
-                built.append(build_app(settings, **kwargs))
+                built.append(build_context(settings, **kwargs))
             return built[0]
 
     return provide

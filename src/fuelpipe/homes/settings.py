@@ -10,6 +10,8 @@ from zoneinfo import ZoneInfo
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from fuelpipe.domain.retry import RetryPolicy
+
 SAO_PAULO = ZoneInfo("America/Sao_Paulo")
 
 DEFAULT_SOURCE_URLS = {
@@ -98,3 +100,12 @@ class Settings(BaseSettings):
     @property
     def retry_delay(self) -> timedelta:
         return timedelta(seconds=self.retry_base_delay_s)
+
+
+def policy_from(settings: Settings) -> RetryPolicy:
+    """The retry policy the settings describe."""
+    return RetryPolicy(
+        max_retries=settings.max_retries,
+        base_delay=settings.retry_delay,
+        factor=settings.retry_factor,
+    )

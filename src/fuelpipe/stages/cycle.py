@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from fuelpipe.domain.catalog import Series
-from fuelpipe.homes.app import App
 from fuelpipe.ports.store import RunLog
+from fuelpipe.stages.context import StageContext
 from fuelpipe.stages.orchestrate import OrchestrateReport, orchestrate
 from fuelpipe.stages.outlook import after_cycle
 from fuelpipe.stages.recheck import RecheckReport, recheck
@@ -37,7 +37,7 @@ class CycleReport:
 
 
 def drain(
-    app: App,
+    app: StageContext,
     *,
     progress: Progress | None = None,
     batch_size: int = 10,
@@ -77,7 +77,7 @@ def drain(
 
 
 def run_cycle(
-    app: App,
+    app: StageContext,
     *,
     series: Sequence[Series] | None = None,
     since: date | None = None,

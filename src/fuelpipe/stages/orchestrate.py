@@ -10,9 +10,9 @@ from fuelpipe.domain.calendars import get_calendar, last_available_date
 from fuelpipe.domain.catalog import Series
 from fuelpipe.domain.gaps import ONE_DAY, clamp_start, complete_through, missing_dates
 from fuelpipe.domain.planning import plan_requests
-from fuelpipe.homes.app import App
 from fuelpipe.ports.store import RunLog, Watermark
 from fuelpipe.stages._report import Counters
+from fuelpipe.stages.context import StageContext
 
 
 @dataclass
@@ -37,7 +37,7 @@ def audit_due(mark: Watermark | None, now: datetime, every: timedelta) -> bool:
 
 
 def scan_key(
-    app: App,
+    app: StageContext,
     series: Series,
     since: date | None,
     mark: Watermark | None,
@@ -79,7 +79,7 @@ def scan_key(
 
 
 def orchestrate(
-    app: App,
+    app: StageContext,
     *,
     series: Sequence[Series] | None = None,
     since: date | None = None,
@@ -96,7 +96,7 @@ def orchestrate(
     report = OrchestrateReport()
     wanted: list[tuple[Series, list[date]]] = []
     marks = app.store.watermarks()
-    every = timedelta(seconds=app.settings.gap_audit_interval_s)
+    every = timedelta(seconds=app.gap_audit_interval_s)
     for s in series if series is not None else list(app.catalog):
         mark = marks.get(s.key)
         full = audit or audit_due(mark, started, every)

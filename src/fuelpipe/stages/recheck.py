@@ -10,9 +10,9 @@ from datetime import date, datetime
 from fuelpipe.domain.models import Record
 from fuelpipe.domain.planning import plan_requests
 from fuelpipe.domain.retry import Decision
-from fuelpipe.homes.app import App
 from fuelpipe.ports.store import RunLog
 from fuelpipe.stages._report import Counters
+from fuelpipe.stages.context import StageContext
 
 
 @dataclass
@@ -26,7 +26,7 @@ class RecheckReport(Counters):
     lost_race: int = 0
 
 
-def recheck(app: App, keys: Collection[str] | None = None) -> RecheckReport:
+def recheck(app: StageContext, keys: Collection[str] | None = None) -> RecheckReport:
     """Claim each due retry (conditionally, so none is counted twice), then enqueue them.
 
     ``keys`` limits the run to some series (``fuelpipe run --series``); None means all.
@@ -53,7 +53,11 @@ def recheck(app: App, keys: Collection[str] | None = None) -> RecheckReport:
 
 
 def _decide(
-    app: App, rec: Record, now: datetime, report: RecheckReport, claimed: dict[str, list[date]]
+    app: StageContext,
+    rec: Record,
+    now: datetime,
+    report: RecheckReport,
+    claimed: dict[str, list[date]],
 ) -> None:
     """Quarantine one due record or claim its next re-download (both conditionally)."""
     decision = app.policy.decide(rec.retry_count, rec.next_attempt_at, now)
@@ -72,7 +76,7 @@ def _decide(
             report.lost_race += 1
 
 
-def _send(app: App, claimed: dict[str, list[date]]) -> int:
+def _send(app: StageContext, claimed: dict[str, list[date]]) -> int:
     """Enqueue one message per stream of claimed dates; returns how many were sent."""
     requests = plan_requests(
         ((app.catalog[key], dates) for key, dates in claimed.items()), origin="retry"

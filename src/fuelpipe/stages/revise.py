@@ -18,9 +18,9 @@ from fuelpipe.domain.calendars import expected_between, get_calendar, last_avail
 from fuelpipe.domain.catalog import Series
 from fuelpipe.domain.messages import MAX_DATES_PER_MESSAGE
 from fuelpipe.domain.planning import plan_requests
-from fuelpipe.homes.app import App
 from fuelpipe.ports.store import RunLog
 from fuelpipe.stages._report import Counters
+from fuelpipe.stages.context import StageContext
 
 DEFAULT_WINDOW_DAYS = 35
 DEFAULT_WINDOWS: Mapping[str, int] = MappingProxyType(
@@ -49,12 +49,12 @@ def window(series: Series, end: date, windows: Mapping[str, int]) -> list[date]:
 
 
 def revise(
-    app: App, *, series: Sequence[Series] | None = None, since: date | None = None
+    app: StageContext, *, series: Sequence[Series] | None = None, since: date | None = None
 ) -> ReviseReport:
     """Enqueue one re-read per fetch unit of the chosen series (all by default)."""
     started = app.clock.now()
     report = ReviseReport()
-    windows = {**DEFAULT_WINDOWS, **app.settings.revision_window_days}
+    windows = {**DEFAULT_WINDOWS, **app.revision_window_days}
     wanted: list[tuple[Series, list[date]]] = []
     for s in series if series is not None else list(app.catalog):
         end = last_available_date(started, s.available_after)

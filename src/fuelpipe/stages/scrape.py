@@ -20,10 +20,10 @@ from fuelpipe.domain.models import (
     Status,
 )
 from fuelpipe.domain.plausibility import check_observation, far_from_neighbours
-from fuelpipe.homes.app import App
 from fuelpipe.ports.queue import Message
 from fuelpipe.ports.source import FetchRequest, FetchResult, SourceError
 from fuelpipe.stages._report import Counters
+from fuelpipe.stages.context import StageContext
 
 NO_VALUE = "source returned no value for this date"
 NEIGHBOUR_SPAN = timedelta(days=45)  # far enough to reach the previous week or month
@@ -50,7 +50,7 @@ class ScrapeReport(Counters):
     """Stored values the source now publishes differently (kept with their history)."""
 
 
-def resolve(app: App, request: DownloadRequest) -> list[Series]:
+def resolve(app: StageContext, request: DownloadRequest) -> list[Series]:
     """The catalog series a message names, checked against its fetch unit and date range."""
     series: list[Series] = []
     first, last = request.dates_to_download[0], request.dates_to_download[-1]
@@ -81,7 +81,7 @@ def describe(request: DownloadRequest) -> str:
     return f"{request.origin} {request.fetch_unit} {first.isoformat()}..{last.isoformat()}"
 
 
-def scrape(app: App, request: DownloadRequest) -> ScrapeReport:
+def scrape(app: StageContext, request: DownloadRequest) -> ScrapeReport:
     """Fetch one request and store what came back; the rest becomes PENDING with its reason.
 
     Every value the source returns for a requested key inside the requested range is stored,
@@ -93,7 +93,7 @@ def scrape(app: App, request: DownloadRequest) -> ScrapeReport:
     revision: stored with its history (store.revise), never overwritten silently.
 
     The source's observations are read as a stream and stored in batches of
-    ``settings.store_batch``, so
+    ``store_batch`` (FUELPIPE_STORE_BATCH), so
     memory does not grow with the length of the history; which requested dates came back is
     kept as one byte per key and date.
     """
@@ -145,7 +145,7 @@ def scrape(app: App, request: DownloadRequest) -> ScrapeReport:
 
 
 def _store_stream(
-    app: App,
+    app: StageContext,
     request: DownloadRequest,
     by_key: dict[str, Series],
     result: FetchResult,
@@ -184,14 +184,14 @@ def _store_stream(
                 batch.pop(slot, None)
                 continue
             batch[slot] = obs
-            if len(batch) >= app.settings.store_batch:
+            if len(batch) >= app.store_batch:
                 flush()
     finally:
         flush()
 
 
 def _store_values(
-    app: App,
+    app: StageContext,
     request: DownloadRequest,
     by_key: dict[str, Series],
     got: dict[tuple[str, date], Observation],
@@ -226,7 +226,7 @@ def _store_values(
 
 
 def _stored_around(
-    app: App, got: dict[tuple[str, date], Observation]
+    app: StageContext, got: dict[tuple[str, date], Observation]
 ) -> dict[str, dict[date, Record]]:
     """Per key, the stored records from 45 days before to 45 days after what came back.
 
@@ -274,14 +274,16 @@ def _flag_outliers(
                 del got[(key, obs.date)]
 
 
-def _mark_absent(app: App, key: str, day: date, reason: str, now: datetime) -> ScrapeReport:
+def _mark_absent(
+    app: StageContext, key: str, day: date, reason: str, now: datetime
+) -> ScrapeReport:
     """ABSENT: the source answered for the date and has no value; a new or PENDING record."""
     record = Record(key=key, date=day, value=None, status=Status.ABSENT, reason=reason)
     return ScrapeReport(absent_written=int(app.store.put_pending(record.with_(updated_at=now))))
 
 
 def _mark_missing(
-    app: App, key: str, day: date, current: Record | None, reason: str, now: datetime
+    app: StageContext, key: str, day: date, current: Record | None, reason: str, now: datetime
 ) -> ScrapeReport:
     """PENDING for a new failure, QUARANTINED once the last allowed re-download failed too."""
     out = ScrapeReport()
@@ -307,7 +309,7 @@ def _mark_missing(
     return out
 
 
-def handle_message(app: App, message: Message) -> ScrapeReport:
+def handle_message(app: StageContext, message: Message) -> ScrapeReport:
     """Process one queue message: malformed ones are dead-lettered with their reason."""
     try:
         request = DownloadRequest.from_body(message.body)

@@ -10,7 +10,7 @@ from fuelpipe.domain.calendars import expected_between, get_calendar, last_avail
 from fuelpipe.domain.catalog import Series
 from fuelpipe.domain.gaps import clamp_start
 from fuelpipe.domain.models import Status
-from fuelpipe.homes.app import App
+from fuelpipe.stages.context import StageContext
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ class KeyStatus:
         return asdict(self)
 
 
-def key_status(app: App, series: Series, since: date | None = None) -> KeyStatus:
+def key_status(app: StageContext, series: Series, since: date | None = None) -> KeyStatus:
     """Status of one key, from its first stored date (or ``since``) to what is published now."""
     present = app.store.present(series.key)
     cal = get_calendar(series.calendar)
@@ -69,7 +69,7 @@ def key_status(app: App, series: Series, since: date | None = None) -> KeyStatus
 
 
 def status(
-    app: App,
+    app: StageContext,
     series: Sequence[Series] | None = None,
     since: date | None = None,
     *,

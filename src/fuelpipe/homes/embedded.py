@@ -7,20 +7,20 @@ from datetime import timedelta
 
 from fuelpipe.domain.catalog import DEFAULT_CATALOG, Catalog
 from fuelpipe.failpoints import Failpoints
-from fuelpipe.homes.app import App, policy_from
-from fuelpipe.homes.settings import Settings
+from fuelpipe.homes.settings import Settings, policy_from
 from fuelpipe.homes.sources import build_sources
 from fuelpipe.ports.clock import Clock
 from fuelpipe.ports.source import Source
+from fuelpipe.stages.context import StageContext
 
 
-def build_app(
+def build_context(
     settings: Settings,
     *,
     clock: Clock | None = None,
     sources: Mapping[str, Source] | None = None,
     catalog: Catalog | None = None,
-) -> App:
+) -> StageContext:
     """Wire the embedded home from settings; tests pass their own clock or sources."""
     from fuelpipe.adapters.clock import FixedClock, SystemClock
     from fuelpipe.adapters.sqlite_queue import SqliteQueue
@@ -35,13 +35,15 @@ def build_app(
         visibility_timeout=timedelta(seconds=settings.visibility_timeout_s),
         max_receives=settings.max_receives,
     )
-    return App(
+    return StageContext(
         catalog=catalog or DEFAULT_CATALOG,
         store=store,
         queue=queue,
         sources=sources if sources is not None else build_sources(settings),
         clock=business_clock,
         policy=policy_from(settings),
-        settings=settings,
+        gap_audit_interval_s=settings.gap_audit_interval_s,
+        store_batch=settings.store_batch,
+        revision_window_days=settings.revision_window_days,
         failpoints=Failpoints(settings.failpoints),
     )

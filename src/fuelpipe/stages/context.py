@@ -1,4 +1,8 @@
-"""The wired application: everything a stage needs, built by one composition root."""
+"""What every stage is given: the ports, the catalog, the clock and the retry policy.
+
+The homes (``fuelpipe.homes``) build it and own its lifetime; stages only read it, so a stage
+test builds one from its own doubles without settings or an environment.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,6 @@ from dataclasses import dataclass, field
 from fuelpipe.domain.catalog import Catalog
 from fuelpipe.domain.retry import RetryPolicy
 from fuelpipe.failpoints import Failpoints
-from fuelpipe.homes.settings import Settings
 from fuelpipe.ports.clock import Clock
 from fuelpipe.ports.queue import Queue
 from fuelpipe.ports.source import Source
@@ -16,8 +19,8 @@ from fuelpipe.ports.store import Store
 
 
 @dataclass
-class App:
-    """Catalog, store, queue, sources, clock and retry policy, injected into every stage."""
+class StageContext:
+    """Catalog, store, queue, sources, clock, retry policy and failpoints, injected into stages."""
 
     catalog: Catalog
     store: Store
@@ -25,23 +28,19 @@ class App:
     sources: Mapping[str, Source]
     clock: Clock
     policy: RetryPolicy
-    settings: Settings
     failpoints: Failpoints = field(default_factory=Failpoints)
+    revision_window_days: Mapping[str, int] = field(default_factory=dict)
+    """Per-source overrides of how far back `revise` re-reads (stages/revise.py has defaults)."""
+    gap_audit_interval_s: float = 86_400.0
+    """How often the orchestrator's full gap audit repairs a key's watermark."""
+    store_batch: int = 5_000
+    """Observations the scraper checks and stores together (bounds memory per message)."""
 
     def close(self) -> None:
-        """Release HTTP clients and connections."""
+        """Release the HTTP clients and connections this context holds."""
         for source in self.sources.values():
             source.close()
         for resource in (self.store, self.queue):
             closer = getattr(resource, "close", None)
             if callable(closer):
                 closer()
-
-
-def policy_from(settings: Settings) -> RetryPolicy:
-    """The retry policy the settings describe."""
-    return RetryPolicy(
-        max_retries=settings.max_retries,
-        base_delay=settings.retry_delay,
-        factor=settings.retry_factor,
-    )
