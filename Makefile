@@ -33,9 +33,10 @@ plotly: $(NODE_STAMP) ## rebuild the dashboard's partial Plotly bundle (committe
 browser-deps: ## Debian's Chromium for the browser tests (or set FUELPIPE_CHROMIUM)
 	@test -x "$${FUELPIPE_CHROMIUM:-/usr/bin/chromium}" || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
 
-lint: $(STAMP) ## ruff
+lint: $(STAMP) ## ruff, and the import rules (lint-imports, contracts in pyproject.toml)
 	$(BIN)/ruff check src tests lambdas bench scripts devtools
 	$(BIN)/ruff format --check src tests lambdas bench scripts devtools
+	$(BIN)/lint-imports --no-cache
 
 types: $(STAMP) ## mypy --strict on src/
 	$(BIN)/mypy
