@@ -18,7 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from tests.support.aws_servers import LocalServer, start_dynalite, start_moto
+from devtools.aws.servers import LocalServer, start_dynalite, start_moto
 
 from bench._common import BenchRow
 from fuelpipe.adapters import _dynamo_items as items
@@ -164,7 +164,7 @@ def cold_imports(repeats: int = 5) -> list[BenchRow]:
     ratio to a bare ``import boto3`` measured the same way, interleaved, in the same run."""
     handler = (
         "import sys,time;sys.path.insert(0,sys.argv[2]);t=time.perf_counter();"
-        "from tests.support.lambda_events import load_handler;load_handler(sys.argv[1]);"
+        "from devtools.aws.lambda_events import load_handler;load_handler(sys.argv[1]);"
         "print(time.perf_counter()-t)"
     )
     bare = "import time;t=time.perf_counter();import boto3;print(time.perf_counter()-t)"

@@ -1,7 +1,7 @@
 """Dashboard speed on the real demo data: API latency per endpoint, a bounded 50-client load run,
 and the time headless Chromium takes to draw the first chart.
 
-The store is filled from the same real files the demo replays (tests/dashboard/realdata.py) and
+The store is filled from the same real files the demo replays (devtools/dashboard/realdata.py) and
 served by uvicorn on 127.0.0.1; every request loop is bounded in count and in time.
 """
 
@@ -18,8 +18,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-from tests.dashboard.realdata import fill_store
-from tests.dashboard.serving import CHROMIUM, CHROMIUM_ARGS, CHROMIUM_MISSING, free_port
+from devtools.dashboard.realdata import fill_store
+from devtools.dashboard.serving import CHROMIUM, CHROMIUM_ARGS, CHROMIUM_MISSING, free_port
 
 from bench._common import BenchRow
 from fuelpipe.adapters.clock import FixedClock

@@ -1,6 +1,6 @@
 """Load: a backfill of the FULL catalog over twenty years on the embedded home.
 
-The sources are the replay server in synthetic mode (fuelpipe.replay.synthetic: generated,
+The sources are the replay server in synthetic mode (devtools.synthetic: generated,
 plausible values for every series on every date its calendar expects; responses are marked
 ``X-Fuelpipe-Synthetic: 1``), since the bundled real snapshot holds one year. The pipeline runs
 in a child process so its peak memory (maxrss) is its own, not the replay server's.
@@ -109,8 +109,9 @@ def child(since: date) -> None:
 
 def backfill(since: date) -> tuple[dict[str, Any], dict[str, int], float]:
     """Serve synthetic data, run the child against it; its report, requests and build time."""
+    from devtools.synthetic import SyntheticSnapshot
+
     from fuelpipe.replay import ReplayServer
-    from fuelpipe.replay.synthetic import SyntheticSnapshot
 
     built = time.perf_counter()
     snapshot = SyntheticSnapshot(since, NOW.date())

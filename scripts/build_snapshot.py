@@ -9,8 +9,12 @@ import argparse
 import sys
 from pathlib import Path
 
-from fuelpipe.replay.builder import build_snapshot
-from fuelpipe.replay.snapshot_data import SNAPSHOT_DIR
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # devtools, when run as `python scripts/build_snapshot.py`
+
+from devtools.snapshot.builder import build_snapshot  # noqa: E402
+
+from fuelpipe.replay.snapshot_data import SNAPSHOT_DIR  # noqa: E402
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1] / "datasets"
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 
-from tests.calendars.history import HISTORIES, compare
+from devtools.calendar_history import HISTORIES, compare
 
 
 def main(argv: list[str]) -> int:

@@ -130,7 +130,7 @@ def measure(
 
     ``withheld``: the scenario's replay never serves ABSENT_DAYS (they must end QUARANTINED).
     """
-    from tests.reliability.harness import ABSENT_DAYS, absent_problems, compare
+    from devtools.chaos.harness import ABSENT_DAYS, absent_problems, compare
 
     started = time.perf_counter()
     try:
@@ -165,7 +165,7 @@ def measure(
 
 def source_faults(tmp: Path, clean: Any, clean_full: Any, aws: Any) -> list[Outcome]:
     """Every replay fault kind alone, then all mixed, with never-served dates."""
-    from tests.reliability.harness import (
+    from devtools.chaos.harness import (
         FAST_SERIES,
         embedded_home,
         fault_spec,
@@ -222,14 +222,14 @@ def source_faults(tmp: Path, clean: Any, clean_full: Any, aws: Any) -> list[Outc
 
 def aws_side(tmp: Path, clean: Any, servers: tuple[Any, Any]) -> list[Outcome]:
     """DynamoDB and SQS faults, a worker stopped mid-batch, a recheck throttled mid-claims."""
-    from tests.reliability.aws_faults import (
+    from devtools.chaos.aws_faults import (
         DynamoFaults,
         LambdaCycle,
         SqsDuplicates,
         StopFirstBatch,
     )
-    from tests.reliability.harness import FAST_SERIES, aws_home, embedded_home, fault_spec
-    from tests.reliability.harness import run_to_quiet as quiet
+    from devtools.chaos.harness import FAST_SERIES, aws_home, embedded_home, fault_spec
+    from devtools.chaos.harness import run_to_quiet as quiet
 
     dynalite, moto = servers
     short = {"visibility_timeout_s": 2}
@@ -323,7 +323,7 @@ def concurrency(tmp: Path) -> Outcome:
     """Two orchestrators and three workers as processes, against the sequential run."""
     import io
 
-    from tests.reliability.concurrent_runs import (
+    from devtools.chaos.concurrent_runs import (
         ABSENT_USD,
         ORCHESTRATORS,
         run_concurrently,
@@ -331,7 +331,7 @@ def concurrency(tmp: Path) -> Outcome:
         single_day_usd_requests,
         total,
     )
-    from tests.reliability.harness import ABSENT_SPEC
+    from devtools.chaos.harness import ABSENT_SPEC
 
     from fuelpipe.replay import FaultPlan, ReplayServer
 
@@ -380,14 +380,14 @@ def concurrency(tmp: Path) -> Outcome:
 
 def scenarios(tmp: Path) -> list[Outcome]:
     """Every measured scenario, with local DynamoDB and SQS servers for the AWS ones."""
-    from tests.reliability.harness import (
+    from devtools.aws.servers import start_dynalite, start_moto
+    from devtools.chaos.harness import (
         FAST_SERIES,
         aws_home,
         embedded_home,
         run_to_quiet,
         snapshot_series,
     )
-    from tests.support.aws_servers import start_dynalite, start_moto
 
     clean = run_to_quiet(embedded_home(), tmp, FAST_SERIES)
     clean_full = run_to_quiet(embedded_home(), tmp, snapshot_series())
@@ -487,7 +487,7 @@ INTRO = {
 
 def render(suite: Suite, outcomes: list[Outcome], load_rows: list[Any], seconds: float) -> str:
     """The whole RELIABILITY.md."""
-    from tests.reliability.harness import ABSENT_DAYS, HTTP_TIMEOUT_S, SLOW_S
+    from devtools.chaos.harness import ABSENT_DAYS, HTTP_TIMEOUT_S, SLOW_S
 
     lost = sum(o.lost for o in outcomes)
     duplicated = sum(o.duplicated for o in outcomes)
@@ -549,7 +549,7 @@ def render(suite: Suite, outcomes: list[Outcome], load_rows: list[Any], seconds:
         "## Load",
         "",
         "The backfill runs against the replay in synthetic mode (generated values, labelled",
-        "`X-Fuelpipe-Synthetic: 1`; see src/fuelpipe/replay/synthetic.py).",
+        "`X-Fuelpipe-Synthetic: 1`; see devtools/synthetic.py).",
         "",
         "| area | metric | value | unit | goal | met |",
         "|---|---|---:|---|---|---|",

@@ -22,11 +22,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # tests.support: the local servers and Lambda event shapes
+sys.path.insert(0, str(ROOT))  # devtools: the local servers and Lambda event shapes
 
-from rich.console import Console  # noqa: E402
-from tests.support.aws_servers import DUMMY_CREDENTIALS, REGION, start_dynalite, start_moto  # noqa: E402
-from tests.support.lambda_events import (  # noqa: E402
+from devtools.aws.lambda_events import (  # noqa: E402
     FakeLambdaContext,
     emf_blobs,
     failed_ids,
@@ -34,6 +32,8 @@ from tests.support.lambda_events import (  # noqa: E402
     scheduled_event,
     sqs_event,
 )
+from devtools.aws.servers import DUMMY_CREDENTIALS, REGION, start_dynalite, start_moto  # noqa: E402
+from rich.console import Console  # noqa: E402
 
 from fuelpipe.adapters.clock import FixedClock  # noqa: E402
 from fuelpipe.cli import _progress  # noqa: E402

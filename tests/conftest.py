@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from tests.support.aws_servers import LocalServer, start_dynalite, start_moto
+from devtools.aws.servers import LocalServer, start_dynalite, start_moto
 
 
 @pytest.fixture(scope="session")

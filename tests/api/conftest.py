@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.dashboard.realdata import fill_store
+from devtools.aws.servers import DUMMY_CREDENTIALS, REGION, LocalServer
+from devtools.dashboard.realdata import fill_store
 from tests.support.aws_backends import unique_name
-from tests.support.aws_servers import DUMMY_CREDENTIALS, REGION, LocalServer
 
 import fuelpipe
 from fuelpipe.adapters.clock import FixedClock

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from devtools.aws.servers import LocalServer
 from tests.support.aws_backends import unique_name
-from tests.support.aws_servers import LocalServer
 
 from fuelpipe.homes.aws import build_context, create_resources
 from fuelpipe.homes.settings import Settings

@@ -9,9 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from botocore.exceptions import ClientError
-from tests.aws.conftest import AwsHome
-from tests.support.fakes import TableSource
-from tests.support.lambda_events import (
+from devtools.aws.lambda_events import (
     FakeLambdaContext,
     emf_blobs,
     failed_ids,
@@ -19,6 +17,8 @@ from tests.support.lambda_events import (
     scheduled_event,
     sqs_event,
 )
+from tests.aws.conftest import AwsHome
+from tests.support.fakes import TableSource
 
 from fuelpipe.adapters.clock import FixedClock
 from fuelpipe.domain.calendars import expected_between, get_calendar

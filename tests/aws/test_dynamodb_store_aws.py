@@ -8,8 +8,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from devtools.aws.servers import LocalServer
 from tests.support.aws_backends import unique_name
-from tests.support.aws_servers import LocalServer
 
 from fuelpipe.adapters.dynamodb_store import DynamoDbStore, UnprocessedItemsError, create_table
 from fuelpipe.domain.models import Record, Status

@@ -25,7 +25,7 @@ BLOCKED_IMPORT = textwrap.dedent(
     BLOCKED = set(sys.argv[3].split(","))
     sys.meta_path.insert(0, Block())
     sys.path.insert(0, sys.argv[2])
-    from tests.support.lambda_events import load_handler
+    from devtools.aws.lambda_events import load_handler
 
     module = load_handler(sys.argv[1])
     assert callable(module.lambda_handler)

@@ -6,8 +6,8 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from devtools.aws.lambda_events import FakeLambdaContext, load_handler, scheduled_event
 from tests.aws.conftest import AwsHome
-from tests.support.lambda_events import FakeLambdaContext, load_handler, scheduled_event
 
 from fuelpipe.adapters.clock import FixedClock
 from fuelpipe.domain.messages import DownloadRequest

@@ -6,8 +6,8 @@ import json
 from typing import Any
 
 import pytest
+from devtools.aws.servers import LocalServer
 from tests.support.aws_backends import unique_name
-from tests.support.aws_servers import LocalServer
 
 from fuelpipe.adapters.sqs_queue import QueueSendError, SqsQueue, create_queues
 from fuelpipe.ports.queue import QueueDepth

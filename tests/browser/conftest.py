@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from devtools.dashboard.realdata import fill_store
+from devtools.dashboard.serving import CHROMIUM, CHROMIUM_ARGS, CHROMIUM_MISSING, serving
 from playwright.sync_api import Browser, Playwright, sync_playwright
-from tests.dashboard.realdata import fill_store
-from tests.dashboard.serving import CHROMIUM, CHROMIUM_ARGS, CHROMIUM_MISSING, serving
 
 from fuelpipe.adapters.clock import FixedClock
 from fuelpipe.adapters.sqlite_store import SqliteStore

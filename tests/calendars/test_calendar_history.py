@@ -11,7 +11,7 @@ import re
 from datetime import date
 
 import pytest
-from tests.calendars.history import DATASETS, HISTORIES, ROOT, Mismatch, compare
+from devtools.calendar_history import DATASETS, HISTORIES, ROOT, Mismatch, compare
 
 DOC = ROOT / "docs" / "CALENDARS.md"
 _ROW = re.compile(
@@ -81,7 +81,7 @@ def test_yahoos_stale_bars_fall_only_on_days_b3_was_closed() -> None:
     """Why the Yahoo adapter drops them: they are not sessions, so not published values."""
     import csv
 
-    from tests.calendars.history import is_stale_bar
+    from devtools.calendar_history import is_stale_bar
 
     from fuelpipe.domain.calendars import get_calendar
 

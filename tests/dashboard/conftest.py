@@ -8,8 +8,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from tests.dashboard.realdata import fill_store
-from tests.dashboard.serving import serving
+from devtools.dashboard.realdata import fill_store
+from devtools.dashboard.serving import serving
 
 from fuelpipe.adapters.clock import FixedClock
 from fuelpipe.adapters.sqlite_store import SqliteStore

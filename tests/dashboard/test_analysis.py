@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 import pytest
-from tests.dashboard.realdata import DATA, WINDOW
+from devtools.dashboard.realdata import DATA, WINDOW
 
 from fuelpipe.adapters.sqlite_store import SqliteStore
 from fuelpipe.dashboard import analysis as an

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from devtools.dashboard.serving import serving
 from tests.dashboard.conftest import NOW
-from tests.dashboard.serving import serving
 
 from fuelpipe.adapters.clock import FixedClock
 from fuelpipe.adapters.sqlite_queue import SqliteQueue

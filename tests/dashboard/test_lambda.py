@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from devtools.aws.lambda_events import FakeLambdaContext, load_handler
 from tests.dashboard.conftest import NOW
-from tests.support.lambda_events import FakeLambdaContext, load_handler
 
 from fuelpipe.adapters.clock import FixedClock
 from fuelpipe.adapters.sqlite_queue import SqliteQueue

@@ -9,8 +9,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import openpyxl
+from devtools.datasets import dataset
 from tests.e2e.conftest import fuelpipe
-from tests.support.datasets import dataset
 
 from fuelpipe.domain.calendars import (
     SAO_PAULO,

@@ -14,7 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import openpyxl
-from tests.calendars.history import DATASETS, is_stale_bar
+from devtools.calendar_history import DATASETS, is_stale_bar
 from tests.e2e.conftest import fuelpipe
 
 from fuelpipe.domain.calendars import SAO_PAULO, last_available_date

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tests.reliability.harness import (
+from devtools.aws.servers import LocalServer
+from devtools.chaos.harness import (
     FAST_SERIES,
     HomeFactory,
     Run,
@@ -14,7 +15,6 @@ from tests.reliability.harness import (
     run_to_quiet,
     snapshot_series,
 )
-from tests.support.aws_servers import LocalServer
 
 
 @pytest.fixture(scope="session")

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 import schemathesis
+from devtools.chaos.harness import SINCE, START, embedded_home, pipeline_settings
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
-from tests.reliability.harness import SINCE, START, embedded_home, pipeline_settings
 
 from fuelpipe.adapters.clock import FixedClock
 from fuelpipe.dashboard.app import create_app

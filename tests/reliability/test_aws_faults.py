@@ -6,14 +6,14 @@ retry counted twice (every quarantined record has exactly five re-downloads).
 from __future__ import annotations
 
 import pytest
-from tests.reliability.aws_faults import (
+from devtools.chaos.aws_faults import (
     THROTTLE_CODES,
     DynamoFaults,
     LambdaCycle,
     SqsDuplicates,
     StopFirstBatch,
 )
-from tests.reliability.harness import (
+from devtools.chaos.harness import (
     FAST_SERIES,
     Run,
     absent_problems,

@@ -8,7 +8,7 @@ from __future__ import annotations
 import io
 
 import pytest
-from tests.reliability.concurrent_runs import (
+from devtools.chaos.concurrent_runs import (
     ABSENT_USD,
     ORCHESTRATORS,
     WORKERS,
@@ -17,7 +17,7 @@ from tests.reliability.concurrent_runs import (
     single_day_usd_requests,
     total,
 )
-from tests.reliability.harness import ABSENT_SPEC
+from devtools.chaos.harness import ABSENT_SPEC
 
 from fuelpipe.domain.models import Status
 from fuelpipe.replay import FaultPlan, ReplayServer

@@ -7,7 +7,7 @@ stay within the bound the retry policy implies. Both homes: embedded and AWS (dy
 from __future__ import annotations
 
 import pytest
-from tests.reliability.harness import (
+from devtools.chaos.harness import (
     FAST_SERIES,
     Run,
     absent_problems,
@@ -87,7 +87,7 @@ def test_full_snapshot_converges_under_thirty_percent_faults(home, run_dir, clea
 @pytest.mark.slow
 @pytest.mark.parametrize("kind", [k.value for k in FaultKind])
 def test_each_fault_kind_alone_converges(run_dir, clean_fast, kind):
-    from tests.reliability.harness import embedded_home
+    from devtools.chaos.harness import embedded_home
 
     faulty = run_to_quiet(embedded_home(), run_dir, FAST_SERIES, fault_spec(f"all:{kind}=0.5"), 11)
     check_converged(clean_fast, faulty, FAST_SERIES)

@@ -10,7 +10,8 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import httpx
-from tests.reliability.harness import RecordingQueue, embedded_home, pipeline_settings
+from devtools.chaos.harness import RecordingQueue, embedded_home, pipeline_settings
+from devtools.synthetic import HEADER, SyntheticSnapshot
 
 from fuelpipe.adapters.clock import FixedClock
 from fuelpipe.domain.calendars import SAO_PAULO, get_calendar
@@ -19,7 +20,6 @@ from fuelpipe.domain.messages import MAX_DATES_PER_MESSAGE, DownloadRequest
 from fuelpipe.domain.models import Status
 from fuelpipe.domain.planning import plan_requests
 from fuelpipe.replay import ReplayServer
-from fuelpipe.replay.synthetic import HEADER, SyntheticSnapshot
 from fuelpipe.stages.cycle import run_cycle
 from fuelpipe.stages.status import key_status
 

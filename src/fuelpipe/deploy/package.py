@@ -35,8 +35,9 @@ ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 FILE_ATTR = (0o100644 & 0xFFFF) << 16
 UNIX_SYSTEM = 3
 BYTECODE = frozenset({"__pycache__"})
-# Inside fuelpipe: the bundled offline data and test helpers are never imported by a Lambda.
-FUELPIPE_EXCLUDED = (PurePosixPath("replay/snapshot"), PurePosixPath("tests"))
+# Inside fuelpipe: a Lambda never runs the offline replay (the demo's stand-in for the sources,
+# with its bundled data) nor the command line, so neither is packed.
+FUELPIPE_EXCLUDED = (PurePosixPath("replay"), PurePosixPath("cli"), PurePosixPath("tests"))
 DASHBOARD_STATIC = PurePosixPath("dashboard/static")
 # The Lambda Python runtime ships the AWS SDK; bundling it would triple a lean zip (and push the
 # dashboard's past the 50 MB direct-upload limit). The locks keep it, so pip-audit still sees it.

@@ -76,7 +76,7 @@ class ReplayServer:
         snapshot: Snapshot | None = None,
         revisions: Revisions | None = None,
     ) -> None:
-        # ``snapshot`` replaces the bundled one (e.g. replay.synthetic.SyntheticSnapshot).
+        # ``snapshot`` replaces the bundled one (e.g. devtools.synthetic.SyntheticSnapshot).
         self.snapshot = snapshot or Snapshot(Path(snapshot_dir) if snapshot_dir else None)
         # ``revisions``: serve these values instead of the snapshot's (a source revising).
         if revisions:

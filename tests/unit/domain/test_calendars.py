@@ -6,7 +6,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from tests.support.datasets import dataset
+from devtools.datasets import dataset
 
 from fuelpipe.domain.calendars import (
     expected_between,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from tests.support.datasets import dataset
+from devtools.datasets import dataset
 
 from fuelpipe.replay import ReplayServer
 

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from tests.support.datasets import DATASETS
+from devtools.datasets import DATASETS
+from devtools.snapshot.builder import WINDOW_END, WINDOW_START, build_snapshot
 
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.replay import SNAPSHOT_DIR, Snapshot, load_coverage
-from fuelpipe.replay.builder import WINDOW_END, WINDOW_START, build_snapshot
 from fuelpipe.replay.snapshot_data import coverage
 
 

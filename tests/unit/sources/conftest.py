@@ -8,8 +8,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from devtools.datasets import dataset
 from pytest_httpserver import HTTPServer
-from tests.support.datasets import dataset
 from werkzeug import Request, Response
 
 from fuelpipe.adapters.sources._http import make_client

@@ -14,8 +14,8 @@ from functools import cache
 from pathlib import Path
 
 import openpyxl
-from tests.support.datasets import DATASETS
 
+from devtools.datasets import DATASETS
 from fuelpipe.domain.catalog import FUEL_PRODUCTS, REGIONS
 from fuelpipe.domain.keys import commodity_key, currency_key, fuel_key, stock_key
 from fuelpipe.domain.models import Record, Status

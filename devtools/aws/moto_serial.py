@@ -1,4 +1,4 @@
-"""moto_server, serving one request at a time: ``python -m tests.support.moto_serial -H h -p p``.
+"""moto_server, serving one request at a time: ``python -m devtools.aws.moto_serial -H h -p p``.
 
 moto's DynamoDB checks a ConditionExpression and then writes, without a lock: under concurrent
 requests two conditional updates of one item can both succeed, which DynamoDB (and dynalite)

@@ -17,11 +17,11 @@ from typing import Any
 
 import openpyxl
 
+from devtools.snapshot.notice import write_notice
+from devtools.snapshot.xlsx_layout import data_cells, read_layout, write_workbook
 from fuelpipe.domain.catalog import REGIONS, STATES
 from fuelpipe.replay.anp_workbook import MISSING, find_header_row
-from fuelpipe.replay.notice import write_notice
 from fuelpipe.replay.snapshot_data import Snapshot, coverage
-from fuelpipe.replay.xlsx_layout import data_cells, read_layout, write_workbook
 
 WINDOW_START = date(2021, 5, 19)
 WINDOW_END = date(2022, 5, 7)

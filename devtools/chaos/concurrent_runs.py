@@ -1,5 +1,5 @@
 """Two orchestrators and three workers at once, as separate processes on one SQLite store and
-queue (tests/reliability/procs.py), and the same rounds run sequentially in one process.
+queue (devtools/chaos/procs.py), and the same rounds run sequentially in one process.
 
 Round 0 scans for gaps (orchestrate); rounds 1.. recheck; in every round the workers drain the
 queue. Each round's business time moves by the longest wait the retry policy can ask for.
@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-from tests.reliability.harness import (
+from devtools.chaos.harness import (
     FAST_SERIES,
     SINCE,
     START,
@@ -25,7 +25,6 @@ from tests.reliability.harness import (
     export_rows,
     pipeline_settings,
 )
-
 from fuelpipe.adapters.clock import ManualClock
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.homes.settings import policy_from
@@ -84,7 +83,7 @@ def run_concurrently(replay: ReplayServer, folder: Path) -> tuple[dict, list[dic
     policy_step = policy.delay(policy.max_retries)
     procs = [
         subprocess.Popen(
-            [sys.executable, "-m", "tests.reliability.procs", role, name, str(folder)],
+            [sys.executable, "-m", "devtools.chaos.procs", role, name, str(folder)],
             cwd=ROOT,
             env=_env(settings),
             stdout=subprocess.DEVNULL,

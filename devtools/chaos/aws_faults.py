@@ -26,9 +26,9 @@ from typing import Any, TypeVar
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError
-from tests.reliability.harness import fetches
-from tests.support.lambda_events import FakeLambdaContext, failed_ids, load_handler, sqs_event
 
+from devtools.aws.lambda_events import FakeLambdaContext, failed_ids, load_handler, sqs_event
+from devtools.chaos.harness import fetches
 from fuelpipe.domain.catalog import Series
 from fuelpipe.ports.queue import Message
 from fuelpipe.stages.context import StageContext

@@ -131,7 +131,7 @@ def start_dynalite(data_dir: Path | None = None, timeout_s: float = 20) -> Local
 def start_moto(timeout_s: float = 60, *, serialize: bool = True) -> LocalServer:
     """moto_server (DynamoDB, SQS and the rest, in memory) on a free port.
 
-    ``serialize`` runs moto's app one request at a time (tests/support/moto_serial.py), because
+    ``serialize`` runs moto's app one request at a time (devtools/aws/moto_serial.py), because
     moto's conditional writes are not atomic under concurrent requests; False runs the plain
     ``moto_server`` command.
     """
@@ -141,6 +141,6 @@ def start_moto(timeout_s: float = 60, *, serialize: bool = True) -> LocalServer:
         raise RuntimeError(f"{exe} is missing: run `make setup`")
     workdir = Path(tempfile.mkdtemp(prefix="fuelpipe-moto-"))
     port = free_port()
-    command = [str(python), "-m", "tests.support.moto_serial"] if serialize else [str(exe)]
+    command = [str(python), "-m", "devtools.aws.moto_serial"] if serialize else [str(exe)]
     return _start("moto_server", [*command, "-H", "127.0.0.1", "-p", str(port)], port, workdir,
                   timeout_s)  # fmt: skip

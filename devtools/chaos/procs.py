@@ -1,6 +1,6 @@
 """One pipeline process of the concurrency test: an orchestrator or a worker, run in rounds.
 
-``python -m tests.reliability.procs ROLE NAME DIR`` builds the embedded home from the
+``python -m devtools.chaos.procs ROLE NAME DIR`` builds the embedded home from the
 ``FUELPIPE_*`` environment (like the CLI) and then follows files the test writes in DIR:
 
 - ``round-K.json`` ``{"now": ISO, "series": [...], "since": DATE}`` starts round K at that

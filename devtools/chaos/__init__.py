@@ -1,0 +1,1 @@
+"""The chaos harness: fault plans, homes under faults, concurrent runs (make chaos, tests)."""

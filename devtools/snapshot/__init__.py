@@ -1,0 +1,1 @@
+"""The replay snapshot builder: real files in, src/fuelpipe/replay/snapshot out."""

@@ -1,0 +1,50 @@
+"""The demo's status table and exports are byte-identical to those recorded before issue 13.
+
+tests/e2e/golden/demo.json was recorded from commit 52afcb1 (before stages took a context, the
+dev tooling moved out and the hand-written DynamoDB, retry and cache code gave way to libraries)
+by ``python -m devtools.demo_golden --write``. The fast test checks the status table and one key
+of each kind; the slow one, and ``python -m devtools.demo_golden --check``, every export.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+from devtools.demo_golden import exports, status_table
+from tests.e2e.conftest import fuelpipe
+
+GOLDEN = json.loads((Path(__file__).parent / "golden" / "demo.json").read_text())
+ONE_OF_EACH_KIND = [
+    "CURRENCY#USD",
+    "STOCK#PETR4",
+    "STOCK#XOM",
+    "COMMODITY#BRENT",
+    "COMMODITY#BRENT_FUTURES",
+    "FUEL#GASOLINE#BR",
+    "FUEL#DIESEL_S10#REGION_SE",
+    "FUEL#ETHANOL#SP",
+    "FUEL_MONTHLY#GASOLINE#SP",
+]
+
+
+def test_the_status_table_is_byte_identical(demo_store):
+    _, _, stdout = demo_store
+    assert status_table(stdout) == GOLDEN["status_table"]
+
+
+@pytest.mark.parametrize("key", ONE_OF_EACH_KIND)
+@pytest.mark.parametrize("fmt", ["csv", "json"])
+def test_an_export_of_each_kind_is_byte_identical(demo_store, key, fmt):
+    env, _, _ = demo_store
+    assert key in GOLDEN["exports"]
+    out = fuelpipe("export", key, "--format", fmt, env=env).stdout
+    assert hashlib.sha256(out.encode()).hexdigest() == GOLDEN["exports"][key][fmt]
+
+
+@pytest.mark.slow
+def test_every_export_is_byte_identical(demo_store):
+    env, _, _ = demo_store
+    assert exports(Path(env["FUELPIPE_DB"])) == GOLDEN["exports"]
