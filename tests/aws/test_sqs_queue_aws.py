@@ -24,7 +24,7 @@ def sqs(moto_server: LocalServer) -> Any:
 def queue(sqs: Any) -> SqsQueue:
     name = unique_name("q")
     url, dlq = create_queues(sqs, name, name + "-dlq", 30, max_receive_count=5)
-    return SqsQueue(sqs, url, dlq, 30, sleep=lambda _s: None, max_send_attempts=3)
+    return SqsQueue(sqs, url, dlq, 30, max_send_attempts=3, backoff_base_s=0.001)
 
 
 def sent_batches(sqs: Any) -> list[list[dict[str, Any]]]:

@@ -1,12 +1,22 @@
-"""Records to and from DynamoDB's low-level attribute-value format (numbers as exact text)."""
+"""Records to and from DynamoDB's low-level attribute-value format (numbers as exact text).
+
+boto3's ``TypeSerializer``/``TypeDeserializer`` do the attribute encoding (Decimal and int as
+``N`` text, never a float); this module maps record fields onto item attributes. Every key is
+built in ``fuelpipe.domain.keys``.
+"""
 
 from __future__ import annotations
 
-import zlib
-from datetime import UTC, date, datetime
+from collections.abc import Mapping
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from boto3.dynamodb.conditions import ConditionBase, ConditionExpressionBuilder
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+from fuelpipe.domain import keys
+from fuelpipe.domain.instants import iso_utc
 from fuelpipe.domain.models import AttrValue, Record, Revision, Status
 from fuelpipe.ports.store import RECORD_ATTRIBUTES
 
@@ -16,93 +26,92 @@ Item = dict[str, dict[str, Any]]
 PENDING_INDEX = "pending-index"
 GSI_PK = "gsi1pk"
 GSI_SK = "gsi1sk"
-NO_TIME = ""
-"""The gsi1sk time part of a PENDING record with no next attempt: sorts first, so it is due."""
 
 FIELD_ATTRS = RECORD_ATTRIBUTES
 STATUS_BY_NAME = {s.value: s for s in Status}
 
-
-def iso_utc(dt: datetime) -> str:
-    """A fixed-width UTC ISO string, so stored instants compare correctly as text."""
-    if dt.tzinfo is None or dt.utcoffset() is None:
-        raise ValueError(f"naive datetime {dt!r}: fuelpipe stores timezone-aware instants only")
-    return dt.astimezone(UTC).isoformat(timespec="microseconds")
-
-
-def shard_of(key: str, day: str, shards: int) -> int:
-    """A stable shard number for one record (crc32 does not change between processes)."""
-    return zlib.crc32(f"{key}#{day}".encode()) % shards
+_serialize = TypeSerializer().serialize
+_deserialize = TypeDeserializer().deserialize
 
 
 def gsi_pk(status: Status, shard: int) -> str:
     """The pending-index partition: ``PENDING#3``."""
-    return f"{status.value}#{shard}"
+    return keys.retry_index_pk(status.value, shard)
 
 
 def gsi_sk(when: datetime | None, key: str, day: str) -> str:
     """The pending-index sort key: ``<next attempt ISO>#<info_type>#<date>``."""
-    return f"{NO_TIME if when is None else iso_utc(when)}#{key}#{day}"
+    return keys.retry_index_sk(keys.NO_TIME if when is None else iso_utc(when), key, day)
 
 
 def due_bound(now: datetime) -> str:
-    """Every gsi1sk of a record due at ``now`` sorts below this ('$' follows '#')."""
-    return iso_utc(now) + "$"
+    """Every gsi1sk of a record due at ``now`` sorts below this."""
+    return keys.retry_due_bound(iso_utc(now))
 
 
-def number(value: Decimal | int) -> dict[str, str]:
-    """An N attribute holding the exact decimal text (never a float)."""
-    if isinstance(value, Decimal) and not value.is_finite():
-        raise ValueError(f"DynamoDB numbers must be finite, not {value}")
-    return {"N": str(value)}
-
-
-def encode_attr(value: AttrValue) -> dict[str, Any]:
-    """One record attribute as an attribute value."""
-    if value is None:
-        return {"NULL": True}
+def _check(value: Any) -> Any:
+    """Refuse what a record never holds: booleans, and numbers DynamoDB cannot store."""
     if isinstance(value, bool):
         raise TypeError("record attributes hold numbers, text or None, not booleans")
-    if isinstance(value, Decimal | int):
-        return number(value)
-    return {"S": str(value)}
+    if isinstance(value, Decimal) and not value.is_finite():
+        raise ValueError(f"DynamoDB numbers must be finite, not {value}")
+    if isinstance(value, Mapping):
+        for inner in value.values():
+            _check(inner)
+    return value
 
 
-def decode_attr(raw: dict[str, Any]) -> AttrValue:
-    """The inverse of :func:`encode_attr`; integral numbers come back as int."""
-    if "N" in raw:
-        text: str = raw["N"]
-        return int(text) if text.lstrip("-").isdigit() else Decimal(text)
-    if "S" in raw:
-        return str(raw["S"])
-    return None
+def encode(value: Any) -> dict[str, Any]:
+    """One attribute value (number, text, None or a map of them) in the wire format."""
+    return dict(_serialize(_check(value)))
 
 
-def encode_attrs(attrs: dict[str, AttrValue]) -> dict[str, Any]:
-    """A record's attrs as an M attribute."""
-    return {"M": {k: encode_attr(v) for k, v in attrs.items()}}
+def to_item(values: Mapping[str, Any]) -> Item:
+    """An item from plain values; None values are left out (an absent attribute)."""
+    return {name: encode(v) for name, v in values.items() if v is not None}
+
+
+def _attr(value: Any) -> AttrValue:
+    """Integral numbers written as digits come back as int, others as exact Decimals."""
+    if isinstance(value, Decimal) and value.as_tuple().exponent == 0:
+        return int(value)
+    return value  # type: ignore[no-any-return]
+
+
+def key_condition(condition: ConditionBase) -> dict[str, Any]:
+    """Query arguments for a ``boto3.dynamodb.conditions.Key`` condition on the low-level client."""
+    built = ConditionExpressionBuilder().build_expression(condition, is_key_condition=True)
+    return {
+        "KeyConditionExpression": built.condition_expression,
+        "ExpressionAttributeNames": dict(built.attribute_name_placeholders),
+        "ExpressionAttributeValues": {
+            name: encode(value) for name, value in built.attribute_value_placeholders.items()
+        },
+    }
+
+
+def revision_values(revision: Revision) -> dict[str, Any]:
+    """One revision as plain values for an M attribute (numbers stay exact Decimals)."""
+    return {
+        "previous": revision.previous,
+        "new": revision.new,
+        "seen_at": iso_utc(revision.seen_at),
+        "request": revision.request,
+    }
 
 
 def encode_revision(revision: Revision) -> dict[str, Any]:
     """One revision as an M attribute (numbers as exact text)."""
-    return {
-        "M": {
-            "previous": number(revision.previous),
-            "new": number(revision.new),
-            "seen_at": {"S": iso_utc(revision.seen_at)},
-            "request": {"S": revision.request},
-        }
-    }
+    return encode(revision_values(revision))
 
 
-def decode_revision(raw: dict[str, Any]) -> Revision:
-    """The inverse of :func:`encode_revision`."""
-    m = raw["M"]
+def decode_revision(plain: dict[str, Any]) -> Revision:
+    """The inverse of :func:`revision_values`, from a deserialized M attribute."""
     return Revision(
-        previous=Decimal(m["previous"]["N"]),
-        new=Decimal(m["new"]["N"]),
-        seen_at=datetime.fromisoformat(m["seen_at"]["S"]),
-        request=m["request"]["S"],
+        previous=Decimal(plain["previous"]),
+        new=Decimal(plain["new"]),
+        seen_at=datetime.fromisoformat(plain["seen_at"]),
+        request=str(plain["request"]),
     )
 
 
@@ -113,54 +122,54 @@ def ok_item(record: Record, stamp: str) -> Item:
             f"put_records takes OK records with a value; {record.key} {record.date} "
             f"is {record.status}"
         )
-    item: Item = {
-        "info_type": {"S": record.key},
-        "date": {"S": record.date.isoformat()},
-        "value": number(record.value),
-        "status": {"S": Status.OK.value},
-        "retry_count": number(record.retry_count),
-        "updated_at": {"S": stamp},
-    }
-    if record.next_attempt_at is not None:
-        item["next_attempt_at"] = {"S": iso_utc(record.next_attempt_at)}
-    if record.reason is not None:
-        item["reason"] = {"S": record.reason}
-    if record.attrs:
-        item["attrs"] = encode_attrs(record.attrs)
-    if record.revisions:
-        item["revisions"] = {"L": [encode_revision(r) for r in record.revisions]}
-    return item
+    return to_item(
+        {
+            "info_type": record.key,
+            "date": keys.date_key(record.date),
+            "value": record.value,
+            "status": Status.OK.value,
+            "retry_count": record.retry_count,
+            "updated_at": stamp,
+            "next_attempt_at": None
+            if record.next_attempt_at is None
+            else iso_utc(record.next_attempt_at),
+            "reason": record.reason,
+            "attrs": record.attrs or None,
+            "revisions": [revision_values(r) for r in record.revisions] or None,
+        }
+    )
+
+
+def to_plain(item: Item) -> dict[str, Any]:
+    """An item's attributes as Python values (numbers as Decimal, maps as dicts)."""
+    return {name: _deserialize(raw) for name, raw in item.items()}
 
 
 def decode(item: Item) -> Record:
     """A record from an item, whatever subset of attributes was projected."""
+    plain = to_plain(item)
     values: dict[str, Any] = {"value": None}
     for field, attr in FIELD_ATTRS.items():
-        raw = item.get(attr)
-        if raw is None or "NULL" in raw:
+        raw = plain.get(attr)
+        if raw is None:
             continue
-        if field == "key":
-            values[field] = raw["S"]
-        elif field == "date":
-            values[field] = date.fromisoformat(raw["S"])
-        elif field == "value":
-            values[field] = Decimal(raw["N"])
+        if field == "date":
+            values[field] = date.fromisoformat(raw)
         elif field == "status":
-            values[field] = STATUS_BY_NAME[raw["S"]]
+            values[field] = STATUS_BY_NAME[raw]
         elif field == "retry_count":
-            values[field] = int(raw["N"])
+            values[field] = int(raw)
         elif field in ("next_attempt_at", "updated_at"):
-            values[field] = datetime.fromisoformat(raw["S"])
-        elif field == "reason":
-            values[field] = raw["S"]
+            values[field] = datetime.fromisoformat(raw)
+        elif field == "attrs":
+            values[field] = {k: _attr(v) for k, v in raw.items()}
         elif field == "revisions":
-            values[field] = tuple(decode_revision(r) for r in raw["L"])
-        else:
-            values[field] = {k: decode_attr(v) for k, v in raw["M"].items()}
+            values[field] = tuple(decode_revision(r) for r in raw)
+        else:  # key, reason: text; value: an exact Decimal
+            values[field] = raw
     return Record(**values)
 
 
 def primary_key(key: str, day: date | str) -> Item:
     """The item key of one record."""
-    text = day if isinstance(day, str) else day.isoformat()
-    return {"info_type": {"S": key}, "date": {"S": text}}
+    return to_item({"info_type": key, "date": day if isinstance(day, str) else keys.date_key(day)})

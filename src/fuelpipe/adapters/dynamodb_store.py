@@ -31,27 +31,24 @@ two overlapping recheck runs cannot both claim the same retry.
 
 from __future__ import annotations
 
-import random
-import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta
 from typing import Any
 
+import stamina
+from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
 from fuelpipe.adapters import _dynamo_items as items
-from fuelpipe.adapters._dynamo_items import GSI_PK, GSI_SK, PENDING_INDEX, Item, iso_utc
+from fuelpipe.adapters._dynamo_items import GSI_PK, GSI_SK, PENDING_INDEX, Item
 from fuelpipe.adapters.clock import SystemClock
+from fuelpipe.domain.instants import iso_utc
+from fuelpipe.domain.keys import LATEST_RUNS, WATERMARKS, date_key, run_key, shard_of
 from fuelpipe.domain.models import AttrValue, PresentDate, Record, Revision, Status
 from fuelpipe.ports.clock import Clock
 from fuelpipe.ports.store import BATCH_LIMIT, RunLog, Store, Watermark
 
-RUN_PREFIX = "RUN#"
-LATEST_RUNS = "RUN#LATEST"
-"""Partition holding each stage's latest run (sort key = stage), so last_runs is one Query."""
-WATERMARKS = "WATERMARK"
-"""Partition holding every key's gap-scan watermark (sort key = the key), read by one Query."""
 _ALWAYS_READ = ("key", "date", "status")
 
 
@@ -71,7 +68,6 @@ class DynamoDbStore(Store):
         client: Any,
         table_name: str,
         pending_shards: int = 8,
-        sleep: Callable[[float], None] = time.sleep,
         max_unprocessed_attempts: int = 8,
         *,
         clock: Clock | None = None,
@@ -84,13 +80,12 @@ class DynamoDbStore(Store):
         self.client = client
         self.table = table_name
         self.shards = pending_shards
-        self._sleep = sleep
         self._max_attempts = max_unprocessed_attempts
         self._clock: Clock = clock or SystemClock()
         self._base = backoff_base_s
         self._cap = backoff_cap_s
         # None: DynamoDB's own 1 MB pages. A small page size exercises pagination in tests.
-        self._page: dict[str, Any] = {} if page_size is None else {"Limit": page_size}
+        self._page: dict[str, Any] = {} if page_size is None else {"PageSize": page_size}
 
     # --- plumbing ------------------------------------------------------------------------
 
@@ -98,10 +93,14 @@ class DynamoDbStore(Store):
         return iso_utc(self._clock.now())
 
     def _shard(self, key: str, day: str) -> int:
-        return items.shard_of(key, day, self.shards)
+        return shard_of(key, day, self.shards)
 
     def _update(self, key: str, day: date, expression: str, condition: str, **values: Any) -> bool:
-        """One conditional UpdateItem; False when the condition does not hold."""
+        """One conditional UpdateItem; False when the condition does not hold.
+
+        Update expressions stay written out: boto3's condition builder covers conditions, not
+        SET/REMOVE, and these few are easier to review as text.
+        """
         names = {f"#{a}": a for a in (*items.FIELD_ATTRS.values(), GSI_PK, GSI_SK)}
         used = {n: a for n, a in names.items() if n in expression or n in condition}
         try:
@@ -111,7 +110,7 @@ class DynamoDbStore(Store):
                 UpdateExpression=expression,
                 ConditionExpression=condition,
                 ExpressionAttributeNames=used,
-                ExpressionAttributeValues={f":{k}": v for k, v in values.items()},
+                ExpressionAttributeValues={f":{k}": items.encode(v) for k, v in values.items()},
             )
         except ClientError as exc:
             if _condition_failed(exc):
@@ -120,18 +119,10 @@ class DynamoDbStore(Store):
         return True
 
     def _pages(self, **kwargs: Any) -> Iterator[list[Item]]:
-        """Every page of one Query, following LastEvaluatedKey."""
-        while True:
-            page = self.client.query(TableName=self.table, **self._page, **kwargs)
+        """Every page of one Query (boto3's paginator follows LastEvaluatedKey)."""
+        paginator = self.client.get_paginator("query")
+        for page in paginator.paginate(TableName=self.table, PaginationConfig=self._page, **kwargs):
             yield page.get("Items", [])
-            last = page.get("LastEvaluatedKey")
-            if not last:
-                return
-            kwargs["ExclusiveStartKey"] = last
-
-    def _backoff(self, attempt: int) -> float:
-        # Full jitter: concurrent writers that were throttled together do not retry together.
-        return random.uniform(0, min(self._cap, self._base * 2**attempt))
 
     # --- writes --------------------------------------------------------------------------
 
@@ -150,21 +141,24 @@ class DynamoDbStore(Store):
         return len(unique)
 
     def _write_batch(self, requests: list[dict[str, Any]]) -> None:
-        """One BatchWriteItem, re-sending UnprocessedItems with backoff until none are left."""
-        attempt = 0
-        while requests:
-            response = self.client.batch_write_item(RequestItems={self.table: requests})
-            requests = response.get("UnprocessedItems", {}).get(self.table, [])
-            if not requests:
-                return
-            attempt += 1
-            if attempt >= self._max_attempts:
-                raise UnprocessedItemsError(
-                    f"{len(requests)} item(s) still unprocessed by {self.table} after "
-                    f"{attempt} BatchWriteItem attempts (throttled?); nothing was dropped "
-                    "silently: the caller must retry"
-                )
-            self._sleep(self._backoff(attempt))
+        """One BatchWriteItem, re-sending UnprocessedItems with jittered backoff (stamina)."""
+        for attempt in stamina.retry_context(
+            on=UnprocessedItemsError,
+            attempts=self._max_attempts,
+            timeout=None,
+            wait_initial=self._base,
+            wait_max=self._cap,
+            wait_jitter=self._base,
+        ):
+            with attempt:
+                response = self.client.batch_write_item(RequestItems={self.table: requests})
+                requests = response.get("UnprocessedItems", {}).get(self.table, [])
+                if requests:
+                    raise UnprocessedItemsError(
+                        f"{len(requests)} item(s) still unprocessed by {self.table} after "
+                        f"{attempt.num} BatchWriteItem attempts (throttled?); nothing was "
+                        "dropped silently: the caller must retry"
+                    )
 
     def revise(self, key: str, day: date, revision: Revision, attrs: dict[str, AttrValue]) -> bool:
         """One conditional UpdateItem: the new value, the attrs, and the revision appended."""
@@ -174,17 +168,17 @@ class DynamoDbStore(Store):
             "#revisions = list_append(if_not_exists(#revisions, :empty), :rev)",
         ]
         values: dict[str, Any] = {
-            "new": items.number(revision.new),
-            "stamp": {"S": self._now()},
-            "empty": {"L": []},
-            "rev": {"L": [items.encode_revision(revision)]},
-            "ok": {"S": Status.OK.value},
-            "previous": items.number(revision.previous),
+            "new": revision.new,
+            "stamp": self._now(),
+            "empty": [],
+            "rev": [items.revision_values(revision)],
+            "ok": Status.OK.value,
+            "previous": revision.previous,
         }
         expression = "SET " + ", ".join(sets)
         if attrs:
             expression += ", #attrs = :attrs"
-            values["attrs"] = items.encode_attrs(attrs)
+            values["attrs"] = attrs
         else:
             expression += " REMOVE #attrs"
         # Numbers compare numerically: 78.25 equals a stored 78.250.
@@ -192,14 +186,11 @@ class DynamoDbStore(Store):
 
     def revised(self, key: str) -> list[Record]:
         """One Query on the key, filtered to records carrying a revision history."""
+        condition = items.key_condition(Key("info_type").eq(key))
+        condition["ExpressionAttributeNames"]["#r"] = "revisions"
         return [
             items.decode(i)
-            for page in self._pages(
-                KeyConditionExpression="#k = :k",
-                FilterExpression="attribute_exists(#r)",
-                ExpressionAttributeNames={"#k": "info_type", "#r": "revisions"},
-                ExpressionAttributeValues={":k": {"S": key}},
-            )
+            for page in self._pages(FilterExpression="attribute_exists(#r)", **condition)
             for i in page
         ]
 
@@ -213,8 +204,10 @@ class DynamoDbStore(Store):
             raise ValueError(
                 f"put_pending takes PENDING, QUARANTINED or ABSENT records, not {record.status}"
             )
-        stamp = iso_utc(self._clock.now())
-        item = self._not_ok_item(record, stamp)
+        now = self._clock.now()
+        stamp = iso_utc(now)
+        fields = self._not_ok_fields(record, now)
+        item: Item = {**items.primary_key(record.key, record.date), **items.to_item(fields)}
         try:
             # A new record is created whole; an existing one is refreshed below.
             self.client.put_item(
@@ -229,47 +222,44 @@ class DynamoDbStore(Store):
         # An existing PENDING record keeps its retry state: only recheck's claims move it.
         sets = ["#updated_at = :stamp"]
         removes: list[str] = []
-        values: dict[str, Any] = {"stamp": {"S": stamp}, "pending": {"S": Status.PENDING.value}}
+        values: dict[str, Any] = {"stamp": stamp, "pending": Status.PENDING.value}
         for attr in ("reason", "attrs"):
-            if attr in item:
+            if fields[attr] is not None:
                 sets.append(f"#{attr} = :{attr}")
-                values[attr] = item[attr]
+                values[attr] = fields[attr]
             else:
                 removes.append(f"#{attr}")
         if record.status is Status.QUARANTINED:
             sets += ["#status = :status", "#gsi1pk = :gpk", "#gsi1sk = :gsk"]
             removes.append("#next_attempt_at")
-            values.update(status=item["status"], gpk=item[GSI_PK], gsk=item[GSI_SK])
+            values.update(status=record.status.value, gpk=fields[GSI_PK], gsk=fields[GSI_SK])
         elif record.status is Status.ABSENT:
             sets.append("#status = :status")
             removes += ["#next_attempt_at", "#gsi1pk", "#gsi1sk"]
-            values.update(status=item["status"])
+            values.update(status=record.status.value)
         expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
         return self._update(record.key, record.date, expression, "#status = :pending", **values)
 
-    def _not_ok_item(self, record: Record, stamp: str) -> Item:
-        """The whole item of a PENDING, QUARANTINED (both indexed) or ABSENT record."""
-        day = record.date.isoformat()
+    def _not_ok_fields(self, record: Record, now: datetime) -> dict[str, Any]:
+        """The attributes of a PENDING, QUARANTINED (both indexed) or ABSENT record."""
+        day = date_key(record.date)
         when = record.next_attempt_at if record.status is Status.PENDING else None
-        item: Item = {
-            **items.primary_key(record.key, day),
-            "status": {"S": record.status.value},
-            "retry_count": items.number(record.retry_count),
-            "updated_at": {"S": stamp},
+        fields: dict[str, Any] = {
+            "status": record.status.value,
+            "retry_count": record.retry_count,
+            "updated_at": iso_utc(now),
+            GSI_PK: None,
+            GSI_SK: None,
+            "value": record.value,
+            "next_attempt_at": None if when is None else iso_utc(when),
+            "reason": record.reason,
+            "attrs": record.attrs or None,
         }
         if record.status is not Status.ABSENT:
-            gsk_time = when if record.status is Status.PENDING else datetime.fromisoformat(stamp)
-            item[GSI_PK] = {"S": items.gsi_pk(record.status, self._shard(record.key, day))}
-            item[GSI_SK] = {"S": items.gsi_sk(gsk_time, record.key, day)}
-        if record.value is not None:
-            item["value"] = items.number(record.value)
-        if when is not None:
-            item["next_attempt_at"] = {"S": iso_utc(when)}
-        if record.reason is not None:
-            item["reason"] = {"S": record.reason}
-        if record.attrs:
-            item["attrs"] = items.encode_attrs(record.attrs)
-        return item
+            gsk_time = when if record.status is Status.PENDING else now
+            fields[GSI_PK] = items.gsi_pk(record.status, self._shard(record.key, day))
+            fields[GSI_SK] = items.gsi_sk(gsk_time, record.key, day)
+        return fields
 
     def claim_retry(
         self, key: str, day: date, expected_count: int, new_count: int, next_attempt_at: datetime
@@ -281,31 +271,31 @@ class DynamoDbStore(Store):
             "SET #retry_count = :new, #next_attempt_at = :next, #gsi1sk = :gsk, "
             "#updated_at = :stamp",
             "#status = :pending AND #retry_count = :expected",
-            new=items.number(new_count),
-            next={"S": iso_utc(next_attempt_at)},
-            gsk={"S": items.gsi_sk(next_attempt_at, key, day.isoformat())},
-            stamp={"S": self._now()},
-            pending={"S": Status.PENDING.value},
-            expected=items.number(expected_count),
+            new=new_count,
+            next=iso_utc(next_attempt_at),
+            gsk=items.gsi_sk(next_attempt_at, key, date_key(day)),
+            stamp=self._now(),
+            pending=Status.PENDING.value,
+            expected=expected_count,
         )
 
     def quarantine(self, key: str, day: date, expected_count: int, reason: str) -> bool:
         """Quarantine a PENDING record whose retries are spent; False if it changed meanwhile."""
         now = self._clock.now()
-        text = day.isoformat()
+        text = date_key(day)
         return self._update(
             key,
             day,
             "SET #status = :quarantined, #reason = :reason, #updated_at = :stamp, "
             "#gsi1pk = :gpk, #gsi1sk = :gsk REMOVE #next_attempt_at",
             "#status = :pending AND #retry_count = :expected",
-            quarantined={"S": Status.QUARANTINED.value},
-            reason={"S": reason},
-            stamp={"S": iso_utc(now)},
-            gpk={"S": items.gsi_pk(Status.QUARANTINED, self._shard(key, text))},
-            gsk={"S": items.gsi_sk(now, key, text)},
-            pending={"S": Status.PENDING.value},
-            expected=items.number(expected_count),
+            quarantined=Status.QUARANTINED.value,
+            reason=reason,
+            stamp=iso_utc(now),
+            gpk=items.gsi_pk(Status.QUARANTINED, self._shard(key, text)),
+            gsk=items.gsi_sk(now, key, text),
+            pending=Status.PENDING.value,
+            expected=expected_count,
         )
 
     def release(self, key: str, day: date, now: datetime) -> bool:
@@ -314,19 +304,19 @@ class DynamoDbStore(Store):
         The record changes first, then the watermark moves below it: a gap scan in between
         either sees the PENDING record or has its watermark move refused by the version bump.
         """
-        text = day.isoformat()
+        text = date_key(day)
         released = self._update(
             key,
             day,
             "SET #status = :pending, #retry_count = :zero, #next_attempt_at = :next, "
             "#updated_at = :next, #gsi1pk = :gpk, #gsi1sk = :gsk",
             "#status = :quarantined",
-            pending={"S": Status.PENDING.value},
-            zero=items.number(0),
-            next={"S": iso_utc(now)},
-            gpk={"S": items.gsi_pk(Status.PENDING, self._shard(key, text))},
-            gsk={"S": items.gsi_sk(now, key, text)},
-            quarantined={"S": Status.QUARANTINED.value},
+            pending=Status.PENDING.value,
+            zero=0,
+            next=iso_utc(now),
+            gpk=items.gsi_pk(Status.PENDING, self._shard(key, text)),
+            gsk=items.gsi_sk(now, key, text),
+            quarantined=Status.QUARANTINED.value,
         )
         if released:
             self.lower_watermark(key, day)
@@ -340,29 +330,19 @@ class DynamoDbStore(Store):
             return self.present(key)
         status = items.STATUS_BY_NAME
         fromiso = date.fromisoformat
+        condition = items.key_condition(Key("info_type").eq(key) & Key("date").gt(date_key(after)))
+        names = {"#k": "info_type", "#d": "date", "#s": "status", "#r": "revisions"}
+        condition["ExpressionAttributeNames"].update(names)
         return [
             PresentDate(fromiso(i["date"]["S"]), status[i["status"]["S"]], "revisions" in i)
-            for page in self._pages(
-                KeyConditionExpression="#k = :k AND #d > :a",
-                ProjectionExpression="#k, #d, #s, #r",
-                ExpressionAttributeNames={
-                    "#k": "info_type",
-                    "#d": "date",
-                    "#s": "status",
-                    "#r": "revisions",
-                },
-                ExpressionAttributeValues={":k": {"S": key}, ":a": {"S": after.isoformat()}},
-            )
+            for page in self._pages(ProjectionExpression="#k, #d, #s, #r", **condition)
             for i in page
         ]
 
     def watermarks(self) -> dict[str, Watermark]:
         """Every key's watermark: one Query of the ``WATERMARK`` partition."""
         out: dict[str, Watermark] = {}
-        for page in self._pages(
-            KeyConditionExpression="info_type = :k",
-            ExpressionAttributeValues={":k": {"S": WATERMARKS}},
-        ):
+        for page in self._pages(**items.key_condition(Key("info_type").eq(WATERMARKS))):
             for i in page:
                 key = i["date"]["S"]
                 through = i.get("through", {}).get("S")
@@ -385,7 +365,7 @@ class DynamoDbStore(Store):
         """Compare-and-set on the version; the version grows by one."""
         sets = ["#v = :new"]
         removes: list[str] = []
-        values: dict[str, Any] = {":new": items.number(expected_version + 1)}
+        values: dict[str, Any] = {":new": items.encode(expected_version + 1)}
         for attr, value in (
             ("through", None if through is None else through.isoformat()),
             ("audited_at", None if audited_at is None else iso_utc(audited_at)),
@@ -399,7 +379,7 @@ class DynamoDbStore(Store):
             condition = "attribute_not_exists(#v)"
         else:
             condition = "#v = :expected"
-            values[":expected"] = items.number(expected_version)
+            values[":expected"] = items.encode(expected_version)
         expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
         try:
             self.client.update_item(
@@ -425,7 +405,7 @@ class DynamoDbStore(Store):
         """
         key_item = items.primary_key(WATERMARKS, key)
         names = {"#v": "version"}
-        one = items.number(1)
+        one = items.encode(1)
         self.client.update_item(
             TableName=self.table,
             Key=key_item,
@@ -452,13 +432,15 @@ class DynamoDbStore(Store):
     def put_run(self, run: RunLog) -> None:
         """Keep the run under ``RUN#<stage>`` and, if it is the newest, as the stage's latest."""
         started = iso_utc(run.started_at)
-        body: Item = {
-            "started_at": {"S": started},
-            "finished_at": {"S": iso_utc(run.finished_at)},
-            "counts": {"M": {k: items.number(int(v)) for k, v in run.counts.items()}},
-            "stage": {"S": run.stage},
-        }
-        history = {**items.primary_key(RUN_PREFIX + run.stage, started), **body}
+        body = items.to_item(
+            {
+                "started_at": started,
+                "finished_at": iso_utc(run.finished_at),
+                "counts": {k: int(v) for k, v in run.counts.items()},
+                "stage": run.stage,
+            }
+        )
+        history = {**items.primary_key(run_key(run.stage), started), **body}
         self.client.put_item(TableName=self.table, Item=history)
         try:
             self.client.put_item(
@@ -466,7 +448,7 @@ class DynamoDbStore(Store):
                 Item={**items.primary_key(LATEST_RUNS, run.stage), **body},
                 # Overlapping runs finish in any order: only a newer start replaces the latest.
                 ConditionExpression="attribute_not_exists(started_at) OR started_at <= :s",
-                ExpressionAttributeValues={":s": {"S": started}},
+                ExpressionAttributeValues={":s": items.encode(started)},
             )
         except ClientError as exc:
             if not _condition_failed(exc):
@@ -483,17 +465,11 @@ class DynamoDbStore(Store):
         out: list[PresentDate] = []
         fromiso = date.fromisoformat
         status = items.STATUS_BY_NAME
-        for page in self._pages(
-            KeyConditionExpression="#k = :k",
-            ProjectionExpression="#k, #d, #s, #r",
-            ExpressionAttributeNames={
-                "#k": "info_type",
-                "#d": "date",
-                "#s": "status",
-                "#r": "revisions",
-            },
-            ExpressionAttributeValues={":k": {"S": key}},
-        ):
+        condition = items.key_condition(Key("info_type").eq(key))
+        names = {"#k": "info_type", "#d": "date", "#s": "status", "#r": "revisions"}
+        condition["ExpressionAttributeNames"].update(names)
+        for page in self._pages(ProjectionExpression="#k, #d, #s, #r", **condition):
+            # Read as raw text on purpose: the gap scan's hot path, two string attributes.
             out.extend(
                 PresentDate(fromiso(i["date"]["S"]), status[i["status"]["S"]], "revisions" in i)
                 for i in page
@@ -508,27 +484,18 @@ class DynamoDbStore(Store):
         fields: Sequence[str] | None = None,
     ) -> list[Record]:
         """Records of one key in ``[start, end]`` in date order; key, date, status always read."""
-        names = {"#k": "info_type"}
-        values: dict[str, Any] = {":k": {"S": key}}
-        if start is not None or end is not None:
-            names["#d"] = "date"
-        condition = "#k = :k"
-        if start is not None and end is not None:
-            condition += " AND #d BETWEEN :s AND :e"
-        elif start is not None:
-            condition += " AND #d >= :s"
-        elif end is not None:
-            condition += " AND #d <= :e"
-        if start is not None:
-            values[":s"] = {"S": start.isoformat()}
-        if end is not None:
-            values[":e"] = {"S": end.isoformat()}
         if start is not None and end is not None and start > end:
             return []  # DynamoDB rejects a BETWEEN whose bounds are reversed
-        kwargs: dict[str, Any] = {
-            "KeyConditionExpression": condition,
-            "ExpressionAttributeValues": values,
-        }
+        condition = Key("info_type").eq(key)
+        when = Key("date")
+        if start is not None and end is not None:
+            condition &= when.between(date_key(start), date_key(end))
+        elif start is not None:
+            condition &= when.gte(date_key(start))
+        elif end is not None:
+            condition &= when.lte(date_key(end))
+        kwargs = items.key_condition(condition)
+        names: dict[str, str] = kwargs["ExpressionAttributeNames"]
         if fields is not None:
             unknown = set(fields) - set(items.FIELD_ATTRS)
             if unknown:
@@ -536,26 +503,16 @@ class DynamoDbStore(Store):
             wanted = [f for f in items.FIELD_ATTRS if f in _ALWAYS_READ or f in fields]
             names.update({f"#{f}": items.FIELD_ATTRS[f] for f in wanted})
             kwargs["ProjectionExpression"] = ", ".join(f"#{f}" for f in wanted)
-        kwargs["ExpressionAttributeNames"] = names
         return [items.decode(i) for page in self._pages(**kwargs) for i in page]
 
     def _index(self, status: Status, bound: str | None) -> list[Record]:
         """Every shard of one status in the pending index, queried in parallel."""
 
         def one_shard(shard: int) -> list[Record]:
-            condition = "#pk = :pk"
-            values: dict[str, Any] = {":pk": {"S": items.gsi_pk(status, shard)}}
-            names = {"#pk": GSI_PK}
+            condition = Key(GSI_PK).eq(items.gsi_pk(status, shard))
             if bound is not None:
-                condition += " AND #sk < :bound"
-                values[":bound"] = {"S": bound}
-                names["#sk"] = GSI_SK
-            pages = self._pages(
-                IndexName=PENDING_INDEX,
-                KeyConditionExpression=condition,
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
-            )
+                condition &= Key(GSI_SK).lt(bound)
+            pages = self._pages(IndexName=PENDING_INDEX, **items.key_condition(condition))
             return [items.decode(i) for page in pages for i in page]
 
         with ThreadPoolExecutor(max_workers=min(self.shards, 16)) as pool:
@@ -579,16 +536,13 @@ class DynamoDbStore(Store):
         """The latest run of each stage, by stage name (one Query)."""
         runs = [
             RunLog(
-                stage=i["stage"]["S"],
-                started_at=datetime.fromisoformat(i["started_at"]["S"]),
-                finished_at=datetime.fromisoformat(i["finished_at"]["S"]),
-                counts={k: int(v["N"]) for k, v in i.get("counts", {}).get("M", {}).items()},
+                stage=str(i["stage"]),
+                started_at=datetime.fromisoformat(i["started_at"]),
+                finished_at=datetime.fromisoformat(i["finished_at"]),
+                counts={k: int(v) for k, v in i.get("counts", {}).items()},
             )
-            for page in self._pages(
-                KeyConditionExpression="info_type = :k",
-                ExpressionAttributeValues={":k": {"S": LATEST_RUNS}},
-            )
-            for i in page
+            for page in self._pages(**items.key_condition(Key("info_type").eq(LATEST_RUNS)))
+            for i in map(items.to_plain, page)
         ]
         return sorted(runs, key=lambda r: r.stage)
 

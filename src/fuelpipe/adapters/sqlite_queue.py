@@ -9,12 +9,8 @@ from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 
-from fuelpipe.adapters.sqlite_store import (
-    ProcessConnection,
-    iso_utc,
-    parse_iso,
-    write_transaction,
-)
+from fuelpipe.adapters.sqlite_store import ProcessConnection, write_transaction
+from fuelpipe.domain.instants import iso_utc, parse_iso
 from fuelpipe.ports.clock import Clock
 from fuelpipe.ports.queue import DeadLetter, Message, Queue, QueueDepth
 

@@ -9,13 +9,14 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from itertools import chain
 from pathlib import Path
 from typing import Any
 
 from fuelpipe.adapters.clock import SystemClock
+from fuelpipe.domain.instants import iso_utc, parse_iso
 from fuelpipe.domain.models import AttrValue, PresentDate, Record, Revision, Status
 from fuelpipe.ports.clock import Clock
 from fuelpipe.ports.store import BATCH_LIMIT, RECORD_ATTRIBUTES, RunLog, Store, Watermark
@@ -109,18 +110,6 @@ _PUT_ABSENT = _INSERT_NOT_OK.format(
         "attrs = excluded.attrs, updated_at = excluded.updated_at"
     )
 )
-
-
-def iso_utc(dt: datetime) -> str:
-    """A fixed-width UTC ISO string, so stored instants compare correctly as text."""
-    if dt.tzinfo is None or dt.utcoffset() is None:
-        raise ValueError(f"naive datetime {dt!r}: fuelpipe stores timezone-aware instants only")
-    return dt.astimezone(UTC).isoformat(timespec="microseconds")
-
-
-def parse_iso(text: str) -> datetime:
-    """The inverse of :func:`iso_utc`."""
-    return datetime.fromisoformat(text)
 
 
 def dump_attrs(attrs: dict[str, AttrValue]) -> str:

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import json
 import math
-import random
-import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
+
+import stamina
 
 from fuelpipe.ports.queue import DeadLetter, Message, Queue, QueueDepth
 
@@ -34,6 +34,15 @@ REASON = "reason"
 
 class QueueSendError(RuntimeError):
     """SQS kept refusing some messages after every bounded retry."""
+
+    def __init__(self, message: str, *, retryable: bool = False) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+        """A server-side failure worth re-sending (a sender fault never is)."""
+
+
+def _worth_retrying(exc: Exception) -> bool:
+    return isinstance(exc, QueueSendError) and exc.retryable
 
 
 def too_many_receives(count: int) -> str:
@@ -76,37 +85,45 @@ class SqsQueue(Queue):
         visibility_timeout_s: float,
         max_receives: int = 5,
         *,
-        sleep: Callable[[float], None] = time.sleep,
         max_send_attempts: int = 5,
+        backoff_base_s: float = 0.05,
+        backoff_cap_s: float = 2.0,
     ) -> None:
         self.client = client
         self.queue_url = queue_url
         self.dlq_url = dlq_url
         self.visibility_timeout_s = max(0, math.ceil(visibility_timeout_s))
         self.max_receives = max_receives
-        self._sleep = sleep
         self._attempts = max_send_attempts
+        self._base = backoff_base_s
+        self._cap = backoff_cap_s
 
     # --- sending -------------------------------------------------------------------------
 
     def _send_batch(self, url: str, entries: list[dict[str, Any]]) -> None:
-        """SendMessageBatch, re-sending failed entries with backoff; raises when they persist."""
-        attempt = 0
-        while entries:
-            response = self.client.send_message_batch(QueueUrl=url, Entries=entries)
-            failed = response.get("Failed", [])
-            if not failed:
-                return
-            attempt += 1
-            if attempt >= self._attempts or any(f.get("SenderFault") for f in failed):
+        """SendMessageBatch, re-sending failed entries with jittered backoff (stamina); raises
+        when they persist or SQS says the sender is at fault."""
+        for attempt in stamina.retry_context(
+            on=_worth_retrying,
+            attempts=self._attempts,
+            timeout=None,
+            wait_initial=self._base,
+            wait_max=self._cap,
+            wait_jitter=self._base,
+        ):
+            with attempt:
+                response = self.client.send_message_batch(QueueUrl=url, Entries=entries)
+                failed = response.get("Failed", [])
+                if not failed:
+                    return
+                retry_ids = {f["Id"] for f in failed}
+                entries = [e for e in entries if e["Id"] in retry_ids]
                 detail = "; ".join(f"{f.get('Code')}: {f.get('Message')}" for f in failed[:3])
                 raise QueueSendError(
-                    f"{len(failed)} message(s) not sent to {url} after {attempt} attempt(s): "
-                    f"{detail}"
+                    f"{len(failed)} message(s) not sent to {url} after {attempt.num} "
+                    f"attempt(s): {detail}",
+                    retryable=not any(f.get("SenderFault") for f in failed),
                 )
-            retry_ids = {f["Id"] for f in failed}
-            entries = [e for e in entries if e["Id"] in retry_ids]
-            self._sleep(random.uniform(0, min(2.0, 0.05 * 2**attempt)))
 
     def send(self, bodies: Sequence[str]) -> int:
         """Send bodies with SendMessageBatch (10 a call, 256 KiB at most); returns the count."""

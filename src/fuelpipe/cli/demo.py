@@ -17,8 +17,9 @@ from rich.console import Console
 from fuelpipe.cli import _progress
 from fuelpipe.domain.calendars import get_calendar, last_available_date
 from fuelpipe.domain.catalog import DEFAULT_CATALOG, Series
+from fuelpipe.domain.instants import SAO_PAULO
 from fuelpipe.homes import open_home, prepare_home
-from fuelpipe.homes.settings import SAO_PAULO, Settings
+from fuelpipe.homes.settings import Settings
 
 
 @dataclass(frozen=True)

@@ -27,13 +27,11 @@ from functools import cache
 from importlib import util
 from pathlib import Path
 from typing import Protocol
-from zoneinfo import ZoneInfo
 
 import holidays
 
 from fuelpipe.domain import calendar_exceptions as exceptions
-
-SAO_PAULO = ZoneInfo("America/Sao_Paulo")
+from fuelpipe.domain.instants import SAO_PAULO
 
 # Weeks ANP did not survey (DATA INICIAL of each skipped week is inside one of these ranges).
 ANP_SURVEY_PAUSES: tuple[tuple[date, date], ...] = (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import zlib
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
@@ -106,3 +107,40 @@ def parse_date_key(value: str) -> date:
         return date.fromisoformat(value)
     except ValueError as exc:
         raise InvalidKeyError(f"sort key {value!r}: {exc}") from None
+
+
+# --- keys of the single table's other items (the DynamoDB store's retry index and run log) ---
+
+RUN_PREFIX = "RUN" + SEP
+"""Partition of one stage's run history: ``RUN#scraper``, sort key = its start instant."""
+LATEST_RUNS = RUN_PREFIX + "LATEST"
+"""Partition holding each stage's latest run (sort key = stage), so last runs are one Query."""
+WATERMARKS = "WATERMARK"
+"""Partition holding every key's gap-scan watermark (sort key = the key), read by one Query."""
+NO_TIME = ""
+"""The retry-index time of a PENDING record with no next attempt: sorts first, so it is due."""
+
+
+def run_key(stage: str) -> str:
+    """The partition of one stage's run history: ``RUN#scraper``."""
+    return RUN_PREFIX + stage
+
+
+def shard_of(key: str, day: str, shards: int) -> int:
+    """A stable shard number for one record (crc32 does not change between processes)."""
+    return zlib.crc32(f"{key}{SEP}{day}".encode()) % shards
+
+
+def retry_index_pk(status: str, shard: int) -> str:
+    """The retry index's partition of one status and shard: ``PENDING#3``."""
+    return f"{status}{SEP}{shard}"
+
+
+def retry_index_sk(instant: str, key: str, day: str) -> str:
+    """The retry index's sort key: ``<next attempt, ISO UTC>#<info_type>#<date>``."""
+    return SEP.join((instant, key, day))
+
+
+def retry_due_bound(instant: str) -> str:
+    """Every retry-index sort key of a record due at ``instant`` sorts below this ('$' > '#')."""
+    return instant + "$"

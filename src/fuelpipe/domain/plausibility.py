@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from fuelpipe.domain.calendars import SAO_PAULO
+from fuelpipe.domain.instants import SAO_PAULO
 from fuelpipe.domain.models import Observation
 
 NEIGHBOUR_FACTOR = Decimal(5)

@@ -5,14 +5,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Literal
-from zoneinfo import ZoneInfo
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from fuelpipe.domain.instants import SAO_PAULO
 from fuelpipe.domain.retry import RetryPolicy
-
-SAO_PAULO = ZoneInfo("America/Sao_Paulo")
 
 DEFAULT_SOURCE_URLS = {
     "bcb": "https://olinda.bcb.gov.br/olinda/servico/PTAX/versao/v1/odata",

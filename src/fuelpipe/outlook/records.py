@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from fuelpipe.domain.calendars import SAO_PAULO
+from fuelpipe.domain.instants import SAO_PAULO
 from fuelpipe.domain.models import AttrValue, Record, Status
 from fuelpipe.outlook.model import Forecast, Step
 

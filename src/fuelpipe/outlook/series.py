@@ -15,8 +15,8 @@ from datetime import date, datetime, time, timedelta
 import numpy as np
 import numpy.typing as npt
 
-from fuelpipe.domain.calendars import SAO_PAULO
 from fuelpipe.domain.catalog import Catalog
+from fuelpipe.domain.instants import SAO_PAULO
 from fuelpipe.domain.keys import Kind, commodity_key, currency_key
 
 Days = npt.NDArray[np.int64]

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
-from fuelpipe.domain.calendars import SAO_PAULO
 from fuelpipe.domain.catalog import Catalog, Series
+from fuelpipe.domain.instants import SAO_PAULO
 from fuelpipe.domain.keys import Kind, commodity_key, currency_key, outlook_key
 from fuelpipe.domain.models import Record, Status
 from fuelpipe.ports.store import Store

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from fuelpipe.domain.calendars import SAO_PAULO, get_calendar
+from fuelpipe.domain.calendars import get_calendar
 from fuelpipe.domain.catalog import Series
+from fuelpipe.domain.instants import SAO_PAULO
 from fuelpipe.domain.messages import DownloadRequest, MalformedMessage
 from fuelpipe.domain.models import (
     CALENDAR_ATTR,
