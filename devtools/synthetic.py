@@ -33,6 +33,7 @@ from openpyxl.utils import get_column_letter
 from fuelpipe.domain.calendars import expected_between, get_calendar
 from fuelpipe.domain.catalog import DEFAULT_CATALOG, REGIONS, STATES, Catalog, Series
 from fuelpipe.domain.keys import Kind
+from fuelpipe.replay import ooxml
 from fuelpipe.replay.anp_workbook import WORKBOOK_LEVELS, SheetRows, find_header_row
 from fuelpipe.replay.snapshot_data import SNAPSHOT_DIR, Bar, FredObs, PtaxQuote, Snapshot
 
@@ -62,11 +63,8 @@ _CURRENCY_BASE = {
     "NOK": 0.5,
     "SEK": 0.5,
 }
-_ROW = re.compile(rb"<row [^>]*?(?:/>|>.*?</row>)", re.S)
-_ROW_NUMBER = re.compile(rb'<row r="(\d+)"')
 _CELL = re.compile(rb'<c r="([A-Z]+)\d+"([^>]*?)/?>')
 _STYLE = re.compile(rb's="(\d+)"')
-_DIMENSION = re.compile(rb'(<dimension ref="[A-Z]+\d+:[A-Z]+)\d+"')
 _SST_COUNTS = re.compile(rb'count="\d+" uniqueCount="\d+"')
 
 
@@ -107,6 +105,7 @@ def _level(series: Series) -> str:
 class _Template:
     """What a bundled workbook lends a synthetic one: its parts, notes, header and styles."""
 
+    data: bytes
     parts: dict[str, bytes]
     sheet_part: str
     header_row: int
@@ -129,12 +128,12 @@ def _read_template(path: Path) -> _Template:
         book.close()
     with zipfile.ZipFile(io.BytesIO(data)) as zin:
         parts = {item.filename: zin.read(item) for item in zin.infolist()}
-    sheet_part = next(n for n in sorted(parts) if re.fullmatch(r"xl/worksheets/sheet\d+\.xml", n))
+    sheet_part = ooxml.sheet_part(parts)
     first = next(
         (
             r
-            for r in _ROW.findall(parts[sheet_part])
-            if int(_number(r)) == header_row + 1  # the first data row shows the column styles
+            for r in ooxml.SheetRows.split(parts[sheet_part]).rows
+            if ooxml.row_number(r) == header_row + 1  # the first data row shows the styles
         ),
         b"",
     )
@@ -142,12 +141,7 @@ def _read_template(path: Path) -> _Template:
     for letter, attrs in _CELL.findall(first):
         style = _STYLE.search(attrs)
         styles[letter.decode()] = style.group(0) if style else b""
-    return _Template(parts, sheet_part, header_row, header, sheet_name, styles)
-
-
-def _number(row_xml: bytes) -> bytes:
-    match = _ROW_NUMBER.match(row_xml)
-    return match.group(1) if match else b"0"
+    return _Template(data, parts, sheet_part, header_row, header, sheet_name, styles)
 
 
 class _Strings:
@@ -310,10 +304,8 @@ def _anp_cell(column: str, series: Series, day: date, value: float) -> object:
 
 def _render(template: _Template, rows: list[tuple[Any, ...]]) -> bytes:
     """The template workbook with its data rows replaced by ``rows``."""
-    xml = template.parts[template.sheet_part]
-    start = xml.index(b"<sheetData>") + len(b"<sheetData>")
-    end = xml.index(b"</sheetData>")
-    kept = [r for r in _ROW.findall(xml, start, end) if int(_number(r)) <= template.header_row]
+    part = ooxml.SheetRows.split(template.parts[template.sheet_part])
+    kept = [r for r in part.rows if ooxml.row_number(r) <= template.header_row]
     strings = _Strings(template.parts.get("xl/sharedStrings.xml", b"<sst></sst>"))
     letters = [get_column_letter(i + 1) for i in range(len(template.header))]
     styles = [template.styles.get(letter, b"") for letter in letters]
@@ -324,16 +316,12 @@ def _render(template: _Template, rows: list[tuple[Any, ...]]) -> bytes:
         for letter, style, value in zip(letters, styles, row, strict=True):
             body.write(_cell(letter, number, style, value, strings))
         body.write("</row>")
-    last = template.header_row + len(rows)
-    sheet = xml[:start] + b"".join(kept) + body.getvalue().encode() + xml[end:]
-    sheet = _DIMENSION.sub(rb"\g<1>%d" % last + b'"', sheet, count=1)
-    out = io.BytesIO()
+    sheet = part.replaced(
+        b"".join(kept) + body.getvalue().encode(), template.header_row + len(rows)
+    )
+    replaced = {template.sheet_part: sheet, "xl/sharedStrings.xml": strings.rendered()}
     # Level 1: the workbook is rebuilt per run, and size on the loopback costs nothing.
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zout:
-        replaced = {template.sheet_part: sheet, "xl/sharedStrings.xml": strings.rendered()}
-        for name, data in template.parts.items():
-            zout.writestr(name, replaced.get(name, data))
-    return out.getvalue()
+    return ooxml.replace_parts(template.data, replaced, compresslevel=1)
 
 
 def _bar(day: date, close: float, i: int) -> Bar:

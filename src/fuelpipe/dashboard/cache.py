@@ -4,20 +4,19 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from cachetools import TTLCache
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
 @dataclass(frozen=True, slots=True)
 class CachedResponse:
-    """The messages of one 200 answer and when they go stale."""
+    """The messages of one 200 answer."""
 
     start: Message
     body: bytes
-    expires: float
 
 
 class ResponseCache:
@@ -36,26 +35,19 @@ class ResponseCache:
         self.max_entries = max_entries
         self.timer = timer
         self.prefix = prefix
-        self._entries: OrderedDict[tuple[str, bytes], CachedResponse] = OrderedDict()
+        # cachetools expires entries ttl_s after they are stored and evicts the least recently
+        # used past max_entries; it is not thread-safe, so one lock guards it.
+        self._entries = TTLCache(maxsize=max_entries, ttl=ttl_s, timer=timer)
         self._lock = threading.Lock()
 
     def _get(self, key: tuple[str, bytes]) -> CachedResponse | None:
         with self._lock:
-            found = self._entries.get(key)
-            if found is None:
-                return None
-            if found.expires <= self.timer():
-                del self._entries[key]
-                return None
-            self._entries.move_to_end(key)
+            found: CachedResponse | None = self._entries.get(key)
             return found
 
     def _put(self, key: tuple[str, bytes], entry: CachedResponse) -> None:
         with self._lock:
             self._entries[key] = entry
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.max_entries:
-                self._entries.popitem(last=False)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer from the cache, or pass through and remember a 200."""
@@ -83,8 +75,7 @@ class ResponseCache:
             elif message["type"] == "http.response.body":
                 chunks.append(message.get("body", b""))
                 if not message.get("more_body", False) and start.get("status") == 200:
-                    entry = CachedResponse(start, b"".join(chunks), self.timer() + self.ttl_s)
-                    self._put(key, entry)
+                    self._put(key, CachedResponse(start, b"".join(chunks)))
             await send(message)
 
         await self.app(scope, receive, capture)

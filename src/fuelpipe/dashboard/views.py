@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import asdict
 from datetime import date, timedelta
 
 from fuelpipe.dashboard import analysis as an
@@ -168,26 +169,17 @@ def lags_view(
     except ValueError as exc:
         error = str(exc)
     else:
-        regression = Regression(
-            lags=fit.lags,
-            intercept=fit.intercept,
-            coefficients=list(fit.coefficients),
-            std_errors=list(fit.std_errors),
-            cumulative=fit.cumulative,
-            cumulative_se=fit.cumulative_se,
-            ci_low=fit.ci_low,
-            ci_high=fit.ci_high,
-            t_crit=fit.t_crit,
-            n=fit.n,
-            dof=fit.dof,
-            r2=fit.r2,
-            pump_pct_per_10pct=fit.pump_move_pct(10.0),
-            pump_pct_ci_low=fit.pump_move_pct(10.0, fit.ci_low),
-            pump_pct_ci_high=fit.pump_move_pct(10.0, fit.ci_high),
+        regression = Regression.model_validate(
+            {
+                **asdict(fit),
+                "pump_pct_per_10pct": fit.pump_move_pct(10.0),
+                "pump_pct_ci_low": fit.pump_move_pct(10.0, fit.ci_low),
+                "pump_pct_ci_high": fit.pump_move_pct(10.0, fit.ci_high),
+            }
         )
 
     def lag_point(c: an.LagCorrelation) -> LagPoint:
-        return LagPoint(lag=c.lag, r=c.r, n=c.n)
+        return LagPoint.model_validate(c, from_attributes=True)
 
     return LagsView(
         pump=pump_key,
@@ -248,15 +240,7 @@ def regional_view(reader: SeriesReader, product: str, week: date | None) -> Regi
 def _spread(spread: an.Spread | None) -> SpreadView | None:
     if spread is None:
         return None
-    return SpreadView(
-        count=spread.count,
-        min_area=spread.min_area,
-        min_price=spread.min_price,
-        max_area=spread.max_area,
-        max_price=spread.max_price,
-        range=spread.range,
-        std=spread.std,
-    )
+    return SpreadView.model_validate(spread, from_attributes=True)
 
 
 def parity_view(reader: SeriesReader, week: date | None) -> ParityView:
@@ -280,14 +264,8 @@ def parity_view(reader: SeriesReader, week: date | None) -> ParityView:
         week=week,
         threshold=an.PARITY_THRESHOLD,
         areas=[
-            ParityRow(
-                area=p.area,
-                name=AREAS[p.area].name,
-                level=AREAS[p.area].level,
-                ethanol=p.ethanol,
-                gasoline=p.gasoline,
-                ratio=p.ratio,
-                ethanol_pays=p.ethanol_pays,
+            ParityRow.model_validate(
+                {**asdict(p), "name": AREAS[p.area].name, "level": AREAS[p.area].level}
             )
             for p in rows
         ],

@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from fuelpipe.domain.catalog import DEFAULT_CATALOG, Catalog, Series
@@ -125,18 +125,47 @@ class ScheduleOptions:
     since: date | None = None
 
 
+def _event_models() -> Any:
+    """Powertools' EventBridge model, loosened where EventBridge Scheduler's Input differs.
+
+    A rule's scheduled event carries the whole envelope; the Scheduler Input in
+    infra/template.yaml carries only id, detail-type, source, a time placeholder and detail.
+    """
+    from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
+    from pydantic import BaseModel, ConfigDict, Field
+
+    class ScheduleDetail(BaseModel):
+        model_config = ConfigDict(extra="ignore")
+
+        series: list[str] | None = None
+        """Series keys or prefixes; every series when absent."""
+        since: str | None = None
+        """Ignore dates before this (YYYY-MM-DD)."""
+
+    class ScheduledEvent(EventBridgeModel):
+        version: str = "0"
+        account: str = ""
+        region: str = ""
+        resources: list[str] = Field(default_factory=list)
+        time: datetime | str  # type: ignore[assignment]  # "<aws.scheduler.scheduled-time>"
+        detail: ScheduleDetail = Field(default_factory=ScheduleDetail)
+
+    return ScheduledEvent
+
+
 def schedule_options(event: Mapping[str, Any], catalog: Catalog) -> ScheduleOptions:
     """Read ``detail.series`` (keys or prefixes) and ``detail.since`` from a scheduled event."""
-    detail = event.get("detail") or {}
-    if not isinstance(detail, Mapping):
-        raise ValueError("the scheduled event's detail must be an object")
-    patterns = detail.get("series")
-    if patterns is not None and (
-        not isinstance(patterns, list) or not all(isinstance(p, str) for p in patterns)
-    ):
-        raise ValueError("detail.series must be a list of series keys or prefixes")
-    since = detail.get("since")
+    from aws_lambda_powertools.utilities.parser import parse
+    from pydantic import ValidationError
+
+    try:
+        detail = parse(event=dict(event), model=_event_models()).detail
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+        )
+        raise ValueError(f"not a scheduled event fuelpipe understands: {problems}") from None
     return ScheduleOptions(
-        series=catalog.select(patterns) if patterns else None,
-        since=parse_date_key(str(since)) if since else None,
+        series=catalog.select(detail.series) if detail.series else None,
+        since=parse_date_key(detail.since) if detail.since else None,
     )

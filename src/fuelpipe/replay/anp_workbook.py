@@ -7,7 +7,6 @@ for faults, so both keep the real layout: institutional rows, header row, column
 from __future__ import annotations
 
 import io
-import re
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ import openpyxl
 
 from fuelpipe.domain.catalog import FUEL_PRODUCTS, REGIONS, STATES
 from fuelpipe.domain.keys import fuel_key
+from fuelpipe.replay import ooxml
 
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MISSING = "-"
@@ -109,24 +109,6 @@ def row_key(sheet: SheetRows, level: str, row: Row) -> str | None:
     return fuel_key(product, uf, monthly=level == "MONTHLY_STATE")
 
 
-_ROW = re.compile(rb"<row [^>]*?(?:/>|>.*?</row>)", re.S)
-_ROW_NUMBER = re.compile(rb'<row r="(\d+)"')
-_CELL_REF = re.compile(rb'(<c r="[A-Z]+)\d+"')
-_DIMENSION = re.compile(rb'(<dimension ref="[A-Z]+\d+:[A-Z]+)\d+"')
-
-
-def _row_number(row_xml: bytes) -> int:
-    match = _ROW_NUMBER.match(row_xml)
-    if not match:
-        raise ValueError("a worksheet row without its r attribute")
-    return int(match.group(1))
-
-
-def _renumber(row_xml: bytes, number: int) -> bytes:
-    row_xml = _ROW_NUMBER.sub(b'<row r="%d"' % number, row_xml, count=1)
-    return _CELL_REF.sub(rb'\g<1>%d"' % number, row_xml)
-
-
 def rewrite_rows(
     data: bytes, header_row: int, order: Sequence[int], *, drop_header: bool = False
 ) -> bytes:
@@ -136,22 +118,12 @@ def rewrite_rows(
     are and a rewrite takes milliseconds. ``drop_header`` removes the header row (a wrong shape).
     """
     with zipfile.ZipFile(io.BytesIO(data)) as zin:
-        sheet = next(
-            n for n in sorted(zin.namelist()) if re.fullmatch(r"xl/worksheets/sheet\d+\.xml", n)
-        )
-        xml = zin.read(sheet)
-        start = xml.index(b"<sheetData>") + len(b"<sheetData>")
-        end = xml.index(b"</sheetData>")
-        rows = _ROW.findall(xml, start, end)
-        top = [r for r in rows if _row_number(r) < header_row]
-        header = [r for r in rows if _row_number(r) == header_row and not drop_header]
-        body = [r for r in rows if _row_number(r) > header_row]
-        moved = [_renumber(body[i], header_row + 1 + k) for k, i in enumerate(order)]
-        last = header_row + len(moved)
-        new_xml = xml[:start] + b"".join([*top, *header, *moved]) + xml[end:]
-        new_xml = _DIMENSION.sub(rb'\g<1>%d"' % last, new_xml, count=1)
-        out = io.BytesIO()
-        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
-            for item in zin.infolist():
-                zout.writestr(item, new_xml if item.filename == sheet else zin.read(item))
-    return out.getvalue()
+        sheet = ooxml.sheet_part(zin.namelist())
+        part = ooxml.SheetRows.split(zin.read(sheet))
+    rows = part.rows
+    top = [r for r in rows if ooxml.row_number(r) < header_row]
+    header = [r for r in rows if ooxml.row_number(r) == header_row and not drop_header]
+    body = [r for r in rows if ooxml.row_number(r) > header_row]
+    moved = [ooxml.renumber(body[i], header_row + 1 + k) for k, i in enumerate(order)]
+    new_xml = part.replaced(b"".join([*top, *header, *moved]), header_row + len(moved))
+    return ooxml.replace_parts(data, {sheet: new_xml})
