@@ -54,7 +54,10 @@ def build_context(
     dynamodb = dynamodb_client or make_client("dynamodb", settings)
     sqs = sqs_client or make_client("sqs", settings)
     business_clock: Clock = clock or (FixedClock(settings.now) if settings.now else SystemClock())
-    store = DynamoDbStore(dynamodb, settings.table_name, settings.pending_shards)
+    # updated_at is stamped by the business clock the stages see, as in the embedded home.
+    store = DynamoDbStore(
+        dynamodb, settings.table_name, settings.pending_shards, clock=business_clock
+    )
     queue = SqsQueue(
         sqs,
         sqs.get_queue_url(QueueName=settings.queue_name)["QueueUrl"],

@@ -27,7 +27,8 @@ def build_context(
     from fuelpipe.adapters.sqlite_store import SqliteStore
 
     business_clock: Clock = clock or (FixedClock(settings.now) if settings.now else SystemClock())
-    store = SqliteStore(settings.db)
+    # updated_at is stamped by the business clock the stages see, as in the AWS home.
+    store = SqliteStore(settings.db, clock=business_clock)
     # The queue's visibility timeout is operational time, so it always runs on the real clock.
     queue = SqliteQueue(
         settings.db.with_name(settings.db.stem + "-queue.sqlite"),

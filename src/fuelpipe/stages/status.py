@@ -6,10 +6,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import date
 
-from fuelpipe.domain.calendars import expected_between, get_calendar, last_available_date
 from fuelpipe.domain.catalog import Series
-from fuelpipe.domain.gaps import clamp_start
-from fuelpipe.domain.models import Status
+from fuelpipe.domain.completeness import completeness
 from fuelpipe.stages.context import StageContext
 
 
@@ -39,32 +37,19 @@ class KeyStatus:
 
 def key_status(app: StageContext, series: Series, since: date | None = None) -> KeyStatus:
     """Status of one key, from its first stored date (or ``since``) to what is published now."""
-    present = app.store.present(series.key)
-    cal = get_calendar(series.calendar)
-    stored = {p.date: p.status for p in present}
-    end = last_available_date(app.clock.now(), series.available_after)
-    if since is not None:
-        start = clamp_start(series.default_start, since)
-    elif stored:
-        start = min(stored)
-    else:
-        start = series.default_start
-    expected = list(expected_between(cal, start, end)) if start <= end else []
-    counts = dict.fromkeys(Status, 0)
-    for status in stored.values():
-        counts[status] += 1
+    c = completeness(series, app.store.present(series.key), app.clock.now(), since)
     return KeyStatus(
         key=series.key,
-        expected=len(expected),
-        present=counts[Status.OK],
-        missing=sum(1 for d in expected if d not in stored),
-        pending=counts[Status.PENDING],
-        quarantined=counts[Status.QUARANTINED],
-        first=min(stored).isoformat() if stored else None,
-        last=max(stored).isoformat() if stored else None,
-        unexpected=sum(1 for d, st in stored.items() if st is Status.OK and not cal.is_expected(d)),
-        revised=sum(1 for p in present if p.revised),
-        absent=counts[Status.ABSENT],
+        expected=c.expected,
+        present=c.ok,
+        missing=c.missing,
+        pending=c.pending,
+        quarantined=c.quarantined,
+        first=c.first.isoformat() if c.first else None,
+        last=c.last.isoformat() if c.last else None,
+        unexpected=c.unexpected,
+        revised=c.revised,
+        absent=c.absent,
     )
 
 

@@ -1,0 +1,92 @@
+"""Completeness of one series: what the calendar expects against what is stored.
+
+One definition, shared by `fuelpipe status` (stages/status.py) and the dashboard's health view
+(dashboard/health.py), so the command line and the panel always count the same dates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import lru_cache
+
+from fuelpipe.domain.calendars import expected_between, get_calendar, last_available_date
+from fuelpipe.domain.catalog import Series
+from fuelpipe.domain.gaps import clamp_start
+from fuelpipe.domain.models import PresentDate, Status
+
+
+@lru_cache(maxsize=256)
+def expected_dates(calendar: str, first: date, last: date) -> frozenset[date]:
+    """The calendar's dates in ``[first, last]``; cached, as many series share one calendar."""
+    if first > last:
+        return frozenset()
+    return frozenset(expected_between(get_calendar(calendar), first, last))
+
+
+@dataclass(frozen=True, slots=True)
+class Completeness:
+    """One series' stored dates measured against its calendar, up to what is published."""
+
+    first: date | None
+    """The first stored date (any status)."""
+    last: date | None
+    """The last stored date (any status)."""
+    last_available: date
+    """The last date the source has published at the instant asked about."""
+    expected: int
+    """Calendar dates from the start (``since``, else the first stored date) to last_available."""
+    ok: int
+    """Stored OK records."""
+    ok_expected: int
+    """Stored OK records on expected dates."""
+    missing: int
+    """Expected dates with no record at all."""
+    pending: int
+    quarantined: int
+    unexpected: int
+    """OK values published on a day the calendar does not expect: stored, marked, counted."""
+    revised: int
+    """Values the source revised after they were stored (kept with their history)."""
+    absent: int
+    """Dates the source says it has no value for (ABSENT, not retried)."""
+
+    @property
+    def ratio(self) -> float | None:
+        """OK expected dates over expected dates; None when nothing is expected yet."""
+        return self.ok_expected / self.expected if self.expected else None
+
+
+def completeness(
+    series: Series, present: Iterable[PresentDate], now: datetime, since: date | None = None
+) -> Completeness:
+    """How complete ``series`` is at ``now``, counting from ``since`` or its first stored date."""
+    dates = list(present)
+    stored = {p.date: p.status for p in dates}
+    end = last_available_date(now, series.available_after)
+    if since is not None:
+        start = clamp_start(series.default_start, since)
+    elif stored:
+        start = min(stored)
+    else:
+        start = series.default_start
+    expected = expected_dates(series.calendar, start, end)
+    cal = get_calendar(series.calendar)
+    counts = dict.fromkeys(Status, 0)
+    for status in stored.values():
+        counts[status] += 1
+    return Completeness(
+        first=min(stored) if stored else None,
+        last=max(stored) if stored else None,
+        last_available=end,
+        expected=len(expected),
+        ok=counts[Status.OK],
+        ok_expected=sum(1 for d, s in stored.items() if s is Status.OK and d in expected),
+        missing=sum(1 for d in expected if d not in stored),
+        pending=counts[Status.PENDING],
+        quarantined=counts[Status.QUARANTINED],
+        unexpected=sum(1 for d, s in stored.items() if s is Status.OK and not cal.is_expected(d)),
+        revised=sum(1 for p in dates if p.revised),
+        absent=counts[Status.ABSENT],
+    )

@@ -1,0 +1,31 @@
+"""`fuelpipe status` and the dashboard's health view count completeness with one function."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+from tests.stages.conftest import NOW, START
+
+from fuelpipe.dashboard.health import series_health
+from fuelpipe.domain.completeness import completeness
+from fuelpipe.domain.models import Record, Status
+from fuelpipe.stages.status import key_status
+
+
+def test_the_cli_and_the_panel_agree_on_a_series_with_gaps_and_retries(make_app, table_source, usd):
+    app = make_app(table_source())
+    days = [
+        START + timedelta(days=i) for i in range(40) if (START + timedelta(days=i)).weekday() < 5
+    ]
+    app.store.put_records([Record(usd.key, d, Decimal("5.1"), Status.OK) for d in days[:20]])
+    app.store.put_pending(Record(usd.key, days[25], None, Status.PENDING, 0, NOW, "no value"))
+
+    row = key_status(app, usd)
+    health = series_health(usd, app.store.present(usd.key), app.clock)
+    shared = completeness(usd, app.store.present(usd.key), app.clock.now())
+
+    assert (row.expected, row.present, row.pending) == (health.expected, health.present, 1)
+    assert row.missing == shared.missing > 0
+    assert health.completeness == shared.ratio == row.present / row.expected
+    assert (row.first, row.last) == (health.first.isoformat(), health.last.isoformat())
