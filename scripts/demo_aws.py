@@ -36,7 +36,7 @@ from devtools.aws.servers import DUMMY_CREDENTIALS, REGION, start_dynalite, star
 from rich.console import Console  # noqa: E402
 
 from fuelpipe.adapters.clock import FixedClock  # noqa: E402
-from fuelpipe.cli import _progress  # noqa: E402
+from fuelpipe.cli import display  # noqa: E402
 from fuelpipe.cli.demo import plan_phases, snapshot_dir  # noqa: E402
 from fuelpipe.homes.settings import Settings  # noqa: E402
 from fuelpipe.stages.context import StageContext  # noqa: E402
@@ -176,7 +176,7 @@ def run(
     if as_json:
         print(json.dumps([r.as_dict() for r in rows], indent=1))
     else:
-        _progress.print_status(console, rows)
+        display.print_status(console, rows)
     missing = sum(r.missing for r in rows)
     console.print(
         f"\n{len(rows)} series, {sum(r.present for r in rows):,} records, {missing} missing, "

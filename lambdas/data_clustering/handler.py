@@ -1,4 +1,9 @@
-"""data_clustering Lambda: a scheduled event in, one orchestrator run (gaps → messages) out.
+"""The orchestrator Lambda: a scheduled event in, one orchestrator run (gaps → messages) out.
+
+It is named ``data_clustering`` because the project it grew from gave the orchestrator that name:
+the folder name is the function's name, and the template's schedules, alarms, log group and IAM
+role are named after it, so renaming it would replace the deployed function and its history.
+What it does is orchestrate: group each series' missing dates into streams and enqueue them.
 
 ``detail.mode = "revise"`` (the daily revision schedule) enqueues one re-read per fetch unit of
 the recent window instead (stages/revise.py); the scraper stores what changed with its history.

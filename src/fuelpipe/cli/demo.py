@@ -14,7 +14,7 @@ from typing import Any
 import typer
 from rich.console import Console
 
-from fuelpipe.cli import _progress
+from fuelpipe.cli import display
 from fuelpipe.domain.calendars import get_calendar, last_available_date
 from fuelpipe.domain.catalog import DEFAULT_CATALOG, Series
 from fuelpipe.domain.instants import SAO_PAULO
@@ -123,15 +123,15 @@ def run_demo(
                 f"now = {phase.now.isoformat()}"
             )
             with open_home(cfg, clock=FixedClock(phase.now)) as context:
-                with _progress.bar(console) as progress:
+                with display.bar(console) as progress:
                     report = run_cycle(
                         context, series=phase.series, since=phase.since, progress=progress
                     )
-                _progress.print_cycle(console, report.as_dict())
+                display.print_cycle(console, report.as_dict())
                 rows.extend(status(context, phase.series, phase.since))
         requests = dict(replay.request_counts)
     console.print()
-    _progress.print_status(console, rows)
+    display.print_status(console, rows)
     missing = sum(r.missing for r in rows)
     console.print(
         f"\n{len(rows)} series, {sum(r.present for r in rows):,} records, "

@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from fuelpipe.cli import _progress
+from fuelpipe.cli import display
 from fuelpipe.cli.extras import dashboard_hint
 from fuelpipe.cli.revise import revise_command
 from fuelpipe.domain.keys import parse_date_key
@@ -155,14 +155,14 @@ def run(
 
     with wired(ctx) as context:
         chosen = _select(context, series)
-        with _progress.bar(console, disable=as_json) as progress:
+        with display.bar(console, disable=as_json) as progress:
             report = run_cycle(
                 context, series=chosen, since=_date(since, "--since"), progress=progress
             )
     if as_json:
         print(json.dumps(report.as_dict(), indent=2))
     else:
-        _progress.print_cycle(console, report.as_dict())
+        display.print_cycle(console, report.as_dict())
 
 
 @cli.command()
@@ -200,7 +200,7 @@ def status(
         )
         print(json.dumps([{k: r.as_dict()[k] for k in keys} for r in rows], indent=2))
         return
-    _progress.print_status(console, rows)
+    display.print_status(console, rows)
 
 
 def _record_json(r: Record) -> dict[str, Any]:

@@ -12,15 +12,14 @@ from fuelpipe.domain.models import Observation
 
 
 class SourceError(Exception):
-    """A source request failed after the adapter's own bounded retries."""
+    """A source request failed after the adapter's own bounded retries.
 
-    transient: bool = False
+    Whether it is worth retrying is its class: a TransientSourceError or a PermanentSourceError.
+    """
 
 
 class TransientSourceError(SourceError):
     """Worth retrying later: timeouts, dropped connections, 429, 5xx."""
-
-    transient = True
 
 
 class RateLimited(TransientSourceError):

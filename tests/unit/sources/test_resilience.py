@@ -31,6 +31,7 @@ from fuelpipe.ports.source import (
     RateLimited,
     ServerError,
     SourceTimeout,
+    TransientSourceError,
 )
 
 
@@ -205,7 +206,7 @@ def test_requests_bounded_by_attempts(case, server, client, attempts) -> None:
     source = _source(case, server, client, attempts=attempts)
     with pytest.raises(ServerError, match="HTTP 503") as info:
         source.fetch(case.request)
-    assert info.value.transient
+    assert isinstance(info.value, TransientSourceError)
     assert source.requests_made == attempts
     assert seen == [case.path] * attempts  # counted by the server too
 
@@ -258,7 +259,7 @@ def test_404_is_not_found(case, server, client, payload) -> None:
     source = _source(case, server, client)
     with pytest.raises(NotFound) as info:
         source.fetch(case.request)
-    assert not info.value.transient
+    assert not isinstance(info.value, TransientSourceError)
     assert source.requests_made == 1  # 404 is permanent: no retry
 
 

@@ -1,4 +1,7 @@
-"""Rich progress bars and tables for the CLI."""
+"""What the command line shows: progress bars, the cycle summary and the status table.
+
+Public: `fuelpipe demo` and scripts/demo_aws.py print the same table with it.
+"""
 
 from __future__ import annotations
 
