@@ -27,14 +27,13 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
-import openpyxl
 from openpyxl.utils import get_column_letter
 
 from fuelpipe.domain.calendars import expected_between, get_calendar
 from fuelpipe.domain.catalog import DEFAULT_CATALOG, REGIONS, STATES, Catalog, Series
 from fuelpipe.domain.keys import Kind
 from fuelpipe.replay import ooxml
-from fuelpipe.replay.anp_workbook import WORKBOOK_LEVELS, SheetRows, find_header_row
+from fuelpipe.replay.anp_workbook import WORKBOOK_LEVELS, SheetRows, read_sheet
 from fuelpipe.replay.snapshot_data import SNAPSHOT_DIR, Bar, FredObs, PtaxQuote, Snapshot
 
 HEADER = "X-Fuelpipe-Synthetic"
@@ -117,22 +116,15 @@ class _Template:
 
 def _read_template(path: Path) -> _Template:
     data = path.read_bytes()
-    book = openpyxl.load_workbook(io.BytesIO(data), read_only=True)
-    try:
-        ws = book.worksheets[0]
-        header_row = find_header_row(ws)
-        cells = next(ws.iter_rows(min_row=header_row, max_row=header_row, values_only=True))
-        header = tuple(str(v) for v in cells if v is not None)
-        sheet_name = ws.title
-    finally:
-        book.close()
+    sheet = read_sheet(data)
+    header_row, header, sheet_name = sheet.header_row, sheet.header, sheet.sheet_name
     with zipfile.ZipFile(io.BytesIO(data)) as zin:
         parts = {item.filename: zin.read(item) for item in zin.infolist()}
     sheet_part = ooxml.sheet_part(parts)
     first = next(
         (
             r
-            for r in ooxml.SheetRows.split(parts[sheet_part]).rows
+            for r in ooxml.SheetData.split(parts[sheet_part]).rows
             if ooxml.row_number(r) == header_row + 1  # the first data row shows the styles
         ),
         b"",
@@ -304,7 +296,7 @@ def _anp_cell(column: str, series: Series, day: date, value: float) -> object:
 
 def _render(template: _Template, rows: list[tuple[Any, ...]]) -> bytes:
     """The template workbook with its data rows replaced by ``rows``."""
-    part = ooxml.SheetRows.split(template.parts[template.sheet_part])
+    part = ooxml.SheetData.split(template.parts[template.sheet_part])
     kept = [r for r in part.rows if ooxml.row_number(r) <= template.header_row]
     strings = _Strings(template.parts.get("xl/sharedStrings.xml", b"<sst></sst>"))
     letters = [get_column_letter(i + 1) for i in range(len(template.header))]

@@ -36,11 +36,11 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta
 from typing import Any
 
-import stamina
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
 from fuelpipe.adapters import _dynamo_items as items
+from fuelpipe.adapters._batch_retry import batch_attempts
 from fuelpipe.adapters._dynamo_items import GSI_PK, GSI_SK, PENDING_INDEX, Item
 from fuelpipe.adapters.clock import SystemClock
 from fuelpipe.domain.instants import iso_utc
@@ -142,13 +142,8 @@ class DynamoDbStore(Store):
 
     def _write_batch(self, requests: list[dict[str, Any]]) -> None:
         """One BatchWriteItem, re-sending UnprocessedItems with jittered backoff (stamina)."""
-        for attempt in stamina.retry_context(
-            on=UnprocessedItemsError,
-            attempts=self._max_attempts,
-            timeout=None,
-            wait_initial=self._base,
-            wait_max=self._cap,
-            wait_jitter=self._base,
+        for attempt in batch_attempts(
+            UnprocessedItemsError, self._max_attempts, self._base, self._cap
         ):
             with attempt:
                 response = self.client.batch_write_item(RequestItems={self.table: requests})

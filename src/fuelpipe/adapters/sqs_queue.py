@@ -19,8 +19,7 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-import stamina
-
+from fuelpipe.adapters._batch_retry import batch_attempts
 from fuelpipe.ports.queue import DeadLetter, Message, Queue, QueueDepth
 
 SEND_BATCH = 10
@@ -103,14 +102,7 @@ class SqsQueue(Queue):
     def _send_batch(self, url: str, entries: list[dict[str, Any]]) -> None:
         """SendMessageBatch, re-sending failed entries with jittered backoff (stamina); raises
         when they persist or SQS says the sender is at fault."""
-        for attempt in stamina.retry_context(
-            on=_worth_retrying,
-            attempts=self._attempts,
-            timeout=None,
-            wait_initial=self._base,
-            wait_max=self._cap,
-            wait_jitter=self._base,
-        ):
+        for attempt in batch_attempts(_worth_retrying, self._attempts, self._base, self._cap):
             with attempt:
                 response = self.client.send_message_batch(QueueUrl=url, Entries=entries)
                 failed = response.get("Failed", [])

@@ -119,7 +119,7 @@ def rewrite_rows(
     """
     with zipfile.ZipFile(io.BytesIO(data)) as zin:
         sheet = ooxml.sheet_part(zin.namelist())
-        part = ooxml.SheetRows.split(zin.read(sheet))
+        part = ooxml.SheetData.split(zin.read(sheet))
     rows = part.rows
     top = [r for r in rows if ooxml.row_number(r) < header_row]
     header = [r for r in rows if ooxml.row_number(r) == header_row and not drop_header]

@@ -40,7 +40,7 @@ def renumber(row_xml: bytes, number: int) -> bytes:
 
 
 @dataclass(frozen=True)
-class SheetRows:
+class SheetData:
     """A worksheet part split around its ``<sheetData>`` rows."""
 
     xml: bytes
@@ -49,7 +49,7 @@ class SheetRows:
     rows: list[bytes]
 
     @classmethod
-    def split(cls, xml: bytes) -> SheetRows:
+    def split(cls, xml: bytes) -> SheetData:
         start = xml.index(b"<sheetData>") + len(b"<sheetData>")
         end = xml.index(b"</sheetData>")
         return cls(xml, start, end, ROW.findall(xml, start, end))
