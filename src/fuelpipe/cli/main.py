@@ -55,7 +55,7 @@ err = Console(stderr=True, width=None if sys.stderr.isatty() else 300)
 
 @dataclass(frozen=True)
 class GlobalOptions:
-    """Options given before the command; the callback stores them on click's context."""
+    """Options given before the command; the callback stores them on typer's context."""
 
     now: datetime | None = None
 
