@@ -3,8 +3,8 @@
 ``python -m devtools.demo_golden --write tests/e2e/golden/demo.json`` records them from a real
 ``fuelpipe demo --no-serve`` run; ``--check tests/e2e/golden/demo.json`` runs the demo again and
 fails on any byte that differs (``tests/e2e/test_demo_golden.py`` does the same inside the test
-session). The committed golden file was recorded from commit 52afcb1, before the architecture
-change of issue 13, with ``PYTHONPATH=<that commit's checkout>/src:.``.
+session). The committed golden file was recorded from main at 9bbcfac, before issue 13's
+changes were rebased onto it, with ``PYTHONPATH=<that commit's src>:.``.
 """
 
 from __future__ import annotations

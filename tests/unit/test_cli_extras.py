@@ -33,8 +33,8 @@ def _cli_without_dashboard(*args: str, env: dict[str, str] | None = None):
     code = (
         "import json, sys\n"
         f"for name in json.loads({blocked!r}): sys.modules[name] = None\n"
-        "from fuelpipe.cli.main import app\n"
-        "app(sys.argv[1:], prog_name='fuelpipe')\n"
+        "from fuelpipe.cli.main import cli\n"
+        "cli(sys.argv[1:], prog_name='fuelpipe')\n"
     )
     return _python(code, *args, env=env)
 
