@@ -13,7 +13,7 @@ import statistics
 import time
 from typing import Any
 
-from tests.dashboard.serving import CHROMIUM, CHROMIUM_ARGS
+from devtools.dashboard.serving import CHROMIUM, CHROMIUM_ARGS
 
 from bench._common import BenchRow
 from bench.bench_dashboard import dashboard, filled_store

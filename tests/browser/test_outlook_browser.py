@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from devtools.dashboard.serving import serving
 from playwright.sync_api import Browser, Page
-from tests.dashboard.serving import serving
 
 from fuelpipe.adapters.clock import FixedClock
 from fuelpipe.adapters.history_files import load_history
