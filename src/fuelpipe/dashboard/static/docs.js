@@ -70,7 +70,7 @@
 
   function render(spec) {
     document.getElementById("api-title").textContent =
-      (spec.info && spec.info.title ? spec.info.title : "API") + " " + ((spec.info && spec.info.version) || "");
+      (spec.info && spec.info.title ? spec.info.title : "API") + (spec.info && spec.info.version ? " (v" + spec.info.version + ")" : "");
     document.getElementById("api-description").textContent = (spec.info && spec.info.description) || "";
     const index = el("ul");
     const main = document.getElementById("api-operations");
