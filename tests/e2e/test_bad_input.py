@@ -287,7 +287,7 @@ def test_a_rerun_says_what_an_interrupted_run_holds(store_copy: Path) -> None:
     queue = SqliteQueue(
         store_copy.with_name(store_copy.stem + "-queue.sqlite"),
         SystemClock(),
-        timedelta(seconds=2),
+        timedelta(seconds=10),  # outlasts the CLI's start on a busy machine; the run waits it out
     )
     try:
         queue.send(['{"not": "a download request"}'])
