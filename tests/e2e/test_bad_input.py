@@ -169,22 +169,61 @@ def _one_error_line(stderr: str) -> list[str]:
     return [line for line in stderr.splitlines() if line.startswith("error:")]
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-def test_bad_input_is_one_line_and_harmless(
-    case: Case, store_copy: Path, tmp_path: Path, busy_port: int
-) -> None:
-    scratch = tmp_path / "scratch"
+@dataclass
+class Outcome:
+    """What one case's subprocess did, and the store's digest before and after."""
+
+    done: subprocess.CompletedProcess[str] | None
+    before: dict[str, str]
+    after: dict[str, str]
+
+
+def _run_case(case: Case, folder: Path, demo_db: Path, busy: int) -> Outcome:
+    store = folder / "store"
+    shutil.copytree(demo_db.parent, store)
+    db = store / demo_db.name
+    scratch = folder / "scratch"
     scratch.mkdir()
-    ctx = Ctx(store_copy, scratch, busy_port, _closed_port(), SystemClock().now())
-    env = {"FUELPIPE_DB": str(store_copy), **case.env(ctx)}
-    before = _digest(store_copy.parent)
-    if case.read_only and not _set_read_only(store_copy.parent, True):
-        pytest.skip("cannot make a file read-only here")
+    ctx = Ctx(db, scratch, busy, _closed_port(), SystemClock().now())
+    env = {"FUELPIPE_DB": str(db), **case.env(ctx)}
+    before = _digest(store)
+    if case.read_only and not _set_read_only(store, True):
+        return Outcome(None, before, before)
     try:
-        done = fuelpipe(*case.args(ctx), env=env, check=False, timeout=120)
+        done = fuelpipe(*case.args(ctx), env=env, check=False, timeout=180)
     finally:
         if case.read_only:
-            _set_read_only(store_copy.parent, False)
+            _set_read_only(store, False)
+    return Outcome(done, before, _digest(store))
+
+
+@pytest.fixture(scope="module")
+def outcomes(
+    demo_store, busy_port: int, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Outcome]:
+    """Every case, each on its own copy of the demo store, a few subprocesses at a time."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    env, _rows, _out = demo_store
+    demo_db = Path(env["FUELPIPE_DB"])
+    root = tmp_path_factory.mktemp("bad-input")
+    folders = {}
+    for i, case in enumerate(CASES):
+        folders[case.name] = root / f"case{i}"
+        folders[case.name].mkdir()
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        futures = {
+            c.name: pool.submit(_run_case, c, folders[c.name], demo_db, busy_port) for c in CASES
+        }
+        return {name: f.result() for name, f in futures.items()}
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_bad_input_is_one_line_and_harmless(case: Case, outcomes: dict[str, Outcome]) -> None:
+    outcome = outcomes[case.name]
+    done = outcome.done
+    if done is None:
+        pytest.skip("cannot make a file read-only here")
     output = done.stdout + done.stderr
     assert "Traceback" not in output, output
     assert done.returncode == case.code, output
@@ -197,7 +236,7 @@ def test_bad_input_is_one_line_and_harmless(
     ]
     assert others == [], done.stderr
     if not case.changes_store:
-        assert _digest(store_copy.parent) == before, f"{case.name} changed the store"
+        assert outcome.after == outcome.before, f"{case.name} changed the store"
 
 
 def test_an_unreachable_source_is_named_in_words(store_copy: Path) -> None:
