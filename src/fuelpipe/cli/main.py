@@ -8,7 +8,7 @@ import json
 import os
 import socket
 import sys
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
@@ -95,7 +95,7 @@ def _command_of(typer_app: typer.Typer, argv: list[str]) -> str:
 
 
 def _one_line(message: str) -> None:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True, markup=True)
+    fail(message)
 
 
 app = GuardedTyper(
@@ -124,7 +124,8 @@ err = Console(stderr=True, width=None if sys.stderr.isatty() else 300)
 
 def fail(message: str, code: int = EXIT_BAD_INPUT) -> typer.Exit:
     """Print one clear line and return the exit to raise."""
-    err.print(f"[bold red]error:[/] {rich_escape(message)}", highlight=False, soft_wrap=True)
+    flat = " ".join(message.split())
+    err.print(f"[bold red]error:[/] {rich_escape(flat)}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -215,7 +216,7 @@ def _select(app_: App, series: list[str] | None) -> list[Any] | None:
         raise fail(str(exc.args[0])) from None
 
 
-def _date(value: str | None, option: str, clock_now: Any = None) -> date | None:
+def _date(value: str | None, option: str, clock_now: datetime | None = None) -> date | None:
     """A YYYY-MM-DD option, inside the domain's range and at most a year after the clock."""
     from fuelpipe.domain.clock_bounds import check_input_date
 
