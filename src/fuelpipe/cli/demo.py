@@ -20,6 +20,9 @@ from fuelpipe.domain.catalog import DEFAULT_CATALOG, Series
 from fuelpipe.homes.app import App
 from fuelpipe.homes.settings import SAO_PAULO, Settings
 
+DEMO_CLOCK = "demo_clock"
+"""The store setting that names the clock the demo filled the store at (read by the CLI)."""
+
 
 @dataclass(frozen=True)
 class DemoPhase:
@@ -144,6 +147,12 @@ def run_demo(
                 rows.extend(status(app, phase.series, phase.since))
             finally:
                 app.close()
+        # The store remembers the clock it was filled at: later commands on it use that clock.
+        app = build_app(cfg, clock=FixedClock(phases[0].now))
+        try:
+            app.store.put_meta(DEMO_CLOCK, phases[0].now.isoformat())
+        finally:
+            app.close()
         requests = dict(replay.request_counts)
     console.print()
     _progress.print_status(console, rows)

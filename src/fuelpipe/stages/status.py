@@ -24,6 +24,7 @@ class KeyStatus:
     pending: int
     quarantined: int
     first: str | None
+    """The first stored value (OK record); PENDING and QUARANTINED dates are counted apart."""
     last: str | None
     unexpected: int = 0
     """Values published on a day the calendar does not expect: stored, marked, counted."""
@@ -53,6 +54,7 @@ def key_status(app: App, series: Series, since: date | None = None) -> KeyStatus
     counts = dict.fromkeys(Status, 0)
     for status in stored.values():
         counts[status] += 1
+    values = [d for d, st in stored.items() if st is Status.OK]
     return KeyStatus(
         key=series.key,
         expected=len(expected),
@@ -60,8 +62,8 @@ def key_status(app: App, series: Series, since: date | None = None) -> KeyStatus
         missing=sum(1 for d in expected if d not in stored),
         pending=counts[Status.PENDING],
         quarantined=counts[Status.QUARANTINED],
-        first=min(stored).isoformat() if stored else None,
-        last=max(stored).isoformat() if stored else None,
+        first=min(values).isoformat() if values else None,
+        last=max(values).isoformat() if values else None,
         unexpected=sum(1 for d, st in stored.items() if st is Status.OK and not cal.is_expected(d)),
         revised=sum(1 for p in present if p.revised),
         absent=counts[Status.ABSENT],
@@ -77,4 +79,6 @@ def status(
 ) -> list[KeyStatus]:
     """Status of every key (or the chosen ones); ``stored_only`` skips keys with no record."""
     rows = [key_status(app, s, since) for s in (series if series is not None else app.catalog)]
-    return [r for r in rows if r.first is not None] if stored_only else rows
+    if not stored_only:
+        return rows
+    return [r for r in rows if r.present or r.pending or r.quarantined or r.absent]
