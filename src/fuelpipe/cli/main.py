@@ -451,3 +451,8 @@ def aws_create_resources() -> None:
 from fuelpipe.cli.outlook import outlook_app  # noqa: E402 - registered last: it uses main's helpers
 
 app.add_typer(outlook_app, name="outlook")
+
+
+from fuelpipe.cli.stations import stations_app  # noqa: E402 - registered after main's helpers
+
+app.add_typer(stations_app, name="stations")

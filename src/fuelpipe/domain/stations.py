@@ -161,3 +161,64 @@ def lines_of_accepted(
             r += 1
         out[k] = line
     return out
+
+
+# --- reconciliation with ANP's published weekly state averages ---------------------------
+# ANP publishes each state's weekly average as a mean of municipal averages weighted by the
+# number of stations each municipality has in ANP's register (not by how many were sampled),
+# rounded to the centavo. The station files carry the sampled stations but not those weights,
+# so a plain mean of the station prices differs from the published figure. On the real
+# 2025-03/04 sample the difference is at most 3.6% of the price for gasoline and ethanol
+# wherever the file holds the week's full sample; the tolerance below covers that with margin.
+RECONCILE_TOLERANCE_PCT = 4.0
+# A state-week is compared only when the file holds most of ANP's sample for it: the rolling
+# files cut weeks at their first and last day, and a week with 1 of 9 stations says nothing.
+RECONCILE_MIN_COVERAGE = 0.8
+
+
+@dataclass(frozen=True, slots=True)
+class Reconciled:
+    """One state and week: the station-level mean against ANP's published average."""
+
+    state: str
+    week_end: date
+    station_mean: float
+    observations: int
+    published_mean: float
+    published_stations: int
+
+    @property
+    def diff(self) -> float:
+        return self.station_mean - self.published_mean
+
+    @property
+    def diff_pct(self) -> float:
+        return 100.0 * self.diff / self.published_mean
+
+    @property
+    def coverage(self) -> float:
+        return self.observations / self.published_stations if self.published_stations else 0.0
+
+    @property
+    def compared(self) -> bool:
+        return self.coverage >= RECONCILE_MIN_COVERAGE
+
+    @property
+    def within(self) -> bool:
+        return abs(self.diff_pct) <= RECONCILE_TOLERANCE_PCT
+
+
+def reconcile(
+    station_weeks: Iterable[tuple[str, date, float, int]],
+    published: dict[tuple[str, date], tuple[float, int]],
+) -> list[Reconciled]:
+    """Pair station-level weekly means ``(state, week start, mean, observations)`` with the
+    published ``(state, week end Saturday) -> (mean, stations)``; weeks ANP did not publish
+    are left out."""
+    out = []
+    for state, start, mean, n in station_weeks:
+        end = start + timedelta(days=6)
+        found = published.get((state, end))
+        if found is not None:
+            out.append(Reconciled(state, end, mean, n, found[0], found[1]))
+    return sorted(out, key=lambda r: (r.state, r.week_end))

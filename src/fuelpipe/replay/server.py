@@ -214,7 +214,10 @@ class ReplayServer:
             if self._stopping.wait(self.faults.slow_s):
                 handler.close_connection = True
                 return
-        ctx = RouteContext("/" + rest, query, self.snapshot, self.faults, decision, self._memo)
+        headers = {k.lower(): v for k, v in handler.headers.items()}
+        ctx = RouteContext(
+            "/" + rest, query, self.snapshot, self.faults, decision, self._memo, headers
+        )
         reply = ROUTES[source](ctx)
         applied = reply.fault
         if applied is not None:
