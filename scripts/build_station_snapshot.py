@@ -5,12 +5,15 @@ the 16 columns in ANP's order. Each file is stored gzip-compressed (storage only
 serves the plain CSV). Dev tooling: needs the ``lake`` extra (duckdb) to read the Parquet.
 """
 
+# ruff: noqa: S608 - column names are constants
+
 from __future__ import annotations
 
 import argparse
 import csv
 import gzip
 import io
+import math
 import sys
 from pathlib import Path
 
@@ -44,7 +47,7 @@ def anp_csv(parquet: Path) -> tuple[bytes, int]:
     for row in rows:
         # Valor de Compra is NaN in the sample: ANP leaves it empty since October 2020.
         writer.writerow(
-            "" if v is None or (isinstance(v, float) and v != v) else str(v) for v in row
+            "" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v) for v in row
         )
     return b"\xef\xbb\xbf" + buf.getvalue().encode("utf-8"), len(rows)
 
@@ -58,8 +61,10 @@ def main(argv: list[str] | None = None) -> int:
         data, count = anp_csv(DATASETS / source)
         target = args.out / f"{name}.gz"
         target.write_bytes(gzip.compress(data, compresslevel=9, mtime=0))
-        print(f"{name:42} {count:6} rows {len(data) / 1024:8.1f} KiB csv "
-              f"{target.stat().st_size / 1024:8.1f} KiB gz")
+        print(
+            f"{name:42} {count:6} rows {len(data) / 1024:8.1f} KiB csv "
+            f"{target.stat().st_size / 1024:8.1f} KiB gz"
+        )
     return 0
 
 

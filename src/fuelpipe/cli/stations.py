@@ -11,11 +11,28 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.console import Console
 from rich.table import Table
 
 from fuelpipe.cli import _progress
-from fuelpipe.cli.main import console, err, fail, settings
-from fuelpipe.domain.stations import FUELS, week_start
+from fuelpipe.domain.stations import FUELS, query_params
+
+# Not imported from cli.main at module level: main registers this module (import cycle).
+console = Console(width=None if sys.stdout.isatty() else 150)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 300)
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    from fuelpipe.cli.main import fail as main_fail
+
+    return main_fail(message, code)
+
+
+def settings() -> Any:
+    from fuelpipe.cli.main import settings as main_settings
+
+    return main_settings()
+
 
 stations_app = typer.Typer(
     help="ANP's station-level survey (every pump, by municipality and brand) in the Parquet "
@@ -46,7 +63,13 @@ def print_ingest(summary: dict[str, Any]) -> None:
     """One row per CSV ingested, then the rejected rows (the first few; all are in the lake's
     ``_reports/``), then one line of totals."""
     table = Table(
-        "file", "format", "rows", "written", "dup. in file", "already in lake", "rejected",
+        "file",
+        "format",
+        "rows",
+        "written",
+        "dup. in file",
+        "already in lake",
+        "rejected",
         title="station files",
     )
     for f in summary["files"]:
@@ -58,8 +81,13 @@ def print_ingest(summary: dict[str, Any]) -> None:
                 table.add_row(p["name"], p["format"], "skipped: " + p["skipped"], "", "", "", "")
                 continue
             table.add_row(
-                p["name"], p["format"], f"{p['rows']:,}", f"{p['written']:,}",
-                f"{p['duplicates_in_file']:,}", f"{p['already_in_lake']:,}", f"{p['rejected']:,}",
+                p["name"],
+                p["format"],
+                f"{p['rows']:,}",
+                f"{p['written']:,}",
+                f"{p['duplicates_in_file']:,}",
+                f"{p['already_in_lake']:,}",
+                f"{p['rejected']:,}",
             )
     console.print(table)
     shown = 0
@@ -130,7 +158,9 @@ def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     if as_json:
         print(json.dumps(state, indent=2, default=str, ensure_ascii=False))
         return
-    files = Table("file", "ingested at", "rows", "written", "rejected", title=f"lake {state['lake']}")
+    files = Table(
+        "file", "ingested at", "rows", "written", "rejected", title=f"lake {state['lake']}"
+    )
     for name, entry in sorted(state["files"].items()):
         parts = entry["parts"]
         files.add_row(
@@ -144,26 +174,14 @@ def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     parts = Table("product", "month", "rows", "stations", "first day", "last day")
     for p in state["partitions"]:
         parts.add_row(
-            p["product"], p["month"], f"{p['observations']:,}", f"{p['stations']:,}",
-            str(p["first_day"]), str(p["last_day"]),
+            p["product"],
+            p["month"],
+            f"{p['observations']:,}",
+            f"{p['stations']:,}",
+            str(p["first_day"]),
+            str(p["last_day"]),
         )
     console.print(parts)
-
-
-def query_params(
-    fuel: str, start: date, end: date, state: str | None, municipality: str | None, text: str
-) -> dict[str, Any]:
-    """The named queries' parameters for a fuel and a span of collection days."""
-    return {
-        "product": fuel,
-        "month_from": f"{start.year:04d}-{start.month:02d}",
-        "month_to": f"{end.year:04d}-{end.month:02d}",
-        "week_from": week_start(start),
-        "week_to": week_start(end),
-        "state": (state or "").upper(),
-        "municipality": (municipality or "").upper(),
-        "text": text.upper(),
-    }
 
 
 @stations_app.command("query")

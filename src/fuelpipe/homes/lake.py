@@ -6,8 +6,8 @@ from pathlib import Path
 
 from fuelpipe.adapters.lake.engine import StationLake
 from fuelpipe.adapters.lake.storage import LocalLakeStorage, S3LakeStorage
-from fuelpipe.adapters.sources.shpc import StationFiles
 from fuelpipe.adapters.sources._http import make_client as make_http_client
+from fuelpipe.adapters.sources.shpc import StationFiles
 from fuelpipe.homes.settings import Settings
 from fuelpipe.ports.clock import Clock
 from fuelpipe.ports.lake import LakeStorage

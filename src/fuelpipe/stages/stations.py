@@ -21,10 +21,14 @@ Progress = Callable[[str, int, int], None]
 
 
 class DownloadResult(Protocol):
-    unchanged: bool
-    path: Path | None
-    etag: str | None
-    last_modified: str | None
+    @property
+    def unchanged(self) -> bool: ...
+    @property
+    def path(self) -> Path | None: ...
+    @property
+    def etag(self) -> str | None: ...
+    @property
+    def last_modified(self) -> str | None: ...
 
 
 class FileSource(Protocol):

@@ -7,6 +7,8 @@ what the lake already holds. A record already in the lake wins over a re-sent on
 re-ingesting a file changes nothing; a partition nobody adds to is not rewritten.
 """
 
+# ruff: noqa: S608 - SQL is composed here from our own constants and quoted literals (_sql_str); user values are bound parameters
+
 from __future__ import annotations
 
 import hashlib
@@ -250,10 +252,14 @@ class StationLake:
             f"({_sql_str(k)}, {_sql_str(v)}, {PRICE_BOUNDS[v][0]}, {PRICE_BOUNDS[v][1]})"
             for k, v in FUEL_UNITS.items()
         )
-        con.execute(f"CREATE TEMP TABLE products(label VARCHAR, fuel VARCHAR); "
-                    f"INSERT INTO products VALUES {products}")
-        con.execute(f"CREATE TEMP TABLE units(label VARCHAR, unit VARCHAR); "
-                    f"INSERT INTO units VALUES {units}")
+        con.execute(
+            f"CREATE TEMP TABLE products(label VARCHAR, fuel VARCHAR); "
+            f"INSERT INTO products VALUES {products}"
+        )
+        con.execute(
+            f"CREATE TEMP TABLE units(label VARCHAR, unit VARCHAR); "
+            f"INSERT INTO units VALUES {units}"
+        )
         con.execute(
             "CREATE TEMP TABLE fuel_units(fuel VARCHAR, unit VARCHAR, lo DOUBLE, hi DOUBLE); "
             f"INSERT INTO fuel_units VALUES {fuel_units}"
@@ -290,10 +296,12 @@ class StationLake:
                    CASE
                      WHEN cnpj IS NULL OR cnpj = '' THEN 'no CNPJ'
                      WHEN collected IS NULL
-                       THEN 'bad collection date ' || coalesce('''' || collected_text || '''', '(empty)')
+                       THEN 'bad collection date '
+                            || coalesce('''' || collected_text || '''', '(empty)')
                      WHEN price IS NULL
-                       THEN 'sale price is not a number: ' || coalesce('''' || price_text || '''', '(empty)')
-                     WHEN purchase_text IS NOT NULL AND trim(purchase_text) <> '' AND purchase_price IS NULL
+                       THEN 'sale price is not a number: '
+                            || coalesce('''' || price_text || '''', '(empty)')
+                     WHEN trim(purchase_text) <> '' AND purchase_price IS NULL
                        THEN 'purchase price is not a number: ''' || purchase_text || ''''
                      WHEN product IS NULL
                        THEN 'unknown product ' || coalesce('''' || product_label || '''', '(empty)')
@@ -302,7 +310,8 @@ class StationLake:
                      WHEN unit <> fuel_unit
                        THEN 'unit ''' || unit_label || ''' does not fit ' || product
                      WHEN price < lo OR price > hi
-                       THEN 'sale price ' || price_text || ' is outside ' || lo || '..' || hi || ' ' || unit
+                       THEN 'sale price ' || price_text || ' is outside '
+                            || lo || '..' || hi || ' ' || unit
                    END AS reason
             FROM parsed
             """
@@ -342,7 +351,9 @@ class StationLake:
                     "AND p.collected = g.collected)"
                 )
                 added = _one(con, "SELECT count(*) FROM fresh")
-                report.already_in_lake += _one(con, f"SELECT count(*) FROM good WHERE {where}") - added
+                report.already_in_lake += (
+                    _one(con, f"SELECT count(*) FROM good WHERE {where}") - added
+                )
                 if added == 0:
                     continue
                 body = f"SELECT {cols} FROM part UNION ALL SELECT {cols} FROM fresh"

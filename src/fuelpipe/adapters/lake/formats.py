@@ -82,13 +82,15 @@ def detect(path: Path) -> FileFormat:
 def _xlsx_rows(path: Path) -> Iterator[list[str]]:
     from openpyxl import load_workbook
 
-    book = load_workbook(path, read_only=True, data_only=True)
-    try:
-        sheet = book.worksheets[0]
-        for row in sheet.iter_rows(values_only=True):
-            yield ["" if v is None else str(v) for v in row]
-    finally:
-        book.close()
+    # A file object, not the path: openpyxl refuses a path that does not end in .xlsx.
+    with path.open("rb") as fh:
+        book = load_workbook(fh, read_only=True, data_only=True)
+        try:
+            sheet = book.worksheets[0]
+            for row in sheet.iter_rows(values_only=True):
+                yield ["" if v is None else str(v) for v in row]
+        finally:
+            book.close()
 
 
 def _trim(row: list[str]) -> list[str]:
@@ -153,4 +155,3 @@ def csv_inputs(path: Path, name: str, workdir: Path) -> list[CsvInput]:
             raise UnreadableFile("a ZIP archive with no file in it")
         return parts
     return [CsvInput(name, fmt, path, "latin-1" if fmt is FileFormat.CSV_LATIN1 else "utf-8")]
-

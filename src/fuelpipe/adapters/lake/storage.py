@@ -119,7 +119,9 @@ class S3LakeStorage:
     def fetch_partition(self, product: str, month: str, workdir: Path) -> Path | None:
         target = workdir / f"existing-{product}-{month}.parquet"
         try:
-            self.client.download_file(self.bucket, self._key(partition_path(product, month)), str(target))
+            self.client.download_file(
+                self.bucket, self._key(partition_path(product, month)), str(target)
+            )
         except self.client.exceptions.ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey"):
                 return None

@@ -81,7 +81,7 @@ class StationFiles:
     def listing_url(self) -> str:
         return f"{self.base_url}/{LISTING_PATH}"
 
-    def _retrying(self) -> stamina.RetryingCaller:
+    def _retrying(self) -> stamina.BoundRetryingCaller:
         return stamina.RetryingCaller(
             attempts=self.attempts,
             timeout=None,

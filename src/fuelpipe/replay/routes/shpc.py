@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-from email.utils import format_datetime, parsedate_to_datetime
 from datetime import UTC, datetime
+from email.utils import format_datetime, parsedate_to_datetime
 from html import escape
 from pathlib import Path
 
