@@ -17,6 +17,8 @@ from fuelpipe.dashboard import views
 from fuelpipe.dashboard.areas import DRIVERS, PRODUCTS, check_area, check_product
 from fuelpipe.dashboard.cache import ResponseCache
 from fuelpipe.dashboard.errors import InvalidRequestError, NotFoundError
+from fuelpipe.dashboard.stations import StationQueries
+from fuelpipe.dashboard.stations import build_router as build_stations_router
 from fuelpipe.dashboard.health import health_view
 from fuelpipe.dashboard.repository import BRENT_BRL, SeriesReader
 from fuelpipe.dashboard.schemas import (
@@ -165,6 +167,7 @@ def create_app(
     clock: Clock | None = None,
     *,
     cache_ttl_s: float = 30.0,
+    stations: StationQueries | None = None,
 ) -> FastAPI:
     """The dashboard app: read-only API under /api, the page at /, assets under /static.
 
@@ -194,6 +197,8 @@ def create_app(
     def answer(view: BaseModel, fmt: Format, name: str) -> BaseModel | Response:
         table = getattr(view, "table", None)
         return to_csv(table(), name) if fmt == "csv" and callable(table) else view
+
+    app.include_router(build_stations_router(stations))  # the station lake's views
 
     @app.get("/", include_in_schema=False)
     def page(request: Request) -> Response:
