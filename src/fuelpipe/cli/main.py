@@ -425,12 +425,22 @@ def dashboard(
     """Serve the analysis dashboard and its API on this machine."""
     if hint := dashboard_hint("`fuelpipe dashboard`"):
         raise fail(escape(hint))
+    from fuelpipe.cli.stations import optional_lake
     from fuelpipe.dashboard.server import serve as serve_dashboard
 
-    a = build(settings())
+    cfg = settings()
+    a = build(cfg)
     console.print(f"dashboard on [bold]http://{host}:{port}/[/] (Ctrl+C to stop)")
     try:
-        serve_dashboard(a.store, a.catalog, a.queue, host=host, port=port, clock=a.clock)
+        serve_dashboard(
+            a.store,
+            a.catalog,
+            a.queue,
+            host=host,
+            port=port,
+            clock=a.clock,
+            stations=optional_lake(cfg),
+        )
     finally:
         a.close()
 

@@ -241,3 +241,42 @@ def query(
         for row in result.rows:
             table.add_row(*(f"{v:.3f}" if isinstance(v, float) else str(v) for v in row))
         console.print(table)
+
+
+def optional_lake(cfg: Any) -> Any:
+    """The station lake for the dashboard, or None without the lake extra."""
+    try:
+        import duckdb  # noqa: F401
+    except ImportError:
+        return None
+    from fuelpipe.homes.lake import build_lake
+
+    return build_lake(cfg)
+
+
+def demo_stations(cfg: Any) -> Any:
+    """`make demo`'s station step: ingest the bundled real sample from the replay into the lake
+    (FUELPIPE_LAKE); without the lake extra, say how to get it and go on without it."""
+    try:
+        import duckdb  # noqa: F401
+    except ImportError:
+        console.print(
+            "\n[bold]station views[/]: skipped, DuckDB is not installed "
+            "(pip install 'fuelpipe[lake]', or `make setup`, which installs every extra)"
+        )
+        return None
+    from fuelpipe.homes.lake import build_lake, build_station_source
+    from fuelpipe.stages.stations import ingest_remote
+
+    lake = build_lake(cfg)
+    console.print(
+        f"\n[bold]station sample[/]: ANP station files into the lake {lake.storage.describe()}"
+    )
+    source = build_station_source(cfg)
+    try:
+        with _progress.bar(console) as progress:
+            summary = ingest_remote(lake, source, progress=progress)
+    finally:
+        source.close()
+    print_ingest(summary.as_dict())
+    return lake
