@@ -67,7 +67,9 @@ class LakeUnavailable(RuntimeError):
     """DuckDB (the ``lake`` extra) is not installed."""
 
 
-def connect(threads: int = 2, memory_limit: str = "768MB") -> duckdb.DuckDBPyConnection:
+def connect(
+    threads: int = 2, memory_limit: str = "768MB", temp_directory: Path | None = None
+) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB with bounded threads and memory; one clear error without the extra."""
     try:
         import duckdb
@@ -75,7 +77,10 @@ def connect(threads: int = 2, memory_limit: str = "768MB") -> duckdb.DuckDBPyCon
         raise LakeUnavailable(
             "the station lake needs DuckDB: pip install 'fuelpipe[lake]'"
         ) from None
-    con = duckdb.connect(config={"threads": threads, "memory_limit": memory_limit})
+    config: dict[str, str | int] = {"threads": threads, "memory_limit": memory_limit}
+    if temp_directory is not None:
+        config["temp_directory"] = str(temp_directory)  # spill here past the memory limit
+    con = duckdb.connect(config=config)
     con.execute("SET preserve_insertion_order = true")
     return con
 
@@ -217,21 +222,31 @@ class StationLake:
         if problem:
             report.skipped = problem
             return report
-        con = connect(self.threads, self.memory_limit)
+        con = connect(self.threads, self.memory_limit, scratch / "spill")
         try:
             self._load(con, part)
-            report.rows = _one(con, "SELECT count(*) FROM raw") + _one(
+            report.rows = _one(con, "SELECT count(*) FROM checked") + _one(
                 con, "SELECT count(DISTINCT line) FROM reject_errors"
             )
             report.bad = self._bad_rows(con, part.name)
             report.rejected = len(report.bad)
-            valid = _one(con, "SELECT count(*) FROM checked WHERE reason IS NULL")
-            con.execute(
-                f"CREATE TEMP TABLE good AS SELECT {', '.join(FILE_COLUMNS)}, product, month "
-                f"FROM checked WHERE reason IS NULL QUALIFY row_number() OVER "
-                f"(PARTITION BY cnpj, product, collected ORDER BY idx) = 1"
+            valid, distinct = _pair(
+                con,
+                "SELECT count(*), count(DISTINCT (cnpj, product, collected)) FROM checked "
+                "WHERE reason IS NULL",
             )
-            report.duplicates_in_file = valid - _one(con, "SELECT count(*) FROM good")
+            cols = f"{', '.join(FILE_COLUMNS)}, product, month"
+            if distinct == valid:  # the usual case: no duplicate, no costly window
+                con.execute(
+                    f"CREATE TEMP VIEW good AS SELECT {cols} FROM checked WHERE reason IS NULL"
+                )
+            else:
+                con.execute(
+                    f"CREATE TEMP TABLE good AS SELECT {cols} FROM checked WHERE reason IS NULL "
+                    "QUALIFY row_number() OVER "
+                    "(PARTITION BY cnpj, product, collected ORDER BY idx) = 1"
+                )
+            report.duplicates_in_file = valid - distinct
             if progress:
                 progress(part.name, report.rows)
             self._merge(con, report, scratch)
@@ -265,9 +280,7 @@ class StationLake:
             f"INSERT INTO fuel_units VALUES {fuel_units}"
         )
         source = _sql_str(part.name)
-        con.execute(
-            f"""
-            CREATE TEMP TABLE parsed AS
+        parsed_sql = f"""
             SELECT r.rowid AS idx,
                    trim(r.region) AS region, trim(r.state) AS state,
                    trim(r.municipality) AS municipality, trim(r.station) AS station,
@@ -286,9 +299,8 @@ class StationLake:
             LEFT JOIN units u ON upper(trim(r.unit_label)) = u.label
             LEFT JOIN fuel_units f ON p.fuel = f.fuel
             """
-        )
         con.execute(
-            """
+            f"""
             CREATE TEMP TABLE checked AS
             SELECT *,
                    CAST(collected - CAST(dayofweek(collected) AS INTEGER) AS DATE) AS week,
@@ -313,9 +325,10 @@ class StationLake:
                        THEN 'sale price ' || price_text || ' is outside '
                             || lo || '..' || hi || ' ' || unit
                    END AS reason
-            FROM parsed
+            FROM ({parsed_sql})
             """
         )
+        con.execute("DROP TABLE raw")  # checked holds every column now; free the memory
 
     def _bad_rows(self, con: duckdb.DuckDBPyConnection, name: str) -> list[BadRow]:
         structural = con.execute(
@@ -332,38 +345,59 @@ class StationLake:
 
     def _merge(self, con: duckdb.DuckDBPyConnection, report: FileReport, scratch: Path) -> None:
         cols = ", ".join(FILE_COLUMNS)
-        touched = con.execute("SELECT DISTINCT product, month FROM good ORDER BY ALL").fetchall()
-        for product, month in touched:
-            where = f"product = {_sql_str(product)} AND month = {_sql_str(month)}"
-            existing = self.storage.fetch_partition(product, month, scratch)
-            out = scratch / f"{product}-{month}.parquet"
-            if existing is None:
-                body = f"SELECT {cols} FROM good WHERE {where}"
-                added = _one(con, f"SELECT count(*) FROM good WHERE {where}")
-            else:
-                con.execute(
-                    "CREATE OR REPLACE TEMP TABLE part AS SELECT * FROM "
-                    f"read_parquet({_sql_str(str(existing))})"
-                )
-                con.execute(
-                    f"CREATE OR REPLACE TEMP TABLE fresh AS SELECT {cols} FROM good g WHERE "
-                    f"{where} AND NOT EXISTS (SELECT 1 FROM part p WHERE p.cnpj = g.cnpj "
-                    "AND p.collected = g.collected)"
-                )
-                added = _one(con, "SELECT count(*) FROM fresh")
-                report.already_in_lake += (
-                    _one(con, f"SELECT count(*) FROM good WHERE {where}") - added
-                )
-                if added == 0:
-                    continue
-                body = f"SELECT {cols} FROM part UNION ALL SELECT {cols} FROM fresh"
+        counts = con.execute(
+            "SELECT product, month, count(*) FROM good GROUP BY ALL ORDER BY ALL"
+        ).fetchall()
+        existing: dict[tuple[str, str], Path] = {}
+        for product, month, _ in counts:
+            found = self.storage.fetch_partition(product, month, scratch)
+            if found is not None:
+                existing[(product, month)] = found
+        fresh = [(p, m, int(n)) for p, m, n in counts if (p, m) not in existing]
+        if fresh:
+            # Partitions the lake does not have yet: one partitioned write for all of them.
+            out = scratch / "new"
+            keys = ", ".join(f"({_sql_str(p)}, {_sql_str(m)})" for p, m, _ in fresh)
             con.execute(
-                f"COPY ({body} ORDER BY {_SORT}) TO {_sql_str(str(out))} "
+                f"COPY (SELECT {cols}, product, month FROM good WHERE (product, month) IN "
+                f"({keys})) TO {_sql_str(str(out))} "
+                "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 100000, "
+                "PARTITION_BY (product, month), FILENAME_PATTERN 'part-{i}')"
+            )
+            for product, month, n in fresh:
+                folder = out / f"product={product}" / f"month={month}"
+                files = sorted(folder.glob("*.parquet"))
+                if [f.name for f in files] != [PART_FILE]:
+                    raise RuntimeError(f"expected one {PART_FILE} in {folder}, got {files}")
+                self.storage.put_partition(product, month, files[0])
+                report.written += n
+                report.partitions.append(f"{product}/{month}")
+        for (product, month), path in existing.items():
+            where = f"product = {_sql_str(product)} AND month = {_sql_str(month)}"
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE part AS SELECT * FROM "
+                f"read_parquet({_sql_str(str(path))})"
+            )
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE fresh AS SELECT {cols} FROM good g WHERE "
+                f"{where} AND NOT EXISTS (SELECT 1 FROM part p WHERE p.cnpj = g.cnpj "
+                "AND p.collected = g.collected)"
+            )
+            added = _one(con, "SELECT count(*) FROM fresh")
+            total = next(int(n) for p, m, n in counts if (p, m) == (product, month))
+            report.already_in_lake += total - added
+            if added == 0:
+                continue  # nothing new: the partition file is not rewritten
+            merged = scratch / f"{product}-{month}.parquet"
+            con.execute(
+                f"COPY (SELECT {cols} FROM part UNION ALL SELECT {cols} FROM fresh "
+                f"ORDER BY {_SORT}) TO {_sql_str(str(merged))} "
                 "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 100000)"
             )
-            self.storage.put_partition(product, month, out)
+            self.storage.put_partition(product, month, merged)
             report.written += added
             report.partitions.append(f"{product}/{month}")
+        report.partitions.sort()
 
     # --- read ----------------------------------------------------------------------------
     @contextmanager
@@ -433,6 +467,11 @@ class QueryResult:
 
     def records(self) -> list[dict[str, Any]]:
         return [dict(zip(self.columns, r, strict=True)) for r in self.rows]
+
+
+def _pair(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[int, int]:
+    row = con.execute(sql).fetchone()
+    return (int(row[0]), int(row[1])) if row else (0, 0)
 
 
 def _one(con: duckdb.DuckDBPyConnection, sql: str) -> int:
