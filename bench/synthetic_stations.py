@@ -107,7 +107,9 @@ def write_lake(root: Path, copies: int, threads: int = 2) -> int:
     exprs = []
     for c in FILE_COLUMNS:
         if c in names:
-            exprs.append(f"trim({_q(names[c])}) AS {c}" if c == "cnpj" else f"{_q(names[c])} AS {c}")
+            exprs.append(
+                f"trim({_q(names[c])}) AS {c}" if c == "cnpj" else f"{_q(names[c])} AS {c}"
+            )
         elif c == "collected":
             exprs.append("sd AS collected")
         elif c == "week":

@@ -1,7 +1,7 @@
 """Re-serialise the real ANP station sample (datasets/anp/stations/*.parquet) in ANP's own CSV
 format for the replay snapshot: UTF-8 with a BOM, CRLF, ``;`` separators, ``"`` quoting only
 where a field holds ``;``, decimal commas and dd/mm/yyyy dates exactly as the sample has them,
-the 16 columns in ANP's order. Each file is stored gzip-compressed (storage only: the replay
+the 16 columns in ANP's order. Each file is stored xz-compressed (storage only: the replay
 serves the plain CSV). Dev tooling: needs the ``lake`` extra (duckdb) to read the Parquet.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import argparse
 import csv
-import gzip
+import lzma
 import io
 import math
 import sys
@@ -59,11 +59,11 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     for source, name in FILES.items():
         data, count = anp_csv(DATASETS / source)
-        target = args.out / f"{name}.gz"
-        target.write_bytes(gzip.compress(data, compresslevel=9, mtime=0))
+        target = args.out / f"{name}.xz"
+        target.write_bytes(lzma.compress(data, preset=9 | lzma.PRESET_EXTREME))
         print(
             f"{name:42} {count:6} rows {len(data) / 1024:8.1f} KiB csv "
-            f"{target.stat().st_size / 1024:8.1f} KiB gz"
+            f"{target.stat().st_size / 1024:8.1f} KiB xz"
         )
     return 0
 

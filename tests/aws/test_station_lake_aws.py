@@ -4,7 +4,7 @@ same SQL text in the template's workgroup; the template's Glue table matches the
 
 from __future__ import annotations
 
-import gzip
+import lzma
 import uuid
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -46,7 +46,7 @@ def glp(tmp_path: Path) -> Path:
     """The real LPG "últimas 4 semanas" file."""
     path = tmp_path / "ultimas-4-semanas-glp.csv"
     path.write_bytes(
-        gzip.decompress((SNAPSHOT_DIR / "shpc/qus/ultimas-4-semanas-glp.csv.gz").read_bytes())
+        lzma.decompress((SNAPSHOT_DIR / "shpc/qus/ultimas-4-semanas-glp.csv.xz").read_bytes())
     )
     return path
 

@@ -29,7 +29,7 @@ NOW = datetime(2025, 4, 22, 12, 0, tzinfo=UTC)
 @pytest.fixture(scope="module")
 def stations_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The dashboard with a station lake holding the real gasoline/ethanol and LPG files."""
-    import gzip
+    import lzma
 
     from fuelpipe.adapters.lake.engine import StationLake
     from fuelpipe.adapters.lake.storage import LocalLakeStorage
@@ -38,7 +38,7 @@ def stations_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     lake = StationLake(LocalLakeStorage(tmp / "lake"), FixedClock(NOW))
     for group in ("gasolina-etanol", "glp"):
         path = tmp / f"ultimas-4-semanas-{group}.csv"
-        path.write_bytes(gzip.decompress((SNAPSHOT_DIR / f"shpc/qus/{path.name}.gz").read_bytes()))
+        path.write_bytes(lzma.decompress((SNAPSHOT_DIR / f"shpc/qus/{path.name}.xz").read_bytes()))
         lake.ingest_path(path)
     store = SqliteStore(tmp / "empty.sqlite", clock=FixedClock(NOW))
     app = create_app(store, DEFAULT_CATALOG, clock=FixedClock(NOW), stations=lake)

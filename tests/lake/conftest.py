@@ -3,7 +3,7 @@ of it (named synthetic) for the formats and faults the real sample does not show
 
 from __future__ import annotations
 
-import gzip
+import lzma
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,7 +26,7 @@ BOM = b"\xef\xbb\xbf"
 def real_file(group: str) -> bytes:
     """A real "últimas 4 semanas" file as ANP serves it (group: gasolina-etanol, diesel-gnv,
     glp)."""
-    return gzip.decompress((QUS / f"ultimas-4-semanas-{group}.csv.gz").read_bytes())
+    return lzma.decompress((QUS / f"ultimas-4-semanas-{group}.csv.xz").read_bytes())
 
 
 def real_lines(group: str, rows: int) -> list[str]:

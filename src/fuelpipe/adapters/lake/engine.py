@@ -12,7 +12,9 @@ re-ingesting a file changes nothing; a partition nobody adds to is not rewritten
 from __future__ import annotations
 
 import hashlib
+import shutil
 import tempfile
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -77,7 +79,7 @@ def connect(
         raise LakeUnavailable(
             "the station lake needs DuckDB: pip install 'fuelpipe[lake]'"
         ) from None
-    config: dict[str, str | int] = {"threads": threads, "memory_limit": memory_limit}
+    config: dict[str, Any] = {"threads": threads, "memory_limit": memory_limit}
     if temp_directory is not None:
         config["temp_directory"] = str(temp_directory)  # spill here past the memory limit
     con = duckdb.connect(config=config)
@@ -142,6 +144,9 @@ class StationLake:
         self.threads = threads
         self.memory_limit = memory_limit
         self.workdir = workdir
+        self._db: duckdb.DuckDBPyConnection | None = None
+        self._mirror: Path | None = None
+        self._lock = threading.Lock()
 
     @contextmanager
     def _scratch(self) -> Iterator[Path]:
@@ -400,33 +405,84 @@ class StationLake:
         report.partitions.sort()
 
     # --- read ----------------------------------------------------------------------------
+    def _root(self) -> Path:
+        """The local directory DuckDB reads: the lake itself, or a mirror of the S3 lake kept
+        for the lake object's life (files are fetched again only when their ETag changed)."""
+        if self._mirror is None:
+            self._mirror = Path(tempfile.mkdtemp(prefix="fuelpipe-lake-read-", dir=self.workdir))
+        return self.storage.query_root(self._mirror)
+
+    def _files(
+        self, root: Path, product: str | None, month_from: str | None, month_to: str | None
+    ) -> list[Path]:
+        """The partition files a query can need: its product's, in its month range (the
+        pruning Athena does with partition projection), so DuckDB never lists the rest."""
+        products = [root / f"product={product}"] if product else sorted(root.glob("product=*"))
+        files = []
+        for folder in products:
+            if not folder.is_dir():
+                continue
+            for month_dir in sorted(folder.glob("month=*")):
+                month = month_dir.name.removeprefix("month=")
+                if (month_from and month < month_from) or (month_to and month > month_to):
+                    continue
+                part = month_dir / PART_FILE
+                if part.exists():
+                    files.append(part)
+        return files
+
+    def _database(self) -> duckdb.DuckDBPyConnection:
+        if self._db is None:
+            self._db = connect(self.threads, self.memory_limit)
+        return self._db
+
     @contextmanager
-    def reader(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A DuckDB connection with the view ``stations`` over every partition file."""
-        with self._scratch() as scratch:
-            root = self.storage.query_root(scratch)
-            con = connect(self.threads, self.memory_limit)
-            try:
-                if any(root.glob(f"product=*/month=*/{PART_FILE}")):
-                    glob = _sql_str(str(root / "product=*" / "month=*" / PART_FILE))
-                    con.execute(
-                        f"CREATE VIEW stations AS SELECT * FROM read_parquet({glob}, "
-                        "hive_partitioning = true, "
-                        "hive_types = {'product': VARCHAR, 'month': VARCHAR})"
-                    )
-                else:
-                    con.execute(_EMPTY_VIEW)
-                yield con
-            finally:
-                con.close()
+    def reader(
+        self,
+        product: str | None = None,
+        month_from: str | None = None,
+        month_to: str | None = None,
+    ) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor with the view ``stations`` over the partition files (all of them, or one
+        product's in a month range). Cursors are separate connections to one in-memory
+        database, so threads may each hold one."""
+        files = self._files(self._root(), product, month_from, month_to)
+        with self._lock:
+            cur = self._database().cursor()
+        try:
+            if files:
+                listing = "[" + ", ".join(_sql_str(str(f)) for f in files) + "]"
+                cur.execute(
+                    f"CREATE TEMP VIEW stations AS SELECT * FROM read_parquet({listing}, "
+                    "hive_partitioning = true, "
+                    "hive_types = {'product': VARCHAR, 'month': VARCHAR})"
+                )
+            else:
+                cur.execute(_EMPTY_VIEW)
+            yield cur
+        finally:
+            cur.close()
 
     def query(self, name: str, params: dict[str, Any]) -> QueryResult:
         """Run one of the named queries (queries.QUERIES) with its parameters."""
         q = QUERIES[name]
-        with self.reader() as con:
+        with self.reader(
+            params.get("product") if "product" in q.params else None,
+            params.get("month_from"),
+            params.get("month_to"),
+        ) as con:
             cur = con.execute(q.sql, [params[p] for p in q.params])
             columns = [d[0] for d in cur.description or ()]
             return QueryResult(columns, [tuple(r) for r in cur.fetchall()])
+
+    def close(self) -> None:
+        """Close the read database and drop the S3 mirror, if any."""
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+        if self._mirror is not None and self._mirror.exists():
+            shutil.rmtree(self._mirror, ignore_errors=True)
+            self._mirror = None
 
     def status(self) -> dict[str, Any]:
         """Files ingested (from the manifest) and rows per partition."""
@@ -448,7 +504,7 @@ class StationLake:
 
 
 _EMPTY_VIEW = (
-    "CREATE VIEW stations AS SELECT * FROM (SELECT NULL::VARCHAR AS region, "
+    "CREATE TEMP VIEW stations AS SELECT * FROM (SELECT NULL::VARCHAR AS region, "
     "NULL::VARCHAR AS state, NULL::VARCHAR AS municipality, NULL::VARCHAR AS station, "
     "NULL::VARCHAR AS cnpj, NULL::VARCHAR AS street, NULL::VARCHAR AS number, "
     "NULL::VARCHAR AS complement, NULL::VARCHAR AS neighbourhood, NULL::VARCHAR AS cep, "

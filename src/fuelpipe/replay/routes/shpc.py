@@ -3,7 +3,7 @@
 - ``/serie-historica-de-precos-de-combustiveis``: the listing page, links to every file;
 - ``/arquivos/shpc/qus/<name>.csv``: the rolling "últimas 4 semanas" files, served in ANP's own
   CSV format (UTF-8 with a BOM, ``;``, decimal comma, dd/mm/yyyy, CRLF) from the real sample
-  stored gzip-compressed in ``snapshot/shpc/qus/`` (see the snapshot's NOTICE.md).
+  stored xz-compressed in ``snapshot/shpc/qus/`` (see the snapshot's NOTICE.md).
 
 Files carry ``ETag`` and ``Last-Modified`` and answer a conditional GET with 304, as gov.br does,
 so a client that already has a file does not download it again.
@@ -11,7 +11,7 @@ so a client that already has a file does not download it again.
 
 from __future__ import annotations
 
-import gzip
+import lzma
 import hashlib
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
@@ -35,7 +35,7 @@ def _folder(ctx: RouteContext) -> Path | None:
 
 def _names(ctx: RouteContext) -> list[str]:
     folder = _folder(ctx)
-    return sorted(p.name.removesuffix(".gz") for p in folder.glob("*.csv.gz")) if folder else []
+    return sorted(p.name.removesuffix(".xz") for p in folder.glob("*.csv.xz")) if folder else []
 
 
 def _not_found() -> Reply:
@@ -80,7 +80,7 @@ def handle(ctx: RouteContext) -> Reply:
     folder = _folder(ctx)
     assert folder is not None
     body = ctx.memo.get(
-        f"shpc:{name}", lambda: gzip.decompress((folder / f"{name}.gz").read_bytes())
+        f"shpc:{name}", lambda: lzma.decompress((folder / f"{name}.xz").read_bytes())
     )
     etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
     headers = {"ETag": etag, "Last-Modified": format_datetime(PUBLISHED, usegmt=True)}
