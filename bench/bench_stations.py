@@ -8,8 +8,8 @@ each query on the 20M-row lake against the same query on the real 78,901-row lak
 
 from __future__ import annotations
 
-import lzma
 import json
+import lzma
 import os
 import random
 import statistics

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import argparse
 import csv
-import lzma
 import io
+import lzma
 import math
 import sys
 from pathlib import Path

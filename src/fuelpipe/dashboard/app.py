@@ -17,8 +17,6 @@ from fuelpipe.dashboard import views
 from fuelpipe.dashboard.areas import DRIVERS, PRODUCTS, check_area, check_product
 from fuelpipe.dashboard.cache import ResponseCache
 from fuelpipe.dashboard.errors import InvalidRequestError, NotFoundError
-from fuelpipe.dashboard.stations import StationQueries
-from fuelpipe.dashboard.stations import build_router as build_stations_router
 from fuelpipe.dashboard.health import health_view
 from fuelpipe.dashboard.repository import BRENT_BRL, SeriesReader
 from fuelpipe.dashboard.schemas import (
@@ -35,6 +33,8 @@ from fuelpipe.dashboard.schemas import (
 )
 from fuelpipe.dashboard.security import SecurityHeaders
 from fuelpipe.dashboard.static_assets import serve_asset
+from fuelpipe.dashboard.stations import StationQueries
+from fuelpipe.dashboard.stations import build_router as build_stations_router
 from fuelpipe.domain.catalog import Catalog
 from fuelpipe.domain.keys import InvalidKeyError
 from fuelpipe.ports.clock import Clock

@@ -11,8 +11,8 @@ so a client that already has a file does not download it again.
 
 from __future__ import annotations
 
-import lzma
 import hashlib
+import lzma
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from html import escape
