@@ -51,8 +51,9 @@ def test_bad_rows_are_reported_with_file_and_line(
         assert reason in got[line_no].reason, (line_no, got[line_no].reason)
         assert str(got[line_no]).startswith(f"ultimas-4-semanas-glp.csv:{line_no}: ")
     # every rejected row is kept in a report file in the lake, not only counted
-    report_file = lake.storage.root / "_reports" / "ultimas-4-semanas-glp.csv.rejected.txt"  # type: ignore[attr-defined]
-    assert len(report_file.read_text().splitlines()) == len(faults)
+    stored = lake.storage.get_text("ultimas-4-semanas-glp.csv.rejected.txt")
+    assert stored is not None
+    assert len(stored.splitlines()) == len(faults)
     with lake.reader() as con:
         (count,) = con.execute("SELECT count(*) FROM stations").fetchone()
     assert count == 400 - len(faults)

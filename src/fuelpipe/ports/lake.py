@@ -41,6 +41,10 @@ class LakeStorage(Protocol):
         """Store a report (rejected rows) under ``_reports/<name>``."""
         ...
 
+    def get_text(self, name: str) -> str | None:
+        """A stored report, or None."""
+        ...
+
     def query_root(self, workdir: Path) -> Path:
         """A local directory holding every partition file, for DuckDB to read."""
         ...

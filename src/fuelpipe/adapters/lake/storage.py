@@ -78,6 +78,10 @@ class LocalLakeStorage:
             self.root / "_reports" / name, lambda tmp: tmp.write_text(text, encoding="utf-8")
         )
 
+    def get_text(self, name: str) -> str | None:
+        path = self.root / "_reports" / name
+        return path.read_text(encoding="utf-8") if path.exists() else None
+
     def query_root(self, workdir: Path) -> Path:
         return self.root
 
@@ -149,6 +153,13 @@ class S3LakeStorage:
         self.client.put_object(
             Bucket=self.bucket, Key=self._key(f"_reports/{name}"), Body=text.encode("utf-8")
         )
+
+    def get_text(self, name: str) -> str | None:
+        try:
+            body = self.client.get_object(Bucket=self.bucket, Key=self._key(f"_reports/{name}"))
+        except self.client.exceptions.NoSuchKey:
+            return None
+        return str(body["Body"].read().decode("utf-8"))
 
     def query_root(self, workdir: Path) -> Path:
         root = workdir / "s3-mirror"
