@@ -132,3 +132,35 @@ def test_athena_literals() -> None:
     assert athena_literal(date(2025, 3, 23)) == "DATE '2025-03-23'"
     assert athena_literal("SANTA BARBARA D'OESTE") == "'SANTA BARBARA D''OESTE'"
     assert athena_literal(7) == "7"
+
+
+def test_cli_query_runs_on_athena_in_the_aws_home(moto_server: LocalServer, bucket: str) -> None:
+    from typer.testing import CliRunner
+
+    from fuelpipe.cli.main import app
+
+    athena = moto_server.client("athena")
+    workgroup = f"fuelpipe-stations-{uuid.uuid4().hex[:6]}"
+    athena.create_work_group(
+        Name=workgroup,
+        Configuration={"ResultConfiguration": {"OutputLocation": f"s3://{bucket}/athena-results/"}},
+    )
+    env = {
+        "FUELPIPE_BACKEND": "aws",
+        "FUELPIPE_LAKE_BUCKET": bucket,
+        "FUELPIPE_ATHENA_WORKGROUP": workgroup,
+        "AWS_ENDPOINT_URL": moto_server.url,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    args = ["stations", "query", "brand_premium", "--athena", "--since", "2025-03-24"]
+    result = CliRunner().invoke(app, [*args, "--until", "2025-04-19", "-f", "json"], env=env)
+    assert result.exit_code == 0, result.output
+    ids = athena.list_query_executions(WorkGroup=workgroup)["QueryExecutionIds"]
+    assert len(ids) == 1
+    execution = athena.get_query_execution(QueryExecutionId=ids[0])["QueryExecution"]
+    assert execution["Query"] == QUERIES["brand_premium"].sql
+    needs = CliRunner().invoke(app, ["stations", "query", "brand_premium", "--athena"], env=env)
+    assert needs.exit_code == 2
+    assert "--athena needs --since and --until" in needs.output

@@ -184,6 +184,40 @@ def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     console.print(parts)
 
 
+def _span(lake: Any, since: str | None, until: str | None) -> tuple[date, date]:
+    """The collection days asked for; the lake's last 4 weeks by default."""
+    try:
+        first = date.fromisoformat(since) if since else None
+        last = date.fromisoformat(until) if until else None
+    except ValueError as exc:
+        raise fail(f"--since/--until: {exc}") from None
+    if first is None or last is None:
+        window = lake.window()
+        if window is None:
+            raise fail("the lake is empty: run `fuelpipe stations ingest` first")
+        last = last or window[1]
+        first = first or max(window[0], last - timedelta(days=27))
+    if first > last:
+        raise fail(f"--since {first} is after --until {last}")
+    return first, last
+
+
+def _print_result(result: Any, fmt: str, title: str) -> None:
+    if fmt == "json":
+        print(json.dumps(result.records(), indent=2, default=str, ensure_ascii=False))
+    elif fmt == "csv":
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(result.columns)
+        writer.writerows(result.rows)
+        sys.stdout.write(buf.getvalue())
+    else:
+        table = Table(*result.columns, title=title)
+        for row in result.rows:
+            table.add_row(*(f"{v:.3f}" if isinstance(v, float) else str(v) for v in row))
+        console.print(table)
+
+
 @stations_app.command("query")
 def query(
     name: Annotated[
@@ -200,6 +234,10 @@ def query(
     municipality: Annotated[str | None, typer.Option(help="As ANP writes it.")] = None,
     text: Annotated[str, typer.Option(help="station_search: name, CNPJ or town.")] = "",
     fmt: Annotated[str, typer.Option("--format", "-f", help="table, csv or json.")] = "table",
+    athena: Annotated[
+        bool,
+        typer.Option(help="AWS home: run it on Athena (the stack's workgroup) instead of DuckDB."),
+    ] = False,
 ) -> None:
     """Run one of the lake's queries (the same SQL text Athena runs in the AWS home)."""
     from fuelpipe.adapters.lake.queries import QUERIES
@@ -213,34 +251,22 @@ def query(
     needs = set(QUERIES[name].params)
     if "municipality" in needs and not (state and municipality):
         raise fail(f"{name} needs --state and --municipality")
-    lake = _lake()
-    try:
-        first = date.fromisoformat(since) if since else None
-        last = date.fromisoformat(until) if until else None
-    except ValueError as exc:
-        raise fail(f"--since/--until: {exc}") from None
-    if first is None or last is None:
-        window = lake.window()
-        if window is None:
-            raise fail("the lake is empty: run `fuelpipe stations ingest` first")
-        last = last or window[1]
-        first = first or max(window[0], last - timedelta(days=27))
-    if first > last:
-        raise fail(f"--since {first} is after --until {last}")
-    result = lake.query(name, query_params(fuel, first, last, state, municipality, text))
-    if fmt == "json":
-        print(json.dumps(result.records(), indent=2, default=str, ensure_ascii=False))
-    elif fmt == "csv":
-        buf = io.StringIO()
-        writer = csv.writer(buf, lineterminator="\n")
-        writer.writerow(result.columns)
-        writer.writerows(result.rows)
-        sys.stdout.write(buf.getvalue())
+    if athena and not (since and until):
+        raise fail("--athena needs --since and --until")
+    lake = None if athena else _lake()
+    first, last = _span(lake, since, until)
+    params = query_params(fuel, first, last, state, municipality, text)
+    if athena:
+        from fuelpipe.homes.lake import build_athena
+
+        try:
+            result = build_athena(settings()).query(name, params)
+        except Exception as exc:  # boto3 and Athena errors: one line
+            raise fail(f"athena: {exc}", code=1) from None
     else:
-        table = Table(*result.columns, title=f"{name} {fuel} {first}..{last}")
-        for row in result.rows:
-            table.add_row(*(f"{v:.3f}" if isinstance(v, float) else str(v) for v in row))
-        console.print(table)
+        assert lake is not None
+        result = lake.query(name, params)
+    _print_result(result, fmt, f"{name} {fuel} {first}..{last}")
 
 
 def optional_lake(cfg: Any) -> Any:

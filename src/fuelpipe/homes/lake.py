@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from fuelpipe.adapters.lake.athena import AthenaQueries
 from fuelpipe.adapters.lake.engine import StationLake
 from fuelpipe.adapters.lake.storage import LocalLakeStorage, S3LakeStorage
 from fuelpipe.adapters.sources._http import make_client as make_http_client
@@ -37,3 +38,10 @@ def build_station_source(cfg: Settings) -> StationFiles:
         attempts=cfg.http_attempts,
         backoff_s=cfg.http_backoff_s,
     )
+
+
+def build_athena(cfg: Settings) -> AthenaQueries:
+    """The AWS home's engine: the same named queries, run by Athena in the stack's workgroup."""
+    from fuelpipe.homes.aws import make_client
+
+    return AthenaQueries(make_client("athena", cfg), cfg.athena_workgroup, cfg.glue_database)
