@@ -495,12 +495,23 @@ class StationLake:
         }
 
     def window(self) -> tuple[date, date] | None:
-        """First and last collection day in the lake."""
-        with self.reader() as con:
-            row = con.execute("SELECT min(collected), max(collected) FROM stations").fetchone()
-        if not row or row[0] is None:
+        """First and last collection day in the lake (reads only the first and last month's
+        partitions: every page view asks)."""
+        months = sorted(
+            {
+                f.parent.name.removeprefix("month=")
+                for f in self._files(self._root(), None, None, None)
+            }
+        )
+        if not months:
             return None
-        return row[0], row[1]
+        with self.reader(None, months[0], months[0]) as con:
+            first = con.execute("SELECT min(collected) FROM stations").fetchone()
+        with self.reader(None, months[-1], months[-1]) as con:
+            last = con.execute("SELECT max(collected) FROM stations").fetchone()
+        if not first or not last or first[0] is None:
+            return None
+        return first[0], last[0]
 
 
 _EMPTY_VIEW = (
