@@ -2,8 +2,8 @@
 
 Every answer comes from one of the lake's named queries (adapters/lake/queries.py), the same
 SQL text Athena runs in the AWS home. The router gets the query engine injected; without one
-(no ``lake`` extra, or no lake yet) the page still loads and the API answers 503 with how to
-get one.
+(no ``lake`` extra, or an empty lake) the page still loads and the API answers 404 saying how
+to get one.
 """
 
 from __future__ import annotations
@@ -44,6 +44,14 @@ FormatQ = Annotated[Literal["json", "csv"], Query(description="json or csv")]
 StateQ = Annotated[str | None, Query(pattern=r"^[A-Za-z]{2}$", description="UF, e.g. SP")]
 MunicipalityQ = Annotated[str | None, Query(max_length=80, description="as ANP writes it")]
 TextQ = Annotated[str, Query(min_length=2, max_length=60, description="name, CNPJ or town")]
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "content": {"application/json": {}, "text/csv": {}},
+        "description": "JSON, or CSV with `format=csv`",
+    },
+    404: {"description": "no station lake here (how to get one in `detail`)"},
+    422: {"description": "invalid parameters, with a message"},
+}
 assert set(FUELS) == {
     "GASOLINE",
     "GASOLINE_PREMIUM",
@@ -68,7 +76,7 @@ def build_router(lake: StationQueries | None) -> APIRouter:
     router = APIRouter()
 
     def unavailable() -> Response:
-        return JSONResponse({"detail": NO_LAKE}, status_code=503)
+        return JSONResponse({"detail": NO_LAKE}, status_code=404)
 
     def span(start: date | None, end: date | None) -> tuple[date, date] | None:
         assert lake is not None
@@ -130,22 +138,26 @@ def build_router(lake: StationQueries | None) -> APIRouter:
     def page(request: Request) -> Response:
         return serve_asset(request, "stations.html", max_age=0)
 
-    @router.get("/api/stations/meta", tags=["stations"])
-    def meta() -> Response:
+    @router.get("/api/stations/meta", tags=["stations"], responses=RESPONSES)
+    def meta(format: FormatQ = "json") -> Response:
         """The lake's first and last collection day and the fuels."""
         if lake is None:
             return unavailable()
         window = lake.window()
-        return JSONResponse(
-            {
-                "available": window is not None,
-                "first": window[0].isoformat() if window else None,
-                "last": window[1].isoformat() if window else None,
-                "fuels": list(FUELS),
-            }
-        )
+        body = {
+            "available": window is not None,
+            "first": window[0].isoformat() if window else None,
+            "last": window[1].isoformat() if window else None,
+        }
+        if format == "csv":
+            return Response(
+                "available,first,last\n" + ",".join(str(v or "") for v in body.values()) + "\n",
+                media_type="text/csv; charset=utf-8",
+                headers={"Content-Disposition": 'attachment; filename="stations-meta.csv"'},
+            )
+        return JSONResponse({**body, "fuels": list(FUELS)})
 
-    @router.get("/api/stations/ranking", tags=["stations"])
+    @router.get("/api/stations/ranking", tags=["stations"], responses=RESPONSES)
     def ranking(
         fuel: FuelQ = "GASOLINE",
         start: DayQ = None,
@@ -164,7 +176,7 @@ def build_router(lake: StationQueries | None) -> APIRouter:
             keep=(lambda r: r["state"] == uf) if uf else None,
         )
 
-    @router.get("/api/stations/municipality", tags=["stations"])
+    @router.get("/api/stations/municipality", tags=["stations"], responses=RESPONSES)
     def municipality(
         state: Annotated[str, Query(pattern=r"^[A-Za-z]{2}$")],
         municipality: Annotated[str, Query(min_length=2, max_length=80)],
@@ -178,7 +190,7 @@ def build_router(lake: StationQueries | None) -> APIRouter:
             "municipality_weekly", fuel, start, end, format, state=state, municipality=municipality
         )
 
-    @router.get("/api/stations/brands", tags=["stations"])
+    @router.get("/api/stations/brands", tags=["stations"], responses=RESPONSES)
     def brands(
         fuel: FuelQ = "GASOLINE",
         start: DayQ = None,
@@ -188,7 +200,7 @@ def build_router(lake: StationQueries | None) -> APIRouter:
         """Each flag's premium over unbranded (BRANCA) stations of the same town and week."""
         return answer("brand_premium", fuel, start, end, format)
 
-    @router.get("/api/stations/dispersion", tags=["stations"])
+    @router.get("/api/stations/dispersion", tags=["stations"], responses=RESPONSES)
     def dispersion(
         fuel: FuelQ = "GASOLINE",
         start: DayQ = None,
@@ -199,7 +211,7 @@ def build_router(lake: StationQueries | None) -> APIRouter:
         variation."""
         return answer("dispersion", fuel, start, end, format)
 
-    @router.get("/api/stations/search", tags=["stations"])
+    @router.get("/api/stations/search", tags=["stations"], responses=RESPONSES)
     def search(
         q: TextQ,
         start: DayQ = None,
