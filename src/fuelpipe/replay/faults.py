@@ -52,7 +52,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-SOURCES = ("bcb", "yahoo", "fred", "anp", "shpc")
+SOURCES = ("bcb", "yahoo", "fred", "anp")
 _EVERY = ("*", "all")
 DEFAULT_SLOW_S = 25.0
 DEFAULT_RETRY_AFTER_S = 1
