@@ -153,6 +153,9 @@ def run_demo(
             app.store.put_meta(DEMO_CLOCK, phases[0].now.isoformat())
         finally:
             app.close()
+        from fuelpipe.cli.stations import demo_stations
+
+        lake = demo_stations(cfg)  # the station-level sample, beside the weekly series
         requests = dict(replay.request_counts)
     console.print()
     _progress.print_status(console, rows)
@@ -176,7 +179,13 @@ def run_demo(
         console.print(f"\ndashboard: [bold]http://127.0.0.1:{port}/[/] (Ctrl+C to stop)")
         try:
             serve_dashboard(
-                app.store, app.catalog, app.queue, host="127.0.0.1", port=port, clock=app.clock
+                app.store,
+                app.catalog,
+                app.queue,
+                host="127.0.0.1",
+                port=port,
+                clock=app.clock,
+                stations=lake,
             )
         finally:
             app.close()

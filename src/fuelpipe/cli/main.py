@@ -658,13 +658,23 @@ def dashboard(
     """Serve the analysis dashboard and its API on this machine."""
     if hint := dashboard_hint("`fuelpipe dashboard`"):
         raise fail(hint)
+    from fuelpipe.cli.stations import optional_lake
     from fuelpipe.dashboard.server import serve as serve_dashboard
 
     _check_port(host, port)
-    a = build(settings())
+    cfg = settings()
+    a = build(cfg)
     console.print(f"dashboard on [bold]http://{host}:{port}/[/] (Ctrl+C to stop)")
     try:
-        serve_dashboard(a.store, a.catalog, a.queue, host=host, port=port, clock=a.clock)
+        serve_dashboard(
+            a.store,
+            a.catalog,
+            a.queue,
+            host=host,
+            port=port,
+            clock=a.clock,
+            stations=optional_lake(cfg),
+        )
     finally:
         a.close()
 
@@ -711,3 +721,6 @@ from fuelpipe.cli.outlook import outlook_app  # noqa: E402 - registered last: it
 app.add_typer(outlook_app, name="outlook")
 
 from fuelpipe.cli import repair as _repair  # noqa: E402, F401 - registers `fuelpipe repair`
+from fuelpipe.cli.stations import stations_app  # noqa: E402 - registered after main's helpers
+
+app.add_typer(stations_app, name="stations")

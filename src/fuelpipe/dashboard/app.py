@@ -33,6 +33,8 @@ from fuelpipe.dashboard.schemas import (
 )
 from fuelpipe.dashboard.security import SecurityHeaders
 from fuelpipe.dashboard.static_assets import serve_asset
+from fuelpipe.dashboard.stations import StationQueries
+from fuelpipe.dashboard.stations import build_router as build_stations_router
 from fuelpipe.domain.calendars import EARLIEST_DATE, LATEST_DATE
 from fuelpipe.domain.catalog import Catalog
 from fuelpipe.domain.clock_bounds import MAX_DATE_AHEAD
@@ -198,6 +200,7 @@ def create_app(
     clock: Clock | None = None,
     *,
     cache_ttl_s: float = 30.0,
+    stations: StationQueries | None = None,
 ) -> FastAPI:
     """The dashboard app: read-only API under /api, the page at /, assets under /static.
 
@@ -232,6 +235,8 @@ def create_app(
     def answer(view: BaseModel, fmt: Format, name: str) -> BaseModel | Response:
         table = getattr(view, "table", None)
         return to_csv(table(), name) if fmt == "csv" and callable(table) else view
+
+    app.include_router(build_stations_router(stations))  # the station lake's views
 
     @app.get("/", include_in_schema=False)
     def page(request: Request) -> Response:
