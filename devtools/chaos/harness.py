@@ -26,7 +26,7 @@ from fuelpipe.domain.messages import DownloadRequest
 from fuelpipe.domain.models import AttrValue, Record, Status
 from fuelpipe.homes.settings import Settings
 from fuelpipe.ports.clock import Clock
-from fuelpipe.ports.queue import DeadLetter, Message, Queue, QueueDepth
+from fuelpipe.ports.queue import DeadLetter, HeldMessages, Message, Queue, QueueDepth
 from fuelpipe.ports.source import FetchRequest, FetchResult, Source
 from fuelpipe.replay import FaultPlan, ReplayServer, load_coverage
 from fuelpipe.stages.context import StageContext
@@ -162,6 +162,14 @@ class RecordingQueue(Queue):
     def depth(self) -> QueueDepth:
         """Delegate."""
         return self.inner.depth()
+
+    def held(self) -> HeldMessages:
+        """Delegate."""
+        return self.inner.held()
+
+    def purge_dead_letters(self) -> int:
+        """Delegate."""
+        return self.inner.purge_dead_letters()
 
     def close(self) -> None:
         """Close the wrapped queue."""

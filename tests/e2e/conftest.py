@@ -29,7 +29,7 @@ def fuelpipe(*args: str, env: dict[str, str], check: bool = True, timeout: float
 def demo_store(tmp_path_factory):
     """`fuelpipe demo --no-serve` into a fresh store; returns (env, status rows, stdout)."""
     db = tmp_path_factory.mktemp("demo") / "fuelpipe.sqlite"
-    env = {"FUELPIPE_DB": str(db)}
+    env = {"FUELPIPE_DB": str(db), "FUELPIPE_LAKE": str(db.parent / "lake")}
     out = fuelpipe("demo", "--no-serve", env=env)
     rows = json.loads(fuelpipe("--now", "2022-05-07T23:59", "status", "--json", env=env).stdout)
     return env, rows, out.stdout

@@ -81,3 +81,61 @@ def test_no_request_gets_a_server_error(dashboard_schema):
             no_server_error()
             tried.append(f"{operation.label} ({mode.value})")
     assert len(tried) >= 2 * 6, tried  # every view of the API was exercised
+
+
+EXTREME_DATES = [
+    "0001-01-01",
+    "1899-12-31",
+    "1900-01-01",
+    "2200-12-31",
+    "2201-01-01",
+    "9999-12-31",
+    "2022-02-30",
+    "20220101",
+    "",
+]
+"""Python's own limits, the domain's range and just outside it, and malformed dates."""
+DATE_PARAMS = {"start", "end", "base", "week"}
+# Values for the other required parameters, so the date is what the answer is about.
+REQUIRED = {"key": "CURRENCY#USD", "keys": "CURRENCY#USD,COMMODITY#BRENT", "fuel": "GASOLINE"}
+
+
+def _date_operations(schema) -> list:
+    out = []
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        names = {p.name for p in operation.query}
+        if names & DATE_PARAMS:
+            out.append((operation, names))
+    return out
+
+
+def test_extreme_dates_get_a_422_with_the_security_headers_never_a_500(dashboard_schema):
+    """Every date parameter at the extremes, through schemathesis's own checks: answers are
+    200 inside the range and 422 outside it, each with the security headers."""
+    operations = _date_operations(dashboard_schema)
+    assert {op.path for op, _ in operations} >= {
+        "/api/series",
+        "/api/indices",
+        "/api/correlations",
+        "/api/lags",
+        "/api/regional",
+        "/api/parity",
+    }
+    seen = set()
+    for operation, names in operations:
+        base = {k: v for k, v in REQUIRED.items() if k in names}
+        if operation.path == "/api/series":
+            base["freq"] = "weekly"
+        for param in sorted(names & DATE_PARAMS):
+            for value in EXTREME_DATES:
+                case = operation.Case(query={**base, param: value})
+                response = case.call()
+                seen.add(response.status_code)
+                label = f"{operation.path}?{param}={value}"
+                assert response.status_code in (200, 422), (label, response.text)
+                assert "content-security-policy" in response.headers, label
+                if value in ("0001-01-01", "1899-12-31", "2201-01-01", "9999-12-31", "20220101"):
+                    assert response.status_code == 422, (label, response.text)
+                case.validate_response(response, excluded_checks=[positive_data_acceptance])
+    assert seen == {200, 422}

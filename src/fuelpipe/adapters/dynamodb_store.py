@@ -49,6 +49,9 @@ from fuelpipe.domain.models import AttrValue, PresentDate, Record, Revision, Sta
 from fuelpipe.ports.clock import Clock
 from fuelpipe.ports.store import BATCH_LIMIT, RunLog, Store, Watermark
 
+META = "META"
+"""Partition holding the store's named settings (sort key = name), e.g. a demo's clock."""
+
 _ALWAYS_READ = ("key", "date", "status")
 
 
@@ -448,6 +451,39 @@ class DynamoDbStore(Store):
         except ClientError as exc:
             if not _condition_failed(exc):
                 raise
+
+    def delete_not_ok(self, key: str, day: date) -> bool:
+        """Delete a PENDING or QUARANTINED record (conditional: an OK one is never touched)."""
+        try:
+            self.client.delete_item(
+                TableName=self.table,
+                Key=items.primary_key(key, day),
+                ConditionExpression="#s IN (:p, :q)",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={
+                    ":p": {"S": Status.PENDING.value},
+                    ":q": {"S": Status.QUARANTINED.value},
+                },
+            )
+        except ClientError as exc:
+            if _condition_failed(exc):
+                return False
+            raise
+        return True
+
+    def put_meta(self, name: str, value: str) -> None:
+        """Remember one named setting under the ``META`` partition."""
+        self.client.put_item(
+            TableName=self.table,
+            Item={**items.primary_key(META, name), "value": {"S": value}},
+        )
+
+    def get_meta(self, name: str) -> str | None:
+        """A remembered setting, or None (a strongly consistent read)."""
+        item = self.client.get_item(
+            TableName=self.table, Key=items.primary_key(META, name), ConsistentRead=True
+        ).get("Item")
+        return None if item is None else str(item["value"]["S"])
 
     # --- reads ---------------------------------------------------------------------------
 

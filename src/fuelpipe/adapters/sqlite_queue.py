@@ -12,7 +12,7 @@ from pathlib import Path
 from fuelpipe.adapters.sqlite_store import ProcessConnection, write_transaction
 from fuelpipe.domain.instants import iso_utc, parse_iso
 from fuelpipe.ports.clock import Clock
-from fuelpipe.ports.queue import DeadLetter, Message, Queue, QueueDepth
+from fuelpipe.ports.queue import DeadLetter, HeldMessages, Message, Queue, QueueDepth
 
 MAX_BODY_BYTES = 256 * 1024
 """SQS's message size limit, enforced here too so the embedded home cannot accept more."""
@@ -209,3 +209,23 @@ class SqliteQueue(Queue):
             ).fetchone()
             (dead,) = conn.execute("SELECT COUNT(*) FROM dead_letters").fetchone()
         return QueueDepth(visible=visible, in_flight=in_flight, dead=dead)
+
+    def held(self) -> HeldMessages:
+        """Messages received and not deleted, and when the last one is visible again."""
+        now = iso_utc(self.clock.now())
+        with self._lock:
+            count, until = (
+                self._db()
+                .execute(
+                    "SELECT COUNT(*), MAX(visible_at) FROM messages WHERE visible_at > ?", (now,)
+                )
+                .fetchone()
+            )
+        return HeldMessages(count, parse_iso(until) if until else None)
+
+    def purge_dead_letters(self) -> int:
+        """Delete every dead letter for good."""
+        with self._lock:
+            conn = self._db()
+            with write_transaction(conn):
+                return int(conn.execute("DELETE FROM dead_letters").rowcount)

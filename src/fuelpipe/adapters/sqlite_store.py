@@ -54,6 +54,10 @@ CREATE TABLE IF NOT EXISTS watermarks (
     version INTEGER NOT NULL,
     audited_at TEXT
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS meta (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
 """
 
 RUNS_KEPT_PER_STAGE = 500
@@ -570,6 +574,28 @@ class SqliteStore(Store):
                     "runs WHERE stage = ? ORDER BY started_at DESC LIMIT 1 OFFSET ?)",
                     (run.stage, run.stage, RUNS_KEPT_PER_STAGE - 1),
                 )
+
+    def delete_not_ok(self, key: str, day: date) -> bool:
+        """Delete a PENDING or QUARANTINED record; an OK one is never touched."""
+        sql = (
+            "DELETE FROM items WHERE info_type = ? AND date = ? "
+            "AND status IN ('PENDING', 'QUARANTINED')"
+        )
+        with self._lock:
+            return self._db().execute(sql, (key, day.isoformat())).rowcount == 1
+
+    def put_meta(self, name: str, value: str) -> None:
+        """Remember one named setting of this store."""
+        with self._lock:
+            self._db().execute(
+                "INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)", (name, value)
+            )
+
+    def get_meta(self, name: str) -> str | None:
+        """A remembered setting, or None."""
+        with self._lock:
+            row = self._db().execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
+        return None if row is None else str(row[0])
 
     # --- reads ---------------------------------------------------------------------------
 

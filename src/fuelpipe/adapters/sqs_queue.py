@@ -16,11 +16,13 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fuelpipe.adapters._batch_retry import batch_attempts
-from fuelpipe.ports.queue import DeadLetter, Message, Queue, QueueDepth
+from fuelpipe.adapters.clock import SystemClock
+from fuelpipe.ports.clock import Clock
+from fuelpipe.ports.queue import DeadLetter, HeldMessages, Message, Queue, QueueDepth
 
 SEND_BATCH = 10
 """SendMessageBatch, DeleteMessageBatch and ReceiveMessage take at most 10 entries."""
@@ -87,8 +89,10 @@ class SqsQueue(Queue):
         max_send_attempts: int = 5,
         backoff_base_s: float = 0.05,
         backoff_cap_s: float = 2.0,
+        clock: Clock | None = None,
     ) -> None:
         self.client = client
+        self._clock: Clock = clock or SystemClock()
         self.queue_url = queue_url
         self.dlq_url = dlq_url
         self.visibility_timeout_s = max(0, math.ceil(visibility_timeout_s))
@@ -252,6 +256,16 @@ class SqsQueue(Queue):
             self._delete(self.dlq_url, [m["ReceiptHandle"] for m in raw])
             moved += len(raw)
 
+    def purge_dead_letters(self) -> int:
+        """Delete every dead letter for good (receive, delete), counting them."""
+        purged = 0
+        while True:
+            raw = self._receive(self.dlq_url, SEND_BATCH, max(self.visibility_timeout_s, 30))
+            if not raw:
+                return purged
+            self._delete(self.dlq_url, [m["ReceiptHandle"] for m in raw])
+            purged += len(raw)
+
     # --- depth ---------------------------------------------------------------------------
 
     def _counts(self, url: str) -> tuple[int, int]:
@@ -269,6 +283,16 @@ class SqsQueue(Queue):
         visible, in_flight = self._counts(self.queue_url)
         dead_visible, dead_hidden = self._counts(self.dlq_url)
         return QueueDepth(visible=visible, in_flight=in_flight, dead=dead_visible + dead_hidden)
+
+    def held(self) -> HeldMessages:
+        """In-flight messages; SQS does not say when each was received, so ``back_by`` is the
+        latest they can come back: one visibility timeout from now."""
+        _, in_flight = self._counts(self.queue_url)
+        if not in_flight:
+            return HeldMessages(0, None)
+        return HeldMessages(
+            in_flight, self._clock.now() + timedelta(seconds=self.visibility_timeout_s)
+        )
 
 
 def create_queues(

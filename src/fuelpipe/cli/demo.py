@@ -21,6 +21,9 @@ from fuelpipe.domain.instants import SAO_PAULO
 from fuelpipe.homes import open_home, prepare_home
 from fuelpipe.homes.settings import Settings
 
+DEMO_CLOCK = "demo_clock"
+"""The store setting that names the clock the demo filled the store at (read by the CLI)."""
+
 
 @dataclass(frozen=True)
 class DemoPhase:
@@ -129,6 +132,12 @@ def run_demo(
                     )
                 display.print_cycle(console, report.as_dict())
                 rows.extend(status(context, phase.series, phase.since))
+        # The store remembers the clock it was filled at: later commands on it use that clock.
+        with open_home(cfg, clock=FixedClock(phases[0].now)) as context:
+            context.store.put_meta(DEMO_CLOCK, phases[0].now.isoformat())
+        from fuelpipe.cli.stations import demo_stations
+
+        lake = demo_stations(cfg)  # the station-level sample, beside the weekly series
         requests = dict(replay.request_counts)
     console.print()
     display.print_status(console, rows)
@@ -157,4 +166,5 @@ def run_demo(
                 host="127.0.0.1",
                 port=port,
                 clock=context.clock,
+                stations=lake,
             )

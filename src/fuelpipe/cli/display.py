@@ -5,7 +5,7 @@ Public: `fuelpipe demo` and scripts/demo_aws.py print the same table with it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 
 from rich.console import Console
@@ -19,6 +19,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from fuelpipe.ports.source import SourceStats
 from fuelpipe.stages.cycle import Progress as ProgressFn
 from fuelpipe.stages.status import KeyStatus
 
@@ -88,5 +89,16 @@ def print_status(console: Console, rows: Sequence[KeyStatus]) -> None:
             r.first or "-",
             r.last or "-",
             style=style,
+        )
+    console.print(table)
+
+
+def print_sources(console: Console, stats: Mapping[str, SourceStats]) -> None:
+    """Per source: HTTP requests (retries included), failures, and the last error in words."""
+    table = Table("source", "requests", "failures", "last error", title="sources")
+    for name, st in sorted(stats.items()):
+        style = "red" if st.unreachable else ("yellow" if st.failures else "")
+        table.add_row(
+            name, f"{st.requests:,}", f"{st.failures:,}", st.last_error or "-", style=style
         )
     console.print(table)

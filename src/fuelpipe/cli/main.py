@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import socket
 import sys
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -17,10 +19,11 @@ from typing import Annotated, Any
 import typer
 from pydantic import ValidationError
 from rich.console import Console
-from rich.markup import escape
+from rich.markup import escape as rich_escape
 from rich.table import Table
 
 from fuelpipe.cli import display
+from fuelpipe.cli.demo import DEMO_CLOCK
 from fuelpipe.cli.extras import dashboard_hint
 from fuelpipe.cli.revise import revise_command
 from fuelpipe.domain.keys import parse_date_key
@@ -29,7 +32,71 @@ from fuelpipe.homes import open_home
 from fuelpipe.homes.settings import Settings, parse_now
 from fuelpipe.stages.context import StageContext
 
-cli = typer.Typer(
+EXIT_BAD_INPUT = 2
+EXIT_UNREACHABLE = 3
+
+
+class GuardedTyper(typer.Typer):
+    """A Typer app whose every failure is one line on stderr and an honest exit code.
+
+    Usage errors (a bad option value, an unknown command) exit 2; any unexpected exception
+    prints one line naming the command and exits 2 too, unless ``--debug`` asks for the
+    traceback. Commands raise ``typer.Exit`` with their own code (3: a source was unreachable).
+    """
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        argv = list(kwargs.get("args") or (args[0] if args else sys.argv[1:]))
+        kwargs.setdefault("standalone_mode", False)
+        try:
+            code = super().__call__(*args, **kwargs)
+        except typer.Exit as exc:
+            sys.exit(exc.exit_code)
+        except (typer.Abort, KeyboardInterrupt):
+            _one_line("interrupted")
+            sys.exit(130)
+        except typer.exceptions.TyperException as exc:  # click's usage errors, vendored by typer
+            if type(exc).__name__ == "NoArgsIsHelpError":
+                exc.show()  # type: ignore[attr-defined]
+                sys.exit(exc.exit_code)
+            message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+            command = _command_of(self, argv)
+            _one_line(f"{command + ': ' if command else ''}{message}")
+            sys.exit(getattr(exc, "exit_code", EXIT_BAD_INPUT))
+        except Exception as exc:
+            # --debug is a global option, so it is read from the arguments: the command's
+            # typer context is gone by the time its exception arrives here.
+            if "--debug" in argv or os.environ.get("FUELPIPE_DEBUG"):
+                raise
+            detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            _one_line(
+                f"`{' '.join(['fuelpipe', _command_of(self, argv)]).strip()}` failed: "
+                f"{type(exc).__name__}"
+                + (f": {detail}" if detail else "")
+                + " (rerun with --debug for the traceback)"
+            )
+            sys.exit(EXIT_BAD_INPUT)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+def _command_of(typer_app: typer.Typer, argv: list[str]) -> str:
+    """The command words in ``argv`` (``dlq purge``), for error lines."""
+    group: Any = typer.main.get_command(typer_app)
+    words: list[str] = []
+    for arg in argv:
+        commands = getattr(group, "commands", None)
+        if not commands:
+            break
+        if arg in commands:
+            words.append(arg)
+            group = commands[arg]
+    return " ".join(words)
+
+
+def _one_line(message: str) -> None:
+    fail(message)
+
+
+cli = GuardedTyper(
     help=(
         "fuelpipe keeps a complete history of Brazilian pump prices (ANP), exchange rates "
         "(BCB PTAX), oil shares (Yahoo) and Brent (FRED), and shows how they move together.\n\n"
@@ -58,6 +125,8 @@ class GlobalOptions:
     """Options given before the command; the callback stores them on typer's context."""
 
     now: datetime | None = None
+    debug: bool = False
+    simulate_future: bool = False
 
     def overrides(self) -> dict[str, Any]:
         """The settings these options override."""
@@ -69,10 +138,16 @@ def global_options(ctx: typer.Context) -> GlobalOptions:
     return ctx.find_object(GlobalOptions) or GlobalOptions()
 
 
-def fail(message: str, code: int = 2) -> typer.Exit:
+def fail(message: str, code: int = EXIT_BAD_INPUT) -> typer.Exit:
     """Print one clear line and return the exit to raise."""
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    flat = " ".join(message.split())
+    err.print(f"[bold red]error:[/] {rich_escape(flat)}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
+
+
+def note(message: str) -> None:
+    """One informative line on stderr (stdout stays clean for --json)."""
+    err.print(f"[dim]note:[/] {rich_escape(message)}", highlight=False, soft_wrap=True)
 
 
 def settings(ctx: typer.Context, **extra: Any) -> Settings:
@@ -87,15 +162,61 @@ def settings(ctx: typer.Context, **extra: Any) -> Settings:
 
 
 @contextmanager
-def wired(ctx: typer.Context, **extra: Any) -> Iterator[StageContext]:
-    """The configured home's context for one command, closed when the command ends."""
+def wired(ctx: typer.Context, *, writes: bool = False, **extra: Any) -> Iterator[StageContext]:
+    """The configured home's context for one command, closed when the command ends.
+
+    ``writes``: the command changes the store, so a read-only store is refused up front
+    (before anything is queued). A store `fuelpipe demo` filled runs on the demo's clock
+    unless --now/FUELPIPE_NOW says otherwise.
+    """
     cfg = settings(ctx, **extra)
+    if cfg.backend == "embedded":
+        _check_store_path(cfg.db, writes=writes)
     with ExitStack() as stack:
         try:
             context = stack.enter_context(open_home(cfg))
         except Exception as exc:  # a bad path, missing endpoint: say it in one line
             raise fail(f"cannot start the {cfg.backend} home: {exc}") from None
+        if cfg.now is None:
+            _use_demo_clock(context)
         yield context
+
+
+def _check_store_path(db: Path, *, writes: bool) -> None:
+    if db.is_dir():
+        raise fail(f"FUELPIPE_DB {db} is a directory, not a SQLite file")
+    files = [db, db.with_name(db.stem + "-queue.sqlite")]
+    if writes:
+        for f in files:
+            if f.exists() and not os.access(f, os.W_OK):
+                raise fail(f"the store {f} is read-only; this command writes to it")
+
+
+def _use_demo_clock(context: StageContext) -> None:
+    from fuelpipe.adapters.clock import FixedClock
+
+    stored = context.store.get_meta(DEMO_CLOCK)
+    if not stored:
+        return
+    try:
+        context.clock = FixedClock(parse_now(stored))
+    except ValueError:
+        return
+    note(
+        f"this store was filled by `fuelpipe demo`: using its clock {stored} "
+        "(give --now to use another)"
+    )
+
+
+def _check_port(host: str, port: int) -> None:
+    """Refuse a port that is taken, in one line, before starting a server on it."""
+    if port == 0:
+        return
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            raise fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
 
 
 def _select(context: StageContext, series: list[str] | None) -> list[Any] | None:
@@ -107,13 +228,27 @@ def _select(context: StageContext, series: list[str] | None) -> list[Any] | None
         raise fail(str(exc.args[0])) from None
 
 
-def _date(value: str | None, option: str) -> date | None:
+def _date(value: str | None, option: str, clock_now: datetime | None = None) -> date | None:
+    """A YYYY-MM-DD option, inside the domain's range and at most a year after the clock."""
+    from fuelpipe.domain.clock_bounds import check_input_date
+
     if value is None:
         return None
     try:
-        return parse_date_key(value)
+        day = parse_date_key(value)
     except ValueError:
         raise fail(f"{option} {value!r} is not a date (YYYY-MM-DD)") from None
+    if clock_now is None:
+        from fuelpipe.adapters.clock import SystemClock
+
+        clock_now = SystemClock().now()
+    try:
+        return check_input_date(day, clock_now, option)
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+
+
+PortOption = Annotated[int, typer.Option(min=0, max=65535, help="Port (0 = any free port).")]
 
 
 @cli.callback()
@@ -123,17 +258,42 @@ def main(
         str | None,
         typer.Option(
             help="Pretend it is this instant (ISO 8601; no offset = America/Sao_Paulo). "
-            "Also FUELPIPE_NOW. Makes backfills, retries and tests reproducible.",
+            "Also FUELPIPE_NOW. Makes backfills, retries and tests reproducible. At most a "
+            "day ahead of this machine's clock unless --simulate-future.",
             envvar="FUELPIPE_NOW",
         ),
     ] = None,
+    simulate_future: Annotated[
+        bool,
+        typer.Option(
+            "--simulate-future",
+            help="Allow --now up to a year ahead of this machine's clock, on purpose.",
+        ),
+    ] = False,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show the traceback of an unexpected error.")
+    ] = False,
 ) -> None:
     """fuelpipe command line."""
-    try:
-        parsed = parse_now(now) if now else None
-    except ValueError as exc:
-        raise fail(str(exc)) from None
-    ctx.obj = GlobalOptions(now=parsed)
+    import stamina
+
+    from fuelpipe.adapters.clock import SystemClock
+    from fuelpipe.adapters.sources._http import log_retry
+    from fuelpipe.domain.catalog import DEFAULT_CATALOG
+    from fuelpipe.domain.clock_bounds import check_now
+
+    stamina.instrumentation.set_on_retry_hooks([log_retry])
+    parsed = None
+    if now:
+        try:
+            earliest = min(s.default_start for s in DEFAULT_CATALOG)
+            # The one place the CLI reads the machine's clock: to bound the business clock.
+            parsed = check_now(
+                parse_now(now), SystemClock().now(), earliest, simulate_future=simulate_future
+            )
+        except (ValueError, OverflowError) as exc:
+            raise fail(str(exc)) from None
+    ctx.obj = GlobalOptions(now=parsed, debug=debug, simulate_future=simulate_future)
 
 
 @cli.command()
@@ -150,19 +310,56 @@ def run(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
-    """One full cycle: orchestrate, scrape until the queue is drained, recheck; then a summary."""
+    """One full cycle: orchestrate, scrape until the queue is drained, recheck; then a summary.
+
+    Exits 3 when a source could not be used at all (every request to it failed).
+    """
     from fuelpipe.stages.cycle import run_cycle
 
-    with wired(ctx) as context:
+    with wired(ctx, writes=True) as context:
         chosen = _select(context, series)
+        start = _date(since, "--since", context.clock.now())
+        _say_held(context)
         with display.bar(console, disable=as_json) as progress:
-            report = run_cycle(
-                context, series=chosen, since=_date(since, "--since"), progress=progress
-            )
+            report = run_cycle(context, series=chosen, since=start, progress=progress)
+        stats = {name: s.stats() for name, s in context.sources.items()}
+    used = {name: st for name, st in stats.items() if st is not None and st.requests}
     if as_json:
-        print(json.dumps(report.as_dict(), indent=2))
+        out: dict[str, Any] = dict(report.as_dict())
+        out["sources"] = {
+            name: {"requests": st.requests, "failures": st.failures, "last_error": st.last_error}
+            for name, st in used.items()
+        }
+        print(json.dumps(out, indent=2))
     else:
         display.print_cycle(console, report.as_dict())
+        if used:
+            display.print_sources(console, used)
+    unreachable = sorted(name for name, st in used.items() if st.unreachable)
+    if unreachable:
+        raise fail(
+            f"could not reach {', '.join(unreachable)}: every request failed "
+            f"({'; '.join(f'{n}: {used[n].last_error}' for n in unreachable)}); "
+            "the dates stay PENDING and are retried later",
+            code=EXIT_UNREACHABLE,
+        )
+
+
+def _say_held(context: StageContext) -> None:
+    """One line when an interrupted run left messages in flight: how many, back when."""
+    held = context.queue.held()
+    if not held.count:
+        return
+    from fuelpipe.adapters.clock import SystemClock
+
+    when = ""
+    if held.back_by is not None:
+        wait = max(0.0, (held.back_by - SystemClock().now()).total_seconds())
+        when = f" at {held.back_by.astimezone().strftime('%H:%M:%S')} (in {wait:.0f} s)"
+    note(
+        f"{held.count} message(s) are held by an interrupted run; they come back{when}, "
+        "and this run waits for them"
+    )
 
 
 @cli.command()
@@ -181,9 +378,8 @@ def status(
     from fuelpipe.stages.status import status as compute
 
     with wired(ctx) as context:
-        rows = compute(
-            context, _select(context, series), _date(since, "--since"), stored_only=not all_keys
-        )
+        start = _date(since, "--since", context.clock.now())
+        rows = compute(context, _select(context, series), start, stored_only=not all_keys)
     if as_json:
         keys = (
             "key",
@@ -253,6 +449,9 @@ def export(
         raise fail(f"--format must be csv, json or parquet, not {fmt!r}")
     if key is None or series:
         raise fail("csv and json export one KEY; --series is for --format parquet")
+    if output is not None:
+        _check_output(output)
+    key = key.strip().upper()  # keys are case-insensitive, as in `status --series`
     with wired(ctx) as context:
         if key not in context.catalog:
             raise fail(f"{key!r} is not in the series catalog (try `fuelpipe status --all`)")
@@ -271,7 +470,10 @@ def export(
         )
         text = buf.getvalue()
     if output:
-        output.write_text(text)
+        try:
+            output.write_text(text)
+        except OSError as exc:
+            raise fail(f"cannot write {output}: {exc.strerror or exc}") from None
     else:
         sys.stdout.write(text)
 
@@ -282,13 +484,24 @@ def _export_parquet(ctx: typer.Context, patterns: list[str], output: Path | None
     try:
         check_request(patterns, output)
     except ExportError as exc:
-        raise fail(escape(str(exc))) from None
+        raise fail(str(exc)) from None
     with wired(ctx) as context:
         try:
             keys, rows = export_parquet(context, patterns, output)
         except ExportError as exc:
-            raise fail(escape(str(exc))) from None
+            raise fail(str(exc)) from None
     err.print(f"wrote {rows} records of {keys} series to {output}", highlight=False)
+
+
+def _check_output(output: Path) -> None:
+    """A file we can write, checked before any work is done."""
+    if output.is_dir():
+        raise fail(f"--output {output} is a directory; give a file name")
+    parent = output.parent
+    if not parent.is_dir():
+        raise fail(f"--output {output}: the folder {parent} does not exist")
+    if not os.access(parent, os.W_OK) or (output.exists() and not os.access(output, os.W_OK)):
+        raise fail(f"--output {output}: not writable")
 
 
 @quarantine_app.command("list")
@@ -314,9 +527,12 @@ def quarantine_release(
     day: Annotated[str, typer.Argument(metavar="DATE", help="YYYY-MM-DD.")],
 ) -> None:
     """Give a quarantined record a fresh retry budget; the next recheck re-downloads it."""
-    when = _date(day, "DATE")
-    assert when is not None
-    with wired(ctx) as context:
+    with wired(ctx, writes=True) as context:
+        when = _date(day, "DATE", context.clock.now())
+        assert when is not None
+        key = key.strip().upper()
+        if key not in context.catalog:
+            raise fail(f"{key!r} is not in the series catalog (try `fuelpipe status --all`)")
         ok = context.store.release(key, when, context.clock.now())
     if not ok:
         raise fail(f"{key} {day} is not quarantined", code=1)
@@ -353,7 +569,7 @@ def dlq_list(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")
 @dlq_app.command("redrive")
 def dlq_redrive(ctx: typer.Context) -> None:
     """Move every dead letter back to the main queue."""
-    with wired(ctx) as context:
+    with wired(ctx, writes=True) as context:
         moved = context.queue.redrive()
     console.print(f"moved {moved} message(s) back to the queue")
 
@@ -364,7 +580,7 @@ cli.command(name="revise")(revise_command)
 @cli.command()
 def replay(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port (0 = any free port).")] = 8765,
+    port: PortOption = 8765,
     faults: Annotated[
         str | None,
         typer.Option(help="Fault spec, e.g. 'all:0.3' or 'bcb:5xx=0.1;yahoo:429=0.2', or a file."),
@@ -381,10 +597,20 @@ def replay(
 ) -> None:
     """Serve every source's real wire format from the bundled real data, offline."""
     from fuelpipe.replay import run_replay
+    from fuelpipe.replay.faults import FaultPlan, FaultSpecError
     from fuelpipe.replay.revisions import parse_revision
 
+    if faults:
+        try:
+            FaultPlan.from_arg(faults, seed)
+        except (FaultSpecError, OSError) as exc:
+            raise fail(f"--faults: {exc}") from None
     try:
         revisions = dict(parse_revision(spec) for spec in revise or [])
+    except (ValueError, KeyError) as exc:
+        raise fail(str(exc.args[0])) from None
+    _check_port(host, port)
+    try:
         run_replay(
             host=host,
             port=port,
@@ -403,13 +629,15 @@ def demo(
     serve: Annotated[
         bool, typer.Option("--serve/--no-serve", help="End by serving the dashboard.")
     ] = True,
-    port: Annotated[int, typer.Option(help="Dashboard port.")] = 8050,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Dashboard port.")] = 8050,
 ) -> None:
     """Replay the bundled real data, run the whole pipeline over it, print the status."""
     from fuelpipe.cli.demo import run_demo
 
     # Without the dashboard extra the demo still runs the whole pipeline, then says how.
     hint = dashboard_hint("the panel") if serve else None
+    if serve and hint is None:
+        _check_port("127.0.0.1", port)
     run_demo(
         console, global_options(ctx).overrides(), serve=serve and hint is None, port=port, fail=fail
     )
@@ -421,17 +649,25 @@ def demo(
 def dashboard(
     ctx: typer.Context,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port.")] = 8050,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port.")] = 8050,
 ) -> None:
     """Serve the analysis dashboard and its API on this machine."""
     if hint := dashboard_hint("`fuelpipe dashboard`"):
-        raise fail(escape(hint))
+        raise fail(hint)
+    from fuelpipe.cli.stations import optional_lake
     from fuelpipe.dashboard.server import serve as serve_dashboard
 
+    _check_port(host, port)
     with wired(ctx) as context:
         console.print(f"dashboard on [bold]http://{host}:{port}/[/] (Ctrl+C to stop)")
         serve_dashboard(
-            context.store, context.catalog, context.queue, host=host, port=port, clock=context.clock
+            context.store,
+            context.catalog,
+            context.queue,
+            host=host,
+            port=port,
+            clock=context.clock,
+            stations=optional_lake(settings(ctx)),
         )
 
 
@@ -448,6 +684,33 @@ def aws_create_resources(ctx: typer.Context) -> None:
     console.print(f"ready: {created}")
 
 
+@dlq_app.command("purge")
+def dlq_purge(
+    ctx: typer.Context,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Delete every dead letter for good (see them first with `fuelpipe dlq list`)."""
+    with wired(ctx, writes=True) as context:
+        count = context.queue.depth().dead
+        if not count:
+            console.print("no dead letters: nothing to purge")
+            return
+        if not yes:
+            if not sys.stdin.isatty():
+                raise fail(
+                    f"{count} dead letter(s) would be deleted for good; add --yes to confirm"
+                )
+            if not typer.confirm(f"Delete {count} dead letter(s) for good?", default=False):
+                raise fail("nothing purged", code=1)
+        purged = context.queue.purge_dead_letters()
+    console.print(f"purged {purged} dead letter(s)")
+
+
 from fuelpipe.cli.outlook import outlook_app  # noqa: E402 - registered last: it uses main's helpers
 
 cli.add_typer(outlook_app, name="outlook")
+
+from fuelpipe.cli import repair as _repair  # noqa: E402, F401 - registers `fuelpipe repair`
+from fuelpipe.cli.stations import stations_app  # noqa: E402 - registered after main's helpers
+
+cli.add_typer(stations_app, name="stations")

@@ -33,7 +33,7 @@ def _check(values: list[str], allowed: tuple[str, ...], option: str) -> list[str
     out = [v.strip().upper() for v in values]
     bad = [v for v in out if v not in allowed]
     if bad:
-        raise _cli().fail(escape(f"{option} {', '.join(bad)}: choose from {', '.join(allowed)}"))
+        raise _cli().fail(f"{option} {', '.join(bad)}: choose from {', '.join(allowed)}")
     return out
 
 
@@ -42,7 +42,7 @@ def _needs_numpy(cli: Any, what: str) -> None:
     from fuelpipe.cli.extras import DASHBOARD_INSTALL
 
     if find_spec("numpy") is None:
-        raise cli.fail(escape(f"{what} needs numpy from the dashboard extra: {DASHBOARD_INSTALL}"))
+        raise cli.fail(f"{what} needs numpy from the dashboard extra: {DASHBOARD_INSTALL}")
 
 
 def _number(value: float) -> float | None:
@@ -98,7 +98,7 @@ def backtest(
         folder = find_history(history, [Path.cwd(), Path(__file__).resolve()])
         loaded = load_history(folder, with_areas=any(a != "BR" for a in areas))
     except HistoryNotFoundError as exc:
-        raise cli.fail(escape(str(exc))) from None
+        raise cli.fail(str(exc)) from None
     rows: list[dict[str, Any]] = []
     lags = Lags.from_catalog(DEFAULT_CATALOG)  # the same publication lags the stored outlook uses
     for a in areas:

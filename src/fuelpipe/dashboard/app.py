@@ -10,11 +10,11 @@ from typing import Annotated, Literal
 
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import AfterValidator, BaseModel
 
 from fuelpipe.dashboard import views
-from fuelpipe.dashboard.areas import DRIVERS, PRODUCTS, check_area, check_product
+from fuelpipe.dashboard.areas import AREA_HELP, DRIVERS, PRODUCTS, check_area, check_product
 from fuelpipe.dashboard.cache import ResponseCache
 from fuelpipe.dashboard.errors import InvalidRequestError, NotFoundError
 from fuelpipe.dashboard.health import health_view
@@ -33,7 +33,11 @@ from fuelpipe.dashboard.schemas import (
 )
 from fuelpipe.dashboard.security import SecurityHeaders
 from fuelpipe.dashboard.static_assets import serve_asset
+from fuelpipe.dashboard.stations import StationQueries
+from fuelpipe.dashboard.stations import build_router as build_stations_router
+from fuelpipe.domain.calendars import EARLIEST_DATE, LATEST_DATE
 from fuelpipe.domain.catalog import Catalog
+from fuelpipe.domain.clock_bounds import MAX_DATE_AHEAD
 from fuelpipe.domain.keys import InvalidKeyError
 from fuelpipe.ports.clock import Clock
 from fuelpipe.ports.queue import Queue
@@ -46,20 +50,34 @@ FormatQ = Annotated[Format, Query(description="`csv` downloads the view as a CSV
 HowQ = Annotated[
     How, Query(description="weekly resampling of daily series: week `mean` or `last` value")
 ]
-StartQ = Annotated[date | None, Query(description="first date (ISO YYYY-MM-DD), inclusive")]
-EndQ = Annotated[date | None, Query(description="last date (ISO YYYY-MM-DD), inclusive")]
+_DATE_RANGE = (
+    f"between {EARLIEST_DATE} and {LATEST_DATE}, at most {MAX_DATE_AHEAD.days} days after today"
+)
+
+
+def _in_range(day: date | None) -> date | None:
+    """Dates the domain computes with; anything else is a 422, never an overflow (500)."""
+    if day is not None and not EARLIEST_DATE <= day <= LATEST_DATE:
+        raise ValueError(f"{day} is outside {EARLIEST_DATE}..{LATEST_DATE}")
+    return day
+
+
+DateParam = Annotated[date | None, AfterValidator(_in_range)]
+StartQ = Annotated[
+    DateParam, Query(description=f"first date (ISO YYYY-MM-DD), inclusive; {_DATE_RANGE}")
+]
+EndQ = Annotated[
+    DateParam, Query(description=f"last date (ISO YYYY-MM-DD), inclusive; {_DATE_RANGE}")
+]
 FuelQ = Annotated[
     str,
     AfterValidator(check_product),
-    Query(description=f"fuel product: {', '.join(PRODUCTS)}"),
+    Query(description=f"fuel product: {', '.join(PRODUCTS)}; case-insensitive"),
 ]
-AreaQ = Annotated[
-    str,
-    AfterValidator(check_area),
-    Query(description="BR, a region (N, NE, CO, SE, S) or a state (UF)"),
-]
+AreaQ = Annotated[str, AfterValidator(check_area), Query(description=AREA_HELP)]
 WeekQ = Annotated[
-    date | None, Query(description="the survey week's Sunday (default: the latest stored week)")
+    DateParam,
+    Query(description="the survey week's Sunday (default: the latest stored week); " + _DATE_RANGE),
 ]
 CSV_RESPONSES: dict[int | str, dict[str, object]] = {
     200: {"content": {"text/csv": {}}, "description": "JSON, or CSV with `format=csv`"},
@@ -75,10 +93,22 @@ class Window(BaseModel):
     end: date | None
 
 
-def window(start: StartQ = None, end: EndQ = None) -> Window:
-    """The start/end query parameters, start no later than end."""
+def not_too_far_ahead(request: Request, day: date | None, name: str) -> date | None:
+    """A date at most a year after the app's clock (the bound every input date has)."""
+    clock: Clock | None = getattr(request.app.state, "clock", None)
+    if day is not None and clock is not None and day > clock.now().date() + MAX_DATE_AHEAD:
+        raise InvalidRequestError(
+            f"{name} {day} is more than a year after today ({clock.now().date()})"
+        )
+    return day
+
+
+def window(request: Request, start: StartQ = None, end: EndQ = None) -> Window:
+    """The start/end query parameters, start no later than end, neither far in the future."""
     if start and end and start > end:
         raise InvalidRequestError(f"start {start} is after end {end}")
+    not_too_far_ahead(request, start, "start")
+    not_too_far_ahead(request, end, "end")
     return Window(start=start, end=end)
 
 
@@ -87,7 +117,10 @@ WindowDep = Annotated[Window, Depends(window)]
 
 def split_keys(keys: list[str]) -> list[str]:
     """Keys from repeated and/or comma-separated parameters, de-duplicated, in order."""
-    out = list(dict.fromkeys(k.strip() for raw in keys for k in raw.split(",") if k.strip()))
+    # Keys are case-insensitive everywhere (CLI and API): every catalog key is upper case.
+    out = list(
+        dict.fromkeys(k.strip().upper() for raw in keys for k in raw.split(",") if k.strip())
+    )
     if not out:
         raise InvalidRequestError("give at least one series key")
     if len(out) > MAX_KEYS:
@@ -144,6 +177,8 @@ def _install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(InvalidKeyError, reply(422))
     app.add_exception_handler(InvalidRequestError, reply(422))
     app.add_exception_handler(ValueError, reply(422))
+    # Date arithmetic past Python's range can only come from the request's own values.
+    app.add_exception_handler(OverflowError, reply(422))
 
 
 def jsonable_errors(exc: RequestValidationError) -> list[dict[str, object]]:
@@ -165,6 +200,7 @@ def create_app(
     clock: Clock | None = None,
     *,
     cache_ttl_s: float = 30.0,
+    stations: StationQueries | None = None,
 ) -> FastAPI:
     """The dashboard app: read-only API under /api, the page at /, assets under /static.
 
@@ -181,9 +217,14 @@ def create_app(
         description=(
             "Read-only views of the fuelpipe store: series, indices, correlations, lagged "
             "pass-through, regional prices, ethanol parity and pipeline health. Every view "
-            "also downloads as CSV with `format=csv`."
+            "also downloads as CSV with `format=csv`. Keys, fuels and areas are "
+            "case-insensitive."
         ),
+        # Served offline by the app itself (/docs below): no CDN, the strict CSP holds.
+        docs_url=None,
+        redoc_url=None,
     )
+    app.state.clock = the_clock
     app.add_middleware(ResponseCache, ttl_s=cache_ttl_s)
     app.add_middleware(SecurityHeaders)
     _install_error_handlers(app)
@@ -195,9 +236,20 @@ def create_app(
         table = getattr(view, "table", None)
         return to_csv(table(), name) if fmt == "csv" and callable(table) else view
 
+    app.include_router(build_stations_router(stations))  # the station lake's views
+
     @app.get("/", include_in_schema=False)
     def page(request: Request) -> Response:
         return serve_asset(request, "index.html", max_age=0)
+
+    @app.get("/docs", include_in_schema=False)
+    def docs(request: Request) -> Response:
+        """The API reference, rendered from /openapi.json by a script of this origin."""
+        return serve_asset(request, "docs.html", max_age=0)
+
+    @app.get("/redoc", include_in_schema=False)
+    def redoc() -> Response:
+        return RedirectResponse("/docs", status_code=308)
 
     @app.get("/static/{name}", include_in_schema=False)
     def static(request: Request, name: str) -> Response:
@@ -226,18 +278,22 @@ def create_app(
         format: FormatQ = "json",
     ) -> BaseModel | Response:
         """One series over a window, as stored or on ANP survey weeks."""
-        view = views.series_view(reader, key, win.start, win.end, freq, how)
+        view = views.series_view(reader, key.strip().upper(), win.start, win.end, freq, how)
         return answer(view, format, "series")
 
     @app.get("/api/indices", response_model=IndicesView, responses=CSV_RESPONSES)
     def indices(
+        request: Request,
         keys: KeysQ,
         win: WindowDep,
-        base: Annotated[date | None, Query(description="base date (index = 100 there)")] = None,
+        base: Annotated[
+            DateParam, Query(description=f"base date (index = 100 there); {_DATE_RANGE}")
+        ] = None,
         how: HowQ = "mean",
         format: FormatQ = "json",
     ) -> BaseModel | Response:
         """Weekly series rebased to 100 at the first week on or after ``base``."""
+        not_too_far_ahead(request, base, "base")
         chosen = split_keys(keys)
         views.require_known(reader, chosen)
         view = views.indices_view(reader, chosen, base, win.start, win.end, how)
@@ -275,22 +331,27 @@ def create_app(
     ) -> BaseModel | Response:
         """Cross-correlation by lag and the distributed-lag pass-through regression."""
         view = views.lags_view(
-            reader, fuel, area, driver, max_lag, reg_lags, win.start, win.end, how
+            reader, fuel, area, driver.strip().upper(), max_lag, reg_lags, win.start, win.end, how
         )
         return answer(view, format, "lags")
 
     @app.get("/api/regional", response_model=RegionalView, responses=CSV_RESPONSES)
     def regional(
+        request: Request,
         fuel: FuelQ,
         week: WeekQ = None,
         format: FormatQ = "json",
     ) -> BaseModel | Response:
         """A fuel's price by state and region in one week, its changes, and the state spread."""
+        not_too_far_ahead(request, week, "week")
         return answer(views.regional_view(reader, fuel, week), format, "regional")
 
     @app.get("/api/parity", response_model=ParityView, responses=CSV_RESPONSES)
-    def parity(week: WeekQ = None, format: FormatQ = "json") -> BaseModel | Response:
+    def parity(
+        request: Request, week: WeekQ = None, format: FormatQ = "json"
+    ) -> BaseModel | Response:
         """Ethanol/gasoline price ratio by area; below 0.70 ethanol pays off."""
+        not_too_far_ahead(request, week, "week")
         return answer(views.parity_view(reader, week), format, "parity")
 
     @app.get("/api/health", response_model=HealthView, responses=CSV_RESPONSES)

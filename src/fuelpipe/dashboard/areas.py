@@ -57,6 +57,11 @@ AREAS = _areas()
 PRODUCTS = tuple(FUEL_PRODUCTS)
 STATE_CODES = tuple(a.code for a in AREAS.values() if a.level == "STATE")
 REGION_CODES = tuple(REGIONS)
+AREA_HELP = (
+    f"{BR}, a region ({', '.join(REGION_CODES)}) or a state ({', '.join(STATE_CODES)}); "
+    "case-insensitive"
+)
+"""The API's description of an area, from the same constants the validation uses."""
 
 
 def check_product(value: str) -> str:
@@ -68,7 +73,7 @@ def check_product(value: str) -> str:
 
 
 def check_area(value: str) -> str:
-    """Validate an area code: BR, a region (N, NE, CO, SE, S) or a state (UF)."""
+    """Validate an area code (case-insensitive): BR, a region (REGION_*) or a state (UF)."""
     code = value.upper()
     if code not in AREAS:
         raise ValueError(

@@ -243,8 +243,9 @@ class SeriesHealth(BaseModel):
 
     key: str
     label: str
-    first: dt.date
-    last: dt.date
+    first: dt.date | None
+    """The first date with a stored value (None while only retries are stored)."""
+    last: dt.date | None
     last_available: dt.date
     present: int
     expected: int
@@ -302,8 +303,8 @@ class HealthView(BaseModel):
         return head, [
             [
                 s.key,
-                s.first.isoformat(),
-                s.last.isoformat(),
+                s.first.isoformat() if s.first else None,
+                s.last.isoformat() if s.last else None,
                 s.last_available.isoformat(),
                 s.present,
                 s.expected,

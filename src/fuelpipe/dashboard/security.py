@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import logging
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 # Plotly writes <style> elements and style attributes at run time, hence 'unsafe-inline' for
@@ -28,41 +31,55 @@ SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"cross-origin-opener-policy", b"same-origin"),
     (b"permissions-policy", b"geolocation=(), camera=(), microphone=()"),
 )
-# The interactive /docs page loads Swagger UI from a CDN and runs an inline script: it gets a
-# policy that allows exactly that, and nothing else does.
-DOCS_CSP = (
-    b"default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    b"style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; img-src 'self' data: "
-    b"https://fastapi.tiangolo.com; frame-ancestors 'none'; object-src 'none'; base-uri 'none'"
-)
+_log = logging.getLogger("fuelpipe.dashboard")
+_SERVER_ERROR = json.dumps({"detail": "internal error; see the server log"}).encode()
 
 
 class SecurityHeaders:
-    """Adds the security headers to every HTTP response."""
+    """Adds the security headers to every HTTP response, a 500 from an unhandled error included.
 
-    def __init__(self, app: ASGIApp, docs_paths: tuple[str, ...] = ("/docs", "/redoc")) -> None:
+    The API docs at /docs are this origin's own page and script, so they get the same policy.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.docs_paths = docs_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Wrap ``send`` so the response start carries the headers."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        is_docs = scope.get("path", "") in self.docs_paths
+        started = False
 
         async def send_with_headers(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
                 headers = [
                     (k, v)
                     for k, v in message.get("headers", [])
                     if k.lower() not in {name for name, _ in SECURITY_HEADERS}
                 ]
-                for name, value in SECURITY_HEADERS:
-                    headers.append(
-                        (name, DOCS_CSP if is_docs and name == SECURITY_HEADERS[0][0] else value)
-                    )
+                headers.extend(SECURITY_HEADERS)
                 message["headers"] = headers
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        try:
+            await self.app(scope, receive, send_with_headers)
+        except Exception:
+            # Starlette's own 500 page is sent outside every middleware, without the headers:
+            # answer here instead, and keep the traceback in the log.
+            _log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
+            if started:
+                raise
+            await send_with_headers(
+                {
+                    "type": "http.response.start",
+                    "status": 500,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"content-length", str(len(_SERVER_ERROR)).encode()),
+                    ],
+                }
+            )
+            await send({"type": "http.response.body", "body": _SERVER_ERROR})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from fuelpipe.dashboard.stations import StationQueries
 from fuelpipe.domain.catalog import Catalog
 from fuelpipe.ports.clock import Clock
 from fuelpipe.ports.queue import Queue
@@ -15,11 +16,12 @@ def serve(
     host: str = "127.0.0.1",
     port: int = 8050,
     clock: Clock | None = None,
+    stations: StationQueries | None = None,
 ) -> None:
     """Run the dashboard until interrupted."""
     import uvicorn
 
     from fuelpipe.dashboard.app import create_app
 
-    app = create_app(store, catalog, queue, clock)
+    app = create_app(store, catalog, queue, clock, stations=stations)
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)

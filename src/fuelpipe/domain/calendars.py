@@ -59,8 +59,27 @@ class Calendar(Protocol):
         ...
 
 
+EARLIEST_DATE = date(1900, 1, 1)
+LATEST_DATE = date(2200, 12, 31)
+"""The dates the domain computes with: far inside Python's ``date`` range, so stepping a week
+or a month past either end can never overflow (a ``--now 9999-12-31`` typo, a fuzzed message)."""
+
+
+class DateOutOfRange(ValueError):
+    """A date or instant outside ``[EARLIEST_DATE, LATEST_DATE]``."""
+
+
+def check_in_range(day: date, what: str = "date") -> date:
+    """``day`` itself, or DateOutOfRange with one line naming ``what``."""
+    if not EARLIEST_DATE <= day <= LATEST_DATE:
+        raise DateOutOfRange(f"{what} {day} is outside {EARLIEST_DATE}..{LATEST_DATE}")
+    return day
+
+
 def expected_between(cal: Calendar, start: date, end: date) -> Iterator[date]:
     """Every expected date in ``[start, end]``, in order."""
+    check_in_range(start, "start")
+    check_in_range(end, "end")
     day = start if cal.is_expected(start) else cal.next_expected(start)
     while day <= end:
         yield day
@@ -223,4 +242,5 @@ def get_calendar(name: str) -> Calendar:
 
 def last_available_date(now: datetime, available_after: timedelta) -> date:
     """The latest date whose value has been published by ``now`` (São Paulo time)."""
+    check_in_range(now.date(), "now")
     return (now.astimezone(SAO_PAULO).replace(tzinfo=None) - available_after).date()

@@ -30,9 +30,9 @@ class Completeness:
     """One series' stored dates measured against its calendar, up to what is published."""
 
     first: date | None
-    """The first stored date (any status)."""
+    """The first date with a stored value (OK); PENDING and other statuses are counted apart."""
     last: date | None
-    """The last stored date (any status)."""
+    """The last date with a stored value (OK)."""
     last_available: date
     """The last date the source has published at the instant asked about."""
     expected: int
@@ -76,9 +76,10 @@ def completeness(
     counts = dict.fromkeys(Status, 0)
     for status in stored.values():
         counts[status] += 1
+    values = [d for d, s in stored.items() if s is Status.OK]
     return Completeness(
-        first=min(stored) if stored else None,
-        last=max(stored) if stored else None,
+        first=min(values) if values else None,
+        last=max(values) if values else None,
         last_available=end,
         expected=len(expected),
         ok=counts[Status.OK],

@@ -20,6 +20,8 @@ DEFAULT_SOURCE_URLS = {
         "https://www.gov.br/anp/pt-br/assuntos/precos-e-defesa-da-concorrencia/precos/"
         "precos-revenda-e-de-distribuicao-combustiveis/shlp"
     ),
+    # ANP open data: the station-level survey's listing page and files (arquivos/shpc/...)
+    "shpc": "https://www.gov.br/anp/pt-br/centrais-de-conteudo/dados-abertos",
 }
 
 
@@ -64,6 +66,7 @@ class Settings(BaseSettings):
     source_yahoo_url: str = DEFAULT_SOURCE_URLS["yahoo"]
     source_fred_url: str = DEFAULT_SOURCE_URLS["fred"]
     source_anp_url: str = DEFAULT_SOURCE_URLS["anp"]
+    source_shpc_url: str = DEFAULT_SOURCE_URLS["shpc"]
     http_timeout_s: float = Field(20.0, gt=0)
     http_attempts: int = Field(4, ge=1, le=10)
     http_backoff_s: float = Field(0.5, ge=0)
@@ -74,6 +77,13 @@ class Settings(BaseSettings):
     revision_window_days: dict[str, Annotated[int, Field(ge=1, le=3650)]] = Field(
         default_factory=dict
     )
+
+    # station-level lake (Parquet by product and month; the AWS home uses lake_bucket)
+    lake: Path = Path("data/lake")
+    lake_bucket: str = ""
+    lake_prefix: str = "stations"
+    athena_workgroup: str = "fuelpipe-stations"
+    glue_database: str = "fuelpipe"
 
     # crash testing only: e.g. "scrape.after_write:3" (see fuelpipe.failpoints)
     failpoints: str = ""

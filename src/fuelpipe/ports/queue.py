@@ -38,6 +38,15 @@ class QueueDepth:
     dead: int
 
 
+@dataclass(frozen=True, slots=True)
+class HeldMessages:
+    """Messages received and not deleted (an interrupted run's), waiting out their timeout."""
+
+    count: int
+    back_by: datetime | None
+    """When the last of them is visible again, at the latest (None when there are none)."""
+
+
 class Queue(abc.ABC):
     """A work queue (SQLite or SQS) with a dead-letter side."""
 
@@ -70,3 +79,11 @@ class Queue(abc.ABC):
     @abc.abstractmethod
     def depth(self) -> QueueDepth:
         """Approximate counts of visible, in-flight and dead messages."""
+
+    @abc.abstractmethod
+    def held(self) -> HeldMessages:
+        """In-flight messages and when they come back at the latest."""
+
+    @abc.abstractmethod
+    def purge_dead_letters(self) -> int:
+        """Delete every dead letter for good; returns how many."""

@@ -35,7 +35,11 @@ class ServerError(TransientSourceError):
 
 
 class SourceTimeout(TransientSourceError):
-    """The request timed out or the connection dropped."""
+    """The request timed out."""
+
+
+class SourceUnreachable(TransientSourceError):
+    """No answer at all: connection refused, DNS lookup failed, connection dropped."""
 
 
 class PermanentSourceError(SourceError):
@@ -80,10 +84,29 @@ class FetchResult:
     not retried: asking again cannot bring what the source says it does not have."""
 
 
+@dataclass(frozen=True, slots=True)
+class SourceStats:
+    """What one source's requests came to in this process: for the end-of-run table."""
+
+    requests: int
+    failures: int
+    last_error: str | None = None
+    """The last failure in words: "connection refused", "timed out after 20 s", "HTTP 503"."""
+
+    @property
+    def unreachable(self) -> bool:
+        """Every request failed: the source could not be used at all."""
+        return self.requests > 0 and self.failures >= self.requests
+
+
 class Source(abc.ABC):
     """One HTTP data source."""
 
     name: str
+
+    def stats(self) -> SourceStats | None:
+        """Requests and failures so far, when the adapter counts them."""
+        return None
 
     @abc.abstractmethod
     def fetch(self, request: FetchRequest) -> FetchResult:

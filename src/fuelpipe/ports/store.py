@@ -161,3 +161,18 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def last_runs(self) -> list[RunLog]:
         """The latest run of each stage."""
+
+    @abc.abstractmethod
+    def delete_not_ok(self, key: str, day: date) -> bool:
+        """Delete a PENDING or QUARANTINED record (repair of impossible states); never an OK one.
+
+        False when there is no such record or it is OK.
+        """
+
+    @abc.abstractmethod
+    def put_meta(self, name: str, value: str) -> None:
+        """Remember one named setting of this store (e.g. the clock a demo filled it at)."""
+
+    @abc.abstractmethod
+    def get_meta(self, name: str) -> str | None:
+        """A setting :meth:`put_meta` remembered, or None."""

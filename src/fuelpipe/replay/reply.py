@@ -58,6 +58,7 @@ class RouteContext:
     plan: FaultPlan
     decision: Decision
     memo: Memo = field(default_factory=Memo)
+    headers: dict[str, str] = field(default_factory=dict)  # request headers, names lower-cased
 
     def arg(self, name: str) -> str | None:
         """The first value of a query parameter."""

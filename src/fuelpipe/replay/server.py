@@ -153,7 +153,7 @@ class ReplayServer:
 
     def source_urls(self) -> dict[str, str]:
         """The base URL per source, to put in ``FUELPIPE_SOURCE_<NAME>_URL``."""
-        return {name: f"{self.url}/{name}{BASE_PATHS[name]}" for name in SOURCES}
+        return {name: f"{self.url}/{name}{BASE_PATHS[name]}" for name in ROUTES}
 
     def env(self) -> dict[str, str]:
         """The ``FUELPIPE_SOURCE_<NAME>_URL`` variables pointing at this server."""
@@ -183,7 +183,9 @@ class ReplayServer:
     # --- request handling -------------------------------------------------------------------
     def _next_seq(self, source: str) -> int:
         with self._lock:
-            self._counts[source] += 1
+            # Sources outside the fault plan's (the station files, "shpc") are counted from
+            # their first request, so the weekly sources' counts keep their shape.
+            self._counts[source] = self._counts.get(source, 0) + 1
             return self._counts[source]
 
     def handle(self, handler: BaseHTTPRequestHandler) -> None:
@@ -214,7 +216,10 @@ class ReplayServer:
             if self._stopping.wait(self.faults.slow_s):
                 handler.close_connection = True
                 return
-        ctx = RouteContext("/" + rest, query, self.snapshot, self.faults, decision, self._memo)
+        headers = {k.lower(): v for k, v in handler.headers.items()}
+        ctx = RouteContext(
+            "/" + rest, query, self.snapshot, self.faults, decision, self._memo, headers
+        )
         reply = ROUTES[source](ctx)
         applied = reply.fault
         if applied is not None:

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from fuelpipe.domain.calendars import get_calendar
 from fuelpipe.domain.catalog import Series
+from fuelpipe.domain.clock_bounds import MAX_DATE_AHEAD
 from fuelpipe.domain.instants import SAO_PAULO
 from fuelpipe.domain.messages import DownloadRequest, MalformedMessage
 from fuelpipe.domain.models import (
@@ -30,7 +31,7 @@ NO_VALUE = "source returned no value for this date"
 NEIGHBOUR_SPAN = timedelta(days=45)  # far enough to reach the previous week or month
 # A date a little ahead is stored as PENDING and flagged "in the future" (clock skew, a bad
 # bulletin); one more than a year ahead comes from no scan of ours and is refused outright.
-FUTURE_SLACK = timedelta(days=366)
+FUTURE_SLACK = MAX_DATE_AHEAD
 
 
 @dataclass

@@ -22,6 +22,7 @@ class KeyStatus:
     pending: int
     quarantined: int
     first: str | None
+    """The first stored value (OK record); PENDING and QUARANTINED dates are counted apart."""
     last: str | None
     unexpected: int = 0
     """Values published on a day the calendar does not expect: stored, marked, counted."""
@@ -62,4 +63,6 @@ def status(
 ) -> list[KeyStatus]:
     """Status of every key (or the chosen ones); ``stored_only`` skips keys with no record."""
     rows = [key_status(app, s, since) for s in (series if series is not None else app.catalog)]
-    return [r for r in rows if r.first is not None] if stored_only else rows
+    if not stored_only:
+        return rows
+    return [r for r in rows if r.present or r.pending or r.quarantined or r.absent]

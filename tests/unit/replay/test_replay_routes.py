@@ -297,9 +297,10 @@ def test_source_urls_stats_and_counts(server: ReplayServer, client: httpx.Client
         "yahoo": "/yahoo",
         "fred": "/fred",
         "anp": "/anp",
+        "shpc": "/shpc",  # ANP's station-level files (replay/routes/shpc.py)
     }
     assert set(server.env()) == {
-        f"FUELPIPE_SOURCE_{s}_URL" for s in ("BCB", "YAHOO", "FRED", "ANP")
+        f"FUELPIPE_SOURCE_{s}_URL" for s in ("BCB", "YAHOO", "FRED", "ANP", "SHPC")
     }
     before = server.request_counts
     client.get(urls["fred"] + "/graph/fredgraph.csv", params={"id": "DCOILBRENTEU"})

@@ -31,6 +31,7 @@ from fuelpipe.ports.source import (
     RateLimited,
     ServerError,
     SourceTimeout,
+    SourceUnreachable,
     TransientSourceError,
 )
 
@@ -263,7 +264,7 @@ def test_404_is_not_found(case, server, client, payload) -> None:
     assert source.requests_made == 1  # 404 is permanent: no retry
 
 
-def test_refused_connection_is_source_timeout(case) -> None:
+def test_refused_connection_is_source_unreachable(case) -> None:
     import socket
 
     with socket.socket() as sock:  # a port nobody listens on: bind, read it, close
@@ -271,6 +272,8 @@ def test_refused_connection_is_source_timeout(case) -> None:
         port = sock.getsockname()[1]
     with make_client(timeout_s=1.0) as c:
         source = case.adapter(f"http://127.0.0.1:{port}{case.mount}", c, 2, 0.0)
-        with pytest.raises(SourceTimeout, match="connection failed"):
+        with pytest.raises(SourceUnreachable, match="connection refused"):
             source.fetch(case.request)
     assert source.requests_made == 2
+    stats = source.stats()
+    assert (stats.failures, stats.last_error, stats.unreachable) == (2, "connection refused", True)

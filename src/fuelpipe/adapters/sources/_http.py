@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import logging
 import re
+import socket
 import time
 from collections.abc import Callable, Collection
 from decimal import Decimal
@@ -21,7 +24,9 @@ from fuelpipe.ports.source import (
     RateLimited,
     ServerError,
     Source,
+    SourceStats,
     SourceTimeout,
+    SourceUnreachable,
 )
 
 # Yahoo answers 429 at once to the default python clients; a browser-like UA is what works.
@@ -48,6 +53,40 @@ def make_client(
     }
     # gov.br serves the ANP workbooks through redirects.
     return httpx.Client(timeout=timeout, headers=headers, follow_redirects=True)
+
+
+_log = logging.getLogger("fuelpipe.sources")
+
+
+def log_retry(details: stamina.instrumentation.RetryDetails) -> None:
+    """A stamina on-retry hook that logs one readable line instead of a bare event name."""
+    _log.warning(
+        "retrying in %.1f s (retry %d): %s",
+        details.wait_for,
+        details.retry_num,
+        details.caused_by,
+    )
+
+
+def transport_error_words(exc: httpx.RequestError) -> str:
+    """A failed connection in words: "connection refused", "DNS lookup failed", ..."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, socket.gaierror):
+            return "DNS lookup failed"
+        if isinstance(cause, ConnectionRefusedError) or (
+            isinstance(cause, OSError) and cause.errno == errno.ECONNREFUSED
+        ):
+            return "connection refused"
+        cause = cause.__cause__ or cause.__context__
+    text = str(exc).lower()
+    if "name or service not known" in text or "name resolution" in text or "getaddrinfo" in text:
+        return "DNS lookup failed"
+    if "refused" in text:
+        return "connection refused"
+    if isinstance(exc, httpx.ConnectError):
+        return f"could not connect ({exc})"
+    return f"connection dropped ({type(exc).__name__})"
 
 
 def redact_url(url: str | httpx.URL) -> str:
@@ -170,6 +209,17 @@ class HttpSource(Source):
         """HTTP requests sent, retries included."""
         self.retry_after_waits: list[float] = []
         """Seconds waited because a 429 carried Retry-After (after the cap)."""
+        self.failures = 0
+        """Requests that got no usable answer (transport error or an error status)."""
+        self.last_error: str | None = None
+
+    def stats(self) -> SourceStats:
+        """Requests, failures and the last error in words, for the end-of-run table."""
+        return SourceStats(self.requests_made, self.failures, self.last_error)
+
+    def _failed(self, words: str) -> None:
+        self.failures += 1
+        self.last_error = words
 
     def close(self) -> None:
         """Close the HTTP client."""
@@ -197,7 +247,7 @@ class HttpSource(Source):
             if self._attempt < self.attempts:
                 self.retry_after_waits.append(wait)
             return wait
-        return isinstance(exc, RateLimited | ServerError | SourceTimeout)
+        return isinstance(exc, RateLimited | ServerError | SourceTimeout | SourceUnreachable)
 
     def _pace(self) -> None:
         """Keep at least ``min_interval_s`` between the starts of two requests."""
@@ -215,18 +265,26 @@ class HttpSource(Source):
         try:
             response = self.client.get(url)
         except httpx.TimeoutException as exc:
-            raise SourceTimeout(f"{self.name}: {shown}: timed out ({type(exc).__name__})") from exc
+            limit = self.client.timeout.read or self.client.timeout.connect
+            words = f"timed out after {limit:g} s" if limit else "timed out"
+            self._failed(words)
+            raise SourceTimeout(f"{self.name}: {shown}: {words} ({type(exc).__name__})") from exc
         except httpx.DecodingError as exc:
+            self._failed("garbled body encoding")
             raise InvalidPayload(f"{self.name}: {shown}: garbled body encoding ({exc})") from exc
         except httpx.TooManyRedirects as exc:
+            self._failed("too many redirects")
             raise PermanentSourceError(f"{self.name}: {shown}: too many redirects") from exc
         except httpx.RequestError as exc:
-            raise SourceTimeout(
-                f"{self.name}: {shown}: connection failed or dropped ({type(exc).__name__}: {exc})"
+            words = transport_error_words(exc)
+            self._failed(words)
+            raise SourceUnreachable(
+                f"{self.name}: {shown}: {words} ({type(exc).__name__}: {exc})"
             ) from exc
         status = response.status_code
         if 200 <= status < 300 or status in pass_statuses:
             return response
+        self._failed(f"HTTP {status}")
         body = snippet(response.content)
         if status == 429:
             retry_after = _retry_after_seconds(response)

@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from fuelpipe.replay.reply import Reply, RouteContext
-from fuelpipe.replay.routes import anp, bcb, fred, yahoo
+from fuelpipe.replay.routes import anp, bcb, fred, shpc, yahoo
 
 ROUTES: dict[str, Callable[[RouteContext], Reply]] = {
     "bcb": bcb.handle,
     "yahoo": yahoo.handle,
     "fred": fred.handle,
     "anp": anp.handle,
+    "shpc": shpc.handle,
 }
 
 # The path each source's real base URL ends with (settings.DEFAULT_SOURCE_URLS), kept below
@@ -21,4 +22,5 @@ BASE_PATHS: dict[str, str] = {
     "yahoo": "",
     "fred": "",
     "anp": "",
+    "shpc": "",
 }

@@ -1,0 +1,157 @@
+"""Detect an ANP station file's real format from its bytes, not its name, and hand back CSV.
+
+ANP has served, under ``.csv`` and ``.zip`` names: UTF-8 with a BOM (recent files), Latin-1
+(older ones), ZIP archives of either (from 2022), and since 2026 XLSX workbooks under ``.csv``
+names whose rows are split across cells at commas.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+BOM = b"\xef\xbb\xbf"
+ZIP_MAGIC = b"PK\x03\x04"
+_CHUNK = 1 << 20
+_MAX_MEMBERS = 64
+
+
+class FileFormat(StrEnum):
+    """What a station file really is."""
+
+    CSV_UTF8_BOM = "csv-utf8-bom"
+    CSV_UTF8 = "csv-utf8"
+    CSV_LATIN1 = "csv-latin1"
+    ZIP = "zip"
+    XLSX = "xlsx"
+
+
+class UnreadableFile(ValueError):
+    """The bytes are none of the formats ANP has used."""
+
+
+@dataclass(frozen=True, slots=True)
+class CsvInput:
+    """One CSV to read: its name (``file.zip!member.csv`` for a ZIP member), its format, the
+    path of a file on disk, and the encoding to read it with (DuckDB skips a UTF-8 BOM)."""
+
+    name: str
+    fmt: FileFormat
+    path: Path
+    encoding: str
+
+
+def _is_xlsx(archive: zipfile.ZipFile) -> bool:
+    names = set(archive.namelist())
+    return "[Content_Types].xml" in names and any(n.startswith("xl/") for n in names)
+
+
+def _is_utf8(path: Path) -> bool:
+    """True when the whole file decodes as UTF-8 (read in chunks: files can be large)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        with path.open("rb") as fh:
+            while chunk := fh.read(_CHUNK):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def detect(path: Path) -> FileFormat:
+    """The format of the file at ``path``, from its content."""
+    with path.open("rb") as fh:
+        head = fh.read(4)
+    if head.startswith(ZIP_MAGIC):
+        try:
+            with zipfile.ZipFile(path) as archive:
+                return FileFormat.XLSX if _is_xlsx(archive) else FileFormat.ZIP
+        except zipfile.BadZipFile as exc:
+            raise UnreadableFile(f"starts like a ZIP archive but is not one: {exc}") from None
+    if head.startswith(BOM):
+        return FileFormat.CSV_UTF8_BOM
+    return FileFormat.CSV_UTF8 if _is_utf8(path) else FileFormat.CSV_LATIN1
+
+
+def _xlsx_rows(path: Path) -> Iterator[list[str]]:
+    from openpyxl import load_workbook
+
+    # A file object, not the path: openpyxl refuses a path that does not end in .xlsx.
+    with path.open("rb") as fh:
+        book = load_workbook(fh, read_only=True, data_only=True)
+        try:
+            sheet = book.worksheets[0]
+            for row in sheet.iter_rows(values_only=True):
+                yield ["" if v is None else str(v) for v in row]
+        finally:
+            book.close()
+
+
+def _trim(row: list[str]) -> list[str]:
+    while row and row[-1] == "":
+        row.pop()
+    return row
+
+
+def xlsx_to_csv(path: Path, target: Path) -> None:
+    """The workbook's first sheet written as ANP CSV text (UTF-8) to ``target``.
+
+    A sheet with one cell per ANP column is written out cell by cell. ANP's 2026 workbooks
+    instead hold each CSV line split at its commas (decimal commas included), so the cells of
+    such a row are joined back with ``,`` to give the original ``;``-separated line.
+    """
+    rows = _xlsx_rows(path)
+    header = _trim(next(rows, []))
+    with target.open("w", encoding="utf-8", newline="") as out:
+        if len(header) >= 16 and all(";" not in cell for cell in header):
+            writer = csv.writer(out, delimiter=";", lineterminator="\n")
+            writer.writerow(header)
+            writer.writerows(rows)
+            return
+        out.write(",".join(header) + "\n")
+        for row in rows:
+            out.write(",".join(_trim(row)) + "\n")
+
+
+def _plain(name: str, path: Path) -> CsvInput:
+    fmt = detect(path)
+    if fmt in (FileFormat.ZIP, FileFormat.XLSX):
+        raise UnreadableFile("an archive inside an archive")
+    return CsvInput(name, fmt, path, "latin-1" if fmt is FileFormat.CSV_LATIN1 else "utf-8")
+
+
+def csv_inputs(path: Path, name: str, workdir: Path) -> list[CsvInput]:
+    """Every CSV the file at ``path`` holds; ZIP members and workbooks are unpacked into
+    ``workdir``. Raises UnreadableFile when there is none."""
+    fmt = detect(path)
+    if fmt is FileFormat.XLSX:
+        target = workdir / f"{path.name}.workbook.csv"
+        try:
+            xlsx_to_csv(path, target)
+        except Exception as exc:  # openpyxl raises many kinds on a broken workbook
+            raise UnreadableFile(f"an XLSX workbook openpyxl cannot read: {exc}") from None
+        return [CsvInput(name, FileFormat.XLSX, target, "utf-8")]
+    if fmt is FileFormat.ZIP:
+        parts: list[CsvInput] = []
+        with zipfile.ZipFile(path) as archive:
+            members = [i for i in archive.infolist() if not i.is_dir()][:_MAX_MEMBERS]
+            for n, info in enumerate(members):
+                target = workdir / f"member-{n}"
+                with archive.open(info) as src, target.open("wb") as dst:
+                    while chunk := src.read(_CHUNK):
+                        dst.write(chunk)
+                inner = f"{name}!{info.filename}"
+                if detect(target) is FileFormat.XLSX:
+                    parts.extend(csv_inputs(target, inner, workdir))
+                else:
+                    parts.append(_plain(inner, target))
+        if not parts:
+            raise UnreadableFile("a ZIP archive with no file in it")
+        return parts
+    return [CsvInput(name, fmt, path, "latin-1" if fmt is FileFormat.CSV_LATIN1 else "utf-8")]

@@ -1,0 +1,144 @@
+"""The lake's analysis queries: one SQL text each, run unchanged by DuckDB (embedded home) and
+Athena (AWS home, Trino dialect).
+
+Portable on purpose: ``?`` placeholders (DuckDB prepared statements, Athena execution
+parameters), a table named ``stations`` (a DuckDB view over the Parquet files; the Glue table on
+AWS), and only functions both engines share. Neither engine's percentile function exists in the
+other (DuckDB ``quantile_cont``, Trino ``approx_percentile``), so quantiles are computed from
+ranks with linear interpolation between closest ranks, the definition of ``quantile_cont`` and
+numpy's default: position ``1 + q·(n−1)``. Every query filters the partition column ``month`` so
+both engines read only the partitions it needs.
+"""
+
+# ruff: noqa: S608 - the query texts are built from constants only; values are ? parameters
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+def _quantile(q: str) -> str:
+    """The interpolated ``q`` quantile of ``price`` over rows ranked ``rn`` of ``n``."""
+    pos = f"(1 + {q} * (n - 1))"
+    return (
+        f"sum(CASE WHEN rn = floor({pos}) THEN price * (1 - ({pos} - floor({pos}))) "
+        f"WHEN rn = floor({pos}) + 1 THEN price * ({pos} - floor({pos})) ELSE 0 END)"
+    )
+
+
+def _ranked(partition: str, where: str) -> str:
+    return (
+        f"SELECT {partition}, cnpj, price, "
+        f"row_number() OVER (PARTITION BY {partition} ORDER BY price) AS rn, "
+        f"count(*) OVER (PARTITION BY {partition}) AS n "
+        f"FROM stations WHERE {where}"
+    )
+
+
+def _stats(group: str, where: str) -> str:
+    return (
+        f"WITH ranked AS ({_ranked(group, where)}) "
+        f"SELECT {group}, count(DISTINCT cnpj) AS stations, count(*) AS observations, "
+        f"avg(price) AS mean, {_quantile('0.5')} AS median, {_quantile('0.1')} AS p10, "
+        f"{_quantile('0.9')} AS p90, min(price) AS min_price, max(price) AS max_price "
+        f"FROM ranked GROUP BY {group}"
+    )
+
+
+_WINDOW = "product = ? AND month BETWEEN ? AND ? AND week BETWEEN ? AND ?"
+
+
+@dataclass(frozen=True, slots=True)
+class LakeQuery:
+    """A named query, its SQL text and the names of its ``?`` parameters in order."""
+
+    name: str
+    sql: str
+    params: tuple[str, ...]
+
+
+_W = ("product", "month_from", "month_to", "week_from", "week_to")
+
+QUERIES: dict[str, LakeQuery] = {
+    q.name: q
+    for q in (
+        LakeQuery(
+            "municipality_weekly",
+            _stats("state, municipality, week", f"{_WINDOW} AND state = ? AND municipality = ?")
+            + " ORDER BY week",
+            (*_W, "state", "municipality"),
+        ),
+        LakeQuery(
+            "state_weekly",
+            _stats("state, week", _WINDOW) + " ORDER BY state, week",
+            _W,
+        ),
+        LakeQuery(
+            "municipality_ranking",
+            _stats("state, municipality", _WINDOW) + " ORDER BY median, state, municipality",
+            _W,
+        ),
+        LakeQuery(
+            "dispersion",
+            "WITH cells AS ("
+            + _stats("week", _WINDOW)
+            + "), spread AS (SELECT week, stddev_samp(price) AS sd FROM stations WHERE "
+            + _WINDOW
+            + " GROUP BY week) "
+            "SELECT c.week, c.stations, c.observations, c.mean, c.median, c.p10, c.p90, "
+            "c.p90 - c.p10 AS p90_p10, s.sd / c.mean AS cv, c.min_price, c.max_price "
+            "FROM cells c JOIN spread s ON c.week = s.week ORDER BY c.week",
+            (*_W, *_W),
+        ),
+        LakeQuery(
+            "brand_premium",
+            # A brand's premium is measured against unbranded (BRANCA) stations of the same
+            # municipality and week, so geography does not pass for brand.
+            "WITH cell AS (SELECT state, municipality, week, brand, avg(price) AS price, "
+            "count(*) AS n FROM stations WHERE "
+            + _WINDOW
+            + " GROUP BY state, municipality, week, brand), "
+            "white AS (SELECT state, municipality, week, price AS white_price FROM cell "
+            "WHERE brand = 'BRANCA') "
+            "SELECT c.brand, sum(c.n) AS observations, count(*) AS cells, "
+            "sum(c.n * c.price) / sum(c.n) AS mean_price, "
+            "sum(c.n * (c.price - w.white_price)) / sum(c.n) AS premium, "
+            "100 * sum(c.n * (c.price / w.white_price - 1)) / sum(c.n) AS premium_pct "
+            "FROM cell c JOIN white w ON c.state = w.state AND c.municipality = w.municipality "
+            "AND c.week = w.week WHERE c.brand <> 'BRANCA' GROUP BY c.brand "
+            "ORDER BY premium DESC, c.brand",
+            _W,
+        ),
+        LakeQuery(
+            "brand_national",
+            # The national comparison without matching: each flag's mean, spread and share.
+            "SELECT brand, count(DISTINCT cnpj) AS stations, count(*) AS observations, "
+            "avg(price) AS mean_price, stddev_samp(price) AS sd, min(price) AS min_price, "
+            "max(price) AS max_price FROM stations WHERE "
+            + _WINDOW
+            + " GROUP BY brand ORDER BY mean_price",
+            _W,
+        ),
+        LakeQuery(
+            "station_search",
+            # Last price per station and fuel; the search text is upper case, matched against
+            # the name, the CNPJ and the municipality. Street address, no phone or owner data.
+            "WITH hits AS (SELECT cnpj, station, street, number, neighbourhood, municipality, "
+            "state, brand, product, collected, price, unit, row_number() OVER "
+            "(PARTITION BY cnpj, product ORDER BY collected DESC) AS rn FROM stations "
+            "WHERE month BETWEEN ? AND ? AND (strpos(upper(station), ?) > 0 "
+            "OR strpos(cnpj, ?) > 0 OR strpos(municipality, ?) > 0)) "
+            "SELECT cnpj, station, street, number, neighbourhood, municipality, state, brand, "
+            "product, collected, price, unit FROM hits WHERE rn = 1 "
+            "ORDER BY state, municipality, station, cnpj, product LIMIT 500",
+            ("month_from", "month_to", "text", "text", "text"),
+        ),
+        LakeQuery(
+            "coverage",
+            "SELECT product, month, count(*) AS observations, count(DISTINCT cnpj) AS stations, "
+            "min(collected) AS first_day, max(collected) AS last_day FROM stations "
+            "GROUP BY product, month ORDER BY product, month",
+            (),
+        ),
+    )
+}

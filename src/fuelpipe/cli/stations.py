@@ -1,0 +1,310 @@
+"""`fuelpipe stations ingest|status|query`: ANP's station-level survey in the Parquet lake."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from fuelpipe.cli import display
+from fuelpipe.domain.stations import FUELS, query_params
+
+# Not imported from cli.main at module level: main registers this module (import cycle).
+console = Console(width=None if sys.stdout.isatty() else 150)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 300)
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    from fuelpipe.cli.main import fail as main_fail
+
+    return main_fail(message, code)
+
+
+def settings(ctx: typer.Context) -> Any:
+    from fuelpipe.cli.main import settings as main_settings
+
+    return main_settings(ctx)
+
+
+stations_app = typer.Typer(
+    help="ANP's station-level survey (every pump, by municipality and brand) in the Parquet "
+    "lake: FUELPIPE_LAKE (default ./data/lake), or S3 + Athena in the AWS home."
+)
+
+_SHOWN_BAD_ROWS = 20
+
+
+def _lake(ctx: typer.Context) -> Any:
+    from fuelpipe.adapters.lake.engine import LakeUnavailable
+
+    try:
+        import duckdb  # noqa: F401
+    except ImportError:
+        raise fail(
+            "the station lake needs DuckDB, which is not installed: pip install 'fuelpipe[lake]'"
+        ) from None
+    from fuelpipe.homes.lake import build_lake
+
+    try:
+        return build_lake(settings(ctx))
+    except (LakeUnavailable, OSError) as exc:
+        raise fail(f"cannot open the lake: {exc}") from None
+
+
+def print_ingest(summary: dict[str, Any]) -> None:
+    """One row per CSV ingested, then the rejected rows (the first few; all are in the lake's
+    ``_reports/``), then one line of totals."""
+    table = Table(
+        "file",
+        "format",
+        "rows",
+        "written",
+        "dup. in file",
+        "already in lake",
+        "rejected",
+        title="station files",
+    )
+    for f in summary["files"]:
+        if f.get("unchanged"):
+            table.add_row(f["name"], "-", "-", "-", "-", "-", "-", end_section=False)
+            continue
+        for p in f["parts"]:
+            if p["skipped"]:
+                table.add_row(p["name"], p["format"], "skipped: " + p["skipped"], "", "", "", "")
+                continue
+            table.add_row(
+                p["name"],
+                p["format"],
+                f"{p['rows']:,}",
+                f"{p['written']:,}",
+                f"{p['duplicates_in_file']:,}",
+                f"{p['already_in_lake']:,}",
+                f"{p['rejected']:,}",
+            )
+    console.print(table)
+    shown = 0
+    for f in summary["files"]:
+        for p in f.get("parts", []):
+            for line in p["bad_rows"]:
+                if shown < _SHOWN_BAD_ROWS:
+                    err.print(f"[yellow]rejected[/] {line}", highlight=False)
+                shown += 1
+    for e in summary["errors"]:
+        err.print(f"[bold red]error:[/] {e}", highlight=False)
+    console.print(
+        f"{summary['rows']:,} rows read, {summary['written']:,} new in the lake, "
+        f"{summary['rejected']:,} rejected (each with file and line), "
+        f"{summary['unchanged']} file(s) unchanged since the last download"
+    )
+
+
+@stations_app.command("ingest")
+def ingest(
+    ctx: typer.Context,
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Station files on disk; without any, download from ANP's listing."),
+    ] = None,
+    only: Annotated[
+        list[str] | None,
+        typer.Option("--only", help="Only listed files whose name contains this text."),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option(help="Download and ingest even files seen before.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Download (conditional GET) and ingest ANP station files: CSV (UTF-8 BOM or Latin-1),
+    ZIP, or XLSX under a .csv name, recognised by content."""
+    from fuelpipe.stages.stations import ingest_local, ingest_remote
+
+    for p in paths or []:
+        if not p.is_file():
+            raise fail(f"{p} is not a file")
+    lake = _lake(ctx)
+    with display.bar(console, disable=as_json) as progress:
+        if paths:
+            summary = ingest_local(lake, paths, force=force, progress=progress)
+        else:
+            from fuelpipe.homes.lake import build_station_source
+
+            source = build_station_source(settings(ctx))
+            try:
+                summary = ingest_remote(
+                    lake, source, only=only or (), force=force, progress=progress
+                )
+            finally:
+                source.close()
+    result = summary.as_dict()
+    if as_json:
+        print(json.dumps(result, indent=2, ensure_ascii=False))
+    else:
+        print_ingest(result)
+    if summary.errors:
+        raise typer.Exit(1)
+
+
+@stations_app.command("status")
+def status(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Files ingested (with their counts) and rows per product and month."""
+    state = _lake(ctx).status()
+    if as_json:
+        print(json.dumps(state, indent=2, default=str, ensure_ascii=False))
+        return
+    files = Table(
+        "file", "ingested at", "rows", "written", "rejected", title=f"lake {state['lake']}"
+    )
+    for name, entry in sorted(state["files"].items()):
+        parts = entry["parts"]
+        files.add_row(
+            name,
+            entry["ingested_at"],
+            f"{sum(p['rows'] for p in parts):,}",
+            f"{sum(p['written'] for p in parts):,}",
+            f"{sum(p['rejected'] for p in parts):,}",
+        )
+    console.print(files)
+    parts = Table("product", "month", "rows", "stations", "first day", "last day")
+    for p in state["partitions"]:
+        parts.add_row(
+            p["product"],
+            p["month"],
+            f"{p['observations']:,}",
+            f"{p['stations']:,}",
+            str(p["first_day"]),
+            str(p["last_day"]),
+        )
+    console.print(parts)
+
+
+def _span(lake: Any, since: str | None, until: str | None) -> tuple[date, date]:
+    """The collection days asked for; the lake's last 4 weeks by default."""
+    try:
+        first = date.fromisoformat(since) if since else None
+        last = date.fromisoformat(until) if until else None
+    except ValueError as exc:
+        raise fail(f"--since/--until: {exc}") from None
+    if first is None or last is None:
+        window = lake.window()
+        if window is None:
+            raise fail("the lake is empty: run `fuelpipe stations ingest` first")
+        last = last or window[1]
+        first = first or max(window[0], last - timedelta(days=27))
+    if first > last:
+        raise fail(f"--since {first} is after --until {last}")
+    return first, last
+
+
+def _print_result(result: Any, fmt: str, title: str) -> None:
+    if fmt == "json":
+        print(json.dumps(result.records(), indent=2, default=str, ensure_ascii=False))
+    elif fmt == "csv":
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(result.columns)
+        writer.writerows(result.rows)
+        sys.stdout.write(buf.getvalue())
+    else:
+        table = Table(*result.columns, title=title)
+        for row in result.rows:
+            table.add_row(*(f"{v:.3f}" if isinstance(v, float) else str(v) for v in row))
+        console.print(table)
+
+
+@stations_app.command("query")
+def query(
+    ctx: typer.Context,
+    name: Annotated[
+        str,
+        typer.Argument(
+            help="municipality_weekly, state_weekly, municipality_ranking, dispersion, "
+            "brand_premium, brand_national or station_search."
+        ),
+    ],
+    fuel: Annotated[str, typer.Option(help=f"One of {', '.join(FUELS)}.")] = "GASOLINE",
+    since: Annotated[str | None, typer.Option(help="First day (YYYY-MM-DD).")] = None,
+    until: Annotated[str | None, typer.Option(help="Last day (YYYY-MM-DD).")] = None,
+    state: Annotated[str | None, typer.Option(help="UF, e.g. SP.")] = None,
+    municipality: Annotated[str | None, typer.Option(help="As ANP writes it.")] = None,
+    text: Annotated[str, typer.Option(help="station_search: name, CNPJ or town.")] = "",
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table, csv or json.")] = "table",
+    athena: Annotated[
+        bool,
+        typer.Option(help="AWS home: run it on Athena (the stack's workgroup) instead of DuckDB."),
+    ] = False,
+) -> None:
+    """Run one of the lake's queries (the same SQL text Athena runs in the AWS home)."""
+    from fuelpipe.adapters.lake.queries import QUERIES
+
+    if name not in QUERIES:
+        raise fail(f"unknown query {name!r}; one of {', '.join(sorted(QUERIES))}")
+    if fuel not in FUELS:
+        raise fail(f"--fuel must be one of {', '.join(FUELS)}, not {fuel!r}")
+    if fmt not in ("table", "csv", "json"):
+        raise fail(f"--format must be table, csv or json, not {fmt!r}")
+    needs = set(QUERIES[name].params)
+    if "municipality" in needs and not (state and municipality):
+        raise fail(f"{name} needs --state and --municipality")
+    if athena and not (since and until):
+        raise fail("--athena needs --since and --until")
+    lake = None if athena else _lake(ctx)
+    first, last = _span(lake, since, until)
+    params = query_params(fuel, first, last, state, municipality, text)
+    if athena:
+        from fuelpipe.homes.lake import build_athena
+
+        try:
+            result = build_athena(settings(ctx)).query(name, params)
+        except Exception as exc:  # boto3 and Athena errors: one line
+            raise fail(f"athena: {exc}", code=1) from None
+    else:
+        assert lake is not None
+        result = lake.query(name, params)
+    _print_result(result, fmt, f"{name} {fuel} {first}..{last}")
+
+
+def optional_lake(cfg: Any) -> Any:
+    """The station lake for the dashboard, or None without the lake extra."""
+    try:
+        import duckdb  # noqa: F401
+    except ImportError:
+        return None
+    from fuelpipe.homes.lake import build_lake
+
+    return build_lake(cfg)
+
+
+def demo_stations(cfg: Any) -> Any:
+    """`make demo`'s station step: ingest the bundled real sample from the replay into the lake
+    (FUELPIPE_LAKE); without the lake extra, say how to get it and go on without it."""
+    try:
+        import duckdb  # noqa: F401
+    except ImportError:
+        console.print(
+            "\n[bold]station views[/]: skipped, DuckDB is not installed "
+            "(pip install 'fuelpipe[lake]', or `make setup`, which installs every extra)"
+        )
+        return None
+    from fuelpipe.homes.lake import build_lake, build_station_source
+    from fuelpipe.stages.stations import ingest_remote
+
+    lake = build_lake(cfg)
+    console.print(
+        f"\n[bold]station sample[/]: ANP station files into the lake {lake.storage.describe()}"
+    )
+    source = build_station_source(cfg)
+    try:
+        with display.bar(console) as progress:
+            summary = ingest_remote(lake, source, progress=progress)
+    finally:
+        source.close()
+    print_ingest(summary.as_dict())
+    return lake

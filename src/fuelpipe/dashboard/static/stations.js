@@ -1,0 +1,508 @@
+/* The station views: municipality ranking and distribution, brand premium, dispersion over
+   time, station search. Bilingual (EN / PT-BR), state in the URL, every table as CSV. */
+"use strict";
+
+(() => {
+  const T = {
+    en: {
+      "title": "Every pump in Brazil",
+      "subtitle": "ANP's station-level survey, by municipality and brand",
+      "back": "Weekly averages",
+      "tab.ranking": "Municipalities",
+      "tab.brands": "Brand premium",
+      "tab.dispersion": "Dispersion",
+      "tab.search": "Station search",
+      "ctl.fuel": "Fuel",
+      "ctl.start": "From",
+      "ctl.end": "To",
+      "ctl.state": "State",
+      "ctl.q": "Name, CNPJ or town",
+      "ctl.csv": "Download CSV",
+      "ctl.share": "Copy link",
+      "ctl.copied": "Link copied",
+      "ctl.allStates": "All states",
+      "rank.cheapest": "Cheapest municipalities",
+      "rank.dearest": "Dearest municipalities",
+      "rank.pick": "Pick a municipality to see its weekly distribution",
+      "rank.muni": "{name}: weekly price distribution",
+      "col.municipality": "Municipality",
+      "col.state": "UF",
+      "col.stations": "Stations",
+      "col.median": "Median",
+      "col.p10": "P10",
+      "col.p90": "P90",
+      "col.brand": "Flag",
+      "col.premium": "Premium vs unbranded",
+      "col.premium_pct": "Premium %",
+      "col.mean_price": "Mean price",
+      "col.observations": "Prices",
+      "col.week": "Week of",
+      "col.cv": "Coeff. of variation",
+      "col.spread": "P90 − P10",
+      "col.cnpj": "CNPJ",
+      "col.station": "Station",
+      "col.address": "Address",
+      "col.product": "Fuel",
+      "col.collected": "Collected",
+      "col.price": "Price",
+      "chart.median": "Median",
+      "chart.band": "P10–P90",
+      "chart.premium": "Premium over unbranded (BRL)",
+      "chart.cv": "Coefficient of variation",
+      "summary.ranking": "{n} municipalities with {fuel} prices, {start} to {end}.",
+      "summary.brands": "{n} flags compared with unbranded (BRANCA) stations of the same town and week, {start} to {end}.",
+      "summary.dispersion": "National spread of {fuel} prices per survey week, {start} to {end}.",
+      "summary.search": "{n} stations found for “{q}”.",
+      "summary.searchHint": "Type at least two letters of a station name, CNPJ or town.",
+      "summary.empty": "No station data for this choice.",
+      "error.load": "Could not load this view: {msg}",
+      "footer": "Source: ANP, Série Histórica de Preços de Combustíveis (station-level survey). Prices in BRL per unit.",
+      "fuel.GASOLINE": "Gasoline",
+      "fuel.GASOLINE_PREMIUM": "Premium gasoline",
+      "fuel.ETHANOL": "Ethanol",
+      "fuel.DIESEL": "Diesel",
+      "fuel.DIESEL_S10": "Diesel S10",
+      "fuel.CNG": "CNG",
+      "fuel.LPG": "LPG (13 kg)",
+    },
+    "pt-BR": {
+      "title": "Todos os postos do Brasil",
+      "subtitle": "O levantamento da ANP posto a posto, por município e bandeira",
+      "back": "Médias semanais",
+      "tab.ranking": "Municípios",
+      "tab.brands": "Prêmio de bandeira",
+      "tab.dispersion": "Dispersão",
+      "tab.search": "Busca de postos",
+      "ctl.fuel": "Combustível",
+      "ctl.start": "De",
+      "ctl.end": "Até",
+      "ctl.state": "Estado",
+      "ctl.q": "Nome, CNPJ ou cidade",
+      "ctl.csv": "Baixar CSV",
+      "ctl.share": "Copiar link",
+      "ctl.copied": "Link copiado",
+      "ctl.allStates": "Todos os estados",
+      "rank.cheapest": "Municípios mais baratos",
+      "rank.dearest": "Municípios mais caros",
+      "rank.pick": "Escolha um município para ver a distribuição semanal",
+      "rank.muni": "{name}: distribuição semanal dos preços",
+      "col.municipality": "Município",
+      "col.state": "UF",
+      "col.stations": "Postos",
+      "col.median": "Mediana",
+      "col.p10": "P10",
+      "col.p90": "P90",
+      "col.brand": "Bandeira",
+      "col.premium": "Prêmio sobre bandeira branca",
+      "col.premium_pct": "Prêmio %",
+      "col.mean_price": "Preço médio",
+      "col.observations": "Preços",
+      "col.week": "Semana de",
+      "col.cv": "Coef. de variação",
+      "col.spread": "P90 − P10",
+      "col.cnpj": "CNPJ",
+      "col.station": "Posto",
+      "col.address": "Endereço",
+      "col.product": "Combustível",
+      "col.collected": "Coleta",
+      "col.price": "Preço",
+      "chart.median": "Mediana",
+      "chart.band": "P10–P90",
+      "chart.premium": "Prêmio sobre bandeira branca (R$)",
+      "chart.cv": "Coeficiente de variação",
+      "summary.ranking": "{n} municípios com preços de {fuel}, de {start} a {end}.",
+      "summary.brands": "{n} bandeiras comparadas com postos de bandeira branca da mesma cidade e semana, de {start} a {end}.",
+      "summary.dispersion": "Dispersão nacional dos preços de {fuel} por semana de pesquisa, de {start} a {end}.",
+      "summary.search": "{n} postos encontrados para “{q}”.",
+      "summary.searchHint": "Digite ao menos duas letras do nome, CNPJ ou cidade do posto.",
+      "summary.empty": "Sem dados de postos para esta escolha.",
+      "error.load": "Não foi possível carregar esta visão: {msg}",
+      "footer": "Fonte: ANP, Série Histórica de Preços de Combustíveis (levantamento por posto). Preços em R$ por unidade.",
+      "fuel.GASOLINE": "Gasolina comum",
+      "fuel.GASOLINE_PREMIUM": "Gasolina aditivada",
+      "fuel.ETHANOL": "Etanol",
+      "fuel.DIESEL": "Diesel",
+      "fuel.DIESEL_S10": "Diesel S10",
+      "fuel.CNG": "GNV",
+      "fuel.LPG": "GLP (13 kg)",
+    },
+  };
+  const UFS = ["AC", "AL", "AM", "AP", "BA", "CE", "DF", "ES", "GO", "MA", "MG", "MS", "MT", "PA",
+    "PB", "PE", "PI", "PR", "RJ", "RN", "RO", "RR", "RS", "SC", "SE", "SP", "TO"];
+  const VIEWS = ["ranking", "brands", "dispersion", "search"];
+  const TOP = 15;
+  const MIN_BRAND_PRICES = 30;
+
+  const defaults = {
+    view: "ranking",
+    fuel: "GASOLINE",
+    start: "",
+    end: "",
+    state: "",
+    muni: "",
+    q: "",
+    lang: (navigator.language || "en").toLowerCase().startsWith("pt") ? "pt-BR" : "en",
+  };
+  const state = { ...defaults };
+  let meta = null;
+  let seq = 0;
+
+  const $ = (id) => document.getElementById(id);
+  const t = (key, vars = {}) => {
+    const text = (T[state.lang] || T.en)[key] ?? T.en[key] ?? key;
+    return text.replace(/\{(\w+)\}/g, (_, k) => String(vars[k] ?? ""));
+  };
+  const num = (v, digits = 2) =>
+    v === null || v === undefined
+      ? "–"
+      : new Intl.NumberFormat(state.lang, {
+          minimumFractionDigits: digits,
+          maximumFractionDigits: digits,
+        }).format(v);
+  const day = (iso) =>
+    iso ? new Intl.DateTimeFormat(state.lang, { timeZone: "UTC" }).format(new Date(`${iso}T00:00:00Z`)) : "";
+
+  function readUrl() {
+    const params = new URLSearchParams(location.search);
+    for (const key of Object.keys(defaults)) {
+      if (params.has(key)) state[key] = params.get(key);
+    }
+    if (!VIEWS.includes(state.view)) state.view = defaults.view;
+    if (!(state.lang in T)) state.lang = defaults.lang;
+  }
+
+  function writeUrl() {
+    const params = new URLSearchParams();
+    for (const [key, value] of Object.entries(state)) {
+      if (value && value !== defaults[key]) params.set(key, value);
+    }
+    params.set("view", state.view);
+    params.set("lang", state.lang);
+    history.replaceState(null, "", `${location.pathname}?${params}`);
+  }
+
+  function apiUrl(format = "json") {
+    const params = new URLSearchParams({ fuel: state.fuel });
+    if (state.start) params.set("start", state.start);
+    if (state.end) params.set("end", state.end);
+    let path = "/api/stations/";
+    if (state.view === "ranking") {
+      path += "ranking";
+      if (state.state) params.set("state", state.state);
+    } else if (state.view === "search") {
+      path += "search";
+      params.delete("fuel");
+      params.set("q", state.q);
+    } else {
+      path += state.view;
+    }
+    if (format === "csv") params.set("format", "csv");
+    return `${path}?${params}`;
+  }
+
+  function muniUrl(format = "json") {
+    const [uf, name] = state.muni.split("|");
+    const params = new URLSearchParams({ fuel: state.fuel, state: uf, municipality: name });
+    if (state.start) params.set("start", state.start);
+    if (state.end) params.set("end", state.end);
+    if (format === "csv") params.set("format", "csv");
+    return `/api/stations/municipality?${params}`;
+  }
+
+  async function getJson(url) {
+    const resp = await fetch(url, { headers: { Accept: "application/json" } });
+    const body = await resp.json().catch(() => ({}));
+    if (!resp.ok) throw new Error(typeof body.detail === "string" ? body.detail : `HTTP ${resp.status}`);
+    return body;
+  }
+
+  const records = (data) =>
+    data.rows.map((row) => Object.fromEntries(data.columns.map((c, i) => [c, row[i]])));
+
+  function table(el, columns, rows, rowAttrs = () => ({})) {
+    el.textContent = "";
+    const head = el.createTHead().insertRow();
+    for (const [key, , numeric] of columns) {
+      const th = document.createElement("th");
+      th.textContent = t(`col.${key}`);
+      if (numeric) th.className = "num";
+      head.appendChild(th);
+    }
+    const body = el.createTBody();
+    for (const row of rows) {
+      const tr = body.insertRow();
+      for (const [name, value] of Object.entries(rowAttrs(row))) tr.setAttribute(name, value);
+      for (const [, render, numeric] of columns) {
+        const td = tr.insertCell();
+        td.textContent = render(row);
+        if (numeric) td.className = "num";
+      }
+    }
+  }
+
+  function plot(id, traces, layout) {
+    const el = $(id);
+    if (!window.Plotly) return;
+    window.Plotly.react(
+      el,
+      traces,
+      {
+        margin: { t: 24, r: 16, b: 48, l: 64 },
+        separators: state.lang === "pt-BR" ? ",." : ".,",
+        legend: { orientation: "h" },
+        ...layout,
+      },
+      { displaylogo: false, responsive: true, locale: state.lang },
+    );
+  }
+
+  function fuelName() {
+    return t(`fuel.${state.fuel}`);
+  }
+
+  function setSummary(key, vars) {
+    $("st-summary").textContent = t(key, { fuel: fuelName(), ...vars });
+  }
+
+  async function renderRanking(data) {
+    const rows = records(data);
+    setSummary(rows.length ? "summary.ranking" : "summary.empty", {
+      n: rows.length, start: day(data.start), end: day(data.end),
+    });
+    const cols = [
+      ["municipality", (r) => r.municipality],
+      ["state", (r) => r.state],
+      ["stations", (r) => num(r.stations, 0), true],
+      ["p10", (r) => num(r.p10), true],
+      ["median", (r) => num(r.median), true],
+      ["p90", (r) => num(r.p90), true],
+    ];
+    const attrs = (r) => {
+      const key = `${r.state}|${r.municipality}`;
+      return { "data-muni": key, class: key === state.muni ? "selected" : "" };
+    };
+    table($("st-cheapest"), cols, rows.slice(0, TOP), attrs);
+    table($("st-dearest"), cols, rows.slice(-TOP).reverse(), attrs);
+    await renderMunicipality();
+  }
+
+  async function renderMunicipality() {
+    if (!state.muni || !state.muni.includes("|")) {
+      $("st-muni-title").textContent = t("rank.pick");
+      if (window.Plotly) window.Plotly.purge($("st-chart-muni"));
+      return;
+    }
+    const [uf, name] = state.muni.split("|");
+    $("st-muni-title").textContent = t("rank.muni", { name: `${name} (${uf})` });
+    const rows = records(await getJson(muniUrl()));
+    const weeks = rows.map((r) => r.week);
+    plot("st-chart-muni", [
+      { x: weeks, y: rows.map((r) => r.p90), mode: "lines", line: { width: 0 }, showlegend: false, hoverinfo: "skip" },
+      { x: weeks, y: rows.map((r) => r.p10), mode: "lines", fill: "tonexty", line: { width: 0 },
+        fillcolor: "rgba(31,78,121,0.18)", name: t("chart.band") },
+      { x: weeks, y: rows.map((r) => r.median), mode: "lines+markers", name: t("chart.median"),
+        line: { color: "#1f4e79" }, customdata: rows.map((r) => r.stations),
+        hovertemplate: "%{y:.2f} · %{customdata} " + t("col.stations") + "<extra></extra>" },
+    ], { yaxis: { title: { text: "BRL" } }, xaxis: { type: "date" } });
+  }
+
+  function renderBrands(data) {
+    const rows = records(data).filter((r) => r.observations >= MIN_BRAND_PRICES);
+    setSummary(rows.length ? "summary.brands" : "summary.empty", {
+      n: rows.length, start: day(data.start), end: day(data.end),
+    });
+    const sorted = [...rows].sort((a, b) => a.premium - b.premium);
+    plot("st-chart-brands", [{
+      type: "bar", orientation: "h", y: sorted.map((r) => r.brand), x: sorted.map((r) => r.premium),
+      marker: { color: sorted.map((r) => (r.premium >= 0 ? "#c0392b" : "#1e8449")) },
+      customdata: sorted.map((r) => r.premium_pct),
+      hovertemplate: "%{y}: %{x:.3f} (%{customdata:.1f}%)<extra></extra>",
+    }], { xaxis: { title: { text: t("chart.premium") } }, margin: { t: 16, r: 16, b: 48, l: 160 } });
+    table($("st-brands"), [
+      ["brand", (r) => r.brand],
+      ["observations", (r) => num(r.observations, 0), true],
+      ["mean_price", (r) => num(r.mean_price), true],
+      ["premium", (r) => num(r.premium, 3), true],
+      ["premium_pct", (r) => num(r.premium_pct, 1), true],
+    ], rows);
+  }
+
+  function renderDispersion(data) {
+    const rows = records(data);
+    setSummary(rows.length ? "summary.dispersion" : "summary.empty", {
+      start: day(data.start), end: day(data.end),
+    });
+    const weeks = rows.map((r) => r.week);
+    plot("st-chart-dispersion", [
+      { x: weeks, y: rows.map((r) => r.p90), name: "P90", mode: "lines+markers", line: { color: "#c0392b" } },
+      { x: weeks, y: rows.map((r) => r.median), name: t("chart.median"), mode: "lines+markers", line: { color: "#1f4e79" } },
+      { x: weeks, y: rows.map((r) => r.p10), name: "P10", mode: "lines+markers", line: { color: "#1e8449" } },
+      { x: weeks, y: rows.map((r) => r.cv), name: t("chart.cv"), yaxis: "y2", mode: "lines",
+        line: { dash: "dot", color: "#7f8c8d" } },
+    ], {
+      xaxis: { type: "date" },
+      yaxis: { title: { text: "BRL" } },
+      yaxis2: { overlaying: "y", side: "right", title: { text: t("chart.cv") }, showgrid: false },
+    });
+    table($("st-dispersion"), [
+      ["week", (r) => day(r.week)],
+      ["stations", (r) => num(r.stations, 0), true],
+      ["p10", (r) => num(r.p10), true],
+      ["median", (r) => num(r.median), true],
+      ["p90", (r) => num(r.p90), true],
+      ["spread", (r) => num(r.p90_p10), true],
+      ["cv", (r) => num(r.cv, 3), true],
+    ], rows);
+  }
+
+  function renderSearch(data) {
+    const rows = records(data);
+    setSummary(rows.length ? "summary.search" : "summary.empty", { n: new Set(rows.map((r) => r.cnpj)).size, q: state.q });
+    table($("st-search"), [
+      ["cnpj", (r) => r.cnpj],
+      ["station", (r) => r.station],
+      ["address", (r) => [r.street, r.number, r.neighbourhood].filter(Boolean).join(", ")],
+      ["municipality", (r) => `${r.municipality} (${r.state})`],
+      ["brand", (r) => r.brand],
+      ["product", (r) => t(`fuel.${r.product}`)],
+      ["collected", (r) => day(r.collected)],
+      ["price", (r) => num(r.price), true],
+    ], rows);
+  }
+
+  function translate() {
+    document.documentElement.lang = state.lang;
+    for (const el of document.querySelectorAll("[data-t]")) el.textContent = t(el.dataset.t);
+    for (const button of document.querySelectorAll(".lang-btn")) {
+      button.setAttribute("aria-pressed", String(button.dataset.lang === state.lang));
+    }
+    const fuel = $("st-fuel");
+    fuel.textContent = "";
+    for (const code of (meta && meta.fuels) || Object.keys(T.en).filter((k) => k.startsWith("fuel.")).map((k) => k.slice(5))) {
+      fuel.add(new Option(t(`fuel.${code}`), code));
+    }
+    fuel.value = state.fuel;
+    const uf = $("st-state");
+    uf.textContent = "";
+    uf.add(new Option(t("ctl.allStates"), ""));
+    for (const code of UFS) uf.add(new Option(code, code));
+    uf.value = state.state;
+  }
+
+  function syncControls() {
+    for (const tab of document.querySelectorAll(".tabs [data-view]")) {
+      const active = tab.dataset.view === state.view;
+      tab.classList.toggle("active", active);
+      tab.setAttribute("aria-selected", String(active));
+    }
+    for (const section of document.querySelectorAll("main .view")) {
+      section.hidden = section.dataset.view !== state.view;
+    }
+    for (const label of document.querySelectorAll("[data-views]")) {
+      label.hidden = !label.dataset.views.split(" ").includes(state.view);
+    }
+    $("st-fuel").closest("label").hidden = state.view === "search";
+    $("st-start").value = state.start;
+    $("st-end").value = state.end;
+    $("st-q").value = state.q;
+    $("st-csv").href = state.view === "search" && state.q.length < 2 ? "#" : apiUrl("csv");
+  }
+
+  async function render() {
+    const mine = ++seq;
+    writeUrl();
+    translate();
+    syncControls();
+    const error = $("st-error");
+    error.hidden = true;
+    if (state.view === "search" && state.q.trim().length < 2) {
+      $("st-summary").textContent = t("summary.searchHint");
+      $("st-search").textContent = "";
+      return;
+    }
+    const section = $(`st-view-${state.view}`);
+    section.classList.add("is-loading");
+    try {
+      const data = await getJson(apiUrl());
+      if (mine !== seq) return;
+      if (!state.start) state.start = data.start;
+      if (!state.end) state.end = data.end;
+      writeUrl();
+      syncControls();
+      if (state.view === "ranking") await renderRanking(data);
+      else if (state.view === "brands") renderBrands(data);
+      else if (state.view === "dispersion") renderDispersion(data);
+      else renderSearch(data);
+    } catch (err) {
+      if (mine !== seq) return;
+      error.textContent = t("error.load", { msg: err.message });
+      error.hidden = false;
+    } finally {
+      section.classList.remove("is-loading");
+      document.body.dataset.ready = String(mine);
+    }
+  }
+
+  function bind() {
+    for (const tab of document.querySelectorAll(".tabs [data-view]")) {
+      tab.addEventListener("click", () => { state.view = tab.dataset.view; render(); });
+    }
+    for (const button of document.querySelectorAll(".lang-btn")) {
+      button.addEventListener("click", () => { state.lang = button.dataset.lang; render(); });
+    }
+    $("st-fuel").addEventListener("change", (e) => { state.fuel = e.target.value; render(); });
+    $("st-state").addEventListener("change", (e) => { state.state = e.target.value; render(); });
+    $("st-start").addEventListener("change", (e) => { state.start = e.target.value; render(); });
+    $("st-end").addEventListener("change", (e) => { state.end = e.target.value; render(); });
+    let timer = null;
+    $("st-q").addEventListener("input", (e) => {
+      state.q = e.target.value;
+      clearTimeout(timer);
+      timer = setTimeout(render, 250);
+    });
+    $("st-controls").addEventListener("submit", (e) => { e.preventDefault(); render(); });
+    for (const id of ["st-cheapest", "st-dearest"]) {
+      $(id).addEventListener("click", (e) => {
+        const row = e.target.closest("tr[data-muni]");
+        if (!row) return;
+        state.muni = row.dataset.muni;
+        for (const tr of document.querySelectorAll("tr[data-muni]")) {
+          tr.classList.toggle("selected", tr.dataset.muni === state.muni);
+        }
+        writeUrl();
+        renderMunicipality().catch((err) => {
+          $("st-error").textContent = t("error.load", { msg: err.message });
+          $("st-error").hidden = false;
+        });
+      });
+    }
+    $("st-share").addEventListener("click", async () => {
+      writeUrl();
+      try {
+        await navigator.clipboard.writeText(location.href);
+        $("st-status").textContent = t("ctl.copied");
+      } catch {
+        $("st-status").textContent = location.href;
+      }
+    });
+  }
+
+  async function start() {
+    readUrl();
+    bind();
+    try {
+      meta = await getJson("/api/stations/meta");
+    } catch (err) {
+      translate();
+      syncControls();
+      $("st-error").textContent = t("error.load", { msg: err.message });
+      $("st-error").hidden = false;
+      document.body.dataset.ready = "error";
+      return;
+    }
+    await render();
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();

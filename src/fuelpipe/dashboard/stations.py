@@ -1,0 +1,224 @@
+"""The station views' API (``/api/stations/...``) and page (``/stations``).
+
+Every answer comes from one of the lake's named queries (adapters/lake/queries.py), the same
+SQL text Athena runs in the AWS home. The router gets the query engine injected; without one
+(no ``lake`` extra, or an empty lake) the page still loads and the API answers 404 saying how
+to get one.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, timedelta
+from typing import Annotated, Any, Literal, Protocol
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse, Response
+
+from fuelpipe.dashboard.errors import InvalidRequestError
+from fuelpipe.dashboard.static_assets import serve_asset
+from fuelpipe.domain.stations import FUELS, query_params
+
+MAX_SPAN_DAYS = 370
+NO_LAKE = (
+    "no station lake here: install the lake extra (pip install 'fuelpipe[lake]') and run "
+    "`fuelpipe stations ingest`"
+)
+
+
+class StationQueries(Protocol):
+    """What the views need from the lake (StationLake, or Athena in the AWS home)."""
+
+    def query(self, name: str, params: dict[str, Any]) -> Any: ...
+
+    def window(self) -> tuple[date, date] | None: ...
+
+
+FuelQ = Annotated[
+    Literal["GASOLINE", "GASOLINE_PREMIUM", "ETHANOL", "DIESEL", "DIESEL_S10", "CNG", "LPG"],
+    Query(description="fuel"),
+]
+DayQ = Annotated[date | None, Query(description="collection day, YYYY-MM-DD")]
+FormatQ = Annotated[Literal["json", "csv"], Query(description="json or csv")]
+StateQ = Annotated[str | None, Query(pattern=r"^[A-Za-z]{2}$", description="UF, e.g. SP")]
+MunicipalityQ = Annotated[str | None, Query(max_length=80, description="as ANP writes it")]
+TextQ = Annotated[str, Query(min_length=2, max_length=60, description="name, CNPJ or town")]
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "content": {"application/json": {}, "text/csv": {}},
+        "description": "JSON, or CSV with `format=csv`",
+    },
+    404: {"description": "no station lake here (how to get one in `detail`)"},
+    422: {"description": "invalid parameters, with a message"},
+}
+assert set(FUELS) == {
+    "GASOLINE",
+    "GASOLINE_PREMIUM",
+    "ETHANOL",
+    "DIESEL",
+    "DIESEL_S10",
+    "CNG",
+    "LPG",
+}
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, float):
+        return round(value, 4)
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def build_router(lake: StationQueries | None) -> APIRouter:
+    """The station page and API around ``lake``."""
+    router = APIRouter()
+
+    def unavailable() -> Response:
+        return JSONResponse({"detail": NO_LAKE}, status_code=404)
+
+    def span(start: date | None, end: date | None) -> tuple[date, date] | None:
+        assert lake is not None
+        window = lake.window()
+        if window is None:
+            return None
+        last = end or window[1]
+        first = start or max(window[0], last - timedelta(days=27))
+        if first > last:
+            raise InvalidRequestError(f"start {first} is after end {last}")
+        if (last - first).days > MAX_SPAN_DAYS:
+            raise InvalidRequestError(f"at most {MAX_SPAN_DAYS} days at once")
+        return first, last
+
+    def answer(
+        name: str,
+        fuel: str,
+        start: date | None,
+        end: date | None,
+        fmt: str,
+        *,
+        state: str | None = None,
+        municipality: str | None = None,
+        text: str = "",
+        keep: Any = None,
+    ) -> Response:
+        if lake is None:
+            return unavailable()
+        days = span(start, end)
+        if days is None:
+            return unavailable()
+        result = lake.query(name, query_params(fuel, *days, state, municipality, text))
+        rows = [[_cell(v) for v in r] for r in result.rows]
+        if keep is not None:
+            rows = [r for r in rows if keep(dict(zip(result.columns, r, strict=True)))]
+        if fmt == "csv":
+            buf = io.StringIO()
+            writer = csv.writer(buf, lineterminator="\n")
+            writer.writerow(result.columns)
+            writer.writerows(rows)
+            filename = f"stations-{name}-{fuel}-{days[0]}-{days[1]}.csv"
+            return Response(
+                buf.getvalue(),
+                media_type="text/csv; charset=utf-8",
+                headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+            )
+        return JSONResponse(
+            {
+                "query": name,
+                "fuel": fuel,
+                "start": days[0].isoformat(),
+                "end": days[1].isoformat(),
+                "columns": result.columns,
+                "rows": rows,
+            }
+        )
+
+    @router.get("/stations", include_in_schema=False)
+    def page(request: Request) -> Response:
+        return serve_asset(request, "stations.html", max_age=0)
+
+    @router.get("/api/stations/meta", tags=["stations"], responses=RESPONSES)
+    def meta(format: FormatQ = "json") -> Response:
+        """The lake's first and last collection day and the fuels."""
+        if lake is None:
+            return unavailable()
+        window = lake.window()
+        body = {
+            "available": window is not None,
+            "first": window[0].isoformat() if window else None,
+            "last": window[1].isoformat() if window else None,
+        }
+        if format == "csv":
+            return Response(
+                "available,first,last\n" + ",".join(str(v or "") for v in body.values()) + "\n",
+                media_type="text/csv; charset=utf-8",
+                headers={"Content-Disposition": 'attachment; filename="stations-meta.csv"'},
+            )
+        return JSONResponse({**body, "fuels": list(FUELS)})
+
+    @router.get("/api/stations/ranking", tags=["stations"], responses=RESPONSES)
+    def ranking(
+        fuel: FuelQ = "GASOLINE",
+        start: DayQ = None,
+        end: DayQ = None,
+        state: StateQ = None,
+        format: FormatQ = "json",
+    ) -> Response:
+        """Municipalities from cheapest to dearest median: stations, p10, median, p90."""
+        uf = state.upper() if state else None
+        return answer(
+            "municipality_ranking",
+            fuel,
+            start,
+            end,
+            format,
+            keep=(lambda r: r["state"] == uf) if uf else None,
+        )
+
+    @router.get("/api/stations/municipality", tags=["stations"], responses=RESPONSES)
+    def municipality(
+        state: Annotated[str, Query(pattern=r"^[A-Za-z]{2}$")],
+        municipality: Annotated[str, Query(min_length=2, max_length=80)],
+        fuel: FuelQ = "GASOLINE",
+        start: DayQ = None,
+        end: DayQ = None,
+        format: FormatQ = "json",
+    ) -> Response:
+        """One municipality's weekly distribution: stations, p10, median, p90."""
+        return answer(
+            "municipality_weekly", fuel, start, end, format, state=state, municipality=municipality
+        )
+
+    @router.get("/api/stations/brands", tags=["stations"], responses=RESPONSES)
+    def brands(
+        fuel: FuelQ = "GASOLINE",
+        start: DayQ = None,
+        end: DayQ = None,
+        format: FormatQ = "json",
+    ) -> Response:
+        """Each flag's premium over unbranded (BRANCA) stations of the same town and week."""
+        return answer("brand_premium", fuel, start, end, format)
+
+    @router.get("/api/stations/dispersion", tags=["stations"], responses=RESPONSES)
+    def dispersion(
+        fuel: FuelQ = "GASOLINE",
+        start: DayQ = None,
+        end: DayQ = None,
+        format: FormatQ = "json",
+    ) -> Response:
+        """National price dispersion per week: p10, median, p90, spread, coefficient of
+        variation."""
+        return answer("dispersion", fuel, start, end, format)
+
+    @router.get("/api/stations/search", tags=["stations"], responses=RESPONSES)
+    def search(
+        q: TextQ,
+        start: DayQ = None,
+        end: DayQ = None,
+        format: FormatQ = "json",
+    ) -> Response:
+        """Stations whose name, CNPJ or municipality contains ``q``, with their last prices."""
+        return answer("station_search", "GASOLINE", start, end, format, text=q.strip())
+
+    return router

@@ -1,0 +1,243 @@
+"""ANP's station-level survey ("Série Histórica de Preços de Combustíveis"): the file layout,
+product and unit vocabularies, survey weeks, and how a rejected record maps to its file line.
+
+Pure: no I/O, no clock. The lake adapter turns these tables into SQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+# The 16 columns of every ANP station file since 2004, in order.
+ANP_COLUMNS: tuple[str, ...] = (
+    "Regiao - Sigla",
+    "Estado - Sigla",
+    "Municipio",
+    "Revenda",
+    "CNPJ da Revenda",
+    "Nome da Rua",
+    "Numero Rua",
+    "Complemento",
+    "Bairro",
+    "Cep",
+    "Produto",
+    "Data da Coleta",
+    "Valor de Venda",
+    "Valor de Compra",
+    "Unidade de Medida",
+    "Bandeira",
+)
+
+# The lake's column for each ANP column (same order).
+LAKE_COLUMNS: tuple[str, ...] = (
+    "region",
+    "state",
+    "municipality",
+    "station",
+    "cnpj",
+    "street",
+    "number",
+    "complement",
+    "neighbourhood",
+    "cep",
+    "product_label",
+    "collected",
+    "price",
+    "purchase_price",
+    "unit_label",
+    "brand",
+)
+
+# ANP product label -> fuelpipe fuel code (the same codes as the weekly catalog's FUEL#<code>).
+PRODUCTS: dict[str, str] = {
+    "GASOLINA": "GASOLINE",
+    "GASOLINA COMUM": "GASOLINE",
+    "GASOLINA ADITIVADA": "GASOLINE_PREMIUM",
+    "ETANOL": "ETHANOL",
+    "ETANOL HIDRATADO": "ETHANOL",
+    "DIESEL": "DIESEL",
+    "OLEO DIESEL": "DIESEL",
+    "DIESEL S10": "DIESEL_S10",
+    "OLEO DIESEL S10": "DIESEL_S10",
+    "GNV": "CNG",
+    "GLP": "LPG",
+}
+
+FUELS: tuple[str, ...] = (
+    "GASOLINE",
+    "GASOLINE_PREMIUM",
+    "ETHANOL",
+    "DIESEL",
+    "DIESEL_S10",
+    "CNG",
+    "LPG",
+)
+
+# The unit each fuel is priced in.
+FUEL_UNITS: dict[str, str] = {
+    "GASOLINE": "BRL/l",
+    "GASOLINE_PREMIUM": "BRL/l",
+    "ETHANOL": "BRL/l",
+    "DIESEL": "BRL/l",
+    "DIESEL_S10": "BRL/l",
+    "CNG": "BRL/m3",
+    "LPG": "BRL/13kg",
+}
+
+# ANP unit labels seen in the files (spacing and case vary) -> normalised unit.
+UNITS: dict[str, str] = {
+    "R$ / LITRO": "BRL/l",
+    "R$/LITRO": "BRL/l",
+    "R$/L": "BRL/l",
+    "R$ / M³": "BRL/m3",
+    "R$ / M3": "BRL/m3",
+    "R$/M³": "BRL/m3",
+    "R$/M3": "BRL/m3",
+    "R$ / 13 KG": "BRL/13kg",
+    "R$ / 13KG": "BRL/13kg",
+    "R$/13KG": "BRL/13kg",
+    "R$/13 KG": "BRL/13kg",
+}
+
+UNBRANDED = "BRANCA"
+
+# Sale prices outside these bounds are not prices at a pump (per unit; BRL).
+PRICE_BOUNDS: dict[str, tuple[float, float]] = {
+    "BRL/l": (0.5, 30.0),
+    "BRL/m3": (0.5, 30.0),
+    "BRL/13kg": (20.0, 400.0),
+}
+
+
+def unit_key(label: str) -> str:
+    """The lookup key of a unit label: upper case, trimmed."""
+    return label.strip().upper()
+
+
+def week_start(day: date) -> date:
+    """The Sunday that opens ANP's survey week (Sunday to Saturday) containing ``day``."""
+    return day - timedelta(days=(day.weekday() + 1) % 7)
+
+
+def month_of(day: date) -> str:
+    """The lake partition month, ``YYYY-MM``."""
+    return f"{day.year:04d}-{day.month:02d}"
+
+
+def query_params(
+    fuel: str, start: date, end: date, state: str | None, municipality: str | None, text: str
+) -> dict[str, Any]:
+    """The lake queries' parameters for a fuel and a span of collection days."""
+    return {
+        "product": fuel,
+        "month_from": month_of(start),
+        "month_to": month_of(end),
+        "week_from": week_start(start),
+        "week_to": week_start(end),
+        "state": (state or "").upper(),
+        "municipality": (municipality or "").upper(),
+        "text": text.upper(),
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class BadRow:
+    """One record that failed validation: where it is and why."""
+
+    file: str
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.reason}"
+
+
+def lines_of_accepted(
+    accepted_indices: Iterable[int], rejected_lines: Sequence[int], first_data_line: int = 2
+) -> dict[int, int]:
+    """File line of each accepted record, given the lines the CSV reader rejected.
+
+    The reader numbers accepted records 0, 1, … in file order and skips rejected lines, so the
+    k-th accepted record sits on the k-th data line that was not rejected (one record a line:
+    ANP files quote ``;`` inside fields but never break a record across lines).
+    """
+    wanted = sorted(set(accepted_indices))
+    rejected = sorted(set(rejected_lines))
+    out: dict[int, int] = {}
+    r = 0
+    skipped = 0
+    for k in wanted:
+        line = first_data_line + k + skipped
+        while r < len(rejected) and rejected[r] <= line:
+            if rejected[r] >= first_data_line:
+                skipped += 1
+                line += 1
+            r += 1
+        out[k] = line
+    return out
+
+
+# --- reconciliation with ANP's published weekly state averages ---------------------------
+# ANP publishes each state's weekly average as a mean of municipal averages weighted by the
+# number of stations each municipality has in ANP's register (not by how many were sampled),
+# rounded to the centavo. The station files carry the sampled stations but not those weights,
+# so a plain mean of the station prices differs from the published figure. On the real
+# 2025-03/04 sample, wherever the file holds the week's full sample, the difference is at most
+# 3.6% of the price for gasoline and 4.5% for ethanol (median 0.6% and 0.8%), of either sign
+# (states whose sampled stations sit in dearer or cheaper towns than their register's mix).
+RECONCILE_TOLERANCE_PCT = 5.0
+RECONCILE_MEDIAN_PCT = 1.0
+# A state-week is compared only when the file holds most of ANP's sample for it: the rolling
+# files cut weeks at their first and last day, and a week with 1 of 9 stations says nothing.
+RECONCILE_MIN_COVERAGE = 0.8
+
+
+@dataclass(frozen=True, slots=True)
+class Reconciled:
+    """One state and week: the station-level mean against ANP's published average."""
+
+    state: str
+    week_end: date
+    station_mean: float
+    observations: int
+    published_mean: float
+    published_stations: int
+
+    @property
+    def diff(self) -> float:
+        return self.station_mean - self.published_mean
+
+    @property
+    def diff_pct(self) -> float:
+        return 100.0 * self.diff / self.published_mean
+
+    @property
+    def coverage(self) -> float:
+        return self.observations / self.published_stations if self.published_stations else 0.0
+
+    @property
+    def compared(self) -> bool:
+        return self.coverage >= RECONCILE_MIN_COVERAGE
+
+    @property
+    def within(self) -> bool:
+        return abs(self.diff_pct) <= RECONCILE_TOLERANCE_PCT
+
+
+def reconcile(
+    station_weeks: Iterable[tuple[str, date, float, int]],
+    published: dict[tuple[str, date], tuple[float, int]],
+) -> list[Reconciled]:
+    """Pair station-level weekly means ``(state, week start, mean, observations)`` with the
+    published ``(state, week end Saturday) -> (mean, stations)``; weeks ANP did not publish
+    are left out."""
+    out = []
+    for state, start, mean, n in station_weeks:
+        end = start + timedelta(days=6)
+        found = published.get((state, end))
+        if found is not None:
+            out.append(Reconciled(state, end, mean, n, found[0], found[1]))
+    return sorted(out, key=lambda r: (r.state, r.week_end))

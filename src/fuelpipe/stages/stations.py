@@ -1,0 +1,161 @@
+"""Station-level ingest: list ANP's station files, download what changed, ingest into the lake.
+
+Uses only the two objects it is given (the file source and the lake) through the small
+protocols below. The lake's manifest records, per URL, the validators of the last download, so
+an unchanged file is answered with a 304 and not downloaded again; a file whose content was
+already ingested under another URL is not ingested twice.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from fuelpipe.ports.lake import LakeStorage
+from fuelpipe.ports.source import SourceError
+
+Progress = Callable[[str, int, int], None]
+
+
+class DownloadResult(Protocol):
+    @property
+    def unchanged(self) -> bool: ...
+    @property
+    def path(self) -> Path | None: ...
+    @property
+    def etag(self) -> str | None: ...
+    @property
+    def last_modified(self) -> str | None: ...
+
+
+class FileSource(Protocol):
+    def listing(self) -> list[str]: ...
+
+    def download(
+        self, url: str, target: Path, *, etag: str | None = None, last_modified: str | None = None
+    ) -> DownloadResult: ...
+
+
+class FileReportLike(Protocol):
+    rows: int
+    written: int
+    rejected: int
+
+    def as_dict(self) -> dict[str, Any]: ...
+
+
+class Lake(Protocol):
+    storage: LakeStorage
+
+    def ingest_path(
+        self, path: Path, name: str | None = None, *, source: str | None = None, force: bool = False
+    ) -> Sequence[FileReportLike]: ...
+
+
+@dataclass
+class IngestSummary:
+    """What one ``stations ingest`` did, file by file."""
+
+    files: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    unchanged: int = 0
+
+    @property
+    def rows(self) -> int:
+        return sum(p["rows"] for f in self.files for p in f.get("parts", []))
+
+    @property
+    def written(self) -> int:
+        return sum(p["written"] for f in self.files for p in f.get("parts", []))
+
+    @property
+    def rejected(self) -> int:
+        return sum(p["rejected"] for f in self.files for p in f.get("parts", []))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "files": self.files,
+            "errors": self.errors,
+            "unchanged": self.unchanged,
+            "rows": self.rows,
+            "written": self.written,
+            "rejected": self.rejected,
+        }
+
+
+def file_name(url: str) -> str:
+    return url.rstrip("/").rsplit("/", 1)[-1]
+
+
+def ingest_local(
+    lake: Lake, paths: Sequence[Path], *, force: bool = False, progress: Progress | None = None
+) -> IngestSummary:
+    """Ingest files already on disk; a bad file gets one error line, the rest go on."""
+    summary = IngestSummary()
+    for n, path in enumerate(paths, 1):
+        try:
+            reports = lake.ingest_path(path, path.name, source=str(path), force=force)
+        except OSError as exc:
+            summary.errors.append(f"{path}: {exc}")
+        else:
+            summary.files.append({"name": path.name, "parts": [r.as_dict() for r in reports]})
+        if progress:
+            progress("ingest", n, len(paths))
+    return summary
+
+
+def ingest_remote(
+    lake: Lake,
+    source: FileSource,
+    *,
+    only: Sequence[str] = (),
+    force: bool = False,
+    progress: Progress | None = None,
+    workdir: Path | None = None,
+) -> IngestSummary:
+    """List the files, download each one that changed, ingest it; record its validators."""
+    summary = IngestSummary()
+    try:
+        urls = source.listing()
+    except SourceError as exc:
+        summary.errors.append(f"listing: {exc}")
+        return summary
+    if only:
+        urls = [u for u in urls if any(o in file_name(u) for o in only)]
+    for n, url in enumerate(urls, 1):
+        manifest = lake.storage.read_manifest()
+        seen = {} if force else manifest.get("http", {}).get(url, {})
+        with tempfile.TemporaryDirectory(prefix="fuelpipe-shpc-", dir=workdir) as tmp:
+            try:
+                got = source.download(
+                    url,
+                    Path(tmp) / file_name(url),
+                    etag=seen.get("etag"),
+                    last_modified=seen.get("last_modified"),
+                )
+            except SourceError as exc:
+                summary.errors.append(f"{file_name(url)}: {exc}")
+                continue
+            finally:
+                if progress:
+                    progress("download", n, len(urls))
+            if got.unchanged or got.path is None:
+                summary.unchanged += 1
+                summary.files.append({"name": file_name(url), "url": url, "unchanged": True})
+            else:
+                reports = lake.ingest_path(got.path, file_name(url), source=url, force=force)
+                summary.files.append(
+                    {"name": file_name(url), "url": url, "parts": [r.as_dict() for r in reports]}
+                )
+                manifest = lake.storage.read_manifest()
+                manifest.setdefault("http", {})[url] = {
+                    "etag": got.etag,
+                    "last_modified": got.last_modified,
+                }
+                lake.storage.write_manifest(manifest)
+        if progress:
+            progress("ingest", n, len(urls))
+    return summary

@@ -1,0 +1,88 @@
+"""The API's answers to extreme and malformed input: 422 with a message and the security
+headers, never a 500; a 500 from a real fault still carries the headers; /docs is offline."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from tests.dashboard.conftest import NOW
+
+from fuelpipe.adapters.clock import FixedClock
+from fuelpipe.adapters.sqlite_store import SqliteStore
+from fuelpipe.dashboard.app import create_app
+from fuelpipe.dashboard.areas import REGION_CODES, STATE_CODES
+from fuelpipe.dashboard.security import CONTENT_SECURITY_POLICY
+from fuelpipe.domain.catalog import DEFAULT_CATALOG
+
+EXTREMES = ["0001-01-01", "9999-12-31", "1899-12-31", "2201-01-01"]
+DATED = [
+    "/api/series?key=CURRENCY%23USD&freq=weekly",
+    "/api/indices?keys=CURRENCY%23USD,COMMODITY%23BRENT",
+    "/api/correlations?keys=CURRENCY%23USD,COMMODITY%23BRENT",
+    "/api/lags?fuel=GASOLINE",
+]
+
+
+@pytest.mark.parametrize("day", EXTREMES)
+@pytest.mark.parametrize("view", DATED)
+@pytest.mark.parametrize("param", ["start", "end"])
+def test_extreme_dates_are_422_with_headers(
+    client: httpx.Client, view: str, param: str, day: str
+) -> None:
+    r = client.get(f"{view}&{param}={day}")
+    assert r.status_code == 422, r.text
+    assert day in r.json()["detail"]
+    assert r.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+
+
+def test_a_date_over_a_year_ahead_of_the_clock_is_422(client: httpx.Client) -> None:
+    later = date(NOW.year + 2, 1, 1).isoformat()
+    r = client.get(f"/api/parity?week={later}")
+    assert r.status_code == 422
+    assert "more than a year after today" in r.json()["detail"]
+
+
+def test_keys_are_case_insensitive(client: httpx.Client) -> None:
+    upper = client.get("/api/series?key=CURRENCY%23USD&start=2022-04-01").json()
+    lower = client.get("/api/series?key=currency%23usd&start=2022-04-01").json()
+    assert upper == lower
+    assert upper["points"]
+    both = client.get("/api/indices?keys=currency%23usd,commodity%23brent").json()
+    assert [s["key"] for s in both["series"]] == ["CURRENCY#USD", "COMMODITY#BRENT"]
+
+
+def test_area_docs_come_from_the_codes_the_code_checks(client: httpx.Client) -> None:
+    spec = client.get("/openapi.json").json()
+    (area,) = [p for p in spec["paths"]["/api/lags"]["get"]["parameters"] if p["name"] == "area"]
+    text = area["description"]
+    assert all(code in text for code in (*REGION_CODES, *STATE_CODES))
+    assert "(N, NE" not in text
+
+
+def test_docs_are_this_origins_own_page(client: httpx.Client) -> None:
+    page = client.get("/docs")
+    assert page.status_code == 200
+    assert page.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+    sources = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    assert sources
+    assert all(s.startswith(("/", "#")) for s in sources), sources  # no CDN
+    assert client.get("/static/docs.js").status_code == 200
+    redoc = client.get("/redoc", follow_redirects=False)
+    assert redoc.status_code == 308
+    assert redoc.headers["location"] == "/docs"
+
+
+def test_an_unhandled_error_is_a_500_with_the_security_headers(tmp_path) -> None:
+    store = SqliteStore(tmp_path / "closed.sqlite")
+    store.close()  # every read now fails: a fault of the server, not of the request
+    app = create_app(store, DEFAULT_CATALOG, clock=FixedClock(NOW), cache_ttl_s=0)
+    with TestClient(app, raise_server_exceptions=False) as c:
+        r = c.get("/api/series?key=CURRENCY%23USD")
+    assert r.status_code == 500
+    assert r.json() == {"detail": "internal error; see the server log"}
+    assert r.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+    assert r.headers["x-frame-options"] == "DENY"

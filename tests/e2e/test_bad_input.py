@@ -1,0 +1,348 @@
+"""Every bad input a new user or a careless operator can type, run as a real subprocess on a
+copy of the demo store: each exits 2 (bad input) or 3 (a source unreachable) with one `error:`
+line and no traceback, and the store stays byte-identical unless changing it is the point.
+
+Plus the repair path those mistakes need: `repair`, `dlq purge`, the demo's remembered clock,
+and the notice a rerun gives about messages an interrupted run still holds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import socket
+import subprocess
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from tests.e2e.conftest import fuelpipe
+
+from fuelpipe.adapters.clock import SystemClock
+from fuelpipe.adapters.sqlite_queue import SqliteQueue
+
+DEMO_NOW = "2022-05-07T23:59:00-03:00"
+"""The clock `fuelpipe demo` fills the store at (the end of the snapshot window)."""
+
+
+@dataclass
+class Ctx:
+    """What a case may need: its store copy, a scratch folder, ports, the real time."""
+
+    db: Path
+    tmp: Path
+    busy_port: int
+    closed_port: int
+    real_now: datetime
+
+    def ahead(self, days: int) -> str:
+        return (self.real_now + timedelta(days=days)).date().isoformat()
+
+
+@dataclass
+class Case:
+    """One bad input: the CLI arguments and environment, and what must come of it."""
+
+    name: str
+    args: Callable[[Ctx], list[str]]
+    env: Callable[[Ctx], dict[str, str]] = field(default=lambda _c: {})
+    code: int = 2
+    changes_store: bool = False
+    read_only: bool = False
+
+
+def _a(*args: str) -> Callable[[Ctx], list[str]]:
+    return lambda _c: list(args)
+
+
+CASES = [
+    # clocks
+    Case("now far future run", _a("--now", "2099-01-01", "run", "--series", "CURRENCY#USD")),
+    Case("now year 1", _a("--now", "0001-01-01", "status")),
+    Case("now year 9999 run", _a("--now", "9999-12-31", "run")),
+    Case("now year 9999 from env", _a("status"), env=lambda _c: {"FUELPIPE_NOW": "9999-12-31"}),
+    Case("now before every series", _a("--now", "1950-06-01", "status")),
+    Case("now garbage", _a("--now", "yesterday", "status")),
+    Case("now days ahead", lambda c: ["--now", c.ahead(3), "run", "-s", "CURRENCY#USD"]),
+    Case(
+        "simulate future beyond a year",
+        lambda c: ["--simulate-future", "--now", c.ahead(800), "run", "-s", "CURRENCY#USD"],
+    ),
+    Case("since year 9999", _a("run", "--since", "9999-12-31")),
+    Case("since year 1", _a("status", "--since", "0001-01-01")),
+    Case("since not a date", _a("status", "--since", "31/12/2021")),
+    Case("since next decade", _a("status", "--since", "2035-01-01")),
+    # export
+    Case("export to a missing folder", _a("export", "CURRENCY#USD", "-o", "/missing/dir/x.csv")),
+    Case("export to a directory", lambda c: ["export", "CURRENCY#USD", "-o", str(c.tmp)]),
+    Case("export unknown key", _a("export", "NOPE#XYZ")),
+    Case("export bad format", _a("export", "CURRENCY#USD", "--format", "xml")),
+    # servers
+    Case("dashboard port out of range", _a("dashboard", "--port", "99999")),
+    Case("dashboard negative port", _a("dashboard", "--port", "-1")),
+    Case("dashboard port in use", lambda c: ["dashboard", "--port", str(c.busy_port)]),
+    Case("replay port in use", lambda c: ["replay", "--port", str(c.busy_port)]),
+    Case("replay port out of range", _a("replay", "--port", "70000")),
+    Case("replay garbage faults", _a("replay", "--faults", "garbage")),
+    Case("replay missing fault file", _a("replay", "--faults", "/missing/plan.toml")),
+    Case("replay fault rate above 1", _a("replay", "--faults", "all:5")),
+    Case("demo port out of range", _a("demo", "--port", "0")),
+    # store, settings, commands
+    Case("run on a read-only store", _a("run", "-s", "CURRENCY#USD"), read_only=True),
+    Case("store path is a directory", _a("status"), env=lambda c: {"FUELPIPE_DB": str(c.tmp)}),
+    Case("bad setting", _a("status"), env=lambda _c: {"FUELPIPE_MAX_RETRIES": "many"}),
+    Case("unknown series", _a("status", "--series", "NOPE")),
+    Case("unknown command", _a("frobnicate")),
+    Case("unknown option", _a("status", "--colour")),
+    Case("release unknown key", _a("quarantine", "release", "NOPE", "2022-01-03")),
+    Case("release bad date", _a("quarantine", "release", "CURRENCY#USD", "2022-13-45")),
+    Case("dlq purge unknown option", _a("dlq", "purge", "--force")),
+    # a source nobody answers: exit 3, after a table per source
+    Case(
+        "run with the source unreachable",
+        _a("run", "-s", "CURRENCY#USD", "--since", "2021-01-04"),
+        env=lambda c: {
+            "FUELPIPE_SOURCE_BCB_URL": f"http://127.0.0.1:{c.closed_port}",
+            "FUELPIPE_HTTP_BACKOFF_S": "0.01",
+        },
+        code=3,
+        changes_store=True,
+    ),
+]
+
+
+def _digest(folder: Path) -> dict[str, str]:
+    """sha256 of every file of the store (SQLite's shared-memory index excepted)."""
+    return {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.iterdir())
+        if p.is_file() and not p.name.endswith("-shm") and p.stat().st_size
+    }
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def busy_port() -> Iterator[int]:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        yield int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def store_copy(demo_store, tmp_path: Path) -> Path:
+    """A private copy of the demo store's folder; returns the store file."""
+    env, _rows, _out = demo_store
+    source = Path(env["FUELPIPE_DB"])
+    folder = tmp_path / "store"
+    shutil.copytree(source.parent, folder)
+    return folder / source.name
+
+
+def _set_read_only(folder: Path, on: bool) -> bool:
+    """chmod for ordinary users; root ignores modes, so it gets the immutable attribute."""
+    paths = [*folder.iterdir(), folder]
+    import os
+
+    if os.geteuid() != 0:
+        for p in paths:
+            p.chmod((0o555 if p.is_dir() else 0o444) if on else 0o755)
+        return True
+    chattr = shutil.which("chattr")
+    if chattr is None:
+        return False
+    flag = "+i" if on else "-i"
+    done = subprocess.run([chattr, flag, *map(str, paths)], capture_output=True, check=False)
+    return done.returncode == 0
+
+
+def _one_error_line(stderr: str) -> list[str]:
+    """The stderr lines that are errors; notes and retry log lines are allowed beside them."""
+    return [line for line in stderr.splitlines() if line.startswith("error:")]
+
+
+@dataclass
+class Outcome:
+    """What one case's subprocess did, and the store's digest before and after."""
+
+    done: subprocess.CompletedProcess[str] | None
+    before: dict[str, str]
+    after: dict[str, str]
+
+
+def _run_case(case: Case, folder: Path, demo_db: Path, busy: int) -> Outcome:
+    store = folder / "store"
+    shutil.copytree(demo_db.parent, store)
+    db = store / demo_db.name
+    scratch = folder / "scratch"
+    scratch.mkdir()
+    ctx = Ctx(db, scratch, busy, _closed_port(), SystemClock().now())
+    env = {"FUELPIPE_DB": str(db), **case.env(ctx)}
+    before = _digest(store)
+    if case.read_only and not _set_read_only(store, True):
+        return Outcome(None, before, before)
+    try:
+        done = fuelpipe(*case.args(ctx), env=env, check=False, timeout=180)
+    finally:
+        if case.read_only:
+            _set_read_only(store, False)
+    return Outcome(done, before, _digest(store))
+
+
+@pytest.fixture(scope="module")
+def outcomes(
+    demo_store, busy_port: int, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Outcome]:
+    """Every case, each on its own copy of the demo store, a few subprocesses at a time."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    env, _rows, _out = demo_store
+    demo_db = Path(env["FUELPIPE_DB"])
+    root = tmp_path_factory.mktemp("bad-input")
+    folders = {}
+    for i, case in enumerate(CASES):
+        folders[case.name] = root / f"case{i}"
+        folders[case.name].mkdir()
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        futures = {
+            c.name: pool.submit(_run_case, c, folders[c.name], demo_db, busy_port) for c in CASES
+        }
+        return {name: f.result() for name, f in futures.items()}
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_bad_input_is_one_line_and_harmless(case: Case, outcomes: dict[str, Outcome]) -> None:
+    outcome = outcomes[case.name]
+    done = outcome.done
+    if done is None:
+        pytest.skip("cannot make a file read-only here")
+    output = done.stdout + done.stderr
+    assert "Traceback" not in output, output
+    assert done.returncode == case.code, output
+    errors = _one_error_line(done.stderr)
+    assert len(errors) == 1, done.stderr
+    others = [
+        line
+        for line in done.stderr.splitlines()
+        if line.strip() and not line.startswith(("error:", "note:", "retrying in"))
+    ]
+    assert others == [], done.stderr
+    if not case.changes_store:
+        assert outcome.after == outcome.before, f"{case.name} changed the store"
+
+
+def test_an_unreachable_source_is_named_in_words(store_copy: Path) -> None:
+    port = _closed_port()
+    env = {
+        "FUELPIPE_DB": str(store_copy),
+        "FUELPIPE_SOURCE_BCB_URL": f"http://127.0.0.1:{port}",
+        "FUELPIPE_HTTP_BACKOFF_S": "0.01",
+        "FUELPIPE_HTTP_ATTEMPTS": "2",
+    }
+    done = fuelpipe("run", "-s", "CURRENCY#USD", "--since", "2021-01-04", env=env, check=False)
+    assert done.returncode == 3, done.stderr
+    assert "could not reach bcb" in done.stderr
+    assert "connection refused" in done.stdout  # the per-source table
+    assert "retrying in" in done.stderr  # stamina's retries as readable lines
+    assert "stamina.retry_scheduled" not in done.stderr
+    as_json = fuelpipe("run", "-s", "CURRENCY#USD", "--json", env=env, check=False)
+    assert as_json.returncode == 3
+    sources = json.loads(as_json.stdout)["sources"]
+    assert sources["bcb"]["last_error"] == "connection refused"
+    assert sources["bcb"]["requests"] == sources["bcb"]["failures"] > 0
+
+
+def test_the_demo_store_runs_on_the_demo_clock(store_copy: Path) -> None:
+    env = {"FUELPIPE_DB": str(store_copy)}
+    done = fuelpipe("status", "--json", env=env)
+    assert f"using its clock {DEMO_NOW}" in done.stderr
+    rows = json.loads(done.stdout)
+    same = fuelpipe("--now", DEMO_NOW, "status", "--json", env=env)
+    assert "using its clock" not in same.stderr
+    assert json.loads(same.stdout) == rows  # exactly what the demo's own clock gives
+    later = fuelpipe("--now", "2022-06-30", "status", "--json", env=env)
+    missing = sum(r["missing"] for r in rows)
+    assert sum(r["missing"] for r in json.loads(later.stdout)) > missing + 1000
+    # Only PETR3, whose real file ends in March 2022 (the demo asks it no further), has gaps.
+    assert {r["key"] for r in rows if r["missing"]} <= {"STOCK#PETR3"}
+
+
+def test_a_clock_typo_is_repaired(store_copy: Path) -> None:
+    """A deliberate run in the future leaves PENDING rows for days that have not happened;
+    `repair` shows them and `repair --apply` removes them, stored values untouched."""
+    env = {
+        "FUELPIPE_DB": str(store_copy),
+        "FUELPIPE_SOURCE_BCB_URL": f"http://127.0.0.1:{_closed_port()}",
+        "FUELPIPE_HTTP_ATTEMPTS": "1",
+    }
+    ahead = (SystemClock().now() + timedelta(days=40)).date().isoformat()
+    before = json.loads(fuelpipe("status", "-s", "CURRENCY#USD", "--json", env=env).stdout)[0]
+    future = fuelpipe(
+        "--simulate-future", "--now", ahead, "run", "-s", "CURRENCY#USD", env=env, check=False
+    )
+    assert future.returncode == 3, future.stderr
+    shown = json.loads(fuelpipe("repair", "--json", env=env).stdout)
+    today = SystemClock().now().date().isoformat()
+    assert shown["found"], "the future PENDING rows are found"
+    assert all(r["date"] > today and r["status"] == "PENDING" for r in shown["found"])
+    assert shown["removed"] == 0
+    applied = json.loads(fuelpipe("repair", "--apply", "--json", env=env).stdout)
+    assert applied["removed"] == len(shown["found"])
+    assert json.loads(fuelpipe("repair", "--json", env=env).stdout)["found"] == []
+    after = json.loads(fuelpipe("status", "-s", "currency#usd", "--json", env=env).stdout)[0]
+    assert (after["present"], after["first"], after["last"]) == (
+        before["present"],
+        before["first"],
+        before["last"],
+    )
+
+
+def test_dlq_purge_asks_first(store_copy: Path) -> None:
+    env = {"FUELPIPE_DB": str(store_copy)}
+    queue = SqliteQueue(
+        store_copy.with_name(store_copy.stem + "-queue.sqlite"), SystemClock(), timedelta(60)
+    )
+    try:
+        queue.send(['{"not": "a download request"}'])
+        (message,) = queue.receive(1)
+        queue.dead_letter(message, "malformed message: test")
+    finally:
+        queue.close()
+    before = _digest(store_copy.parent)
+    refused = fuelpipe("dlq", "purge", env=env, check=False)  # stdin is not a terminal
+    assert refused.returncode == 2
+    assert "add --yes" in refused.stderr
+    assert _digest(store_copy.parent) == before
+    done = fuelpipe("dlq", "purge", "--yes", env=env)
+    assert "purged 1 dead letter" in done.stdout
+    assert json.loads(fuelpipe("dlq", "list", "--json", env=env).stdout) == []
+
+
+def test_a_rerun_says_what_an_interrupted_run_holds(store_copy: Path) -> None:
+    queue = SqliteQueue(
+        store_copy.with_name(store_copy.stem + "-queue.sqlite"),
+        SystemClock(),
+        timedelta(seconds=10),  # outlasts the CLI's start on a busy machine; the run waits it out
+    )
+    try:
+        queue.send(['{"not": "a download request"}'])
+        assert len(queue.receive(1)) == 1  # received, never deleted: a killed run's message
+    finally:
+        queue.close()
+    env = {
+        "FUELPIPE_DB": str(store_copy),
+        "FUELPIPE_SOURCE_BCB_URL": f"http://127.0.0.1:{_closed_port()}",  # never asked: no gaps
+    }
+    done = fuelpipe("run", "-s", "CURRENCY#USD", "--since", "2021-05-19", "--json", env=env)
+    assert "1 message(s) are held by an interrupted run; they come back at" in done.stderr
+    # The held message came back (real clock: the queue's timeout is operational time) and
+    # this run dealt with it: a malformed body goes to the dead letters with its reason.
+    assert json.loads(done.stdout)["scrape"]["dead_lettered"] == 1

@@ -1,0 +1,55 @@
+"""Station-lake fixtures: the real ANP sample from the replay snapshot, and synthetic variants
+of it (named synthetic) for the formats and faults the real sample does not show."""
+
+from __future__ import annotations
+
+import lzma
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from fuelpipe.adapters.clock import FixedClock
+from fuelpipe.replay.snapshot_data import SNAPSHOT_DIR
+
+pytest.importorskip("duckdb", reason="the station lake needs the lake extra (duckdb)")
+
+from fuelpipe.adapters.lake.engine import StationLake
+from fuelpipe.adapters.lake.storage import LocalLakeStorage
+
+QUS = SNAPSHOT_DIR / "shpc" / "qus"
+NOW = datetime(2025, 4, 22, 12, 0, tzinfo=UTC)
+BOM = b"\xef\xbb\xbf"
+
+
+def real_file(group: str) -> bytes:
+    """A real "últimas 4 semanas" file as ANP serves it (group: gasolina-etanol, diesel-gnv,
+    glp)."""
+    return lzma.decompress((QUS / f"ultimas-4-semanas-{group}.csv.xz").read_bytes())
+
+
+def real_lines(group: str, rows: int) -> list[str]:
+    """The header and the first ``rows`` records of a real file, as text lines (no BOM)."""
+    text = real_file(group)[len(BOM) :].decode("utf-8")
+    return text.split("\r\n")[: rows + 1]
+
+
+@pytest.fixture
+def lake(tmp_path: Path) -> StationLake:
+    """An empty local lake."""
+    return StationLake(LocalLakeStorage(tmp_path / "lake"), FixedClock(NOW))
+
+
+@pytest.fixture
+def write(tmp_path: Path) -> Callable[[str, bytes], Path]:
+    """Write bytes to a file named ``name`` under a fresh folder."""
+    folder = tmp_path / "files"
+    folder.mkdir()
+
+    def _write(name: str, data: bytes) -> Path:
+        path = folder / name
+        path.write_bytes(data)
+        return path
+
+    return _write

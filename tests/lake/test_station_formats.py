@@ -1,0 +1,167 @@
+"""Every format ANP has served station files in, recognised by content, gives the same rows.
+
+The variants are synthetic (generated here from the real sample): Latin-1, ZIP, and XLSX under
+a ``.csv`` name, both as ANP's 2026 workbooks (each CSV line split across cells at commas) and
+as a one-column-per-field sheet. The BOM variant is the real file itself.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from openpyxl import Workbook
+from tests.lake.conftest import BOM, real_lines
+
+from fuelpipe.adapters.lake.engine import StationLake
+from fuelpipe.adapters.lake.formats import FileFormat, detect
+
+ROWS = 1500
+
+
+def _csv_text() -> str:
+    return "\r\n".join(real_lines("gasolina-etanol", ROWS)) + "\r\n"
+
+
+def synthetic_latin1() -> bytes:
+    return _csv_text().encode("latin-1")
+
+
+def synthetic_zip(inner: bytes, member: str = "precos-gasolina-etanol-03.csv") -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(member, inner)
+    return buf.getvalue()
+
+
+def synthetic_xlsx_split_at_commas() -> bytes:
+    """ANP's 2026 workbooks: each line of the CSV, split into cells at every comma."""
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("ultimas-4-semanas")
+    for line in _csv_text().split("\r\n")[:-1]:
+        sheet.append(line.split(","))
+    buf = io.BytesIO()
+    book.save(buf)
+    return buf.getvalue()
+
+
+def synthetic_xlsx_tabular() -> bytes:
+    import csv
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("dados")
+    for row in csv.reader(io.StringIO(_csv_text()), delimiter=";"):
+        sheet.append(row)
+    buf = io.BytesIO()
+    book.save(buf)
+    return buf.getvalue()
+
+
+def _rows(lake: StationLake) -> list[tuple[object, ...]]:
+    with lake.reader() as con:
+        return con.execute(
+            "SELECT product, cnpj, collected, price, brand, municipality, station, street "
+            "FROM stations ORDER BY ALL"
+        ).fetchall()
+
+
+@pytest.fixture
+def reference(tmp_path: Path) -> list[tuple[object, ...]]:
+    """The rows the real BOM file gives."""
+    from tests.lake.conftest import NOW
+
+    from fuelpipe.adapters.clock import FixedClock
+    from fuelpipe.adapters.lake.storage import LocalLakeStorage
+
+    path = tmp_path / "real.csv"
+    path.write_bytes(BOM + _csv_text().encode("utf-8"))
+    ref = StationLake(LocalLakeStorage(tmp_path / "ref"), FixedClock(NOW))
+    (report,) = ref.ingest_path(path)
+    assert report.fmt == FileFormat.CSV_UTF8_BOM
+    assert report.rows == report.written == ROWS
+    return _rows(ref)
+
+
+VARIANTS: dict[str, tuple[Callable[[], bytes], str, FileFormat]] = {
+    "latin-1": (synthetic_latin1, "ultimas-4-semanas-gasolina-etanol.csv", FileFormat.CSV_LATIN1),
+    "utf-8 without BOM": (
+        lambda: _csv_text().encode("utf-8"),
+        "precos-gasolina-etanol-03.csv",
+        FileFormat.CSV_UTF8,
+    ),
+    "zip of BOM csv": (
+        lambda: synthetic_zip(BOM + _csv_text().encode("utf-8")),
+        "precos-gasolina-etanol-2025.zip",
+        FileFormat.ZIP,
+    ),
+    "zip of latin-1 csv": (
+        lambda: synthetic_zip(synthetic_latin1()),
+        "ca-2025-01.csv",  # a ZIP under a .csv name is still read as a ZIP
+        FileFormat.ZIP,
+    ),
+    "xlsx split at commas under .csv": (
+        synthetic_xlsx_split_at_commas,
+        "02-cados-abertos-precos-gasolina-etanol.csv",
+        FileFormat.XLSX,
+    ),
+    "xlsx one cell per column under .csv": (
+        synthetic_xlsx_tabular,
+        "precos-gasolina-etanol-05.csv",
+        FileFormat.XLSX,
+    ),
+}
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_each_format_gives_the_real_rows(
+    variant: str,
+    lake: StationLake,
+    write: Callable[[str, bytes], Path],
+    reference: list[tuple[object, ...]],
+) -> None:
+    make, name, fmt = VARIANTS[variant]
+    path = write(name, make())
+    assert detect(path) is fmt
+    reports = lake.ingest_path(path)
+    assert len(reports) == 1
+    report = reports[0]
+    assert report.skipped is None
+    assert (report.rows, report.written, report.rejected) == (ROWS, ROWS, 0)
+    assert report.accounted()
+    assert _rows(lake) == reference
+
+
+def test_latin1_accents_survive(lake: StationLake, write: Callable[[str, bytes], Path]) -> None:
+    text = _csv_text()
+    accented = [ln for ln in text.split("\r\n") if any(ch in ln for ch in "ÁÂÃÉÊÍÓÔÕÚÇ")]
+    assert accented, "the real sample has accented brands (ATLÂNTICA, SABBÁ…)"
+    lake.ingest_path(write("old.csv", synthetic_latin1()))
+    with lake.reader() as con:
+        brands = {r[0] for r in con.execute("SELECT DISTINCT brand FROM stations").fetchall()}
+    expected = {ln.split(";")[-1] for ln in accented}
+    assert expected <= brands
+
+
+def test_unreadable_file_is_reported_not_fatal(
+    lake: StationLake, write: Callable[[str, bytes], Path]
+) -> None:
+    broken = write("broken.zip", b"PK\x03\x04 this is not an archive")
+    good = write("good.csv", BOM + _csv_text().encode("utf-8"))
+    (bad_report,) = lake.ingest_path(broken)
+    assert bad_report.skipped and "ZIP" in bad_report.skipped
+    (good_report,) = lake.ingest_path(good)
+    assert good_report.written == ROWS
+    assert lake.storage.read_manifest()["files"]["broken.zip"]["parts"][0]["skipped"]
+
+
+def test_a_wrong_header_is_one_clear_error(
+    lake: StationLake, write: Callable[[str, bytes], Path]
+) -> None:
+    lines = real_lines("glp", 10)
+    lines[0] = lines[0].replace("Valor de Venda", "Preco")
+    (report,) = lake.ingest_path(write("renamed.csv", "\n".join(lines).encode()))
+    assert report.skipped and "header is not ANP's 16 station columns" in report.skipped
+    assert report.written == 0

@@ -1,0 +1,137 @@
+"""ANP's station files over HTTP from the replay server: the listing is data, files come in
+ANP's real CSV format, a conditional GET of an unchanged file is a 304 with no body, and the
+CLI ingests, reports and queries them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+from tests.lake.conftest import NOW
+from typer.testing import CliRunner
+
+from fuelpipe.adapters.clock import FixedClock
+from fuelpipe.adapters.lake.engine import StationLake
+from fuelpipe.adapters.lake.storage import LocalLakeStorage
+from fuelpipe.adapters.sources.shpc import StationFiles, file_links
+from fuelpipe.cli.main import cli
+from fuelpipe.domain.stations import ANP_COLUMNS
+from fuelpipe.replay.server import ReplayServer
+from fuelpipe.stages.stations import ingest_remote
+
+FILES = "/arquivos/shpc/qus/"
+
+
+@pytest.fixture(scope="module")
+def replay() -> ReplayServer:
+    with ReplayServer(quiet=True) as server:
+        yield server  # type: ignore[misc]
+
+
+def test_files_are_served_in_anp_csv_format_with_validators(replay: ReplayServer) -> None:
+    base = replay.source_urls()["shpc"]
+    with httpx.Client(timeout=30) as client:
+        resp = client.get(f"{base}{FILES}ultimas-4-semanas-glp.csv")
+        assert resp.status_code == 200
+        body = resp.content
+        assert body.startswith(b"\xef\xbb\xbf")
+        lines = body[3:].decode("utf-8").split("\r\n")
+        assert lines[0].split(";") == list(ANP_COLUMNS)
+        first = lines[1].split(";")
+        assert len(first) == 16
+        assert first[10] == "GLP" and "/" in first[11] and "," in first[12]
+        etag, modified = resp.headers["ETag"], resp.headers["Last-Modified"]
+        same = client.get(
+            f"{base}{FILES}ultimas-4-semanas-glp.csv", headers={"If-None-Match": etag}
+        )
+        assert (same.status_code, same.content) == (304, b"")
+        since = client.get(
+            f"{base}{FILES}ultimas-4-semanas-glp.csv", headers={"If-Modified-Since": modified}
+        )
+        assert since.status_code == 304
+        stale = client.get(
+            f"{base}{FILES}ultimas-4-semanas-glp.csv", headers={"If-None-Match": '"other"'}
+        )
+        assert stale.status_code == 200 and stale.content == body
+        assert client.get(f"{base}{FILES}nope.csv").status_code == 404
+
+
+def test_listing_links_are_data() -> None:
+    html = (
+        '<a href="https://www.gov.br/anp/pt-br/centrais-de-conteudo/dados-abertos/arquivos/shpc/'
+        'dsan/2026/02-cados-abertos-precos-gasolina-etanol.csv">typo</a>'
+        '<a href="arquivos/shpc/qus/ultimas-4-semanas-glp.csv">glp</a>'
+        '<a href="/anp/pt-br/outra-coisa.pdf">not a file</a>'
+        '<a href="arquivos/shpc/dsas/ca/ca-2004-01.zip">zip</a>'
+    )
+    links = file_links(html, "https://www.gov.br/anp/pt-br/centrais-de-conteudo/dados-abertos/x")
+    assert [link.rsplit("/", 1)[-1] for link in links] == [
+        "02-cados-abertos-precos-gasolina-etanol.csv",
+        "ultimas-4-semanas-glp.csv",
+        "ca-2004-01.zip",
+    ]
+
+
+def test_unchanged_files_are_not_downloaded_again(replay: ReplayServer, tmp_path: Path) -> None:
+    lake = StationLake(LocalLakeStorage(tmp_path / "lake"), FixedClock(NOW))
+    source = StationFiles(replay.source_urls()["shpc"], attempts=2, backoff_s=0)
+    try:
+        first = ingest_remote(lake, source, only=["glp", "diesel"])
+        assert first.errors == [] and first.unchanged == 0
+        assert first.written == 13_310 + 20_609
+        before = replay.request_counts.get("shpc", 0)
+        second = ingest_remote(lake, source, only=["glp", "diesel"])
+    finally:
+        source.close()
+    assert second.unchanged == 2 and second.written == 0 and second.rows == 0
+    assert replay.request_counts["shpc"] - before == 3  # the listing and two 304s
+    http = lake.storage.read_manifest()["http"]
+    assert all(v["etag"] for v in http.values()) and len(http) == 2
+
+
+def test_cli_ingest_status_query(replay: ReplayServer, tmp_path: Path) -> None:
+    env = {
+        "FUELPIPE_LAKE": str(tmp_path / "lake"),
+        "FUELPIPE_SOURCE_SHPC_URL": replay.source_urls()["shpc"],
+        "FUELPIPE_DB": str(tmp_path / "x.sqlite"),
+    }
+    runner = CliRunner()
+    done = runner.invoke(cli, ["stations", "ingest", "--only", "glp", "--json"], env=env)
+    assert done.exit_code == 0, done.output
+    summary = json.loads(done.output)
+    assert (summary["rows"], summary["written"], summary["rejected"]) == (13_310, 13_310, 0)
+    status = runner.invoke(cli, ["stations", "status", "--json"], env=env)
+    assert status.exit_code == 0, status.output
+    parts = json.loads(status.output)["partitions"]
+    assert {(p["product"], p["month"]) for p in parts} == {("LPG", "2025-03"), ("LPG", "2025-04")}
+    assert sum(p["observations"] for p in parts) == 13_310
+    ranked = runner.invoke(
+        cli, ["stations", "query", "municipality_ranking", "--fuel", "LPG", "-f", "csv"], env=env
+    )
+    assert ranked.exit_code == 0, ranked.output
+    lines = ranked.output.strip().splitlines()
+    assert lines[0].startswith("state,municipality,stations,observations,mean,median")
+    assert len(lines) > 100
+    bad = runner.invoke(cli, ["stations", "query", "nope"], env=env)
+    assert bad.exit_code == 2 and "unknown query" in bad.output
+
+
+def test_cli_reports_bad_rows_and_goes_on(tmp_path: Path) -> None:
+    from tests.lake.conftest import BOM, real_lines
+
+    lines = real_lines("glp", 50)
+    cells = lines[7].split(";")
+    cells[11] = "2025-03-30"  # synthetic: ISO date instead of dd/mm/yyyy
+    lines[7] = ";".join(cells)
+    path = tmp_path / "glp.csv"
+    path.write_bytes(BOM + "\r\n".join(lines).encode())
+    missing = tmp_path / "missing.csv"
+    env = {"FUELPIPE_LAKE": str(tmp_path / "lake")}
+    result = CliRunner().invoke(cli, ["stations", "ingest", str(path)], env=env)
+    assert result.exit_code == 0, result.output
+    assert "glp.csv:8: bad collection date '2025-03-30'" in result.output
+    assert "49 new in the lake, 1 rejected" in result.output
+    result = CliRunner().invoke(cli, ["stations", "ingest", str(missing)], env=env)
+    assert result.exit_code == 2 and "is not a file" in result.output

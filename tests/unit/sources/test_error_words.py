@@ -1,0 +1,84 @@
+"""Source failures in words for the end-of-run table, and retries logged as readable lines."""
+
+from __future__ import annotations
+
+import logging
+import socket
+from datetime import date
+
+import httpx
+import pytest
+import stamina
+from pytest_httpserver import HTTPServer
+
+from fuelpipe.adapters.sources._http import log_retry, make_client, transport_error_words
+from fuelpipe.adapters.sources.fred import FredCsvSource
+from fuelpipe.domain.catalog import DEFAULT_CATALOG
+from fuelpipe.ports.source import FetchRequest, ServerError, SourceTimeout, SourceUnreachable
+
+
+def _error_with_cause(cause: BaseException) -> httpx.ConnectError:
+    try:
+        try:
+            raise cause
+        except BaseException as inner:
+            raise httpx.ConnectError("failed") from inner
+    except httpx.ConnectError as exc:
+        return exc
+
+
+def test_dns_and_refusal_are_named() -> None:
+    dns = socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+    assert transport_error_words(_error_with_cause(dns)) == "DNS lookup failed"
+    assert transport_error_words(_error_with_cause(ConnectionRefusedError(111, "x"))) == (
+        "connection refused"
+    )
+    dropped = httpx.RemoteProtocolError("Server disconnected without sending a response.")
+    assert transport_error_words(dropped).startswith("connection dropped")
+
+
+def _request() -> FetchRequest:
+    series = DEFAULT_CATALOG["COMMODITY#BRENT"]
+    return FetchRequest(series.fetch_unit, (series,), date(2022, 1, 3), date(2022, 1, 7))
+
+
+def test_a_timeout_says_after_how_long(httpserver: HTTPServer) -> None:
+    import time
+
+    httpserver.expect_request("/graph/fredgraph.csv").respond_with_handler(
+        lambda _r: time.sleep(1.5) or "late"  # type: ignore[func-returns-value]
+    )
+    with make_client(timeout_s=0.5) as client:
+        source = FredCsvSource(httpserver.url_for("/"), client, attempts=1, backoff_s=0)
+        with pytest.raises(SourceTimeout, match=r"timed out after 0\.5 s"):
+            source.fetch(_request())
+    stats = source.stats()
+    assert (stats.requests, stats.failures, stats.last_error) == (1, 1, "timed out after 0.5 s")
+
+
+def test_an_error_status_is_counted_and_named(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/graph/fredgraph.csv").respond_with_data("down", status=503)
+    with make_client(timeout_s=5) as client:
+        source = FredCsvSource(httpserver.url_for("/"), client, attempts=2, backoff_s=0)
+        with pytest.raises(ServerError):
+            source.fetch(_request())
+    stats = source.stats()
+    assert (stats.requests, stats.failures, stats.last_error) == (2, 2, "HTTP 503")
+    assert stats.unreachable
+
+
+def test_retries_log_one_readable_line(caplog: pytest.LogCaptureFixture) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    stamina.instrumentation.set_on_retry_hooks([log_retry])
+    try:
+        with make_client(timeout_s=1) as client, caplog.at_level(logging.WARNING):
+            source = FredCsvSource(f"http://127.0.0.1:{port}", client, attempts=2, backoff_s=0)
+            with pytest.raises(SourceUnreachable):
+                source.fetch(_request())
+    finally:
+        stamina.instrumentation.set_on_retry_hooks(None)
+    (line,) = [r.getMessage() for r in caplog.records if r.name == "fuelpipe.sources"]
+    assert line.startswith("retrying in ")
+    assert "connection refused" in line
