@@ -11,8 +11,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from devtools.dashboard.serving import serving
 from playwright.sync_api import Browser, ConsoleMessage, Page
-from tests.dashboard.serving import serving
 
 from fuelpipe.adapters.clock import FixedClock
 from fuelpipe.adapters.sqlite_store import SqliteStore
