@@ -95,6 +95,30 @@ def _end_of(day: date) -> datetime:
     return datetime.combine(day, dtime(23, 59), SAO_PAULO)
 
 
+def _run_live(
+    console: Console,
+    overrides: Mapping[str, Any],
+    *,
+    serve: bool,
+    port: int,
+    fail: Callable[[str], typer.Exit],
+    speed: float,
+) -> None:
+    """`demo --live`: the window's last two weeks as if live (see fuelpipe.cli.demo_live)."""
+    from fuelpipe.cli.demo_live import run_live_demo
+
+    coverage = json.loads((snapshot_dir() / "coverage.json").read_text())
+    window = plan_phases(coverage)[0]
+    cfg = Settings(**{**overrides, "now": None})
+    if cfg.backend != "embedded":
+        raise fail("demo --live runs the embedded home")
+    run_live_demo(
+        console, cfg, DEFAULT_CATALOG, speed=speed, serve=serve, port=port,
+        snapshot_coverage=coverage, series_in_window=[s.key for s in window.series],
+        since=window.since,
+    )  # fmt: skip
+
+
 def _home(cfg: Settings) -> Callable[..., App]:
     """The composition root of the configured home (the AWS one gets its resources first)."""
     if cfg.backend == "aws":
@@ -115,8 +139,13 @@ def run_demo(
     serve: bool,
     port: int,
     fail: Callable[[str], typer.Exit],
+    live: bool = False,
+    speed: float = 600.0,
 ) -> None:
     """Start the replay, run every phase with progress bars, print the status, serve the panel."""
+    if live:
+        _run_live(console, overrides, serve=serve, port=port, fail=fail, speed=speed)
+        return
     from fuelpipe.adapters.clock import FixedClock
     from fuelpipe.replay.server import ReplayServer
     from fuelpipe.stages.cycle import run_cycle
