@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 
 from fuelpipe.cli import _progress
-from fuelpipe.domain.calendars import get_calendar, last_available_date
+from fuelpipe.domain.calendars import get_calendar
 from fuelpipe.domain.catalog import DEFAULT_CATALOG, Series
 from fuelpipe.homes.app import App
 from fuelpipe.homes.settings import SAO_PAULO, Settings
@@ -62,7 +62,7 @@ def plan_phases(coverage: Mapping[str, Any]) -> list[DemoPhase]:
         if first <= w_end and last >= w_start:
             now = _end_of(w_end)
             cal = get_calendar(entry.calendar)
-            if cal.next_expected(last) <= last_available_date(now, entry.available_after):
+            if cal.next_expected(last) <= entry.published_through(now):
                 now = _published(last, entry)
             in_window.setdefault((max(w_start, first), now), []).append(entry)
         else:
@@ -85,9 +85,7 @@ def plan_phases(coverage: Mapping[str, Any]) -> list[DemoPhase]:
 
 def _published(day: date, series: Series) -> datetime:
     """The first instant ``day``'s value of ``series`` is published (and no later one)."""
-    return (
-        datetime.combine(day, dtime(0), SAO_PAULO) + series.available_after + timedelta(minutes=1)
-    )
+    return series.schedule.published_at(day) + timedelta(minutes=1)
 
 
 def _end_of(day: date) -> datetime:
