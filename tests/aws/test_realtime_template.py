@@ -17,7 +17,10 @@ def _orchestrator_schedules(template: dict[str, Any]) -> dict[str, dict[str, Any
     out = {}
     for name, res in resources(template, "AWS::Scheduler::Schedule").items():
         props = res["Properties"]
-        if props["Target"]["Arn"]["Fn::GetAtt"][0] == "DataClusteringFunction":
+        event = json.loads(props["Target"]["Input"])
+        if props["Target"]["Arn"]["Fn::GetAtt"][0] != "DataClusteringFunction":
+            continue
+        if event["detail"].get("mode") != "revise":  # the daily revision re-read is not a poll
             out[name] = props
     return out
 

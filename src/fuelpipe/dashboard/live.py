@@ -13,11 +13,13 @@ import datetime as dt
 import hashlib
 import json
 import threading
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Header, Query, Response
 from pydantic import BaseModel, Field
 
 from fuelpipe.dashboard.areas import BR, OVERVIEW_DRIVERS, PRODUCTS
+from fuelpipe.dashboard.schemas import Cell, Table
 from fuelpipe.domain.catalog import Catalog
 from fuelpipe.domain.keys import fuel_key
 from fuelpipe.domain.models import Status
@@ -25,6 +27,11 @@ from fuelpipe.ports.clock import Clock
 from fuelpipe.ports.store import Store
 
 LIVE_PATH = "/api/live"
+LIVE_RESPONSES: dict[int | str, dict[str, object]] = {
+    200: {"content": {"text/csv": {}}, "description": "JSON, or CSV with `format=csv`"},
+    304: {"description": "unchanged since the ETag given in If-None-Match"},
+    422: {"description": "invalid parameters, with a message"},
+}
 
 
 class Generation:
@@ -62,6 +69,19 @@ class LiveView(BaseModel):
     as_of: dt.datetime = Field(description="the server's (injected) clock")
     series: list[LiveSeries]
     last_run_at: dt.datetime | None
+
+    def table(self) -> Table:
+        """One row per headline series."""
+        head = ["key", "date", "published_at", "stored_at", "age_s"]
+
+        def iso(value: dt.date | None) -> str | None:
+            return value.isoformat() if value is not None else None
+
+        rows: list[list[Cell]] = [
+            [s.key, iso(s.date), iso(s.published_at), iso(s.stored_at), s.age_s]
+            for s in self.series
+        ]
+        return head, rows
 
 
 def live_keys(catalog: Catalog) -> list[str]:
@@ -109,15 +129,30 @@ def live_router(store: Store, catalog: Catalog, clock: Clock, generation: Genera
     """``GET /api/live``, with ETag / If-None-Match."""
     router = APIRouter()
 
-    @router.get(LIVE_PATH, response_model=LiveView, responses={304: {"description": "unchanged"}})
-    def live(request: Request, response: Response) -> LiveView | Response:
+    @router.get(LIVE_PATH, response_model=LiveView, responses=LIVE_RESPONSES)
+    def live(
+        response: Response,
+        format: Annotated[
+            Literal["json", "csv"], Query(description="`csv` downloads the view as a CSV file")
+        ] = "json",
+        if_none_match: Annotated[
+            str | None,
+            Header(description="the ETag of the last answer: 304 when nothing changed since"),
+        ] = None,
+    ) -> LiveView | Response:
         """What the store holds now, in brief: poll it with If-None-Match, redraw on change."""
         view = live_view(store, catalog, clock)
         generation.set(view.version)
         etag = f'"{view.version}"'
         headers = {"ETag": etag, "Cache-Control": "no-cache"}
-        if etag in (t.strip() for t in request.headers.get("if-none-match", "").split(",")):
+        if etag in (t.strip() for t in (if_none_match or "").split(",")):
             return Response(status_code=304, headers=headers)
+        if format == "csv":
+            from fuelpipe.dashboard.app import to_csv  # the API's one CSV writer
+
+            download = to_csv(view.table(), "live")
+            download.headers.update(headers)
+            return download
         response.headers.update(headers)
         return view
 
