@@ -25,6 +25,7 @@ from fuelpipe.adapters.sqlite_queue import SqliteQueue
 from fuelpipe.adapters.sqlite_store import SqliteStore
 from fuelpipe.dashboard.health import percentiles
 from fuelpipe.domain.catalog import DEFAULT_CATALOG, Catalog
+from fuelpipe.domain.models import Status
 from fuelpipe.homes.app import App, policy_from
 from fuelpipe.homes.settings import Settings
 from fuelpipe.homes.sources import build_sources
@@ -92,7 +93,8 @@ def run() -> Iterator[BenchRow]:
             for s in catalog:
                 for r in app.store.query(s.key, WEEK_START.date() - timedelta(days=10)):
                     released = plan.released_at(s, r.date)
-                    if r.updated_at is not None and released >= WEEK_START:
+                    ok = r.status is Status.OK and r.updated_at is not None
+                    if ok and r.updated_at is not None and released >= WEEK_START:
                         ages[s.source].append((r.updated_at - released).total_seconds())
         finally:
             app.close()

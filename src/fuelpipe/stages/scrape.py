@@ -136,7 +136,10 @@ def scrape(app: App, request: DownloadRequest) -> ScrapeReport:
         }
         for day in missing:
             slot = (s.key, day)
-            if error is None and slot not in flagged and slot in result.no_value:
+            # Inside its publication window "no value" may only mean "not out yet": the date
+            # stays PENDING (polled, retries not counting) until the window has passed.
+            late = now > s.schedule.stale_at(day)
+            if error is None and slot not in flagged and slot in result.no_value and late:
                 report.add(_mark_absent(app, s.key, day, result.no_value[slot], now))
                 continue
             reason = error or flagged.get(slot) or result.notes.get(slot, NO_VALUE)
