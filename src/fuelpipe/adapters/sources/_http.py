@@ -215,6 +215,11 @@ class HttpSource(Source):
         self.failures = 0
         """Requests that got no usable answer (transport error or an error status)."""
         self.last_error: str | None = None
+        self.not_modified = 0
+        """Requests the source answered 304 Not Modified (a cheap poll)."""
+        # A tiny bounded validator cache rather than an HTTP-cache library (none is a dependency):
+        # URL -> the last 200 response that carried an ETag or Last-Modified.
+        self._validated: OrderedDict[str, httpx.Response] = OrderedDict()
 
     def stats(self) -> SourceStats:
         """Requests, failures and the last error in words, for the end-of-run table."""
@@ -223,11 +228,6 @@ class HttpSource(Source):
     def _failed(self, words: str) -> None:
         self.failures += 1
         self.last_error = words
-        self.not_modified = 0
-        """Requests the source answered 304 Not Modified (a cheap poll)."""
-        # A tiny bounded validator cache rather than an HTTP-cache library (none is a dependency):
-        # URL -> the last 200 response that carried an ETag or Last-Modified.
-        self._validated: OrderedDict[str, httpx.Response] = OrderedDict()
 
     def close(self) -> None:
         """Close the HTTP client."""
