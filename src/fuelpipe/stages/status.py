@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from datetime import date
+from datetime import UTC, date
 
-from fuelpipe.domain.calendars import expected_between, get_calendar, last_available_date
+from fuelpipe.domain.calendars import expected_between, get_calendar
 from fuelpipe.domain.catalog import Series
 from fuelpipe.domain.gaps import clamp_start
 from fuelpipe.domain.models import Status
@@ -32,6 +32,12 @@ class KeyStatus:
     """Values the source revised after they were stored (kept with their history)."""
     absent: int = 0
     """Expected dates the source says it has no value for (ABSENT, not retried)."""
+    published_at: str | None = None
+    """When the newest stored value was published (from the source's schedule)."""
+    stored_at: str | None = None
+    """When the newest stored value was stored."""
+    age: int | None = None
+    """Seconds since the newest stored value was published: how old the freshest data is."""
 
     def as_dict(self) -> dict[str, object]:
         """The JSON object of `status --json`."""
@@ -43,7 +49,7 @@ def key_status(app: App, series: Series, since: date | None = None) -> KeyStatus
     present = app.store.present(series.key)
     cal = get_calendar(series.calendar)
     stored = {p.date: p.status for p in present}
-    end = last_available_date(app.clock.now(), series.available_after)
+    end = series.published_through(app.clock.now())
     if since is not None:
         start = clamp_start(series.default_start, since)
     elif stored:
@@ -55,6 +61,17 @@ def key_status(app: App, series: Series, since: date | None = None) -> KeyStatus
     for status in stored.values():
         counts[status] += 1
     values = [d for d, st in stored.items() if st is Status.OK]
+    now = app.clock.now()
+    published_at = stored_at = None
+    age = None
+    if values:
+        newest = max(values)
+        published = series.schedule.published_at(newest)
+        published_at = published.astimezone(UTC).isoformat()
+        age = max(0, int((now - published).total_seconds()))
+        rows = app.store.query(series.key, newest, newest, fields=("updated_at",))
+        if rows and rows[0].updated_at is not None:
+            stored_at = rows[0].updated_at.astimezone(UTC).isoformat()
     return KeyStatus(
         key=series.key,
         expected=len(expected),
@@ -67,6 +84,9 @@ def key_status(app: App, series: Series, since: date | None = None) -> KeyStatus
         unexpected=sum(1 for d, st in stored.items() if st is Status.OK and not cal.is_expected(d)),
         revised=sum(1 for p in present if p.revised),
         absent=counts[Status.ABSENT],
+        published_at=published_at,
+        stored_at=stored_at,
+        age=age,
     )
 
 
