@@ -10,8 +10,11 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
-from fuelpipe.homes.aws import ContextProvider, lazy_context, schedule_options
+from fuelpipe.homes.aws import ContextProvider, build_alerting, lazy_context, schedule_options
 from fuelpipe.homes.settings import Settings
+from fuelpipe.ports.alerts import AlertContext, AlertSink, AlertState
+from fuelpipe.stages.alerting import default_rules, evaluate
+from fuelpipe.stages.context import StageContext
 from fuelpipe.stages.recheck import recheck
 
 SETTINGS = Settings()  # validated at cold start: a bad variable fails the init, loudly
@@ -21,7 +24,25 @@ metrics = Metrics(namespace="fuelpipe", service="retry_recheck")
 Handler = Callable[[dict[str, Any], Any], dict[str, int]]
 
 
-def make_handler(get_context: ContextProvider) -> Handler:
+AlertingProvider = Callable[[], tuple[AlertState, list[AlertSink]]]
+
+
+def _alert(home: StageContext, get_alerting: AlertingProvider) -> dict[str, int]:
+    """Evaluate the alert rules and publish what started or cleared (SNS)."""
+    state, sinks = get_alerting()
+    if not sinks:
+        return {}
+    ctx = AlertContext(home.clock.now(), home.store, home.queue, home.catalog)
+    report = evaluate(ctx, default_rules(), state, sinks)
+    for problem in report.failed_rules:
+        logger.warning("alert rule failed", extra={"problem": problem})
+    metrics.add_metric(name="AlertsFiring", unit=MetricUnit.Count, value=report.firing)
+    return {"alerts_firing": report.firing, "alerts_cleared": report.cleared}
+
+
+def make_handler(
+    get_context: ContextProvider, get_alerting: AlertingProvider | None = None
+) -> Handler:
     """The Lambda handler around a stage-context provider (tests and the demo pass their own)."""
 
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.EVENT_BRIDGE)
@@ -36,11 +57,12 @@ def make_handler(get_context: ContextProvider) -> Handler:
         # The standing count (a gauge) for the dashboard; the alarm watches new quarantines.
         total = len(home.store.quarantined())
         metrics.add_metric(name="QuarantinedTotal", unit=MetricUnit.Count, value=total)
-        logger.info("rechecked", extra={**report.as_dict(), "quarantined_total": total})
-        return {**report.as_dict(), "quarantined_total": total}
+        alerts = _alert(home, get_alerting) if get_alerting is not None else {}
+        logger.info("rechecked", extra={**report.as_dict(), "quarantined_total": total, **alerts})
+        return {**report.as_dict(), "quarantined_total": total, **alerts}
 
     return handler
 
 
 # Recheck re-enqueues retries; it never fetches, so no HTTP source is built or imported.
-lambda_handler = make_handler(lazy_context(SETTINGS, sources={}))
+lambda_handler = make_handler(lazy_context(SETTINGS, sources={}), lambda: build_alerting(SETTINGS))

@@ -284,6 +284,7 @@ class Fuelpipe:
         for n in ("first", "last"):
             cols[n] = [None if v is None else date.fromisoformat(str(v)) for v in cols[n]]
         types = dict.fromkeys(names, "int") | {"key": "str", "first": "date", "last": "date"}
+        types |= {"published_at": "str", "stored_at": "str"}  # instants, as ISO text
         return convert(_table(cols, types), to)
 
     def series(

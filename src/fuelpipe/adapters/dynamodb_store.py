@@ -616,4 +616,30 @@ def create_table(
         client.get_waiter("table_exists").wait(
             TableName=table_name, WaiterConfig={"Delay": delay_s, "MaxAttempts": max_attempts}
         )
+        enable_ttl(client, table_name)
     return created
+
+
+TTL_ATTRIBUTE = "expires_at"
+"""Epoch seconds after which DynamoDB deletes an item: set on intraday points only."""
+
+
+def enable_ttl(client: Any, table_name: str) -> bool:
+    """Turn on the table's TTL on ``expires_at`` (as the template does); False where the
+    server has no TTL (dynalite), which then keeps expired intraday items until purged."""
+    try:
+        current = client.describe_time_to_live(TableName=table_name)["TimeToLiveDescription"]
+        if current.get("TimeToLiveStatus") in ("ENABLED", "ENABLING"):
+            return True
+        client.update_time_to_live(
+            TableName=table_name,
+            TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE},
+        )
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") not in (
+            "UnknownOperationException",
+            "ValidationException",
+        ):
+            raise
+        return False
+    return True

@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 
 from fuelpipe.cli import display
-from fuelpipe.domain.calendars import get_calendar, last_available_date
+from fuelpipe.domain.calendars import get_calendar
 from fuelpipe.domain.catalog import DEFAULT_CATALOG, Series
 from fuelpipe.domain.instants import SAO_PAULO
 from fuelpipe.homes import open_home, prepare_home
@@ -63,7 +63,7 @@ def plan_phases(coverage: Mapping[str, Any]) -> list[DemoPhase]:
         if first <= w_end and last >= w_start:
             now = _end_of(w_end)
             cal = get_calendar(entry.calendar)
-            if cal.next_expected(last) <= last_available_date(now, entry.available_after):
+            if cal.next_expected(last) <= entry.published_through(now):
                 now = _published(last, entry)
             in_window.setdefault((max(w_start, first), now), []).append(entry)
         else:
@@ -86,14 +86,36 @@ def plan_phases(coverage: Mapping[str, Any]) -> list[DemoPhase]:
 
 def _published(day: date, series: Series) -> datetime:
     """The first instant ``day``'s value of ``series`` is published (and no later one)."""
-    return (
-        datetime.combine(day, dtime(0), SAO_PAULO) + series.available_after + timedelta(minutes=1)
-    )
+    return series.schedule.published_at(day) + timedelta(minutes=1)
 
 
 def _end_of(day: date) -> datetime:
     """The instant every source has published ``day`` and the weeks before it."""
     return datetime.combine(day, dtime(23, 59), SAO_PAULO)
+
+
+def _run_live(
+    console: Console,
+    overrides: Mapping[str, Any],
+    *,
+    serve: bool,
+    port: int,
+    fail: Callable[[str], typer.Exit],
+    speed: float,
+) -> None:
+    """`demo --live`: the window's last two weeks as if live (see fuelpipe.cli.demo_live)."""
+    from fuelpipe.cli.demo_live import run_live_demo
+
+    coverage = json.loads((snapshot_dir() / "coverage.json").read_text())
+    window = plan_phases(coverage)[0]
+    cfg = Settings(**{**overrides, "now": None})
+    if cfg.backend != "embedded":
+        raise fail("demo --live runs the embedded home")
+    run_live_demo(
+        console, cfg, DEFAULT_CATALOG, speed=speed, serve=serve, port=port,
+        snapshot_coverage=coverage, series_in_window=[s.key for s in window.series],
+        since=window.since,
+    )  # fmt: skip
 
 
 def run_demo(
@@ -103,8 +125,13 @@ def run_demo(
     serve: bool,
     port: int,
     fail: Callable[[str], typer.Exit],
+    live: bool = False,
+    speed: float = 600.0,
 ) -> None:
     """Start the replay, run every phase with progress bars, print the status, serve the panel."""
+    if live:
+        _run_live(console, overrides, serve=serve, port=port, fail=fail, speed=speed)
+        return
     from fuelpipe.adapters.clock import FixedClock
     from fuelpipe.replay.server import ReplayServer
     from fuelpipe.stages.cycle import run_cycle

@@ -393,6 +393,9 @@ def status(
             "revised",
             "first",
             "last",
+            "age",
+            "published_at",
+            "stored_at",
         )
         print(json.dumps([{k: r.as_dict()[k] for k in keys} for r in rows], indent=2))
         return
@@ -630,6 +633,17 @@ def demo(
         bool, typer.Option("--serve/--no-serve", help="End by serving the dashboard.")
     ] = True,
     port: Annotated[int, typer.Option(min=1, max=65535, help="Dashboard port.")] = 8050,
+    live: Annotated[
+        bool,
+        typer.Option(
+            "--live",
+            help="Replay the window's last two weeks as if live, values released "
+            "at their real publication instants.",
+        ),
+    ] = False,
+    speed: Annotated[
+        float, typer.Option(min=1.0, help="With --live: how much faster than real time.")
+    ] = 600.0,
 ) -> None:
     """Replay the bundled real data, run the whole pipeline over it, print the status."""
     from fuelpipe.cli.demo import run_demo
@@ -639,7 +653,13 @@ def demo(
     if serve and hint is None:
         _check_port("127.0.0.1", port)
     run_demo(
-        console, global_options(ctx).overrides(), serve=serve and hint is None, port=port, fail=fail
+        console,
+        global_options(ctx).overrides(),
+        serve=serve and hint is None,
+        port=port,
+        fail=fail,
+        live=live,
+        speed=speed,
     )
     if hint:
         console.print(f"\n{hint}, then `fuelpipe dashboard` serves this store", markup=False)
@@ -714,3 +734,4 @@ from fuelpipe.cli import repair as _repair  # noqa: E402, F401 - registers `fuel
 from fuelpipe.cli.stations import stations_app  # noqa: E402 - registered after main's helpers
 
 cli.add_typer(stations_app, name="stations")
+from fuelpipe.cli import watch as _watch  # noqa: E402, F401 - registers `fuelpipe watch`

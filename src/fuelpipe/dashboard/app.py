@@ -18,6 +18,7 @@ from fuelpipe.dashboard.areas import AREA_HELP, DRIVERS, PRODUCTS, check_area, c
 from fuelpipe.dashboard.cache import ResponseCache
 from fuelpipe.dashboard.errors import InvalidRequestError, NotFoundError
 from fuelpipe.dashboard.health import health_view
+from fuelpipe.dashboard.live import Generation, live_router
 from fuelpipe.dashboard.repository import BRENT_BRL, SeriesReader
 from fuelpipe.dashboard.schemas import (
     CorrelationView,
@@ -193,7 +194,7 @@ def jsonable_errors(exc: RequestValidationError) -> list[dict[str, object]]:
     ]
 
 
-def create_app(
+def create_app(  # noqa: PLR0915 - the one factory that wires every route and router
     store: Store,
     catalog: Catalog,
     queue: Queue | None = None,
@@ -225,7 +226,10 @@ def create_app(
         redoc_url=None,
     )
     app.state.clock = the_clock
-    app.add_middleware(ResponseCache, ttl_s=cache_ttl_s)
+    # A new store version seen by /api/live starts a new generation of cached answers.
+    app.add_middleware(
+        ResponseCache, ttl_s=cache_ttl_s, generation=(generation := Generation()).get
+    )
     app.add_middleware(SecurityHeaders)
     _install_error_handlers(app)
     from fuelpipe.dashboard.outlook_api import outlook_router  # imports this module's helpers
@@ -359,4 +363,5 @@ def create_app(
         """Completeness per stored series, pending, quarantined, dead letters, last runs."""
         return answer(health_view(store, catalog, queue, the_clock), format, "health")
 
+    app.include_router(live_router(store, catalog, the_clock, generation))
     return app

@@ -29,12 +29,17 @@ class ResponseCache:
         max_entries: int = 512,
         timer: Callable[[], float] = time.monotonic,
         prefix: str = "/api/",
+        generation: Callable[[], str] | None = None,
+        uncached: tuple[str, ...] = ("/api/live",),
     ) -> None:
         self.app = app
         self.ttl_s = ttl_s
         self.max_entries = max_entries
         self.timer = timer
         self.prefix = prefix
+        # A new store version (seen by the live endpoint) starts a new set of cache keys.
+        self.generation = generation
+        self.uncached = uncached
         # cachetools expires entries ttl_s after they are stored and evicts the least recently
         # used past max_entries; it is not thread-safe, so one lock guards it.
         self._entries = TTLCache(maxsize=max_entries, ttl=ttl_s, timer=timer)
@@ -56,10 +61,14 @@ class ResponseCache:
             or scope["type"] != "http"
             or scope["method"] != "GET"
             or not scope["path"].startswith(self.prefix)
+            or scope["path"].startswith(self.uncached)
         ):
             await self.app(scope, receive, send)
             return
-        key = (scope["path"], scope.get("query_string", b""))
+        query = scope.get("query_string", b"")
+        if self.generation is not None:
+            query += b"#" + self.generation().encode()
+        key = (scope["path"], query)
         hit = self._get(key)
         if hit is not None:
             await send({**hit.start, "headers": list(hit.start.get("headers", []))})

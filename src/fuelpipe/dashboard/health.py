@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from fuelpipe.dashboard.schemas import HealthView, RunView, SeriesHealth
+import statistics
+from collections import defaultdict
+from datetime import date, datetime, timedelta
+
+from fuelpipe.dashboard.schemas import HealthView, RunView, SeriesHealth, SourceFreshness
 from fuelpipe.domain.catalog import Catalog, Series
 from fuelpipe.domain.completeness import completeness
-from fuelpipe.domain.models import PresentDate
+from fuelpipe.domain.models import PresentDate, Status
 from fuelpipe.ports.clock import Clock
 from fuelpipe.ports.queue import Queue
 from fuelpipe.ports.store import Store
@@ -31,13 +35,49 @@ def series_health(series: Series, present: list[PresentDate], clock: Clock) -> S
     )
 
 
+FRESHNESS_SPAN = timedelta(days=35)
+"""Freshness is measured on each series' newest values (five weeks: a few ANP weeks)."""
+
+
+def store_lags(store: Store, series: Series, last: date) -> list[float]:
+    """Seconds from publication (the record's ``published_at``) to storage (``updated_at``)."""
+    lags = []
+    for r in store.query(series.key, last - FRESHNESS_SPAN, last, ("attrs", "updated_at")):
+        published = r.attrs.get("published_at")
+        if r.status is not Status.OK or not isinstance(published, str) or r.updated_at is None:
+            continue
+        lags.append(max(0.0, (r.updated_at - datetime.fromisoformat(published)).total_seconds()))
+    return lags
+
+
+def percentiles(samples: list[float]) -> tuple[float | None, float | None]:
+    """p50 and p95 (inclusive method); one sample is both."""
+    if not samples:
+        return None, None
+    if len(samples) == 1:
+        return samples[0], samples[0]
+    cuts = statistics.quantiles(samples, n=100, method="inclusive")
+    return cuts[49], cuts[94]
+
+
+def freshness_by_source(lags: dict[str, list[float]]) -> list[SourceFreshness]:
+    """p50/p95 freshness per source."""
+    out = []
+    for source, samples in sorted(lags.items()):
+        p50, p95 = percentiles(samples)
+        out.append(SourceFreshness(source=source, samples=len(samples), p50_s=p50, p95_s=p95))
+    return out
+
+
 def health_view(store: Store, catalog: Catalog, queue: Queue | None, clock: Clock) -> HealthView:
     """Health of every series that has at least one stored record."""
     rows = []
+    lags: dict[str, list[float]] = defaultdict(list)
     for series in catalog:
         present = store.present(series.key)
         if present:
             rows.append(series_health(series, present, clock))
+            lags[series.source] += store_lags(store, series, max(p.date for p in present))
     return HealthView(
         as_of=clock.now(),
         series=rows,
@@ -55,4 +95,5 @@ def health_view(store: Store, catalog: Catalog, queue: Queue | None, clock: Cloc
             )
             for r in store.last_runs()
         ],
+        freshness=freshness_by_source(lags),
     )

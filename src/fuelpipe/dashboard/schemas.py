@@ -269,6 +269,15 @@ class RunView(BaseModel):
     counts: dict[str, int]
 
 
+class SourceFreshness(BaseModel):
+    """How soon after publication a source's values were stored (newest values of each series)."""
+
+    source: str
+    samples: int
+    p50_s: float | None = Field(description="median seconds from publication to storage")
+    p95_s: float | None = Field(description="95th percentile seconds from publication to storage")
+
+
 class HealthView(BaseModel):
     """Pipeline health: completeness per series, retries, dead letters, last runs."""
 
@@ -283,6 +292,7 @@ class HealthView(BaseModel):
     unexpected: int = 0
     revised: int = 0
     absent: int = 0
+    freshness: list[SourceFreshness] = []
 
     def table(self) -> Table:
         """One row per stored series."""

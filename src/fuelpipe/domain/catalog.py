@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from types import MappingProxyType
 
 from fuelpipe.domain.keys import Kind, commodity_key, currency_key, fuel_key, parse_key, stock_key
+from fuelpipe.domain.publication import Publication, publication
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,8 +25,8 @@ class Series:
     """Calendar name in :mod:`fuelpipe.domain.calendars`."""
     unit: str
     default_start: date
-    available_after: timedelta
-    """How long after the start of a date (São Paulo time) its value is published."""
+    publication: str
+    """Schedule name in :mod:`fuelpipe.domain.publication`: when a date's value comes out."""
     max_range_days: int
     """The widest date range one source request may cover."""
     fetch_unit: str
@@ -37,6 +38,20 @@ class Series:
     product: str | None = None
     area: str | None = None
     exchange_tz: str = "America/Sao_Paulo"
+
+    @property
+    def schedule(self) -> Publication:
+        """The publication schedule of this series' dates."""
+        return publication(self.publication)
+
+    @property
+    def available_after(self) -> timedelta:
+        """Nominal publication offset from the start of a date, in the schedule's own zone."""
+        return self.schedule.available_after
+
+    def published_through(self, now: datetime) -> date:
+        """The latest date whose value is published by ``now``."""
+        return self.schedule.published_through(now)
 
 
 # --- PTAX -------------------------------------------------------------------------------------
@@ -150,7 +165,7 @@ def _build() -> dict[str, Series]:
                 calendar="ANBIMA",
                 unit=f"BRL/{code}",
                 default_start=date(2000, 1, 3),
-                available_after=timedelta(hours=14),
+                publication="ptax_close",
                 max_range_days=BCB_MAX_RANGE_DAYS,
                 fetch_unit=f"bcb:{code}",
                 label=f"{name} PTAX (sell, BRL per unit)",
@@ -166,7 +181,7 @@ def _build() -> dict[str, Series]:
                 calendar="B3",
                 unit="BRL",
                 default_start=date(2000, 1, 3),
-                available_after=timedelta(hours=19),
+                publication="b3_close",
                 max_range_days=YAHOO_MAX_RANGE_DAYS,
                 fetch_unit=f"yahoo:{ticker}.SA",
                 label=f"{name} ({ticker}, B3)",
@@ -182,7 +197,7 @@ def _build() -> dict[str, Series]:
                 calendar="NYSE",
                 unit="USD",
                 default_start=date(2000, 1, 3),
-                available_after=timedelta(hours=20),
+                publication="nyse_close",
                 max_range_days=YAHOO_MAX_RANGE_DAYS,
                 fetch_unit=f"yahoo:{ticker}",
                 label=f"{name} ({ticker}, NYSE)",
@@ -199,7 +214,7 @@ def _build() -> dict[str, Series]:
             calendar="FRED_BRENT",
             unit="USD/bbl",
             default_start=date(1987, 5, 20),
-            available_after=timedelta(days=7),
+            publication="fred_brent",
             max_range_days=100_000,
             fetch_unit="fred:DCOILBRENTEU",
             label="Brent spot (FRED DCOILBRENTEU)",
@@ -215,7 +230,7 @@ def _build() -> dict[str, Series]:
             calendar="NYMEX_BRENT",
             unit="USD/bbl",
             default_start=date(2007, 7, 30),
-            available_after=timedelta(hours=20),
+            publication="brent_futures_close",
             max_range_days=YAHOO_MAX_RANGE_DAYS,
             fetch_unit="yahoo:BZ=F",
             label="Brent front-month futures (BZ=F)",
@@ -234,7 +249,7 @@ def _build() -> dict[str, Series]:
                     calendar="ANP_WEEKLY",
                     unit=unit,
                     default_start=date(2013, 1, 6),
-                    available_after=timedelta(days=7),
+                    publication="anp_weekly",
                     max_range_days=ANP_MAX_RANGE_DAYS,
                     fetch_unit=ANP_WEEKLY_UNITS[_area_level(area)],
                     label=f"{label} — {area} (weekly)",
@@ -253,7 +268,7 @@ def _build() -> dict[str, Series]:
                     calendar="MONTHLY",
                     unit=unit,
                     default_start=date(2013, 1, 1),
-                    available_after=timedelta(days=45),
+                    publication="anp_monthly",
                     max_range_days=ANP_MAX_RANGE_DAYS,
                     fetch_unit=ANP_MONTHLY_STATES_UNIT,
                     label=f"{label} — {area} (monthly)",

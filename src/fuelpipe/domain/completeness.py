@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
 
-from fuelpipe.domain.calendars import expected_between, get_calendar, last_available_date
+from fuelpipe.domain.calendars import expected_between, get_calendar
 from fuelpipe.domain.catalog import Series
 from fuelpipe.domain.gaps import clamp_start
 from fuelpipe.domain.models import PresentDate, Status
@@ -64,7 +64,7 @@ def completeness(
     """How complete ``series`` is at ``now``, counting from ``since`` or its first stored date."""
     dates = list(present)
     stored = {p.date: p.status for p in dates}
-    end = last_available_date(now, series.available_after)
+    end = series.published_through(now)
     if since is not None:
         start = clamp_start(series.default_start, since)
     elif stored:

@@ -144,3 +144,30 @@ def retry_index_sk(instant: str, key: str, day: str) -> str:
 def retry_due_bound(instant: str) -> str:
     """Every retry-index sort key of a record due at ``instant`` sorts below this ('$' > '#')."""
     return instant + "$"
+
+
+INTRADAY = "INTRADAY"
+"""Head of intraday partition keys: never a :class:`Kind`, so never a daily series' key."""
+
+
+def intraday_key(series_key: str, day: date) -> str:
+    """``INTRADAY#<daily key>#<YYYY-MM-DD>``: one partition per series and day.
+
+    Per day, so a day's bulletins or bars are one Query and a busy series spreads its writes
+    over a new partition every day instead of growing one hot partition forever.
+    """
+    parse_key(series_key)
+    return SEP.join((INTRADAY, series_key, day.isoformat()))
+
+
+def parse_intraday_key(key: str) -> tuple[str, date]:
+    """The daily series key and the day of an intraday partition key."""
+    head, _, rest = key.partition(SEP)
+    series_key, _, day = rest.rpartition(SEP)
+    if head != INTRADAY or not series_key:
+        raise InvalidKeyError(f"{key!r} is not an intraday key (INTRADAY#<key>#<date>)")
+    parse_key(series_key)
+    try:
+        return series_key, date.fromisoformat(day)
+    except ValueError:
+        raise InvalidKeyError(f"{key!r} does not end in a date") from None

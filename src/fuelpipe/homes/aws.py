@@ -172,3 +172,19 @@ def schedule_options(event: Mapping[str, Any], catalog: Catalog) -> ScheduleOpti
         series=catalog.select(detail.series) if detail.series else None,
         since=parse_date_key(detail.since) if detail.since else None,
     )
+
+
+def build_alerting(
+    settings: Settings, *, dynamodb_client: Any = None, sns_client: Any = None
+) -> tuple[Any, list[Any]]:
+    """The AWS home's alert state (an item of the table) and sink (the SNS topic), or no sink
+    when ``FUELPIPE_ALERT_TOPIC_ARN`` is not set."""
+    from fuelpipe.adapters.alerts import DynamoAlertState, SnsSink
+
+    state = DynamoAlertState(
+        dynamodb_client or make_client("dynamodb", settings), settings.table_name
+    )
+    if not settings.alert_topic_arn:
+        return state, []
+    sns = sns_client or make_client("sns", settings)
+    return state, [SnsSink(sns, settings.alert_topic_arn)]

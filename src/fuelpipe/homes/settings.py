@@ -84,6 +84,9 @@ class Settings(BaseSettings):
     lake_prefix: str = "stations"
     athena_workgroup: str = "fuelpipe-stations"
     glue_database: str = "fuelpipe"
+    # alerts: a webhook for the embedded home, an SNS topic for the AWS home
+    alert_webhook_url: str | None = None
+    alert_topic_arn: str | None = None
 
     # crash testing only: e.g. "scrape.after_write:3" (see fuelpipe.failpoints)
     failpoints: str = ""

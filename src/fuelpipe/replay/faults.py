@@ -316,6 +316,10 @@ class FaultPlan:
         """True when some dates are withheld."""
         return bool(self.absent)
 
+    def cache_tag(self, source: str) -> str:
+        """Part of the key of cached rendered bodies; changes when what is withheld changes."""
+        return ""
+
     def record(self, kind: FaultKind) -> None:
         """Count one injected fault (thread-safe)."""
         with self._lock:

@@ -7,6 +7,7 @@ Routes are ``/<source>/<the real path>`` (``/bcb/olinda/...``, ``/yahoo/v8/finan
 
 from __future__ import annotations
 
+import hashlib
 import random
 import sys
 import threading
@@ -92,6 +93,7 @@ class ReplayServer:
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._memo = Memo()
+        self._not_modified = 0
 
     # --- lifecycle -------------------------------------------------------------------------
     @property
@@ -178,7 +180,14 @@ class ReplayServer:
             "seed": self.faults.seed,
             "plan": self.faults.describe(),
             "synthetic": self.synthetic,
+            "not_modified": self.not_modified,
         }
+
+    @property
+    def not_modified(self) -> int:
+        """Conditional requests answered 304 Not Modified so far."""
+        with self._lock:
+            return self._not_modified
 
     # --- request handling -------------------------------------------------------------------
     def _next_seq(self, source: str) -> int:
@@ -230,7 +239,19 @@ class ReplayServer:
                 reply.status, reply.content_type, reply.body[: len(reply.body) // 2], reply.headers
             )
             applied = kind
+        if reply.status == 200 and applied is None:
+            reply = self._validated(handler, reply)
         self._send(handler, reply, applied or (kind if kind is FaultKind.SLOW else None))
+
+    def _validated(self, handler: BaseHTTPRequestHandler, reply: Reply) -> Reply:
+        """An ETag on every clean 200, and 304 with no body when the client already has it."""
+        etag = '"' + hashlib.sha256(reply.body).hexdigest()[:32] + '"'
+        asked = handler.headers.get("If-None-Match", "")
+        if etag in (t.strip() for t in asked.split(",")):
+            with self._lock:
+                self._not_modified += 1
+            return Reply(304, reply.content_type, b"", {"ETag": etag})
+        return Reply(reply.status, reply.content_type, reply.body, {**reply.headers, "ETag": etag})
 
     def _early_reply(self, source: str, kind: FaultKind | None, rng: random.Random) -> Reply:
         if kind is FaultKind.SERVER_ERROR:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import csv
 import threading
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
@@ -48,6 +49,23 @@ class FredObs:
     value: str
 
 
+PTAX_WINDOWS_FILE = "intraday/netinhoklz__historico_ptax_janelas_2017-01-04_2023-09-28.xlsx"
+BARS_15M_FILES = {"PETR4.SA": "intraday/fabiorodp__PETR4_15min_2020-06-22_2020-12-04.csv"}
+WINDOW_HOURS = (10, 11, 12, 13)
+
+
+@dataclass(frozen=True, slots=True)
+class IntradayBar:
+    """One real 15-minute bar: start (exchange local time, naive) and OHLCV as in the file."""
+
+    start: datetime
+    open: str
+    high: str
+    low: str
+    close: str
+    volume: int
+
+
 def _rows(path: Path) -> list[dict[str, str]]:
     with path.open(newline="", encoding="utf-8") as fh:
         return list(csv.DictReader(fh))
@@ -82,6 +100,51 @@ class Snapshot:
         self._lock = threading.Lock()
         self._bytes: dict[str, bytes] = {}
         self._sheets: dict[str, SheetRows] = {}
+        self._windows: dict[date, tuple[Decimal, ...]] = {}
+
+    def ptax_windows(self) -> dict[date, tuple[Decimal, ...]]:
+        """USD sell PTAX of the four consultation windows (10, 11, 12, 13 h) per day, from the
+        real windows file; only days with exactly those four (their mean is the closing)."""
+        with self._lock:
+            cached = self._bytes.get("__windows__")
+        if cached is None:
+            import openpyxl
+
+            path = self.root / PTAX_WINDOWS_FILE
+            by_day: dict[date, dict[int, Decimal]] = {}
+            extra: set[date] = set()
+            if path.is_file():
+                wb = openpyxl.load_workbook(path, read_only=True)
+                for stamp, value in wb.active.iter_rows(min_row=2, values_only=True):
+                    if not isinstance(stamp, datetime) or not isinstance(value, int | float):
+                        continue
+                    if stamp.minute or stamp.hour not in WINDOW_HOURS:
+                        extra.add(stamp.date())
+                        continue
+                    by_day.setdefault(stamp.date(), {})[stamp.hour] = Decimal(str(value))
+                wb.close()
+            windows = {
+                day: tuple(hours[h] for h in WINDOW_HOURS)
+                for day, hours in by_day.items()
+                if len(hours) == len(WINDOW_HOURS) and day not in extra
+            }
+            with self._lock:
+                self._windows = windows
+                self._bytes["__windows__"] = b"1"
+        return self._windows
+
+    def bars_15m(self, symbol: str) -> list[IntradayBar]:
+        """Real 15-minute bars of a symbol (B3 local time), empty when the snapshot has none."""
+        name = BARS_15M_FILES.get(symbol)
+        if name is None or not (self.root / name).is_file():
+            return []
+        out = []
+        with (self.root / name).open(encoding="utf-8") as fh:
+            next(fh)  # header names 5 columns; the rows carry the timestamp first
+            for line in fh:
+                stamp, o, h, low, c, v = line.strip().split(";")
+                out.append(IntradayBar(datetime.fromisoformat(stamp), o, h, low, c, int(v)))
+        return out
 
     def workbook_bytes(self, route: str) -> bytes:
         """The bundled bytes of one ANP workbook (route such as ``semanal/...xlsx``)."""

@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from fuelpipe.domain.calendars import get_calendar, last_available_date
+from fuelpipe.domain.calendars import get_calendar
 from fuelpipe.domain.catalog import Series
 from fuelpipe.domain.gaps import ONE_DAY, clamp_start, complete_through, missing_dates
 from fuelpipe.domain.planning import plan_requests
@@ -51,7 +51,7 @@ def scan_key(
     version read before the scan; a full audit also repairs a watermark that went too far.
     """
     now = app.clock.now()
-    end = last_available_date(now, series.available_after)
+    end = series.published_through(now)
     cal = get_calendar(series.calendar)
     through = None if audit or mark is None else mark.through
     present = app.store.present_after(series.key, through)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from types import MappingProxyType
 
-from fuelpipe.domain.calendars import expected_between, get_calendar, last_available_date
+from fuelpipe.domain.calendars import expected_between, get_calendar
 from fuelpipe.domain.catalog import Series
 from fuelpipe.domain.messages import MAX_DATES_PER_MESSAGE
 from fuelpipe.domain.planning import plan_requests
@@ -57,7 +57,7 @@ def revise(
     windows = {**DEFAULT_WINDOWS, **app.revision_window_days}
     wanted: list[tuple[Series, list[date]]] = []
     for s in series if series is not None else list(app.catalog):
-        end = last_available_date(started, s.available_after)
+        end = s.published_through(started)
         dates = [d for d in window(s, end, windows) if since is None or d >= since]
         if dates:
             wanted.append((s, dates))

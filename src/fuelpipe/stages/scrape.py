@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from fuelpipe.domain.calendars import get_calendar
@@ -137,7 +137,10 @@ def scrape(app: StageContext, request: DownloadRequest) -> ScrapeReport:
         }
         for day in missing:
             slot = (s.key, day)
-            if error is None and slot not in flagged and slot in result.no_value:
+            # Inside its publication window "no value" may only mean "not out yet": the date
+            # stays PENDING (polled, retries not counting) until the window has passed.
+            late = now > s.schedule.stale_at(day)
+            if error is None and slot not in flagged and slot in result.no_value and late:
                 report.add(_mark_absent(app, s.key, day, result.no_value[slot], now))
                 continue
             reason = error or flagged.get(slot) or result.notes.get(slot, NO_VALUE)
@@ -205,7 +208,7 @@ def _store_values(
     new: list[Record] = []
     revisions: list[tuple[Observation, Decimal]] = []
     for (key, day), obs in got.items():
-        attrs: dict[str, AttrValue] = obs.attrs
+        attrs: dict[str, AttrValue] = {**obs.attrs, **freshness_attrs(by_key[key], day)}
         if not get_calendar(by_key[key].calendar).is_expected(day):
             attrs = {**attrs, CALENDAR_ATTR: UNEXPECTED}
             report.unexpected += 1
@@ -225,6 +228,14 @@ def _store_values(
         revision = Revision(previous=previous, new=obs.value, seen_at=now, request=seen_by)
         if app.store.revise(obs.key, obs.date, revision, obs.attrs):
             report.revised += 1
+
+
+def freshness_attrs(series: Series, day: date) -> dict[str, AttrValue]:
+    """When the value was published, from the schedule (``updated_at`` is when it was stored).
+
+    Deterministic, so a redelivered message leaves the same record.
+    """
+    return {"published_at": series.schedule.published_at(day).astimezone(UTC).isoformat()}
 
 
 def _stored_around(
@@ -302,7 +313,11 @@ def _mark_missing(
         value=None,
         status=Status.PENDING,
         retry_count=0,
-        next_attempt_at=app.policy.first_attempt_due(now),
+        # Inside its publication window a value may simply not be out yet: the watch loop polls
+        # it (cheaply, conditionally) until then, and retries only count once it is late.
+        next_attempt_at=max(
+            app.policy.first_attempt_due(now), app.catalog[key].schedule.stale_at(day)
+        ),
         reason=reason,
         updated_at=now,
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from datetime import date
+from datetime import UTC, date
 
 from fuelpipe.domain.catalog import Series
 from fuelpipe.domain.completeness import completeness
@@ -30,6 +30,12 @@ class KeyStatus:
     """Values the source revised after they were stored (kept with their history)."""
     absent: int = 0
     """Expected dates the source says it has no value for (ABSENT, not retried)."""
+    published_at: str | None = None
+    """When the newest stored value was published (from the source's schedule)."""
+    stored_at: str | None = None
+    """When the newest stored value was stored."""
+    age: int | None = None
+    """Seconds since the newest stored value was published: how old the freshest data is."""
 
     def as_dict(self) -> dict[str, object]:
         """The JSON object of `status --json`."""
@@ -39,6 +45,17 @@ class KeyStatus:
 def key_status(app: StageContext, series: Series, since: date | None = None) -> KeyStatus:
     """Status of one key, from its first stored date (or ``since``) to what is published now."""
     c = completeness(series, app.store.present(series.key), app.clock.now(), since)
+    now = app.clock.now()
+    published_at = stored_at = None
+    age = None
+    if c.last is not None:
+        newest = c.last
+        published = series.schedule.published_at(newest)
+        published_at = published.astimezone(UTC).isoformat()
+        age = max(0, int((now - published).total_seconds()))
+        rows = app.store.query(series.key, newest, newest, fields=("updated_at",))
+        if rows and rows[0].updated_at is not None:
+            stored_at = rows[0].updated_at.astimezone(UTC).isoformat()
     return KeyStatus(
         key=series.key,
         expected=c.expected,
@@ -51,6 +68,9 @@ def key_status(app: StageContext, series: Series, since: date | None = None) -> 
         unexpected=c.unexpected,
         revised=c.revised,
         absent=c.absent,
+        published_at=published_at,
+        stored_at=stored_at,
+        age=age,
     )
 
 

@@ -8,6 +8,7 @@ import logging
 import re
 import socket
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Collection
 from decimal import Decimal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -39,6 +40,8 @@ DEFAULT_TIMEOUT_S = 20.0
 RETRY_AFTER_CAP_S = 20.0
 _SECRET_PARAMS = frozenset({"api_key", "apikey", "key", "token", "access_token", "crumb"})
 _SNIPPET_CHARS = 120
+VALIDATORS_KEPT = 64
+"""URLs whose ETag / Last-Modified (and body) a source keeps for conditional requests."""
 
 
 def make_client(
@@ -212,6 +215,11 @@ class HttpSource(Source):
         self.failures = 0
         """Requests that got no usable answer (transport error or an error status)."""
         self.last_error: str | None = None
+        self.not_modified = 0
+        """Requests the source answered 304 Not Modified (a cheap poll)."""
+        # A tiny bounded validator cache rather than an HTTP-cache library (none is a dependency):
+        # URL -> the last 200 response that carried an ETag or Last-Modified.
+        self._validated: OrderedDict[str, httpx.Response] = OrderedDict()
 
     def stats(self) -> SourceStats:
         """Requests, failures and the last error in words, for the end-of-run table."""
@@ -257,13 +265,37 @@ class HttpSource(Source):
         if wait > 0:
             self._sleep(wait)
 
+    def _conditional_headers(self, url: str) -> dict[str, str]:
+        """If-None-Match / If-Modified-Since from the last answer for this URL, if it had them."""
+        cached = self._validated.get(url)
+        if cached is None:
+            return {}
+        headers = {}
+        if etag := cached.headers.get("ETag"):
+            headers["If-None-Match"] = etag
+        if modified := cached.headers.get("Last-Modified"):
+            headers["If-Modified-Since"] = modified
+        return headers
+
+    def _remember(self, url: str, response: httpx.Response) -> None:
+        """Keep a 200 that carries validators, so the next poll of the URL can be a 304."""
+        if response.status_code != 200 or not (
+            "ETag" in response.headers or "Last-Modified" in response.headers
+        ):
+            self._validated.pop(url, None)
+            return
+        self._validated[url] = response
+        self._validated.move_to_end(url)
+        while len(self._validated) > VALIDATORS_KEPT:
+            self._validated.popitem(last=False)
+
     def _get_once(self, url: str, pass_statuses: Collection[int]) -> httpx.Response:
         shown = redact_url(url)
         self._pace()
         self._last_request_at = self._monotonic()
         self.requests_made += 1
         try:
-            response = self.client.get(url)
+            response = self.client.get(url, headers=self._conditional_headers(url))
         except httpx.TimeoutException as exc:
             limit = self.client.timeout.read or self.client.timeout.connect
             words = f"timed out after {limit:g} s" if limit else "timed out"
@@ -282,7 +314,12 @@ class HttpSource(Source):
                 f"{self.name}: {shown}: {words} ({type(exc).__name__}: {exc})"
             ) from exc
         status = response.status_code
+        if status == 304 and url in self._validated:
+            self.not_modified += 1
+            self._validated.move_to_end(url)
+            return self._validated[url]
         if 200 <= status < 300 or status in pass_statuses:
+            self._remember(url, response)
             return response
         self._failed(f"HTTP {status}")
         body = snippet(response.content)

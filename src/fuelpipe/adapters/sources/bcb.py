@@ -6,8 +6,11 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from fuelpipe.adapters.sources._http import HttpSource, json_decimal, parse_json, single_series
+from fuelpipe.domain.catalog import Series
+from fuelpipe.domain.intraday import IntradayPoint, bulletin_kind
 from fuelpipe.domain.models import Observation
 from fuelpipe.ports.source import FetchRequest, FetchResult, InvalidPayload
 
@@ -21,6 +24,7 @@ _FIELDS = (
     "tipoBoletim",
 )
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
+SAO_PAULO = ZoneInfo("America/Sao_Paulo")  # dataHoraCotacao is Brasília time, without offset
 
 
 def ptax_url(base_url: str, currency: str, start: date, end: date) -> str:
@@ -35,6 +39,16 @@ def ptax_url(base_url: str, currency: str, start: date, end: date) -> str:
     )
 
 
+def bulletins_url(base_url: str, currency: str, day: date) -> str:
+    """The CotacaoMoedaDia URL: every bulletin (opening, intermediate, closing) of one day."""
+    if not _CURRENCY.match(currency):
+        raise ValueError(f"bcb: {currency!r} is not an ISO currency code")
+    return (
+        f"{base_url.rstrip('/')}/CotacaoMoedaDia(moeda=@moeda,dataCotacao=@dataCotacao)"
+        f"?@moeda='{currency}'&@dataCotacao='{day:%m-%d-%Y}'&$format=json"
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class _Bulletin:
     at: datetime
@@ -44,6 +58,7 @@ class _Bulletin:
     parity_buy: Decimal
     parity_sell: Decimal
     closing: bool
+    kind: str
 
 
 def _number(row: dict[str, object], name: str, index: int, where: str) -> Decimal:
@@ -75,6 +90,7 @@ def _bulletin(row: object, index: int, where: str) -> _Bulletin:
         parity_buy=_number(row, "paridadeCompra", index, where),
         parity_sell=_number(row, "paridadeVenda", index, where),
         closing=kind.startswith("Fechamento"),
+        kind=kind,
     )
 
 
@@ -119,6 +135,33 @@ def parse_ptax(
     return observations, notes
 
 
+def parse_bulletins(
+    payload: object, key: str, day: date, where: str = "bcb"
+) -> list[IntradayPoint]:
+    """Every bulletin of ``day`` from a CotacaoMoedaDia body, in time order (São Paulo time)."""
+    if not isinstance(payload, dict) or not isinstance(payload.get("value"), list):
+        raise InvalidPayload(f"{where}: expected a JSON object with a 'value' list")
+    points = []
+    for index, row in enumerate(payload["value"]):
+        b = _bulletin(row, index, where)
+        if b.at.date() != day:
+            continue
+        try:
+            kind = bulletin_kind(b.kind)
+        except ValueError as exc:
+            raise InvalidPayload(f"{where}: value[{index}]: {exc}") from None
+        points.append(
+            IntradayPoint(
+                series_key=key,
+                at=b.at.replace(tzinfo=SAO_PAULO),
+                kind=kind,
+                value=b.sell,
+                attrs={"buy": b.buy, "bulletin_at": b.stamp},
+            )
+        )
+    return sorted(points, key=lambda p: p.at)
+
+
 class BcbPtaxSource(HttpSource):
     """PTAX closing rates, one currency and one date range per request."""
 
@@ -139,3 +182,13 @@ class BcbPtaxSource(HttpSource):
             where,
         )
         return FetchResult(observations, notes, requests=1)
+
+    def fetch_intraday(self, series: Series, day: date) -> list[IntradayPoint]:
+        """The intraday points of a day: its PTAX bulletins."""
+        return self.fetch_bulletins(series, day)
+
+    def fetch_bulletins(self, series: Series, day: date) -> list[IntradayPoint]:
+        """The day's PTAX bulletins so far (opening, intermediates, closing)."""
+        url = bulletins_url(self.base_url, series.symbol, day)
+        payload = parse_json(self.get(url).content, self.name, url)
+        return parse_bulletins(payload, series.key, day, f"{self.name}: {url}")

@@ -15,6 +15,7 @@ from fuelpipe.adapters.sources._http import (
     snippet,
 )
 from fuelpipe.domain.catalog import Series
+from fuelpipe.domain.intraday import IntradayPoint
 from fuelpipe.domain.models import AttrValue, Observation
 from fuelpipe.ports.source import (
     FetchRequest,
@@ -32,16 +33,56 @@ _FIELDS = ("open", "high", "low", "close", "volume")
 Notes = dict[tuple[str, date], str]
 
 
-def chart_url(base_url: str, symbol: str, start: date, end: date, tz: str) -> str:
-    """The chart URL for ``[start, end]``: from midnight of start to midnight after end."""
+def _periods(start: date, end: date, tz: str) -> tuple[int, int]:
+    """Epoch seconds of midnight of ``start`` and of the midnight after ``end``, in ``tz``."""
     zone = ZoneInfo(tz)
     period1 = int(datetime.combine(start, time(0), zone).timestamp())
     period2 = int(datetime.combine(end + timedelta(days=1), time(0), zone).timestamp())
+    return period1, period2
+
+
+def chart_url(base_url: str, symbol: str, start: date, end: date, tz: str) -> str:
+    """The chart URL for ``[start, end]``: from midnight of start to midnight after end."""
+    period1, period2 = _periods(start, end, tz)
     return (
         f"{base_url.rstrip('/')}/v8/finance/chart/{quote(symbol, safe='=')}"
         f"?period1={period1}&period2={period2}&interval=1d&events=div,splits"
         "&includeAdjustedClose=true"
     )
+
+
+def bars_url(base_url: str, symbol: str, day: date, tz: str, interval: str = "15m") -> str:
+    """The chart URL for one day's intraday bars (``15m``: Yahoo keeps the last 60 days)."""
+    period1, period2 = _periods(day, day, tz)
+    return (
+        f"{base_url.rstrip('/')}/v8/finance/chart/{quote(symbol, safe='=')}"
+        f"?period1={period1}&period2={period2}&interval={interval}&includePrePost=false"
+    )
+
+
+def parse_bars(
+    payload: object, key: str, tz: str, day: date, interval: str, where: str = "yahoo"
+) -> list[IntradayPoint]:
+    """The day's intraday bars (bar start in the exchange's zone); null bars are skipped."""
+    arrays = _arrays(payload, tz, where)
+    if arrays is None:
+        return []
+    points = []
+    for i, stamp in enumerate(arrays.stamps):
+        at = datetime.fromtimestamp(stamp, arrays.zone)
+        if at.date() != day:
+            continue
+        raw = {name: json_decimal(arrays.columns[name][i]) for name in _FIELDS}
+        values = {name: value for name, value in raw.items() if value is not None}
+        if len(values) < len(_FIELDS):
+            continue  # Yahoo leaves a bar with no trade as nulls: missing, not zero
+        o, h, low, c, v = (values[name] for name in _FIELDS)
+        points.append(
+            IntradayPoint(
+                key, at, interval, c, {"open": o, "high": h, "low": low, "volume": int(v)}
+            )
+        )
+    return points
 
 
 def _chart_error(payload: object) -> tuple[str, str] | None:
@@ -221,6 +262,20 @@ class YahooChartSource(HttpSource):
         return parse_chart(
             payload, series.key, series.exchange_tz, request.start, request.end, where
         )
+
+    def fetch_intraday(self, series: Series, day: date) -> list[IntradayPoint]:
+        """The intraday points of a day: its 15-minute bars."""
+        return self.fetch_bars(series, day)
+
+    def fetch_bars(self, series: Series, day: date, interval: str = "15m") -> list[IntradayPoint]:
+        """One day's intraday bars of a series (B3 quotes come 15 minutes late)."""
+        url = bars_url(self.base_url, series.symbol, day, series.exchange_tz, interval)
+        response = self.get(url, pass_statuses=(400, 404))
+        if response.status_code in (400, 404):
+            self._refusal(response.status_code, response.content, url)
+            return []
+        payload = parse_json(response.content, self.name, url)
+        return parse_bars(payload, series.key, series.exchange_tz, day, interval, url)
 
     def _refusal(self, status: int, content: bytes, url: str) -> tuple[list[Observation], Notes]:
         """A 400/404: unknown symbol (NotFound), no bars in the window (empty), or a bad request."""

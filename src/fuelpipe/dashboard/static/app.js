@@ -304,7 +304,27 @@
     emptyBox(div).hidden = true;
     await plotlyReady;
     await Plotly.react(div, traces, layout, plotConfig());
+    asOfCaption(div, traces);
     div.dataset.rendered = performance.now().toFixed(1);
+  }
+
+  // Every chart says how recent its data is: the newest date it draws (or the view's end).
+  function asOfCaption(div, traces) {
+    let newest = "";
+    for (const trace of traces) {
+      for (const x of trace.x || []) {
+        if (typeof x === "string" && /^\d{4}-\d{2}-\d{2}/.test(x) && x > newest) newest = x;
+      }
+    }
+    newest = newest || state.date || (meta && meta.latest) || "";
+    let caption = div.parentElement.querySelector(":scope > .as-of");
+    if (!caption) {
+      caption = document.createElement("p");
+      caption.className = "as-of";
+      div.parentElement.append(caption);
+    }
+    caption.dataset.date = newest;
+    caption.textContent = t("asOf", { date: fmt.date(newest) });
   }
 
   function showEmpty(id, message) {
@@ -351,9 +371,10 @@
       }));
   }
 
-  function card(container, title, value, detailText, detailClass, footText) {
+  function card(container, title, value, detailText, detailClass, footText, key) {
     const el = document.createElement("article");
     el.className = "card";
+    if (key) el.dataset.key = key; // live.js adds the value's freshness to keyed cards
     const h = document.createElement("h3");
     h.textContent = title;
     const v = document.createElement("p");
@@ -400,7 +421,7 @@
       const title = fuel ? t("product." + fuel[1]) : seriesName(item.key);
       const digits = item.unit === "BRL/USD" ? 4 : 2;
       if (item.value === null) {
-        card(cards, title, "—", t("noData"), "flat", "");
+        card(cards, title, "—", t("noData"), "flat", t("asOf", { date: "—" }), item.key);
         continue;
       }
       const change =
@@ -409,7 +430,7 @@
           : t("weekChange", { change: fmt.pct(item.change_pct, 1) });
       card(
         cards, title, fmt.money(item.value, item.unit, digits), change,
-        changeClass(item.change_pct), t("asOf", { date: fmt.date(item.date) }),
+        changeClass(item.change_pct), t("asOf", { date: fmt.date(item.date) }), item.key,
       );
     }
     const traces = lineTraces(indices.series);
@@ -741,14 +762,20 @@
     cards.replaceChildren();
     const scored = view.series.filter((s) => s.completeness !== null);
     const mean = scored.length ? scored.reduce((a, s) => a + s.completeness, 0) / scored.length : null;
-    card(cards, t("health.series"), `${view.stored_series} / ${view.catalog_series}`);
-    card(cards, t("health.complete"), mean === null ? "—" : fmt.pct(mean * 100, 1, false));
-    card(cards, t("health.pending"), fmt.num(view.pending, 0), "", view.pending ? "warn" : "flat");
-    card(cards, t("health.quarantined"), fmt.num(view.quarantined, 0), "", view.quarantined ? "down" : "flat");
-    card(cards, t("health.dead"), view.dead_letters === null ? t("health.notAvailable") : fmt.num(view.dead_letters, 0));
-    card(cards, t("health.absent"), fmt.num(view.absent ?? 0, 0));
-    card(cards, t("health.unexpected"), fmt.num(view.unexpected ?? 0, 0));
-    card(cards, t("health.revised"), fmt.num(view.revised ?? 0, 0));
+    const asOf = t("asOf", { date: fmt.instant(view.as_of) });
+    card(cards, t("health.series"), `${view.stored_series} / ${view.catalog_series}`, "", "", asOf);
+    card(cards, t("health.complete"), mean === null ? "—" : fmt.pct(mean * 100, 1, false), "", "", asOf);
+    card(cards, t("health.pending"), fmt.num(view.pending, 0), "", view.pending ? "warn" : "flat", asOf);
+    card(cards, t("health.quarantined"), fmt.num(view.quarantined, 0), "", view.quarantined ? "down" : "flat", asOf);
+    card(cards, t("health.dead"), view.dead_letters === null ? t("health.notAvailable") : fmt.num(view.dead_letters, 0), "", "", asOf);
+    card(cards, t("health.absent"), fmt.num(view.absent ?? 0, 0), "", "", asOf);
+    card(cards, t("health.unexpected"), fmt.num(view.unexpected ?? 0, 0), "", "", asOf);
+    card(cards, t("health.revised"), fmt.num(view.revised ?? 0, 0), "", "", asOf);
+    for (const f of view.freshness || []) {
+      const mins = (s) => (s === null ? "—" : fmt.num(s / 60, 1));
+      card(cards, `${t("health.freshness")} · ${f.source}`, `${mins(f.p50_s)} / ${mins(f.p95_s)} min`,
+        t("health.freshnessDetail", { n: f.samples }), "flat", asOf);
+    }
     renderRuns(view.last_runs);
     if (!view.series.length) {
       showEmpty("chart-health", t("health.noSeries"));
@@ -910,11 +937,21 @@
         section.classList.remove("is-loading");
         section.removeAttribute("aria-busy");
         document.body.dataset.ready = state.view;
+        document.dispatchEvent(new CustomEvent("fuelpipe:rendered", { detail: state.view }));
       }
     }
   }
 
   function bind() {
+    // live.js polls /api/live and announces new data: redraw the open view without a reload.
+    document.addEventListener("fuelpipe:data-changed", async () => {
+      try {
+        meta = await getJSON("/api/meta");
+      } catch (err) {
+        // keep the previous meta; the redraw below reports its own errors
+      }
+      render();
+    });
     for (const tab of document.querySelectorAll(".tabs [data-view]")) {
       tab.addEventListener("click", () => {
         state.view = tab.dataset.view;

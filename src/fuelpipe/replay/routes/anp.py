@@ -51,7 +51,8 @@ def handle(ctx: RouteContext) -> Reply:
         if ctx.wants_shape:
             fault = FaultKind.SHAPE
         if fault is None:  # absent rows only: the same bytes for every request
-            data = ctx.memo.get(f"anp:{route}", lambda: rewrite_rows(data, header_row, order))
+            tag = f"anp:{route}:{ctx.plan.cache_tag('anp')}"  # what is withheld may change
+            data = ctx.memo.get(tag, lambda: rewrite_rows(data, header_row, order))
         else:
             data = rewrite_rows(data, header_row, order, drop_header=ctx.wants_shape)
     name = route.rsplit("/", 1)[-1]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import re
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from fuelpipe.domain.keys import currency_key
@@ -164,6 +165,49 @@ def _period(ctx: RouteContext, entity: str, params: dict[str, str]) -> Reply:
     return json_reply(200, payload, ODATA_JSON).with_fault(fault)
 
 
+WINDOW_KINDS = ("Abertura", "Intermediário", "Intermediário", "Intermediário")
+
+
+def _day(ctx: RouteContext, params: dict[str, str]) -> Reply:
+    """CotacaoMoedaDia: the day's bulletins. USD only, from the real windows file: the four
+    consultation windows (Abertura, then three Intermediário) and the closing, their mean."""
+    for needed in ("moeda", "dataCotacao"):
+        if needed not in params:
+            raise ODataError(f"missing parameter {needed}")
+    currency = params["moeda"].upper()
+    day = parse_ptax_date(params["dataCotacao"])
+    absent = ctx.plan.absent_days("bcb", currency_key(currency) if currency in MOEDAS else None)
+    windows = ctx.snapshot.ptax_windows().get(day) if currency == "USD" else None
+    rows: list[dict[str, Any]] = []
+    if windows and day not in absent:
+        closing = next((q for q in ctx.snapshot.ptax.get("USD", []) if q.day == day), None)
+        mean = (sum(windows, Decimal(0)) / len(windows)).quantize(Decimal("0.0001"))
+        # The file has the sell side only: the buy side is the sell less the day's closing
+        # spread (0.0006 on every day of the daily file, the default when the day is not in it).
+        spread = Decimal(closing.sell) - Decimal(closing.buy) if closing else Decimal("0.0006")
+        # The file has the nominal window hour only; the minute is made up, a few past the hour.
+        stamps = [f"{h}:0{day.day % 5}:{day.month + 10}.000" for h in (10, 11, 12, 13)]
+        for kind, value, stamp in zip(WINDOW_KINDS, windows, stamps, strict=True):
+            rows.append(_bulletin_row(day, stamp, kind, value, value - spread))
+        sell = Decimal(closing.sell) if closing else mean
+        buy = Decimal(closing.buy) if closing else mean - spread
+        rows.append(_bulletin_row(day, _time_of_day(day), CLOSING, sell, buy))
+    return json_reply(
+        200, {"@odata.context": f"{CONTEXT}#_CotacaoMoedaDia", "value": rows}, ODATA_JSON
+    )
+
+
+def _bulletin_row(day: date, stamp: str, kind: str, sell: Decimal, buy: Decimal) -> dict[str, Any]:
+    return {
+        "paridadeCompra": 1.0,
+        "paridadeVenda": 1.0,
+        "cotacaoCompra": float(buy),
+        "cotacaoVenda": float(sell),
+        "dataHoraCotacao": f"{day.isoformat()} {stamp}",
+        "tipoBoletim": kind,
+    }
+
+
 def _moedas() -> Reply:
     rows = [{"simbolo": s, "nomeFormatado": n, "tipoMoeda": t} for s, (n, t) in MOEDAS.items()]
     return json_reply(200, {"@odata.context": f"{CONTEXT}#Moedas", "value": rows}, ODATA_JSON)
@@ -178,12 +222,18 @@ def handle(ctx: RouteContext) -> Reply:
         return _error("malformed resource path")
     entity, inside = match.group(1), match.group(2) or ""
     try:
-        if entity == "Moedas":
-            return _moedas()
-        if entity in ("CotacaoMoedaPeriodo", "CotacaoDolarPeriodo"):
-            return _period(ctx, entity, _params(ctx, inside))
+        return _entity(ctx, entity, inside)
     except ODataError as exc:
         return _error(str(exc))
+
+
+def _entity(ctx: RouteContext, entity: str, inside: str) -> Reply:
+    if entity == "Moedas":
+        return _moedas()
+    if entity in ("CotacaoMoedaPeriodo", "CotacaoDolarPeriodo"):
+        return _period(ctx, entity, _params(ctx, inside))
+    if entity == "CotacaoMoedaDia":
+        return _day(ctx, _params(ctx, inside))
     return json_reply(
         404,
         {"error": {"code": "", "message": f"Resource not found for the segment '{entity}'."}},

@@ -168,6 +168,35 @@ def _series(bars: list[Bar], symbol: str) -> dict[str, Any]:
     }
 
 
+def _bars_15m(ctx: RouteContext, symbol: str, daily: list[Bar]) -> Reply:
+    """15-minute bars from the real intraday file (PETR4 2020-H2; B3 local times), as the
+    chart API gives them: bar starts as UTC epoch seconds, exchange zone in ``meta``."""
+    window = _window(ctx, daily, symbol)
+    if isinstance(window, Reply):
+        return window
+    start, end = window
+    zone = ZoneInfo(listing(symbol).tz)
+    bars = [
+        (int(b.start.replace(tzinfo=zone).timestamp()), b) for b in ctx.snapshot.bars_15m(symbol)
+    ]
+    chosen = [(t, b) for t, b in bars if start <= t < end]
+    result: dict[str, Any] = {"meta": {**_meta(symbol, daily, [], start), "dataGranularity": "15m"}}
+    if chosen:
+        result["timestamp"] = [t for t, _ in chosen]
+        result["indicators"] = {
+            "quote": [
+                {
+                    "open": [float(b.open) for _, b in chosen],
+                    "high": [float(b.high) for _, b in chosen],
+                    "low": [float(b.low) for _, b in chosen],
+                    "close": [float(b.close) for _, b in chosen],
+                    "volume": [b.volume for _, b in chosen],
+                }
+            ]
+        }
+    return json_reply(200, {"chart": {"result": [result], "error": None}})
+
+
 def handle(ctx: RouteContext) -> Reply:
     """Answer one request below ``/yahoo``."""
     if not ctx.path.startswith(PREFIX):
@@ -177,6 +206,8 @@ def handle(ctx: RouteContext) -> Reply:
     if not bars:
         return _error(404, "Not Found", "No data found, symbol may be delisted")
     interval = ctx.arg("interval") or "1d"
+    if interval == "15m":
+        return _bars_15m(ctx, symbol, bars)
     if interval != "1d":
         return _error(422, "Unprocessable Entity", f"interval={interval} is not served by replay")
     window = _window(ctx, bars, symbol)

@@ -1,0 +1,142 @@
+"""Intraday stores: a SQLite table beside the embedded store, and items of the DynamoDB table
+with a TTL attribute (``expires_at``, epoch seconds) that DynamoDB deletes on its own."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from fuelpipe.adapters._batch_retry import batch_attempts
+from fuelpipe.adapters.dynamodb_store import TTL_ATTRIBUTE, UnprocessedItemsError
+from fuelpipe.adapters.sqlite_store import dump_attrs, load_attrs
+from fuelpipe.domain.instants import iso_utc
+from fuelpipe.domain.intraday import IntradayPoint
+from fuelpipe.domain.keys import intraday_key
+from fuelpipe.ports.intraday import IntradayStore
+from fuelpipe.ports.store import BATCH_LIMIT
+
+
+def _point(series_key: str, at: str, kind: str, value: str, attrs: str | None) -> IntradayPoint:
+    loaded = {k: v for k, v in load_attrs(attrs).items() if v is not None}
+    return IntradayPoint(series_key, datetime.fromisoformat(at), kind, Decimal(value), loaded)
+
+
+class SqliteIntradayStore(IntradayStore):
+    """Intraday points in the embedded store's file; expired rows are skipped and purged."""
+
+    def __init__(self, path: Path | str) -> None:
+        self._conn = sqlite3.connect(str(path), timeout=30.0, check_same_thread=False)
+        self._lock = threading.Lock()
+        with self._lock, self._conn:
+            self._conn.execute(
+                """CREATE TABLE IF NOT EXISTS intraday (
+                    info_type TEXT NOT NULL, sort TEXT NOT NULL, series TEXT NOT NULL,
+                    at TEXT NOT NULL, kind TEXT NOT NULL, value TEXT NOT NULL, attrs TEXT,
+                    expires_at TEXT NOT NULL, PRIMARY KEY (info_type, sort)) WITHOUT ROWID"""
+            )
+            self._conn.execute(
+                "CREATE INDEX IF NOT EXISTS intraday_expiry ON intraday (expires_at)"
+            )
+
+    def put_points(self, points: Sequence[IntradayPoint]) -> int:
+        rows = [
+            (
+                p.partition, p.sort_key, p.series_key, p.at.isoformat(), p.kind, str(p.value),
+                dump_attrs(dict(p.attrs)) if p.attrs else None, iso_utc(p.expires_at()),
+            )
+            for p in points
+        ]  # fmt: skip
+        with self._lock, self._conn:
+            self._conn.executemany(
+                "INSERT INTO intraday VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT "
+                "(info_type, sort) DO UPDATE SET at = excluded.at, kind = excluded.kind, "
+                "value = excluded.value, attrs = excluded.attrs, expires_at = excluded.expires_at",
+                rows,
+            )
+        return len(rows)
+
+    def day(self, series_key: str, day: date, now: datetime) -> list[IntradayPoint]:
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT series, at, kind, value, attrs FROM intraday "
+                "WHERE info_type = ? AND expires_at > ? ORDER BY at",
+                (intraday_key(series_key, day), iso_utc(now)),
+            ).fetchall()
+        return [_point(*row) for row in rows]
+
+    def purge_expired(self, now: datetime) -> int:
+        with self._lock, self._conn:
+            cur = self._conn.execute("DELETE FROM intraday WHERE expires_at <= ?", (iso_utc(now),))
+        return cur.rowcount
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._conn.close()
+
+
+class DynamoIntradayStore(IntradayStore):
+    """Intraday points as items of the single table; the table's TTL removes expired ones."""
+
+    def __init__(self, client: Any, table_name: str) -> None:
+        self._client = client
+        self._table = table_name
+
+    def put_points(self, points: Sequence[IntradayPoint]) -> int:
+        items = {
+            (p.partition, p.sort_key): {
+                "info_type": {"S": p.partition},
+                "date": {"S": p.sort_key},
+                "series": {"S": p.series_key},
+                "at": {"S": p.at.isoformat()},
+                "kind": {"S": p.kind},
+                "value": {"N": str(p.value)},
+                "attrs": {"S": dump_attrs(dict(p.attrs))},
+                TTL_ATTRIBUTE: {"N": str(int(p.expires_at().timestamp()))},
+            }
+            for p in points
+        }  # the last of duplicate keys wins: one batch may not hold a key twice
+        batch = list(items.values())
+        for start in range(0, len(batch), BATCH_LIMIT):
+            chunk = batch[start : start + BATCH_LIMIT]
+            requests: list[dict[str, Any]] = [{"PutRequest": {"Item": i}} for i in chunk]
+            # The adapters' one bounded, jittered schedule for partial batch failures.
+            for attempt in batch_attempts(UnprocessedItemsError, 5, 0.05, 2.0):
+                with attempt:
+                    answer = self._client.batch_write_item(RequestItems={self._table: requests})
+                    requests = answer.get("UnprocessedItems", {}).get(self._table, [])
+                    if requests:
+                        raise UnprocessedItemsError(
+                            f"{len(requests)} intraday point(s) still unprocessed by "
+                            f"{self._table} after {attempt.num} BatchWriteItem attempts"
+                        )
+        return len(batch)
+
+    def day(self, series_key: str, day: date, now: datetime) -> list[IntradayPoint]:
+        out = []
+        paginator = self._client.get_paginator("query")
+        for page in paginator.paginate(
+            TableName=self._table,
+            KeyConditionExpression="info_type = :pk",
+            ExpressionAttributeValues={":pk": {"S": intraday_key(series_key, day)}},
+        ):
+            for item in page["Items"]:
+                if int(item[TTL_ATTRIBUTE]["N"]) <= now.timestamp():
+                    continue  # TTL deletion lags by up to days: expired means gone
+                out.append(
+                    _point(
+                        item["series"]["S"],
+                        item["at"]["S"],
+                        item["kind"]["S"],
+                        item["value"]["N"],
+                        item["attrs"]["S"],
+                    )
+                )
+        return sorted(out, key=lambda p: p.at)
+
+    def purge_expired(self, now: datetime) -> int:
+        return 0

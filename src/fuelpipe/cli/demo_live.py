@@ -1,0 +1,133 @@
+"""`fuelpipe demo --live`: the last two weeks of the snapshot window replayed as if live.
+
+The replay releases each value only at its real publication instant on a clock that runs
+``speed`` times faster than real time; `watch`'s loop polls what is due, and the panel served
+beside it redraws as PTAX closes, market closes and the ANP week arrive.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from datetime import time as dtime
+
+import uvicorn
+from rich.console import Console
+
+from fuelpipe.domain.catalog import Catalog
+from fuelpipe.domain.instants import SAO_PAULO
+from fuelpipe.homes.settings import Settings
+from fuelpipe.ports.clock import Clock
+from fuelpipe.stages.context import StageContext
+
+LIVE_SPAN = timedelta(days=14)
+
+
+class _Over(Exception):
+    """The replayed window is over."""
+
+
+def live_window(coverage: dict[str, object]) -> tuple[datetime, datetime]:
+    """The two weeks before the snapshot window's end: start and end instants (São Paulo)."""
+    window = coverage["window"]
+    assert isinstance(window, dict)
+    end_day = date.fromisoformat(str(window["end"]))
+    end = datetime.combine(end_day, dtime(23, 59), SAO_PAULO)
+    start = datetime.combine(end_day - LIVE_SPAN, dtime(0, 0), SAO_PAULO)
+    return start, end
+
+
+def replay_live(
+    context: StageContext,
+    clock: Clock,
+    end: datetime,
+    *,
+    sleep: Callable[[float], None],
+    heartbeat: Callable[[str], None],
+    since: date | None = None,
+) -> int:
+    """Run the watch loop until the clock passes ``end``; returns the ticks run."""
+    from fuelpipe.stages.watch import Tick, watch
+
+    ticks = 0
+
+    def beat(tick: Tick) -> None:
+        nonlocal ticks
+        ticks += 1
+        heartbeat(tick.heartbeat())
+
+    def sleep_until_over(seconds: float) -> None:
+        if clock.now() >= end:
+            raise _Over
+        sleep(min(seconds, max(1.0, (end - clock.now()).total_seconds())))
+
+    with contextlib.suppress(_Over):  # the replayed window is over
+        watch(context, sleep=sleep_until_over, heartbeat=beat, since=since)
+    return ticks
+
+
+def run_live_demo(
+    console: Console,
+    cfg: Settings,
+    catalog: Catalog,
+    *,
+    speed: float,
+    serve: bool,
+    port: int,
+    snapshot_coverage: dict[str, object],
+    series_in_window: list[str],
+    since: date,
+) -> None:
+    """Backfill up to two weeks before the end, then replay them live (and serve the panel)."""
+    from fuelpipe.adapters.clock import FixedClock
+    from fuelpipe.homes import open_home
+    from fuelpipe.replay.live import PublishedPlan, SpeedClock
+    from fuelpipe.replay.server import ReplayServer
+    from fuelpipe.stages.cycle import run_cycle
+
+    start, end = live_window(snapshot_coverage)
+    chosen = Catalog(catalog[k] for k in series_in_window)
+    clock = SpeedClock(start, speed)
+    with ReplayServer(faults=PublishedPlan(clock, catalog=chosen), quiet=True) as replay:
+        urls = {f"source_{n}_url": u for n, u in replay.source_urls().items()}
+        live_cfg = cfg.model_copy(update={**urls, "now": None, "yahoo_min_interval_s": 0.0})
+        console.print(
+            f"[bold]fuelpipe demo --live[/]: {len(chosen)} series, {start:%Y-%m-%d} to "
+            f"{end:%Y-%m-%d} at {speed:g}x ({LIVE_SPAN.total_seconds() / speed / 60:.1f} min)"
+        )
+        with open_home(live_cfg, clock=FixedClock(start), catalog=chosen) as backfill:
+            run_cycle(backfill, series=list(chosen), since=since)
+        clock.restart()  # the backfill took real time: the live clock starts now
+        with open_home(live_cfg, clock=clock, catalog=chosen) as context:
+            server = _serve_in_background(context, catalog, port) if serve else None
+            try:
+                ticks = replay_live(
+                    context,
+                    clock,
+                    end,
+                    sleep=lambda s: time.sleep(s / speed),
+                    heartbeat=lambda line: console.print(line, highlight=False),
+                    since=since,
+                )
+            except KeyboardInterrupt:
+                console.print("stopped")
+                ticks = -1
+            finally:
+                if server is not None:
+                    server.should_exit = True
+    console.print(f"live replay over: {ticks} ticks, now {clock.now():%Y-%m-%d %H:%M}")
+
+
+def _serve_in_background(context: StageContext, catalog: Catalog, port: int) -> uvicorn.Server:
+    from fuelpipe.dashboard.app import create_app
+
+    web = create_app(context.store, catalog, context.queue, context.clock, cache_ttl_s=5)
+    server = uvicorn.Server(
+        uvicorn.Config(web, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    )
+    threading.Thread(target=server.run, name="dashboard", daemon=True).start()
+    print(f"dashboard: http://127.0.0.1:{port}/ (live)", flush=True)
+    return server

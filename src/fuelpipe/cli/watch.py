@@ -1,0 +1,120 @@
+"""`fuelpipe watch`: keep the embedded home fresh, asking sources only when something is due."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from fuelpipe.cli.main import _select, cli, console, fail, settings, wired
+from fuelpipe.domain.instants import SAO_PAULO
+from fuelpipe.stages.context import StageContext
+
+
+def alerter(db: Path, webhook: str | None) -> tuple[Callable[[StageContext], int], list[Any]]:
+    """The alert evaluation hook of the embedded home: console, plus a webhook when given."""
+    from fuelpipe.adapters.alerts import ConsoleSink, SqliteAlertState
+    from fuelpipe.adapters.webhook import WebhookSink
+    from fuelpipe.ports.alerts import AlertContext, AlertSink
+    from fuelpipe.stages.alerting import default_rules, evaluate
+
+    state = SqliteAlertState(db)
+    sinks: list[AlertSink] = [ConsoleSink(lambda line: console.print(line, highlight=False))]
+    if webhook:
+        sinks.append(WebhookSink(webhook))
+
+    def hook(app_: StageContext) -> int:
+        ctx = AlertContext(app_.clock.now(), app_.store, app_.queue, app_.catalog)
+        report = evaluate(ctx, default_rules(), state, sinks)
+        for problem in report.failed_rules:
+            console.print(f"[yellow]alert rule failed:[/] {problem}", highlight=False)
+        return report.firing + report.cleared
+
+    return hook, [state, *sinks]
+
+
+@cli.command()
+def watch(
+    ctx: typer.Context,
+    series: Annotated[
+        list[str] | None, typer.Option("--series", "-s", help="Keys or prefixes to keep fresh.")
+    ] = None,
+    webhook: Annotated[
+        str | None,
+        typer.Option(help="POST alerts as JSON to this URL.", envvar="FUELPIPE_ALERT_WEBHOOK_URL"),
+    ] = None,
+    ticks: Annotated[
+        int | None, typer.Option(help="Stop after this many ticks (default: until Ctrl+C).")
+    ] = None,
+    intraday: Annotated[
+        bool,
+        typer.Option(
+            "--intraday/--no-intraday",
+            help="Also store the day's PTAX bulletins and 15-minute bars (kept 35 days).",
+        ),
+    ] = True,
+) -> None:
+    """Run the cycle continuously: sleep until a publication is due, fetch it, alert, repeat."""
+    cfg = settings(ctx)
+    if cfg.backend != "embedded":
+        raise fail("watch runs the embedded home; in AWS, EventBridge schedules data_clustering")
+    with wired(ctx) as context:
+        _watch(context, cfg.db, series, webhook, ticks, intraday=intraday)
+
+
+def _watch(
+    a: StageContext,
+    db: Path,
+    series: list[str] | None,
+    webhook: str | None,
+    ticks: int | None,
+    *,
+    intraday: bool,
+) -> None:
+    from fuelpipe.stages.watch import watch as run_watch
+
+    chosen = _select(a, series)
+    chosen_keys = {s.key for s in chosen or []}
+    alert_hook, closers = alerter(db, webhook)
+    hook: Callable[[StageContext], int] = alert_hook
+    if intraday:
+        from fuelpipe.adapters.intraday_store import SqliteIntradayStore
+        from fuelpipe.domain.intraday import INTRADAY_SERIES
+        from fuelpipe.stages.intraday import refresh_intraday
+
+        points = SqliteIntradayStore(db)
+        closers.append(points)
+
+        def with_intraday(app_: StageContext) -> int:
+            now = app_.clock.now()
+            report = refresh_intraday(
+                app_.sources, points, app_.catalog, now.astimezone(SAO_PAULO).date(), now,
+                keys=[k for k in INTRADAY_SERIES if chosen is None or k in chosen_keys],
+            )  # fmt: skip
+            for problem in report.errors:
+                console.print(f"[yellow]intraday:[/] {problem}", highlight=False)
+            return alert_hook(app_)
+
+        hook = with_intraday
+
+    console.print("watching (Ctrl+C to stop)")
+    try:
+        run_watch(
+            a,
+            sleep=time.sleep,
+            series=chosen,
+            heartbeat=lambda t: console.print(t.heartbeat(), highlight=False),
+            after_tick=hook,
+            max_ticks=ticks,
+            intraday=intraday,
+        )
+    except KeyboardInterrupt:
+        console.print("stopped")
+    finally:
+        for closer in closers:
+            close = getattr(closer, "close", None)
+            if callable(close):
+                close()

@@ -1,0 +1,159 @@
+"""The live panel's endpoint: what changed in the store, polled cheaply with ETags.
+
+``GET /api/live`` answers a small fingerprint of the store (the newest record of each headline
+series and the last stage runs) with its freshness, and an ETag; ``If-None-Match`` gets a 304.
+The page polls it and redraws when the version changes. Polling (not Server-Sent Events) also
+works behind the Lambda Function URL, which buffers responses. Each new version also starts a
+new generation of the API's response cache, so the redraw reads the new data at once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import threading
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Header, Query, Response
+from pydantic import BaseModel, Field
+
+from fuelpipe.dashboard.areas import BR, OVERVIEW_DRIVERS, PRODUCTS
+from fuelpipe.dashboard.schemas import Cell, Table
+from fuelpipe.domain.catalog import Catalog
+from fuelpipe.domain.keys import fuel_key
+from fuelpipe.domain.models import Status
+from fuelpipe.ports.clock import Clock
+from fuelpipe.ports.store import Store
+
+LIVE_PATH = "/api/live"
+LIVE_RESPONSES: dict[int | str, dict[str, object]] = {
+    200: {"content": {"text/csv": {}}, "description": "JSON, or CSV with `format=csv`"},
+    304: {"description": "unchanged since the ETag given in If-None-Match"},
+    422: {"description": "invalid parameters, with a message"},
+}
+
+
+class Generation:
+    """The store version the live endpoint saw last; the response cache keys by it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._value = ""
+
+    def get(self) -> str:
+        """The current generation."""
+        with self._lock:
+            return self._value
+
+    def set(self, value: str) -> None:
+        """Start a new generation (a no-op when unchanged)."""
+        with self._lock:
+            self._value = value
+
+
+class LiveSeries(BaseModel):
+    """The newest stored value of one headline series and how fresh it is."""
+
+    key: str
+    date: dt.date | None = Field(description="the newest stored date (the 'as of')")
+    published_at: dt.datetime | None = Field(description="its publication instant (schedule)")
+    stored_at: dt.datetime | None = Field(description="when it was stored")
+    age_s: float | None = Field(None, description="seconds from its publication to now")
+
+
+class LiveView(BaseModel):
+    """A fingerprint of the store for the live panel."""
+
+    version: str
+    as_of: dt.datetime = Field(description="the server's (injected) clock")
+    series: list[LiveSeries]
+    last_run_at: dt.datetime | None
+
+    def table(self) -> Table:
+        """One row per headline series."""
+        head = ["key", "date", "published_at", "stored_at", "age_s"]
+
+        def iso(value: dt.date | None) -> str | None:
+            return value.isoformat() if value is not None else None
+
+        rows: list[list[Cell]] = [
+            [s.key, iso(s.date), iso(s.published_at), iso(s.stored_at), s.age_s]
+            for s in self.series
+        ]
+        return head, rows
+
+
+def live_keys(catalog: Catalog) -> list[str]:
+    """The headline series whose changes the panel follows (the overview's, stored ones)."""
+    keys = [fuel_key(p, BR) for p in PRODUCTS] + list(OVERVIEW_DRIVERS)
+    return [k for k in keys if k in catalog]
+
+
+def live_view(store: Store, catalog: Catalog, clock: Clock) -> LiveView:
+    """Newest record per headline series plus the last runs, and a version hash of them."""
+    now = clock.now()
+    rows: list[LiveSeries] = []
+    fingerprint: list[str] = []
+    for key in live_keys(catalog):
+        ok = [p.date for p in store.present(key) if p.status is Status.OK]
+        if not ok:
+            rows.append(
+                LiveSeries(key=key, date=None, published_at=None, stored_at=None, age_s=None)
+            )
+            fingerprint.append(f"{key}:-")
+            continue
+        newest = max(ok)
+        published = catalog[key].schedule.published_at(newest)
+        found = store.query(key, newest, newest, ("value", "updated_at"))
+        stored = found[0].updated_at if found else None
+        rows.append(
+            LiveSeries(
+                key=key,
+                date=newest,
+                published_at=published,
+                stored_at=stored,
+                age_s=max(0.0, (now - published).total_seconds()),
+            )
+        )
+        # a corrected value on the same date is a change too
+        fingerprint.append(f"{key}:{newest}:{found[0].value if found else ''}:{stored}")
+    runs = store.last_runs()
+    last_run = max((r.finished_at for r in runs), default=None)
+    fingerprint.append(str(last_run))
+    version = hashlib.sha256(json.dumps(fingerprint).encode()).hexdigest()[:20]
+    return LiveView(version=version, as_of=now, series=rows, last_run_at=last_run)
+
+
+def live_router(store: Store, catalog: Catalog, clock: Clock, generation: Generation) -> APIRouter:
+    """``GET /api/live``, with ETag / If-None-Match."""
+    router = APIRouter()
+
+    @router.get(LIVE_PATH, response_model=LiveView, responses=LIVE_RESPONSES)
+    def live(
+        response: Response,
+        format: Annotated[
+            Literal["json", "csv"], Query(description="`csv` downloads the view as a CSV file")
+        ] = "json",
+        if_none_match: Annotated[
+            str | None,
+            Header(description="the ETag of the last answer: 304 when nothing changed since"),
+        ] = None,
+    ) -> LiveView | Response:
+        """What the store holds now, in brief: poll it with If-None-Match, redraw on change."""
+        view = live_view(store, catalog, clock)
+        generation.set(view.version)
+        etag = f'"{view.version}"'
+        headers = {"ETag": etag, "Cache-Control": "no-cache"}
+        if etag in (t.strip() for t in (if_none_match or "").split(",")):
+            return Response(status_code=304, headers=headers)
+        if format == "csv":
+            from fuelpipe.dashboard.app import to_csv  # the API's one CSV writer
+
+            download = to_csv(view.table(), "live")
+            download.headers.update(headers)
+            return download
+        response.headers.update(headers)
+        return view
+
+    return router

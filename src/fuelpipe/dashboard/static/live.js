@@ -1,0 +1,100 @@
+/* fuelpipe live panel: polls /api/live with If-None-Match; on a new store version the open view
+   redraws without a reload (app.js listens for "fuelpipe:data-changed"). Keyed cards get their
+   value's freshness: when it was published and how long ago. No inline script. */
+(function () {
+  "use strict";
+
+  const INTERVAL_MS = Number(document.documentElement.dataset.liveMs || 3000);
+  const TEXT = {
+    en: {
+      live: "Live · checked {time}",
+      offline: "Live updates paused ({message})",
+      published: "published {ago}",
+      notPublished: "nothing published yet",
+    },
+    "pt-BR": {
+      live: "Ao vivo · verificado {time}",
+      offline: "Atualização ao vivo pausada ({message})",
+      published: "publicado {ago}",
+      notPublished: "nada publicado ainda",
+    },
+  };
+  let etag = null;
+  let version = null;
+  let view = null;
+
+  function lang() {
+    return document.documentElement.lang === "pt-BR" ? "pt-BR" : "en";
+  }
+
+  function t(key, vars) {
+    let text = TEXT[lang()][key];
+    for (const [name, value] of Object.entries(vars || {})) text = text.replace(`{${name}}`, value);
+    return text;
+  }
+
+  function ago(seconds) {
+    const rtf = new Intl.RelativeTimeFormat(lang(), { numeric: "auto" });
+    const steps = [[86400, "day"], [3600, "hour"], [60, "minute"]];
+    for (const [size, unit] of steps) {
+      if (seconds >= size) return rtf.format(-Math.floor(seconds / size), unit);
+    }
+    return rtf.format(-Math.floor(seconds), "second");
+  }
+
+  function instant(iso) {
+    return new Intl.DateTimeFormat(lang(), { dateStyle: "short", timeStyle: "short" }).format(new Date(iso));
+  }
+
+  function paint() {
+    if (!view) return;
+    const status = document.getElementById("live-status");
+    status.textContent = t("live", { time: instant(view.as_of) });
+    status.dataset.version = view.version;
+    status.classList.remove("paused");
+    const byKey = new Map(view.series.map((s) => [s.key, s]));
+    for (const card of document.querySelectorAll(".card[data-key]")) {
+      const found = byKey.get(card.dataset.key);
+      if (!found) continue;
+      let line = card.querySelector(".card-fresh");
+      if (!line) {
+        line = document.createElement("p");
+        line.className = "card-foot card-fresh";
+        card.append(line);
+      }
+      line.textContent = found.published_at
+        ? t("published", { ago: ago(found.age_s) })
+        : t("notPublished");
+      line.title = found.published_at ? instant(found.published_at) : "";
+    }
+  }
+
+  async function poll() {
+    try {
+      const response = await fetch("/api/live", {
+        headers: etag ? { "If-None-Match": etag } : {},
+        cache: "no-store",
+      });
+      if (response.status === 200) {
+        etag = response.headers.get("ETag");
+        view = await response.json();
+        const changed = version !== null && view.version !== version;
+        version = view.version;
+        paint();
+        if (changed) {
+          document.dispatchEvent(new CustomEvent("fuelpipe:data-changed", { detail: view }));
+        }
+      } else if (response.status !== 304) {
+        throw new Error(`HTTP ${response.status}`);
+      }
+    } catch (err) {
+      const status = document.getElementById("live-status");
+      status.textContent = t("offline", { message: err.message });
+      status.classList.add("paused");
+    }
+    window.setTimeout(poll, INTERVAL_MS);
+  }
+
+  document.addEventListener("fuelpipe:rendered", paint);
+  poll();
+})();

@@ -1,0 +1,164 @@
+"""When each source publishes: calendar, local publication time, usual delay, lateness allowance.
+
+Pure: every function takes ``now`` as an argument. A value for date ``d`` is *published* at
+``published_at(d)``: the local time ``local_time`` on ``d + days_after`` in ``tz``, plus the
+usual delay before it can be fetched. It is *late* (an alert may fire) after
+``published_at(d) + allowance``. While a publication is due and not stored, the orchestrator polls
+it every ``poll_every`` with conditional requests; otherwise it does not ask the source at all.
+
+Where each figure comes from (checked against the real files in ``datasets/`` where they can be):
+
+- PTAX closing (``ptax_close``). BCB consults dealers in four windows, 10:00-10:10, 11:00-11:10,
+  12:00-12:10 and 13:00-13:10 America/Sao_Paulo; the closing PTAX is their mean, published right
+  after the last window (BCB's PTAX methodology, Circular 3.506; open-bacen/cotacao-diaria-dolar
+  README). ``datasets/intraday/netinhoklz__historico_ptax_janelas_2017-01-04_2023-09-28.xlsx``
+  has the four windows at 10, 11, 12 and 13 h, and their mean equals the closing PTAX of
+  ``datasets/fx/strongylis__ptax.csv`` on all 493 common days, so nothing is published before
+  13:10. Closing timestamps seen in Olinda answers are 13:05-13:11 (source-formats notes: a 2018
+  response at 13:05, fixtures at 13:03-13:09) -> 13:10, allowance 50 minutes (late at 14:00).
+- PTAX bulletins (``ptax_close``'s ``intraday`` times): one per window, about ten minutes
+  after each opens (the 2018-03-05 response has 10:02, 11:05, 12:03, 13:05) -> 10:10, 11:10,
+  12:10, 13:10.
+- B3 daily bars (``b3_close``). B3's regular session ends at 17:00 or 18:00 (the closing
+  auction bar moves from 17:00 to 18:00 on 2020-11-03 in
+  ``datasets/intraday/fabiorodp__PETR4_15min_2020-06-22_2020-12-04.csv``), and Yahoo shows B3
+  quotes 15 minutes late (GnuCash's table of Yahoo exchanges) -> 18:30 local, allowance 2 h.
+- NYSE daily bars (``nyse_close``): the session ends 16:00 America/New_York; Yahoo's daily bar
+  is final minutes later -> 16:30 New York time (17:30 or 18:30 in São Paulo), allowance 2 h.
+- Brent futures BZ=F (``brent_futures_close``): NYMEX Brent trades on CME Globex until the
+  daily halt at 17:00 New York time (CME contract specs) -> 17:30 New York, allowance 2 h.
+- FRED Brent spot (``fred_brent``): EIA spot data that FRED updates in weekly batches (FRED
+  series notes); the exact lag is unconfirmed (publication-and-stations notes), so a value is
+  expected 7 days after its date, allowance 3 days, polled every 10 minutes while due (a
+  small CSV, and conditional requests make an unchanged answer a 304).
+- ANP weekly survey (``anp_weekly``): the week runs Sunday to Saturday (DATA INICIAL/DATA FINAL
+  in ``datasets/anp/maikereis__semanal-brasil-desde-2013.xlsx``) and the results normally come
+  out on the Friday of the survey week in the evening (Valor, 2023-03-24; Bahia Econômica,
+  2024-07-13), later in some holiday weeks: in July 2024 on the next Wednesday -> Sunday + 5
+  days at 18:00, allowance 5 days (late after the next Wednesday evening). Peers poll daily and
+  skip unchanged files by ``Last-Modified`` (basedosdados ``br_anp_precos_combustiveis``).
+- ANP monthly state averages (``anp_monthly``): the month's average comes with the month's
+  last weekly surveys and the monthly workbook is refreshed some weeks later; no public
+  timetable -> 45 days after the month's first day, allowance 30 days (unconfirmed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from types import MappingProxyType
+from zoneinfo import ZoneInfo
+
+SAO_PAULO = "America/Sao_Paulo"
+NEW_YORK = "America/New_York"
+
+
+@dataclass(frozen=True, slots=True)
+class Publication:
+    """One source's publication schedule for a series' dates."""
+
+    name: str
+    tz: str
+    """The zone of ``local_time``."""
+    days_after: int
+    """The publication day, counted from the value's own date (ANP weeks: Sunday -> Friday = 5)."""
+    local_time: time
+    usual_delay: timedelta
+    """Between the nominal publication time and the value being fetchable."""
+    allowance: timedelta
+    """How late past ``published_at`` the value may be before it counts as stale."""
+    poll_every: timedelta = timedelta(minutes=5)
+    """While due and not stored: how often to ask again (with conditional requests)."""
+    intraday: tuple[time, ...] = ()
+    """Times of the day's intraday publications (PTAX bulletins), when the source has them."""
+
+    def intraday_after(self, now: datetime) -> datetime | None:
+        """The next intraday publication instant after ``now`` on the same local day."""
+        zone = ZoneInfo(self.tz)
+        today = now.astimezone(zone).date()
+        for t in self.intraday:
+            instant = datetime.combine(today, t).replace(tzinfo=zone)
+            if instant > now:
+                return instant
+        return None
+
+    def published_at(self, day: date) -> datetime:
+        """The instant the value for ``day`` is normally out and fetchable."""
+        local = datetime.combine(day + timedelta(days=self.days_after), self.local_time)
+        return local.replace(tzinfo=ZoneInfo(self.tz)) + self.usual_delay
+
+    def stale_at(self, day: date) -> datetime:
+        """After this instant a missing value for ``day`` is late."""
+        return self.published_at(day) + self.allowance
+
+    def published_through(self, now: datetime) -> date:
+        """The latest date whose value is published by ``now`` (not necessarily expected)."""
+        local = now.astimezone(ZoneInfo(self.tz)).date()
+        day = local - timedelta(days=self.days_after)
+        while self.published_at(day) > now:
+            day -= timedelta(days=1)
+        while self.published_at(day + timedelta(days=1)) <= now:
+            day += timedelta(days=1)
+        return day
+
+    @property
+    def available_after(self) -> timedelta:
+        """Nominal publication offset from the start of the date, in this schedule's zone."""
+        clock = timedelta(hours=self.local_time.hour, minutes=self.local_time.minute)
+        return timedelta(days=self.days_after) + clock + self.usual_delay
+
+
+PUBLICATIONS: Mapping[str, Publication] = MappingProxyType(
+    {
+        p.name: p
+        for p in (
+            Publication(
+                "ptax_close",
+                SAO_PAULO,
+                0,
+                time(13, 10),
+                timedelta(0),
+                timedelta(minutes=50),
+                intraday=(time(10, 10), time(11, 10), time(12, 10), time(13, 10)),
+            ),
+            Publication("b3_close", SAO_PAULO, 0, time(18, 30), timedelta(0), timedelta(hours=2)),
+            Publication("nyse_close", NEW_YORK, 0, time(16, 30), timedelta(0), timedelta(hours=2)),
+            Publication(
+                "brent_futures_close", NEW_YORK, 0, time(17, 30), timedelta(0), timedelta(hours=2)
+            ),
+            Publication(
+                "fred_brent",
+                SAO_PAULO,
+                7,
+                time(0, 0),
+                timedelta(0),
+                timedelta(days=3),
+                poll_every=timedelta(minutes=10),
+            ),
+            Publication("anp_weekly", SAO_PAULO, 5, time(18, 0), timedelta(0), timedelta(days=5)),
+            Publication(
+                "anp_monthly",
+                SAO_PAULO,
+                45,
+                time(0, 0),
+                timedelta(0),
+                timedelta(days=30),
+                poll_every=timedelta(hours=6),
+            ),
+        )
+    }
+)
+
+
+def publication(name: str) -> Publication:
+    """The schedule a catalog entry names."""
+    try:
+        return PUBLICATIONS[name]
+    except KeyError:
+        raise ValueError(f"unknown publication schedule {name!r}") from None
+
+
+def in_window(pub: Publication, day: date, now: datetime) -> bool:
+    """True between the value's publication instant and its lateness limit."""
+    return pub.published_at(day) <= now <= pub.stale_at(day)

@@ -1,0 +1,65 @@
+"""Alert ports: pluggable rules, where alerts go (sinks), and where the alert state is kept.
+
+A rule is any object with a ``name`` and an ``evaluate(context)`` returning the conditions
+that hold now (:class:`fuelpipe.domain.alerts.Condition`, with evidence). Other features add
+rules of their own (the outlook does) by passing them to :func:`fuelpipe.stages.alerting.evaluate`
+next to :func:`fuelpipe.stages.alerting.default_rules`.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from fuelpipe.domain.alerts import ActiveAlert, Alert, Condition
+from fuelpipe.domain.catalog import Catalog
+from fuelpipe.ports.queue import Queue
+from fuelpipe.ports.store import Store
+
+
+@dataclass(frozen=True)
+class AlertContext:
+    """What a rule may look at: the clock's instant, the store, the queue and the catalog."""
+
+    now: datetime
+    store: Store
+    queue: Queue
+    catalog: Catalog
+
+
+class AlertRule(Protocol):
+    """One kind of condition worth telling a person about."""
+
+    @property
+    def name(self) -> str:
+        """Stable rule name; part of every condition id it produces."""
+        ...
+
+    def evaluate(self, context: AlertContext) -> Sequence[Condition]:
+        """Every condition of this kind that holds now (empty when all is well)."""
+        ...
+
+
+class AlertSink(abc.ABC):
+    """Where alert messages go: console, webhook, SNS."""
+
+    name: str = "sink"
+
+    @abc.abstractmethod
+    def send(self, alert: Alert) -> None:
+        """Deliver one alert or raise; the state is saved only after every sink accepted it."""
+
+
+class AlertState(abc.ABC):
+    """The active alerts, kept between evaluations so each condition alerts once."""
+
+    @abc.abstractmethod
+    def load(self) -> dict[str, ActiveAlert]:
+        """Every active (fired, not cleared) alert by condition id."""
+
+    @abc.abstractmethod
+    def save(self, active: Mapping[str, ActiveAlert]) -> None:
+        """Replace the stored active set with ``active``."""

@@ -1,0 +1,175 @@
+"""Alert rules on the pipeline (stale source, newly quarantined, dead-lettered) and evaluation.
+
+Rules are pluggable (:class:`fuelpipe.ports.alerts.AlertRule`): :func:`evaluate` takes any
+list, and other features add theirs next to :func:`default_rules`. Each condition alerts once
+when it starts and once when it clears (the active set is kept in an
+:class:`~fuelpipe.ports.alerts.AlertState`); a message carries its evidence.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from fuelpipe.domain.alerts import Condition, Severity, transition
+from fuelpipe.domain.catalog import Series
+from fuelpipe.domain.models import Status
+from fuelpipe.ports.alerts import AlertContext, AlertRule, AlertSink, AlertState
+from fuelpipe.stages.due import latest_expected
+
+_EVIDENCE_KEYS = 5
+
+
+def _iso(dt: datetime) -> str:
+    return dt.astimezone(UTC).isoformat()
+
+
+def _latest_stale_date(series: Series, now: datetime) -> date | None:
+    """The latest expected date that should have been out by now, allowance included."""
+    return latest_expected(series, now - series.schedule.allowance)
+
+
+class StaleSource:
+    """A source is later than its usual window: a published date is still not stored OK."""
+
+    name = "stale_source"
+
+    def evaluate(self, context: AlertContext) -> Sequence[Condition]:
+        late: dict[str, list[tuple[Series, date, date | None]]] = defaultdict(list)
+        for series in context.catalog:
+            present = {p.date: p.status for p in context.store.present(series.key)}
+            if not present:
+                continue  # a series this home does not keep yet is not late
+            day = _latest_stale_date(series, context.now)
+            if day is None or present.get(day) is Status.OK:
+                continue
+            ok = [d for d, st in present.items() if st is Status.OK]
+            late[series.source].append((series, day, max(ok) if ok else None))
+        out = []
+        for source, items in sorted(late.items()):
+            items.sort(key=lambda item: item[0].key)
+            series, day, stored = items[0]
+            schedule = series.schedule
+            out.append(
+                Condition(
+                    rule=self.name,
+                    subject=source,
+                    summary=(
+                        f"{source} is late: {len(items)} series still lack {day.isoformat()}, "
+                        f"due {schedule.published_at(day).isoformat(timespec='minutes')}"
+                    ),
+                    evidence={
+                        "source": source,
+                        "series_late": len(items),
+                        "series": ", ".join(s.key for s, _, _ in items[:_EVIDENCE_KEYS]),
+                        "date": day.isoformat(),
+                        "published_at": _iso(schedule.published_at(day)),
+                        "stale_at": _iso(schedule.stale_at(day)),
+                        "latest_stored": stored.isoformat() if stored else None,
+                        "now": _iso(context.now),
+                    },
+                    severity=Severity.WARNING,
+                )
+            )
+        return out
+
+
+class Quarantined:
+    """A record is quarantined: its retries are spent and a person must look."""
+
+    name = "quarantined"
+
+    def evaluate(self, context: AlertContext) -> Sequence[Condition]:
+        return [
+            Condition(
+                rule=self.name,
+                subject=f"{r.key}@{r.date.isoformat()}",
+                summary=f"{r.key} {r.date.isoformat()} quarantined: {r.reason or 'no reason'}",
+                evidence={
+                    "series": r.key,
+                    "date": r.date.isoformat(),
+                    "retry_count": r.retry_count,
+                    "reason": r.reason,
+                    "updated_at": _iso(r.updated_at) if r.updated_at else None,
+                },
+                severity=Severity.WARNING,
+            )
+            for r in context.store.quarantined()
+        ]
+
+
+class DeadLettered:
+    """A queue message was dead-lettered (malformed, or failed too many times)."""
+
+    name = "dead_lettered"
+
+    def evaluate(self, context: AlertContext) -> Sequence[Condition]:
+        return [
+            Condition(
+                rule=self.name,
+                subject=d.message_id,
+                summary=f"message {d.message_id[:12]} dead-lettered: {d.reason}",
+                evidence={
+                    "message_id": d.message_id,
+                    "reason": d.reason,
+                    "receive_count": d.receive_count,
+                    "body": d.body[:500],
+                    "dead_at": _iso(d.dead_at) if d.dead_at else None,
+                },
+                severity=Severity.CRITICAL,
+            )
+            for d in context.queue.dead_letters()
+        ]
+
+
+def default_rules() -> list[AlertRule]:
+    """The pipeline's own rules; features append theirs."""
+    return [StaleSource(), Quarantined(), DeadLettered()]
+
+
+@dataclass
+class AlertReport:
+    """What one evaluation did."""
+
+    firing: int = 0
+    cleared: int = 0
+    active: int = 0
+    failed_rules: tuple[str, ...] = ()
+
+
+def evaluate(
+    context: AlertContext,
+    rules: Sequence[AlertRule],
+    state: AlertState,
+    sinks: Sequence[AlertSink],
+) -> AlertReport:
+    """Run every rule, send what started or cleared to every sink, then save the active set.
+
+    A rule that raises is reported and its conditions are left as they were (never cleared by
+    accident). The state is saved only after every sink accepted every alert, so a failed
+    delivery is tried again next time (at least once).
+    """
+    conditions: list[Condition] = []
+    ran: list[str] = []
+    failed: list[str] = []
+    for rule in rules:
+        try:
+            conditions.extend(rule.evaluate(context))
+        except Exception as exc:  # one broken rule must not silence the others
+            failed.append(f"{rule.name}: {type(exc).__name__}: {exc}")
+            continue
+        ran.append(rule.name)
+    change = transition(state.load(), conditions, context.now, evaluated_rules=ran)
+    for alert in change.alerts:
+        for sink in sinks:
+            sink.send(alert)
+    state.save(change.active)
+    firing = sum(1 for a in change.alerts if a.kind.value == "FIRING")
+    return AlertReport(
+        firing=firing,
+        cleared=len(change.alerts) - firing,
+        active=len(change.active),
+        failed_rules=tuple(failed),
+    )

@@ -1,0 +1,90 @@
+"""Which series have a publication due: out by its schedule and not stored yet.
+
+A separate step before the gap scan: the watch loop asks the source only for these, and
+sleeps until the next publication when nothing is due.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from fuelpipe.domain.calendars import expected_between, get_calendar
+from fuelpipe.domain.catalog import Series
+from fuelpipe.domain.models import Status
+from fuelpipe.ports.store import Store
+
+_LOOKBACK = timedelta(days=70)  # reaches the previous expected date of every calendar
+
+
+@dataclass(frozen=True, slots=True)
+class Due:
+    """One series' latest publication, what is stored of it, and whether to ask the source."""
+
+    series: Series
+    expected: date | None
+    """The latest expected date whose value is published by now."""
+    stored: date | None
+    """The latest date stored OK."""
+    is_due: bool
+    """Published, not stored OK, and not handed over: a PENDING date is polled only inside its
+    window (after it, recheck's backoff takes over); a QUARANTINED one waits for a person."""
+
+
+def _due(series: Series, expected: date | None, present: dict[date, Status], now: datetime) -> Due:
+    ok = [d for d, st in present.items() if st is Status.OK]
+    stored = max(ok) if ok else None
+    due = expected is not None and (stored is None or stored < expected)
+    if due and expected is not None:
+        state = present.get(expected)
+        if state is Status.QUARANTINED or (
+            state is Status.PENDING and now > series.schedule.stale_at(expected)
+        ):
+            due = False
+    return Due(series, expected, stored, due)
+
+
+def latest_expected(series: Series, now: datetime) -> date | None:
+    """The latest expected date whose publication instant has passed."""
+    through = series.published_through(now)
+    if through < series.default_start:
+        return None
+    days = list(
+        expected_between(
+            get_calendar(series.calendar), max(series.default_start, through - _LOOKBACK), through
+        )
+    )
+    return days[-1] if days else None
+
+
+def due_status(store: Store, series: Iterable[Series], now: datetime) -> list[Due]:
+    """For each series, its latest publication and whether it is due (one key query each)."""
+    out = []
+    for s in series:
+        present = {p.date: p.status for p in store.present(s.key)}
+        out.append(_due(s, latest_expected(s, now), present, now))
+    return out
+
+
+def due_series(store: Store, series: Iterable[Series], now: datetime) -> list[Series]:
+    """Series with a publication out and not stored yet."""
+    return [d.series for d in due_status(store, series, now) if d.is_due]
+
+
+def next_wake(statuses: Sequence[Due], now: datetime, *, intraday: bool = False) -> datetime:
+    """When to look again: the next poll of a due series, or the next publication instant
+    (with ``intraday``, also the next intraday bulletin of the day)."""
+    candidates: list[datetime] = []
+    for d in statuses:
+        schedule = d.series.schedule
+        bulletin = schedule.intraday_after(now) if intraday else None
+        if bulletin is not None:
+            candidates.append(bulletin)
+        if d.is_due:
+            candidates.append(now + schedule.poll_every)
+            continue
+        after = d.expected or d.series.default_start
+        nxt = get_calendar(d.series.calendar).next_expected(after)
+        candidates.append(max(now, schedule.published_at(nxt)))
+    return min(candidates) if candidates else now + timedelta(hours=1)

@@ -1,0 +1,68 @@
+"""Intraday refresh: the day's PTAX bulletins and 15-minute bars, stored under their own keys.
+
+The daily closing series are untouched: they keep coming from the daily requests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from fuelpipe.domain.catalog import Catalog
+from fuelpipe.domain.intraday import INTRADAY_SERIES
+from fuelpipe.ports.intraday import IntradaySource, IntradayStore
+from fuelpipe.ports.source import SourceError
+from fuelpipe.stages._report import Counters
+
+
+@dataclass
+class IntradayReport(Counters):
+    """What one refresh stored."""
+
+    series: int = 0
+    points_written: int = 0
+    purged: int = 0
+    failed: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, int]:
+        """Counters only."""
+        return {
+            "series": self.series,
+            "points_written": self.points_written,
+            "purged": self.purged,
+            "failed": self.failed,
+        }
+
+
+def refresh_intraday(
+    sources: Mapping[str, object],
+    store: IntradayStore,
+    catalog: Catalog,
+    day: date,
+    now: datetime,
+    keys: Sequence[str] = INTRADAY_SERIES,
+) -> IntradayReport:
+    """Fetch and store one day's intraday points of every intraday series; expire old ones.
+
+    A source error on one series is reported and the others go on.
+    """
+    report = IntradayReport()
+    for key in keys:
+        if key not in catalog:
+            continue
+        series = catalog[key]
+        source = sources.get(series.source)
+        if not isinstance(source, IntradaySource):
+            continue
+        report.series += 1
+        try:
+            points = source.fetch_intraday(series, day)
+        except SourceError as exc:
+            report.failed += 1
+            report.errors.append(f"{key}: {exc}")
+            continue
+        report.points_written += store.put_points(points)
+    report.purged = store.purge_expired(now)
+    return report

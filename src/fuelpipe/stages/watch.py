@@ -1,0 +1,130 @@
+"""`fuelpipe watch`: run the cycle continuously, asking sources only when a publication is due.
+
+Each tick: find the series whose latest publication is out and not stored (a cheap step before
+the gap scan), fetch only those (a due date still PENDING inside its window is polled again;
+conditional requests make an unchanged answer a 304), drain the queue, recheck, run the
+``after_tick`` hook (alerts), then sleep until the next poll or publication.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from fuelpipe.domain.catalog import Series
+from fuelpipe.domain.models import Status
+from fuelpipe.domain.planning import plan_requests
+from fuelpipe.stages.context import StageContext
+from fuelpipe.stages.cycle import CycleReport, drain
+from fuelpipe.stages.due import Due, due_status, next_wake
+from fuelpipe.stages.orchestrate import orchestrate
+from fuelpipe.stages.recheck import recheck
+
+MIN_SLEEP_S = 1.0
+MAX_SLEEP = timedelta(hours=6)
+"""Never sleep longer than this, so a changed catalog or a released record is noticed."""
+
+
+@dataclass
+class Tick:
+    """What one watch tick did: the heartbeat line is made from it."""
+
+    at: datetime
+    due: list[str] = field(default_factory=list)
+    polled: int = 0
+    """Poll messages sent for due dates still PENDING inside their window."""
+    report: CycleReport | None = None
+    wake_at: datetime | None = None
+    alerts: int = 0
+
+    def heartbeat(self) -> str:
+        """One line for the console."""
+        when = self.at.isoformat(timespec="seconds")
+        wake = self.wake_at.isoformat(timespec="seconds") if self.wake_at else "-"
+        if not self.due:
+            return f"{when} nothing due; next look at {wake}"
+        written = self.report.scrape.records_written if self.report else 0
+        return (
+            f"{when} due: {len(self.due)} series ({', '.join(self.due[:4])}"
+            f"{'…' if len(self.due) > 4 else ''}); stored {written} value(s); "
+            f"alerts {self.alerts}; next look at {wake}"
+        )
+
+
+def tick(
+    app: StageContext,
+    series: Sequence[Series] | None = None,
+    *,
+    since: date | None = None,
+    after_tick: Callable[[StageContext], int] | None = None,
+    intraday: bool = False,
+) -> Tick:
+    """One pass: ask only for what is due, store it, recheck, alert."""
+    now = app.clock.now()
+    targets = list(series) if series is not None else list(app.catalog)
+    statuses = due_status(app.store, targets, now)
+    due = [d for d in statuses if d.is_due]
+    out = Tick(at=now, due=[d.series.key for d in due])
+    if due:
+        out.report = CycleReport()
+        out.report.orchestrate = orchestrate(app, series=[d.series for d in due], since=since)
+        out.polled = _poll_pending(app, due)
+        out.report.scrape.add(drain(app))
+        out.report.recheck = recheck(app, {d.series.key for d in due})
+        if out.report.recheck.messages_sent:
+            out.report.scrape.add(drain(app))
+    else:
+        # Retries that come due are still re-enqueued while nothing is published.
+        recheck_report = recheck(app)
+        if recheck_report.messages_sent:
+            out.report = CycleReport(recheck=recheck_report)
+            out.report.scrape.add(drain(app))
+    if after_tick is not None:
+        out.alerts = after_tick(app)
+    after = app.clock.now()
+    out.wake_at = next_wake(due_status(app.store, targets, after), after, intraday=intraday)
+    return out
+
+
+def _poll_pending(app: StageContext, due: Sequence[Due]) -> int:
+    """Ask again for due dates that an earlier poll left PENDING (not out yet at the source)."""
+    wanted = []
+    for d in due:
+        if d.expected is None:
+            continue
+        rows = app.store.query(d.series.key, d.expected, d.expected, fields=("status",))
+        if rows and rows[0].status is Status.PENDING:
+            wanted.append((d.series, [d.expected]))
+    requests = plan_requests(wanted)
+    return app.queue.send([r.to_body() for r in requests]) if requests else 0
+
+
+def watch(
+    app: StageContext,
+    *,
+    sleep: Callable[[float], None],
+    series: Sequence[Series] | None = None,
+    heartbeat: Callable[[Tick], None] | None = None,
+    after_tick: Callable[[StageContext], int] | None = None,
+    max_ticks: int | None = None,
+    since: date | None = None,
+    intraday: bool = False,
+) -> int:
+    """Tick, sleep until the next due publication, repeat; returns the ticks run.
+
+    ``sleep`` is injected (tests advance a manual clock in it); Ctrl+C stops the loop between
+    or inside ticks, and the queue's at-least-once delivery makes an interrupted tick harmless.
+    """
+    ticks = 0
+    while max_ticks is None or ticks < max_ticks:
+        result = tick(app, series, since=since, after_tick=after_tick, intraday=intraday)
+        ticks += 1
+        if heartbeat is not None:
+            heartbeat(result)
+        if max_ticks is not None and ticks >= max_ticks:
+            break
+        assert result.wake_at is not None
+        wait = min(result.wake_at - app.clock.now(), MAX_SLEEP).total_seconds()
+        sleep(max(MIN_SLEEP_S, wait))
+    return ticks

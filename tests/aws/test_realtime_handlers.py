@@ -1,0 +1,77 @@
+"""The Lambdas' real-time parts on dynalite and moto_server: the window schedules' due-only
+scan, and retry_recheck publishing alerts to SNS once per condition."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+from devtools.aws.lambda_events import FakeLambdaContext, load_handler, scheduled_event
+from tests.aws.conftest import AwsHome
+
+from fuelpipe.adapters.alerts import DynamoAlertState, SnsSink
+from fuelpipe.adapters.clock import FixedClock
+from fuelpipe.domain.models import Record, Status
+
+pytestmark = pytest.mark.aws
+SP = ZoneInfo("America/Sao_Paulo")
+FRIDAY_1300 = datetime(2022, 5, 6, 13, 0, tzinfo=SP)
+FRIDAY_1315 = datetime(2022, 5, 6, 13, 15, tzinfo=SP)
+
+
+def _usd(day: date) -> Record:
+    return Record("CURRENCY#USD", day, Decimal("5.0"), Status.OK)
+
+
+@pytest.mark.filterwarnings("ignore:No application metrics")
+def test_window_poll_scans_only_series_with_a_publication_due(aws_home: AwsHome) -> None:
+    event = scheduled_event({"series": ["CURRENCY#USD"], "due_only": True}, scheduler=True)
+    context = FakeLambdaContext("data_clustering")
+    before = aws_home.app(FixedClock(FRIDAY_1300))
+    before.store.put_records([_usd(date(2022, 5, d)) for d in (2, 3, 4, 5)])
+    handler = load_handler("data_clustering").make_handler(lambda: before)
+    assert handler(event, context) == {"keys_scanned": 0, "gaps_found": 0, "messages_sent": 0}
+    assert before.queue.depth().visible == 0
+
+    after = aws_home.app(FixedClock(FRIDAY_1315))  # the close of 13:10 is out, not stored
+    handler = load_handler("data_clustering").make_handler(lambda: after)
+    event["detail"]["since"] = "2022-05-02"
+    result = handler(event, context)
+    assert (result["keys_scanned"], result["gaps_found"], result["messages_sent"]) == (1, 1, 1)
+
+
+def test_retry_recheck_publishes_each_alert_once_to_sns(aws_home: AwsHome, moto_server) -> None:
+    sns, sqs = moto_server.client("sns"), moto_server.client("sqs")
+    topic = sns.create_topic(Name=f"alerts-{aws_home.settings.table_name}")["TopicArn"]
+    inbox = sqs.create_queue(QueueName=f"inbox-{aws_home.settings.table_name}")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
+    now = datetime(2022, 5, 6, 15, 0, tzinfo=SP)
+    app = aws_home.app(FixedClock(now))
+    day = date(2022, 5, 3)
+    pending = Record("CURRENCY#USD", day, None, Status.PENDING, 5, now + timedelta(days=9), "x")
+    assert app.store.put_pending(pending)
+    assert app.store.quarantine("CURRENCY#USD", day, 5, "no value after 5 re-downloads")
+    state = DynamoAlertState(aws_home.dynamodb, aws_home.settings.table_name)
+    handler = load_handler("retry_recheck").make_handler(
+        lambda: app, lambda: (state, [SnsSink(sns, topic)])
+    )
+
+    first = handler(scheduled_event(), FakeLambdaContext("retry_recheck"))
+    second = handler(scheduled_event(), FakeLambdaContext("retry_recheck"))
+
+    assert first["alerts_firing"] >= 1 and second["alerts_firing"] == 0
+    bodies = []
+    while batch := sqs.receive_message(QueueUrl=inbox, MaxNumberOfMessages=10).get("Messages"):
+        bodies += [json.loads(json.loads(m["Body"])["Message"]) for m in batch]
+        for m in batch:
+            sqs.delete_message(QueueUrl=inbox, ReceiptHandle=m["ReceiptHandle"])
+    quarantined = [b for b in bodies if b["rule"] == "quarantined"]
+    assert len(quarantined) == 1
+    assert quarantined[0]["evidence"]["date"] == "2022-05-03"
+    assert "quarantined:CURRENCY#USD@2022-05-03" in state.load()  # the stored alert state

@@ -1,0 +1,134 @@
+"""The live panel in headless Chromium: a value landing in the store updates the open page
+without a reload, and every card and chart says how recent its data is."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import date, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+from devtools.dashboard.serving import serving
+from playwright.sync_api import Browser, Page
+
+from fuelpipe.adapters.clock import ManualClock
+from fuelpipe.adapters.sqlite_store import SqliteStore
+from fuelpipe.dashboard.app import create_app
+from fuelpipe.domain.catalog import DEFAULT_CATALOG, Catalog
+from fuelpipe.domain.models import Record, Status
+from fuelpipe.homes.embedded import build_context
+from fuelpipe.homes.settings import Settings
+from fuelpipe.replay.server import ReplayServer
+from fuelpipe.stages.cycle import run_cycle
+from fuelpipe.stages.scrape import freshness_attrs
+
+pytestmark = pytest.mark.browser
+SP = ZoneInfo("America/Sao_Paulo")
+NOW = datetime(2022, 5, 7, 23, 59, tzinfo=SP)
+KEYS = [
+    "FUEL#GASOLINE#BR", "FUEL#ETHANOL#BR", "FUEL#DIESEL_S10#BR",
+    "CURRENCY#USD", "COMMODITY#BRENT", "STOCK#PETR4",
+]  # fmt: skip
+GAS = "FUEL#GASOLINE#BR"
+
+
+@pytest.fixture(scope="module")
+def live_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SqliteStore, str]]:
+    """Real snapshot data (through the replay and the pipeline) behind a served dashboard."""
+    db = tmp_path_factory.mktemp("live") / "live.sqlite"
+    catalog = Catalog(replace(DEFAULT_CATALOG[k], default_start=date(2022, 1, 2)) for k in KEYS)
+    with ReplayServer(quiet=True) as replay:
+        urls = {f"source_{n}_url": u for n, u in replay.source_urls().items()}
+        app = build_context(
+            Settings(db=db, yahoo_min_interval_s=0, **urls), clock=ManualClock(NOW), catalog=catalog
+        )
+        try:
+            run_cycle(app)
+        finally:
+            app.close()
+    store = SqliteStore(db)
+    clock = ManualClock(NOW)
+    with serving(create_app(store, DEFAULT_CATALOG, clock=clock, cache_ttl_s=30)) as url:
+        yield store, url
+    store.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="en-US")
+    context.set_default_timeout(20_000)
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("pageerror", lambda exc: problems.append(str(exc)))
+    yield page
+    context.close()
+    assert problems == []
+
+
+def _gas_card(page: Page) -> str:
+    return page.locator(f'.card[data-key="{GAS}"]').inner_text()
+
+
+def test_a_value_landing_in_the_store_updates_the_open_page(live_store, page: Page) -> None:
+    store, url = live_store
+    page.goto(f"{url}/?view=overview")
+    page.wait_for_selector("body[data-ready=overview]", state="attached")
+    page.wait_for_selector(f'.card[data-key="{GAS}"] .card-fresh')
+    assert "as of May 1, 2022" in _gas_card(page)
+    page.evaluate("() => { window.__sameDocument = true; }")
+    navigations: list[str] = []
+    page.on("framenavigated", lambda frame: navigations.append(frame.url))
+
+    # A synthetic week lands (the next survey week; the value is made up for this test).
+    day = date(2022, 5, 8)
+    series = DEFAULT_CATALOG[GAS]
+    store.put_records(
+        [Record(GAS, day, Decimal("7.301"), Status.OK, attrs=freshness_attrs(series, day))]
+    )
+    page.wait_for_function(
+        "() => document.querySelector('.card[data-key=\"FUEL#GASOLINE#BR\"]')"
+        ".innerText.includes('May 8, 2022')"
+    )
+    text = _gas_card(page)
+    assert "R$7.30" in text.replace("\u00a0", "")
+    assert page.evaluate("() => window.__sameDocument === true")  # no reload
+    assert navigations == []
+    caption = page.locator("#view-overview .as-of").first
+    assert caption.get_attribute("data-date") == "2022-05-08"
+
+
+@pytest.mark.parametrize("view", ["overview", "health", "movement"])
+def test_every_card_and_chart_shows_its_as_of(live_store, page: Page, view: str) -> None:
+    _, url = live_store
+    page.goto(f"{url}/?view={view}&fuel=GASOLINE&area=BR")
+    page.wait_for_selector(f"body[data-ready={view}]", state="attached")
+    section = page.locator(f"#view-{view}")
+    cards = section.locator(".card")
+    for i in range(cards.count()):
+        foot = cards.nth(i).locator(".card-foot").first.inner_text()
+        assert foot.startswith("as of "), foot
+    charts = section.locator(".chart:not([hidden])")
+    assert charts.count() > 0
+    for i in range(charts.count()):
+        chart = charts.nth(i)
+        if chart.get_attribute("data-rendered"):
+            caption = chart.locator("xpath=..").locator(".as-of")
+            assert caption.inner_text().startswith("as of "), view
+    status = page.locator("#live-status")
+    page.wait_for_function("() => document.getElementById('live-status').dataset.version")
+    assert status.inner_text().startswith("Live")
+
+
+def test_live_endpoint_answers_304_when_nothing_changed(live_store) -> None:
+    import httpx
+
+    _, url = live_store
+    first = httpx.get(f"{url}/api/live")
+    assert first.status_code == 200 and first.headers["ETag"]
+    again = httpx.get(f"{url}/api/live", headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304
+    body = first.json()
+    gas = next(s for s in body["series"] if s["key"] == GAS)
+    assert gas["published_at"]

@@ -1,0 +1,146 @@
+"""Each alert rule fires once, stays quiet while its condition holds, clears, and fires again:
+to the console, to a webhook on a local receiver, and to SNS on moto_server."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+from pytest_httpserver import HTTPServer
+
+from fuelpipe.adapters.alerts import ConsoleSink, SnsSink, SqliteAlertState
+from fuelpipe.adapters.clock import ManualClock
+from fuelpipe.adapters.sqlite_queue import SqliteQueue
+from fuelpipe.adapters.sqlite_store import SqliteStore
+from fuelpipe.adapters.webhook import WebhookSink
+from fuelpipe.domain.alerts import Alert
+from fuelpipe.domain.catalog import DEFAULT_CATALOG, Catalog
+from fuelpipe.domain.models import Record, Status
+from fuelpipe.ports.alerts import AlertContext, AlertSink
+from fuelpipe.stages.alerting import DeadLettered, Quarantined, StaleSource, evaluate
+
+SP = ZoneInfo("America/Sao_Paulo")
+USD = replace(DEFAULT_CATALOG["CURRENCY#USD"], default_start=date(2022, 5, 2))
+
+
+class Collect(AlertSink):
+    name = "collect"
+
+    def __init__(self) -> None:
+        self.alerts: list[Alert] = []
+
+    def send(self, alert: Alert) -> None:
+        self.alerts.append(alert)
+
+
+@pytest.fixture
+def home(tmp_path):
+    clock = ManualClock(datetime(2022, 5, 4, 13, 30, tzinfo=SP))
+    store = SqliteStore(tmp_path / "a.sqlite")
+    queue = SqliteQueue(tmp_path / "q.sqlite", clock=clock, visibility_timeout=timedelta(1))
+    state = SqliteAlertState(tmp_path / "a.sqlite")
+    yield clock, store, queue, state
+    state.close()
+    store.close()
+    queue.close()
+
+
+def _ok(day: date) -> Record:
+    return Record(USD.key, day, Decimal("5.0"), Status.OK, updated_at=datetime.now(SP))
+
+
+def _run(clock, store, queue, state, rule, sinks):
+    ctx = AlertContext(clock.now(), store, queue, Catalog([USD]))
+    return evaluate(ctx, [rule], state, sinks)
+
+
+def test_stale_source_fires_once_clears_and_fires_again(home) -> None:
+    clock, store, queue, state = home
+    sink = Collect()
+    store.put_records([_ok(date(2022, 5, 2)), _ok(date(2022, 5, 3))])
+    assert _run(clock, store, queue, state, StaleSource(), [sink]).firing == 0  # 13:30: in window
+    clock.set(datetime(2022, 5, 4, 14, 5, tzinfo=SP))  # past 13:10 + 50 min, still missing
+    assert _run(clock, store, queue, state, StaleSource(), [sink]).firing == 1
+    assert _run(clock, store, queue, state, StaleSource(), [sink]).firing == 0  # once only
+    first = sink.alerts[-1]
+    assert first.kind.value == "FIRING" and first.condition.subject == "bcb"
+    assert first.condition.evidence["date"] == "2022-05-04"
+    assert first.condition.evidence["latest_stored"] == "2022-05-03"
+    assert first.condition.evidence["published_at"] == "2022-05-04T16:10:00+00:00"
+    store.put_records([_ok(date(2022, 5, 4))])
+    report = _run(clock, store, queue, state, StaleSource(), [sink])
+    assert (report.firing, report.cleared) == (0, 1)
+    clock.set(datetime(2022, 5, 5, 14, 5, tzinfo=SP))  # the next day is late too
+    assert _run(clock, store, queue, state, StaleSource(), [sink]).firing == 1
+    assert [a.kind.value for a in sink.alerts] == ["FIRING", "CLEARED", "FIRING"]
+
+
+def test_quarantine_alerts_to_a_webhook_once_until_released(home, httpserver: HTTPServer) -> None:
+    clock, store, queue, state = home
+    httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
+    sink = WebhookSink(httpserver.url_for("/hook"))
+    day = date(2022, 5, 3)
+    pending = Record(
+        USD.key, day, None, Status.PENDING, 5, clock.now(), "HTTP 404", {}, clock.now()
+    )
+    assert store.put_pending(pending)
+    assert store.quarantine(USD.key, day, 5, "no value after 5 re-downloads")
+    try:
+        assert _run(clock, store, queue, state, Quarantined(), [sink]).firing == 1
+        assert _run(clock, store, queue, state, Quarantined(), [sink]).firing == 0
+        assert store.release(USD.key, day, clock.now())
+        assert _run(clock, store, queue, state, Quarantined(), [sink]).cleared == 1
+        assert store.quarantine(USD.key, day, 0, "still no value after 5 re-downloads")
+        assert _run(clock, store, queue, state, Quarantined(), [sink]).firing == 1
+    finally:
+        sink.close()
+    bodies = [json.loads(req.get_data()) for req, _ in httpserver.log]
+    assert [b["kind"] for b in bodies] == ["FIRING", "CLEARED", "FIRING"]
+    assert bodies[0]["evidence"]["series"] == USD.key
+    assert bodies[0]["evidence"]["date"] == "2022-05-03"
+    assert "re-downloads" in bodies[0]["evidence"]["reason"]
+
+
+def test_dead_letters_alert_through_sns_on_moto_server(home, moto_server) -> None:
+    clock, store, queue, state = home
+    sns, sqs = moto_server.client("sns"), moto_server.client("sqs")
+    topic = sns.create_topic(Name="fuelpipe-alerts-test")["TopicArn"]
+    inbox = sqs.create_queue(QueueName="alert-inbox")["QueueUrl"]
+    inbox_arn = sqs.get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=inbox_arn)
+    sink = SnsSink(sns, topic)
+    lines: list[str] = []
+    console = ConsoleSink(lines.append)
+
+    queue.send(['{"not": "a request"}'])
+    message = queue.receive(1)[0]
+    queue.dead_letter(message, "malformed message: missing partition_key")
+    assert _run(clock, store, queue, state, DeadLettered(), [sink, console]).firing == 1
+    assert _run(clock, store, queue, state, DeadLettered(), [sink, console]).firing == 0
+    assert queue.redrive() == 1
+    assert _run(clock, store, queue, state, DeadLettered(), [sink, console]).cleared == 1
+    again = queue.receive(1)[0]
+    queue.dead_letter(again, "malformed message: missing partition_key")
+    assert _run(clock, store, queue, state, DeadLettered(), [sink, console]).firing == 1
+
+    got = []
+    while batch := sqs.receive_message(QueueUrl=inbox, MaxNumberOfMessages=10).get("Messages"):
+        got += [json.loads(m["Body"]) for m in batch]
+        sqs.delete_message_batch(
+            QueueUrl=inbox,
+            Entries=[
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(batch)
+            ],
+        )
+    kinds = [json.loads(n["Message"])["kind"] for n in got]
+    assert sorted(kinds) == ["CLEARED", "FIRING", "FIRING"]
+    assert all(n["Subject"].startswith("[fuelpipe ") for n in got)
+    evidence = json.loads(got[0]["Message"])["evidence"]
+    assert evidence["reason"] == "malformed message: missing partition_key"
+    assert len(lines) == 3 and "dead_lettered" in lines[0]

@@ -1,0 +1,70 @@
+"""`demo --live`'s loop on a manual clock: values arrive only after their publication instants."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from fuelpipe.adapters.clock import FixedClock, ManualClock
+from fuelpipe.cli.demo_live import live_window, replay_live
+from fuelpipe.domain.catalog import DEFAULT_CATALOG, Catalog
+from fuelpipe.domain.models import Status
+from fuelpipe.homes.embedded import build_context
+from fuelpipe.homes.settings import Settings
+from fuelpipe.replay.live import PublishedPlan
+from fuelpipe.replay.server import ReplayServer
+from fuelpipe.stages.cycle import run_cycle
+
+SP = ZoneInfo("America/Sao_Paulo")
+KEYS = ("CURRENCY#USD", "STOCK#PETR4", "FUEL#GASOLINE#BR")
+
+
+def test_live_replay_delivers_closes_and_the_anp_week_after_they_are_published(tmp_path) -> None:
+    start, end = live_window({"window": {"start": "2021-05-19", "end": "2022-05-07"}})
+    assert start == datetime(2022, 4, 23, 0, 0, tzinfo=SP)
+    assert end == datetime(2022, 5, 7, 23, 59, tzinfo=SP)
+    catalog = Catalog(replace(DEFAULT_CATALOG[k], default_start=date(2022, 4, 1)) for k in KEYS)
+    clock = ManualClock(start)
+    arrivals: dict[tuple[str, date], datetime] = {}
+    with ReplayServer(faults=PublishedPlan(clock, catalog=catalog), quiet=True) as replay:
+        urls = {f"source_{n}_url": u for n, u in replay.source_urls().items()}
+        cfg = Settings(db=tmp_path / "l.sqlite", yahoo_min_interval_s=0, **urls)
+        backfill = build_context(cfg, clock=FixedClock(start), catalog=catalog)
+        try:
+            run_cycle(backfill)
+        finally:
+            backfill.close()
+        app = build_context(cfg, clock=clock, catalog=catalog)
+
+        def heartbeat(_line: str) -> None:
+            for key in KEYS:
+                for p in app.store.present(key):
+                    if p.status is Status.OK:
+                        arrivals.setdefault((key, p.date), clock.now())
+
+        try:
+            before = dict.fromkeys(arrivals)
+            heartbeat("")
+            backfilled = set(arrivals)
+            ticks = replay_live(
+                app,
+                clock,
+                end,
+                sleep=lambda s: clock.advance(timedelta(seconds=s)) and None,
+                heartbeat=heartbeat,
+                since=date(2022, 4, 1),
+            )
+            leftovers = (app.store.pending(), app.store.quarantined())
+        finally:
+            app.close()
+    assert before == {}
+    assert leftovers == ([], [])
+    assert ticks > 14
+    live = {k: at for k, at in arrivals.items() if k not in backfilled}
+    assert ("FUEL#GASOLINE#BR", date(2022, 4, 24)) in live
+    assert ("FUEL#GASOLINE#BR", date(2022, 5, 1)) in live
+    assert ("CURRENCY#USD", date(2022, 5, 6)) in live
+    for (key, day), at in live.items():
+        published = catalog[key].schedule.published_at(day)
+        assert published <= at <= published + timedelta(minutes=15), (key, day, at)

@@ -1,0 +1,161 @@
+"""Intraday: PTAX bulletins and 15-minute bars under their own keys, with a retention.
+
+Shapes are checked against the real files: the PTAX windows file (its four windows average to
+the closing PTAX) and the real PETR4 15-minute bars."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import openpyxl
+import pytest
+
+from fuelpipe.adapters.dynamodb_store import create_table
+from fuelpipe.adapters.intraday_store import DynamoIntradayStore, SqliteIntradayStore
+from fuelpipe.adapters.sources.bcb import BcbPtaxSource
+from fuelpipe.adapters.sources.yahoo import YahooChartSource
+from fuelpipe.domain.catalog import DEFAULT_CATALOG
+from fuelpipe.domain.intraday import RETENTION, IntradayPoint
+from fuelpipe.domain.keys import InvalidKeyError, intraday_key, parse_intraday_key, parse_key
+from fuelpipe.replay.server import ReplayServer
+from fuelpipe.stages.intraday import refresh_intraday
+
+SP = ZoneInfo("America/Sao_Paulo")
+ROOT = Path(__file__).resolve().parents[2]
+WINDOWS = ROOT / "datasets/intraday/netinhoklz__historico_ptax_janelas_2017-01-04_2023-09-28.xlsx"
+USD = DEFAULT_CATALOG["CURRENCY#USD"]
+PETR4 = DEFAULT_CATALOG["STOCK#PETR4"]
+
+
+def test_intraday_keys_never_collide_with_daily_keys_and_split_by_day() -> None:
+    key = intraday_key("STOCK#PETR4", date(2022, 5, 6))
+    assert key == "INTRADAY#STOCK#PETR4#2022-05-06"
+    assert parse_intraday_key(key) == ("STOCK#PETR4", date(2022, 5, 6))
+    with pytest.raises(InvalidKeyError):
+        parse_key(key)  # not a daily series key
+    assert key not in DEFAULT_CATALOG
+    assert intraday_key("STOCK#PETR4", date(2022, 5, 9)) != key  # a new partition each day
+    with pytest.raises(InvalidKeyError):
+        parse_intraday_key("STOCK#PETR4#2022-05-06")
+
+
+@pytest.fixture(scope="module")
+def replay():
+    with ReplayServer(quiet=True) as server:
+        yield server
+
+
+def _real_windows(day: date) -> list[Decimal]:
+    wb = openpyxl.load_workbook(WINDOWS, read_only=True)
+    try:
+        rows = [
+            (stamp, value)
+            for stamp, value in wb.active.iter_rows(min_row=2, values_only=True)
+            if isinstance(stamp, datetime) and stamp.date() == day
+        ]
+    finally:
+        wb.close()
+    return [Decimal(str(v)) for _, v in sorted(rows)]
+
+
+def test_ptax_bulletins_of_a_day_match_the_real_windows_file(replay) -> None:
+    day = date(2022, 3, 16)  # a day the real file has with exactly the four windows
+    source = BcbPtaxSource(replay.source_urls()["bcb"])
+    try:
+        points = source.fetch_bulletins(USD, day)
+    finally:
+        source.close()
+    assert [p.kind for p in points] == [
+        "Abertura", "Intermediário", "Intermediário", "Intermediário", "Fechamento",
+    ]  # fmt: skip
+    windows = _real_windows(day)
+    assert [p.value for p in points[:4]] == windows
+    assert [p.at.hour for p in points] == [10, 11, 12, 13, 13]
+    mean = sum(windows, Decimal(0)) / 4
+    assert abs(points[4].value - mean) <= Decimal("0.0001")  # the closing is their mean
+    assert points[4].value == Decimal("5.1287")  # the daily file's closing PTAX of the day
+    assert points[4].attrs["buy"] == Decimal("5.1281")
+    assert all(p.partition == "INTRADAY#CURRENCY#USD#2022-03-16" for p in points)
+
+
+def test_15_minute_bars_rebuild_the_real_session(replay) -> None:
+    source = YahooChartSource(replay.source_urls()["yahoo"], min_interval_s=0)
+    try:
+        bars = source.fetch_bars(PETR4, date(2020, 6, 22))
+    finally:
+        source.close()
+    assert bars[0].at == datetime(2020, 6, 22, 10, 0, tzinfo=SP)
+    assert all((b.at - a.at) >= timedelta(minutes=15) for a, b in zip(bars, bars[1:], strict=False))
+    session = [b for b in bars if b.at.hour < 17 or (b.at.hour == 17 and b.at.minute == 0)]
+    # B3's official daily bar (COTAHIST) of 2020-06-22: O 21.60 H 21.60 L 20.90 C 20.95
+    assert session[0].attrs["open"] == Decimal("21.6")
+    assert max(b.attrs["high"] for b in session) == Decimal("21.6")
+    assert min(b.attrs["low"] for b in session) == Decimal("20.9")
+    assert session[-1].value == Decimal("20.95")
+    assert {b.kind for b in bars} == {"15m"}
+
+
+def _points(day: date) -> list[IntradayPoint]:
+    return [
+        IntradayPoint("CURRENCY#USD", datetime.combine(day, datetime.min.time(), SP).replace(hour=h),
+                      "Intermediário", Decimal("5.0") + h, {"buy": Decimal("4.9")})
+        for h in (12, 10, 11)
+    ]  # fmt: skip
+
+
+@pytest.fixture(params=["sqlite", "dynamodb-dynalite"])
+def intraday_store(request, tmp_path):
+    if request.param == "sqlite":
+        store = SqliteIntradayStore(tmp_path / "i.sqlite")
+        yield store
+        store.close()
+        return
+    server = request.getfixturevalue("dynalite_server")
+    client = server.client("dynamodb")
+    name = f"intraday-{tmp_path.name[-20:]}".replace("_", "-")
+    create_table(client, name, delay_s=0.05)
+    yield DynamoIntradayStore(client, name)
+
+
+def test_intraday_store_contract_idempotent_ordered_and_expiring(intraday_store) -> None:
+    day = date(2022, 5, 6)
+    now = datetime(2022, 5, 6, 13, 0, tzinfo=SP)
+    assert intraday_store.put_points(_points(day)) == 3
+    intraday_store.put_points(_points(day))  # redelivered: still three
+    got = intraday_store.day("CURRENCY#USD", day, now)
+    assert [p.at.hour for p in got] == [10, 11, 12]
+    assert got[0].attrs == {"buy": Decimal("4.9")} and got[0].value == Decimal("15.0")
+    assert intraday_store.day("CURRENCY#USD", day + timedelta(days=1), now) == []
+    later = now + RETENTION
+    assert intraday_store.day("CURRENCY#USD", day, later) == []
+    purged = intraday_store.purge_expired(later)
+    assert purged in (0, 3)  # DynamoDB's TTL deletes on its own
+
+
+def test_refresh_stores_the_days_bulletins_beside_the_unchanged_daily_series(replay, tmp_path):
+    from fuelpipe.adapters.sqlite_store import SqliteStore
+
+    daily = SqliteStore(tmp_path / "d.sqlite")
+    store = SqliteIntradayStore(tmp_path / "d.sqlite")  # the same file, its own table
+    sources = {
+        "bcb": BcbPtaxSource(replay.source_urls()["bcb"]),
+        "yahoo": YahooChartSource(replay.source_urls()["yahoo"], min_interval_s=0),
+    }
+    now = datetime(2022, 3, 16, 18, 0, tzinfo=SP)
+    try:
+        report = refresh_intraday(
+            sources, store, DEFAULT_CATALOG, date(2022, 3, 16), now,
+            keys=("CURRENCY#USD", "STOCK#PETR4"),
+        )  # fmt: skip
+        assert report.series == 2 and report.failed == 0
+        assert report.points_written == 5  # no 15-minute bars for PETR4 on that day
+        assert len(store.day("CURRENCY#USD", date(2022, 3, 16), now)) == 5
+        assert daily.present("CURRENCY#USD") == []  # the daily series is untouched
+    finally:
+        for s in sources.values():
+            s.close()
+        store.close()
+        daily.close()

@@ -1,0 +1,94 @@
+"""`fuelpipe watch` asks a source only when a publication is due (injected clock and sleep),
+and an unchanged answer to a repeated poll is a 304."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from fuelpipe.adapters.clock import ManualClock
+from fuelpipe.adapters.sources.bcb import BcbPtaxSource
+from fuelpipe.domain.catalog import DEFAULT_CATALOG, Catalog
+from fuelpipe.homes.embedded import build_context
+from fuelpipe.homes.settings import Settings
+from fuelpipe.ports.source import FetchRequest
+from fuelpipe.replay.server import ReplayServer
+from fuelpipe.stages.watch import Tick, watch
+
+SP = ZoneInfo("America/Sao_Paulo")
+
+
+@pytest.fixture
+def replay():
+    with ReplayServer(quiet=True) as server:
+        yield server
+
+
+def test_watch_polls_only_when_a_publication_is_due(tmp_path, replay) -> None:
+    usd = replace(DEFAULT_CATALOG["CURRENCY#USD"], default_start=date(2022, 5, 2))
+    clock = ManualClock(datetime(2022, 5, 4, 12, 0, tzinfo=SP))  # before Wednesday's 13:10 close
+    settings = Settings(db=tmp_path / "w.sqlite", source_bcb_url=replay.source_urls()["bcb"])
+    app = build_context(settings, clock=clock, catalog=Catalog([usd]))
+    seen: list[tuple[Tick, int]] = []
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        clock.advance(timedelta(seconds=seconds))
+
+    def heartbeat(t: Tick) -> None:
+        seen.append((t, replay.request_counts["bcb"]))
+        assert t.heartbeat().startswith(t.at.isoformat(timespec="seconds"))
+
+    try:
+        watch(app, sleep=sleep, heartbeat=heartbeat, max_ticks=16)
+        stored = [r.date for r in app.store.query(usd.key)]
+    finally:
+        app.close()
+
+    requests = [n - prev for (_, n), prev in zip(seen, [0] + [n for _, n in seen], strict=False)]
+    due_ticks = [
+        (t.at.astimezone(SP), r) for (t, _), r in zip(seen, requests, strict=True) if t.due
+    ]
+    idle = [(t, r) for (t, _), r in zip(seen, requests, strict=True) if not t.due]
+    # 12:00: Monday and Tuesday are out and not stored; then each PTAX close at 13:10, exactly
+    assert due_ticks == [
+        (datetime(2022, 5, 4, 12, 0, tzinfo=SP), 1),
+        (datetime(2022, 5, 4, 13, 10, tzinfo=SP), 1),
+        (datetime(2022, 5, 5, 13, 10, tzinfo=SP), 1),
+        (datetime(2022, 5, 6, 13, 10, tzinfo=SP), 1),
+    ]
+    # between closes and over the weekend it wakes (sleep is capped) but asks nothing
+    assert len(idle) >= 8 and all(r == 0 for _, r in idle)
+    assert all("nothing due" in t.heartbeat() for t, _ in idle)
+    assert stored == [date(2022, 5, d) for d in (2, 3, 4, 5, 6)]
+    assert min(slept) >= 1.0
+
+
+def test_an_unchanged_poll_is_answered_304_and_gives_the_same_values(replay) -> None:
+    source = BcbPtaxSource(replay.source_urls()["bcb"])
+    usd = DEFAULT_CATALOG["CURRENCY#USD"]
+    request = FetchRequest(usd.fetch_unit, (usd,), date(2022, 5, 2), date(2022, 5, 6))
+    try:
+        first = source.fetch(request)
+        second = source.fetch(request)
+    finally:
+        source.close()
+    assert replay.not_modified == 1 and source.not_modified == 1
+    assert [(o.date, o.value) for o in second.observations] == [
+        (o.date, o.value) for o in first.observations
+    ]
+    assert len(first.observations) == 5
+
+
+def test_with_intraday_it_also_wakes_for_each_ptax_bulletin() -> None:
+    from fuelpipe.stages.due import Due, next_wake
+
+    usd = DEFAULT_CATALOG["CURRENCY#USD"]
+    now = datetime(2022, 5, 6, 10, 30, tzinfo=SP)
+    stored = Due(usd, date(2022, 5, 5), date(2022, 5, 5), False)
+    assert next_wake([stored], now) == datetime(2022, 5, 6, 13, 10, tzinfo=SP)
+    assert next_wake([stored], now, intraday=True) == datetime(2022, 5, 6, 11, 10, tzinfo=SP)

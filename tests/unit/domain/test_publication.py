@@ -1,0 +1,50 @@
+"""The publication model: when each source's value for a date comes out."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from fuelpipe.domain.catalog import DEFAULT_CATALOG
+from fuelpipe.domain.publication import PUBLICATIONS, in_window, publication
+
+SP = ZoneInfo("America/Sao_Paulo")
+NY = ZoneInfo("America/New_York")
+
+
+def test_anp_week_is_published_on_the_friday_evening_of_the_survey_week() -> None:
+    anp = publication("anp_weekly")
+    assert anp.published_at(date(2022, 5, 1)) == datetime(2022, 5, 6, 18, 0, tzinfo=SP)
+    saturday = datetime(2022, 5, 7, 23, 59, tzinfo=SP)
+    assert anp.published_through(saturday) >= date(2022, 5, 1)
+    gas = DEFAULT_CATALOG["FUEL#GASOLINE#BR"]
+    assert gas.published_through(saturday) >= date(2022, 5, 1)
+    friday_noon = datetime(2022, 5, 6, 12, 0, tzinfo=SP)
+    assert gas.published_through(friday_noon) < date(2022, 5, 1)
+
+
+def test_ptax_close_after_the_last_window_and_late_after_fifty_minutes() -> None:
+    ptax = DEFAULT_CATALOG["CURRENCY#USD"].schedule
+    day = date(2022, 5, 6)
+    assert ptax.published_at(day) == datetime(2022, 5, 6, 13, 10, tzinfo=SP)
+    assert ptax.published_through(datetime(2022, 5, 6, 13, 9, tzinfo=SP)) == date(2022, 5, 5)
+    assert ptax.published_through(datetime(2022, 5, 6, 13, 10, tzinfo=SP)) == day
+    assert in_window(ptax, day, datetime(2022, 5, 6, 13, 30, tzinfo=SP))
+    assert not in_window(ptax, day, datetime(2022, 5, 6, 14, 1, tzinfo=SP))
+    assert [t.hour for t in PUBLICATIONS["ptax_close"].intraday] == [10, 11, 12, 13]
+    bulletin = ptax.intraday_after(datetime(2022, 5, 6, 10, 30, tzinfo=SP))
+    assert bulletin == datetime(2022, 5, 6, 11, 10, tzinfo=SP)
+    assert ptax.intraday_after(datetime(2022, 5, 6, 13, 30, tzinfo=SP)) is None
+
+
+def test_nyse_close_follows_new_york_time_across_daylight_saving() -> None:
+    xom = DEFAULT_CATALOG["STOCK#XOM"].schedule
+    assert xom.published_at(date(2022, 1, 10)) == datetime(2022, 1, 10, 16, 30, tzinfo=NY)
+    assert xom.published_at(date(2022, 7, 11)).astimezone(SP).hour == 17  # EDT: UTC-4 = SP+1
+    assert xom.published_at(date(2022, 1, 10)).astimezone(SP).hour == 18  # EST: UTC-5 = SP+2
+
+
+def test_every_series_names_a_known_schedule() -> None:
+    for series in DEFAULT_CATALOG:
+        assert series.schedule.name == series.publication
+        assert series.schedule.allowance.total_seconds() > 0
