@@ -1,9 +1,10 @@
 """The demo's status table and exports are byte-identical to those recorded before issue 13.
 
 tests/e2e/golden/demo.json was recorded by ``python -m devtools.demo_golden --write`` from main at
-9bbcfac, the commit this branch's architecture changes (stage context, dev tooling out of src,
-boto3 serializers/paginators/conditions, stamina, cachetools, shared completeness) were rebased
-onto; before that rebase the same check passed against a recording of 52afcb1. The fast test
+8c19ace (with issues 12, 15 and 17), which this branch's architecture changes (stage context, dev
+tooling out of src, boto3 serializers/paginators/conditions, stamina, cachetools, shared
+completeness) were merged with; earlier recordings of 9bbcfac and 52afcb1 matched the branch
+before those merges. The fast test
 checks the status table and one key of each kind; the slow one, and
 ``python -m devtools.demo_golden --check``, every export.
 """
