@@ -105,6 +105,10 @@ def _date_operations(schema) -> list:
     for result in schema.get_all_operations():
         operation = result.ok()
         names = {p.name for p in operation.query}
+        # This app has no station lake (its routes answer 404 with how to get one);
+        # tests/reliability/test_stations_api_schemathesis.py covers them on a real-sample lake.
+        if operation.path.startswith("/api/stations"):
+            continue
         if names & DATE_PARAMS:
             out.append((operation, names))
     return out
