@@ -7,6 +7,7 @@ import logging
 import math
 import re
 import unicodedata
+import zipfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -45,6 +46,11 @@ ZIP_MAGIC = b"PK\x03\x04"
 DECIMALS = 4
 _HEADER_SCAN_ROWS = 100
 _MISSING_CELLS = ("", "-")
+CALAMINE_MAX_SHEET_BYTES = 32 * 2**20
+"""Worksheet XML (uncompressed) up to which python-calamine reads the workbook. It is ~10x
+faster than openpyxl but holds every cell (~2x the XML's size: +180 MiB for the 82 MB sheet of
+a 20-year states workbook); a larger sheet is streamed by openpyxl's read-only mode, whose
+memory does not grow with the rows, to keep the scraper within its memory budget."""
 _MAX_PROBLEMS = 50  # one bad column can spoil every row; the first ones tell the story
 
 
@@ -227,6 +233,52 @@ def _sheet_rows(sheet: Any, filename: str) -> Iterator[Sequence[object]]:
         ) from None
 
 
+def _openpyxl_rows(book: Any, filename: str) -> Iterator[Sequence[object]]:
+    """The first sheet's rows read lazily by openpyxl (a broken part shows up only here)."""
+    read = 0
+    try:
+        for row in book.worksheets[0].iter_rows(values_only=True):
+            read += 1
+            yield row
+    except Exception as exc:  # any parser failure on untrusted bytes means a bad payload
+        raise InvalidPayload(
+            f"anp: {filename} row {read + 1}: unreadable worksheet ({type(exc).__name__}: {exc})"
+        ) from None
+
+
+def _sheet_xml_bytes(content: bytes) -> int:
+    """The uncompressed size of the workbook's worksheet XML (0 when the zip is unreadable:
+    the reader then reports it)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            return sum(
+                i.file_size for i in archive.infolist() if i.filename.startswith("xl/worksheets/")
+            )
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return 0
+
+
+def _open_rows(
+    content: bytes, filename: str, calamine_max_bytes: int
+) -> tuple[Any, Iterator[Sequence[object]]]:
+    """(workbook to close, rows of its first sheet from row 1)."""
+    try:
+        if _sheet_xml_bytes(content) > calamine_max_bytes:
+            # openpyxl stays for sheets too large to hold (see CALAMINE_MAX_SHEET_BYTES).
+            from openpyxl import load_workbook  # lazy: only the ANP worker pays for it
+
+            book: Any = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+            return book, _openpyxl_rows(book, filename)
+        from python_calamine import CalamineWorkbook  # lazy: only the ANP worker pays for it
+
+        book = CalamineWorkbook.from_filelike(io.BytesIO(content))
+        return book, _sheet_rows(book.get_sheet_by_index(0), filename)
+    except Exception as exc:  # any parser failure on untrusted bytes means a bad payload
+        raise InvalidPayload(
+            f"anp: {filename}: not a readable workbook ({type(exc).__name__}: {exc})"
+        ) from None
+
+
 Keep = Callable[[str, date], bool]
 """Which (key, date) rows a caller wants; the others are skipped before their cells are read."""
 
@@ -241,32 +293,23 @@ def stream_workbook(
     keep: Keep | None = None,
     covered: set[date] | None = None,
     seen: dict[tuple[str, date], int] | None = None,
+    calamine_max_bytes: int = CALAMINE_MAX_SHEET_BYTES,
 ) -> Iterator[Observation]:
     """The observations of an ANP workbook as a stream, in the workbook's row order.
 
     The workbook is opened and its header checked now (an InvalidPayload is raised here); the
     rows are turned into Python values lazily, one at a time (python-calamine holds the sheet's
-    cells as compact Rust values). ``missing`` and ``problems`` fill while the stream is read
-    and are complete once it ends. A (key, date) seen on several rows (the real monthly file has
-    some) is yielded again only when the new row covers more stations, so the last one yielded
-    for a key and date is the survey's main figure. ``covered`` collects the dates the workbook
-    has a price for (any key), ``seen`` the kept key-dates with a price (-> stations).
+    cells as compact Rust values; openpyxl streams sheets above ``calamine_max_bytes``).
+    ``missing`` and ``problems`` fill while the stream is read and are complete once it ends. A
+    (key, date) seen on several rows (the real monthly file has some) is yielded again only when
+    the new row covers more stations, so the last one yielded for a key and date is the survey's
+    main figure. ``covered`` collects the dates the workbook has a price for (any key), ``seen``
+    the kept key-dates with a price (-> stations).
     """
     if fetch_unit not in _REQUIRED:
         raise ValueError(f"anp: unknown fetch unit {fetch_unit!r}")
-    # python-calamine (Rust) reads the sheet ~10x faster than openpyxl's XML parser; it holds
-    # the sheet's cells (compact Rust values, not Python objects) and yields Python rows lazily.
-    from python_calamine import CalamineWorkbook  # lazy: only the ANP worker pays for it
-
+    book, rows = _open_rows(content, filename, calamine_max_bytes)
     try:
-        book = CalamineWorkbook.from_filelike(io.BytesIO(content))
-        sheet = book.get_sheet_by_index(0)
-    except Exception as exc:  # any parser failure on untrusted bytes means a bad payload
-        raise InvalidPayload(
-            f"anp: {filename}: not a readable workbook ({type(exc).__name__}: {exc})"
-        ) from None
-    try:
-        rows = _sheet_rows(sheet, filename)
         try:
             header_row, columns = _find_header(rows)
         except LookupError:
