@@ -46,11 +46,12 @@ ZIP_MAGIC = b"PK\x03\x04"
 DECIMALS = 4
 _HEADER_SCAN_ROWS = 100
 _MISSING_CELLS = ("", "-")
-CALAMINE_MAX_SHEET_BYTES = 32 * 2**20
-"""Worksheet XML (uncompressed) up to which python-calamine reads the workbook. It is ~10x
-faster than openpyxl but holds every cell (~2x the XML's size: +180 MiB for the 82 MB sheet of
-a 20-year states workbook); a larger sheet is streamed by openpyxl's read-only mode, whose
-memory does not grow with the rows, to keep the scraper within its memory budget."""
+CALAMINE_MAX_SHEET_BYTES = 8 * 2**20
+"""Worksheet XML (uncompressed) up to which python-calamine reads the workbook. It is 3-12x
+faster than openpyxl but holds every cell (~2x the XML: +180 MiB for the 82 MB sheet of a
+20-year states workbook); a larger sheet is streamed by openpyxl's read-only mode, whose memory
+does not grow with the rows. At 32 MiB the 20-year backfill peaked at 226 MiB, at 8 MiB at 200
+(bench/bench_load.py, goal 200 MiB)."""
 _MAX_PROBLEMS = 50  # one bad column can spoil every row; the first ones tell the story
 
 
