@@ -18,7 +18,7 @@ from fuelpipe.domain.models import Record, Status
 
 N_RECORDS = 100_000
 SERIES = 20
-REPEATS = 3
+REPEATS = 5
 RATIO_GOAL = 0.9
 """put_records against raw one-transaction SQLite in the same run (the machine is noisy)."""
 STAMP = "2025-01-01T00:00:00+00:00"
