@@ -18,7 +18,7 @@ from fuelpipe.domain.models import Record, Status
 
 N_RECORDS = 100_000
 SERIES = 20
-REPEATS = 3
+REPEATS = 5
 RATIO_GOAL = 0.9
 """put_records against raw one-transaction SQLite in the same run (the machine is noisy)."""
 STAMP = "2025-01-01T00:00:00+00:00"
@@ -60,9 +60,20 @@ def _best_of(measures: dict[str, Callable[[Path], float]], workdir: Path) -> dic
     return best
 
 
+HISTORIES_YEARS = (5, 20)
+"""History lengths: SERIES daily series over 5 and 20 years (36,525 and 146,100 records)."""
+
+
 def run() -> list[BenchRow]:
-    """Measure put_records and the raw SQLite baselines on 100,000 synthetic records."""
-    records = synthetic_records()
+    """put_records against the raw SQLite baselines: 100,000 records, then 5 and 20 years."""
+    rows = measure(synthetic_records(), "100k synthetic")
+    for years in HISTORIES_YEARS:
+        rows += measure(synthetic_records(SERIES * round(years * 365.25)), f"{years} years")
+    return rows
+
+
+def measure(records: list[Record], label: str) -> list[BenchRow]:
+    """Measure put_records and the raw SQLite baselines on ``records`` (synthetic)."""
     raw_rows = [
         (r.key, r.date.isoformat(), str(r.value), 0, None, None, None, STAMP) for r in records
     ]
@@ -113,15 +124,17 @@ def run() -> list[BenchRow]:
     fresh, rewrite, one_tx, every_25 = (best[name] for name in measures)
     sqlite3_version = sqlite3.sqlite_version
     goal = f">= {RATIO_GOAL} x raw"
+    n = f"{len(records):,} records, {label}"
     return [
-        BenchRow("store", "SqliteStore.put_records, 100k synthetic new records", fresh, "items/s"),
-        BenchRow("store", "SqliteStore.put_records, same 100k again (idempotent upserts)",
+        BenchRow("store", f"SqliteStore.put_records, {n}: new", fresh, "items/s"),
+        BenchRow("store", f"SqliteStore.put_records, {n}: again (idempotent upserts)",
                  rewrite, "items/s"),
-        BenchRow("store", f"raw SQLite {sqlite3_version} executemany, one transaction",
+        BenchRow("store", f"raw SQLite {sqlite3_version} executemany, one transaction, {n}",
                  one_tx, "items/s"),
-        BenchRow("store", "raw SQLite executemany, commit every 25 rows", every_25, "items/s"),
-        BenchRow("store", "put_records / raw one-transaction baseline", fresh / one_tx, "ratio",
-                 goal, fresh / one_tx >= RATIO_GOAL),
-        BenchRow("store", "put_records again (upserts) / raw one-transaction baseline",
+        BenchRow("store", f"raw SQLite executemany, commit every 25 rows, {n}", every_25,
+                 "items/s"),
+        BenchRow("store", f"put_records / raw one-transaction baseline, {n}", fresh / one_tx,
+                 "ratio", goal, fresh / one_tx >= RATIO_GOAL),
+        BenchRow("store", f"put_records again (upserts) / raw one-transaction baseline, {n}",
                  rewrite / one_tx, "ratio", goal, rewrite / one_tx >= RATIO_GOAL),
     ]  # fmt: skip

@@ -15,9 +15,13 @@ import pytest
 
 from fuelpipe.adapters.clock import FixedClock, ManualClock, SystemClock
 from fuelpipe.adapters.sqlite_queue import MAX_BODY_BYTES, SqliteQueue
-from fuelpipe.adapters.sqlite_store import RUNS_KEPT_PER_STAGE, SqliteStore
+from fuelpipe.adapters.sqlite_store import (
+    RUNS_KEPT_PER_STAGE,
+    UPSERT_ROWS_PER_STATEMENT,
+    SqliteStore,
+)
 from fuelpipe.domain.models import Record, Status
-from fuelpipe.ports.store import BATCH_LIMIT, RunLog
+from fuelpipe.ports.store import RunLog
 
 NOW = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)
 KEY = "FUEL#GASOLINE#SP"
@@ -94,16 +98,16 @@ def test_values_are_stored_as_exact_text(tmp_path: Path) -> None:
 # --- batching and indexes ------------------------------------------------------------------
 
 
-def test_put_records_writes_chunks_of_at_most_25_in_one_transaction(tmp_path: Path) -> None:
+def test_put_records_writes_multi_row_statements_in_one_transaction(tmp_path: Path) -> None:
     with SqliteStore(tmp_path / "s.sqlite") as store:
         statements: list[str] = []
         store.connection.set_trace_callback(statements.append)
-        n = 2 * BATCH_LIMIT + 10
+        n = 2 * UPSERT_ROWS_PER_STATEMENT + 10
         assert store.put_records([ok(d) for d in days(n)]) == n
         store.connection.set_trace_callback(None)
     inserts = [s for s in statements if s.lstrip().startswith("INSERT INTO items")]
     rows_per_insert = [s.count("('") for s in inserts]  # each bound row starts with its key text
-    assert rows_per_insert == [BATCH_LIMIT, BATCH_LIMIT, 10]
+    assert rows_per_insert == [UPSERT_ROWS_PER_STATEMENT, UPSERT_ROWS_PER_STATEMENT, 10]
     assert [s for s in statements if s in ("BEGIN IMMEDIATE", "COMMIT")] == [
         "BEGIN IMMEDIATE",
         "COMMIT",

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import os
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from fuelpipe.domain.instants import SAO_PAULO
 from fuelpipe.domain.retry import RetryPolicy
@@ -36,10 +37,28 @@ def parse_now(value: str) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=SAO_PAULO)
 
 
-class Settings(BaseSettings):
-    """Every knob fuelpipe has; each one is an environment variable ``FUELPIPE_<NAME>``."""
+ENV_PREFIX = "FUELPIPE_"
 
-    model_config = SettingsConfigDict(env_prefix="FUELPIPE_", extra="ignore")
+
+def _environ_values(environ: dict[str, str] | None = None) -> dict[str, str]:
+    """``FUELPIPE_<NAME>`` variables (the name in any case) as field name -> raw text."""
+    env = os.environ if environ is None else environ
+    n = len(ENV_PREFIX)
+    return {k[n:].lower(): v for k, v in env.items() if k[:n].upper() == ENV_PREFIX}
+
+
+class Settings(BaseModel):
+    """Every knob fuelpipe has; each one is an environment variable ``FUELPIPE_<NAME>``.
+
+    A plain pydantic model that reads ``os.environ`` when built, not pydantic-settings: that
+    library's import (its CLI, dotenv and cloud-secret sources) doubled the Lambda handlers'
+    cold start over a bare ``import boto3``. Values passed in override the environment.
+    """
+
+    model_config = ConfigDict(extra="ignore")
+
+    def __init__(self, **values: Any) -> None:
+        super().__init__(**{**_environ_values(), **values})
 
     backend: Literal["embedded", "aws"] = "embedded"
     db: Path = Path("data/fuelpipe.sqlite")
@@ -96,6 +115,16 @@ class Settings(BaseSettings):
     queue_name: str = "fuelpipe-downloads"
     dlq_name: str = "fuelpipe-downloads-dlq"
     pending_shards: int = Field(8, ge=1, le=64)
+
+    @field_validator("revision_window_days", mode="before")
+    @classmethod
+    def _parse_json(cls, value: object) -> object:
+        if isinstance(value, str):  # from the environment: JSON, e.g. '{"anp": 84}'
+            try:
+                return json.loads(value)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"not JSON: {exc}") from None
+        return value
 
     @field_validator("now", mode="before")
     @classmethod

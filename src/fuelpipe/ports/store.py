@@ -62,7 +62,8 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def put_records(self, records: Sequence[Record]) -> int:
-        """Upsert OK records in batches of at most 25; the same record twice leaves one."""
+        """Upsert OK records in bounded batches (DynamoDB: 25 per BatchWriteItem); the same
+        record twice leaves one."""
 
     @abc.abstractmethod
     def revise(self, key: str, day: date, revision: Revision, attrs: dict[str, AttrValue]) -> bool:

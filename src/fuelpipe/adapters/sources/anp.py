@@ -7,7 +7,8 @@ import logging
 import math
 import re
 import unicodedata
-from collections.abc import Callable, Iterator, Mapping
+import zipfile
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -45,6 +46,12 @@ ZIP_MAGIC = b"PK\x03\x04"
 DECIMALS = 4
 _HEADER_SCAN_ROWS = 100
 _MISSING_CELLS = ("", "-")
+CALAMINE_MAX_SHEET_BYTES = 8 * 2**20
+"""Worksheet XML (uncompressed) up to which python-calamine reads the workbook. It is 3-12x
+faster than openpyxl but holds every cell (~2x the XML: +180 MiB for the 82 MB sheet of a
+20-year states workbook); a larger sheet is streamed by openpyxl's read-only mode, whose memory
+does not grow with the rows. At 32 MiB the 20-year backfill peaked at 226 MiB, at 8 MiB at 200
+(bench/bench_load.py, goal 200 MiB)."""
 _MAX_PROBLEMS = 50  # one bad column can spoil every row; the first ones tell the story
 
 
@@ -142,7 +149,7 @@ def _day(value: object, monthly: bool) -> date:
     return day.replace(day=1) if monthly else day
 
 
-def _find_header(rows: Iterator[tuple[object, ...]]) -> tuple[int, dict[str, int]]:
+def _find_header(rows: Iterator[Sequence[object]]) -> tuple[int, dict[str, int]]:
     """(row number, role -> column index) of the row naming PRODUTO and PREÇO MÉDIO REVENDA."""
     for number, row in enumerate(rows, start=1):
         names = [_norm(cell) if isinstance(cell, str) else "" for cell in row]
@@ -168,11 +175,11 @@ class _RowReader:
             ANP_MONTHLY_STATES_UNIT: "state",
         }.get(fetch_unit)
 
-    def cell(self, row: tuple[object, ...], role: str) -> object:
+    def cell(self, row: Sequence[object], role: str) -> object:
         index = self.columns.get(role)
         return row[index] if index is not None and index < len(row) else None
 
-    def key(self, row: tuple[object, ...]) -> str:
+    def key(self, row: Sequence[object]) -> str:
         label = self.cell(row, "product")
         product = _PRODUCT_BY_LABEL.get(_norm(label)) if isinstance(label, str) else None
         if product is None:
@@ -188,7 +195,7 @@ class _RowReader:
         return fuel_key(product, area, monthly=self.monthly)
 
     def attrs(
-        self, row: tuple[object, ...], note: Callable[[str], None], where: str
+        self, row: Sequence[object], note: Callable[[str], None], where: str
     ) -> dict[str, AttrValue]:
         attrs: dict[str, AttrValue] = {}
         for role in _DECIMAL_ATTRS:
@@ -211,12 +218,24 @@ class _RowReader:
         return attrs
 
 
-def _sheet_rows(book: Any, filename: str) -> Iterator[tuple[object, ...]]:
-    """The first sheet's rows; a part openpyxl cannot read is an InvalidPayload naming the row.
+def _sheet_rows(sheet: Any, filename: str) -> Iterator[Sequence[object]]:
+    """The first sheet's rows, from row 1 (calamine's range starts at the first cell with data,
+    so blank rows above it are yielded here to keep row numbers the workbook's own)."""
+    start = sheet.start
+    yield from ((),) * (start[0] if start is not None else 0)
+    read = 0
+    try:
+        for row in sheet.iter_rows():
+            read += 1
+            yield row
+    except Exception as exc:  # any parser failure on untrusted bytes means a bad payload
+        raise InvalidPayload(
+            f"anp: {filename} row {read + 1}: unreadable worksheet ({type(exc).__name__}: {exc})"
+        ) from None
 
-    openpyxl reads a read-only sheet lazily, so a broken XML part or a corrupt zip member only
-    shows up while rows are read, long after load_workbook succeeded.
-    """
+
+def _openpyxl_rows(book: Any, filename: str) -> Iterator[Sequence[object]]:
+    """The first sheet's rows read lazily by openpyxl (a broken part shows up only here)."""
     read = 0
     try:
         for row in book.worksheets[0].iter_rows(values_only=True):
@@ -225,6 +244,39 @@ def _sheet_rows(book: Any, filename: str) -> Iterator[tuple[object, ...]]:
     except Exception as exc:  # any parser failure on untrusted bytes means a bad payload
         raise InvalidPayload(
             f"anp: {filename} row {read + 1}: unreadable worksheet ({type(exc).__name__}: {exc})"
+        ) from None
+
+
+def _sheet_xml_bytes(content: bytes) -> int:
+    """The uncompressed size of the workbook's worksheet XML (0 when the zip is unreadable:
+    the reader then reports it)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            return sum(
+                i.file_size for i in archive.infolist() if i.filename.startswith("xl/worksheets/")
+            )
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return 0
+
+
+def _open_rows(
+    content: bytes, filename: str, calamine_max_bytes: int
+) -> tuple[Any, Iterator[Sequence[object]]]:
+    """(workbook to close, rows of its first sheet from row 1)."""
+    try:
+        if _sheet_xml_bytes(content) > calamine_max_bytes:
+            # openpyxl stays for sheets too large to hold (see CALAMINE_MAX_SHEET_BYTES).
+            from openpyxl import load_workbook  # lazy: only the ANP worker pays for it
+
+            book: Any = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+            return book, _openpyxl_rows(book, filename)
+        from python_calamine import CalamineWorkbook  # lazy: only the ANP worker pays for it
+
+        book = CalamineWorkbook.from_filelike(io.BytesIO(content))
+        return book, _sheet_rows(book.get_sheet_by_index(0), filename)
+    except Exception as exc:  # any parser failure on untrusted bytes means a bad payload
+        raise InvalidPayload(
+            f"anp: {filename}: not a readable workbook ({type(exc).__name__}: {exc})"
         ) from None
 
 
@@ -242,29 +294,23 @@ def stream_workbook(
     keep: Keep | None = None,
     covered: set[date] | None = None,
     seen: dict[tuple[str, date], int] | None = None,
+    calamine_max_bytes: int = CALAMINE_MAX_SHEET_BYTES,
 ) -> Iterator[Observation]:
     """The observations of an ANP workbook as a stream, in the workbook's row order.
 
     The workbook is opened and its header checked now (an InvalidPayload is raised here); the
-    rows are read lazily with openpyxl's read-only mode, so memory does not grow with the
-    number of rows. ``missing`` and ``problems`` fill while the stream is read and are complete
-    once it ends. A (key, date) seen on several rows (the real monthly file has some) is
-    yielded again only when the new row covers more stations, so the last one yielded for a
-    key and date is the survey's main figure. ``covered`` collects the dates the workbook has
-    a price for (any key), ``seen`` the kept key-dates with a price (-> stations).
+    rows are turned into Python values lazily, one at a time (python-calamine holds the sheet's
+    cells as compact Rust values; openpyxl streams sheets above ``calamine_max_bytes``).
+    ``missing`` and ``problems`` fill while the stream is read and are complete once it ends. A
+    (key, date) seen on several rows (the real monthly file has some) is yielded again only when
+    the new row covers more stations, so the last one yielded for a key and date is the survey's
+    main figure. ``covered`` collects the dates the workbook has a price for (any key), ``seen``
+    the kept key-dates with a price (-> stations).
     """
     if fetch_unit not in _REQUIRED:
         raise ValueError(f"anp: unknown fetch unit {fetch_unit!r}")
-    from openpyxl import load_workbook  # lazy: only the ANP worker pays for openpyxl
-
+    book, rows = _open_rows(content, filename, calamine_max_bytes)
     try:
-        book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except Exception as exc:  # any parser failure on untrusted bytes means a bad payload
-        raise InvalidPayload(
-            f"anp: {filename}: not a readable workbook ({type(exc).__name__}: {exc})"
-        ) from None
-    try:
-        rows = _sheet_rows(book, filename)
         try:
             header_row, columns = _find_header(rows)
         except LookupError:
@@ -314,7 +360,7 @@ class _Notes:
 
 def _stream_rows(
     book: Any,
-    rows: Iterator[tuple[object, ...]],
+    rows: Iterator[Sequence[object]],
     header_row: int,
     reader: _RowReader,
     keep: Keep | None,
