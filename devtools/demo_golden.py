@@ -3,8 +3,8 @@
 ``python -m devtools.demo_golden --write tests/e2e/golden/demo.json`` records them from a real
 ``fuelpipe demo --no-serve`` run; ``--check tests/e2e/golden/demo.json`` runs the demo again and
 fails on any byte that differs (``tests/e2e/test_demo_golden.py`` does the same inside the test
-session). The committed golden file was recorded from main at 8c19ace (issues 12, 15 and 17
-merged), without issue 13's changes, with ``PYTHONPATH=<that commit's src>:.``; the merged
+session). The committed golden file was recorded from main at fcca0fe (issues 12, 14c, 15
+and 17 merged), without issue 13's changes, with ``PYTHONPATH=<that commit's src>:.``; the merged
 branch records the same bytes.
 """
 

@@ -1,7 +1,7 @@
 """The demo's status table and exports are byte-identical to those recorded before issue 13.
 
 tests/e2e/golden/demo.json was recorded by ``python -m devtools.demo_golden --write`` from main at
-8c19ace (with issues 12, 15 and 17), which this branch's architecture changes (stage context, dev
+fcca0fe (with issues 12, 14c, 15 and 17), which this branch's architecture changes (stage context, dev
 tooling out of src, boto3 serializers/paginators/conditions, stamina, cachetools, shared
 completeness) were merged with; earlier recordings of 9bbcfac and 52afcb1 matched the branch
 before those merges. The fast test
