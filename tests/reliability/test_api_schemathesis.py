@@ -133,9 +133,11 @@ def test_extreme_dates_get_a_422_with_the_security_headers_never_a_500(dashboard
                 response = case.call()
                 seen.add(response.status_code)
                 label = f"{operation.path}?{param}={value}"
-                assert response.status_code in (200, 422), (label, response.text)
+                # This app has no station lake, so a valid date there gets the documented 404.
+                ok = (200, 404, 422) if operation.path.startswith("/api/stations/") else (200, 422)
+                assert response.status_code in ok, (label, response.text)
                 assert "content-security-policy" in response.headers, label
                 if value in ("0001-01-01", "1899-12-31", "2201-01-01", "9999-12-31", "20220101"):
                     assert response.status_code == 422, (label, response.text)
                 case.validate_response(response, excluded_checks=[positive_data_acceptance])
-    assert seen == {200, 422}
+    assert {200, 422} <= seen <= {200, 404, 422}

@@ -19,6 +19,7 @@ from fuelpipe.dashboard.cache import ResponseCache
 from fuelpipe.dashboard.errors import InvalidRequestError, NotFoundError
 from fuelpipe.dashboard.health import health_view
 from fuelpipe.dashboard.live import Generation, live_router
+from fuelpipe.dashboard.params import DateParam
 from fuelpipe.dashboard.repository import BRENT_BRL, SeriesReader
 from fuelpipe.dashboard.schemas import (
     CorrelationView,
@@ -56,14 +57,6 @@ _DATE_RANGE = (
 )
 
 
-def _in_range(day: date | None) -> date | None:
-    """Dates the domain computes with; anything else is a 422, never an overflow (500)."""
-    if day is not None and not EARLIEST_DATE <= day <= LATEST_DATE:
-        raise ValueError(f"{day} is outside {EARLIEST_DATE}..{LATEST_DATE}")
-    return day
-
-
-DateParam = Annotated[date | None, AfterValidator(_in_range)]
 StartQ = Annotated[
     DateParam, Query(description=f"first date (ISO YYYY-MM-DD), inclusive; {_DATE_RANGE}")
 ]
