@@ -156,6 +156,7 @@ def run_demo(
         _run_live(console, overrides, serve=serve, port=port, fail=fail, speed=speed)
         return
     from fuelpipe.adapters.clock import FixedClock
+    from fuelpipe.cli.precompute_hook import view_refresher
     from fuelpipe.replay.server import ReplayServer
     from fuelpipe.stages.cycle import run_cycle
     from fuelpipe.stages.status import status
@@ -179,7 +180,11 @@ def run_demo(
             try:
                 with _progress.bar(console) as progress:
                     report = run_cycle(
-                        app, series=phase.series, since=phase.since, progress=progress
+                        app,
+                        series=phase.series,
+                        since=phase.since,
+                        progress=progress,
+                        on_change=view_refresher(app),
                     )
                 _progress.print_cycle(console, report.as_dict())
                 rows.extend(status(app, phase.series, phase.since))

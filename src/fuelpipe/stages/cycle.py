@@ -10,6 +10,7 @@ from datetime import date
 from fuelpipe.domain.catalog import Series
 from fuelpipe.homes.app import App
 from fuelpipe.ports.store import RunLog
+from fuelpipe.stages.data_version import mark_changed, recheck_changed, scrape_changed
 from fuelpipe.stages.orchestrate import OrchestrateReport, orchestrate
 from fuelpipe.stages.outlook import after_cycle
 from fuelpipe.stages.recheck import RecheckReport, recheck
@@ -82,8 +83,13 @@ def run_cycle(
     series: Sequence[Series] | None = None,
     since: date | None = None,
     progress: Progress | None = None,
+    on_change: Callable[[str], None] | None = None,
 ) -> CycleReport:
-    """orchestrate → scrape until drained → recheck → scrape until drained."""
+    """orchestrate → scrape until drained → recheck → scrape until drained.
+
+    A cycle that changed stored series writes a new data version and then calls
+    ``on_change(version)`` (the CLI passes the dashboard's precompute); an unchanged one neither.
+    """
     report = CycleReport()
     targets = list(series) if series is not None else list(app.catalog)
     scanned = 0
@@ -100,4 +106,8 @@ def run_cycle(
     if report.recheck.messages_sent:
         report.scrape.add(drain(app, progress=progress))
     after_cycle(app.store, app.catalog, app.clock.now())  # the outlook follows new values
+    if scrape_changed(report.scrape) or recheck_changed(report.recheck):
+        version = mark_changed(app.store, app.clock.now(), "cycle")
+        if on_change is not None:
+            on_change(version)
     return report
