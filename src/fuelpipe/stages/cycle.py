@@ -87,8 +87,8 @@ def run_cycle(
 ) -> CycleReport:
     """orchestrate → scrape until drained → recheck → scrape until drained.
 
-    A cycle that changed stored series writes a new data version and then calls
-    ``on_change(version)`` (the CLI passes the dashboard's precompute); an unchanged one neither.
+    A cycle that changed stored series calls ``on_change(version)`` (the CLI passes the
+    dashboard's precompute) and then writes that new data version; an unchanged one neither.
     """
     report = CycleReport()
     targets = list(series) if series is not None else list(app.catalog)
@@ -107,7 +107,5 @@ def run_cycle(
         report.scrape.add(drain(app, progress=progress))
     after_cycle(app.store, app.catalog, app.clock.now())  # the outlook follows new values
     if scrape_changed(report.scrape) or recheck_changed(report.recheck):
-        version = mark_changed(app.store, app.clock.now(), "cycle")
-        if on_change is not None:
-            on_change(version)
+        mark_changed(app.store, app.clock.now(), "cycle", before=on_change)
     return report

@@ -10,6 +10,7 @@ and no change can hide behind an increment that another writer already made.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from datetime import datetime
 
 from fuelpipe.ports.store import Store
@@ -44,9 +45,20 @@ def recheck_changed(report: RecheckReport) -> bool:
     return report.quarantined > 0
 
 
-def mark_changed(store: Store, now: datetime, why: str) -> str:
-    """Write and return a new data version; ``why`` (a run or message id) keeps tokens unique."""
+def mark_changed(
+    store: Store, now: datetime, why: str, before: Callable[[str], None] | None = None
+) -> str:
+    """Write and return a new data version; ``why`` (a run or message id) keeps tokens unique.
+
+    ``before(version)`` runs first (the views are computed and stored under the new version
+    while readers still see the old one), and the version is written even if it fails, so
+    readers switch to complete views at once and a failed precompute only means a lazy one.
+    """
     previous = data_version(store)
     token = hashlib.sha256(f"{previous}|{now.isoformat()}|{why}".encode()).hexdigest()[:20]
-    store.put_meta(DATA_VERSION, token)
+    try:
+        if before is not None:
+            before(token)
+    finally:
+        store.put_meta(DATA_VERSION, token)
     return token
