@@ -74,8 +74,11 @@ def test_changed_series_recomputes_views_and_an_unchanged_cycle_does_not(make_ap
     assert all(v.split(".")[0] == v1 for v in stored.values())  # every view at the new version
     usd_after = pre.stored(*_usd_index_request(pre))
     assert usd_before is not None and usd_after is not None
-    assert usd_after[2] != usd_before[2]  # the USD index now reaches the new value
-    assert LANDS.isoformat()[:8] in usd_after[2].decode()
+    assert usd_after[2] != usd_before[2]
+    overview = json.loads(usd_after[2])  # the overview's USD card shows the landed value
+    usd_card = next(i for i in overview["items"] if i["key"] == "CURRENCY#USD")
+    assert usd_card["date"] == LANDS.isoformat()
+    assert usd_card["value"] == float(real_usd[LANDS])
 
     computed = pre.computed
     again = run_cycle(app, series=usd, since=LANDS, on_change=on_change)
@@ -88,10 +91,5 @@ def test_changed_series_recomputes_views_and_an_unchanged_cycle_does_not(make_ap
 
 
 def _usd_index_request(pre: Precomputer):  # type: ignore[no-untyped-def]
-    """The overview's index request (it holds CURRENCY#USD)."""
-    meta = meta_view(pre.ctx.reader)
-    return next(
-        (path, params)
-        for path, params in default_requests(meta)
-        if path == "/api/indices" and "CURRENCY#USD" in dict(params)["keys"]
-    )
+    """The overview request (its cards hold CURRENCY#USD's latest value)."""
+    return ("/api/overview", ())
