@@ -47,7 +47,9 @@ AREA = "precompute"
 CLIENTS = 50
 MAX_REQUESTS = 1_500
 MAX_SECONDS = 30.0
-LAND_EVERY_S = 3.0
+LAND_EVERY_S = 1.0
+LANDING_SECONDS = 12.0
+"""The landing line runs for this long whatever its request count, so several runs land."""
 RATIO_GOAL = 2.0
 
 
@@ -138,12 +140,14 @@ def _land(db: str, stop: Any, landed: Any) -> None:
                 landed.value += 1
 
 
-def load(url: str, paths: list[str]) -> tuple[list[float], int]:
+def load(
+    url: str, paths: list[str], max_requests: int = MAX_REQUESTS, seconds: float = MAX_SECONDS
+) -> tuple[list[float], int]:
     """CLIENTS threads cycling the page's requests: (latencies ms, errors)."""
     lock = threading.Lock()
     latencies: list[float] = []
     errors = issued = 0
-    deadline = time.monotonic() + MAX_SECONDS
+    deadline = time.monotonic() + seconds
 
     def loop(offset: int) -> None:
         nonlocal errors, issued
@@ -151,7 +155,7 @@ def load(url: str, paths: list[str]) -> tuple[list[float], int]:
             i = offset
             while time.monotonic() < deadline:
                 with lock:
-                    if issued >= MAX_REQUESTS:
+                    if issued >= max_requests:
                         return
                     issued += 1
                 started = time.perf_counter()
@@ -169,7 +173,7 @@ def load(url: str, paths: list[str]) -> tuple[list[float], int]:
     for t in threads:
         t.start()
     for t in threads:
-        t.join(MAX_SECONDS + 30)
+        t.join(seconds + 30)
     return latencies, errors
 
 
@@ -224,13 +228,14 @@ def run() -> list[BenchRow]:
             lander = ctx.Process(target=_land, args=(str(db), stop, landed))
             lander.start()
             try:
-                busy, busy_err = load(url, paths)
+                busy, busy_err = load(url, paths, max_requests=1_000_000, seconds=LANDING_SECONDS)
             finally:
                 stop.set()
                 lander.join(60)
         label = f"{CLIENTS} clients, stored views, cache off, data landing"
         rows += _rows(label, busy, busy_err)
-        rows.append(BenchRow(AREA, f"{label}: runs landed", landed.value, "runs"))
+        runs = landed.value
+        rows.append(BenchRow(AREA, f"{label}: runs landed", runs, "runs", ">= 1", runs >= 1))
         ratio = percentile(busy, 95) / percentile(on, 95)
         rows.append(
             BenchRow(
