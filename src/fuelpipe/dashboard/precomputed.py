@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from urllib.parse import parse_qsl
 
+from cachetools import LRUCache
 from fastapi import FastAPI
 from fastapi.encoders import jsonable_encoder
 from pydantic import BaseModel
@@ -56,6 +57,8 @@ OVERVIEW_KEYS = (
     PETR4,
 )
 MAIN_FUELS = ("GASOLINE", "ETHANOL", "DIESEL")
+MEMO_ENTRIES = 64
+"""Current stored views kept decoded in memory, so a request costs one read (the version)."""
 
 
 def canonical(query: str | bytes) -> Params:
@@ -219,6 +222,8 @@ class Precomputer:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
         self._lock = threading.Lock()
+        self._memo: LRUCache[str, tuple[str, Params, bytes]] = LRUCache(maxsize=MEMO_ENTRIES)
+        self._memo_lock = threading.Lock()
         self.computed = 0
         """Views computed and stored by this instance (tests and the bench read it)."""
 
@@ -234,14 +239,30 @@ class Precomputer:
     def compute(self, path: str, params: Params, version: str) -> bytes:
         """Compute one view, store it under ``version`` and return its body."""
         body = render(BUILDERS[path](self.ctx, dict(params)))
-        self.ctx.store.put_meta(entry_name(path, params), encode(version, params, body))
+        name = entry_name(path, params)
+        self.ctx.store.put_meta(name, encode(version, params, body))
         self.computed += 1
+        with self._memo_lock:
+            self._memo[name] = (version, params, body)
         return body
 
     def stored(self, path: str, params: Params) -> tuple[str, Params, bytes] | None:
         """The stored view for a request, whatever its version, or None."""
         value = self.ctx.store.get_meta(entry_name(path, params))
         return None if value is None else decode(value)
+
+    def _current(self, path: str, params: Params, want: str) -> tuple[str, Params, bytes] | None:
+        """The view at version ``want`` from memory, else the store's entry (any version)."""
+        name = entry_name(path, params)
+        with self._memo_lock:
+            hit: tuple[str, Params, bytes] | None = self._memo.get(name)
+        if hit is not None and hit[0] == want:
+            return hit  # the version read already proved it current: no item read
+        found = self.stored(path, params)
+        if found is not None and found[0] == want:
+            with self._memo_lock:
+                self._memo[name] = found
+        return found
 
     def refresh(self, version: str | None = None) -> int:
         """Compute every default view not yet stored at the current version; returns how many."""
@@ -260,7 +281,7 @@ class Precomputer:
         """(etag version, body) of a precomputed request, recomputed once if stale; None if the
         request is not one that is precomputed."""
         want = self.version_of(path, data_version(self.ctx.store))
-        found = self.stored(path, params)
+        found = self._current(path, params, want)
         if found is None:
             return None
         if found[0] == want:
