@@ -292,14 +292,18 @@ class Precomputer:
                 return want, again[2]
             return want, self.compute(path, params, want)
 
+    def on_demand_tag(self, path: str, params: Params) -> str:
+        """The ETag of a view computed per request: the version and the parameters' hash."""
+        version = self.version_of(path, data_version(self.ctx.store))
+        return f'"{version}-{params_hash(path, params)}"'
+
 
 class PrecomputedViews:
     """ASGI middleware: stored views for their stored parameters, ETags and 304s for all views."""
 
-    def __init__(self, app: ASGIApp, precomputer: Precomputer, prefix: str = "/api/") -> None:
+    def __init__(self, app: ASGIApp, precomputer: Precomputer) -> None:
         self.app = app
         self.pre = precomputer
-        self.prefix = prefix
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer a stored view, a 304, or pass on with an ETag on the on-demand answer."""
@@ -318,8 +322,7 @@ class PrecomputedViews:
             etag = f'"{served[0]}"'
             await _reply(send, 304 if match == etag else 200, etag, served[1])
             return
-        version = await run_in_threadpool(data_version, self.pre.ctx.store)
-        etag = f'"{self.pre.version_of(path, version)}-{params_hash(path, key)}"'
+        etag = await run_in_threadpool(self.pre.on_demand_tag, path, key)
         if match == etag:
             await _reply(send, 304, etag, b"")
             return
