@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 
 from fuelpipe.cli import _progress
+from fuelpipe.cli.precompute_hook import view_refresher
 from fuelpipe.domain.calendars import get_calendar
 from fuelpipe.domain.catalog import DEFAULT_CATALOG, Series
 from fuelpipe.homes.app import App
@@ -156,7 +157,6 @@ def run_demo(
         _run_live(console, overrides, serve=serve, port=port, fail=fail, speed=speed)
         return
     from fuelpipe.adapters.clock import FixedClock
-    from fuelpipe.cli.precompute_hook import view_refresher
     from fuelpipe.replay.server import ReplayServer
     from fuelpipe.stages.cycle import run_cycle
     from fuelpipe.stages.status import status

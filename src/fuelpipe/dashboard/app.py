@@ -228,6 +228,7 @@ def create_app(  # noqa: PLR0915 - the one factory that wires every route and ro
         redoc_url=None,
     )
     app.state.clock = the_clock
+    # Stored views per data version with ETags (dashboard/precomputed.py), inside the cache.
     install_precomputed(app, reader, queue, the_clock, enabled=precompute)
     # A new store version seen by /api/live starts a new generation of cached answers.
     app.add_middleware(
