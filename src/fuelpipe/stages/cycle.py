@@ -45,6 +45,7 @@ def drain(
     wait_in_flight: bool = True,
     sleep: Callable[[float], None] = time.sleep,
     max_idle_polls: int = 10_000,
+    mark: bool = True,
 ) -> ScrapeReport:
     """Work the queue until it is empty; messages a crashed run left in flight are waited for.
 
@@ -74,6 +75,8 @@ def drain(
                 depth = app.queue.depth()
                 progress("scrape", done, done + depth.visible + depth.in_flight)
     app.store.put_run(RunLog("scraper", started, app.clock.now(), report.as_dict()))
+    if mark and scrape_changed(report):  # `watch` drains on its own: stored views go stale
+        mark_changed(app.store, app.clock.now(), "drain")
     return report
 
 
@@ -101,10 +104,10 @@ def run_cycle(
             progress("orchestrate", scanned, len(targets))
 
     report.orchestrate = orchestrate(app, series=targets, since=since, on_key=on_key)
-    report.scrape.add(drain(app, progress=progress))
+    report.scrape.add(drain(app, progress=progress, mark=False))
     report.recheck = recheck(app, None if series is None else {s.key for s in targets})
     if report.recheck.messages_sent:
-        report.scrape.add(drain(app, progress=progress))
+        report.scrape.add(drain(app, progress=progress, mark=False))
     after_cycle(app.store, app.catalog, app.clock.now())  # the outlook follows new values
     if scrape_changed(report.scrape) or recheck_changed(report.recheck):
         mark_changed(app.store, app.clock.now(), "cycle", before=on_change)
