@@ -24,6 +24,7 @@ from fuelpipe.homes.aws import AppProvider, lazy_app
 from fuelpipe.homes.settings import Settings
 from fuelpipe.ports.queue import Message
 from fuelpipe.ports.store import RunLog
+from fuelpipe.stages.data_version import mark_changed, scrape_changed
 from fuelpipe.stages.scrape import ScrapeReport, handle_message
 
 SETTINGS = Settings()  # validated at cold start: a bad variable fails the init, loudly
@@ -67,6 +68,8 @@ def make_handler(get_app: AppProvider) -> Handler:
         ):
             metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
         app.store.put_run(RunLog("scraper", started, app.clock.now(), report.as_dict()))
+        if scrape_changed(report):  # written after the records: the dashboard recomputes once
+            mark_changed(app.store, app.clock.now(), getattr(context, "aws_request_id", "scraper"))
         logger.info("scraped", extra={**report.as_dict(), "batch_item_failures": failed})
         return response
 

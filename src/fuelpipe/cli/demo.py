@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 
 from fuelpipe.cli import _progress
+from fuelpipe.cli.precompute_hook import view_refresher
 from fuelpipe.domain.calendars import get_calendar
 from fuelpipe.domain.catalog import DEFAULT_CATALOG, Series
 from fuelpipe.homes.app import App
@@ -179,7 +180,11 @@ def run_demo(
             try:
                 with _progress.bar(console) as progress:
                     report = run_cycle(
-                        app, series=phase.series, since=phase.since, progress=progress
+                        app,
+                        series=phase.series,
+                        since=phase.since,
+                        progress=progress,
+                        on_change=view_refresher(app),
                     )
                 _progress.print_cycle(console, report.as_dict())
                 rows.extend(status(app, phase.series, phase.since))

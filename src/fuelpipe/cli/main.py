@@ -301,6 +301,7 @@ def run(
 
     Exits 3 when a source could not be used at all (every request to it failed).
     """
+    from fuelpipe.cli.precompute_hook import view_refresher
     from fuelpipe.stages.cycle import run_cycle
 
     cfg = settings()
@@ -310,7 +311,9 @@ def run(
         start = _date(since, "--since", a.clock.now())
         _say_held(a)
         with _progress.bar(console, disable=as_json) as progress:
-            report = run_cycle(a, series=chosen, since=start, progress=progress)
+            report = run_cycle(
+                a, series=chosen, since=start, progress=progress, on_change=view_refresher(a)
+            )
         stats = {name: s.stats() for name, s in a.sources.items()}
     finally:
         a.close()
