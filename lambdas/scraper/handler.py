@@ -24,6 +24,7 @@ from fuelpipe.homes.aws import ContextProvider, lazy_context
 from fuelpipe.homes.settings import Settings
 from fuelpipe.ports.queue import Message
 from fuelpipe.ports.store import RunLog
+from fuelpipe.stages.data_version import mark_changed, scrape_changed
 from fuelpipe.stages.scrape import ScrapeReport, handle_message
 
 SETTINGS = Settings()  # validated at cold start: a bad variable fails the init, loudly
@@ -67,6 +68,10 @@ def make_handler(get_context: ContextProvider) -> Handler:
         ):
             metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
         home.store.put_run(RunLog("scraper", started, home.clock.now(), report.as_dict()))
+        if scrape_changed(report):  # written after the records: the dashboard recomputes once
+            mark_changed(
+                home.store, home.clock.now(), getattr(context, "aws_request_id", "scraper")
+            )
         logger.info("scraped", extra={**report.as_dict(), "batch_item_failures": failed})
         return response
 

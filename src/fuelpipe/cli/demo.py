@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 
 from fuelpipe.cli import display
+from fuelpipe.cli.precompute_hook import view_refresher
 from fuelpipe.domain.calendars import get_calendar
 from fuelpipe.domain.catalog import DEFAULT_CATALOG, Series
 from fuelpipe.domain.instants import SAO_PAULO
@@ -155,7 +156,11 @@ def run_demo(
             with open_home(cfg, clock=FixedClock(phase.now)) as context:
                 with display.bar(console) as progress:
                     report = run_cycle(
-                        context, series=phase.series, since=phase.since, progress=progress
+                        context,
+                        series=phase.series,
+                        since=phase.since,
+                        progress=progress,
+                        on_change=view_refresher(context),
                     )
                 display.print_cycle(console, report.as_dict())
                 rows.extend(status(context, phase.series, phase.since))

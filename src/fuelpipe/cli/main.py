@@ -314,6 +314,7 @@ def run(
 
     Exits 3 when a source could not be used at all (every request to it failed).
     """
+    from fuelpipe.cli.precompute_hook import view_refresher
     from fuelpipe.stages.cycle import run_cycle
 
     with wired(ctx, writes=True) as context:
@@ -321,7 +322,13 @@ def run(
         start = _date(since, "--since", context.clock.now())
         _say_held(context)
         with display.bar(console, disable=as_json) as progress:
-            report = run_cycle(context, series=chosen, since=start, progress=progress)
+            report = run_cycle(
+                context,
+                series=chosen,
+                since=start,
+                progress=progress,
+                on_change=view_refresher(context),
+            )
         stats = {name: s.stats() for name, s in context.sources.items()}
     used = {name: st for name, st in stats.items() if st is not None and st.requests}
     if as_json:

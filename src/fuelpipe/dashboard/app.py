@@ -19,6 +19,8 @@ from fuelpipe.dashboard.cache import ResponseCache
 from fuelpipe.dashboard.errors import InvalidRequestError, NotFoundError
 from fuelpipe.dashboard.health import health_view
 from fuelpipe.dashboard.live import Generation, live_router
+from fuelpipe.dashboard.params import DateParam
+from fuelpipe.dashboard.precomputed import install_precomputed
 from fuelpipe.dashboard.repository import BRENT_BRL, SeriesReader
 from fuelpipe.dashboard.schemas import (
     CorrelationView,
@@ -56,14 +58,6 @@ _DATE_RANGE = (
 )
 
 
-def _in_range(day: date | None) -> date | None:
-    """Dates the domain computes with; anything else is a 422, never an overflow (500)."""
-    if day is not None and not EARLIEST_DATE <= day <= LATEST_DATE:
-        raise ValueError(f"{day} is outside {EARLIEST_DATE}..{LATEST_DATE}")
-    return day
-
-
-DateParam = Annotated[date | None, AfterValidator(_in_range)]
 StartQ = Annotated[
     DateParam, Query(description=f"first date (ISO YYYY-MM-DD), inclusive; {_DATE_RANGE}")
 ]
@@ -202,6 +196,7 @@ def create_app(  # noqa: PLR0915 - the one factory that wires every route and ro
     *,
     cache_ttl_s: float = 30.0,
     stations: StationQueries | None = None,
+    precompute: bool = True,
 ) -> FastAPI:
     """The dashboard app: read-only API under /api, the page at /, assets under /static.
 
@@ -226,6 +221,8 @@ def create_app(  # noqa: PLR0915 - the one factory that wires every route and ro
         redoc_url=None,
     )
     app.state.clock = the_clock
+    # Stored views per data version with ETags (dashboard/precomputed.py), inside the cache.
+    install_precomputed(app, reader, queue, the_clock, enabled=precompute)
     # A new store version seen by /api/live starts a new generation of cached answers.
     app.add_middleware(
         ResponseCache, ttl_s=cache_ttl_s, generation=(generation := Generation()).get

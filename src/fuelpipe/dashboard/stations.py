@@ -17,6 +17,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from fuelpipe.dashboard.errors import InvalidRequestError
+from fuelpipe.dashboard.params import DateParam
 from fuelpipe.dashboard.static_assets import serve_asset
 from fuelpipe.domain.stations import FUELS, query_params
 
@@ -39,7 +40,7 @@ FuelQ = Annotated[
     Literal["GASOLINE", "GASOLINE_PREMIUM", "ETHANOL", "DIESEL", "DIESEL_S10", "CNG", "LPG"],
     Query(description="fuel"),
 ]
-DayQ = Annotated[date | None, Query(description="collection day, YYYY-MM-DD")]
+DayQ = Annotated[DateParam, Query(description="collection day, YYYY-MM-DD")]
 FormatQ = Annotated[Literal["json", "csv"], Query(description="json or csv")]
 StateQ = Annotated[str | None, Query(pattern=r"^[A-Za-z]{2}$", description="UF, e.g. SP")]
 MunicipalityQ = Annotated[str | None, Query(max_length=80, description="as ANP writes it")]

@@ -10,6 +10,7 @@ from datetime import date
 from fuelpipe.domain.catalog import Series
 from fuelpipe.ports.store import RunLog
 from fuelpipe.stages.context import StageContext
+from fuelpipe.stages.data_version import mark_changed, recheck_changed, scrape_changed
 from fuelpipe.stages.orchestrate import OrchestrateReport, orchestrate
 from fuelpipe.stages.outlook import after_cycle
 from fuelpipe.stages.recheck import RecheckReport, recheck
@@ -44,6 +45,7 @@ def drain(
     wait_in_flight: bool = True,
     sleep: Callable[[float], None] = time.sleep,
     max_idle_polls: int = 10_000,
+    mark: bool = True,
 ) -> ScrapeReport:
     """Work the queue until it is empty; messages a crashed run left in flight are waited for.
 
@@ -73,6 +75,8 @@ def drain(
                 depth = app.queue.depth()
                 progress("scrape", done, done + depth.visible + depth.in_flight)
     app.store.put_run(RunLog("scraper", started, app.clock.now(), report.as_dict()))
+    if mark and scrape_changed(report):  # `watch` drains on its own: stored views go stale
+        mark_changed(app.store, app.clock.now(), "drain")
     return report
 
 
@@ -82,8 +86,13 @@ def run_cycle(
     series: Sequence[Series] | None = None,
     since: date | None = None,
     progress: Progress | None = None,
+    on_change: Callable[[str], None] | None = None,
 ) -> CycleReport:
-    """orchestrate → scrape until drained → recheck → scrape until drained."""
+    """orchestrate → scrape until drained → recheck → scrape until drained.
+
+    A cycle that changed stored series calls ``on_change(version)`` (the CLI passes the
+    dashboard's precompute) and then writes that new data version; an unchanged one neither.
+    """
     report = CycleReport()
     targets = list(series) if series is not None else list(app.catalog)
     scanned = 0
@@ -95,9 +104,11 @@ def run_cycle(
             progress("orchestrate", scanned, len(targets))
 
     report.orchestrate = orchestrate(app, series=targets, since=since, on_key=on_key)
-    report.scrape.add(drain(app, progress=progress))
+    report.scrape.add(drain(app, progress=progress, mark=False))
     report.recheck = recheck(app, None if series is None else {s.key for s in targets})
     if report.recheck.messages_sent:
-        report.scrape.add(drain(app, progress=progress))
+        report.scrape.add(drain(app, progress=progress, mark=False))
     after_cycle(app.store, app.catalog, app.clock.now())  # the outlook follows new values
+    if scrape_changed(report.scrape) or recheck_changed(report.recheck):
+        mark_changed(app.store, app.clock.now(), "cycle", before=on_change)
     return report

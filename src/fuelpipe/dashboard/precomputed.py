@@ -1,0 +1,355 @@
+"""Analysis computed once per change: stored views keyed by the data version, served with ETags.
+
+After a run that changed stored series (``stages.cycle.run_cycle``'s ``on_change``, or the first
+request after the scraper Lambda wrote a new data version on AWS), the views the page asks for
+with their default parameters are computed once and stored in the store's meta entries under
+``VIEW#<path>#<params-hash>`` (compressed JSON with the version it was computed from). Requests
+for those parameters are answered from the stored body with ``ETag: "<version>"`` (304 on a
+matching ``If-None-Match``); any other parameters go to the API's routes, computed on demand.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import threading
+import zlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from urllib.parse import parse_qsl
+
+from cachetools import LRUCache
+from fastapi import FastAPI
+from fastapi.encoders import jsonable_encoder
+from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from fuelpipe.dashboard import views
+from fuelpipe.dashboard.analysis import WeeklyHow
+from fuelpipe.dashboard.health import health_view
+from fuelpipe.dashboard.repository import BRENT, BRENT_BRL, USD, SeriesReader
+from fuelpipe.dashboard.schemas import MetaView
+from fuelpipe.domain.catalog import Catalog
+from fuelpipe.domain.keys import fuel_key, stock_key
+from fuelpipe.ports.clock import Clock
+from fuelpipe.ports.queue import Queue
+from fuelpipe.ports.store import Store
+from fuelpipe.stages.data_version import data_version
+
+Params = tuple[tuple[str, tuple[str, ...]], ...]
+"""A request's query in canonical form: names sorted, each with its values in order."""
+_UPPER = {"keys", "key", "fuel", "area", "driver"}
+PAGE_WINDOW_WEEKS = 52
+"""The page's default window (app.js DEFAULTS.window)."""
+PAGE_FUEL, PAGE_AREA = "GASOLINE", "BR"
+PETR4 = stock_key("PETR4")
+OVERVIEW_KEYS = (
+    fuel_key("GASOLINE", "BR"),
+    fuel_key("ETHANOL", "BR"),
+    fuel_key("DIESEL_S10", "BR"),
+    USD,
+    BRENT_BRL,
+    PETR4,
+)
+MAIN_FUELS = ("GASOLINE", "ETHANOL", "DIESEL")
+MEMO_ENTRIES = 64
+"""Current stored views kept decoded in memory, so a request costs one read (the version)."""
+
+
+def canonical(query: str | bytes) -> Params:
+    """The query's parameters as the routes read them (keys split on commas, upper-cased)."""
+    text = query.decode("latin-1") if isinstance(query, bytes) else query
+    found: dict[str, list[str]] = {}
+    for name, value in parse_qsl(text, keep_blank_values=False):
+        parts = value.split(",") if name == "keys" else [value]
+        for part in parts:
+            cleaned = part.strip().upper() if name in _UPPER else part.strip()
+            if cleaned:
+                found.setdefault(name, []).append(cleaned)
+    if "keys" in found:
+        found["keys"] = list(dict.fromkeys(found["keys"]))
+    return tuple(sorted((k, tuple(v)) for k, v in found.items()))
+
+
+def params_hash(path: str, params: Params) -> str:
+    """A short stable hash of a view request."""
+    return hashlib.sha256(json.dumps([path, params]).encode()).hexdigest()[:16]
+
+
+def entry_name(path: str, params: Params) -> str:
+    """The meta entry a view request is stored under."""
+    return f"VIEW#{path}#{params_hash(path, params)}"
+
+
+@dataclass(frozen=True)
+class Context:
+    """What computing a view needs."""
+
+    reader: SeriesReader
+    store: Store
+    catalog: Catalog
+    queue: Queue | None
+    clock: Clock
+
+
+def _one(params: dict[str, tuple[str, ...]], name: str) -> str | None:
+    got = params.get(name)
+    return got[0] if got else None
+
+
+def _day(params: dict[str, tuple[str, ...]], name: str) -> date | None:
+    got = _one(params, name)
+    return date.fromisoformat(got) if got else None
+
+
+def _how(params: dict[str, tuple[str, ...]]) -> WeeklyHow:
+    return "last" if _one(params, "how") == "last" else "mean"
+
+
+Builder = Callable[[Context, dict[str, tuple[str, ...]]], BaseModel]
+
+BUILDERS: dict[str, Builder] = {
+    "/api/meta": lambda c, p: views.meta_view(c.reader),
+    "/api/overview": lambda c, p: views.overview_view(c.reader),
+    "/api/indices": lambda c, p: views.indices_view(
+        c.reader, list(p["keys"]), _day(p, "base"), _day(p, "start"), _day(p, "end"), _how(p)
+    ),
+    "/api/correlations": lambda c, p: views.correlation_view(
+        c.reader, list(p["keys"]), _day(p, "start"), _day(p, "end"), _how(p)
+    ),
+    "/api/lags": lambda c, p: views.lags_view(
+        c.reader,
+        _one(p, "fuel") or PAGE_FUEL,
+        _one(p, "area") or "BR",
+        _one(p, "driver") or BRENT_BRL,
+        int(_one(p, "max_lag") or 12),
+        int(_one(p, "reg_lags") or 4),
+        _day(p, "start"),
+        _day(p, "end"),
+        _how(p),
+    ),
+    "/api/regional": lambda c, p: views.regional_view(
+        c.reader, _one(p, "fuel") or PAGE_FUEL, _day(p, "week")
+    ),
+    "/api/parity": lambda c, p: views.parity_view(c.reader, _day(p, "week")),
+    "/api/health": lambda c, p: health_view(c.store, c.catalog, c.queue, c.clock),
+}
+"""The views that are precomputed, by path; each reads the canonical parameters it is stored
+under. Anything else (``/api/series``, CSV downloads, the outlook) is computed per request."""
+
+
+def _q(**values: str | Sequence[str] | date | None) -> Params:
+    pairs: list[tuple[str, tuple[str, ...]]] = []
+    for name, value in values.items():
+        if value is None:
+            continue
+        if isinstance(value, date):
+            pairs.append((name, (value.isoformat(),)))
+        elif isinstance(value, str):
+            pairs.append((name, (value,)))
+        else:
+            pairs.append((name, tuple(value)))
+    return tuple(sorted(pairs))
+
+
+def default_requests(meta: MetaView) -> list[tuple[str, Params]]:
+    """The view requests the page makes on first load (and per fuel on the map), from data."""
+    latest = meta.latest
+    window = {"start": latest - timedelta(weeks=PAGE_WINDOW_WEEKS), "end": latest} if latest else {}
+    level = "BR" if PAGE_AREA == "BR" else "STATE"
+    fuel_last = next(
+        (c.last for c in meta.coverage if c.product == PAGE_FUEL and c.level == level), None
+    )
+    fuel_end = fuel_last or latest
+    fuel_window = (
+        {"start": fuel_end - timedelta(weeks=PAGE_WINDOW_WEEKS), "end": fuel_end}
+        if fuel_end
+        else {}
+    )
+    page_key = fuel_key(PAGE_FUEL, PAGE_AREA)
+    others = [fuel_key(f, PAGE_AREA) for f in MAIN_FUELS if f != PAGE_FUEL]
+    out: list[tuple[str, Params]] = [
+        ("/api/meta", ()),
+        ("/api/overview", ()),
+        ("/api/indices", _q(keys=OVERVIEW_KEYS, **window)),
+        (
+            "/api/indices",
+            _q(keys=[page_key, USD, BRENT_BRL, PETR4], **fuel_window),
+        ),
+        (
+            "/api/correlations",
+            _q(
+                keys=[page_key, *others, USD, BRENT, BRENT_BRL, PETR4],
+                **fuel_window,
+            ),
+        ),
+        ("/api/lags", _q(fuel=PAGE_FUEL, area=PAGE_AREA, driver=BRENT_BRL, **fuel_window)),
+        ("/api/parity", ()),
+        ("/api/health", ()),
+    ]
+    out += [("/api/regional", _q(fuel=p.code)) for p in meta.products]
+    return out
+
+
+def encode(version: str, params: Params, body: bytes) -> str:
+    """A stored view: its version, parameters and compressed JSON body, as one text value."""
+    packed = base64.b64encode(zlib.compress(body, 6)).decode()
+    return json.dumps({"v": version, "p": params, "b": packed})
+
+
+def decode(value: str) -> tuple[str, Params, bytes]:
+    """(version, params, body) of a stored view."""
+    data = json.loads(value)
+    params = tuple((k, tuple(v)) for k, v in data["p"])
+    return str(data["v"]), params, zlib.decompress(base64.b64decode(data["b"]))
+
+
+def render(model: BaseModel) -> bytes:
+    """The JSON body FastAPI's JSONResponse gives for a view."""
+    return json.dumps(
+        jsonable_encoder(model), ensure_ascii=False, allow_nan=False, separators=(",", ":")
+    ).encode()
+
+
+class Precomputer:
+    """Computes, stores and reads back the precomputed views of one store."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self._lock = threading.Lock()
+        self._memo: LRUCache[str, tuple[str, Params, bytes]] = LRUCache(maxsize=MEMO_ENTRIES)
+        self._memo_lock = threading.Lock()
+        self.computed = 0
+        """Views computed and stored by this instance (tests and the bench read it)."""
+
+    def version_of(self, path: str, version: str) -> str:
+        """The ETag version of a view: the data version; health also follows runs and the day."""
+        if path != "/api/health":
+            return version
+        runs = [r.finished_at.isoformat() for r in self.ctx.store.last_runs()]
+        dead = self.ctx.queue.depth().dead if self.ctx.queue is not None else None
+        extra = json.dumps([runs, dead, self.ctx.clock.now().date().isoformat()])
+        return f"{version}.{hashlib.sha256(extra.encode()).hexdigest()[:8]}"
+
+    def compute(self, path: str, params: Params, version: str) -> bytes:
+        """Compute one view, store it under ``version`` and return its body."""
+        body = render(BUILDERS[path](self.ctx, dict(params)))
+        name = entry_name(path, params)
+        self.ctx.store.put_meta(name, encode(version, params, body))
+        self.computed += 1
+        with self._memo_lock:
+            self._memo[name] = (version, params, body)
+        return body
+
+    def stored(self, path: str, params: Params) -> tuple[str, Params, bytes] | None:
+        """The stored view for a request, whatever its version, or None."""
+        value = self.ctx.store.get_meta(entry_name(path, params))
+        return None if value is None else decode(value)
+
+    def _current(self, path: str, params: Params, want: str) -> tuple[str, Params, bytes] | None:
+        """The view at version ``want`` from memory, else the store's entry (any version)."""
+        name = entry_name(path, params)
+        with self._memo_lock:
+            hit: tuple[str, Params, bytes] | None = self._memo.get(name)
+        if hit is not None and hit[0] == want:
+            return hit  # the version read already proved it current: no item read
+        found = self.stored(path, params)
+        if found is not None and found[0] == want:
+            with self._memo_lock:
+                self._memo[name] = found
+        return found
+
+    def refresh(self, version: str | None = None) -> int:
+        """Compute every default view not yet stored at the current version; returns how many."""
+        with self._lock:
+            data = version or data_version(self.ctx.store)
+            meta = views.meta_view(self.ctx.reader)
+            before = self.computed
+            for path, params in default_requests(meta):
+                want = self.version_of(path, data)
+                found = self.stored(path, params)
+                if found is None or found[0] != want:
+                    self.compute(path, params, want)
+            return self.computed - before
+
+    def serve(self, path: str, params: Params) -> tuple[str, bytes] | None:
+        """(etag version, body) of a precomputed request, recomputed once if stale; None if the
+        request is not one that is precomputed."""
+        want = self.version_of(path, data_version(self.ctx.store))
+        found = self._current(path, params, want)
+        if found is None:
+            return None
+        if found[0] == want:
+            return want, found[2]
+        with self._lock:  # single flight: the first request after a change computes, once
+            again = self.stored(path, params)
+            if again is not None and again[0] == want:
+                return want, again[2]
+            return want, self.compute(path, params, want)
+
+
+class PrecomputedViews:
+    """ASGI middleware: stored views for their stored parameters, with ETags and 304s."""
+
+    def __init__(self, app: ASGIApp, precomputer: Precomputer) -> None:
+        self.app = app
+        self.pre = precomputer
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer a stored view, a 304, or pass on with an ETag on the on-demand answer."""
+        path = scope.get("path", "")
+        if scope["type"] != "http" or scope["method"] != "GET" or path not in BUILDERS:
+            await self.app(scope, receive, send)
+            return
+        params = canonical(scope.get("query_string", b""))
+        if dict(params).get("format", ("json",)) != ("json",):
+            await self.app(scope, receive, send)  # CSV downloads are rendered per request
+            return
+        key = tuple(p for p in params if p[0] != "format")
+        match = Headers(scope=scope).get("if-none-match")
+        served = await run_in_threadpool(self.pre.serve, path, key)
+        if served is not None:
+            etag = f'"{served[0]}"'
+            await _reply(send, 304 if match == etag else 200, etag, served[1])
+            return
+        # Not stored: computed by the routes, untagged, as a writer that bypasses the pipeline
+        # (a test, a manual repair) leaves the version alone and must not make a 304 stale.
+        await self.app(scope, receive, send)
+
+
+async def _reply(send: Send, status: int, etag: str, body: bytes) -> None:
+    headers = [(b"etag", etag.encode()), (b"cache-control", b"no-cache")]
+    if status == 200:
+        headers += [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+        ]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body if status == 200 else b""})
+
+
+def precomputer(
+    reader: SeriesReader, store: Store, catalog: Catalog, queue: Queue | None, clock: Clock
+) -> Precomputer:
+    """A Precomputer over one store (what ``create_app`` and the CLI's ``on_change`` use)."""
+    return Precomputer(Context(reader, store, catalog, queue, clock))
+
+
+def refresh_views(
+    store: Store, catalog: Catalog, queue: Queue | None, clock: Clock, version: str
+) -> int:
+    """Recompute the default views for ``version`` (the cycle's ``on_change``)."""
+    return precomputer(SeriesReader(store, catalog), store, catalog, queue, clock).refresh(version)
+
+
+def install_precomputed(
+    app: FastAPI, reader: SeriesReader, queue: Queue | None, clock: Clock, *, enabled: bool
+) -> None:
+    """Serve stored views (``app.state.precomputer``), unless ``enabled`` is False."""
+    if enabled:
+        app.state.precomputer = precomputer(reader, reader.store, reader.catalog, queue, clock)
+        app.add_middleware(PrecomputedViews, precomputer=app.state.precomputer)

@@ -1,0 +1,64 @@
+"""The store's data version: a token that changes whenever a run changed stored series.
+
+Derived views (the dashboard's precomputed analysis) are stored under the version they were
+computed from, and the API answers with it as the ETag. The token is a fresh hash written after
+the run's records are stored, never a read-modify-write counter: two writers that race both
+write a new token, so the last token written is always newer than every record stored before it
+and no change can hide behind an increment that another writer already made.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from datetime import datetime
+
+from fuelpipe.ports.store import Store
+from fuelpipe.stages.recheck import RecheckReport
+from fuelpipe.stages.scrape import ScrapeReport
+
+DATA_VERSION = "data_version"
+"""The meta entry holding the token."""
+INITIAL = "0"
+"""The version of a store that no run has changed yet."""
+
+
+def data_version(store: Store) -> str:
+    """The current data version (one small read)."""
+    return store.get_meta(DATA_VERSION) or INITIAL
+
+
+def scrape_changed(report: ScrapeReport) -> bool:
+    """True when a scrape wrote anything a view shows (values, statuses, revisions)."""
+    return (
+        report.records_written
+        + report.pending_written
+        + report.quarantined
+        + report.absent_written
+        + report.revised
+        > 0
+    )
+
+
+def recheck_changed(report: RecheckReport) -> bool:
+    """True when a recheck quarantined a date (a status the health view counts)."""
+    return report.quarantined > 0
+
+
+def mark_changed(
+    store: Store, now: datetime, why: str, before: Callable[[str], None] | None = None
+) -> str:
+    """Write and return a new data version; ``why`` (a run or message id) keeps tokens unique.
+
+    ``before(version)`` runs first (the views are computed and stored under the new version
+    while readers still see the old one), and the version is written even if it fails, so
+    readers switch to complete views at once and a failed precompute only means a lazy one.
+    """
+    previous = data_version(store)
+    token = hashlib.sha256(f"{previous}|{now.isoformat()}|{why}".encode()).hexdigest()[:20]
+    try:
+        if before is not None:
+            before(token)
+    finally:
+        store.put_meta(DATA_VERSION, token)
+    return token

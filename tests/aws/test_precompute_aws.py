@@ -1,0 +1,81 @@
+"""The AWS path of precomputed analysis: the scraper Lambda writes a new data version after it
+stored new data, and the dashboard (on the same DynamoDB table) recomputes each stale stored view
+once, on its first request, and tags it with the new version."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+from devtools.aws.lambda_events import FakeLambdaContext, load_handler, sqs_event
+from devtools.dashboard.serving import serving
+from tests.aws.conftest import AwsHome
+from tests.support.fakes import TableSource
+
+from fuelpipe.adapters.clock import FixedClock
+from fuelpipe.dashboard.app import create_app
+from fuelpipe.dashboard.precomputed import Precomputer
+from fuelpipe.domain.calendars import expected_between, get_calendar
+from fuelpipe.domain.catalog import DEFAULT_CATALOG
+from fuelpipe.domain.messages import DownloadRequest
+from fuelpipe.domain.models import Record, Status
+from fuelpipe.stages.data_version import INITIAL, data_version
+
+pytestmark = pytest.mark.aws
+
+SP = ZoneInfo("America/Sao_Paulo")
+NOW = datetime(2025, 3, 31, 20, 0, tzinfo=SP)
+USD = "CURRENCY#USD"
+MARCH = list(expected_between(get_calendar("ANBIMA"), date(2025, 3, 1), date(2025, 3, 31)))
+
+
+def _message(days: list[date]) -> str:
+    return DownloadRequest(
+        partition_key=USD, dates_to_download=days, fetch_unit=DEFAULT_CATALOG[USD].fetch_unit
+    ).to_body()
+
+
+def test_scraper_lambda_moves_the_version_and_the_dashboard_recomputes_once(
+    aws_home: AwsHome,
+) -> None:
+    # Synthetic rates on March 2025's banking days (shape test, not real data).
+    values = {(USD, d): Decimal("5.7") + Decimal(i) / 1000 for i, d in enumerate(MARCH)}
+    app = aws_home.app(FixedClock(NOW), {"bcb": TableSource("bcb", values)})
+    app.store.put_records([Record(USD, d, values[(USD, d)], Status.OK) for d in MARCH[:-1]])
+    api = create_app(app.store, DEFAULT_CATALOG, app.queue, FixedClock(NOW), cache_ttl_s=0)
+    pre: Precomputer = api.state.precomputer
+    assert pre.refresh() > 0  # stored at the initial version
+    scraper = load_handler("scraper").make_handler(lambda: app)
+    with serving(api) as url, httpx.Client(base_url=url, timeout=30) as client:
+        before = client.get("/api/overview")
+        assert before.headers["etag"] == f'"{INITIAL}"'
+        usd = next(i for i in before.json()["items"] if i["key"] == USD)
+        assert usd["date"] == MARCH[-2].isoformat()
+
+        app.queue.send([_message(MARCH[-1:])])
+        messages = app.queue.receive(10)
+        scraper(sqs_event(messages), FakeLambdaContext("scraper"))
+        app.queue.delete([m.receipt for m in messages])
+        version = data_version(app.store)
+        assert version != INITIAL
+
+        computed = pre.computed
+        after = client.get("/api/overview", headers={"If-None-Match": before.headers["etag"]})
+        assert after.status_code == 200
+        assert after.headers["etag"] == f'"{version}"'
+        usd = next(i for i in after.json()["items"] if i["key"] == USD)
+        assert usd["date"] == MARCH[-1].isoformat()
+        assert pre.computed == computed + 1
+        again = client.get("/api/overview", headers={"If-None-Match": after.headers["etag"]})
+        assert again.status_code == 304
+        assert pre.computed == computed + 1
+
+        # A batch that brings nothing new leaves the version (and every stored view) alone.
+        app.queue.send([_message(MARCH[-1:])])
+        messages = app.queue.receive(10)
+        scraper(sqs_event(messages), FakeLambdaContext("scraper"))
+        app.queue.delete([m.receipt for m in messages])
+        assert data_version(app.store) == version

@@ -1,0 +1,127 @@
+"""Stored views per data version over HTTP: ETags, 304s, recompute on change, on-demand equality."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+from urllib.parse import urlencode
+
+import httpx
+import pytest
+from devtools.dashboard.realdata import fill_store
+from devtools.dashboard.serving import serving
+from tests.dashboard.conftest import NOW
+
+from fuelpipe.adapters.clock import FixedClock
+from fuelpipe.adapters.sqlite_store import SqliteStore
+from fuelpipe.dashboard.app import create_app
+from fuelpipe.dashboard.precomputed import Params, Precomputer, default_requests
+from fuelpipe.dashboard.views import meta_view
+from fuelpipe.domain.catalog import DEFAULT_CATALOG
+from fuelpipe.domain.models import Record, Status
+from fuelpipe.stages.data_version import data_version, mark_changed
+
+USD = "CURRENCY#USD"
+
+
+def url_of(path: str, params: Params) -> str:
+    """The request the page makes for a canonical parameter set."""
+    query = urlencode([(name, v) for name, values in params for v in values])
+    return f"{path}?{query}" if query else path
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SqliteStore]:
+    """A store of this module's own (the tests land new data in it)."""
+    path: Path = tmp_path_factory.mktemp("precomputed") / "real.sqlite"
+    with SqliteStore(path, clock=FixedClock(NOW)) as s:
+        fill_store(s)
+        mark_changed(s, NOW, "fill")
+        yield s
+
+
+@pytest.fixture(scope="module")
+def served(store: SqliteStore) -> Iterator[tuple[str, Precomputer]]:
+    """The dashboard with its response cache off, so every answer comes from the stored views."""
+    app = create_app(store, DEFAULT_CATALOG, clock=FixedClock(NOW), cache_ttl_s=0)
+    pre: Precomputer = app.state.precomputer
+    pre.refresh()
+    with serving(app) as url:
+        yield url, pre
+
+
+@pytest.fixture(scope="module")
+def on_demand(store: SqliteStore) -> Iterator[str]:
+    """The same store without stored views: every answer computed by the routes."""
+    app = create_app(store, DEFAULT_CATALOG, clock=FixedClock(NOW), cache_ttl_s=0, precompute=False)
+    with serving(app) as url:
+        yield url
+
+
+def test_stored_views_equal_on_demand_answers_and_carry_the_version(served, on_demand, store):
+    url, pre = served
+    requests = default_requests(meta_view(pre.ctx.reader))
+    version = data_version(store)
+    computed = pre.computed
+    with (
+        httpx.Client(base_url=url, timeout=30) as a,
+        httpx.Client(base_url=on_demand, timeout=30) as b,
+    ):
+        for path, params in requests:
+            stored, live = a.get(url_of(path, params)), b.get(url_of(path, params))
+            assert stored.status_code == live.status_code == 200, (path, stored.text)
+            assert stored.headers["etag"].strip('"').split(".")[0] == version
+            assert "etag" not in live.headers
+            if path != "/api/health":  # health carries the request's own as_of either way
+                assert stored.json() == live.json(), path
+            else:
+                assert stored.json()["series"] == live.json()["series"]
+    assert pre.computed == computed  # served from the store, nothing recomputed
+
+
+def test_if_none_match_gives_304_for_stored_views_only(served):
+    url, _ = served
+    with httpx.Client(base_url=url, timeout=30) as client:
+        first = client.get("/api/overview")
+        etag = first.headers["etag"]
+        again = client.get("/api/overview", headers={"If-None-Match": etag})
+        assert again.status_code == 304 and again.content == b""
+        assert again.headers["etag"] == etag
+        # Other parameters are computed on demand by the routes, untagged (never a stale 304).
+        other = "/api/indices?keys=CURRENCY%23USD,STOCK%23PETR4&start=2021-09-01"
+        fresh = client.get(other, headers={"If-None-Match": etag})
+        assert fresh.status_code == 200 and fresh.json()["series"][0]["points"]
+        assert "etag" not in fresh.headers
+        # CSV downloads are rendered per request, never from the JSON store.
+        csv = client.get("/api/regional?fuel=GASOLINE&format=csv")
+        assert csv.headers["content-type"].startswith("text/csv")
+
+
+def test_new_data_gives_new_etag_and_recomputes_each_view_once(served, store):
+    url, pre = served
+    with httpx.Client(base_url=url, timeout=30) as client:
+        before = client.get("/api/overview")
+        old_tag = before.headers["etag"]
+        usd_before = next(i for i in before.json()["items"] if i["key"] == USD)
+        last = max(p.date for p in store.present(USD))
+        new_day = last + timedelta(days=3 if last.weekday() == 4 else 1)
+        store.put_records([Record(USD, new_day, Decimal("9.8765"), Status.OK)])
+        new_version = mark_changed(store, NOW, "test landing")
+        computed = pre.computed
+        after = client.get("/api/overview", headers={"If-None-Match": old_tag})
+        assert after.status_code == 200  # the old tag no longer matches
+        assert after.headers["etag"] == f'"{new_version}"'
+        usd_after = next(i for i in after.json()["items"] if i["key"] == USD)
+        assert usd_after["date"] == new_day.isoformat() != usd_before["date"]
+        assert usd_after["value"] == pytest.approx(9.8765)
+        assert pre.computed == computed + 1  # the stale stored view, recomputed once
+        client.get("/api/overview")
+        assert pre.computed == computed + 1  # and then served from the store
+        assert (
+            client.get(
+                "/api/overview", headers={"If-None-Match": after.headers["etag"]}
+            ).status_code
+            == 304
+        )

@@ -1,0 +1,95 @@
+"""A cycle that changes a series writes a new data version and recomputes the stored views once;
+an unchanged cycle writes nothing and recomputes nothing."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from decimal import Decimal
+
+from tests.outlook.conftest import DATASETS
+from tests.stages.conftest import NOW
+from tests.support.fakes import TableSource
+
+from fuelpipe.adapters.history_files import load_history
+from fuelpipe.dashboard.precomputed import Precomputer, default_requests, precomputer
+from fuelpipe.dashboard.repository import SeriesReader
+from fuelpipe.dashboard.views import meta_view
+from fuelpipe.domain.catalog import DEFAULT_CATALOG
+from fuelpipe.domain.models import Record, Status
+from fuelpipe.outlook.series import known_at
+from fuelpipe.stages.cycle import run_cycle
+from fuelpipe.stages.data_version import INITIAL, data_version
+
+KEYS = ("FUEL#GASOLINE#BR", "CURRENCY#USD", "COMMODITY#BRENT", "STOCK#PETR4")
+LANDS = date(2022, 3, 31)  # the real PTAX value the cycle fetches
+
+
+def _fill(app) -> None:  # type: ignore[no-untyped-def]
+    history = load_history(DATASETS, with_areas=False)
+    for key in KEYS:
+        lag = DEFAULT_CATALOG[key].available_after
+        app.store.put_records(
+            [
+                Record(key, d, Decimal(str(v)), Status.OK)
+                for d, v in history.series.get(key, [])
+                if known_at(d, lag) <= NOW and not (key == "CURRENCY#USD" and d >= LANDS)
+            ]
+        )
+
+
+def _stored_versions(pre: Precomputer) -> dict[str, str]:
+    meta = meta_view(pre.ctx.reader)
+    out = {}
+    for path, params in default_requests(meta):
+        found = pre.stored(path, params)
+        assert found is not None, (path, params)
+        out[f"{path}?{json.dumps(params)}"] = found[0]
+    return out
+
+
+def test_changed_series_recomputes_views_and_an_unchanged_cycle_does_not(make_app):
+    real_usd = dict(load_history(DATASETS, with_areas=False).series["CURRENCY#USD"])
+    source = TableSource("bcb", {("CURRENCY#USD", LANDS): Decimal(str(real_usd[LANDS]))})
+    app = make_app(source)
+    _fill(app)
+    assert data_version(app.store) == INITIAL
+    pre = precomputer(
+        SeriesReader(app.store, DEFAULT_CATALOG), app.store, app.catalog, None, app.clock
+    )
+    assert pre.refresh() == len(default_requests(meta_view(pre.ctx.reader)))
+    usd_before = pre.stored(*_usd_index_request(pre))
+    versions: list[str] = []
+
+    def on_change(version: str) -> None:
+        versions.append(version)
+        pre.refresh(version)
+
+    usd = [DEFAULT_CATALOG["CURRENCY#USD"]]
+    report = run_cycle(app, series=usd, since=LANDS, on_change=on_change)
+    assert report.scrape.records_written == 1
+    (v1,) = versions
+    assert v1 == data_version(app.store) != INITIAL
+    stored = _stored_versions(pre)
+    assert all(v.split(".")[0] == v1 for v in stored.values())  # every view at the new version
+    usd_after = pre.stored(*_usd_index_request(pre))
+    assert usd_before is not None and usd_after is not None
+    assert usd_after[2] != usd_before[2]
+    overview = json.loads(usd_after[2])  # the overview's USD card shows the landed value
+    usd_card = next(i for i in overview["items"] if i["key"] == "CURRENCY#USD")
+    assert usd_card["date"] == LANDS.isoformat()
+    assert usd_card["value"] == float(real_usd[LANDS])
+
+    computed = pre.computed
+    again = run_cycle(app, series=usd, since=LANDS, on_change=on_change)
+    assert again.scrape.records_written == 0
+    assert versions == [v1]  # no change: no new version, no callback
+    assert data_version(app.store) == v1
+    assert pre.refresh() == 0  # and nothing stale to recompute
+    assert pre.computed == computed
+    assert _stored_versions(pre) == stored
+
+
+def _usd_index_request(pre: Precomputer):  # type: ignore[no-untyped-def]
+    """The overview request (its cards hold CURRENCY#USD's latest value)."""
+    return ("/api/overview", ())
