@@ -58,22 +58,25 @@ def print_cycle(console: Console, report: dict[str, dict[str, int]]) -> None:
     console.print(table)
 
 
+STATUS_COLUMNS = (
+    "key",
+    "expected",
+    "present",
+    "missing",
+    "pending",
+    "quarantined",
+    "absent",
+    "unexpected",
+    "revised",
+    "first",
+    "last",
+)
+"""The status table's columns, in order (`status --json` adds the freshness fields)."""
+
+
 def print_status(console: Console, rows: Sequence[KeyStatus]) -> None:
     """The status table, with problems highlighted."""
-    table = Table(
-        "key",
-        "expected",
-        "present",
-        "missing",
-        "pending",
-        "quarantined",
-        "absent",
-        "unexpected",
-        "revised",
-        "first",
-        "last",
-        title=f"{len(rows)} series",
-    )
+    table = Table(*STATUS_COLUMNS, title=f"{len(rows)} series")
     for r in rows:
         style = "red" if r.missing or r.quarantined else ("yellow" if r.pending else "")
         table.add_row(

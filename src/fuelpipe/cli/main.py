@@ -388,22 +388,7 @@ def status(
         start = _date(since, "--since", context.clock.now())
         rows = compute(context, _select(context, series), start, stored_only=not all_keys)
     if as_json:
-        keys = (
-            "key",
-            "expected",
-            "present",
-            "missing",
-            "pending",
-            "quarantined",
-            "absent",
-            "unexpected",
-            "revised",
-            "first",
-            "last",
-            "age",
-            "published_at",
-            "stored_at",
-        )
+        keys = (*display.STATUS_COLUMNS, "age", "published_at", "stored_at")
         print(json.dumps([{k: r.as_dict()[k] for k in keys} for r in rows], indent=2))
         return
     display.print_status(console, rows)
