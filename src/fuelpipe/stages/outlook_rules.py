@@ -9,41 +9,18 @@ severity, id); once that module is on main these rules can return it directly.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from enum import StrEnum
 from typing import Protocol
 
+from fuelpipe.domain.alerts import Condition, Severity
 from fuelpipe.domain.catalog import Catalog
 from fuelpipe.ports.store import Store
 from fuelpipe.stages.outlook import fuel_series, outlook_key_for
 
-EvidenceValue = str | int | float | None
-
-
-class Severity(StrEnum):
-    """How urgently a person should look (the values of the alerting's Severity)."""
-
-    INFO = "info"
-    WARNING = "warning"
-    CRITICAL = "critical"
-
-
-@dataclass(frozen=True, slots=True)
-class OutlookCondition:
-    """A condition that holds now, with its evidence (the fields of the alerting Condition)."""
-
-    rule: str
-    subject: str
-    summary: str
-    evidence: Mapping[str, EvidenceValue] = field(default_factory=dict)
-    severity: Severity = Severity.WARNING
-
-    @property
-    def id(self) -> str:
-        """Stable identity: ``<rule>:<subject>``."""
-        return f"{self.rule}:{self.subject}"
+# The alerting's own condition type (#15), now that it is on main.
+OutlookCondition = Condition
 
 
 class RuleContext(Protocol):
