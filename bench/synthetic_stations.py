@@ -86,7 +86,8 @@ _UNIT = """CASE Produto WHEN 'GNV' THEN 'BRL/m3' WHEN 'GLP' THEN 'BRL/13kg' ELSE
 
 def write_lake(root: Path, copies: int, threads: int = 2) -> int:
     """A SYNTHETIC lake of ``copies`` × the real sample, in the lake's own layout
-    (``product=<fuel>/month=<YYYY-MM>/part-0.parquet``, rows sorted as the lake sorts them)."""
+    (``product=<fuel>/month=<YYYY-MM>/part-0.parquet``, rows in file order as the lake
+    writes them)."""
     if root.exists():
         shutil.rmtree(root)
     root.mkdir(parents=True)
@@ -129,7 +130,7 @@ def write_lake(root: Path, copies: int, threads: int = 2) -> int:
     )
     (total,) = con.execute("SELECT count(*) FROM synth").fetchone()  # type: ignore[misc]
     con.execute(
-        f"COPY (SELECT * FROM synth ORDER BY product, month, state, municipality, collected, cnpj) "
+        f"COPY (SELECT * FROM synth) "
         f"TO '{root}' (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (product, month), "
         "FILENAME_PATTERN 'part-{i}', ROW_GROUP_SIZE 100000)"
     )

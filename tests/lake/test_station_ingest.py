@@ -7,9 +7,15 @@ import hashlib
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.lake.conftest import BOM, real_file, real_lines
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+from tests.lake.conftest import BOM, NOW, real_file, real_lines
 
-from fuelpipe.adapters.lake.engine import StationLake
+from fuelpipe.adapters.clock import FixedClock
+from fuelpipe.adapters.lake.columns import Malformed, batches_fast, collect, read_exact
+from fuelpipe.adapters.lake.engine import StationLake, connect
+from fuelpipe.adapters.lake.storage import LocalLakeStorage
 from fuelpipe.domain.stations import lines_of_accepted
 
 
@@ -121,3 +127,75 @@ def test_lines_of_accepted_skips_rejected_lines() -> None:
     # data lines 2..9; lines 3 and 4 were rejected by the reader
     assert lines_of_accepted([0, 1, 2, 5], [3, 4]) == {0: 2, 1: 5, 2: 6, 5: 9}
     assert lines_of_accepted([0], []) == {0: 2}
+
+
+def test_batches_do_not_change_the_result(
+    tmp_path: Path, write: Callable[[str, bytes], Path]
+) -> None:
+    """Records are read and validated a batch at a time; tiny batches (so that a duplicate
+    and its first occurrence, and every partition, are spread across batches) give the same
+    lake and report as one batch, and the file's first occurrence still wins."""
+    lines = real_lines("diesel-gnv", 500)
+    first = lines[11].split(";")
+    twin = _set(lines[11], 12, "9,99")  # synthetic: the same station, fuel and day, repriced
+    lines += [twin, lines[300]]
+    path = write("dup.csv", "\n".join(lines).encode())
+    reports, rows = {}, {}
+    for size in (7, 100_000):
+        lake = StationLake(
+            LocalLakeStorage(tmp_path / f"lake-{size}"), FixedClock(NOW), batch_rows=size
+        )
+        (reports[size],) = lake.ingest_path(path)
+        with lake.reader() as con:
+            rows[size] = con.execute("SELECT * FROM stations ORDER BY ALL").fetchall()
+            (price,) = con.execute(
+                "SELECT price FROM stations WHERE cnpj = ? AND collected = strptime(?, "
+                "'%d/%m/%Y')::DATE AND product = 'DIESEL_S10' OR cnpj = ? AND collected = "
+                "strptime(?, '%d/%m/%Y')::DATE AND product = 'DIESEL'",
+                [first[4].strip(), first[11], first[4].strip(), first[11]],
+            ).fetchone() or (None,)
+        assert price == float(first[12].replace(",", "."))
+    assert reports[7].as_dict() == reports[100_000].as_dict()
+    assert rows[7] == rows[100_000]
+    assert (reports[7].rows, reports[7].written, reports[7].duplicates_in_file) == (502, 500, 2)
+    assert reports[7].accounted()
+
+
+def test_fast_and_exact_readers_agree(tmp_path: Path, write: Callable[[str, bytes], Path]) -> None:
+    """A file with no malformed record gives the same records, lines and rejections whether
+    Polars' fast reader or DuckDB's exact one reads it."""
+    lines = real_lines("glp", 300)  # real records; the faults below are synthetic
+    lines[3] = _set(lines[3], 11, "31/02/2025")
+    lines[20] = _set(lines[20], 12, "abc")
+    lines[21] = _set(lines[21], 13, "x")
+    lines[50] = _set(lines[50], 14, "R$ / litro")
+    lines[99] = _set(lines[99], 4, "  ")
+    lines[250] = _set(lines[250], 12, "9999")
+    path = write("faults.csv", BOM + "\r\n".join(lines).encode())
+    fast = collect(batches_fast(path, "utf-8", tmp_path, 64), "faults.csv")
+    con = connect()
+    try:
+        exact = read_exact(con, path, "utf-8", tmp_path)
+    finally:
+        con.close()
+    assert exact.structural == []
+    slow = collect(exact.frame.iter_slices(64), "faults.csv")
+    assert (fast.rows, fast.bad) == (slow.rows, slow.bad) == (300, slow.bad)
+    assert [line for line, _ in fast.bad] == [4, 21, 22, 51, 100, 251]  # lines[k] is line k + 1
+    assert fast.parts.keys() == slow.parts.keys()
+    for key in fast.parts:
+        assert_frame_equal(pl.concat(fast.parts[key]), pl.concat(slow.parts[key]))
+
+
+def test_a_record_across_lines_goes_to_the_exact_reader(
+    tmp_path: Path, write: Callable[[str, bytes], Path]
+) -> None:
+    """A quoted field holding a line break would shift every later line number, so the fast
+    reader declines the file rather than report wrong lines."""
+    lines = real_lines("glp", 20)
+    cells = lines[5].split(";")
+    cells[7] = '"LOJA\n2"'  # synthetic: a complement with a line break in it
+    lines[5] = ";".join(cells)
+    path = write("multiline.csv", "\n".join(lines).encode())
+    with pytest.raises(Malformed):
+        collect(batches_fast(path, "utf-8", tmp_path, 64), "multiline.csv")

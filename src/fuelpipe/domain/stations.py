@@ -6,6 +6,7 @@ Pure: no I/O, no clock. The lake adapter turns these tables into SQL.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -115,6 +116,90 @@ PRICE_BOUNDS: dict[str, tuple[float, float]] = {
 def unit_key(label: str) -> str:
     """The lookup key of a unit label: upper case, trimmed."""
     return label.strip().upper()
+
+
+# --- one field at a time: the ingest applies these once per distinct value of a column ------
+_DAY = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)")
+
+
+def trimmed(text: str | None) -> str | None:
+    """A field without its surrounding spaces (what ANP pads CNPJs and names with)."""
+    return None if text is None else text.strip(" ")
+
+
+def parse_day(text: str | None) -> date | None:
+    """``dd/mm/yyyy`` -> the date, or None when it is not one."""
+    value = trimmed(text)
+    if not value:
+        return None
+    match = _DAY.fullmatch(value)
+    if not match:
+        return None
+    day, month, year = (int(g) for g in match.groups())
+    try:
+        return date(year, month, day)
+    except ValueError:  # 31/02, 00/01, ...
+        return None
+
+
+def parse_price(text: str | None) -> float | None:
+    """A decimal-comma (or point) price, or None: no thousands separators, exponents, NaN
+    or infinity, which are never prices at a pump."""
+    value = trimmed(text)
+    if not value or not _NUMBER.fullmatch(value):
+        return None
+    return float(value.replace(",", "."))
+
+
+def product_of(label: str | None) -> str | None:
+    """The fuel code of an ANP product label (case and padding ignored), or None."""
+    value = trimmed(label)
+    return PRODUCTS.get(value.upper()) if value else None
+
+
+def unit_of(label: str | None) -> str | None:
+    """The normalised unit of an ANP unit label (case and padding ignored), or None."""
+    value = trimmed(label)
+    return UNITS.get(unit_key(value)) if value else None
+
+
+def _quoted(text: str | None) -> str:
+    value = trimmed(text)
+    return f"'{value}'" if value else "(empty)"
+
+
+def reject_reason(  # noqa: PLR0911 - one return per check, in the order they are made
+    cnpj: str | None,
+    collected_text: str | None,
+    price_text: str | None,
+    purchase_text: str | None,
+    product_label: str | None,
+    unit_label: str | None,
+) -> str | None:
+    """Why a station record cannot be stored, or None when it can: the first failing check,
+    in the order a person would fix them."""
+    if not trimmed(cnpj):
+        return "no CNPJ"
+    if parse_day(collected_text) is None:
+        return f"bad collection date {_quoted(collected_text)}"
+    price = parse_price(price_text)
+    if price is None:
+        return f"sale price is not a number: {_quoted(price_text)}"
+    if trimmed(purchase_text) and parse_price(purchase_text) is None:
+        return f"purchase price is not a number: {_quoted(purchase_text)}"
+    product = product_of(product_label)
+    if product is None:
+        return f"unknown product {_quoted(product_label)}"
+    unit = unit_of(unit_label)
+    if unit is None:
+        return f"unknown unit {_quoted(unit_label)}"
+    if unit != FUEL_UNITS[product]:
+        return f"unit {_quoted(unit_label)} does not fit {product}"
+    lo, hi = PRICE_BOUNDS[unit]
+    if not lo <= price <= hi:
+        return f"sale price {trimmed(price_text)} is outside {lo}..{hi} {unit}"
+    return None
 
 
 def week_start(day: date) -> date:

@@ -1,10 +1,11 @@
-"""``StationLake``: ingest ANP station files into partitioned Parquet and query them, with DuckDB.
+"""``StationLake``: ingest ANP station files into partitioned Parquet and query them.
 
-One ingest reads each CSV once with DuckDB's CSV reader (structural rejects keep their line),
-validates every record in SQL (date, prices, product, unit, plausibility), keeps one record
-per (CNPJ, product, collection date), and merges each touched (product, month) partition with
-what the lake already holds. A record already in the lake wins over a re-sent one, so
-re-ingesting a file changes nothing; a partition nobody adds to is not rewritten.
+One ingest reads each CSV once (Polars' reader; DuckDB's, which reports malformed records by
+line, when the file has any), validates every record column-wise with the domain's rules
+(``columns.py``), keeps one record per (CNPJ, product, collection date), and writes each
+touched (product, month) partition: a new one as it is, an existing one merged with what the
+lake holds. A record already in the lake wins over a re-sent one, so re-ingesting a file
+changes nothing; a partition nobody adds to is not rewritten. Queries run on DuckDB.
 """
 
 # ruff: noqa: S608 - SQL is composed here from our own constants and quoted literals (_sql_str); user values are bound parameters
@@ -16,57 +17,41 @@ import shutil
 import tempfile
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from fuelpipe.adapters.lake.columns import (
+    TEXT_COLUMNS,
+    LakeUnavailable,
+    Malformed,
+    batches_fast,
+    collect,
+    polars,
+    read_exact,
+)
 from fuelpipe.adapters.lake.formats import CsvInput, UnreadableFile, csv_inputs
 from fuelpipe.adapters.lake.queries import QUERIES
 from fuelpipe.adapters.lake.storage import PART_FILE
-from fuelpipe.domain.stations import (
-    ANP_COLUMNS,
-    FUEL_UNITS,
-    LAKE_COLUMNS,
-    PRICE_BOUNDS,
-    PRODUCTS,
-    UNITS,
-    BadRow,
-    lines_of_accepted,
-)
+from fuelpipe.domain.stations import ANP_COLUMNS, BadRow
 from fuelpipe.ports.clock import Clock
 from fuelpipe.ports.lake import LakeStorage
 
 if TYPE_CHECKING:
     import duckdb
+    import polars as pl
 
 # The partition files' columns (product and month are the partition's path, not in the file).
 FILE_COLUMNS = (
-    "region",
-    "state",
-    "municipality",
-    "station",
-    "cnpj",
-    "street",
-    "number",
-    "complement",
-    "neighbourhood",
-    "cep",
-    "collected",
-    "week",
-    "price",
-    "purchase_price",
-    "unit",
-    "brand",
-    "source_file",
+    *TEXT_COLUMNS,
+    *("collected", "week", "price", "purchase_price", "unit", "brand", "source_file"),
 )
-_SORT = "state, municipality, collected, cnpj"
+_ROW_GROUP = 100_000
+BATCH_ROWS = 250_000  # records read and validated at a time (the text is not kept whole)
 Progress = Callable[[str, int], None]
-
-
-class LakeUnavailable(RuntimeError):
-    """DuckDB (the ``lake`` extra) is not installed."""
 
 
 def connect(
@@ -138,12 +123,14 @@ class StationLake:
         threads: int = 2,
         memory_limit: str = "768MB",
         workdir: Path | None = None,
+        batch_rows: int = BATCH_ROWS,
     ) -> None:
         self.storage = storage
         self.clock = clock
         self.threads = threads
         self.memory_limit = memory_limit
         self.workdir = workdir
+        self.batch_rows = batch_rows
         self._db: duckdb.DuckDBPyConnection | None = None
         self._mirror: Path | None = None
         self._lock = threading.Lock()
@@ -227,182 +214,79 @@ class StationLake:
         if problem:
             report.skipped = problem
             return report
-        con = connect(self.threads, self.memory_limit, scratch / "spill")
+        structural: list[tuple[int, str]] = []
         try:
-            self._load(con, part)
-            report.rows = _one(con, "SELECT count(*) FROM checked") + _one(
-                con, "SELECT count(DISTINCT line) FROM reject_errors"
-            )
-            report.bad = self._bad_rows(con, part.name)
-            report.rejected = len(report.bad)
-            valid, distinct = _pair(
-                con,
-                "SELECT count(*), count(DISTINCT (cnpj, product, collected)) FROM checked "
-                "WHERE reason IS NULL",
-            )
-            cols = f"{', '.join(FILE_COLUMNS)}, product, month"
-            if distinct == valid:  # the usual case: no duplicate, no costly window
-                con.execute(
-                    f"CREATE TEMP VIEW good AS SELECT {cols} FROM checked WHERE reason IS NULL"
-                )
-            else:
-                con.execute(
-                    f"CREATE TEMP TABLE good AS SELECT {cols} FROM checked WHERE reason IS NULL "
-                    "QUALIFY row_number() OVER "
-                    "(PARTITION BY cnpj, product, collected ORDER BY idx) = 1"
-                )
-            report.duplicates_in_file = valid - distinct
-            if progress:
-                progress(part.name, report.rows)
-            self._merge(con, report, scratch)
-        finally:
-            con.close()
+            batches = batches_fast(part.path, part.encoding, scratch, self.batch_rows)
+            found = collect(batches, part.name)
+        except Malformed:  # some record is malformed: DuckDB's reader says which line
+            con = connect(self.threads, self.memory_limit, scratch / "spill")
+            try:
+                parsed = read_exact(con, part.path, part.encoding, scratch)
+            finally:
+                con.close()
+            structural = parsed.structural
+            found = collect(parsed.frame.iter_slices(self.batch_rows), part.name)
+            del parsed
+        report.rows = found.rows + len(structural)
+        report.bad = [
+            BadRow(part.name, line, reason)
+            for line, reason in sorted([*structural, *found.bad], key=lambda b: b[0])
+        ]
+        report.rejected = len(report.bad)
+        if progress:
+            progress(part.name, report.rows)
+        self._merge(found.parts, report, scratch)
         return report
 
-    def _load(self, con: duckdb.DuckDBPyConnection, part: CsvInput) -> None:
-        columns = "{" + ", ".join(f"{_sql_str(c)}: 'VARCHAR'" for c in LAKE_COLUMNS) + "}"
-        con.execute(
-            f"CREATE TEMP TABLE raw AS SELECT * FROM read_csv({_sql_str(str(part.path))}, "
-            f"delim = ';', quote = '\"', escape = '\"', header = true, auto_detect = false, "
-            f"columns = {columns}, encoding = {_sql_str(part.encoding)}, store_rejects = true)"
-        )
-        products = ", ".join(f"({_sql_str(k)}, {_sql_str(v)})" for k, v in PRODUCTS.items())
-        units = ", ".join(f"({_sql_str(k)}, {_sql_str(v)})" for k, v in UNITS.items())
-        fuel_units = ", ".join(
-            f"({_sql_str(k)}, {_sql_str(v)}, {PRICE_BOUNDS[v][0]}, {PRICE_BOUNDS[v][1]})"
-            for k, v in FUEL_UNITS.items()
-        )
-        con.execute(
-            f"CREATE TEMP TABLE products(label VARCHAR, fuel VARCHAR); "
-            f"INSERT INTO products VALUES {products}"
-        )
-        con.execute(
-            f"CREATE TEMP TABLE units(label VARCHAR, unit VARCHAR); "
-            f"INSERT INTO units VALUES {units}"
-        )
-        con.execute(
-            "CREATE TEMP TABLE fuel_units(fuel VARCHAR, unit VARCHAR, lo DOUBLE, hi DOUBLE); "
-            f"INSERT INTO fuel_units VALUES {fuel_units}"
-        )
-        source = _sql_str(part.name)
-        parsed_sql = f"""
-            SELECT r.rowid AS idx,
-                   trim(r.region) AS region, trim(r.state) AS state,
-                   trim(r.municipality) AS municipality, trim(r.station) AS station,
-                   trim(r.cnpj) AS cnpj, trim(r.street) AS street, trim(r.number) AS number,
-                   trim(r.complement) AS complement, trim(r.neighbourhood) AS neighbourhood,
-                   trim(r.cep) AS cep, r.product_label, r.collected AS collected_text,
-                   r.price AS price_text, r.purchase_price AS purchase_text, r.unit_label,
-                   coalesce(trim(r.brand), 'BRANCA') AS brand,
-                   try_strptime(trim(r.collected), '%d/%m/%Y')::DATE AS collected,
-                   TRY_CAST(replace(trim(r.price), ',', '.') AS DOUBLE) AS price,
-                   TRY_CAST(replace(trim(r.purchase_price), ',', '.') AS DOUBLE) AS purchase_price,
-                   p.fuel AS product, u.unit AS unit, f.unit AS fuel_unit, f.lo, f.hi,
-                   {source} AS source_file
-            FROM raw r
-            LEFT JOIN products p ON upper(trim(r.product_label)) = p.label
-            LEFT JOIN units u ON upper(trim(r.unit_label)) = u.label
-            LEFT JOIN fuel_units f ON p.fuel = f.fuel
-            """
-        con.execute(
-            f"""
-            CREATE TEMP TABLE checked AS
-            SELECT *,
-                   CAST(collected - CAST(dayofweek(collected) AS INTEGER) AS DATE) AS week,
-                   strftime(collected, '%Y-%m') AS month,
-                   CASE
-                     WHEN cnpj IS NULL OR cnpj = '' THEN 'no CNPJ'
-                     WHEN collected IS NULL
-                       THEN 'bad collection date '
-                            || coalesce('''' || collected_text || '''', '(empty)')
-                     WHEN price IS NULL
-                       THEN 'sale price is not a number: '
-                            || coalesce('''' || price_text || '''', '(empty)')
-                     WHEN trim(purchase_text) <> '' AND purchase_price IS NULL
-                       THEN 'purchase price is not a number: ''' || purchase_text || ''''
-                     WHEN product IS NULL
-                       THEN 'unknown product ' || coalesce('''' || product_label || '''', '(empty)')
-                     WHEN unit IS NULL
-                       THEN 'unknown unit ' || coalesce('''' || unit_label || '''', '(empty)')
-                     WHEN unit <> fuel_unit
-                       THEN 'unit ''' || unit_label || ''' does not fit ' || product
-                     WHEN price < lo OR price > hi
-                       THEN 'sale price ' || price_text || ' is outside '
-                            || lo || '..' || hi || ' ' || unit
-                   END AS reason
-            FROM ({parsed_sql})
-            """
-        )
-        con.execute("DROP TABLE raw")  # checked holds every column now; free the memory
-
-    def _bad_rows(self, con: duckdb.DuckDBPyConnection, name: str) -> list[BadRow]:
-        structural = con.execute(
-            "SELECT line, string_agg(DISTINCT error_type || ': ' || error_message, '; ') "
-            "FROM reject_errors GROUP BY line ORDER BY line"
-        ).fetchall()
-        invalid = con.execute(
-            "SELECT idx, reason FROM checked WHERE reason IS NOT NULL ORDER BY idx"
-        ).fetchall()
-        lines = lines_of_accepted([i for i, _ in invalid], [int(ln) for ln, _ in structural])
-        bad = [BadRow(name, int(ln), f"malformed record ({msg})") for ln, msg in structural]
-        bad += [BadRow(name, lines[int(i)], str(reason)) for i, reason in invalid]
-        return sorted(bad, key=lambda b: b.line)
-
-    def _merge(self, con: duckdb.DuckDBPyConnection, report: FileReport, scratch: Path) -> None:
-        cols = ", ".join(FILE_COLUMNS)
-        counts = con.execute(
-            "SELECT product, month, count(*) FROM good GROUP BY ALL ORDER BY ALL"
-        ).fetchall()
-        existing: dict[tuple[str, str], Path] = {}
-        for product, month, _ in counts:
+    def _merge(
+        self,
+        parts: dict[tuple[str, str], list[pl.DataFrame]],
+        report: FileReport,
+        scratch: Path,
+    ) -> None:
+        """Write each (product, month) partition the file touches: a new one as it is, an
+        existing one merged with the records it does not hold yet (the lake's copy wins).
+        One record per (CNPJ, product, collection day): the file's first occurrence wins."""
+        plr = polars()
+        key = ["cnpj", "collected"]  # the product is the partition's
+        jobs: list[tuple[str, str, pl.DataFrame, int]] = []
+        for (product, month), pieces in sorted(parts.items()):
+            part = plr.concat(pieces)
+            twice = part.select(plr.struct(key).is_duplicated().any()).item()
+            unique = part.unique(subset=key, keep="first", maintain_order=True) if twice else part
+            report.duplicates_in_file += part.height - unique.height
+            del part
             found = self.storage.fetch_partition(product, month, scratch)
-            if found is not None:
-                existing[(product, month)] = found
-        fresh = [(p, m, int(n)) for p, m, n in counts if (p, m) not in existing]
-        if fresh:
-            # Partitions the lake does not have yet: one partitioned write for all of them.
-            out = scratch / "new"
-            keys = ", ".join(f"({_sql_str(p)}, {_sql_str(m)})" for p, m, _ in fresh)
-            con.execute(
-                f"COPY (SELECT {cols}, product, month FROM good WHERE (product, month) IN "
-                f"({keys})) TO {_sql_str(str(out))} "
-                "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 100000, "
-                "PARTITION_BY (product, month), FILENAME_PATTERN 'part-{i}')"
-            )
-            for product, month, n in fresh:
-                folder = out / f"product={product}" / f"month={month}"
-                files = sorted(folder.glob("*.parquet"))
-                if [f.name for f in files] != [PART_FILE]:
-                    raise RuntimeError(f"expected one {PART_FILE} in {folder}, got {files}")
-                self.storage.put_partition(product, month, files[0])
-                report.written += n
-                report.partitions.append(f"{product}/{month}")
-        for (product, month), path in existing.items():
-            where = f"product = {_sql_str(product)} AND month = {_sql_str(month)}"
-            con.execute(
-                "CREATE OR REPLACE TEMP TABLE part AS SELECT * FROM "
-                f"read_parquet({_sql_str(str(path))})"
-            )
-            con.execute(
-                f"CREATE OR REPLACE TEMP TABLE fresh AS SELECT {cols} FROM good g WHERE "
-                f"{where} AND NOT EXISTS (SELECT 1 FROM part p WHERE p.cnpj = g.cnpj "
-                "AND p.collected = g.collected)"
-            )
-            added = _one(con, "SELECT count(*) FROM fresh")
-            total = next(int(n) for p, m, n in counts if (p, m) == (product, month))
-            report.already_in_lake += total - added
-            if added == 0:
+            if found is None:
+                jobs.append((product, month, unique, unique.height))
+                continue
+            held = plr.read_parquet(found)
+            fresh = unique.join(held.select(key), on=key, how="anti")
+            report.already_in_lake += unique.height - fresh.height
+            if fresh.height == 0:
                 continue  # nothing new: the partition file is not rewritten
-            merged = scratch / f"{product}-{month}.parquet"
-            con.execute(
-                f"COPY (SELECT {cols} FROM part UNION ALL SELECT {cols} FROM fresh "
-                f"ORDER BY {_SORT}) TO {_sql_str(str(merged))} "
-                "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 100000)"
+            merged = plr.concat(
+                [held.select(FILE_COLUMNS), fresh.select(FILE_COLUMNS)], how="vertical_relaxed"
             )
-            self.storage.put_partition(product, month, merged)
-            report.written += added
-            report.partitions.append(f"{product}/{month}")
-        report.partitions.sort()
+            jobs.append((product, month, merged, fresh.height))
+        parts.clear()
+
+        def write(job: tuple[str, str, pl.DataFrame, int]) -> str:
+            product, month, frame, _ = job
+            target = scratch / f"{product}-{month}.parquet"
+            # File order, not sorted: a month's partition is one or two row groups, so a sort
+            # would buy no pruning, only 10% smaller files for a third of the ingest's time.
+            frame.select(FILE_COLUMNS).write_parquet(
+                target, compression="zstd", compression_level=1, row_group_size=_ROW_GROUP
+            )
+            self.storage.put_partition(product, month, target)
+            target.unlink()
+            return f"{product}/{month}"
+
+        # Partitions are independent files: write them on the ingest's threads.
+        with ThreadPoolExecutor(max(1, self.threads)) as pool:
+            report.partitions = sorted(pool.map(write, jobs))
+        report.written += sum(added for *_, added in jobs)
 
     # --- read ----------------------------------------------------------------------------
     def _root(self) -> Path:
@@ -534,16 +418,6 @@ class QueryResult:
 
     def records(self) -> list[dict[str, Any]]:
         return [dict(zip(self.columns, r, strict=True)) for r in self.rows]
-
-
-def _pair(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[int, int]:
-    row = con.execute(sql).fetchone()
-    return (int(row[0]), int(row[1])) if row else (0, 0)
-
-
-def _one(con: duckdb.DuckDBPyConnection, sql: str) -> int:
-    row = con.execute(sql).fetchone()
-    return int(row[0]) if row else 0
 
 
 def _sha256(path: Path) -> str:

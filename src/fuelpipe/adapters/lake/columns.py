@@ -1,0 +1,304 @@
+"""Read an ANP station CSV into a Polars frame and validate it column-wise.
+
+The rules are the domain's (``fuelpipe.domain.stations``: ``parse_day``, ``parse_price``,
+``product_of``, ``unit_of``, ``reject_reason``). They are applied once per *distinct* value of
+a column, not once per row: a 4-week file of ~80,000 records has about 30 collection days,
+1,000 prices, 7 product and 3 unit labels, so the per-row work is hash lookups Polars does in
+native code. The reason text is built, row by row, only for the records that fail.
+
+Two readers give the same frame (the 16 ANP columns as text, the record index ``idx`` and the
+file ``line``):
+
+- ``read_fast``: Polars' multi-threaded CSV reader. It accepts a file only when every record
+  has exactly 16 fields and sits on one line, which it proves from the frame itself (a 17th
+  sentinel column stays empty, the last column is never missing) and from the file's newline
+  count. Any doubt returns None.
+- ``read_exact``: DuckDB's CSV reader with ``store_rejects``, which rejects a record with the
+  wrong number of fields and says which line it was on. Slower; used for the files the fast
+  reader declines.
+"""
+
+# ruff: noqa: S608 - SQL is composed from our own constants and a quoted path
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from fuelpipe.domain.stations import (
+    FUEL_UNITS,
+    LAKE_COLUMNS,
+    PRICE_BOUNDS,
+    UNBRANDED,
+    lines_of_accepted,
+    month_of,
+    parse_day,
+    parse_price,
+    product_of,
+    reject_reason,
+    trimmed,
+    unit_of,
+    week_start,
+)
+
+if TYPE_CHECKING:
+    import duckdb
+    import polars as pl
+
+# Text columns stored as they are, without surrounding spaces.
+TEXT_COLUMNS = LAKE_COLUMNS[: LAKE_COLUMNS.index("cep") + 1]  # region .. cep
+_SENTINEL = "_extra_field"
+_NEWLINE_CHUNK = 1 << 22
+
+
+class LakeUnavailable(RuntimeError):
+    """DuckDB or Polars (the ``lake`` extra) is not installed."""
+
+
+def polars() -> Any:
+    """The polars module, or one clear error without the extra."""
+    try:
+        import polars as pl
+    except ImportError:
+        raise LakeUnavailable(
+            "the station lake needs Polars and DuckDB: pip install 'fuelpipe[lake]'"
+        ) from None
+    return pl
+
+
+class Malformed(Exception):
+    """The fast reader met a record it cannot vouch for; read the file with ``read_exact``."""
+
+
+@dataclass
+class Parsed:
+    """One CSV's records as text (``idx`` in file order, ``line`` in the file) and the lines
+    of the records the reader itself rejected, with why."""
+
+    frame: pl.DataFrame
+    structural: list[tuple[int, str]]
+
+
+@dataclass
+class Collected:
+    """One CSV, validated: how many records it had, the rejected ones, and the valid ones per
+    (product, month) partition, in file order."""
+
+    rows: int = 0
+    bad: list[tuple[int, str]] = field(default_factory=list)
+    parts: dict[tuple[str, str], list[pl.DataFrame]] = field(default_factory=dict)
+
+
+def _newlines(path: Path) -> tuple[int, bool]:
+    """How many ``\n`` the file holds, and whether its last byte is one."""
+    count, last = 0, b""
+    with path.open("rb") as fh:
+        while chunk := fh.read(_NEWLINE_CHUNK):
+            count += chunk.count(b"\n")
+            last = chunk[-1:]
+    return count, last == b"\n"
+
+
+def _utf8(path: Path, encoding: str, scratch: Path) -> Path:
+    """The file itself when it is UTF-8, else a UTF-8 copy in ``scratch`` (Polars reads only
+    UTF-8; older ANP files are Latin-1)."""
+    if encoding == "utf-8":
+        return path
+    target = scratch / f"{path.name}.utf8"
+    with (
+        path.open(encoding=encoding, newline="") as src,
+        target.open("w", encoding="utf-8", newline="") as dst,
+    ):
+        while chunk := src.read(_NEWLINE_CHUNK):
+            dst.write(chunk)
+    return target
+
+
+def batches_fast(path: Path, encoding: str, scratch: Path, size: int) -> Iterator[pl.DataFrame]:
+    """The file's records, ``size`` at a time, via Polars' streaming CSV reader (memory stays
+    that of a batch). Raises Malformed, possibly after some batches, when a record has the
+    wrong number of fields or spans lines: the caller then starts over with ``read_exact``."""
+    pl = polars()
+    names = [*LAKE_COLUMNS, _SENTINEL]
+    source = _utf8(path, encoding, scratch)
+    count, ends_with_newline = _newlines(source)
+    seen = 0
+    scan = pl.scan_csv(
+        source,
+        separator=";",
+        quote_char='"',
+        has_header=False,
+        skip_rows=1,
+        schema=dict.fromkeys(names, pl.String),
+        missing_columns="insert",  # the sentinel: only a record with a 17th field fills it
+        truncate_ragged_lines=True,
+        row_index_name="idx",
+    )
+    try:
+        for batch in scan.collect_batches(chunk_size=size):
+            if (
+                batch.get_column(_SENTINEL).null_count() != batch.height
+                or batch.get_column("brand").null_count()
+            ):
+                # Too many fields, or the last one missing (too few fields, or an empty flag
+                # Polars cannot tell from a missing one): DuckDB's reader says which line.
+                raise Malformed
+            seen += batch.height
+            yield batch.drop(_SENTINEL).with_columns(
+                line=pl.col("idx").cast(pl.Int64) + 2, idx=pl.col("idx").cast(pl.Int64)
+            )
+    except pl.exceptions.PolarsError as exc:
+        raise Malformed from exc
+    if count + (0 if ends_with_newline else 1) != seen + 1:
+        raise Malformed  # a record across lines, or blank lines: lines are not idx + 2
+
+
+def collect(batches: Iterable[pl.DataFrame], source: str) -> Collected:
+    """Validate every batch and keep its valid records by (product, month)."""
+    out = Collected()
+    for batch in batches:
+        out.rows += batch.height
+        good, bad = validate(batch, source)
+        out.bad += bad
+        for (product, month), part in good.partition_by(
+            ["product", "month"], as_dict=True, include_key=False
+        ).items():
+            out.parts.setdefault((str(product), str(month)), []).append(part)
+    return out
+
+
+def read_exact(con: duckdb.DuckDBPyConnection, path: Path, encoding: str, scratch: Path) -> Parsed:
+    """The file's records via DuckDB's CSV reader: a record with the wrong number of fields
+    is rejected with its line, the others are kept with theirs."""
+    pl = polars()
+    quoted = _quote(str(path))
+    columns = "{" + ", ".join(f"{_quote(c)}: 'VARCHAR'" for c in LAKE_COLUMNS) + "}"
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE raw AS SELECT * FROM read_csv({quoted}, "
+        f"delim = ';', quote = '\"', escape = '\"', header = true, auto_detect = false, "
+        f"columns = {columns}, encoding = {_quote(encoding)}, store_rejects = true)"
+    )
+    target = scratch / "exact.parquet"
+    con.execute(
+        f"COPY (SELECT rowid AS idx, * FROM raw ORDER BY rowid) TO {_quote(str(target))} "
+        "(FORMAT parquet, COMPRESSION uncompressed)"
+    )
+    con.execute("DROP TABLE raw")
+    structural = [
+        (int(line), f"malformed record ({message})")
+        for line, message in con.execute(
+            "SELECT line, string_agg(DISTINCT error_type || ': ' || error_message, '; ') "
+            "FROM reject_errors GROUP BY line ORDER BY line"
+        ).fetchall()
+    ]
+    frame = pl.read_parquet(target).with_columns(pl.col("idx").cast(pl.Int64))
+    lines = lines_of_accepted(range(frame.height), [ln for ln, _ in structural])
+    frame = frame.with_columns(
+        line=pl.Series("line", [lines[i] for i in range(frame.height)], dtype=pl.Int64)
+    )
+    return Parsed(frame, structural)
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+_DISTINCT = ("collected", "price", "purchase_price", "product_label", "unit_label", "brand")
+
+
+def _mapped(values: list[Any], column: str, parse: Callable[[Any], Any], dtype: Any) -> Any:
+    """``column`` mapped through ``parse``, which ran once per distinct value."""
+    pl = polars()
+    mapping = {v: parse(v) for v in values if v is not None}
+    if not mapping:
+        return pl.lit(None, dtype=dtype)
+    return pl.col(column).replace_strict(mapping, default=None, return_dtype=dtype)
+
+
+def _week(day: date | None) -> date | None:
+    return week_start(day) if day else None
+
+
+def _month(day: date | None) -> str | None:
+    return month_of(day) if day else None
+
+
+def validate(frame: pl.DataFrame, source: str) -> tuple[pl.DataFrame, list[tuple[int, str]]]:
+    """The records that can be stored, in the lake's columns (plus ``idx``, ``product`` and
+    ``month``), and ``(line, reason)`` for each that cannot."""
+    pl = polars()
+    col = pl.col
+    # One parallel pass: the distinct values of the few-valued columns, and whether any text
+    # field is padded with spaces (most are not, and are then left as they are).
+    found = frame.select(
+        *(col(c).unique().implode().alias(c) for c in _DISTINCT),
+        *(
+            (col(c).str.starts_with(" ") | col(c).str.ends_with(" ")).any().alias(f"pad:{c}")
+            for c in TEXT_COLUMNS
+        ),
+    ).row(0, named=True)
+
+    def bound(label: str, end: int) -> float | None:
+        fuel = product_of(label)
+        return PRICE_BOUNDS[FUEL_UNITS[fuel]][end] if fuel else None
+
+    labels = found["product_label"]
+    days = found["collected"]
+    typed = frame.with_columns(
+        *(col(c).str.strip_chars(" ") if found[f"pad:{c}"] else col(c) for c in TEXT_COLUMNS),
+        collected=_mapped(days, "collected", parse_day, pl.Date),
+        week=_mapped(days, "collected", lambda v: _week(parse_day(v)), pl.Date),
+        month=_mapped(days, "collected", lambda v: _month(parse_day(v)), pl.String),
+        price=_mapped(found["price"], "price", parse_price, pl.Float64),
+        purchase=_mapped(found["purchase_price"], "purchase_price", parse_price, pl.Float64),
+        purchase_given=_mapped(
+            found["purchase_price"], "purchase_price", lambda v: bool(trimmed(v)), pl.Boolean
+        ).fill_null(False),
+        product=_mapped(labels, "product_label", product_of, pl.String),
+        fuel_unit=_mapped(
+            labels, "product_label", lambda v: FUEL_UNITS.get(product_of(v) or ""), pl.String
+        ),
+        lo=_mapped(labels, "product_label", lambda v: bound(v, 0), pl.Float64),
+        hi=_mapped(labels, "product_label", lambda v: bound(v, 1), pl.Float64),
+        unit=_mapped(found["unit_label"], "unit_label", unit_of, pl.String),
+        brand=_mapped(found["brand"], "brand", lambda v: trimmed(v) or None, pl.String).fill_null(
+            UNBRANDED
+        ),
+    )
+    ok = (
+        col("cnpj").is_not_null()
+        & (col("cnpj") != "")
+        & col("collected").is_not_null()
+        & col("price").is_not_null()
+        & (col("purchase").is_not_null() | ~col("purchase_given"))
+        & col("product").is_not_null()
+        & col("unit").is_not_null()
+        & (col("unit") == col("fuel_unit"))
+        & (col("price") >= col("lo"))
+        & (col("price") <= col("hi"))
+    ).fill_null(False)
+    typed = typed.with_columns(_ok=ok)
+    failing = frame.filter(~typed.get_column("_ok"))
+    fields = ("cnpj", "collected", "price", "purchase_price", "product_label", "unit_label")
+    bad = [
+        (int(r["line"]), reject_reason(*(r[f] for f in fields)) or "failed validation")
+        for r in failing.iter_rows(named=True)
+    ]
+    good = typed.filter(col("_ok")) if failing.height else typed
+    good = good.select(
+        "idx",
+        *TEXT_COLUMNS,
+        "collected",
+        "week",
+        "price",
+        purchase_price="purchase",
+        unit="unit",
+        brand="brand",
+        source_file=pl.lit(source, dtype=pl.String),
+        product="product",
+        month="month",
+    )
+    return good, bad
