@@ -24,24 +24,23 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fuelpipe.domain.stations import (
     FUEL_UNITS,
+    FUELS,
     LAKE_COLUMNS,
     PRICE_BOUNDS,
     UNBRANDED,
+    UNITS,
     lines_of_accepted,
-    month_of,
     parse_day,
     parse_price,
     product_of,
     reject_reason,
     trimmed,
     unit_of,
-    week_start,
 )
 
 if TYPE_CHECKING:
@@ -157,16 +156,29 @@ def batches_fast(path: Path, encoding: str, scratch: Path, size: int) -> Iterato
 
 
 def collect(batches: Iterable[pl.DataFrame], source: str) -> Collected:
-    """Validate every batch and keep its valid records by (product, month)."""
+    """Validate every batch and keep its valid records by (product, month), in file order."""
+    pl = polars()
     out = Collected()
+    goods = []
     for batch in batches:
         out.rows += batch.height
-        good, bad = validate(batch, source)
+        good, bad = validate(batch)
         out.bad += bad
-        for (product, month), part in good.partition_by(
-            ["product", "month"], as_dict=True, include_key=False
-        ).items():
-            out.parts.setdefault((str(product), str(month)), []).append(part)
+        goods.append(good)
+    if not goods:
+        return out
+    everything = pl.concat(goods, rechunk=False)
+    goods.clear()
+    parts = everything.partition_by(["fuel", "month_key"], as_dict=True, include_key=False)
+    del everything
+    for (code, key), part in parts.items():
+        fuel = FUELS[int(code)]
+        out.parts[(fuel, f"{int(key) // 100:04d}-{int(key) % 100:02d}")] = [
+            part.with_columns(
+                unit=pl.lit(FUEL_UNITS[fuel], dtype=pl.String),  # what the validation checked
+                source_file=pl.lit(source, dtype=pl.String),
+            )
+        ]
     return out
 
 
@@ -207,28 +219,34 @@ def _quote(text: str) -> str:
 
 
 _DISTINCT = ("collected", "price", "purchase_price", "product_label", "unit_label", "brand")
+_FUEL_CODE = {fuel: code for code, fuel in enumerate(FUELS)}
+_UNIT_NAMES = tuple(sorted(set(FUEL_UNITS.values()) | set(UNITS.values())))
+_UNIT_CODE = {unit: code for code, unit in enumerate(_UNIT_NAMES)}
 
 
 def _mapped(values: list[Any], column: str, parse: Callable[[Any], Any], dtype: Any) -> Any:
-    """``column`` mapped through ``parse``, which ran once per distinct value."""
+    """``column`` mapped through ``parse``, which ran once per distinct value (no pass over
+    the rows at all when every value maps to nothing, or to itself)."""
     pl = polars()
     mapping = {v: parse(v) for v in values if v is not None}
-    if not mapping:
+    if all(v is None for v in mapping.values()):
         return pl.lit(None, dtype=dtype)
+    if dtype == pl.String and all(k == v for k, v in mapping.items()):
+        return pl.col(column)
     return pl.col(column).replace_strict(mapping, default=None, return_dtype=dtype)
 
 
-def _week(day: date | None) -> date | None:
-    return week_start(day) if day else None
+def _by_fuel(values: dict[str, Any], dtype: Any) -> Any:
+    """A per-fuel constant, looked up from each row's fuel code (a small integer)."""
+    pl = polars()
+    table = {_FUEL_CODE[fuel]: value for fuel, value in values.items()}
+    return pl.col("fuel").replace_strict(table, default=None, return_dtype=dtype)
 
 
-def _month(day: date | None) -> str | None:
-    return month_of(day) if day else None
-
-
-def validate(frame: pl.DataFrame, source: str) -> tuple[pl.DataFrame, list[tuple[int, str]]]:
-    """The records that can be stored, in the lake's columns (plus ``idx``, ``product`` and
-    ``month``), and ``(line, reason)`` for each that cannot."""
+def validate(frame: pl.DataFrame) -> tuple[pl.DataFrame, list[tuple[int, str]]]:
+    """The records that can be stored (the lake's text columns, ``idx``, ``collected``,
+    ``week``, ``price``, ``purchase_price``, ``brand``, and the partition's ``fuel`` code and
+    ``month_key`` ``yyyymm``), and ``(line, reason)`` for each that cannot."""
     pl = polars()
     col = pl.col
     # One parallel pass: the distinct values of the few-valued columns, and whether any text
@@ -240,65 +258,66 @@ def validate(frame: pl.DataFrame, source: str) -> tuple[pl.DataFrame, list[tuple
             for c in TEXT_COLUMNS
         ),
     ).row(0, named=True)
-
-    def bound(label: str, end: int) -> float | None:
-        fuel = product_of(label)
-        return PRICE_BOUNDS[FUEL_UNITS[fuel]][end] if fuel else None
-
-    labels = found["product_label"]
-    days = found["collected"]
+    purchases = found["purchase_price"]
+    units = FUEL_UNITS.items()
     typed = frame.with_columns(
-        *(col(c).str.strip_chars(" ") if found[f"pad:{c}"] else col(c) for c in TEXT_COLUMNS),
-        collected=_mapped(days, "collected", parse_day, pl.Date),
-        week=_mapped(days, "collected", lambda v: _week(parse_day(v)), pl.Date),
-        month=_mapped(days, "collected", lambda v: _month(parse_day(v)), pl.String),
-        price=_mapped(found["price"], "price", parse_price, pl.Float64),
-        purchase=_mapped(found["purchase_price"], "purchase_price", parse_price, pl.Float64),
-        purchase_given=_mapped(
-            found["purchase_price"], "purchase_price", lambda v: bool(trimmed(v)), pl.Boolean
-        ).fill_null(False),
-        product=_mapped(labels, "product_label", product_of, pl.String),
-        fuel_unit=_mapped(
-            labels, "product_label", lambda v: FUEL_UNITS.get(product_of(v) or ""), pl.String
+        *(
+            # Categorical: each row holds a 4-byte code, not a 16-byte string view, so the
+            # batches held until their partitions are written take about half the memory, and
+            # the Parquet writer gets its dictionary for free. It stays text in the files.
+            (col(c).str.strip_chars(" ") if found[f"pad:{c}"] else col(c)).cast(pl.Categorical)
+            for c in TEXT_COLUMNS
         ),
-        lo=_mapped(labels, "product_label", lambda v: bound(v, 0), pl.Float64),
-        hi=_mapped(labels, "product_label", lambda v: bound(v, 1), pl.Float64),
-        unit=_mapped(found["unit_label"], "unit_label", unit_of, pl.String),
+        collected=_mapped(found["collected"], "collected", parse_day, pl.Date),
+        price=_mapped(found["price"], "price", parse_price, pl.Float64),
+        purchase=_mapped(purchases, "purchase_price", parse_price, pl.Float64),
+        purchase_bad=_mapped(
+            purchases,
+            "purchase_price",
+            lambda v: (bool(trimmed(v)) and parse_price(v) is None) or None,
+            pl.Boolean,
+        ).fill_null(False),
+        fuel=_mapped(
+            found["product_label"], "product_label",
+            lambda v: _FUEL_CODE.get(product_of(v) or ""), pl.UInt8,
+        ),
+        unit=_mapped(
+            found["unit_label"], "unit_label", lambda v: _UNIT_CODE.get(unit_of(v) or ""),
+            pl.UInt8,
+        ),
         brand=_mapped(found["brand"], "brand", lambda v: trimmed(v) or None, pl.String).fill_null(
             UNBRANDED
         ),
-    )
+    )  # fmt: skip
     ok = (
         col("cnpj").is_not_null()
         & (col("cnpj") != "")
         & col("collected").is_not_null()
         & col("price").is_not_null()
-        & (col("purchase").is_not_null() | ~col("purchase_given"))
-        & col("product").is_not_null()
+        & ~col("purchase_bad")
+        & col("fuel").is_not_null()
         & col("unit").is_not_null()
-        & (col("unit") == col("fuel_unit"))
-        & (col("price") >= col("lo"))
-        & (col("price") <= col("hi"))
+        & (col("unit") == _by_fuel({f: _UNIT_CODE[u] for f, u in units}, pl.UInt8))
+        & (col("price") >= _by_fuel({f: PRICE_BOUNDS[u][0] for f, u in units}, pl.Float64))
+        & (col("price") <= _by_fuel({f: PRICE_BOUNDS[u][1] for f, u in units}, pl.Float64))
     ).fill_null(False)
-    typed = typed.with_columns(_ok=ok)
-    failing = frame.filter(~typed.get_column("_ok"))
+    verdict = typed.select(ok).to_series()
+    failing = frame.filter(~verdict)
     fields = ("cnpj", "collected", "price", "purchase_price", "product_label", "unit_label")
     bad = [
         (int(r["line"]), reject_reason(*(r[f] for f in fields)) or "failed validation")
         for r in failing.iter_rows(named=True)
     ]
-    good = typed.filter(col("_ok")) if failing.height else typed
+    good = typed.filter(verdict) if failing.height else typed
     good = good.select(
         "idx",
         *TEXT_COLUMNS,
         "collected",
-        "week",
-        "price",
+        week=col("collected") - pl.duration(days=col("collected").dt.weekday() % 7),
+        price="price",
         purchase_price="purchase",
-        unit="unit",
         brand="brand",
-        source_file=pl.lit(source, dtype=pl.String),
-        product="product",
-        month="month",
+        fuel="fuel",
+        month_key=col("collected").dt.year() * 100 + col("collected").dt.month(),
     )
     return good, bad
