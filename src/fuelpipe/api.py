@@ -125,6 +125,17 @@ def _table(columns: Mapping[str, Sequence[Any]], types: Mapping[str, str] | None
     return Columns(columns, {n: cast(ColumnType, declared.get(n, "str")) for n in columns})
 
 
+def _of_rows(rows: Sequence[Any], fields: Mapping[str, str], week: date | None = None) -> Columns:
+    """One column per attribute ``fields`` names (with its type) of the view's rows, after a
+    ``week`` column when the view is of one survey week."""
+    columns: dict[str, list[Any]] = {"week": [week] * len(rows)} if week is not None else {}
+    columns |= {name: [getattr(r, name) for r in rows] for name in fields}
+    return _table(columns, {"week": "date", **fields})
+
+
+_AREA = {"area": "str", "name": "str", "level": "str"}
+
+
 def _day(value: DateLike, name: str) -> date | None:
     if value is None or isinstance(value, date):
         return value
@@ -412,14 +423,7 @@ class Fuelpipe:
             _day(end, "end"),
             how,
         )
-        cross = _table(
-            {
-                "lag": [c.lag for c in view.cross],
-                "r": [c.r for c in view.cross],
-                "n": [c.n for c in view.cross],
-            },
-            {"lag": "int", "r": "float", "n": "int"},
-        )
+        cross = _of_rows(view.cross, {"lag": "int", "r": "float", "n": "int"})
         return Lags(
             pump=view.pump,
             driver=view.driver,
@@ -436,27 +440,8 @@ class Fuelpipe:
         from fuelpipe.dashboard import views
 
         view = views.parity_view(self._reader, _day(week, "week"))
-        rows = view.areas
-        cols: dict[str, list[Any]] = {
-            "week": [view.week] * len(rows),
-            "area": [r.area for r in rows],
-            "name": [r.name for r in rows],
-            "level": [r.level for r in rows],
-            "ethanol": [r.ethanol for r in rows],
-            "gasoline": [r.gasoline for r in rows],
-            "ratio": [r.ratio for r in rows],
-            "ethanol_pays": [r.ethanol_pays for r in rows],
-        }
-        types = {"week": "date", "area": "str", "name": "str", "level": "str"}
-        return convert(
-            _table(
-                cols,
-                types
-                | dict.fromkeys(("ethanol", "gasoline", "ratio"), "float")
-                | {"ethanol_pays": "bool"},
-            ),
-            to,
-        )
+        fields = _AREA | dict.fromkeys(("ethanol", "gasoline", "ratio"), "float")
+        return convert(_of_rows(view.areas, fields | {"ethanol_pays": "bool"}, view.week), to)
 
     def regional(
         self, product: str = "GASOLINE", week: DateLike = None, *, to: To = "pandas"
@@ -466,21 +451,9 @@ class Fuelpipe:
         from fuelpipe.dashboard import views
 
         view = views.regional_view(self._reader, product.upper(), _day(week, "week"))
-        rows = view.areas
-        cols: dict[str, list[Any]] = {
-            "week": [view.week] * len(rows),
-            "area": [r.area for r in rows],
-            "name": [r.name for r in rows],
-            "level": [r.level for r in rows],
-            "region": [r.region for r in rows],
-            "price": [r.price for r in rows],
-            "change_4w": [r.change_4w for r in rows],
-            "change_12w": [r.change_12w for r in rows],
-            "change_52w": [r.change_52w for r in rows],
-        }
-        types = {"week": "date", "area": "str", "name": "str", "level": "str", "region": "str"}
+        fields = _AREA | {"region": "str"}
         floats = dict.fromkeys(("price", "change_4w", "change_12w", "change_52w"), "float")
-        return convert(_table(cols, types | floats), to)
+        return convert(_of_rows(view.areas, fields | floats, view.week), to)
 
 
 def open(
