@@ -12,7 +12,7 @@ import statistics
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -61,7 +61,7 @@ def percentile(values: list[float], q: int) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
 
 
-def _serve(db: str, port: int, cache_ttl_s: float) -> None:
+def _serve(db: str, cache_ttl_s: float, port: int) -> None:
     """The child process: the dashboard on the filled store, until terminated."""
     import uvicorn
 
@@ -81,16 +81,12 @@ def filled_store() -> Iterator[Path]:
 
 
 @contextmanager
-def dashboard(db: Path, cache_ttl_s: float) -> Iterator[str]:
-    """The dashboard on a store filled from the real files, served on 127.0.0.1.
-
-    uvicorn runs in its own process, as `fuelpipe dashboard` does, so the 50 client threads of
-    the load run do not share its interpreter lock.
-    """
+def served(target: Callable[..., None], *args: object) -> Iterator[str]:
+    """``target(*args, port)`` serving the dashboard in its own process on 127.0.0.1, as
+    `fuelpipe dashboard` runs (so load-test client threads do not share its interpreter
+    lock); yields the URL once ``/api/meta`` answers."""
     port = free_port()
-    server = multiprocessing.get_context("spawn").Process(
-        target=_serve, args=(str(db), port, cache_ttl_s)
-    )
+    server = multiprocessing.get_context("spawn").Process(target=target, args=(*args, port))
     server.start()
     url = f"http://127.0.0.1:{port}"
     try:
@@ -107,6 +103,13 @@ def dashboard(db: Path, cache_ttl_s: float) -> Iterator[str]:
     finally:
         server.terminate()
         server.join(10)
+
+
+@contextmanager
+def dashboard(db: Path, cache_ttl_s: float) -> Iterator[str]:
+    """The dashboard on a store filled from the real files, served on 127.0.0.1."""
+    with served(_serve, str(db), cache_ttl_s) as url:
+        yield url
 
 
 def api_latency(url: str) -> list[BenchRow]:
@@ -131,14 +134,15 @@ def api_latency(url: str) -> list[BenchRow]:
     return rows
 
 
-def load_run(url: str, label: str) -> list[BenchRow]:
-    """LOAD_CLIENTS threads cycling the endpoints until the request or time budget is spent."""
-    paths = list(ENDPOINTS.values())
+def http_load(
+    url: str, paths: list[str], clients: int, max_requests: int, seconds: float
+) -> tuple[list[float], int, float]:
+    """``clients`` threads cycling ``paths`` until ``max_requests`` are issued or ``seconds``
+    pass: (latencies in ms, errors, wall seconds)."""
     lock = threading.Lock()
     latencies: list[float] = []
-    errors = 0
-    issued = 0
-    deadline = time.monotonic() + LOAD_MAX_SECONDS
+    errors = issued = 0
+    deadline = time.monotonic() + seconds
 
     def client_loop(offset: int) -> None:
         nonlocal errors, issued
@@ -146,7 +150,7 @@ def load_run(url: str, label: str) -> list[BenchRow]:
             i = offset
             while time.monotonic() < deadline:
                 with lock:
-                    if issued >= LOAD_MAX_REQUESTS:
+                    if issued >= max_requests:
                         return
                     issued += 1
                 started = time.perf_counter()
@@ -161,12 +165,19 @@ def load_run(url: str, label: str) -> list[BenchRow]:
                 i += 1
 
     started = time.perf_counter()
-    threads = [threading.Thread(target=client_loop, args=(n,)) for n in range(LOAD_CLIENTS)]
+    threads = [threading.Thread(target=client_loop, args=(n,)) for n in range(clients)]
     for t in threads:
         t.start()
     for t in threads:
-        t.join(LOAD_MAX_SECONDS + 30)
-    wall = time.perf_counter() - started
+        t.join(seconds + 30)
+    return latencies, errors, time.perf_counter() - started
+
+
+def load_run(url: str, label: str) -> list[BenchRow]:
+    """LOAD_CLIENTS threads cycling the endpoints until the request or time budget is spent."""
+    latencies, errors, wall = http_load(
+        url, list(ENDPOINTS.values()), LOAD_CLIENTS, LOAD_MAX_REQUESTS, LOAD_MAX_SECONDS
+    )
     return [
         BenchRow(AREA, f"{label}: requests", len(latencies), "requests"),
         BenchRow(AREA, f"{label}: throughput", len(latencies) / wall, "req/s"),

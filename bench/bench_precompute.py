@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import csv
 import multiprocessing
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -25,13 +24,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-import httpx
 from devtools.dashboard.realdata import WINDOW
-from devtools.dashboard.serving import free_port
 from devtools.datasets import DATASETS
 
 from bench._common import BenchRow
-from bench.bench_dashboard import NOW, filled_store, percentile
+from bench.bench_dashboard import NOW, filled_store, http_load, percentile, served
 from fuelpipe.adapters.clock import FixedClock
 from fuelpipe.adapters.sqlite_store import SqliteStore
 from fuelpipe.dashboard.app import create_app
@@ -53,7 +50,7 @@ LANDING_SECONDS = 12.0
 RATIO_GOAL = 2.0
 
 
-def _serve(db: str, port: int, cache_ttl_s: float, precompute: bool) -> None:
+def _serve(db: str, cache_ttl_s: float, precompute: bool, port: int) -> None:
     import uvicorn
 
     store = SqliteStore(db, clock=FixedClock(NOW))
@@ -70,26 +67,8 @@ def _serve(db: str, port: int, cache_ttl_s: float, precompute: bool) -> None:
 @contextmanager
 def server(db: Path, cache_ttl_s: float, precompute: bool) -> Iterator[str]:
     """The dashboard in its own process (as `fuelpipe dashboard` runs), on 127.0.0.1."""
-    port = free_port()
-    proc = multiprocessing.get_context("spawn").Process(
-        target=_serve, args=(str(db), port, cache_ttl_s, precompute)
-    )
-    proc.start()
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                httpx.get(url + "/api/meta", timeout=5).raise_for_status()
-                break
-            except httpx.HTTPError:
-                if time.monotonic() > deadline or not proc.is_alive():
-                    raise
-                time.sleep(0.2)
+    with served(_serve, str(db), cache_ttl_s, precompute) as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.join(10)
 
 
 def page_requests(db: Path) -> list[str]:
@@ -144,36 +123,7 @@ def load(
     url: str, paths: list[str], max_requests: int = MAX_REQUESTS, seconds: float = MAX_SECONDS
 ) -> tuple[list[float], int]:
     """CLIENTS threads cycling the page's requests: (latencies ms, errors)."""
-    lock = threading.Lock()
-    latencies: list[float] = []
-    errors = issued = 0
-    deadline = time.monotonic() + seconds
-
-    def loop(offset: int) -> None:
-        nonlocal errors, issued
-        with httpx.Client(base_url=url, timeout=30.0) as client:
-            i = offset
-            while time.monotonic() < deadline:
-                with lock:
-                    if issued >= max_requests:
-                        return
-                    issued += 1
-                started = time.perf_counter()
-                try:
-                    ok = client.get(paths[i % len(paths)]).status_code == 200
-                except httpx.HTTPError:
-                    ok = False
-                elapsed = (time.perf_counter() - started) * 1000
-                with lock:
-                    latencies.append(elapsed)
-                    errors += 0 if ok else 1
-                i += 1
-
-    threads = [threading.Thread(target=loop, args=(n,)) for n in range(CLIENTS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(seconds + 30)
+    latencies, errors, _ = http_load(url, paths, CLIENTS, max_requests, seconds)
     return latencies, errors
 
 
