@@ -43,7 +43,7 @@ _SHOWN_BAD_ROWS = 20
 
 
 def _lake(ctx: typer.Context) -> Any:
-    from fuelpipe.adapters.lake.engine import LakeUnavailable
+    from fuelpipe.adapters.lake.columns import LakeUnavailable
 
     try:
         import duckdb  # noqa: F401
