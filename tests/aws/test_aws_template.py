@@ -109,7 +109,7 @@ def test_the_queue_has_a_dlq_and_outlasts_the_scraper(template: dict[str, Any]) 
     assert 2 <= event["ScalingConfig"]["MaximumConcurrency"] <= 5
 
 
-def test_schedules_run_both_scheduled_functions_in_sao_paulo_time(
+def test_schedules_run_the_scheduled_functions_in_sao_paulo_time(
     template: dict[str, Any],
 ) -> None:
     schedules = resources(template, "AWS::Scheduler::Schedule")
@@ -120,7 +120,9 @@ def test_schedules_run_both_scheduled_functions_in_sao_paulo_time(
         target = props["Target"]
         fn = target["Arn"]["Fn::GetAtt"][0]
         targets.setdefault(fn, []).append(json.loads(target["Input"]))
-    assert set(targets) == {"DataClusteringFunction", "RetryRecheckFunction"}
+    assert set(targets) == {"DataClusteringFunction", "RetryRecheckFunction", "OutlookFunction"}
+    forced = [e["detail"].get("force", False) for e in targets["OutlookFunction"]]
+    assert sorted(forced) == [False, True]  # every 10 minutes if changed, daily in any case
     covered: set[str] = set()
     modes = [e["detail"].get("mode") for e in targets["DataClusteringFunction"]]
     assert modes.count("revise") == 1  # the daily revision re-read, whole catalog

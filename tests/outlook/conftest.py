@@ -1,10 +1,17 @@
 """The outlook's tests read the real history bundled in datasets/ (Brazil only: fast enough)."""
 
+from collections.abc import Iterable
+from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from fuelpipe.adapters.history_files import History, load_history
+from fuelpipe.domain.catalog import DEFAULT_CATALOG
+from fuelpipe.domain.models import Record, Status
+from fuelpipe.outlook.series import known_at
+from fuelpipe.ports.store import Store
 
 DATASETS = Path(__file__).resolve().parents[2] / "datasets"
 
@@ -12,3 +19,19 @@ DATASETS = Path(__file__).resolve().parents[2] / "datasets"
 @pytest.fixture(scope="session")
 def history() -> History:
     return load_history(DATASETS, with_areas=False)
+
+
+def store_known(
+    store: Store, history: History, keys: Iterable[str], now: datetime, hold_back: date
+) -> None:
+    """Store the real history of ``keys`` as it was known at ``now``, except the PTAX USD
+    days from ``hold_back`` on (the ones a test then lands)."""
+    for key in keys:
+        lag = DEFAULT_CATALOG[key].available_after
+        store.put_records(
+            [
+                Record(key, d, Decimal(str(v)), Status.OK)
+                for d, v in history.series[key]
+                if known_at(d, lag) <= now and not (key == "CURRENCY#USD" and d >= hold_back)
+            ]
+        )

@@ -3,16 +3,14 @@
 from datetime import date
 from decimal import Decimal
 
-from tests.outlook.conftest import DATASETS
+from tests.outlook.conftest import DATASETS, store_known
 from tests.stages.conftest import NOW
 from tests.support.fakes import TableSource
 
 from fuelpipe.adapters.history_files import load_history
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.domain.keys import outlook_key
-from fuelpipe.domain.models import Record, Status
 from fuelpipe.outlook.records import from_record
-from fuelpipe.outlook.series import known_at
 from fuelpipe.stages.cycle import run_cycle
 from fuelpipe.stages.outlook import refresh_outlook
 
@@ -25,15 +23,7 @@ def test_a_new_ptax_value_updates_the_stored_outlook(make_app):
     real_usd = dict(history.series["CURRENCY#USD"])
     source = TableSource("bcb", {("CURRENCY#USD", LANDS): Decimal(str(real_usd[LANDS]))})
     app = make_app(source)
-    for key in KEYS:
-        lag = DEFAULT_CATALOG[key].available_after
-        app.store.put_records(
-            [
-                Record(key, d, Decimal(str(v)), Status.OK)
-                for d, v in history.series[key]
-                if known_at(d, lag) <= NOW and not (key == "CURRENCY#USD" and d >= LANDS)
-            ]
-        )
+    store_known(app.store, history, KEYS, NOW, LANDS)
     first = refresh_outlook(app.store, DEFAULT_CATALOG, NOW)
     assert first.made == 1  # only Brazil's gasoline has history in this store
     outlook = outlook_key("GASOLINE", "BR")

@@ -17,7 +17,7 @@ AUD = "token.actions.githubusercontent.com:aud"
 SUB = "token.actions.githubusercontent.com:sub"
 FUNCTION_ARN = re.compile(
     rf"^arn:aws:lambda:{REGION}:{ACCOUNT}:function:"
-    r"(fuelpipe-\*|data_clustering|scraper|retry_recheck|dashboard_api)$"
+    r"(fuelpipe-\*|data_clustering|scraper|retry_recheck|dashboard_api|outlook)$"
 )
 
 
@@ -240,6 +240,25 @@ def test_the_deploy_role_may_update_only_our_functions(template) -> None:
         assert all(FUNCTION_ARN.match(arn) for arn in as_list(statement["Resource"]))
 
 
+def deploy_resources(template: dict[str, Any], action: str) -> set[str]:
+    """Every resource the deploy role may apply ``action`` to."""
+    return {
+        arn
+        for s in policy_statements(render(template), "DeployRole")
+        if action in as_list(s["Action"])
+        for arn in as_list(s["Resource"])
+    }
+
+
+def test_the_deploy_role_may_update_every_function_the_repository_has(template) -> None:
+    """A new lambdas/<name>/ folder deploys to the function <name>: the role must reach it."""
+    from fuelpipe.deploy.plan import discover_functions
+
+    arns = deploy_resources(template, "lambda:UpdateFunctionCode")
+    for function in discover_functions(BOOTSTRAP.parents[1]):
+        assert f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{function}" in arns, function
+
+
 def test_the_deploy_role_never_allows_everything(template) -> None:
     for statement in policy_statements(render(template), "DeployRole"):
         assert statement["Effect"] == "Allow"
@@ -248,14 +267,7 @@ def test_the_deploy_role_never_allows_everything(template) -> None:
 
 
 def test_the_deploy_role_deploys_only_this_stack(template) -> None:
-    statements = policy_statements(render(template), "DeployRole")
-    stack_arns = {
-        arn
-        for s in statements
-        if "cloudformation:ExecuteChangeSet" in as_list(s["Action"])
-        for arn in as_list(s["Resource"])
-    }
-
+    stack_arns = deploy_resources(template, "cloudformation:ExecuteChangeSet")
     assert stack_arns == {f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/fuelpipe/*"}
 
 

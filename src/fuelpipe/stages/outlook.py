@@ -21,6 +21,7 @@ from fuelpipe.domain.instants import SAO_PAULO
 from fuelpipe.domain.keys import Kind, commodity_key, currency_key, outlook_key
 from fuelpipe.domain.models import Record, Status
 from fuelpipe.ports.store import Store
+from fuelpipe.stages.data_version import data_version, mark_changed
 
 if TYPE_CHECKING:  # numpy is imported only when the outlook runs (the dashboard extra has it)
     from fuelpipe.outlook.model import DriverCache
@@ -191,4 +192,32 @@ def after_cycle(store: Store, catalog: Catalog, now: datetime) -> OutlookReport 
         return None
     report = refresh_outlook(store, catalog, now)
     logger.info("outlook: %s", report.as_dict())
+    return report
+
+
+OUTLOOK_VERSION = "outlook_version"
+"""The meta entry holding the data version the outlook was last refreshed at."""
+
+
+def refresh_when_changed(
+    store: Store, catalog: Catalog, now: datetime, *, force: bool = False
+) -> OutlookReport | None:
+    """Refresh the outlook if the data version moved since the last refresh; None if not.
+
+    What a scheduled function calls (the AWS home has no pipeline cycle to hang the refresh
+    on): a call that finds nothing new costs two small reads. A refresh that stored or scored
+    forecasts moves the data version itself (the dashboard's outlook view then recomputes)
+    and remembers that version, so the next call has nothing to do. When other data landed
+    during the refresh, the version is not remembered and the next call refreshes again.
+    ``force`` refreshes anyway (the daily run: prices become known as time passes, too).
+    """
+    version = data_version(store)
+    if not force and store.get_meta(OUTLOOK_VERSION) == version:
+        return None
+    report = refresh_outlook(store, catalog, now)
+    landed_meanwhile = data_version(store) != version
+    if report.made or report.scored:
+        version = mark_changed(store, now, "outlook")
+    if not landed_meanwhile:
+        store.put_meta(OUTLOOK_VERSION, version)
     return report
