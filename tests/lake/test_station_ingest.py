@@ -17,6 +17,7 @@ from fuelpipe.adapters.lake.columns import Malformed, batches_fast, collect, rea
 from fuelpipe.adapters.lake.engine import StationLake, connect
 from fuelpipe.adapters.lake.storage import LocalLakeStorage
 from fuelpipe.domain.stations import lines_of_accepted
+from fuelpipe.stages.stations import ingest_local
 
 
 def _set(line: str, column: int, value: str) -> str:
@@ -199,3 +200,18 @@ def test_a_record_across_lines_goes_to_the_exact_reader(
     path = write("multiline.csv", "\n".join(lines).encode())
     with pytest.raises(Malformed):
         collect(batches_fast(path, "utf-8", tmp_path, 64), "multiline.csv")
+
+
+def test_progress_counts_records_a_batch_at_a_time_over_every_file(
+    tmp_path: Path, write: Callable[[str, bytes], Path]
+) -> None:
+    lines = real_lines("glp", 250)
+    first = write("a.csv", "\n".join(lines[:101]).encode())
+    second = write("b.csv", "\n".join([lines[0], *lines[101:]]).encode())
+    lake = StationLake(LocalLakeStorage(tmp_path / "lake"), FixedClock(NOW), batch_rows=40)
+    seen: list[tuple[str, int, int]] = []
+    summary = ingest_local(lake, [first, second], progress=lambda *a: seen.append(a))
+    assert summary.rows == 250
+    rows = [done for phase, done, _ in seen if phase == "rows"]
+    assert rows == [40, 80, 100, 140, 180, 220, 250]  # a batch of 40 at a time, per file
+    assert [a for a in seen if a[0] == "ingest"] == [("ingest", 1, 2), ("ingest", 2, 2)]

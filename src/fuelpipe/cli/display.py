@@ -23,7 +23,11 @@ from fuelpipe.ports.source import SourceStats
 from fuelpipe.stages.cycle import Progress as ProgressFn
 from fuelpipe.stages.status import KeyStatus
 
-_LABELS = {"orchestrate": "scanning keys for gaps", "scrape": "downloading streams"}
+_LABELS = {
+    "orchestrate": "scanning keys for gaps",
+    "scrape": "downloading streams",
+    "rows": "station records read",
+}
 
 
 @contextmanager

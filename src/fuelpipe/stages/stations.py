@@ -51,7 +51,13 @@ class Lake(Protocol):
     storage: LakeStorage
 
     def ingest_path(
-        self, path: Path, name: str | None = None, *, source: str | None = None, force: bool = False
+        self,
+        path: Path,
+        name: str | None = None,
+        *,
+        source: str | None = None,
+        force: bool = False,
+        progress: Callable[[str, int], None] | None = None,
     ) -> Sequence[FileReportLike]: ...
 
 
@@ -86,6 +92,25 @@ class IngestSummary:
         }
 
 
+class _RowCount:
+    """Records read so far over every file of one ingest, as the ``rows`` progress phase
+    (the lake reports each CSV's running count a batch at a time)."""
+
+    def __init__(self, progress: Progress | None) -> None:
+        self.progress = progress
+        self.done = 0  # records of the CSVs already finished
+        self.current: dict[str, int] = {}
+
+    def __call__(self, name: str, rows: int) -> None:
+        self.current[name] = rows
+        if self.progress:
+            self.progress("rows", self.done + sum(self.current.values()), 0)
+
+    def next_file(self) -> None:
+        self.done += sum(self.current.values())
+        self.current.clear()
+
+
 def file_name(url: str) -> str:
     return url.rstrip("/").rsplit("/", 1)[-1]
 
@@ -95,9 +120,13 @@ def ingest_local(
 ) -> IngestSummary:
     """Ingest files already on disk; a bad file gets one error line, the rest go on."""
     summary = IngestSummary()
+    rows = _RowCount(progress)
     for n, path in enumerate(paths, 1):
+        rows.next_file()
         try:
-            reports = lake.ingest_path(path, path.name, source=str(path), force=force)
+            reports = lake.ingest_path(
+                path, path.name, source=str(path), force=force, progress=rows
+            )
         except OSError as exc:
             summary.errors.append(f"{path}: {exc}")
         else:
@@ -125,6 +154,7 @@ def ingest_remote(
         return summary
     if only:
         urls = [u for u in urls if any(o in file_name(u) for o in only)]
+    rows = _RowCount(progress)
     for n, url in enumerate(urls, 1):
         manifest = lake.storage.read_manifest()
         seen = {} if force else manifest.get("http", {}).get(url, {})
@@ -146,7 +176,10 @@ def ingest_remote(
                 summary.unchanged += 1
                 summary.files.append({"name": file_name(url), "url": url, "unchanged": True})
             else:
-                reports = lake.ingest_path(got.path, file_name(url), source=url, force=force)
+                rows.next_file()
+                reports = lake.ingest_path(
+                    got.path, file_name(url), source=url, force=force, progress=rows
+                )
                 summary.files.append(
                     {"name": file_name(url), "url": url, "parts": [r.as_dict() for r in reports]}
                 )

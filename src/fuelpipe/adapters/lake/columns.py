@@ -155,8 +155,13 @@ def batches_fast(path: Path, encoding: str, scratch: Path, size: int) -> Iterato
         raise Malformed  # a record across lines, or blank lines: lines are not idx + 2
 
 
-def collect(batches: Iterable[pl.DataFrame], source: str) -> Collected:
-    """Validate every batch and keep its valid records by (product, month), in file order."""
+def collect(
+    batches: Iterable[pl.DataFrame],
+    source: str,
+    on_batch: Callable[[int], None] | None = None,
+) -> Collected:
+    """Validate every batch and keep its valid records by (product, month), in file order;
+    ``on_batch(records so far)`` after each batch."""
     pl = polars()
     out = Collected()
     goods = []
@@ -165,6 +170,8 @@ def collect(batches: Iterable[pl.DataFrame], source: str) -> Collected:
         good, bad = validate(batch)
         out.bad += bad
         goods.append(good)
+        if on_batch:
+            on_batch(out.rows)
     if not goods:
         return out
     everything = pl.concat(goods, rechunk=False)

@@ -215,9 +215,14 @@ class StationLake:
             report.skipped = problem
             return report
         structural: list[tuple[int, str]] = []
+
+        def on_batch(rows: int) -> None:
+            if progress:
+                progress(part.name, rows)
+
         try:
             batches = batches_fast(part.path, part.encoding, scratch, self.batch_rows)
-            found = collect(batches, part.name)
+            found = collect(batches, part.name, on_batch)
         except Malformed:  # some record is malformed: DuckDB's reader says which line
             con = connect(self.threads, self.memory_limit, scratch / "spill")
             try:
@@ -225,7 +230,7 @@ class StationLake:
             finally:
                 con.close()
             structural = parsed.structural
-            found = collect(parsed.frame.iter_slices(self.batch_rows), part.name)
+            found = collect(parsed.frame.iter_slices(self.batch_rows), part.name, on_batch)
             del parsed
         report.rows = found.rows + len(structural)
         report.bad = [
@@ -233,8 +238,6 @@ class StationLake:
             for line, reason in sorted([*structural, *found.bad], key=lambda b: b[0])
         ]
         report.rejected = len(report.bad)
-        if progress:
-            progress(part.name, report.rows)
         self._merge(found.parts, report, scratch)
         return report
 
