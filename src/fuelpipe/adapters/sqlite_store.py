@@ -120,12 +120,14 @@ _PUT_ABSENT = _INSERT_NOT_OK.format(
 )
 
 
+_ATTRS_JSON = json.JSONEncoder(separators=(",", ":"), sort_keys=True).encode
+"""One encoder for every record (``json.dumps`` with options builds a new one per call)."""
+
+
 def dump_attrs(attrs: dict[str, AttrValue]) -> str:
     """JSON for record attributes; a Decimal becomes ``{"$d": "<exact text>"}`` to stay exact."""
-    return json.dumps(
-        {k: {"$d": str(v)} if isinstance(v, Decimal) else v for k, v in attrs.items()},
-        separators=(",", ":"),
-        sort_keys=True,
+    return _ATTRS_JSON(
+        {k: {"$d": str(v)} if isinstance(v, Decimal) else v for k, v in attrs.items()}
     )
 
 
