@@ -88,6 +88,7 @@ _REQUIRED = {
     ANP_MONTHLY_STATES_UNIT: ("month", "product", "state", "price"),
 }
 _DECIMAL_ATTRS = ("std", "min", "max", "margin", "dist_price")
+_ATTR_ROLES = (*_DECIMAL_ATTRS, "stations", "unit")
 
 
 class _Bad(ValueError):
@@ -200,6 +201,15 @@ class _RowReader:
         index = self.columns.get(role)
         return row[index] if index is not None and index < len(row) else None
 
+    def cells(self, row: Sequence[object], roles: Sequence[str]) -> list[object]:
+        """Several roles' cells of one row at once (None where the row or header lacks one)."""
+        columns, width = self.columns, len(row)
+        out: list[object] = []
+        for role in roles:
+            index = columns.get(role)
+            out.append(row[index] if index is not None and index < width else None)
+        return out
+
     def key(self, row: Sequence[object]) -> str:
         """The row's series key; one string per product and area (rows repeat them)."""
         label = self.cell(row, "product")
@@ -247,19 +257,18 @@ class _RowReader:
         self, row: Sequence[object], note: Callable[[str], None], number: int
     ) -> dict[str, AttrValue]:
         attrs: dict[str, AttrValue] = {}
-        for role in _DECIMAL_ATTRS:
+        *values, stations, unit = self.cells(row, _ATTR_ROLES)
+        for role, value in zip(_DECIMAL_ATTRS, values, strict=True):
             try:
-                attrs[role] = _decimal(self.cell(row, role))
+                attrs[role] = _decimal(value)
             except _Bad as exc:
                 attrs[role] = None
                 note(f"{self.where(number)}: {_COLUMNS[role]} {exc}; kept the row without it")
-        stations = self.cell(row, "stations")
         try:
             count = _decimal(stations)
         except _Bad:
             count = None
         attrs["stations"] = int(count) if count is not None and count == int(count) else None
-        unit = self.cell(row, "unit")
         raw_unit = unit.strip() if isinstance(unit, str) else None
         attrs["unit"] = (
             _UNITS.get(raw_unit.replace(" ", "").lower(), raw_unit) if raw_unit else None
