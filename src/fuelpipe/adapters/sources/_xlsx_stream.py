@@ -180,6 +180,10 @@ def from_excel(serial: float, epoch: datetime) -> datetime:
     return epoch + timedelta(days=day, milliseconds=round(fraction * 86_400_000))
 
 
+_DATES_KEPT = 4096
+"""Distinct date serials whose datetimes are remembered (then forgotten, to bound memory)."""
+
+
 class _Cells:
     """Turns one cell's raw parts into the value openpyxl gives for it."""
 
@@ -191,7 +195,9 @@ class _Cells:
         self.elapsed_styles = {str(i).encode() for i in styles[1]}
         self.epoch = epoch
         self.columns: dict[bytes, int] = {}
-        self.memo: dict[tuple[bytes, ...], tuple[int, object]] = {}
+        self.layout: list[bytes] = []
+        """The column letters of the last row read with none skipped."""
+        self.dates: dict[bytes, datetime] = {}
 
     def column(self, letters: bytes) -> int:
         index = self.columns.get(letters)
@@ -205,8 +211,13 @@ class _Cells:
         if kind == b"s":
             return self.strings[int(raw)]
         if not kind or kind == b"n":
-            if style in self.date_styles:
-                return from_excel(float(raw), self.epoch)
+            if style in self.date_styles:  # a week's rows share their dates: converted once
+                found = self.dates.get(raw)
+                if found is None:
+                    if len(self.dates) >= _DATES_KEPT:
+                        self.dates.clear()
+                    found = self.dates[raw] = from_excel(float(raw), self.epoch)
+                return found
             if style in self.elapsed_styles:
                 raise UnsupportedSheet(f"elapsed-time format on {raw!r}")
             return float(raw)
@@ -219,38 +230,44 @@ class _Cells:
         raise UnsupportedSheet(f"cell type {kind!r}")
 
 
-CACHE_CELLS = 8192
-"""Distinct cells (column, style, type, text) whose values are remembered; then forgotten."""
-
-
 def _row_values(body: bytes, cells: _Cells) -> tuple[object, ...]:
     """The values of one row's cells, by column (gaps as None, trailing empties kept).
 
-    Cells repeat (a product's shared string, a week's date, a state's name in its column), so
-    each distinct raw cell is converted once (a bounded memo: it is emptied when full).
+    The common row has its cells in columns A, B, C... with none skipped, the same layout row
+    after row: that is checked once per layout, and its shared strings and plain numbers are
+    converted inline; dates and the other kinds go through :meth:`_Cells.value`.
     """
     found = _CELL_FAST.findall(body)
     if len(found) != body.count(b"<c ") + body.count(b"<c>") + body.count(b"<c/"):
         return _row_values_slow(body, cells)
-    memo = cells.memo
-    placed = []
-    for cell in found:
-        hit = memo.get(cell)
-        if hit is None:
-            if len(memo) >= CACHE_CELLS:
-                memo.clear()
-            letters, style, kind, raw = cell
-            hit = memo[cell] = (cells.column(letters), cells.value(style, kind, raw or None))
-        placed.append(hit)
-    if placed and placed[-1][0] == len(placed) - 1:  # columns A.. with none skipped
-        return tuple([v for _, v in placed])
+    layout = [cell[0] for cell in found]
+    if layout != cells.layout:
+        if [cells.column(letters) for letters in layout] != list(range(len(layout))):
+            return _placed(found, cells)
+        cells.layout = layout
+    strings, dates, value = cells.strings, cells.date_styles, cells.value
+    return tuple(
+        [
+            strings[int(raw)]
+            if kind == b"s" and raw
+            else float(raw)
+            if not kind and raw and style not in dates and not cells.elapsed_styles
+            else value(style, kind, raw)
+            for _, style, kind, raw in found
+        ]
+    )
+
+
+def _placed(found: list[tuple[bytes, bytes, bytes, bytes]], cells: _Cells) -> tuple[object, ...]:
+    """A row whose cells skip columns: each value at its column, None between."""
     out: list[object] = []
-    for index, value in placed:
+    for letters, style, kind, raw in found:
+        index = cells.column(letters)
         if index > len(out):
             out.extend([None] * (index - len(out)))
         elif index < len(out):
             raise UnsupportedSheet("cells out of column order")
-        out.append(value)
+        out.append(cells.value(style, kind, raw))
     return tuple(out)
 
 
