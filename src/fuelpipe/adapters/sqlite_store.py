@@ -120,12 +120,43 @@ _PUT_ABSENT = _INSERT_NOT_OK.format(
 )
 
 
+_ATTRS_JSON = json.JSONEncoder(separators=(",", ":"), sort_keys=True).encode
+"""One encoder for every record (``json.dumps`` with options builds a new one per call)."""
+_JSON_TEXT = json.encoder.encode_basestring_ascii  # the encoder's own string escaping (C)
+_ATTR_HEADS: dict[str, str] = {}
+
+
 def dump_attrs(attrs: dict[str, AttrValue]) -> str:
-    """JSON for record attributes; a Decimal becomes ``{"$d": "<exact text>"}`` to stay exact."""
-    return json.dumps(
-        {k: {"$d": str(v)} if isinstance(v, Decimal) else v for k, v in attrs.items()},
-        separators=(",", ":"),
-        sort_keys=True,
+    """JSON for record attributes; a Decimal becomes ``{"$d": "<exact text>"}`` to stay exact.
+
+    Attributes are flat (text keys; Decimal, int, text or null values), so the JSON is joined
+    here, the same bytes the encoder writes (tests/unit/test_attrs_json.py) at a third of its
+    cost per record; anything else goes through the encoder.
+    """
+    parts: list[str] = []
+    for key in sorted(attrs):
+        head = _ATTR_HEADS.get(key)
+        if head is None:
+            if type(key) is not str:
+                return _dump_attrs_slow(attrs)
+            head = _ATTR_HEADS.setdefault(key, _JSON_TEXT(key) + ":")
+        value = attrs[key]
+        if type(value) is Decimal:
+            parts.append(f'{head}{{"$d":"{value}"}}')
+        elif type(value) is str:
+            parts.append(head + _JSON_TEXT(value))
+        elif type(value) is int:  # not bool: the encoder writes true/false
+            parts.append(head + int.__repr__(value))
+        elif value is None:
+            parts.append(head + "null")
+        else:
+            return _dump_attrs_slow(attrs)
+    return "{" + ",".join(parts) + "}"
+
+
+def _dump_attrs_slow(attrs: dict[str, AttrValue]) -> str:
+    return _ATTRS_JSON(
+        {k: {"$d": str(v)} if isinstance(v, Decimal) else v for k, v in attrs.items()}
     )
 
 

@@ -529,6 +529,10 @@ def quarantine_release(
         if key not in context.catalog:
             raise fail(f"{key!r} is not in the series catalog (try `fuelpipe status --all`)")
         ok = context.store.release(key, when, context.clock.now())
+        if ok:  # QUARANTINED -> PENDING shows in the health view: its stored views go stale
+            from fuelpipe.stages.data_version import mark_changed
+
+            mark_changed(context.store, context.clock.now(), f"release {key} {when}")
     if not ok:
         raise fail(f"{key} {day} is not quarantined", code=1)
     console.print(f"released {key} {day}: it will be re-downloaded by the next recheck")

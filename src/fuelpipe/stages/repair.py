@@ -18,6 +18,7 @@ from fuelpipe.domain.calendars import get_calendar
 from fuelpipe.domain.instants import SAO_PAULO
 from fuelpipe.domain.models import Record
 from fuelpipe.stages.context import StageContext
+from fuelpipe.stages.data_version import mark_changed
 
 
 @dataclass(frozen=True)
@@ -56,5 +57,12 @@ def _why(context: StageContext, record: Record, today: date) -> str | None:
 
 
 def remove(context: StageContext, found: list[Impossible]) -> int:
-    """Delete the records found (only while they are still PENDING or QUARANTINED)."""
-    return sum(context.store.delete_not_ok(i.record.key, i.record.date) for i in found)
+    """Delete the records found (only while they are still PENDING or QUARANTINED).
+
+    Removing any moves the data version (the health view counts them, and the stored views are
+    keyed by the version); removing none, as on a second ``--apply``, leaves it alone.
+    """
+    removed = sum(context.store.delete_not_ok(i.record.key, i.record.date) for i in found)
+    if removed:
+        mark_changed(context.store, context.clock.now(), "repair")
+    return removed

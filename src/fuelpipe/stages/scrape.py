@@ -6,6 +6,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
 
 from fuelpipe.domain.calendars import get_calendar
 from fuelpipe.domain.catalog import Series
@@ -22,6 +23,7 @@ from fuelpipe.domain.models import (
     Status,
 )
 from fuelpipe.domain.plausibility import check_observation, far_from_neighbours
+from fuelpipe.domain.publication import Publication
 from fuelpipe.ports.queue import Message
 from fuelpipe.ports.source import FetchRequest, FetchResult, SourceError
 from fuelpipe.stages._report import Counters
@@ -208,9 +210,13 @@ def _store_values(
     new: list[Record] = []
     revisions: list[tuple[Observation, Decimal]] = []
     for (key, day), obs in got.items():
-        attrs: dict[str, AttrValue] = {**obs.attrs, **freshness_attrs(by_key[key], day)}
-        if not get_calendar(by_key[key].calendar).is_expected(day):
-            attrs = {**attrs, CALENDAR_ATTR: UNEXPECTED}
+        series = by_key[key]
+        attrs: dict[str, AttrValue] = {
+            **obs.attrs,
+            PUBLISHED_AT: _published_at(series.schedule, day),
+        }
+        if not _expected(series.calendar, day):
+            attrs[CALENDAR_ATTR] = UNEXPECTED
             report.unexpected += 1
         current = stored.get(key, {}).get(day)
         if current is not None and current.status is Status.OK and current.value is not None:
@@ -230,12 +236,27 @@ def _store_values(
             report.revised += 1
 
 
+PUBLISHED_AT = "published_at"
+
+
 def freshness_attrs(series: Series, day: date) -> dict[str, AttrValue]:
     """When the value was published, from the schedule (``updated_at`` is when it was stored).
 
     Deterministic, so a redelivered message leaves the same record.
     """
-    return {"published_at": series.schedule.published_at(day).astimezone(UTC).isoformat()}
+    return {PUBLISHED_AT: _published_at(series.schedule, day)}
+
+
+@lru_cache(maxsize=8192)
+def _published_at(schedule: Publication, day: date) -> str:
+    """The schedule's publication instant of ``day`` in UTC ISO text (the keys of one fetch
+    unit share it: computed once per schedule and date)."""
+    return schedule.published_at(day).astimezone(UTC).isoformat()
+
+
+@lru_cache(maxsize=8192)
+def _expected(calendar: str, day: date) -> bool:
+    return get_calendar(calendar).is_expected(day)
 
 
 def _stored_around(

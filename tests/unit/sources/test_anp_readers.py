@@ -1,19 +1,27 @@
-"""ANP workbooks read by python-calamine and by openpyxl's read-only stream give the same rows.
+"""ANP workbooks read by the stream reader and by openpyxl's read-only mode give the same rows.
 
-The scraper reads a workbook with python-calamine unless its worksheet XML is larger than
-CALAMINE_MAX_SHEET_BYTES; then openpyxl streams it. Both must give identical observations,
-missing rows and problems, row numbers included.
+The scraper reads a workbook's sheet with ``_xlsx_stream`` (inflated and parsed a chunk at a
+time); what that reader does not recognise is read by openpyxl from the row it stopped at. Both
+must give identical observations, missing rows and problems, row numbers included, on every
+bundled workbook, and on workbooks rewritten in the forms other writers use (attributes in
+another order, inline strings, rows out of order).
 """
 
 from __future__ import annotations
 
+import io
+import re
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from openpyxl import Workbook, load_workbook
 
-from fuelpipe.adapters.sources.anp import CALAMINE_MAX_SHEET_BYTES, stream_workbook
+from fuelpipe.adapters.sources import _xlsx_stream
+from fuelpipe.adapters.sources.anp import stream_workbook
 from fuelpipe.ports.source import InvalidPayload
+from fuelpipe.replay import ooxml
 
 WEEKLY_BR = "anp:weekly:brasil"
 CASES = [
@@ -23,36 +31,186 @@ CASES = [
      "anp:weekly:estados"),
     ("real", "anp/maikereis__semanal-brasil-desde-2013.xlsx", WEEKLY_BR),
     ("real", "anp/regions/semanal-regioes-desde-2013_to2022-06.xlsx", "anp:weekly:regioes"),
+    ("real", "anp/eduardoicosta__mensal-estados-desde-jan2013.xlsx", "anp:monthly:estados"),
 ]  # fmt: skip
 
 
 def _read(
-    content: bytes, unit: str, limit: int
+    content: bytes, unit: str, reader: str
 ) -> tuple[list[object], dict[object, str], list[str]]:
     missing: dict[object, str] = {}
     problems: list[str] = []
     stream = stream_workbook(
-        content, unit, "w.xlsx", missing=missing, problems=problems, calamine_max_bytes=limit
+        content, unit, "w.xlsx", missing=missing, problems=problems, reader=reader
     )
     return list(stream), dict(missing), problems  # type: ignore[arg-type]
 
 
+def _content(kind: str, name: str, payload, real_data) -> bytes:  # type: ignore[no-untyped-def]
+    return payload(name) if kind == "payload" else real_data(name).read_bytes()
+
+
 @pytest.mark.parametrize(("kind", "name", "unit"), CASES)
-def test_calamine_and_openpyxl_read_the_same(
+def test_the_stream_reader_and_openpyxl_read_the_same(
     kind: str,
     name: str,
     unit: str,
     payload: Callable[[str], bytes],
     real_data: Callable[[str], Path],
 ) -> None:
-    content = payload(name) if kind == "payload" else real_data(name).read_bytes()
-    by_calamine = _read(content, unit, CALAMINE_MAX_SHEET_BYTES)
-    by_openpyxl = _read(content, unit, 0)  # every sheet is "too large": openpyxl streams it
-    assert by_calamine[0], "no observations read"
-    assert by_calamine == by_openpyxl
+    content = _content(kind, name, payload, real_data)
+    streamed = _read(content, unit, "stream")
+    by_openpyxl = _read(content, unit, "openpyxl")
+    assert streamed[0], "no observations read"
+    assert streamed == by_openpyxl
 
 
-@pytest.mark.parametrize("limit", [CALAMINE_MAX_SHEET_BYTES, 0])
-def test_corrupt_zip_is_one_invalid_payload_either_way(limit: int) -> None:
+def _sheet_rows(content: bytes) -> list[tuple[object, ...]]:
+    """The stream reader's raw rows, trailing empty cells and rows dropped (openpyxl pads)."""
+    archive, rows = _xlsx_stream.open_rows(io.BytesIO(content))
+    try:
+        return _trimmed(rows)
+    finally:
+        archive.close()
+
+
+def _openpyxl_rows(content: bytes) -> list[tuple[object, ...]]:
+    book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    try:
+        return _trimmed(book.worksheets[0].iter_rows(values_only=True))
+    finally:
+        book.close()
+
+
+def _trimmed(rows) -> list[tuple[object, ...]]:  # type: ignore[no-untyped-def]
+    out = []
+    for row in rows:
+        cells = list(row)
+        while cells and cells[-1] is None:
+            cells.pop()
+        out.append(tuple(cells))
+    while out and not out[-1]:
+        out.pop()
+    return out
+
+
+def _rewritten(content: bytes, edit: Callable[[bytes], bytes]) -> bytes:
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        part = ooxml.sheet_part(archive.namelist())
+        xml = archive.read(part)
+    return ooxml.replace_parts(content, {part: edit(xml)})
+
+
+def _workbook_written_by_openpyxl() -> bytes:
+    """Another writer's forms: strings, a date, ints, floats, a bool, a formula, blank cells."""
+    from datetime import datetime
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["DATA INICIAL", "PRODUTO", "PREÇO MÉDIO REVENDA", "OK", "FORMULA"])
+    sheet.append([datetime(2022, 1, 2), "GASOLINA COMUM", 6.634, True, "=1+2"])
+    sheet.append([datetime(2022, 1, 9), "ÓLEO DIESEL & S10", 5, None, None])
+    sheet["C5"] = "-"
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        pytest.param(lambda xml: xml, id="as written"),
+        # attributes in another order: the row is read by the reader's general path
+        pytest.param(lambda xml: re.sub(rb'<c (r="\w+")( s="\d+")?( t="\w+")?', rb"<c\3\2 \1", xml),
+                     id="attributes reordered"),
+    ],
+)  # fmt: skip
+def test_the_stream_reader_gives_openpyxls_values(edit: Callable[[bytes], bytes]) -> None:
+    content = _rewritten(_workbook_written_by_openpyxl(), edit)
+    assert _sheet_rows(content) == _openpyxl_rows(content)
+
+
+def test_inline_strings_are_read(payload: Callable[[str], bytes]) -> None:
+    content = _rewritten(
+        payload("anp_semanal-brasil-desde-2013_cut.xlsx"),
+        lambda xml: re.sub(
+            rb'<c r="A1"[^>]*>.*?</c>',
+            b'<c r="A1" t="inlineStr"><is><r><t>S\xc3\xa9rie &amp; </t></r><r><t>hist</t></r>'
+            b"</is></c>",
+            xml,
+            count=1,
+        ),
+    )
+    rows = _sheet_rows(content)
+    assert rows[0][0] == "Série & hist"
+    assert rows == _openpyxl_rows(content)
+
+
+def test_a_row_it_does_not_recognise_is_read_on_by_openpyxl(
+    payload: Callable[[str], bytes],
+) -> None:
+    """Rows out of order stop the stream reader; openpyxl reads on from that row."""
+    original = payload("anp_semanal-brasil-desde-2013_cut.xlsx")
+
+    def swap_last_two(xml: bytes) -> bytes:
+        part = ooxml.SheetData.split(xml)
+        rows = [*part.rows[:-2], part.rows[-1], part.rows[-2]]
+        return part.xml[: part.start] + b"".join(rows) + part.xml[part.end :]
+
+    content = _rewritten(original, swap_last_two)
+    with pytest.raises(_xlsx_stream.UnsupportedSheet, match="out of order"):
+        _sheet_rows(content)
+    streamed = _read(content, WEEKLY_BR, "stream")
+    assert streamed[0]
+    assert streamed == _read(content, WEEKLY_BR, "openpyxl")
+
+
+@pytest.mark.parametrize("reader", ["stream", "openpyxl"])
+def test_corrupt_zip_is_one_invalid_payload_either_way(reader: str) -> None:
     with pytest.raises(InvalidPayload, match=r"w\.xlsx: not a readable workbook"):
-        _read(b"PK\x03\x04" + b"\x00" * 64, WEEKLY_BR, limit)
+        _read(b"PK\x03\x04" + b"\x00" * 64, WEEKLY_BR, reader)
+
+
+def test_a_truncated_worksheet_is_an_invalid_payload(payload: Callable[[str], bytes]) -> None:
+    content = _rewritten(
+        payload("anp_semanal-brasil-desde-2013_cut.xlsx"), lambda xml: xml[: len(xml) // 2]
+    )
+    with pytest.raises(InvalidPayload):
+        _read(content, WEEKLY_BR, "stream")
+
+
+@pytest.mark.parametrize("serial", [61, 61.5, 41275, 41275.999999, 44197.25, 73050.0001])
+@pytest.mark.parametrize("epoch", ["1900", "1904"])
+def test_date_serials_convert_as_openpyxl_does(serial: float, epoch: str) -> None:
+    from openpyxl.utils.datetime import CALENDAR_MAC_1904, CALENDAR_WINDOWS_1900, from_excel
+
+    theirs = CALENDAR_WINDOWS_1900 if epoch == "1900" else CALENDAR_MAC_1904
+    mine = _xlsx_stream.WINDOWS_1900 if epoch == "1900" else _xlsx_stream.MAC_1904
+    assert _xlsx_stream.from_excel(serial, mine) == from_excel(serial, theirs)
+
+
+def test_early_1900_serials_are_left_to_openpyxl() -> None:
+    with pytest.raises(_xlsx_stream.UnsupportedSheet):
+        _xlsx_stream.from_excel(59, _xlsx_stream.WINDOWS_1900)
+
+
+def test_date_formats_are_recognised_as_openpyxl_does() -> None:
+    from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format
+
+    codes = [
+        *BUILTIN_FORMATS.values(),
+        "dd/mm/yyyy",
+        "[$-416]mmm-yy;@",
+        '"Semana "0',
+        "0.000",
+        '#,##0.00 "R$"',
+        "[Red]0.00",
+        "yyyy-mm-dd hh:mm",
+        r"\d0",
+    ]
+    for code in codes:
+        assert _xlsx_stream.is_date_format(code) == is_date_format(code), code
+    builtin_dates = {i for i, code in BUILTIN_FORMATS.items() if is_date_format(code)}
+    elapsed = {_xlsx_stream.BUILTIN_ELAPSED_FORMAT}
+    assert builtin_dates == _xlsx_stream.BUILTIN_DATE_FORMATS | elapsed

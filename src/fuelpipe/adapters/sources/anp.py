@@ -7,7 +7,6 @@ import logging
 import math
 import re
 import unicodedata
-import zipfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -46,12 +45,12 @@ ZIP_MAGIC = b"PK\x03\x04"
 DECIMALS = 4
 _HEADER_SCAN_ROWS = 100
 _MISSING_CELLS = ("", "-")
-CALAMINE_MAX_SHEET_BYTES = 8 * 2**20
-"""Worksheet XML (uncompressed) up to which python-calamine reads the workbook. It is 3-12x
-faster than openpyxl but holds every cell (~2x the XML: +180 MiB for the 82 MB sheet of a
-20-year states workbook); a larger sheet is streamed by openpyxl's read-only mode, whose memory
-does not grow with the rows. At 32 MiB the 20-year backfill peaked at 226 MiB, at 8 MiB at 200
-(bench/bench_load.py, goal 200 MiB)."""
+READERS = ("stream", "openpyxl")
+"""How a workbook's sheet is read: ``stream`` (``_xlsx_stream``: inflated and parsed a chunk at
+a time, ~5x openpyxl and faster than python-calamine, in bounded memory; what it does not
+recognise goes to openpyxl from the row it stopped at) or ``openpyxl`` (read-only mode)."""
+_MEMO_ENTRIES = 4096
+"""Distinct cells remembered per workbook (labels, dates, numbers: rows repeat them)."""
 _MAX_PROBLEMS = 50  # one bad column can spoil every row; the first ones tell the story
 
 
@@ -89,6 +88,7 @@ _REQUIRED = {
     ANP_MONTHLY_STATES_UNIT: ("month", "product", "state", "price"),
 }
 _DECIMAL_ATTRS = ("std", "min", "max", "margin", "dist_price")
+_ATTR_ROLES = (*_DECIMAL_ATTRS, "stations", "unit")
 
 
 class _Bad(ValueError):
@@ -104,8 +104,31 @@ class ParsedWorkbook:
     problems: list[str] = field(default_factory=list)
 
 
+_FLOATS: dict[float, Decimal] = {}
+
+
 def _decimal(value: object) -> Decimal | None:
     """A numeric cell as a Decimal; None for '-' and blanks; _Bad for anything else."""
+    if type(value) is float:  # the common cell: remembered (prices and counts repeat)
+        found = _FLOATS.get(value)
+        if found is None:
+            found = _float_decimal(value)
+            if len(_FLOATS) >= _MEMO_ENTRIES:
+                _FLOATS.clear()
+            _FLOATS[value] = found
+        return found
+    return _other_decimal(value)
+
+
+def _float_decimal(value: float) -> Decimal:
+    if not math.isfinite(value):
+        raise _Bad(f"{value!r} is not a number")
+    # repr of the rounded float is the shortest text that reads back as it: 2.758, not
+    # 2.75799999999999978...; ANP publishes at most DECIMALS places.
+    return Decimal(repr(round(value, DECIMALS)))
+
+
+def _other_decimal(value: object) -> Decimal | None:
     if value is None or (isinstance(value, str) and value.strip() in _MISSING_CELLS):
         return None
     if isinstance(value, bool):
@@ -113,11 +136,7 @@ def _decimal(value: object) -> Decimal | None:
     if isinstance(value, int):
         return Decimal(value)
     if isinstance(value, float):
-        if not math.isfinite(value):
-            raise _Bad(f"{value!r} is not a number")
-        # repr of the rounded float is the shortest text that reads back as it: 2.758, not
-        # 2.75799999999999978...; ANP publishes at most DECIMALS places.
-        return Decimal(repr(round(value, DECIMALS)))
+        return _float_decimal(value)
     if isinstance(value, str):
         try:
             number = Decimal(value.strip().replace(",", "."))
@@ -174,19 +193,55 @@ class _RowReader:
             ANP_WEEKLY_UNITS["STATE"]: "state",
             ANP_MONTHLY_STATES_UNIT: "state",
         }.get(fetch_unit)
+        self.date_role = "month" if self.monthly else "week"
+        self._keys: dict[tuple[object, object], str | _Bad] = {}
+        self._days: dict[object, date] = {}
 
     def cell(self, row: Sequence[object], role: str) -> object:
         index = self.columns.get(role)
         return row[index] if index is not None and index < len(row) else None
 
+    def cells(self, row: Sequence[object], roles: Sequence[str]) -> list[object]:
+        """Several roles' cells of one row at once (None where the row or header lacks one)."""
+        columns, width = self.columns, len(row)
+        out: list[object] = []
+        for role in roles:
+            index = columns.get(role)
+            out.append(row[index] if index is not None and index < width else None)
+        return out
+
     def key(self, row: Sequence[object]) -> str:
+        """The row's series key; one string per product and area (rows repeat them)."""
         label = self.cell(row, "product")
+        name = self.cell(row, self.area_role) if self.area_role is not None else None
+        found = self._keys.get((label, name))  # cell values are str, numbers, dates, None
+        if found is None:
+            try:
+                found = self._key(label, name)
+            except _Bad as exc:
+                found = exc
+            if len(self._keys) < _MEMO_ENTRIES:
+                self._keys[(label, name)] = found
+        if isinstance(found, _Bad):
+            raise _Bad(str(found))  # a fresh one: re-raising one object grows its traceback
+        return found
+
+    def day(self, row: Sequence[object]) -> date:
+        """The row's date (one object per distinct cell value: a week's rows share it)."""
+        raw = self.cell(row, self.date_role)
+        found = self._days.get(raw)
+        if found is None:
+            found = _day(raw, self.monthly)
+            if len(self._days) < _MEMO_ENTRIES:
+                self._days[raw] = found
+        return found
+
+    def _key(self, label: object, name: object) -> str:
         product = _PRODUCT_BY_LABEL.get(_norm(label)) if isinstance(label, str) else None
         if product is None:
             raise _Bad(f"unknown product {label!r}")
         area = "BR"
         if self.area_role is not None:
-            name = self.cell(row, self.area_role)
             names = _REGION_BY_NAME if self.area_role == "region" else _UF_BY_NAME
             found = names.get(_norm(name)) if isinstance(name, str) else None
             if found is None:
@@ -194,23 +249,26 @@ class _RowReader:
             area = found
         return fuel_key(product, area, monthly=self.monthly)
 
+    def where(self, number: int) -> str:
+        """How a note names a row."""
+        return f"anp: {self.filename} row {number}"
+
     def attrs(
-        self, row: Sequence[object], note: Callable[[str], None], where: str
+        self, row: Sequence[object], note: Callable[[str], None], number: int
     ) -> dict[str, AttrValue]:
         attrs: dict[str, AttrValue] = {}
-        for role in _DECIMAL_ATTRS:
+        *values, stations, unit = self.cells(row, _ATTR_ROLES)
+        for role, value in zip(_DECIMAL_ATTRS, values, strict=True):
             try:
-                attrs[role] = _decimal(self.cell(row, role))
+                attrs[role] = _decimal(value)
             except _Bad as exc:
                 attrs[role] = None
-                note(f"{where}: {_COLUMNS[role]} {exc}; kept the row without it")
-        stations = self.cell(row, "stations")
+                note(f"{self.where(number)}: {_COLUMNS[role]} {exc}; kept the row without it")
         try:
             count = _decimal(stations)
         except _Bad:
             count = None
         attrs["stations"] = int(count) if count is not None and count == int(count) else None
-        unit = self.cell(row, "unit")
         raw_unit = unit.strip() if isinstance(unit, str) else None
         attrs["unit"] = (
             _UNITS.get(raw_unit.replace(" ", "").lower(), raw_unit) if raw_unit else None
@@ -218,62 +276,81 @@ class _RowReader:
         return attrs
 
 
-def _sheet_rows(sheet: Any, filename: str) -> Iterator[Sequence[object]]:
-    """The first sheet's rows, from row 1 (calamine's range starts at the first cell with data,
-    so blank rows above it are yielded here to keep row numbers the workbook's own)."""
-    start = sheet.start
-    yield from ((),) * (start[0] if start is not None else 0)
-    read = 0
-    try:
-        for row in sheet.iter_rows():
-            read += 1
-            yield row
-    except Exception as exc:  # any parser failure on untrusted bytes means a bad payload
-        raise InvalidPayload(
-            f"anp: {filename} row {read + 1}: unreadable worksheet ({type(exc).__name__}: {exc})"
-        ) from None
-
-
-def _openpyxl_rows(book: Any, filename: str) -> Iterator[Sequence[object]]:
-    """The first sheet's rows read lazily by openpyxl (a broken part shows up only here)."""
+def _openpyxl_rows(book: Any, filename: str, skip: int = 0) -> Iterator[Sequence[object]]:
+    """The first sheet's rows read lazily by openpyxl (a broken part shows up only here),
+    after the first ``skip``."""
     read = 0
     try:
         for row in book.worksheets[0].iter_rows(values_only=True):
             read += 1
-            yield row
+            if read > skip:
+                yield row
     except Exception as exc:  # any parser failure on untrusted bytes means a bad payload
         raise InvalidPayload(
             f"anp: {filename} row {read + 1}: unreadable worksheet ({type(exc).__name__}: {exc})"
         ) from None
 
 
-def _sheet_xml_bytes(content: bytes) -> int:
-    """The uncompressed size of the workbook's worksheet XML (0 when the zip is unreadable:
-    the reader then reports it)."""
+def _load_openpyxl(content: bytes) -> Any:
+    from openpyxl import load_workbook  # lazy: only the ANP worker pays for it
+
+    return load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+
+
+class _Book:
+    """What a row stream holds open; closed when the stream ends."""
+
+    def __init__(self, handle: Any) -> None:
+        self.handles = [handle]
+
+    def close(self) -> None:
+        for handle in self.handles:
+            handle.close()
+
+
+def _streamed_rows(
+    content: bytes, filename: str, book: _Book, rows: Iterator[Sequence[object]]
+) -> Iterator[Sequence[object]]:
+    """The stream reader's rows; from a row it does not recognise on, openpyxl's."""
+    from fuelpipe.adapters.sources._xlsx_stream import UnsupportedSheet
+
+    read = 0
     try:
-        with zipfile.ZipFile(io.BytesIO(content)) as archive:
-            return sum(
-                i.file_size for i in archive.infolist() if i.filename.startswith("xl/worksheets/")
-            )
-    except (zipfile.BadZipFile, OSError, ValueError):
-        return 0
+        for row in rows:
+            read += 1
+            yield row
+    except UnsupportedSheet as exc:
+        logger.info("anp: %s row %d: %s; read on with openpyxl", filename, read + 1, exc)
+    except Exception as exc:  # any parser failure on untrusted bytes means a bad payload
+        raise InvalidPayload(
+            f"anp: {filename} row {read + 1}: unreadable worksheet ({type(exc).__name__}: {exc})"
+        ) from None
+    else:
+        return
+    fallback = _load_openpyxl(content)
+    book.handles.append(fallback)
+    yield from _openpyxl_rows(fallback, filename, skip=read)
 
 
 def _open_rows(
-    content: bytes, filename: str, calamine_max_bytes: int
-) -> tuple[Any, Iterator[Sequence[object]]]:
+    content: bytes, filename: str, reader: str
+) -> tuple[_Book, Iterator[Sequence[object]]]:
     """(workbook to close, rows of its first sheet from row 1)."""
+    from fuelpipe.adapters.sources._xlsx_stream import UnsupportedSheet, open_rows
+
+    if reader not in READERS:
+        raise ValueError(f"anp: unknown reader {reader!r}")
     try:
-        if _sheet_xml_bytes(content) > calamine_max_bytes:
-            # openpyxl stays for sheets too large to hold (see CALAMINE_MAX_SHEET_BYTES).
-            from openpyxl import load_workbook  # lazy: only the ANP worker pays for it
-
-            book: Any = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-            return book, _openpyxl_rows(book, filename)
-        from python_calamine import CalamineWorkbook  # lazy: only the ANP worker pays for it
-
-        book = CalamineWorkbook.from_filelike(io.BytesIO(content))
-        return book, _sheet_rows(book.get_sheet_by_index(0), filename)
+        if reader == "stream":
+            try:
+                archive, rows = open_rows(io.BytesIO(content))
+            except UnsupportedSheet as exc:
+                logger.info("anp: %s: %s; read with openpyxl", filename, exc)
+            else:
+                book = _Book(archive)
+                return book, _streamed_rows(content, filename, book, rows)
+        loaded = _load_openpyxl(content)
+        return _Book(loaded), _openpyxl_rows(loaded, filename)
     except Exception as exc:  # any parser failure on untrusted bytes means a bad payload
         raise InvalidPayload(
             f"anp: {filename}: not a readable workbook ({type(exc).__name__}: {exc})"
@@ -294,13 +371,13 @@ def stream_workbook(
     keep: Keep | None = None,
     covered: set[date] | None = None,
     seen: dict[tuple[str, date], int] | None = None,
-    calamine_max_bytes: int = CALAMINE_MAX_SHEET_BYTES,
+    reader: str = "stream",
 ) -> Iterator[Observation]:
     """The observations of an ANP workbook as a stream, in the workbook's row order.
 
     The workbook is opened and its header checked now (an InvalidPayload is raised here); the
-    rows are turned into Python values lazily, one at a time (python-calamine holds the sheet's
-    cells as compact Rust values; openpyxl streams sheets above ``calamine_max_bytes``).
+    rows are turned into Python values lazily, one at a time, by ``reader`` (see READERS), so
+    memory does not grow with the sheet.
     ``missing`` and ``problems`` fill while the stream is read and are complete once it ends. A
     (key, date) seen on several rows (the real monthly file has some) is yielded again only when
     the new row covers more stations, so the last one yielded for a key and date is the survey's
@@ -309,7 +386,7 @@ def stream_workbook(
     """
     if fetch_unit not in _REQUIRED:
         raise ValueError(f"anp: unknown fetch unit {fetch_unit!r}")
-    book, rows = _open_rows(content, filename, calamine_max_bytes)
+    book, rows = _open_rows(content, filename, reader)
     try:
         try:
             header_row, columns = _find_header(rows)
@@ -326,12 +403,11 @@ def stream_workbook(
     except BaseException:
         book.close()
         raise
-    reader = _RowReader(fetch_unit, columns, filename)
     return _stream_rows(
         book,
         rows,
         header_row,
-        reader,
+        _RowReader(fetch_unit, columns, filename),
         keep,
         missing,
         problems,
@@ -370,19 +446,18 @@ def _stream_rows(
     seen: dict[tuple[str, date], int],
 ) -> Iterator[Observation]:
     # seen: (key, date) -> stations of the row yielded for it: small ints, not observations.
-    date_role = "month" if reader.monthly else "week"
     note = _Notes(problems)
 
     try:
         for number, row in enumerate(rows, start=header_row + 1):
-            if all(cell is None or (isinstance(cell, str) and not cell.strip()) for cell in row):
-                continue
-            where = f"anp: {reader.filename} row {number}"
             try:
                 key = reader.key(row)
-                day = _day(reader.cell(row, date_role), reader.monthly)
+                day = reader.day(row)
             except _Bad as exc:
-                note(f"{where}: {exc}; row skipped")
+                if not all(
+                    cell is None or (isinstance(cell, str) and not cell.strip()) for cell in row
+                ):  # a blank row is no problem
+                    note(f"{reader.where(number)}: {exc}; row skipped")
                 continue
             slot = (key, day)
             wanted = keep is None or keep(key, day)
@@ -390,7 +465,7 @@ def _stream_rows(
             try:
                 price = _decimal(raw_price)
             except _Bad as exc:
-                text = f"{where}: PREÇO MÉDIO REVENDA {exc}; row skipped"
+                text = f"{reader.where(number)}: PREÇO MÉDIO REVENDA {exc}; row skipped"
                 note(text)
                 if wanted and slot not in seen:  # a priced row wins over an unpriced one
                     missing[slot] = text
@@ -401,15 +476,20 @@ def _stream_rows(
                 continue
             if price is None:
                 if slot not in seen:
-                    missing[slot] = f"{where}: ANP published no price ({raw_price!r})"
+                    missing[slot] = (
+                        f"{reader.where(number)}: ANP published no price ({raw_price!r})"
+                    )
                 continue
-            obs = Observation(key, day, price, reader.attrs(row, note, where))
+            obs = Observation(key, day, price, reader.attrs(row, note, number))
             stations = _stations(obs)
             kept = seen.get(slot)
             if kept is not None:
                 # Seen in the real monthly file (GNV, 2014-08): several rows for one state and
                 # month. The row covering the most stations is the survey's main figure.
-                note(f"{where}: another row for {key} {day}; kept the one with the most stations")
+                note(
+                    f"{reader.where(number)}: another row for {key} {day}; "
+                    "kept the one with the most stations"
+                )
                 if kept > stations:
                     continue
             seen[slot] = stations

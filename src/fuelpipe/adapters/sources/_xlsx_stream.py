@@ -1,0 +1,358 @@
+"""The first worksheet of an XLSX workbook as a stream of rows, in bounded memory.
+
+Why not a library: openpyxl's read-only mode streams, but through ElementTree events, ~25 s for
+the 82 MB worksheet of a 20-year ANP states workbook; python-calamine is fast but holds every
+cell of the sheet (~2x its XML, +180 MiB there) and has no streaming reader. This reader
+inflates the worksheet part a chunk at a time and reads its ``<row>``/``<c>`` elements with
+regular expressions, so memory is one chunk and its rows. It gives the values openpyxl's
+``iter_rows(values_only=True)`` gives (tests/unit/sources/test_anp_readers.py compares them on
+every bundled workbook): shared and inline strings, numbers (as floats, the way python-calamine
+gave them to the scraper before: openpyxl's 5 is 5.0 here, equal, and an ANP price of 5 stays
+stored as "5.0"), numbers in a date
+format as datetimes (openpyxl's date-format rule and epoch conversion, restated here: importing
+openpyxl costs the process ~20 MiB), booleans, error
+codes as text, and an empty tuple for each row number the sheet skips. Anything it does not
+recognise (a cell it cannot parse, a workbook whose first sheet it cannot find) raises
+:class:`UnsupportedSheet`, and the caller reads the workbook with openpyxl instead.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from html import unescape
+from posixpath import join, normpath
+from typing import IO
+from xml.etree import ElementTree as ET
+
+CHUNK_BYTES = 1 << 20
+"""Inflated worksheet XML read at a time."""
+
+_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+_PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+_ROW_NUMBER = re.compile(rb'\sr="(\d+)"')
+# A cell as Excel and openpyxl write it: r, then optional s and t, then an optional formula and
+# value. A row whose cells do not all match this goes through _CELL_ANY.
+_CELL_FAST = re.compile(
+    rb'<c r="([A-Z]{1,3})\d+"(?: s="(\d+)")?(?: t="([a-zA-Z]+)")?'
+    rb"(?:/>|>(?:<f[^<]*(?:</f>)?)?(?:<v>([^<]*)</v>)?</c>)"
+)
+_CELL_ANY = re.compile(rb"<c\b([^>]*?)(?:/>|>(.*?)</c>)", re.S)
+_ATTR = re.compile(rb'([a-zA-Z:]+)="([^"]*)"')
+_VALUE = re.compile(rb"<v>([^<]*)</v>")
+_TEXT = re.compile(rb"<t\b[^>]*?(?:/>|>([^<]*)</t>)")
+_PHONETIC = re.compile(rb"<rPh\b.*?</rPh>", re.S)
+_COLUMN = re.compile(rb"[A-Z]{1,3}")
+
+
+class UnsupportedSheet(Exception):
+    """The workbook uses something this reader does not handle; read it with openpyxl."""
+
+
+def _column_index(letters: bytes) -> int:
+    index = 0
+    for ch in letters:
+        index = index * 26 + ch - 64
+    return index - 1
+
+
+def _first_sheet_part(archive: zipfile.ZipFile) -> str:
+    """The part of the workbook's first sheet (workbook.xml order, through its relationships)."""
+    try:
+        book = ET.fromstring(archive.read("xl/workbook.xml"))  # noqa: S314 - zip parts, no DTDs
+        rels = ET.fromstring(archive.read("xl/_rels/workbook.xml.rels"))  # noqa: S314
+    except (KeyError, ET.ParseError) as exc:
+        raise UnsupportedSheet(f"no workbook part: {exc}") from None
+    sheet = book.find(f"{_MAIN}sheets/{_MAIN}sheet")
+    if sheet is None:
+        raise UnsupportedSheet("the workbook lists no sheet")
+    rid = sheet.get(f"{_REL}id")
+    for rel in rels.iter(f"{_PKG_REL}Relationship"):
+        if rel.get("Id") == rid:
+            target = rel.get("Target", "")
+            part = target.lstrip("/") if target.startswith("/") else normpath(join("xl", target))
+            if part in archive.NameToInfo:
+                return part
+    raise UnsupportedSheet("the first sheet's part is missing")
+
+
+def _shared_strings(archive: zipfile.ZipFile) -> list[str]:
+    """The shared string table: each item's text runs joined (phonetic runs left out)."""
+    try:
+        data = archive.read("xl/sharedStrings.xml")
+    except KeyError:
+        return []
+    out: list[str] = []
+    for _event, item in ET.iterparse(_Bytes(data), events=("end",)):  # noqa: S314
+        if item.tag != f"{_MAIN}si":
+            continue
+        texts: list[str] = []
+        for child in item:  # <t>, or rich-text runs <r><t>; phonetic runs <rPh> left out
+            if child.tag == f"{_MAIN}t":
+                texts.append(child.text or "")
+            elif child.tag == f"{_MAIN}r":
+                texts.extend(t.text or "" for t in child.iter(f"{_MAIN}t"))
+        out.append("".join(texts))
+        item.clear()
+    return out
+
+
+class _Bytes:
+    """A minimal file object over bytes, for iterparse."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data, self.at = data, 0
+
+    def read(self, size: int = -1) -> bytes:
+        end = len(self.data) if size < 0 else self.at + size
+        chunk = self.data[self.at : end]
+        self.at += len(chunk)
+        return chunk
+
+
+BUILTIN_DATE_FORMATS = frozenset({14, 15, 16, 17, 18, 19, 20, 21, 22, 45, 47})
+"""The built-in number formats (ECMA-376 18.8.30) that are dates or times."""
+BUILTIN_ELAPSED_FORMAT = 46
+"""[h]:mm:ss: elapsed time (openpyxl gives a timedelta; left to it)."""
+_FORMAT_LITERALS = re.compile(r'".*?"|\[(?!hh?\]|mm?\]|ss?\])[^\]]*\]')
+_DATE_CODE = re.compile(r"(?<![_\\])[dmhysDMHYS]")
+_ELAPSED = re.compile(r"\[(?:hh?|mm?|ss?)\]", re.I)
+# Naive, as openpyxl gives them: a workbook cell has no time zone.
+WINDOWS_1900 = datetime(1899, 12, 30)  # noqa: DTZ001
+MAC_1904 = datetime(1904, 1, 1)  # noqa: DTZ001
+_FIRST_PLAIN_SERIAL = 61
+"""1900-03-01: below it the 1900 system counts Excel's phantom 1900-02-29 (left to openpyxl)."""
+
+
+def is_date_format(code: str) -> bool:
+    """A number format that shows a date or time (openpyxl's rule: first section, quoted text
+    and [colour]/[$-locale] brackets ignored, then any of d m h y s)."""
+    first = _FORMAT_LITERALS.sub("", code.split(";", maxsplit=1)[0])
+    return _DATE_CODE.search(first) is not None
+
+
+def _date_styles(archive: zipfile.ZipFile) -> tuple[frozenset[int], frozenset[int]]:
+    """(indices of the cell formats whose number format is a date, those showing elapsed time
+    such as [h]:mm, which this reader leaves to openpyxl)."""
+    try:
+        styles = ET.fromstring(archive.read("xl/styles.xml"))  # noqa: S314
+    except KeyError:
+        return frozenset(), frozenset()
+    except ET.ParseError as exc:
+        raise UnsupportedSheet(f"unreadable styles: {exc}") from None
+    codes: dict[int, str] = {}
+    for fmt in styles.iter(f"{_MAIN}numFmt"):
+        codes[int(fmt.get("numFmtId", "0"))] = fmt.get("formatCode", "")
+    xfs = styles.find(f"{_MAIN}cellXfs")
+    dates: set[int] = set()
+    elapsed: set[int] = set()
+    for i, xf in enumerate([] if xfs is None else xfs.iter(f"{_MAIN}xf")):
+        number = int(xf.get("numFmtId", "0"))
+        code = codes.get(number)
+        if code is None:
+            if number in BUILTIN_DATE_FORMATS:
+                dates.add(i)
+            elif number == BUILTIN_ELAPSED_FORMAT:
+                elapsed.add(i)
+        elif _ELAPSED.search(code):
+            elapsed.add(i)
+        elif is_date_format(code):
+            dates.add(i)
+    return frozenset(dates), frozenset(elapsed)
+
+
+def _epoch(archive: zipfile.ZipFile) -> datetime:
+    book = ET.fromstring(archive.read("xl/workbook.xml"))  # noqa: S314
+    pr = book.find(f"{_MAIN}workbookPr")
+    flag = None if pr is None else pr.get("date1904")
+    return MAC_1904 if flag in ("1", "true") else WINDOWS_1900
+
+
+def from_excel(serial: float, epoch: datetime) -> datetime:
+    """A date serial as a datetime, to the millisecond (openpyxl's conversion); serials before
+    1900-03-01 in the 1900 system, and times without a date, raise UnsupportedSheet."""
+    if serial < (_FIRST_PLAIN_SERIAL if epoch == WINDOWS_1900 else 1):
+        raise UnsupportedSheet(f"date serial {serial}")
+    day, fraction = divmod(serial, 1)
+    return epoch + timedelta(days=day, milliseconds=round(fraction * 86_400_000))
+
+
+_DATES_KEPT = 4096
+"""Distinct date serials whose datetimes are remembered (then forgotten, to bound memory)."""
+
+
+class _Cells:
+    """Turns one cell's raw parts into the value openpyxl gives for it."""
+
+    def __init__(
+        self, strings: list[str], styles: tuple[frozenset[int], frozenset[int]], epoch: datetime
+    ) -> None:
+        self.strings = strings
+        self.date_styles = {str(i).encode() for i in styles[0]}
+        self.elapsed_styles = {str(i).encode() for i in styles[1]}
+        self.epoch = epoch
+        self.columns: dict[bytes, int] = {}
+        self.layout: list[bytes] = []
+        """The column letters of the last row read with none skipped."""
+        self.dates: dict[bytes, datetime] = {}
+
+    def column(self, letters: bytes) -> int:
+        index = self.columns.get(letters)
+        if index is None:
+            index = self.columns[letters] = _column_index(letters)
+        return index
+
+    def value(self, style: bytes, kind: bytes, raw: bytes | None) -> object:  # noqa: PLR0911 - one per cell type
+        if not raw:
+            return None
+        if kind == b"s":
+            return self.strings[int(raw)]
+        if not kind or kind == b"n":
+            if style in self.date_styles:  # a week's rows share their dates: converted once
+                found = self.dates.get(raw)
+                if found is None:
+                    if len(self.dates) >= _DATES_KEPT:
+                        self.dates.clear()
+                    found = self.dates[raw] = from_excel(float(raw), self.epoch)
+                return found
+            if style in self.elapsed_styles:
+                raise UnsupportedSheet(f"elapsed-time format on {raw!r}")
+            return float(raw)
+        if kind in (b"str", b"inlineStr", b"e"):
+            return unescape(raw.decode())
+        if kind == b"b":
+            return raw == b"1"
+        if kind == b"d":
+            return datetime.fromisoformat(raw.decode())
+        raise UnsupportedSheet(f"cell type {kind!r}")
+
+
+def _row_values(body: bytes, cells: _Cells) -> tuple[object, ...]:
+    """The values of one row's cells, by column (gaps as None, trailing empties kept).
+
+    The common row has its cells in columns A, B, C... with none skipped, the same layout row
+    after row: that is checked once per layout, and its shared strings and plain numbers are
+    converted inline; dates and the other kinds go through :meth:`_Cells.value`.
+    """
+    found = _CELL_FAST.findall(body)
+    if len(found) != body.count(b"<c ") + body.count(b"<c>") + body.count(b"<c/"):
+        return _row_values_slow(body, cells)
+    layout = [cell[0] for cell in found]
+    if layout != cells.layout:
+        if [cells.column(letters) for letters in layout] != list(range(len(layout))):
+            return _placed(found, cells)
+        cells.layout = layout
+    strings, dates, value = cells.strings, cells.date_styles, cells.value
+    return tuple(
+        [
+            strings[int(raw)]
+            if kind == b"s" and raw
+            else float(raw)
+            if not kind and raw and style not in dates and not cells.elapsed_styles
+            else value(style, kind, raw)
+            for _, style, kind, raw in found
+        ]
+    )
+
+
+def _placed(found: list[tuple[bytes, bytes, bytes, bytes]], cells: _Cells) -> tuple[object, ...]:
+    """A row whose cells skip columns: each value at its column, None between."""
+    out: list[object] = []
+    for letters, style, kind, raw in found:
+        index = cells.column(letters)
+        if index > len(out):
+            out.extend([None] * (index - len(out)))
+        elif index < len(out):
+            raise UnsupportedSheet("cells out of column order")
+        out.append(cells.value(style, kind, raw))
+    return tuple(out)
+
+
+def _row_values_slow(body: bytes, cells: _Cells) -> tuple[object, ...]:
+    """Any attribute order, inline strings, rich text: one regex per part of each cell."""
+    out: list[object] = []
+    for attrs_raw, inner in _CELL_ANY.findall(body):
+        attrs = dict(_ATTR.findall(attrs_raw))
+        ref = attrs.get(b"r")
+        if ref is None:
+            index = len(out)
+        else:
+            letters = _COLUMN.match(ref)
+            if letters is None:
+                raise UnsupportedSheet(f"cell reference {ref!r}")
+            index = cells.column(letters.group())
+        if index > len(out):
+            out.extend([None] * (index - len(out)))
+        elif index < len(out):
+            raise UnsupportedSheet("cells out of column order")
+        kind = attrs.get(b"t", b"")
+        if kind == b"inlineStr":
+            texts = _TEXT.findall(_PHONETIC.sub(b"", inner))
+            out.append(unescape(b"".join(texts).decode()) if texts else None)
+            continue
+        value = _VALUE.search(inner)
+        out.append(cells.value(attrs.get(b"s", b"0"), kind, value.group(1) if value else None))
+    return tuple(out)
+
+
+def _rows_in(text: bytes, cells: _Cells, last: list[int]) -> Iterator[tuple[object, ...]]:
+    """The rows of a stretch of sheet XML that ends at a row's end (or the part's end)."""
+    for piece in text.split(b"</row>"):
+        start = piece.find(b"<row")
+        while start >= 0:  # rows written <row .../> (no cells) come before the next full one
+            close = piece.find(b">", start)
+            if close < 0:
+                raise UnsupportedSheet("a row tag without its end")
+            head = piece[start:close]
+            number_match = _ROW_NUMBER.search(head)
+            number = int(number_match.group(1)) if number_match else last[0] + 1
+            if number <= last[0]:
+                raise UnsupportedSheet("rows out of order")
+            yield from ((),) * (number - last[0] - 1)  # rows the sheet skips, as openpyxl does
+            last[0] = number
+            if head.endswith(b"/"):
+                yield ()
+                start = piece.find(b"<row", close)
+                continue
+            yield _row_values(piece[close + 1 :], cells)
+            break
+
+
+def open_rows(content: IO[bytes]) -> tuple[zipfile.ZipFile, Iterator[tuple[object, ...]]]:
+    """(archive to close, rows of the first sheet from row 1), read lazily.
+
+    The workbook's small parts are read now (raising UnsupportedSheet or a zip error); the
+    worksheet part is inflated and parsed as the rows are read.
+    """
+    archive = zipfile.ZipFile(content)
+    try:
+        part = _first_sheet_part(archive)
+        cells = _Cells(_shared_strings(archive), _date_styles(archive), _epoch(archive))
+    except BaseException:
+        archive.close()
+        raise
+    return archive, _stream(archive, part, cells)
+
+
+def _stream(archive: zipfile.ZipFile, part: str, cells: _Cells) -> Iterator[tuple[object, ...]]:
+    last = [0]
+    pending = b""
+    with archive.open(part) as stream:
+        while True:
+            chunk = stream.read(CHUNK_BYTES)
+            if not chunk:
+                break
+            pending += chunk
+            end = pending.rfind(b"</row>")
+            if end < 0:
+                continue
+            end += len(b"</row>")
+            yield from _rows_in(pending[:end], cells, last)
+            pending = pending[end:]
+    end = pending.find(b"</sheetData>")
+    if end < 0 and b"<sheetData/>" not in pending:
+        raise ValueError("the worksheet ends before its </sheetData>: truncated")
+    yield from _rows_in(pending if end < 0 else pending[:end], cells, last)
