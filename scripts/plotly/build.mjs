@@ -3,8 +3,9 @@
 //
 //   node scripts/plotly/build.mjs [out-dir]      (default: src/fuelpipe/dashboard/static)
 //
-// Writes plotly-partial.min.js with its .gz and .br forms (precompressed for the server).
-import { build } from "esbuild";
+// Writes plotly-partial.min.js, and app.min.js (the page's own scripts, in the order index.html
+// runs them, minified), each with its .gz and .br forms (precompressed for the server).
+import { build, transform } from "esbuild";
 import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -45,18 +46,35 @@ const result = await build({
   write: false,
   logLevel: "warning",
 });
-const js = Buffer.from(result.outputFiles[0].contents);
 mkdirSync(out, { recursive: true });
-const name = join(out, "plotly-partial.min.js");
-writeFileSync(name, js);
-writeFileSync(name + ".gz", gzipSync(js, { level: 9 }));
-writeFileSync(
-  name + ".br",
-  brotliCompressSync(js, {
-    params: {
-      [constants.BROTLI_PARAM_QUALITY]: 11,
-      [constants.BROTLI_PARAM_SIZE_HINT]: js.length,
-    },
-  }),
-);
-console.log(`${name}: ${js.length} bytes`);
+
+function emit(file, js) {
+  const name = join(out, file);
+  writeFileSync(name, js);
+  writeFileSync(name + ".gz", gzipSync(js, { level: 9 }));
+  writeFileSync(
+    name + ".br",
+    brotliCompressSync(js, {
+      params: {
+        [constants.BROTLI_PARAM_QUALITY]: 11,
+        [constants.BROTLI_PARAM_SIZE_HINT]: js.length,
+      },
+    }),
+  );
+  console.log(`${name}: ${js.length} bytes`);
+}
+
+emit("plotly-partial.min.js", Buffer.from(result.outputFiles[0].contents));
+
+// The page's own scripts (each an IIFE on window globals), concatenated in index.html's order.
+const staticDir = join(root, "src/fuelpipe/dashboard/static");
+const APP_SCRIPTS = ["i18n.js", "app.js", "outlook.js", "live.js"];
+const source = APP_SCRIPTS.map((f) => readFileSync(join(staticDir, f), "utf8")).join(";\n");
+const app = await transform(source, {
+  loader: "js",
+  minify: true,
+  target: ["es2018"],
+  legalComments: "none",
+  banner: `/* fuelpipe dashboard: ${APP_SCRIPTS.join(", ")} minified by scripts/plotly/build.mjs; do not edit. */`,
+});
+emit("app.min.js", Buffer.from(app.code));

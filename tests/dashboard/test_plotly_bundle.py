@@ -1,4 +1,6 @@
-"""The dashboard's partial Plotly bundle: committed, reproducible, precompressed, hash-cached."""
+"""The dashboard's partial Plotly bundle and its minified app scripts: committed, reproducible
+(so the committed app.min.js is never stale against app.js and its siblings), precompressed,
+hash-cached."""
 
 from __future__ import annotations
 
@@ -14,12 +16,14 @@ from fastapi.testclient import TestClient
 
 from fuelpipe.adapters.sqlite_store import SqliteStore
 from fuelpipe.dashboard.app import create_app
-from fuelpipe.dashboard.static_assets import PLOTLY_PARTIAL, STATIC_DIR, asset
+from fuelpipe.dashboard.static_assets import APP_BUNDLE, PLOTLY_PARTIAL, STATIC_DIR, asset
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
 
 ROOT = Path(__file__).resolve().parents[2]
 BUNDLE = STATIC_DIR / PLOTLY_PARTIAL
-FORMS = (PLOTLY_PARTIAL, PLOTLY_PARTIAL + ".gz", PLOTLY_PARTIAL + ".br")
+FORMS = tuple(
+    f"{name}{form}" for name in (PLOTLY_PARTIAL, APP_BUNDLE) for form in ("", ".gz", ".br")
+)
 
 
 def _node() -> str:
@@ -102,3 +106,14 @@ def test_the_page_names_the_bundle_by_hash_and_it_is_cached_for_a_year(
     assert "immutable" not in stale.headers["cache-control"]
     assert stale.headers["content-encoding"] == "gzip"
     assert stale.content == BUNDLE.read_bytes()
+
+
+def test_the_page_loads_its_own_scripts_as_one_minified_hashed_file(client: TestClient) -> None:
+    found = asset(APP_BUNDLE)
+    assert found is not None
+    page = client.get("/").text
+    assert f'<script src="/static/{APP_BUNDLE}?h={found.hash}" defer></script>' in page
+    for source in ("i18n.js", "app.js", "outlook.js", "live.js"):
+        assert f"/static/{source}" not in page  # one request instead of four
+    sources = sum(len((STATIC_DIR / s).read_bytes()) for s in ("i18n.js", "app.js", "outlook.js"))
+    assert len(found.body) < sources  # minified

@@ -1,9 +1,10 @@
 """The page's static files, read once into memory, served with ETag, gzip and cache headers.
 
 Plotly comes as a partial bundle (``plotly-partial.min.js``: only the trace types the panel
-draws, built from plotly.js's npm package by ``make plotly``), precompressed beside it
-(``.br``, ``.gz``). The page names it with its content hash (``?h=``), and a request carrying
-the current hash is cached for a year: a new bundle is a new URL.
+draws, built from plotly.js's npm package by ``make plotly``) and the page's own scripts as one
+minified file (``app.min.js``, built by the same command), each precompressed beside it
+(``.br``, ``.gz``). The page names both with their content hash (``?h=``), and a request
+carrying the current hash is cached for a year: a new bundle is a new URL.
 """
 
 from __future__ import annotations
@@ -30,6 +31,10 @@ MEDIA_TYPES = {
 
 
 PLOTLY_PARTIAL = "plotly-partial.min.js"
+APP_BUNDLE = "app.min.js"
+"""The page's own scripts (i18n, app, outlook, live), minified by ``make plotly``."""
+HASHED = (PLOTLY_PARTIAL, APP_BUNDLE)
+"""Built files the page names by their content hash."""
 IMMUTABLE_S = 365 * 24 * 3600
 
 
@@ -90,13 +95,13 @@ def asset(name: str) -> Asset | None:
     if path is None:
         return None
     if name == "index.html":
-        plotly = asset(PLOTLY_PARTIAL)
-        if plotly is not None:
-            src = f'src="/static/{PLOTLY_PARTIAL}"'
-            page = path.read_text(encoding="utf-8").replace(
-                src, f'src="/static/{PLOTLY_PARTIAL}?h={plotly.hash}"'
-            )
-            return _load(path, page.encode())
+        page = path.read_text(encoding="utf-8")
+        for built in HASHED:
+            found = asset(built)
+            if found is not None:
+                src = f'src="/static/{built}"'
+                page = page.replace(src, f'src="/static/{built}?h={found.hash}"')
+        return _load(path, page.encode())
     return _load(path)
 
 
