@@ -68,6 +68,9 @@ def main() -> int:
         lines.append(f"| {r.area} | {r.metric} | {r.fmt_value()} | {r.unit} | {r.goal} | {met} |")
     if failed:
         lines += ["", f"Benchmarks that failed to run: {', '.join(failed)}."]
+    notes = ROOT / "bench" / "NOTES.md"  # the hand-written reading, kept beside the numbers
+    if notes.is_file():
+        lines += ["", notes.read_text().rstrip()]
     out = ROOT / "docs" / "BENCHMARKS.md"
     if not only:
         out.parent.mkdir(exist_ok=True)
