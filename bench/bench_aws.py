@@ -73,22 +73,41 @@ def history(key: str) -> list[Record]:
     return out
 
 
-def write_throughput(client: Any, table: str) -> list[BenchRow]:
-    """BatchWriteItem through the store vs one PutItem per item, in the same run."""
+def write_throughput(client: Any, table: str, rounds: int = 5) -> list[BenchRow]:
+    """BatchWriteItem through the store vs one PutItem per item, in the same run: ``rounds``
+    interleaved rounds (order alternating, each on fresh keys of a table that grows for both
+    alike), the median of each side's per-round rate."""
     store = DynamoDbStore(client, table)
     calls = count_calls(client)
     records = [r for key in SCAN_KEYS for r in history(key)]
-    started = time.perf_counter()
-    store.put_records(records)
-    batch_rate = len(records) / (time.perf_counter() - started)
-    batch_requests = calls["BatchWriteItem"]
-
     singles = [r.with_(key="CURRENCY#GBP") for r in records[:SINGLE_WRITES]]
     stamp = items.iso_utc(NOW)
-    started = time.perf_counter()
-    for r in singles:
-        client.put_item(TableName=table, Item=items.ok_item(r, stamp))
-    single_rate = len(singles) / (time.perf_counter() - started)
+    batch_rates: list[float] = []
+    single_rates: list[float] = []
+
+    def batch(part: list[Record]) -> None:
+        started = time.perf_counter()
+        store.put_records(part)
+        batch_rates.append(len(part) / (time.perf_counter() - started))
+
+    def single(part: list[Record]) -> None:
+        started = time.perf_counter()
+        for r in part:
+            client.put_item(TableName=table, Item=items.ok_item(r, stamp))
+        single_rates.append(len(part) / (time.perf_counter() - started))
+
+    for n in range(rounds):
+        mine = records[n::rounds]
+        theirs = singles[n::rounds]
+        if n % 2:
+            single(theirs)
+            batch(mine)
+        else:
+            batch(mine)
+            single(theirs)
+    batch_requests = calls["BatchWriteItem"]
+    batch_rate = statistics.median(batch_rates)
+    single_rate = statistics.median(single_rates)
     ratio = batch_rate / single_rate
     return [
         BenchRow(AREA, f"BatchWriteItem via store ({len(records):,} items)", batch_rate, "items/s"),
