@@ -204,8 +204,9 @@ def refresh_when_changed(
 ) -> OutlookReport | None:
     """Refresh the outlook if the data version moved since the last refresh; None if not.
 
-    What a scheduled function calls (the AWS home has no pipeline cycle to hang the refresh
-    on): a call that finds nothing new costs two small reads. A refresh that stored or scored
+    What `watch` calls after each tick and the AWS home's ``outlook`` function on its schedule
+    (neither has a cycle's end to hang the refresh on): a call that finds nothing new costs
+    two small reads. A refresh that stored or scored
     forecasts moves the data version itself (the dashboard's outlook view then recomputes)
     and remembers that version, so the next call has nothing to do. When other data landed
     during the refresh, the version is not remembered and the next call refreshes again.
@@ -213,6 +214,9 @@ def refresh_when_changed(
     """
     version = data_version(store)
     if not force and store.get_meta(OUTLOOK_VERSION) == version:
+        return None
+    if importlib.util.find_spec("numpy") is None:
+        logger.info("outlook skipped: numpy is not installed (pip install 'fuelpipe[dashboard]')")
         return None
     report = refresh_outlook(store, catalog, now)
     landed_meanwhile = data_version(store) != version

@@ -2,8 +2,9 @@
 
 Each tick: find the series whose latest publication is out and not stored (a cheap step before
 the gap scan), fetch only those (a due date still PENDING inside its window is polled again;
-conditional requests make an unchanged answer a 304), drain the queue, recheck, run the
-``after_tick`` hook (alerts), then sleep until the next poll or publication.
+conditional requests make an unchanged answer a 304), drain the queue, recheck, refresh the
+outlook if the data version moved, run the ``after_tick`` hook (alerts, which then see the
+fresh outlook), then sleep until the next poll or publication.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from fuelpipe.stages.context import StageContext
 from fuelpipe.stages.cycle import CycleReport, drain
 from fuelpipe.stages.due import Due, due_status, next_wake
 from fuelpipe.stages.orchestrate import orchestrate
+from fuelpipe.stages.outlook import OutlookReport, refresh_when_changed
 from fuelpipe.stages.recheck import recheck
 
 MIN_SLEEP_S = 1.0
@@ -37,6 +39,8 @@ class Tick:
     report: CycleReport | None = None
     wake_at: datetime | None = None
     alerts: int = 0
+    outlook: OutlookReport | None = None
+    """The outlook refresh this tick made (None: the data version had not moved)."""
 
     def heartbeat(self) -> str:
         """One line for the console."""
@@ -80,6 +84,7 @@ def tick(
         if recheck_report.messages_sent:
             out.report = CycleReport(recheck=recheck_report)
             out.report.scrape.add(drain(app))
+    out.outlook = refresh_when_changed(app.store, app.catalog, app.clock.now())
     if after_tick is not None:
         out.alerts = after_tick(app)
     after = app.clock.now()
