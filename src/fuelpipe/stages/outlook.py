@@ -206,11 +206,11 @@ def refresh_when_changed(
 
     What `watch` calls after each tick and the AWS home's ``outlook`` function on its schedule
     (neither has a cycle's end to hang the refresh on): a call that finds nothing new costs
-    two small reads. A refresh that stored or scored
-    forecasts moves the data version itself (the dashboard's outlook view then recomputes)
-    and remembers that version, so the next call has nothing to do. When other data landed
-    during the refresh, the version is not remembered and the next call refreshes again.
-    ``force`` refreshes anyway (the daily run: prices become known as time passes, too).
+    two small reads. A refresh that stored or scored forecasts moves the data version itself
+    (the dashboard's outlook view then recomputes) and remembers that version, so the next
+    call has nothing to do. When other data landed during the refresh, the version is not
+    remembered and the next call refreshes again. ``force`` refreshes anyway (the daily run:
+    prices become known as time passes, too).
     """
     version = data_version(store)
     if not force and store.get_meta(OUTLOOK_VERSION) == version:
