@@ -185,10 +185,17 @@ def score_published(store: Store, key: str, published: Mapping[date, float]) -> 
     return steps
 
 
-def after_cycle(store: Store, catalog: Catalog, now: datetime) -> OutlookReport | None:
-    """The hook the pipeline cycle calls: refresh the outlook (None when numpy is absent)."""
+def _model_installed() -> bool:
+    """True when numpy (the outlook model's one dependency) is importable; else one log line."""
     if importlib.util.find_spec("numpy") is None:
         logger.info("outlook skipped: numpy is not installed (pip install 'fuelpipe[dashboard]')")
+        return False
+    return True
+
+
+def after_cycle(store: Store, catalog: Catalog, now: datetime) -> OutlookReport | None:
+    """The hook the pipeline cycle calls: refresh the outlook (None when numpy is absent)."""
+    if not _model_installed():
         return None
     report = refresh_outlook(store, catalog, now)
     logger.info("outlook: %s", report.as_dict())
@@ -215,8 +222,7 @@ def refresh_when_changed(
     version = data_version(store)
     if not force and store.get_meta(OUTLOOK_VERSION) == version:
         return None
-    if importlib.util.find_spec("numpy") is None:
-        logger.info("outlook skipped: numpy is not installed (pip install 'fuelpipe[dashboard]')")
+    if not _model_installed():
         return None
     report = refresh_outlook(store, catalog, now)
     landed_meanwhile = data_version(store) != version

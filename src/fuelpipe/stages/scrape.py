@@ -211,10 +211,7 @@ def _store_values(
     revisions: list[tuple[Observation, Decimal]] = []
     for (key, day), obs in got.items():
         series = by_key[key]
-        attrs: dict[str, AttrValue] = {
-            **obs.attrs,
-            PUBLISHED_AT: _published_at(series.schedule, day),
-        }
+        attrs: dict[str, AttrValue] = {**obs.attrs, **freshness_attrs(series, day)}
         if not _expected(series.calendar, day):
             attrs[CALENDAR_ATTR] = UNEXPECTED
             report.unexpected += 1

@@ -6,13 +6,13 @@ a column, not once per row: a 4-week file of ~80,000 records has about 30 collec
 1,000 prices, 7 product and 3 unit labels, so the per-row work is hash lookups Polars does in
 native code. The reason text is built, row by row, only for the records that fail.
 
-Two readers give the same frame (the 16 ANP columns as text, the record index ``idx`` and the
-file ``line``):
+Two readers give the same records (the 16 ANP columns as text, the record index ``idx`` and
+the file ``line``):
 
-- ``read_fast``: Polars' multi-threaded CSV reader. It accepts a file only when every record
-  has exactly 16 fields and sits on one line, which it proves from the frame itself (a 17th
-  sentinel column stays empty, the last column is never missing) and from the file's newline
-  count. Any doubt returns None.
+- ``batches_fast``: Polars' streaming CSV reader, a batch at a time. It vouches for a file
+  only when every record has exactly 16 fields and sits on one line, which it proves from the
+  batches themselves (a 17th sentinel column stays empty, the last column is never missing)
+  and from the file's newline count; any doubt raises ``Malformed``.
 - ``read_exact``: DuckDB's CSV reader with ``store_rejects``, which rejects a record with the
   wrong number of fields and says which line it was on. Slower; used for the files the fast
   reader declines.
@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,12 +36,14 @@ from fuelpipe.domain.stations import (
     UNBRANDED,
     UNITS,
     lines_of_accepted,
+    month_of,
     parse_day,
     parse_price,
     product_of,
     reject_reason,
     trimmed,
     unit_of,
+    week_start,
 )
 
 if TYPE_CHECKING:
@@ -88,7 +91,7 @@ class Collected:
 
     rows: int = 0
     bad: list[tuple[int, str]] = field(default_factory=list)
-    parts: dict[tuple[str, str], list[pl.DataFrame]] = field(default_factory=dict)
+    parts: dict[tuple[str, str], pl.DataFrame] = field(default_factory=dict)
 
 
 def _newlines(path: Path) -> tuple[int, bool]:
@@ -180,12 +183,11 @@ def collect(
     del everything
     for (code, key), part in parts.items():
         fuel = FUELS[int(code)]
-        out.parts[(fuel, f"{int(key) // 100:04d}-{int(key) % 100:02d}")] = [
-            part.with_columns(
-                unit=pl.lit(FUEL_UNITS[fuel], dtype=pl.String),  # what the validation checked
-                source_file=pl.lit(source, dtype=pl.String),
-            )
-        ]
+        month = month_of(date(int(key) // 100, int(key) % 100, 1))
+        out.parts[(fuel, month)] = part.with_columns(
+            unit=pl.lit(FUEL_UNITS[fuel], dtype=pl.String),  # what the validation checked
+            source_file=pl.lit(source, dtype=pl.String),
+        )
     return out
 
 
@@ -243,6 +245,12 @@ def _mapped(values: list[Any], column: str, parse: Callable[[Any], Any], dtype: 
     return pl.col(column).replace_strict(mapping, default=None, return_dtype=dtype)
 
 
+def _week_of(text: str) -> date | None:
+    """The survey week (its Sunday) of a collection-day field, by the domain's rule."""
+    day = parse_day(text)
+    return None if day is None else week_start(day)
+
+
 def _by_fuel(values: dict[str, Any], dtype: Any) -> Any:
     """A per-fuel constant, looked up from each row's fuel code (a small integer)."""
     pl = polars()
@@ -276,6 +284,7 @@ def validate(frame: pl.DataFrame) -> tuple[pl.DataFrame, list[tuple[int, str]]]:
             for c in TEXT_COLUMNS
         ),
         collected=_mapped(found["collected"], "collected", parse_day, pl.Date),
+        week=_mapped(found["collected"], "collected", _week_of, pl.Date),
         price=_mapped(found["price"], "price", parse_price, pl.Float64),
         purchase=_mapped(purchases, "purchase_price", parse_price, pl.Float64),
         purchase_bad=_mapped(
@@ -320,7 +329,7 @@ def validate(frame: pl.DataFrame) -> tuple[pl.DataFrame, list[tuple[int, str]]]:
         "idx",
         *TEXT_COLUMNS,
         "collected",
-        week=col("collected") - pl.duration(days=col("collected").dt.weekday() % 7),
+        "week",
         price="price",
         purchase_price="purchase",
         brand="brand",

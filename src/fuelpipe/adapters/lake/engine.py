@@ -243,7 +243,7 @@ class StationLake:
 
     def _merge(
         self,
-        parts: dict[tuple[str, str], list[pl.DataFrame]],
+        parts: dict[tuple[str, str], pl.DataFrame],
         report: FileReport,
         scratch: Path,
     ) -> None:
@@ -253,12 +253,10 @@ class StationLake:
         plr = polars()
         key = ["cnpj", "collected"]  # the product is the partition's
         jobs: list[tuple[str, str, pl.DataFrame, int]] = []
-        for (product, month), pieces in sorted(parts.items()):
-            part = plr.concat(pieces)
+        for (product, month), part in sorted(parts.items()):
             twice = part.select(plr.struct(key).is_duplicated().any()).item()
             unique = part.unique(subset=key, keep="first", maintain_order=True) if twice else part
             report.duplicates_in_file += part.height - unique.height
-            del part
             found = self.storage.fetch_partition(product, month, scratch)
             if found is None:
                 jobs.append((product, month, unique, unique.height))

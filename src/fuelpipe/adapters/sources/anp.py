@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from types import MappingProxyType
 from typing import Any
 
@@ -104,22 +105,14 @@ class ParsedWorkbook:
     problems: list[str] = field(default_factory=list)
 
 
-_FLOATS: dict[float, Decimal] = {}
-
-
 def _decimal(value: object) -> Decimal | None:
     """A numeric cell as a Decimal; None for '-' and blanks; _Bad for anything else."""
     if type(value) is float:  # the common cell: remembered (prices and counts repeat)
-        found = _FLOATS.get(value)
-        if found is None:
-            found = _float_decimal(value)
-            if len(_FLOATS) >= _MEMO_ENTRIES:
-                _FLOATS.clear()
-            _FLOATS[value] = found
-        return found
+        return _float_decimal(value)
     return _other_decimal(value)
 
 
+@lru_cache(maxsize=_MEMO_ENTRIES)
 def _float_decimal(value: float) -> Decimal:
     if not math.isfinite(value):
         raise _Bad(f"{value!r} is not a number")
