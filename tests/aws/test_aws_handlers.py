@@ -178,6 +178,29 @@ def test_scraper_reports_only_the_message_that_hit_a_transient_error(aws_home: A
     assert app.queue.dead_letters() == []
 
 
+def test_scraper_raises_when_every_message_failed_so_the_whole_batch_is_retried(
+    aws_home: AwsHome,
+) -> None:
+    keys = ("CURRENCY#USD", "CURRENCY#EUR")
+    app = aws_home.app(FixedClock(NOW), {"bcb": TableSource("bcb", ptax_values(*keys))})
+
+    def throttle(params: dict[str, Any], **_: Any) -> None:
+        error = {"Code": "ProvisionedThroughputExceededException", "Message": "throttled"}
+        raise ClientError({"Error": error}, "BatchWriteItem")
+
+    aws_home.dynamodb.meta.events.register("before-parameter-build.dynamodb.BatchWriteItem",
+                                           throttle)  # fmt: skip
+    app.queue.send([request(k, MARCH) for k in keys])
+    messages = drain(app.queue)
+    scraper = load_handler("scraper")
+
+    with pytest.raises(scraper.BatchFailed, match="all 2 messages of the batch failed"):
+        scraper.make_handler(lambda: app)(sqs_event(messages), FakeLambdaContext("scraper"))
+
+    assert all(app.store.present(key) == [] for key in keys)
+    assert app.queue.dead_letters() == []
+
+
 def test_scraper_resends_unprocessed_items_until_everything_is_written(aws_home: AwsHome) -> None:
     days = list(expected_between(get_calendar("ANBIMA"), date(2025, 1, 2), date(2025, 3, 31)))
     values = {("CURRENCY#USD", d): Decimal("5.9") + Decimal(i) / 100 for i, d in enumerate(days)}
