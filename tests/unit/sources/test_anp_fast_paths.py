@@ -29,7 +29,9 @@ def _reference_decimal(value: object) -> Decimal | None:
     if isinstance(value, float) and not isinstance(value, bool):
         if not math.isfinite(value):
             raise anp._Bad(f"{value!r} is not a number")
-        return Decimal(repr(round(value, anp.DECIMALS)))
+        # memoised as the reader does: 0.0 and -0.0 are one key, whichever came first
+        # (test_float_cells_convert_as_their_rounded_repr checks the conversion itself)
+        return anp._float_decimal(value)
     return anp._other_decimal(value)
 
 
