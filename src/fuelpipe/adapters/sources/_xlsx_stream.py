@@ -14,6 +14,13 @@ openpyxl costs the process ~20 MiB), booleans, error
 codes as text, and an empty tuple for each row number the sheet skips. Anything it does not
 recognise (a cell it cannot parse, a workbook whose first sheet it cannot find) raises
 :class:`UnsupportedSheet`, and the caller reads the workbook with openpyxl instead.
+
+Rows are read two ways. The general path finds a row's cells with one regular expression and
+converts them one by one. A row of a shape it has read before (the same columns, styles and
+types, its empty cells in the same places: ANP's rows, one after another) is matched whole by
+that shape's :class:`_Template`, one regular expression per shape learned from the first such
+row and checked against the general path's values for it, and its cells are converted by C
+calls (``float``, dict lookups) without a Python call per cell.
 """
 
 from __future__ import annotations
