@@ -99,7 +99,8 @@ def sheets(draw: st.DrawFn, kinds: tuple[str, ...] = KINDS) -> bytes:
         shape = draw(st.sampled_from(shapes))
         cells = [_cell(k, i, number, draw) for i, k in enumerate(shape) if k != "skip"]
         rows.append(f'<row r="{number}"{attrs}>{"".join(cells)}</row>')
-    return f"<sheetData>{''.join(rows)}</sheetData>".encode()
+    between = draw(st.sampled_from(["", "", "\n", "\n  "]))  # pretty-printed or not
+    return f"<sheetData>{between.join(rows)}</sheetData>".encode()
 
 
 def _cells(templates: bool) -> _xlsx_stream._Cells:

@@ -54,6 +54,7 @@ _VALUE = re.compile(rb"<v>([^<]*)</v>")
 _TEXT = re.compile(rb"<t\b[^>]*?(?:/>|>([^<]*)</t>)")
 _PHONETIC = re.compile(rb"<rPh\b.*?</rPh>", re.S)
 _COLUMN = re.compile(rb"[A-Z]{1,3}")
+_SPACES = re.compile(rb"\s*")
 
 
 class UnsupportedSheet(Exception):
@@ -429,6 +430,8 @@ def _rows_in(text: bytes, cells: _Cells, last: list[int]) -> Iterator[tuple[obje
     while pos < size:
         found = match(text, pos)
         if found is None:
+            spaces = _SPACES.match(text, pos)  # between rows of pretty-printed XML
+            pos = pos if spaces is None else spaces.end()
             for template in templates:  # most recently used first
                 found = template.match(text, pos)
                 if found is not None:
