@@ -170,11 +170,13 @@ def _bar(
 ) -> Observation | str:
     """Bar ``i`` (``raw``: its _FIELDS values) as an observation, or the reason it is not one."""
     # json_decimal of each, the common finite Decimal without a call
-    values = [x if type(x) is Decimal and x.is_finite() else json_decimal(x) for x in raw]
-    if None in values:
+    o, h, low, c, v = values = [
+        x if type(x) is Decimal and x.is_finite() else json_decimal(x) for x in raw
+    ]
+    if o is None or h is None or low is None or c is None or v is None:  # not `None in`:
+        # Decimal == None goes through the numbers ABCs
         nulls = ", ".join(name for name, x in zip(_FIELDS, values, strict=True) if x is None)
         return f"yahoo: null {nulls} in the bar: missing, not zero"
-    o, h, low, c, v = values
     if o == h == low == c and v == 0:
         # Not a published value: Yahoo emits such a bar on days B3 was closed, repeating the
         # last close with no trade behind it. In the real PETR4 history every one falls on a
