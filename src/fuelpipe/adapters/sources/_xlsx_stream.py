@@ -14,17 +14,25 @@ openpyxl costs the process ~20 MiB), booleans, error
 codes as text, and an empty tuple for each row number the sheet skips. Anything it does not
 recognise (a cell it cannot parse, a workbook whose first sheet it cannot find) raises
 :class:`UnsupportedSheet`, and the caller reads the workbook with openpyxl instead.
+
+Rows are read two ways. The general path finds a row's cells with one regular expression and
+converts them one by one. A row of a shape it has read before (the same columns, styles and
+types, its empty cells in the same places: ANP's rows, one after another) is matched whole by
+that shape's :class:`_Template`, one regular expression per shape learned from the first such
+row and checked against the general path's values for it, and its cells are converted by C
+calls (``float``, dict lookups) without a Python call per cell.
 """
 
 from __future__ import annotations
 
 import re
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from html import unescape
+from operator import call
 from posixpath import join, normpath
-from typing import IO
+from typing import IO, NamedTuple
 from xml.etree import ElementTree as ET
 
 CHUNK_BYTES = 1 << 20
@@ -46,6 +54,7 @@ _VALUE = re.compile(rb"<v>([^<]*)</v>")
 _TEXT = re.compile(rb"<t\b[^>]*?(?:/>|>([^<]*)</t>)")
 _PHONETIC = re.compile(rb"<rPh\b.*?</rPh>", re.S)
 _COLUMN = re.compile(rb"[A-Z]{1,3}")
+_SPACES = re.compile(rb"\s*")
 
 
 class UnsupportedSheet(Exception):
@@ -184,6 +193,53 @@ _DATES_KEPT = 4096
 """Distinct date serials whose datetimes are remembered (then forgotten, to bound memory)."""
 
 
+_SHAPES_KEPT = 256
+"""Row shapes remembered (templatable or not); past that, no more are learned."""
+_TEMPLATES_TRIED = 8
+"""Templates tried on a row before it goes through the general path."""
+_NONE: dict[bytes, None] = {}
+"""Its ``get`` gives None for an empty or skipped cell (a C call, like the other converters)."""
+
+
+class _Template(NamedTuple):
+    """One row shape: the same cells (column, style, type, empty or not) row after row, as the
+    ANP workbooks have. ``match`` matches a whole ``<row>...</row>`` of that shape, its groups
+    the row number and then each column's raw value; ``convert`` turns each raw value into
+    what :meth:`_Cells.value` gives for it (without a Python call per cell)."""
+
+    match: Callable[[bytes, int], re.Match[bytes] | None]
+    convert: tuple[Callable[[bytes], object], ...]
+
+
+class _Dates(dict[bytes, datetime]):
+    """Date serial (raw) -> datetime, converted once (a week's rows share their dates), at most
+    _DATES_KEPT remembered."""
+
+    def __init__(self, epoch: datetime) -> None:
+        super().__init__()
+        self.epoch = epoch
+
+    def __missing__(self, raw: bytes) -> datetime:
+        if len(self) >= _DATES_KEPT:
+            self.clear()
+        found = self[raw] = from_excel(float(raw), self.epoch)
+        return found
+
+
+class _Shared(dict[bytes, str]):
+    """Shared string index (raw) -> its text, as ``strings[int(raw)]`` gives it."""
+
+    def __init__(self, strings: list[str]) -> None:
+        super().__init__()
+        self.strings = strings
+
+    def __missing__(self, raw: bytes) -> str:
+        text = self.strings[int(raw)]
+        if len(self) < len(self.strings) + _DATES_KEPT:
+            self[raw] = text
+        return text
+
+
 class _Cells:
     """Turns one cell's raw parts into the value openpyxl gives for it."""
 
@@ -197,7 +253,68 @@ class _Cells:
         self.columns: dict[bytes, int] = {}
         self.layout: list[bytes] = []
         """The column letters of the last row read with none skipped."""
-        self.dates: dict[bytes, datetime] = {}
+        self.dates = _Dates(epoch)
+        self.shared = _Shared(strings)
+        self.shapes: dict[tuple[tuple[bytes, bytes, bytes, bool], ...], _Template | None] = {}
+        """Row shapes seen by the general path -> their template (None: not templatable)."""
+        self.templates: list[_Template] = []
+        """The templates tried on each row, the one that last matched first."""
+
+    def learn(
+        self, row_xml: bytes, found: list[tuple[bytes, bytes, bytes, bytes]], values: object
+    ) -> None:
+        """Remember the shape of a row read by the general path, if a :class:`_Template` can
+        read it and reads it to the same values."""
+        if len(self.shapes) >= _SHAPES_KEPT or b"<f" in row_xml:
+            return
+        shape = tuple((letters, style, kind, not raw) for letters, style, kind, raw in found)
+        if shape in self.shapes:
+            return
+        template = self.template(shape)
+        self.shapes[shape] = template
+        if template is None:
+            return
+        check = template.match(row_xml + b"</row>", 0)
+        if (
+            check is None
+            or check.end() != len(row_xml) + len(b"</row>")
+            or tuple(map(call, template.convert, check.groups()[1:])) != values
+        ):
+            self.shapes[shape] = None
+            return
+        self.templates.insert(0, template)
+        del self.templates[_TEMPLATES_TRIED:]
+
+    def template(self, shape: tuple[tuple[bytes, bytes, bytes, bool], ...]) -> _Template | None:
+        """The template of a row shape: (column letters, style, type, empty) per cell."""
+        pattern = [rb'<row r="(\d+)"(?: [^>/]*)?>']
+        convert: list[Callable[[bytes], object]] = []
+        column = 0
+        for letters, style, kind, empty in shape:
+            index = self.column(letters)
+            if index < column:
+                return None
+            pattern += [b"()"] * (index - column)  # skipped columns: None
+            convert += [_NONE.get] * (index - column)
+            column = index + 1
+            attrs = b' s="' + style + b'"' if style else b""
+            attrs += b' t="' + kind + b'"' if kind else b""
+            cell = b'<c r="' + re.escape(letters) + rb'\d+"' + re.escape(attrs)
+            if empty:
+                pattern.append(cell + b"/>()")
+                convert.append(_NONE.get)
+                continue
+            if kind == b"s":
+                convert.append(self.shared.__getitem__)
+            elif kind not in (b"", b"n") or style in self.elapsed_styles:
+                return None
+            elif style in self.date_styles:
+                convert.append(self.dates.__getitem__)
+            else:
+                convert.append(float)
+            pattern.append(cell + b"><v>([^<]+)</v></c>")
+        pattern.append(b"</row>")
+        return _Template(re.compile(b"".join(pattern)).match, tuple(convert))
 
     def column(self, letters: bytes) -> int:
         index = self.columns.get(letters)
@@ -212,12 +329,7 @@ class _Cells:
             return self.strings[int(raw)]
         if not kind or kind == b"n":
             if style in self.date_styles:  # a week's rows share their dates: converted once
-                found = self.dates.get(raw)
-                if found is None:
-                    if len(self.dates) >= _DATES_KEPT:
-                        self.dates.clear()
-                    found = self.dates[raw] = from_excel(float(raw), self.epoch)
-                return found
+                return self.dates[raw]
             if style in self.elapsed_styles:
                 raise UnsupportedSheet(f"elapsed-time format on {raw!r}")
             return float(raw)
@@ -230,12 +342,13 @@ class _Cells:
         raise UnsupportedSheet(f"cell type {kind!r}")
 
 
-def _row_values(body: bytes, cells: _Cells) -> tuple[object, ...]:
+def _row_values(body: bytes, cells: _Cells, row_xml: bytes = b"") -> tuple[object, ...]:
     """The values of one row's cells, by column (gaps as None, trailing empties kept).
 
     The common row has its cells in columns A, B, C... with none skipped, the same layout row
     after row: that is checked once per layout, and its shared strings and plain numbers are
-    converted inline; dates and the other kinds go through :meth:`_Cells.value`.
+    converted inline; dates and the other kinds go through :meth:`_Cells.value`. ``row_xml``
+    (the row from its ``<row`` on, without ``</row>``) lets the reader learn the row's shape.
     """
     found = _CELL_FAST.findall(body)
     if len(found) != body.count(b"<c ") + body.count(b"<c>") + body.count(b"<c/"):
@@ -243,10 +356,13 @@ def _row_values(body: bytes, cells: _Cells) -> tuple[object, ...]:
     layout = [cell[0] for cell in found]
     if layout != cells.layout:
         if [cells.column(letters) for letters in layout] != list(range(len(layout))):
-            return _placed(found, cells)
+            values = _placed(found, cells)
+            if row_xml:
+                cells.learn(row_xml, found, values)
+            return values
         cells.layout = layout
     strings, dates, value = cells.strings, cells.date_styles, cells.value
-    return tuple(
+    values = tuple(
         [
             strings[int(raw)]
             if kind == b"s" and raw
@@ -256,6 +372,9 @@ def _row_values(body: bytes, cells: _Cells) -> tuple[object, ...]:
             for _, style, kind, raw in found
         ]
     )
+    if row_xml:
+        cells.learn(row_xml, found, values)
+    return values
 
 
 def _placed(found: list[tuple[bytes, bytes, bytes, bytes]], cells: _Cells) -> tuple[object, ...]:
@@ -299,26 +418,77 @@ def _row_values_slow(body: bytes, cells: _Cells) -> tuple[object, ...]:
 
 
 def _rows_in(text: bytes, cells: _Cells, last: list[int]) -> Iterator[tuple[object, ...]]:
-    """The rows of a stretch of sheet XML that ends at a row's end (or the part's end)."""
-    for piece in text.split(b"</row>"):
-        start = piece.find(b"<row")
-        while start >= 0:  # rows written <row .../> (no cells) come before the next full one
-            close = piece.find(b">", start)
-            if close < 0:
-                raise UnsupportedSheet("a row tag without its end")
-            head = piece[start:close]
-            number_match = _ROW_NUMBER.search(head)
-            number = int(number_match.group(1)) if number_match else last[0] + 1
-            if number <= last[0]:
-                raise UnsupportedSheet("rows out of order")
-            yield from ((),) * (number - last[0] - 1)  # rows the sheet skips, as openpyxl does
-            last[0] = number
-            if head.endswith(b"/"):
-                yield ()
-                start = piece.find(b"<row", close)
+    """The rows of a stretch of sheet XML that ends at a row's end (or the part's end).
+
+    A row shaped like one seen before (see :class:`_Template`) is matched whole by that
+    shape's regular expression and its cells converted by C-level calls; any other row goes
+    through :func:`_piece_rows`, which may learn its shape.
+    """
+    pos, size, number = 0, len(text), last[0]
+    match, convert = _NO_MATCH, ()
+    templates = cells.templates
+    while pos < size:
+        found = match(text, pos)
+        if found is None:
+            spaces = _SPACES.match(text, pos)  # between rows of pretty-printed XML
+            pos = pos if spaces is None else spaces.end()
+            for template in templates:  # most recently used first
+                found = template.match(text, pos)
+                if found is not None:
+                    if template is not templates[0]:
+                        templates.remove(template)
+                        templates.insert(0, template)
+                    match, convert = template.match, template.convert
+                    break
+            else:
+                close = text.find(b"</row>", pos)
+                stop = size if close < 0 else close
+                last[0] = number
+                yield from _piece_rows(text[pos:stop], cells, last)
+                number = last[0]
+                pos = stop + len(b"</row>")
+                match, convert = _NO_MATCH, ()
                 continue
-            yield _row_values(piece[close + 1 :], cells)
-            break
+        raw = found.groups()
+        at = int(raw[0])
+        if at != number + 1:
+            if at <= number:
+                raise UnsupportedSheet("rows out of order")
+            yield from ((),) * (at - number - 1)  # rows the sheet skips, as openpyxl does
+        number = last[0] = at
+        yield tuple(map(call, convert, raw[1:]))
+        pos = found.end()
+    last[0] = number
+
+
+def _no_match(_text: bytes, _pos: int) -> re.Match[bytes] | None:
+    return None
+
+
+_NO_MATCH = _no_match
+
+
+def _piece_rows(piece: bytes, cells: _Cells, last: list[int]) -> Iterator[tuple[object, ...]]:
+    """The rows of one piece of sheet XML ending just before a ``</row>`` (or the part's end):
+    empty rows written ``<row .../>``, then at most one row with its cells."""
+    start = piece.find(b"<row")
+    while start >= 0:  # rows written <row .../> (no cells) come before the next full one
+        close = piece.find(b">", start)
+        if close < 0:
+            raise UnsupportedSheet("a row tag without its end")
+        head = piece[start:close]
+        number_match = _ROW_NUMBER.search(head)
+        number = int(number_match.group(1)) if number_match else last[0] + 1
+        if number <= last[0]:
+            raise UnsupportedSheet("rows out of order")
+        yield from ((),) * (number - last[0] - 1)  # rows the sheet skips, as openpyxl does
+        last[0] = number
+        if head.endswith(b"/"):
+            yield ()
+            start = piece.find(b"<row", close)
+            continue
+        yield _row_values(piece[close + 1 :], cells, piece[start:])
+        break
 
 
 def open_rows(content: IO[bytes]) -> tuple[zipfile.ZipFile, Iterator[tuple[object, ...]]]:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
+from operator import itemgetter
 from types import MappingProxyType
 from typing import Any
 
@@ -52,6 +53,8 @@ a time, ~5x openpyxl and faster than python-calamine, in bounded memory; what it
 recognise goes to openpyxl from the row it stopped at) or ``openpyxl`` (read-only mode)."""
 _MEMO_ENTRIES = 4096
 """Distinct cells remembered per workbook (labels, dates, numbers: rows repeat them)."""
+_NUMBERS_KEPT = 16384
+"""Distinct float cells whose Decimals are remembered (~4 MB; prices repeat, not closely)."""
 _MAX_PROBLEMS = 50  # one bad column can spoil every row; the first ones tell the story
 
 
@@ -112,13 +115,23 @@ def _decimal(value: object) -> Decimal | None:
     return _other_decimal(value)
 
 
-@lru_cache(maxsize=_MEMO_ENTRIES)
+@lru_cache(maxsize=_NUMBERS_KEPT)
 def _float_decimal(value: float) -> Decimal:
-    if not math.isfinite(value):
-        raise _Bad(f"{value!r} is not a number")
     # repr of the rounded float is the shortest text that reads back as it: 2.758, not
     # 2.75799999999999978...; ANP publishes at most DECIMALS places.
+    text = repr(value)
+    point = text.find(".")
+    if point > 0 and len(text) - point <= DECIMALS + 1 and "e" not in text:
+        # already at most DECIMALS places (the common cell): rounding gives the same float
+        return Decimal(text)
+    if not math.isfinite(value):
+        raise _Bad(f"{value!r} is not a number")
     return Decimal(repr(round(value, DECIMALS)))
+
+
+def _decimals(values: Sequence[object]) -> list[Decimal | None]:
+    """:func:`_decimal` of each value, in one pass; _Bad if any is not a number."""
+    return [_float_decimal(v) if type(v) is float else _other_decimal(v) for v in values]
 
 
 def _other_decimal(value: object) -> Decimal | None:
@@ -138,6 +151,24 @@ def _other_decimal(value: object) -> Decimal | None:
         if number.is_finite():
             return number
     raise _Bad(f"{value!r} is not a number")
+
+
+@lru_cache(maxsize=_MEMO_ENTRIES, typed=True)
+def _station_count(value: object) -> int | None:
+    """NÚMERO DE POSTOS PESQUISADOS as an int; None for blanks and anything not a whole
+    number (remembered: counts repeat)."""
+    try:
+        count = _decimal(value)
+    except _Bad:
+        return None
+    return int(count) if count is not None and count == int(count) else None
+
+
+@lru_cache(maxsize=_MEMO_ENTRIES, typed=True)
+def _unit(value: object) -> str | None:
+    """UNIDADE DE MEDIDA as the catalog writes it (R$/l -> BRL/l); other text kept as it is."""
+    raw_unit = value.strip() if isinstance(value, str) else None
+    return _UNITS.get(raw_unit.replace(" ", "").lower(), raw_unit) if raw_unit else None
 
 
 def _day(value: object, monthly: bool) -> date:
@@ -187,12 +218,34 @@ class _RowReader:
             ANP_MONTHLY_STATES_UNIT: "state",
         }.get(fetch_unit)
         self.date_role = "month" if self.monthly else "week"
-        self._keys: dict[tuple[object, object], str | _Bad] = {}
-        self._days: dict[object, date] = {}
+        self.keys: dict[tuple[object, object], str | _Bad] = {}
+        """(product cell, area cell) -> key, or why there is none (rows repeat them)."""
+        self.days: dict[object, date] = {}
+        """Date cell -> date (a week's rows share it)."""
+        self._head = self._getter(("product", self.area_role, self.date_role, "price"))
+        self._attr_cells = self._getter(_ATTR_ROLES)
 
-    def cell(self, row: Sequence[object], role: str) -> object:
-        index = self.columns.get(role)
-        return row[index] if index is not None and index < len(row) else None
+    def _getter(
+        self, roles: Sequence[str | None]
+    ) -> tuple[int, Callable[[Sequence[object]], tuple[object, ...]]] | None:
+        """(row length needed, what takes the roles' cells from such a row in one C call), or
+        None if the header lacks a role (None stands for a role the unit has not: its cell is
+        None, the first column is read in its place and dropped)."""
+        indices = [0 if role is None else self.columns.get(role) for role in roles]
+        if any(index is None for index in indices):
+            return None
+        return max(i for i in indices if i is not None) + 1, itemgetter(*indices)
+
+    def head(self, row: Sequence[object]) -> tuple[object, object, object, object]:
+        """The row's (product, area or None, date, price) cells."""
+        fast = self._head
+        if fast is not None and len(row) >= fast[0]:
+            label, name, day, price = fast[1](row)
+            return label, name if self.area_role is not None else None, day, price
+        label, name, day, price = self.cells(
+            row, ("product", self.area_role or "", self.date_role, "price")
+        )
+        return label, name, day, price
 
     def cells(self, row: Sequence[object], roles: Sequence[str]) -> list[object]:
         """Several roles' cells of one row at once (None where the row or header lacks one)."""
@@ -203,31 +256,48 @@ class _RowReader:
             out.append(row[index] if index is not None and index < width else None)
         return out
 
-    def key(self, row: Sequence[object]) -> str:
-        """The row's series key; one string per product and area (rows repeat them)."""
-        label = self.cell(row, "product")
-        name = self.cell(row, self.area_role) if self.area_role is not None else None
-        found = self._keys.get((label, name))  # cell values are str, numbers, dates, None
+    def key(self, label: object, name: object) -> str:
+        """The series key of a row's product and area cells; one string per product and area
+        (rows repeat them)."""
+        found = self.keys.get((label, name))  # cell values are str, numbers, dates, None
         if found is None:
             try:
                 found = self._key(label, name)
             except _Bad as exc:
                 found = exc
-            if len(self._keys) < _MEMO_ENTRIES:
-                self._keys[(label, name)] = found
+            if len(self.keys) < _MEMO_ENTRIES:
+                self.keys[(label, name)] = found
         if isinstance(found, _Bad):
             raise _Bad(str(found))  # a fresh one: re-raising one object grows its traceback
         return found
 
-    def day(self, row: Sequence[object]) -> date:
-        """The row's date (one object per distinct cell value: a week's rows share it)."""
-        raw = self.cell(row, self.date_role)
-        found = self._days.get(raw)
+    def day(self, raw: object) -> date:
+        """The date of a row's date cell (one object per distinct cell value)."""
+        found = self.days.get(raw)
         if found is None:
             found = _day(raw, self.monthly)
-            if len(self._days) < _MEMO_ENTRIES:
-                self._days[raw] = found
+            if len(self.days) < _MEMO_ENTRIES:
+                self.days[raw] = found
         return found
+
+    def slot(
+        self,
+        row: Sequence[object],
+        cells: tuple[object, object, object],
+        note: Callable[[str], None],
+        number: int,
+    ) -> tuple[str, date] | None:
+        """The (key, date) of a row's product, area and date cells; None, noted unless the row
+        is blank, if there is none."""
+        label, name, raw_day = cells
+        try:
+            return self.key(label, name), self.day(raw_day)
+        except _Bad as exc:
+            if not all(
+                cell is None or (isinstance(cell, str) and not cell.strip()) for cell in row
+            ):  # a blank row is no problem
+                note(f"{self.where(number)}: {exc}; row skipped")
+            return None
 
     def _key(self, label: object, name: object) -> str:
         product = _PRODUCT_BY_LABEL.get(_norm(label)) if isinstance(label, str) else None
@@ -249,8 +319,28 @@ class _RowReader:
     def attrs(
         self, row: Sequence[object], note: Callable[[str], None], number: int
     ) -> dict[str, AttrValue]:
+        """The row's side attributes; a cell that is not a number is noted and left None."""
+        fast = self._attr_cells
+        if fast is not None and len(row) >= fast[0]:
+            cells = fast[1](row)
+        else:
+            cells = tuple(self.cells(row, _ATTR_ROLES))
+        try:  # the common row: every cell a number or blank, converted in one pass
+            attrs: dict[str, AttrValue] = dict(
+                zip(_DECIMAL_ATTRS, _decimals(cells[: len(_DECIMAL_ATTRS)]), strict=True)
+            )
+        except _Bad:
+            return self.attrs_noting(cells, note, number)
+        attrs["stations"] = _station_count(cells[-2])
+        attrs["unit"] = _unit(cells[-1])
+        return attrs
+
+    def attrs_noting(
+        self, cells: Sequence[object], note: Callable[[str], None], number: int
+    ) -> dict[str, AttrValue]:
+        """The attributes of a row's _ATTR_ROLES cells, one at a time, noting each bad one."""
         attrs: dict[str, AttrValue] = {}
-        *values, stations, unit = self.cells(row, _ATTR_ROLES)
+        *values, stations, unit = cells
         for role, value in zip(_DECIMAL_ATTRS, values, strict=True):
             try:
                 attrs[role] = _decimal(value)
@@ -440,23 +530,26 @@ def _stream_rows(
 ) -> Iterator[Observation]:
     # seen: (key, date) -> stations of the row yielded for it: small ints, not observations.
     note = _Notes(problems)
+    head, keys, days = reader.head, reader.keys, reader.days
 
     try:
         for number, row in enumerate(rows, start=header_row + 1):
-            try:
-                key = reader.key(row)
-                day = reader.day(row)
-            except _Bad as exc:
-                if not all(
-                    cell is None or (isinstance(cell, str) and not cell.strip()) for cell in row
-                ):  # a blank row is no problem
-                    note(f"{reader.where(number)}: {exc}; row skipped")
-                continue
+            label, name, raw_day, raw_price = head(row)
+            key = keys.get((label, name))  # the common row: its key and date remembered
+            day = days.get(raw_day)
+            if type(key) is not str or day is None:
+                found = reader.slot(row, (label, name, raw_day), note, number)
+                if found is None:
+                    continue
+                key, day = found
             slot = (key, day)
             wanted = keep is None or keep(key, day)
-            raw_price = reader.cell(row, "price")
             try:
-                price = _decimal(raw_price)
+                price = (
+                    _float_decimal(raw_price)
+                    if type(raw_price) is float
+                    else _other_decimal(raw_price)
+                )
             except _Bad as exc:
                 text = f"{reader.where(number)}: PREÇO MÉDIO REVENDA {exc}; row skipped"
                 note(text)
@@ -473,8 +566,10 @@ def _stream_rows(
                         f"{reader.where(number)}: ANP published no price ({raw_price!r})"
                     )
                 continue
-            obs = Observation(key, day, price, reader.attrs(row, note, number))
-            stations = _stations(obs)
+            attrs = reader.attrs(row, note, number)
+            count = attrs["stations"]
+            stations = count if isinstance(count, int) else -1
+            obs = Observation(key, day, price, attrs)
             kept = seen.get(slot)
             if kept is not None:
                 # Seen in the real monthly file (GNV, 2014-08): several rows for one state and
@@ -503,11 +598,6 @@ def parse_workbook_detailed(content: bytes, fetch_unit: str, filename: str) -> P
         best[(obs.key, obs.date)] = obs  # a later one for the same slot covers more stations
     parsed.observations = list(best.values())
     return parsed
-
-
-def _stations(obs: Observation) -> int:
-    count = obs.attrs.get("stations")
-    return count if isinstance(count, int) else -1
 
 
 def parse_workbook(content: bytes, fetch_unit: str, filename: str) -> list[Observation]:
@@ -558,8 +648,10 @@ class AnpWorkbookSource(HttpSource):
             raise InvalidPayload(f"anp: {url}: not a workbook: got {got}: {snippet(content)!r}")
         wanted = {s.key for s in request.series}
 
+        start, end = request.start, request.end
+
         def keep(key: str, day: date) -> bool:
-            return key in wanted and request.start <= day <= request.end
+            return key in wanted and start <= day <= end
 
         notes: dict[tuple[str, date], str] = {}
         no_value: dict[tuple[str, date], str] = {}

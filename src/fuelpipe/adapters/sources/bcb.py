@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from fuelpipe.adapters.sources._http import HttpSource, json_decimal, parse_json, single_series
@@ -23,6 +23,7 @@ _FIELDS = (
     "dataHoraCotacao",
     "tipoBoletim",
 )
+_FIELD_SET = frozenset(_FIELDS)
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 SAO_PAULO = ZoneInfo("America/Sao_Paulo")  # dataHoraCotacao is Brasília time, without offset
 
@@ -49,8 +50,7 @@ def bulletins_url(base_url: str, currency: str, day: date) -> str:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class _Bulletin:
+class _Bulletin(NamedTuple):
     at: datetime
     stamp: str
     buy: Decimal
@@ -62,7 +62,10 @@ class _Bulletin:
 
 
 def _number(row: dict[str, object], name: str, index: int, where: str) -> Decimal:
-    number = json_decimal(row[name])
+    number = row[name]
+    if type(number) is Decimal and number.is_finite():  # the common cell, without a call
+        return number
+    number = json_decimal(number)
     if number is None:
         raise InvalidPayload(f"{where}: value[{index}]: {name} is not a number: {row[name]!r}")
     return number
@@ -72,8 +75,8 @@ def _bulletin(row: object, index: int, where: str) -> _Bulletin:
     """One validated row of the ``value`` list."""
     if not isinstance(row, dict):
         raise InvalidPayload(f"{where}: value[{index}] is not an object")
-    missing = [name for name in _FIELDS if name not in row]
-    if missing:
+    if not row.keys() >= _FIELD_SET:
+        missing = [name for name in _FIELDS if name not in row]
         raise InvalidPayload(f"{where}: value[{index}] lacks {', '.join(missing)}")
     stamp, kind = row["dataHoraCotacao"], row["tipoBoletim"]
     if not isinstance(stamp, str) or not isinstance(kind, str):

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -164,14 +165,18 @@ def _arrays(payload: object, fallback_tz: str, where: str) -> _Arrays | None:
     return _Arrays(zone, stamps, columns, adjclose)
 
 
-def _bar(arrays: _Arrays, i: int, key: str, day: date, where: str) -> Observation | str:
-    """Bar ``i`` as an observation, or the reason it is not one."""
-    values = {name: json_decimal(arrays.columns[name][i]) for name in _FIELDS}
-    present = {name: value for name, value in values.items() if value is not None}
-    if len(present) < len(_FIELDS):
-        nulls = ", ".join(name for name in _FIELDS if name not in present)
+def _bar(
+    arrays: _Arrays, i: int, raw: tuple[object, ...], key: str, day: date, where: str
+) -> Observation | str:
+    """Bar ``i`` (``raw``: its _FIELDS values) as an observation, or the reason it is not one."""
+    # json_decimal of each, the common finite Decimal without a call
+    o, h, low, c, v = values = [
+        x if type(x) is Decimal and x.is_finite() else json_decimal(x) for x in raw
+    ]
+    if o is None or h is None or low is None or c is None or v is None:  # not `None in`:
+        # Decimal == None goes through the numbers ABCs
+        nulls = ", ".join(name for name, x in zip(_FIELDS, values, strict=True) if x is None)
         return f"yahoo: null {nulls} in the bar: missing, not zero"
-    o, h, low, c, v = (present[name] for name in _FIELDS)
     if o == h == low == c and v == 0:
         # Not a published value: Yahoo emits such a bar on days B3 was closed, repeating the
         # last close with no trade behind it. In the real PETR4 history every one falls on a
@@ -202,14 +207,15 @@ def parse_chart(
         return [], {}
     bars: dict[date, tuple[int, Observation]] = {}
     notes: Notes = {}
-    for i, stamp in enumerate(arrays.stamps):
+    columns = [arrays.columns[name] for name in _FIELDS]
+    for i, (stamp, *raw) in enumerate(zip(arrays.stamps, *columns, strict=True)):
         try:
-            day = datetime.fromtimestamp(stamp, UTC).astimezone(arrays.zone).date()
+            day = datetime.fromtimestamp(stamp, arrays.zone).date()
         except (OverflowError, OSError, ValueError):
             raise InvalidPayload(f"{where}: timestamp {stamp} is out of range") from None
         if not start <= day <= end:
             continue
-        bar = _bar(arrays, i, key, day, where)
+        bar = _bar(arrays, i, tuple(raw), key, day, where)
         if isinstance(bar, str):
             notes[(key, day)] = bar
             continue

@@ -13,6 +13,7 @@ import hashlib
 import re
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from fuelpipe.domain.keys import currency_key
@@ -88,6 +89,7 @@ def parse_ptax_date(text: str) -> date:
         raise ODataError(f"date {text!r} does not exist") from None
 
 
+@lru_cache(maxsize=1 << 14)
 def _time_of_day(day: date) -> str:
     digest = hashlib.sha256(day.isoformat().encode()).digest()
     minute, second, milli = 2 + digest[0] % 9, digest[1] % 60, int.from_bytes(digest[2:4]) % 1000
@@ -140,7 +142,9 @@ def _period(ctx: RouteContext, entity: str, params: dict[str, str]) -> Reply:
     start = parse_ptax_date(params["dataInicial"])
     end = parse_ptax_date(params["dataFinalCotacao"])
     absent = ctx.plan.absent_days("bcb", currency_key(currency) if currency in MOEDAS else None)
-    quotes = [q for q in ctx.snapshot.ptax.get(currency, []) if q.day not in absent]
+    quotes = ctx.snapshot.ptax.get(currency, [])
+    if absent.ranges:
+        quotes = [q for q in quotes if q.day not in absent]
     inside = [q for q in quotes if start <= q.day <= end]
     before = [q for q in quotes if q.day < start]
     after = [q for q in quotes if q.day > end]

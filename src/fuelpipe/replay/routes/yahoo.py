@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -58,6 +59,7 @@ def listing(symbol: str) -> Listing:
     return NYMEX if symbol.endswith("=F") else NYSE
 
 
+@lru_cache(maxsize=1 << 16)
 def bar_timestamp(symbol: str, day: date) -> int:
     """The Unix time Yahoo stamps a daily bar with."""
     lst = listing(symbol)
@@ -215,7 +217,7 @@ def handle(ctx: RouteContext) -> Reply:
         return window
     start, end = window
     absent = ctx.plan.absent_days("yahoo", YAHOO_KEYS.get(symbol))
-    served = [b for b in bars if b.day not in absent]
+    served = [b for b in bars if b.day not in absent] if absent.ranges else bars
     stamps = {b.day: bar_timestamp(symbol, b.day) for b in served}
     inside = [b for b in served if start <= stamps[b.day] < end]
     before = [b for b in served if stamps[b.day] < start]
