@@ -165,27 +165,35 @@ def _store_stream(
     stored in ``got``. A SourceError raised by the stream propagates after the batch so far is
     stored."""
     now = app.clock.now()
+    today = now.astimezone(SAO_PAULO).date()
     lo, hi = min(request.dates_to_download), max(request.dates_to_download)
     batch: dict[tuple[str, date], Observation] = {}
+    # Per schedule and calendar, the attributes every value of a date gets (a fetch unit's keys
+    # share them: an ANP workbook has ~80 keys per week).
+    day_attrs: dict[tuple[str, str], dict[date, _DayAttrs]] = {}
 
     def flush() -> None:
         if not batch:
             return
-        stored = _stored_around(app, batch)
-        _flag_outliers(batch, flagged, stored)
-        _store_values(app, request, by_key, batch, stored, report)
-        for key, day in batch:
-            flagged.pop((key, day), None)  # a later, plausible row for the date won
-            if day in slot_of:
-                got[key][slot_of[day]] = 1
+        groups = _by_key(batch)
+        stored = _stored_around(app, groups)
+        _flag_outliers(groups, batch, flagged, stored)
+        _store_values(app, request, by_key, groups, stored, day_attrs, report)
+        for key, observations in groups.items():
+            marks = got[key]
+            for obs in observations:
+                flagged.pop((key, obs.date), None)  # a later, plausible row for the date won
+                slot = slot_of.get(obs.date)
+                if slot is not None:
+                    marks[slot] = 1
         batch.clear()
 
     try:
         for obs in result.observations:
-            slot = (obs.key, obs.date)
             if obs.key not in by_key or not lo <= obs.date <= hi:
                 continue  # rows out of the requested range or for other keys are not ours
-            problem = check_observation(obs, now)
+            slot = (obs.key, obs.date)
+            problem = check_observation(obs, today)
             if problem:
                 flagged[slot] = problem
                 batch.pop(slot, None)
@@ -197,34 +205,62 @@ def _store_stream(
         flush()
 
 
+def _by_key(batch: dict[tuple[str, date], Observation]) -> dict[str, list[Observation]]:
+    """A batch's observations per key (in the order the source gave them)."""
+    groups: dict[str, list[Observation]] = defaultdict(list)
+    for obs in batch.values():
+        groups[obs.key].append(obs)
+    return groups
+
+
+@dataclass(frozen=True, slots=True)
+class _DayAttrs:
+    """What a date adds to each value's attributes, and whether its calendar expects it."""
+
+    attrs: dict[str, AttrValue]
+    unexpected: bool
+
+
+def _day_attrs(series: Series, day: date) -> _DayAttrs:
+    attrs = freshness_attrs(series, day)
+    unexpected = not _expected(series.calendar, day)
+    if unexpected:
+        attrs[CALENDAR_ATTR] = UNEXPECTED
+    return _DayAttrs(attrs, unexpected)
+
+
 def _store_values(
     app: StageContext,
     request: DownloadRequest,
     by_key: dict[str, Series],
-    got: dict[tuple[str, date], Observation],
+    groups: dict[str, list[Observation]],
     stored: dict[str, dict[date, Record]],
+    day_attrs: dict[tuple[str, str], dict[date, _DayAttrs]],
     report: ScrapeReport,
 ) -> None:
     """New values in one batch write; changed OK values as revisions with their history."""
     now = app.clock.now()
     new: list[Record] = []
     revisions: list[tuple[Observation, Decimal]] = []
-    for (key, day), obs in got.items():
+    ok = Status.OK
+    for key, observations in groups.items():
         series = by_key[key]
-        attrs: dict[str, AttrValue] = {**obs.attrs, **freshness_attrs(series, day)}
-        if not _expected(series.calendar, day):
-            attrs[CALENDAR_ATTR] = UNEXPECTED
-            report.unexpected += 1
-        current = stored.get(key, {}).get(day)
-        if current is not None and current.status is Status.OK and current.value is not None:
-            if current.value != obs.value:
-                revisions.append((Observation(key, day, obs.value, attrs), current.value))
-            continue  # the same value again (a redelivery, a re-read): nothing to write
-        new.append(
-            Record(
-                key=key, date=day, value=obs.value, status=Status.OK, attrs=attrs, updated_at=now
-            )
-        )
+        of_day = day_attrs.setdefault((series.publication, series.calendar), {})
+        current_of = stored.get(key, {})
+        for obs in observations:
+            day = obs.date
+            extra = of_day.get(day)
+            if extra is None:
+                extra = of_day[day] = _day_attrs(series, day)
+            attrs: dict[str, AttrValue] = {**obs.attrs, **extra.attrs}
+            if extra.unexpected:
+                report.unexpected += 1
+            current = current_of.get(day)
+            if current is not None and current.status is ok and current.value is not None:
+                if current.value != obs.value:
+                    revisions.append((Observation(key, day, obs.value, attrs), current.value))
+                continue  # the same value again (a redelivery, a re-read): nothing to write
+            new.append(Record(key, day, obs.value, ok, attrs=attrs, updated_at=now))
     report.records_written += app.store.put_records(new)
     seen_by = describe(request)
     for obs, previous in revisions:
@@ -257,52 +293,55 @@ def _expected(calendar: str, day: date) -> bool:
 
 
 def _stored_around(
-    app: StageContext, got: dict[tuple[str, date], Observation]
+    app: StageContext, groups: dict[str, list[Observation]]
 ) -> dict[str, dict[date, Record]]:
     """Per key, the stored records from 45 days before to 45 days after what came back.
 
     One query per key serves both the neighbour check and the revision check.
     """
-    spans: dict[str, tuple[date, date]] = {}
-    for key, day in got:
-        lo, hi = spans.get(key, (day, day))
-        spans[key] = (min(lo, day), max(hi, day))
-    return {
-        key: {
-            r.date: r
-            for r in app.store.query(key, lo - NEIGHBOUR_SPAN, hi + NEIGHBOUR_SPAN, ("value",))
-        }
-        for key, (lo, hi) in spans.items()
-    }
+    out: dict[str, dict[date, Record]] = {}
+    for key, observations in groups.items():
+        days = [obs.date for obs in observations]
+        lo, hi = min(days) - NEIGHBOUR_SPAN, max(days) + NEIGHBOUR_SPAN
+        out[key] = {r.date: r for r in app.store.query(key, lo, hi, ("value",))}
+    return out
 
 
 def _flag_outliers(
-    got: dict[tuple[str, date], Observation],
+    groups: dict[str, list[Observation]],
+    batch: dict[tuple[str, date], Observation],
     flagged: dict[tuple[str, date], str],
     stored: dict[str, dict[date, Record]],
 ) -> None:
     """Move values more than 5x away from both neighbours (stored or new) to ``flagged``."""
-    by_key: dict[str, list[Observation]] = defaultdict(list)
-    for obs in got.values():
-        by_key[obs.key].append(obs)
-    for key, batch in by_key.items():
+    ok = Status.OK
+    for key, observations in groups.items():
         merged = {
             d: r.value
             for d, r in stored.get(key, {}).items()
-            if r.status is Status.OK and r.value is not None
+            if r.status is ok and r.value is not None
         }
-        merged.update((o.date, o.value) for o in batch)
+        neighbours_only = set(merged)
+        merged.update((o.date, o.value) for o in observations)
+        neighbours_only.difference_update(o.date for o in observations)
         days = sorted(merged)
-        index = {d: i for i, d in enumerate(days)}
-        for obs in batch:
-            i = index[obs.date]
-            near = [merged[days[j]] for j in (i - 1, i + 1) if 0 <= j < len(days)]
-            if far_from_neighbours(obs.value, near):
-                flagged[(key, obs.date)] = (
-                    f"implausible value {obs.value}: more than 5x from its neighbours "
+        values = [merged[d] for d in days]
+        outliers: dict[date, str] = {}
+        for i, day in enumerate(days):
+            if day in neighbours_only:
+                continue  # a stored value, not a new one
+            near = values[max(i - 1, 0) : i] + values[i + 1 : i + 2]
+            value = values[i]
+            if far_from_neighbours(value, near):
+                outliers[day] = (
+                    f"implausible value {value}: more than 5x from its neighbours "
                     f"({', '.join(str(n) for n in near)})"
                 )
-                del got[(key, obs.date)]
+        if outliers:
+            for day, reason in outliers.items():
+                flagged[(key, day)] = reason
+                del batch[(key, day)]
+            observations[:] = [o for o in observations if o.date not in outliers]
 
 
 def _mark_absent(
