@@ -142,8 +142,8 @@ def dump_attrs(attrs: dict[str, AttrValue]) -> str:
     """
     values = tuple(attrs.values())
     shape = (tuple(attrs), tuple(map(type, values)))
-    template = _TEMPLATES.get(shape, ())
-    if template == ():
+    template = _TEMPLATES.get(shape)
+    if template is None and shape not in _TEMPLATES:
         if len(_TEMPLATES) >= _TEMPLATES_KEPT:
             _TEMPLATES.clear()
         template = _TEMPLATES[shape] = _template(*shape)
@@ -152,7 +152,7 @@ def dump_attrs(attrs: dict[str, AttrValue]) -> str:
     text, pick, escape = template
     holes = pick(values)
     if escape:
-        filled = list(holes)
+        filled: list[Any] = list(holes)  # text at the escaped places
         for i in escape:
             filled[i] = _JSON_TEXT(filled[i])
         holes = tuple(filled)
