@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -23,7 +24,7 @@ from fuelpipe.domain.models import (
     Status,
 )
 from fuelpipe.domain.plausibility import check_observation, far_from_neighbours
-from fuelpipe.domain.publication import Publication
+from fuelpipe.domain.publication import publication
 from fuelpipe.ports.queue import Message
 from fuelpipe.ports.source import FetchRequest, FetchResult, SourceError
 from fuelpipe.stages._report import Counters
@@ -163,22 +164,23 @@ def _store_stream(
 ) -> None:
     """Check and store the source's observations a batch at a time; mark requested dates
     stored in ``got``. A SourceError raised by the stream propagates after the batch so far is
-    stored."""
+    stored; a failed write propagates at once (the message is redelivered)."""
     now = app.clock.now()
     today = now.astimezone(SAO_PAULO).date()
     lo, hi = min(request.dates_to_download), max(request.dates_to_download)
     batch: dict[tuple[str, date], Observation] = {}
-    # Per schedule and calendar, the attributes every value of a date gets (a fetch unit's keys
-    # share them: an ANP workbook has ~80 keys per week).
-    day_attrs: dict[tuple[str, str], dict[date, _DayAttrs]] = {}
+    writer = _BatchWriter(app, describe(request), report)
 
-    def flush() -> None:
+    def flush(*, last: bool) -> None:
+        writer.wait()  # the batch before is stored: this one sees it around its dates
         if not batch:
             return
         groups = _by_key(batch)
         stored = _stored_around(app, groups)
         _flag_outliers(groups, batch, flagged, stored)
-        _store_values(app, request, by_key, groups, stored, day_attrs, report)
+        stamp = app.clock.now()
+        new, revisions = _values_to_store(by_key, groups, stored, stamp, report)
+        writer.write(new, revisions, stamp, background=not last)
         for key, observations in groups.items():
             marks = got[key]
             for obs in observations:
@@ -200,9 +202,78 @@ def _store_stream(
                 continue
             batch[slot] = obs
             if len(batch) >= app.store_batch:
-                flush()
+                flush(last=False)
+    except SourceError:
+        flush(last=True)  # what the stream gave before it broke is stored
+        raise
+    else:
+        flush(last=True)
     finally:
-        flush()
+        writer.close()  # after a failed write nothing more is written: the message fails
+
+
+class _BatchWriter:
+    """Stores one stream's batches in order; every batch but the last in a background thread.
+
+    While a batch is written the source parses the next one (SQLite and boto3 let go of the
+    GIL while they wait on the disk or the network). One write at a time: a batch waits for the
+    one before it (``wait``) before it reads what is stored around its dates, so it sees every
+    earlier value of its own stream, and a failed write raises at the next ``wait`` or at
+    ``close``, before the stream's message could be deleted.
+    """
+
+    def __init__(self, app: StageContext, seen_by: str, report: ScrapeReport) -> None:
+        self._app, self._seen_by, self._report = app, seen_by, report
+        self._pool: ThreadPoolExecutor | None = None
+        self._pending: Future[tuple[int, int]] | None = None
+
+    def write(
+        self,
+        new: list[Record],
+        revisions: list[tuple[Observation, Decimal]],
+        seen_at: datetime,
+        *,
+        background: bool,
+    ) -> None:
+        """Store one batch: new values in one batch write, changed OK values as revisions."""
+        self.wait()
+        if not background:
+            self._count(self._store(new, revisions, seen_at))
+            return
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fuelpipe-store")
+        self._pending = self._pool.submit(self._store, new, revisions, seen_at)
+
+    def wait(self) -> None:
+        """Until the batch being written is stored; its error, if it failed."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            self._count(pending.result())
+
+    def close(self) -> None:
+        """Wait for the last write and stop the thread."""
+        try:
+            self.wait()
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown()
+
+    def _count(self, done: tuple[int, int]) -> None:
+        written, revised = done
+        self._report.records_written += written
+        self._report.revised += revised
+
+    def _store(
+        self, new: list[Record], revisions: list[tuple[Observation, Decimal]], seen_at: datetime
+    ) -> tuple[int, int]:
+        store = self._app.store
+        written = store.put_records(new)
+        revised = 0
+        for obs, previous in revisions:
+            revision = Revision(previous, obs.value, seen_at, self._seen_by)
+            if store.revise(obs.key, obs.date, revision, obs.attrs):
+                revised += 1
+        return written, revised
 
 
 def _by_key(batch: dict[tuple[str, date], Observation]) -> dict[str, list[Observation]]:
@@ -222,36 +293,38 @@ class _DayAttrs:
 
 
 def _day_attrs(series: Series, day: date) -> _DayAttrs:
-    attrs = freshness_attrs(series, day)
-    unexpected = not _expected(series.calendar, day)
+    return _schedule_day_attrs(series.publication, series.calendar, day)
+
+
+@lru_cache(maxsize=16_384)
+def _schedule_day_attrs(schedule: str, calendar: str, day: date) -> _DayAttrs:
+    """Once per schedule, calendar and date (keyed by their names: a Series hashes slowly):
+    the keys of a fetch unit share them, and so do the ten PTAX currencies' ~5,000 dates."""
+    attrs = _freshness(schedule, day)
+    unexpected = not get_calendar(calendar).is_expected(day)
     if unexpected:
         attrs[CALENDAR_ATTR] = UNEXPECTED
     return _DayAttrs(attrs, unexpected)
 
 
-def _store_values(
-    app: StageContext,
-    request: DownloadRequest,
+def _values_to_store(
     by_key: dict[str, Series],
     groups: dict[str, list[Observation]],
     stored: dict[str, dict[date, Record]],
-    day_attrs: dict[tuple[str, str], dict[date, _DayAttrs]],
+    now: datetime,
     report: ScrapeReport,
-) -> None:
-    """New values in one batch write; changed OK values as revisions with their history."""
-    now = app.clock.now()
+) -> tuple[list[Record], list[tuple[Observation, Decimal]]]:
+    """A batch's new values (records to put) and its changed OK values (with the value they
+    revise); the same value again (a redelivery, a re-read) is neither."""
     new: list[Record] = []
     revisions: list[tuple[Observation, Decimal]] = []
     ok = Status.OK
     for key, observations in groups.items():
         series = by_key[key]
-        of_day = day_attrs.setdefault((series.publication, series.calendar), {})
         current_of = stored.get(key, {})
         for obs in observations:
             day = obs.date
-            extra = of_day.get(day)
-            if extra is None:
-                extra = of_day[day] = _day_attrs(series, day)
+            extra = _day_attrs(series, day)
             attrs: dict[str, AttrValue] = {**obs.attrs, **extra.attrs}
             if extra.unexpected:
                 report.unexpected += 1
@@ -259,14 +332,9 @@ def _store_values(
             if current is not None and current.status is ok and current.value is not None:
                 if current.value != obs.value:
                     revisions.append((Observation(key, day, obs.value, attrs), current.value))
-                continue  # the same value again (a redelivery, a re-read): nothing to write
+                continue
             new.append(Record(key, day, obs.value, ok, attrs=attrs, updated_at=now))
-    report.records_written += app.store.put_records(new)
-    seen_by = describe(request)
-    for obs, previous in revisions:
-        revision = Revision(previous=previous, new=obs.value, seen_at=now, request=seen_by)
-        if app.store.revise(obs.key, obs.date, revision, obs.attrs):
-            report.revised += 1
+    return new, revisions
 
 
 PUBLISHED_AT = "published_at"
@@ -277,19 +345,12 @@ def freshness_attrs(series: Series, day: date) -> dict[str, AttrValue]:
 
     Deterministic, so a redelivered message leaves the same record.
     """
-    return {PUBLISHED_AT: _published_at(series.schedule, day)}
+    return _freshness(series.publication, day)
 
 
-@lru_cache(maxsize=8192)
-def _published_at(schedule: Publication, day: date) -> str:
-    """The schedule's publication instant of ``day`` in UTC ISO text (the keys of one fetch
-    unit share it: computed once per schedule and date)."""
-    return schedule.published_at(day).astimezone(UTC).isoformat()
-
-
-@lru_cache(maxsize=8192)
-def _expected(calendar: str, day: date) -> bool:
-    return get_calendar(calendar).is_expected(day)
+def _freshness(schedule: str, day: date) -> dict[str, AttrValue]:
+    published = publication(schedule).published_at(day)
+    return {PUBLISHED_AT: published.astimezone(UTC).isoformat()}
 
 
 def _stored_around(
