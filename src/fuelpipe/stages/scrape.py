@@ -296,7 +296,7 @@ def _day_attrs(series: Series, day: date) -> _DayAttrs:
     return _schedule_day_attrs(series.publication, series.calendar, day)
 
 
-@lru_cache(maxsize=16_384)
+@lru_cache(maxsize=8_192)
 def _schedule_day_attrs(schedule: str, calendar: str, day: date) -> _DayAttrs:
     """Once per schedule, calendar and date (keyed by their names: a Series hashes slowly):
     the keys of a fetch unit share them, and so do the ten PTAX currencies' ~5,000 dates."""
