@@ -315,7 +315,12 @@ def _values_to_store(
     report: ScrapeReport,
 ) -> tuple[list[Record], list[tuple[Observation, Decimal]]]:
     """A batch's new values (records to put) and its changed OK values (with the value they
-    revise); the same value again (a redelivery, a re-read) is neither."""
+    revise); the same value again (a redelivery, a re-read) is neither.
+
+    The records go out key by key: a fetch unit's own order (an ANP workbook: ~80 keys a week,
+    week after week) inserted ~1.5x slower into SQLite's (key, date) B-tree in a 20-year
+    backfill, touching every key's last page once per date.
+    """
     new: list[Record] = []
     revisions: list[tuple[Observation, Decimal]] = []
     ok = Status.OK
