@@ -30,9 +30,12 @@ def test_streams_partition_the_missing_dates(scenario):
     cal, start, end, expected, present, max_range = scenario
     missing = missing_dates(cal, start, end, present)
     assert missing == [d for d in expected if d not in present]
-    streams = group_streams(cal, missing, max_range)
+    assert_streams_cover(cal, group_streams(cal, missing, max_range), missing, max_range)
+
+
+def assert_streams_cover(cal, streams, dates, max_range):
     flat = [d for s in streams for d in s.dates]
-    assert flat == missing  # exactly the missing dates, in order, no overlap
+    assert flat == dates  # exactly the dates, in order, no overlap
     for stream in streams:
         assert stream.span_days <= max_range or len(stream.dates) == 1
         for a, b in zip(stream.dates, stream.dates[1:], strict=False):
@@ -66,3 +69,15 @@ def test_carnival_does_not_break_a_stream():
     cal = get_calendar("ANBIMA")
     missing = [date(2022, 2, 25), date(2022, 3, 2)]  # Friday before Carnival, Ash Wednesday
     assert len(group_streams(cal, missing, 30)) == 1
+
+
+@settings(max_examples=300, deadline=None)
+@given(scenarios(), st.data())
+def test_streams_of_any_dates_break_only_where_the_calendar_does(scenario, data):
+    # Retries and revisions may ask for dates the calendar does not expect (a value published
+    # on a holiday): those are grouped by the calendar's next_expected, like expected ones.
+    cal, start, end, _expected, _present, max_range = scenario
+    every_day = [start + timedelta(days=i) for i in range((end - start).days + 1)]
+    dates = data.draw(st.lists(st.sampled_from(every_day), max_size=60))
+    streams = group_streams(cal, dates, max_range)
+    assert_streams_cover(cal, streams, sorted(set(dates)), max_range)

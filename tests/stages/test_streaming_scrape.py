@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from tests.stages.conftest import NOW, START
 
 from fuelpipe.adapters.clock import ManualClock
@@ -14,11 +15,13 @@ from fuelpipe.adapters.sqlite_queue import SqliteQueue
 from fuelpipe.adapters.sqlite_store import SqliteStore
 from fuelpipe.domain.calendars import expected_between, get_calendar
 from fuelpipe.domain.catalog import DEFAULT_CATALOG, Series
+from fuelpipe.domain.messages import DownloadRequest
 from fuelpipe.domain.models import Observation, Record, Status
 from fuelpipe.homes.settings import Settings, policy_from
 from fuelpipe.ports.source import FetchRequest, FetchResult, InvalidPayload, Source
 from fuelpipe.stages.context import StageContext
 from fuelpipe.stages.cycle import run_cycle
+from fuelpipe.stages.scrape import scrape
 
 USD = DEFAULT_CATALOG["CURRENCY#USD"]
 BRENT = DEFAULT_CATALOG["COMMODITY#BRENT"]  # one request may cover any range
@@ -102,4 +105,78 @@ def test_a_stream_that_breaks_part_way_keeps_what_it_read(tmp_path: Path) -> Non
     rest = store.pending()
     assert rest
     assert all("cut off part-way" in (r.reason or "") for r in rest)
+    app.close()
+
+
+class ListSource(Source):
+    """Yields the observations it was given, in that order."""
+
+    def __init__(self, name: str, observations: list[Observation]) -> None:
+        self.name = name
+        self.observations = observations
+
+    def fetch(self, request: FetchRequest) -> FetchResult:
+        return FetchResult(iter(self.observations))
+
+
+class BrokenStore(RecordingStore):
+    """Fails its ``fail_on``-th put_records call (1-based), as a lost connection would."""
+
+    def __init__(self, path: Path, fail_on: int) -> None:
+        super().__init__(path)
+        self.fail_on = fail_on
+
+    def put_records(self, records: Sequence[Record]) -> int:
+        if len(self.batches) + 1 == self.fail_on:
+            self.batches.append(0)
+            raise OSError("disk I/O error (synthetic)")
+        return super().put_records(records)
+
+
+def _brent_request(days: list[date]) -> DownloadRequest:
+    return DownloadRequest(
+        partition_key=BRENT.key, dates_to_download=days, fetch_unit=BRENT.fetch_unit, origin="gap"
+    )
+
+
+def _brent_days(n: int) -> list[date]:
+    return list(expected_between(get_calendar(BRENT.calendar), LONG_START, NOW.date()))[:n]
+
+
+def test_a_date_seen_again_in_a_later_batch_is_revised_not_written_twice(tmp_path: Path) -> None:
+    # Batches but the last are written while the source reads on: a later batch still sees
+    # what the earlier ones stored (the same date again, changed, is a revision).
+    days = _brent_days(3 * BATCH)
+    first = [Observation(BRENT.key, d, Decimal("70") + i % 7) for i, d in enumerate(days)]
+    again = Observation(BRENT.key, days[10], first[10].value + Decimal("0.5"))
+    app, store = build(tmp_path, ListSource(BRENT.source, [*first, again]))
+    report = scrape(app, _brent_request(days))
+    assert sum(store.batches) == 3 * BATCH  # the date again is no new record
+    assert report.records_written == 3 * BATCH
+    assert report.revised == 1
+    [revised] = store.revised(BRENT.key)
+    assert (revised.date, revised.value) == (days[10], again.value)
+    assert [r.previous for r in revised.revisions] == [first[10].value]
+    app.close()
+
+
+def test_a_batch_write_that_fails_fails_the_message_and_a_redelivery_completes_it(
+    tmp_path: Path,
+) -> None:
+    days = _brent_days(3 * BATCH + 17)
+    observations = [Observation(BRENT.key, d, Decimal("70.25")) for d in days]
+    source = ListSource(BRENT.source, observations)
+    app, _ = build(tmp_path, source)
+    broken = BrokenStore(tmp_path / "store.sqlite", fail_on=2)  # a batch written meanwhile
+    app.store = broken
+    with pytest.raises(OSError, match="synthetic"):
+        scrape(app, _brent_request(days))
+    # Only the batch before the failure is stored, and no date was marked PENDING for it.
+    assert [p.status for p in broken.present(BRENT.key)] == [Status.OK] * BATCH
+    broken.fail_on = 0
+    report = scrape(app, _brent_request(days))  # the queue redelivers the message
+    assert report.records_written == len(days) - BATCH
+    assert [p.date for p in broken.present(BRENT.key)] == days
+    assert broken.pending() == []
+    broken.close()
     app.close()

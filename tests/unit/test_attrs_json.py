@@ -42,3 +42,17 @@ def test_dump_attrs_reads_back(attrs: dict) -> None:  # type: ignore[type-arg]
             assert str(back[key]) == str(value)  # exact text, NaN included
         else:
             assert back[key] == value
+
+
+@given(
+    st.lists(st.text(), min_size=1, max_size=9, unique=True).flatmap(
+        lambda names: st.lists(
+            st.fixed_dictionaries(dict.fromkeys(names, VALUES)), min_size=2, max_size=6
+        )
+    )
+)
+def test_records_of_one_shape_each_get_the_encoders_bytes(rows: list[dict]) -> None:  # type: ignore[type-arg]
+    # The attribute names repeat from record to record (one source's records share them), so
+    # the later records reuse the first one's template with their own values and types.
+    for attrs in rows:
+        assert dump_attrs(attrs) == _encoder(attrs)

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from itertools import chain
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -123,35 +124,77 @@ _PUT_ABSENT = _INSERT_NOT_OK.format(
 _ATTRS_JSON = json.JSONEncoder(separators=(",", ":"), sort_keys=True).encode
 """One encoder for every record (``json.dumps`` with options builds a new one per call)."""
 _JSON_TEXT = json.encoder.encode_basestring_ascii  # the encoder's own string escaping (C)
-_ATTR_HEADS: dict[str, str] = {}
+_NONE = type(None)
+_Template = tuple[str, Callable[[tuple[AttrValue, ...]], tuple[AttrValue, ...]], tuple[int, ...]]
+_TEMPLATES: dict[tuple[tuple[str, ...], tuple[type, ...]], _Template | None] = {}
+_TEMPLATES_KEPT = 256
+"""Attribute shapes remembered (a source has one or two: an ANP row's 7 names and types)."""
 
 
 def dump_attrs(attrs: dict[str, AttrValue]) -> str:
     """JSON for record attributes; a Decimal becomes ``{"$d": "<exact text>"}`` to stay exact.
 
-    Attributes are flat (text keys; Decimal, int, text or null values), so the JSON is joined
-    here, the same bytes the encoder writes (tests/unit/test_attrs_json.py) at a third of its
-    cost per record; anything else goes through the encoder.
+    Attributes are flat (text keys; Decimal, int, text or null values) and the records of one
+    source share their names and value types, so each such shape is turned once into a
+    %-template with the names sorted and escaped: a record fills it with its values (the same
+    bytes the encoder writes, tests/unit/test_attrs_json.py) at a fraction of the encoder's
+    cost; any other shape (a bool, a float, a non-text name) goes through the encoder.
     """
+    values = tuple(attrs.values())
+    shape = (tuple(attrs), tuple(map(type, values)))
+    template = _TEMPLATES.get(shape)
+    if template is None and shape not in _TEMPLATES:
+        if len(_TEMPLATES) >= _TEMPLATES_KEPT:
+            _TEMPLATES.clear()
+        template = _TEMPLATES[shape] = _template(*shape)
+    if template is None:
+        return _dump_attrs_slow(attrs)
+    text, pick, escape = template
+    holes = pick(values)
+    if escape:
+        filled: list[Any] = list(holes)  # text at the escaped places
+        for i in escape:
+            filled[i] = _JSON_TEXT(filled[i])
+        holes = tuple(filled)
+    return text % holes
+
+
+def _template(names: tuple[str, ...], types: tuple[type, ...]) -> _Template | None:
+    """The %-template of one attribute shape, what fills its holes and which hold text; None
+    for a shape the template does not cover."""
+    if not all(type(name) is str for name in names):
+        return None
     parts: list[str] = []
-    for key in sorted(attrs):
-        head = _ATTR_HEADS.get(key)
-        if head is None:
-            if type(key) is not str:
-                return _dump_attrs_slow(attrs)
-            head = _ATTR_HEADS.setdefault(key, _JSON_TEXT(key) + ":")
-        value = attrs[key]
-        if type(value) is Decimal:
-            parts.append(f'{head}{{"$d":"{value}"}}')
-        elif type(value) is str:
-            parts.append(head + _JSON_TEXT(value))
-        elif type(value) is int:  # not bool: the encoder writes true/false
-            parts.append(head + int.__repr__(value))
-        elif value is None:
+    picked: list[int] = []
+    escape: list[int] = []
+    for i in sorted(range(len(names)), key=names.__getitem__):
+        head = _JSON_TEXT(names[i]).replace("%", "%%") + ":"
+        kind = types[i]
+        if kind is _NONE:
             parts.append(head + "null")
+            continue
+        if kind is Decimal:  # its text is digits, sign, point, exponent, NaN or Infinity
+            parts.append(head + '{"$d":"%s"}')
+        elif kind is int:  # not bool: the encoder writes true/false
+            parts.append(head + "%s")
+        elif kind is str:
+            escape.append(len(picked))
+            parts.append(head + "%s")
         else:
-            return _dump_attrs_slow(attrs)
-    return "{" + ",".join(parts) + "}"
+            return None
+        picked.append(i)
+    return "{" + ",".join(parts) + "}", _picker(picked), tuple(escape)
+
+
+def _picker(indices: list[int]) -> Callable[[tuple[AttrValue, ...]], tuple[AttrValue, ...]]:
+    """A function taking the values at ``indices`` as a tuple (itemgetter returns a bare value
+    for one index)."""
+    if len(indices) > 1:
+        return itemgetter(*indices)
+    if indices:
+        only = indices[0]
+        return lambda values: (values[only],)
+    return lambda values: ()
 
 
 def _dump_attrs_slow(attrs: dict[str, AttrValue]) -> str:

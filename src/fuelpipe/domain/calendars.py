@@ -20,10 +20,10 @@ source publishes on a day its calendar does not expect is still stored (marked
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from functools import cache
+from functools import cache, lru_cache
 from importlib import util
 from pathlib import Path
 from typing import Protocol
@@ -42,8 +42,8 @@ ANP_SURVEY_PAUSES: tuple[tuple[date, date], ...] = (
 )
 
 
-class Calendar(Protocol):
-    """The dates a series is expected to have."""
+class Calendar(Hashable, Protocol):
+    """The dates a series is expected to have (hashable: gap scans remember its dates)."""
 
     @property
     def name(self) -> str:
@@ -84,6 +84,14 @@ def expected_between(cal: Calendar, start: date, end: date) -> Iterator[date]:
     while day <= end:
         yield day
         day = cal.next_expected(day)
+
+
+@lru_cache(maxsize=16)
+def expected_dates(cal: Calendar, start: date, end: date) -> tuple[date, ...]:
+    """:func:`expected_between` as a tuple, remembered for the last few calendars and ranges:
+    the keys of one calendar share them (a 20-year gap scan of the ~80 keys of each ANP
+    workbook walks the survey weeks once, not once per key)."""
+    return tuple(expected_between(cal, start, end))
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from fuelpipe.domain.calendars import Calendar, expected_between
+from fuelpipe.domain.calendars import Calendar, expected_dates
 from fuelpipe.domain.models import Status
 
 
@@ -33,7 +33,7 @@ class Stream:
 def missing_dates(cal: Calendar, start: date, end: date, present: Iterable[date]) -> list[date]:
     """Expected dates in ``[start, end]`` with no record at all, in order."""
     have = set(present)
-    return [d for d in expected_between(cal, start, end) if d not in have]
+    return [d for d in expected_dates(cal, start, end) if d not in have]
 
 
 def group_streams(cal: Calendar, dates: Sequence[date], max_range_days: int) -> list[Stream]:
@@ -45,17 +45,25 @@ def group_streams(cal: Calendar, dates: Sequence[date], max_range_days: int) -> 
     """
     if max_range_days < 1:
         raise ValueError("max_range_days must be at least 1")
+    days = sorted(set(dates))
+    if not days:
+        return []
+    # Where both dates are expected, "next expected" is "next in the calendar's own dates".
+    position = {d: i for i, d in enumerate(expected_dates(cal, days[0], days[-1]))}
     streams: list[Stream] = []
     current: list[date] = []
-    for day in sorted(set(dates)):
-        if current and (
-            cal.next_expected(current[-1]) != day or (day - current[0]).days + 1 > max_range_days
-        ):
-            streams.append(Stream(tuple(current)))
-            current = []
+    for day in days:
+        if current:
+            here, before = position.get(day), position.get(current[-1])
+            if here is not None and before is not None:
+                consecutive = here == before + 1
+            else:
+                consecutive = cal.next_expected(current[-1]) == day
+            if not consecutive or (day - current[0]).days + 1 > max_range_days:
+                streams.append(Stream(tuple(current)))
+                current = []
         current.append(day)
-    if current:
-        streams.append(Stream(tuple(current)))
+    streams.append(Stream(tuple(current)))
     return streams
 
 
@@ -92,7 +100,7 @@ def complete_through(
     date is missing or PENDING, the watermark stays at ``current``.
     """
     through = current
-    for day in expected_between(cal, start, end):
+    for day in expected_dates(cal, start, end):
         if statuses.get(day) not in COMPLETE:
             break
         through = day

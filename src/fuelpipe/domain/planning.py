@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import date
@@ -51,7 +52,7 @@ def plan_requests(
             ]
         for chunk in chunks:
             lo, hi = chunk[0], chunk[-1]
-            keys = [s.key for s, dates in items if any(lo <= d <= hi for d in dates)]
+            keys = [s.key for s, dates in items if _any_between(dates, lo, hi)]
             requests.append(
                 DownloadRequest(
                     partition_key=keys[0],
@@ -62,3 +63,9 @@ def plan_requests(
                 )
             )
     return requests
+
+
+def _any_between(dates: list[date], lo: date, hi: date) -> bool:
+    """Whether sorted ``dates`` hold one in ``[lo, hi]``."""
+    i = bisect_left(dates, lo)
+    return i < len(dates) and dates[i] <= hi
