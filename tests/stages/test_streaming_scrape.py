@@ -144,8 +144,8 @@ def _brent_days(n: int) -> list[date]:
 
 
 def test_a_date_seen_again_in_a_later_batch_is_revised_not_written_twice(tmp_path: Path) -> None:
-    # Batches but the last are written while the source reads on: a later batch still sees
-    # what the earlier ones stored (the same date again, changed, is a revision).
+    # A later batch sees what the earlier ones stored (the same date again, changed, is a
+    # revision).
     days = _brent_days(3 * BATCH)
     first = [Observation(BRENT.key, d, Decimal("70") + i % 7) for i, d in enumerate(days)]
     again = Observation(BRENT.key, days[10], first[10].value + Decimal("0.5"))
@@ -167,7 +167,7 @@ def test_a_batch_write_that_fails_fails_the_message_and_a_redelivery_completes_i
     observations = [Observation(BRENT.key, d, Decimal("70.25")) for d in days]
     source = ListSource(BRENT.source, observations)
     app, _ = build(tmp_path, source)
-    broken = BrokenStore(tmp_path / "store.sqlite", fail_on=2)  # a batch written meanwhile
+    broken = BrokenStore(tmp_path / "store.sqlite", fail_on=2)  # the second batch
     app.store = broken
     with pytest.raises(OSError, match="synthetic"):
         scrape(app, _brent_request(days))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -163,24 +162,31 @@ def _store_stream(
     report: ScrapeReport,
 ) -> None:
     """Check and store the source's observations a batch at a time; mark requested dates
-    stored in ``got``. A SourceError raised by the stream propagates after the batch so far is
-    stored; a failed write propagates at once (the message is redelivered)."""
+    stored in ``got``. An error raised by the stream propagates after the batch so far is
+    stored; a failed write propagates at once."""
     now = app.clock.now()
     today = now.astimezone(SAO_PAULO).date()
     lo, hi = min(request.dates_to_download), max(request.dates_to_download)
     batch: dict[tuple[str, date], Observation] = {}
-    writer = _BatchWriter(app, describe(request), report)
+    seen_by = describe(request)
 
-    def flush(*, last: bool) -> None:
-        writer.wait()  # the batch before is stored: this one sees it around its dates
+    def flush() -> None:
         if not batch:
             return
-        groups = _by_key(batch)
+        # Taken out first: a write that fails is not tried again by the ``finally`` below (the
+        # message fails and is redelivered whole).
+        current = dict(batch)
+        batch.clear()
+        groups = _by_key(current)
         stored = _stored_around(app, groups)
-        _flag_outliers(groups, batch, flagged, stored)
+        _flag_outliers(groups, current, flagged, stored)
         stamp = app.clock.now()
         new, revisions = _values_to_store(by_key, groups, stored, stamp, report)
-        writer.write(new, revisions, stamp, background=not last)
+        report.records_written += app.store.put_records(new)
+        for obs, previous in revisions:
+            revision = Revision(previous, obs.value, stamp, seen_by)
+            if app.store.revise(obs.key, obs.date, revision, obs.attrs):
+                report.revised += 1
         for key, observations in groups.items():
             marks = got[key]
             for obs in observations:
@@ -188,7 +194,6 @@ def _store_stream(
                 slot = slot_of.get(obs.date)
                 if slot is not None:
                     marks[slot] = 1
-        batch.clear()
 
     try:
         for obs in result.observations:
@@ -202,78 +207,9 @@ def _store_stream(
                 continue
             batch[slot] = obs
             if len(batch) >= app.store_batch:
-                flush(last=False)
-    except SourceError:
-        flush(last=True)  # what the stream gave before it broke is stored
-        raise
-    else:
-        flush(last=True)
+                flush()
     finally:
-        writer.close()  # after a failed write nothing more is written: the message fails
-
-
-class _BatchWriter:
-    """Stores one stream's batches in order; every batch but the last in a background thread.
-
-    While a batch is written the source parses the next one (SQLite and boto3 let go of the
-    GIL while they wait on the disk or the network). One write at a time: a batch waits for the
-    one before it (``wait``) before it reads what is stored around its dates, so it sees every
-    earlier value of its own stream, and a failed write raises at the next ``wait`` or at
-    ``close``, before the stream's message could be deleted.
-    """
-
-    def __init__(self, app: StageContext, seen_by: str, report: ScrapeReport) -> None:
-        self._app, self._seen_by, self._report = app, seen_by, report
-        self._pool: ThreadPoolExecutor | None = None
-        self._pending: Future[tuple[int, int]] | None = None
-
-    def write(
-        self,
-        new: list[Record],
-        revisions: list[tuple[Observation, Decimal]],
-        seen_at: datetime,
-        *,
-        background: bool,
-    ) -> None:
-        """Store one batch: new values in one batch write, changed OK values as revisions."""
-        self.wait()
-        if not background:
-            self._count(self._store(new, revisions, seen_at))
-            return
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fuelpipe-store")
-        self._pending = self._pool.submit(self._store, new, revisions, seen_at)
-
-    def wait(self) -> None:
-        """Until the batch being written is stored; its error, if it failed."""
-        pending, self._pending = self._pending, None
-        if pending is not None:
-            self._count(pending.result())
-
-    def close(self) -> None:
-        """Wait for the last write and stop the thread."""
-        try:
-            self.wait()
-        finally:
-            if self._pool is not None:
-                self._pool.shutdown()
-
-    def _count(self, done: tuple[int, int]) -> None:
-        written, revised = done
-        self._report.records_written += written
-        self._report.revised += revised
-
-    def _store(
-        self, new: list[Record], revisions: list[tuple[Observation, Decimal]], seen_at: datetime
-    ) -> tuple[int, int]:
-        store = self._app.store
-        written = store.put_records(new)
-        revised = 0
-        for obs, previous in revisions:
-            revision = Revision(previous, obs.value, seen_at, self._seen_by)
-            if store.revise(obs.key, obs.date, revision, obs.attrs):
-                revised += 1
-        return written, revised
+        flush()
 
 
 def _by_key(batch: dict[tuple[str, date], Observation]) -> dict[str, list[Observation]]:
