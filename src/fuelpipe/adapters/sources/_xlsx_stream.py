@@ -425,7 +425,8 @@ def _rows_in(text: bytes, cells: _Cells, last: list[int]) -> Iterator[tuple[obje
     through :func:`_piece_rows`, which may learn its shape.
     """
     pos, size, number = 0, len(text), last[0]
-    match, convert = _NO_MATCH, ()
+    match: Callable[[bytes, int], re.Match[bytes] | None] = _NO_MATCH
+    convert: tuple[Callable[[bytes], object], ...] = ()
     templates = cells.templates
     while pos < size:
         found = match(text, pos)
