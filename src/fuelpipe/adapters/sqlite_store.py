@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from itertools import chain
 from operator import itemgetter
 from pathlib import Path
@@ -126,7 +127,6 @@ _ATTRS_JSON = json.JSONEncoder(separators=(",", ":"), sort_keys=True).encode
 _JSON_TEXT = json.encoder.encode_basestring_ascii  # the encoder's own string escaping (C)
 _NONE = type(None)
 _Template = tuple[str, Callable[[tuple[AttrValue, ...]], tuple[AttrValue, ...]], tuple[int, ...]]
-_TEMPLATES: dict[tuple[tuple[str, ...], tuple[type, ...]], _Template | None] = {}
 _TEMPLATES_KEPT = 256
 """Attribute shapes remembered (a source has one or two: an ANP row's 7 names and types)."""
 
@@ -141,12 +141,7 @@ def dump_attrs(attrs: dict[str, AttrValue]) -> str:
     cost; any other shape (a bool, a float, a non-text name) goes through the encoder.
     """
     values = tuple(attrs.values())
-    shape = (tuple(attrs), tuple(map(type, values)))
-    template = _TEMPLATES.get(shape)
-    if template is None and shape not in _TEMPLATES:
-        if len(_TEMPLATES) >= _TEMPLATES_KEPT:
-            _TEMPLATES.clear()
-        template = _TEMPLATES[shape] = _template(*shape)
+    template = _template(tuple(attrs), tuple(map(type, values)))
     if template is None:
         return _dump_attrs_slow(attrs)
     text, pick, escape = template
@@ -159,9 +154,10 @@ def dump_attrs(attrs: dict[str, AttrValue]) -> str:
     return text % holes
 
 
+@lru_cache(maxsize=_TEMPLATES_KEPT)
 def _template(names: tuple[str, ...], types: tuple[type, ...]) -> _Template | None:
     """The %-template of one attribute shape, what fills its holes and which hold text; None
-    for a shape the template does not cover."""
+    for a shape the template does not cover (remembered: a source's records share it)."""
     if not all(type(name) is str for name in names):
         return None
     parts: list[str] = []

@@ -173,13 +173,12 @@ def _store_stream(
     def flush() -> None:
         if not batch:
             return
+        groups = _by_key(batch)
         # Taken out first: a write that fails is not tried again by the ``finally`` below (the
         # message fails and is redelivered whole).
-        current = dict(batch)
         batch.clear()
-        groups = _by_key(current)
         stored = _stored_around(app, groups)
-        _flag_outliers(groups, current, flagged, stored)
+        _flag_outliers(groups, flagged, stored)
         stamp = app.clock.now()
         new, revisions = _values_to_store(by_key, groups, stored, stamp, report)
         report.records_written += app.store.put_records(new)
@@ -311,11 +310,11 @@ def _stored_around(
 
 def _flag_outliers(
     groups: dict[str, list[Observation]],
-    batch: dict[tuple[str, date], Observation],
     flagged: dict[tuple[str, date], str],
     stored: dict[str, dict[date, Record]],
 ) -> None:
-    """Move values more than 5x away from both neighbours (stored or new) to ``flagged``."""
+    """Move values more than 5x away from both neighbours (stored or new) out of ``groups``
+    to ``flagged``."""
     ok = Status.OK
     for key, observations in groups.items():
         merged = {
@@ -342,7 +341,6 @@ def _flag_outliers(
         if outliers:
             for day, reason in outliers.items():
                 flagged[(key, day)] = reason
-                del batch[(key, day)]
             observations[:] = [o for o in observations if o.date not in outliers]
 
 

@@ -347,15 +347,8 @@ class _RowReader:
             except _Bad as exc:
                 attrs[role] = None
                 note(f"{self.where(number)}: {_COLUMNS[role]} {exc}; kept the row without it")
-        try:
-            count = _decimal(stations)
-        except _Bad:
-            count = None
-        attrs["stations"] = int(count) if count is not None and count == int(count) else None
-        raw_unit = unit.strip() if isinstance(unit, str) else None
-        attrs["unit"] = (
-            _UNITS.get(raw_unit.replace(" ", "").lower(), raw_unit) if raw_unit else None
-        )
+        attrs["stations"] = _station_count(stations)
+        attrs["unit"] = _unit(unit)
         return attrs
 
 
