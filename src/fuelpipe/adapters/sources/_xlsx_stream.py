@@ -425,7 +425,7 @@ def _rows_in(text: bytes, cells: _Cells, last: list[int]) -> Iterator[tuple[obje
     through :func:`_piece_rows`, which may learn its shape.
     """
     pos, size, number = 0, len(text), last[0]
-    match: Callable[[bytes, int], re.Match[bytes] | None] = _NO_MATCH
+    match: Callable[[bytes, int], re.Match[bytes] | None] = _no_match
     convert: tuple[Callable[[bytes], object], ...] = ()
     templates = cells.templates
     while pos < size:
@@ -448,7 +448,7 @@ def _rows_in(text: bytes, cells: _Cells, last: list[int]) -> Iterator[tuple[obje
                 yield from _piece_rows(text[pos:stop], cells, last)
                 number = last[0]
                 pos = stop + len(b"</row>")
-                match, convert = _NO_MATCH, ()
+                match, convert = _no_match, ()
                 continue
         raw = found.groups()
         at = int(raw[0])
@@ -463,10 +463,8 @@ def _rows_in(text: bytes, cells: _Cells, last: list[int]) -> Iterator[tuple[obje
 
 
 def _no_match(_text: bytes, _pos: int) -> re.Match[bytes] | None:
+    """The match of no template: the row loop's state before a template has matched."""
     return None
-
-
-_NO_MATCH = _no_match
 
 
 def _piece_rows(piece: bytes, cells: _Cells, last: list[int]) -> Iterator[tuple[object, ...]]:
