@@ -7,12 +7,11 @@ import hashlib
 from collections.abc import Callable
 from pathlib import Path
 
-import pytest
 from polars.testing import assert_frame_equal
 from tests.lake.conftest import BOM, NOW, real_file, real_lines
 
 from fuelpipe.adapters.clock import FixedClock
-from fuelpipe.adapters.lake.columns import Malformed, batches_fast, collect, read_exact
+from fuelpipe.adapters.lake.columns import Collected, Parsed, batches_fast, collect, read_exact
 from fuelpipe.adapters.lake.engine import StationLake, connect
 from fuelpipe.adapters.lake.storage import LocalLakeStorage
 from fuelpipe.domain.stations import lines_of_accepted
@@ -161,6 +160,17 @@ def test_batches_do_not_change_the_result(
     assert reports[7].accounted()
 
 
+def _both_readers(path: Path, scratch: Path) -> tuple[Collected, Collected, Parsed]:
+    """The file validated as Polars' fast reader and as DuckDB's exact reader read it."""
+    fast = collect(batches_fast(path, "utf-8", scratch, 64), path.name)
+    con = connect()
+    try:
+        exact = read_exact(con, path, "utf-8", scratch)
+    finally:
+        con.close()
+    return fast, collect(exact.frame.iter_slices(64), path.name), exact
+
+
 def test_fast_and_exact_readers_agree(tmp_path: Path, write: Callable[[str, bytes], Path]) -> None:
     """A file with no malformed record gives the same records, lines and rejections whether
     Polars' fast reader or DuckDB's exact one reads it."""
@@ -172,14 +182,8 @@ def test_fast_and_exact_readers_agree(tmp_path: Path, write: Callable[[str, byte
     lines[99] = _set(lines[99], 4, "  ")
     lines[250] = _set(lines[250], 12, "9999")
     path = write("faults.csv", BOM + "\r\n".join(lines).encode())
-    fast = collect(batches_fast(path, "utf-8", tmp_path, 64), "faults.csv")
-    con = connect()
-    try:
-        exact = read_exact(con, path, "utf-8", tmp_path)
-    finally:
-        con.close()
+    fast, slow, exact = _both_readers(path, tmp_path)
     assert exact.structural == []
-    slow = collect(exact.frame.iter_slices(64), "faults.csv")
     assert (fast.rows, fast.bad) == (slow.rows, slow.bad) == (300, slow.bad)
     assert [line for line, _ in fast.bad] == [4, 21, 22, 51, 100, 251]  # lines[k] is line k + 1
     assert fast.parts.keys() == slow.parts.keys()
@@ -187,18 +191,48 @@ def test_fast_and_exact_readers_agree(tmp_path: Path, write: Callable[[str, byte
         assert_frame_equal(fast.parts[key], slow.parts[key])
 
 
-def test_a_record_across_lines_goes_to_the_exact_reader(
-    tmp_path: Path, write: Callable[[str, bytes], Path]
-) -> None:
-    """A quoted field holding a line break would shift every later line number, so the fast
-    reader declines the file rather than report wrong lines."""
-    lines = real_lines("glp", 20)
+def _multiline(lines: list[str]) -> list[str]:
+    """``lines`` with a line break inside a quoted field of lines[5] (synthetic)."""
     cells = lines[5].split(";")
-    cells[7] = '"LOJA\n2"'  # synthetic: a complement with a line break in it
-    lines[5] = ";".join(cells)
-    path = write("multiline.csv", "\n".join(lines).encode())
-    with pytest.raises(Malformed):
-        collect(batches_fast(path, "utf-8", tmp_path, 64), "multiline.csv")
+    cells[7] = '"LOJA\n2"'  # a complement with a line break in it: file lines 6 and 7
+    return [*lines[:5], ";".join(cells), *lines[6:]]
+
+
+def test_a_record_across_lines_is_read_whole(
+    lake: StationLake, tmp_path: Path, write: Callable[[str, bytes], Path]
+) -> None:
+    """A quoted line break is part of its record: both readers keep it, with the same records."""
+    path = write("multiline.csv", "\n".join(_multiline(real_lines("glp", 20))).encode())
+    fast, slow, _ = _both_readers(path, tmp_path)
+    assert fast.rows == slow.rows == 20 and fast.bad == slow.bad == []
+    for key in fast.parts:
+        assert_frame_equal(fast.parts[key], slow.parts[key])
+    (report,) = lake.ingest_path(path)
+    assert (report.rows, report.written, report.rejected) == (20, 20, 0)
+    with lake.reader() as con:
+        assert con.execute(
+            "SELECT count(*) FROM stations WHERE complement = 'LOJA\n2'"
+        ).fetchone() == (1,)
+
+
+def test_a_record_across_lines_does_not_shift_the_lines_of_rejected_ones(
+    lake: StationLake, write: Callable[[str, bytes], Path]
+) -> None:
+    """After a record that spans two lines, rejected records are reported on their file lines,
+    not their record numbers: by either reader (the second file has a record with a field too
+    many, so DuckDB's reader reads it)."""
+    lines = _multiline(real_lines("glp", 20))
+    lines[10] = _set(lines[10], 12, "abc")  # file line 12: lines[5] takes lines 6 and 7
+    price = "sale price is not a number: 'abc'"
+    (report,) = lake.ingest_path(write("multiline-bad.csv", "\n".join(lines).encode()))
+    assert (report.rows, report.written, report.rejected) == (20, 19, 1)
+    assert [(b.line, b.reason) for b in report.bad] == [(12, price)]
+    lines[14] += ";extra"  # file line 16
+    (report,) = lake.ingest_path(write("multiline-ragged.csv", "\n".join(lines).encode()))
+    assert (report.rows, report.already_in_lake, report.rejected) == (20, 18, 2)
+    assert [b.line for b in report.bad] == [12, 16]
+    assert report.bad[0].reason == price
+    assert report.bad[1].reason.startswith("malformed record (TOO MANY COLUMNS")
 
 
 def test_progress_counts_records_a_batch_at_a_time_over_every_file(

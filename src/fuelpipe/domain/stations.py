@@ -247,7 +247,8 @@ def lines_of_accepted(
 
     The reader numbers accepted records 0, 1, … in file order and skips rejected lines, so the
     k-th accepted record sits on the k-th data line that was not rejected (one record a line:
-    ANP files quote ``;`` inside fields but never break a record across lines).
+    ANP files quote ``;`` inside fields but do not break records across lines; when a file
+    does, the lake adapter maps the lines it reports to file lines).
     """
     wanted = sorted(set(accepted_indices))
     rejected = sorted(set(rejected_lines))

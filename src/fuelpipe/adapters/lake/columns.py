@@ -10,9 +10,11 @@ Two readers give the same records (the 16 ANP columns as text, the record index 
 the file ``line``):
 
 - ``batches_fast``: Polars' streaming CSV reader, a batch at a time. It vouches for a file
-  only when every record has exactly 16 fields and sits on one line, which it proves from the
-  batches themselves (a 17th sentinel column stays empty, the last column is never missing)
-  and from the file's newline count; any doubt raises ``Malformed``.
+  only when every record has exactly 16 fields, which it proves from the batches themselves (a
+  17th sentinel column stays empty, the last column is never missing); any doubt raises
+  ``Malformed``. Its line numbers are ``idx + 2``, true when every record sits on one line:
+  ``records_are_lines`` proves that from the file's newline count, and the caller asks it only
+  when some record was rejected (the lines are reported only then).
 - ``read_exact``: DuckDB's CSV reader with ``store_rejects``, which rejects a record with the
   wrong number of fields and says which line it was on. Slower; used for the files the fast
   reader declines.
@@ -22,6 +24,7 @@ the file ``line``):
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -122,12 +125,12 @@ def _utf8(path: Path, encoding: str, scratch: Path) -> Path:
 def batches_fast(path: Path, encoding: str, scratch: Path, size: int) -> Iterator[pl.DataFrame]:
     """The file's records, ``size`` at a time, via Polars' streaming CSV reader (memory stays
     that of a batch). Raises Malformed, possibly after some batches, when a record has the
-    wrong number of fields or spans lines: the caller then starts over with ``read_exact``."""
+    wrong number of fields: the caller then starts over with ``read_exact``. A record across
+    lines (a quoted line break) is read whole, but shifts later ``line`` numbers: see
+    ``records_are_lines``."""
     pl = polars()
     names = [*LAKE_COLUMNS, _SENTINEL]
     source = _utf8(path, encoding, scratch)
-    count, ends_with_newline = _newlines(source)
-    seen = 0
     scan = pl.scan_csv(
         source,
         separator=";",
@@ -147,15 +150,39 @@ def batches_fast(path: Path, encoding: str, scratch: Path, size: int) -> Iterato
             ):
                 # Too many fields, or the last one missing (too few fields, or an empty flag
                 # Polars cannot tell from a missing one): DuckDB's reader says which line.
-                raise Malformed
-            seen += batch.height
+                raise Malformed  # (a blank line reads as a record of nulls: this too)
             yield batch.drop(_SENTINEL).with_columns(
                 line=pl.col("idx").cast(pl.Int64) + 2, idx=pl.col("idx").cast(pl.Int64)
             )
     except pl.exceptions.PolarsError as exc:
         raise Malformed from exc
-    if count + (0 if ends_with_newline else 1) != seen + 1:
-        raise Malformed  # a record across lines, or blank lines: lines are not idx + 2
+
+
+def records_are_lines(path: Path, records: int) -> bool:
+    """True when the file's lines are its header and ``records`` records, one a line, so the
+    readers' record numbers (``idx + 2``; DuckDB's reject ``line``) are file lines. A quoted
+    line break makes one record span two lines. One pass over the bytes: asked only when
+    lines are reported."""
+    count, ends_with_newline = _newlines(path)
+    return count + (0 if ends_with_newline else 1) == records + 1
+
+
+def file_lines(path: Path, encoding: str, numbers: Iterable[int]) -> dict[int, int]:
+    """The file line each of the readers' record ``numbers`` starts on, for a file whose
+    records are not one a line. Both readers number records ``2, 3, …`` in file order (DuckDB
+    counts a blank line as one too); Python's csv module follows quoted line breaks the same
+    way and says on which line each record ends."""
+    wanted = set(numbers)
+    out: dict[int, int] = {}
+    with path.open(encoding=encoding, newline="") as fh:
+        rows = csv.reader(fh, delimiter=";", quotechar='"')
+        next(rows, None)  # the header
+        ended = rows.line_num
+        for number, _ in enumerate(rows, start=2):
+            if number in wanted:
+                out[number] = ended + 1
+            ended = rows.line_num
+    return out
 
 
 def collect(

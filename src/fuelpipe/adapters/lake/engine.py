@@ -30,8 +30,10 @@ from fuelpipe.adapters.lake.columns import (
     Malformed,
     batches_fast,
     collect,
+    file_lines,
     polars,
     read_exact,
+    records_are_lines,
 )
 from fuelpipe.adapters.lake.formats import CsvInput, UnreadableFile, csv_inputs
 from fuelpipe.adapters.lake.queries import QUERIES
@@ -233,10 +235,12 @@ class StationLake:
             found = collect(parsed.frame.iter_slices(self.batch_rows), part.name, on_batch)
             del parsed
         report.rows = found.rows + len(structural)
-        report.bad = [
-            BadRow(part.name, line, reason)
-            for line, reason in sorted([*structural, *found.bad], key=lambda b: b[0])
-        ]
+        bad = sorted([*structural, *found.bad], key=lambda b: b[0])
+        if bad and not records_are_lines(part.path, report.rows):
+            # A record spans lines (a quoted line break), or blank lines: report file lines.
+            where = file_lines(part.path, part.encoding, (line for line, _ in bad))
+            bad = [(where.get(line, line), reason) for line, reason in bad]
+        report.bad = [BadRow(part.name, line, reason) for line, reason in bad]
         report.rejected = len(report.bad)
         self._merge(found.parts, report, scratch)
         return report
