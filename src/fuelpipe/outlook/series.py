@@ -269,7 +269,8 @@ def brent_brl(inputs: Inputs, cut: Cutoffs, days: Days) -> Floats:
     futures' move since that day (FRED publishes in weekly batches, BZ=F daily), and after
     that by the dollar alone. A day after every cutoff is valued at the latest known values.
     """
-    return brent_brl_rows(inputs, CutoffRows.of(cut), np.asarray(days, dtype=np.int64)[None, :])[0]
+    rows = brent_brl_rows(inputs, CutoffRows.of(cut), np.asarray(days, dtype=np.int64)[None, :])
+    return np.asarray(rows[0], dtype=np.float64)
 
 
 def last_driver_days(inputs: Inputs, cuts: CutoffRows) -> Days:
