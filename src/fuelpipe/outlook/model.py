@@ -25,15 +25,18 @@ from datetime import date, datetime
 import numpy as np
 
 from fuelpipe.outlook.series import (
+    NO_DAY,
+    CutoffRows,
     Cutoffs,
     Days,
     Floats,
     Inputs,
     Lags,
     brent_brl,
+    brent_brl_rows,
     day_of,
-    known_at,
     last_driver_day,
+    last_driver_days,
     truncate,
 )
 
@@ -55,6 +58,10 @@ class Params:
     ridge: float = 1e-5
     vol_weeks: int = 8
     vol_floor: float = 0.002
+
+    def __post_init__(self) -> None:
+        if self.gap_window < 1 or min(self.own_lags, self.driver_blocks, self.vol_weeks) < 0:
+            raise ValueError(f"outlook parameters out of range: {self}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,62 +101,80 @@ class Samples:
     vol: Floats
     gaps: Floats
     """log pump price − log Brent in BRL, as known at each week's publication."""
+    gap_means: Floats
+    """The mean of the last ``gap_window`` finite gaps before each week (NaN if too few)."""
 
 
-DriverCache = dict[tuple[Cutoffs, int], tuple[Floats, float]]
-"""Driver regressors by cutoffs: every fuel and area of one refresh shares the same drivers."""
+DriverCache = dict[tuple[bytes, Lags, int], tuple[Floats, Floats]]
+"""Driver regressors by survey weeks: every fuel and area of one refresh shares the drivers."""
 
 
-def _driver_features(
-    inputs: Inputs, cut: Cutoffs, params: Params, cache: DriverCache | None = None
-) -> tuple[Floats, float]:
-    """(block log changes of Brent in BRL ending at the last known driver day, its log level)."""
-    if cache is not None:
-        found = cache.get((cut, params.driver_blocks))
-        if found is None:
-            found = cache[(cut, params.driver_blocks)] = _driver_features(inputs, cut, params)
-        return found
-    end = last_driver_day(inputs, cut)
-    if end is None:
-        return np.full(params.driver_blocks, np.nan), np.nan
-    points = np.array([end - 7 * k for k in range(params.driver_blocks + 1)], dtype=np.int64)
-    levels = np.log(brent_brl(inputs, cut, points))
-    return levels[:-1] - levels[1:], float(levels[0])
+def _driver_rows(inputs: Inputs, cuts: CutoffRows, blocks: int) -> tuple[Floats, Floats]:
+    """Per cutoffs row: the block log changes of Brent in BRL ending at the last known driver
+    day (rows × blocks), and its log level there (NaN where no driver is known)."""
+    ends = last_driver_days(inputs, cuts)
+    none = ends == NO_DAY
+    points = np.where(none, 0, ends)[:, None] - 7 * np.arange(blocks + 1, dtype=np.int64)
+    levels = np.log(brent_brl_rows(inputs, cuts, points))
+    levels[none] = np.nan
+    return levels[:, :-1] - levels[:, 1:], levels[:, 0]
 
 
-def _own_changes(log_price: Floats, i: int, params: Params) -> Floats:
-    if i < params.own_lags:
-        return np.full(params.own_lags, np.nan)
-    window = log_price[i - params.own_lags : i + 1]
-    return np.asarray(window[1:] - window[:-1], dtype=np.float64)[::-1]
+def _published_drivers(
+    inputs: Inputs, lags: Lags, params: Params, cache: DriverCache | None
+) -> tuple[Floats, Floats]:
+    """:func:`_driver_rows` at each survey week's publication (shared through ``cache``)."""
+    weeks = inputs.fuel.days
+    key = (weeks.tobytes(), lags, params.driver_blocks)
+    found = cache.get(key) if cache is not None else None
+    if found is None:
+        found = _driver_rows(inputs, CutoffRows.published(weeks, lags), params.driver_blocks)
+        if cache is not None:
+            cache[key] = found
+    return found
 
 
-def _volatility(log_price: Floats, i: int, params: Params) -> float:
-    lo = max(0, i - params.vol_weeks)
-    changes = np.diff(log_price[lo : i + 1])
-    mean_sq = float(np.mean(changes**2)) if len(changes) else 0.0
-    return float(np.sqrt(mean_sq + params.vol_floor**2))
+def _own_changes(log_price: Floats, lags: int) -> Floats:
+    """Row i: the last ``lags`` weekly log changes up to week i, newest first (NaN early on)."""
+    n = len(log_price)
+    changes = log_price[1:] - log_price[:-1]
+    own = np.full((n, lags), np.nan)
+    for k in range(lags if n > lags else 0):
+        own[lags:, k] = changes[lags - 1 - k : n - 1 - k]
+    return own
 
 
-def _row(
-    inputs: Inputs,
-    cut: Cutoffs,
-    log_price: Floats,
-    i: int,
-    past_gaps: Floats,
-    params: Params,
-    cache: DriverCache | None = None,
-) -> tuple[Floats, float]:
-    """The regressors of the state 'last published week i, drivers known to cut' and its gap."""
-    own = _own_changes(log_price, i, params)
-    blocks, level = _driver_features(inputs, cut, params, cache)
-    gap = float(log_price[i] - level)
-    parts = [np.ones(1), own, blocks]
-    if params.error_correction:
-        usable = past_gaps[np.isfinite(past_gaps)][-params.gap_window :]
-        ecm = gap - float(np.mean(usable)) if len(usable) >= params.gap_window // 2 else np.nan
-        parts.append(np.array([ecm]))
-    return np.concatenate(parts), gap
+def _windowed_means(values: Floats, window: int, least: int) -> Floats:
+    """Entry p: the mean of ``values[:p]``'s last ``window`` (NaN when fewer than ``least``).
+
+    Each mean is numpy's own over the same elements in the same order as ``np.mean`` of that
+    slice (a reduction along rows of a window view), so it is bit-identical to the slice's.
+    """
+    n = len(values)
+    means = np.full(n + 1, np.nan)
+    for p in range(max(least, 1), min(window, n + 1)):  # fewer than a window: prefixes
+        means[p] = np.mean(values[:p])
+    if window <= n:
+        windows = np.lib.stride_tricks.sliding_window_view(values, window)
+        means[window:] = np.mean(windows, axis=1)
+    return means
+
+
+def _volatility(log_price: Floats, params: Params) -> Floats:
+    """Row i: the root mean square of the last ``vol_weeks`` weekly changes, with the floor."""
+    changes = log_price[1:] - log_price[:-1]
+    mean_sq = np.zeros(len(log_price))
+    if params.vol_weeks > 0 and len(changes):
+        mean_sq[1:] = _windowed_means(changes**2, params.vol_weeks, 1)[1:]
+    return np.asarray(np.sqrt(mean_sq + params.vol_floor**2), dtype=np.float64)
+
+
+def _gap_means(gaps: Floats, params: Params) -> Floats:
+    """Row i: the mean of the last ``gap_window`` finite gaps before week i (NaN if too few)."""
+    finite = np.flatnonzero(np.isfinite(gaps))
+    means = _windowed_means(gaps[finite], params.gap_window, params.gap_window // 2)
+    earlier = np.searchsorted(finite, np.arange(len(gaps)), side="left")
+    return np.asarray(means[earlier], dtype=np.float64)
 
 
 def build_samples(
@@ -163,17 +188,14 @@ def build_samples(
     weeks = inputs.fuel.days
     log_price = np.log(inputs.fuel.values)
     n = len(weeks)
-    rows: list[Floats] = []
-    gaps = np.full(n, np.nan)
-    vol = np.zeros(n)
-    for i in range(n):
-        cut = Cutoffs.at(known_at(day_of(int(weeks[i])), lags.fuel), lags)
-        row, gaps[i] = _row(inputs, cut, log_price, i, gaps[:i], params, cache)
-        rows.append(row)
-        vol[i] = _volatility(log_price, i, params)
-    width = 2 + params.own_lags + params.driver_blocks - (0 if params.error_correction else 1)
-    features = np.vstack(rows) if rows else np.zeros((0, width))
-    return Samples(weeks, log_price, features, vol, gaps)
+    blocks, levels = _published_drivers(inputs, lags, params, cache)
+    gaps = log_price - levels
+    gap_means = _gap_means(gaps, params)
+    parts = [np.ones((n, 1)), _own_changes(log_price, params.own_lags), blocks]
+    if params.error_correction:
+        parts.append((gaps - gap_means)[:, None])
+    features = np.hstack(parts)
+    return Samples(weeks, log_price, features, _volatility(log_price, params), gaps, gap_means)
 
 
 def _fit(x: Floats, y: Floats, ridge: float) -> tuple[Floats, Floats]:
@@ -244,13 +266,17 @@ def state_at(
     last = int(np.searchsorted(samples.weeks, cut.fuel, side="right")) - 1
     if last < 0:
         return None
-    row, _gap = _row(inputs, cut, samples.log_price, last, samples.gaps[:last], params)
+    blocks, levels = _driver_rows(inputs, CutoffRows.of(cut), params.driver_blocks)
+    row = samples.features[last].copy()  # its own changes and intercept; drivers as of now
+    row[1 + params.own_lags : 1 + params.own_lags + params.driver_blocks] = blocks[0]
+    if params.error_correction:
+        row[-1] = float(samples.log_price[last] - levels[0]) - samples.gap_means[last]
     end = last_driver_day(inputs, cut)
     week_end = int(samples.weeks[last]) + 6
     move = np.nan
     if end is not None:
-        levels = brent_brl(inputs, cut, np.array([week_end, end], dtype=np.int64))
-        move = float(np.log(levels[1] / levels[0]))
+        at = brent_brl(inputs, cut, np.array([week_end, end], dtype=np.int64))
+        move = float(np.log(at[1] / at[0]))
     return last, row, move, (day_of(end) if end is not None else None)
 
 

@@ -8,7 +8,6 @@ rule decides what every forecast may use, in the backtest and in the stored outl
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -22,6 +21,9 @@ from fuelpipe.domain.keys import Kind, commodity_key, currency_key
 
 Days = npt.NDArray[np.int64]
 Floats = npt.NDArray[np.float64]
+Counts = npt.NDArray[np.intp]
+NO_DAY = np.iinfo(np.int64).min
+"""A row's day where it has none (below every day number)."""
 
 FUEL_LAG = timedelta(days=7)
 PTAX_LAG = timedelta(hours=14)
@@ -65,14 +67,24 @@ class Series:
 
     @classmethod
     def of(cls, points: Iterable[tuple[date, float]]) -> Series:
-        """Build from (date, value) pairs; duplicates keep the last, bad values are dropped."""
-        merged: dict[int, float] = {}
-        for day, value in points:
-            v = float(value)
-            if math.isfinite(v) and v > 0:
-                merged[day_number(day)] = v
-        days = np.array(sorted(merged), dtype=np.int64)
-        values = np.array([merged[int(d)] for d in days], dtype=np.float64)
+        """Build from (date, value) pairs; duplicates keep the last, bad values are dropped.
+
+        A value is bad when it is not finite or not positive; a bad value does not replace a
+        good one given earlier for the same day.
+        """
+        pairs = list(points)
+        if not pairs:
+            return cls.empty()
+        dates, raw = zip(*pairs, strict=True)
+        days = np.fromiter(map(date.toordinal, dates), np.int64, len(dates)) - _EPOCH_ORDINAL
+        values = np.fromiter(map(float, raw), np.float64, len(raw))
+        good = np.isfinite(values) & (values > 0)
+        days, values = days[good], values[good]
+        if np.any(days[1:] <= days[:-1]):
+            order = np.argsort(days, kind="stable")  # equal days keep their given order
+            days, values = days[order], values[order]
+            last = np.append(days[1:] != days[:-1], True)  # the last of each day's values
+            days, values = days[last], values[last]
         return cls(days, values)
 
     @classmethod
@@ -107,6 +119,19 @@ class Inputs:
     """PTAX USD/BRL (sell)."""
     futures: Series
     """Brent front-month futures BZ=F, USD/bbl; may be empty."""
+
+
+@dataclass(frozen=True, slots=True)
+class Drivers:
+    """The daily drivers, shared by every fuel and area: build them once per refresh."""
+
+    brent: Series
+    usd: Series
+    futures: Series
+
+    def with_fuel(self, fuel: Series) -> Inputs:
+        """One area's inputs: its weekly fuel price and these drivers."""
+        return Inputs(fuel=fuel, brent=self.brent, usd=self.usd, futures=self.futures)
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +179,44 @@ class Cutoffs:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class CutoffRows:
+    """Cutoffs of many as-of times at once: one row per as-of time, each field an array."""
+
+    fuel: Days
+    brent: Days
+    usd: Days
+    futures: Days
+
+    @classmethod
+    def of(cls, cut: Cutoffs) -> CutoffRows:
+        """One row: the cutoffs ``cut``."""
+        return cls(
+            *(np.array([c], dtype=np.int64) for c in (cut.fuel, cut.brent, cut.usd, cut.futures))
+        )
+
+    @classmethod
+    def published(cls, days: Days, lags: Lags) -> CutoffRows:
+        """The cutoffs at the moment each fuel value dated ``days`` is published.
+
+        Equal to ``Cutoffs.at(known_at(day_of(d), lags.fuel), lags)`` for every day ``d``
+        without a datetime per day: :func:`known_at` gives a São Paulo wall time and
+        :func:`cutoff` subtracts its lag from that same wall time (``astimezone`` to the zone
+        an instant already has changes nothing), so each cutoff is the day plus the whole days
+        of ``lags.fuel - lag``, rounded down. A test holds the two equal across DST changes.
+        """
+
+        def shifted(lag: timedelta) -> Days:
+            return np.asarray(days + (lags.fuel - lag).days, dtype=np.int64)
+
+        return cls(
+            fuel=shifted(lags.fuel),
+            brent=shifted(lags.brent),
+            usd=shifted(lags.usd),
+            futures=shifted(lags.futures),
+        )
+
+
 def truncate(inputs: Inputs, cut: Cutoffs) -> Inputs:
     """The inputs as they were known at the cutoffs."""
     return Inputs(
@@ -164,6 +227,41 @@ def truncate(inputs: Inputs, cut: Cutoffs) -> Inputs:
     )
 
 
+def _known(series: Series, cut: Days) -> Counts:
+    """How many of the series' values are known at each cutoff."""
+    return np.asarray(np.searchsorted(series.days, cut, side="right"), dtype=np.intp)
+
+
+def _latest_known(series: Series, known: Counts, days: Days) -> Floats:
+    """Per row r, the latest of the first ``known[r]`` values on or before each of ``days[r]``."""
+    if not len(series):
+        return np.full(days.shape, np.nan)
+    where = np.minimum(np.searchsorted(series.days, days, side="right"), known[:, None]) - 1
+    out = np.where(where >= 0, series.values[np.maximum(where, 0)], np.nan)
+    return np.asarray(out, dtype=np.float64)
+
+
+def brent_brl_rows(inputs: Inputs, cuts: CutoffRows, days: Days) -> Floats:
+    """:func:`brent_brl` for many cutoffs at once: row r values ``days[r]`` at cutoffs row r."""
+    if not len(inputs.brent) or not len(inputs.usd):
+        return np.full(days.shape, np.nan)
+    n_brent, n_usd = _known(inputs.brent, cuts.brent), _known(inputs.usd, cuts.usd)
+    n_futures = _known(inputs.futures, cuts.futures)
+    spot = _latest_known(inputs.brent, n_brent, days)
+    has_spot = n_brent > 0
+    last = np.maximum(n_brent - 1, 0)
+    last_spot_day = np.where(has_spot, inputs.brent.days[last], 0)
+    base = _latest_known(inputs.futures, n_futures, last_spot_day[:, None])
+    later = (days > last_spot_day[:, None]) & np.isfinite(base)
+    if later.any():
+        moved = _latest_known(inputs.futures, n_futures, days) / base
+        carried = inputs.brent.values[last][:, None] * np.where(np.isfinite(moved), moved, 1.0)
+        spot = np.where(later, carried, spot)
+    out = spot * _latest_known(inputs.usd, n_usd, days)
+    out[~(has_spot & (n_usd > 0))] = np.nan
+    return np.asarray(out, dtype=np.float64)
+
+
 def brent_brl(inputs: Inputs, cut: Cutoffs, days: Days) -> Floats:
     """Brent in BRL per barrel on each day, as known at the cutoffs (NaN where unknown).
 
@@ -171,35 +269,30 @@ def brent_brl(inputs: Inputs, cut: Cutoffs, days: Days) -> Floats:
     futures' move since that day (FRED publishes in weekly batches, BZ=F daily), and after
     that by the dollar alone. A day after every cutoff is valued at the latest known values.
     """
-    brent = inputs.brent.upto(cut.brent)
-    futures = inputs.futures.upto(cut.futures)
-    usd = inputs.usd.upto(cut.usd)
-    if not len(brent) or not len(usd):
-        return np.full(len(days), np.nan)
-    spot = brent.at_or_before(days)
-    last_spot_day = int(brent.days[-1])
-    if len(futures):
-        base = float(futures.at_or_before(np.array([last_spot_day], dtype=np.int64))[0])
-        later = days > last_spot_day
-        if np.isfinite(base) and later.any():
-            moved = futures.at_or_before(days[later]) / base
-            spot = spot.copy()
-            spot[later] = brent.values[-1] * np.where(np.isfinite(moved), moved, 1.0)
-    return np.asarray(spot * usd.at_or_before(days), dtype=np.float64)
+    rows = brent_brl_rows(inputs, CutoffRows.of(cut), np.asarray(days, dtype=np.int64)[None, :])
+    return np.asarray(rows[0], dtype=np.float64)
+
+
+def last_driver_days(inputs: Inputs, cuts: CutoffRows) -> Days:
+    """Per row, the latest day any driver value is known for; ``NO_DAY`` where none is."""
+    ends = np.full(len(cuts.fuel), NO_DAY, dtype=np.int64)
+    for series, cut in (
+        (inputs.brent, cuts.brent),
+        (inputs.usd, cuts.usd),
+        (inputs.futures, cuts.futures),
+    ):
+        known = _known(series, cut)
+        if len(series):
+            ends = np.where(
+                known > 0, np.maximum(ends, series.days[np.maximum(known - 1, 0)]), ends
+            )
+    return ends
 
 
 def last_driver_day(inputs: Inputs, cut: Cutoffs) -> int | None:
     """The latest day any driver value is known for (the end of the driver's move)."""
-    ends = [
-        int(s.upto(c).days[-1])
-        for s, c in (
-            (inputs.brent, cut.brent),
-            (inputs.usd, cut.usd),
-            (inputs.futures, cut.futures),
-        )
-        if len(s.upto(c))
-    ]
-    return max(ends) if ends else None
+    end = int(last_driver_days(inputs, CutoffRows.of(cut))[0])
+    return None if end == NO_DAY else end
 
 
 def inputs_for(
@@ -211,14 +304,28 @@ def inputs_for(
     futures_key: str,
 ) -> Inputs:
     """One area's inputs from (date, value) points by store key (missing keys are empty)."""
+    drivers = drivers_for(series, usd_key=usd_key, brent_key=brent_key, futures_key=futures_key)
+    return drivers.with_fuel(_series(series, fuel_key))
 
-    def get(key: str) -> Series:
-        points = series.get(key)
-        return Series.of(points) if points is not None else Series.empty()
 
-    return Inputs(
-        fuel=get(fuel_key), brent=get(brent_key), usd=get(usd_key), futures=get(futures_key)
+def drivers_for(
+    series: Mapping[str, Iterable[tuple[date, float]]],
+    *,
+    usd_key: str,
+    brent_key: str,
+    futures_key: str,
+) -> Drivers:
+    """The drivers from (date, value) points by store key (missing keys are empty)."""
+    return Drivers(
+        brent=_series(series, brent_key),
+        usd=_series(series, usd_key),
+        futures=_series(series, futures_key),
     )
+
+
+def _series(series: Mapping[str, Iterable[tuple[date, float]]], key: str) -> Series:
+    points = series.get(key)
+    return Series.of(points) if points is not None else Series.empty()
 
 
 def input_mark(inputs: Inputs, cut: Cutoffs) -> str:

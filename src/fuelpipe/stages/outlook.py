@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -25,7 +26,7 @@ from fuelpipe.stages.data_version import data_version, mark_changed
 
 if TYPE_CHECKING:  # numpy is imported only when the outlook runs (the dashboard extra has it)
     from fuelpipe.outlook.model import DriverCache
-    from fuelpipe.outlook.series import Lags
+    from fuelpipe.outlook.series import Drivers, Lags
 
 logger = logging.getLogger(__name__)
 
@@ -100,9 +101,10 @@ def refresh_outlook(
     """Score what ANP published, then store a new forecast wherever the inputs moved."""
     report = OutlookReport()
     cache: DriverCache = {}  # the drivers are the same for every fuel and area below
-    drivers = {k: _points(store, k) for k in (USD, BRENT, BRENT_FUTURES)}
-    from fuelpipe.outlook.series import Lags
+    from fuelpipe.outlook.series import Lags, drivers_for
 
+    points = {k: _points(store, k) for k in (USD, BRENT, BRENT_FUTURES)}
+    drivers = drivers_for(points, usd_key=USD, brent_key=BRENT, futures_key=BRENT_FUTURES)
     lags = Lags.from_catalog(catalog)
     for series in fuel_series(catalog, keys):
         try:
@@ -117,7 +119,7 @@ def _refresh_one(
     store: Store,
     series: Series,
     as_of: datetime,
-    drivers: Mapping[str, list[tuple[date, float]]],
+    drivers: Drivers,
     lags: Lags,
     cache: DriverCache,
     report: OutlookReport,
@@ -125,24 +127,17 @@ def _refresh_one(
     """Score and, when its inputs moved, redo one fuel and area's outlook."""
     from fuelpipe.outlook.model import Params, nowcast
     from fuelpipe.outlook.records import to_record
-    from fuelpipe.outlook.series import Cutoffs, input_mark, inputs_for
+    from fuelpipe.outlook.series import Cutoffs, input_mark
+    from fuelpipe.outlook.series import Series as Points
 
     published = _points(store, series.key)
-    lag = series.available_after
-    known = [p for p in published if datetime.combine(p[0], time(0), SAO_PAULO) + lag <= as_of]
-    fuel = after_last_gap(known)
+    fuel = after_last_gap(published[: _known_count(published, series.available_after, as_of)])
     if len(fuel) < MIN_WEEKS:
         report.too_short += 1
         return
     key = outlook_key_for(series)
     report.scored += score_published(store, key, dict(published))
-    inputs = inputs_for(
-        {**drivers, series.key: fuel},
-        series.key,
-        usd_key=USD,
-        brent_key=BRENT,
-        futures_key=BRENT_FUTURES,
-    )
+    inputs = drivers.with_fuel(Points.of(fuel))
     latest = _latest(store, key, as_of)
     mark = input_mark(inputs, Cutoffs.at(as_of, lags))
     if latest is not None and latest.attrs.get("inputs") == mark:
@@ -154,6 +149,14 @@ def _refresh_one(
         return
     store.put_records([to_record(key, forecast, mark).with_(updated_at=as_of)])
     report.made += 1
+
+
+def _known_count(points: list[tuple[date, float]], lag: timedelta, as_of: datetime) -> int:
+    """How many of the date-ordered points are known at as_of (published ``lag`` after the
+    start of their day, São Paulo time): a prefix, as later days are known later."""
+    return bisect_right(
+        points, as_of, key=lambda p: datetime.combine(p[0], time(0), SAO_PAULO) + lag
+    )
 
 
 def _latest(store: Store, key: str, as_of: datetime) -> Record | None:

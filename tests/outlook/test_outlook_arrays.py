@@ -1,0 +1,473 @@
+"""The outlook's array code against the per-week loops it replaced, kept here as oracles.
+
+``build_samples``, ``state_at``, ``Series.of``, the publication cutoffs and the stage's known
+prefix were loops over weeks and points (a row, a volatility and four cutoffs per published
+week; a dict per point). Their array versions must give the very same numbers: the oracles
+below are the loop code as it was, and the properties compare with ``assert_array_equal``
+(the array code does the same float operations in the same order, so no tolerance).
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from fuelpipe.adapters.history_files import BRENT_FUTURES_KEY, BRENT_KEY, USD_KEY
+from fuelpipe.adapters.sqlite_store import SqliteStore
+from fuelpipe.domain.catalog import DEFAULT_CATALOG
+from fuelpipe.domain.instants import SAO_PAULO
+from fuelpipe.domain.keys import outlook_key
+from fuelpipe.outlook.model import (
+    Params,
+    Samples,
+    build_samples,
+    forecast_from,
+    nowcast,
+    state_at,
+)
+from fuelpipe.outlook.records import to_record
+from fuelpipe.outlook.series import (
+    CutoffRows,
+    Cutoffs,
+    Inputs,
+    Lags,
+    Series,
+    brent_brl,
+    cutoff,
+    day_number,
+    day_of,
+    input_mark,
+    inputs_for,
+    known_at,
+    last_driver_day,
+    truncate,
+)
+from fuelpipe.stages.outlook import _known_count, refresh_outlook
+
+from .conftest import store_known
+
+SP = ZoneInfo("America/Sao_Paulo")
+PROPERTY = settings(
+    max_examples=150,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+
+# --- the oracles: the loop code as it was before the array version ------------------------
+
+
+def old_series_of(points):
+    merged: dict[int, float] = {}
+    for day, value in points:
+        v = float(value)
+        if math.isfinite(v) and v > 0:
+            merged[day_number(day)] = v
+    days = np.array(sorted(merged), dtype=np.int64)
+    values = np.array([merged[int(d)] for d in days], dtype=np.float64)
+    return Series(days, values)
+
+
+def old_brent_brl(inputs, cut, days):
+    brent = inputs.brent.upto(cut.brent)
+    futures = inputs.futures.upto(cut.futures)
+    usd = inputs.usd.upto(cut.usd)
+    if not len(brent) or not len(usd):
+        return np.full(len(days), np.nan)
+    spot = brent.at_or_before(days)
+    last_spot_day = int(brent.days[-1])
+    if len(futures):
+        base = float(futures.at_or_before(np.array([last_spot_day], dtype=np.int64))[0])
+        later = days > last_spot_day
+        if np.isfinite(base) and later.any():
+            moved = futures.at_or_before(days[later]) / base
+            spot = spot.copy()
+            spot[later] = brent.values[-1] * np.where(np.isfinite(moved), moved, 1.0)
+    return np.asarray(spot * usd.at_or_before(days), dtype=np.float64)
+
+
+def old_last_driver_day(inputs, cut):
+    ends = [
+        int(s.upto(c).days[-1])
+        for s, c in (
+            (inputs.brent, cut.brent),
+            (inputs.usd, cut.usd),
+            (inputs.futures, cut.futures),
+        )
+        if len(s.upto(c))
+    ]
+    return max(ends) if ends else None
+
+
+def old_driver_features(inputs, cut, params):
+    end = old_last_driver_day(inputs, cut)
+    if end is None:
+        return np.full(params.driver_blocks, np.nan), np.nan
+    points = np.array([end - 7 * k for k in range(params.driver_blocks + 1)], dtype=np.int64)
+    levels = np.log(old_brent_brl(inputs, cut, points))
+    return levels[:-1] - levels[1:], float(levels[0])
+
+
+def old_own_changes(log_price, i, params):
+    if i < params.own_lags:
+        return np.full(params.own_lags, np.nan)
+    window = log_price[i - params.own_lags : i + 1]
+    return np.asarray(window[1:] - window[:-1], dtype=np.float64)[::-1]
+
+
+def old_volatility(log_price, i, params):
+    lo = max(0, i - params.vol_weeks)
+    changes = np.diff(log_price[lo : i + 1])
+    mean_sq = float(np.mean(changes**2)) if len(changes) else 0.0
+    return float(np.sqrt(mean_sq + params.vol_floor**2))
+
+
+def old_row(inputs, cut, log_price, i, past_gaps, params):
+    own = old_own_changes(log_price, i, params)
+    blocks, level = old_driver_features(inputs, cut, params)
+    gap = float(log_price[i] - level)
+    parts = [np.ones(1), own, blocks]
+    if params.error_correction:
+        usable = past_gaps[np.isfinite(past_gaps)][-params.gap_window :]
+        with np.errstate(all="ignore"):  # the mean of no gaps (gap_window 1, first row): NaN
+            mean = float(np.mean(usable)) if len(usable) else np.nan
+        ecm = gap - mean if len(usable) >= params.gap_window // 2 else np.nan
+        parts.append(np.array([ecm]))
+    return np.concatenate(parts), gap
+
+
+def old_build_samples(inputs, lags, params):
+    weeks = inputs.fuel.days
+    log_price = np.log(inputs.fuel.values)
+    n = len(weeks)
+    rows = []
+    gaps = np.full(n, np.nan)
+    vol = np.zeros(n)
+    for i in range(n):
+        cut = Cutoffs.at(known_at(day_of(int(weeks[i])), lags.fuel), lags)
+        row, gaps[i] = old_row(inputs, cut, log_price, i, gaps[:i], params)
+        rows.append(row)
+        vol[i] = old_volatility(log_price, i, params)
+    width = 2 + params.own_lags + params.driver_blocks - (0 if params.error_correction else 1)
+    features = np.vstack(rows) if rows else np.zeros((0, width))
+    return weeks, log_price, features, vol, gaps
+
+
+def old_state_at(inputs, samples, as_of, lags, params):
+    cut = Cutoffs.at(as_of, lags)
+    last = int(np.searchsorted(samples.weeks, cut.fuel, side="right")) - 1
+    if last < 0:
+        return None
+    row, _gap = old_row(inputs, cut, samples.log_price, last, samples.gaps[:last], params)
+    end = old_last_driver_day(inputs, cut)
+    week_end = int(samples.weeks[last]) + 6
+    move = np.nan
+    if end is not None:
+        levels = old_brent_brl(inputs, cut, np.array([week_end, end], dtype=np.int64))
+        move = float(np.log(levels[1] / levels[0]))
+    return last, row, move, (day_of(end) if end is not None else None)
+
+
+def old_nowcast(inputs, as_of, lags, params):
+    known = truncate(inputs, Cutoffs.at(as_of, lags))
+    weeks, log_price, features, vol, gaps = old_build_samples(known, lags, params)
+    samples = Samples(weeks, log_price, features, vol, gaps, np.full(len(weeks), np.nan))
+    state = old_state_at(known, samples, as_of, lags, params)
+    if state is None:
+        return None
+    last, row, move, driver_day = state
+    return forecast_from(samples, last, row, as_of, move, driver_day, params)
+
+
+# --- random histories ------------------------------------------------------------------------
+
+START = day_number(date(2015, 6, 7))  # a Sunday; SP still had summer time until 2019
+
+
+@st.composite
+def fuel_series(draw):
+    """Weekly survey weeks with holes (a missing week or a few), a log random walk of prices;
+    from none to three years of weeks (below and above own_lags, min_train, gap_window)."""
+    n = draw(st.integers(0, 160))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    steps = rng.choice([1, 1, 1, 1, 1, 1, 2, 3, 9], size=max(n - 1, 0))
+    days = START + draw(st.integers(0, 60)) * 7 + 7 * np.cumsum([0, *steps])[:n]
+    values = 5.0 * np.exp(np.cumsum(rng.normal(0.0, 0.02, n)))
+    return Series(days.astype(np.int64), values.astype(np.float64))
+
+
+@st.composite
+def driver_series(draw, *, nan=False):
+    """A daily-ish driver with holes, starting before or after the fuel; empty sometimes; NaN
+    values when ``nan`` (not via Series.of, which drops them: the model must still agree with
+    the loop on them)."""
+    n = draw(st.sampled_from([0, 1, 5, 50, 400, 1500]))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    first = START + draw(st.integers(-400, 300))
+    days = first + np.cumsum(rng.choice([1, 1, 1, 2, 3, 4, 30], size=n))
+    values = 80.0 * np.exp(np.cumsum(rng.normal(0.0, 0.02, n)))
+    if nan and n:
+        values[rng.integers(0, n, size=rng.integers(1, 6))] = np.nan
+    return Series(days.astype(np.int64), values.astype(np.float64))
+
+
+@st.composite
+def inputs_drawn(draw):
+    nan = draw(st.booleans())
+    return Inputs(
+        fuel=draw(fuel_series()),
+        brent=draw(driver_series(nan=nan)),
+        usd=draw(driver_series(nan=nan)),
+        futures=draw(driver_series(nan=nan)),
+    )
+
+
+params_drawn = st.builds(
+    Params,
+    own_lags=st.integers(0, 6),
+    driver_blocks=st.integers(0, 5),
+    error_correction=st.booleans(),
+    gap_window=st.integers(1, 60),
+    min_train=st.integers(0, 60),
+    vol_weeks=st.integers(0, 12),
+    vol_floor=st.floats(0.0, 0.01),
+)
+
+hours = st.integers(0, 24 * 12).map(lambda h: timedelta(hours=h))
+minutes = st.integers(0, 24 * 60 * 12).map(lambda m: timedelta(minutes=m))
+lags_drawn = st.one_of(
+    st.just(Lags()),
+    st.just(Lags.from_catalog(DEFAULT_CATALOG)),
+    st.builds(Lags, fuel=hours, brent=minutes, usd=minutes, futures=hours),
+)
+
+
+def assert_samples_equal(samples: Samples, oracle) -> None:
+    weeks, log_price, features, vol, gaps = oracle
+    np.testing.assert_array_equal(samples.weeks, weeks)
+    np.testing.assert_array_equal(samples.log_price, log_price)
+    assert samples.features.shape == features.shape
+    np.testing.assert_array_equal(samples.features, features)
+    np.testing.assert_array_equal(samples.vol, vol)
+    np.testing.assert_array_equal(samples.gaps, gaps)
+
+
+# --- the properties ----------------------------------------------------------------------------
+
+
+@PROPERTY
+@given(inputs=inputs_drawn(), params=params_drawn, lags=lags_drawn)
+def test_build_samples_equals_the_loop_it_replaced(inputs, params, lags):
+    with np.errstate(all="ignore"):
+        oracle = old_build_samples(inputs, lags, params)
+    assert_samples_equal(build_samples(inputs, lags, params), oracle)
+
+
+@PROPERTY
+@given(
+    inputs=inputs_drawn(),
+    params=params_drawn,
+    lags=lags_drawn,
+    after=st.integers(-20, 1000),
+    hour=st.integers(0, 23),
+)
+def test_state_at_equals_the_loop_it_replaced(inputs, params, lags, after, hour):
+    as_of = datetime.combine(day_of(START + after), time(hour), SP)
+    known = truncate(inputs, Cutoffs.at(as_of, lags))
+    with np.errstate(all="ignore"):
+        samples = build_samples(known, lags, params)
+        got = state_at(known, samples, as_of, lags, params)
+        want = old_state_at(known, samples, as_of, lags, params)
+    if want is None:
+        assert got is None
+        return
+    assert got is not None
+    assert got[0] == want[0] and got[3] == want[3]
+    np.testing.assert_array_equal(got[1], want[1])
+    np.testing.assert_array_equal(got[2], want[2])
+
+
+@PROPERTY
+@given(
+    fuels=st.lists(fuel_series(), min_size=2, max_size=4),
+    drivers=inputs_drawn(),
+    params=params_drawn,
+)
+def test_a_driver_cache_shared_by_areas_changes_no_row(fuels, drivers, params):
+    cache: dict = {}
+    lags = Lags()
+    for fuel in [*fuels, *fuels]:  # the second round reads every row from the cache
+        inputs = Inputs(fuel, drivers.brent, drivers.usd, drivers.futures)
+        with np.errstate(all="ignore"):
+            oracle = old_build_samples(inputs, lags, params)
+        assert_samples_equal(build_samples(inputs, lags, params, cache), oracle)
+
+
+values_drawn = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from([0.0, -0.0, -1.5, math.inf, -math.inf, math.nan, 1e-300, 5.25]),
+    st.integers(-3, 10),
+    st.decimals(allow_nan=False, allow_infinity=False, places=3, min_value=-10, max_value=10),
+)
+
+
+@PROPERTY
+@given(
+    points=st.lists(
+        st.tuples(st.dates(date(1990, 1, 1), date(2040, 12, 31)), values_drawn), max_size=60
+    ),
+    repeat=st.lists(st.tuples(st.integers(0, 59), values_drawn), max_size=20),
+)
+def test_series_of_equals_the_dict_it_replaced(points, repeat):
+    points = list(points)
+    for at, value in repeat:  # the same days again, later in the list, maybe with bad values
+        if points:
+            points.append((points[at % len(points)][0], value))
+    got, want = Series.of(points), old_series_of(points)
+    assert got.days.dtype == want.days.dtype and got.values.dtype == want.values.dtype
+    np.testing.assert_array_equal(got.days, want.days)
+    np.testing.assert_array_equal(got.values, want.values)
+    assert np.all(np.diff(got.days) > 0)
+
+
+def test_series_of_keeps_the_last_good_value_of_a_day():
+    day = date(2024, 1, 7)
+    series = Series.of(
+        [(day, 2.0), (date(2024, 1, 1), 1.0), (day, 3.0), (day, math.nan), (day, -1.0), (day, 0)]
+    )
+    assert series.days.tolist() == [day_number(date(2024, 1, 1)), day_number(day)]
+    assert series.values.tolist() == [1.0, 3.0]
+    assert len(Series.of(iter([]))) == 0
+    assert Series.of([(day, Decimal("4.5"))]).values.tolist() == [4.5]
+
+
+@PROPERTY
+@given(
+    days=st.lists(st.dates(date(1995, 1, 1), date(2035, 12, 31)), min_size=1, max_size=30),
+    lags=lags_drawn,
+)
+def test_publication_cutoffs_equal_cutoffs_at_each_publication(days, lags):
+    numbers = np.array([day_number(d) for d in days], dtype=np.int64)
+    rows = CutoffRows.published(numbers, lags)
+    for i, day in enumerate(days):
+        cut = Cutoffs.at(known_at(day, lags.fuel), lags)
+        assert (rows.fuel[i], rows.brent[i], rows.usd[i], rows.futures[i]) == (
+            cut.fuel,
+            cut.brent,
+            cut.usd,
+            cut.futures,
+        )
+
+
+def test_publication_cutoffs_across_sao_paulo_summer_time_changes():
+    """Days either side of SP's DST starts and ends (2018-11-04, 2019-02-17), with lags that
+    land the as-of time inside the skipped and the repeated hour."""
+    days = [date(2018, 11, 3) + timedelta(days=k) for k in range(4)]
+    days += [date(2019, 2, 15) + timedelta(days=k) for k in range(5)]
+    numbers = np.array([day_number(d) for d in days], dtype=np.int64)
+    for fuel in (timedelta(0), timedelta(hours=23, minutes=30), timedelta(days=7)):
+        for other in (timedelta(0), timedelta(minutes=30), timedelta(hours=14), timedelta(days=8)):
+            lags = Lags(fuel=fuel, brent=other, usd=other, futures=other)
+            rows = CutoffRows.published(numbers, lags)
+            for i, day in enumerate(days):
+                as_of = known_at(day, fuel)
+                assert rows.usd[i] == cutoff(as_of, other)
+                assert rows.fuel[i] == day_number(day)
+
+
+@PROPERTY
+@given(inputs=inputs_drawn(), offset=st.integers(-30, 1000), hour=st.integers(0, 23))
+def test_scalar_driver_helpers_equal_their_loops(inputs, offset, hour):
+    cut = Cutoffs.at(datetime.combine(day_of(START + offset), time(hour), SP), Lags())
+    assert last_driver_day(inputs, cut) == old_last_driver_day(inputs, cut)
+    days = START + np.arange(-10, 900, 13, dtype=np.int64)
+    with np.errstate(all="ignore"):
+        np.testing.assert_array_equal(
+            brent_brl(inputs, cut, days), old_brent_brl(inputs, cut, days)
+        )
+
+
+@PROPERTY
+@given(
+    days=st.lists(st.dates(date(2016, 1, 1), date(2020, 12, 31)), unique=True, max_size=40),
+    as_of=st.datetimes(datetime(2016, 1, 1), datetime(2021, 1, 1), timezones=st.just(SP)),
+    utc=st.booleans(),
+    lag=minutes,
+)
+def test_the_known_prefix_equals_the_filter_it_replaced(days, as_of, utc, lag):
+    points = [(d, 1.0) for d in sorted(days)]
+    if utc:
+        as_of = as_of.astimezone(ZoneInfo("UTC"))
+    known = [p for p in points if datetime.combine(p[0], time(0), SAO_PAULO) + lag <= as_of]
+    assert points[: _known_count(points, lag, as_of)] == known
+
+
+def test_params_out_of_range_are_refused():
+    for bad in ({"gap_window": 0}, {"own_lags": -1}, {"driver_blocks": -1}, {"vol_weeks": -2}):
+        with pytest.raises(ValueError, match="out of range"):
+            Params(**bad)
+
+
+# --- on the real history ---------------------------------------------------------------------
+
+REAL_KEYS = ("FUEL#GASOLINE#BR", "FUEL#LPG#BR", "FUEL#DIESEL_S10#BR")
+
+
+@pytest.mark.parametrize("key", REAL_KEYS)
+def test_nowcasts_on_the_real_history_equal_the_loops(history, key):
+    inputs = inputs_for(
+        history.series, key, usd_key=USD_KEY, brent_key=BRENT_KEY, futures_key=BRENT_FUTURES_KEY
+    )
+    lags = Lags.from_catalog(DEFAULT_CATALOG)
+    for params in (Params(), Params(error_correction=False)):
+        assert_samples_equal(
+            build_samples(inputs, lags, params), old_build_samples(inputs, lags, params)
+        )
+    for as_of in (
+        datetime(2019, 2, 17, 0, 30, tzinfo=SP),  # the night summer time ended
+        datetime(2022, 3, 16, 15, 0, tzinfo=SP),
+        datetime(2030, 1, 1, tzinfo=SP),
+    ):
+        made = nowcast(inputs, as_of, lags)
+        assert made is not None
+        assert made == old_nowcast(inputs, as_of, lags, Params())
+
+
+def test_a_refresh_stores_the_forecasts_the_loops_make(tmp_path, history):
+    """The stage on a real store (Brazil's history): each stored forecast equals the record
+    the loop implementation's nowcast gives for the same inputs."""
+    as_of = datetime(2023, 6, 7, 12, 0, tzinfo=SP)
+    store = SqliteStore(tmp_path / "store.sqlite")
+    store_known(
+        store, history, (*REAL_KEYS, USD_KEY, BRENT_KEY, BRENT_FUTURES_KEY), as_of, date(2100, 1, 1)
+    )
+    report = refresh_outlook(store, DEFAULT_CATALOG, as_of, keys=list(REAL_KEYS))
+    assert report.made == len(REAL_KEYS)
+    lags = Lags.from_catalog(DEFAULT_CATALOG)
+    for key in REAL_KEYS:
+        inputs = inputs_for(
+            history.series, key, usd_key=USD_KEY, brent_key=BRENT_KEY, futures_key=BRENT_FUTURES_KEY
+        )
+        known = truncate(inputs, Cutoffs.at(as_of, lags))
+        forecast = old_nowcast(known, as_of, lags, Params())
+        assert forecast is not None
+        want = to_record(
+            outlook_key(*key.split("#")[1:]), forecast, input_mark(known, Cutoffs.at(as_of, lags))
+        )
+        (stored,) = store.query(want.key)
+        assert (stored.date, stored.value, stored.attrs) == (want.date, want.value, want.attrs)
+    store.close()
+
+
+def test_nothing_known_yet_gives_no_rows():
+    inputs = Inputs(Series.empty(), Series.empty(), Series.empty(), Series.empty())
+    samples = build_samples(inputs, Lags(), Params())
+    assert samples.features.shape == (0, 10)
+    assert state_at(inputs, samples, datetime(2024, 1, 1, tzinfo=SP), Lags(), Params()) is None
