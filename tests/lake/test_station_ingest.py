@@ -92,8 +92,19 @@ def test_reingesting_the_same_file_changes_nothing(
     with lake.reader() as con:
         rows_before = con.execute("SELECT * FROM stations ORDER BY ALL").fetchall()
 
-    (again,) = lake.ingest_path(path)  # same content: recognised and skipped
-    assert again.skipped and "already ingested" in again.skipped
+    read: list[tuple[str, int]] = []
+    (again,) = lake.ingest_path(path, progress=lambda *a: read.append(a))
+    assert again.skipped == f"same content as {path.name}, already ingested"
+    assert read == []  # same name and size: hashed first, and the file was not even read
+
+    # Same content under a name the lake has not seen: hashed while it is read, and stopped
+    # before anything is written.
+    copy = write("renamed.csv", real_file("diesel-gnv"))
+    (renamed,) = lake.ingest_path(copy, progress=lambda *a: read.append(a))
+    assert renamed.skipped == f"same content as {path.name}, already ingested"
+    assert read  # it was read this time
+    assert "renamed.csv" not in lake.storage.read_manifest()["files"]
+    assert _lake_state(lake) == before
 
     (forced,) = lake.ingest_path(path, "copy-under-another-name.csv", force=True)
     assert (forced.written, forced.already_in_lake) == (0, 20_609)

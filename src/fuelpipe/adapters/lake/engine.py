@@ -150,6 +150,11 @@ class StationLake:
                 return str(name)
         return None
 
+    def _listed(self, name: str, size: int) -> bool:
+        """Whether a file of this name and size was ingested: likely the same file again."""
+        entry = self.storage.read_manifest()["files"].get(name)
+        return entry is not None and entry.get("bytes") == size
+
     def ingest_path(
         self,
         path: Path,
@@ -165,19 +170,36 @@ class StationLake:
         again would change nothing anyway.
         """
         name = name or path.name
-        digest = _sha256(path)
-        seen = self.already_ingested(digest)
-        if seen and not force:
-            return [FileReport(name, "-", skipped=f"same content as {seen}, already ingested")]
-        with self._scratch() as scratch:
+        size = path.stat().st_size
+        # The file is hashed while it is read (the hash is asked for before anything is
+        # written), except when its name and size say it is likely a file ingested before:
+        # then first, so that it is not read at all.
+        with ThreadPoolExecutor(1) as hasher:
+            hashing = hasher.submit(_sha256, path)
+
+            def new_content() -> str:
+                digest = hashing.result()
+                seen = self.already_ingested(digest)
+                if seen and not force:
+                    raise _AlreadyIngested(seen)
+                return digest
+
             try:
-                inputs = csv_inputs(path, name, scratch)
-            except UnreadableFile as exc:
-                report = FileReport(name, "unreadable", skipped=str(exc))
-                self._record(name, digest, source, path.stat().st_size, [report])
-                return [report]
-            reports = [self._ingest_csv(part, scratch, progress) for part in inputs]
-        self._record(name, digest, source, path.stat().st_size, reports)
+                if self._listed(name, size):
+                    new_content()
+                with self._scratch() as scratch:
+                    try:
+                        inputs = csv_inputs(path, name, scratch)
+                    except UnreadableFile as exc:
+                        report = FileReport(name, "unreadable", skipped=str(exc))
+                        self._record(name, new_content(), source, size, [report])
+                        return [report]
+                    reports = [
+                        self._ingest_csv(part, scratch, progress, new_content) for part in inputs
+                    ]
+            except _AlreadyIngested as seen:
+                return [FileReport(name, "-", skipped=f"same content as {seen}, already ingested")]
+            self._record(name, new_content(), source, size, reports)
         return reports
 
     def _record(
@@ -210,7 +232,15 @@ class StationLake:
             return None
         return f"header is not ANP's 16 station columns: {first.strip()[:160]!r}"
 
-    def _ingest_csv(self, part: CsvInput, scratch: Path, progress: Progress | None) -> FileReport:
+    def _ingest_csv(
+        self,
+        part: CsvInput,
+        scratch: Path,
+        progress: Progress | None,
+        before_writing: Callable[[], object],
+    ) -> FileReport:
+        """Read, validate and write one CSV; ``before_writing`` may still stop it (raising)
+        before the first partition is written."""
         report = FileReport(part.name, part.fmt.value)
         problem = self._header_problem(part)
         if problem:
@@ -242,6 +272,7 @@ class StationLake:
             bad = [(where.get(line, line), reason) for line, reason in bad]
         report.bad = [BadRow(part.name, line, reason) for line, reason in bad]
         report.rejected = len(report.bad)
+        before_writing()
         self._merge(found.parts, report, scratch)
         return report
 
@@ -423,6 +454,10 @@ class QueryResult:
 
     def records(self) -> list[dict[str, Any]]:
         return [dict(zip(self.columns, r, strict=True)) for r in self.rows]
+
+
+class _AlreadyIngested(Exception):
+    """The file's content was ingested before (under the name this holds)."""
 
 
 def _sha256(path: Path) -> str:
