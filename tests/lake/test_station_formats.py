@@ -165,3 +165,7 @@ def test_a_wrong_header_is_one_clear_error(
     (report,) = lake.ingest_path(write("renamed.csv", "\n".join(lines).encode()))
     assert report.skipped and "header is not ANP's 16 station columns" in report.skipped
     assert report.written == 0
+    # The same bytes again under another name: no part had a record to write, and the content
+    # is still recognised (asked for after the parts, not only before a write).
+    (again,) = lake.ingest_path(write("renamed-again.csv", "\n".join(lines).encode()))
+    assert again.skipped == "same content as renamed.csv, already ingested"

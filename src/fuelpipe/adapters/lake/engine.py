@@ -197,9 +197,10 @@ class StationLake:
                     reports = [
                         self._ingest_csv(part, scratch, progress, new_content) for part in inputs
                     ]
+                digest = new_content()  # (asked already, unless no part had a record to write)
             except _AlreadyIngested as seen:
                 return [FileReport(name, "-", skipped=f"same content as {seen}, already ingested")]
-            self._record(name, new_content(), source, size, reports)
+        self._record(name, digest, source, size, reports)
         return reports
 
     def _record(
