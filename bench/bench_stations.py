@@ -137,9 +137,15 @@ def _time_queries(lake, name: str, params: list[dict[str, object]]) -> list[floa
 
 
 def _ingest_rows(csv_path: Path) -> list[BenchRow]:
-    """The ingest, the bare DuckDB copy and the Polars floor, interleaved ``ROUNDS`` times."""
+    """The ingest, the bare DuckDB copy and the two Polars floors, interleaved ``ROUNDS``
+    times."""
     lake_dir, floor_dir, sink_dir = WORK / "ingest-lake", WORK / "floor-lake", WORK / "sink-lake"
-    times: dict[str, list[float]] = {"ingest": [], "raw": [], "floor": [], "sink": []}
+    beside = {
+        "raw": (_RAW_CHILD, WORK / "raw-copy.parquet"),
+        "floor": (_FLOOR_CHILD, floor_dir),
+        "sink": (_SINK_CHILD, sink_dir),
+    }
+    times: dict[str, list[float]] = {"ingest": [], **{name: [] for name in beside}}
     rss = 0
     for _ in range(ROUNDS):  # interleaved, so a busy spell on the machine hits all four
         subprocess.run(["rm", "-rf", str(lake_dir), str(floor_dir), str(sink_dir)], check=True)
@@ -148,12 +154,8 @@ def _ingest_rows(csv_path: Path) -> list[BenchRow]:
         assert got["rejected"] == 0, got
         times["ingest"].append(got["s"])
         rss = max(rss, peak)
-        raw, _ = _child(_RAW_CHILD, str(csv_path), str(WORK / "raw-copy.parquet"))
-        times["raw"].append(raw["s"])
-        floor, _ = _child(_FLOOR_CHILD, str(csv_path), str(floor_dir))
-        times["floor"].append(floor["s"])
-        sink, _ = _child(_SINK_CHILD, str(csv_path), str(sink_dir))
-        times["sink"].append(sink["s"])
+        for name, (code, out) in beside.items():
+            times[name].append(_child(code, str(csv_path), str(out))[0]["s"])
     subprocess.run(["rm", "-rf", str(floor_dir), str(sink_dir)], check=True)
     ingest_s, raw_s, floor_s, sink_s = (
         statistics.median(times[k]) for k in ("ingest", "raw", "floor", "sink")

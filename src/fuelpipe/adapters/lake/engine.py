@@ -143,18 +143,6 @@ class StationLake:
             yield Path(tmp)
 
     # --- ingest --------------------------------------------------------------------------
-    def already_ingested(self, sha256: str) -> str | None:
-        """The name a file with this content was ingested under, if any."""
-        for name, entry in self.storage.read_manifest()["files"].items():
-            if entry.get("sha256") == sha256:
-                return str(name)
-        return None
-
-    def _listed(self, name: str, size: int) -> bool:
-        """Whether a file of this name and size was ingested: likely the same file again."""
-        entry = self.storage.read_manifest()["files"].get(name)
-        return entry is not None and entry.get("bytes") == size
-
     def ingest_path(
         self,
         path: Path,
@@ -171,6 +159,7 @@ class StationLake:
         """
         name = name or path.name
         size = path.stat().st_size
+        files = self.storage.read_manifest()["files"]  # what was ingested, read once
         # The file is hashed while it is read (the hash is asked for before anything is
         # written), except when its name and size say it is likely a file ingested before:
         # then first, so that it is not read at all.
@@ -179,13 +168,13 @@ class StationLake:
 
             def new_content() -> str:
                 digest = hashing.result()
-                seen = self.already_ingested(digest)
+                seen = next((n for n, e in files.items() if e.get("sha256") == digest), None)
                 if seen and not force:
                     raise _AlreadyIngested(seen)
                 return digest
 
             try:
-                if self._listed(name, size):
+                if files.get(name, {}).get("bytes") == size:
                     new_content()
                 with self._scratch() as scratch:
                     try:

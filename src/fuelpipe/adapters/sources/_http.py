@@ -137,10 +137,10 @@ def parse_json(content: bytes, source: str, url: str) -> object:
 
 def json_decimal(value: object) -> Decimal | None:
     """A JSON number as a Decimal; None for anything else (bools, strings, null)."""
+    if isinstance(value, Decimal):  # the common cell first (a bool is never a Decimal)
+        return value if value.is_finite() else None
     if isinstance(value, bool):
         return None
-    if isinstance(value, Decimal):
-        return value if value.is_finite() else None
     if isinstance(value, int):
         return Decimal(value)
     return None

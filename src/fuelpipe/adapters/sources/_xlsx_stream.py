@@ -354,24 +354,23 @@ def _row_values(body: bytes, cells: _Cells, row_xml: bytes = b"") -> tuple[objec
     if len(found) != body.count(b"<c ") + body.count(b"<c>") + body.count(b"<c/"):
         return _row_values_slow(body, cells)
     layout = [cell[0] for cell in found]
-    if layout != cells.layout:
-        if [cells.column(letters) for letters in layout] != list(range(len(layout))):
-            values = _placed(found, cells)
-            if row_xml:
-                cells.learn(row_xml, found, values)
-            return values
+    if layout != cells.layout and [cells.column(letters) for letters in layout] != list(
+        range(len(layout))
+    ):
+        values = _placed(found, cells)
+    else:
         cells.layout = layout
-    strings, dates, value = cells.strings, cells.date_styles, cells.value
-    values = tuple(
-        [
-            strings[int(raw)]
-            if kind == b"s" and raw
-            else float(raw)
-            if not kind and raw and style not in dates and not cells.elapsed_styles
-            else value(style, kind, raw)
-            for _, style, kind, raw in found
-        ]
-    )
+        strings, dates, value = cells.strings, cells.date_styles, cells.value
+        values = tuple(
+            [
+                strings[int(raw)]
+                if kind == b"s" and raw
+                else float(raw)
+                if not kind and raw and style not in dates and not cells.elapsed_styles
+                else value(style, kind, raw)
+                for _, style, kind, raw in found
+            ]
+        )
     if row_xml:
         cells.learn(row_xml, found, values)
     return values

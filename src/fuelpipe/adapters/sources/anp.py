@@ -538,11 +538,7 @@ def _stream_rows(
             slot = (key, day)
             wanted = keep is None or keep(key, day)
             try:
-                price = (
-                    _float_decimal(raw_price)
-                    if type(raw_price) is float
-                    else _other_decimal(raw_price)
-                )
+                price = _decimal(raw_price)
             except _Bad as exc:
                 text = f"{reader.where(number)}: PREÇO MÉDIO REVENDA {exc}; row skipped"
                 note(text)

@@ -62,10 +62,7 @@ class _Bulletin(NamedTuple):
 
 
 def _number(row: dict[str, object], name: str, index: int, where: str) -> Decimal:
-    number = row[name]
-    if type(number) is Decimal and number.is_finite():  # the common cell, without a call
-        return number
-    number = json_decimal(number)
+    number = json_decimal(row[name])
     if number is None:
         raise InvalidPayload(f"{where}: value[{index}]: {name} is not a number: {row[name]!r}")
     return number

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
-from decimal import Decimal
 from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -169,10 +168,7 @@ def _bar(
     arrays: _Arrays, i: int, raw: tuple[object, ...], key: str, day: date, where: str
 ) -> Observation | str:
     """Bar ``i`` (``raw``: its _FIELDS values) as an observation, or the reason it is not one."""
-    # json_decimal of each, the common finite Decimal without a call
-    o, h, low, c, v = values = [
-        x if type(x) is Decimal and x.is_finite() else json_decimal(x) for x in raw
-    ]
+    o, h, low, c, v = values = [json_decimal(x) for x in raw]
     if o is None or h is None or low is None or c is None or v is None:  # not `None in`:
         # Decimal == None goes through the numbers ABCs
         nulls = ", ".join(name for name, x in zip(_FIELDS, values, strict=True) if x is None)
