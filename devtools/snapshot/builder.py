@@ -25,8 +25,10 @@ from fuelpipe.replay.snapshot_data import Snapshot, coverage
 
 WINDOW_START = date(2021, 5, 19)
 WINDOW_END = date(2022, 5, 7)
-STATE_WEEKS = 52
-"""The weekly state series exist only for 2024-06..2026-06: keep its last year."""
+DRIVERS_END = date(2026, 6, 27)
+"""The daily drivers the outlook reads (PTAX, FRED's Brent) run on past the window to the last
+state week (2026-06-21..27): with the ~105 real state weeks, that is enough history for the
+outlook to forecast each state's gasoline and ethanol, from real values only."""
 
 YAHOO_HEADER = ["Date", "Open", "High", "Low", "Close", "Adj Close", "Volume"]
 NYSE_TICKERS = ("XOM", "CVX", "BP", "SHEL", "TTE")
@@ -42,6 +44,12 @@ class BuildReport:
 
 def _in_window(day: date) -> bool:
     return WINDOW_START <= day <= WINDOW_END
+
+
+def _driver_day(day: date) -> bool:
+    """From the window's start through the last state week, without a hole (a hole would be
+    dates the demo asks for and no source ever published)."""
+    return WINDOW_START <= day <= DRIVERS_END
 
 
 def _read_csv(path: Path) -> Iterator[dict[str, str]]:
@@ -63,11 +71,12 @@ def _write_csv(path: Path, header: list[str], rows: Iterable[list[str]]) -> int:
 
 
 def build_ptax(data: Path, out: Path) -> int:
-    """bcb/USD.csv: the real closing PTAX (sell and buy) inside the window."""
+    """bcb/USD.csv: the real closing PTAX (sell and buy) from the window's start through the
+    last state week."""
     rows = (
         [r["data"], r["venda"], r["compra"]]
         for r in _read_csv(data / "fx/strongylis__ptax.csv")
-        if _in_window(date.fromisoformat(r["data"]))
+        if _driver_day(date.fromisoformat(r["data"]))
     )
     return _write_csv(out / "bcb/USD.csv", ["date", "sell", "buy"], rows)
 
@@ -122,11 +131,12 @@ def build_yahoo(data: Path, out: Path) -> dict[str, int]:
 
 
 def build_fred(data: Path, out: Path) -> int:
-    """fred/DCOILBRENTEU.csv in FRED's current layout (empty = no value), window rows only."""
+    """fred/DCOILBRENTEU.csv in FRED's current layout (empty = no value), from the window's
+    start to the file's end (2024-12-31; no later real Brent spot is bundled)."""
     rows = (
         [r["observation_date"], r["DCOILBRENTEU"]]
         for r in _read_csv(data / "brent/jackthompsondb__DCOILBRENTEU.csv")
-        if _in_window(date.fromisoformat(r["observation_date"]))
+        if _driver_day(date.fromisoformat(r["observation_date"]))
     )
     return _write_csv(out / "fred/DCOILBRENTEU.csv", ["observation_date", "DCOILBRENTEU"], rows)
 
@@ -180,8 +190,7 @@ def build_state_weekly(data: Path, out: Path) -> int:
     fmt = [formats[0], formats[1], "General", "General", *formats[2:]]
 
     records = list(_read_csv(data / "anp/strongylis__anp_shlp_estados.csv"))
-    saturdays = sorted({r["data"] for r in records})[-STATE_WEEKS:]
-    keep = [r for r in records if r["data"] in saturdays]
+    keep = list(records)  # every real state week (2024-06..2026-06)
     keep.sort(key=lambda r: (r["data"], _STATE_PRODUCTS[r["produto"]], STATES[r["estado"]][0]))
     rows = []
     for r in keep:
@@ -241,5 +250,5 @@ def build_snapshot(data: Path, out: Path) -> BuildReport:
         "series": cov,
     }
     (out / "coverage.json").write_text(json.dumps(payload, indent=1) + "\n", encoding="utf-8")
-    write_notice(out, rows, WINDOW_START, WINDOW_END, STATE_WEEKS)
+    write_notice(out, rows, WINDOW_START, WINDOW_END, DRIVERS_END)
     return BuildReport(rows)

@@ -42,7 +42,8 @@ ORIGINS: dict[str, Origin] = {
         "data/ptax.csv",
         "f8cbd465",
         "MIT",
-        "columns renamed data,venda,compra → date,sell,buy; window rows only. Real closing PTAX "
+        "columns renamed data,venda,compra → date,sell,buy; rows from the window's start through "
+        "{drivers_end} (past the window, for the state weeks' outlook). Real closing PTAX "
         "(both sides). Not used: lucagpgirardi `ptax.csv`, which holds the *buy* rate only.",
     ),
     "yahoo/PETR4.SA.csv": Origin(
@@ -80,7 +81,9 @@ ORIGINS: dict[str, Origin] = {
         "data/DCOILBRENTEU.csv",
         "b61f6915",
         "none",
-        "window rows only; current FRED layout kept (empty value = FRED has none: UK holidays).",
+        "rows from the window's start to the file's end (2025-01-01, past the window, for the "
+        "state weeks' outlook; no later real Brent spot is bundled); current FRED layout kept "
+        "(empty value = FRED has none: UK holidays).",
     ),
     "anp/semanal/semanal-brasil-desde-2013.xlsx": Origin(
         "maikereis/diesel",
@@ -113,8 +116,8 @@ ORIGINS: dict[str, Origin] = {
         "weekly state values of this CSV (a re-shaped extract of that sheet, 2024-06 … 2026-06) "
         "are written into the real weekly layout: the notes rows and header row 18 of the Brasil "
         "workbook (maikereis/diesel @ c9603b02), sheet `ESTADOS - DESDE 30.12.2012`, the title "
-        "row `TIPO RELATÓRIO: ESTADO`, and REGIÃO/ESTADO columns after DATA FINAL. Only the last "
-        "{weeks} weeks are kept. `gasolina_c` → GASOLINA COMUM, `hidratado` → ETANOL HIDRATADO; "
+        "row `TIPO RELATÓRIO: ESTADO`, and REGIÃO/ESTADO columns after DATA FINAL. Every week "
+        "is kept. `gasolina_c` → GASOLINA COMUM, `hidratado` → ETANOL HIDRATADO; "
         "its dates are the week's Saturday (DATA FINAL), DATA INICIAL = Saturday − 6 days; "
         "NÚMERO DE POSTOS, PREÇO MÉDIO/MÍNIMO/MÁXIMO REVENDA come from the CSV; unit `R$/l`; "
         "REGIÃO and the state name from the UF code; every other column is `-` (missing, the "
@@ -123,7 +126,7 @@ ORIGINS: dict[str, Origin] = {
 }
 
 
-def write_notice(out: Path, rows: dict[str, int], start: date, end: date, state_weeks: int) -> None:
+def write_notice(out: Path, rows: dict[str, int], start: date, end: date, drivers_end: date) -> None:
     """Write NOTICE.md for the files in ``rows`` (path -> data rows)."""
     lines = [
         "# Replay snapshot: origin of every file",
@@ -134,7 +137,9 @@ def write_notice(out: Path, rows: dict[str, int], start: date, end: date, state_
         "copies of public data, bundled for offline tests and the demo.",
         "",
         f"Window: {start.isoformat()} … {end.isoformat()}, the span where every kind of series "
-        "has real data. `coverage.json` lists, per catalog key, the first and last date with "
+        f"has real data. PTAX (to {drivers_end.isoformat()}) and FRED's Brent (to its file's "
+        "end, 2025-01-01) run on past it, beside the weekly state prices (2024-06 … 2026-06), "
+        "for the outlook of those states. `coverage.json` lists, per catalog key, the first and last date with "
         "a real value, parsed from these files.",
         "",
         "**Nothing in the snapshot is synthetic**: every value is a real value of its source, "
@@ -148,12 +153,21 @@ def write_notice(out: Path, rows: dict[str, int], start: date, end: date, state_
         "| file | rows | origin (repo / path @ commit) | license | changes |",
         "|---|---|---|---|---|",
     ]
+    # Rows for files other tools bundle beside these (the intraday files, the station sample)
+    # are kept as they are: this builder does not write those files.
+    target = out / "NOTICE.md"
+    previous = target.read_text(encoding="utf-8").splitlines() if target.exists() else []
+    others = [
+        line
+        for line in previous
+        if line.startswith("| `") and line.split("`", 2)[1] not in rows
+    ]
     for path in sorted(rows):
         o = ORIGINS[path]
-        changes = o.changes.replace("{weeks}", str(state_weeks))
+        changes = o.changes.replace("{drivers_end}", drivers_end.isoformat())
         lines.append(
             f"| `{path}` | {rows[path]} | {o.repo} `{o.path}` @ {o.commit} | {o.license} "
             f"| {changes} |"
         )
-    lines.append("")
-    (out / "NOTICE.md").write_text("\n".join(lines), encoding="utf-8")
+    lines += [*others, ""]
+    target.write_text("\n".join(lines), encoding="utf-8")

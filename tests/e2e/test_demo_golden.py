@@ -4,7 +4,10 @@ tests/e2e/golden/demo.json was recorded by ``python -m devtools.demo_golden --wr
 fcca0fe (with issues 12, 14c, 15 and 17), which this branch's architecture changes (stage context, dev
 tooling out of src, boto3 serializers/paginators/conditions, stamina, cachetools, shared
 completeness) were merged with; earlier recordings of 9bbcfac and 52afcb1 matched the branch
-before those merges. The fast test
+before those merges. Re-recorded when the snapshot's PTAX and FRED Brent ran on past the window
+and every real state week was bundled (for the states' outlook): exactly the 56 exports of
+CURRENCY#USD, COMMODITY#BRENT and the 54 weekly state series changed, and the status table; the
+other 384 exports were byte-identical. The fast test
 checks the status table and one key of each kind; the slow one, and
 ``python -m devtools.demo_golden --check``, every export.
 """

@@ -49,7 +49,8 @@ def plan_phases(coverage: Mapping[str, Any]) -> list[DemoPhase]:
 
     Each series is asked only for the dates its real file covers: from the later of the window
     start and its first real date, up to its last real date (a file that ends early, such as
-    PETR3's, gets an earlier `--now`). The replay never published anything outside that span,
+    PETR3's, gets an earlier `--now`; one that runs on past the window, such as the PTAX the
+    state weeks' outlook needs, a later one). The replay never published anything outside that span,
     so asking for it would only leave PENDING records for dates no source ever had.
     """
     window = coverage["window"]
@@ -64,7 +65,7 @@ def plan_phases(coverage: Mapping[str, Any]) -> list[DemoPhase]:
         if first <= w_end and last >= w_start:
             now = _end_of(w_end)
             cal = get_calendar(entry.calendar)
-            if cal.next_expected(last) <= entry.published_through(now):
+            if last > w_end or cal.next_expected(last) <= entry.published_through(now):
                 now = _published(last, entry)
             in_window.setdefault((max(w_start, first), now), []).append(entry)
         else:
