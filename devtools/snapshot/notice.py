@@ -126,7 +126,9 @@ ORIGINS: dict[str, Origin] = {
 }
 
 
-def write_notice(out: Path, rows: dict[str, int], start: date, end: date, drivers_end: date) -> None:
+def write_notice(
+    out: Path, rows: dict[str, int], start: date, end: date, drivers_end: date
+) -> None:
     """Write NOTICE.md for the files in ``rows`` (path -> data rows)."""
     lines = [
         "# Replay snapshot: origin of every file",
@@ -139,8 +141,8 @@ def write_notice(out: Path, rows: dict[str, int], start: date, end: date, driver
         f"Window: {start.isoformat()} … {end.isoformat()}, the span where every kind of series "
         f"has real data. PTAX (to {drivers_end.isoformat()}) and FRED's Brent (to its file's "
         "end, 2025-01-01) run on past it, beside the weekly state prices (2024-06 … 2026-06), "
-        "for the outlook of those states. `coverage.json` lists, per catalog key, the first and last date with "
-        "a real value, parsed from these files.",
+        "for the outlook of those states. `coverage.json` lists, per catalog key, the first and "
+        "last date with a real value, parsed from these files.",
         "",
         "**Nothing in the snapshot is synthetic**: every value is a real value of its source, "
         "rows were only dropped, and layouts aligned as described below.",
@@ -158,9 +160,7 @@ def write_notice(out: Path, rows: dict[str, int], start: date, end: date, driver
     target = out / "NOTICE.md"
     previous = target.read_text(encoding="utf-8").splitlines() if target.exists() else []
     others = [
-        line
-        for line in previous
-        if line.startswith("| `") and line.split("`", 2)[1] not in rows
+        line for line in previous if line.startswith("| `") and line.split("`", 2)[1] not in rows
     ]
     for path in sorted(rows):
         o = ORIGINS[path]

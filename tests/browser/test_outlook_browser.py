@@ -98,6 +98,13 @@ def test_outlook_view_draws_the_fan_chart_and_the_state_map(
     maps = _traces(page, "chart-outlook-map")
     states = httpx.get(f"{outlook_url}/api/outlook/map", params={"fuel": "GASOLINE"}).json()
     assert maps[0]["type"] == "choropleth" and maps[0]["n"] == len(states["states"]) >= 20
+    # The map draws no dates: its caption is the states' last published week, not the page's.
+    newest = max(s["last_week"] for s in states["states"])
+    caption = page.evaluate(
+        "() => document.getElementById('chart-outlook-map').parentElement"
+        ".querySelector(':scope > .as-of').dataset.date"
+    )
+    assert caption == newest
     cards = page.locator("#outlook-cards .card").all_text_contents()
     assert len(cards) == 4 and "Brent in BRL since the last survey" in cards[2]
     verdict = page.locator("#outlook-verdict")
@@ -128,3 +135,18 @@ def test_outlook_view_speaks_portuguese_and_keeps_its_state_in_the_url(
     _ready(page)  # ethanol in SP has no stored outlook: an explaining empty state, no error
     page.wait_for_selector("#chart-outlook-fan[data-empty='1']", state="attached")
     assert "Ainda não há perspectiva" in page.locator(".empty:not([hidden])").first.text_content()
+
+
+def test_an_area_without_an_outlook_points_to_the_states_on_the_map(
+    page: Page, outlook_url: str
+) -> None:
+    # The fixture refreshed no region: the fan says why there is no outlook and, as the map
+    # has states with one, to pick one of them; with no state outlook (diesel) it says no more.
+    for fuel, hint in (("GASOLINE", True), ("DIESEL", False)):
+        page.goto(f"{outlook_url}/?view=outlook&fuel={fuel}&area=REGION_SE&lang=en")
+        _ready(page)
+        states = httpx.get(f"{outlook_url}/api/outlook/map", params={"fuel": fuel}).json()
+        assert bool(states["states"]) is hint
+        text = page.locator("#chart-outlook-fan").evaluate("el => el.parentElement.textContent")
+        assert "No outlook stored for" in text
+        assert ("pick one as the area" in text) is hint

@@ -149,3 +149,32 @@ def test_spot_check_anp_gasoline_for_sao_paulo(demo_store):
         week_start = date.fromisoformat(week_end).toordinal() - 6
         day = date.fromordinal(week_start).isoformat()
         assert Decimal(stored[day]["value"]) == Decimal(real[week_end])
+
+
+def test_the_demo_forecasts_every_state_gasoline_and_ethanol_from_real_data(demo_store):
+    """The bundled real state weeks (2024-06..2026-06) with PTAX and Brent beside them are
+    enough history for the outlook: one stored forecast per state and fuel, none for Brazil
+    or the regions (their real files stop in 2022, too short for the model)."""
+    from fuelpipe.adapters.clock import FixedClock
+    from fuelpipe.adapters.sqlite_store import SqliteStore
+    from fuelpipe.domain.catalog import STATES
+    from fuelpipe.domain.keys import outlook_key
+    from fuelpipe.outlook.records import from_record
+
+    env, _, _ = demo_store
+    with SqliteStore(
+        Path(env["FUELPIPE_DB"]), clock=FixedClock(datetime(2026, 6, 22, tzinfo=SAO_PAULO))
+    ) as store:
+        for fuel in ("GASOLINE", "ETHANOL"):
+            assert not store.query(outlook_key(fuel, "BR"))
+            for uf in STATES:
+                records = store.query(outlook_key(fuel, uf))
+                assert len(records) == 1, (fuel, uf)
+                forecast = from_record(records[0]).forecast
+                assert forecast.last_week == date(2026, 6, 14), (fuel, uf)
+                assert [s.horizon for s in forecast.steps] == [1, 2, 3, 4, 5]
+                for step in forecast.steps:  # bands nest around the point
+                    assert step.lo95 <= step.lo80 <= step.point <= step.hi80 <= step.hi95
+        published = store.query("FUEL#GASOLINE#SP", date(2026, 6, 14), date(2026, 6, 14))
+        sp = from_record(store.query(outlook_key("GASOLINE", "SP"))[0]).forecast
+        assert Decimal(str(sp.last_price)) == published[0].value  # the real last price

@@ -84,7 +84,7 @@ def test_every_ptax_and_brent_value_equals_the_real_file(demo_store):
     brent = {
         date.fromisoformat(r["observation_date"]): Decimal(r["DCOILBRENTEU"])
         for r in _rows("brent/jackthompsondb__DCOILBRENTEU.csv")
-        if r["DCOILBRENTEU"].strip() and W_START <= date.fromisoformat(r["observation_date"])
+        if r["DCOILBRENTEU"].strip() and date.fromisoformat(r["observation_date"]) >= W_START
     }
     assert max(brent) == date(2024, 12, 31)  # the bundled file's last real Brent spot
     _compare(env, "COMMODITY#BRENT", brent, now=DRIVERS_NOW)

@@ -312,7 +312,8 @@
   function asOfCaption(div, traces) {
     let newest = "";
     for (const trace of traces) {
-      for (const x of trace.x || []) {
+      const dates = [...(trace.x || []), trace.meta && trace.meta.asOf]; // meta: a map's date
+      for (const x of dates) {
         if (typeof x === "string" && /^\d{4}-\d{2}-\d{2}/.test(x) && x > newest) newest = x;
       }
     }

@@ -27,6 +27,7 @@
       "outlook.actual": "Published later",
       "outlook.map": "{fuel}: expected change by state within 2 weeks",
       "outlook.noMap": "No state outlooks stored for {fuel}.",
+      "outlook.onMap": "The map shows the {n} states that have one: pick one as the area.",
       "outlook.col.h": "Weeks ahead",
       "outlook.col.n": "Weeks scored",
       "outlook.col.mae": "MAE",
@@ -58,6 +59,7 @@
       "outlook.actual": "Publicado depois",
       "outlook.map": "{fuel}: variação esperada por estado em até 2 semanas",
       "outlook.noMap": "Não há perspectivas por estado para {fuel}.",
+      "outlook.onMap": "O mapa mostra os {n} estados que têm uma: escolha um como área.",
       "outlook.col.h": "Semanas à frente",
       "outlook.col.n": "Semanas avaliadas",
       "outlook.col.mae": "EAM",
@@ -141,7 +143,9 @@
     cards.replaceChildren();
     if (!view.available) {
       kit.setText("outlook-verdict", "");
-      kit.showEmpty("chart-outlook-fan", t("outlook.none", { fuel, area }));
+      const none = t("outlook.none", { fuel, area });
+      kit.showEmpty("chart-outlook-fan", map.states.length
+        ? `${none} ${t("outlook.onMap", { n: map.states.length })}` : none);
       document.getElementById("outlook-accuracy").replaceChildren();
     } else {
       const first = view.steps[0];
@@ -181,8 +185,10 @@
       return;
     }
     const top = Math.max(0.005, ...map.states.map((s) => Math.abs(s.change)));
+    const newest = map.states.reduce((a, s) => (s.last_week > a ? s.last_week : a), "");
     await kit.plot("chart-outlook-map", [{
       type: "choropleth",
+      meta: { asOf: newest }, // the map draws no dates: its caption says the last published week
       geojson: gj,
       featureidkey: "properties.sigla",
       locations: map.states.map((s) => s.area),
