@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -38,6 +37,7 @@ from fuelpipe.domain.calendars import (
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.domain.gaps import clamp_start
 from fuelpipe.domain.messages import MAX_DATES_PER_MESSAGE
+from fuelpipe.homes.embedded import peak_kib
 
 AREA = "load"
 NOW = datetime(2025, 12, 31, 23, 0, tzinfo=SAO_PAULO)
@@ -81,28 +81,20 @@ def minimum_source_requests(since: date = SINCE, now: datetime = NOW) -> dict[st
     return out
 
 
-def peak_kib() -> int:
-    """This process's own peak resident memory: VmHWM, the high-water mark of its address
-    space. (getrusage's ru_maxrss is not that: Linux carries the forking parent's peak across
-    exec, so it reported the bench process holding the synthetic workbooks, not the pipeline.)
-    """
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1])
-    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)  # KiB on Linux
-
-
-def child(since: date) -> None:
-    """In the child process: one full cycle of the whole catalog, then print what it cost."""
-    from fuelpipe.homes.embedded import build_context
+def child(since: date, workers: int = 1) -> None:
+    """In the child process: one full cycle of the whole catalog, then print what it cost.
+    ``workers`` > 1: as ``fuelpipe run --workers``, with that many scraper processes."""
+    from fuelpipe.homes.embedded import ProcessHelpers, build_context
     from fuelpipe.homes.settings import Settings
     from fuelpipe.stages.cycle import run_cycle
     from fuelpipe.stages.outlook import after_cycle
 
-    app = build_context(Settings())
+    settings = Settings()
+    app = build_context(settings)
+    helpers = ProcessHelpers(settings, workers - 1, app.clock) if workers > 1 else None
     try:
         started = time.perf_counter()
-        report = run_cycle(app, since=since, outlook=False)
+        report = run_cycle(app, since=since, outlook=False, helpers=helpers)
         wall = time.perf_counter() - started
         backfill_peak = peak_kib()
         pending = len(app.store.pending())
@@ -117,6 +109,7 @@ def child(since: date) -> None:
             {
                 "wall_s": wall,
                 "peak_kib": backfill_peak,
+                "helper_peaks_kib": [] if helpers is None else helpers.peaks_kib,
                 "peak_with_outlook_kib": peak_kib(),
                 "outlook_s": outlook_s,
                 "outlook_made": 0 if outlook is None else outlook.made,
@@ -127,8 +120,11 @@ def child(since: date) -> None:
     )
 
 
-def backfill(since: date) -> tuple[dict[str, Any], dict[str, int], float]:
-    """Serve synthetic data, run the child against it; its report, requests and build time."""
+def backfill(
+    since: date, workers: tuple[int, ...] = (1,)
+) -> tuple[list[tuple[dict[str, Any], dict[str, int]]], float]:
+    """Serve synthetic data, run the child against it once per scraper-process count, each on
+    a fresh store; their reports and requests, and the data's build time."""
     from devtools.synthetic import SyntheticSnapshot
 
     from fuelpipe.replay import ReplayServer
@@ -138,28 +134,33 @@ def backfill(since: date) -> tuple[dict[str, Any], dict[str, int], float]:
     for route in snapshot.workbooks:  # generate the workbooks before the clock starts
         snapshot.workbook_bytes(route)
     build_s = time.perf_counter() - built
+    runs = []
     with ReplayServer(snapshot=snapshot, quiet=True) as replay, TemporaryDirectory() as tmp:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("FUELPIPE_")}
-        env.update(replay.env())
-        env.update(
-            FUELPIPE_DB=str(Path(tmp) / "load.sqlite"),
-            FUELPIPE_NOW=NOW.isoformat(),
-            FUELPIPE_YAHOO_MIN_INTERVAL_S="0",
-            FUELPIPE_HTTP_TIMEOUT_S="300",
-        )
-        done = subprocess.run(
-            [sys.executable, "-m", "bench.bench_load", "--child", since.isoformat()],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=CHILD_TIMEOUT_S,
-            check=False,
-        )
-        if done.returncode != 0:
-            raise RuntimeError(f"the backfill process failed: {done.stderr[-2000:]}")
-        result = json.loads(done.stdout.strip().splitlines()[-1])
-        return result, replay.request_counts, build_s
+        for count in workers:
+            env = {k: v for k, v in os.environ.items() if not k.startswith("FUELPIPE_")}
+            env.update(replay.env())
+            env.update(
+                FUELPIPE_DB=str(Path(tmp) / f"load-{count}.sqlite"),
+                FUELPIPE_NOW=NOW.isoformat(),
+                FUELPIPE_YAHOO_MIN_INTERVAL_S="0",
+                FUELPIPE_HTTP_TIMEOUT_S="300",
+            )
+            before = dict(replay.request_counts)
+            done = subprocess.run(
+                [sys.executable, "-m", "bench.bench_load", "--child", str(since), str(count)],
+                cwd=ROOT,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=CHILD_TIMEOUT_S,
+                check=False,
+            )
+            if done.returncode != 0:
+                raise RuntimeError(f"the backfill process failed: {done.stderr[-2000:]}")
+            result = json.loads(done.stdout.strip().splitlines()[-1])
+            spent = {k: n - before.get(k, 0) for k, n in replay.request_counts.items()}
+            runs.append((result, spent))
+    return runs, build_s
 
 
 def put_records_rate(rounds: int = 5) -> float:
@@ -190,8 +191,12 @@ def run() -> list[BenchRow]:
     return rows
 
 
+SIDE_WORKERS = 2
+"""The same backfill again with this many scraper processes (`fuelpipe run --workers`)."""
+
+
 def one_history(since: date, store_rate: float) -> list[BenchRow]:
-    result, requests, build_s = backfill(since)
+    (result, requests), side, build_s = _two_runs(since)
     minimum = minimum_source_requests(since)
     spent, least = sum(requests.values()), sum(minimum.values())
     records = int(result["scrape"]["records_written"])
@@ -222,12 +227,52 @@ def one_history(since: date, store_rate: float) -> list[BenchRow]:
         BenchRow(AREA, f"{label}: PENDING after one cycle", pending, "records", "0",
                  pending == 0),
         BenchRow(AREA, f"{label}: synthetic data generation (replay side)", build_s, "s"),
+        *_side_rows(label, side, store_rate, records, wall),
+    ]  # fmt: skip
+
+
+def _two_runs(
+    since: date,
+) -> tuple[tuple[dict[str, Any], dict[str, int]], tuple[dict[str, Any], dict[str, int]], float]:
+    runs, build_s = backfill(since, (1, SIDE_WORKERS))
+    return runs[0], runs[1], build_s
+
+
+def _side_rows(
+    label: str,
+    side: tuple[dict[str, Any], dict[str, int]],
+    store_rate: float,
+    records_alone: int,
+    wall_alone: float,
+) -> list[BenchRow]:
+    """The backfill with SIDE_WORKERS scraper processes, beside the one-process run above."""
+    result, requests = side
+    records = int(result["scrape"]["records_written"])
+    wall = float(result["wall_s"])
+    ratio = records / wall / store_rate
+    peaks = [int(result["peak_kib"]), *(int(k) for k in result["helper_peaks_kib"])]
+    largest, together = max(peaks) / 1024, sum(peaks) / 1024
+    name = f"{label}, {SIDE_WORKERS} scraper processes (`run --workers {SIDE_WORKERS}`)"
+    return [
+        BenchRow(AREA, f"{name}: wall time", wall, "s"),
+        BenchRow(AREA, f"{name}: records stored, as one process stores", records, "records",
+                 f"= {records_alone:,}", records == records_alone),
+        BenchRow(AREA, f"{name}: throughput / put_records", ratio, "ratio",
+                 f">= {RATIO_GOAL}", ratio >= RATIO_GOAL),
+        BenchRow(AREA, f"{name}: speed-up over one process", wall_alone / wall, "x"),
+        BenchRow(AREA, f"{name}: peak memory, largest process", largest, "MiB",
+                 f"<= {PEAK_GOAL_MIB} MiB", largest <= PEAK_GOAL_MIB),
+        BenchRow(AREA, f"{name}: peak memory, the {len(peaks)} processes added up", together,
+                 "MiB"),
+        BenchRow(AREA, f"{name}: PENDING after one cycle", int(result["pending"]), "records",
+                 "0", int(result["pending"]) == 0),
+        BenchRow(AREA, f"{name}: source requests", sum(requests.values()), "requests"),
     ]  # fmt: skip
 
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--child"]:
-        child(date.fromisoformat(sys.argv[2]))
+        child(date.fromisoformat(sys.argv[2]), int(sys.argv[3]) if len(sys.argv) > 3 else 1)
     else:
         for row in run():
             print(f"{row.metric}: {row.fmt_value()} {row.unit}  (goal {row.goal or '-'})")

@@ -309,6 +309,16 @@ def run(
         str | None, typer.Option(help="Ignore dates before this (YYYY-MM-DD).")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=64,
+            help="Scraper processes draining the queue together (embedded home; default "
+            "FUELPIPE_WORKERS or 1). More use more cores and wait on sources together: for "
+            "long backfills.",
+        ),
+    ] = None,
 ) -> None:
     """One full cycle: orchestrate, scrape until the queue is drained, recheck; then a summary.
 
@@ -317,7 +327,18 @@ def run(
     from fuelpipe.cli.precompute_hook import view_refresher
     from fuelpipe.stages.cycle import run_cycle
 
+    cfg = settings(ctx)
+    count = cfg.workers if workers is None else workers
+    if count > 1 and cfg.backend != "embedded":
+        raise fail(
+            "--workers is for the embedded home: the AWS home runs scraper Lambdas side by side"
+        )
     with wired(ctx, writes=True) as context:
+        helpers = None
+        if count > 1:
+            from fuelpipe.homes.embedded import ProcessHelpers
+
+            helpers = ProcessHelpers(cfg, count - 1, context.clock)
         chosen = _select(context, series)
         start = _date(since, "--since", context.clock.now())
         _say_held(context)
@@ -328,8 +349,14 @@ def run(
                 since=start,
                 progress=progress,
                 on_change=view_refresher(context),
+                helpers=helpers,
             )
         stats = {name: s.stats() for name, s in context.sources.items()}
+    if helpers is not None:
+        from fuelpipe.homes.embedded import merge_stats
+
+        for name, theirs in helpers.stats.items():
+            stats[name] = merge_stats(stats.get(name), theirs)
     used = {name: st for name, st in stats.items() if st is not None and st.requests}
     if as_json:
         out: dict[str, Any] = dict(report.as_dict())

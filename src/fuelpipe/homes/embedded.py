@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from concurrent.futures import Future, ProcessPoolExecutor
 from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fuelpipe.domain.catalog import DEFAULT_CATALOG, Catalog
 from fuelpipe.failpoints import Failpoints
 from fuelpipe.homes.settings import Settings, policy_from
 from fuelpipe.homes.sources import build_sources
 from fuelpipe.ports.clock import Clock
-from fuelpipe.ports.source import Source
+from fuelpipe.ports.source import Source, SourceStats
 from fuelpipe.stages.context import StageContext
+
+if TYPE_CHECKING:
+    from fuelpipe.stages.scrape import ScrapeReport
 
 
 def build_context(
@@ -48,3 +54,110 @@ def build_context(
         revision_window_days=settings.revision_window_days,
         failpoints=Failpoints(settings.failpoints),
     )
+
+
+class ProcessHelpers:
+    """``count`` scraper processes beside this one while a cycle drains the queue.
+
+    Each starts fresh (spawn: no connection or HTTP client is inherited) and builds its own
+    store, queue and sources from the same settings, as Lambda runs scrapers side by side in
+    the AWS home. The SQLite queue hands each message to one of them (visibility timeout) and
+    the store takes their writes one transaction at a time (WAL and a busy timeout). Parsing
+    is the backfill's cost (bench/NOTES.md), so the processes use the machine's other cores;
+    with a slow network they also wait on their requests together. Their source counts (for
+    the run's summary) and peak memory are kept.
+    """
+
+    def __init__(self, settings: Settings, count: int, clock: Clock | None = None) -> None:
+        from fuelpipe.adapters.clock import FixedClock
+
+        if count < 1:
+            raise ValueError(f"helpers: count must be at least 1, got {count}")
+        # A fixed business clock (--now, a demo store's clock) is the helpers' clock too.
+        if isinstance(clock, FixedClock) and settings.now is None:
+            settings = settings.model_copy(update={"now": clock.now()})
+        self.settings = settings
+        self.count = count
+        self.stats: dict[str, SourceStats] = {}
+        """Their requests per source, summed over every drain they helped with."""
+        self.peaks_kib: list[int] = []
+        """Each helper process's peak resident memory (KiB), in the order they finished."""
+        self._pool: ProcessPoolExecutor | None = None
+        self._running: list[Future[_HelperResult]] = []
+
+    def start(self) -> None:
+        """Start the helper processes; each drains until no message is left to take."""
+        import multiprocessing
+
+        spawn = multiprocessing.get_context("spawn")
+        self._pool = ProcessPoolExecutor(self.count, mp_context=spawn)
+        self._running = [self._pool.submit(_help_drain, self.settings) for _ in range(self.count)]
+
+    def finish(self) -> ScrapeReport:
+        """Wait for the helpers; what they stored. Raises the first helper's error, if any,
+        once all are done (its message returns to the queue after the visibility timeout)."""
+        from fuelpipe.stages.scrape import ScrapeReport
+
+        report = ScrapeReport()
+        failed: BaseException | None = None
+        try:
+            for future in self._running:
+                try:
+                    counts, stats, peak = future.result()
+                except Exception as exc:  # re-raised below, once the others are done
+                    failed = failed or exc
+                    continue
+                report.add(ScrapeReport(**counts))
+                for name, st in stats.items():
+                    self.stats[name] = merge_stats(self.stats.get(name), st)
+                self.peaks_kib.append(peak)
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown()
+            self._pool, self._running = None, []
+        if failed is not None:
+            raise RuntimeError(f"a scraper process failed: {failed}") from failed
+        return report
+
+
+_HelperResult = tuple[dict[str, int], dict[str, SourceStats], int]
+
+
+def _help_drain(settings: Settings) -> _HelperResult:
+    """In a helper process: take messages until none is left to take (those in flight are the
+    other processes'); its counts, source stats and peak memory."""
+    from fuelpipe.stages.cycle import work_queue
+
+    app = build_context(settings)
+    try:
+        report = work_queue(app, batch_size=1, wait_in_flight=False)
+        stats = {name: st for name, s in app.sources.items() if (st := s.stats()) is not None}
+    finally:
+        app.close()
+    return report.as_dict(), stats, peak_kib()
+
+
+def merge_stats(ours: SourceStats | None, theirs: SourceStats) -> SourceStats:
+    """Two processes' counts for one source; the last error is ours if we had one."""
+    if ours is None:
+        return theirs
+    return SourceStats(
+        ours.requests + theirs.requests,
+        ours.failures + theirs.failures,
+        ours.last_error or theirs.last_error,
+    )
+
+
+def peak_kib() -> int:
+    """This process's own peak resident memory: VmHWM, the high-water mark of its address
+    space (Linux; getrusage's ru_maxrss elsewhere, which on Linux carries a forking parent's
+    peak across exec)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    import resource
+
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)

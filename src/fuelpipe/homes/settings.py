@@ -76,6 +76,10 @@ class Settings(BaseModel):
     # this, not by the history a source returns (an ANP workbook: ~190,000 rows in 20 years).
     store_batch: int = Field(5_000, ge=1, le=1_000_000)
 
+    # scraper processes `fuelpipe run` drains the queue with on the embedded home (1: this one
+    # alone); the AWS home runs scraper Lambdas side by side instead
+    workers: int = Field(1, ge=1, le=64)
+
     # queue
     visibility_timeout_s: float = Field(60.0, gt=0)
     max_receives: int = Field(5, ge=1)

@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Protocol
 
 from fuelpipe.domain.catalog import Series
 from fuelpipe.ports.store import RunLog
@@ -18,6 +19,17 @@ from fuelpipe.stages.scrape import ScrapeReport, handle_message
 
 Progress = Callable[[str, int, int], None]
 """progress(phase, done, total): total is 0 when unknown."""
+
+
+class Helpers(Protocol):
+    """More scrapers working the same queue beside this one while it drains (the embedded
+    home's worker processes; in the AWS home Lambda runs scrapers side by side instead)."""
+
+    def start(self) -> None:
+        """Start them; each takes messages until none is left to take."""
+
+    def finish(self) -> ScrapeReport:
+        """Wait for them and return what they did together (raises if one failed)."""
 
 
 @dataclass
@@ -46,13 +58,64 @@ def drain(
     sleep: Callable[[float], None] = time.sleep,
     max_idle_polls: int = 10_000,
     mark: bool = True,
+    helpers: Helpers | None = None,
 ) -> ScrapeReport:
     """Work the queue until it is empty; messages a crashed run left in flight are waited for.
 
     Each message is deleted only after its records are stored, so a crash at any point means
-    redelivery, and idempotent writes make redelivery harmless (at-least-once).
+    redelivery, and idempotent writes make redelivery harmless (at-least-once). ``helpers``
+    drain beside this process; it takes one message at a time then (so one of them does not
+    hold ten while the others wait) and waits for theirs in flight too: a helper that dies
+    leaves its message to come back after the visibility timeout, and this loop takes it.
+    The run log holds everyone's counts.
     """
     started = app.clock.now()
+    if helpers is not None:
+        helpers.start()
+        batch_size = 1
+        progress = _overall(app, progress) if progress else None
+    try:
+        report = work_queue(
+            app,
+            progress=progress,
+            batch_size=batch_size,
+            wait_in_flight=wait_in_flight,
+            sleep=sleep,
+            max_idle_polls=max_idle_polls,
+        )
+    finally:
+        theirs = helpers.finish() if helpers is not None else None
+    if theirs is not None:
+        report.add(theirs)
+    app.store.put_run(RunLog("scraper", started, app.clock.now(), report.as_dict()))
+    if mark and scrape_changed(report):  # `watch` drains on its own: stored views go stale
+        mark_changed(app.store, app.clock.now(), "drain")
+    return report
+
+
+def _overall(app: StageContext, progress: Progress) -> Progress:
+    """Progress of everyone working the queue: messages gone from it since the start."""
+    depth = app.queue.depth()
+    total = depth.visible + depth.in_flight
+
+    def report(phase: str, _done: int, _total: int) -> None:
+        now = app.queue.depth()
+        progress(phase, max(total - now.visible - now.in_flight, 0), total)
+
+    return report
+
+
+def work_queue(
+    app: StageContext,
+    *,
+    progress: Progress | None = None,
+    batch_size: int = 10,
+    wait_in_flight: bool = True,
+    sleep: Callable[[float], None] = time.sleep,
+    max_idle_polls: int = 10_000,
+) -> ScrapeReport:
+    """Take, handle and delete messages until the queue is empty (and, with
+    ``wait_in_flight``, until no message is in flight either); what they did."""
     report = ScrapeReport()
     done = 0
     idle = 0
@@ -74,9 +137,6 @@ def drain(
             if progress:
                 depth = app.queue.depth()
                 progress("scrape", done, done + depth.visible + depth.in_flight)
-    app.store.put_run(RunLog("scraper", started, app.clock.now(), report.as_dict()))
-    if mark and scrape_changed(report):  # `watch` drains on its own: stored views go stale
-        mark_changed(app.store, app.clock.now(), "drain")
     return report
 
 
@@ -88,12 +148,14 @@ def run_cycle(
     progress: Progress | None = None,
     on_change: Callable[[str], None] | None = None,
     outlook: bool = True,
+    helpers: Helpers | None = None,
 ) -> CycleReport:
     """orchestrate → scrape until drained → recheck → scrape until drained → the outlook.
 
     The outlook is refreshed once, after the queue is drained (never per message or stream),
     so a 20-year backfill trains each fuel's model once; ``outlook=False`` leaves it to the
-    caller (bench/bench_load.py times it apart from the backfill). A cycle that changed stored
+    caller (bench/bench_load.py times it apart from the backfill); ``helpers`` scrape beside
+    this process (the embedded home's ``--workers``). A cycle that changed stored
     series calls ``on_change(version)`` (the CLI passes the dashboard's precompute) and then
     writes that new data version; an unchanged one neither.
     """
@@ -108,10 +170,10 @@ def run_cycle(
             progress("orchestrate", scanned, len(targets))
 
     report.orchestrate = orchestrate(app, series=targets, since=since, on_key=on_key)
-    report.scrape.add(drain(app, progress=progress, mark=False))
+    report.scrape.add(drain(app, progress=progress, mark=False, helpers=helpers))
     report.recheck = recheck(app, None if series is None else {s.key for s in targets})
     if report.recheck.messages_sent:
-        report.scrape.add(drain(app, progress=progress, mark=False))
+        report.scrape.add(drain(app, progress=progress, mark=False, helpers=helpers))
     if outlook:
         after_cycle(app.store, app.catalog, app.clock.now())  # the outlook follows new values
     if scrape_changed(report.scrape) or recheck_changed(report.recheck):
