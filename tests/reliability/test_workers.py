@@ -4,15 +4,41 @@ ends equal to a one-process run's, every record once; the helpers' requests are 
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from devtools.chaos.harness import START, export_rows, pipeline_settings
 from tests.e2e.conftest import fuelpipe
 
 from fuelpipe.adapters.clock import FixedClock
+from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.homes.embedded import ProcessHelpers, build_context, merge_stats
+from fuelpipe.homes.sources import build_sources
+from fuelpipe.ports.source import FetchRequest, FetchResult, Source
 from fuelpipe.replay import ReplayServer
 from fuelpipe.stages.cycle import run_cycle
+
+SERIES = DEFAULT_CATALOG.select(["CURRENCY#USD", "STOCK", "COMMODITY", "FUEL#GASOLINE#"])
+"""The snapshot window's series of every source: 14 messages, each fetch unit's own."""
+KEYS = [s.key for s in SERIES]
+
+
+@pytest.fixture(scope="module")
+def replay() -> Iterator[ReplayServer]:
+    with ReplayServer(quiet=True) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def alone(replay: ReplayServer, tmp_path_factory: pytest.TempPathFactory) -> tuple:
+    """The same cycle in one process: what every run with helpers must store."""
+    return _cycle(replay, tmp_path_factory.mktemp("alone") / "one.sqlite", 0)
+
+
+def _rows(found: dict) -> dict:
+    return {slot: (r.value, r.status, r.retry_count, r.attrs) for slot, r in found.items()}
 
 
 def _cycle(replay: ReplayServer, db: Path, helpers: int) -> tuple:
@@ -21,8 +47,8 @@ def _cycle(replay: ReplayServer, db: Path, helpers: int) -> tuple:
     app = build_context(settings, clock=clock)
     beside = ProcessHelpers(settings, helpers, clock) if helpers else None
     try:
-        report = run_cycle(app, outlook=False, helpers=beside)
-        records, repeated = export_rows(app, [s.key for s in app.catalog])
+        report = run_cycle(app, series=SERIES, outlook=False, helpers=beside)
+        records, repeated = export_rows(app, KEYS)
         stats = {n: st for n, s in app.sources.items() if (st := s.stats()) is not None}
         runs = [r for r in app.store.last_runs() if r.stage == "scraper"]
     finally:
@@ -33,20 +59,15 @@ def _cycle(replay: ReplayServer, db: Path, helpers: int) -> tuple:
     return report, records, repeated, stats, runs, beside
 
 
-def test_two_helper_processes_store_what_one_process_stores(tmp_path: Path) -> None:
-    with ReplayServer(quiet=True) as replay:
-        alone, alone_records, _, alone_stats, _, _ = _cycle(replay, tmp_path / "one.sqlite", 0)
-        report, records, repeated, stats, runs, helpers = _cycle(
-            replay, tmp_path / "three.sqlite", 2
-        )
-
-    def rows(found: dict) -> dict:
-        return {slot: (r.value, r.status, r.retry_count, r.attrs) for slot, r in found.items()}
-
-    assert alone.scrape.records_written > 5_000  # the whole catalog over the snapshot window
-    assert rows(records) == rows(alone_records)
+def test_two_helper_processes_store_what_one_process_stores(
+    replay: ReplayServer, alone: tuple, tmp_path: Path
+) -> None:
+    first, alone_records, _, alone_stats, _, _ = alone
+    report, records, repeated, stats, runs, helpers = _cycle(replay, tmp_path / "3.sqlite", 2)
+    assert first.scrape.records_written > 2_000  # every source over the snapshot window
+    assert _rows(records) == _rows(alone_records)
     assert repeated == 0
-    assert report.scrape.as_dict() == alone.scrape.as_dict()
+    assert report.scrape.as_dict() == first.scrape.as_dict()
     # the run's and its helpers' answered requests together: as many as one process makes
     assert {n: s.requests - s.failures for n, s in stats.items() if s.requests} == {
         n: s.requests - s.failures for n, s in alone_stats.items() if s.requests
@@ -61,3 +82,42 @@ def test_workers_is_refused_on_the_aws_home(tmp_path: Path) -> None:
     done = fuelpipe("run", "--workers", "2", env=env, check=False)
     assert done.returncode == 2
     assert "--workers is for the embedded home" in done.stderr
+
+
+class _Unhurried(Source):
+    """A real source that waits before each fetch: the run's own process then leaves most
+    messages to the helpers (so one of them surely takes one and dies)."""
+
+    def __init__(self, inner: Source, wait_s: float) -> None:
+        self.inner, self.wait_s, self.name = inner, wait_s, inner.name
+
+    def fetch(self, request: FetchRequest) -> FetchResult:
+        time.sleep(self.wait_s)
+        return self.inner.fetch(request)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def test_a_helper_killed_mid_message_loses_nothing(
+    replay: ReplayServer, alone: tuple, tmp_path: Path
+) -> None:
+    """A helper killed (SIGKILL) after its first write: the pool stops the others, their
+    messages come back after the visibility timeout, the run's own process stores them, and
+    the run then says a scraper process failed. The store equals a one-process run's."""
+    settings = pipeline_settings(
+        replay, tmp_path / "killed.sqlite", http_timeout_s=30, visibility_timeout_s=2
+    )
+    clock = FixedClock(START)
+    sources = {n: _Unhurried(s, 0.6) for n, s in build_sources(settings).items()}
+    app = build_context(settings, clock=clock, sources=sources)
+    dying = settings.model_copy(update={"failpoints": "scrape.after_write:1"})
+    try:
+        with pytest.raises(RuntimeError, match="a scraper process failed"):
+            run_cycle(app, series=SERIES, outlook=False, helpers=ProcessHelpers(dying, 2, clock))
+        assert app.queue.depth().visible == app.queue.depth().in_flight == 0
+        records, repeated = export_rows(app, KEYS)
+    finally:
+        app.close()
+    assert _rows(records) == _rows(alone[1])
+    assert repeated == 0
