@@ -9,6 +9,7 @@ from __future__ import annotations
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -53,9 +54,11 @@ def servers() -> Iterator[tuple[LocalServer, LocalServer]]:
 def count_calls(client: Any) -> Counter[str]:
     """Count every API call this client makes, by operation name."""
     counts: Counter[str] = Counter()
+    lock = threading.Lock()  # put_records keeps several calls in flight, from threads
 
     def count(model: Any, **_: Any) -> None:
-        counts[model.name] += 1
+        with lock:
+            counts[model.name] += 1
 
     client.meta.events.register("before-call.dynamodb", count)
     return counts

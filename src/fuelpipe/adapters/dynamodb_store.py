@@ -32,7 +32,7 @@ two overlapping recheck runs cannot both claim the same retry.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -53,6 +53,8 @@ META = "META"
 """Partition holding the store's named settings (sort key = name), e.g. a demo's clock."""
 
 _ALWAYS_READ = ("key", "date", "status")
+WRITE_THREADS = 4
+"""BatchWriteItem calls put_records keeps in flight at once (a backfill writes thousands)."""
 
 
 class UnprocessedItemsError(RuntimeError):
@@ -77,9 +79,13 @@ class DynamoDbStore(Store):
         backoff_base_s: float = 0.05,
         backoff_cap_s: float = 5.0,
         page_size: int | None = None,
+        write_threads: int = WRITE_THREADS,
     ) -> None:
         if pending_shards < 1:
             raise ValueError("pending_shards must be at least 1")
+        if write_threads < 1:
+            raise ValueError("write_threads must be at least 1")
+        self._write_threads = write_threads
         self.client = client
         self.table = table_name
         self.shards = pending_shards
@@ -139,8 +145,21 @@ class DynamoDbStore(Store):
         for r in records:
             unique[(r.key, r.date)] = items.ok_item(r, stamp)
         requests = [{"PutRequest": {"Item": item}} for item in unique.values()]
-        for start in range(0, len(requests), BATCH_LIMIT):
-            self._write_batch(requests[start : start + BATCH_LIMIT])
+        batches = [requests[i : i + BATCH_LIMIT] for i in range(0, len(requests), BATCH_LIMIT)]
+        threads = min(self._write_threads, len(batches))
+        if threads == 1:
+            for batch in batches:
+                self._write_batch(batch)
+            return len(unique)
+        # Several BatchWriteItem calls in flight at once (boto3 clients are thread-safe): a
+        # call spends most of its time waiting on the service, and the next one's items are
+        # serialised meanwhile. Every call is waited for before an error is raised, so no
+        # write of this call lands after put_records has returned or failed.
+        with ThreadPoolExecutor(threads, thread_name_prefix="batch-write") as pool:
+            futures = [pool.submit(self._write_batch, batch) for batch in batches]
+            wait(futures)
+        for future in futures:
+            future.result()  # the first failure, if any (each upsert is idempotent: redo it)
         return len(unique)
 
     def _write_batch(self, requests: list[dict[str, Any]]) -> None:
