@@ -70,6 +70,8 @@ def drain(
     The run log holds everyone's counts.
     """
     started = app.clock.now()
+    if helpers is not None and app.queue.depth().visible < 2:
+        helpers = None  # one message or none: not worth starting anyone
     if helpers is not None:
         helpers.start()
         batch_size = 1

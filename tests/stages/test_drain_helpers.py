@@ -1,0 +1,92 @@
+"""drain() with helpers (the stage side of `fuelpipe run --workers`): a helper double works
+the same SQLite store and queue from a thread, through its own stage context."""
+
+from __future__ import annotations
+
+import threading
+from datetime import date, timedelta
+
+from tests.stages.conftest import NOW, START
+
+from fuelpipe.adapters.clock import ManualClock
+from fuelpipe.adapters.sqlite_queue import SqliteQueue
+from fuelpipe.adapters.sqlite_store import SqliteStore
+from fuelpipe.domain.models import Status
+from fuelpipe.stages.context import StageContext
+from fuelpipe.stages.cycle import drain, work_queue
+from fuelpipe.stages.orchestrate import orchestrate
+from fuelpipe.stages.scrape import ScrapeReport
+
+
+class ThreadHelper:
+    """One more scraper on the same files, in a thread: records when it was started."""
+
+    def __init__(self, app: StageContext) -> None:
+        self.app, self.started, self.finished = app, 0, 0
+        self._report = ScrapeReport()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self.started += 1
+
+        def run() -> None:
+            self._report = work_queue(self.app, batch_size=1, wait_in_flight=False)
+
+        self._thread = threading.Thread(target=run)
+        self._thread.start()
+
+    def finish(self) -> ScrapeReport:
+        self.finished += 1
+        assert self._thread is not None
+        self._thread.join()
+        return self._report
+
+
+def _pair(make_app, tmp_path, source):
+    app = make_app(source)
+    clock = ManualClock(NOW)
+    twin = StageContext(
+        catalog=app.catalog,
+        store=SqliteStore(tmp_path / "store.sqlite"),
+        queue=SqliteQueue(
+            tmp_path / "store.sqlite.queue", clock=clock, visibility_timeout=timedelta(seconds=30)
+        ),
+        sources={source.name: source},
+        clock=clock,
+        policy=app.policy,
+    )
+    return app, twin
+
+
+def test_drain_adds_the_helpers_counts_and_logs_one_run(make_app, tmp_path, table_source, usd):
+    app, twin = _pair(make_app, tmp_path, table_source())
+    try:
+        # values only in 2022's first quarter: the years before are streams the source answers
+        # with nothing (PENDING), which is enough to give a helper work
+        sent = orchestrate(app, series=[usd], since=date(2019, 1, 2)).messages_sent
+        assert sent >= 2
+        helper = ThreadHelper(twin)
+        report = drain(app, helpers=helper)
+        assert (helper.started, helper.finished) == (1, 1)
+        stored = app.store.query("CURRENCY#USD")
+        assert report.records_written == sum(r.status is Status.OK for r in stored) > 0
+        assert report.pending_written == sum(r.status is Status.PENDING for r in stored) > 0
+        assert report.source_requests == sent  # theirs and ours: every stream once
+        (run,) = [r for r in app.store.last_runs() if r.stage == "scraper"]
+        assert run.counts == report.as_dict()
+        assert app.queue.depth().visible == app.queue.depth().in_flight == 0
+    finally:
+        twin.store.close()
+        twin.queue.close()
+
+
+def test_drain_starts_no_helper_for_one_message(make_app, tmp_path, table_source, usd):
+    app, twin = _pair(make_app, tmp_path, table_source())
+    try:
+        assert orchestrate(app, series=[usd], since=START).messages_sent == 1
+        helper = ThreadHelper(twin)
+        assert drain(app, helpers=helper).records_written > 0
+        assert (helper.started, helper.finished) == (0, 0)
+    finally:
+        twin.store.close()
+        twin.queue.close()
