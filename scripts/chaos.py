@@ -223,6 +223,7 @@ def source_faults(tmp: Path, clean: Any, clean_full: Any, aws: Any) -> list[Outc
 def aws_side(tmp: Path, clean: Any, servers: tuple[Any, Any]) -> list[Outcome]:
     """DynamoDB and SQS faults, a worker stopped mid-batch, a recheck throttled mid-claims."""
     from devtools.chaos.aws_faults import (
+        WRITE_STORM,
         DynamoFaults,
         LambdaCycle,
         SqsDuplicates,
@@ -236,7 +237,7 @@ def aws_side(tmp: Path, clean: Any, servers: tuple[Any, Any]) -> list[Outcome]:
     out = []
 
     dynamodb = dynalite.client("dynamodb")
-    faults = DynamoFaults(dynamodb, seed=5, unprocessed=0.5, throttle=0.02, storm=(3, 4))
+    faults = DynamoFaults(dynamodb, seed=5, unprocessed=0.5, throttle=0.02, storm=WRITE_STORM)
     out.append(
         measure(
             "aws",

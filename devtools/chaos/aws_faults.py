@@ -52,6 +52,13 @@ class _Body:
         yield self.data
 
 
+WRITE_STORM = (3, 16)
+"""A storm of throttled BatchWriteItem sends (the 3rd to the 18th) that outlasts botocore's own
+retries: put_records keeps up to four calls in flight, and a call leaves the storm only by
+failing (three throttled sends), so sixteen sends fail at least five calls and the error
+reaches the stage, which must then lose nothing."""
+
+
 class DynamoFaults:
     """Seeded DynamoDB faults on one client; ``counts`` says what was injected."""
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 from devtools.chaos.aws_faults import (
     THROTTLE_CODES,
+    WRITE_STORM,
     DynamoFaults,
     LambdaCycle,
     SqsDuplicates,
@@ -52,8 +53,8 @@ def test_unprocessed_items_and_throttling_lose_nothing(
 ):
     dynamodb = dynalite_server.client("dynamodb")
     # botocore sleeps between its own retries (standard mode): a low random rate, plus one
-    # storm of throttled BatchWriteItem sends that outlasts them
-    faults = DynamoFaults(dynamodb, seed=5, unprocessed=0.5, throttle=0.02, storm=(3, 4))
+    # storm of throttled BatchWriteItem sends that outlasts them (WRITE_STORM)
+    faults = DynamoFaults(dynamodb, seed=5, unprocessed=0.5, throttle=0.02, storm=WRITE_STORM)
     faults.active = False
     dead: list[int] = []
 

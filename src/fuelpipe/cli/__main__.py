@@ -2,4 +2,5 @@
 
 from fuelpipe.cli.main import cli
 
-cli(prog_name="fuelpipe")
+if __name__ == "__main__":  # `run --workers` spawns processes, which must not run the CLI again
+    cli(prog_name="fuelpipe")
