@@ -30,7 +30,8 @@ from fuelpipe.ports.queue import DeadLetter, HeldMessages, Message, Queue, Queue
 from fuelpipe.ports.source import FetchRequest, FetchResult, Source
 from fuelpipe.replay import FaultPlan, ReplayServer, load_coverage
 from fuelpipe.stages.context import StageContext
-from fuelpipe.stages.cycle import CycleReport, run_cycle
+from fuelpipe.stages.cycle import CycleReport, drain, run_cycle
+from fuelpipe.stages.recheck import recheck
 
 SP = ZoneInfo("America/Sao_Paulo")
 # A business "now" inside the last day of the snapshot: every clock step of a run stays on
@@ -219,6 +220,15 @@ def default_cycle(app: StageContext, series: Sequence[Series], since: date) -> C
     return run_cycle(app, series=series, since=since)
 
 
+def recheck_cycle(app: StageContext, series: Sequence[Series], since: date) -> CycleReport:
+    """The recheck and the drain of what it sent, in this process: no gap scan."""
+    report = CycleReport()
+    report.recheck = recheck(app, {s.key for s in series})
+    if report.recheck.messages_sent:
+        report.scrape = drain(app)
+    return report
+
+
 @dataclass
 class RequestBound:
     """The source requests the retry policy allows a run, and what the run spent.
@@ -322,6 +332,10 @@ def export_rows(app: StageContext, keys: Iterable[str]) -> tuple[dict[Slot, Reco
     return out, repeated
 
 
+MAX_WAITS = 10
+"""Quiet cycles that jump the clock to the next PENDING date's retry (see run_to_quiet)."""
+
+
 def run_to_quiet(
     home: HomeFactory,
     tmp: Path,
@@ -336,7 +350,10 @@ def run_to_quiet(
     finish: Callable[[StageContext], None] | None = None,
     drive: Driver = default_cycle,
 ) -> Run:
-    """Cycles with an advancing clock until one finds nothing to do; returns the store's export.
+    """Cycles with an advancing clock until one finds nothing to do and nothing is waiting for
+    a later retry; returns the store's export. ``cycles_to_quiet``: the longest run of working
+    cycles (a wait for a publication window to pass starts a new run: each is bounded by the
+    retry policy on its own).
 
     ``prepare`` runs on the app before the first cycle, ``finish`` after the last one (before
     the export is read); ``drive`` runs one cycle.
@@ -359,14 +376,34 @@ def run_to_quiet(
         reports: list[CycleReport] = []
         ever_pending: set[Slot] = set()
         quiet_at: int | None = None
+        working = longest = waits = 0  # working: cycles that did work since the last wait
+        waited = False  # after a wait only the recheck runs (see below)
         try:
-            for cycle in range(limit):
-                report = drive(app, chosen, since)
+            while working < limit and waits <= MAX_WAITS:
+                report = (recheck_cycle if waited else drive)(app, chosen, since)
                 reports.append(report)
                 ever_pending |= {(r.key, r.date) for r in app.store.pending()}
                 if report.scrape.source_requests == 0 and report.orchestrate.messages_sent == 0:
-                    quiet_at = cycle
-                    break
+                    # Nothing to do now. A date a failure left PENDING inside its publication
+                    # window waits for the window to pass (scrape._mark_missing), days for
+                    # FRED's weekly batches: go there, as the hourly recheck would. Such a
+                    # wait is not a working cycle.
+                    waiting = [
+                        r.next_attempt_at
+                        for r in app.store.pending()
+                        if r.next_attempt_at is not None and r.next_attempt_at > clock.now()
+                    ]
+                    longest = max(longest, working)
+                    if not waiting:
+                        quiet_at = longest
+                        break
+                    # Only the recheck (and the drain of what it sends) runs from here, as the
+                    # hourly recheck does: a scan at the later clock would find new dates the
+                    # snapshot window never held, and the run is about the ones it did.
+                    clock.set(min(waiting))
+                    waits, working, waited = waits + 1, 0, True
+                    continue
+                working += 1
                 clock.advance(step)
             if finish is not None:
                 finish(app)
@@ -426,12 +463,18 @@ class Comparison:
 
 
 def compare(clean: Run, faulty: Run, absent_days: Iterable[date] = ABSENT_DAYS) -> Comparison:
-    """Compare two runs' exports on the faulty run's keys; absent dates are set apart."""
+    """Compare two runs' exports on the faulty run's keys; absent dates are set apart.
+
+    A withheld date is set apart whenever the source said something of it in the clean run:
+    a value (OK) or that it has none (ABSENT, e.g. a "-" cell of an ANP workbook). Withheld,
+    the source says nothing, so the date is retried and quarantined either way.
+    """
     withheld = set(absent_days)
+    said = (Status.OK, Status.ABSENT)
     absent = sorted(
         slot
         for slot, (_, status, _) in clean.export.items()
-        if slot[1] in withheld and status is Status.OK and slot[0] in faulty.series
+        if slot[1] in withheld and status in said and slot[0] in faulty.series
     )
     skip = set(absent)
     keys = set(faulty.series)

@@ -4,6 +4,7 @@ ends equal to a one-process run's, every record once; the helpers' requests are 
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -121,3 +122,27 @@ def test_a_helper_killed_mid_message_loses_nothing(
         app.close()
     assert _rows(records) == _rows(alone[1])
     assert repeated == 0
+
+
+def test_run_with_workers_counts_every_process_requests(replay: ReplayServer, tmp_path: Path):
+    """`fuelpipe run --workers 3 --json`: the summary's per-source requests are the run's and
+    its helpers' together, as many answered requests as one process makes."""
+    out = {}
+    for workers in ("1", "3"):
+        env = {
+            **replay.env(),
+            "FUELPIPE_DB": str(tmp_path / f"{workers}.sqlite"),
+            "FUELPIPE_YAHOO_MIN_INTERVAL_S": "0",
+        }
+        args = ["--now", "2022-05-07T23:59", "run", "--since", "2021-05-19"]
+        for key in ("CURRENCY#USD", "STOCK", "COMMODITY"):
+            args += ["--series", key]
+        done = fuelpipe(*args, "--workers", workers, "--json", env=env)
+        out[workers] = json.loads(done.stdout)
+    assert out["3"]["scrape"] == out["1"]["scrape"]
+    assert out["1"]["scrape"]["records_written"] > 2_000
+
+    def answered(summary: dict) -> dict:
+        return {n: s["requests"] - s["failures"] for n, s in summary["sources"].items()}
+
+    assert answered(out["3"]) == answered(out["1"]) == {"bcb": 1, "yahoo": 9, "fred": 1}
