@@ -189,9 +189,10 @@ def build_state_weekly(data: Path, out: Path) -> int:
     formats = [f for _, f in data_cells(ws, header + 1, 16)]
     fmt = [formats[0], formats[1], "General", "General", *formats[2:]]
 
-    records = list(_read_csv(data / "anp/strongylis__anp_shlp_estados.csv"))
-    keep = list(records)  # every real state week (2024-06..2026-06)
-    keep.sort(key=lambda r: (r["data"], _STATE_PRODUCTS[r["produto"]], STATES[r["estado"]][0]))
+    keep = sorted(  # every real state week (2024-06..2026-06)
+        _read_csv(data / "anp/strongylis__anp_shlp_estados.csv"),
+        key=lambda r: (r["data"], _STATE_PRODUCTS[r["produto"]], STATES[r["estado"]][0]),
+    )
     rows = []
     for r in keep:
         end = datetime.fromisoformat(r["data"])

@@ -32,7 +32,7 @@ two overlapping recheck runs cannot both claim the same retry.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -153,11 +153,10 @@ class DynamoDbStore(Store):
             return len(unique)
         # Several BatchWriteItem calls in flight at once (boto3 clients are thread-safe): a
         # call spends most of its time waiting on the service, and the next one's items are
-        # serialised meanwhile. Every call is waited for before an error is raised, so no
-        # write of this call lands after put_records has returned or failed.
+        # serialised meanwhile. Leaving the pool waits for every call before an error is
+        # raised, so no write of this call lands after put_records has returned or failed.
         with ThreadPoolExecutor(threads, thread_name_prefix="batch-write") as pool:
             futures = [pool.submit(self._write_batch, batch) for batch in batches]
-            wait(futures)
         for future in futures:
             future.result()  # the first failure, if any (each upsert is idempotent: redo it)
         return len(unique)

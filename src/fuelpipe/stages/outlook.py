@@ -14,11 +14,10 @@ import logging
 from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from fuelpipe.domain.catalog import Catalog, Series
-from fuelpipe.domain.instants import SAO_PAULO
 from fuelpipe.domain.keys import Kind, commodity_key, currency_key, outlook_key
 from fuelpipe.domain.models import Record, Status
 from fuelpipe.ports.store import Store
@@ -152,11 +151,11 @@ def _refresh_one(
 
 
 def _known_count(points: list[tuple[date, float]], lag: timedelta, as_of: datetime) -> int:
-    """How many of the date-ordered points are known at as_of (published ``lag`` after the
-    start of their day, São Paulo time): a prefix, as later days are known later."""
-    return bisect_right(
-        points, as_of, key=lambda p: datetime.combine(p[0], time(0), SAO_PAULO) + lag
-    )
+    """How many of the date-ordered points are known at as_of (``known_at`` their day): a
+    prefix, as later days are known later."""
+    from fuelpipe.outlook.series import known_at
+
+    return bisect_right(points, as_of, key=lambda p: known_at(p[0], lag))
 
 
 def _latest(store: Store, key: str, as_of: datetime) -> Record | None:
