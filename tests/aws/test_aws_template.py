@@ -14,8 +14,10 @@ import pytest
 from cfnlint.decode import decode
 
 from fuelpipe.adapters._dynamo_items import GSI_PK, GSI_SK, PENDING_INDEX
+from fuelpipe.adapters.sources._http import longest_fetch_s
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.homes.aws import schedule_options
+from fuelpipe.homes.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "infra" / "template.yaml"
@@ -109,6 +111,22 @@ def test_the_queue_has_a_dlq_and_outlasts_the_scraper(template: dict[str, Any]) 
     assert 2 <= event["ScalingConfig"]["MaximumConcurrency"] <= 5
 
 
+def test_the_scraper_outlasts_its_batch_when_every_fetch_times_out(
+    template: dict[str, Any],
+) -> None:
+    """Each message is one source request; when all of a batch's requests run into every
+    timeout and wait, the invocation must still end inside its time limit (else the whole batch
+    times out, is redelivered, and drifts to the DLQ), with a minute left for the writes."""
+    settings = Settings()
+    longest = longest_fetch_s(
+        settings.http_timeout_s, settings.http_attempts, settings.http_backoff_s
+    )
+    scraper = template["Resources"]["ScraperFunction"]["Properties"]
+    batch = scraper["Events"]["Downloads"]["Properties"]["BatchSize"]
+    assert scraper["Timeout"] >= batch * (longest + settings.yahoo_min_interval_s) + 60
+    assert scraper["Timeout"] <= 900  # Lambda's limit
+
+
 def test_schedules_run_the_scheduled_functions_in_sao_paulo_time(
     template: dict[str, Any],
 ) -> None:
@@ -147,6 +165,26 @@ def test_alarms_watch_the_dlq_quarantine_and_errors(template: dict[str, Any]) ->
         if a["Properties"].get("MetricName") == "Errors"
     }
     assert errors == set(functions(template))
+
+
+def test_every_alarm_notifies_the_alert_topic_through_a_key_cloudwatch_may_use(
+    template: dict[str, Any],
+) -> None:
+    """An alarm without actions notifies nobody; and CloudWatch can publish to an encrypted
+    topic only when the key's policy lets cloudwatch.amazonaws.com use it (so not the AWS
+    managed alias/aws/sns, whose policy cannot be changed)."""
+    for name, alarm in resources(template, "AWS::CloudWatch::Alarm").items():
+        assert alarm["Properties"].get("AlarmActions") == [{"Ref": "AlertTopic"}], name
+    topic = template["Resources"]["AlertTopic"]["Properties"]
+    assert topic["KmsMasterKeyId"] == {"Ref": "AlertTopicKey"}
+    key = template["Resources"]["AlertTopicKey"]["Properties"]
+    assert key["EnableKeyRotation"] is True
+    granted = [
+        statement["Action"]
+        for statement in key["KeyPolicy"]["Statement"]
+        if statement["Principal"].get("Service") == "cloudwatch.amazonaws.com"
+    ]
+    assert granted == [["kms:Decrypt", "kms:GenerateDataKey*"]]
 
 
 def test_every_checkov_skip_says_why(template: dict[str, Any]) -> None:

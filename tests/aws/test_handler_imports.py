@@ -46,8 +46,8 @@ BLOCKED_IMPORT = textwrap.dedent(
 
 # What each function's requirements.txt leaves out, so its import must not need it.
 NOT_SHIPPED = {
-    "data_clustering": "pandas,numpy,httpx,openpyxl,stamina",
-    "retry_recheck": "pandas,numpy,httpx,openpyxl,stamina",
+    "data_clustering": "pandas,numpy,httpx,openpyxl",
+    "retry_recheck": "pandas,numpy,httpx,openpyxl",
     "scraper": "pandas,numpy",
 }
 

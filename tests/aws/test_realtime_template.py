@@ -53,7 +53,7 @@ def test_alert_topic_with_email_parameter_and_publish_right(
 ) -> None:
     assert template["Parameters"]["AlertEmail"]["Default"] == ""
     (topic,) = resources(template, "AWS::SNS::Topic").values()
-    assert topic["Properties"]["KmsMasterKeyId"] == "alias/aws/sns"
+    assert topic["Properties"]["KmsMasterKeyId"] == {"Ref": "AlertTopicKey"}
     (sub,) = resources(template, "AWS::SNS::Subscription").values()
     assert sub["Condition"] == "HasAlertEmail"
     assert sub["Properties"]["Protocol"] == "email"
@@ -64,6 +64,8 @@ def test_alert_topic_with_email_parameter_and_publish_right(
     statements = role["PolicyDocument"]["Statement"]
     publish = [s for s in statements if s["Action"] == "sns:Publish"]
     assert publish and publish[0]["Resource"] == {"Ref": "AlertTopic"}
+    key_use = [s for s in statements if s["Resource"] == {"Fn::GetAtt": ["AlertTopicKey", "Arn"]}]
+    assert key_use and set(key_use[0]["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey"}
 
 
 def test_table_expires_intraday_items_by_ttl(template: dict[str, Any]) -> None:  # noqa: F811

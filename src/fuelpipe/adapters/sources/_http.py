@@ -44,11 +44,28 @@ VALIDATORS_KEPT = 64
 """URLs whose ETag / Last-Modified (and body) a source keeps for conditional requests."""
 
 
+CONNECT_TIMEOUT_CAP_S = 10.0
+
+
+def longest_fetch_s(
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+    attempts: int = 4,
+    backoff_s: float = 0.5,
+    retry_after_cap_s: float = RETRY_AFTER_CAP_S,
+) -> float:
+    """How long one fetch can take when each attempt runs into its connect and read timeouts
+    and each wait between attempts is the longest allowed (backoff or a capped Retry-After):
+    what a worker's time limit must cover (infra/template.yaml's scraper Timeout)."""
+    per_attempt = min(timeout_s, CONNECT_TIMEOUT_CAP_S) + timeout_s
+    wait = max(backoff_s * 16 + backoff_s, retry_after_cap_s)  # stamina's wait_max + jitter
+    return attempts * per_attempt + (attempts - 1) * wait
+
+
 def make_client(
     timeout_s: float = DEFAULT_TIMEOUT_S, user_agent: str = DEFAULT_USER_AGENT
 ) -> httpx.Client:
     """An httpx client with a browser-like User-Agent and explicit connect/read timeouts."""
-    timeout = httpx.Timeout(timeout_s, connect=min(timeout_s, 10.0))
+    timeout = httpx.Timeout(timeout_s, connect=min(timeout_s, CONNECT_TIMEOUT_CAP_S))
     headers = {
         "User-Agent": user_agent,
         "Accept": "application/json,text/csv,application/octet-stream,*/*;q=0.8",
