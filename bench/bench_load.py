@@ -120,11 +120,58 @@ def child(since: date, workers: int = 1) -> None:
     )
 
 
+def own_records_child(db: str) -> None:
+    """In a child process: read the backfill's records back key by key and time put_records
+    writing them, STORE_BATCH at a time as the scraper does, to a fresh store; print the rate.
+    The write of exactly what the pipeline stores (the yardstick's records carry no
+    attributes; an ANP record carries ~190 bytes of them)."""
+    from fuelpipe.adapters.clock import FixedClock
+    from fuelpipe.adapters.sqlite_store import SqliteStore
+    from fuelpipe.domain.models import Status
+    from fuelpipe.homes.settings import Settings
+
+    batch = Settings().store_batch
+    written, spent = 0, 0.0
+    with (
+        SqliteStore(db, clock=FixedClock(NOW)) as source,
+        TemporaryDirectory() as tmp,
+        SqliteStore(Path(tmp) / "own.sqlite", clock=FixedClock(NOW)) as target,
+    ):
+        for series in DEFAULT_CATALOG:
+            records = [
+                r for r in source.query(series.key) if r.status is Status.OK and r.value is not None
+            ]
+            for start in range(0, len(records), batch):
+                chunk = records[start : start + batch]
+                started = time.perf_counter()
+                written += target.put_records(chunk)
+                spent += time.perf_counter() - started
+    print(json.dumps({"records": written, "s": spent}))
+
+
+def anp_parse_s(snapshot: Any) -> float:
+    """The ANP workbooks of ``snapshot`` parsed to observations alone (no store), seconds."""
+    from fuelpipe.adapters.sources.anp import FETCH_UNIT_PATHS, stream_workbook
+
+    spent = 0.0
+    for unit, path in FETCH_UNIT_PATHS.items():
+        route = path.lstrip("/")
+        if route not in snapshot.workbooks:
+            continue
+        content = snapshot.workbook_bytes(route)
+        started = time.perf_counter()
+        for _ in stream_workbook(content, unit, route.rsplit("/", 1)[-1], missing={}, problems=[]):
+            pass
+        spent += time.perf_counter() - started
+    return spent
+
+
 def backfill(
     since: date, workers: tuple[int, ...] = (1,)
-) -> tuple[list[tuple[dict[str, Any], dict[str, int]]], float]:
+) -> tuple[list[tuple[dict[str, Any], dict[str, int]]], float, dict[str, float]]:
     """Serve synthetic data, run the child against it once per scraper-process count, each on
-    a fresh store; their reports and requests, and the data's build time."""
+    a fresh store; their reports and requests, the data's build time, and the two parts of the
+    one-process cycle measured alone (``own_records_child``, ``anp_parse_s``)."""
     from devtools.synthetic import SyntheticSnapshot
 
     from fuelpipe.replay import ReplayServer
@@ -135,6 +182,7 @@ def backfill(
         snapshot.workbook_bytes(route)
     build_s = time.perf_counter() - built
     runs = []
+    parts: dict[str, float] = {}
     with ReplayServer(snapshot=snapshot, quiet=True) as replay, TemporaryDirectory() as tmp:
         for count in workers:
             env = {k: v for k, v in os.environ.items() if not k.startswith("FUELPIPE_")}
@@ -146,21 +194,35 @@ def backfill(
                 FUELPIPE_HTTP_TIMEOUT_S="300",
             )
             before = dict(replay.request_counts)
-            done = subprocess.run(
-                [sys.executable, "-m", "bench.bench_load", "--child", str(since), str(count)],
-                cwd=ROOT,
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=CHILD_TIMEOUT_S,
-                check=False,
-            )
-            if done.returncode != 0:
-                raise RuntimeError(f"the backfill process failed: {done.stderr[-2000:]}")
-            result = json.loads(done.stdout.strip().splitlines()[-1])
+            result = _child_json("the backfill process", ["--child", str(since), str(count)], env)
             spent = {k: n - before.get(k, 0) for k, n in replay.request_counts.items()}
             runs.append((result, spent))
-    return runs, build_s
+            if count == 1 and not parts:
+                parts = _own_write(env["FUELPIPE_DB"])
+    parts["anp_parse_s"] = anp_parse_s(snapshot)
+    return runs, build_s, parts
+
+
+def _own_write(db: str) -> dict[str, float]:
+    got = _child_json("the own-records write", ["--own-records", db], None)
+    return {"own_records": float(got["records"]), "own_s": float(got["s"])}
+
+
+def _child_json(what: str, args: list[str], env: dict[str, str] | None) -> dict[str, Any]:
+    """Run this module with ``args`` in a fresh interpreter; the JSON of its last line."""
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.bench_load", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=CHILD_TIMEOUT_S,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"{what} failed: {done.stderr[-2000:]}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
 
 
 def put_records_rate(rounds: int = 5) -> float:
@@ -196,7 +258,7 @@ SIDE_WORKERS = 2
 
 
 def one_history(since: date, store_rate: float) -> list[BenchRow]:
-    (result, requests), side, build_s = _two_runs(since)
+    (result, requests), side, build_s, parts = _two_runs(since)
     minimum = minimum_source_requests(since)
     spent, least = sum(requests.values()), sum(minimum.values())
     records = int(result["scrape"]["records_written"])
@@ -227,15 +289,39 @@ def one_history(since: date, store_rate: float) -> list[BenchRow]:
         BenchRow(AREA, f"{label}: PENDING after one cycle", pending, "records", "0",
                  pending == 0),
         BenchRow(AREA, f"{label}: synthetic data generation (replay side)", build_s, "s"),
+        *_ceiling_rows(label, parts, store_rate, records),
         *_side_rows(label, side, store_rate, records, wall),
+    ]  # fmt: skip
+
+
+def _ceiling_rows(
+    label: str, parts: dict[str, float], store_rate: float, records: int
+) -> list[BenchRow]:
+    """Two parts of the cycle alone, and the ratio the cycle could reach if it did nothing
+    else: a ceiling set by today's ANP parser and stored record format."""
+    own_rate = parts["own_records"] / parts["own_s"]
+    floor_s = parts["own_s"] + parts["anp_parse_s"]
+    ceiling = records / floor_s / store_rate
+    return [
+        BenchRow(AREA, f"{label}: put_records on the backfill's own records (read back, "
+                 "written key by key to a fresh store)", own_rate, "records/s"),
+        BenchRow(AREA, f"{label}: the ANP workbooks parsed alone (no store)",
+                 parts["anp_parse_s"], "s"),
+        BenchRow(AREA, f"{label}: ceiling if the cycle did only those two: records / their "
+                 "time / put_records", ceiling, "ratio"),
     ]  # fmt: skip
 
 
 def _two_runs(
     since: date,
-) -> tuple[tuple[dict[str, Any], dict[str, int]], tuple[dict[str, Any], dict[str, int]], float]:
-    runs, build_s = backfill(since, (1, SIDE_WORKERS))
-    return runs[0], runs[1], build_s
+) -> tuple[
+    tuple[dict[str, Any], dict[str, int]],
+    tuple[dict[str, Any], dict[str, int]],
+    float,
+    dict[str, float],
+]:
+    runs, build_s, parts = backfill(since, (1, SIDE_WORKERS))
+    return runs[0], runs[1], build_s, parts
 
 
 def _side_rows(
@@ -273,6 +359,8 @@ def _side_rows(
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--child"]:
         child(date.fromisoformat(sys.argv[2]), int(sys.argv[3]) if len(sys.argv) > 3 else 1)
+    elif sys.argv[1:2] == ["--own-records"]:
+        own_records_child(sys.argv[2])
     else:
         for row in run():
             print(f"{row.metric}: {row.fmt_value()} {row.unit}  (goal {row.goal or '-'})")
