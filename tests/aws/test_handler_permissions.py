@@ -1,0 +1,765 @@
+"""Each Lambda handler, run as Lambda runs it, needs only its lock file's packages and its role.
+
+Every function in lambdas/ runs in a fresh interpreter (tests/support/lambda_sandbox.py) with
+the environment infra/template.yaml gives it, against dynalite and moto_server (and, for the
+scraper, the replay server's real data over HTTP), and two things are checked:
+
+- packages: only the standard library, ``fuelpipe`` and the top-level modules of the
+  distributions pinned in ``requirements/lambda-<name>.txt`` can be imported, as in the zip
+  `make package` builds; any other import fails with ModuleNotFoundError;
+- IAM: every AWS API call the handler made, as botocore's client-side monitoring reports it (one
+  UDP datagram per call, to a port this test listens on), is an action the function's role in
+  the template allows (inline policies and the template's managed policies; resources are not
+  checked).
+
+When a handler fails only because its lock file lacks a module, it runs once more with every
+installed package importable, so its role is still checked against what it calls.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import threading
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from fnmatch import fnmatchcase
+from importlib.metadata import packages_distributions
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl
+from zoneinfo import ZoneInfo
+
+import pytest
+from cfnlint.decode import decode
+from devtools.aws.lambda_events import FakeLambdaContext, scheduled_event, sqs_event
+from devtools.aws.servers import REGION, LocalServer
+from tests.support.aws_backends import unique_name
+
+from fuelpipe.adapters.clock import FixedClock
+from fuelpipe.adapters.dynamodb_store import DynamoDbStore, create_table
+from fuelpipe.adapters.history_files import load_history
+from fuelpipe.adapters.sqs_queue import SqsQueue, create_queues
+from fuelpipe.dashboard.precomputed import precomputer
+from fuelpipe.dashboard.repository import SeriesReader
+from fuelpipe.domain.catalog import DEFAULT_CATALOG
+from fuelpipe.domain.messages import DownloadRequest
+from fuelpipe.domain.models import Record, Status
+from fuelpipe.homes.aws import build_context
+from fuelpipe.homes.settings import Settings
+from fuelpipe.replay import ReplayServer
+from fuelpipe.stages.cycle import run_cycle
+
+pytestmark = pytest.mark.aws
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = ROOT / "infra" / "template.yaml"
+SANDBOX = ROOT / "tests" / "support" / "lambda_sandbox.py"
+FUNCTIONS = ("data_clustering", "scraper", "retry_recheck", "outlook", "dashboard_api")
+
+SP = ZoneInfo("America/Sao_Paulo")
+SEED_NOW = datetime(2022, 4, 29, 21, 0, tzinfo=SP)
+"""The store holds the replay's real data up to this Friday evening before any handler runs."""
+NOW = datetime(2022, 5, 7, 12, 0, tzinfo=SP)
+"""FUELPIPE_NOW of every handler: the week after SEED_NOW is what is new to them."""
+SEED_SINCE = date(2021, 6, 1)
+SEED_KEYS = (
+    "FUEL#GASOLINE#BR",
+    "FUEL#ETHANOL#BR",
+    "FUEL#DIESEL_S10#BR",
+    "CURRENCY#USD",
+    "COMMODITY#BRENT",
+    "COMMODITY#BRENT_FUTURES",
+    "STOCK#PETR4",
+)
+HISTORY_KEYS = ("FUEL#GASOLINE#BR", "CURRENCY#USD", "COMMODITY#BRENT", "COMMODITY#BRENT_FUTURES")
+HISTORY_SINCE = date(2019, 6, 1)
+"""The outlook needs 70 weeks: datasets/ gives these keys' real history before SEED_SINCE."""
+USD = "CURRENCY#USD"
+NEW_USD_DAYS = [date(2022, 5, 2), date(2022, 5, 3), date(2022, 5, 4), date(2022, 5, 5)]
+RECHECK_KEY = "STOCK#PETR3"
+CHILD_TIMEOUT_S = 120
+
+IAM_PREFIX = {
+    "DynamoDB": "dynamodb",
+    "SQS": "sqs",
+    "SNS": "sns",
+    "S3": "s3",
+    "Athena": "athena",
+    "Glue": "glue",
+    "CloudWatch": "cloudwatch",
+}
+"""botocore's service id (the datagram's ``Service``) -> the IAM action prefix."""
+IAM_ACTION_OF = {
+    "sqs:SendMessageBatch": "sqs:SendMessage",
+    "sqs:DeleteMessageBatch": "sqs:DeleteMessage",
+    "sqs:ChangeMessageVisibilityBatch": "sqs:ChangeMessageVisibility",
+    "s3:ListObjectsV2": "s3:ListBucket",
+    "s3:HeadBucket": "s3:ListBucket",
+    "s3:HeadObject": "s3:GetObject",
+    "s3:CreateMultipartUpload": "s3:PutObject",
+    "s3:UploadPart": "s3:PutObject",
+    "s3:CompleteMultipartUpload": "s3:PutObject",
+}
+"""API calls authorized by an action of another name (SQS batches, S3 listings and uploads)."""
+
+
+# --- lock files ------------------------------------------------------------------------------
+
+
+def normalize(name: str) -> str:
+    """A distribution name in PEP 503 form: lower case, runs of ``-_.`` as one ``-``."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+PINNED = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?==")
+
+
+def lock_file(name: str) -> Path:
+    """The hashed lock file `make package` installs the function's zip from."""
+    return ROOT / "requirements" / f"lambda-{name}.txt"
+
+
+def locked_modules(name: str) -> set[str]:
+    """The top-level modules of the distributions pinned in the function's lock file."""
+    pinned = {
+        normalize(found.group(1))
+        for line in lock_file(name).read_text().splitlines()
+        if (found := PINNED.match(line))
+    }
+    assert pinned, f"no pinned distribution in {lock_file(name)}"
+    return {
+        module
+        for module, distributions in packages_distributions().items()
+        if any(normalize(d) in pinned for d in distributions)
+    }
+
+
+# --- the template: roles and environments ---------------------------------------------------
+
+
+def load_template() -> dict[str, Any]:
+    """infra/template.yaml with its short-form tags as intrinsic functions (as cfn-lint reads)."""
+    parsed, problems = decode(str(TEMPLATE))
+    assert not problems, problems
+    assert parsed is not None
+    return dict(parsed)
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def function_of(template: Mapping[str, Any], name: str) -> dict[str, Any]:
+    """The AWS::Serverless::Function resource whose FunctionName is ``name``."""
+    for resource in template["Resources"].values():
+        props = resource.get("Properties", {})
+        if resource["Type"] == "AWS::Serverless::Function" and props.get("FunctionName") == name:
+            return dict(props)
+    raise AssertionError(f"infra/template.yaml has no function named {name}")
+
+
+def get_att(value: Any) -> tuple[str, str]:
+    """(logical id, attribute) of a ``Fn::GetAtt`` in either of its forms."""
+    target = value["Fn::GetAtt"]
+    logical, attribute = target.split(".", 1) if isinstance(target, str) else target
+    return str(logical), str(attribute)
+
+
+@dataclass(frozen=True)
+class Grant:
+    """The actions one role's Allow statements grant (patterns, lower case)."""
+
+    role: str
+    patterns: frozenset[str]
+    unread: tuple[str, ...] = ()
+    """Managed policies attached by ARN that the template does not define (not read)."""
+
+    def allows(self, action: str) -> bool:
+        """True when an Allow statement's action (``service:*``, ``Get*``, ...) matches."""
+        return any(fnmatchcase(action.lower(), pattern) for pattern in self.patterns)
+
+
+def allowed_actions(document: Mapping[str, Any]) -> set[str]:
+    """The actions of a policy document's Allow statements, lower case."""
+    return {
+        str(action).lower()
+        for statement in as_list(document.get("Statement", []))
+        if statement.get("Effect") == "Allow"
+        for action in as_list(statement.get("Action", []))
+    }
+
+
+def role_grant(template: Mapping[str, Any], name: str) -> Grant:
+    """What the role of function ``name`` is allowed: its inline policies, the template's
+    managed policies it lists in ManagedPolicyArns, and policies that name it in ``Roles``."""
+    role_ref = function_of(template, name).get("Role")
+    assert isinstance(role_ref, dict) and "Fn::GetAtt" in role_ref, (
+        f"{name}: Properties.Role is not !GetAtt <Role>.Arn: {role_ref!r}"
+    )
+    role, _ = get_att(role_ref)
+    resources = template["Resources"]
+    props = resources[role]["Properties"]
+    patterns: set[str] = set()
+    for policy in props.get("Policies", []):
+        patterns |= allowed_actions(policy["PolicyDocument"])
+    unread = []
+    for arn in props.get("ManagedPolicyArns", []):
+        logical = arn.get("Ref") if isinstance(arn, dict) else None
+        if logical in resources and resources[logical]["Type"] == "AWS::IAM::ManagedPolicy":
+            patterns |= allowed_actions(resources[logical]["Properties"]["PolicyDocument"])
+        else:
+            unread.append(json.dumps(arn))
+    for resource in resources.values():  # policies that attach themselves to the role
+        attached = {"Ref": role} in resource.get("Properties", {}).get("Roles", [])
+        if resource["Type"] in {"AWS::IAM::ManagedPolicy", "AWS::IAM::Policy"} and attached:
+            patterns |= allowed_actions(resource["Properties"]["PolicyDocument"])
+    return Grant(role, frozenset(patterns), tuple(unread))
+
+
+def resolve(value: Any, stand_ins: Mapping[str, str]) -> str:
+    """A template value with ``Ref X`` / ``GetAtt X.Attr`` replaced by its local stand-in."""
+    if not isinstance(value, dict):
+        return str(value)
+    if "Ref" in value:
+        key = str(value["Ref"])
+    elif "Fn::GetAtt" in value:
+        key = ".".join(get_att(value))
+    else:
+        raise AssertionError(f"no local stand-in for {value!r}")
+    assert key in stand_ins, f"no local stand-in for {key} (an environment variable's value)"
+    return stand_ins[key]
+
+
+def template_environment(
+    template: Mapping[str, Any], name: str, stand_ins: Mapping[str, str]
+) -> dict[str, str]:
+    """The function's environment variables: the Globals' and its own, resolved locally."""
+    variables = {
+        **template["Globals"]["Function"].get("Environment", {}).get("Variables", {}),
+        **function_of(template, name).get("Environment", {}).get("Variables", {}),
+    }
+    return {k: resolve(v, stand_ins) for k, v in variables.items()}
+
+
+def lambda_context(template: Mapping[str, Any], name: str) -> FakeLambdaContext:
+    """A context with the function's memory and timeout from the template."""
+    props = function_of(template, name)
+    defaults = template["Globals"]["Function"]
+    return FakeLambdaContext(
+        name,
+        memory_limit_in_mb=int(props.get("MemorySize", defaults.get("MemorySize", 128))),
+        timeout_ms=int(props.get("Timeout", defaults.get("Timeout", 3))) * 1000,
+    )
+
+
+def context_fields(context: FakeLambdaContext) -> dict[str, Any]:
+    """What the sandbox rebuilds its context object from."""
+    return {
+        "function_name": context.function_name,
+        "function_version": context.function_version,
+        "invoked_function_arn": context.invoked_function_arn,
+        "memory_limit_in_mb": context.memory_limit_in_mb,
+        "aws_request_id": context.aws_request_id,
+        "log_group_name": f"/aws/lambda/{context.function_name}",
+        "log_stream_name": f"2022/05/07/[$LATEST]{uuid.uuid4().hex}",
+        "timeout_ms": context.timeout_ms,
+    }
+
+
+def function_url_event(path: str, query: str = "") -> dict[str, Any]:
+    """A Lambda Function URL GET request (payload format 2.0)."""
+    host = "abc123.lambda-url.us-east-1.on.aws"
+    return {
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": path,
+        "rawQueryString": query,
+        "headers": {"host": host, "accept": "application/json", "user-agent": "pytest"},
+        **({"queryStringParameters": dict(parse_qsl(query))} if query else {}),
+        "requestContext": {
+            "accountId": "anonymous",
+            "apiId": "abc123",
+            "domainName": host,
+            "domainPrefix": "abc123",
+            "http": {
+                "method": "GET",
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "203.0.113.7",
+                "userAgent": "pytest",
+            },
+            "requestId": str(uuid.uuid4()),
+            "routeKey": "$default",
+            "stage": "$default",
+            "time": "07/May/2022:15:00:00 +0000",
+            "timeEpoch": 1651935600000,
+        },
+        "isBase64Encoded": False,
+    }
+
+
+# --- recording the API calls -----------------------------------------------------------------
+
+
+class ApiCallListener:
+    """botocore's client-side monitoring datagrams, received on a loopback UDP port.
+
+    With ``AWS_CSM_ENABLED`` botocore sends one ``"Type": "ApiCall"`` JSON datagram per API call
+    (and one ``ApiCallAttempt`` per attempt) to ``AWS_CSM_HOST:AWS_CSM_PORT``.
+    """
+
+    def __init__(self) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 * 1024 * 1024)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.05)
+        self.port: int = self.sock.getsockname()[1]
+        self.datagrams: list[dict[str, Any]] = []
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._receive, daemon=True)
+
+    def _receive(self) -> None:
+        while True:
+            try:
+                data = self.sock.recv(65536)
+            except TimeoutError:
+                if self._stopping.is_set():
+                    return  # stopped and drained
+                continue
+            self.datagrams.append(json.loads(data))
+
+    def __enter__(self) -> ApiCallListener:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stopping.set()
+        self._thread.join(timeout=10)
+        self.sock.close()
+
+    def actions(self, client_id: str) -> list[str]:
+        """The IAM action of each API call ``client_id`` (AWS_CSM_CLIENT_ID) made, in order."""
+        out = []
+        for datagram in self.datagrams:
+            if datagram.get("Type") == "ApiCall" and datagram.get("ClientId") == client_id:
+                service = str(datagram["Service"])
+                action = f"{IAM_PREFIX.get(service, service.lower().replace(' ', ''))}:"
+                action += str(datagram["Api"])
+                out.append(IAM_ACTION_OF.get(action, action))
+        return out
+
+
+# --- running a handler -----------------------------------------------------------------------
+
+
+@dataclass
+class Run:
+    """One sandboxed run of a handler: its outcomes, output and the API calls it made."""
+
+    name: str
+    blocked: bool
+    returncode: int
+    stdout: str
+    stderr: str
+    actions: list[str]
+    invocations: int
+    problem: str | None = None
+    """Why the run failed (init, an invocation, or the scenario's checks), or None."""
+
+    @property
+    def outcomes(self) -> list[dict[str, Any]]:
+        prefix = "LAMBDA-RESULT "
+        lines = self.stdout.splitlines()
+        return [json.loads(line[len(prefix) :]) for line in lines if line.startswith(prefix)]
+
+    @property
+    def blocked_modules(self) -> list[str]:
+        prefix = "LAMBDA-BLOCKED "
+        lines = self.stderr.splitlines()
+        return sorted({line[len(prefix) :] for line in lines if line.startswith(prefix)})
+
+    @property
+    def results(self) -> list[Any]:
+        return [o["result"] for o in self.outcomes if o["phase"] == "invoke" and o["ok"]]
+
+    def failure(self) -> str | None:
+        """What went wrong, for a failure message; None when init and invocations succeeded."""
+        failed = [o for o in self.outcomes if not o["ok"]]
+        if self.returncode == 0 and not failed and len(self.results) == self.invocations:
+            return None
+        where: dict[str, list[str]] = {}  # one line per distinct error
+        for outcome in failed:
+            error = f"{outcome['error']}\n    raised at {raised_at(outcome['traceback'])}"
+            phase = "init" if outcome["phase"] == "init" else f"invocation {outcome['index']}"
+            where.setdefault(error, []).append(phase)
+        lines = [f"exit status {self.returncode}"]
+        lines += [f"{', '.join(phases)}: {error}" for error, phases in where.items()]
+        if not self.outcomes:
+            lines.append("stderr: " + self.stderr[-2000:])
+        return "\n  ".join(lines)
+
+
+def raised_at(traceback: str) -> str:
+    """The innermost frame of a traceback outside the sandbox and importlib, with its code."""
+    lines = traceback.splitlines()
+    frames = [
+        i
+        for i, line in enumerate(lines)
+        if line.startswith("  File ") and "lambda_sandbox.py" not in line and "<frozen " not in line
+    ]
+    if not frames:
+        return "?"
+    i = frames[-1]
+    code = lines[i + 1].strip() if i + 1 < len(lines) else ""
+    return f"{lines[i].strip()}: {code}"
+
+
+@dataclass
+class Scenario:
+    """What one function is invoked with, and what its results must show."""
+
+    events: list[dict[str, Any]]
+    queue: str
+    dlq: str
+    check: Callable[[list[Any]], None]
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Lab:
+    """The module's AWS stand-ins: one table with the seeded data, a topic, the replay server."""
+
+    dynalite: LocalServer
+    moto: LocalServer
+    replay: ReplayServer
+    template: dict[str, Any]
+    table: str
+    topic_arn: str
+
+    def store(self) -> DynamoDbStore:
+        """The table as the handlers see it, from the test process."""
+        return DynamoDbStore(self.dynalite.client("dynamodb"), self.table, clock=FixedClock(NOW))
+
+    def queues(self, name: str) -> tuple[str, str, SqsQueue]:
+        """A fresh download queue and DLQ for one function's run, configured as the template's."""
+        queue = unique_name(f"{name.replace('_', '-')}-downloads")
+        dlq = queue + "-dlq"
+        props = self.template["Resources"]["DownloadQueue"]["Properties"]
+        seconds = int(props["VisibilityTimeout"])
+        receives = int(props["RedrivePolicy"]["maxReceiveCount"])
+        url, dlq_url = create_queues(self.moto.client("sqs"), queue, dlq, seconds, receives)
+        return queue, dlq, SqsQueue(self.moto.client("sqs"), url, dlq_url, seconds, receives)
+
+    def environment(
+        self, name: str, scenario: Scenario, csm_port: int, home: Path
+    ) -> dict[str, str]:
+        """What the Lambda runtime and the template set, pointed at the local servers."""
+        stand_ins = {
+            "Table": self.table,
+            "DownloadQueue.QueueName": scenario.queue,
+            "DownloadDeadLetterQueue.QueueName": scenario.dlq,
+            "AlertTopic": self.topic_arn,
+        }
+        context = lambda_context(self.template, name)
+        return {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "LANG": "C.UTF-8",
+            "TZ": "UTC",
+            "HOME": str(home),  # no ~/.aws of the machine's
+            "AWS_CONFIG_FILE": str(home / "config"),
+            "AWS_SHARED_CREDENTIALS_FILE": str(home / "credentials"),
+            "AWS_REGION": REGION,
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_LAMBDA_FUNCTION_NAME": name,
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(context.memory_limit_in_mb),
+            "AWS_ENDPOINT_URL_DYNAMODB": self.dynalite.url,
+            "AWS_ENDPOINT_URL_SQS": self.moto.url,
+            "AWS_ENDPOINT_URL_SNS": self.moto.url,
+            "AWS_CSM_ENABLED": "true",
+            "AWS_CSM_HOST": "127.0.0.1",
+            "AWS_CSM_PORT": str(csm_port),
+            "AWS_CSM_CLIENT_ID": name,
+            **template_environment(self.template, name, stand_ins),
+            "FUELPIPE_NOW": NOW.isoformat(),
+            **scenario.extra_env,
+        }
+
+    def run(self, name: str, scenario: Scenario, *, block: bool, workdir: Path) -> Run:
+        """Run the handler in the sandbox; ``block``: only its lock file's packages import."""
+        context = lambda_context(self.template, name)
+        job = {
+            "handler": str(ROOT / "lambdas" / name / "handler.py"),
+            "block": block,
+            "allowed": sorted(locked_modules(name)),
+            "lock_file": str(lock_file(name).relative_to(ROOT)),
+            "invocations": [
+                {"event": event, "context": context_fields(context)} for event in scenario.events
+            ],
+        }
+        job_file = workdir / f"{name}-{'locked' if block else 'unlocked'}.json"
+        job_file.write_text(json.dumps(job, default=str))
+        with ApiCallListener() as listener:
+            done = subprocess.run(
+                [sys.executable, "-I", str(SANDBOX), str(job_file)],
+                env=self.environment(name, scenario, listener.port, workdir),
+                cwd=workdir,
+                capture_output=True,
+                text=True,
+                timeout=CHILD_TIMEOUT_S,
+                check=False,
+            )
+        run = Run(
+            name, block, done.returncode, done.stdout, done.stderr, listener.actions(name),
+            len(scenario.events),
+        )  # fmt: skip
+        run.problem = run.failure()
+        if run.problem is None:
+            try:
+                scenario.check(run.results)
+            except AssertionError as exc:
+                run.problem = f"the handler ran, but its results are wrong: {exc}"
+        return run
+
+
+# --- scenarios: one per function -------------------------------------------------------------
+
+
+def data_clustering_scenario(lab: Lab) -> Scenario:
+    """A scheduled gap scan of two seeded series: the week after the seed is missing."""
+    queue, dlq, sqs = lab.queues("data_clustering")
+    event = scheduled_event({"series": ["STOCK#PETR4", "COMMODITY#BRENT"], "since": "2022-04-01"})
+
+    def check(results: list[Any]) -> None:
+        (report,) = results
+        assert report["keys_scanned"] == 2, report
+        assert report["gaps_found"] > 0 and report["messages_sent"] > 0, report
+        assert sqs.depth().visible == report["messages_sent"]
+
+    return Scenario([event], queue, dlq, check)
+
+
+def scraper_scenario(lab: Lab) -> Scenario:
+    """One real DownloadRequest for new PTAX days, received from SQS, fetched from the replay."""
+    queue, dlq, sqs = lab.queues("scraper")
+    body = DownloadRequest(
+        partition_key=USD,
+        dates_to_download=NEW_USD_DAYS,
+        fetch_unit=DEFAULT_CATALOG[USD].fetch_unit,
+    ).to_body()
+    assert sqs.send([body]) == 1
+    messages = sqs.receive(10)
+    assert len(messages) == 1
+
+    def check(results: list[Any]) -> None:
+        (response,) = results
+        assert response == {"batchItemFailures": []}
+        stored = {r.date: r.status for r in lab.store().query(USD, NEW_USD_DAYS[0], NOW.date())}
+        assert stored == dict.fromkeys(NEW_USD_DAYS, Status.OK), stored
+
+    # The sources' URLs on the replay server: real data over HTTP on 127.0.0.1.
+    return Scenario([sqs_event(messages, queue)], queue, dlq, check, lab.replay.env())
+
+
+def retry_recheck_scenario(lab: Lab) -> Scenario:
+    """The hourly recheck (Scheduler's Input shape) with one due retry and one spent record."""
+    queue, dlq, sqs = lab.queues("retry_recheck")
+    store = lab.store()
+    an_hour_ago = NOW - timedelta(hours=1)
+    due, spent = date(2022, 4, 1), date(2022, 4, 4)
+    for day, count in ((due, 0), (spent, 5)):
+        assert store.put_pending(
+            Record(RECHECK_KEY, day, None, Status.PENDING, count, an_hour_ago, "no value")
+        )
+    event = scheduled_event({"series": [RECHECK_KEY]}, scheduler=True)
+
+    def check(results: list[Any]) -> None:
+        (report,) = results
+        assert (report["retried"], report["quarantined"], report["messages_sent"]) == (1, 1, 1)
+        (message,) = sqs.receive(10)
+        sent = DownloadRequest.from_body(message.body)
+        assert (sent.partition_key, sent.dates_to_download) == (RECHECK_KEY, [due])
+
+    return Scenario([event], queue, dlq, check)
+
+
+def outlook_scenario(lab: Lab) -> Scenario:
+    """The daily forced refresh (OutlookDailySchedule's Input) over the seeded fuel prices."""
+    queue, dlq, _ = lab.queues("outlook")
+    event = scheduled_event({"force": True}, scheduler=True)
+
+    def check(results: list[Any]) -> None:
+        (report,) = results
+        assert report["refreshed"] == 1, report
+        assert report["made"] > 0, report
+
+    return Scenario([event], queue, dlq, check)
+
+
+DASHBOARD_GETS = (
+    ("/api/health", ""),
+    ("/api/overview", ""),
+    ("/api/live", ""),
+    ("/api/outlook", "fuel=GASOLINE"),
+)
+STALE = "stale-version"
+
+
+def dashboard_api_scenario(lab: Lab) -> Scenario:
+    """A few GETs through the Function URL after data landed: stale stored views recompute."""
+    queue, dlq, sqs = lab.queues("dashboard_api")
+    store = lab.store()
+    # Views stored at a version the data has moved past: the next request recomputes and
+    # stores them (the AWS path of precomputed analysis).
+    views = precomputer(SeriesReader(store, DEFAULT_CATALOG), store, DEFAULT_CATALOG, sqs,
+                        FixedClock(NOW))  # fmt: skip
+    for path in ("/api/health", "/api/overview"):
+        views.compute(path, (), STALE)
+    events = [function_url_event(path, query) for path, query in DASHBOARD_GETS]
+
+    def check(results: list[Any]) -> None:
+        statuses = [r["statusCode"] for r in results]
+        assert statuses == [200] * len(DASHBOARD_GETS), statuses
+        overview = json.loads(results[1]["body"])
+        assert USD in {item["key"] for item in overview["items"]}
+        for path in ("/api/health", "/api/overview"):
+            stored = views.stored(path, ())
+            assert stored is not None and stored[0] != STALE, f"{path} was not recomputed"
+
+    return Scenario(events, queue, dlq, check)
+
+
+SCENARIOS: dict[str, Callable[[Lab], Scenario]] = {
+    "data_clustering": data_clustering_scenario,
+    "scraper": scraper_scenario,
+    "retry_recheck": retry_recheck_scenario,
+    "outlook": outlook_scenario,
+    "dashboard_api": dashboard_api_scenario,
+}
+
+
+# --- fixtures --------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def lab(dynalite_server: LocalServer, moto_server: LocalServer) -> Iterator[Lab]:
+    """A table seeded with the replay's real data up to SEED_NOW, an alert topic, the replay."""
+    table = unique_name("handler-iam")
+    create_table(dynalite_server.client("dynamodb"), table, delay_s=0.05)
+    topic = moto_server.client("sns").create_topic(Name=unique_name("alerts"))["TopicArn"]
+    with ReplayServer(quiet=True) as replay:
+        the_lab = Lab(dynalite_server, moto_server, replay, load_template(), table, topic)
+        queue, dlq, _ = the_lab.queues("seed")
+        urls = {f"source_{n}_url": u for n, u in replay.source_urls().items()}
+        settings = Settings(backend="aws", table_name=table, queue_name=queue, dlq_name=dlq,
+                            visibility_timeout_s=30, yahoo_min_interval_s=0, **urls)  # fmt: skip
+        seed = build_context(
+            settings,
+            clock=FixedClock(SEED_NOW),
+            dynamodb_client=dynalite_server.client("dynamodb"),
+            sqs_client=moto_server.client("sqs"),
+        )
+        history = load_history(ROOT / "datasets", with_areas=False)
+        seed.store.put_records(
+            [
+                Record(key, day, Decimal(str(value)), Status.OK)
+                for key in HISTORY_KEYS
+                for day, value in history.series[key]
+                if HISTORY_SINCE <= day < SEED_SINCE
+            ]
+        )
+        try:
+            series = DEFAULT_CATALOG.select(SEED_KEYS)
+            report = run_cycle(seed, series=series, since=SEED_SINCE, outlook=False)
+        finally:
+            seed.close()
+        assert report.scrape.records_written > 500, report
+        assert not the_lab.store().present_after(USD, SEED_NOW.date()), "seeded past SEED_NOW"
+        yield the_lab
+
+
+@dataclass
+class FunctionRuns:
+    """A function's run with only its lock file importable, and the one without the blocker
+    when that failed on a missing module (so its calls can still be checked)."""
+
+    locked: Run
+    unlocked: Run | None
+
+    @property
+    def for_iam(self) -> Run:
+        return self.unlocked or self.locked
+
+    @property
+    def actions(self) -> Counter[str]:
+        runs = [self.locked, *([self.unlocked] if self.unlocked else [])]
+        return Counter(action for run in runs for action in run.actions)
+
+
+@pytest.fixture(scope="module")
+def runs(lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], FunctionRuns]:
+    """Each function's runs, made once on first use (both tests of a function share them)."""
+    done: dict[str, FunctionRuns] = {}
+    workdir = tmp_path_factory.mktemp("lambda-sandbox")
+
+    def runs_of(name: str) -> FunctionRuns:
+        if name not in done:
+            locked = lab.run(name, SCENARIOS[name](lab), block=True, workdir=workdir)
+            unlocked = None
+            if locked.problem is not None and locked.blocked_modules:
+                unlocked = lab.run(name, SCENARIOS[name](lab), block=False, workdir=workdir)
+            done[name] = FunctionRuns(locked, unlocked)
+        return done[name]
+
+    return runs_of
+
+
+# --- the checks ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_handler_runs_with_only_its_lock_file_packages(
+    runs: Callable[[str], FunctionRuns], name: str
+) -> None:
+    run = runs(name).locked
+    refused = ", ".join(run.blocked_modules) or "none"
+    assert run.problem is None, (
+        f"{name}: lambdas/{name}/handler.py fails when only the packages of "
+        f"requirements/lambda-{name}.txt are importable:\n  {run.problem}\n"
+        f"  (every import refused in the run, libraries' optional probes included: {refused})"
+    )
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_role_allows_every_aws_call_the_handler_makes(
+    lab: Lab, runs: Callable[[str], FunctionRuns], name: str
+) -> None:
+    got = runs(name)
+    run = got.for_iam
+    how = "with every installed package importable" if got.unlocked else "as packaged"
+    assert run.problem is None, (
+        f"{name}: the handler failed {how}, so the calls it makes are not all known:\n  "
+        f"{run.problem}"
+    )
+    calls = got.actions
+    assert calls, f"{name}: no AWS API call was recorded: the handler did not really run"
+    grant = role_grant(lab.template, name)
+    denied = sorted(action for action in calls if not grant.allows(action))
+    recorded = ", ".join(f"{a} x{n}" for a, n in sorted(calls.items()))
+    unread = f" (managed policies not read: {', '.join(grant.unread)})" if grant.unread else ""
+    rerun = " (recorded with every installed package importable)" if got.unlocked else ""
+    assert not denied, (
+        f"{name}: its role {grant.role} in infra/template.yaml does not allow "
+        f"{', '.join(denied)}{unread}; the handler called{rerun}: {recorded}"
+    )

@@ -1,0 +1,142 @@
+"""Run one Lambda handler in a fresh interpreter, as the Lambda Python runtime would.
+
+tests/aws/test_handler_permissions.py starts it as a script, never imports it::
+
+    python -I tests/support/lambda_sandbox.py JOB.json
+
+``JOB.json`` holds ``handler`` (the path of ``lambdas/<name>/handler.py``), ``block`` (true: only
+the standard library, ``fuelpipe`` and the top-level modules in ``allowed`` can be imported, as in
+a package built from the function's lock file), ``lock_file`` (named in the ImportError) and
+``invocations``: each an ``event`` and the ``context`` attributes to hand the handler. The
+handler is loaded by file path as the module ``handler`` (``Handler: handler.lambda_handler``)
+and called once per invocation in this one process, like warm invocations of one environment.
+
+Output: one ``LAMBDA-RESULT <json>`` line per outcome on stdout (``phase`` "init" or "invoke",
+``ok``, then ``result`` or ``error`` and ``traceback``), and one ``LAMBDA-BLOCKED <module>`` line
+on stderr per module the lock file lacks. Exit status 1 when the init or any invocation failed.
+Only the standard library is imported here before the import blocker is installed.
+"""
+
+from __future__ import annotations
+
+import importlib.abc
+import importlib.machinery
+import importlib.util
+import json
+import sys
+import time
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+RESULT = "LAMBDA-RESULT "
+BLOCKED = "LAMBDA-BLOCKED "
+ALWAYS_ALLOWED = frozenset({"fuelpipe"})
+"""Top-level modules every function package ships besides its lock file (`make package`)."""
+QUIET_PROBES = frozenset({"org"})
+"""Modules the standard library tries and does without (copy.py's Jython probe): not reported."""
+
+
+def is_stdlib(top: str) -> bool:
+    """True for the standard library's modules, the build's ``_sysconfigdata_*`` included."""
+    return top in sys.stdlib_module_names or top.startswith("_sysconfigdata_")
+
+
+class LockFileFinder(importlib.abc.MetaPathFinder):
+    """Fails the import of any top-level module a package built from the lock file lacks."""
+
+    def __init__(self, allowed: set[str], lock_file: str) -> None:
+        self.allowed = allowed | ALWAYS_ALLOWED
+        self.lock_file = lock_file
+        self.blocked: set[str] = set()
+
+    def find_spec(
+        self,
+        fullname: str,
+        path: Sequence[str] | None = None,
+        target: ModuleType | None = None,
+    ) -> importlib.machinery.ModuleSpec | None:
+        """None (let the other finders look) for allowed modules; else ModuleNotFoundError."""
+        top = fullname.partition(".")[0]
+        if top in self.allowed or is_stdlib(top):
+            return None
+        if top not in self.blocked and top not in QUIET_PROBES:
+            self.blocked.add(top)
+            print(BLOCKED + top, file=sys.stderr, flush=True)
+        raise ModuleNotFoundError(f"No module named {top!r} (not in {self.lock_file})", name=top)
+
+
+class LambdaContext:
+    """The context object the runtime passes, from the attributes the test sent."""
+
+    def __init__(self, fields: dict[str, Any]) -> None:
+        self.function_name: str = fields["function_name"]
+        self.function_version: str = fields["function_version"]
+        self.invoked_function_arn: str = fields["invoked_function_arn"]
+        self.memory_limit_in_mb: int = fields["memory_limit_in_mb"]
+        self.aws_request_id: str = fields["aws_request_id"]
+        self.log_group_name: str = fields["log_group_name"]
+        self.log_stream_name: str = fields["log_stream_name"]
+        self.identity: Any = None
+        self.client_context: Any = None
+        self._deadline = time.monotonic() + fields["timeout_ms"] / 1000
+
+    def get_remaining_time_in_millis(self) -> int:
+        """Milliseconds before the function's timeout."""
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+def emit(outcome: dict[str, Any]) -> None:
+    """One outcome line on stdout (between the handler's own log and metric lines)."""
+    print(RESULT + json.dumps(outcome, default=str), flush=True)
+
+
+def failure(phase: str, exc: BaseException, **extra: Any) -> dict[str, Any]:
+    """An outcome for an exception: its type and message, and the traceback."""
+    return {
+        "phase": phase,
+        "ok": False,
+        "error": f"{type(exc).__name__}: {exc}",
+        "traceback": "".join(traceback.format_exception(exc)),
+        **extra,
+    }
+
+
+def load_handler(path: Path) -> ModuleType:
+    """Import ``path`` as the module ``handler``, with its folder first on sys.path (/var/task)."""
+    sys.path.insert(0, str(path.parent))
+    spec = importlib.util.spec_from_file_location("handler", path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["handler"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def main(argv: Sequence[str]) -> int:
+    """Run the job; 0 when the init and every invocation succeeded."""
+    job = json.loads(Path(argv[1]).read_text())
+    if job["block"]:
+        sys.meta_path.insert(0, LockFileFinder(set(job["allowed"]), job["lock_file"]))
+    try:
+        handler = load_handler(Path(job["handler"])).lambda_handler
+    except Exception as exc:  # Runtime.ImportModuleError: the init fails, nothing runs
+        emit(failure("init", exc))
+        return 1
+    failed = False
+    for index, invocation in enumerate(job["invocations"]):
+        try:
+            result = handler(invocation["event"], LambdaContext(invocation["context"]))
+        except Exception as exc:  # an unhandled error: this invocation fails, the next runs
+            emit(failure("invoke", exc, index=index))
+            failed = True
+        else:
+            emit({"phase": "invoke", "ok": True, "index": index, "result": result})
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
