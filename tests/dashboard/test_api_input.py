@@ -4,7 +4,9 @@ headers, never a 500; a 500 from a real fault still carries the headers; /docs i
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
 
 import httpx
 import pytest
@@ -17,6 +19,7 @@ from fuelpipe.dashboard.app import create_app
 from fuelpipe.dashboard.areas import REGION_CODES, STATE_CODES
 from fuelpipe.dashboard.security import CONTENT_SECURITY_POLICY
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
+from fuelpipe.domain.models import Record, Status
 
 EXTREMES = ["0001-01-01", "9999-12-31", "1899-12-31", "2201-01-01"]
 DATED = [
@@ -86,3 +89,21 @@ def test_an_unhandled_error_is_a_500_with_the_security_headers(tmp_path) -> None
     assert r.json() == {"detail": "internal error; see the server log"}
     assert r.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
     assert r.headers["x-frame-options"] == "DENY"
+
+
+def test_weeks_stored_past_the_clock_can_be_asked_for(tmp_path: Path) -> None:
+    """The demo keeps its first phase's clock (2022) while its state files run to 2026: a week
+    up to a year after the newest stored fuel week is a fair question, one further is not."""
+    clock = FixedClock(datetime(2022, 5, 7, 23, 59, tzinfo=UTC))
+    newest = date(2026, 6, 21)
+    with SqliteStore(tmp_path / "s.sqlite", clock=clock) as store:
+        store.put_records(
+            [Record("FUEL#GASOLINE#SP", newest, Decimal("6.29"), Status.OK, updated_at=clock.now())]
+        )
+        with TestClient(create_app(store, DEFAULT_CATALOG, clock=clock)) as client:
+            fine = client.get("/api/series?key=FUEL%23GASOLINE%23SP&start=2025-06-15")
+            assert fine.status_code == 200, fine.text
+            assert [p["date"] for p in fine.json()["points"]] == [newest.isoformat()]
+            far = client.get("/api/series?key=FUEL%23GASOLINE%23SP&start=2027-07-01")
+            assert far.status_code == 422
+            assert "newest stored week (2026-06-21)" in far.json()["detail"]

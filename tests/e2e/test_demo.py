@@ -171,10 +171,10 @@ def test_the_demo_forecasts_every_state_gasoline_and_ethanol_from_real_data(demo
                 records = store.query(outlook_key(fuel, uf))
                 assert len(records) == 1, (fuel, uf)
                 forecast = from_record(records[0]).forecast
-                assert forecast.last_week == date(2026, 6, 14), (fuel, uf)
+                assert forecast.last_week == date(2026, 6, 21), (fuel, uf)  # the file's last
                 assert [s.horizon for s in forecast.steps] == [1, 2, 3, 4, 5]
                 for step in forecast.steps:  # bands nest around the point
                     assert step.lo95 <= step.lo80 <= step.point <= step.hi80 <= step.hi95
-        published = store.query("FUEL#GASOLINE#SP", date(2026, 6, 14), date(2026, 6, 14))
+        published = store.query("FUEL#GASOLINE#SP", date(2026, 6, 21), date(2026, 6, 21))
         sp = from_record(store.query(outlook_key("GASOLINE", "SP"))[0]).forecast
         assert Decimal(str(sp.last_price)) == published[0].value  # the real last price

@@ -82,7 +82,10 @@ def plan_phases(coverage: Mapping[str, Any]) -> list[DemoPhase]:
     ]
     for span, series in sorted(later.items()):
         first, last = (date.fromisoformat(p) for p in span.split(".."))
-        phases.append(DemoPhase(f"beyond the window ({span})", series, first, _end_of(last)))
+        # At the last date's publication, not its end: ANP publishes a week on its Friday,
+        # after the week's Sunday has ended, and the demo would otherwise stop a week short.
+        now = max(_end_of(last), *(_published(last, s) for s in series))
+        phases.append(DemoPhase(f"beyond the window ({span})", series, first, now))
     return phases
 
 

@@ -89,13 +89,37 @@ class Window(BaseModel):
 
 
 def not_too_far_ahead(request: Request, day: date | None, name: str) -> date | None:
-    """A date at most a year after the app's clock (the bound every input date has)."""
+    """A date at most a year after the app's clock, or after the newest stored fuel week when
+    that is later (the bound every input date has): a store may hold weeks past the clock
+    (the demo's bundled files end in different years, and it keeps the first one's clock)."""
     clock: Clock | None = getattr(request.app.state, "clock", None)
-    if day is not None and clock is not None and day > clock.now().date() + MAX_DATE_AHEAD:
-        raise InvalidRequestError(
-            f"{name} {day} is more than a year after today ({clock.now().date()})"
-        )
-    return day
+    if day is None or clock is None or day <= clock.now().date() + MAX_DATE_AHEAD:
+        return day
+    newest: Callable[[], date | None] | None = getattr(request.app.state, "newest_week", None)
+    stored = newest() if newest is not None else None
+    if stored is not None and day <= stored + MAX_DATE_AHEAD:
+        return day
+    raise InvalidRequestError(
+        f"{name} {day} is more than a year after today ({clock.now().date()})"
+        + (f" and the newest stored week ({stored})" if stored else "")
+    )
+
+
+def _newest_week(store: Store, reader: SeriesReader) -> Callable[[], date | None]:
+    """The newest stored week of any fuel series, read once per data version."""
+    from fuelpipe.stages.data_version import data_version
+
+    memo: dict[str, date | None] = {}
+
+    def newest() -> date | None:
+        version = data_version(store)
+        if version not in memo:
+            meta = views.meta_view(reader)
+            memo.clear()
+            memo[version] = max((c.last for c in meta.coverage if c.last), default=None)
+        return memo[version]
+
+    return newest
 
 
 def window(request: Request, start: StartQ = None, end: EndQ = None) -> Window:
@@ -221,6 +245,7 @@ def create_app(  # noqa: PLR0915 - the one factory that wires every route and ro
         redoc_url=None,
     )
     app.state.clock = the_clock
+    app.state.newest_week = _newest_week(store, reader)
     # Stored views per data version with ETags (dashboard/precomputed.py), inside the cache.
     install_precomputed(app, reader, queue, the_clock, enabled=precompute)
     # A new store version seen by /api/live starts a new generation of cached answers.
