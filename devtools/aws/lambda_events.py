@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
 from typing import Any
+from urllib.parse import parse_qsl
 
 from fuelpipe.ports.queue import Message
 
@@ -129,3 +130,37 @@ def emf_blobs(stdout: str) -> list[dict[str, Any]]:
         if line.startswith("{") and '"_aws"' in line:
             out.append(json.loads(line))
     return out
+
+
+def function_url_event(
+    path: str, query: str = "", headers: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """A Lambda Function URL GET request (payload format 2.0), as the dashboard receives it."""
+    host = "abc123.lambda-url.us-east-1.on.aws"
+    return {
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": path,
+        "rawQueryString": query,
+        "headers": {"host": host, "user-agent": "pytest", **(headers or {})},
+        **({"queryStringParameters": dict(parse_qsl(query))} if query else {}),
+        "requestContext": {
+            "accountId": "anonymous",
+            "apiId": "abc123",
+            "domainName": host,
+            "domainPrefix": "abc123",
+            "http": {
+                "method": "GET",
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "203.0.113.7",
+                "userAgent": "pytest",
+            },
+            "requestId": str(uuid.uuid4()),
+            "routeKey": "$default",
+            "stage": "$default",
+            "time": "01/Jul/2026:12:00:00 +0000",
+            "timeEpoch": 1782907200000,
+        },
+        "isBase64Encoded": False,
+    }

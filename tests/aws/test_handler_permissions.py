@@ -35,12 +35,16 @@ from fnmatch import fnmatchcase
 from importlib.metadata import packages_distributions
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl
 from zoneinfo import ZoneInfo
 
 import pytest
 from cfnlint.decode import decode
-from devtools.aws.lambda_events import FakeLambdaContext, scheduled_event, sqs_event
+from devtools.aws.lambda_events import (
+    FakeLambdaContext,
+    function_url_event,
+    scheduled_event,
+    sqs_event,
+)
 from devtools.aws.servers import REGION, LocalServer
 from tests.support.aws_backends import unique_name
 
@@ -272,38 +276,6 @@ def context_fields(context: FakeLambdaContext) -> dict[str, Any]:
         "log_group_name": f"/aws/lambda/{context.function_name}",
         "log_stream_name": f"2022/05/07/[$LATEST]{uuid.uuid4().hex}",
         "timeout_ms": context.timeout_ms,
-    }
-
-
-def function_url_event(path: str, query: str = "") -> dict[str, Any]:
-    """A Lambda Function URL GET request (payload format 2.0)."""
-    host = "abc123.lambda-url.us-east-1.on.aws"
-    return {
-        "version": "2.0",
-        "routeKey": "$default",
-        "rawPath": path,
-        "rawQueryString": query,
-        "headers": {"host": host, "accept": "application/json", "user-agent": "pytest"},
-        **({"queryStringParameters": dict(parse_qsl(query))} if query else {}),
-        "requestContext": {
-            "accountId": "anonymous",
-            "apiId": "abc123",
-            "domainName": host,
-            "domainPrefix": "abc123",
-            "http": {
-                "method": "GET",
-                "path": path,
-                "protocol": "HTTP/1.1",
-                "sourceIp": "203.0.113.7",
-                "userAgent": "pytest",
-            },
-            "requestId": str(uuid.uuid4()),
-            "routeKey": "$default",
-            "stage": "$default",
-            "time": "07/May/2022:15:00:00 +0000",
-            "timeEpoch": 1651935600000,
-        },
-        "isBase64Encoded": False,
     }
 
 
@@ -626,7 +598,10 @@ def dashboard_api_scenario(lab: Lab) -> Scenario:
                         FixedClock(NOW))  # fmt: skip
     for path in ("/api/health", "/api/overview"):
         views.compute(path, (), STALE)
-    events = [function_url_event(path, query) for path, query in DASHBOARD_GETS]
+    events = [
+        function_url_event(path, query, {"accept": "application/json"})
+        for path, query in DASHBOARD_GETS
+    ]
 
     def check(results: list[Any]) -> None:
         statuses = [r["statusCode"] for r in results]

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from devtools.aws.lambda_events import FakeLambdaContext, load_handler
+from devtools.aws.lambda_events import FakeLambdaContext, function_url_event, load_handler
 from tests.dashboard.conftest import NOW
 
 from fuelpipe.adapters.clock import FixedClock
@@ -21,38 +21,6 @@ from fuelpipe.adapters.sqlite_store import SqliteStore
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.domain.retry import RetryPolicy
 from fuelpipe.stages.context import StageContext
-
-
-def function_url_event(
-    path: str, query: str = "", headers: Mapping[str, str] | None = None
-) -> dict[str, Any]:
-    """A Lambda Function URL (payload 2.0) GET request."""
-    return {
-        "version": "2.0",
-        "routeKey": "$default",
-        "rawPath": path,
-        "rawQueryString": query,
-        "headers": {"host": "abc123.lambda-url.us-east-1.on.aws", **(headers or {})},
-        "requestContext": {
-            "accountId": "anonymous",
-            "apiId": "abc123",
-            "domainName": "abc123.lambda-url.us-east-1.on.aws",
-            "domainPrefix": "abc123",
-            "http": {
-                "method": "GET",
-                "path": path,
-                "protocol": "HTTP/1.1",
-                "sourceIp": "203.0.113.7",
-                "userAgent": "pytest",
-            },
-            "requestId": "req-1",
-            "routeKey": "$default",
-            "stage": "$default",
-            "time": "01/Jul/2026:12:00:00 +0000",
-            "timeEpoch": 1782907200000,
-        },
-        "isBase64Encoded": False,
-    }
 
 
 @pytest.fixture(scope="module")
