@@ -80,6 +80,11 @@ CASES = [
     Case("export to a directory", lambda c: ["export", "CURRENCY#USD", "-o", str(c.tmp)]),
     Case("export unknown key", _a("export", "NOPE#XYZ")),
     Case("export bad format", _a("export", "CURRENCY#USD", "--format", "xml")),
+    Case(
+        "export parquet to a missing folder",
+        _a("export", "-f", "parquet", "-s", "FUEL#GASOLINE#*", "-o", "/missing/dir/g.parquet"),
+    ),
+    Case("export without a key", _a("export", "--format", "json")),
     # servers
     Case("dashboard port out of range", _a("dashboard", "--port", "99999")),
     Case("dashboard negative port", _a("dashboard", "--port", "-1")),
@@ -93,6 +98,19 @@ CASES = [
     # store, settings, commands
     Case("run on a read-only store", _a("run", "-s", "CURRENCY#USD"), read_only=True),
     Case("store path is a directory", _a("status"), env=lambda c: {"FUELPIPE_DB": str(c.tmp)}),
+    Case(
+        "store path does not exist",
+        _a("status"),
+        env=lambda c: {"FUELPIPE_DB": str(c.tmp / "missing" / "x.sqlite")},
+    ),
+    Case(
+        "stations query option it does not take",
+        _a("stations", "query", "state_weekly", "--state", "SP"),
+    ),
+    Case(
+        "stations query state not a UF",
+        _a("stations", "query", "municipality_weekly", "--state", "ZZ", "--municipality", "X"),
+    ),
     Case("bad setting", _a("status"), env=lambda _c: {"FUELPIPE_MAX_RETRIES": "many"}),
     Case("unknown series", _a("status", "--series", "NOPE")),
     Case("unknown command", _a("frobnicate")),

@@ -8,6 +8,7 @@ as a one-column-per-field sheet. The BOM variant is the real file itself.
 from __future__ import annotations
 
 import io
+import random
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -145,16 +146,16 @@ def test_latin1_accents_survive(lake: StationLake, write: Callable[[str, bytes],
     assert expected <= brands
 
 
-def test_unreadable_file_is_reported_not_fatal(
+def test_unreadable_file_is_refused_not_fatal(
     lake: StationLake, write: Callable[[str, bytes], Path]
 ) -> None:
     broken = write("broken.zip", b"PK\x03\x04 this is not an archive")
     good = write("good.csv", BOM + _csv_text().encode("utf-8"))
     (bad_report,) = lake.ingest_path(broken)
-    assert bad_report.skipped and "ZIP" in bad_report.skipped
+    assert bad_report.refused and bad_report.skipped and "ZIP" in bad_report.skipped
     (good_report,) = lake.ingest_path(good)
-    assert good_report.written == ROWS
-    assert lake.storage.read_manifest()["files"]["broken.zip"]["parts"][0]["skipped"]
+    assert good_report.written == ROWS and not good_report.refused
+    assert set(lake.storage.read_manifest()["files"]) == {"good.csv"}  # the refused one is not
 
 
 def test_a_wrong_header_is_one_clear_error(
@@ -163,9 +164,57 @@ def test_a_wrong_header_is_one_clear_error(
     lines = real_lines("glp", 10)
     lines[0] = lines[0].replace("Valor de Venda", "Preco")
     (report,) = lake.ingest_path(write("renamed.csv", "\n".join(lines).encode()))
+    assert report.refused
     assert report.skipped and "header is not ANP's 16 station columns" in report.skipped
     assert report.written == 0
-    # The same bytes again under another name: no part had a record to write, and the content
-    # is still recognised (asked for after the parts, not only before a write).
+    # Not recorded: the same bytes again (under any name) are refused again, for the same
+    # reason, not passed over as "already ingested".
+    assert lake.storage.read_manifest()["files"] == {}
     (again,) = lake.ingest_path(write("renamed-again.csv", "\n".join(lines).encode()))
-    assert again.skipped == "same content as renamed.csv, already ingested"
+    assert again.refused and again.skipped == report.skipped
+
+
+NOT_STATION_DATA = {
+    "plain csv": (b"a,b,c\n1,2,3\n", "header is not ANP's 16 station columns: 'a,b,c'"),
+    "markdown": (b"# fuelpipe\n\nSome text.\n", "header is not ANP's 16 station columns"),
+    "empty": (b"", "the file is empty"),
+    "blank lines": (b"\n\n", "the first line is blank"),
+    "every byte value": (bytes(range(256)) * 8, "binary content, not CSV text"),
+    "random bytes": (random.Random(7).randbytes(4096), "binary content, not CSV text"),
+    "broken zip": (b"PK\x03\x04\x00\x01garbage", "starts like a ZIP archive but is not one"),
+    "zip of a readme": (synthetic_zip(b"read me\n", "README.txt"), "README.txt: header is not"),
+}
+
+
+@pytest.mark.parametrize("case", list(NOT_STATION_DATA))
+def test_a_file_that_is_not_station_data_is_refused_and_not_recorded(
+    case: str, lake: StationLake, write: Callable[[str, bytes], Path]
+) -> None:
+    data, why = NOT_STATION_DATA[case]
+    (report,) = lake.ingest_path(write("file.csv", data))
+    assert report.refused and report.written == 0
+    assert report.skipped and why in report.skipped
+    assert report.skipped.isprintable() and len(report.skipped) < 200
+    assert lake.storage.read_manifest()["files"] == {}
+    assert lake.storage.partitions() == []
+
+
+def test_long_or_unprintable_header_text_is_quoted_short() -> None:
+    from fuelpipe.adapters.lake.engine import shown
+
+    assert shown("a\x00b\x1bc") == "a?b?c"
+    long = shown("x" * 500)
+    assert len(long) == 60 and long.endswith("…")
+
+
+def test_a_zip_with_one_station_csv_is_ingested_and_its_other_members_noted(
+    lake: StationLake, write: Callable[[str, bytes], Path]
+) -> None:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as archive:
+        archive.writestr("LEIAME.txt", "leia-me\n")
+        archive.writestr("precos.csv", BOM + _csv_text().encode("utf-8"))
+    reports = lake.ingest_path(write("mixed.zip", buf.getvalue()))
+    assert [r.refused for r in reports] == [True, False]
+    assert reports[1].written == ROWS
+    assert "mixed.zip" in lake.storage.read_manifest()["files"]

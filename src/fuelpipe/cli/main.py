@@ -108,9 +108,14 @@ cli = GuardedTyper(
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
 )
-quarantine_app = typer.Typer(help="Records whose retries are spent, waiting for a person.")
-dlq_app = typer.Typer(help="Queue messages that could not be processed (dead letters).")
-aws_app = typer.Typer(help="The AWS home: DynamoDB, SQS and Lambda.")
+# A group typed without its command shows its help (as `fuelpipe` alone does).
+quarantine_app = typer.Typer(
+    help="Records whose retries are spent, waiting for a person.", no_args_is_help=True
+)
+dlq_app = typer.Typer(
+    help="Queue messages that could not be processed (dead letters).", no_args_is_help=True
+)
+aws_app = typer.Typer(help="The AWS home: DynamoDB, SQS and Lambda.", no_args_is_help=True)
 cli.add_typer(quarantine_app, name="quarantine")
 cli.add_typer(dlq_app, name="dlq")
 cli.add_typer(aws_app, name="aws")
@@ -166,8 +171,9 @@ def wired(ctx: typer.Context, *, writes: bool = False, **extra: Any) -> Iterator
     """The configured home's context for one command, closed when the command ends.
 
     ``writes``: the command changes the store, so a read-only store is refused up front
-    (before anything is queued). A store `fuelpipe demo` filled runs on the demo's clock
-    unless --now/FUELPIPE_NOW says otherwise.
+    (before anything is queued), and a missing one is created. A command that only reads
+    refuses a store that does not exist (a mistyped FUELPIPE_DB) and creates nothing. A store
+    `fuelpipe demo` filled runs on the demo's clock unless --now/FUELPIPE_NOW says otherwise.
     """
     cfg = settings(ctx, **extra)
     if cfg.backend == "embedded":
@@ -185,6 +191,12 @@ def wired(ctx: typer.Context, *, writes: bool = False, **extra: Any) -> Iterator
 def _check_store_path(db: Path, *, writes: bool) -> None:
     if db.is_dir():
         raise fail(f"FUELPIPE_DB {db} is a directory, not a SQLite file")
+    if not writes and not db.exists():
+        where = db if db.is_absolute() else f"{db} (in {Path.cwd()})"
+        raise fail(
+            f"no fuelpipe store at {where}: run `fuelpipe run` or `fuelpipe demo` first to "
+            "create one, or check FUELPIPE_DB"
+        )
     files = [db, db.with_name(db.stem + "-queue.sqlite")]
     if writes:
         for f in files:
@@ -408,7 +420,20 @@ def status(
         bool, typer.Option("--all", help="Include keys with no record yet.")
     ] = False,
 ) -> None:
-    """Per key: expected, present, missing, pending and quarantined counts, first and last date."""
+    """Per key, counted from its first stored date (or --since) to what is published now.
+
+    key: the series
+    expected: dates its calendar expects
+    present: values stored (OK records)
+    missing: expected dates with no record at all (not even a pending one)
+    pending: dates waiting for a retry
+    quarantined: retries spent, waiting for a person (`fuelpipe quarantine list`)
+    absent: dates the source says it has no value for (not retried)
+    unexpected: values published on a day the calendar does not expect (kept)
+    revised: values the source changed after they were stored (history kept)
+    first, last: the dates of the first and last stored value
+    --json adds age, published_at and stored_at (how fresh the last value is).
+    """
     from fuelpipe.stages.status import status as compute
 
     with wired(ctx) as context:
@@ -469,8 +494,13 @@ def export(
         return
     if fmt not in ("csv", "json"):
         raise fail(f"--format must be csv, json or parquet, not {fmt!r}")
-    if key is None or series:
+    if series:
         raise fail("csv and json export one KEY; --series is for --format parquet")
+    if key is None:
+        raise fail(
+            "missing KEY: give the key to export, e.g. `fuelpipe export CURRENCY#USD` "
+            "(`fuelpipe status --all` lists them)"
+        )
     if output is not None:
         _check_output(output)
     key = key.strip().upper()  # keys are case-insensitive, as in `status --series`
@@ -504,9 +534,10 @@ def _export_parquet(ctx: typer.Context, patterns: list[str], output: Path | None
     from fuelpipe.cli.export_parquet import ExportError, check_request, export_parquet
 
     try:
-        check_request(patterns, output)
+        output = check_request(patterns, output)
     except ExportError as exc:
         raise fail(str(exc)) from None
+    _check_output(output)  # before the store is read, as for csv and json
     with wired(ctx) as context:
         try:
             keys, rows = export_parquet(context, patterns, output)
@@ -528,7 +559,8 @@ def _check_output(output: Path) -> None:
 
 @quarantine_app.command("list")
 def quarantine_list(
-    ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] = False
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
 ) -> None:
     """Every quarantined record with its reason."""
     with wired(ctx) as context:
@@ -566,7 +598,10 @@ def quarantine_release(
 
 
 @dlq_app.command("list")
-def dlq_list(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def dlq_list(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
+) -> None:
     """Dead-lettered messages with the reason each was set aside."""
     with wired(ctx) as context:
         rows = context.queue.dead_letters()

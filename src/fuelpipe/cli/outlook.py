@@ -16,7 +16,8 @@ from fuelpipe.domain.catalog import FUEL_PRODUCTS, REGIONS, STATES
 from fuelpipe.domain.keys import fuel_key, outlook_key
 
 outlook_app = typer.Typer(
-    help="The outlook: where pump prices are heading (nowcast, backtest, stored forecasts)."
+    help="The outlook: where pump prices are heading (nowcast, backtest, stored forecasts).",
+    no_args_is_help=True,
 )
 
 DEFAULT_FUELS = ("GASOLINE", "ETHANOL", "DIESEL_S10", "DIESEL", "LPG")

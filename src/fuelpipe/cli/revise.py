@@ -26,7 +26,7 @@ def revise_command(
     from fuelpipe.stages.cycle import drain
     from fuelpipe.stages.revise import revise
 
-    with wired(ctx) as context:
+    with wired(ctx, writes=True) as context:
         asked = revise(context, series=_select(context, series))
         scraped = drain(context)
     counts = {"revise": asked.as_dict(), "scrape": scraped.as_dict()}

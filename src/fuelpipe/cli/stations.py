@@ -12,9 +12,12 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
+from fuelpipe.adapters.lake.queries import QUERIES
 from fuelpipe.cli import display
+from fuelpipe.domain.catalog import STATES
 from fuelpipe.domain.stations import FUELS, query_params
 
 # Not imported from cli.main at module level: main registers this module (import cycle).
@@ -36,13 +39,16 @@ def settings(ctx: typer.Context) -> Any:
 
 stations_app = typer.Typer(
     help="ANP's station-level survey (every pump, by municipality and brand) in the Parquet "
-    "lake: FUELPIPE_LAKE (default ./data/lake), or S3 + Athena in the AWS home."
+    "lake: FUELPIPE_LAKE (default ./data/lake), or S3 + Athena in the AWS home.",
+    no_args_is_help=True,
 )
 
 _SHOWN_BAD_ROWS = 20
 
 
-def _lake(ctx: typer.Context) -> Any:
+def _lake(ctx: typer.Context, *, existing: bool = False) -> Any:
+    """The configured lake; ``existing``: the command only reads, so a lake that is not there
+    (a mistyped FUELPIPE_LAKE) is refused rather than created empty."""
     from fuelpipe.adapters.lake.columns import LakeUnavailable
 
     try:
@@ -53,10 +59,32 @@ def _lake(ctx: typer.Context) -> Any:
         ) from None
     from fuelpipe.homes.lake import build_lake
 
+    cfg = settings(ctx)
+    if existing and (problem := missing_lake(cfg)):
+        raise fail(problem)
     try:
-        return build_lake(settings(ctx))
+        return build_lake(cfg)
     except (LakeUnavailable, OSError) as exc:
         raise fail(f"cannot open the lake: {exc}") from None
+
+
+def missing_lake(cfg: Any) -> str | None:
+    """Why the local lake FUELPIPE_LAKE names cannot be read, or None when it can (or when
+    the lake is in S3). A folder is a lake once an ingest wrote its manifest or a partition."""
+    from fuelpipe.adapters.lake.storage import MANIFEST
+
+    if cfg.backend == "aws" and cfg.lake_bucket:
+        return None
+    root = Path(cfg.lake)
+    where = root if root.is_absolute() else f"{root} (in {Path.cwd()})"
+    todo = "run `fuelpipe stations ingest` (or `fuelpipe demo`) first, or check FUELPIPE_LAKE"
+    if not root.exists():
+        return f"no station lake at {where}: {todo}"
+    if not root.is_dir():
+        return f"FUELPIPE_LAKE {where} is a file, not a lake folder"
+    if not (root / MANIFEST).is_file() and not any(root.glob("product=*")):
+        return f"no station lake at {where} (the folder holds no {MANIFEST}): {todo}"
+    return None
 
 
 def print_ingest(summary: dict[str, Any]) -> None:
@@ -74,14 +102,15 @@ def print_ingest(summary: dict[str, Any]) -> None:
     )
     for f in summary["files"]:
         if f.get("unchanged"):
-            table.add_row(f["name"], "-", "-", "-", "-", "-", "-", end_section=False)
+            table.add_row(escape(f["name"]), "-", "-", "-", "-", "-", "-", end_section=False)
             continue
         for p in f["parts"]:
             if p["skipped"]:
-                table.add_row(p["name"], p["format"], "skipped: " + p["skipped"], "", "", "", "")
+                skipped = escape("skipped: " + p["skipped"])
+                table.add_row(escape(p["name"]), p["format"], skipped, "", "", "", "")
                 continue
             table.add_row(
-                p["name"],
+                escape(p["name"]),
                 p["format"],
                 f"{p['rows']:,}",
                 f"{p['written']:,}",
@@ -95,10 +124,12 @@ def print_ingest(summary: dict[str, Any]) -> None:
         for p in f.get("parts", []):
             for line in p["bad_rows"]:
                 if shown < _SHOWN_BAD_ROWS:
-                    err.print(f"[yellow]rejected[/] {line}", highlight=False)
+                    err.print(f"[yellow]rejected[/] {escape(line)}", highlight=False)
                 shown += 1
     for e in summary["errors"]:
-        err.print(f"[bold red]error:[/] {e}", highlight=False)
+        err.print(
+            f"[bold red]error:[/] {escape(' '.join(e.split()))}", highlight=False, soft_wrap=True
+        )
     console.print(
         f"{summary['rows']:,} rows read, {summary['written']:,} new in the lake, "
         f"{summary['rejected']:,} rejected (each with file and line), "
@@ -143,19 +174,46 @@ def ingest(
                 )
             finally:
                 source.close()
+    _refused_to_errors(summary, paths or [])
     result = summary.as_dict()
     if as_json:
         print(json.dumps(result, indent=2, ensure_ascii=False))
     else:
         print_ingest(result)
     if summary.errors:
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_INGEST_ERRORS)
+
+
+EXIT_INGEST_ERRORS = 1
+"""`stations ingest` exit code when a file could not be read or ingested (the others were)."""
+
+
+def _refused_to_errors(summary: Any, paths: list[Path]) -> None:
+    """Files the lake refused as not ANP station data (nothing of them was written or
+    recorded) leave the table and become one error line each, naming the file as given."""
+    given: dict[str, Path] = {}
+    for p in paths:
+        given.setdefault(p.name, p)
+    kept = []
+    for f in summary.files:
+        parts = f.get("parts") or []
+        if parts and all(p.get("refused") for p in parts):
+            named = given.get(f["name"], f["name"])
+            summary.errors.append(f"{named}: not ANP station data: {parts[0]['skipped']}")
+        else:
+            kept.append(f)
+    summary.files = kept
 
 
 @stations_app.command("status")
-def status(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def status(
+    ctx: typer.Context,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the files and partitions as JSON.")
+    ] = False,
+) -> None:
     """Files ingested (with their counts) and rows per product and month."""
-    state = _lake(ctx).status()
+    state = _lake(ctx, existing=True).status()
     if as_json:
         print(json.dumps(state, indent=2, default=str, ensure_ascii=False))
         return
@@ -215,49 +273,103 @@ def _print_result(result: Any, fmt: str, title: str) -> None:
     else:
         table = Table(*result.columns, title=title)
         for row in result.rows:
-            table.add_row(*(f"{v:.3f}" if isinstance(v, float) else str(v) for v in row))
+            table.add_row(*(_table_cell(v) for v in row))
         console.print(table)
+
+
+_WINDOW = frozenset({"month_from", "month_to", "week_from", "week_to"})
+QUERY_OPTIONS: dict[str, frozenset[str]] = {
+    "--fuel": frozenset({"product"}),
+    "--since": _WINDOW,
+    "--until": _WINDOW,
+    "--state": frozenset({"state"}),
+    "--municipality": frozenset({"municipality"}),
+    "--text": frozenset({"text"}),
+}
+"""Each option of `stations query` and the query parameters it sets; a query takes the options
+whose parameters it uses (--format and --athena go with every query)."""
+
+
+def options_of(name: str) -> list[str]:
+    """The options a query takes, in the order of QUERY_OPTIONS."""
+    params = set(QUERIES[name].params)
+    return [option for option, sets in QUERY_OPTIONS.items() if sets & params]
+
+
+def _query_help() -> str:
+    named = [f"{n} ({' '.join(options_of(n)) or 'no option'})" for n in QUERIES]
+    return "One of: " + ", ".join(named) + "; in brackets, the options each one takes."
+
+
+def _table_cell(value: Any) -> str:
+    return f"{value:.3f}" if isinstance(value, float) else escape(str(value))
 
 
 @stations_app.command("query")
 def query(
     ctx: typer.Context,
-    name: Annotated[
-        str,
-        typer.Argument(
-            help="municipality_weekly, state_weekly, municipality_ranking, dispersion, "
-            "brand_premium, brand_national or station_search."
-        ),
-    ],
-    fuel: Annotated[str, typer.Option(help=f"One of {', '.join(FUELS)}.")] = "GASOLINE",
+    name: Annotated[str, typer.Argument(help=_query_help())],
+    fuel: Annotated[
+        str | None, typer.Option(help=f"One of {', '.join(FUELS)} (default GASOLINE).")
+    ] = None,
     since: Annotated[str | None, typer.Option(help="First day (YYYY-MM-DD).")] = None,
     until: Annotated[str | None, typer.Option(help="Last day (YYYY-MM-DD).")] = None,
-    state: Annotated[str | None, typer.Option(help="UF, e.g. SP.")] = None,
-    municipality: Annotated[str | None, typer.Option(help="As ANP writes it.")] = None,
-    text: Annotated[str, typer.Option(help="station_search: name, CNPJ or town.")] = "",
+    state: Annotated[str | None, typer.Option(help="UF (one of the 27), e.g. SP.")] = None,
+    municipality: Annotated[
+        str | None, typer.Option(help="As ANP writes it; with --state.")
+    ] = None,
+    text: Annotated[str | None, typer.Option(help="Name, CNPJ or town to search for.")] = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="table, csv or json.")] = "table",
     athena: Annotated[
         bool,
         typer.Option(help="AWS home: run it on Athena (the stack's workgroup) instead of DuckDB."),
     ] = False,
 ) -> None:
-    """Run one of the lake's queries (the same SQL text Athena runs in the AWS home)."""
-    from fuelpipe.adapters.lake.queries import QUERIES
+    """Run one of the lake's queries (the same SQL text Athena runs in the AWS home).
 
+    The window is the lake's last 4 weeks unless --since/--until say otherwise.
+    An option the query does not take is refused, not ignored.
+    """
     if name not in QUERIES:
         raise fail(f"unknown query {name!r}; one of {', '.join(sorted(QUERIES))}")
+    given = {
+        "--fuel": fuel,
+        "--since": since,
+        "--until": until,
+        "--state": state,
+        "--municipality": municipality,
+        "--text": text,
+    }
+    takes = options_of(name)
+    unused = [
+        option for option, value in given.items() if value is not None and option not in takes
+    ]
+    if unused:
+        raise fail(
+            f"{name} does not take {', '.join(unused)}; its options: "
+            + ", ".join([*takes, "--format", "--athena"])
+        )
+    fuel = "GASOLINE" if fuel is None else fuel.strip().upper()
     if fuel not in FUELS:
         raise fail(f"--fuel must be one of {', '.join(FUELS)}, not {fuel!r}")
     if fmt not in ("table", "csv", "json"):
         raise fail(f"--format must be table, csv or json, not {fmt!r}")
-    needs = set(QUERIES[name].params)
-    if "municipality" in needs and not (state and municipality):
+    if state is not None:
+        state = state.strip().upper()
+        if state not in STATES:
+            raise fail(f"--state {state!r} is not a UF; one of {', '.join(sorted(STATES))}")
+    if "--municipality" in takes and not (state and municipality):
         raise fail(f"{name} needs --state and --municipality")
-    if athena and not (since and until):
+    windowed = "--since" in takes
+    if athena and windowed and not (since and until):
         raise fail("--athena needs --since and --until")
-    lake = None if athena else _lake(ctx)
-    first, last = _span(lake, since, until)
-    params = query_params(fuel, first, last, state, municipality, text)
+    lake = None if athena else _lake(ctx, existing=True)
+    params: dict[str, Any] = {}
+    title = name
+    if windowed:
+        first, last = _span(lake, since, until)
+        params = query_params(fuel, first, last, state, municipality, text or "")
+        title = f"{name} {fuel + ' ' if '--fuel' in takes else ''}{first}..{last}"
     if athena:
         from fuelpipe.homes.lake import build_athena
 
@@ -268,14 +380,20 @@ def query(
     else:
         assert lake is not None
         result = lake.query(name, params)
-    _print_result(result, fmt, f"{name} {fuel} {first}..{last}")
+    _print_result(result, fmt, title)
 
 
 def optional_lake(cfg: Any) -> Any:
-    """The station lake for the dashboard, or None without the lake extra."""
+    """The station lake for the dashboard, or None without the lake extra or without a lake
+    (one note then: the dashboard does not create an empty lake at a mistyped path)."""
     try:
         import duckdb  # noqa: F401
     except ImportError:
+        return None
+    if problem := missing_lake(cfg):
+        from fuelpipe.cli.main import note
+
+        note(f"the Stations page stays empty: {problem}")
         return None
     from fuelpipe.homes.lake import build_lake
 
@@ -306,5 +424,6 @@ def demo_stations(cfg: Any) -> Any:
             summary = ingest_remote(lake, source, progress=progress)
     finally:
         source.close()
+    _refused_to_errors(summary, [])
     print_ingest(summary.as_dict())
     return lake

@@ -61,7 +61,7 @@ def watch(
     cfg = settings(ctx)
     if cfg.backend != "embedded":
         raise fail("watch runs the embedded home; in AWS, EventBridge schedules data_clustering")
-    with wired(ctx) as context:
+    with wired(ctx, writes=True) as context:
         _watch(context, cfg.db, series, webhook, ticks, intraday=intraday)
 
 

@@ -130,6 +130,16 @@ class Settings(BaseModel):
                 raise ValueError(f"not JSON: {exc}") from None
         return value
 
+    @field_validator("db", "lake")
+    @classmethod
+    def _expand_home(cls, value: Path) -> Path:
+        """``~`` and ``~user`` are the home folder, as in a shell (the value comes quoted from
+        the environment, so no shell expanded it): never a folder literally named ``~``."""
+        try:
+            return value.expanduser()
+        except RuntimeError:  # no home folder to expand to: keep the path as given
+            return value
+
     @field_validator("now", mode="before")
     @classmethod
     def _parse_now(cls, value: object) -> object:

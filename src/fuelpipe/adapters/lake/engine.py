@@ -92,6 +92,10 @@ class FileReport:
     bad: list[BadRow] = field(default_factory=list)
     partitions: list[str] = field(default_factory=list)
     skipped: str | None = None
+    refused: bool = False
+    """The file is not ANP station data (unreadable, empty, or no CSV in it has ANP's header;
+    ``skipped`` says why): nothing of it is written or recorded in the manifest, so the same
+    name is read afresh next time."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -104,6 +108,7 @@ class FileReport:
             "rejected": self.rejected,
             "partitions": self.partitions,
             "skipped": self.skipped,
+            "refused": self.refused,
             "bad_rows": [str(b) for b in self.bad[:20]],
         }
 
@@ -155,7 +160,10 @@ class StationLake:
         """Ingest one downloaded file (any format ANP has used); one report per CSV in it.
 
         A file whose content was ingested before is skipped unless ``force``; ingesting it
-        again would change nothing anyway.
+        again would change nothing anyway. A file that is not ANP station data (unreadable,
+        empty, or without one CSV carrying ANP's header) gives one report with ``refused`` set
+        and is not recorded. A ZIP some of whose members are station data is ingested; the
+        other members are reported as skipped.
         """
         name = name or path.name
         size = path.stat().st_size
@@ -180,12 +188,14 @@ class StationLake:
                     try:
                         inputs = csv_inputs(path, name, scratch)
                     except UnreadableFile as exc:
-                        report = FileReport(name, "unreadable", skipped=str(exc))
-                        self._record(name, new_content(), source, size, [report])
-                        return [report]
+                        return [_refused(name, "unreadable", shown(str(exc), 160))]
                     reports = [
                         self._ingest_csv(part, scratch, progress, new_content) for part in inputs
                     ]
+                if reports and all(r.refused for r in reports):  # no CSV is station data
+                    first = reports[0]
+                    where = "" if first.name == name else f"{first.name}: "
+                    return [_refused(name, first.fmt, f"{where}{first.skipped}")]
                 digest = new_content()  # (asked already, unless no part had a record to write)
             except _AlreadyIngested as seen:
                 return [FileReport(name, "-", skipped=f"same content as {seen}, already ingested")]
@@ -216,11 +226,19 @@ class StationLake:
 
     def _header_problem(self, part: CsvInput) -> str | None:
         with part.path.open("rb") as fh:
-            first = fh.readline().decode(part.encoding, errors="replace")
+            head = fh.read(_HEADER_BYTES)
+        if not head:
+            return "the file is empty"
+        if _binary(head[:_SNIFF_BYTES]):
+            return "binary content, not CSV text"
+        first = head.partition(b"\n")[0].decode(part.encoding, errors="replace")
         cells = [c.strip().strip('"') for c in first.lstrip("\ufeff").rstrip("\r\n").split(";")]
         if [c.upper() for c in cells] == [c.upper() for c in ANP_COLUMNS]:
             return None
-        return f"header is not ANP's 16 station columns: {first.strip()[:160]!r}"
+        line = first.lstrip("\ufeff").strip()
+        if not line:
+            return "the first line is blank, not ANP's 16 station columns"
+        return f"header is not ANP's 16 station columns: {shown(line)!r}"
 
     def _ingest_csv(
         self,
@@ -235,6 +253,7 @@ class StationLake:
         problem = self._header_problem(part)
         if problem:
             report.skipped = problem
+            report.refused = True  # this CSV; the file is refused when every CSV in it is
             return report
         structural: list[tuple[int, str]] = []
 
@@ -444,6 +463,31 @@ class QueryResult:
 
     def records(self) -> list[dict[str, Any]]:
         return [dict(zip(self.columns, r, strict=True)) for r in self.rows]
+
+
+_HEADER_BYTES = 64 * 1024
+"""At most this much of a file is read for its header line."""
+_SNIFF_BYTES = 4096
+"""The start of a file that tells text from binary content."""
+_SHOWN_CHARS = 60
+
+
+def shown(text: str, limit: int = _SHOWN_CHARS) -> str:
+    """Text from a file or an error, fit to quote in one line: each character that does not
+    print is a ``?``, and at most ``limit`` characters (then an ellipsis)."""
+    flat = "".join(c if c.isprintable() else "?" for c in " ".join(text.split()))
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def _binary(raw: bytes) -> bool:
+    """A NUL byte, or more than one control byte in twenty (tabs and line ends aside): not
+    text (ANP's CSVs, in any of their encodings, have none)."""
+    controls = sum(1 for b in raw if b < 32 and b not in (9, 10, 13))
+    return b"\0" in raw or controls * 20 > len(raw)
+
+
+def _refused(name: str, fmt: str, why: str | None) -> FileReport:
+    return FileReport(name, fmt, skipped=why, refused=True)
 
 
 class _AlreadyIngested(Exception):

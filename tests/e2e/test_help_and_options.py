@@ -1,0 +1,143 @@
+"""What `--help` says and what the options accept, as a user sees them in a real subprocess:
+every query and status column named, every --json explained, a group typed alone shows its
+help, and an option a command would silently ignore is refused in one `error:` line.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from fuelpipe.adapters.lake.queries import QUERIES
+from fuelpipe.cli.display import STATUS_COLUMNS
+from fuelpipe.domain.catalog import STATES
+
+WIDE = {"COLUMNS": "200", "TERM": "dumb"}
+
+
+def _run(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None):
+    return subprocess.run(
+        [sys.executable, "-m", "fuelpipe.cli", *args],
+        env={**os.environ, **WIDE, **(env or {})},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+
+
+def _one_error(done: subprocess.CompletedProcess[str], code: int = 2) -> str:
+    assert "Traceback" not in done.stderr, done.stderr
+    assert done.returncode == code, done.stdout + done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:"), done.stderr
+    return lines[0]
+
+
+def test_stations_query_help_names_every_query() -> None:
+    done = _run("stations", "query", "--help")
+    assert done.returncode == 0, done.stderr
+    text = " ".join(done.stdout.split())
+    for name in QUERIES:
+        assert name in text, name
+    assert "coverage" in text
+
+
+@pytest.mark.parametrize(
+    "command", [["quarantine", "list"], ["dlq", "list"], ["stations", "status"]]
+)
+def test_json_is_explained_in_help(command: list[str]) -> None:
+    done = _run(*command, "--help")
+    assert done.returncode == 0, done.stderr
+    (line,) = [ln for ln in done.stdout.splitlines() if "--json" in ln]
+    assert "Print" in line and "JSON" in line, line
+
+
+@pytest.mark.parametrize("group", ["stations", "outlook", "quarantine", "dlq", "aws"])
+def test_a_group_alone_shows_its_help(group: str) -> None:
+    alone = _run(group)
+    top = _run()  # `fuelpipe` alone: its help, and the same exit code
+    assert "Missing command" not in alone.stderr, alone.stderr
+    assert f"Usage: fuelpipe {group}" in alone.stdout
+    assert "Commands" in alone.stdout
+    assert alone.returncode == top.returncode
+
+
+def test_status_help_names_every_column() -> None:
+    done = _run("status", "--help")
+    assert done.returncode == 0, done.stderr
+    for column in STATUS_COLUMNS:
+        assert column in done.stdout, column
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json"])
+def test_export_without_a_key_says_the_key_is_missing(fmt: str, tmp_path: Path) -> None:
+    done = _run("export", "-f", fmt, env={"FUELPIPE_DB": str(tmp_path / "none.sqlite")})
+    line = _one_error(done)
+    assert "missing KEY" in line
+    assert "--series is for" not in line
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_export_with_series_in_csv_still_points_to_parquet(tmp_path: Path) -> None:
+    done = _run("export", "-s", "FUEL#*", env={"FUELPIPE_DB": str(tmp_path / "none.sqlite")})
+    assert "--series is for --format parquet" in _one_error(done)
+
+
+def test_parquet_export_to_a_missing_folder_is_refused_first(tmp_path: Path) -> None:
+    db = tmp_path / "s.sqlite"
+    env = {"FUELPIPE_DB": str(db)}
+    created = _run("--now", "2022-01-03", "repair", "--apply", env=env)
+    assert created.returncode == 0, created.stderr
+    target = tmp_path / "nodir" / "g.parquet"
+    done = _run("export", "-f", "parquet", "-s", "FUEL#GASOLINE#*", "-o", str(target), env=env)
+    line = _one_error(done)
+    assert f"--output {target}: the folder {target.parent} does not exist" in line
+    assert "FileNotFoundError" not in line
+    into_dir = _run("export", "-f", "parquet", "-s", "FUEL#*", "-o", str(tmp_path), env=env)
+    assert "is a directory" in _one_error(into_dir)
+
+
+UNUSED = {
+    "state_weekly --state": (["state_weekly", "--state", "SP"], "--state"),
+    "station_search --state": (["station_search", "--state", "SP"], "--state"),
+    "station_search --fuel": (["station_search", "--fuel", "LPG", "--text", "x"], "--fuel"),
+    "dispersion --municipality": (["dispersion", "--municipality", "CAMPINAS"], "--municipality"),
+    "municipality_ranking --text": (["municipality_ranking", "--text", "SHELL"], "--text"),
+    "coverage --since": (["coverage", "--since", "2025-03-01"], "--since"),
+}
+
+
+@pytest.mark.parametrize("case", list(UNUSED))
+def test_an_option_the_query_does_not_take_is_refused(case: str, tmp_path: Path) -> None:
+    args, option = UNUSED[case]
+    done = _run("stations", "query", *args, env={"FUELPIPE_LAKE": str(tmp_path / "lake")})
+    line = _one_error(done)
+    name = args[0]
+    assert f"{name} does not take {option}" in line
+    takes = line.split("its options:")[1]
+    assert option not in takes
+    assert "--format" in takes
+    if name == "station_search":
+        assert "--text" in takes and "--since" in takes
+    if name == "state_weekly":
+        assert "--fuel" in takes and "--until" in takes
+    assert list(tmp_path.iterdir()) == []  # refused before the lake is looked at
+
+
+def test_state_must_be_one_of_the_27_ufs(tmp_path: Path) -> None:
+    assert len(STATES) == 27
+    env = {"FUELPIPE_LAKE": str(tmp_path / "lake")}
+    bad = _run("stations", "query", "municipality_weekly", "--state", "XX",
+               "--municipality", "CAMPINAS", env=env)  # fmt: skip
+    line = _one_error(bad)
+    assert "--state 'XX' is not a UF" in line and "SP" in line
+    # A valid UF in lower case passes the check (then the missing lake is what is refused).
+    good = _run("stations", "query", "municipality_weekly", "--state", "sp",
+                "--municipality", "CAMPINAS", env=env)  # fmt: skip
+    assert "no station lake at" in _one_error(good)

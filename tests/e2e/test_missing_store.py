@@ -1,0 +1,130 @@
+"""A mistyped FUELPIPE_DB or FUELPIPE_LAKE: the commands that only read refuse it in one
+`error:` line naming the path and what to do, exit 2, and create nothing (no folder, no empty
+store, no queue file); the commands that write still create the store. ``~`` is expanded.
+
+Each check is a real subprocess, as a user types it, in a scratch folder of its own.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+READ_ONLY = {
+    "status": ["status"],
+    "status json": ["status", "--json"],
+    "export csv": ["export", "CURRENCY#USD"],
+    "export json": ["export", "CURRENCY#USD", "-f", "json"],
+    "export parquet": ["export", "-f", "parquet", "-s", "FUEL#GASOLINE#*", "-o", "{tmp}/g.parquet"],
+    "dlq list": ["dlq", "list"],
+    "quarantine list": ["quarantine", "list", "--json"],
+    "outlook show": ["outlook", "show"],
+    "repair without --apply": ["repair"],
+    "dashboard": ["dashboard", "--port", "{port}"],
+}
+LAKE_READ_ONLY = {
+    "stations status": ["stations", "status"],
+    "stations status json": ["stations", "status", "--json"],
+    "stations query": ["stations", "query", "state_weekly"],
+    "stations query coverage": ["stations", "query", "coverage", "-f", "json"],
+}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _run(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "fuelpipe.cli", *args],
+        env={**os.environ, **env},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+
+
+def _tree(root: Path) -> list[str]:
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*"))
+
+
+def _refused(done: subprocess.CompletedProcess[str], path: Path, variable: str) -> str:
+    assert "Traceback" not in done.stderr, done.stderr
+    assert done.returncode == 2, done.stdout + done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, done.stderr
+    assert [ln for ln in done.stderr.splitlines() if ln.strip()] == errors, done.stderr
+    assert str(path) in errors[0]
+    assert variable in errors[0]
+    assert done.stdout == ""
+    return errors[0]
+
+
+@pytest.mark.parametrize("name", list(READ_ONLY))
+def test_a_read_only_command_refuses_a_missing_store(name: str, tmp_path: Path) -> None:
+    db = tmp_path / "missing" / "dir" / "x.sqlite"
+    args = [a.format(tmp=tmp_path, port=_free_port()) for a in READ_ONLY[name]]
+    before = _tree(tmp_path)
+    done = _run(args, {"FUELPIPE_DB": str(db), "FUELPIPE_LAKE": str(tmp_path / "lake")}, tmp_path)
+    line = _refused(done, db, "FUELPIPE_DB")
+    assert "no fuelpipe store at" in line
+    assert "fuelpipe run" in line and "fuelpipe demo" in line
+    assert _tree(tmp_path) == before  # no folder, no store, no queue file, no lake
+
+
+@pytest.mark.parametrize("name", list(LAKE_READ_ONLY))
+def test_a_read_only_stations_command_refuses_a_missing_lake(name: str, tmp_path: Path) -> None:
+    lake = tmp_path / "nonexistent"
+    before = _tree(tmp_path)
+    done = _run(LAKE_READ_ONLY[name], {"FUELPIPE_LAKE": str(lake)}, tmp_path)
+    line = _refused(done, lake, "FUELPIPE_LAKE")
+    assert "no station lake at" in line and "fuelpipe stations ingest" in line
+    assert _tree(tmp_path) == before
+
+
+def test_a_folder_that_is_not_a_lake_is_refused_and_left_alone(tmp_path: Path) -> None:
+    folder = tmp_path / "somewhere"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("not a lake\n")
+    before = _tree(tmp_path)
+    done = _run(["stations", "status"], {"FUELPIPE_LAKE": str(folder)}, tmp_path)
+    _refused(done, folder, "FUELPIPE_LAKE")
+    assert _tree(tmp_path) == before
+
+
+def test_a_tilde_is_the_home_folder_not_a_folder_named_tilde(tmp_path: Path) -> None:
+    home, work = tmp_path / "home", tmp_path / "work"
+    home.mkdir()
+    work.mkdir()
+    env = {"HOME": str(home), "FUELPIPE_DB": "~/fp.sqlite", "FUELPIPE_LAKE": "~/lake"}
+    done = _run(["status"], env, work)
+    _refused(done, home / "fp.sqlite", "FUELPIPE_DB")
+    done = _run(["stations", "status"], env, work)
+    _refused(done, home / "lake", "FUELPIPE_LAKE")
+    assert _tree(tmp_path) == ["home", "work"]  # no folder literally named `~`
+    # A command that writes creates the store at the expanded path.
+    written = _run(["--now", "2022-01-03", "repair", "--apply"], env, work)
+    assert written.returncode == 0, written.stderr
+    assert (home / "fp.sqlite").is_file()
+    assert not (work / "~").exists()
+
+
+def test_commands_that_write_still_create_the_store(tmp_path: Path) -> None:
+    db = tmp_path / "new" / "dir" / "x.sqlite"
+    env = {"FUELPIPE_DB": str(db)}
+    done = _run(["--now", "2022-01-03", "repair", "--apply", "--json"], env, tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert db.is_file()
+    # ... and from then on the read-only commands read it.
+    status = _run(["--now", "2022-01-03", "status", "--json"], env, tmp_path)
+    assert status.returncode == 0, status.stderr
+    assert status.stdout.strip() == "[]"

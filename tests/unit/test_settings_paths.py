@@ -1,0 +1,37 @@
+"""FUELPIPE_DB and FUELPIPE_LAKE as a shell user writes them: ``~`` is the home folder (the
+value arrives quoted, so no shell expanded it), never a folder literally named ``~``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from fuelpipe.homes.settings import Settings
+
+
+def test_a_tilde_in_the_environment_is_the_home_folder(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("FUELPIPE_DB", "~/fp.sqlite")
+    monkeypatch.setenv("FUELPIPE_LAKE", "~/stations/lake")
+    cfg = Settings()
+    assert cfg.db == tmp_path / "fp.sqlite"
+    assert cfg.lake == tmp_path / "stations" / "lake"
+
+
+def test_a_tilde_given_in_code_is_expanded_too(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert Settings(db="~/x.sqlite").db == tmp_path / "x.sqlite"
+    assert Settings(db=Path("~/y.sqlite")).db == tmp_path / "y.sqlite"
+
+
+def test_other_paths_are_kept_as_given(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("FUELPIPE_DB", raising=False)
+    monkeypatch.delenv("FUELPIPE_LAKE", raising=False)
+    cfg = Settings()
+    assert (cfg.db, cfg.lake) == (Path("data/fuelpipe.sqlite"), Path("data/lake"))
+    assert Settings(db="/srv/a~b/fp.sqlite").db == Path("/srv/a~b/fp.sqlite")
