@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from fuelpipe.adapters.clock import FixedClock
 from fuelpipe.adapters.lake.engine import StationLake
 from fuelpipe.adapters.lake.storage import LocalLakeStorage
-from fuelpipe.adapters.sources.shpc import StationFiles, file_links
+from fuelpipe.adapters.sources.shpc import Download, StationFiles, file_links
 from fuelpipe.cli.main import cli
 from fuelpipe.domain.stations import ANP_COLUMNS
 from fuelpipe.replay.server import ReplayServer
@@ -135,3 +135,39 @@ def test_cli_reports_bad_rows_and_goes_on(tmp_path: Path) -> None:
     assert "49 new in the lake, 1 rejected" in result.output
     result = CliRunner().invoke(cli, ["stations", "ingest", str(missing)], env=env)
     assert result.exit_code == 2 and "is not a file" in result.output
+
+
+class _OneFile:
+    """A FileSource serving one file from disk with an ETag, answering 304 when it matches."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.downloads = 0
+
+    def listing(self) -> list[str]:
+        return [f"https://example.invalid{FILES}{self.path.name}"]
+
+    def download(
+        self, url: str, target: Path, *, etag: str | None = None, last_modified: str | None = None
+    ) -> Download:
+        if etag == '"v1"':
+            return Download(url, unchanged=True, path=None, etag=etag, last_modified=None)
+        self.downloads += 1
+        target.write_bytes(self.path.read_bytes())
+        return Download(url, unchanged=False, path=target, etag='"v1"', last_modified=None)
+
+
+def test_a_downloaded_file_that_is_not_station_data_is_asked_for_again(tmp_path: Path) -> None:
+    """Its validators are not recorded, so the next run downloads it again and reports it
+    again, instead of skipping it as unchanged and saying nothing."""
+    bad = tmp_path / "ultimas-4-semanas-gasolina.csv"
+    bad.write_text("a,b,c\n1,2,3\n")  # synthetic: a file ANP might serve by mistake
+    lake = StationLake(LocalLakeStorage(tmp_path / "lake"), FixedClock(NOW))
+    source = _OneFile(bad)
+    for _ in range(2):
+        summary = ingest_remote(lake, source)
+        (entry,) = summary.files
+        assert [p["refused"] for p in entry["parts"]] == [True]
+    assert source.downloads == 2
+    manifest = lake.storage.read_manifest()
+    assert manifest.get("http", {}) == {} and manifest["files"] == {}

@@ -43,6 +43,7 @@ class FileReportLike(Protocol):
     rows: int
     written: int
     rejected: int
+    refused: bool
 
     def as_dict(self) -> dict[str, Any]: ...
 
@@ -183,6 +184,8 @@ def ingest_remote(
                 summary.files.append(
                     {"name": file_name(url), "url": url, "parts": [r.as_dict() for r in reports]}
                 )
+                if reports and all(r.refused for r in reports):
+                    continue  # not station data: no validators, so the next run asks again
                 manifest = lake.storage.read_manifest()
                 manifest.setdefault("http", {})[url] = {
                     "etag": got.etag,
