@@ -70,6 +70,23 @@ def test_every_snapshot_series_is_stored_with_nothing_missing(demo_store):
     assert "0 missing" in stdout
 
 
+def test_status_after_the_demo_agrees_with_the_demo(demo_store):
+    """`fuelpipe status` on the demo's store, with no --now, counts each series at its own
+    demo clock (the bundled files end in different years): the demo's numbers, 0 missing,
+    never more present than expected (before, USD showed 1,283 present of 244 expected and
+    the state series 0 expected)."""
+    env, _, out = demo_store
+    rows = json.loads(fuelpipe("status", "--json", env=env).stdout)
+    summary = next(line for line in out.splitlines() if " records, " in line)
+    records = int(summary.split(" records, ")[0].split(", ")[-1].replace(",", ""))
+    assert sum(r["present"] for r in rows) == records
+    assert sum(r["missing"] for r in rows) == 0
+    for r in rows:
+        assert r["present"] + r["absent"] <= r["expected"] + r["unexpected"], r["key"]
+    usd = next(r for r in rows if r["key"] == "CURRENCY#USD")
+    assert usd["present"] == usd["expected"] > 1_000
+
+
 def test_usd_has_every_banking_day_and_no_weekend_or_holiday(demo_store):
     env, rows, _ = demo_store
     usd = next(r for r in rows if r["key"] == "CURRENCY#USD")

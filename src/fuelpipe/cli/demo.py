@@ -21,8 +21,12 @@ from fuelpipe.domain.catalog import DEFAULT_CATALOG, Series
 from fuelpipe.domain.instants import SAO_PAULO
 from fuelpipe.homes import open_home, prepare_home
 from fuelpipe.homes.settings import Settings
+from fuelpipe.ports.store import Store
 
 DEMO_CLOCK = "demo_clock"
+DEMO_SERIES_CLOCKS = "demo_series_clocks"
+"""Meta entry: each series' own demo clock (JSON key -> ISO instant). The bundled real files
+end in different years, so each phase runs at its own --now; status counts each key there."""
 """The store setting that names the clock the demo filled the store at (read by the CLI)."""
 
 
@@ -87,6 +91,17 @@ def plan_phases(coverage: Mapping[str, Any]) -> list[DemoPhase]:
         now = max(_end_of(last), *(_published(last, s) for s in series))
         phases.append(DemoPhase(f"beyond the window ({span})", series, first, now))
     return phases
+
+
+def demo_series_clocks(store: Store) -> dict[str, datetime]:
+    """Each series' demo clock, if ``fuelpipe demo`` filled this store (else empty)."""
+    stored = store.get_meta(DEMO_SERIES_CLOCKS)
+    if not stored:
+        return {}
+    try:
+        return {key: datetime.fromisoformat(at) for key, at in json.loads(stored).items()}
+    except (ValueError, AttributeError):
+        return {}
 
 
 def _published(day: date, series: Series) -> datetime:
@@ -171,6 +186,8 @@ def run_demo(
         # The store remembers the clock it was filled at: later commands on it use that clock.
         with open_home(cfg, clock=FixedClock(phases[0].now)) as context:
             context.store.put_meta(DEMO_CLOCK, phases[0].now.isoformat())
+            clocks = {s.key: p.now.isoformat() for p in phases for s in p.series}
+            context.store.put_meta(DEMO_SERIES_CLOCKS, json.dumps(clocks, sort_keys=True))
         from fuelpipe.cli.stations import demo_stations
 
         lake = demo_stations(cfg)  # the station-level sample, beside the weekly series

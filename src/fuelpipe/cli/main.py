@@ -23,7 +23,7 @@ from rich.markup import escape as rich_escape
 from rich.table import Table
 
 from fuelpipe.cli import display
-from fuelpipe.cli.demo import DEMO_CLOCK
+from fuelpipe.cli.demo import DEMO_CLOCK, demo_series_clocks
 from fuelpipe.cli.extras import dashboard_hint
 from fuelpipe.cli.revise import revise_command
 from fuelpipe.domain.keys import parse_date_key
@@ -438,7 +438,11 @@ def status(
 
     with wired(ctx) as context:
         start = _date(since, "--since", context.clock.now())
-        rows = compute(context, _select(context, series), start, stored_only=not all_keys)
+        # A demo store: each series at its own demo clock, as the demo's own table counted it.
+        clocks = demo_series_clocks(context.store) if settings(ctx).now is None else {}
+        rows = compute(
+            context, _select(context, series), start, stored_only=not all_keys, now_of=clocks
+        )
     if as_json:
         keys = (*display.STATUS_COLUMNS, "age", "published_at", "stored_at")
         print(json.dumps([{k: r.as_dict()[k] for k in keys} for r in rows], indent=2))

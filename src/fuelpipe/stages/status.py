@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
-from datetime import UTC, date
+from datetime import UTC, date, datetime
 
 from fuelpipe.domain.catalog import Series
 from fuelpipe.domain.completeness import completeness
@@ -42,10 +42,13 @@ class KeyStatus:
         return asdict(self)
 
 
-def key_status(app: StageContext, series: Series, since: date | None = None) -> KeyStatus:
-    """Status of one key, from its first stored date (or ``since``) to what is published now."""
-    c = completeness(series, app.store.present(series.key), app.clock.now(), since)
-    now = app.clock.now()
+def key_status(
+    app: StageContext, series: Series, since: date | None = None, now: datetime | None = None
+) -> KeyStatus:
+    """Status of one key, from its first stored date (or ``since``) to what is published at
+    ``now`` (the app's clock unless given)."""
+    now = now or app.clock.now()
+    c = completeness(series, app.store.present(series.key), now, since)
     published_at = stored_at = None
     age = None
     if c.last is not None:
@@ -80,9 +83,14 @@ def status(
     since: date | None = None,
     *,
     stored_only: bool = False,
+    now_of: Mapping[str, datetime] | None = None,
 ) -> list[KeyStatus]:
-    """Status of every key (or the chosen ones); ``stored_only`` skips keys with no record."""
-    rows = [key_status(app, s, since) for s in (series if series is not None else app.catalog)]
+    """Status of every key (or the chosen ones); ``stored_only`` skips keys with no record;
+    ``now_of`` gives some keys their own clock (a demo store's series, filled at different
+    instants because its bundled files end in different years)."""
+    clocks = now_of or {}
+    chosen = series if series is not None else app.catalog
+    rows = [key_status(app, s, since, clocks.get(s.key)) for s in chosen]
     if not stored_only:
         return rows
     return [r for r in rows if r.present or r.pending or r.quarantined or r.absent]
