@@ -165,3 +165,146 @@ def test_page_without_a_lake_says_how_to_get_one(browser: Browser, tmp_path: Pat
         assert "fuelpipe stations ingest" in page.locator("#st-error").inner_text()
         page.close()
     store.close()
+
+
+def test_a_cut_search_says_so_and_one_is_singular(page: Page, stations_url: str) -> None:
+    _open(page, stations_url, "view=search&q=posto&lang=en")
+    summary = page.locator("#st-summary").inner_text()
+    assert "Showing the first 150 stations for “posto”" in summary
+    assert "Refine the search" in summary
+    cnpjs = page.evaluate(
+        "() => new Set([...document.querySelectorAll('#st-search tbody tr td:first-child')]"
+        ".map((td) => td.textContent)).size"
+    )
+    assert cnpjs == 150
+    towns = page.locator("#st-search tbody tr td:nth-child(4)").all_inner_texts()
+    assert any(t.endswith("(SP)") for t in towns)  # not cut after the first states (AC..BA)
+    href = page.locator("#st-csv").get_attribute("href")
+    assert href
+    resp = httpx.get(stations_url + href, timeout=30)
+    assert resp.headers["x-truncated"] == "true"
+    assert "GASOLINE" not in resp.headers["content-disposition"]
+    assert "-first-150-stations.csv" in resp.headers["content-disposition"]
+
+    page.locator(".lang-btn[data-lang=pt-BR]").click()
+    page.wait_for_function("() => document.documentElement.lang === 'pt-BR'")
+    page.wait_for_function("() => !document.querySelector('main .view.is-loading')")
+    assert "Mostrando os primeiros 150 postos" in page.locator("#st-summary").inner_text()
+
+    # one station: singular, in both languages
+    page.locator("#st-q").fill("01.492.748")
+    page.wait_for_function(
+        "() => document.getElementById('st-summary').textContent.includes('01.492.748')"
+    )
+    assert page.locator("#st-summary").inner_text() == "1 posto encontrado para “01.492.748”."
+    page.locator(".lang-btn[data-lang=en]").click()
+    page.wait_for_function(
+        "() => document.getElementById('st-summary').textContent.includes('found')"
+    )
+    assert page.locator("#st-summary").inner_text() == "1 station found for “01.492.748”."
+
+
+def test_one_municipality_and_one_flag_are_singular(page: Page, stations_url: str) -> None:
+    # the Federal District is one municipality
+    _open(page, stations_url, "view=ranking&state=DF&lang=en")
+    assert page.locator("#st-summary").inner_text().startswith("1 municipality with Gasoline")
+    _open(page, stations_url, "view=ranking&state=DF&lang=pt-BR")
+    assert page.locator("#st-summary").inner_text().startswith("1 município com preços")
+
+    one_flag = {
+        "query": "brand_premium", "fuel": "GASOLINE", "start": "2025-03-24", "end": "2025-04-19",
+        "columns": ["brand", "observations", "cells", "mean_price", "premium", "premium_pct"],
+        "rows": [["VIBRA", 500, 40, 6.5, 0.12, 1.9]],
+    }  # fmt: skip
+    page.route("**/api/stations/brands?*", lambda route: route.fulfill(json=one_flag))
+    _open(page, stations_url, "view=brands&lang=pt-BR")
+    assert page.locator("#st-summary").inner_text().startswith("1 bandeira comparada com")
+    _open(page, stations_url, "view=brands&lang=en")
+    assert page.locator("#st-summary").inner_text().startswith("1 flag compared with")
+
+
+def test_a_failed_load_clears_the_view_and_speaks_portuguese(
+    browser: Browser, stations_url: str
+) -> None:
+    # 4xx answers are this test's point, so only page errors count (not console messages)
+    context = browser.new_context(locale="pt-BR", viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    _open(page, stations_url, "view=brands&fuel=GASOLINE&lang=pt-BR")
+    assert page.locator("#st-brands tbody tr").count() > 5
+    assert page.locator("#st-summary").inner_text()
+
+    page.locator("#st-start").fill("2025-04-01")
+    page.wait_for_function("() => !document.querySelector('main .view.is-loading')")
+    page.locator("#st-end").fill("2025-03-01")
+    page.wait_for_selector("#st-error:not([hidden])")
+    page.wait_for_function("() => !document.querySelector('main .view.is-loading')")
+    assert page.locator("#st-error").inner_text() == (
+        "Não foi possível carregar esta visão: a data inicial 01/04/2025 é posterior à final "
+        "01/03/2025"
+    )
+    # nothing of the last answer stays under the error
+    assert page.locator("#st-summary").inner_text() == ""
+    assert page.locator("#st-brands tr").count() == 0
+    assert page.evaluate("() => !document.getElementById('st-chart-brands').data")
+    assert page.locator("#st-view-brands").is_hidden()
+
+    # a message the page does not know: a Portuguese sentence, the detail in parentheses
+    page.route(
+        "**/api/stations/dispersion?*",
+        lambda route: route.fulfill(status=500, json={"detail": "engine exploded"}),
+    )
+    _open(page, stations_url, "view=dispersion&lang=pt-BR")
+    assert page.locator("#st-error").inner_text() == (
+        "Não foi possível carregar esta visão: a consulta falhou (engine exploded)"
+    )
+    # and a good answer brings the view back
+    page.unroute("**/api/stations/dispersion?*")
+    _open(page, stations_url, "view=dispersion&lang=pt-BR")
+    assert page.locator("#st-error").is_hidden()
+    assert page.locator("#st-view-dispersion").is_visible()
+    assert page.locator("#st-dispersion tbody tr").count() == 4
+    context.close()
+    assert errors == []
+
+
+def test_portuguese_chart_axes_and_the_dispersion_right_axis(
+    browser: Browser, stations_url: str, screenshots: Path
+) -> None:
+    context = browser.new_context(locale="en-US", viewport={"width": 1366, "height": 900})
+    page = context.new_page()
+    _open(page, stations_url, "view=dispersion&fuel=GASOLINE&lang=pt-BR")
+    page.wait_for_selector("#st-chart-dispersion .y2tick text", state="attached")
+    ticks = page.evaluate(
+        "() => [...document.querySelectorAll('#st-chart-dispersion .xtick text')]"
+        ".map((t) => t.textContent)"
+    )
+    assert ticks and all(any(m in t for m in ("mar", "abr")) for t in ticks), ticks
+    assert not any(m in " ".join(ticks) for m in ("Mar", "Apr")), ticks
+    geometry = page.evaluate(
+        """() => {
+          const g = document.getElementById('st-chart-dispersion');
+          const box = g.querySelector('.main-svg').getBoundingClientRect();
+          const ticks = [...g.querySelectorAll('.y2tick text')].map((t) => {
+            const r = t.getBoundingClientRect();
+            return { text: t.textContent, left: r.left, right: r.right };
+          });
+          const title = g.querySelector('.g-y2title text').getBoundingClientRect();
+          return { right: box.right, ticks, titleLeft: title.left, titleRight: title.right };
+        }"""
+    )
+    labels = [t["text"] for t in geometry["ticks"]]
+    assert len(labels) >= 3 and all(t.endswith("%") for t in labels), labels
+    assert len(set(labels)) == len(labels), labels  # no two ticks read the same ("0,0")
+    widest = max(t["right"] for t in geometry["ticks"])
+    assert widest <= geometry["titleLeft"], geometry  # the title does not cover the labels
+    assert geometry["titleRight"] <= geometry["right"], geometry  # nor is it cut off
+    # Brazilian decimals on the left axis too
+    left = page.evaluate(
+        "() => [...document.querySelectorAll('#st-chart-dispersion .ytick text')]"
+        ".map((t) => t.textContent)"
+    )
+    assert any("," in t for t in left), left
+    page.screenshot(path=str(screenshots / "stations-dispersion-pt.png"), full_page=True)
+    context.close()

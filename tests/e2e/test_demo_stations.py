@@ -27,3 +27,15 @@ def test_demo_ingests_the_real_station_sample(demo_store):
         "CNG": 1_486,
         "LPG": 13_310,
     }
+
+
+def test_a_cut_station_search_keeps_whole_stations_and_says_so(demo_store):
+    """The search query fetches one station past its cut to tell there are more: the CLI
+    prints the first SEARCH_STATIONS stations (every fuel row of each) and a note."""
+    from fuelpipe.domain.stations import SEARCH_STATIONS
+
+    env, _, _ = demo_store
+    done = fuelpipe("stations", "query", "station_search", "--text", "posto", "-f", "json", env=env)
+    rows = json.loads(done.stdout)
+    assert len({r["cnpj"] for r in rows}) == SEARCH_STATIONS
+    assert f"showing the first {SEARCH_STATIONS} stations" in done.stderr

@@ -21,6 +21,7 @@ from fuelpipe.domain.stations import (
     RECONCILE_MEDIAN_PCT,
     RECONCILE_MIN_COVERAGE,
     RECONCILE_TOLERANCE_PCT,
+    SEARCH_STATIONS,
     query_params,
     reconcile,
 )
@@ -58,6 +59,7 @@ def test_every_query_parses_unchanged_as_trino(name: str) -> None:
     assert "stations" in tables
     # the same text parses as DuckDB too, and both read the same table and columns
     (duck,) = sqlglot.parse(sql, read="duckdb")
+    assert duck is not None
     assert {c.name for c in duck.find_all(exp.Column)} == {
         c.name for c in tree.find_all(exp.Column)
     }
@@ -109,6 +111,70 @@ def test_brand_premium_is_over_unbranded_in_the_same_town_and_week(real_lake: St
     # the three big distributors' flags cost more than unbranded stations next door
     for brand in ("VIBRA", "IPIRANGA", "RAIZEN"):
         assert 0.05 < rows[brand]["premium"] < 0.5, rows[brand]
+
+
+def test_brand_premium_in_brl_and_in_percent_come_from_one_comparison(
+    real_lake: StationLake,
+) -> None:
+    """premium = Σ n·(flag − white) / Σ n and premium_pct = 100 · Σ n·(flag − white) / Σ n·white
+    over the same matched (town, week) cells, so the two always share their sign. ATEM' S
+    showed −0.001 BRL and +0.06% when the percent was a mean of ratios."""
+    got = {r["brand"]: r for r in real_lake.query("brand_premium", _params()).records()}
+    with real_lake.reader() as con:
+        raw = con.execute(
+            "SELECT state, municipality, week, brand, price FROM stations "
+            "WHERE product = 'GASOLINE'"
+        ).fetchall()
+    cells: dict[tuple[str, str, date, str], list[float]] = {}
+    for state, town, week, brand, price in raw:
+        cells.setdefault((state, town, week, brand), []).append(price)
+    white = {k[:3]: sum(v) / len(v) for k, v in cells.items() if k[3] == "BRANCA"}
+    sums: dict[str, list[float]] = {}
+    for (state, town, week, brand), prices in cells.items():
+        w = white.get((state, town, week))
+        if brand == "BRANCA" or w is None:
+            continue
+        n, mean = float(len(prices)), sum(prices) / len(prices)
+        acc = sums.setdefault(brand, [0.0, 0.0, 0.0])
+        acc[0] += n
+        acc[1] += n * (mean - w)
+        acc[2] += n * w
+    assert set(got) == set(sums)
+    for brand, (count, diff, base) in sums.items():
+        assert got[brand]["premium"] == pytest.approx(diff / count, abs=1e-9), brand
+        assert got[brand]["premium_pct"] == pytest.approx(100 * diff / base, abs=1e-9), brand
+        assert (got[brand]["premium"] < 0) == (got[brand]["premium_pct"] < 0), got[brand]
+    assert got["ATEM' S"]["premium"] < 0 and got["ATEM' S"]["premium_pct"] < 0
+
+
+def test_search_brings_best_matches_first_and_one_station_past_the_cut(
+    real_lake: StationLake,
+) -> None:
+    def search(text: str) -> list[dict[str, object]]:
+        return real_lake.query("station_search", _params(text=text)).records()
+
+    found = search("POSTO")
+    stations = list(dict.fromkeys(r["cnpj"] for r in found))
+    # one station more than the page shows: how the API knows the answer was cut
+    assert len(stations) == SEARCH_STATIONS + 1
+    # every fuel of a station, one row each, its rows together
+    assert len({(r["cnpj"], r["product"]) for r in found}) == len(found)
+    runs = [r["cnpj"] for i, r in enumerate(found) if i == 0 or found[i - 1]["cnpj"] != r["cnpj"]]
+    assert runs == stations
+    # names that start with the text first, in name order; not the first states of the alphabet
+    names = [str(r["station"]).upper() for r in found]
+    assert all(n.startswith("POSTO") for n in names)
+    assert names == sorted(names)
+    assert {"SP", "RJ", "MG"} <= {r["state"] for r in found}
+
+    # a whole town's name ranks its stations before towns that only contain it
+    towns = [r["municipality"] for r in search("CAMPINAS")]
+    assert towns[0] == "CAMPINAS"
+    firsts = towns.index(next(t for t in towns if t != "CAMPINAS"))
+    assert all(t == "CAMPINAS" for t in towns[:firsts])
+    assert all(t != "CAMPINAS" for t in towns[firsts:])
+    # and a CNPJ from its start comes first of all
+    assert len({r["cnpj"] for r in search("01.492.748")}) == 1
 
 
 def test_ranking_and_search(real_lake: StationLake) -> None:

@@ -18,7 +18,7 @@ from rich.table import Table
 from fuelpipe.adapters.lake.queries import QUERIES
 from fuelpipe.cli import display
 from fuelpipe.domain.catalog import STATES
-from fuelpipe.domain.stations import FUELS, query_params
+from fuelpipe.domain.stations import FUELS, SEARCH_STATIONS, first_stations, query_params
 
 # Not imported from cli.main at module level: main registers this module (import cycle).
 console = Console(width=None if sys.stdout.isatty() else 150)
@@ -370,7 +370,12 @@ def query(
         first, last = _span(lake, since, until)
         params = query_params(fuel, first, last, state, municipality, text or "")
         title = f"{name} {fuel + ' ' if '--fuel' in takes else ''}{first}..{last}"
-    if athena:
+    _print_result(_run_query(ctx, name, params, lake), fmt, title)
+
+
+def _run_query(ctx: typer.Context, name: str, params: dict[str, Any], lake: Any) -> Any:
+    """The query's result from the lake, or from Athena when ``lake`` is None."""
+    if lake is None:
         from fuelpipe.homes.lake import build_athena
 
         try:
@@ -378,9 +383,22 @@ def query(
         except Exception as exc:  # boto3 and Athena errors: one line
             raise fail(f"athena: {exc}", code=1) from None
     else:
-        assert lake is not None
         result = lake.query(name, params)
-    _print_result(result, fmt, title)
+    return _first_stations(result) if name == "station_search" else result
+
+
+def _first_stations(result: Any) -> Any:
+    """A search's first SEARCH_STATIONS stations (the query fetches one more, to tell), with a
+    note when there were more."""
+    rows, cut = first_stations(result.columns, result.rows, SEARCH_STATIONS)
+    if cut:
+        from fuelpipe.cli.main import note
+
+        note(
+            f"showing the first {SEARCH_STATIONS} stations, best matches first: there are "
+            "more; refine --text (a longer name, the CNPJ or the town)"
+        )
+    return type(result)(result.columns, rows)
 
 
 def optional_lake(cfg: Any) -> Any:

@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse, Response
 from fuelpipe.dashboard.errors import InvalidRequestError
 from fuelpipe.dashboard.params import DateParam
 from fuelpipe.dashboard.static_assets import serve_asset
-from fuelpipe.domain.stations import FUELS, query_params
+from fuelpipe.domain.stations import FUELS, SEARCH_STATIONS, first_stations, query_params
 
 MAX_SPAN_DAYS = 370
 NO_LAKE = (
@@ -72,6 +72,19 @@ def _cell(value: Any) -> Any:
     return value
 
 
+def _csv(
+    columns: list[str], rows: list[list[Any]], filename: str, truncated: bool | None
+) -> Response:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(columns)
+    writer.writerows(rows)
+    headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
+    if truncated is not None:
+        headers["X-Truncated"] = str(truncated).lower()
+    return Response(buf.getvalue(), media_type="text/csv; charset=utf-8", headers=headers)
+
+
 def build_router(lake: StationQueries | None) -> APIRouter:
     """The station page and API around ``lake``."""
     router = APIRouter()
@@ -103,6 +116,7 @@ def build_router(lake: StationQueries | None) -> APIRouter:
         municipality: str | None = None,
         text: str = "",
         keep: Any = None,
+        per_fuel: bool = True,
     ) -> Response:
         if lake is None:
             return unavailable()
@@ -113,27 +127,26 @@ def build_router(lake: StationQueries | None) -> APIRouter:
         rows = [[_cell(v) for v in r] for r in result.rows]
         if keep is not None:
             rows = [r for r in rows if keep(dict(zip(result.columns, r, strict=True)))]
+        truncated = None
+        if name == "station_search":
+            rows, truncated = first_stations(result.columns, rows, SEARCH_STATIONS)
         if fmt == "csv":
-            buf = io.StringIO()
-            writer = csv.writer(buf, lineterminator="\n")
-            writer.writerow(result.columns)
-            writer.writerows(rows)
-            filename = f"stations-{name}-{fuel}-{days[0]}-{days[1]}.csv"
-            return Response(
-                buf.getvalue(),
-                media_type="text/csv; charset=utf-8",
-                headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-            )
-        return JSONResponse(
-            {
-                "query": name,
-                "fuel": fuel,
-                "start": days[0].isoformat(),
-                "end": days[1].isoformat(),
-                "columns": result.columns,
-                "rows": rows,
-            }
-        )
+            what = f"{name}-{fuel}" if per_fuel else name
+            cut = f"-first-{SEARCH_STATIONS}-stations" if truncated else ""
+            filename = f"stations-{what}-{days[0]}-{days[1]}{cut}.csv"
+            return _csv(result.columns, rows, filename, truncated)
+        body: dict[str, Any] = {
+            "query": name,
+            "fuel": fuel if per_fuel else None,
+            "start": days[0].isoformat(),
+            "end": days[1].isoformat(),
+            "columns": result.columns,
+            "rows": rows,
+        }
+        if truncated is not None:
+            body["truncated"] = truncated
+            body["limit"] = SEARCH_STATIONS
+        return JSONResponse(body)
 
     @router.get("/stations", include_in_schema=False)
     def page(request: Request) -> Response:
@@ -219,7 +232,12 @@ def build_router(lake: StationQueries | None) -> APIRouter:
         end: DayQ = None,
         format: FormatQ = "json",
     ) -> Response:
-        """Stations whose name, CNPJ or municipality contains ``q``, with their last prices."""
-        return answer("station_search", "GASOLINE", start, end, format, text=q.strip())
+        """Stations whose name, CNPJ or municipality contains ``q``, with their last price of
+        every fuel: best match first (CNPJ, whole name, name's start, whole town, then anywhere),
+        then by name; at most the first ``limit`` stations, ``truncated`` when there were more
+        (the CSV's name then ends in ``-first-<limit>-stations``, header ``X-Truncated``)."""
+        return answer(
+            "station_search", "GASOLINE", start, end, format, text=q.strip(), per_fuel=False
+        )
 
     return router

@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 # The 16 columns of every ANP station file since 2004, in order.
 ANP_COLUMNS: tuple[str, ...] = (
@@ -104,6 +104,10 @@ UNITS: dict[str, str] = {
 }
 
 UNBRANDED = "BRANCA"
+
+# The most stations a station search returns (each with its last price of every fuel); the
+# query fetches one more, so a cut result can say it was cut.
+SEARCH_STATIONS = 150
 
 # Sale prices outside these bounds are not prices at a pump (per unit; BRL).
 PRICE_BOUNDS: dict[str, tuple[float, float]] = {
@@ -327,3 +331,19 @@ def reconcile(
         if found is not None:
             out.append(Reconciled(state, end, mean, n, found[0], found[1]))
     return sorted(out, key=lambda r: (r.state, r.week_end))
+
+
+_Row = TypeVar("_Row", bound=Sequence[Any])
+
+
+def first_stations(
+    columns: Sequence[str], rows: Sequence[_Row], limit: int
+) -> tuple[list[_Row], bool]:
+    """The rows of the first ``limit`` stations (by CNPJ, in the rows' order) and whether
+    there were more: the search query fetches one station past its limit to tell."""
+    at = columns.index("cnpj")
+    kept = list(dict.fromkeys(row[at] for row in rows))
+    if len(kept) <= limit:
+        return list(rows), False
+    keep = set(kept[:limit])
+    return [r for r in rows if r[at] in keep], True

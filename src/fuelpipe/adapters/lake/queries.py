@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from fuelpipe.domain.stations import SEARCH_STATIONS
+
 
 def _quantile(q: str) -> str:
     """The interpolated ``q`` quantile of ``price`` over rows ranked ``rn`` of ``n``."""
@@ -46,6 +48,14 @@ def _stats(group: str, where: str) -> str:
 
 
 _WINDOW = "product = ? AND month BETWEEN ? AND ? AND week BETWEEN ? AND ?"
+
+# How well a station matches the search text, best first: CNPJ from its start, the whole name,
+# the name's start, the whole town, anywhere in the name, anywhere in the town or CNPJ.
+_MATCH = (
+    "CASE WHEN strpos(cnpj, ?) = 1 THEN 0 WHEN upper(station) = ? THEN 1 "
+    "WHEN strpos(upper(station), ?) = 1 THEN 2 WHEN municipality = ? THEN 3 "
+    "WHEN strpos(upper(station), ?) > 0 THEN 4 ELSE 5 END"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +103,10 @@ QUERIES: dict[str, LakeQuery] = {
         LakeQuery(
             "brand_premium",
             # A brand's premium is measured against unbranded (BRANCA) stations of the same
-            # municipality and week, so geography does not pass for brand.
+            # municipality and week, so geography does not pass for brand. Both figures come
+            # from the same matched comparison, weighted by the flag's prices per cell: premium
+            # is the weighted mean of (flag's cell mean - unbranded cell mean), premium_pct that
+            # sum over the same weighted sum of the unbranded means (so they share their sign).
             "WITH cell AS (SELECT state, municipality, week, brand, avg(price) AS price, "
             "count(*) AS n FROM stations WHERE "
             + _WINDOW
@@ -103,7 +116,8 @@ QUERIES: dict[str, LakeQuery] = {
             "SELECT c.brand, sum(c.n) AS observations, count(*) AS cells, "
             "sum(c.n * c.price) / sum(c.n) AS mean_price, "
             "sum(c.n * (c.price - w.white_price)) / sum(c.n) AS premium, "
-            "100 * sum(c.n * (c.price / w.white_price - 1)) / sum(c.n) AS premium_pct "
+            "100 * sum(c.n * (c.price - w.white_price)) / sum(c.n * w.white_price) "
+            "AS premium_pct "
             "FROM cell c JOIN white w ON c.state = w.state AND c.municipality = w.municipality "
             "AND c.week = w.week WHERE c.brand <> 'BRANCA' GROUP BY c.brand "
             "ORDER BY premium DESC, c.brand",
@@ -123,15 +137,22 @@ QUERIES: dict[str, LakeQuery] = {
             "station_search",
             # Last price per station and fuel; the search text is upper case, matched against
             # the name, the CNPJ and the municipality. Street address, no phone or owner data.
+            # Stations come best match first (see _MATCH), then by name; at most
+            # SEARCH_STATIONS + 1 of them, so the caller can tell a cut result from a whole one.
             "WITH hits AS (SELECT cnpj, station, street, number, neighbourhood, municipality, "
-            "state, brand, product, collected, price, unit, row_number() OVER "
+            f"state, brand, product, collected, price, unit, {_MATCH} AS quality, "
+            "row_number() OVER "
             "(PARTITION BY cnpj, product ORDER BY collected DESC) AS rn FROM stations "
             "WHERE month BETWEEN ? AND ? AND (strpos(upper(station), ?) > 0 "
-            "OR strpos(cnpj, ?) > 0 OR strpos(municipality, ?) > 0)) "
-            "SELECT cnpj, station, street, number, neighbourhood, municipality, state, brand, "
-            "product, collected, price, unit FROM hits WHERE rn = 1 "
-            "ORDER BY state, municipality, station, cnpj, product LIMIT 500",
-            ("month_from", "month_to", "text", "text", "text"),
+            "OR strpos(cnpj, ?) > 0 OR strpos(municipality, ?) > 0)), "
+            "picked AS (SELECT cnpj, min(quality) AS quality, min(upper(station)) AS name "
+            "FROM hits GROUP BY cnpj ORDER BY quality, name, cnpj "
+            f"LIMIT {SEARCH_STATIONS + 1}) "
+            "SELECT h.cnpj, h.station, h.street, h.number, h.neighbourhood, h.municipality, "
+            "h.state, h.brand, h.product, h.collected, h.price, h.unit "
+            "FROM hits h JOIN picked p ON h.cnpj = p.cnpj WHERE h.rn = 1 "
+            "ORDER BY p.quality, p.name, h.cnpj, h.product",
+            ("text",) * 5 + ("month_from", "month_to", "text", "text", "text"),
         ),
         LakeQuery(
             "coverage",

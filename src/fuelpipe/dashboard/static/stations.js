@@ -50,12 +50,17 @@
       "chart.premium": "Premium over unbranded (BRL)",
       "chart.cv": "Coefficient of variation",
       "summary.ranking": "{n} municipalities with {fuel} prices, {start} to {end}.",
+      "summary.ranking.one": "1 municipality with {fuel} prices, {start} to {end}.",
       "summary.brands": "{n} flags compared with unbranded (BRANCA) stations of the same town and week, {start} to {end}.",
+      "summary.brands.one": "1 flag compared with unbranded (BRANCA) stations of the same town and week, {start} to {end}.",
       "summary.dispersion": "National spread of {fuel} prices per survey week, {start} to {end}.",
       "summary.search": "{n} stations found for “{q}”.",
+      "summary.search.one": "1 station found for “{q}”.",
+      "summary.searchCut": "Showing the first {n} stations for “{q}”, best matches first: there are more. Refine the search (a longer name, the CNPJ or the town).",
       "summary.searchHint": "Type at least two letters of a station name, CNPJ or town.",
       "summary.empty": "No station data for this choice.",
       "error.load": "Could not load this view: {msg}",
+      "error.failed": "the request failed ({detail})",
       "footer": "Source: ANP, Série Histórica de Preços de Combustíveis (station-level survey). Prices in BRL per unit.",
       "fuel.GASOLINE": "Gasoline",
       "fuel.GASOLINE_PREMIUM": "Premium gasoline",
@@ -111,12 +116,22 @@
       "chart.premium": "Prêmio sobre bandeira branca (R$)",
       "chart.cv": "Coeficiente de variação",
       "summary.ranking": "{n} municípios com preços de {fuel}, de {start} a {end}.",
+      "summary.ranking.one": "1 município com preços de {fuel}, de {start} a {end}.",
       "summary.brands": "{n} bandeiras comparadas com postos de bandeira branca da mesma cidade e semana, de {start} a {end}.",
+      "summary.brands.one": "1 bandeira comparada com postos de bandeira branca da mesma cidade e semana, de {start} a {end}.",
       "summary.dispersion": "Dispersão nacional dos preços de {fuel} por semana de pesquisa, de {start} a {end}.",
       "summary.search": "{n} postos encontrados para “{q}”.",
+      "summary.search.one": "1 posto encontrado para “{q}”.",
+      "summary.searchCut": "Mostrando os primeiros {n} postos para “{q}”, os mais parecidos primeiro: há mais. Refine a busca (um nome mais longo, o CNPJ ou a cidade).",
       "summary.searchHint": "Digite ao menos duas letras do nome, CNPJ ou cidade do posto.",
       "summary.empty": "Sem dados de postos para esta escolha.",
       "error.load": "Não foi possível carregar esta visão: {msg}",
+      "error.failed": "a consulta falhou ({detail})",
+      "error.startAfterEnd": "a data inicial {start} é posterior à final {end}",
+      "error.span": "no máximo {n} dias de uma vez",
+      "error.outside": "a data {day} está fora do intervalo {first} a {last}",
+      "error.noLake": "não há base de postos aqui: instale o extra lake (pip install 'fuelpipe[lake]') e rode `fuelpipe stations ingest`",
+      "error.http": "o servidor respondeu HTTP {status}",
       "footer": "Fonte: ANP, Série Histórica de Preços de Combustíveis (levantamento por posto). Preços em R$ por unidade.",
       "fuel.GASOLINE": "Gasolina comum",
       "fuel.GASOLINE_PREMIUM": "Gasolina aditivada",
@@ -161,6 +176,67 @@
         }).format(v);
   const day = (iso) =>
     iso ? new Intl.DateTimeFormat(state.lang, { timeZone: "UTC" }).format(new Date(`${iso}T00:00:00Z`)) : "";
+
+  // Plotly's pt-BR locale, registered once (the partial bundle carries only en and en-US):
+  // month and day names, Brazilian separators, day before month on date axes.
+  const PLOTLY_PT_BR = {
+    moduleType: "locale",
+    name: "pt-BR",
+    dictionary: {},
+    format: {
+      days: ["domingo", "segunda", "terça", "quarta", "quinta", "sexta", "sábado"],
+      shortDays: ["dom", "seg", "ter", "qua", "qui", "sex", "sáb"],
+      months: ["janeiro", "fevereiro", "março", "abril", "maio", "junho", "julho", "agosto",
+        "setembro", "outubro", "novembro", "dezembro"],
+      shortMonths: ["jan", "fev", "mar", "abr", "mai", "jun", "jul", "ago", "set", "out", "nov", "dez"],
+      date: "%d/%m/%Y",
+      decimal: ",",
+      thousands: ".",
+      year: "%Y",
+      month: "%b %Y",
+      dayMonth: "%-d %b",
+      dayMonthYear: "%-d %b %Y",
+    },
+  };
+  let localeRegistered = false;
+  function plotly() {
+    const P = window.Plotly;
+    if (P && !localeRegistered) {
+      P.register(PLOTLY_PT_BR);
+      localeRegistered = true;
+    }
+    return P;
+  }
+
+  // The API answers in English. In Portuguese the messages it is known to send are translated;
+  // any other is shown in parentheses after a Portuguese sentence.
+  const API_ERRORS = [
+    [/^start (\d{4}-\d{2}-\d{2}) is after end (\d{4}-\d{2}-\d{2})$/,
+      (m) => ["error.startAfterEnd", { start: day(m[1]), end: day(m[2]) }]],
+    [/^at most (\d+) days at once$/, (m) => ["error.span", { n: m[1] }]],
+    [/^(?:start|end): (\d{4}-\d{2}-\d{2}) is outside (\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})$/,
+      (m) => ["error.outside", { day: day(m[1]), first: day(m[2]), last: day(m[3]) }]],
+    [/^no station lake here/, () => ["error.noLake", {}]],
+    [/^HTTP (\d+)$/, (m) => ["error.http", { status: m[1] }]],
+  ];
+
+  function errorText(err) {
+    const detail = String((err && err.message) || err);
+    if (state.lang === "en") return t("error.load", { msg: detail });
+    for (const [pattern, make] of API_ERRORS) {
+      const match = detail.match(pattern);
+      if (match) {
+        const [key, vars] = make(match);
+        return t("error.load", { msg: t(key, vars) });
+      }
+    }
+    return t("error.load", { msg: t("error.failed", { detail }) });
+  }
+
+  function showError(err) {
+    $("st-error").textContent = errorText(err);
+    $("st-error").hidden = false;
+  }
 
   function readUrl() {
     const params = new URLSearchParams(location.search);
@@ -242,8 +318,9 @@
 
   function plot(id, traces, layout) {
     const el = $(id);
-    if (!window.Plotly) return;
-    window.Plotly.react(
+    const P = plotly();
+    if (!P) return;
+    P.react(
       el,
       traces,
       {
@@ -261,7 +338,20 @@
   }
 
   function setSummary(key, vars) {
-    $("st-summary").textContent = t(key, { fuel: fuelName(), ...vars });
+    const one = vars.n === 1 && `${key}.one` in T.en ? `${key}.one` : key;
+    $("st-summary").textContent = t(one, { fuel: fuelName(), ...vars });
+  }
+
+  // What a failed load leaves: only the error. The view's tables and charts are emptied and
+  // its section hidden (syncControls shows it again on the next load).
+  function clearView(view) {
+    $("st-summary").textContent = "";
+    const section = $(`st-view-${view}`);
+    section.hidden = true;
+    for (const el of section.querySelectorAll("table")) el.textContent = "";
+    const P = plotly();
+    for (const el of section.querySelectorAll(".chart")) if (P) P.purge(el);
+    if (view === "ranking") $("st-muni-title").textContent = t("rank.pick");
   }
 
   async function renderRanking(data) {
@@ -289,7 +379,7 @@
   async function renderMunicipality() {
     if (!state.muni || !state.muni.includes("|")) {
       $("st-muni-title").textContent = t("rank.pick");
-      if (window.Plotly) window.Plotly.purge($("st-chart-muni"));
+      if (plotly()) plotly().purge($("st-chart-muni"));
       return;
     }
     const [uf, name] = state.muni.split("|");
@@ -342,7 +432,13 @@
     ], {
       xaxis: { type: "date" },
       yaxis: { title: { text: "BRL" } },
-      yaxis2: { overlaying: "y", side: "right", title: { text: t("chart.cv") }, showgrid: false },
+      // the coefficient of variation in percent, its ticks and title given room on the right
+      yaxis2: {
+        overlaying: "y", side: "right", title: { text: t("chart.cv"), standoff: 10 },
+        showgrid: false, tickmode: "auto", nticks: 6, tickformat: ".1~%", automargin: true,
+        rangemode: "tozero",
+      },
+      margin: { t: 24, r: 24, b: 48, l: 64 },
     });
     table($("st-dispersion"), [
       ["week", (r) => day(r.week)],
@@ -351,13 +447,15 @@
       ["median", (r) => num(r.median), true],
       ["p90", (r) => num(r.p90), true],
       ["spread", (r) => num(r.p90_p10), true],
-      ["cv", (r) => num(r.cv, 3), true],
+      ["cv", (r) => (r.cv === null || r.cv === undefined ? "–" : `${num(100 * r.cv, 1)}%`), true],
     ], rows);
   }
 
   function renderSearch(data) {
     const rows = records(data);
-    setSummary(rows.length ? "summary.search" : "summary.empty", { n: new Set(rows.map((r) => r.cnpj)).size, q: state.q });
+    let key = "summary.empty";
+    if (rows.length) key = data.truncated ? "summary.searchCut" : "summary.search";
+    setSummary(key, { n: new Set(rows.map((r) => r.cnpj)).size, q: state.q });
     table($("st-search"), [
       ["cnpj", (r) => r.cnpj],
       ["station", (r) => r.station],
@@ -435,8 +533,8 @@
       else renderSearch(data);
     } catch (err) {
       if (mine !== seq) return;
-      error.textContent = t("error.load", { msg: err.message });
-      error.hidden = false;
+      clearView(state.view);
+      showError(err);
     } finally {
       section.classList.remove("is-loading");
       document.body.dataset.ready = String(mine);
@@ -471,8 +569,8 @@
         }
         writeUrl();
         renderMunicipality().catch((err) => {
-          $("st-error").textContent = t("error.load", { msg: err.message });
-          $("st-error").hidden = false;
+          if (plotly()) plotly().purge($("st-chart-muni"));
+          showError(err);
         });
       });
     }
@@ -495,8 +593,7 @@
     } catch (err) {
       translate();
       syncControls();
-      $("st-error").textContent = t("error.load", { msg: err.message });
-      $("st-error").hidden = false;
+      showError(err);
       document.body.dataset.ready = "error";
       return;
     }
