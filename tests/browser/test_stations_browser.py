@@ -13,12 +13,12 @@ import httpx
 import pytest
 from devtools.dashboard.serving import serving
 from playwright.sync_api import Browser, ConsoleMessage, Page
+from tests.support.station_lake import real_sample_lake
 
 from fuelpipe.adapters.clock import FixedClock
 from fuelpipe.adapters.sqlite_store import SqliteStore
 from fuelpipe.dashboard.app import create_app
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
-from fuelpipe.replay.snapshot_data import SNAPSHOT_DIR
 
 pytestmark = pytest.mark.browser
 pytest.importorskip("duckdb")
@@ -29,17 +29,8 @@ NOW = datetime(2025, 4, 22, 12, 0, tzinfo=UTC)
 @pytest.fixture(scope="module")
 def stations_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The dashboard with a station lake holding the real gasoline/ethanol and LPG files."""
-    import lzma
-
-    from fuelpipe.adapters.lake.engine import StationLake
-    from fuelpipe.adapters.lake.storage import LocalLakeStorage
-
     tmp = tmp_path_factory.mktemp("stations-browser")
-    lake = StationLake(LocalLakeStorage(tmp / "lake"), FixedClock(NOW))
-    for group in ("gasolina-etanol", "glp"):
-        path = tmp / f"ultimas-4-semanas-{group}.csv"
-        path.write_bytes(lzma.decompress((SNAPSHOT_DIR / f"shpc/qus/{path.name}.xz").read_bytes()))
-        lake.ingest_path(path)
+    lake = real_sample_lake(tmp, NOW)
     store = SqliteStore(tmp / "empty.sqlite", clock=FixedClock(NOW))
     app = create_app(store, DEFAULT_CATALOG, clock=FixedClock(NOW), stations=lake)
     with serving(app) as url:

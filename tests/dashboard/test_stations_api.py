@@ -5,19 +5,18 @@ from __future__ import annotations
 
 import csv
 import io
-import lzma
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
 from fastapi.testclient import TestClient
+from tests.support.station_lake import real_sample_lake
 
 from fuelpipe.adapters.clock import FixedClock
 from fuelpipe.adapters.sqlite_store import SqliteStore
 from fuelpipe.dashboard.app import create_app
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.domain.stations import SEARCH_STATIONS, first_stations
-from fuelpipe.replay.snapshot_data import SNAPSHOT_DIR
 
 pytest.importorskip("duckdb")
 
@@ -28,15 +27,8 @@ SPAN = "2025-03-24-2025-04-19"
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     """The dashboard with a station lake holding the real gasoline/ethanol and LPG files."""
-    from fuelpipe.adapters.lake.engine import StationLake
-    from fuelpipe.adapters.lake.storage import LocalLakeStorage
-
     tmp = tmp_path_factory.mktemp("stations-api")
-    lake = StationLake(LocalLakeStorage(tmp / "lake"), FixedClock(NOW))
-    for group in ("gasolina-etanol", "glp"):
-        path = tmp / f"ultimas-4-semanas-{group}.csv"
-        path.write_bytes(lzma.decompress((SNAPSHOT_DIR / f"shpc/qus/{path.name}.xz").read_bytes()))
-        lake.ingest_path(path)
+    lake = real_sample_lake(tmp, NOW)
     store = SqliteStore(tmp / "empty.sqlite", clock=FixedClock(NOW))
     app = create_app(store, DEFAULT_CATALOG, clock=FixedClock(NOW), cache_ttl_s=0, stations=lake)
     with TestClient(app) as c:
