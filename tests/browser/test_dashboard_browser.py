@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -239,3 +240,187 @@ def test_missing_data_shows_an_explaining_empty_state(watched: Watched, screensh
     assert "No state-level Diesel prices are stored for the week of May 1, 2022" in text
     assert watched.points("chart-areas") == 6  # Brazil and the five regions still show
     watched.page.screenshot(path=str(screenshots / "map-empty-state.png"), full_page=True)
+
+
+# --- review fixes: errors, captions, honest numbers, URLs, layout -------------------------------
+
+CAPTION_JS = """(id) => {
+  const c = document.getElementById(id).parentElement.querySelector(':scope > .as-of');
+  return c && !c.hidden ? [c.dataset.date, c.textContent] : null;
+}"""
+
+
+def _caption(watched: Watched, chart_id: str) -> list[str] | None:
+    found: list[str] | None = watched.page.evaluate(CAPTION_JS, chart_id)
+    return found
+
+
+def _day(iso: str) -> str:
+    """An ISO date as the English page writes it (Jun 14, 2026)."""
+    d = date.fromisoformat(iso)
+    return f"{d:%b} {d.day}, {d.year}"
+
+
+def test_a_failed_load_leaves_nothing_of_the_previous_view(watched: Watched) -> None:
+    page = watched.page
+    watched.open("view=movement&fuel=GASOLINE&area=BR&lang=en")
+    page.select_option("#area", "REGION_NE")
+    watched.wait_ready()
+    assert "Gasoline — Nordeste" in watched.title("chart-price")
+    # An end date years after the newest stored week: the API answers 422, the view says why
+    # and shows nothing of the Nordeste charts it drew before.
+    page.fill("#date", "2030-01-01")
+    watched.wait_ready()
+    section = page.locator("#view-movement")
+    assert "Could not load this view" in section.locator(".view-error").inner_text()
+    assert page.input_value("#area") == "REGION_NE"
+    assert "Nordeste" not in section.inner_text()
+    assert (
+        section.locator(".chart:visible, .as-of:visible, .empty:visible, .panel:visible").count()
+        == 0
+    )
+    assert page.evaluate("() => !!document.getElementById('chart-price').data") is False
+
+    # The pass-through sentence goes too.
+    watched.open("view=lags&fuel=GASOLINE&area=BR&lang=en")
+    assert "reaches the pump" in page.locator("#lag-summary").inner_text()
+    page.fill("#date", "2030-01-01")
+    watched.wait_ready()
+    assert page.locator("#lag-summary").text_content() == ""
+    assert page.locator("#view-lags .chart:visible, #view-lags .as-of:visible").count() == 0
+
+    # A good date draws again, without the error.
+    page.fill("#date", "2022-04-01")
+    watched.wait_ready()
+    assert page.locator("#view-lags .view-error").count() == 0
+    assert "reaches the pump" in page.locator("#lag-summary").inner_text()
+    assert page.get_attribute("#chart-lags", "data-rendered")
+    watched.problems = [p for p in watched.problems if "status of 422" not in p]
+
+
+def test_map_and_parity_captions_name_the_week_shown(watched: Watched) -> None:
+    watched.open("view=map&fuel=GASOLINE&date=2026-06-15&lang=en")
+    assert "week of Jun 14, 2026" in watched.title("chart-map")
+    for chart in ("chart-map", "chart-areas"):
+        assert _caption(watched, chart) == ["2026-06-14", "as of Jun 14, 2026"], chart
+    watched.open("view=parity&date=2026-06-15&lang=en")
+    for chart in ("chart-parity", "chart-parity-bars"):
+        assert _caption(watched, chart) == ["2026-06-14", "as of Jun 14, 2026"], chart
+
+
+def test_parity_counts_the_areas_it_shows(watched: Watched) -> None:
+    page = watched.page
+    # No state prices that week: the chart shows Brazil and the five regions, not "states".
+    watched.open("view=parity&date=2022-03-09&lang=en")
+    summary = page.locator("#parity-summary").inner_text()
+    assert re.search(r"in \d of 6 areas\.", summary), summary
+    assert "of 6 states" not in summary
+    assert watched.title("chart-parity-bars") == "Ratio in Brazil and its regions (line = 0.70)"
+    labels = page.locator("#chart-parity-bars .ytick text").all_text_contents()
+    assert "Brazil" in labels and "Nordeste" in labels
+    watched.open("view=parity&date=2022-03-09&lang=pt-BR")
+    summary = page.locator("#parity-summary").inner_text()
+    assert re.search(r"em \d de 6 áreas\.", summary), summary
+    assert watched.title("chart-parity-bars") == "Razão no Brasil e nas regiões (linha = 0,70)"
+    # With state prices the states are counted as states.
+    watched.open("view=parity&date=2026-06-21&lang=en")
+    assert re.search(r"in \d+ of 27 states\.", page.locator("#parity-summary").inner_text())
+    assert watched.title("chart-parity-bars") == "Ratio by state (line = 0.70)"
+
+
+def test_pass_through_claims_nothing_when_the_price_never_moved(watched: Watched) -> None:
+    page = watched.page
+    watched.open("view=lags&fuel=CNG&area=REGION_N&window=13&lang=en")
+    summary = page.locator("#lag-summary").inner_text()
+    assert "did not change in this window" in summary
+    for claim in ("reaches the pump", "95% interval", "R²", "Strongest link", "0.0%"):
+        assert claim not in summary, claim
+    for chart in ("chart-lags", "chart-coefs"):
+        assert page.get_attribute(f"#{chart}", "data-empty") == "1"
+        assert "did not change" in page.locator(f"#{chart} + .empty").inner_text()
+
+    # Three overlapping weeks name no strongest lag.
+    watched.open("view=lags&fuel=GASOLINE&area=BR&window=13&date=2021-06-15&lang=en")
+    summary = page.locator("#lag-summary").inner_text()
+    assert "Strongest link" not in summary
+    assert "Fewer than 8 overlapping weeks" in page.locator("#chart-lags + .empty").inner_text()
+
+
+def test_a_count_of_one_is_singular_in_both_languages(watched: Watched, dashboard_url: str) -> None:
+    page = watched.page
+    watched.open("view=lags&fuel=DIESEL&area=REGION_NE&driver=BRENT_BRL&lang=en")
+    source = page.get_attribute("#chart-lags", "data-source") or ""
+    assert httpx.get(dashboard_url + source).json()["best"]["lag"] == 1
+    summary = page.locator("#lag-summary").inner_text()
+    assert "Strongest link at a lag of 1 week (" in summary
+    assert not re.search(r"\b1 weeks\b", summary)
+    page.click(".lang-btn[data-lang='pt-BR']")
+    watched.wait_ready()
+    summary = page.locator("#lag-summary").inner_text()
+    assert "defasagem de 1 semana (" in summary
+    assert not re.search(r"\b1 semanas\b", summary)
+
+
+def test_correlations_over_every_week_name_the_first_week_used(
+    watched: Watched, dashboard_url: str
+) -> None:
+    watched.open("view=correlations&fuel=GASOLINE&area=BR&window=0&lang=en")
+    title = watched.title("chart-corr")
+    source = watched.page.get_attribute("#chart-corr", "data-source") or ""
+    body = httpx.get(dashboard_url + source).json()
+    assert body["start"] is None and body["first"]
+    assert f"Correlation of weekly log changes, {_day(body['first'])} to" in title
+    assert "—" not in title
+
+
+@pytest.mark.parametrize("bad", ["2022-13-45", "2021-02-30"])
+def test_a_malformed_date_in_the_url_is_ignored_and_dropped(watched: Watched, bad: str) -> None:
+    watched.open(f"view=movement&date={bad}&lang=en")
+    assert watched.page.locator(".view-error").count() == 0
+    assert "date=" not in watched.page.url
+    assert watched.page.input_value("#date") == ""
+    assert watched.page.get_attribute("#chart-price", "data-rendered")
+
+
+def test_health_chart_labels_fit_inside_the_chart(watched: Watched) -> None:
+    watched.open("view=health&lang=en")
+    overflow = watched.page.evaluate(
+        """() => {
+          const g = document.getElementById('chart-health');
+          const box = g.getBoundingClientRect();
+          const labels = Array.from(g.querySelectorAll('.ytick text'));
+          return [labels.length, Math.min(...labels.map(t => t.getBoundingClientRect().left - box.left))];
+        }"""
+    )
+    assert overflow[0] >= 30
+    assert overflow[1] >= 0  # the longest key (FUEL_MONTHLY#GASOLINE_PREMIUM#…) is not cut
+
+
+LAYOUT_JS = """() => {
+  const width = window.innerWidth;
+  const lang = document.querySelector('.lang');
+  const buttons = Array.from(document.querySelectorAll('.lang-btn')).map(b => b.getBoundingClientRect());
+  const cut = [];
+  for (const g of document.querySelectorAll('main .view:not([hidden]) .chart:not([hidden])')) {
+    const box = g.getBoundingClientRect();
+    const title = g.querySelector('.gtitle');
+    const r = title && title.getBoundingClientRect();
+    if (r && (r.left < box.left - 1 || r.right > box.right + 1 || r.top < box.top - 1)) cut.push(g.id);
+  }
+  return {
+    page: document.documentElement.scrollWidth - width,
+    lang: lang.scrollWidth - lang.clientWidth,
+    buttons: buttons.every(r => r.left >= 0 && r.right <= width),
+    titles: cut,
+  };
+}"""
+
+
+@pytest.mark.parametrize("width", [390, 480])
+def test_phone_widths_keep_the_page_and_its_titles_on_screen(watched: Watched, width: int) -> None:
+    watched.page.set_viewport_size({"width": width, "height": 800})
+    for name, query in VIEWS.items():
+        for lang in ("en", "pt-BR"):
+            watched.open(f"{query}&lang={lang}")
+            got = watched.page.evaluate(LAYOUT_JS)
+            assert got == {"page": 0, "lang": 0, "buttons": True, "titles": []}, (name, lang)

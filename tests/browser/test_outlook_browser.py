@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import datetime
+from collections.abc import Callable, Iterator
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 from devtools.dashboard.serving import serving
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Page, Route
 
 from fuelpipe.adapters.clock import FixedClock
 from fuelpipe.adapters.history_files import load_history
@@ -150,3 +150,100 @@ def test_an_area_without_an_outlook_points_to_the_states_on_the_map(
         text = page.locator("#chart-outlook-fan").evaluate("el => el.parentElement.textContent")
         assert "No outlook stored for" in text
         assert ("pick one as the area" in text) is hint
+
+
+FAN_CAPTION_JS = """() => {
+  const c = document.getElementById('chart-outlook-fan').parentElement.querySelector(':scope > .as-of');
+  return c && !c.hidden && c.offsetParent ? c.dataset.date : null;
+}"""
+
+
+def test_the_fan_caption_is_the_week_the_forecast_was_made_from(
+    page: Page, outlook_url: str
+) -> None:
+    page.goto(f"{outlook_url}/?view=outlook&fuel=GASOLINE&area=SP&lang=en")
+    _ready(page)
+    api = httpx.get(f"{outlook_url}/api/outlook", params={"fuel": "GASOLINE", "area": "SP"}).json()
+    assert api["available"] and api["steps"][-1]["week"] > api["last_week"]
+    # the last published week, not the last forecast week the fan reaches
+    assert page.evaluate(FAN_CAPTION_JS) == api["last_week"]
+    # An area with no outlook: the empty fan has no caption left under it.
+    page.select_option("#area", "REGION_SE")
+    page.wait_for_function("() => location.search.includes('area=REGION_SE')")
+    _ready(page)
+    page.wait_for_selector("#chart-outlook-fan[data-empty='1']", state="attached")
+    assert page.evaluate(FAN_CAPTION_JS) is None
+
+
+def test_the_accuracy_card_names_the_first_week_really_scored(page: Page, outlook_url: str) -> None:
+    api = httpx.get(f"{outlook_url}/api/outlook", params={"fuel": "GASOLINE", "area": "SP"}).json()
+    one = api["accuracy"][0]
+    # The states' history starts in June 2024, long after the backtest window opens.
+    assert one["first_week"] > api["accuracy_from"]
+    page.goto(f"{outlook_url}/?view=outlook&fuel=GASOLINE&area=SP&lang=en")
+    _ready(page)
+    first = date.fromisoformat(one["first_week"])
+    foot = page.locator("#outlook-cards .card").nth(3).locator(".card-foot").first.inner_text()
+    assert foot == f"{one['n']} weeks since {first:%b} {first.day}, {first.year}"
+
+
+def test_few_scored_weeks_give_no_verdict_on_the_page(page: Page, outlook_url: str) -> None:
+    # The API gives no verdict under min_scored_weeks (tests/dashboard/test_outlook_verdict.py);
+    # the page then says how many weeks were scored and how many are needed.
+    def few(route: Route) -> None:
+        body = route.fetch().json()
+        body["accuracy"][0].update(n=1, ratio=1.3)
+        body["verdict"] = "unknown"
+        route.fulfill(json=body)
+
+    page.route("**/api/outlook?*", few)
+    page.goto(f"{outlook_url}/?view=outlook&fuel=GASOLINE&area=BR&lang=en")
+    _ready(page)
+    verdict = page.locator("#outlook-verdict").inner_text()
+    assert verdict.startswith("Not enough scored weeks yet")
+    assert "scored for 1 week, and at least 12 are needed" in verdict
+    ratio = page.locator("#outlook-cards .card").nth(3)
+    assert ratio.locator(".card-foot").first.inner_text().startswith("1 week since ")
+    page.click(".lang-btn[data-lang='pt-BR']")
+    _ready(page)
+    verdict = page.locator("#outlook-verdict").inner_text()
+    assert "avaliadas em 1 semana, e são necessárias ao menos 12" in verdict
+    assert ratio.locator(".card-foot").first.inner_text().startswith("1 semana desde ")
+
+
+def test_a_change_shown_as_zero_is_neither_up_nor_down(page: Page, outlook_url: str) -> None:
+    # The nowcast 0.04% above (or below) the last price reads 0.0%: it must not be red or green.
+    def nudged(factor: float) -> Callable[[Route], None]:
+        def handle(route: Route) -> None:
+            body = route.fetch().json()
+            body["steps"][0]["point"] = body["last_price"] * factor
+            route.fulfill(json=body)
+
+        return handle
+
+    for factor, name in ((1.0004, "up"), (0.9996, "down")):
+        page.route("**/api/outlook?*", nudged(factor))
+        page.goto(f"{outlook_url}/?view=outlook&fuel=GASOLINE&area=BR&lang=en")
+        _ready(page)
+        detail = page.locator("#outlook-cards .card").nth(1).locator(".card-detail")
+        assert detail.inner_text() == "0.0%", name
+        assert detail.get_attribute("class") == "card-detail flat", name
+        page.unroute("**/api/outlook?*")
+
+
+def test_the_accuracy_table_scrolls_in_its_own_box_on_a_phone(page: Page, outlook_url: str) -> None:
+    page.set_viewport_size({"width": 390, "height": 800})
+    page.goto(f"{outlook_url}/?view=outlook&fuel=GASOLINE&area=SP&lang=pt-BR")
+    _ready(page)
+    sizes = page.evaluate(
+        """() => {
+          const box = document.getElementById('outlook-accuracy').parentElement;
+          const lang = document.querySelector('.lang');
+          return [document.documentElement.scrollWidth, box.clientWidth <= 390,
+                  box.scrollWidth > box.clientWidth, lang.scrollWidth - lang.clientWidth,
+                  document.querySelector('.lang-btn[data-lang="pt-BR"]').getBoundingClientRect().right];
+        }"""
+    )
+    assert sizes[0] == 390  # the page itself does not scroll sideways
+    assert sizes[1] and sizes[2]  # the table does, inside its box
+    assert sizes[3] == 0 and sizes[4] <= 390  # both language buttons whole and on screen

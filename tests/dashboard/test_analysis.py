@@ -214,8 +214,45 @@ def test_t_quantile_matches_the_printed_table(dof: int, table: float) -> None:
 def test_distributed_lag_needs_enough_weeks() -> None:
     days = [date(2022, 1, 2) + timedelta(weeks=i) for i in range(5)]
     pump = an.TimeSeries("p", tuple(days), (0.01, 0.02, -0.01, 0.0, 0.03))
-    with pytest.raises(ValueError, match="overlapping weeks"):
+    with pytest.raises(an.TooFewWeeksError, match="only 1 overlapping week for") as info:
         an.distributed_lag(pump, pump, lags=4)
+    assert (info.value.have, info.value.need) == (1, an.MIN_LAG_WEEKS)
+
+
+def _weekly(name: str, values: list[float]) -> an.TimeSeries:
+    days = [date(2022, 1, 2) + timedelta(weeks=i) for i in range(len(values))]
+    return an.TimeSeries(name, tuple(days), tuple(values))
+
+
+def test_regressions_with_few_lags_still_need_the_minimum_of_weeks() -> None:
+    rng = np.random.default_rng(7)
+    drv = _weekly("d", list(rng.normal(0, 0.02, 7)))
+    pump = _weekly("p", list(rng.normal(0, 0.01, 7)))
+    # 7 weeks would do for the OLS with 0 lags (2 parameters), not for the minimum of 8
+    with pytest.raises(an.TooFewWeeksError, match=r"only 7 overlapping weeks .* 0 lags; need"):
+        an.distributed_lag(pump, drv, lags=0)
+
+
+def test_a_pump_price_that_never_moved_has_no_regression() -> None:
+    rng = np.random.default_rng(3)
+    drv = _weekly("d", list(rng.normal(0, 0.02, 20)))
+    with pytest.raises(an.NoChangeError, match="did not change"):
+        an.distributed_lag(_weekly("p", [0.0] * 20), drv, lags=4)
+
+
+def test_no_strongest_lag_is_named_on_fewer_than_the_minimum_of_weeks() -> None:
+    # Three overlapping weeks can give |r| = 0.8 by chance: no r, no strongest lag.
+    pump = _weekly("p", [0.01, -0.02, 0.03])
+    drv = _weekly("d", [0.02, -0.01, 0.04])
+    cross = an.cross_correlation(pump, drv, max_lag=2)
+    assert [c.n for c in cross] == [3, 2, 1]
+    assert all(c.r is None for c in cross)
+    assert an.strongest_lag(cross) is None
+    # strongest_lag applies the minimum to correlations computed without one, too
+    loose = an.cross_correlation(pump, drv, max_lag=2, min_weeks=3)
+    assert loose[0].r is not None
+    assert an.strongest_lag(loose) is None
+    assert an.strongest_lag(loose, min_weeks=3) == loose[0]
 
 
 # --- building blocks ----------------------------------------------------------------------------

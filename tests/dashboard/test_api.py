@@ -107,6 +107,43 @@ def test_lags_without_enough_weeks_explain_why(client: httpx.Client) -> None:
     body = client.get("/api/lags?fuel=GASOLINE&start=2022-03-01&end=2022-04-10&reg_lags=4").json()
     assert body["regression"] is None
     assert "overlapping weeks" in body["regression_error"]
+    assert body["regression_weeks"] < body["regression_min_weeks"] == 8
+
+
+def test_correlations_over_every_stored_week_name_the_weeks_they_use(client: httpx.Client) -> None:
+    # Window "All": no start is asked for, the answer says which weeks the changes span.
+    keys = f"FUEL{Q}GASOLINE{Q}BR,CURRENCY{Q}USD"
+    body = client.get(f"/api/correlations?keys={keys}&end=2022-05-01").json()
+    assert body["start"] is None
+    # gasoline's first stored week (the dollar's go back further): its first change compares
+    # the week after with it
+    gasoline = client.get(f"/api/series?key=FUEL{Q}GASOLINE{Q}BR").json()["points"]
+    assert (body["first"], body["last"]) == (gasoline[0]["date"], "2022-05-01")
+    windowed = client.get(f"/api/correlations?keys={keys}&start=2021-11-01&end=2022-05-01").json()
+    assert (windowed["first"], windowed["last"]) == ("2021-11-07", "2022-05-01")
+
+
+def test_lags_of_a_price_that_never_moved_estimate_nothing(client: httpx.Client) -> None:
+    # CNG in the North stayed at R$ 4.39 for these 13 weeks: no r, no lag, no regression.
+    body = client.get("/api/lags?fuel=CNG&area=REGION_N&start=2022-01-30&end=2022-05-01").json()
+    assert body["unchanged_price"] == pytest.approx(4.39)
+    assert body["best"] is None and body["regression"] is None
+    assert all(c["r"] is None for c in body["cross"])
+    assert "did not change" in body["regression_error"]
+    moving = client.get("/api/lags?fuel=GASOLINE&area=BR&start=2022-01-30&end=2022-05-01").json()
+    assert moving["unchanged_price"] is None
+
+
+def test_no_strongest_lag_on_fewer_weeks_than_the_minimum(client: httpx.Client) -> None:
+    # Three overlapping weeks gave "strongest link at a lag of 1 weeks (r = -0.80, 3 weeks)".
+    body = client.get("/api/lags?fuel=GASOLINE&area=BR&start=2021-03-16&end=2021-06-15").json()
+    assert body["min_weeks"] == 8
+    assert max(c["n"] for c in body["cross"]) < 8
+    assert body["best"] is None
+    assert all(c["r"] is None for c in body["cross"])
+    full = client.get(VIEWS["lags"]).json()
+    assert full["best"]["n"] >= 8
+    assert all((c["r"] is None) == (c["n"] < 8) for c in full["cross"])
 
 
 def test_regional_view_defaults_to_latest_state_week(client: httpx.Client) -> None:

@@ -66,3 +66,25 @@ def test_dashboard_without_the_extra_prints_one_line_and_exits_2(tmp_path) -> No
     assert "fastapi" in lines[0]
     assert "Traceback" not in done.stderr
     assert not (tmp_path / "s.sqlite").exists()  # refused before opening anything
+
+
+def test_a_port_held_only_by_closing_connections_is_free_to_serve_on() -> None:
+    """After a server stops, its port lingers in TIME_WAIT for a minute; uvicorn binds it with
+    SO_REUSEADDR, so the CLI's check must not refuse it (a restart on the same port)."""
+    import socket
+    import time
+
+    from fuelpipe.cli.main import _check_port
+
+    server = socket.socket()
+    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn's listener
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    port = server.getsockname()[1]
+    client = socket.create_connection(("127.0.0.1", port))
+    conn, _ = server.accept()
+    conn.close()  # the server side closes first: its end of the port goes to TIME_WAIT
+    client.close()
+    server.close()
+    time.sleep(0.05)  # the FIN exchange, on loopback
+    _check_port("127.0.0.1", port)  # no error

@@ -8,7 +8,7 @@ it beats the no-change forecast there.
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterable
 from datetime import date, timedelta
 from typing import Annotated
 
@@ -27,6 +27,9 @@ from fuelpipe.ports.store import Store
 
 ACCURACY_WEEKS = 156
 HISTORY_WEEKS = 26
+MIN_SCORED_WEEKS = 12
+"""Fewer scored 1-week forecasts than this give no verdict on whether the model beats
+no-change: a few weeks' mean absolute errors say nothing either way."""
 USD, BRENT, FUTURES = currency_key("USD"), commodity_key("BRENT"), commodity_key("BRENT_FUTURES")
 
 
@@ -55,6 +58,9 @@ class AccuracyOut(BaseModel):
 
     horizon: int
     n: int
+    first_week: date | None = None
+    """The first forecast week scored at this horizon (the history may start after
+    ``accuracy_from``)."""
     mae: float | None
     naive_mae: float | None
     ratio: float | None
@@ -80,8 +86,12 @@ class OutlookView(BaseModel):
     history: list[WeekPrice] = []
     accuracy: list[AccuracyOut] = []
     accuracy_from: date | None = None
+    """Where the backtest window starts (``ACCURACY_WEEKS`` before the last published week);
+    each horizon's ``first_week`` is the first week actually scored."""
+    min_scored_weeks: int = MIN_SCORED_WEEKS
     verdict: str = "unknown"
-    """``beats`` when the 1-week MAE is below the no-change MAE, ``does_not_beat`` otherwise."""
+    """``beats`` when the 1-week MAE is below the no-change MAE, ``does_not_beat`` otherwise;
+    ``unknown`` with fewer than ``min_scored_weeks`` scored 1-week forecasts."""
 
     def table(self) -> Table:
         """The fan chart's numbers, one row per forecast week."""
@@ -153,6 +163,24 @@ def _iso(day: date | None) -> str | None:
     return day.isoformat() if day else None
 
 
+def verdict_of(accuracy: Iterable[AccuracyOut]) -> str | None:
+    """Whether the one-week-ahead nowcast beats the naive "no change" forecast: None (no
+    verdict) below MIN_SCORED_WEEKS scored weeks, as a handful of weeks decides nothing."""
+    one = next((a for a in accuracy if a.horizon == 1), None)
+    if one is None or one.ratio is None or one.n < MIN_SCORED_WEEKS:
+        return None
+    return "beats" if one.ratio < 1.0 else "does_not_beat"
+
+
+def first_weeks(scored: Iterable[tuple[int, date]]) -> dict[int, date]:
+    """The first week scored at each horizon, from (horizon, week) pairs."""
+    firsts: dict[int, date] = {}
+    for horizon, week in scored:
+        if horizon not in firsts or week < firsts[horizon]:
+            firsts[horizon] = week
+    return firsts
+
+
 def _num(value: float) -> float | None:
     return round(value, 4) if math.isfinite(value) else None
 
@@ -183,10 +211,12 @@ def outlook_router(store: Store, catalog: Catalog) -> APIRouter:
         series = {USD: points(USD), BRENT: points(BRENT), FUTURES: points(FUTURES), key: fuel}
         inputs = inputs_for(series, key, usd_key=USD, brent_key=BRENT, futures_key=FUTURES)
         _, scored = walk_forward(inputs, start, lags=Lags.from_catalog(catalog))
+        firsts = first_weeks((row.horizon, row.week) for row in scored)
         out = [
             AccuracyOut(
                 horizon=s.horizon,
                 n=s.n,
+                first_week=firsts.get(s.horizon),
                 mae=_num(s.mae),
                 naive_mae=_num(s.naive_mae),
                 ratio=_num(s.ratio),
@@ -235,9 +265,7 @@ def outlook_router(store: Store, catalog: Catalog) -> APIRouter:
                 for s in fc.steps
             ]
             view.accuracy, view.accuracy_from = accuracy(key, history)
-            one = next((a for a in view.accuracy if a.horizon == 1), None)
-            if one is not None and one.ratio is not None:
-                view.verdict = "beats" if one.ratio < 1.0 else "does_not_beat"
+            view.verdict = verdict_of(view.accuracy) or view.verdict
         return to_csv(view.table(), "outlook") if format == "csv" else view
 
     @router.get("/api/outlook/map", response_model=OutlookMapView, responses=CSV_RESPONSES)

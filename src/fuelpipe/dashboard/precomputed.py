@@ -75,9 +75,16 @@ def canonical(query: str | bytes) -> Params:
     return tuple(sorted((k, tuple(v)) for k, v in found.items()))
 
 
+VIEWS_SCHEMA = 2
+"""Raise it when a view's JSON changes shape: the entries stored before are then never read
+(a new name), so a new release never serves a body its page does not expect until the data
+changes. 2: the lags view's minimum weeks and flat-price fields, the correlations' first and
+last weeks (2026-12-01)."""
+
+
 def params_hash(path: str, params: Params) -> str:
-    """A short stable hash of a view request."""
-    return hashlib.sha256(json.dumps([path, params]).encode()).hexdigest()[:16]
+    """A short stable hash of a view request, and of the views' schema."""
+    return hashlib.sha256(json.dumps([VIEWS_SCHEMA, path, params]).encode()).hexdigest()[:16]
 
 
 def entry_name(path: str, params: Params) -> str:

@@ -98,6 +98,10 @@ class CorrelationView(BaseModel):
     labels: list[str]
     start: dt.date | None
     end: dt.date | None
+    first: dt.date | None = None
+    """The first survey week the changes use (a change compares a week with the one before)."""
+    last: dt.date | None = None
+    """The last survey week the changes use."""
     r: list[list[float | None]]
     n: list[list[int]]
 
@@ -147,8 +151,17 @@ class LagsView(BaseModel):
     driver_label: str
     cross: list[LagPoint]
     best: LagPoint | None
+    """The lag with the largest |r| among those with at least ``min_weeks`` overlapping weeks."""
+    min_weeks: int
+    """Fewer overlapping weeks give a lag no r and fit no regression."""
+    unchanged_price: float | None = None
+    """The pump price when it did not change in the window: then nothing is estimated."""
     regression: Regression | None
     regression_error: str | None = None
+    regression_weeks: int | None = None
+    """When the regression had too few overlapping weeks: how many it had…"""
+    regression_min_weeks: int | None = None
+    """…and how many it needs."""
 
     def table(self) -> Table:
         """One row per lag, with the regression coefficient where there is one."""

@@ -130,14 +130,33 @@ def correlation_view(
     """Correlation matrix of weekly log changes over the window."""
     changes = [an.log_changes(reader.weekly(k, start, end, how)) for k in keys]
     matrix = an.correlation_matrix(changes)
+    first, last = _span_used(changes, matrix)
     return CorrelationView(
         keys=list(keys),
         labels=[reader.label(k)[0] for k in keys],
         start=start,
         end=end,
+        first=first,
+        last=last,
         r=[list(row) for row in matrix.r],
         n=[list(row) for row in matrix.n],
     )
+
+
+def _span_used(
+    changes: Sequence[an.TimeSeries], matrix: an.CorrelationMatrix
+) -> tuple[date | None, date | None]:
+    """The first and last survey weeks behind the matrix's off-diagonal correlations: a change
+    dated t compares week t with week t − 1, so the first week used is a week before the first
+    common change."""
+    days: set[date] = set()
+    for i, a in enumerate(changes):
+        for j in range(i + 1, len(changes)):
+            if matrix.r[i][j] is not None:
+                days |= set(a.dates) & set(changes[j].dates)
+    if not days:
+        return None, None
+    return min(days) - an.ONE_WEEK, max(days)
 
 
 def lags_view(
@@ -158,14 +177,22 @@ def lags_view(
         raise InvalidRequestError(f"driver {driver!r} is a pump price; choose one of {DRIVERS}")
     # The driver is read from max_lag weeks earlier, so lag k has the same pump weeks as lag 0.
     reach = timedelta(weeks=max(max_lag, reg_lags))
-    pump = an.log_changes(reader.weekly(pump_key, start, end, how))
+    prices = reader.weekly(pump_key, start, end, how)
+    pump = an.log_changes(prices)
     drv = an.log_changes(reader.weekly(driver, start - reach if start else None, end, how))
-    cross = an.cross_correlation(pump, drv, max_lag)
-    best = an.strongest_lag(cross)
+    # A price that never moved has nothing to correlate or explain: say so, estimate nothing.
+    unchanged = prices.values[0] if len(pump) and len(set(prices.values)) == 1 else None
+    cross = an.cross_correlation(pump, drv, max_lag, min_weeks=an.MIN_LAG_WEEKS)
+    best = an.strongest_lag(cross, min_weeks=an.MIN_LAG_WEEKS)
     regression: Regression | None = None
     error: str | None = None
+    too_few: an.TooFewWeeksError | None = None
     try:
+        if unchanged is not None:
+            raise an.NoChangeError("the pump price did not change in this window")
         fit = an.distributed_lag(pump, drv, reg_lags)
+    except an.TooFewWeeksError as exc:
+        error, too_few = str(exc), exc
     except ValueError as exc:
         error = str(exc)
     else:
@@ -188,8 +215,12 @@ def lags_view(
         driver_label=reader.label(driver)[0],
         cross=[lag_point(c) for c in cross],
         best=lag_point(best) if best else None,
+        min_weeks=an.MIN_LAG_WEEKS,
+        unchanged_price=unchanged,
         regression=regression,
         regression_error=error,
+        regression_weeks=too_few.have if too_few else None,
+        regression_min_weeks=too_few.need if too_few else None,
     )
 
 

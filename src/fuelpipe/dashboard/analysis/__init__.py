@@ -13,9 +13,12 @@ from fuelpipe.dashboard.analysis.regional import (
     spread,
 )
 from fuelpipe.dashboard.analysis.stats import (
+    MIN_LAG_WEEKS,
     CorrelationMatrix,
     DistributedLag,
     LagCorrelation,
+    NoChangeError,
+    TooFewWeeksError,
     correlation_matrix,
     cross_correlation,
     distributed_lag,
@@ -37,15 +40,18 @@ from fuelpipe.dashboard.analysis.timeseries import (
 
 __all__ = [
     "CHANGE_WEEKS",
+    "MIN_LAG_WEEKS",
     "ONE_WEEK",
     "PARITY_THRESHOLD",
     "AreaPrice",
     "CorrelationMatrix",
     "DistributedLag",
     "LagCorrelation",
+    "NoChangeError",
     "Parity",
     "Spread",
     "TimeSeries",
+    "TooFewWeeksError",
     "WeeklyHow",
     "correlation_matrix",
     "cross_correlation",

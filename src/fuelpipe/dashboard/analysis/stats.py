@@ -14,6 +14,33 @@ from fuelpipe.dashboard.analysis.timeseries import ONE_WEEK, TimeSeries, paired
 MIN_PAIRS = 3
 """Fewer overlapping observations than this give no correlation."""
 
+MIN_LAG_WEEKS = 8
+"""Fewer overlapping weeks than this give a lag no correlation (so no strongest lag is named)
+and fit no pass-through regression: the page's regression (4 lags, 6 parameters) needs 8 weeks
+anyway, and a lag correlation over fewer weeks is noise."""
+
+
+def plural(n: int, one: str, many: str) -> str:
+    """``1 week``, ``2 weeks``."""
+    return f"{n} {one if n == 1 else many}"
+
+
+class TooFewWeeksError(ValueError):
+    """The regression had fewer overlapping weeks than it needs."""
+
+    def __init__(self, have: int, need: int, lags: int) -> None:
+        super().__init__(
+            f"only {plural(have, 'overlapping week', 'overlapping weeks')} for a regression "
+            f"with {plural(lags, 'lag', 'lags')}; need at least {need}: widen the window or "
+            "use fewer lags"
+        )
+        self.have = have
+        self.need = need
+
+
+class NoChangeError(ValueError):
+    """The pump price did not change over the weeks a regression would use."""
+
 
 def pearson(xs: Sequence[float], ys: Sequence[float]) -> float | None:
     """Pearson's r, or None with fewer than three pairs or a constant side."""
@@ -65,21 +92,30 @@ class LagCorrelation:
 
 
 def cross_correlation(
-    pump: TimeSeries, driver: TimeSeries, max_lag: int = 12, step: timedelta = ONE_WEEK
+    pump: TimeSeries,
+    driver: TimeSeries,
+    max_lag: int = 12,
+    step: timedelta = ONE_WEEK,
+    min_weeks: int = MIN_LAG_WEEKS,
 ) -> list[LagCorrelation]:
-    """Cross-correlation of two change series at lags 0..max_lag (driver leading)."""
+    """Cross-correlation of two change series at lags 0..max_lag (driver leading); a lag with
+    fewer than ``min_weeks`` overlapping weeks has no r."""
     if max_lag < 0:
         raise ValueError("max_lag must be zero or more")
     out = []
     for lag in range(max_lag + 1):
         ys, xs = paired(pump, driver, shift=step * lag)
-        out.append(LagCorrelation(lag, pearson(xs, ys), len(xs)))
+        r = pearson(xs, ys) if len(xs) >= min_weeks else None
+        out.append(LagCorrelation(lag, r, len(xs)))
     return out
 
 
-def strongest_lag(lags: Sequence[LagCorrelation]) -> LagCorrelation | None:
-    """The lag with the largest |r| (the earliest on a tie), or None if no lag has an r."""
-    scored = [c for c in lags if c.r is not None]
+def strongest_lag(
+    lags: Sequence[LagCorrelation], min_weeks: int = MIN_LAG_WEEKS
+) -> LagCorrelation | None:
+    """The lag with the largest |r| (the earliest on a tie) among those with at least
+    ``min_weeks`` overlapping weeks, or None if no lag qualifies."""
+    scored = [c for c in lags if c.r is not None and c.n >= min_weeks]
     if not scored:
         return None
     return max(scored, key=lambda c: (abs(c.r or 0.0), -c.lag))
@@ -153,7 +189,9 @@ def distributed_lag(
     """Fit y_t = a + Σ_k b_k x_{t-k} (k = 0..lags) by OLS on dates where every term exists.
 
     The cumulative effect Σb_k has variance 1'Σ1 over the coefficient covariance Σ = s²(X'X)⁻¹;
-    its 95% interval uses Student's t with n − (lags + 2) degrees of freedom.
+    its 95% interval uses Student's t with n − (lags + 2) degrees of freedom. Raises
+    :class:`TooFewWeeksError` below ``max(MIN_LAG_WEEKS, lags + 4)`` overlapping weeks and
+    :class:`NoChangeError` when the pump price never moved in them (nothing to explain).
     """
     if lags < 0:
         raise ValueError("lags must be zero or more")
@@ -166,13 +204,13 @@ def distributed_lag(
             rows.append([1.0, *(x for x in xs if x is not None)])
             ys.append(pump_change)
     params = lags + 2
-    if len(ys) < params + 2:
-        raise ValueError(
-            f"only {len(ys)} overlapping weeks for a regression with {lags} lags; "
-            f"need at least {params + 2}: widen the window or use fewer lags"
-        )
+    need = max(MIN_LAG_WEEKS, params + 2)
+    if len(ys) < need:
+        raise TooFewWeeksError(len(ys), need, lags)
     x = np.asarray(rows, dtype=float)
     y = np.asarray(ys, dtype=float)
+    if not np.any(y != y[0]):
+        raise NoChangeError("the pump price did not change in the weeks the regression uses")
     beta, *_ = np.linalg.lstsq(x, y, rcond=None)
     resid = y - x @ beta
     dof = len(y) - params

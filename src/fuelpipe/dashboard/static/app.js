@@ -53,6 +53,16 @@
     return text;
   }
 
+  /** "1 week", "3 weeks": the noun's singular for exactly one, its plural otherwise. */
+  function count(n, noun) {
+    return t(`n.${noun}.${n === 1 ? "one" : "other"}`, { n: fmt.num(n, 0) });
+  }
+
+  /** A sentence with a singular and a plural form: `${key}.one` when n is 1, else `.other`. */
+  function tn(key, n, vars) {
+    return t(`${key}.${n === 1 ? "one" : "other"}`, Object.assign({ n: fmt.num(n, 0) }, vars));
+  }
+
   function seriesName(key) {
     const fuel = /^FUEL#([A-Z0-9_]+)#([A-Z]+)$/.exec(key);
     if (fuel) {
@@ -157,7 +167,14 @@
     if (!(state.view in VIEWS)) state.view = DEFAULTS.view;
     if (!(state.lang in I18N)) state.lang = DEFAULTS.lang;
     if (!["13", "26", "52", "104", "0"].includes(state.window)) state.window = DEFAULTS.window;
-    if (state.date && !/^\d{4}-\d{2}-\d{2}$/.test(state.date)) state.date = "";
+    if (state.date && !isDay(state.date)) state.date = ""; // writeUrl then drops it
+  }
+
+  /** A real calendar day written YYYY-MM-DD (2022-13-45 is not one). */
+  function isDay(text) {
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(text)) return false;
+    const d = new Date(text + "T00:00:00Z");
+    return !Number.isNaN(d.getTime()) && isoDay(d) === text;
   }
 
   function writeUrl() {
@@ -236,14 +253,43 @@
 
   // --- drawing -------------------------------------------------------------------------------
 
+  const FONT = "Inter, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif";
+  const TITLE_SIZE = 15;
+  let measurer = null;
+
+  /** The title split into lines (Plotly's <br>) that fit the chart's width, and the top margin
+   *  they need: Plotly never wraps a title, so on a phone a long one ran off the chart. */
+  function wrapTitle(text, width, top) {
+    if (!text || !width) return { text, top };
+    measurer = measurer || document.createElement("canvas").getContext("2d");
+    measurer.font = `${TITLE_SIZE}px ${FONT}`;
+    const room = width * 0.99 - 16;
+    const lines = [];
+    let line = "";
+    for (const word of text.split(" ")) {
+      const next = line ? `${line} ${word}` : word;
+      if (line && measurer.measureText(next).width > room) {
+        lines.push(line);
+        line = word;
+      } else {
+        line = next;
+      }
+    }
+    lines.push(line);
+    return { text: lines.join("<br>"), top: top + (lines.length - 1) * (TITLE_SIZE + 4) };
+  }
+
   function baseLayout(title) {
     return {
-      title: { text: title, x: 0.01, xanchor: "left", font: { size: 15, color: "#16324f" } },
+      title: {
+        text: title, x: 0.01, xanchor: "left", y: 1, yanchor: "top", yref: "container",
+        pad: { t: 16 }, font: { size: TITLE_SIZE, color: "#16324f" },
+      },
       margin: { t: 56, r: 24, b: 56, l: 72 },
       paper_bgcolor: "#ffffff",
       plot_bgcolor: "#ffffff",
       font: {
-        family: "Inter, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif",
+        family: FONT,
         size: 12,
         color: "#1d2b36",
       },
@@ -296,48 +342,95 @@
     return box;
   }
 
-  async function plot(id, traces, layout, source) {
+  /** Draw a chart. `asOf` is the date its data stands for when its x values are not dates
+   *  (a map's or a bar chart's week, the last published week behind a forecast). */
+  async function plot(id, traces, layout, source, asOf) {
     const div = document.getElementById(id);
     div.hidden = false;
     div.dataset.source = source;
     div.dataset.empty = "";
     emptyBox(div).hidden = true;
+    const title = layout.title && layout.title.text;
+    if (title) {
+      div.dataset.title = title;
+      div.dataset.top = String(layout.margin.t);
+      const fit = wrapTitle(title, div.clientWidth, layout.margin.t);
+      layout.title.text = fit.text;
+      layout.margin.t = fit.top;
+    }
     await plotlyReady;
     await Plotly.react(div, traces, layout, plotConfig());
-    asOfCaption(div, traces);
+    asOfCaption(div, traces, asOf);
     div.dataset.rendered = performance.now().toFixed(1);
   }
 
-  // Every chart says how recent its data is: the newest date it draws (or the view's end).
-  function asOfCaption(div, traces) {
-    let newest = "";
-    for (const trace of traces) {
-      const dates = [...(trace.x || []), trace.meta && trace.meta.asOf]; // meta: a map's date
-      for (const x of dates) {
+  // Titles wrap to the chart's width: wrap them again when the width changes.
+  let resizeTimer = 0;
+  function rewrapTitles() {
+    for (const div of document.querySelectorAll(".chart[data-title]")) {
+      if (div.hidden || !div.data || !div.layout) continue;
+      const fit = wrapTitle(div.dataset.title, div.clientWidth, Number(div.dataset.top));
+      if (fit.text !== div.layout.title.text) {
+        Plotly.relayout(div, { "title.text": fit.text, "margin.t": fit.top });
+      }
+    }
+  }
+
+  function caption(div) {
+    return div.parentElement.querySelector(":scope > .as-of");
+  }
+
+  // Every chart says how recent its data is: the date given, else the newest date it draws,
+  // else the view's end.
+  function asOfCaption(div, traces, asOf) {
+    let newest = asOf || "";
+    for (const trace of asOf ? [] : traces) {
+      for (const x of trace.x || []) {
         if (typeof x === "string" && /^\d{4}-\d{2}-\d{2}/.test(x) && x > newest) newest = x;
       }
     }
     newest = newest || state.date || (meta && meta.latest) || "";
-    let caption = div.parentElement.querySelector(":scope > .as-of");
-    if (!caption) {
-      caption = document.createElement("p");
-      caption.className = "as-of";
-      div.parentElement.append(caption);
+    let found = caption(div);
+    if (!found) {
+      found = document.createElement("p");
+      found.className = "as-of";
+      div.parentElement.append(found);
     }
-    caption.dataset.date = newest;
-    caption.textContent = t("asOf", { date: fmt.date(newest) });
+    found.hidden = false;
+    found.dataset.date = newest.slice(0, 10);
+    found.textContent = t("asOf", { date: fmt.date(newest) });
+  }
+
+  /** Take a chart off the page: its drawing, data source and as-of caption. */
+  function clearChart(div) {
+    if (div.data && window.Plotly) Plotly.purge(div);
+    div.hidden = true;
+    div.dataset.source = "";
+    div.dataset.empty = "";
+    div.dataset.rendered = "";
+    const found = caption(div);
+    if (found) found.hidden = true;
   }
 
   function showEmpty(id, message) {
     const div = document.getElementById(id);
-    if (div.data && window.Plotly) Plotly.purge(div);
-    div.hidden = true;
-    div.dataset.source = "";
+    clearChart(div);
     div.dataset.empty = "1";
-    div.dataset.rendered = "";
     const box = emptyBox(div);
     box.textContent = message;
     box.hidden = false;
+  }
+
+  /** After a failed load nothing of the previous answer may stay under the error: clear every
+   *  chart, empty box, caption, summary, card and table of the view. */
+  function clearView(section) {
+    for (const div of section.querySelectorAll(".chart")) {
+      clearChart(div);
+      const box = div.nextElementSibling;
+      if (box && box.classList.contains("empty")) box.hidden = true;
+    }
+    for (const el of section.querySelectorAll(".summary[id]")) el.textContent = "";
+    for (const el of section.querySelectorAll(".cards, table")) el.replaceChildren();
   }
 
   function setText(id, text) {
@@ -397,8 +490,10 @@
     container.append(el);
   }
 
-  function changeClass(value) {
-    if (value === null || value === undefined || Math.abs(value) < 0.005) return "flat";
+  /** up / down / flat for a change in %, flat when it shows as zero at `digits` decimals. */
+  function changeClass(value, digits) {
+    const d = digits === undefined ? 1 : digits;
+    if (value === null || value === undefined || Math.abs(value) < 0.5 * 10 ** -d) return "flat";
     return value > 0 ? "up" : "down";
   }
 
@@ -431,7 +526,7 @@
           : t("weekChange", { change: fmt.pct(item.change_pct, 1) });
       card(
         cards, title, fmt.money(item.value, item.unit, digits), change,
-        changeClass(item.change_pct), t("asOf", { date: fmt.date(item.date) }), item.key,
+        changeClass(item.change_pct, 1), t("asOf", { date: fmt.date(item.date) }), item.key,
       );
     }
     const traces = lineTraces(indices.series);
@@ -555,7 +650,7 @@
         marker: { line: { color: "#ffffff", width: 0.8 } },
         colorbar: { title: { text: "R$" }, thickness: 12, len: 0.7 },
         hovertemplate: "<b>%{text}</b><br>R$ %{z:.3f}<extra></extra>",
-      }], mapLayout(t("map.title", { fuel, week })), url);
+      }], mapLayout(t("map.title", { fuel, week })), url, view.week);
     } else {
       showEmpty("chart-map", t("map.noStates", {
         fuel, week, coverage: coverageText(state.fuel, "STATE"),
@@ -564,7 +659,8 @@
     const sorted = view.areas.slice().sort((a, b) => a.price - b.price);
     const colors = sorted.map((a) => (a.level === "BR" ? "#16324f" : a.level === "REGION" ? "#0b6e99" : "#f2a541"));
     const layout = baseLayout(t("map.areas", { fuel, week }));
-    layout.margin = { t: 56, r: 24, b: 48, l: 150 };
+    layout.margin = { t: 56, r: 24, b: 48, l: 24 };
+    layout.yaxis.automargin = true; // the area names set the left margin
     layout.xaxis.tickprefix = "R$ ";
     layout.showlegend = false;
     const lo = sorted[0].price;
@@ -578,7 +674,7 @@
       marker: { color: colors },
       customdata: sorted.map((a) => fmt.pct(a.change_4w)),
       hovertemplate: "%{y}: R$ %{x:.3f}<br>4w %{customdata}<extra></extra>",
-    }], layout, url);
+    }], layout, url, view.week);
   }
 
   async function viewParity(token) {
@@ -599,8 +695,11 @@
       return;
     }
     const week = fmt.date(view.week);
-    setText("parity-summary", t("parity.summary", {
-      week, n: rows.filter((a) => a.ethanol_pays).length, total: rows.length,
+    // With no state prices that week the rows are Brazil and its regions: count them as areas.
+    const byState = states.length > 0;
+    setText("parity-summary", t(byState ? "parity.summary" : "parity.summaryAreas", {
+      week, n: fmt.num(rows.filter((a) => a.ethanol_pays).length, 0),
+      total: count(rows.length, byState ? "state" : "area"),
     }));
     if (states.length) {
       await plot("chart-parity", [{
@@ -617,13 +716,14 @@
         colorbar: { title: { text: t("parity.ratio") }, thickness: 12, len: 0.7 },
         hovertemplate:
           "<b>%{text}</b><br>%{z:.3f}<br>E R$ %{customdata[0]:.2f} / G R$ %{customdata[1]:.2f}<extra></extra>",
-      }], mapLayout(t("parity.title", { week })), url);
+      }], mapLayout(t("parity.title", { week })), url, view.week);
     } else {
       showEmpty("chart-parity", t("parity.none", { week: ` (${week})`, coverage: coverageText("ETHANOL", "STATE") }));
     }
     const sorted = rows.slice().sort((a, b) => a.ratio - b.ratio);
-    const layout = baseLayout(t("parity.bars"));
-    layout.margin = { t: 56, r: 24, b: 48, l: 150 };
+    const layout = baseLayout(t(byState ? "parity.bars" : "parity.barsAreas"));
+    layout.margin = { t: 56, r: 24, b: 48, l: 24 };
+    layout.yaxis.automargin = true;
     layout.showlegend = false;
     layout.xaxis.range = [Math.min(0.55, sorted[0].ratio - 0.02), Math.max(0.85, sorted[sorted.length - 1].ratio + 0.02)];
     layout.shapes = [{
@@ -634,10 +734,10 @@
       type: "bar",
       orientation: "h",
       x: sorted.map((a) => a.ratio),
-      y: sorted.map((a) => `${a.name} (${a.area})`),
+      y: sorted.map((a) => (a.level === "STATE" ? `${a.name} (${a.area})` : areaName(a.area))),
       marker: { color: sorted.map((a) => (a.ethanol_pays ? "#1a7f4b" : "#b8322a")) },
       hovertemplate: "%{y}: %{x:.3f}<extra></extra>",
-    }], layout, url);
+    }], layout, url, view.week);
   }
 
   async function viewCorrelations(token) {
@@ -657,11 +757,14 @@
     const names = view.keys.map(seriesName);
     const text = view.r.map((row) => row.map((r) => (r === null ? "" : fmt.num(r, 2))));
     const hover = view.r.map((row, i) => row.map((r, j) =>
-      t("corr.hover", { r: r === null ? "—" : fmt.num(r, 3), n: view.n[i][j] })));
-    const layout = baseLayout(t("corr.title", {
-      start: fmt.date(range.start || view.start), end: fmt.date(range.end || view.end),
-    }));
-    layout.margin = { t: 56, r: 24, b: 150, l: 190 };
+      t("corr.hover", { r: r === null ? "—" : fmt.num(r, 3), n: count(view.n[i][j], "overlapWeek") })));
+    // The weeks the changes actually use (window "All" has no start of its own).
+    const first = view.first || range.start || view.start;
+    const last = view.last || range.end || view.end;
+    const layout = baseLayout(t("corr.title", { start: fmt.date(first), end: fmt.date(last) }));
+    layout.margin = { t: 56, r: 24, b: 24, l: 24 };
+    layout.xaxis.automargin = true;
+    layout.yaxis.automargin = true;
     layout.yaxis.autorange = "reversed";
     layout.xaxis.tickangle = -30;
     await plot("chart-corr", [{
@@ -679,7 +782,7 @@
       colorbar: { title: { text: "r" }, thickness: 12 },
       xgap: 2,
       ygap: 2,
-    }], layout, url);
+    }], layout, url, last);
   }
 
   async function viewLags(token) {
@@ -693,27 +796,53 @@
     const vars = {
       fuel: t("product." + state.fuel), area: areaName(state.area), driver: seriesName(state.driver),
     };
-    const parts = [];
-    if (view.best) {
-      parts.push(t("lags.best", { lag: view.best.lag, r: fmt.num(view.best.r, 2), n: view.best.n }));
-    }
+    const unchanged = view.unchanged_price !== null && view.unchanged_price !== undefined;
     const reg = view.regression;
-    if (reg) {
-      parts.push(t("lags.sentence", Object.assign({}, vars, {
-        pct: fmt.pct(reg.pump_pct_per_10pct, 1),
-        share: fmt.pct(reg.pump_pct_per_10pct * 10, 0, false),
-        weeks: reg.lags,
-        lo: fmt.pct(reg.pump_pct_ci_low, 1),
-        hi: fmt.pct(reg.pump_pct_ci_high, 1),
-        obs: reg.n,
-        r2: fmt.num(reg.r2, 2),
+    const parts = [];
+    let noRegression = "";
+    if (unchanged) {
+      // A price that never moved has no lag and no pass-through: say so, estimate nothing.
+      const product = meta.products.find((p) => p.code === state.fuel);
+      parts.push(t("lags.unchanged", Object.assign({}, vars, {
+        price: fmt.money(view.unchanged_price, product && product.unit, 2),
       })));
-    } else if (view.regression_error) {
-      parts.push(t("lags.noRegression", { message: view.regression_error }));
+    } else {
+      if (view.best) {
+        parts.push(t("lags.best", {
+          lag: count(view.best.lag, "week"), r: fmt.num(view.best.r, 2), n: count(view.best.n, "week"),
+        }));
+      }
+      if (reg) {
+        parts.push(t("lags.sentence", Object.assign({}, vars, {
+          pct: fmt.pct(reg.pump_pct_per_10pct, 1),
+          share: fmt.pct(reg.pump_pct_per_10pct * 10, 0, false),
+          weeks: count(reg.lags, "week"),
+          lo: fmt.pct(reg.pump_pct_ci_low, 1),
+          hi: fmt.pct(reg.pump_pct_ci_high, 1),
+          obs: count(reg.n, "week"),
+          r2: fmt.num(reg.r2, 2),
+        })));
+      } else if (view.regression_weeks !== null && view.regression_weeks !== undefined) {
+        noRegression = t("lags.tooFew", Object.assign({}, vars, {
+          have: count(view.regression_weeks, "overlapWeek"),
+          need: fmt.num(view.regression_min_weeks, 0),
+        }));
+      } else {
+        noRegression = t("lags.noRegression", { message: view.regression_error || "—" });
+      }
+      if (noRegression) parts.push(noRegression);
     }
     setText("lag-summary", parts.join(" "));
+    if (unchanged) {
+      const why = t("lags.unchangedShort", vars);
+      showEmpty("chart-lags", why);
+      showEmpty("chart-coefs", why);
+      return;
+    }
     if (!view.cross.some((c) => c.r !== null)) {
-      showEmpty("chart-lags", t("lags.empty", vars));
+      showEmpty("chart-lags", t("lags.empty", Object.assign({}, vars, {
+        min: count(view.min_weeks || 8, "overlapWeek"),
+      })));
     } else {
       const best = view.best ? view.best.lag : -1;
       const layout = baseLayout(t("lags.title", vars));
@@ -729,10 +858,10 @@
         customdata: view.cross.map((c) => c.n),
         marker: { color: view.cross.map((c) => (c.lag === best ? "#e07b00" : "#0b6e99")) },
         hovertemplate: "lag %{x}: r = %{y:.3f} (n = %{customdata})<extra></extra>",
-      }], layout, url);
+      }], layout, url, range.end);
     }
     if (!reg) {
-      showEmpty("chart-coefs", t("lags.noRegression", { message: view.regression_error || "—" }));
+      showEmpty("chart-coefs", noRegression);
       return;
     }
     const layout = baseLayout(t("lags.coefs"));
@@ -751,7 +880,7 @@
       },
       marker: { color: "#138086" },
       hovertemplate: "lag %{x}: %{y:.3f}<extra></extra>",
-    }], layout, url);
+    }], layout, url, range.end);
   }
 
   async function viewHealth(token) {
@@ -775,7 +904,7 @@
     for (const f of view.freshness || []) {
       const mins = (s) => (s === null ? "—" : fmt.num(s / 60, 1));
       card(cards, `${t("health.freshness")} · ${f.source}`, `${mins(f.p50_s)} / ${mins(f.p95_s)} min`,
-        t("health.freshnessDetail", { n: f.samples }), "flat", asOf);
+        t("health.freshnessDetail", { n: count(f.samples, "value") }), "flat", asOf);
     }
     renderRuns(view.last_runs);
     if (!view.series.length) {
@@ -786,7 +915,8 @@
     const div = document.getElementById("chart-health");
     div.style.height = `${Math.max(360, 16 * sorted.length + 120)}px`;
     const layout = baseLayout(t("health.title"));
-    layout.margin = { t: 56, r: 32, b: 48, l: 200 };
+    layout.margin = { t: 56, r: 32, b: 48, l: 24 };
+    layout.yaxis.automargin = true; // the longest series key sets the left margin
     layout.xaxis.tickformat = ".0%";
     layout.xaxis.range = [0, 1.02];
     layout.xaxis.side = "top";
@@ -804,7 +934,7 @@
         color: sorted.map((s) => (s.completeness >= 0.99 ? "#2e8540" : s.completeness >= 0.8 ? "#f2a541" : "#b8322a")),
       },
       hovertemplate: "%{y}: %{x:.1%}<br>%{customdata[0]} / %{customdata[1]}<extra></extra>",
-    }], layout, url);
+    }], layout, url, view.as_of);
   }
 
   function renderRuns(runs) {
@@ -920,6 +1050,7 @@
     const section = document.getElementById("view-" + state.view);
     const error = section.querySelector(".view-error");
     if (error) error.remove();
+    section.classList.remove("failed");
     section.dataset.loading = t("loading");
     section.classList.add("is-loading");
     section.setAttribute("aria-busy", "true");
@@ -928,6 +1059,8 @@
       await RENDERERS[state.view](token);
     } catch (err) {
       if (token !== renderToken) return;
+      clearView(section);
+      section.classList.add("failed"); // the error alone: no empty panels under it
       const box = document.createElement("p");
       box.className = "view-error";
       box.setAttribute("role", "alert");
@@ -974,6 +1107,10 @@
       });
     }
     document.getElementById("controls").addEventListener("submit", (e) => e.preventDefault());
+    window.addEventListener("resize", () => {
+      window.clearTimeout(resizeTimer);
+      resizeTimer = window.setTimeout(rewrapTitles, 150);
+    });
     document.getElementById("share").addEventListener("click", async () => {
       const status = document.getElementById("share-status");
       try {
@@ -989,8 +1126,9 @@
   // Views kept in their own files (outlook.js) register on window.FUELPIPE_EXTRA_VIEWS as
   // { name: { spec, render(kit, token) } } and draw with these shared helpers.
   const viewKit = {
-    state, t, fmt, api, getJSON, plot, setCsv, setText, showEmpty, baseLayout, mapLayout,
-    loadGeojson, areaName, card, changeClass, isCurrent: (token) => token === renderToken,
+    state, t, count, tn, fmt, api, getJSON, plot, setCsv, setText, showEmpty, baseLayout,
+    mapLayout, loadGeojson, areaName, card, changeClass,
+    isCurrent: (token) => token === renderToken,
   };
 
   function registerExtraViews() {

@@ -14,10 +14,11 @@
       "outlook.driver": "Brent in BRL since the last survey",
       "outlook.driverFoot": "to {day}",
       "outlook.ratio": "MAE vs no-change, 1 week",
-      "outlook.ratioFoot": "{n} weeks since {from}",
-      "outlook.beats": "The model beat the no-change forecast here: at 1 week its mean absolute error was {ratio} of no-change's over the last {n} weeks (80% bands held {c80}, 95% bands {c95}).",
-      "outlook.notBeats": "The model does NOT beat the no-change forecast here: at 1 week its mean absolute error was {ratio} of no-change's over the last {n} weeks. Read the fan as a range of plausible prices, not as a better guess than the last price.",
-      "outlook.unknown": "Not enough scored weeks yet to say whether the model beats no-change here.",
+      "outlook.ratioFoot": "{weeks} since {from}",
+      "outlook.notScored": "no week scored yet",
+      "outlook.beats": "The model beat the no-change forecast here: at 1 week its mean absolute error was {ratio} of no-change's over the last {weeks} (80% bands held {c80}, 95% bands {c95}).",
+      "outlook.notBeats": "The model does NOT beat the no-change forecast here: at 1 week its mean absolute error was {ratio} of no-change's over the last {weeks}. Read the fan as a range of plausible prices, not as a better guess than the last price.",
+      "outlook.unknown": "Not enough scored weeks yet to say whether the model beats no-change here: one-week-ahead forecasts have been scored for {weeks}, and at least {min} are needed. Read the fan as a range of plausible prices.",
       "outlook.none": "No outlook stored for {fuel} ({area}) yet: it needs about 70 published weeks and the driver series (PTAX, Brent).",
       "outlook.fan": "{fuel} — {area}: nowcast with 80% and 95% bands",
       "outlook.published": "Published",
@@ -27,7 +28,8 @@
       "outlook.actual": "Published later",
       "outlook.map": "{fuel}: expected change by state within 2 weeks",
       "outlook.noMap": "No state outlooks stored for {fuel}.",
-      "outlook.onMap": "The map shows the {n} states that have one: pick one as the area.",
+      "outlook.onMap.one": "The map shows the one state that has one: pick it as the area.",
+      "outlook.onMap.other": "The map shows the {n} states that have one: pick one as the area.",
       "outlook.col.h": "Weeks ahead",
       "outlook.col.n": "Weeks scored",
       "outlook.col.mae": "MAE",
@@ -46,10 +48,11 @@
       "outlook.driver": "Brent em reais desde a última pesquisa",
       "outlook.driverFoot": "até {day}",
       "outlook.ratio": "EAM vs sem mudança, 1 semana",
-      "outlook.ratioFoot": "{n} semanas desde {from}",
-      "outlook.beats": "O modelo superou a previsão sem mudança aqui: em 1 semana seu erro absoluto médio foi {ratio} do da previsão sem mudança nas últimas {n} semanas (faixas de 80% acertaram {c80}, de 95% {c95}).",
-      "outlook.notBeats": "O modelo NÃO supera a previsão sem mudança aqui: em 1 semana seu erro absoluto médio foi {ratio} do da previsão sem mudança nas últimas {n} semanas. Leia o leque como uma faixa de preços plausíveis, não como um palpite melhor que o último preço.",
-      "outlook.unknown": "Ainda não há semanas avaliadas suficientes para dizer se o modelo supera a previsão sem mudança aqui.",
+      "outlook.ratioFoot": "{weeks} desde {from}",
+      "outlook.notScored": "nenhuma semana avaliada ainda",
+      "outlook.beats": "O modelo superou a previsão sem mudança aqui: em 1 semana seu erro absoluto médio foi {ratio} do da previsão sem mudança nas últimas {weeks} (faixas de 80% acertaram {c80}, de 95% {c95}).",
+      "outlook.notBeats": "O modelo NÃO supera a previsão sem mudança aqui: em 1 semana seu erro absoluto médio foi {ratio} do da previsão sem mudança nas últimas {weeks}. Leia o leque como uma faixa de preços plausíveis, não como um palpite melhor que o último preço.",
+      "outlook.unknown": "Ainda não há semanas avaliadas suficientes para dizer se o modelo supera a previsão sem mudança aqui: as previsões de 1 semana à frente foram avaliadas em {weeks}, e são necessárias ao menos {min}. Leia o leque como uma faixa de preços plausíveis.",
       "outlook.none": "Ainda não há perspectiva para {fuel} ({area}): são necessárias cerca de 70 semanas publicadas e as séries de PTAX e Brent.",
       "outlook.fan": "{fuel} — {area}: nowcast com faixas de 80% e 95%",
       "outlook.published": "Publicado",
@@ -59,7 +62,8 @@
       "outlook.actual": "Publicado depois",
       "outlook.map": "{fuel}: variação esperada por estado em até 2 semanas",
       "outlook.noMap": "Não há perspectivas por estado para {fuel}.",
-      "outlook.onMap": "O mapa mostra os {n} estados que têm uma: escolha um como área.",
+      "outlook.onMap.one": "O mapa mostra o único estado que tem uma: escolha-o como área.",
+      "outlook.onMap.other": "O mapa mostra os {n} estados que têm uma: escolha um como área.",
       "outlook.col.h": "Semanas à frente",
       "outlook.col.n": "Semanas avaliadas",
       "outlook.col.mae": "EAM",
@@ -145,38 +149,45 @@
       kit.setText("outlook-verdict", "");
       const none = t("outlook.none", { fuel, area });
       kit.showEmpty("chart-outlook-fan", map.states.length
-        ? `${none} ${t("outlook.onMap", { n: map.states.length })}` : none);
+        ? `${none} ${kit.tn("outlook.onMap", map.states.length)}` : none);
       document.getElementById("outlook-accuracy").replaceChildren();
     } else {
       const first = view.steps[0];
       const one = view.accuracy.find((a) => a.horizon === 1);
       kit.card(cards, t("outlook.last", { week: fmt.date(view.last_week) }),
         fmt.money(view.last_price, view.unit, 3));
+      const change = (first.point / view.last_price - 1) * 100;
       kit.card(cards, t("outlook.nowcast", { week: fmt.date(first.week) }),
         fmt.money(first.point, view.unit, 3),
-        fmt.pct((first.point / view.last_price - 1) * 100, 1),
-        kit.changeClass((first.point / view.last_price - 1) * 100),
+        fmt.pct(change, 1),
+        kit.changeClass(change, 1), // a change shown as 0.0% is neither up nor down
         t("outlook.range80", { lo: fmt.money(first.lo80, view.unit, 3), hi: fmt.money(first.hi80, view.unit, 3) }));
       const move = view.driver_move === null ? null : (Math.exp(view.driver_move) - 1) * 100;
-      kit.card(cards, t("outlook.driver"), fmt.pct(move, 1), "", kit.changeClass(move),
+      kit.card(cards, t("outlook.driver"), fmt.pct(move, 1), "", kit.changeClass(move, 1),
         t("outlook.driverFoot", { day: fmt.date(view.driver_day) }));
       if (one) {
-        kit.card(cards, t("outlook.ratio"), fmt.num(one.ratio, 2), "",
-          one.ratio !== null && one.ratio >= 1 ? "up" : "down",
-          t("outlook.ratioFoot", { n: one.n, from: fmt.date(view.accuracy_from) }));
+        // Coloured only when there is a verdict; the foot names the first week really scored.
+        const tone = view.verdict === "beats" ? "down" : view.verdict === "does_not_beat" ? "up" : "flat";
+        kit.card(cards, t("outlook.ratio"), fmt.num(one.ratio, 2), "", tone,
+          one.n ? t("outlook.ratioFoot", {
+            weeks: kit.count(one.n, "week"), from: fmt.date(one.first_week || view.accuracy_from),
+          }) : t("outlook.notScored"));
       }
-      const vars = one ? {
-        ratio: fmt.pct(one.ratio === null ? null : one.ratio * 100, 0, false), n: one.n,
-        c80: fmt.pct(one.coverage80 === null ? null : one.coverage80 * 100, 0, false),
-        c95: fmt.pct(one.coverage95 === null ? null : one.coverage95 * 100, 0, false),
-      } : {};
+      const vars = {
+        ratio: fmt.pct(one && one.ratio !== null ? one.ratio * 100 : null, 0, false),
+        weeks: kit.count(one ? one.n : 0, "week"),
+        min: fmt.num(view.min_scored_weeks || 12, 0),
+        c80: fmt.pct(one && one.coverage80 !== null ? one.coverage80 * 100 : null, 0, false),
+        c95: fmt.pct(one && one.coverage95 !== null ? one.coverage95 * 100 : null, 0, false),
+      };
       const verdict = document.getElementById("outlook-verdict");
       verdict.textContent = t(view.verdict === "beats" ? "outlook.beats"
         : view.verdict === "does_not_beat" ? "outlook.notBeats" : "outlook.unknown", vars);
       verdict.dataset.verdict = view.verdict;
       const layout = kit.baseLayout(t("outlook.fan", { fuel, area }));
       layout.yaxis.tickprefix = view.unit.startsWith("BRL") ? "R$ " : "";
-      await kit.plot("chart-outlook-fan", fanTraces(kit, view), layout, url);
+      // As of the last published week the forecast was made from, not its last forecast week.
+      await kit.plot("chart-outlook-fan", fanTraces(kit, view), layout, url, view.last_week);
       accuracyTable(kit, view);
     }
     if (!kit.isCurrent(token)) return;
@@ -188,7 +199,6 @@
     const newest = map.states.reduce((a, s) => (s.last_week > a ? s.last_week : a), "");
     await kit.plot("chart-outlook-map", [{
       type: "choropleth",
-      meta: { asOf: newest }, // the map draws no dates: its caption says the last published week
       geojson: gj,
       featureidkey: "properties.sigla",
       locations: map.states.map((s) => s.area),
@@ -201,7 +211,7 @@
       marker: { line: { color: "#ffffff", width: 0.8 } },
       colorbar: { title: { text: "%" }, thickness: 12, len: 0.7 },
       hovertemplate: "<b>%{text}</b><br>%{z:+.2f}%<br>%{customdata[0]:.3f} → %{customdata[1]:.3f}<extra></extra>",
-    }], kit.mapLayout(t("outlook.map", { fuel })), mapUrl);
+    }], kit.mapLayout(t("outlook.map", { fuel })), mapUrl, newest); // the states' last published week
   }
 
   window.FUELPIPE_EXTRA_VIEWS = window.FUELPIPE_EXTRA_VIEWS || {};
