@@ -107,3 +107,21 @@ def test_weeks_stored_past_the_clock_can_be_asked_for(tmp_path: Path) -> None:
             far = client.get("/api/series?key=FUEL%23GASOLINE%23SP&start=2027-07-01")
             assert far.status_code == 422
             assert "newest stored week (2026-06-21)" in far.json()["detail"]
+
+
+def test_health_counts_a_series_at_its_own_clock_when_given_one(tmp_path: Path) -> None:
+    """A demo store's state series were filled at 2026's clock while the app runs at 2022's:
+    with its own clock the series is complete, not 'expected 0' drawn as an empty bar."""
+    clock = FixedClock(datetime(2022, 5, 7, 23, 59, tzinfo=UTC))
+    key = "FUEL#GASOLINE#SP"
+    weeks = [date(2026, 6, 7), date(2026, 6, 14), date(2026, 6, 21)]
+    own = {key: datetime(2026, 6, 26, 21, 0, tzinfo=UTC)}
+    with SqliteStore(tmp_path / "s.sqlite", clock=clock) as store:
+        store.put_records([Record(key, d, Decimal("6.29"), Status.OK) for d in weeks])
+        for clocks, expected in ((None, 0), (own, 3)):
+            app = create_app(store, DEFAULT_CATALOG, clock=clock, series_clocks=clocks)
+            with TestClient(app) as client:
+                rows = client.get("/api/health").json()["series"]
+            (sp,) = [r for r in rows if r["key"] == key]
+            assert sp["expected"] == expected, clocks
+        assert sp["completeness"] == 1.0

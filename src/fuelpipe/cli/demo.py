@@ -183,10 +183,11 @@ def run_demo(
                     )
                 display.print_cycle(console, report.as_dict())
                 rows.extend(status(context, phase.series, phase.since))
+        series_clocks = {s.key: p.now for p in phases for s in p.series}
         # The store remembers the clock it was filled at: later commands on it use that clock.
         with open_home(cfg, clock=FixedClock(phases[0].now)) as context:
             context.store.put_meta(DEMO_CLOCK, phases[0].now.isoformat())
-            clocks = {s.key: p.now.isoformat() for p in phases for s in p.series}
+            clocks = {key: at.isoformat() for key, at in series_clocks.items()}
             context.store.put_meta(DEMO_SERIES_CLOCKS, json.dumps(clocks, sort_keys=True))
         from fuelpipe.cli.stations import demo_stations
 
@@ -220,4 +221,5 @@ def run_demo(
                 port=port,
                 clock=context.clock,
                 stations=lake,
+                series_clocks=series_clocks,
             )

@@ -752,6 +752,8 @@ def dashboard(
             port=port,
             clock=context.clock,
             stations=optional_lake(settings(ctx)),
+            # A demo store: health counts each series at its own demo clock, as status does.
+            series_clocks=demo_series_clocks(context.store) if settings(ctx).now is None else None,
         )
 
 

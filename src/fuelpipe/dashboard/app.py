@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable
-from datetime import date
+from collections.abc import Callable, Mapping
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 from fastapi import Depends, FastAPI, Query, Request
@@ -221,6 +221,7 @@ def create_app(  # noqa: PLR0915 - the one factory that wires every route and ro
     cache_ttl_s: float = 30.0,
     stations: StationQueries | None = None,
     precompute: bool = True,
+    series_clocks: Mapping[str, datetime] | None = None,
 ) -> FastAPI:
     """The dashboard app: read-only API under /api, the page at /, assets under /static.
 
@@ -247,7 +248,9 @@ def create_app(  # noqa: PLR0915 - the one factory that wires every route and ro
     app.state.clock = the_clock
     app.state.newest_week = _newest_week(store, reader)
     # Stored views per data version with ETags (dashboard/precomputed.py), inside the cache.
-    install_precomputed(app, reader, queue, the_clock, enabled=precompute)
+    install_precomputed(
+        app, reader, queue, the_clock, enabled=precompute, series_clocks=series_clocks
+    )
     # A new store version seen by /api/live starts a new generation of cached answers.
     app.add_middleware(
         ResponseCache, ttl_s=cache_ttl_s, generation=(generation := Generation()).get
@@ -383,7 +386,8 @@ def create_app(  # noqa: PLR0915 - the one factory that wires every route and ro
     @app.get("/api/health", response_model=HealthView, responses=CSV_RESPONSES)
     def health(format: FormatQ = "json") -> BaseModel | Response:
         """Completeness per stored series, pending, quarantined, dead letters, last runs."""
-        return answer(health_view(store, catalog, queue, the_clock), format, "health")
+        view = health_view(store, catalog, queue, the_clock, series_clocks)
+        return answer(view, format, "health")
 
     app.include_router(live_router(store, catalog, the_clock, generation))
     return app

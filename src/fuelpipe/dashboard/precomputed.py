@@ -15,9 +15,9 @@ import hashlib
 import json
 import threading
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from urllib.parse import parse_qsl
 
 from cachetools import LRUCache
@@ -101,6 +101,8 @@ class Context:
     catalog: Catalog
     queue: Queue | None
     clock: Clock
+    series_clocks: Mapping[str, datetime] | None = None
+    """Some series' own time (a demo store's), for the health view."""
 
 
 def _one(params: dict[str, tuple[str, ...]], name: str) -> str | None:
@@ -143,7 +145,7 @@ BUILDERS: dict[str, Builder] = {
         c.reader, _one(p, "fuel") or PAGE_FUEL, _day(p, "week")
     ),
     "/api/parity": lambda c, p: views.parity_view(c.reader, _day(p, "week")),
-    "/api/health": lambda c, p: health_view(c.store, c.catalog, c.queue, c.clock),
+    "/api/health": lambda c, p: health_view(c.store, c.catalog, c.queue, c.clock, c.series_clocks),
 }
 """The views that are precomputed, by path; each reads the canonical parameters it is stored
 under. Anything else (``/api/series``, CSV downloads, the outlook) is computed per request."""
@@ -340,10 +342,15 @@ async def _reply(send: Send, status: int, etag: str, body: bytes) -> None:
 
 
 def precomputer(
-    reader: SeriesReader, store: Store, catalog: Catalog, queue: Queue | None, clock: Clock
+    reader: SeriesReader,
+    store: Store,
+    catalog: Catalog,
+    queue: Queue | None,
+    clock: Clock,
+    series_clocks: Mapping[str, datetime] | None = None,
 ) -> Precomputer:
     """A Precomputer over one store (what ``create_app`` and the CLI's ``on_change`` use)."""
-    return Precomputer(Context(reader, store, catalog, queue, clock))
+    return Precomputer(Context(reader, store, catalog, queue, clock, series_clocks))
 
 
 def refresh_views(
@@ -354,9 +361,17 @@ def refresh_views(
 
 
 def install_precomputed(
-    app: FastAPI, reader: SeriesReader, queue: Queue | None, clock: Clock, *, enabled: bool
+    app: FastAPI,
+    reader: SeriesReader,
+    queue: Queue | None,
+    clock: Clock,
+    *,
+    enabled: bool,
+    series_clocks: Mapping[str, datetime] | None = None,
 ) -> None:
     """Serve stored views (``app.state.precomputer``), unless ``enabled`` is False."""
     if enabled:
-        app.state.precomputer = precomputer(reader, reader.store, reader.catalog, queue, clock)
+        app.state.precomputer = precomputer(
+            reader, reader.store, reader.catalog, queue, clock, series_clocks
+        )
         app.add_middleware(PrecomputedViews, precomputer=app.state.precomputer)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import datetime
+
 from fuelpipe.dashboard.stations import StationQueries
 from fuelpipe.domain.catalog import Catalog
 from fuelpipe.ports.clock import Clock
@@ -17,11 +20,12 @@ def serve(
     port: int = 8050,
     clock: Clock | None = None,
     stations: StationQueries | None = None,
+    series_clocks: Mapping[str, datetime] | None = None,
 ) -> None:
     """Run the dashboard until interrupted."""
     import uvicorn
 
     from fuelpipe.dashboard.app import create_app
 
-    app = create_app(store, catalog, queue, clock, stations=stations)
+    app = create_app(store, catalog, queue, clock, stations=stations, series_clocks=series_clocks)
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
