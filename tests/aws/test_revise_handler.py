@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -11,6 +12,7 @@ from tests.aws.conftest import AwsHome
 
 from fuelpipe.adapters.clock import FixedClock
 from fuelpipe.domain.messages import DownloadRequest
+from fuelpipe.domain.models import Record, Status
 
 pytestmark = pytest.mark.aws
 
@@ -19,6 +21,15 @@ NOW = datetime(2025, 3, 31, 20, 0, tzinfo=ZoneInfo("America/Sao_Paulo"))
 
 def test_the_revise_event_sends_one_reread_per_fetch_unit(aws_home: AwsHome) -> None:
     app = aws_home.app(FixedClock(NOW))
+    # Stored values over the last 40 days (a revision re-reads stored values only).
+    days = [NOW.date() - timedelta(days=n) for n in range(40)]
+    app.store.put_records(
+        [
+            Record(key, day, Decimal("5.5"), Status.OK)
+            for key in ("CURRENCY#USD", "STOCK#PETR4")
+            for day in days
+        ]
+    )
     handler = load_handler("data_clustering").make_handler(lambda: app)
     event = scheduled_event({"mode": "revise", "series": ["CURRENCY#USD", "STOCK#PETR4"]})
 

@@ -81,6 +81,7 @@ def test_a_changed_value_is_a_revision_and_an_equal_one_writes_nothing(make_app,
 
 def test_the_revision_window_is_per_source_and_ends_at_the_last_published_day(make_app, usd):
     app = make_app(TableSource("bcb", usd_values()))
+    run_cycle(app, series=[usd], since=START)  # a revision re-reads stored values only
     app.revision_window_days = {"bcb": 7}
     revise(app, series=[usd])
     (message,) = app.queue.receive(10)
@@ -104,3 +105,12 @@ def test_a_date_the_source_says_has_no_value_is_absent_and_never_retried(make_ap
     assert (st.missing, st.pending, st.quarantined, st.absent) == (0, 0, 0, 1)
     app.clock.advance(timedelta(days=30))
     assert recheck(app).due == 0
+
+
+def test_a_revision_asks_only_for_stored_values(make_app, usd):
+    """A key never collected, or a date still missing, is the gap scan's work: a revise run
+    on an empty store sends nothing and leaves nothing PENDING."""
+    app = make_app(TableSource("bcb", usd_values()))
+    report = revise(app, series=[usd])
+    assert (report.keys, report.messages_sent) == (0, 0)
+    assert app.queue.receive(10) == []

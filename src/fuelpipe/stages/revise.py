@@ -1,5 +1,8 @@
 """revise: re-read each fetch unit's recent window so the scraper can see revised values.
 
+Only dates with a stored value are asked for: a key never collected, or a date still missing,
+is the gap scan's work (asking for it here would only leave PENDING records behind).
+
 One message per fetch unit (one source request, through the same queue and the same polite
 HTTP clients as every other request) covering the expected dates of the last N days, N per
 source (``Settings.revision_window_days``). The scraper compares what comes back with what is
@@ -17,6 +20,7 @@ from types import MappingProxyType
 from fuelpipe.domain.calendars import expected_between, get_calendar
 from fuelpipe.domain.catalog import Series
 from fuelpipe.domain.messages import MAX_DATES_PER_MESSAGE
+from fuelpipe.domain.models import Status
 from fuelpipe.domain.planning import plan_requests
 from fuelpipe.ports.store import RunLog
 from fuelpipe.stages._report import Counters
@@ -59,6 +63,10 @@ def revise(
     for s in series if series is not None else list(app.catalog):
         end = s.published_through(started)
         dates = [d for d in window(s, end, windows) if since is None or d >= since]
+        if dates:  # only values stored: filling gaps is the gap scan's work, not a revision's
+            stored = app.store.query(s.key, dates[0], dates[-1], fields=("status",))
+            ok = {r.date for r in stored if r.status is Status.OK}
+            dates = [d for d in dates if d in ok]
         if dates:
             wanted.append((s, dates))
             report.keys += 1
