@@ -44,19 +44,18 @@ def _reference_chart(payload: dict[str, Any], start: date, end: date) -> object:
         if not start <= day <= end:
             continue
         values = {name: json_decimal(quote[name][i]) for name in yahoo._FIELDS}
-        present = {name: value for name, value in values.items() if value is not None}
-        if len(present) < len(yahoo._FIELDS):
-            nulls = ", ".join(name for name in yahoo._FIELDS if name not in present)
+        if values["close"] is None:  # only the close is required: it is the value
+            nulls = ", ".join(name for name in yahoo._FIELDS if values[name] is None)
             notes[("K", day)] = f"yahoo: null {nulls} in the bar: missing, not zero"
             continue
-        o, h, low, c, v = (present[name] for name in yahoo._FIELDS)
-        if o == h == low == c and v == 0:
+        o, h, low, c, v = (values[name] for name in yahoo._FIELDS)
+        if v is not None and v == 0 and o == h == low == c:
             notes[("K", day)] = "yahoo: stale bar (open=high=low=close, volume 0): no trading"
             continue
-        if v != v.to_integral_value():
+        if v is not None and v != v.to_integral_value():
             return f"volume {v} on {day} is not whole"
-        attrs = {"open": o, "high": h, "low": low, "close": c,
-                 "adj_close": json_decimal(adj[i]), "volume": int(v)}  # fmt: skip
+        attrs = {"open": o, "high": h, "low": low, "close": c, "adj_close": json_decimal(adj[i]),
+                 "volume": None if v is None else int(v)}  # fmt: skip
         kept = bars.get(day)
         if kept is None or stamp > kept[0]:
             bars[day] = (stamp, Observation("K", day, c, attrs))  # type: ignore[arg-type]

@@ -6,6 +6,7 @@ import csv
 import json
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -38,8 +39,9 @@ def test_window_is_midnight_to_midnight_in_exchange_time(server, client, payload
         _request(series, "STOCK#PETR4", date(2017, 11, 9), date(2017, 11, 24))
     )
     request, _ = server.log[0]
-    # São Paulo was on UTC-2 (summer time) in November 2017.
-    assert int(request.args["period1"]) == datetime(2017, 11, 9, 2, tzinfo=UTC).timestamp()
+    # São Paulo was on UTC-2 (summer time) in November 2017; the window opens two hours
+    # before midnight, for a bar Yahoo stamps an hour or two early (the evening before).
+    assert int(request.args["period1"]) == datetime(2017, 11, 9, 0, tzinfo=UTC).timestamp()
     assert int(request.args["period2"]) == datetime(2017, 11, 25, 2, tzinfo=UTC).timestamp()
     assert request.args["interval"] == "1d"
     assert request.args["events"] == "div,splits"
@@ -99,10 +101,50 @@ def test_nulls_mean_missing_not_zero(server, client, payload, series) -> None:
     result = _source(server, client).fetch(
         _request(series, "STOCK#PETR4", date(2021, 5, 17), date(2021, 5, 21))
     )
-    assert [o.date.day for o in result.observations] == [17, 19, 21]
+    # A null close is a missing value; a bar whose close is there but whose volume is null
+    # is still a published close (stored, volume None).
+    assert [o.date.day for o in result.observations] == [17, 19, 20, 21]
     assert "null close" in result.notes[("STOCK#PETR4", date(2021, 5, 18))]
-    assert "null volume" in result.notes[("STOCK#PETR4", date(2021, 5, 20))]
+    (may20,) = [o for o in result.observations if o.date.day == 20]
+    assert may20.attrs["volume"] is None and may20.value > 0
     assert all(o.value > 0 for o in result.observations)
+
+
+def test_a_daily_bar_stamped_an_hour_early_is_its_sessions(server, client, series) -> None:
+    """yfinance's fix_Yahoo_dst_issue: Yahoo has stamped B3's daily bars at 23:00 of the
+    evening before (around 2022); such a bar belongs to the next day's session. Synthetic
+    payload (two real PETR4 closes, stamps moved an hour early)."""
+    sp = ZoneInfo("America/Sao_Paulo")
+    stamps = [int(datetime(2022, 1, d, 23, 0, tzinfo=sp).timestamp()) for d in (9, 10)]
+    body = {
+        "chart": {
+            "result": [
+                {
+                    "meta": {"symbol": "PETR4.SA", "exchangeTimezoneName": "America/Sao_Paulo"},
+                    "timestamp": stamps,
+                    "indicators": {
+                        "quote": [
+                            {
+                                "open": [29.0, 29.5],
+                                "high": [29.9, 30.1],
+                                "low": [28.8, 29.2],
+                                "close": [29.4, 29.9],
+                                "volume": [50_000_000, 60_000_000],
+                            }
+                        ],
+                        "adjclose": [{"adjclose": [29.4, 29.9]}],
+                    },
+                }
+            ],
+            "error": None,
+        }
+    }
+    server.expect_request("/v8/finance/chart/PETR4.SA").respond_with_json(body)
+    result = _source(server, client).fetch(
+        _request(series, "STOCK#PETR4", date(2022, 1, 10), date(2022, 1, 11))
+    )
+    got = [(o.date, o.value) for o in result.observations]
+    assert got == [(date(2022, 1, 10), Decimal("29.4")), (date(2022, 1, 11), Decimal("29.9"))]
 
 
 def test_futures_symbol_and_new_york_dates(server, client, payload, series) -> None:

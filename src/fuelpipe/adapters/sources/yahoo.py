@@ -41,9 +41,26 @@ def _periods(start: date, end: date, tz: str) -> tuple[int, int]:
     return period1, period2
 
 
+EARLY_STAMP = timedelta(hours=2)
+"""Yahoo stamps some daily bars an hour or two before the session's local midnight (the
+evening before: B3 around 2021-22, yfinance's ``fix_Yahoo_dst_issue``); the window opens that
+much earlier so such a bar for ``start`` is not left out, and ``bar_day`` moves it back."""
+
+
+def bar_day(stamp: int, zone: ZoneInfo) -> date:
+    """The session date of a daily bar: its local date, or the next day for a bar stamped on
+    the hour at 22:00 or 23:00 (a midnight stamp an hour or two early)."""
+    local = datetime.fromtimestamp(stamp, zone)
+    if local.hour >= 22 and local.minute == 0 and local.second == 0:
+        return local.date() + timedelta(days=1)
+    return local.date()
+
+
 def chart_url(base_url: str, symbol: str, start: date, end: date, tz: str) -> str:
-    """The chart URL for ``[start, end]``: from midnight of start to midnight after end."""
+    """The chart URL for ``[start, end]``: from midnight of start (less EARLY_STAMP) to
+    midnight after end."""
     period1, period2 = _periods(start, end, tz)
+    period1 -= int(EARLY_STAMP.total_seconds())
     return (
         f"{base_url.rstrip('/')}/v8/finance/chart/{quote(symbol, safe='=')}"
         f"?period1={period1}&period2={period2}&interval=1d&events=div,splits"
@@ -169,18 +186,17 @@ def _bar(
 ) -> Observation | str:
     """Bar ``i`` (``raw``: its _FIELDS values) as an observation, or the reason it is not one."""
     o, h, low, c, v = values = [json_decimal(x) for x in raw]
-    if o is None or h is None or low is None or c is None or v is None:  # not `None in`:
-        # Decimal == None goes through the numbers ABCs
+    if c is None:  # the close is the value: without it the date stays a retry
         nulls = ", ".join(name for name, x in zip(_FIELDS, values, strict=True) if x is None)
         return f"yahoo: null {nulls} in the bar: missing, not zero"
-    if o == h == low == c and v == 0:
+    if v is not None and v == 0 and o == h == low == c:
         # Not a published value: Yahoo emits such a bar on days B3 was closed, repeating the
         # last close with no trade behind it. In the real PETR4 history every one falls on a
         # closed day (2017-11-15, 2017-11-20, 2017-12-25, 2017-12-29, 2018-01-25), and PRIO3's
         # one (2022-09-26) repeats Friday's close on a day it had no trade in Yahoo's data
         # (tests/calendars/test_calendar_history.py): storing one would invent a session.
         return "yahoo: stale bar (open=high=low=close, volume 0): no trading"
-    if v != v.to_integral_value():
+    if v is not None and v != v.to_integral_value():
         raise InvalidPayload(f"{where}: volume {v} on {day} is not whole")
     adj = json_decimal(arrays.adjclose[i]) if arrays.adjclose is not None else None
     attrs: dict[str, AttrValue] = {
@@ -189,7 +205,7 @@ def _bar(
         "low": low,
         "close": c,
         "adj_close": adj,
-        "volume": int(v),
+        "volume": None if v is None else int(v),  # a null volume: a close is still a close
     }
     return Observation(key=key, date=day, value=c, attrs=attrs)
 
@@ -206,7 +222,7 @@ def parse_chart(
     columns = [arrays.columns[name] for name in _FIELDS]
     for i, (stamp, *raw) in enumerate(zip(arrays.stamps, *columns, strict=True)):
         try:
-            day = datetime.fromtimestamp(stamp, arrays.zone).date()
+            day = bar_day(stamp, arrays.zone)
         except (OverflowError, OSError, ValueError):
             raise InvalidPayload(f"{where}: timestamp {stamp} is out of range") from None
         if not start <= day <= end:
