@@ -3,16 +3,32 @@ its scoring began (the history may start after the backtest window opens)."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
+from fastapi.testclient import TestClient
 
+from fuelpipe.adapters.clock import FixedClock
+from fuelpipe.adapters.history_files import load_history
+from fuelpipe.adapters.sqlite_store import SqliteStore
+from fuelpipe.dashboard import outlook_api
+from fuelpipe.dashboard.app import create_app
 from fuelpipe.dashboard.outlook_api import (
     MIN_SCORED_WEEKS,
     AccuracyOut,
     first_weeks,
     verdict_of,
 )
+from fuelpipe.domain.catalog import DEFAULT_CATALOG
+from fuelpipe.domain.models import Record, Status
+from fuelpipe.outlook.backtest import score, walk_forward
+from fuelpipe.outlook.series import Lags, inputs_for, known_at
+from fuelpipe.stages.outlook import after_last_gap, refresh_outlook
+
+DATASETS = Path(__file__).resolve().parents[2] / "datasets"
 
 
 def _one_week_ahead(n: int, ratio: float | None) -> list[AccuracyOut]:
@@ -51,3 +67,50 @@ def test_each_horizon_says_the_first_week_it_scored() -> None:
     scored = [(h, start + timedelta(weeks=w + h)) for w in range(20) for h in (1, 2, 3)]
     scored.reverse()  # any order
     assert first_weeks(scored) == {h: start + timedelta(weeks=h) for h in (1, 2, 3)}
+
+
+def test_accuracy_scores_the_weeks_the_served_model_trains_on(tmp_path: Path) -> None:
+    """São Paulo's real gasoline history stops from 2019-06 to 2024-06: the stored nowcast
+    trains on the weeks after that hole only, so the accuracy shown beside it is scored on
+    them too, not on a backtest over 2004-2019 (real bundled files, datasets/)."""
+    history = load_history(DATASETS)
+    now = datetime(2026, 6, 27, 12, 0, tzinfo=ZoneInfo("America/Sao_Paulo"))
+    keys = ("FUEL#GASOLINE#SP", "CURRENCY#USD", "COMMODITY#BRENT", "COMMODITY#BRENT_FUTURES")
+    with SqliteStore(tmp_path / "store.sqlite") as store:
+        for key in keys:
+            lag = DEFAULT_CATALOG[key].available_after
+            store.put_records(
+                [
+                    Record(key, d, Decimal(str(v)), Status.OK)
+                    for d, v in history.series[key]
+                    if known_at(d, lag) <= now
+                ]
+            )
+        refresh_outlook(store, DEFAULT_CATALOG, now, keys=["FUEL#GASOLINE#SP"])
+        app = create_app(store, DEFAULT_CATALOG, clock=FixedClock(now), cache_ttl_s=0)
+        with TestClient(app) as client:
+            body = client.get("/api/outlook", params={"fuel": "GASOLINE", "area": "SP"}).json()
+        points = {
+            k: [(r.date, float(r.value)) for r in store.query(k) if r.value is not None]
+            for k in keys
+        }
+    assert body["available"]
+    firsts = [a["first_week"] for a in body["accuracy"] if a["n"]]
+    assert firsts and min(firsts) > "2024-06-23"
+    # The same backtest on the weeks after the hole, as the served model sees them.
+    fuel = after_last_gap(points["FUEL#GASOLINE#SP"])
+    assert fuel[0][0] == date(2024, 6, 23)
+    inputs = inputs_for(
+        {**points, "FUEL#GASOLINE#SP": fuel},
+        "FUEL#GASOLINE#SP",
+        usd_key="CURRENCY#USD",
+        brent_key="COMMODITY#BRENT",
+        futures_key="COMMODITY#BRENT_FUTURES",
+    )
+    start = fuel[-1][0] - timedelta(weeks=outlook_api.ACCURACY_WEEKS)
+    _, scored = walk_forward(inputs, start, lags=Lags.from_catalog(DEFAULT_CATALOG))
+    want = {s.horizon: s.n for s in score(scored)}
+    assert {a["horizon"]: a["n"] for a in body["accuracy"]} == want
+    one = next(s for s in score(scored) if s.horizon == 1)
+    (got,) = [a for a in body["accuracy"] if a["horizon"] == 1]
+    assert got["mae"] == pytest.approx(one.mae, abs=1e-4)

@@ -163,3 +163,45 @@ def test_a_spike_in_a_fresh_backfill_is_flagged_with_its_neighbours(make_app, ta
     run_cycle(app, series=[usd], since=START)
     (rec,) = [r for r in app.store.pending() if r.date == spike]
     assert "more than 5x from its neighbours" in rec.reason
+
+
+class _InterruptedClaims:
+    """A store (the real one underneath) whose ``claim_retry`` is interrupted on its Nth call,
+    as Ctrl+C or a Lambda timeout's signal would interrupt a recheck mid-way."""
+
+    def __init__(self, store, interrupt_at):
+        self._store = store
+        self._calls = 0
+        self._at = interrupt_at
+
+    def claim_retry(self, *args, **kwargs):
+        self._calls += 1
+        if self._calls == self._at:
+            raise KeyboardInterrupt
+        return self._store.claim_retry(*args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self._store, name)
+
+
+def test_an_interrupted_recheck_sends_every_retry_it_claimed(make_app, table_source, usd):
+    """A claim spends one of five re-downloads: the claims made before an interruption are
+    sent before it propagates, so none is spent without a download."""
+    source = table_source(failures=[ServerError("503 from test double")])
+    app = make_app(source)
+    run_cycle(app, series=[usd], since=START)
+    pending = app.store.pending()
+    assert len(pending) > 3
+    app.clock.advance(timedelta(hours=2))
+    app.store = _InterruptedClaims(app.store, interrupt_at=4)
+    try:
+        recheck(app)
+    except KeyboardInterrupt:
+        pass
+    else:
+        raise AssertionError("the interruption must propagate")
+    sent = [json.loads(m.body) for m in app.queue.receive(10)]
+    asked = {d for body in sent for d in body["dates_to_download"]}
+    claimed = [r for r in app.store.pending() if r.retry_count == 1]
+    assert len(claimed) == 3
+    assert {r.date.isoformat() for r in claimed} <= asked

@@ -35,3 +35,15 @@ def test_other_paths_are_kept_as_given(monkeypatch: pytest.MonkeyPatch) -> None:
     cfg = Settings()
     assert (cfg.db, cfg.lake) == (Path("data/fuelpipe.sqlite"), Path("data/lake"))
     assert Settings(db="/srv/a~b/fp.sqlite").db == Path("/srv/a~b/fp.sqlite")
+
+
+def test_the_default_visibility_timeout_outlasts_the_slowest_fetch() -> None:
+    """A message must not come back (and count towards the DLQ) while one worker still fetches
+    it: the default visibility outlasts a fetch whose every attempt times out, with a minute
+    for its writes."""
+    from fuelpipe.adapters.sources._http import longest_fetch_s
+    from fuelpipe.homes.settings import Settings
+
+    cfg = Settings()
+    slowest = longest_fetch_s(cfg.http_timeout_s, cfg.http_attempts, cfg.http_backoff_s)
+    assert cfg.visibility_timeout_s >= slowest + 60

@@ -24,6 +24,7 @@ from fuelpipe.domain.catalog import FUEL_PRODUCTS, Catalog
 from fuelpipe.domain.keys import commodity_key, currency_key, fuel_key, outlook_key
 from fuelpipe.domain.models import Status
 from fuelpipe.ports.store import Store
+from fuelpipe.stages.outlook import after_last_gap
 
 ACCURACY_WEEKS = 156
 HISTORY_WEEKS = 26
@@ -208,7 +209,10 @@ def outlook_router(store: Store, catalog: Catalog) -> APIRouter:
         if cached is not None:
             return cached
         start = fuel[-1][0] - timedelta(weeks=ACCURACY_WEEKS) if fuel else None
-        series = {USD: points(USD), BRENT: points(BRENT), FUTURES: points(FUTURES), key: fuel}
+        # Scored as the served model trains: on the weeks after the last long hole only (a
+        # state file that stops for years starts afresh), not on the whole stored history.
+        served = after_last_gap(fuel)
+        series = {USD: points(USD), BRENT: points(BRENT), FUTURES: points(FUTURES), key: served}
         inputs = inputs_for(series, key, usd_key=USD, brent_key=BRENT, futures_key=FUTURES)
         _, scored = walk_forward(inputs, start, lags=Lags.from_catalog(catalog))
         firsts = first_weeks((row.horizon, row.week) for row in scored)

@@ -81,7 +81,9 @@ class Settings(BaseModel):
     workers: int = Field(1, ge=1, le=64)
 
     # queue
-    visibility_timeout_s: float = Field(60.0, gt=0)
+    # Longer than one message's work: one fetch can take ~180 s when every attempt times out
+    # (adapters/sources/_http.py longest_fetch_s); the AWS template sets 6x the Lambda's limit.
+    visibility_timeout_s: float = Field(300.0, gt=0)
     max_receives: int = Field(5, ge=1)
 
     # HTTP sources

@@ -29,7 +29,8 @@ class Due:
     """The latest date stored OK."""
     is_due: bool
     """Published, not stored OK, and not handed over: a PENDING date is polled only inside its
-    window (after it, recheck's backoff takes over); a QUARANTINED one waits for a person."""
+    window (after it, recheck's backoff takes over); a QUARANTINED one waits for a person; an
+    ABSENT one is the source's final word (no value)."""
 
 
 def _due(series: Series, expected: date | None, present: dict[date, Status], now: datetime) -> Due:
@@ -38,10 +39,10 @@ def _due(series: Series, expected: date | None, present: dict[date, Status], now
     due = expected is not None and (stored is None or stored < expected)
     if due and expected is not None:
         state = present.get(expected)
-        if state is Status.QUARANTINED or (
+        if state in (Status.QUARANTINED, Status.ABSENT) or (
             state is Status.PENDING and now > series.schedule.stale_at(expected)
         ):
-            due = False
+            due = False  # ABSENT: the source said it has no value for that date, for good
     return Due(series, expected, stored, due)
 
 

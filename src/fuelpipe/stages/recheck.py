@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -13,6 +14,8 @@ from fuelpipe.domain.retry import Decision
 from fuelpipe.ports.store import RunLog
 from fuelpipe.stages._report import Counters
 from fuelpipe.stages.context import StageContext
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -27,26 +30,39 @@ class RecheckReport(Counters):
 
 
 def recheck(app: StageContext, keys: Collection[str] | None = None) -> RecheckReport:
-    """Claim each due retry (conditionally, so none is counted twice), then enqueue them.
+    """Claim each due retry (conditionally, so none is counted twice), then enqueue them, one
+    fetch unit at a time.
 
+    A claim spends one of a record's five re-downloads, so claims are sent as soon as their
+    fetch unit's are made, and the ones made before any interruption (an error, a kill signal
+    turned into an exception, a Lambda timeout's SIGTERM) are sent before it propagates: at most
+    one fetch unit's claims can be spent without a download, and only by a hard kill. Grouping
+    by fetch unit keeps one message per stream (one workbook download for all its keys).
     ``keys`` limits the run to some series (``fuelpipe run --series``); None means all.
     """
     now = app.clock.now()
     report = RecheckReport()
-    claimed: dict[str, list[date]] = defaultdict(list)
-    try:
-        for rec in app.store.due_pending(now):
-            if rec.key not in app.catalog or (keys is not None and rec.key not in keys):
-                continue  # a series dropped from the catalog is nobody's to retry
-            report.due += 1
-            _decide(app, rec, now, report, claimed)
-    except Exception:
-        # A claim spends a re-download: send the ones made before the failure (a throttled
-        # store, say), or they would count as tried without ever being fetched.
-        _send(app, claimed)
-        raise
-    app.failpoints.hit("recheck.after_claim")
-    report.messages_sent = _send(app, claimed)
+    by_unit: dict[str, list[Record]] = defaultdict(list)
+    for rec in app.store.due_pending(now):
+        if rec.key not in app.catalog or (keys is not None and rec.key not in keys):
+            continue  # a series dropped from the catalog is nobody's to retry
+        report.due += 1
+        by_unit[app.catalog[rec.key].fetch_unit].append(rec)
+    for records in by_unit.values():
+        claimed: dict[str, list[date]] = defaultdict(list)
+        try:
+            for rec in records:
+                _decide(app, rec, now, report, claimed)
+            app.failpoints.hit("recheck.after_claim")
+        except BaseException:
+            # Send the claims made so far (a throttled store, Ctrl+C), or they would count as
+            # tried without ever being fetched; the interruption itself still propagates.
+            try:
+                _send(app, claimed)
+            except Exception:  # the queue failing too: the claims wait for their next turn
+                logger.exception("recheck: could not send %d claimed re-downloads", len(claimed))
+            raise
+        report.messages_sent += _send(app, claimed)
     app.failpoints.hit("recheck.after_send")
     app.store.put_run(RunLog("retry_recheck", now, app.clock.now(), report.as_dict()))
     return report
