@@ -4,12 +4,12 @@ its scoring began (the history may start after the backtest window opens)."""
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
+from tests.outlook.conftest import store_known
 
 from fuelpipe.adapters.clock import FixedClock
 from fuelpipe.adapters.history_files import load_history
@@ -23,9 +23,8 @@ from fuelpipe.dashboard.outlook_api import (
     verdict_of,
 )
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
-from fuelpipe.domain.models import Record, Status
 from fuelpipe.outlook.backtest import score, walk_forward
-from fuelpipe.outlook.series import Lags, inputs_for, known_at
+from fuelpipe.outlook.series import Lags, inputs_for
 from fuelpipe.stages.outlook import after_last_gap, refresh_outlook
 
 DATASETS = Path(__file__).resolve().parents[2] / "datasets"
@@ -77,15 +76,7 @@ def test_accuracy_scores_the_weeks_the_served_model_trains_on(tmp_path: Path) ->
     now = datetime(2026, 6, 27, 12, 0, tzinfo=ZoneInfo("America/Sao_Paulo"))
     keys = ("FUEL#GASOLINE#SP", "CURRENCY#USD", "COMMODITY#BRENT", "COMMODITY#BRENT_FUTURES")
     with SqliteStore(tmp_path / "store.sqlite") as store:
-        for key in keys:
-            lag = DEFAULT_CATALOG[key].available_after
-            store.put_records(
-                [
-                    Record(key, d, Decimal(str(v)), Status.OK)
-                    for d, v in history.series[key]
-                    if known_at(d, lag) <= now
-                ]
-            )
+        store_known(store, history, keys, now)
         refresh_outlook(store, DEFAULT_CATALOG, now, keys=["FUEL#GASOLINE#SP"])
         app = create_app(store, DEFAULT_CATALOG, clock=FixedClock(now), cache_ttl_s=0)
         with TestClient(app) as client:

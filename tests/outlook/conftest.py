@@ -22,16 +22,21 @@ def history() -> History:
 
 
 def store_known(
-    store: Store, history: History, keys: Iterable[str], now: datetime, hold_back: date
+    store: Store,
+    history: History,
+    keys: Iterable[str],
+    now: datetime,
+    hold_back: date | None = None,
 ) -> None:
     """Store the real history of ``keys`` as it was known at ``now``, except the PTAX USD
-    days from ``hold_back`` on (the ones a test then lands)."""
+    days from ``hold_back`` on (the ones a test then lands), if given."""
     for key in keys:
         lag = DEFAULT_CATALOG[key].available_after
         store.put_records(
             [
                 Record(key, d, Decimal(str(v)), Status.OK)
                 for d, v in history.series[key]
-                if known_at(d, lag) <= now and not (key == "CURRENCY#USD" and d >= hold_back)
+                if known_at(d, lag) <= now
+                and not (hold_back and key == "CURRENCY#USD" and d >= hold_back)
             ]
         )

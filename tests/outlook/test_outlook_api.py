@@ -3,17 +3,16 @@
 import csv
 import io
 from datetime import datetime
-from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
+from tests.outlook.conftest import store_known
 
 from fuelpipe.adapters.clock import FixedClock
 from fuelpipe.adapters.sqlite_store import SqliteStore
 from fuelpipe.dashboard.app import create_app
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
-from fuelpipe.domain.models import Record, Status
 from fuelpipe.outlook.backtest import score, walk_forward
 from fuelpipe.outlook.series import known_at
 from fuelpipe.stages.outlook import refresh_outlook
@@ -26,15 +25,7 @@ KEYS = ("FUEL#LPG#BR", "CURRENCY#USD", "COMMODITY#BRENT", "COMMODITY#BRENT_FUTUR
 @pytest.fixture(scope="module")
 def client(tmp_path_factory, history):
     store = SqliteStore(tmp_path_factory.mktemp("api") / "store.sqlite")
-    for key in KEYS:
-        lag = DEFAULT_CATALOG[key].available_after
-        store.put_records(
-            [
-                Record(key, d, Decimal(str(v)), Status.OK)
-                for d, v in history.series[key]
-                if known_at(d, lag) <= NOW
-            ]
-        )
+    store_known(store, history, KEYS, NOW)
     refresh_outlook(store, DEFAULT_CATALOG, NOW, keys=["FUEL#LPG#BR"])
     with TestClient(create_app(store, DEFAULT_CATALOG, clock=FixedClock(NOW), cache_ttl_s=0)) as c:
         yield c

@@ -2,16 +2,14 @@
 
 import json
 from datetime import datetime
-from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from tests.outlook.conftest import store_known
 from typer.testing import CliRunner
 
 from fuelpipe.adapters.sqlite_store import SqliteStore
 from fuelpipe.cli.main import cli
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
-from fuelpipe.domain.models import Record, Status
-from fuelpipe.outlook.series import known_at
 from fuelpipe.stages.outlook import refresh_outlook
 
 from .conftest import DATASETS
@@ -72,15 +70,12 @@ def test_show_prints_the_stored_nowcast(tmp_path, history):
     now = datetime(2024, 3, 20, 18, 0, tzinfo=SP)
     db = tmp_path / "store.sqlite"
     store = SqliteStore(db)
-    for key in ("FUEL#DIESEL_S10#BR", "CURRENCY#USD", "COMMODITY#BRENT", "COMMODITY#BRENT_FUTURES"):
-        lag = DEFAULT_CATALOG[key].available_after
-        store.put_records(
-            [
-                Record(key, d, Decimal(str(v)), Status.OK)
-                for d, v in history.series[key]
-                if known_at(d, lag) <= now
-            ]
-        )
+    store_known(
+        store,
+        history,
+        ("FUEL#DIESEL_S10#BR", "CURRENCY#USD", "COMMODITY#BRENT", "COMMODITY#BRENT_FUTURES"),
+        now,
+    )
     refresh_outlook(store, DEFAULT_CATALOG, now, keys=["FUEL#DIESEL_S10#BR"])
     store.close()
     result = CliRunner().invoke(
