@@ -185,7 +185,18 @@ def test_distributed_lag_matches_numpy(
     beta = np.linalg.solve(x.T @ x, x.T @ y)
     resid = y - x @ beta
     dof = len(y) - x.shape[1]
-    cov = (resid @ resid / dof) * np.linalg.inv(x.T @ x)
+    # Newey-West by the textbook sums (Bartlett weights, n/(n-k)), written out independently.
+    n, k = x.shape
+    big_l = int(4 * (n / 100) ** (2 / 9))
+    meat = sum(resid[t] ** 2 * np.outer(x[t], x[t]) for t in range(n))
+    for lag in range(1, big_l + 1):
+        w = 1 - lag / (big_l + 1)
+        for t in range(lag, n):
+            meat = meat + w * resid[t] * resid[t - lag] * (
+                np.outer(x[t], x[t - lag]) + np.outer(x[t - lag], x[t])
+            )
+    bread = np.linalg.inv(x.T @ x)
+    cov = bread @ meat @ bread * n / (n - k)
     ones = np.ones(lags + 1)
     cumulative_se = math.sqrt(ones @ cov[1:, 1:] @ ones)
 
@@ -325,3 +336,23 @@ def test_spread_matches_pandas(reader: SeriesReader) -> None:
     assert spread.std == pytest.approx(want.std(ddof=1))
     assert (spread.min_area, spread.max_area) == (want.idxmin(), want.idxmax())
     assert an.spread({}) is None
+
+
+def test_the_pass_through_interval_widens_for_autocorrelated_errors() -> None:
+    """Synthetic: a driver and errors that both follow an AR(1) with rho 0.6 (as weekly
+    price changes do). Plain OLS errors understate the cumulative effect's uncertainty; the
+    Newey-West errors the interval uses are larger."""
+    rng = np.random.default_rng(7)
+    n, rho = 400, 0.6
+    x = np.zeros(n)
+    e = np.zeros(n)
+    for t in range(1, n):
+        x[t] = rho * x[t - 1] + rng.normal()
+        e[t] = rho * e[t - 1] + rng.normal()
+    y = 0.3 * x + e
+    design = np.column_stack([np.ones(n), x])
+    beta = np.linalg.lstsq(design, y, rcond=None)[0]
+    resid = y - design @ beta
+    ols = (resid @ resid / (n - 2)) * np.linalg.inv(design.T @ design)
+    hac = an.newey_west(design, resid)
+    assert math.sqrt(hac[1, 1]) > 1.3 * math.sqrt(ols[1, 1])

@@ -21,3 +21,23 @@ def test_a_latest_date_the_source_has_no_value_for_is_not_due() -> None:
     assert not absent.is_due and absent.stored == before
     missing = _due(series, latest, {before: Status.OK}, NOW)
     assert missing.is_due  # nothing stored for the latest date: still asked
+
+
+def test_no_value_is_known_before_it_is_out_in_any_zone() -> None:
+    """``available_after`` counts from midnight in São Paulo; for a schedule in New York
+    (BZ=F's 17:30 close, NYSE shares) it must cover every date's real publication instant,
+    whichever side keeps daylight-saving time (São Paulo did until 2019)."""
+    from datetime import timedelta
+
+    from fuelpipe.domain.calendars import SAO_PAULO
+
+    for key in ("COMMODITY#BRENT_FUTURES", "STOCK#XOM", "CURRENCY#USD", "FUEL#GASOLINE#BR"):
+        series = DEFAULT_CATALOG[key]
+        day = date(2016, 1, 1)
+        while day < date(2026, 1, 1):
+            midnight = datetime.combine(day, datetime.min.time(), SAO_PAULO)
+            assert midnight + series.available_after >= series.schedule.published_at(day), (
+                key,
+                day,
+            )
+            day += timedelta(days=7)

@@ -104,9 +104,25 @@ class Publication:
 
     @property
     def available_after(self) -> timedelta:
-        """Nominal publication offset from the start of the date, in this schedule's zone."""
+        """Publication offset from the start of the date in São Paulo (where every "known at"
+        is counted). For a schedule in another zone, the latest the offset gets over the
+        zones' daylight-saving combinations (BZ=F's 17:30 New York close is 18:30-20:30 in São
+        Paulo), so a value is never taken as known before it is out."""
         clock = timedelta(hours=self.local_time.hour, minutes=self.local_time.minute)
-        return timedelta(days=self.days_after) + clock + self.usual_delay
+        nominal = timedelta(days=self.days_after) + clock + self.usual_delay
+        if self.tz == SAO_PAULO:
+            return nominal
+        sao_paulo = ZoneInfo(SAO_PAULO)
+        return max(
+            self.published_at(day) - datetime.combine(day, time(0), sao_paulo)
+            for day in _ZONE_SAMPLE
+        )
+
+
+_ZONE_SAMPLE = tuple(
+    date(year, month, 15) for year in (2017, 2018, 2025) for month in range(1, 13)
+)
+"""Dates covering both zones' daylight-saving seasons: São Paulo kept summer time until 2019."""
 
 
 PUBLICATIONS: Mapping[str, Publication] = MappingProxyType(

