@@ -119,9 +119,7 @@ class Publication:
         )
 
 
-_ZONE_SAMPLE = tuple(
-    date(year, month, 15) for year in (2017, 2018, 2025) for month in range(1, 13)
-)
+_ZONE_SAMPLE = tuple(date(year, month, 15) for year in (2017, 2018, 2025) for month in range(1, 13))
 """Dates covering both zones' daylight-saving seasons: São Paulo kept summer time until 2019."""
 
 
