@@ -43,6 +43,32 @@ def test_window_poll_scans_only_series_with_a_publication_due(aws_home: AwsHome)
     assert (result["keys_scanned"], result["gaps_found"], result["messages_sent"]) == (1, 1, 1)
 
 
+@pytest.mark.filterwarnings("ignore:No application metrics")
+def test_window_poll_asks_again_for_a_date_still_pending_in_its_window(aws_home: AwsHome) -> None:
+    """13:15: an earlier poll found Friday's PTAX not out yet and left it PENDING. A PENDING
+    date is not a gap, so the window's next poll must ask for it again, as `watch` does,
+    instead of leaving it to recheck's backoff after the window (stored at 14:15 before)."""
+    app = aws_home.app(FixedClock(FRIDAY_1315))
+    app.store.put_records([_usd(date(2022, 5, d)) for d in (2, 3, 4, 5)])
+    pending = Record(
+        "CURRENCY#USD",
+        date(2022, 5, 6),
+        None,
+        Status.PENDING,
+        next_attempt_at=FRIDAY_1315 + timedelta(hours=1),
+        reason="not out yet",
+    )
+    assert app.store.put_pending(pending)
+    event = scheduled_event(
+        {"series": ["CURRENCY#USD"], "due_only": True, "since": "2022-05-02"}, scheduler=True
+    )
+    handler = load_handler("data_clustering").make_handler(lambda: app)
+    result = handler(event, FakeLambdaContext("data_clustering"))
+    assert result["gaps_found"] == 0 and result["pending_polled"] == 1
+    (message,) = app.queue.receive(10)
+    assert json.loads(message.body)["dates_to_download"] == ["2022-05-06"]
+
+
 def test_retry_recheck_publishes_each_alert_once_to_sns(aws_home: AwsHome, moto_server) -> None:
     sns, sqs = moto_server.client("sns"), moto_server.client("sqs")
     topic = sns.create_topic(Name=f"alerts-{aws_home.settings.table_name}")["TopicArn"]

@@ -13,7 +13,9 @@ from datetime import date, datetime, timedelta
 from fuelpipe.domain.calendars import expected_between, get_calendar
 from fuelpipe.domain.catalog import Series
 from fuelpipe.domain.models import Status
+from fuelpipe.domain.planning import plan_requests
 from fuelpipe.ports.store import Store
+from fuelpipe.stages.context import StageContext
 
 _LOOKBACK = timedelta(days=70)  # reaches the previous expected date of every calendar
 
@@ -68,11 +70,6 @@ def due_status(store: Store, series: Iterable[Series], now: datetime) -> list[Du
     return out
 
 
-def due_series(store: Store, series: Iterable[Series], now: datetime) -> list[Series]:
-    """Series with a publication out and not stored yet."""
-    return [d.series for d in due_status(store, series, now) if d.is_due]
-
-
 def next_wake(statuses: Sequence[Due], now: datetime, *, intraday: bool = False) -> datetime:
     """When to look again: the next poll of a due series, or the next publication instant
     (with ``intraday``, also the next intraday bulletin of the day)."""
@@ -89,3 +86,18 @@ def next_wake(statuses: Sequence[Due], now: datetime, *, intraday: bool = False)
         nxt = get_calendar(d.series.calendar).next_expected(after)
         candidates.append(max(now, schedule.published_at(nxt)))
     return min(candidates) if candidates else now + timedelta(hours=1)
+
+
+def poll_pending(app: StageContext, due: Sequence[Due]) -> int:
+    """Ask again for due dates that an earlier poll left PENDING (not out yet at the source):
+    a PENDING date is not a gap, so the gap scan alone would leave it to recheck's backoff,
+    after its publication window. Returns the messages sent."""
+    wanted = []
+    for d in due:
+        if d.expected is None:
+            continue
+        rows = app.store.query(d.series.key, d.expected, d.expected, fields=("status",))
+        if rows and rows[0].status is Status.PENDING:
+            wanted.append((d.series, [d.expected]))
+    requests = plan_requests(wanted)
+    return app.queue.send([r.to_body() for r in requests]) if requests else 0

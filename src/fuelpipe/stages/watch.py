@@ -14,11 +14,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from fuelpipe.domain.catalog import Series
-from fuelpipe.domain.models import Status
-from fuelpipe.domain.planning import plan_requests
 from fuelpipe.stages.context import StageContext
 from fuelpipe.stages.cycle import CycleReport, drain
-from fuelpipe.stages.due import Due, due_status, next_wake
+from fuelpipe.stages.due import due_status, next_wake, poll_pending
 from fuelpipe.stages.orchestrate import orchestrate
 from fuelpipe.stages.outlook import OutlookReport, refresh_when_changed
 from fuelpipe.stages.recheck import recheck
@@ -73,7 +71,7 @@ def tick(
     if due:
         out.report = CycleReport()
         out.report.orchestrate = orchestrate(app, series=[d.series for d in due], since=since)
-        out.polled = _poll_pending(app, due)
+        out.polled = poll_pending(app, due)
         out.report.scrape.add(drain(app))
         out.report.recheck = recheck(app, {d.series.key for d in due})
         if out.report.recheck.messages_sent:
@@ -90,19 +88,6 @@ def tick(
     after = app.clock.now()
     out.wake_at = next_wake(due_status(app.store, targets, after), after, intraday=intraday)
     return out
-
-
-def _poll_pending(app: StageContext, due: Sequence[Due]) -> int:
-    """Ask again for due dates that an earlier poll left PENDING (not out yet at the source)."""
-    wanted = []
-    for d in due:
-        if d.expected is None:
-            continue
-        rows = app.store.query(d.series.key, d.expected, d.expected, fields=("status",))
-        if rows and rows[0].status is Status.PENDING:
-            wanted.append((d.series, [d.expected]))
-    requests = plan_requests(wanted)
-    return app.queue.send([r.to_body() for r in requests]) if requests else 0
 
 
 def watch(
