@@ -3,10 +3,12 @@ its scoring began (the history may start after the backtest window opens)."""
 
 from __future__ import annotations
 
+import math
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from tests.outlook.conftest import store_known
@@ -23,14 +25,14 @@ from fuelpipe.dashboard.outlook_api import (
     verdict_of,
 )
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
-from fuelpipe.outlook.backtest import score, walk_forward
+from fuelpipe.outlook.backtest import diebold_mariano, score, walk_forward
 from fuelpipe.outlook.series import Lags, inputs_for
 from fuelpipe.stages.outlook import after_last_gap, refresh_outlook
 
 DATASETS = Path(__file__).resolve().parents[2] / "datasets"
 
 
-def _one_week_ahead(n: int, ratio: float | None) -> list[AccuracyOut]:
+def _one_week_ahead(n: int, ratio: float | None, dm_p: float | None = 0.01) -> list[AccuracyOut]:
     """Synthetic accuracy rows: horizon 1 scored over ``n`` weeks, horizon 2 beside it."""
     return [
         AccuracyOut(
@@ -42,6 +44,7 @@ def _one_week_ahead(n: int, ratio: float | None) -> list[AccuracyOut]:
             bias=0.0,
             coverage80=0.8,
             coverage95=0.95,
+            dm_p=dm_p,
         )
         for h in (1, 2)
     ]
@@ -59,6 +62,26 @@ def test_the_minimum_of_scored_weeks_gives_a_verdict() -> None:
     assert verdict_of(_one_week_ahead(MIN_SCORED_WEEKS, 1.0)) == "does_not_beat"
     assert verdict_of(_one_week_ahead(MIN_SCORED_WEEKS, None)) is None  # no naive error
     assert verdict_of([]) is None
+
+
+def test_a_ratio_the_test_cannot_tell_from_no_change_is_no_verdict_either_way() -> None:
+    """A ratio of 0.95 over 22 weeks had p = 0.78: the page says there is no clear difference
+    instead of 'beats'; the same holds for a ratio above 1."""
+    weeks = MIN_SCORED_WEEKS + 10
+    assert verdict_of(_one_week_ahead(weeks, 0.95, dm_p=0.78)) == "no_clear_difference"
+    assert verdict_of(_one_week_ahead(weeks, 1.10, dm_p=0.30)) == "no_clear_difference"
+    assert verdict_of(_one_week_ahead(weeks, 1.10, dm_p=0.01)) == "does_not_beat"
+    assert verdict_of(_one_week_ahead(weeks, 0.80, dm_p=None)) == "no_clear_difference"
+
+
+def test_the_diebold_mariano_p_value_separates_a_real_gain_from_noise() -> None:
+    """Synthetic loss differences: a steady gain is significant, zero-mean noise is not, and
+    two or fewer weeks give no p-value."""
+    rng = np.random.default_rng(3)
+    noise = rng.normal(0.0, 1.0, 40)
+    assert diebold_mariano(noise - noise.mean(), 1) > 0.5
+    assert diebold_mariano(noise * 0.1 - 0.5, 1) < 0.001
+    assert math.isnan(diebold_mariano(np.array([0.1, -0.1]), 1))
 
 
 def test_each_horizon_says_the_first_week_it_scored() -> None:

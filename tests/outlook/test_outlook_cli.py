@@ -16,7 +16,7 @@ from .conftest import DATASETS
 
 SP = ZoneInfo("America/Sao_Paulo")
 FIELDS = {"fuel", "area", "horizon", "n", "mae", "naive_mae", "ratio", "bias", "coverage80",
-          "coverage95"}  # fmt: skip
+          "coverage95", "dm_p"}  # fmt: skip
 
 
 def test_backtest_prints_every_field_per_fuel_area_and_horizon():
@@ -51,6 +51,7 @@ def test_backtest_prints_every_field_per_fuel_area_and_horizon():
     assert all(set(r) == FIELDS and r["area"] == "BR" for r in rows)
     assert all(100 <= r["n"] <= 105 for r in rows)  # two years of survey weeks
     assert all(abs(r["ratio"] - r["mae"] / r["naive_mae"]) < 0.01 for r in rows)
+    assert all(0.0 <= r["dm_p"] <= 1.0 for r in rows)  # Diebold-Mariano, vs no-change
 
 
 def test_backtest_without_history_says_so_in_one_line(tmp_path):

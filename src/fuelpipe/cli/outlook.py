@@ -127,7 +127,9 @@ def backtest(
     if as_json:
         print(json.dumps(rows, indent=2))
         return
-    table = Table("fuel", "area", "h", "n", "mae", "naive_mae", "ratio", "bias", "cov80", "cov95")
+    table = Table(
+        "fuel", "area", "h", "n", "mae", "naive_mae", "ratio", "bias", "cov80", "cov95", "dm_p"
+    )
     for r in rows:
         table.add_row(
             r["fuel"],
@@ -136,7 +138,7 @@ def backtest(
             str(r["n"]),
             *(
                 "—" if r[k] is None else f"{r[k]:.4g}"
-                for k in ("mae", "naive_mae", "ratio", "bias", "coverage80", "coverage95")
+                for k in ("mae", "naive_mae", "ratio", "bias", "coverage80", "coverage95", "dm_p")
             ),
         )
     cli.console.print(table)

@@ -29,6 +29,9 @@ from fuelpipe.stages.outlook import after_last_gap
 ACCURACY_WEEKS = 156
 HISTORY_WEEKS = 26
 MIN_SCORED_WEEKS = 12
+VERDICT_P = 0.05
+"""The Diebold-Mariano p-value below which the page says the model beats (or loses to)
+no-change; above it the two are not told apart."""
 """Fewer scored 1-week forecasts than this give no verdict on whether the model beats
 no-change: a few weeks' mean absolute errors say nothing either way."""
 USD, BRENT, FUTURES = currency_key("USD"), commodity_key("BRENT"), commodity_key("BRENT_FUTURES")
@@ -68,6 +71,9 @@ class AccuracyOut(BaseModel):
     bias: float | None
     coverage80: float | None
     coverage95: float | None
+    dm_p: float | None = None
+    """Diebold-Mariano p-value of "its errors equal no-change's" (None when it cannot be
+    computed): the verdict needs it below VERDICT_P."""
 
 
 class OutlookView(BaseModel):
@@ -166,10 +172,14 @@ def _iso(day: date | None) -> str | None:
 
 def verdict_of(accuracy: Iterable[AccuracyOut]) -> str | None:
     """Whether the one-week-ahead nowcast beats the naive "no change" forecast: None (no
-    verdict) below MIN_SCORED_WEEKS scored weeks, as a handful of weeks decides nothing."""
+    verdict) below MIN_SCORED_WEEKS scored weeks, as a handful of weeks decides nothing;
+    "no_clear_difference" when the Diebold-Mariano test cannot tell the two apart at VERDICT_P
+    (a ratio of 0.95 over 22 weeks had p = 0.78)."""
     one = next((a for a in accuracy if a.horizon == 1), None)
     if one is None or one.ratio is None or one.n < MIN_SCORED_WEEKS:
         return None
+    if one.dm_p is None or one.dm_p >= VERDICT_P:
+        return "no_clear_difference"
     return "beats" if one.ratio < 1.0 else "does_not_beat"
 
 
@@ -227,6 +237,7 @@ def outlook_router(store: Store, catalog: Catalog) -> APIRouter:
                 bias=_num(s.bias),
                 coverage80=_num(s.coverage80),
                 coverage95=_num(s.coverage95),
+                dm_p=_num(s.dm_p),
             )
             for s in score(scored)
         ]

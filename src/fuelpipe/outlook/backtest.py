@@ -9,6 +9,7 @@ later published and with the no-change forecast (``P[t+h] = P[t]``). Pure: numpy
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -56,6 +57,9 @@ class Score:
     bias: float
     coverage80: float
     coverage95: float
+    dm_p: float = math.nan
+    """Diebold-Mariano p-value (two-sided) of "the model's absolute errors equal no-change's"
+    (``diebold_mariano``): a ratio below 1 over a few dozen weeks is often noise."""
 
     def as_dict(self) -> dict[str, float | int]:
         """Rounded for printing."""
@@ -68,6 +72,7 @@ class Score:
             "bias": round(self.bias, 4),
             "coverage80": round(self.coverage80, 3),
             "coverage95": round(self.coverage95, 3),
+            "dm_p": round(self.dm_p, 3),
         }
 
 
@@ -155,9 +160,30 @@ def score(scored: Iterable[Scored], horizons: Sequence[int] = REPORTED_HORIZONS)
                 bias=float(np.mean(point - actual)),
                 coverage80=float(np.mean((actual >= lo80) & (actual <= hi80))),
                 coverage95=float(np.mean((actual >= lo95) & (actual <= hi95))),
+                dm_p=diebold_mariano(np.abs(point - actual) - np.abs(naive - actual), h),
             )
         )
     return out
+
+
+def diebold_mariano(loss_diff: np.ndarray, horizon: int) -> float:
+    """Two-sided p-value of Diebold and Mariano's test that the mean loss difference is zero:
+    the long-run variance from the first ``horizon - 1`` autocovariances (h-step errors overlap),
+    with Harvey, Leybourne and Newbold's small-sample correction and a normal reference.
+    NaN below three differences or with no variation."""
+    d = np.asarray(loss_diff, dtype=float)
+    n = len(d)
+    if n < 3:
+        return math.nan
+    centred = d - d.mean()
+    variance = float(centred @ centred) / n
+    for lag in range(1, min(horizon, n)):
+        variance += 2.0 * float(centred[lag:] @ centred[:-lag]) / n
+    if variance <= 0.0:
+        return math.nan
+    stat = float(d.mean()) / math.sqrt(variance / n)
+    stat *= math.sqrt((n + 1 - 2 * horizon + horizon * (horizon - 1) / n) / n)
+    return math.erfc(abs(stat) / math.sqrt(2.0))
 
 
 MAX_GAP_DAYS = 182  # ANP paused the survey for 9 weeks in 2020: still neighbours

@@ -18,6 +18,7 @@
       "outlook.notScored": "no week scored yet",
       "outlook.beats": "The model beat the no-change forecast here: at 1 week its mean absolute error was {ratio} of no-change's over the last {weeks} (80% bands held {c80}, 95% bands {c95}).",
       "outlook.notBeats": "The model does NOT beat the no-change forecast here: at 1 week its mean absolute error was {ratio} of no-change's over the last {weeks}. Read the fan as a range of plausible prices, not as a better guess than the last price.",
+      "outlook.unclear": "No clear difference from the no-change forecast here: at 1 week the model's mean absolute error was {ratio} of no-change's over the last {weeks}, but a test of the weekly errors (Diebold-Mariano, p = {p}) cannot tell the two apart. Read the fan as a range of plausible prices.",
       "outlook.unknown": "Not enough scored weeks yet to say whether the model beats no-change here: one-week-ahead forecasts have been scored for {weeks}, and at least {min} are needed. Read the fan as a range of plausible prices.",
       "outlook.none": "No outlook stored for {fuel} ({area}) yet: it needs about 70 published weeks and the driver series (PTAX, Brent).",
       "outlook.fan": "{fuel} — {area}: nowcast with 80% and 95% bands",
@@ -52,6 +53,7 @@
       "outlook.notScored": "nenhuma semana avaliada ainda",
       "outlook.beats": "O modelo superou a previsão sem mudança aqui: em 1 semana seu erro absoluto médio foi {ratio} do da previsão sem mudança nas últimas {weeks} (faixas de 80% acertaram {c80}, de 95% {c95}).",
       "outlook.notBeats": "O modelo NÃO supera a previsão sem mudança aqui: em 1 semana seu erro absoluto médio foi {ratio} do da previsão sem mudança nas últimas {weeks}. Leia o leque como uma faixa de preços plausíveis, não como um palpite melhor que o último preço.",
+      "outlook.unclear": "Sem diferença clara da previsão sem mudança aqui: em 1 semana o erro absoluto médio do modelo foi {ratio} do da previsão sem mudança nas últimas {weeks}, mas um teste dos erros semanais (Diebold-Mariano, p = {p}) não distingue os dois. Leia o leque como uma faixa de preços plausíveis.",
       "outlook.unknown": "Ainda não há semanas avaliadas suficientes para dizer se o modelo supera a previsão sem mudança aqui: as previsões de 1 semana à frente foram avaliadas em {weeks}, e são necessárias ao menos {min}. Leia o leque como uma faixa de preços plausíveis.",
       "outlook.none": "Ainda não há perspectiva para {fuel} ({area}): são necessárias cerca de 70 semanas publicadas e as séries de PTAX e Brent.",
       "outlook.fan": "{fuel} — {area}: nowcast com faixas de 80% e 95%",
@@ -179,10 +181,12 @@
         min: fmt.num(view.min_scored_weeks || 12, 0),
         c80: fmt.pct(one && one.coverage80 !== null ? one.coverage80 * 100 : null, 0, false),
         c95: fmt.pct(one && one.coverage95 !== null ? one.coverage95 * 100 : null, 0, false),
+        p: fmt.num(one && one.dm_p !== null && one.dm_p !== undefined ? one.dm_p : null, 2),
       };
       const verdict = document.getElementById("outlook-verdict");
       verdict.textContent = t(view.verdict === "beats" ? "outlook.beats"
-        : view.verdict === "does_not_beat" ? "outlook.notBeats" : "outlook.unknown", vars);
+        : view.verdict === "does_not_beat" ? "outlook.notBeats"
+        : view.verdict === "no_clear_difference" ? "outlook.unclear" : "outlook.unknown", vars);
       verdict.dataset.verdict = view.verdict;
       const layout = kit.baseLayout(t("outlook.fan", { fuel, area }));
       layout.yaxis.tickprefix = view.unit.startsWith("BRL") ? "R$ " : "";
