@@ -75,11 +75,12 @@ def canonical(query: str | bytes) -> Params:
     return tuple(sorted((k, tuple(v)) for k, v in found.items()))
 
 
-VIEWS_SCHEMA = 3
+VIEWS_SCHEMA = 4
 """Raise it when a view's JSON changes shape: the entries stored before are then never read
 (a new name), so a new release never serves a body its page does not expect until the data
 changes. 2: the lags view's minimum weeks and flat-price fields, the correlations' first and
-last weeks; 3: the pass-through's Newey-West interval (2026-12-01)."""
+last weeks; 3: the pass-through's Newey-West interval; 4: a strongest lag only when it stands
+out from chance (2026-12-01)."""
 
 
 def params_hash(path: str, params: Params) -> str:

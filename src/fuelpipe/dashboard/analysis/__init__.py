@@ -13,6 +13,7 @@ from fuelpipe.dashboard.analysis.regional import (
     spread,
 )
 from fuelpipe.dashboard.analysis.stats import (
+    LAG_ALPHA,
     MIN_LAG_WEEKS,
     CorrelationMatrix,
     DistributedLag,
@@ -27,6 +28,7 @@ from fuelpipe.dashboard.analysis.stats import (
     pearson,
     strongest_lag,
     t_quantile_two_sided,
+    t_two_sided_cdf,
 )
 from fuelpipe.dashboard.analysis.timeseries import (
     ONE_WEEK,
@@ -42,6 +44,7 @@ from fuelpipe.dashboard.analysis.timeseries import (
 
 __all__ = [
     "CHANGE_WEEKS",
+    "LAG_ALPHA",
     "MIN_LAG_WEEKS",
     "ONE_WEEK",
     "PARITY_THRESHOLD",
@@ -72,6 +75,7 @@ __all__ = [
     "spread",
     "strongest_lag",
     "t_quantile_two_sided",
+    "t_two_sided_cdf",
     "to_weekly",
     "week_start",
 ]

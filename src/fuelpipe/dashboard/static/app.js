@@ -811,6 +811,9 @@
         parts.push(t("lags.best", {
           lag: count(view.best.lag, "week"), r: fmt.num(view.best.r, 2), n: count(view.best.n, "week"),
         }));
+      } else {
+        const tried = view.cross.filter((c) => c.r !== null).length;
+        if (tried) parts.push(t("lags.noBest", { m: fmt.num(tried, 0) }));
       }
       if (reg) {
         parts.push(t("lags.sentence", Object.assign({}, vars, {
