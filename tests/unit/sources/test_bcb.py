@@ -175,3 +175,23 @@ def test_wrong_shape_over_http_names_source_and_url(server, client, usd) -> None
 def test_rejects_a_symbol_that_is_not_a_currency_code() -> None:
     with pytest.raises(ValueError, match="ISO currency code"):
         ptax_url("http://x", "US D'", date(2021, 1, 1), date(2021, 1, 2))
+
+
+def test_a_paged_answer_is_an_error_not_a_silent_gap() -> None:
+    """OData pages a long answer with @odata.nextLink; reading only the first page would leave
+    the window's later days out without a word (synthetic payload)."""
+    payload = {
+        "value": [
+            {
+                "paridadeCompra": 1,
+                "paridadeVenda": 1,
+                "cotacaoCompra": 5.1,
+                "cotacaoVenda": 5.2,
+                "dataHoraCotacao": "2022-03-02 13:03:00.000",
+                "tipoBoletim": "Fechamento PTAX",
+            }
+        ],
+        "@odata.nextLink": "https://olinda.bcb.gov.br/...&$skip=100",
+    }
+    with pytest.raises(InvalidPayload, match="paged"):
+        parse_ptax(payload, "CURRENCY#USD", date(2022, 3, 1), date(2022, 3, 31))

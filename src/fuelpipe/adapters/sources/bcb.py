@@ -100,6 +100,12 @@ def parse_ptax(
     """Closing PTAX per day in ``[start, end]`` from a CotacaoMoedaPeriodo JSON body."""
     if not isinstance(payload, dict) or not isinstance(payload.get("value"), list):
         raise InvalidPayload(f"{where}: expected a JSON object with a 'value' list")
+    if payload.get("@odata.nextLink"):
+        # Olinda answers a window whole today; a paged answer would silently miss the rest.
+        raise InvalidPayload(
+            f"{where}: the answer is paged (@odata.nextLink {payload['@odata.nextLink']!r}); "
+            "its first page alone would leave the window's later days out"
+        )
     closings: dict[date, _Bulletin] = {}
     open_days: set[date] = set()
     for index, row in enumerate(payload["value"]):
