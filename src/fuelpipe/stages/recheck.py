@@ -48,6 +48,8 @@ def recheck(app: StageContext, keys: Collection[str] | None = None) -> RecheckRe
             continue  # a series dropped from the catalog is nobody's to retry
         report.due += 1
         by_unit[app.catalog[rec.key].fetch_unit].append(rec)
+    if not by_unit:
+        app.failpoints.hit("recheck.after_claim")  # nothing claimed, nothing sent: still a point
     for records in by_unit.values():
         claimed: dict[str, list[date]] = defaultdict(list)
         try:
