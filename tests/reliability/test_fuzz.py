@@ -450,6 +450,17 @@ def test_a_workbook_with_a_broken_sheet_names_the_file(data):
     break_sheet(data)
 
 
+def test_a_sheet_the_stream_reader_hands_to_openpyxl_broken_is_a_bad_payload():
+    """Found by make chaos: junk spliced before <dimension> makes the stream reader hand the
+    sheet to openpyxl, whose XML error escaped instead of being reported as a bad payload."""
+    original = (PAYLOADS / PARSERS["anp"][1]).read_bytes()
+    broken = _rezip(
+        original, "xl/worksheets/sheet1.xml", lambda xml: xml[:158] + b"<row" + xml[158:]
+    )
+    error = only_invalid_payload(_anp, broken)
+    assert error is not None and "semanal-brasil.xlsx" in str(error)
+
+
 @pytest.mark.slow
 @DEEP
 @given(data=st.data())

@@ -403,7 +403,12 @@ def _streamed_rows(
         ) from None
     else:
         return
-    fallback = _load_openpyxl(content)
+    try:  # the fallback reads the same untrusted bytes: its failures are a bad payload too
+        fallback = _load_openpyxl(content)
+    except Exception as exc:
+        raise InvalidPayload(
+            f"anp: {filename} row {read + 1}: unreadable worksheet ({type(exc).__name__}: {exc})"
+        ) from None
     book.handles.append(fallback)
     yield from _openpyxl_rows(fallback, filename, skip=read)
 
