@@ -22,7 +22,7 @@ def test_the_cli_and_the_panel_agree_on_a_series_with_gaps_and_retries(make_app,
     app.store.put_pending(Record(usd.key, days[25], None, Status.PENDING, 0, NOW, "no value"))
 
     row = key_status(app, usd)
-    health = series_health(usd, app.store.present(usd.key), app.clock)
+    health = series_health(usd, app.store.present(usd.key), app.clock.now())
     shared = completeness(usd, app.store.present(usd.key), app.clock.now())
 
     assert (row.expected, row.present, row.pending) == (health.expected, health.present, 1)

@@ -204,6 +204,12 @@ def _check_store_path(db: Path, *, writes: bool) -> None:
                 raise fail(f"the store {f} is read-only; this command writes to it")
 
 
+def _series_clocks(ctx: typer.Context, context: StageContext) -> dict[str, datetime]:
+    """A demo store's clock per series (its bundled files end in different years), as the
+    demo's own table counted them; none when --now/FUELPIPE_NOW puts every series at one."""
+    return demo_series_clocks(context.store) if settings(ctx).now is None else {}
+
+
 def _use_demo_clock(context: StageContext) -> None:
     from fuelpipe.adapters.clock import FixedClock
 
@@ -440,10 +446,12 @@ def status(
 
     with wired(ctx) as context:
         start = _date(since, "--since", context.clock.now())
-        # A demo store: each series at its own demo clock, as the demo's own table counted it.
-        clocks = demo_series_clocks(context.store) if settings(ctx).now is None else {}
         rows = compute(
-            context, _select(context, series), start, stored_only=not all_keys, now_of=clocks
+            context,
+            _select(context, series),
+            start,
+            stored_only=not all_keys,
+            now_of=_series_clocks(ctx, context),
         )
     if as_json:
         keys = (*display.STATUS_COLUMNS, "age", "published_at", "stored_at")
@@ -752,8 +760,7 @@ def dashboard(
             port=port,
             clock=context.clock,
             stations=optional_lake(settings(ctx)),
-            # A demo store: health counts each series at its own demo clock, as status does.
-            series_clocks=demo_series_clocks(context.store) if settings(ctx).now is None else None,
+            series_clocks=_series_clocks(ctx, context),
         )
 
 

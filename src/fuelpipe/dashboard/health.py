@@ -16,12 +16,10 @@ from fuelpipe.ports.queue import Queue
 from fuelpipe.ports.store import Store
 
 
-def series_health(
-    series: Series, present: list[PresentDate], clock: Clock, now: datetime | None = None
-) -> SeriesHealth:
+def series_health(series: Series, present: list[PresentDate], now: datetime) -> SeriesHealth:
     """OK dates over expected dates, from the first stored date to the last published one
-    (at ``now``, the clock's time unless given)."""
-    c = completeness(series, present, now or clock.now())
+    at ``now``."""
+    c = completeness(series, present, now)
     return SeriesHealth(
         key=series.key,
         label=series.label,
@@ -88,7 +86,8 @@ def health_view(
     for series in catalog:
         present = store.present(series.key)
         if present:
-            rows.append(series_health(series, present, clock, clocks.get(series.key)))
+            now = clocks.get(series.key) or clock.now()
+            rows.append(series_health(series, present, now))
             lags[series.source] += store_lags(store, series, max(p.date for p in present))
     return HealthView(
         as_of=clock.now(),
