@@ -67,11 +67,14 @@ def make_client(service: str, endpoint_url: str, *, session: Any = None, **confi
     """A boto3 client for a local endpoint; ``config`` goes to botocore's Config."""
     from botocore.config import Config
 
+    from fuelpipe.adapters.dynamodb_store import ADD_THREADS
+
     session = session or new_session()
     settings: dict[str, Any] = {
         "retries": {"mode": "standard", "max_attempts": 3},
         "connect_timeout": 5,
         "read_timeout": 30,
+        "max_pool_connections": ADD_THREADS,  # the store's PutItem calls in flight
     }
     settings.update(config)
     return session.client(service, endpoint_url=endpoint_url, config=Config(**settings))

@@ -29,6 +29,7 @@ from botocore.exceptions import ClientError
 
 from devtools.aws.lambda_events import FakeLambdaContext, failed_ids, load_handler, sqs_event
 from devtools.chaos.harness import fetches
+from fuelpipe.adapters.dynamodb_store import ADD_THREADS
 from fuelpipe.domain.catalog import Series
 from fuelpipe.ports.queue import Message
 from fuelpipe.stages.context import StageContext
@@ -42,7 +43,7 @@ THROTTLE_CODES = ("ProvisionedThroughputExceededException", "ThrottlingException
 DYNAMO_OPERATIONS = ("BatchWriteItem", "PutItem", "UpdateItem", "Query")
 
 
-class _Body:
+class RawBody:
     """The raw body of a fake HTTP response, as botocore streams it."""
 
     def __init__(self, data: bytes) -> None:
@@ -52,11 +53,11 @@ class _Body:
         yield self.data
 
 
-WRITE_STORM = (3, 16)
-"""A storm of throttled BatchWriteItem sends (the 3rd to the 18th) that outlasts botocore's own
-retries: put_records keeps up to four calls in flight, and a call leaves the storm only by
-failing (three throttled sends), so sixteen sends fail at least five calls and the error
-reaches the stage, which must then lose nothing."""
+WRITE_STORM = (3, 5 * ADD_THREADS)
+"""A storm of throttled PutItem sends (the scraper stores each value with a conditional
+PutItem) that outlasts botocore's own retries: add_records keeps up to ADD_THREADS calls in
+flight, and a call leaves the storm only by failing (five throttled sends), so this many sends
+fail at least one call and the error reaches the stage, which must then lose nothing."""
 
 
 class DynamoFaults:
@@ -79,7 +80,7 @@ class DynamoFaults:
         self._lock = threading.Lock()  # the store queries index shards from several threads
         self._storms: dict[str, list[int]] = {}
         if storm is not None:
-            self.arm("BatchWriteItem", skip=storm[0] - 1, length=storm[1])
+            self.arm("PutItem", skip=storm[0] - 1, length=storm[1])
         self._lock = threading.Lock()  # the store queries index shards from several threads
         self.active = True
         events = client.meta.events
@@ -146,7 +147,7 @@ class DynamoFaults:
             {"__type": f"com.amazonaws.dynamodb.v20120810#{code}", "message": "injected"}
         ).encode()
         headers = {"Content-Type": "application/x-amz-json-1.0", "x-amzn-RequestId": "injected"}
-        return AWSResponse(request.url, 400, headers, _Body(body))
+        return AWSResponse(request.url, 400, headers, RawBody(body))
 
 
 class SqsDuplicates:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import threading
+from collections import Counter
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError
 from devtools.aws.lambda_events import (
     FakeLambdaContext,
@@ -17,6 +21,7 @@ from devtools.aws.lambda_events import (
     scheduled_event,
     sqs_event,
 )
+from devtools.chaos.aws_faults import RawBody
 from tests.aws.conftest import AwsHome
 from tests.support.fakes import TableSource
 
@@ -153,19 +158,21 @@ def test_scraper_dead_letters_the_one_poison_message_and_stores_the_rest(
     assert metric(out, "DeadLettered") == 1
 
 
+def _throttled(operation: str) -> ClientError:
+    error = {"Code": "ProvisionedThroughputExceededException", "Message": "throttled"}
+    return ClientError({"Error": error}, operation)
+
+
 def test_scraper_reports_only_the_message_that_hit_a_transient_error(aws_home: AwsHome) -> None:
     keys = ("CURRENCY#USD", "CURRENCY#EUR", "CURRENCY#GBP")
     app = aws_home.app(FixedClock(NOW), {"bcb": TableSource("bcb", ptax_values(*keys))})
 
     def throttle_eur(params: dict[str, Any], **_: Any) -> None:
-        (requests,) = params["RequestItems"].values()
-        if any(r["PutRequest"]["Item"]["info_type"]["S"] == "CURRENCY#EUR" for r in requests):
-            error = {"Code": "ProvisionedThroughputExceededException", "Message": "throttled"}
-            raise ClientError({"Error": error}, "BatchWriteItem")
+        # The scraper stores each value with a conditional PutItem.
+        if params["Item"]["info_type"]["S"] == "CURRENCY#EUR":
+            raise _throttled("PutItem")
 
-    aws_home.dynamodb.meta.events.register(
-        "before-parameter-build.dynamodb.BatchWriteItem", throttle_eur
-    )
+    aws_home.dynamodb.meta.events.register("before-parameter-build.dynamodb.PutItem", throttle_eur)
     app.queue.send([request(k, MARCH) for k in keys])
     messages = drain(app.queue)
     eur = next(m for m in messages if "CURRENCY#EUR" in m.body)
@@ -186,11 +193,9 @@ def test_scraper_raises_when_every_message_failed_so_the_whole_batch_is_retried(
     app = aws_home.app(FixedClock(NOW), {"bcb": TableSource("bcb", ptax_values(*keys))})
 
     def throttle(params: dict[str, Any], **_: Any) -> None:
-        error = {"Code": "ProvisionedThroughputExceededException", "Message": "throttled"}
-        raise ClientError({"Error": error}, "BatchWriteItem")
+        raise _throttled("PutItem")
 
-    aws_home.dynamodb.meta.events.register("before-parameter-build.dynamodb.BatchWriteItem",
-                                           throttle)  # fmt: skip
+    aws_home.dynamodb.meta.events.register("before-parameter-build.dynamodb.PutItem", throttle)
     app.queue.send([request(k, MARCH) for k in keys])
     messages = drain(app.queue)
     scraper = load_handler("scraper")
@@ -202,29 +207,27 @@ def test_scraper_raises_when_every_message_failed_so_the_whole_batch_is_retried(
     assert app.queue.dead_letters() == []
 
 
-def test_scraper_resends_unprocessed_items_until_everything_is_written(aws_home: AwsHome) -> None:
+def test_scraper_rides_out_throttled_writes_and_stores_everything_once(aws_home: AwsHome) -> None:
     days = list(expected_between(get_calendar("ANBIMA"), date(2025, 1, 2), date(2025, 3, 31)))
     values = {("CURRENCY#USD", d): Decimal("5.9") + Decimal(i) / 100 for i, d in enumerate(days)}
     app = aws_home.app(FixedClock(NOW), {"bcb": TableSource("bcb", values)})
-    held: list[list[dict[str, Any]]] = []
-    calls: list[int] = []
+    sends: Counter[str] = Counter()
+    lock = threading.Lock()
 
-    def hold_back(params: dict[str, Any], **_: Any) -> None:
-        # Every full batch "fails" its last 5 items, as a throttled table does.
-        (table,) = params["RequestItems"]
-        requests = params["RequestItems"][table]
-        calls.append(len(requests))
-        if len(requests) > 5:
-            params["RequestItems"][table] = requests[:-5]
-            held.append(requests[-5:])
+    def throttle_first_send(request: Any, **_: Any) -> Any:
+        # The first send of every fifth date is throttled: botocore's own retry resends it.
+        item = json.loads(request.body)["Item"]
+        if item["info_type"]["S"] != "CURRENCY#USD":
+            return None  # the run log, not a value
+        day = item["date"]["S"]
+        with lock:
+            sends[day] += 1
+            first = sends[day] == 1
+        if first and date.fromisoformat(day).toordinal() % 5 == 0:
+            return AWSResponse(request.url, 400, {"x-amzn-RequestId": "t"}, RawBody(_THROTTLE_BODY))
+        return None
 
-    def report_unprocessed(parsed: dict[str, Any], **_: Any) -> None:
-        if held:
-            parsed["UnprocessedItems"] = {aws_home.settings.table_name: held.pop()}
-
-    events = aws_home.dynamodb.meta.events
-    events.register("before-parameter-build.dynamodb.BatchWriteItem", hold_back)
-    events.register("after-call.dynamodb.BatchWriteItem", report_unprocessed)
+    aws_home.dynamodb.meta.events.register("before-send.dynamodb.PutItem", throttle_first_send)
     app.queue.send([request("CURRENCY#USD", days)])
     messages = drain(app.queue)
 
@@ -234,10 +237,15 @@ def test_scraper_resends_unprocessed_items_until_everything_is_written(aws_home:
     assert [p.date for p in app.store.present("CURRENCY#USD")] == days
     assert [r.value for r in app.store.query("CURRENCY#USD")] == [values[("CURRENCY#USD", d)]
                                                                     for d in days]  # fmt: skip
-    full = -(-len(days) // 25)
-    assert full >= 3
-    assert len(calls) == 2 * full  # each held-back remainder was sent again
-    assert max(calls) <= 25
+    throttled = [d for d in days if d.toordinal() % 5 == 0]
+    assert len(throttled) >= 10
+    assert all(sends[d.isoformat()] == 2 for d in throttled)  # sent again once each
+    assert all(sends[d.isoformat()] == 1 for d in days if d not in throttled)
+
+
+_THROTTLE_BODY = json.dumps(
+    {"__type": "com.amazonaws.dynamodb.v20120810#ThrottlingException", "message": "throttled"}
+).encode()
 
 
 # --- retry_recheck -------------------------------------------------------------------------

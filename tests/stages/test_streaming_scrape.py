@@ -21,7 +21,7 @@ from fuelpipe.homes.settings import Settings, policy_from
 from fuelpipe.ports.source import FetchRequest, FetchResult, InvalidPayload, Source
 from fuelpipe.stages.context import StageContext
 from fuelpipe.stages.cycle import run_cycle
-from fuelpipe.stages.scrape import scrape
+from fuelpipe.stages.scrape import freshness_attrs, scrape
 
 USD = DEFAULT_CATALOG["CURRENCY#USD"]
 BRENT = DEFAULT_CATALOG["COMMODITY#BRENT"]  # one request may cover any range
@@ -30,15 +30,15 @@ BATCH = 1_000
 
 
 class RecordingStore(SqliteStore):
-    """A real SQLite store that remembers the size of every put_records call."""
+    """A real SQLite store that remembers the size of every add_records call."""
 
     def __init__(self, path: Path) -> None:
         super().__init__(path)
         self.batches: list[int] = []
 
-    def put_records(self, records: Sequence[Record]) -> int:
+    def add_records(self, records: Sequence[Record]) -> list[tuple[str, date]]:
         self.batches.append(len(records))
-        return super().put_records(records)
+        return super().add_records(records)
 
 
 class StreamingSource(Source):
@@ -120,17 +120,17 @@ class ListSource(Source):
 
 
 class BrokenStore(RecordingStore):
-    """Fails its ``fail_on``-th put_records call (1-based), as a lost connection would."""
+    """Fails its ``fail_on``-th add_records call (1-based), as a lost connection would."""
 
     def __init__(self, path: Path, fail_on: int) -> None:
         super().__init__(path)
         self.fail_on = fail_on
 
-    def put_records(self, records: Sequence[Record]) -> int:
+    def add_records(self, records: Sequence[Record]) -> list[tuple[str, date]]:
         if len(self.batches) + 1 == self.fail_on:
             self.batches.append(0)
             raise OSError("disk I/O error (synthetic)")
-        return super().put_records(records)
+        return super().add_records(records)
 
 
 def _brent_request(days: list[date]) -> DownloadRequest:
@@ -179,4 +179,72 @@ def test_a_batch_write_that_fails_fails_the_message_and_a_redelivery_completes_i
     assert [p.date for p in broken.present(BRENT.key)] == days
     assert broken.pending() == []
     broken.close()
+    app.close()
+
+
+class RacedStore(RecordingStore):
+    """Another scraper stores ``rival`` values just before this one's first add_records, after
+    this one read what was stored: the race that used to overwrite a value unrecorded."""
+
+    def __init__(self, path: Path, rival: list[Record]) -> None:
+        super().__init__(path)
+        self.rival = rival
+
+    def add_records(self, records: Sequence[Record]) -> list[tuple[str, date]]:
+        if self.rival:
+            SqliteStore.put_records(self, self.rival)  # the other writer, on the same file
+            self.rival = []
+        return super().add_records(records)
+
+
+def test_a_date_another_scraper_stored_meanwhile_is_revised_with_its_history(
+    tmp_path: Path,
+) -> None:
+    days = _brent_days(5)
+    ours = [Observation(BRENT.key, d, Decimal("80.5")) for d in days]
+    app, _ = build(tmp_path, ListSource(BRENT.source, ours))
+    rival = [
+        Record(BRENT.key, days[1], Decimal("79.9"), Status.OK),  # the source said otherwise
+        # the same value and attributes: nothing to do
+        Record(
+            BRENT.key, days[3], Decimal("80.5"), Status.OK, attrs=freshness_attrs(BRENT, days[3])
+        ),
+    ]
+    store = RacedStore(tmp_path / "store.sqlite", rival)
+    app.store = store
+    report = scrape(app, _brent_request(days))
+    assert report.records_written == 3
+    assert report.revised == 1
+    assert [(r.date, r.value) for r in store.query(BRENT.key)] == [
+        (d, Decimal("80.5")) for d in days
+    ]
+    [revised] = store.revised(BRENT.key)
+    assert revised.date == days[1]
+    assert [(r.previous, r.new) for r in revised.revisions] == [(Decimal("79.9"), Decimal("80.5"))]
+    store.close()
+    app.close()
+
+
+def test_a_value_republished_with_other_attributes_keeps_both(tmp_path: Path) -> None:
+    days = _brent_days(3)
+    first = [Observation(BRENT.key, d, Decimal("80.5"), {"volume": 10}) for d in days]
+    app, store = build(tmp_path, ListSource(BRENT.source, first))
+    assert scrape(app, _brent_request(days)).records_written == 3
+    before = store.query(BRENT.key, days[1], days[1])[0].attrs
+    app.sources[BRENT.source] = ListSource(
+        BRENT.source, [*first[:1], Observation(BRENT.key, days[1], Decimal("80.5"), {"volume": 12})]
+    )
+    report = scrape(app, _brent_request(days[:2]))
+    assert (report.records_written, report.revised) == (0, 1)
+    (rec,) = store.query(BRENT.key, days[1], days[1])
+    assert rec.value == Decimal("80.5")
+    assert rec.attrs == {**before, "volume": 12}
+    [revision] = rec.revisions
+    assert (revision.previous, revision.new, revision.previous_attrs) == (
+        Decimal("80.5"),
+        Decimal("80.5"),
+        before,
+    )
+    # The same again changes nothing.
+    assert scrape(app, _brent_request(days[:2])).revised == 0
     app.close()

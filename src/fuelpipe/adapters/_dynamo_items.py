@@ -78,6 +78,11 @@ def _attr(value: Any) -> AttrValue:
     return value  # type: ignore[no-any-return]
 
 
+def attrs_of(raw: Mapping[str, Any]) -> dict[str, AttrValue]:
+    """Deserialized record attributes as the store hands them out."""
+    return {k: _attr(v) for k, v in raw.items()}
+
+
 def key_condition(condition: ConditionBase) -> dict[str, Any]:
     """Query arguments for a ``boto3.dynamodb.conditions.Key`` condition on the low-level client."""
     built = ConditionExpressionBuilder().build_expression(condition, is_key_condition=True)
@@ -92,12 +97,15 @@ def key_condition(condition: ConditionBase) -> dict[str, Any]:
 
 def revision_values(revision: Revision) -> dict[str, Any]:
     """One revision as plain values for an M attribute (numbers stay exact Decimals)."""
-    return {
+    out: dict[str, Any] = {
         "previous": revision.previous,
         "new": revision.new,
         "seen_at": iso_utc(revision.seen_at),
         "request": revision.request,
     }
+    if revision.previous_attrs is not None:
+        out["previous_attrs"] = dict(revision.previous_attrs)
+    return out
 
 
 def encode_revision(revision: Revision) -> dict[str, Any]:
@@ -112,6 +120,9 @@ def decode_revision(plain: dict[str, Any]) -> Revision:
         new=Decimal(plain["new"]),
         seen_at=datetime.fromisoformat(plain["seen_at"]),
         request=str(plain["request"]),
+        previous_attrs=(
+            None if "previous_attrs" not in plain else attrs_of(plain["previous_attrs"])
+        ),
     )
 
 
@@ -162,7 +173,7 @@ def decode(item: Item) -> Record:
         elif field in ("next_attempt_at", "updated_at"):
             values[field] = datetime.fromisoformat(raw)
         elif field == "attrs":
-            values[field] = {k: _attr(v) for k, v in raw.items()}
+            values[field] = attrs_of(raw)
         elif field == "revisions":
             values[field] = tuple(decode_revision(r) for r in raw)
         else:  # key, reason: text; value: an exact Decimal

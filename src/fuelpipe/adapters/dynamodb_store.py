@@ -55,6 +55,9 @@ META = "META"
 _ALWAYS_READ = ("key", "date", "status")
 WRITE_THREADS = 4
 """BatchWriteItem calls put_records keeps in flight at once (a backfill writes thousands)."""
+ADD_THREADS = 16
+"""Conditional PutItem calls add_records keeps in flight at once: one call per record, each
+mostly a wait on the service (the client's connection pool is sized to match)."""
 
 
 class UnprocessedItemsError(RuntimeError):
@@ -80,12 +83,14 @@ class DynamoDbStore(Store):
         backoff_cap_s: float = 5.0,
         page_size: int | None = None,
         write_threads: int = WRITE_THREADS,
+        add_threads: int = ADD_THREADS,
     ) -> None:
         if pending_shards < 1:
             raise ValueError("pending_shards must be at least 1")
-        if write_threads < 1:
-            raise ValueError("write_threads must be at least 1")
+        if write_threads < 1 or add_threads < 1:
+            raise ValueError("write_threads and add_threads must be at least 1")
         self._write_threads = write_threads
+        self._add_threads = add_threads
         self.client = client
         self.table = table_name
         self.shards = pending_shards
@@ -160,6 +165,43 @@ class DynamoDbStore(Store):
         for future in futures:
             future.result()  # the first failure, if any (each upsert is idempotent: redo it)
         return len(unique)
+
+    def add_records(self, records: Sequence[Record]) -> list[tuple[str, date]]:
+        """One conditional PutItem per record (BatchWriteItem takes no condition), on the
+        store's write threads: the item is written unless an OK one is there. The cost in
+        write units is BatchWriteItem's; only the request count grows."""
+        if not records:
+            return []
+        stamp = self._now()
+        unique: dict[tuple[str, date], Item] = {}
+        for r in records:
+            unique[(r.key, r.date)] = items.ok_item(r, stamp)
+        jobs = list(unique.items())
+        threads = min(self._add_threads, len(jobs))
+        if threads == 1:
+            refused = [self._add_one(job) for job in jobs]
+        else:  # leaving the pool waits for every call, so none lands after an error is raised
+            with ThreadPoolExecutor(threads, thread_name_prefix="put-item") as pool:
+                futures = [pool.submit(self._add_one, job) for job in jobs]
+            refused = [future.result() for future in futures]
+        return [slot for slot in refused if slot is not None]
+
+    def _add_one(self, job: tuple[tuple[str, date], Item]) -> tuple[str, date] | None:
+        """Put one OK item unless the date is OK already; its slot when it was."""
+        slot, item = job
+        try:
+            self.client.put_item(
+                TableName=self.table,
+                Item=item,
+                ConditionExpression="attribute_not_exists(info_type) OR #status <> :ok",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={":ok": items.encode(Status.OK.value)},
+            )
+        except ClientError as exc:
+            if _condition_failed(exc):
+                return slot
+            raise
+        return None
 
     def _write_batch(self, requests: list[dict[str, Any]]) -> None:
         """One BatchWriteItem, re-sending UnprocessedItems with jittered backoff (stamina)."""

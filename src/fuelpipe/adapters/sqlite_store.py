@@ -84,6 +84,8 @@ ON CONFLICT (info_type, date) DO UPDATE SET
     next_attempt_at = excluded.next_attempt_at, reason = excluded.reason,
     attrs = excluded.attrs, updated_at = excluded.updated_at
 """
+# add_records: the same rows, but an OK record is left alone; RETURNING names the rows written.
+_ADD_OK_TAIL = _UPSERT_OK_TAIL + "WHERE items.status != 'OK'\nRETURNING info_type, date\n"
 UPSERT_ROWS_PER_STATEMENT = 100
 """Rows per multi-row OK upsert. Not BATCH_LIMIT: every statement of a put_records call shares
 one transaction, so the statement's size is invisible; 100 rows (800 parameters) measured ~1.5x
@@ -92,6 +94,10 @@ faster than 25 (bench/bench_store.py) and far below SQLite's 32,766-parameter li
 # executemany.
 _UPSERT_OK = [
     _UPSERT_OK_HEAD + ", ".join([_UPSERT_OK_ROW] * n) + _UPSERT_OK_TAIL
+    for n in range(UPSERT_ROWS_PER_STATEMENT + 1)
+]
+_ADD_OK = [
+    _UPSERT_OK_HEAD + ", ".join([_UPSERT_OK_ROW] * n) + _ADD_OK_TAIL
     for n in range(UPSERT_ROWS_PER_STATEMENT + 1)
 ]
 
@@ -203,24 +209,27 @@ def load_attrs(text: str | None) -> dict[str, AttrValue]:
     """The inverse of :func:`dump_attrs` (attribute values are flat, so a dict is a Decimal)."""
     if not text:
         return {}
-    raw: dict[str, Any] = json.loads(text)
+    return _attrs_of(json.loads(text))
+
+
+def _attrs_of(raw: dict[str, Any]) -> dict[str, AttrValue]:
     return {k: Decimal(v["$d"]) if isinstance(v, dict) else v for k, v in raw.items()}
 
 
 def dump_revisions(revisions: Sequence[Revision]) -> str:
     """JSON for a revision history; values as exact decimal text."""
-    return json.dumps(
-        [
-            {
-                "previous": str(r.previous),
-                "new": str(r.new),
-                "seen_at": iso_utc(r.seen_at),
-                "request": r.request,
-            }
-            for r in revisions
-        ],
-        separators=(",", ":"),
-    )
+    out = []
+    for r in revisions:
+        entry: dict[str, Any] = {
+            "previous": str(r.previous),
+            "new": str(r.new),
+            "seen_at": iso_utc(r.seen_at),
+            "request": r.request,
+        }
+        if r.previous_attrs is not None:
+            entry["previous_attrs"] = json.loads(dump_attrs(r.previous_attrs) or "{}")
+        out.append(entry)
+    return json.dumps(out, separators=(",", ":"))
 
 
 def load_revisions(text: str | None) -> tuple[Revision, ...]:
@@ -233,6 +242,7 @@ def load_revisions(text: str | None) -> tuple[Revision, ...]:
             new=Decimal(r["new"]),
             seen_at=datetime.fromisoformat(r["seen_at"]),
             request=r["request"],
+            previous_attrs=(None if "previous_attrs" not in r else _attrs_of(r["previous_attrs"])),
         )
         for r in json.loads(text)
     )
@@ -408,6 +418,21 @@ class SqliteStore(Store):
         """Upsert OK records in one transaction; the last of duplicate keys wins."""
         if not records:
             return 0
+        rows = self._ok_rows(records)
+        self._write_ok(rows, _UPSERT_OK)
+        return len(rows)
+
+    def add_records(self, records: Sequence[Record]) -> list[tuple[str, date]]:
+        """As put_records, in one transaction, but a date already OK is left alone (the
+        upsert's WHERE) and returned; RETURNING says which rows were written."""
+        if not records:
+            return []
+        rows = self._ok_rows(records)
+        written = self._write_ok(rows, _ADD_OK)
+        return [(key, date.fromisoformat(day)) for key, day in rows if (key, day) not in written]
+
+    def _ok_rows(self, records: Sequence[Record]) -> dict[tuple[str, str], tuple[object, ...]]:
+        """Each record's bound parameters, by (key, ISO date); the last duplicate wins."""
         stamp = self._now()
         ok = Status.OK
         # Rows are built before the write lock is taken, so other processes wait only on SQLite.
@@ -437,6 +462,13 @@ class SqliteStore(Store):
                 dump_attrs(attrs) if attrs else None,
                 stamp,
             )
+        return rows
+
+    def _write_ok(
+        self, rows: dict[tuple[str, str], tuple[object, ...]], statements: Sequence[str]
+    ) -> set[tuple[str, str]]:
+        """Run ``statements`` (by rows per statement) over ``rows`` in one transaction; the
+        (key, date) of each row a statement returned."""
         flat = list(chain.from_iterable(rows.values()))
         step = UPSERT_ROWS_PER_STATEMENT * _UPSERT_OK_WIDTH
         # The statements of one call share one transaction: committing every 25 rows (the unit
@@ -445,13 +477,15 @@ class SqliteStore(Store):
         # or nothing, and that is safe: each write is an idempotent upsert, and the queue
         # message that caused it is deleted only after put_records returns, so it is
         # redelivered and the call redone.
+        returned: set[tuple[str, str]] = set()
         with self._lock:
             conn = self._db()
             with write_transaction(conn):
                 for start in range(0, len(flat), step):
                     params = flat[start : start + step]
-                    conn.execute(_UPSERT_OK[len(params) // _UPSERT_OK_WIDTH], params)
-        return len(rows)
+                    cursor = conn.execute(statements[len(params) // _UPSERT_OK_WIDTH], params)
+                    returned.update(cursor.fetchall())
+        return returned
 
     def revise(self, key: str, day: date, revision: Revision, attrs: dict[str, AttrValue]) -> bool:
         """Replace an OK value still equal to ``revision.previous``; its history grows by one."""

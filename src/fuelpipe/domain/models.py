@@ -43,6 +43,10 @@ class Revision:
     seen_at: datetime
     request: str
     """The request that returned the new value, e.g. ``revise fred:DCOILBRENTEU 2022-04-01..``."""
+    previous_attrs: dict[str, AttrValue] | None = None
+    """The side attributes the revision replaced, when they changed (None: they did not). A
+    source may republish a value unchanged with other attributes (ANP's station count, say):
+    that is a revision too, with ``previous == new``, so no published attribute is lost."""
 
 
 CALENDAR_ATTR = "calendar"

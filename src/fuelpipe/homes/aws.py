@@ -27,12 +27,15 @@ def make_client(service: str, settings: Settings) -> Any:
     import boto3
     from botocore.config import Config
 
+    from fuelpipe.adapters.dynamodb_store import ADD_THREADS
+
     config = Config(
         retries={"mode": "standard", "max_attempts": 5},
         connect_timeout=5,
         read_timeout=20,
-        # The pending index is read one shard per thread.
-        max_pool_connections=max(10, settings.pending_shards),
+        # The pending index is read one shard per thread; add_records keeps ADD_THREADS
+        # PutItem calls in flight.
+        max_pool_connections=max(ADD_THREADS, settings.pending_shards),
     )
     return boto3.session.Session().client(service, config=config)
 

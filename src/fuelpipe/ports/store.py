@@ -66,6 +66,17 @@ class Store(abc.ABC):
         record twice leaves one."""
 
     @abc.abstractmethod
+    def add_records(self, records: Sequence[Record]) -> list[tuple[str, date]]:
+        """Store new OK values without ever overwriting an OK one: each record is created, or
+        replaces a PENDING, QUARANTINED or ABSENT record of its date, conditionally per record.
+
+        Returns the (key, date) slots left as they were because they already held an OK
+        record, as another writer may have stored meanwhile: the caller compares and revises
+        them (``revise``), so a value is never replaced without its history. The last of
+        duplicate keys in ``records`` is the one offered.
+        """
+
+    @abc.abstractmethod
     def revise(self, key: str, day: date, revision: Revision, attrs: dict[str, AttrValue]) -> bool:
         """Replace an OK record's value with a revised one and append the revision to its history.
 

@@ -181,11 +181,26 @@ def _store_stream(
         _flag_outliers(groups, flagged, stored)
         stamp = app.clock.now()
         new, revisions = _values_to_store(by_key, groups, stored, stamp, report)
-        report.records_written += app.store.put_records(new)
-        for obs, previous in revisions:
-            revision = Revision(previous, obs.value, stamp, seen_by)
-            if app.store.revise(obs.key, obs.date, revision, obs.attrs):
-                report.revised += 1
+        # Conditional: a date another scraper stored meanwhile is refused, not overwritten,
+        # and compared below like any stored value.
+        refused = app.store.add_records(new)
+        report.records_written += len(new) - len(refused)
+        if refused:
+            revisions += _refused_changes(app, new, refused)
+        for obs, current in revisions:
+            assert current.value is not None  # _changed compares OK values only
+            revision = Revision(
+                current.value,
+                obs.value,
+                stamp,
+                seen_by,
+                previous_attrs=None if current.attrs == obs.attrs else dict(current.attrs),
+            )
+            if not app.store.revise(obs.key, obs.date, revision, obs.attrs):
+                # It changed again since it was read: fail the message, which is redelivered
+                # and compares afresh (nothing is overwritten without its history).
+                raise StoreRaced(f"{obs.key} {obs.date} changed while it was being revised")
+            report.revised += 1
         for key, observations in groups.items():
             marks = got[key]
             for obs in observations:
@@ -242,23 +257,62 @@ def _schedule_day_attrs(schedule: str, calendar: str, day: date) -> _DayAttrs:
     return _DayAttrs(attrs, unexpected)
 
 
+class StoreRaced(RuntimeError):
+    """A stored value changed between the scraper's read and its conditional write; the
+    message fails and is redelivered."""
+
+
+def _changed(current: Record | None, value: Decimal, attrs: dict[str, AttrValue]) -> bool | None:
+    """None: no OK value is stored (store it); True: the stored one differs in value or
+    attributes (revise it); False: the same again (a redelivery, a re-read)."""
+    if current is None or current.status is not Status.OK or current.value is None:
+        return None
+    return current.value != value or current.attrs != attrs
+
+
+def _refused_changes(
+    app: StageContext, new: list[Record], refused: list[tuple[str, date]]
+) -> list[tuple[Observation, Record]]:
+    """The refused records (their dates turned OK meanwhile) that differ from what is stored
+    now, each with the stored record; one query per key."""
+    offered = {(r.key, r.date): r for r in new}
+    days_of: dict[str, list[date]] = defaultdict(list)
+    for key, day in refused:
+        days_of[key].append(day)
+    out: list[tuple[Observation, Record]] = []
+    for key, days in days_of.items():
+        now_stored = {
+            r.date: r for r in app.store.query(key, min(days), max(days), ("value", "attrs"))
+        }
+        for day in days:
+            record = offered[(key, day)]
+            assert record.value is not None  # add_records took it as an OK record
+            current = now_stored.get(day)
+            change = _changed(current, record.value, record.attrs)
+            if change is None:  # refused as OK, no longer OK: let a redelivery store it
+                raise StoreRaced(f"{key} {day} changed while it was being stored")
+            if change and current is not None:
+                out.append((Observation(key, day, record.value, record.attrs), current))
+    return out
+
+
 def _values_to_store(
     by_key: dict[str, Series],
     groups: dict[str, list[Observation]],
     stored: dict[str, dict[date, Record]],
     now: datetime,
     report: ScrapeReport,
-) -> tuple[list[Record], list[tuple[Observation, Decimal]]]:
-    """A batch's new values (records to put) and its changed OK values (with the value they
-    revise); the same value again (a redelivery, a re-read) is neither.
+) -> tuple[list[Record], list[tuple[Observation, Record]]]:
+    """A batch's new values (records to add) and its changed OK values, in value or
+    attributes (with the stored record they revise); the same again (a redelivery, a re-read)
+    is neither.
 
     The records go out key by key: a fetch unit's own order (an ANP workbook: ~80 keys a week,
     week after week) inserted ~1.5x slower into SQLite's (key, date) B-tree in a 20-year
     backfill, touching every key's last page once per date.
     """
     new: list[Record] = []
-    revisions: list[tuple[Observation, Decimal]] = []
-    ok = Status.OK
+    revisions: list[tuple[Observation, Record]] = []
     for key, observations in groups.items():
         series = by_key[key]
         current_of = stored.get(key, {})
@@ -269,11 +323,11 @@ def _values_to_store(
             if extra.unexpected:
                 report.unexpected += 1
             current = current_of.get(day)
-            if current is not None and current.status is ok and current.value is not None:
-                if current.value != obs.value:
-                    revisions.append((Observation(key, day, obs.value, attrs), current.value))
-                continue
-            new.append(Record(key, day, obs.value, ok, attrs=attrs, updated_at=now))
+            change = _changed(current, obs.value, attrs)
+            if change is None:
+                new.append(Record(key, day, obs.value, Status.OK, attrs=attrs, updated_at=now))
+            elif change and current is not None:
+                revisions.append((Observation(key, day, obs.value, attrs), current))
     return new, revisions
 
 
@@ -304,7 +358,7 @@ def _stored_around(
     for key, observations in groups.items():
         days = [obs.date for obs in observations]
         lo, hi = min(days) - NEIGHBOUR_SPAN, max(days) + NEIGHBOUR_SPAN
-        out[key] = {r.date: r for r in app.store.query(key, lo, hi, ("value",))}
+        out[key] = {r.date: r for r in app.store.query(key, lo, hi, ("value", "attrs"))}
     return out
 
 

@@ -1,0 +1,102 @@
+"""The Store port's conditional add (``add_records``) and attribute revisions, on every backend.
+
+``add_records`` is how the scraper stores values: it never overwrites an OK record, so two
+scrapers storing one date at once cannot replace a value without its history.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+from tests.contract.conftest import StoreOpener
+
+from fuelpipe.domain.models import Record, Revision, Status
+from fuelpipe.ports.store import Store
+
+KEY = "FUEL#GASOLINE#SP"
+D0 = date(2024, 6, 2)
+NOW = datetime(2024, 6, 10, 12, 0, tzinfo=UTC)
+
+
+def ok(day: date, value: str, **attrs: object) -> Record:
+    return Record(KEY, day, Decimal(value), Status.OK, attrs=dict(attrs))  # type: ignore[arg-type]
+
+
+def one(store: Store, day: date = D0) -> Record:
+    (found,) = store.query(KEY, day, day)
+    return found
+
+
+def test_add_creates_new_records_and_replaces_only_records_without_a_value(store: Store) -> None:
+    d1, d2, d3 = (D0 + timedelta(days=7 * i) for i in (1, 2, 3))
+    assert store.put_pending(Record(KEY, d1, None, Status.PENDING, next_attempt_at=NOW))
+    assert store.put_pending(Record(KEY, d2, None, Status.QUARANTINED, reason="gave up"))
+    assert store.put_pending(Record(KEY, d3, None, Status.ABSENT, reason="no value"))
+    assert store.add_records([ok(D0, "6.1", stations=12), ok(d1, "6.2"), ok(d2, "6.3")]) == []
+    assert store.add_records([ok(d3, "6.4")]) == []
+    got = store.query(KEY)
+    assert [(r.date, r.status, r.value) for r in got] == [
+        (D0, Status.OK, Decimal("6.1")),
+        (d1, Status.OK, Decimal("6.2")),
+        (d2, Status.OK, Decimal("6.3")),
+        (d3, Status.OK, Decimal("6.4")),
+    ]
+    assert got[0].attrs == {"stations": 12}
+    assert store.due_pending(NOW + timedelta(days=365)) == []  # it left the retry index
+    assert store.quarantined() == []
+
+
+def test_add_never_overwrites_an_ok_record_and_names_it(store: Store) -> None:
+    store.put_records([ok(D0, "6.10", stations=12)])
+    later = D0 + timedelta(days=7)
+    refused = store.add_records([ok(D0, "6.99", stations=13), ok(later, "6.2")])
+    assert refused == [(KEY, D0)]
+    assert one(store).value == Decimal("6.10")
+    assert one(store).attrs == {"stations": 12}
+    assert one(store, later).value == Decimal("6.2")
+    # The same value again is refused too (nothing to do): the caller compares.
+    assert store.add_records([ok(later, "6.2")]) == [(KEY, later)]
+
+
+def test_the_last_of_duplicate_keys_is_the_one_added(store: Store) -> None:
+    assert store.add_records([ok(D0, "1"), ok(D0, "2")]) == []
+    assert one(store).value == Decimal("2")
+
+
+def test_two_clients_adding_one_date_at_once_exactly_one_is_stored(
+    store_opener: StoreOpener,
+) -> None:
+    clients = [store_opener() for _ in range(4)]
+    barrier = threading.Barrier(len(clients))
+    refused: dict[int, list[tuple[str, date]]] = {}
+
+    def add(i: int) -> None:
+        barrier.wait()
+        refused[i] = clients[i].add_records([ok(D0, f"6.{i}")])
+
+    threads = [threading.Thread(target=add, args=(i,)) for i in range(len(clients))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    winners = [i for i, slots in refused.items() if not slots]
+    assert len(winners) == 1, refused
+    assert one(clients[0]).value == Decimal(f"6.{winners[0]}")
+    assert all(slots == [(KEY, D0)] for i, slots in refused.items() if i != winners[0])
+
+
+def test_a_revision_keeps_the_attributes_it_replaced(store: Store) -> None:
+    store.put_records([ok(D0, "6.10", stations=12, sd=Decimal("0.25"))])
+    attrs_only = Revision(
+        Decimal("6.10"), Decimal("6.10"), NOW, "anp r1", {"stations": 12, "sd": Decimal("0.25")}
+    )
+    assert store.revise(KEY, D0, attrs_only, {"stations": 14, "sd": Decimal("0.31")})
+    value_too = Revision(Decimal("6.10"), Decimal("6.2"), NOW, "anp r2", None)
+    assert store.revise(KEY, D0, value_too, {"stations": 14, "sd": Decimal("0.31")})
+    got = one(store)
+    assert got.value == Decimal("6.2")
+    assert got.attrs == {"stations": 14, "sd": Decimal("0.31")}
+    assert got.revisions == (attrs_only, value_too)
+    assert got.revisions[0].previous_attrs == {"stations": 12, "sd": Decimal("0.25")}
