@@ -86,7 +86,8 @@ SEED_KEYS = (
 )
 HISTORY_KEYS = ("FUEL#GASOLINE#BR", "CURRENCY#USD", "COMMODITY#BRENT", "COMMODITY#BRENT_FUTURES")
 HISTORY_SINCE = date(2019, 6, 1)
-"""The outlook needs 70 weeks: datasets/ gives these keys' real history before SEED_SINCE."""
+"""The outlook needs 83 weeks (MIN_WEEKS): datasets/ gives these keys' real history before
+SEED_SINCE."""
 USD = "CURRENCY#USD"
 NEW_USD_DAYS = [date(2022, 5, 2), date(2022, 5, 3), date(2022, 5, 4), date(2022, 5, 5)]
 RECHECK_KEY = "STOCK#PETR3"

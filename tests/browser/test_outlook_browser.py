@@ -107,6 +107,17 @@ def test_outlook_view_draws_the_fan_chart_and_the_state_map(
     assert caption == newest
     cards = page.locator("#outlook-cards .card").all_text_contents()
     assert len(cards) == 4 and "Brent in BRL since the last survey" in cards[2]
+    # FRED's Brent ends on 2024-12-31: the page says so; BZ=F carries it, so the model keeps it.
+    assert api["stale_drivers"] == [
+        {"driver": "brent", "key": "COMMODITY#BRENT", "last_day": "2024-12-31"}
+    ]
+    assert api["drivers_dropped"] is False
+    stale = page.locator("#outlook-stale")
+    assert stale.is_visible()
+    assert stale.inner_text() == (
+        "Brent spot (FRED) has no value after Dec 31, 2024. Brent in BRL still follows the "
+        "market through the drivers that are current, so the forecast keeps it."
+    )
     verdict = page.locator("#outlook-verdict")
     expected = "beat the no-change" if api["verdict"] == "beats" else "does NOT beat"
     assert expected in (verdict.text_content() or "")
@@ -126,6 +137,9 @@ def test_outlook_view_speaks_portuguese_and_keeps_its_state_in_the_url(
     _ready(page)
     assert page.locator(".tabs [data-view='outlook']").text_content() == "Perspectiva"
     assert "Brent em reais" in " ".join(page.locator("#outlook-cards .card").all_text_contents())
+    stale = page.locator("#outlook-stale").inner_text()
+    assert stale.startswith("O Brent spot (FRED) não tem valor depois de ")
+    assert "2024" in stale and stale.endswith("então a previsão o mantém.")
     page.select_option("#fuel", "ETHANOL")
     page.wait_for_function("() => location.search.includes('fuel=ETHANOL')")
     _ready(page)
@@ -134,7 +148,34 @@ def test_outlook_view_speaks_portuguese_and_keeps_its_state_in_the_url(
     page.wait_for_function("() => location.search.includes('area=SP')")
     _ready(page)  # ethanol in SP has no stored outlook: an explaining empty state, no error
     page.wait_for_selector("#chart-outlook-fan[data-empty='1']", state="attached")
-    assert "Ainda não há perspectiva" in page.locator(".empty:not([hidden])").first.text_content()
+    empty = page.locator(".empty:not([hidden])").first.text_content() or ""
+    assert "Ainda não há perspectiva" in empty and "são necessárias 83 semanas" in empty
+    assert not page.locator("#outlook-stale").is_visible()  # no forecast, no driver warning
+
+
+def test_a_forecast_fitted_without_a_stale_driver_says_so(page: Page, outlook_url: str) -> None:
+    def dropped(route: Route) -> None:
+        body = route.fetch().json()
+        body["stale_drivers"] = [
+            {"driver": "brent", "key": "COMMODITY#BRENT", "last_day": "2024-12-31"},
+            {"driver": "futures", "key": "COMMODITY#BRENT_FUTURES", "last_day": "2025-01-10"},
+        ]
+        body["drivers_dropped"] = True
+        route.fulfill(json=body)
+
+    page.route("**/api/outlook?*", dropped)
+    page.goto(f"{outlook_url}/?view=outlook&fuel=GASOLINE&area=BR&lang=en")
+    _ready(page)
+    stale = page.locator("#outlook-stale")
+    assert stale.inner_text() == (
+        "Brent spot (FRED) has no value after Dec 31, 2024. Brent futures (BZ=F) has no value "
+        "after Jan 10, 2025. Brent in BRL is frozen at an old value, so this forecast leaves it "
+        "out and uses the fuel's own recent changes only."
+    )
+    assert stale.get_attribute("data-dropped") == "1"
+    page.click(".lang-btn[data-lang='pt-BR']")
+    _ready(page)
+    assert stale.inner_text().endswith("usa só as variações recentes do próprio combustível.")
 
 
 def test_an_area_without_an_outlook_points_to_the_states_on_the_map(

@@ -91,3 +91,14 @@ def test_bad_parameters_are_422(client, params):
 def test_a_horizon_outside_one_to_five_is_422(client):
     r = client.get("/api/outlook/map", params={"fuel": "LPG", "horizon": 9})
     assert r.status_code == 422 and "horizon" in r.json()["detail"]
+
+
+def test_a_stale_driver_is_named_and_kept_while_futures_carry_it(client):
+    """FRED's Brent ends on 2024-12-31; BZ=F carries it on, so the model keeps Brent in BRL and
+    the answer names Brent spot and its last day (tests/outlook/test_outlook_stale.py drops it
+    where nothing carries it)."""
+    body = client.get("/api/outlook", params={"fuel": "LPG", "area": "BR"}).json()
+    assert body["stale_drivers"] == [
+        {"driver": "brent", "key": "COMMODITY#BRENT", "last_day": "2024-12-31"}
+    ]
+    assert body["drivers_dropped"] is False

@@ -4,12 +4,15 @@
 prefix were loops over weeks and points (a row, a volatility and four cutoffs per published
 week; a dict per point). Their array versions must give the very same numbers: the oracles
 below are the loop code as it was, and the properties compare with ``assert_array_equal``
-(the array code does the same float operations in the same order, so no tolerance).
+(the array code does the same float operations in the same order, so no tolerance). The own
+changes and the volatility have since been counted on the calendar (survey pauses: see
+test_outlook_calendar.py); their oracles are per-week loops of that rule.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -28,6 +31,7 @@ from fuelpipe.outlook.model import (
     Params,
     Samples,
     build_samples,
+    driver_check,
     forecast_from,
     nowcast,
     state_at,
@@ -39,6 +43,7 @@ from fuelpipe.outlook.series import (
     Inputs,
     Lags,
     Series,
+    StaleAfter,
     brent_brl,
     cutoff,
     day_number,
@@ -115,22 +120,29 @@ def old_driver_features(inputs, cut, params):
     return levels[:-1] - levels[1:], float(levels[0])
 
 
-def old_own_changes(log_price, i, params):
-    if i < params.own_lags:
-        return np.full(params.own_lags, np.nan)
-    window = log_price[i - params.own_lags : i + 1]
-    return np.asarray(window[1:] - window[:-1], dtype=np.float64)[::-1]
+def old_week_change(weeks, log_price, i, k):
+    """The log change over the calendar week ending 7k days before week i, on the straight line
+    through the weeks published up to week i only (NaN before the first)."""
+    w, p = weeks[: i + 1], log_price[: i + 1]
+    end = int(weeks[i]) - 7 * k
+    return float(np.interp(end, w, p, left=np.nan) - np.interp(end - 7, w, p, left=np.nan))
 
 
-def old_volatility(log_price, i, params):
-    lo = max(0, i - params.vol_weeks)
-    changes = np.diff(log_price[lo : i + 1])
-    mean_sq = float(np.mean(changes**2)) if len(changes) else 0.0
+def old_own_changes(weeks, log_price, i, params):
+    changes = [old_week_change(weeks, log_price, i, k) for k in range(params.own_lags)]
+    return np.array(changes, dtype=np.float64)
+
+
+def old_volatility(weeks, log_price, i, params):
+    changes = np.array([old_week_change(weeks, log_price, i, k) for k in range(params.vol_weeks)])
+    known = np.isfinite(changes)
+    total = float(np.sum(np.where(known, changes**2, 0.0)))
+    mean_sq = total / int(known.sum()) if known.any() else 0.0
     return float(np.sqrt(mean_sq + params.vol_floor**2))
 
 
-def old_row(inputs, cut, log_price, i, past_gaps, params):
-    own = old_own_changes(log_price, i, params)
+def old_row(inputs, cut, weeks, log_price, i, past_gaps, params):
+    own = old_own_changes(weeks, log_price, i, params)
     blocks, level = old_driver_features(inputs, cut, params)
     gap = float(log_price[i] - level)
     parts = [np.ones(1), own, blocks]
@@ -152,9 +164,9 @@ def old_build_samples(inputs, lags, params):
     vol = np.zeros(n)
     for i in range(n):
         cut = Cutoffs.at(known_at(day_of(int(weeks[i])), lags.fuel), lags)
-        row, gaps[i] = old_row(inputs, cut, log_price, i, gaps[:i], params)
+        row, gaps[i] = old_row(inputs, cut, weeks, log_price, i, gaps[:i], params)
         rows.append(row)
-        vol[i] = old_volatility(log_price, i, params)
+        vol[i] = old_volatility(weeks, log_price, i, params)
     width = 2 + params.own_lags + params.driver_blocks - (0 if params.error_correction else 1)
     features = np.vstack(rows) if rows else np.zeros((0, width))
     return weeks, log_price, features, vol, gaps
@@ -165,7 +177,9 @@ def old_state_at(inputs, samples, as_of, lags, params):
     last = int(np.searchsorted(samples.weeks, cut.fuel, side="right")) - 1
     if last < 0:
         return None
-    row, _gap = old_row(inputs, cut, samples.log_price, last, samples.gaps[:last], params)
+    row, _gap = old_row(
+        inputs, cut, samples.weeks, samples.log_price, last, samples.gaps[:last], params
+    )
     end = old_last_driver_day(inputs, cut)
     week_end = int(samples.weeks[last]) + 6
     move = np.nan
@@ -176,14 +190,18 @@ def old_state_at(inputs, samples, as_of, lags, params):
 
 
 def old_nowcast(inputs, as_of, lags, params):
-    known = truncate(inputs, Cutoffs.at(as_of, lags))
+    cut = Cutoffs.at(as_of, lags)
+    known = truncate(inputs, cut)
+    # Not a loop the arrays replaced: the stale-driver rule picks the parameters for both.
+    params, stale, dropped = driver_check(known, cut, params, StaleAfter())
     weeks, log_price, features, vol, gaps = old_build_samples(known, lags, params)
     samples = Samples(weeks, log_price, features, vol, gaps, np.full(len(weeks), np.nan))
     state = old_state_at(known, samples, as_of, lags, params)
     if state is None:
         return None
     last, row, move, driver_day = state
-    return forecast_from(samples, last, row, as_of, move, driver_day, params)
+    made = forecast_from(samples, last, row, as_of, move, driver_day, params)
+    return None if made is None else replace(made, stale=stale, drivers_dropped=dropped)
 
 
 # --- random histories ------------------------------------------------------------------------

@@ -180,6 +180,8 @@ def show(
                     "last_week": fc.last_week.isoformat(),
                     "last_price": round(fc.last_price, 4),
                     "driver_move": round(fc.driver_move, 5),
+                    "stale_drivers": {d.name: d.last_day.isoformat() for d in fc.stale},
+                    "drivers_dropped": fc.drivers_dropped,
                     "steps": [
                         {
                             "horizon": s.horizon,
@@ -199,9 +201,11 @@ def show(
         print(json.dumps(out, indent=2))
         return
     if not out:
+        from fuelpipe.stages.outlook import MIN_WEEKS
+
         cli.console.print(
             f"no stored outlook for {chosen_area} yet: `fuelpipe run` stores one once a fuel "
-            "has about 70 published weeks"
+            f"has {MIN_WEEKS} published weeks"
         )
         return
     table = Table("fuel", "as of", "last week", "last", "week", "nowcast", "80%", "95%")
@@ -218,6 +222,10 @@ def show(
                 f"{s['lo95']:.3f}–{s['hi95']:.3f}",
             )
     cli.console.print(table)
+    for row in out:  # a driver too old when the forecast was made: say so under the table
+        for name, day in row["stale_drivers"].items():
+            kept = "fitted without Brent in BRL" if row["drivers_dropped"] else "driver kept"
+            cli.console.print(f"note: {row['fuel']}: {name} has no value after {day} ({kept})")
 
 
 __all__ = ["outlook_app"]

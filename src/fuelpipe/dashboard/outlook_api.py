@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Hashable, Iterable
 from datetime import date, timedelta
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from cachetools import LRUCache
 from fastapi import APIRouter, Query
@@ -24,7 +24,10 @@ from fuelpipe.domain.catalog import FUEL_PRODUCTS, Catalog
 from fuelpipe.domain.keys import commodity_key, currency_key, fuel_key, outlook_key
 from fuelpipe.domain.models import Status
 from fuelpipe.ports.store import Store
-from fuelpipe.stages.outlook import after_last_gap
+from fuelpipe.stages.outlook import MIN_WEEKS, after_last_gap
+
+if TYPE_CHECKING:  # numpy is imported only when an outlook is read
+    from fuelpipe.outlook.records import StoredForecast
 
 ACCURACY_WEEKS = 156
 HISTORY_WEEKS = 26
@@ -35,6 +38,8 @@ no-change; above it the two are not told apart."""
 """Fewer scored 1-week forecasts than this give no verdict on whether the model beats
 no-change: a few weeks' mean absolute errors say nothing either way."""
 USD, BRENT, FUTURES = currency_key("USD"), commodity_key("BRENT"), commodity_key("BRENT_FUTURES")
+DRIVER_KEYS = {"brent": BRENT, "usd": USD, "futures": FUTURES}
+"""The store key of each driver the model names (``fuelpipe.outlook.series.DRIVER_NAMES``)."""
 
 
 class StepOut(BaseModel):
@@ -48,6 +53,16 @@ class StepOut(BaseModel):
     lo95: float
     hi95: float
     published: float | None
+
+
+class StaleDriverOut(BaseModel):
+    """A driver whose newest value was too old when the forecast was made."""
+
+    driver: str
+    """``brent`` (FRED spot), ``usd`` (PTAX) or ``futures`` (BZ=F)."""
+    key: str
+    last_day: date
+    """Its newest value known at the forecast's as-of time."""
 
 
 class WeekPrice(BaseModel):
@@ -89,6 +104,11 @@ class OutlookView(BaseModel):
     driver_move: float | None = None
     """Brent in BRL, relative change since the end of the last published survey week."""
     driver_day: date | None = None
+    stale_drivers: list[StaleDriverOut] = []
+    """Drivers too old at ``as_of`` (their limit is ``StaleAfter``): the page warns."""
+    drivers_dropped: bool = False
+    """True when a stale driver froze Brent in BRL, so the forecast was fitted on the fuel's own
+    changes only; False when the current drivers carry it (Brent spot by BZ=F)."""
     steps: list[StepOut] = []
     history: list[WeekPrice] = []
     accuracy: list[AccuracyOut] = []
@@ -96,6 +116,11 @@ class OutlookView(BaseModel):
     """Where the backtest window starts (``ACCURACY_WEEKS`` before the last published week);
     each horizon's ``first_week`` is the first week actually scored."""
     min_scored_weeks: int = MIN_SCORED_WEEKS
+    min_weeks: int = MIN_WEEKS
+    """Published weeks (without a long hole) the model needs before it forecasts."""
+    published_weeks: int = 0
+    """Published weeks stored since the last long hole: with fewer than ``min_weeks`` there is
+    no outlook."""
     verdict: str = "unknown"
     """``beats`` when the 1-week MAE is below the no-change MAE, ``does_not_beat`` otherwise;
     ``unknown`` with fewer than ``min_scored_weeks`` scored 1-week forecasts."""
@@ -192,6 +217,35 @@ def first_weeks(scored: Iterable[tuple[int, date]]) -> dict[int, date]:
     return firsts
 
 
+def fill_forecast(view: OutlookView, stored: StoredForecast) -> None:
+    """The stored forecast's numbers into the view (rounded as served), its stale drivers with
+    their store keys."""
+    fc = stored.forecast
+    view.as_of = fc.as_of.isoformat()
+    view.last_week = fc.last_week
+    view.last_price = round(fc.last_price, 4)
+    view.driver_move = _num(fc.driver_move)
+    view.driver_day = fc.driver_day
+    view.stale_drivers = [
+        StaleDriverOut(driver=d.name, key=DRIVER_KEYS.get(d.name, d.name), last_day=d.last_day)
+        for d in fc.stale
+    ]
+    view.drivers_dropped = fc.drivers_dropped
+    view.steps = [
+        StepOut(
+            horizon=s.horizon,
+            week=s.week,
+            point=round(s.point, 4),
+            lo80=round(s.lo80, 4),
+            hi80=round(s.hi80, 4),
+            lo95=round(s.lo95, 4),
+            hi95=round(s.hi95, 4),
+            published=stored.actuals.get(s.horizon),
+        )
+        for s in fc.steps
+    ]
+
+
 def _num(value: float) -> float | None:
     return round(value, 4) if math.isfinite(value) else None
 
@@ -257,28 +311,10 @@ def outlook_router(store: Store, catalog: Catalog) -> APIRouter:
             unit=unit,
             available=bool(records),
             history=[WeekPrice(week=d, price=v) for d, v in history[-HISTORY_WEEKS:]],
+            published_weeks=len(after_last_gap(history)),
         )
         if records:
-            stored = from_record(records[-1])
-            fc = stored.forecast
-            view.as_of = fc.as_of.isoformat()
-            view.last_week = fc.last_week
-            view.last_price = round(fc.last_price, 4)
-            view.driver_move = _num(fc.driver_move)
-            view.driver_day = fc.driver_day
-            view.steps = [
-                StepOut(
-                    horizon=s.horizon,
-                    week=s.week,
-                    point=round(s.point, 4),
-                    lo80=round(s.lo80, 4),
-                    hi80=round(s.hi80, 4),
-                    lo95=round(s.lo95, 4),
-                    hi95=round(s.hi95, 4),
-                    published=stored.actuals.get(s.horizon),
-                )
-                for s in fc.steps
-            ]
+            fill_forecast(view, from_record(records[-1]))
             view.accuracy, view.accuracy_from = accuracy(key, history)
             view.verdict = verdict_of(view.accuracy) or view.verdict
         return to_csv(view.table(), "outlook") if format == "csv" else view

@@ -11,20 +11,30 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 import numpy as np
 
 from fuelpipe.outlook.model import (
-    HORIZONS,
     Forecast,
-    Params,
+    Samples,
     build_samples,
+    driver_check,
     forecast_from,
     state_at,
 )
-from fuelpipe.outlook.series import Inputs, Lags, Series, day_number, day_of, known_at
+from fuelpipe.outlook.params import HORIZONS, Params
+from fuelpipe.outlook.series import (
+    Cutoffs,
+    Inputs,
+    Lags,
+    Series,
+    StaleAfter,
+    day_number,
+    day_of,
+    known_at,
+)
 
 REPORTED_HORIZONS = (1, 2, 4)
 
@@ -82,17 +92,22 @@ def walk_forward(
     end: date | None = None,
     lags: Lags | None = None,
     params: Params | None = None,
+    stale_after: StaleAfter | None = None,
 ) -> tuple[list[Forecast], list[Scored]]:
     """Forecasts made at each published week in ``[start, end]``, and every scored step.
 
     ``start``/``end`` bound the *forecast* weeks (targets), so a period's score counts every
     published week in it at every horizon. Each forecast equals :func:`nowcast` on the inputs
     truncated at its as-of time (the samples' rows use only what was known when each week was
-    published; tests check it).
+    published; tests check it), stale drivers dropped the same way. A step is scored against
+    the week exactly ``h`` weeks after its last week; when the survey skipped that week, the
+    step is not scored (the next published week is further ahead than ``h``).
     """
     lags = lags or Lags()
     params = params or Params()
+    limits = stale_after or StaleAfter()
     samples = build_samples(inputs, lags, params)
+    without_drivers: Samples | None = None  # built the first time a stale driver needs it
     weeks = samples.weeks
     first_target = day_number(start) if start else -(10**9)
     last_target = day_number(end) if end else 10**9
@@ -103,17 +118,26 @@ def walk_forward(
         if weeks[t] + 7 * max(HORIZONS) < first_target or weeks[t] >= last_target:
             continue
         as_of = known_at(day_of(int(weeks[t])), lags.fuel)
-        state = state_at(inputs, samples, as_of, lags, params)
+        used, stale, dropped = driver_check(inputs, Cutoffs.at(as_of, lags), params, limits)
+        rows = samples
+        if dropped:
+            without_drivers = without_drivers or build_samples(inputs, lags, used)
+            rows = without_drivers
+        state = state_at(inputs, rows, as_of, lags, used)
         if state is None:
             continue
         last, row, move, driver_day = state
-        made = forecast_from(samples, last, row, as_of, move, driver_day, params)
+        made = forecast_from(rows, last, row, as_of, move, driver_day, used)
         if made is None:
             continue
+        made = replace(made, stale=stale, drivers_dropped=dropped)
         forecasts.append(made)
         for step in made.steps:
-            target = t + step.horizon
-            if target >= len(weeks) or not first_target <= weeks[target] <= last_target:
+            day = weeks[t] + 7 * step.horizon
+            target = int(np.searchsorted(weeks, day))
+            if target >= len(weeks) or weeks[target] != day:
+                continue  # the survey skipped that week: nothing to score the step against
+            if not first_target <= day <= last_target:
                 continue
             scored.append(
                 Scored(

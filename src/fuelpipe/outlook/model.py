@@ -14,54 +14,42 @@ whose outcome was already published (at most the last 1000). Its regressors are:
 
 Intervals come from the regression's leave-one-out residuals (cheap out-of-sample errors),
 scaled by the fuel's recent volatility, so they widen in turbulent weeks and narrow in calm
-ones. Pure: numpy only, no I/O, no clock.
+ones.
+
+Weeks are calendar weeks, not rows: ANP's survey pauses, and ``t+h`` is the week ``7h`` days
+after ``t`` (a week whose ``t+h`` was not published is no sample at ``h``). A driver too old at
+the as-of time is named on the forecast; one that freezes Brent in BRL drops the driver terms
+(:func:`driver_check`). Pure: numpy only, no I/O, no clock.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 import numpy as np
 
+from fuelpipe.outlook.params import HORIZONS, Params
 from fuelpipe.outlook.series import (
     NO_DAY,
+    Counts,
     CutoffRows,
     Cutoffs,
     Days,
     Floats,
     Inputs,
     Lags,
+    StaleAfter,
+    StaleDriver,
     brent_brl,
+    brent_brl_current,
     brent_brl_rows,
     day_of,
     last_driver_day,
     last_driver_days,
+    stale_drivers,
     truncate,
 )
-
-HORIZONS = (1, 2, 3, 4, 5)
-"""Weeks after the last published one: 1 is the survey week in progress, 2–5 the next four."""
-
-
-@dataclass(frozen=True, slots=True)
-class Params:
-    """The model's knobs. ``window`` and ``ridge`` were picked among five settings by their
-    backtest ratio (see README: an expanding window and light shrinkage did best)."""
-
-    own_lags: int = 4
-    driver_blocks: int = 4
-    error_correction: bool = True
-    gap_window: int = 52
-    window: int = 1000
-    min_train: int = 52
-    ridge: float = 1e-5
-    vol_weeks: int = 8
-    vol_floor: float = 0.002
-
-    def __post_init__(self) -> None:
-        if self.gap_window < 1 or min(self.own_lags, self.driver_blocks, self.vol_weeks) < 0:
-            raise ValueError(f"outlook parameters out of range: {self}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +76,11 @@ class Forecast:
     """Brent in BRL: log change from the end of the last survey week to the last known day."""
     driver_day: date | None
     steps: tuple[Step, ...]
+    stale: tuple[StaleDriver, ...] = ()
+    """Drivers whose newest value known at as_of was older than their limit (``StaleAfter``)."""
+    drivers_dropped: bool = False
+    """True when a stale driver froze Brent in BRL: the forecast was then fitted on the fuel's
+    own changes only (``Params.without_drivers``), in its training weeks too."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,14 +127,21 @@ def _published_drivers(
     return found
 
 
-def _own_changes(log_price: Floats, lags: int) -> Floats:
-    """Row i: the last ``lags`` weekly log changes up to week i, newest first (NaN early on)."""
-    n = len(log_price)
-    changes = log_price[1:] - log_price[:-1]
-    own = np.full((n, lags), np.nan)
-    for k in range(lags if n > lags else 0):
-        own[lags:, k] = changes[lags - 1 - k : n - 1 - k]
-    return own
+def weekly_changes(weeks: Days, log_price: Floats, count: int) -> Floats:
+    """Row i, column k: the log change over the calendar week ending ``7k`` days before week i,
+    on the straight line (in logs) through the published weeks; NaN before the first week.
+
+    Weeks, not rows: across a survey pause the line spreads the move evenly over the weeks
+    missed, so each column is still a one-week change at its calendar distance (counted in
+    rows, a nine-week pause's whole move was "last week's change"). Row i reads only weeks up
+    to week i, so nothing later leaks into it.
+    """
+    n = len(weeks)
+    if not n or not count:
+        return np.full((n, count), np.nan)
+    ends = weeks[:, None] - 7 * np.arange(count + 1, dtype=np.int64)
+    path = np.interp(ends, weeks, log_price, left=np.nan)
+    return np.asarray(path[:, :-1] - path[:, 1:], dtype=np.float64)
 
 
 def _windowed_means(values: Floats, window: int, least: int) -> Floats:
@@ -160,12 +160,14 @@ def _windowed_means(values: Floats, window: int, least: int) -> Floats:
     return means
 
 
-def _volatility(log_price: Floats, params: Params) -> Floats:
-    """Row i: the root mean square of the last ``vol_weeks`` weekly changes, with the floor."""
-    changes = log_price[1:] - log_price[:-1]
-    mean_sq = np.zeros(len(log_price))
-    if params.vol_weeks > 0 and len(changes):
-        mean_sq[1:] = _windowed_means(changes**2, params.vol_weeks, 1)[1:]
+def _volatility(changes: Floats, params: Params) -> Floats:
+    """Row i: the root mean square of the weekly ``changes`` of the last ``vol_weeks`` calendar
+    weeks (those after the first week), with the floor."""
+    squares = changes[:, : params.vol_weeks] ** 2
+    known = np.isfinite(squares)
+    count = known.sum(axis=1)
+    total = np.where(known, squares, 0.0).sum(axis=1)
+    mean_sq = np.where(count > 0, total / np.maximum(count, 1), 0.0)
     return np.asarray(np.sqrt(mean_sq + params.vol_floor**2), dtype=np.float64)
 
 
@@ -191,11 +193,23 @@ def build_samples(
     blocks, levels = _published_drivers(inputs, lags, params, cache)
     gaps = log_price - levels
     gap_means = _gap_means(gaps, params)
-    parts = [np.ones((n, 1)), _own_changes(log_price, params.own_lags), blocks]
+    changes = weekly_changes(weeks, log_price, max(params.own_lags, params.vol_weeks))
+    parts = [np.ones((n, 1)), changes[:, : params.own_lags], blocks]
     if params.error_correction:
         parts.append((gaps - gap_means)[:, None])
     features = np.hstack(parts)
-    return Samples(weeks, log_price, features, _volatility(log_price, params), gaps, gap_means)
+    return Samples(weeks, log_price, features, _volatility(changes, params), gaps, gap_means)
+
+
+def target_rows(weeks: Days, horizon: int) -> Counts:
+    """Per week, the row of the week exactly ``horizon`` weeks later; -1 where none was
+    published (a survey pause, or not yet): such a week is no sample for that horizon. The
+    next published row is not that week: after a pause it lies further ahead."""
+    target = weeks + 7 * horizon
+    where = np.searchsorted(weeks, target)
+    found = where < len(weeks)
+    found[found] = weeks[where[found]] == target[found]
+    return np.asarray(np.where(found, where, -1), dtype=np.intp)
 
 
 def _fit(x: Floats, y: Floats, ridge: float) -> tuple[Floats, Floats]:
@@ -224,15 +238,16 @@ def forecast_from(
     steps: list[Step] = []
     last_log = float(samples.log_price[last])
     vol_now = float(samples.vol[last])
+    published = samples.weeks[: last + 1]
     for h in HORIZONS:
-        ends = np.arange(0, last - h + 1)  # rows whose h-week outcome is published by now
-        ends = ends[-params.window :]
+        targets = target_rows(published, h)
+        ends = np.flatnonzero(targets >= 0)[-params.window :]  # outcome published by now
         x = samples.features[ends]
         ok = np.all(np.isfinite(x), axis=1)
         ends, x = ends[ok], x[ok]
         if len(ends) < params.min_train:
             return None
-        y = samples.log_price[ends + h] - samples.log_price[ends]
+        y = samples.log_price[targets[ends]] - samples.log_price[ends]
         beta, loo = _fit(x, y, params.ridge)
         scaled = np.abs(loo) / samples.vol[ends]
         q80, q95 = np.quantile(scaled, [0.80, 0.95]) * vol_now
@@ -286,6 +301,7 @@ def nowcast(
     lags: Lags | None = None,
     params: Params | None = None,
     cache: DriverCache | None = None,
+    stale_after: StaleAfter | None = None,
 ) -> Forecast | None:
     """The outlook at ``as_of`` from the inputs as known then; None when history is too short.
 
@@ -294,10 +310,31 @@ def nowcast(
     """
     lags = lags or Lags()
     params = params or Params()
-    known = truncate(inputs, Cutoffs.at(as_of, lags))
-    samples = build_samples(known, lags, params, cache)
-    state = state_at(known, samples, as_of, lags, params)
+    cut = Cutoffs.at(as_of, lags)
+    known = truncate(inputs, cut)
+    used, stale, dropped = driver_check(known, cut, params, stale_after or StaleAfter())
+    samples = build_samples(known, lags, used, cache)
+    state = state_at(known, samples, as_of, lags, used)
     if state is None:
         return None
     last, row, move, driver_day = state
-    return forecast_from(samples, last, row, as_of, move, driver_day, params)
+    made = forecast_from(samples, last, row, as_of, move, driver_day, used)
+    return None if made is None else replace(made, stale=stale, drivers_dropped=dropped)
+
+
+def driver_check(
+    inputs: Inputs, cut: Cutoffs, params: Params, limits: StaleAfter
+) -> tuple[Params, tuple[StaleDriver, ...], bool]:
+    """(the parameters to fit with, the stale drivers, whether the drivers were dropped).
+
+    A stale driver that freezes Brent in BRL (PTAX, or Brent spot with no current BZ=F to carry
+    it) would feed the model an old level as if nothing had moved since, in today's regressors
+    and in every recent training week's: the model is then fitted without the driver terms.
+    A stale driver the others make up for (spot carried by BZ=F) only gets its warning.
+    """
+    stale = stale_drivers(inputs, cut, limits)
+    if brent_brl_current(inputs, cut, stale) or not (
+        params.driver_blocks or params.error_correction
+    ):
+        return params, stale, False
+    return params.without_drivers(), stale, True

@@ -4,7 +4,9 @@ One record per fuel, area and as-of day under ``OUTLOOK#<PRODUCT>#<AREA>`` (sort
 as-of day in São Paulo). A later update on the same day replaces it; its ``as_of`` attribute
 keeps the exact instant. Attributes are flat (DynamoDB- and SQLite-friendly): for each horizon
 ``h`` the target week ``w{h}``, the point ``p{h}`` and the bands ``lo80_{h}`` … ``hi95_{h}``;
-once the week is published, ``a{h}`` (the published price) joins them.
+once the week is published, ``a{h}`` (the published price) joins them. ``stale`` names the
+drivers too old at the as-of time with their last day, and ``drivers_dropped`` is 1 when that
+left the forecast fitted without them.
 """
 
 from __future__ import annotations
@@ -16,8 +18,20 @@ from decimal import Decimal
 from fuelpipe.domain.instants import SAO_PAULO
 from fuelpipe.domain.models import AttrValue, Record, Status
 from fuelpipe.outlook.model import Forecast, Step
+from fuelpipe.outlook.series import StaleDriver
 
 BANDS = ("lo80", "hi80", "lo95", "hi95")
+
+
+def stale_text(stale: tuple[StaleDriver, ...]) -> str | None:
+    """Stale drivers as one flat attribute, ``brent=2024-12-31;futures=…`` (None: none)."""
+    return ";".join(f"{s.name}={s.last_day.isoformat()}" for s in stale) or None
+
+
+def parse_stale(text: str) -> tuple[StaleDriver, ...]:
+    """The inverse of :func:`stale_text`."""
+    pairs = (part.partition("=") for part in text.split(";") if part)
+    return tuple(StaleDriver(name, date.fromisoformat(day)) for name, _, day in pairs)
 
 
 def _dec(value: float, places: int = 4) -> Decimal:
@@ -37,6 +51,8 @@ def to_record(key: str, forecast: Forecast, inputs: str | None = None) -> Record
         "driver_day": forecast.driver_day.isoformat() if forecast.driver_day else None,
         "horizons": len(forecast.steps),
         "inputs": inputs,
+        "stale": stale_text(forecast.stale),
+        "drivers_dropped": int(forecast.drivers_dropped),
     }
     for step in forecast.steps:
         h = step.horizon
@@ -99,6 +115,7 @@ def from_record(record: Record) -> StoredForecast:
             if a.get(f"a{h}") is not None:
                 actuals[h] = _f(a, f"a{h}")
         driver_day = a.get("driver_day")
+        stale = a.get("stale")  # both absent from records stored before the staleness check
         forecast = Forecast(
             as_of=datetime.fromisoformat(_s(a, "as_of")),
             last_week=date.fromisoformat(_s(a, "last_week")),
@@ -106,6 +123,8 @@ def from_record(record: Record) -> StoredForecast:
             driver_move=_f(a, "driver_move"),
             driver_day=date.fromisoformat(driver_day) if isinstance(driver_day, str) else None,
             steps=tuple(steps),
+            stale=parse_stale(stale) if isinstance(stale, str) else (),
+            drivers_dropped=bool(a.get("drivers_dropped")),
         )
     except KeyError as exc:
         raise ValueError(f"{record.key} {record.date}: no attribute {exc.args[0]}") from None

@@ -217,6 +217,58 @@ class CutoffRows:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class StaleAfter:
+    """How many days a driver's newest known value may lie before its cutoff (the last day a
+    value of it can be known at the as-of time, after its publication lag) and still count as
+    current: measured from the cutoff, only the silences of the driver's calendar count."""
+
+    brent: int = 21  # FRED loads EIA's spot prices in weekly batches: 3 weeks = 2 batches missed
+    usd: int = 10  # PTAX is out every business day; its longest silence (Carnival) is 5 days
+    futures: int = 10  # BZ=F settles every NYMEX day; its longest silence (Easter) is 4 days
+
+
+@dataclass(frozen=True, slots=True)
+class StaleDriver:
+    """A driver whose newest value known at an as-of time is older than its limit."""
+
+    name: str
+    """``brent`` (FRED spot), ``usd`` (PTAX) or ``futures`` (BZ=F)."""
+    last_day: date
+    """Its newest value known then."""
+
+
+DRIVER_NAMES = ("brent", "usd", "futures")
+
+
+def stale_drivers(inputs: Inputs, cut: Cutoffs, limits: StaleAfter) -> tuple[StaleDriver, ...]:
+    """The drivers whose newest value known at the cutoffs lies more than their limit before
+    their cutoff. A driver with no value known at all is not listed: without Brent or PTAX
+    there is no forecast, and BZ=F is optional."""
+    out: list[StaleDriver] = []
+    for name in DRIVER_NAMES:
+        series: Series = getattr(inputs, name)
+        last: int = getattr(cut, name)
+        known = int(np.searchsorted(series.days, last, side="right"))
+        if known and last - int(series.days[known - 1]) > getattr(limits, name):
+            out.append(StaleDriver(name, day_of(int(series.days[known - 1]))))
+    return tuple(out)
+
+
+def brent_brl_current(inputs: Inputs, cut: Cutoffs, stale: tuple[StaleDriver, ...]) -> bool:
+    """Whether Brent in BRL still follows the market at the cutoffs: PTAX is current, and so is
+    Brent spot or BZ=F, which carries spot on from its last day (:func:`brent_brl`) when it has
+    a value on or before that day. Otherwise its level is frozen at a stale value."""
+    names = {s.name for s in stale}
+    if "usd" in names:
+        return False
+    if "brent" not in names:
+        return True
+    spot = inputs.brent.upto(cut.brent)
+    futures = inputs.futures.upto(cut.futures)
+    return "futures" not in names and len(futures) > 0 and futures.days[0] <= spot.days[-1]
+
+
 def truncate(inputs: Inputs, cut: Cutoffs) -> Inputs:
     """The inputs as they were known at the cutoffs."""
     return Inputs(

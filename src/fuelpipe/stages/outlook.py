@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from fuelpipe.domain.catalog import Catalog, Series
 from fuelpipe.domain.keys import Kind, commodity_key, currency_key, outlook_key
 from fuelpipe.domain.models import Record, Status
+from fuelpipe.outlook.params import Params, min_weeks
 from fuelpipe.ports.store import Store
 from fuelpipe.stages.data_version import data_version, mark_changed
 
@@ -32,8 +33,10 @@ logger = logging.getLogger(__name__)
 USD = currency_key("USD")
 BRENT = commodity_key("BRENT")
 BRENT_FUTURES = commodity_key("BRENT_FUTURES")
-MIN_WEEKS = 70
-"""Below this many published weeks the model cannot train (52 rows after 4 lags and a gap)."""
+MIN_WEEKS = min_weeks(Params())
+"""Below this many published weeks the model cannot train every horizon (83: the first 26
+weeks lack the error-correction gap's half-year, then 52 training weeks, then the 5 weeks the
+longest horizon looks ahead); from the model's own knobs, so the two cannot drift apart."""
 MAX_GAP = timedelta(weeks=26)
 """A longer hole in a fuel's history (a state file that stops for years) starts it afresh."""
 
@@ -47,6 +50,10 @@ class OutlookReport:
     too_short: int = 0
     scored: int = 0
     problems: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    """Why each ``too_short`` series got no forecast, one line per series."""
+    stale_drivers: dict[str, date] = field(default_factory=dict)
+    """Drivers too old at as_of (``StaleAfter``), by name, with their last day."""
 
     def as_dict(self) -> dict[str, int]:
         """Counters for logs and `--json`."""
@@ -111,6 +118,8 @@ def refresh_outlook(
         except (ValueError, ArithmeticError) as exc:  # one area's bad data must not stop the rest
             report.problems.append(f"outlook {series.key}: {exc}")
             logger.warning("outlook %s: %s; skipped", series.key, exc)
+    for name, last_day in report.stale_drivers.items():
+        logger.warning("outlook: driver %s has no value since %s; forecasts say so", name, last_day)
     return report
 
 
@@ -124,15 +133,17 @@ def _refresh_one(
     report: OutlookReport,
 ) -> None:
     """Score and, when its inputs moved, redo one fuel and area's outlook."""
-    from fuelpipe.outlook.model import Params, nowcast
+    from fuelpipe.outlook.model import nowcast
     from fuelpipe.outlook.records import to_record
     from fuelpipe.outlook.series import Cutoffs, input_mark
     from fuelpipe.outlook.series import Series as Points
 
     published = _points(store, series.key)
     fuel = after_last_gap(published[: _known_count(published, series.available_after, as_of)])
-    if len(fuel) < MIN_WEEKS:
-        report.too_short += 1
+    if len(fuel) < MIN_WEEKS:  # the model would find too few weeks: do not run it
+        _too_short(
+            report, f"{series.key}: {len(fuel)} published weeks, the model needs {MIN_WEEKS}"
+        )
         return
     key = outlook_key_for(series)
     report.scored += score_published(store, key, dict(published))
@@ -144,10 +155,23 @@ def _refresh_one(
         return
     forecast = nowcast(inputs, as_of, lags, Params(), cache)
     if forecast is None:
-        report.too_short += 1
+        _too_short(
+            report,
+            f"{series.key}: {len(fuel)} published weeks, but too few have their outcome h weeks"
+            f" on published (survey pauses) or the drivers have no value; the model needs"
+            f" {MIN_WEEKS} weeks without a pause",
+        )
         return
     store.put_records([to_record(key, forecast, mark).with_(updated_at=as_of)])
     report.made += 1
+    for stale in forecast.stale:  # stored with the forecast too; the log says it once a refresh
+        report.stale_drivers.setdefault(stale.name, stale.last_day)
+
+
+def _too_short(report: OutlookReport, why: str) -> None:
+    report.too_short += 1
+    report.skipped.append(why)
+    logger.debug("outlook skipped %s", why)
 
 
 def _known_count(points: list[tuple[date, float]], lag: timedelta, as_of: datetime) -> int:

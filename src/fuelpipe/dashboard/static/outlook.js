@@ -20,7 +20,14 @@
       "outlook.notBeats": "The model does NOT beat the no-change forecast here: at 1 week its mean absolute error was {ratio} of no-change's over the last {weeks}. Read the fan as a range of plausible prices, not as a better guess than the last price.",
       "outlook.unclear": "No clear difference from the no-change forecast here: at 1 week the model's mean absolute error was {ratio} of no-change's over the last {weeks}, but a test of the weekly errors (Diebold-Mariano, p = {p}) cannot tell the two apart. Read the fan as a range of plausible prices.",
       "outlook.unknown": "Not enough scored weeks yet to say whether the model beats no-change here: one-week-ahead forecasts have been scored for {weeks}, and at least {min} are needed. Read the fan as a range of plausible prices.",
-      "outlook.none": "No outlook stored for {fuel} ({area}) yet: it needs about 70 published weeks and the driver series (PTAX, Brent).",
+      "outlook.none": "No outlook stored for {fuel} ({area}) yet: it needs {min} published weeks without a long gap ({weeks} stored) and the driver series (PTAX, Brent).",
+      "outlook.noneYet": "No outlook stored for {fuel} ({area}) yet: its {weeks} published weeks would do, but survey pauses leave too few weeks whose outcome was published, the driver series (PTAX, Brent) are missing, or the outlook has not been refreshed since.",
+      "outlook.stale": "{driver} has no value after {day}.",
+      "outlook.staleKept": "Brent in BRL still follows the market through the drivers that are current, so the forecast keeps it.",
+      "outlook.staleDropped": "Brent in BRL is frozen at an old value, so this forecast leaves it out and uses the fuel's own recent changes only.",
+      "outlook.driver.brent": "Brent spot (FRED)",
+      "outlook.driver.usd": "The dollar (PTAX)",
+      "outlook.driver.futures": "Brent futures (BZ=F)",
       "outlook.fan": "{fuel} — {area}: nowcast with 80% and 95% bands",
       "outlook.published": "Published",
       "outlook.point": "Nowcast",
@@ -55,7 +62,14 @@
       "outlook.notBeats": "O modelo NÃO supera a previsão sem mudança aqui: em 1 semana seu erro absoluto médio foi {ratio} do da previsão sem mudança nas últimas {weeks}. Leia o leque como uma faixa de preços plausíveis, não como um palpite melhor que o último preço.",
       "outlook.unclear": "Sem diferença clara da previsão sem mudança aqui: em 1 semana o erro absoluto médio do modelo foi {ratio} do da previsão sem mudança nas últimas {weeks}, mas um teste dos erros semanais (Diebold-Mariano, p = {p}) não distingue os dois. Leia o leque como uma faixa de preços plausíveis.",
       "outlook.unknown": "Ainda não há semanas avaliadas suficientes para dizer se o modelo supera a previsão sem mudança aqui: as previsões de 1 semana à frente foram avaliadas em {weeks}, e são necessárias ao menos {min}. Leia o leque como uma faixa de preços plausíveis.",
-      "outlook.none": "Ainda não há perspectiva para {fuel} ({area}): são necessárias cerca de 70 semanas publicadas e as séries de PTAX e Brent.",
+      "outlook.none": "Ainda não há perspectiva para {fuel} ({area}): são necessárias {min} semanas publicadas sem uma longa interrupção ({weeks} armazenadas) e as séries de PTAX e Brent.",
+      "outlook.noneYet": "Ainda não há perspectiva para {fuel} ({area}): suas {weeks} semanas publicadas bastariam, mas as interrupções da pesquisa deixam poucas semanas com resultado publicado, faltam as séries de PTAX e Brent, ou a perspectiva ainda não foi atualizada.",
+      "outlook.stale": "{driver} não tem valor depois de {day}.",
+      "outlook.staleKept": "O Brent em reais ainda acompanha o mercado pelos fatores atualizados, então a previsão o mantém.",
+      "outlook.staleDropped": "O Brent em reais está parado num valor antigo, então esta previsão o deixa de fora e usa só as variações recentes do próprio combustível.",
+      "outlook.driver.brent": "O Brent spot (FRED)",
+      "outlook.driver.usd": "O dólar (PTAX)",
+      "outlook.driver.futures": "O Brent futuro (BZ=F)",
       "outlook.fan": "{fuel} — {area}: nowcast com faixas de 80% e 95%",
       "outlook.published": "Publicado",
       "outlook.point": "Nowcast",
@@ -134,6 +148,18 @@
     }
   }
 
+  /** Drivers too old when the forecast was made: each one's last day, then whether the forecast
+   *  kept Brent in BRL (the current drivers carry it) or was fitted without it. */
+  function staleText(kit, view) {
+    const stale = view.stale_drivers || [];
+    if (!stale.length) return "";
+    const lines = stale.map((d) => kit.t("outlook.stale", {
+      driver: kit.t("outlook.driver." + d.driver), day: kit.fmt.date(d.last_day),
+    }));
+    lines.push(kit.t(view.drivers_dropped ? "outlook.staleDropped" : "outlook.staleKept"));
+    return lines.join(" ");
+  }
+
   async function render(kit, token) {
     const { t, fmt, state } = kit;
     const url = kit.api("/api/outlook", { fuel: state.fuel, area: state.area });
@@ -147,9 +173,16 @@
     const area = kit.areaName(state.area);
     const cards = document.getElementById("outlook-cards");
     cards.replaceChildren();
+    const staleBox = document.getElementById("outlook-stale");
+    staleBox.textContent = view.available ? staleText(kit, view) : "";
+    staleBox.dataset.dropped = view.drivers_dropped ? "1" : "0";
     if (!view.available) {
       kit.setText("outlook-verdict", "");
-      const none = t("outlook.none", { fuel, area });
+      // Short of the model's minimum, say how short; with enough weeks, what else it lacks.
+      const weeks = view.published_weeks || 0;
+      const none = t(weeks < view.min_weeks ? "outlook.none" : "outlook.noneYet", {
+        fuel, area, min: fmt.num(view.min_weeks, 0), weeks: fmt.num(weeks, 0),
+      });
       kit.showEmpty("chart-outlook-fan", map.states.length
         ? `${none} ${kit.tn("outlook.onMap", map.states.length)}` : none);
       document.getElementById("outlook-accuracy").replaceChildren();

@@ -1,0 +1,60 @@
+"""The outlook model's knobs and horizons, and the history they need: no numpy here.
+
+Kept apart from :mod:`fuelpipe.outlook.model` so the stage can size its minimum history from
+the model's own constants (``MIN_WEEKS``) without importing numpy, which only the dashboard
+extra installs. Pure: no I/O, no clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+HORIZONS = (1, 2, 3, 4, 5)
+"""Weeks after the last published one: 1 is the survey week in progress, 2–5 the next four."""
+
+
+@dataclass(frozen=True, slots=True)
+class Params:
+    """The model's knobs. ``window`` and ``ridge`` were picked among five settings by their
+    backtest ratio (see README: an expanding window and light shrinkage did best)."""
+
+    own_lags: int = 4
+    driver_blocks: int = 4
+    error_correction: bool = True
+    gap_window: int = 52
+    window: int = 1000
+    min_train: int = 52
+    ridge: float = 1e-5
+    vol_weeks: int = 8
+    vol_floor: float = 0.002
+
+    def __post_init__(self) -> None:
+        if self.gap_window < 1 or min(self.own_lags, self.driver_blocks, self.vol_weeks) < 0:
+            raise ValueError(f"outlook parameters out of range: {self}")
+
+    def without_drivers(self) -> Params:
+        """The same model on the fuel's own changes only (no Brent-in-BRL blocks, no gap)."""
+        return replace(self, driver_blocks=0, error_correction=False)
+
+
+def first_usable_week(params: Params) -> int:
+    """How many published weeks precede the first whose regressors are all known.
+
+    The own changes need ``own_lags`` weeks before it; the error-correction term needs the mean
+    of at least ``gap_window // 2`` earlier gaps (and at least one). The drivers need no fuel
+    history.
+    """
+    gaps = max(params.gap_window // 2, 1) if params.error_correction else 0
+    return max(params.own_lags, gaps)
+
+
+def min_weeks(params: Params) -> int:
+    """The fewest consecutive survey weeks from which every horizon can be trained.
+
+    Each horizon ``h`` trains on the weeks from :func:`first_usable_week` on whose outcome ``h``
+    weeks later is published by the last week, and needs ``min_train`` of them; the longest
+    horizon has the fewest: ``first + min_train`` weeks plus the ``max(HORIZONS)`` after them
+    (26 + 52 + 5 = 83 with the defaults). A survey pause costs more: the weeks whose outcome
+    falls in it do not count.
+    """
+    return first_usable_week(params) + params.min_train + max(HORIZONS)

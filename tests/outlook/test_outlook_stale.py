@@ -1,0 +1,203 @@
+"""A driver that stops is named on the forecast, and one that freezes Brent in BRL is dropped.
+
+The demo's FRED Brent ends on 2024-12-31 while its fuel weeks and PTAX run to 2026: without a
+check, every later forecast read Brent as if it had not moved since, silently.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from fuelpipe.adapters.clock import FixedClock
+from fuelpipe.adapters.history_files import BRENT_FUTURES_KEY, BRENT_KEY, USD_KEY
+from fuelpipe.adapters.sqlite_store import SqliteStore
+from fuelpipe.dashboard.app import create_app
+from fuelpipe.domain.catalog import DEFAULT_CATALOG
+from fuelpipe.outlook.backtest import walk_forward
+from fuelpipe.outlook.model import Params, nowcast
+from fuelpipe.outlook.records import from_record, to_record
+from fuelpipe.outlook.series import (
+    Cutoffs,
+    Inputs,
+    Lags,
+    Series,
+    StaleAfter,
+    StaleDriver,
+    day_number,
+    day_of,
+    inputs_for,
+    known_at,
+    stale_drivers,
+)
+from fuelpipe.stages.outlook import refresh_outlook
+
+from .conftest import store_known
+
+SP = ZoneInfo("America/Sao_Paulo")
+FIRST = date(2021, 1, 3)
+WEEKS = 150
+LAST_WEEK = FIRST + timedelta(weeks=WEEKS - 1)
+AS_OF = known_at(LAST_WEEK, Lags().fuel)
+LPG = "FUEL#LPG#BR"
+
+
+def _daily(first: date, last: date, seed: int, level: float) -> Series:
+    n = (last - first).days + 1
+    rng = np.random.default_rng(seed)
+    values = level * np.exp(np.cumsum(rng.normal(0.0, 0.01, n)))
+    return Series(day_number(first) + np.arange(n, dtype=np.int64), values)
+
+
+def _inputs(brent_ends: date, usd_ends: date, futures_ends: date | None = None) -> Inputs:
+    """A fuel with Brent, PTAX and (when given) BZ=F ending on the days given."""
+    rng = np.random.default_rng(11)
+    prices = 5.0 * np.exp(np.cumsum(rng.normal(0.0, 0.01, WEEKS)))
+    fuel = Series(day_number(FIRST) + 7 * np.arange(WEEKS, dtype=np.int64), prices)
+    start = FIRST - timedelta(days=60)
+    futures = _daily(start, futures_ends, 3, 82.0) if futures_ends else Series.empty()
+    return Inputs(
+        fuel, _daily(start, brent_ends, 1, 80.0), _daily(start, usd_ends, 2, 5.0), futures
+    )
+
+
+FRESH = LAST_WEEK + timedelta(days=6)  # the drivers' last days known at AS_OF
+OLD = LAST_WEEK - timedelta(weeks=20)
+
+
+def test_a_driver_is_stale_past_its_limit_counted_from_its_cutoff():
+    cut = Cutoffs.at(AS_OF, Lags())
+    limits = StaleAfter()
+    brent_cut = day_of(cut.brent)
+    at_limit = _inputs(brent_cut - timedelta(days=limits.brent), FRESH)
+    assert stale_drivers(at_limit, cut, limits) == ()
+    past = _inputs(brent_cut - timedelta(days=limits.brent + 1), FRESH)
+    assert stale_drivers(past, cut, limits) == (
+        StaleDriver("brent", brent_cut - timedelta(days=limits.brent + 1)),
+    )
+    usd_cut = day_of(cut.usd)
+    old_usd = _inputs(FRESH, usd_cut - timedelta(days=limits.usd + 1), OLD)
+    assert [s.name for s in stale_drivers(old_usd, cut, limits)] == ["usd", "futures"]
+    assert stale_drivers(_inputs(FRESH, FRESH), cut, limits) == ()  # no BZ=F: nothing to warn
+
+
+def test_current_drivers_give_no_warning():
+    made = nowcast(_inputs(FRESH, FRESH, FRESH), AS_OF)
+    assert made is not None
+    assert made.stale == () and made.drivers_dropped is False
+
+
+def test_brent_stopped_with_nothing_to_carry_it_is_dropped_from_the_model():
+    """Brent spot 20 weeks old and no BZ=F: Brent in BRL would move with the dollar only. The
+    forecast names Brent and its last day and is the model fitted without the driver terms."""
+    inputs = _inputs(OLD, FRESH)
+    made = nowcast(inputs, AS_OF)
+    assert made is not None
+    assert made.stale == (StaleDriver("brent", OLD),)
+    assert made.drivers_dropped is True
+    alone = nowcast(inputs, AS_OF, params=Params().without_drivers())
+    assert alone is not None and made.steps == alone.steps
+    with_drivers = nowcast(inputs, AS_OF, stale_after=StaleAfter(brent=10_000))
+    assert with_drivers is not None and with_drivers.steps != made.steps
+    assert with_drivers.stale == () and not with_drivers.drivers_dropped
+
+
+def test_a_stale_dollar_is_dropped_too():
+    made = nowcast(_inputs(FRESH, OLD, FRESH), AS_OF)
+    assert made is not None
+    assert made.stale == (StaleDriver("usd", OLD),) and made.drivers_dropped
+
+
+def test_brent_spot_carried_by_current_futures_is_kept_with_its_warning():
+    inputs = _inputs(OLD, FRESH, FRESH)
+    made = nowcast(inputs, AS_OF)
+    assert made is not None
+    assert made.stale == (StaleDriver("brent", OLD),) and made.drivers_dropped is False
+    unchecked = nowcast(inputs, AS_OF, stale_after=StaleAfter(brent=10_000))
+    assert unchecked is not None and made.steps == unchecked.steps
+
+
+def test_brent_and_futures_both_stopped_are_dropped():
+    made = nowcast(_inputs(OLD, FRESH, OLD - timedelta(days=3)), AS_OF)
+    assert made is not None
+    assert [s.name for s in made.stale] == ["brent", "futures"] and made.drivers_dropped
+
+
+def test_the_backtest_drops_a_stale_driver_the_way_the_nowcast_does():
+    inputs = _inputs(OLD, FRESH)
+    forecasts, _ = walk_forward(inputs, LAST_WEEK - timedelta(weeks=30))
+    assert {f.drivers_dropped for f in forecasts} == {False, True}  # before and after Brent ends
+    for made in forecasts[::4]:
+        assert nowcast(inputs, made.as_of) == made
+
+
+def test_the_warning_is_stored_with_the_forecast():
+    made = nowcast(_inputs(OLD, FRESH), AS_OF)
+    assert made is not None
+    record = to_record("OUTLOOK#GASOLINE#BR", made, "mark")
+    assert record.attrs["stale"] == f"brent={OLD.isoformat()}"
+    assert record.attrs["drivers_dropped"] == 1
+    back = from_record(record).forecast
+    assert back.stale == made.stale and back.drivers_dropped
+    fresh = nowcast(_inputs(FRESH, FRESH), AS_OF)
+    assert fresh is not None
+    back = from_record(to_record("OUTLOOK#GASOLINE#BR", fresh)).forecast
+    assert back.stale == () and not back.drivers_dropped
+    old_record = to_record("OUTLOOK#GASOLINE#BR", fresh)  # stored before the check existed
+    attrs = {k: v for k, v in old_record.attrs.items() if k not in ("stale", "drivers_dropped")}
+    back = from_record(old_record.with_(attrs=attrs)).forecast
+    assert back.stale == () and not back.drivers_dropped
+
+
+# --- on the real history: FRED's Brent ends on 2024-12-31 ---------------------------------------
+
+NOW = datetime(2025, 6, 18, 12, 0, tzinfo=SP)
+
+
+def test_on_the_real_history_brent_after_2024_is_named_and_kept_while_futures_carry_it(history):
+    inputs = inputs_for(
+        history.series, LPG, usd_key=USD_KEY, brent_key=BRENT_KEY, futures_key=BRENT_FUTURES_KEY
+    )
+    lags = Lags.from_catalog(DEFAULT_CATALOG)
+    made = nowcast(inputs, NOW, lags)
+    assert made is not None
+    assert made.stale == (StaleDriver("brent", date(2024, 12, 31)),)
+    assert not made.drivers_dropped
+    spot_only = Inputs(inputs.fuel, inputs.brent, inputs.usd, Series.empty())  # the demo's
+    made = nowcast(spot_only, NOW, lags)
+    assert made is not None
+    assert made.stale == (StaleDriver("brent", date(2024, 12, 31)),) and made.drivers_dropped
+    before = nowcast(spot_only, datetime(2024, 12, 20, 12, 0, tzinfo=SP), lags)
+    assert before is not None and before.stale == () and not before.drivers_dropped
+
+
+@pytest.fixture(scope="module")
+def spot_only_client(tmp_path_factory, history):
+    """LPG in Brazil with PTAX and FRED's Brent only (no BZ=F), as the demo stores them."""
+    store = SqliteStore(tmp_path_factory.mktemp("stale") / "store.sqlite")
+    store_known(store, history, (LPG, USD_KEY, BRENT_KEY), NOW)
+    report = refresh_outlook(store, DEFAULT_CATALOG, NOW, keys=[LPG])
+    assert report.made == 1 and report.stale_drivers == {"brent": date(2024, 12, 31)}
+    with TestClient(create_app(store, DEFAULT_CATALOG, clock=FixedClock(NOW), cache_ttl_s=0)) as c:
+        yield c
+    store.close()
+
+
+def test_the_api_names_the_stale_driver_and_says_it_was_dropped(spot_only_client):
+    body = spot_only_client.get("/api/outlook", params={"fuel": "LPG", "area": "BR"}).json()
+    assert body["available"]
+    assert body["stale_drivers"] == [
+        {"driver": "brent", "key": BRENT_KEY, "last_day": "2024-12-31"}
+    ]
+    assert body["drivers_dropped"] is True
+
+
+def test_the_api_says_how_many_weeks_an_area_without_an_outlook_has_and_needs(spot_only_client):
+    body = spot_only_client.get("/api/outlook", params={"fuel": "CNG", "area": "SP"}).json()
+    assert body["available"] is False
+    assert (body["min_weeks"], body["published_weeks"]) == (83, 0)
+    assert body["stale_drivers"] == [] and body["drivers_dropped"] is False
