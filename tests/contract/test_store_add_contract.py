@@ -100,3 +100,23 @@ def test_a_revision_keeps_the_attributes_it_replaced(store: Store) -> None:
     assert got.attrs == {"stations": 14, "sd": Decimal("0.31")}
     assert got.revisions == (attrs_only, value_too)
     assert got.revisions[0].previous_attrs == {"stations": 12, "sd": Decimal("0.25")}
+
+
+def test_put_pendings_is_put_pending_for_each_record_in_order(store: Store) -> None:
+    days = [D0 + timedelta(days=7 * i) for i in range(40)]
+    store.put_records([ok(days[0], "6.1")])
+    assert store.put_pending(Record(KEY, days[1], None, Status.PENDING, 2, NOW, "old"))
+    marks = [
+        Record(KEY, d, None, Status.PENDING, next_attempt_at=NOW, reason="HTTP 503")
+        for d in days[:3]
+    ] + [Record(KEY, d, None, Status.ABSENT, reason="no value") for d in days[3:]]
+    written = store.put_pendings(marks)
+    assert written == [False, True, True] + [True] * (len(days) - 3)  # OK stays OK
+    got = {r.date: r for r in store.query(KEY)}
+    assert got[days[0]].status is Status.OK
+    assert (got[days[1]].status, got[days[1]].retry_count) == (Status.PENDING, 2)  # kept
+    assert got[days[1]].reason == "HTTP 503"
+    assert got[days[2]].status is Status.PENDING
+    assert {got[d].status for d in days[3:]} == {Status.ABSENT}
+    assert [r.date for r in store.due_pending(NOW + timedelta(days=1))] == days[1:3]
+    assert store.put_pendings([]) == []

@@ -18,7 +18,7 @@ from fuelpipe.domain.catalog import DEFAULT_CATALOG, Series
 from fuelpipe.domain.messages import DownloadRequest
 from fuelpipe.domain.models import Observation, Record, Status
 from fuelpipe.homes.settings import Settings, policy_from
-from fuelpipe.ports.source import FetchRequest, FetchResult, InvalidPayload, Source
+from fuelpipe.ports.source import FetchRequest, FetchResult, InvalidPayload, ServerError, Source
 from fuelpipe.stages.context import StageContext
 from fuelpipe.stages.cycle import run_cycle
 from fuelpipe.stages.scrape import freshness_attrs, scrape
@@ -247,4 +247,45 @@ def test_a_value_republished_with_other_attributes_keeps_both(tmp_path: Path) ->
     )
     # The same again changes nothing.
     assert scrape(app, _brent_request(days[:2])).revised == 0
+    app.close()
+
+
+class FailingSource(Source):
+    """Every request fails, as a source outage does."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def fetch(self, request: FetchRequest) -> FetchResult:
+        raise ServerError(f"{self.name}: HTTP 503 (synthetic)")
+
+
+class CountingStore(RecordingStore):
+    """Counts PENDING writes: one by one, and together."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.one_by_one = 0
+        self.together: list[int] = []
+
+    def put_pending(self, record: Record) -> bool:
+        self.one_by_one += 1
+        return super().put_pending(record)
+
+    def put_pendings(self, records: Sequence[Record]) -> list[bool]:
+        self.together.append(len(records))
+        return SqliteStore.put_pendings(self, records)
+
+
+def test_a_failed_request_marks_its_dates_pending_in_one_write(tmp_path: Path) -> None:
+    days = _brent_days(3 * BATCH)
+    app, _ = build(tmp_path, FailingSource(BRENT.source))
+    store = CountingStore(tmp_path / "counting.sqlite")
+    app.store = store
+    report = scrape(app, _brent_request(days))
+    assert report.pending_written == len(days)
+    assert (store.together, store.one_by_one) == ([len(days)], 0)
+    assert [r.date for r in store.pending()] == days
+    assert all("HTTP 503" in (r.reason or "") for r in store.pending())
+    store.close()
     app.close()

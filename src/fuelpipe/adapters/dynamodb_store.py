@@ -252,6 +252,16 @@ class DynamoDbStore(Store):
             for i in page
         ]
 
+    def put_pendings(self, records: Sequence[Record]) -> list[bool]:
+        """``put_pending`` of each record, ADD_THREADS calls in flight (each is conditional,
+        so none can go into a BatchWriteItem); in order."""
+        threads = min(self._add_threads, len(records))
+        if threads <= 1:
+            return [self.put_pending(r) for r in records]
+        with ThreadPoolExecutor(threads, thread_name_prefix="put-pending") as pool:
+            futures = [pool.submit(self.put_pending, r) for r in records]
+        return [future.result() for future in futures]
+
     def put_pending(self, record: Record) -> bool:
         """Create or refresh a PENDING record, or make a PENDING one QUARANTINED or ABSENT.
 

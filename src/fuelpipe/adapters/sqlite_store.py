@@ -542,6 +542,20 @@ class SqliteStore(Store):
 
     def put_pending(self, record: Record) -> bool:
         """Create or refresh a PENDING record (or quarantine a PENDING one); never touches OK."""
+        sql, row = self._not_ok_row(record)
+        with self._lock:
+            return self._db().execute(sql, row).rowcount == 1
+
+    def put_pendings(self, records: Sequence[Record]) -> list[bool]:
+        """``put_pending`` of each record, in one transaction (one commit, not one each)."""
+        rows = [self._not_ok_row(r) for r in records]
+        with self._lock:
+            conn = self._db()
+            with write_transaction(conn):
+                return [conn.execute(sql, row).rowcount == 1 for sql, row in rows]
+
+    def _not_ok_row(self, record: Record) -> tuple[str, tuple[object, ...]]:
+        """The statement and parameters that put one PENDING, QUARANTINED or ABSENT record."""
         if record.status == Status.PENDING:
             sql = _PUT_PENDING
         elif record.status == Status.QUARANTINED:
@@ -564,8 +578,7 @@ class SqliteStore(Store):
             dump_attrs(record.attrs) if record.attrs else None,
             self._now(),
         )
-        with self._lock:
-            return self._db().execute(sql, row).rowcount == 1
+        return sql, row
 
     def claim_retry(
         self, key: str, day: date, expected_count: int, new_count: int, next_attempt_at: datetime

@@ -97,6 +97,12 @@ class Store(abc.ABC):
         leaves the pending index: it is never retried).
         """
 
+    def put_pendings(self, records: Sequence[Record]) -> list[bool]:
+        """``put_pending`` of each record, in order (what each returned); a backend may write
+        them together. A failed request marks thousands of dates at once (a 20-year ANP
+        workbook: ~89,000)."""
+        return [self.put_pending(r) for r in records]
+
     @abc.abstractmethod
     def present(self, key: str) -> list[PresentDate]:
         """Every stored date of one key with its status (one paginated keys-only query)."""

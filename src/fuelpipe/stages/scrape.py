@@ -137,16 +137,24 @@ def scrape(app: StageContext, request: DownloadRequest) -> ScrapeReport:
                 s.key, missing[0], missing[-1], fields=("status", "retry_count")
             )
         }
+        not_ok: list[Record] = []  # PENDING and ABSENT records, written together below
         for day in missing:
             slot = (s.key, day)
             # Inside its publication window "no value" may only mean "not out yet": the date
             # stays PENDING (polled, retries not counting) until the window has passed.
             late = now > s.schedule.stale_at(day)
             if error is None and slot not in flagged and slot in result.no_value and late:
-                report.add(_mark_absent(app, s.key, day, result.no_value[slot], now))
+                not_ok.append(_absent(s.key, day, result.no_value[slot], now))
                 continue
             reason = error or flagged.get(slot) or result.notes.get(slot, NO_VALUE)
-            report.add(_mark_missing(app, s.key, day, existing.get(day), reason, now))
+            mark = _mark_missing(app, s.key, day, existing.get(day), reason, now, report)
+            if mark is not None:
+                not_ok.append(mark)
+        for record, written in zip(not_ok, app.store.put_pendings(not_ok), strict=True):
+            if written and record.status is Status.ABSENT:
+                report.absent_written += 1
+            elif written:
+                report.pending_written += 1
     app.failpoints.hit("scrape.after_pending")
     return report
 
@@ -398,27 +406,34 @@ def _flag_outliers(
             observations[:] = [o for o in observations if o.date not in outliers]
 
 
-def _mark_absent(
-    app: StageContext, key: str, day: date, reason: str, now: datetime
-) -> ScrapeReport:
-    """ABSENT: the source answered for the date and has no value; a new or PENDING record."""
-    record = Record(key=key, date=day, value=None, status=Status.ABSENT, reason=reason)
-    return ScrapeReport(absent_written=int(app.store.put_pending(record.with_(updated_at=now))))
+def _absent(key: str, day: date, reason: str, now: datetime) -> Record:
+    """ABSENT: the source answered for the date and has no value (put_pending writes it over
+    nothing or a PENDING record only)."""
+    return Record(
+        key=key, date=day, value=None, status=Status.ABSENT, reason=reason, updated_at=now
+    )
 
 
 def _mark_missing(
-    app: StageContext, key: str, day: date, current: Record | None, reason: str, now: datetime
-) -> ScrapeReport:
-    """PENDING for a new failure, QUARANTINED once the last allowed re-download failed too."""
-    out = ScrapeReport()
+    app: StageContext,
+    key: str,
+    day: date,
+    current: Record | None,
+    reason: str,
+    now: datetime,
+    report: ScrapeReport,
+) -> Record | None:
+    """The PENDING record to put for a new failure; None when there is none to put: an OK or
+    QUARANTINED record stays, and a PENDING one whose last allowed re-download failed too is
+    quarantined here (conditionally; counted in ``report``)."""
     if current is not None and current.status is not Status.PENDING:
-        return out  # OK stays OK; QUARANTINED waits for a person
+        return None  # OK stays OK; QUARANTINED waits for a person
     if current is not None and current.retry_count >= app.policy.max_retries:
         note = f"{reason} (still failing after {current.retry_count} re-downloads)"
         if app.store.quarantine(key, day, current.retry_count, note):
-            out.quarantined = 1
-        return out
-    pending = Record(
+            report.quarantined += 1
+        return None
+    return Record(
         key=key,
         date=day,
         value=None,
@@ -432,9 +447,6 @@ def _mark_missing(
         reason=reason,
         updated_at=now,
     )
-    if app.store.put_pending(pending):
-        out.pending_written = 1
-    return out
 
 
 def handle_message(app: StageContext, message: Message) -> ScrapeReport:
