@@ -219,13 +219,16 @@ def month_of(day: date) -> str:
 def query_params(
     fuel: str, start: date, end: date, state: str | None, municipality: str | None, text: str
 ) -> dict[str, Any]:
-    """The lake queries' parameters for a fuel and a span of collection days."""
+    """The lake queries' parameters for a fuel and a span of collection days: the whole
+    survey weeks that hold ``start`` and ``end``. The month bounds (which prune partitions)
+    cover every day of those weeks, so a week that crosses into another month is not cut."""
+    week_from, week_to = week_start(start), week_start(end)
     return {
         "product": fuel,
-        "month_from": month_of(start),
-        "month_to": month_of(end),
-        "week_from": week_start(start),
-        "week_to": week_start(end),
+        "month_from": month_of(week_from),
+        "month_to": month_of(week_to + timedelta(days=6)),
+        "week_from": week_from,
+        "week_to": week_to,
         "state": (state or "").upper(),
         "municipality": (municipality or "").upper(),
         "text": text.upper(),

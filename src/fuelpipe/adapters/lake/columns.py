@@ -81,10 +81,12 @@ class Malformed(Exception):
 @dataclass
 class Parsed:
     """One CSV's records as text (``idx`` in file order, ``line`` in the file) and the lines
-    of the records the reader itself rejected, with why."""
+    of the records the reader itself rejected, with why. ``file_lines``: the lines are the
+    file's own already (read a line at a time), not record numbers to map."""
 
     frame: pl.DataFrame
     structural: list[tuple[int, str]]
+    file_lines: bool = False
 
 
 @dataclass
@@ -224,6 +226,8 @@ def read_exact(con: duckdb.DuckDBPyConnection, path: Path, encoding: str, scratc
     pl = polars()
     quoted = _quote(str(path))
     columns = "{" + ", ".join(f"{_quote(c)}: 'VARCHAR'" for c in LAKE_COLUMNS) + "}"
+    for table in ("reject_errors", "reject_scans"):  # this file's rejects only
+        con.execute(f"DROP TABLE IF EXISTS {table}")
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE raw AS SELECT * FROM read_csv({quoted}, "
         f"delim = ';', quote = '\"', escape = '\"', header = true, auto_detect = false, "
@@ -235,6 +239,15 @@ def read_exact(con: duckdb.DuckDBPyConnection, path: Path, encoding: str, scratc
         "(FORMAT parquet, COMPRESSION uncompressed)"
     )
     con.execute("DROP TABLE raw")
+    (swallowed,) = con.execute(
+        "SELECT count(*) FROM reject_errors "
+        "WHERE contains(rtrim(csv_line, chr(13) || chr(10)), chr(10))"
+    ).fetchone() or (0,)
+    if swallowed:
+        # A malformed record over several lines: a quote opened and not closed on its line
+        # took the lines after it (good records among them) into one bad record, or made a
+        # record of the lines between two such quotes. Read a line at a time instead.
+        return read_lines(con, path, encoding, scratch)
     structural = [
         (int(line), f"malformed record ({message})")
         for line, message in con.execute(
@@ -243,11 +256,67 @@ def read_exact(con: duckdb.DuckDBPyConnection, path: Path, encoding: str, scratc
         ).fetchall()
     ]
     frame = pl.read_parquet(target).with_columns(pl.col("idx").cast(pl.Int64))
-    lines = lines_of_accepted(range(frame.height), [ln for ln, _ in structural])
+    skipped = [ln for ln, _ in structural]
+    if not records_are_lines(path, frame.height + len(structural)):
+        # DuckDB numbers a blank line as a record (its rejected lines count them) but keeps
+        # no row for it: the accepted records after one sit a line further on.
+        skipped += blank_records(path, encoding)
+    lines = lines_of_accepted(range(frame.height), skipped)
     frame = frame.with_columns(
         line=pl.Series("line", [lines[i] for i in range(frame.height)], dtype=pl.Int64)
     )
     return Parsed(frame, structural)
+
+
+def blank_records(path: Path, encoding: str) -> list[int]:
+    """The record numbers (as the readers count: the header is 1) of the blank lines."""
+    with path.open(encoding=encoding, newline="") as fh:
+        rows = csv.reader(fh, delimiter=";", quotechar='"')
+        return [number for number, row in enumerate(rows, start=1) if not row]
+
+
+def _line_fields(text: str) -> list[str] | str:
+    """The fields of one line read as one record, or why it is not one."""
+    try:
+        (fields,) = csv.reader([text], delimiter=";", quotechar='"', strict=True)
+    except csv.Error as exc:
+        return f"UNQUOTED VALUE: {exc}"
+    if len(fields) != len(LAKE_COLUMNS):
+        kind = "TOO MANY COLUMNS" if len(fields) > len(LAKE_COLUMNS) else "MISSING COLUMNS"
+        return f"{kind}: expected {len(LAKE_COLUMNS)} fields, found {len(fields)}"
+    return fields
+
+
+def read_lines(con: duckdb.DuckDBPyConnection, path: Path, encoding: str, scratch: Path) -> Parsed:
+    """The file read a line at a time, each line one record (no quote runs past its line):
+    a line that is no record of 16 fields is rejected with its line, and the others are kept
+    with theirs. For files whose quoting is broken; a record across lines is rejected too."""
+    pl = polars()
+    clean = scratch / "lines.csv"
+    kept: list[int] = []
+    structural: list[tuple[int, str]] = []
+    with (
+        path.open(encoding=encoding, newline="\n") as src,
+        clean.open("w", encoding="utf-8", newline="") as dst,
+    ):
+        writer = csv.writer(dst, delimiter=";", quotechar='"', lineterminator="\n")
+        writer.writerow(LAKE_COLUMNS)
+        for number, raw in enumerate(src, start=1):
+            text = raw.rstrip("\r\n")
+            if number == 1 or not text:
+                continue  # the header; a blank line is no record
+            fields = _line_fields(text)
+            if isinstance(fields, str):
+                structural.append((number, f"malformed record ({fields})"))
+                continue
+            writer.writerow(fields)
+            kept.append(number)
+    parsed = read_exact(con, clean, "utf-8", scratch)
+    if parsed.structural or parsed.frame.height != len(kept):  # cannot be: we wrote it
+        raise RuntimeError(f"{path}: records rewritten a line at a time do not read back")
+    lines = pl.Series("line", kept, dtype=pl.Int64).gather(parsed.frame.get_column("idx"))
+    frame = parsed.frame.with_columns(lines)
+    return Parsed(frame, structural, file_lines=True)
 
 
 def _quote(text: str) -> str:

@@ -250,12 +250,13 @@ class StationLake:
         """Read, validate and write one CSV; ``before_writing`` may still stop it (raising)
         before the first partition is written."""
         report = FileReport(part.name, part.fmt.value)
-        problem = self._header_problem(part)
+        problem = part.problem or self._header_problem(part)
         if problem:
             report.skipped = problem
             report.refused = True  # this CSV; the file is refused when every CSV in it is
             return report
         structural: list[tuple[int, str]] = []
+        read_by_line = False  # the lines are the file's own (no record numbers to map)
 
         def on_batch(rows: int) -> None:
             if progress:
@@ -271,11 +272,12 @@ class StationLake:
             finally:
                 con.close()
             structural = parsed.structural
+            read_by_line = parsed.file_lines
             found = collect(parsed.frame.iter_slices(self.batch_rows), part.name, on_batch)
             del parsed
         report.rows = found.rows + len(structural)
         bad = sorted([*structural, *found.bad], key=lambda b: b[0])
-        if bad and not records_are_lines(part.path, report.rows):
+        if bad and not read_by_line and not records_are_lines(part.path, report.rows):
             # A record spans lines (a quoted line break), or blank lines: report file lines.
             where = file_lines(part.path, part.encoding, (line for line, _ in bad))
             bad = [(where.get(line, line), reason) for line, reason in bad]

@@ -38,12 +38,14 @@ class UnreadableFile(ValueError):
 @dataclass(frozen=True, slots=True)
 class CsvInput:
     """One CSV to read: its name (``file.zip!member.csv`` for a ZIP member), its format, the
-    path of a file on disk, and the encoding to read it with (DuckDB skips a UTF-8 BOM)."""
+    path of a file on disk, and the encoding to read it with (DuckDB skips a UTF-8 BOM).
+    ``problem``: why a ZIP member cannot be read as a CSV (it is then reported, not read)."""
 
     name: str
     fmt: FileFormat
     path: Path
     encoding: str
+    problem: str | None = None
 
 
 def _is_xlsx(archive: zipfile.ZipFile) -> bool:
@@ -140,17 +142,24 @@ def csv_inputs(path: Path, name: str, workdir: Path) -> list[CsvInput]:
     if fmt is FileFormat.ZIP:
         parts: list[CsvInput] = []
         with zipfile.ZipFile(path) as archive:
-            members = [i for i in archive.infolist() if not i.is_dir()][:_MAX_MEMBERS]
+            members = [i for i in archive.infolist() if not i.is_dir()]
             for n, info in enumerate(members):
+                inner = f"{name}!{info.filename}"
+                if n >= _MAX_MEMBERS:  # reported, not dropped without a word
+                    why = f"not read: the archive has more than {_MAX_MEMBERS} files"
+                    parts.append(CsvInput(inner, FileFormat.ZIP, path, "utf-8", why))
+                    continue
                 target = workdir / f"member-{n}"
                 with archive.open(info) as src, target.open("wb") as dst:
                     while chunk := src.read(_CHUNK):
                         dst.write(chunk)
-                inner = f"{name}!{info.filename}"
-                if detect(target) is FileFormat.XLSX:
-                    parts.extend(csv_inputs(target, inner, workdir))
-                else:
-                    parts.append(_plain(inner, target))
+                try:
+                    if detect(target) is FileFormat.XLSX:
+                        parts.extend(csv_inputs(target, inner, workdir))
+                    else:
+                        parts.append(_plain(inner, target))
+                except UnreadableFile as exc:  # this member; the others are still read
+                    parts.append(CsvInput(inner, FileFormat.ZIP, target, "utf-8", str(exc)))
         if not parts:
             raise UnreadableFile("a ZIP archive with no file in it")
         return parts

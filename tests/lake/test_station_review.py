@@ -1,0 +1,143 @@
+"""Faults found in review, each on real records with one synthetic fault: lines reported after
+a blank line, a stray quote that must not swallow the rest of the file, ZIP archives with many
+members or an archive inside, and query windows that cross a month inside a survey week."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Callable
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from tests.lake.conftest import NOW, real_file, real_lines
+
+from fuelpipe.adapters.clock import FixedClock
+from fuelpipe.adapters.lake.engine import StationLake
+from fuelpipe.adapters.lake.storage import LocalLakeStorage
+from fuelpipe.domain.stations import query_params
+
+
+def _set(line: str, column: int, value: str) -> str:
+    cells = line.split(";")
+    cells[column] = value
+    return ";".join(cells)
+
+
+def test_rejected_lines_after_a_blank_line_are_file_lines(
+    lake: StationLake, write: Callable[[str, bytes], Path]
+) -> None:
+    """A blank line is no record (DuckDB skips it) but it is a file line: a rejected record
+    after it is reported on its own line, not the one before."""
+    lines = real_lines("glp", 30)
+    lines.insert(5, "")  # file line 6 is blank
+    lines[20] = _set(lines[20], 12, "abc")  # file line 21
+    (report,) = lake.ingest_path(write("blank.csv", "\n".join(lines).encode()))
+    assert (report.rows, report.written, report.rejected) == (30, 29, 1)
+    assert [b.line for b in report.bad] == [21]
+    # and with a malformed record as well (both kinds of rejection after the blank line)
+    lines[10] += ";extra"  # file line 11
+    (report,) = lake.ingest_path(write("blank-ragged.csv", "\n".join(lines).encode()))
+    assert [b.line for b in report.bad] == [11, 21]
+
+
+def test_a_stray_quote_does_not_swallow_the_rest_of_the_file(
+    lake: StationLake, write: Callable[[str, bytes], Path]
+) -> None:
+    """A field opening a quote it never closes is one bad record: the records on the lines
+    after it are read, not folded into it and lost."""
+    lines = real_lines("glp", 300)
+    lines[10] = _set(lines[10], 7, '"LOJA 2')  # file line 11: an unterminated quote
+    (report,) = lake.ingest_path(write("quote.csv", "\n".join(lines).encode()))
+    assert (report.rows, report.written, report.rejected) == (300, 299, 1)
+    assert [b.line for b in report.bad] == [11]
+    assert report.accounted()
+
+
+def test_two_stray_quotes_do_not_make_a_record_of_the_lines_between(
+    lake: StationLake, write: Callable[[str, bytes], Path]
+) -> None:
+    lines = real_lines("glp", 100)
+    lines[10] = _set(lines[10], 7, '"LOJA 2')  # file line 11
+    lines[13] = _set(lines[13], 2, 'X"')  # file line 14: closes the quote of line 11
+    (report,) = lake.ingest_path(write("quotes.csv", "\n".join(lines).encode()))
+    assert report.rows == 100
+    assert report.accounted()
+    assert 11 in [b.line for b in report.bad]
+    with lake.reader() as con:
+        (kept,) = con.execute(
+            "SELECT count(*) FROM stations WHERE cnpj = ?", [lines[12].split(";")[4].strip()]
+        ).fetchone()
+    assert kept >= 1  # file line 13, a good record between the two quotes, is in the lake
+
+
+def _zip(members: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buf.getvalue()
+
+
+def test_a_zip_with_many_members_is_not_cut_silently(
+    lake: StationLake, write: Callable[[str, bytes], Path]
+) -> None:
+    lines = real_lines("glp", 70)
+    members = {f"m{i:02d}.csv": "\n".join([lines[0], lines[1 + i]]).encode() for i in range(70)}
+    reports = lake.ingest_path(write("many.zip", _zip(members)))
+    assert len(reports) == 70  # every member is reported, read or not
+    read = sum(r.written for r in reports)
+    unread = [r for r in reports if r.skipped]
+    assert read + len(unread) == 70
+    assert all(r.skipped and "not read" in r.skipped for r in unread)
+
+
+def test_an_archive_inside_a_zip_does_not_refuse_its_station_csv(
+    lake: StationLake, write: Callable[[str, bytes], Path]
+) -> None:
+    lines = real_lines("glp", 50)
+    inner = _zip({"readme.txt": b"hello"})
+    data = _zip({"precos.csv": "\n".join(lines).encode(), "old.zip": inner})
+    reports = lake.ingest_path(write("nested.zip", data))
+    by_name = {r.name: r for r in reports}
+    assert by_name["nested.zip!precos.csv"].written == 50
+    assert by_name["nested.zip!old.zip"].refused
+    assert "archive inside an archive" in (by_name["nested.zip!old.zip"].skipped or "")
+    assert "nested.zip" in lake.storage.read_manifest()["files"]
+
+
+@pytest.fixture(scope="module")
+def glp_lake(tmp_path_factory: pytest.TempPathFactory) -> StationLake:
+    """The real LPG sample (24/03/2025 .. 19/04/2025): the survey week of 30/03 crosses into
+    April."""
+    tmp = tmp_path_factory.mktemp("glp-lake")
+    lake = StationLake(LocalLakeStorage(tmp / "lake"), FixedClock(NOW))
+    path = tmp / "ultimas-4-semanas-glp.csv"
+    path.write_bytes(real_file("glp"))
+    lake.ingest_path(path)
+    return lake
+
+
+def test_a_window_starting_or_ending_inside_a_week_that_crosses_a_month(
+    glp_lake: StationLake,
+) -> None:
+    """The queries group by survey week and select whole weeks: the week of 30/03/2025
+    (Sunday) to 05/04 gives the same figures whatever day of it the window starts or ends
+    on, and they are the whole week's."""
+    week = date(2025, 3, 30)
+    with glp_lake.reader() as con:
+        (whole,) = con.execute(
+            "SELECT count(*) FROM stations WHERE product = 'LPG' AND week = ?", [week]
+        ).fetchone()
+    assert whole > 0
+
+    def week_row(start: date, end: date) -> dict[str, object]:
+        params = query_params("LPG", start, end, None, None, "")
+        rows = glp_lake.query("dispersion", params).records()
+        return next(r for r in rows if r["week"] == week)
+
+    for offset in range(7):
+        day = week + timedelta(days=offset)
+        assert week_row(day, date(2025, 4, 19))["observations"] == whole, day
+        assert week_row(date(2025, 3, 24), day)["observations"] == whole, day
