@@ -79,6 +79,17 @@ def test_stale_source_fires_once_clears_and_fires_again(home) -> None:
     assert [a.kind.value for a in sink.alerts] == ["FIRING", "CLEARED", "FIRING"]
 
 
+def test_a_date_the_source_has_no_value_for_is_not_late(home) -> None:
+    # ANP publishes "-" for CNG in Acre every week and FRED "." on some days: the source
+    # answered, the date is ABSENT, and nothing is late.
+    clock, store, queue, state = home
+    store.put_records([_ok(date(2022, 5, 2)), _ok(date(2022, 5, 3))])
+    absent = Record(USD.key, date(2022, 5, 4), None, Status.ABSENT, reason="no value")
+    assert store.put_pending(absent)
+    clock.set(datetime(2022, 5, 4, 14, 5, tzinfo=SP))  # past the window
+    assert _run(clock, store, queue, state, StaleSource(), [Collect()]).firing == 0
+
+
 def test_quarantine_alerts_to_a_webhook_once_until_released(home, httpserver: HTTPServer) -> None:
     clock, store, queue, state = home
     httpserver.expect_request("/hook", method="POST").respond_with_data("ok")

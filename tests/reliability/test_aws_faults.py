@@ -48,9 +48,7 @@ def assert_same_as_clean(clean: Run, run: Run) -> None:
 
 
 @pytest.mark.aws
-def test_throttled_writes_lose_nothing(
-    dynalite_server, moto_server, run_dir, clean_fast
-):
+def test_throttled_writes_lose_nothing(dynalite_server, moto_server, run_dir, clean_fast):
     dynamodb = dynalite_server.client("dynamodb")
     # botocore sleeps between its own retries (standard mode): a low random rate, plus one
     # storm of throttled PutItem sends (the scraper's conditional writes) that outlasts them

@@ -6,12 +6,12 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
-from fuelpipe.domain.alerts import ActiveAlert, Alert, Condition, Severity
+from fuelpipe.domain.alerts import ActiveAlert, Alert, AlertKind, Condition, Severity
 from fuelpipe.ports.alerts import AlertSink, AlertState
 
 SNS_SUBJECT_MAX = 100
@@ -45,29 +45,95 @@ def _load(text: str) -> ActiveAlert:
     return ActiveAlert(cond, datetime.fromisoformat(raw["since"]))
 
 
+def _dump_alert(alert: Alert) -> str:
+    body = json.loads(_dump(ActiveAlert(alert.condition, alert.since)))
+    return json.dumps({**body, "kind": alert.kind.value, "at": alert.at.isoformat()})
+
+
+def _load_alert(text: str) -> Alert:
+    active = _load(text)
+    raw = json.loads(text)
+    return Alert(
+        AlertKind(raw["kind"]), active.condition, datetime.fromisoformat(raw["at"]), active.since
+    )
+
+
+class _Outbox(AlertSink):
+    """Collects one evaluation's alerts for :meth:`SqliteAlertState.save` to keep with the state."""
+
+    name = "outbox"
+
+    def __init__(self, state: SqliteAlertState, sinks: tuple[str, ...]) -> None:
+        self._state = state
+        self.sinks = sinks
+
+    def send(self, alert: Alert) -> None:
+        self._state._pending.append((alert, self.sinks))
+
+
 class SqliteAlertState(AlertState):
-    """The active alerts in a table beside the embedded store (same file)."""
+    """The active alerts in a table beside the embedded store (same file), and an outbox.
+
+    With :meth:`outbox` as the evaluation's only sink, the alerts to send are saved in the same
+    transaction as the new active set, and :meth:`deliver` sends them afterwards, each to each
+    sink once (deleted once that sink took it). A crash after the save loses nothing, one sink
+    that is down neither blocks nor repeats the others, and an alert resent after a crash is
+    the same alert (same instants, so the same webhook ``delivery_id``).
+    """
 
     def __init__(self, path: Path | str) -> None:
         self._conn = sqlite3.connect(str(path), timeout=30.0, check_same_thread=False)
         self._lock = threading.Lock()
+        self._pending: list[tuple[Alert, tuple[str, ...]]] = []
         with self._lock, self._conn:
             self._conn.execute(
                 "CREATE TABLE IF NOT EXISTS alert_state (id TEXT PRIMARY KEY, body TEXT NOT NULL)"
             )
+            self._conn.execute(
+                "CREATE TABLE IF NOT EXISTS alert_outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, "
+                "sink TEXT NOT NULL, body TEXT NOT NULL)"
+            )
+
+    def outbox(self, sinks: Iterable[str]) -> AlertSink:
+        """A sink that queues alerts for the named sinks; they are stored by :meth:`save`."""
+        return _Outbox(self, tuple(sinks))
 
     def load(self) -> dict[str, ActiveAlert]:
+        self._pending.clear()  # a new evaluation: what an unsaved one queued is recomputed
         with self._lock:
             rows = self._conn.execute("SELECT id, body FROM alert_state").fetchall()
         return {cid: _load(body) for cid, body in rows}
 
     def save(self, active: Mapping[str, ActiveAlert]) -> None:
+        queued = [(sink, _dump_alert(a)) for a, sinks in self._pending for sink in sinks]
         with self._lock, self._conn:  # one transaction: the set is replaced whole or not at all
             self._conn.execute("DELETE FROM alert_state")
             self._conn.executemany(
                 "INSERT INTO alert_state (id, body) VALUES (?, ?)",
                 [(cid, _dump(a)) for cid, a in active.items()],
             )
+            self._conn.executemany("INSERT INTO alert_outbox (sink, body) VALUES (?, ?)", queued)
+        self._pending.clear()
+
+    def deliver(self, sinks: Sequence[AlertSink]) -> list[str]:
+        """Send what the outbox holds to each sink in order, deleting each alert once its sink
+        took it; a sink that fails keeps the rest of its alerts for the next call. Returns one
+        line per failed sink (the error's own words: sinks keep secrets out of them)."""
+        problems = []
+        for sink in sinks:
+            with self._lock:
+                rows = self._conn.execute(
+                    "SELECT seq, body FROM alert_outbox WHERE sink = ? ORDER BY seq", (sink.name,)
+                ).fetchall()
+            for seq, body in rows:
+                try:
+                    sink.send(_load_alert(body))
+                except Exception as exc:  # the next call tries again, in the same order
+                    problems.append(f"{sink.name}: {exc}")
+                    break
+                with self._lock, self._conn:
+                    self._conn.execute("DELETE FROM alert_outbox WHERE seq = ?", (seq,))
+        return problems
 
     def close(self) -> None:
         """Close the connection."""

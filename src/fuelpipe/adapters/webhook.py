@@ -2,15 +2,50 @@
 
 from __future__ import annotations
 
+import hashlib
+from urllib.parse import urlsplit
+
 import httpx
 import stamina
 
+from fuelpipe.adapters.sources._http import transport_error_words
 from fuelpipe.domain.alerts import Alert
 from fuelpipe.ports.alerts import AlertSink
 
+RETRIED_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+"""Answers that may change if asked again (timeouts, throttling, server errors); any other
+non-2xx answer (a wrong URL, a rejected body, a redirect) will not, so it is not retried."""
+
+
+class WebhookError(Exception):
+    """The webhook did not accept an alert. The message names the receiver by scheme and host
+    only: webhook URLs (Slack, Teams, Discord) carry their secret in the path or query."""
+
+
+class _RetryableWebhookError(WebhookError):
+    """A failure worth another attempt (transport error, timeout, throttling, 5xx)."""
+
+
+def receiver(url: str) -> str:
+    """The URL without its path and query: what an error or a log line may show."""
+    parts = urlsplit(url)
+    host = parts.hostname or "?"
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}/…"
+
+
+def delivery_id(alert: Alert) -> str:
+    """A key that is the same for every attempt of one alert and differs between alerts,
+    sent as ``Idempotency-Key`` and as ``delivery_id``: a receiver that got an attempt whose
+    answer timed out can drop the copy the retry brings."""
+    text = (
+        f"{alert.condition.id}|{alert.kind.value}|{alert.since.isoformat()}|{alert.at.isoformat()}"
+    )
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
 
 class WebhookSink(AlertSink):
-    """POSTs each alert as JSON; bounded retries on transport errors and 5xx."""
+    """POSTs each alert as JSON; bounded retries on transport errors, timeouts, 429 and 5xx."""
 
     name = "webhook"
 
@@ -27,16 +62,34 @@ class WebhookSink(AlertSink):
         self._backoff_s = backoff_s
 
     def send(self, alert: Alert) -> None:
+        key = delivery_id(alert)
+        body = {**alert.as_dict(), "delivery_id": key}
+        where = receiver(self.url)
         for attempt in stamina.retry_context(
-            on=(httpx.TransportError, httpx.HTTPStatusError),
+            on=_RetryableWebhookError,
             attempts=self._attempts,
             timeout=None,
             wait_initial=self._backoff_s,
             wait_jitter=self._backoff_s,
         ):
             with attempt:
-                response = self._client.post(self.url, json=alert.as_dict())
-                response.raise_for_status()
+                try:
+                    response = self._client.post(
+                        self.url, json=body, headers={"Idempotency-Key": key}
+                    )
+                except httpx.TransportError as exc:
+                    # from None: httpx's own messages may quote the URL
+                    raise _RetryableWebhookError(
+                        f"webhook {where}: {transport_error_words(exc)}"
+                        if isinstance(exc, httpx.RequestError)
+                        else f"webhook {where}: {type(exc).__name__}"
+                    ) from None
+                if response.is_success:
+                    return
+                problem = f"webhook {where} answered HTTP {response.status_code}"
+                if response.status_code in RETRIED_STATUSES:
+                    raise _RetryableWebhookError(problem)
+                raise WebhookError(f"{problem} (not retried)")
 
     def close(self) -> None:
         """Close the HTTP client."""

@@ -8,29 +8,52 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from fuelpipe.cli.main import _select, cli, console, fail, settings, wired
 from fuelpipe.domain.instants import SAO_PAULO
 from fuelpipe.stages.context import StageContext
 
 
-def alerter(db: Path, webhook: str | None) -> tuple[Callable[[StageContext], int], list[Any]]:
-    """The alert evaluation hook of the embedded home: console, plus a webhook when given."""
+def alerter(
+    db: Path, webhook: str | None, *, backoff_s: float = 0.5
+) -> tuple[Callable[[StageContext], int], list[Any]]:
+    """The alert evaluation hook of the embedded home: console, plus a webhook when given.
+
+    The alerts are saved with the alert state (an outbox in the same file) and then delivered
+    to each sink: a webhook that is down is reported and tried again next tick, without
+    stopping the watch and without repeating what the console already showed.
+    """
     from fuelpipe.adapters.alerts import ConsoleSink, SqliteAlertState
     from fuelpipe.adapters.webhook import WebhookSink
-    from fuelpipe.ports.alerts import AlertContext, AlertSink
+    from fuelpipe.ports.alerts import AlertContext, AlertRule, AlertSink
     from fuelpipe.stages.alerting import default_rules, evaluate
+    from fuelpipe.stages.outlook_rules import outlook_rules
 
     state = SqliteAlertState(db)
-    sinks: list[AlertSink] = [ConsoleSink(lambda line: console.print(line, highlight=False))]
+    sinks: list[AlertSink] = [
+        ConsoleSink(
+            # markup off: "[fuelpipe FIRING]" and evidence in brackets are text, not styles
+            lambda line: console.print(line, markup=False, highlight=False)
+        )
+    ]
     if webhook:
-        sinks.append(WebhookSink(webhook))
+        sinks.append(WebhookSink(webhook, backoff_s=backoff_s))
+    outbox = state.outbox(s.name for s in sinks)
+    # the outlook's rules beside the pipeline's: watch refreshes the outlook before alerting
+    rules: list[AlertRule] = [*default_rules(), *outlook_rules()]
 
     def hook(app_: StageContext) -> int:
         ctx = AlertContext(app_.clock.now(), app_.store, app_.queue, app_.catalog)
-        report = evaluate(ctx, default_rules(), state, sinks)
+        report = evaluate(ctx, rules, state, [outbox])
         for problem in report.failed_rules:
-            console.print(f"[yellow]alert rule failed:[/] {problem}", highlight=False)
+            console.print(f"[yellow]alert rule failed:[/] {escape(problem)}", highlight=False)
+        for problem in state.deliver(sinks):
+            console.print(
+                "[yellow]alert delivery failed (kept, tried again next tick):[/] "
+                + escape(problem),
+                highlight=False,
+            )
         return report.firing + report.cleared
 
     return hook, [state, *sinks]
@@ -95,7 +118,7 @@ def _watch(
                 keys=[k for k in INTRADAY_SERIES if chosen is None or k in chosen_keys],
             )  # fmt: skip
             for problem in report.errors:
-                console.print(f"[yellow]intraday:[/] {problem}", highlight=False)
+                console.print(f"[yellow]intraday:[/] {escape(problem)}", highlight=False)
             return alert_hook(app_)
 
         hook = with_intraday

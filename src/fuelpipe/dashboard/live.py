@@ -91,7 +91,8 @@ def live_keys(catalog: Catalog) -> list[str]:
 
 
 def live_view(store: Store, catalog: Catalog, clock: Clock) -> LiveView:
-    """Newest record per headline series plus the last runs, and a version hash of them."""
+    """Newest record per headline series, the last runs and the store's data version, and a
+    version hash of them."""
     now = clock.now()
     rows: list[LiveSeries] = []
     fingerprint: list[str] = []
@@ -121,6 +122,11 @@ def live_view(store: Store, catalog: Catalog, clock: Clock) -> LiveView:
     runs = store.last_runs()
     last_run = max((r.finished_at for r in runs), default=None)
     fingerprint.append(str(last_run))
+    from fuelpipe.stages.data_version import data_version  # as app.py: imported when used
+
+    # An outlook refresh or a repair writes a new data version and may log no newer run nor
+    # change a headline's newest value: it is a change the page and the cache must see too.
+    fingerprint.append(data_version(store))
     version = hashlib.sha256(json.dumps(fingerprint).encode()).hexdigest()[:20]
     return LiveView(version=version, as_of=now, series=rows, last_run_at=last_run)
 

@@ -31,6 +31,9 @@ def _latest_stale_date(series: Series, now: datetime) -> date | None:
     return latest_expected(series, now - series.schedule.allowance)
 
 
+_ANSWERED = frozenset({Status.OK, Status.ABSENT, Status.QUARANTINED})
+
+
 class StaleSource:
     """A source is later than its usual window: a published date is still not stored OK."""
 
@@ -43,7 +46,9 @@ class StaleSource:
             if not present:
                 continue  # a series this home does not keep yet is not late
             day = _latest_stale_date(series, context.now)
-            if day is None or present.get(day) is Status.OK:
+            # The source answered for it: a value (OK), none to give (ABSENT: ANP's "-" for CNG
+            # in Acre every week), or spent retries (QUARANTINED, its own rule). Not late.
+            if day is None or present.get(day) in _ANSWERED:
                 continue
             ok = [d for d, st in present.items() if st is Status.OK]
             late[series.source].append((series, day, max(ok) if ok else None))

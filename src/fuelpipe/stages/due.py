@@ -82,8 +82,12 @@ def next_wake(statuses: Sequence[Due], now: datetime, *, intraday: bool = False)
         if d.is_due:
             candidates.append(now + schedule.poll_every)
             continue
-        after = d.expected or d.series.default_start
-        nxt = get_calendar(d.series.calendar).next_expected(after)
+        cal = get_calendar(d.series.calendar)
+        if d.expected is not None:
+            nxt = cal.next_expected(d.expected)
+        else:  # nothing published yet: the first expected date is default_start itself or after
+            start = d.series.default_start
+            nxt = start if cal.is_expected(start) else cal.next_expected(start)
         candidates.append(max(now, schedule.published_at(nxt)))
     return min(candidates) if candidates else now + timedelta(hours=1)
 

@@ -1,0 +1,47 @@
+"""`/api/live` over real HTTP: every change of the store's data version is a new live version,
+so the page redraws and the API's response cache starts a new generation."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import httpx
+from devtools.dashboard.serving import serving
+
+from fuelpipe.adapters.clock import FixedClock
+from fuelpipe.adapters.sqlite_store import SqliteStore
+from fuelpipe.dashboard.app import create_app
+from fuelpipe.domain.catalog import DEFAULT_CATALOG
+from fuelpipe.domain.models import Record, Status
+from fuelpipe.stages.data_version import mark_changed
+
+SP = ZoneInfo("America/Sao_Paulo")
+NOW = datetime(2022, 5, 6, 15, 0, tzinfo=SP)
+
+
+def test_a_new_data_version_without_a_new_run_is_a_new_live_version(tmp_path) -> None:
+    """An outlook refresh (watch runs it after the drain's run is logged) and `repair --apply`
+    write a new data version and no newer headline value: the panel must still see a change."""
+    clock = FixedClock(NOW)
+    store = SqliteStore(tmp_path / "l.sqlite", clock=clock)
+    usd = "CURRENCY#USD"
+    store.put_records(
+        [Record(usd, date(2022, 5, d), Decimal("4.9"), Status.OK, updated_at=NOW) for d in (5, 6)]
+    )
+    try:
+        with (
+            serving(create_app(store, DEFAULT_CATALOG, clock=clock)) as url,
+            httpx.Client(base_url=url, timeout=10.0) as client,
+        ):
+            first = client.get("/api/live")
+            assert first.status_code == 200
+            etag = first.headers["ETag"]
+            assert client.get("/api/live", headers={"If-None-Match": etag}).status_code == 304
+            mark_changed(store, NOW, "outlook")
+            after = client.get("/api/live", headers={"If-None-Match": etag})
+            assert after.status_code == 200
+            assert after.headers["ETag"] != etag
+    finally:
+        store.close()

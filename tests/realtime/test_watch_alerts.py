@@ -1,0 +1,180 @@
+"""`fuelpipe watch`'s alerts when the webhook is down or the process dies: the loop goes on
+collecting data, each alert reaches each sink once (the console is not repeated every tick while
+the webhook is down), and what was not delivered is delivered later with the same key."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+from fuelpipe.adapters.alerts import SqliteAlertState
+from fuelpipe.adapters.clock import ManualClock
+from fuelpipe.adapters.webhook import WebhookSink
+from fuelpipe.cli.watch import alerter
+from fuelpipe.domain.catalog import DEFAULT_CATALOG, Catalog
+from fuelpipe.homes.embedded import build_context
+from fuelpipe.homes.settings import Settings
+from fuelpipe.ports.alerts import AlertContext
+from fuelpipe.replay.server import ReplayServer
+from fuelpipe.stages.alerting import DeadLettered, evaluate
+from fuelpipe.stages.context import StageContext
+from fuelpipe.stages.watch import watch
+
+SP = ZoneInfo("America/Sao_Paulo")
+USD = replace(DEFAULT_CATALOG["CURRENCY#USD"], default_start=date(2022, 5, 2))
+SECRET = "hooks/T01/B02/s3cr3t"
+
+
+class Receiver:
+    """A webhook that is down (503) until told otherwise; records every attempt."""
+
+    def __init__(self) -> None:
+        self.down = True
+        self.requests: list[Request] = []
+
+    def __call__(self, request: Request) -> Response:
+        self.requests.append(request)
+        return Response("down", status=503) if self.down else Response("ok")
+
+
+@pytest.fixture
+def replay():
+    with ReplayServer(quiet=True) as server:
+        yield server
+
+
+def _dead_letter(app: StageContext) -> None:
+    app.queue.send(['{"not": "a request"}'])
+    app.queue.dead_letter(app.queue.receive(1)[0], "malformed message: missing partition_key")
+
+
+def test_a_webhook_outage_neither_stops_watch_nor_repeats_alerts(
+    tmp_path, replay, httpserver: HTTPServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    clock = ManualClock(datetime(2022, 5, 4, 12, 0, tzinfo=SP))
+    db = tmp_path / "w.sqlite"
+    settings = Settings(db=db, source_bcb_url=replay.source_urls()["bcb"])
+    app = build_context(settings, clock=clock, catalog=Catalog([USD]))
+    calls: list[tuple[bool, str | None]] = []
+
+    def hook_receiver(request: Request) -> Response:
+        calls.append((not receiver.down, request.headers.get("Idempotency-Key")))
+        return receiver(request)
+
+    receiver = Receiver()
+    httpserver.expect_request(f"/{SECRET}", method="POST").respond_with_handler(hook_receiver)
+    hook, closers = alerter(db, httpserver.url_for(f"/{SECRET}"), backoff_s=0.0)
+
+    def sleep(seconds: float) -> None:
+        clock.advance(timedelta(seconds=seconds))
+
+    try:
+        _dead_letter(app)
+        assert watch(app, sleep=sleep, after_tick=hook, max_ticks=2) == 2  # still running
+        receiver.down = False
+        watch(app, sleep=sleep, after_tick=hook, max_ticks=2)
+        stored = [r.date for r in app.store.query(USD.key)]
+    finally:
+        for closer in closers:
+            close = getattr(closer, "close", None)
+            if callable(close):
+                close()
+        app.close()
+    out = capsys.readouterr().out.replace("\n", "")  # rich wraps long lines
+    assert stored[-1] == date(2022, 5, 4)  # the data kept coming in during the outage
+    # the console told once, FIRING shown (not eaten as rich markup)
+    assert out.count("[fuelpipe FIRING] dead_lettered") == 1
+    assert "503" in out and "s3cr3t" not in out
+    delivered = [key for ok, key in calls if ok]
+    assert len(delivered) == 1  # the webhook told once, after it came back
+    assert {key for _, key in calls} == {delivered[0]}  # every attempt: the same key
+
+
+def test_alerts_saved_but_not_sent_before_a_crash_are_sent_after_it(
+    tmp_path, httpserver: HTTPServer
+) -> None:
+    """The alert state and the alerts still to send are saved together: a crash after saving
+    loses nothing, and a crash after the receiver took an alert resends it with its key."""
+    db = tmp_path / "a.sqlite"
+    clock = ManualClock(datetime(2022, 5, 4, 13, 30, tzinfo=SP))
+    app = build_context(Settings(db=db), clock=clock, catalog=Catalog([USD]), sources={})
+    httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
+
+    class Crash(BaseException):
+        pass
+
+    def crash_after_answer(response: httpx.Response) -> None:
+        raise Crash  # the receiver has the alert; this process dies before noting it
+
+    try:
+        _dead_letter(app)
+        ctx = AlertContext(clock.now(), app.store, app.queue, app.catalog)
+        state = SqliteAlertState(db)
+        assert evaluate(ctx, [DeadLettered()], state, [state.outbox(["webhook"])]).firing == 1
+        state.close()  # crash: saved, nothing sent
+
+        state = SqliteAlertState(db)
+        assert evaluate(ctx, [DeadLettered()], state, [state.outbox(["webhook"])]).firing == 0
+        dying = WebhookSink(
+            httpserver.url_for("/hook"),
+            client=httpx.Client(timeout=5.0, event_hooks={"response": [crash_after_answer]}),
+        )
+        with pytest.raises(Crash):
+            state.deliver([dying])
+        dying.close()
+        state.close()
+
+        state = SqliteAlertState(db)
+        sink = WebhookSink(httpserver.url_for("/hook"))
+        assert state.deliver([sink]) == []
+        assert state.deliver([sink]) == []  # nothing left
+        sink.close()
+        state.close()
+    finally:
+        app.close()
+    keys = [req.headers["Idempotency-Key"] for req, _ in httpserver.log]
+    assert len(keys) == 2 and keys[0] == keys[1]
+    bodies = [req.get_json() for req, _ in httpserver.log]
+    assert bodies[0] == bodies[1] and bodies[0]["kind"] == "FIRING"
+
+
+def test_watch_alerts_on_the_outlook_rules_too(
+    tmp_path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """README: outlook_move fires when the latest outlook expects a move of ±3% within two
+    weeks, and watch refreshes the outlook before the alerts so they see it: the watch's
+    alert hook must evaluate the outlook's rules beside the pipeline's."""
+    from fuelpipe.outlook.model import Forecast, Step
+    from fuelpipe.outlook.records import to_record
+    from fuelpipe.stages.outlook import outlook_key_for
+
+    gas = DEFAULT_CATALOG["FUEL#GASOLINE#BR"]
+    as_of = datetime(2022, 5, 4, 15, 0, tzinfo=SP)
+    steps = tuple(
+        Step(h, date(2022, 5, 1) + timedelta(weeks=h), point, point - 0.1, point + 0.1,
+             point - 0.2, point + 0.2)
+        for h, point in ((1, 7.40), (2, 7.60))
+    )  # fmt: skip
+    forecast = Forecast(as_of, date(2022, 5, 1), 7.20, 0.0, date(2022, 5, 3), steps)
+    db = tmp_path / "o.sqlite"
+    app = build_context(
+        Settings(db=db), clock=ManualClock(as_of), catalog=Catalog([gas]), sources={}
+    )
+    app.store.put_records([to_record(outlook_key_for(gas), forecast)])
+    hook, closers = alerter(db, None)
+    try:
+        assert hook(app) == 1
+    finally:
+        for closer in closers:
+            close = getattr(closer, "close", None)
+            if callable(close):
+                close()
+        app.close()
+    out = capsys.readouterr().out.replace("\n", "")
+    assert "[fuelpipe FIRING] outlook_move: FUEL#GASOLINE#BR expected to rise +5.6%" in out

@@ -1,0 +1,101 @@
+"""The webhook sink against a real HTTP receiver on 127.0.0.1: bounded retries only where a retry
+can help, the same idempotency key on every attempt of one alert, and the URL's secret never in
+an error or a log line."""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from datetime import UTC, datetime
+
+import pytest
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+from fuelpipe.adapters.webhook import WebhookError, WebhookSink
+from fuelpipe.domain.alerts import Alert, AlertKind, Condition
+
+SECRET = "T0123/B0456/xoxb-s3cr3t-t0ken"
+AT = datetime(2022, 5, 4, 17, 5, tzinfo=UTC)
+
+
+def _alert(kind: AlertKind = AlertKind.FIRING) -> Alert:
+    cond = Condition("stale_source", "bcb", "bcb is late", {"source": "bcb"})
+    return Alert(kind, cond, AT, AT)
+
+
+def _sink(url: str, **kwargs: object) -> WebhookSink:
+    return WebhookSink(url, backoff_s=0.0, **kwargs)  # type: ignore[arg-type]
+
+
+def test_a_failing_webhook_never_shows_the_secret_in_its_url(
+    httpserver: HTTPServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Slack/Teams/Discord webhooks carry their secret in the path: a 5xx must not put it in
+    the error (printed by the CLI) nor in the retry log lines."""
+    httpserver.expect_request(f"/hooks/{SECRET}", method="POST").respond_with_data(
+        "down", status=503
+    )
+    sink = _sink(httpserver.url_for(f"/hooks/{SECRET}"), attempts=2)
+    caplog.set_level(logging.DEBUG)
+    try:
+        with pytest.raises(WebhookError) as failed:
+            sink.send(_alert())
+    finally:
+        sink.close()
+    assert len(httpserver.log) == 2  # bounded: the attempts given
+    shown = "".join(traceback.format_exception(failed.value))
+    assert "503" in str(failed.value)
+    assert "s3cr3t" not in shown
+    # what reaches a log at WARNING and above (stamina's retry lines included); httpx's own
+    # INFO line per request names the URL, and nothing in fuelpipe turns INFO on
+    shown_logs = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert shown_logs and all("s3cr3t" not in str(r.__dict__) for r in shown_logs)
+
+
+def test_a_client_error_is_not_retried_but_throttling_is(httpserver: HTTPServer) -> None:
+    """A 4xx (wrong URL, rejected body) will not change by asking again; 429 and 408 may."""
+    httpserver.expect_request("/gone", method="POST").respond_with_data("no", status=404)
+    sink = _sink(httpserver.url_for("/gone"))
+    try:
+        with pytest.raises(WebhookError, match="404"):
+            sink.send(_alert())
+        assert len(httpserver.log) == 1
+        httpserver.clear()
+        httpserver.expect_ordered_request("/busy", method="POST").respond_with_data(
+            "slow down", status=429
+        )
+        httpserver.expect_ordered_request("/busy", method="POST").respond_with_data("ok")
+        sink.url = httpserver.url_for("/busy")
+        sink.send(_alert())
+        assert len(httpserver.log) == 2
+    finally:
+        sink.close()
+
+
+def test_every_attempt_of_one_alert_carries_the_same_idempotency_key(
+    httpserver: HTTPServer,
+) -> None:
+    """A receiver that took the alert but answered after the client's timeout gets it again:
+    the key (also in the body as ``delivery_id``) lets it drop the copy; another alert has
+    another key."""
+    calls: list[Request] = []
+
+    def failing_then_ok(request: Request) -> Response:
+        # The first attempt fails as a timed-out one does for the client (its outcome unknown
+        # to it): the retry must carry the same key. No timing: a loaded machine cannot turn
+        # the other answers into timeouts.
+        calls.append(request)
+        return Response("busy", status=503) if len(calls) == 1 else Response("ok")
+
+    httpserver.expect_request("/hook", method="POST").respond_with_handler(failing_then_ok)
+    sink = _sink(httpserver.url_for("/hook"))
+    try:
+        sink.send(_alert())
+        sink.send(_alert(AlertKind.CLEARED))
+    finally:
+        sink.close()
+    keys = [r.headers.get("Idempotency-Key") for r in calls]
+    assert len(calls) == 3 and keys[0] and keys[0] == keys[1] != keys[2]
+    bodies = [r.get_json() for r in calls]
+    assert [b["delivery_id"] for b in bodies] == keys
