@@ -23,7 +23,11 @@ duckdb = pytest.importorskip("duckdb")
 from fuelpipe.adapters.lake.athena import AthenaQueries, athena_literal  # noqa: E402
 from fuelpipe.adapters.lake.engine import FILE_COLUMNS, StationLake  # noqa: E402
 from fuelpipe.adapters.lake.queries import QUERIES  # noqa: E402
-from fuelpipe.adapters.lake.storage import LocalLakeStorage, S3LakeStorage  # noqa: E402
+from fuelpipe.adapters.lake.storage import (  # noqa: E402
+    LAKE_PREFIX,
+    LocalLakeStorage,
+    S3LakeStorage,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2025, 4, 22, 12, 0, tzinfo=UTC)
@@ -107,6 +111,16 @@ def test_partition_files_match_the_glue_table() -> None:
             )
             assert all("*" not in a for a in actions), (name, actions)
             assert statement["Resource"] != "*"
+
+
+def test_the_lake_folder_is_the_one_the_template_names() -> None:
+    # The Glue table's location and the policies' resources name the folder S3LakeStorage
+    # writes; the text is read raw, as !Sub strings stay unresolved.
+    text = (ROOT / "infra" / "template.yaml").read_text()
+    assert S3LakeStorage(None, "b").describe() == f"s3://b/{LAKE_PREFIX}"
+    assert f'"s3://${{StationLakeBucket}}/{LAKE_PREFIX}/"' in text
+    assert f"/{LAKE_PREFIX}/product=${{!product}}/month=${{!month}}" in text
+    assert text.count(f'"${{StationLakeBucket.Arn}}/{LAKE_PREFIX}/*"') == 2
 
 
 def test_athena_gets_the_same_sql_text_in_the_workgroup(

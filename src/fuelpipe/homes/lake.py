@@ -19,7 +19,7 @@ def build_storage(cfg: Settings) -> LakeStorage:
     if cfg.backend == "aws" and cfg.lake_bucket:
         from fuelpipe.homes.aws import make_client
 
-        return S3LakeStorage(make_client("s3", cfg), cfg.lake_bucket, cfg.lake_prefix)
+        return S3LakeStorage(make_client("s3", cfg), cfg.lake_bucket)
     return LocalLakeStorage(Path(cfg.lake))
 
 

@@ -105,8 +105,7 @@ class Settings(BaseModel):
 
     # station-level lake (Parquet by product and month; the AWS home uses lake_bucket)
     lake: Path = Path("data/lake")
-    lake_bucket: str = ""
-    lake_prefix: str = "stations"
+    lake_bucket: str = ""  # its layout (the stations/ folder) is the template's: LAKE_PREFIX
     athena_workgroup: str = "fuelpipe-stations"
     glue_database: str = "fuelpipe"
     # alerts: a webhook for the embedded home, an SNS topic for the AWS home

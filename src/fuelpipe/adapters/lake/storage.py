@@ -86,6 +86,11 @@ class LocalLakeStorage:
         return self.root
 
 
+LAKE_PREFIX = "stations"
+"""The lake's folder in its bucket: infra/template.yaml's Glue table and S3 policies name it
+(tests/deploy checks they agree), so it is not a setting."""
+
+
 class S3LakeStorage:
     """An S3 bucket and prefix: partition files, the manifest and reports as objects.
 
@@ -93,7 +98,7 @@ class S3LakeStorage:
     extension has to be downloaded; Athena reads the bucket itself through the Glue table.
     """
 
-    def __init__(self, client: Any, bucket: str, prefix: str = "stations") -> None:
+    def __init__(self, client: Any, bucket: str, prefix: str = LAKE_PREFIX) -> None:
         self.client = client
         self.bucket = bucket
         self.prefix = prefix.strip("/")
