@@ -28,16 +28,28 @@ AlertingProvider = Callable[[], tuple[AlertState, list[AlertSink]]]
 
 
 def _alert(home: StageContext, get_alerting: AlertingProvider) -> dict[str, int]:
-    """Evaluate the alert rules and publish what started or cleared (SNS)."""
+    """Evaluate the alert rules and publish what started or cleared (SNS).
+
+    The alerts are saved with the alert state (its outbox) and then published: an SNS error
+    part-way leaves the rest in the outbox for the next run, and never publishes one twice.
+    """
     state, sinks = get_alerting()
     if not sinks:
         return {}
     ctx = AlertContext(home.clock.now(), home.store, home.queue, home.catalog)
-    report = evaluate(ctx, default_rules(), state, sinks)
+    report = evaluate(ctx, default_rules(), state, [state.outbox(s.name for s in sinks)])
     for problem in report.failed_rules:
         logger.warning("alert rule failed", extra={"problem": problem})
+    undelivered = state.deliver(sinks)
+    for problem in undelivered:
+        logger.warning("alert delivery failed; kept for the next run", extra={"problem": problem})
     metrics.add_metric(name="AlertsFiring", unit=MetricUnit.Count, value=report.firing)
-    return {"alerts_firing": report.firing, "alerts_cleared": report.cleared}
+    metrics.add_metric(name="AlertDeliveryFailed", unit=MetricUnit.Count, value=len(undelivered))
+    return {
+        "alerts_firing": report.firing,
+        "alerts_cleared": report.cleared,
+        "alert_deliveries_failed": len(undelivered),
+    }
 
 
 def make_handler(

@@ -101,3 +101,50 @@ def test_retry_recheck_publishes_each_alert_once_to_sns(aws_home: AwsHome, moto_
     assert len(quarantined) == 1
     assert quarantined[0]["evidence"]["date"] == "2022-05-03"
     assert "quarantined:CURRENCY#USD@2022-05-03" in state.load()  # the stored alert state
+
+
+def test_an_sns_error_part_way_publishes_the_rest_next_run_and_nothing_twice(
+    aws_home: AwsHome, moto_server
+) -> None:
+    sns, sqs = moto_server.client("sns"), moto_server.client("sqs")
+    topic = sns.create_topic(Name=f"outbox-{aws_home.settings.table_name}")["TopicArn"]
+    inbox = sqs.create_queue(QueueName=f"outbox-{aws_home.settings.table_name}")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
+    now = datetime(2022, 5, 6, 15, 0, tzinfo=SP)
+    app = aws_home.app(FixedClock(now))
+    for day in (date(2022, 5, 2), date(2022, 5, 3), date(2022, 5, 4)):  # three alerts
+        pending = Record("CURRENCY#USD", day, None, Status.PENDING, 5, now, "x")
+        assert app.store.put_pending(pending)
+        assert app.store.quarantine("CURRENCY#USD", day, 5, "no value after 5 re-downloads")
+    publishes: list[str] = []
+
+    def second_publish_fails(params: dict[str, object], **_: object) -> None:
+        publishes.append(str(params["Subject"]))
+        if len(publishes) == 2:
+            raise ConnectionError("SNS unreachable (synthetic)")
+
+    sns.meta.events.register("before-parameter-build.sns.Publish", second_publish_fails)
+    state = DynamoAlertState(aws_home.dynamodb, aws_home.settings.table_name)
+    handler = load_handler("retry_recheck").make_handler(
+        lambda: app, lambda: (state, [SnsSink(sns, topic)])
+    )
+
+    first = handler(scheduled_event(), FakeLambdaContext("retry_recheck"))
+    firing = first["alerts_firing"]
+    assert firing >= 3 and first["alert_deliveries_failed"] == 1
+    assert len(publishes) == 2  # the rest waits in the outbox behind the failed one
+    second = handler(scheduled_event(), FakeLambdaContext("retry_recheck"))
+    assert (second["alerts_firing"], second["alert_deliveries_failed"]) == (0, 0)
+
+    bodies = []
+    while batch := sqs.receive_message(QueueUrl=inbox, MaxNumberOfMessages=10).get("Messages"):
+        bodies += [json.loads(json.loads(m["Body"])["Message"]) for m in batch]
+        for m in batch:
+            sqs.delete_message(QueueUrl=inbox, ReceiptHandle=m["ReceiptHandle"])
+    assert len(bodies) == firing  # every alert once: none lost, none twice
+    quarantined = sorted(b["evidence"]["date"] for b in bodies if b["rule"] == "quarantined")
+    assert quarantined == ["2022-05-02", "2022-05-03", "2022-05-04"]
+    assert len(publishes) == firing + 1  # the failed send was tried once more

@@ -9,7 +9,7 @@ next to :func:`fuelpipe.stages.alerting.default_rules`.
 from __future__ import annotations
 
 import abc
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -62,4 +62,14 @@ class AlertState(abc.ABC):
 
     @abc.abstractmethod
     def save(self, active: Mapping[str, ActiveAlert]) -> None:
-        """Replace the stored active set with ``active``."""
+        """Replace the stored active set with ``active`` (and keep what ``outbox`` queued)."""
+
+    @abc.abstractmethod
+    def outbox(self, sinks: Iterable[str]) -> AlertSink:
+        """A sink that queues an evaluation's alerts for the named sinks; ``save`` keeps them
+        with the active set, all or nothing, for ``deliver``."""
+
+    @abc.abstractmethod
+    def deliver(self, sinks: Sequence[AlertSink]) -> list[str]:
+        """Send what the outbox holds to each sink, each alert once; one line per failed sink
+        (its alerts stay for the next call)."""
