@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -69,14 +70,20 @@ def test_window_poll_asks_again_for_a_date_still_pending_in_its_window(aws_home:
     assert json.loads(message.body)["dates_to_download"] == ["2022-05-06"]
 
 
-def test_retry_recheck_publishes_each_alert_once_to_sns(aws_home: AwsHome, moto_server) -> None:
+def _topic_with_inbox(moto_server: Any, name: str) -> tuple[Any, Any, str, str]:
+    """An SNS topic on moto_server with an SQS queue subscribed, to read what was published."""
     sns, sqs = moto_server.client("sns"), moto_server.client("sqs")
-    topic = sns.create_topic(Name=f"alerts-{aws_home.settings.table_name}")["TopicArn"]
-    inbox = sqs.create_queue(QueueName=f"inbox-{aws_home.settings.table_name}")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
+    topic = sns.create_topic(Name=name)["TopicArn"]
+    inbox = sqs.create_queue(QueueName=name)["QueueUrl"]
+    attributes = sqs.get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=attributes["Attributes"]["QueueArn"])
+    return sns, sqs, topic, inbox
+
+
+def test_retry_recheck_publishes_each_alert_once_to_sns(aws_home: AwsHome, moto_server) -> None:
+    sns, sqs, topic, inbox = _topic_with_inbox(
+        moto_server, f"alerts-{aws_home.settings.table_name}"
+    )
     now = datetime(2022, 5, 6, 15, 0, tzinfo=SP)
     app = aws_home.app(FixedClock(now))
     day = date(2022, 5, 3)
@@ -106,13 +113,9 @@ def test_retry_recheck_publishes_each_alert_once_to_sns(aws_home: AwsHome, moto_
 def test_an_sns_error_part_way_publishes_the_rest_next_run_and_nothing_twice(
     aws_home: AwsHome, moto_server
 ) -> None:
-    sns, sqs = moto_server.client("sns"), moto_server.client("sqs")
-    topic = sns.create_topic(Name=f"outbox-{aws_home.settings.table_name}")["TopicArn"]
-    inbox = sqs.create_queue(QueueName=f"outbox-{aws_home.settings.table_name}")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
+    sns, sqs, topic, inbox = _topic_with_inbox(
+        moto_server, f"outbox-{aws_home.settings.table_name}"
+    )
     now = datetime(2022, 5, 6, 15, 0, tzinfo=SP)
     app = aws_home.app(FixedClock(now))
     for day in (date(2022, 5, 2), date(2022, 5, 3), date(2022, 5, 4)):  # three alerts
