@@ -90,6 +90,8 @@ def missing_lake(cfg: Any) -> str | None:
 def print_ingest(summary: dict[str, Any]) -> None:
     """One row per CSV ingested, then the rejected rows (the first few; all are in the lake's
     ``_reports/``), then one line of totals."""
+    from fuelpipe.adapters.lake.engine import report_name
+
     table = Table(
         "file",
         "format",
@@ -126,6 +128,15 @@ def print_ingest(summary: dict[str, Any]) -> None:
                 if shown < _SHOWN_BAD_ROWS:
                     err.print(f"[yellow]rejected[/] {escape(line)}", highlight=False)
                 shown += 1
+    for f in summary["files"]:
+        differing = sum(p.get("differing", 0) for p in f.get("parts", []))
+        if differing:
+            err.print(
+                f"[yellow]note[/] {escape(f['name'])}: {differing:,} row(s) repeat a record "
+                "with other prices; the record kept first wins, and each is listed in the "
+                f"lake's _reports/{escape(report_name(f['name']))}.differing.txt",
+                highlight=False,
+            )
     for e in summary["errors"]:
         err.print(
             f"[bold red]error:[/] {escape(' '.join(e.split()))}", highlight=False, soft_wrap=True

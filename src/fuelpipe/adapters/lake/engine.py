@@ -56,6 +56,35 @@ BATCH_ROWS = 250_000  # records read and validated at a time (the text is not ke
 Progress = Callable[[str, int], None]
 
 
+def report_name(name: str) -> str:
+    """The stem of an ingested file's reports in the lake (``<stem>.rejected.txt``,
+    ``<stem>.differing.txt``): its name with anything but letters, digits and ``-_.`` as ``_``."""
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+
+
+def _differing(product: str, offered: pl.DataFrame, kept: pl.DataFrame, where: str) -> list[str]:
+    """One line per ``offered`` record whose key is in ``kept`` with other prices: what the
+    source published that the lake does not keep (the kept record wins)."""
+    plr = polars()
+    prices = ["price", "purchase_price"]
+    pairs = offered.select("cnpj", "collected", *prices).join(
+        kept.select("cnpj", "collected", *prices), on=["cnpj", "collected"], suffix="_kept"
+    )
+    differ = pairs.filter(
+        plr.any_horizontal(plr.col(p).ne_missing(plr.col(f"{p}_kept")) for p in prices)
+    )
+
+    def shown(price: float | None) -> str:
+        return "-" if price is None else f"{price}"
+
+    return [
+        f"{product} {r['cnpj']} {r['collected']}: sale {shown(r['price'])} purchase "
+        f"{shown(r['purchase_price'])} not kept; {where} holds sale {shown(r['price_kept'])} "
+        f"purchase {shown(r['purchase_price_kept'])}"
+        for r in differ.iter_rows(named=True)
+    ]
+
+
 def connect(
     threads: int = 2, memory_limit: str = "768MB", temp_directory: Path | None = None
 ) -> duckdb.DuckDBPyConnection:
@@ -89,6 +118,9 @@ class FileReport:
     duplicates_in_file: int = 0
     already_in_lake: int = 0
     rejected: int = 0
+    differing: list[str] = field(default_factory=list)
+    """Duplicates (in the file, or already in the lake) whose prices differ from the record
+    kept: the kept one wins, and each of these is listed, never dropped without a word."""
     bad: list[BadRow] = field(default_factory=list)
     partitions: list[str] = field(default_factory=list)
     skipped: str | None = None
@@ -106,6 +138,7 @@ class FileReport:
             "duplicates_in_file": self.duplicates_in_file,
             "already_in_lake": self.already_in_lake,
             "rejected": self.rejected,
+            "differing": len(self.differing),
             "partitions": self.partitions,
             "skipped": self.skipped,
             "refused": self.refused,
@@ -219,10 +252,13 @@ class StationLake:
             "parts": [r.as_dict() for r in reports],
         }
         self.storage.write_manifest(manifest)
+        safe = report_name(name)
         bad = [str(b) for r in reports for b in r.bad]
         if bad:
-            safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
             self.storage.put_text(f"{safe}.rejected.txt", "\n".join(bad) + "\n")
+        differing = [line for r in reports for line in r.differing]
+        if differing:
+            self.storage.put_text(f"{safe}.differing.txt", "\n".join(differing) + "\n")
 
     def _header_problem(self, part: CsvInput) -> str | None:
         with part.path.open("rb") as fh:
@@ -303,6 +339,9 @@ class StationLake:
             twice = part.select(plr.struct(key).is_duplicated().any()).item()
             unique = part.unique(subset=key, keep="first", maintain_order=True) if twice else part
             report.duplicates_in_file += part.height - unique.height
+            if twice:
+                later = part.filter(plr.struct(key).is_first_distinct().not_())
+                report.differing += _differing(product, later, unique, "an earlier row of the file")
             found = self.storage.fetch_partition(product, month, scratch)
             if found is None:
                 jobs.append((product, month, unique, unique.height))
@@ -310,6 +349,8 @@ class StationLake:
             held = plr.read_parquet(found)
             fresh = unique.join(held.select(key), on=key, how="anti")
             report.already_in_lake += unique.height - fresh.height
+            if fresh.height < unique.height:
+                report.differing += _differing(product, unique, held, "the lake")
             if fresh.height == 0:
                 continue  # nothing new: the partition file is not rewritten
             merged = plr.concat(
