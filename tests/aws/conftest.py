@@ -36,6 +36,23 @@ class AwsHome:
         )
 
 
+@pytest.fixture(params=["dynalite_server", "moto_server"])
+def client(request: pytest.FixtureRequest) -> Any:
+    """A DynamoDB client on each of the two local servers in turn."""
+    server: LocalServer = request.getfixturevalue(request.param)
+    return server.client("dynamodb")
+
+
+@pytest.fixture
+def table(client: Any) -> str:
+    """A fresh single table (with its pending index) on ``client``'s server."""
+    from fuelpipe.adapters.dynamodb_store import create_table
+
+    name = unique_name("table")
+    create_table(client, name, delay_s=0.05)
+    return name
+
+
 @pytest.fixture
 def aws_home(dynalite_server: LocalServer, moto_server: LocalServer) -> AwsHome:
     """A fresh table (dynalite) and queue + DLQ (moto_server), created like the template."""

@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 from devtools.aws.servers import LocalServer
 from tests.support.aws_backends import unique_name
 
@@ -24,19 +25,6 @@ D0 = date(2025, 1, 1)
 
 def days(n: int) -> list[date]:
     return [D0 + timedelta(days=i) for i in range(n)]
-
-
-@pytest.fixture(params=["dynalite_server", "moto_server"])
-def client(request: pytest.FixtureRequest) -> Any:
-    server: LocalServer = request.getfixturevalue(request.param)
-    return server.client("dynamodb")
-
-
-@pytest.fixture
-def table(client: Any) -> str:
-    name = unique_name("store")
-    create_table(client, name, delay_s=0.05)
-    return name
 
 
 def calls_of(client: Any, operation: str) -> list[dict[str, Any]]:
@@ -200,3 +188,49 @@ def test_every_read_follows_pagination(client: Any, table: str) -> None:
     assert [r.date for r in store.query(KEY, D0 + timedelta(days=5))] == days(60)[5:]
     assert [r.date for r in store.due_pending(NOW)] == days(60)[40:]
     assert len(store.pending()) == 20
+
+
+def test_add_records_writes_conditional_batches_of_at_most_25(moto_server: LocalServer) -> None:
+    client = moto_server.client("dynamodb")
+    name = unique_name("add")
+    create_table(client, name, delay_s=0.05)
+    store = DynamoDbStore(client, name, backoff_base_s=0.001, backoff_cap_s=0.01)
+    transactions = calls_of(client, "TransactWriteItems")
+    store.put_records([Record(KEY, d, Decimal("1"), Status.OK) for d in days(60)[::10]])
+    refused = store.add_records([Record(KEY, d, Decimal("2"), Status.OK) for d in days(60)])
+    assert refused == [(KEY, d) for d in days(60)[::10]]  # OK already: left as they were
+    # 25, 25 and 10 first; each batch holding a refused item is sent again without it
+    sizes = sorted((len(t["TransactItems"]) for t in transactions), reverse=True)
+    assert sizes == [25, 25, 23, 22, 10, 9]
+    assert all(
+        "attribute_not_exists" in p["Put"]["ConditionExpression"]
+        for t in transactions
+        for p in t["TransactItems"]
+    )
+    got = {r.date: r.value for r in store.query(KEY)}
+    assert got == {d: Decimal("1") if d in days(60)[::10] else Decimal("2") for d in days(60)}
+
+
+def test_add_records_retries_a_transaction_cancelled_by_a_conflict(
+    moto_server: LocalServer,
+) -> None:
+    client = moto_server.client("dynamodb")
+    name = unique_name("conflict")
+    create_table(client, name, delay_s=0.05)
+    store = DynamoDbStore(client, name, backoff_base_s=0.001, backoff_cap_s=0.01)
+    sent: list[int] = []
+
+    def conflict_once(params: dict[str, Any], **_: Any) -> None:
+        sent.append(len(params["TransactItems"]))
+        if len(sent) == 1:  # another transaction held one of the items
+            reasons = [{"Code": "None"}] * (len(params["TransactItems"]) - 1)
+            response = {
+                "Error": {"Code": "TransactionCanceledException", "Message": "conflict"},
+                "CancellationReasons": [{"Code": "TransactionConflict"}, *reasons],
+            }
+            raise ClientError(response, "TransactWriteItems")  # type: ignore[arg-type]
+
+    client.meta.events.register("before-parameter-build.dynamodb.TransactWriteItems", conflict_once)
+    assert store.add_records([Record(KEY, d, Decimal("3"), Status.OK) for d in days(5)]) == []
+    assert sent == [5, 5]  # the same batch again
+    assert [r.value for r in store.query(KEY)] == [Decimal("3")] * 5

@@ -113,8 +113,11 @@ IAM_ACTION_OF = {
     "s3:CreateMultipartUpload": "s3:PutObject",
     "s3:UploadPart": "s3:PutObject",
     "s3:CompleteMultipartUpload": "s3:PutObject",
+    # IAM authorizes a transaction's items by their own actions; the store's hold only Puts
+    "dynamodb:TransactWriteItems": "dynamodb:PutItem",
 }
-"""API calls authorized by an action of another name (SQS batches, S3 listings and uploads)."""
+"""API calls authorized by an action of another name (SQS batches, S3 listings and uploads,
+DynamoDB transactions)."""
 
 
 # --- lock files ------------------------------------------------------------------------------

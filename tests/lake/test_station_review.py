@@ -141,3 +141,22 @@ def test_a_window_starting_or_ending_inside_a_week_that_crosses_a_month(
         day = week + timedelta(days=offset)
         assert week_row(day, date(2025, 4, 19))["observations"] == whole, day
         assert week_row(date(2025, 3, 24), day)["observations"] == whole, day
+
+
+def test_a_corrupt_zip_member_is_reported_and_the_others_are_read(
+    lake: StationLake, write: Callable[[str, bytes], Path]
+) -> None:
+    """A member whose bytes fail their CRC (synthetic: one byte flipped in the archive) is one
+    skipped part; the good member is ingested."""
+    good = "\n".join(real_lines("glp", 20)).encode()
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as archive:  # stored: bytes as they are
+        archive.writestr("a.csv", good)
+        archive.writestr("b.csv", good.replace(b"GLP", b"GLp", 1))
+    data = bytearray(buf.getvalue())
+    data[data.find(b"GLp")] ^= 0x01  # one byte of b.csv: its CRC no longer matches
+    reports = lake.ingest_path(write("corrupt.zip", bytes(data)))
+    by_name = {r.name: r for r in reports}
+    assert by_name["corrupt.zip!a.csv"].written == 20
+    broken = by_name["corrupt.zip!b.csv"]
+    assert broken.written == 0 and "unreadable ZIP member (BadZipFile" in (broken.skipped or "")

@@ -6,6 +6,7 @@ from collections.abc import Iterator, Sequence
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from tests.stages.conftest import NOW, START
@@ -16,7 +17,7 @@ from fuelpipe.adapters.sqlite_store import SqliteStore
 from fuelpipe.domain.calendars import expected_between, get_calendar
 from fuelpipe.domain.catalog import DEFAULT_CATALOG, Series
 from fuelpipe.domain.messages import DownloadRequest
-from fuelpipe.domain.models import Observation, Record, Status
+from fuelpipe.domain.models import Observation, Record, Revision, Status
 from fuelpipe.homes.settings import Settings, policy_from
 from fuelpipe.ports.source import FetchRequest, FetchResult, InvalidPayload, ServerError, Source
 from fuelpipe.stages.context import StageContext
@@ -288,4 +289,42 @@ def test_a_failed_request_marks_its_dates_pending_in_one_write(tmp_path: Path) -
     assert [r.date for r in store.pending()] == days
     assert all("HTTP 503" in (r.reason or "") for r in store.pending())
     store.close()
+    app.close()
+
+
+class RevisedMeanwhile(RecordingStore):
+    """Another writer revises a date just before this scraper's first revise of it."""
+
+    def __init__(self, path: Path, rival: Revision) -> None:
+        super().__init__(path)
+        self.rival: Revision | None = rival
+
+    def revise(self, key: str, day: date, revision: Revision, attrs: dict[str, Any]) -> bool:
+        if self.rival is not None:
+            rival, self.rival = self.rival, None
+            assert SqliteStore.revise(self, key, day, rival, attrs)
+        return super().revise(key, day, revision, attrs)
+
+
+def test_a_revision_that_races_another_is_read_again_and_both_are_kept(tmp_path: Path) -> None:
+    days = _brent_days(3)
+    first = [Observation(BRENT.key, d, Decimal("80.5")) for d in days]
+    app, store = build(tmp_path, ListSource(BRENT.source, first))
+    assert scrape(app, _brent_request(days)).records_written == 3
+    store.close()
+    rival = Revision(Decimal("80.5"), Decimal("81"), NOW, "another scraper")
+    raced = RevisedMeanwhile(tmp_path / "store.sqlite", rival)
+    app.store = raced
+    app.sources[BRENT.source] = ListSource(
+        BRENT.source, [Observation(BRENT.key, days[1], Decimal("82"))]
+    )
+    report = scrape(app, _brent_request(days[1:2]))
+    assert report.revised == 1
+    (rec,) = raced.query(BRENT.key, days[1], days[1])
+    assert rec.value == Decimal("82")
+    assert [(r.previous, r.new) for r in rec.revisions] == [
+        (Decimal("80.5"), Decimal("81")),  # the other writer's, then ours over it
+        (Decimal("81"), Decimal("82")),
+    ]
+    raced.close()
     app.close()

@@ -8,6 +8,7 @@ import json
 import sqlite3
 import threading
 import uuid
+import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -104,22 +105,42 @@ class _OutboxState(AlertState):
         line per failed sink (the error's own words: sinks keep secrets out of them)."""
         problems = []
         for sink in sinks:
+            done: list[str] = []
             for entry, body in self._entries(sink.name):
                 try:
                     sink.send(_load_alert(body))
                 except Exception as exc:  # the next call tries again, in the same order
                     problems.append(f"{sink.name}: {exc}")
                     break
-                self._sent(entry)
+                done.append(entry)
+                if len(done) >= self._REMOVE_EVERY:
+                    problems += self._taken_off(sink, done)
+                    done = []
+            problems += self._taken_off(sink, done)
         return problems
+
+    def _taken_off(self, sink: AlertSink, entries: list[str]) -> list[str]:
+        """Take sent entries off the outbox; a problem line if that failed (they may be sent
+        once more by the next call, never lost)."""
+        if not entries:
+            return []
+        try:
+            self._sent(entries)
+        except Exception as exc:
+            return [f"{sink.name}: sent, but not taken off the outbox: {exc}"]
+        return []
+
+    _REMOVE_EVERY: ClassVar[int] = 1
+    """Sent alerts taken off the outbox together: at most this many go out again after a crash
+    between sending and taking off."""
 
     @abc.abstractmethod
     def _entries(self, sink: str) -> list[tuple[str, str]]:
         """(entry id, alert text) of what the outbox holds for ``sink``, oldest first."""
 
     @abc.abstractmethod
-    def _sent(self, entry: str) -> None:
-        """Remove one delivered entry from the outbox."""
+    def _sent(self, entries: list[str]) -> None:
+        """Remove delivered entries from the outbox."""
 
 
 class SqliteAlertState(_OutboxState):
@@ -161,9 +182,11 @@ class SqliteAlertState(_OutboxState):
             ).fetchall()
         return [(str(seq), body) for seq, body in rows]
 
-    def _sent(self, entry: str) -> None:
+    def _sent(self, entries: list[str]) -> None:
         with self._lock, self._conn:
-            self._conn.execute("DELETE FROM alert_outbox WHERE seq = ?", (int(entry),))
+            self._conn.executemany(
+                "DELETE FROM alert_outbox WHERE seq = ?", [(int(e),) for e in entries]
+            )
 
     def close(self) -> None:
         """Close the connection."""
@@ -172,7 +195,13 @@ class SqliteAlertState(_OutboxState):
 
 class DynamoAlertState(_OutboxState):
     """The active alerts as one item of the single table (``info_type = ALERTS``), with the
-    outbox in the same item: one PutItem saves both, all or nothing."""
+    outbox in the same item: one PutItem saves both, all or nothing.
+
+    Both are zlib-compressed JSON (binary attributes): alert texts repeat their keys and
+    reasons, so a few thousand alerts fit DynamoDB's 400 KB item where ~300 did as text. Every
+    write is conditional on the outbox it read, so a save and a delivery running side by side
+    never bring back a delivered alert or drop a queued one.
+    """
 
     KEY: ClassVar[dict[str, dict[str, str]]] = {
         "info_type": {"S": "ALERTS"},
@@ -184,46 +213,76 @@ class DynamoAlertState(_OutboxState):
         self._client = client
         self._table = table_name
 
-    def _item(self) -> tuple[dict[str, Any], list[list[str]]]:
-        """The stored active set (raw) and the outbox: [[entry id, sink, alert text], ...]."""
+    def _item(self) -> tuple[dict[str, Any], list[list[str]], dict[str, Any] | None]:
+        """The stored active set (raw), the outbox ([[entry id, sink, alert text], ...]) and
+        the outbox attribute as read (None: no item or no outbox), for a conditional write."""
         item = self._client.get_item(TableName=self._table, Key=self.KEY, ConsistentRead=True).get(
             "Item"
         )
         if not item:
-            return {}, []
-        outbox = json.loads(item["outbox"]["S"]) if "outbox" in item else []
-        return json.loads(item["active"]["S"]), outbox
+            return {}, [], None
+        if "active_z" in item:
+            active = json.loads(zlib.decompress(item["active_z"]["B"]))
+        else:  # written before the outbox (text)
+            active = json.loads(item["active"]["S"]) if "active" in item else {}
+        read = item.get("outbox_z")
+        outbox = json.loads(zlib.decompress(read["B"])) if read else []
+        return active, outbox, read
 
     def load(self) -> dict[str, ActiveAlert]:
         self._pending.clear()  # a new evaluation: what an unsaved one queued is recomputed
-        raw, _ = self._item()
+        raw, _, _ = self._item()
         return {cid: _load(body) for cid, body in raw.items()}
 
     def save(self, active: Mapping[str, ActiveAlert]) -> None:
         queued = [[uuid.uuid4().hex, sink, body] for sink, body in self._queued()]
-        _, outbox = self._item()  # what earlier evaluations have not delivered yet stays
         body = json.dumps({cid: _dump(a) for cid, a in active.items()}, sort_keys=True)
-        self._client.put_item(
-            TableName=self._table,
-            Item={
+        for _ in range(_OUTBOX_ATTEMPTS):
+            _, outbox, read = self._item()  # what earlier evaluations have not delivered stays
+            item = {
                 **self.KEY,
-                "active": {"S": body},
-                "outbox": {"S": json.dumps(outbox + queued)},
+                "active_z": {"B": zlib.compress(body.encode())},
+                "outbox_z": {"B": zlib.compress(json.dumps(outbox + queued).encode())},
                 "status": {"S": "ALERTS"},
-            },
+            }
+            if self._put_if_unchanged(item, read):
+                return
+        raise RuntimeError("alert state: the outbox kept changing while it was saved")
+
+    def _put_if_unchanged(self, item: dict[str, Any], read: dict[str, Any] | None) -> bool:
+        """Put ``item`` if the outbox is still the one read; False if it changed meanwhile."""
+        condition = "attribute_not_exists(#o)" if read is None else "#o = :read"
+        extra: dict[str, Any] = (
+            {} if read is None else {"ExpressionAttributeValues": {":read": read}}
         )
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item=item,
+                ConditionExpression=condition,
+                ExpressionAttributeNames={"#o": "outbox_z"},
+                **extra,
+            )
+        except self._client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
 
     def _entries(self, sink: str) -> list[tuple[str, str]]:
-        _, outbox = self._item()
+        _, outbox, _ = self._item()
         return [(entry, body) for entry, name, body in outbox if name == sink]
 
-    def _sent(self, entry: str) -> None:
-        """Rewrite the outbox without ``entry``, conditionally on it being the one read (a
+    # One rewrite of the (compressed) outbox per 25 alerts sent, not per alert: a bad week's
+    # thousand quarantines would otherwise rewrite the item a thousand times.
+    _REMOVE_EVERY = 25
+
+    def _sent(self, entries: list[str]) -> None:
+        """Rewrite the outbox without ``entries``, conditionally on it being the one read (a
         concurrent save or delivery in between: read it again)."""
+        gone = set(entries)
         for _ in range(_OUTBOX_ATTEMPTS):
-            _, outbox = self._item()
-            rest = [e for e in outbox if e[0] != entry]
-            if len(rest) == len(outbox):
+            _, outbox, read = self._item()
+            rest = [e for e in outbox if e[0] not in gone]
+            if read is None or len(rest) == len(outbox):
                 return
             try:
                 self._client.update_item(
@@ -231,20 +290,20 @@ class DynamoAlertState(_OutboxState):
                     Key=self.KEY,
                     UpdateExpression="SET #o = :rest",
                     ConditionExpression="#o = :read",
-                    ExpressionAttributeNames={"#o": "outbox"},
+                    ExpressionAttributeNames={"#o": "outbox_z"},
                     ExpressionAttributeValues={
-                        ":rest": {"S": json.dumps(rest)},
-                        ":read": {"S": json.dumps(outbox)},
+                        ":rest": {"B": zlib.compress(json.dumps(rest).encode())},
+                        ":read": read,
                     },
                 )
                 return
             except self._client.exceptions.ConditionalCheckFailedException:
                 continue
-        raise RuntimeError(f"alert outbox: could not remove delivered entry {entry}")
+        raise RuntimeError(f"alert outbox: could not remove {len(gone)} delivered entries")
 
 
 _OUTBOX_ATTEMPTS = 5
-"""Reads and conditional rewrites of the DynamoDB outbox to remove one delivered alert."""
+"""Reads and conditional writes of the DynamoDB alert item before giving up on one change."""
 
 
 class ConsoleSink(AlertSink):

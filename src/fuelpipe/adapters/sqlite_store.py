@@ -756,6 +756,8 @@ class SqliteStore(Store):
         start: date | None = None,
         end: date | None = None,
         fields: Sequence[str] | None = None,
+        *,
+        consistent: bool = False,  # one SQLite file: every read is consistent already
     ) -> list[Record]:
         """Records of one key in ``[start, end]`` in date order; key, date, status always read."""
         if fields is None:

@@ -114,8 +114,12 @@ class Store(abc.ABC):
         start: date | None = None,
         end: date | None = None,
         fields: Sequence[str] | None = None,
+        *,
+        consistent: bool = False,
     ) -> list[Record]:
-        """Records of one key in ``[start, end]``, in date order; ``fields`` limits what is read."""
+        """Records of one key in ``[start, end]``, in date order; ``fields`` limits what is read.
+        ``consistent``: see every write that finished before the call (DynamoDB: a strongly
+        consistent read, twice the read units), as a writer comparing before it writes must."""
 
     @abc.abstractmethod
     def claim_retry(

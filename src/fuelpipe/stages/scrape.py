@@ -188,27 +188,17 @@ def _store_stream(
         stored = _stored_around(app, groups)
         _flag_outliers(groups, flagged, stored)
         stamp = app.clock.now()
-        new, revisions = _values_to_store(by_key, groups, stored, stamp, report)
-        # Conditional: a date another scraper stored meanwhile is refused, not overwritten,
-        # and compared below like any stored value.
-        refused = app.store.add_records(new)
-        report.records_written += len(new) - len(refused)
-        if refused:
-            revisions += _refused_changes(app, new, refused)
-        for obs, current in revisions:
-            assert current.value is not None  # _changed compares OK values only
-            revision = Revision(
-                current.value,
-                obs.value,
-                stamp,
-                seen_by,
-                previous_attrs=None if current.attrs == obs.attrs else dict(current.attrs),
-            )
-            if not app.store.revise(obs.key, obs.date, revision, obs.attrs):
-                # It changed again since it was read: fail the message, which is redelivered
-                # and compares afresh (nothing is overwritten without its history).
-                raise StoreRaced(f"{obs.key} {obs.date} changed while it was being revised")
-            report.revised += 1
+        report.unexpected += _unexpected(by_key, groups)
+        for attempt in range(1, RACE_ATTEMPTS + 1):
+            try:
+                _write_groups(app, by_key, groups, stored, stamp, seen_by, report)
+                break
+            except StoreRaced:
+                # Another writer changed a date between this one's read and its conditional
+                # write: read again and compare afresh (what was written is equal now).
+                if attempt == RACE_ATTEMPTS:
+                    raise  # the message fails and comes back; nothing was overwritten
+                stored = _stored_around(app, groups)
         for key, observations in groups.items():
             marks = got[key]
             for obs in observations:
@@ -265,6 +255,51 @@ def _schedule_day_attrs(schedule: str, calendar: str, day: date) -> _DayAttrs:
     return _DayAttrs(attrs, unexpected)
 
 
+RACE_ATTEMPTS = 3
+"""Reads and conditional writes of one batch when other writers keep changing its dates."""
+
+
+def _write_groups(
+    app: StageContext,
+    by_key: dict[str, Series],
+    groups: dict[str, list[Observation]],
+    stored: dict[str, dict[date, Record]],
+    stamp: datetime,
+    seen_by: str,
+    report: ScrapeReport,
+) -> None:
+    """Add a batch's new values and revise its changed ones, conditionally: StoreRaced when a
+    date changed since ``stored`` was read (what was written so far is counted)."""
+    new, revisions = _values_to_store(by_key, groups, stored, stamp)
+    # Conditional: a date another scraper stored meanwhile is refused, not overwritten, and
+    # compared below like any stored value.
+    refused = app.store.add_records(new)
+    report.records_written += len(new) - len(refused)
+    if refused:
+        revisions += _refused_changes(app, new, refused)
+    for obs, current in revisions:
+        assert current.value is not None  # _changed compares OK values only
+        revision = Revision(
+            current.value,
+            obs.value,
+            stamp,
+            seen_by,
+            previous_attrs=None if current.attrs == obs.attrs else dict(current.attrs),
+        )
+        if not app.store.revise(obs.key, obs.date, revision, obs.attrs):
+            raise StoreRaced(f"{obs.key} {obs.date} changed while it was being revised")
+        report.revised += 1
+
+
+def _unexpected(by_key: dict[str, Series], groups: dict[str, list[Observation]]) -> int:
+    """How many of a batch's values fall on a day their series' calendar does not expect."""
+    return sum(
+        _day_attrs(by_key[key], obs.date).unexpected
+        for key, observations in groups.items()
+        for obs in observations
+    )
+
+
 class StoreRaced(RuntimeError):
     """A stored value changed between the scraper's read and its conditional write; the
     message fails and is redelivered."""
@@ -289,9 +324,8 @@ def _refused_changes(
         days_of[key].append(day)
     out: list[tuple[Observation, Record]] = []
     for key, days in days_of.items():
-        now_stored = {
-            r.date: r for r in app.store.query(key, min(days), max(days), ("value", "attrs"))
-        }
+        found = app.store.query(key, min(days), max(days), ("value", "attrs"), consistent=True)
+        now_stored = {r.date: r for r in found}
         for day in days:
             record = offered[(key, day)]
             assert record.value is not None  # add_records took it as an OK record
@@ -309,7 +343,6 @@ def _values_to_store(
     groups: dict[str, list[Observation]],
     stored: dict[str, dict[date, Record]],
     now: datetime,
-    report: ScrapeReport,
 ) -> tuple[list[Record], list[tuple[Observation, Record]]]:
     """A batch's new values (records to add) and its changed OK values, in value or
     attributes (with the stored record they revise); the same again (a redelivery, a re-read)
@@ -328,8 +361,6 @@ def _values_to_store(
             day = obs.date
             extra = _day_attrs(series, day)
             attrs: dict[str, AttrValue] = {**obs.attrs, **extra.attrs}
-            if extra.unexpected:
-                report.unexpected += 1
             current = current_of.get(day)
             change = _changed(current, obs.value, attrs)
             if change is None:
@@ -366,7 +397,8 @@ def _stored_around(
     for key, observations in groups.items():
         days = [obs.date for obs in observations]
         lo, hi = min(days) - NEIGHBOUR_SPAN, max(days) + NEIGHBOUR_SPAN
-        out[key] = {r.date: r for r in app.store.query(key, lo, hi, ("value", "attrs"))}
+        found = app.store.query(key, lo, hi, ("value", "attrs"), consistent=True)
+        out[key] = {r.date: r for r in found}
     return out
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import csv
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
@@ -33,6 +34,11 @@ class FileFormat(StrEnum):
 
 class UnreadableFile(ValueError):
     """The bytes are none of the formats ANP has used."""
+
+
+_MEMBER_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, RuntimeError, NotImplementedError)
+"""What reading one ZIP member raises when that member is broken: a bad CRC or deflate stream,
+a truncated member, a password, a compression method Python lacks."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,9 +156,14 @@ def csv_inputs(path: Path, name: str, workdir: Path) -> list[CsvInput]:
                     parts.append(CsvInput(inner, FileFormat.ZIP, path, "utf-8", why))
                     continue
                 target = workdir / f"member-{n}"
-                with archive.open(info) as src, target.open("wb") as dst:
-                    while chunk := src.read(_CHUNK):
-                        dst.write(chunk)
+                try:
+                    with archive.open(info) as src, target.open("wb") as dst:
+                        while chunk := src.read(_CHUNK):
+                            dst.write(chunk)
+                except _MEMBER_ERRORS as exc:  # bad CRC, encrypted, unknown compression
+                    why = f"unreadable ZIP member ({type(exc).__name__}: {exc})"
+                    parts.append(CsvInput(inner, FileFormat.ZIP, path, "utf-8", why))
+                    continue
                 try:
                     if detect(target) is FileFormat.XLSX:
                         parts.extend(csv_inputs(target, inner, workdir))

@@ -1,0 +1,79 @@
+"""DynamoAlertState on dynalite and moto_server: the active set and its outbox in one item,
+large enough for a bad week's quarantines, and never resurrecting a delivered alert."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from fuelpipe.adapters.alerts import DynamoAlertState
+from fuelpipe.domain.alerts import ActiveAlert, Alert, AlertKind, Condition, Severity
+from fuelpipe.ports.alerts import AlertSink
+
+pytestmark = pytest.mark.aws
+NOW = datetime(2025, 6, 6, 18, 0, tzinfo=UTC)
+
+
+class Collect(AlertSink):
+    name = "sns"
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    def send(self, alert: Alert) -> None:
+        self.sent.append(alert.condition.subject)
+
+
+def _condition(i: int) -> Condition:
+    return Condition(
+        rule="quarantined",
+        subject=f"FUEL#DIESEL_S10#SP@2025-{1 + i // 28:02d}-{1 + i % 28:02d}#{i}",
+        summary=f"FUEL#DIESEL_S10#SP quarantined: anp: HTTP 503 from the survey ({i})",
+        evidence={"series": "FUEL#DIESEL_S10#SP", "retry_count": 5, "reason": "HTTP 503 " * 8},
+        severity=Severity.WARNING,
+    )
+
+
+def _fire(state: DynamoAlertState, conditions: list[Condition]) -> None:
+    """What evaluate does: load, queue a FIRING alert per new condition, save."""
+    active = state.load()
+    outbox = state.outbox(["sns"])
+    for c in conditions:
+        outbox.send(Alert(AlertKind.FIRING, c, NOW, NOW))
+        active[c.id] = ActiveAlert(c, NOW)
+    state.save(active)
+
+
+def test_a_bad_weeks_quarantines_fit_with_their_outbox(client: Any, table: str) -> None:
+    state = DynamoAlertState(client, table)
+    conditions = [_condition(i) for i in range(1_000)]  # ~25 keys x 40 weeks of a failed workbook
+    _fire(state, conditions)
+    assert len(state.load()) == 1_000
+    sink = Collect()
+    assert state.deliver([sink]) == []
+    assert len(sink.sent) == 1_000 and len(set(sink.sent)) == 1_000
+    assert state.deliver([sink]) == [] and len(sink.sent) == 1_000  # taken off once sent
+
+
+def test_a_save_beside_a_delivery_never_brings_back_a_delivered_alert(
+    client: Any, table: str
+) -> None:
+    first, second = DynamoAlertState(client, table), DynamoAlertState(client, table)
+    _fire(first, [_condition(1)])
+    sink = Collect()
+    delivered = False
+
+    def deliver_meanwhile(**_: Any) -> None:
+        nonlocal delivered
+        if not delivered:  # after the second state read the outbox, before it writes
+            delivered = True
+            assert first.deliver([sink]) == []
+
+    client.meta.events.register("before-parameter-build.dynamodb.PutItem", deliver_meanwhile)
+    _fire(second, [_condition(2)])
+    client.meta.events.unregister("before-parameter-build.dynamodb.PutItem", deliver_meanwhile)
+    assert second.deliver([sink]) == []
+    assert sorted(sink.sent) == sorted([_condition(1).subject, _condition(2).subject])
+    assert set(second.load()) == {_condition(1).id, _condition(2).id}
