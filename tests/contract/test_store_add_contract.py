@@ -120,3 +120,18 @@ def test_put_pendings_is_put_pending_for_each_record_in_order(store: Store) -> N
     assert {got[d].status for d in days[3:]} == {Status.ABSENT}
     assert [r.date for r in store.due_pending(NOW + timedelta(days=1))] == days[1:3]
     assert store.put_pendings([]) == []
+
+
+def test_a_revision_seen_against_an_older_history_is_refused(store: Store) -> None:
+    """Two writers read (6.10, stations=12); the first revises the attributes only (the value
+    stays 6.10): the second's revision, from the same read, must not pass on the value alone."""
+    store.put_records([ok(D0, "6.10", stations=12)])
+    first = Revision(Decimal("6.10"), Decimal("6.10"), NOW, "w1", {"stations": 12})
+    assert store.revise(KEY, D0, first, {"stations": 13}, history=0)
+    second = Revision(Decimal("6.10"), Decimal("6.10"), NOW, "w2", {"stations": 12})
+    assert not store.revise(KEY, D0, second, {"stations": 14}, history=0)
+    assert one(store).attrs == {"stations": 13}
+    # read again: one revision seen, and the second writer's goes on top of it
+    again = Revision(Decimal("6.10"), Decimal("6.10"), NOW, "w2", {"stations": 13})
+    assert store.revise(KEY, D0, again, {"stations": 14}, history=1)
+    assert [r.previous_attrs for r in one(store).revisions] == [{"stations": 12}, {"stations": 13}]

@@ -299,11 +299,19 @@ class RevisedMeanwhile(RecordingStore):
         super().__init__(path)
         self.rival: Revision | None = rival
 
-    def revise(self, key: str, day: date, revision: Revision, attrs: dict[str, Any]) -> bool:
+    def revise(
+        self,
+        key: str,
+        day: date,
+        revision: Revision,
+        attrs: dict[str, Any],
+        *,
+        history: int | None = None,
+    ) -> bool:
         if self.rival is not None:
             rival, self.rival = self.rival, None
             assert SqliteStore.revise(self, key, day, rival, attrs)
-        return super().revise(key, day, revision, attrs)
+        return super().revise(key, day, revision, attrs, history=history)
 
 
 def test_a_revision_that_races_another_is_read_again_and_both_are_kept(tmp_path: Path) -> None:

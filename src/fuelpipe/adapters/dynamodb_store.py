@@ -283,8 +283,17 @@ class DynamoDbStore(Store):
                         "dropped silently: the caller must retry"
                     )
 
-    def revise(self, key: str, day: date, revision: Revision, attrs: dict[str, AttrValue]) -> bool:
-        """One conditional UpdateItem: the new value, the attrs, and the revision appended."""
+    def revise(
+        self,
+        key: str,
+        day: date,
+        revision: Revision,
+        attrs: dict[str, AttrValue],
+        *,
+        history: int | None = None,
+    ) -> bool:
+        """One conditional UpdateItem: the new value, the attrs, and the revision appended;
+        ``history`` is checked as the length of the stored revision list."""
         sets = [
             "#value = :new",
             "#updated_at = :stamp",
@@ -305,7 +314,13 @@ class DynamoDbStore(Store):
         else:
             expression += " REMOVE #attrs"
         # Numbers compare numerically: 78.25 equals a stored 78.250.
-        return self._update(key, day, expression, "#status = :ok AND #value = :previous", **values)
+        condition = "#status = :ok AND #value = :previous"
+        if history:
+            condition += " AND size(#revisions) = :seen"
+            values["seen"] = history
+        elif history == 0:
+            condition += " AND attribute_not_exists(#revisions)"
+        return self._update(key, day, expression, condition, **values)
 
     def revised(self, key: str) -> list[Record]:
         """One Query on the key, filtered to records carrying a revision history."""

@@ -506,8 +506,17 @@ class SqliteStore(Store):
                     conn.execute("RELEASE add_ok")
         return refused
 
-    def revise(self, key: str, day: date, revision: Revision, attrs: dict[str, AttrValue]) -> bool:
-        """Replace an OK value still equal to ``revision.previous``; its history grows by one."""
+    def revise(
+        self,
+        key: str,
+        day: date,
+        revision: Revision,
+        attrs: dict[str, AttrValue],
+        *,
+        history: int | None = None,
+    ) -> bool:
+        """Replace an OK value still equal to ``revision.previous`` (and still with ``history``
+        revisions, when given); its history grows by one."""
         iso = day.isoformat()
         with self._lock:
             conn = self._db()
@@ -519,14 +528,17 @@ class SqliteStore(Store):
                 ).fetchone()
                 if row is None or row[0] is None or Decimal(row[0]) != revision.previous:
                     return False
-                history = (*load_revisions(row[1]), revision)
+                seen = load_revisions(row[1])
+                if history is not None and len(seen) != history:
+                    return False  # revised meanwhile (perhaps its attributes only)
+                grown = (*seen, revision)
                 conn.execute(
                     "UPDATE items SET value = ?, attrs = ?, revisions = ?, updated_at = ? "
                     "WHERE info_type = ? AND date = ?",
                     (
                         str(revision.new),
                         dump_attrs(attrs) if attrs else None,
-                        dump_revisions(history),
+                        dump_revisions(grown),
                         self._now(),
                         key,
                         iso,
@@ -548,6 +560,8 @@ class SqliteStore(Store):
 
     def put_pendings(self, records: Sequence[Record]) -> list[bool]:
         """``put_pending`` of each record, in one transaction (one commit, not one each)."""
+        if not records:
+            return []  # no write lock for nothing
         rows = [self._not_ok_row(r) for r in records]
         with self._lock:
             conn = self._db()

@@ -77,12 +77,23 @@ class Store(abc.ABC):
         """
 
     @abc.abstractmethod
-    def revise(self, key: str, day: date, revision: Revision, attrs: dict[str, AttrValue]) -> bool:
+    def revise(
+        self,
+        key: str,
+        day: date,
+        revision: Revision,
+        attrs: dict[str, AttrValue],
+        *,
+        history: int | None = None,
+    ) -> bool:
         """Replace an OK record's value with a revised one and append the revision to its history.
 
         Conditional: only when the record is OK and its value still equals
-        ``revision.previous``; False otherwise (it changed meanwhile), so no value is ever
-        overwritten without its history. ``attrs`` replace the record's side attributes.
+        ``revision.previous``, and, given ``history`` (how many revisions the caller saw), it
+        still holds exactly that many: another revision meanwhile, of its value or only of its
+        attributes, refuses this one. False otherwise (it changed meanwhile), so no value or
+        attribute is ever overwritten without its history. ``attrs`` replace the record's side
+        attributes.
         """
 
     @abc.abstractmethod

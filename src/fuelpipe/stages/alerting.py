@@ -153,8 +153,10 @@ def evaluate(
     """Run every rule, send what started or cleared to every sink, then save the active set.
 
     A rule that raises is reported and its conditions are left as they were (never cleared by
-    accident). The state is saved only after every sink accepted every alert, so a failed
-    delivery is tried again next time (at least once).
+    accident). The state is saved only after every sink accepted every alert. Callers pass the
+    state's ``outbox`` as the one sink (the CLI's watch, the retry_recheck Lambda) and then
+    ``state.deliver`` the real sinks: the alerts are saved with the state, all or nothing, and
+    each is sent to each sink once, a sink that is down keeping its alerts for the next call.
     """
     conditions: list[Condition] = []
     ran: list[str] = []

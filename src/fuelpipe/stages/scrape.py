@@ -255,6 +255,9 @@ def _schedule_day_attrs(schedule: str, calendar: str, day: date) -> _DayAttrs:
     return _DayAttrs(attrs, unexpected)
 
 
+_COMPARED = ("value", "attrs", "revisions")
+"""What a scraper reads of stored records to compare with what came back (and to revise them
+conditionally: the history's length is the revision's check)."""
 RACE_ATTEMPTS = 3
 """Reads and conditional writes of one batch when other writers keep changing its dates."""
 
@@ -286,7 +289,8 @@ def _write_groups(
             seen_by,
             previous_attrs=None if current.attrs == obs.attrs else dict(current.attrs),
         )
-        if not app.store.revise(obs.key, obs.date, revision, obs.attrs):
+        seen = len(current.revisions)  # another revision meanwhile, even of attrs: read again
+        if not app.store.revise(obs.key, obs.date, revision, obs.attrs, history=seen):
             raise StoreRaced(f"{obs.key} {obs.date} changed while it was being revised")
         report.revised += 1
 
@@ -324,7 +328,7 @@ def _refused_changes(
         days_of[key].append(day)
     out: list[tuple[Observation, Record]] = []
     for key, days in days_of.items():
-        found = app.store.query(key, min(days), max(days), ("value", "attrs"), consistent=True)
+        found = app.store.query(key, min(days), max(days), _COMPARED, consistent=True)
         now_stored = {r.date: r for r in found}
         for day in days:
             record = offered[(key, day)]
@@ -397,7 +401,7 @@ def _stored_around(
     for key, observations in groups.items():
         days = [obs.date for obs in observations]
         lo, hi = min(days) - NEIGHBOUR_SPAN, max(days) + NEIGHBOUR_SPAN
-        found = app.store.query(key, lo, hi, ("value", "attrs"), consistent=True)
+        found = app.store.query(key, lo, hi, _COMPARED, consistent=True)
         out[key] = {r.date: r for r in found}
     return out
 
