@@ -42,6 +42,15 @@ def test_extreme_dates_are_422_with_headers(
     assert r.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
 
 
+@pytest.mark.parametrize("day", ["0.0", "86400", "2022-5-1", "20220501"])
+@pytest.mark.parametrize("view", [*DATED, "/api/stations/ranking?fuel=GASOLINE"])
+def test_a_date_not_written_yyyy_mm_dd_is_422(client: httpx.Client, view: str, day: str) -> None:
+    # pydantic alone reads 0.0 or 86400 as seconds since 1970 (found by make chaos's fuzzing)
+    r = client.get(f"{view}&start={day}")
+    assert r.status_code == 422, r.text
+    assert "YYYY-MM-DD" in r.text
+
+
 def test_a_date_over_a_year_ahead_of_the_clock_is_422(client: httpx.Client) -> None:
     later = date(NOW.year + 2, 1, 1).isoformat()
     r = client.get(f"/api/parity?week={later}")

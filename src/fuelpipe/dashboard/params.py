@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, BeforeValidator
 
 from fuelpipe.domain.calendars import EARLIEST_DATE, LATEST_DATE
 
@@ -17,4 +18,15 @@ def in_range(day: date | None) -> date | None:
     return day
 
 
-DateParam = Annotated[date | None, AfterValidator(in_range)]
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def iso_text(value: Any) -> Any:
+    """Only ``YYYY-MM-DD`` text is a date here: pydantic would also read ``0.0`` or ``86400``
+    as seconds since 1970 (a 200 for a malformed URL instead of a 422)."""
+    if isinstance(value, str) and not _ISO_DAY.fullmatch(value):
+        raise ValueError(f"{value!r} is not a date written YYYY-MM-DD")
+    return value
+
+
+DateParam = Annotated[date | None, BeforeValidator(iso_text), AfterValidator(in_range)]
