@@ -220,3 +220,13 @@ def test_reconciles_with_anp_published_state_averages(
     # and the difference is ANP's weighting, not a bias of one sign everywhere
     assert any(r.diff > 0 for r in compared) and any(r.diff < 0 for r in compared)
     assert all(r.coverage >= RECONCILE_MIN_COVERAGE for r in compared)
+
+
+def test_search_shows_no_price_after_the_window(real_lake: StationLake) -> None:
+    # The sample's weeks run from late March into April 2025: a window ending in the week of
+    # 2025-03-30 must not show an April price, though its month bounds reach into April.
+    params = query_params("LPG", date(2025, 3, 1), date(2025, 3, 30), None, None, "POSTO")
+    found = real_lake.query("station_search", params).records()
+    assert found
+    assert max(r["collected"] for r in found) <= date(2025, 4, 5)  # the last week's Saturday
+    assert max(r["collected"] for r in found) >= date(2025, 4, 1)  # that week crosses a month

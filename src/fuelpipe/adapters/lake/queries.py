@@ -135,15 +135,18 @@ QUERIES: dict[str, LakeQuery] = {
         ),
         LakeQuery(
             "station_search",
-            # Last price per station and fuel; the search text is upper case, matched against
-            # the name, the CNPJ and the municipality. Street address, no phone or owner data.
+            # Last price per station and fuel in the window's survey weeks (never past its last
+            # week: the month bounds alone reach into the next month); the search text is upper
+            # case, matched against the name, the CNPJ and the municipality. Street address, no
+            # phone or owner data.
             # Stations come best match first (see _MATCH), then by name; at most
             # SEARCH_STATIONS + 1 of them, so the caller can tell a cut result from a whole one.
             "WITH hits AS (SELECT cnpj, station, street, number, neighbourhood, municipality, "
             f"state, brand, product, collected, price, unit, {_MATCH} AS quality, "
             "row_number() OVER "
             "(PARTITION BY cnpj, product ORDER BY collected DESC) AS rn FROM stations "
-            "WHERE month BETWEEN ? AND ? AND (strpos(upper(station), ?) > 0 "
+            "WHERE month BETWEEN ? AND ? AND week BETWEEN ? AND ? "
+            "AND (strpos(upper(station), ?) > 0 "
             "OR strpos(cnpj, ?) > 0 OR strpos(municipality, ?) > 0)), "
             "picked AS (SELECT cnpj, min(quality) AS quality, min(upper(station)) AS name "
             "FROM hits GROUP BY cnpj ORDER BY quality, name, cnpj "
@@ -152,7 +155,9 @@ QUERIES: dict[str, LakeQuery] = {
             "h.state, h.brand, h.product, h.collected, h.price, h.unit "
             "FROM hits h JOIN picked p ON h.cnpj = p.cnpj WHERE h.rn = 1 "
             "ORDER BY p.quality, p.name, h.cnpj, h.product",
-            ("text",) * 5 + ("month_from", "month_to", "text", "text", "text"),
+            ("text",) * 5
+            + ("month_from", "month_to", "week_from", "week_to")
+            + ("text", "text", "text"),
         ),
         LakeQuery(
             "coverage",
