@@ -29,6 +29,13 @@ def real_file(group: str) -> bytes:
     return lzma.decompress((QUS / f"ultimas-4-semanas-{group}.csv.xz").read_bytes())
 
 
+def set_cell(line: str, column: int, value: str) -> str:
+    """One ANP CSV line with one field replaced (the synthetic fault of a test)."""
+    cells = line.split(";")
+    cells[column] = value
+    return ";".join(cells)
+
+
 def real_lines(group: str, rows: int) -> list[str]:
     """The header and the first ``rows`` records of a real file, as text lines (no BOM)."""
     text = real_file(group)[len(BOM) :].decode("utf-8")

@@ -7,17 +7,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.lake.conftest import real_lines
+from tests.lake.conftest import real_lines, set_cell
 
 from fuelpipe.adapters.lake.engine import StationLake
 
 SALE = 12  # "Valor de Venda"
-
-
-def _set(line: str, column: int, value: str) -> str:
-    cells = line.split(";")
-    cells[column] = value
-    return ";".join(cells)
 
 
 def _reports(lake: StationLake, tmp: Path) -> dict[str, str]:
@@ -33,7 +27,7 @@ def test_a_corrected_file_lists_the_prices_the_lake_does_not_take(
     assert first.differing == []
     corrected = list(lines)
     old_price = corrected[7].split(";")[SALE]
-    corrected[7] = _set(corrected[7], SALE, "123,45")  # the one synthetic edit
+    corrected[7] = set_cell(corrected[7], SALE, "123,45")  # the one synthetic edit
     (again,) = lake.ingest_path(write("corrected.csv", "\n".join(corrected).encode()))
     assert (again.written, again.already_in_lake) == (0, 40)  # its key is in the lake too
     assert again.accounted()
@@ -48,7 +42,7 @@ def test_a_line_repeated_in_one_file_with_another_price_is_listed(
     lake: StationLake, write: Callable[[str, bytes], Path], tmp_path: Path
 ) -> None:
     lines = real_lines("glp", 20)
-    repeated = _set(lines[3], SALE, "99,99")  # the same station, product and day, repriced
+    repeated = set_cell(lines[3], SALE, "99,99")  # the same station, product and day, repriced
     same = lines[5]  # and one repeated unchanged: a plain duplicate, nothing to list
     (report,) = lake.ingest_path(write("twice.csv", "\n".join([*lines, repeated, same]).encode()))
     assert (report.rows, report.written, report.duplicates_in_file) == (22, 20, 2)
@@ -65,7 +59,7 @@ def test_the_cli_says_how_many_rows_differ_and_where_they_are_listed(tmp_path: P
     lines = real_lines("glp", 10)
     first, second = tmp_path / "a.csv", tmp_path / "b.csv"
     first.write_bytes("\n".join(lines).encode())
-    lines[2] = _set(lines[2], SALE, "77,70")  # synthetic edit
+    lines[2] = set_cell(lines[2], SALE, "77,70")  # synthetic edit
     second.write_bytes("\n".join(lines).encode())
     env = {"FUELPIPE_LAKE": str(tmp_path / "lake")}
     assert CliRunner().invoke(cli, ["stations", "ingest", str(first)], env=env).exit_code == 0

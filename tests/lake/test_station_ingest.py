@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from polars.testing import assert_frame_equal
-from tests.lake.conftest import BOM, NOW, real_file, real_lines
+from tests.lake.conftest import BOM, NOW, real_file, real_lines, set_cell
 
 from fuelpipe.adapters.clock import FixedClock
 from fuelpipe.adapters.lake.columns import Collected, Parsed, batches_fast, collect, read_exact
@@ -18,28 +18,22 @@ from fuelpipe.domain.stations import lines_of_accepted
 from fuelpipe.stages.stations import ingest_local
 
 
-def _set(line: str, column: int, value: str) -> str:
-    cells = line.split(";")
-    cells[column] = value
-    return ";".join(cells)
-
-
 def test_bad_rows_are_reported_with_file_and_line(
     lake: StationLake, write: Callable[[str, bytes], Path]
 ) -> None:
     lines = real_lines("glp", 400)  # real GLP records; faults below are synthetic
     # file line n is lines[n - 1] (line 1 is the header)
     faults = {
-        5: (_set(lines[4], 11, "31/02/2025"), "bad collection date '31/02/2025'"),
-        9: (_set(lines[8], 12, "abc"), "sale price is not a number: 'abc'"),
-        17: (_set(lines[16], 10, "QUEROSENE"), "unknown product 'QUEROSENE'"),
-        40: (_set(lines[39], 14, "R$ / galão"), "unknown unit 'R$ / galão'"),
+        5: (set_cell(lines[4], 11, "31/02/2025"), "bad collection date '31/02/2025'"),
+        9: (set_cell(lines[8], 12, "abc"), "sale price is not a number: 'abc'"),
+        17: (set_cell(lines[16], 10, "QUEROSENE"), "unknown product 'QUEROSENE'"),
+        40: (set_cell(lines[39], 14, "R$ / galão"), "unknown unit 'R$ / galão'"),
         41: (lines[40] + ";extra", "malformed record (TOO MANY COLUMNS"),
         77: (";".join(lines[76].split(";")[:9]), "malformed record (MISSING COLUMNS"),
-        90: (_set(lines[89], 12, "1.350,00"), "sale price is not a number: '1.350,00'"),
-        150: (_set(lines[149], 12, "9999"), "sale price 9999 is outside"),
-        151: (_set(lines[150], 4, ""), "no CNPJ"),
-        401: (_set(lines[400], 11, ""), "bad collection date (empty)"),
+        90: (set_cell(lines[89], 12, "1.350,00"), "sale price is not a number: '1.350,00'"),
+        150: (set_cell(lines[149], 12, "9999"), "sale price 9999 is outside"),
+        151: (set_cell(lines[150], 4, ""), "no CNPJ"),
+        401: (set_cell(lines[400], 11, ""), "bad collection date (empty)"),
     }
     for line_no, (text, _) in faults.items():
         lines[line_no - 1] = text
@@ -147,7 +141,7 @@ def test_batches_do_not_change_the_result(
     lake and report as one batch, and the file's first occurrence still wins."""
     lines = real_lines("diesel-gnv", 500)
     first = lines[11].split(";")
-    twin = _set(lines[11], 12, "9,99")  # synthetic: the same station, fuel and day, repriced
+    twin = set_cell(lines[11], 12, "9,99")  # synthetic: the same station, fuel and day, repriced
     lines += [twin, lines[300]]
     path = write("dup.csv", "\n".join(lines).encode())
     reports, rows = {}, {}
@@ -186,12 +180,12 @@ def test_fast_and_exact_readers_agree(tmp_path: Path, write: Callable[[str, byte
     """A file with no malformed record gives the same records, lines and rejections whether
     Polars' fast reader or DuckDB's exact one reads it."""
     lines = real_lines("glp", 300)  # real records; the faults below are synthetic
-    lines[3] = _set(lines[3], 11, "31/02/2025")
-    lines[20] = _set(lines[20], 12, "abc")
-    lines[21] = _set(lines[21], 13, "x")
-    lines[50] = _set(lines[50], 14, "R$ / litro")
-    lines[99] = _set(lines[99], 4, "  ")
-    lines[250] = _set(lines[250], 12, "9999")
+    lines[3] = set_cell(lines[3], 11, "31/02/2025")
+    lines[20] = set_cell(lines[20], 12, "abc")
+    lines[21] = set_cell(lines[21], 13, "x")
+    lines[50] = set_cell(lines[50], 14, "R$ / litro")
+    lines[99] = set_cell(lines[99], 4, "  ")
+    lines[250] = set_cell(lines[250], 12, "9999")
     path = write("faults.csv", BOM + "\r\n".join(lines).encode())
     fast, slow, exact = _both_readers(path, tmp_path)
     assert exact.structural == []
@@ -233,7 +227,7 @@ def test_a_record_across_lines_does_not_shift_the_lines_of_rejected_ones(
     not their record numbers: by either reader (the second file has a record with a field too
     many, so DuckDB's reader reads it)."""
     lines = _multiline(real_lines("glp", 20))
-    lines[10] = _set(lines[10], 12, "abc")  # file line 12: lines[5] takes lines 6 and 7
+    lines[10] = set_cell(lines[10], 12, "abc")  # file line 12: lines[5] takes lines 6 and 7
     price = "sale price is not a number: 'abc'"
     (report,) = lake.ingest_path(write("multiline-bad.csv", "\n".join(lines).encode()))
     assert (report.rows, report.written, report.rejected) == (20, 19, 1)

@@ -11,18 +11,12 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from tests.lake.conftest import NOW, real_file, real_lines
+from tests.lake.conftest import NOW, real_file, real_lines, set_cell
 
 from fuelpipe.adapters.clock import FixedClock
 from fuelpipe.adapters.lake.engine import StationLake
 from fuelpipe.adapters.lake.storage import LocalLakeStorage
 from fuelpipe.domain.stations import query_params
-
-
-def _set(line: str, column: int, value: str) -> str:
-    cells = line.split(";")
-    cells[column] = value
-    return ";".join(cells)
 
 
 def test_rejected_lines_after_a_blank_line_are_file_lines(
@@ -32,7 +26,7 @@ def test_rejected_lines_after_a_blank_line_are_file_lines(
     after it is reported on its own line, not the one before."""
     lines = real_lines("glp", 30)
     lines.insert(5, "")  # file line 6 is blank
-    lines[20] = _set(lines[20], 12, "abc")  # file line 21
+    lines[20] = set_cell(lines[20], 12, "abc")  # file line 21
     (report,) = lake.ingest_path(write("blank.csv", "\n".join(lines).encode()))
     assert (report.rows, report.written, report.rejected) == (30, 29, 1)
     assert [b.line for b in report.bad] == [21]
@@ -48,7 +42,7 @@ def test_a_stray_quote_does_not_swallow_the_rest_of_the_file(
     """A field opening a quote it never closes is one bad record: the records on the lines
     after it are read, not folded into it and lost."""
     lines = real_lines("glp", 300)
-    lines[10] = _set(lines[10], 7, '"LOJA 2')  # file line 11: an unterminated quote
+    lines[10] = set_cell(lines[10], 7, '"LOJA 2')  # file line 11: an unterminated quote
     (report,) = lake.ingest_path(write("quote.csv", "\n".join(lines).encode()))
     assert (report.rows, report.written, report.rejected) == (300, 299, 1)
     assert [b.line for b in report.bad] == [11]
@@ -59,8 +53,8 @@ def test_two_stray_quotes_do_not_make_a_record_of_the_lines_between(
     lake: StationLake, write: Callable[[str, bytes], Path]
 ) -> None:
     lines = real_lines("glp", 100)
-    lines[10] = _set(lines[10], 7, '"LOJA 2')  # file line 11
-    lines[13] = _set(lines[13], 2, 'X"')  # file line 14: closes the quote of line 11
+    lines[10] = set_cell(lines[10], 7, '"LOJA 2')  # file line 11
+    lines[13] = set_cell(lines[13], 2, 'X"')  # file line 14: closes the quote of line 11
     (report,) = lake.ingest_path(write("quotes.csv", "\n".join(lines).encode()))
     assert report.rows == 100
     assert report.accounted()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -54,6 +55,15 @@ def _dead_letter(app: StageContext) -> None:
     app.queue.dead_letter(app.queue.receive(1)[0], "malformed message: missing partition_key")
 
 
+def _close(closers: list[Any], app: Any) -> None:
+    """Close what alerter opened (the alert state, the sinks that hold clients) and the app."""
+    for closer in closers:
+        close = getattr(closer, "close", None)
+        if callable(close):
+            close()
+    app.close()
+
+
 def test_a_webhook_outage_neither_stops_watch_nor_repeats_alerts(
     tmp_path, replay, httpserver: HTTPServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -81,11 +91,7 @@ def test_a_webhook_outage_neither_stops_watch_nor_repeats_alerts(
         watch(app, sleep=sleep, after_tick=hook, max_ticks=2)
         stored = [r.date for r in app.store.query(USD.key)]
     finally:
-        for closer in closers:
-            close = getattr(closer, "close", None)
-            if callable(close):
-                close()
-        app.close()
+        _close(closers, app)
     out = capsys.readouterr().out.replace("\n", "")  # rich wraps long lines
     assert stored[-1] == date(2022, 5, 4)  # the data kept coming in during the outage
     # the console told once, FIRING shown (not eaten as rich markup)
@@ -171,10 +177,6 @@ def test_watch_alerts_on_the_outlook_rules_too(
     try:
         assert hook(app) == 1
     finally:
-        for closer in closers:
-            close = getattr(closer, "close", None)
-            if callable(close):
-                close()
-        app.close()
+        _close(closers, app)
     out = capsys.readouterr().out.replace("\n", "")
     assert "[fuelpipe FIRING] outlook_move: FUEL#GASOLINE#BR expected to rise +5.6%" in out

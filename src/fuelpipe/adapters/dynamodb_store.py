@@ -35,7 +35,7 @@ import logging
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
@@ -63,6 +63,22 @@ mostly a wait on the service (the client's connection pool is sized to match).""
 
 logger = logging.getLogger(__name__)
 _AddJob = tuple[tuple[str, date], Item]
+_T = TypeVar("_T")
+_R = TypeVar("_R")
+
+
+def _flat(refused: list[list[tuple[str, date]]]) -> list[tuple[str, date]]:
+    return [slot for part in refused for slot in part]
+
+
+def _in_threads(work: Callable[[_T], _R], items: Sequence[_T], threads: int) -> list[_R]:
+    """``work`` on each item, ``threads`` calls at a time, results in order. Leaving the pool
+    waits for every call, so none lands after an error is raised."""
+    if min(threads, len(items)) <= 1:
+        return [work(item) for item in items]
+    with ThreadPoolExecutor(min(threads, len(items)), thread_name_prefix="write") as pool:
+        futures = [pool.submit(work, item) for item in items]
+    return [future.result() for future in futures]
 
 
 class TransactionRetry(RuntimeError):
@@ -196,27 +212,13 @@ class DynamoDbStore(Store):
         if self._transactions:
             batches = [jobs[i : i + BATCH_LIMIT] for i in range(0, len(jobs), BATCH_LIMIT)]
             try:
-                return self._in_threads(self._add_batch, batches, self._write_threads)
+                return _flat(_in_threads(self._add_batch, batches, self._write_threads))
             except ClientError as exc:
                 if exc.response.get("Error", {}).get("Code") != "UnknownOperationException":
                     raise
                 self._transactions = False  # conditional writes are idempotent: redo them
                 logger.info("%s: no transactions on this server; one PutItem per record", exc)
-        return self._in_threads(self._add_one, [[job] for job in jobs], self._add_threads)
-
-    @staticmethod
-    def _in_threads(
-        work: Callable[[list[_AddJob]], list[tuple[str, date]]],
-        parts: list[list[_AddJob]],
-        threads: int,
-    ) -> list[tuple[str, date]]:
-        """``work`` on each part, ``threads`` at a time; the refused slots of all, in order.
-        Leaving the pool waits for every call, so none lands after an error is raised."""
-        if min(threads, len(parts)) <= 1:
-            return [slot for part in parts for slot in work(part)]
-        with ThreadPoolExecutor(min(threads, len(parts)), thread_name_prefix="add") as pool:
-            futures = [pool.submit(work, part) for part in parts]
-        return [slot for future in futures for slot in future.result()]
+        return _flat(_in_threads(self._add_one, [[job] for job in jobs], self._add_threads))
 
     def _add_batch(self, batch: list[_AddJob]) -> list[tuple[str, date]]:
         """One conditional TransactWriteItems; cancelled for a refused item, it is sent again
@@ -335,12 +337,7 @@ class DynamoDbStore(Store):
     def put_pendings(self, records: Sequence[Record]) -> list[bool]:
         """``put_pending`` of each record, ADD_THREADS calls in flight (each is conditional,
         so none can go into a BatchWriteItem); in order."""
-        threads = min(self._add_threads, len(records))
-        if threads <= 1:
-            return [self.put_pending(r) for r in records]
-        with ThreadPoolExecutor(threads, thread_name_prefix="put-pending") as pool:
-            futures = [pool.submit(self.put_pending, r) for r in records]
-        return [future.result() for future in futures]
+        return _in_threads(self.put_pending, records, self._add_threads)
 
     def put_pending(self, record: Record) -> bool:
         """Create or refresh a PENDING record, or make a PENDING one QUARANTINED or ABSENT.

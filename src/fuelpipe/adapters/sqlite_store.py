@@ -422,7 +422,7 @@ class SqliteStore(Store):
         if not records:
             return 0
         rows = self._ok_rows(records)
-        self._write_ok(rows, _UPSERT_OK, conditional=False)
+        self._write_ok(rows, conditional=False)
         return len(rows)
 
     def add_records(self, records: Sequence[Record]) -> list[tuple[str, date]]:
@@ -430,7 +430,7 @@ class SqliteStore(Store):
         upsert's WHERE) and returned."""
         if not records:
             return []
-        refused = self._write_ok(self._ok_rows(records), _ADD_OK, conditional=True)
+        refused = self._write_ok(self._ok_rows(records), conditional=True)
         return [(key, date.fromisoformat(day)) for key, day in refused]
 
     def _ok_rows(self, records: Sequence[Record]) -> dict[tuple[str, str], tuple[object, ...]]:
@@ -469,12 +469,12 @@ class SqliteStore(Store):
     def _write_ok(
         self,
         rows: dict[tuple[str, str], tuple[object, ...]],
-        statements: Sequence[str],
         *,
         conditional: bool,
     ) -> list[tuple[str, str]]:
-        """Run ``statements`` (by rows per statement) over ``rows`` in one transaction; with
-        ``conditional``, the (key, date) of each row a statement left alone, in order."""
+        """Upsert ``rows`` in one transaction; with ``conditional`` (add_records) an OK row is
+        left alone, and the (key, date) of each row left alone is returned, in order."""
+        statements = _ADD_OK if conditional else _UPSERT_OK
         flat = list(chain.from_iterable(rows.values()))
         step = UPSERT_ROWS_PER_STATEMENT * _UPSERT_OK_WIDTH
         # The statements of one call share one transaction: committing every 25 rows (the unit
