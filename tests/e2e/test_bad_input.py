@@ -23,6 +23,7 @@ from tests.e2e.conftest import fuelpipe
 
 from fuelpipe.adapters.clock import SystemClock
 from fuelpipe.adapters.sqlite_queue import SqliteQueue
+from fuelpipe.domain.instants import SAO_PAULO
 
 DEMO_NOW = "2022-05-07T23:59:00-03:00"
 """The clock `fuelpipe demo` fills the store at (the end of the snapshot window)."""
@@ -314,7 +315,7 @@ def test_a_clock_typo_is_repaired(store_copy: Path) -> None:
     )
     assert future.returncode == 3, future.stderr
     shown = json.loads(fuelpipe("repair", "--json", env=env).stdout)
-    today = SystemClock().now().date().isoformat()
+    today = SystemClock().now().astimezone(SAO_PAULO).date().isoformat()  # repair's today
     assert shown["found"], "the future PENDING rows are found"
     assert all(r["date"] > today and r["status"] == "PENDING" for r in shown["found"])
     assert shown["removed"] == 0
