@@ -66,6 +66,61 @@ def test_two_stray_quotes_do_not_make_a_record_of_the_lines_between(
     assert kept >= 1  # file line 13, a good record between the two quotes, is in the lake
 
 
+@pytest.mark.parametrize(("column", "closing_line"), [(2, 11), (15, 11), (0, 13)])
+def test_two_stray_quotes_in_one_column_do_not_merge_their_lines_into_one_record(
+    lake: StationLake, write: Callable[[str, bytes], Path], column: int, closing_line: int
+) -> None:
+    """A quote opened at the start of a field and closed in the same field of a later line
+    makes the text between one field, and the fields around it add up to 16 again: no reader
+    sees a wrong field count. The lines are read one at a time instead of merged into one
+    record (the first line's station with the last line's price): the line with the opening
+    quote is a malformed record, reported with its line, and every other line is its own
+    record (a quote inside a field, not at its start, is part of the text)."""
+    lines = real_lines("glp", 100)
+    lines[10] = set_cell(lines[10], column, '"' + lines[10].split(";")[column])  # line 11
+    closing = lines[closing_line].split(";")[column]
+    assert closing  # (synthetic fault on real lines: a cell that is not empty)
+    lines[closing_line] = set_cell(lines[closing_line], column, closing + '"')
+    (report,) = lake.ingest_path(write("same-column.csv", "\n".join(lines).encode()))
+    assert (report.rows, report.written, report.rejected) == (100, 99, 1)
+    assert [b.line for b in report.bad] == [11]
+    assert report.bad[0].reason.startswith("malformed record")
+    assert report.accounted()
+    with lake.reader() as con:
+        assert con.execute(
+            "SELECT count(*) FROM stations WHERE contains(concat_ws('|', region, state, "
+            "municipality, station, street, number, complement, neighbourhood, cep, brand), "
+            "chr(10))"
+        ).fetchone() == (0,)
+        cnpj = lines[closing_line].split(";")[4].strip()
+        assert con.execute("SELECT count(*) FROM stations WHERE cnpj = ?", [cnpj]).fetchone()[0]
+
+
+def test_stray_quotes_in_one_column_inside_a_zip_member_are_found_too(
+    lake: StationLake, write: Callable[[str, bytes], Path]
+) -> None:
+    """A ZIP member's lines are counted as it is unpacked, so the same fault in an archive
+    (ANP's format from 2022) is read a line at a time as well."""
+    lines = real_lines("glp", 50)
+    lines[10] = set_cell(lines[10], 2, '"' + lines[10].split(";")[2])  # line 11
+    lines[12] = set_cell(lines[12], 2, lines[12].split(";")[2] + '"')  # line 13
+    data = _zip({"precos.csv": "\n".join(lines).encode()})
+    (report,) = lake.ingest_path(write("same-column.zip", data))
+    assert (report.rows, report.written, report.rejected) == (50, 49, 1)
+    assert [b.line for b in report.bad] == [11]
+
+
+def test_a_quoted_line_break_alone_keeps_the_fast_reading(
+    lake: StationLake, write: Callable[[str, bytes], Path]
+) -> None:
+    """A quoted field with a line break and no separator in it is a text, not merged lines:
+    its record is kept whole (the line-at-a-time reading would reject it)."""
+    lines = real_lines("glp", 30)
+    lines[5] = set_cell(lines[5], 7, '"LOJA\n2"')  # file lines 6 and 7
+    (report,) = lake.ingest_path(write("text-break.csv", "\n".join(lines).encode()))
+    assert (report.rows, report.written, report.rejected) == (30, 30, 0)
+
+
 def _zip(members: dict[str, bytes]) -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as archive:

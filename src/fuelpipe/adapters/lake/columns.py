@@ -13,11 +13,15 @@ the file ``line``):
   only when every record has exactly 16 fields, which it proves from the batches themselves (a
   17th sentinel column stays empty, the last column is never missing); any doubt raises
   ``Malformed``. Its line numbers are ``idx + 2``, true when every record sits on one line:
-  ``records_are_lines`` proves that from the file's newline count, and the caller asks it only
-  when some record was rejected (the lines are reported only then).
+  the file's newline count (``LineCount``, taken while the file is hashed) proves that.
 - ``read_exact``: DuckDB's CSV reader with ``store_rejects``, which rejects a record with the
   wrong number of fields and says which line it was on. Slower; used for the files the fast
   reader declines.
+
+Neither reader can see two stray quotes in the same column of two lines: the text between
+them reads as one field and the fields around it add up to 16 again. When records span
+lines, ``lines_merged`` looks for such a field, and ``read_lines`` then reads the file a line
+at a time.
 """
 
 # ruff: noqa: S608 - SQL is composed from our own constants and a quoted path
@@ -31,6 +35,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from fuelpipe.adapters.lake.formats import LineCount
 from fuelpipe.domain.stations import (
     FUEL_UNITS,
     FUELS,
@@ -99,14 +104,13 @@ class Collected:
     parts: dict[tuple[str, str], pl.DataFrame] = field(default_factory=dict)
 
 
-def _newlines(path: Path) -> tuple[int, bool]:
-    """How many ``\n`` the file holds, and whether its last byte is one."""
-    count, last = 0, b""
+def count_lines(path: Path) -> LineCount:
+    """The file's line breaks, one pass over its bytes."""
+    lines = LineCount()
     with path.open("rb") as fh:
         while chunk := fh.read(_NEWLINE_CHUNK):
-            count += chunk.count(b"\n")
-            last = chunk[-1:]
-    return count, last == b"\n"
+            lines = lines.add(chunk)
+    return lines
 
 
 def _utf8(path: Path, encoding: str, scratch: Path) -> Path:
@@ -129,7 +133,7 @@ def batches_fast(path: Path, encoding: str, scratch: Path, size: int) -> Iterato
     that of a batch). Raises Malformed, possibly after some batches, when a record has the
     wrong number of fields: the caller then starts over with ``read_exact``. A record across
     lines (a quoted line break) is read whole, but shifts later ``line`` numbers: see
-    ``records_are_lines``."""
+    ``LineCount.spans_lines``."""
     pl = polars()
     names = [*LAKE_COLUMNS, _SENTINEL]
     source = _utf8(path, encoding, scratch)
@@ -160,13 +164,17 @@ def batches_fast(path: Path, encoding: str, scratch: Path, size: int) -> Iterato
         raise Malformed from exc
 
 
-def records_are_lines(path: Path, records: int) -> bool:
-    """True when the file's lines are its header and ``records`` records, one a line, so the
-    readers' record numbers (``idx + 2``; DuckDB's reject ``line``) are file lines. A quoted
-    line break makes one record span two lines. One pass over the bytes: asked only when
-    lines are reported."""
-    count, ends_with_newline = _newlines(path)
-    return count + (0 if ends_with_newline else 1) == records + 1
+def lines_merged(path: Path, encoding: str) -> bool:
+    """True when a record has a field holding both a line break and a ``;``: the lines from a
+    stray quote to one closing it in the same column of a later line, read as one record
+    (the rest of the first line and the start of the last are in that field, separators and
+    all). A quoted line break inside a text, with no separator around it, is not one. One
+    pass with Python's csv module: asked only of a file whose records span lines."""
+    with path.open(encoding=encoding, newline="") as fh:
+        for row in csv.reader(fh, delimiter=";", quotechar='"'):
+            if any("\n" in cell and ";" in cell for cell in row):
+                return True
+    return False
 
 
 def file_lines(path: Path, encoding: str, numbers: Iterable[int]) -> dict[int, int]:
@@ -257,7 +265,7 @@ def read_exact(con: duckdb.DuckDBPyConnection, path: Path, encoding: str, scratc
     ]
     frame = pl.read_parquet(target).with_columns(pl.col("idx").cast(pl.Int64))
     skipped = [ln for ln, _ in structural]
-    if not records_are_lines(path, frame.height + len(structural)):
+    if count_lines(path).spans_lines(frame.height + len(structural)):
         # DuckDB numbers a blank line as a record (its rejected lines count them) but keeps
         # no row for it: the accepted records after one sit a line further on.
         skipped += blank_records(path, encoding)

@@ -30,12 +30,14 @@ from fuelpipe.adapters.lake.columns import (
     Malformed,
     batches_fast,
     collect,
+    count_lines,
     file_lines,
+    lines_merged,
     polars,
     read_exact,
-    records_are_lines,
+    read_lines,
 )
-from fuelpipe.adapters.lake.formats import CsvInput, UnreadableFile, csv_inputs
+from fuelpipe.adapters.lake.formats import CsvInput, LineCount, UnreadableFile, csv_inputs
 from fuelpipe.adapters.lake.queries import QUERIES
 from fuelpipe.adapters.lake.storage import PART_FILE
 from fuelpipe.domain.stations import ANP_COLUMNS, BadRow
@@ -205,10 +207,10 @@ class StationLake:
         # written), except when its name and size say it is likely a file ingested before:
         # then first, so that it is not read at all.
         with ThreadPoolExecutor(1) as hasher:
-            hashing = hasher.submit(_sha256, path)
+            hashing = hasher.submit(_fingerprint, path)
 
             def new_content() -> str:
-                digest = hashing.result()
+                digest = hashing.result()[0]
                 seen = next((n for n, e in files.items() if e.get("sha256") == digest), None)
                 if seen and not force:
                     raise _AlreadyIngested(seen)
@@ -223,7 +225,16 @@ class StationLake:
                     except UnreadableFile as exc:
                         return [_refused(name, "unreadable", shown(str(exc), 160))]
                     reports = [
-                        self._ingest_csv(part, scratch, progress, new_content) for part in inputs
+                        self._ingest_csv(
+                            part,
+                            scratch,
+                            progress,
+                            new_content,
+                            # the file's own lines, counted as it was hashed; a ZIP member's,
+                            # as it was unpacked; a workbook's CSV is ours (None)
+                            lambda p: hashing.result()[1] if p.path == path else p.lines,
+                        )
+                        for part in inputs
                     ]
                 if reports and all(r.refused for r in reports):  # no CSV is station data
                     first = reports[0]
@@ -282,9 +293,10 @@ class StationLake:
         scratch: Path,
         progress: Progress | None,
         before_writing: Callable[[], object],
+        lines_of: Callable[[CsvInput], LineCount | None],
     ) -> FileReport:
         """Read, validate and write one CSV; ``before_writing`` may still stop it (raising)
-        before the first partition is written."""
+        before the first partition is written; ``lines_of`` gives its line breaks."""
         report = FileReport(part.name, part.fmt.value)
         problem = part.problem or self._header_problem(part)
         if problem:
@@ -298,22 +310,39 @@ class StationLake:
             if progress:
                 progress(part.name, rows)
 
+        con: duckdb.DuckDBPyConnection | None = None
         try:
-            batches = batches_fast(part.path, part.encoding, scratch, self.batch_rows)
-            found = collect(batches, part.name, on_batch)
-        except Malformed:  # some record is malformed: DuckDB's reader says which line
-            con = connect(self.threads, self.memory_limit, scratch / "spill")
             try:
+                batches = batches_fast(part.path, part.encoding, scratch, self.batch_rows)
+                found = collect(batches, part.name, on_batch)
+            except Malformed:  # some record is malformed: DuckDB's reader says which line
+                con = connect(self.threads, self.memory_limit, scratch / "spill")
                 parsed = read_exact(con, part.path, part.encoding, scratch)
-            finally:
+                structural, read_by_line = parsed.structural, parsed.file_lines
+                found = collect(parsed.frame.iter_slices(self.batch_rows), part.name, on_batch)
+                del parsed
+            lines = None if read_by_line else lines_of(part)
+            if (
+                lines is not None
+                and lines.spans_lines(found.rows + len(structural))
+                and lines_merged(part.path, part.encoding)
+            ):
+                # Stray quotes read lines as one record with 16 fields: a line at a time.
+                con = con or connect(self.threads, self.memory_limit, scratch / "spill")
+                parsed = read_lines(con, part.path, part.encoding, scratch)
+                structural, read_by_line = parsed.structural, parsed.file_lines
+                found = collect(parsed.frame.iter_slices(self.batch_rows), part.name, on_batch)
+                del parsed
+        finally:
+            if con is not None:
                 con.close()
-            structural = parsed.structural
-            read_by_line = parsed.file_lines
-            found = collect(parsed.frame.iter_slices(self.batch_rows), part.name, on_batch)
-            del parsed
         report.rows = found.rows + len(structural)
         bad = sorted([*structural, *found.bad], key=lambda b: b[0])
-        if bad and not read_by_line and not records_are_lines(part.path, report.rows):
+        if (
+            bad
+            and not read_by_line
+            and (lines if lines is not None else count_lines(part.path)).spans_lines(report.rows)
+        ):
             # A record spans lines (a quoted line break), or blank lines: report file lines.
             where = file_lines(part.path, part.encoding, (line for line, _ in bad))
             bad = [(where.get(line, line), reason) for line, reason in bad]
@@ -537,9 +566,11 @@ class _AlreadyIngested(Exception):
     """The file's content was ingested before (under the name this holds)."""
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
+def _fingerprint(path: Path) -> tuple[str, LineCount]:
+    """The file's SHA-256 and its line breaks, in one pass."""
+    digest, lines = hashlib.sha256(), LineCount()
     with path.open("rb") as fh:
         while chunk := fh.read(1 << 20):
             digest.update(chunk)
-    return digest.hexdigest()
+            lines = lines.add(chunk)
+    return digest.hexdigest(), lines

@@ -45,13 +45,35 @@ a truncated member, a password, a compression method Python lacks."""
 class CsvInput:
     """One CSV to read: its name (``file.zip!member.csv`` for a ZIP member), its format, the
     path of a file on disk, and the encoding to read it with (DuckDB skips a UTF-8 BOM).
-    ``problem``: why a ZIP member cannot be read as a CSV (it is then reported, not read)."""
+    ``problem``: why a ZIP member cannot be read as a CSV (it is then reported, not read).
+    ``lines``: the member's line breaks, counted as it was unpacked (None: not counted)."""
 
     name: str
     fmt: FileFormat
     path: Path
     encoding: str
     problem: str | None = None
+    lines: LineCount | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LineCount:
+    """How many ``\n`` bytes a file holds and whether it ends with one: with the records a
+    reader found, whether every record is one line (see ``spans_lines``)."""
+
+    newlines: int = 0
+    ends_with_newline: bool = False
+
+    def add(self, chunk: bytes) -> LineCount:
+        """The count after ``chunk``, the file's next bytes (an empty chunk changes nothing)."""
+        if not chunk:
+            return self
+        return LineCount(self.newlines + chunk.count(b"\n"), chunk.endswith(b"\n"))
+
+    def spans_lines(self, records: int) -> bool:
+        """True when the file's lines are not its header and ``records`` records, one a line:
+        a record reads across lines (a quoted line break), or a line is blank."""
+        return self.newlines + (0 if self.ends_with_newline else 1) != records + 1
 
 
 def _is_xlsx(archive: zipfile.ZipFile) -> bool:
@@ -127,11 +149,12 @@ def xlsx_to_csv(path: Path, target: Path) -> None:
             out.write(",".join(_trim(row)) + "\n")
 
 
-def _plain(name: str, path: Path) -> CsvInput:
+def _plain(name: str, path: Path, lines: LineCount) -> CsvInput:
     fmt = detect(path)
     if fmt in (FileFormat.ZIP, FileFormat.XLSX):
         raise UnreadableFile("an archive inside an archive")
-    return CsvInput(name, fmt, path, "latin-1" if fmt is FileFormat.CSV_LATIN1 else "utf-8")
+    encoding = "latin-1" if fmt is FileFormat.CSV_LATIN1 else "utf-8"
+    return CsvInput(name, fmt, path, encoding, lines=lines)
 
 
 def csv_inputs(path: Path, name: str, workdir: Path) -> list[CsvInput]:
@@ -156,10 +179,12 @@ def csv_inputs(path: Path, name: str, workdir: Path) -> list[CsvInput]:
                     parts.append(CsvInput(inner, FileFormat.ZIP, path, "utf-8", why))
                     continue
                 target = workdir / f"member-{n}"
+                lines = LineCount()
                 try:
                     with archive.open(info) as src, target.open("wb") as dst:
                         while chunk := src.read(_CHUNK):
                             dst.write(chunk)
+                            lines = lines.add(chunk)
                 except _MEMBER_ERRORS as exc:  # bad CRC, encrypted, unknown compression
                     why = f"unreadable ZIP member ({type(exc).__name__}: {exc})"
                     parts.append(CsvInput(inner, FileFormat.ZIP, path, "utf-8", why))
@@ -168,7 +193,7 @@ def csv_inputs(path: Path, name: str, workdir: Path) -> list[CsvInput]:
                     if detect(target) is FileFormat.XLSX:
                         parts.extend(csv_inputs(target, inner, workdir))
                     else:
-                        parts.append(_plain(inner, target))
+                        parts.append(_plain(inner, target, lines))
                 except UnreadableFile as exc:  # this member; the others are still read
                     parts.append(CsvInput(inner, FileFormat.ZIP, target, "utf-8", str(exc)))
         if not parts:
