@@ -193,7 +193,7 @@ def cold_imports(repeats: int = 5) -> list[BenchRow]:
         "print(time.perf_counter()-t)"
     )
     bare = "import time;t=time.perf_counter();import boto3;print(time.perf_counter()-t)"
-    names = ("data_clustering", "retry_recheck", "scraper")
+    names = ("data_clustering", "retry_recheck", "scraper", "intraday")
     times: dict[str, list[float]] = {name: [] for name in (*names, "boto3")}
     for _ in range(repeats):
         times["boto3"].append(_fresh_import_s(bare))

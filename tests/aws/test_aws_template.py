@@ -138,7 +138,12 @@ def test_schedules_run_the_scheduled_functions_in_sao_paulo_time(
         target = props["Target"]
         fn = target["Arn"]["Fn::GetAtt"][0]
         targets.setdefault(fn, []).append(json.loads(target["Input"]))
-    assert set(targets) == {"DataClusteringFunction", "RetryRecheckFunction", "OutlookFunction"}
+    assert set(targets) == {
+        "DataClusteringFunction",
+        "RetryRecheckFunction",
+        "OutlookFunction",
+        "IntradayFunction",
+    }
     forced = [e["detail"].get("force", False) for e in targets["OutlookFunction"]]
     assert sorted(forced) == [False, True]  # every 10 minutes if changed, daily in any case
     covered: set[str] = set()

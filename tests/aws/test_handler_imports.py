@@ -49,6 +49,7 @@ NOT_SHIPPED = {
     "data_clustering": "pandas,numpy,httpx,openpyxl",
     "retry_recheck": "pandas,numpy,httpx,openpyxl",
     "scraper": "pandas,numpy",
+    "intraday": "pandas,numpy,openpyxl",
 }
 
 

@@ -67,7 +67,7 @@ pytestmark = pytest.mark.aws
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "infra" / "template.yaml"
 SANDBOX = ROOT / "tests" / "support" / "lambda_sandbox.py"
-FUNCTIONS = ("data_clustering", "scraper", "retry_recheck", "outlook", "dashboard_api")
+FUNCTIONS = ("data_clustering", "scraper", "retry_recheck", "outlook", "intraday", "dashboard_api")
 
 SP = ZoneInfo("America/Sao_Paulo")
 SEED_NOW = datetime(2022, 4, 29, 21, 0, tzinfo=SP)
@@ -583,6 +583,25 @@ def outlook_scenario(lab: Lab) -> Scenario:
     return Scenario([event], queue, dlq, check)
 
 
+INTRADAY_NOW = datetime(2020, 9, 16, 19, 50, tzinfo=SP)
+"""A weekday both real intraday files hold: the PTAX windows and PETR4's 15-minute bars."""
+
+
+def intraday_scenario(lab: Lab) -> Scenario:
+    """The 15-minute schedule's run (IntradaySchedule's Input) on a day with real intraday data
+    in the replay: bulletins and bars fetched over HTTP, stored under INTRADAY# partitions."""
+    queue, dlq, _ = lab.queues("intraday")
+
+    def check(results: list[Any]) -> None:
+        (report,) = results
+        assert (report["failed"], report["problems"]) == (0, []), report
+        assert report["points_written"] == 36, report  # 5 PTAX bulletins, 31 PETR4 bars
+
+    # Its own day (FUELPIPE_NOW), and the sources' URLs on the replay server.
+    env = {**lab.replay.env(), "FUELPIPE_NOW": INTRADAY_NOW.isoformat()}
+    return Scenario([scheduled_event(scheduler=True)], queue, dlq, check, env)
+
+
 DASHBOARD_GETS = (
     ("/api/health", ""),
     ("/api/overview", ""),
@@ -624,6 +643,7 @@ SCENARIOS: dict[str, Callable[[Lab], Scenario]] = {
     "scraper": scraper_scenario,
     "retry_recheck": retry_recheck_scenario,
     "outlook": outlook_scenario,
+    "intraday": intraday_scenario,
     "dashboard_api": dashboard_api_scenario,
 }
 

@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import date, time, timedelta
 from typing import Any
 
 from tests.aws.test_aws_template import resources, template  # noqa: F401 - the fixture
 
+from fuelpipe.adapters.sources._http import longest_fetch_s
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
+from fuelpipe.domain.intraday import INTRADAY_SERIES, collection_window
+from fuelpipe.domain.keys import INTRADAY, intraday_key
 from fuelpipe.homes.aws import schedule_options
+from fuelpipe.homes.settings import Settings
 
 
 def _orchestrator_schedules(template: dict[str, Any]) -> dict[str, dict[str, Any]]:  # noqa: F811
@@ -71,3 +76,90 @@ def test_alert_topic_with_email_parameter_and_publish_right(
 def test_table_expires_intraday_items_by_ttl(template: dict[str, Any]) -> None:  # noqa: F811
     table = template["Resources"]["Table"]["Properties"]
     assert table["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+
+
+# --- intraday collection (lambdas/intraday) ---------------------------------------------------
+
+INTRADAY_CRON = re.compile(r"^cron\(0/15 (\d+)-(\d+) \? \* MON-FRI \*\)$")
+
+
+def _intraday_schedule(template: dict[str, Any]) -> dict[str, Any]:  # noqa: F811
+    (props,) = [
+        res["Properties"]
+        for res in resources(template, "AWS::Scheduler::Schedule").values()
+        if res["Properties"]["Target"]["Arn"] == {"Fn::GetAtt": ["IntradayFunction", "Arn"]}
+    ]
+    return dict(props)
+
+
+def test_intraday_runs_every_15_minutes_through_the_hours_its_series_publish(
+    template: dict[str, Any],  # noqa: F811
+) -> None:
+    """From PTAX's first bulletin to the latest close of an intraday series (BZ=F in New York's
+    winter), derived from the publication schedules over today's zone rules, on weekdays."""
+    props = _intraday_schedule(template)
+    assert props["ScheduleExpressionTimezone"] == "America/Sao_Paulo"
+    days = [date(2025, 1, 1) + timedelta(days=n) for n in range(3 * 366)]
+    first, last = collection_window(DEFAULT_CATALOG, days)
+    assert (first, last) == (time(10, 10), time(19, 30))  # the figures the template comments
+    hours = INTRADAY_CRON.match(props["ScheduleExpression"])
+    assert hours is not None, props["ScheduleExpression"]
+    lo, hi = int(hours.group(1)), int(hours.group(2))
+    runs = [time(h, m) for h in range(lo, hi + 1) for m in (0, 15, 30, 45)]
+    assert [r for r in runs if r <= first] == [time(lo, 0)]  # one run before the first bulletin
+    assert [r for r in runs if r > last] == [time(hi, 45)]  # and one after the last close
+    target = props["Target"]
+    assert target["RoleArn"] == {"Fn::GetAtt": ["SchedulerRole", "Arn"]}
+    event = json.loads(target["Input"])
+    assert event["detail"] == {}  # every intraday series
+    assert schedule_options(event, DEFAULT_CATALOG).series is None
+    invoke = template["Resources"]["SchedulerRole"]["Properties"]["Policies"][0]
+    (statement,) = invoke["PolicyDocument"]["Statement"]
+    assert {"Fn::GetAtt": ["IntradayFunction", "Arn"]} in statement["Resource"]
+
+
+def test_intraday_role_may_only_batch_write_intraday_partitions(
+    template: dict[str, Any],  # noqa: F811
+) -> None:
+    role = template["Resources"]["IntradayRole"]["Properties"]
+    (policy,) = role["Policies"]
+    statements = {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"]}
+    assert set(statements) == {"Logs", "WriteIntradayPoints"}
+    assert statements["Logs"]["Resource"] == {"Fn::GetAtt": ["IntradayLogGroup", "Arn"]}
+    write = statements["WriteIntradayPoints"]
+    # DynamoIntradayStore.put_points is the only call the function makes (BatchWriteItem).
+    assert write["Action"] == "dynamodb:BatchWriteItem"
+    assert write["Resource"] == {"Fn::GetAtt": ["Table", "Arn"]}
+    (leading,) = write["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
+    assert leading == f"{INTRADAY}#*"
+    assert intraday_key("STOCK#PETR4", date(2025, 1, 2)).startswith(leading[:-1])
+    assert not any(s.key.startswith(leading[:-1]) for s in DEFAULT_CATALOG)  # no daily key
+    assert "ManagedPolicyArns" not in role
+
+
+def test_intraday_function_ends_before_its_next_run_when_every_fetch_times_out(
+    template: dict[str, Any],  # noqa: F811
+) -> None:
+    """Ten series, one request each, all running into every timeout: the run still ends inside
+    its limit, with a minute for the writes, and before the schedule's next run."""
+    fn = template["Resources"]["IntradayFunction"]["Properties"]
+    env = fn["Environment"]["Variables"]
+    settings = Settings(
+        http_timeout_s=float(env["FUELPIPE_HTTP_TIMEOUT_S"]),
+        http_attempts=int(env["FUELPIPE_HTTP_ATTEMPTS"]),
+    )
+    longest = longest_fetch_s(
+        settings.http_timeout_s, settings.http_attempts, settings.http_backoff_s
+    )
+    assert fn["Timeout"] >= len(INTRADAY_SERIES) * (longest + settings.yahoo_min_interval_s) + 60
+    assert fn["Timeout"] < 15 * 60  # the schedule's interval (and Lambda's limit)
+    assert fn["ReservedConcurrentExecutions"]["Fn::If"][1] == 1  # never two runs at once
+    log_group = template["Resources"]["IntradayLogGroup"]["Properties"]
+    assert log_group == {
+        "LogGroupName": "/aws/lambda/intraday",
+        "RetentionInDays": {"Ref": "LogRetentionDays"},
+    }
+    assert fn["LoggingConfig"]["LogGroup"] == {"Ref": "IntradayLogGroup"}
+    alarm = template["Resources"]["IntradayErrorsAlarm"]["Properties"]
+    assert alarm["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": "IntradayFunction"}}]
+    assert alarm["AlarmActions"] == [{"Ref": "AlertTopic"}]

@@ -17,7 +17,7 @@ AUD = "token.actions.githubusercontent.com:aud"
 SUB = "token.actions.githubusercontent.com:sub"
 FUNCTION_ARN = re.compile(
     rf"^arn:aws:lambda:{REGION}:{ACCOUNT}:function:"
-    r"(fuelpipe-\*|data_clustering|scraper|retry_recheck|dashboard_api|outlook)$"
+    r"(fuelpipe-\*|data_clustering|scraper|retry_recheck|dashboard_api|outlook|intraday)$"
 )
 
 

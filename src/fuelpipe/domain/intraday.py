@@ -6,11 +6,16 @@ The daily closing series stay as they are; intraday points live under their own 
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
+from fuelpipe.domain.calendars import get_calendar
+from fuelpipe.domain.catalog import Catalog
 from fuelpipe.domain.keys import intraday_key
+from fuelpipe.domain.publication import SAO_PAULO
 
 RETENTION = timedelta(days=35)
 """Intraday points are kept five weeks: enough for the live panel and for comparing a day with
@@ -73,3 +78,28 @@ def bulletin_kind(tipo: str) -> str:
         if tipo.startswith(kind):
             return kind
     raise ValueError(f"unknown PTAX bulletin type {tipo!r}")
+
+
+def trading_keys(catalog: Catalog, day: date, keys: Sequence[str] = INTRADAY_SERIES) -> list[str]:
+    """The intraday series of ``keys`` whose own calendar has a session on ``day``.
+
+    A B3 holiday is no NYSE holiday: each series is asked about on its own calendar's days only.
+    """
+    return [k for k in keys if k in catalog and get_calendar(catalog[k].calendar).is_expected(day)]
+
+
+def collection_window(
+    catalog: Catalog, days: Iterable[date], keys: Sequence[str] = INTRADAY_SERIES
+) -> tuple[time, time]:
+    """São Paulo times between which the intraday series publish on ``days``: from the first
+    intraday publication (PTAX's first bulletin) to the latest daily close among them (BZ=F's
+    17:30 New York close is 18:30 or 19:30 here, by the zones' daylight saving)."""
+    zone = ZoneInfo(SAO_PAULO)
+    schedules = {catalog[k].schedule for k in keys if k in catalog}
+    firsts = [t for s in schedules for t in s.intraday]
+    if not firsts:
+        raise ValueError("no intraday publication times among the series")
+    closes = [s.published_at(d).astimezone(zone).time() for s in schedules for d in days]
+    if not closes:
+        raise ValueError("no days to derive the collection window from")
+    return min(firsts), max(closes)

@@ -16,6 +16,7 @@ from fuelpipe.domain.catalog import DEFAULT_CATALOG, Catalog, Series
 from fuelpipe.domain.keys import parse_date_key
 from fuelpipe.homes.settings import Settings, policy_from
 from fuelpipe.ports.clock import Clock
+from fuelpipe.ports.intraday import IntradayStore
 from fuelpipe.ports.source import Source
 from fuelpipe.stages.context import StageContext
 
@@ -191,3 +192,62 @@ def build_alerting(
         return state, []
     sns = sns_client or make_client("sns", settings)
     return state, [SnsSink(sns, settings.alert_topic_arn)]
+
+
+# --- the intraday Lambda's home -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IntradayHome:
+    """What intraday collection needs: the points' store, the intraday sources, a clock."""
+
+    store: IntradayStore
+    sources: Mapping[str, Source]
+    catalog: Catalog
+    clock: Clock
+
+
+IntradayProvider = Callable[[], IntradayHome]
+
+
+def build_intraday(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    sources: Mapping[str, Source] | None = None,
+    dynamodb_client: Any = None,
+    catalog: Catalog | None = None,
+) -> IntradayHome:
+    """Wire intraday collection on the table: no queue (so no SQS call or right), and only the
+    sources the intraday series come from (BCB and Yahoo)."""
+    from fuelpipe.adapters.clock import FixedClock, SystemClock
+    from fuelpipe.adapters.intraday_store import DynamoIntradayStore
+    from fuelpipe.domain.intraday import INTRADAY_SERIES
+
+    chosen = catalog or DEFAULT_CATALOG
+    if sources is None:
+        from fuelpipe.homes.sources import build_sources
+
+        names = {chosen[k].source for k in INTRADAY_SERIES if k in chosen}
+        sources = build_sources(settings, names)
+    dynamodb = dynamodb_client or make_client("dynamodb", settings)
+    return IntradayHome(
+        store=DynamoIntradayStore(dynamodb, settings.table_name),
+        sources=sources,
+        catalog=chosen,
+        clock=clock or (FixedClock(settings.now) if settings.now else SystemClock()),
+    )
+
+
+def lazy_intraday(settings: Settings, **kwargs: Any) -> IntradayProvider:
+    """Build the intraday home on first use and keep it for the life of the Lambda environment."""
+    built: list[IntradayHome] = []
+    lock = threading.Lock()
+
+    def provide() -> IntradayHome:
+        with lock:
+            if not built:
+                built.append(build_intraday(settings, **kwargs))
+            return built[0]
+
+    return provide

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
+
 import httpx
 
 from fuelpipe.homes.settings import Settings
 from fuelpipe.ports.source import Source
 
 
-def build_sources(settings: Settings) -> dict[str, Source]:
-    """The four HTTP sources with their base URLs, timeouts and retry bounds from settings."""
+def build_sources(settings: Settings, names: Collection[str] | None = None) -> dict[str, Source]:
+    """The HTTP sources (all four, or those ``names``) with their base URLs, timeouts and retry
+    bounds from settings."""
     from fuelpipe.adapters.sources._http import make_client
     from fuelpipe.adapters.sources.anp import AnpWorkbookSource
     from fuelpipe.adapters.sources.bcb import BcbPtaxSource
@@ -20,21 +23,26 @@ def build_sources(settings: Settings) -> dict[str, Source]:
         return make_client(settings.http_timeout_s)
 
     attempts, backoff = settings.http_attempts, settings.http_backoff_s
-    return {
-        "bcb": BcbPtaxSource(
+    makers: dict[str, Callable[[], Source]] = {
+        "bcb": lambda: BcbPtaxSource(
             settings.source_url("bcb"), client(), attempts=attempts, backoff_s=backoff
         ),
-        "yahoo": YahooChartSource(
+        "yahoo": lambda: YahooChartSource(
             settings.source_url("yahoo"),
             client(),
             attempts=attempts,
             backoff_s=backoff,
             min_interval_s=settings.yahoo_min_interval_s,
         ),
-        "fred": FredCsvSource(
+        "fred": lambda: FredCsvSource(
             settings.source_url("fred"), client(), attempts=attempts, backoff_s=backoff
         ),
-        "anp": AnpWorkbookSource(
+        "anp": lambda: AnpWorkbookSource(
             settings.source_url("anp"), client(), attempts=attempts, backoff_s=backoff
         ),
     }
+    unknown = sorted(set(names or ()) - set(makers))
+    if unknown:
+        raise ValueError(f"unknown source(s) {', '.join(unknown)}; known: {', '.join(makers)}")
+    # Only the sources asked for: each one holds its own HTTP client (connection pool).
+    return {name: make() for name, make in makers.items() if names is None or name in names}

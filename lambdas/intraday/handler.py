@@ -1,0 +1,75 @@
+"""The intraday Lambda: the day's PTAX bulletins and 15-minute bars, in the AWS home.
+
+`fuelpipe watch --intraday` does this in the embedded home after each tick. Here a schedule
+calls this function every 15 minutes inside the hours the intraday series publish on weekdays
+(infra/template.yaml, derived from domain/intraday.py's ``collection_window``). Each run
+re-reads the day so far for every series whose calendar has a session today and upserts the
+points under ``INTRADAY#<key>#<day>`` (the same series, day and time is the same item, so a
+rerun or a redelivered event stores nothing twice); the table's TTL drops them after 35 days.
+
+A source failing for one series is logged and returned with the counts, and the other series
+go on; when every series failed the invocation raises, so the Errors alarm notifies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+
+from fuelpipe.domain.intraday import INTRADAY_SERIES, trading_keys
+from fuelpipe.domain.publication import SAO_PAULO
+from fuelpipe.homes.aws import IntradayProvider, lazy_intraday, schedule_options
+from fuelpipe.homes.settings import Settings
+from fuelpipe.stages.intraday import refresh_intraday
+
+SETTINGS = Settings()  # validated at cold start: a bad variable fails the init, loudly
+logger = Logger(service="intraday")
+metrics = Metrics(namespace="fuelpipe", service="intraday")
+
+Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+class IntradayFailed(RuntimeError):
+    """Every series asked for failed: the run is an error, for the Errors alarm."""
+
+
+def make_handler(get_home: IntradayProvider) -> Handler:
+    """The Lambda handler around an intraday-home provider (tests pass their own)."""
+
+    @logger.inject_lambda_context(correlation_id_path=correlation_paths.EVENT_BRIDGE)
+    @metrics.log_metrics
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        home = get_home()
+        options = schedule_options(event, home.catalog)  # detail.series narrows it
+        chosen = {s.key for s in options.series} if options.series is not None else None
+        now = home.clock.now()
+        day = now.astimezone(ZoneInfo(SAO_PAULO)).date()
+        wanted = [k for k in INTRADAY_SERIES if chosen is None or k in chosen]
+        keys = trading_keys(home.catalog, day, wanted)
+        report = refresh_intraday(home.sources, home.store, home.catalog, day, now, keys=keys)
+        metrics.add_metric(name="IntradayPoints", unit=MetricUnit.Count,
+                           value=report.points_written)  # fmt: skip
+        metrics.add_metric(name="IntradayFailed", unit=MetricUnit.Count, value=report.failed)
+        for problem in report.errors:
+            logger.warning("intraday source failed", extra={"problem": problem})
+        result: dict[str, Any] = {
+            "day": day.isoformat(),
+            **report.as_dict(),
+            "no_session": len(wanted) - len(keys),
+            "problems": report.errors,
+        }
+        logger.info("intraday collected", extra=result)
+        if report.series and report.failed == report.series:
+            raise IntradayFailed(f"every intraday series failed: {'; '.join(report.errors)}")
+        return result
+
+    return handler
+
+
+# Only BCB and Yahoo are built (the intraday series' sources), and no queue.
+lambda_handler = make_handler(lazy_intraday(SETTINGS))
