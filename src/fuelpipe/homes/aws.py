@@ -16,6 +16,7 @@ from fuelpipe.domain.catalog import DEFAULT_CATALOG, Catalog, Series
 from fuelpipe.domain.keys import parse_date_key
 from fuelpipe.homes.settings import Settings, policy_from
 from fuelpipe.ports.clock import Clock
+from fuelpipe.ports.intraday import IntradayStore
 from fuelpipe.ports.source import Source
 from fuelpipe.stages.context import StageContext
 
@@ -82,6 +83,15 @@ def build_context(
         gap_audit_interval_s=settings.gap_audit_interval_s,
         store_batch=settings.store_batch,
         revision_window_days=settings.revision_window_days,
+    )
+
+
+def build_intraday_store(settings: Settings, *, dynamodb_client: Any = None) -> IntradayStore:
+    """The intraday points in the single table (``INTRADAY#`` partitions, TTL)."""
+    from fuelpipe.adapters.intraday_store import DynamoIntradayStore
+
+    return DynamoIntradayStore(
+        dynamodb_client or make_client("dynamodb", settings), settings.table_name
     )
 
 

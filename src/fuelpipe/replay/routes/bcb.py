@@ -11,15 +11,16 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import date
+from datetime import date, datetime, time
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
+from fuelpipe.domain.instants import SAO_PAULO
 from fuelpipe.domain.keys import currency_key
 from fuelpipe.replay.reply import Reply, RouteContext, json_reply
 from fuelpipe.replay.rowfaults import apply_row_fault
-from fuelpipe.replay.snapshot_data import PtaxQuote
+from fuelpipe.replay.snapshot_data import WINDOW_HOURS, PtaxQuote
 
 PREFIX = "/olinda/servico/PTAX/versao/v1/odata/"
 CONTEXT = "https://was-p.bcnet.bcb.gov.br/olinda/servico/PTAX/versao/v1/odata$metadata"
@@ -180,10 +181,17 @@ def _day(ctx: RouteContext, params: dict[str, str]) -> Reply:
             raise ODataError(f"missing parameter {needed}")
     currency = params["moeda"].upper()
     day = parse_ptax_date(params["dataCotacao"])
-    absent = ctx.plan.absent_days("bcb", currency_key(currency) if currency in MOEDAS else None)
+    key = currency_key(currency) if currency in MOEDAS else None
+    absent = ctx.plan.absent_days("bcb", key)
     windows = ctx.snapshot.ptax_windows().get(day) if currency == "USD" else None
     rows: list[dict[str, Any]] = []
-    if windows and day not in absent:
+    # A live replay serves each window bulletin from its instant (a few minutes past the hour
+    # in the stamps below) and the closing when the day's PTAX is published.
+    released = [
+        ctx.plan.intraday_released("bcb", key, datetime.combine(day, time(h, 5), SAO_PAULO))
+        for h in WINDOW_HOURS
+    ]
+    if windows and any(released):
         closing = next((q for q in ctx.snapshot.ptax.get("USD", []) if q.day == day), None)
         mean = (sum(windows, Decimal(0)) / len(windows)).quantize(Decimal("0.0001"))
         # The file has the sell side only: the buy side is the sell less the day's closing
@@ -191,11 +199,13 @@ def _day(ctx: RouteContext, params: dict[str, str]) -> Reply:
         spread = Decimal(closing.sell) - Decimal(closing.buy) if closing else Decimal("0.0006")
         # The file has the nominal window hour only; the minute is made up, a few past the hour.
         stamps = [f"{h}:0{day.day % 5}:{day.month + 10}.000" for h in (10, 11, 12, 13)]
-        for kind, value, stamp in zip(WINDOW_KINDS, windows, stamps, strict=True):
-            rows.append(_bulletin_row(day, stamp, kind, value, value - spread))
-        sell = Decimal(closing.sell) if closing else mean
-        buy = Decimal(closing.buy) if closing else mean - spread
-        rows.append(_bulletin_row(day, _time_of_day(day), CLOSING, sell, buy))
+        for kind, value, stamp, out in zip(WINDOW_KINDS, windows, stamps, released, strict=True):
+            if out:
+                rows.append(_bulletin_row(day, stamp, kind, value, value - spread))
+        if day not in absent:
+            sell = Decimal(closing.sell) if closing else mean
+            buy = Decimal(closing.buy) if closing else mean - spread
+            rows.append(_bulletin_row(day, _time_of_day(day), CLOSING, sell, buy))
     return json_reply(
         200, {"@odata.context": f"{CONTEXT}#_CotacaoMoedaDia", "value": rows}, ODATA_JSON
     )
