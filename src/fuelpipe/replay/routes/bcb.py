@@ -175,7 +175,8 @@ WINDOW_KINDS = ("Abertura", "Intermediário", "Intermediário", "Intermediário"
 
 def _day(ctx: RouteContext, params: dict[str, str]) -> Reply:
     """CotacaoMoedaDia: the day's bulletins. USD only, from the real windows file: the four
-    consultation windows (Abertura, then three Intermediário) and the closing, their mean."""
+    consultation windows (Abertura, then three Intermediário) and the closing, their mean (or
+    the daily file's closing alone on a day the windows file lacks)."""
     for needed in ("moeda", "dataCotacao"):
         if needed not in params:
             raise ODataError(f"missing parameter {needed}")
@@ -191,21 +192,28 @@ def _day(ctx: RouteContext, params: dict[str, str]) -> Reply:
         ctx.plan.intraday_released("bcb", key, datetime.combine(day, time(h, 5), SAO_PAULO))
         for h in WINDOW_HOURS
     ]
+    closing = (
+        next((q for q in ctx.snapshot.ptax.get(currency, []) if q.day == day), None)
+        if currency == "USD"
+        else None
+    )
+    # The file has the sell side only: the buy side is the sell less the day's closing spread
+    # (0.0006 on every day of the daily file, the default when the day is not in it).
+    spread = Decimal(closing.sell) - Decimal(closing.buy) if closing else Decimal("0.0006")
     if windows and any(released):
-        closing = next((q for q in ctx.snapshot.ptax.get("USD", []) if q.day == day), None)
-        mean = (sum(windows, Decimal(0)) / len(windows)).quantize(Decimal("0.0001"))
-        # The file has the sell side only: the buy side is the sell less the day's closing
-        # spread (0.0006 on every day of the daily file, the default when the day is not in it).
-        spread = Decimal(closing.sell) - Decimal(closing.buy) if closing else Decimal("0.0006")
         # The file has the nominal window hour only; the minute is made up, a few past the hour.
         stamps = [f"{h}:0{day.day % 5}:{day.month + 10}.000" for h in (10, 11, 12, 13)]
         for kind, value, stamp, out in zip(WINDOW_KINDS, windows, stamps, released, strict=True):
             if out:
                 rows.append(_bulletin_row(day, stamp, kind, value, value - spread))
-        if day not in absent:
-            sell = Decimal(closing.sell) if closing else mean
-            buy = Decimal(closing.buy) if closing else mean - spread
-            rows.append(_bulletin_row(day, _time_of_day(day), CLOSING, sell, buy))
+    # The closing: the daily file's, or the windows' mean; a day the windows file lacks still
+    # has its real closing bulletin.
+    if day not in absent and closing:
+        sell, buy = Decimal(closing.sell), Decimal(closing.buy)
+        rows.append(_bulletin_row(day, _time_of_day(day), CLOSING, sell, buy))
+    elif day not in absent and windows:
+        mean = (sum(windows, Decimal(0)) / len(windows)).quantize(Decimal("0.0001"))
+        rows.append(_bulletin_row(day, _time_of_day(day), CLOSING, mean, mean - spread))
     return json_reply(
         200, {"@odata.context": f"{CONTEXT}#_CotacaoMoedaDia", "value": rows}, ODATA_JSON
     )
