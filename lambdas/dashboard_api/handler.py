@@ -8,8 +8,9 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from fuelpipe.homes.aws import ContextProvider, lazy_context
+from fuelpipe.homes.aws import ContextProvider, build_intraday_store, lazy_context
 from fuelpipe.homes.settings import Settings
+from fuelpipe.ports.intraday import IntradayStore
 
 SETTINGS = Settings()  # validated at cold start: a bad variable fails the init, loudly
 logger = Logger(service="dashboard_api")
@@ -17,7 +18,9 @@ logger = Logger(service="dashboard_api")
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 
-def make_handler(get_context: ContextProvider) -> Handler:
+def make_handler(
+    get_context: ContextProvider, get_intraday: Callable[[], IntradayStore | None] = lambda: None
+) -> Handler:
     """The Lambda handler: builds the FastAPI app on first use and keeps it for the environment."""
     adapters: list[Callable[[dict[str, Any], Any], dict[str, Any]]] = []
     lock = threading.Lock()
@@ -31,7 +34,9 @@ def make_handler(get_context: ContextProvider) -> Handler:
                 from fuelpipe.dashboard.app import create_app
 
                 home = get_context()
-                api = create_app(home.store, home.catalog, home.queue, home.clock)
+                api = create_app(
+                    home.store, home.catalog, home.queue, home.clock, intraday=get_intraday()
+                )
                 adapters.append(Mangum(api, lifespan="off"))
             return adapters[0]
 
@@ -44,4 +49,6 @@ def make_handler(get_context: ContextProvider) -> Handler:
 
 
 # The dashboard only reads: no HTTP source is built.
-lambda_handler = make_handler(lazy_context(SETTINGS, sources={}))
+lambda_handler = make_handler(
+    lazy_context(SETTINGS, sources={}), lambda: build_intraday_store(SETTINGS)
+)

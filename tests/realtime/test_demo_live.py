@@ -68,3 +68,64 @@ def test_live_replay_delivers_closes_and_the_anp_week_after_they_are_published(t
     for (key, day), at in live.items():
         published = catalog[key].schedule.published_at(day)
         assert published <= at <= published + timedelta(minutes=15), (key, day, at)
+
+
+def test_live_replay_fills_the_days_bulletins_one_by_one(tmp_path) -> None:
+    """`demo --live` stores intraday points each tick, and the replay serves each real PTAX
+    window bulletin only from its own instant, so the panel fills during the day."""
+    from fuelpipe.adapters.intraday_store import SqliteIntradayStore
+
+    day = date(2022, 3, 16)  # the real windows file has its four windows
+    start = datetime.combine(day, datetime.min.time(), SP)
+    end = datetime(2022, 3, 16, 18, 0, tzinfo=SP)
+    catalog = Catalog([replace(DEFAULT_CATALOG["CURRENCY#USD"], default_start=date(2022, 3, 1))])
+    clock = ManualClock(start)
+    seen: list[tuple[datetime, list[datetime]]] = []
+    with ReplayServer(faults=PublishedPlan(clock, catalog=catalog), quiet=True) as replay:
+        urls = {f"source_{n}_url": u for n, u in replay.source_urls().items()}
+        cfg = Settings(db=tmp_path / "i.sqlite", yahoo_min_interval_s=0, **urls)
+        app = build_context(cfg, clock=clock, catalog=catalog)
+        points = SqliteIntradayStore(cfg.db)
+        try:
+            replay_live(
+                app,
+                clock,
+                end,
+                sleep=lambda s: clock.advance(timedelta(seconds=s)) and None,
+                heartbeat=lambda _line: seen.append(
+                    (clock.now(), [p.at for p in points.day("CURRENCY#USD", day, clock.now())])
+                ),
+                since=date(2022, 3, 1),
+                intraday=points,
+            )
+        finally:
+            points.close()
+            app.close()
+    counts = [len(ats) for _, ats in seen]
+    assert counts[-1] == 5  # four windows and the closing
+    assert len(set(counts)) >= 4, counts  # not all at once: the day fills tick by tick
+    assert counts == sorted(counts)
+    for now, ats in seen:
+        assert all(at <= now for at in ats), (now, ats)  # nothing before its instant
+
+
+def test_a_day_the_windows_file_lacks_still_has_its_real_closing_bulletin() -> None:
+    """The live demo's two weeks fall in the windows file's gap (2022-03-17..05-11): there the
+    replay serves the daily file's closing alone, from its publication on."""
+    from fuelpipe.adapters.sources.bcb import BcbPtaxSource
+    from fuelpipe.replay.snapshot_data import Snapshot
+
+    day = date(2022, 5, 5)
+    usd = DEFAULT_CATALOG["CURRENCY#USD"]
+    real = next(q for q in Snapshot().ptax["USD"] if q.day == day)
+    clock = ManualClock(datetime(2022, 5, 5, 12, 0, tzinfo=SP))
+    with ReplayServer(faults=PublishedPlan(clock), quiet=True) as replay:
+        source = BcbPtaxSource(replay.source_urls()["bcb"])
+        try:
+            before = source.fetch_bulletins(usd, day)
+            clock.advance(timedelta(hours=2))  # past the 13:10 publication
+            after = source.fetch_bulletins(usd, day)
+        finally:
+            source.close()
+    assert before == []
+    assert [(p.kind, str(p.value)) for p in after] == [("Fechamento", real.sell)]

@@ -211,7 +211,9 @@ def run_demo(
         from fuelpipe.dashboard.server import serve as serve_dashboard
 
         last_now = phases[0].now
-        with open_home(cfg, clock=FixedClock(last_now)) as context:
+        from fuelpipe.homes import open_intraday
+
+        with open_home(cfg, clock=FixedClock(last_now)) as context, open_intraday(cfg) as points:
             console.print(f"\ndashboard: [bold]http://127.0.0.1:{port}/[/] (Ctrl+C to stop)")
             serve_dashboard(
                 context.store,
@@ -222,4 +224,5 @@ def run_demo(
                 clock=context.clock,
                 stations=lake,
                 series_clocks=series_clocks,
+                intraday=points,
             )

@@ -21,6 +21,7 @@ from fuelpipe.domain.catalog import Catalog
 from fuelpipe.domain.instants import SAO_PAULO
 from fuelpipe.homes.settings import Settings
 from fuelpipe.ports.clock import Clock
+from fuelpipe.ports.intraday import IntradayStore
 from fuelpipe.stages.context import StageContext
 
 LIVE_SPAN = timedelta(days=14)
@@ -48,8 +49,11 @@ def replay_live(
     sleep: Callable[[float], None],
     heartbeat: Callable[[str], None],
     since: date | None = None,
+    intraday: IntradayStore | None = None,
 ) -> int:
-    """Run the watch loop until the clock passes ``end``; returns the ticks run."""
+    """Run the watch loop until the clock passes ``end``; returns the ticks run. With
+    ``intraday``, each tick also stores the day's bulletins and bars, as `watch` does."""
+    from fuelpipe.stages.intraday import refresh_intraday
     from fuelpipe.stages.watch import Tick, watch
 
     ticks = 0
@@ -64,8 +68,21 @@ def replay_live(
             raise _Over
         sleep(min(seconds, max(1.0, (end - clock.now()).total_seconds())))
 
+    def collect(app: StageContext) -> int:
+        now = app.clock.now()
+        assert intraday is not None
+        refresh_intraday(app.sources, intraday, app.catalog, now.astimezone(SAO_PAULO).date(), now)
+        return 0
+
     with contextlib.suppress(_Over):  # the replayed window is over
-        watch(context, sleep=sleep_until_over, heartbeat=beat, since=since)
+        watch(
+            context,
+            sleep=sleep_until_over,
+            heartbeat=beat,
+            since=since,
+            after_tick=collect if intraday is not None else None,
+            intraday=intraday is not None,
+        )
     return ticks
 
 
@@ -83,7 +100,7 @@ def run_live_demo(
 ) -> None:
     """Backfill up to two weeks before the end, then replay them live (and serve the panel)."""
     from fuelpipe.adapters.clock import FixedClock
-    from fuelpipe.homes import open_home
+    from fuelpipe.homes import open_home, open_intraday
     from fuelpipe.replay.live import PublishedPlan, SpeedClock
     from fuelpipe.replay.server import ReplayServer
     from fuelpipe.stages.cycle import run_cycle
@@ -101,8 +118,11 @@ def run_live_demo(
         with open_home(live_cfg, clock=FixedClock(start), catalog=chosen) as backfill:
             run_cycle(backfill, series=list(chosen), since=since)
         clock.restart()  # the backfill took real time: the live clock starts now
-        with open_home(live_cfg, clock=clock, catalog=chosen) as context:
-            server = _serve_in_background(context, catalog, port) if serve else None
+        with (
+            open_home(live_cfg, clock=clock, catalog=chosen) as context,
+            open_intraday(live_cfg) as points,
+        ):
+            server = _serve_in_background(context, catalog, port, points) if serve else None
             try:
                 ticks = replay_live(
                     context,
@@ -111,6 +131,7 @@ def run_live_demo(
                     sleep=lambda s: time.sleep(s / speed),
                     heartbeat=lambda line: console.print(line, highlight=False),
                     since=since,
+                    intraday=points,
                 )
             except KeyboardInterrupt:
                 console.print("stopped")
@@ -121,10 +142,14 @@ def run_live_demo(
     console.print(f"live replay over: {ticks} ticks, now {clock.now():%Y-%m-%d %H:%M}")
 
 
-def _serve_in_background(context: StageContext, catalog: Catalog, port: int) -> uvicorn.Server:
+def _serve_in_background(
+    context: StageContext, catalog: Catalog, port: int, intraday: IntradayStore
+) -> uvicorn.Server:
     from fuelpipe.dashboard.app import create_app
 
-    web = create_app(context.store, catalog, context.queue, context.clock, cache_ttl_s=5)
+    web = create_app(
+        context.store, catalog, context.queue, context.clock, cache_ttl_s=5, intraday=intraday
+    )
     server = uvicorn.Server(
         uvicorn.Config(web, host="127.0.0.1", port=port, log_level="warning", access_log=False)
     )

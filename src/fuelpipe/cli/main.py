@@ -748,9 +748,10 @@ def dashboard(
         raise fail(hint)
     from fuelpipe.cli.stations import optional_lake
     from fuelpipe.dashboard.server import serve as serve_dashboard
+    from fuelpipe.homes import open_intraday
 
     _check_port(host, port)
-    with wired(ctx) as context:
+    with wired(ctx) as context, open_intraday(settings(ctx)) as intraday:
         console.print(f"dashboard on [bold]http://{host}:{port}/[/] (Ctrl+C to stop)")
         serve_dashboard(
             context.store,
@@ -761,6 +762,7 @@ def dashboard(
             clock=context.clock,
             stations=optional_lake(settings(ctx)),
             series_clocks=_series_clocks(ctx, context),
+            intraday=intraday,
         )
 
 

@@ -43,6 +43,7 @@ from fuelpipe.domain.catalog import Catalog
 from fuelpipe.domain.clock_bounds import MAX_DATE_AHEAD
 from fuelpipe.domain.keys import InvalidKeyError
 from fuelpipe.ports.clock import Clock
+from fuelpipe.ports.intraday import IntradayStore
 from fuelpipe.ports.queue import Queue
 from fuelpipe.ports.store import Store
 
@@ -222,8 +223,11 @@ def create_app(  # noqa: PLR0915 - the one factory that wires every route and ro
     stations: StationQueries | None = None,
     precompute: bool = True,
     series_clocks: Mapping[str, datetime] | None = None,
+    intraday: IntradayStore | None = None,
 ) -> FastAPI:
     """The dashboard app: read-only API under /api, the page at /, assets under /static.
+
+    ``intraday`` serves the "Today" panel; without it the panel says how to collect them.
 
     API answers are cached for ``cache_ttl_s`` seconds (0 turns the cache off): the store
     changes a few times a day, while one page view asks for the same views many times.
@@ -237,7 +241,8 @@ def create_app(  # noqa: PLR0915 - the one factory that wires every route and ro
         version="1",
         description=(
             "Read-only views of the fuelpipe store: series, indices, correlations, lagged "
-            "pass-through, regional prices, ethanol parity and pipeline health. Every view "
+            "pass-through, regional prices, ethanol parity, the day's intraday points and "
+            "pipeline health. Every view "
             "also downloads as CSV with `format=csv`. Keys, fuels and areas are "
             "case-insensitive."
         ),
@@ -260,6 +265,9 @@ def create_app(  # noqa: PLR0915 - the one factory that wires every route and ro
     from fuelpipe.dashboard.outlook_api import outlook_router  # imports this module's helpers
 
     app.include_router(outlook_router(store, catalog))
+    from fuelpipe.dashboard.intraday import intraday_router  # imports this module's helpers
+
+    app.include_router(intraday_router(store, intraday, catalog, the_clock))
 
     def answer(view: BaseModel, fmt: Format, name: str) -> BaseModel | Response:
         table = getattr(view, "table", None)
@@ -389,5 +397,5 @@ def create_app(  # noqa: PLR0915 - the one factory that wires every route and ro
         view = health_view(store, catalog, queue, the_clock, series_clocks)
         return answer(view, format, "health")
 
-    app.include_router(live_router(store, catalog, the_clock, generation))
+    app.include_router(live_router(store, catalog, the_clock, generation, intraday))
     return app

@@ -21,9 +21,12 @@ from pydantic import BaseModel, Field
 from fuelpipe.dashboard.areas import BR, OVERVIEW_DRIVERS, PRODUCTS
 from fuelpipe.dashboard.schemas import Cell, Table
 from fuelpipe.domain.catalog import Catalog
+from fuelpipe.domain.instants import SAO_PAULO
+from fuelpipe.domain.intraday import INTRADAY_SERIES
 from fuelpipe.domain.keys import fuel_key
 from fuelpipe.domain.models import Status
 from fuelpipe.ports.clock import Clock
+from fuelpipe.ports.intraday import IntradayStore
 from fuelpipe.ports.store import Store
 
 LIVE_PATH = "/api/live"
@@ -90,9 +93,26 @@ def live_keys(catalog: Catalog) -> list[str]:
     return [k for k in keys if k in catalog]
 
 
-def live_view(store: Store, catalog: Catalog, clock: Clock) -> LiveView:
-    """Newest record per headline series, the last runs and the store's data version, and a
-    version hash of them."""
+def intraday_fingerprint(intraday: IntradayStore, catalog: Catalog, now: dt.datetime) -> list[str]:
+    """Today's count and newest point per intraday series: a stored bulletin or bar moves it.
+
+    Intraday writes bypass the data version on purpose (a new bar every 15 minutes must not
+    make every precomputed view stale), so the live version reads them here: one Query each.
+    """
+    today = now.astimezone(SAO_PAULO).date()
+    out = []
+    for key in (k for k in INTRADAY_SERIES if k in catalog):
+        points = intraday.day(key, today, now)
+        newest = points[-1] if points else None
+        out.append(f"{key}@{today}:{len(points)}:{newest and (newest.at, newest.value)}")
+    return out
+
+
+def live_view(
+    store: Store, catalog: Catalog, clock: Clock, intraday: IntradayStore | None = None
+) -> LiveView:
+    """Newest record per headline series, the last runs, the store's data version and today's
+    intraday points, and a version hash of them."""
     now = clock.now()
     rows: list[LiveSeries] = []
     fingerprint: list[str] = []
@@ -127,11 +147,19 @@ def live_view(store: Store, catalog: Catalog, clock: Clock) -> LiveView:
     # An outlook refresh or a repair writes a new data version and may log no newer run nor
     # change a headline's newest value: it is a change the page and the cache must see too.
     fingerprint.append(data_version(store))
+    if intraday is not None:
+        fingerprint.extend(intraday_fingerprint(intraday, catalog, now))
     version = hashlib.sha256(json.dumps(fingerprint).encode()).hexdigest()[:20]
     return LiveView(version=version, as_of=now, series=rows, last_run_at=last_run)
 
 
-def live_router(store: Store, catalog: Catalog, clock: Clock, generation: Generation) -> APIRouter:
+def live_router(
+    store: Store,
+    catalog: Catalog,
+    clock: Clock,
+    generation: Generation,
+    intraday: IntradayStore | None = None,
+) -> APIRouter:
     """``GET /api/live``, with ETag / If-None-Match."""
     router = APIRouter()
 
@@ -147,7 +175,7 @@ def live_router(store: Store, catalog: Catalog, clock: Clock, generation: Genera
         ] = None,
     ) -> LiveView | Response:
         """What the store holds now, in brief: poll it with If-None-Match, redraw on change."""
-        view = live_view(store, catalog, clock)
+        view = live_view(store, catalog, clock, intraday)
         generation.set(view.version)
         etag = f'"{view.version}"'
         headers = {"ETag": etag, "Cache-Control": "no-cache"}

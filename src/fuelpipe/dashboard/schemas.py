@@ -381,3 +381,48 @@ class MetaView(BaseModel):
             ]
             for c in self.coverage
         ]
+
+
+class IntradayPointOut(BaseModel):
+    """One bulletin or bar of the day."""
+
+    at: dt.datetime = Field(description="the bulletin's time or the bar's start, with its offset")
+    time: str = Field(description="its time of day in São Paulo, HH:MM")
+    kind: str = Field(
+        description="`Abertura`, `Intermediário` or `Fechamento` (PTAX bulletins), `15m` (bars)"
+    )
+    value: float = Field(description="the PTAX sell rate, or the bar's close")
+    change_pct: float | None = Field(description="% change from the previous daily close")
+
+
+class PreviousClose(BaseModel):
+    """The series' last stored daily value before the day: the day's reference."""
+
+    date: dt.date
+    value: float
+
+
+class IntradayView(BaseModel):
+    """One series' points of one day (São Paulo), with the previous daily close."""
+
+    key: str
+    label: str
+    unit: str
+    day: dt.date
+    as_of: dt.datetime | None = Field(description="the newest point's time (the 'as of')")
+    collected: bool = Field(description="whether this dashboard has an intraday store at all")
+    message: str | None = Field(description="why there are no points, and how to collect them")
+    previous_close: PreviousClose | None
+    points: list[IntradayPointOut]
+    choices: list[str] = Field(description="every series with intraday values")
+
+    def table(self) -> Table:
+        """One row per point, the previous close beside it."""
+        head = ["key", "day", "at", "time", "kind", "value", "change_pct", "previous_close"]
+        prev = self.previous_close.value if self.previous_close else None
+        rows: list[list[Cell]] = [
+            [self.key, self.day.isoformat(), p.at.isoformat(), p.time, p.kind, p.value,
+             p.change_pct, prev]
+            for p in self.points
+        ]  # fmt: skip
+        return head, rows

@@ -8,6 +8,7 @@ from datetime import datetime
 from fuelpipe.dashboard.stations import StationQueries
 from fuelpipe.domain.catalog import Catalog
 from fuelpipe.ports.clock import Clock
+from fuelpipe.ports.intraday import IntradayStore
 from fuelpipe.ports.queue import Queue
 from fuelpipe.ports.store import Store
 
@@ -21,11 +22,20 @@ def serve(
     clock: Clock | None = None,
     stations: StationQueries | None = None,
     series_clocks: Mapping[str, datetime] | None = None,
+    intraday: IntradayStore | None = None,
 ) -> None:
     """Run the dashboard until interrupted."""
     import uvicorn
 
     from fuelpipe.dashboard.app import create_app
 
-    app = create_app(store, catalog, queue, clock, stations=stations, series_clocks=series_clocks)
+    app = create_app(
+        store,
+        catalog,
+        queue,
+        clock,
+        stations=stations,
+        series_clocks=series_clocks,
+        intraday=intraday,
+    )
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)

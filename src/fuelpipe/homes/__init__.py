@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from fuelpipe.homes.settings import Settings
+from fuelpipe.ports.intraday import IntradayStore
 from fuelpipe.stages.context import StageContext
 
 
@@ -34,6 +35,23 @@ def open_home(settings: Settings, **wiring: Any) -> Iterator[StageContext]:
         yield context
     finally:
         context.close()
+
+
+@contextmanager
+def open_intraday(settings: Settings, **wiring: Any) -> Iterator[IntradayStore]:
+    """The configured home's intraday store (the one `watch --intraday` fills), closed after."""
+    if settings.backend == "aws":
+        from fuelpipe.homes.aws import build_intraday_store
+
+        yield build_intraday_store(settings, **wiring)
+        return
+    from fuelpipe.adapters.intraday_store import SqliteIntradayStore
+
+    store = SqliteIntradayStore(settings.db)  # beside the records, as cli/watch.py opens it
+    try:
+        yield store
+    finally:
+        store.close()
 
 
 def prepare_home(settings: Settings) -> None:

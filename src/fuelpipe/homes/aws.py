@@ -86,6 +86,15 @@ def build_context(
     )
 
 
+def build_intraday_store(settings: Settings, *, dynamodb_client: Any = None) -> IntradayStore:
+    """The intraday points in the single table (``INTRADAY#`` partitions, TTL)."""
+    from fuelpipe.adapters.intraday_store import DynamoIntradayStore
+
+    return DynamoIntradayStore(
+        dynamodb_client or make_client("dynamodb", settings), settings.table_name
+    )
+
+
 def create_resources(
     settings: Settings,
     *,
@@ -221,7 +230,6 @@ def build_intraday(
     """Wire intraday collection on the table: no queue (so no SQS call or right), and only the
     sources the intraday series come from (BCB and Yahoo)."""
     from fuelpipe.adapters.clock import FixedClock, SystemClock
-    from fuelpipe.adapters.intraday_store import DynamoIntradayStore
     from fuelpipe.domain.intraday import INTRADAY_SERIES
 
     chosen = catalog or DEFAULT_CATALOG
@@ -230,9 +238,8 @@ def build_intraday(
 
         names = {chosen[k].source for k in INTRADAY_SERIES if k in chosen}
         sources = build_sources(settings, names)
-    dynamodb = dynamodb_client or make_client("dynamodb", settings)
     return IntradayHome(
-        store=DynamoIntradayStore(dynamodb, settings.table_name),
+        store=build_intraday_store(settings, dynamodb_client=dynamodb_client),
         sources=sources,
         catalog=chosen,
         clock=clock or (FixedClock(settings.now) if settings.now else SystemClock()),

@@ -47,7 +47,7 @@ import threading
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -310,6 +310,10 @@ class FaultPlan:
             ):
                 out = out | days
         return out
+
+    def intraday_released(self, source: str, key: str | None, at: datetime) -> bool:
+        """Whether an intraday value of ``at`` (a bulletin) is served: when its day is."""
+        return at.date() not in self.absent_days(source, key)
 
     @property
     def has_absent(self) -> bool:

@@ -68,6 +68,11 @@ class PublishedPlan(FaultPlan):
         through = self.released_through(self.catalog[key], self.clock.now())
         return out | DateSet(((through + timedelta(days=1), date.max),))
 
+    def intraday_released(self, source: str, key: str | None, at: datetime) -> bool:
+        """A bulletin is served from its own instant on (the panel fills during the day),
+        unless the base plan withholds its day."""
+        return at <= self.clock.now() and at.date() not in super().absent_days(source, key)
+
     @property
     def has_absent(self) -> bool:
         """Always: what is not released yet is withheld."""

@@ -25,6 +25,7 @@
     driver: BRENT_BRL,
     window: "52",
     date: "",
+    today: USD,
     lang: (navigator.language || "en").toLowerCase().startsWith("pt") ? "pt-BR" : "en",
   };
   const state = Object.assign({}, DEFAULTS);
@@ -168,6 +169,7 @@
     if (!(state.lang in I18N)) state.lang = DEFAULTS.lang;
     if (!["13", "26", "52", "104", "0"].includes(state.window)) state.window = DEFAULTS.window;
     if (state.date && !isDay(state.date)) state.date = ""; // writeUrl then drops it
+    state.today = /^[A-Za-z0-9_#=.-]{1,40}$/.test(state.today) ? state.today.toUpperCase() : USD;
   }
 
   /** A real calendar day written YYYY-MM-DD (2022-13-45 is not one). */
@@ -500,6 +502,84 @@
   // --- views ---------------------------------------------------------------------------------
 
   async function viewOverview(token) {
+    // The "Today" panel loads beside the cards and the index chart; its errors stay its own.
+    await Promise.all([overviewMain(token), viewToday(token)]);
+  }
+
+  /** The kind of an intraday point in words: a PTAX bulletin's name or "15-minute bar". */
+  function pointKind(kind) {
+    const name = t("today.kind." + kind);
+    return name === "today.kind." + kind ? kind : name;
+  }
+
+  /** Today's PTAX bulletins or 15-minute bars of the chosen series, against the last close. */
+  async function viewToday(token) {
+    const url = api("/api/intraday", { series: state.today });
+    const link = document.getElementById("today-csv");
+    let data;
+    try {
+      data = await getJSON(url);
+    } catch (err) {
+      if (token !== renderToken) return;
+      link.removeAttribute("href");
+      showEmpty("chart-today", t("error", { message: err.message }));
+      return;
+    }
+    if (token !== renderToken) return;
+    state.today = data.key;
+    writeUrl();
+    fillSelect(
+      document.getElementById("today-series"),
+      data.choices.map((key) => ({ value: key, label: seriesName(key) })),
+      data.key,
+    );
+    link.href = url + "&format=csv";
+    const name = seriesName(data.key);
+    if (!data.points.length) {
+      const vars = { series: name, day: fmt.date(data.day) };
+      showEmpty("chart-today", t(data.collected ? "today.empty" : "today.notCollected", vars));
+      return;
+    }
+    const digits = data.unit === "BRL/USD" ? 4 : 2;
+    const x = data.points.map((p) => `${data.day} ${p.time}`);
+    const traces = [{
+      type: "scatter",
+      mode: "lines+markers",
+      name,
+      x,
+      y: data.points.map((p) => p.value),
+      text: data.points.map((p) => pointKind(p.kind)),
+      customdata: data.points.map((p) => (p.change_pct === null ? "" : fmt.pct(p.change_pct, 2))),
+      line: { color: COLORS[0], width: 2 },
+      marker: { size: 7 },
+      hovertemplate: `%{x|%H:%M} · %{text}: %{y:.${digits}f} %{customdata}<extra></extra>`,
+    }];
+    const prev = data.previous_close;
+    if (prev) {
+      traces.push({
+        type: "scatter",
+        mode: "lines",
+        name: t("today.previous", { date: fmt.date(prev.date) }),
+        x: [x[0], x[x.length - 1]],
+        y: [prev.value, prev.value],
+        line: { color: COLORS[5], width: 1.5, dash: "dash" },
+        hovertemplate: `%{y:.${digits}f}<extra>%{fullData.name}</extra>`,
+      });
+    }
+    const layout = baseLayout(t("today.chart", { series: name, day: fmt.date(data.day) }));
+    layout.xaxis.tickformat = "%H:%M";
+    layout.xaxis.title = { text: t("today.axis") };
+    layout.yaxis.tickformat = `.${digits}f`;
+    const div = document.getElementById("chart-today");
+    await plot("chart-today", traces, layout, url, data.day);
+    div.dataset.points = String(data.points.length);
+    const last = data.points[data.points.length - 1];
+    caption(div).textContent = t("today.asOf", {
+      time: last.time, kind: pointKind(last.kind), day: fmt.date(data.day),
+    });
+  }
+
+  async function overviewMain(token) {
     const overviewUrl = api("/api/overview");
     setCsv(overviewUrl);
     const end = state.date || meta.latest;
@@ -1109,6 +1189,10 @@
         render();
       });
     }
+    document.getElementById("today-series").addEventListener("change", (event) => {
+      state.today = event.target.value;
+      render();
+    });
     document.getElementById("controls").addEventListener("submit", (e) => e.preventDefault());
     window.addEventListener("resize", () => {
       window.clearTimeout(resizeTimer);

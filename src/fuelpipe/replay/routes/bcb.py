@@ -11,15 +11,16 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import date
+from datetime import date, datetime, time
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
+from fuelpipe.domain.instants import SAO_PAULO
 from fuelpipe.domain.keys import currency_key
 from fuelpipe.replay.reply import Reply, RouteContext, json_reply
 from fuelpipe.replay.rowfaults import apply_row_fault
-from fuelpipe.replay.snapshot_data import PtaxQuote
+from fuelpipe.replay.snapshot_data import WINDOW_HOURS, PtaxQuote
 
 PREFIX = "/olinda/servico/PTAX/versao/v1/odata/"
 CONTEXT = "https://was-p.bcnet.bcb.gov.br/olinda/servico/PTAX/versao/v1/odata$metadata"
@@ -174,28 +175,45 @@ WINDOW_KINDS = ("Abertura", "Intermediário", "Intermediário", "Intermediário"
 
 def _day(ctx: RouteContext, params: dict[str, str]) -> Reply:
     """CotacaoMoedaDia: the day's bulletins. USD only, from the real windows file: the four
-    consultation windows (Abertura, then three Intermediário) and the closing, their mean."""
+    consultation windows (Abertura, then three Intermediário) and the closing, their mean (or
+    the daily file's closing alone on a day the windows file lacks)."""
     for needed in ("moeda", "dataCotacao"):
         if needed not in params:
             raise ODataError(f"missing parameter {needed}")
     currency = params["moeda"].upper()
     day = parse_ptax_date(params["dataCotacao"])
-    absent = ctx.plan.absent_days("bcb", currency_key(currency) if currency in MOEDAS else None)
+    key = currency_key(currency) if currency in MOEDAS else None
+    absent = ctx.plan.absent_days("bcb", key)
     windows = ctx.snapshot.ptax_windows().get(day) if currency == "USD" else None
     rows: list[dict[str, Any]] = []
-    if windows and day not in absent:
-        closing = next((q for q in ctx.snapshot.ptax.get("USD", []) if q.day == day), None)
-        mean = (sum(windows, Decimal(0)) / len(windows)).quantize(Decimal("0.0001"))
-        # The file has the sell side only: the buy side is the sell less the day's closing
-        # spread (0.0006 on every day of the daily file, the default when the day is not in it).
-        spread = Decimal(closing.sell) - Decimal(closing.buy) if closing else Decimal("0.0006")
+    # A live replay serves each window bulletin from its instant (a few minutes past the hour
+    # in the stamps below) and the closing when the day's PTAX is published.
+    released = [
+        ctx.plan.intraday_released("bcb", key, datetime.combine(day, time(h, 5), SAO_PAULO))
+        for h in WINDOW_HOURS
+    ]
+    closing = (
+        next((q for q in ctx.snapshot.ptax.get(currency, []) if q.day == day), None)
+        if currency == "USD"
+        else None
+    )
+    # The file has the sell side only: the buy side is the sell less the day's closing spread
+    # (0.0006 on every day of the daily file, the default when the day is not in it).
+    spread = Decimal(closing.sell) - Decimal(closing.buy) if closing else Decimal("0.0006")
+    if windows and any(released):
         # The file has the nominal window hour only; the minute is made up, a few past the hour.
         stamps = [f"{h}:0{day.day % 5}:{day.month + 10}.000" for h in (10, 11, 12, 13)]
-        for kind, value, stamp in zip(WINDOW_KINDS, windows, stamps, strict=True):
-            rows.append(_bulletin_row(day, stamp, kind, value, value - spread))
-        sell = Decimal(closing.sell) if closing else mean
-        buy = Decimal(closing.buy) if closing else mean - spread
+        for kind, value, stamp, out in zip(WINDOW_KINDS, windows, stamps, released, strict=True):
+            if out:
+                rows.append(_bulletin_row(day, stamp, kind, value, value - spread))
+    # The closing: the daily file's, or the windows' mean; a day the windows file lacks still
+    # has its real closing bulletin.
+    if day not in absent and closing:
+        sell, buy = Decimal(closing.sell), Decimal(closing.buy)
         rows.append(_bulletin_row(day, _time_of_day(day), CLOSING, sell, buy))
+    elif day not in absent and windows:
+        mean = (sum(windows, Decimal(0)) / len(windows)).quantize(Decimal("0.0001"))
+        rows.append(_bulletin_row(day, _time_of_day(day), CLOSING, mean, mean - spread))
     return json_reply(
         200, {"@odata.context": f"{CONTEXT}#_CotacaoMoedaDia", "value": rows}, ODATA_JSON
     )

@@ -1,0 +1,126 @@
+"""The "Hoje · Today" view: one series' PTAX bulletins or 15-minute bars of a day.
+
+Read-only over the intraday store (``INTRADAY#<key>#<day>`` partitions, one Query), with the
+series' previous daily close from the main store as the day's reference.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+from pydantic import AfterValidator, BaseModel
+
+from fuelpipe.dashboard.app import CSV_RESPONSES, FormatQ, not_too_far_ahead, to_csv
+from fuelpipe.dashboard.params import DateParam
+from fuelpipe.dashboard.schemas import IntradayPointOut, IntradayView, PreviousClose
+from fuelpipe.domain.catalog import Catalog
+from fuelpipe.domain.instants import SAO_PAULO
+from fuelpipe.domain.intraday import INTRADAY_SERIES, RETENTION
+from fuelpipe.domain.models import Status
+from fuelpipe.ports.clock import Clock
+from fuelpipe.ports.intraday import IntradayStore
+from fuelpipe.ports.store import Store
+
+INTRADAY_PATH = "/api/intraday"
+PREVIOUS_CLOSE_LOOKBACK = timedelta(days=31)
+"""How far back the previous close is looked for: longer than any market's holiday silence."""
+COLLECT_HINT = (
+    "`fuelpipe watch --intraday` stores the day's PTAX bulletins and 15-minute bars as they "
+    f"are published (kept {RETENTION.days} days)"
+)
+
+
+def check_intraday_series(value: str) -> str:
+    """A series with intraday values, case-insensitive."""
+    key = value.strip().upper()
+    if key not in INTRADAY_SERIES:
+        raise ValueError(f"{value!r} has no intraday values; one of {', '.join(INTRADAY_SERIES)}")
+    return key
+
+
+IntradaySeriesQ = Annotated[
+    str,
+    AfterValidator(check_intraday_series),
+    Query(description=f"the series: one of {', '.join(INTRADAY_SERIES)}; case-insensitive"),
+]
+
+
+def previous_close(store: Store, key: str, day: date) -> PreviousClose | None:
+    """The last stored daily value of ``key`` before ``day`` (one Query)."""
+    records = store.query(key, day - PREVIOUS_CLOSE_LOOKBACK, day - timedelta(days=1), ("value",))
+    ok = [(r.date, r.value) for r in records if r.status is Status.OK and r.value is not None]
+    return PreviousClose(date=ok[-1][0], value=float(ok[-1][1])) if ok else None
+
+
+def intraday_view(
+    store: Store,
+    points_store: IntradayStore | None,
+    catalog: Catalog,
+    clock: Clock,
+    key: str,
+    day: date,
+) -> IntradayView:
+    """The day's points of one series with their change from the previous close."""
+    series = catalog[key]
+    prev = previous_close(store, key, day)
+    points = points_store.day(key, day, clock.now()) if points_store is not None else []
+    out = [
+        IntradayPointOut(
+            at=p.at,
+            time=p.at.astimezone(SAO_PAULO).strftime("%H:%M"),
+            kind=p.kind,
+            value=float(p.value),
+            change_pct=(
+                round((float(p.value) / prev.value - 1.0) * 100.0, 4)
+                if prev is not None and prev.value
+                else None
+            ),
+        )
+        for p in points
+    ]
+    if points_store is None:
+        message = f"this dashboard has no intraday store: {COLLECT_HINT}"
+    elif not out:
+        message = f"no intraday points stored for {key} on {day}: {COLLECT_HINT}"
+    else:
+        message = None
+    return IntradayView(
+        key=key,
+        label=series.label,
+        unit=series.unit,
+        day=day,
+        as_of=out[-1].at if out else None,
+        collected=points_store is not None,
+        message=message,
+        previous_close=prev,
+        points=out,
+        choices=[k for k in INTRADAY_SERIES if k in catalog],
+    )
+
+
+def intraday_router(
+    store: Store, points_store: IntradayStore | None, catalog: Catalog, clock: Clock
+) -> APIRouter:
+    """``GET /api/intraday``."""
+    router = APIRouter()
+
+    @router.get(INTRADAY_PATH, response_model=IntradayView, responses=CSV_RESPONSES)
+    def intraday(
+        request: Request,
+        series: IntradaySeriesQ = "CURRENCY#USD",
+        day: Annotated[
+            DateParam,
+            Query(description="the day (ISO YYYY-MM-DD; default: today in São Paulo)"),
+        ] = None,
+        format: FormatQ = "json",
+    ) -> BaseModel | Response:
+        """A day's PTAX bulletins or 15-minute bars of one series, and its previous close."""
+        not_too_far_ahead(request, day, "day")
+        chosen = day or clock.now().astimezone(SAO_PAULO).date()
+        view = intraday_view(store, points_store, catalog, clock, series, chosen)
+        return to_csv(view.table(), "intraday") if format == "csv" else view
+
+    return router

@@ -1,0 +1,159 @@
+"""The "Hoje · Today" panel in headless Chromium: it draws the day's bulletins with their times,
+speaks both languages, keeps its series in the URL, and redraws when points land.
+
+The bulletins are the replay's real PTAX windows of 2022-03-16 (fetched by the real BCB
+client); the previous close is the real daily PTAX of 2022-03-15."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from devtools.dashboard.serving import serving
+from playwright.sync_api import Browser, Page
+
+from fuelpipe.adapters.clock import ManualClock
+from fuelpipe.adapters.intraday_store import SqliteIntradayStore
+from fuelpipe.adapters.sources.bcb import BcbPtaxSource
+from fuelpipe.adapters.sqlite_store import SqliteStore
+from fuelpipe.dashboard.app import create_app
+from fuelpipe.domain.catalog import DEFAULT_CATALOG
+from fuelpipe.domain.intraday import IntradayPoint
+from fuelpipe.domain.models import Record, Status
+from fuelpipe.replay.server import ReplayServer
+from fuelpipe.replay.snapshot_data import Snapshot
+
+pytestmark = pytest.mark.browser
+SP = ZoneInfo("America/Sao_Paulo")
+DAY = date(2022, 3, 16)
+PREVIOUS = date(2022, 3, 15)
+NOW = datetime(2022, 3, 16, 15, 0, tzinfo=SP)
+CHART = "#chart-today"
+
+
+@pytest.fixture(scope="module")
+def bulletins() -> list[IntradayPoint]:
+    with ReplayServer(quiet=True) as replay:
+        source = BcbPtaxSource(replay.source_urls()["bcb"])
+        try:
+            return source.fetch_bulletins(DEFAULT_CATALOG["CURRENCY#USD"], DAY)
+        finally:
+            source.close()
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[SqliteIntradayStore, str]]:
+    """A store with the previous close, its intraday table (empty), the dashboard over both."""
+    db = tmp_path / "today.sqlite"
+    store = SqliteStore(db)
+    close = next(q for q in Snapshot().ptax["USD"] if q.day == PREVIOUS)
+    store.put_records([Record("CURRENCY#USD", PREVIOUS, Decimal(close.sell), Status.OK)])
+    points = SqliteIntradayStore(db)
+    app = create_app(store, DEFAULT_CATALOG, clock=ManualClock(NOW), intraday=points)
+    with serving(app) as url:
+        yield points, url
+    points.close()
+    store.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="en-US")
+    context.set_default_timeout(20_000)
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("pageerror", lambda exc: problems.append(str(exc)))
+    yield page
+    context.close()
+    assert problems == []
+
+
+def _drawn(page: Page, n: int) -> None:
+    page.wait_for_selector(f'{CHART}[data-points="{n}"]', state="attached")
+
+
+def _caption(page: Page) -> str:
+    return page.locator("#today-panel .as-of").inner_text()
+
+
+def test_the_panel_draws_the_days_points_and_redraws_when_more_land(
+    served: tuple[SqliteIntradayStore, str], page: Page, bulletins: list[IntradayPoint]
+) -> None:
+    points, url = served
+    points.put_points(bulletins[:2])  # the opening and the first intermediate bulletin
+    page.goto(f"{url}/?view=overview&lang=en")
+    page.wait_for_selector("body[data-ready=overview]", state="attached")
+    _drawn(page, 2)
+    trace = page.evaluate(
+        f"() => {{ const t = document.querySelector('{CHART}').data; return [t[0], t[1]]; }}"
+    )
+    assert [x[-5:-3] for x in trace[0]["x"]] == ["10", "11"]  # each point at its time
+    assert trace[0]["y"] == [float(b.value) for b in bulletins[:2]]
+    assert trace[0]["text"] == ["Opening bulletin", "Intermediate bulletin"]
+    assert trace[1]["name"] == "Previous close (Mar 15, 2022)"
+    assert _caption(page).startswith("as of Mar 16, 2022, 11:0")
+    assert page.locator("#today-panel h2").inner_text() == "Today"
+    page.evaluate("() => { window.__sameDocument = true; }")
+
+    points.put_points(bulletins[2:])  # the other bulletins and the closing land
+    _drawn(page, 5)  # through /api/live's polling: no reload
+    assert page.evaluate("() => window.__sameDocument === true")
+    assert "(Closing PTAX)" in _caption(page)
+    texts = page.evaluate(f"() => document.querySelector('{CHART}').data[0].text")
+    assert texts[-1] == "Closing PTAX"
+
+
+def test_language_switch_and_the_series_in_the_url(
+    served: tuple[SqliteIntradayStore, str], page: Page, bulletins: list[IntradayPoint]
+) -> None:
+    points, url = served
+    points.put_points(bulletins)
+    page.goto(f"{url}/?view=overview&lang=en")
+    _drawn(page, 5)
+    page.click('.lang-btn[data-lang="pt-BR"]')
+    page.wait_for_function(
+        f"() => document.querySelector('{CHART}').data[0].text[0] === 'Boletim de abertura'"
+    )
+    assert page.locator("#today-panel h2").inner_text() == "Hoje"
+    _drawn(page, 5)
+    assert _caption(page).startswith("em 16 de mar. de 2022, às 13:")
+    assert "lang=pt-BR" in page.url
+
+    page.select_option("#today-series", "STOCK#PETR4")
+    page.wait_for_function("() => location.search.includes('today=STOCK%23PETR4')")
+    empty = page.locator("#today-panel .empty")
+    empty.wait_for()
+    assert "fuelpipe watch --intraday" in empty.inner_text()
+    assert "Nenhum ponto de Petrobras PN (PETR4)" in empty.inner_text()
+    href = page.locator("#today-csv").get_attribute("href")
+    assert href == "/api/intraday?series=STOCK%23PETR4&format=csv"
+
+    page.reload()  # the URL alone brings the same panel back
+    page.wait_for_selector("body[data-ready=overview]", state="attached")
+    page.locator("#today-panel .empty").wait_for()
+    assert page.locator("#today-series").input_value() == "STOCK#PETR4"
+    assert page.locator("#today-panel h2").inner_text() == "Hoje"
+    page.select_option("#today-series", "CURRENCY#USD")
+    _drawn(page, 5)
+    assert "today=CURRENCY%23USD" in page.url
+
+
+def test_without_an_intraday_store_the_panel_says_how_to_collect(
+    tmp_path: Path, page: Page
+) -> None:
+    store = SqliteStore(tmp_path / "plain.sqlite")
+    try:
+        with serving(create_app(store, DEFAULT_CATALOG, clock=ManualClock(NOW))) as url:
+            page.goto(f"{url}/?view=overview&lang=en")
+            page.wait_for_selector("body[data-ready=overview]", state="attached")
+            empty = page.locator("#today-panel .empty")
+            empty.wait_for()
+            assert "no intraday store" in empty.inner_text()
+            assert "fuelpipe watch --intraday" in empty.inner_text()
+            assert page.locator(CHART).is_hidden()
+    finally:
+        store.close()

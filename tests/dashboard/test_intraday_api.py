@@ -1,0 +1,199 @@
+"""GET /api/intraday: a day's PTAX bulletins with the previous close, on SQLite and on DynamoDB.
+
+The bulletins come from the replay's real PTAX windows file through the real BCB client; the
+previous close is the real daily PTAX of the day before."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from fastapi.testclient import TestClient
+
+from fuelpipe.adapters.clock import FixedClock
+from fuelpipe.adapters.dynamodb_store import DynamoDbStore, create_table
+from fuelpipe.adapters.intraday_store import DynamoIntradayStore, SqliteIntradayStore
+from fuelpipe.adapters.sources.bcb import BcbPtaxSource
+from fuelpipe.adapters.sqlite_store import SqliteStore
+from fuelpipe.dashboard.app import create_app
+from fuelpipe.domain.catalog import DEFAULT_CATALOG
+from fuelpipe.domain.intraday import IntradayPoint
+from fuelpipe.domain.models import Record, Status
+from fuelpipe.ports.intraday import IntradayStore
+from fuelpipe.ports.store import Store
+from fuelpipe.replay.server import ReplayServer
+from fuelpipe.replay.snapshot_data import Snapshot
+
+SP = ZoneInfo("America/Sao_Paulo")
+DAY = date(2022, 3, 16)  # the real windows file has its four windows
+PREVIOUS = date(2022, 3, 15)
+# 22:30 in São Paulo is already the next day in UTC: "today" must be São Paulo's.
+NOW = datetime(2022, 3, 16, 22, 30, tzinfo=SP)
+USD = DEFAULT_CATALOG["CURRENCY#USD"]
+
+
+@pytest.fixture(scope="module")
+def bulletins() -> list[IntradayPoint]:
+    """The day's five real bulletins, fetched by the real client from the replay."""
+    with ReplayServer(quiet=True) as replay:
+        source = BcbPtaxSource(replay.source_urls()["bcb"])
+        try:
+            return source.fetch_bulletins(USD, DAY)
+        finally:
+            source.close()
+
+
+def _previous_close() -> Decimal:
+    quote = next(q for q in Snapshot().ptax["USD"] if q.day == PREVIOUS)
+    return Decimal(quote.sell)
+
+
+@pytest.fixture(params=["sqlite", "dynalite"])
+def stores(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Store, IntradayStore]]:
+    """The daily store and the intraday store of one home, the daily close of the day before in it."""
+    clock = FixedClock(NOW)
+    store: Any
+    points: Any
+    if request.param == "sqlite":
+        store = SqliteStore(tmp_path / "s.sqlite", clock=clock)
+        points = SqliteIntradayStore(tmp_path / "s.sqlite")  # beside the records, as watch does
+    else:
+        client = request.getfixturevalue("dynalite_server").client("dynamodb")
+        name = f"panel-{tmp_path.name[-20:]}".replace("_", "-")
+        create_table(client, name, delay_s=0.05)
+        store = DynamoDbStore(client, name, clock=clock)
+        points = DynamoIntradayStore(client, name)
+    store.put_records([Record("CURRENCY#USD", PREVIOUS, _previous_close(), Status.OK)])
+    yield store, points
+    for closable in (store, points):
+        close = getattr(closable, "close", None)
+        if callable(close):
+            close()
+
+
+def _client(store: Store, points: IntradayStore | None, **kw: Any) -> TestClient:
+    return TestClient(
+        create_app(store, DEFAULT_CATALOG, clock=FixedClock(NOW), intraday=points, **kw)
+    )
+
+
+def test_the_days_bulletins_with_their_times_kinds_and_the_previous_close(
+    stores: tuple[Store, IntradayStore], bulletins: list[IntradayPoint]
+) -> None:
+    store, points = stores
+    points.put_points(bulletins)
+    with _client(store, points, cache_ttl_s=0) as http:
+        answer = http.get("/api/intraday", params={"series": "currency#usd"})  # default: today
+    assert answer.status_code == 200
+    body = answer.json()
+    assert body["key"] == "CURRENCY#USD" and body["day"] == DAY.isoformat()
+    assert body["unit"] == "BRL/USD" and body["collected"] is True and body["message"] is None
+    assert [p["kind"] for p in body["points"]] == [
+        "Abertura", "Intermediário", "Intermediário", "Intermediário", "Fechamento",
+    ]  # fmt: skip
+    assert [p["time"][:2] for p in body["points"]] == ["10", "11", "12", "13", "13"]
+    assert [p["value"] for p in body["points"]] == [float(b.value) for b in bulletins]
+    assert all(isinstance(p["value"], float) for p in body["points"])
+    assert datetime.fromisoformat(body["as_of"]) == bulletins[-1].at
+    prev = float(_previous_close())
+    assert body["previous_close"] == {"date": PREVIOUS.isoformat(), "value": prev}
+    first = body["points"][0]
+    assert first["change_pct"] == pytest.approx((first["value"] / prev - 1) * 100, abs=1e-4)
+    assert "CURRENCY#USD" in body["choices"] and "STOCK#PETR4" in body["choices"]
+
+
+def test_csv_export_has_one_row_per_point(
+    stores: tuple[Store, IntradayStore], bulletins: list[IntradayPoint]
+) -> None:
+    store, points = stores
+    points.put_points(bulletins)
+    with _client(store, points, cache_ttl_s=0) as http:
+        answer = http.get("/api/intraday", params={"day": DAY.isoformat(), "format": "csv"})
+    assert answer.status_code == 200
+    assert answer.headers["content-type"].startswith("text/csv")
+    assert 'filename="intraday.csv"' in answer.headers["content-disposition"]
+    rows = list(csv.DictReader(io.StringIO(answer.text)))
+    assert [r["kind"] for r in rows][-1] == "Fechamento" and len(rows) == len(bulletins)
+    assert {r["previous_close"] for r in rows} == {str(float(_previous_close()))}
+    assert rows[0]["day"] == DAY.isoformat() and rows[0]["key"] == "CURRENCY#USD"
+
+
+def test_an_empty_day_and_a_dashboard_without_intraday_say_how_to_collect(
+    stores: tuple[Store, IntradayStore],
+) -> None:
+    store, points = stores
+    with _client(store, points, cache_ttl_s=0) as http:
+        empty = http.get("/api/intraday", params={"series": "STOCK#PETR4"}).json()
+    assert empty["points"] == [] and empty["as_of"] is None and empty["collected"] is True
+    assert "fuelpipe watch --intraday" in empty["message"]
+    with _client(store, None, cache_ttl_s=0) as http:
+        none = http.get("/api/intraday").json()
+    assert none["collected"] is False and none["points"] == []
+    assert "no intraday store" in none["message"] and "fuelpipe watch --intraday" in none["message"]
+    assert none["previous_close"]["date"] == PREVIOUS.isoformat()  # the context is still there
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ({"series": "FUEL#GASOLINE#SP"}, "'FUEL#GASOLINE#SP' has no intraday values"),
+        ({"series": "NOPE"}, "series: 'NOPE' has no intraday values; one of CURRENCY#USD"),
+        ({"day": "2022-13-01"}, "day:"),
+        ({"day": "16/03/2022"}, "is not a date written YYYY-MM-DD"),
+        ({"day": "2024-03-16"}, "day 2024-03-16 is more than a year after today"),
+        ({"format": "xml"}, "format:"),
+    ],
+)
+def test_bad_parameters_are_a_422_naming_what_was_wrong(
+    stores: tuple[Store, IntradayStore], query: dict[str, str], message: str
+) -> None:
+    store, points = stores
+    with _client(store, points, cache_ttl_s=0) as http:
+        answer = http.get("/api/intraday", params=query)
+    assert answer.status_code == 422
+    assert message in answer.json()["detail"]
+
+
+def test_storing_points_moves_the_live_version_and_the_cached_answer_follows(
+    stores: tuple[Store, IntradayStore], bulletins: list[IntradayPoint]
+) -> None:
+    store, points = stores
+    points.put_points(bulletins[:2])
+    with _client(store, points) as http:  # the response cache on, as served
+        live = http.get("/api/live")
+        etag = live.headers["ETag"]
+        assert len(http.get("/api/intraday").json()["points"]) == 2
+        assert http.get("/api/live", headers={"If-None-Match": etag}).status_code == 304
+        points.put_points(bulletins[2:])  # the next bulletins land; no daily record changes
+        moved = http.get("/api/live", headers={"If-None-Match": etag})
+        assert moved.status_code == 200 and moved.headers["ETag"] != etag
+        assert len(http.get("/api/intraday").json()["points"]) == len(bulletins)
+        # a point of another day (yesterday's, stored late) is not today's change
+        again = moved.headers["ETag"]
+        stale = [
+            IntradayPoint(
+                "CURRENCY#USD", bulletins[0].at - timedelta(days=1), "Abertura", Decimal("5")
+            )
+        ]
+        points.put_points(stale)
+        assert http.get("/api/live", headers={"If-None-Match": again}).status_code == 304
+
+
+def test_the_endpoint_is_in_the_openapi_with_its_parameters(
+    stores: tuple[Store, IntradayStore],
+) -> None:
+    store, points = stores
+    with _client(store, points, cache_ttl_s=0) as http:
+        spec = http.get("/openapi.json").json()
+    op = spec["paths"]["/api/intraday"]["get"]
+    assert {p["name"] for p in op["parameters"]} == {"series", "day", "format"}
+    assert "text/csv" in op["responses"]["200"]["content"]
+    assert "422" in op["responses"]
+    assert "IntradayView" in spec["components"]["schemas"]
