@@ -90,7 +90,7 @@ def test_retry_recheck_publishes_each_alert_once_to_sns(aws_home: AwsHome, moto_
     pending = Record("CURRENCY#USD", day, None, Status.PENDING, 5, now + timedelta(days=9), "x")
     assert app.store.put_pending(pending)
     assert app.store.quarantine("CURRENCY#USD", day, 5, "no value after 5 re-downloads")
-    state = DynamoAlertState(aws_home.dynamodb, aws_home.settings.table_name)
+    state = DynamoAlertState(aws_home.dynamodb, aws_home.settings.table_name, clock=FixedClock(now))
     handler = load_handler("retry_recheck").make_handler(
         lambda: app, lambda: (state, [SnsSink(sns, topic)])
     )
@@ -130,7 +130,7 @@ def test_an_sns_error_part_way_publishes_the_rest_next_run_and_nothing_twice(
             raise ConnectionError("SNS unreachable (synthetic)")
 
     sns.meta.events.register("before-parameter-build.sns.Publish", second_publish_fails)
-    state = DynamoAlertState(aws_home.dynamodb, aws_home.settings.table_name)
+    state = DynamoAlertState(aws_home.dynamodb, aws_home.settings.table_name, clock=FixedClock(now))
     handler = load_handler("retry_recheck").make_handler(
         lambda: app, lambda: (state, [SnsSink(sns, topic)])
     )

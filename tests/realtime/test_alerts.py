@@ -42,7 +42,7 @@ def home(tmp_path):
     clock = ManualClock(datetime(2022, 5, 4, 13, 30, tzinfo=SP))
     store = SqliteStore(tmp_path / "a.sqlite")
     queue = SqliteQueue(tmp_path / "q.sqlite", clock=clock, visibility_timeout=timedelta(1))
-    state = SqliteAlertState(tmp_path / "a.sqlite")
+    state = SqliteAlertState(tmp_path / "a.sqlite", clock=clock)
     yield clock, store, queue, state
     state.close()
     store.close()

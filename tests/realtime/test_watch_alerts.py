@@ -14,7 +14,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from fuelpipe.adapters.alerts import SqliteAlertState
+from fuelpipe.adapters.alerts import DEFAULT_LEASE, SqliteAlertState
 from fuelpipe.adapters.clock import ManualClock
 from fuelpipe.adapters.webhook import WebhookSink
 from fuelpipe.cli.watch import alerter
@@ -79,7 +79,7 @@ def test_a_webhook_outage_neither_stops_watch_nor_repeats_alerts(
 
     receiver = Receiver()
     httpserver.expect_request(f"/{SECRET}", method="POST").respond_with_handler(hook_receiver)
-    hook, closers = alerter(db, httpserver.url_for(f"/{SECRET}"), backoff_s=0.0)
+    hook, closers = alerter(db, httpserver.url_for(f"/{SECRET}"), clock=clock, backoff_s=0.0)
 
     def sleep(seconds: float) -> None:
         clock.advance(timedelta(seconds=seconds))
@@ -121,11 +121,11 @@ def test_alerts_saved_but_not_sent_before_a_crash_are_sent_after_it(
     try:
         _dead_letter(app)
         ctx = AlertContext(clock.now(), app.store, app.queue, app.catalog)
-        state = SqliteAlertState(db)
+        state = SqliteAlertState(db, clock=clock)
         assert evaluate(ctx, [DeadLettered()], state, [state.outbox(["webhook"])]).firing == 1
         state.close()  # crash: saved, nothing sent
 
-        state = SqliteAlertState(db)
+        state = SqliteAlertState(db, clock=clock)
         assert evaluate(ctx, [DeadLettered()], state, [state.outbox(["webhook"])]).firing == 0
         dying = WebhookSink(
             httpserver.url_for("/hook"),
@@ -136,10 +136,12 @@ def test_alerts_saved_but_not_sent_before_a_crash_are_sent_after_it(
         dying.close()
         state.close()
 
-        state = SqliteAlertState(db)
+        state = SqliteAlertState(db, clock=clock)
         sink = WebhookSink(httpserver.url_for("/hook"))
-        assert state.deliver([sink]) == []
-        assert state.deliver([sink]) == []  # nothing left
+        assert state.deliver([sink]).sent == 0  # the dead process's claim still holds
+        clock.advance(DEFAULT_LEASE)  # until its lease runs out
+        assert state.deliver([sink]).sent == 1
+        assert state.deliver([sink]).sent == 0  # nothing left
         sink.close()
         state.close()
     finally:
@@ -173,7 +175,7 @@ def test_watch_alerts_on_the_outlook_rules_too(
         Settings(db=db), clock=ManualClock(as_of), catalog=Catalog([gas]), sources={}
     )
     app.store.put_records([to_record(outlook_key_for(gas), forecast)])
-    hook, closers = alerter(db, None)
+    hook, closers = alerter(db, None, clock=app.clock)
     try:
         assert hook(app) == 1
     finally:
