@@ -3,7 +3,10 @@ large enough for a bad week's quarantines, and never resurrecting a delivered al
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import json
+import uuid
+import zlib
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -79,3 +82,45 @@ def test_a_save_beside_a_delivery_never_brings_back_a_delivered_alert(
     assert second.deliver([sink]).sent == 1
     assert sorted(sink.sent) == sorted([_condition(1).subject, _condition(2).subject])
     assert set(second.load()) == {_condition(1).id, _condition(2).id}
+
+
+def test_an_outbox_written_before_claims_is_delivered_once(client: Any, table: str) -> None:
+    """Entries stored as [id, sink, text] (no queued instant) are claimed and sent like new
+    ones, and those for a removed sink age from the alert's own instant."""
+    old = [
+        [uuid.uuid4().hex, sink, json.dumps({**_legacy_body(i), "at": NOW.isoformat()})]
+        for i, sink in ((1, "sns"), (2, "sns"), (3, "email"))
+    ]
+    client.put_item(
+        TableName=table,
+        Item={
+            **DynamoAlertState.KEY,
+            "active_z": {"B": zlib.compress(b"{}")},
+            "outbox_z": {"B": zlib.compress(json.dumps(old).encode())},
+            "status": {"S": "ALERTS"},
+        },
+    )
+    clock = ManualClock(NOW + timedelta(days=6))
+    first = DynamoAlertState(client, table, clock=clock)
+    second = DynamoAlertState(client, table, clock=clock)
+    sink = Collect()
+    report = first.deliver([sink])
+    assert (report.sent, report.orphaned) == (2, {"email": 1})
+    assert second.deliver([sink]).sent == 0
+    assert sorted(sink.sent) == [_condition(1).subject, _condition(2).subject]
+    clock.advance(timedelta(days=1))
+    assert second.deliver([sink]).dropped == {"email": 1}
+    assert first.deliver([sink]).dropped == {}
+
+
+def _legacy_body(i: int) -> dict[str, Any]:
+    c = _condition(i)
+    return {
+        "rule": c.rule,
+        "subject": c.subject,
+        "summary": c.summary,
+        "evidence": dict(c.evidence),
+        "severity": c.severity.value,
+        "since": NOW.isoformat(),
+        "kind": "FIRING",
+    }

@@ -182,3 +182,26 @@ def test_watch_alerts_on_the_outlook_rules_too(
         _close(closers, app)
     out = capsys.readouterr().out.replace("\n", "")
     assert "[fuelpipe FIRING] outlook_move: FUEL#GASOLINE#BR expected to rise +5.6%" in out
+
+
+def test_alerts_for_a_webhook_no_longer_given_are_reported_then_dropped(
+    tmp_path, httpserver: HTTPServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    clock = ManualClock(datetime(2022, 5, 4, 13, 30, tzinfo=SP))
+    db = tmp_path / "r.sqlite"
+    app = build_context(Settings(db=db), clock=clock, catalog=Catalog([USD]), sources={})
+    httpserver.expect_request("/hook", method="POST").respond_with_handler(Receiver())
+    _dead_letter(app)
+    with_webhook, closers = alerter(db, httpserver.url_for("/hook"), clock=clock, backoff_s=0.0)
+    without, more = alerter(db, None, clock=clock)  # watch restarted without --webhook
+    try:
+        assert with_webhook(app) == 1  # the webhook is down: its alert stays queued
+        assert without(app) == 0
+        clock.advance(timedelta(days=7))
+        assert without(app) == 0
+        assert without(app) == 0
+    finally:
+        _close(closers + more, app)
+    out = capsys.readouterr().out.replace("\n", " ")
+    assert out.count("webhook: 1 alert(s) wait for a sink no longer configured") == 1
+    assert out.count("webhook: dropped 1 alert(s) queued more than 7 days ago") == 1

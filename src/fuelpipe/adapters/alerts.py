@@ -506,13 +506,14 @@ class DynamoAlertState(_OutboxState):
         return _Claim.TAKEN
 
     def _release(self, entry: str, token: str) -> None:
-        try:
-            self._client.delete_item(
+        try:  # a lease that ended at the epoch (UpdateItem: the Lambda's role has no DeleteItem)
+            self._client.update_item(
                 TableName=self._table,
                 Key=self._claim_key(entry),
+                UpdateExpression="SET #u = :zero",
                 ConditionExpression="#c = :me AND attribute_not_exists(#s)",
-                ExpressionAttributeNames={"#c": "claimant", "#s": "sent_at"},
-                ExpressionAttributeValues={":me": {"S": token}},
+                ExpressionAttributeNames={"#c": "claimant", "#s": "sent_at", "#u": "lease_until"},
+                ExpressionAttributeValues={":me": {"S": token}, ":zero": {"N": "0"}},
             )
         except self._client.exceptions.ConditionalCheckFailedException:
             return  # no longer ours: its lease ran out and another took it
