@@ -40,15 +40,20 @@ def _alert(home: StageContext, get_alerting: AlertingProvider) -> dict[str, int]
     report = evaluate(ctx, default_rules(), state, [state.outbox(s.name for s in sinks)])
     for problem in report.failed_rules:
         logger.warning("alert rule failed", extra={"problem": problem})
-    undelivered = state.deliver(sinks)
-    for problem in undelivered:
+    delivery = state.deliver(sinks)
+    for problem in delivery.failed:
         logger.warning("alert delivery failed; kept for the next run", extra={"problem": problem})
+    for notice in delivery.notices:  # alerts queued for a sink no longer configured
+        logger.warning("alert outbox", extra={"notice": notice})
     metrics.add_metric(name="AlertsFiring", unit=MetricUnit.Count, value=report.firing)
-    metrics.add_metric(name="AlertDeliveryFailed", unit=MetricUnit.Count, value=len(undelivered))
+    metrics.add_metric(
+        name="AlertDeliveryFailed", unit=MetricUnit.Count, value=len(delivery.failed)
+    )
     return {
         "alerts_firing": report.firing,
         "alerts_cleared": report.cleared,
-        "alert_deliveries_failed": len(undelivered),
+        "alert_deliveries_failed": len(delivery.failed),
+        "alerts_dropped": sum(delivery.dropped.values()),
     }
 
 

@@ -15,6 +15,7 @@ from tests.aws.conftest import AwsHome
 
 from fuelpipe.adapters.alerts import DynamoAlertState, SnsSink
 from fuelpipe.adapters.clock import FixedClock
+from fuelpipe.domain.alerts import Alert, AlertKind, Condition, Severity
 from fuelpipe.domain.models import Record, Status
 
 pytestmark = pytest.mark.aws
@@ -90,7 +91,7 @@ def test_retry_recheck_publishes_each_alert_once_to_sns(aws_home: AwsHome, moto_
     pending = Record("CURRENCY#USD", day, None, Status.PENDING, 5, now + timedelta(days=9), "x")
     assert app.store.put_pending(pending)
     assert app.store.quarantine("CURRENCY#USD", day, 5, "no value after 5 re-downloads")
-    state = DynamoAlertState(aws_home.dynamodb, aws_home.settings.table_name)
+    state = DynamoAlertState(aws_home.dynamodb, aws_home.settings.table_name, clock=FixedClock(now))
     handler = load_handler("retry_recheck").make_handler(
         lambda: app, lambda: (state, [SnsSink(sns, topic)])
     )
@@ -130,7 +131,7 @@ def test_an_sns_error_part_way_publishes_the_rest_next_run_and_nothing_twice(
             raise ConnectionError("SNS unreachable (synthetic)")
 
     sns.meta.events.register("before-parameter-build.sns.Publish", second_publish_fails)
-    state = DynamoAlertState(aws_home.dynamodb, aws_home.settings.table_name)
+    state = DynamoAlertState(aws_home.dynamodb, aws_home.settings.table_name, clock=FixedClock(now))
     handler = load_handler("retry_recheck").make_handler(
         lambda: app, lambda: (state, [SnsSink(sns, topic)])
     )
@@ -151,3 +152,22 @@ def test_an_sns_error_part_way_publishes_the_rest_next_run_and_nothing_twice(
     quarantined = sorted(b["evidence"]["date"] for b in bodies if b["rule"] == "quarantined")
     assert quarantined == ["2022-05-02", "2022-05-03", "2022-05-04"]
     assert len(publishes) == firing + 1  # the failed send was tried once more
+
+
+def test_retry_recheck_drops_alerts_left_for_a_removed_sink_after_the_retention(
+    aws_home: AwsHome, moto_server
+) -> None:
+    sns, _, topic, _ = _topic_with_inbox(moto_server, f"drop-{aws_home.settings.table_name}")
+    now = datetime(2022, 5, 6, 15, 0, tzinfo=SP)
+    table = aws_home.settings.table_name
+    earlier = DynamoAlertState(aws_home.dynamodb, table, clock=FixedClock(now - timedelta(days=8)))
+    earlier.load()
+    gone = Condition("dead_lettered", "m1", "message m1 dead-lettered", {}, Severity.CRITICAL)
+    earlier.outbox(["email"]).send(Alert(AlertKind.FIRING, gone, now, now))  # a sink since removed
+    earlier.save({})
+    state = DynamoAlertState(aws_home.dynamodb, table, clock=FixedClock(now))
+    handler = load_handler("retry_recheck").make_handler(
+        lambda: aws_home.app(FixedClock(now)), lambda: (state, [SnsSink(sns, topic)])
+    )
+    assert handler(scheduled_event(), FakeLambdaContext("retry_recheck"))["alerts_dropped"] == 1
+    assert handler(scheduled_event(), FakeLambdaContext("retry_recheck"))["alerts_dropped"] == 0

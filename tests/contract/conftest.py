@@ -20,11 +20,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from tests.support.aws_backends import dynamodb_store_factory, sqs_queue_factory
+from tests.support.aws_backends import (
+    dynamodb_alert_state_factory,
+    dynamodb_store_factory,
+    sqs_queue_factory,
+)
 
+from fuelpipe.adapters.alerts import SqliteAlertState
 from fuelpipe.adapters.clock import ManualClock
 from fuelpipe.adapters.sqlite_queue import SqliteQueue
 from fuelpipe.adapters.sqlite_store import SqliteStore
+from fuelpipe.ports.alerts import AlertState
 from fuelpipe.ports.queue import Queue
 from fuelpipe.ports.store import Store
 
@@ -81,6 +87,23 @@ def _sqlite_queue(
     )
 
 
+AlertStateOpener = Callable[..., AlertState]
+"""``opener(clock, **options)``: another client on the same alert state (a process of its own)."""
+AlertStateFactory = Callable[[pytest.FixtureRequest, Path], AlertStateOpener]
+
+
+def _sqlite_alert_state(request: pytest.FixtureRequest, tmp_path: Path) -> AlertStateOpener:
+    path = tmp_path / "alerts.sqlite"
+    return lambda clock, **options: SqliteAlertState(path, clock=clock, **options)
+
+
+ALERT_STATE_BACKENDS = ["sqlite", "dynamodb-dynalite", "dynamodb-moto"]
+ALERT_STATE_FACTORIES: dict[str, AlertStateFactory] = {
+    "sqlite": _sqlite_alert_state,
+    "dynamodb-dynalite": dynamodb_alert_state_factory("dynalite_server"),
+    "dynamodb-moto": dynamodb_alert_state_factory("moto_server"),
+}
+
 STORE_BACKENDS = ["sqlite"]
 STORE_FACTORIES: dict[str, StoreFactory] = {"sqlite": _sqlite_store}
 QUEUE_BACKENDS = ["sqlite"]
@@ -120,6 +143,21 @@ def store_opener(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Sto
 def store(store_opener: StoreOpener) -> Store:
     """A fresh, empty store of the backend under test."""
     return store_opener()
+
+
+@pytest.fixture(params=ALERT_STATE_BACKENDS)
+def alert_states(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[AlertStateOpener]:
+    """Opens clients on one fresh alert state of the backend under test (closed after)."""
+    open_state = ALERT_STATE_FACTORIES[request.param](request, tmp_path)
+    opened: list[object] = []
+
+    def opener(clock: ManualClock, **options: object) -> AlertState:
+        state = open_state(clock, **options)
+        opened.append(state)
+        return state
+
+    yield opener
+    _close_all(opened)
 
 
 @pytest.fixture(params=QUEUE_BACKENDS)

@@ -4,6 +4,7 @@ to the console, to a webhook on a local receiver, and to SNS on moto_server."""
 from __future__ import annotations
 
 import json
+import sqlite3
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -42,7 +43,7 @@ def home(tmp_path):
     clock = ManualClock(datetime(2022, 5, 4, 13, 30, tzinfo=SP))
     store = SqliteStore(tmp_path / "a.sqlite")
     queue = SqliteQueue(tmp_path / "q.sqlite", clock=clock, visibility_timeout=timedelta(1))
-    state = SqliteAlertState(tmp_path / "a.sqlite")
+    state = SqliteAlertState(tmp_path / "a.sqlite", clock=clock)
     yield clock, store, queue, state
     state.close()
     store.close()
@@ -155,3 +156,49 @@ def test_dead_letters_alert_through_sns_on_moto_server(home, moto_server) -> Non
     evidence = json.loads(got[0]["Message"])["evidence"]
     assert evidence["reason"] == "malformed message: missing partition_key"
     assert len(lines) == 3 and "dead_lettered" in lines[0]
+
+
+def _stored_before_claims(subject: str, at: datetime) -> str:
+    """An outbox row's body as written before claims (the alert's own instant inside)."""
+    return json.dumps(
+        {
+            "rule": "dead_lettered",
+            "subject": subject,
+            "summary": f"message {subject} dead-lettered: malformed",
+            "evidence": {"message_id": subject},
+            "severity": "critical",
+            "since": at.isoformat(),
+            "kind": "FIRING",
+            "at": at.isoformat(),
+        }
+    )
+
+
+def test_an_outbox_written_before_claims_is_migrated_and_delivered(tmp_path) -> None:
+    """An alert_outbox table without the claim columns gains them on open; its rows are sent
+    once, and rows for a removed sink age from the alert's own instant."""
+    db = tmp_path / "old.sqlite"
+    queued = datetime(2022, 5, 4, 13, 30, tzinfo=SP)
+    with sqlite3.connect(db) as conn:
+        conn.execute(
+            "CREATE TABLE alert_outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, "
+            "sink TEXT NOT NULL, body TEXT NOT NULL)"
+        )
+        conn.executemany(
+            "INSERT INTO alert_outbox (sink, body) VALUES (?, ?)",
+            [("collect", _stored_before_claims("m1", queued)),
+             ("webhook", _stored_before_claims("m2", queued))],
+        )  # fmt: skip
+    conn.close()
+    clock = ManualClock(queued + timedelta(days=6))
+    state = SqliteAlertState(db, clock=clock)
+    try:
+        sink = Collect()
+        report = state.deliver([sink])
+        assert [a.condition.subject for a in sink.alerts] == ["m1"]
+        assert report.orphaned == {"webhook": 1}
+        clock.advance(timedelta(days=1))  # seven days after the alert's instant
+        assert state.deliver([sink]).dropped == {"webhook": 1}
+        assert state.deliver([sink]).sent == 0 and len(sink.alerts) == 1
+    finally:
+        state.close()

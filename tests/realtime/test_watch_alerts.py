@@ -14,7 +14,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from fuelpipe.adapters.alerts import SqliteAlertState
+from fuelpipe.adapters.alerts import DEFAULT_LEASE, SqliteAlertState
 from fuelpipe.adapters.clock import ManualClock
 from fuelpipe.adapters.webhook import WebhookSink
 from fuelpipe.cli.watch import alerter
@@ -79,7 +79,7 @@ def test_a_webhook_outage_neither_stops_watch_nor_repeats_alerts(
 
     receiver = Receiver()
     httpserver.expect_request(f"/{SECRET}", method="POST").respond_with_handler(hook_receiver)
-    hook, closers = alerter(db, httpserver.url_for(f"/{SECRET}"), backoff_s=0.0)
+    hook, closers = alerter(db, httpserver.url_for(f"/{SECRET}"), clock=clock, backoff_s=0.0)
 
     def sleep(seconds: float) -> None:
         clock.advance(timedelta(seconds=seconds))
@@ -121,11 +121,11 @@ def test_alerts_saved_but_not_sent_before_a_crash_are_sent_after_it(
     try:
         _dead_letter(app)
         ctx = AlertContext(clock.now(), app.store, app.queue, app.catalog)
-        state = SqliteAlertState(db)
+        state = SqliteAlertState(db, clock=clock)
         assert evaluate(ctx, [DeadLettered()], state, [state.outbox(["webhook"])]).firing == 1
         state.close()  # crash: saved, nothing sent
 
-        state = SqliteAlertState(db)
+        state = SqliteAlertState(db, clock=clock)
         assert evaluate(ctx, [DeadLettered()], state, [state.outbox(["webhook"])]).firing == 0
         dying = WebhookSink(
             httpserver.url_for("/hook"),
@@ -136,10 +136,12 @@ def test_alerts_saved_but_not_sent_before_a_crash_are_sent_after_it(
         dying.close()
         state.close()
 
-        state = SqliteAlertState(db)
+        state = SqliteAlertState(db, clock=clock)
         sink = WebhookSink(httpserver.url_for("/hook"))
-        assert state.deliver([sink]) == []
-        assert state.deliver([sink]) == []  # nothing left
+        assert state.deliver([sink]).sent == 0  # the dead process's claim still holds
+        clock.advance(DEFAULT_LEASE)  # until its lease runs out
+        assert state.deliver([sink]).sent == 1
+        assert state.deliver([sink]).sent == 0  # nothing left
         sink.close()
         state.close()
     finally:
@@ -173,10 +175,33 @@ def test_watch_alerts_on_the_outlook_rules_too(
         Settings(db=db), clock=ManualClock(as_of), catalog=Catalog([gas]), sources={}
     )
     app.store.put_records([to_record(outlook_key_for(gas), forecast)])
-    hook, closers = alerter(db, None)
+    hook, closers = alerter(db, None, clock=app.clock)
     try:
         assert hook(app) == 1
     finally:
         _close(closers, app)
     out = capsys.readouterr().out.replace("\n", "")
     assert "[fuelpipe FIRING] outlook_move: FUEL#GASOLINE#BR expected to rise +5.6%" in out
+
+
+def test_alerts_for_a_webhook_no_longer_given_are_reported_then_dropped(
+    tmp_path, httpserver: HTTPServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    clock = ManualClock(datetime(2022, 5, 4, 13, 30, tzinfo=SP))
+    db = tmp_path / "r.sqlite"
+    app = build_context(Settings(db=db), clock=clock, catalog=Catalog([USD]), sources={})
+    httpserver.expect_request("/hook", method="POST").respond_with_handler(Receiver())
+    _dead_letter(app)
+    with_webhook, closers = alerter(db, httpserver.url_for("/hook"), clock=clock, backoff_s=0.0)
+    without, more = alerter(db, None, clock=clock)  # watch restarted without --webhook
+    try:
+        assert with_webhook(app) == 1  # the webhook is down: its alert stays queued
+        assert without(app) == 0
+        clock.advance(timedelta(days=7))
+        assert without(app) == 0
+        assert without(app) == 0
+    finally:
+        _close(closers + more, app)
+    out = capsys.readouterr().out.replace("\n", " ")
+    assert out.count("webhook: 1 alert(s) wait for a sink no longer configured") == 1
+    assert out.count("webhook: dropped 1 alert(s) queued more than 7 days ago") == 1

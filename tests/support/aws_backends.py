@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from fuelpipe.adapters.alerts import DynamoAlertState
 from fuelpipe.adapters.clock import ManualClock
 from fuelpipe.adapters.dynamodb_store import DynamoDbStore, create_table
 from fuelpipe.adapters.sqs_queue import SqsQueue, create_queues
@@ -34,6 +35,21 @@ def dynamodb_store_factory(
         table = unique_name("contract")
         create_table(server.client("dynamodb"), table, delay_s=0.05)
         return lambda: DynamoDbStore(server.client("dynamodb"), table)
+
+    return factory
+
+
+def dynamodb_alert_state_factory(server_fixture: str) -> Callable[..., Any]:
+    """An alert-state factory on the named server fixture: one new table; every opener call
+    opens another client on it (``opener(clock, **options)``)."""
+
+    def factory(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[..., Any]:
+        server = request.getfixturevalue(server_fixture)
+        table = unique_name("alerts")
+        create_table(server.client("dynamodb"), table, delay_s=0.05)
+        return lambda clock, **options: DynamoAlertState(
+            server.client("dynamodb"), table, clock=clock, **options
+        )
 
     return factory
 

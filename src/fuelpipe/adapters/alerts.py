@@ -4,18 +4,21 @@ SNS). The webhook sink is in :mod:`fuelpipe.adapters.webhook`, so Lambdas never 
 from __future__ import annotations
 
 import abc
+import enum
 import json
 import sqlite3
 import threading
 import uuid
 import zlib
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 from fuelpipe.domain.alerts import ActiveAlert, Alert, AlertKind, Condition, Severity
-from fuelpipe.ports.alerts import AlertSink, AlertState
+from fuelpipe.ports.alerts import AlertSink, AlertState, DeliveryReport
+from fuelpipe.ports.clock import Clock
 
 SNS_SUBJECT_MAX = 100
 """SNS rejects longer e-mail subjects."""
@@ -76,6 +79,46 @@ class _Outbox(AlertSink):
         self._pending.append((alert, self.sinks))
 
 
+class _Claim(enum.Enum):
+    """What a deliverer's claim on an outbox entry found."""
+
+    TAKEN = "taken"
+    """This deliverer holds the lease: it sends."""
+    HELD = "held"
+    """Another deliverer's lease holds, or the entry is gone: skip it."""
+    SENT = "sent"
+    """Another deliverer sent it: only take it off the outbox."""
+
+
+class _Entry(NamedTuple):
+    """One alert queued for one sink."""
+
+    entry: str
+    sink: str
+    body: str
+    queued_at: datetime | None
+    """None when queued before the outbox noted it: the alert's own instant stands in."""
+
+
+DEFAULT_LEASE = timedelta(minutes=5)
+"""How long a claim keeps other deliverers off an entry: longer than one send (the webhook's
+bounded retries end within a minute), short enough that a crashed deliverer's alert goes out
+soon after."""
+
+DEFAULT_RETENTION = timedelta(days=7)
+"""How long alerts queued for a sink that is no longer configured are kept (and reported)."""
+
+
+def _span(delta: timedelta) -> str:
+    """``7 days``, ``36 hours``, ``90 seconds``: a retention in words."""
+    seconds = int(delta.total_seconds())
+    for unit, size in (("day", 86_400), ("hour", 3_600), ("minute", 60)):
+        if seconds and seconds % size == 0:
+            n = seconds // size
+            return f"{n} {unit}{'' if n == 1 else 's'}"
+    return f"{seconds} seconds"
+
+
 class _OutboxState(AlertState):
     """An alert state that keeps the alerts still to send beside the active set.
 
@@ -84,10 +127,23 @@ class _OutboxState(AlertState):
     sink once (removed once that sink took it). A crash after the save loses nothing, a sink
     that is down neither blocks nor repeats the others, and an alert resent after a crash is
     the same alert (same instants, so the same webhook ``delivery_id``).
+
+    Several deliverers may share the state (two ``watch`` processes on one file, two Lambda
+    invocations on one table): each claims an entry with a conditional write (its token and a
+    lease from the injected clock) before sending it, and skips entries whose lease holds. A
+    deliverer that dies holding a claim leaves a lease that expires; the next one sends it then.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Clock, lease: timedelta, retention: timedelta) -> None:
+        if lease <= timedelta(0) or retention < timedelta(0):
+            raise ValueError(
+                f"alert outbox: lease must be positive and retention not negative "
+                f"(got lease={lease}, retention={retention})"
+            )
         self._pending: list[tuple[Alert, tuple[str, ...]]] = []
+        self._clock = clock
+        self._lease = lease
+        self._retention = retention
 
     def outbox(self, sinks: Iterable[str]) -> AlertSink:
         """A sink that queues alerts for the named sinks; they are stored by ``save``."""
@@ -99,25 +155,62 @@ class _OutboxState(AlertState):
         self._pending.clear()
         return out
 
-    def deliver(self, sinks: Sequence[AlertSink]) -> list[str]:
-        """Send what the outbox holds to each sink in order, removing each alert once its sink
-        took it; a sink that fails keeps the rest of its alerts for the next call. Returns one
-        line per failed sink (the error's own words: sinks keep secrets out of them)."""
-        problems = []
+    def deliver(self, sinks: Sequence[AlertSink]) -> DeliveryReport:
+        """Send what the outbox holds to each sink in order, claiming each entry first and
+        removing it once its sink took it; a sink that fails keeps the rest of its alerts for
+        the next call. Alerts for sinks not in ``sinks`` are counted, and dropped once older
+        than the retention."""
+        report = DeliveryReport()
+        token = uuid.uuid4().hex  # this call's claims: any other call is another claimant
+        entries = self._entries()
         for sink in sinks:
-            done: list[str] = []
-            for entry, body in self._entries(sink.name):
+            self._deliver_to(sink, [e for e in entries if e.sink == sink.name], token, report)
+        names = {s.name for s in sinks}
+        self._orphans([e for e in entries if e.sink not in names], report)
+        return report
+
+    def _deliver_to(
+        self, sink: AlertSink, entries: list[_Entry], token: str, report: DeliveryReport
+    ) -> None:
+        done: list[str] = []
+        for e in entries:
+            now = self._clock.now()
+            try:
+                claim = self._claim(e.entry, token, now, now + self._lease)
+            except Exception as exc:  # the next call tries again
+                report.failed.append(f"{sink.name}: could not claim an alert: {exc}")
+                break
+            if claim is _Claim.HELD:
+                continue
+            if claim is _Claim.TAKEN:
                 try:
-                    sink.send(_load_alert(body))
+                    sink.send(_load_alert(e.body))
                 except Exception as exc:  # the next call tries again, in the same order
-                    problems.append(f"{sink.name}: {exc}")
+                    self._release_quietly(e.entry, token)
+                    report.failed.append(f"{sink.name}: {exc}")
                     break
-                done.append(entry)
-                if len(done) >= self._REMOVE_EVERY:
-                    problems += self._taken_off(sink, done)
-                    done = []
-            problems += self._taken_off(sink, done)
-        return problems
+                report.sent += 1
+                report.failed += self._noted_sent(sink, e.entry, token)
+            done.append(e.entry)
+            if len(done) >= self._REMOVE_EVERY:
+                report.failed += self._taken_off(sink, done)
+                done = []
+        report.failed += self._taken_off(sink, done)
+
+    def _release_quietly(self, entry: str, token: str) -> None:
+        """Give a claim back after a failed send, so the next call need not wait for the lease;
+        if that fails too, the lease runs out."""
+        try:
+            self._release(entry, token)
+        except Exception:  # the lease expires instead: later, never lost
+            return
+
+    def _noted_sent(self, sink: AlertSink, entry: str, token: str) -> list[str]:
+        try:
+            self._mark_sent(entry, token, self._clock.now())
+        except Exception as exc:
+            return [f"{sink.name}: sent, but not noted as sent (may be sent once more): {exc}"]
+        return []
 
     def _taken_off(self, sink: AlertSink, entries: list[str]) -> list[str]:
         """Take sent entries off the outbox; a problem line if that failed (they may be sent
@@ -125,39 +218,115 @@ class _OutboxState(AlertState):
         if not entries:
             return []
         try:
-            self._sent(entries)
+            self._remove(entries)
         except Exception as exc:
             return [f"{sink.name}: sent, but not taken off the outbox: {exc}"]
         return []
+
+    def _orphans(self, entries: list[_Entry], report: DeliveryReport) -> None:
+        """Count the alerts queued for sinks no longer configured; drop those past the
+        retention (never silently: one line per sink)."""
+        now = self._clock.now()
+        by_sink: dict[str, list[_Entry]] = defaultdict(list)
+        for e in entries:
+            by_sink[e.sink].append(e)
+        keep = _span(self._retention)
+        for name, waiting in sorted(by_sink.items()):
+            old = [e.entry for e in waiting if now - self._queued_at(e) >= self._retention]
+            if old:
+                try:
+                    self._remove(old)
+                except Exception as exc:
+                    report.notices.append(
+                        f"{name}: {len(old)} alert(s) for a sink no longer configured are "
+                        f"past the {keep} retention but could not be dropped: {exc}"
+                    )
+                    old = []
+                else:
+                    report.dropped[name] = len(old)
+                    report.notices.append(
+                        f"{name}: dropped {len(old)} alert(s) queued more than {keep} ago "
+                        "for a sink no longer configured"
+                    )
+            if kept := len(waiting) - len(old):
+                report.orphaned[name] = kept
+                report.notices.append(
+                    f"{name}: {kept} alert(s) wait for a sink no longer configured "
+                    f"(dropped {keep} after they were queued)"
+                )
+
+    @staticmethod
+    def _queued_at(entry: _Entry) -> datetime:
+        return entry.queued_at or _load_alert(entry.body).at
 
     _REMOVE_EVERY: ClassVar[int] = 1
     """Sent alerts taken off the outbox together: at most this many go out again after a crash
     between sending and taking off."""
 
     @abc.abstractmethod
-    def _entries(self, sink: str) -> list[tuple[str, str]]:
-        """(entry id, alert text) of what the outbox holds for ``sink``, oldest first."""
+    def _entries(self) -> list[_Entry]:
+        """What the outbox holds, oldest first."""
 
     @abc.abstractmethod
-    def _sent(self, entries: list[str]) -> None:
-        """Remove delivered entries from the outbox."""
+    def _claim(self, entry: str, token: str, now: datetime, until: datetime) -> _Claim:
+        """Claim ``entry`` for ``token`` until ``until`` unless another lease holds at ``now``
+        (one conditional write)."""
+
+    @abc.abstractmethod
+    def _release(self, entry: str, token: str) -> None:
+        """Give back ``token``'s claim on ``entry`` (it was not sent)."""
+
+    def _mark_sent(self, entry: str, token: str, now: datetime) -> None:
+        """Note that ``entry`` was sent, for a state that takes entries off in batches."""
+
+    @abc.abstractmethod
+    def _remove(self, entries: list[str]) -> None:
+        """Take entries off the outbox (delivered, or dropped past the retention)."""
+
+
+def _epoch(dt: datetime) -> float:
+    return dt.timestamp()
+
+
+def _instant(epoch: float | None) -> datetime | None:
+    return None if epoch is None else datetime.fromtimestamp(epoch, UTC)
 
 
 class SqliteAlertState(_OutboxState):
-    """The active alerts in a table beside the embedded store (same file), and an outbox."""
+    """The active alerts in a table beside the embedded store (same file), and an outbox
+    whose rows carry their claim (claimant, lease end)."""
 
-    def __init__(self, path: Path | str) -> None:
-        super().__init__()
+    def __init__(
+        self,
+        path: Path | str,
+        *,
+        clock: Clock,
+        lease: timedelta = DEFAULT_LEASE,
+        retention: timedelta = DEFAULT_RETENTION,
+    ) -> None:
+        super().__init__(clock, lease, retention)
         self._conn = sqlite3.connect(str(path), timeout=30.0, check_same_thread=False)
         self._lock = threading.Lock()
-        with self._lock, self._conn:
-            self._conn.execute(
-                "CREATE TABLE IF NOT EXISTS alert_state (id TEXT PRIMARY KEY, body TEXT NOT NULL)"
-            )
-            self._conn.execute(
-                "CREATE TABLE IF NOT EXISTS alert_outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, "
-                "sink TEXT NOT NULL, body TEXT NOT NULL)"
-            )
+        with self._lock:
+            # IMMEDIATE: two processes opening one file at once, only one adds the columns
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                self._conn.execute(
+                    "CREATE TABLE IF NOT EXISTS alert_state "
+                    "(id TEXT PRIMARY KEY, body TEXT NOT NULL)"
+                )
+                self._conn.execute(
+                    "CREATE TABLE IF NOT EXISTS alert_outbox (seq INTEGER PRIMARY KEY "
+                    "AUTOINCREMENT, sink TEXT NOT NULL, body TEXT NOT NULL)"
+                )
+                have = {r[1] for r in self._conn.execute("PRAGMA table_info(alert_outbox)")}
+                for column in ("queued_at REAL", "claimant TEXT", "lease_until REAL"):
+                    if column.split()[0] not in have:  # an outbox from before claims
+                        self._conn.execute(f"ALTER TABLE alert_outbox ADD COLUMN {column}")
+                self._conn.commit()
+            except BaseException:
+                self._conn.rollback()
+                raise
 
     def load(self) -> dict[str, ActiveAlert]:
         self._pending.clear()  # a new evaluation: what an unsaved one queued is recomputed
@@ -166,23 +335,44 @@ class SqliteAlertState(_OutboxState):
         return {cid: _load(body) for cid, body in rows}
 
     def save(self, active: Mapping[str, ActiveAlert]) -> None:
-        queued = self._queued()
+        at = _epoch(self._clock.now())
+        queued = [(sink, body, at) for sink, body in self._queued()]
         with self._lock, self._conn:  # one transaction: the set is replaced whole or not at all
             self._conn.execute("DELETE FROM alert_state")
             self._conn.executemany(
                 "INSERT INTO alert_state (id, body) VALUES (?, ?)",
                 [(cid, _dump(a)) for cid, a in active.items()],
             )
-            self._conn.executemany("INSERT INTO alert_outbox (sink, body) VALUES (?, ?)", queued)
+            self._conn.executemany(
+                "INSERT INTO alert_outbox (sink, body, queued_at) VALUES (?, ?, ?)", queued
+            )
 
-    def _entries(self, sink: str) -> list[tuple[str, str]]:
+    def _entries(self) -> list[_Entry]:
         with self._lock:
             rows = self._conn.execute(
-                "SELECT seq, body FROM alert_outbox WHERE sink = ? ORDER BY seq", (sink,)
+                "SELECT seq, sink, body, queued_at FROM alert_outbox ORDER BY seq"
             ).fetchall()
-        return [(str(seq), body) for seq, body in rows]
+        return [_Entry(str(seq), sink, body, _instant(at)) for seq, sink, body, at in rows]
 
-    def _sent(self, entries: list[str]) -> None:
+    def _claim(self, entry: str, token: str, now: datetime, until: datetime) -> _Claim:
+        with self._lock, self._conn:
+            claimed = self._conn.execute(
+                "UPDATE alert_outbox SET claimant = ?, lease_until = ? "
+                "WHERE seq = ? AND (lease_until IS NULL OR lease_until <= ?)",
+                (token, _epoch(until), int(entry), _epoch(now)),
+            ).rowcount
+        # no row: another lease holds, or the entry was sent and deleted since it was read
+        return _Claim.TAKEN if claimed == 1 else _Claim.HELD
+
+    def _release(self, entry: str, token: str) -> None:
+        with self._lock, self._conn:
+            self._conn.execute(
+                "UPDATE alert_outbox SET claimant = NULL, lease_until = NULL "
+                "WHERE seq = ? AND claimant = ?",
+                (int(entry), token),
+            )
+
+    def _remove(self, entries: list[str]) -> None:
         with self._lock, self._conn:
             self._conn.executemany(
                 "DELETE FROM alert_outbox WHERE seq = ?", [(int(e),) for e in entries]
@@ -201,21 +391,38 @@ class DynamoAlertState(_OutboxState):
     reasons, so a few thousand alerts fit DynamoDB's 400 KB item where ~300 did as text. Every
     write is conditional on the outbox it read, so a save and a delivery running side by side
     never bring back a delivered alert or drop a queued one.
+
+    Claims are small items of their own (``info_type = ALERTS#CLAIM``, ``date`` = entry id),
+    so a claim is one small conditional write that never contends with the outbox item. Once
+    sent, a claim becomes a "sent" mark kept two days (TTL on ``expires_at``): a deliverer that
+    read the outbox before the entry was taken off cannot claim it again.
     """
 
     KEY: ClassVar[dict[str, dict[str, str]]] = {
         "info_type": {"S": "ALERTS"},
         "date": {"S": "ACTIVE"},
     }
+    CLAIMS = "ALERTS#CLAIM"
+    SENT_KEPT: ClassVar[timedelta] = timedelta(days=2)
+    """Far longer than any delivery works from one outbox read."""
 
-    def __init__(self, client: Any, table_name: str) -> None:
-        super().__init__()
+    def __init__(
+        self,
+        client: Any,
+        table_name: str,
+        *,
+        clock: Clock,
+        lease: timedelta = DEFAULT_LEASE,
+        retention: timedelta = DEFAULT_RETENTION,
+    ) -> None:
+        super().__init__(clock, lease, retention)
         self._client = client
         self._table = table_name
 
-    def _item(self) -> tuple[dict[str, Any], list[list[str]], dict[str, Any] | None]:
-        """The stored active set (raw), the outbox ([[entry id, sink, alert text], ...]) and
-        the outbox attribute as read (None: no item or no outbox), for a conditional write."""
+    def _item(self) -> tuple[dict[str, Any], list[list[Any]], dict[str, Any] | None]:
+        """The stored active set (raw), the outbox ([[entry id, sink, alert text, queued at
+        (epoch; absent before claims)], ...]) and the outbox attribute as read (None: no item
+        or no outbox), for a conditional write."""
         item = self._client.get_item(TableName=self._table, Key=self.KEY, ConsistentRead=True).get(
             "Item"
         )
@@ -235,7 +442,8 @@ class DynamoAlertState(_OutboxState):
         return {cid: _load(body) for cid, body in raw.items()}
 
     def save(self, active: Mapping[str, ActiveAlert]) -> None:
-        queued = [[uuid.uuid4().hex, sink, body] for sink, body in self._queued()]
+        at = _epoch(self._clock.now())
+        queued = [[uuid.uuid4().hex, sink, body, at] for sink, body in self._queued()]
         body = json.dumps({cid: _dump(a) for cid, a in active.items()}, sort_keys=True)
         for _ in range(_OUTBOX_ATTEMPTS):
             _, outbox, read = self._item()  # what earlier evaluations have not delivered stays
@@ -267,15 +475,65 @@ class DynamoAlertState(_OutboxState):
             return False
         return True
 
-    def _entries(self, sink: str) -> list[tuple[str, str]]:
+    def _entries(self) -> list[_Entry]:
         _, outbox, _ = self._item()
-        return [(entry, body) for entry, name, body in outbox if name == sink]
+        return [_Entry(e[0], e[1], e[2], _instant(e[3]) if len(e) > 3 else None) for e in outbox]
+
+    def _claim_key(self, entry: str) -> dict[str, dict[str, str]]:
+        return {"info_type": {"S": self.CLAIMS}, "date": {"S": entry}}
+
+    def _claim(self, entry: str, token: str, now: datetime, until: datetime) -> _Claim:
+        key = self._claim_key(entry)
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item={
+                    **key,
+                    "claimant": {"S": token},
+                    "lease_until": {"N": str(_epoch(until))},
+                    # a claim whose entry was dropped meanwhile does not stay forever
+                    "expires_at": {"N": str(int(_epoch(until + self.SENT_KEPT)))},
+                },
+                ConditionExpression=(
+                    "attribute_not_exists(#d) OR (#u <= :now AND attribute_not_exists(#s))"
+                ),
+                ExpressionAttributeNames={"#d": "date", "#u": "lease_until", "#s": "sent_at"},
+                ExpressionAttributeValues={":now": {"N": str(_epoch(now))}},
+            )
+        except self._client.exceptions.ConditionalCheckFailedException:
+            held = self._client.get_item(TableName=self._table, Key=key, ConsistentRead=True)
+            return _Claim.SENT if "sent_at" in held.get("Item", {}) else _Claim.HELD
+        return _Claim.TAKEN
+
+    def _release(self, entry: str, token: str) -> None:
+        try:  # a lease that ended at the epoch (UpdateItem: the Lambda's role has no DeleteItem)
+            self._client.update_item(
+                TableName=self._table,
+                Key=self._claim_key(entry),
+                UpdateExpression="SET #u = :zero",
+                ConditionExpression="#c = :me AND attribute_not_exists(#s)",
+                ExpressionAttributeNames={"#c": "claimant", "#s": "sent_at", "#u": "lease_until"},
+                ExpressionAttributeValues={":me": {"S": token}, ":zero": {"N": "0"}},
+            )
+        except self._client.exceptions.ConditionalCheckFailedException:
+            return  # no longer ours: its lease ran out and another took it
+
+    def _mark_sent(self, entry: str, token: str, now: datetime) -> None:
+        self._client.put_item(
+            TableName=self._table,
+            Item={
+                **self._claim_key(entry),
+                "claimant": {"S": token},
+                "sent_at": {"N": str(_epoch(now))},
+                "expires_at": {"N": str(int(_epoch(now + self.SENT_KEPT)))},
+            },
+        )
 
     # One rewrite of the (compressed) outbox per 25 alerts sent, not per alert: a bad week's
     # thousand quarantines would otherwise rewrite the item a thousand times.
     _REMOVE_EVERY = 25
 
-    def _sent(self, entries: list[str]) -> None:
+    def _remove(self, entries: list[str]) -> None:
         """Rewrite the outbox without ``entries``, conditionally on it being the one read (a
         concurrent save or delivery in between: read it again)."""
         gone = set(entries)

@@ -12,25 +12,29 @@ from rich.markup import escape
 
 from fuelpipe.cli.main import _select, cli, console, fail, settings, wired
 from fuelpipe.domain.instants import SAO_PAULO
+from fuelpipe.ports.clock import Clock
 from fuelpipe.stages.context import StageContext
 
 
 def alerter(
-    db: Path, webhook: str | None, *, backoff_s: float = 0.5
+    db: Path, webhook: str | None, *, clock: Clock | None = None, backoff_s: float = 0.5
 ) -> tuple[Callable[[StageContext], int], list[Any]]:
     """The alert evaluation hook of the embedded home: console, plus a webhook when given.
 
     The alerts are saved with the alert state (an outbox in the same file) and then delivered
     to each sink: a webhook that is down is reported and tried again next tick, without
-    stopping the watch and without repeating what the console already showed.
+    stopping the watch and without repeating what the console already showed. Another watch
+    on the same file never sends the same alert (claims with a lease on ``clock``, the wall
+    clock unless given); alerts for a webhook no longer given are reported, then dropped.
     """
     from fuelpipe.adapters.alerts import ConsoleSink, SqliteAlertState
+    from fuelpipe.adapters.clock import SystemClock
     from fuelpipe.adapters.webhook import WebhookSink
     from fuelpipe.ports.alerts import AlertContext, AlertRule, AlertSink
     from fuelpipe.stages.alerting import default_rules, evaluate
     from fuelpipe.stages.outlook_rules import outlook_rules
 
-    state = SqliteAlertState(db)
+    state = SqliteAlertState(db, clock=clock or SystemClock())
     sinks: list[AlertSink] = [
         ConsoleSink(
             # markup off: "[fuelpipe FIRING]" and evidence in brackets are text, not styles
@@ -48,12 +52,15 @@ def alerter(
         report = evaluate(ctx, rules, state, [outbox])
         for problem in report.failed_rules:
             console.print(f"[yellow]alert rule failed:[/] {escape(problem)}", highlight=False)
-        for problem in state.deliver(sinks):
+        delivery = state.deliver(sinks)
+        for problem in delivery.failed:
             console.print(
                 "[yellow]alert delivery failed (kept, tried again next tick):[/] "
                 + escape(problem),
                 highlight=False,
             )
+        for notice in delivery.notices:
+            console.print(f"[yellow]alert outbox:[/] {escape(notice)}", highlight=False)
         return report.firing + report.cleared
 
     return hook, [state, *sinks]

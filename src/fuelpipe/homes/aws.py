@@ -188,14 +188,22 @@ def schedule_options(event: Mapping[str, Any], catalog: Catalog) -> ScheduleOpti
 
 
 def build_alerting(
-    settings: Settings, *, dynamodb_client: Any = None, sns_client: Any = None
+    settings: Settings,
+    *,
+    dynamodb_client: Any = None,
+    sns_client: Any = None,
+    clock: Clock | None = None,
 ) -> tuple[Any, list[Any]]:
     """The AWS home's alert state (an item of the table) and sink (the SNS topic), or no sink
     when ``FUELPIPE_ALERT_TOPIC_ARN`` is not set."""
     from fuelpipe.adapters.alerts import DynamoAlertState, SnsSink
+    from fuelpipe.adapters.clock import SystemClock
 
     state = DynamoAlertState(
-        dynamodb_client or make_client("dynamodb", settings), settings.table_name
+        dynamodb_client or make_client("dynamodb", settings),
+        settings.table_name,
+        # leases and the retention are wall-clock time, even when FUELPIPE_NOW pins the data's
+        clock=clock or SystemClock(),
     )
     if not settings.alert_topic_arn:
         return state, []

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
@@ -70,6 +70,23 @@ class AlertState(abc.ABC):
         with the active set, all or nothing, for ``deliver``."""
 
     @abc.abstractmethod
-    def deliver(self, sinks: Sequence[AlertSink]) -> list[str]:
-        """Send what the outbox holds to each sink, each alert once; one line per failed sink
-        (its alerts stay for the next call)."""
+    def deliver(self, sinks: Sequence[AlertSink]) -> DeliveryReport:
+        """Send what the outbox holds to each sink, each alert once even with several
+        deliverers at work; a failed sink keeps its alerts for the next call, and alerts queued
+        for a sink that is no longer among ``sinks`` are reported, then dropped after a
+        retention."""
+
+
+@dataclass
+class DeliveryReport:
+    """What one :meth:`AlertState.deliver` call did."""
+
+    sent: int = 0
+    failed: list[str] = field(default_factory=list)
+    """One line per sink that failed (the error's own words); its alerts stay queued."""
+    orphaned: dict[str, int] = field(default_factory=dict)
+    """Alerts still queued for sinks no longer configured, by sink name."""
+    dropped: dict[str, int] = field(default_factory=dict)
+    """Alerts for sinks no longer configured dropped by this call (past the retention)."""
+    notices: list[str] = field(default_factory=list)
+    """One line per sink in ``orphaned`` or ``dropped``, saying how many and what happens."""

@@ -1,0 +1,220 @@
+"""Every AlertState adapter's outbox under several deliverers: each alert reaches each sink once
+(a claim with a lease before each send), a deliverer that dies holding a claim delays its alert
+until the lease runs out but never loses it, and alerts for a sink no longer configured are
+reported, then dropped after the retention."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+from tests.contract.conftest import START, AlertStateOpener
+
+from fuelpipe.adapters.alerts import DEFAULT_LEASE, DEFAULT_RETENTION
+from fuelpipe.adapters.clock import ManualClock
+from fuelpipe.domain.alerts import ActiveAlert, Alert, AlertKind, Condition, Severity
+from fuelpipe.ports.alerts import AlertSink, AlertState
+
+
+class Counting(AlertSink):
+    """Counts deliveries per alert subject; sinks of one name share one counter."""
+
+    def __init__(self, name: str, counts: Counter[str], lock: threading.Lock) -> None:
+        self.name = name
+        self.counts = counts
+        self._lock = lock
+
+    def send(self, alert: Alert) -> None:
+        with self._lock:
+            self.counts[alert.condition.subject] += 1
+
+
+class Crash(BaseException):
+    """The process dies mid-delivery (not an error the outbox may catch)."""
+
+
+class Dies(AlertSink):
+    """A sink whose process dies before sending."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def send(self, alert: Alert) -> None:
+        raise Crash
+
+
+class Down(AlertSink):
+    """A sink that is down."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def send(self, alert: Alert) -> None:
+        raise ConnectionError(f"{self.name} unreachable (synthetic)")
+
+
+def _subject(i: int) -> str:
+    return f"FUEL#DIESEL_S10#SP@2025-03-{1 + i % 28:02d}#{i}"
+
+
+def _queue(state: AlertState, clock: ManualClock, n: int, sinks: list[str]) -> list[str]:
+    """What evaluate does: load, queue a FIRING alert per new condition, save; the subjects."""
+    active = state.load()
+    outbox = state.outbox(sinks)
+    subjects = []
+    for i in range(n):
+        c = Condition("quarantined", _subject(i), f"quarantined ({i})", {"i": i}, Severity.WARNING)
+        outbox.send(Alert(AlertKind.FIRING, c, clock.now(), clock.now()))
+        active[c.id] = ActiveAlert(c, clock.now())
+        subjects.append(c.subject)
+    state.save(active)
+    return subjects
+
+
+def test_deliverers_racing_send_each_alert_once(alert_states: AlertStateOpener) -> None:
+    clock = ManualClock(START)
+    subjects = _queue(alert_states(clock), clock, 30, ["webhook"])
+    states = [alert_states(clock) for _ in range(3)]  # three processes, one client each
+    counts: Counter[str] = Counter()
+    lock = threading.Lock()
+    start = threading.Barrier(len(states))
+    problems: list[str] = []
+
+    def run(state: AlertState) -> None:
+        start.wait()
+        problems.extend(state.deliver([Counting("webhook", counts, lock)]).failed)
+
+    threads = [threading.Thread(target=run, args=(s,)) for s in states]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert problems == []
+    assert counts == Counter(subjects)  # every alert, each exactly once
+    assert states[0].deliver([Counting("webhook", counts, lock)]).sent == 0  # none left
+
+
+def test_a_deliverer_skips_the_alert_another_is_sending(alert_states: AlertStateOpener) -> None:
+    clock = ManualClock(START)
+    subjects = _queue(alert_states(clock), clock, 4, ["webhook"])
+    first, second = alert_states(clock), alert_states(clock)
+    counts: Counter[str] = Counter()
+    lock = threading.Lock()
+    meanwhile: list[int] = []
+
+    class SendsWhileAnotherDelivers(Counting):
+        def send(self, alert: Alert) -> None:
+            if not meanwhile:  # while the first holds its first alert, the second delivers all
+                meanwhile.append(second.deliver([Counting("webhook", counts, lock)]).sent)
+            super().send(alert)
+
+    report = first.deliver([SendsWhileAnotherDelivers("webhook", counts, lock)])
+    assert meanwhile == [3]  # the second left the claimed one alone
+    assert report.sent == 1 and report.failed == []  # the first skipped what the second sent
+    assert counts == Counter(subjects)
+
+
+def test_a_deliverer_working_from_an_old_read_never_resends_what_another_sent(
+    alert_states: AlertStateOpener,
+) -> None:
+    clock = ManualClock(START)
+    subjects = _queue(alert_states(clock), clock, 4, ["webhook"])
+    first, second = alert_states(clock), alert_states(clock)
+    counts: Counter[str] = Counter()
+    lock = threading.Lock()
+    meanwhile: list[int] = []
+
+    class SlowFirstSend(Counting):
+        def send(self, alert: Alert) -> None:
+            if not meanwhile:  # the second sends the rest, then every lease of theirs runs out
+                meanwhile.append(second.deliver([Counting("webhook", counts, lock)]).sent)
+                clock.advance(DEFAULT_LEASE * 3)
+            super().send(alert)
+
+    # the first read the outbox (four alerts) before the second took three off it
+    assert first.deliver([SlowFirstSend("webhook", counts, lock)]).sent == 1
+    assert meanwhile == [3]
+    assert counts == Counter(subjects)
+
+
+def test_a_claim_left_by_a_crash_is_sent_by_another_once_its_lease_runs_out(
+    alert_states: AlertStateOpener,
+) -> None:
+    clock = ManualClock(START)
+    lease = timedelta(minutes=2)
+    (subject,) = _queue(alert_states(clock), clock, 1, ["webhook"])
+    with pytest.raises(Crash):
+        alert_states(clock, lease=lease).deliver([Dies("webhook")])  # claimed, never sent
+    other = alert_states(clock, lease=lease)
+    counts: Counter[str] = Counter()
+    sink = Counting("webhook", counts, threading.Lock())
+    assert other.deliver([sink]).sent == 0  # the dead one's lease still holds
+    clock.advance(lease - timedelta(seconds=1))
+    assert other.deliver([sink]).sent == 0
+    clock.advance(timedelta(seconds=1))
+    assert other.deliver([sink]).sent == 1  # never lost
+    assert other.deliver([sink]).sent == 0
+    assert counts == Counter([subject])
+
+
+def test_a_failed_send_gives_its_claim_back_at_once(alert_states: AlertStateOpener) -> None:
+    clock = ManualClock(START)
+    subjects = _queue(alert_states(clock), clock, 2, ["webhook"])
+    report = alert_states(clock).deliver([Down("webhook")])
+    assert report.sent == 0
+    assert report.failed == ["webhook: webhook unreachable (synthetic)"]
+    counts: Counter[str] = Counter()
+    # the next tick (same instant) need not wait for a lease
+    assert alert_states(clock).deliver([Counting("webhook", counts, threading.Lock())]).sent == 2
+    assert counts == Counter(subjects)
+
+
+def test_alerts_for_a_removed_sink_are_reported_then_dropped_after_the_retention(
+    alert_states: AlertStateOpener,
+) -> None:
+    clock = ManualClock(START)
+    state = alert_states(clock)
+    subjects = _queue(state, clock, 3, ["console", "webhook"])
+    counts: Counter[str] = Counter()
+    console = Counting("console", counts, threading.Lock())
+
+    report = state.deliver([console])  # the webhook URL was removed from the configuration
+    assert counts == Counter(subjects)
+    assert (report.orphaned, report.dropped) == ({"webhook": 3}, {})
+    assert report.notices == [
+        "webhook: 3 alert(s) wait for a sink no longer configured (dropped 7 days after they "
+        "were queued)"
+    ]
+    clock.advance(DEFAULT_RETENTION - timedelta(minutes=1))
+    assert state.deliver([console]).orphaned == {"webhook": 3}  # kept until the retention
+
+    clock.advance(timedelta(minutes=1))
+    report = state.deliver([console])
+    assert (report.orphaned, report.dropped) == ({}, {"webhook": 3})
+    assert report.notices == [
+        "webhook: dropped 3 alert(s) queued more than 7 days ago for a sink no longer configured"
+    ]
+    webhook = Counting("webhook", Counter(), threading.Lock())
+    report = state.deliver([console, webhook])  # configured again: nothing left for it
+    assert (report.sent, report.orphaned, report.dropped) == (0, {}, {})
+    assert counts == Counter(subjects)
+
+
+def test_the_retention_is_a_parameter(alert_states: AlertStateOpener) -> None:
+    clock = ManualClock(START)
+    state = alert_states(clock, retention=timedelta(hours=36))
+    _queue(state, clock, 1, ["webhook"])
+    assert state.deliver([]).orphaned == {"webhook": 1}
+    clock.advance(timedelta(hours=36))
+    report = state.deliver([])
+    assert report.dropped == {"webhook": 1}
+    assert report.notices == [
+        "webhook: dropped 1 alert(s) queued more than 36 hours ago for a sink no longer configured"
+    ]
+
+
+def test_a_lease_must_be_positive(alert_states: AlertStateOpener) -> None:
+    with pytest.raises(ValueError, match="lease must be positive"):
+        alert_states(ManualClock(START), lease=timedelta(0))
