@@ -17,8 +17,11 @@ logger = Logger(service="dashboard_api")
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 
-def make_handler(get_context: ContextProvider) -> Handler:
-    """The Lambda handler: builds the FastAPI app on first use and keeps it for the environment."""
+def make_handler(
+    get_context: ContextProvider, get_stations: Callable[[], Any] = lambda: None
+) -> Handler:
+    """The Lambda handler: builds the FastAPI app on first use and keeps it for the environment;
+    ``get_stations`` gives the Stations page its queries (None: the page says there is no lake)."""
     adapters: list[Callable[[dict[str, Any], Any], dict[str, Any]]] = []
     lock = threading.Lock()
 
@@ -31,7 +34,10 @@ def make_handler(get_context: ContextProvider) -> Handler:
                 from fuelpipe.dashboard.app import create_app
 
                 home = get_context()
-                api = create_app(home.store, home.catalog, home.queue, home.clock)
+                stations = get_stations()
+                api = create_app(
+                    home.store, home.catalog, home.queue, home.clock, stations=stations
+                )
                 adapters.append(Mangum(api, lifespan="off"))
             return adapters[0]
 
@@ -43,5 +49,12 @@ def make_handler(get_context: ContextProvider) -> Handler:
     return handler
 
 
+def athena_stations() -> Any:
+    """The Stations page's queries: Athena over the lake bucket (built on first use)."""
+    from fuelpipe.homes.lake import build_athena_stations
+
+    return build_athena_stations(SETTINGS)
+
+
 # The dashboard only reads: no HTTP source is built.
-lambda_handler = make_handler(lazy_context(SETTINGS, sources={}))
+lambda_handler = make_handler(lazy_context(SETTINGS, sources={}), athena_stations)
