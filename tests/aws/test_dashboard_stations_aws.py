@@ -9,6 +9,7 @@ ones DuckDB computed over the real ANP sample, written as the text Athena answer
 
 from __future__ import annotations
 
+import itertools
 import json
 import lzma
 import math
@@ -198,7 +199,7 @@ class AthenaLake:
         return [self.athena.get_query_execution(QueryExecutionId=i)["QueryExecution"] for i in ids]
 
 
-REGIONS = iter(
+REGIONS = itertools.cycle(
     ["eu-west-1", "eu-west-2", "eu-west-3", "eu-central-1", "ap-south-1", "ca-central-1"]
 )
 
