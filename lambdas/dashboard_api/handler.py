@@ -19,9 +19,13 @@ Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 
 def make_handler(
-    get_context: ContextProvider, get_intraday: Callable[[], IntradayStore | None] = lambda: None
+    get_context: ContextProvider,
+    get_stations: Callable[[], Any] = lambda: None,
+    get_intraday: Callable[[], IntradayStore | None] = lambda: None,
 ) -> Handler:
-    """The Lambda handler: builds the FastAPI app on first use and keeps it for the environment."""
+    """The Lambda handler: builds the FastAPI app on first use and keeps it for the environment;
+    ``get_stations`` gives the Stations page its queries (None: the page says there is no lake)
+    and ``get_intraday`` the Today panel its points (None: the panel says how to collect)."""
     adapters: list[Callable[[dict[str, Any], Any], dict[str, Any]]] = []
     lock = threading.Lock()
 
@@ -35,7 +39,12 @@ def make_handler(
 
                 home = get_context()
                 api = create_app(
-                    home.store, home.catalog, home.queue, home.clock, intraday=get_intraday()
+                    home.store,
+                    home.catalog,
+                    home.queue,
+                    home.clock,
+                    stations=get_stations(),
+                    intraday=get_intraday(),
                 )
                 adapters.append(Mangum(api, lifespan="off"))
             return adapters[0]
@@ -48,7 +57,14 @@ def make_handler(
     return handler
 
 
+def athena_stations() -> Any:
+    """The Stations page's queries: Athena over the lake bucket (built on first use)."""
+    from fuelpipe.homes.lake import build_athena_stations
+
+    return build_athena_stations(SETTINGS)
+
+
 # The dashboard only reads: no HTTP source is built.
 lambda_handler = make_handler(
-    lazy_context(SETTINGS, sources={}), lambda: build_intraday_store(SETTINGS)
+    lazy_context(SETTINGS, sources={}), athena_stations, lambda: build_intraday_store(SETTINGS)
 )

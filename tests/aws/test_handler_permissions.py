@@ -19,11 +19,13 @@ installed package importable, so its role is still checked against what it calls
 from __future__ import annotations
 
 import json
+import lzma
 import os
 import re
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import uuid
 from collections import Counter
@@ -37,6 +39,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 from cfnlint.decode import decode
 from devtools.aws.lambda_events import (
@@ -60,6 +63,7 @@ from fuelpipe.domain.models import Record, Status
 from fuelpipe.homes.aws import build_context
 from fuelpipe.homes.settings import Settings
 from fuelpipe.replay import ReplayServer
+from fuelpipe.replay.snapshot_data import SNAPSHOT_DIR
 from fuelpipe.stages.cycle import run_cycle
 
 pytestmark = pytest.mark.aws
@@ -412,7 +416,8 @@ class Scenario:
 
 @dataclass
 class Lab:
-    """The module's AWS stand-ins: one table with the seeded data, a topic, the replay server."""
+    """The module's AWS stand-ins: one table with the seeded data, a topic, the replay server,
+    and the station lake (a bucket with the real LPG sample, a workgroup)."""
 
     dynalite: LocalServer
     moto: LocalServer
@@ -420,6 +425,8 @@ class Lab:
     template: dict[str, Any]
     table: str
     topic_arn: str
+    lake_bucket: str = ""
+    workgroup: str = ""
 
     def store(self) -> DynamoDbStore:
         """The table as the handlers see it, from the test process."""
@@ -444,6 +451,9 @@ class Lab:
             "DownloadQueue.QueueName": scenario.queue,
             "DownloadDeadLetterQueue.QueueName": scenario.dlq,
             "AlertTopic": self.topic_arn,
+            "StationLakeBucket": self.lake_bucket,
+            "StationsWorkGroup": self.workgroup,
+            "StationsDatabase": "fuelpipe",
         }
         context = lambda_context(self.template, name)
         return {
@@ -463,6 +473,8 @@ class Lab:
             "AWS_ENDPOINT_URL_DYNAMODB": self.dynalite.url,
             "AWS_ENDPOINT_URL_SQS": self.moto.url,
             "AWS_ENDPOINT_URL_SNS": self.moto.url,
+            "AWS_ENDPOINT_URL_S3": self.moto.url,
+            "AWS_ENDPOINT_URL_ATHENA": self.moto.url,
             "AWS_CSM_ENABLED": "true",
             "AWS_CSM_HOST": "127.0.0.1",
             "AWS_CSM_PORT": str(csm_port),
@@ -477,6 +489,7 @@ class Lab:
         context = lambda_context(self.template, name)
         job = {
             "handler": str(ROOT / "lambdas" / name / "handler.py"),
+            "src": str(ROOT / "src"),
             "block": block,
             "allowed": sorted(locked_modules(name)),
             "lock_file": str(lock_file(name).relative_to(ROOT)),
@@ -607,8 +620,27 @@ DASHBOARD_GETS = (
     ("/api/overview", ""),
     ("/api/live", ""),
     ("/api/outlook", "fuel=GASOLINE"),
+    ("/api/stations/meta", ""),
+    ("/api/stations/ranking", "fuel=LPG"),
 )
 STALE = "stale-version"
+STATION_QUERY_CALLS = {
+    "athena:StartQueryExecution",
+    "athena:GetQueryExecution",
+    "athena:GetQueryResults",
+}
+"""What the Stations page's queries call (tests/aws/test_dashboard_stations_aws.py: the
+named queries and ``window`` through AthenaQueries)."""
+STATION_TIMEOUT_CALL = "athena:StopQueryExecution"
+"""Called only for a query past its timeout (test_a_query_past_its_timeout_is_stopped)."""
+
+
+def athena_text_result(columns: list[str], types: list[str], rows: list[list[str]]) -> Any:
+    """A result for moto to hand out: the header row first, every value as text."""
+    return {
+        "rows": [{"Data": [{"VarCharValue": v} for v in row]} for row in [columns, *rows]],
+        "column_info": [{"Name": c, "Type": t} for c, t in zip(columns, types, strict=True)],
+    }
 
 
 def dashboard_api_scenario(lab: Lab) -> Scenario:
@@ -625,12 +657,29 @@ def dashboard_api_scenario(lab: Lab) -> Scenario:
         function_url_event(path, query, {"accept": "application/json"})
         for path, query in DASHBOARD_GETS
     ]
+    # The Stations page's two Athena queries (moto runs no SQL): the window, then the ranking.
+    ranking = ["state", "municipality", "stations", "observations", "mean", "median", "p10",
+               "p90", "min_price", "max_price"]  # fmt: skip
+    results = [
+        athena_text_result(["first_day", "last_day"], ["date", "date"],
+                           [["2025-03-24", "2025-04-19"]]),
+        athena_text_result(ranking, ["varchar"] * 2 + ["bigint"] * 2 + ["double"] * 6,
+                           [["SP", "SAO PAULO", "120", "130", "107.5", "108.0", "100.0", "115.0",
+                             "95.0", "125.0"]]),
+    ]  # fmt: skip
+    seeded = httpx.post(f"{lab.moto.url}/moto-api/static/athena/query-results",
+                        json={"region": REGION, "results": results}, timeout=10)  # fmt: skip
+    assert seeded.status_code == 201
 
     def check(results: list[Any]) -> None:
         statuses = [r["statusCode"] for r in results]
         assert statuses == [200] * len(DASHBOARD_GETS), statuses
         overview = json.loads(results[1]["body"])
         assert USD in {item["key"] for item in overview["items"]}
+        meta, ranked = (json.loads(r["body"]) for r in results[4:6])
+        assert (meta["first"], meta["last"]) == ("2025-03-24", "2025-04-19"), meta
+        assert ranked["rows"] == [["SP", "SAO PAULO", 120, 130, 107.5, 108.0, 100.0, 115.0,
+                                   95.0, 125.0]], ranked  # fmt: skip
         for path in ("/api/health", "/api/overview"):
             stored = views.stored(path, ())
             assert stored is not None and stored[0] != STALE, f"{path} was not recomputed"
@@ -651,6 +700,29 @@ SCENARIOS: dict[str, Callable[[Lab], Scenario]] = {
 # --- fixtures --------------------------------------------------------------------------------
 
 
+def station_lake(moto: LocalServer) -> tuple[str, str]:
+    """A lake bucket with the real LPG sample's partitions, and a workgroup writing its results
+    under athena-results/ (as the template's)."""
+    from fuelpipe.adapters.lake.engine import StationLake
+    from fuelpipe.adapters.lake.storage import S3LakeStorage
+
+    s3 = moto.client("s3")
+    bucket = unique_name("lake")
+    s3.create_bucket(Bucket=bucket)
+    sample = SNAPSHOT_DIR / "shpc" / "qus" / "ultimas-4-semanas-glp.csv.xz"
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "ultimas-4-semanas-glp.csv"
+        path.write_bytes(lzma.decompress(sample.read_bytes()))
+        (report,) = StationLake(S3LakeStorage(s3, bucket), FixedClock(NOW)).ingest_path(path)
+    assert report.written > 0, report
+    workgroup = unique_name("fuelpipe-stations")
+    output = {"OutputLocation": f"s3://{bucket}/athena-results/"}
+    moto.client("athena").create_work_group(
+        Name=workgroup, Configuration={"ResultConfiguration": output}
+    )
+    return bucket, workgroup
+
+
 @pytest.fixture(scope="module")
 def lab(dynalite_server: LocalServer, moto_server: LocalServer) -> Iterator[Lab]:
     """A table seeded with the replay's real data up to SEED_NOW, an alert topic, the replay."""
@@ -658,7 +730,8 @@ def lab(dynalite_server: LocalServer, moto_server: LocalServer) -> Iterator[Lab]
     create_table(dynalite_server.client("dynamodb"), table, delay_s=0.05)
     topic = moto_server.client("sns").create_topic(Name=unique_name("alerts"))["TopicArn"]
     with ReplayServer(quiet=True) as replay:
-        the_lab = Lab(dynalite_server, moto_server, replay, load_template(), table, topic)
+        the_lab = Lab(dynalite_server, moto_server, replay, load_template(), table, topic,
+                      *station_lake(moto_server))  # fmt: skip
         queue, dlq, _ = the_lab.queues("seed")
         urls = {f"source_{n}_url": u for n, u in replay.source_urls().items()}
         settings = Settings(backend="aws", table_name=table, queue_name=queue, dlq_name=dlq,
@@ -762,3 +835,27 @@ def test_role_allows_every_aws_call_the_handler_makes(
         f"{name}: its role {grant.role} in infra/template.yaml does not allow "
         f"{', '.join(denied)}{unread}; the handler called{rerun}: {recorded}"
     )
+
+
+def test_dashboard_role_grants_athena_exactly_what_the_station_queries_call(
+    lab: Lab, runs: Callable[[str], FunctionRuns]
+) -> None:
+    called = {a for a in runs("dashboard_api").actions if a.startswith("athena:")}
+    assert called == STATION_QUERY_CALLS, called
+    granted = role_grant(lab.template, "dashboard_api").patterns
+    athena = {p for p in granted if p.startswith("athena:")}
+    assert athena == {a.lower() for a in STATION_QUERY_CALLS | {STATION_TIMEOUT_CALL}}, (
+        "the dashboard's role should allow the Athena calls its station queries make, no more"
+    )
+    # Glue and the lake's S3 objects are read by Athena as the caller: the role reads them
+    # (and writes only query results), never writes the lake or changes the table.
+    others = {p for p in granted if p.startswith(("glue:", "s3:"))}
+    assert others == {
+        "glue:getdatabase", "glue:gettable", "glue:getpartitions", "s3:getbucketlocation",
+        "s3:listbucket", "s3:getobject", "s3:putobject", "s3:abortmultipartupload",
+    }  # fmt: skip
+    policy = lab.template["Resources"]["StationLakeQueryPolicy"]["Properties"]["PolicyDocument"]
+    writes = [st for st in policy["Statement"] if "s3:PutObject" in as_list(st["Action"])]
+    assert [st["Resource"] for st in writes] == [
+        {"Fn::Sub": "${StationLakeBucket.Arn}/athena-results/*"}
+    ]

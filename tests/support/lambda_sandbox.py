@@ -119,6 +119,9 @@ def load_handler(path: Path) -> ModuleType:
 def main(argv: Sequence[str]) -> int:
     """Run the job; 0 when the init and every invocation succeeded."""
     job = json.loads(Path(argv[1]).read_text())
+    # This checkout's fuelpipe, as the zip ships it, not whatever the environment installed
+    # (an editable install of another checkout shares the virtualenv).
+    sys.path.insert(0, job["src"])
     if job["block"]:
         sys.meta_path.insert(0, LockFileFinder(set(job["allowed"]), job["lock_file"]))
     try:

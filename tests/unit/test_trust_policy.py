@@ -299,3 +299,31 @@ def test_the_cloudformation_role_passes_only_the_stacks_roles(template) -> None:
     for statement in passes:
         assert as_list(statement["Resource"]) == [f"arn:aws:iam::{ACCOUNT}:role/fuelpipe-*"]
         assert "iam:PassedToService" in statement["Condition"]["StringEquals"]
+
+
+def test_the_cloudformation_role_attaches_only_the_stacks_policies_to_the_stacks_roles(
+    template,
+) -> None:
+    # infra/template.yaml gives dashboard_api's role the lake query policy (ManagedPolicyArns):
+    # CloudFormation attaches it, and may attach nothing else to anything else.
+    app = yaml.load(BOOTSTRAP.with_name("template.yaml").read_text(), Loader=CfnLoader)
+    attached = [
+        arn
+        for resource in app["Resources"].values()
+        if resource["Type"] == "AWS::IAM::Role"
+        for arn in resource["Properties"].get("ManagedPolicyArns", [])
+    ]
+    assert attached == [{"Ref": "StationLakeQueryPolicy"}]
+    assert app["Resources"]["StationLakeQueryPolicy"]["Type"] == "AWS::IAM::ManagedPolicy"
+    attaches = [
+        s
+        for s in policy_statements(render(template), "CloudFormationExecutionRole")
+        if "iam:AttachRolePolicy" in as_list(s["Action"])
+    ]
+    assert len(attaches) == 1
+    (statement,) = attaches
+    assert as_list(statement["Action"]) == ["iam:AttachRolePolicy"]
+    assert as_list(statement["Resource"]) == [f"arn:aws:iam::{ACCOUNT}:role/fuelpipe-*"]
+    assert statement["Condition"] == {
+        "ArnLike": {"iam:PolicyARN": f"arn:aws:iam::{ACCOUNT}:policy/fuelpipe-*"}
+    }

@@ -10,16 +10,19 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable, Coroutine
 from datetime import date, timedelta
 from typing import Annotated, Any, Literal, Protocol
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
 
 from fuelpipe.dashboard.errors import InvalidRequestError
 from fuelpipe.dashboard.params import DateParam
 from fuelpipe.dashboard.static_assets import serve_asset
 from fuelpipe.domain.stations import FUELS, SEARCH_STATIONS, first_stations, query_params
+from fuelpipe.ports.lake import LakeQueryFailed
 
 MAX_SPAN_DAYS = 370
 NO_LAKE = (
@@ -52,6 +55,7 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
     },
     404: {"description": "no station lake here (how to get one in `detail`)"},
     422: {"description": "invalid parameters, with a message"},
+    502: {"description": "the lake's query engine (Athena) failed: which query and why"},
 }
 assert set(FUELS) == {
     "GASOLINE",
@@ -85,9 +89,25 @@ def _csv(
     return Response(buf.getvalue(), media_type="text/csv; charset=utf-8", headers=headers)
 
 
+class _EngineErrors(APIRoute):
+    """A route whose lake engine failure (an Athena query FAILED, refused or timed out) is a
+    502 naming the query and Athena's reason, not a 500 with a stack."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handle = super().get_route_handler()
+
+        async def guarded(request: Request) -> Response:
+            try:
+                return await handle(request)
+            except LakeQueryFailed as exc:
+                return JSONResponse({"detail": f"the station query failed: {exc}"}, status_code=502)
+
+        return guarded
+
+
 def build_router(lake: StationQueries | None) -> APIRouter:
     """The station page and API around ``lake``."""
-    router = APIRouter()
+    router = APIRouter(route_class=_EngineErrors)
 
     def unavailable() -> Response:
         return JSONResponse({"detail": NO_LAKE}, status_code=404)

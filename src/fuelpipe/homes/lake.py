@@ -1,21 +1,32 @@
-"""Composition root of the station-level lake: local directory or S3, and ANP's file source."""
+"""Composition root of the station-level lake: local directory or S3, and ANP's file source.
+
+Imports are lazy: the dashboard Lambda builds only the Athena side, and ships without DuckDB,
+Polars or the HTTP client of ANP's source.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from fuelpipe.adapters.lake.athena import AthenaQueries
-from fuelpipe.adapters.lake.engine import StationLake
-from fuelpipe.adapters.lake.storage import LocalLakeStorage, S3LakeStorage
-from fuelpipe.adapters.sources._http import make_client as make_http_client
-from fuelpipe.adapters.sources.shpc import StationFiles
 from fuelpipe.homes.settings import Settings
 from fuelpipe.ports.clock import Clock
 from fuelpipe.ports.lake import LakeStorage
 
+if TYPE_CHECKING:
+    from fuelpipe.adapters.lake.athena import AthenaQueries, AthenaStations
+    from fuelpipe.adapters.lake.engine import StationLake
+    from fuelpipe.adapters.sources.shpc import StationFiles
+
+DASHBOARD_ATHENA_TIMEOUT_S = 20.0
+"""How long the dashboard waits for a station query: under the dashboard_api function's 29 s
+timeout (infra/template.yaml), so a slow query is stopped and answered with a clear error."""
+
 
 def build_storage(cfg: Settings) -> LakeStorage:
     """S3 when the AWS home has a lake bucket; the ``FUELPIPE_LAKE`` directory otherwise."""
+    from fuelpipe.adapters.lake.storage import LocalLakeStorage, S3LakeStorage
+
     if cfg.backend == "aws" and cfg.lake_bucket:
         from fuelpipe.homes.aws import make_client
 
@@ -26,12 +37,16 @@ def build_storage(cfg: Settings) -> LakeStorage:
 def build_lake(cfg: Settings, clock: Clock | None = None) -> StationLake:
     """The lake with DuckDB as its engine (two threads, under 1 GiB)."""
     from fuelpipe.adapters.clock import SystemClock
+    from fuelpipe.adapters.lake.engine import StationLake
 
     return StationLake(build_storage(cfg), clock or SystemClock())
 
 
 def build_station_source(cfg: Settings) -> StationFiles:
     """ANP's station files over HTTP, with the configured timeout and retries."""
+    from fuelpipe.adapters.sources._http import make_client as make_http_client
+    from fuelpipe.adapters.sources.shpc import StationFiles
+
     return StationFiles(
         cfg.source_url("shpc"),
         make_http_client(cfg.http_timeout_s),
@@ -40,8 +55,29 @@ def build_station_source(cfg: Settings) -> StationFiles:
     )
 
 
-def build_athena(cfg: Settings) -> AthenaQueries:
+def build_athena(
+    cfg: Settings, *, athena_client: Any = None, timeout_s: float = 120.0
+) -> AthenaQueries:
     """The AWS home's engine: the same named queries, run by Athena in the stack's workgroup."""
+    from fuelpipe.adapters.lake.athena import AthenaQueries
     from fuelpipe.homes.aws import make_client
 
-    return AthenaQueries(make_client("athena", cfg), cfg.athena_workgroup, cfg.glue_database)
+    client = athena_client or make_client("athena", cfg)
+    return AthenaQueries(client, cfg.athena_workgroup, cfg.glue_database, timeout_s=timeout_s)
+
+
+def build_athena_stations(
+    cfg: Settings, *, athena_client: Any = None, s3_client: Any = None
+) -> AthenaStations | None:
+    """The dashboard's station queries in the AWS home (Athena over the lake bucket), or None
+    when no lake bucket is configured (the Stations page then says there is no lake)."""
+    if not cfg.lake_bucket:
+        return None
+    from fuelpipe.adapters.lake.athena import AthenaStations
+    from fuelpipe.adapters.lake.storage import S3LakeStorage
+    from fuelpipe.homes.aws import make_client
+
+    athena = build_athena(cfg, athena_client=athena_client, timeout_s=DASHBOARD_ATHENA_TIMEOUT_S)
+    return AthenaStations(
+        athena, S3LakeStorage(s3_client or make_client("s3", cfg), cfg.lake_bucket)
+    )

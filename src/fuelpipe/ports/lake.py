@@ -10,6 +10,11 @@ from pathlib import Path
 from typing import Any, Protocol
 
 
+class LakeQueryFailed(RuntimeError):
+    """The lake's query engine could not answer (Athena failed, refused or timed out): the
+    message says which query and why."""
+
+
 class LakeStorage(Protocol):
     """Partition files ``product=<fuel>/month=<YYYY-MM>/part-0.parquet`` plus a JSON manifest."""
 

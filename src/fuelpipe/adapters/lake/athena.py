@@ -1,21 +1,49 @@
 """The AWS home's query engine: Athena runs the lake's named queries, the same SQL text DuckDB
-runs locally, over the Glue table ``stations`` (infra/template.yaml), in one workgroup."""
+runs locally, over the Glue table ``stations`` (infra/template.yaml), in one workgroup.
+
+Athena answers every value as text; each column is converted by the type its
+``ResultSetMetadata.ColumnInfo`` names, so a result holds the same Python values DuckDB gives
+for the same rows (``date``, ``float``, ``int``, ``str``, None for NULL).
+"""
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Callable
-from datetime import date
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from fuelpipe.adapters.lake.engine import QueryResult
 from fuelpipe.adapters.lake.queries import QUERIES
+from fuelpipe.adapters.lake.storage import S3LakeStorage
+from fuelpipe.ports.lake import LakeQueryFailed
 
 _DONE = {"SUCCEEDED", "FAILED", "CANCELLED"}
 
 
-class AthenaQueryFailed(RuntimeError):
-    """Athena ended a query in FAILED or CANCELLED (or it ran past the timeout)."""
+class AthenaQueryFailed(LakeQueryFailed):
+    """Athena ended a query in FAILED or CANCELLED, ran it past the timeout, refused a call,
+    or answered a value its column type does not parse."""
+
+
+@contextmanager
+def athena_errors(what: str) -> Iterator[None]:
+    """An error botocore did not retry away (access denied, a bad request, throttling past
+    its retries) as one AthenaQueryFailed naming ``what`` was called and the service's own
+    message."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        yield
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        code, message = error.get("Code", "error"), error.get("Message", str(exc))
+        raise AthenaQueryFailed(f"{what}: {code}: {message}") from None
+    except BotoCoreError as exc:
+        raise AthenaQueryFailed(f"{what}: {exc}") from None
 
 
 def athena_literal(value: object) -> str:
@@ -27,6 +55,63 @@ def athena_literal(value: object) -> str:
     if isinstance(value, int | float):
         return repr(value)
     return "'" + str(value).replace("'", "''") + "'"
+
+
+def _boolean(text: str) -> bool:
+    if text not in ("true", "false"):
+        raise ValueError(text)
+    return text == "true"
+
+
+# Athena (Trino) type names as ColumnInfo gives them -> the Python type DuckDB returns.
+_CONVERT: dict[str, Callable[[str], Any]] = {
+    "varchar": str,
+    "char": str,
+    "string": str,
+    "tinyint": int,
+    "smallint": int,
+    "integer": int,
+    "bigint": int,
+    "double": float,  # also Trino's NaN, Infinity and 1.0E-4 forms
+    "real": float,
+    "float": float,
+    "decimal": Decimal,
+    "boolean": _boolean,
+    "date": date.fromisoformat,
+    "timestamp": datetime.fromisoformat,
+}
+
+
+def converters(column_info: list[dict[str, Any]]) -> list[Callable[[str], Any]]:
+    """One text-to-value function per column, by its ColumnInfo type."""
+    out: list[Callable[[str], Any]] = []
+    for column in column_info:
+        kind = str(column.get("Type", "")).lower()
+        if kind not in _CONVERT:
+            raise AthenaQueryFailed(
+                f"athena column {column.get('Name')!r} has type {kind!r}, which fuelpipe does "
+                f"not read (it reads {', '.join(sorted(_CONVERT))})"
+            )
+        out.append(_CONVERT[kind])
+    return out
+
+
+def typed_row(
+    values: list[str | None], convert: list[Callable[[str], Any]], names: list[str]
+) -> tuple[Any, ...]:
+    """One row of Athena text as typed values (a missing VarCharValue is NULL)."""
+    out: list[Any] = []
+    for value, to_value, name in zip(values, convert, names, strict=True):
+        if value is None:
+            out.append(None)
+            continue
+        try:
+            out.append(to_value(value))
+        except (ValueError, ArithmeticError):
+            raise AthenaQueryFailed(
+                f"athena column {name!r}: {value[:40]!r} is not a {to_value.__name__} value"
+            ) from None
+    return tuple(out)
 
 
 class AthenaQueries:
@@ -61,40 +146,90 @@ class AthenaQueries:
         }
         if q.params:
             kwargs["ExecutionParameters"] = [athena_literal(params[p]) for p in q.params]
-        return str(self.client.start_query_execution(**kwargs)["QueryExecutionId"])
+        with athena_errors(f"athena query {name}"):
+            return str(self.client.start_query_execution(**kwargs)["QueryExecutionId"])
 
     def wait(self, execution_id: str) -> dict[str, Any]:
         """Poll until the query ends; its QueryExecution, or AthenaQueryFailed."""
         deadline = self._monotonic() + self.timeout_s
         while True:
-            execution: dict[str, Any] = self.client.get_query_execution(
-                QueryExecutionId=execution_id
-            )["QueryExecution"]
+            with athena_errors(f"athena {execution_id}"):
+                execution: dict[str, Any] = self.client.get_query_execution(
+                    QueryExecutionId=execution_id
+                )["QueryExecution"]
             state = execution["Status"]["State"]
             if state == "SUCCEEDED":
                 return execution
             if state in _DONE:
-                reason = execution["Status"].get("StateChangeReason", "")
-                raise AthenaQueryFailed(f"athena {execution_id}: {state} {reason}".strip())
+                status = execution["Status"]
+                reason = status.get("StateChangeReason") or status.get("AthenaError", {}).get(
+                    "ErrorMessage", "no reason given"
+                )
+                raise AthenaQueryFailed(f"athena {execution_id}: {state}: {reason}")
             if self._monotonic() > deadline:
-                self.client.stop_query_execution(QueryExecutionId=execution_id)
-                raise AthenaQueryFailed(f"athena {execution_id}: still {state} after timeout")
+                with athena_errors(f"athena {execution_id}"):
+                    self.client.stop_query_execution(QueryExecutionId=execution_id)
+                raise AthenaQueryFailed(
+                    f"athena {execution_id}: still {state} after {self.timeout_s:g} s, stopped"
+                )
             self._sleep(self.poll_s)
 
     def query(self, name: str, params: dict[str, Any]) -> QueryResult:
-        """Run the named query; the header row becomes the column names (values are text)."""
+        """Run the named query; its rows typed by their columns' Athena types."""
         execution_id = self.start(name, params)
         self.wait(execution_id)
         rows: list[tuple[Any, ...]] = []
         columns: list[str] = []
-        paginator = self.client.get_paginator("get_query_results")
-        for page in paginator.paginate(QueryExecutionId=execution_id):
-            info = page["ResultSet"].get("ResultSetMetadata", {}).get("ColumnInfo", [])
-            if info and not columns:
-                columns = [c["Name"] for c in info]
-            for row in page["ResultSet"].get("Rows", []):
-                values = tuple(d.get("VarCharValue") for d in row.get("Data", []))
-                if columns and list(values) == columns:
-                    continue  # Athena repeats the header as the first row
-                rows.append(values)
+        convert: list[Callable[[str], Any]] = []
+        first = True
+        with athena_errors(f"athena {execution_id}"):
+            paginator = self.client.get_paginator("get_query_results")
+            for page in paginator.paginate(QueryExecutionId=execution_id):
+                info = page["ResultSet"].get("ResultSetMetadata", {}).get("ColumnInfo", [])
+                if info and not columns:
+                    columns = [c["Name"] for c in info]
+                    convert = converters(info)
+                for row in page["ResultSet"].get("Rows", []):
+                    values = [d.get("VarCharValue") for d in row.get("Data", [])]
+                    header, first = first and values == columns, False
+                    if not header:  # a SELECT's first row repeats the column names
+                        rows.append(typed_row(values, convert, columns))
         return QueryResult(columns, rows)
+
+
+class AthenaStations:
+    """The station views' queries (the dashboard's ``StationQueries``) on Athena: the named
+    queries typed as DuckDB types them, and the lake's window found as StationLake finds it
+    (the named query ``window`` over the first and last month that have partition files)."""
+
+    def __init__(self, queries: AthenaQueries, storage: S3LakeStorage) -> None:
+        self.queries = queries
+        self.storage = storage
+        self._window: tuple[tuple[tuple[str, str, str], ...], tuple[date, date] | None] | None
+        self._window = None
+        self._lock = threading.Lock()
+
+    def query(self, name: str, params: dict[str, Any]) -> QueryResult:
+        """Run one of the named queries on Athena."""
+        return self.queries.query(name, params)
+
+    def window(self) -> tuple[date, date] | None:
+        """First and last collection day in the lake, or None when it has no partition."""
+        # Every view asks, and an Athena query takes seconds where an S3 listing takes
+        # milliseconds: the query runs again only when the end months' files change (ETag).
+        with athena_errors(f"listing {self.storage.describe()}"):
+            tags = self.storage.partition_etags()
+        months = sorted({month for _, month in tags})
+        if not months:
+            return None
+        ends = (months[0], months[-1])
+        key = tuple(sorted((p, m, tag) for (p, m), tag in tags.items() if m in ends))
+        with self._lock:
+            if self._window is not None and self._window[0] == key:
+                return self._window[1]
+        result = self.queries.query("window", {"month_from": ends[0], "month_to": ends[1]})
+        row = result.rows[0] if result.rows else (None, None)
+        found = (row[0], row[1]) if row[0] is not None and row[1] is not None else None
+        with self._lock:
+            self._window = (key, found)
+        return found

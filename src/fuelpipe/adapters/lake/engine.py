@@ -16,7 +16,7 @@ import hashlib
 import shutil
 import tempfile
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -414,10 +414,16 @@ class StationLake:
         return self.storage.query_root(self._mirror)
 
     def _files(
-        self, root: Path, product: str | None, month_from: str | None, month_to: str | None
+        self,
+        root: Path,
+        product: str | None,
+        month_from: str | None,
+        month_to: str | None,
+        months: Collection[str] | None = None,
     ) -> list[Path]:
-        """The partition files a query can need: its product's, in its month range (the
-        pruning Athena does with partition projection), so DuckDB never lists the rest."""
+        """The partition files a query can need: its product's, in its month range or of the
+        given months (the pruning Athena does with partition projection), so DuckDB never
+        lists the rest."""
         products = [root / f"product={product}"] if product else sorted(root.glob("product=*"))
         files = []
         for folder in products:
@@ -426,6 +432,8 @@ class StationLake:
             for month_dir in sorted(folder.glob("month=*")):
                 month = month_dir.name.removeprefix("month=")
                 if (month_from and month < month_from) or (month_to and month > month_to):
+                    continue
+                if months is not None and month not in months:
                     continue
                 part = month_dir / PART_FILE
                 if part.exists():
@@ -443,11 +451,13 @@ class StationLake:
         product: str | None = None,
         month_from: str | None = None,
         month_to: str | None = None,
+        *,
+        months: Collection[str] | None = None,
     ) -> Iterator[duckdb.DuckDBPyConnection]:
         """A cursor with the view ``stations`` over the partition files (all of them, or one
-        product's in a month range). Cursors are separate connections to one in-memory
-        database, so threads may each hold one."""
-        files = self._files(self._root(), product, month_from, month_to)
+        product's in a month range, or those of ``months``). Cursors are separate connections
+        to one in-memory database, so threads may each hold one."""
+        files = self._files(self._root(), product, month_from, month_to, months)
         with self._lock:
             cur = self._database().cursor()
         try:
@@ -496,8 +506,9 @@ class StationLake:
         }
 
     def window(self) -> tuple[date, date] | None:
-        """First and last collection day in the lake (reads only the first and last month's
-        partitions: every page view asks)."""
+        """First and last collection day in the lake: the named query ``window`` over the
+        first and last month's partitions only (every page view asks; Athena's engine in the
+        AWS home runs the same query over the same months)."""
         months = sorted(
             {
                 f.parent.name.removeprefix("month=")
@@ -506,13 +517,13 @@ class StationLake:
         )
         if not months:
             return None
-        with self.reader(None, months[0], months[0]) as con:
-            first = con.execute("SELECT min(collected) FROM stations").fetchone()
-        with self.reader(None, months[-1], months[-1]) as con:
-            last = con.execute("SELECT max(collected) FROM stations").fetchone()
-        if not first or not last or first[0] is None:
+        q = QUERIES["window"]
+        params = {"month_from": months[0], "month_to": months[-1]}
+        with self.reader(months={months[0], months[-1]}) as con:
+            row = con.execute(q.sql, [params[p] for p in q.params]).fetchone()
+        if not row or row[0] is None or row[1] is None:
             return None
-        return first[0], last[0]
+        return row[0], row[1]
 
 
 _EMPTY_VIEW = (

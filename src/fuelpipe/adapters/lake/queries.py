@@ -160,6 +160,14 @@ QUERIES: dict[str, LakeQuery] = {
             + ("text", "text", "text"),
         ),
         LakeQuery(
+            "window",
+            # The first and last collection day, read from the lake's first and last month
+            # (callers list the partitions): every page view asks, so no other month is read.
+            "SELECT min(collected) AS first_day, max(collected) AS last_day FROM stations "
+            "WHERE month IN (?, ?)",
+            ("month_from", "month_to"),
+        ),
+        LakeQuery(
             "coverage",
             "SELECT product, month, count(*) AS observations, count(DISTINCT cnpj) AS stations, "
             "min(collected) AS first_day, max(collected) AS last_day FROM stations "

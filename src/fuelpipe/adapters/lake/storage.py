@@ -118,12 +118,16 @@ class S3LakeStorage:
         return out
 
     def partitions(self) -> list[tuple[str, str]]:
-        found = []
+        return sorted(self.partition_etags())
+
+    def partition_etags(self) -> dict[tuple[str, str], str]:
+        """Each (product, month) partition file's ETag, from one listing."""
+        found = {}
         for obj in self._objects():
             m = _PARTITION.search(obj["Key"])
             if m:
-                found.append((m.group(1), m.group(2)))
-        return sorted(found)
+                found[(m.group(1), m.group(2))] = str(obj["ETag"])
+        return found
 
     def fetch_partition(self, product: str, month: str, workdir: Path) -> Path | None:
         target = workdir / f"existing-{product}-{month}.parquet"

@@ -1,0 +1,402 @@
+"""The dashboard_api Lambda serves the Stations page from Athena (moto_server): the same JSON and
+CSV the DuckDB engine gives for the same rows, typed by Athena's ColumnInfo, the lake's window
+asked once per change of its end months, and a failed query answered with a clear 502.
+
+moto runs no SQL: each query's result is seeded through moto's API
+(``/moto-api/static/athena/query-results``, handed out in start order). The seeded rows are the
+ones DuckDB computed over the real ANP sample, written as the text Athena answers.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import lzma
+import math
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from botocore.stub import Stubber
+from devtools.aws.lambda_events import FakeLambdaContext, function_url_event, load_handler
+from devtools.aws.servers import LocalServer
+from tests.aws.conftest import AwsHome
+
+from fuelpipe.adapters.clock import FixedClock
+from fuelpipe.homes.lake import build_athena_stations
+from fuelpipe.homes.settings import Settings
+from fuelpipe.replay.snapshot_data import SNAPSHOT_DIR
+from fuelpipe.stages.context import StageContext
+
+duckdb = pytest.importorskip("duckdb")
+
+from fuelpipe.adapters.lake.athena import (  # noqa: E402
+    AthenaQueries,
+    AthenaQueryFailed,
+    athena_literal,
+)
+from fuelpipe.adapters.lake.engine import QueryResult, StationLake  # noqa: E402
+from fuelpipe.adapters.lake.queries import QUERIES  # noqa: E402
+from fuelpipe.adapters.lake.storage import LocalLakeStorage, S3LakeStorage  # noqa: E402
+
+pytestmark = pytest.mark.aws
+
+NOW = datetime(2025, 4, 22, 12, 0, tzinfo=UTC)
+QUS = SNAPSHOT_DIR / "shpc" / "qus"
+# DuckDB's result types -> the type names Athena's ColumnInfo gives for the same columns.
+ATHENA_TYPE = {
+    "BIGINT": "bigint",
+    "HUGEINT": "bigint",  # DuckDB widens sum(bigint); Trino keeps bigint
+    "DOUBLE": "double",
+    "DATE": "date",
+    "VARCHAR": "varchar",
+}
+REQUESTS = (
+    ("/api/stations/meta", ""),
+    ("/api/stations/ranking", "fuel=LPG"),
+    ("/api/stations/ranking", "fuel=GASOLINE&state=sp"),
+    ("/api/stations/municipality", "state=SP&municipality=SAO%20PAULO&fuel=ETHANOL"),
+    ("/api/stations/brands", "fuel=GASOLINE"),
+    ("/api/stations/dispersion", "fuel=ETHANOL&start=2025-03-30&end=2025-04-12"),
+    ("/api/stations/search", "q=posto"),
+    ("/api/stations/dispersion", "fuel=LPG&format=csv"),
+    ("/api/stations/search", "q=shell&format=csv"),
+)
+
+
+def java_double(value: float) -> str:
+    """A double as Athena (Trino, Java's Double.toString) writes it: 5.79, 1.0E-4, NaN."""
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "Infinity" if value > 0 else "-Infinity"
+    if value == 0 or 1e-3 <= abs(value) < 1e7:
+        return repr(value)
+    sign, digits, exponent = Decimal(repr(value)).as_tuple()
+    assert isinstance(exponent, int)
+    text = "".join(map(str, digits)).rstrip("0") or "0"
+    power = exponent + len(digits) - 1
+    return f"{'-' if sign else ''}{text[0]}.{text[1:] or '0'}E{power}"
+
+
+def athena_text(value: Any) -> dict[str, str]:
+    """One cell as GetQueryResults gives it (NULL: no VarCharValue)."""
+    if value is None:
+        return {}
+    if isinstance(value, float):
+        return {"VarCharValue": java_double(value)}
+    if isinstance(value, date):
+        return {"VarCharValue": value.isoformat()}
+    return {"VarCharValue": str(value)}
+
+
+def athena_result(columns: list[str], types: list[str], rows: list[tuple[Any, ...]]) -> Any:
+    """A seeded Athena result: ColumnInfo typed as Athena types, the header row first."""
+    header = {"Data": [{"VarCharValue": c} for c in columns]}
+    return {
+        "rows": [header, *({"Data": [athena_text(v) for v in row]} for row in rows)],
+        "column_info": [
+            {"CatalogName": "hive", "SchemaName": "", "TableName": "", "Name": c, "Label": c,
+             "Type": t, "Precision": 0, "Scale": 0, "Nullable": "UNKNOWN",
+             "CaseSensitive": t == "varchar"}
+            for c, t in zip(columns, types, strict=True)
+        ],
+    }  # fmt: skip
+
+
+def seed(moto: LocalServer, region: str, results: list[Any]) -> None:
+    """Queue results for the next queries started in ``region``."""
+    body = {"region": region, "results": results}
+    url = f"{moto.url}/moto-api/static/athena/query-results"
+    assert httpx.post(url, json=body, timeout=10).status_code == 201
+
+
+@dataclass
+class Recorded:
+    """DuckDB's answer to one named query, with its result's column types."""
+
+    name: str
+    params: dict[str, Any]
+    types: list[str]
+    result: QueryResult
+
+
+@dataclass
+class Recording:
+    """The embedded lake as the router's engine, recording each named query it runs."""
+
+    lake: StationLake
+    calls: list[Recorded] = field(default_factory=list)
+
+    def window(self) -> tuple[date, date] | None:
+        return self.lake.window()
+
+    def query(self, name: str, params: dict[str, Any]) -> QueryResult:
+        result = self.lake.query(name, params)
+        self.calls.append(Recorded(name, params, duck_types(self.lake, name, params), result))
+        return result
+
+
+def duck_types(lake: StationLake, name: str, params: dict[str, Any]) -> list[str]:
+    """The Athena type names of the named query's result columns, from DuckDB's own types."""
+    q = QUERIES[name]
+    with lake.reader() as con:
+        cursor = con.execute(q.sql, [params[p] for p in q.params])
+        return [ATHENA_TYPE[str(d[1])] for d in cursor.description or ()]
+
+
+def window_recorded(lake: StationLake) -> Recorded:
+    """DuckDB's answer to the ``window`` query over the lake's first and last month."""
+    months = sorted({m for _, m in lake.storage.partitions()})
+    params = {"month_from": months[0], "month_to": months[-1]}
+    return Recorded("window", params, duck_types(lake, "window", params),
+                    lake.query("window", params))  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def local_lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StationLake]:
+    """The real 4-week samples of gasoline/ethanol and LPG in a local lake (DuckDB)."""
+    root = tmp_path_factory.mktemp("stations")
+    lake = StationLake(LocalLakeStorage(root / "lake"), FixedClock(NOW))
+    for group in ("gasolina-etanol", "glp"):
+        path = root / f"ultimas-4-semanas-{group}.csv"
+        path.write_bytes(lzma.decompress((QUS / f"ultimas-4-semanas-{group}.csv.xz").read_bytes()))
+        lake.ingest_path(path)
+    yield lake
+    lake.close()
+
+
+@dataclass
+class AthenaLake:
+    """A lake bucket holding the local lake's partition files, and a workgroup in a region of
+    its own (moto's seeded results are per region, so no other test takes them)."""
+
+    moto: LocalServer
+    region: str
+    bucket: str
+    workgroup: str
+    s3: Any
+    athena: Any
+
+    def settings(self) -> Settings:
+        return Settings(backend="aws", lake_bucket=self.bucket,
+                        athena_workgroup=self.workgroup, glue_database="fuelpipe")  # fmt: skip
+
+    def stations(self, athena_client: Any = None) -> Any:
+        """The AWS composition root's station queries on these clients."""
+        return build_athena_stations(
+            self.settings(), athena_client=athena_client or self.athena, s3_client=self.s3
+        )
+
+    def executions(self) -> list[dict[str, Any]]:
+        ids = self.athena.list_query_executions(WorkGroup=self.workgroup)["QueryExecutionIds"]
+        return [self.athena.get_query_execution(QueryExecutionId=i)["QueryExecution"] for i in ids]
+
+
+REGIONS = itertools.cycle(
+    ["eu-west-1", "eu-west-2", "eu-west-3", "eu-central-1", "ap-south-1", "ca-central-1"]
+)
+
+
+@pytest.fixture
+def athena_lake(moto_server: LocalServer, local_lake: StationLake) -> AthenaLake:
+    region = next(REGIONS)
+    s3 = moto_server.client("s3")
+    bucket = f"fuelpipe-lake-{uuid.uuid4().hex[:8]}"
+    s3.create_bucket(Bucket=bucket)
+    storage = S3LakeStorage(s3, bucket)
+    assert isinstance(local_lake.storage, LocalLakeStorage)
+    for product, month in local_lake.storage.partitions():
+        found = local_lake.storage.fetch_partition(product, month, Path("."))
+        assert found is not None
+        storage.put_partition(product, month, found)
+    athena = moto_server.client("athena", region_name=region)
+    workgroup = f"fuelpipe-stations-{uuid.uuid4().hex[:6]}"
+    athena.create_work_group(
+        Name=workgroup,
+        Configuration={"ResultConfiguration": {"OutputLocation": f"s3://{bucket}/athena-results/"}},
+    )
+    return AthenaLake(moto_server, region, bucket, workgroup, s3, athena)
+
+
+Invoke = Callable[[str, str], dict[str, Any]]
+
+
+def invoker(context: StageContext, stations: Callable[[], Any]) -> Invoke:
+    """The real dashboard_api handler on ``context``, with ``stations`` as its lake engine."""
+    handler = load_handler("dashboard_api").make_handler(lambda: context, stations)
+
+    def call(path: str, query: str) -> dict[str, Any]:
+        response: dict[str, Any] = handler(
+            function_url_event(path, query, {"accept": "application/json"}),
+            FakeLambdaContext("dashboard_api"),
+        )
+        return response
+
+    return call
+
+
+def answer(response: dict[str, Any]) -> tuple[int, Any, dict[str, str]]:
+    """Status, body (JSON parsed, CSV as text) and the headers a download depends on."""
+    body = response["body"]
+    kind = response["headers"].get("content-type", "")
+    shown = {k: v for k, v in response["headers"].items()
+             if k in ("content-type", "content-disposition", "x-truncated")}  # fmt: skip
+    return response["statusCode"], json.loads(body) if "json" in kind else body, shown
+
+
+def test_the_handler_answers_the_stations_api_from_athena_as_duckdb_does(
+    aws_home: AwsHome, local_lake: StationLake, athena_lake: AthenaLake
+) -> None:
+    context = aws_home.app(FixedClock(NOW))
+    recording = Recording(local_lake)
+    duck = invoker(context, lambda: recording)
+    want = [answer(duck(path, query)) for path, query in REQUESTS]
+    assert [status for status, *_ in want] == [200] * len(REQUESTS), want
+    assert want[0][1] == {"available": True, "first": "2025-03-24", "last": "2025-04-19",
+                          "fuels": want[0][1]["fuels"]}  # fmt: skip
+    assert all(body["rows"] for _, body, _ in want[1:7]), "every view has rows"
+    assert want[6][1]["truncated"] is True  # 151 stations: the search's cut is exercised
+    assert len(recording.calls) == len(REQUESTS) - 1  # meta asks only the window
+
+    # Athena gets DuckDB's rows as text, the window first (the first request asks for it).
+    window = window_recorded(local_lake)
+    seeded = [window, *recording.calls]
+    seed(athena_lake.moto, athena_lake.region,
+         [athena_result(r.result.columns, r.types, r.result.rows) for r in seeded])  # fmt: skip
+    athena = invoker(context, athena_lake.stations)
+    got = [answer(athena(path, query)) for path, query in REQUESTS]
+
+    for (path, query), have, expected in zip(REQUESTS, got, want, strict=True):
+        assert have == expected, f"{path}?{query}"
+    # One Athena query per view and one window query in all (the end months did not change),
+    # each the named query's SQL text with the same parameters, in the stack's workgroup.
+    executions = athena_lake.executions()
+    assert sorted((e["Query"], tuple(e.get("ExecutionParameters", ()))) for e in executions) == (
+        sorted(
+            (
+                QUERIES[r.name].sql,
+                tuple(athena_literal(r.params[p]) for p in QUERIES[r.name].params),
+            )
+            for r in seeded
+        )
+    )
+    assert {e["WorkGroup"] for e in executions} == {athena_lake.workgroup}
+    assert {e["QueryExecutionContext"]["Database"] for e in executions} == {"fuelpipe"}
+
+
+def test_the_window_is_asked_again_only_when_an_end_month_changes(
+    local_lake: StationLake, athena_lake: AthenaLake
+) -> None:
+    window = window_recorded(local_lake)
+    seed(athena_lake.moto, athena_lake.region,
+         [athena_result(window.result.columns, window.types, window.result.rows)] * 2)  # fmt: skip
+    stations = athena_lake.stations()
+    assert stations.window() == stations.window() == (date(2025, 3, 24), date(2025, 4, 19))
+    assert len(athena_lake.executions()) == 1
+    # A re-ingest rewrites the last month's file (a new ETag): the window may have moved.
+    product, month = max(local_lake.storage.partitions(), key=lambda p: p[1])
+    found = local_lake.storage.fetch_partition(product, month, Path("."))
+    assert found is not None
+    athena_lake.s3.put_object(Bucket=athena_lake.bucket,
+                              Key=f"stations/product={product}/month={month}/part-0.parquet",
+                              Body=found.read_bytes())  # fmt: skip
+    athena_lake.s3.put_object(Bucket=athena_lake.bucket, Key="stations/_manifest.json", Body=b"{}")
+    assert stations.window() == (date(2025, 3, 24), date(2025, 4, 19))
+    assert len(athena_lake.executions()) == 1, "neither the bytes nor the end months changed"
+    S3LakeStorage(athena_lake.s3, athena_lake.bucket).put_partition(
+        "CNG", "2025-05", found
+    )  # a later month: the last month is another file
+    assert stations.window() == (date(2025, 3, 24), date(2025, 4, 19))
+    (latest, *_) = sorted(athena_lake.executions(), key=lambda e: e["Status"]["SubmissionDateTime"],
+                          reverse=True)  # fmt: skip
+    assert len(athena_lake.executions()) == 2
+    assert latest["ExecutionParameters"] == ["'2025-03'", "'2025-05'"]
+
+
+def test_athena_text_is_typed_by_column_info(athena_lake: AthenaLake) -> None:
+    columns = ["product", "month", "observations", "stations", "first_day", "last_day", "ratio"]
+    types = ["varchar", "varchar", "bigint", "bigint", "date", "date", "double"]
+    info = athena_result(columns, types, [])["column_info"]
+    header = {"Data": [{"VarCharValue": c} for c in columns]}
+    row = {"Data": [{"VarCharValue": "LPG"}, {"VarCharValue": "2025-03"},
+                    {"VarCharValue": "5802"}, {"VarCharValue": "4213"},
+                    {"VarCharValue": "2025-03-24"}, {}, {"VarCharValue": "1.0E-4"}]}  # fmt: skip
+    nan = {"Data": [*row["Data"][:6], {"VarCharValue": "NaN"}]}
+    bad = {"Data": [*row["Data"][:6], {"VarCharValue": "n/a"}]}
+    odd = [{**info[0], "Type": "array(varchar)"}, *info[1:]]
+    seed(athena_lake.moto, athena_lake.region, [
+        {"rows": [header, row, nan], "column_info": info},
+        {"rows": [header, bad], "column_info": info},
+        {"rows": [header, row], "column_info": odd},
+    ])  # fmt: skip
+    runner = AthenaQueries(athena_lake.athena, athena_lake.workgroup, "fuelpipe", poll_s=0.01)
+
+    result = runner.query("coverage", {})
+    assert result.columns == columns
+    first, second = result.rows
+    assert first == ("LPG", "2025-03", 5802, 4213, date(2025, 3, 24), None, 0.0001)
+    assert math.isnan(second[-1])
+    with pytest.raises(AthenaQueryFailed, match=r"column 'ratio': 'n/a' is not a float value"):
+        runner.query("coverage", {})
+    with pytest.raises(AthenaQueryFailed, match=r"'product' has type 'array\(varchar\)'"):
+        runner.query("coverage", {})
+
+
+def test_a_failed_athena_query_is_a_clear_502(aws_home: AwsHome, athena_lake: AthenaLake) -> None:
+    # moto never ends a query in FAILED: botocore's Stubber answers Athena's calls on a real
+    # client, in the shapes of Athena's API; the lake's S3 listing is moto's.
+    client = athena_lake.moto.client("athena", region_name=athena_lake.region)
+    reason = "COLUMN_NOT_FOUND: line 1:12: Column 'collected' cannot be resolved"
+    with Stubber(client) as stub:
+        stub.add_response("start_query_execution", {"QueryExecutionId": "q-failed"})
+        stub.add_response("get_query_execution", {"QueryExecution": {
+            "QueryExecutionId": "q-failed",
+            "Status": {"State": "FAILED", "StateChangeReason": reason,
+                       "AthenaError": {"ErrorCategory": 2, "ErrorType": 1006,
+                                       "Retryable": False, "ErrorMessage": reason}},
+        }})  # fmt: skip
+        call = invoker(aws_home.app(FixedClock(NOW)), lambda: athena_lake.stations(client))
+        status, body, _ = answer(call("/api/stations/ranking", "fuel=LPG"))
+        stub.assert_no_pending_responses()
+    assert status == 502
+    assert body == {"detail": f"the station query failed: athena q-failed: FAILED: {reason}"}
+
+
+def test_a_refused_athena_call_is_a_clear_502(aws_home: AwsHome, athena_lake: AthenaLake) -> None:
+    # The workgroup is missing (say, the stack was renamed): moto refuses the call itself.
+    missing = Settings(backend="aws", lake_bucket=athena_lake.bucket,
+                       athena_workgroup="no-such-workgroup")  # fmt: skip
+    stations = build_athena_stations(missing, athena_client=athena_lake.athena,
+                                      s3_client=athena_lake.s3)  # fmt: skip
+    call = invoker(aws_home.app(FixedClock(NOW)), lambda: stations)
+    status, body, _ = answer(call("/api/stations/meta", ""))
+    assert status == 502
+    assert body["detail"].startswith("the station query failed: athena query window: ")
+    assert "WorkGroup does not exist" in body["detail"]
+    assert "Traceback" not in json.dumps(body)
+
+
+def test_a_query_past_its_timeout_is_stopped(athena_lake: AthenaLake) -> None:
+    # Queries stay QUEUED (moto's state manager): the runner stops the query at its deadline.
+    transition = f"{athena_lake.moto.url}/moto-api/state-manager"
+    model = {"model_name": "athena::execution"}
+    manual = {**model, "transition": {"progression": "manual", "times": 1000}}
+    assert httpx.post(f"{transition}/set-transition", json=manual, timeout=10).is_success
+    ticks = iter([0.0, 0.0, 5.0])  # the deadline is 1 s on: the second poll is past it
+    runner = AthenaQueries(athena_lake.athena, athena_lake.workgroup, "fuelpipe",
+                           timeout_s=1.0, sleep=lambda _: None,
+                           monotonic=lambda: next(ticks))  # fmt: skip
+    try:
+        with pytest.raises(AthenaQueryFailed, match=r"still QUEUED after 1 s, stopped"):
+            runner.query("coverage", {})
+    finally:
+        assert httpx.post(f"{transition}/unset-transition", json=model, timeout=10).is_success
+    (execution,) = athena_lake.executions()
+    assert execution["Status"]["State"] == "CANCELLED"
