@@ -47,6 +47,8 @@ def alerter(
     # the outlook's rules beside the pipeline's: watch refreshes the outlook before alerting
     rules: list[AlertRule] = [*default_rules(), *outlook_rules()]
 
+    shown: list[str] = []  # the outbox notices last printed: each tick repeats them
+
     def hook(app_: StageContext) -> int:
         ctx = AlertContext(app_.clock.now(), app_.store, app_.queue, app_.catalog)
         report = evaluate(ctx, rules, state, [outbox])
@@ -59,8 +61,10 @@ def alerter(
                 + escape(problem),
                 highlight=False,
             )
-        for notice in delivery.notices:
-            console.print(f"[yellow]alert outbox:[/] {escape(notice)}", highlight=False)
+        if delivery.notices != shown:  # printed when they change, not every tick
+            for notice in delivery.notices:
+                console.print(f"[yellow]alert outbox:[/] {escape(notice)}", highlight=False)
+            shown[:] = delivery.notices
         return report.firing + report.cleared
 
     return hook, [state, *sinks]
