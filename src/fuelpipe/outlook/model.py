@@ -47,6 +47,7 @@ from fuelpipe.outlook.series import (
     day_of,
     last_driver_day,
     last_driver_days,
+    served_at,
     stale_drivers,
     truncate,
 )
@@ -305,16 +306,19 @@ def nowcast(
 ) -> Forecast | None:
     """The outlook at ``as_of`` from the inputs as known then; None when history is too short.
 
+    Made at :func:`served_at` (the last survey week's publication), as every training and
+    backtest row is: equal to the backtest's forecast from that week, stamped ``as_of``.
     ``cache`` may be shared by calls whose inputs have the same driver series (one refresh of
     every fuel and area); it holds driver regressors by cutoffs, so it never leaks later values.
     """
     lags = lags or Lags()
     params = params or Params()
-    cut = Cutoffs.at(as_of, lags)
+    made_at = served_at(inputs.fuel, as_of, lags)
+    cut = Cutoffs.at(made_at, lags)
     known = truncate(inputs, cut)
     used, stale, dropped = driver_check(known, cut, params, stale_after or StaleAfter())
     samples = build_samples(known, lags, used, cache)
-    state = state_at(known, samples, as_of, lags, used)
+    state = state_at(known, samples, made_at, lags, used)
     if state is None:
         return None
     last, row, move, driver_day = state
