@@ -31,6 +31,8 @@ if TYPE_CHECKING:  # numpy is imported only when an outlook is read
 
 ACCURACY_WEEKS = 156
 HISTORY_WEEKS = 26
+REPORTED_HORIZONS = (1, 2, 4)
+"""The horizons the area view's accuracy table shows (``outlook.backtest.REPORTED_HORIZONS``)."""
 MIN_SCORED_WEEKS = 12
 VERDICT_P = 0.05
 """The Diebold-Mariano p-value below which the page says the model beats (or loses to)
@@ -152,7 +154,7 @@ class OutlookView(BaseModel):
 
 
 class StateChange(BaseModel):
-    """One state's expected change."""
+    """One state's expected change, and how its forecasts at that horizon scored."""
 
     area: str
     name: str
@@ -161,6 +163,13 @@ class StateChange(BaseModel):
     week: date
     point: float
     change: float
+    scored_weeks: int = 0
+    """Forecasts at this horizon scored by the state's backtest (``ACCURACY_WEEKS``)."""
+    ratio: float | None = None
+    """Their MAE over no-change's."""
+    dm_p: float | None = None
+    verdict: str = "unknown"
+    """:func:`verdict_of` at this horizon: ``unknown`` below ``min_scored_weeks`` scored weeks."""
 
 
 class OutlookMapView(BaseModel):
@@ -169,11 +178,13 @@ class OutlookMapView(BaseModel):
     fuel: str
     horizon: int
     states: list[StateChange]
+    min_scored_weeks: int = MIN_SCORED_WEEKS
+    verdict_p: float = VERDICT_P
 
     def table(self) -> Table:
         """One row per state."""
         head = ["fuel", "horizon", "area", "name", "last_week", "last_price", "week", "point",
-                "change"]  # fmt: skip
+                "change", "scored_weeks", "ratio", "dm_p", "verdict"]  # fmt: skip
         rows = [
             [
                 self.fuel,
@@ -185,22 +196,26 @@ class OutlookMapView(BaseModel):
                 s.week.isoformat(),
                 s.point,
                 s.change,
+                s.scored_weeks,
+                s.ratio,
+                s.dm_p,
+                s.verdict,
             ]
             for s in self.states
         ]
-        return head, rows  # type: ignore[return-value]
+        return head, rows
 
 
 def _iso(day: date | None) -> str | None:
     return day.isoformat() if day else None
 
 
-def verdict_of(accuracy: Iterable[AccuracyOut]) -> str | None:
-    """Whether the one-week-ahead nowcast beats the naive "no change" forecast: None (no
-    verdict) below MIN_SCORED_WEEKS scored weeks, as a handful of weeks decides nothing;
+def verdict_of(accuracy: Iterable[AccuracyOut], horizon: int = 1) -> str | None:
+    """Whether the nowcast ``horizon`` weeks ahead beats the naive "no change" forecast: None
+    (no verdict) below MIN_SCORED_WEEKS scored weeks, as a handful of weeks decides nothing;
     "no_clear_difference" when the Diebold-Mariano test cannot tell the two apart at VERDICT_P
     (a ratio of 0.95 over 22 weeks had p = 0.78)."""
-    one = next((a for a in accuracy if a.horizon == 1), None)
+    one = next((a for a in accuracy if a.horizon == horizon), None)
     if one is None or one.ratio is None or one.n < MIN_SCORED_WEEKS:
         return None
     if one.dm_p is None or one.dm_p >= VERDICT_P:
@@ -255,7 +270,8 @@ def outlook_router(store: Store, catalog: Catalog) -> APIRouter:
     from fuelpipe.outlook.records import from_record
 
     router = APIRouter()
-    accuracy_cache: LRUCache[Hashable, tuple[list[AccuracyOut], date | None]] = LRUCache(64)
+    # Every state of a fuel is scored for its map: room for all of them across a few fuels.
+    accuracy_cache: LRUCache[Hashable, tuple[list[AccuracyOut], date | None]] = LRUCache(256)
 
     def points(key: str) -> list[tuple[date, float]]:
         return [
@@ -265,7 +281,9 @@ def outlook_router(store: Store, catalog: Catalog) -> APIRouter:
         ]
 
     def accuracy(key: str, fuel: list[tuple[date, float]]) -> tuple[list[AccuracyOut], date | None]:
+        """The backtest's scores at every horizon (the view shows 1, 2 and 4; the map its own)."""
         from fuelpipe.outlook.backtest import score, walk_forward
+        from fuelpipe.outlook.params import HORIZONS
         from fuelpipe.outlook.series import Lags, inputs_for
 
         cache_key = (key, len(fuel), fuel[-1] if fuel else None)
@@ -293,7 +311,7 @@ def outlook_router(store: Store, catalog: Catalog) -> APIRouter:
                 coverage95=_num(s.coverage95),
                 dm_p=_num(s.dm_p),
             )
-            for s in score(scored)
+            for s in score(scored, HORIZONS)
         ]
         accuracy_cache[cache_key] = (out, start)
         return out, start
@@ -315,7 +333,8 @@ def outlook_router(store: Store, catalog: Catalog) -> APIRouter:
         )
         if records:
             fill_forecast(view, from_record(records[-1]))
-            view.accuracy, view.accuracy_from = accuracy(key, history)
+            scores, view.accuracy_from = accuracy(key, history)
+            view.accuracy = [a for a in scores if a.horizon in REPORTED_HORIZONS]
             view.verdict = verdict_of(view.accuracy) or view.verdict
         return to_csv(view.table(), "outlook") if format == "csv" else view
 
@@ -329,7 +348,9 @@ def outlook_router(store: Store, catalog: Catalog) -> APIRouter:
         ] = 2,
         format: FormatQ = "json",
     ) -> BaseModel | Response:
-        """Each state's expected change from its last published price, at one horizon."""
+        """Each state's expected change from its last published price at one horizon, with how
+        its forecasts at that horizon scored (a state's history is short: few weeks decide
+        nothing, and the verdict says so)."""
         states = []
         for uf in STATE_CODES:
             records = store.query(outlook_key(fuel, uf))
@@ -339,6 +360,8 @@ def outlook_router(store: Store, catalog: Catalog) -> APIRouter:
             step = next((s for s in fc.steps if s.horizon == horizon), None)
             if step is None:
                 continue
+            scores, _ = accuracy(fuel_key(fuel, uf), points(fuel_key(fuel, uf)))
+            scored = next(a for a in scores if a.horizon == horizon)
             states.append(
                 StateChange(
                     area=uf,
@@ -348,6 +371,10 @@ def outlook_router(store: Store, catalog: Catalog) -> APIRouter:
                     week=step.week,
                     point=round(step.point, 4),
                     change=round(step.point / fc.last_price - 1.0, 5),
+                    scored_weeks=scored.n,
+                    ratio=scored.ratio,
+                    dm_p=scored.dm_p,
+                    verdict=verdict_of(scores, horizon) or "unknown",
                 )
             )
         view = OutlookMapView(fuel=fuel, horizon=horizon, states=states)
