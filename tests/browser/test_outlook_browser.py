@@ -288,3 +288,67 @@ def test_the_accuracy_table_scrolls_in_its_own_box_on_a_phone(page: Page, outloo
     assert sizes[0] == 390  # the page itself does not scroll sideways
     assert sizes[1] and sizes[2]  # the table does, inside its box
     assert sizes[3] == 0 and sizes[4] <= 390  # both language buttons whole and on screen
+
+
+MAP_JS = """() => {
+  const t = document.getElementById('chart-outlook-map').data[0];
+  return { areas: t.locations, accuracy: t.customdata.map((c) => c[2]),
+           opacity: t.marker.opacity, hover: t.hovertemplate,
+           note: document.getElementById('outlook-map-note').textContent };
+}"""
+
+
+def test_the_map_shows_each_states_accuracy_and_fades_those_without_a_verdict(
+    page: Page, outlook_url: str
+) -> None:
+    # The states' histories restart in 2024-06: at NOW most have only a few scored weeks, and
+    # the map must not show their forecasts as if they had been scored.
+    api = httpx.get(f"{outlook_url}/api/outlook/map", params={"fuel": "GASOLINE"}).json()
+    page.goto(f"{outlook_url}/?view=outlook&fuel=GASOLINE&area=BR&lang=en")
+    _ready(page)
+    drawn = page.evaluate(MAP_JS)
+    assert drawn["areas"] == [s["area"] for s in api["states"]]
+    assert "%{customdata[2]}" in drawn["hover"]
+    few = [s for s in api["states"] if s["verdict"] == "unknown"]
+    assert few  # the real state histories are short at NOW
+    for s, text, opacity in zip(api["states"], drawn["accuracy"], drawn["opacity"], strict=True):
+        assert opacity == (0.35 if s["verdict"] == "unknown" else 1)
+        if s["verdict"] == "unknown":
+            weeks = f"{s['scored_weeks']} week" + ("" if s["scored_weeks"] == 1 else "s")
+            assert text == f"2 weeks ahead: {weeks} scored, 12 needed for a verdict"
+    assert drawn["note"] == (
+        "Hover a state for its backtest 2 weeks ahead: a verdict needs 12 scored weeks and a "
+        f"Diebold-Mariano p below 0.05. The {len(few)} faded states have fewer: no verdict."
+    )
+
+
+def test_the_maps_verdicts_follow_the_area_views_rule_in_both_languages(
+    page: Page, outlook_url: str
+) -> None:
+    def scored(route: Route) -> None:
+        body = route.fetch().json()
+        for s in body["states"]:
+            s.update(scored_weeks=20, ratio=0.93, dm_p=0.41, verdict="no_clear_difference")
+        body["states"][0].update(ratio=0.8, dm_p=0.01, verdict="beats")
+        body["states"][1].update(ratio=1.2, dm_p=0.03, verdict="does_not_beat")
+        route.fulfill(json=body)
+
+    page.route("**/api/outlook/map?*", scored)
+    page.goto(f"{outlook_url}/?view=outlook&fuel=GASOLINE&area=BR&lang=en")
+    _ready(page)
+    drawn = page.evaluate(MAP_JS)
+    assert drawn["accuracy"][:3] == [
+        "2 weeks ahead: error 80% of no-change's over 20 weeks, beats it (p = 0.01)",
+        "2 weeks ahead: error 120% of no-change's over 20 weeks, does NOT beat it (p = 0.03)",
+        "2 weeks ahead: error 93% of no-change's over 20 weeks, no clear difference (p = 0.41)",
+    ]
+    assert set(drawn["opacity"]) == {1}
+    assert drawn["note"].endswith("p below 0.05.")  # no state faded
+    page.click(".lang-btn[data-lang='pt-BR']")
+    _ready(page)
+    drawn = page.evaluate(MAP_JS)
+    assert drawn["accuracy"][2] == (
+        "2 semanas à frente: erro 93% do da previsão sem mudança em 20 semanas, sem diferença "
+        "clara (p = 0,41)"
+    )
+    assert drawn["note"].startswith("Passe o mouse sobre um estado para ver seu backtest 2 semanas")

@@ -128,3 +128,65 @@ def test_accuracy_scores_the_weeks_the_served_model_trains_on(tmp_path: Path) ->
     one = next(s for s in score(scored) if s.horizon == 1)
     (got,) = [a for a in body["accuracy"] if a["horizon"] == 1]
     assert got["mae"] == pytest.approx(one.mae, abs=1e-4)
+
+
+def test_the_map_gives_each_states_scored_accuracy_and_verdict_at_its_horizon(
+    tmp_path: Path,
+) -> None:
+    """A state's history is short (the real state files restart in 2024-06): the map gives each
+    state its backtest at the horizon shown, and the verdict rule of the area view (MIN_SCORED_
+    WEEKS weeks and a Diebold-Mariano p below VERDICT_P), so a state with a few scored weeks is
+    marked ``unknown`` instead of being shown as if it had been scored."""
+    history = load_history(DATASETS)
+    now = datetime(2026, 6, 27, 12, 0, tzinfo=ZoneInfo("America/Sao_Paulo"))
+    drivers = ("CURRENCY#USD", "COMMODITY#BRENT", "COMMODITY#BRENT_FUTURES")
+    sp, ac = "FUEL#GASOLINE#SP", "FUEL#GASOLINE#AC"
+    short = datetime(2026, 3, 28, 12, 0, tzinfo=ZoneInfo("America/Sao_Paulo"))
+    lags = Lags.from_catalog(DEFAULT_CATALOG)
+    with SqliteStore(tmp_path / "store.sqlite") as store:
+        store_known(store, history, (sp, *drivers), now)
+        store_known(store, history, (ac,), short)  # AC known only to 2026-03: a few weeks scored
+        refresh_outlook(store, DEFAULT_CATALOG, now, keys=[sp, ac])
+        app = create_app(store, DEFAULT_CATALOG, clock=FixedClock(now), cache_ttl_s=0)
+        with TestClient(app) as client:
+            bodies = {
+                h: client.get("/api/outlook/map", params={"fuel": "GASOLINE", "horizon": h})
+                for h in (1, 2, 3)
+            }
+            csv_text = client.get(
+                "/api/outlook/map", params={"fuel": "GASOLINE", "horizon": 1, "format": "csv"}
+            ).text
+        points = {
+            k: [(r.date, float(r.value)) for r in store.query(k) if r.value is not None]
+            for k in (sp, ac, *drivers)
+        }
+    for h, response in bodies.items():
+        body = response.json()
+        assert (body["min_scored_weeks"], body["verdict_p"]) == (12, 0.05)
+        states = {s["area"]: s for s in body["states"]}
+        assert set(states) == {"SP", "AC"}
+        for uf, key in (("SP", sp), ("AC", ac)):
+            fuel = after_last_gap(points[key])
+            inputs = inputs_for(
+                {**points, key: fuel},
+                key,
+                usd_key=drivers[0],
+                brent_key=drivers[1],
+                futures_key=drivers[2],
+            )
+            start = fuel[-1][0] - timedelta(weeks=outlook_api.ACCURACY_WEEKS)
+            want = score(walk_forward(inputs, start, lags=lags)[1], (h,))[0]
+            got = states[uf]
+            assert got["scored_weeks"] == want.n
+            assert got["ratio"] == pytest.approx(want.ratio, abs=1e-4)
+            if want.n < MIN_SCORED_WEEKS:
+                assert got["verdict"] == "unknown"
+            elif want.dm_p >= outlook_api.VERDICT_P:
+                assert got["verdict"] == "no_clear_difference"
+            else:
+                assert got["verdict"] == ("beats" if want.ratio < 1 else "does_not_beat")
+        assert states["SP"]["scored_weeks"] >= MIN_SCORED_WEEKS
+        assert 0 < states["AC"]["scored_weeks"] < MIN_SCORED_WEEKS
+        assert states["AC"]["verdict"] == "unknown"
+    header = csv_text.splitlines()[0].split(",")
+    assert header[-4:] == ["scored_weeks", "ratio", "dm_p", "verdict"]

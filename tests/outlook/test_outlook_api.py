@@ -77,7 +77,13 @@ def test_a_fuel_without_an_outlook_is_not_an_error(client):
 
 def test_the_map_lists_states_with_an_outlook_only(client):
     body = client.get("/api/outlook/map", params={"fuel": "LPG"}).json()
-    assert body == {"fuel": "LPG", "horizon": 2, "states": []}
+    assert body == {
+        "fuel": "LPG",
+        "horizon": 2,
+        "states": [],
+        "min_scored_weeks": 12,
+        "verdict_p": 0.05,
+    }
 
 
 @pytest.mark.parametrize(

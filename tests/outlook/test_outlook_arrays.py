@@ -52,6 +52,8 @@ from fuelpipe.outlook.series import (
     inputs_for,
     known_at,
     last_driver_day,
+    served_at,
+    served_cutoffs,
     truncate,
 )
 from fuelpipe.stages.outlook import _known_count, refresh_outlook
@@ -190,13 +192,15 @@ def old_state_at(inputs, samples, as_of, lags, params):
 
 
 def old_nowcast(inputs, as_of, lags, params):
-    cut = Cutoffs.at(as_of, lags)
+    # Not loops the arrays replaced: the served instant (the last survey week's publication)
+    # and the stale-driver rule are shared by both.
+    made_at = served_at(inputs.fuel, as_of, lags)
+    cut = Cutoffs.at(made_at, lags)
     known = truncate(inputs, cut)
-    # Not a loop the arrays replaced: the stale-driver rule picks the parameters for both.
     params, stale, dropped = driver_check(known, cut, params, StaleAfter())
     weeks, log_price, features, vol, gaps = old_build_samples(known, lags, params)
     samples = Samples(weeks, log_price, features, vol, gaps, np.full(len(weeks), np.nan))
-    state = old_state_at(known, samples, as_of, lags, params)
+    state = old_state_at(known, samples, made_at, lags, params)
     if state is None:
         return None
     last, row, move, driver_day = state
@@ -477,7 +481,9 @@ def test_a_refresh_stores_the_forecasts_the_loops_make(tmp_path, history):
         forecast = old_nowcast(known, as_of, lags, Params())
         assert forecast is not None
         want = to_record(
-            outlook_key(*key.split("#")[1:]), forecast, input_mark(known, Cutoffs.at(as_of, lags))
+            outlook_key(*key.split("#")[1:]),
+            forecast,
+            input_mark(known, served_cutoffs(known.fuel, as_of, lags)),
         )
         (stored,) = store.query(want.key)
         assert (stored.date, stored.value, stored.attrs) == (want.date, want.value, want.attrs)

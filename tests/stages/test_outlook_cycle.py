@@ -1,4 +1,5 @@
-"""The pipeline cycle keeps the outlook current: a new PTAX value brings a new stored forecast."""
+"""The pipeline cycle keeps the outlook current: a PTAX value the last survey week's forecast
+reads (known at that week's publication) that lands late brings a new stored forecast."""
 
 from datetime import date
 from decimal import Decimal
@@ -18,7 +19,8 @@ from fuelpipe.stages.outlook import refresh_outlook
 from fuelpipe.stages.watch import tick
 
 KEYS = ("FUEL#GASOLINE#BR", "CURRENCY#USD", "COMMODITY#BRENT", "COMMODITY#BRENT_FUTURES")
-LANDS = date(2022, 3, 31)  # the PTAX value the cycle fetches (real: 4.7378 sell)
+LANDS = date(2022, 3, 25)  # the PTAX value the cycle fetches: the Friday week 2022-03-20 was
+# published (at 18:00, after PTAX at 13:10), so its forecast reads it
 
 
 def test_a_new_ptax_value_updates_the_stored_outlook(make_app):
@@ -31,10 +33,10 @@ def test_a_new_ptax_value_updates_the_stored_outlook(make_app):
     assert first.made == 1  # only Brazil's gasoline has history in this store
     outlook = outlook_key("GASOLINE", "BR")
     (before,) = app.store.query(outlook)
-    assert "usd=2022-03-30" in str(before.attrs["inputs"])
+    assert "usd=2022-03-24" in str(before.attrs["inputs"])
     run_cycle(app, series=[DEFAULT_CATALOG["CURRENCY#USD"]], since=LANDS)
     (after,) = app.store.query(outlook)  # same as-of day: the update replaces it
-    assert "usd=2022-03-31" in str(after.attrs["inputs"])
+    assert "usd=2022-03-25" in str(after.attrs["inputs"])
     assert after.attrs != before.attrs
     assert from_record(after).forecast.last_week == date(2022, 3, 20)
     again = refresh_outlook(app.store, DEFAULT_CATALOG, NOW)
@@ -59,4 +61,4 @@ def test_watch_ticks_refresh_the_outlook_when_the_data_version_moved(make_app):
     again = tick(app, series=[])
     assert again.outlook is not None and again.outlook.made == 1
     (stored,) = app.store.query(outlook)
-    assert "usd=2022-03-31" in str(stored.attrs["inputs"])
+    assert "usd=2022-03-25" in str(stored.attrs["inputs"])

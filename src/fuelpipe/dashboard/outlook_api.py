@@ -8,8 +8,9 @@ it beats the no-change forecast there.
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from datetime import date, timedelta
+from functools import cache
 from typing import TYPE_CHECKING, Annotated
 
 from cachetools import LRUCache
@@ -27,10 +28,14 @@ from fuelpipe.ports.store import Store
 from fuelpipe.stages.outlook import MIN_WEEKS, after_last_gap
 
 if TYPE_CHECKING:  # numpy is imported only when an outlook is read
+    from fuelpipe.outlook.model import Step
     from fuelpipe.outlook.records import StoredForecast
+    from fuelpipe.outlook.series import Drivers
 
 ACCURACY_WEEKS = 156
 HISTORY_WEEKS = 26
+REPORTED_HORIZONS = (1, 2, 4)
+"""The horizons the area view's accuracy table shows (``outlook.backtest.REPORTED_HORIZONS``)."""
 MIN_SCORED_WEEKS = 12
 VERDICT_P = 0.05
 """The Diebold-Mariano p-value below which the page says the model beats (or loses to)
@@ -152,7 +157,7 @@ class OutlookView(BaseModel):
 
 
 class StateChange(BaseModel):
-    """One state's expected change."""
+    """One state's expected change, and how its forecasts at that horizon scored."""
 
     area: str
     name: str
@@ -161,6 +166,13 @@ class StateChange(BaseModel):
     week: date
     point: float
     change: float
+    scored_weeks: int = 0
+    """Forecasts at this horizon scored by the state's backtest (``ACCURACY_WEEKS``)."""
+    ratio: float | None = None
+    """Their MAE over no-change's."""
+    dm_p: float | None = None
+    verdict: str = "unknown"
+    """:func:`verdict_of` at this horizon: ``unknown`` below ``min_scored_weeks`` scored weeks."""
 
 
 class OutlookMapView(BaseModel):
@@ -169,11 +181,13 @@ class OutlookMapView(BaseModel):
     fuel: str
     horizon: int
     states: list[StateChange]
+    min_scored_weeks: int = MIN_SCORED_WEEKS
+    verdict_p: float = VERDICT_P
 
     def table(self) -> Table:
         """One row per state."""
         head = ["fuel", "horizon", "area", "name", "last_week", "last_price", "week", "point",
-                "change"]  # fmt: skip
+                "change", "scored_weeks", "ratio", "dm_p", "verdict"]  # fmt: skip
         rows = [
             [
                 self.fuel,
@@ -185,22 +199,26 @@ class OutlookMapView(BaseModel):
                 s.week.isoformat(),
                 s.point,
                 s.change,
+                s.scored_weeks,
+                s.ratio,
+                s.dm_p,
+                s.verdict,
             ]
             for s in self.states
         ]
-        return head, rows  # type: ignore[return-value]
+        return head, rows
 
 
 def _iso(day: date | None) -> str | None:
     return day.isoformat() if day else None
 
 
-def verdict_of(accuracy: Iterable[AccuracyOut]) -> str | None:
-    """Whether the one-week-ahead nowcast beats the naive "no change" forecast: None (no
-    verdict) below MIN_SCORED_WEEKS scored weeks, as a handful of weeks decides nothing;
+def verdict_of(accuracy: Iterable[AccuracyOut], horizon: int = 1) -> str | None:
+    """Whether the nowcast ``horizon`` weeks ahead beats the naive "no change" forecast: None
+    (no verdict) below MIN_SCORED_WEEKS scored weeks, as a handful of weeks decides nothing;
     "no_clear_difference" when the Diebold-Mariano test cannot tell the two apart at VERDICT_P
     (a ratio of 0.95 over 22 weeks had p = 0.78)."""
-    one = next((a for a in accuracy if a.horizon == 1), None)
+    one = next((a for a in accuracy if a.horizon == horizon), None)
     if one is None or one.ratio is None or one.n < MIN_SCORED_WEEKS:
         return None
     if one.dm_p is None or one.dm_p >= VERDICT_P:
@@ -250,12 +268,47 @@ def _num(value: float) -> float | None:
     return round(value, 4) if math.isfinite(value) else None
 
 
+def state_change(
+    uf: str, last_week: date, last_price: float, step: Step, scores: list[AccuracyOut]
+) -> StateChange:
+    """One state on the map: its expected change at the step's horizon, and how its backtest
+    scored at that horizon (``unknown`` below MIN_SCORED_WEEKS scored weeks)."""
+    scored = next(a for a in scores if a.horizon == step.horizon)
+    return StateChange(
+        area=uf,
+        name=AREAS[uf].name,
+        last_week=last_week,
+        last_price=round(last_price, 4),
+        week=step.week,
+        point=round(step.point, 4),
+        change=round(step.point / last_price - 1.0, 5),
+        scored_weeks=scored.n,
+        ratio=scored.ratio,
+        dm_p=scored.dm_p,
+        verdict=verdict_of(scores, step.horizon) or "unknown",
+    )
+
+
+def drivers_once(points: Callable[[str], list[tuple[date, float]]]) -> Callable[[], Drivers]:
+    """The drivers' series, read with ``points`` on first use only: one map request scores up
+    to 27 states on the same ones (reading them per state cost most of the map's time)."""
+    from fuelpipe.outlook.series import drivers_for
+
+    @cache
+    def load() -> Drivers:
+        series = {k: points(k) for k in (USD, BRENT, FUTURES)}
+        return drivers_for(series, usd_key=USD, brent_key=BRENT, futures_key=FUTURES)
+
+    return load
+
+
 def outlook_router(store: Store, catalog: Catalog) -> APIRouter:
     """The /api/outlook routes over one store."""
     from fuelpipe.outlook.records import from_record
 
     router = APIRouter()
-    accuracy_cache: LRUCache[Hashable, tuple[list[AccuracyOut], date | None]] = LRUCache(64)
+    # Every state of a fuel is scored for its map: room for all of them across a few fuels.
+    accuracy_cache: LRUCache[Hashable, tuple[list[AccuracyOut], date | None]] = LRUCache(256)
 
     def points(key: str) -> list[tuple[date, float]]:
         return [
@@ -264,9 +317,14 @@ def outlook_router(store: Store, catalog: Catalog) -> APIRouter:
             if r.status is Status.OK and r.value is not None
         ]
 
-    def accuracy(key: str, fuel: list[tuple[date, float]]) -> tuple[list[AccuracyOut], date | None]:
+    def accuracy(
+        key: str, fuel: list[tuple[date, float]], drivers: Callable[[], Drivers]
+    ) -> tuple[list[AccuracyOut], date | None]:
+        """The backtest's scores at every horizon (the view shows 1, 2 and 4; the map its own)."""
         from fuelpipe.outlook.backtest import score, walk_forward
-        from fuelpipe.outlook.series import Lags, inputs_for
+        from fuelpipe.outlook.params import HORIZONS
+        from fuelpipe.outlook.series import Lags
+        from fuelpipe.outlook.series import Series as Points
 
         cache_key = (key, len(fuel), fuel[-1] if fuel else None)
         cached: tuple[list[AccuracyOut], date | None] | None = accuracy_cache.get(cache_key)
@@ -275,9 +333,7 @@ def outlook_router(store: Store, catalog: Catalog) -> APIRouter:
         start = fuel[-1][0] - timedelta(weeks=ACCURACY_WEEKS) if fuel else None
         # Scored as the served model trains: on the weeks after the last long hole only (a
         # state file that stops for years starts afresh), not on the whole stored history.
-        served = after_last_gap(fuel)
-        series = {USD: points(USD), BRENT: points(BRENT), FUTURES: points(FUTURES), key: served}
-        inputs = inputs_for(series, key, usd_key=USD, brent_key=BRENT, futures_key=FUTURES)
+        inputs = drivers().with_fuel(Points.of(after_last_gap(fuel)))
         _, scored = walk_forward(inputs, start, lags=Lags.from_catalog(catalog))
         firsts = first_weeks((row.horizon, row.week) for row in scored)
         out = [
@@ -293,7 +349,7 @@ def outlook_router(store: Store, catalog: Catalog) -> APIRouter:
                 coverage95=_num(s.coverage95),
                 dm_p=_num(s.dm_p),
             )
-            for s in score(scored)
+            for s in score(scored, HORIZONS)
         ]
         accuracy_cache[cache_key] = (out, start)
         return out, start
@@ -315,7 +371,8 @@ def outlook_router(store: Store, catalog: Catalog) -> APIRouter:
         )
         if records:
             fill_forecast(view, from_record(records[-1]))
-            view.accuracy, view.accuracy_from = accuracy(key, history)
+            scores, view.accuracy_from = accuracy(key, history, drivers_once(points))
+            view.accuracy = [a for a in scores if a.horizon in REPORTED_HORIZONS]
             view.verdict = verdict_of(view.accuracy) or view.verdict
         return to_csv(view.table(), "outlook") if format == "csv" else view
 
@@ -329,8 +386,11 @@ def outlook_router(store: Store, catalog: Catalog) -> APIRouter:
         ] = 2,
         format: FormatQ = "json",
     ) -> BaseModel | Response:
-        """Each state's expected change from its last published price, at one horizon."""
+        """Each state's expected change from its last published price at one horizon, with how
+        its forecasts at that horizon scored (a state's history is short: few weeks decide
+        nothing, and the verdict says so)."""
         states = []
+        drivers = drivers_once(points)
         for uf in STATE_CODES:
             records = store.query(outlook_key(fuel, uf))
             if not records:
@@ -339,17 +399,8 @@ def outlook_router(store: Store, catalog: Catalog) -> APIRouter:
             step = next((s for s in fc.steps if s.horizon == horizon), None)
             if step is None:
                 continue
-            states.append(
-                StateChange(
-                    area=uf,
-                    name=AREAS[uf].name,
-                    last_week=fc.last_week,
-                    last_price=round(fc.last_price, 4),
-                    week=step.week,
-                    point=round(step.point, 4),
-                    change=round(step.point / fc.last_price - 1.0, 5),
-                )
-            )
+            scores, _ = accuracy(fuel_key(fuel, uf), points(fuel_key(fuel, uf)), drivers)
+            states.append(state_change(uf, fc.last_week, fc.last_price, step, scores))
         view = OutlookMapView(fuel=fuel, horizon=horizon, states=states)
         return to_csv(view.table(), "outlook-map") if format == "csv" else view
 

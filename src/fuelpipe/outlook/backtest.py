@@ -24,7 +24,7 @@ from fuelpipe.outlook.model import (
     forecast_from,
     state_at,
 )
-from fuelpipe.outlook.params import HORIZONS, Params
+from fuelpipe.outlook.params import HORIZONS, Params, first_usable_week
 from fuelpipe.outlook.series import (
     Cutoffs,
     Inputs,
@@ -114,11 +114,18 @@ def walk_forward(
     price = np.exp(samples.log_price)
     forecasts: list[Forecast] = []
     scored: list[Scored] = []
+    # Week t trains on at most t - first_usable_week rows: before that no forecast is made, so
+    # those weeks are skipped unfitted (a state's short history is mostly such weeks).
+    fewest = first_usable_week(params.without_drivers()) + params.min_train
     for t in range(len(weeks)):
         if weeks[t] + 7 * max(HORIZONS) < first_target or weeks[t] >= last_target:
             continue
+        if t < fewest:
+            continue
         as_of = known_at(day_of(int(weeks[t])), lags.fuel)
         used, stale, dropped = driver_check(inputs, Cutoffs.at(as_of, lags), params, limits)
+        if t < first_usable_week(used) + used.min_train:
+            continue
         rows = samples
         if dropped:
             without_drivers = without_drivers or build_samples(inputs, lags, used)

@@ -14,7 +14,7 @@ whose outcome was already published (at most the last 1000). Its regressors are:
 
 Intervals come from the regression's leave-one-out residuals (cheap out-of-sample errors),
 scaled by the fuel's recent volatility, so they widen in turbulent weeks and narrow in calm
-ones.
+ones; their quantiles take the finite-sample conformal rank (:func:`conformal_quantiles`).
 
 Weeks are calendar weeks, not rows: ANP's survey pauses, and ``t+h`` is the week ``7h`` days
 after ``t`` (a week whose ``t+h`` was not published is no sample at ``h``). A driver too old at
@@ -47,6 +47,7 @@ from fuelpipe.outlook.series import (
     day_of,
     last_driver_day,
     last_driver_days,
+    served_at,
     stale_drivers,
     truncate,
 )
@@ -223,6 +224,18 @@ def _fit(x: Floats, y: Floats, ridge: float) -> tuple[Floats, Floats]:
     return beta, residuals
 
 
+def conformal_quantiles(errors: Floats, levels: tuple[float, ...]) -> Floats:
+    """Per level q, the ``ceil((n + 1) q)``-th smallest of the n errors (the largest when that
+    rank passes n): split-conformal's finite-sample rank, so that a new exchangeable error is
+    below it with probability at least q. The plain q-th percentile covers less on the few
+    dozen training weeks of a state's short history (52 errors: 95% fell to the 49th, not the
+    51st)."""
+    ordered = np.sort(errors)
+    n = len(ordered)
+    ranks = np.minimum(np.ceil((n + 1) * np.asarray(levels) - 1e-9).astype(np.intp), n)
+    return np.asarray(ordered[np.maximum(ranks, 1) - 1], dtype=np.float64)
+
+
 def forecast_from(
     samples: Samples,
     last: int,
@@ -250,7 +263,7 @@ def forecast_from(
         y = samples.log_price[targets[ends]] - samples.log_price[ends]
         beta, loo = _fit(x, y, params.ridge)
         scaled = np.abs(loo) / samples.vol[ends]
-        q80, q95 = np.quantile(scaled, [0.80, 0.95]) * vol_now
+        q80, q95 = conformal_quantiles(scaled, (0.80, 0.95)) * vol_now
         mean = last_log + float(row @ beta)
         steps.append(
             Step(
@@ -305,16 +318,19 @@ def nowcast(
 ) -> Forecast | None:
     """The outlook at ``as_of`` from the inputs as known then; None when history is too short.
 
+    Made at :func:`served_at` (the last survey week's publication), as every training and
+    backtest row is: equal to the backtest's forecast from that week, stamped ``as_of``.
     ``cache`` may be shared by calls whose inputs have the same driver series (one refresh of
     every fuel and area); it holds driver regressors by cutoffs, so it never leaks later values.
     """
     lags = lags or Lags()
     params = params or Params()
-    cut = Cutoffs.at(as_of, lags)
+    made_at = served_at(inputs.fuel, as_of, lags)
+    cut = Cutoffs.at(made_at, lags)
     known = truncate(inputs, cut)
     used, stale, dropped = driver_check(known, cut, params, stale_after or StaleAfter())
     samples = build_samples(known, lags, used, cache)
-    state = state_at(known, samples, as_of, lags, used)
+    state = state_at(known, samples, made_at, lags, used)
     if state is None:
         return None
     last, row, move, driver_day = state

@@ -179,6 +179,23 @@ class Cutoffs:
         )
 
 
+def served_at(fuel: Series, as_of: datetime, lags: Lags) -> datetime:
+    """The instant a forecast served at as_of is made at: the publication (:func:`known_at`) of
+    the last survey week known at as_of, the offset of every training and backtest row.
+
+    A driver day that lands mid-week (a Tuesday PTAX) is not read before the next survey week:
+    the forecast would then be made at an offset no row was trained or scored at. Before any
+    survey week is known, as_of itself.
+    """
+    known = int(np.searchsorted(fuel.days, cutoff(as_of, lags.fuel), side="right"))
+    return known_at(day_of(int(fuel.days[known - 1])), lags.fuel) if known else as_of
+
+
+def served_cutoffs(fuel: Series, as_of: datetime, lags: Lags) -> Cutoffs:
+    """Each input's cutoff for the forecast served at as_of (at :func:`served_at`)."""
+    return Cutoffs.at(served_at(fuel, as_of, lags), lags)
+
+
 @dataclass(frozen=True, slots=True)
 class CutoffRows:
     """Cutoffs of many as-of times at once: one row per as-of time, each field an array."""

@@ -3,9 +3,11 @@
 Run after every pipeline cycle (:func:`fuelpipe.stages.cycle.run_cycle` calls
 :func:`after_cycle`). For each weekly fuel series it attaches newly published prices to the
 stored forecasts that covered them, and stores a new forecast only when its inputs changed
-since the last stored one (a new survey week, or a later PTAX, Brent or BZ=F day), so running
-it again changes nothing. Uses only the domain, the outlook model and the Store port.
-"""
+since the last stored one (a new survey week, or a driver value known at that week's
+publication that landed late), so running it again changes nothing. A forecast reads its
+drivers at the last survey week's publication, as the rows it was trained and scored on
+(:func:`~fuelpipe.outlook.series.served_at`): a mid-week PTAX changes nothing until the next
+week. Uses only the domain, the outlook model and the Store port."""
 
 from __future__ import annotations
 
@@ -135,8 +137,8 @@ def _refresh_one(
     """Score and, when its inputs moved, redo one fuel and area's outlook."""
     from fuelpipe.outlook.model import nowcast
     from fuelpipe.outlook.records import to_record
-    from fuelpipe.outlook.series import Cutoffs, input_mark
     from fuelpipe.outlook.series import Series as Points
+    from fuelpipe.outlook.series import input_mark, served_cutoffs
 
     published = _points(store, series.key)
     fuel = after_last_gap(published[: _known_count(published, series.available_after, as_of)])
@@ -149,7 +151,7 @@ def _refresh_one(
     report.scored += score_published(store, key, dict(published))
     inputs = drivers.with_fuel(Points.of(fuel))
     latest = _latest(store, key, as_of)
-    mark = input_mark(inputs, Cutoffs.at(as_of, lags))
+    mark = input_mark(inputs, served_cutoffs(inputs.fuel, as_of, lags))
     if latest is not None and latest.attrs.get("inputs") == mark:
         report.unchanged += 1  # nothing new since the stored forecast: skip the model
         return

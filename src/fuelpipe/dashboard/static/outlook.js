@@ -38,6 +38,14 @@
       "outlook.noMap": "No state outlooks stored for {fuel}.",
       "outlook.onMap.one": "The map shows the one state that has one: pick it as the area.",
       "outlook.onMap.other": "The map shows the {n} states that have one: pick one as the area.",
+      "outlook.mapAhead": "{weeks} ahead",
+      "outlook.mapBeats": "{ahead}: error {ratio} of no-change's over {weeks}, beats it (p = {p})",
+      "outlook.mapNotBeats": "{ahead}: error {ratio} of no-change's over {weeks}, does NOT beat it (p = {p})",
+      "outlook.mapUnclear": "{ahead}: error {ratio} of no-change's over {weeks}, no clear difference (p = {p})",
+      "outlook.mapFew": "{ahead}: {weeks} scored, {min} needed for a verdict",
+      "outlook.mapNote": "Hover a state for its backtest {ahead}: a verdict needs {min} scored weeks and a Diebold-Mariano p below {p}.",
+      "outlook.mapFaded.one": "The faded state has fewer: no verdict.",
+      "outlook.mapFaded.other": "The {n} faded states have fewer: no verdict.",
       "outlook.col.h": "Weeks ahead",
       "outlook.col.n": "Weeks scored",
       "outlook.col.mae": "MAE",
@@ -80,6 +88,14 @@
       "outlook.noMap": "Não há perspectivas por estado para {fuel}.",
       "outlook.onMap.one": "O mapa mostra o único estado que tem uma: escolha-o como área.",
       "outlook.onMap.other": "O mapa mostra os {n} estados que têm uma: escolha um como área.",
+      "outlook.mapAhead": "{weeks} à frente",
+      "outlook.mapBeats": "{ahead}: erro {ratio} do da previsão sem mudança em {weeks}, a supera (p = {p})",
+      "outlook.mapNotBeats": "{ahead}: erro {ratio} do da previsão sem mudança em {weeks}, NÃO a supera (p = {p})",
+      "outlook.mapUnclear": "{ahead}: erro {ratio} do da previsão sem mudança em {weeks}, sem diferença clara (p = {p})",
+      "outlook.mapFew": "{ahead}: {weeks} avaliadas, são necessárias {min} para um veredito",
+      "outlook.mapNote": "Passe o mouse sobre um estado para ver seu backtest {ahead}: um veredito exige {min} semanas avaliadas e um p de Diebold-Mariano abaixo de {p}.",
+      "outlook.mapFaded.one": "O estado esmaecido tem menos: sem veredito.",
+      "outlook.mapFaded.other": "Os {n} estados esmaecidos têm menos: sem veredito.",
       "outlook.col.h": "Semanas à frente",
       "outlook.col.n": "Semanas avaliadas",
       "outlook.col.mae": "EAM",
@@ -146,6 +162,22 @@
       for (const text of cells) row.insertCell().textContent = text;
       if (a.ratio !== null && a.ratio >= 1) row.classList.add("worse");
     }
+  }
+
+  /** A state's backtest at the map's horizon, one hover line: its error against no-change's
+   *  and the verdict rule of the area view, or how few weeks were scored. */
+  function mapAccuracy(kit, map, s) {
+    const ahead = kit.t("outlook.mapAhead", { weeks: kit.count(map.horizon, "week") });
+    const weeks = kit.count(s.scored_weeks, "week");
+    if (s.verdict === "unknown" || s.ratio === null) {
+      return kit.t("outlook.mapFew", { ahead, weeks, min: kit.fmt.num(map.min_scored_weeks, 0) });
+    }
+    const key = s.verdict === "beats" ? "outlook.mapBeats"
+      : s.verdict === "does_not_beat" ? "outlook.mapNotBeats" : "outlook.mapUnclear";
+    return kit.t(key, {
+      ahead, weeks, ratio: kit.fmt.pct(s.ratio * 100, 0, false),
+      p: kit.fmt.num(s.dm_p === null ? null : s.dm_p, 2),
+    });
   }
 
   /** Drivers too old when the forecast was made: each one's last day, then whether the forecast
@@ -228,10 +260,18 @@
       accuracyTable(kit, view);
     }
     if (!kit.isCurrent(token)) return;
+    const note = document.getElementById("outlook-map-note");
+    note.textContent = "";
     if (!map.states.length) {
       kit.showEmpty("chart-outlook-map", t("outlook.noMap", { fuel }));
       return;
     }
+    // A state with too few scored weeks is faded: its forecast was not shown to beat anything.
+    const few = map.states.filter((s) => s.verdict === "unknown").length;
+    note.textContent = [t("outlook.mapNote", {
+      ahead: t("outlook.mapAhead", { weeks: kit.count(map.horizon, "week") }),
+      min: fmt.num(map.min_scored_weeks, 0), p: fmt.num(map.verdict_p, 2),
+    }), few ? kit.tn("outlook.mapFaded", few) : ""].join(" ").trim();
     const top = Math.max(0.005, ...map.states.map((s) => Math.abs(s.change)));
     const newest = map.states.reduce((a, s) => (s.last_week > a ? s.last_week : a), "");
     await kit.plot("chart-outlook-map", [{
@@ -243,11 +283,14 @@
       zmin: -top * 100,
       zmax: top * 100,
       text: map.states.map((s) => s.name),
-      customdata: map.states.map((s) => [s.last_price, s.point]),
+      customdata: map.states.map((s) => [s.last_price, s.point, mapAccuracy(kit, map, s)]),
       colorscale: [[0, "#0b6e99"], [0.5, "#f7f7f7"], [1, "#b83b5e"]],
-      marker: { line: { color: "#ffffff", width: 0.8 } },
+      marker: {
+        line: { color: "#ffffff", width: 0.8 },
+        opacity: map.states.map((s) => (s.verdict === "unknown" ? 0.35 : 1)),
+      },
       colorbar: { title: { text: "%" }, thickness: 12, len: 0.7 },
-      hovertemplate: "<b>%{text}</b><br>%{z:+.2f}%<br>%{customdata[0]:.3f} → %{customdata[1]:.3f}<extra></extra>",
+      hovertemplate: "<b>%{text}</b><br>%{z:+.2f}%<br>%{customdata[0]:.3f} → %{customdata[1]:.3f}<br>%{customdata[2]}<extra></extra>",
     }], kit.mapLayout(t("outlook.map", { fuel })), mapUrl, newest); // the states' last published week
   }
 

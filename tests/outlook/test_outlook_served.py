@@ -1,0 +1,80 @@
+"""What is served is what was scored: a forecast refreshed mid-week reads its drivers at the
+cutoffs of the rows the model is trained and backtested on (the last survey week's
+publication), so the backtest's accuracy is the accuracy of the forecast on the page."""
+
+from dataclasses import replace
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from fuelpipe.adapters.history_files import BRENT_FUTURES_KEY, BRENT_KEY, USD_KEY
+from fuelpipe.adapters.sqlite_store import SqliteStore
+from fuelpipe.domain.catalog import DEFAULT_CATALOG
+from fuelpipe.domain.keys import outlook_key
+from fuelpipe.domain.models import Record, Status
+from fuelpipe.outlook.backtest import walk_forward
+from fuelpipe.outlook.model import nowcast
+from fuelpipe.outlook.records import from_record
+from fuelpipe.outlook.series import Cutoffs, Lags, inputs_for, known_at, served_cutoffs
+
+from .conftest import store_known
+
+SP = ZoneInfo("America/Sao_Paulo")
+GASOLINE = "FUEL#GASOLINE#BR"
+LAST_WEEK = date(2022, 3, 6)  # published Friday 2022-03-11 18:00; a big Petrobras hike followed
+TUESDAY = datetime(2022, 3, 15, 15, 0, tzinfo=SP)  # Monday's PTAX is known, no new survey week
+
+
+def _inputs(history):
+    return inputs_for(
+        history.series,
+        GASOLINE,
+        usd_key=USD_KEY,
+        brent_key=BRENT_KEY,
+        futures_key=BRENT_FUTURES_KEY,
+    )
+
+
+def test_served_cutoffs_are_those_at_the_last_survey_weeks_publication(history):
+    lags = Lags.from_catalog(DEFAULT_CATALOG)
+    inputs = _inputs(history)
+    published = known_at(LAST_WEEK, lags.fuel)
+    assert served_cutoffs(inputs.fuel, TUESDAY, lags) == Cutoffs.at(published, lags)
+    assert served_cutoffs(inputs.fuel, published, lags) == Cutoffs.at(published, lags)
+    just_before = published - timedelta(seconds=1)  # the week before is the last one known
+    earlier = known_at(LAST_WEEK - timedelta(weeks=1), lags.fuel)
+    assert served_cutoffs(inputs.fuel, just_before, lags) == Cutoffs.at(earlier, lags)
+
+
+def test_a_mid_week_nowcast_is_the_backtests_forecast_of_its_last_week(history):
+    lags = Lags.from_catalog(DEFAULT_CATALOG)
+    inputs = _inputs(history)
+    forecasts, _ = walk_forward(inputs, LAST_WEEK, LAST_WEEK + timedelta(weeks=1), lags)
+    scored = next(f for f in forecasts if f.last_week == LAST_WEEK)
+    for as_of in (TUESDAY, TUESDAY + timedelta(days=2), known_at(LAST_WEEK, lags.fuel)):
+        served = nowcast(inputs, as_of, lags)
+        assert served is not None and served.last_week == LAST_WEEK
+        assert served == replace(scored, as_of=as_of)  # only the stamp differs
+
+
+def test_a_mid_week_ptax_does_not_change_the_stored_forecast(tmp_path, history):
+    """The stage redoes a forecast when a new survey week lands, not when a driver day does:
+    a later driver day would move the forecast off the rows it was scored on."""
+    store = SqliteStore(tmp_path / "store.sqlite")
+    keys = (GASOLINE, USD_KEY, BRENT_KEY, BRENT_FUTURES_KEY)
+    store_known(store, history, keys, TUESDAY, hold_back=date(2022, 3, 14))
+    first = refresh_outlook_at(store, TUESDAY)
+    assert first.made == 1
+    monday = dict(history.series[USD_KEY])[date(2022, 3, 14)]
+    store.put_records([Record(USD_KEY, date(2022, 3, 14), Decimal(str(monday)), Status.OK)])
+    again = refresh_outlook_at(store, TUESDAY + timedelta(hours=1))
+    assert (again.made, again.unchanged) == (0, 1)
+    stored = from_record(store.query(outlook_key("GASOLINE", "BR"))[-1]).forecast
+    assert stored.driver_day is not None and stored.driver_day < date(2022, 3, 14)
+    store.close()
+
+
+def refresh_outlook_at(store, as_of):
+    from fuelpipe.stages.outlook import refresh_outlook
+
+    return refresh_outlook(store, DEFAULT_CATALOG, as_of, keys=[GASOLINE])
