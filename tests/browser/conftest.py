@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from devtools.dashboard.realdata import fill_store
 from devtools.dashboard.serving import CHROMIUM, CHROMIUM_ARGS, CHROMIUM_MISSING, serving
-from playwright.sync_api import Browser, Playwright, sync_playwright
+from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
 from fuelpipe.adapters.clock import FixedClock
 from fuelpipe.adapters.sqlite_store import SqliteStore
@@ -53,3 +54,16 @@ def screenshots() -> Path:
     """build/screenshots/, created."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return SCREENSHOTS
+
+
+@contextmanager
+def error_free_page(browser: Browser, timeout_ms: int = 20_000) -> Iterator[Page]:
+    """A fresh English page, 1400x1000; the test fails when a script on it threw."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="en-US")
+    context.set_default_timeout(timeout_ms)
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("pageerror", lambda exc: problems.append(str(exc)))
+    yield page
+    context.close()
+    assert problems == []

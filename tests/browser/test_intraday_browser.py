@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from devtools.dashboard.serving import serving
 from playwright.sync_api import Browser, Page
+from tests.browser.conftest import error_free_page
 
 from fuelpipe.adapters.clock import ManualClock
 from fuelpipe.adapters.intraday_store import SqliteIntradayStore
@@ -62,14 +63,8 @@ def served(tmp_path: Path) -> Iterator[tuple[SqliteIntradayStore, str]]:
 
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="en-US")
-    context.set_default_timeout(20_000)
-    page = context.new_page()
-    problems: list[str] = []
-    page.on("pageerror", lambda exc: problems.append(str(exc)))
-    yield page
-    context.close()
-    assert problems == []
+    with error_free_page(browser) as page:
+        yield page
 
 
 def _drawn(page: Page, n: int) -> None:

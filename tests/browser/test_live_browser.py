@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from devtools.dashboard.serving import serving
 from playwright.sync_api import Browser, Page
+from tests.browser.conftest import error_free_page
 
 from fuelpipe.adapters.clock import ManualClock
 from fuelpipe.adapters.sqlite_store import SqliteStore
@@ -57,14 +58,8 @@ def live_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Sqlit
 
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="en-US")
-    context.set_default_timeout(20_000)
-    page = context.new_page()
-    problems: list[str] = []
-    page.on("pageerror", lambda exc: problems.append(str(exc)))
-    yield page
-    context.close()
-    assert problems == []
+    with error_free_page(browser) as page:
+        yield page
 
 
 def _gas_card(page: Page) -> str:

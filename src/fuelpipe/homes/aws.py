@@ -10,7 +10,7 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from fuelpipe.domain.catalog import DEFAULT_CATALOG, Catalog, Series
 from fuelpipe.domain.keys import parse_date_key
@@ -21,6 +21,8 @@ from fuelpipe.ports.source import Source
 from fuelpipe.stages.context import StageContext
 
 ContextProvider = Callable[[], StageContext]
+
+_T = TypeVar("_T")
 
 
 def make_client(service: str, settings: Settings) -> Any:
@@ -119,18 +121,24 @@ def create_resources(
     return {"table": settings.table_name, "queue_url": queue_url, "dlq_url": dlq_url}
 
 
-def lazy_context(settings: Settings, **kwargs: Any) -> ContextProvider:
-    """Build the context on first use and keep it for the life of the Lambda environment."""
-    built: list[StageContext] = []
+def _once(build: Callable[[], _T]) -> Callable[[], _T]:
+    """``build()``, called on first use only and kept for the life of the Lambda environment
+    (a lock: the dashboard's threads may ask at once)."""
+    built: list[_T] = []
     lock = threading.Lock()
 
-    def provide() -> StageContext:
+    def provide() -> _T:
         with lock:
             if not built:
-                built.append(build_context(settings, **kwargs))
+                built.append(build())
             return built[0]
 
     return provide
+
+
+def lazy_context(settings: Settings, **kwargs: Any) -> ContextProvider:
+    """Build the context on first use and keep it for the life of the Lambda environment."""
+    return _once(lambda: build_context(settings, **kwargs))
 
 
 @dataclass(frozen=True)
@@ -256,13 +264,4 @@ def build_intraday(
 
 def lazy_intraday(settings: Settings, **kwargs: Any) -> IntradayProvider:
     """Build the intraday home on first use and keep it for the life of the Lambda environment."""
-    built: list[IntradayHome] = []
-    lock = threading.Lock()
-
-    def provide() -> IntradayHome:
-        with lock:
-            if not built:
-                built.append(build_intraday(settings, **kwargs))
-            return built[0]
-
-    return provide
+    return _once(lambda: build_intraday(settings, **kwargs))
