@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from collections.abc import Callable
 from datetime import timedelta
+from typing import cast
 
 import pytest
 from tests.contract.conftest import START, AlertStateOpener
@@ -15,7 +17,11 @@ from tests.contract.conftest import START, AlertStateOpener
 from fuelpipe.adapters.alerts import DEFAULT_LEASE, DEFAULT_RETENTION
 from fuelpipe.adapters.clock import ManualClock
 from fuelpipe.domain.alerts import ActiveAlert, Alert, AlertKind, Condition, Severity
-from fuelpipe.ports.alerts import AlertSink, AlertState
+from fuelpipe.domain.catalog import Catalog
+from fuelpipe.ports.alerts import AlertContext, AlertSink, AlertState
+from fuelpipe.ports.queue import Queue
+from fuelpipe.ports.store import Store
+from fuelpipe.stages.alerting import evaluate
 
 
 class Counting(AlertSink):
@@ -218,3 +224,50 @@ def test_the_retention_is_a_parameter(alert_states: AlertStateOpener) -> None:
 def test_a_lease_must_be_positive(alert_states: AlertStateOpener) -> None:
     with pytest.raises(ValueError, match="lease must be positive"):
         alert_states(ManualClock(START), lease=timedelta(0))
+
+
+class _DeadLetter:
+    """A rule that always finds one message dead-lettered."""
+
+    name = "dead_lettered"
+
+    def evaluate(self, context: AlertContext) -> list[Condition]:
+        return [Condition(self.name, "msg-1", "message msg-1 dead-lettered", {}, Severity.CRITICAL)]
+
+
+class _EvaluatesFirst(AlertSink):
+    """An outbox sink whose first alert lets another evaluation run and save, start to end,
+    between this one's load and its save (two watch processes, two Lambda runs at once)."""
+
+    def __init__(self, outbox: AlertSink, other: Callable[[], object]) -> None:
+        self.name = outbox.name
+        self._outbox = outbox
+        self._other: Callable[[], object] | None = other
+
+    def send(self, alert: Alert) -> None:
+        if self._other is not None:
+            other, self._other = self._other, None
+            other()
+        self._outbox.send(alert)
+
+
+def test_two_evaluations_at_once_queue_a_starting_condition_once(
+    alert_states: AlertStateOpener,
+) -> None:
+    """Both evaluations see the dead letter start; the one that saves second finds the set
+    saved since its load, evaluates again against it, and queues nothing more."""
+    clock = ManualClock(START)
+    first, second = alert_states(clock), alert_states(clock)
+    ctx = AlertContext(START, cast(Store, None), cast(Queue, None), Catalog([]))
+    rules = [_DeadLetter()]
+
+    def second_runs() -> object:
+        return evaluate(ctx, rules, second, [second.outbox(["webhook"])])
+
+    report = evaluate(ctx, rules, first, [_EvaluatesFirst(first.outbox(["webhook"]), second_runs)])
+    assert report.firing == 0 and report.active == 1  # redone: the other had fired it
+    counts: Counter[str] = Counter()
+    lock = threading.Lock()
+    assert first.deliver([Counting("webhook", counts, lock)]).sent == 1
+    assert second.deliver([Counting("webhook", counts, lock)]).sent == 0
+    assert counts == Counter({"msg-1": 1})

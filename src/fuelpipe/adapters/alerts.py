@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, ClassVar, NamedTuple
 
 from fuelpipe.domain.alerts import ActiveAlert, Alert, AlertKind, Condition, Severity
-from fuelpipe.ports.alerts import AlertSink, AlertState, DeliveryReport
+from fuelpipe.ports.alerts import AlertSink, AlertState, AlertStateChanged, DeliveryReport
 from fuelpipe.ports.clock import Clock
 
 SNS_SUBJECT_MAX = 100
@@ -319,6 +319,15 @@ class SqliteAlertState(_OutboxState):
                     "CREATE TABLE IF NOT EXISTS alert_outbox (seq INTEGER PRIMARY KEY "
                     "AUTOINCREMENT, sink TEXT NOT NULL, body TEXT NOT NULL)"
                 )
+                # The active set's version: a save checks and bumps it (two evaluators).
+                self._conn.execute(
+                    "CREATE TABLE IF NOT EXISTS alert_meta (name TEXT PRIMARY KEY, "
+                    "value INTEGER NOT NULL)"
+                )
+                self._conn.execute(
+                    "INSERT INTO alert_meta (name, value) VALUES ('version', 0) "
+                    "ON CONFLICT (name) DO NOTHING"
+                )
                 have = {r[1] for r in self._conn.execute("PRAGMA table_info(alert_outbox)")}
                 for column in ("queued_at REAL", "claimant TEXT", "lease_until REAL"):
                     if column.split()[0] not in have:  # an outbox from before claims
@@ -330,14 +339,31 @@ class SqliteAlertState(_OutboxState):
 
     def load(self) -> dict[str, ActiveAlert]:
         self._pending.clear()  # a new evaluation: what an unsaved one queued is recomputed
-        with self._lock:
+        with self._lock, self._conn:  # one read transaction: the rows and their version
+            self._conn.execute("BEGIN")
             rows = self._conn.execute("SELECT id, body FROM alert_state").fetchall()
+            (self._loaded,) = self._conn.execute(
+                "SELECT value FROM alert_meta WHERE name = 'version'"
+            ).fetchone()
         return {cid: _load(body) for cid, body in rows}
+
+    _loaded: int | None = None
+    """The version of the active set the last ``load`` read."""
 
     def save(self, active: Mapping[str, ActiveAlert]) -> None:
         at = _epoch(self._clock.now())
         queued = [(sink, body, at) for sink, body in self._queued()]
         with self._lock, self._conn:  # one transaction: the set is replaced whole or not at all
+            bumped = self._conn.execute(  # takes the write lock: the check holds to the commit
+                "UPDATE alert_meta SET value = value + 1 WHERE name = 'version' AND value = ?",
+                (self._loaded,),
+            ).rowcount
+            if bumped != 1:
+                raise AlertStateChanged(
+                    f"alert state: saved by another evaluation since loaded (version "
+                    f"{self._loaded})"
+                )
+            self._loaded = None  # one save per load
             self._conn.execute("DELETE FROM alert_state")
             self._conn.executemany(
                 "INSERT INTO alert_state (id, body) VALUES (?, ?)",
@@ -419,56 +445,79 @@ class DynamoAlertState(_OutboxState):
         self._client = client
         self._table = table_name
 
-    def _item(self) -> tuple[dict[str, Any], list[list[Any]], dict[str, Any] | None]:
+    def _item(self) -> tuple[dict[str, Any], list[list[Any]], dict[str, Any] | None, int]:
         """The stored active set (raw), the outbox ([[entry id, sink, alert text, queued at
-        (epoch; absent before claims)], ...]) and the outbox attribute as read (None: no item
-        or no outbox), for a conditional write."""
+        (epoch; absent before claims)], ...]), the outbox attribute as read (None: no item or
+        no outbox), for a conditional write, and the active set's version (0 before any)."""
         item = self._client.get_item(TableName=self._table, Key=self.KEY, ConsistentRead=True).get(
             "Item"
         )
         if not item:
-            return {}, [], None
+            return {}, [], None, 0
         if "active_z" in item:
             active = json.loads(zlib.decompress(item["active_z"]["B"]))
         else:  # written before the outbox (text)
             active = json.loads(item["active"]["S"]) if "active" in item else {}
         read = item.get("outbox_z")
         outbox = json.loads(zlib.decompress(read["B"])) if read else []
-        return active, outbox, read
+        return active, outbox, read, int(item.get("version", {}).get("N", "0"))
+
+    _loaded: int | None = None
+    """The version of the active set the last ``load`` read."""
 
     def load(self) -> dict[str, ActiveAlert]:
         self._pending.clear()  # a new evaluation: what an unsaved one queued is recomputed
-        raw, _, _ = self._item()
+        raw, _, _, self._loaded = self._item()
         return {cid: _load(body) for cid, body in raw.items()}
 
     def save(self, active: Mapping[str, ActiveAlert]) -> None:
         at = _epoch(self._clock.now())
         queued = [[uuid.uuid4().hex, sink, body, at] for sink, body in self._queued()]
         body = json.dumps({cid: _dump(a) for cid, a in active.items()}, sort_keys=True)
+        loaded, self._loaded = self._loaded, None  # one save per load
         for _ in range(_OUTBOX_ATTEMPTS):
-            _, outbox, read = self._item()  # what earlier evaluations have not delivered stays
+            # what earlier evaluations have not delivered stays
+            _, outbox, read, version = self._item()
+            if version != loaded:
+                raise AlertStateChanged(
+                    f"alert state: saved by another evaluation since loaded (version {loaded})"
+                )
             item = {
                 **self.KEY,
                 "active_z": {"B": zlib.compress(body.encode())},
                 "outbox_z": {"B": zlib.compress(json.dumps(outbox + queued).encode())},
+                "version": {"N": str(version + 1)},
                 "status": {"S": "ALERTS"},
             }
-            if self._put_if_unchanged(item, read):
+            if self._put_if_unchanged(item, read, version):
                 return
         raise RuntimeError("alert state: the outbox kept changing while it was saved")
 
-    def _put_if_unchanged(self, item: dict[str, Any], read: dict[str, Any] | None) -> bool:
-        """Put ``item`` if the outbox is still the one read; False if it changed meanwhile."""
-        condition = "attribute_not_exists(#o)" if read is None else "#o = :read"
-        extra: dict[str, Any] = (
-            {} if read is None else {"ExpressionAttributeValues": {":read": read}}
-        )
+    def _put_if_unchanged(
+        self, item: dict[str, Any], read: dict[str, Any] | None, version: int
+    ) -> bool:
+        """Put ``item`` if the outbox and the active set's version are still the ones read;
+        False if either changed meanwhile (the caller reads again)."""
+        names = {"#o": "outbox_z", "#v": "version"}
+        values: dict[str, Any] = {}
+        conditions = []
+        if read is None:
+            conditions.append("attribute_not_exists(#o)")
+        else:
+            conditions.append("#o = :read")
+            values[":read"] = read
+        if version == 0:  # no save yet (or an item from before versions)
+            conditions.append("attribute_not_exists(#v)")
+        else:
+            conditions.append("#v = :v")
+            values[":v"] = {"N": str(version)}
+        extra: dict[str, Any] = {"ExpressionAttributeValues": values} if values else {}
         try:
             self._client.put_item(
                 TableName=self._table,
                 Item=item,
-                ConditionExpression=condition,
-                ExpressionAttributeNames={"#o": "outbox_z"},
+                ConditionExpression=" AND ".join(conditions),
+                ExpressionAttributeNames=names,
                 **extra,
             )
         except self._client.exceptions.ConditionalCheckFailedException:
@@ -476,7 +525,7 @@ class DynamoAlertState(_OutboxState):
         return True
 
     def _entries(self) -> list[_Entry]:
-        _, outbox, _ = self._item()
+        _, outbox, _, _ = self._item()
         return [_Entry(e[0], e[1], e[2], _instant(e[3]) if len(e) > 3 else None) for e in outbox]
 
     def _claim_key(self, entry: str) -> dict[str, dict[str, str]]:
@@ -538,7 +587,7 @@ class DynamoAlertState(_OutboxState):
         concurrent save or delivery in between: read it again)."""
         gone = set(entries)
         for _ in range(_OUTBOX_ATTEMPTS):
-            _, outbox, read = self._item()
+            _, outbox, read, _ = self._item()
             rest = [e for e in outbox if e[0] not in gone]
             if read is None or len(rest) == len(outbox):
                 return

@@ -53,6 +53,11 @@ class AlertSink(abc.ABC):
         """Deliver one alert or raise; the state is saved only after every sink accepted it."""
 
 
+class AlertStateChanged(RuntimeError):
+    """Another evaluation saved the active set after this one loaded it: nothing was saved
+    or queued; load and evaluate again (the other one may have queued the same alerts)."""
+
+
 class AlertState(abc.ABC):
     """The active alerts, kept between evaluations so each condition alerts once."""
 
@@ -62,7 +67,8 @@ class AlertState(abc.ABC):
 
     @abc.abstractmethod
     def save(self, active: Mapping[str, ActiveAlert]) -> None:
-        """Replace the stored active set with ``active`` (and keep what ``outbox`` queued)."""
+        """Replace the stored active set with ``active`` (and keep what ``outbox`` queued),
+        only if it is still the one the last ``load`` read: else AlertStateChanged."""
 
     @abc.abstractmethod
     def outbox(self, sinks: Iterable[str]) -> AlertSink:

@@ -16,7 +16,13 @@ from datetime import UTC, date, datetime
 from fuelpipe.domain.alerts import Condition, Severity, transition
 from fuelpipe.domain.catalog import Series
 from fuelpipe.domain.models import Status
-from fuelpipe.ports.alerts import AlertContext, AlertRule, AlertSink, AlertState
+from fuelpipe.ports.alerts import (
+    AlertContext,
+    AlertRule,
+    AlertSink,
+    AlertState,
+    AlertStateChanged,
+)
 from fuelpipe.stages.due import latest_expected
 
 _EVIDENCE_KEYS = 5
@@ -144,6 +150,10 @@ class AlertReport:
     failed_rules: tuple[str, ...] = ()
 
 
+SAVE_ATTEMPTS = 3
+"""Evaluations redone when other evaluators keep saving the active set first."""
+
+
 def evaluate(
     context: AlertContext,
     rules: Sequence[AlertRule],
@@ -168,11 +178,20 @@ def evaluate(
             failed.append(f"{rule.name}: {type(exc).__name__}: {exc}")
             continue
         ran.append(rule.name)
-    change = transition(state.load(), conditions, context.now, evaluated_rules=ran)
-    for alert in change.alerts:
-        for sink in sinks:
-            sink.send(alert)
-    state.save(change.active)
+    for attempt in range(1, SAVE_ATTEMPTS + 1):
+        change = transition(state.load(), conditions, context.now, evaluated_rules=ran)
+        for alert in change.alerts:
+            for sink in sinks:
+                sink.send(alert)
+        try:
+            state.save(change.active)
+            break
+        except AlertStateChanged:
+            # Another evaluation (a second watch, a concurrent Lambda run) saved meanwhile:
+            # what it queued stands, and this one is redone against it, so a condition both
+            # saw start is queued once. (The outbox sink: ``load`` forgot what was queued.)
+            if attempt == SAVE_ATTEMPTS:
+                raise
     firing = sum(1 for a in change.alerts if a.kind.value == "FIRING")
     return AlertReport(
         firing=firing,
