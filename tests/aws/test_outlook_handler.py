@@ -24,7 +24,8 @@ from fuelpipe.stages.outlook import OUTLOOK_VERSION
 pytestmark = pytest.mark.aws
 
 KEYS = ("FUEL#GASOLINE#BR", "CURRENCY#USD", "COMMODITY#BRENT", "COMMODITY#BRENT_FUTURES")
-LANDS = date(2022, 3, 31)  # a PTAX day that lands after the first refresh (real: 4.7378)
+LANDS = date(2022, 3, 25)  # a PTAX day that lands after the first refresh: the Friday week
+# 2022-03-20 was published (18:00, after PTAX at 13:10), so the served forecast reads it
 
 
 def test_refreshes_when_the_version_moved_and_only_then(aws_home: AwsHome) -> None:
@@ -39,7 +40,7 @@ def test_refreshes_when_the_version_moved_and_only_then(aws_home: AwsHome) -> No
     assert (first["refreshed"], first["made"]) == (1, 1)  # only Brazil's gasoline has history
     assert app.store.get_meta(OUTLOOK_VERSION) == data_version(app.store)  # its own version
     (stored,) = app.store.query(outlook)
-    assert "usd=2022-03-30" in str(stored.attrs["inputs"])
+    assert "usd=2022-03-24" in str(stored.attrs["inputs"])
 
     assert handler(scheduled_event(), context) == {"refreshed": 0}  # nothing landed
 
@@ -50,7 +51,7 @@ def test_refreshes_when_the_version_moved_and_only_then(aws_home: AwsHome) -> No
     again = handler(scheduled_event(), context)
     assert (again["refreshed"], again["made"]) == (1, 1)
     (stored,) = app.store.query(outlook)
-    assert "usd=2022-03-31" in str(stored.attrs["inputs"])
+    assert "usd=2022-03-25" in str(stored.attrs["inputs"])
     assert handler(scheduled_event(), context) == {"refreshed": 0}
 
     forced = handler(scheduled_event({"force": True}), context)  # the daily run

@@ -11,7 +11,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from tests.lake.conftest import NOW, real_file, real_lines, set_cell
+from tests.lake.conftest import BOM, NOW, real_file, real_lines, set_cell
 
 from fuelpipe.adapters.clock import FixedClock
 from fuelpipe.adapters.lake.engine import StationLake
@@ -108,6 +108,62 @@ def test_stray_quotes_in_one_column_inside_a_zip_member_are_found_too(
     (report,) = lake.ingest_path(write("same-column.zip", data))
     assert (report.rows, report.written, report.rejected) == (50, 49, 1)
     assert [b.line for b in report.bad] == [11]
+
+
+def _stray_quotes(lines: list[str], column: int = 2) -> list[str]:
+    """File lines 11 and 13 with a quote opening and closing in ``column`` (synthetic)."""
+    lines[10] = set_cell(lines[10], column, '"' + lines[10].split(";")[column])
+    lines[12] = set_cell(lines[12], column, lines[12].split(";")[column] + '"')
+    return lines
+
+
+@pytest.mark.parametrize(
+    ("name", "encode"),
+    [
+        ("crlf-bom.csv", lambda lines: BOM + "\r\n".join(lines).encode() + b"\r\n"),
+        ("latin-1.csv", lambda lines: "\r\n".join(lines).encode("latin-1", "replace")),
+    ],
+)
+def test_stray_quotes_in_one_column_are_found_in_every_encoding(
+    lake: StationLake,
+    write: Callable[[str, bytes], Path],
+    name: str,
+    encode: Callable[[list[str]], bytes],
+) -> None:
+    (report,) = lake.ingest_path(write(name, encode(_stray_quotes(real_lines("glp", 50)))))
+    assert (report.rows, report.written, report.rejected) == (50, 49, 1)
+    assert [b.line for b in report.bad] == [11]
+
+
+def test_stray_quotes_in_one_column_of_a_2026_workbook_are_found_too(
+    lake: StationLake, write: Callable[[str, bytes], Path], tmp_path: Path
+) -> None:
+    """ANP's 2026 XLSX under a .csv name holds each line split at its commas; the CSV made
+    from it joins them back, stray quotes and all, so its lines are counted too."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    for line in _stray_quotes(real_lines("glp", 50)):
+        sheet.append(line.split(","))
+    out = tmp_path / "book.xlsx"
+    book.save(out)
+    (report,) = lake.ingest_path(write("same-column-2026.csv", out.read_bytes()))
+    assert report.fmt == "xlsx"
+    assert (report.rows, report.written, report.rejected) == (50, 49, 1)
+    assert [b.line for b in report.bad] == [11]
+
+
+def test_a_quoted_line_break_with_a_separator_in_a_text_is_still_one_record(
+    lake: StationLake, write: Callable[[str, bytes], Path]
+) -> None:
+    """A complement such as "LOJA 2;<line break>SALA 3" is one text: lines merged by stray
+    quotes hold a whole record's separators (15) in the one field, a text a few."""
+    lines = real_lines("glp", 30)
+    lines[5] = set_cell(lines[5], 7, '"LOJA 2;\nSALA 3"')
+    (report,) = lake.ingest_path(write("text-separator.csv", "\n".join(lines).encode()))
+    assert (report.rows, report.written, report.rejected) == (30, 30, 0)
 
 
 def test_a_quoted_line_break_alone_keeps_the_fast_reading(

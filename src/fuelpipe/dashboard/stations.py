@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 from collections.abc import Callable, Coroutine
 from datetime import date, timedelta
 from typing import Annotated, Any, Literal, Protocol
@@ -24,6 +25,7 @@ from fuelpipe.dashboard.static_assets import serve_asset
 from fuelpipe.domain.stations import FUELS, SEARCH_STATIONS, first_stations, query_params
 from fuelpipe.ports.lake import LakeQueryFailed
 
+_log = logging.getLogger("fuelpipe.dashboard")
 MAX_SPAN_DAYS = 370
 NO_LAKE = (
     "no station lake here: install the lake extra (pip install 'fuelpipe[lake]') and run "
@@ -91,7 +93,8 @@ def _csv(
 
 class _EngineErrors(APIRoute):
     """A route whose lake engine failure (an Athena query FAILED, refused or timed out) is a
-    502 naming the query and Athena's reason, not a 500 with a stack."""
+    502 naming the query and the state or error code (the full reason is logged), not a 500
+    with a stack."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handle = super().get_route_handler()
@@ -100,7 +103,11 @@ class _EngineErrors(APIRoute):
             try:
                 return await handle(request)
             except LakeQueryFailed as exc:
-                return JSONResponse({"detail": f"the station query failed: {exc}"}, status_code=502)
+                # The page is public: the service's words (account, role, bucket) go to the log.
+                _log.warning("station query failed: %s", exc)
+                return JSONResponse(
+                    {"detail": f"the station query failed: {exc.public}"}, status_code=502
+                )
 
         return guarded
 

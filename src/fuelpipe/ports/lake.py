@@ -12,7 +12,12 @@ from typing import Any, Protocol
 
 class LakeQueryFailed(RuntimeError):
     """The lake's query engine could not answer (Athena failed, refused or timed out): the
-    message says which query and why."""
+    message says which query and why; ``public`` says it without the service's own words
+    (which may name the account, role, bucket or keys) for an answer to anyone."""
+
+    def __init__(self, message: str, public: str | None = None) -> None:
+        super().__init__(message)
+        self.public = public or message
 
 
 class LakeStorage(Protocol):

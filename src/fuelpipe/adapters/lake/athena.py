@@ -30,20 +30,21 @@ class AthenaQueryFailed(LakeQueryFailed):
 
 
 @contextmanager
-def athena_errors(what: str) -> Iterator[None]:
+def athena_errors(what: str, public_what: str | None = None) -> Iterator[None]:
     """An error botocore did not retry away (access denied, a bad request, throttling past
     its retries) as one AthenaQueryFailed naming ``what`` was called and the service's own
-    message."""
+    message; its public text names ``public_what`` and the error code only."""
     from botocore.exceptions import BotoCoreError, ClientError
 
+    shown = public_what or what
     try:
         yield
     except ClientError as exc:
         error = exc.response.get("Error", {})
         code, message = error.get("Code", "error"), error.get("Message", str(exc))
-        raise AthenaQueryFailed(f"{what}: {code}: {message}") from None
+        raise AthenaQueryFailed(f"{what}: {code}: {message}", f"{shown}: {code}") from None
     except BotoCoreError as exc:
-        raise AthenaQueryFailed(f"{what}: {exc}") from None
+        raise AthenaQueryFailed(f"{what}: {exc}", f"{shown}: {type(exc).__name__}") from None
 
 
 def athena_literal(value: object) -> str:
@@ -165,7 +166,9 @@ class AthenaQueries:
                 reason = status.get("StateChangeReason") or status.get("AthenaError", {}).get(
                     "ErrorMessage", "no reason given"
                 )
-                raise AthenaQueryFailed(f"athena {execution_id}: {state}: {reason}")
+                raise AthenaQueryFailed(
+                    f"athena {execution_id}: {state}: {reason}", f"athena {execution_id}: {state}"
+                )
             if self._monotonic() > deadline:
                 with athena_errors(f"athena {execution_id}"):
                     self.client.stop_query_execution(QueryExecutionId=execution_id)
@@ -217,7 +220,7 @@ class AthenaStations:
         """First and last collection day in the lake, or None when it has no partition."""
         # Every view asks, and an Athena query takes seconds where an S3 listing takes
         # milliseconds: the query runs again only when the end months' files change (ETag).
-        with athena_errors(f"listing {self.storage.describe()}"):
+        with athena_errors(f"listing {self.storage.describe()}", "listing the lake"):
             tags = self.storage.partition_etags()
         months = sorted({month for _, month in tags})
         if not months:

@@ -164,15 +164,20 @@ def batches_fast(path: Path, encoding: str, scratch: Path, size: int) -> Iterato
         raise Malformed from exc
 
 
+_MERGED_SEPARATORS = len(LAKE_COLUMNS) - 1
+"""Separators a field holds when it runs from a stray quote to one closing it in the same
+column of a later line: the rest of the first line's fields and the start of the last's, a
+whole record's worth (15)."""
+
+
 def lines_merged(path: Path, encoding: str) -> bool:
-    """True when a record has a field holding both a line break and a ``;``: the lines from a
-    stray quote to one closing it in the same column of a later line, read as one record
-    (the rest of the first line and the start of the last are in that field, separators and
-    all). A quoted line break inside a text, with no separator around it, is not one. One
-    pass with Python's csv module: asked only of a file whose records span lines."""
+    """True when a record has a field holding a line break and a whole record's separators:
+    lines read as one record between two stray quotes in one column. A quoted line break
+    in a text (an address over two lines, even with a ``;`` in it) is not one. One pass with
+    Python's csv module: asked only of a file whose records span lines."""
     with path.open(encoding=encoding, newline="") as fh:
         for row in csv.reader(fh, delimiter=";", quotechar='"'):
-            if any("\n" in cell and ";" in cell for cell in row):
+            if any("\n" in cell and cell.count(";") >= _MERGED_SEPARATORS for cell in row):
                 return True
     return False
 

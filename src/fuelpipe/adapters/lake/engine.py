@@ -231,8 +231,13 @@ class StationLake:
                             progress,
                             new_content,
                             # the file's own lines, counted as it was hashed; a ZIP member's,
-                            # as it was unpacked; a workbook's CSV is ours (None)
-                            lambda p: hashing.result()[1] if p.path == path else p.lines,
+                            # as it was unpacked; a workbook's CSV (its lines joined back from
+                            # their cells, stray quotes and all), counted now
+                            lambda p: (
+                                hashing.result()[1]
+                                if p.path == path
+                                else p.lines or count_lines(p.path)
+                            ),
                         )
                         for part in inputs
                     ]
@@ -293,7 +298,7 @@ class StationLake:
         scratch: Path,
         progress: Progress | None,
         before_writing: Callable[[], object],
-        lines_of: Callable[[CsvInput], LineCount | None],
+        lines_of: Callable[[CsvInput], LineCount],
     ) -> FileReport:
         """Read, validate and write one CSV; ``before_writing`` may still stop it (raising)
         before the first partition is written; ``lines_of`` gives its line breaks."""
