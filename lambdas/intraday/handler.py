@@ -15,17 +15,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
-from fuelpipe.domain.intraday import INTRADAY_SERIES, trading_keys
-from fuelpipe.domain.publication import SAO_PAULO
+from fuelpipe.domain.intraday import INTRADAY_SERIES
 from fuelpipe.homes.aws import IntradayProvider, lazy_intraday, schedule_options
 from fuelpipe.homes.settings import Settings
-from fuelpipe.stages.intraday import refresh_intraday
+from fuelpipe.stages.intraday import refresh_today
 
 SETTINGS = Settings()  # validated at cold start: a bad variable fails the init, loudly
 logger = Logger(service="intraday")
@@ -47,11 +45,10 @@ def make_handler(get_home: IntradayProvider) -> Handler:
         home = get_home()
         options = schedule_options(event, home.catalog)  # detail.series narrows it
         chosen = {s.key for s in options.series} if options.series is not None else None
-        now = home.clock.now()
-        day = now.astimezone(ZoneInfo(SAO_PAULO)).date()
         wanted = [k for k in INTRADAY_SERIES if chosen is None or k in chosen]
-        keys = trading_keys(home.catalog, day, wanted)
-        report = refresh_intraday(home.sources, home.store, home.catalog, day, now, keys=keys)
+        day, report = refresh_today(
+            home.sources, home.store, home.catalog, home.clock.now(), keys=wanted
+        )
         metrics.add_metric(name="IntradayPoints", unit=MetricUnit.Count,
                            value=report.points_written)  # fmt: skip
         metrics.add_metric(name="IntradayFailed", unit=MetricUnit.Count, value=report.failed)
@@ -60,7 +57,6 @@ def make_handler(get_home: IntradayProvider) -> Handler:
         result: dict[str, Any] = {
             "day": day.isoformat(),
             **report.as_dict(),
-            "no_session": len(wanted) - len(keys),
             "problems": report.errors,
         }
         logger.info("intraday collected", extra=result)

@@ -159,3 +159,36 @@ def test_refresh_stores_the_days_bulletins_beside_the_unchanged_daily_series(rep
             s.close()
         store.close()
         daily.close()
+
+
+class _Recording:
+    """An intraday source that records which series it was asked for (no points)."""
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    def fetch_intraday(self, series, day):  # type: ignore[no-untyped-def]
+        self.asked.append(series.key)
+        return []
+
+
+def test_today_asks_only_the_series_whose_own_market_is_open(tmp_path):
+    """2020-10-12, Nossa Senhora Aparecida: B3 and PTAX are closed, New York is not. What
+    `watch --intraday` and the intraday Lambda both run."""
+    from fuelpipe.stages.intraday import refresh_today
+
+    recording = _Recording()
+    store = SqliteIntradayStore(tmp_path / "i.sqlite")
+    try:
+        day, report = refresh_today(
+            {"bcb": recording, "yahoo": recording}, store, DEFAULT_CATALOG,
+            datetime(2020, 10, 12, 12, 0, tzinfo=SP),
+        )  # fmt: skip
+    finally:
+        store.close()
+    assert day == date(2020, 10, 12)
+    assert sorted(recording.asked) == sorted(
+        ["STOCK#XOM", "STOCK#CVX", "STOCK#SHEL", "STOCK#BP", "STOCK#TTE",
+         "COMMODITY#BRENT_FUTURES"]
+    )  # fmt: skip
+    assert (report.series, report.no_session) == (6, 4)

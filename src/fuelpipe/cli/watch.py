@@ -11,7 +11,6 @@ import typer
 from rich.markup import escape
 
 from fuelpipe.cli.main import _select, cli, console, fail, settings, wired
-from fuelpipe.domain.instants import SAO_PAULO
 from fuelpipe.ports.clock import Clock
 from fuelpipe.stages.context import StageContext
 
@@ -117,15 +116,14 @@ def _watch(
     if intraday:
         from fuelpipe.adapters.intraday_store import SqliteIntradayStore
         from fuelpipe.domain.intraday import INTRADAY_SERIES
-        from fuelpipe.stages.intraday import refresh_intraday
+        from fuelpipe.stages.intraday import refresh_today
 
         points = SqliteIntradayStore(db)
         closers.append(points)
 
         def with_intraday(app_: StageContext) -> int:
-            now = app_.clock.now()
-            report = refresh_intraday(
-                app_.sources, points, app_.catalog, now.astimezone(SAO_PAULO).date(), now,
+            _, report = refresh_today(  # a series on its own calendar's holiday is not asked
+                app_.sources, points, app_.catalog, app_.clock.now(),
                 keys=[k for k in INTRADAY_SERIES if chosen is None or k in chosen_keys],
             )  # fmt: skip
             for problem in report.errors:

@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from fuelpipe.domain.catalog import Catalog
-from fuelpipe.domain.intraday import INTRADAY_SERIES
+from fuelpipe.domain.instants import SAO_PAULO
+from fuelpipe.domain.intraday import INTRADAY_SERIES, trading_keys
 from fuelpipe.ports.intraday import IntradaySource, IntradayStore
 from fuelpipe.ports.source import SourceError
 from fuelpipe.stages._report import Counters
@@ -24,6 +25,8 @@ class IntradayReport(Counters):
     points_written: int = 0
     purged: int = 0
     failed: int = 0
+    no_session: int = 0
+    """Series asked for whose own calendar has no session that day (not fetched)."""
     errors: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, int]:
@@ -33,6 +36,7 @@ class IntradayReport(Counters):
             "points_written": self.points_written,
             "purged": self.purged,
             "failed": self.failed,
+            "no_session": self.no_session,
         }
 
 
@@ -66,3 +70,21 @@ def refresh_intraday(
         report.points_written += store.put_points(points)
     report.purged = store.purge_expired(now)
     return report
+
+
+def refresh_today(
+    sources: Mapping[str, object],
+    store: IntradayStore,
+    catalog: Catalog,
+    now: datetime,
+    keys: Sequence[str] = INTRADAY_SERIES,
+) -> tuple[date, IntradayReport]:
+    """The intraday refresh of the day it is in São Paulo at ``now``, asking only the series
+    of ``keys`` whose own calendar has a session that day (a B3 holiday is no NYSE holiday;
+    on a day without one nothing is fetched); the day and the report."""
+    day = now.astimezone(SAO_PAULO).date()
+    wanted = [k for k in keys if k in catalog]
+    open_ = trading_keys(catalog, day, wanted)
+    report = refresh_intraday(sources, store, catalog, day, now, keys=open_)
+    report.no_session = len(wanted) - len(open_)
+    return day, report
