@@ -64,7 +64,9 @@ class IntradayPoint:
 
     @property
     def sort_key(self) -> str:
-        """Time of day with its offset, so a day's points sort by time: ``10:05:00-03:00``."""
+        """Time of day on the point's own clock (its market's zone), so a day's points sort by
+        time: ``10:05:00``. No offset: a zone-aware time has none without a date, and no
+        market's clocks change during its session."""
         return self.at.timetz().isoformat()
 
     def expires_at(self) -> datetime:
