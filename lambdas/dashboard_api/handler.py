@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
 from fuelpipe.homes.aws import ContextProvider, build_intraday_store, lazy_context
 from fuelpipe.homes.settings import Settings
 from fuelpipe.ports.intraday import IntradayStore
+
+if TYPE_CHECKING:  # the dashboard (FastAPI) is imported on first use, not at cold start
+    from fuelpipe.dashboard.stations import StationQueries
 
 SETTINGS = Settings()  # validated at cold start: a bad variable fails the init, loudly
 logger = Logger(service="dashboard_api")
@@ -20,7 +23,7 @@ Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 def make_handler(
     get_context: ContextProvider,
-    get_stations: Callable[[], Any] = lambda: None,
+    get_stations: Callable[[], StationQueries | None] = lambda: None,
     get_intraday: Callable[[], IntradayStore | None] = lambda: None,
 ) -> Handler:
     """The Lambda handler: builds the FastAPI app on first use and keeps it for the environment;
@@ -57,7 +60,7 @@ def make_handler(
     return handler
 
 
-def athena_stations() -> Any:
+def athena_stations() -> StationQueries | None:
     """The Stations page's queries: Athena over the lake bucket (built on first use)."""
     from fuelpipe.homes.lake import build_athena_stations
 

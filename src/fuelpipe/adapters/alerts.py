@@ -144,6 +144,7 @@ class _OutboxState(AlertState):
         self._clock = clock
         self._lease = lease
         self._retention = retention
+        self._loaded: int | None = None  # the active set's version the last ``load`` read
 
     def outbox(self, sinks: Iterable[str]) -> AlertSink:
         """A sink that queues alerts for the named sinks; they are stored by ``save``."""
@@ -284,10 +285,6 @@ class _OutboxState(AlertState):
         """Take entries off the outbox (delivered, or dropped past the retention)."""
 
 
-def _epoch(dt: datetime) -> float:
-    return dt.timestamp()
-
-
 def _instant(epoch: float | None) -> datetime | None:
     return None if epoch is None else datetime.fromtimestamp(epoch, UTC)
 
@@ -347,11 +344,8 @@ class SqliteAlertState(_OutboxState):
             ).fetchone()
         return {cid: _load(body) for cid, body in rows}
 
-    _loaded: int | None = None
-    """The version of the active set the last ``load`` read."""
-
     def save(self, active: Mapping[str, ActiveAlert]) -> None:
-        at = _epoch(self._clock.now())
+        at = self._clock.now().timestamp()
         queued = [(sink, body, at) for sink, body in self._queued()]
         with self._lock, self._conn:  # one transaction: the set is replaced whole or not at all
             bumped = self._conn.execute(  # takes the write lock: the check holds to the commit
@@ -385,7 +379,7 @@ class SqliteAlertState(_OutboxState):
             claimed = self._conn.execute(
                 "UPDATE alert_outbox SET claimant = ?, lease_until = ? "
                 "WHERE seq = ? AND (lease_until IS NULL OR lease_until <= ?)",
-                (token, _epoch(until), int(entry), _epoch(now)),
+                (token, until.timestamp(), int(entry), now.timestamp()),
             ).rowcount
         # no row: another lease holds, or the entry was sent and deleted since it was read
         return _Claim.TAKEN if claimed == 1 else _Claim.HELD
@@ -462,16 +456,13 @@ class DynamoAlertState(_OutboxState):
         outbox = json.loads(zlib.decompress(read["B"])) if read else []
         return active, outbox, read, int(item.get("version", {}).get("N", "0"))
 
-    _loaded: int | None = None
-    """The version of the active set the last ``load`` read."""
-
     def load(self) -> dict[str, ActiveAlert]:
         self._pending.clear()  # a new evaluation: what an unsaved one queued is recomputed
         raw, _, _, self._loaded = self._item()
         return {cid: _load(body) for cid, body in raw.items()}
 
     def save(self, active: Mapping[str, ActiveAlert]) -> None:
-        at = _epoch(self._clock.now())
+        at = self._clock.now().timestamp()
         queued = [[uuid.uuid4().hex, sink, body, at] for sink, body in self._queued()]
         body = json.dumps({cid: _dump(a) for cid, a in active.items()}, sort_keys=True)
         loaded, self._loaded = self._loaded, None  # one save per load
@@ -539,15 +530,15 @@ class DynamoAlertState(_OutboxState):
                 Item={
                     **key,
                     "claimant": {"S": token},
-                    "lease_until": {"N": str(_epoch(until))},
+                    "lease_until": {"N": str(until.timestamp())},
                     # a claim whose entry was dropped meanwhile does not stay forever
-                    "expires_at": {"N": str(int(_epoch(until + self.SENT_KEPT)))},
+                    "expires_at": {"N": str(int((until + self.SENT_KEPT).timestamp()))},
                 },
                 ConditionExpression=(
                     "attribute_not_exists(#d) OR (#u <= :now AND attribute_not_exists(#s))"
                 ),
                 ExpressionAttributeNames={"#d": "date", "#u": "lease_until", "#s": "sent_at"},
-                ExpressionAttributeValues={":now": {"N": str(_epoch(now))}},
+                ExpressionAttributeValues={":now": {"N": str(now.timestamp())}},
             )
         except self._client.exceptions.ConditionalCheckFailedException:
             held = self._client.get_item(TableName=self._table, Key=key, ConsistentRead=True)
@@ -573,8 +564,8 @@ class DynamoAlertState(_OutboxState):
             Item={
                 **self._claim_key(entry),
                 "claimant": {"S": token},
-                "sent_at": {"N": str(_epoch(now))},
-                "expires_at": {"N": str(int(_epoch(now + self.SENT_KEPT)))},
+                "sent_at": {"N": str(now.timestamp())},
+                "expires_at": {"N": str(int((now + self.SENT_KEPT).timestamp()))},
             },
         )
 

@@ -26,8 +26,10 @@ from typing import TYPE_CHECKING, Any
 
 from fuelpipe.adapters.lake.columns import (
     TEXT_COLUMNS,
+    Collected,
     LakeUnavailable,
     Malformed,
+    Parsed,
     batches_fast,
     collect,
     count_lines,
@@ -315,6 +317,10 @@ class StationLake:
             if progress:
                 progress(part.name, rows)
 
+        def read_with(parsed: Parsed) -> tuple[Collected, list[tuple[int, str]], bool]:
+            found = collect(parsed.frame.iter_slices(self.batch_rows), part.name, on_batch)
+            return found, parsed.structural, parsed.file_lines
+
         con: duckdb.DuckDBPyConnection | None = None
         try:
             try:
@@ -322,10 +328,9 @@ class StationLake:
                 found = collect(batches, part.name, on_batch)
             except Malformed:  # some record is malformed: DuckDB's reader says which line
                 con = connect(self.threads, self.memory_limit, scratch / "spill")
-                parsed = read_exact(con, part.path, part.encoding, scratch)
-                structural, read_by_line = parsed.structural, parsed.file_lines
-                found = collect(parsed.frame.iter_slices(self.batch_rows), part.name, on_batch)
-                del parsed
+                found, structural, read_by_line = read_with(
+                    read_exact(con, part.path, part.encoding, scratch)
+                )
             lines = None if read_by_line else lines_of(part)
             if (
                 lines is not None
@@ -334,20 +339,16 @@ class StationLake:
             ):
                 # Stray quotes read lines as one record with 16 fields: a line at a time.
                 con = con or connect(self.threads, self.memory_limit, scratch / "spill")
-                parsed = read_lines(con, part.path, part.encoding, scratch)
-                structural, read_by_line = parsed.structural, parsed.file_lines
-                found = collect(parsed.frame.iter_slices(self.batch_rows), part.name, on_batch)
-                del parsed
+                found, structural, read_by_line = read_with(
+                    read_lines(con, part.path, part.encoding, scratch)
+                )
         finally:
             if con is not None:
                 con.close()
         report.rows = found.rows + len(structural)
         bad = sorted([*structural, *found.bad], key=lambda b: b[0])
-        if (
-            bad
-            and not read_by_line
-            and (lines if lines is not None else count_lines(part.path)).spans_lines(report.rows)
-        ):
+        # (``lines`` is None only when the lines are the file's own already)
+        if bad and not read_by_line and lines is not None and lines.spans_lines(report.rows):
             # A record spans lines (a quoted line break), or blank lines: report file lines.
             where = file_lines(part.path, part.encoding, (line for line, _ in bad))
             bad = [(where.get(line, line), reason) for line, reason in bad]
