@@ -32,6 +32,8 @@ def _alert(home: StageContext, get_alerting: AlertingProvider) -> dict[str, int]
 
     The alerts are saved with the alert state (its outbox) and then published: an SNS error
     part-way leaves the rest in the outbox for the next run, and never publishes one twice.
+    Alerts the topic has not taken for 7 days, or the oldest ones past the alert item's size
+    bound, are dropped, each drop logged as an "alert outbox" line.
     """
     state, sinks = get_alerting()
     if not sinks:
@@ -43,7 +45,7 @@ def _alert(home: StageContext, get_alerting: AlertingProvider) -> dict[str, int]
     delivery = state.deliver(sinks)
     for problem in delivery.failed:
         logger.warning("alert delivery failed; kept for the next run", extra={"problem": problem})
-    for notice in delivery.notices:  # alerts queued for a sink no longer configured
+    for notice in delivery.notices:  # alerts waiting for a sink no longer configured, or dropped
         logger.warning("alert outbox", extra={"notice": notice})
     metrics.add_metric(name="AlertsFiring", unit=MetricUnit.Count, value=report.firing)
     metrics.add_metric(

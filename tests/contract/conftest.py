@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from tests.support.aws_backends import (
@@ -25,6 +26,7 @@ from tests.support.aws_backends import (
     dynamodb_store_factory,
     sqs_queue_factory,
 )
+from tests.support.jam import Jam, jammed_sqlite
 
 from fuelpipe.adapters.alerts import SqliteAlertState
 from fuelpipe.adapters.clock import ManualClock
@@ -88,13 +90,20 @@ def _sqlite_queue(
 
 
 AlertStateOpener = Callable[..., AlertState]
-"""``opener(clock, **options)``: another client on the same alert state (a process of its own)."""
+"""``opener(clock, jam=None, **options)``: another client on the same alert state (a process of
+its own); a :class:`~tests.support.jam.Jam` makes that client's chosen writes fail."""
 AlertStateFactory = Callable[[pytest.FixtureRequest, Path], AlertStateOpener]
 
 
 def _sqlite_alert_state(request: pytest.FixtureRequest, tmp_path: Path) -> AlertStateOpener:
     path = tmp_path / "alerts.sqlite"
-    return lambda clock, **options: SqliteAlertState(path, clock=clock, **options)
+
+    def opener(clock: ManualClock, jam: Jam | None = None, **options: Any) -> AlertState:
+        if jam is not None:
+            options["connect"] = jammed_sqlite(jam)
+        return SqliteAlertState(path, clock=clock, **options)
+
+    return opener
 
 
 ALERT_STATE_BACKENDS = ["sqlite", "dynamodb-dynalite", "dynamodb-moto"]
@@ -151,7 +160,7 @@ def alert_states(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ale
     open_state = ALERT_STATE_FACTORIES[request.param](request, tmp_path)
     opened: list[object] = []
 
-    def opener(clock: ManualClock, **options: object) -> AlertState:
+    def opener(clock: ManualClock, **options: Any) -> AlertState:
         state = open_state(clock, **options)
         opened.append(state)
         return state

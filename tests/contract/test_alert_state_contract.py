@@ -1,7 +1,8 @@
 """Every AlertState adapter's outbox under several deliverers: each alert reaches each sink once
 (a claim with a lease before each send), a deliverer that dies holding a claim delays its alert
-until the lease runs out but never loses it, and alerts for a sink no longer configured are
-reported, then dropped after the retention."""
+until the lease runs out but never loses it, an alert sent but not taken off (a write that
+failed) is never sent again, and alerts a sink does not take (no longer configured, or failing
+for longer than the retention) are reported, then dropped with a line."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typing import cast
 
 import pytest
 from tests.contract.conftest import START, AlertStateOpener
+from tests.support.jam import Jam
 
 from fuelpipe.adapters.alerts import DEFAULT_LEASE, DEFAULT_RETENTION
 from fuelpipe.adapters.clock import ManualClock
@@ -65,12 +67,14 @@ def _subject(i: int) -> str:
     return f"FUEL#DIESEL_S10#SP@2025-03-{1 + i % 28:02d}#{i}"
 
 
-def _queue(state: AlertState, clock: ManualClock, n: int, sinks: list[str]) -> list[str]:
+def _queue(
+    state: AlertState, clock: ManualClock, n: int, sinks: list[str], first: int = 0
+) -> list[str]:
     """What evaluate does: load, queue a FIRING alert per new condition, save; the subjects."""
     active = state.load()
     outbox = state.outbox(sinks)
     subjects = []
-    for i in range(n):
+    for i in range(first, first + n):
         c = Condition("quarantined", _subject(i), f"quarantined ({i})", {"i": i}, Severity.WARNING)
         outbox.send(Alert(AlertKind.FIRING, c, clock.now(), clock.now()))
         active[c.id] = ActiveAlert(c, clock.now())
@@ -200,7 +204,8 @@ def test_alerts_for_a_removed_sink_are_reported_then_dropped_after_the_retention
     report = state.deliver([console])
     assert (report.orphaned, report.dropped) == ({}, {"webhook": 3})
     assert report.notices == [
-        "webhook: dropped 3 alert(s) queued more than 7 days ago for a sink no longer configured"
+        "webhook: dropped 3 alert(s) queued more than 7 days ago for a sink no longer configured "
+        "(queued 2025-03-10T12:00:00+00:00)"
     ]
     webhook = Counting("webhook", Counter(), threading.Lock())
     report = state.deliver([console, webhook])  # configured again: nothing left for it
@@ -217,8 +222,84 @@ def test_the_retention_is_a_parameter(alert_states: AlertStateOpener) -> None:
     report = state.deliver([])
     assert report.dropped == {"webhook": 1}
     assert report.notices == [
-        "webhook: dropped 1 alert(s) queued more than 36 hours ago for a sink no longer configured"
+        "webhook: dropped 1 alert(s) queued more than 36 hours ago for a sink no longer "
+        "configured (queued 2025-03-10T12:00:00+00:00)"
     ]
+
+
+def test_a_sent_alert_that_could_not_be_taken_off_is_never_sent_again(
+    alert_states: AlertStateOpener,
+) -> None:
+    """The write that takes a sent alert off fails (SQLite: the file locked past the busy
+    timeout): once the sender's lease runs out, another deliverer only takes it off."""
+    clock = ManualClock(START)
+    subjects = _queue(alert_states(clock), clock, 3, ["webhook"])
+    counts: Counter[str] = Counter()
+    lock = threading.Lock()
+    report = alert_states(clock, jam=Jam(remove=True)).deliver([Counting("webhook", counts, lock)])
+    assert report.sent == 3 and report.failed
+    assert all("sent, but not taken off the outbox" in line for line in report.failed)
+
+    clock.advance(DEFAULT_LEASE * 2)  # every claim of the first deliverer has run out
+    other = alert_states(clock)
+    report = other.deliver([Counting("webhook", counts, lock)])
+    assert (report.sent, report.failed) == (0, [])
+    assert counts == Counter(subjects)  # each once
+    assert other.deliver([]).orphaned == {}  # taken off: nothing waits for the webhook
+
+
+def test_a_deliverer_that_could_not_note_a_send_never_sends_it_again(
+    alert_states: AlertStateOpener,
+) -> None:
+    """Neither the "sent" mark nor the taking off could be written: the deliverer remembers
+    what it sent, so its next calls (leases run out, storage still refusing, then back) only
+    take it off."""
+    clock = ManualClock(START)
+    subjects = _queue(alert_states(clock), clock, 2, ["webhook"])
+    counts: Counter[str] = Counter()
+    sink = Counting("webhook", counts, threading.Lock())
+    jam = Jam(remove=True, mark=True)
+    deliverer = alert_states(clock, jam=jam)
+    report = deliverer.deliver([sink])
+    assert report.sent == 2
+    assert sum("sent, but not noted as sent" in line for line in report.failed) == 2
+
+    clock.advance(DEFAULT_LEASE * 2)
+    assert deliverer.deliver([sink]).sent == 0  # still refused: kept, not resent
+    jam.remove = jam.mark = False
+    report = deliverer.deliver([sink])
+    assert (report.sent, report.failed) == (0, [])
+    assert counts == Counter(subjects)
+    assert alert_states(clock).deliver([]).orphaned == {}
+
+
+def test_alerts_a_configured_sink_keeps_failing_are_dropped_after_the_retention_with_a_line(
+    alert_states: AlertStateOpener,
+) -> None:
+    """A webhook down for weeks does not make the outbox grow without end: what it has not
+    taken for the retention is dropped, with a line naming the sink, count and instants."""
+    clock = ManualClock(START)
+    state = alert_states(clock)
+    _queue(state, clock, 2, ["webhook"])
+    clock.advance(timedelta(days=3))
+    later = _queue(state, clock, 1, ["webhook"], first=2)
+    down = Down("webhook")
+    clock.advance(DEFAULT_RETENTION - timedelta(days=3, minutes=1))
+    report = state.deliver([down])
+    assert (report.dropped, report.notices) == ({}, [])  # a minute short of the retention
+
+    clock.advance(timedelta(minutes=1))
+    report = state.deliver([down])
+    assert report.failed == ["webhook: webhook unreachable (synthetic)"]
+    assert report.dropped == {"webhook": 2}
+    assert report.notices == [
+        "webhook: dropped 2 alert(s) queued more than 7 days ago that the sink kept failing "
+        "(queued 2025-03-10T12:00:00+00:00)"
+    ]
+    counts: Counter[str] = Counter()
+    report = state.deliver([Counting("webhook", counts, threading.Lock())])  # back up
+    assert (report.sent, report.dropped, report.notices) == (1, {}, [])
+    assert counts == Counter(later)
 
 
 def test_a_lease_must_be_positive(alert_states: AlertStateOpener) -> None:

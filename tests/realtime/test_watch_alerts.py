@@ -206,3 +206,36 @@ def test_alerts_for_a_webhook_no_longer_given_are_reported_then_dropped(
     out = capsys.readouterr().out.replace("\n", " ")
     assert out.count("webhook: 1 alert(s) wait for a sink no longer configured") == 1
     assert out.count("webhook: dropped 1 alert(s) queued more than 7 days ago") == 1
+
+
+def test_alerts_a_webhook_down_for_a_week_are_dropped_with_one_line(
+    tmp_path, httpserver: HTTPServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The outbox of a webhook that stays down does not grow for ever: after the retention its
+    alerts are dropped, and watch says so once (sink, count, when they were queued)."""
+    clock = ManualClock(datetime(2022, 5, 4, 13, 30, tzinfo=SP))
+    db = tmp_path / "d.sqlite"
+    app = build_context(Settings(db=db), clock=clock, catalog=Catalog([USD]), sources={})
+    receiver = Receiver()
+    httpserver.expect_request("/hook", method="POST").respond_with_handler(receiver)
+    _dead_letter(app)
+    hook, closers = alerter(db, httpserver.url_for("/hook"), clock=clock, backoff_s=0.0)
+    try:
+        assert hook(app) == 1  # the console shows it; the webhook is down: kept
+        clock.advance(timedelta(days=7) - timedelta(seconds=1))
+        assert hook(app) == 0
+        clock.advance(timedelta(seconds=1))
+        assert hook(app) == 0
+        assert hook(app) == 0
+        receiver.down = False
+        attempts = len(receiver.requests)
+        assert hook(app) == 0
+    finally:
+        _close(closers, app)
+    assert len(receiver.requests) == attempts  # back up: nothing left to send
+    out = capsys.readouterr().out.replace("\n", " ")
+    line = (
+        "webhook: dropped 1 alert(s) queued more than 7 days ago that the sink kept failing "
+        "(queued 2022-05-04T16:30:00+00:00)"
+    )
+    assert out.count(line) == 1

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.support.jam import Jam, jam_dynamodb
 
 from fuelpipe.adapters.alerts import DynamoAlertState
 from fuelpipe.adapters.clock import ManualClock
@@ -41,15 +42,20 @@ def dynamodb_store_factory(
 
 def dynamodb_alert_state_factory(server_fixture: str) -> Callable[..., Any]:
     """An alert-state factory on the named server fixture: one new table; every opener call
-    opens another client on it (``opener(clock, **options)``)."""
+    opens another client on it (``opener(clock, jam=None, **options)``)."""
 
     def factory(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[..., Any]:
         server = request.getfixturevalue(server_fixture)
         table = unique_name("alerts")
         create_table(server.client("dynamodb"), table, delay_s=0.05)
-        return lambda clock, **options: DynamoAlertState(
-            server.client("dynamodb"), table, clock=clock, **options
-        )
+
+        def opener(clock: ManualClock, jam: Jam | None = None, **options: Any) -> Any:
+            client = server.client("dynamodb")
+            if jam is not None:
+                jam_dynamodb(client, jam)
+            return DynamoAlertState(client, table, clock=clock, **options)
+
+        return opener
 
     return factory
 

@@ -98,6 +98,8 @@ class _Entry(NamedTuple):
     body: str
     queued_at: datetime | None
     """None when queued before the outbox noted it: the alert's own instant stands in."""
+    sent: bool = False
+    """Noted as sent but not taken off yet (SQLite's mark): only to be taken off."""
 
 
 DEFAULT_LEASE = timedelta(minutes=5)
@@ -106,7 +108,8 @@ bounded retries end within a minute), short enough that a crashed deliverer's al
 soon after."""
 
 DEFAULT_RETENTION = timedelta(days=7)
-"""How long alerts queued for a sink that is no longer configured are kept (and reported)."""
+"""How long an alert waits for a sink that does not take it: one no longer configured, or one
+that keeps failing (a webhook down for weeks). Past it the alert is dropped, with a line."""
 
 
 def _span(delta: timedelta) -> str:
@@ -117,6 +120,18 @@ def _span(delta: timedelta) -> str:
             n = seconds // size
             return f"{n} {unit}{'' if n == 1 else 's'}"
     return f"{seconds} seconds"
+
+
+def _stamp(at: datetime) -> str:
+    return at.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def _between(oldest: datetime, newest: datetime) -> str:
+    """``queued 2025-03-10T12:00:00+00:00 to 2025-03-11T08:00:00+00:00``: what a drop line
+    names, so two drops of equal counts are two lines (watch prints a notice when it changes)."""
+    if oldest == newest:
+        return f"queued {_stamp(oldest)}"
+    return f"queued {_stamp(oldest)} to {_stamp(newest)}"
 
 
 class _OutboxState(AlertState):
@@ -132,6 +147,21 @@ class _OutboxState(AlertState):
     invocations on one table): each claims an entry with a conditional write (its token and a
     lease from the injected clock) before sending it, and skips entries whose lease holds. A
     deliverer that dies holding a claim leaves a lease that expires; the next one sends it then.
+
+    After a send, the entry is noted as sent (a durable mark) and then taken off. Where each
+    step can fail:
+
+    - killed after the send, before the mark: after the lease another deliverer sends it once
+      more, the same alert with the same webhook ``Idempotency-Key`` (the receiver can tell);
+    - the mark fails (a file locked past the busy timeout, a throttled table): this deliverer
+      remembers what it sent and never sends it again, only tries the mark and the taking off
+      again on its next calls; another deliverer could send it once more only if this one's
+      lease runs out before any of its later calls manages the mark;
+    - taking off fails: the mark stands, so every deliverer only takes it off, never resends.
+
+    The outbox is bounded: alerts a sink does not take (it keeps failing, or it is no longer
+    configured) are dropped once older than the retention, with a line naming the sink, the
+    count and the queued instants; nothing is dropped without one.
     """
 
     def __init__(self, clock: Clock, lease: timedelta, retention: timedelta) -> None:
@@ -145,6 +175,8 @@ class _OutboxState(AlertState):
         self._lease = lease
         self._retention = retention
         self._loaded: int | None = None  # the active set's version the last ``load`` read
+        self._unnoted: set[str] = set()
+        """Entries this deliverer sent but could not note as sent: never sent again by it."""
 
     def outbox(self, sinks: Iterable[str]) -> AlertSink:
         """A sink that queues alerts for the named sinks; they are stored by ``save``."""
@@ -159,44 +191,62 @@ class _OutboxState(AlertState):
     def deliver(self, sinks: Sequence[AlertSink]) -> DeliveryReport:
         """Send what the outbox holds to each sink in order, claiming each entry first and
         removing it once its sink took it; a sink that fails keeps the rest of its alerts for
-        the next call. Alerts for sinks not in ``sinks`` are counted, and dropped once older
-        than the retention."""
+        the next call, except those older than the retention, which are dropped. Alerts for
+        sinks not in ``sinks`` are counted, and dropped once older than the retention."""
         report = DeliveryReport()
         token = uuid.uuid4().hex  # this call's claims: any other call is another claimant
         entries = self._entries()
+        self._unnoted &= {e.entry for e in entries}  # the rest were taken off meanwhile
+        self._report_cut(report)
         for sink in sinks:
-            self._deliver_to(sink, [e for e in entries if e.sink == sink.name], token, report)
+            left = self._deliver_to(
+                sink, [e for e in entries if e.sink == sink.name], token, report
+            )
+            self._expire(sink.name, left, report)
         names = {s.name for s in sinks}
         self._orphans([e for e in entries if e.sink not in names], report)
         return report
 
+    def _was_sent(self, e: _Entry) -> bool:
+        return e.sent or e.entry in self._unnoted
+
     def _deliver_to(
         self, sink: AlertSink, entries: list[_Entry], token: str, report: DeliveryReport
-    ) -> None:
+    ) -> list[_Entry]:
+        """Deliver ``entries`` in order; what a failed send left (itself and those after it),
+        or nothing when the sink took them all."""
         done: list[str] = []
-        for e in entries:
-            now = self._clock.now()
-            try:
-                claim = self._claim(e.entry, token, now, now + self._lease)
-            except Exception as exc:  # the next call tries again
-                report.failed.append(f"{sink.name}: could not claim an alert: {exc}")
-                break
-            if claim is _Claim.HELD:
-                continue
-            if claim is _Claim.TAKEN:
+        left: list[_Entry] = []
+        for i, e in enumerate(entries):
+            if self._was_sent(e):  # sent before: only take it off (and try the mark again)
+                if not e.sent:
+                    self._note_quietly(e.entry, token)
+                done.append(e.entry)
+            else:
+                now = self._clock.now()
                 try:
-                    sink.send(_load_alert(e.body))
-                except Exception as exc:  # the next call tries again, in the same order
-                    self._release_quietly(e.entry, token)
-                    report.failed.append(f"{sink.name}: {exc}")
+                    claim = self._claim(e.entry, token, now, now + self._lease)
+                except Exception as exc:  # the next call tries again
+                    report.failed.append(f"{sink.name}: could not claim an alert: {exc}")
                     break
-                report.sent += 1
-                report.failed += self._noted_sent(sink, e.entry, token)
-            done.append(e.entry)
+                if claim is _Claim.HELD:
+                    continue
+                if claim is _Claim.TAKEN:
+                    try:
+                        sink.send(_load_alert(e.body))
+                    except Exception as exc:  # the next call tries again, in the same order
+                        self._release_quietly(e.entry, token)
+                        report.failed.append(f"{sink.name}: {exc}")
+                        left = entries[i:]
+                        break
+                    report.sent += 1
+                    report.failed += self._noted_sent(sink, e.entry, token)
+                done.append(e.entry)
             if len(done) >= self._REMOVE_EVERY:
-                report.failed += self._taken_off(sink, done)
+                report.failed += self._taken_off(sink.name, done)
                 done = []
-        report.failed += self._taken_off(sink, done)
+        report.failed += self._taken_off(sink.name, done)
+        return left
 
     def _release_quietly(self, entry: str, token: str) -> None:
         """Give a claim back after a failed send, so the next call need not wait for the lease;
@@ -206,63 +256,98 @@ class _OutboxState(AlertState):
         except Exception:  # the lease expires instead: later, never lost
             return
 
+    def _note_quietly(self, entry: str, token: str) -> None:
+        """Try again to mark what this deliverer sent; it stays remembered either way."""
+        try:
+            self._mark_sent(entry, token, self._clock.now())
+        except Exception:  # still remembered: taken off below, or tried again next call
+            return
+
     def _noted_sent(self, sink: AlertSink, entry: str, token: str) -> list[str]:
         try:
             self._mark_sent(entry, token, self._clock.now())
         except Exception as exc:
-            return [f"{sink.name}: sent, but not noted as sent (may be sent once more): {exc}"]
+            self._unnoted.add(entry)
+            return [
+                f"{sink.name}: sent, but not noted as sent (not sent again by this process; "
+                f"another may send it once more after the {_span(self._lease)} lease): {exc}"
+            ]
         return []
 
-    def _taken_off(self, sink: AlertSink, entries: list[str]) -> list[str]:
-        """Take sent entries off the outbox; a problem line if that failed (they may be sent
-        once more by the next call, never lost)."""
+    def _taken_off(self, sink: str, entries: list[str]) -> list[str]:
+        """Take sent entries off the outbox; a problem line if that failed (noted as sent,
+        they are only taken off by a later call, never sent again)."""
         if not entries:
             return []
         try:
             self._remove(entries)
         except Exception as exc:
-            return [f"{sink.name}: sent, but not taken off the outbox: {exc}"]
+            return [f"{sink}: sent, but not taken off the outbox (tried again later): {exc}"]
+        self._unnoted.difference_update(entries)
         return []
+
+    def _expire(self, name: str, left: list[_Entry], report: DeliveryReport) -> None:
+        """Drop what a sink that just failed has left past the retention (it has not taken
+        them for that long): the outbox of a sink down for weeks does not grow without end."""
+        now = self._clock.now()
+        old = [
+            e for e in left if not self._was_sent(e) and now - self._queued_at(e) >= self._retention
+        ]
+        if old:
+            why = f"queued more than {_span(self._retention)} ago that the sink kept failing"
+            self._drop(name, old, why, report)
 
     def _orphans(self, entries: list[_Entry], report: DeliveryReport) -> None:
         """Count the alerts queued for sinks no longer configured; drop those past the
         retention (never silently: one line per sink)."""
         now = self._clock.now()
         by_sink: dict[str, list[_Entry]] = defaultdict(list)
+        sent: dict[str, list[str]] = defaultdict(list)
         for e in entries:
-            by_sink[e.sink].append(e)
+            if self._was_sent(e):  # delivered before the sink was removed: just take it off
+                sent[e.sink].append(e.entry)
+            else:
+                by_sink[e.sink].append(e)
+        for name, done in sorted(sent.items()):
+            report.failed += self._taken_off(name, done)
         keep = _span(self._retention)
         for name, waiting in sorted(by_sink.items()):
-            old = [e.entry for e in waiting if now - self._queued_at(e) >= self._retention]
-            if old:
-                try:
-                    self._remove(old)
-                except Exception as exc:
-                    report.notices.append(
-                        f"{name}: {len(old)} alert(s) for a sink no longer configured are "
-                        f"past the {keep} retention but could not be dropped: {exc}"
-                    )
-                    old = []
-                else:
-                    report.dropped[name] = len(old)
-                    report.notices.append(
-                        f"{name}: dropped {len(old)} alert(s) queued more than {keep} ago "
-                        "for a sink no longer configured"
-                    )
-            if kept := len(waiting) - len(old):
+            old = [e for e in waiting if now - self._queued_at(e) >= self._retention]
+            why = f"queued more than {keep} ago for a sink no longer configured"
+            dropped = len(old) if old and self._drop(name, old, why, report) else 0
+            if kept := len(waiting) - dropped:
                 report.orphaned[name] = kept
                 report.notices.append(
                     f"{name}: {kept} alert(s) wait for a sink no longer configured "
                     f"(dropped {keep} after they were queued)"
                 )
 
+    def _drop(self, name: str, old: list[_Entry], why: str, report: DeliveryReport) -> bool:
+        """Take ``old`` off the outbox with a line saying how many, why and when they were
+        queued (or why they could not be); True if they are gone."""
+        instants = [self._queued_at(e) for e in old]
+        when = _between(min(instants), max(instants))
+        try:
+            self._remove([e.entry for e in old])
+        except Exception as exc:
+            report.notices.append(
+                f"{name}: {len(old)} alert(s) {why} ({when}) could not be dropped: {exc}"
+            )
+            return False
+        report.dropped[name] = report.dropped.get(name, 0) + len(old)
+        report.notices.append(f"{name}: dropped {len(old)} alert(s) {why} ({when})")
+        return True
+
+    def _report_cut(self, report: DeliveryReport) -> None:
+        """Report alerts a save cut to keep the state under a size bound (DynamoDB's)."""
+
     @staticmethod
     def _queued_at(entry: _Entry) -> datetime:
         return entry.queued_at or _load_alert(entry.body).at
 
     _REMOVE_EVERY: ClassVar[int] = 1
-    """Sent alerts taken off the outbox together: at most this many go out again after a crash
-    between sending and taking off."""
+    """Sent alerts taken off the outbox together (each is noted as sent first, so a batch
+    that is not taken off is never sent again)."""
 
     @abc.abstractmethod
     def _entries(self) -> list[_Entry]:
@@ -271,14 +356,16 @@ class _OutboxState(AlertState):
     @abc.abstractmethod
     def _claim(self, entry: str, token: str, now: datetime, until: datetime) -> _Claim:
         """Claim ``entry`` for ``token`` until ``until`` unless another lease holds at ``now``
-        (one conditional write)."""
+        or it was sent (one conditional write)."""
 
     @abc.abstractmethod
     def _release(self, entry: str, token: str) -> None:
         """Give back ``token``'s claim on ``entry`` (it was not sent)."""
 
+    @abc.abstractmethod
     def _mark_sent(self, entry: str, token: str, now: datetime) -> None:
-        """Note that ``entry`` was sent, for a state that takes entries off in batches."""
+        """Note durably that ``entry`` was sent: no deliverer claims it again, one that finds
+        it only takes it off."""
 
     @abc.abstractmethod
     def _remove(self, entries: list[str]) -> None:
@@ -289,9 +376,21 @@ def _instant(epoch: float | None) -> datetime | None:
     return None if epoch is None else datetime.fromtimestamp(epoch, UTC)
 
 
+def _connect(path: str) -> sqlite3.Connection:
+    return sqlite3.connect(path, timeout=30.0, check_same_thread=False)
+
+
 class SqliteAlertState(_OutboxState):
     """The active alerts in a table beside the embedded store (same file), and an outbox
-    whose rows carry their claim (claimant, lease end)."""
+    whose rows carry their claim (claimant, lease end) and, once sent, ``sent_at``.
+
+    The mark is its own short write right after the send, before the DELETE: a DELETE that
+    fails (the file locked past the busy timeout) leaves a row marked sent, which every later
+    deliverer only deletes (the claim refuses it), as DynamoDB's "sent" claims do. The
+    windows are the base class's: killed between send and mark, the alert goes once more with
+    the same ``Idempotency-Key``; a mark that fails is remembered by this deliverer.
+    ``connect`` opens the connection (tests inject one whose writes fail).
+    """
 
     def __init__(
         self,
@@ -300,9 +399,10 @@ class SqliteAlertState(_OutboxState):
         clock: Clock,
         lease: timedelta = DEFAULT_LEASE,
         retention: timedelta = DEFAULT_RETENTION,
+        connect: Callable[[str], sqlite3.Connection] = _connect,
     ) -> None:
         super().__init__(clock, lease, retention)
-        self._conn = sqlite3.connect(str(path), timeout=30.0, check_same_thread=False)
+        self._conn = connect(str(path))
         self._lock = threading.Lock()
         with self._lock:
             # IMMEDIATE: two processes opening one file at once, only one adds the columns
@@ -326,7 +426,12 @@ class SqliteAlertState(_OutboxState):
                     "ON CONFLICT (name) DO NOTHING"
                 )
                 have = {r[1] for r in self._conn.execute("PRAGMA table_info(alert_outbox)")}
-                for column in ("queued_at REAL", "claimant TEXT", "lease_until REAL"):
+                for column in (
+                    "queued_at REAL",
+                    "claimant TEXT",
+                    "lease_until REAL",
+                    "sent_at REAL",
+                ):
                     if column.split()[0] not in have:  # an outbox from before claims
                         self._conn.execute(f"ALTER TABLE alert_outbox ADD COLUMN {column}")
                 self._conn.commit()
@@ -370,19 +475,28 @@ class SqliteAlertState(_OutboxState):
     def _entries(self) -> list[_Entry]:
         with self._lock:
             rows = self._conn.execute(
-                "SELECT seq, sink, body, queued_at FROM alert_outbox ORDER BY seq"
+                "SELECT seq, sink, body, queued_at, sent_at IS NOT NULL FROM alert_outbox "
+                "ORDER BY seq"
             ).fetchall()
-        return [_Entry(str(seq), sink, body, _instant(at)) for seq, sink, body, at in rows]
+        return [
+            _Entry(str(seq), sink, body, _instant(at), bool(sent))
+            for seq, sink, body, at, sent in rows
+        ]
 
     def _claim(self, entry: str, token: str, now: datetime, until: datetime) -> _Claim:
         with self._lock, self._conn:
             claimed = self._conn.execute(
-                "UPDATE alert_outbox SET claimant = ?, lease_until = ? "
-                "WHERE seq = ? AND (lease_until IS NULL OR lease_until <= ?)",
+                "UPDATE alert_outbox SET claimant = ?, lease_until = ? WHERE seq = ? "
+                "AND sent_at IS NULL AND (lease_until IS NULL OR lease_until <= ?)",
                 (token, until.timestamp(), int(entry), now.timestamp()),
             ).rowcount
-        # no row: another lease holds, or the entry was sent and deleted since it was read
-        return _Claim.TAKEN if claimed == 1 else _Claim.HELD
+            if claimed == 1:
+                return _Claim.TAKEN
+            sent = self._conn.execute(
+                "SELECT 1 FROM alert_outbox WHERE seq = ? AND sent_at IS NOT NULL", (int(entry),)
+            ).fetchone()
+        # sent since it was read (not deleted yet); else another lease holds, or it is gone
+        return _Claim.SENT if sent else _Claim.HELD
 
     def _release(self, entry: str, token: str) -> None:
         with self._lock, self._conn:
@@ -390,6 +504,12 @@ class SqliteAlertState(_OutboxState):
                 "UPDATE alert_outbox SET claimant = NULL, lease_until = NULL "
                 "WHERE seq = ? AND claimant = ?",
                 (int(entry), token),
+            )
+
+    def _mark_sent(self, entry: str, token: str, now: datetime) -> None:
+        with self._lock, self._conn:  # whoever holds the claim now: it was sent
+            self._conn.execute(
+                "UPDATE alert_outbox SET sent_at = ? WHERE seq = ?", (now.timestamp(), int(entry))
             )
 
     def _remove(self, entries: list[str]) -> None:
@@ -403,6 +523,39 @@ class SqliteAlertState(_OutboxState):
         self._conn.close()
 
 
+ITEM_BUDGET = 300_000
+"""Bytes the DynamoDB alert item may take (DynamoDB refuses items over 400 KB): a save that
+would pass it first drops the outbox's oldest alerts, so saving the active set never fails
+because of alerts a sink has not taken. (The active set itself is never cut: it holds only
+conditions that hold now, a few thousand of which fit.)"""
+
+
+class _Read(NamedTuple):
+    """The DynamoDB alert item as one consistent read."""
+
+    active: dict[str, Any]
+    """The stored active set (raw)."""
+    outbox: list[list[Any]]
+    """[[entry id, sink, alert text, queued at (epoch; absent before claims)], ...]"""
+    attribute: dict[str, Any] | None
+    """The outbox attribute as read (None: no item or no outbox), for a conditional write."""
+    version: int
+    """The active set's version (0 before any)."""
+    cuts: list[list[Any]]
+    """[[sink, count, oldest queued, newest queued (epochs), budget in KB], ...]: one per sink,
+    what saves cut to keep the item under its budget and no delivery has reported yet."""
+    cuts_attribute: dict[str, Any] | None
+
+
+def _pack(entries: list[list[Any]]) -> bytes:
+    return zlib.compress(json.dumps(entries).encode())
+
+
+def _unpack(raw: list[Any]) -> _Entry:
+    """An outbox entry as stored in the DynamoDB item (no queued instant before claims)."""
+    return _Entry(raw[0], raw[1], raw[2], _instant(raw[3]) if len(raw) > 3 else None)
+
+
 class DynamoAlertState(_OutboxState):
     """The active alerts as one item of the single table (``info_type = ALERTS``), with the
     outbox in the same item: one PutItem saves both, all or nothing.
@@ -411,6 +564,15 @@ class DynamoAlertState(_OutboxState):
     reasons, so a few thousand alerts fit DynamoDB's 400 KB item where ~300 did as text. Every
     write is conditional on the outbox it read, so a save and a delivery running side by side
     never bring back a delivered alert or drop a queued one.
+
+    The outbox stays in this one item rather than one item per entry (an ``ALERTS#OUTBOX``
+    partition): a save must store the new active set and its alerts all or nothing, and one
+    conditional PutItem does that for any number of alerts, where items per entry would need a
+    transaction (at most 100 items: a bad week queues a thousand). The price is the item's
+    size, so a save keeps it under ``item_budget``: past it, the outbox's oldest alerts (those
+    of a sink that has not been taking them: one that takes them empties its share at every
+    delivery) are cut, and the next delivery reports each cut with a line (the lines wait in
+    the item, so a crash between the save and the delivery does not lose them).
 
     Claims are small items of their own (``info_type = ALERTS#CLAIM``, ``date`` = entry id),
     so a claim is one small conditional write that never contends with the outbox item. Once
@@ -434,55 +596,142 @@ class DynamoAlertState(_OutboxState):
         clock: Clock,
         lease: timedelta = DEFAULT_LEASE,
         retention: timedelta = DEFAULT_RETENTION,
+        item_budget: int = ITEM_BUDGET,
     ) -> None:
         super().__init__(clock, lease, retention)
         self._client = client
         self._table = table_name
+        self._budget = item_budget
+        self._cuts_read: tuple[list[list[Any]], dict[str, Any] | None] = ([], None)
 
-    def _item(self) -> tuple[dict[str, Any], list[list[Any]], dict[str, Any] | None, int]:
-        """The stored active set (raw), the outbox ([[entry id, sink, alert text, queued at
-        (epoch; absent before claims)], ...]), the outbox attribute as read (None: no item or
-        no outbox), for a conditional write, and the active set's version (0 before any)."""
+    def _item(self) -> _Read:
         item = self._client.get_item(TableName=self._table, Key=self.KEY, ConsistentRead=True).get(
             "Item"
         )
         if not item:
-            return {}, [], None, 0
+            return _Read({}, [], None, 0, [], None)
         if "active_z" in item:
             active = json.loads(zlib.decompress(item["active_z"]["B"]))
         else:  # written before the outbox (text)
             active = json.loads(item["active"]["S"]) if "active" in item else {}
         read = item.get("outbox_z")
         outbox = json.loads(zlib.decompress(read["B"])) if read else []
-        return active, outbox, read, int(item.get("version", {}).get("N", "0"))
+        cuts = item.get("outbox_cuts")
+        return _Read(
+            active,
+            outbox,
+            read,
+            int(item.get("version", {}).get("N", "0")),
+            json.loads(cuts["S"]) if cuts else [],
+            cuts,
+        )
 
     def load(self) -> dict[str, ActiveAlert]:
         self._pending.clear()  # a new evaluation: what an unsaved one queued is recomputed
-        raw, _, _, self._loaded = self._item()
-        return {cid: _load(body) for cid, body in raw.items()}
+        read = self._item()
+        self._loaded = read.version
+        return {cid: _load(body) for cid, body in read.active.items()}
 
     def save(self, active: Mapping[str, ActiveAlert]) -> None:
         at = self._clock.now().timestamp()
         queued = [[uuid.uuid4().hex, sink, body, at] for sink, body in self._queued()]
         body = json.dumps({cid: _dump(a) for cid, a in active.items()}, sort_keys=True)
+        active_z = zlib.compress(body.encode())
         loaded, self._loaded = self._loaded, None  # one save per load
         for _ in range(_OUTBOX_ATTEMPTS):
             # what earlier evaluations have not delivered stays
-            _, outbox, read, version = self._item()
-            if version != loaded:
+            read = self._item()
+            if read.version != loaded:
                 raise AlertStateChanged(
                     f"alert state: saved by another evaluation since loaded (version {loaded})"
                 )
+            outbox_z, cut = self._fit(self._budget - len(active_z), read.outbox + queued)
+            cuts = self._with_cut(read.cuts, cut)
             item = {
                 **self.KEY,
-                "active_z": {"B": zlib.compress(body.encode())},
-                "outbox_z": {"B": zlib.compress(json.dumps(outbox + queued).encode())},
-                "version": {"N": str(version + 1)},
+                "active_z": {"B": active_z},
+                "outbox_z": {"B": outbox_z},
+                "version": {"N": str(read.version + 1)},
                 "status": {"S": "ALERTS"},
+                **({"outbox_cuts": {"S": json.dumps(cuts)}} if cuts else {}),
             }
-            if self._put_if_unchanged(item, read, version):
+            if self._put_if_unchanged(item, read.attribute, read.version):
                 return
         raise RuntimeError("alert state: the outbox kept changing while it was saved")
+
+    _ROOM_KEPT: ClassVar[int] = 4_096
+    """Bytes of the budget kept for the item's keys, version and cut lines."""
+
+    def _fit(self, room: int, entries: list[list[Any]]) -> tuple[bytes, list[list[Any]]]:
+        """The compressed outbox of the newest ``entries`` that fit in ``room`` bytes, and the
+        oldest ones cut to fit (none when all fit)."""
+        room -= self._ROOM_KEPT
+        packed = _pack(entries)
+        if len(packed) <= room:
+            return packed, []
+        fits, cut = len(entries), 0  # the fewest oldest to cut: between cut (too few) and fits
+        while fits - cut > 1:
+            mid = (cut + fits) // 2
+            if len(_pack(entries[mid:])) <= room:
+                fits = mid
+            else:
+                cut = mid
+        return _pack(entries[fits:]), entries[:fits]
+
+    def _with_cut(self, cuts: list[list[Any]], cut: list[list[Any]]) -> list[list[Any]]:
+        """The unreported cut records with the entries ``cut`` now added: one per sink (its
+        count summed, its queued span widened), so they stay small however many saves cut."""
+        merged = {c[0]: c for c in cuts}
+        for e in map(_unpack, cut):
+            at = self._queued_at(e).timestamp()
+            _, count, oldest, newest, _ = merged.get(e.sink, [e.sink, 0, at, at, 0])
+            merged[e.sink] = [
+                e.sink,
+                count + 1,
+                min(oldest, at),
+                max(newest, at),
+                self._budget // 1000,
+            ]
+        return [merged[sink] for sink in sorted(merged)]
+
+    def _report_cut(self, report: DeliveryReport) -> None:
+        """Report the cuts saves noted (read with the outbox), then clear them from the item.
+        At least once: if clearing fails, or a save that read them before the clearing puts
+        them back, they are reported again by a later delivery; never not at all."""
+        cuts, attribute = self._cuts_read
+        if not cuts:
+            return
+        for sink, count, oldest, newest, kb in cuts:
+            report.dropped[sink] = report.dropped.get(sink, 0) + int(count)
+            span = _between(
+                datetime.fromtimestamp(oldest, UTC), datetime.fromtimestamp(newest, UTC)
+            )
+            report.notices.append(
+                f"{sink}: dropped {count} alert(s), the oldest in the outbox, to keep the alert "
+                f"item under {kb} KB ({span})"
+            )
+        try:
+            self._update_if_unchanged("REMOVE #a", "outbox_cuts", attribute, {})
+        except Exception:  # the write failed: reported again next time
+            return
+
+    def _update_if_unchanged(
+        self, update: str, name: str, read: dict[str, Any] | None, values: dict[str, Any]
+    ) -> bool:
+        """Apply ``update`` (``#a`` names attribute ``name``) to the alert item if ``name`` is
+        still as read; False if it changed meanwhile."""
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=self.KEY,
+                UpdateExpression=update,
+                ConditionExpression="#a = :read",
+                ExpressionAttributeNames={"#a": name},
+                ExpressionAttributeValues={":read": read, **values},
+            )
+        except self._client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
 
     def _put_if_unchanged(
         self, item: dict[str, Any], read: dict[str, Any] | None, version: int
@@ -516,8 +765,9 @@ class DynamoAlertState(_OutboxState):
         return True
 
     def _entries(self) -> list[_Entry]:
-        _, outbox, _, _ = self._item()
-        return [_Entry(e[0], e[1], e[2], _instant(e[3]) if len(e) > 3 else None) for e in outbox]
+        read = self._item()
+        self._cuts_read = (read.cuts, read.cuts_attribute)
+        return [_unpack(e) for e in read.outbox]
 
     def _claim_key(self, entry: str) -> dict[str, dict[str, str]]:
         return {"info_type": {"S": self.CLAIMS}, "date": {"S": entry}}
@@ -578,25 +828,14 @@ class DynamoAlertState(_OutboxState):
         concurrent save or delivery in between: read it again)."""
         gone = set(entries)
         for _ in range(_OUTBOX_ATTEMPTS):
-            _, outbox, read, _ = self._item()
-            rest = [e for e in outbox if e[0] not in gone]
-            if read is None or len(rest) == len(outbox):
+            read = self._item()
+            rest = [e for e in read.outbox if e[0] not in gone]
+            if read.attribute is None or len(rest) == len(read.outbox):
                 return
-            try:
-                self._client.update_item(
-                    TableName=self._table,
-                    Key=self.KEY,
-                    UpdateExpression="SET #o = :rest",
-                    ConditionExpression="#o = :read",
-                    ExpressionAttributeNames={"#o": "outbox_z"},
-                    ExpressionAttributeValues={
-                        ":rest": {"B": zlib.compress(json.dumps(rest).encode())},
-                        ":read": read,
-                    },
-                )
+            if self._update_if_unchanged(
+                "SET #a = :rest", "outbox_z", read.attribute, {":rest": {"B": _pack(rest)}}
+            ):
                 return
-            except self._client.exceptions.ConditionalCheckFailedException:
-                continue
         raise RuntimeError(f"alert outbox: could not remove {len(gone)} delivered entries")
 
 

@@ -24,7 +24,8 @@ def alerter(
     to each sink: a webhook that is down is reported and tried again next tick, without
     stopping the watch and without repeating what the console already showed. Another watch
     on the same file never sends the same alert (claims with a lease on ``clock``, the wall
-    clock unless given); alerts for a webhook no longer given are reported, then dropped.
+    clock unless given); alerts for a webhook no longer given, or down for longer than the
+    retention (7 days), are dropped with a line.
     """
     from fuelpipe.adapters.alerts import ConsoleSink, SqliteAlertState
     from fuelpipe.adapters.clock import SystemClock

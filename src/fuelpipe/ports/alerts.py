@@ -78,9 +78,9 @@ class AlertState(abc.ABC):
     @abc.abstractmethod
     def deliver(self, sinks: Sequence[AlertSink]) -> DeliveryReport:
         """Send what the outbox holds to each sink, each alert once even with several
-        deliverers at work; a failed sink keeps its alerts for the next call, and alerts queued
-        for a sink that is no longer among ``sinks`` are reported, then dropped after a
-        retention."""
+        deliverers at work; a failed sink keeps its alerts for the next call. Alerts a sink
+        does not take (it keeps failing, or it is no longer among ``sinks``) are dropped after
+        a retention, and never without a line in ``notices``."""
 
 
 @dataclass
@@ -93,6 +93,8 @@ class DeliveryReport:
     orphaned: dict[str, int] = field(default_factory=dict)
     """Alerts still queued for sinks no longer configured, by sink name."""
     dropped: dict[str, int] = field(default_factory=dict)
-    """Alerts for sinks no longer configured dropped by this call (past the retention)."""
+    """Alerts dropped, by sink: past the retention (a sink no longer configured, or one that
+    kept failing), or cut by a save to keep the state under a size bound (DynamoDB's item)."""
     notices: list[str] = field(default_factory=list)
-    """One line per sink in ``orphaned`` or ``dropped``, saying how many and what happens."""
+    """One line per sink in ``orphaned`` and per drop, saying how many, why and (for a drop)
+    when they were queued."""
