@@ -252,7 +252,7 @@ def walk_forward_panel(
     states' 2004–2019 and 2024– files) as :func:`~fuelpipe.outlook.pooled.walk_panel` serves
     them. ``start``/``end`` bound the forecast weeks, as in :func:`walk_forward`."""
     lags = lags or Lags()
-    names = list(members)
+    names = sorted(members)  # the pooled sums add the members in this order, as served
     scored: dict[str, list[Scored]] = {name: [] for name in names}
     if not names:
         return scored

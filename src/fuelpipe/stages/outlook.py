@@ -197,8 +197,8 @@ class StatePanels:
         self._store, self._as_of, self._drivers = store, as_of, drivers
         self._lags, self._cache = lags, cache
         self._members: dict[str, list[Series]] = {}
-        for s in fuel_series(catalog):
-            if s.product is not None and s.area in STATES:
+        for s in sorted(fuel_series(catalog), key=lambda s: s.area or ""):
+            if s.product is not None and s.area in STATES:  # by code: the backtest's order
                 self._members.setdefault(s.product, []).append(s)
         self._points: dict[str, list[tuple[date, float]]] = {}
         self._made: dict[str, dict[str, Forecast | None] | Exception] = {}
