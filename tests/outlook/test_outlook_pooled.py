@@ -161,25 +161,34 @@ def test_no_value_published_after_the_as_of_time_reaches_a_pooled_forecast(week)
 
 
 def test_pooled_training_rows_are_those_whose_outcome_was_published():
-    """The panel's training rows at a week are exactly the rows whose h-weeks-on week was
-    published by then: the running sums at that count equal the sum over those rows."""
+    """The panel's training rows at a week are exactly the rows, in every state, whose week
+    h weeks on was published by then: the running sums read at that week equal the sums over
+    those rows, and no later row comes before them."""
+    from fuelpipe.outlook.model import build_samples
+    from fuelpipe.outlook.params import HORIZONS, Params
+
     panel = synthetic_panel(4, 100)
     parts = pooled._parts([panel[uf] for uf in sorted(panel)])
-    from fuelpipe.outlook.model import build_samples
-    from fuelpipe.outlook.params import Params
-
     samples = [build_samples(p, Lags(), Params()) for _, p in parts]
+    table = pooled._table(samples)
     week = int(samples[0].weeks[90])
     for h in (1, 4):
-        rows = [pooled._rows(s, h) for s in samples]
-        counts = pooled._published(rows, week)
-        for r, c, s in zip(rows, counts, samples, strict=True):
-            assert np.all(r.target_days[:c] <= week)
-            assert np.all(r.target_days[c:] > week)
-            used = (s.weeks + 7 * h <= week) & np.all(np.isfinite(s.features), axis=1)
-            used &= np.isin(s.weeks + 7 * h, s.weeks)
-            x = s.features[used]
-            np.testing.assert_allclose(r.gram[c], x.T @ x, rtol=1e-12, atol=1e-15)
+        training = pooled._training(table, HORIZONS.index(h))
+        count = int(np.searchsorted(training.target_days, week, side="right"))
+        assert np.all(training.target_days[:count] <= week)
+        assert np.all(training.target_days[count:] > week)
+        x = np.vstack(
+            [
+                s.features[
+                    (s.weeks + 7 * h <= week)
+                    & np.isin(s.weeks + 7 * h, s.weeks)
+                    & np.all(np.isfinite(s.features), axis=1)
+                ]
+                for s in samples
+            ]
+        )
+        assert count == len(x) > 0
+        np.testing.assert_allclose(training.sums(count)[0], x.T @ x, rtol=1e-10, atol=1e-14)
 
 
 def _store_panel(store: SqliteStore, panel: dict[str, Inputs], upto: int) -> None:

@@ -32,11 +32,12 @@ only, no I/O, no clock.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import numpy as np
+import numpy.typing as npt
 
 from fuelpipe.outlook.model import (
     DriverCache,
@@ -52,6 +53,7 @@ from fuelpipe.outlook.model import (
 )
 from fuelpipe.outlook.params import HORIZONS, Params, PoolParams, min_weeks
 from fuelpipe.outlook.series import (
+    Counts,
     Cutoffs,
     Days,
     Floats,
@@ -77,68 +79,118 @@ def era_start(fuels: Sequence[Series]) -> int:
 
 
 @dataclass(frozen=True, slots=True)
-class _Rows:
-    """One part's training rows at one horizon, in week order, as running sums."""
+class _Table:
+    """Every part's published weeks under one set of parameters, in part then week order."""
+
+    part: Counts
+    position: Counts
+    """Each row's part, and its index within that part (its count of earlier weeks there)."""
+    weeks: Days
+    x: Floats
+    usable: npt.NDArray[np.bool_]
+    """All regressors known."""
+    vol: Floats
+    log_price: Floats
+    outcomes: Floats
+    """rows × horizons: the log change to the week ``h`` weeks on in the same part (NaN when
+    that week was not published)."""
+
+
+def _table(samples: list[Samples]) -> _Table:
+    outcomes = []
+    for s in samples:
+        out = np.full((len(s.weeks), len(HORIZONS)), np.nan)
+        for c, h in enumerate(HORIZONS):
+            targets = target_rows(s.weeks, h)
+            found = targets >= 0
+            out[found, c] = s.log_price[targets[found]] - s.log_price[found]
+        outcomes.append(out)
+    x = np.vstack([s.features for s in samples])
+    return _Table(
+        part=np.concatenate(
+            [np.full(len(s.weeks), j, dtype=np.intp) for j, s in enumerate(samples)]
+        ),
+        position=np.concatenate([np.arange(len(s.weeks), dtype=np.intp) for s in samples]),
+        weeks=np.concatenate([s.weeks for s in samples]),
+        x=x,
+        usable=np.all(np.isfinite(x), axis=1),
+        vol=np.concatenate([s.vol for s in samples]),
+        log_price=np.concatenate([s.log_price for s in samples]),
+        outcomes=np.vstack(outcomes),
+    )
+
+
+BLOCK = 64
+"""Training rows per block of the running Gram sums (see ``_Training``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Training:
+    """One horizon's training rows, by target day (ties in part then week order), and the
+    running sums of their Gram matrix over whole blocks of ``BLOCK`` rows: the sums over the
+    first ``n`` rows are a block prefix plus one product over the rest. A fit at any as-of
+    time reads one prefix of the rows, and the same prefix gives the same sums in the
+    backtest and in the served walk (fewer rows known change nothing before them)."""
 
     target_days: Days
-    gram: Floats
-    """(rows + 1) × k × k: the sum of x xᵀ over the first r rows at index r."""
-    cross: Floats
-    """(rows + 1) × k: the sum of x y."""
     x: Floats
     y: Floats
     vol: Floats
+    gram: Floats
+    """(blocks + 1) × k × k: the sum of x xᵀ over the first b whole blocks at index b."""
+    cross: Floats
+    """(blocks + 1) × k: the sum of x y."""
+
+    def sums(self, count: int) -> tuple[Floats, Floats]:
+        """The sums of x xᵀ and of x y over the first ``count`` rows."""
+        b = count // BLOCK
+        x, y = self.x[b * BLOCK : count], self.y[b * BLOCK : count]
+        return self.gram[b] + x.T @ x, self.cross[b] + x.T @ y
 
 
-def _rows(samples: Samples, horizon: int) -> _Rows:
-    targets = target_rows(samples.weeks, horizon)
-    ends = np.flatnonzero(targets >= 0)
-    x = samples.features[ends]
-    ok = np.all(np.isfinite(x), axis=1)
-    ends, x = ends[ok], x[ok]
-    y = samples.log_price[targets[ends]] - samples.log_price[ends]
+def _training(table: _Table, c: int) -> _Training:
+    rows = np.flatnonzero(table.usable & np.isfinite(table.outcomes[:, c]))
+    target_days = table.weeks[rows] + 7 * HORIZONS[c]
+    order = np.argsort(target_days, kind="stable")
+    rows, target_days = rows[order], target_days[order]
+    x, y = table.x[rows], table.outcomes[rows, c]
     k = x.shape[1]
-    gram = np.zeros((len(ends) + 1, k, k))
-    cross = np.zeros((len(ends) + 1, k))
-    np.cumsum(x[:, :, None] * x[:, None, :], axis=0, out=gram[1:])
-    np.cumsum(x * y[:, None], axis=0, out=cross[1:])
-    return _Rows(samples.weeks[ends] + 7 * horizon, gram, cross, x, y, samples.vol[ends])
+    blocks = len(rows) // BLOCK
+    xb = x[: blocks * BLOCK].reshape(blocks, BLOCK, k)
+    yb = y[: blocks * BLOCK].reshape(blocks, BLOCK, 1)
+    gram = np.zeros((blocks + 1, k, k))
+    cross = np.zeros((blocks + 1, k))
+    np.cumsum(np.matmul(xb.transpose(0, 2, 1), xb), axis=0, out=gram[1:])
+    np.cumsum(np.matmul(xb.transpose(0, 2, 1), yb)[..., 0], axis=0, out=cross[1:])
+    return _Training(target_days, x, y, table.vol[rows], gram, cross)
 
 
-@dataclass
-class _Variant:
-    """The panel's parts built with one set of parameters (all drivers, or none)."""
+def _fits(training: _Training, weeks: Days, ridge: float, params: Params) -> Floats:
+    """Per as-of week, the pooled ridge coefficients (the intercept unpenalised) on the rows
+    whose outcome was published by then; NaN below ``min_train`` rows."""
+    counts = np.searchsorted(training.target_days, weeks, side="right")
+    k = training.x.shape[1]
+    penalty = ridge * np.eye(k)
+    penalty[0, 0] = 0.0
+    betas = np.full((len(weeks), k), np.nan)
+    enough = np.flatnonzero(counts >= max(params.min_train, 1))
+    if len(enough):
+        systems = np.empty((len(enough), k, k))
+        sums = np.empty((len(enough), k, 1))
+        for i, count in enumerate(counts[enough].tolist()):
+            gram, cross = training.sums(count)
+            systems[i] = gram + count * penalty
+            sums[i, :, 0] = cross
+        betas[enough] = np.linalg.solve(systems, sums)[..., 0]
+    return betas
 
-    samples: list[Samples]
-    rows: dict[int, list[_Rows]] = field(default_factory=dict)
 
-    def at(self, horizon: int) -> list[_Rows]:
-        if horizon not in self.rows:
-            self.rows[horizon] = [_rows(s, horizon) for s in self.samples]
-        return self.rows[horizon]
-
-
-class _Evidence:
-    """One horizon's walk-forward errors recorded so far, in the order of their target day
-    (each is recorded at its forecast's week, ``horizon`` weeks before its target)."""
-
-    def __init__(self, capacity: int) -> None:
-        self.target_days = np.zeros(capacity, dtype=np.int64)
-        self.scaled = np.zeros(capacity)
-        """Absolute log error of the forecast over the volatility it was made with."""
-        self.n = 0
-
-    def add(self, target_days: Days, scaled: Floats) -> None:
-        end = self.n + len(target_days)
-        self.target_days[self.n : end] = target_days
-        self.scaled[self.n : end] = scaled
-        self.n = end
-
-    def published(self, week: int, weeks: int) -> Floats:
-        """The errors published by ``week`` (target on or before it), within ``weeks`` weeks."""
-        days = self.target_days[: self.n]
-        lo = int(np.searchsorted(days, week - 7 * weeks, side="right"))
-        return self.scaled[lo : int(np.searchsorted(days, week, side="right"))]
+def _loo_scaled(training: _Training, week: int, ridge: float) -> Floats:
+    """The pooled fit's absolute leave-one-out residuals at ``week``, each over its row's
+    volatility: the bands' errors before enough walk-forward ones are published."""
+    count = int(np.searchsorted(training.target_days, week, side="right"))
+    loo = ridge_fit(training.x[:count], training.y[:count], ridge)[1]
+    return np.asarray(np.abs(loo) / training.vol[:count], dtype=np.float64)
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,41 +210,35 @@ class PanelForecast:
     dropped: bool
 
 
+@dataclass
+class _Variant:
+    """The panel under one set of parameters (all drivers, or none): its rows, its training
+    rows per horizon, and the as-of weeks it is used at."""
+
+    used: Params
+    table: _Table
+    training: dict[int, _Training] = field(default_factory=dict)
+    weeks: list[int] = field(default_factory=list)
+    checks: dict[int, tuple[tuple[StaleDriver, ...], bool]] = field(default_factory=dict)
+    """Per as-of week: the stale drivers then, and whether they dropped the driver terms."""
+
+    def at(self, c: int) -> _Training:
+        if c not in self.training:
+            self.training[c] = _training(self.table, c)
+        return self.training[c]
+
+
 @dataclass(frozen=True, slots=True)
-class _Now:
-    """The parts with a usable row at one step: (part, row) pairs, their regressors and
-    volatility, and per horizon the row of the week ``h`` weeks on (-1: not published)."""
+class _Made:
+    """Every forecast row of the walk, over all variants: its row in its variant's table,
+    the predicted log change per horizon (NaN: no fit), and its walk-forward errors."""
 
-    here: list[tuple[int, int]]
-    x: Floats
-    vol: Floats
-    log_price: Floats
-    outcomes: Floats
-    """parts here × horizons: the log change to the week h weeks on (NaN: not published)."""
-
-
-def _now(samples: list[Samples], week: int) -> _Now | None:
-    here: list[tuple[int, int]] = []
-    for j, s in enumerate(samples):
-        idx = int(np.searchsorted(s.weeks, week))
-        if idx < len(s.weeks) and s.weeks[idx] == week and np.all(np.isfinite(s.features[idx])):
-            here.append((j, idx))
-    if not here:
-        return None
-    outcomes = np.full((len(here), len(HORIZONS)), np.nan)
-    for r, (j, idx) in enumerate(here):
-        s = samples[j]
-        ahead = week + 7 * np.asarray(HORIZONS, dtype=np.int64)
-        at = np.minimum(np.searchsorted(s.weeks, ahead), len(s.weeks) - 1)
-        found = s.weeks[at] == ahead
-        outcomes[r, found] = s.log_price[at[found]] - s.log_price[idx]
-    return _Now(
-        here,
-        np.vstack([samples[j].features[idx] for j, idx in here]),
-        np.array([samples[j].vol[idx] for j, idx in here]),
-        np.array([samples[j].log_price[idx] for j, idx in here]),
-        outcomes,
-    )
+    variant: Counts
+    row: Counts
+    weeks: Days
+    changes: Floats
+    errors: list[tuple[Days, Floats]]
+    """Per horizon: target days (sorted) and the absolute log errors over the volatility."""
 
 
 def walk_panel(
@@ -202,62 +248,30 @@ def walk_panel(
     pool: PoolParams,
     stale_after: StaleAfter | None = None,
     cache: DriverCache | None = None,
+    only: Iterable[int] | None = None,
 ) -> list[PanelForecast]:
-    """Every pooled forecast the panel serves, walked forward over its last era.
+    """The pooled forecasts the panel serves from each of its weeks (``only`` those weeks,
+    as day numbers, if given), over its last era, in week then member order.
 
-    ``members`` share their drivers (one fuel, every state); each one's forecast from a week
-    is made at that week's publication from what was known then, as :func:`nowcast_panel`
-    makes it. Returned in step order (members in their given order within a step).
+    ``members`` share their drivers (one fuel, every state; callers order them by area code:
+    the pooled sums add them in that order). Each forecast from a week is made at that week's
+    publication from what was known then; its bands read the forecasts of the last
+    ``error_weeks`` before it, which are made too (only those with ``only``).
     """
-    limits = stale_after or StaleAfter()
     parts = _parts(members)
     if not parts:
         return []
-    variants: dict[Params, _Variant] = {}
-    capacity = sum(len(p.fuel) for _, p in parts)
-    evidence = {h: _Evidence(capacity) for h in HORIZONS}
+    steps = np.unique(np.concatenate([p.fuel.days for _, p in parts]))
+    wanted = steps if only is None else np.intersect1d(steps, np.fromiter(only, np.int64))
+    reach = 7 * (pool.error_weeks + max(HORIZONS))  # the forecasts whose errors the bands read
+    needed = steps[_within_reach(steps, wanted, reach)]
+    variants = _variants(parts, needed, lags, params, stale_after or StaleAfter(), cache)
+    made = _made(variants, pool)
     out: list[PanelForecast] = []
-    drivers = parts[0][1]
-    for week in np.unique(np.concatenate([p.fuel.days for _, p in parts])).tolist():
-        cut = Cutoffs.at(known_at(day_of(week), lags.fuel), lags)
-        used, stale, dropped = driver_check(drivers, cut, params, limits)
-        if used not in variants:
-            variants[used] = _Variant([build_samples(p, lags, used, cache) for _, p in parts])
-        var = variants[used]
-        now = _now(var.samples, week)
-        if now is None:
-            continue
-        changes = np.full(now.outcomes.shape, np.nan)
-        q80, q95 = changes.copy(), changes.copy()
-        for c, h in enumerate(HORIZONS):
-            fit = _pooled_fit(var.at(h), week, pool.ridge, used)
-            if fit is None:
-                break
-            changes[:, c] = now.x @ fit
-            errors = evidence[h].published(week, pool.error_weeks)
-            if len(errors) < pool.min_errors:  # the pooled fit's own out-of-sample proxy
-                errors = _loo_scaled(var.at(h), week, pool.ridge)
-            q80[:, c], q95[:, c] = np.outer(conformal_quantiles(errors, (0.80, 0.95)), now.vol)
-            known = np.isfinite(now.outcomes[:, c])  # evidence once its outcome is published
-            miss = np.abs(now.outcomes[known, c] - changes[known, c]) / now.vol[known]
-            evidence[h].add(np.full(int(known.sum()), week + 7 * h, dtype=np.int64), miss)
-        if np.isnan(changes).any():
-            continue
-        fewest = min_weeks(used)
-        for r, (j, idx) in enumerate(now.here):
-            if idx + 1 >= fewest:  # a shorter history is evidence only, not served
-                out.append(
-                    PanelForecast(
-                        parts[j][0],
-                        week,
-                        float(now.log_price[r]),
-                        tuple(changes[r].tolist()),
-                        tuple(q80[r].tolist()),
-                        tuple(q95[r].tolist()),
-                        stale,
-                        dropped,
-                    )
-                )
+    for v, var in enumerate(variants.values()):
+        for week in np.intersect1d(np.asarray(var.weeks, dtype=np.int64), wanted).tolist():
+            out += _served(var, v, week, made, parts, pool)
+    out.sort(key=lambda f: f.week)  # stable: members stay in order within a week
     return out
 
 
@@ -276,37 +290,107 @@ def _parts(members: Sequence[Inputs]) -> list[tuple[int, Inputs]]:
     return parts
 
 
-def _published(parts: list[_Rows], week: int) -> list[int]:
-    """Per part, how many of its rows have their outcome published by ``week``."""
-    return [int(np.searchsorted(p.target_days, week, side="right")) for p in parts]
+def _within_reach(steps: Days, wanted: Days, reach: int) -> npt.NDArray[np.bool_]:
+    """The steps at most ``reach`` days before a wanted one (the wanted ones included)."""
+    if not len(wanted):
+        return np.zeros(len(steps), dtype=bool)
+    nxt = np.minimum(np.searchsorted(wanted, steps), len(wanted) - 1)
+    return np.asarray((wanted[nxt] >= steps) & (wanted[nxt] - steps <= reach), dtype=bool)
 
 
-def _pooled_fit(parts: list[_Rows], week: int, ridge: float, params: Params) -> Floats | None:
-    """The pooled ridge coefficients (the intercept unpenalised) on every part's rows whose
-    outcome was published by ``week``; None below ``min_train`` rows."""
-    counts = _published(parts, week)
-    n = sum(counts)
-    if n < params.min_train:
-        return None
-    gram = np.zeros_like(parts[0].gram[0])
-    cross = np.zeros_like(parts[0].cross[0])
-    for p, c in zip(parts, counts, strict=True):  # in the parts' order: the same sums always
-        gram += p.gram[c]
-        cross += p.cross[c]
-    penalty = ridge * n * np.eye(gram.shape[0])
-    penalty[0, 0] = 0.0
-    return np.asarray(np.linalg.pinv(gram + penalty) @ cross, dtype=np.float64)
+def _variants(
+    parts: list[tuple[int, Inputs]],
+    weeks: Days,
+    lags: Lags,
+    params: Params,
+    limits: StaleAfter,
+    cache: DriverCache | None,
+) -> dict[Params, _Variant]:
+    """The panel under each set of parameters the weeks' driver checks call for (all drivers;
+    none where a stale driver froze Brent in BRL), each with the weeks it is used at."""
+    variants: dict[Params, _Variant] = {}
+    drivers = parts[0][1]
+    for week in weeks.tolist():
+        cut = Cutoffs.at(known_at(day_of(week), lags.fuel), lags)
+        used, stale, dropped = driver_check(drivers, cut, params, limits)
+        if used not in variants:
+            samples = [build_samples(p, lags, used, cache) for _, p in parts]
+            variants[used] = _Variant(used, _table(samples))
+        variants[used].weeks.append(week)
+        variants[used].checks[week] = (stale, dropped)
+    return variants
 
 
-def _loo_scaled(parts: list[_Rows], week: int, ridge: float) -> Floats:
-    """The pooled fit's absolute leave-one-out residuals, each over its row's volatility."""
-    counts = _published(parts, week)
+def _made(variants: dict[Params, _Variant], pool: PoolParams) -> _Made:
+    """Every forecast row of the variants' weeks and its walk-forward errors per horizon."""
+    which, rows, changes = [], [], []
+    for v, var in enumerate(variants.values()):
+        weeks = np.asarray(var.weeks, dtype=np.int64)
+        at = np.flatnonzero(var.table.usable & np.isin(var.table.weeks, weeks))
+        step = np.searchsorted(weeks, var.table.weeks[at])
+        change = np.full((len(at), len(HORIZONS)), np.nan)
+        for c in range(len(HORIZONS)):
+            betas = _fits(var.at(c), weeks, pool.ridge, var.used)
+            change[:, c] = np.sum(var.table.x[at] * betas[step], axis=1)
+        which.append(np.full(len(at), v, dtype=np.intp))
+        rows.append(at)
+        changes.append(change)
+    variant, row, change = np.concatenate(which), np.concatenate(rows), np.vstack(changes)
+    tables = [var.table for var in variants.values()]
+    weeks = np.concatenate([t.weeks[r] for t, r in zip(tables, rows, strict=True)])
+    vol = np.concatenate([t.vol[r] for t, r in zip(tables, rows, strict=True)])
+    errors: list[tuple[Days, Floats]] = []
+    for c, h in enumerate(HORIZONS):
+        outcome = np.concatenate([t.outcomes[r, c] for t, r in zip(tables, rows, strict=True)])
+        known = np.isfinite(outcome) & np.isfinite(change[:, c])
+        target_days = weeks[known] + 7 * h
+        order = np.argsort(target_days, kind="stable")
+        scaled = np.abs(outcome[known] - change[known, c]) / vol[known]
+        errors.append((target_days[order], scaled[order]))
+    return _Made(variant, row, weeks, change, errors)
 
-    def stacked(name: str) -> Floats:
-        return np.concatenate([getattr(p, name)[:c] for p, c in zip(parts, counts, strict=True)])
 
-    loo = ridge_fit(stacked("x"), stacked("y"), ridge)[1]
-    return np.asarray(np.abs(loo) / stacked("vol"), dtype=np.float64)
+def _served(
+    var: _Variant,
+    v: int,
+    week: int,
+    made: _Made,
+    parts: list[tuple[int, Inputs]],
+    pool: PoolParams,
+) -> list[PanelForecast]:
+    """The forecasts served from ``week``: each part's with every horizon fitted and at least
+    ``min_weeks`` weeks; the bands from the walk-forward errors published by then."""
+    mine = np.flatnonzero((made.weeks == week) & (made.variant == v))
+    mine = mine[np.all(np.isfinite(made.changes[mine]), axis=1)]
+    mine = mine[var.table.position[made.row[mine]] + 1 >= min_weeks(var.used)]
+    if not len(mine):
+        return []
+    bands = np.empty((len(HORIZONS), 2))
+    for c in range(len(HORIZONS)):
+        days, scaled = made.errors[c]
+        lo = int(np.searchsorted(days, week - 7 * pool.error_weeks, side="right"))
+        errors = scaled[lo : int(np.searchsorted(days, week, side="right"))]
+        if len(errors) < pool.min_errors:  # the pooled fit's own out-of-sample proxy
+            errors = _loo_scaled(var.at(c), week, pool.ridge)
+        bands[c] = conformal_quantiles(errors, (0.80, 0.95))
+    stale, dropped = var.checks[week]
+    out = []
+    for i in mine.tolist():
+        r = int(made.row[i])
+        vol = float(var.table.vol[r])
+        out.append(
+            PanelForecast(
+                member=parts[int(var.table.part[r])][0],
+                week=week,
+                last_log=float(var.table.log_price[r]),
+                changes=tuple(made.changes[i].tolist()),
+                q80=tuple((bands[:, 0] * vol).tolist()),
+                q95=tuple((bands[:, 1] * vol).tolist()),
+                stale=stale,
+                dropped=dropped,
+            )
+        )
+    return out
 
 
 def to_forecast(made: PanelForecast, inputs: Inputs, as_of: datetime, lags: Lags) -> Forecast:
@@ -348,7 +432,10 @@ def nowcast_panel(
     """
     lags = lags or Lags()
     known = [truncate(m, Cutoffs.at(as_of, lags)) for m in members]
-    made = walk_panel(known, lags, params or Params(), pool or PoolParams(), stale_after, cache)
+    lasts = [int(m.fuel.days[-1]) for m in known if len(m.fuel)]
+    made = walk_panel(
+        known, lags, params or Params(), pool or PoolParams(), stale_after, cache, only=lasts
+    )
     last: dict[int, PanelForecast] = {m.member: m for m in made}
     out: list[Forecast | None] = []
     for i, m in enumerate(known):

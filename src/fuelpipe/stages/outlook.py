@@ -145,7 +145,7 @@ def _refresh_one(
     from fuelpipe.outlook.series import Series as Points
     from fuelpipe.outlook.series import input_mark, served_cutoffs
 
-    published = _points(store, series.key)
+    published = panels.published(series)
     fuel = after_last_gap(published[: _known_count(published, series.available_after, as_of)])
     if len(fuel) < MIN_WEEKS:  # the model would find too few weeks: do not run it
         _too_short(
@@ -207,12 +207,17 @@ class StatePanels:
         """Whether the series is a state's (forecast by the pooled fit)."""
         return series.product is not None and series.area in STATES
 
+    def published(self, series: Series) -> list[tuple[date, float]]:
+        """The series' stored weekly prices (a state's are read once for the whole refresh)."""
+        if not self.pools(series):
+            return _points(self._store, series.key)
+        if series.key not in self._points:
+            self._points[series.key] = _points(self._store, series.key)
+        return self._points[series.key]
+
     def _known(self, member: Series) -> list[tuple[date, float]]:
-        if member.key not in self._points:
-            published = _points(self._store, member.key)
-            count = _known_count(published, member.available_after, self._as_of)
-            self._points[member.key] = published[:count]
-        return self._points[member.key]
+        published = self.published(member)
+        return published[: _known_count(published, member.available_after, self._as_of)]
 
     def weeks_until(self, series: Series, last: date) -> int:
         """How many weeks the fuel's states published up to ``last``, as known at as_of."""
