@@ -3,7 +3,10 @@
 Each published survey week ``t`` in the period is one as-of time: the moment week ``t`` became
 known (its Sunday plus the fuel's publication lag). The model is refitted there on what was
 known then and forecasts weeks ``t+1`` … ``t+5``; each forecast is compared with the week ANP
-later published and with the no-change forecast (``P[t+h] = P[t]``). Pure: numpy, no I/O.
+later published and with the no-change forecast (``P[t+h] = P[t]``). Brazil and the regions:
+each area on its own (:func:`walk_forward`, :func:`walk_forward_segments`); the states: the
+fit pooled over every state of a fuel, as it is served (:func:`walk_forward_panel`). Pure:
+numpy, no I/O.
 """
 
 from __future__ import annotations

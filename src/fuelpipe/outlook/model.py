@@ -19,7 +19,9 @@ ones; their quantiles take the finite-sample conformal rank (:func:`conformal_qu
 Weeks are calendar weeks, not rows: ANP's survey pauses, and ``t+h`` is the week ``7h`` days
 after ``t`` (a week whose ``t+h`` was not published is no sample at ``h``). A driver too old at
 the as-of time is named on the forecast; one that freezes Brent in BRL drops the driver terms
-(:func:`driver_check`). Pure: numpy only, no I/O, no clock.
+(:func:`driver_check`). This is Brazil's and each region's model; a state's forecast is the
+fit pooled over every state of its fuel (:mod:`fuelpipe.outlook.pooled`), on these regressors.
+Pure: numpy only, no I/O, no clock.
 """
 
 from __future__ import annotations

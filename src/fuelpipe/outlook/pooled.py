@@ -1,21 +1,22 @@
 """The states' outlook: one regression per fuel and horizon over the panel of every state.
 
 A state's file restarts after years of silence (the bundled ones in 2024-06), so its own
-regression (:mod:`fuelpipe.outlook.model`) trains on 52–75 weeks: it overfits them, its
-errors were 1.5–2 times no-change's, and its leave-one-out residuals understated them (80%
+regression (:mod:`fuelpipe.outlook.model`) trained on 52–75 weeks: it overfitted them, its
+errors were 1.4–2.1 times no-change's, and its leave-one-out residuals understated them (80%
 bands covered 55% at four weeks). States share their dynamics (the same refinery prices
 spread through the same chains), so the panel borrows strength across them:
 
 - **Pooled fit.** Per fuel and horizon, at every as-of time, one ridge regression on the rows
-  of every state whose outcome was published by then (the same regressors as the per-area
-  model, each row computed from what was known at its week's publication), shared by every
-  state. The rows are summed as per-part running Gram matrices, so a fit at any as-of time
-  costs a k×k solve.
-- **Shrinkage chosen walk-forward.** The fit is made at each ridge of ``PoolParams.ridges``;
-  the one served is the one whose own earlier forecasts (made at earlier as-of times, scored
-  on outcomes published by now, within the last ``error_weeks``) had the smallest mean
-  absolute error. Short, calm histories pick heavy shrinkage (near a drift), long ones light.
-- **Bands from walk-forward errors.** The absolute errors of the served forecasts of every
+  of every state whose outcome was published by then (the per-area model's regressors, each
+  row computed from what was known at its week's publication), shared by every state. The
+  rows are kept by target day with running Gram sums, so a fit at any as-of time reads one
+  prefix and costs a k×k solve.
+- **Heavy shrinkage** (``PoolParams.ridge`` = 0.1, the per-area model's 1e-5): chosen by the
+  states' walk-forward backtest among 1e-5 … 1, on their short history and their long one.
+  The slopes end near zero: what the panel can tell from a state's last weeks beyond its
+  drift did not hold out of sample. Picking the ridge per fuel and horizon by its recent
+  walk-forward errors did worse (it chased light ridges that had just done well).
+- **Bands from walk-forward errors.** The absolute errors of the pooled forecasts of every
   state at earlier as-of times (published by now, within the last ``error_weeks``), each
   divided by its state's volatility then, give the band's scale at the finite-sample
   conformal rank, multiplied by the state's volatility now: genuinely out-of-sample, unlike
@@ -26,8 +27,10 @@ spread through the same chains), so the panel borrows strength across them:
 A part is a stretch of one state's weeks without a hole over 26 weeks (``parts_of``);
 a panel is walked from the first week after the last hole of the union of its weeks (the
 served outlook reads the weeks after that same hole). Every step reads only values known at
-its as-of time, so the forecast served at a week equals the backtest's there. Pure: numpy
-only, no I/O, no clock.
+its as-of time, and a prefix of the rows gives the same sums whatever follows it, so the
+forecast served from a week equals the backtest's from that week. Brazil and the regions keep
+their own regressions: pooled over the five regions, this fit did worse than theirs. Pure:
+numpy only, no I/O, no clock.
 """
 
 from __future__ import annotations
