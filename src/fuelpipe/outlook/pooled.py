@@ -268,6 +268,8 @@ def walk_panel(
     wanted = steps if only is None else np.intersect1d(steps, np.fromiter(only, np.int64))
     reach = 7 * (pool.error_weeks + max(HORIZONS))  # the forecasts whose errors the bands read
     needed = steps[_within_reach(steps, wanted, reach)]
+    if not len(needed):
+        return []
     variants = _variants(parts, needed, lags, params, stale_after or StaleAfter(), cache)
     made = _made(variants, pool)
     out: list[PanelForecast] = []
