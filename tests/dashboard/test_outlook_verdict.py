@@ -25,7 +25,7 @@ from fuelpipe.dashboard.outlook_api import (
     verdict_of,
 )
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
-from fuelpipe.outlook.backtest import diebold_mariano, score, walk_forward
+from fuelpipe.outlook.backtest import diebold_mariano, score, walk_forward_panel
 from fuelpipe.outlook.series import Lags, inputs_for
 from fuelpipe.stages.outlook import after_last_gap, refresh_outlook
 
@@ -94,7 +94,8 @@ def test_each_horizon_says_the_first_week_it_scored() -> None:
 def test_accuracy_scores_the_weeks_the_served_model_trains_on(tmp_path: Path) -> None:
     """São Paulo's real gasoline history stops from 2019-06 to 2024-06: the stored nowcast
     trains on the weeks after that hole only, so the accuracy shown beside it is scored on
-    them too, not on a backtest over 2004-2019 (real bundled files, datasets/)."""
+    them too, not on a backtest over 2004-2019 (real bundled files, datasets/); by the pooled
+    states' panel (here São Paulo alone), as the forecast is served."""
     history = load_history(DATASETS)
     now = datetime(2026, 6, 27, 12, 0, tzinfo=ZoneInfo("America/Sao_Paulo"))
     keys = ("FUEL#GASOLINE#SP", "CURRENCY#USD", "COMMODITY#BRENT", "COMMODITY#BRENT_FUTURES")
@@ -122,7 +123,8 @@ def test_accuracy_scores_the_weeks_the_served_model_trains_on(tmp_path: Path) ->
         futures_key="COMMODITY#BRENT_FUTURES",
     )
     start = fuel[-1][0] - timedelta(weeks=outlook_api.ACCURACY_WEEKS)
-    _, scored = walk_forward(inputs, start, lags=Lags.from_catalog(DEFAULT_CATALOG))
+    panel = walk_forward_panel({"SP": inputs}, start, lags=Lags.from_catalog(DEFAULT_CATALOG))
+    scored = panel["SP"]
     want = {s.horizon: s.n for s in score(scored)}
     assert {a["horizon"]: a["n"] for a in body["accuracy"]} == want
     one = next(s for s in score(scored) if s.horizon == 1)
@@ -160,22 +162,21 @@ def test_the_map_gives_each_states_scored_accuracy_and_verdict_at_its_horizon(
             k: [(r.date, float(r.value)) for r in store.query(k) if r.value is not None]
             for k in (sp, ac, *drivers)
         }
+    members = {
+        uf: inputs_for(
+            points, key, usd_key=drivers[0], brent_key=drivers[1], futures_key=drivers[2]
+        )
+        for uf, key in (("SP", sp), ("AC", ac))
+    }
+    panel = walk_forward_panel(members, lags=lags)  # the states' pooled fit, as served
     for h, response in bodies.items():
         body = response.json()
         assert (body["min_scored_weeks"], body["verdict_p"]) == (12, 0.05)
         states = {s["area"]: s for s in body["states"]}
         assert set(states) == {"SP", "AC"}
         for uf, key in (("SP", sp), ("AC", ac)):
-            fuel = after_last_gap(points[key])
-            inputs = inputs_for(
-                {**points, key: fuel},
-                key,
-                usd_key=drivers[0],
-                brent_key=drivers[1],
-                futures_key=drivers[2],
-            )
-            start = fuel[-1][0] - timedelta(weeks=outlook_api.ACCURACY_WEEKS)
-            want = score(walk_forward(inputs, start, lags=lags)[1], (h,))[0]
+            start = points[key][-1][0] - timedelta(weeks=outlook_api.ACCURACY_WEEKS)
+            want = score([s for s in panel[uf] if s.week >= start], (h,))[0]
             got = states[uf]
             assert got["scored_weeks"] == want.n
             assert got["ratio"] == pytest.approx(want.ratio, abs=1e-4)

@@ -54,6 +54,45 @@ def test_backtest_prints_every_field_per_fuel_area_and_horizon():
     assert all(0.0 <= r["dm_p"] <= 1.0 for r in rows)  # Diebold-Mariano, vs no-change
 
 
+def test_a_states_backtest_is_the_pooled_panels():
+    """`--area UF` scores the state as its forecast is served: by the fit pooled over every
+    state of the fuel (real bundled state files since 2024-06), not by its own regression."""
+    from datetime import date
+
+    from fuelpipe.adapters.history_files import (
+        BRENT_FUTURES_KEY,
+        BRENT_KEY,
+        USD_KEY,
+        load_history,
+    )
+    from fuelpipe.domain.catalog import STATES
+    from fuelpipe.outlook.backtest import score, walk_forward_panel, walk_forward_segments
+    from fuelpipe.outlook.series import Lags, inputs_for
+
+    args = ["outlook", "backtest", "--fuel", "ETHANOL", "--area", "SP", "--from", "2025-06-01"]
+    result = CliRunner().invoke(cli, [*args, "--history", str(DATASETS), "--json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    history = load_history(DATASETS)
+    lags = Lags.from_catalog(DEFAULT_CATALOG)
+
+    def inputs(uf):
+        return inputs_for(
+            history.series,
+            f"FUEL#ETHANOL#{uf}",
+            usd_key=USD_KEY,
+            brent_key=BRENT_KEY,
+            futures_key=BRENT_FUTURES_KEY,
+        )
+
+    members = {uf: inputs(uf) for uf in STATES if f"FUEL#ETHANOL#{uf}" in history.series}
+    pooled = score(walk_forward_panel(members, date(2025, 6, 1), None, lags)["SP"])
+    own = score(walk_forward_segments(inputs("SP"), date(2025, 6, 1), None, lags))
+    assert [r["n"] for r in rows] == [s.n for s in pooled]
+    assert [r["mae"] for r in rows] == [round(s.mae, 4) for s in pooled]
+    assert [r["mae"] for r in rows] != [round(s.mae, 4) for s in own]
+
+
 def test_backtest_without_history_says_so_in_one_line(tmp_path):
     result = CliRunner().invoke(cli, ["outlook", "backtest", "--history", str(tmp_path), "--json"])
     assert result.exit_code == 2

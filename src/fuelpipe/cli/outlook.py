@@ -92,8 +92,13 @@ def backtest(
         load_history,
     )
     from fuelpipe.domain.catalog import DEFAULT_CATALOG
-    from fuelpipe.outlook.backtest import score, walk_forward_segments
-    from fuelpipe.outlook.series import Lags, inputs_for
+    from fuelpipe.outlook.backtest import (
+        Scored,
+        score,
+        walk_forward_panel,
+        walk_forward_segments,
+    )
+    from fuelpipe.outlook.series import Inputs, Lags, inputs_for
 
     try:
         folder = find_history(history, [Path.cwd(), Path(__file__).resolve()])
@@ -101,6 +106,17 @@ def backtest(
     except HistoryNotFoundError as exc:
         raise cli.fail(str(exc)) from None
     rows: list[dict[str, Any]] = []
+    panels: dict[str, dict[str, list[Scored]]] = {}
+
+    def inputs(key: str) -> Inputs:
+        return inputs_for(
+            loaded.series,
+            key,
+            usd_key=USD_KEY,
+            brent_key=BRENT_KEY,
+            futures_key=BRENT_FUTURES_KEY,
+        )
+
     lags = Lags.from_catalog(DEFAULT_CATALOG)  # the same publication lags the stored outlook uses
     for a in areas:
         for f in fuels:
@@ -108,14 +124,14 @@ def backtest(
             if key not in loaded.series:
                 cli.err.print(f"note: no history for {key} in {folder}; skipped", highlight=False)
                 continue
-            inputs = inputs_for(
-                loaded.series,
-                key,
-                usd_key=USD_KEY,
-                brent_key=BRENT_KEY,
-                futures_key=BRENT_FUTURES_KEY,
-            )
-            scored = walk_forward_segments(inputs, first, last, lags)
+            if a in STATES:  # served by the fit pooled over every state of the fuel
+                if f not in panels:
+                    keys = {uf: fuel_key(f, uf) for uf in STATES}
+                    members = {uf: inputs(k) for uf, k in keys.items() if k in loaded.series}
+                    panels[f] = walk_forward_panel(members, first, last, lags)
+                scored = panels[f][a]
+            else:
+                scored = walk_forward_segments(inputs(key), first, last, lags)
             for s in score(scored):
                 rows.append(
                     {"fuel": f, "area": a}

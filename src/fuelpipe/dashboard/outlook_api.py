@@ -28,6 +28,7 @@ from fuelpipe.ports.store import Store
 from fuelpipe.stages.outlook import MIN_WEEKS, after_last_gap
 
 if TYPE_CHECKING:  # numpy is imported only when an outlook is read
+    from fuelpipe.outlook.backtest import Scored
     from fuelpipe.outlook.model import Step
     from fuelpipe.outlook.records import StoredForecast
     from fuelpipe.outlook.series import Drivers
@@ -302,6 +303,71 @@ def drivers_once(points: Callable[[str], list[tuple[date, float]]]) -> Callable[
     return load
 
 
+def states_once(
+    points: Callable[[str], list[tuple[date, float]]], product: str
+) -> Callable[[], dict[str, list[tuple[date, float]]]]:
+    """Every state's weekly prices of one fuel, read with ``points`` on first use only: a
+    state's accuracy is the pooled panel's backtest (:func:`walk_forward_panel`), which reads
+    them all, and the map asks it for all 27."""
+
+    @cache
+    def load() -> dict[str, list[tuple[date, float]]]:
+        read = {uf: points(fuel_key(product, uf)) for uf in STATE_CODES}
+        return {uf: p for uf, p in read.items() if p}
+
+    return load
+
+
+States = Callable[[], dict[str, list[tuple[date, float]]]]
+"""Every state's weekly prices of one fuel, read on first use (:func:`states_once`)."""
+
+
+def panel_scored(
+    cache: LRUCache[Hashable, dict[str, list[Scored]]],
+    catalog: Catalog,
+    product: str,
+    states: States,
+    drivers: Drivers,
+) -> dict[str, list[Scored]]:
+    """The pooled states' backtest of one fuel by state, as their forecasts are served
+    (:func:`~fuelpipe.outlook.backtest.walk_forward_panel`): walked once for all 27."""
+    from fuelpipe.outlook.backtest import walk_forward_panel
+    from fuelpipe.outlook.series import Lags
+    from fuelpipe.outlook.series import Series as Points
+
+    known = states()
+    key = (product, tuple((uf, len(p), p[-1]) for uf, p in known.items()))
+    found: dict[str, list[Scored]] | None = cache.get(key)
+    if found is None:
+        members = {uf: drivers.with_fuel(Points.of(p)) for uf, p in known.items()}
+        found = walk_forward_panel(members, lags=Lags.from_catalog(catalog))
+        cache[key] = found
+    return found
+
+
+def backtest_of(
+    catalog: Catalog,
+    fuel: list[tuple[date, float]],
+    start: date | None,
+    drivers: Callable[[], Drivers],
+    state: tuple[str, str, States] | None,
+    panel_cache: LRUCache[Hashable, dict[str, list[Scored]]],
+) -> list[Scored]:
+    """The scored weeks from ``start`` of one area's backtest, as its forecast is served: a
+    state's from the pooled panel, another area's from its own regression on the weeks after
+    its last long hole (a file that stops for years starts afresh, as the served model does)."""
+    from fuelpipe.outlook.backtest import walk_forward
+    from fuelpipe.outlook.series import Lags
+    from fuelpipe.outlook.series import Series as Points
+
+    if state is not None:
+        product, uf, states = state
+        by_state = panel_scored(panel_cache, catalog, product, states, drivers())
+        return [s for s in by_state.get(uf, []) if start is None or s.week >= start]
+    inputs = drivers().with_fuel(Points.of(after_last_gap(fuel)))
+    return walk_forward(inputs, start, lags=Lags.from_catalog(catalog))[1]
+
+
 def outlook_router(store: Store, catalog: Catalog) -> APIRouter:
     """The /api/outlook routes over one store."""
     from fuelpipe.outlook.records import from_record
@@ -309,6 +375,7 @@ def outlook_router(store: Store, catalog: Catalog) -> APIRouter:
     router = APIRouter()
     # Every state of a fuel is scored for its map: room for all of them across a few fuels.
     accuracy_cache: LRUCache[Hashable, tuple[list[AccuracyOut], date | None]] = LRUCache(256)
+    panel_cache: LRUCache[Hashable, dict[str, list[Scored]]] = LRUCache(8)
 
     def points(key: str) -> list[tuple[date, float]]:
         return [
@@ -318,23 +385,27 @@ def outlook_router(store: Store, catalog: Catalog) -> APIRouter:
         ]
 
     def accuracy(
-        key: str, fuel: list[tuple[date, float]], drivers: Callable[[], Drivers]
+        key: str,
+        fuel: list[tuple[date, float]],
+        drivers: Callable[[], Drivers],
+        state: tuple[str, str, States] | None = None,
     ) -> tuple[list[AccuracyOut], date | None]:
-        """The backtest's scores at every horizon (the view shows 1, 2 and 4; the map its own)."""
-        from fuelpipe.outlook.backtest import score, walk_forward
-        from fuelpipe.outlook.params import HORIZONS
-        from fuelpipe.outlook.series import Lags
-        from fuelpipe.outlook.series import Series as Points
+        """The backtest's scores at every horizon (the view shows 1, 2 and 4; the map its own).
 
-        cache_key = (key, len(fuel), fuel[-1] if fuel else None)
+        A state's (``state``: its fuel, code and the fuel's states) is the pooled panel's, as
+        its forecast is served."""
+        from fuelpipe.outlook.backtest import score
+        from fuelpipe.outlook.params import HORIZONS
+
+        panel = None
+        if state is not None:  # the other states' weeks count too
+            panel = tuple((uf, len(p), p[-1]) for uf, p in state[2]().items())
+        cache_key = (key, len(fuel), fuel[-1] if fuel else None, panel)
         cached: tuple[list[AccuracyOut], date | None] | None = accuracy_cache.get(cache_key)
         if cached is not None:
             return cached
         start = fuel[-1][0] - timedelta(weeks=ACCURACY_WEEKS) if fuel else None
-        # Scored as the served model trains: on the weeks after the last long hole only (a
-        # state file that stops for years starts afresh), not on the whole stored history.
-        inputs = drivers().with_fuel(Points.of(after_last_gap(fuel)))
-        _, scored = walk_forward(inputs, start, lags=Lags.from_catalog(catalog))
+        scored = backtest_of(catalog, fuel, start, drivers, state, panel_cache)
         firsts = first_weeks((row.horizon, row.week) for row in scored)
         out = [
             AccuracyOut(
@@ -371,7 +442,8 @@ def outlook_router(store: Store, catalog: Catalog) -> APIRouter:
         )
         if records:
             fill_forecast(view, from_record(records[-1]))
-            scores, view.accuracy_from = accuracy(key, history, drivers_once(points))
+            state = (fuel, area, states_once(points, fuel)) if area in STATE_CODES else None
+            scores, view.accuracy_from = accuracy(key, history, drivers_once(points), state)
             view.accuracy = [a for a in scores if a.horizon in REPORTED_HORIZONS]
             view.verdict = verdict_of(view.accuracy) or view.verdict
         return to_csv(view.table(), "outlook") if format == "csv" else view
@@ -391,6 +463,7 @@ def outlook_router(store: Store, catalog: Catalog) -> APIRouter:
         nothing, and the verdict says so)."""
         states = []
         drivers = drivers_once(points)
+        panel = states_once(points, fuel)
         for uf in STATE_CODES:
             records = store.query(outlook_key(fuel, uf))
             if not records:
@@ -399,7 +472,8 @@ def outlook_router(store: Store, catalog: Catalog) -> APIRouter:
             step = next((s for s in fc.steps if s.horizon == horizon), None)
             if step is None:
                 continue
-            scores, _ = accuracy(fuel_key(fuel, uf), points(fuel_key(fuel, uf)), drivers)
+            history = panel().get(uf, [])
+            scores, _ = accuracy(fuel_key(fuel, uf), history, drivers, (fuel, uf, panel))
             states.append(state_change(uf, fc.last_week, fc.last_price, step, scores))
         view = OutlookMapView(fuel=fuel, horizon=horizon, states=states)
         return to_csv(view.table(), "outlook-map") if format == "csv" else view

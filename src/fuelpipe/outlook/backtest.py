@@ -3,14 +3,16 @@
 Each published survey week ``t`` in the period is one as-of time: the moment week ``t`` became
 known (its Sunday plus the fuel's publication lag). The model is refitted there on what was
 known then and forecasts weeks ``t+1`` … ``t+5``; each forecast is compared with the week ANP
-later published and with the no-change forecast (``P[t+h] = P[t]``). Pure: numpy, no I/O.
+later published and with the no-change forecast (``P[t+h] = P[t]``). Brazil and the regions:
+each area on its own (:func:`walk_forward`, :func:`walk_forward_segments`); the states: the
+fit pooled over every state of a fuel, as it is served (:func:`walk_forward_panel`). Pure:
+numpy, no I/O.
 """
 
 from __future__ import annotations
 
-import itertools
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 
@@ -24,7 +26,8 @@ from fuelpipe.outlook.model import (
     forecast_from,
     state_at,
 )
-from fuelpipe.outlook.params import HORIZONS, Params, first_usable_week
+from fuelpipe.outlook.params import HORIZONS, Params, PoolParams, first_usable_week
+from fuelpipe.outlook.pooled import walk_panel
 from fuelpipe.outlook.series import (
     Cutoffs,
     Inputs,
@@ -34,6 +37,7 @@ from fuelpipe.outlook.series import (
     day_number,
     day_of,
     known_at,
+    parts_of,
 )
 
 REPORTED_HORIZONS = (1, 2, 4)
@@ -217,9 +221,6 @@ def diebold_mariano(loss_diff: np.ndarray, horizon: int) -> float:
     return math.erfc(abs(stat) / math.sqrt(2.0))
 
 
-MAX_GAP_DAYS = 182  # ANP paused the survey for 9 weeks in 2020: still neighbours
-
-
 def walk_forward_segments(
     inputs: Inputs,
     start: date | None = None,
@@ -233,10 +234,69 @@ def walk_forward_segments(
     neighbours, so each stretch is backtested on its own and the scored steps are pooled.
     """
     days = inputs.fuel.days
-    breaks = [0, *(np.nonzero(np.diff(days) > MAX_GAP_DAYS)[0] + 1).tolist(), len(days)]
     scored: list[Scored] = []
-    for lo, hi in itertools.pairwise(breaks):
+    for lo, hi in parts_of(days):
         fuel = Series(days[lo:hi], inputs.fuel.values[lo:hi])
         part = Inputs(fuel=fuel, brent=inputs.brent, usd=inputs.usd, futures=inputs.futures)
         scored += walk_forward(part, start, end, lags, params)[1]
     return scored
+
+
+def walk_forward_panel(
+    members: Mapping[str, Inputs],
+    start: date | None = None,
+    end: date | None = None,
+    lags: Lags | None = None,
+    params: Params | None = None,
+    pool: PoolParams | None = None,
+) -> dict[str, list[Scored]]:
+    """The pooled outlook's scored steps per member (by name), walked forward over each era of
+    the panel (a stretch of the union of its weeks without a hole over 26 weeks: the bundled
+    states' 2004–2019 and 2024– files) as :func:`~fuelpipe.outlook.pooled.walk_panel` serves
+    them. ``start``/``end`` bound the forecast weeks, as in :func:`walk_forward`."""
+    lags = lags or Lags()
+    names = sorted(members)  # the pooled sums add the members in this order, as served
+    scored: dict[str, list[Scored]] = {name: [] for name in names}
+    if not names:
+        return scored
+    union = np.unique(np.concatenate([members[n].fuel.days for n in names]))
+    first_target = day_number(start) if start else -(10**9)
+    last_target = day_number(end) if end else 10**9
+    for lo, hi in parts_of(union):
+        first, last = int(union[lo]), int(union[hi - 1])
+        if last + 7 * max(HORIZONS) < first_target or first > last_target:
+            continue
+        era = [_within(members[n], first, last) for n in names]
+        for made in walk_panel(era, lags, params or Params(), pool or PoolParams()):
+            fuel = era[made.member].fuel
+            for c, h in enumerate(HORIZONS):
+                day = made.week + 7 * h
+                target = int(np.searchsorted(fuel.days, day))
+                if target >= len(fuel) or fuel.days[target] != day:
+                    continue
+                if not first_target <= day <= last_target:
+                    continue
+                mean = made.last_log + made.changes[c]
+                scored[names[made.member]].append(
+                    Scored(
+                        as_of_week=day_of(made.week),
+                        horizon=h,
+                        week=day_of(day),
+                        actual=float(fuel.values[target]),
+                        point=float(np.exp(mean)),
+                        naive=float(np.exp(made.last_log)),
+                        lo80=float(np.exp(mean - made.q80[c])),
+                        hi80=float(np.exp(mean + made.q80[c])),
+                        lo95=float(np.exp(mean - made.q95[c])),
+                        hi95=float(np.exp(mean + made.q95[c])),
+                    )
+                )
+    return scored
+
+
+def _within(inputs: Inputs, first: int, last: int) -> Inputs:
+    """The inputs with the fuel's weeks from day ``first`` to day ``last`` only."""
+    days = inputs.fuel.days
+    keep = (days >= first) & (days <= last)
+    fuel = Series(days[keep], inputs.fuel.values[keep])
+    return Inputs(fuel=fuel, brent=inputs.brent, usd=inputs.usd, futures=inputs.futures)

@@ -19,7 +19,9 @@ ones; their quantiles take the finite-sample conformal rank (:func:`conformal_qu
 Weeks are calendar weeks, not rows: ANP's survey pauses, and ``t+h`` is the week ``7h`` days
 after ``t`` (a week whose ``t+h`` was not published is no sample at ``h``). A driver too old at
 the as-of time is named on the forecast; one that freezes Brent in BRL drops the driver terms
-(:func:`driver_check`). Pure: numpy only, no I/O, no clock.
+(:func:`driver_check`). This is Brazil's and each region's model; a state's forecast is the
+fit pooled over every state of its fuel (:mod:`fuelpipe.outlook.pooled`), on these regressors.
+Pure: numpy only, no I/O, no clock.
 """
 
 from __future__ import annotations
@@ -213,7 +215,7 @@ def target_rows(weeks: Days, horizon: int) -> Counts:
     return np.asarray(np.where(found, where, -1), dtype=np.intp)
 
 
-def _fit(x: Floats, y: Floats, ridge: float) -> tuple[Floats, Floats]:
+def ridge_fit(x: Floats, y: Floats, ridge: float) -> tuple[Floats, Floats]:
     """Ridge least squares (the intercept unpenalised) and its leave-one-out residuals."""
     penalty = ridge * len(y) * np.eye(x.shape[1])
     penalty[0, 0] = 0.0
@@ -234,6 +236,20 @@ def conformal_quantiles(errors: Floats, levels: tuple[float, ...]) -> Floats:
     n = len(ordered)
     ranks = np.minimum(np.ceil((n + 1) * np.asarray(levels) - 1e-9).astype(np.intp), n)
     return np.asarray(ordered[np.maximum(ranks, 1) - 1], dtype=np.float64)
+
+
+def step_of(horizon: int, last_week: int, mean: float, q80: float, q95: float) -> Step:
+    """The step ``horizon`` weeks after ``last_week`` (a day number): its log point ``mean``
+    and the half-widths (in logs) of its 80% and 95% bands."""
+    return Step(
+        horizon=horizon,
+        week=day_of(last_week + 7 * horizon),
+        point=float(np.exp(mean)),
+        lo80=float(np.exp(mean - q80)),
+        hi80=float(np.exp(mean + q80)),
+        lo95=float(np.exp(mean - q95)),
+        hi95=float(np.exp(mean + q95)),
+    )
 
 
 def forecast_from(
@@ -261,21 +277,10 @@ def forecast_from(
         if len(ends) < params.min_train:
             return None
         y = samples.log_price[targets[ends]] - samples.log_price[ends]
-        beta, loo = _fit(x, y, params.ridge)
+        beta, loo = ridge_fit(x, y, params.ridge)
         scaled = np.abs(loo) / samples.vol[ends]
         q80, q95 = conformal_quantiles(scaled, (0.80, 0.95)) * vol_now
-        mean = last_log + float(row @ beta)
-        steps.append(
-            Step(
-                horizon=h,
-                week=day_of(int(samples.weeks[last]) + 7 * h),
-                point=float(np.exp(mean)),
-                lo80=float(np.exp(mean - q80)),
-                hi80=float(np.exp(mean + q80)),
-                lo95=float(np.exp(mean - q95)),
-                hi95=float(np.exp(mean + q95)),
-            )
-        )
+        steps.append(step_of(h, int(samples.weeks[last]), last_log + float(row @ beta), q80, q95))
     return Forecast(
         as_of=as_of,
         last_week=day_of(int(samples.weeks[last])),
@@ -299,13 +304,19 @@ def state_at(
     row[1 + params.own_lags : 1 + params.own_lags + params.driver_blocks] = blocks[0]
     if params.error_correction:
         row[-1] = float(samples.log_price[last] - levels[0]) - samples.gap_means[last]
+    move, day = driver_move(inputs, cut, int(samples.weeks[last]))
+    return last, row, move, day
+
+
+def driver_move(inputs: Inputs, cut: Cutoffs, week: int) -> tuple[float, date | None]:
+    """Brent in BRL's log change from the end of survey week ``week`` (its Sunday's day
+    number) to the last day any driver value is known at the cutoffs, and that day (NaN and
+    None when none is known)."""
     end = last_driver_day(inputs, cut)
-    week_end = int(samples.weeks[last]) + 6
-    move = np.nan
-    if end is not None:
-        at = brent_brl(inputs, cut, np.array([week_end, end], dtype=np.int64))
-        move = float(np.log(at[1] / at[0]))
-    return last, row, move, (day_of(end) if end is not None else None)
+    if end is None:
+        return np.nan, None
+    at = brent_brl(inputs, cut, np.array([week + 6, end], dtype=np.int64))
+    return float(np.log(at[1] / at[0])), day_of(end)
 
 
 def nowcast(

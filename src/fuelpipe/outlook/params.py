@@ -37,6 +37,24 @@ class Params:
         return replace(self, driver_blocks=0, error_correction=False)
 
 
+@dataclass(frozen=True, slots=True)
+class PoolParams:
+    """The states' pooled fit (:mod:`fuelpipe.outlook.pooled`). ``ridge`` shrinks every slope
+    hard (the per-area model's is 1e-5): on the bundled states' walk-forward it did best
+    among 1e-5 … 1 on their short history (2024-06 →) and their long one (2016-10 → 2019-06);
+    picking one of those per fuel and horizon by its recent walk-forward errors did worse. The
+    bands take the walk-forward errors of the last ``error_weeks`` once ``min_errors`` of them
+    are published (the pooled fit's leave-one-out residuals before)."""
+
+    ridge: float = 0.1
+    error_weeks: int = 104
+    min_errors: int = 100
+
+    def __post_init__(self) -> None:
+        if self.ridge < 0 or self.error_weeks < 1 or self.min_errors < 1:
+            raise ValueError(f"pooled outlook parameters out of range: {self}")
+
+
 def first_usable_week(params: Params) -> int:
     """How many published weeks precede the first whose regressors are all known.
 

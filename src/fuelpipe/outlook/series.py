@@ -8,6 +8,7 @@ rule decides what every forecast may use, in the backtest and in the stored outl
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -284,6 +285,16 @@ def brent_brl_current(inputs: Inputs, cut: Cutoffs, stale: tuple[StaleDriver, ..
     spot = inputs.brent.upto(cut.brent)
     futures = inputs.futures.upto(cut.futures)
     return "futures" not in names and len(futures) > 0 and futures.days[0] <= spot.days[-1]
+
+
+MAX_GAP_DAYS = 182  # ANP paused the survey for 9 weeks in 2020: still neighbours
+"""A longer hole (a state file that stops for years) splits a history into parts."""
+
+
+def parts_of(days: Days) -> list[tuple[int, int]]:
+    """``[lo, hi)`` row ranges of the stretches of ``days`` without a hole over 26 weeks."""
+    bounds = [0, *(np.flatnonzero(np.diff(days) > MAX_GAP_DAYS) + 1).tolist(), len(days)]
+    return [(lo, hi) for lo, hi in itertools.pairwise(bounds) if hi > lo]
 
 
 def truncate(inputs: Inputs, cut: Cutoffs) -> Inputs:

@@ -7,7 +7,10 @@ since the last stored one (a new survey week, or a driver value known at that we
 publication that landed late), so running it again changes nothing. A forecast reads its
 drivers at the last survey week's publication, as the rows it was trained and scored on
 (:func:`~fuelpipe.outlook.series.served_at`): a mid-week PTAX changes nothing until the next
-week. Uses only the domain, the outlook model and the Store port."""
+week. A state's forecast comes from the pooled fit over every state of its fuel
+(:mod:`fuelpipe.outlook.pooled`), walked once per fuel and refresh and shared by the 27; Brazil
+and the regions keep their own regressions (their long histories do better on them). Uses
+only the domain, the outlook model and the Store port."""
 
 from __future__ import annotations
 
@@ -19,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from fuelpipe.domain.catalog import Catalog, Series
+from fuelpipe.domain.catalog import STATES, Catalog, Series
 from fuelpipe.domain.keys import Kind, commodity_key, currency_key, outlook_key
 from fuelpipe.domain.models import Record, Status
 from fuelpipe.outlook.params import Params, min_weeks
@@ -27,7 +30,7 @@ from fuelpipe.ports.store import Store
 from fuelpipe.stages.data_version import data_version, mark_changed
 
 if TYPE_CHECKING:  # numpy is imported only when the outlook runs (the dashboard extra has it)
-    from fuelpipe.outlook.model import DriverCache
+    from fuelpipe.outlook.model import DriverCache, Forecast
     from fuelpipe.outlook.series import Drivers, Lags
 
 logger = logging.getLogger(__name__)
@@ -114,9 +117,10 @@ def refresh_outlook(
     points = {k: _points(store, k) for k in (USD, BRENT, BRENT_FUTURES)}
     drivers = drivers_for(points, usd_key=USD, brent_key=BRENT, futures_key=BRENT_FUTURES)
     lags = Lags.from_catalog(catalog)
+    panels = StatePanels(store, catalog, as_of, drivers, lags, cache)
     for series in fuel_series(catalog, keys):
         try:
-            _refresh_one(store, series, as_of, drivers, lags, cache, report)
+            _refresh_one(store, series, as_of, drivers, lags, cache, report, panels)
         except (ValueError, ArithmeticError) as exc:  # one area's bad data must not stop the rest
             report.problems.append(f"outlook {series.key}: {exc}")
             logger.warning("outlook %s: %s; skipped", series.key, exc)
@@ -133,6 +137,7 @@ def _refresh_one(
     lags: Lags,
     cache: DriverCache,
     report: OutlookReport,
+    panels: StatePanels,
 ) -> None:
     """Score and, when its inputs moved, redo one fuel and area's outlook."""
     from fuelpipe.outlook.model import nowcast
@@ -140,7 +145,7 @@ def _refresh_one(
     from fuelpipe.outlook.series import Series as Points
     from fuelpipe.outlook.series import input_mark, served_cutoffs
 
-    published = _points(store, series.key)
+    published = panels.published(series)
     fuel = after_last_gap(published[: _known_count(published, series.available_after, as_of)])
     if len(fuel) < MIN_WEEKS:  # the model would find too few weeks: do not run it
         _too_short(
@@ -152,10 +157,13 @@ def _refresh_one(
     inputs = drivers.with_fuel(Points.of(fuel))
     latest = _latest(store, key, as_of)
     mark = input_mark(inputs, served_cutoffs(inputs.fuel, as_of, lags))
+    pooled = panels.pools(series)
+    if pooled:  # the pooled fit also reads the other states' weeks up to this one's last
+        mark += f";panel={panels.weeks_until(series, fuel[-1][0])}"
     if latest is not None and latest.attrs.get("inputs") == mark:
         report.unchanged += 1  # nothing new since the stored forecast: skip the model
         return
-    forecast = nowcast(inputs, as_of, lags, Params(), cache)
+    forecast = panels.forecast(series) if pooled else nowcast(inputs, as_of, lags, Params(), cache)
     if forecast is None:
         _too_short(
             report,
@@ -168,6 +176,72 @@ def _refresh_one(
     report.made += 1
     for stale in forecast.stale:  # stored with the forecast too; the log says it once a refresh
         report.stale_drivers.setdefault(stale.name, stale.last_day)
+
+
+class StatePanels:
+    """The pooled forecasts of every state, walked once per fuel on first use in a refresh.
+
+    A state's forecast reads every state of its fuel in the catalog (not only the refreshed
+    keys), each as known at as_of, as the backtest's panel does
+    (:func:`~fuelpipe.outlook.backtest.walk_forward_panel`)."""
+
+    def __init__(
+        self,
+        store: Store,
+        catalog: Catalog,
+        as_of: datetime,
+        drivers: Drivers,
+        lags: Lags,
+        cache: DriverCache,
+    ) -> None:
+        self._store, self._as_of, self._drivers = store, as_of, drivers
+        self._lags, self._cache = lags, cache
+        self._members: dict[str, list[Series]] = {}
+        for s in sorted(fuel_series(catalog), key=lambda s: s.area or ""):
+            if s.product is not None and s.area in STATES:  # by code: the backtest's order
+                self._members.setdefault(s.product, []).append(s)
+        self._points: dict[str, list[tuple[date, float]]] = {}
+        self._made: dict[str, dict[str, Forecast | None] | Exception] = {}
+
+    def pools(self, series: Series) -> bool:
+        """Whether the series is a state's (forecast by the pooled fit)."""
+        return series.product is not None and series.area in STATES
+
+    def published(self, series: Series) -> list[tuple[date, float]]:
+        """The series' stored weekly prices (a state's are read once for the whole refresh)."""
+        if not self.pools(series):
+            return _points(self._store, series.key)
+        if series.key not in self._points:
+            self._points[series.key] = _points(self._store, series.key)
+        return self._points[series.key]
+
+    def _known(self, member: Series) -> list[tuple[date, float]]:
+        published = self.published(member)
+        return published[: _known_count(published, member.available_after, self._as_of)]
+
+    def weeks_until(self, series: Series, last: date) -> int:
+        """How many weeks the fuel's states published up to ``last``, as known at as_of."""
+        members = self._members.get(series.product or "", [])
+        return sum(bisect_right(self._known(m), last, key=lambda p: p[0]) for m in members)
+
+    def forecast(self, series: Series) -> Forecast | None:
+        """The state's pooled forecast at as_of (None: too short a history)."""
+        from fuelpipe.outlook.pooled import nowcast_panel
+        from fuelpipe.outlook.series import Series as Points
+
+        product = series.product or ""
+        if product not in self._made:
+            members = self._members[product]
+            inputs = [self._drivers.with_fuel(Points.of(self._known(m))) for m in members]
+            try:
+                made = nowcast_panel(inputs, self._as_of, self._lags, cache=self._cache)
+                self._made[product] = {m.key: f for m, f in zip(members, made, strict=True)}
+            except (ValueError, ArithmeticError) as exc:  # each state reports it
+                self._made[product] = exc
+        found = self._made[product]
+        if isinstance(found, Exception):
+            raise found
+        return found.get(series.key)
 
 
 def _too_short(report: OutlookReport, why: str) -> None:
