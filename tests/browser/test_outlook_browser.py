@@ -106,7 +106,7 @@ def test_outlook_view_draws_the_fan_chart_and_the_state_map(
     )
     assert caption == newest
     cards = page.locator("#outlook-cards .card").all_text_contents()
-    assert len(cards) == 4 and "Brent in BRL since the last survey" in cards[2]
+    assert len(cards) == 4 and "Brent in BRL, last 7 days" in cards[2]
     # FRED's Brent ends on 2024-12-31: the page says so; BZ=F carries it, so the model keeps it.
     assert api["stale_drivers"] == [
         {"driver": "brent", "key": "COMMODITY#BRENT", "last_day": "2024-12-31"}

@@ -183,10 +183,9 @@ def old_state_at(inputs, samples, as_of, lags, params):
         inputs, cut, samples.weeks, samples.log_price, last, samples.gaps[:last], params
     )
     end = old_last_driver_day(inputs, cut)
-    week_end = int(samples.weeks[last]) + 6
-    move = np.nan
+    move = np.nan  # the model's first block: the 7 days to the last driver day
     if end is not None:
-        levels = old_brent_brl(inputs, cut, np.array([week_end, end], dtype=np.int64))
+        levels = old_brent_brl(inputs, cut, np.array([end - 7, end], dtype=np.int64))
         move = float(np.log(levels[1] / levels[0]))
     return last, row, move, (day_of(end) if end is not None else None)
 

@@ -2,10 +2,14 @@
 cutoffs of the rows the model is trained and backtested on (the last survey week's
 publication), so the backtest's accuracy is the accuracy of the forecast on the page."""
 
+import math
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
+
+import numpy as np
+import pytest
 
 from fuelpipe.adapters.history_files import BRENT_FUTURES_KEY, BRENT_KEY, USD_KEY
 from fuelpipe.adapters.sqlite_store import SqliteStore
@@ -15,7 +19,15 @@ from fuelpipe.domain.models import Record, Status
 from fuelpipe.outlook.backtest import walk_forward
 from fuelpipe.outlook.model import nowcast
 from fuelpipe.outlook.records import from_record
-from fuelpipe.outlook.series import Cutoffs, Lags, inputs_for, known_at, served_cutoffs
+from fuelpipe.outlook.series import (
+    Cutoffs,
+    Lags,
+    brent_brl,
+    day_number,
+    inputs_for,
+    known_at,
+    served_cutoffs,
+)
 
 from .conftest import store_known
 
@@ -72,6 +84,26 @@ def test_a_mid_week_ptax_does_not_change_the_stored_forecast(tmp_path, history):
     stored = from_record(store.query(outlook_key("GASOLINE", "BR"))[-1]).forecast
     assert stored.driver_day is not None and stored.driver_day < date(2022, 3, 14)
     store.close()
+
+
+def test_the_driver_move_shown_is_brent_in_brl_over_the_7_days_to_the_last_driver_day(history):
+    """The card's move is the model's first driver block: Brent in BRL over the 7 days to the
+    last driver day known at the publication. It read 0.0% for every forecast when it was
+    measured from the end of a survey week not yet over at the publication. That week of 2022
+    Brent fell from its peak: the raw BZ=F x PTAX files say about -6%."""
+    lags = Lags.from_catalog(DEFAULT_CATALOG)
+    inputs = _inputs(history)
+    served = nowcast(inputs, TUESDAY, lags)
+    assert served is not None and served.driver_day == date(2022, 3, 11)
+    cut = served_cutoffs(inputs.fuel, TUESDAY, lags)
+    end = served.driver_day
+    level = brent_brl(inputs, cut, np.array([day_number(end - timedelta(days=7)), day_number(end)]))
+    assert served.driver_move == pytest.approx(math.log(level[1] / level[0]), rel=1e-12)
+    usd, futures = dict(history.series[USD_KEY]), dict(history.series[BRENT_FUTURES_KEY])
+    week_ago = end - timedelta(days=7)
+    raw = math.log(usd[end] * futures[end] / (usd[week_ago] * futures[week_ago]))
+    assert raw < -0.05 and served.driver_move < -0.05
+    assert served.driver_move == pytest.approx(raw, abs=0.04)
 
 
 def refresh_outlook_at(store, as_of):

@@ -8,7 +8,7 @@ whose outcome was already published (at most the last 1000). Its regressors are:
 - the fuel's own last four weekly log changes (pump prices move in steps that take two to
   four weeks to spread from refineries to stations, so changes are autocorrelated);
 - Brent in BRL (Brent × PTAX): its log changes over the four 7-day blocks ending at the last
-  day any driver value is known (the move since the last survey, then the three before);
+  day any driver value is known (the last 7 days, then the three weeks before);
 - an error-correction term: the gap between log pump price and log Brent-in-BRL, minus that
   gap's mean over the previous year (pump prices catch up when the driver has moved away).
 
@@ -76,7 +76,7 @@ class Forecast:
     last_week: date
     last_price: float
     driver_move: float
-    """Brent in BRL: log change from the end of the last survey week to the last known day."""
+    """Brent in BRL: log change over the 7 days to ``driver_day`` (the model's first block)."""
     driver_day: date | None
     steps: tuple[Step, ...]
     stale: tuple[StaleDriver, ...] = ()
@@ -304,18 +304,21 @@ def state_at(
     row[1 + params.own_lags : 1 + params.own_lags + params.driver_blocks] = blocks[0]
     if params.error_correction:
         row[-1] = float(samples.log_price[last] - levels[0]) - samples.gap_means[last]
-    move, day = driver_move(inputs, cut, int(samples.weeks[last]))
+    move, day = driver_move(inputs, cut)
     return last, row, move, day
 
 
-def driver_move(inputs: Inputs, cut: Cutoffs, week: int) -> tuple[float, date | None]:
-    """Brent in BRL's log change from the end of survey week ``week`` (its Sunday's day
-    number) to the last day any driver value is known at the cutoffs, and that day (NaN and
-    None when none is known)."""
+def driver_move(inputs: Inputs, cut: Cutoffs) -> tuple[float, date | None]:
+    """Brent in BRL's log change over the 7 days to the last day any driver value is known at
+    the cutoffs (the model's first driver block), and that day (NaN and None when none is
+    known).
+
+    Not "since the end of the survey week": a forecast is made at the week's publication
+    (:func:`served_at`), before that week ends, so that move was always 0."""
     end = last_driver_day(inputs, cut)
     if end is None:
         return np.nan, None
-    at = brent_brl(inputs, cut, np.array([week + 6, end], dtype=np.int64))
+    at = brent_brl(inputs, cut, np.array([end - 7, end], dtype=np.int64))
     return float(np.log(at[1] / at[0])), day_of(end)
 
 
