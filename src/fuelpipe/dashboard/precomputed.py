@@ -30,6 +30,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from fuelpipe.dashboard import views
 from fuelpipe.dashboard.analysis import WeeklyHow
+from fuelpipe.dashboard.etags import none_match
 from fuelpipe.dashboard.health import health_view
 from fuelpipe.dashboard.repository import BRENT, BRENT_BRL, USD, SeriesReader
 from fuelpipe.dashboard.schemas import MetaView
@@ -324,7 +325,7 @@ class PrecomputedViews:
         served = await run_in_threadpool(self.pre.serve, path, key)
         if served is not None:
             etag = f'"{served[0]}"'
-            await _reply(send, 304 if match == etag else 200, etag, served[1])
+            await _reply(send, 304 if none_match(match, etag) else 200, etag, served[1])
             return
         # Not stored: computed by the routes, untagged, as a writer that bypasses the pipeline
         # (a test, a manual repair) leaves the version alone and must not make a 304 stale.
