@@ -84,6 +84,26 @@ def test_indices_start_at_100(client: httpx.Client) -> None:
         assert first["value"] == pytest.approx(100.0)
 
 
+@pytest.mark.parametrize("start", ["2021-09-01", "2021-09-05"])  # a Wednesday, a Sunday
+def test_without_a_base_every_index_line_starts_at_100_on_the_first_common_week(
+    client: httpx.Client, start: str
+) -> None:
+    # The daily series' weeks start on the Sunday of start's week (2021-08-29), the fuel's on
+    # the first survey week on or after it: no line may start before the base, below 100.
+    keys = f"FUEL{Q}GASOLINE{Q}BR,BRENT_BRL,CURRENCY{Q}USD,STOCK{Q}PETR4"
+    path = f"/api/indices?keys={keys}&start={start}&end=2022-05-01"
+    body = client.get(path).json()
+    assert body["base"] == "2021-09-05"
+    for series in body["series"]:
+        assert series["base_date"] == body["base"], series["key"]
+        assert series["points"][0] == {"date": "2021-09-05", "value": 100.0}, series["key"]
+        assert series["points"][-1]["date"] == "2022-05-01"
+    rows = list(csv.DictReader(io.StringIO(client.get(path + "&format=csv").text)))
+    for key in keys.replace(Q, "#").split(","):
+        first = next(r for r in rows if r["key"] == key)
+        assert (first["date"], float(first["index"])) == ("2021-09-05", 100.0)
+
+
 def test_correlations_have_counts_and_unit_diagonal(client: httpx.Client) -> None:
     body = client.get(VIEWS["correlations"]).json()
     size = len(body["keys"])

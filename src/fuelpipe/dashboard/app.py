@@ -328,12 +328,18 @@ def create_app(  # noqa: PLR0915 - the one factory that wires every route and ro
         keys: KeysQ,
         win: WindowDep,
         base: Annotated[
-            DateParam, Query(description=f"base date (index = 100 there); {_DATE_RANGE}")
+            DateParam,
+            Query(
+                description="base date (index = 100 at each series' first week on or after it; "
+                "the window's weeks before it are kept); default: the first week every series "
+                f"has, where each line then starts at 100; {_DATE_RANGE}"
+            ),
         ] = None,
         how: HowQ = "mean",
         format: FormatQ = "json",
     ) -> BaseModel | Response:
-        """Weekly series rebased to 100 at the first week on or after ``base``."""
+        """Weekly series rebased to 100 at the first week on or after ``base``; without one, at
+        the first week they all have, each line starting there."""
         not_too_far_ahead(request, base, "base")
         chosen = split_keys(keys)
         views.require_known(reader, chosen)
