@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from cachetools import TTLCache
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
@@ -74,8 +75,8 @@ class ResponseCache:
             await self.app(scope, receive, send)
             return
         query = scope.get("query_string", b"")
-        if self.generation is not None:
-            query += b"#" + self.generation().encode()
+        if self.generation is not None:  # it may read the store (the data version): off the loop
+            query += b"#" + (await run_in_threadpool(self.generation)).encode()
         key = (scope["path"], query)
         hit = self._get(key)
         if hit is not None:
