@@ -359,8 +359,8 @@ class Fuelpipe:
         how: WeeklyHow = "mean",
         to: To = "pandas",
     ) -> Frame:
-        """Weekly series rebased to 100 at ``base`` (default: the first week all have): key,
-        label, base_date, date, value, as the dashboard's Indices view."""
+        """Weekly series rebased to 100 at ``base`` (default: the first week all have, each
+        series from there): key, label, base_date, date, value, as the dashboard's Indices view."""
         from fuelpipe.dashboard import views
 
         keys = select_keys(self._app.catalog, patterns, derived=True)

@@ -62,7 +62,7 @@ REQUESTS = (
     ("/api/stations/ranking", "fuel=LPG"),
     ("/api/stations/ranking", "fuel=GASOLINE&state=sp"),
     ("/api/stations/municipality", "state=SP&municipality=SAO%20PAULO&fuel=ETHANOL"),
-    ("/api/stations/brands", "fuel=GASOLINE"),
+    ("/api/stations/brands", "fuel=gasoline"),  # case-insensitive, as on DuckDB
     ("/api/stations/dispersion", "fuel=ETHANOL&start=2025-03-30&end=2025-04-12"),
     ("/api/stations/search", "q=posto"),
     ("/api/stations/dispersion", "fuel=LPG&format=csv"),
@@ -289,6 +289,22 @@ def test_the_handler_answers_the_stations_api_from_athena_as_duckdb_does(
     )
     assert {e["WorkGroup"] for e in executions} == {athena_lake.workgroup}
     assert {e["QueryExecutionContext"]["Database"] for e in executions} == {"fuelpipe"}
+
+
+def test_an_unknown_state_is_a_422_before_athena_is_asked(
+    aws_home: AwsHome, athena_lake: AthenaLake
+) -> None:
+    call = invoker(aws_home.app(FixedClock(NOW)), athena_lake.stations)
+    for path, query in (
+        ("/api/stations/ranking", "state=XX"),
+        ("/api/stations/municipality", "state=XX&municipality=FOO"),
+        ("/api/stations/ranking", "fuel=KEROSENE"),
+    ):
+        status, body, _ = answer(call(path, query))
+        assert status == 422, (path, query, body)
+        name = query.split("=", 1)[0]
+        assert body["detail"].startswith(f"{name}: unknown {name} "), body
+    assert athena_lake.executions() == []
 
 
 def test_the_window_is_asked_again_only_when_an_end_month_changes(

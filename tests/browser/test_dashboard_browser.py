@@ -298,6 +298,36 @@ def test_a_failed_load_leaves_nothing_of_the_previous_view(watched: Watched) -> 
     watched.problems = [p for p in watched.problems if "status of 422" not in p]
 
 
+FIRST_POINTS_JS = """(id) => document.getElementById(id).data.map(t => [t.x[0], t.y[0]])"""
+
+
+def test_index_charts_name_their_base_week_and_every_line_starts_there_at_100(
+    watched: Watched, dashboard_url: str
+) -> None:
+    # The title said "first week of the window = 100" while a line could start a week earlier.
+    with httpx.Client(base_url=dashboard_url) as api:
+        for query, chart, lang, words in (
+            ("view=overview", "chart-overview", "en", "index (week of {} = 100)"),
+            ("view=movement&fuel=GASOLINE&area=BR", "chart-index", "en", "week of {} = 100"),
+            ("view=overview", "chart-overview", "pt-BR", "índice (semana de {} = 100)"),
+        ):
+            watched.open(f"{query}&lang={lang}")
+            body = api.get(watched.page.get_attribute(f"#{chart}", "data-source") or "").json()
+            base = date.fromisoformat(body["base"])
+            shown = (
+                f"{base:%b} {base.day}, {base.year}"
+                if lang == "en"
+                else f"{base.day} de {PT_MONTHS[base.month - 1]}. de {base.year}"
+            )
+            assert words.format(shown) in watched.title(chart), (query, lang)
+            firsts = watched.page.evaluate(FIRST_POINTS_JS, chart)
+            assert len(firsts) == len([s for s in body["series"] if s["points"]]) > 1
+            assert all(x == body["base"] and y == pytest.approx(100.0) for x, y in firsts), firsts
+
+
+PT_MONTHS = ("jan", "fev", "mar", "abr", "mai", "jun", "jul", "ago", "set", "out", "nov", "dez")
+
+
 def test_map_and_parity_captions_name_the_week_shown(watched: Watched) -> None:
     watched.open("view=map&fuel=GASOLINE&date=2026-06-15&lang=en")
     assert "week of Jun 14, 2026" in watched.title("chart-map")

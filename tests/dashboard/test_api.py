@@ -19,6 +19,7 @@ from fuelpipe.adapters.clock import FixedClock
 from fuelpipe.adapters.sqlite_queue import SqliteQueue
 from fuelpipe.adapters.sqlite_store import SqliteStore
 from fuelpipe.dashboard.app import create_app
+from fuelpipe.dashboard.outlook_api import OutlookMapView
 from fuelpipe.dashboard.static_assets import plotly_js_path
 from fuelpipe.domain.calendars import expected_between, get_calendar
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
@@ -81,6 +82,26 @@ def test_indices_start_at_100(client: httpx.Client) -> None:
         assert series["base_date"] == "2021-09-05"  # first survey week on or after the base
         first = next(p for p in series["points"] if p["date"] == "2021-09-05")
         assert first["value"] == pytest.approx(100.0)
+
+
+@pytest.mark.parametrize("start", ["2021-09-01", "2021-09-05"])  # a Wednesday, a Sunday
+def test_without_a_base_every_index_line_starts_at_100_on_the_first_common_week(
+    client: httpx.Client, start: str
+) -> None:
+    # The daily series' weeks start on the Sunday of start's week (2021-08-29), the fuel's on
+    # the first survey week on or after it: no line may start before the base, below 100.
+    keys = f"FUEL{Q}GASOLINE{Q}BR,BRENT_BRL,CURRENCY{Q}USD,STOCK{Q}PETR4"
+    path = f"/api/indices?keys={keys}&start={start}&end=2022-05-01"
+    body = client.get(path).json()
+    assert body["base"] == "2021-09-05"
+    for series in body["series"]:
+        assert series["base_date"] == body["base"], series["key"]
+        assert series["points"][0] == {"date": "2021-09-05", "value": 100.0}, series["key"]
+        assert series["points"][-1]["date"] == "2022-05-01"
+    rows = list(csv.DictReader(io.StringIO(client.get(path + "&format=csv").text)))
+    for key in keys.replace(Q, "#").split(","):
+        first = next(r for r in rows if r["key"] == key)
+        assert (first["date"], float(first["index"])) == ("2021-09-05", 100.0)
 
 
 def test_correlations_have_counts_and_unit_diagonal(client: httpx.Client) -> None:
@@ -323,6 +344,29 @@ def test_csv_export_of_every_view(client: httpx.Client, name: str) -> None:
     assert expected_rows > 0
     assert len(rows) == expected_rows + 1  # the header
     assert all(len(row) == len(rows[0]) for row in rows)
+
+
+def test_change_fields_state_their_unit_in_the_schema_and_the_csv(client: httpx.Client) -> None:
+    # The map's change is a fraction (-0.0018 = -0.18 %), the regional changes are percents
+    # (2.3 = +2.3 %): each says so in the API reference and in its CSV header.
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+
+    def described(model: str, field: str) -> str:
+        return str(schemas[model]["properties"][field].get("description", ""))
+
+    for field in ("change_4w", "change_12w", "change_52w"):
+        assert "percent" in described("AreaRow", field), field
+    assert "percent" in described("OverviewItem", "change_pct")
+    assert "fraction" in described("StateChange", "change")
+    assert "log change" in described("OutlookView", "driver_move")
+
+    body = client.get(VIEWS["regional"]).json()
+    rows = list(csv.DictReader(io.StringIO(client.get(VIEWS["regional"] + "&format=csv").text)))
+    first = body["areas"][0]
+    for weeks in (4, 12, 52):
+        assert float(rows[0][f"change_{weeks}w_pct"]) == pytest.approx(first[f"change_{weeks}w"])
+    head, _ = OutlookMapView(fuel="GASOLINE", horizon=1, states=[]).table()
+    assert "change_fraction" in head and "change" not in head
 
 
 def test_series_csv_values(client: httpx.Client) -> None:

@@ -1,4 +1,5 @@
-"""The short-lived answer cache: fresh answers after the TTL, never stale past it."""
+"""The short-lived answer cache: fresh answers after the TTL, never stale past it or past a data
+change, and a stored view's ETag answers 304 through it."""
 
 from __future__ import annotations
 
@@ -16,8 +17,11 @@ from fuelpipe.adapters.clock import FixedClock
 from fuelpipe.adapters.sqlite_store import SqliteStore
 from fuelpipe.dashboard.app import create_app
 from fuelpipe.dashboard.cache import ResponseCache
+from fuelpipe.dashboard.etags import none_match
+from fuelpipe.dashboard.precomputed import Precomputer
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.domain.models import Record, Status
+from fuelpipe.stages.data_version import mark_changed
 
 USD = "/api/series?key=CURRENCY%23USD"
 
@@ -65,3 +69,90 @@ def test_errors_are_not_cached(cached: tuple[SqliteStore, ManualTimer, str]) -> 
         assert client.get("/api/lags?fuel=NOPE").status_code == 422
         assert client.get("/api/lags?fuel=NOPE").status_code == 422
         assert client.get("/api/overview").status_code == 200
+
+
+@pytest.fixture
+def behind_cache(tmp_path: Path) -> Iterator[tuple[SqliteStore, ManualTimer, str, Precomputer]]:
+    """The app with its stored views, behind a cache of its own on a hand-moved timer."""
+    store = SqliteStore(tmp_path / "t.sqlite", clock=FixedClock(NOW))
+    store.put_records([Record("CURRENCY#USD", date(2022, 5, 2), Decimal("4.9"), Status.OK)])
+    mark_changed(store, NOW, "fill")
+    timer = ManualTimer()
+    app = create_app(store, DEFAULT_CATALOG, clock=FixedClock(NOW), cache_ttl_s=0)
+    pre: Precomputer = app.state.precomputer
+    pre.refresh()
+    with serving(ResponseCache(app, ttl_s=30, timer=timer)) as url:
+        yield store, timer, url, pre
+    store.close()
+
+
+@pytest.mark.parametrize(
+    ("header", "matches"),
+    [
+        ('"v1"', True),
+        ('W/"v1"', True),  # If-None-Match compares weakly: W/ does not matter
+        ('"v0", "v1"', True),
+        ('"v0",W/"v1"', True),
+        ("*", True),
+        ('"v0"', False),
+        ('"v1-old"', False),
+        ("v1", False),  # not an entity tag: no quotes
+        ('"v0, v1"', False),  # one tag with a comma inside
+        ("", False),
+        (None, False),
+    ],
+)
+def test_if_none_match_follows_http(header: str | None, matches: bool) -> None:
+    assert none_match(header, '"v1"') is matches
+    assert none_match(header, 'W/"v1"') is matches
+
+
+def test_a_view_the_cache_holds_still_answers_304_to_its_etag(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "m.sqlite", clock=FixedClock(NOW))
+    store.put_records([Record("CURRENCY#USD", date(2022, 5, 2), Decimal("4.9"), Status.OK)])
+    mark_changed(store, NOW, "fill")
+    app = create_app(store, DEFAULT_CATALOG, clock=FixedClock(NOW), cache_ttl_s=30)
+    app.state.precomputer.refresh()
+    with serving(app) as url, httpx.Client(base_url=url) as client:
+        first = client.get("/api/meta")  # a plain request: its answer is the one cached
+        tag = first.headers["etag"]
+        for header in (tag, f"W/{tag}", f'"other", {tag}', f'W/"x",W/{tag}', "*"):
+            again = client.get("/api/meta", headers={"If-None-Match": header})
+            assert (again.status_code, again.content) == (304, b""), header
+            assert again.headers["etag"] == tag
+        other = client.get("/api/meta", headers={"If-None-Match": '"other"'})
+        assert other.status_code == 200 and other.json() == first.json()
+    store.close()
+
+
+def test_a_stored_view_behind_the_cache_follows_the_data_version(
+    behind_cache: tuple[SqliteStore, ManualTimer, str, Precomputer],
+) -> None:
+    store, timer, url, _ = behind_cache
+    with httpx.Client(base_url=url) as client:
+        first = client.get("/api/overview")
+        tag = first.headers["etag"]
+        assert client.get("/api/overview", headers={"If-None-Match": tag}).status_code == 304
+        store.put_records([Record("CURRENCY#USD", date(2022, 5, 3), Decimal("5.0"), Status.OK)])
+        version = mark_changed(store, NOW, "landing")
+        timer.now += 1  # well inside the cache's 30 s
+        after = client.get("/api/overview", headers={"If-None-Match": tag})
+        assert after.status_code == 200  # the old tag is stale: the new body, never a 304
+        assert after.headers["etag"] == f'"{version}"'
+        usd = next(i for i in after.json()["items"] if i["key"] == "CURRENCY#USD")
+        assert (usd["date"], usd["value"]) == ("2022-05-03", 5.0)
+        plain = client.get("/api/overview")
+        assert plain.headers["etag"] == f'"{version}"' and plain.json() == after.json()
+
+
+def test_an_on_demand_answer_is_read_again_after_a_data_change(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "d.sqlite", clock=FixedClock(NOW))
+    store.put_records([Record("CURRENCY#USD", date(2022, 5, 2), Decimal("4.9"), Status.OK)])
+    app = create_app(store, DEFAULT_CATALOG, clock=FixedClock(NOW), cache_ttl_s=30)
+    with serving(app) as url, httpx.Client(base_url=url) as client:
+        assert len(client.get(USD).json()["points"]) == 1
+        store.put_records([Record("CURRENCY#USD", date(2022, 5, 3), Decimal("5.0"), Status.OK)])
+        assert len(client.get(USD).json()["points"]) == 1  # no new version: still cached
+        mark_changed(store, NOW, "landing")
+        assert len(client.get(USD).json()["points"]) == 2  # a new version: read again
+    store.close()

@@ -1,12 +1,16 @@
 """The station views' API on a lake of the real ANP sample: a search says when it was cut and
-names its CSV without a fuel; a brand's premium in BRL and in percent share their sign."""
+names its CSV without a fuel; a brand's premium in BRL and in percent share their sign; fuels and
+states are case-insensitive, and an unknown one is a 422 naming the parameter and its values."""
 
 from __future__ import annotations
 
 import csv
 import io
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -15,8 +19,8 @@ from tests.support.station_lake import real_sample_lake
 from fuelpipe.adapters.clock import FixedClock
 from fuelpipe.adapters.sqlite_store import SqliteStore
 from fuelpipe.dashboard.app import create_app
-from fuelpipe.domain.catalog import DEFAULT_CATALOG
-from fuelpipe.domain.stations import SEARCH_STATIONS, first_stations
+from fuelpipe.domain.catalog import DEFAULT_CATALOG, STATES
+from fuelpipe.domain.stations import FUELS, SEARCH_STATIONS, first_stations
 
 pytest.importorskip("duckdb")
 
@@ -101,3 +105,90 @@ def test_start_after_end_is_a_422_with_a_message(client: TestClient) -> None:
     resp = client.get("/api/stations/brands", params={"start": "2025-04-01", "end": "2025-03-01"})
     assert resp.status_code == 422
     assert resp.json()["detail"] == "start 2025-04-01 is after end 2025-03-01"
+
+
+STATION_VIEWS = (
+    ("/api/stations/ranking", {}),
+    ("/api/stations/municipality", {"state": "SP", "municipality": "SAO PAULO"}),
+    ("/api/stations/brands", {}),
+    ("/api/stations/dispersion", {}),
+)
+
+
+@pytest.mark.parametrize(("path", "params"), STATION_VIEWS)
+def test_fuels_are_case_insensitive_as_the_api_says(
+    client: TestClient, path: str, params: dict[str, str]
+) -> None:
+    upper = client.get(path, params={**params, "fuel": "ETHANOL"})
+    assert upper.status_code == 200 and upper.json()["rows"]
+    for spelled in ("ethanol", "Ethanol", " ethanol "):
+        lower = client.get(path, params={**params, "fuel": spelled})
+        assert lower.status_code == 200, lower.text
+        assert lower.json() == upper.json()
+    csv_name = client.get(path, params={**params, "fuel": "ethanol", "format": "csv"})
+    assert "-ETHANOL-" in csv_name.headers["content-disposition"]
+
+
+def test_states_are_case_insensitive_too(client: TestClient) -> None:
+    upper = client.get("/api/stations/ranking", params={"state": "SP"}).json()
+    assert upper["rows"] and {r[0] for r in upper["rows"]} == {"SP"}
+    assert client.get("/api/stations/ranking", params={"state": "sp"}).json() == upper
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "name", "allowed"),
+    [
+        ("/api/stations/ranking", {"state": "XX"}, "state", sorted(STATES)),
+        ("/api/stations/municipality", {"state": "XX", "municipality": "FOO"}, "state",
+         sorted(STATES)),
+        ("/api/stations/ranking", {"fuel": "KEROSENE"}, "fuel", FUELS),
+        ("/api/stations/municipality", {"state": "SP", "municipality": "FOO", "fuel": "jet"},
+         "fuel", FUELS),
+        ("/api/stations/dispersion", {"fuel": "diesel s10"}, "fuel", FUELS),
+    ],
+)  # fmt: skip
+def test_an_unknown_state_or_fuel_is_a_422_naming_the_parameter_and_its_values(
+    client: TestClient, path: str, params: dict[str, str], name: str, allowed: list[str]
+) -> None:
+    resp = client.get(path, params=params)
+    assert resp.status_code == 422, resp.text
+    body = resp.json()
+    # the shape every view's 422 has: a message naming the parameter, and pydantic's errors
+    assert body["detail"] == (
+        f"{name}: unknown {name} {params[name]!r}: use one of {', '.join(allowed)}"
+    )
+    assert [e["loc"] for e in body["errors"]] == [["query", name]]
+    # as the panel's own views answer a fuel they do not know
+    panel = client.get("/api/regional", params={"fuel": "KEROSENE"}).json()
+    assert set(panel) == set(body)
+
+
+class Recorder:
+    """A station engine that records what the router asks (DuckDB and Athena get the same)."""
+
+    def __init__(self) -> None:
+        self.asked: list[tuple[str, dict[str, Any]]] = []
+
+    def window(self) -> tuple[date, date]:
+        return date(2025, 3, 24), date(2025, 4, 19)
+
+    def query(self, name: str, params: dict[str, Any]) -> Any:
+        self.asked.append((name, params))
+        return SimpleNamespace(columns=["state"], rows=[])
+
+
+def test_the_engine_gets_upper_case_codes_and_never_an_unknown_state(tmp_path: Path) -> None:
+    engine = Recorder()
+    store = SqliteStore(tmp_path / "empty.sqlite", clock=FixedClock(NOW))
+    app = create_app(store, DEFAULT_CATALOG, clock=FixedClock(NOW), cache_ttl_s=0, stations=engine)
+    with TestClient(app) as http:
+        asked = {"state": "sp", "municipality": "sao paulo", "fuel": "lpg"}
+        assert http.get("/api/stations/municipality", params=asked).status_code == 200
+        assert http.get("/api/stations/ranking", params={"state": "XX"}).status_code == 422
+        assert http.get("/api/stations/brands", params={"fuel": "GNV"}).status_code == 422
+    store.close()
+    ((name, params),) = engine.asked
+    assert name == "municipality_weekly"
+    assert (params["product"], params["state"], params["municipality"]) == (
+        "LPG", "SP", "SAO PAULO"
+    )  # fmt: skip

@@ -46,6 +46,7 @@ from fuelpipe.ports.clock import Clock
 from fuelpipe.ports.intraday import IntradayStore
 from fuelpipe.ports.queue import Queue
 from fuelpipe.ports.store import Store
+from fuelpipe.stages.data_version import data_version
 
 MAX_KEYS = 12
 Format = Literal["json", "csv"]
@@ -108,8 +109,6 @@ def not_too_far_ahead(request: Request, day: date | None, name: str) -> date | N
 
 def _newest_week(store: Store, reader: SeriesReader) -> Callable[[], date | None]:
     """The newest stored week of any fuel series, read once per data version."""
-    from fuelpipe.stages.data_version import data_version
-
     memo: dict[str, date | None] = {}
 
     def newest() -> date | None:
@@ -252,13 +251,18 @@ def create_app(  # noqa: PLR0915 - the one factory that wires every route and ro
     )
     app.state.clock = the_clock
     app.state.newest_week = _newest_week(store, reader)
-    # Stored views per data version with ETags (dashboard/precomputed.py), inside the cache.
+    # A new data version, or a new store version seen by /api/live, starts a new generation of
+    # cached answers: nothing cached before a change is served after it.
+    generation = Generation()
+    app.add_middleware(
+        ResponseCache,
+        ttl_s=cache_ttl_s,
+        generation=lambda: f"{data_version(store)}#{generation.get()}",
+    )
+    # Stored views per data version with ETags (dashboard/precomputed.py), outside the cache:
+    # they check the version and answer If-None-Match on every request; the rest is cached.
     install_precomputed(
         app, reader, queue, the_clock, enabled=precompute, series_clocks=series_clocks
-    )
-    # A new store version seen by /api/live starts a new generation of cached answers.
-    app.add_middleware(
-        ResponseCache, ttl_s=cache_ttl_s, generation=(generation := Generation()).get
     )
     app.add_middleware(SecurityHeaders)
     _install_error_handlers(app)
@@ -324,12 +328,18 @@ def create_app(  # noqa: PLR0915 - the one factory that wires every route and ro
         keys: KeysQ,
         win: WindowDep,
         base: Annotated[
-            DateParam, Query(description=f"base date (index = 100 there); {_DATE_RANGE}")
+            DateParam,
+            Query(
+                description="base date (index = 100 at each series' first week on or after it; "
+                "the window's weeks before it are kept); default: the first week every series "
+                f"has, where each line then starts at 100; {_DATE_RANGE}"
+            ),
         ] = None,
         how: HowQ = "mean",
         format: FormatQ = "json",
     ) -> BaseModel | Response:
-        """Weekly series rebased to 100 at the first week on or after ``base``."""
+        """Weekly series rebased to 100 at the first week on or after ``base``; without one, at
+        the first week they all have, each line starting there."""
         not_too_far_ahead(request, base, "base")
         chosen = split_keys(keys)
         views.require_known(reader, chosen)

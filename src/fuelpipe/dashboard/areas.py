@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from fuelpipe.dashboard.params import one_of
 from fuelpipe.dashboard.repository import BRENT, BRENT_BRL, USD
 from fuelpipe.domain.catalog import FUEL_PRODUCTS, REGIONS, STATES
 from fuelpipe.domain.keys import stock_key
@@ -64,12 +65,8 @@ AREA_HELP = (
 """The API's description of an area, from the same constants the validation uses."""
 
 
-def check_product(value: str) -> str:
-    """Validate a fuel product code (case-insensitive)."""
-    code = value.upper()
-    if code not in FUEL_PRODUCTS:
-        raise ValueError(f"unknown fuel {value!r}: use one of {', '.join(PRODUCTS)}")
-    return code
+check_product = one_of("fuel", PRODUCTS)
+"""Validate a fuel product code (case-insensitive)."""
 
 
 def check_area(value: str) -> str:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from cachetools import TTLCache
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
@@ -20,7 +21,15 @@ class CachedResponse:
 
 
 class ResponseCache:
-    """Caches successful GET /api/ answers by path and query for ``ttl_s`` seconds (LRU-bounded)."""
+    """Caches successful GET /api/ answers by path and query for ``ttl_s`` seconds (LRU-bounded).
+
+    An answer that carries its own validator (an ``ETag``: a stored view, the live panel) is never
+    stored: its producer checks the data version on every request and answers ``If-None-Match``
+    itself, while a stored copy would keep answering 200 to a matching tag, and the old body and
+    tag after the version moved. ``generation`` (the app passes the store's data version and the
+    version the live endpoint saw) starts new keys when it changes, so nothing cached before a
+    data change is served after it.
+    """
 
     def __init__(
         self,
@@ -66,8 +75,8 @@ class ResponseCache:
             await self.app(scope, receive, send)
             return
         query = scope.get("query_string", b"")
-        if self.generation is not None:
-            query += b"#" + self.generation().encode()
+        if self.generation is not None:  # it may read the store (the data version): off the loop
+            query += b"#" + (await run_in_threadpool(self.generation)).encode()
         key = (scope["path"], query)
         hit = self._get(key)
         if hit is not None:
@@ -83,8 +92,15 @@ class ResponseCache:
                 start = {**message, "headers": list(message.get("headers", []))}
             elif message["type"] == "http.response.body":
                 chunks.append(message.get("body", b""))
-                if not message.get("more_body", False) and start.get("status") == 200:
+                if not message.get("more_body", False) and _storable(start):
                     self._put(key, CachedResponse(start, b"".join(chunks)))
             await send(message)
 
         await self.app(scope, receive, capture)
+
+
+def _storable(start: Message) -> bool:
+    """A 200 without an ETag of its own (see :class:`ResponseCache`)."""
+    return start.get("status") == 200 and not any(
+        name.lower() == b"etag" for name, _ in start.get("headers", [])
+    )

@@ -19,6 +19,7 @@ from fastapi import APIRouter, Header, Query, Response
 from pydantic import BaseModel, Field
 
 from fuelpipe.dashboard.areas import BR, OVERVIEW_DRIVERS, PRODUCTS
+from fuelpipe.dashboard.etags import none_match
 from fuelpipe.dashboard.schemas import Cell, Table
 from fuelpipe.domain.catalog import Catalog
 from fuelpipe.domain.instants import SAO_PAULO
@@ -179,7 +180,7 @@ def live_router(
         generation.set(view.version)
         etag = f'"{view.version}"'
         headers = {"ETag": etag, "Cache-Control": "no-cache"}
-        if etag in (t.strip() for t in (if_none_match or "").split(",")):
+        if none_match(if_none_match, etag):
             return Response(status_code=304, headers=headers)
         if format == "csv":
             from fuelpipe.dashboard.app import to_csv  # the API's one CSV writer

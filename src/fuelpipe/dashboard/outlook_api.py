@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated
 from cachetools import LRUCache
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
-from pydantic import AfterValidator, BaseModel
+from pydantic import AfterValidator, BaseModel, Field
 
 from fuelpipe.dashboard.app import CSV_RESPONSES, AreaQ, FormatQ, FuelQ, to_csv
 from fuelpipe.dashboard.areas import AREAS, STATE_CODES
@@ -107,8 +107,11 @@ class OutlookView(BaseModel):
     as_of: str | None = None
     last_week: date | None = None
     last_price: float | None = None
-    driver_move: float | None = None
-    """Brent in BRL, relative change since the end of the last published survey week."""
+    driver_move: float | None = Field(
+        default=None,
+        description="Brent in BRL: log change from the end of the last published survey week to "
+        "`driver_day` (0.05 is exp(0.05) - 1 = +5.1 %)",
+    )
     driver_day: date | None = None
     stale_drivers: list[StaleDriverOut] = []
     """Drivers too old at ``as_of`` (their limit is ``StaleAfter``): the page warns."""
@@ -166,7 +169,10 @@ class StateChange(BaseModel):
     last_price: float
     week: date
     point: float
-    change: float
+    change: float = Field(
+        description="expected change from `last_price` to `point` as a fraction, not a percent: "
+        "-0.0018 means -0.18 % (point / last_price - 1); the CSV's `change_fraction`"
+    )
     scored_weeks: int = 0
     """Forecasts at this horizon scored by the state's backtest (``ACCURACY_WEEKS``)."""
     ratio: float | None = None
@@ -188,7 +194,7 @@ class OutlookMapView(BaseModel):
     def table(self) -> Table:
         """One row per state."""
         head = ["fuel", "horizon", "area", "name", "last_week", "last_price", "week", "point",
-                "change", "scored_weeks", "ratio", "dm_p", "verdict"]  # fmt: skip
+                "change_fraction", "scored_weeks", "ratio", "dm_p", "verdict"]  # fmt: skip
         rows = [
             [
                 self.fuel,

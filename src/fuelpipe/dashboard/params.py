@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Annotated, Any
 
@@ -30,3 +31,16 @@ def iso_text(value: Any) -> Any:
 
 
 DateParam = Annotated[date | None, BeforeValidator(iso_text), AfterValidator(in_range)]
+
+
+def one_of(what: str, allowed: Sequence[str]) -> Callable[[str], str]:
+    """A validator of a case-insensitive code (a fuel, a state): the code upper-cased, or a
+    ValueError naming the values allowed, which the API answers as a 422 naming the parameter."""
+
+    def check(value: str) -> str:
+        code = value.strip().upper()
+        if code not in allowed:
+            raise ValueError(f"unknown {what} {value!r}: use one of {', '.join(allowed)}")
+        return code
+
+    return check

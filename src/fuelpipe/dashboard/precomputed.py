@@ -30,6 +30,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from fuelpipe.dashboard import views
 from fuelpipe.dashboard.analysis import WeeklyHow
+from fuelpipe.dashboard.etags import none_match
 from fuelpipe.dashboard.health import health_view
 from fuelpipe.dashboard.repository import BRENT, BRENT_BRL, USD, SeriesReader
 from fuelpipe.dashboard.schemas import MetaView
@@ -75,12 +76,13 @@ def canonical(query: str | bytes) -> Params:
     return tuple(sorted((k, tuple(v)) for k, v in found.items()))
 
 
-VIEWS_SCHEMA = 4
+VIEWS_SCHEMA = 5
 """Raise it when a view's JSON changes shape: the entries stored before are then never read
 (a new name), so a new release never serves a body its page does not expect until the data
 changes. 2: the lags view's minimum weeks and flat-price fields, the correlations' first and
 last weeks; 3: the pass-through's Newey-West interval; 4: a strongest lag only when it stands
-out from chance (2026-12-01)."""
+out from chance (2026-12-01); 5: without a base, each index line starts at 100 on its base
+week (a line could start a week before it, off 100)."""
 
 
 def params_hash(path: str, params: Params) -> str:
@@ -324,7 +326,7 @@ class PrecomputedViews:
         served = await run_in_threadpool(self.pre.serve, path, key)
         if served is not None:
             etag = f'"{served[0]}"'
-            await _reply(send, 304 if match == etag else 200, etag, served[1])
+            await _reply(send, 304 if none_match(match, etag) else 200, etag, served[1])
             return
         # Not stored: computed by the routes, untagged, as a writer that bypasses the pipeline
         # (a test, a manual repair) leaves the version alone and must not make a 304 stale.

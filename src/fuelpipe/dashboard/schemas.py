@@ -41,7 +41,9 @@ class OverviewItem(BaseModel):
     value: float | None
     prev_date: dt.date | None = Field(description="the value a week earlier was taken on this date")
     prev_value: float | None
-    change_pct: float | None
+    change_pct: float | None = Field(
+        description="percent change from `prev_value` to `value`: 0.16 means +0.16 %"
+    )
 
 
 class OverviewView(BaseModel):
@@ -180,17 +182,24 @@ class LagsView(BaseModel):
         return ["lag_weeks", "r", "n", "coefficient", "std_error"], rows
 
 
+def _change_over(weeks: int) -> str:
+    return (
+        f"percent change of the price from the survey week {weeks} weeks before: 2.3 means "
+        "+2.3 % (null when either week has no price)"
+    )
+
+
 class AreaRow(BaseModel):
-    """One area's price in the chosen week and its changes (%)."""
+    """One area's price in the chosen week and its changes (percent)."""
 
     area: str
     name: str
     level: str
     region: str | None
     price: float
-    change_4w: float | None
-    change_12w: float | None
-    change_52w: float | None
+    change_4w: float | None = Field(description=_change_over(4))
+    change_12w: float | None = Field(description=_change_over(12))
+    change_52w: float | None = Field(description=_change_over(52))
 
 
 class SpreadView(BaseModel):
@@ -215,8 +224,9 @@ class RegionalView(BaseModel):
     spread: SpreadView | None
 
     def table(self) -> Table:
-        """One row per area."""
-        head = ["area", "name", "level", "region", "price", "change_4w", "change_12w", "change_52w"]
+        """One row per area; the change columns say their unit (percent)."""
+        head = ["area", "name", "level", "region", "price"]
+        head += ["change_4w_pct", "change_12w_pct", "change_52w_pct"]
         return head, [
             [a.area, a.name, a.level, a.region, a.price, a.change_4w, a.change_12w, a.change_52w]
             for a in self.areas

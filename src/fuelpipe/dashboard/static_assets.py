@@ -18,6 +18,8 @@ from pathlib import Path
 from starlette.requests import Request
 from starlette.responses import Response
 
+from fuelpipe.dashboard.etags import none_match
+
 STATIC_DIR = Path(__file__).parent / "static"
 MEDIA_TYPES = {
     ".html": "text/html; charset=utf-8",
@@ -114,7 +116,7 @@ def serve_asset(request: Request, name: str, max_age: int = 3600) -> Response:
     if max_age and request.query_params.get("h") == found.hash:
         cache_control = f"public, max-age={IMMUTABLE_S}, immutable"
     headers = {"ETag": found.etag, "Cache-Control": cache_control, "Vary": "Accept-Encoding"}
-    if request.headers.get("if-none-match") == found.etag:
+    if none_match(request.headers.get("if-none-match"), found.etag):
         return Response(status_code=304, headers=headers)
     accepted = request.headers.get("accept-encoding", "")
     if found.brotli is not None and "br" in accepted:

@@ -18,10 +18,12 @@ from typing import Annotated, Any, Literal, Protocol
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
+from pydantic import AfterValidator
 
 from fuelpipe.dashboard.errors import InvalidRequestError
-from fuelpipe.dashboard.params import DateParam
+from fuelpipe.dashboard.params import DateParam, one_of
 from fuelpipe.dashboard.static_assets import serve_asset
+from fuelpipe.domain.catalog import STATES
 from fuelpipe.domain.stations import FUELS, SEARCH_STATIONS, first_stations, query_params
 from fuelpipe.ports.lake import LakeQueryFailed
 
@@ -41,13 +43,25 @@ class StationQueries(Protocol):
     def window(self) -> tuple[date, date] | None: ...
 
 
+UFS = tuple(sorted(STATES))
+_check_state = one_of("state", UFS)
+
+
+def _check_any_state(value: str | None) -> str | None:
+    return None if value is None else _check_state(value)
+
+
+# Codes are case-insensitive here as in the rest of the API (and the CLI): an unknown one is a
+# 422 naming the parameter and its values, never an empty answer.
 FuelQ = Annotated[
-    Literal["GASOLINE", "GASOLINE_PREMIUM", "ETHANOL", "DIESEL", "DIESEL_S10", "CNG", "LPG"],
-    Query(description="fuel"),
+    str,
+    AfterValidator(one_of("fuel", FUELS)),
+    Query(description=f"fuel: {', '.join(FUELS)}; case-insensitive"),
 ]
 DayQ = Annotated[DateParam, Query(description="collection day, YYYY-MM-DD")]
 FormatQ = Annotated[Literal["json", "csv"], Query(description="json or csv")]
-StateQ = Annotated[str | None, Query(pattern=r"^[A-Za-z]{2}$", description="UF, e.g. SP")]
+_STATE_HELP = f"UF, one of {', '.join(UFS)}; case-insensitive"
+StateQ = Annotated[str | None, AfterValidator(_check_any_state), Query(description=_STATE_HELP)]
 MunicipalityQ = Annotated[str | None, Query(max_length=80, description="as ANP writes it")]
 TextQ = Annotated[str, Query(min_length=2, max_length=60, description="name, CNPJ or town")]
 RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -58,15 +72,6 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
     404: {"description": "no station lake here (how to get one in `detail`)"},
     422: {"description": "invalid parameters, with a message"},
     502: {"description": "the lake's query engine (Athena) failed: which query and why"},
-}
-assert set(FUELS) == {
-    "GASOLINE",
-    "GASOLINE_PREMIUM",
-    "ETHANOL",
-    "DIESEL",
-    "DIESEL_S10",
-    "CNG",
-    "LPG",
 }
 
 
@@ -207,19 +212,18 @@ def build_router(lake: StationQueries | None) -> APIRouter:
         format: FormatQ = "json",
     ) -> Response:
         """Municipalities from cheapest to dearest median: stations, p10, median, p90."""
-        uf = state.upper() if state else None
         return answer(
             "municipality_ranking",
             fuel,
             start,
             end,
             format,
-            keep=(lambda r: r["state"] == uf) if uf else None,
+            keep=(lambda r: r["state"] == state) if state else None,
         )
 
     @router.get("/api/stations/municipality", tags=["stations"], responses=RESPONSES)
     def municipality(
-        state: Annotated[str, Query(pattern=r"^[A-Za-z]{2}$")],
+        state: Annotated[str, AfterValidator(_check_state), Query(description=_STATE_HELP)],
         municipality: Annotated[str, Query(min_length=2, max_length=80)],
         fuel: FuelQ = "GASOLINE",
         start: DayQ = None,

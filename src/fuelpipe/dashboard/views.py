@@ -101,8 +101,15 @@ def indices_view(
     end: date | None,
     how: an.WeeklyHow,
 ) -> IndicesView:
-    """Weekly series rebased to 100 at ``base`` (default: the first week they all have)."""
+    """Weekly series rebased to 100 at ``base``, each at its first week on or after it.
+
+    Without ``base`` it is the first week they all have, and each line starts there at 100: the
+    window's first weeks that only some series have (a daily series' week holding a mid-week
+    ``start``, a series stored from further back) are left out, so no line starts off its base.
+    A ``base`` given keeps the whole window, below or above 100 before the base.
+    """
     weekly = [reader.weekly(k, start, end, how) for k in keys]
+    from_base = base is None
     if base is None:
         firsts = [s.dates[0] for s in weekly if len(s)]
         base = max(firsts) if firsts else start
@@ -113,6 +120,8 @@ def indices_view(
             if base is None:
                 raise ValueError(f"{key}: no stored values in the window")
             base_date, rebased = an.normalised_index(series, base)
+            if from_base:
+                rebased = rebased.window(base_date)
         except ValueError as exc:
             out.append(IndexSeries(key=key, label=label, base_date=None, points=[], note=str(exc)))
             continue

@@ -616,7 +616,8 @@
       }));
       return;
     }
-    const layout = baseLayout(t("overview.chart"));
+    // Every line starts at 100 on the base week the API chose (the first week all series have).
+    const layout = baseLayout(t("overview.chart", { base: fmt.date(indices.base) }));
     layout.yaxis.title = { text: t("axis.index") };
     await plot("chart-overview", traces, layout, indexUrl);
   }
@@ -664,7 +665,8 @@
     const max = Math.max(...series.points.map((p) => p.value));
     const pad = (max - min) * 0.15 || max * 0.05;
     await Plotly.relayout("chart-price", { "yaxis.range": [min - pad, max + pad] });
-    const indexLayout = baseLayout(t("movement.index", vars));
+    const indexVars = Object.assign({ base: fmt.date(indices.base) }, vars);
+    const indexLayout = baseLayout(t("movement.index", indexVars));
     indexLayout.yaxis.title = { text: t("axis.index") };
     const traces = lineTraces(indices.series);
     await plot("chart-index", traces, indexLayout, indexUrl);
