@@ -87,6 +87,30 @@ def test_status_after_the_demo_agrees_with_the_demo(demo_store):
     assert usd["present"] == usd["expected"] > 1_000
 
 
+def test_the_demo_counts_the_series_status_and_the_health_view_count(demo_store):
+    """The demo's table had an all-zero FUEL_MONTHLY#CNG#MA row (its one real month is
+    published after the window: nothing expected, nothing stored) and said 288 series, where
+    `status` and /api/health, which count the series with a record, said 287."""
+    from fuelpipe.adapters.clock import FixedClock
+    from fuelpipe.dashboard.health import health_view
+    from fuelpipe.homes.embedded import build_context
+    from fuelpipe.homes.settings import Settings
+
+    env, _, out = demo_store
+    summary = next(line for line in out.splitlines() if " records, " in line)
+    counted = int(summary.split(" series, ")[0])
+    rows = json.loads(fuelpipe("status", "--json", env=env).stdout)
+    assert counted == len(rows)
+    assert not any(line.startswith("│ FUEL_MONTHLY#CNG#MA ") for line in out.splitlines())
+    assert "not counted (no value published by their demo clock): FUEL_MONTHLY#CNG#MA" in out
+    app = build_context(Settings(db=env["FUELPIPE_DB"]), clock=FixedClock(DEMO_NOW))
+    try:
+        health = health_view(app.store, DEFAULT_CATALOG, None, app.clock)
+    finally:
+        app.close()
+    assert health.stored_series == counted
+
+
 def test_usd_has_every_banking_day_and_no_weekend_or_holiday(demo_store):
     env, rows, _ = demo_store
     usd = next(r for r in rows if r["key"] == "CURRENCY#USD")

@@ -7,7 +7,9 @@ completeness) were merged with; earlier recordings of 9bbcfac and 52afcb1 matche
 before those merges. Re-recorded when the snapshot's PTAX and FRED Brent ran on past the window
 and every real state week was bundled (for the states' outlook): exactly the 56 exports of
 CURRENCY#USD, COMMODITY#BRENT and the 54 weekly state series changed, and the status table; the
-other 384 exports were byte-identical. The fast test
+other 384 exports were byte-identical. The status table then lost its all-zero
+FUEL_MONTHLY#CNG#MA row (287 series, the count of `status` and /api/health); no export changed.
+The fast test
 checks the status table and one key of each kind; the slow one, and
 ``python -m devtools.demo_golden --check``, every export.
 """

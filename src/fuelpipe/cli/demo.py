@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from datetime import time as dtime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
@@ -23,11 +23,14 @@ from fuelpipe.homes import open_home, prepare_home
 from fuelpipe.homes.settings import Settings
 from fuelpipe.ports.store import Store
 
+if TYPE_CHECKING:
+    from fuelpipe.stages.status import KeyStatus
+
 DEMO_CLOCK = "demo_clock"
+"""The store setting that names the clock the demo filled the store at (read by the CLI)."""
 DEMO_SERIES_CLOCKS = "demo_series_clocks"
 """Meta entry: each series' own demo clock (JSON key -> ISO instant). The bundled real files
 end in different years, so each phase runs at its own --now; status counts each key there."""
-"""The store setting that names the clock the demo filled the store at (read by the CLI)."""
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,8 @@ class DemoPhase:
     series: list[Series]
     since: date
     now: datetime
+    in_window: bool = True
+    """False for the series whose real data lies only beyond the snapshot window."""
 
 
 def snapshot_dir() -> Path:
@@ -89,7 +94,7 @@ def plan_phases(coverage: Mapping[str, Any]) -> list[DemoPhase]:
         # At the last date's publication, not its end: ANP publishes a week on its Friday,
         # after the week's Sunday has ended, and the demo would otherwise stop a week short.
         now = max(_end_of(last), *(_published(last, s) for s in series))
-        phases.append(DemoPhase(f"beyond the window ({span})", series, first, now))
+        phases.append(DemoPhase(f"beyond the window ({span})", series, first, now, False))
     return phases
 
 
@@ -102,6 +107,21 @@ def demo_series_clocks(store: Store) -> dict[str, datetime]:
         return {key: datetime.fromisoformat(at) for key, at in json.loads(stored).items()}
     except (ValueError, AttributeError):
         return {}
+
+
+def record_demo_clocks(
+    store: Store, clock: datetime, series_clocks: Mapping[str, datetime]
+) -> None:
+    """Remember the clock the demo filled ``store`` at, and each series' own: later commands
+    (`status`, `dashboard`) count completeness there, not at this machine's date."""
+    store.put_meta(DEMO_CLOCK, clock.isoformat())
+    clocks = {key: at.isoformat() for key, at in series_clocks.items()}
+    store.put_meta(DEMO_SERIES_CLOCKS, json.dumps(clocks, sort_keys=True))
+
+
+def _has_records(row: KeyStatus) -> bool:
+    """Whether ``row``'s series has any record: what `status` and the panel's health count."""
+    return bool(row.present or row.pending or row.quarantined or row.absent)
 
 
 def _published(day: date, series: Series) -> datetime:
@@ -127,14 +147,15 @@ def _run_live(
     from fuelpipe.cli.demo_live import run_live_demo
 
     coverage = json.loads((snapshot_dir() / "coverage.json").read_text())
-    window = plan_phases(coverage)[0]
+    # Every series with real data in the window, each from its own first date (PTAX, Brent,
+    # PETR3 and PRIO3 have phases of their own: phase 0 alone left them out).
+    phases = [p for p in plan_phases(coverage) if p.in_window]
     cfg = Settings(**{**overrides, "now": None})
     if cfg.backend != "embedded":
         raise fail("demo --live runs the embedded home")
     run_live_demo(
         console, cfg, DEFAULT_CATALOG, speed=speed, serve=serve, port=port,
-        snapshot_coverage=coverage, series_in_window=[s.key for s in window.series],
-        since=window.since,
+        snapshot_coverage=coverage, phases=phases,
     )  # fmt: skip
 
 
@@ -186,13 +207,17 @@ def run_demo(
         series_clocks = {s.key: p.now for p in phases for s in p.series}
         # The store remembers the clock it was filled at: later commands on it use that clock.
         with open_home(cfg, clock=FixedClock(phases[0].now)) as context:
-            context.store.put_meta(DEMO_CLOCK, phases[0].now.isoformat())
-            clocks = {key: at.isoformat() for key, at in series_clocks.items()}
-            context.store.put_meta(DEMO_SERIES_CLOCKS, json.dumps(clocks, sort_keys=True))
+            record_demo_clocks(context.store, phases[0].now, series_clocks)
         from fuelpipe.cli.stations import demo_stations
 
         lake = demo_stations(cfg)  # the station-level sample, beside the weekly series
         requests = dict(replay.request_counts)
+    # A series none of whose real values is published by its clock (FUEL_MONTHLY#CNG#MA: its
+    # one month comes out after the window) has no record and nothing expected: like `status`
+    # and the panel's health, the table leaves it out. One with expected dates stays, records
+    # or not, so a series missing everything still counts and fails the demo.
+    idle = [r.key for r in rows if not (r.expected or _has_records(r))]
+    rows = [r for r in rows if r.key not in idle]
     console.print()
     display.print_status(console, rows)
     missing = sum(r.missing for r in rows)
@@ -205,6 +230,8 @@ def run_demo(
         f"source requests {requests}; "
         f"{time.perf_counter() - started:.1f} s"
     )
+    if idle:
+        console.print(f"not counted (no value published by their demo clock): {', '.join(idle)}")
     if missing:
         raise fail(f"{missing} expected dates are still missing after the demo")
     if serve:

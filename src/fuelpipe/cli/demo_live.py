@@ -10,13 +10,15 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from datetime import time as dtime
 
 import uvicorn
 from rich.console import Console
 
+from fuelpipe.cli.demo import DemoPhase, record_demo_clocks
 from fuelpipe.domain.catalog import Catalog
 from fuelpipe.domain.instants import SAO_PAULO
 from fuelpipe.homes.settings import Settings
@@ -95,10 +97,17 @@ def run_live_demo(
     serve: bool,
     port: int,
     snapshot_coverage: dict[str, object],
-    series_in_window: list[str],
-    since: date,
+    phases: Sequence[DemoPhase],
 ) -> None:
-    """Backfill up to two weeks before the end, then replay them live (and serve the panel)."""
+    """Backfill up to two weeks before the end, then replay them live (and serve the panel).
+
+    Every series of ``phases`` (the demo's in-window phases) is asked from its own first date.
+    One whose real file ends before the two weeks (PETR3's) is filled at its own clock, as
+    `demo` does, and left out of the live loop: the replay has nothing of it to release there.
+    When the replay stops (at its end, or at Ctrl+C), the store remembers the clock it stopped
+    at and each series' own, so `status` and `dashboard` count completeness there, as after
+    `demo`, not at this machine's date.
+    """
     from fuelpipe.adapters.clock import FixedClock
     from fuelpipe.homes import open_home, open_intraday
     from fuelpipe.replay.live import PublishedPlan, SpeedClock
@@ -106,23 +115,41 @@ def run_live_demo(
     from fuelpipe.stages.cycle import run_cycle
 
     start, end = live_window(snapshot_coverage)
-    chosen = Catalog(catalog[k] for k in series_in_window)
+    ended = [p for p in phases if p.now <= start]
+    live = [p for p in phases if p.now > start]
+    chosen = _from_first_dates(live)
     clock = SpeedClock(start, speed)
     with ReplayServer(faults=PublishedPlan(clock, catalog=chosen), quiet=True) as replay:
         urls = {f"source_{n}_url": u for n, u in replay.source_urls().items()}
         live_cfg = cfg.model_copy(update={**urls, "now": None, "yahoo_min_interval_s": 0.0})
         console.print(
-            f"[bold]fuelpipe demo --live[/]: {len(chosen)} series, {start:%Y-%m-%d} to "
+            f"[bold]fuelpipe demo --live[/]: {len(chosen)} series live, {start:%Y-%m-%d} to "
             f"{end:%Y-%m-%d} at {speed:g}x ({LIVE_SPAN.total_seconds() / speed / 60:.1f} min)"
         )
-        with open_home(live_cfg, clock=FixedClock(start), catalog=chosen) as backfill:
-            run_cycle(backfill, series=list(chosen), since=since)
+        # Each phase apart, at its own clock if its real file ends before the two weeks, as
+        # `demo` runs them: one ANP workbook's request, shared by its keys, may not reach
+        # before any of their first dates.
+        for phase in phases:
+            if phase.now <= start:
+                console.print(
+                    f"{', '.join(s.key for s in phase.series)}: real data ends before the two "
+                    f"weeks, filled up to {phase.now:%Y-%m-%d %H:%M}"
+                )
+            with open_home(
+                live_cfg,
+                clock=FixedClock(min(phase.now, start)),
+                catalog=_from_first_dates([phase]),
+            ) as backfill:
+                run_cycle(backfill)
         clock.restart()  # the backfill took real time: the live clock starts now
+        own_clocks = {s.key: p.now for p in ended for s in p.series}
         with (
             open_home(live_cfg, clock=clock, catalog=chosen) as context,
             open_intraday(live_cfg) as points,
         ):
-            server = _serve_in_background(context, catalog, port, points) if serve else None
+            server = (
+                _serve_in_background(context, catalog, port, points, own_clocks) if serve else None
+            )
             try:
                 ticks = replay_live(
                     context,
@@ -130,7 +157,6 @@ def run_live_demo(
                     end,
                     sleep=lambda s: time.sleep(s / speed),
                     heartbeat=lambda line: console.print(line, highlight=False),
-                    since=since,
                     intraday=points,
                 )
             except KeyboardInterrupt:
@@ -139,16 +165,40 @@ def run_live_demo(
             finally:
                 if server is not None:
                     server.should_exit = True
-    console.print(f"live replay over: {ticks} ticks, now {clock.now():%Y-%m-%d %H:%M}")
+            stopped = min(clock.now(), end)
+            # Completeness counts to where the replay stopped, each series no later than its
+            # own demo clock (as in `demo`), not to this machine's date.
+            stopped_at = {s.key: min(p.now, stopped) for p in live for s in p.series}
+            record_demo_clocks(context.store, stopped, stopped_at | own_clocks)
+    console.print(f"live replay over: {ticks} ticks, now {stopped:%Y-%m-%d %H:%M}")
+
+
+def _from_first_dates(phases: Sequence[DemoPhase]) -> Catalog:
+    """The phases' series, each starting at its phase's first date (its first real date, or
+    the window's start): the pipeline asks nothing before what the replay has, where a ticker
+    would leave PENDING dates no source ever had."""
+    return Catalog(
+        replace(s, default_start=max(s.default_start, p.since)) for p in phases for s in p.series
+    )
 
 
 def _serve_in_background(
-    context: StageContext, catalog: Catalog, port: int, intraday: IntradayStore
+    context: StageContext,
+    catalog: Catalog,
+    port: int,
+    intraday: IntradayStore,
+    series_clocks: Mapping[str, datetime],
 ) -> uvicorn.Server:
     from fuelpipe.dashboard.app import create_app
 
     web = create_app(
-        context.store, catalog, context.queue, context.clock, cache_ttl_s=5, intraday=intraday
+        context.store,
+        catalog,
+        context.queue,
+        context.clock,
+        cache_ttl_s=5,
+        intraday=intraday,
+        series_clocks=series_clocks,
     )
     server = uvicorn.Server(
         uvicorn.Config(web, host="127.0.0.1", port=port, log_level="warning", access_log=False)
