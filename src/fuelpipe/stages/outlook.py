@@ -165,12 +165,14 @@ def _refresh_one(
         return
     forecast = panels.forecast(series) if pooled else nowcast(inputs, as_of, lags, Params(), cache)
     if forecast is None:
-        _too_short(
-            report,
-            f"{series.key}: {len(fuel)} published weeks, but too few have their outcome h weeks"
-            f" on published (survey pauses) or the drivers have no value; the model needs"
-            f" {MIN_WEEKS} weeks without a pause",
+        why = (
+            "the states' pooled fit has too few weeks, or none of this state's in the panel's"
+            " last stretch (after a pause of over 26 weeks), or the drivers have no value"
+            if pooled
+            else f"too few have their outcome h weeks on published (survey pauses) or the drivers"
+            f" have no value; the model needs {MIN_WEEKS} weeks without a pause"
         )
+        _too_short(report, f"{series.key}: {len(fuel)} published weeks, but {why}")
         return
     store.put_records([to_record(key, forecast, mark).with_(updated_at=as_of)])
     report.made += 1
