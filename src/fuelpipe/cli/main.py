@@ -172,7 +172,8 @@ def wired(ctx: typer.Context, *, writes: bool = False, **extra: Any) -> Iterator
 
     ``writes``: the command changes the store, so a read-only store is refused up front
     (before anything is queued), and a missing one is created. A command that only reads
-    refuses a store that does not exist (a mistyped FUELPIPE_DB) and creates nothing. A store
+    refuses a store that does not exist or is an empty file (a mistyped FUELPIPE_DB) and
+    creates and writes nothing: no queue file, no schema. A store
     `fuelpipe demo` filled runs on the demo's clock unless --now/FUELPIPE_NOW says otherwise.
     """
     cfg = settings(ctx, **extra)
@@ -180,7 +181,7 @@ def wired(ctx: typer.Context, *, writes: bool = False, **extra: Any) -> Iterator
         _check_store_path(cfg.db, writes=writes)
     with ExitStack() as stack:
         try:
-            context = stack.enter_context(open_home(cfg))
+            context = stack.enter_context(open_home(cfg, read_only=not writes))
         except Exception as exc:  # a bad path, missing endpoint: say it in one line
             raise fail(f"cannot start the {cfg.backend} home: {exc}") from None
         if cfg.now is None:
@@ -196,6 +197,11 @@ def _check_store_path(db: Path, *, writes: bool) -> None:
         raise fail(
             f"no fuelpipe store at {where}: run `fuelpipe run` or `fuelpipe demo` first to "
             "create one, or check FUELPIPE_DB"
+        )
+    if not writes and db.stat().st_size == 0:
+        raise fail(
+            f"FUELPIPE_DB {db} is an empty file, not a fuelpipe store: run `fuelpipe run` or "
+            "`fuelpipe demo` to fill it, or check FUELPIPE_DB"
         )
     files = [db, db.with_name(db.stem + "-queue.sqlite")]
     if writes:
