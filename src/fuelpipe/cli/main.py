@@ -446,7 +446,9 @@ def status(
     unexpected: values published on a day the calendar does not expect (kept)
     revised: values the source changed after they were stored (history kept)
     first, last: the dates of the first and last stored value
-    --json adds age, published_at and stored_at (how fresh the last value is).
+    Values dated after the clock (--now before the data) are counted apart, below the table.
+    --json adds age, published_at and stored_at (how fresh the last value is) and
+    after_clock.
     """
     from fuelpipe.stages.status import status as compute
 
@@ -460,7 +462,7 @@ def status(
             now_of=_series_clocks(ctx, context),
         )
     if as_json:
-        keys = (*display.STATUS_COLUMNS, "age", "published_at", "stored_at")
+        keys = (*display.STATUS_COLUMNS, "age", "published_at", "stored_at", "after_clock")
         print(json.dumps([{k: r.as_dict()[k] for k in keys} for r in rows], indent=2))
         return
     display.print_status(console, rows)
