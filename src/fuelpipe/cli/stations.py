@@ -144,7 +144,7 @@ def print_ingest(summary: dict[str, Any]) -> None:
     console.print(
         f"{summary['rows']:,} rows read, {summary['written']:,} new in the lake, "
         f"{summary['rejected']:,} rejected (each with file and line), "
-        f"{summary['unchanged']} file(s) unchanged since the last download"
+        f"{summary['unchanged']} file(s) unchanged (their content is in the lake already)"
     )
 
 
