@@ -818,3 +818,6 @@ from fuelpipe.cli.stations import stations_app  # noqa: E402 - registered after 
 
 cli.add_typer(stations_app, name="stations")
 from fuelpipe.cli import watch as _watch  # noqa: E402, F401 - registers `fuelpipe watch`
+from fuelpipe.cli.helpstyle import use_plain_help  # noqa: E402 - once every command is in
+
+use_plain_help(cli)  # --help shows flags as flags (`--json`, not `--json <bool>`)
