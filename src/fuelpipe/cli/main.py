@@ -6,14 +6,17 @@ import csv
 import io
 import json
 import os
+import signal
 import socket
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
+from types import FrameType
 from typing import Annotated, Any
 
 import typer
@@ -230,6 +233,32 @@ def _use_demo_clock(context: StageContext) -> None:
         f"this store was filled by `fuelpipe demo`: using its clock {stored} "
         "(give --now to use another)"
     )
+
+
+@contextmanager
+def ctrl_c_exits_130() -> Iterator[None]:
+    """Ctrl+C while serving exits 130 (`interrupted`), as it does for every other command.
+
+    uvicorn takes SIGINT to shut down gracefully, raises it again once done, and then
+    swallows the KeyboardInterrupt that gives, returning as if the server had simply ended
+    (exit 0). The SIGINT is noted here and raised again once the server has returned.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers belong to the main thread
+        return
+    seen: list[int] = []
+
+    def on_sigint(signum: int, frame: FrameType | None) -> None:
+        seen.append(signum)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if seen:
+        raise KeyboardInterrupt
 
 
 def _check_port(host: str, port: int) -> None:
@@ -732,15 +761,16 @@ def demo(
     hint = dashboard_hint("the panel") if serve else None
     if serve and hint is None:
         _check_port("127.0.0.1", port)
-    run_demo(
-        console,
-        global_options(ctx).overrides(),
-        serve=serve and hint is None,
-        port=port,
-        fail=fail,
-        live=live,
-        speed=speed,
-    )
+    with ctrl_c_exits_130():
+        run_demo(
+            console,
+            global_options(ctx).overrides(),
+            serve=serve and hint is None,
+            port=port,
+            fail=fail,
+            live=live,
+            speed=speed,
+        )
     if hint:
         console.print(f"\n{hint}, then `fuelpipe dashboard` serves this store", markup=False)
 
@@ -759,7 +789,11 @@ def dashboard(
     from fuelpipe.homes import open_intraday
 
     _check_port(host, port)
-    with wired(ctx) as context, open_intraday(settings(ctx)) as intraday:
+    with (
+        ctrl_c_exits_130(),
+        wired(ctx) as context,
+        open_intraday(settings(ctx)) as intraday,
+    ):
         console.print(f"dashboard on [bold]http://{host}:{port}/[/] (Ctrl+C to stop)")
         serve_dashboard(
             context.store,
