@@ -1,5 +1,6 @@
 """Ctrl+C stops `fuelpipe dashboard` with exit 130, as README says for every command but
-`watch` (uvicorn swallowed the interrupt, so the server exited 0)."""
+`watch` (uvicorn swallowed the interrupt, so the server exited 0). The dashboard only reads:
+the store is left as it was, with no queue file or intraday table added."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -42,6 +44,7 @@ def test_ctrl_c_stops_the_dashboard_with_exit_130(tmp_path: Path) -> None:
     db = tmp_path / "fuelpipe.sqlite"
     with SqliteStore(db) as store:
         store.put_records([Record("CURRENCY#USD", date(2022, 5, 6), Decimal("4.9"), Status.OK)])
+    content = db.read_bytes()
     port = _free_port()
     args = ["dashboard", "--host", "127.0.0.1", "--port", str(port)]
     proc = subprocess.Popen(
@@ -54,6 +57,9 @@ def test_ctrl_c_stops_the_dashboard_with_exit_130(tmp_path: Path) -> None:
     )
     try:
         assert _listening(port, proc, 60), proc.communicate(timeout=10)
+        url = f"http://127.0.0.1:{port}/api/intraday?series=CURRENCY%23USD"
+        with urllib.request.urlopen(url, timeout=30) as answer:  # read before any watch ran
+            assert answer.status == 200
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=30)
     finally:
@@ -62,3 +68,5 @@ def test_ctrl_c_stops_the_dashboard_with_exit_130(tmp_path: Path) -> None:
             proc.communicate()
     assert proc.returncode == 130, out + err
     assert "Traceback" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fuelpipe.sqlite"]
+    assert db.read_bytes() == content

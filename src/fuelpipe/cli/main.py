@@ -792,7 +792,7 @@ def dashboard(
     with (
         ctrl_c_exits_130(),
         wired(ctx) as context,
-        open_intraday(settings(ctx)) as intraday,
+        open_intraday(settings(ctx), read_only=True) as intraday,
     ):
         console.print(f"dashboard on [bold]http://{host}:{port}/[/] (Ctrl+C to stop)")
         serve_dashboard(

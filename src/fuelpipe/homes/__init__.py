@@ -44,8 +44,11 @@ def open_home(
 
 
 @contextmanager
-def open_intraday(settings: Settings, **wiring: Any) -> Iterator[IntradayStore]:
-    """The configured home's intraday store (the one `watch --intraday` fills), closed after."""
+def open_intraday(
+    settings: Settings, *, read_only: bool = False, **wiring: Any
+) -> Iterator[IntradayStore]:
+    """The configured home's intraday store (the one `watch --intraday` fills), closed after;
+    ``read_only`` (the dashboard): the embedded home's table is neither created nor written."""
     if settings.backend == "aws":
         from fuelpipe.homes.aws import build_intraday_store
 
@@ -53,7 +56,8 @@ def open_intraday(settings: Settings, **wiring: Any) -> Iterator[IntradayStore]:
         return
     from fuelpipe.adapters.intraday_store import SqliteIntradayStore
 
-    store = SqliteIntradayStore(settings.db)  # beside the records, as cli/watch.py opens it
+    # beside the records, as cli/watch.py opens it
+    store = SqliteIntradayStore(settings.db, read_only=read_only)
     try:
         yield store
     finally:
