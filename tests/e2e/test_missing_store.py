@@ -128,3 +128,48 @@ def test_commands_that_write_still_create_the_store(tmp_path: Path) -> None:
     status = _run(["--now", "2022-01-03", "status", "--json"], env, tmp_path)
     assert status.returncode == 0, status.stderr
     assert status.stdout.strip() == "[]"
+
+
+STORE_READERS = {
+    "status": ["--now", "2022-05-09", "status", "-s", "CURRENCY#USD"],
+    "export csv": ["--now", "2022-05-09", "export", "CURRENCY#USD"],
+    "dlq list": ["dlq", "list"],
+    "quarantine list": ["quarantine", "list", "--json"],
+    "repair without --apply": ["--now", "2022-05-09", "repair"],
+}
+
+
+@pytest.mark.parametrize("name", list(STORE_READERS))
+def test_a_read_only_command_on_a_store_creates_and_writes_nothing(
+    name: str, tmp_path: Path
+) -> None:
+    """A store copied on its own (no queue file beside it) is read, and nothing is created
+    beside it (the queue file was) or written into it."""
+    from datetime import date
+    from decimal import Decimal
+
+    from fuelpipe.adapters.sqlite_store import SqliteStore
+    from fuelpipe.domain.models import Record, Status
+
+    db = tmp_path / "solo" / "fuelpipe.sqlite"
+    db.parent.mkdir()
+    with SqliteStore(db) as store:
+        store.put_records([Record("CURRENCY#USD", date(2022, 5, 6), Decimal("4.9"), Status.OK)])
+    before, content = _tree(tmp_path), db.read_bytes()
+    done = _run(STORE_READERS[name], {"FUELPIPE_DB": str(db)}, tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    assert _tree(tmp_path) == before  # no fuelpipe-queue.sqlite, no -wal or -shm left
+    assert db.read_bytes() == content
+
+
+def test_a_read_only_command_refuses_an_empty_store_file_and_leaves_it_empty(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "fuelpipe.sqlite"
+    db.touch()
+    done = _run(["status"], {"FUELPIPE_DB": str(db)}, tmp_path)
+    line = _refused(done, db, "FUELPIPE_DB")
+    assert "empty file" in line
+    assert db.stat().st_size == 0  # no schema written into it
+    assert _tree(tmp_path) == ["fuelpipe.sqlite"]

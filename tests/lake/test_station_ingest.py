@@ -6,7 +6,9 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import pytest
 from polars.testing import assert_frame_equal
 from tests.lake.conftest import BOM, NOW, real_file, real_lines, set_cell
 
@@ -88,7 +90,8 @@ def test_reingesting_the_same_file_changes_nothing(
 
     read: list[tuple[str, int]] = []
     (again,) = lake.ingest_path(path, progress=lambda *a: read.append(a))
-    assert again.skipped == f"same content as {path.name}, already ingested"
+    assert again.skipped == "unchanged since it was ingested"
+    assert again.already_ingested == path.name
     assert read == []  # same name and size: hashed first, and the file was not even read
 
     # Same content under a name the lake has not seen: hashed while it is read, and stopped
@@ -96,6 +99,7 @@ def test_reingesting_the_same_file_changes_nothing(
     copy = write("renamed.csv", real_file("diesel-gnv"))
     (renamed,) = lake.ingest_path(copy, progress=lambda *a: read.append(a))
     assert renamed.skipped == f"same content as {path.name}, already ingested"
+    assert renamed.already_ingested == path.name
     assert read  # it was read this time
     assert "renamed.csv" not in lake.storage.read_manifest()["files"]
     assert _lake_state(lake) == before
@@ -253,3 +257,58 @@ def test_progress_counts_records_a_batch_at_a_time_over_every_file(
     rows = [done for phase, done, _ in seen if phase == "rows"]
     assert rows == [40, 80, 100, 140, 180, 220, 250]  # a batch of 40 at a time, per file
     assert [a for a in seen if a[0] == "ingest"] == [("ingest", 1, 2), ("ingest", 2, 2)]
+
+
+def test_a_file_ingested_under_two_names_is_named_as_itself_when_given_again(
+    lake: StationLake, write: Callable[[str, bytes], Path]
+) -> None:
+    """The manifest can hold one content under two names (a forced ingest); the skip names the
+    file given when it is one of them, not whichever name the manifest lists first."""
+    data = real_file("glp")
+    lake.ingest_path(write("first-name.csv", data))
+    own = write("ultimas-4-semanas-glp.csv", data)
+    lake.ingest_path(own, force=True)
+    (again,) = lake.ingest_path(own)
+    assert again.already_ingested == own.name
+    assert again.skipped == "unchanged since it was ingested"
+
+
+class _DownloadsAgain:
+    """A station listing whose files come back in full every time (no 304): as `fuelpipe
+    demo` sees them on a second run, its replay on another port than the manifest's URLs."""
+
+    def __init__(self, files: dict[str, bytes]) -> None:
+        self.files = files
+
+    def listing(self) -> list[str]:
+        return [f"http://anp.example/qus/{name}" for name in self.files]
+
+    def download(
+        self, url: str, target: Path, *, etag: str | None = None, last_modified: str | None = None
+    ) -> Any:
+        from fuelpipe.adapters.sources.shpc import Download
+
+        target.write_bytes(self.files[url.rsplit("/", 1)[-1]])
+        return Download(url, unchanged=False, path=target, etag=None, last_modified=None)
+
+
+def test_files_downloaded_again_with_the_same_content_count_as_unchanged(
+    lake: StationLake, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from fuelpipe.cli.stations import print_ingest
+    from fuelpipe.stages.stations import ingest_remote
+
+    source = _DownloadsAgain(
+        {f"ultimas-4-semanas-{g}.csv": real_file(g) for g in ("glp", "diesel-gnv")}
+    )
+    first = ingest_remote(lake, source)
+    assert first.unchanged == 0 and first.written > 0
+    again = ingest_remote(lake, source)
+    assert (again.unchanged, again.written, again.rows) == (2, 0, 0)
+    skipped = {p["name"]: p["already_ingested"] for f in again.files for p in f["parts"]}
+    assert skipped == {name: name for name in source.files}  # each names itself
+    capsys.readouterr()
+    print_ingest(again.as_dict())
+    out = " ".join(capsys.readouterr().out.split())
+    assert "2 file(s) unchanged (their content is in the lake already)" in out
+    assert "same content as" not in out  # not another file's name

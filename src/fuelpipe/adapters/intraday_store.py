@@ -29,9 +29,15 @@ def _point(series_key: str, at: str, kind: str, value: str, attrs: str | None) -
 class SqliteIntradayStore(IntradayStore):
     """Intraday points in the embedded store's file; expired rows are skipped and purged."""
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, *, read_only: bool = False) -> None:
+        """``read_only``: the dashboard only reads; the table is not created (a day reads as
+        empty until `watch --intraday` creates it) and nothing is written."""
         self._conn = sqlite3.connect(str(path), timeout=30.0, check_same_thread=False)
         self._lock = threading.Lock()
+        self._read_only = read_only
+        if read_only:
+            self._conn.execute("PRAGMA query_only = ON")
+            return
         with self._lock, self._conn:
             self._conn.execute(
                 """CREATE TABLE IF NOT EXISTS intraday (
@@ -62,14 +68,21 @@ class SqliteIntradayStore(IntradayStore):
 
     def day(self, series_key: str, day: date, now: datetime) -> list[IntradayPoint]:
         with self._lock:
-            rows = self._conn.execute(
-                "SELECT series, at, kind, value, attrs FROM intraday "
-                "WHERE info_type = ? AND expires_at > ? ORDER BY at",
-                (intraday_key(series_key, day), iso_utc(now)),
-            ).fetchall()
+            try:
+                rows = self._conn.execute(
+                    "SELECT series, at, kind, value, attrs FROM intraday "
+                    "WHERE info_type = ? AND expires_at > ? ORDER BY at",
+                    (intraday_key(series_key, day), iso_utc(now)),
+                ).fetchall()
+            except sqlite3.OperationalError as exc:
+                if not (self._read_only and "no such table" in str(exc)):
+                    raise
+                rows = []  # read-only, and no intraday point was ever stored in this file
         return [_point(*row) for row in rows]
 
     def purge_expired(self, now: datetime) -> int:
+        if self._read_only:
+            return 0  # the writer (`watch --intraday`) purges
         with self._lock, self._conn:
             cur = self._conn.execute("DELETE FROM intraday WHERE expires_at <= ?", (iso_utc(now),))
         return cur.rowcount

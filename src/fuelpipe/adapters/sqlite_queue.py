@@ -50,7 +50,11 @@ class SqliteQueue(Queue):
         clock: Clock,
         visibility_timeout: timedelta,
         max_receives: int = 5,
+        *,
+        read_only: bool = False,
     ) -> None:
+        """``read_only``: only look (`dlq list`); a queue file that is not there reads as
+        empty and is not created."""
         if visibility_timeout <= timedelta(0):
             raise ValueError("the visibility timeout must be positive")
         if max_receives < 1:
@@ -60,7 +64,7 @@ class SqliteQueue(Queue):
         self.visibility_timeout = visibility_timeout
         self.max_receives = max_receives
         self._lock = threading.RLock()
-        self._conn = ProcessConnection(self.path, _SCHEMA)
+        self._conn = ProcessConnection(self.path, _SCHEMA, read_only=read_only)
 
     def _db(self) -> sqlite3.Connection:
         return self._conn.get()

@@ -261,8 +261,16 @@ def _add_revisions_column(conn: sqlite3.Connection) -> None:
                 conn.execute("ALTER TABLE items ADD COLUMN revisions TEXT")
 
 
-def connect(path: Path, schema: str) -> sqlite3.Connection:
-    """Open a WAL-mode connection several processes can share, creating the file and schema."""
+def connect(path: Path, schema: str, *, read_only: bool = False) -> sqlite3.Connection:
+    """Open a WAL-mode connection several processes can share, creating the file and schema.
+
+    ``read_only``: create nothing and write nothing (no folder, file, schema or journal-mode
+    change); the connection refuses writes (``query_only``). It is not opened with
+    ``mode=ro``, which would leave the -wal and -shm files behind on close. A file that does
+    not exist reads as empty: an in-memory database with the schema stands for it.
+    """
+    if read_only:
+        return _connect_read_only(path, schema)
     path.parent.mkdir(parents=True, exist_ok=True)
     # isolation_level=None: we issue BEGIN IMMEDIATE ourselves, so a writer takes the write lock
     # up front (waiting on busy_timeout) instead of failing on a read-to-write upgrade.
@@ -282,6 +290,23 @@ def connect(path: Path, schema: str) -> sqlite3.Connection:
         for statement in schema.split(";"):
             if statement.strip():
                 conn.execute(statement)
+    return conn
+
+
+def _connect_read_only(path: Path, schema: str) -> sqlite3.Connection:
+    exists = path.exists()
+    conn = sqlite3.connect(
+        path if exists else ":memory:",
+        timeout=BUSY_TIMEOUT_S,
+        isolation_level=None,
+        check_same_thread=False,
+    )
+    conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+    if not exists:
+        for statement in schema.split(";"):
+            if statement.strip():
+                conn.execute(statement)
+    conn.execute("PRAGMA query_only = ON")
     return conn
 
 
@@ -309,17 +334,17 @@ class ProcessConnection:
     so the child does not disturb the parent's locks.
     """
 
-    def __init__(self, path: Path, schema: str) -> None:
-        self._path, self._schema = path, schema
+    def __init__(self, path: Path, schema: str, *, read_only: bool = False) -> None:
+        self._path, self._schema, self._read_only = path, schema, read_only
         self._pid = os.getpid()
-        self._conn = connect(path, schema)
+        self._conn = connect(path, schema, read_only=read_only)
         self._forked: list[sqlite3.Connection] = []
 
     def get(self) -> sqlite3.Connection:
         """The connection for the calling process."""
         if os.getpid() != self._pid:
             self._forked.append(self._conn)
-            self._conn = connect(self._path, self._schema)
+            self._conn = connect(self._path, self._schema, read_only=self._read_only)
             self._pid = os.getpid()
         return self._conn
 
@@ -370,12 +395,17 @@ _READERS: dict[str, Callable[[Any], Any]] = {
 class SqliteStore(Store):
     """The Store port on one SQLite file; safe for several processes and threads at once."""
 
-    def __init__(self, path: Path | str, clock: Clock | None = None) -> None:
+    def __init__(
+        self, path: Path | str, clock: Clock | None = None, *, read_only: bool = False
+    ) -> None:
+        """``read_only``: a command that only reads; the file is neither created nor written
+        (see :func:`connect`)."""
         self.path = Path(path)
         self._clock: Clock = clock or SystemClock()
         self._lock = threading.RLock()
-        self._conn = ProcessConnection(self.path, _SCHEMA)
-        _add_revisions_column(self._conn.get())
+        self._conn = ProcessConnection(self.path, _SCHEMA, read_only=read_only)
+        if not read_only:
+            _add_revisions_column(self._conn.get())
 
     # --- plumbing ------------------------------------------------------------------------
 

@@ -98,6 +98,14 @@ def print_status(console: Console, rows: Sequence[KeyStatus]) -> None:
             style=style,
         )
     console.print(table)
+    later = [r for r in rows if r.after_clock]
+    if later:
+        console.print(
+            f"not counted above: {sum(r.after_clock for r in later):,} value(s) of "
+            f"{len(later)} series dated after the clock (the table stops at the clock; "
+            "--json gives after_clock per key)",
+            highlight=False,
+        )
 
 
 def print_sources(console: Console, stats: Mapping[str, SourceStats]) -> None:

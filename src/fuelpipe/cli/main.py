@@ -6,14 +6,17 @@ import csv
 import io
 import json
 import os
+import signal
 import socket
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
+from types import FrameType
 from typing import Annotated, Any
 
 import typer
@@ -172,7 +175,8 @@ def wired(ctx: typer.Context, *, writes: bool = False, **extra: Any) -> Iterator
 
     ``writes``: the command changes the store, so a read-only store is refused up front
     (before anything is queued), and a missing one is created. A command that only reads
-    refuses a store that does not exist (a mistyped FUELPIPE_DB) and creates nothing. A store
+    refuses a store that does not exist or is an empty file (a mistyped FUELPIPE_DB) and
+    creates and writes nothing: no queue file, no schema. A store
     `fuelpipe demo` filled runs on the demo's clock unless --now/FUELPIPE_NOW says otherwise.
     """
     cfg = settings(ctx, **extra)
@@ -180,7 +184,7 @@ def wired(ctx: typer.Context, *, writes: bool = False, **extra: Any) -> Iterator
         _check_store_path(cfg.db, writes=writes)
     with ExitStack() as stack:
         try:
-            context = stack.enter_context(open_home(cfg))
+            context = stack.enter_context(open_home(cfg, read_only=not writes))
         except Exception as exc:  # a bad path, missing endpoint: say it in one line
             raise fail(f"cannot start the {cfg.backend} home: {exc}") from None
         if cfg.now is None:
@@ -196,6 +200,11 @@ def _check_store_path(db: Path, *, writes: bool) -> None:
         raise fail(
             f"no fuelpipe store at {where}: run `fuelpipe run` or `fuelpipe demo` first to "
             "create one, or check FUELPIPE_DB"
+        )
+    if not writes and db.stat().st_size == 0:
+        raise fail(
+            f"FUELPIPE_DB {db} is an empty file, not a fuelpipe store: run `fuelpipe run` or "
+            "`fuelpipe demo` to fill it, or check FUELPIPE_DB"
         )
     files = [db, db.with_name(db.stem + "-queue.sqlite")]
     if writes:
@@ -224,6 +233,32 @@ def _use_demo_clock(context: StageContext) -> None:
         f"this store was filled by `fuelpipe demo`: using its clock {stored} "
         "(give --now to use another)"
     )
+
+
+@contextmanager
+def ctrl_c_exits_130() -> Iterator[None]:
+    """Ctrl+C while serving exits 130 (`interrupted`), as it does for every other command.
+
+    uvicorn takes SIGINT to shut down gracefully, raises it again once done, and then
+    swallows the KeyboardInterrupt that gives, returning as if the server had simply ended
+    (exit 0). The SIGINT is noted here and raised again once the server has returned.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers belong to the main thread
+        return
+    seen: list[int] = []
+
+    def on_sigint(signum: int, frame: FrameType | None) -> None:
+        seen.append(signum)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if seen:
+        raise KeyboardInterrupt
 
 
 def _check_port(host: str, port: int) -> None:
@@ -440,7 +475,9 @@ def status(
     unexpected: values published on a day the calendar does not expect (kept)
     revised: values the source changed after they were stored (history kept)
     first, last: the dates of the first and last stored value
-    --json adds age, published_at and stored_at (how fresh the last value is).
+    Values dated after the clock (--now before the data) are counted apart, below the table.
+    --json adds age, published_at and stored_at (how fresh the last value is) and
+    after_clock.
     """
     from fuelpipe.stages.status import status as compute
 
@@ -454,7 +491,7 @@ def status(
             now_of=_series_clocks(ctx, context),
         )
     if as_json:
-        keys = (*display.STATUS_COLUMNS, "age", "published_at", "stored_at")
+        keys = (*display.STATUS_COLUMNS, "age", "published_at", "stored_at", "after_clock")
         print(json.dumps([{k: r.as_dict()[k] for k in keys} for r in rows], indent=2))
         return
     display.print_status(console, rows)
@@ -724,15 +761,16 @@ def demo(
     hint = dashboard_hint("the panel") if serve else None
     if serve and hint is None:
         _check_port("127.0.0.1", port)
-    run_demo(
-        console,
-        global_options(ctx).overrides(),
-        serve=serve and hint is None,
-        port=port,
-        fail=fail,
-        live=live,
-        speed=speed,
-    )
+    with ctrl_c_exits_130():
+        run_demo(
+            console,
+            global_options(ctx).overrides(),
+            serve=serve and hint is None,
+            port=port,
+            fail=fail,
+            live=live,
+            speed=speed,
+        )
     if hint:
         console.print(f"\n{hint}, then `fuelpipe dashboard` serves this store", markup=False)
 
@@ -751,7 +789,11 @@ def dashboard(
     from fuelpipe.homes import open_intraday
 
     _check_port(host, port)
-    with wired(ctx) as context, open_intraday(settings(ctx)) as intraday:
+    with (
+        ctrl_c_exits_130(),
+        wired(ctx) as context,
+        open_intraday(settings(ctx), read_only=True) as intraday,
+    ):
         console.print(f"dashboard on [bold]http://{host}:{port}/[/] (Ctrl+C to stop)")
         serve_dashboard(
             context.store,
@@ -810,3 +852,6 @@ from fuelpipe.cli.stations import stations_app  # noqa: E402 - registered after 
 
 cli.add_typer(stations_app, name="stations")
 from fuelpipe.cli import watch as _watch  # noqa: E402, F401 - registers `fuelpipe watch`
+from fuelpipe.cli.helpstyle import use_plain_help  # noqa: E402 - once every command is in
+
+use_plain_help(cli)  # --help shows flags as flags (`--json`, not `--json <bool>`)

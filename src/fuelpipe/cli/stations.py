@@ -144,7 +144,7 @@ def print_ingest(summary: dict[str, Any]) -> None:
     console.print(
         f"{summary['rows']:,} rows read, {summary['written']:,} new in the lake, "
         f"{summary['rejected']:,} rejected (each with file and line), "
-        f"{summary['unchanged']} file(s) unchanged since the last download"
+        f"{summary['unchanged']} file(s) unchanged (their content is in the lake already)"
     )
 
 
@@ -255,12 +255,11 @@ def status(
 
 
 def _span(lake: Any, since: str | None, until: str | None) -> tuple[date, date]:
-    """The collection days asked for; the lake's last 4 weeks by default."""
-    try:
-        first = date.fromisoformat(since) if since else None
-        last = date.fromisoformat(until) if until else None
-    except ValueError as exc:
-        raise fail(f"--since/--until: {exc}") from None
+    """The collection days asked for; the lake's last 4 weeks by default. A bad date is
+    refused as every command refuses one (`--since '2025-13-01' is not a date`)."""
+    from fuelpipe.cli.main import _date
+
+    first, last = _date(since, "--since"), _date(until, "--until")
     if first is None or last is None:
         window = lake.window()
         if window is None:
@@ -371,6 +370,15 @@ def query(
             raise fail(f"--state {state!r} is not a UF; one of {', '.join(sorted(STATES))}")
     if "--municipality" in takes and not (state and municipality):
         raise fail(f"{name} needs --state and --municipality")
+    if "--text" in takes:
+        _check_search_text(name, text)
+    if athena and settings(ctx).backend != "aws":
+        raise fail(
+            f"--athena needs the AWS home: FUELPIPE_BACKEND is {settings(ctx).backend!r}, "
+            "set it to 'aws' (Athena's workgroup and database: FUELPIPE_ATHENA_WORKGROUP, "
+            "FUELPIPE_GLUE_DATABASE); without --athena the query runs on the local lake "
+            "(FUELPIPE_LAKE)"
+        )
     windowed = "--since" in takes
     if athena and windowed and not (since and until):
         raise fail("--athena needs --since and --until")
@@ -382,6 +390,24 @@ def query(
         params = query_params(fuel, first, last, state, municipality, text or "")
         title = f"{name} {fuel + ' ' if '--fuel' in takes else ''}{first}..{last}"
     _print_result(_run_query(ctx, name, params, lake), fmt, title)
+
+
+SEARCH_TEXT_CHARS = (2, 60)
+"""The length --text may have (stripped), as /api/stations/search allows for ``q``."""
+
+
+def _check_search_text(name: str, text: str | None) -> None:
+    """A search needs a text to look for: without one (or with one letter) it would list
+    every station "best matches first", which matches nothing in particular."""
+    shortest, longest = SEARCH_TEXT_CHARS
+    what = "a station name, CNPJ or town"
+    if text is None:
+        raise fail(f"{name} needs --text: {what} of at least {shortest} characters")
+    if not shortest <= len(text.strip()) <= longest:
+        raise fail(
+            f"--text {text!r}: give {what} of {shortest} to {longest} characters "
+            f"(not {len(text.strip())})"
+        )
 
 
 def _run_query(ctx: typer.Context, name: str, params: dict[str, Any], lake: Any) -> Any:

@@ -16,21 +16,27 @@ from fuelpipe.ports.intraday import IntradayStore
 from fuelpipe.stages.context import StageContext
 
 
-def build_home(settings: Settings, **wiring: Any) -> StageContext:
-    """The context of the configured home; ``wiring`` (clock, sources) goes to its builder."""
+def build_home(settings: Settings, *, read_only: bool = False, **wiring: Any) -> StageContext:
+    """The context of the configured home; ``wiring`` (clock, sources) goes to its builder.
+
+    ``read_only``: the caller only reads, so the embedded home creates and writes no file
+    (the AWS home's table and queues are never created by opening them).
+    """
     if settings.backend == "aws":
         from fuelpipe.homes.aws import build_context as build_aws
 
         return build_aws(settings, **wiring)
     from fuelpipe.homes.embedded import build_context as build_embedded
 
-    return build_embedded(settings, **wiring)
+    return build_embedded(settings, read_only=read_only, **wiring)
 
 
 @contextmanager
-def open_home(settings: Settings, **wiring: Any) -> Iterator[StageContext]:
+def open_home(
+    settings: Settings, *, read_only: bool = False, **wiring: Any
+) -> Iterator[StageContext]:
     """The configured home's context, closed (clients, connections) when the block ends."""
-    context = build_home(settings, **wiring)
+    context = build_home(settings, read_only=read_only, **wiring)
     try:
         yield context
     finally:
@@ -38,8 +44,11 @@ def open_home(settings: Settings, **wiring: Any) -> Iterator[StageContext]:
 
 
 @contextmanager
-def open_intraday(settings: Settings, **wiring: Any) -> Iterator[IntradayStore]:
-    """The configured home's intraday store (the one `watch --intraday` fills), closed after."""
+def open_intraday(
+    settings: Settings, *, read_only: bool = False, **wiring: Any
+) -> Iterator[IntradayStore]:
+    """The configured home's intraday store (the one `watch --intraday` fills), closed after;
+    ``read_only`` (the dashboard): the embedded home's table is neither created nor written."""
     if settings.backend == "aws":
         from fuelpipe.homes.aws import build_intraday_store
 
@@ -47,7 +56,8 @@ def open_intraday(settings: Settings, **wiring: Any) -> Iterator[IntradayStore]:
         return
     from fuelpipe.adapters.intraday_store import SqliteIntradayStore
 
-    store = SqliteIntradayStore(settings.db)  # beside the records, as cli/watch.py opens it
+    # beside the records, as cli/watch.py opens it
+    store = SqliteIntradayStore(settings.db, read_only=read_only)
     try:
         yield store
     finally:

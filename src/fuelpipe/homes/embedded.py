@@ -26,21 +26,27 @@ def build_context(
     clock: Clock | None = None,
     sources: Mapping[str, Source] | None = None,
     catalog: Catalog | None = None,
+    read_only: bool = False,
 ) -> StageContext:
-    """Wire the embedded home from settings; tests pass their own clock or sources."""
+    """Wire the embedded home from settings; tests pass their own clock or sources.
+
+    ``read_only``: for a command that only reads; neither the store nor the queue file is
+    created or written (a queue file that is not there reads as empty).
+    """
     from fuelpipe.adapters.clock import FixedClock, SystemClock
     from fuelpipe.adapters.sqlite_queue import SqliteQueue
     from fuelpipe.adapters.sqlite_store import SqliteStore
 
     business_clock: Clock = clock or (FixedClock(settings.now) if settings.now else SystemClock())
     # updated_at is stamped by the business clock the stages see, as in the AWS home.
-    store = SqliteStore(settings.db, clock=business_clock)
+    store = SqliteStore(settings.db, clock=business_clock, read_only=read_only)
     # The queue's visibility timeout is operational time, so it always runs on the real clock.
     queue = SqliteQueue(
         settings.db.with_name(settings.db.stem + "-queue.sqlite"),
         clock=SystemClock(),
         visibility_timeout=timedelta(seconds=settings.visibility_timeout_s),
         max_receives=settings.max_receives,
+        read_only=read_only,
     )
     return StageContext(
         catalog=catalog or DEFAULT_CATALOG,

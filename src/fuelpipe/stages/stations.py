@@ -44,6 +44,7 @@ class FileReportLike(Protocol):
     written: int
     rejected: int
     refused: bool
+    already_ingested: str | None
 
     def as_dict(self) -> dict[str, Any]: ...
 
@@ -69,6 +70,8 @@ class IngestSummary:
     files: list[dict[str, Any]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     unchanged: int = 0
+    """Files skipped as already ingested: answered 304 (not downloaded), or downloaded again
+    (or given again) with a content the lake already holds."""
 
     @property
     def rows(self) -> int:
@@ -112,6 +115,11 @@ class _RowCount:
         self.current.clear()
 
 
+def _already_ingested(reports: Sequence[FileReportLike]) -> int:
+    """1 when the lake skipped the whole file as content it already holds, else 0."""
+    return int(bool(reports) and all(r.already_ingested for r in reports))
+
+
 def file_name(url: str) -> str:
     return url.rstrip("/").rsplit("/", 1)[-1]
 
@@ -132,6 +140,7 @@ def ingest_local(
             summary.errors.append(f"{path}: {exc}")
         else:
             summary.files.append({"name": path.name, "parts": [r.as_dict() for r in reports]})
+            summary.unchanged += _already_ingested(reports)
         if progress:
             progress("ingest", n, len(paths))
     return summary
@@ -184,6 +193,7 @@ def ingest_remote(
                 summary.files.append(
                     {"name": file_name(url), "url": url, "parts": [r.as_dict() for r in reports]}
                 )
+                summary.unchanged += _already_ingested(reports)
                 if reports and all(r.refused for r in reports):
                     continue  # not station data: no validators, so the next run asks again
                 manifest = lake.storage.read_manifest()

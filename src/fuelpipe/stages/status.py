@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 
 from fuelpipe.domain.catalog import Series
 from fuelpipe.domain.completeness import completeness
+from fuelpipe.domain.models import Status
 from fuelpipe.stages.context import StageContext
 
 
@@ -36,6 +37,9 @@ class KeyStatus:
     """When the newest stored value was stored."""
     age: int | None = None
     """Seconds since the newest stored value was published: how old the freshest data is."""
+    after_clock: int = 0
+    """Values stored for dates after what is published at the clock (a clock set before the
+    data, --now): not counted in the other columns, which stop at the clock."""
 
     def as_dict(self) -> dict[str, object]:
         """The JSON object of `status --json`."""
@@ -48,7 +52,17 @@ def key_status(
     """Status of one key, from its first stored date (or ``since``) to what is published at
     ``now`` (the app's clock unless given)."""
     now = now or app.clock.now()
-    c = completeness(series, app.store.present(series.key), now, since)
+    end = series.published_through(now)
+    stored = app.store.present(series.key)
+    # A value dated after what the clock has seen published is counted apart: present,
+    # first and last stop at the clock, as expected does (present could exceed expected).
+    counted, later = [], 0
+    for p in stored:
+        if p.status is Status.OK and p.date > end:
+            later += 1
+        else:
+            counted.append(p)
+    c = completeness(series, counted, now, since)
     published_at = stored_at = None
     age = None
     if c.last is not None:
@@ -74,6 +88,7 @@ def key_status(
         published_at=published_at,
         stored_at=stored_at,
         age=age,
+        after_clock=later,
     )
 
 
@@ -93,4 +108,4 @@ def status(
     rows = [key_status(app, s, since, clocks.get(s.key)) for s in chosen]
     if not stored_only:
         return rows
-    return [r for r in rows if r.present or r.pending or r.quarantined or r.absent]
+    return [r for r in rows if r.present or r.pending or r.quarantined or r.absent or r.after_clock]

@@ -128,6 +128,9 @@ class FileReport:
     bad: list[BadRow] = field(default_factory=list)
     partitions: list[str] = field(default_factory=list)
     skipped: str | None = None
+    already_ingested: str | None = None
+    """The file's content was ingested before, under this name (its own, or another file's):
+    nothing was read or written; ``skipped`` says so."""
     refused: bool = False
     """The file is not ANP station data (unreadable, empty, or no CSV in it has ANP's header;
     ``skipped`` says why): nothing of it is written or recorded in the manifest, so the same
@@ -145,6 +148,7 @@ class FileReport:
             "differing": len(self.differing),
             "partitions": self.partitions,
             "skipped": self.skipped,
+            "already_ingested": self.already_ingested,
             "refused": self.refused,
             "bad_rows": [str(b) for b in self.bad[:20]],
         }
@@ -213,7 +217,10 @@ class StationLake:
 
             def new_content() -> str:
                 digest = hashing.result()[0]
-                seen = next((n for n, e in files.items() if e.get("sha256") == digest), None)
+                # The file itself when its own name holds this content, else the first other
+                # file that does (not merely the first in the manifest).
+                same = [n for n, e in files.items() if e.get("sha256") == digest]
+                seen = name if name in same else next(iter(same), None)
                 if seen and not force:
                     raise _AlreadyIngested(seen)
                 return digest
@@ -248,8 +255,14 @@ class StationLake:
                     where = "" if first.name == name else f"{first.name}: "
                     return [_refused(name, first.fmt, f"{where}{first.skipped}")]
                 digest = new_content()  # (asked already, unless no part had a record to write)
-            except _AlreadyIngested as seen:
-                return [FileReport(name, "-", skipped=f"same content as {seen}, already ingested")]
+            except _AlreadyIngested as exc:
+                (seen,) = exc.args
+                why = (
+                    "unchanged since it was ingested"
+                    if seen == name
+                    else f"same content as {seen}, already ingested"
+                )
+                return [FileReport(name, "-", skipped=why, already_ingested=seen)]
         self._record(name, digest, source, size, reports)
         return reports
 

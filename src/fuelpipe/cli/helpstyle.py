@@ -1,0 +1,71 @@
+"""How `--help` shows parameters: a flag as a flag, an argument by its name.
+
+The pinned typer renders every parameter with its Python type, so a flag read `--json <bool>`
+(as if it took a value: `fuelpipe status --json true` then fails) and the usage line read
+`{key} {DATE}`. These command classes show a flag without a type, and an argument as click
+does: `KEY` when required, `[KEY]` when not. :func:`use_plain_help` gives them to every
+command and group of an app, its sub-apps included.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
+
+
+def _plain(params: list[Any]) -> list[Any]:
+    for p in params:
+        if isinstance(p, TyperOption) and p.is_flag and p.metavar is None:
+            p.metavar = ""  # shown as the option's type: nothing, a flag takes no value
+        elif isinstance(p, TyperArgument) and p.metavar is None and p.name:
+            p.metavar = p.name.upper()
+    return params
+
+
+def _usage(ctx: Any, command: TyperCommand | TyperGroup) -> list[str]:
+    pieces = [command.options_metavar] if command.options_metavar else []
+    for p in command.get_params(ctx):
+        if isinstance(p, TyperArgument):
+            name = p.display_name_raw if p.required else f"[{p.display_name_raw}]"
+            pieces.append(name + ("..." if p.nargs != 1 else ""))
+        else:
+            pieces.extend(p.get_usage_pieces(ctx))
+    return pieces
+
+
+class PlainHelpCommand(TyperCommand):
+    """A command whose help shows flags without a type and arguments by name."""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _plain(super().get_params(ctx))
+
+    def collect_usage_pieces(self, ctx: Any) -> list[str]:
+        return _usage(ctx, self)
+
+
+class PlainHelpGroup(TyperGroup):
+    """A group whose help shows flags without a type (its commands are PlainHelpCommand)."""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _plain(super().get_params(ctx))
+
+    def collect_usage_pieces(self, ctx: Any) -> list[str]:
+        return [*_usage(ctx, self), self.subcommand_metavar]
+
+
+def use_plain_help(app: typer.Typer) -> None:
+    """Every command and group registered on ``app`` (and its sub-apps) renders its help
+    with the classes above, unless it chose a class of its own; call it once every command
+    is registered."""
+    if app.info.cls in (None, TyperGroup) or not isinstance(app.info.cls, type):
+        app.info.cls = PlainHelpGroup
+    for command in app.registered_commands:
+        if command.cls in (None, TyperCommand):
+            command.cls = PlainHelpCommand
+    for group in app.registered_groups:
+        if group.cls in (None, TyperGroup) or not isinstance(group.cls, type):
+            group.cls = PlainHelpGroup
+        if group.typer_instance is not None:
+            use_plain_help(group.typer_instance)

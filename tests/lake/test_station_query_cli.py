@@ -1,0 +1,77 @@
+"""`fuelpipe stations query` refuses, in one `error:` line naming the option and the value,
+what it cannot answer: a date that is not one, a search without a text to look for, and
+--athena outside the AWS home."""
+
+from __future__ import annotations
+
+import pytest
+from tests.lake.conftest import BOM, real_lines
+from typer.testing import CliRunner
+
+from fuelpipe.cli.main import cli
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """A small local lake (the first 50 records of the real LPG file), embedded home."""
+    folder = tmp_path_factory.mktemp("query")
+    path = folder / "glp.csv"
+    path.write_bytes(BOM + "\r\n".join(real_lines("glp", 50)).encode())
+    env = {
+        "FUELPIPE_LAKE": str(folder / "lake"),
+        "FUELPIPE_DB": str(folder / "x.sqlite"),
+        "FUELPIPE_BACKEND": "embedded",
+    }
+    done = CliRunner().invoke(cli, ["stations", "ingest", str(path)], env=env)
+    assert done.exit_code == 0, done.output
+    return env
+
+
+def _refused(args: list[str], env: dict[str, str]) -> str:
+    done = CliRunner().invoke(cli, ["stations", "query", *args], env=env)
+    assert done.exit_code == 2, done.output
+    assert "Traceback" not in done.output
+    errors = [ln for ln in done.output.splitlines() if ln.startswith("error:")]
+    assert len(errors) == 1, done.output
+    return errors[0]
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--since", "2025-13-01"], "error: --since '2025-13-01' is not a date (YYYY-MM-DD)"),
+        (["--until", "2025-02-30"], "error: --until '2025-02-30' is not a date (YYYY-MM-DD)"),
+        (["--since", "01/03/2025"], "error: --since '01/03/2025' is not a date (YYYY-MM-DD)"),
+    ],
+)
+def test_a_bad_date_is_refused_as_status_refuses_it(
+    args: list[str], expected: str, env: dict[str, str]
+) -> None:
+    assert _refused(["state_weekly", "--fuel", "LPG", *args], env) == expected
+
+
+@pytest.mark.parametrize("text", [None, "a", " b ", "x" * 61])
+def test_a_search_without_a_text_to_look_for_is_refused(
+    text: str | None, env: dict[str, str]
+) -> None:
+    args = ["station_search"] + ([] if text is None else ["--text", text])
+    line = _refused(args, env)
+    if text is None:
+        assert line.startswith("error: station_search needs --text")
+    else:
+        assert line.startswith(f"error: --text {text!r}: give a station name, CNPJ or town")
+
+
+def test_a_search_with_two_characters_runs(env: dict[str, str]) -> None:
+    done = CliRunner().invoke(
+        cli, ["stations", "query", "station_search", "--text", "sp", "-f", "csv"], env=env
+    )
+    assert done.exit_code == 0, done.output
+    assert done.output.startswith("cnpj,station,")
+
+
+def test_athena_in_the_embedded_home_says_it_needs_the_aws_home(env: dict[str, str]) -> None:
+    line = _refused(["coverage", "--athena"], env)
+    assert line.startswith("error: --athena needs the AWS home")
+    assert "FUELPIPE_BACKEND is 'embedded'" in line
+    assert "region" not in line

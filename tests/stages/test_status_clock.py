@@ -1,0 +1,37 @@
+"""`fuelpipe status` with a clock set before some of the stored data (--now 2022-01-01 on a
+store filled to 2022-03): the columns stop at the clock, so present never exceeds expected,
+and the values dated after it are counted apart."""
+
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from tests.stages.conftest import SP, START
+
+from fuelpipe.adapters.clock import ManualClock
+from fuelpipe.domain.models import Record, Status
+from fuelpipe.stages.status import key_status, status
+
+
+def test_values_after_the_clock_are_counted_apart_not_as_present(make_app, table_source, usd):
+    app = make_app(table_source())
+    days = [START + timedelta(days=n) for n in range(60)]
+    days = [d for d in days if d.weekday() < 5]
+    app.store.put_records([Record(usd.key, d, Decimal("5.0"), Status.OK) for d in days])
+    clock = datetime(2022, 1, 20, 20, 0, tzinfo=SP)  # before most of the data
+    st = key_status(app, usd, now=clock)
+    assert st.present <= st.expected
+    assert st.last is not None and date.fromisoformat(st.last) <= clock.date()
+    before = [d for d in days if d <= usd.published_through(clock)]
+    assert st.present == len(before)
+    assert st.after_clock == len(days) - len(before) > 0
+    assert st.as_dict()["after_clock"] == st.after_clock
+    # At a clock after every value nothing is counted apart.
+    late = key_status(app, usd, now=datetime(2022, 6, 1, 20, 0, tzinfo=SP))
+    assert (late.present, late.after_clock) == (len(days), 0)
+
+
+def test_a_key_with_only_values_after_the_clock_is_still_listed(make_app, table_source, usd):
+    app = make_app(table_source(), clock=ManualClock(datetime(2021, 6, 1, 20, 0, tzinfo=SP)))
+    app.store.put_records([Record(usd.key, START, Decimal("5.0"), Status.OK)])
+    (row,) = status(app, [usd], stored_only=True)
+    assert (row.present, row.after_clock) == (0, 1)

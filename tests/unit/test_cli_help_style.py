@@ -1,0 +1,43 @@
+"""`--help` shows a flag as a flag and an argument by its name: the pinned typer rendered
+`--json <bool>` (as if the flag took a value, and `--json true` then fails) and a usage line
+`{key} {DATE}`."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from typer.testing import CliRunner
+
+from fuelpipe.cli.main import cli
+
+
+def _help(*words: str) -> str:
+    done = CliRunner().invoke(cli, [*words, "--help"], prog_name="fuelpipe", env={"COLUMNS": "100"})
+    assert done.exit_code == 0, done.output
+    return done.output
+
+
+@pytest.mark.parametrize(
+    "words",
+    [(), ("status",), ("quarantine", "release"), ("stations", "query"), ("outlook", "show")],
+)
+def test_no_flag_shows_a_type_as_if_it_took_a_value(words: tuple[str, ...]) -> None:
+    text = _help(*words)
+    assert "<bool>" not in text
+    assert re.search(r"--help +Show this message and exit", text), text
+
+
+def test_flags_and_options_of_status() -> None:
+    text = _help("status")
+    assert re.search(r"--json +Print a JSON array", text), text
+    assert re.search(r"--all +Include keys with no record yet", text), text
+    assert re.search(r"--since +<str> +Count expected dates", text), text  # it takes one
+
+
+def test_arguments_read_as_click_writes_them() -> None:
+    assert "Usage: fuelpipe quarantine release [OPTIONS] KEY DATE" in _help("quarantine", "release")
+    assert "Usage: fuelpipe export [OPTIONS] [KEY]" in _help("export")
+    assert "Usage: fuelpipe stations query [OPTIONS] NAME" in _help("stations", "query")
+    assert "Usage: fuelpipe stations ingest [OPTIONS] [PATHS]..." in _help("stations", "ingest")
+    assert "{" not in _help("quarantine", "release").split("\n\n")[0]
