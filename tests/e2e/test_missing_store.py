@@ -173,3 +173,32 @@ def test_a_read_only_command_refuses_an_empty_store_file_and_leaves_it_empty(
     assert "empty file" in line
     assert db.stat().st_size == 0  # no schema written into it
     assert _tree(tmp_path) == ["fuelpipe.sqlite"]
+
+
+def test_a_read_only_command_upgrades_a_store_from_an_older_fuelpipe_then_reads_it(
+    tmp_path: Path,
+) -> None:
+    """A store made before revisions were recorded (no ``revisions`` column, no watermarks
+    table) cannot be read without them: it is upgraded once, as any writing command does,
+    and its records read as before."""
+    import sqlite3
+    from datetime import date
+    from decimal import Decimal
+
+    from fuelpipe.adapters.sqlite_store import SqliteStore
+    from fuelpipe.domain.models import Record, Status
+
+    db = tmp_path / "fuelpipe.sqlite"
+    with SqliteStore(db) as store:
+        store.put_records([Record("CURRENCY#USD", date(2022, 5, 6), Decimal("4.9"), Status.OK)])
+    old = sqlite3.connect(db)
+    old.execute("ALTER TABLE items DROP COLUMN revisions")
+    old.execute("DROP TABLE watermarks")
+    old.commit()
+    old.close()
+    done = _run(["export", "CURRENCY#USD"], {"FUELPIPE_DB": str(db)}, tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "2022-05-06" in done.stdout and "4.9" in done.stdout
+    upgraded = sqlite3.connect(db)
+    assert "revisions" in {r[1] for r in upgraded.execute("PRAGMA table_info(items)")}
+    upgraded.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 import threading
 import time
@@ -251,6 +252,25 @@ def load_revisions(text: str | None) -> tuple[Revision, ...]:
     )
 
 
+_TABLES = frozenset(re.findall(r"CREATE TABLE IF NOT EXISTS (\w+)", _SCHEMA))
+
+
+def _outdated(path: Path) -> bool:
+    """Whether an existing store file lacks a table of the schema or the revisions column
+    (made by an older fuelpipe). A missing or empty file is not outdated: it is refused or read
+    as empty elsewhere."""
+    if not path.exists() or path.stat().st_size == 0:
+        return False
+    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S)  # not mode=ro: see connect
+    try:
+        conn.execute("PRAGMA query_only = ON")
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        columns = {r[1] for r in conn.execute("PRAGMA table_info(items)")}
+    finally:
+        conn.close()
+    return not _TABLES.issubset(tables) or "revisions" not in columns
+
+
 def _add_revisions_column(conn: sqlite3.Connection) -> None:
     """Files created before revisions were recorded get the column (NULL: never revised)."""
     columns = {row[1] for row in conn.execute("PRAGMA table_info(items)")}
@@ -403,6 +423,12 @@ class SqliteStore(Store):
         self.path = Path(path)
         self._clock: Clock = clock or SystemClock()
         self._lock = threading.RLock()
+        if read_only and _outdated(self.path):
+            # A file from an older fuelpipe cannot be read without its missing tables or
+            # column: upgraded once, as any writing command would (no record changes).
+            upgrade = connect(self.path, _SCHEMA)
+            _add_revisions_column(upgrade)
+            upgrade.close()
         self._conn = ProcessConnection(self.path, _SCHEMA, read_only=read_only)
         if not read_only:
             _add_revisions_column(self._conn.get())
