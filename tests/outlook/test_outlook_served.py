@@ -106,6 +106,24 @@ def test_the_driver_move_shown_is_brent_in_brl_over_the_7_days_to_the_last_drive
     assert served.driver_move == pytest.approx(raw, abs=0.04)
 
 
+def test_a_forecast_stored_by_an_older_model_is_redone_on_the_next_refresh(tmp_path, history):
+    """Same inputs, older model (its mark has no ``model=``): the refresh redoes it instead of
+    keeping it, with its 0.0 driver move, until the next survey week."""
+    store = SqliteStore(tmp_path / "store.sqlite")
+    keys = (GASOLINE, USD_KEY, BRENT_KEY, BRENT_FUTURES_KEY)
+    store_known(store, history, keys, TUESDAY, hold_back=date(2022, 3, 14))
+    assert refresh_outlook_at(store, TUESDAY).made == 1
+    key = outlook_key("GASOLINE", "BR")
+    stored = store.query(key)[-1]
+    older = stored.attrs["inputs"].split(";model=")[0]
+    store.put_records([stored.with_(attrs={**stored.attrs, "inputs": older})])
+    assert refresh_outlook_at(store, TUESDAY + timedelta(hours=1)).made == 1
+    again = refresh_outlook_at(store, TUESDAY + timedelta(hours=2))
+    assert (again.made, again.unchanged) == (0, 1)
+    assert ";model=" in store.query(key)[-1].attrs["inputs"]
+    store.close()
+
+
 def refresh_outlook_at(store, as_of):
     from fuelpipe.stages.outlook import refresh_outlook
 

@@ -55,6 +55,13 @@ class PoolParams:
             raise ValueError(f"pooled outlook parameters out of range: {self}")
 
 
+MODEL_VERSION = 2
+"""Part of a stored forecast's input mark: bumped when the same inputs make another stored
+forecast (2: states pooled, the driver move over the 7 days to the last driver day), so a
+store's forecasts from an older fuelpipe are redone on the next refresh, not kept until the
+next survey week."""
+
+
 def first_usable_week(params: Params) -> int:
     """How many published weeks precede the first whose regressors are all known.
 

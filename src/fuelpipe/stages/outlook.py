@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 from fuelpipe.domain.catalog import STATES, Catalog, Series
 from fuelpipe.domain.keys import Kind, commodity_key, currency_key, outlook_key
 from fuelpipe.domain.models import Record, Status
-from fuelpipe.outlook.params import Params, min_weeks
+from fuelpipe.outlook.params import MODEL_VERSION, Params, min_weeks
 from fuelpipe.ports.store import Store
 from fuelpipe.stages.data_version import data_version, mark_changed
 
@@ -156,7 +156,7 @@ def _refresh_one(
     report.scored += score_published(store, key, dict(published))
     inputs = drivers.with_fuel(Points.of(fuel))
     latest = _latest(store, key, as_of)
-    mark = input_mark(inputs, served_cutoffs(inputs.fuel, as_of, lags))
+    mark = input_mark(inputs, served_cutoffs(inputs.fuel, as_of, lags)) + f";model={MODEL_VERSION}"
     pooled = panels.pools(series)
     if pooled:  # the pooled fit also reads the other states' weeks up to this one's last
         mark += f";panel={panels.weeks_until(series, fuel[-1][0])}"
