@@ -36,6 +36,7 @@ from fuelpipe.outlook.model import (
     nowcast,
     state_at,
 )
+from fuelpipe.outlook.params import MODEL_VERSION
 from fuelpipe.outlook.records import to_record
 from fuelpipe.outlook.series import (
     CutoffRows,
@@ -482,7 +483,7 @@ def test_a_refresh_stores_the_forecasts_the_loops_make(tmp_path, history):
         want = to_record(
             outlook_key(*key.split("#")[1:]),
             forecast,
-            input_mark(known, served_cutoffs(known.fuel, as_of, lags)),
+            input_mark(known, served_cutoffs(known.fuel, as_of, lags)) + f";model={MODEL_VERSION}",
         )
         (stored,) = store.query(want.key)
         assert (stored.date, stored.value, stored.attrs) == (want.date, want.value, want.attrs)

@@ -140,8 +140,11 @@ def test_the_stage_names_a_fuel_whose_pauses_leave_too_few_usable_weeks(tmp_path
         report = refresh_outlook(store, DEFAULT_CATALOG, _as_of(fuel), keys=["FUEL#GASOLINE#SP"])
     assert (report.made, report.too_short) == (0, 1)
     (why,) = report.skipped
-    assert why.startswith(f"FUEL#GASOLINE#SP: {MIN_WEEKS} published weeks, but too few have")
-    assert why.endswith(f"the model needs {MIN_WEEKS} weeks without a pause")
+    # a state: forecast by the pooled fit, whose reasons the line gives
+    assert why.startswith(
+        f"FUEL#GASOLINE#SP: {MIN_WEEKS} published weeks, but the states' pooled fit has too few"
+    )
+    assert why.endswith("or the drivers have no value")
 
 
 # --- 2. horizons and lags across a survey pause ------------------------------------------------
