@@ -13,11 +13,13 @@ import pytest
 from devtools.aws.lambda_events import FakeLambdaContext, load_handler, sqs_event
 from devtools.dashboard.serving import serving
 from tests.aws.conftest import AwsHome
+from tests.dashboard.conftest import ManualTimer
 from tests.support.fakes import TableSource
 
 from fuelpipe.adapters.clock import FixedClock
 from fuelpipe.dashboard.app import create_app
 from fuelpipe.dashboard.precomputed import Precomputer
+from fuelpipe.dashboard.versions import DataVersion
 from fuelpipe.domain.calendars import expected_between, get_calendar
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.domain.messages import DownloadRequest
@@ -45,7 +47,11 @@ def test_scraper_lambda_moves_the_version_and_the_dashboard_recomputes_once(
     values = {(USD, d): Decimal("5.7") + Decimal(i) / 1000 for i, d in enumerate(MARCH)}
     app = aws_home.app(FixedClock(NOW), {"bcb": TableSource("bcb", values)})
     app.store.put_records([Record(USD, d, values[(USD, d)], Status.OK) for d in MARCH[:-1]])
-    api = create_app(app.store, DEFAULT_CATALOG, app.queue, FixedClock(NOW), cache_ttl_s=0)
+    timer = ManualTimer()  # the dashboard reads the data version at most once a second of it
+    versions = DataVersion(app.store, timer=timer)
+    api = create_app(
+        app.store, DEFAULT_CATALOG, app.queue, FixedClock(NOW), cache_ttl_s=0, versions=versions
+    )
     pre: Precomputer = api.state.precomputer
     assert pre.refresh() > 0  # stored at the initial version
     scraper = load_handler("scraper").make_handler(lambda: app)
@@ -61,6 +67,7 @@ def test_scraper_lambda_moves_the_version_and_the_dashboard_recomputes_once(
         app.queue.delete([m.receipt for m in messages])
         version = data_version(app.store)
         assert version != INITIAL
+        timer.now += 1
 
         computed = pre.computed
         after = client.get("/api/overview", headers={"If-None-Match": before.headers["etag"]})

@@ -20,6 +20,16 @@ from fuelpipe.domain.catalog import DEFAULT_CATALOG
 NOW = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)
 
 
+class ManualTimer:
+    """A monotonic timer the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 @pytest.fixture(scope="session")
 def real_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SqliteStore]:
     """A SQLite store filled once from the real files."""

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 from devtools.dashboard.serving import serving
-from tests.dashboard.conftest import NOW
+from tests.dashboard.conftest import NOW, ManualTimer
 
 from fuelpipe.adapters.clock import FixedClock
 from fuelpipe.adapters.sqlite_store import SqliteStore
@@ -19,21 +19,12 @@ from fuelpipe.dashboard.app import create_app
 from fuelpipe.dashboard.cache import ResponseCache
 from fuelpipe.dashboard.etags import none_match
 from fuelpipe.dashboard.precomputed import Precomputer
+from fuelpipe.dashboard.versions import DataVersion
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.domain.models import Record, Status
 from fuelpipe.stages.data_version import mark_changed
 
 USD = "/api/series?key=CURRENCY%23USD"
-
-
-class ManualTimer:
-    """A monotonic timer the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
@@ -78,7 +69,10 @@ def behind_cache(tmp_path: Path) -> Iterator[tuple[SqliteStore, ManualTimer, str
     store.put_records([Record("CURRENCY#USD", date(2022, 5, 2), Decimal("4.9"), Status.OK)])
     mark_changed(store, NOW, "fill")
     timer = ManualTimer()
-    app = create_app(store, DEFAULT_CATALOG, clock=FixedClock(NOW), cache_ttl_s=0)
+    versions = DataVersion(store, timer=timer)  # read at most once a second of this timer
+    app = create_app(
+        store, DEFAULT_CATALOG, clock=FixedClock(NOW), cache_ttl_s=0, versions=versions
+    )
     pre: Precomputer = app.state.precomputer
     pre.refresh()
     with serving(ResponseCache(app, ttl_s=30, timer=timer)) as url:
@@ -135,7 +129,7 @@ def test_a_stored_view_behind_the_cache_follows_the_data_version(
         assert client.get("/api/overview", headers={"If-None-Match": tag}).status_code == 304
         store.put_records([Record("CURRENCY#USD", date(2022, 5, 3), Decimal("5.0"), Status.OK)])
         version = mark_changed(store, NOW, "landing")
-        timer.now += 1  # well inside the cache's 30 s
+        timer.now += 1  # well inside the cache's 30 s, past the version's 1 s
         after = client.get("/api/overview", headers={"If-None-Match": tag})
         assert after.status_code == 200  # the old tag is stale: the new body, never a 304
         assert after.headers["etag"] == f'"{version}"'
@@ -148,11 +142,18 @@ def test_a_stored_view_behind_the_cache_follows_the_data_version(
 def test_an_on_demand_answer_is_read_again_after_a_data_change(tmp_path: Path) -> None:
     store = SqliteStore(tmp_path / "d.sqlite", clock=FixedClock(NOW))
     store.put_records([Record("CURRENCY#USD", date(2022, 5, 2), Decimal("4.9"), Status.OK)])
-    app = create_app(store, DEFAULT_CATALOG, clock=FixedClock(NOW), cache_ttl_s=30)
+    timer = ManualTimer()
+    versions = DataVersion(store, timer=timer)
+    app = create_app(
+        store, DEFAULT_CATALOG, clock=FixedClock(NOW), cache_ttl_s=30, versions=versions
+    )
     with serving(app) as url, httpx.Client(base_url=url) as client:
         assert len(client.get(USD).json()["points"]) == 1
         store.put_records([Record("CURRENCY#USD", date(2022, 5, 3), Decimal("5.0"), Status.OK)])
         assert len(client.get(USD).json()["points"]) == 1  # no new version: still cached
         mark_changed(store, NOW, "landing")
+        timer.now += 0.5
+        assert len(client.get(USD).json()["points"]) == 1  # the version is trusted for 1 s
+        timer.now += 0.5
         assert len(client.get(USD).json()["points"]) == 2  # a new version: read again
     store.close()

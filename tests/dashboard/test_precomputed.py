@@ -12,12 +12,13 @@ import httpx
 import pytest
 from devtools.dashboard.realdata import fill_store
 from devtools.dashboard.serving import serving
-from tests.dashboard.conftest import NOW
+from tests.dashboard.conftest import NOW, ManualTimer
 
 from fuelpipe.adapters.clock import FixedClock
 from fuelpipe.adapters.sqlite_store import SqliteStore
 from fuelpipe.dashboard.app import create_app
 from fuelpipe.dashboard.precomputed import Params, Precomputer, default_requests
+from fuelpipe.dashboard.versions import DataVersion
 from fuelpipe.dashboard.views import meta_view
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.domain.models import Record, Status
@@ -43,9 +44,18 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SqliteStore]:
 
 
 @pytest.fixture(scope="module")
-def served(store: SqliteStore) -> Iterator[tuple[str, Precomputer]]:
-    """The dashboard with its response cache off, so every answer comes from the stored views."""
-    app = create_app(store, DEFAULT_CATALOG, clock=FixedClock(NOW), cache_ttl_s=0)
+def version_timer() -> ManualTimer:
+    return ManualTimer()
+
+
+@pytest.fixture(scope="module")
+def served(store: SqliteStore, version_timer: ManualTimer) -> Iterator[tuple[str, Precomputer]]:
+    """The dashboard with its response cache off, so every answer comes from the stored views;
+    its data version is read at most once a second of ``version_timer``."""
+    versions = DataVersion(store, timer=version_timer)
+    app = create_app(
+        store, DEFAULT_CATALOG, clock=FixedClock(NOW), cache_ttl_s=0, versions=versions
+    )
     pre: Precomputer = app.state.precomputer
     pre.refresh()
     with serving(app) as url:
@@ -99,7 +109,7 @@ def test_if_none_match_gives_304_for_stored_views_only(served):
         assert csv.headers["content-type"].startswith("text/csv")
 
 
-def test_new_data_gives_new_etag_and_recomputes_each_view_once(served, store):
+def test_new_data_gives_new_etag_and_recomputes_each_view_once(served, store, version_timer):
     url, pre = served
     with httpx.Client(base_url=url, timeout=30) as client:
         before = client.get("/api/overview")
@@ -109,6 +119,7 @@ def test_new_data_gives_new_etag_and_recomputes_each_view_once(served, store):
         new_day = last + timedelta(days=3 if last.weekday() == 4 else 1)
         store.put_records([Record(USD, new_day, Decimal("9.8765"), Status.OK)])
         new_version = mark_changed(store, NOW, "test landing")
+        version_timer.now += 1  # the version read is trusted for 1 s
         computed = pre.computed
         after = client.get("/api/overview", headers={"If-None-Match": old_tag})
         assert after.status_code == 200  # the old tag no longer matches

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import threading
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from typing import Annotated, Literal
@@ -12,6 +13,7 @@ from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import AfterValidator, BaseModel
+from starlette.types import Scope
 
 from fuelpipe.dashboard import views
 from fuelpipe.dashboard.areas import AREA_HELP, DRIVERS, PRODUCTS, check_area, check_product
@@ -38,6 +40,7 @@ from fuelpipe.dashboard.security import SecurityHeaders
 from fuelpipe.dashboard.static_assets import serve_asset
 from fuelpipe.dashboard.stations import StationQueries
 from fuelpipe.dashboard.stations import build_router as build_stations_router
+from fuelpipe.dashboard.versions import DataVersion, request_version
 from fuelpipe.domain.calendars import EARLIEST_DATE, LATEST_DATE
 from fuelpipe.domain.catalog import Catalog
 from fuelpipe.domain.clock_bounds import MAX_DATE_AHEAD
@@ -46,7 +49,6 @@ from fuelpipe.ports.clock import Clock
 from fuelpipe.ports.intraday import IntradayStore
 from fuelpipe.ports.queue import Queue
 from fuelpipe.ports.store import Store
-from fuelpipe.stages.data_version import data_version
 
 MAX_KEYS = 12
 Format = Literal["json", "csv"]
@@ -107,17 +109,23 @@ def not_too_far_ahead(request: Request, day: date | None, name: str) -> date | N
     )
 
 
-def _newest_week(store: Store, reader: SeriesReader) -> Callable[[], date | None]:
-    """The newest stored week of any fuel series, read once per data version."""
+def _newest_week(versions: DataVersion, reader: SeriesReader) -> Callable[[], date | None]:
+    """The newest stored week of any fuel series, read once per data version (a lock guards the
+    memo: the routes run in worker threads)."""
     memo: dict[str, date | None] = {}
+    lock = threading.Lock()
 
     def newest() -> date | None:
-        version = data_version(store)
-        if version not in memo:
-            meta = views.meta_view(reader)
+        version = versions.get()
+        with lock:
+            if version in memo:
+                return memo[version]
+        meta = views.meta_view(reader)
+        found = max((c.last for c in meta.coverage if c.last), default=None)
+        with lock:
             memo.clear()
-            memo[version] = max((c.last for c in meta.coverage if c.last), default=None)
-        return memo[version]
+            memo[version] = found
+        return found
 
     return newest
 
@@ -223,10 +231,14 @@ def create_app(  # noqa: PLR0915 - the one factory that wires every route and ro
     precompute: bool = True,
     series_clocks: Mapping[str, datetime] | None = None,
     intraday: IntradayStore | None = None,
+    versions: DataVersion | None = None,
 ) -> FastAPI:
     """The dashboard app: read-only API under /api, the page at /, assets under /static.
 
     ``intraday`` serves the "Today" panel; without it the panel says how to collect them.
+    ``versions`` reads the store's data version at most once a second (its default), shared by
+    the stored views, the response cache and the outlook's accuracy: an answer is never served
+    more than that second after a data change.
 
     API answers are cached for ``cache_ttl_s`` seconds (0 turns the cache off): the store
     changes a few times a day, while one page view asks for the same views many times.
@@ -249,26 +261,34 @@ def create_app(  # noqa: PLR0915 - the one factory that wires every route and ro
         docs_url=None,
         redoc_url=None,
     )
+    the_versions = versions or DataVersion(store)
     app.state.clock = the_clock
-    app.state.newest_week = _newest_week(store, reader)
+    app.state.data_version = the_versions
+    app.state.newest_week = _newest_week(the_versions, reader)
     # A new data version, or a new store version seen by /api/live, starts a new generation of
     # cached answers: nothing cached before a change is served after it.
     generation = Generation()
-    app.add_middleware(
-        ResponseCache,
-        ttl_s=cache_ttl_s,
-        generation=lambda: f"{data_version(store)}#{generation.get()}",
-    )
+
+    async def cache_generation(scope: Scope) -> str:
+        return f"{await request_version(scope, the_versions)}#{generation.get()}"
+
+    app.add_middleware(ResponseCache, ttl_s=cache_ttl_s, generation=cache_generation)
     # Stored views per data version with ETags (dashboard/precomputed.py), outside the cache:
     # they check the version and answer If-None-Match on every request; the rest is cached.
     install_precomputed(
-        app, reader, queue, the_clock, enabled=precompute, series_clocks=series_clocks
+        app,
+        reader,
+        queue,
+        the_clock,
+        enabled=precompute,
+        series_clocks=series_clocks,
+        versions=the_versions,
     )
     app.add_middleware(SecurityHeaders)
     _install_error_handlers(app)
     from fuelpipe.dashboard.outlook_api import outlook_router  # imports this module's helpers
 
-    app.include_router(outlook_router(store, catalog))
+    app.include_router(outlook_router(store, catalog, the_versions))
     from fuelpipe.dashboard.intraday import intraday_router  # imports this module's helpers
 
     app.include_router(intraday_router(store, intraday, catalog, the_clock))

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from cachetools import TTLCache
-from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+_log = logging.getLogger("fuelpipe.dashboard")
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,9 +28,11 @@ class ResponseCache:
     An answer that carries its own validator (an ``ETag``: a stored view, the live panel) is never
     stored: its producer checks the data version on every request and answers ``If-None-Match``
     itself, while a stored copy would keep answering 200 to a matching tag, and the old body and
-    tag after the version moved. ``generation`` (the app passes the store's data version and the
-    version the live endpoint saw) starts new keys when it changes, so nothing cached before a
-    data change is served after it.
+    tag after the version moved. ``generation`` (the app passes the store's data version, read at
+    most once a second by :class:`~fuelpipe.dashboard.versions.DataVersion`, and the version the
+    live endpoint saw) starts new keys when it changes, so nothing cached before a data change is
+    served more than that second after it. When it cannot be had (the store failing before any
+    version was read) the request passes through uncached.
     """
 
     def __init__(
@@ -38,7 +42,7 @@ class ResponseCache:
         max_entries: int = 512,
         timer: Callable[[], float] = time.monotonic,
         prefix: str = "/api/",
-        generation: Callable[[], str] | None = None,
+        generation: Callable[[Scope], Awaitable[str]] | None = None,
         uncached: tuple[str, ...] = ("/api/live",),
     ) -> None:
         self.app = app
@@ -75,8 +79,13 @@ class ResponseCache:
             await self.app(scope, receive, send)
             return
         query = scope.get("query_string", b"")
-        if self.generation is not None:  # it may read the store (the data version): off the loop
-            query += b"#" + (await run_in_threadpool(self.generation)).encode()
+        if self.generation is not None:
+            try:
+                query += b"#" + (await self.generation(scope)).encode()
+            except Exception:
+                _log.exception("no cache generation: answering %s uncached", scope["path"])
+                await self.app(scope, receive, send)
+                return
         key = (scope["path"], query)
         hit = self._get(key)
         if hit is not None:

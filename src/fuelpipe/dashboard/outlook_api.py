@@ -8,19 +8,21 @@ it beats the no-change forecast there.
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Callable, Hashable, Iterable
 from datetime import date, timedelta
-from functools import cache
-from typing import TYPE_CHECKING, Annotated
+from functools import cache, partial
+from typing import TYPE_CHECKING, Annotated, Generic, TypeVar
 
 from cachetools import LRUCache
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import AfterValidator, BaseModel, Field
 
 from fuelpipe.dashboard.app import CSV_RESPONSES, AreaQ, FormatQ, FuelQ, to_csv
 from fuelpipe.dashboard.areas import AREAS, STATE_CODES
 from fuelpipe.dashboard.schemas import Table
+from fuelpipe.dashboard.versions import SCOPE_KEY, DataVersion
 from fuelpipe.domain.catalog import FUEL_PRODUCTS, Catalog
 from fuelpipe.domain.keys import commodity_key, currency_key, fuel_key, outlook_key
 from fuelpipe.domain.models import Status
@@ -109,8 +111,8 @@ class OutlookView(BaseModel):
     last_price: float | None = None
     driver_move: float | None = Field(
         default=None,
-        description="Brent in BRL: log change from the end of the last published survey week to "
-        "`driver_day` (0.05 is exp(0.05) - 1 = +5.1 %)",
+        description="log change of Brent in BRL over the 7 days to `driver_day` (the model's "
+        "first driver block; 0.05 is exp(0.05) - 1 = +5.1 %)",
     )
     driver_day: date | None = None
     stale_drivers: list[StaleDriverOut] = []
@@ -328,26 +330,70 @@ States = Callable[[], dict[str, list[tuple[date, float]]]]
 """Every state's weekly prices of one fuel, read on first use (:func:`states_once`)."""
 
 
+V = TypeVar("V")
+
+
+class LockedCache(Generic[V]):
+    """An LRU cache shared by the routes' worker threads: cachetools' caches are not
+    thread-safe (a get racing an eviction raises KeyError), so one lock guards every access."""
+
+    def __init__(self, maxsize: int) -> None:
+        self._entries: LRUCache[Hashable, V] = LRUCache(maxsize=maxsize)
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable) -> V | None:
+        """The value cached under ``key``, or None."""
+        with self._lock:
+            found: V | None = self._entries.get(key)
+            return found
+
+    def put(self, key: Hashable, value: V) -> None:
+        """Cache ``value`` under ``key`` (evicting the least recently used past maxsize)."""
+        with self._lock:
+            self._entries[key] = value
+
+
+PanelCache = LockedCache[dict[str, list["Scored"]]]
+
+
+def state_points(states: States, uf: str) -> list[tuple[date, float]]:
+    """One state's weekly prices from the fuel's states (empty when it has none)."""
+    return states().get(uf, [])
+
+
+def accuracy_start(fuel: list[tuple[date, float]]) -> date | None:
+    """Where a series' backtest window starts: ACCURACY_WEEKS before its last week."""
+    return fuel[-1][0] - timedelta(weeks=ACCURACY_WEEKS) if fuel else None
+
+
 def panel_scored(
-    cache: LRUCache[Hashable, dict[str, list[Scored]]],
+    cache: PanelCache,
     catalog: Catalog,
     product: str,
     states: States,
-    drivers: Drivers,
+    drivers: Callable[[], Drivers],
+    version: str,
 ) -> dict[str, list[Scored]]:
     """The pooled states' backtest of one fuel by state, as their forecasts are served
-    (:func:`~fuelpipe.outlook.backtest.walk_forward_panel`): walked once for all 27."""
+    (:func:`~fuelpipe.outlook.backtest.walk_forward_panel`): walked once for all 27 per data
+    ``version``, the states' series read only then. The walk starts at the earliest state's
+    accuracy window: it skips only the eras that end before it (the 2004–2019 one), so every
+    state's scored weeks from its own window start are those of the walk over all weeks."""
     from fuelpipe.outlook.backtest import walk_forward_panel
     from fuelpipe.outlook.series import Lags
     from fuelpipe.outlook.series import Series as Points
 
-    known = states()
-    key = (product, tuple((uf, len(p), p[-1]) for uf, p in known.items()))
-    found: dict[str, list[Scored]] | None = cache.get(key)
+    key = (product, version)
+    found = cache.get(key)
     if found is None:
-        members = {uf: drivers.with_fuel(Points.of(p)) for uf, p in known.items()}
-        found = walk_forward_panel(members, lags=Lags.from_catalog(catalog))
-        cache[key] = found
+        known = states()
+        starts = [s for s in map(accuracy_start, known.values()) if s is not None]
+        with_drivers = drivers()
+        members = {uf: with_drivers.with_fuel(Points.of(p)) for uf, p in known.items()}
+        found = walk_forward_panel(
+            members, min(starts, default=None), lags=Lags.from_catalog(catalog)
+        )
+        cache.put(key, found)
     return found
 
 
@@ -357,7 +403,8 @@ def backtest_of(
     start: date | None,
     drivers: Callable[[], Drivers],
     state: tuple[str, str, States] | None,
-    panel_cache: LRUCache[Hashable, dict[str, list[Scored]]],
+    panel_cache: PanelCache,
+    version: str = "",
 ) -> list[Scored]:
     """The scored weeks from ``start`` of one area's backtest, as its forecast is served: a
     state's from the pooled panel, another area's from its own regression on the weeks after
@@ -368,20 +415,30 @@ def backtest_of(
 
     if state is not None:
         product, uf, states = state
-        by_state = panel_scored(panel_cache, catalog, product, states, drivers())
+        by_state = panel_scored(panel_cache, catalog, product, states, drivers, version)
         return [s for s in by_state.get(uf, []) if start is None or s.week >= start]
     inputs = drivers().with_fuel(Points.of(after_last_gap(fuel)))
     return walk_forward(inputs, start, lags=Lags.from_catalog(catalog))[1]
 
 
-def outlook_router(store: Store, catalog: Catalog) -> APIRouter:
-    """The /api/outlook routes over one store."""
+def version_of(request: Request, versions: DataVersion) -> str:
+    """The data version this request read (the middlewares keep it in its scope), or a read."""
+    found = request.scope.get(SCOPE_KEY)
+    return found if isinstance(found, str) else versions.get()
+
+
+def outlook_router(
+    store: Store, catalog: Catalog, versions: DataVersion | None = None
+) -> APIRouter:
+    """The /api/outlook routes over one store; the accuracy is computed once per data version
+    (``versions``, the app's memoised read)."""
     from fuelpipe.outlook.records import from_record
 
+    data = versions or DataVersion(store)
     router = APIRouter()
     # Every state of a fuel is scored for its map: room for all of them across a few fuels.
-    accuracy_cache: LRUCache[Hashable, tuple[list[AccuracyOut], date | None]] = LRUCache(256)
-    panel_cache: LRUCache[Hashable, dict[str, list[Scored]]] = LRUCache(8)
+    accuracy_cache: LockedCache[tuple[list[AccuracyOut], date | None]] = LockedCache(256)
+    panel_cache: PanelCache = LockedCache(8)
 
     def points(key: str) -> list[tuple[date, float]]:
         return [
@@ -392,26 +449,26 @@ def outlook_router(store: Store, catalog: Catalog) -> APIRouter:
 
     def accuracy(
         key: str,
-        fuel: list[tuple[date, float]],
+        history: Callable[[], list[tuple[date, float]]],
         drivers: Callable[[], Drivers],
+        version: str,
         state: tuple[str, str, States] | None = None,
     ) -> tuple[list[AccuracyOut], date | None]:
-        """The backtest's scores at every horizon (the view shows 1, 2 and 4; the map its own).
+        """The backtest's scores at every horizon (the view shows 1, 2 and 4; the map its own),
+        once per data ``version``: ``history`` and the drivers are read on a miss only.
 
         A state's (``state``: its fuel, code and the fuel's states) is the pooled panel's, as
         its forecast is served."""
         from fuelpipe.outlook.backtest import score
         from fuelpipe.outlook.params import HORIZONS
 
-        panel = None
-        if state is not None:  # the other states' weeks count too
-            panel = tuple((uf, len(p), p[-1]) for uf, p in state[2]().items())
-        cache_key = (key, len(fuel), fuel[-1] if fuel else None, panel)
-        cached: tuple[list[AccuracyOut], date | None] | None = accuracy_cache.get(cache_key)
+        cache_key = (key, version)
+        cached = accuracy_cache.get(cache_key)
         if cached is not None:
             return cached
-        start = fuel[-1][0] - timedelta(weeks=ACCURACY_WEEKS) if fuel else None
-        scored = backtest_of(catalog, fuel, start, drivers, state, panel_cache)
+        fuel = history()
+        start = accuracy_start(fuel)
+        scored = backtest_of(catalog, fuel, start, drivers, state, panel_cache, version)
         firsts = first_weeks((row.horizon, row.week) for row in scored)
         out = [
             AccuracyOut(
@@ -428,11 +485,13 @@ def outlook_router(store: Store, catalog: Catalog) -> APIRouter:
             )
             for s in score(scored, HORIZONS)
         ]
-        accuracy_cache[cache_key] = (out, start)
+        accuracy_cache.put(cache_key, (out, start))
         return out, start
 
     @router.get("/api/outlook", response_model=OutlookView, responses=CSV_RESPONSES)
-    def outlook(fuel: FuelQ, area: AreaQ = "BR", format: FormatQ = "json") -> BaseModel | Response:
+    def outlook(
+        request: Request, fuel: FuelQ, area: AreaQ = "BR", format: FormatQ = "json"
+    ) -> BaseModel | Response:
         """The latest stored nowcast (80/95% bands), the driver's move, and backtest accuracy."""
         key = fuel_key(fuel, area)
         unit = catalog[key].unit if key in catalog else FUEL_PRODUCTS[fuel][1]
@@ -449,13 +508,16 @@ def outlook_router(store: Store, catalog: Catalog) -> APIRouter:
         if records:
             fill_forecast(view, from_record(records[-1]))
             state = (fuel, area, states_once(points, fuel)) if area in STATE_CODES else None
-            scores, view.accuracy_from = accuracy(key, history, drivers_once(points), state)
+            scores, view.accuracy_from = accuracy(
+                key, lambda: history, drivers_once(points), version_of(request, data), state
+            )
             view.accuracy = [a for a in scores if a.horizon in REPORTED_HORIZONS]
             view.verdict = verdict_of(view.accuracy) or view.verdict
         return to_csv(view.table(), "outlook") if format == "csv" else view
 
     @router.get("/api/outlook/map", response_model=OutlookMapView, responses=CSV_RESPONSES)
     def outlook_map(
+        request: Request,
         fuel: FuelQ,
         horizon: Annotated[
             int,
@@ -470,6 +532,7 @@ def outlook_router(store: Store, catalog: Catalog) -> APIRouter:
         states = []
         drivers = drivers_once(points)
         panel = states_once(points, fuel)
+        version = version_of(request, data)
         for uf in STATE_CODES:
             records = store.query(outlook_key(fuel, uf))
             if not records:
@@ -478,8 +541,13 @@ def outlook_router(store: Store, catalog: Catalog) -> APIRouter:
             step = next((s for s in fc.steps if s.horizon == horizon), None)
             if step is None:
                 continue
-            history = panel().get(uf, [])
-            scores, _ = accuracy(fuel_key(fuel, uf), history, drivers, (fuel, uf, panel))
+            scores, _ = accuracy(
+                fuel_key(fuel, uf),
+                partial(state_points, panel, uf),
+                drivers,
+                version,
+                (fuel, uf, panel),
+            )
             states.append(state_change(uf, fc.last_week, fc.last_price, step, scores))
         view = OutlookMapView(fuel=fuel, horizon=horizon, states=states)
         return to_csv(view.table(), "outlook-map") if format == "csv" else view

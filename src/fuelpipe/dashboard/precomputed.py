@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import logging
 import threading
 import zlib
 from collections.abc import Callable, Mapping, Sequence
@@ -34,6 +35,7 @@ from fuelpipe.dashboard.etags import none_match
 from fuelpipe.dashboard.health import health_view
 from fuelpipe.dashboard.repository import BRENT, BRENT_BRL, USD, SeriesReader
 from fuelpipe.dashboard.schemas import MetaView
+from fuelpipe.dashboard.versions import DataVersion, request_version
 from fuelpipe.domain.catalog import Catalog
 from fuelpipe.domain.keys import fuel_key, stock_key
 from fuelpipe.ports.clock import Clock
@@ -41,6 +43,7 @@ from fuelpipe.ports.queue import Queue
 from fuelpipe.ports.store import Store
 from fuelpipe.stages.data_version import data_version
 
+_log = logging.getLogger("fuelpipe.dashboard")
 Params = tuple[tuple[str, tuple[str, ...]], ...]
 """A request's query in canonical form: names sorted, each with its values in order."""
 _UPPER = {"keys", "key", "fuel", "area", "driver"}
@@ -59,6 +62,9 @@ OVERVIEW_KEYS = (
 MAIN_FUELS = ("GASOLINE", "ETHANOL", "DIESEL")
 MEMO_ENTRIES = 64
 """Current stored views kept decoded in memory, so a request costs one read (the version)."""
+ABSENT_ENTRIES = 1024
+"""Requests remembered as having no stored view at a version, so their next request at that
+version does not look the entry up again (any parameters other than the page's defaults)."""
 
 
 def canonical(query: str | bytes) -> Params:
@@ -234,6 +240,8 @@ class Precomputer:
         self.ctx = ctx
         self._lock = threading.Lock()
         self._memo: LRUCache[str, tuple[str, Params, bytes]] = LRUCache(maxsize=MEMO_ENTRIES)
+        self._absent: LRUCache[str, str] = LRUCache(maxsize=ABSENT_ENTRIES)
+        """Entry name -> the version at which the store had no entry of that name."""
         self._memo_lock = threading.Lock()
         self.computed = 0
         """Views computed and stored by this instance (tests and the bench read it)."""
@@ -255,6 +263,7 @@ class Precomputer:
         self.computed += 1
         with self._memo_lock:
             self._memo[name] = (version, params, body)
+            self._absent.pop(name, None)
         return body
 
     def stored(self, path: str, params: Params) -> tuple[str, Params, bytes] | None:
@@ -267,11 +276,18 @@ class Precomputer:
         name = entry_name(path, params)
         with self._memo_lock:
             hit: tuple[str, Params, bytes] | None = self._memo.get(name)
+            absent = self._absent.get(name) == want
         if hit is not None and hit[0] == want:
             return hit  # the version read already proved it current: no item read
+        if absent:
+            return None  # looked up at this version already: not stored
         found = self.stored(path, params)
-        if found is not None and found[0] == want:
-            with self._memo_lock:
+        with self._memo_lock:
+            if found is None:
+                # Views are stored before their version is written (mark_changed's ``before``):
+                # one missing at a version the readers see stays missing at that version.
+                self._absent[name] = want
+            elif found[0] == want:
                 self._memo[name] = found
         return found
 
@@ -288,10 +304,13 @@ class Precomputer:
                     self.compute(path, params, want)
             return self.computed - before
 
-    def serve(self, path: str, params: Params) -> tuple[str, bytes] | None:
-        """(etag version, body) of a precomputed request, recomputed once if stale; None if the
-        request is not one that is precomputed."""
-        want = self.version_of(path, data_version(self.ctx.store))
+    def serve(
+        self, path: str, params: Params, version: str | None = None
+    ) -> tuple[str, bytes] | None:
+        """(etag version, body) of a precomputed request at data ``version`` (read from the store
+        when not given), recomputed once if stale; None if the request is not one that is
+        precomputed."""
+        want = self.version_of(path, version or data_version(self.ctx.store))
         found = self._current(path, params, want)
         if found is None:
             return None
@@ -307,9 +326,12 @@ class Precomputer:
 class PrecomputedViews:
     """ASGI middleware: stored views for their stored parameters, with ETags and 304s."""
 
-    def __init__(self, app: ASGIApp, precomputer: Precomputer) -> None:
+    def __init__(
+        self, app: ASGIApp, precomputer: Precomputer, versions: DataVersion | None = None
+    ) -> None:
         self.app = app
         self.pre = precomputer
+        self.versions = versions or DataVersion(precomputer.ctx.store)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer a stored view, a 304, or pass on with an ETag on the on-demand answer."""
@@ -323,7 +345,13 @@ class PrecomputedViews:
             return
         key = tuple(p for p in params if p[0] != "format")
         match = Headers(scope=scope).get("if-none-match")
-        served = await run_in_threadpool(self.pre.serve, path, key)
+        try:  # read once a second at most, shared with the response cache
+            version = await request_version(scope, self.versions)
+        except Exception:  # no version read yet: the routes answer, untagged
+            _log.exception("no data version: answering %s on demand", path)
+            await self.app(scope, receive, send)
+            return
+        served = await run_in_threadpool(self.pre.serve, path, key, version)
         if served is not None:
             etag = f'"{served[0]}"'
             await _reply(send, 304 if none_match(match, etag) else 200, etag, served[1])
@@ -371,10 +399,12 @@ def install_precomputed(
     *,
     enabled: bool,
     series_clocks: Mapping[str, datetime] | None = None,
+    versions: DataVersion | None = None,
 ) -> None:
-    """Serve stored views (``app.state.precomputer``), unless ``enabled`` is False."""
+    """Serve stored views (``app.state.precomputer``), unless ``enabled`` is False; ``versions``
+    is the app's memoised data version, shared with its response cache."""
     if enabled:
         app.state.precomputer = precomputer(
             reader, reader.store, reader.catalog, queue, clock, series_clocks
         )
-        app.add_middleware(PrecomputedViews, precomputer=app.state.precomputer)
+        app.add_middleware(PrecomputedViews, precomputer=app.state.precomputer, versions=versions)
