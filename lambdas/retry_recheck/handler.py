@@ -32,8 +32,9 @@ def _alert(home: StageContext, get_alerting: AlertingProvider) -> dict[str, int]
 
     The alerts are saved with the alert state (its outbox) and then published: an SNS error
     part-way leaves the rest in the outbox for the next run, and never publishes one twice.
-    Alerts the topic has not taken for 7 days, or the oldest ones past the alert item's size
-    bound, are dropped, each drop logged as an "alert outbox" line.
+    Alerts the topic has kept failing for 7 days (from its first failed attempt), or the
+    oldest ones past the alert item's size bound, are dropped, each drop logged as an "alert
+    outbox" line (a cut also by the adapter, when the delivery starts).
     """
     state, sinks = get_alerting()
     if not sinks:

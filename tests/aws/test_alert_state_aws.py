@@ -5,13 +5,16 @@ is down, and never resurrecting a delivered alert."""
 from __future__ import annotations
 
 import json
+import logging
 import random
+import re
 import uuid
 import zlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from fuelpipe.adapters.alerts import ITEM_BUDGET, DynamoAlertState
 from fuelpipe.adapters.clock import ManualClock
@@ -120,6 +123,102 @@ def test_a_sink_down_for_days_never_makes_the_save_fail(client: Any, table: str)
     assert kept[0] == f"msg-{cut // 2}"
 
 
+class SendsThenKilled(AlertSink):
+    """Takes ``n`` alerts, then its process (the Lambda, at its timeout) is stopped holding
+    the claim on the next."""
+
+    name = "sns"
+
+    def __init__(self, n: int) -> None:
+        self._n = n
+        self.sent = 0
+
+    def send(self, alert: Alert) -> None:
+        if self.sent == self._n:
+            raise SystemExit("timed out (synthetic)")
+        self.sent += 1
+
+
+def _item(client: Any, table: str) -> dict[str, Any]:
+    item: dict[str, Any] = client.get_item(TableName=table, Key=DynamoAlertState.KEY).get(
+        "Item", {}
+    )
+    return item
+
+
+def _outbox_ids(client: Any, table: str) -> list[str]:
+    return [e[0] for e in json.loads(zlib.decompress(_item(client, table)["outbox_z"]["B"]))]
+
+
+def _flap_until_cut(
+    state: DynamoAlertState, client: Any, table: str, clock: ManualClock, first: int
+) -> int:
+    """Saves of 100 alerts each until one cuts; the alerts queued."""
+    rng = random.Random(11)
+    queued = 0
+    while "outbox_cuts" not in _item(client, table):
+        _flap(state, clock, first + queued // 2, 50, rng)
+        queued += 100
+    return queued
+
+
+def test_a_cut_is_logged_before_a_delivery_that_is_killed_and_reported_again_after_it(
+    client: Any, table: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The Lambda's delivery is stopped (its timeout, a backlog) before the handler logs its
+    report: the cut was logged when the delivery started, and stays in the item until a
+    delivery completes, so the next one reports it too; never lost."""
+    clock = ManualClock(NOW)
+    _flap_until_cut(
+        DynamoAlertState(client, table, clock=clock, item_budget=40_000), client, table, clock, 0
+    )
+    other = DynamoAlertState(client, table, clock=clock)
+    with (
+        caplog.at_level(logging.WARNING, logger="fuelpipe.adapters.alerts"),
+        pytest.raises(SystemExit),
+    ):
+        other.deliver([SendsThenKilled(0)])
+    (logged,) = [r for r in caplog.records if r.name == "fuelpipe.adapters.alerts"]
+    assert logged.levelno == logging.WARNING
+    line = logged.getMessage().removeprefix("alert outbox: ")
+    cut = re.fullmatch(
+        r"sns: dropped (\d+) alert\(s\), the oldest in the outbox, to keep the alert item under "
+        r"40 KB \(queued 2025-06-06T18:00:00\+00:00\)",
+        line,
+    )
+    assert cut is not None
+    report = other.deliver([Down()])  # the next run (its first alert's claim still held)
+    assert (report.notices, report.dropped) == ([line], {"sns": int(cut[1])})
+    assert other.deliver([Down()]).notices == []  # that delivery completed: cleared
+
+
+def test_a_cut_takes_sent_alerts_off_silently_and_spares_the_one_being_sent(
+    client: Any, table: str
+) -> None:
+    """Alerts already sent (noted, not taken off yet) are cut first, without a line (they were
+    delivered); the one a deliverer holds a live claim on is not cut (it may be being sent, and
+    if that fails it is sent later); the oldest of the others are cut and reported."""
+    clock = ManualClock(NOW)
+    state = DynamoAlertState(client, table, clock=clock, item_budget=40_000)
+    _flap(state, clock, 0, 10, random.Random(3))
+    ids = _outbox_ids(client, table)  # msg-0 fired, msg-0 cleared, msg-1 fired, msg-1 cleared...
+    with pytest.raises(SystemExit):  # three sent and noted, killed holding the fourth's claim
+        DynamoAlertState(client, table, clock=clock).deliver([SendsThenKilled(3)])
+    queued = 20 + _flap_until_cut(state, client, table, clock, 10)
+    kept = _outbox_ids(client, table)
+    ((sink, cut, *_),) = json.loads(_item(client, table)["outbox_cuts"]["S"])
+    assert sink == "sns" and cut > 0
+    assert ids[3] in kept and not set(ids[:3]) & set(kept)
+    assert len(kept) + cut + 3 == queued  # the three sent are gone without a line
+
+    clock.advance(timedelta(minutes=10))  # the killed deliverer's lease runs out
+    sink = Collect()
+    report = DynamoAlertState(client, table, clock=clock).deliver([sink])
+    assert report.dropped == {"sns": cut} and report.sent == len(kept)
+    assert sink.sent[0] == "msg-1" and "msg-0" not in sink.sent  # the claimed one, sent once
+    assert sink.sent.count("msg-1") == 1
+
+
 def test_a_save_beside_a_delivery_never_brings_back_a_delivered_alert(
     client: Any, table: str
 ) -> None:
@@ -183,3 +282,45 @@ def _legacy_body(i: int) -> dict[str, Any]:
         "since": NOW.isoformat(),
         "kind": "FIRING",
     }
+
+
+def test_a_failed_send_of_an_entry_written_before_claims_starts_its_retention(
+    client: Any, table: str
+) -> None:
+    """An entry stored as [id, sink, text] gets its first failure noted beside a null queued
+    instant, and is dropped once that failure is older than the retention, not before."""
+    entry = [uuid.uuid4().hex, "sns", json.dumps({**_legacy_body(1), "at": NOW.isoformat()})]
+    client.put_item(
+        TableName=table,
+        Item={
+            **DynamoAlertState.KEY,
+            "active_z": {"B": zlib.compress(b"{}")},
+            "outbox_z": {"B": zlib.compress(json.dumps([entry]).encode())},
+            "status": {"S": "ALERTS"},
+        },
+    )
+    clock = ManualClock(NOW + timedelta(days=30))
+    state = DynamoAlertState(client, table, clock=clock)
+    assert state.deliver([Down()]).dropped == {}  # queued a month ago, but never tried before
+    stored = json.loads(zlib.decompress(_item(client, table)["outbox_z"]["B"]))
+    assert stored == [[*entry, None, clock.now().timestamp()]]
+    clock.advance(timedelta(days=7))
+    assert state.deliver([Down()]).dropped == {"sns": 1}
+
+
+def test_a_save_that_cannot_read_the_claims_still_goes_through(client: Any, table: str) -> None:
+    """Reading the claims (to spare the alerts being sent) is refused: the save still keeps
+    the item under its budget, cutting the oldest, each reported."""
+
+    def refuse(**_: Any) -> None:
+        error = {"Code": "ProvisionedThroughputExceededException", "Message": "throttled (jam)"}
+        raise ClientError({"Error": error}, "Query")
+
+    client.meta.events.register("before-parameter-build.dynamodb.Query", refuse)
+    clock = ManualClock(NOW)
+    queued = _flap_until_cut(
+        DynamoAlertState(client, table, clock=clock, item_budget=40_000), client, table, clock, 0
+    )
+    assert _item_bytes(client, table) <= 40_000
+    ((_, cut, *_),) = json.loads(_item(client, table)["outbox_cuts"]["S"])
+    assert len(_outbox_ids(client, table)) + cut == queued

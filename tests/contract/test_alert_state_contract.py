@@ -276,14 +276,16 @@ def test_a_deliverer_that_could_not_note_a_send_never_sends_it_again(
 def test_alerts_a_configured_sink_keeps_failing_are_dropped_after_the_retention_with_a_line(
     alert_states: AlertStateOpener,
 ) -> None:
-    """A webhook down for weeks does not make the outbox grow without end: what it has not
-    taken for the retention is dropped, with a line naming the sink, count and instants."""
+    """A webhook down for weeks does not make the outbox grow without end: once it has failed
+    the oldest alert for the retention, the alerts queued longer ago than that are dropped,
+    with a line naming the sink, count, the first failure, the last error and instants."""
     clock = ManualClock(START)
     state = alert_states(clock)
     _queue(state, clock, 2, ["webhook"])
+    down = Down("webhook")
+    assert state.deliver([down]).dropped == {}  # the first failure: the retention starts
     clock.advance(timedelta(days=3))
     later = _queue(state, clock, 1, ["webhook"], first=2)
-    down = Down("webhook")
     clock.advance(DEFAULT_RETENTION - timedelta(days=3, minutes=1))
     report = state.deliver([down])
     assert (report.dropped, report.notices) == ({}, [])  # a minute short of the retention
@@ -293,13 +295,46 @@ def test_alerts_a_configured_sink_keeps_failing_are_dropped_after_the_retention_
     assert report.failed == ["webhook: webhook unreachable (synthetic)"]
     assert report.dropped == {"webhook": 2}
     assert report.notices == [
-        "webhook: dropped 2 alert(s) queued more than 7 days ago that the sink kept failing "
+        "webhook: dropped 2 alert(s) queued more than 7 days ago, the sink failing since "
+        "2025-03-10T12:00:00+00:00 (last: webhook unreachable (synthetic)) "
         "(queued 2025-03-10T12:00:00+00:00)"
     ]
     counts: Counter[str] = Counter()
     report = state.deliver([Counting("webhook", counts, threading.Lock())])  # back up
     assert (report.sent, report.dropped, report.notices) == (1, {}, [])
     assert counts == Counter(later)
+
+
+def test_alerts_that_waited_with_nobody_sending_them_are_not_dropped_at_the_first_failure(
+    alert_states: AlertStateOpener,
+) -> None:
+    """``watch`` stopped for longer than the retention with the webhook down: the first send
+    after the restart fails once, and nothing is dropped; the retention counts from that
+    failure (noted with the entry, so another process counts from it too)."""
+    clock = ManualClock(START)
+    subjects = _queue(alert_states(clock), clock, 2, ["webhook"])
+    clock.advance(DEFAULT_RETENTION * 2)  # nothing tried to send them meanwhile
+    down = Down("webhook")
+    report = alert_states(clock).deliver([down])
+    assert report.failed == ["webhook: webhook unreachable (synthetic)"]
+    assert (report.dropped, report.notices) == ({}, [])
+    clock.advance(DEFAULT_RETENTION - timedelta(minutes=1))
+    assert alert_states(clock).deliver([down]).dropped == {}
+    counts: Counter[str] = Counter()
+    report = alert_states(clock).deliver([Counting("webhook", counts, threading.Lock())])
+    assert (report.sent, report.dropped) == (2, {})  # back up in time: both delivered
+    assert counts == Counter(subjects)
+
+    _queue(alert_states(clock), clock, 1, ["webhook"], first=2)
+    assert alert_states(clock).deliver([down]).dropped == {}
+    clock.advance(DEFAULT_RETENTION)
+    report = alert_states(clock).deliver([down])
+    assert report.dropped == {"webhook": 1}
+    assert report.notices == [
+        "webhook: dropped 1 alert(s) queued more than 7 days ago, the sink failing since "
+        "2025-03-31T11:59:00+00:00 (last: webhook unreachable (synthetic)) "
+        "(queued 2025-03-31T11:59:00+00:00)"
+    ]
 
 
 def test_a_lease_must_be_positive(alert_states: AlertStateOpener) -> None:

@@ -235,7 +235,7 @@ def test_alerts_a_webhook_down_for_a_week_are_dropped_with_one_line(
     assert len(receiver.requests) == attempts  # back up: nothing left to send
     out = capsys.readouterr().out.replace("\n", " ")
     line = (
-        "webhook: dropped 1 alert(s) queued more than 7 days ago that the sink kept failing "
-        "(queued 2022-05-04T16:30:00+00:00)"
+        "webhook: dropped 1 alert(s) queued more than 7 days ago, the sink failing since "
+        "2022-05-04T16:30:00+00:00 (last: "
     )
     assert out.count(line) == 1

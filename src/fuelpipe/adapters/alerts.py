@@ -6,6 +6,7 @@ from __future__ import annotations
 import abc
 import enum
 import json
+import logging
 import sqlite3
 import threading
 import uuid
@@ -19,6 +20,8 @@ from typing import Any, ClassVar, NamedTuple
 from fuelpipe.domain.alerts import ActiveAlert, Alert, AlertKind, Condition, Severity
 from fuelpipe.ports.alerts import AlertSink, AlertState, AlertStateChanged, DeliveryReport
 from fuelpipe.ports.clock import Clock
+
+logger = logging.getLogger(__name__)
 
 SNS_SUBJECT_MAX = 100
 """SNS rejects longer e-mail subjects."""
@@ -100,6 +103,17 @@ class _Entry(NamedTuple):
     """None when queued before the outbox noted it: the alert's own instant stands in."""
     sent: bool = False
     """Noted as sent but not taken off yet (SQLite's mark): only to be taken off."""
+    failed_at: datetime | None = None
+    """When a send of it first failed (None: never, or noted before the outbox kept it)."""
+
+
+class _Stuck(NamedTuple):
+    """What a sink that failed left: the entry it failed and those after it."""
+
+    entries: list[_Entry]
+    since: datetime | None
+    """When a send of the first of them first failed (None if that could not be noted)."""
+    error: str
 
 
 DEFAULT_LEASE = timedelta(minutes=5)
@@ -108,8 +122,10 @@ bounded retries end within a minute), short enough that a crashed deliverer's al
 soon after."""
 
 DEFAULT_RETENTION = timedelta(days=7)
-"""How long an alert waits for a sink that does not take it: one no longer configured, or one
-that keeps failing (a webhook down for weeks). Past it the alert is dropped, with a line."""
+"""How long an alert waits for a sink that does not take it: one no longer configured (counted
+from when it was queued), or one that keeps failing, a webhook down for weeks (counted from the
+first failed attempt, so alerts queued while nothing tried to send them, ``watch`` stopped, are
+not dropped at the first failure after it). Past it the alert is dropped, with a line."""
 
 
 def _span(delta: timedelta) -> str:
@@ -159,9 +175,11 @@ class _OutboxState(AlertState):
       lease runs out before any of its later calls manages the mark;
     - taking off fails: the mark stands, so every deliverer only takes it off, never resends.
 
-    The outbox is bounded: alerts a sink does not take (it keeps failing, or it is no longer
-    configured) are dropped once older than the retention, with a line naming the sink, the
-    count and the queued instants; nothing is dropped without one.
+    The outbox is bounded: alerts for a sink no longer configured are dropped once queued
+    longer ago than the retention; alerts a configured sink does not take are dropped once its
+    first failed attempt at the oldest of them (noted with the entry) is older than the
+    retention, those of them queued longer ago than the retention. Each drop is a line naming
+    the sink, the count and the queued instants; nothing is dropped without one.
     """
 
     def __init__(self, clock: Clock, lease: timedelta, retention: timedelta) -> None:
@@ -191,20 +209,27 @@ class _OutboxState(AlertState):
     def deliver(self, sinks: Sequence[AlertSink]) -> DeliveryReport:
         """Send what the outbox holds to each sink in order, claiming each entry first and
         removing it once its sink took it; a sink that fails keeps the rest of its alerts for
-        the next call, except those older than the retention, which are dropped. Alerts for
-        sinks not in ``sinks`` are counted, and dropped once older than the retention."""
+        the next call, except, once its first failure at the oldest of them is older than the
+        retention, those queued longer ago than that, which are dropped. Alerts for sinks not
+        in ``sinks`` are counted, and dropped once queued longer ago than the retention.
+
+        Cuts a save made (DynamoDB) are logged when this call starts and forgotten only when
+        it ends: a deliverer killed in between (a Lambda timing out) has logged them, and the
+        next call reports them again."""
         report = DeliveryReport()
         token = uuid.uuid4().hex  # this call's claims: any other call is another claimant
         entries = self._entries()
         self._unnoted &= {e.entry for e in entries}  # the rest were taken off meanwhile
         self._report_cut(report)
         for sink in sinks:
-            left = self._deliver_to(
+            stuck = self._deliver_to(
                 sink, [e for e in entries if e.sink == sink.name], token, report
             )
-            self._expire(sink.name, left, report)
+            if stuck is not None:
+                self._expire(sink.name, stuck, report)
         names = {s.name for s in sinks}
         self._orphans([e for e in entries if e.sink not in names], report)
+        self._forget_cut()
         return report
 
     def _was_sent(self, e: _Entry) -> bool:
@@ -212,11 +237,11 @@ class _OutboxState(AlertState):
 
     def _deliver_to(
         self, sink: AlertSink, entries: list[_Entry], token: str, report: DeliveryReport
-    ) -> list[_Entry]:
+    ) -> _Stuck | None:
         """Deliver ``entries`` in order; what a failed send left (itself and those after it),
-        or nothing when the sink took them all."""
+        or None when the sink took them all."""
         done: list[str] = []
-        left: list[_Entry] = []
+        left: _Stuck | None = None
         for i, e in enumerate(entries):
             if self._was_sent(e):  # sent before: only take it off (and try the mark again)
                 if not e.sent:
@@ -237,7 +262,8 @@ class _OutboxState(AlertState):
                     except Exception as exc:  # the next call tries again, in the same order
                         self._release_quietly(e.entry, token)
                         report.failed.append(f"{sink.name}: {exc}")
-                        left = entries[i:]
+                        since = e.failed_at or self._failed_quietly(e.entry)
+                        left = _Stuck(entries[i:], since, str(exc))
                         break
                     report.sent += 1
                     report.failed += self._noted_sent(sink, e.entry, token)
@@ -255,6 +281,14 @@ class _OutboxState(AlertState):
             self._release(entry, token)
         except Exception:  # the lease expires instead: later, never lost
             return
+
+    def _failed_quietly(self, entry: str) -> datetime | None:
+        """Note a failed send of ``entry``; when one first failed, or None if that could not be
+        noted (nothing is dropped then: the retention starts at a later failure)."""
+        try:
+            return self._note_failed(entry, self._clock.now())
+        except Exception:  # kept longer, never dropped early
+            return None
 
     def _note_quietly(self, entry: str, token: str) -> None:
         """Try again to mark what this deliverer sent; it stays remembered either way."""
@@ -286,15 +320,24 @@ class _OutboxState(AlertState):
         self._unnoted.difference_update(entries)
         return []
 
-    def _expire(self, name: str, left: list[_Entry], report: DeliveryReport) -> None:
-        """Drop what a sink that just failed has left past the retention (it has not taken
-        them for that long): the outbox of a sink down for weeks does not grow without end."""
+    def _expire(self, name: str, stuck: _Stuck, report: DeliveryReport) -> None:
+        """Drop what a sink that just failed has left, once its first failure at the oldest of
+        them is older than the retention: those queued longer ago than the retention. The
+        outbox of a sink down for weeks does not grow without end, and alerts that waited while
+        nothing tried to send them (``watch`` stopped) are not dropped at the first failure."""
         now = self._clock.now()
+        if stuck.since is None or now - stuck.since < self._retention:
+            return
         old = [
-            e for e in left if not self._was_sent(e) and now - self._queued_at(e) >= self._retention
+            e
+            for e in stuck.entries
+            if not self._was_sent(e) and now - self._queued_at(e) >= self._retention
         ]
         if old:
-            why = f"queued more than {_span(self._retention)} ago that the sink kept failing"
+            why = (
+                f"queued more than {_span(self._retention)} ago, the sink failing since "
+                f"{_stamp(stuck.since)} (last: {stuck.error})"
+            )
             self._drop(name, old, why, report)
 
     def _orphans(self, entries: list[_Entry], report: DeliveryReport) -> None:
@@ -339,7 +382,11 @@ class _OutboxState(AlertState):
         return True
 
     def _report_cut(self, report: DeliveryReport) -> None:
-        """Report alerts a save cut to keep the state under a size bound (DynamoDB's)."""
+        """Report (and log) alerts a save cut to keep the state under a size bound
+        (DynamoDB's)."""
+
+    def _forget_cut(self) -> None:
+        """At the end of a completed delivery: clear the cuts :meth:`_report_cut` reported."""
 
     @staticmethod
     def _queued_at(entry: _Entry) -> datetime:
@@ -370,6 +417,11 @@ class _OutboxState(AlertState):
     @abc.abstractmethod
     def _remove(self, entries: list[str]) -> None:
         """Take entries off the outbox (delivered, or dropped past the retention)."""
+
+    @abc.abstractmethod
+    def _note_failed(self, entry: str, now: datetime) -> datetime | None:
+        """Note durably that a send of ``entry`` failed at ``now`` unless one was noted before;
+        when the first failed (None if ``entry`` is gone)."""
 
 
 def _instant(epoch: float | None) -> datetime | None:
@@ -431,6 +483,7 @@ class SqliteAlertState(_OutboxState):
                     "claimant TEXT",
                     "lease_until REAL",
                     "sent_at REAL",
+                    "failed_at REAL",
                 ):
                     if column.split()[0] not in have:  # an outbox from before claims
                         self._conn.execute(f"ALTER TABLE alert_outbox ADD COLUMN {column}")
@@ -475,12 +528,12 @@ class SqliteAlertState(_OutboxState):
     def _entries(self) -> list[_Entry]:
         with self._lock:
             rows = self._conn.execute(
-                "SELECT seq, sink, body, queued_at, sent_at IS NOT NULL FROM alert_outbox "
-                "ORDER BY seq"
+                "SELECT seq, sink, body, queued_at, sent_at IS NOT NULL, failed_at "
+                "FROM alert_outbox ORDER BY seq"
             ).fetchall()
         return [
-            _Entry(str(seq), sink, body, _instant(at), bool(sent))
-            for seq, sink, body, at, sent in rows
+            _Entry(str(seq), sink, body, _instant(at), bool(sent), _instant(failed))
+            for seq, sink, body, at, sent, failed in rows
         ]
 
     def _claim(self, entry: str, token: str, now: datetime, until: datetime) -> _Claim:
@@ -518,6 +571,17 @@ class SqliteAlertState(_OutboxState):
                 "DELETE FROM alert_outbox WHERE seq = ?", [(int(e),) for e in entries]
             )
 
+    def _note_failed(self, entry: str, now: datetime) -> datetime | None:
+        with self._lock, self._conn:
+            self._conn.execute(
+                "UPDATE alert_outbox SET failed_at = COALESCE(failed_at, ?) WHERE seq = ?",
+                (now.timestamp(), int(entry)),
+            )
+            row = self._conn.execute(
+                "SELECT failed_at FROM alert_outbox WHERE seq = ?", (int(entry),)
+            ).fetchone()
+        return None if row is None else _instant(row[0])
+
     def close(self) -> None:
         """Close the connection."""
         self._conn.close()
@@ -536,7 +600,8 @@ class _Read(NamedTuple):
     active: dict[str, Any]
     """The stored active set (raw)."""
     outbox: list[list[Any]]
-    """[[entry id, sink, alert text, queued at (epoch; absent before claims)], ...]"""
+    """[[entry id, sink, alert text, queued at, first failed at], ...]: epochs; the queued
+    instant is absent (or null) before claims, the failed one absent until a send fails."""
     attribute: dict[str, Any] | None
     """The outbox attribute as read (None: no item or no outbox), for a conditional write."""
     version: int
@@ -552,8 +617,15 @@ def _pack(entries: list[list[Any]]) -> bytes:
 
 
 def _unpack(raw: list[Any]) -> _Entry:
-    """An outbox entry as stored in the DynamoDB item (no queued instant before claims)."""
-    return _Entry(raw[0], raw[1], raw[2], _instant(raw[3]) if len(raw) > 3 else None)
+    """An outbox entry as stored in the DynamoDB item (no queued instant before claims, no
+    failed one before a send of it failed)."""
+    return _Entry(
+        raw[0],
+        raw[1],
+        raw[2],
+        _instant(raw[3]) if len(raw) > 3 else None,
+        failed_at=_instant(raw[4]) if len(raw) > 4 else None,
+    )
 
 
 class DynamoAlertState(_OutboxState):
@@ -571,8 +643,10 @@ class DynamoAlertState(_OutboxState):
     transaction (at most 100 items: a bad week queues a thousand). The price is the item's
     size, so a save keeps it under ``item_budget``: past it, the outbox's oldest alerts (those
     of a sink that has not been taking them: one that takes them empties its share at every
-    delivery) are cut, and the next delivery reports each cut with a line (the lines wait in
-    the item, so a crash between the save and the delivery does not lose them).
+    delivery) are cut, those already sent first and without a line, one under a live claim
+    last (see :meth:`_fit`), and the next delivery logs and reports each cut with a line (the
+    lines wait in the item until a delivery completes, so neither a crash between the save and
+    the delivery nor one during the delivery loses them).
 
     Claims are small items of their own (``info_type = ALERTS#CLAIM``, ``date`` = entry id),
     so a claim is one small conditional write that never contends with the outbox item. Once
@@ -663,20 +737,74 @@ class DynamoAlertState(_OutboxState):
     """Bytes of the budget kept for the item's keys, version and cut lines."""
 
     def _fit(self, room: int, entries: list[list[Any]]) -> tuple[bytes, list[list[Any]]]:
-        """The compressed outbox of the newest ``entries`` that fit in ``room`` bytes, and the
-        oldest ones cut to fit (none when all fit)."""
+        """The compressed outbox of ``entries`` without the fewest cut to fit in ``room`` bytes,
+        and the cut ones to report (none when all fit).
+
+        What is cut first, each group oldest first: entries already sent (a "sent" mark, or
+        sent by this process), silently, as they were delivered and only not taken off yet;
+        then those no deliverer holds a live claim on, reported as dropped; and only when
+        those are not enough (never in practice: a deliverer holds one claim at a time), the
+        claimed ones, reported as dropped too. So an alert being sent is not reported as
+        dropped, and one whose send then fails is not lost. If the claims cannot be read (a
+        throttled query), the save still goes through: the oldest are cut, all reported."""
         room -= self._ROOM_KEPT
         packed = _pack(entries)
         if len(packed) <= room:
             return packed, []
-        fits, cut = len(entries), 0  # the fewest oldest to cut: between cut (too few) and fits
+        try:
+            sent, held = self._claims()
+        except Exception:  # never fail the save over it: at worst a sent one is reported
+            sent, held = set(), set()
+        sent |= self._unnoted
+        order = (
+            [e for e in entries if e[0] in sent]
+            + [e for e in entries if e[0] not in sent and e[0] not in held]
+            + [e for e in entries if e[0] not in sent and e[0] in held]
+        )
+
+        def without(n: int) -> list[list[Any]]:
+            gone = {e[0] for e in order[:n]}
+            return [e for e in entries if e[0] not in gone]
+
+        fits, cut = len(order), 0  # the fewest to cut: between cut (too few) and fits
         while fits - cut > 1:
             mid = (cut + fits) // 2
-            if len(_pack(entries[mid:])) <= room:
+            if len(_pack(without(mid))) <= room:
                 fits = mid
             else:
                 cut = mid
-        return _pack(entries[fits:]), entries[:fits]
+        return _pack(without(fits)), [e for e in order[:fits] if e[0] not in sent]
+
+    def _claims(self) -> tuple[set[str], set[str]]:
+        """The entries with a "sent" mark, and those under a live claim (not sent yet)."""
+        now = self._clock.now().timestamp()
+        sent: set[str] = set()
+        held: set[str] = set()
+        start: dict[str, Any] = {}
+        while True:
+            page = self._client.query(
+                TableName=self._table,
+                KeyConditionExpression="#k = :claims",
+                ProjectionExpression="#d, #u, #s",
+                ExpressionAttributeNames={
+                    "#k": "info_type",
+                    "#d": "date",
+                    "#u": "lease_until",
+                    "#s": "sent_at",
+                },
+                ExpressionAttributeValues={":claims": {"S": self.CLAIMS}},
+                ConsistentRead=True,
+                **start,
+            )
+            for item in page.get("Items", []):
+                entry = item["date"]["S"]
+                if "sent_at" in item:
+                    sent.add(entry)
+                elif float(item.get("lease_until", {}).get("N", "0")) > now:
+                    held.add(entry)
+            if "LastEvaluatedKey" not in page:
+                return sent, held
+            start = {"ExclusiveStartKey": page["LastEvaluatedKey"]}
 
     def _with_cut(self, cuts: list[list[Any]], cut: list[list[Any]]) -> list[list[Any]]:
         """The unreported cut records with the entries ``cut`` now added: one per sink (its
@@ -695,21 +823,31 @@ class DynamoAlertState(_OutboxState):
         return [merged[sink] for sink in sorted(merged)]
 
     def _report_cut(self, report: DeliveryReport) -> None:
-        """Report the cuts saves noted (read with the outbox), then clear them from the item.
-        At least once: if clearing fails, or a save that read them before the clearing puts
-        them back, they are reported again by a later delivery; never not at all."""
-        cuts, attribute = self._cuts_read
-        if not cuts:
-            return
+        """Report the cuts saves noted (read with the outbox), each line also logged here at
+        once (WARNING), before anything else the delivery does; :meth:`_forget_cut` clears
+        them from the item when the delivery ends. At least once: a delivery killed before
+        its end (a Lambda timing out on a backlog) has logged them and leaves them for the
+        next; a clearing that fails, or a save that read them before the clearing and puts
+        them back, has them reported again by a later delivery; never not at all."""
+        cuts, _ = self._cuts_read
         for sink, count, oldest, newest, kb in cuts:
             report.dropped[sink] = report.dropped.get(sink, 0) + int(count)
             span = _between(
                 datetime.fromtimestamp(oldest, UTC), datetime.fromtimestamp(newest, UTC)
             )
-            report.notices.append(
+            line = (
                 f"{sink}: dropped {count} alert(s), the oldest in the outbox, to keep the alert "
                 f"item under {kb} KB ({span})"
             )
+            logger.warning("alert outbox: %s", line)
+            report.notices.append(line)
+
+    def _forget_cut(self) -> None:
+        """Clear the cuts this delivery reported, if no save added to them meanwhile (if one
+        did, all are reported again next time)."""
+        cuts, attribute = self._cuts_read
+        if not cuts:
+            return
         try:
             self._update_if_unchanged("REMOVE #a", "outbox_cuts", attribute, {})
         except Exception:  # the write failed: reported again next time
@@ -837,6 +975,25 @@ class DynamoAlertState(_OutboxState):
             ):
                 return
         raise RuntimeError(f"alert outbox: could not remove {len(gone)} delivered entries")
+
+    def _note_failed(self, entry: str, now: datetime) -> datetime | None:
+        """Rewrite the outbox with the failure noted in ``entry`` (its fifth field), once:
+        conditionally on the outbox being the one read, like :meth:`_remove`."""
+        for _ in range(_OUTBOX_ATTEMPTS):
+            read = self._item()
+            found = next((i for i, e in enumerate(read.outbox) if e[0] == entry), None)
+            if read.attribute is None or found is None:
+                return None
+            raw = read.outbox[found]
+            if len(raw) > 4 and raw[4] is not None:
+                return _instant(raw[4])
+            outbox = list(read.outbox)
+            outbox[found] = [*raw[:3], raw[3] if len(raw) > 3 else None, now.timestamp()]
+            if self._update_if_unchanged(
+                "SET #a = :new", "outbox_z", read.attribute, {":new": {"B": _pack(outbox)}}
+            ):
+                return now
+        raise RuntimeError("alert outbox: could not note a failed send")
 
 
 _OUTBOX_ATTEMPTS = 5
