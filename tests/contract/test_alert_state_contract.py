@@ -305,6 +305,31 @@ def test_alerts_a_configured_sink_keeps_failing_are_dropped_after_the_retention_
     assert counts == Counter(later)
 
 
+def test_an_outage_that_goes_on_drops_each_alert_a_retention_after_it_was_queued(
+    alert_states: AlertStateOpener,
+) -> None:
+    """The sink stays down: the alert queued an hour after the first is dropped an hour after
+    it, its line naming the outage's first failure; it did not start the retention afresh
+    when it came first in line (kept up to twice the retention, 'failing since' a week late)."""
+    clock = ManualClock(START)
+    state = alert_states(clock)
+    _queue(state, clock, 1, ["webhook"])
+    down = Down("webhook")
+    assert state.deliver([down]).dropped == {}  # the outage's first failure
+    clock.advance(timedelta(hours=1))
+    _queue(state, clock, 1, ["webhook"], first=1)
+    clock.advance(DEFAULT_RETENTION - timedelta(hours=1))
+    assert state.deliver([down]).dropped == {"webhook": 1}  # the first, a retention on
+    clock.advance(timedelta(hours=1))
+    report = state.deliver([down])
+    assert report.dropped == {"webhook": 1}
+    assert report.notices == [
+        "webhook: dropped 1 alert(s) queued more than 7 days ago, the sink failing since "
+        "2025-03-10T12:00:00+00:00 (last: webhook unreachable (synthetic)) "
+        "(queued 2025-03-10T13:00:00+00:00)"
+    ]
+
+
 def test_alerts_that_waited_with_nobody_sending_them_are_not_dropped_at_the_first_failure(
     alert_states: AlertStateOpener,
 ) -> None:

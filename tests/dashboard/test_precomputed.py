@@ -136,3 +136,31 @@ def test_new_data_gives_new_etag_and_recomputes_each_view_once(served, store, ve
             ).status_code
             == 304
         )
+
+
+def test_a_read_only_store_serves_views_recomputed_in_memory(tmp_path: Path) -> None:
+    """`fuelpipe dashboard` opens the store read-only: a stored view made stale by a pipeline
+    run (``watch`` marks the change; health follows runs and the day too) is recomputed into
+    memory, once, and not written back; before, the refused write answered 500."""
+    path = tmp_path / "store.sqlite"
+    with SqliteStore(path, clock=FixedClock(NOW)) as writer:
+        fill_store(writer)
+        mark_changed(writer, NOW, "fill")
+        create_app(writer, DEFAULT_CATALOG, clock=FixedClock(NOW)).state.precomputer.refresh()
+        mark_changed(writer, NOW + timedelta(minutes=5), "watch")  # a run landed data
+        meta = writer.connection.execute("SELECT * FROM meta ORDER BY name").fetchall()
+    with SqliteStore(path, clock=FixedClock(NOW), read_only=True) as reader:
+        app = create_app(
+            reader, DEFAULT_CATALOG, clock=FixedClock(NOW), cache_ttl_s=0, store_views=False
+        )
+        pre: Precomputer = app.state.precomputer
+        version = data_version(reader)
+        with serving(app) as base:
+            for view in ("/api/health", "/api/overview", "/api/meta"):
+                first = httpx.get(base + view, timeout=30)
+                assert first.status_code == 200, first.text
+                assert version in first.headers["etag"]
+            computed = pre.computed
+            again = httpx.get(base + "/api/overview", timeout=30)
+            assert again.status_code == 200 and pre.computed == computed  # kept in memory
+        assert reader.connection.execute("SELECT * FROM meta ORDER BY name").fetchall() == meta

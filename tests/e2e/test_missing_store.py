@@ -202,3 +202,22 @@ def test_a_read_only_command_upgrades_a_store_from_an_older_fuelpipe_then_reads_
     upgraded = sqlite3.connect(db)
     assert "revisions" in {r[1] for r in upgraded.execute("PRAGMA table_info(items)")}
     upgraded.close()
+
+
+def test_a_read_only_queue_opened_before_its_file_exists_reads_it_once_created(
+    tmp_path: Path,
+) -> None:
+    """The dashboard opens the queue read-only at start; a later `run` creates the file and
+    dead-letters a message: the open queue counts it (it read an empty stand-in for good)."""
+    from datetime import timedelta
+
+    from fuelpipe.adapters.clock import SystemClock
+    from fuelpipe.adapters.sqlite_queue import SqliteQueue
+
+    path = tmp_path / "fuelpipe-queue.sqlite"
+    timeout = timedelta(seconds=30)
+    looking = SqliteQueue(path, clock=SystemClock(), visibility_timeout=timeout, read_only=True)
+    assert looking.depth().visible == 0 and not path.exists()
+    writer = SqliteQueue(path, clock=SystemClock(), visibility_timeout=timeout)
+    assert writer.send(['{"x": 1}', '{"x": 2}']) == 2
+    assert looking.depth() == writer.depth() and looking.depth().visible == 2

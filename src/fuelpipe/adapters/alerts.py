@@ -282,11 +282,11 @@ class _OutboxState(AlertState):
         except Exception:  # the lease expires instead: later, never lost
             return
 
-    def _failed_quietly(self, entry: str) -> datetime | None:
-        """Note a failed send of ``entry``; when one first failed, or None if that could not be
-        noted (nothing is dropped then: the retention starts at a later failure)."""
+    def _failed_quietly(self, entry: str, at: datetime | None = None) -> datetime | None:
+        """Note a failed send of ``entry`` at ``at`` (now); when one first failed, or None if
+        that could not be noted (nothing is dropped then: the retention starts later)."""
         try:
-            return self._note_failed(entry, self._clock.now())
+            return self._note_failed(entry, at or self._clock.now())
         except Exception:  # kept longer, never dropped early
             return None
 
@@ -338,7 +338,11 @@ class _OutboxState(AlertState):
                 f"queued more than {_span(self._retention)} ago, the sink failing since "
                 f"{_stamp(stuck.since)} (last: {stuck.error})"
             )
-            self._drop(name, old, why, report)
+            if self._drop(name, old, why, report):
+                gone = {e.entry for e in old}
+                rest = [e for e in stuck.entries if e.entry not in gone and not self._was_sent(e)]
+                if rest:  # the next in line inherits the outage's start: it is not restarted
+                    self._failed_quietly(rest[0].entry, stuck.since)
 
     def _orphans(self, entries: list[_Entry], report: DeliveryReport) -> None:
         """Count the alerts queued for sinks no longer configured; drop those past the

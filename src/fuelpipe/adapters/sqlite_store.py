@@ -357,11 +357,18 @@ class ProcessConnection:
     def __init__(self, path: Path, schema: str, *, read_only: bool = False) -> None:
         self._path, self._schema, self._read_only = path, schema, read_only
         self._pid = os.getpid()
+        self._absent = read_only and not path.exists()
+        """Read-only on a file not there yet: an empty stand-in until a writer creates it."""
         self._conn = connect(path, schema, read_only=read_only)
         self._forked: list[sqlite3.Connection] = []
 
     def get(self) -> sqlite3.Connection:
-        """The connection for the calling process."""
+        """The connection for the calling process (a read-only one opens the file once a writer
+        has created it: a dashboard started before the first `run` sees its queue)."""
+        if self._absent and self._path.exists():
+            self._absent = False
+            self._conn.close()
+            self._conn = connect(self._path, self._schema, read_only=True)
         if os.getpid() != self._pid:
             self._forked.append(self._conn)
             self._conn = connect(self._path, self._schema, read_only=self._read_only)

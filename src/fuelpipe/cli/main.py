@@ -805,6 +805,7 @@ def dashboard(
             stations=optional_lake(settings(ctx)),
             series_clocks=_series_clocks(ctx, context),
             intraday=intraday,
+            store_views=False,  # the store is opened read-only: recomputed views stay in memory
         )
 
 

@@ -232,8 +232,12 @@ def create_app(  # noqa: PLR0915 - the one factory that wires every route and ro
     series_clocks: Mapping[str, datetime] | None = None,
     intraday: IntradayStore | None = None,
     versions: DataVersion | None = None,
+    store_views: bool = True,
 ) -> FastAPI:
     """The dashboard app: read-only API under /api, the page at /, assets under /static.
+
+    ``store_views`` False: a stored view found stale is recomputed into memory, not written
+    back (the store is opened read-only, as by ``fuelpipe dashboard``).
 
     ``intraday`` serves the "Today" panel; without it the panel says how to collect them.
     ``versions`` reads the store's data version at most once a second (its default), shared by
@@ -283,6 +287,7 @@ def create_app(  # noqa: PLR0915 - the one factory that wires every route and ro
         enabled=precompute,
         series_clocks=series_clocks,
         versions=the_versions,
+        store_views=store_views,
     )
     app.add_middleware(SecurityHeaders)
     _install_error_handlers(app)

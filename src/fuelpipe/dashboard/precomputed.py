@@ -236,8 +236,11 @@ def render(model: BaseModel) -> bytes:
 class Precomputer:
     """Computes, stores and reads back the precomputed views of one store."""
 
-    def __init__(self, ctx: Context) -> None:
+    def __init__(self, ctx: Context, *, store_views: bool = True) -> None:
+        """``store_views`` False: a view recomputed here is kept in memory only (a store opened
+        read-only, as ``fuelpipe dashboard`` opens it); the pipeline still stores them."""
         self.ctx = ctx
+        self._store_views = store_views
         self._lock = threading.Lock()
         self._memo: LRUCache[str, tuple[str, Params, bytes]] = LRUCache(maxsize=MEMO_ENTRIES)
         self._absent: LRUCache[str, str] = LRUCache(maxsize=ABSENT_ENTRIES)
@@ -259,7 +262,8 @@ class Precomputer:
         """Compute one view, store it under ``version`` and return its body."""
         body = render(BUILDERS[path](self.ctx, dict(params)))
         name = entry_name(path, params)
-        self.ctx.store.put_meta(name, encode(version, params, body))
+        if self._store_views:
+            self.ctx.store.put_meta(name, encode(version, params, body))
         self.computed += 1
         with self._memo_lock:
             self._memo[name] = (version, params, body)
@@ -317,6 +321,10 @@ class Precomputer:
         if found[0] == want:
             return want, found[2]
         with self._lock:  # single flight: the first request after a change computes, once
+            with self._memo_lock:
+                kept = self._memo.get(entry_name(path, params))
+            if kept is not None and kept[0] == want:  # computed meanwhile (or only in memory)
+                return want, kept[2]
             again = self.stored(path, params)
             if again is not None and again[0] == want:
                 return want, again[2]
@@ -379,9 +387,12 @@ def precomputer(
     queue: Queue | None,
     clock: Clock,
     series_clocks: Mapping[str, datetime] | None = None,
+    *,
+    store_views: bool = True,
 ) -> Precomputer:
     """A Precomputer over one store (what ``create_app`` and the CLI's ``on_change`` use)."""
-    return Precomputer(Context(reader, store, catalog, queue, clock, series_clocks))
+    context = Context(reader, store, catalog, queue, clock, series_clocks)
+    return Precomputer(context, store_views=store_views)
 
 
 def refresh_views(
@@ -400,11 +411,19 @@ def install_precomputed(
     enabled: bool,
     series_clocks: Mapping[str, datetime] | None = None,
     versions: DataVersion | None = None,
+    store_views: bool = True,
 ) -> None:
     """Serve stored views (``app.state.precomputer``), unless ``enabled`` is False; ``versions``
-    is the app's memoised data version, shared with its response cache."""
+    is the app's memoised data version, shared with its response cache; ``store_views``: see
+    :class:`Precomputer`."""
     if enabled:
         app.state.precomputer = precomputer(
-            reader, reader.store, reader.catalog, queue, clock, series_clocks
+            reader,
+            reader.store,
+            reader.catalog,
+            queue,
+            clock,
+            series_clocks,
+            store_views=store_views,
         )
         app.add_middleware(PrecomputedViews, precomputer=app.state.precomputer, versions=versions)

@@ -23,8 +23,10 @@ def serve(
     stations: StationQueries | None = None,
     series_clocks: Mapping[str, datetime] | None = None,
     intraday: IntradayStore | None = None,
+    *,
+    store_views: bool = True,
 ) -> None:
-    """Run the dashboard until interrupted."""
+    """Run the dashboard until interrupted; ``store_views`` False on a read-only store."""
     import uvicorn
 
     from fuelpipe.dashboard.app import create_app
@@ -37,5 +39,6 @@ def serve(
         stations=stations,
         series_clocks=series_clocks,
         intraday=intraday,
+        store_views=store_views,
     )
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
