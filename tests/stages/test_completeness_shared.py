@@ -29,3 +29,20 @@ def test_the_cli_and_the_panel_agree_on_a_series_with_gaps_and_retries(make_app,
     assert row.missing == shared.missing > 0
     assert health.completeness == shared.ratio == row.present / row.expected
     assert (row.first, row.last) == (health.first.isoformat(), health.last.isoformat())
+
+
+def test_since_bounds_every_count_not_only_the_expected_dates(make_app, table_source, usd):
+    """``status --since``: present, pending, first and last leave out earlier dates too (they
+    counted the whole history, so present exceeded expected)."""
+    app = make_app(table_source())
+    days = [
+        START + timedelta(days=i) for i in range(40) if (START + timedelta(days=i)).weekday() < 5
+    ]
+    app.store.put_records([Record(usd.key, d, Decimal("5.1"), Status.OK) for d in days[5:20]])
+    app.store.put_pending(Record(usd.key, days[2], None, Status.PENDING, 0, NOW, "no value"))
+    since = days[10]
+    row = key_status(app, usd, since)
+    assert row.present == 10 <= row.expected
+    assert row.pending == 0  # the PENDING date is before since
+    assert row.first == since.isoformat()
+    assert row.missing == row.expected - row.present

@@ -61,16 +61,18 @@ class Completeness:
 def completeness(
     series: Series, present: Iterable[PresentDate], now: datetime, since: date | None = None
 ) -> Completeness:
-    """How complete ``series`` is at ``now``, counting from ``since`` or its first stored date."""
+    """How complete ``series`` is at ``now``, counting from ``since`` or its first stored date;
+    with ``since`` every count (and first and last) leaves out the dates before it."""
     dates = list(present)
-    stored = {p.date: p.status for p in dates}
     end = series.published_through(now)
     if since is not None:
         start = clamp_start(series.default_start, since)
-    elif stored:
-        start = min(stored)
+        dates = [p for p in dates if p.date >= start]
+    elif dates:
+        start = min(p.date for p in dates)
     else:
         start = series.default_start
+    stored = {p.date: p.status for p in dates}
     expected = expected_dates(series.calendar, start, end)
     cal = get_calendar(series.calendar)
     counts = dict.fromkeys(Status, 0)
