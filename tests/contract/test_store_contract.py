@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from fuelpipe.domain.models import AttrValue, PresentDate, Record, Status
+from fuelpipe.domain.retry import released_reason
 from fuelpipe.ports.store import BATCH_LIMIT, RunLog, Store
 
 if TYPE_CHECKING:
@@ -260,6 +261,9 @@ def test_quarantine_is_conditional_and_release_gives_a_fresh_budget(store: Store
     assert not store.release(KEY, D0, released_at)  # no longer quarantined
     got = one(store, KEY, D0)
     assert (got.status, got.retry_count, got.next_attempt_at) == (Status.PENDING, 0, released_at)
+    # says it was released, keeping why it was quarantined (not "still failing" while retried)
+    assert got.reason == released_reason("5 retries failed", released_at)
+    assert got.reason.startswith("released by hand at ") and "5 retries failed" in got.reason
     assert [r.date for r in store.due_pending(released_at)] == [D0]
     assert store.quarantined() == []
 

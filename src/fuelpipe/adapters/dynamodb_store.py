@@ -47,6 +47,7 @@ from fuelpipe.adapters.clock import SystemClock
 from fuelpipe.domain.instants import iso_utc
 from fuelpipe.domain.keys import LATEST_RUNS, WATERMARKS, date_key, run_key, shard_of
 from fuelpipe.domain.models import AttrValue, PresentDate, Record, Revision, Status
+from fuelpipe.domain.retry import released_reason
 from fuelpipe.ports.clock import Clock
 from fuelpipe.ports.store import BATCH_LIMIT, RunLog, Store, Watermark
 
@@ -450,12 +451,16 @@ class DynamoDbStore(Store):
         either sees the PENDING record or has its watermark move refused by the version bump.
         """
         text = date_key(day)
+        found = self.query(key, day, day, ("status", "reason"), consistent=True)
+        if not found or found[0].status is not Status.QUARANTINED:
+            return False
         released = self._update(
             key,
             day,
             "SET #status = :pending, #retry_count = :zero, #next_attempt_at = :next, "
-            "#updated_at = :next, #gsi1pk = :gpk, #gsi1sk = :gsk",
+            "#updated_at = :next, #gsi1pk = :gpk, #gsi1sk = :gsk, #reason = :reason",
             "#status = :quarantined",
+            reason=released_reason(found[0].reason, now),
             pending=Status.PENDING.value,
             zero=0,
             next=iso_utc(now),

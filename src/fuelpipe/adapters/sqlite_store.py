@@ -21,6 +21,7 @@ from typing import Any
 from fuelpipe.adapters.clock import SystemClock
 from fuelpipe.domain.instants import iso_utc, parse_iso
 from fuelpipe.domain.models import AttrValue, PresentDate, Record, Revision, Status
+from fuelpipe.domain.retry import released_reason
 from fuelpipe.ports.clock import Clock
 from fuelpipe.ports.store import RECORD_ATTRIBUTES, RunLog, Store, Watermark
 
@@ -681,19 +682,27 @@ class SqliteStore(Store):
             return self._db().execute(sql, params).rowcount == 1
 
     def release(self, key: str, day: date, now: datetime) -> bool:
-        """Put a QUARANTINED record back to PENDING with a fresh retry budget, due now."""
+        """Put a QUARANTINED record back to PENDING with a fresh retry budget, due now; its
+        reason says it was released by hand and why it was quarantined."""
         stamp = iso_utc(now)
-        sql = (
-            "UPDATE items SET status = 'PENDING', retry_count = 0, next_attempt_at = ?, "
-            "updated_at = ? WHERE info_type = ? AND date = ? AND status = 'QUARANTINED'"
-        )
         with self._lock:
             conn = self._db()
             with write_transaction(conn):
-                released = conn.execute(sql, (stamp, stamp, key, day.isoformat())).rowcount == 1
-                if released:
-                    self._lower_watermark(conn, key, day)
-            return released
+                found = conn.execute(
+                    "SELECT reason FROM items "
+                    "WHERE info_type = ? AND date = ? AND status = 'QUARANTINED'",
+                    (key, day.isoformat()),
+                )
+                row = found.fetchone()
+                if row is None:
+                    return False
+                conn.execute(
+                    "UPDATE items SET status = 'PENDING', retry_count = 0, next_attempt_at = ?, "
+                    "updated_at = ?, reason = ? WHERE info_type = ? AND date = ?",
+                    (stamp, stamp, released_reason(row[0], now), key, day.isoformat()),
+                )
+                self._lower_watermark(conn, key, day)
+            return True
 
     # --- watermarks ----------------------------------------------------------------------
 

@@ -51,3 +51,11 @@ class RetryPolicy:
         """The state a record takes when re-download ``retry_count + 1`` is sent."""
         new_count = retry_count + 1
         return new_count, now + self.delay(new_count)
+
+
+def released_reason(quarantined_for: str | None, at: datetime) -> str:
+    """A record put back to PENDING by hand: said so, keeping why it was quarantined (the
+    reason read "still failing after 5 re-downloads" while it was being retried again)."""
+    stamp = at.isoformat(timespec="seconds")
+    why = f"; quarantined for: {quarantined_for}" if quarantined_for else ""
+    return f"released by hand at {stamp}{why}"
