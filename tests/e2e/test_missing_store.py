@@ -221,3 +221,23 @@ def test_a_read_only_queue_opened_before_its_file_exists_reads_it_once_created(
     writer = SqliteQueue(path, clock=SystemClock(), visibility_timeout=timeout)
     assert writer.send(['{"x": 1}', '{"x": 2}']) == 2
     assert looking.depth() == writer.depth() and looking.depth().visible == 2
+
+
+def test_create_resources_against_an_endpoint_not_reached_exits_1_not_bad_input(
+    tmp_path: Path,
+) -> None:
+    """Nothing listens on the endpoint: the command ran and could not do it (1), the input was
+    fine (2 is for bad input)."""
+    closed = f"http://127.0.0.1:{_free_port()}"
+    env = {
+        "FUELPIPE_BACKEND": "aws",
+        "AWS_ENDPOINT_URL_DYNAMODB": closed,
+        "AWS_ENDPOINT_URL_SQS": closed,
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_MAX_ATTEMPTS": "1",
+    }
+    done = _run(["aws", "create-resources"], env, tmp_path)
+    assert done.returncode == 1, done.stderr
+    assert "could not create resources" in done.stderr and "Traceback" not in done.stderr

@@ -817,8 +817,10 @@ def aws_create_resources(ctx: typer.Context) -> None:
     cfg = settings(ctx, backend="aws")
     try:
         created = create_resources(cfg)
-    except Exception as exc:
+    except ValueError as exc:  # the settings: bad input
         raise fail(f"could not create resources: {exc}") from None
+    except Exception as exc:  # AWS (or the local endpoint) refused or was not reached
+        raise fail(f"could not create resources: {exc}", code=1) from None
     console.print(f"ready: {created}")
 
 
