@@ -46,18 +46,20 @@ class Tick:
     requests: dict[str, SourceStats] = field(default_factory=dict)
     """Each source's requests this tick (only sources that were asked), with the last error."""
 
-    def heartbeat(self) -> str:
-        """One line for the console, every instant in São Paulo time."""
+    def heartbeat(self, notes: Sequence[str] = ()) -> str:
+        """One line for the console, every instant in São Paulo time; ``notes`` (what the
+        ``after_tick`` hook did besides alerting) go before the next look."""
         when = _instant(self.at)
         wake = _instant(self.wake_at) if self.wake_at else "-"
         failed = self.failed_requests()
+        noted = "".join(f"; {note}" for note in notes)
         if not self.due:
-            return f"{when} nothing due{failed}; next look at {wake}"
+            return f"{when} nothing due{failed}{noted}; next look at {wake}"
         written = self.report.scrape.records_written if self.report else 0
         return (
             f"{when} due: {len(self.due)} series ({', '.join(self.due[:4])}"
             f"{'…' if len(self.due) > 4 else ''}); stored {written} value(s){failed}; "
-            f"alerts {self.alerts}; next look at {wake}"
+            f"alerts {self.alerts}{noted}; next look at {wake}"
         )
 
     def failed_requests(self) -> str:
