@@ -32,3 +32,26 @@ def test_watch_refuses_the_aws_home(tmp_path) -> None:
     )  # fmt: skip
     assert out.returncode == 2
     assert "watch runs the embedded home" in out.stderr
+
+
+def _tick_at_15h(tmp_path, intraday_flag: str) -> str:
+    """One tick of `watch --series CURRENCY#USD` on Friday 15:00 against the replay: stdout."""
+    with ReplayServer(quiet=True) as replay:
+        env = {"FUELPIPE_DB": str(tmp_path / "w.sqlite"), **replay.env()}
+        out = fuelpipe(
+            "--now", "2022-05-06T15:00", "watch", "--series", "CURRENCY#USD", "--ticks", "1",
+            intraday_flag, env=env, timeout=600,
+        )  # fmt: skip
+    return out.stdout
+
+
+def test_watch_with_intraday_counts_its_points_on_the_tick_line(tmp_path) -> None:
+    stdout = _tick_at_15h(tmp_path, "--intraday")
+    beat = next(line for line in stdout.splitlines() if " due: 1 series" in line)
+    assert "; intraday: " in beat and " point(s) for 1 series" in beat
+    assert beat.index("intraday:") < beat.index("next look at")
+    assert beat.endswith("next look at 2022-05-09T13:10:00-03:00")  # not wrapped at 80 columns
+
+
+def test_watch_without_intraday_says_nothing_of_it(tmp_path) -> None:
+    assert "intraday" not in _tick_at_15h(tmp_path, "--no-intraday")

@@ -192,3 +192,14 @@ def test_today_asks_only_the_series_whose_own_market_is_open(tmp_path):
          "COMMODITY#BRENT_FUTURES"]
     )  # fmt: skip
     assert (report.series, report.no_session) == (6, 4)
+
+
+def test_the_report_summary_counts_points_series_and_failures() -> None:
+    from fuelpipe.stages.intraday import IntradayReport
+
+    assert IntradayReport(series=2, points_written=26).summary() == (
+        "intraday: 26 point(s) for 2 series"
+    )
+    assert IntradayReport(series=3, points_written=0, failed=1).summary() == (
+        "intraday: 0 point(s) for 3 series (1 failed)"
+    )

@@ -92,3 +92,66 @@ def test_with_intraday_it_also_wakes_for_each_ptax_bulletin() -> None:
     stored = Due(usd, date(2022, 5, 5), date(2022, 5, 5), False)
     assert next_wake([stored], now) == datetime(2022, 5, 6, 13, 10, tzinfo=SP)
     assert next_wake([stored], now, intraday=True) == datetime(2022, 5, 6, 11, 10, tzinfo=SP)
+
+
+def test_the_heartbeat_names_failed_requests_per_source(tmp_path) -> None:
+    usd = replace(DEFAULT_CATALOG["CURRENCY#USD"], default_start=date(2022, 5, 2))
+    clock = ManualClock(datetime(2022, 5, 4, 12, 0, tzinfo=SP))
+    closed = "http://127.0.0.1:1/x"  # nothing listens on port 1: connection refused
+    settings = Settings(db=tmp_path / "w.sqlite", source_bcb_url=closed)
+    app = build_context(settings, clock=clock, catalog=Catalog([usd]))
+    try:
+        beats: list[Tick] = []
+        watch(app, sleep=lambda _s: None, heartbeat=beats.append, max_ticks=1)
+    finally:
+        app.close()
+    (beat,) = beats
+    line = beat.heartbeat()
+    failed = beat.requests["bcb"]
+    assert failed.requests >= 1 and failed.failures == failed.requests
+    assert f"; failed requests: bcb {failed.failures} of {failed.requests} (" in line
+    assert "stored 0 value(s); failed requests:" in line
+    error = line.split("failed requests: ")[1].split("; alerts")[0]
+    assert len(error) < 90  # the last error is shortened
+
+
+def test_a_healthy_tick_names_no_failed_requests(tmp_path, replay) -> None:
+    usd = replace(DEFAULT_CATALOG["CURRENCY#USD"], default_start=date(2022, 5, 2))
+    clock = ManualClock(datetime(2022, 5, 4, 12, 0, tzinfo=SP))
+    settings = Settings(db=tmp_path / "w.sqlite", source_bcb_url=replay.source_urls()["bcb"])
+    app = build_context(settings, clock=clock, catalog=Catalog([usd]))
+    try:
+        beats: list[Tick] = []
+        watch(app, sleep=lambda _s: None, heartbeat=beats.append, max_ticks=1)
+    finally:
+        app.close()
+    assert beats[0].requests["bcb"].failures == 0
+    assert "failed" not in beats[0].heartbeat()
+
+
+def test_every_instant_of_the_heartbeat_is_in_sao_paulo_time() -> None:
+    utc = ZoneInfo("UTC")
+    new_york = ZoneInfo("America/New_York")
+    due = Tick(
+        at=datetime(2022, 5, 6, 18, 0, tzinfo=utc),
+        due=["CURRENCY#USD"],
+        wake_at=datetime(2022, 5, 6, 15, 30, tzinfo=new_york),
+    )
+    assert due.heartbeat().startswith("2022-05-06T15:00:00-03:00 due: 1 series")
+    assert due.heartbeat().endswith("next look at 2022-05-06T16:30:00-03:00")
+    idle = Tick(at=datetime(2022, 5, 6, 18, 0, tzinfo=utc), wake_at=due.wake_at)
+    assert idle.heartbeat() == (
+        "2022-05-06T15:00:00-03:00 nothing due; next look at 2022-05-06T16:30:00-03:00"
+    )
+
+
+def test_the_hook_notes_go_on_the_heartbeat_before_the_next_look() -> None:
+    at = datetime(2022, 5, 6, 15, 0, tzinfo=SP)
+    beat = Tick(at=at, due=["CURRENCY#USD"], wake_at=at + timedelta(hours=1))
+    assert beat.heartbeat(["intraday: 1 point(s) for 1 series"]).endswith(
+        "alerts 0; intraday: 1 point(s) for 1 series; next look at 2022-05-06T16:00:00-03:00"
+    )
+    idle = Tick(at=at, wake_at=at + timedelta(hours=1))
+    assert idle.heartbeat(["x"]) == (
+        "2022-05-06T15:00:00-03:00 nothing due; x; next look at 2022-05-06T16:00:00-03:00"
+    )

@@ -114,6 +114,7 @@ def _watch(
     chosen_keys = {s.key for s in chosen or []}
     alert_hook, closers = alerter(db, webhook)
     hook: Callable[[StageContext], int] = alert_hook
+    notes: list[str] = []  # what the hook did besides alerting, for this tick's heartbeat
     if intraday:
         from fuelpipe.adapters.intraday_store import SqliteIntradayStore
         from fuelpipe.domain.intraday import INTRADAY_SERIES
@@ -129,6 +130,7 @@ def _watch(
             )  # fmt: skip
             for problem in report.errors:
                 console.print(f"[yellow]intraday:[/] {escape(problem)}", highlight=False)
+            notes[:] = [report.summary()]
             return alert_hook(app_)
 
         hook = with_intraday
@@ -139,7 +141,9 @@ def _watch(
             a,
             sleep=time.sleep,
             series=chosen,
-            heartbeat=lambda t: console.print(t.heartbeat(), highlight=False),
+            heartbeat=lambda t: console.print(  # one line: a narrow terminal wraps it, not rich
+                t.heartbeat(notes), markup=False, highlight=False, soft_wrap=True
+            ),
             after_tick=hook,
             max_ticks=ticks,
             intraday=intraday,

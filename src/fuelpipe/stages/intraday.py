@@ -39,6 +39,11 @@ class IntradayReport(Counters):
             "no_session": self.no_session,
         }
 
+    def summary(self) -> str:
+        """A few words for the watch heartbeat: ``intraday: 26 point(s) for 2 series``."""
+        failed = f" ({self.failed} failed)" if self.failed else ""
+        return f"intraday: {self.points_written} point(s) for {self.series} series{failed}"
+
 
 def refresh_intraday(
     sources: Mapping[str, object],

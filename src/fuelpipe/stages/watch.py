@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from fuelpipe.domain.catalog import Series
+from fuelpipe.domain.instants import SAO_PAULO
+from fuelpipe.ports.source import SourceStats
 from fuelpipe.stages.context import StageContext
 from fuelpipe.stages.cycle import CycleReport, drain
 from fuelpipe.stages.due import due_status, next_wake, poll_pending
@@ -22,6 +24,8 @@ from fuelpipe.stages.outlook import OutlookReport, refresh_when_changed
 from fuelpipe.stages.recheck import recheck
 
 MIN_SLEEP_S = 1.0
+ERROR_CHARS = 60
+"""A failed request's last error is cut to this many characters on the heartbeat."""
 MAX_SLEEP = timedelta(hours=6)
 """Never sleep longer than this, so a changed catalog or a released record is noticed."""
 
@@ -39,19 +43,63 @@ class Tick:
     alerts: int = 0
     outlook: OutlookReport | None = None
     """The outlook refresh this tick made (None: the data version had not moved)."""
+    requests: dict[str, SourceStats] = field(default_factory=dict)
+    """Each source's requests this tick (only sources that were asked), with the last error."""
 
-    def heartbeat(self) -> str:
-        """One line for the console."""
-        when = self.at.isoformat(timespec="seconds")
-        wake = self.wake_at.isoformat(timespec="seconds") if self.wake_at else "-"
+    def heartbeat(self, notes: Sequence[str] = ()) -> str:
+        """One line for the console, every instant in São Paulo time; ``notes`` (what the
+        ``after_tick`` hook did besides alerting) go before the next look."""
+        when = _instant(self.at)
+        wake = _instant(self.wake_at) if self.wake_at else "-"
+        failed = self.failed_requests()
+        noted = "".join(f"; {note}" for note in notes)
         if not self.due:
-            return f"{when} nothing due; next look at {wake}"
+            return f"{when} nothing due{failed}{noted}; next look at {wake}"
         written = self.report.scrape.records_written if self.report else 0
         return (
             f"{when} due: {len(self.due)} series ({', '.join(self.due[:4])}"
-            f"{'…' if len(self.due) > 4 else ''}); stored {written} value(s); "
-            f"alerts {self.alerts}; next look at {wake}"
+            f"{'…' if len(self.due) > 4 else ''}); stored {written} value(s){failed}; "
+            f"alerts {self.alerts}{noted}; next look at {wake}"
         )
+
+    def failed_requests(self) -> str:
+        """``; failed requests: bcb 3 of 3 (connection refused), …`` or nothing."""
+        parts = [
+            f"{name} {st.failures} of {st.requests}"
+            + (f" ({_shorten(st.last_error)})" if st.last_error else "")
+            for name, st in sorted(self.requests.items())
+            if st.failures
+        ]
+        return f"; failed requests: {', '.join(parts)}" if parts else ""
+
+
+def _instant(at: datetime) -> str:
+    return at.astimezone(SAO_PAULO).isoformat(timespec="seconds")
+
+
+def _shorten(error: str) -> str:
+    line = " ".join(error.split())
+    return line if len(line) <= ERROR_CHARS else line[: ERROR_CHARS - 1] + "…"
+
+
+def _stats(app: StageContext) -> dict[str, SourceStats]:
+    out: dict[str, SourceStats] = {}
+    for name, source in app.sources.items():
+        st = source.stats()
+        if st is not None:
+            out[name] = st
+    return out
+
+
+def _since(before: dict[str, SourceStats], after: dict[str, SourceStats]) -> dict[str, SourceStats]:
+    """The requests made between two counts of the sources' (cumulative) stats."""
+    out: dict[str, SourceStats] = {}
+    for name, now in after.items():
+        was = before.get(name, SourceStats(0, 0))
+        requests, failures = now.requests - was.requests, now.failures - was.failures
+        if requests > 0 or failures > 0:
+            out[name] = SourceStats(requests, failures, now.last_error if failures else None)
+    return out
 
 
 def tick(
@@ -64,6 +112,7 @@ def tick(
 ) -> Tick:
     """One pass: ask only for what is due, store it, recheck, alert."""
     now = app.clock.now()
+    counted = _stats(app)
     targets = list(series) if series is not None else list(app.catalog)
     statuses = due_status(app.store, targets, now)
     due = [d for d in statuses if d.is_due]
@@ -85,6 +134,7 @@ def tick(
     out.outlook = refresh_when_changed(app.store, app.catalog, app.clock.now())
     if after_tick is not None:
         out.alerts = after_tick(app)
+    out.requests = _since(counted, _stats(app))
     after = app.clock.now()
     out.wake_at = next_wake(due_status(app.store, targets, after), after, intraday=intraday)
     return out
