@@ -94,11 +94,11 @@ def test_with_intraday_it_also_wakes_for_each_ptax_bulletin() -> None:
     assert next_wake([stored], now, intraday=True) == datetime(2022, 5, 6, 11, 10, tzinfo=SP)
 
 
-def test_the_heartbeat_names_failed_requests_per_source(tmp_path) -> None:
+def _one_usd_tick(tmp_path, bcb_url: str) -> Tick:
+    """One watch tick over PTAX (USD) on 2022-05-04 12:00 with BCB at ``bcb_url``."""
     usd = replace(DEFAULT_CATALOG["CURRENCY#USD"], default_start=date(2022, 5, 2))
     clock = ManualClock(datetime(2022, 5, 4, 12, 0, tzinfo=SP))
-    closed = "http://127.0.0.1:1/x"  # nothing listens on port 1: connection refused
-    settings = Settings(db=tmp_path / "w.sqlite", source_bcb_url=closed)
+    settings = Settings(db=tmp_path / "w.sqlite", source_bcb_url=bcb_url)
     app = build_context(settings, clock=clock, catalog=Catalog([usd]))
     try:
         beats: list[Tick] = []
@@ -106,6 +106,12 @@ def test_the_heartbeat_names_failed_requests_per_source(tmp_path) -> None:
     finally:
         app.close()
     (beat,) = beats
+    return beat
+
+
+def test_the_heartbeat_names_failed_requests_per_source(tmp_path) -> None:
+    # nothing listens on port 1: connection refused
+    beat = _one_usd_tick(tmp_path, "http://127.0.0.1:1/x")
     line = beat.heartbeat()
     failed = beat.requests["bcb"]
     assert failed.requests >= 1 and failed.failures == failed.requests
@@ -116,17 +122,9 @@ def test_the_heartbeat_names_failed_requests_per_source(tmp_path) -> None:
 
 
 def test_a_healthy_tick_names_no_failed_requests(tmp_path, replay) -> None:
-    usd = replace(DEFAULT_CATALOG["CURRENCY#USD"], default_start=date(2022, 5, 2))
-    clock = ManualClock(datetime(2022, 5, 4, 12, 0, tzinfo=SP))
-    settings = Settings(db=tmp_path / "w.sqlite", source_bcb_url=replay.source_urls()["bcb"])
-    app = build_context(settings, clock=clock, catalog=Catalog([usd]))
-    try:
-        beats: list[Tick] = []
-        watch(app, sleep=lambda _s: None, heartbeat=beats.append, max_ticks=1)
-    finally:
-        app.close()
-    assert beats[0].requests["bcb"].failures == 0
-    assert "failed" not in beats[0].heartbeat()
+    beat = _one_usd_tick(tmp_path, replay.source_urls()["bcb"])
+    assert beat.requests["bcb"].failures == 0
+    assert "failed" not in beat.heartbeat()
 
 
 def test_every_instant_of_the_heartbeat_is_in_sao_paulo_time() -> None:

@@ -784,31 +784,27 @@ class DynamoAlertState(_OutboxState):
         now = self._clock.now().timestamp()
         sent: set[str] = set()
         held: set[str] = set()
-        start: dict[str, Any] = {}
-        while True:
-            page = self._client.query(
-                TableName=self._table,
-                KeyConditionExpression="#k = :claims",
-                ProjectionExpression="#d, #u, #s",
-                ExpressionAttributeNames={
-                    "#k": "info_type",
-                    "#d": "date",
-                    "#u": "lease_until",
-                    "#s": "sent_at",
-                },
-                ExpressionAttributeValues={":claims": {"S": self.CLAIMS}},
-                ConsistentRead=True,
-                **start,
-            )
+        pages = self._client.get_paginator("query").paginate(
+            TableName=self._table,
+            KeyConditionExpression="#k = :claims",
+            ProjectionExpression="#d, #u, #s",
+            ExpressionAttributeNames={
+                "#k": "info_type",
+                "#d": "date",
+                "#u": "lease_until",
+                "#s": "sent_at",
+            },
+            ExpressionAttributeValues={":claims": {"S": self.CLAIMS}},
+            ConsistentRead=True,
+        )
+        for page in pages:
             for item in page.get("Items", []):
                 entry = item["date"]["S"]
                 if "sent_at" in item:
                     sent.add(entry)
                 elif float(item.get("lease_until", {}).get("N", "0")) > now:
                     held.add(entry)
-            if "LastEvaluatedKey" not in page:
-                return sent, held
-            start = {"ExclusiveStartKey": page["LastEvaluatedKey"]}
+        return sent, held
 
     def _with_cut(self, cuts: list[list[Any]], cut: list[list[Any]]) -> list[list[Any]]:
         """The unreported cut records with the entries ``cut`` now added: one per sink (its
@@ -965,39 +961,51 @@ class DynamoAlertState(_OutboxState):
     # thousand quarantines would otherwise rewrite the item a thousand times.
     _REMOVE_EVERY = 25
 
-    def _remove(self, entries: list[str]) -> None:
-        """Rewrite the outbox without ``entries``, conditionally on it being the one read (a
-        concurrent save or delivery in between: read it again)."""
-        gone = set(entries)
+    def _rewrite_outbox(
+        self, edit: Callable[[list[list[Any]]], list[list[Any]] | None], failure: str
+    ) -> bool:
+        """Write ``edit`` of the outbox read, conditionally on it being the one read (a
+        concurrent save or delivery in between: read it again); False when there is no outbox
+        or ``edit`` finds nothing to change (None)."""
         for _ in range(_OUTBOX_ATTEMPTS):
             read = self._item()
-            rest = [e for e in read.outbox if e[0] not in gone]
-            if read.attribute is None or len(rest) == len(read.outbox):
-                return
+            new = None if read.attribute is None else edit(read.outbox)
+            if new is None:
+                return False
             if self._update_if_unchanged(
-                "SET #a = :rest", "outbox_z", read.attribute, {":rest": {"B": _pack(rest)}}
+                "SET #a = :new", "outbox_z", read.attribute, {":new": {"B": _pack(new)}}
             ):
-                return
-        raise RuntimeError(f"alert outbox: could not remove {len(gone)} delivered entries")
+                return True
+        raise RuntimeError(f"alert outbox: could not {failure}")
+
+    def _remove(self, entries: list[str]) -> None:
+        """Rewrite the outbox without ``entries``."""
+        gone = set(entries)
+
+        def without(outbox: list[list[Any]]) -> list[list[Any]] | None:
+            rest = [e for e in outbox if e[0] not in gone]
+            return None if len(rest) == len(outbox) else rest
+
+        self._rewrite_outbox(without, f"remove {len(gone)} delivered entries")
 
     def _note_failed(self, entry: str, now: datetime) -> datetime | None:
-        """Rewrite the outbox with the failure noted in ``entry`` (its fifth field), once:
-        conditionally on the outbox being the one read, like :meth:`_remove`."""
-        for _ in range(_OUTBOX_ATTEMPTS):
-            read = self._item()
-            found = next((i for i, e in enumerate(read.outbox) if e[0] == entry), None)
-            if read.attribute is None or found is None:
+        """Rewrite the outbox with the failure noted in ``entry`` (its fifth field), once."""
+        noted: list[datetime | None] = [None]  # an earlier failure found in the outbox read
+
+        def with_failure(outbox: list[list[Any]]) -> list[list[Any]] | None:
+            found = next((i for i, e in enumerate(outbox) if e[0] == entry), None)
+            if found is None:
                 return None
-            raw = read.outbox[found]
+            raw = outbox[found]
             if len(raw) > 4 and raw[4] is not None:
-                return _instant(raw[4])
-            outbox = list(read.outbox)
-            outbox[found] = [*raw[:3], raw[3] if len(raw) > 3 else None, now.timestamp()]
-            if self._update_if_unchanged(
-                "SET #a = :new", "outbox_z", read.attribute, {":new": {"B": _pack(outbox)}}
-            ):
-                return now
-        raise RuntimeError("alert outbox: could not note a failed send")
+                noted[0] = _instant(raw[4])
+                return None
+            new = list(outbox)
+            new[found] = [*raw[:3], raw[3] if len(raw) > 3 else None, now.timestamp()]
+            return new
+
+        wrote = self._rewrite_outbox(with_failure, "note a failed send")
+        return now if wrote else noted[0]
 
 
 _OUTBOX_ATTEMPTS = 5

@@ -323,10 +323,8 @@ def _connect_read_only(path: Path, schema: str) -> sqlite3.Connection:
         check_same_thread=False,
     )
     conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-    if not exists:
-        for statement in schema.split(";"):
-            if statement.strip():
-                conn.execute(statement)
+    if not exists:  # the in-memory stand-in: no transaction to keep, executescript will do
+        conn.executescript(schema)
     conn.execute("PRAGMA query_only = ON")
     return conn
 

@@ -51,19 +51,20 @@ class DataVersion:
         self.reads = 0
         """Store reads made (tests and the bench read it)."""
 
+    def _within_ttl(self, now: float) -> str | None:
+        return self._value if self._value is not None and now - self._read_at < self.ttl_s else None
+
     def fresh(self) -> str | None:
         """The memoised version while it is within its TTL, else None (never reads)."""
         with self._lock:
-            if self._value is not None and self.timer() - self._read_at < self.ttl_s:
-                return self._value
-            return None
+            return self._within_ttl(self.timer())
 
     def get(self) -> str:
         """The current version: memoised, or read from the store (one read per TTL)."""
         with self._lock:  # one reader at a time: concurrent requests share the read
             now = self.timer()
-            if self._value is not None and now - self._read_at < self.ttl_s:
-                return self._value
+            if (memo := self._within_ttl(now)) is not None:
+                return memo
             try:
                 self.reads += 1
                 value = data_version(self.store)
