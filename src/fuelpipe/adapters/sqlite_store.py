@@ -264,8 +264,8 @@ def load_revisions(text: str | None) -> tuple[Revision, ...]:
 
 
 _REVISED = (
-    "(revisions IS NOT NULL AND EXISTS (SELECT 1 FROM json_each(revisions) "
-    "WHERE IFNULL(json_extract(value, '$.kind'), 'revision') = 'revision'))"
+    "(revisions IS NOT NULL AND EXISTS (SELECT 1 FROM json_each(revisions) AS entry "
+    "WHERE IFNULL(json_extract(entry.value, '$.kind'), 'revision') = 'revision'))"
 )
 """SQL: the record's history holds a revision (HistoryKind.REVISION, written as no ``kind``);
 a history of adjustments only does not."""
