@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from fuelpipe.domain.models import Record, Revision, Status
+from tests.contract.conftest import StoreOpener
+
+from fuelpipe.domain.models import HistoryKind, Record, Revision, Status
 from fuelpipe.ports.store import Store
 
 KEY = "COMMODITY#BRENT"
@@ -78,3 +80,59 @@ def test_revised_lists_only_revised_records_of_the_key(store: Store) -> None:
     unrevised = store.query(KEY, days[0], days[0])[0]
     assert unrevised.revisions == ()
     assert [p.revised for p in store.present(KEY)] == [False, False, True]
+
+
+STOCK = "STOCK#PETR4"
+BAR = {"close": Decimal("34.1"), "adj_close": Decimal("30.2"), "volume": 1000}
+REBASED = {**BAR, "adj_close": Decimal("29.9")}
+
+
+def _adjustment(seen: datetime = SEEN) -> Revision:
+    return Revision(
+        Decimal("34.1"),
+        Decimal("34.1"),
+        seen,
+        "revise yahoo:PETR4.SA",
+        previous_attrs=dict(BAR),
+        kind=HistoryKind.ADJUSTMENT,
+    )
+
+
+def test_an_adjustment_is_kept_in_the_history_but_is_no_revision(store: Store) -> None:
+    days = [DAY, DAY + timedelta(days=1)]
+    store.put_records([Record(STOCK, d, Decimal("34.1"), Status.OK, attrs=BAR) for d in days])
+    assert store.revise(STOCK, DAY, _adjustment(), REBASED, history=0)
+    rec = store.query(STOCK, DAY, DAY)[0]
+    assert (rec.value, rec.attrs) == (Decimal("34.1"), REBASED)
+    assert rec.revisions == (_adjustment(),)
+    assert rec.revisions[0].kind is HistoryKind.ADJUSTMENT
+    assert store.revised(STOCK) == []
+    assert [p.revised for p in store.present(STOCK)] == [False, False]
+    assert [p.revised for p in store.present_after(STOCK, DAY - timedelta(days=1))] == [
+        False,
+        False,
+    ]
+    # A correction of the value after it: the history holds both, and now it is revised.
+    later = SEEN + timedelta(days=1)
+    correction = Revision(Decimal("34.1"), Decimal("34.3"), later, "revise r2")
+    assert store.revise(STOCK, DAY, correction, REBASED, history=1)
+    [revised] = store.revised(STOCK)
+    assert revised.revisions == (_adjustment(), correction)
+    assert [k.kind for k in revised.revisions] == [HistoryKind.ADJUSTMENT, HistoryKind.REVISION]
+    assert [p.revised for p in store.present(STOCK)] == [True, False]
+    assert [p.revised for p in store.present_after(STOCK, DAY - timedelta(days=1))] == [
+        True,
+        False,
+    ]
+
+
+def test_two_writers_adjusting_the_same_date_leave_one_history_entry(
+    store_opener: StoreOpener,
+) -> None:
+    """At-least-once delivery: two scrapers of the same message both read the history empty;
+    the second adjustment is refused (the caller reads again and finds it equal)."""
+    first, second = store_opener(), store_opener()
+    first.put_records([Record(STOCK, DAY, Decimal("34.1"), Status.OK, attrs=BAR)])
+    assert first.revise(STOCK, DAY, _adjustment(), REBASED, history=0)
+    assert not second.revise(STOCK, DAY, _adjustment(), REBASED, history=0)
+    assert second.query(STOCK, DAY, DAY)[0].revisions == (_adjustment(),)

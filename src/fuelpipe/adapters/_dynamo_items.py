@@ -17,7 +17,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from fuelpipe.domain import keys
 from fuelpipe.domain.instants import iso_utc
-from fuelpipe.domain.models import AttrValue, Record, Revision, Status
+from fuelpipe.domain.models import AttrValue, HistoryKind, Record, Revision, Status
 from fuelpipe.ports.store import RECORD_ATTRIBUTES
 
 Item = dict[str, dict[str, Any]]
@@ -105,6 +105,8 @@ def revision_values(revision: Revision) -> dict[str, Any]:
     }
     if revision.previous_attrs is not None:
         out["previous_attrs"] = dict(revision.previous_attrs)
+    if revision.kind is not HistoryKind.REVISION:  # no kind: a revision (as every older entry)
+        out["kind"] = revision.kind.value
     return out
 
 
@@ -123,7 +125,18 @@ def decode_revision(plain: dict[str, Any]) -> Revision:
         previous_attrs=(
             None if "previous_attrs" not in plain else attrs_of(plain["previous_attrs"])
         ),
+        kind=HistoryKind(plain.get("kind", HistoryKind.REVISION)),
     )
+
+
+def revised_raw(item: Item) -> bool:
+    """Whether a raw item (``revisions`` projected, not deserialized) holds a revision, not
+    only adjustments: the gap scan's hot path reads it without decoding the history."""
+    history = item.get("revisions")
+    if history is None:
+        return False
+    revision = HistoryKind.REVISION.value
+    return any(entry["M"].get("kind", {"S": revision})["S"] == revision for entry in history["L"])
 
 
 def ok_item(record: Record, stamp: str) -> Item:

@@ -37,7 +37,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
-from boto3.dynamodb.conditions import Key
+from boto3.dynamodb.conditions import ConditionBase, Key
 from botocore.exceptions import ClientError
 
 from fuelpipe.adapters import _dynamo_items as items
@@ -326,13 +326,15 @@ class DynamoDbStore(Store):
         return self._update(key, day, expression, condition, **values)
 
     def revised(self, key: str) -> list[Record]:
-        """One Query on the key, filtered to records carrying a revision history."""
+        """One Query on the key, filtered to records carrying a history; those whose history
+        holds adjustments only are left out here."""
         condition = items.key_condition(Key("info_type").eq(key))
         condition["ExpressionAttributeNames"]["#r"] = "revisions"
         return [
             items.decode(i)
             for page in self._pages(FilterExpression="attribute_exists(#r)", **condition)
             for i in page
+            if items.revised_raw(i)
         ]
 
     def put_pendings(self, records: Sequence[Record]) -> list[bool]:
@@ -478,16 +480,7 @@ class DynamoDbStore(Store):
         """Stored dates of one key later than ``after``: one Query, projected as present()."""
         if after is None:
             return self.present(key)
-        status = items.STATUS_BY_NAME
-        fromiso = date.fromisoformat
-        condition = items.key_condition(Key("info_type").eq(key) & Key("date").gt(date_key(after)))
-        names = {"#k": "info_type", "#d": "date", "#s": "status", "#r": "revisions"}
-        condition["ExpressionAttributeNames"].update(names)
-        return [
-            PresentDate(fromiso(i["date"]["S"]), status[i["status"]["S"]], "revisions" in i)
-            for page in self._pages(ProjectionExpression="#k, #d, #s, #r", **condition)
-            for i in page
-        ]
+        return self._present(Key("info_type").eq(key) & Key("date").gt(date_key(after)))
 
     def watermarks(self) -> dict[str, Watermark]:
         """Every key's watermark: one Query of the ``WATERMARK`` partition."""
@@ -643,18 +636,23 @@ class DynamoDbStore(Store):
         """Every stored date of one key with its status: one Query reading four attributes.
 
         ``revisions`` is projected to say whether a record was revised; it exists on the few
-        revised records only.
+        revised or adjusted records only (an adjustment alone is not a revision).
         """
+        return self._present(Key("info_type").eq(key))
+
+    def _present(self, key_condition: ConditionBase) -> list[PresentDate]:
+        """The dates, statuses and revised flags one keys-only Query reads."""
         out: list[PresentDate] = []
         fromiso = date.fromisoformat
         status = items.STATUS_BY_NAME
-        condition = items.key_condition(Key("info_type").eq(key))
+        revised = items.revised_raw
+        condition = items.key_condition(key_condition)
         names = {"#k": "info_type", "#d": "date", "#s": "status", "#r": "revisions"}
         condition["ExpressionAttributeNames"].update(names)
         for page in self._pages(ProjectionExpression="#k, #d, #s, #r", **condition):
             # Read as raw text on purpose: the gap scan's hot path, two string attributes.
             out.extend(
-                PresentDate(fromiso(i["date"]["S"]), status[i["status"]["S"]], "revisions" in i)
+                PresentDate(fromiso(i["date"]["S"]), status[i["status"]["S"]], revised(i))
                 for i in page
             )
         return out

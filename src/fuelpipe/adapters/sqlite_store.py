@@ -20,7 +20,14 @@ from typing import Any
 
 from fuelpipe.adapters.clock import SystemClock
 from fuelpipe.domain.instants import iso_utc, parse_iso
-from fuelpipe.domain.models import AttrValue, PresentDate, Record, Revision, Status
+from fuelpipe.domain.models import (
+    AttrValue,
+    HistoryKind,
+    PresentDate,
+    Record,
+    Revision,
+    Status,
+)
 from fuelpipe.domain.retry import released_reason
 from fuelpipe.ports.clock import Clock
 from fuelpipe.ports.store import RECORD_ATTRIBUTES, RunLog, Store, Watermark
@@ -233,6 +240,8 @@ def dump_revisions(revisions: Sequence[Revision]) -> str:
         }
         if r.previous_attrs is not None:
             entry["previous_attrs"] = json.loads(dump_attrs(r.previous_attrs) or "{}")
+        if r.kind is not HistoryKind.REVISION:  # no kind: a revision (as every older entry)
+            entry["kind"] = r.kind.value
         out.append(entry)
     return json.dumps(out, separators=(",", ":"))
 
@@ -248,10 +257,18 @@ def load_revisions(text: str | None) -> tuple[Revision, ...]:
             seen_at=datetime.fromisoformat(r["seen_at"]),
             request=r["request"],
             previous_attrs=(None if "previous_attrs" not in r else _attrs_of(r["previous_attrs"])),
+            kind=HistoryKind(r.get("kind", HistoryKind.REVISION)),
         )
         for r in json.loads(text)
     )
 
+
+_REVISED = (
+    "(revisions IS NOT NULL AND EXISTS (SELECT 1 FROM json_each(revisions) AS entry "
+    "WHERE IFNULL(json_extract(entry.value, '$.kind'), 'revision') = 'revision'))"
+)
+"""SQL: the record's history holds a revision (HistoryKind.REVISION, written as no ``kind``);
+a history of adjustments only does not."""
 
 _TABLES = frozenset(re.findall(r"CREATE TABLE IF NOT EXISTS (\w+)", _SCHEMA))
 
@@ -609,10 +626,8 @@ class SqliteStore(Store):
         return True
 
     def revised(self, key: str) -> list[Record]:
-        """Every revised record of one key, in date order."""
-        return self._select(
-            _ALL_FIELDS, "info_type = ? AND revisions IS NOT NULL ORDER BY date", (key,)
-        )
+        """Every revised record of one key (not those only adjusted), in date order."""
+        return self._select(_ALL_FIELDS, f"info_type = ? AND {_REVISED} ORDER BY date", (key,))
 
     def put_pending(self, record: Record) -> bool:
         """Create or refresh a PENDING record (or quarantine a PENDING one); never touches OK."""
@@ -712,7 +727,7 @@ class SqliteStore(Store):
             fetched = (
                 self._db()
                 .execute(
-                    "SELECT date, status, revisions IS NOT NULL FROM items "
+                    f"SELECT date, status, {_REVISED} FROM items "  # noqa: S608 - a constant
                     "WHERE info_type = ? AND date > ? ORDER BY date",
                     (key, after.isoformat()),
                 )
@@ -826,8 +841,7 @@ class SqliteStore(Store):
         """Every stored date of one key with its status, in date order."""
         with self._lock:
             rows = self._db().execute(
-                "SELECT date, status, revisions IS NOT NULL FROM items WHERE info_type = ? "
-                "ORDER BY date",
+                f"SELECT date, status, {_REVISED} FROM items WHERE info_type = ? ORDER BY date",  # noqa: S608 - a constant
                 (key,),
             )
             fetched = rows.fetchall()

@@ -30,7 +30,7 @@ from fuelpipe.cli.demo import DEMO_CLOCK, demo_series_clocks
 from fuelpipe.cli.extras import dashboard_hint
 from fuelpipe.cli.revise import revise_command
 from fuelpipe.domain.keys import parse_date_key
-from fuelpipe.domain.models import Record
+from fuelpipe.domain.models import Record, Revision
 from fuelpipe.homes import open_home
 from fuelpipe.homes.settings import Settings, parse_now
 from fuelpipe.stages.context import StageContext
@@ -473,7 +473,8 @@ def status(
     quarantined: retries spent, waiting for a person (`fuelpipe quarantine list`)
     absent: dates the source says it has no value for (not retried)
     unexpected: values published on a day the calendar does not expect (kept)
-    revised: values the source changed after they were stored (history kept)
+    revised: values the source corrected after they were stored (history kept; an
+    adjustment, Yahoo re-basing adj_close after a dividend, is kept but not counted)
     first, last: the dates of the first and last stored value
     Values dated after the clock (--now before the data) are counted apart, below the table.
     --json adds age, published_at and stored_at (how fresh the last value is) and
@@ -511,17 +512,25 @@ def _record_json(r: Record) -> dict[str, Any]:
     for k, v in r.attrs.items():
         out.setdefault(k, str(v) if isinstance(v, Decimal) else v)
     if r.revisions:
-        # Every earlier value with when and by which request it was replaced (oldest first).
-        out["revisions"] = [
-            {
-                "previous": str(rev.previous),
-                "new": str(rev.new),
-                "seen_at": rev.seen_at.isoformat(),
-                "request": rev.request,
-            }
-            for rev in r.revisions
-        ]
+        # Every earlier value with when and by which request it was replaced (oldest first),
+        # the attributes it replaced, and whether it was a revision or an adjustment.
+        out["revisions"] = [_history_json(rev) for rev in r.revisions]
     return out
+
+
+def _history_json(rev: Revision) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "kind": rev.kind.value,
+        "previous": str(rev.previous),
+        "new": str(rev.new),
+        "seen_at": rev.seen_at.isoformat(),
+        "request": rev.request,
+    }
+    if rev.previous_attrs is not None:
+        entry["previous_attrs"] = {
+            k: str(v) if isinstance(v, Decimal) else v for k, v in rev.previous_attrs.items()
+        }
+    return entry
 
 
 @cli.command()
@@ -706,11 +715,19 @@ def replay(
             "COMMODITY#BRENT@2022-03-08=128.1 (repeatable; PTAX, Yahoo and FRED series).",
         ),
     ] = None,
+    dividend: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--dividend",
+            help="Pay a dividend: KEY@EX-DATE=FACTOR re-bases the adjusted close of every "
+            "earlier bar, e.g. STOCK#PETR4@2022-04-25=0.97 (repeatable; Yahoo series).",
+        ),
+    ] = None,
 ) -> None:
     """Serve every source's real wire format from the bundled real data, offline."""
     from fuelpipe.replay import run_replay
     from fuelpipe.replay.faults import FaultPlan, FaultSpecError
-    from fuelpipe.replay.revisions import parse_revision
+    from fuelpipe.replay.revisions import parse_dividend, parse_revision
 
     if faults:
         try:
@@ -719,6 +736,7 @@ def replay(
             raise fail(f"--faults: {exc}") from None
     try:
         revisions = dict(parse_revision(spec) for spec in revise or [])
+        dividends = dict(parse_dividend(spec) for spec in dividend or [])
     except (ValueError, KeyError) as exc:
         raise fail(str(exc.args[0])) from None
     _check_port(host, port)
@@ -730,6 +748,7 @@ def replay(
             faults_spec=faults,
             seed=seed,
             revisions=revisions,
+            dividends=dividends,
         )
     except (ValueError, KeyError) as exc:
         raise fail(str(exc.args[0])) from None

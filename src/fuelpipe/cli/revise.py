@@ -37,4 +37,9 @@ def revise_command(
         f"re-read {asked.keys} series ({asked.dates:,} dates) in {asked.messages_sent} "
         f"request(s): {scraped.revised} value(s) revised, {scraped.records_written} new, "
         f"{scraped.pending_written} pending"
+        + (
+            f", {scraped.adjusted} adjusted (derived attributes re-based, not revisions)"
+            if scraped.adjusted
+            else ""
+        )
     )

@@ -278,7 +278,8 @@ class SeriesHealth(BaseModel):
     unexpected: int = 0
     """Values published on a day the series' calendar does not expect (stored, marked)."""
     revised: int = 0
-    """Values the source revised after they were stored (kept with their history)."""
+    """Values the source revised after they were stored (kept with their history); an
+    adjustment (only derived attributes re-based, as Yahoo's adj_close) is not counted."""
     absent: int = 0
     """Expected dates the source says it has no value for (not retried)."""
 

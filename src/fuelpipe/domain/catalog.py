@@ -38,6 +38,11 @@ class Series:
     product: str | None = None
     area: str | None = None
     exchange_tz: str = "America/Sao_Paulo"
+    derived_attrs: frozenset[str] = frozenset()
+    """Attributes the source recomputes for past dates from later events, not published facts
+    of the date (Yahoo's ``adj_close``, re-based after each dividend or split). A re-read that
+    changes only these is an adjustment, kept in the record's history but not a revision
+    (:func:`fuelpipe.domain.models.change_kind`)."""
 
     @property
     def schedule(self) -> Publication:
@@ -86,6 +91,9 @@ NYSE_STOCKS: Mapping[str, tuple[str, tuple[str, ...]]] = MappingProxyType(
     }
 )
 YAHOO_MAX_RANGE_DAYS = 3650
+YAHOO_DERIVED_ATTRS = frozenset({"adj_close"})
+"""Yahoo's adjusted close is the close times the dividend and split factors of every later
+event: it changes for all past dates after each one, while the close (the value) stands."""
 
 # --- ANP --------------------------------------------------------------------------------------
 FUEL_PRODUCTS: Mapping[str, tuple[str, str]] = MappingProxyType(
@@ -185,6 +193,7 @@ def _build() -> dict[str, Series]:
                 max_range_days=YAHOO_MAX_RANGE_DAYS,
                 fetch_unit=f"yahoo:{ticker}.SA",
                 label=f"{name} ({ticker}, B3)",
+                derived_attrs=YAHOO_DERIVED_ATTRS,
             )
         )
     for ticker, (name, former) in NYSE_STOCKS.items():
@@ -201,6 +210,7 @@ def _build() -> dict[str, Series]:
                 max_range_days=YAHOO_MAX_RANGE_DAYS,
                 fetch_unit=f"yahoo:{ticker}",
                 label=f"{name} ({ticker}, NYSE)",
+                derived_attrs=YAHOO_DERIVED_ATTRS,
                 former_symbols=former,
                 exchange_tz="America/New_York",
             )
@@ -234,6 +244,7 @@ def _build() -> dict[str, Series]:
             max_range_days=YAHOO_MAX_RANGE_DAYS,
             fetch_unit="yahoo:BZ=F",
             label="Brent front-month futures (BZ=F)",
+            derived_attrs=YAHOO_DERIVED_ATTRS,
             exchange_tz="America/New_York",
         )
     )

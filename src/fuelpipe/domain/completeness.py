@@ -48,7 +48,8 @@ class Completeness:
     unexpected: int
     """OK values published on a day the calendar does not expect: stored, marked, counted."""
     revised: int
-    """Values the source revised after they were stored (kept with their history)."""
+    """Values the source revised after they were stored (kept with their history); an
+    adjustment (only derived attributes re-based, as Yahoo's adj_close) is not counted."""
     absent: int
     """Dates the source says it has no value for (ABSENT, not retried)."""
 

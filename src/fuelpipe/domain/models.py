@@ -34,9 +34,41 @@ class Observation:
     attrs: dict[str, AttrValue] = field(default_factory=dict)
 
 
+class HistoryKind(StrEnum):
+    """What an entry of a record's history says the source did."""
+
+    REVISION = "revision"
+    """The source published the value, or one of its published attributes, differently: a
+    correction, counted and shown as a revision."""
+    ADJUSTMENT = "adjustment"
+    """Only attributes the source derives from the history changed (a series'
+    ``derived_attrs``: Yahoo recomputes ``adj_close`` for every past date after a dividend or a
+    split). The value stands; the previous attributes are kept, but it is no correction and is
+    not counted as a revision."""
+
+
+def change_kind(
+    derived: frozenset[str],
+    previous: tuple[Decimal, dict[str, AttrValue]],
+    new: tuple[Decimal, dict[str, AttrValue]],
+) -> HistoryKind:
+    """Whether replacing ``previous`` (value, attrs) by ``new`` is an adjustment or a revision:
+    an adjustment when the value is equal and every attribute that differs is ``derived``."""
+    (old_value, old_attrs), (new_value, new_attrs) = previous, new
+    if old_value != new_value:
+        return HistoryKind.REVISION
+    differing = {
+        k for k in old_attrs.keys() | new_attrs.keys() if old_attrs.get(k) != new_attrs.get(k)
+    }
+    return HistoryKind.ADJUSTMENT if differing and differing <= derived else HistoryKind.REVISION
+
+
 @dataclass(frozen=True, slots=True)
 class Revision:
-    """A stored value the source later published differently: what changed, when, and how seen."""
+    """A stored value the source later published differently: what changed, when, and how seen.
+
+    One entry of a record's history; ``kind`` says whether it is a correction (a revision) or
+    the re-basing of derived attributes (an adjustment)."""
 
     previous: Decimal
     new: Decimal
@@ -47,6 +79,8 @@ class Revision:
     """The side attributes the revision replaced, when they changed (None: they did not). A
     source may republish a value unchanged with other attributes (ANP's station count, say):
     that is a revision too, with ``previous == new``, so no published attribute is lost."""
+    kind: HistoryKind = HistoryKind.REVISION
+    """A revision (a correction) or an adjustment (only derived attributes were re-based)."""
 
 
 CALENDAR_ATTR = "calendar"
@@ -68,7 +102,8 @@ class Record:
     attrs: dict[str, AttrValue] = field(default_factory=dict)
     updated_at: datetime | None = None
     revisions: tuple[Revision, ...] = ()
-    """Every earlier value the source replaced, oldest first."""
+    """The record's history: every earlier value or attribute set the source replaced, oldest
+    first, revisions and adjustments alike (each entry says its ``kind``)."""
 
     def with_(self, **changes: object) -> Record:
         """A copy with some fields changed."""
@@ -82,4 +117,5 @@ class PresentDate:
     date: date
     status: Status
     revised: bool = False
-    """The value was revised at least once (its history is on the record)."""
+    """The value was revised at least once (its history is on the record); a history of
+    adjustments only is not a revision."""

@@ -88,6 +88,10 @@ class Store(abc.ABC):
     ) -> bool:
         """Replace an OK record's value with a revised one and append the revision to its history.
 
+        An adjustment (``revision.kind``: only derived attributes changed, ``previous ==
+        new``) is stored the same way, conditions and all; it is kept in the history but
+        ``revised`` and ``present`` do not count it as a revision.
+
         Conditional: only when the record is OK and its value still equals
         ``revision.previous``, and, given ``history`` (how many revisions the caller saw), it
         still holds exactly that many: another revision meanwhile, of its value or only of its
@@ -98,7 +102,8 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def revised(self, key: str) -> list[Record]:
-        """Every record of one key whose value was revised, with its history, in date order."""
+        """Every record of one key whose value was revised, with its history, in date order;
+        a record whose history holds adjustments only is not listed."""
 
     @abc.abstractmethod
     def put_pending(self, record: Record) -> bool:
@@ -116,7 +121,8 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def present(self, key: str) -> list[PresentDate]:
-        """Every stored date of one key with its status (one paginated keys-only query)."""
+        """Every stored date of one key with its status and whether it was revised (an
+        adjustment alone is no revision); one paginated keys-only query."""
 
     @abc.abstractmethod
     def query(

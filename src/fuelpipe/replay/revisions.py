@@ -4,6 +4,11 @@ Real sources revise: Yahoo corrects bars, FRED and ANP re-publish. ``apply_revis
 the snapshot in memory so that, from then on, the replay answers with the revised value for
 one series and date (the snapshot files are never touched). ``fuelpipe replay --revise
 COMMODITY#BRENT@2022-03-08=128.1`` and tests/stages/test_revisions.py use it.
+
+A dividend is not a revision: ``apply_dividends`` re-bases Yahoo's adjusted close of every bar
+before the ex-date by the dividend's factor, the closes unchanged, as Yahoo does
+(``fuelpipe replay --dividend STOCK#PETR4@2022-04-25=0.97``): the pipeline stores that as an
+adjustment, not a revision.
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ from fuelpipe.domain.keys import parse_date_key
 from fuelpipe.replay.snapshot_data import FRED_KEYS, YAHOO_KEYS, Snapshot
 
 Revisions = Mapping[tuple[str, date], Decimal]
+Dividends = Mapping[tuple[str, date], Decimal]
+"""(Yahoo key, ex-date) -> the factor every earlier adjusted close is multiplied by."""
 
 
 def parse_revision(spec: str) -> tuple[tuple[str, date], Decimal]:
@@ -51,6 +58,28 @@ def apply_revisions(snapshot: Snapshot, revisions: Revisions) -> None:
             rows[i] = replace(rows[i], value=str(value))
         else:
             raise KeyError(f"the replay cannot revise {key}: not a PTAX, Yahoo or FRED series")
+
+
+def parse_dividend(spec: str) -> tuple[tuple[str, date], Decimal]:
+    """``KEY@EX-DATE=FACTOR`` (0 < factor <= 1) → ``((key, ex_date), factor)``."""
+    slot, factor = parse_revision(spec)
+    if not 0 < factor <= 1:
+        raise ValueError(f"dividend {spec!r}: the factor must be above 0 and at most 1")
+    return slot, factor
+
+
+def apply_dividends(snapshot: Snapshot, dividends: Dividends) -> None:
+    """Re-base the adjusted close of each Yahoo series' bars before the ex-date (to Yahoo's 6
+    decimals); the closes stay. KeyError for a series that is not served from Yahoo bars."""
+    symbols = {key: sym for sym, key in YAHOO_KEYS.items()}
+    for (key, ex_date), factor in dividends.items():
+        if key not in symbols or symbols[key] not in snapshot.bars:
+            raise KeyError(f"the replay cannot pay a dividend on {key}: not a Yahoo series")
+        bars = snapshot.bars[symbols[key]]
+        bars[:] = [
+            replace(b, adj_close=round(b.adj_close * float(factor), 6)) if b.day < ex_date else b
+            for b in bars
+        ]
 
 
 def _index(days: list[date], key: str, day: date) -> int:

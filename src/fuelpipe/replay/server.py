@@ -28,7 +28,7 @@ from fuelpipe.replay.reply import (
     rate_limited,
     server_error,
 )
-from fuelpipe.replay.revisions import Revisions, apply_revisions
+from fuelpipe.replay.revisions import Dividends, Revisions, apply_dividends, apply_revisions
 from fuelpipe.replay.routes import BASE_PATHS, ROUTES
 from fuelpipe.replay.snapshot_data import Snapshot
 
@@ -76,12 +76,16 @@ class ReplayServer:
         log: TextIO | None = None,
         snapshot: Snapshot | None = None,
         revisions: Revisions | None = None,
+        dividends: Dividends | None = None,
     ) -> None:
         # ``snapshot`` replaces the bundled one (e.g. devtools.synthetic.SyntheticSnapshot).
         self.snapshot = snapshot or Snapshot(Path(snapshot_dir) if snapshot_dir else None)
         # ``revisions``: serve these values instead of the snapshot's (a source revising).
         if revisions:
             apply_revisions(self.snapshot, revisions)
+        # ``dividends``: Yahoo re-bases every earlier adjusted close (an adjustment, no revision).
+        if dividends:
+            apply_dividends(self.snapshot, dividends)
         self._extra_headers = {"X-Fuelpipe-Synthetic": "1"} if self.synthetic else {}
         self.faults = faults or FaultPlan.none()
         self.quiet = quiet

@@ -29,7 +29,8 @@ def data_version(store: Store) -> str:
 
 
 def scrape_changed(report: ScrapeReport) -> bool:
-    """True when a scrape wrote anything a view shows (values, statuses, revisions)."""
+    """True when a scrape wrote anything a view shows (values, statuses, revisions); an
+    adjustment re-bases attributes no view shows (Yahoo's adj_close), so it is not counted."""
     return (
         report.records_written
         + report.pending_written

@@ -17,10 +17,12 @@ from fuelpipe.domain.models import (
     CALENDAR_ATTR,
     UNEXPECTED,
     AttrValue,
+    HistoryKind,
     Observation,
     Record,
     Revision,
     Status,
+    change_kind,
 )
 from fuelpipe.domain.plausibility import check_observation, far_from_neighbours
 from fuelpipe.domain.publication import publication
@@ -52,6 +54,9 @@ class ScrapeReport(Counters):
     """Values stored on a day their calendar does not expect (published all the same)."""
     revised: int = 0
     """Stored values the source now publishes differently (kept with their history)."""
+    adjusted: int = 0
+    """Stored values whose derived attributes only were re-based (Yahoo's adj_close after a
+    dividend): the previous attributes are kept in the history, but this is no revision."""
 
 
 def resolve(app: StageContext, request: DownloadRequest) -> list[Series]:
@@ -94,7 +99,9 @@ def scrape(app: StageContext, request: DownloadRequest) -> ScrapeReport:
     adapters drop are not published values and are not stored: Yahoo's stale bars
     (open = high = low = close, volume 0) repeat the previous close on days B3 was closed, and
     FRED's empty cells say "no value". A value that differs from an OK one already stored is a
-    revision: stored with its history (store.revise), never overwritten silently.
+    revision: stored with its history (store.revise), never overwritten silently. When only
+    the series' ``derived_attrs`` differ (Yahoo's adj_close, re-based after a dividend), it
+    is stored the same way as an *adjustment*: history kept, not counted as a revision.
 
     The source's observations are read as a stream and stored in batches of
     ``store_batch`` (FUELPIPE_STORE_BATCH), so
@@ -282,17 +289,28 @@ def _write_groups(
         revisions += _refused_changes(app, new, refused)
     for obs, current in revisions:
         assert current.value is not None  # _changed compares OK values only
+        kind = change_kind(
+            by_key[obs.key].derived_attrs,
+            (current.value, current.attrs),
+            (obs.value, obs.attrs),
+        )
         revision = Revision(
             current.value,
             obs.value,
             stamp,
             seen_by,
             previous_attrs=None if current.attrs == obs.attrs else dict(current.attrs),
+            kind=kind,
         )
-        seen = len(current.revisions)  # another revision meanwhile, even of attrs: read again
+        # Another revision or adjustment meanwhile, even of attrs: read again. A redelivered
+        # message finds the new attributes stored and adds nothing (_changed is False).
+        seen = len(current.revisions)
         if not app.store.revise(obs.key, obs.date, revision, obs.attrs, history=seen):
             raise StoreRaced(f"{obs.key} {obs.date} changed while it was being revised")
-        report.revised += 1
+        if kind is HistoryKind.ADJUSTMENT:
+            report.adjusted += 1
+        else:
+            report.revised += 1
 
 
 def _unexpected(by_key: dict[str, Series], groups: dict[str, list[Observation]]) -> int:

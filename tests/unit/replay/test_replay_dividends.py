@@ -1,0 +1,37 @@
+"""`fuelpipe replay --dividend`: Yahoo's adjusted close re-based before the ex-date only."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from fuelpipe.replay.revisions import apply_dividends, parse_dividend
+from fuelpipe.replay.snapshot_data import Snapshot
+
+EX_DATE = date(2022, 4, 25)
+
+
+def test_a_dividend_rebases_earlier_adjusted_closes_and_leaves_the_closes() -> None:
+    before, after = Snapshot(), Snapshot()
+    apply_dividends(after, dict([parse_dividend(f"STOCK#PETR4@{EX_DATE}=0.97")]))
+    old, new = before.bars["PETR4.SA"], after.bars["PETR4.SA"]
+    assert [b.close for b in new] == [b.close for b in old]
+    earlier = [(o, n) for o, n in zip(old, new, strict=True) if o.day < EX_DATE]
+    assert earlier and all(n.adj_close == round(o.adj_close * 0.97, 6) for o, n in earlier)
+    assert [n for n in new if n.day >= EX_DATE] == [o for o in old if o.day >= EX_DATE]
+    assert after.bars["PETR3.SA"] == before.bars["PETR3.SA"]
+
+
+@pytest.mark.parametrize("factor", ["0", "1.5", "-0.9"])
+def test_a_factor_outside_zero_to_one_is_refused(factor: str) -> None:
+    with pytest.raises(ValueError, match="at most 1"):
+        parse_dividend(f"STOCK#PETR4@{EX_DATE}={factor}")
+
+
+def test_only_yahoo_series_pay_dividends() -> None:
+    slot, factor = parse_dividend(f"CURRENCY#USD@{EX_DATE}=0.9")
+    assert factor == Decimal("0.9")
+    with pytest.raises(KeyError, match="not a Yahoo series"):
+        apply_dividends(Snapshot(), {slot: factor})
