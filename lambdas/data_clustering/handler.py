@@ -20,7 +20,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from fuelpipe.homes.aws import ContextProvider, lazy_context, schedule_options
 from fuelpipe.homes.settings import Settings
-from fuelpipe.stages.due import Due, due_status, poll_pending
+from fuelpipe.stages.due import Due, due_status, poll_pending, poll_pending_in_window
 from fuelpipe.stages.orchestrate import orchestrate
 from fuelpipe.stages.revise import revise
 
@@ -61,8 +61,16 @@ def make_handler(get_context: ContextProvider) -> Handler:
                 return {"keys_scanned": 0, "gaps_found": 0, "messages_sent": 0}
         report = orchestrate(home, series=series, since=options.since)
         # A due date an earlier poll left PENDING (not out yet) is asked again, as `watch`
-        # does: it is not a gap, and recheck's backoff would wait past the window.
-        polled = poll_pending(home, due) if due else 0
+        # does: it is not a gap, and recheck's backoff would wait past the window. The
+        # backstop asks for every PENDING date still inside its publication window, so one
+        # published after the window schedule's hours is stored within 6 hours, not when
+        # recheck takes over at the window's end (days later for ANP weeks and months).
+        if detail.get("due_only"):
+            polled = poll_pending(home, due) if due else 0
+        else:
+            polled = poll_pending_in_window(
+                home, series or list(home.catalog), home.clock.now(), options.since
+            )
         metrics.add_metric(name="GapsFound", unit=MetricUnit.Count, value=report.gaps_found)
         metrics.add_metric(
             name="MessagesSent", unit=MetricUnit.Count, value=report.messages_sent + polled

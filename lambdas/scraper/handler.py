@@ -49,14 +49,19 @@ class BatchFailed(RuntimeError):
 Handler = Callable[[dict[str, Any], Any], PartialItemFailureResponse]
 
 
+def receive_count(record: dict[str, Any]) -> int:
+    """How many times SQS has delivered the message of an event record (1: the first time)."""
+    attributes = record.get("attributes") or {}
+    return int(attributes.get("ApproximateReceiveCount") or 1)
+
+
 def message_of(record: dict[str, Any]) -> Message:
     """The queue message an SQS event record carries."""
-    attributes = record.get("attributes") or {}
     return Message(
         message_id=record["messageId"],
         receipt=record["receiptHandle"],
         body=record["body"],
-        receive_count=int(attributes.get("ApproximateReceiveCount") or 1),
+        receive_count=receive_count(record),
     )
 
 
@@ -98,7 +103,11 @@ def make_handler(get_context: ContextProvider) -> Handler:
         ):
             metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
         home.store.put_run(RunLog("scraper", started, home.clock.now(), report.as_dict()))
-        if scrape_changed(report):  # written after the records: the dashboard recomputes once
+        # Written after the records: the dashboard recomputes once. A redelivered message may
+        # have stored its records on a delivery that failed before this write (its run log or
+        # the version throttled): this delivery then finds nothing new, so it writes it anyway.
+        redelivered = any(receive_count(r) > 1 for r in event.get("Records") or [])
+        if scrape_changed(report) or redelivered:
             mark_changed(
                 home.store, home.clock.now(), getattr(context, "aws_request_id", "scraper")
             )

@@ -92,7 +92,7 @@ def test_data_clustering_scheduled_event_enqueues_each_gap_once(
         "watermark_conflicts": 0,
         "gaps_found": len(MARCH),
         "messages_sent": 1,
-        "pending_polled": 0,  # a window poll's re-asks for dates left PENDING (due_only)
+        "pending_polled": 0,  # re-asks for dates left PENDING inside their window: none here
     }
     (message,) = drain(app.queue)
     sent = DownloadRequest.from_body(message.body)

@@ -4,12 +4,15 @@ once, on its first request, and tags it with the new version."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from botocore.exceptions import ClientError
 from devtools.aws.lambda_events import FakeLambdaContext, load_handler, sqs_event
 from devtools.dashboard.serving import serving
 from tests.aws.conftest import AwsHome
@@ -86,3 +89,43 @@ def test_scraper_lambda_moves_the_version_and_the_dashboard_recomputes_once(
         scraper(sqs_event(messages), FakeLambdaContext("scraper"))
         app.queue.delete([m.receipt for m in messages])
         assert data_version(app.store) == version
+
+
+def test_a_redelivered_message_moves_the_version_its_failed_first_delivery_did_not(
+    aws_home: AwsHome,
+) -> None:
+    """The first delivery stores the new value, then its run log is throttled past every
+    retry: the invocation fails before the data version is written, and SQS delivers the
+    message again. The redelivery finds the value stored already (nothing written), so before
+    it left the version alone for good: the dashboard kept serving its stored views, and the
+    outlook did not refresh, until some other change. A redelivered message now moves it."""
+    values = {(USD, d): Decimal("5.7") + Decimal(i) / 1000 for i, d in enumerate(MARCH)}
+    app = aws_home.app(FixedClock(NOW), {"bcb": TableSource("bcb", values)})
+    app.store.put_records([Record(USD, d, values[(USD, d)], Status.OK) for d in MARCH[:-1]])
+    throttled = ClientError(
+        {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "throttled"}},
+        "PutItem",
+    )
+    failing = [True]
+
+    def run_log_throttled(params: dict[str, Any], **_: object) -> None:
+        if failing[0] and params["Item"]["info_type"]["S"].startswith("RUN"):
+            raise throttled
+
+    aws_home.dynamodb.meta.events.register(
+        "before-parameter-build.dynamodb.PutItem", run_log_throttled
+    )
+    scraper = load_handler("scraper").make_handler(lambda: app)
+    app.queue.send([_message(MARCH[-1:])])
+    (message,) = app.queue.receive(10)
+    with pytest.raises(ClientError, match="throttled"):  # the invocation fails: redelivered
+        scraper(sqs_event([message]), FakeLambdaContext("scraper"))
+    assert app.store.query(USD, MARCH[-1], MARCH[-1])[0].status is Status.OK
+    assert data_version(app.store) == INITIAL
+
+    failing[0] = False
+    redelivered = replace(message, receive_count=2)  # as SQS hands it back after its timeout
+    assert scraper(sqs_event([redelivered]), FakeLambdaContext("scraper")) == {
+        "batchItemFailures": []
+    }
+    assert data_version(app.store) != INITIAL

@@ -71,6 +71,31 @@ def test_window_poll_asks_again_for_a_date_still_pending_in_its_window(aws_home:
     assert json.loads(message.body)["dates_to_download"] == ["2022-05-06"]
 
 
+@pytest.mark.filterwarnings("ignore:No application metrics")
+def test_backstop_asks_again_for_pending_dates_inside_their_window_only(aws_home: AwsHome) -> None:
+    """Monday 12:00, the 6-hourly backstop: ANP did not publish the week of 2022-04-24 on
+    Friday (a holiday week), so the Friday window's polls left it PENDING until its window
+    ends on Wednesday 18:00. The backstop must ask for it again, as `watch` would every 5
+    minutes; before, nothing asked until recheck on Wednesday. The week of 2022-04-17 is past
+    its window: recheck's backoff owns it, the backstop does not ask."""
+    monday = datetime(2022, 5, 2, 12, 0, tzinfo=SP)
+    app = aws_home.app(FixedClock(monday))
+    key = "FUEL#GASOLINE#BR"
+    app.store.put_records(
+        [Record(key, date(2022, 4, d), Decimal("7.2"), Status.OK) for d in (3, 10)]
+    )
+    for day in (date(2022, 4, 17), date(2022, 4, 24)):
+        late = app.catalog[key].schedule.stale_at(day)
+        record = Record(key, day, None, Status.PENDING, next_attempt_at=late, reason="not out")
+        assert app.store.put_pending(record)
+    event = scheduled_event({"series": [key], "since": "2022-04-01"}, scheduler=True)
+    handler = load_handler("data_clustering").make_handler(lambda: app)
+    result = handler(event, FakeLambdaContext("data_clustering"))
+    assert result["gaps_found"] == 0 and result["pending_polled"] == 1
+    (message,) = app.queue.receive(10)
+    assert json.loads(message.body)["dates_to_download"] == ["2022-04-24"]
+
+
 def _topic_with_inbox(moto_server: Any, name: str) -> tuple[Any, Any, str, str]:
     """An SNS topic on moto_server with an SQS queue subscribed, to read what was published."""
     sns, sqs = moto_server.client("sns"), moto_server.client("sqs")

@@ -8,7 +8,12 @@ import re
 from datetime import date, time, timedelta
 from typing import Any
 
-from tests.aws.test_aws_template import resources, template  # noqa: F401 - the fixture
+from tests.aws.test_aws_template import (  # noqa: F401 - the fixture
+    as_list,
+    resources,
+    statements,
+    template,
+)
 
 from fuelpipe.adapters.sources._http import longest_fetch_s
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
@@ -50,6 +55,21 @@ def test_polls_every_five_minutes_inside_windows_and_rarely_outside(
     assert "due_only" not in event["detail"]
     assert {s.key for s in schedule_options(event, DEFAULT_CATALOG).series or []} == set(
         DEFAULT_CATALOG.keys()
+    )
+
+
+def test_the_orchestrator_may_read_the_pending_index_its_backstop_polls(
+    template: dict[str, Any],  # noqa: F811
+) -> None:
+    """The backstop reads the PENDING dates still inside their window from the pending index
+    (poll_pending_in_window): a Query on the index is authorized by the index's own ARN, not
+    the table's, so without it every backstop run is AccessDenied on AWS."""
+    index = {"Fn::Sub": "${Table.Arn}/index/pending-index"}
+    assert any(
+        role == "DataClusteringRole"
+        and "dynamodb:Query" in as_list(s["Action"])
+        and index in as_list(s["Resource"])
+        for role, s in statements(template)
     )
 
 

@@ -41,10 +41,13 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _run(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+def _run(
+    args: list[str], env: dict[str, str], cwd: Path, unset: tuple[str, ...] = ()
+) -> subprocess.CompletedProcess[str]:
+    inherited = {k: v for k, v in os.environ.items() if k not in unset}
     return subprocess.run(
         [sys.executable, "-m", "fuelpipe.cli", *args],
-        env={**os.environ, **env},
+        env={**inherited, **env},
         cwd=cwd,
         capture_output=True,
         text=True,
@@ -241,3 +244,22 @@ def test_create_resources_against_an_endpoint_not_reached_exits_1_not_bad_input(
     done = _run(["aws", "create-resources"], env, tmp_path)
     assert done.returncode == 1, done.stderr
     assert "could not create resources" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_create_resources_without_a_region_is_bad_input_and_says_what_to_set(
+    tmp_path: Path,
+) -> None:
+    """No region configured anywhere (a fresh operator shell): that is the input, so exit 2
+    with the variable to set, not 1 ("AWS refused") with botocore's bare sentence."""
+    closed = f"http://127.0.0.1:{_free_port()}"
+    env = {
+        "FUELPIPE_BACKEND": "aws",
+        "AWS_ENDPOINT_URL_DYNAMODB": closed,
+        "AWS_ENDPOINT_URL_SQS": closed,
+        "AWS_CONFIG_FILE": str(tmp_path / "no-config"),  # no profile's region either
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+    }
+    done = _run(["aws", "create-resources"], env, tmp_path, ("AWS_REGION", "AWS_DEFAULT_REGION"))
+    assert done.returncode == 2, done.stderr
+    assert "AWS_REGION" in done.stderr and "Traceback" not in done.stderr

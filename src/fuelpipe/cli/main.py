@@ -831,6 +831,8 @@ def dashboard(
 @aws_app.command("create-resources")
 def aws_create_resources(ctx: typer.Context) -> None:
     """Create the table, its GSI, the queue and its DLQ as the template declares them."""
+    from botocore.exceptions import NoCredentialsError, NoRegionError
+
     from fuelpipe.homes.aws import create_resources
 
     cfg = settings(ctx, backend="aws")
@@ -838,6 +840,11 @@ def aws_create_resources(ctx: typer.Context) -> None:
         created = create_resources(cfg)
     except ValueError as exc:  # the settings: bad input
         raise fail(f"could not create resources: {exc}") from None
+    except (NoRegionError, NoCredentialsError) as exc:  # boto3's configuration: bad input too
+        raise fail(
+            f"could not create resources: {exc} (set AWS_REGION and boto3's usual credentials, "
+            "or AWS_ENDPOINT_URL_DYNAMODB / AWS_ENDPOINT_URL_SQS for local servers)"
+        ) from None
     except Exception as exc:  # AWS (or the local endpoint) refused or was not reached
         raise fail(f"could not create resources: {exc}", code=1) from None
     console.print(f"ready: {created}")

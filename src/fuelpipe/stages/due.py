@@ -14,6 +14,7 @@ from fuelpipe.domain.calendars import expected_between, get_calendar
 from fuelpipe.domain.catalog import Series
 from fuelpipe.domain.models import Status
 from fuelpipe.domain.planning import plan_requests
+from fuelpipe.domain.publication import in_window
 from fuelpipe.ports.store import Store
 from fuelpipe.stages.context import StageContext
 
@@ -103,5 +104,32 @@ def poll_pending(app: StageContext, due: Sequence[Due]) -> int:
         rows = app.store.query(d.series.key, d.expected, d.expected, fields=("status",))
         if rows and rows[0].status is Status.PENDING:
             wanted.append((d.series, [d.expected]))
+    return _send_polls(app, wanted)
+
+
+def poll_pending_in_window(
+    app: StageContext, series: Iterable[Series], now: datetime, since: date | None = None
+) -> int:
+    """Ask again for every PENDING date of ``series`` still inside its publication window
+    (published by its schedule, not late yet), read from the store's pending records (in AWS
+    the sparse pending index: one read per shard, not one per key). Returns the messages sent.
+
+    The AWS home's window schedules poll only the hours a source usually publishes in; a value
+    that comes out later inside its window (an ANP week published after a holiday, a monthly
+    average after its nominal day) would otherwise wait for recheck, which only starts when
+    the window has passed. The backstop scan calls this, as `watch` keeps polling a due date.
+    """
+    chosen = {s.key: s for s in series}
+    wanted = [
+        (chosen[r.key], [r.date])
+        for r in app.store.pending()
+        if r.key in chosen
+        and (since is None or r.date >= since)
+        and in_window(chosen[r.key].schedule, r.date, now)
+    ]
+    return _send_polls(app, wanted)
+
+
+def _send_polls(app: StageContext, wanted: Sequence[tuple[Series, Sequence[date]]]) -> int:
     requests = plan_requests(wanted)
     return app.queue.send([r.to_body() for r in requests]) if requests else 0
