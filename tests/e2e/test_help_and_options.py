@@ -31,6 +31,21 @@ def _run(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None)
     )
 
 
+def test_python_dash_m_fuelpipe_is_the_cli() -> None:
+    """`python -m fuelpipe` runs the command line, as `fuelpipe` and `python -m fuelpipe.cli`
+    do (it said "No module named fuelpipe.__main__")."""
+    done = subprocess.run(
+        [sys.executable, "-m", "fuelpipe", "--help"],
+        env={**os.environ, **WIDE},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Usage: fuelpipe" in done.stdout
+
+
 def _one_error(done: subprocess.CompletedProcess[str], code: int = 2) -> str:
     assert "Traceback" not in done.stderr, done.stderr
     assert done.returncode == code, done.stdout + done.stderr

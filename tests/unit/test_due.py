@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from fuelpipe.adapters.sqlite_store import SqliteStore
+from fuelpipe.domain.calendars import expected_between, get_calendar
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
-from fuelpipe.domain.models import Status
-from fuelpipe.stages.due import _due
+from fuelpipe.domain.models import PresentDate, Record, Status
+from fuelpipe.stages.due import _due, due_status, latest_expected
 
 NOW = datetime(2025, 7, 1, 12, 0, tzinfo=ZoneInfo("America/Sao_Paulo"))
 
@@ -27,8 +31,6 @@ def test_no_value_is_known_before_it_is_out_in_any_zone() -> None:
     """``available_after`` counts from midnight in São Paulo; for a schedule in New York
     (BZ=F's 17:30 close, NYSE shares) it must cover every date's real publication instant,
     whichever side keeps daylight-saving time (São Paulo did until 2019)."""
-    from datetime import timedelta
-
     from fuelpipe.domain.calendars import SAO_PAULO
 
     for key in ("COMMODITY#BRENT_FUTURES", "STOCK#XOM", "CURRENCY#USD", "FUEL#GASOLINE#BR"):
@@ -41,3 +43,49 @@ def test_no_value_is_known_before_it_is_out_in_any_zone() -> None:
                 day,
             )
             day += timedelta(days=7)
+
+
+class _ReadLog(SqliteStore):
+    """A real SQLite store that notes which dates each read asked for."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.reads: list[tuple[str, date | None]] = []
+
+    def present(self, key: str) -> list[PresentDate]:
+        self.reads.append((key, None))
+        return super().present(key)
+
+    def present_after(self, key: str, after: date | None) -> list[PresentDate]:
+        self.reads.append((key, after))
+        return super().present_after(key, after)
+
+
+def test_due_status_reads_the_lookback_only_and_answers_as_the_whole_history(
+    tmp_path: Path,
+) -> None:
+    """`watch` and the AWS window polls ask every few minutes: reading twenty years of dates
+    per key each time (~100 RCU a key on DynamoDB) grows with the history. One read from the
+    lookback's start gives the same answer: a date stored on or after the latest expected one
+    lies inside it."""
+    now = datetime(2025, 7, 5, 12, 0, tzinfo=ZoneInfo("America/Sao_Paulo"))
+    weekly = DEFAULT_CATALOG["FUEL#GASOLINE#SP"]
+    daily = DEFAULT_CATALOG["CURRENCY#USD"]
+    stamp = datetime(2025, 7, 1, tzinfo=ZoneInfo("UTC"))
+    with _ReadLog(tmp_path / "due.sqlite") as store:
+        for series, last in ((weekly, date(2025, 6, 1)), (daily, date(2025, 7, 4))):
+            days = list(expected_between(get_calendar(series.calendar), date(2005, 1, 1), last))
+            store.put_records(
+                [Record(series.key, d, Decimal("1.0"), Status.OK, updated_at=stamp) for d in days]
+            )
+        statuses = due_status(store, [weekly, daily], now)
+        whole = [
+            _due(s, latest_expected(s, now), {p.date: p.status for p in store.present(s.key)}, now)
+            for s in (weekly, daily)
+        ]
+        reads = store.reads[:2]
+    assert [(d.is_due, d.expected) for d in statuses] == [(d.is_due, d.expected) for d in whole]
+    assert statuses[0].is_due and not statuses[1].is_due  # weeks after 06-01 are out; USD is in
+    assert statuses[1].stored == date(2025, 7, 4)
+    for key, after in reads:
+        assert after is not None and after >= now.date() - timedelta(days=80), (key, after)

@@ -29,7 +29,7 @@ class Due:
     expected: date | None
     """The latest expected date whose value is published by now."""
     stored: date | None
-    """The latest date stored OK."""
+    """The latest date stored OK inside the lookback (None: none there)."""
     is_due: bool
     """Published, not stored OK, and not handed over: a PENDING date is polled only inside its
     window (after it, recheck's backoff takes over); a QUARANTINED one waits for a person; an
@@ -49,24 +49,32 @@ def _due(series: Series, expected: date | None, present: dict[date, Status], now
     return Due(series, expected, stored, due)
 
 
+def _lookback_start(series: Series, now: datetime) -> date:
+    """The first date :func:`latest_expected` looks at."""
+    return max(series.default_start, series.published_through(now) - _LOOKBACK)
+
+
 def latest_expected(series: Series, now: datetime) -> date | None:
     """The latest expected date whose publication instant has passed."""
     through = series.published_through(now)
     if through < series.default_start:
         return None
     days = list(
-        expected_between(
-            get_calendar(series.calendar), max(series.default_start, through - _LOOKBACK), through
-        )
+        expected_between(get_calendar(series.calendar), _lookback_start(series, now), through)
     )
     return days[-1] if days else None
 
 
 def due_status(store: Store, series: Iterable[Series], now: datetime) -> list[Due]:
-    """For each series, its latest publication and whether it is due (one key query each)."""
+    """For each series, its latest publication and whether it is due: one Query per key of
+    the dates since the lookback's start only (``stored`` is the latest OK date among them).
+    A date stored OK on or after the latest expected one lies there too, so the answer is the
+    full history's, at a cost that does not grow with it: `watch` and the AWS window polls
+    run this every few minutes (a full read was ~100 RCU per 20-year key on DynamoDB)."""
     out = []
     for s in series:
-        present = {p.date: p.status for p in store.present(s.key)}
+        after = _lookback_start(s, now) - timedelta(days=1)
+        present = {p.date: p.status for p in store.present_after(s.key, after)}
         out.append(_due(s, latest_expected(s, now), present, now))
     return out
 
