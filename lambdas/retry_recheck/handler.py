@@ -15,6 +15,7 @@ from fuelpipe.homes.settings import Settings
 from fuelpipe.ports.alerts import AlertContext, AlertSink, AlertState
 from fuelpipe.stages.alerting import default_rules, evaluate
 from fuelpipe.stages.context import StageContext
+from fuelpipe.stages.data_version import mark_changed, recheck_changed
 from fuelpipe.stages.recheck import recheck
 
 SETTINGS = Settings()  # validated at cold start: a bad variable fails the init, loudly
@@ -74,6 +75,10 @@ def make_handler(
         metrics.add_metric(name="Retries", unit=MetricUnit.Count, value=report.retried)
         metrics.add_metric(name="Quarantined", unit=MetricUnit.Count, value=report.quarantined)
         metrics.add_metric(name="MessagesSent", unit=MetricUnit.Count, value=report.messages_sent)
+        if recheck_changed(report):  # a quarantine changes what the health view shows
+            mark_changed(
+                home.store, home.clock.now(), getattr(context, "aws_request_id", "retry_recheck")
+            )
         # The standing count (a gauge) for the dashboard; the alarm watches new quarantines.
         total = len(home.store.quarantined())
         metrics.add_metric(name="QuarantinedTotal", unit=MetricUnit.Count, value=total)

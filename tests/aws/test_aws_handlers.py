@@ -32,6 +32,7 @@ from fuelpipe.domain.messages import DownloadRequest
 from fuelpipe.domain.models import Record, Status
 from fuelpipe.ports.queue import Message, Queue, QueueDepth
 from fuelpipe.stages.context import StageContext
+from fuelpipe.stages.data_version import data_version
 
 pytestmark = pytest.mark.aws
 
@@ -262,10 +263,14 @@ def test_retry_recheck_retries_due_records_and_quarantines_spent_ones(
         pending = Record(key, day, None, Status.PENDING, count, when, "no value")
         assert app.store.put_pending(pending)
     handler = load_handler("retry_recheck").make_handler(lambda: app)
+    before = data_version(app.store)
 
     result = handler(scheduled_event(), FakeLambdaContext("retry_recheck"))
 
     assert (result["retried"], result["quarantined"], result["messages_sent"]) == (1, 1, 1)
+    # A quarantine changes the health view: the stored views are recomputed for a new version
+    # (as the embedded cycle does); it stayed put, and the dashboard stale, until another write.
+    assert data_version(app.store) != before
     assert result["quarantined_total"] == 1
     (message,) = drain(app.queue)
     sent = DownloadRequest.from_body(message.body)
