@@ -454,3 +454,23 @@ def test_phone_widths_keep_the_page_and_its_titles_on_screen(watched: Watched, w
             watched.open(f"{query}&lang={lang}")
             got = watched.page.evaluate(LAYOUT_JS)
             assert got == {"page": 0, "lang": 0, "buttons": True, "titles": []}, (name, lang)
+
+
+# --- analyst walkthrough: labels, left-out lines, empty-state coverage --------------------------
+
+TRACE_NAMES_JS = """(id) => document.getElementById(id).data.map(t => t.name)"""
+HEATMAP_LABELS_JS = """(id) => document.getElementById(id).data[0].x"""
+
+
+def test_region_series_are_named_in_legends_and_matrices(watched: Watched) -> None:
+    # A region's key (FUEL#GASOLINE#REGION_NE) showed as the raw key in the index legend and
+    # the correlation matrix: the name pattern took area codes without an underscore only.
+    for lang, name in (("en", "Gasoline — Nordeste"), ("pt-BR", "Gasolina comum — Nordeste")):
+        watched.open(f"view=movement&fuel=GASOLINE&area=REGION_NE&lang={lang}")
+        names = watched.page.evaluate(TRACE_NAMES_JS, "chart-index")
+        assert name in names, names
+        assert not [n for n in names if "#" in n], names
+        watched.open(f"view=correlations&fuel=GASOLINE&area=REGION_NE&lang={lang}")
+        labels = watched.page.evaluate(HEATMAP_LABELS_JS, "chart-corr")
+        assert name in labels, labels
+        assert not [n for n in labels if "#" in n], labels

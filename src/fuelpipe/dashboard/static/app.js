@@ -65,7 +65,7 @@
   }
 
   function seriesName(key) {
-    const fuel = /^FUEL#([A-Z0-9_]+)#([A-Z]+)$/.exec(key);
+    const fuel = /^FUEL#([A-Z0-9_]+)#([A-Z_]+)$/.exec(key);
     if (fuel) {
       return `${t("product." + fuel[1])} — ${areaName(fuel[2])}`;
     }
