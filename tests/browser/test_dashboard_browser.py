@@ -474,3 +474,35 @@ def test_region_series_are_named_in_legends_and_matrices(watched: Watched) -> No
         labels = watched.page.evaluate(HEATMAP_LABELS_JS, "chart-corr")
         assert name in labels, labels
         assert not [n for n in labels if "#" in n], labels
+
+
+LEFT_OUT_JS = """(id) => {
+  const n = document.getElementById(id).parentElement.querySelector(':scope > .chart-note');
+  return n && !n.hidden ? n.textContent : null;
+}"""
+
+
+def test_an_index_chart_names_the_lines_it_leaves_out(watched: Watched, dashboard_url: str) -> None:
+    # São Paulo's weeks (2024-2026) have no PTAX, Brent or PETR4 values in the store: the chart
+    # drew the pump price alone under a title promising "against its drivers", saying nothing.
+    watched.open("view=movement&fuel=GASOLINE&area=SP&lang=en")
+    source = watched.page.get_attribute("#chart-index", "data-source") or ""
+    body = httpx.get(dashboard_url + source).json()
+    empty = [s["key"] for s in body["series"] if not s["points"]]
+    assert empty == ["CURRENCY#USD", "BRENT_BRL", "STOCK#PETR4"]
+    assert watched.page.evaluate(TRACE_NAMES_JS, "chart-index") == ["Gasoline — São Paulo"]
+    assert watched.page.evaluate(LEFT_OUT_JS, "chart-index") == (
+        "Not drawn: no value in this window for US dollar (PTAX), Brent in reais, and "
+        "Petrobras PN (PETR4)."
+    )
+    watched.page.click(".lang-btn[data-lang='pt-BR']")
+    watched.wait_ready()
+    assert watched.page.evaluate(LEFT_OUT_JS, "chart-index") == (
+        "Fora do gráfico: sem valor nesta janela para Dólar (PTAX), Brent em reais e "
+        "Petrobras PN (PETR4)."
+    )
+    # Every line drawn: no note.
+    watched.page.select_option("#area", "BR")
+    watched.wait_ready()
+    assert len(watched.page.evaluate(TRACE_NAMES_JS, "chart-index")) == 4
+    assert watched.page.evaluate(LEFT_OUT_JS, "chart-index") is None

@@ -403,15 +403,35 @@
     found.textContent = t("asOf", { date: fmt.date(newest) });
   }
 
-  /** Take a chart off the page: its drawing, data source and as-of caption. */
+  /** Under an index chart, name the series it draws no line for (no value in the window):
+   *  without it a chart titled "against its drivers" could show the pump price alone. */
+  function noteLeftOut(div, series) {
+    const missing = series.filter((s) => !s.points.length).map((s) => seriesName(s.key));
+    let note = div.parentElement.querySelector(":scope > .chart-note");
+    if (!missing.length) {
+      if (note) note.hidden = true;
+      return;
+    }
+    if (!note) {
+      note = document.createElement("p");
+      note.className = "chart-note";
+      div.parentElement.append(note);
+    }
+    note.hidden = false;
+    const list = formatter(Intl.ListFormat, { style: "long", type: "conjunction" });
+    note.textContent = t("index.leftOut", { series: list.format(missing) });
+  }
+
+  /** Take a chart off the page: its drawing, data source, as-of caption and note. */
   function clearChart(div) {
     if (div.data && window.Plotly) Plotly.purge(div);
     div.hidden = true;
     div.dataset.source = "";
     div.dataset.empty = "";
     div.dataset.rendered = "";
-    const found = caption(div);
-    if (found) found.hidden = true;
+    for (const found of div.parentElement.querySelectorAll(":scope > .as-of, :scope > .chart-note")) {
+      found.hidden = true;
+    }
   }
 
   function showEmpty(id, message) {
@@ -620,6 +640,7 @@
     const layout = baseLayout(t("overview.chart", { base: fmt.date(indices.base) }));
     layout.yaxis.title = { text: t("axis.index") };
     await plot("chart-overview", traces, layout, indexUrl);
+    noteLeftOut(document.getElementById("chart-overview"), indices.series);
   }
 
   async function viewMovement(token) {
@@ -670,6 +691,7 @@
     indexLayout.yaxis.title = { text: t("axis.index") };
     const traces = lineTraces(indices.series);
     await plot("chart-index", traces, indexLayout, indexUrl);
+    noteLeftOut(document.getElementById("chart-index"), indices.series);
   }
 
   async function loadGeojson() {

@@ -144,6 +144,7 @@ window.FUELPIPE_I18N = {
     "footer.api": "API documentation",
     "footer.notice": "Map and library notices",
     "empty.series": "No stored {what} between {start} and {end}.",
+    "index.leftOut": "Not drawn: no value in this window for {series}.",
   },
   "pt-BR": {
     "title": "Preços de combustíveis no Brasil",
@@ -287,5 +288,6 @@ window.FUELPIPE_I18N = {
     "footer.api": "Documentação da API",
     "footer.notice": "Avisos do mapa e das bibliotecas",
     "empty.series": "Não há {what} armazenado entre {start} e {end}.",
+    "index.leftOut": "Fora do gráfico: sem valor nesta janela para {series}.",
   },
 };
