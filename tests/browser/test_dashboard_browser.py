@@ -506,3 +506,31 @@ def test_an_index_chart_names_the_lines_it_leaves_out(watched: Watched, dashboar
     watched.wait_ready()
     assert len(watched.page.evaluate(TRACE_NAMES_JS, "chart-index")) == 4
     assert watched.page.evaluate(LEFT_OUT_JS, "chart-index") is None
+
+
+def test_a_week_without_prices_names_the_weeks_stored_at_every_level(
+    watched: Watched, dashboard_url: str
+) -> None:
+    # LPG has Brazil and region weeks but no state ones: the map said "Stored weeks: none stored
+    # yet" for a week with no LPG price at all, and parity named only the state weeks.
+    coverage = {
+        (c["product"], c["level"]): c
+        for c in httpx.get(f"{dashboard_url}/api/meta").json()["coverage"]
+    }
+    lpg_br, lpg_region = coverage["LPG", "BR"], coverage["LPG", "REGION"]
+    assert lpg_br["first"] and coverage["LPG", "STATE"]["first"] is None
+    watched.open("view=map&fuel=LPG&date=2026-01-01&lang=en")
+    text = watched.page.locator("#chart-map + .empty").text_content() or ""
+    assert "none stored yet" not in text
+    assert (
+        f"Brazil: {_day(lpg_br['first'])} to {_day(lpg_br['last'])}; "
+        f"Regions: {_day(lpg_region['first'])} to {_day(lpg_region['last'])}"
+    ) in text
+
+    eth = {level: coverage["ETHANOL", level] for level in ("BR", "REGION", "STATE")}
+    watched.open("view=parity&date=2000-01-05&lang=en")
+    text = watched.page.locator("#chart-parity + .empty").text_content() or ""
+    assert "No ethanol and gasoline prices are stored for the week of Jan 2, 2000" in text
+    assert "by state" not in text
+    for level, name in (("BR", "Brazil"), ("REGION", "Regions"), ("STATE", "States")):
+        assert f"{name}: {_day(eth[level]['first'])} to {_day(eth[level]['last'])}" in text

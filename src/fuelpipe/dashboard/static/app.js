@@ -242,6 +242,14 @@
     return t("coverage.range", { first: fmt.date(c.first), last: fmt.date(c.last) });
   }
 
+  /** The weeks stored for a product at each level that has any ("Brazil: … to …; Regions: …"):
+   *  a week with no price at all is explained by every level's weeks, not the states' alone. */
+  function coverageAll(product) {
+    const levels = ["BR", "REGION", "STATE"].filter((level) => coverage(product, level).first);
+    if (!levels.length) return t("coverage.none");
+    return levels.map((level) => `${t("level." + level)}: ${coverageText(product, level)}`).join("; ");
+  }
+
   /** The window's [start, end]: end is the chosen date or the latest week of the fuel there. */
   function windowRange(end) {
     if (!end) return {};
@@ -724,7 +732,7 @@
     const week = view.week ? fmt.date(view.week) : "—";
     const states = view.areas.filter((a) => a.level === "STATE");
     if (!view.areas.length) {
-      const msg = t("map.noData", { fuel, coverage: coverageText(state.fuel, "STATE") });
+      const msg = t("map.noData", { fuel, coverage: coverageAll(state.fuel) });
       setText("map-summary", "");
       showEmpty("chart-map", msg);
       showEmpty("chart-areas", msg);
@@ -789,9 +797,9 @@
     const states = view.areas.filter((a) => a.level === "STATE");
     const rows = states.length ? states : view.areas;
     if (!rows.length) {
-      const msg = t("parity.none", {
-        week: view.week ? ` (${fmt.date(view.week)})` : "",
-        coverage: coverageText("ETHANOL", "STATE"),
+      const msg = t(view.week ? "parity.noneWeek" : "parity.noneStored", {
+        week: fmt.date(view.week),
+        coverage: coverageAll("ETHANOL"),
       });
       setText("parity-summary", "");
       showEmpty("chart-parity", msg);
