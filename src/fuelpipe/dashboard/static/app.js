@@ -133,6 +133,16 @@
         new Date(iso.slice(0, 10) + "T00:00:00Z"),
       );
     },
+    /** Seconds as minutes, as hours past two hours, as days past two days ("18.7 days"). */
+    duration(seconds) {
+      if (seconds === null || seconds === undefined) return "—";
+      const minutes = seconds / 60;
+      const [value, unit] = minutes < 120 ? [minutes, "minute"]
+        : minutes < 2880 ? [minutes / 60, "hour"] : [minutes / 1440, "day"];
+      return formatter(Intl.NumberFormat, {
+        style: "unit", unit, unitDisplay: "short", minimumFractionDigits: 1, maximumFractionDigits: 1,
+      }).format(value);
+    },
     instant(iso) {
       if (!iso) return "—";
       return formatter(Intl.DateTimeFormat, { dateStyle: "short", timeStyle: "short" }).format(
@@ -1017,8 +1027,8 @@
     card(cards, t("health.unexpected"), fmt.num(view.unexpected ?? 0, 0), "", "", asOf);
     card(cards, t("health.revised"), fmt.num(view.revised ?? 0, 0), "", "", asOf);
     for (const f of view.freshness || []) {
-      const mins = (s) => (s === null ? "—" : fmt.num(s / 60, 1));
-      card(cards, `${t("health.freshness")} · ${f.source}`, `${mins(f.p50_s)} / ${mins(f.p95_s)} min`,
+      card(cards, `${t("health.freshness")} · ${f.source}`,
+        `${fmt.duration(f.p50_s)} / ${fmt.duration(f.p95_s)}`,
         t("health.freshnessDetail", { n: count(f.samples, "value") }), "flat", asOf);
     }
     renderRuns(view.last_runs);
