@@ -534,3 +534,20 @@ def test_a_week_without_prices_names_the_weeks_stored_at_every_level(
     assert "by state" not in text
     for level, name in (("BR", "Brazil"), ("REGION", "Regions"), ("STATE", "States")):
         assert f"{name}: {_day(eth[level]['first'])} to {_day(eth[level]['last'])}" in text
+
+
+HOVER_JS = """(id) => document.getElementById(id).data.map(t => t.hovertemplate)"""
+
+
+def test_hover_labels_speak_the_pages_language(watched: Watched) -> None:
+    # The pass-through bars hovered "lag 2: …" and the area bars "4w …" in Portuguese too.
+    watched.open("view=lags&fuel=GASOLINE&area=BR&lang=pt-BR")
+    for chart in ("chart-lags", "chart-coefs"):
+        (hover,) = watched.page.evaluate(HOVER_JS, chart)
+        assert hover.startswith("defasagem de %{x} semana(s):"), hover
+    watched.open("view=map&fuel=GASOLINE&lang=pt-BR")
+    (hover,) = watched.page.evaluate(HOVER_JS, "chart-areas")
+    assert "<br>em 4 semanas: %{customdata}" in hover, hover
+    watched.open("view=lags&fuel=GASOLINE&area=BR&lang=en")
+    (hover,) = watched.page.evaluate(HOVER_JS, "chart-lags")
+    assert hover.startswith("lag of %{x} week(s):"), hover

@@ -795,7 +795,7 @@
       y: sorted.map((a) => (a.level === "STATE" ? `${a.name} (${a.area})` : areaName(a.area))),
       marker: { color: colors },
       customdata: sorted.map((a) => fmt.pct(a.change_4w)),
-      hovertemplate: "%{y}: R$ %{x:.3f}<br>4w %{customdata}<extra></extra>",
+      hovertemplate: `%{y}: R$ %{x:.3f}<br>${t("hover.change4w")}: %{customdata}<extra></extra>`,
     }], layout, url, view.week);
   }
 
@@ -982,7 +982,7 @@
         y: view.cross.map((c) => c.r),
         customdata: view.cross.map((c) => c.n),
         marker: { color: view.cross.map((c) => (c.lag === best ? "#e07b00" : "#0b6e99")) },
-        hovertemplate: "lag %{x}: r = %{y:.3f} (n = %{customdata})<extra></extra>",
+        hovertemplate: `${t("hover.lag")}: r = %{y:.3f} (n = %{customdata})<extra></extra>`,
       }], layout, url, range.end);
     }
     if (!reg) {
@@ -1004,7 +1004,7 @@
         type: "data", array: reg.std_errors.map((s) => s * reg.t_crit), color: "#16324f", thickness: 1.2,
       },
       marker: { color: "#138086" },
-      hovertemplate: "lag %{x}: %{y:.3f}<extra></extra>",
+      hovertemplate: `${t("hover.lag")}: %{y:.3f}<extra></extra>`,
     }], layout, url, range.end);
   }
 

@@ -147,6 +147,8 @@ window.FUELPIPE_I18N = {
     "footer.notice": "Map and library notices",
     "empty.series": "No stored {what} between {start} and {end}.",
     "index.leftOut": "Not drawn: no value in this window for {series}.",
+    "hover.lag": "lag of %{x} week(s)",
+    "hover.change4w": "over 4 weeks",
   },
   "pt-BR": {
     "title": "Preços de combustíveis no Brasil",
@@ -293,5 +295,7 @@ window.FUELPIPE_I18N = {
     "footer.notice": "Avisos do mapa e das bibliotecas",
     "empty.series": "Não há {what} armazenado entre {start} e {end}.",
     "index.leftOut": "Fora do gráfico: sem valor nesta janela para {series}.",
+    "hover.lag": "defasagem de %{x} semana(s)",
+    "hover.change4w": "em 4 semanas",
   },
 };
