@@ -454,3 +454,100 @@ def test_phone_widths_keep_the_page_and_its_titles_on_screen(watched: Watched, w
             watched.open(f"{query}&lang={lang}")
             got = watched.page.evaluate(LAYOUT_JS)
             assert got == {"page": 0, "lang": 0, "buttons": True, "titles": []}, (name, lang)
+
+
+# --- analyst walkthrough: labels, left-out lines, empty-state coverage --------------------------
+
+TRACE_NAMES_JS = """(id) => document.getElementById(id).data.map(t => t.name)"""
+HEATMAP_LABELS_JS = """(id) => document.getElementById(id).data[0].x"""
+
+
+def test_region_series_are_named_in_legends_and_matrices(watched: Watched) -> None:
+    # A region's key (FUEL#GASOLINE#REGION_NE) showed as the raw key in the index legend and
+    # the correlation matrix: the name pattern took area codes without an underscore only.
+    for lang, name in (("en", "Gasoline — Nordeste"), ("pt-BR", "Gasolina comum — Nordeste")):
+        watched.open(f"view=movement&fuel=GASOLINE&area=REGION_NE&lang={lang}")
+        names = watched.page.evaluate(TRACE_NAMES_JS, "chart-index")
+        assert name in names, names
+        assert not [n for n in names if "#" in n], names
+        watched.open(f"view=correlations&fuel=GASOLINE&area=REGION_NE&lang={lang}")
+        labels = watched.page.evaluate(HEATMAP_LABELS_JS, "chart-corr")
+        assert name in labels, labels
+        assert not [n for n in labels if "#" in n], labels
+
+
+LEFT_OUT_JS = """(id) => {
+  const n = document.getElementById(id).parentElement.querySelector(':scope > .chart-note');
+  return n && !n.hidden ? n.textContent : null;
+}"""
+
+
+def test_an_index_chart_names_the_lines_it_leaves_out(watched: Watched, dashboard_url: str) -> None:
+    # São Paulo's weeks (2024-2026) have no PTAX, Brent or PETR4 values in the store: the chart
+    # drew the pump price alone under a title promising "against its drivers", saying nothing.
+    watched.open("view=movement&fuel=GASOLINE&area=SP&lang=en")
+    source = watched.page.get_attribute("#chart-index", "data-source") or ""
+    body = httpx.get(dashboard_url + source).json()
+    empty = [s["key"] for s in body["series"] if not s["points"]]
+    assert empty == ["CURRENCY#USD", "BRENT_BRL", "STOCK#PETR4"]
+    assert watched.page.evaluate(TRACE_NAMES_JS, "chart-index") == ["Gasoline — São Paulo"]
+    assert watched.page.evaluate(LEFT_OUT_JS, "chart-index") == (
+        "Not drawn: no value in this window for US dollar (PTAX), Brent in reais, and "
+        "Petrobras PN (PETR4)."
+    )
+    watched.page.click(".lang-btn[data-lang='pt-BR']")
+    watched.wait_ready()
+    assert watched.page.evaluate(LEFT_OUT_JS, "chart-index") == (
+        "Fora do gráfico: sem valor nesta janela para Dólar (PTAX), Brent em reais e "
+        "Petrobras PN (PETR4)."
+    )
+    # Every line drawn: no note.
+    watched.page.select_option("#area", "BR")
+    watched.wait_ready()
+    assert len(watched.page.evaluate(TRACE_NAMES_JS, "chart-index")) == 4
+    assert watched.page.evaluate(LEFT_OUT_JS, "chart-index") is None
+
+
+def test_a_week_without_prices_names_the_weeks_stored_at_every_level(
+    watched: Watched, dashboard_url: str
+) -> None:
+    # LPG has Brazil and region weeks but no state ones: the map said "Stored weeks: none stored
+    # yet" for a week with no LPG price at all, and parity named only the state weeks.
+    coverage = {
+        (c["product"], c["level"]): c
+        for c in httpx.get(f"{dashboard_url}/api/meta").json()["coverage"]
+    }
+    lpg_br, lpg_region = coverage["LPG", "BR"], coverage["LPG", "REGION"]
+    assert lpg_br["first"] and coverage["LPG", "STATE"]["first"] is None
+    watched.open("view=map&fuel=LPG&date=2026-01-01&lang=en")
+    text = watched.page.locator("#chart-map + .empty").text_content() or ""
+    assert "none stored yet" not in text
+    assert (
+        f"Brazil: {_day(lpg_br['first'])} to {_day(lpg_br['last'])}; "
+        f"Regions: {_day(lpg_region['first'])} to {_day(lpg_region['last'])}"
+    ) in text
+
+    eth = {level: coverage["ETHANOL", level] for level in ("BR", "REGION", "STATE")}
+    watched.open("view=parity&date=2000-01-05&lang=en")
+    text = watched.page.locator("#chart-parity + .empty").text_content() or ""
+    assert "No ethanol and gasoline prices are stored for the week of Jan 2, 2000" in text
+    assert "by state" not in text
+    for level, name in (("BR", "Brazil"), ("REGION", "Regions"), ("STATE", "States")):
+        assert f"{name}: {_day(eth[level]['first'])} to {_day(eth[level]['last'])}" in text
+
+
+HOVER_JS = """(id) => document.getElementById(id).data.map(t => t.hovertemplate)"""
+
+
+def test_hover_labels_speak_the_pages_language(watched: Watched) -> None:
+    # The pass-through bars hovered "lag 2: …" and the area bars "4w …" in Portuguese too.
+    watched.open("view=lags&fuel=GASOLINE&area=BR&lang=pt-BR")
+    for chart in ("chart-lags", "chart-coefs"):
+        (hover,) = watched.page.evaluate(HOVER_JS, chart)
+        assert hover.startswith("defasagem de %{x} semana(s):"), hover
+    watched.open("view=map&fuel=GASOLINE&lang=pt-BR")
+    (hover,) = watched.page.evaluate(HOVER_JS, "chart-areas")
+    assert "<br>em 4 semanas: %{customdata}" in hover, hover
+    watched.open("view=lags&fuel=GASOLINE&area=BR&lang=en")
+    (hover,) = watched.page.evaluate(HOVER_JS, "chart-lags")
+    assert hover.startswith("lag of %{x} week(s):"), hover

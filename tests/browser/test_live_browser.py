@@ -127,3 +127,29 @@ def test_live_endpoint_answers_304_when_nothing_changed(live_store) -> None:
     body = first.json()
     gas = next(s for s in body["series"] if s["key"] == GAS)
     assert gas["published_at"]
+
+
+def _duration(seconds: float | None) -> str:
+    """A freshness as the English page writes it: minutes, hours past 2 h, days past 2 days."""
+    if seconds is None:
+        return "—"
+    minutes = seconds / 60
+    if minutes < 120:
+        return f"{minutes:,.1f} min"
+    hours = minutes / 60
+    return f"{hours:,.1f} hr" if hours < 48 else f"{hours / 24:,.1f} days"
+
+
+def test_freshness_cards_write_long_delays_in_hours_or_days(live_store, page: Page) -> None:
+    # "33,119.0 / 73,439.0 min": a delay of weeks was written in minutes.
+    import httpx
+
+    _, url = live_store
+    freshness = httpx.get(f"{url}/api/health").json()["freshness"]
+    assert any((f["p95_s"] or 0) >= 2 * 86400 for f in freshness)  # the replayed weeks are late
+    page.goto(f"{url}/?view=health&lang=en")
+    page.wait_for_selector("body[data-ready=health]", state="attached")
+    for f in freshness:
+        card = page.locator("#health-cards .card", has_text=f"Freshness p50 / p95 · {f['source']}")
+        value = card.locator(".card-value").inner_text().replace("\u00a0", " ")
+        assert value == f"{_duration(f['p50_s'])} / {_duration(f['p95_s'])}", f

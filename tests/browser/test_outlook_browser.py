@@ -173,9 +173,15 @@ def test_a_forecast_fitted_without_a_stale_driver_says_so(page: Page, outlook_ur
         "out and uses the fuel's own recent changes only."
     )
     assert stale.get_attribute("data-dropped") == "1"
+    # The Brent-in-BRL card showed a move (the dollar's, on a frozen Brent) as if the forecast
+    # used it: it says the forecast leaves it out.
+    card = page.locator("#outlook-cards .card", has_text="Brent in BRL, last 7 days")
+    assert card.locator(".card-detail").inner_text() == "not used by this forecast"
     page.click(".lang-btn[data-lang='pt-BR']")
     _ready(page)
     assert stale.inner_text().endswith("usa só as variações recentes do próprio combustível.")
+    card = page.locator("#outlook-cards .card", has_text="Brent em reais, últimos 7 dias")
+    assert card.locator(".card-detail").inner_text() == "não usado nesta previsão"
 
 
 def test_an_area_without_an_outlook_points_to_the_states_on_the_map(

@@ -299,3 +299,31 @@ def test_portuguese_chart_axes_and_the_dispersion_right_axis(
     assert any("," in t for t in left), left
     page.screenshot(path=str(screenshots / "stations-dispersion-pt.png"), full_page=True)
     context.close()
+
+
+def test_a_municipality_is_picked_with_the_keyboard(page: Page, stations_url: str) -> None:
+    # The ranking rows answered a mouse click only: no focus, no key, so a keyboard user could
+    # not draw any municipality's weekly distribution.
+    _open(page, stations_url, "view=ranking&fuel=ETHANOL&state=SP&lang=en")
+    rows = _api(stations_url, "/api/stations/ranking?fuel=ETHANOL&state=SP")["rows"]
+    assert isinstance(rows, list)
+    page.focus("#st-state")
+    for _ in range(50):  # Tab onwards to the first cheapest row
+        page.keyboard.press("Tab")
+        if page.evaluate("() => !!document.activeElement.closest('#st-cheapest tbody tr')"):
+            break
+    else:
+        pytest.fail("no ranking row takes the keyboard focus")
+    assert page.evaluate("() => document.activeElement.dataset.muni") == f"SP|{rows[0][1]}"
+    page.keyboard.press("Enter")
+    page.wait_for_function(
+        "() => { const g = document.getElementById('st-chart-muni'); return g && g.data && g.data.length === 3; }"
+    )
+    assert page.locator("#st-cheapest tr.selected").count() == 1
+    page.keyboard.press("Tab")  # the next row, picked with the space bar
+    page.keyboard.press(" ")
+    page.wait_for_function(
+        "() => document.querySelector('#st-cheapest tr.selected')?.dataset.muni"
+        f" === {('SP|' + rows[1][1])!r}"
+    )
+    assert f"muni=SP%7C{rows[1][1].replace(' ', '+')}" in page.url

@@ -58,6 +58,15 @@ def test_a_date_over_a_year_ahead_of_the_clock_is_422(client: httpx.Client) -> N
     assert "more than a year after today" in r.json()["detail"]
 
 
+def test_a_window_too_far_ahead_names_its_end(client: httpx.Client) -> None:
+    # The page sends the end date picked and a start a window before it: the error named that
+    # start (a date the analyst never typed) while the end is what is too far ahead.
+    start, end = date(NOW.year + 3, 1, 2).isoformat(), date(NOW.year + 4, 1, 1).isoformat()
+    r = client.get(f"/api/series?key=FUEL%23GASOLINE%23BR&start={start}&end={end}")
+    assert r.status_code == 422
+    assert r.json()["detail"].startswith(f"end {end} is more than a year after today")
+
+
 def test_keys_are_case_insensitive(client: httpx.Client) -> None:
     upper = client.get("/api/series?key=CURRENCY%23USD&start=2022-04-01").json()
     lower = client.get("/api/series?key=currency%23usd&start=2022-04-01").json()

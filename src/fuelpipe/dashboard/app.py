@@ -134,8 +134,10 @@ def window(request: Request, start: StartQ = None, end: EndQ = None) -> Window:
     """The start/end query parameters, start no later than end, neither far in the future."""
     if start and end and start > end:
         raise InvalidRequestError(f"start {start} is after end {end}")
-    not_too_far_ahead(request, start, "start")
+    # The end first: the page sends the end date picked and a start a window before it, so a
+    # window too far ahead is named by the date the analyst chose (start <= end holds here).
     not_too_far_ahead(request, end, "end")
+    not_too_far_ahead(request, start, "start")
     return Window(start=start, end=end)
 
 

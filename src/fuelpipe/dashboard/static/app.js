@@ -65,7 +65,7 @@
   }
 
   function seriesName(key) {
-    const fuel = /^FUEL#([A-Z0-9_]+)#([A-Z]+)$/.exec(key);
+    const fuel = /^FUEL#([A-Z0-9_]+)#([A-Z_]+)$/.exec(key);
     if (fuel) {
       return `${t("product." + fuel[1])} — ${areaName(fuel[2])}`;
     }
@@ -132,6 +132,16 @@
       return formatter(Intl.DateTimeFormat, { dateStyle: "medium", timeZone: "UTC" }).format(
         new Date(iso.slice(0, 10) + "T00:00:00Z"),
       );
+    },
+    /** Seconds as minutes, as hours past two hours, as days past two days ("18.7 days"). */
+    duration(seconds) {
+      if (seconds === null || seconds === undefined) return "—";
+      const minutes = seconds / 60;
+      const [value, unit] = minutes < 120 ? [minutes, "minute"]
+        : minutes < 2880 ? [minutes / 60, "hour"] : [minutes / 1440, "day"];
+      return formatter(Intl.NumberFormat, {
+        style: "unit", unit, unitDisplay: "short", minimumFractionDigits: 1, maximumFractionDigits: 1,
+      }).format(value);
     },
     instant(iso) {
       if (!iso) return "—";
@@ -240,6 +250,14 @@
     const c = coverage(product, level);
     if (!c.first) return t("coverage.none");
     return t("coverage.range", { first: fmt.date(c.first), last: fmt.date(c.last) });
+  }
+
+  /** The weeks stored for a product at each level that has any ("Brazil: … to …; Regions: …"):
+   *  a week with no price at all is explained by every level's weeks, not the states' alone. */
+  function coverageAll(product) {
+    const levels = ["BR", "REGION", "STATE"].filter((level) => coverage(product, level).first);
+    if (!levels.length) return t("coverage.none");
+    return levels.map((level) => `${t("level." + level)}: ${coverageText(product, level)}`).join("; ");
   }
 
   /** The window's [start, end]: end is the chosen date or the latest week of the fuel there. */
@@ -403,15 +421,35 @@
     found.textContent = t("asOf", { date: fmt.date(newest) });
   }
 
-  /** Take a chart off the page: its drawing, data source and as-of caption. */
+  /** Under an index chart, name the series it draws no line for (no value in the window):
+   *  without it a chart titled "against its drivers" could show the pump price alone. */
+  function noteLeftOut(div, series) {
+    const missing = series.filter((s) => !s.points.length).map((s) => seriesName(s.key));
+    let note = div.parentElement.querySelector(":scope > .chart-note");
+    if (!missing.length) {
+      if (note) note.hidden = true;
+      return;
+    }
+    if (!note) {
+      note = document.createElement("p");
+      note.className = "chart-note";
+      div.parentElement.append(note);
+    }
+    note.hidden = false;
+    const list = formatter(Intl.ListFormat, { style: "long", type: "conjunction" });
+    note.textContent = t("index.leftOut", { series: list.format(missing) });
+  }
+
+  /** Take a chart off the page: its drawing, data source, as-of caption and note. */
   function clearChart(div) {
     if (div.data && window.Plotly) Plotly.purge(div);
     div.hidden = true;
     div.dataset.source = "";
     div.dataset.empty = "";
     div.dataset.rendered = "";
-    const found = caption(div);
-    if (found) found.hidden = true;
+    for (const found of div.parentElement.querySelectorAll(":scope > .as-of, :scope > .chart-note")) {
+      found.hidden = true;
+    }
   }
 
   function showEmpty(id, message) {
@@ -620,6 +658,7 @@
     const layout = baseLayout(t("overview.chart", { base: fmt.date(indices.base) }));
     layout.yaxis.title = { text: t("axis.index") };
     await plot("chart-overview", traces, layout, indexUrl);
+    noteLeftOut(document.getElementById("chart-overview"), indices.series);
   }
 
   async function viewMovement(token) {
@@ -670,6 +709,7 @@
     indexLayout.yaxis.title = { text: t("axis.index") };
     const traces = lineTraces(indices.series);
     await plot("chart-index", traces, indexLayout, indexUrl);
+    noteLeftOut(document.getElementById("chart-index"), indices.series);
   }
 
   async function loadGeojson() {
@@ -702,7 +742,7 @@
     const week = view.week ? fmt.date(view.week) : "—";
     const states = view.areas.filter((a) => a.level === "STATE");
     if (!view.areas.length) {
-      const msg = t("map.noData", { fuel, coverage: coverageText(state.fuel, "STATE") });
+      const msg = t("map.noData", { fuel, coverage: coverageAll(state.fuel) });
       setText("map-summary", "");
       showEmpty("chart-map", msg);
       showEmpty("chart-areas", msg);
@@ -755,7 +795,7 @@
       y: sorted.map((a) => (a.level === "STATE" ? `${a.name} (${a.area})` : areaName(a.area))),
       marker: { color: colors },
       customdata: sorted.map((a) => fmt.pct(a.change_4w)),
-      hovertemplate: "%{y}: R$ %{x:.3f}<br>4w %{customdata}<extra></extra>",
+      hovertemplate: `%{y}: R$ %{x:.3f}<br>${t("hover.change4w")}: %{customdata}<extra></extra>`,
     }], layout, url, view.week);
   }
 
@@ -767,9 +807,9 @@
     const states = view.areas.filter((a) => a.level === "STATE");
     const rows = states.length ? states : view.areas;
     if (!rows.length) {
-      const msg = t("parity.none", {
-        week: view.week ? ` (${fmt.date(view.week)})` : "",
-        coverage: coverageText("ETHANOL", "STATE"),
+      const msg = t(view.week ? "parity.noneWeek" : "parity.noneStored", {
+        week: fmt.date(view.week),
+        coverage: coverageAll("ETHANOL"),
       });
       setText("parity-summary", "");
       showEmpty("chart-parity", msg);
@@ -942,7 +982,7 @@
         y: view.cross.map((c) => c.r),
         customdata: view.cross.map((c) => c.n),
         marker: { color: view.cross.map((c) => (c.lag === best ? "#e07b00" : "#0b6e99")) },
-        hovertemplate: "lag %{x}: r = %{y:.3f} (n = %{customdata})<extra></extra>",
+        hovertemplate: `${t("hover.lag")}: r = %{y:.3f} (n = %{customdata})<extra></extra>`,
       }], layout, url, range.end);
     }
     if (!reg) {
@@ -964,7 +1004,7 @@
         type: "data", array: reg.std_errors.map((s) => s * reg.t_crit), color: "#16324f", thickness: 1.2,
       },
       marker: { color: "#138086" },
-      hovertemplate: "lag %{x}: %{y:.3f}<extra></extra>",
+      hovertemplate: `${t("hover.lag")}: %{y:.3f}<extra></extra>`,
     }], layout, url, range.end);
   }
 
@@ -987,8 +1027,8 @@
     card(cards, t("health.unexpected"), fmt.num(view.unexpected ?? 0, 0), "", "", asOf);
     card(cards, t("health.revised"), fmt.num(view.revised ?? 0, 0), "", "", asOf);
     for (const f of view.freshness || []) {
-      const mins = (s) => (s === null ? "—" : fmt.num(s / 60, 1));
-      card(cards, `${t("health.freshness")} · ${f.source}`, `${mins(f.p50_s)} / ${mins(f.p95_s)} min`,
+      card(cards, `${t("health.freshness")} · ${f.source}`,
+        `${fmt.duration(f.p50_s)} / ${fmt.duration(f.p95_s)}`,
         t("health.freshnessDetail", { n: count(f.samples, "value") }), "flat", asOf);
     }
     renderRuns(view.last_runs);

@@ -13,6 +13,7 @@
       "outlook.range80": "80%: {lo} – {hi}",
       "outlook.driver": "Brent in BRL, last 7 days",
       "outlook.driverFoot": "to {day}",
+      "outlook.driverUnused": "not used by this forecast",
       "outlook.ratio": "MAE vs no-change, 1 week",
       "outlook.ratioFoot": "{weeks} since {from}",
       "outlook.notScored": "no week scored yet",
@@ -63,6 +64,7 @@
       "outlook.range80": "80%: {lo} – {hi}",
       "outlook.driver": "Brent em reais, últimos 7 dias",
       "outlook.driverFoot": "até {day}",
+      "outlook.driverUnused": "não usado nesta previsão",
       "outlook.ratio": "EAM vs sem mudança, 1 semana",
       "outlook.ratioFoot": "{weeks} desde {from}",
       "outlook.notScored": "nenhuma semana avaliada ainda",
@@ -230,7 +232,11 @@
         kit.changeClass(change, 1), // a change shown as 0.0% is neither up nor down
         t("outlook.range80", { lo: fmt.money(first.lo80, view.unit, 3), hi: fmt.money(first.hi80, view.unit, 3) }));
       const move = view.driver_move === null ? null : (Math.exp(view.driver_move) - 1) * 100;
-      kit.card(cards, t("outlook.driver"), fmt.pct(move, 1), "", kit.changeClass(move, 1),
+      // A forecast fitted without the drivers does not use this move (a frozen Brent's "move"
+      // is the dollar's): the card says so instead of reading as an input.
+      kit.card(cards, t("outlook.driver"), fmt.pct(move, 1),
+        view.drivers_dropped ? t("outlook.driverUnused") : "",
+        view.drivers_dropped ? "flat" : kit.changeClass(move, 1),
         t("outlook.driverFoot", { day: fmt.date(view.driver_day) }));
       if (one) {
         // Coloured only when there is a verdict; the foot names the first week really scored.

@@ -369,7 +369,8 @@
     ];
     const attrs = (r) => {
       const key = `${r.state}|${r.municipality}`;
-      return { "data-muni": key, class: key === state.muni ? "selected" : "" };
+      // Each row takes the focus (Tab) and Enter or Space picks it, as a click does.
+      return { "data-muni": key, tabindex: "0", class: key === state.muni ? "selected" : "" };
     };
     table($("st-cheapest"), cols, rows.slice(0, TOP), attrs);
     table($("st-dearest"), cols, rows.slice(-TOP).reverse(), attrs);
@@ -559,19 +560,25 @@
       timer = setTimeout(render, 250);
     });
     $("st-controls").addEventListener("submit", (e) => { e.preventDefault(); render(); });
+    const pick = (e) => {
+      const row = e.target.closest("tr[data-muni]");
+      if (!row) return;
+      state.muni = row.dataset.muni;
+      for (const tr of document.querySelectorAll("tr[data-muni]")) {
+        tr.classList.toggle("selected", tr.dataset.muni === state.muni);
+      }
+      writeUrl();
+      renderMunicipality().catch((err) => {
+        if (plotly()) plotly().purge($("st-chart-muni"));
+        showError(err);
+      });
+    };
     for (const id of ["st-cheapest", "st-dearest"]) {
-      $(id).addEventListener("click", (e) => {
-        const row = e.target.closest("tr[data-muni]");
-        if (!row) return;
-        state.muni = row.dataset.muni;
-        for (const tr of document.querySelectorAll("tr[data-muni]")) {
-          tr.classList.toggle("selected", tr.dataset.muni === state.muni);
-        }
-        writeUrl();
-        renderMunicipality().catch((err) => {
-          if (plotly()) plotly().purge($("st-chart-muni"));
-          showError(err);
-        });
+      $(id).addEventListener("click", pick);
+      $(id).addEventListener("keydown", (e) => {
+        if (e.key !== "Enter" && e.key !== " ") return;
+        e.preventDefault(); // Space would scroll the page
+        pick(e);
       });
     }
     $("st-share").addEventListener("click", async () => {
