@@ -48,6 +48,35 @@ CLASSES = (
 """Area classes scored beside Brazil: (name, areas, fuels, first forecast week, last)."""
 
 
+STATES_BEFORE = [
+    "",
+    "## The states before (pooled ridge) and the alternatives measured",
+    "",
+    "Fixed numbers from the walk-forward above (same weeks, same scoring) when the states were"
+    " served by one ridge regression pooled over every state (ridge 0.1), and the alternatives"
+    " tried before Brazil's forecast change was kept (coverage 80/95, MAE ratio).",
+    "",
+    "| states' model | long h1 | long h2 | long h4 | short h1 | short h2 | short h4 |",
+    "|---|---|---|---|---|---|---|",
+    "| pooled ridge (before) | .789/.946 1.011 | .770/.944 1.011 | .762/.944 1.004"
+    " | .789/.947 1.045 | .778/.924 1.068 | .746/.871 1.082 |",
+    "| no change, panel bands | .784/.945 1.000 | .761/.942 1.000 | .754/.944 1.000"
+    " | .802/.952 1.000 | .806/.921 1.000 | .788/.888 1.000 |",
+    "| pooled ridge shrunk ×0.25 | 1.002 | 1.001 | 0.999 | 1.009 | 1.013 | 1.016 |",
+    "| Brazil's change × slope fitted on past rows | 0.980 | 0.986 | 0.996 | 1.022 | 0.996"
+    " | 1.014 |",
+    "| same, slope shrunk toward 1 | 0.980 | 0.985 | 0.996 | 0.969 | 0.949 | 0.952 |",
+    "| region's change × 1 | 1.001 | 1.011 | 1.011 | (no regions) | | |",
+    "| pooled ridge + Brazil's change | 0.989 | 0.997 | 1.010 | 1.018 | 1.022 | 1.070 |",
+    "| **Brazil's change × 1 (served)** | see above | | | | | |",
+    "",
+    "On the short history, over the weeks Brazil's bundled file covers (its forecasts from"
+    " 2026-01-18 … 2026-03-08), the MAE ratio is 0.911 / 0.872 / 0.918 at 1 / 2 / 4 weeks; the"
+    " later weeks are served no change.",
+]
+"""The states' model before this one and the alternatives measured (`pooled` docstring)."""
+
+
 @dataclass(frozen=True, slots=True)
 class ClassScore:
     """One area class at one horizon: coverage over every fuel and area pooled, and the mean
@@ -91,7 +120,8 @@ def backtest_table() -> tuple[dict[str, list[Score]], date, dict[str, list[Class
             keys = {a: f"FUEL#{fuel}#{a}" for a in areas if f"FUEL#{fuel}#{a}" in history.series}
             members = {a: _inputs(history, k) for a, k in keys.items()}
             if areas is STATES:  # served by the pooled fit over every state of the fuel
-                by_area = walk_forward_panel(members, first, end, lags)
+                national = _inputs(history, f"FUEL#{fuel}#BR")
+                by_area = walk_forward_panel(members, first, end, lags, national=national)
                 per_fuel.append([s for rows in by_area.values() for s in rows])
             else:  # each area walked on its own (a hole over 26 weeks starts it afresh)
                 per_fuel.append(
@@ -167,14 +197,14 @@ def run() -> Iterator[BenchRow]:
         " class's fuels of each fuel's MAE over no-change's MAE (a pooled MAE would add BRL per"
         " litre to BRL per 13 kg). Brazil and the regions: each area walked forward on its own"
         " regression (a hole of over 26 weeks starts it afresh, as the served model does). The"
-        " states: as served, by one ridge regression per fuel and horizon pooled over every"
-        " state's rows published by each as-of time (`outlook.pooled`; the states' files restart"
-        " in 2024-06 after a five-year hole, each era walked on its own), shrunk hard (ridge 0.1),"
-        " with bands from the panel's walk-forward errors of the last two years (finite-sample"
-        " conformal rank). Each state's own regression on its 52–75 training weeks of the short"
-        " history had errors 1.4–2.0 times no-change's and 80% bands covering 55% at four weeks"
-        " (see the README). The short history's scored weeks all fall in 2026-01 … 2026-06 (a"
-        " state is served from its 83rd week): few, and the states move together, so its"
+        " states: as served, each state's last price moved by Brazil's forecast change from the"
+        " same week (`outlook.pooled`; the states' files restart in 2024-06 after a five-year"
+        " hole, each era walked on its own), no change where Brazil has no forecast from that"
+        " week (the bundled Brazil file ends 2026-03-08: the short history's weeks after it are"
+        " no change), with bands from every state's walk-forward errors of the last two years"
+        " (finite-sample conformal rank, scaled by each state's recent volatility). The short"
+        " history's scored weeks all fall in 2026-01 … 2026-06 (a state is served from its 83rd"
+        " week): few, and the states move together, so its"
         " coverage is less sure than its n suggests.",
         "",
         "| class | horizon (weeks) | n | coverage 80% | coverage 95% "
@@ -201,6 +231,7 @@ def run() -> Iterator[BenchRow]:
                 c.ratio,
                 "ratio",
             )
+    lines += STATES_BEFORE
     out = ROOT / "docs" / "OUTLOOK_BACKTEST.md"
     out.parent.mkdir(exist_ok=True)
     out.write_text("\n".join(lines) + "\n")

@@ -82,8 +82,12 @@ def test_a_repeated_state_request_reads_no_other_states_series(
     with TestClient(app) as client:
         states_store.queried.clear()
         first = client.get("/api/outlook", params=sp).json()
-        # A miss: its own history for the chart, and every state for the pooled backtest.
-        everyone = ["FUEL#GASOLINE#SP", *(f"FUEL#GASOLINE#{uf}" for uf in STATE_CODES)]
+        # A miss: its own history for the chart, every state and Brazil for the backtest.
+        everyone = [
+            "FUEL#GASOLINE#SP",
+            *(f"FUEL#GASOLINE#{uf}" for uf in STATE_CODES),
+            "FUEL#GASOLINE#BR",
+        ]
         assert first["accuracy"] and sorted(states_store.fuel_reads()) == sorted(everyone)
         for _ in range(2):
             timer.now += 1  # a new version read each time, the same version

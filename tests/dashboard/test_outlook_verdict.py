@@ -142,11 +142,11 @@ def test_the_map_gives_each_states_scored_accuracy_and_verdict_at_its_horizon(
     history = load_history(DATASETS)
     now = datetime(2026, 6, 27, 12, 0, tzinfo=ZoneInfo("America/Sao_Paulo"))
     drivers = ("CURRENCY#USD", "COMMODITY#BRENT", "COMMODITY#BRENT_FUTURES")
-    sp, ac = "FUEL#GASOLINE#SP", "FUEL#GASOLINE#AC"
+    sp, ac, br = "FUEL#GASOLINE#SP", "FUEL#GASOLINE#AC", "FUEL#GASOLINE#BR"
     short = datetime(2026, 3, 28, 12, 0, tzinfo=ZoneInfo("America/Sao_Paulo"))
     lags = Lags.from_catalog(DEFAULT_CATALOG)
     with SqliteStore(tmp_path / "store.sqlite") as store:
-        store_known(store, history, (sp, *drivers), now)
+        store_known(store, history, (sp, br, *drivers), now)
         store_known(store, history, (ac,), short)  # AC known only to 2026-03: a few weeks scored
         refresh_outlook(store, DEFAULT_CATALOG, now, keys=[sp, ac])
         app = create_app(store, DEFAULT_CATALOG, clock=FixedClock(now), cache_ttl_s=0)
@@ -160,15 +160,16 @@ def test_the_map_gives_each_states_scored_accuracy_and_verdict_at_its_horizon(
             ).text
         points = {
             k: [(r.date, float(r.value)) for r in store.query(k) if r.value is not None]
-            for k in (sp, ac, *drivers)
+            for k in (sp, ac, br, *drivers)
         }
     members = {
         uf: inputs_for(
             points, key, usd_key=drivers[0], brent_key=drivers[1], futures_key=drivers[2]
         )
-        for uf, key in (("SP", sp), ("AC", ac))
+        for uf, key in (("SP", sp), ("AC", ac), ("BR", br))
     }
-    panel = walk_forward_panel(members, lags=lags)  # the states' pooled fit, as served
+    national = members.pop("BR")
+    panel = walk_forward_panel(members, lags=lags, national=national)  # as served
     for h, response in bodies.items():
         body = response.json()
         assert (body["min_scored_weeks"], body["verdict_p"]) == (12, 0.05)

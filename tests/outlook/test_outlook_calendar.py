@@ -87,10 +87,10 @@ def test_min_weeks_follows_the_models_knobs():
         assert nowcast(_inputs(short), _as_of(short), params=params) is None
 
 
-def _store(tmp_path, fuel: Series, inputs: Inputs) -> SqliteStore:
+def _store(tmp_path, fuel: Series, inputs: Inputs, where: str = "FUEL#GASOLINE#SP") -> SqliteStore:
     store = SqliteStore(tmp_path / "store.sqlite")
     for key, series in (
-        ("FUEL#GASOLINE#SP", fuel),
+        (where, fuel),
         ("CURRENCY#USD", inputs.usd),
         ("COMMODITY#BRENT", inputs.brent),
     ):
@@ -130,21 +130,23 @@ def test_the_stage_forecasts_from_min_weeks(tmp_path):
 
 
 def test_the_stage_names_a_fuel_whose_pauses_leave_too_few_usable_weeks(tmp_path):
-    """Enough weeks in all, but a pause leaves too few with an outcome h weeks on: no forecast,
-    and the report says so (not an exception, not a model on fewer rows than it needs)."""
+    """Enough weeks in all, but a pause leaves too few with an outcome h weeks on: no forecast
+    of Brazil's own regression, and the report says so (not an exception, not a model on fewer
+    rows than it needs). A state's forecast fits nothing on its own rows: it is served."""
     prices = _walk(MIN_WEEKS + 3)
     prices[40:43] = [None, None, None]  # three weeks without a survey: MIN_WEEKS published
     fuel = _weekly(prices)
     assert len(fuel) == MIN_WEEKS
-    with _store(tmp_path, fuel, _inputs(fuel)) as store:
-        report = refresh_outlook(store, DEFAULT_CATALOG, _as_of(fuel), keys=["FUEL#GASOLINE#SP"])
+    with _store(tmp_path, fuel, _inputs(fuel), "FUEL#GASOLINE#BR") as store:
+        report = refresh_outlook(store, DEFAULT_CATALOG, _as_of(fuel), keys=["FUEL#GASOLINE#BR"])
     assert (report.made, report.too_short) == (0, 1)
     (why,) = report.skipped
-    # a state: forecast by the pooled fit, whose reasons the line gives
-    assert why.startswith(
-        f"FUEL#GASOLINE#SP: {MIN_WEEKS} published weeks, but the states' pooled fit has too few"
-    )
-    assert why.endswith("or the drivers have no value")
+    assert why.startswith(f"FUEL#GASOLINE#BR: {MIN_WEEKS} published weeks, but too few have")
+    assert why.endswith(f"the model needs {MIN_WEEKS} weeks without a pause")
+    (tmp_path / "state").mkdir()
+    with _store(tmp_path / "state", fuel, _inputs(fuel)) as store:
+        report = refresh_outlook(store, DEFAULT_CATALOG, _as_of(fuel), keys=["FUEL#GASOLINE#SP"])
+    assert (report.made, report.too_short) == (1, 0)
 
 
 # --- 2. horizons and lags across a survey pause ------------------------------------------------

@@ -86,7 +86,12 @@ def test_a_states_backtest_is_the_pooled_panels():
         )
 
     members = {uf: inputs(uf) for uf in STATES if f"FUEL#ETHANOL#{uf}" in history.series}
-    pooled = score(walk_forward_panel(members, date(2025, 6, 1), None, lags)["SP"])
+    national = inputs("BR")
+    pooled = score(
+        walk_forward_panel(members, date(2025, 6, 1), None, lags, national=national)["SP"]
+    )
+    alone = score(walk_forward_panel(members, date(2025, 6, 1), None, lags)["SP"])
+    assert [r["mae"] for r in rows] != [round(s.mae, 4) for s in alone]  # Brazil leads it
     own = score(walk_forward_segments(inputs("SP"), date(2025, 6, 1), None, lags))
     assert [r["n"] for r in rows] == [s.n for s in pooled]
     assert [r["mae"] for r in rows] == [round(s.mae, 4) for s in pooled]

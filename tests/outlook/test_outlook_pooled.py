@@ -21,7 +21,7 @@ from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.domain.keys import outlook_key
 from fuelpipe.domain.models import Record, Status
 from fuelpipe.outlook import pooled
-from fuelpipe.outlook.backtest import score, walk_forward, walk_forward_panel
+from fuelpipe.outlook.backtest import score, walk_forward_panel
 from fuelpipe.outlook.model import nowcast
 from fuelpipe.outlook.params import PoolParams
 from fuelpipe.outlook.records import from_record
@@ -72,37 +72,57 @@ def _mae(rows: list) -> dict[int, float]:
     return {s.horizon: s.mae for s in score(rows)}
 
 
-@pytest.mark.parametrize("seed", [3, 4])
-def test_the_pooled_fit_beats_each_states_own_on_a_synthetic_panel_of_short_histories(seed):
-    """On 110 weeks per state (52–75 training weeks at the scored ones), each state's own
-    regression fits its noise: ten regressors that carry no signal. The fit pooled over the
-    states beats it at 1, 2 and 4 weeks on the very same scored steps (by 3% at least, and
-    more the longer the horizon)."""
-    panel = synthetic_panel(12, 110, seed)
-    pooled_rows = walk_forward_panel(panel)
-    own_rows = {uf: walk_forward(inputs)[1] for uf, inputs in panel.items()}
-    # The same steps: the pooled forecast is served from the same week on.
-    key = {uf: {(s.as_of_week, s.horizon) for s in rows} for uf, rows in own_rows.items()}
-    assert all(key[uf] == {(s.as_of_week, s.horizon) for s in pooled_rows[uf]} for uf in panel)
-    pooled_mae = _mae([s for rows in pooled_rows.values() for s in rows])
-    own_mae = _mae([s for rows in own_rows.values() for s in rows])
-    ratios = [pooled_mae[h] / own_mae[h] for h in (1, 2, 4)]
+def led_panel(states: int, weeks: int, lead: int = 400, seed: int = 7) -> tuple[dict, Inputs]:
+    """States whose common weekly move is autocorrelated (AR(1) with 0.7, as pump prices spread a
+    refinery change over weeks), each with its own noise, and the national series: the
+    states' mean log price, starting ``lead`` weeks earlier (its long history)."""
+    rng = np.random.default_rng(seed)
+    total = lead + weeks
+    common = np.zeros(total)
+    for t in range(1, total):
+        common[t] = 0.7 * common[t - 1] + rng.normal(0.0, 0.008)
+    first = day_number(FIRST) - 7 * lead
+    n = 7 * total + 150
+    days = first - 60 + np.arange(n, dtype=np.int64)
+    brent = Series(days, 80.0 * np.exp(np.cumsum(rng.normal(0.0, 0.015, n))))
+    usd = Series(days, 5.0 * np.exp(np.cumsum(rng.normal(0.0, 0.005, n))))
+    all_days = first + 7 * np.arange(total, dtype=np.int64)
+    logs = np.array(
+        [
+            np.log(rng.uniform(5.5, 6.5)) + np.cumsum(common + rng.normal(0.0, 0.004, total))
+            for _ in range(states)
+        ]
+    )
+    panel = {
+        uf: Inputs(Series(all_days[lead:], np.exp(logs[i, lead:])), brent, usd, Series.empty())
+        for i, uf in enumerate(UFS[:states])
+    }
+    national = Inputs(Series(all_days, np.exp(logs.mean(axis=0))), brent, usd, Series.empty())
+    return panel, national
+
+
+@pytest.mark.parametrize("seed", [7, 8])
+def test_states_led_by_the_national_forecast_beat_no_change_on_a_synthetic_panel(seed):
+    """The states share an autocorrelated move that the national series' long history lets
+    its model learn: each state's last price moved by the national forecast change beats no
+    change at 1, 2 and 4 weeks; without a national series the forecast is no change."""
+    panel, national = led_panel(10, 180, seed=seed)
+    led = [s for rows in walk_forward_panel(panel, national=national).values() for s in rows]
+    ratios = [s.ratio for s in score(led)]
     assert max(ratios) < 0.97, ratios
-    assert ratios[2] < ratios[0], ratios
+    alone = [s for rows in walk_forward_panel(panel).values() for s in rows]
+    assert alone and all(s.point == s.naive for s in alone)
+    assert {(s.as_of_week, s.horizon) for s in alone} == {(s.as_of_week, s.horizon) for s in led}
 
 
 def test_the_pooled_bands_cover_their_nominal_share_on_a_synthetic_panel():
     """Bands from the panel's walk-forward errors cover about 80% and 95% at 1, 2 and 4 weeks
-    on a stationary synthetic panel; each state's own leave-one-out bands fall short at 4."""
-    panel = synthetic_panel(15, 150, seed=5)
-    rows = [s for r in walk_forward_panel(panel).values() for s in r]
+    on a stationary synthetic panel led by its national series."""
+    panel, national = led_panel(15, 150, seed=5)
+    rows = [s for r in walk_forward_panel(panel, national=national).values() for s in r]
     for s in score(rows):
         assert abs(s.coverage80 - 0.80) <= 0.05, s
         assert abs(s.coverage95 - 0.95) <= 0.04, s
-    own = [s for inputs in panel.values() for s in walk_forward(inputs)[1]]
-    own4 = next(s for s in score(own) if s.horizon == 4)
-    pooled4 = next(s for s in score(rows) if s.horizon == 4)
-    assert own4.coverage80 < pooled4.coverage80 - 0.05
 
 
 def _tampered_after(inputs: Inputs, cut: Cutoffs, seed: int) -> Inputs:
@@ -125,25 +145,31 @@ def _tampered_after(inputs: Inputs, cut: Cutoffs, seed: int) -> Inputs:
 
 @pytest.mark.parametrize("week", [85, 96])
 def test_no_value_published_after_the_as_of_time_reaches_a_pooled_forecast(week):
-    """At a week's publication, every state's pooled forecast (its fit, its ridge rows, its
-    band errors) is the same when every value published later, in any state or driver, is
-    replaced; a value published before changes it (the check can fail). And it is the
-    forecast the backtest scores from that week (served as scored)."""
-    panel = synthetic_panel(8, 110)
+    """At a week's publication, every state's forecast (Brazil's forecast change, its band
+    errors) is the same when every value published later, in any state, Brazil or a driver, is
+    replaced; a value published before, in a state or Brazil, changes it (the check can fail).
+    And it is the forecast the backtest scores from that week (served as scored)."""
+    panel, national = led_panel(8, 110)
     members = [panel[uf] for uf in sorted(panel)]
     day = int(members[0].fuel.days[week])
     as_of = known_at(day_of(day), Lags().fuel) + timedelta(hours=5)
     cut = Cutoffs.at(known_at(day_of(day), Lags().fuel), Lags())
-    made = pooled.nowcast_panel(members, as_of)
+    made = pooled.nowcast_panel(members, as_of, national=national)
     tampered = [_tampered_after(m, cut, i) for i, m in enumerate(members)]
-    assert pooled.nowcast_panel(tampered, as_of) == made
+    later = _tampered_after(national, cut, 99)
+    assert pooled.nowcast_panel(tampered, as_of, national=later) == made
     assert all(f is not None for f in made)
+    assert made != pooled.nowcast_panel(members, as_of)  # led: not no change
     earlier = [replace(m, fuel=m.fuel) for m in members]
     values = earlier[3].fuel.values.copy()
     values[week - 10] *= 1.05  # a week whose outcome was published by then
     earlier[3] = replace(earlier[3], fuel=Series(earlier[3].fuel.days, values))
-    assert pooled.nowcast_panel(earlier, as_of) != made
-    scored = walk_forward_panel(dict(zip(sorted(panel), members, strict=True)))
+    assert pooled.nowcast_panel(earlier, as_of, national=national) != made
+    values = national.fuel.values.copy()
+    values[np.searchsorted(national.fuel.days, day)] *= 1.01  # Brazil's week, published then
+    moved = replace(national, fuel=Series(national.fuel.days, values))
+    assert pooled.nowcast_panel(members, as_of, national=moved) != made
+    scored = walk_forward_panel(dict(zip(sorted(panel), members, strict=True)), national=national)
     for uf, forecast in zip(sorted(panel), made, strict=True):
         assert forecast is not None
         steps = {s.horizon: s for s in forecast.steps}
@@ -160,39 +186,19 @@ def test_no_value_published_after_the_as_of_time_reaches_a_pooled_forecast(week)
             )
 
 
-def test_pooled_training_rows_are_those_whose_outcome_was_published():
-    """The panel's training rows at a week are exactly the rows, in every state, whose week
-    h weeks on was published by then: the running sums read at that week equal the sums over
-    those rows, and no later row comes before them."""
-    from fuelpipe.outlook.model import build_samples
-    from fuelpipe.outlook.params import HORIZONS, Params
-
-    panel = synthetic_panel(4, 100)
-    parts = pooled._parts([panel[uf] for uf in sorted(panel)])
-    samples = [build_samples(p, Lags(), Params()) for _, p in parts]
-    table = pooled._table(samples)
-    week = int(samples[0].weeks[90])
-    for h in (1, 4):
-        training = pooled._training(table, HORIZONS.index(h))
-        count = int(np.searchsorted(training.target_days, week, side="right"))
-        assert np.all(training.target_days[:count] <= week)
-        assert np.all(training.target_days[count:] > week)
-        x = np.vstack(
+def _store_panel(
+    store: SqliteStore, panel: dict[str, Inputs], upto: int, national: Inputs | None = None
+) -> None:
+    first = next(iter(panel.values()))
+    if national is not None:
+        last = first.fuel.days[upto - 1]
+        store.put_records(
             [
-                s.features[
-                    (s.weeks + 7 * h <= week)
-                    & np.isin(s.weeks + 7 * h, s.weeks)
-                    & np.all(np.isfinite(s.features), axis=1)
-                ]
-                for s in samples
+                Record("FUEL#GASOLINE#BR", day_of(int(d)), Decimal(f"{v:.6f}"), Status.OK)
+                for d, v in zip(national.fuel.days, national.fuel.values, strict=True)
+                if d <= last
             ]
         )
-        assert count == len(x) > 0
-        np.testing.assert_allclose(training.sums(count)[0], x.T @ x, rtol=1e-10, atol=1e-14)
-
-
-def _store_panel(store: SqliteStore, panel: dict[str, Inputs], upto: int) -> None:
-    first = next(iter(panel.values()))
     for key, series in (("CURRENCY#USD", first.usd), ("COMMODITY#BRENT", first.brent)):
         store.put_records(
             [
@@ -218,10 +224,10 @@ def _stored_inputs(store: SqliteStore, keys: list[str]) -> list[Inputs]:
 
 
 def test_the_stage_stores_each_states_pooled_forecast_walking_the_panel_once(tmp_path, monkeypatch):
-    """The refresh walks the gasoline states' panel once and stores for each state the pooled
-    forecast (as ``nowcast_panel`` makes it from the store), not its own regression's; a
-    second refresh finds nothing new."""
-    panel = synthetic_panel(6, 110)
+    """The refresh walks the gasoline states' panel once and stores for each state the
+    forecast led by the stored Brazil series (as ``nowcast_panel`` makes it from the store),
+    not its own regression's; a second refresh finds nothing new."""
+    panel, national = led_panel(6, 110)
     walks: list[int] = []
     real_walk = pooled.walk_panel
 
@@ -231,16 +237,17 @@ def test_the_stage_stores_each_states_pooled_forecast_walking_the_panel_once(tmp
 
     monkeypatch.setattr(pooled, "walk_panel", counted)
     with SqliteStore(tmp_path / "store.sqlite") as store:
-        _store_panel(store, panel, 100)
+        _store_panel(store, panel, 100, national)
         day = int(next(iter(panel.values())).fuel.days[99])
         as_of = known_at(day_of(day), Lags.from_catalog(DEFAULT_CATALOG).fuel) + timedelta(hours=3)
         keys = [f"FUEL#GASOLINE#{uf}" for uf in sorted(panel)]
         report = refresh_outlook(store, DEFAULT_CATALOG, as_of)
-        assert (report.made, report.problems) == (len(panel), [])
+        assert (report.made, report.problems) == (len(panel) + 1, [])  # and Brazil's
         assert len(walks) == 1
-        members = _stored_inputs(store, keys)
+        *members, brazil = _stored_inputs(store, [*keys, "FUEL#GASOLINE#BR"])
         lags = Lags.from_catalog(DEFAULT_CATALOG)
-        want = pooled.nowcast_panel(members, as_of, lags)
+        want = pooled.nowcast_panel(members, as_of, lags, national=brazil)
+        assert want != pooled.nowcast_panel(members, as_of, lags)  # Brazil leads them
         differs = 0
         for uf, inputs, forecast in zip(sorted(panel), members, want, strict=True):
             (record,) = store.query(outlook_key("GASOLINE", uf))
@@ -255,14 +262,12 @@ def test_the_stage_stores_each_states_pooled_forecast_walking_the_panel_once(tmp
             differs += abs(own.steps[3].point - stored.steps[3].point) > 1e-3
         assert differs >= len(panel) // 2
         again = refresh_outlook(store, DEFAULT_CATALOG, as_of)
-        assert (again.made, again.unchanged) == (0, len(panel))
+        assert (again.made, again.unchanged) == (0, len(panel) + 1)
 
 
 def test_pool_params_are_checked():
     with pytest.raises(ValueError, match="pooled outlook parameters"):
-        PoolParams(ridge=-1.0)
-    with pytest.raises(ValueError, match="pooled outlook parameters"):
-        PoolParams(min_errors=0)
+        PoolParams(error_weeks=0)
 
 
 def test_a_stretch_after_a_long_hole_starts_the_panel_afresh(monkeypatch):
@@ -287,7 +292,8 @@ def test_a_stretch_after_a_long_hole_starts_the_panel_afresh(monkeypatch):
     assert walk_forward_panel(joined, start=start) == walk_forward_panel(alone)
     assert pooled.era_start([m.fuel for m in joined.values()]) == int(new["AC"].fuel.days[0])
     as_of = known_at(day_of(int(new["AC"].fuel.days[-1])), Lags().fuel)
-    served = pooled.nowcast_panel([joined[uf] for uf in sorted(joined)], as_of)
-    assert served == pooled.nowcast_panel([alone[uf] for uf in sorted(alone)], as_of)
+    wide = PoolParams(error_weeks=300)  # the band's window reaches back into the old era
+    served = pooled.nowcast_panel([joined[uf] for uf in sorted(joined)], as_of, pool=wide)
+    assert served == pooled.nowcast_panel([alone[uf] for uf in sorted(alone)], as_of, pool=wide)
     monkeypatch.setattr(pooled, "era_start", lambda fuels: -(10**9))
-    assert pooled.nowcast_panel([joined[uf] for uf in sorted(joined)], as_of) != served
+    assert pooled.nowcast_panel([joined[uf] for uf in sorted(joined)], as_of, pool=wide) != served

@@ -124,11 +124,13 @@ def backtest(
             if key not in loaded.series:
                 cli.err.print(f"note: no history for {key} in {folder}; skipped", highlight=False)
                 continue
-            if a in STATES:  # served by the fit pooled over every state of the fuel
+            if a in STATES:  # served led by Brazil's forecast, bands from every state's errors
                 if f not in panels:
                     keys = {uf: fuel_key(f, uf) for uf in STATES}
                     members = {uf: inputs(k) for uf, k in keys.items() if k in loaded.series}
-                    panels[f] = walk_forward_panel(members, first, last, lags)
+                    national = fuel_key(f, "BR")
+                    led = inputs(national) if national in loaded.series else None
+                    panels[f] = walk_forward_panel(members, first, last, lags, national=led)
                 scored = panels[f][a]
             else:
                 scored = walk_forward_segments(inputs(key), first, last, lags)

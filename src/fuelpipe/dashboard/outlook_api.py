@@ -27,7 +27,7 @@ from fuelpipe.domain.catalog import FUEL_PRODUCTS, Catalog
 from fuelpipe.domain.keys import commodity_key, currency_key, fuel_key, outlook_key
 from fuelpipe.domain.models import Status
 from fuelpipe.ports.store import Store
-from fuelpipe.stages.outlook import MIN_WEEKS, after_last_gap
+from fuelpipe.stages.outlook import MIN_WEEKS, NATIONAL, after_last_gap
 
 if TYPE_CHECKING:  # numpy is imported only when an outlook is read
     from fuelpipe.outlook.backtest import Scored
@@ -314,13 +314,13 @@ def drivers_once(points: Callable[[str], list[tuple[date, float]]]) -> Callable[
 def states_once(
     points: Callable[[str], list[tuple[date, float]]], product: str
 ) -> Callable[[], dict[str, list[tuple[date, float]]]]:
-    """Every state's weekly prices of one fuel, read with ``points`` on first use only: a
-    state's accuracy is the pooled panel's backtest (:func:`walk_forward_panel`), which reads
-    them all, and the map asks it for all 27."""
+    """Every state's weekly prices of one fuel, and Brazil's (under ``NATIONAL``), read with
+    ``points`` on first use only: a state's accuracy is the panel's backtest
+    (:func:`walk_forward_panel`), which reads them all, and the map asks it for all 27."""
 
     @cache
     def load() -> dict[str, list[tuple[date, float]]]:
-        read = {uf: points(fuel_key(product, uf)) for uf in STATE_CODES}
+        read = {a: points(fuel_key(product, a)) for a in (*STATE_CODES, NATIONAL)}
         return {uf: p for uf, p in read.items() if p}
 
     return load
@@ -374,7 +374,7 @@ def panel_scored(
     drivers: Callable[[], Drivers],
     version: str,
 ) -> dict[str, list[Scored]]:
-    """The pooled states' backtest of one fuel by state, as their forecasts are served
+    """The states' backtest of one fuel by state, as their forecasts are served
     (:func:`~fuelpipe.outlook.backtest.walk_forward_panel`): walked once for all 27 per data
     ``version``, the states' series read only then. The walk starts at the earliest state's
     accuracy window: it skips only the eras that end before it (the 2004–2019 one), so every
@@ -386,12 +386,16 @@ def panel_scored(
     key = (product, version)
     found = cache.get(key)
     if found is None:
-        known = states()
+        known = {uf: p for uf, p in states().items() if uf != NATIONAL}
         starts = [s for s in map(accuracy_start, known.values()) if s is not None]
         with_drivers = drivers()
         members = {uf: with_drivers.with_fuel(Points.of(p)) for uf, p in known.items()}
+        national = states().get(NATIONAL)
         found = walk_forward_panel(
-            members, min(starts, default=None), lags=Lags.from_catalog(catalog)
+            members,
+            min(starts, default=None),
+            lags=Lags.from_catalog(catalog),
+            national=with_drivers.with_fuel(Points.of(national)) if national else None,
         )
         cache.put(key, found)
     return found

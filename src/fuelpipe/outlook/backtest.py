@@ -4,9 +4,9 @@ Each published survey week ``t`` in the period is one as-of time: the moment wee
 known (its Sunday plus the fuel's publication lag). The model is refitted there on what was
 known then and forecasts weeks ``t+1`` … ``t+5``; each forecast is compared with the week ANP
 later published and with the no-change forecast (``P[t+h] = P[t]``). Brazil and the regions:
-each area on its own (:func:`walk_forward`, :func:`walk_forward_segments`); the states: the
-fit pooled over every state of a fuel, as it is served (:func:`walk_forward_panel`). Pure:
-numpy, no I/O.
+each area on its own (:func:`walk_forward`, :func:`walk_forward_segments`); the states: each
+state's last price moved by Brazil's forecast change, as served (:func:`walk_forward_panel`).
+Pure: numpy, no I/O.
 """
 
 from __future__ import annotations
@@ -249,11 +249,13 @@ def walk_forward_panel(
     lags: Lags | None = None,
     params: Params | None = None,
     pool: PoolParams | None = None,
+    national: Inputs | None = None,
 ) -> dict[str, list[Scored]]:
-    """The pooled outlook's scored steps per member (by name), walked forward over each era of
-    the panel (a stretch of the union of its weeks without a hole over 26 weeks: the bundled
+    """The states' scored steps per member (by name), walked forward over each era of the
+    panel (a stretch of the union of its weeks without a hole over 26 weeks: the bundled
     states' 2004–2019 and 2024– files) as :func:`~fuelpipe.outlook.pooled.walk_panel` serves
-    them. ``start``/``end`` bound the forecast weeks, as in :func:`walk_forward`."""
+    them, led by the ``national`` series' forecasts (None: no change). ``start``/``end``
+    bound the forecast weeks, as in :func:`walk_forward`."""
     lags = lags or Lags()
     names = sorted(members)  # the pooled sums add the members in this order, as served
     scored: dict[str, list[Scored]] = {name: [] for name in names}
@@ -267,7 +269,10 @@ def walk_forward_panel(
         if last + 7 * max(HORIZONS) < first_target or first > last_target:
             continue
         era = [_within(members[n], first, last) for n in names]
-        for made in walk_panel(era, lags, params or Params(), pool or PoolParams()):
+        made_all = walk_panel(
+            era, lags, params or Params(), pool or PoolParams(), national=national
+        )
+        for made in made_all:
             fuel = era[made.member].fuel
             for c, h in enumerate(HORIZONS):
                 day = made.week + 7 * h

@@ -19,8 +19,8 @@ ones; their quantiles take the finite-sample conformal rank (:func:`conformal_qu
 Weeks are calendar weeks, not rows: ANP's survey pauses, and ``t+h`` is the week ``7h`` days
 after ``t`` (a week whose ``t+h`` was not published is no sample at ``h``). A driver too old at
 the as-of time is named on the forecast; one that freezes Brent in BRL drops the driver terms
-(:func:`driver_check`). This is Brazil's and each region's model; a state's forecast is the
-fit pooled over every state of its fuel (:mod:`fuelpipe.outlook.pooled`), on these regressors.
+(:func:`driver_check`). This is Brazil's and each region's model; a state's forecast moves
+its last price by Brazil's forecast change (:mod:`fuelpipe.outlook.pooled`).
 Pure: numpy only, no I/O, no clock.
 """
 
@@ -161,6 +161,12 @@ def _windowed_means(values: Floats, window: int, least: int) -> Floats:
         windows = np.lib.stride_tricks.sliding_window_view(values, window)
         means[window:] = np.mean(windows, axis=1)
     return means
+
+
+def volatility(weeks: Days, log_price: Floats, params: Params) -> Floats:
+    """Row i: the root mean square of the weekly log changes of the ``vol_weeks`` calendar
+    weeks to week i (those after the first week), with the floor."""
+    return _volatility(weekly_changes(weeks, log_price, params.vol_weeks), params)
 
 
 def _volatility(changes: Floats, params: Params) -> Floats:

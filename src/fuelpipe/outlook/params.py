@@ -39,25 +39,21 @@ class Params:
 
 @dataclass(frozen=True, slots=True)
 class PoolParams:
-    """The states' pooled fit (:mod:`fuelpipe.outlook.pooled`). ``ridge`` shrinks every slope
-    hard (the per-area model's is 1e-5): on the bundled states' walk-forward it did best
-    among 1e-5 … 1 on their short history (2024-06 →) and their long one (2016-10 → 2019-06);
-    picking one of those per fuel and horizon by its recent walk-forward errors did worse. The
-    bands take the walk-forward errors of the last ``error_weeks`` once ``min_errors`` of them
-    are published (the pooled fit's leave-one-out residuals before)."""
+    """The states' outlook (:mod:`fuelpipe.outlook.pooled`): its bands take the walk-forward
+    errors of every state's forecasts whose outcome was published in the last
+    ``error_weeks`` (104 covered nearer nominal on the states' backtest than 26 or 52)."""
 
-    ridge: float = 0.1
     error_weeks: int = 104
-    min_errors: int = 100
 
     def __post_init__(self) -> None:
-        if self.ridge < 0 or self.error_weeks < 1 or self.min_errors < 1:
+        if self.error_weeks < 1:
             raise ValueError(f"pooled outlook parameters out of range: {self}")
 
 
-MODEL_VERSION = 2
+MODEL_VERSION = 3
 """Part of a stored forecast's input mark: bumped when the same inputs make another stored
-forecast (2: states pooled, the driver move over the 7 days to the last driver day), so a
+forecast (2: states pooled, the driver move over the 7 days to the last driver day; 3: a
+state's forecast moved by Brazil's forecast change), so a
 store's forecasts from an older fuelpipe are redone on the next refresh, not kept until the
 next survey week."""
 

@@ -7,9 +7,9 @@ since the last stored one (a new survey week, or a driver value known at that we
 publication that landed late), so running it again changes nothing. A forecast reads its
 drivers at the last survey week's publication, as the rows it was trained and scored on
 (:func:`~fuelpipe.outlook.series.served_at`): a mid-week PTAX changes nothing until the next
-week. A state's forecast comes from the pooled fit over every state of its fuel
-(:mod:`fuelpipe.outlook.pooled`), walked once per fuel and refresh and shared by the 27; Brazil
-and the regions keep their own regressions (their long histories do better on them). Uses
+week. A state's forecast is its last price moved by Brazil's forecast change, with bands from every
+state's walk-forward errors (:mod:`fuelpipe.outlook.pooled`), walked once per fuel and refresh
+and shared by the 27; Brazil and the regions keep their own regressions. Uses
 only the domain, the outlook model and the Store port."""
 
 from __future__ import annotations
@@ -42,6 +42,8 @@ MIN_WEEKS = min_weeks(Params())
 """Below this many published weeks the model cannot train every horizon (83: the first 26
 weeks lack the error-correction gap's half-year, then 52 training weeks, then the 5 weeks the
 longest horizon looks ahead); from the model's own knobs, so the two cannot drift apart."""
+NATIONAL = "BR"
+"""The area whose forecast change leads the states'."""
 MAX_GAP = timedelta(weeks=26)
 """A longer hole in a fuel's history (a state file that stops for years) starts it afresh."""
 
@@ -117,7 +119,7 @@ def refresh_outlook(
     points = {k: _points(store, k) for k in (USD, BRENT, BRENT_FUTURES)}
     drivers = drivers_for(points, usd_key=USD, brent_key=BRENT, futures_key=BRENT_FUTURES)
     lags = Lags.from_catalog(catalog)
-    panels = StatePanels(store, catalog, as_of, drivers, lags, cache)
+    panels = StatePanels(store, catalog, as_of, drivers, lags)
     for series in fuel_series(catalog, keys):
         try:
             _refresh_one(store, series, as_of, drivers, lags, cache, report, panels)
@@ -158,7 +160,7 @@ def _refresh_one(
     latest = _latest(store, key, as_of)
     mark = input_mark(inputs, served_cutoffs(inputs.fuel, as_of, lags)) + f";model={MODEL_VERSION}"
     pooled = panels.pools(series)
-    if pooled:  # the pooled fit also reads the other states' weeks up to this one's last
+    if pooled:  # it also reads the other states' and Brazil's weeks up to this one's last
         mark += f";panel={panels.weeks_until(series, fuel[-1][0])}"
     if latest is not None and latest.attrs.get("inputs") == mark:
         report.unchanged += 1  # nothing new since the stored forecast: skip the model
@@ -184,7 +186,7 @@ class StatePanels:
     """The pooled forecasts of every state, walked once per fuel on first use in a refresh.
 
     A state's forecast reads every state of its fuel in the catalog (not only the refreshed
-    keys), each as known at as_of, as the backtest's panel does
+    keys) and the fuel's Brazil series, each as known at as_of, as the backtest's panel does
     (:func:`~fuelpipe.outlook.backtest.walk_forward_panel`)."""
 
     def __init__(
@@ -194,14 +196,16 @@ class StatePanels:
         as_of: datetime,
         drivers: Drivers,
         lags: Lags,
-        cache: DriverCache,
     ) -> None:
         self._store, self._as_of, self._drivers = store, as_of, drivers
-        self._lags, self._cache = lags, cache
+        self._lags = lags
         self._members: dict[str, list[Series]] = {}
+        self._national: dict[str, Series] = {}
         for s in sorted(fuel_series(catalog), key=lambda s: s.area or ""):
             if s.product is not None and s.area in STATES:  # by code: the backtest's order
                 self._members.setdefault(s.product, []).append(s)
+            elif s.product is not None and s.area == NATIONAL:
+                self._national[s.product] = s
         self._points: dict[str, list[tuple[date, float]]] = {}
         self._made: dict[str, dict[str, Forecast | None] | Exception] = {}
 
@@ -210,8 +214,9 @@ class StatePanels:
         return series.product is not None and series.area in STATES
 
     def published(self, series: Series) -> list[tuple[date, float]]:
-        """The series' stored weekly prices (a state's are read once for the whole refresh)."""
-        if not self.pools(series):
+        """The series' stored weekly prices (a state's and Brazil's are read once for the
+        whole refresh)."""
+        if not self.pools(series) and series.area != NATIONAL:
             return _points(self._store, series.key)
         if series.key not in self._points:
             self._points[series.key] = _points(self._store, series.key)
@@ -222,8 +227,10 @@ class StatePanels:
         return published[: _known_count(published, member.available_after, self._as_of)]
 
     def weeks_until(self, series: Series, last: date) -> int:
-        """How many weeks the fuel's states published up to ``last``, as known at as_of."""
-        members = self._members.get(series.product or "", [])
+        """How many weeks the fuel's states and Brazil published up to ``last``, as known at
+        as_of."""
+        members = list(self._members.get(series.product or "", []))
+        members += [n for n in [self._national.get(series.product or "")] if n is not None]
         return sum(bisect_right(self._known(m), last, key=lambda p: p[0]) for m in members)
 
     def forecast(self, series: Series) -> Forecast | None:
@@ -235,8 +242,12 @@ class StatePanels:
         if product not in self._made:
             members = self._members[product]
             inputs = [self._drivers.with_fuel(Points.of(self._known(m))) for m in members]
+            brazil = self._national.get(product)
+            national = (
+                None if brazil is None else self._drivers.with_fuel(Points.of(self._known(brazil)))
+            )
             try:
-                made = nowcast_panel(inputs, self._as_of, self._lags, cache=self._cache)
+                made = nowcast_panel(inputs, self._as_of, self._lags, national=national)
                 self._made[product] = {m.key: f for m, f in zip(members, made, strict=True)}
             except (ValueError, ArithmeticError) as exc:  # each state reports it
                 self._made[product] = exc
