@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -36,7 +36,9 @@ GAS = "FUEL#GASOLINE#BR"
 
 
 @pytest.fixture(scope="module")
-def live_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SqliteStore, str]]:
+def live_store(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[SqliteStore, str, ManualClock]]:
     """Real snapshot data (through the replay and the pipeline) behind a served dashboard."""
     db = tmp_path_factory.mktemp("live") / "live.sqlite"
     catalog = Catalog(replace(DEFAULT_CATALOG[k], default_start=date(2022, 1, 2)) for k in KEYS)
@@ -52,7 +54,7 @@ def live_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Sqlit
     store = SqliteStore(db)
     clock = ManualClock(NOW)
     with serving(create_app(store, DEFAULT_CATALOG, clock=clock, cache_ttl_s=30)) as url:
-        yield store, url
+        yield store, url, clock
     store.close()
 
 
@@ -67,7 +69,7 @@ def _gas_card(page: Page) -> str:
 
 
 def test_a_value_landing_in_the_store_updates_the_open_page(live_store, page: Page) -> None:
-    store, url = live_store
+    store, url, _ = live_store
     page.goto(f"{url}/?view=overview")
     page.wait_for_selector("body[data-ready=overview]", state="attached")
     page.wait_for_selector(f'.card[data-key="{GAS}"] .card-fresh')
@@ -96,7 +98,7 @@ def test_a_value_landing_in_the_store_updates_the_open_page(live_store, page: Pa
 
 @pytest.mark.parametrize("view", ["overview", "health", "movement"])
 def test_every_card_and_chart_shows_its_as_of(live_store, page: Page, view: str) -> None:
-    _, url = live_store
+    _, url, _ = live_store
     page.goto(f"{url}/?view={view}&fuel=GASOLINE&area=BR")
     page.wait_for_selector(f"body[data-ready={view}]", state="attached")
     section = page.locator(f"#view-{view}")
@@ -119,7 +121,7 @@ def test_every_card_and_chart_shows_its_as_of(live_store, page: Page, view: str)
 def test_live_endpoint_answers_304_when_nothing_changed(live_store) -> None:
     import httpx
 
-    _, url = live_store
+    _, url, _ = live_store
     first = httpx.get(f"{url}/api/live")
     assert first.status_code == 200 and first.headers["ETag"]
     again = httpx.get(f"{url}/api/live", headers={"If-None-Match": first.headers["ETag"]})
@@ -144,7 +146,7 @@ def test_freshness_cards_write_long_delays_in_hours_or_days(live_store, page: Pa
     # "33,119.0 / 73,439.0 min": a delay of weeks was written in minutes.
     import httpx
 
-    _, url = live_store
+    _, url, _ = live_store
     freshness = httpx.get(f"{url}/api/health").json()["freshness"]
     assert any((f["p95_s"] or 0) >= 2 * 86400 for f in freshness)  # the replayed weeks are late
     page.goto(f"{url}/?view=health&lang=en")
@@ -153,3 +155,39 @@ def test_freshness_cards_write_long_delays_in_hours_or_days(live_store, page: Pa
         card = page.locator("#health-cards .card", has_text=f"Freshness p50 / p95 · {f['source']}")
         value = card.locator(".card-value").inner_text().replace("\u00a0", " ")
         assert value == f"{_duration(f['p50_s'])} / {_duration(f['p95_s'])}", f
+
+
+def test_a_quiet_poll_moves_the_checked_time_and_the_ages_on_in_sao_paulo_time(
+    live_store, browser: Browser
+) -> None:
+    """Nothing lands for a day: every poll is a 304, yet the status line's "checked" time
+    and each card's "published … ago" follow the server's clock, written in São Paulo time
+    with its zone whatever the reader's browser zone (Tokyo here)."""
+    _, url, clock = live_store
+    context = browser.new_context(locale="en-US", timezone_id="Asia/Tokyo")
+    context.set_default_timeout(20_000)
+    problems: list[str] = []
+    page = context.new_page()
+    page.on("pageerror", lambda exc: problems.append(str(exc)))
+    start = clock.now()
+    try:
+        page.goto(f"{url}/?view=overview")
+        page.wait_for_selector(f'.card[data-key="{GAS}"] .card-fresh')
+        status = page.locator("#live-status")
+        checked = status.inner_text()
+        # the server's clock in São Paulo, labelled; not Tokyo's 12 hours later
+        assert f"{clock.now():%-m/%-d/%y}, {clock.now():%-I:%M %p} GMT-3" in checked, checked
+        version = status.get_attribute("data-version")
+        fresh = page.locator(f'.card[data-key="{GAS}"] .card-fresh').inner_text()
+        clock.advance(timedelta(hours=24))
+        later = clock.now()
+        page.wait_for_function(
+            "(text) => document.getElementById('live-status').innerText.includes(text)",
+            arg=f"{later:%-m/%-d/%y}, {later:%-I:%M %p} GMT-3",
+        )
+        assert status.get_attribute("data-version") == version  # nothing landed: 304s
+        assert page.locator(f'.card[data-key="{GAS}"] .card-fresh').inner_text() != fresh
+    finally:
+        clock.set(start)
+        context.close()
+    assert problems == []

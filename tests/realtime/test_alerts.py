@@ -71,13 +71,37 @@ def test_stale_source_fires_once_clears_and_fires_again(home) -> None:
     assert first.kind.value == "FIRING" and first.condition.subject == "bcb"
     assert first.condition.evidence["date"] == "2022-05-04"
     assert first.condition.evidence["latest_stored"] == "2022-05-03"
-    assert first.condition.evidence["published_at"] == "2022-05-04T16:10:00+00:00"
+    assert first.condition.evidence["published_at"] == "2022-05-04T13:10:00-03:00"
     store.put_records([_ok(date(2022, 5, 4))])
     report = _run(clock, store, queue, state, StaleSource(), [sink])
     assert (report.firing, report.cleared) == (0, 1)
     clock.set(datetime(2022, 5, 5, 14, 5, tzinfo=SP))  # the next day is late too
     assert _run(clock, store, queue, state, StaleSource(), [sink]).firing == 1
     assert [a.kind.value for a in sink.alerts] == ["FIRING", "CLEARED", "FIRING"]
+
+
+def test_a_late_nyse_close_is_told_in_sao_paulo_time_like_every_other_instant(home) -> None:
+    """XOM's Wednesday close (16:30 New York) is late at 20:00 São Paulo: the summary and every
+    time in the evidence are São Paulo's, as the heartbeat and the alert's own ``at`` are."""
+    clock, store, queue, state = home
+    xom = replace(DEFAULT_CATALOG["STOCK#XOM"], default_start=date(2022, 5, 2))
+    store.put_records(
+        [Record(xom.key, d, Decimal("90"), Status.OK) for d in (date(2022, 5, 2), date(2022, 5, 3))]
+    )
+    clock.set(datetime(2022, 5, 4, 20, 0, tzinfo=SP))
+    sink = Collect()
+    evaluate(
+        AlertContext(clock.now(), store, queue, Catalog([xom])), [StaleSource()], state, [sink]
+    )
+    (alert,) = sink.alerts
+    assert alert.condition.summary == (
+        "yahoo is late: 1 series still lack 2022-05-04, due 2022-05-04T17:30-03:00"
+    )
+    evidence = alert.condition.evidence
+    assert evidence["published_at"] == "2022-05-04T17:30:00-03:00"
+    assert evidence["stale_at"] == "2022-05-04T19:30:00-03:00"
+    assert evidence["now"] == "2022-05-04T20:00:00-03:00"
+    assert alert.as_dict()["at"] == "2022-05-04T20:00:00-03:00"
 
 
 def test_a_date_the_source_has_no_value_for_is_not_late(home) -> None:

@@ -121,6 +121,45 @@ def test_the_heartbeat_names_failed_requests_per_source(tmp_path) -> None:
     assert len(error) < 90  # the last error is shortened
 
 
+def test_an_idle_tick_still_tells_the_values_its_retries_stored_and_its_alerts(
+    tmp_path, replay
+) -> None:
+    """BCB is down at Wednesday's close (the stale alert fires); once its window is over the
+    dates are no longer due but recheck's retries, which store them when BCB is back, and the
+    alert clears: the heartbeat says so, not a bare "nothing due"."""
+    from fuelpipe.cli.watch import alerter
+
+    usd = replace(DEFAULT_CATALOG["CURRENCY#USD"], default_start=date(2022, 5, 2))
+    clock = ManualClock(datetime(2022, 5, 4, 13, 30, tzinfo=SP))
+    db = tmp_path / "w.sqlite"
+    hook, closers = alerter(db, None, clock=clock)
+
+    def beat_at(at: datetime, bcb_url: str) -> str:
+        clock.set(at)
+        app = build_context(
+            Settings(db=db, source_bcb_url=bcb_url), clock=clock, catalog=Catalog([usd])
+        )
+        try:
+            beats: list[Tick] = []
+            watch(app, sleep=lambda _s: None, heartbeat=beats.append, after_tick=hook, max_ticks=1)
+        finally:
+            app.close()
+        return beats[0].heartbeat()
+
+    down, up = "http://127.0.0.1:1/x", replay.source_urls()["bcb"]
+    try:
+        first = beat_at(datetime(2022, 5, 4, 13, 30, tzinfo=SP), down)
+        back = beat_at(datetime(2022, 5, 4, 15, 0, tzinfo=SP), up)  # retries came due
+    finally:
+        for closer in closers:
+            getattr(closer, "close", lambda: None)()
+    assert "due: 1 series" in first and "; alerts 1;" in first
+    assert back == (
+        "2022-05-04T15:00:00-03:00 nothing due; retries stored 3 value(s); alerts 1; "
+        "next look at 2022-05-05T13:10:00-03:00"
+    )  # the stale alert cleared
+
+
 def test_a_healthy_tick_names_no_failed_requests(tmp_path, replay) -> None:
     beat = _one_usd_tick(tmp_path, replay.source_urls()["bcb"])
     assert beat.requests["bcb"].failures == 0

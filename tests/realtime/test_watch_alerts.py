@@ -171,17 +171,27 @@ def test_watch_alerts_on_the_outlook_rules_too(
     )  # fmt: skip
     forecast = Forecast(as_of, date(2022, 5, 1), 7.20, 0.0, date(2022, 5, 3), steps)
     db = tmp_path / "o.sqlite"
-    app = build_context(
-        Settings(db=db), clock=ManualClock(as_of), catalog=Catalog([gas]), sources={}
-    )
+    clock = ManualClock(as_of)
+    app = build_context(Settings(db=db), clock=clock, catalog=Catalog([gas]), sources={})
     app.store.put_records([to_record(outlook_key_for(gas), forecast)])
     hook, closers = alerter(db, None, clock=app.clock)
     try:
         assert hook(app) == 1
+        # ANP publishes the next week and the refreshed outlook still expects the rise: the
+        # same condition, neither cleared nor fired again
+        clock.advance(timedelta(weeks=1))
+        later = tuple(replace(s, week=s.week + timedelta(weeks=1)) for s in steps)
+        moved = Forecast(clock.now(), date(2022, 5, 8), 7.20, 0.0, date(2022, 5, 10), later)
+        app.store.put_records([to_record(outlook_key_for(gas), moved)])
+        assert hook(app) == 0
     finally:
         _close(closers, app)
     out = capsys.readouterr().out.replace("\n", "")
-    assert "[fuelpipe FIRING] outlook_move: FUEL#GASOLINE#BR expected to rise +5.6%" in out
+    assert out.count("[fuelpipe FIRING] outlook_move:") == 1 and "CLEARED" not in out
+    assert (
+        "[fuelpipe FIRING] outlook_move: FUEL#GASOLINE#BR expected to rise 5.6% within 2 weeks, "
+        "by the week of 2022-05-15 (7.200 → 7.600 BRL/l; alert at ±3.0%)"
+    ) in out
 
 
 def test_alerts_for_a_webhook_no_longer_given_are_reported_then_dropped(

@@ -31,9 +31,14 @@ from fuelpipe.ports.intraday import IntradayStore
 from fuelpipe.ports.store import Store
 
 LIVE_PATH = "/api/live"
+AS_OF_HEADER = "X-Fuelpipe-As-Of"
+"""The server's (injected) clock, on every answer of ``/api/live``."""
 LIVE_RESPONSES: dict[int | str, dict[str, object]] = {
     200: {"content": {"text/csv": {}}, "description": "JSON, or CSV with `format=csv`"},
-    304: {"description": "unchanged since the ETag given in If-None-Match"},
+    304: {
+        "description": "unchanged since the ETag given in If-None-Match "
+        "(the X-Fuelpipe-As-Of header still gives the server's clock)"
+    },
     422: {"description": "invalid parameters, with a message"},
 }
 
@@ -179,7 +184,9 @@ def live_router(
         view = live_view(store, catalog, clock, intraday)
         generation.set(view.version)
         etag = f'"{view.version}"'
-        headers = {"ETag": etag, "Cache-Control": "no-cache"}
+        # The server's clock on every answer, a 304 too: the page's "checked" time and the
+        # cards' ages move on while nothing lands (the version does not hold the time).
+        headers = {"ETag": etag, "Cache-Control": "no-cache", AS_OF_HEADER: view.as_of.isoformat()}
         if none_match(if_none_match, etag):
             return Response(status_code=304, headers=headers)
         if format == "csv":

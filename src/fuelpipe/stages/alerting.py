@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 from fuelpipe.domain.alerts import Condition, Severity, transition
 from fuelpipe.domain.catalog import Series
+from fuelpipe.domain.instants import SAO_PAULO
 from fuelpipe.domain.models import Status
 from fuelpipe.ports.alerts import (
     AlertContext,
@@ -28,8 +29,10 @@ from fuelpipe.stages.due import latest_expected
 _EVIDENCE_KEYS = 5
 
 
-def _iso(dt: datetime) -> str:
-    return dt.astimezone(UTC).isoformat()
+def _iso(dt: datetime, timespec: str = "auto") -> str:
+    """An instant in São Paulo time with its offset, as `watch`'s heartbeat and an alert's
+    ``at`` write it (a NYSE close is 17:30-03:00 here, not 16:30-04:00)."""
+    return dt.astimezone(SAO_PAULO).isoformat(timespec=timespec)
 
 
 def _latest_stale_date(series: Series, now: datetime) -> date | None:
@@ -69,7 +72,7 @@ class StaleSource:
                     subject=source,
                     summary=(
                         f"{source} is late: {len(items)} series still lack {day.isoformat()}, "
-                        f"due {schedule.published_at(day).isoformat(timespec='minutes')}"
+                        f"due {_iso(schedule.published_at(day), 'minutes')}"
                     ),
                     evidence={
                         "source": source,

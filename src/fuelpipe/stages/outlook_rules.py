@@ -76,13 +76,19 @@ class OutlookMove:
             out.append(
                 OutlookCondition(
                     rule=self.name,
-                    subject=f"{series.key}@{step.week.isoformat()}",
+                    # The series and the way, not the week: a move still expected after the next
+                    # survey week (the forecast's weeks move on) is the same condition, not a
+                    # CLEARED and a new FIRING every Friday.
+                    subject=f"{series.key}:{way}",
                     summary=(
-                        f"{series.key} expected to {way} {change:+.1%} by the week of "
-                        f"{step.week.isoformat()} ({fc.last_price:.3f} → {step.point:.3f})"
+                        f"{series.key} expected to {way} {abs(change):.1%} within "
+                        f"{self.weeks} weeks, by the week of {step.week.isoformat()} "
+                        f"({fc.last_price:.3f} → {step.point:.3f} {series.unit}; "
+                        f"alert at ±{self.threshold:.1%})"
                     ),
                     evidence={
                         "key": series.key,
+                        "weeks": self.weeks,
                         "last_week": fc.last_week.isoformat(),
                         "last_price": round(fc.last_price, 4),
                         "week": step.week.isoformat(),

@@ -53,9 +53,13 @@ class Tick:
         wake = _instant(self.wake_at) if self.wake_at else "-"
         failed = self.failed_requests()
         noted = "".join(f"; {note}" for note in notes)
-        if not self.due:
-            return f"{when} nothing due{failed}{noted}; next look at {wake}"
         written = self.report.scrape.records_written if self.report else 0
+        if not self.due:
+            # retries that came due are fetched all the same, and alerts may start or clear:
+            # "nothing due" alone would hide a value stored or an alert sent on this tick
+            retried = f"; retries stored {written} value(s)" if self.report else ""
+            alerts = f"; alerts {self.alerts}" if self.alerts else ""
+            return f"{when} nothing due{retried}{failed}{alerts}{noted}; next look at {wake}"
         return (
             f"{when} due: {len(self.due)} series ({', '.join(self.due[:4])}"
             f"{'…' if len(self.due) > 4 else ''}); stored {written} value(s){failed}; "

@@ -145,9 +145,7 @@
     },
     instant(iso) {
       if (!iso) return "—";
-      return formatter(Intl.DateTimeFormat, { dateStyle: "short", timeStyle: "short" }).format(
-        new Date(iso),
-      );
+      return formatter(Intl.DateTimeFormat, window.FUELPIPE_INSTANT).format(new Date(iso));
     },
   };
 

@@ -1,6 +1,19 @@
 /* Interface text in English and Brazilian Portuguese. `{name}` marks a value filled in at run time. */
 "use strict";
 
+/* How an instant (a run, a check, a publication) is written: São Paulo's wall clock with its
+   zone's name (BRT, GMT-3), as the data's own days are São Paulo's, whatever zone the reader's
+   browser is set to. Shared by app.js and live.js. */
+window.FUELPIPE_INSTANT = {
+  year: "2-digit",
+  month: "numeric",
+  day: "numeric",
+  hour: "numeric",
+  minute: "2-digit",
+  timeZone: "America/Sao_Paulo",
+  timeZoneName: "short",
+};
+
 window.FUELPIPE_I18N = {
   en: {
     "title": "Fuel prices in Brazil",

@@ -1,6 +1,8 @@
 /* fuelpipe live panel: polls /api/live with If-None-Match; on a new store version the open view
    redraws without a reload (app.js listens for "fuelpipe:data-changed"). Keyed cards get their
-   value's freshness: when it was published and how long ago. No inline script. */
+   value's freshness: when it was published and how long ago. A 304 still moves the "checked"
+   time and those ages on, to the server's clock it names in X-Fuelpipe-As-Of. No inline
+   script. */
 (function () {
   "use strict";
 
@@ -22,6 +24,7 @@
   let etag = null;
   let version = null;
   let view = null;
+  let checked = null; // the server's clock at the last answer, 200 or 304 (ms since the epoch)
 
   function lang() {
     return document.documentElement.lang === "pt-BR" ? "pt-BR" : "en";
@@ -43,13 +46,15 @@
   }
 
   function instant(iso) {
-    return new Intl.DateTimeFormat(lang(), { dateStyle: "short", timeStyle: "short" }).format(new Date(iso));
+    return new Intl.DateTimeFormat(lang(), window.FUELPIPE_INSTANT).format(new Date(iso));
   }
 
   function paint() {
     if (!view) return;
     const status = document.getElementById("live-status");
-    status.textContent = t("live", { time: instant(view.as_of) });
+    // seconds the server's clock moved since the view was read (304s bring only the time)
+    const since = Math.max(0, (checked - Date.parse(view.as_of)) / 1000);
+    status.textContent = t("live", { time: instant(checked) });
     status.dataset.version = view.version;
     status.classList.remove("paused");
     const byKey = new Map(view.series.map((s) => [s.key, s]));
@@ -63,7 +68,7 @@
         card.append(line);
       }
       line.textContent = found.published_at
-        ? t("published", { ago: ago(found.age_s) })
+        ? t("published", { ago: ago(found.age_s + since) })
         : t("notPublished");
       line.title = found.published_at ? instant(found.published_at) : "";
     }
@@ -75,16 +80,21 @@
         headers: etag ? { "If-None-Match": etag } : {},
         cache: "no-store",
       });
+      const serverNow = Date.parse(response.headers.get("X-Fuelpipe-As-Of") || "");
       if (response.status === 200) {
         etag = response.headers.get("ETag");
         view = await response.json();
+        checked = Date.parse(view.as_of);
         const changed = version !== null && view.version !== version;
         version = view.version;
         paint();
         if (changed) {
           document.dispatchEvent(new CustomEvent("fuelpipe:data-changed", { detail: view }));
         }
-      } else if (response.status !== 304) {
+      } else if (response.status === 304) {
+        if (!Number.isNaN(serverNow)) checked = serverNow;
+        paint();
+      } else {
         throw new Error(`HTTP ${response.status}`);
       }
     } catch (err) {
