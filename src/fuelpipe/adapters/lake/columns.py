@@ -233,19 +233,35 @@ def collect(
     return out
 
 
-def read_exact(con: duckdb.DuckDBPyConnection, path: Path, encoding: str, scratch: Path) -> Parsed:
+def read_exact(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    encoding: str,
+    scratch: Path,
+    *,
+    by_line_if_unreadable: bool = True,
+) -> Parsed:
     """The file's records via DuckDB's CSV reader: a record with the wrong number of fields
-    is rejected with its line, the others are kept with theirs."""
+    is rejected with its line, the others are kept with theirs. A file DuckDB's reader gives
+    up on (a short line ending in a bare LF among CRLF lines puts its state machine in an
+    invalid state) is read a line at a time instead."""
+    import duckdb
+
     pl = polars()
     quoted = _quote(str(path))
     columns = "{" + ", ".join(f"{_quote(c)}: 'VARCHAR'" for c in LAKE_COLUMNS) + "}"
     for table in ("reject_errors", "reject_scans"):  # this file's rejects only
         con.execute(f"DROP TABLE IF EXISTS {table}")
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE raw AS SELECT * FROM read_csv({quoted}, "
-        f"delim = ';', quote = '\"', escape = '\"', header = true, auto_detect = false, "
-        f"columns = {columns}, encoding = {_quote(encoding)}, store_rejects = true)"
-    )
+    try:
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE raw AS SELECT * FROM read_csv({quoted}, "
+            f"delim = ';', quote = '\"', escape = '\"', header = true, auto_detect = false, "
+            f"columns = {columns}, encoding = {_quote(encoding)}, store_rejects = true)"
+        )
+    except duckdb.InvalidInputException:
+        if not by_line_if_unreadable:
+            raise
+        return read_lines(con, path, encoding, scratch)
     target = scratch / "exact.parquet"
     con.execute(
         f"COPY (SELECT rowid AS idx, * FROM raw ORDER BY rowid) TO {_quote(str(target))} "
@@ -324,7 +340,7 @@ def read_lines(con: duckdb.DuckDBPyConnection, path: Path, encoding: str, scratc
                 continue
             writer.writerow(fields)
             kept.append(number)
-    parsed = read_exact(con, clean, "utf-8", scratch)
+    parsed = read_exact(con, clean, "utf-8", scratch, by_line_if_unreadable=False)
     if parsed.structural or parsed.frame.height != len(kept):  # cannot be: we wrote it
         raise RuntimeError(f"{path}: records rewritten a line at a time do not read back")
     lines = pl.Series("line", kept, dtype=pl.Int64).gather(parsed.frame.get_column("idx"))
