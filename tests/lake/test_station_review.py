@@ -282,3 +282,18 @@ def test_a_short_line_ending_in_a_bare_lf_among_crlf_lines_is_one_bad_record(
     assert [b.line for b in report.bad] == [at + 1]
     assert "MISSING COLUMNS" in report.bad[0].reason
     assert report.accounted()
+
+
+def test_a_short_record_is_reported_with_the_fields_it_has(
+    lake: StationLake, write: Callable[[str, bytes], Path]
+) -> None:
+    """DuckDB rejects a short record once per missing column ("Found: 1", "Found: 2", ...
+    "Found: 15" for a line of one field); the report said all fifteen, in no set order."""
+    lines = real_lines("glp", 50)
+    lines[20] = "not a record"  # file line 21
+    lines[30] = ";".join(lines[30].split(";")[:9])  # file line 31: 9 fields
+    (report,) = lake.ingest_path(write("short.csv", "\n".join(lines).encode()))
+    assert [(b.line, b.reason) for b in report.bad] == [
+        (21, "malformed record (MISSING COLUMNS: Expected Number of Columns: 16 Found: 1)"),
+        (31, "malformed record (MISSING COLUMNS: Expected Number of Columns: 16 Found: 9)"),
+    ]

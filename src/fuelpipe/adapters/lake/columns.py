@@ -277,11 +277,17 @@ def read_exact(
         # took the lines after it (good records among them) into one bad record, or made a
         # record of the lines between two such quotes. Read a line at a time instead.
         return read_lines(con, path, encoding, scratch)
+    # DuckDB rejects a short record once per missing column, each saying it found as many
+    # fields as that column's index ("Found: 1", "Found: 2", ... for a line of one field): of
+    # each kind of error on a line, the first column's says what the line holds.
     structural = [
         (int(line), f"malformed record ({message})")
         for line, message in con.execute(
-            "SELECT line, string_agg(DISTINCT error_type || ': ' || error_message, '; ') "
-            "FROM reject_errors GROUP BY line ORDER BY line"
+            "SELECT line, string_agg(message, '; ' ORDER BY first) FROM ("
+            "  SELECT line, min(coalesce(column_idx, 0)) AS first, "
+            "  arg_min(error_type || ': ' || error_message, coalesce(column_idx, 0)) AS message "
+            "  FROM reject_errors GROUP BY line, error_type"
+            ") GROUP BY line ORDER BY line"
         ).fetchall()
     ]
     frame = pl.read_parquet(target).with_columns(pl.col("idx").cast(pl.Int64))
