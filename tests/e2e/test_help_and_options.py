@@ -141,3 +141,11 @@ def test_state_must_be_one_of_the_27_ufs(tmp_path: Path) -> None:
     good = _run("stations", "query", "municipality_weekly", "--state", "sp",
                 "--municipality", "CAMPINAS", env=env)  # fmt: skip
     assert "no station lake at" in _one_error(good)
+
+
+@pytest.mark.parametrize("ticks", ["0", "-1"])
+def test_watch_refuses_a_tick_count_below_one(ticks: str, tmp_path: Path) -> None:
+    """`watch --ticks -1` said "watching (Ctrl+C to stop)" and stopped at once with exit 0."""
+    done = _run("watch", "--ticks", ticks, env={"FUELPIPE_DB": str(tmp_path / "fp.sqlite")})
+    assert "--ticks" in _one_error(done)
+    assert list(tmp_path.iterdir()) == []  # refused before the store is opened

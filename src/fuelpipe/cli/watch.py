@@ -81,7 +81,8 @@ def watch(
         typer.Option(help="POST alerts as JSON to this URL.", envvar="FUELPIPE_ALERT_WEBHOOK_URL"),
     ] = None,
     ticks: Annotated[
-        int | None, typer.Option(help="Stop after this many ticks (default: until Ctrl+C).")
+        int | None,
+        typer.Option(min=1, help="Stop after this many ticks (default: until Ctrl+C)."),
     ] = None,
     intraday: Annotated[
         bool,
