@@ -28,6 +28,7 @@ DEV_TOOLING = (
     "scripts/",
     "fuelpipe/replay/",  # the demo's offline stand-in for the sources, and its data
     "fuelpipe/cli/",
+    "fuelpipe/__main__.py",
 )
 RUNTIME = (
     "handler.py",

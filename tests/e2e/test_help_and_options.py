@@ -149,3 +149,17 @@ def test_watch_refuses_a_tick_count_below_one(ticks: str, tmp_path: Path) -> Non
     done = _run("watch", "--ticks", ticks, env={"FUELPIPE_DB": str(tmp_path / "fp.sqlite")})
     assert "--ticks" in _one_error(done)
     assert list(tmp_path.iterdir()) == []  # refused before the store is opened
+
+
+def test_python_m_fuelpipe_is_the_command() -> None:
+    """`python -m fuelpipe` said "'fuelpipe' is a package and cannot be directly executed"."""
+    done = subprocess.run(
+        [sys.executable, "-m", "fuelpipe", "status", "--help"],
+        env={**os.environ, **WIDE},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Usage: fuelpipe status" in done.stdout

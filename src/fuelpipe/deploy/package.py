@@ -36,8 +36,13 @@ FILE_ATTR = (0o100644 & 0xFFFF) << 16
 UNIX_SYSTEM = 3
 BYTECODE = frozenset({"__pycache__"})
 # Inside fuelpipe: a Lambda never runs the offline replay (the demo's stand-in for the sources,
-# with its bundled data) nor the command line, so neither is packed.
-FUELPIPE_EXCLUDED = (PurePosixPath("replay"), PurePosixPath("cli"), PurePosixPath("tests"))
+# with its bundled data) nor the command line (`python -m fuelpipe` too), so neither is packed.
+FUELPIPE_EXCLUDED = (
+    PurePosixPath("replay"),
+    PurePosixPath("cli"),
+    PurePosixPath("__main__.py"),
+    PurePosixPath("tests"),
+)
 DASHBOARD_STATIC = PurePosixPath("dashboard/static")
 # The Lambda Python runtime ships the AWS SDK; bundling it would triple a lean zip (and push the
 # dashboard's past the 50 MB direct-upload limit). The locks keep it, so pip-audit still sees it.
