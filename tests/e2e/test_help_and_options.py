@@ -173,3 +173,11 @@ def test_watch_refuses_a_webhook_that_is_not_an_http_url(url: str, tmp_path: Pat
     assert "must be an http:// or https:// URL" in line
     assert "SECRET" not in line  # a webhook's path is its secret: never printed
     assert list(tmp_path.iterdir()) == []  # refused before the store is opened
+
+
+def test_demo_refuses_speed_without_live(tmp_path: Path) -> None:
+    """`demo --speed 10` ran the ordinary demo, the speed ignored without a word."""
+    env = {"FUELPIPE_DB": str(tmp_path / "fp.sqlite"), "FUELPIPE_LAKE": str(tmp_path / "lake")}
+    line = _one_error(_run("demo", "--no-serve", "--speed", "10", env=env))
+    assert "--speed is for --live" in line
+    assert list(tmp_path.iterdir()) == []

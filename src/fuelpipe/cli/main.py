@@ -771,11 +771,15 @@ def demo(
         ),
     ] = False,
     speed: Annotated[
-        float, typer.Option(min=1.0, help="With --live: how much faster than real time.")
-    ] = 600.0,
+        float | None,
+        typer.Option(min=1.0, help="With --live: how much faster than real time (default 600)."),
+    ] = None,
 ) -> None:
     """Replay the bundled real data, run the whole pipeline over it, print the status."""
     from fuelpipe.cli.demo import run_demo
+
+    if speed is not None and not live:
+        raise fail("--speed is for --live (the replay as if live); the demo alone has no clock")
 
     # Without the dashboard extra the demo still runs the whole pipeline, then says how.
     hint = dashboard_hint("the panel") if serve else None
@@ -789,7 +793,7 @@ def demo(
             port=port,
             fail=fail,
             live=live,
-            speed=speed,
+            speed=600.0 if speed is None else speed,
         )
     if hint:
         console.print(f"\n{hint}, then `fuelpipe dashboard` serves this store", markup=False)
