@@ -148,6 +148,10 @@ class RecordingQueue(Queue):
         """Delegate."""
         self.inner.delete(receipts)
 
+    def release(self, receipts: Sequence[str]) -> None:
+        """Delegate."""
+        self.inner.release(receipts)
+
     def dead_letter(self, message: Message, reason: str) -> None:
         """Delegate."""
         self.inner.dead_letter(message, reason)

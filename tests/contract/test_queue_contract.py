@@ -74,6 +74,24 @@ def test_an_undeleted_message_comes_back_after_the_visibility_timeout(
     assert queue.receive() == []
 
 
+def test_released_messages_are_visible_again_at_once(queue: Queue) -> None:
+    """An interrupted worker gives back what it holds: the next one need not wait out the
+    visibility timeout (which is minutes: one message's slowest fetch)."""
+    queue.send(["a", "b", "c"])
+    got = drain(queue)
+    assert queue.held().count == 3
+    done = next(m for m in got if m.body == "a")
+    queue.delete([done.receipt])
+    queue.release([m.receipt for m in got if m is not done])
+    queue.release([])
+    assert queue.held().count == 0
+    again = drain(queue)
+    assert sorted(m.body for m in again) == ["b", "c"]
+    assert all(m.receive_count == 2 for m in again)
+    queue.delete([m.receipt for m in again])
+    assert queue.depth() == QueueDepth(visible=0, in_flight=0, dead=0)
+
+
 def test_a_stale_receipt_deletes_nothing(queue_backend: QueueBackend, queue: Queue) -> None:
     if not queue_backend.stale_receipt_is_noop:
         pytest.skip("this backend documents a delete with a stale receipt as undefined")

@@ -1,13 +1,18 @@
-"""kill -9 anywhere in a run, run again: the store ends equal to an uninterrupted run's."""
+"""kill -9 anywhere in a run, run again: the store ends equal to an uninterrupted run's. Ctrl+C
+or SIGTERM in a run: one line, exit 130 or 143, and the messages it held go back to the queue,
+so the rerun takes them at once (not after the visibility timeout) and ends equal too."""
 
 from __future__ import annotations
 
 import random
 import signal
+from datetime import timedelta
 
 import pytest
 from tests.e2e.conftest import fuelpipe
 
+from fuelpipe.adapters.clock import SystemClock
+from fuelpipe.adapters.sqlite_queue import SqliteQueue
 from fuelpipe.adapters.sqlite_store import SqliteStore
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.failpoints import POINTS
@@ -102,3 +107,26 @@ def test_a_run_killed_mid_way_resumes_with_nothing_lost_or_duplicated(
 @pytest.mark.parametrize(("point", "hits"), _points(2026, 24))
 def test_twenty_four_seeded_crash_points(replay, reference, tmp_path, point, hits):
     assert _crash_and_resume(replay, reference, tmp_path, point, hits), f"{point}:{hits} not hit"
+
+
+@pytest.mark.parametrize(
+    ("signame", "code", "said"),
+    [("SIGINT", 130, "error: interrupted"), ("SIGTERM", 143, "error: stopped by SIGTERM")],
+)
+def test_an_interrupted_run_gives_its_messages_back_and_a_rerun_finishes_it(
+    replay, reference, tmp_path, signame, code, said
+):
+    db = tmp_path / "stopped.sqlite"
+    # the real timeout: a message the interrupted run kept would hold the rerun for minutes
+    env = {**_env(replay), "FUELPIPE_DB": str(db), "FUELPIPE_VISIBILITY_TIMEOUT_S": "300"}
+    failpoint = {"FUELPIPE_FAILPOINTS": f"scrape.after_write:2:{signame}"}  # mid-way, storing
+    stopped = fuelpipe(*RUN, env={**env, **failpoint}, check=False)
+    assert stopped.returncode == code, stopped.stderr
+    assert stopped.stderr.strip().splitlines()[-1] == said
+    assert "Traceback" not in stopped.stderr
+    with SqliteQueue(db.with_name("stopped-queue.sqlite"), SystemClock(), timedelta(1)) as queue:
+        assert queue.held().count == 0
+        assert queue.depth().visible >= 1  # the interrupted one and those not started yet
+    again = fuelpipe(*RUN, env=env)
+    assert "held by an interrupted run" not in again.stderr
+    assert _dump(db) == reference

@@ -156,3 +156,43 @@ def test_state_must_be_one_of_the_27_ufs(tmp_path: Path) -> None:
     good = _run("stations", "query", "municipality_weekly", "--state", "sp",
                 "--municipality", "CAMPINAS", env=env)  # fmt: skip
     assert "no station lake at" in _one_error(good)
+
+
+@pytest.mark.parametrize("ticks", ["0", "-1"])
+def test_watch_refuses_a_tick_count_below_one(ticks: str, tmp_path: Path) -> None:
+    """`watch --ticks -1` said "watching (Ctrl+C to stop)" and stopped at once with exit 0."""
+    done = _run("watch", "--ticks", ticks, env={"FUELPIPE_DB": str(tmp_path / "fp.sqlite")})
+    assert "--ticks" in _one_error(done)
+    assert list(tmp_path.iterdir()) == []  # refused before the store is opened
+
+
+def test_python_m_fuelpipe_is_the_command() -> None:
+    """`python -m fuelpipe` said "'fuelpipe' is a package and cannot be directly executed"."""
+    done = subprocess.run(
+        [sys.executable, "-m", "fuelpipe", "status", "--help"],
+        env={**os.environ, **WIDE},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Usage: fuelpipe status" in done.stdout
+
+
+@pytest.mark.parametrize("url", ["hooks.example.com/T0/SECRET", "ftp://example.com/x", "https://"])
+def test_watch_refuses_a_webhook_that_is_not_an_http_url(url: str, tmp_path: Path) -> None:
+    """Taken as given, it failed every delivery, tick after tick, until someone read the log."""
+    env = {"FUELPIPE_DB": str(tmp_path / "fp.sqlite"), "FUELPIPE_ALERT_WEBHOOK_URL": url}
+    line = _one_error(_run("watch", "--ticks", "1", env=env))
+    assert "must be an http:// or https:// URL" in line
+    assert "SECRET" not in line  # a webhook's path is its secret: never printed
+    assert list(tmp_path.iterdir()) == []  # refused before the store is opened
+
+
+def test_demo_refuses_speed_without_live(tmp_path: Path) -> None:
+    """`demo --speed 10` ran the ordinary demo, the speed ignored without a word."""
+    env = {"FUELPIPE_DB": str(tmp_path / "fp.sqlite"), "FUELPIPE_LAKE": str(tmp_path / "lake")}
+    line = _one_error(_run("demo", "--no-serve", "--speed", "10", env=env))
+    assert "--speed is for --live" in line
+    assert list(tmp_path.iterdir()) == []

@@ -263,3 +263,26 @@ def test_create_resources_without_a_region_is_bad_input_and_says_what_to_set(
     done = _run(["aws", "create-resources"], env, tmp_path, ("AWS_REGION", "AWS_DEFAULT_REGION"))
     assert done.returncode == 2, done.stderr
     assert "AWS_REGION" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("damaged", ["fuelpipe.sqlite", "fuelpipe-queue.sqlite"])
+@pytest.mark.parametrize("args", [["status"], ["dlq", "list"], ["run", "-s", "CURRENCY#USD"]])
+def test_a_file_that_is_not_sqlite_is_named_in_the_refusal(
+    damaged: str, args: list[str], tmp_path: Path
+) -> None:
+    """A damaged store or queue file: the error said "file is not a database" without naming
+    which (a damaged queue file read as a damaged store), and `dlq list` as a failure."""
+    from fuelpipe.adapters.sqlite_store import SqliteStore
+
+    db = tmp_path / "fuelpipe.sqlite"
+    SqliteStore(db).close()
+    bad = tmp_path / damaged
+    bad.write_bytes(b"this is not a SQLite file\n" * 200)
+    content = bad.read_bytes()
+    done = _run(args, {"FUELPIPE_DB": str(db), "FUELPIPE_SOURCE_BCB_URL": "http://127.0.0.1:9"},
+                tmp_path)  # fmt: skip
+    assert "Traceback" not in done.stderr, done.stderr
+    assert done.returncode == 2, done.stdout + done.stderr
+    (line,) = [ln for ln in done.stderr.splitlines() if ln.strip()]
+    assert line.startswith("error:") and f"{bad} is not a usable SQLite file" in line, line
+    assert bad.read_bytes() == content

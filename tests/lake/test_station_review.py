@@ -265,3 +265,35 @@ def test_a_corrupt_zip_member_is_reported_and_the_others_are_read(
     assert by_name["corrupt.zip!a.csv"].written == 20
     broken = by_name["corrupt.zip!b.csv"]
     assert broken.written == 0 and "unreadable ZIP member (BadZipFile" in (broken.skipped or "")
+
+
+@pytest.mark.parametrize("at", [3, 150, 299])
+def test_a_short_line_ending_in_a_bare_lf_among_crlf_lines_is_one_bad_record(
+    lake: StationLake, write: Callable[[str, bytes], Path], at: int
+) -> None:
+    """A line of a CRLF file ending in a bare LF (a file edited or joined by hand) that is no
+    record: DuckDB's reader gave up on the whole file ("The CSV Parser state machine reached
+    an invalid state") and the command ended in an error, the file's good records and the
+    other files of the command unread. It is one rejected line; the others are read."""
+    lines = real_lines("glp", 300)
+    text = "\r\n".join(lines[:at]) + "\r\nnot a record\n" + "\r\n".join(lines[at:]) + "\r\n"
+    (report,) = lake.ingest_path(write("joined.csv", BOM + text.encode()))
+    assert (report.rows, report.written, report.rejected) == (301, 300, 1)
+    assert [b.line for b in report.bad] == [at + 1]
+    assert "MISSING COLUMNS" in report.bad[0].reason
+    assert report.accounted()
+
+
+def test_a_short_record_is_reported_with_the_fields_it_has(
+    lake: StationLake, write: Callable[[str, bytes], Path]
+) -> None:
+    """DuckDB rejects a short record once per missing column ("Found: 1", "Found: 2", ...
+    "Found: 15" for a line of one field); the report said all fifteen, in no set order."""
+    lines = real_lines("glp", 50)
+    lines[20] = "not a record"  # file line 21
+    lines[30] = ";".join(lines[30].split(";")[:9])  # file line 31: 9 fields
+    (report,) = lake.ingest_path(write("short.csv", "\n".join(lines).encode()))
+    assert [(b.line, b.reason) for b in report.bad] == [
+        (21, "malformed record (MISSING COLUMNS: Expected Number of Columns: 16 Found: 1)"),
+        (31, "malformed record (MISSING COLUMNS: Expected Number of Columns: 16 Found: 9)"),
+    ]

@@ -91,6 +91,42 @@ def test_unchanged_files_are_not_downloaded_again(replay: ReplayServer, tmp_path
     assert all(v["etag"] for v in http.values()) and len(http) == 2
 
 
+def test_only_matches_in_any_case_and_a_match_of_nothing_is_an_error(
+    replay: ReplayServer, tmp_path: Path
+) -> None:
+    """`--only GLP` (or a typo) matched no file: the command ingested nothing, said nothing
+    and exited 0."""
+    lake = StationLake(LocalLakeStorage(tmp_path / "lake"), FixedClock(NOW))
+    source = StationFiles(replay.source_urls()["shpc"], attempts=2, backoff_s=0)
+    try:
+        upper = ingest_remote(lake, source, only=["GLP"])
+        typo = ingest_remote(lake, source, only=["glpp"])
+    finally:
+        source.close()
+    assert upper.errors == [] and upper.written == 13_310
+    (error,) = typo.errors
+    assert error.startswith("--only glpp: no file on the listing has that in its name (3 listed")
+    assert "ultimas-4-semanas-glp.csv" in error
+    assert typo.files == [] and typo.written == 0
+    env = {
+        "FUELPIPE_LAKE": str(tmp_path / "lake"),
+        "FUELPIPE_SOURCE_SHPC_URL": replay.source_urls()["shpc"],
+    }
+    done = CliRunner().invoke(cli, ["stations", "ingest", "--only", "glpp"], env=env)
+    assert done.exit_code == 1 and "error: --only glpp: no file on the listing" in done.output
+
+
+def test_only_with_files_given_is_refused(tmp_path: Path) -> None:
+    """--only filters ANP's listing: with files given it was ignored without a word."""
+    given = tmp_path / "glp.csv"
+    given.write_bytes(b"x")
+    env = {"FUELPIPE_LAKE": str(tmp_path / "lake")}
+    done = CliRunner().invoke(cli, ["stations", "ingest", str(given), "--only", "glp"], env=env)
+    assert done.exit_code == 2
+    assert "--only picks files from ANP's listing" in done.output
+    assert not (tmp_path / "lake").exists()
+
+
 def test_cli_ingest_status_query(replay: ReplayServer, tmp_path: Path) -> None:
     env = {
         "FUELPIPE_LAKE": str(tmp_path / "lake"),

@@ -47,3 +47,16 @@ def test_the_default_visibility_timeout_outlasts_the_slowest_fetch() -> None:
     cfg = Settings()
     slowest = longest_fetch_s(cfg.http_timeout_s, cfg.http_attempts, cfg.http_backoff_s)
     assert cfg.visibility_timeout_s >= slowest + 60
+
+
+def test_revision_windows_name_sources_in_any_case_and_refuse_unknown_ones() -> None:
+    """FUELPIPE_REVISION_WINDOW_DAYS='{"ANP": 84}' (or a typo) was taken and applied to no
+    source at all: `revise` kept re-reading 56 days, silently."""
+    from pydantic import ValidationError
+
+    assert Settings(revision_window_days='{"ANP": 84, "bcb": 7}').revision_window_days == {
+        "anp": 84,
+        "bcb": 7,
+    }
+    with pytest.raises(ValidationError, match=r"unknown source ancine; the sources are \['anp'"):
+        Settings(revision_window_days='{"ancine": 30}')

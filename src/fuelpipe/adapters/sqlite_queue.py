@@ -89,15 +89,19 @@ class SqliteQueue(Queue):
                 raise ValueError(f"a message body is over {MAX_BODY_BYTES} bytes")
         now = iso_utc(self.clock.now())
         rows = [(str(uuid.uuid4()), body, now, now) for body in bodies]
+        self._write_many(
+            "INSERT INTO messages (id, body, receive_count, visible_at, receipt, sent_at) "
+            "VALUES (?, ?, 0, ?, NULL, ?)",
+            rows,
+        )
+        return len(rows)
+
+    def _write_many(self, sql: str, rows: Sequence[tuple[str, ...]]) -> None:
+        """``sql`` once per row, in one write transaction."""
         with self._lock:
             conn = self._db()
             with write_transaction(conn):
-                conn.executemany(
-                    "INSERT INTO messages (id, body, receive_count, visible_at, receipt, sent_at) "
-                    "VALUES (?, ?, 0, ?, NULL, ?)",
-                    rows,
-                )
-        return len(rows)
+                conn.executemany(sql, rows)
 
     def receive(self, max_messages: int = 10) -> list[Message]:
         """Receive up to ``max_messages`` visible messages and hide them for the timeout.
@@ -144,10 +148,16 @@ class SqliteQueue(Queue):
         rows = [(r.partition(".")[0], r) for r in receipts]
         if not rows:
             return
-        with self._lock:
-            conn = self._db()
-            with write_transaction(conn):
-                conn.executemany("DELETE FROM messages WHERE id = ? AND receipt = ?", rows)
+        self._write_many("DELETE FROM messages WHERE id = ? AND receipt = ?", rows)
+
+    def release(self, receipts: Sequence[str]) -> None:
+        """Make messages visible now, if their receipt is still the latest."""
+        rows = [(iso_utc(self.clock.now()), r.partition(".")[0], r) for r in receipts]
+        if not rows:
+            return
+        self._write_many(
+            "UPDATE messages SET visible_at = ?, receipt = NULL WHERE id = ? AND receipt = ?", rows
+        )
 
     @staticmethod
     def _move_to_dead(

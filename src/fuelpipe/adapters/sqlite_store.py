@@ -279,9 +279,8 @@ def _outdated(path: Path) -> bool:
     as empty elsewhere."""
     if not path.exists() or path.stat().st_size == 0:
         return False
-    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S)  # not mode=ro: see connect
+    conn = connect(path, _SCHEMA, read_only=True)  # refuses a file that is not SQLite
     try:
-        conn.execute("PRAGMA query_only = ON")
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         columns = {r[1] for r in conn.execute("PRAGMA table_info(items)")}
     finally:
@@ -307,8 +306,17 @@ def connect(path: Path, schema: str, *, read_only: bool = False) -> sqlite3.Conn
     ``mode=ro``, which would leave the -wal and -shm files behind on close. A file that does
     not exist reads as empty: an in-memory database with the schema stands for it.
     """
-    if read_only:
-        return _connect_read_only(path, schema)
+    try:
+        return _connect_read_only(path, schema) if read_only else _connect_writable(path, schema)
+    except sqlite3.OperationalError:
+        raise  # locked, read-only, …: its own words say it
+    except sqlite3.DatabaseError as exc:  # not SQLite at all, or a damaged file: say which
+        raise sqlite3.DatabaseError(
+            f"{path} is not a usable SQLite file (a fuelpipe store or queue): {exc}"
+        ) from exc
+
+
+def _connect_writable(path: Path, schema: str) -> sqlite3.Connection:
     path.parent.mkdir(parents=True, exist_ok=True)
     # isolation_level=None: we issue BEGIN IMMEDIATE ourselves, so a writer takes the write lock
     # up front (waiting on busy_timeout) instead of failing on a read-to-write upgrade.
@@ -342,6 +350,8 @@ def _connect_read_only(path: Path, schema: str) -> sqlite3.Connection:
     conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
     if not exists:  # the in-memory stand-in: no transaction to keep, executescript will do
         conn.executescript(schema)
+    else:  # the header is read now: a file that is not SQLite is refused here, by its path
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
     conn.execute("PRAGMA query_only = ON")
     return conn
 

@@ -187,6 +187,21 @@ class SqsQueue(Queue):
         """Acknowledge processed messages with DeleteMessageBatch, 10 a call."""
         self._delete(self.queue_url, receipts)
 
+    def release(self, receipts: Sequence[str]) -> None:
+        """Make messages visible now (ChangeMessageVisibilityBatch to 0, 10 a call); an expired
+        receipt is not an error: the message is visible again already."""
+        self._show(self.queue_url, receipts)
+
+    def _show(self, url: str, receipts: Sequence[str]) -> None:
+        for start in range(0, len(receipts), SEND_BATCH):
+            self.client.change_message_visibility_batch(
+                QueueUrl=url,
+                Entries=[
+                    {"Id": str(i), "ReceiptHandle": r, "VisibilityTimeout": 0}
+                    for i, r in enumerate(receipts[start : start + SEND_BATCH])
+                ],
+            )
+
     # --- dead letters --------------------------------------------------------------------
 
     def dead_letter(self, message: Message, reason: str) -> None:
@@ -215,14 +230,7 @@ class SqsQueue(Queue):
     def dead_letters(self) -> list[DeadLetter]:
         """Every dead-lettered message, peeked (see the module docstring for the caveat)."""
         raw = self._drain_dlq()
-        for start in range(0, len(raw), SEND_BATCH):
-            self.client.change_message_visibility_batch(
-                QueueUrl=self.dlq_url,
-                Entries=[
-                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
-                    for i, m in enumerate(raw[start : start + SEND_BATCH])
-                ],
-            )
+        self._show(self.dlq_url, [m["ReceiptHandle"] for m in raw])
         out = []
         for m in raw:
             attrs = m.get("MessageAttributes", {})

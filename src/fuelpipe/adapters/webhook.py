@@ -56,6 +56,10 @@ class WebhookSink(AlertSink):
         attempts: int = 3,
         backoff_s: float = 0.5,
     ) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            # refused now: every alert would fail to be delivered, tick after tick
+            raise ValueError(f"the webhook must be an http:// or https:// URL, not {receiver(url)}")
         self.url = url
         self._client = client or httpx.Client(timeout=httpx.Timeout(10.0, connect=5.0))
         self._attempts = attempts

@@ -11,7 +11,7 @@ import socket
 import sys
 import threading
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -37,6 +37,8 @@ from fuelpipe.stages.context import StageContext
 
 EXIT_BAD_INPUT = 2
 EXIT_UNREACHABLE = 3
+EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
 
 
 class GuardedTyper(typer.Typer):
@@ -50,13 +52,14 @@ class GuardedTyper(typer.Typer):
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         argv = list(kwargs.get("args") or (args[0] if args else sys.argv[1:]))
         kwargs.setdefault("standalone_mode", False)
+        terminated: list[int] = []
         try:
-            code = super().__call__(*args, **kwargs)
+            with sigterm_interrupts(terminated):
+                code = super().__call__(*args, **kwargs)
         except typer.Exit as exc:
             sys.exit(exc.exit_code)
         except (typer.Abort, KeyboardInterrupt):
-            _one_line("interrupted")
-            sys.exit(130)
+            code = EXIT_INTERRUPTED
         except typer.exceptions.TyperException as exc:  # click's usage errors, vendored by typer
             if type(exc).__name__ == "NoArgsIsHelpError":
                 exc.show()  # type: ignore[attr-defined]
@@ -78,7 +81,35 @@ class GuardedTyper(typer.Typer):
                 + " (rerun with --debug for the traceback)"
             )
             sys.exit(EXIT_BAD_INPUT)
+        if code == EXIT_INTERRUPTED:  # typer turns Ctrl+C into this code, silently
+            _one_line("stopped by SIGTERM" if terminated else "interrupted")
+            sys.exit(EXIT_TERMINATED if terminated else EXIT_INTERRUPTED)
         sys.exit(code if isinstance(code, int) else 0)
+
+
+def sigterm_interrupts(seen: list[int]) -> AbstractContextManager[None]:
+    """SIGTERM (`kill`, a service manager stopping the command) stops it as Ctrl+C does: the
+    work in hand is given back and the store closed, rather than the process dying at once.
+    ``seen`` notes it, for the exit code (143) and the message."""
+    return _interrupting(signal.SIGTERM, seen)
+
+
+@contextmanager
+def _interrupting(signum: signal.Signals, seen: list[int]) -> Iterator[None]:
+    """While inside: ``signum`` raises KeyboardInterrupt and is noted in ``seen``."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers belong to the main thread
+        return
+
+    def on_signal(number: int, frame: FrameType | None) -> None:
+        seen.append(number)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signum, on_signal)
+    try:
+        yield
+    finally:
+        signal.signal(signum, previous)
 
 
 def _command_of(typer_app: typer.Typer, argv: list[str]) -> str:
@@ -243,20 +274,9 @@ def ctrl_c_exits_130() -> Iterator[None]:
     swallows the KeyboardInterrupt that gives, returning as if the server had simply ended
     (exit 0). The SIGINT is noted here and raised again once the server has returned.
     """
-    if threading.current_thread() is not threading.main_thread():
-        yield  # signal handlers belong to the main thread
-        return
     seen: list[int] = []
-
-    def on_sigint(signum: int, frame: FrameType | None) -> None:
-        seen.append(signum)
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGINT, on_sigint)
-    try:
+    with _interrupting(signal.SIGINT, seen):
         yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
     if seen:
         raise KeyboardInterrupt
 
@@ -770,11 +790,15 @@ def demo(
         ),
     ] = False,
     speed: Annotated[
-        float, typer.Option(min=1.0, help="With --live: how much faster than real time.")
-    ] = 600.0,
+        float | None,
+        typer.Option(min=1.0, help="With --live: how much faster than real time (default 600)."),
+    ] = None,
 ) -> None:
     """Replay the bundled real data, run the whole pipeline over it, print the status."""
     from fuelpipe.cli.demo import run_demo
+
+    if speed is not None and not live:
+        raise fail("--speed is for --live (the replay as if live); the demo alone has no clock")
 
     # Without the dashboard extra the demo still runs the whole pipeline, then says how.
     hint = dashboard_hint("the panel") if serve else None
@@ -788,7 +812,7 @@ def demo(
             port=port,
             fail=fail,
             live=live,
-            speed=speed,
+            speed=600.0 if speed is None else speed,
         )
     if hint:
         console.print(f"\n{hint}, then `fuelpipe dashboard` serves this store", markup=False)

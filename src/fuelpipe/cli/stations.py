@@ -157,7 +157,10 @@ def ingest(
     ] = None,
     only: Annotated[
         list[str] | None,
-        typer.Option("--only", help="Only listed files whose name contains this text."),
+        typer.Option(
+            "--only",
+            help="Only listed files whose name contains this text (any case; repeatable).",
+        ),
     ] = None,
     force: Annotated[
         bool, typer.Option(help="Download and ingest even files seen before.")
@@ -168,6 +171,8 @@ def ingest(
     ZIP, or XLSX under a .csv name, recognised by content."""
     from fuelpipe.stages.stations import ingest_local, ingest_remote
 
+    if paths and only:
+        raise fail("--only picks files from ANP's listing; it does not apply to files given")
     for p in paths or []:
         if not p.is_file():
             raise fail(f"{p} is not a file")

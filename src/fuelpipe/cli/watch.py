@@ -81,7 +81,8 @@ def watch(
         typer.Option(help="POST alerts as JSON to this URL.", envvar="FUELPIPE_ALERT_WEBHOOK_URL"),
     ] = None,
     ticks: Annotated[
-        int | None, typer.Option(help="Stop after this many ticks (default: until Ctrl+C).")
+        int | None,
+        typer.Option(min=1, help="Stop after this many ticks (default: until Ctrl+C)."),
     ] = None,
     intraday: Annotated[
         bool,
@@ -95,6 +96,13 @@ def watch(
     cfg = settings(ctx)
     if cfg.backend != "embedded":
         raise fail("watch runs the embedded home; in AWS, EventBridge schedules data_clustering")
+    if webhook:
+        from fuelpipe.adapters.webhook import WebhookSink
+
+        try:
+            WebhookSink(webhook).close()  # refused before the store is touched
+        except ValueError as exc:
+            raise fail(f"--webhook/FUELPIPE_ALERT_WEBHOOK_URL: {exc}") from None
     with wired(ctx, writes=True) as context:
         _watch(context, cfg.db, series, webhook, ticks, intraday=intraday)
 

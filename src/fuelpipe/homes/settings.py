@@ -131,6 +131,20 @@ class Settings(BaseModel):
                 raise ValueError(f"not JSON: {exc}") from None
         return value
 
+    @field_validator("revision_window_days")
+    @classmethod
+    def _known_sources(cls, value: dict[str, int]) -> dict[str, int]:
+        """Source names in any case; one no series comes from (a typo) is refused, not left
+        to apply to nothing."""
+        from fuelpipe.domain.catalog import DEFAULT_CATALOG
+
+        known = sorted({s.source for s in DEFAULT_CATALOG})
+        windows = {name.lower(): days for name, days in value.items()}
+        unknown = sorted(set(windows) - set(known))
+        if unknown:
+            raise ValueError(f"unknown source {', '.join(unknown)}; the sources are {known}")
+        return windows
+
     @field_validator("db", "lake")
     @classmethod
     def _expand_home(cls, value: Path) -> Path:

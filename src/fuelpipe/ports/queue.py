@@ -65,6 +65,12 @@ class Queue(abc.ABC):
         """Acknowledge processed messages."""
 
     @abc.abstractmethod
+    def release(self, receipts: Sequence[str]) -> None:
+        """Make received messages visible again now, unprocessed (an interrupted worker gives
+        back what it holds instead of leaving it to its visibility timeout). Their receive
+        counts stay as they are; stale receipts do nothing."""
+
+    @abc.abstractmethod
     def dead_letter(self, message: Message, reason: str) -> None:
         """Move a message to the dead-letter store with its reason."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -9,6 +10,7 @@ from datetime import date
 from typing import Protocol
 
 from fuelpipe.domain.catalog import Series
+from fuelpipe.ports.queue import Message
 from fuelpipe.ports.store import RunLog
 from fuelpipe.stages.context import StageContext
 from fuelpipe.stages.data_version import mark_changed, recheck_changed, scrape_changed
@@ -131,15 +133,28 @@ def work_queue(
             sleep(0.2)
             continue
         idle = 0
-        for message in messages:
-            report.add(handle_message(app, message))
-            app.failpoints.hit("drain.before_delete")
+        for taken, message in enumerate(messages):
+            try:
+                report.add(handle_message(app, message))
+                app.failpoints.hit("drain.before_delete")
+            except KeyboardInterrupt:
+                _give_back(app, messages[taken:])
+                raise
             app.queue.delete([message.receipt])
             done += 1
             if progress:
                 depth = app.queue.depth()
                 progress("scrape", done, done + depth.visible + depth.in_flight)
     return report
+
+
+def _give_back(app: StageContext, messages: Sequence[Message]) -> None:
+    """Ctrl+C (or SIGTERM, which the CLI turns into the same): the messages this worker took
+    and did not finish go back to the queue now, so the next run takes them at once instead
+    of waiting out their visibility timeout. What was stored of the interrupted one is kept
+    (writes are idempotent). Should this fail too, they come back after the timeout."""
+    with contextlib.suppress(Exception):  # the interrupt being raised is what matters
+        app.queue.release([m.receipt for m in messages])
 
 
 def run_cycle(

@@ -163,7 +163,14 @@ def ingest_remote(
         summary.errors.append(f"listing: {exc}")
         return summary
     if only:
-        urls = [u for u in urls if any(o in file_name(u) for o in only)]
+        listed = urls
+        urls = [u for u in urls if any(o.lower() in file_name(u).lower() for o in only)]
+        if not urls:  # a typo would otherwise ingest nothing and say nothing
+            names = ", ".join(file_name(u) for u in listed[:6]) + (", …" if len(listed) > 6 else "")
+            summary.errors.append(
+                f"--only {' '.join(only)}: no file on the listing has that in its name "
+                f"({len(listed)} listed{': ' + names if listed else ''})"
+            )
     rows = _RowCount(progress)
     for n, url in enumerate(urls, 1):
         manifest = lake.storage.read_manifest()

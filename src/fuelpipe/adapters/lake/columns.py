@@ -233,19 +233,35 @@ def collect(
     return out
 
 
-def read_exact(con: duckdb.DuckDBPyConnection, path: Path, encoding: str, scratch: Path) -> Parsed:
+def read_exact(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    encoding: str,
+    scratch: Path,
+    *,
+    by_line_if_unreadable: bool = True,
+) -> Parsed:
     """The file's records via DuckDB's CSV reader: a record with the wrong number of fields
-    is rejected with its line, the others are kept with theirs."""
+    is rejected with its line, the others are kept with theirs. A file DuckDB's reader gives
+    up on (a short line ending in a bare LF among CRLF lines puts its state machine in an
+    invalid state) is read a line at a time instead."""
+    import duckdb
+
     pl = polars()
     quoted = _quote(str(path))
     columns = "{" + ", ".join(f"{_quote(c)}: 'VARCHAR'" for c in LAKE_COLUMNS) + "}"
     for table in ("reject_errors", "reject_scans"):  # this file's rejects only
         con.execute(f"DROP TABLE IF EXISTS {table}")
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE raw AS SELECT * FROM read_csv({quoted}, "
-        f"delim = ';', quote = '\"', escape = '\"', header = true, auto_detect = false, "
-        f"columns = {columns}, encoding = {_quote(encoding)}, store_rejects = true)"
-    )
+    try:
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE raw AS SELECT * FROM read_csv({quoted}, "
+            f"delim = ';', quote = '\"', escape = '\"', header = true, auto_detect = false, "
+            f"columns = {columns}, encoding = {_quote(encoding)}, store_rejects = true)"
+        )
+    except duckdb.InvalidInputException:
+        if not by_line_if_unreadable:
+            raise
+        return read_lines(con, path, encoding, scratch)
     target = scratch / "exact.parquet"
     con.execute(
         f"COPY (SELECT rowid AS idx, * FROM raw ORDER BY rowid) TO {_quote(str(target))} "
@@ -261,11 +277,17 @@ def read_exact(con: duckdb.DuckDBPyConnection, path: Path, encoding: str, scratc
         # took the lines after it (good records among them) into one bad record, or made a
         # record of the lines between two such quotes. Read a line at a time instead.
         return read_lines(con, path, encoding, scratch)
+    # DuckDB rejects a short record once per missing column, each saying it found as many
+    # fields as that column's index ("Found: 1", "Found: 2", ... for a line of one field): of
+    # each kind of error on a line, the first column's says what the line holds.
     structural = [
         (int(line), f"malformed record ({message})")
         for line, message in con.execute(
-            "SELECT line, string_agg(DISTINCT error_type || ': ' || error_message, '; ') "
-            "FROM reject_errors GROUP BY line ORDER BY line"
+            "SELECT line, string_agg(message, '; ' ORDER BY first) FROM ("
+            "  SELECT line, min(coalesce(column_idx, 0)) AS first, "
+            "  arg_min(error_type || ': ' || error_message, coalesce(column_idx, 0)) AS message "
+            "  FROM reject_errors GROUP BY line, error_type"
+            ") GROUP BY line ORDER BY line"
         ).fetchall()
     ]
     frame = pl.read_parquet(target).with_columns(pl.col("idx").cast(pl.Int64))
@@ -324,7 +346,7 @@ def read_lines(con: duckdb.DuckDBPyConnection, path: Path, encoding: str, scratc
                 continue
             writer.writerow(fields)
             kept.append(number)
-    parsed = read_exact(con, clean, "utf-8", scratch)
+    parsed = read_exact(con, clean, "utf-8", scratch, by_line_if_unreadable=False)
     if parsed.structural or parsed.frame.height != len(kept):  # cannot be: we wrote it
         raise RuntimeError(f"{path}: records rewritten a line at a time do not read back")
     lines = pl.Series("line", kept, dtype=pl.Int64).gather(parsed.frame.get_column("idx"))
