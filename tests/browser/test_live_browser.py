@@ -153,3 +153,35 @@ def test_freshness_cards_write_long_delays_in_hours_or_days(live_store, page: Pa
         card = page.locator("#health-cards .card", has_text=f"Freshness p50 / p95 · {f['source']}")
         value = card.locator(".card-value").inner_text().replace("\u00a0", " ")
         assert value == f"{_duration(f['p50_s'])} / {_duration(f['p95_s'])}", f
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Asia/Tokyo"])
+@pytest.mark.parametrize(
+    ("lang", "label"), [("en", "(São Paulo time)"), ("pt-BR", "(horário de Brasília)")]
+)
+def test_every_time_shown_is_sao_paulo_time_and_says_so(
+    live_store, browser: Browser, zone: str, lang: str, label: str
+) -> None:
+    # The health view's "as of" was the browser's clock: São Paulo's 23:59 on May 7 showed as
+    # "5/8/22, 2:59 AM" in a UTC browser, unlabelled (and the chart's as-of said May 8).
+    _, url = live_store
+    with error_free_page(browser, timezone_id=zone) as page:
+        page.goto(f"{url}/?view=health&lang={lang}")
+        page.wait_for_selector("body[data-ready=health]", state="attached")
+        page.wait_for_function("() => document.getElementById('live-status').dataset.version")
+        clock = "5/7/22, 11:59 PM" if lang == "en" else "07/05/2022, 23:59"
+        foot = _plain(page.locator("#health-cards .card .card-foot").first.inner_text())
+        assert foot.endswith(f"{clock} {label}"), foot
+        status = _plain(page.locator("#live-status").inner_text())
+        assert status.endswith(f"{clock} {label}"), status
+        headers = page.locator("#runs th").all_text_contents()
+        assert headers[1].endswith(label) and headers[2].endswith(label), headers
+        started = [_plain(c) for c in page.locator("#runs tbody td:nth-child(2)").all_inner_texts()]
+        assert started and set(started) == {clock}, started
+        caption = page.locator("#chart-health").locator("xpath=..").locator(".as-of")
+        assert caption.get_attribute("data-date") == "2022-05-07"
+
+
+def _plain(text: str) -> str:
+    """Text with Intl's narrow and no-break spaces as plain ones."""
+    return text.replace("\u202f", " ").replace("\u00a0", " ")

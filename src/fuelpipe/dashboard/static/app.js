@@ -9,6 +9,7 @@
   const BRENT_BRL = "BRENT_BRL";
   const PETR4 = "STOCK#PETR4";
   const MAIN_FUELS = ["GASOLINE", "ETHANOL", "DIESEL"];
+  const SAO_PAULO = "America/Sao_Paulo"; // every time the page shows is São Paulo's, labelled
   const VIEWS = {
     overview: { controls: ["window", "date"], date: "ctl.date" },
     movement: { controls: ["fuel", "area", "window", "date"], date: "ctl.date" },
@@ -143,13 +144,31 @@
         style: "unit", unit, unitDisplay: "short", minimumFractionDigits: 1, maximumFractionDigits: 1,
       }).format(value);
     },
+    /** An instant as São Paulo's wall clock, whatever the browser's zone, and labelled so
+     *  ("5/7/22, 11:59 PM (São Paulo time)"): every source publishes on Brazil's clock. */
     instant(iso) {
       if (!iso) return "—";
-      return formatter(Intl.DateTimeFormat, { dateStyle: "short", timeStyle: "short" }).format(
-        new Date(iso),
-      );
+      return t("time.sp", { time: fmt.clock(iso) });
+    },
+    /** The same wall clock without its label, for a column whose header names the zone. */
+    clock(iso) {
+      if (!iso) return "—";
+      return formatter(Intl.DateTimeFormat, {
+        dateStyle: "short", timeStyle: "short", timeZone: SAO_PAULO,
+      }).format(new Date(iso));
     },
   };
+
+  /** The São Paulo calendar day (YYYY-MM-DD) of an instant: 02:59 UTC on the 8th is the 7th. */
+  function spDay(iso) {
+    const parts = formatter(Intl.DateTimeFormat, {
+      year: "numeric", month: "2-digit", day: "2-digit", timeZone: SAO_PAULO,
+    }).formatToParts(new Date(iso));
+    const part = (type) => parts.find((p) => p.type === type).value;
+    return `${part("year")}-${part("month")}-${part("day")}`;
+  }
+  // live.js labels its own instants the same way.
+  window.FUELPIPE_INSTANT = (iso) => fmt.instant(iso);
 
   function isoDay(d) {
     return d.toISOString().slice(0, 10);
@@ -1059,7 +1078,7 @@
         color: sorted.map((s) => (s.completeness >= 0.99 ? "#2e8540" : s.completeness >= 0.8 ? "#f2a541" : "#b8322a")),
       },
       hovertemplate: "%{y}: %{x:.1%}<br>%{customdata[0]} / %{customdata[1]}<extra></extra>",
-    }], layout, url, view.as_of);
+    }], layout, url, spDay(view.as_of));
   }
 
   function renderRuns(runs) {
@@ -1082,8 +1101,8 @@
     for (const run of runs) {
       const row = body.insertRow();
       row.insertCell().textContent = run.stage;
-      row.insertCell().textContent = fmt.instant(run.started_at);
-      row.insertCell().textContent = fmt.instant(run.finished_at);
+      row.insertCell().textContent = fmt.clock(run.started_at);
+      row.insertCell().textContent = fmt.clock(run.finished_at);
       row.insertCell().textContent = Object.entries(run.counts).map(([k, v]) => `${k} ${v}`).join(", ");
     }
   }

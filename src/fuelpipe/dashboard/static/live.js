@@ -42,9 +42,8 @@
     return rtf.format(-Math.floor(seconds), "second");
   }
 
-  function instant(iso) {
-    return new Intl.DateTimeFormat(lang(), { dateStyle: "short", timeStyle: "short" }).format(new Date(iso));
-  }
+  // São Paulo's wall clock, labelled, as app.js writes every instant.
+  const instant = (iso) => window.FUELPIPE_INSTANT(iso);
 
   function paint() {
     if (!view) return;
