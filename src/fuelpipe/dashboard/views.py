@@ -183,7 +183,8 @@ def lags_view(
     pump_key = fuel_key(product, area)
     reader.check_key(driver)
     if driver in reader.catalog and reader.is_weekly(driver):
-        raise InvalidRequestError(f"driver {driver!r} is a pump price; choose one of {DRIVERS}")
+        choices = ", ".join(DRIVERS)
+        raise InvalidRequestError(f"driver {driver!r} is a pump price; choose one of {choices}")
     # The driver is read from max_lag weeks earlier, so lag k has the same pump weeks as lag 0.
     reach = timedelta(weeks=max(max_lag, reg_lags))
     prices = reader.weekly(pump_key, start, end, how)
