@@ -551,3 +551,33 @@ def test_hover_labels_speak_the_pages_language(watched: Watched) -> None:
     watched.open("view=lags&fuel=GASOLINE&area=BR&lang=en")
     (hover,) = watched.page.evaluate(HOVER_JS, "chart-lags")
     assert hover.startswith("lag of %{x} week(s):"), hover
+
+
+def test_overview_cards_follow_the_end_date(watched: Watched, dashboard_url: str) -> None:
+    # Only the index chart followed the End date: the cards kept the latest values.
+    watched.open("view=overview&date=2022-01-12&lang=en")
+    page = watched.page
+    gas = page.locator('.card[data-key="FUEL#GASOLINE#BR"]').inner_text()
+    body = httpx.get(f"{dashboard_url}/api/overview?end=2022-01-12").json()
+    item = next(i for i in body["items"] if i["key"] == "FUEL#GASOLINE#BR")
+    assert item["date"] == "2022-01-09"
+    assert f"R${item['value']:.2f}" in gas.replace("\u00a0", "")
+    assert "as of Jan 9, 2022" in gas
+    # "published N days ago" is the newest value's freshness: not said of an older one
+    page.wait_for_function("() => document.getElementById('live-status').dataset.version")
+    assert page.locator("#cards .card-fresh").count() == 0
+    href = page.get_attribute("#csv", "href") or ""
+    assert "/api/overview?" in href and "end=2022-01-12" in href
+
+    page.fill("#date", "2021-09-15")
+    page.dispatch_event("#date", "change")
+    page.wait_for_function(
+        """() => document.querySelector('.card[data-key="FUEL#GASOLINE#BR"]')
+          .innerText.includes('Sep 12, 2021')"""
+    )
+    assert "date=2021-09-15" in page.url
+    watched.open("view=overview&lang=en")
+    page.wait_for_function("() => document.querySelectorAll('#cards .card-fresh').length")
+    live = {s["key"] for s in httpx.get(f"{dashboard_url}/api/live").json()["series"]}
+    latest = httpx.get(f"{dashboard_url}/api/overview").json()["items"]
+    assert page.locator("#cards .card-fresh").count() == len(live & {i["key"] for i in latest}) > 5

@@ -637,7 +637,9 @@
   }
 
   async function overviewMain(token) {
-    const overviewUrl = api("/api/overview");
+    // The cards follow the End date as the index chart does: each value is its series' latest
+    // on or before it (no date: the latest stored).
+    const overviewUrl = api("/api/overview", { end: state.date });
     setCsv(overviewUrl);
     const end = state.date || meta.latest;
     const keys = [
@@ -665,6 +667,7 @@
         cards, title, fmt.money(item.value, item.unit, digits), change,
         changeClass(item.change_pct, 1), t("asOf", { date: fmt.date(item.date) }), item.key,
       );
+      cards.lastElementChild.dataset.date = item.date; // live.js: fresh only if the newest
     }
     const traces = lineTraces(indices.series);
     if (!traces.length) {

@@ -54,8 +54,13 @@
     const byKey = new Map(view.series.map((s) => [s.key, s]));
     for (const card of document.querySelectorAll(".card[data-key]")) {
       const found = byKey.get(card.dataset.key);
-      if (!found) continue;
       let line = card.querySelector(".card-fresh");
+      // A card showing an older value (the End date picked) is not the one just published.
+      const older = found && card.dataset.date && found.date && card.dataset.date !== found.date;
+      if (!found || older) {
+        if (line) line.remove();
+        continue;
+      }
       if (!line) {
         line = document.createElement("p");
         line.className = "card-foot card-fresh";
