@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -581,3 +583,26 @@ def test_overview_cards_follow_the_end_date(watched: Watched, dashboard_url: str
     live = {s["key"] for s in httpx.get(f"{dashboard_url}/api/live").json()["series"]}
     latest = httpx.get(f"{dashboard_url}/api/overview").json()["items"]
     assert page.locator("#cards .card-fresh").count() == len(live & {i["key"] for i in latest}) > 5
+
+
+@pytest.mark.parametrize("lang", ["en", "pt-BR"])
+def test_overview_exports_the_index_chart_as_well_as_the_cards(
+    watched: Watched, dashboard_url: str, lang: str
+) -> None:
+    # The overview's only CSV held the cards: the index chart's lines could not be exported.
+    watched.open(f"view=overview&date=2022-01-12&window=13&lang={lang}")
+    page = watched.page
+    chart_href = page.get_attribute("#overview-chart-csv", "href") or ""
+    assert chart_href == page.get_attribute("#chart-overview", "data-source") + "&format=csv"
+    head, *rows = csv.reader(io.StringIO(httpx.get(dashboard_url + chart_href).text))
+    assert head == ["key", "date", "index"]
+    assert len(rows) == watched.points("chart-overview") > 50
+    assert max(r[1] for r in rows) <= "2022-01-12"
+    cards_href = page.get_attribute("#csv", "href") or ""
+    assert cards_href.startswith("/api/overview?")
+    labels = {"en": ("Download the cards' CSV", "Download the chart's CSV"),
+              "pt-BR": ("Baixar CSV dos cartões", "Baixar CSV do gráfico")}[lang]  # fmt: skip
+    assert (page.inner_text("#csv"), page.inner_text("#overview-chart-csv")) == labels
+    page.click(".tabs [data-view=movement]")
+    watched.wait_ready()
+    assert page.inner_text("#csv") == ("Download CSV" if lang == "en" else "Baixar CSV")

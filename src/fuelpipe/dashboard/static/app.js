@@ -669,6 +669,8 @@
       );
       cards.lastElementChild.dataset.date = item.date; // live.js: fresh only if the newest
     }
+    const chartCsv = document.getElementById("overview-chart-csv");
+    chartCsv.href = `${indexUrl}&format=csv`;
     const traces = lineTraces(indices.series);
     if (!traces.length) {
       showEmpty("chart-overview", t("empty.series", {
@@ -1188,6 +1190,8 @@
       label.hidden = !spec.controls.includes(label.dataset.control);
     }
     setText("date-label", t(spec.date));
+    // The overview shows cards and a chart, each with its own CSV: say which this one is.
+    setText("csv", t(state.view === "overview" ? "ctl.csvCards" : "ctl.csv"));
   }
 
   async function render() {
