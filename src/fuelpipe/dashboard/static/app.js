@@ -1181,9 +1181,10 @@
     for (const section of document.querySelectorAll("main .view")) {
       section.hidden = section.dataset.view !== state.view;
     }
-    for (const tab of document.querySelectorAll(".tabs [data-view]")) {
+    for (const tab of document.querySelectorAll(".tabs [role=tab]")) {
       const active = tab.dataset.view === state.view;
       tab.setAttribute("aria-selected", String(active));
+      tab.tabIndex = active ? 0 : -1; // one tab stop: the arrow keys move between the tabs
       tab.classList.toggle("active", active);
     }
     for (const label of document.querySelectorAll("[data-control]")) {
@@ -1237,12 +1238,25 @@
       }
       render();
     });
-    for (const tab of document.querySelectorAll(".tabs [data-view]")) {
+    const tabs = Array.from(document.querySelectorAll(".tabs [role=tab]"));
+    for (const tab of tabs) {
       tab.addEventListener("click", () => {
         state.view = tab.dataset.view;
         render();
       });
     }
+    // The WAI-ARIA tabs pattern: Left/Right move to the previous/next tab (wrapping), Home and
+    // End to the first and last, and the tab focused opens (automatic activation).
+    document.querySelector(".tabs [role=tablist]").addEventListener("keydown", (event) => {
+      const at = tabs.indexOf(document.activeElement);
+      if (at < 0) return;
+      const moves = { ArrowRight: at + 1, ArrowLeft: at - 1, Home: 0, End: tabs.length - 1 };
+      if (!(event.key in moves)) return;
+      event.preventDefault();
+      const next = tabs[(moves[event.key] + tabs.length) % tabs.length];
+      next.focus();
+      next.click();
+    });
     for (const button of document.querySelectorAll(".lang-btn")) {
       button.addEventListener("click", () => {
         state.lang = button.dataset.lang;
