@@ -57,9 +57,14 @@ def screenshots() -> Path:
 
 
 @contextmanager
-def error_free_page(browser: Browser, timeout_ms: int = 20_000) -> Iterator[Page]:
-    """A fresh English page, 1400x1000; the test fails when a script on it threw."""
-    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="en-US")
+def error_free_page(
+    browser: Browser, timeout_ms: int = 20_000, timezone_id: str | None = None
+) -> Iterator[Page]:
+    """A fresh English page, 1400x1000 (in the browser zone given, else the machine's); the
+    test fails when a script on it threw."""
+    context = browser.new_context(
+        viewport={"width": 1400, "height": 1000}, locale="en-US", timezone_id=timezone_id
+    )
     context.set_default_timeout(timeout_ms)
     page = context.new_page()
     problems: list[str] = []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -551,3 +553,106 @@ def test_hover_labels_speak_the_pages_language(watched: Watched) -> None:
     watched.open("view=lags&fuel=GASOLINE&area=BR&lang=en")
     (hover,) = watched.page.evaluate(HOVER_JS, "chart-lags")
     assert hover.startswith("lag of %{x} week(s):"), hover
+
+
+def test_overview_cards_follow_the_end_date(watched: Watched, dashboard_url: str) -> None:
+    # Only the index chart followed the End date: the cards kept the latest values.
+    watched.open("view=overview&date=2022-01-12&lang=en")
+    page = watched.page
+    gas = page.locator('.card[data-key="FUEL#GASOLINE#BR"]').inner_text()
+    body = httpx.get(f"{dashboard_url}/api/overview?end=2022-01-12").json()
+    item = next(i for i in body["items"] if i["key"] == "FUEL#GASOLINE#BR")
+    assert item["date"] == "2022-01-09"
+    assert f"R${item['value']:.2f}" in gas.replace("\u00a0", "")
+    assert "as of Jan 9, 2022" in gas
+    # "published N days ago" is the newest value's freshness: not said of an older one
+    page.wait_for_function("() => document.getElementById('live-status').dataset.version")
+    assert page.locator("#cards .card-fresh").count() == 0
+    href = page.get_attribute("#csv", "href") or ""
+    assert "/api/overview?" in href and "end=2022-01-12" in href
+
+    page.fill("#date", "2021-09-15")
+    page.dispatch_event("#date", "change")
+    page.wait_for_function(
+        """() => document.querySelector('.card[data-key="FUEL#GASOLINE#BR"]')
+          .innerText.includes('Sep 12, 2021')"""
+    )
+    assert "date=2021-09-15" in page.url
+    watched.open("view=overview&lang=en")
+    page.wait_for_function("() => document.querySelectorAll('#cards .card-fresh').length")
+    live = {s["key"] for s in httpx.get(f"{dashboard_url}/api/live").json()["series"]}
+    latest = httpx.get(f"{dashboard_url}/api/overview").json()["items"]
+    assert page.locator("#cards .card-fresh").count() == len(live & {i["key"] for i in latest}) > 5
+
+
+@pytest.mark.parametrize("lang", ["en", "pt-BR"])
+def test_overview_exports_the_index_chart_as_well_as_the_cards(
+    watched: Watched, dashboard_url: str, lang: str
+) -> None:
+    # The overview's only CSV held the cards: the index chart's lines could not be exported.
+    watched.open(f"view=overview&date=2022-01-12&window=13&lang={lang}")
+    page = watched.page
+    chart_href = page.get_attribute("#overview-chart-csv", "href") or ""
+    assert chart_href == page.get_attribute("#chart-overview", "data-source") + "&format=csv"
+    head, *rows = csv.reader(io.StringIO(httpx.get(dashboard_url + chart_href).text))
+    assert head == ["key", "date", "index"]
+    assert len(rows) == watched.points("chart-overview") > 50
+    assert max(r[1] for r in rows) <= "2022-01-12"
+    cards_href = page.get_attribute("#csv", "href") or ""
+    assert cards_href.startswith("/api/overview?")
+    labels = {"en": ("Download the cards' CSV", "Download the chart's CSV"),
+              "pt-BR": ("Baixar CSV dos cartões", "Baixar CSV do gráfico")}[lang]  # fmt: skip
+    assert (page.inner_text("#csv"), page.inner_text("#overview-chart-csv")) == labels
+    page.click(".tabs [data-view=movement]")
+    watched.wait_ready()
+    assert page.inner_text("#csv") == ("Download CSV" if lang == "en" else "Baixar CSV")
+
+
+TABS_JS = """() => {
+  const list = document.querySelector('[role=tablist]');
+  const tabs = Array.from(list.querySelectorAll('[role=tab]'));
+  return {
+    children: Array.from(list.children).every(c => c.getAttribute('role') === 'tab'),
+    tabs: tabs.map(t => {
+      const panel = document.getElementById(t.getAttribute('aria-controls'));
+      return [t.dataset.view, t.getAttribute('aria-selected'), t.tabIndex, panel && panel.getAttribute('role'),
+              panel && panel.getAttribute('aria-labelledby') === t.id, panel && panel.hidden];
+    }),
+    focused: document.activeElement.dataset.view || null,
+  };
+}"""
+
+
+def test_main_tabs_follow_the_aria_tabs_pattern_with_the_keyboard(watched: Watched) -> None:
+    # The tabs had roles but no aria-controls, no tab panels, a tab stop each and no arrow keys.
+    watched.open("view=map&lang=en")
+    page = watched.page
+    got = page.evaluate(TABS_JS)
+    views = [t[0] for t in got["tabs"]]
+    assert got["children"] and views[:3] == ["overview", "movement", "map"] and len(views) == 8
+    for view, selected, tabindex, role, labelled, hidden in got["tabs"]:
+        active = view == "map"
+        assert (selected, tabindex, role, labelled, hidden) == (
+            str(active).lower(),
+            0 if active else -1,
+            "tabpanel",
+            True,
+            not active,
+        ), view
+
+    page.focus("[role=tab][aria-selected=true]")
+    for key, view in [("ArrowRight", "parity"), ("ArrowLeft", "map"), ("ArrowLeft", "movement"),
+                      ("Home", "overview"), ("ArrowLeft", "health"), ("ArrowRight", "overview"),
+                      ("End", "health")]:  # fmt: skip
+        page.keyboard.press(key)
+        watched.wait_ready()
+        page.wait_for_function(f"() => document.body.dataset.ready === '{view}'")
+        got = page.evaluate(TABS_JS)
+        assert got["focused"] == view, key
+        assert [t[0] for t in got["tabs"] if t[1] == "true"] == [view]
+        assert f"view={view}" in page.url
+    # One tab stop: Tab leaves the tab list for the next control, Shift+Tab comes back to it.
+    page.keyboard.press("Tab")
+    assert page.evaluate("() => document.activeElement.getAttribute('role')") != "tab"
+    page.keyboard.press("Shift+Tab")
+    assert page.evaluate("() => document.activeElement.dataset.view") == "health"

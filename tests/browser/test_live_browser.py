@@ -174,16 +174,19 @@ def test_a_quiet_poll_moves_the_checked_time_and_the_ages_on_in_sao_paulo_time(
         page.goto(f"{url}/?view=overview")
         page.wait_for_selector(f'.card[data-key="{GAS}"] .card-fresh')
         status = page.locator("#live-status")
-        checked = status.inner_text()
+        checked = _plain(status.inner_text())
         # the server's clock in São Paulo, labelled; not Tokyo's 12 hours later
-        assert f"{clock.now():%-m/%-d/%y}, {clock.now():%-I:%M %p} GMT-3" in checked, checked
+        assert f"{clock.now():%-m/%-d/%y}, {clock.now():%-I:%M %p} (São Paulo time)" in checked, (
+            checked
+        )
         version = status.get_attribute("data-version")
         fresh = page.locator(f'.card[data-key="{GAS}"] .card-fresh').inner_text()
         clock.advance(timedelta(hours=24))
         later = clock.now()
         page.wait_for_function(
-            "(text) => document.getElementById('live-status').innerText.includes(text)",
-            arg=f"{later:%-m/%-d/%y}, {later:%-I:%M %p} GMT-3",
+            "(text) => document.getElementById('live-status').innerText"
+            ".replace(/[\\u202f\\u00a0]/g, ' ').includes(text)",
+            arg=f"{later:%-m/%-d/%y}, {later:%-I:%M %p} (São Paulo time)",
         )
         assert status.get_attribute("data-version") == version  # nothing landed: 304s
         assert page.locator(f'.card[data-key="{GAS}"] .card-fresh').inner_text() != fresh
@@ -191,3 +194,35 @@ def test_a_quiet_poll_moves_the_checked_time_and_the_ages_on_in_sao_paulo_time(
         clock.set(start)
         context.close()
     assert problems == []
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Asia/Tokyo"])
+@pytest.mark.parametrize(
+    ("lang", "label"), [("en", "(São Paulo time)"), ("pt-BR", "(horário de Brasília)")]
+)
+def test_every_time_shown_is_sao_paulo_time_and_says_so(
+    live_store, browser: Browser, zone: str, lang: str, label: str
+) -> None:
+    # The health view's "as of" was the browser's clock: São Paulo's 23:59 on May 7 showed as
+    # "5/8/22, 2:59 AM" in a UTC browser, unlabelled (and the chart's as-of said May 8).
+    _, url, _ = live_store
+    with error_free_page(browser, timezone_id=zone) as page:
+        page.goto(f"{url}/?view=health&lang={lang}")
+        page.wait_for_selector("body[data-ready=health]", state="attached")
+        page.wait_for_function("() => document.getElementById('live-status').dataset.version")
+        clock = "5/7/22, 11:59 PM" if lang == "en" else "07/05/2022, 23:59"
+        foot = _plain(page.locator("#health-cards .card .card-foot").first.inner_text())
+        assert foot.endswith(f"{clock} {label}"), foot
+        status = _plain(page.locator("#live-status").inner_text())
+        assert status.endswith(f"{clock} {label}"), status
+        headers = page.locator("#runs th").all_text_contents()
+        assert headers[1].endswith(label) and headers[2].endswith(label), headers
+        started = [_plain(c) for c in page.locator("#runs tbody td:nth-child(2)").all_inner_texts()]
+        assert started and set(started) == {clock}, started
+        caption = page.locator("#chart-health").locator("xpath=..").locator(".as-of")
+        assert caption.get_attribute("data-date") == "2022-05-07"
+
+
+def _plain(text: str) -> str:
+    """Text with Intl's narrow and no-break spaces as plain ones."""
+    return text.replace("\u202f", " ").replace("\u00a0", " ")

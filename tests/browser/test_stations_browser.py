@@ -327,3 +327,36 @@ def test_a_municipality_is_picked_with_the_keyboard(page: Page, stations_url: st
         f" === {('SP|' + rows[1][1])!r}"
     )
     assert f"muni=SP%7C{rows[1][1].replace(' ', '+')}" in page.url
+
+
+@pytest.mark.parametrize(
+    ("fuel", "lang", "median"),
+    [("LPG", "en", "Median (R$/13 kg)"), ("GASOLINE", "pt-BR", "Mediana (R$/l)")],
+)
+def test_price_tables_name_their_unit(
+    page: Page, stations_url: str, fuel: str, lang: str, median: str
+) -> None:
+    # Only the footer said "Prices in BRL per unit": an LPG median of 110 had no unit beside it.
+    _open(page, stations_url, f"view=ranking&fuel={fuel}&lang={lang}")
+    for table in ("#st-cheapest", "#st-dearest"):
+        assert median in page.locator(f"{table} th").all_text_contents()
+    page.locator(".tabs [data-view=dispersion]").click()
+    page.wait_for_function("() => document.querySelectorAll('#st-dispersion tbody tr').length")
+    assert median in page.locator("#st-dispersion th").all_text_contents()
+    unit = median[median.index("(") + 1 : -1]
+    title = page.evaluate(
+        "() => document.getElementById('st-chart-dispersion').layout.yaxis.title.text"
+    )
+    assert title == unit
+
+
+def test_search_prices_name_each_fuels_unit(page: Page, stations_url: str) -> None:
+    _open(page, stations_url, "view=search&q=posto&lang=en")
+    page.wait_for_function("() => document.querySelectorAll('#st-search tbody tr').length > 0")
+    rows = page.locator("#st-search tbody tr")
+    units = {}
+    for i in range(rows.count()):
+        cells = rows.nth(i).locator("td").all_inner_texts()
+        units.setdefault(cells[5], set()).add(cells[7].split(" ", 1)[1])
+    assert units["LPG (13 kg)"] == {"R$/13 kg"}
+    assert units["Gasoline"] == {"R$/l"}

@@ -75,6 +75,26 @@ def test_overview_has_latest_value_weekly_change_and_as_of(client: httpx.Client)
     assert {"COMMODITY#BRENT", "BRENT_BRL", "STOCK#PETR4"} <= items.keys()
 
 
+def test_overview_values_are_as_of_the_end_date_given(
+    client: httpx.Client, real_store: SqliteStore
+) -> None:
+    # The cards showed the latest values whatever End date the page had picked.
+    body = client.get(VIEWS["overview"] + "?end=2022-01-12").json()
+    assert body["end"] == "2022-01-12"
+    items = {i["key"]: i for i in body["items"]}
+    gas = items["FUEL#GASOLINE#BR"]
+    stored = {r.date.isoformat(): float(r.value or 0) for r in real_store.query("FUEL#GASOLINE#BR")}
+    assert (gas["date"], gas["prev_date"]) == ("2022-01-09", "2022-01-02")
+    assert (gas["value"], gas["prev_value"]) == (stored["2022-01-09"], stored["2022-01-02"])
+    assert items["CURRENCY#USD"]["date"] == "2022-01-12"
+    assert all(i["date"] <= "2022-01-12" for i in body["items"] if i["date"])
+    head, *rows = csv.reader(
+        io.StringIO(client.get(VIEWS["overview"] + "?end=2022-01-12&format=csv").text)
+    )
+    assert max(r[head.index("date")] for r in rows) == "2022-01-12"
+    assert client.get(VIEWS["overview"] + "?end=2099-01-01").status_code == 422
+
+
 def test_indices_start_at_100(client: httpx.Client) -> None:
     body = client.get(VIEWS["indices"] + "&base=2021-09-01").json()
     assert body["base"] == "2021-09-01"

@@ -67,6 +67,46 @@ def test_a_window_too_far_ahead_names_its_end(client: httpx.Client) -> None:
     assert r.json()["detail"].startswith(f"end {end} is more than a year after today")
 
 
+# A message naming its choices lists them as text, never as a Python tuple, list, set or enum.
+PYTHON_REPR = re.compile(
+    r"\('[^']*',|\['[^']*'|\{'|<[A-Za-z]+\.[A-Z_]+: |\b[A-Z][a-z]+\.[A-Z_]{2,}\b"
+)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/lags?fuel=GASOLINE&driver=FUEL%23ETHANOL%23BR",
+        "/api/lags?fuel=GASOLINE&driver=XX",
+        "/api/lags?fuel=XX",
+        "/api/lags?fuel=GASOLINE&area=ZZ",
+        "/api/series?key=FUEL%23GASOLINE",
+        "/api/series?key=CURRENCY%23USD&how=median",
+        "/api/regional?fuel=XX",
+        "/api/overview?format=xml",
+        "/api/intraday?series=FOO",
+        "/api/outlook/map?fuel=GASOLINE&horizon=9",
+        "/api/outlook?fuel=XX",
+        "/api/stations/ranking?fuel=XX",
+        "/api/stations/ranking?fuel=GASOLINE&state=XX",
+    ],
+)
+def test_error_messages_list_their_choices_as_text(client: httpx.Client, url: str) -> None:
+    r = client.get(url)
+    assert r.status_code in (404, 422), r.text
+    detail = r.json()["detail"]
+    assert not PYTHON_REPR.search(detail), detail
+
+
+def test_a_pump_price_as_driver_names_the_drivers_comma_separated(client: httpx.Client) -> None:
+    r = client.get("/api/lags?fuel=GASOLINE&driver=FUEL%23ETHANOL%23BR")
+    assert r.status_code == 422
+    assert r.json()["detail"].endswith(
+        "choose one of BRENT_BRL, CURRENCY#USD, STOCK#PETR4, "
+        "COMMODITY#BRENT, COMMODITY#BRENT_FUTURES, STOCK#PETR3"
+    )
+
+
 def test_keys_are_case_insensitive(client: httpx.Client) -> None:
     upper = client.get("/api/series?key=CURRENCY%23USD&start=2022-04-01").json()
     lower = client.get("/api/series?key=currency%23usd&start=2022-04-01").json()

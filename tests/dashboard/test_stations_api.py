@@ -192,3 +192,37 @@ def test_the_engine_gets_upper_case_codes_and_never_an_unknown_state(tmp_path: P
     assert (params["product"], params["state"], params["municipality"]) == (
         "LPG", "SP", "SAO PAULO"
     )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("fuel", "unit"), [("GASOLINE", "BRL/l"), ("LPG", "BRL/13kg"), ("ETHANOL", "BRL/l")]
+)
+@pytest.mark.parametrize(
+    ("view", "priced"),
+    [
+        ("ranking", ["p10", "median", "p90"]),
+        ("dispersion", ["median", "p10", "p90", "p90_p10"]),
+        ("brands", ["mean_price", "premium"]),
+    ],
+)
+def test_a_one_fuel_answer_names_its_price_unit_in_json_and_csv(
+    client: TestClient, fuel: str, unit: str, view: str, priced: list[str]
+) -> None:
+    # Only the page's footer said prices were "per unit": an LPG median of 110 read as R$/l.
+    body = client.get(f"/api/stations/{view}", params={"fuel": fuel}).json()
+    assert body["unit"] == unit
+    resp = client.get(f"/api/stations/{view}", params={"fuel": fuel, "format": "csv"})
+    head = next(csv.reader(io.StringIO(resp.text)))
+    assert len(head) == len(body["columns"])
+    for column in priced:
+        assert f"{column} ({unit})" in head, head
+    assert "stations" in head or "observations" in head  # counts carry no unit
+
+
+def test_a_search_mixes_fuels_and_gives_each_row_its_unit(client: TestClient) -> None:
+    body = client.get("/api/stations/search", params={"q": "posto"}).json()
+    assert body["unit"] is None
+    rows = [dict(zip(body["columns"], r, strict=True)) for r in body["rows"]]
+    assert {(r["product"], r["unit"]) for r in rows if r["product"] == "LPG"} == {
+        ("LPG", "BRL/13kg")
+    }

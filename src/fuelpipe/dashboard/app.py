@@ -329,9 +329,13 @@ def create_app(  # noqa: PLR0915 - the one factory that wires every route and ro
         return answer(views.meta_view(reader), format, "meta")
 
     @app.get("/api/overview", response_model=OverviewView, responses=CSV_RESPONSES)
-    def overview(format: FormatQ = "json") -> BaseModel | Response:
-        """Latest value and weekly change of the Brazil fuels, USD/BRL, Brent and PETR4."""
-        return answer(views.overview_view(reader), format, "overview")
+    def overview(
+        request: Request, end: EndQ = None, format: FormatQ = "json"
+    ) -> BaseModel | Response:
+        """Latest value and weekly change of the Brazil fuels, USD/BRL, Brent and PETR4: each
+        series' latest on or before ``end`` when given (the page's End date)."""
+        not_too_far_ahead(request, end, "end")
+        return answer(views.overview_view(reader, end), format, "overview")
 
     @app.get("/api/series", response_model=SeriesView, responses=CSV_RESPONSES)
     def series(

@@ -132,7 +132,7 @@ Builder = Callable[[Context, dict[str, tuple[str, ...]]], BaseModel]
 
 BUILDERS: dict[str, Builder] = {
     "/api/meta": lambda c, p: views.meta_view(c.reader),
-    "/api/overview": lambda c, p: views.overview_view(c.reader),
+    "/api/overview": lambda c, p: views.overview_view(c.reader, _day(p, "end")),
     "/api/indices": lambda c, p: views.indices_view(
         c.reader, list(p["keys"]), _day(p, "base"), _day(p, "start"), _day(p, "end"), _how(p)
     ),

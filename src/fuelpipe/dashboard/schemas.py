@@ -49,6 +49,9 @@ class OverviewItem(BaseModel):
 class OverviewView(BaseModel):
     """Latest value and weekly change of the fuels (Brazil) and the drivers."""
 
+    end: dt.date | None = Field(
+        default=None, description="the values are the latest on or before this date (None: stored)"
+    )
     items: list[OverviewItem]
 
     def table(self) -> Table:

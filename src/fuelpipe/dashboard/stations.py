@@ -24,7 +24,13 @@ from fuelpipe.dashboard.errors import InvalidRequestError
 from fuelpipe.dashboard.params import DateParam, one_of
 from fuelpipe.dashboard.static_assets import serve_asset
 from fuelpipe.domain.catalog import STATES
-from fuelpipe.domain.stations import FUELS, SEARCH_STATIONS, first_stations, query_params
+from fuelpipe.domain.stations import (
+    FUEL_UNITS,
+    FUELS,
+    SEARCH_STATIONS,
+    first_stations,
+    query_params,
+)
 from fuelpipe.ports.lake import LakeQueryFailed
 
 _log = logging.getLogger("fuelpipe.dashboard")
@@ -67,12 +73,39 @@ TextQ = Annotated[str, Query(min_length=2, max_length=60, description="name, CNP
 RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
         "content": {"application/json": {}, "text/csv": {}},
-        "description": "JSON, or CSV with `format=csv`",
+        "description": "JSON (`unit`: the fuel's price unit, BRL/l, BRL/13kg or BRL/m3; a "
+        "search has a `unit` column instead), or CSV with `format=csv` (each price column's "
+        "name ends in its unit: `median (BRL/13kg)`)",
     },
     404: {"description": "no station lake here (how to get one in `detail`)"},
     422: {"description": "invalid parameters, with a message"},
     502: {"description": "the lake's query engine (Athena) failed: which query and why"},
 }
+
+
+# The columns the named queries return in the fuel's unit (BRL per litre, per 13 kg of LPG, per
+# m³ of CNG): a one-fuel answer names the unit in "unit", and its CSV header in these columns'
+# names ("median (BRL/13kg)"). A search mixes fuels: each row has its own "unit" column.
+PRICE_COLUMNS = frozenset(
+    [
+        "mean",
+        "median",
+        "p10",
+        "p90",
+        "min_price",
+        "max_price",
+        "p90_p10",
+        "sd",
+        "mean_price",
+        "premium",
+        "price",
+    ]
+)
+
+
+def priced_header(columns: list[str], unit: str) -> list[str]:
+    """The CSV header: each price column with its unit in brackets."""
+    return [f"{c} ({unit})" if c in PRICE_COLUMNS else c for c in columns]
 
 
 def _cell(value: Any) -> Any:
@@ -166,10 +199,12 @@ def build_router(lake: StationQueries | None) -> APIRouter:
             what = f"{name}-{fuel}" if per_fuel else name
             cut = f"-first-{SEARCH_STATIONS}-stations" if truncated else ""
             filename = f"stations-{what}-{days[0]}-{days[1]}{cut}.csv"
-            return _csv(result.columns, rows, filename, truncated)
+            head = priced_header(result.columns, FUEL_UNITS[fuel]) if per_fuel else result.columns
+            return _csv(head, rows, filename, truncated)
         body: dict[str, Any] = {
             "query": name,
             "fuel": fuel if per_fuel else None,
+            "unit": FUEL_UNITS[fuel] if per_fuel else None,
             "start": days[0].isoformat(),
             "end": days[1].isoformat(),
             "columns": result.columns,

@@ -45,9 +45,13 @@ def _points(series: an.TimeSeries) -> list[Point]:
     return [Point(date=d, value=v) for d, v in zip(series.dates, series.values, strict=True)]
 
 
-def last_ok_date(reader: SeriesReader, key: str) -> date | None:
-    """The latest OK date of a stored series (keys-only read)."""
-    ok = [p.date for p in reader.store.present(key) if p.status is Status.OK]
+def last_ok_date(reader: SeriesReader, key: str, end: date | None = None) -> date | None:
+    """The latest OK date of a stored series, on or before ``end`` if given (keys-only read)."""
+    ok = [
+        p.date
+        for p in reader.store.present(key)
+        if p.status is Status.OK and (end is None or p.date <= end)
+    ]
     return max(ok) if ok else None
 
 
@@ -67,14 +71,15 @@ def series_view(
     return SeriesView(key=key, label=label, unit=unit, freq=freq, points=_points(series))
 
 
-def overview_view(reader: SeriesReader) -> OverviewView:
-    """Latest value and change over a week of every Brazil fuel and the headline drivers."""
+def overview_view(reader: SeriesReader, end: date | None = None) -> OverviewView:
+    """Latest value (on or before ``end``, if given) and change over a week of every Brazil
+    fuel and the headline drivers."""
     keys = [fuel_key(p, BR) for p in PRODUCTS] + list(OVERVIEW_DRIVERS)
     items = []
     for key in keys:
         label, unit = reader.label(key)
         # Brent in BRL exists where Brent does (PTAX has fewer holidays): date it by Brent.
-        latest = last_ok_date(reader, BRENT if key == BRENT_BRL else key)
+        latest = last_ok_date(reader, BRENT if key == BRENT_BRL else key, end)
         recent = reader.raw(key, latest - timedelta(days=21), latest) if latest else None
         last = recent.value_on_or_before(latest) if recent and latest else None
         prev = recent.value_on_or_before(last[0] - timedelta(days=7)) if recent and last else None
@@ -90,7 +95,7 @@ def overview_view(reader: SeriesReader) -> OverviewView:
                 change_pct=(last[1] / prev[1] - 1.0) * 100.0 if last and prev and prev[1] else None,
             )
         )
-    return OverviewView(items=items)
+    return OverviewView(end=end, items=items)
 
 
 def indices_view(
@@ -183,7 +188,8 @@ def lags_view(
     pump_key = fuel_key(product, area)
     reader.check_key(driver)
     if driver in reader.catalog and reader.is_weekly(driver):
-        raise InvalidRequestError(f"driver {driver!r} is a pump price; choose one of {DRIVERS}")
+        choices = ", ".join(DRIVERS)
+        raise InvalidRequestError(f"driver {driver!r} is a pump price; choose one of {choices}")
     # The driver is read from max_lag weeks earlier, so lag k has the same pump weeks as lag 0.
     reach = timedelta(weeks=max(max_lag, reg_lags))
     prices = reader.weekly(pump_key, start, end, how)

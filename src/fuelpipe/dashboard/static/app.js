@@ -9,6 +9,7 @@
   const BRENT_BRL = "BRENT_BRL";
   const PETR4 = "STOCK#PETR4";
   const MAIN_FUELS = ["GASOLINE", "ETHANOL", "DIESEL"];
+  const SAO_PAULO = "America/Sao_Paulo"; // every time the page shows is São Paulo's, labelled
   const VIEWS = {
     overview: { controls: ["window", "date"], date: "ctl.date" },
     movement: { controls: ["fuel", "area", "window", "date"], date: "ctl.date" },
@@ -143,11 +144,31 @@
         style: "unit", unit, unitDisplay: "short", minimumFractionDigits: 1, maximumFractionDigits: 1,
       }).format(value);
     },
+    /** An instant as São Paulo's wall clock, whatever the browser's zone, and labelled so
+     *  ("5/7/22, 11:59 PM (São Paulo time)"): every source publishes on Brazil's clock. */
     instant(iso) {
       if (!iso) return "—";
-      return formatter(Intl.DateTimeFormat, window.FUELPIPE_INSTANT).format(new Date(iso));
+      return t("time.sp", { time: fmt.clock(iso) });
+    },
+    /** The same wall clock without its label, for a column whose header names the zone. */
+    clock(iso) {
+      if (!iso) return "—";
+      return formatter(Intl.DateTimeFormat, {
+        dateStyle: "short", timeStyle: "short", timeZone: SAO_PAULO,
+      }).format(new Date(iso));
     },
   };
+
+  /** The São Paulo calendar day (YYYY-MM-DD) of an instant: 02:59 UTC on the 8th is the 7th. */
+  function spDay(iso) {
+    const parts = formatter(Intl.DateTimeFormat, {
+      year: "numeric", month: "2-digit", day: "2-digit", timeZone: SAO_PAULO,
+    }).formatToParts(new Date(iso));
+    const part = (type) => parts.find((p) => p.type === type).value;
+    return `${part("year")}-${part("month")}-${part("day")}`;
+  }
+  // live.js labels its own instants the same way.
+  window.FUELPIPE_INSTANT = (iso) => fmt.instant(iso);
 
   function isoDay(d) {
     return d.toISOString().slice(0, 10);
@@ -616,7 +637,9 @@
   }
 
   async function overviewMain(token) {
-    const overviewUrl = api("/api/overview");
+    // The cards follow the End date as the index chart does: each value is its series' latest
+    // on or before it (no date: the latest stored).
+    const overviewUrl = api("/api/overview", { end: state.date });
     setCsv(overviewUrl);
     const end = state.date || meta.latest;
     const keys = [
@@ -644,7 +667,10 @@
         cards, title, fmt.money(item.value, item.unit, digits), change,
         changeClass(item.change_pct, 1), t("asOf", { date: fmt.date(item.date) }), item.key,
       );
+      cards.lastElementChild.dataset.date = item.date; // live.js: fresh only if the newest
     }
+    const chartCsv = document.getElementById("overview-chart-csv");
+    chartCsv.href = `${indexUrl}&format=csv`;
     const traces = lineTraces(indices.series);
     if (!traces.length) {
       showEmpty("chart-overview", t("empty.series", {
@@ -1057,7 +1083,7 @@
         color: sorted.map((s) => (s.completeness >= 0.99 ? "#2e8540" : s.completeness >= 0.8 ? "#f2a541" : "#b8322a")),
       },
       hovertemplate: "%{y}: %{x:.1%}<br>%{customdata[0]} / %{customdata[1]}<extra></extra>",
-    }], layout, url, view.as_of);
+    }], layout, url, spDay(view.as_of));
   }
 
   function renderRuns(runs) {
@@ -1080,8 +1106,8 @@
     for (const run of runs) {
       const row = body.insertRow();
       row.insertCell().textContent = run.stage;
-      row.insertCell().textContent = fmt.instant(run.started_at);
-      row.insertCell().textContent = fmt.instant(run.finished_at);
+      row.insertCell().textContent = fmt.clock(run.started_at);
+      row.insertCell().textContent = fmt.clock(run.finished_at);
       row.insertCell().textContent = Object.entries(run.counts).map(([k, v]) => `${k} ${v}`).join(", ");
     }
   }
@@ -1155,15 +1181,18 @@
     for (const section of document.querySelectorAll("main .view")) {
       section.hidden = section.dataset.view !== state.view;
     }
-    for (const tab of document.querySelectorAll(".tabs [data-view]")) {
+    for (const tab of document.querySelectorAll(".tabs [role=tab]")) {
       const active = tab.dataset.view === state.view;
       tab.setAttribute("aria-selected", String(active));
+      tab.tabIndex = active ? 0 : -1; // one tab stop: the arrow keys move between the tabs
       tab.classList.toggle("active", active);
     }
     for (const label of document.querySelectorAll("[data-control]")) {
       label.hidden = !spec.controls.includes(label.dataset.control);
     }
     setText("date-label", t(spec.date));
+    // The overview shows cards and a chart, each with its own CSV: say which this one is.
+    setText("csv", t(state.view === "overview" ? "ctl.csvCards" : "ctl.csv"));
   }
 
   async function render() {
@@ -1209,12 +1238,25 @@
       }
       render();
     });
-    for (const tab of document.querySelectorAll(".tabs [data-view]")) {
+    const tabs = Array.from(document.querySelectorAll(".tabs [role=tab]"));
+    for (const tab of tabs) {
       tab.addEventListener("click", () => {
         state.view = tab.dataset.view;
         render();
       });
     }
+    // The WAI-ARIA tabs pattern: Left/Right move to the previous/next tab (wrapping), Home and
+    // End to the first and last, and the tab focused opens (automatic activation).
+    document.querySelector(".tabs [role=tablist]").addEventListener("keydown", (event) => {
+      const at = tabs.indexOf(document.activeElement);
+      if (at < 0) return;
+      const moves = { ArrowRight: at + 1, ArrowLeft: at - 1, Home: 0, End: tabs.length - 1 };
+      if (!(event.key in moves)) return;
+      event.preventDefault();
+      const next = tabs[(moves[event.key] + tabs.length) % tabs.length];
+      next.focus();
+      next.click();
+    });
     for (const button of document.querySelectorAll(".lang-btn")) {
       button.addEventListener("click", () => {
         state.lang = button.dataset.lang;

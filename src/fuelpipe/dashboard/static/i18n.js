@@ -1,19 +1,6 @@
 /* Interface text in English and Brazilian Portuguese. `{name}` marks a value filled in at run time. */
 "use strict";
 
-/* How an instant (a run, a check, a publication) is written: São Paulo's wall clock with its
-   zone's name (BRT, GMT-3), as the data's own days are São Paulo's, whatever zone the reader's
-   browser is set to. Shared by app.js and live.js. */
-window.FUELPIPE_INSTANT = {
-  year: "2-digit",
-  month: "numeric",
-  day: "numeric",
-  hour: "numeric",
-  minute: "2-digit",
-  timeZone: "America/Sao_Paulo",
-  timeZoneName: "short",
-};
-
 window.FUELPIPE_I18N = {
   en: {
     "title": "Fuel prices in Brazil",
@@ -32,6 +19,8 @@ window.FUELPIPE_I18N = {
     "ctl.date": "End date",
     "ctl.week": "Week",
     "ctl.csv": "Download CSV",
+    "ctl.csvCards": "Download the cards' CSV",
+    "ctl.csvChart": "Download the chart's CSV",
     "ctl.share": "Copy link",
     "ctl.copied": "Link copied",
     "ctl.copyFailed": "Copy the address bar to share this view",
@@ -64,6 +53,7 @@ window.FUELPIPE_I18N = {
     "unit.BRL/bbl": "R$ per barrel",
     "unit.BRL": "R$",
     "asOf": "as of {date}",
+    "time.sp": "{time} (São Paulo time)",
     "n.week.one": "{n} week",
     "n.week.other": "{n} weeks",
     "n.overlapWeek.one": "{n} overlapping week",
@@ -86,7 +76,7 @@ window.FUELPIPE_I18N = {
     "today.chart": "{series} today ({day}): bulletins and 15-minute bars",
     "today.axis": "Time (São Paulo)",
     "today.previous": "Previous close ({date})",
-    "today.asOf": "as of {day}, {time} ({kind})",
+    "today.asOf": "as of {day}, {time} São Paulo time ({kind})",
     "today.empty": "No point of {series} stored for {day} yet. `fuelpipe watch --intraday` stores the day's PTAX bulletins and 15-minute bars as they are published; this panel redraws when they land.",
     "today.notCollected": "This panel has no intraday store. Run `fuelpipe watch --intraday` on this store to collect the day's PTAX bulletins and 15-minute bars; they appear here as they are published.",
     "today.kind.Abertura": "Opening bulletin",
@@ -149,8 +139,8 @@ window.FUELPIPE_I18N = {
     "health.title": "Completeness per series (stored OK ÷ expected since its first date)",
     "health.lastRuns": "Last runs",
     "health.stage": "Stage",
-    "health.started": "Started",
-    "health.finished": "Finished",
+    "health.started": "Started (São Paulo time)",
+    "health.finished": "Finished (São Paulo time)",
     "health.counts": "Counts",
     "health.noRuns": "No pipeline run recorded yet.",
     "health.noSeries": "Nothing is stored yet: run the pipeline (fuelpipe run) to fill the store.",
@@ -180,6 +170,8 @@ window.FUELPIPE_I18N = {
     "ctl.date": "Data final",
     "ctl.week": "Semana",
     "ctl.csv": "Baixar CSV",
+    "ctl.csvCards": "Baixar CSV dos cartões",
+    "ctl.csvChart": "Baixar CSV do gráfico",
     "ctl.share": "Copiar link",
     "ctl.copied": "Link copiado",
     "ctl.copyFailed": "Copie a barra de endereço para compartilhar esta visão",
@@ -212,6 +204,7 @@ window.FUELPIPE_I18N = {
     "unit.BRL/bbl": "R$ por barril",
     "unit.BRL": "R$",
     "asOf": "em {date}",
+    "time.sp": "{time} (horário de Brasília)",
     "n.week.one": "{n} semana",
     "n.week.other": "{n} semanas",
     "n.overlapWeek.one": "{n} semana em comum",
@@ -234,7 +227,7 @@ window.FUELPIPE_I18N = {
     "today.chart": "{series} hoje ({day}): boletins e barras de 15 minutos",
     "today.axis": "Hora (São Paulo)",
     "today.previous": "Fechamento anterior ({date})",
-    "today.asOf": "em {day}, às {time} ({kind})",
+    "today.asOf": "em {day}, às {time}, horário de Brasília ({kind})",
     "today.empty": "Nenhum ponto de {series} armazenado para {day} ainda. `fuelpipe watch --intraday` guarda os boletins PTAX do dia e as barras de 15 minutos assim que publicados; este painel se redesenha quando chegam.",
     "today.notCollected": "Este painel não tem dados intradiários. Rode `fuelpipe watch --intraday` sobre este banco para coletar os boletins PTAX do dia e as barras de 15 minutos; eles aparecem aqui assim que publicados.",
     "today.kind.Abertura": "Boletim de abertura",
@@ -297,8 +290,8 @@ window.FUELPIPE_I18N = {
     "health.title": "Completude por série (OK armazenados ÷ esperados desde a primeira data)",
     "health.lastRuns": "Últimas execuções",
     "health.stage": "Etapa",
-    "health.started": "Início",
-    "health.finished": "Fim",
+    "health.started": "Início (horário de Brasília)",
+    "health.finished": "Fim (horário de Brasília)",
     "health.counts": "Contagens",
     "health.noRuns": "Nenhuma execução do pipeline registrada ainda.",
     "health.noSeries": "Nada armazenado ainda: rode o pipeline (fuelpipe run) para preencher o banco.",

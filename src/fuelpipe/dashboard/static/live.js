@@ -45,9 +45,8 @@
     return rtf.format(-Math.floor(seconds), "second");
   }
 
-  function instant(iso) {
-    return new Intl.DateTimeFormat(lang(), window.FUELPIPE_INSTANT).format(new Date(iso));
-  }
+  // São Paulo's wall clock, labelled, as app.js writes every instant.
+  const instant = (iso) => window.FUELPIPE_INSTANT(iso);
 
   function paint() {
     if (!view) return;
@@ -60,8 +59,13 @@
     const byKey = new Map(view.series.map((s) => [s.key, s]));
     for (const card of document.querySelectorAll(".card[data-key]")) {
       const found = byKey.get(card.dataset.key);
-      if (!found) continue;
       let line = card.querySelector(".card-fresh");
+      // A card showing an older value (the End date picked) is not the one just published.
+      const older = found && card.dataset.date && found.date && card.dataset.date !== found.date;
+      if (!found || older) {
+        if (line) line.remove();
+        continue;
+      }
       if (!line) {
         line = document.createElement("p");
         line.className = "card-foot card-fresh";

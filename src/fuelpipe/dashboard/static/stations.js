@@ -47,7 +47,7 @@
       "col.price": "Price",
       "chart.median": "Median",
       "chart.band": "P10–P90",
-      "chart.premium": "Premium over unbranded (BRL)",
+      "chart.premium": "Premium over unbranded ({unit})",
       "chart.cv": "Coefficient of variation",
       "summary.ranking": "{n} municipalities with {fuel} prices, {start} to {end}.",
       "summary.ranking.one": "1 municipality with {fuel} prices, {start} to {end}.",
@@ -61,7 +61,7 @@
       "summary.empty": "No station data for this choice.",
       "error.load": "Could not load this view: {msg}",
       "error.failed": "the request failed ({detail})",
-      "footer": "Source: ANP, Série Histórica de Preços de Combustíveis (station-level survey). Prices in BRL per unit.",
+      "footer": "Source: ANP, Série Histórica de Preços de Combustíveis (station-level survey). Prices in R$ per litre, LPG per 13 kg bottle, CNG per m³.",
       "fuel.GASOLINE": "Gasoline",
       "fuel.GASOLINE_PREMIUM": "Premium gasoline",
       "fuel.ETHANOL": "Ethanol",
@@ -113,7 +113,7 @@
       "col.price": "Preço",
       "chart.median": "Mediana",
       "chart.band": "P10–P90",
-      "chart.premium": "Prêmio sobre bandeira branca (R$)",
+      "chart.premium": "Prêmio sobre bandeira branca ({unit})",
       "chart.cv": "Coeficiente de variação",
       "summary.ranking": "{n} municípios com preços de {fuel}, de {start} a {end}.",
       "summary.ranking.one": "1 município com preços de {fuel}, de {start} a {end}.",
@@ -132,7 +132,7 @@
       "error.outside": "a data {day} está fora do intervalo {first} a {last}",
       "error.noLake": "não há base de postos aqui: instale o extra lake (pip install 'fuelpipe[lake]') e rode `fuelpipe stations ingest`",
       "error.http": "o servidor respondeu HTTP {status}",
-      "footer": "Fonte: ANP, Série Histórica de Preços de Combustíveis (levantamento por posto). Preços em R$ por unidade.",
+      "footer": "Fonte: ANP, Série Histórica de Preços de Combustíveis (levantamento por posto). Preços em R$ por litro, GLP por botijão de 13 kg, GNV por m³.",
       "fuel.GASOLINE": "Gasolina comum",
       "fuel.GASOLINE_PREMIUM": "Gasolina aditivada",
       "fuel.ETHANOL": "Etanol",
@@ -174,6 +174,9 @@
           minimumFractionDigits: digits,
           maximumFractionDigits: digits,
         }).format(v);
+  // The API's price units as the page writes them, in both languages.
+  const UNITS = { "BRL/l": "R$/l", "BRL/13kg": "R$/13 kg", "BRL/m3": "R$/m³" };
+  const unitLabel = (unit) => UNITS[unit] || unit || "R$";
   const day = (iso) =>
     iso ? new Intl.DateTimeFormat(state.lang, { timeZone: "UTC" }).format(new Date(`${iso}T00:00:00Z`)) : "";
 
@@ -295,12 +298,13 @@
   const records = (data) =>
     data.rows.map((row) => Object.fromEntries(data.columns.map((c, i) => [c, row[i]])));
 
-  function table(el, columns, rows, rowAttrs = () => ({})) {
+  /** A table; a column whose fourth item is true holds prices and its header names `unit`. */
+  function table(el, columns, rows, rowAttrs = () => ({}), unit = "") {
     el.textContent = "";
     const head = el.createTHead().insertRow();
-    for (const [key, , numeric] of columns) {
+    for (const [key, , numeric, priced] of columns) {
       const th = document.createElement("th");
-      th.textContent = t(`col.${key}`);
+      th.textContent = priced ? `${t(`col.${key}`)} (${unitLabel(unit)})` : t(`col.${key}`);
       if (numeric) th.className = "num";
       head.appendChild(th);
     }
@@ -363,17 +367,17 @@
       ["municipality", (r) => r.municipality],
       ["state", (r) => r.state],
       ["stations", (r) => num(r.stations, 0), true],
-      ["p10", (r) => num(r.p10), true],
-      ["median", (r) => num(r.median), true],
-      ["p90", (r) => num(r.p90), true],
+      ["p10", (r) => num(r.p10), true, true],
+      ["median", (r) => num(r.median), true, true],
+      ["p90", (r) => num(r.p90), true, true],
     ];
     const attrs = (r) => {
       const key = `${r.state}|${r.municipality}`;
       // Each row takes the focus (Tab) and Enter or Space picks it, as a click does.
       return { "data-muni": key, tabindex: "0", class: key === state.muni ? "selected" : "" };
     };
-    table($("st-cheapest"), cols, rows.slice(0, TOP), attrs);
-    table($("st-dearest"), cols, rows.slice(-TOP).reverse(), attrs);
+    table($("st-cheapest"), cols, rows.slice(0, TOP), attrs, data.unit);
+    table($("st-dearest"), cols, rows.slice(-TOP).reverse(), attrs, data.unit);
     await renderMunicipality();
   }
 
@@ -385,7 +389,8 @@
     }
     const [uf, name] = state.muni.split("|");
     $("st-muni-title").textContent = t("rank.muni", { name: `${name} (${uf})` });
-    const rows = records(await getJson(muniUrl()));
+    const data = await getJson(muniUrl());
+    const rows = records(data);
     const weeks = rows.map((r) => r.week);
     plot("st-chart-muni", [
       { x: weeks, y: rows.map((r) => r.p90), mode: "lines", line: { width: 0 }, showlegend: false, hoverinfo: "skip" },
@@ -394,7 +399,7 @@
       { x: weeks, y: rows.map((r) => r.median), mode: "lines+markers", name: t("chart.median"),
         line: { color: "#1f4e79" }, customdata: rows.map((r) => r.stations),
         hovertemplate: "%{y:.2f} · %{customdata} " + t("col.stations") + "<extra></extra>" },
-    ], { yaxis: { title: { text: "BRL" } }, xaxis: { type: "date" } });
+    ], { yaxis: { title: { text: unitLabel(data.unit) } }, xaxis: { type: "date" } });
   }
 
   function renderBrands(data) {
@@ -408,14 +413,14 @@
       marker: { color: sorted.map((r) => (r.premium >= 0 ? "#c0392b" : "#1e8449")) },
       customdata: sorted.map((r) => r.premium_pct),
       hovertemplate: "%{y}: %{x:.3f} (%{customdata:.1f}%)<extra></extra>",
-    }], { xaxis: { title: { text: t("chart.premium") } }, margin: { t: 16, r: 16, b: 48, l: 160 } });
+    }], { xaxis: { title: { text: t("chart.premium", { unit: unitLabel(data.unit) }) } }, margin: { t: 16, r: 16, b: 48, l: 160 } });
     table($("st-brands"), [
       ["brand", (r) => r.brand],
       ["observations", (r) => num(r.observations, 0), true],
-      ["mean_price", (r) => num(r.mean_price), true],
-      ["premium", (r) => num(r.premium, 3), true],
+      ["mean_price", (r) => num(r.mean_price), true, true],
+      ["premium", (r) => num(r.premium, 3), true, true],
       ["premium_pct", (r) => num(r.premium_pct, 1), true],
-    ], rows);
+    ], rows, undefined, data.unit);
   }
 
   function renderDispersion(data) {
@@ -432,7 +437,7 @@
         line: { dash: "dot", color: "#7f8c8d" } },
     ], {
       xaxis: { type: "date" },
-      yaxis: { title: { text: "BRL" } },
+      yaxis: { title: { text: unitLabel(data.unit) } },
       // the coefficient of variation in percent, its ticks and title given room on the right
       yaxis2: {
         overlaying: "y", side: "right", title: { text: t("chart.cv"), standoff: 10 },
@@ -444,12 +449,12 @@
     table($("st-dispersion"), [
       ["week", (r) => day(r.week)],
       ["stations", (r) => num(r.stations, 0), true],
-      ["p10", (r) => num(r.p10), true],
-      ["median", (r) => num(r.median), true],
-      ["p90", (r) => num(r.p90), true],
-      ["spread", (r) => num(r.p90_p10), true],
+      ["p10", (r) => num(r.p10), true, true],
+      ["median", (r) => num(r.median), true, true],
+      ["p90", (r) => num(r.p90), true, true],
+      ["spread", (r) => num(r.p90_p10), true, true],
       ["cv", (r) => (r.cv === null || r.cv === undefined ? "–" : `${num(100 * r.cv, 1)}%`), true],
-    ], rows);
+    ], rows, undefined, data.unit);
   }
 
   function renderSearch(data) {
@@ -465,7 +470,8 @@
       ["brand", (r) => r.brand],
       ["product", (r) => t(`fuel.${r.product}`)],
       ["collected", (r) => day(r.collected)],
-      ["price", (r) => num(r.price), true],
+      // a search mixes fuels: each price says its own unit
+      ["price", (r) => `${num(r.price)} ${unitLabel(r.unit)}`, true],
     ], rows);
   }
 
