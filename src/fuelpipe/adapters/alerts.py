@@ -436,6 +436,28 @@ def _connect(path: str) -> sqlite3.Connection:
     return sqlite3.connect(path, timeout=30.0, check_same_thread=False)
 
 
+class SqliteAlertReader:
+    """The active alerts of an embedded store's file, read only (the dashboard): nothing is
+    created or written; a file `watch` never alerted from reads as no active alert."""
+
+    def __init__(self, path: Path | str) -> None:
+        self._path = Path(path)
+
+    def load(self) -> dict[str, ActiveAlert]:
+        if not self._path.exists():
+            return {}
+        conn = sqlite3.connect(f"{self._path.resolve().as_uri()}?mode=ro", uri=True, timeout=30.0)
+        try:
+            rows = conn.execute("SELECT id, body FROM alert_state").fetchall()
+        except sqlite3.OperationalError as exc:
+            if "no such table" not in str(exc):
+                raise
+            rows = []
+        finally:
+            conn.close()
+        return {cid: _load(body) for cid, body in rows}
+
+
 class SqliteAlertState(_OutboxState):
     """The active alerts in a table beside the embedded store (same file), and an outbox
     whose rows carry their claim (claimant, lease end) and, once sent, ``sent_at``.
