@@ -57,14 +57,32 @@ FRESHNESS_SPAN = timedelta(days=35)
 """Freshness is measured on each series' newest values (five weeks: a few ANP weeks)."""
 
 
-def store_lags(store: Store, series: Series, last: date) -> list[float]:
-    """Seconds from publication (the record's ``published_at``) to storage (``updated_at``)."""
+def store_lags(store: Store, series: Series, first: date, last: date) -> list[float]:
+    """Seconds from publication (the record's ``published_at``) to storage (``updated_at``) of
+    the values the pipeline stored as they came out: those published after the series' first
+    value was stored (when the pipeline started keeping it: the ``updated_at`` of its record of
+    its oldest date ``first``, or an earlier one in the window). History already published by
+    then, the backfill, and older history added later, are not counted; a value stored late
+    because the source was down, or the pipeline stopped, is (its delay is the pipeline's)."""
+    fields = ("attrs", "updated_at")
+    window = store.query(series.key, last - FRESHNESS_SPAN, last, fields)
+    if not window:
+        return []
+    oldest = (
+        store.query(series.key, first, first, ("updated_at",)) if first < window[0].date else []
+    )
+    stamps = [r.updated_at for r in [*oldest, *window] if r.updated_at is not None]
+    if not stamps:
+        return []
+    began = min(stamps)
     lags = []
-    for r in store.query(series.key, last - FRESHNESS_SPAN, last, ("attrs", "updated_at")):
+    for r in window:
         published = r.attrs.get("published_at")
         if r.status is not Status.OK or not isinstance(published, str) or r.updated_at is None:
             continue
-        lags.append(max(0.0, (r.updated_at - datetime.fromisoformat(published)).total_seconds()))
+        at = datetime.fromisoformat(published)
+        if at >= began:
+            lags.append(max(0.0, (r.updated_at - at).total_seconds()))
     return lags
 
 
@@ -192,7 +210,8 @@ def health_view(
         if present:
             now = clocks.get(series.key) or clock.now()
             rows.append(series_health(series, present, now))
-            lags[series.source] += store_lags(store, series, max(p.date for p in present))
+            days = [p.date for p in present]
+            lags[series.source] += store_lags(store, series, min(days), max(days))
             found = late_series(series, {p.date: p.status for p in present}, now)
             if found is not None:
                 late.append(found)

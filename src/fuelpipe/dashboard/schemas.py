@@ -295,10 +295,14 @@ class RunView(BaseModel):
 
 
 class SourceFreshness(BaseModel):
-    """How soon after publication a source's values were stored (newest values of each series)."""
+    """How soon after publication a source's values were stored: the values of the last five
+    weeks of each series that were published after the series' first value was stored (the
+    pipeline was keeping it when they came out). Values published before that, stored by the
+    first backfill or by one reaching further back later, are history, not counted; a value
+    stored late because the source was down or the pipeline stopped counts with its delay."""
 
     source: str
-    samples: int
+    samples: int = Field(description="values counted")
     p50_s: float | None = Field(description="median seconds from publication to storage")
     p95_s: float | None = Field(description="95th percentile seconds from publication to storage")
 
