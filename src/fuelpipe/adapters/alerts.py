@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, ClassVar, NamedTuple
 
 from fuelpipe.domain.alerts import ActiveAlert, Alert, AlertKind, Condition, Severity
+from fuelpipe.domain.instants import sao_paulo_iso
 from fuelpipe.ports.alerts import AlertSink, AlertState, AlertStateChanged, DeliveryReport
 from fuelpipe.ports.clock import Clock
 
@@ -139,11 +140,12 @@ def _span(delta: timedelta) -> str:
 
 
 def _stamp(at: datetime) -> str:
-    return at.astimezone(UTC).isoformat(timespec="seconds")
+    """São Paulo time with its offset, as the alerts and `watch`'s heartbeat write instants."""
+    return sao_paulo_iso(at, "seconds")
 
 
 def _between(oldest: datetime, newest: datetime) -> str:
-    """``queued 2025-03-10T12:00:00+00:00 to 2025-03-11T08:00:00+00:00``: what a drop line
+    """``queued 2025-03-10T09:00:00-03:00 to 2025-03-11T05:00:00-03:00``: what a drop line
     names, so two drops of equal counts are two lines (watch prints a notice when it changes)."""
     if oldest == newest:
         return f"queued {_stamp(oldest)}"

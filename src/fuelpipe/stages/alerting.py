@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 from fuelpipe.domain.alerts import Condition, Severity, transition
 from fuelpipe.domain.calendars import expected_between, get_calendar
 from fuelpipe.domain.catalog import Series
-from fuelpipe.domain.instants import SAO_PAULO
+from fuelpipe.domain.instants import sao_paulo_iso
 from fuelpipe.domain.models import Status
 from fuelpipe.ports.alerts import (
     AlertContext,
@@ -33,7 +33,7 @@ _EVIDENCE_KEYS = 5
 def _iso(dt: datetime, timespec: str = "auto") -> str:
     """An instant in São Paulo time with its offset, as `watch`'s heartbeat and an alert's
     ``at`` write it (a NYSE close is 17:30-03:00 here, not 16:30-04:00)."""
-    return dt.astimezone(SAO_PAULO).isoformat(timespec=timespec)
+    return sao_paulo_iso(dt, timespec)
 
 
 def latest_due(series: Series, now: datetime) -> date | None:
