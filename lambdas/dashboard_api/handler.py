@@ -8,8 +8,14 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
-from fuelpipe.homes.aws import ContextProvider, build_intraday_store, lazy_context
+from fuelpipe.homes.aws import (
+    ContextProvider,
+    build_alert_reader,
+    build_intraday_store,
+    lazy_context,
+)
 from fuelpipe.homes.settings import Settings
+from fuelpipe.ports.alerts import AlertReader
 from fuelpipe.ports.intraday import IntradayStore
 
 if TYPE_CHECKING:  # the dashboard (FastAPI) is imported on first use, not at cold start
@@ -25,10 +31,12 @@ def make_handler(
     get_context: ContextProvider,
     get_stations: Callable[[], StationQueries | None] = lambda: None,
     get_intraday: Callable[[], IntradayStore | None] = lambda: None,
+    get_alerts: Callable[[], AlertReader | None] = lambda: None,
 ) -> Handler:
     """The Lambda handler: builds the FastAPI app on first use and keeps it for the environment;
     ``get_stations`` gives the Stations page its queries (None: the page says there is no lake)
-    and ``get_intraday`` the Today panel its points (None: the panel says how to collect)."""
+    and ``get_intraday`` the Today panel its points (None: the panel says how to collect);
+    ``get_alerts`` the health view its active alerts (the alert state's item)."""
     adapters: list[Callable[[dict[str, Any], Any], dict[str, Any]]] = []
     lock = threading.Lock()
 
@@ -48,6 +56,7 @@ def make_handler(
                     home.clock,
                     stations=get_stations(),
                     intraday=get_intraday(),
+                    alerts=get_alerts(),
                 )
                 adapters.append(Mangum(api, lifespan="off"))
             return adapters[0]
@@ -69,5 +78,8 @@ def athena_stations() -> StationQueries | None:
 
 # The dashboard only reads: no HTTP source is built.
 lambda_handler = make_handler(
-    lazy_context(SETTINGS, sources={}), athena_stations, lambda: build_intraday_store(SETTINGS)
+    lazy_context(SETTINGS, sources={}),
+    athena_stations,
+    lambda: build_intraday_store(SETTINGS),
+    lambda: build_alert_reader(SETTINGS),
 )

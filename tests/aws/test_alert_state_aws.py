@@ -113,7 +113,7 @@ def test_a_sink_down_for_days_never_makes_the_save_fail(client: Any, table: str)
     assert cut > 0 and report.failed == ["sns: sns: throttled (synthetic)"]
     assert report.notices == [  # one line for every save's cuts
         f"sns: dropped {cut} alert(s), the oldest in the outbox, to keep the alert item under "
-        "300 KB (queued 2025-06-06T18:00:00+00:00 to 2025-06-06T18:25:00+00:00)"
+        "300 KB (queued 2025-06-06T15:00:00-03:00 to 2025-06-06T15:25:00-03:00)"
     ]
     assert other.deliver([Down()]).notices == []  # reported once
     assert other.deliver([]).orphaned["sns"] + cut == queued  # nothing gone without a line
@@ -183,7 +183,7 @@ def test_a_cut_is_logged_before_a_delivery_that_is_killed_and_reported_again_aft
     line = logged.getMessage().removeprefix("alert outbox: ")
     cut = re.fullmatch(
         r"sns: dropped (\d+) alert\(s\), the oldest in the outbox, to keep the alert item under "
-        r"40 KB \(queued 2025-06-06T18:00:00\+00:00\)",
+        r"40 KB \(queued 2025-06-06T15:00:00-03:00\)",
         line,
     )
     assert cut is not None

@@ -205,7 +205,7 @@ def test_alerts_for_a_removed_sink_are_reported_then_dropped_after_the_retention
     assert (report.orphaned, report.dropped) == ({}, {"webhook": 3})
     assert report.notices == [
         "webhook: dropped 3 alert(s) queued more than 7 days ago for a sink no longer configured "
-        "(queued 2025-03-10T12:00:00+00:00)"
+        "(queued 2025-03-10T09:00:00-03:00)"
     ]
     webhook = Counting("webhook", Counter(), threading.Lock())
     report = state.deliver([console, webhook])  # configured again: nothing left for it
@@ -223,7 +223,7 @@ def test_the_retention_is_a_parameter(alert_states: AlertStateOpener) -> None:
     assert report.dropped == {"webhook": 1}
     assert report.notices == [
         "webhook: dropped 1 alert(s) queued more than 36 hours ago for a sink no longer "
-        "configured (queued 2025-03-10T12:00:00+00:00)"
+        "configured (queued 2025-03-10T09:00:00-03:00)"
     ]
 
 
@@ -296,8 +296,8 @@ def test_alerts_a_configured_sink_keeps_failing_are_dropped_after_the_retention_
     assert report.dropped == {"webhook": 2}
     assert report.notices == [
         "webhook: dropped 2 alert(s) queued more than 7 days ago, the sink failing since "
-        "2025-03-10T12:00:00+00:00 (last: webhook unreachable (synthetic)) "
-        "(queued 2025-03-10T12:00:00+00:00)"
+        "2025-03-10T09:00:00-03:00 (last: webhook unreachable (synthetic)) "
+        "(queued 2025-03-10T09:00:00-03:00)"
     ]
     counts: Counter[str] = Counter()
     report = state.deliver([Counting("webhook", counts, threading.Lock())])  # back up
@@ -325,8 +325,8 @@ def test_an_outage_that_goes_on_drops_each_alert_a_retention_after_it_was_queued
     assert report.dropped == {"webhook": 1}
     assert report.notices == [
         "webhook: dropped 1 alert(s) queued more than 7 days ago, the sink failing since "
-        "2025-03-10T12:00:00+00:00 (last: webhook unreachable (synthetic)) "
-        "(queued 2025-03-10T13:00:00+00:00)"
+        "2025-03-10T09:00:00-03:00 (last: webhook unreachable (synthetic)) "
+        "(queued 2025-03-10T10:00:00-03:00)"
     ]
 
 
@@ -357,8 +357,8 @@ def test_alerts_that_waited_with_nobody_sending_them_are_not_dropped_at_the_firs
     assert report.dropped == {"webhook": 1}
     assert report.notices == [
         "webhook: dropped 1 alert(s) queued more than 7 days ago, the sink failing since "
-        "2025-03-31T11:59:00+00:00 (last: webhook unreachable (synthetic)) "
-        "(queued 2025-03-31T11:59:00+00:00)"
+        "2025-03-31T08:59:00-03:00 (last: webhook unreachable (synthetic)) "
+        "(queued 2025-03-31T08:59:00-03:00)"
     ]
 
 

@@ -1,7 +1,7 @@
 """`fuelpipe outlook backtest` on the bundled history, and `outlook show` on a real store."""
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from tests.outlook.conftest import store_known
@@ -134,6 +134,15 @@ def test_show_prints_the_stored_nowcast(tmp_path, history):
     assert all(
         s["lo95"] <= s["lo80"] <= s["point"] <= s["hi80"] <= s["hi95"] for s in shown["steps"]
     )
+    # "as of" in São Paulo time with its offset, in the JSON and the table alike
+    assert datetime.fromisoformat(shown["as_of"]).utcoffset() == timedelta(hours=-3)
+    table = CliRunner().invoke(
+        cli,
+        ["outlook", "show", "--fuel", "DIESEL_S10"],
+        env={"FUELPIPE_DB": str(db), "COLUMNS": "200"},
+    )
+    assert table.exit_code == 0, table.output
+    assert datetime.fromisoformat(shown["as_of"]).isoformat(timespec="minutes") in table.output
 
 
 def test_outlook_without_numpy_prints_one_line_and_exits_2(tmp_path):

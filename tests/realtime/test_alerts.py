@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -226,3 +226,19 @@ def test_an_outbox_written_before_claims_is_migrated_and_delivered(tmp_path) -> 
         assert state.deliver([sink]).sent == 0 and len(sink.alerts) == 1
     finally:
         state.close()
+
+
+def test_a_cleared_alert_says_what_cleared_and_since_when_not_the_firing_summary() -> None:
+    from fuelpipe.domain.alerts import Alert, AlertKind, Condition
+
+    cond = Condition("stale_source", "bcb", "bcb is late: 1 series still lack 2022-05-04")
+    since = datetime(2022, 5, 4, 16, 30, tzinfo=UTC)
+    firing = Alert(AlertKind.FIRING, cond, since, since)
+    cleared = Alert(AlertKind.CLEARED, cond, since + timedelta(hours=2), since)
+    assert firing.subject_line() == (
+        "[fuelpipe FIRING] stale_source: bcb is late: 1 series still lack 2022-05-04"
+    )
+    assert cleared.subject_line() == (
+        "[fuelpipe CLEARED] stale_source: bcb cleared, after holding since "
+        "2022-05-04T13:30-03:00 (was: bcb is late: 1 series still lack 2022-05-04)"
+    )

@@ -45,3 +45,17 @@ def test_a_new_data_version_without_a_new_run_is_a_new_live_version(tmp_path) ->
             assert after.headers["ETag"] != etag
     finally:
         store.close()
+
+
+def test_stored_at_is_in_sao_paulo_time_as_published_at_beside_it(tmp_path) -> None:
+    """The store keeps instants in UTC: the panel's two instants of a value read alike."""
+    store = SqliteStore(tmp_path / "l.sqlite", clock=FixedClock(NOW))
+    store.put_records([Record("CURRENCY#USD", date(2022, 5, 6), Decimal("4.9"), Status.OK)])
+    try:
+        with serving(create_app(store, DEFAULT_CATALOG, clock=FixedClock(NOW))) as url:
+            body = httpx.get(url + "/api/live", timeout=10.0).json()
+    finally:
+        store.close()
+    (usd,) = [s for s in body["series"] if s["key"] == "CURRENCY#USD"]
+    assert usd["published_at"].endswith("-03:00")
+    assert usd["stored_at"] == "2022-05-06T15:00:00-03:00"

@@ -246,6 +246,6 @@ def test_alerts_a_webhook_down_for_a_week_are_dropped_with_one_line(
     out = capsys.readouterr().out.replace("\n", " ")
     line = (
         "webhook: dropped 1 alert(s) queued more than 7 days ago, the sink failing since "
-        "2022-05-04T16:30:00+00:00 (last: "
+        "2022-05-04T13:30:00-03:00 (last: "
     )
     assert out.count(line) == 1

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, ClassVar, NamedTuple
 
 from fuelpipe.domain.alerts import ActiveAlert, Alert, AlertKind, Condition, Severity
+from fuelpipe.domain.instants import sao_paulo_iso
 from fuelpipe.ports.alerts import AlertSink, AlertState, AlertStateChanged, DeliveryReport
 from fuelpipe.ports.clock import Clock
 
@@ -139,11 +140,12 @@ def _span(delta: timedelta) -> str:
 
 
 def _stamp(at: datetime) -> str:
-    return at.astimezone(UTC).isoformat(timespec="seconds")
+    """São Paulo time with its offset, as the alerts and `watch`'s heartbeat write instants."""
+    return sao_paulo_iso(at, "seconds")
 
 
 def _between(oldest: datetime, newest: datetime) -> str:
-    """``queued 2025-03-10T12:00:00+00:00 to 2025-03-11T08:00:00+00:00``: what a drop line
+    """``queued 2025-03-10T09:00:00-03:00 to 2025-03-11T05:00:00-03:00``: what a drop line
     names, so two drops of equal counts are two lines (watch prints a notice when it changes)."""
     if oldest == newest:
         return f"queued {_stamp(oldest)}"
@@ -434,6 +436,28 @@ def _instant(epoch: float | None) -> datetime | None:
 
 def _connect(path: str) -> sqlite3.Connection:
     return sqlite3.connect(path, timeout=30.0, check_same_thread=False)
+
+
+class SqliteAlertReader:
+    """The active alerts of an embedded store's file, read only (the dashboard): nothing is
+    created or written; a file `watch` never alerted from reads as no active alert."""
+
+    def __init__(self, path: Path | str) -> None:
+        self._path = Path(path)
+
+    def load(self) -> dict[str, ActiveAlert]:
+        if not self._path.exists():
+            return {}
+        conn = sqlite3.connect(f"{self._path.resolve().as_uri()}?mode=ro", uri=True, timeout=30.0)
+        try:
+            rows = conn.execute("SELECT id, body FROM alert_state").fetchall()
+        except sqlite3.OperationalError as exc:
+            if "no such table" not in str(exc):
+                raise
+            rows = []
+        finally:
+            conn.close()
+        return {cid: _load(body) for cid, body in rows}
 
 
 class SqliteAlertState(_OutboxState):

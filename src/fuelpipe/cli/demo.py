@@ -238,7 +238,7 @@ def run_demo(
         from fuelpipe.dashboard.server import serve as serve_dashboard
 
         last_now = phases[0].now
-        from fuelpipe.homes import open_intraday
+        from fuelpipe.homes import alert_reader, open_intraday
 
         with open_home(cfg, clock=FixedClock(last_now)) as context, open_intraday(cfg) as points:
             console.print(f"\ndashboard: [bold]http://127.0.0.1:{port}/[/] (Ctrl+C to stop)")
@@ -252,4 +252,5 @@ def run_demo(
                 stations=lake,
                 series_clocks=series_clocks,
                 intraday=points,
+                alerts=alert_reader(cfg),
             )

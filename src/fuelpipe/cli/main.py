@@ -829,7 +829,7 @@ def dashboard(
         raise fail(hint)
     from fuelpipe.cli.stations import optional_lake
     from fuelpipe.dashboard.server import serve as serve_dashboard
-    from fuelpipe.homes import open_intraday
+    from fuelpipe.homes import alert_reader, open_intraday
 
     _check_port(host, port)
     with (
@@ -849,6 +849,7 @@ def dashboard(
             series_clocks=_series_clocks(ctx, context),
             intraday=intraday,
             store_views=False,  # the store is opened read-only: recomputed views stay in memory
+            alerts=alert_reader(settings(ctx)),
         )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from datetime import datetime
 from importlib.util import find_spec
 from pathlib import Path
 from typing import Annotated, Any
@@ -13,6 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from fuelpipe.domain.catalog import FUEL_PRODUCTS, REGIONS, STATES
+from fuelpipe.domain.instants import sao_paulo_iso
 from fuelpipe.domain.keys import fuel_key, outlook_key
 
 outlook_app = typer.Typer(
@@ -194,7 +196,7 @@ def show(
                 {
                     "fuel": f,
                     "area": chosen_area,
-                    "as_of": fc.as_of.isoformat(),
+                    "as_of": sao_paulo_iso(fc.as_of),
                     "last_week": fc.last_week.isoformat(),
                     "last_price": round(fc.last_price, 4),
                     "driver_move": round(fc.driver_move, 5),
@@ -231,7 +233,7 @@ def show(
         for s in row["steps"]:
             table.add_row(
                 row["fuel"],
-                row["as_of"][:16],
+                sao_paulo_iso(datetime.fromisoformat(row["as_of"]), "minutes"),
                 row["last_week"],
                 f"{row['last_price']:.3f}",
                 s["week"],

@@ -45,6 +45,7 @@ from fuelpipe.domain.calendars import EARLIEST_DATE, LATEST_DATE
 from fuelpipe.domain.catalog import Catalog
 from fuelpipe.domain.clock_bounds import MAX_DATE_AHEAD
 from fuelpipe.domain.keys import InvalidKeyError
+from fuelpipe.ports.alerts import AlertReader
 from fuelpipe.ports.clock import Clock
 from fuelpipe.ports.intraday import IntradayStore
 from fuelpipe.ports.queue import Queue
@@ -235,6 +236,7 @@ def create_app(  # noqa: PLR0915 - the one factory that wires every route and ro
     intraday: IntradayStore | None = None,
     versions: DataVersion | None = None,
     store_views: bool = True,
+    alerts: AlertReader | None = None,
 ) -> FastAPI:
     """The dashboard app: read-only API under /api, the page at /, assets under /static.
 
@@ -242,6 +244,7 @@ def create_app(  # noqa: PLR0915 - the one factory that wires every route and ro
     back (the store is opened read-only, as by ``fuelpipe dashboard``).
 
     ``intraday`` serves the "Today" panel; without it the panel says how to collect them.
+    ``alerts`` (the alert state, read only) gives the health view its active alerts.
     ``versions`` reads the store's data version at most once a second (its default), shared by
     the stored views, the response cache and the outlook's accuracy: an answer is never served
     more than that second after a data change.
@@ -290,6 +293,7 @@ def create_app(  # noqa: PLR0915 - the one factory that wires every route and ro
         series_clocks=series_clocks,
         versions=the_versions,
         store_views=store_views,
+        alerts=alerts,
     )
     app.add_middleware(SecurityHeaders)
     _install_error_handlers(app)
@@ -434,8 +438,9 @@ def create_app(  # noqa: PLR0915 - the one factory that wires every route and ro
 
     @app.get("/api/health", response_model=HealthView, responses=CSV_RESPONSES)
     def health(format: FormatQ = "json") -> BaseModel | Response:
-        """Completeness per stored series, pending, quarantined, dead letters, last runs."""
-        view = health_view(store, catalog, queue, the_clock, series_clocks)
+        """Sources late or failing now, the active alerts, completeness per stored series,
+        pending, quarantined, dead letters, last runs, freshness."""
+        view = health_view(store, catalog, queue, the_clock, series_clocks, alerts)
         return answer(view, format, "health")
 
     app.include_router(live_router(store, catalog, the_clock, generation, intraday))

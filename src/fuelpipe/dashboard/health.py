@@ -1,4 +1,5 @@
-"""The pipeline-health view: completeness per stored series, retries, dead letters, last runs."""
+"""The pipeline-health view: sources late or failing now and the active alerts, completeness
+per stored series, retries, dead letters, last runs."""
 
 from __future__ import annotations
 
@@ -7,13 +8,28 @@ from collections import defaultdict
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 
-from fuelpipe.dashboard.schemas import HealthView, RunView, SeriesHealth, SourceFreshness
+from fuelpipe.dashboard.schemas import (
+    ActiveAlertView,
+    HealthView,
+    RunView,
+    SeriesHealth,
+    SourceFreshness,
+    SourceProblem,
+)
 from fuelpipe.domain.catalog import Catalog, Series
 from fuelpipe.domain.completeness import completeness
-from fuelpipe.domain.models import PresentDate, Status
+from fuelpipe.domain.instants import SAO_PAULO
+from fuelpipe.domain.models import PresentDate, Record, Status
+from fuelpipe.ports.alerts import AlertReader
 from fuelpipe.ports.clock import Clock
 from fuelpipe.ports.queue import Queue
 from fuelpipe.ports.store import Store
+from fuelpipe.stages.alerting import Late, late_series
+from fuelpipe.stages.scrape import NO_VALUE
+
+_KEYS_SHOWN = 5
+REASON_CHARS = 160
+"""A failing date's reason is cut to this many characters (its first line)."""
 
 
 def series_health(series: Series, present: list[PresentDate], now: datetime) -> SeriesHealth:
@@ -41,14 +57,32 @@ FRESHNESS_SPAN = timedelta(days=35)
 """Freshness is measured on each series' newest values (five weeks: a few ANP weeks)."""
 
 
-def store_lags(store: Store, series: Series, last: date) -> list[float]:
-    """Seconds from publication (the record's ``published_at``) to storage (``updated_at``)."""
+def store_lags(store: Store, series: Series, first: date, last: date) -> list[float]:
+    """Seconds from publication (the record's ``published_at``) to storage (``updated_at``) of
+    the values the pipeline stored as they came out: those published after the series' first
+    value was stored (when the pipeline started keeping it: the ``updated_at`` of its record of
+    its oldest date ``first``, or an earlier one in the window). History already published by
+    then, the backfill, and older history added later, are not counted; a value stored late
+    because the source was down, or the pipeline stopped, is (its delay is the pipeline's)."""
+    fields = ("attrs", "updated_at")
+    window = store.query(series.key, last - FRESHNESS_SPAN, last, fields)
+    if not window:
+        return []
+    oldest = (
+        store.query(series.key, first, first, ("updated_at",)) if first < window[0].date else []
+    )
+    stamps = [r.updated_at for r in [*oldest, *window] if r.updated_at is not None]
+    if not stamps:
+        return []
+    began = min(stamps)
     lags = []
-    for r in store.query(series.key, last - FRESHNESS_SPAN, last, ("attrs", "updated_at")):
+    for r in window:
         published = r.attrs.get("published_at")
         if r.status is not Status.OK or not isinstance(published, str) or r.updated_at is None:
             continue
-        lags.append(max(0.0, (r.updated_at - datetime.fromisoformat(published)).total_seconds()))
+        at = datetime.fromisoformat(published)
+        if at >= began:
+            lags.append(max(0.0, (r.updated_at - at).total_seconds()))
     return lags
 
 
@@ -71,30 +105,125 @@ def freshness_by_source(lags: dict[str, list[float]]) -> list[SourceFreshness]:
     return out
 
 
+def _sp(at: datetime) -> datetime:
+    return at.astimezone(SAO_PAULO)
+
+
+def short_reason(reason: str) -> str:
+    """A reason's first line, at most :data:`REASON_CHARS` characters."""
+    line = reason.strip().splitlines()[0] if reason.strip() else ""
+    return line if len(line) <= REASON_CHARS else line[: REASON_CHARS - 1] + "…"
+
+
+def is_failure(record: Record) -> bool:
+    """A PENDING record whose last request failed (not one whose value is simply not out)."""
+    return record.status is Status.PENDING and record.reason not in (None, NO_VALUE)
+
+
+def late_problems(late: list[Late]) -> list[SourceProblem]:
+    """One ``late`` row per source, its series in key order (the first names the date)."""
+    by_source: dict[str, list[Late]] = defaultdict(list)
+    for item in late:
+        by_source[item.series.source].append(item)
+    out = []
+    for source, items in sorted(by_source.items()):
+        items.sort(key=lambda i: i.series.key)
+        first = items[0]
+        out.append(
+            SourceProblem(
+                source=source,
+                state="late",
+                series=len(items),
+                keys=[i.series.key for i in items[:_KEYS_SHOWN]],
+                date=first.day,
+                due_at=_sp(first.series.schedule.published_at(first.day)),
+                since=_sp(min(i.since for i in items)),
+                latest_stored=first.latest_stored,
+            )
+        )
+    return out
+
+
+def failing_problems(catalog: Catalog, pending: list[Record]) -> list[SourceProblem]:
+    """One ``failing`` row per source with PENDING records whose last request failed."""
+    by_source: dict[str, list[Record]] = defaultdict(list)
+    for r in pending:
+        if r.key in catalog and is_failure(r):
+            by_source[catalog[r.key].source].append(r)
+    out = []
+    for source, records in sorted(by_source.items()):
+        oldest = min(records, key=lambda r: (r.date, r.key))
+        due = _sp(catalog[oldest.key].schedule.published_at(oldest.date))
+        stamped = sorted((r for r in records if r.updated_at), key=lambda r: r.updated_at or due)
+        keys = sorted({r.key for r in records})
+        nexts = [r.next_attempt_at for r in records if r.next_attempt_at is not None]
+        out.append(
+            SourceProblem(
+                source=source,
+                state="failing",
+                series=len(keys),
+                keys=keys[:_KEYS_SHOWN],
+                date=oldest.date,
+                due_at=due,
+                since=_sp(stamped[0].updated_at or due) if stamped else due,
+                last_attempt_at=_sp(stamped[-1].updated_at or due) if stamped else None,
+                reason=short_reason((stamped[-1] if stamped else oldest).reason or ""),
+                next_attempt_at=_sp(min(nexts)) if nexts else None,
+            )
+        )
+    return out
+
+
+def active_alerts(alerts: AlertReader | None) -> list[ActiveAlertView] | None:
+    """The alert state's active alerts, oldest first; None without a reader."""
+    if alerts is None:
+        return None
+    return [
+        ActiveAlertView(
+            rule=a.condition.rule,
+            subject=a.condition.subject,
+            summary=a.condition.summary,
+            severity=a.condition.severity.value,
+            since=_sp(a.since),
+        )
+        for a in sorted(alerts.load().values(), key=lambda a: (a.since, a.condition.id))
+    ]
+
+
 def health_view(
     store: Store,
     catalog: Catalog,
     queue: Queue | None,
     clock: Clock,
     series_clocks: Mapping[str, datetime] | None = None,
+    alerts: AlertReader | None = None,
 ) -> HealthView:
     """Health of every series that has at least one stored record; ``series_clocks`` gives
-    some series their own time (a demo store's: its bundled files end in different years)."""
+    some series their own time (a demo store's: its bundled files end in different years);
+    ``alerts`` the alert state to show the active alerts of."""
     rows = []
     lags: dict[str, list[float]] = defaultdict(list)
+    late: list[Late] = []
     clocks = series_clocks or {}
     for series in catalog:
         present = store.present(series.key)
         if present:
             now = clocks.get(series.key) or clock.now()
             rows.append(series_health(series, present, now))
-            lags[series.source] += store_lags(store, series, max(p.date for p in present))
+            days = [p.date for p in present]
+            lags[series.source] += store_lags(store, series, min(days), max(days))
+            found = late_series(series, {p.date: p.status for p in present}, now)
+            if found is not None:
+                late.append(found)
+    pending = store.pending()
     return HealthView(
         as_of=clock.now(),
         series=rows,
         catalog_series=len(catalog),
         stored_series=len(rows),
-        pending=len(store.pending()),
+        problems=late_problems(late) + failing_problems(catalog, pending),
+        alerts=active_alerts(alerts),
+        pending=len(pending),
         quarantined=len(store.quarantined()),
         dead_letters=queue.depth().dead if queue is not None else None,
         unexpected=sum(r.unexpected for r in rows),

@@ -67,7 +67,9 @@ class LiveSeries(BaseModel):
     key: str
     date: dt.date | None = Field(description="the newest stored date (the 'as of')")
     published_at: dt.datetime | None = Field(description="its publication instant (schedule)")
-    stored_at: dt.datetime | None = Field(description="when it was stored")
+    stored_at: dt.datetime | None = Field(
+        description="when it was stored, in São Paulo time with the offset (as published_at)"
+    )
     age_s: float | None = Field(None, description="seconds from its publication to now")
 
 
@@ -133,7 +135,9 @@ def live_view(
         newest = max(ok)
         published = catalog[key].schedule.published_at(newest)
         found = store.query(key, newest, newest, ("value", "updated_at"))
-        stored = found[0].updated_at if found else None
+        # São Paulo time, as published_at beside it (the store keeps UTC)
+        at = found[0].updated_at if found else None
+        stored = at.astimezone(SAO_PAULO) if at else None
         rows.append(
             LiveSeries(
                 key=key,

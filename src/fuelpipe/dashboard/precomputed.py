@@ -38,9 +38,11 @@ from fuelpipe.dashboard.schemas import MetaView
 from fuelpipe.dashboard.versions import DataVersion, request_version
 from fuelpipe.domain.catalog import Catalog
 from fuelpipe.domain.keys import fuel_key, stock_key
+from fuelpipe.ports.alerts import AlertReader
 from fuelpipe.ports.clock import Clock
 from fuelpipe.ports.queue import Queue
 from fuelpipe.ports.store import Store
+from fuelpipe.stages.alerting import latest_due
 from fuelpipe.stages.data_version import data_version
 
 _log = logging.getLogger("fuelpipe.dashboard")
@@ -112,6 +114,29 @@ class Context:
     clock: Clock
     series_clocks: Mapping[str, datetime] | None = None
     """Some series' own time (a demo store's), for the health view."""
+    alerts: AlertReader | None = None
+    """The alert state, for the health view's active alerts (None: not readable here)."""
+
+
+def health_inputs(ctx: Context) -> list[object]:
+    """What the health view shows that changes without a new data version: the last runs, the
+    dead letters, the day, the PENDING records (their count and latest write: a retry's claim,
+    a new failure), the latest date each series should have by now (a source turns late with
+    time alone) and the active alerts."""
+    store, now = ctx.store, ctx.clock.now()
+    clocks = ctx.series_clocks or {}
+    pending = store.pending()
+    stamps = [r.updated_at.isoformat() for r in pending if r.updated_at is not None]
+    return [
+        [r.finished_at.isoformat() for r in store.last_runs()],
+        ctx.queue.depth().dead if ctx.queue is not None else None,
+        now.date().isoformat(),
+        [len(pending), max(stamps, default=None)],
+        [str(latest_due(s, clocks.get(s.key) or now)) for s in ctx.catalog],
+        None
+        if ctx.alerts is None
+        else sorted((k, a.since.isoformat()) for k, a in ctx.alerts.load().items()),
+    ]
 
 
 def _one(params: dict[str, tuple[str, ...]], name: str) -> str | None:
@@ -154,7 +179,9 @@ BUILDERS: dict[str, Builder] = {
         c.reader, _one(p, "fuel") or PAGE_FUEL, _day(p, "week")
     ),
     "/api/parity": lambda c, p: views.parity_view(c.reader, _day(p, "week")),
-    "/api/health": lambda c, p: health_view(c.store, c.catalog, c.queue, c.clock, c.series_clocks),
+    "/api/health": lambda c, p: health_view(
+        c.store, c.catalog, c.queue, c.clock, c.series_clocks, c.alerts
+    ),
 }
 """The views that are precomputed, by path; each reads the canonical parameters it is stored
 under. Anything else (``/api/series``, CSV downloads, the outlook) is computed per request."""
@@ -250,12 +277,11 @@ class Precomputer:
         """Views computed and stored by this instance (tests and the bench read it)."""
 
     def version_of(self, path: str, version: str) -> str:
-        """The ETag version of a view: the data version; health also follows runs and the day."""
+        """The ETag version of a view: the data version; health also follows what it shows
+        that moves without one (:func:`health_inputs`)."""
         if path != "/api/health":
             return version
-        runs = [r.finished_at.isoformat() for r in self.ctx.store.last_runs()]
-        dead = self.ctx.queue.depth().dead if self.ctx.queue is not None else None
-        extra = json.dumps([runs, dead, self.ctx.clock.now().date().isoformat()])
+        extra = json.dumps(health_inputs(self.ctx))
         return f"{version}.{hashlib.sha256(extra.encode()).hexdigest()[:8]}"
 
     def compute(self, path: str, params: Params, version: str) -> bytes:
@@ -389,9 +415,10 @@ def precomputer(
     series_clocks: Mapping[str, datetime] | None = None,
     *,
     store_views: bool = True,
+    alerts: AlertReader | None = None,
 ) -> Precomputer:
     """A Precomputer over one store (what ``create_app`` and the CLI's ``on_change`` use)."""
-    context = Context(reader, store, catalog, queue, clock, series_clocks)
+    context = Context(reader, store, catalog, queue, clock, series_clocks, alerts)
     return Precomputer(context, store_views=store_views)
 
 
@@ -412,6 +439,7 @@ def install_precomputed(
     series_clocks: Mapping[str, datetime] | None = None,
     versions: DataVersion | None = None,
     store_views: bool = True,
+    alerts: AlertReader | None = None,
 ) -> None:
     """Serve stored views (``app.state.precomputer``), unless ``enabled`` is False; ``versions``
     is the app's memoised data version, shared with its response cache; ``store_views``: see
@@ -425,5 +453,6 @@ def install_precomputed(
             clock,
             series_clocks,
             store_views=store_views,
+            alerts=alerts,
         )
         app.add_middleware(PrecomputedViews, precomputer=app.state.precomputer, versions=versions)

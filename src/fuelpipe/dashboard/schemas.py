@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -297,16 +298,66 @@ class RunView(BaseModel):
 
 
 class SourceFreshness(BaseModel):
-    """How soon after publication a source's values were stored (newest values of each series)."""
+    """How soon after publication a source's values were stored: the values of the last five
+    weeks of each series that were published after the series' first value was stored (the
+    pipeline was keeping it when they came out). Values published before that, stored by the
+    first backfill or by one reaching further back later, are history, not counted; a value
+    stored late because the source was down or the pipeline stopped counts with its delay."""
 
     source: str
-    samples: int
+    samples: int = Field(description="values counted")
     p50_s: float | None = Field(description="median seconds from publication to storage")
     p95_s: float | None = Field(description="95th percentile seconds from publication to storage")
 
 
+class SourceProblem(BaseModel):
+    """A source that is late or failing now, from what the store holds (its records' states,
+    their retry reasons and next attempts), in São Paulo time with the offset."""
+
+    source: str
+    state: Literal["late", "failing"] = Field(
+        description="`late`: a date its schedule says is out (window and allowance passed) is "
+        "not stored; `failing`: dates are PENDING because the last request for them failed "
+        "(not because the value is not out yet)"
+    )
+    series: int = Field(description="how many of the source's series are concerned")
+    keys: list[str] = Field(description="the first of them (at most 5)")
+    date: dt.date = Field(
+        description="late: the latest date due and not stored; failing: the oldest failing date"
+    )
+    due_at: dt.datetime = Field(description="that date's publication instant (its schedule)")
+    since: dt.datetime = Field(
+        description="late: when it became late (the window's end of the first date due after "
+        "the last one stored); failing: the oldest last attempt of the failing dates (each "
+        "PENDING record keeps only its last attempt)"
+    )
+    last_attempt_at: dt.datetime | None = Field(
+        default=None, description="failing: the newest failed attempt"
+    )
+    reason: str | None = Field(
+        default=None, description="failing: that attempt's reason, shortened"
+    )
+    next_attempt_at: dt.datetime | None = Field(
+        default=None, description="failing: the earliest next attempt scheduled"
+    )
+    latest_stored: dt.date | None = Field(
+        default=None, description="late: the latest date stored OK"
+    )
+
+
+class ActiveAlertView(BaseModel):
+    """An alert that fired and has not cleared."""
+
+    rule: str
+    subject: str
+    summary: str
+    severity: str
+    since: dt.datetime = Field(description="when the condition was first seen")
+
+
 class HealthView(BaseModel):
-    """Pipeline health: completeness per series, retries, dead letters, last runs."""
+    """Pipeline health: what is late or failing now and the active alerts, completeness per
+    series, retries, dead letters, last runs, freshness."""
 
     as_of: dt.datetime
     series: list[SeriesHealth]
@@ -320,6 +371,14 @@ class HealthView(BaseModel):
     revised: int = 0
     absent: int = 0
     freshness: list[SourceFreshness] = []
+    problems: list[SourceProblem] = Field(
+        [], description="sources late or failing now (empty when every source is on time)"
+    )
+    alerts: list[ActiveAlertView] | None = Field(
+        None,
+        description="the active alerts (`watch`'s, the retry_recheck Lambda's); null when "
+        "this dashboard cannot read the alert state",
+    )
 
     def table(self) -> Table:
         """One row per stored series."""

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from fuelpipe.dashboard.stations import StationQueries
 from fuelpipe.domain.catalog import Catalog
+from fuelpipe.ports.alerts import AlertReader
 from fuelpipe.ports.clock import Clock
 from fuelpipe.ports.intraday import IntradayStore
 from fuelpipe.ports.queue import Queue
@@ -25,8 +26,10 @@ def serve(
     intraday: IntradayStore | None = None,
     *,
     store_views: bool = True,
+    alerts: AlertReader | None = None,
 ) -> None:
-    """Run the dashboard until interrupted; ``store_views`` False on a read-only store."""
+    """Run the dashboard until interrupted; ``store_views`` False on a read-only store;
+    ``alerts`` the alert state the health view reads its active alerts from."""
     import uvicorn
 
     from fuelpipe.dashboard.app import create_app
@@ -40,5 +43,6 @@ def serve(
         series_clocks=series_clocks,
         intraday=intraday,
         store_views=store_views,
+        alerts=alerts,
     )
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from fuelpipe.domain.instants import sao_paulo_iso
+
 EvidenceValue = str | int | float | None
 
 
@@ -62,9 +64,19 @@ class Alert:
     since: datetime
     """When the condition was first seen (equal to ``at`` for a new one)."""
 
+    def headline(self) -> str:
+        """What happened: a firing condition's summary; for a cleared one, what cleared and
+        since when it had held (its summary said what was wrong, not that it is over)."""
+        if self.kind is AlertKind.FIRING:
+            return self.condition.summary
+        return (
+            f"{self.condition.subject} cleared, after holding since "
+            f"{sao_paulo_iso(self.since, 'minutes')} (was: {self.condition.summary})"
+        )
+
     def subject_line(self) -> str:
         """A short line for an e-mail subject or a console."""
-        return f"[fuelpipe {self.kind.value}] {self.condition.rule}: {self.condition.summary}"
+        return f"[fuelpipe {self.kind.value}] {self.condition.rule}: {self.headline()}"
 
     def as_dict(self) -> dict[str, object]:
         """The JSON body of a webhook or SNS message."""

@@ -12,6 +12,12 @@ SAO_PAULO = ZoneInfo("America/Sao_Paulo")
 """Where ANP, BCB and B3 publish: a date or time without an offset is in this zone."""
 
 
+def sao_paulo_iso(dt: datetime, timespec: str = "auto") -> str:
+    """An instant as a person reads it here: São Paulo time with its offset
+    (``2025-03-10T09:00:00-03:00``), whatever zone it was made in."""
+    return dt.astimezone(SAO_PAULO).isoformat(timespec=timespec)
+
+
 def iso_utc(dt: datetime) -> str:
     """A fixed-width UTC ISO string, so stored instants compare correctly as text."""
     if dt.tzinfo is None or dt.utcoffset() is None:

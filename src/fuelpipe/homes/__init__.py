@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from fuelpipe.homes.settings import Settings
+from fuelpipe.ports.alerts import AlertReader
 from fuelpipe.ports.intraday import IntradayStore
 from fuelpipe.stages.context import StageContext
 
@@ -62,6 +63,18 @@ def open_intraday(
         yield store
     finally:
         store.close()
+
+
+def alert_reader(settings: Settings, **wiring: Any) -> AlertReader:
+    """The configured home's alert state, for reading the active alerts (the dashboard): the
+    AWS home's item of the table (one GetItem), the embedded file's table opened read-only."""
+    if settings.backend == "aws":
+        from fuelpipe.homes.aws import build_alert_reader
+
+        return build_alert_reader(settings, **wiring)
+    from fuelpipe.adapters.alerts import SqliteAlertReader
+
+    return SqliteAlertReader(settings.db)  # the file `watch` keeps its alert state in
 
 
 def prepare_home(settings: Settings) -> None:

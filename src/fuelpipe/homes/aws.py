@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from fuelpipe.domain.catalog import DEFAULT_CATALOG, Catalog, Series
 from fuelpipe.domain.keys import parse_date_key
 from fuelpipe.homes.settings import Settings, policy_from
+from fuelpipe.ports.alerts import AlertReader
 from fuelpipe.ports.clock import Clock
 from fuelpipe.ports.intraday import IntradayStore
 from fuelpipe.ports.source import Source
@@ -217,6 +218,18 @@ def build_alerting(
         return state, []
     sns = sns_client or make_client("sns", settings)
     return state, [SnsSink(sns, settings.alert_topic_arn)]
+
+
+def build_alert_reader(settings: Settings, *, dynamodb_client: Any = None) -> AlertReader:
+    """The alert state's item, read by the dashboard for the active alerts (GetItem only)."""
+    from fuelpipe.adapters.alerts import DynamoAlertState
+    from fuelpipe.adapters.clock import SystemClock
+
+    return DynamoAlertState(
+        dynamodb_client or make_client("dynamodb", settings),
+        settings.table_name,
+        clock=SystemClock(),  # never read by load(): leases and retention are the writers'
+    )
 
 
 # --- the intraday Lambda's home -------------------------------------------------------------

@@ -58,6 +58,14 @@ class AlertStateChanged(RuntimeError):
     or queued; load and evaluate again (the other one may have queued the same alerts)."""
 
 
+class AlertReader(Protocol):
+    """Reads the active alerts only (the dashboard): an :class:`AlertState` is one."""
+
+    def load(self) -> dict[str, ActiveAlert]:
+        """Every active (fired, not cleared) alert by condition id."""
+        ...
+
+
 class AlertState(abc.ABC):
     """The active alerts, kept between evaluations so each condition alerts once."""
 

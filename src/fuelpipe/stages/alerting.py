@@ -9,13 +9,14 @@ when it starts and once when it clears (the active set is kept in an
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from fuelpipe.domain.alerts import Condition, Severity, transition
+from fuelpipe.domain.calendars import expected_between, get_calendar
 from fuelpipe.domain.catalog import Series
-from fuelpipe.domain.instants import SAO_PAULO
+from fuelpipe.domain.instants import sao_paulo_iso
 from fuelpipe.domain.models import Status
 from fuelpipe.ports.alerts import (
     AlertContext,
@@ -32,15 +33,46 @@ _EVIDENCE_KEYS = 5
 def _iso(dt: datetime, timespec: str = "auto") -> str:
     """An instant in São Paulo time with its offset, as `watch`'s heartbeat and an alert's
     ``at`` write it (a NYSE close is 17:30-03:00 here, not 16:30-04:00)."""
-    return dt.astimezone(SAO_PAULO).isoformat(timespec=timespec)
+    return sao_paulo_iso(dt, timespec)
 
 
-def _latest_stale_date(series: Series, now: datetime) -> date | None:
+def latest_due(series: Series, now: datetime) -> date | None:
     """The latest expected date that should have been out by now, allowance included."""
     return latest_expected(series, now - series.schedule.allowance)
 
 
 _ANSWERED = frozenset({Status.OK, Status.ABSENT, Status.QUARANTINED})
+
+
+@dataclass(frozen=True, slots=True)
+class Late:
+    """One series later than its window: the latest date it should have by now is not stored."""
+
+    series: Series
+    day: date
+    """The latest expected date due (allowance included) that the source has not answered."""
+    since: datetime
+    """When the series became late: the end of the window (``stale_at``) of the first expected
+    date after the last one answered (OK, ABSENT or QUARANTINED), or of the first stored."""
+    latest_stored: date | None
+    """The latest date stored OK."""
+
+
+def late_series(series: Series, present: Mapping[date, Status], now: datetime) -> Late | None:
+    """Whether ``series`` (with its stored dates' statuses) is late at ``now``; None when not,
+    nor when nothing of it is stored (a series this home does not keep yet is not late)."""
+    if not present:
+        return None
+    day = latest_due(series, now)
+    # The source answered for it: a value (OK), none to give (ABSENT: ANP's "-" for CNG in
+    # Acre every week), or spent retries (QUARANTINED, its own rule). Not late.
+    if day is None or present.get(day) in _ANSWERED:
+        return None
+    ok = [d for d, st in present.items() if st is Status.OK]
+    answered = [d for d, st in present.items() if st in _ANSWERED and d < day]
+    start = max(answered) + timedelta(days=1) if answered else min(present)
+    first = next(expected_between(get_calendar(series.calendar), start, day), day)
+    return Late(series, day, series.schedule.stale_at(first), max(ok) if ok else None)
 
 
 class StaleSource:
@@ -52,15 +84,9 @@ class StaleSource:
         late: dict[str, list[tuple[Series, date, date | None]]] = defaultdict(list)
         for series in context.catalog:
             present = {p.date: p.status for p in context.store.present(series.key)}
-            if not present:
-                continue  # a series this home does not keep yet is not late
-            day = _latest_stale_date(series, context.now)
-            # The source answered for it: a value (OK), none to give (ABSENT: ANP's "-" for CNG
-            # in Acre every week), or spent retries (QUARANTINED, its own rule). Not late.
-            if day is None or present.get(day) in _ANSWERED:
-                continue
-            ok = [d for d, st in present.items() if st is Status.OK]
-            late[series.source].append((series, day, max(ok) if ok else None))
+            found = late_series(series, present, context.now)
+            if found is not None:
+                late[series.source].append((series, found.day, found.latest_stored))
         out = []
         for source, items in sorted(late.items()):
             items.sort(key=lambda item: item[0].key)

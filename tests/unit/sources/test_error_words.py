@@ -11,7 +11,7 @@ import pytest
 import stamina
 from pytest_httpserver import HTTPServer
 
-from fuelpipe.adapters.sources._http import log_retry, make_client, transport_error_words
+from fuelpipe.adapters.sources._http import brief, log_retry, make_client, transport_error_words
 from fuelpipe.adapters.sources.fred import FredCsvSource
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.ports.source import FetchRequest, ServerError, SourceTimeout, SourceUnreachable
@@ -82,3 +82,42 @@ def test_retries_log_one_readable_line(caplog: pytest.LogCaptureFixture) -> None
     (line,) = [r.getMessage() for r in caplog.records if r.name == "fuelpipe.sources"]
     assert line.startswith("retrying in ")
     assert "connection refused" in line
+
+
+ERROR_PAGE = (
+    "<!DOCTYPE html>\n<html><head><title>503 Service Unavailable</title></head>\n<body>"
+    + "<p>The server is temporarily unable to service your request.</p>" * 40
+    + "</body></html>"
+)
+
+
+def test_a_retry_line_names_source_status_and_a_snippet_not_the_url_nor_the_page(
+    httpserver: HTTPServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A backfill retries many times: each line was the full URL and the HTML error page."""
+    httpserver.expect_request("/graph/fredgraph.csv").respond_with_data(
+        ERROR_PAGE, status=503, content_type="text/html"
+    )
+    with make_client(timeout_s=5) as client:
+        source = FredCsvSource(httpserver.url_for("/"), client, attempts=1, backoff_s=0)
+        with pytest.raises(ServerError) as raised:
+            source.fetch(_request())
+    details = stamina.instrumentation.RetryDetails(
+        name="fetch",
+        args=(),
+        kwargs={},
+        retry_num=1,
+        wait_for=0.9,
+        waited_so_far=0.0,
+        caused_by=raised.value,
+    )
+    with caplog.at_level(logging.WARNING):
+        log_retry(details)
+    (line,) = [r.getMessage() for r in caplog.records if r.name == "fuelpipe.sources"]
+    assert (
+        line == "retrying in 0.9 s (retry 1): fred: HTTP 503 server error: 503 Service Unavailable"
+    )
+    assert brief(ValueError("bcb: http://h/x?a=1: timed out after 20 s (ReadTimeout)")) == (
+        "bcb: timed out after 20 s (ReadTimeout)"
+    )
+    assert len(brief(ValueError("anp: " + "x" * 500))) == 160

@@ -78,13 +78,30 @@ def make_client(
 _log = logging.getLogger("fuelpipe.sources")
 
 
+_URL_PART = re.compile(r"^([\w.-]+): \S+://\S+: ")
+_TITLE = re.compile(r"<title>\s*(.*?)\s*</title>", re.I | re.S)
+RETRY_LINE_CHARS = 160
+"""A retry line's reason is cut to this many characters."""
+
+
+def brief(error: BaseException) -> str:
+    """A source error in brief, for a console line: the source, what failed (status) and a
+    short snippet; no URL, and an HTML error page only by its title."""
+    text = _URL_PART.sub(r"\1: ", str(error), count=1)
+    if (cut := text.find("'<")) >= 0 or (cut := text.find("<")) >= 0:
+        title = _TITLE.search(text[cut:])
+        text = text[:cut].rstrip(" :") + (f": {title.group(1)}" if title else "")
+    return text if len(text) <= RETRY_LINE_CHARS else text[: RETRY_LINE_CHARS - 1] + "…"
+
+
 def log_retry(details: stamina.instrumentation.RetryDetails) -> None:
-    """A stamina on-retry hook that logs one readable line instead of a bare event name."""
+    """A stamina on-retry hook that logs one short line (source, status, a snippet) instead of
+    a bare event name, or the full URL and an error page: a backfill can retry many times."""
     _log.warning(
         "retrying in %.1f s (retry %d): %s",
         details.wait_for,
         details.retry_num,
-        details.caused_by,
+        brief(details.caused_by),
     )
 
 

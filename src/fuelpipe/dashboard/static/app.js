@@ -1042,6 +1042,14 @@
     const scored = view.series.filter((s) => s.completeness !== null);
     const mean = scored.length ? scored.reduce((a, s) => a + s.completeness, 0) / scored.length : null;
     const asOf = t("asOf", { date: fmt.instant(view.as_of) });
+    const since = (x) => t("health.since", { date: fmt.instant(x.since) });
+    const problems = view.problems || [];
+    if (!problems.length) card(cards, t("health.problems"), "0", "", "flat", asOf);
+    for (const p of problems) {
+      card(cards, `${t("health." + p.state)} · ${p.source}`, p.keys.join(", ") + (p.series > p.keys.length ? " …" : ""),
+        since(p) + (p.reason ? ` · ${p.reason}` : ""), "down", asOf);
+    }
+    for (const a of view.alerts || []) card(cards, `${t("health.alert")} · ${a.rule}`, a.summary, since(a), "warn", asOf);
     card(cards, t("health.series"), `${view.stored_series} / ${view.catalog_series}`, "", "", asOf);
     card(cards, t("health.complete"), mean === null ? "—" : fmt.pct(mean * 100, 1, false), "", "", asOf);
     card(cards, t("health.pending"), fmt.num(view.pending, 0), "", view.pending ? "warn" : "flat", asOf);

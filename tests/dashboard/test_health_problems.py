@@ -1,0 +1,136 @@
+"""The health view tells what is late or failing now, since when, and the active alerts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+from devtools.dashboard.serving import serving
+
+from fuelpipe.adapters.alerts import SqliteAlertReader, SqliteAlertState
+from fuelpipe.adapters.clock import ManualClock
+from fuelpipe.adapters.sqlite_store import SqliteStore
+from fuelpipe.dashboard.app import create_app
+from fuelpipe.dashboard.health import health_view
+from fuelpipe.dashboard.precomputed import precomputer
+from fuelpipe.dashboard.repository import SeriesReader
+from fuelpipe.domain.alerts import ActiveAlert, Condition
+from fuelpipe.domain.catalog import DEFAULT_CATALOG
+from fuelpipe.domain.models import Record, Status
+from fuelpipe.stages.scrape import NO_VALUE
+
+SP = ZoneInfo("America/Sao_Paulo")
+USD = DEFAULT_CATALOG["CURRENCY#USD"]
+PETR4 = DEFAULT_CATALOG["STOCK#PETR4"]
+MONDAY, TUESDAY, WEDNESDAY = date(2022, 5, 2), date(2022, 5, 3), date(2022, 5, 4)
+HTML_ERROR = "SourceUnavailable: HTTP 503 from bcb: <html>" + "x" * 400 + "</html>\nmore"
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Iterator[tuple[SqliteStore, ManualClock, Path]]:
+    """USD stored OK up to Monday; PETR4 OK Monday, Tuesday PENDING (not out yet)."""
+    path = tmp_path / "h.sqlite"
+    clock = ManualClock(datetime(2022, 5, 3, 9, 0, tzinfo=SP))
+    store = SqliteStore(path, clock=clock)
+    store.put_records([Record(USD.key, MONDAY, Decimal("5"), Status.OK)])
+    store.put_records([Record(PETR4.key, MONDAY, Decimal("30"), Status.OK)])
+    yield store, clock, path
+    store.close()
+
+
+def test_a_source_past_its_window_is_late_since_the_window_ended(home) -> None:
+    store, clock, _ = home
+    assert health_view(store, DEFAULT_CATALOG, None, clock).problems == []
+    # Tuesday's PTAX is out at 13:10 and late after its window: BCB down all afternoon
+    clock.set(USD.schedule.stale_at(WEDNESDAY) + timedelta(minutes=1))
+    (late,) = [
+        p for p in health_view(store, DEFAULT_CATALOG, None, clock).problems if p.source == "bcb"
+    ]
+    assert (late.state, late.keys, late.date) == ("late", [USD.key], WEDNESDAY)
+    # since the first date after the last one stored went late (Tuesday's), in São Paulo time
+    assert late.since == USD.schedule.stale_at(TUESDAY)
+    assert late.since.utcoffset() == timedelta(hours=-3)
+    assert late.due_at == USD.schedule.published_at(WEDNESDAY)
+    assert late.latest_stored == MONDAY
+
+
+def test_pending_with_a_failure_reason_is_failing_and_not_out_yet_is_not(home) -> None:
+    store, clock, _ = home
+    nxt = datetime(2022, 5, 3, 9, 30, tzinfo=SP)
+    store.put_pending(
+        Record(USD.key, TUESDAY, None, Status.PENDING, next_attempt_at=nxt, reason=HTML_ERROR)
+    )
+    store.put_pending(Record(PETR4.key, TUESDAY, None, Status.PENDING, reason=NO_VALUE))
+    (failing,) = health_view(store, DEFAULT_CATALOG, None, clock).problems
+    assert (failing.source, failing.state, failing.keys, failing.date) == (
+        "bcb",
+        "failing",
+        [USD.key],
+        TUESDAY,
+    )
+    assert failing.reason is not None and failing.reason.startswith("SourceUnavailable: HTTP 503")
+    assert len(failing.reason) <= 160 and "more" not in failing.reason
+    assert failing.next_attempt_at == nxt and failing.next_attempt_at.utcoffset() == timedelta(
+        hours=-3
+    )
+    assert failing.last_attempt_at == clock.now()
+
+
+def _fire(path: Path, clock: ManualClock) -> datetime:
+    state = SqliteAlertState(path, clock=clock)
+    state.load()
+    cond = Condition("stale_source", "bcb", "bcb is late: 1 series still lack 2022-05-03")
+    since = clock.now()
+    state.save({cond.id: ActiveAlert(cond, since)})
+    return since
+
+
+def test_the_active_alerts_are_read_from_the_alert_state_read_only(home) -> None:
+    store, clock, path = home
+    reader = SqliteAlertReader(path)
+    assert health_view(store, DEFAULT_CATALOG, None, clock, alerts=reader).alerts == []
+    assert health_view(store, DEFAULT_CATALOG, None, clock).alerts is None  # not readable
+    since = _fire(path, clock)
+    (alert,) = health_view(store, DEFAULT_CATALOG, None, clock, alerts=reader).alerts or []
+    assert (alert.rule, alert.subject, alert.since) == ("stale_source", "bcb", since)
+    assert SqliteAlertReader(path.with_name("none.sqlite")).load() == {}
+    assert not path.with_name("none.sqlite").exists()
+
+
+def test_the_stored_health_view_moves_on_when_a_source_turns_late_or_an_alert_fires(home) -> None:
+    """No data version moves when time alone makes a source late, or an alert fires: the
+    precomputed health view's ETag version must."""
+    store, clock, path = home
+    views = precomputer(
+        SeriesReader(store, DEFAULT_CATALOG),
+        store,
+        DEFAULT_CATALOG,
+        None,
+        clock,
+        alerts=SqliteAlertReader(path),
+    )
+    before = views.version_of("/api/health", "v1")
+    clock.set(USD.schedule.stale_at(TUESDAY) - timedelta(minutes=1))
+    assert views.version_of("/api/health", "v1") == before  # same day, nothing late yet
+    clock.set(USD.schedule.stale_at(TUESDAY) + timedelta(minutes=1))
+    late = views.version_of("/api/health", "v1")
+    assert late != before
+    _fire(path, clock)
+    assert views.version_of("/api/health", "v1") != late
+
+
+def test_health_api_serves_problems_and_alerts(home) -> None:
+    store, clock, path = home
+    clock.set(USD.schedule.stale_at(TUESDAY) + timedelta(minutes=1))
+    _fire(path, clock)
+    app = create_app(store, DEFAULT_CATALOG, clock=clock, alerts=SqliteAlertReader(path))
+    with serving(app) as url:
+        body = httpx.get(url + "/api/health").json()
+    assert [(p["source"], p["state"]) for p in body["problems"]] == [("bcb", "late")]
+    assert body["problems"][0]["since"].endswith("-03:00")
+    assert [a["subject"] for a in body["alerts"]] == ["bcb"]
