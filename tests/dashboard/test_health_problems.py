@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass, fields
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -20,8 +21,9 @@ from fuelpipe.dashboard.health import health_view
 from fuelpipe.dashboard.precomputed import precomputer
 from fuelpipe.dashboard.repository import SeriesReader
 from fuelpipe.domain.alerts import ActiveAlert, Condition
-from fuelpipe.domain.catalog import DEFAULT_CATALOG
+from fuelpipe.domain.catalog import DEFAULT_CATALOG, Catalog, Series
 from fuelpipe.domain.models import Record, Status
+from fuelpipe.stages.alerting import LatestDue, latest_due
 from fuelpipe.stages.scrape import NO_VALUE
 
 SP = ZoneInfo("America/Sao_Paulo")
@@ -134,3 +136,42 @@ def test_health_api_serves_problems_and_alerts(home) -> None:
     assert [(p["source"], p["state"]) for p in body["problems"]] == [("bcb", "late")]
     assert body["problems"][0]["since"].endswith("-03:00")
     assert [a["subject"] for a in body["alerts"]] == ["bcb"]
+
+
+CALLS: list[str] = []
+
+
+@dataclass(frozen=True)
+class _CountedSeries(Series):
+    """A series that notes each time its schedule is walked (the calendar work)."""
+
+    def published_through(self, now: datetime) -> date:
+        CALLS.append(self.key)
+        return super().published_through(now)
+
+
+def test_the_health_etag_reuses_each_series_due_date_until_it_can_move(home) -> None:
+    """The health ETag is computed on every request, a 304 too: the latest due date of every
+    series of the catalog (~0.2 ms of calendar work each) is reused while it cannot change."""
+    store, clock, path = home
+    catalog = Catalog(
+        _CountedSeries(**{f.name: getattr(s, f.name) for f in fields(s)}) for s in (USD, PETR4)
+    )
+    views = precomputer(SeriesReader(store, catalog), store, catalog, None, clock)
+    first = views.version_of("/api/health", "v1")
+    CALLS.clear()
+    clock.advance(timedelta(minutes=5))
+    assert views.version_of("/api/health", "v1") == first
+    assert CALLS == []  # nothing could have moved: no calendar walked
+    clock.set(USD.schedule.stale_at(TUESDAY) + timedelta(minutes=1))
+    assert views.version_of("/api/health", "v1") != first  # USD turned late: it moves
+
+
+def test_latest_due_reused_equals_latest_due_at_every_instant() -> None:
+    due = LatestDue()
+    start = datetime(2024, 12, 20, tzinfo=SP)
+    instants = [start + timedelta(minutes=97 * i) for i in range(300)]
+    one_each = {(s.publication, s.calendar, s.exchange_tz): s for s in DEFAULT_CATALOG}
+    for now in [*instants, *reversed(instants)]:
+        for series in one_each.values():
+            assert due(series, now) == latest_due(series, now), (series.key, now)

@@ -3,11 +3,14 @@
 import json
 from datetime import date, timedelta
 
+import pytest
 from tests.stages.conftest import START
 
 from fuelpipe.domain.models import Status
+from fuelpipe.failpoints import Failpoints
 from fuelpipe.ports.source import ServerError
 from fuelpipe.stages.cycle import drain, run_cycle
+from fuelpipe.stages.data_version import INITIAL, data_version
 from fuelpipe.stages.orchestrate import orchestrate
 from fuelpipe.stages.recheck import recheck
 from fuelpipe.stages.status import key_status
@@ -205,3 +208,37 @@ def test_an_interrupted_recheck_sends_every_retry_it_claimed(make_app, table_sou
     claimed = [r for r in app.store.pending() if r.retry_count == 1]
     assert len(claimed) == 3
     assert {r.date.isoformat() for r in claimed} <= asked
+
+
+def _interrupting(name: str, nth: int = 1) -> Failpoints:
+    def interrupt(_signum: object) -> None:
+        raise KeyboardInterrupt
+
+    return Failpoints(f"{name}:{nth}", kill=interrupt)
+
+
+def test_an_interrupted_cycle_moves_the_data_version_for_what_it_stored(
+    make_app, table_source, usd
+):
+    """Ctrl+C after a message's records are stored: the rerun finds them stored and writes
+    nothing, so unless the interrupted run moves the version the dashboard's stored views
+    (and their ETags) keep showing the store as it was before it."""
+    app = make_app(table_source())
+    app.failpoints = _interrupting("drain.before_delete")
+    with pytest.raises(KeyboardInterrupt):
+        run_cycle(app, series=[usd], since=START)
+    assert app.store.query("CURRENCY#USD")  # stored before the interruption
+    interrupted = data_version(app.store)
+    assert interrupted != INITIAL
+    app.failpoints = Failpoints()
+    again = run_cycle(app, series=[usd], since=START)
+    assert again.scrape.records_written == 0  # the redelivered message found them stored
+
+
+def test_an_interrupted_drain_moves_the_data_version(make_app, table_source, usd):
+    app = make_app(table_source())
+    orchestrate(app, series=[usd], since=START)
+    app.failpoints = _interrupting("drain.before_delete")
+    with pytest.raises(KeyboardInterrupt):
+        drain(app)
+    assert data_version(app.store) != INITIAL

@@ -36,13 +36,13 @@ from fuelpipe.dashboard.health import health_view
 from fuelpipe.dashboard.repository import BRENT, BRENT_BRL, USD, SeriesReader
 from fuelpipe.dashboard.schemas import MetaView
 from fuelpipe.dashboard.versions import DataVersion, request_version
-from fuelpipe.domain.catalog import Catalog
+from fuelpipe.domain.catalog import Catalog, Series
 from fuelpipe.domain.keys import fuel_key, stock_key
 from fuelpipe.ports.alerts import AlertReader
 from fuelpipe.ports.clock import Clock
 from fuelpipe.ports.queue import Queue
 from fuelpipe.ports.store import Store
-from fuelpipe.stages.alerting import latest_due
+from fuelpipe.stages.alerting import LatestDue, latest_due
 from fuelpipe.stages.data_version import data_version
 
 _log = logging.getLogger("fuelpipe.dashboard")
@@ -118,11 +118,14 @@ class Context:
     """The alert state, for the health view's active alerts (None: not readable here)."""
 
 
-def health_inputs(ctx: Context) -> list[object]:
+def health_inputs(
+    ctx: Context, due: Callable[[Series, datetime], date | None] = latest_due
+) -> list[object]:
     """What the health view shows that changes without a new data version: the last runs, the
     dead letters, the day, the PENDING records (their count and latest write: a retry's claim,
     a new failure), the latest date each series should have by now (a source turns late with
-    time alone) and the active alerts."""
+    time alone: ``due``, :class:`~fuelpipe.stages.alerting.LatestDue` to reuse them) and the
+    active alerts."""
     store, now = ctx.store, ctx.clock.now()
     clocks = ctx.series_clocks or {}
     pending = store.pending()
@@ -132,7 +135,7 @@ def health_inputs(ctx: Context) -> list[object]:
         ctx.queue.depth().dead if ctx.queue is not None else None,
         now.date().isoformat(),
         [len(pending), max(stamps, default=None)],
-        [str(latest_due(s, clocks.get(s.key) or now)) for s in ctx.catalog],
+        [str(due(s, clocks.get(s.key) or now)) for s in ctx.catalog],
         None
         if ctx.alerts is None
         else sorted((k, a.since.isoformat()) for k, a in ctx.alerts.load().items()),
@@ -271,6 +274,7 @@ class Precomputer:
         self._lock = threading.Lock()
         self._memo: LRUCache[str, tuple[str, Params, bytes]] = LRUCache(maxsize=MEMO_ENTRIES)
         self._absent: LRUCache[str, str] = LRUCache(maxsize=ABSENT_ENTRIES)
+        self._due = LatestDue()  # the health ETag's per-series due dates, reused while valid
         """Entry name -> the version at which the store had no entry of that name."""
         self._memo_lock = threading.Lock()
         self.computed = 0
@@ -281,7 +285,7 @@ class Precomputer:
         that moves without one (:func:`health_inputs`)."""
         if path != "/api/health":
             return version
-        extra = json.dumps(health_inputs(self.ctx))
+        extra = json.dumps(health_inputs(self.ctx, self._due))
         return f"{version}.{hashlib.sha256(extra.encode()).hexdigest()[:8]}"
 
     def compute(self, path: str, params: Params, version: str) -> bytes:

@@ -41,6 +41,33 @@ def latest_due(series: Series, now: datetime) -> date | None:
     return latest_expected(series, now - series.schedule.allowance)
 
 
+class LatestDue:
+    """:func:`latest_due` of many series, each recomputed only when it can have moved.
+
+    A series' latest due date depends on the instant only through the date its schedule has
+    published through (``now`` less the allowance), which holds from one date's publication
+    instant to the next's: inside that span the answer is reused. The health view's ETag asks
+    it for every series of the catalog on every request, a 304 too (~0.2 ms of calendar work
+    a series, ~100 ms for the catalog, recomputed)."""
+
+    def __init__(self) -> None:
+        self._memo: dict[str, tuple[datetime, datetime, date | None]] = {}
+
+    def __call__(self, series: Series, now: datetime) -> date | None:
+        held = self._memo.get(series.key)
+        if held is not None and held[0] <= now < held[1]:
+            return held[2]
+        schedule, allowance = series.schedule, series.schedule.allowance
+        through = series.published_through(now - allowance)
+        found = latest_due(series, now)
+        span = (
+            schedule.published_at(through) + allowance,
+            schedule.published_at(through + timedelta(days=1)) + allowance,
+        )
+        self._memo[series.key] = (*span, found)
+        return found
+
+
 _ANSWERED = frozenset({Status.OK, Status.ABSENT, Status.QUARANTINED})
 
 

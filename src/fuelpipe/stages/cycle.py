@@ -87,6 +87,10 @@ def drain(
             sleep=sleep,
             max_idle_polls=max_idle_polls,
         )
+    except KeyboardInterrupt:
+        if mark:
+            _mark_interrupted(app)
+        raise
     finally:
         theirs = helpers.finish() if helpers is not None else None
     if theirs is not None:
@@ -157,6 +161,15 @@ def _give_back(app: StageContext, messages: Sequence[Message]) -> None:
         app.queue.release([m.receipt for m in messages])
 
 
+def _mark_interrupted(app: StageContext) -> None:
+    """Ctrl+C or SIGTERM mid-run: what was stored before it (the interrupted message's records
+    too, counted in no report) is in the store, and the rerun finds it there and writes
+    nothing, so the data version is moved now or the dashboard's stored views (and their
+    ETags) keep the store as it was. A needless move only makes a view recompute once."""
+    with contextlib.suppress(Exception):  # the interrupt being raised is what matters
+        mark_changed(app.store, app.clock.now(), "interrupted")
+
+
 def run_cycle(
     app: StageContext,
     *,
@@ -174,7 +187,8 @@ def run_cycle(
     caller (bench/bench_load.py times it apart from the backfill); ``helpers`` scrape beside
     this process (the embedded home's ``--workers``). A cycle that changed stored
     series calls ``on_change(version)`` (the CLI passes the dashboard's precompute) and then
-    writes that new data version; an unchanged one neither.
+    writes that new data version; an unchanged one neither; an interrupted one (Ctrl+C,
+    SIGTERM) writes one before the interruption goes on.
     """
     report = CycleReport()
     targets = list(series) if series is not None else list(app.catalog)
@@ -186,13 +200,17 @@ def run_cycle(
         if progress:
             progress("orchestrate", scanned, len(targets))
 
-    report.orchestrate = orchestrate(app, series=targets, since=since, on_key=on_key)
-    report.scrape.add(drain(app, progress=progress, mark=False, helpers=helpers))
-    report.recheck = recheck(app, None if series is None else {s.key for s in targets})
-    if report.recheck.messages_sent:
+    try:
+        report.orchestrate = orchestrate(app, series=targets, since=since, on_key=on_key)
         report.scrape.add(drain(app, progress=progress, mark=False, helpers=helpers))
-    if outlook:
-        after_cycle(app.store, app.catalog, app.clock.now())  # the outlook follows new values
+        report.recheck = recheck(app, None if series is None else {s.key for s in targets})
+        if report.recheck.messages_sent:
+            report.scrape.add(drain(app, progress=progress, mark=False, helpers=helpers))
+        if outlook:
+            after_cycle(app.store, app.catalog, app.clock.now())  # the outlook follows values
+    except KeyboardInterrupt:
+        _mark_interrupted(app)
+        raise
     if scrape_changed(report.scrape) or recheck_changed(report.recheck):
         mark_changed(app.store, app.clock.now(), "cycle", before=on_change)
     return report
