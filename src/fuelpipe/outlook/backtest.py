@@ -24,6 +24,7 @@ from fuelpipe.outlook.model import (
     build_samples,
     driver_check,
     forecast_from,
+    horizon_targets,
     state_at,
 )
 from fuelpipe.outlook.params import HORIZONS, Params, PoolParams, first_usable_week
@@ -97,6 +98,7 @@ def walk_forward(
     lags: Lags | None = None,
     params: Params | None = None,
     stale_after: StaleAfter | None = None,
+    bands: bool = True,
 ) -> tuple[list[Forecast], list[Scored]]:
     """Forecasts made at each published week in ``[start, end]``, and every scored step.
 
@@ -105,7 +107,8 @@ def walk_forward(
     truncated at its as-of time (the samples' rows use only what was known when each week was
     published; tests check it), stale drivers dropped the same way. A step is scored against
     the week exactly ``h`` weeks after its last week; when the survey skipped that week, the
-    step is not scored (the next published week is further ahead than ``h``).
+    step is not scored (the next published week is further ahead than ``h``). ``bands=False``:
+    the points only, the bands NaN (:func:`~fuelpipe.outlook.model.forecast_from`).
     """
     lags = lags or Lags()
     params = params or Params()
@@ -116,6 +119,7 @@ def walk_forward(
     first_target = day_number(start) if start else -(10**9)
     last_target = day_number(end) if end else 10**9
     price = np.exp(samples.log_price)
+    targets = horizon_targets(weeks)  # without_drivers has the same weeks
     forecasts: list[Forecast] = []
     scored: list[Scored] = []
     # Week t trains on at most t - first_usable_week rows: before that no forecast is made, so
@@ -138,7 +142,7 @@ def walk_forward(
         if state is None:
             continue
         last, row, move, driver_day = state
-        made = forecast_from(rows, last, row, as_of, move, driver_day, used)
+        made = forecast_from(rows, last, row, as_of, move, driver_day, used, targets, bands)
         if made is None:
             continue
         made = replace(made, stale=stale, drivers_dropped=dropped)

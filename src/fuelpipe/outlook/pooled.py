@@ -118,6 +118,7 @@ def national_changes(
     if national is None or not len(weeks) or not len(national.fuel):
         return out
     first = day_of(int(weeks[0]) + 7 * max(HORIZONS))  # walk_forward bounds the targets
+    end = day_of(int(weeks[-1]) + 1)
     days = national.fuel.days
     for lo, hi in parts_of(days):
         if days[hi - 1] < weeks[0] or days[lo] > weeks[-1]:
@@ -128,7 +129,8 @@ def national_changes(
             national.usd,
             national.futures,
         )
-        made = walk_forward(part, first, day_of(int(weeks[-1]) + 1), lags, params, stale_after)
+        # the points only: a state's bands come from its own walk-forward errors
+        made = walk_forward(part, first, end, lags, params, stale_after, bands=False)
         for f in made[0]:
             last = np.log(f.last_price)
             change = np.array([np.log(s.point) - last for s in f.steps])
