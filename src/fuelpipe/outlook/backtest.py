@@ -276,12 +276,13 @@ def walk_forward_panel(
         made_all = walk_panel(
             era, lags, params or Params(), pool or PoolParams(), national=national
         )
+        rows = [{day: r for r, day in enumerate(m.fuel.days.tolist())} for m in era]
         for made in made_all:
             fuel = era[made.member].fuel
             for c, h in enumerate(HORIZONS):
                 day = made.week + 7 * h
-                target = int(np.searchsorted(fuel.days, day))
-                if target >= len(fuel) or fuel.days[target] != day:
+                target = rows[made.member].get(day)
+                if target is None:
                     continue
                 if not first_target <= day <= last_target:
                     continue

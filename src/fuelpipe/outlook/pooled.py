@@ -184,6 +184,7 @@ def walk_panel(
     errors = {True: _errors(made, True), False: _errors(made, False)}
     limits = stale_after or StaleAfter()
     fewest = min_weeks(params)
+    served = [_served_rows(part.weeks, fewest) for part in made]
     out: list[PanelForecast] = []
     for week in wanted.tolist():
         mine = errors[week in led]  # a no-change forecast's bands: no change's errors
@@ -193,9 +194,9 @@ def walk_panel(
         cut = Cutoffs.at(known_at(day_of(week), lags.fuel), lags)
         stale = stale_drivers(parts[0][1], cut, limits)
         dropped = week in led and led[week].dropped
-        for part in made:
-            r = int(np.searchsorted(part.weeks, week))
-            if r + 1 < fewest or r >= len(part.weeks) or part.weeks[r] != week:
+        for part, rows in zip(made, served, strict=True):
+            r = rows.get(week)
+            if r is None:
                 continue
             vol = float(part.vol[r])
             out.append(
@@ -211,6 +212,11 @@ def walk_panel(
                 )
             )
     return out
+
+
+def _served_rows(weeks: Days, fewest: int) -> dict[int, int]:
+    """A part's row by week, of the weeks it is served from (its ``fewest``-th on)."""
+    return {week: r for r, week in enumerate(weeks.tolist()) if r + 1 >= fewest}
 
 
 def _parts(members: Sequence[Inputs]) -> list[tuple[int, Inputs]]:
