@@ -22,7 +22,7 @@ from fuelpipe.adapters.history_files import (
 from fuelpipe.domain.catalog import DEFAULT_CATALOG, STATES
 from fuelpipe.outlook import pooled
 from fuelpipe.outlook.backtest import walk_forward
-from fuelpipe.outlook.model import forecast_from, horizon_targets
+from fuelpipe.outlook.model import build_samples, forecast_from, horizon_targets, state_at
 from fuelpipe.outlook.params import Params
 from fuelpipe.outlook.series import (
     Inputs,
@@ -89,11 +89,24 @@ def test_the_states_lead_is_brazils_backtest_forecast_change_bit_for_bit(
     assert {w: (led.changes.tobytes(), led.dropped) for w, led in fast.items()} == want
 
 
+@pytest.mark.parametrize("fuel", ["GASOLINE", "LPG"])
+@pytest.mark.parametrize("params", [Params(), Params().without_drivers()])
+def test_each_weeks_regressors_at_its_publication_are_its_samples_row(
+    history: History, fuel: str, params: Params
+) -> None:
+    """What the walk forward reads for the forecast from a week instead of ``state_at`` at
+    that week's publication: the week's own samples row, bit for bit (NaNs included)."""
+    inputs = _inputs(history, f"FUEL#{fuel}#BR")
+    samples = build_samples(inputs, LAGS, params)
+    for t, week in enumerate(samples.weeks.tolist()):
+        state = state_at(inputs, samples, known_at(day_of(week), LAGS.fuel), LAGS, params)
+        assert state is not None and state[0] == t
+        assert state[1].tobytes() == samples.features[t].tobytes()
+
+
 def test_the_targets_found_once_give_the_forecasts_found_per_week(history: History) -> None:
     """``forecast_from`` with the walk's targets, and with its points only, makes the same
     points as with the targets it finds itself (and the same bands as that)."""
-    from fuelpipe.outlook.model import build_samples, state_at
-
     inputs = _inputs(history, "FUEL#DIESEL#BR")
     samples = build_samples(inputs, LAGS, Params())
     targets = horizon_targets(samples.weeks)

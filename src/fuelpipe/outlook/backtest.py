@@ -23,9 +23,9 @@ from fuelpipe.outlook.model import (
     Samples,
     build_samples,
     driver_check,
+    driver_move,
     forecast_from,
     horizon_targets,
-    state_at,
 )
 from fuelpipe.outlook.params import HORIZONS, Params, PoolParams, first_usable_week
 from fuelpipe.outlook.pooled import walk_panel
@@ -108,7 +108,8 @@ def walk_forward(
     published; tests check it), stale drivers dropped the same way. A step is scored against
     the week exactly ``h`` weeks after its last week; when the survey skipped that week, the
     step is not scored (the next published week is further ahead than ``h``). ``bands=False``:
-    the points only, the bands NaN (:func:`~fuelpipe.outlook.model.forecast_from`).
+    the points only, the bands and the driver's move NaN
+    (:func:`~fuelpipe.outlook.model.forecast_from`).
     """
     lags = lags or Lags()
     params = params or Params()
@@ -131,18 +132,19 @@ def walk_forward(
         if t < fewest:
             continue
         as_of = known_at(day_of(int(weeks[t])), lags.fuel)
-        used, stale, dropped = driver_check(inputs, Cutoffs.at(as_of, lags), params, limits)
+        cut = Cutoffs.at(as_of, lags)
+        used, stale, dropped = driver_check(inputs, cut, params, limits)
         if t < first_usable_week(used) + used.min_train:
             continue
         rows = samples
         if dropped:
             without_drivers = without_drivers or build_samples(inputs, lags, used)
             rows = without_drivers
-        state = state_at(inputs, rows, as_of, lags, used)
-        if state is None:
-            continue
-        last, row, move, driver_day = state
-        made = forecast_from(rows, last, row, as_of, move, driver_day, used, targets, bands)
+        # state_at's regressors at the week's own publication are the week's row, read then
+        # (a test holds them equal bit for bit); the driver's move is shown with the bands
+        move, driver_day = driver_move(inputs, cut) if bands else (np.nan, None)
+        row = rows.features[t]
+        made = forecast_from(rows, t, row, as_of, move, driver_day, used, targets, bands)
         if made is None:
             continue
         made = replace(made, stale=stale, drivers_dropped=dropped)
