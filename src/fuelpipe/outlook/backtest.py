@@ -23,8 +23,9 @@ from fuelpipe.outlook.model import (
     Samples,
     build_samples,
     driver_check,
+    driver_move,
     forecast_from,
-    state_at,
+    horizon_targets,
 )
 from fuelpipe.outlook.params import HORIZONS, Params, PoolParams, first_usable_week
 from fuelpipe.outlook.pooled import walk_panel
@@ -97,6 +98,7 @@ def walk_forward(
     lags: Lags | None = None,
     params: Params | None = None,
     stale_after: StaleAfter | None = None,
+    bands: bool = True,
 ) -> tuple[list[Forecast], list[Scored]]:
     """Forecasts made at each published week in ``[start, end]``, and every scored step.
 
@@ -105,7 +107,9 @@ def walk_forward(
     truncated at its as-of time (the samples' rows use only what was known when each week was
     published; tests check it), stale drivers dropped the same way. A step is scored against
     the week exactly ``h`` weeks after its last week; when the survey skipped that week, the
-    step is not scored (the next published week is further ahead than ``h``).
+    step is not scored (the next published week is further ahead than ``h``). ``bands=False``:
+    the points only, the bands and the driver's move NaN
+    (:func:`~fuelpipe.outlook.model.forecast_from`).
     """
     lags = lags or Lags()
     params = params or Params()
@@ -116,6 +120,7 @@ def walk_forward(
     first_target = day_number(start) if start else -(10**9)
     last_target = day_number(end) if end else 10**9
     price = np.exp(samples.log_price)
+    targets = horizon_targets(weeks)  # without_drivers has the same weeks
     forecasts: list[Forecast] = []
     scored: list[Scored] = []
     # Week t trains on at most t - first_usable_week rows: before that no forecast is made, so
@@ -127,18 +132,19 @@ def walk_forward(
         if t < fewest:
             continue
         as_of = known_at(day_of(int(weeks[t])), lags.fuel)
-        used, stale, dropped = driver_check(inputs, Cutoffs.at(as_of, lags), params, limits)
+        cut = Cutoffs.at(as_of, lags)
+        used, stale, dropped = driver_check(inputs, cut, params, limits)
         if t < first_usable_week(used) + used.min_train:
             continue
         rows = samples
         if dropped:
             without_drivers = without_drivers or build_samples(inputs, lags, used)
             rows = without_drivers
-        state = state_at(inputs, rows, as_of, lags, used)
-        if state is None:
-            continue
-        last, row, move, driver_day = state
-        made = forecast_from(rows, last, row, as_of, move, driver_day, used)
+        # state_at's regressors at the week's own publication are the week's row, read then
+        # (a test holds them equal bit for bit); the driver's move is shown with the bands
+        move, driver_day = driver_move(inputs, cut) if bands else (np.nan, None)
+        row = rows.features[t]
+        made = forecast_from(rows, t, row, as_of, move, driver_day, used, targets, bands)
         if made is None:
             continue
         made = replace(made, stale=stale, drivers_dropped=dropped)
@@ -272,12 +278,13 @@ def walk_forward_panel(
         made_all = walk_panel(
             era, lags, params or Params(), pool or PoolParams(), national=national
         )
+        rows = [{day: r for r, day in enumerate(m.fuel.days.tolist())} for m in era]
         for made in made_all:
             fuel = era[made.member].fuel
             for c, h in enumerate(HORIZONS):
                 day = made.week + 7 * h
-                target = int(np.searchsorted(fuel.days, day))
-                if target >= len(fuel) or fuel.days[target] != day:
+                target = rows[made.member].get(day)
+                if target is None:
                     continue
                 if not first_target <= day <= last_target:
                     continue

@@ -221,12 +221,24 @@ def target_rows(weeks: Days, horizon: int) -> Counts:
     return np.asarray(np.where(found, where, -1), dtype=np.intp)
 
 
-def ridge_fit(x: Floats, y: Floats, ridge: float) -> tuple[Floats, Floats]:
-    """Ridge least squares (the intercept unpenalised) and its leave-one-out residuals."""
+def horizon_targets(weeks: Days) -> tuple[Counts, ...]:
+    """:func:`target_rows` of every horizon (``HORIZONS``), for :func:`forecast_from`'s
+    ``targets``: a walk over many weeks finds them once."""
+    return tuple(target_rows(weeks, h) for h in HORIZONS)
+
+
+def ridge_beta(x: Floats, y: Floats, ridge: float) -> tuple[Floats, Floats]:
+    """Ridge least squares (the intercept unpenalised), and the penalised Gram matrix's
+    pseudo-inverse."""
     penalty = ridge * len(y) * np.eye(x.shape[1])
     penalty[0, 0] = 0.0
-    gram_inv = np.linalg.pinv(x.T @ x + penalty)
-    beta = gram_inv @ x.T @ y
+    gram_inv = np.asarray(np.linalg.pinv(x.T @ x + penalty), dtype=np.float64)
+    return gram_inv @ x.T @ y, gram_inv
+
+
+def ridge_fit(x: Floats, y: Floats, ridge: float) -> tuple[Floats, Floats]:
+    """Ridge least squares (the intercept unpenalised) and its leave-one-out residuals."""
+    beta, gram_inv = ridge_beta(x, y, ridge)
     leverage = np.einsum("ij,jk,ik->i", x, gram_inv, x)
     residuals = (y - x @ beta) / np.maximum(1.0 - leverage, 1e-6)
     return beta, residuals
@@ -266,26 +278,41 @@ def forecast_from(
     driver_move: float,
     driver_day: date | None,
     params: Params,
+    targets: tuple[Counts, ...] | None = None,
+    bands: bool = True,
 ) -> Forecast | None:
-    """The forecast from published week ``last`` with regressors ``row``; None if untrainable."""
+    """The forecast from published week ``last`` with regressors ``row``; None if untrainable.
+
+    ``targets``: :func:`horizon_targets` of ``samples.weeks`` (found here if None; a walk over
+    many weeks passes them). ``bands=False``: the points only (the bands NaN), for a caller
+    that reads only the forecast change (the states' lead, :mod:`fuelpipe.outlook.pooled`);
+    the points are the same, bit for bit."""
     if not np.all(np.isfinite(row)):
         return None
     steps: list[Step] = []
     last_log = float(samples.log_price[last])
     vol_now = float(samples.vol[last])
     published = samples.weeks[: last + 1]
-    for h in HORIZONS:
-        targets = target_rows(published, h)
-        ends = np.flatnonzero(targets >= 0)[-params.window :]  # outcome published by now
+    for c, h in enumerate(HORIZONS):
+        if targets is None:
+            target = target_rows(published, h)
+        else:  # the weeks published by week ``last`` only, as target_rows(published) finds
+            target = targets[c][: last + 1]
+            target = np.where(target <= last, target, -1)
+        ends = np.flatnonzero(target >= 0)[-params.window :]  # outcome published by now
         x = samples.features[ends]
         ok = np.all(np.isfinite(x), axis=1)
         ends, x = ends[ok], x[ok]
         if len(ends) < params.min_train:
             return None
-        y = samples.log_price[targets[ends]] - samples.log_price[ends]
-        beta, loo = ridge_fit(x, y, params.ridge)
-        scaled = np.abs(loo) / samples.vol[ends]
-        q80, q95 = conformal_quantiles(scaled, (0.80, 0.95)) * vol_now
+        y = samples.log_price[target[ends]] - samples.log_price[ends]
+        q80 = q95 = np.nan
+        if bands:
+            beta, loo = ridge_fit(x, y, params.ridge)
+            scaled = np.abs(loo) / samples.vol[ends]
+            q80, q95 = conformal_quantiles(scaled, (0.80, 0.95)) * vol_now
+        else:
+            beta = ridge_beta(x, y, params.ridge)[0]
         steps.append(step_of(h, int(samples.weeks[last]), last_log + float(row @ beta), q80, q95))
     return Forecast(
         as_of=as_of,

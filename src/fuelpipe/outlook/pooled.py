@@ -118,6 +118,7 @@ def national_changes(
     if national is None or not len(weeks) or not len(national.fuel):
         return out
     first = day_of(int(weeks[0]) + 7 * max(HORIZONS))  # walk_forward bounds the targets
+    end = day_of(int(weeks[-1]) + 1)
     days = national.fuel.days
     for lo, hi in parts_of(days):
         if days[hi - 1] < weeks[0] or days[lo] > weeks[-1]:
@@ -128,7 +129,8 @@ def national_changes(
             national.usd,
             national.futures,
         )
-        made = walk_forward(part, first, day_of(int(weeks[-1]) + 1), lags, params, stale_after)
+        # the points only: a state's bands come from its own walk-forward errors
+        made = walk_forward(part, first, end, lags, params, stale_after, bands=False)
         for f in made[0]:
             last = np.log(f.last_price)
             change = np.array([np.log(s.point) - last for s in f.steps])
@@ -182,6 +184,7 @@ def walk_panel(
     errors = {True: _errors(made, True), False: _errors(made, False)}
     limits = stale_after or StaleAfter()
     fewest = min_weeks(params)
+    served = [_served_rows(part.weeks, fewest) for part in made]
     out: list[PanelForecast] = []
     for week in wanted.tolist():
         mine = errors[week in led]  # a no-change forecast's bands: no change's errors
@@ -191,9 +194,9 @@ def walk_panel(
         cut = Cutoffs.at(known_at(day_of(week), lags.fuel), lags)
         stale = stale_drivers(parts[0][1], cut, limits)
         dropped = week in led and led[week].dropped
-        for part in made:
-            r = int(np.searchsorted(part.weeks, week))
-            if r + 1 < fewest or r >= len(part.weeks) or part.weeks[r] != week:
+        for part, rows in zip(made, served, strict=True):
+            r = rows.get(week)
+            if r is None:
                 continue
             vol = float(part.vol[r])
             out.append(
@@ -209,6 +212,11 @@ def walk_panel(
                 )
             )
     return out
+
+
+def _served_rows(weeks: Days, fewest: int) -> dict[int, int]:
+    """A part's row by week, of the weeks it is served from (its ``fewest``-th on)."""
+    return {week: r for r, week in enumerate(weeks.tolist()) if r + 1 >= fewest}
 
 
 def _parts(members: Sequence[Inputs]) -> list[tuple[int, Inputs]]:
