@@ -13,6 +13,7 @@ from fuelpipe.stages.cycle import drain, run_cycle
 from fuelpipe.stages.data_version import INITIAL, data_version
 from fuelpipe.stages.orchestrate import orchestrate
 from fuelpipe.stages.recheck import recheck
+from fuelpipe.stages.scrape import handle_message
 from fuelpipe.stages.status import key_status
 
 
@@ -242,3 +243,48 @@ def test_an_interrupted_drain_moves_the_data_version(make_app, table_source, usd
     with pytest.raises(KeyboardInterrupt):
         drain(app)
     assert data_version(app.store) != INITIAL
+
+
+def test_a_drain_of_a_message_a_killed_run_stored_moves_the_data_version(
+    make_app, table_source, usd
+):
+    """kill -9 after a message's records are stored, before it is deleted and before the run
+    moved the version: the message comes back and finds its records stored, so it writes
+    nothing; a redelivered message moves the version all the same (as the scraper Lambda)."""
+    app = make_app(table_source())
+    orchestrate(app, series=[usd], since=START)
+    (message,) = app.queue.receive(1)
+    handle_message(app, message)  # stored; the "killed" run never deletes it nor marks
+    assert data_version(app.store) == INITIAL
+    app.clock.advance(timedelta(minutes=1))  # past the visibility timeout: it comes back
+    report = drain(app)
+    assert (report.records_written, report.redelivered) == (0, 1)
+    assert data_version(app.store) != INITIAL
+
+
+class _Killed(BaseException):
+    """kill -9 as a test can have it: nothing after it runs, no handler sees it."""
+
+
+def test_a_cycle_killed_after_its_drain_leaves_its_version_owed_to_the_next(
+    make_app, table_source, usd
+):
+    """kill -9 in the recheck (or the outlook refresh), after the drain stored changes and
+    before the cycle wrote their data version: the next cycle stores nothing new, yet writes
+    the version the killed one owed, or the dashboard's stored views stay as they were."""
+    app = make_app(table_source())
+
+    def kill(_signum: object) -> None:
+        raise _Killed
+
+    app.failpoints = Failpoints("recheck.after_claim:1", kill=kill)
+    with pytest.raises(_Killed):
+        run_cycle(app, series=[usd], since=START)
+    assert data_version(app.store) == INITIAL and key_status(app, usd, START).present > 0
+    app.failpoints = Failpoints("")
+    again = run_cycle(app, series=[usd], since=START)
+    assert again.scrape.records_written == 0
+    moved = data_version(app.store)
+    assert moved != INITIAL
+    run_cycle(app, series=[usd], since=START)  # nothing owed now, nothing changed
+    assert data_version(app.store) == moved

@@ -13,7 +13,13 @@ from fuelpipe.domain.catalog import Series
 from fuelpipe.ports.queue import Message
 from fuelpipe.ports.store import RunLog
 from fuelpipe.stages.context import StageContext
-from fuelpipe.stages.data_version import mark_changed, recheck_changed, scrape_changed
+from fuelpipe.stages.data_version import (
+    UNMARKED,
+    mark_changed,
+    recheck_changed,
+    scrape_changed,
+    unmarked,
+)
 from fuelpipe.stages.orchestrate import OrchestrateReport, orchestrate
 from fuelpipe.stages.outlook import after_cycle
 from fuelpipe.stages.recheck import RecheckReport, recheck
@@ -140,6 +146,7 @@ def work_queue(
         for taken, message in enumerate(messages):
             try:
                 report.add(handle_message(app, message))
+                report.redelivered += message.receive_count > 1
                 app.failpoints.hit("drain.before_delete")
             except KeyboardInterrupt:
                 _give_back(app, messages[taken:])
@@ -168,6 +175,8 @@ def _mark_interrupted(app: StageContext) -> None:
     ETags) keep the store as it was. A needless move only makes a view recompute once."""
     with contextlib.suppress(Exception):  # the interrupt being raised is what matters
         mark_changed(app.store, app.clock.now(), "interrupted")
+        if unmarked(app.store):
+            app.store.put_meta(UNMARKED, "")
 
 
 def run_cycle(
@@ -200,17 +209,28 @@ def run_cycle(
         if progress:
             progress("orchestrate", scanned, len(targets))
 
+    owed = unmarked(app.store)  # a cycle killed after storing, before its version
+
+    def drained() -> None:
+        nonlocal owed
+        report.scrape.add(drain(app, progress=progress, mark=False, helpers=helpers))
+        if scrape_changed(report.scrape) and not owed:
+            app.store.put_meta(UNMARKED, "1")  # until the version below is written
+            owed = True
+
     try:
         report.orchestrate = orchestrate(app, series=targets, since=since, on_key=on_key)
-        report.scrape.add(drain(app, progress=progress, mark=False, helpers=helpers))
+        drained()
         report.recheck = recheck(app, None if series is None else {s.key for s in targets})
         if report.recheck.messages_sent:
-            report.scrape.add(drain(app, progress=progress, mark=False, helpers=helpers))
+            drained()
         if outlook:
             after_cycle(app.store, app.catalog, app.clock.now())  # the outlook follows values
     except KeyboardInterrupt:
         _mark_interrupted(app)
         raise
-    if scrape_changed(report.scrape) or recheck_changed(report.recheck):
+    if owed or recheck_changed(report.recheck):
         mark_changed(app.store, app.clock.now(), "cycle", before=on_change)
+    if owed:
+        app.store.put_meta(UNMARKED, "")
     return report

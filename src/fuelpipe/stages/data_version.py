@@ -21,6 +21,16 @@ DATA_VERSION = "data_version"
 """The meta entry holding the token."""
 INITIAL = "0"
 """The version of a store that no run has changed yet."""
+UNMARKED = "data_unmarked"
+"""Meta: a cycle stored changes and has not written their data version yet (set after its
+drain, cleared after its mark). A cycle killed in between (kill -9 in the recheck or the
+outlook refresh) leaves it set, and the next cycle writes the version even if it stores
+nothing new: the changes were made, only their version was lost."""
+
+
+def unmarked(store: Store) -> bool:
+    """A cycle stored changes whose data version was never written (see UNMARKED)."""
+    return bool(store.get_meta(UNMARKED))
 
 
 def data_version(store: Store) -> str:
@@ -30,9 +40,12 @@ def data_version(store: Store) -> str:
 
 def scrape_changed(report: ScrapeReport) -> bool:
     """True when a scrape wrote anything a view shows (values, statuses, revisions); an
-    adjustment re-bases attributes no view shows (Yahoo's adj_close), so it is not counted."""
+    adjustment re-bases attributes no view shows (Yahoo's adj_close), so it is not counted.
+    A redelivered message counts: its first delivery may have stored its records and been
+    killed before the data version moved, so this one finds nothing new to write."""
     return (
-        report.records_written
+        report.redelivered
+        + report.records_written
         + report.pending_written
         + report.quarantined
         + report.absent_written

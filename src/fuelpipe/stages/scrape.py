@@ -57,6 +57,9 @@ class ScrapeReport(Counters):
     adjusted: int = 0
     """Stored values whose derived attributes only were re-based (Yahoo's adj_close after a
     dividend): the previous attributes are kept in the history, but this is no revision."""
+    redelivered: int = 0
+    """Messages handled again after an earlier delivery (receive count above 1): that one may
+    have stored its records and died before its run moved the data version."""
 
 
 def resolve(app: StageContext, request: DownloadRequest) -> list[Series]:
