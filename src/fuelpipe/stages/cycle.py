@@ -33,6 +33,10 @@ class Helpers(Protocol):
     def finish(self) -> ScrapeReport:
         """Wait for them and return what they did together (raises if one failed)."""
 
+    def stop(self) -> None:
+        """Ctrl+C or SIGTERM reached this process: stop them now, each giving the messages it
+        holds back to the queue, and wait until they have."""
+
 
 @dataclass
 class CycleReport:
@@ -69,6 +73,7 @@ def drain(
     drain beside this process; it takes one message at a time then (so one of them does not
     hold ten while the others wait) and waits for theirs in flight too: a helper that dies
     leaves its message to come back after the visibility timeout, and this loop takes it.
+    Interrupted (Ctrl+C, SIGTERM), it stops the helpers too, each giving back what it holds.
     The run log holds everyone's counts.
     """
     started = app.clock.now()
@@ -87,8 +92,15 @@ def drain(
             sleep=sleep,
             max_idle_polls=max_idle_polls,
         )
-    finally:
-        theirs = helpers.finish() if helpers is not None else None
+    except KeyboardInterrupt:
+        if helpers is not None:  # they stop too, rather than drain the queue first
+            helpers.stop()
+        raise
+    except BaseException:
+        if helpers is not None:
+            helpers.finish()
+        raise
+    theirs = helpers.finish() if helpers is not None else None
     if theirs is not None:
         report.add(theirs)
     app.store.put_run(RunLog("scraper", started, app.clock.now(), report.as_dict()))
