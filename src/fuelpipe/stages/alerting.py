@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from fuelpipe.domain.alerts import Condition, Severity, transition
-from fuelpipe.domain.catalog import Series
+from fuelpipe.domain.catalog import Catalog, Series
 from fuelpipe.domain.instants import SAO_PAULO
+from fuelpipe.domain.messages import DownloadRequest, MalformedMessage
 from fuelpipe.domain.models import Status
 from fuelpipe.ports.alerts import (
     AlertContext,
@@ -91,7 +92,8 @@ class StaleSource:
 
 
 class Quarantined:
-    """A record is quarantined: its retries are spent and a person must look."""
+    """A record of a catalog series is quarantined: its retries are spent and a person must
+    look."""
 
     name = "quarantined"
 
@@ -111,11 +113,13 @@ class Quarantined:
                 severity=Severity.WARNING,
             )
             for r in context.store.quarantined()
+            if r.key in context.catalog  # `watch --series`: the watched ones
         ]
 
 
 class DeadLettered:
-    """A queue message was dead-lettered (malformed, or failed too many times)."""
+    """A queue message was dead-lettered (malformed, or failed too many times): one that
+    is readable counts when it asked for a catalog series."""
 
     name = "dead_lettered"
 
@@ -135,7 +139,18 @@ class DeadLettered:
                 severity=Severity.CRITICAL,
             )
             for d in context.queue.dead_letters()
+            if _about(d.body, context.catalog)
         ]
+
+
+def _about(body: str, catalog: Catalog) -> bool:
+    """Whether a message asked for a series of ``catalog``; a malformed one is about none
+    in particular, so it always counts."""
+    try:
+        keys = DownloadRequest.from_body(body).keys
+    except MalformedMessage:
+        return True
+    return any(key in catalog for key in keys)
 
 
 def default_rules() -> list[AlertRule]:
