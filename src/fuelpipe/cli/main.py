@@ -478,7 +478,9 @@ def status(
     series: Annotated[
         list[str] | None, typer.Option("--series", "-s", help="Keys or prefixes.")
     ] = None,
-    since: Annotated[str | None, typer.Option(help="Count expected dates from here.")] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Count expected dates from here (not after the clock).")
+    ] = None,
     all_keys: Annotated[
         bool, typer.Option("--all", help="Include keys with no record yet.")
     ] = False,
@@ -504,6 +506,12 @@ def status(
 
     with wired(ctx) as context:
         start = _date(since, "--since", context.clock.now())
+        if start is not None and start > context.clock.now().date():
+            raise fail(
+                f"--since {start} is after the clock ({context.clock.now().date()}): status "
+                "counts from --since up to now, so there is nothing to count (give --now to "
+                "look from a later instant)"
+            )
         rows = compute(
             context,
             _select(context, series),
