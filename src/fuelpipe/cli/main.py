@@ -509,6 +509,7 @@ def status(
 ) -> None:
     """Per key, counted from its first stored date (or --since) to what is published now.
 
+    \b
     key: the series
     expected: dates its calendar expects
     present: values stored (OK records)
@@ -517,11 +518,12 @@ def status(
     quarantined: retries spent, waiting for a person (`fuelpipe quarantine list`)
     absent: dates the source says it has no value for (not retried)
     unexpected: values published on a day the calendar does not expect (kept)
-    revised: values the source corrected after they were stored (history kept; an
-    adjustment, Yahoo re-basing adj_close after a dividend, is kept but not counted)
+    revised: values the source corrected after they were stored (history kept)
     first, last: the dates of the first and last stored value
-    Values dated after the clock (--now before the data) are counted apart, below the table.
-    --json adds age, published_at and stored_at (how fresh the last value is) and
+
+    An adjustment (Yahoo re-basing adj_close after a dividend) is kept but not counted as
+    revised. Values dated after the clock (--now before the data) are counted apart, below
+    the table. --json adds age, published_at and stored_at (how fresh the last value is) and
     after_clock.
     """
     from fuelpipe.stages.status import status as compute
