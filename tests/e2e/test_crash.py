@@ -4,8 +4,14 @@ so the rerun takes them at once (not after the visibility timeout) and ends equa
 
 from __future__ import annotations
 
+import contextlib
+import os
 import random
 import signal
+import sqlite3
+import subprocess
+import sys
+import time
 from datetime import timedelta
 
 import pytest
@@ -17,6 +23,7 @@ from fuelpipe.adapters.sqlite_store import SqliteStore
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.failpoints import POINTS
 from fuelpipe.replay import ReplayServer
+from fuelpipe.replay.faults import FaultPlan
 
 SERIES = ["CURRENCY#USD", "STOCK#PRIO3", "FUEL#GASOLINE#BR", "FUEL#DIESEL#BR", "COMMODITY#BRENT"]
 RUN = ["--now", "2022-05-07T23:59", "run", "--since", "2021-05-19"]
@@ -24,16 +31,16 @@ for _s in SERIES:
     RUN += ["--series", _s]
 
 
-def _dump(db):
+def _dump(db, keys=None):
     store = SqliteStore(db)
     try:
-        keys = DEFAULT_CATALOG.select(SERIES)
+        keys = keys or [s.key for s in DEFAULT_CATALOG.select(SERIES)]
         return {
-            s.key: [
+            key: [
                 (r.date, r.value, r.status, r.retry_count, r.reason, r.attrs)
-                for r in store.query(s.key)
+                for r in store.query(key)
             ]
-            for s in keys
+            for key in keys
         }
     finally:
         store.close()
@@ -130,3 +137,73 @@ def test_an_interrupted_run_gives_its_messages_back_and_a_rerun_finishes_it(
     again = fuelpipe(*RUN, env=env)
     assert "held by an interrupted run" not in again.stderr
     assert _dump(db) == reference
+
+
+WORKERS_SERIES = ["CURRENCY#USD", "STOCK", "COMMODITY"]
+"""Eleven messages: most are Yahoo's, which the slow replay below answers after a wait."""
+
+
+@pytest.mark.parametrize(
+    ("signum", "code", "said"),
+    [
+        (signal.SIGINT, 130, "error: interrupted"),
+        (signal.SIGTERM, 143, "error: stopped by SIGTERM"),
+    ],
+    ids=["SIGINT", "SIGTERM"],
+)
+def test_a_signal_to_a_run_with_workers_stops_its_helpers_too(replay, tmp_path, signum, code, said):
+    """`run --workers 3` sent SIGTERM or SIGINT to its own process only (as systemd, docker and
+    `kill` do): the helper processes stop too and give their messages back, rather than draining
+    the whole queue first. The rerun then ends equal to an uninterrupted run."""
+    args = [*RUN[:5], "--workers", "3"]
+    for s in WORKERS_SERIES:
+        args += ["--series", s]
+    keys = [s.key for s in DEFAULT_CATALOG.select(WORKERS_SERIES)]
+    # the real timeout: a message a helper kept would hold the rerun for minutes
+    patient = {"FUELPIPE_VISIBILITY_TIMEOUT_S": "300", "FUELPIPE_HTTP_TIMEOUT_S": "60"}
+    env = {**_env(replay), **patient}
+    ref = tmp_path / "ref.sqlite"
+    fuelpipe(*args, env={**env, "FUELPIPE_DB": str(ref)})
+    db = tmp_path / "stopped.sqlite"
+    slow = FaultPlan.from_arg("yahoo:slow=1,slow_s=3", 0)
+    with ReplayServer(quiet=True, faults=slow) as slow_replay:
+        slow_env = {**_env(slow_replay), **patient, "FUELPIPE_DB": str(db)}
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "fuelpipe.cli", *args],
+            env={**os.environ, **slow_env},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert _held(db.with_name("stopped-queue.sqlite"), proc) == 3  # all three busy
+            proc.send_signal(signum)  # the run's own process only, not its process group
+            _out, err = proc.communicate(timeout=120)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+    assert proc.returncode == code, err
+    assert err.strip().splitlines()[-1] == said
+    assert "Traceback" not in err
+    with SqliteQueue(db.with_name("stopped-queue.sqlite"), SystemClock(), timedelta(1)) as queue:
+        assert queue.held().count == 0  # every process gave its message back
+        assert queue.depth().visible >= 3  # and the helpers did not drain the rest
+    again = fuelpipe(*args, env={**env, "FUELPIPE_DB": str(db)})
+    assert "held by an interrupted run" not in again.stderr
+    assert _dump(db, keys) == _dump(ref, keys)
+
+
+def _held(queue_file, proc) -> int:
+    """Wait until the run's processes hold three messages at once; how many they held."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if queue_file.exists():
+            with (
+                SqliteQueue(queue_file, SystemClock(), timedelta(1), read_only=True) as queue,
+                contextlib.suppress(sqlite3.OperationalError),  # no table yet
+            ):
+                if (held := queue.held().count) >= 3:
+                    return held
+        time.sleep(0.05)
+    return -1

@@ -196,3 +196,29 @@ def test_demo_refuses_speed_without_live(tmp_path: Path) -> None:
     line = _one_error(_run("demo", "--no-serve", "--speed", "10", env=env))
     assert "--speed is for --live" in line
     assert list(tmp_path.iterdir()) == []
+
+
+def _description(help_text: str) -> list[str]:
+    """The lines of a command's description: after the usage line, before the first box."""
+    lines = help_text.split("╭", maxsplit=1)[0].splitlines()
+    start = next(i for i, line in enumerate(lines) if line.strip().startswith("Usage:"))
+    return [line.strip() for line in lines[start + 1 :] if line.strip()]
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["revise"], ["repair"], ["stations", "ingest"], ["stations", "query"], ["status"]],
+    ids=" ".join,
+)
+def test_help_reflows_its_paragraphs(command: list[str]) -> None:
+    """At 200 columns no sentence of a command's description is cut by a line break: the
+    docstring's own wrapping is not kept (only a literal block, `status`'s columns, is)."""
+    done = _run(*command, "--help")
+    assert done.returncode == 0, done.stderr
+    columns = {f"{c}:" for c in STATUS_COLUMNS} | {"first, last:"}
+    lines = _description(done.stdout)
+    for line, after in zip(lines, [*lines[1:], ""], strict=True):
+        if any(line.startswith(c) for c in columns) or line.endswith((".", ":", ")")):
+            continue  # a column per line on purpose, or the end of a sentence
+        # otherwise the terminal wrapped it: its next word did not fit in the 200 columns
+        assert len(line) + 1 + len(after.split(" ")[0]) > 190, f"a line break in: {line!r}"

@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+from decimal import Decimal
+
 from tests.e2e.conftest import fuelpipe
 
+from fuelpipe.adapters.clock import SystemClock
+from fuelpipe.adapters.sqlite_queue import SqliteQueue
+from fuelpipe.adapters.sqlite_store import SqliteStore
+from fuelpipe.domain.messages import DownloadRequest
+from fuelpipe.domain.models import Record, Status
 from fuelpipe.replay.server import ReplayServer
 
 
@@ -55,3 +63,37 @@ def test_watch_with_intraday_counts_its_points_on_the_tick_line(tmp_path) -> Non
 
 def test_watch_without_intraday_says_nothing_of_it(tmp_path) -> None:
     assert "intraday" not in _tick_at_15h(tmp_path, "--no-intraday")
+
+
+def test_watch_of_a_selection_alerts_only_about_the_selection(tmp_path) -> None:
+    """`watch -s CURRENCY#USD` on a store where PRIO3 has a quarantined date and a dead
+    letter, and Brent is days late: the alerts are about USD only."""
+    db = tmp_path / "w.sqlite"
+    with SqliteStore(db) as store:
+        store.put_pendings(
+            [
+                Record("CURRENCY#USD", date(2022, 5, 2), None, Status.QUARANTINED, 5, reason="x"),
+                Record("STOCK#PRIO3", date(2022, 5, 2), None, Status.QUARANTINED, 5, reason="y"),
+            ]
+        )
+        store.put_records(
+            [Record("COMMODITY#BRENT", date(2022, 4, 1), Decimal("104.2"), Status.OK)]
+        )
+    queue_file = db.with_name("w-queue.sqlite")
+    with SqliteQueue(queue_file, SystemClock(), timedelta(seconds=30)) as queue:
+        for key in ("CURRENCY#USD", "STOCK#PRIO3"):
+            body = DownloadRequest(
+                partition_key=key, dates_to_download=[date(2022, 5, 3)], fetch_unit=key
+            ).to_body()
+            queue.send([body])
+            queue.dead_letter(queue.receive(1)[0], f"spent on {key}")
+    with ReplayServer(quiet=True) as replay:
+        env = {"FUELPIPE_DB": str(db), **replay.env()}
+        out = fuelpipe(
+            "--now", "2022-05-06T14:00", "watch", "-s", "CURRENCY#USD", "--ticks", "1",
+            "--no-intraday", env=env, timeout=600,
+        )  # fmt: skip
+    alerts = [line for line in out.stdout.splitlines() if "[fuelpipe FIRING]" in line]
+    assert any("CURRENCY#USD 2022-05-02 quarantined" in line for line in alerts), out.stdout
+    assert any("spent on CURRENCY#USD" in line for line in alerts), out.stdout
+    assert "PRIO3" not in out.stdout and "fred" not in out.stdout, out.stdout

@@ -5,6 +5,7 @@ Public: `fuelpipe demo` and scripts/demo_aws.py print the same table with it.
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 
@@ -22,6 +23,16 @@ from rich.table import Table
 from fuelpipe.ports.source import SourceStats
 from fuelpipe.stages.cycle import Progress as ProgressFn
 from fuelpipe.stages.status import KeyStatus
+
+
+class PipeConsole(Console):
+    """A console whose reader going away (`fuelpipe status | head -1`) raises BrokenPipeError,
+    for the command line to end quietly with 141 (rich itself would exit 1)."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True  # nothing more to write
+        raise BrokenPipeError(errno.EPIPE, "the reader of this output went away")
+
 
 _LABELS = {
     "orchestrate": "scanning keys for gaps",

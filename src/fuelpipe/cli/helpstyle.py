@@ -3,8 +3,10 @@
 The pinned typer renders every parameter with its Python type, so a flag read `--json <bool>`
 (as if it took a value: `fuelpipe status --json true` then fails) and the usage line read
 `{key} {DATE}`. These command classes show a flag without a type, and an argument as click
-does: `KEY` when required, `[KEY]` when not. :func:`use_plain_help` gives them to every
-command and group of an app, its sub-apps included.
+does: `KEY` when required, `[KEY]` when not. In rich markup mode typer also keeps every line
+break of a docstring, so help text wrapped at 100 columns in the source broke mid-sentence on
+a wide terminal: these classes reflow each paragraph (:func:`reflow`). :func:`use_plain_help`
+gives them to every command and group of an app, its sub-apps included.
 """
 
 from __future__ import annotations
@@ -35,8 +37,25 @@ def _usage(ctx: Any, command: TyperCommand | TyperGroup) -> list[str]:
     return pieces
 
 
+def reflow(text: str | None) -> str | None:
+    """Help text whose paragraphs are joined into one line each, for the terminal to wrap: a
+    docstring's line breaks are the source's wrapping. A paragraph that starts with ``\b`` (as
+    in click) keeps its lines, for a literal layout such as a list; the marker is dropped."""
+    if not text:
+        return text
+    return "\n\n".join(
+        p.removeprefix("\b").strip("\n") if p.startswith("\b") else " ".join(p.split())
+        for p in text.split("\n\n")
+    )
+
+
 class PlainHelpCommand(TyperCommand):
-    """A command whose help shows flags without a type and arguments by name."""
+    """A command whose help shows flags without a type and arguments by name, and its
+    paragraphs reflowed."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.help = reflow(self.help)
 
     def get_params(self, ctx: Any) -> list[Any]:
         return _plain(super().get_params(ctx))
@@ -46,7 +65,12 @@ class PlainHelpCommand(TyperCommand):
 
 
 class PlainHelpGroup(TyperGroup):
-    """A group whose help shows flags without a type (its commands are PlainHelpCommand)."""
+    """A group whose help shows flags without a type and its paragraphs reflowed (its
+    commands are PlainHelpCommand)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.help = reflow(self.help)
 
     def get_params(self, ctx: Any) -> list[Any]:
         return _plain(super().get_params(ctx))

@@ -28,6 +28,7 @@ from rich.table import Table
 from fuelpipe.cli import display
 from fuelpipe.cli.demo import DEMO_CLOCK, demo_series_clocks
 from fuelpipe.cli.extras import dashboard_hint
+from fuelpipe.cli.helpstyle import PlainHelpGroup
 from fuelpipe.cli.revise import revise_command
 from fuelpipe.domain.keys import parse_date_key
 from fuelpipe.domain.models import Record, Revision
@@ -38,6 +39,8 @@ from fuelpipe.stages.context import StageContext
 EXIT_BAD_INPUT = 2
 EXIT_UNREACHABLE = 3
 EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141
+"""128 + SIGPIPE: what a shell reports for `cat` whose reader went away (`| head`)."""
 EXIT_TERMINATED = 143
 
 
@@ -85,6 +88,24 @@ class GuardedTyper(typer.Typer):
             _one_line("stopped by SIGTERM" if terminated else "interrupted")
             sys.exit(EXIT_TERMINATED if terminated else EXIT_INTERRUPTED)
         sys.exit(code if isinstance(code, int) else 0)
+
+
+class QuietPipeGroup(PlainHelpGroup):
+    """The root command: when the reader of its output goes away (`fuelpipe status | head -1`)
+    the command stops quietly with 141, as SIGPIPE stops `cat`, no traceback and no error
+    line (click would exit 1). Its output so far is flushed here, so a short one that was still
+    buffered fails here too, rather than at exit."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            result = super().invoke(ctx)
+            sys.stdout.flush()
+        except BrokenPipeError:
+            # As the Python docs' note on SIGPIPE says: what is still buffered goes nowhere.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            raise typer.Exit(EXIT_BROKEN_PIPE) from None
+        return result
 
 
 def sigterm_interrupts(seen: list[int]) -> AbstractContextManager[None]:
@@ -141,6 +162,7 @@ cli = GuardedTyper(
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
+    cls=QuietPipeGroup,
 )
 # A group typed without its command shows its help (as `fuelpipe` alone does).
 quarantine_app = typer.Typer(
@@ -155,7 +177,7 @@ cli.add_typer(dlq_app, name="dlq")
 cli.add_typer(aws_app, name="aws")
 
 # Piped output (CI logs, `make demo | tee`) gets a wide table rather than rich's 80 columns.
-console = Console(width=None if sys.stdout.isatty() else 150)
+console = display.PipeConsole(width=None if sys.stdout.isatty() else 150)
 err = Console(stderr=True, width=None if sys.stderr.isatty() else 300)
 
 
@@ -478,13 +500,16 @@ def status(
     series: Annotated[
         list[str] | None, typer.Option("--series", "-s", help="Keys or prefixes.")
     ] = None,
-    since: Annotated[str | None, typer.Option(help="Count expected dates from here.")] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Count expected dates from here (not after the clock).")
+    ] = None,
     all_keys: Annotated[
         bool, typer.Option("--all", help="Include keys with no record yet.")
     ] = False,
 ) -> None:
     """Per key, counted from its first stored date (or --since) to what is published now.
 
+    \b
     key: the series
     expected: dates its calendar expects
     present: values stored (OK records)
@@ -493,17 +518,24 @@ def status(
     quarantined: retries spent, waiting for a person (`fuelpipe quarantine list`)
     absent: dates the source says it has no value for (not retried)
     unexpected: values published on a day the calendar does not expect (kept)
-    revised: values the source corrected after they were stored (history kept; an
-    adjustment, Yahoo re-basing adj_close after a dividend, is kept but not counted)
+    revised: values the source corrected after they were stored (history kept)
     first, last: the dates of the first and last stored value
-    Values dated after the clock (--now before the data) are counted apart, below the table.
-    --json adds age, published_at and stored_at (how fresh the last value is) and
+
+    An adjustment (Yahoo re-basing adj_close after a dividend) is kept but not counted as
+    revised. Values dated after the clock (--now before the data) are counted apart, below
+    the table. --json adds age, published_at and stored_at (how fresh the last value is) and
     after_clock.
     """
     from fuelpipe.stages.status import status as compute
 
     with wired(ctx) as context:
         start = _date(since, "--since", context.clock.now())
+        if start is not None and start > context.clock.now().date():
+            raise fail(
+                f"--since {start} is after the clock ({context.clock.now().date()}): status "
+                "counts from --since up to now, so there is nothing to count (give --now to "
+                "look from a later instant)"
+            )
         rows = compute(
             context,
             _select(context, series),

@@ -21,7 +21,7 @@ from fuelpipe.domain.catalog import STATES
 from fuelpipe.domain.stations import FUELS, SEARCH_STATIONS, first_stations, query_params
 
 # Not imported from cli.main at module level: main registers this module (import cycle).
-console = Console(width=None if sys.stdout.isatty() else 150)
+console = display.PipeConsole(width=None if sys.stdout.isatty() else 150)
 err = Console(stderr=True, width=None if sys.stderr.isatty() else 300)
 
 

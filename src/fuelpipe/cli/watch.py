@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -11,14 +11,22 @@ import typer
 from rich.markup import escape
 
 from fuelpipe.cli.main import _select, cli, console, fail, settings, wired
+from fuelpipe.domain.catalog import Catalog, Series
 from fuelpipe.ports.clock import Clock
 from fuelpipe.stages.context import StageContext
 
 
 def alerter(
-    db: Path, webhook: str | None, *, clock: Clock | None = None, backoff_s: float = 0.5
+    db: Path,
+    webhook: str | None,
+    *,
+    clock: Clock | None = None,
+    backoff_s: float = 0.5,
+    series: Sequence[Series] | None = None,
 ) -> tuple[Callable[[StageContext], int], list[Any]]:
     """The alert evaluation hook of the embedded home: console, plus a webhook when given.
+
+    ``series`` (`watch --series`): the alerts are about these only, not the whole catalog.
 
     The alerts are saved with the alert state (an outbox in the same file) and then delivered
     to each sink: a webhook that is down is reported and tried again next tick, without
@@ -49,8 +57,11 @@ def alerter(
 
     shown: list[str] = []  # the outbox notices last printed: each tick repeats them
 
+    watched = None if series is None else Catalog(series)
+
     def hook(app_: StageContext) -> int:
-        ctx = AlertContext(app_.clock.now(), app_.store, app_.queue, app_.catalog)
+        about = app_.catalog if watched is None else watched
+        ctx = AlertContext(app_.clock.now(), app_.store, app_.queue, about)
         report = evaluate(ctx, rules, state, [outbox])
         for problem in report.failed_rules:
             console.print(f"[yellow]alert rule failed:[/] {escape(problem)}", highlight=False)
@@ -120,7 +131,7 @@ def _watch(
 
     chosen = _select(a, series)
     chosen_keys = {s.key for s in chosen or []}
-    alert_hook, closers = alerter(db, webhook)
+    alert_hook, closers = alerter(db, webhook, series=chosen)
     hook: Callable[[StageContext], int] = alert_hook
     notes: list[str] = []  # what the hook did besides alerting, for this tick's heartbeat
     if intraday:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import signal
+import threading
+from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,6 +20,8 @@ from fuelpipe.ports.source import Source, SourceStats
 from fuelpipe.stages.context import StageContext
 
 if TYPE_CHECKING:
+    from multiprocessing.synchronize import Event
+
     from fuelpipe.stages.scrape import ScrapeReport
 
 
@@ -71,7 +76,8 @@ class ProcessHelpers:
     the store takes their writes one transaction at a time (WAL and a busy timeout). Parsing
     is the backfill's cost (bench/NOTES.md), so the processes use the machine's other cores;
     with a slow network they also wait on their requests together. Their source counts (for
-    the run's summary) and peak memory are kept.
+    the run's summary) and peak memory are kept. ``stop`` interrupts them as Ctrl+C does (a
+    SIGTERM or SIGINT sent to them directly does the same), so each gives back what it holds.
     """
 
     def __init__(self, settings: Settings, count: int, clock: Clock | None = None) -> None:
@@ -90,14 +96,32 @@ class ProcessHelpers:
         """Each helper process's peak resident memory (KiB), in the order they finished."""
         self._pool: ProcessPoolExecutor | None = None
         self._running: list[Future[_HelperResult]] = []
+        self._stop: Event | None = None
 
     def start(self) -> None:
         """Start the helper processes; each drains until no message is left to take."""
         import multiprocessing
 
         spawn = multiprocessing.get_context("spawn")
-        self._pool = ProcessPoolExecutor(self.count, mp_context=spawn)
+        self._stop = spawn.Event()
+        self._pool = ProcessPoolExecutor(
+            self.count, mp_context=spawn, initializer=_helper_init, initargs=(self._stop,)
+        )
         self._running = [self._pool.submit(_help_drain, self.settings) for _ in range(self.count)]
+
+    def stop(self) -> None:
+        """Interrupt the helpers and wait for them: each gives back the messages it holds
+        (those it finished are stored and deleted). What they did is not counted: an
+        interrupted run logs no summary."""
+        if self._stop is not None:
+            self._stop.set()
+        try:
+            for future in self._running:
+                future.exception()  # waits; a helper's failure does not matter now
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown()
+            self._pool, self._running = None, []
 
     def finish(self) -> ScrapeReport:
         """Wait for the helpers; what they stored. Raises the first helper's error, if any,
@@ -129,17 +153,67 @@ class ProcessHelpers:
 _HelperResult = tuple[dict[str, int], dict[str, SourceStats], int]
 
 
+_STOPPING: list[Event] = []
+"""In a helper process: the pool's stop event (set by ``ProcessHelpers.stop``)."""
+
+_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def _helper_init(stop: Event) -> None:
+    """In a new helper process: SIGINT and SIGTERM are ignored outside its work (the pool's
+    own loop would die of them with a traceback); a thread turns ``stop`` into a SIGINT."""
+    _STOPPING.append(stop)
+    for signum in _SIGNALS:
+        signal.signal(signum, signal.SIG_IGN)
+    main = threading.main_thread().ident
+    assert main is not None
+
+    def interrupt_when_stopped() -> None:
+        stop.wait()
+        signal.pthread_kill(main, signal.SIGINT)  # wakes a blocked read, as Ctrl+C does
+
+    threading.Thread(target=interrupt_when_stopped, daemon=True).start()
+
+
+@contextmanager
+def _interruptible() -> Iterator[bool]:
+    """While inside, the first SIGINT or SIGTERM raises KeyboardInterrupt (then both are
+    ignored, so a second one cannot cut short the giving back); yields whether the helpers
+    were stopped before it began."""
+
+    def interrupt(_signum: int, _frame: object) -> None:
+        for signum in _SIGNALS:
+            signal.signal(signum, signal.SIG_IGN)
+        raise KeyboardInterrupt
+
+    for signum in _SIGNALS:
+        signal.signal(signum, interrupt)
+    try:
+        yield any(stop.is_set() for stop in _STOPPING)  # checked once the handler is in
+    finally:
+        for signum in _SIGNALS:
+            signal.signal(signum, signal.SIG_IGN)
+
+
 def _help_drain(settings: Settings) -> _HelperResult:
     """In a helper process: take messages until none is left to take (those in flight are the
-    other processes'); its counts, source stats and peak memory."""
+    other processes') or it is stopped; its counts, source stats and peak memory."""
     from fuelpipe.stages.cycle import work_queue
+    from fuelpipe.stages.scrape import ScrapeReport
 
-    app = build_context(settings)
+    report, stats = ScrapeReport(), dict[str, SourceStats]()
     try:
-        report = work_queue(app, batch_size=1, wait_in_flight=False)
-        stats = {name: st for name, s in app.sources.items() if (st := s.stats()) is not None}
-    finally:
-        app.close()
+        with _interruptible() as stopped:
+            if stopped:
+                return report.as_dict(), stats, peak_kib()
+            app = build_context(settings)
+            try:
+                report = work_queue(app, batch_size=1, wait_in_flight=False)
+                stats = {n: st for n, s in app.sources.items() if (st := s.stats()) is not None}
+            finally:
+                app.close()
+    except KeyboardInterrupt:  # work_queue gave back what it held
+        pass
     return report.as_dict(), stats, peak_kib()
 
 

@@ -22,7 +22,8 @@ from fuelpipe.ports.store import Store
 
 @dataclass(frozen=True)
 class AlertContext:
-    """What a rule may look at: the clock's instant, the store, the queue and the catalog."""
+    """What a rule may look at: the clock's instant, the store, the queue and the catalog (the
+    series alerts are about: `watch --series` passes its selection)."""
 
     now: datetime
     store: Store

@@ -15,8 +15,9 @@ from datetime import date, datetime, timedelta
 
 from fuelpipe.domain.alerts import Condition, Severity, transition
 from fuelpipe.domain.calendars import expected_between, get_calendar
-from fuelpipe.domain.catalog import Series
+from fuelpipe.domain.catalog import Catalog, Series
 from fuelpipe.domain.instants import sao_paulo_iso
+from fuelpipe.domain.messages import DownloadRequest, MalformedMessage
 from fuelpipe.domain.models import Status
 from fuelpipe.ports.alerts import (
     AlertContext,
@@ -144,7 +145,8 @@ class StaleSource:
 
 
 class Quarantined:
-    """A record is quarantined: its retries are spent and a person must look."""
+    """A record of a catalog series is quarantined: its retries are spent and a person must
+    look."""
 
     name = "quarantined"
 
@@ -164,11 +166,13 @@ class Quarantined:
                 severity=Severity.WARNING,
             )
             for r in context.store.quarantined()
+            if r.key in context.catalog  # `watch --series`: the watched ones
         ]
 
 
 class DeadLettered:
-    """A queue message was dead-lettered (malformed, or failed too many times)."""
+    """A queue message was dead-lettered (malformed, or failed too many times): one that
+    is readable counts when it asked for a catalog series."""
 
     name = "dead_lettered"
 
@@ -188,7 +192,18 @@ class DeadLettered:
                 severity=Severity.CRITICAL,
             )
             for d in context.queue.dead_letters()
+            if _about(d.body, context.catalog)
         ]
+
+
+def _about(body: str, catalog: Catalog) -> bool:
+    """Whether a message asked for a series of ``catalog``; a malformed one is about none
+    in particular, so it always counts."""
+    try:
+        keys = DownloadRequest.from_body(body).keys
+    except MalformedMessage:
+        return True
+    return any(key in catalog for key in keys)
 
 
 def default_rules() -> list[AlertRule]:

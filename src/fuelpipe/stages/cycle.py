@@ -39,6 +39,10 @@ class Helpers(Protocol):
     def finish(self) -> ScrapeReport:
         """Wait for them and return what they did together (raises if one failed)."""
 
+    def stop(self) -> None:
+        """Ctrl+C or SIGTERM reached this process: stop them now, each giving the messages it
+        holds back to the queue, and wait until they have."""
+
 
 @dataclass
 class CycleReport:
@@ -75,6 +79,7 @@ def drain(
     drain beside this process; it takes one message at a time then (so one of them does not
     hold ten while the others wait) and waits for theirs in flight too: a helper that dies
     leaves its message to come back after the visibility timeout, and this loop takes it.
+    Interrupted (Ctrl+C, SIGTERM), it stops the helpers too, each giving back what it holds.
     The run log holds everyone's counts.
     """
     started = app.clock.now()
@@ -94,11 +99,16 @@ def drain(
             max_idle_polls=max_idle_polls,
         )
     except KeyboardInterrupt:
+        if helpers is not None:  # they stop too, rather than drain the queue first
+            helpers.stop()  # waits: what they stored is in before the version below
         if mark:
             _mark_interrupted(app)
         raise
-    finally:
-        theirs = helpers.finish() if helpers is not None else None
+    except BaseException:
+        if helpers is not None:
+            helpers.finish()
+        raise
+    theirs = helpers.finish() if helpers is not None else None
     if theirs is not None:
         report.add(theirs)
     app.store.put_run(RunLog("scraper", started, app.clock.now(), report.as_dict()))
