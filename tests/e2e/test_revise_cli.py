@@ -96,3 +96,18 @@ def test_a_dividend_rebases_adj_close_as_an_adjustment_not_a_revision(demo_store
         ).stdout
     )
     assert status[0]["revised"] == 0
+
+
+def test_revise_draws_its_progress_as_run_does(demo_store, tmp_path):
+    """`revise` re-reads every fetch unit from the real sources and sat silent meanwhile: it
+    draws the same bar as `run` (its final state when the output is not a terminal)."""
+    env, _, _ = demo_store
+    db = tmp_path / "copy.sqlite"
+    with sqlite3.connect(env["FUELPIPE_DB"]) as src, sqlite3.connect(db) as dst:
+        src.backup(dst)
+    with ReplayServer(quiet=True) as replay:
+        run_env = {"FUELPIPE_DB": str(db), **replay.env()}
+        done = fuelpipe("--now", "2022-05-08T10:00", "revise", "-s", "CURRENCY#", env=run_env)
+    bar, summary = done.stdout.splitlines()[-2:]
+    assert bar.startswith("downloading streams") and " 1/1 " in bar, done.stdout
+    assert summary.startswith("re-read 1 series"), done.stdout

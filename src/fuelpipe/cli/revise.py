@@ -22,13 +22,16 @@ def revise_command(
     that changed is kept with its history (previous value, new value, when, which request):
     see `fuelpipe export KEY`; `fuelpipe status` counts revised values per key.
     """
+    from fuelpipe.cli import display
     from fuelpipe.cli.main import _select, console, wired
     from fuelpipe.stages.cycle import drain
     from fuelpipe.stages.revise import revise
 
     with wired(ctx, writes=True) as context:
         asked = revise(context, series=_select(context, series))
-        scraped = drain(context)
+        # One request per fetch unit, against the real sources: a bar, as `run` draws
+        with display.bar(console, disable=as_json) as progress:
+            scraped = drain(context, progress=progress)
     counts = {"revise": asked.as_dict(), "scrape": scraped.as_dict()}
     if as_json:
         print(json.dumps(counts, indent=2))
