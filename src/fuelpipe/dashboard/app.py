@@ -50,6 +50,7 @@ from fuelpipe.ports.clock import Clock
 from fuelpipe.ports.intraday import IntradayStore
 from fuelpipe.ports.queue import Queue
 from fuelpipe.ports.store import Store
+from fuelpipe.stages.alerting import LatestDue
 
 MAX_KEYS = 12
 Format = Literal["json", "csv"]
@@ -436,11 +437,13 @@ def create_app(  # noqa: PLR0915 - the one factory that wires every route and ro
         not_too_far_ahead(request, week, "week")
         return answer(views.parity_view(reader, week), format, "parity")
 
+    due = LatestDue()  # each series' latest due date, reused until it can move
+
     @app.get("/api/health", response_model=HealthView, responses=CSV_RESPONSES)
     def health(format: FormatQ = "json") -> BaseModel | Response:
         """Sources late or failing now, the active alerts, completeness per stored series,
         pending, quarantined, dead letters, last runs, freshness."""
-        view = health_view(store, catalog, queue, the_clock, series_clocks, alerts)
+        view = health_view(store, catalog, queue, the_clock, series_clocks, alerts, due)
         return answer(view, format, "health")
 
     app.include_router(live_router(store, catalog, the_clock, generation, intraday))

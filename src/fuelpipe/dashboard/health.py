@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta
 
 from fuelpipe.dashboard.schemas import (
@@ -24,7 +24,7 @@ from fuelpipe.ports.alerts import AlertReader
 from fuelpipe.ports.clock import Clock
 from fuelpipe.ports.queue import Queue
 from fuelpipe.ports.store import Store
-from fuelpipe.stages.alerting import Late, late_series
+from fuelpipe.stages.alerting import Late, late_series, latest_due
 from fuelpipe.stages.scrape import NO_VALUE
 
 _KEYS_SHOWN = 5
@@ -197,10 +197,12 @@ def health_view(
     clock: Clock,
     series_clocks: Mapping[str, datetime] | None = None,
     alerts: AlertReader | None = None,
+    due: Callable[[Series, datetime], date | None] = latest_due,
 ) -> HealthView:
     """Health of every series that has at least one stored record; ``series_clocks`` gives
     some series their own time (a demo store's: its bundled files end in different years);
-    ``alerts`` the alert state to show the active alerts of."""
+    ``alerts`` the alert state to show the active alerts of; ``due`` each series' latest due
+    date (a :class:`~fuelpipe.stages.alerting.LatestDue` the app keeps reuses them)."""
     rows = []
     lags: dict[str, list[float]] = defaultdict(list)
     late: list[Late] = []
@@ -212,7 +214,7 @@ def health_view(
             rows.append(series_health(series, present, now))
             days = [p.date for p in present]
             lags[series.source] += store_lags(store, series, min(days), max(days))
-            found = late_series(series, {p.date: p.status for p in present}, now)
+            found = late_series(series, {p.date: p.status for p in present}, now, due)
             if found is not None:
                 late.append(found)
     pending = store.pending()

@@ -90,7 +90,13 @@ def completeness(
         missing=sum(1 for d in expected if d not in stored),
         pending=counts[Status.PENDING],
         quarantined=counts[Status.QUARANTINED],
-        unexpected=sum(1 for d, s in stored.items() if s is Status.OK and not cal.is_expected(d)),
+        # ``expected`` first: a set lookup answers for nearly every date (the calendar is asked
+        # only of those outside it: after ``end``, or truly unexpected)
+        unexpected=sum(
+            1
+            for d, s in stored.items()
+            if s is Status.OK and d not in expected and not cal.is_expected(d)
+        ),
         revised=sum(1 for p in dates if p.revised),
         absent=counts[Status.ABSENT],
     )

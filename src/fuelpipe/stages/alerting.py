@@ -9,7 +9,7 @@ when it starts and once when it clears (the active set is kept in an
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -86,12 +86,18 @@ class Late:
     """The latest date stored OK."""
 
 
-def late_series(series: Series, present: Mapping[date, Status], now: datetime) -> Late | None:
+def late_series(
+    series: Series,
+    present: Mapping[date, Status],
+    now: datetime,
+    due: Callable[[Series, datetime], date | None] = latest_due,
+) -> Late | None:
     """Whether ``series`` (with its stored dates' statuses) is late at ``now``; None when not,
-    nor when nothing of it is stored (a series this home does not keep yet is not late)."""
+    nor when nothing of it is stored (a series this home does not keep yet is not late).
+    ``due``: :func:`latest_due`, or a :class:`LatestDue` that reuses its answers."""
     if not present:
         return None
-    day = latest_due(series, now)
+    day = due(series, now)
     # The source answered for it: a value (OK), none to give (ABSENT: ANP's "-" for CNG in
     # Acre every week), or spent retries (QUARANTINED, its own rule). Not late.
     if day is None or present.get(day) in _ANSWERED:
