@@ -86,10 +86,11 @@ def drain(
     if helpers is not None and app.queue.depth().visible < 2:
         helpers = None  # one message or none: not worth starting anyone
     if helpers is not None:
-        helpers.start()
         batch_size = 1
         progress = _overall(app, progress) if progress else None
     try:
+        if helpers is not None:  # inside: a signal while they start stops those started
+            helpers.start()
         report = work_queue(
             app,
             progress=progress,
