@@ -266,6 +266,10 @@ class _Killed(BaseException):
     """kill -9 as a test can have it: nothing after it runs, no handler sees it."""
 
 
+def kill(_signum: object) -> None:
+    raise _Killed
+
+
 def test_a_cycle_killed_after_its_drain_leaves_its_version_owed_to_the_next(
     make_app, table_source, usd
 ):
@@ -273,9 +277,6 @@ def test_a_cycle_killed_after_its_drain_leaves_its_version_owed_to_the_next(
     before the cycle wrote their data version: the next cycle stores nothing new, yet writes
     the version the killed one owed, or the dashboard's stored views stay as they were."""
     app = make_app(table_source())
-
-    def kill(_signum: object) -> None:
-        raise _Killed
 
     app.failpoints = Failpoints("recheck.after_claim:1", kill=kill)
     with pytest.raises(_Killed):
@@ -298,9 +299,6 @@ def test_a_cycle_killed_after_deleting_its_last_message_leaves_its_version_owed(
     nothing, yet it writes the version (the drain set the flag before the delete)."""
     app = make_app(table_source())
 
-    def kill(_signum: object) -> None:
-        raise _Killed
-
     app.failpoints = Failpoints("drain.after_delete:1", kill=kill)
     with pytest.raises(_Killed):
         run_cycle(app, series=[usd], since=START)
@@ -320,9 +318,6 @@ def test_a_drain_killed_after_deleting_its_last_message_leaves_its_version_owed(
     """As the cycle's: `watch` and `revise` drain on their own and mark the version there."""
     app = make_app(table_source())
     orchestrate(app, series=[usd], since=START)
-
-    def kill(_signum: object) -> None:
-        raise _Killed
 
     app.failpoints = Failpoints("drain.after_delete:1", kill=kill)
     with pytest.raises(_Killed):
