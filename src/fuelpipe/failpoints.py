@@ -20,6 +20,7 @@ POINTS = (
     "scrape.after_write",
     "scrape.after_pending",
     "drain.before_delete",
+    "drain.after_delete",
     "recheck.after_claim",
     "recheck.after_send",
 )

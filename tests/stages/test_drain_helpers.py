@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 from datetime import date, timedelta
 
+import pytest
 from tests.stages.conftest import NOW, START
 
 from fuelpipe.adapters.clock import ManualClock
@@ -87,6 +88,37 @@ def test_drain_starts_no_helper_for_one_message(make_app, tmp_path, table_source
         helper = ThreadHelper(twin)
         assert drain(app, helpers=helper).records_written > 0
         assert (helper.started, helper.finished) == (0, 0)
+    finally:
+        twin.store.close()
+        twin.queue.close()
+
+
+class _StartInterrupted(ThreadHelper):
+    """SIGTERM reaches the run while its helpers are being started (spawning processes takes
+    a while): some are running when the interruption is raised."""
+
+    def __init__(self, app: StageContext) -> None:
+        super().__init__(app)
+        self.stopped = 0
+
+    def start(self) -> None:
+        self.started += 1
+        raise KeyboardInterrupt
+
+    def stop(self) -> None:
+        self.stopped += 1
+
+
+def test_a_signal_while_the_helpers_start_stops_them(make_app, tmp_path, table_source, usd):
+    """Unstopped, helpers already started would drain the whole queue, and the run's exit
+    would wait for them (the pool's processes are joined at exit)."""
+    app, twin = _pair(make_app, tmp_path, table_source())
+    try:
+        assert orchestrate(app, series=[usd], since=date(2019, 1, 2)).messages_sent >= 2
+        helper = _StartInterrupted(twin)
+        with pytest.raises(KeyboardInterrupt):
+            drain(app, helpers=helper)
+        assert (helper.started, helper.stopped, helper.finished) == (1, 1, 0)
     finally:
         twin.store.close()
         twin.queue.close()

@@ -266,6 +266,10 @@ class _Killed(BaseException):
     """kill -9 as a test can have it: nothing after it runs, no handler sees it."""
 
 
+def kill(_signum: object) -> None:
+    raise _Killed
+
+
 def test_a_cycle_killed_after_its_drain_leaves_its_version_owed_to_the_next(
     make_app, table_source, usd
 ):
@@ -273,9 +277,6 @@ def test_a_cycle_killed_after_its_drain_leaves_its_version_owed_to_the_next(
     before the cycle wrote their data version: the next cycle stores nothing new, yet writes
     the version the killed one owed, or the dashboard's stored views stay as they were."""
     app = make_app(table_source())
-
-    def kill(_signum: object) -> None:
-        raise _Killed
 
     app.failpoints = Failpoints("recheck.after_claim:1", kill=kill)
     with pytest.raises(_Killed):
@@ -287,4 +288,44 @@ def test_a_cycle_killed_after_its_drain_leaves_its_version_owed_to_the_next(
     moved = data_version(app.store)
     assert moved != INITIAL
     run_cycle(app, series=[usd], since=START)  # nothing owed now, nothing changed
+    assert data_version(app.store) == moved
+
+
+def test_a_cycle_killed_after_deleting_its_last_message_leaves_its_version_owed(
+    make_app, table_source, usd
+):
+    """kill -9 after the drain deleted the message whose records it stored, before the cycle
+    noted or wrote their data version: nothing comes back to redeliver and the rerun stores
+    nothing, yet it writes the version (the drain set the flag before the delete)."""
+    app = make_app(table_source())
+
+    app.failpoints = Failpoints("drain.after_delete:1", kill=kill)
+    with pytest.raises(_Killed):
+        run_cycle(app, series=[usd], since=START)
+    assert data_version(app.store) == INITIAL and app.queue.depth().visible == 0
+    app.failpoints = Failpoints("")
+    again = run_cycle(app, series=[usd], since=START)
+    assert (again.scrape.records_written, again.scrape.redelivered) == (0, 0)
+    moved = data_version(app.store)
+    assert moved != INITIAL
+    run_cycle(app, series=[usd], since=START)  # nothing owed now, nothing changed
+    assert data_version(app.store) == moved
+
+
+def test_a_drain_killed_after_deleting_its_last_message_leaves_its_version_owed(
+    make_app, table_source, usd
+):
+    """As the cycle's: `watch` and `revise` drain on their own and mark the version there."""
+    app = make_app(table_source())
+    orchestrate(app, series=[usd], since=START)
+
+    app.failpoints = Failpoints("drain.after_delete:1", kill=kill)
+    with pytest.raises(_Killed):
+        drain(app)
+    assert data_version(app.store) == INITIAL
+    app.failpoints = Failpoints("")
+    drain(app)  # an empty queue: only the owed version
+    moved = data_version(app.store)
+    assert moved != INITIAL
+    drain(app)
     assert data_version(app.store) == moved

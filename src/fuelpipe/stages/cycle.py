@@ -83,13 +83,16 @@ def drain(
     The run log holds everyone's counts.
     """
     started = app.clock.now()
+    owed = unmarked(app.store)  # a run killed after deleting a message it stored
+    owe = _Owe(app, owed)
     if helpers is not None and app.queue.depth().visible < 2:
         helpers = None  # one message or none: not worth starting anyone
     if helpers is not None:
-        helpers.start()
         batch_size = 1
         progress = _overall(app, progress) if progress else None
     try:
+        if helpers is not None:  # inside: a signal while they start stops those started
+            helpers.start()
         report = work_queue(
             app,
             progress=progress,
@@ -97,6 +100,7 @@ def drain(
             wait_in_flight=wait_in_flight,
             sleep=sleep,
             max_idle_polls=max_idle_polls,
+            owe=owe,
         )
     except KeyboardInterrupt:
         if helpers is not None:  # they stop too, rather than drain the queue first
@@ -112,9 +116,25 @@ def drain(
     if theirs is not None:
         report.add(theirs)
     app.store.put_run(RunLog("scraper", started, app.clock.now(), report.as_dict()))
-    if mark and scrape_changed(report):  # `watch` drains on its own: stored views go stale
-        mark_changed(app.store, app.clock.now(), "drain")
+    if mark and (scrape_changed(report) or owed or owe.set):  # `watch` drains on its own
+        mark_changed(app.store, app.clock.now(), "drain")  # stored views go stale otherwise
+        if owed or owe.set:
+            app.store.put_meta(UNMARKED, "")
     return report
+
+
+class _Owe:
+    """Sets UNMARKED before the first message that changed the store is deleted: killed
+    after that delete (kill -9), the run leaves nothing to redeliver, and the next run writes
+    the data version it owes from the flag."""
+
+    def __init__(self, app: StageContext, already: bool) -> None:
+        self.app, self.set = app, already
+
+    def __call__(self) -> None:
+        if not self.set:
+            self.app.store.put_meta(UNMARKED, "1")
+            self.set = True
 
 
 def _overall(app: StageContext, progress: Progress) -> Progress:
@@ -137,9 +157,11 @@ def work_queue(
     wait_in_flight: bool = True,
     sleep: Callable[[float], None] = time.sleep,
     max_idle_polls: int = 10_000,
+    owe: Callable[[], None] | None = None,
 ) -> ScrapeReport:
     """Take, handle and delete messages until the queue is empty (and, with
-    ``wait_in_flight``, until no message is in flight either); what they did."""
+    ``wait_in_flight``, until no message is in flight either); what they did. ``owe`` is
+    called before a message that changed the store is deleted (see :class:`_Owe`)."""
     report = ScrapeReport()
     done = 0
     idle = 0
@@ -155,13 +177,17 @@ def work_queue(
         idle = 0
         for taken, message in enumerate(messages):
             try:
-                report.add(handle_message(app, message))
-                report.redelivered += message.receive_count > 1
+                done_here = handle_message(app, message)
+                done_here.redelivered = int(message.receive_count > 1)
+                report.add(done_here)
+                if owe is not None and scrape_changed(done_here):
+                    owe()
                 app.failpoints.hit("drain.before_delete")
             except KeyboardInterrupt:
                 _give_back(app, messages[taken:])
                 raise
             app.queue.delete([message.receipt])
+            app.failpoints.hit("drain.after_delete")
             done += 1
             if progress:
                 depth = app.queue.depth()
@@ -224,6 +250,7 @@ def run_cycle(
     def drained() -> None:
         nonlocal owed
         report.scrape.add(drain(app, progress=progress, mark=False, helpers=helpers))
+        owed = owed or unmarked(app.store)  # set by the drain before its first delete
         if scrape_changed(report.scrape) and not owed:
             app.store.put_meta(UNMARKED, "1")  # until the version below is written
             owed = True

@@ -22,10 +22,11 @@ DATA_VERSION = "data_version"
 INITIAL = "0"
 """The version of a store that no run has changed yet."""
 UNMARKED = "data_unmarked"
-"""Meta: a cycle stored changes and has not written their data version yet (set after its
-drain, cleared after its mark). A cycle killed in between (kill -9 in the recheck or the
-outlook refresh) leaves it set, and the next cycle writes the version even if it stores
-nothing new: the changes were made, only their version was lost."""
+"""Meta: a run stored changes and has not written their data version yet (set before the
+drain deletes the first message that changed the store, and after a drain that changed it;
+cleared after its mark). A run killed in between (kill -9 after that delete, in the recheck
+or the outlook refresh) leaves it set, and the next cycle or drain writes the version even if
+it stores nothing new: the changes were made, only their version was lost."""
 
 
 def unmarked(store: Store) -> bool:
