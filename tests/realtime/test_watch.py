@@ -192,3 +192,35 @@ def test_the_hook_notes_go_on_the_heartbeat_before_the_next_look() -> None:
     assert idle.heartbeat(["x"]) == (
         "2022-05-06T15:00:00-03:00 nothing due; x; next look at 2022-05-06T16:00:00-03:00"
     )
+
+
+def test_a_quarantine_by_watchs_recheck_moves_the_data_version(tmp_path) -> None:
+    """A tick with nothing due whose recheck quarantines a spent date: the health view changed
+    (one more quarantined), so the data version moves, as after `fuelpipe run`; it stayed put
+    and the dashboard's stored views with it until some later tick stored a value."""
+    from decimal import Decimal
+
+    from fuelpipe.domain.models import Record, Status
+    from fuelpipe.stages.data_version import INITIAL, data_version
+    from fuelpipe.stages.watch import tick
+
+    usd = replace(DEFAULT_CATALOG["CURRENCY#USD"], default_start=date(2022, 5, 2))
+    clock = ManualClock(datetime(2022, 5, 7, 12, 0, tzinfo=SP))  # Saturday: nothing due
+    settings = Settings(db=tmp_path / "q.sqlite", source_bcb_url="http://127.0.0.1:9")
+    app = build_context(settings, clock=clock, catalog=Catalog([usd]))
+    try:
+        for day in (2, 3, 4, 5):
+            app.store.put_records([Record(usd.key, date(2022, 5, day), Decimal("5.0"), Status.OK)])
+        spent = Record(
+            usd.key, date(2022, 5, 6), None, Status.PENDING, 5, clock.now() - timedelta(hours=1),
+            "HTTP 503",
+        )  # fmt: skip
+        assert app.store.put_pending(spent)
+        done = tick(app, [usd])
+        version = data_version(app.store)
+        quarantined = [r.date for r in app.store.quarantined()]
+    finally:
+        app.close()
+    assert done.due == [] and quarantined == [date(2022, 5, 6)]
+    assert "quarantined 1 date(s)" in done.heartbeat()
+    assert version != INITIAL

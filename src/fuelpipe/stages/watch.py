@@ -18,6 +18,7 @@ from fuelpipe.domain.instants import SAO_PAULO
 from fuelpipe.ports.source import SourceStats
 from fuelpipe.stages.context import StageContext
 from fuelpipe.stages.cycle import CycleReport, drain
+from fuelpipe.stages.data_version import mark_changed, recheck_changed
 from fuelpipe.stages.due import due_status, next_wake, poll_pending
 from fuelpipe.stages.orchestrate import orchestrate
 from fuelpipe.stages.outlook import OutlookReport, refresh_when_changed
@@ -57,7 +58,12 @@ class Tick:
         if not self.due:
             # retries that came due are fetched all the same, and alerts may start or clear:
             # "nothing due" alone would hide a value stored or an alert sent on this tick
-            retried = f"; retries stored {written} value(s)" if self.report else ""
+            recheck = self.report.recheck if self.report else None
+            retried = (
+                f"; retries stored {written} value(s)" if recheck and recheck.messages_sent else ""
+            )
+            if recheck and recheck.quarantined:
+                retried += f"; quarantined {recheck.quarantined} date(s)"
             alerts = f"; alerts {self.alerts}" if self.alerts else ""
             return f"{when} nothing due{retried}{failed}{alerts}{noted}; next look at {wake}"
         return (
@@ -132,9 +138,13 @@ def tick(
     else:
         # Retries that come due are still re-enqueued while nothing is published.
         recheck_report = recheck(app)
-        if recheck_report.messages_sent:
+        if recheck_report.messages_sent or recheck_changed(recheck_report):
             out.report = CycleReport(recheck=recheck_report)
-            out.report.scrape.add(drain(app))
+            if recheck_report.messages_sent:
+                out.report.scrape.add(drain(app))
+    if out.report is not None and recheck_changed(out.report.recheck):
+        # a quarantine changes the health view: its stored views follow (as `run` does)
+        mark_changed(app.store, app.clock.now(), "recheck")
     out.outlook = refresh_when_changed(app.store, app.catalog, app.clock.now())
     if after_tick is not None:
         out.alerts = after_tick(app)
