@@ -146,3 +146,36 @@ def test_run_with_workers_counts_every_process_requests(replay: ReplayServer, tm
         return {n: s["requests"] - s["failures"] for n, s in summary["sources"].items()}
 
     assert answered(out["3"]) == answered(out["1"]) == {"bcb": 1, "yahoo": 9, "fred": 1}
+
+
+def test_a_helper_stopped_after_deleting_a_message_it_stored_leaves_the_version_owed(
+    replay: ReplayServer, tmp_path: Path
+) -> None:
+    """A `--workers` helper process killed right after deleting a message whose records it
+    stored leaves nothing to redeliver: like the main process's drain, it sets the
+    ``data_unmarked`` flag before that delete, so the next run writes the version it owes."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from fuelpipe.homes.embedded import _help_drain
+    from fuelpipe.stages.data_version import INITIAL, data_version, unmarked
+    from fuelpipe.stages.orchestrate import orchestrate
+
+    db = tmp_path / "helper.sqlite"
+    settings = pipeline_settings(replay, db, http_timeout_s=30)
+    app = build_context(settings, clock=FixedClock(START))
+    try:
+        orchestrate(app, series=SERIES[:1])
+        assert not unmarked(app.store)
+    finally:
+        app.close()
+    stopping = settings.model_copy(update={"failpoints": "drain.after_delete:1:SIGINT"})
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        counts, _, _ = pool.submit(_help_drain, stopping).result(timeout=300)
+    app = build_context(settings, clock=FixedClock(START))
+    try:
+        assert counts["records_written"] == 0  # stopped: an interrupted helper logs no counts
+        assert app.store.query(SERIES[0].key)  # yet it stored and deleted its first message
+        assert unmarked(app.store) and data_version(app.store) == INITIAL
+    finally:
+        app.close()

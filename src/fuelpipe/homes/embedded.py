@@ -198,7 +198,8 @@ def _interruptible() -> Iterator[bool]:
 def _help_drain(settings: Settings) -> _HelperResult:
     """In a helper process: take messages until none is left to take (those in flight are the
     other processes') or it is stopped; its counts, source stats and peak memory."""
-    from fuelpipe.stages.cycle import work_queue
+    from fuelpipe.stages.cycle import Owe, work_queue
+    from fuelpipe.stages.data_version import unmarked
     from fuelpipe.stages.scrape import ScrapeReport
 
     report, stats = ScrapeReport(), dict[str, SourceStats]()
@@ -208,7 +209,9 @@ def _help_drain(settings: Settings) -> _HelperResult:
                 return report.as_dict(), stats, peak_kib()
             app = build_context(settings)
             try:
-                report = work_queue(app, batch_size=1, wait_in_flight=False)
+                # the flag before its first delete of a change, as the main process's drain
+                owe = Owe(app, unmarked(app.store))
+                report = work_queue(app, batch_size=1, wait_in_flight=False, owe=owe)
                 stats = {n: st for n, s in app.sources.items() if (st := s.stats()) is not None}
             finally:
                 app.close()

@@ -84,7 +84,7 @@ def drain(
     """
     started = app.clock.now()
     owed = unmarked(app.store)  # a run killed after deleting a message it stored
-    owe = _Owe(app, owed)
+    owe = Owe(app, owed)
     if helpers is not None and app.queue.depth().visible < 2:
         helpers = None  # one message or none: not worth starting anyone
     if helpers is not None:
@@ -118,15 +118,15 @@ def drain(
     app.store.put_run(RunLog("scraper", started, app.clock.now(), report.as_dict()))
     if mark and (scrape_changed(report) or owed or owe.set):  # `watch` drains on its own
         mark_changed(app.store, app.clock.now(), "drain")  # stored views go stale otherwise
-        if owed or owe.set:
+        if owed or owe.set or (theirs is not None and unmarked(app.store)):  # a helper's too
             app.store.put_meta(UNMARKED, "")
     return report
 
 
-class _Owe:
+class Owe:
     """Sets UNMARKED before the first message that changed the store is deleted: killed
     after that delete (kill -9), the run leaves nothing to redeliver, and the next run writes
-    the data version it owes from the flag."""
+    the data version it owes from the flag. A ``--workers`` helper process keeps its own."""
 
     def __init__(self, app: StageContext, already: bool) -> None:
         self.app, self.set = app, already
@@ -161,7 +161,7 @@ def work_queue(
 ) -> ScrapeReport:
     """Take, handle and delete messages until the queue is empty (and, with
     ``wait_in_flight``, until no message is in flight either); what they did. ``owe`` is
-    called before a message that changed the store is deleted (see :class:`_Owe`)."""
+    called before a message that changed the store is deleted (see :class:`Owe`)."""
     report = ScrapeReport()
     done = 0
     idle = 0
