@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import io
+import logging
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from devtools.aws.lambda_events import load_handler
 from devtools.aws.servers import LocalServer
 from tests.support.aws_backends import unique_name
 
@@ -71,3 +74,29 @@ def aws_home(dynalite_server: LocalServer, moto_server: LocalServer) -> AwsHome:
 
 
 MakeApp = Callable[..., StageContext]
+LambdaLogs = Callable[[str], io.StringIO]
+
+
+@pytest.fixture
+def lambda_logs() -> Iterator[LambdaLogs]:
+    """``lambda_logs(name)``: what the Powertools Logger of ``lambdas/<name>/handler.py`` writes
+    from then on in this test, in its JSON format, read by a handler attached for this test only.
+
+    capsys does not see those lines: the Logger's own handler keeps the ``sys.stdout`` of the
+    moment the module was first imported, another test's capture when that test imported it.
+    """
+    attached: list[tuple[logging.Logger, logging.Handler]] = []
+
+    def attach(name: str) -> io.StringIO:
+        powertools = load_handler(name).logger
+        out = io.StringIO()
+        handler = logging.StreamHandler(out)
+        handler.setFormatter(powertools.registered_formatter)  # its keys: correlation_id, ...
+        logger = logging.getLogger(powertools.name)
+        logger.addHandler(handler)
+        attached.append((logger, handler))
+        return out
+
+    yield attach
+    for logger, handler in attached:
+        logger.removeHandler(handler)

@@ -22,7 +22,7 @@ from devtools.aws.lambda_events import (
     sqs_event,
 )
 from devtools.chaos.aws_faults import RawBody
-from tests.aws.conftest import AwsHome
+from tests.aws.conftest import AwsHome, LambdaLogs
 from tests.support.fakes import TableSource
 
 from fuelpipe.adapters.clock import FixedClock
@@ -77,8 +77,9 @@ def ptax_values(*keys: str) -> dict[tuple[str, date], Decimal]:
 
 
 def test_data_clustering_scheduled_event_enqueues_each_gap_once(
-    aws_home: AwsHome, capsys: pytest.CaptureFixture[str]
+    aws_home: AwsHome, capsys: pytest.CaptureFixture[str], lambda_logs: LambdaLogs
 ) -> None:
+    logs = lambda_logs("data_clustering")
     app = aws_home.app(FixedClock(NOW))
     handler = load_handler("data_clustering").make_handler(lambda: app)
     event = scheduled_event({"series": ["CURRENCY#USD"], "since": "2025-03-01"})
@@ -101,7 +102,7 @@ def test_data_clustering_scheduled_event_enqueues_each_gap_once(
     out = capsys.readouterr().out
     assert metric(out, "GapsFound") == len(MARCH)
     assert metric(out, "MessagesSent") == 1
-    assert f'"correlation_id":"{event["id"]}"' in out.replace(" ", "")
+    assert f'"correlation_id":"{event["id"]}"' in logs.getvalue().replace(" ", "")
     assert [r.stage for r in app.store.last_runs()] == ["data_clustering"]
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page
+from tests.support.aria_tabs import assert_open, read_tabs
 
 pytestmark = pytest.mark.browser
 
@@ -608,37 +609,14 @@ def test_overview_exports_the_index_chart_as_well_as_the_cards(
     assert page.inner_text("#csv") == ("Download CSV" if lang == "en" else "Baixar CSV")
 
 
-TABS_JS = """() => {
-  const list = document.querySelector('[role=tablist]');
-  const tabs = Array.from(list.querySelectorAll('[role=tab]'));
-  return {
-    children: Array.from(list.children).every(c => c.getAttribute('role') === 'tab'),
-    tabs: tabs.map(t => {
-      const panel = document.getElementById(t.getAttribute('aria-controls'));
-      return [t.dataset.view, t.getAttribute('aria-selected'), t.tabIndex, panel && panel.getAttribute('role'),
-              panel && panel.getAttribute('aria-labelledby') === t.id, panel && panel.hidden];
-    }),
-    focused: document.activeElement.dataset.view || null,
-  };
-}"""
-
-
 def test_main_tabs_follow_the_aria_tabs_pattern_with_the_keyboard(watched: Watched) -> None:
     # The tabs had roles but no aria-controls, no tab panels, a tab stop each and no arrow keys.
     watched.open("view=map&lang=en")
     page = watched.page
-    got = page.evaluate(TABS_JS)
+    got = read_tabs(page)
     views = [t[0] for t in got["tabs"]]
-    assert got["children"] and views[:3] == ["overview", "movement", "map"] and len(views) == 8
-    for view, selected, tabindex, role, labelled, hidden in got["tabs"]:
-        active = view == "map"
-        assert (selected, tabindex, role, labelled, hidden) == (
-            str(active).lower(),
-            0 if active else -1,
-            "tabpanel",
-            True,
-            not active,
-        ), view
+    assert views[:3] == ["overview", "movement", "map"] and len(views) == 8
+    assert_open(got, "map")
 
     page.focus("[role=tab][aria-selected=true]")
     for key, view in [("ArrowRight", "parity"), ("ArrowLeft", "map"), ("ArrowLeft", "movement"),
@@ -647,9 +625,9 @@ def test_main_tabs_follow_the_aria_tabs_pattern_with_the_keyboard(watched: Watch
         page.keyboard.press(key)
         watched.wait_ready()
         page.wait_for_function(f"() => document.body.dataset.ready === '{view}'")
-        got = page.evaluate(TABS_JS)
+        got = read_tabs(page)
         assert got["focused"] == view, key
-        assert [t[0] for t in got["tabs"] if t[1] == "true"] == [view]
+        assert_open(got, view)
         assert f"view={view}" in page.url
     # One tab stop: Tab leaves the tab list for the next control, Shift+Tab comes back to it.
     page.keyboard.press("Tab")

@@ -13,6 +13,7 @@ import httpx
 import pytest
 from devtools.dashboard.serving import serving
 from playwright.sync_api import Browser, ConsoleMessage, Page
+from tests.support.aria_tabs import assert_open, read_tabs
 from tests.support.station_lake import real_sample_lake
 
 from fuelpipe.adapters.clock import FixedClock
@@ -360,3 +361,36 @@ def test_search_prices_name_each_fuels_unit(page: Page, stations_url: str) -> No
         units.setdefault(cells[5], set()).add(cells[7].split(" ", 1)[1])
     assert units["LPG (13 kg)"] == {"R$/13 kg"}
     assert units["Gasoline"] == {"R$/l"}
+
+
+def test_station_tabs_follow_the_aria_tabs_pattern_with_the_keyboard(
+    page: Page, stations_url: str
+) -> None:
+    # The tabs had role=tab but no aria-controls, no tab panels, a tab stop each and no arrow
+    # keys: the main page's tabs had all four.
+    _open(page, stations_url, "view=brands&fuel=LPG&lang=en")
+    got = read_tabs(page)
+    assert [t[0] for t in got["tabs"]] == ["ranking", "brands", "dispersion", "search"]
+    assert_open(got, "brands")
+
+    page.focus("[role=tab][aria-selected=true]")
+    for key, view in [("ArrowRight", "dispersion"), ("ArrowLeft", "brands"),
+                      ("ArrowLeft", "ranking"), ("ArrowLeft", "search"), ("ArrowRight", "ranking"),
+                      ("End", "search"), ("Home", "ranking")]:  # fmt: skip
+        before = page.evaluate("() => document.body.dataset.ready")
+        page.keyboard.press(key)
+        page.wait_for_function(
+            f"() => document.body.dataset.ready !== {before!r}"
+            " && !document.querySelector('main .view.is-loading')"
+        )
+        got = read_tabs(page)
+        assert got["focused"] == view, key
+        assert_open(got, view)
+        assert f"view={view}" in page.url
+    # One tab stop: Tab leaves the tab list for the next control, Shift+Tab comes back to it.
+    page.keyboard.press("Tab")
+    assert page.evaluate("() => document.activeElement.id") == "st-fuel"
+    page.keyboard.press("Shift+Tab")
+    assert page.evaluate("() => document.activeElement.dataset.view") == "ranking"
+    page.keyboard.press("Shift+Tab")
+    assert page.evaluate("() => document.activeElement.dataset.lang") == "pt-BR"

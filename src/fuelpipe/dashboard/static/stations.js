@@ -495,10 +495,11 @@
   }
 
   function syncControls() {
-    for (const tab of document.querySelectorAll(".tabs [data-view]")) {
+    for (const tab of document.querySelectorAll(".tabs [role=tab]")) {
       const active = tab.dataset.view === state.view;
       tab.classList.toggle("active", active);
       tab.setAttribute("aria-selected", String(active));
+      tab.tabIndex = active ? 0 : -1; // one tab stop: the arrow keys move between the tabs
     }
     for (const section of document.querySelectorAll("main .view")) {
       section.hidden = section.dataset.view !== state.view;
@@ -523,6 +524,7 @@
     if (state.view === "search" && state.q.trim().length < 2) {
       $("st-summary").textContent = t("summary.searchHint");
       $("st-search").textContent = "";
+      document.body.dataset.ready = String(mine);
       return;
     }
     const section = $(`st-view-${state.view}`);
@@ -549,9 +551,21 @@
   }
 
   function bind() {
-    for (const tab of document.querySelectorAll(".tabs [data-view]")) {
+    const tabs = [...document.querySelectorAll(".tabs [role=tab]")];
+    for (const tab of tabs) {
       tab.addEventListener("click", () => { state.view = tab.dataset.view; render(); });
     }
+    // The WAI-ARIA tabs pattern, as on the main page: Left/Right go to the previous/next tab
+    // (wrapping), Home/End to the first/last, and the tab that takes the focus opens its view.
+    $("st-tabs").addEventListener("keydown", (e) => {
+      const from = tabs.indexOf(document.activeElement);
+      const to = { ArrowLeft: from - 1, ArrowRight: from + 1, Home: 0, End: tabs.length - 1 }[e.key];
+      if (from < 0 || to === undefined) return;
+      e.preventDefault();
+      const tab = tabs[(to + tabs.length) % tabs.length];
+      tab.focus();
+      tab.click();
+    });
     for (const button of document.querySelectorAll(".lang-btn")) {
       button.addEventListener("click", () => { state.lang = button.dataset.lang; render(); });
     }
