@@ -19,9 +19,14 @@ from fuelpipe.domain.catalog import STATES
 WIDE = {"COLUMNS": "200", "TERM": "dumb"}
 
 
-def _run(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None):
+def _run(
+    *args: str,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+    module: str = "fuelpipe.cli",
+):
     return subprocess.run(
-        [sys.executable, "-m", "fuelpipe.cli", *args],
+        [sys.executable, "-m", module, *args],
         env={**os.environ, **WIDE, **(env or {})},
         cwd=cwd,
         capture_output=True,
@@ -34,14 +39,7 @@ def _run(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None)
 def test_python_dash_m_fuelpipe_is_the_cli() -> None:
     """`python -m fuelpipe` runs the command line, as `fuelpipe` and `python -m fuelpipe.cli`
     do (it said "No module named fuelpipe.__main__")."""
-    done = subprocess.run(
-        [sys.executable, "-m", "fuelpipe", "--help"],
-        env={**os.environ, **WIDE},
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
+    done = _run("--help", module="fuelpipe")
     assert done.returncode == 0, done.stderr
     assert "Usage: fuelpipe" in done.stdout
 
@@ -168,14 +166,7 @@ def test_watch_refuses_a_tick_count_below_one(ticks: str, tmp_path: Path) -> Non
 
 def test_python_m_fuelpipe_is_the_command() -> None:
     """`python -m fuelpipe` said "'fuelpipe' is a package and cannot be directly executed"."""
-    done = subprocess.run(
-        [sys.executable, "-m", "fuelpipe", "status", "--help"],
-        env={**os.environ, **WIDE},
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
+    done = _run("status", "--help", module="fuelpipe")
     assert done.returncode == 0, done.stderr
     assert "Usage: fuelpipe status" in done.stdout
 

@@ -83,8 +83,7 @@ def drain(
     The run log holds everyone's counts.
     """
     started = app.clock.now()
-    owed = unmarked(app.store)  # a run killed after deleting a message it stored
-    owe = Owe(app, owed)
+    owe = Owe(app, unmarked(app.store))  # set: a run killed after deleting a message it stored
     if helpers is not None and app.queue.depth().visible < 2:
         helpers = None  # one message or none: not worth starting anyone
     if helpers is not None:
@@ -116,9 +115,9 @@ def drain(
     if theirs is not None:
         report.add(theirs)
     app.store.put_run(RunLog("scraper", started, app.clock.now(), report.as_dict()))
-    if mark and (scrape_changed(report) or owed or owe.set):  # `watch` drains on its own
+    if mark and (scrape_changed(report) or owe.set):  # `watch` drains on its own
         mark_changed(app.store, app.clock.now(), "drain")  # stored views go stale otherwise
-        if owed or owe.set or (theirs is not None and unmarked(app.store)):  # a helper's too
+        if owe.set or (theirs is not None and unmarked(app.store)):  # a helper's too
             app.store.put_meta(UNMARKED, "")
     return report
 

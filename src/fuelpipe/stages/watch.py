@@ -93,12 +93,7 @@ def _shorten(error: str) -> str:
 
 
 def _stats(app: StageContext) -> dict[str, SourceStats]:
-    out: dict[str, SourceStats] = {}
-    for name, source in app.sources.items():
-        st = source.stats()
-        if st is not None:
-            out[name] = st
-    return out
+    return {name: st for name, s in app.sources.items() if (st := s.stats()) is not None}
 
 
 def _since(before: dict[str, SourceStats], after: dict[str, SourceStats]) -> dict[str, SourceStats]:
