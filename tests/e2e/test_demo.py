@@ -103,6 +103,10 @@ def test_the_demo_counts_the_series_status_and_the_health_view_count(demo_store)
     assert counted == len(rows)
     assert not any(line.startswith("│ FUEL_MONTHLY#CNG#MA ") for line in out.splitlines())
     assert "not counted (no value published by their demo clock): FUEL_MONTHLY#CNG#MA" in out
+    # The replay's requests per source, by name (it printed a Python dict: {'bcb': 3, ...}).
+    flat = " ".join(out.split())  # the console wraps the summary line
+    requests = flat.split("source requests: ")[1].split(";")[0]
+    assert "BCB " in requests and "ANP stations " in requests and "{" not in requests
     app = build_context(Settings(db=env["FUELPIPE_DB"]), clock=FixedClock(DEMO_NOW))
     try:
         health = health_view(app.store, DEFAULT_CATALOG, None, app.clock)

@@ -119,6 +119,20 @@ def record_demo_clocks(
     store.put_meta(DEMO_SERIES_CLOCKS, json.dumps(clocks, sort_keys=True))
 
 
+_SOURCE_NAMES = {
+    "bcb": "BCB",
+    "yahoo": "Yahoo",
+    "fred": "FRED",
+    "anp": "ANP",
+    "shpc": "ANP stations",
+}
+
+
+def _requests_line(counts: dict[str, int]) -> str:
+    """``BCB 3, Yahoo 9, …``: the replay's request counts per source, by the source's name."""
+    return ", ".join(f"{_SOURCE_NAMES.get(k, k)} {n}" for k, n in counts.items()) or "none"
+
+
 def _has_records(row: KeyStatus) -> bool:
     """Whether ``row``'s series has any record: what `status` and the panel's health count."""
     return bool(row.present or row.pending or row.quarantined or row.absent)
@@ -227,7 +241,7 @@ def run_demo(
         f"{sum(r.quarantined for r in rows)} quarantined, "
         f"{sum(r.absent for r in rows)} absent (the source has no value), "
         f"{sum(r.unexpected for r in rows)} on days their calendar skips; "
-        f"source requests {requests}; "
+        f"source requests: {_requests_line(requests)}; "
         f"{time.perf_counter() - started:.1f} s"
     )
     if idle:
