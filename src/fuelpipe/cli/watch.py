@@ -72,9 +72,10 @@ def alerter(
     watched = None if series is None else Catalog(series)
 
     def hook(app_: StageContext) -> int:
-        about = app_.catalog if watched is None else watched
+        about, whole = (app_.catalog, None) if watched is None else (watched, app_.catalog)
         ctx = AlertContext(app_.clock.now(), app_.store, app_.queue, about)
-        report = evaluate(ctx, rules, state, [outbox])
+        # an alert about a series no longer watched clears only when it stops holding
+        report = evaluate(ctx, rules, state, [outbox], whole=whole)
         for problem in report.failed_rules:
             console.print(f"[yellow]alert rule failed:[/] {escape(problem)}", highlight=False)
         delivery = state.deliver(sinks)
