@@ -242,3 +242,36 @@ def test_a_cleared_alert_says_what_cleared_and_since_when_not_the_firing_summary
         "[fuelpipe CLEARED] stale_source: bcb cleared, after holding since "
         "2022-05-04T13:30-03:00 (was: bcb is late: 1 series still lack 2022-05-04)"
     )
+
+
+class FailsOnMore(Quarantined):
+    """The quarantine rule, broken on any catalog wider than USD alone."""
+
+    def evaluate(self, context: AlertContext):
+        if len(context.catalog) > 1:
+            raise RuntimeError("broken on the whole catalog")
+        return super().evaluate(context)
+
+
+def test_an_alert_outside_the_watched_part_is_kept_when_its_rule_fails_on_the_whole(
+    home,
+) -> None:
+    """`watch -s` clears an alert about a series it no longer watches only when the rule,
+    run on the whole catalog, no longer finds it; a rule that raises there clears nothing."""
+    clock, store, queue, state = home
+    sink = Collect()
+    prio = DEFAULT_CATALOG["STOCK#PRIO3"]
+    whole = Catalog([USD, prio])
+    store.put_pendings([Record(prio.key, date(2022, 5, 2), None, Status.QUARANTINED, 5)])
+    everything = AlertContext(clock.now(), store, queue, whole)
+    assert evaluate(everything, [Quarantined()], state, [sink]).firing == 1
+    part = AlertContext(clock.now(), store, queue, Catalog([USD]))
+    report = evaluate(part, [FailsOnMore()], state, [sink], whole=whole)
+    assert (report.firing, report.cleared, report.active) == (0, 0, 1)
+    assert report.failed_rules == (
+        "quarantined (whole catalog): RuntimeError: broken on the whole catalog",
+    )
+    store.release(prio.key, date(2022, 5, 2), clock.now())
+    report = evaluate(part, [Quarantined()], state, [sink], whole=whole)
+    assert (report.firing, report.cleared, report.active) == (0, 1, 0)
+    assert [a.kind.value for a in sink.alerts] == ["FIRING", "CLEARED"]

@@ -19,6 +19,7 @@ from fuelpipe.adapters.clock import ManualClock
 from fuelpipe.adapters.webhook import WebhookSink
 from fuelpipe.cli.watch import alerter
 from fuelpipe.domain.catalog import DEFAULT_CATALOG, Catalog
+from fuelpipe.domain.models import Record, Status
 from fuelpipe.homes.embedded import build_context
 from fuelpipe.homes.settings import Settings
 from fuelpipe.ports.alerts import AlertContext
@@ -192,6 +193,39 @@ def test_watch_alerts_on_the_outlook_rules_too(
         "[fuelpipe FIRING] outlook_move: FUEL#GASOLINE#BR expected to rise 5.6% within 2 weeks, "
         "by the week of 2022-05-15 (7.200 → 7.600 BRL/l; alert at ±3.0%)"
     ) in out
+
+
+def test_a_watch_restarted_on_fewer_series_clears_only_what_stopped_holding(
+    tmp_path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`watch` alerted about USD and PRIO3; restarted as `watch -s CURRENCY#USD` it no longer
+    looks at PRIO3, whose quarantined day and late source still hold: neither is announced as
+    cleared (it was, once a tick, on the restart). Released, the quarantine clears for real."""
+    clock = ManualClock(datetime(2022, 5, 4, 13, 30, tzinfo=SP))
+    db = tmp_path / "n.sqlite"
+    prio = replace(DEFAULT_CATALOG["STOCK#PRIO3"], default_start=date(2022, 5, 2))
+    app = build_context(Settings(db=db), clock=clock, catalog=Catalog([USD, prio]), sources={})
+    app.store.put_pendings(
+        [
+            Record(USD.key, date(2022, 5, 2), None, Status.QUARANTINED, 5, reason="x"),
+            Record(prio.key, date(2022, 5, 2), None, Status.QUARANTINED, 5, reason="y"),
+        ]
+    )
+    everything, closers = alerter(db, None, clock=clock)
+    narrowed, more = alerter(db, None, clock=clock, series=[USD])  # watch -s CURRENCY#USD
+    try:
+        # USD and PRIO3: each quarantined day, and each source late for 2022-05-03
+        assert everything(app) == 4
+        assert narrowed(app) == 0
+        assert narrowed(app) == 0
+        assert app.store.release(prio.key, date(2022, 5, 2), clock.now())
+        assert narrowed(app) == 1
+        assert narrowed(app) == 0
+    finally:
+        _close(closers + more, app)
+    out = capsys.readouterr().out.replace("\n", "")
+    assert out.count("[fuelpipe CLEARED]") == 1, out
+    assert "[fuelpipe CLEARED] quarantined: STOCK#PRIO3@2022-05-02 cleared" in out
 
 
 def test_alerts_for_a_webhook_no_longer_given_are_reported_then_dropped(

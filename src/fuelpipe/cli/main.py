@@ -38,6 +38,8 @@ from fuelpipe.stages.context import StageContext
 
 EXIT_BAD_INPUT = 2
 EXIT_UNREACHABLE = 3
+EXIT_ALREADY_WATCHING = 4
+"""`watch` refused: another `watch` runs on the same store."""
 EXIT_INTERRUPTED = 130
 EXIT_BROKEN_PIPE = 141
 """128 + SIGPIPE: what a shell reports for `cat` whose reader went away (`| head`)."""

@@ -3,15 +3,26 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
 
-from fuelpipe.cli.main import _select, cli, console, fail, settings, wired
+from fuelpipe.cli.main import (
+    EXIT_ALREADY_WATCHING,
+    _check_store_path,
+    _select,
+    cli,
+    console,
+    fail,
+    settings,
+    wired,
+)
 from fuelpipe.domain.catalog import Catalog, Series
+from fuelpipe.homes.settings import Settings
 from fuelpipe.ports.clock import Clock
 from fuelpipe.stages.context import StageContext
 
@@ -30,9 +41,10 @@ def alerter(
 
     The alerts are saved with the alert state (an outbox in the same file) and then delivered
     to each sink: a webhook that is down is reported and tried again next tick, without
-    stopping the watch and without repeating what the console already showed. Another watch
-    on the same file never sends the same alert (claims with a lease on ``clock``, the wall
-    clock unless given); alerts for a webhook no longer given, or down for longer than the
+    stopping the watch and without repeating what the console already showed. A watch started
+    after one was killed mid-delivery never sends the same alert (claims with a lease on
+    ``clock``, the wall clock unless given; `watch` itself refuses to run beside another on
+    the same store); alerts for a webhook no longer given, or down for longer than the
     retention (7 days), are dropped with a line.
     """
     from fuelpipe.adapters.alerts import ConsoleSink, SqliteAlertState
@@ -60,9 +72,10 @@ def alerter(
     watched = None if series is None else Catalog(series)
 
     def hook(app_: StageContext) -> int:
-        about = app_.catalog if watched is None else watched
+        about, whole = (app_.catalog, None) if watched is None else (watched, app_.catalog)
         ctx = AlertContext(app_.clock.now(), app_.store, app_.queue, about)
-        report = evaluate(ctx, rules, state, [outbox])
+        # an alert about a series no longer watched clears only when it stops holding
+        report = evaluate(ctx, rules, state, [outbox], whole=whole)
         for problem in report.failed_rules:
             console.print(f"[yellow]alert rule failed:[/] {escape(problem)}", highlight=False)
         delivery = state.deliver(sinks)
@@ -103,7 +116,10 @@ def watch(
         ),
     ] = True,
 ) -> None:
-    """Run the cycle continuously: sleep until a publication is due, fetch it, alert, repeat."""
+    """Run the cycle continuously: sleep until a publication is due, fetch it, alert, repeat.
+
+    One watch per store: a second one on the same file exits 4, naming the running one (its
+    pid and since when). Other commands (run, status, dashboard, ...) are not held back."""
     cfg = settings(ctx)
     if cfg.backend != "embedded":
         raise fail("watch runs the embedded home; in AWS, EventBridge schedules data_clustering")
@@ -114,8 +130,35 @@ def watch(
             WebhookSink(webhook).close()  # refused before the store is touched
         except ValueError as exc:
             raise fail(f"--webhook/FUELPIPE_ALERT_WEBHOOK_URL: {exc}") from None
-    with wired(ctx, writes=True) as context:
+    _check_store_path(cfg.db, writes=True)
+    with _only_watch(cfg), wired(ctx, writes=True) as context:
         _watch(context, cfg.db, series, webhook, ticks, intraday=intraday)
+
+
+@contextmanager
+def _only_watch(cfg: Settings) -> Iterator[None]:
+    """Hold the store's watch lock while inside; a watch already running there is one clear
+    line and exit 4, before the store is opened."""
+    from fuelpipe.adapters.process_lock import LockHeld
+    from fuelpipe.homes.embedded import watch_lock
+
+    lock = watch_lock(cfg)
+    try:
+        lock.acquire()
+    except LockHeld as held:
+        who = "pid unknown" if held.holder.pid is None else f"pid {held.holder.pid}"
+        since = "" if held.holder.since is None else f", running since {held.holder.since}"
+        raise fail(
+            f"another `fuelpipe watch` ({who}{since}) is watching the store {cfg.db}: one watch "
+            f"per store (stop that one first; the lock is {lock.path})",
+            code=EXIT_ALREADY_WATCHING,
+        ) from None
+    except OSError as exc:
+        raise fail(f"cannot lock {lock.path}: {exc.strerror or exc}") from None
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def _watch(

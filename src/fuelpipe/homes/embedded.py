@@ -22,6 +22,7 @@ from fuelpipe.stages.context import StageContext
 if TYPE_CHECKING:
     from multiprocessing.synchronize import Event
 
+    from fuelpipe.adapters.process_lock import ProcessLock
     from fuelpipe.stages.scrape import ScrapeReport
 
 
@@ -65,6 +66,19 @@ def build_context(
         revision_window_days=settings.revision_window_days,
         failpoints=Failpoints(settings.failpoints),
     )
+
+
+def watch_lock(settings: Settings, clock: Clock | None = None) -> ProcessLock:
+    """The lock one `fuelpipe watch` holds on the store while it runs: ``<stem>-watch.lock``
+    beside the file the path leads to (through a symlink too), so a second watch on the same
+    store is refused, naming the first (pid, since when: ``clock``, the wall clock unless
+    given). Other commands do not take it. The kernel releases it when the watch ends, however
+    it ends (kill -9 too)."""
+    from fuelpipe.adapters.clock import SystemClock
+    from fuelpipe.adapters.process_lock import ProcessLock
+
+    db = settings.db.resolve()
+    return ProcessLock(db.with_name(db.stem + "-watch.lock"), clock or SystemClock())
 
 
 class ProcessHelpers:

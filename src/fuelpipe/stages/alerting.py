@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
-from fuelpipe.domain.alerts import Condition, Severity, transition
+from fuelpipe.domain.alerts import ActiveAlert, Condition, Severity, transition
 from fuelpipe.domain.calendars import expected_between, get_calendar
 from fuelpipe.domain.catalog import Catalog, Series
 from fuelpipe.domain.instants import sao_paulo_iso
@@ -217,6 +217,48 @@ def default_rules() -> list[AlertRule]:
     return [StaleSource(), Quarantined(), DeadLettered()]
 
 
+class _Outside:
+    """What the rules find in the whole catalog, for the active alerts the evaluated part did
+    not find: each rule is run on the whole at most once an evaluation, and only when one of
+    its alerts would otherwise clear."""
+
+    def __init__(
+        self, context: AlertContext, rules: Sequence[AlertRule], whole: Catalog | None
+    ) -> None:
+        self._context = context
+        self._rules = {r.name: r for r in rules}
+        self._whole = whole
+        self._found: dict[str, set[str] | None] = {}
+        """By rule: the condition ids it finds in the whole (None: it raised there)."""
+        self.failed: list[str] = []
+        """One line per rule that raised on the whole (its alerts there are kept)."""
+
+    def still_holding(self, active: Mapping[str, ActiveAlert], found: set[str]) -> list[Condition]:
+        """The active conditions not in ``found`` that still hold in the whole catalog (one
+        whose rule raised there counts as holding: never cleared by accident)."""
+        if self._whole is None:
+            return []
+        held = []
+        for cid, prior in active.items():
+            rule = prior.condition.rule
+            if cid in found or rule not in self._rules:
+                continue
+            if rule not in self._found:
+                self._found[rule] = self._run_on_whole(self._rules[rule])
+            ids = self._found[rule]
+            if ids is None or cid in ids:
+                held.append(prior.condition)
+        return held
+
+    def _run_on_whole(self, rule: AlertRule) -> set[str] | None:
+        assert self._whole is not None
+        try:
+            return {c.id for c in rule.evaluate(replace(self._context, catalog=self._whole))}
+        except Exception as exc:  # as when it fails on the part: reported, nothing cleared
+            self.failed.append(f"{rule.name} (whole catalog): {type(exc).__name__}: {exc}")
+            return None
+
+
 @dataclass
 class AlertReport:
     """What one evaluation did."""
@@ -236,6 +278,8 @@ def evaluate(
     rules: Sequence[AlertRule],
     state: AlertState,
     sinks: Sequence[AlertSink],
+    *,
+    whole: Catalog | None = None,
 ) -> AlertReport:
     """Run every rule, send what started or cleared to every sink, then save the active set.
 
@@ -244,6 +288,12 @@ def evaluate(
     state's ``outbox`` as the one sink (the CLI's watch, the retry_recheck Lambda) and then
     ``state.deliver`` the real sinks: the alerts are saved with the state, all or nothing, and
     each is sent to each sink once, a sink that is down keeping its alerts for the next call.
+
+    ``whole``: the catalog ``context.catalog`` is a part of (`watch --series`), which the
+    stored alerts may be about. An active alert the part no longer finds is cleared only if
+    the rule, run on ``whole``, does not find it either: a watch restarted on fewer series
+    does not announce as cleared what it stopped looking at and still holds (it clears once
+    it stops holding); what fires is still about the part only.
     """
     conditions: list[Condition] = []
     ran: list[str] = []
@@ -255,8 +305,11 @@ def evaluate(
             failed.append(f"{rule.name}: {type(exc).__name__}: {exc}")
             continue
         ran.append(rule.name)
+    outside = _Outside(context, [r for r in rules if r.name in ran], whole)
     for attempt in range(1, SAVE_ATTEMPTS + 1):
-        change = transition(state.load(), conditions, context.now, evaluated_rules=ran)
+        active = state.load()
+        held = outside.still_holding(active, {c.id for c in conditions})
+        change = transition(active, [*conditions, *held], context.now, evaluated_rules=ran)
         for alert in change.alerts:
             for sink in sinks:
                 sink.send(alert)
@@ -274,5 +327,5 @@ def evaluate(
         firing=firing,
         cleared=len(change.alerts) - firing,
         active=len(change.active),
-        failed_rules=tuple(failed),
+        failed_rules=(*failed, *outside.failed),
     )
