@@ -34,7 +34,15 @@ from fuelpipe.domain.catalog import DEFAULT_CATALOG, REGIONS, STATES, Catalog, S
 from fuelpipe.domain.keys import Kind
 from fuelpipe.replay import ooxml
 from fuelpipe.replay.anp_workbook import WORKBOOK_LEVELS, SheetRows, read_sheet
-from fuelpipe.replay.snapshot_data import SNAPSHOT_DIR, Bar, FredObs, PtaxQuote, Snapshot
+from fuelpipe.replay.snapshot_data import (
+    SNAPSHOT_DIR,
+    Bar,
+    DividendEvent,
+    FredObs,
+    PtaxQuote,
+    Snapshot,
+    SplitEvent,
+)
 
 HEADER = "X-Fuelpipe-Synthetic"
 """The response header that marks synthetic data."""
@@ -190,6 +198,8 @@ class SyntheticSnapshot(Snapshot):
         self._sheets: dict[str, SheetRows] = {}
         self.ptax: dict[str, list[PtaxQuote]] = {}
         self.bars: dict[str, list[Bar]] = {}
+        self.splits: dict[str, list[SplitEvent]] = {}
+        self.dividends: dict[str, list[DividendEvent]] = {}
         self.fred: dict[str, list[FredObs]] = {}
         for series in catalog:
             if series.source == "bcb":

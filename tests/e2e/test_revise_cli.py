@@ -7,10 +7,11 @@ import sqlite3
 
 from tests.e2e.conftest import fuelpipe
 
-from fuelpipe.replay.revisions import parse_dividend, parse_revision
+from fuelpipe.replay.revisions import parse_dividend, parse_revision, parse_split
 from fuelpipe.replay.server import ReplayServer
 
 DAY = "2022-04-20"  # inside the 35-day window that ends 2022-05-01 (FRED lags 7 days)
+WINDOW_START = "2022-04-04"  # PETR4's 35-day revise window on 2022-05-08: 04-04 … 05-06
 
 
 def test_revise_stores_the_revision_shows_it_in_export_and_status(demo_store, tmp_path):
@@ -57,31 +58,53 @@ def test_revise_stores_the_revision_shows_it_in_export_and_status(demo_store, tm
     assert "revisions" in csv_text.splitlines()[0] and "128.01" in csv_text
 
 
-def test_a_dividend_rebases_adj_close_as_an_adjustment_not_a_revision(demo_store, tmp_path):
-    """`fuelpipe replay --dividend`: Yahoo re-bases every earlier adj_close, the closes stand;
-    revise stores the new attributes with the previous ones as adjustments, and neither its
-    summary, status nor the revision listing calls that a revision."""
+def _store_copy(demo_store, tmp_path) -> dict[str, str]:
+    """A copy of the demo store (other tests share it) and the environment naming it."""
     env, _, _ = demo_store
     db = tmp_path / "copy.sqlite"
     with sqlite3.connect(env["FUELPIPE_DB"]) as src, sqlite3.connect(db) as dst:
         src.backup(dst)
-    store_env = {"FUELPIPE_DB": str(db)}
-    before = {
-        r["date"]: r
-        for r in json.loads(fuelpipe("export", "STOCK#PETR4", "-f", "json", env=store_env).stdout)
-    }
+    return {"FUELPIPE_DB": str(db)}
+
+
+def _records(key: str, store_env: dict[str, str]) -> dict[str, dict]:
+    """`fuelpipe export KEY -f json`, by date."""
+    rows = json.loads(fuelpipe("export", key, "-f", "json", env=store_env).stdout)
+    return {r["date"]: r for r in rows}
+
+
+def _revise_petr4_twice(replay: ReplayServer, store_env: dict[str, str]) -> tuple[str, dict]:
+    """`fuelpipe revise -s STOCK#PETR4` against ``replay`` twice: the first summary line,
+    the second run's counts."""
+    run_env = {**store_env, **replay.env()}
+    args = ("--now", "2022-05-08T10:00", "revise", "--series", "STOCK#PETR4")
+    first = fuelpipe(*args, env=run_env).stdout
+    return first, json.loads(fuelpipe(*args, "--json", env=run_env).stdout)
+
+
+def _petr4_status(store_env: dict[str, str]) -> dict:
+    out = fuelpipe(
+        "--now", "2022-05-08T10:00", "status", "--json", "-s", "STOCK#PETR4", env=store_env
+    ).stdout
+    return json.loads(out)[0]
+
+
+def test_a_dividend_rebases_adj_close_as_an_adjustment_not_a_revision(demo_store, tmp_path):
+    """`fuelpipe replay --dividend`: Yahoo re-bases every earlier adj_close, the closes stand;
+    revise stores the new attributes with the previous ones as adjustments, and neither its
+    summary, status nor the revision listing calls that a revision."""
+    store_env = _store_copy(demo_store, tmp_path)
+    before = _records("STOCK#PETR4", store_env)
     ex_date = "2022-04-25"
     dividends = dict([parse_dividend(f"STOCK#PETR4@{ex_date}=0.97")])
     with ReplayServer(quiet=True, dividends=dividends) as replay:
-        run_env = {**store_env, **replay.env()}
-        args = ("--now", "2022-05-08T10:00", "revise", "--series", "STOCK#PETR4")
-        first = fuelpipe(*args, env=run_env).stdout
-        second = json.loads(fuelpipe(*args, "--json", env=run_env).stdout)
+        first, second = _revise_petr4_twice(replay, store_env)
     assert "0 value(s) revised" in first
     assert "adjusted (derived attributes re-based, not revisions)" in first
     assert second["scrape"]["adjusted"] == second["scrape"]["revised"] == 0
-    rows = json.loads(fuelpipe("export", "STOCK#PETR4", "-f", "json", env=store_env).stdout)
-    adjusted = [r for r in rows if r.get("revisions")]
+    assert second["scrape"]["split_rereads"] == 0
+    rows = _records("STOCK#PETR4", store_env)
+    adjusted = [r for r in rows.values() if r.get("revisions")]
     assert adjusted and all(r["date"] < ex_date for r in adjusted)
     assert f"{len(adjusted)} adjusted" in first
     for rec in adjusted:
@@ -90,12 +113,36 @@ def test_a_dividend_rebases_adj_close_as_an_adjustment_not_a_revision(demo_store
         assert entry["kind"] == "adjustment"
         assert entry["previous"] == entry["new"] == old["value"] == rec["value"]
         assert entry["previous_attrs"]["adj_close"] == old["adj_close"] != rec["adj_close"]
-    status = json.loads(
-        fuelpipe(
-            "--now", "2022-05-08T10:00", "status", "--json", "-s", "STOCK#PETR4", env=store_env
-        ).stdout
-    )
-    assert status[0]["revised"] == 0
+    assert _petr4_status(store_env)["revised"] == 0
+
+
+def test_a_split_rereads_the_whole_history_and_export_shows_each_old_close(demo_store, tmp_path):
+    """`fuelpipe replay --split` (synthetic 2:1): revise's window shows the split, the whole
+    stored history is re-read in one more request, every earlier close is halved with the
+    old one in its history, and a second revise re-reads and changes nothing."""
+    store_env = _store_copy(demo_store, tmp_path)
+    before = _records("STOCK#PETR4", store_env)
+    ex_date = "2022-04-25"
+    assert min(before) < WINDOW_START < ex_date
+    splits = dict([parse_split(f"STOCK#PETR4@{ex_date}=2:1")])
+    with ReplayServer(quiet=True, splits=splits) as replay:
+        first, second = _revise_petr4_twice(replay, store_env)
+        assert replay.request_counts["yahoo"] == 3  # window, whole history; window again
+    earlier = [d for d, r in before.items() if d < ex_date and r["status"] == "OK"]
+    assert f"{len(earlier)} value(s) revised" in first
+    assert "whole history re-read after a stock split: 1 series" in first
+    assert second["scrape"]["revised"] == second["scrape"]["split_rereads"] == 0
+    rows = _records("STOCK#PETR4", store_env)
+    for day in earlier:
+        (entry,) = rows[day]["revisions"]
+        assert entry["kind"] == "revision"
+        assert entry["previous"] == before[day]["value"] != rows[day]["value"]
+        assert abs(float(rows[day]["value"]) * 2 - float(before[day]["value"])) < 2e-6
+        # the window's own answer re-based its dates; the whole-history re-read the rest
+        origin = "revise" if day >= WINDOW_START else "split"
+        assert entry["request"].startswith(f"{origin} yahoo:PETR4.SA ")
+    assert all(not rows[d].get("revisions") for d in rows if d >= ex_date)
+    assert _petr4_status(store_env)["revised"] == len(earlier)
 
 
 def test_revise_draws_its_progress_as_run_does(demo_store, tmp_path):

@@ -12,11 +12,22 @@ from fuelpipe.domain.calendars import expected_between, get_calendar
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.domain.retry import RetryPolicy
 from fuelpipe.stages.context import StageContext
+from fuelpipe.stages.scrape import ScrapeReport, handle_message
 
 SP = ZoneInfo("America/Sao_Paulo")
 START = date(2022, 1, 3)
 NOW = datetime(2022, 3, 31, 20, 0, tzinfo=SP)
 POLICY = RetryPolicy(max_retries=5, base_delay=timedelta(hours=1), factor=2.0)
+
+
+def deliver_one(app: StageContext, *, delete: bool = True) -> ScrapeReport:
+    """Receive the queue's one message and scrape it; delete it, or leave it to come back
+    after its visibility timeout (a worker that died before deleting it)."""
+    [message] = app.queue.receive()
+    report = handle_message(app, message)
+    if delete:
+        app.queue.delete([message.receipt])
+    return report
 
 
 def usd_values() -> dict:

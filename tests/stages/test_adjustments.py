@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 from pytest_httpserver import HTTPServer
 from tests.contract.conftest import STORE_FACTORIES
-from tests.stages.conftest import POLICY
+from tests.stages.conftest import POLICY, deliver_one
 
 from fuelpipe.adapters.clock import ManualClock
 from fuelpipe.adapters.sources._http import make_client
@@ -34,7 +34,6 @@ from fuelpipe.domain.messages import DownloadRequest
 from fuelpipe.domain.models import HistoryKind, Status
 from fuelpipe.stages.context import StageContext
 from fuelpipe.stages.data_version import scrape_changed
-from fuelpipe.stages.scrape import ScrapeReport, handle_message
 from fuelpipe.stages.status import key_status
 
 PETR4 = DEFAULT_CATALOG["STOCK#PETR4"]
@@ -104,15 +103,6 @@ def _send(app: StageContext, origin: str) -> None:
     assert app.queue.send([request.to_body()]) == 1
 
 
-def _deliver(app: StageContext, *, delete: bool = True) -> ScrapeReport:
-    """Receive the one message and scrape it; delete it, or leave it to come back."""
-    [message] = app.queue.receive()
-    report = handle_message(app, message)
-    if delete:
-        app.queue.delete([message.receipt])
-    return report
-
-
 def _stored(app: StageContext) -> dict[date, Any]:
     return {r.date: r for r in app.store.query(PETR4.key, FIRST, LAST) if r.status is Status.OK}
 
@@ -123,15 +113,15 @@ def test_a_rebased_adj_close_is_an_adjustment_and_a_redelivery_adds_nothing(
     app = home.app
     home.serve(_chart())
     _send(app, "gap")
-    stored = _deliver(app)
+    stored = deliver_one(app)
     before = _stored(app)
     assert stored.records_written == len(before) == 10  # 12 bars, 2 stale holiday bars
 
     home.serve(_chart(adj_factor=0.97))  # a dividend: every past adj_close re-based
     _send(app, "revise")
-    first = _deliver(app, delete=False)  # the worker dies before deleting it
+    first = deliver_one(app, delete=False)  # the worker dies before deleting it
     home.clock.advance(VISIBILITY + timedelta(seconds=1))
-    again = _deliver(app)  # at least once: the same message again
+    again = deliver_one(app)  # at least once: the same message again
 
     assert (first.adjusted, first.revised, first.records_written) == (10, 0, 0)
     assert (again.adjusted, again.revised, again.records_written) == (0, 0, 0)
@@ -158,13 +148,13 @@ def test_a_changed_close_is_still_a_revision(home: Home) -> None:
     app = home.app
     home.serve(_chart())
     _send(app, "gap")
-    _deliver(app)
+    deliver_one(app)
     before = _stored(app)
 
     # 14 November is the fourth bar; Yahoo re-bases every adj_close and corrects one close.
     home.serve(_chart(adj_factor=0.97, close_of={3: CORRECTED_CLOSE}))
     _send(app, "revise")
-    report = _deliver(app)
+    report = deliver_one(app)
 
     assert (report.revised, report.adjusted) == (1, 9)
     assert scrape_changed(report)

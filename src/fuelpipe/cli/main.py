@@ -777,11 +777,20 @@ def replay(
             "earlier bar, e.g. STOCK#PETR4@2022-04-25=0.97 (repeatable; Yahoo series).",
         ),
     ] = None,
+    split: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--split",
+            help="Split a stock: KEY@EX-DATE=N:D divides every price of the earlier bars by "
+            "N/D, the close too, and reports the split, e.g. STOCK#PETR4@2022-04-25=2:1 "
+            "(synthetic; repeatable; Yahoo series).",
+        ),
+    ] = None,
 ) -> None:
     """Serve every source's real wire format from the bundled real data, offline."""
     from fuelpipe.replay import run_replay
     from fuelpipe.replay.faults import FaultPlan, FaultSpecError
-    from fuelpipe.replay.revisions import parse_dividend, parse_revision
+    from fuelpipe.replay.revisions import parse_dividend, parse_revision, parse_split
 
     if faults:
         try:
@@ -791,6 +800,7 @@ def replay(
     try:
         revisions = dict(parse_revision(spec) for spec in revise or [])
         dividends = dict(parse_dividend(spec) for spec in dividend or [])
+        splits = dict(parse_split(spec) for spec in split or [])
     except (ValueError, KeyError) as exc:
         raise fail(str(exc.args[0])) from None
     _check_port(host, port)
@@ -803,6 +813,7 @@ def replay(
             seed=seed,
             revisions=revisions,
             dividends=dividends,
+            splits=splits,
         )
     except (ValueError, KeyError) as exc:
         raise fail(str(exc.args[0])) from None

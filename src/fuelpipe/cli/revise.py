@@ -20,7 +20,8 @@ def revise_command(
 
     The window per source is FUELPIPE_REVISION_WINDOW_DAYS (default 35 days, ANP 56). A value
     that changed is kept with its history (previous value, new value, when, which request):
-    see `fuelpipe export KEY`; `fuelpipe status` counts revised values per key.
+    see `fuelpipe export KEY`; `fuelpipe status` counts revised values per key. A stock split
+    in the window re-bases every earlier close: that ticker's whole history is re-read.
     """
     from fuelpipe.cli import display
     from fuelpipe.cli.main import _select, console, wired
@@ -43,6 +44,17 @@ def revise_command(
         + (
             f", {scraped.adjusted} adjusted (derived attributes re-based, not revisions)"
             if scraped.adjusted
+            else ""
+        )
+        + (
+            f"; whole history re-read after a stock split: {scraped.split_rereads} series"
+            if scraped.split_rereads
+            else ""
+        )
+        + (
+            f"; {scraped.split_rereads_failed} whole-history re-read(s) after a stock split "
+            "failed (tried again when an answer next shows the split)"
+            if scraped.split_rereads_failed
             else ""
         )
     )

@@ -93,7 +93,8 @@ NYSE_STOCKS: Mapping[str, tuple[str, tuple[str, ...]]] = MappingProxyType(
 YAHOO_MAX_RANGE_DAYS = 3650
 YAHOO_DERIVED_ATTRS = frozenset({"adj_close"})
 """Yahoo's adjusted close is the close times the dividend and split factors of every later
-event: it changes for all past dates after each one, while the close (the value) stands."""
+event: it changes for all past dates after each one. After a dividend the close (the value)
+stands; a split re-bases the close too, a revision (``stages/scrape.py``: ``follow_splits``)."""
 
 # --- ANP --------------------------------------------------------------------------------------
 FUEL_PRODUCTS: Mapping[str, tuple[str, str]] = MappingProxyType(

@@ -34,6 +34,29 @@ class Observation:
     attrs: dict[str, AttrValue] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class Split:
+    """A stock split a source reports for one series: from ``date`` (the ex-date) on, each
+    old share is ``numerator / denominator`` new ones (a 2:1 split: 2 and 1; a 1:10 reverse
+    split: 1 and 10). A source whose prices are split-adjusted (Yahoo's close) divides every
+    price before ``date`` by that ratio, so values stored before it are on the old basis."""
+
+    key: str
+    date: date
+    numerator: Decimal
+    denominator: Decimal
+
+    @property
+    def ratio(self) -> Decimal:
+        """New shares per old share: 2 for a 2:1 split, 0.1 for a 1:10 reverse split."""
+        return self.numerator / self.denominator
+
+    @property
+    def label(self) -> str:
+        """``numerator:denominator`` as a person writes it: ``2:1``, ``1:10``, ``3:2``."""
+        return f"{self.numerator.normalize():f}:{self.denominator.normalize():f}"
+
+
 class HistoryKind(StrEnum):
     """What an entry of a record's history says the source did."""
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from fuelpipe.domain.catalog import Series
-from fuelpipe.domain.models import Observation
+from fuelpipe.domain.models import Observation, Split
 
 
 class SourceError(Exception):
@@ -82,6 +82,11 @@ class FetchResult:
     """Dates the answer covers with, by the source's own word, no value for the key (an empty
     FRED cell, an ANP week without this area and fuel), with the reason. Stored as ABSENT,
     not retried: asking again cannot bring what the source says it does not have."""
+    splits: tuple[Split, ...] = ()
+    """Stock splits the answer reports (Yahoo's ``events.splits``: those dated inside the
+    requested window), complete once the observations have been read. A split re-bases
+    every earlier price of a split-adjusted source: the scraper re-reads the stored history
+    (``stages/scrape.py``, ``follow_splits``). Sources without splits leave it empty."""
 
 
 @dataclass(frozen=True, slots=True)

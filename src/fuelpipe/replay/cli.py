@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TextIO
 
 from fuelpipe.replay.faults import FaultPlan
-from fuelpipe.replay.revisions import Dividends, Revisions
+from fuelpipe.replay.revisions import Dividends, Revisions, Splits
 from fuelpipe.replay.server import ReplayServer
 
 
@@ -22,12 +22,20 @@ def run_replay(
     quiet: bool = False,
     revisions: Revisions | None = None,
     dividends: Dividends | None = None,
+    splits: Splits | None = None,
 ) -> int:
     """Serve until Ctrl-C; ``faults_spec`` is a spec string or a .toml/.json plan file."""
     stream = out or sys.stdout
     plan = FaultPlan.from_arg(faults_spec, seed) if faults_spec else None
     server = ReplayServer(
-        snapshot_dir, host, port, plan, quiet=quiet, revisions=revisions, dividends=dividends
+        snapshot_dir,
+        host,
+        port,
+        plan,
+        quiet=quiet,
+        revisions=revisions,
+        dividends=dividends,
+        splits=splits,
     )
     print(f"# fuelpipe replay on {server.url} ({server.faults.describe()})", file=stream)
     for name, value in server.env().items():

@@ -28,7 +28,14 @@ from fuelpipe.replay.reply import (
     rate_limited,
     server_error,
 )
-from fuelpipe.replay.revisions import Dividends, Revisions, apply_dividends, apply_revisions
+from fuelpipe.replay.revisions import (
+    Dividends,
+    Revisions,
+    Splits,
+    apply_dividends,
+    apply_revisions,
+    apply_splits,
+)
 from fuelpipe.replay.routes import BASE_PATHS, ROUTES
 from fuelpipe.replay.snapshot_data import Snapshot
 
@@ -77,9 +84,14 @@ class ReplayServer:
         snapshot: Snapshot | None = None,
         revisions: Revisions | None = None,
         dividends: Dividends | None = None,
+        splits: Splits | None = None,
     ) -> None:
         # ``snapshot`` replaces the bundled one (e.g. devtools.synthetic.SyntheticSnapshot).
         self.snapshot = snapshot or Snapshot(Path(snapshot_dir) if snapshot_dir else None)
+        # ``splits``: Yahoo re-bases every earlier price, the close too (revisions); first, so
+        # a revised value or a dividend below is on the basis the chart is served on.
+        if splits:
+            apply_splits(self.snapshot, splits)
         # ``revisions``: serve these values instead of the snapshot's (a source revising).
         if revisions:
             apply_revisions(self.snapshot, revisions)

@@ -42,6 +42,25 @@ class Bar:
 
 
 @dataclass(frozen=True, slots=True)
+class SplitEvent:
+    """A stock split the replay reports in Yahoo's ``events.splits`` (from ``day`` on, each
+    share is ``numerator / denominator`` shares). The bundled real data has none: only a
+    scenario adds them (``fuelpipe replay --split``)."""
+
+    day: date
+    numerator: int
+    denominator: int
+
+
+@dataclass(frozen=True, slots=True)
+class DividendEvent:
+    """A dividend the replay reports in Yahoo's ``events.dividends`` (``--dividend``)."""
+
+    day: date
+    amount: float
+
+
+@dataclass(frozen=True, slots=True)
 class FredObs:
     """One FRED row; ``value`` is the text in the file, empty when FRED has no value."""
 
@@ -86,6 +105,8 @@ class Snapshot:
             p.name.removesuffix(".csv"): [_bar(r) for r in _rows(p)]
             for p in sorted((self.root / "yahoo").glob("*.csv"))
         }
+        self.splits: dict[str, list[SplitEvent]] = {}
+        self.dividends: dict[str, list[DividendEvent]] = {}
         self.fred: dict[str, list[FredObs]] = {
             p.stem: [
                 FredObs(date.fromisoformat(r["observation_date"]), r[p.stem]) for r in _rows(p)

@@ -1,8 +1,13 @@
-"""scraper: one source request per message; values stored, every unreturned date made PENDING."""
+"""scraper: one source request per message; values stored, every unreturned date made PENDING.
+
+A stock split the answer shows adds one request: the key's whole stored history, re-read so
+no stored close stays on the basis from before the split (:func:`follow_splits`).
+"""
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -21,6 +26,7 @@ from fuelpipe.domain.models import (
     Observation,
     Record,
     Revision,
+    Split,
     Status,
     change_kind,
 )
@@ -60,6 +66,12 @@ class ScrapeReport(Counters):
     redelivered: int = 0
     """Messages handled again after an earlier delivery (receive count above 1): that one may
     have stored its records and died before its run moved the data version."""
+    split_rereads: int = 0
+    """Whole stored histories re-read because the answer showed a split that re-based them
+    (each changed value is in ``revised``, its request in ``source_requests``)."""
+    split_rereads_failed: int = 0
+    """Such re-reads that failed: the split is not marked applied, so the next answer that
+    shows it (``revise`` re-reads its date while it is in the window) re-reads again."""
 
 
 def resolve(app: StageContext, request: DownloadRequest) -> list[Series]:
@@ -105,6 +117,8 @@ def scrape(app: StageContext, request: DownloadRequest) -> ScrapeReport:
     revision: stored with its history (store.revise), never overwritten silently. When only
     the series' ``derived_attrs`` differ (Yahoo's adj_close, re-based after a dividend), it
     is stored the same way as an *adjustment*: history kept, not counted as a revision.
+    An answer that shows a stock split re-basing values stored before it is followed by one
+    re-read of the key's whole stored history (:func:`follow_splits`).
 
     The source's observations are read as a stream and stored in batches of
     ``store_batch`` (FUELPIPE_STORE_BATCH), so
@@ -130,7 +144,17 @@ def scrape(app: StageContext, request: DownloadRequest) -> ScrapeReport:
 
     flagged: dict[tuple[str, date], str] = {}
     try:
-        _store_stream(app, request, by_key, result, slot_of, got, flagged, report)
+        _store_stream(
+            app,
+            (lo, hi),
+            describe(request),
+            by_key,
+            result.observations,
+            slot_of,
+            got,
+            flagged,
+            report,
+        )
     except SourceError as exc:  # a streamed payload can turn out broken part-way through
         error = f"{type(exc).__name__}: {exc}"
     report.flagged = len(flagged)
@@ -165,28 +189,128 @@ def scrape(app: StageContext, request: DownloadRequest) -> ScrapeReport:
                 report.absent_written += 1
             elif written:
                 report.pending_written += 1
+    if error is None and result.splits:  # a failed answer is not trusted, nor its events
+        follow_splits(app, lo, by_key, result.splits, report)
     app.failpoints.hit("scrape.after_pending")
     return report
 
 
+SPLIT_APPLIED = "split_applied"
+"""Meta entries ``split_applied#<key>#<ex-date>``: no stored value of the key is on the
+basis from before that split any more (its history was re-read after it, or none predated
+it). Each is written once the re-read is stored, so a redelivered message or a later answer
+showing the same split re-reads nothing."""
+
+
+def split_applied_name(split: Split) -> str:
+    """The meta entry that marks ``split`` applied to its key's stored history."""
+    return f"{SPLIT_APPLIED}#{split.key}#{split.date.isoformat()}"
+
+
+def follow_splits(
+    app: StageContext,
+    lo: date,
+    by_key: dict[str, Series],
+    splits: Iterable[Split],
+    report: ScrapeReport,
+) -> None:
+    """Re-read a key's whole stored history once an answer shows a split that re-based it.
+
+    Yahoo's close is split-adjusted: after a split every earlier close changes, but an
+    answer only re-bases the dates it covers (``lo`` on), so values stored earlier and dated
+    before the split stay on the old basis, a false step in every chart. When such values
+    exist, the stored dates from the first to the last are asked for in one request (Yahoo
+    serves any range: 20 years of one ticker is one answer of ~5,000 bars, so the catalog's
+    cap on a planned request's range is not applied) and stored through the same comparing
+    path as every answer: each changed value is a revision with its history (its request
+    ``split <fetch unit> <first>..<last>``), an equal one is left alone. Dates without a
+    stored value are not asked for (the gap scan's work). A split dated before every stored
+    value, or an answer that covers them all (a backfill), re-reads nothing.
+
+    Why here and not in ``revise``: the scraper is the one stage that sees an answer, so
+    reacting to it here fixes the history in the same message that noticed the split,
+    within minutes of the answer rather than at the next daily ``revise``, and needs no
+    new kind of message (the scraper Lambda may not send to the download queue). It uses
+    the store and source ports only, so both homes do it.
+
+    At least once: the ``split_applied`` meta entry is written after the re-read is
+    stored, so a redelivered message or a later answer showing the same split (``revise``
+    re-reads its date for 35 days) finds it and re-reads nothing; a delivery that dies in
+    between re-reads again and, the values being equal by then, adds no history entry.
+    A re-read that fails writes no entry, so the next answer showing the split tries again;
+    one that outlasts the scraper Lambda's time limit (sized for one request whose every
+    attempt times out) fails the invocation, and the redelivered message tries again.
+    """
+    read: dict[str, list[date]] = {}
+    reread: set[str] = set()
+    failed: set[str] = set()
+    for split in sorted(set(splits), key=lambda s: (s.key, s.date)):
+        series = by_key.get(split.key)
+        name = split_applied_name(split)
+        if series is None or split.key in failed or app.store.get_meta(name) is not None:
+            continue
+        if split.key not in reread:
+            if split.key not in read:
+                found = app.store.query(split.key, fields=("status",), consistent=True)
+                read[split.key] = [r.date for r in found if r.status is Status.OK]
+            stored = read[split.key]
+            # Dates this answer covered are on the new basis already; older ones are not.
+            if stored and stored[0] < min(split.date, lo):
+                if not _reread(app, series, stored, report):
+                    failed.add(split.key)
+                    continue
+                reread.add(split.key)
+        app.store.put_meta(name, split.label)
+
+
+def _reread(app: StageContext, series: Series, stored: list[date], report: ScrapeReport) -> bool:
+    """One request for ``stored``'s span of ``series``; its values on those dates stored as
+    any answer's are. False when the source failed (counted, nothing marked)."""
+    first, last = stored[0], stored[-1]
+    dates = set(stored)
+    seen_by = f"split {series.fetch_unit} {first.isoformat()}..{last.isoformat()}"
+    report.source_requests += 1
+    try:
+        result = app.sources[series.source].fetch(
+            FetchRequest(series.fetch_unit, (series,), first, last)
+        )
+        _store_stream(
+            app,
+            (first, last),
+            seen_by,
+            {series.key: series},
+            (obs for obs in result.observations if obs.date in dates),
+            {},
+            {series.key: bytearray()},
+            {},
+            report,
+        )
+    except SourceError:
+        report.split_rereads_failed += 1
+        return False
+    report.split_rereads += 1
+    return True
+
+
 def _store_stream(
     app: StageContext,
-    request: DownloadRequest,
+    span: tuple[date, date],
+    seen_by: str,
     by_key: dict[str, Series],
-    result: FetchResult,
+    observations: Iterable[Observation],
     slot_of: dict[date, int],
     got: dict[str, bytearray],
     flagged: dict[tuple[str, date], str],
     report: ScrapeReport,
 ) -> None:
-    """Check and store the source's observations a batch at a time; mark requested dates
-    stored in ``got``. An error raised by the stream propagates after the batch so far is
-    stored; a failed write propagates at once."""
+    """Check and store the source's observations dated in ``span`` a batch at a time
+    (``seen_by`` names the request in a revision's history); mark requested dates stored in
+    ``got``. An error raised by the stream propagates after the batch so far is stored; a
+    failed write propagates at once."""
     now = app.clock.now()
     today = now.astimezone(SAO_PAULO).date()
-    lo, hi = min(request.dates_to_download), max(request.dates_to_download)
+    lo, hi = span
     batch: dict[tuple[str, date], Observation] = {}
-    seen_by = describe(request)
 
     def flush() -> None:
         if not batch:
@@ -209,16 +333,16 @@ def _store_stream(
                 if attempt == RACE_ATTEMPTS:
                     raise  # the message fails and comes back; nothing was overwritten
                 stored = _stored_around(app, groups)
-        for key, observations in groups.items():
+        for key, group in groups.items():
             marks = got[key]
-            for obs in observations:
+            for obs in group:
                 flagged.pop((key, obs.date), None)  # a later, plausible row for the date won
                 slot = slot_of.get(obs.date)
                 if slot is not None:
                     marks[slot] = 1
 
     try:
-        for obs in result.observations:
+        for obs in observations:
             if obs.key not in by_key or not lo <= obs.date <= hi:
                 continue  # rows out of the requested range or for other keys are not ours
             slot = (obs.key, obs.date)

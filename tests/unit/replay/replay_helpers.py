@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 
 PTAX_PATH = (
@@ -28,3 +32,21 @@ def unix(day: date) -> int:
 def chart_params(start: date, end: date) -> dict[str, str]:
     """period1/period2 covering [start, end] in UTC days."""
     return {"period1": str(unix(start)), "period2": str(unix(end) + 86400), "interval": "1d"}
+
+
+@contextmanager
+def child(args: list[str]) -> Iterator[subprocess.Popen[str]]:
+    """A child process with its output piped as text; killed if the test leaves it running."""
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def interrupt(proc: subprocess.Popen[str]) -> int:
+    """Ctrl-C the child, as a person stops `fuelpipe replay`; its exit code."""
+    proc.send_signal(signal.SIGINT)
+    return proc.wait(timeout=10)

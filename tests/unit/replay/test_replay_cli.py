@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import signal
-import subprocess
 import sys
 
 import httpx
+from tests.unit.replay.replay_helpers import child, interrupt
 
 CHILD = (
     "import sys\n"
@@ -16,10 +15,7 @@ CHILD = (
 
 
 def test_run_replay_prints_exports_serves_and_stops_on_sigint() -> None:
-    proc = subprocess.Popen(
-        [sys.executable, "-c", CHILD], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-    try:
+    with child([sys.executable, "-c", CHILD]) as proc:
         assert proc.stdout is not None
         banner = proc.stdout.readline()
         assert banner.startswith("# fuelpipe replay on http://127.0.0.1:")
@@ -33,9 +29,4 @@ def test_run_replay_prints_exports_serves_and_stops_on_sigint() -> None:
             assert fred.headers["content-type"].startswith("text/html")  # the html fault
             moedas = client.get(exports["FUELPIPE_SOURCE_BCB_URL"] + "/Moedas")
             assert len(moedas.json()["value"]) == 10
-        proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=10) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        assert interrupt(proc) == 0

@@ -10,7 +10,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from fuelpipe.adapters.sources.yahoo import YahooChartSource, parse_chart
+from fuelpipe.adapters.sources.yahoo import YahooChartSource, parse_chart, parse_splits
+from fuelpipe.domain.models import Split
 from fuelpipe.ports.source import FetchRequest, InvalidPayload, NotFound, PermanentSourceError
 
 PETR4 = "yahoo_chart_PETR4.SA_2017-11-09_2017-11-24.json"
@@ -297,3 +298,91 @@ def test_fixture_is_in_the_recorded_shape(payload) -> None:
     assert body["chart"]["error"] is None
     assert result["meta"]["exchangeTimezoneName"] == "America/Sao_Paulo"
     assert set(result["indicators"]) == {"quote", "adjclose"}
+
+
+# --- splits (events.splits) -------------------------------------------------------------------
+# The recorded PETR4 chart with an ``events`` block added: the events are synthetic (PETR4 did
+# not split in November 2017), stamped as Yahoo stamps them, at the session's bar time.
+SYNTHETIC_SPLIT_DAY = date(2017, 11, 16)
+SYNTHETIC_SPLIT_STAMP = int(
+    datetime(2017, 11, 16, 10, tzinfo=ZoneInfo("America/Sao_Paulo")).timestamp()
+)
+
+
+def _with_events(payload, events: object) -> bytes:
+    body = json.loads(payload(PETR4))
+    body["chart"]["result"][0]["events"] = events
+    return json.dumps(body).encode()
+
+
+def test_splits_in_the_answer_are_reported_on_their_session_day(
+    server, client, payload, series
+) -> None:
+    events = {
+        "dividends": {"1510747200": {"amount": 0.05, "date": 1510747200}},
+        "splits": {
+            str(SYNTHETIC_SPLIT_STAMP): {
+                "date": SYNTHETIC_SPLIT_STAMP,
+                "numerator": 2.0,
+                "denominator": 1.0,
+                "splitRatio": "2:1",
+            }
+        },
+    }
+    server.expect_request("/v8/finance/chart/PETR4.SA").respond_with_data(
+        _with_events(payload, events), content_type=JSON
+    )
+    result = _source(server, client).fetch(
+        _request(series, "STOCK#PETR4", date(2017, 11, 9), date(2017, 11, 24))
+    )
+    [split] = result.splits
+    assert split == Split("STOCK#PETR4", SYNTHETIC_SPLIT_DAY, Decimal("2.0"), Decimal("1.0"))
+    assert (split.ratio, split.label) == (2, "2:1")
+    assert len(list(result.observations)) == 10  # the bars are read as before
+
+
+def test_an_answer_with_dividends_only_reports_no_split(server, client, payload, series) -> None:
+    events = {"dividends": {"1510747200": {"amount": 0.05, "date": 1510747200}}}
+    for body in (payload(PETR4), _with_events(payload, events)):
+        server.clear()
+        server.expect_request("/v8/finance/chart/PETR4.SA").respond_with_data(
+            body, content_type=JSON
+        )
+        result = _source(server, client).fetch(
+            _request(series, "STOCK#PETR4", date(2017, 11, 9), date(2017, 11, 24))
+        )
+        assert result.splits == ()
+
+
+def test_a_reverse_split_from_its_split_ratio_text() -> None:
+    stamp = SYNTHETIC_SPLIT_STAMP
+    body = {
+        "chart": {
+            "result": [
+                {
+                    "meta": {"exchangeTimezoneName": "America/Sao_Paulo"},
+                    "events": {"splits": {str(stamp): {"date": stamp, "splitRatio": "1/10"}}},
+                }
+            ]
+        }
+    }
+    [split] = parse_splits(body, "STOCK#PETR4", "America/Sao_Paulo")
+    assert (split.date, split.ratio, split.label) == (SYNTHETIC_SPLIT_DAY, Decimal("0.1"), "1:10")
+
+
+@pytest.mark.parametrize(
+    ("events", "message"),
+    [
+        ([], "events is not an object"),
+        ({"splits": []}, "events.splits is not an object"),
+        ({"splits": {"1": "2:1"}}, "not an object"),
+        ({"splits": {"1": {"date": "x", "numerator": 2, "denominator": 1}}}, "not a timestamp"),
+        ({"splits": {"1": {"date": 1, "numerator": 0, "denominator": 1}}}, "not positive"),
+        ({"splits": {"1": {"date": 1, "splitRatio": "two for one"}}}, "splitRatio"),
+        ({"splits": {"1": {"date": 1}}}, "no numerator and denominator"),
+    ],
+)
+def test_a_split_not_in_yahoos_shape_is_invalid_payload(events, message) -> None:
+    body = {"chart": {"result": [{"meta": {}, "events": events}]}}
+    with pytest.raises(InvalidPayload, match=message):
+        parse_splits(body, "STOCK#PETR4", "America/Sao_Paulo")

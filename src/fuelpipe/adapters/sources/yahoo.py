@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal, InvalidOperation
 from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -16,7 +17,7 @@ from fuelpipe.adapters.sources._http import (
 )
 from fuelpipe.domain.catalog import Series
 from fuelpipe.domain.intraday import IntradayPoint
-from fuelpipe.domain.models import AttrValue, Observation
+from fuelpipe.domain.models import AttrValue, Observation, Split
 from fuelpipe.ports.source import (
     FetchRequest,
     FetchResult,
@@ -239,6 +240,75 @@ def parse_chart(
     return [obs for _, (_, obs) in sorted(bars.items())], notes
 
 
+def parse_splits(
+    payload: object, key: str, fallback_tz: str, where: str = "yahoo"
+) -> tuple[Split, ...]:
+    """The stock splits a chart answer reports, oldest first.
+
+    Asked for with ``events=div,splits``, Yahoo lists the events dated inside the window
+    under ``chart.result[0].events``, each keyed by its timestamp (the ex-date's session,
+    as a bar is stamped): ``"splits": {"1650891600": {"date": 1650891600, "numerator": 2,
+    "denominator": 1, "splitRatio": "2:1"}}`` (``dividends`` beside it: not splits, not read
+    here). Most answers carry no ``events`` at all. A split entry that is not that shape is
+    an InvalidPayload: a split read wrong would leave the history on two bases.
+    """
+    chart = payload.get("chart") if isinstance(payload, dict) else None
+    results = chart.get("result") if isinstance(chart, dict) else None
+    if not isinstance(results, list) or not results or not isinstance(results[0], dict):
+        return ()  # an error body: parse_chart has said what it is
+    result = results[0]
+    events = result.get("events")
+    if events is not None and not isinstance(events, dict):
+        raise InvalidPayload(f"{where}: chart.result[0].events is not an object")
+    splits = events.get("splits") if events is not None else None
+    if splits is None:
+        return ()
+    if not isinstance(splits, dict):
+        raise InvalidPayload(f"{where}: chart.result[0].events.splits is not an object")
+    meta = result.get("meta")
+    zone = _zone(meta.get("exchangeTimezoneName") if isinstance(meta, dict) else None, fallback_tz)
+    found = {
+        _split(event, key, zone, f"{where}: events.splits[{name!r}]")
+        for name, event in splits.items()
+    }
+    return tuple(sorted(found, key=lambda split: split.date))
+
+
+def _split(event: object, key: str, zone: ZoneInfo, where: str) -> Split:
+    """One ``events.splits`` entry; its ratio from numerator and denominator, or from
+    ``splitRatio`` ("2:1", older answers "2/1") when the numbers are missing."""
+    if not isinstance(event, dict):
+        raise InvalidPayload(f"{where}: not an object")
+    stamp = event.get("date")
+    if not isinstance(stamp, int) or isinstance(stamp, bool):
+        raise InvalidPayload(f"{where}: date {stamp!r} is not a timestamp")
+    numerator = json_decimal(event.get("numerator"))
+    denominator = json_decimal(event.get("denominator"))
+    if numerator is None or denominator is None:
+        numerator, denominator = _ratio_text(event.get("splitRatio"), where)
+    if numerator <= 0 or denominator <= 0:
+        raise InvalidPayload(f"{where}: ratio {numerator}:{denominator} is not positive")
+    try:
+        day = bar_day(stamp, zone)
+    except (OverflowError, OSError, ValueError):
+        raise InvalidPayload(f"{where}: timestamp {stamp} is out of range") from None
+    return Split(key, day, numerator, denominator)
+
+
+def _ratio_text(text: object, where: str) -> tuple[Decimal, Decimal]:
+    """``splitRatio``'s numerator and denominator."""
+    parts = text.replace("/", ":").split(":") if isinstance(text, str) else []
+    try:
+        numerator, denominator = (Decimal(part) for part in parts)
+    except (ValueError, InvalidOperation):
+        raise InvalidPayload(
+            f"{where}: no numerator and denominator, splitRatio {text!r}"
+        ) from None
+    if not (numerator.is_finite() and denominator.is_finite()):
+        raise InvalidPayload(f"{where}: splitRatio {text!r} is not a ratio")
+    return numerator, denominator
+
+
 class YahooChartSource(HttpSource):
     """Daily bars for one symbol per request, politely spaced.
 
@@ -256,7 +326,7 @@ class YahooChartSource(HttpSource):
         tried: list[str] = []
         for symbol in (series.symbol, *series.former_symbols):
             try:
-                observations, notes = self._fetch_symbol(symbol, series, request)
+                observations, notes, splits = self._fetch_symbol(symbol, series, request)
             except NotFound as exc:
                 tried.append(f"{symbol} ({exc})")
                 continue
@@ -264,22 +334,23 @@ class YahooChartSource(HttpSource):
                 observations = [
                     replace(obs, attrs={**obs.attrs, "symbol": symbol}) for obs in observations
                 ]
-            return FetchResult(observations, notes, requests=1)
+            return FetchResult(observations, notes, requests=1, splits=splits)
         raise NotFound(f"yahoo: no symbol of {series.key} is known: {'; '.join(tried)}")
 
     def _fetch_symbol(
         self, symbol: str, series: Series, request: FetchRequest
-    ) -> tuple[list[Observation], Notes]:
+    ) -> tuple[list[Observation], Notes, tuple[Split, ...]]:
         url = chart_url(self.base_url, symbol, request.start, request.end, series.exchange_tz)
         where = f"{self.name}: {url}"
         # 400 and 404 carry a chart.error body that says what happened; read it before failing.
         response = self.get(url, pass_statuses=(400, 404))
         if response.status_code in (400, 404):
-            return self._refusal(response.status_code, response.content, url)
+            return (*self._refusal(response.status_code, response.content, url), ())
         payload = parse_json(response.content, self.name, url)
-        return parse_chart(
+        observations, notes = parse_chart(
             payload, series.key, series.exchange_tz, request.start, request.end, where
         )
+        return observations, notes, parse_splits(payload, series.key, series.exchange_tz, where)
 
     def fetch_intraday(self, series: Series, day: date) -> list[IntradayPoint]:
         """The intraday points of a day: its 15-minute bars."""

@@ -3,7 +3,9 @@
 Bars are stamped at the exchange's regular session open (B3 10:00 São Paulo = 13:00 UTC,
 NYSE 09:30 New York); Brent futures (BZ=F) at midnight New York time, as the real export shows.
 A range without bars gets ``indicators: {"quote": [{}]}`` and no ``timestamp``, the shape Yahoo
-returned in yfinance issue #806. ``events`` (dividends) are not served: the snapshot has none.
+returned in yfinance issue #806. ``events`` lists the splits and dividends dated inside the
+window, each keyed by its bar's timestamp, as Yahoo does for ``events=div,splits``; the real
+snapshot has none, so only a scenario (``--split``, ``--dividend``) makes the replay send any.
 In ``meta``, ``firstTradeDate`` is the snapshot's first bar and ``regularMarketPrice`` its last
 close (the snapshot's "now"); other meta values follow the real layout.
 """
@@ -18,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from fuelpipe.replay.reply import Reply, RouteContext, json_reply
 from fuelpipe.replay.rowfaults import apply_row_fault
-from fuelpipe.replay.snapshot_data import YAHOO_KEYS, Bar
+from fuelpipe.replay.snapshot_data import YAHOO_KEYS, Bar, Snapshot
 
 PREFIX = "/v8/finance/chart/"
 VALID_RANGES = ["1d", "5d", "1mo", "3mo", "6mo", "1y", "2y", "5y", "10y", "ytd", "max"]
@@ -170,6 +172,31 @@ def _series(bars: list[Bar], symbol: str) -> dict[str, Any]:
     }
 
 
+def _events(snapshot: Snapshot, symbol: str, start: int, end: int) -> dict[str, Any]:
+    """The splits and dividends of ``symbol`` stamped in ``[start, end)``, in Yahoo's shape."""
+    events: dict[str, Any] = {}
+    dividends = {
+        str(stamp): {"amount": d.amount, "date": stamp}
+        for d in snapshot.dividends.get(symbol, [])
+        if start <= (stamp := bar_timestamp(symbol, d.day)) < end
+    }
+    splits = {
+        str(stamp): {
+            "date": stamp,
+            "numerator": float(s.numerator),
+            "denominator": float(s.denominator),
+            "splitRatio": f"{s.numerator}:{s.denominator}",
+        }
+        for s in snapshot.splits.get(symbol, [])
+        if start <= (stamp := bar_timestamp(symbol, s.day)) < end
+    }
+    if dividends:
+        events["dividends"] = dividends
+    if splits:
+        events["splits"] = splits
+    return events
+
+
 def _bars_15m(ctx: RouteContext, symbol: str, daily: list[Bar]) -> Reply:
     """15-minute bars from the real intraday file (PETR4 2020-H2; B3 local times), as the
     chart API gives them: bar starts as UTC epoch seconds, exchange zone in ``meta``."""
@@ -226,6 +253,9 @@ def handle(ctx: RouteContext) -> Reply:
     result: dict[str, Any] = {"meta": _meta(symbol, served or bars, inside, start)}
     if chosen:
         result.update(_series(chosen, symbol))
+        events = _events(ctx.snapshot, symbol, start, end)
+        if events:
+            result["events"] = events
         if ctx.wants_shape and len(chosen) >= 2:
             quote = result["indicators"]["quote"][0]
             quote["close"] = quote["close"][: len(chosen) // 2]  # ragged arrays

@@ -1,0 +1,262 @@
+"""A stock split re-bases every earlier close: the whole stored history is re-read once.
+
+The real replay server serves the bundled real PETR4 bars; after a backfill it serves them
+with a synthetic 2:1 split on 2022-04-25 (``fuelpipe replay --split``: every earlier price
+halved, the split in ``events.splits``), as Yahoo's split-adjusted chart does. The real Yahoo
+adapter and the real stages run on a real store of each home (SQLite file, DynamoDB on
+dynalite). The gap fetch that shows the split is followed by one re-read of the ticker's
+whole stored history, so every stored close ends on the new basis, each changed one with its
+previous value in its history. A redelivered message, a later ``revise`` that sees the split
+again, or a delivery that dies before the split is marked applied add no history entry. A
+dividend (synthetic, ``--dividend``) re-reads nothing, nor does a backfill whose answer
+covers the split and every stored date.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import closing
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import httpx
+import pytest
+from tests.contract.conftest import STORE_FACTORIES
+from tests.stages.conftest import POLICY, deliver_one
+
+from fuelpipe.adapters.clock import ManualClock
+from fuelpipe.adapters.sources._http import make_client
+from fuelpipe.adapters.sources.yahoo import YahooChartSource, chart_url
+from fuelpipe.adapters.sqlite_queue import SqliteQueue
+from fuelpipe.adapters.sqlite_store import SqliteStore
+from fuelpipe.domain.calendars import SAO_PAULO
+from fuelpipe.domain.catalog import DEFAULT_CATALOG
+from fuelpipe.domain.models import HistoryKind, Record, Split, Status
+from fuelpipe.ports.store import Store
+from fuelpipe.replay.revisions import parse_dividend, parse_split
+from fuelpipe.replay.server import ReplayServer
+from fuelpipe.stages.context import StageContext
+from fuelpipe.stages.cycle import drain, run_cycle
+from fuelpipe.stages.orchestrate import orchestrate
+from fuelpipe.stages.revise import revise
+from fuelpipe.stages.scrape import SPLIT_APPLIED, split_applied_name
+from fuelpipe.stages.status import key_status
+
+PETR4 = DEFAULT_CATALOG["STOCK#PETR4"]
+SINCE = date(2022, 3, 1)
+BACKFILL_AT = datetime(2022, 4, 22, 23, 0, tzinfo=SAO_PAULO)  # history through Friday 04-22
+EX_DATE = date(2022, 4, 25)  # the next session: the synthetic split's ex-date
+LATER = datetime(2022, 5, 8, 10, 0, tzinfo=SAO_PAULO)  # the bars through 05-06 are out
+SYNTHETIC_SPLIT = dict([parse_split(f"{PETR4.key}@{EX_DATE}=2:1")])
+SYNTHETIC_DIVIDEND = dict([parse_dividend(f"{PETR4.key}@{EX_DATE}=0.97")])
+_SPLIT = Split(PETR4.key, EX_DATE, Decimal(2), Decimal(1))
+NEW_DAYS = 10  # 2022-04-25 … 2022-05-06: the sessions the gap fetch adds
+VISIBILITY = timedelta(seconds=30)
+
+
+@dataclass
+class Home:
+    """A store of one home, a SQLite queue beside it and the clock both read."""
+
+    store: Store
+    queue: SqliteQueue
+    clock: ManualClock
+
+    def context(self, replay: ReplayServer) -> StageContext:
+        """The stages' context with the real Yahoo adapter pointed at ``replay``."""
+        yahoo = YahooChartSource(replay.source_urls()["yahoo"], make_client(timeout_s=5.0))
+        return StageContext(
+            catalog=DEFAULT_CATALOG,
+            store=self.store,
+            queue=self.queue,
+            sources={"yahoo": yahoo},
+            clock=self.clock,
+            policy=POLICY,
+        )
+
+    def close(self) -> None:
+        """Close the queue and the store."""
+        self.queue.close()
+        closer = getattr(self.store, "close", None)
+        if callable(closer):
+            closer()
+
+
+def _home(store: Store, tmp_path: Path) -> Home:
+    clock = ManualClock(BACKFILL_AT)
+    return Home(store, SqliteQueue(tmp_path / "queue.sqlite", clock, VISIBILITY), clock)
+
+
+@pytest.fixture(params=["sqlite", "dynamodb-dynalite"])
+def home(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Home]:
+    """A real store of each home."""
+    with closing(_home(STORE_FACTORIES[request.param](request, tmp_path)(), tmp_path)) as h:
+        yield h
+
+
+def _backfill(home: Home) -> dict[date, Record]:
+    """PETR4 from March to 2022-04-22 from the replay without a split; what was stored."""
+    home.clock.set(BACKFILL_AT)
+    with ReplayServer(quiet=True) as replay:
+        app = home.context(replay)
+        run_cycle(app, series=[PETR4], since=SINCE, outlook=False)
+        app.sources["yahoo"].close()
+    stored = _stored(home.store)
+    assert stored and max(stored) == date(2022, 4, 22)
+    return stored
+
+
+def _stored(store: Store) -> dict[date, Record]:
+    return {r.date: r for r in store.query(PETR4.key) if r.status is Status.OK}
+
+
+def _served(replay: ReplayServer) -> dict[date, Decimal]:
+    """The closes the replay serves, as the adapter reads them (the JSON number's text)."""
+    return {b.day: Decimal(repr(b.close)) for b in replay.snapshot.bars[PETR4.symbol]}
+
+
+def test_a_split_rereads_the_whole_history_once_and_each_changed_close_keeps_its_old_value(
+    home: Home,
+) -> None:
+    before = _backfill(home)
+    first_day = min(before)
+    home.clock.set(LATER)
+    with ReplayServer(quiet=True, splits=SYNTHETIC_SPLIT) as replay:
+        app = home.context(replay)
+        orchestrate(app, series=[PETR4], since=SINCE)  # the gap: 04-25 … 05-06
+        first = deliver_one(app, delete=False)  # the worker dies before deleting it
+        assert replay.request_counts["yahoo"] == 2  # the gap, then the whole history
+        home.clock.advance(VISIBILITY + timedelta(seconds=1))
+        again = deliver_one(app)  # at least once: the same message again
+        assert replay.request_counts["yahoo"] == 3  # the split is marked applied: no re-read
+        served = _served(replay)
+
+        revise(app, series=[PETR4])  # its 35-day window shows the split once more
+        later = drain(app)
+        assert replay.request_counts["yahoo"] == 4
+        app.sources["yahoo"].close()
+
+    assert (first.records_written, first.revised, first.split_rereads) == (
+        NEW_DAYS,
+        len(before),
+        1,
+    )
+    assert first.source_requests == 2
+    for report in (again, later):
+        assert (report.records_written, report.revised, report.split_rereads) == (0, 0, 0)
+        assert report.adjusted == 0
+
+    after = _stored(home.store)
+    assert set(after) == set(before) | {d for d in served if EX_DATE <= d <= date(2022, 5, 6)}
+    for day, record in after.items():
+        assert record.value == served[day]  # every stored close on the new basis
+        if day >= EX_DATE:
+            assert record.revisions == ()  # stored after the split: never on the old basis
+            continue
+        old = before[day]
+        assert record.value is not None and old.value is not None
+        assert abs(record.value * 2 - old.value) <= Decimal("0.000002")
+        [entry] = record.revisions  # one entry, though the split was seen three times
+        assert entry.kind is HistoryKind.REVISION
+        assert (entry.previous, entry.new) == (old.value, record.value)
+        assert entry.previous_attrs == old.attrs
+        assert entry.seen_at == LATER
+        assert entry.request == (
+            f"split {PETR4.fetch_unit} {first_day.isoformat()}..{date(2022, 5, 6).isoformat()}"
+        )
+    assert home.store.get_meta(split_applied_name(_SPLIT)) == "2:1"
+    assert len(home.store.revised(PETR4.key)) == len(before)
+
+
+class _DiesMarkingTheSplit(SqliteStore):
+    """A real SQLite store whose worker dies (an exception out of the message) the first time
+    it marks a split applied: after the re-read's revisions are stored, before the mark."""
+
+    died = False
+
+    def put_meta(self, name: str, value: str) -> None:
+        if name.startswith(SPLIT_APPLIED) and not self.died:
+            self.died = True
+            raise _WorkerDied(name)
+        super().put_meta(name, value)
+
+
+class _WorkerDied(RuntimeError):
+    """Stands for the process being killed at that point."""
+
+
+def test_a_delivery_that_dies_before_marking_the_split_rereads_again_and_adds_nothing(
+    tmp_path: Path,
+) -> None:
+    store = _DiesMarkingTheSplit(tmp_path / "store.sqlite")
+    with closing(_home(store, tmp_path)) as home:
+        before = _backfill(home)
+        home.clock.set(LATER)
+        with ReplayServer(quiet=True, splits=SYNTHETIC_SPLIT) as replay:
+            app = home.context(replay)
+            orchestrate(app, series=[PETR4], since=SINCE)
+            with pytest.raises(_WorkerDied):
+                deliver_one(app)
+            revised = _stored(store)
+            assert all(len(revised[d].revisions) == 1 for d in before)  # stored, not marked
+            home.clock.advance(VISIBILITY + timedelta(seconds=1))
+            again = deliver_one(app)
+            assert replay.request_counts["yahoo"] == 4  # each delivery: the gap, the history
+            served = _served(replay)
+            app.sources["yahoo"].close()
+
+        assert (again.split_rereads, again.revised, again.records_written) == (1, 0, 0)
+        after = _stored(store)
+        assert all(after[d].value == served[d] for d in after)
+        assert all(len(after[d].revisions) == 1 for d in before)  # no entry twice
+        assert store.get_meta(split_applied_name(_SPLIT)) == "2:1"
+        assert key_status(app, PETR4, since=SINCE).revised == len(before)
+
+
+def test_a_dividend_rereads_no_history(tmp_path: Path) -> None:
+    """A dividend re-bases adj_close only: the answers carry it in events.dividends, and no
+    whole-history re-read follows (one request per message, adjustments only)."""
+    with closing(_home(SqliteStore(tmp_path / "store.sqlite"), tmp_path)) as home:
+        before = _backfill(home)
+        home.clock.set(LATER)
+        with ReplayServer(quiet=True, dividends=SYNTHETIC_DIVIDEND) as replay:
+            base = replay.source_urls()["yahoo"]
+            url = chart_url(base, PETR4.symbol, EX_DATE, date(2022, 5, 6), PETR4.exchange_tz)
+            events = httpx.get(url, timeout=10).json()["chart"]["result"][0]["events"]
+            assert set(events) == {"dividends"}  # what the gap fetch below is answered
+            app = home.context(replay)
+            orchestrate(app, series=[PETR4], since=SINCE)
+            gap = drain(app)
+            revise(app, series=[PETR4])
+            window = drain(app)
+            assert replay.request_counts["yahoo"] == 3  # the two above and the check
+            app.sources["yahoo"].close()
+
+        assert gap.records_written == NEW_DAYS
+        for report in (gap, window):
+            assert (report.split_rereads, report.revised, report.source_requests) == (0, 0, 1)
+        assert window.adjusted > 0  # the window's dates before the ex-date: adj_close re-based
+        after = _stored(home.store)
+        assert all(after[d].value == before[d].value for d in before)  # the closes stand
+        assert home.store.revised(PETR4.key) == []
+
+
+def test_a_backfill_that_covers_the_split_rereads_nothing(tmp_path: Path) -> None:
+    """History first fetched after the split is on the new basis already: the answer that
+    shows the split covers every stored date, so nothing is re-read and the split is marked
+    applied (a later answer showing it reads no history to decide)."""
+    with closing(_home(SqliteStore(tmp_path / "store.sqlite"), tmp_path)) as home:
+        home.clock.set(LATER)
+        with ReplayServer(quiet=True, splits=SYNTHETIC_SPLIT) as replay:
+            app = home.context(replay)
+            report = run_cycle(app, series=[PETR4], since=SINCE, outlook=False).scrape
+            assert replay.request_counts["yahoo"] == 1
+            served = _served(replay)
+            app.sources["yahoo"].close()
+        assert (report.split_rereads, report.revised) == (0, 0)
+        stored = _stored(home.store)
+        assert min(stored) < EX_DATE < max(stored)
+        assert all(r.value == served[d] and r.revisions == () for d, r in stored.items())
+        assert home.store.get_meta(split_applied_name(_SPLIT)) == "2:1"
