@@ -115,19 +115,6 @@ STATION_VIEWS = (
 )
 
 
-def _same_answer(a: Any, b: Any) -> bool:
-    """Equal answers, floats to their last published place: DuckDB sums floats on two
-    threads in no fixed order, so a mean rounded to 4 places can differ by one unit in the
-    last place between two runs of the same query (seen in CI: 4.2462 against 4.2463)."""
-    if isinstance(a, float) and isinstance(b, float):
-        return abs(a - b) <= 1.01e-4 * max(1.0, abs(a) / 100)
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(_same_answer(a[k], b[k]) for k in a)
-    if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(_same_answer(x, y) for x, y in zip(a, b, strict=True))
-    return bool(a == b)
-
-
 @pytest.mark.parametrize(("path", "params"), STATION_VIEWS)
 def test_fuels_are_case_insensitive_as_the_api_says(
     client: TestClient, path: str, params: dict[str, str]
@@ -137,7 +124,7 @@ def test_fuels_are_case_insensitive_as_the_api_says(
     for spelled in ("ethanol", "Ethanol", " ethanol "):
         lower = client.get(path, params={**params, "fuel": spelled})
         assert lower.status_code == 200, lower.text
-        assert _same_answer(lower.json(), upper.json())
+        assert lower.json() == upper.json()
     csv_name = client.get(path, params={**params, "fuel": "ethanol", "format": "csv"})
     assert "-ETHANOL-" in csv_name.headers["content-disposition"]
 

@@ -8,6 +8,15 @@ other (DuckDB ``quantile_cont``, Trino ``approx_percentile``), so quantiles are 
 ranks with linear interpolation between closest ranks, the definition of ``quantile_cont`` and
 numpy's default: position ``1 + q·(n−1)``. Every query filters the partition column ``month`` so
 both engines read only the partitions it needs.
+
+Exact on purpose, so a query gives the same answer on every run: the engines sum on several
+threads in no fixed order, and a float sum (a mean, a standard deviation) changed in its last
+bits from run to run (a 4-place mean read 4.2462, then 4.2463). Prices are read as
+``DECIMAL(9, 4)`` (``PRICE``; ANP publishes centavos, and a price with more than four decimals
+would be rounded to four); sums, the quantiles' interpolation and the standard deviation's
+n·Σx² − (Σx)² are exact decimal arithmetic, whose result does not depend on the order; and each
+figure becomes a ``DOUBLE`` once, from exact values (one cast, at most one division and a
+square root), so callers get the floats they always got.
 """
 
 # ruff: noqa: S608 - the query texts are built from constants only; values are ? parameters
@@ -18,11 +27,38 @@ from dataclasses import dataclass
 
 from fuelpipe.domain.stations import SEARCH_STATIONS
 
+PRICE = "CAST(price AS DECIMAL(9, 4))"
+"""A sale price as the exact decimal ANP published (to 1/100 centavo; at most 99,999.9999)."""
+
+
+def _exact(columns: str, where: str) -> str:
+    """The rows of ``stations`` matching ``where``: ``columns`` and the exact ``price``."""
+    return f"SELECT {columns}, {PRICE} AS price FROM stations WHERE {where}"
+
+
+def _double(exact: str) -> str:
+    """An exact figure as the DOUBLE every query answers."""
+    return f"CAST({exact} AS DOUBLE)"
+
+
+def _mean() -> str:
+    """The mean of the exact ``price``: its exact sum over the count, one division."""
+    return f"{_double('sum(price)')} / count(*)"
+
+
+def _sd() -> str:
+    """The sample standard deviation of the exact ``price`` from exact sums,
+    √((n·Σx² − (Σx)²) / (n·(n−1))): the difference is exact, so it never cancels into noise
+    (NULL for one price, as ``stddev_samp``)."""
+    spread = "count(*) * sum(price * price) - sum(price) * sum(price)"
+    return f"sqrt({_double(spread)} / nullif(count(*) * (count(*) - 1), 0))"
+
 
 def _quantile(q: str) -> str:
-    """The interpolated ``q`` quantile of ``price`` over rows ranked ``rn`` of ``n``."""
+    """The interpolated ``q`` quantile of the exact ``price`` over rows ranked ``rn`` of ``n``
+    (``q`` a decimal literal: the weights are exact decimals too)."""
     pos = f"(1 + {q} * (n - 1))"
-    return (
+    return _double(
         f"sum(CASE WHEN rn = floor({pos}) THEN price * (1 - ({pos} - floor({pos}))) "
         f"WHEN rn = floor({pos}) + 1 THEN price * ({pos} - floor({pos})) ELSE 0 END)"
     )
@@ -33,19 +69,25 @@ def _ranked(partition: str, where: str) -> str:
         f"SELECT {partition}, cnpj, price, "
         f"row_number() OVER (PARTITION BY {partition} ORDER BY price) AS rn, "
         f"count(*) OVER (PARTITION BY {partition}) AS n "
-        f"FROM stations WHERE {where}"
+        f"FROM ({_exact(f'{partition}, cnpj', where)}) AS exact"
     )
 
 
-def _stats(group: str, where: str) -> str:
+def _stats(group: str, where: str, *, sd: bool = False) -> str:
+    spread = f", {_sd()} AS sd" if sd else ""
     return (
         f"WITH ranked AS ({_ranked(group, where)}) "
         f"SELECT {group}, count(DISTINCT cnpj) AS stations, count(*) AS observations, "
-        f"avg(price) AS mean, {_quantile('0.5')} AS median, {_quantile('0.1')} AS p10, "
-        f"{_quantile('0.9')} AS p90, min(price) AS min_price, max(price) AS max_price "
+        f"{_mean()} AS mean, {_quantile('0.5')} AS median, {_quantile('0.1')} AS p10, "
+        f"{_quantile('0.9')} AS p90, {_double('min(price)')} AS min_price, "
+        f"{_double('max(price)')} AS max_price{spread} "
         f"FROM ranked GROUP BY {group}"
     )
 
+
+# An unbranded cell's mean price as a decimal to 14 places (about a double's precision): what a
+# flag's cells are weighed against, exact from there on.
+WHITE = f"CAST({_double('total')} / n AS DECIMAL(18, 14))"
 
 _WINDOW = "product = ? AND month BETWEEN ? AND ? AND week BETWEEN ? AND ?"
 
@@ -91,14 +133,11 @@ QUERIES: dict[str, LakeQuery] = {
         LakeQuery(
             "dispersion",
             "WITH cells AS ("
-            + _stats("week", _WINDOW)
-            + "), spread AS (SELECT week, stddev_samp(price) AS sd FROM stations WHERE "
-            + _WINDOW
-            + " GROUP BY week) "
-            "SELECT c.week, c.stations, c.observations, c.mean, c.median, c.p10, c.p90, "
-            "c.p90 - c.p10 AS p90_p10, s.sd / c.mean AS cv, c.min_price, c.max_price "
-            "FROM cells c JOIN spread s ON c.week = s.week ORDER BY c.week",
-            (*_W, *_W),
+            + _stats("week", _WINDOW, sd=True)
+            + ") SELECT week, stations, observations, mean, median, p10, p90, "
+            "p90 - p10 AS p90_p10, sd / mean AS cv, min_price, max_price "
+            "FROM cells ORDER BY week",
+            _W,
         ),
         LakeQuery(
             "brand_premium",
@@ -107,30 +146,33 @@ QUERIES: dict[str, LakeQuery] = {
             # from the same matched comparison, weighted by the flag's prices per cell: premium
             # is the weighted mean of (flag's cell mean - unbranded cell mean), premium_pct that
             # sum over the same weighted sum of the unbranded means (so they share their sign).
-            "WITH cell AS (SELECT state, municipality, week, brand, avg(price) AS price, "
-            "count(*) AS n FROM stations WHERE "
-            + _WINDOW
-            + " GROUP BY state, municipality, week, brand), "
-            "white AS (SELECT state, municipality, week, price AS white_price FROM cell "
-            "WHERE brand = 'BRANCA') "
-            "SELECT c.brand, sum(c.n) AS observations, count(*) AS cells, "
-            "sum(c.n * c.price) / sum(c.n) AS mean_price, "
-            "sum(c.n * (c.price - w.white_price)) / sum(c.n) AS premium, "
-            "100 * sum(c.n * (c.price - w.white_price)) / sum(c.n * w.white_price) "
-            "AS premium_pct "
+            # Exact sums: a flag's n·(its cell mean) is its cell total, and the unbranded cell
+            # mean is taken to 14 decimal places (WHITE) before it is weighted and summed.
+            "WITH cell AS (SELECT state, municipality, week, brand, sum(price) AS total, "
+            "count(*) AS n FROM ("
+            + _exact("state, municipality, week, brand", _WINDOW)
+            + ") AS exact GROUP BY state, municipality, week, brand), "
+            f"white AS (SELECT state, municipality, week, {WHITE} AS white_price FROM cell "
+            "WHERE brand = 'BRANCA'), "
+            "matched AS (SELECT c.brand, sum(c.n) AS observations, count(*) AS cells, "
+            "sum(c.total) AS total, sum(c.total - c.n * w.white_price) AS diff, "
+            "sum(c.n * w.white_price) AS base "
             "FROM cell c JOIN white w ON c.state = w.state AND c.municipality = w.municipality "
-            "AND c.week = w.week WHERE c.brand <> 'BRANCA' GROUP BY c.brand "
-            "ORDER BY premium DESC, c.brand",
+            "AND c.week = w.week WHERE c.brand <> 'BRANCA' GROUP BY c.brand) "
+            f"SELECT brand, observations, cells, {_double('total')} / observations AS mean_price, "
+            f"{_double('diff')} / observations AS premium, "
+            f"100 * {_double('diff')} / {_double('base')} AS premium_pct "
+            "FROM matched ORDER BY premium DESC, brand",
             _W,
         ),
         LakeQuery(
             "brand_national",
             # The national comparison without matching: each flag's mean, spread and share.
-            "SELECT brand, count(DISTINCT cnpj) AS stations, count(*) AS observations, "
-            "avg(price) AS mean_price, stddev_samp(price) AS sd, min(price) AS min_price, "
-            "max(price) AS max_price FROM stations WHERE "
-            + _WINDOW
-            + " GROUP BY brand ORDER BY mean_price",
+            f"SELECT brand, count(DISTINCT cnpj) AS stations, count(*) AS observations, "
+            f"{_mean()} AS mean_price, {_sd()} AS sd, {_double('min(price)')} AS min_price, "
+            f"{_double('max(price)')} AS max_price FROM ("
+            + _exact("brand, cnpj", _WINDOW)
+            + ") AS exact GROUP BY brand ORDER BY mean_price, brand",
             _W,
         ),
         LakeQuery(
