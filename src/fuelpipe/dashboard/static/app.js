@@ -17,6 +17,8 @@
     parity: { controls: ["date"], date: "ctl.week" },
     correlations: { controls: ["fuel", "area", "window", "date"], date: "ctl.date" },
     lags: { controls: ["fuel", "area", "driver", "window", "date"], date: "ctl.date" },
+    // Drawn by outlook.js, which loads on its own when the tab opens (see lazyView).
+    outlook: { controls: ["fuel", "area"], date: "ctl.date" },
     health: { controls: [], date: "ctl.date" },
   };
   const DEFAULTS = {
@@ -1120,6 +1122,49 @@
     }
   }
 
+  // Views kept in their own files register on window.FUELPIPE_EXTRA_VIEWS as
+  // { name: { render(kit, token) } } and draw with these shared helpers.
+  const viewKit = {
+    state, t, count, tn, fmt, api, getJSON, plot, setCsv, setText, showEmpty, baseLayout,
+    mapLayout, loadGeojson, areaName, card, changeClass,
+    isCurrent: (token) => token === renderToken,
+  };
+
+  // outlook.js is not needed for the first chart, so it is not in app.min.js: the page names
+  // its minified file (with its content hash) in a <meta>, and it loads when its view opens
+  // first, or when the first view is drawn (prefetchLazy), whichever comes first.
+  const lazyScripts = new Map();
+  function loadLazy(name) {
+    let loading = lazyScripts.get(name);
+    if (!loading) {
+      loading = new Promise((resolve, reject) => {
+        const named = document.querySelector(`meta[name="fuelpipe-lazy-${name}"]`);
+        const script = document.createElement("script");
+        script.src = named ? named.content : `/static/${name}.min.js`;
+        script.addEventListener("load", () => resolve());
+        script.addEventListener("error", () => {
+          lazyScripts.delete(name); // the next try loads it again
+          reject(new Error(`${name}.min.js did not load`));
+        });
+        document.head.append(script);
+      });
+      lazyScripts.set(name, loading);
+    }
+    return loading;
+  }
+
+  function lazyView(name) {
+    return async (token) => {
+      await loadLazy(name);
+      return window.FUELPIPE_EXTRA_VIEWS[name].render(viewKit, token);
+    };
+  }
+
+  function prefetchLazy() {
+    const later = window.requestIdleCallback || ((fn) => window.setTimeout(fn, 1));
+    later(() => loadLazy("outlook").catch(() => {})); // its tab says so if it fails again
+  }
+
   const RENDERERS = {
     overview: viewOverview,
     movement: viewMovement,
@@ -1127,6 +1172,7 @@
     parity: viewParity,
     correlations: viewCorrelations,
     lags: viewLags,
+    outlook: lazyView("outlook"),
     health: viewHealth,
   };
 
@@ -1300,23 +1346,7 @@
     });
   }
 
-  // Views kept in their own files (outlook.js) register on window.FUELPIPE_EXTRA_VIEWS as
-  // { name: { spec, render(kit, token) } } and draw with these shared helpers.
-  const viewKit = {
-    state, t, count, tn, fmt, api, getJSON, plot, setCsv, setText, showEmpty, baseLayout,
-    mapLayout, loadGeojson, areaName, card, changeClass,
-    isCurrent: (token) => token === renderToken,
-  };
-
-  function registerExtraViews() {
-    for (const [name, extra] of Object.entries(window.FUELPIPE_EXTRA_VIEWS || {})) {
-      VIEWS[name] = extra.spec;
-      RENDERERS[name] = (token) => extra.render(viewKit, token);
-    }
-  }
-
   async function start() {
-    registerExtraViews();
     readUrl();
     applyI18n();
     showView();
@@ -1338,6 +1368,7 @@
     sanitizeChoices();
     buildControls();
     await render();
+    prefetchLazy();
   }
 
   document.addEventListener("DOMContentLoaded", start);
