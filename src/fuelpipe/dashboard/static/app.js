@@ -511,6 +511,11 @@
     }
   }
 
+  /** An index chart's own CSV button (overview, movement): the chart's API answer as CSV. */
+  function setChartCsv(id, url) {
+    document.getElementById(id).href = `${url}&format=csv`;
+  }
+
   function lineTraces(series) {
     return series
       .filter((s) => s.points.length)
@@ -671,8 +676,7 @@
       );
       cards.lastElementChild.dataset.date = item.date; // live.js: fresh only if the newest
     }
-    const chartCsv = document.getElementById("overview-chart-csv");
-    chartCsv.href = `${indexUrl}&format=csv`;
+    setChartCsv("overview-chart-csv", indexUrl);
     const traces = lineTraces(indices.series);
     if (!traces.length) {
       showEmpty("chart-overview", t("empty.series", {
@@ -692,7 +696,8 @@
     const range = windowRange(fuelEnd());
     const seriesUrl = api("/api/series", Object.assign({ key }, range));
     const indexUrl = api("/api/indices", Object.assign({ keys: [key, USD, BRENT_BRL, PETR4] }, range));
-    setCsv(seriesUrl);
+    setCsv(seriesUrl); // the price chart's; the index chart has its own button
+    setChartCsv("movement-chart-csv", indexUrl);
     const [series, indices] = await Promise.all([getJSON(seriesUrl), getJSON(indexUrl)]);
     if (token !== renderToken) return;
     const vars = { fuel: t("product." + state.fuel), area: areaName(state.area) };
