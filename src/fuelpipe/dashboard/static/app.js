@@ -1254,17 +1254,41 @@
     setText("csv", t(state.view === "overview" ? "ctl.csvCards" : "ctl.csv"));
   }
 
-  async function render() {
+  // Health's problems (sources late or failing) move with the clock, not only with the data
+  // version live.js watches: while its view is open and the page visible, it reloads its own
+  // data every minute, and at once when the page is shown again. No other view is refetched.
+  const HEALTH_REFRESH_MS = 60000;
+  let healthTimer = 0;
+
+  /** Start or stop the health view's refresh; true when it has just started. */
+  function healthRefresh() {
+    const open = state.view === "health" && document.visibilityState === "visible";
+    if (open && !healthTimer) {
+      healthTimer = window.setInterval(() => render(true), HEALTH_REFRESH_MS);
+      return true;
+    }
+    if (!open && healthTimer) {
+      window.clearInterval(healthTimer);
+      healthTimer = 0;
+    }
+    return false;
+  }
+
+  /** Draw the open view; `quiet` (a refresh) keeps the view shown, without the loading veil. */
+  async function render(quiet) {
     const token = ++renderToken;
     writeUrl();
     showView();
+    healthRefresh();
     const section = document.getElementById("view-" + state.view);
     const error = section.querySelector(".view-error");
     if (error) error.remove();
     section.classList.remove("failed");
-    section.dataset.loading = t("loading");
-    section.classList.add("is-loading");
-    section.setAttribute("aria-busy", "true");
+    if (!quiet) {
+      section.dataset.loading = t("loading");
+      section.classList.add("is-loading");
+      section.setAttribute("aria-busy", "true");
+    }
     document.body.dataset.ready = "";
     try {
       await RENDERERS[state.view](token);
@@ -1335,6 +1359,9 @@
       render();
     });
     document.getElementById("controls").addEventListener("submit", (e) => e.preventDefault());
+    document.addEventListener("visibilitychange", () => {
+      if (healthRefresh()) render(true); // shown again: what went late while it was hidden
+    });
     window.addEventListener("resize", () => {
       window.clearTimeout(resizeTimer);
       resizeTimer = window.setTimeout(rewrapTitles, 150);
