@@ -27,7 +27,7 @@ $(NODE_STAMP): package.json package-lock.json
 
 setup: $(STAMP) $(NODE_STAMP) ## create the virtualenv and node_modules
 
-plotly: $(NODE_STAMP) ## rebuild the committed partial Plotly bundle and the minified app.min.js (after editing the page's scripts)
+plotly: $(NODE_STAMP) ## rebuild the committed partial Plotly bundle and the minified app.min.js and outlook.min.js (after editing the page's scripts)
 	node scripts/plotly/build.mjs
 
 browser-deps: ## Debian's Chromium for the browser tests (or set FUELPIPE_CHROMIUM)

@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 from starlette.types import ASGIApp
@@ -29,6 +30,28 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+
+
+# The scripts a page had loaded when its first chart was drawn: app.js stamps each chart it
+# draws with performance.now() (data-rendered), Resource Timing gives each script's end and
+# decoded size. Null until a chart is drawn.
+_SCRIPTS_BEFORE_FIRST_CHART = """() => {
+  const drawn = Array.from(document.querySelectorAll('.chart'))
+    .map(d => Number(d.dataset.rendered)).filter(x => x > 0);
+  if (!drawn.length) return null;
+  const first = Math.min(...drawn);
+  return performance.getEntriesByType('resource')
+    .filter(e => e.initiatorType === 'script' && e.responseEnd <= first)
+    .map(e => [new URL(e.name).pathname, e.decodedBodySize]);
+}"""
+
+
+def scripts_before_first_chart(page: Any) -> dict[str, int]:
+    """The scripts (path → decoded bytes) a Playwright page of the dashboard had loaded when it
+    drew its first chart; waits for that chart. The first chart's JavaScript budget is their
+    sum (bench/bench_firstchart.py, tests/browser)."""
+    page.wait_for_function(_SCRIPTS_BEFORE_FIRST_CHART, timeout=60_000)
+    return {path: int(size) for path, size in page.evaluate(_SCRIPTS_BEFORE_FIRST_CHART)}
 
 
 def free_port() -> int:

@@ -22,6 +22,7 @@ import fuelpipe
 from fuelpipe.adapters.clock import FixedClock
 from fuelpipe.api import TIDY_COLUMNS
 from fuelpipe.dashboard.app import create_app
+from fuelpipe.dashboard.areas import DRIVERS
 
 KEYS = ("CURRENCY#USD", "COMMODITY#BRENT", "FUEL#GASOLINE#SP", "FUEL#ETHANOL#REGION_NE")
 
@@ -55,6 +56,13 @@ def test_series_rows_equal_fuelpipe_export(home: Home) -> None:
     pending = rows(frame[(frame["key"] == RETRY_KEY) & (frame["date"] == str(RETRY_DAY))])
     assert pending[0]["status"] == "PENDING"
     assert json.loads(pending[0]["attributes"])["reason"].startswith("source returned no value")
+
+
+def test_an_unknown_driver_names_the_drivers_the_dashboard_offers(embedded_home: Home) -> None:
+    # fp.lags said only "series 'STOCK#NOPE' is not in the catalog".
+    with pytest.raises(LookupError, match="'STOCK#NOPE' is not in the catalog") as raised:
+        embedded_home.fp.lags("GASOLINE", driver="STOCK#NOPE")
+    assert str(raised.value).endswith(f"choose a driver among {', '.join(DRIVERS)}")
 
 
 def test_open_through_the_cli_settings_reads_the_same_store(home: Home) -> None:

@@ -290,6 +290,7 @@ INVALID = {
                                             "PR", "SC", "RS")]), "at most 12"),
     "no keys": ("/api/indices", "keys"),
     "pump price as driver": (f"/api/lags?fuel=GASOLINE&driver=FUEL{Q}DIESEL{Q}BR", "pump price"),
+    "unknown driver": (f"/api/lags?fuel=GASOLINE&driver=STOCK{Q}NOPE", "unknown driver 'STOCK#NOPE'"),
     "unknown format": ("/api/overview?format=xml", "format"),
     "unknown freq": (f"/api/series?key=CURRENCY{Q}USD&freq=monthly", "freq"),
     "missing key": ("/api/series", "key"),
@@ -308,7 +309,6 @@ UNKNOWN = {
     "unknown currency": (f"/api/series?key=CURRENCY{Q}XYZ", "'CURRENCY#XYZ'"),
     "malformed key": ("/api/series?key=NOT_A_KEY", "'NOT_A_KEY'"),
     "unknown among several": (f"/api/indices?keys=CURRENCY{Q}USD,STOCK{Q}NOPE", "'STOCK#NOPE'"),
-    "unknown driver": (f"/api/lags?fuel=GASOLINE&driver=STOCK{Q}NOPE", "'STOCK#NOPE'"),
 }
 
 

@@ -16,7 +16,7 @@ from tests.dashboard.conftest import NOW
 from fuelpipe.adapters.clock import FixedClock
 from fuelpipe.adapters.sqlite_store import SqliteStore
 from fuelpipe.dashboard.app import create_app
-from fuelpipe.dashboard.areas import REGION_CODES, STATE_CODES
+from fuelpipe.dashboard.areas import DRIVERS, REGION_CODES, STATE_CODES
 from fuelpipe.dashboard.security import CONTENT_SECURITY_POLICY
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.domain.models import Record, Status
@@ -105,6 +105,46 @@ def test_a_pump_price_as_driver_names_the_drivers_comma_separated(client: httpx.
         "choose one of BRENT_BRL, CURRENCY#USD, STOCK#PETR4, "
         "COMMODITY#BRENT, COMMODITY#BRENT_FUTURES, STOCK#PETR3"
     )
+
+
+DRIVER_CHOICES = ", ".join(DRIVERS)
+
+
+@pytest.mark.parametrize(
+    "driver",
+    ["STOCK%23NOPE", "XX", "CURRENCY%23EUR", "FUEL_MONTHLY%23GASOLINE%23SP", "%23", "brent"],
+)
+def test_an_unknown_driver_is_422_naming_the_drivers(client: httpx.Client, driver: str) -> None:
+    # It was a 404 saying only that the series is not in the catalog (or, for a catalog series
+    # the page never offers as a driver, a 200): now a 422 like an unknown fuel or area.
+    r = client.get(f"/api/lags?fuel=GASOLINE&driver={driver}")
+    assert r.status_code == 422, r.text
+    detail = r.json()["detail"]
+    assert detail.startswith("driver: unknown driver '") and detail.endswith(
+        f"use one of {DRIVER_CHOICES}"
+    ), detail
+    assert r.json()["errors"][0]["loc"] == ["query", "driver"]
+
+
+def test_a_driver_is_case_insensitive_and_each_one_offered_is_accepted(
+    client: httpx.Client,
+) -> None:
+    meta = client.get("/api/meta").json()
+    assert [d["code"] for d in meta["drivers"]] == list(DRIVERS)
+    for code in DRIVERS:
+        r = client.get("/api/lags", params={"fuel": "GASOLINE", "driver": code.lower()})
+        assert r.status_code == 200, (code, r.text)
+        assert r.json()["driver"] == code
+
+
+def test_the_api_reference_names_the_drivers_and_the_422(client: httpx.Client) -> None:
+    lags = client.get("/openapi.json").json()["paths"]["/api/lags"]["get"]
+    (driver,) = [p for p in lags["parameters"] if p["name"] == "driver"]
+    assert DRIVER_CHOICES in driver["description"]
+    assert "case-insensitive" in driver["description"]
+    assert "422" in driver["description"]
+    answers = lags["responses"]["422"]["description"]
+    assert "unknown fuel, area or driver names the valid values" in answers
 
 
 def test_keys_are_case_insensitive(client: httpx.Client) -> None:

@@ -16,7 +16,14 @@ from pydantic import AfterValidator, BaseModel
 from starlette.types import Scope
 
 from fuelpipe.dashboard import views
-from fuelpipe.dashboard.areas import AREA_HELP, DRIVERS, PRODUCTS, check_area, check_product
+from fuelpipe.dashboard.areas import (
+    AREA_HELP,
+    DRIVER_HELP,
+    PRODUCTS,
+    check_area,
+    check_driver,
+    check_product,
+)
 from fuelpipe.dashboard.cache import ResponseCache
 from fuelpipe.dashboard.errors import InvalidRequestError, NotFoundError
 from fuelpipe.dashboard.health import health_view
@@ -76,6 +83,7 @@ FuelQ = Annotated[
     Query(description=f"fuel product: {', '.join(PRODUCTS)}; case-insensitive"),
 ]
 AreaQ = Annotated[str, AfterValidator(check_area), Query(description=AREA_HELP)]
+DriverQ = Annotated[str, AfterValidator(check_driver), Query(description=DRIVER_HELP)]
 WeekQ = Annotated[
     DateParam,
     Query(description="the survey week's Sunday (default: the latest stored week); " + _DATE_RANGE),
@@ -84,6 +92,14 @@ CSV_RESPONSES: dict[int | str, dict[str, object]] = {
     200: {"content": {"text/csv": {}}, "description": "JSON, or CSV with `format=csv`"},
     404: {"description": "unknown series"},
     422: {"description": "invalid parameters, with a message"},
+}
+
+LAGS_RESPONSES: dict[int | str, dict[str, object]] = {
+    **CSV_RESPONSES,
+    422: {
+        "description": "invalid parameters, with a message; an unknown fuel, area or driver "
+        "names the valid values"
+    },
 }
 
 
@@ -397,14 +413,12 @@ def create_app(  # noqa: PLR0915 - the one factory that wires every route and ro
         view = views.correlation_view(reader, chosen, win.start, win.end, how)
         return answer(view, format, "correlations")
 
-    @app.get("/api/lags", response_model=LagsView, responses=CSV_RESPONSES)
+    @app.get("/api/lags", response_model=LagsView, responses=LAGS_RESPONSES)
     def lags(
         fuel: FuelQ,
         win: WindowDep,
         area: AreaQ = "BR",
-        driver: Annotated[
-            str, Query(description=f"the driver series: one of {', '.join(DRIVERS)}")
-        ] = BRENT_BRL,
+        driver: DriverQ = BRENT_BRL,
         max_lag: Annotated[
             int, Query(ge=0, le=12, description="cross-correlation lags, weeks")
         ] = 12,
@@ -414,7 +428,7 @@ def create_app(  # noqa: PLR0915 - the one factory that wires every route and ro
     ) -> BaseModel | Response:
         """Cross-correlation by lag and the distributed-lag pass-through regression."""
         view = views.lags_view(
-            reader, fuel, area, driver.strip().upper(), max_lag, reg_lags, win.start, win.end, how
+            reader, fuel, area, driver, max_lag, reg_lags, win.start, win.end, how
         )
         return answer(view, format, "lags")
 

@@ -68,6 +68,24 @@ AREA_HELP = (
 check_product = one_of("fuel", PRODUCTS)
 """Validate a fuel product code (case-insensitive)."""
 
+DRIVER_HELP = (
+    f"the driver series: one of {', '.join(DRIVERS)}; case-insensitive "
+    "(anything else is a 422 naming them)"
+)
+"""The API's description of a driver, from the tuple the validation uses."""
+
+
+def check_driver(value: str) -> str:
+    """Validate a driver (case-insensitive): one of DRIVERS, or a ValueError naming them,
+    which the API answers as a 422 naming the parameter (as for a fuel or an area)."""
+    code = value.strip().upper()
+    if code in DRIVERS:
+        return code
+    choices = ", ".join(DRIVERS)
+    if code.startswith("FUEL#"):
+        raise ValueError(f"driver {value!r} is a pump price; choose one of {choices}")
+    raise ValueError(f"unknown driver {value!r}: use one of {choices}")
+
 
 def check_area(value: str) -> str:
     """Validate an area code (case-insensitive): BR, a region (REGION_*) or a state (UF)."""

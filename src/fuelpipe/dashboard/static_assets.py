@@ -1,10 +1,11 @@
 """The page's static files, read once into memory, served with ETag, gzip and cache headers.
 
 Plotly comes as a partial bundle (``plotly-partial.min.js``: only the trace types the panel
-draws, built from plotly.js's npm package by ``make plotly``) and the page's own scripts as one
-minified file (``app.min.js``, built by the same command), each precompressed beside it
-(``.br``, ``.gz``). The page names both with their content hash (``?h=``), and a request
-carrying the current hash is cached for a year: a new bundle is a new URL.
+draws, built from plotly.js's npm package by ``make plotly``) and the page's own scripts as
+minified files built by the same command (``app.min.js`` for the first chart, and
+``outlook.min.js``, loaded later), each precompressed beside it (``.br``, ``.gz``). The page
+names them with their content hash (``?h=``), and a request carrying the current hash is cached
+for a year: a new bundle is a new URL.
 """
 
 from __future__ import annotations
@@ -34,9 +35,15 @@ MEDIA_TYPES = {
 
 PLOTLY_PARTIAL = "plotly-partial.min.js"
 APP_BUNDLE = "app.min.js"
-"""The page's own scripts (i18n, app, outlook, live), minified by ``make plotly``."""
-HASHED = (PLOTLY_PARTIAL, APP_BUNDLE)
+"""The page's own scripts the first chart needs (i18n, app, live), minified by ``make plotly``."""
+OUTLOOK_BUNDLE = "outlook.min.js"
+"""The Outlook view (outlook.js), minified alone by the same command: the page names it in a
+``<meta>`` and app.js loads it when its tab opens or after the first chart is drawn."""
+HASHED = (PLOTLY_PARTIAL, APP_BUNDLE, OUTLOOK_BUNDLE)
 """Built files the page names by their content hash."""
+FIRST_CHART_BYTES = 1_500_000
+"""The budget of JavaScript the page loads before its first chart (the scripts its document
+names; bench/bench_firstchart.py measures the same in Chromium)."""
 IMMUTABLE_S = 365 * 24 * 3600
 
 
@@ -100,9 +107,9 @@ def asset(name: str) -> Asset | None:
         page = path.read_text(encoding="utf-8")
         for built in HASHED:
             found = asset(built)
-            if found is not None:
-                src = f'src="/static/{built}"'
-                page = page.replace(src, f'src="/static/{built}?h={found.hash}"')
+            if found is not None:  # a <script src> or the <meta> naming a lazy script
+                src = f'"/static/{built}"'
+                page = page.replace(src, f'"/static/{built}?h={found.hash}"')
         return _load(path, page.encode())
     return _load(path)
 

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 
 from fuelpipe.dashboard import analysis as an
 from fuelpipe.dashboard.areas import AREAS, BR, DRIVERS, OVERVIEW_DRIVERS, PRODUCTS, STATE_CODES
-from fuelpipe.dashboard.errors import InvalidRequestError
+from fuelpipe.dashboard.errors import InvalidRequestError, NotFoundError
 from fuelpipe.dashboard.repository import BRENT, BRENT_BRL, SeriesReader
 from fuelpipe.dashboard.schemas import (
     AreaRow,
@@ -186,9 +186,12 @@ def lags_view(
 ) -> LagsView:
     """Cross-correlation at lags 0..max_lag and the distributed-lag pass-through regression."""
     pump_key = fuel_key(product, area)
-    reader.check_key(driver)
+    choices = ", ".join(DRIVERS)
+    try:
+        reader.check_key(driver)
+    except NotFoundError as exc:  # the API checks its drivers first; fuelpipe.open() comes here
+        raise NotFoundError(f"{exc}: choose a driver among {choices}") from None
     if driver in reader.catalog and reader.is_weekly(driver):
-        choices = ", ".join(DRIVERS)
         raise InvalidRequestError(f"driver {driver!r} is a pump price; choose one of {choices}")
     # The driver is read from max_lag weeks earlier, so lag k has the same pump weeks as lag 0.
     reach = timedelta(weeks=max(max_lag, reg_lags))

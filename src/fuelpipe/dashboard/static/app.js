@@ -17,6 +17,8 @@
     parity: { controls: ["date"], date: "ctl.week" },
     correlations: { controls: ["fuel", "area", "window", "date"], date: "ctl.date" },
     lags: { controls: ["fuel", "area", "driver", "window", "date"], date: "ctl.date" },
+    // Drawn by outlook.js, which loads on its own when the tab opens (see lazyView).
+    outlook: { controls: ["fuel", "area"], date: "ctl.date" },
     health: { controls: [], date: "ctl.date" },
   };
   const DEFAULTS = {
@@ -509,6 +511,11 @@
     }
   }
 
+  /** An index chart's own CSV button (overview, movement): the chart's API answer as CSV. */
+  function setChartCsv(id, url) {
+    document.getElementById(id).href = `${url}&format=csv`;
+  }
+
   function lineTraces(series) {
     return series
       .filter((s) => s.points.length)
@@ -669,8 +676,7 @@
       );
       cards.lastElementChild.dataset.date = item.date; // live.js: fresh only if the newest
     }
-    const chartCsv = document.getElementById("overview-chart-csv");
-    chartCsv.href = `${indexUrl}&format=csv`;
+    setChartCsv("overview-chart-csv", indexUrl);
     const traces = lineTraces(indices.series);
     if (!traces.length) {
       showEmpty("chart-overview", t("empty.series", {
@@ -690,7 +696,8 @@
     const range = windowRange(fuelEnd());
     const seriesUrl = api("/api/series", Object.assign({ key }, range));
     const indexUrl = api("/api/indices", Object.assign({ keys: [key, USD, BRENT_BRL, PETR4] }, range));
-    setCsv(seriesUrl);
+    setCsv(seriesUrl); // the price chart's; the index chart has its own button
+    setChartCsv("movement-chart-csv", indexUrl);
     const [series, indices] = await Promise.all([getJSON(seriesUrl), getJSON(indexUrl)]);
     if (token !== renderToken) return;
     const vars = { fuel: t("product." + state.fuel), area: areaName(state.area) };
@@ -1120,6 +1127,49 @@
     }
   }
 
+  // Views kept in their own files register on window.FUELPIPE_EXTRA_VIEWS as
+  // { name: { render(kit, token) } } and draw with these shared helpers.
+  const viewKit = {
+    state, t, count, tn, fmt, api, getJSON, plot, setCsv, setText, showEmpty, baseLayout,
+    mapLayout, loadGeojson, areaName, card, changeClass,
+    isCurrent: (token) => token === renderToken,
+  };
+
+  // outlook.js is not needed for the first chart, so it is not in app.min.js: the page names
+  // its minified file (with its content hash) in a <meta>, and it loads when its view opens
+  // first, or when the first view is drawn (prefetchLazy), whichever comes first.
+  const lazyScripts = new Map();
+  function loadLazy(name) {
+    let loading = lazyScripts.get(name);
+    if (!loading) {
+      loading = new Promise((resolve, reject) => {
+        const named = document.querySelector(`meta[name="fuelpipe-lazy-${name}"]`);
+        const script = document.createElement("script");
+        script.src = named ? named.content : `/static/${name}.min.js`;
+        script.addEventListener("load", () => resolve());
+        script.addEventListener("error", () => {
+          lazyScripts.delete(name); // the next try loads it again
+          reject(new Error(`${name}.min.js did not load`));
+        });
+        document.head.append(script);
+      });
+      lazyScripts.set(name, loading);
+    }
+    return loading;
+  }
+
+  function lazyView(name) {
+    return async (token) => {
+      await loadLazy(name);
+      return window.FUELPIPE_EXTRA_VIEWS[name].render(viewKit, token);
+    };
+  }
+
+  function prefetchLazy() {
+    const later = window.requestIdleCallback || ((fn) => window.setTimeout(fn, 1));
+    later(() => loadLazy("outlook").catch(() => {})); // its tab says so if it fails again
+  }
+
   const RENDERERS = {
     overview: viewOverview,
     movement: viewMovement,
@@ -1127,6 +1177,7 @@
     parity: viewParity,
     correlations: viewCorrelations,
     lags: viewLags,
+    outlook: lazyView("outlook"),
     health: viewHealth,
   };
 
@@ -1203,17 +1254,41 @@
     setText("csv", t(state.view === "overview" ? "ctl.csvCards" : "ctl.csv"));
   }
 
-  async function render() {
+  // Health's problems (sources late or failing) move with the clock, not only with the data
+  // version live.js watches: while its view is open and the page visible, it reloads its own
+  // data every minute, and at once when the page is shown again. No other view is refetched.
+  const HEALTH_REFRESH_MS = 60000;
+  let healthTimer = 0;
+
+  /** Start or stop the health view's refresh; true when it has just started. */
+  function healthRefresh() {
+    const open = state.view === "health" && document.visibilityState === "visible";
+    if (open && !healthTimer) {
+      healthTimer = window.setInterval(() => render(true), HEALTH_REFRESH_MS);
+      return true;
+    }
+    if (!open && healthTimer) {
+      window.clearInterval(healthTimer);
+      healthTimer = 0;
+    }
+    return false;
+  }
+
+  /** Draw the open view; `quiet` (a refresh) keeps the view shown, without the loading veil. */
+  async function render(quiet) {
     const token = ++renderToken;
     writeUrl();
     showView();
+    healthRefresh();
     const section = document.getElementById("view-" + state.view);
     const error = section.querySelector(".view-error");
     if (error) error.remove();
     section.classList.remove("failed");
-    section.dataset.loading = t("loading");
-    section.classList.add("is-loading");
-    section.setAttribute("aria-busy", "true");
+    if (!quiet) {
+      section.dataset.loading = t("loading");
+      section.classList.add("is-loading");
+      section.setAttribute("aria-busy", "true");
+    }
     document.body.dataset.ready = "";
     try {
       await RENDERERS[state.view](token);
@@ -1284,6 +1359,9 @@
       render();
     });
     document.getElementById("controls").addEventListener("submit", (e) => e.preventDefault());
+    document.addEventListener("visibilitychange", () => {
+      if (healthRefresh()) render(true); // shown again: what went late while it was hidden
+    });
     window.addEventListener("resize", () => {
       window.clearTimeout(resizeTimer);
       resizeTimer = window.setTimeout(rewrapTitles, 150);
@@ -1300,23 +1378,7 @@
     });
   }
 
-  // Views kept in their own files (outlook.js) register on window.FUELPIPE_EXTRA_VIEWS as
-  // { name: { spec, render(kit, token) } } and draw with these shared helpers.
-  const viewKit = {
-    state, t, count, tn, fmt, api, getJSON, plot, setCsv, setText, showEmpty, baseLayout,
-    mapLayout, loadGeojson, areaName, card, changeClass,
-    isCurrent: (token) => token === renderToken,
-  };
-
-  function registerExtraViews() {
-    for (const [name, extra] of Object.entries(window.FUELPIPE_EXTRA_VIEWS || {})) {
-      VIEWS[name] = extra.spec;
-      RENDERERS[name] = (token) => extra.render(viewKit, token);
-    }
-  }
-
   async function start() {
-    registerExtraViews();
     readUrl();
     applyI18n();
     showView();
@@ -1338,6 +1400,7 @@
     sanitizeChoices();
     buildControls();
     await render();
+    prefetchLazy();
   }
 
   document.addEventListener("DOMContentLoaded", start);

@@ -1,13 +1,14 @@
 /* The Outlook view: the stored nowcast of a fuel as a fan chart, the driver's move since the
    last survey, the backtest accuracy (said plainly when the model does not beat no-change) and
-   a map of the expected change by state. Registers itself with app.js; no inline script. */
+   a map of the expected change by state. Registers itself with app.js; no inline script.
+   Minified on its own (outlook.min.js): app.js loads it when the Outlook tab opens, or once
+   the first view is drawn, so the first chart never waits for it. The tab's label and the
+   accuracy table's heading are in i18n.js, as the page shows them before this file loads. */
 (function () {
   "use strict";
 
   const TEXT = {
     en: {
-      "tab.outlook": "Outlook",
-      "outlook.accuracy": "Backtest accuracy",
       "outlook.last": "Last published ({week})",
       "outlook.nowcast": "Nowcast, week of {week}",
       "outlook.range80": "80%: {lo} – {hi}",
@@ -57,8 +58,6 @@
       "outlook.col.c95": "95% coverage",
     },
     "pt-BR": {
-      "tab.outlook": "Perspectiva",
-      "outlook.accuracy": "Acurácia no backtest",
       "outlook.last": "Último publicado ({week})",
       "outlook.nowcast": "Nowcast, semana de {week}",
       "outlook.range80": "80%: {lo} – {hi}",
@@ -300,9 +299,7 @@
     }], kit.mapLayout(t("outlook.map", { fuel })), mapUrl, newest); // the states' last published week
   }
 
+  // app.js names the view and its controls (VIEWS.outlook) and draws it with this on load.
   window.FUELPIPE_EXTRA_VIEWS = window.FUELPIPE_EXTRA_VIEWS || {};
-  window.FUELPIPE_EXTRA_VIEWS.outlook = {
-    spec: { controls: ["fuel", "area"], date: "ctl.date" },
-    render,
-  };
+  window.FUELPIPE_EXTRA_VIEWS.outlook = { render };
 })();
