@@ -128,7 +128,7 @@ VIEWS = {
     "parity": "view=parity",
     "correlations": "view=correlations&fuel=GASOLINE&area=BR",
     "lags": "view=lags&fuel=GASOLINE&area=BR&driver=BRENT_BRL",
-    "health": "view=health",
+    "health": "view=health&health=all",  # every series, complete or not
 }
 
 
@@ -419,7 +419,7 @@ def test_a_malformed_date_in_the_url_is_ignored_and_dropped(watched: Watched, ba
 
 
 def test_health_chart_labels_fit_inside_the_chart(watched: Watched) -> None:
-    watched.open("view=health&lang=en")
+    watched.open("view=health&health=all&lang=en")
     overflow = watched.page.evaluate(
         """() => {
           const g = document.getElementById('chart-health');

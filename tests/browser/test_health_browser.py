@@ -4,6 +4,7 @@ while it is open, without a new data version and without refetching any other vi
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -98,3 +99,58 @@ def test_the_open_health_view_refreshes_its_problems_every_minute_and_only_them(
     page.wait_for_function(LATE_BCB)
     with page.expect_request("**/api/health"):
         page.clock.fast_forward("01:01")
+
+
+EUR = DEFAULT_CATALOG["CURRENCY#EUR"]
+HEALTH_CHART = """() => { const d = document.getElementById('chart-health');
+  return d.data ? {keys: d.data[0].y, title: d.layout.title.text} : null; }"""
+
+
+@contextmanager
+def _health_page(tmp_path: Path, page: Page, records: list[Record]) -> Iterator[None]:
+    """The health view open on a store holding ``records``, the server's clock on Tuesday."""
+    clock = ManualClock(datetime(2022, 5, 3, 9, 0, tzinfo=SP))
+    store = SqliteStore(tmp_path / "c.sqlite", clock=clock)
+    store.put_records(records)
+    with serving(create_app(store, DEFAULT_CATALOG, clock=clock)) as url:
+        page.goto(f"{url}/?view=health&lang=en")
+        page.wait_for_selector("body[data-ready=health]", state="attached")
+        yield
+    store.close()
+
+
+def test_the_completeness_chart_shows_the_series_below_100_percent_and_all_on_request(
+    tmp_path: Path, page: Page
+) -> None:
+    # Every series was a bar: 287 full green bars on the demo hid the few short ones.
+    complete = Record(USD.key, MONDAY, Decimal("5"), Status.OK)
+    short = [  # Friday 2022-04-29, a banking day, is not stored: 2 of 3
+        Record(EUR.key, day, Decimal("5.5"), Status.OK) for day in (date(2022, 4, 28), MONDAY)
+    ]
+    with _health_page(tmp_path, page, [complete, *short]):
+        chart = page.wait_for_function(HEALTH_CHART).json_value()
+        assert chart["keys"] == [EUR.key]
+        assert chart["title"].startswith("Series below 100% complete: 1 (the other 1 are complete)")
+        toggle = page.locator("#health-all")
+        assert toggle.text_content() == "Show all 2 series"
+        toggle.click()
+        page.wait_for_function(f"() => ({HEALTH_CHART})()?.keys.length === 2")
+        assert page.evaluate("location.search").count("health=all") == 1
+        assert toggle.text_content() == "Show only those below 100%"
+        assert toggle.get_attribute("aria-pressed") == "true"
+        page.reload()  # the choice is in the URL
+        page.wait_for_selector("body[data-ready=health]", state="attached")
+        assert page.wait_for_function(HEALTH_CHART).json_value()["keys"] == [EUR.key, USD.key]
+        page.locator("#health-all").click()
+        page.wait_for_function(f"() => ({HEALTH_CHART})()?.keys.length === 1")
+        assert "health=" not in page.evaluate("location.search")
+
+
+def test_a_complete_store_says_so_instead_of_drawing_full_bars(tmp_path: Path, page: Page) -> None:
+    with _health_page(tmp_path, page, [Record(USD.key, MONDAY, Decimal("5"), Status.OK)]):
+        empty = page.locator("#chart-health + .empty")
+        assert empty.text_content() == "All 1 series are complete: every expected date is stored."
+        assert page.locator("#health-all").text_content() == "Show all 1 series"
+        page.locator("#health-all").click()
+        assert page.wait_for_function(HEALTH_CHART).json_value()["keys"] == [USD.key]
+        assert empty.is_hidden()

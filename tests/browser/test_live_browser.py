@@ -99,7 +99,7 @@ def test_a_value_landing_in_the_store_updates_the_open_page(live_store, page: Pa
 @pytest.mark.parametrize("view", ["overview", "health", "movement"])
 def test_every_card_and_chart_shows_its_as_of(live_store, page: Page, view: str) -> None:
     _, url, _ = live_store
-    page.goto(f"{url}/?view={view}&fuel=GASOLINE&area=BR")
+    page.goto(f"{url}/?view={view}&fuel=GASOLINE&area=BR&health=all")  # every chart drawn
     page.wait_for_selector(f"body[data-ready={view}]", state="attached")
     section = page.locator(f"#view-{view}")
     cards = section.locator(".card")
@@ -207,7 +207,7 @@ def test_every_time_shown_is_sao_paulo_time_and_says_so(
     # "5/8/22, 2:59 AM" in a UTC browser, unlabelled (and the chart's as-of said May 8).
     _, url, _ = live_store
     with error_free_page(browser, timezone_id=zone) as page:
-        page.goto(f"{url}/?view=health&lang={lang}")
+        page.goto(f"{url}/?view=health&health=all&lang={lang}")
         page.wait_for_selector("body[data-ready=health]", state="attached")
         page.wait_for_function("() => document.getElementById('live-status').dataset.version")
         clock = "5/7/22, 11:59 PM" if lang == "en" else "07/05/2022, 23:59"

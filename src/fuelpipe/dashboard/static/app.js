@@ -29,6 +29,7 @@
     window: "52",
     date: "",
     today: USD,
+    health: "", // "all": every series in the completeness chart, not only those below 100%
     lang: (navigator.language || "en").toLowerCase().startsWith("pt") ? "pt-BR" : "en",
   };
   const state = Object.assign({}, DEFAULTS);
@@ -200,6 +201,7 @@
     if (!(state.lang in I18N)) state.lang = DEFAULTS.lang;
     if (!["13", "26", "52", "104", "0"].includes(state.window)) state.window = DEFAULTS.window;
     if (state.date && !isDay(state.date)) state.date = ""; // writeUrl then drops it
+    if (state.health !== "all") state.health = "";
     state.today = /^[A-Za-z0-9_#=.-]{1,40}$/.test(state.today) ? state.today.toUpperCase() : USD;
   }
 
@@ -1076,9 +1078,24 @@
       return;
     }
     const sorted = view.series.slice().sort((a, b) => (a.completeness ?? -1) - (b.completeness ?? -1));
+    // Hundreds of full bars hid the few that are not: by default only the series below 100%
+    // (one with nothing expected yet has no completeness to fall short of), all on request.
+    const short = sorted.filter((s) => s.completeness !== null && s.completeness < 1);
+    const all = state.health === "all" || short.length === sorted.length;
+    const toggle = document.getElementById("health-all");
+    toggle.hidden = short.length === sorted.length;
+    toggle.textContent = all ? t("health.showShort") : t("health.showAll", { n: sorted.length });
+    toggle.setAttribute("aria-pressed", String(all));
     const div = document.getElementById("chart-health");
-    div.style.height = `${Math.max(360, 16 * sorted.length + 120)}px`;
-    const layout = baseLayout(t("health.title"));
+    if (!all && !short.length) {
+      div.style.height = "";
+      showEmpty("chart-health", t("health.allComplete", { n: sorted.length }));
+      return;
+    }
+    const shown = all ? sorted : short;
+    div.style.height = `${Math.max(360, 16 * shown.length + 120)}px`;
+    const layout = baseLayout(all ? t("health.title")
+      : t("health.titleShort", { n: shown.length, m: sorted.length - shown.length }));
     layout.margin = { t: 56, r: 32, b: 48, l: 24 };
     layout.yaxis.automargin = true; // the longest series key sets the left margin
     layout.xaxis.tickformat = ".0%";
@@ -1091,11 +1108,11 @@
     await plot("chart-health", [{
       type: "bar",
       orientation: "h",
-      x: sorted.map((s) => s.completeness ?? 0),
-      y: sorted.map((s) => s.key),
-      customdata: sorted.map((s) => [s.present, s.expected, s.pending, s.quarantined]),
+      x: shown.map((s) => s.completeness ?? 0),
+      y: shown.map((s) => s.key),
+      customdata: shown.map((s) => [s.present, s.expected, s.pending, s.quarantined]),
       marker: {
-        color: sorted.map((s) => (s.completeness >= 0.99 ? "#2e8540" : s.completeness >= 0.8 ? "#f2a541" : "#b8322a")),
+        color: shown.map((s) => (s.completeness >= 0.99 ? "#2e8540" : s.completeness >= 0.8 ? "#f2a541" : "#b8322a")),
       },
       hovertemplate: "%{y}: %{x:.1%}<br>%{customdata[0]} / %{customdata[1]}<extra></extra>",
     }], layout, url, spDay(view.as_of));
@@ -1354,6 +1371,10 @@
         render();
       });
     }
+    document.getElementById("health-all").addEventListener("click", () => {
+      state.health = state.health === "all" ? "" : "all";
+      render(true);
+    });
     document.getElementById("today-series").addEventListener("change", (event) => {
       state.today = event.target.value;
       render();
