@@ -7,10 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from fuelpipe.adapters.history_files import History, load_history
+from fuelpipe.adapters.history_files import (
+    BRENT_FUTURES_KEY,
+    BRENT_KEY,
+    USD_KEY,
+    History,
+    load_history,
+)
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.domain.models import Record, Status
-from fuelpipe.outlook.series import known_at
+from fuelpipe.outlook.series import Inputs, inputs_for, known_at
 from fuelpipe.ports.store import Store
 
 DATASETS = Path(__file__).resolve().parents[2] / "datasets"
@@ -19,6 +25,19 @@ DATASETS = Path(__file__).resolve().parents[2] / "datasets"
 @pytest.fixture(scope="session")
 def history() -> History:
     return load_history(DATASETS, with_areas=False)
+
+
+@pytest.fixture(scope="module")
+def areas() -> History:
+    """The whole bundled history: Brazil, the regions and the states (slower to load)."""
+    return load_history(DATASETS)
+
+
+def bundled_inputs(history: History, key: str) -> Inputs:
+    """The outlook's inputs of ``key`` in the bundled history, on its PTAX, Brent and BZ=F."""
+    return inputs_for(
+        history.series, key, usd_key=USD_KEY, brent_key=BRENT_KEY, futures_key=BRENT_FUTURES_KEY
+    )
 
 
 def store_known(

@@ -10,15 +10,9 @@ from datetime import date, timedelta
 
 import numpy as np
 import pytest
-from tests.outlook.conftest import DATASETS
+from tests.outlook.conftest import bundled_inputs
 
-from fuelpipe.adapters.history_files import (
-    BRENT_FUTURES_KEY,
-    BRENT_KEY,
-    USD_KEY,
-    History,
-    load_history,
-)
+from fuelpipe.adapters.history_files import History
 from fuelpipe.domain.catalog import DEFAULT_CATALOG, STATES
 from fuelpipe.outlook import pooled
 from fuelpipe.outlook.backtest import walk_forward
@@ -30,23 +24,11 @@ from fuelpipe.outlook.series import (
     Series,
     day_number,
     day_of,
-    inputs_for,
     known_at,
     parts_of,
 )
 
 LAGS = Lags.from_catalog(DEFAULT_CATALOG)
-
-
-@pytest.fixture(scope="module")
-def areas() -> History:
-    return load_history(DATASETS)
-
-
-def _inputs(history: History, key: str) -> Inputs:
-    return inputs_for(
-        history.series, key, usd_key=USD_KEY, brent_key=BRENT_KEY, futures_key=BRENT_FUTURES_KEY
-    )
 
 
 def straightforward_changes(national: Inputs, weeks: np.ndarray) -> dict[int, tuple[bytes, bool]]:
@@ -80,7 +62,7 @@ def straightforward_changes(national: Inputs, weeks: np.ndarray) -> dict[int, tu
 def test_the_states_lead_is_brazils_backtest_forecast_change_bit_for_bit(
     history: History, fuel: str, first: date, last: date
 ) -> None:
-    national = _inputs(history, f"FUEL#{fuel}#BR")
+    national = bundled_inputs(history, f"FUEL#{fuel}#BR")
     days = national.fuel.days
     weeks = days[(days >= day_number(first)) & (days <= day_number(last))]
     fast = pooled.national_changes(national, weeks, LAGS, Params())
@@ -96,7 +78,7 @@ def test_each_weeks_regressors_at_its_publication_are_its_samples_row(
 ) -> None:
     """What the walk forward reads for the forecast from a week instead of ``state_at`` at
     that week's publication: the week's own samples row, bit for bit (NaNs included)."""
-    inputs = _inputs(history, f"FUEL#{fuel}#BR")
+    inputs = bundled_inputs(history, f"FUEL#{fuel}#BR")
     samples = build_samples(inputs, LAGS, params)
     for t, week in enumerate(samples.weeks.tolist()):
         state = state_at(inputs, samples, known_at(day_of(week), LAGS.fuel), LAGS, params)
@@ -107,7 +89,7 @@ def test_each_weeks_regressors_at_its_publication_are_its_samples_row(
 def test_the_targets_found_once_give_the_forecasts_found_per_week(history: History) -> None:
     """``forecast_from`` with the walk's targets, and with its points only, makes the same
     points as with the targets it finds itself (and the same bands as that)."""
-    inputs = _inputs(history, "FUEL#DIESEL#BR")
+    inputs = bundled_inputs(history, "FUEL#DIESEL#BR")
     samples = build_samples(inputs, LAGS, Params())
     targets = horizon_targets(samples.weeks)
     for last in (120, 300, 301, len(samples.weeks) - 1):
@@ -149,8 +131,8 @@ def test_the_states_served_forecasts_keep_the_measured_numbers(
     ``test_the_states_lead_is_brazils_backtest_forecast_change_bit_for_bit``."""
     names = sorted(uf for uf in STATES if f"FUEL#{fuel}#{uf}" in areas.series)
     as_of = known_at(week, LAGS.fuel) + timedelta(hours=2)
-    members = [_inputs(areas, f"FUEL#{fuel}#{uf}") for uf in names]
-    national = _inputs(areas, f"FUEL#{fuel}#BR")
+    members = [bundled_inputs(areas, f"FUEL#{fuel}#{uf}") for uf in names]
+    national = bundled_inputs(areas, f"FUEL#{fuel}#BR")
     made = [f for f in pooled.nowcast_panel(members, as_of, LAGS, national=national) if f]
     steps = [s for f in made for s in f.steps]
     count, sums = SERVED[(fuel, week)]

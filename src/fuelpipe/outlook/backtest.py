@@ -5,8 +5,9 @@ known (its Sunday plus the fuel's publication lag). The model is refitted there 
 known then and forecasts weeks ``t+1`` … ``t+5``; each forecast is compared with the week ANP
 later published and with the no-change forecast (``P[t+h] = P[t]``). Brazil and the regions:
 each area on its own (:func:`walk_forward`, :func:`walk_forward_segments`); the states: each
-state's last price moved by Brazil's forecast change, as served (:func:`walk_forward_panel`).
-Pure: numpy, no I/O.
+state's last price moved by Brazil's forecast change, as served (:func:`walk_forward_panel`),
+and short histories cut from a long one to test them as a short history is served
+(:func:`walk_forward_cuts`). Pure: numpy, no I/O.
 """
 
 from __future__ import annotations
@@ -304,6 +305,49 @@ def walk_forward_panel(
                     )
                 )
     return scored
+
+
+def walk_forward_cuts(
+    members: Mapping[str, Inputs],
+    weeks: int,
+    every: int,
+    start: date | None = None,
+    end: date | None = None,
+    lags: Lags | None = None,
+    params: Params | None = None,
+    pool: PoolParams | None = None,
+    national: Inputs | None = None,
+) -> list[tuple[date, list[Scored]]]:
+    """Short histories cut from a long one: from the first week of the members' union in
+    ``[start, end]``, every ``every`` weeks while the window ends by its last, each member's
+    weeks in the ``weeks`` weeks from that cut only, walked as
+    :func:`walk_forward_panel` serves them (``national`` leading, whole): per cut, its day and
+    every member's scored steps.
+
+    A cut's panel knows nothing before its cut, as a state whose file restarts, and is served
+    from its ``min_weeks``-th week: the states' short history since 2024-06 (105 weeks in the
+    bundled files) is one such sample, and the cuts give the spread of a short history's
+    coverage around its mean (their weeks overlap when ``every`` < ``weeks``).
+    """
+    names = sorted(members)
+    if not names or weeks < 1 or every < 1:
+        return []
+    union = np.unique(np.concatenate([members[n].fuel.days for n in names]))
+    if start is not None:
+        union = union[union >= day_number(start)]
+    if end is not None:
+        union = union[union <= day_number(end)]
+    out: list[tuple[date, list[Scored]]] = []
+    if not len(union):
+        return out
+    cut, last = int(union[0]), int(union[-1])
+    while cut + 7 * (weeks - 1) <= last:
+        window = {n: _within(members[n], cut, cut + 7 * (weeks - 1)) for n in names}
+        kept = {n: m for n, m in window.items() if len(m.fuel)}
+        scored = walk_forward_panel(kept, lags=lags, params=params, pool=pool, national=national)
+        out.append((day_of(cut), [s for n in sorted(scored) for s in scored[n]]))
+        cut += 7 * every
+    return out
 
 
 def _within(inputs: Inputs, first: int, last: int) -> Inputs:

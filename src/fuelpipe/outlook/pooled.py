@@ -22,7 +22,11 @@ regression, trained on its long, smooth national history, beats no-change; so:
   divided by its state's volatility then, give the band's scale at the finite-sample
   conformal rank, multiplied by the state's volatility now: genuinely out-of-sample. Every
   state's forecast counts as evidence from its first week, though one is served only from
-  ``min_weeks`` on (as Brazil's and the regions').
+  ``min_weeks`` on (as Brazil's and the regions'). On short histories cut from the states'
+  long one (:func:`~fuelpipe.outlook.backtest.walk_forward_cuts`) they cover their nominal
+  share on average; the h-week changes' dispersion as the scale, a longer volatility window or
+  a conformal rank counted in weeks (the states' errors move together) covered no nearer
+  nominal there and widened the long history's bands (docs/OUTLOOK_BACKTEST.md).
 
 A part is a stretch of one state's weeks without a hole over 26 weeks (``parts_of``);
 a panel is walked from the first week after the last hole of the union of its weeks (the
