@@ -75,16 +75,17 @@ DRIVER_HELP = (
 """The API's description of a driver, from the tuple the validation uses."""
 
 
-def check_driver(value: str) -> str:
-    """Validate a driver (case-insensitive): one of DRIVERS, or a ValueError naming them,
-    which the API answers as a 422 naming the parameter (as for a fuel or an area)."""
-    code = value.strip().upper()
-    if code in DRIVERS:
-        return code
-    choices = ", ".join(DRIVERS)
-    if code.startswith("FUEL#"):
-        raise ValueError(f"driver {value!r} is a pump price; choose one of {choices}")
-    raise ValueError(f"unknown driver {value!r}: use one of {choices}")
+PUMP_PRICE = "is a pump price"
+"""Why a pump price is refused as a driver (the API's 422 and the lags view both say it)."""
+
+
+def _why_not_driver(code: str) -> str | None:
+    return PUMP_PRICE if code.startswith("FUEL#") else None
+
+
+check_driver = one_of("driver", DRIVERS, _why_not_driver)
+"""Validate a driver (case-insensitive): one of DRIVERS, or a ValueError naming them, which
+the API answers as a 422 naming the parameter (as for a fuel or an area)."""
 
 
 def check_area(value: str) -> str:

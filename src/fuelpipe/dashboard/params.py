@@ -33,14 +33,24 @@ def iso_text(value: Any) -> Any:
 DateParam = Annotated[date | None, BeforeValidator(iso_text), AfterValidator(in_range)]
 
 
-def one_of(what: str, allowed: Sequence[str]) -> Callable[[str], str]:
+def one_of(
+    what: str,
+    allowed: Sequence[str],
+    why_not: Callable[[str], str | None] | None = None,
+) -> Callable[[str], str]:
     """A validator of a case-insensitive code (a fuel, a state): the code upper-cased, or a
-    ValueError naming the values allowed, which the API answers as a 422 naming the parameter."""
+    ValueError naming the values allowed, which the API answers as a 422 naming the parameter.
+    ``why_not`` may say why a known kind of wrong code is refused (its text replaces
+    "unknown")."""
 
     def check(value: str) -> str:
         code = value.strip().upper()
         if code not in allowed:
-            raise ValueError(f"unknown {what} {value!r}: use one of {', '.join(allowed)}")
+            choices = ", ".join(allowed)
+            reason = why_not(code) if why_not else None
+            if reason:
+                raise ValueError(f"{what} {value!r} {reason}; choose one of {choices}")
+            raise ValueError(f"unknown {what} {value!r}: use one of {choices}")
         return code
 
     return check

@@ -7,7 +7,15 @@ from dataclasses import asdict
 from datetime import date, timedelta
 
 from fuelpipe.dashboard import analysis as an
-from fuelpipe.dashboard.areas import AREAS, BR, DRIVERS, OVERVIEW_DRIVERS, PRODUCTS, STATE_CODES
+from fuelpipe.dashboard.areas import (
+    AREAS,
+    BR,
+    DRIVERS,
+    OVERVIEW_DRIVERS,
+    PRODUCTS,
+    PUMP_PRICE,
+    STATE_CODES,
+)
 from fuelpipe.dashboard.errors import InvalidRequestError, NotFoundError
 from fuelpipe.dashboard.repository import BRENT, BRENT_BRL, SeriesReader
 from fuelpipe.dashboard.schemas import (
@@ -192,7 +200,7 @@ def lags_view(
     except NotFoundError as exc:  # the API checks its drivers first; fuelpipe.open() comes here
         raise NotFoundError(f"{exc}: choose a driver among {choices}") from None
     if driver in reader.catalog and reader.is_weekly(driver):
-        raise InvalidRequestError(f"driver {driver!r} is a pump price; choose one of {choices}")
+        raise InvalidRequestError(f"driver {driver!r} {PUMP_PRICE}; choose one of {choices}")
     # The driver is read from max_lag weeks earlier, so lag k has the same pump weeks as lag 0.
     reach = timedelta(weeks=max(max_lag, reg_lags))
     prices = reader.weekly(pump_key, start, end, how)
