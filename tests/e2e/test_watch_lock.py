@@ -13,6 +13,9 @@ from pathlib import Path
 
 from tests.e2e.conftest import fuelpipe
 
+from fuelpipe.adapters.clock import FixedClock
+from fuelpipe.adapters.process_lock import ProcessLock
+from fuelpipe.domain.instants import SAO_PAULO
 from fuelpipe.replay.server import ReplayServer
 
 NOW = "2022-05-06T14:00"  # USD's Friday close is stored on the first tick; the next is Monday's
@@ -65,6 +68,7 @@ def test_a_second_watch_is_refused_and_a_killed_one_holds_nothing(tmp_path: Path
 
     since = datetime.fromisoformat(str(note["since"]))
     assert since.utcoffset() is not None  # an instant a person can place
+    assert note["command"] == "fuelpipe watch"
     for refused in (second, third):
         assert refused.returncode == 4, refused.stderr
         line = " ".join(refused.stderr.split())
@@ -83,3 +87,42 @@ def test_watch_help_names_its_exit_code_when_another_runs() -> None:
     out = fuelpipe("watch", "--help", env={})
     text = " ".join(out.stdout.split())
     assert "One watch per store: a second one on the same file exits 4" in text
+
+
+def _held_by(db: Path, command: str) -> ProcessLock:
+    """The store's watch lock, taken by this test process as if it ran ``command``."""
+    lock = ProcessLock(db.with_name(db.stem + "-watch.lock"), FixedClock(HELD_SINCE), command)
+    lock.acquire()
+    return lock
+
+
+HELD_SINCE = datetime(2022, 5, 6, 14, 0, tzinfo=SAO_PAULO)
+
+
+def test_demo_live_watches_too_so_it_is_refused_beside_a_watch(tmp_path: Path) -> None:
+    """`demo --live` runs a watch loop on the store (alerts, intraday points): it takes the
+    same lock, so it and a `fuelpipe watch` never run on one store together."""
+    db = tmp_path / "d.sqlite"
+    lock = _held_by(db, "fuelpipe watch")
+    try:
+        refused = fuelpipe("demo", "--live", "--no-serve", env={"FUELPIPE_DB": str(db)},
+                           check=False, timeout=120)  # fmt: skip
+    finally:
+        lock.release()
+    assert refused.returncode == 4, refused.stderr
+    line = " ".join(refused.stderr.split())
+    assert f"another `fuelpipe watch` (pid {os.getpid()}, running since 2022-05-06T14:00:00" in line
+    assert "one watch per store" in line and "Traceback" not in refused.stderr
+    assert not db.exists()  # refused before the store or the replay was touched
+
+
+def test_a_watch_beside_demo_live_names_it(tmp_path: Path) -> None:
+    db = tmp_path / "w.sqlite"
+    lock = _held_by(db, "fuelpipe demo --live")
+    try:
+        refused = fuelpipe(*WATCH, "--ticks", "1", env={"FUELPIPE_DB": str(db)},
+                           check=False, timeout=120)  # fmt: skip
+    finally:
+        lock.release()
+    assert refused.returncode == 4, refused.stderr
+    assert f"another `fuelpipe demo --live` (pid {os.getpid()}," in " ".join(refused.stderr.split())

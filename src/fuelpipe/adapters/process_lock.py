@@ -28,11 +28,13 @@ written (the holder writes it just after taking the lock)."""
 
 @dataclass(frozen=True)
 class Holder:
-    """Who holds the lock: its pid and since when (São Paulo time with its offset), or None
-    where the note could not be read (written by an older fuelpipe, or being written)."""
+    """Who holds the lock: its pid, since when (São Paulo time with its offset) and the
+    command it runs, or None where the note could not be read (written by an older fuelpipe,
+    or being written)."""
 
     pid: int | None
     since: str | None
+    command: str | None = None
 
 
 class LockHeld(Exception):
@@ -47,11 +49,13 @@ class LockHeld(Exception):
 
 
 class ProcessLock:
-    """An exclusive, non-blocking lock on ``path`` (created with its folder if missing)."""
+    """An exclusive, non-blocking lock on ``path`` (created with its folder if missing);
+    ``command`` names what the holder runs, for the message of a process refused."""
 
-    def __init__(self, path: Path, clock: Clock) -> None:
+    def __init__(self, path: Path, clock: Clock, command: str = "") -> None:
         self.path = path
         self._clock = clock
+        self._command = command
         self._fd: int | None = None
 
     def acquire(self) -> None:
@@ -69,9 +73,8 @@ class ProcessLock:
         except BaseException:
             os.close(fd)
             raise
-        note = json.dumps(
-            {"pid": os.getpid(), "since": sao_paulo_iso(self._clock.now(), "seconds")}
-        )
+        since = sao_paulo_iso(self._clock.now(), "seconds")
+        note = json.dumps({"pid": os.getpid(), "since": since, "command": self._command})
         os.pwrite(fd, note.encode(), 0)
         os.ftruncate(fd, len(note.encode()))
         self._fd = fd
@@ -90,7 +93,8 @@ class ProcessLock:
         for attempt in range(_READ_ATTEMPTS):
             try:
                 note = json.loads(self.path.read_text())
-                return Holder(int(note["pid"]), str(note["since"]))
+                command = note.get("command")
+                return Holder(int(note["pid"]), str(note["since"]), command and str(command))
             except (OSError, ValueError, KeyError, TypeError):
                 if attempt + 1 < _READ_ATTEMPTS:
                     time.sleep(0.05)

@@ -167,10 +167,14 @@ def _run_live(
     cfg = Settings(**{**overrides, "now": None})
     if cfg.backend != "embedded":
         raise fail("demo --live runs the embedded home")
-    run_live_demo(
-        console, cfg, DEFAULT_CATALOG, speed=speed, serve=serve, port=port,
-        snapshot_coverage=coverage, phases=phases,
-    )  # fmt: skip
+    from fuelpipe.cli.watch import only_watch
+
+    # It watches the store as `fuelpipe watch` does: one of them per store.
+    with only_watch(cfg, "fuelpipe demo --live"):
+        run_live_demo(
+            console, cfg, DEFAULT_CATALOG, speed=speed, serve=serve, port=port,
+            snapshot_coverage=coverage, phases=phases,
+        )  # fmt: skip
 
 
 def run_demo(

@@ -131,26 +131,28 @@ def watch(
         except ValueError as exc:
             raise fail(f"--webhook/FUELPIPE_ALERT_WEBHOOK_URL: {exc}") from None
     _check_store_path(cfg.db, writes=True)
-    with _only_watch(cfg), wired(ctx, writes=True) as context:
+    with only_watch(cfg), wired(ctx, writes=True) as context:
         _watch(context, cfg.db, series, webhook, ticks, intraday=intraday)
 
 
 @contextmanager
-def _only_watch(cfg: Settings) -> Iterator[None]:
-    """Hold the store's watch lock while inside; a watch already running there is one clear
-    line and exit 4, before the store is opened."""
+def only_watch(cfg: Settings, command: str = "fuelpipe watch") -> Iterator[None]:
+    """Hold the store's watch lock while inside (``command``: what is watching, named to a
+    process refused); a watch already running there is one clear line and exit 4, before the
+    store is opened."""
     from fuelpipe.adapters.process_lock import LockHeld
     from fuelpipe.homes.embedded import watch_lock
 
-    lock = watch_lock(cfg)
+    lock = watch_lock(cfg, command=command)
     try:
         lock.acquire()
     except LockHeld as held:
-        who = "pid unknown" if held.holder.pid is None else f"pid {held.holder.pid}"
-        since = "" if held.holder.since is None else f", running since {held.holder.since}"
+        h = held.holder
+        who = "pid unknown" if h.pid is None else f"pid {h.pid}"
+        since = "" if h.since is None else f", running since {h.since}"
         raise fail(
-            f"another `fuelpipe watch` ({who}{since}) is watching the store {cfg.db}: one watch "
-            f"per store (stop that one first; the lock is {lock.path})",
+            f"another `{h.command or 'fuelpipe watch'}` ({who}{since}) is watching the store "
+            f"{cfg.db}: one watch per store (stop that one first; the lock is {lock.path})",
             code=EXIT_ALREADY_WATCHING,
         ) from None
     except OSError as exc:

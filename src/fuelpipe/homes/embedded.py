@@ -68,17 +68,19 @@ def build_context(
     )
 
 
-def watch_lock(settings: Settings, clock: Clock | None = None) -> ProcessLock:
-    """The lock one `fuelpipe watch` holds on the store while it runs: ``<stem>-watch.lock``
-    beside the file the path leads to (through a symlink too), so a second watch on the same
-    store is refused, naming the first (pid, since when: ``clock``, the wall clock unless
-    given). Other commands do not take it. The kernel releases it when the watch ends, however
-    it ends (kill -9 too)."""
+def watch_lock(
+    settings: Settings, clock: Clock | None = None, command: str = "fuelpipe watch"
+) -> ProcessLock:
+    """The lock one `fuelpipe watch` (or `fuelpipe demo --live`, which watches too) holds on
+    the store while it runs: ``<stem>-watch.lock`` beside the file the path leads to (through
+    a symlink too), so a second watch on the same store is refused, naming the first (its
+    ``command``, pid, since when: ``clock``, the wall clock unless given). Other commands do
+    not take it. The kernel releases it when the watch ends, however it ends (kill -9 too)."""
     from fuelpipe.adapters.clock import SystemClock
     from fuelpipe.adapters.process_lock import ProcessLock
 
     db = settings.db.resolve()
-    return ProcessLock(db.with_name(db.stem + "-watch.lock"), clock or SystemClock())
+    return ProcessLock(db.with_name(db.stem + "-watch.lock"), clock or SystemClock(), command)
 
 
 class ProcessHelpers:
