@@ -23,6 +23,8 @@ from fuelpipe.dashboard.static_assets import (
     OUTLOOK_BUNDLE,
     PLOTLY_PARTIAL,
     STATIC_DIR,
+    _asset,
+    accepts,
     asset,
 )
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
@@ -141,3 +143,51 @@ def test_the_scripts_the_page_names_stay_within_the_first_chart_budget(client: T
     assert named in page
     assert b"FUELPIPE_EXTRA_VIEWS.outlook" in lazy.body
     assert client.get(f"/static/{OUTLOOK_BUNDLE}?h={lazy.hash}").content == lazy.body
+
+
+@pytest.mark.parametrize("path", ["/", "/stations", "/docs"])
+def test_every_file_a_page_names_goes_by_its_content_hash(client: TestClient, path: str) -> None:
+    """Only index.html's three bundles were hashed: stations.html named stations.js and
+    app.css bare, cached an hour, so a deploy could run the new page with the old script."""
+    page = client.get(path).text
+    named = re.findall(r'"/static/([^"]+)"', page)
+    assert named
+    for ref in named:
+        name, _, query = ref.partition("?")
+        found = asset(name)
+        assert found is not None, name
+        assert query == f"h={found.hash}", ref
+        served = client.get(f"/static/{ref}")
+        assert "immutable" in served.headers["cache-control"], ref
+
+
+def test_an_unknown_static_name_is_a_404_and_is_not_cached() -> None:
+    """The name comes from the request path: caching a miss under it let any client grow
+    the server's memory by asking for names that do not exist."""
+    before = _asset.cache_info().currsize
+    assert all(asset(f"nope-{i}.js") is None for i in range(50))
+    assert _asset.cache_info().currsize == before
+
+
+@pytest.mark.parametrize(
+    ("header", "coding", "ok"),
+    [
+        ("br, gzip", "br", True),
+        ("gzip;q=1.0, br;q=0", "br", False),
+        ("br;q=0, gzip", "gzip", True),
+        ("gzip; q=0", "gzip", False),
+        ("*", "br", True),
+        ("*;q=0, gzip", "br", False),
+        ("identity", "gzip", False),
+        ("", "gzip", False),
+        ("GZIP;Q=0.5", "gzip", True),
+    ],
+)
+def test_accept_encoding_weights_are_honoured(header: str, coding: str, ok: bool) -> None:
+    assert accepts(header, coding) is ok
+
+
+def test_a_client_refusing_brotli_gets_gzip(client: TestClient) -> None:
+    r = client.get(f"/static/{PLOTLY_PARTIAL}", headers={"Accept-Encoding": "br;q=0, gzip"})
+    assert r.headers["content-encoding"] == "gzip"
+    assert r.content == BUNDLE.read_bytes()

@@ -226,3 +226,13 @@ def test_a_search_mixes_fuels_and_gives_each_row_its_unit(client: TestClient) ->
     assert {(r["product"], r["unit"]) for r in rows if r["product"] == "LPG"} == {
         ("LPG", "BRL/13kg")
     }
+
+
+@pytest.mark.parametrize("q", ["  ", " a ", "\t\t"])
+def test_a_search_of_spaces_is_a_422_not_every_station(client: TestClient, q: str) -> None:
+    """Two spaces passed the length check and searched for "", which every name contains: the
+    answer was the first 51 stations, as if they matched."""
+    resp = client.get("/api/stations/search", params={"q": q})
+    assert resp.status_code == 422, resp.text
+    assert "fewer than 2 characters besides spaces" in resp.json()["detail"]
+    assert client.get("/api/stations/search", params={"q": "  posto "}).status_code == 200

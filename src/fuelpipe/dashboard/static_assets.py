@@ -4,14 +4,15 @@ Plotly comes as a partial bundle (``plotly-partial.min.js``: only the trace type
 draws, built from plotly.js's npm package by ``make plotly``) and the page's own scripts as
 minified files built by the same command (``app.min.js`` for the first chart, and
 ``outlook.min.js``, loaded later), each precompressed beside it (``.br``, ``.gz``). The page
-names them with their content hash (``?h=``), and a request carrying the current hash is cached
-for a year: a new bundle is a new URL.
+names them, as every static file a page names, with their content hash (``?h=``), and a request
+carrying the current hash is cached for a year: a new bundle is a new URL.
 """
 
 from __future__ import annotations
 
 import gzip
 import hashlib
+import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -97,21 +98,51 @@ def asset_paths() -> dict[str, Path]:
     return files
 
 
-@cache
+_NAMED = re.compile(r'"/static/([^"?/]+)"')
+"""A static file a page names (a ``src``, an ``href``, a ``<meta>`` content)."""
+
+
 def asset(name: str) -> Asset | None:
-    """The cached asset of that name, or None; the page names Plotly by its content hash."""
-    path = asset_paths().get(name)
-    if path is None:
-        return None
-    if name == "index.html":
-        page = path.read_text(encoding="utf-8")
-        for built in HASHED:
-            found = asset(built)
-            if found is not None:  # a <script src> or the <meta> naming a lazy script
-                src = f'"/static/{built}"'
-                page = page.replace(src, f'"/static/{built}?h={found.hash}"')
-        return _load(path, page.encode())
-    return _load(path)
+    """The cached asset of that name, or None (an unknown name is not cached: the names come
+    from request paths, and a cache keyed by them would grow with every one asked)."""
+    return _asset(name) if name in asset_paths() else None
+
+
+@cache
+def _asset(name: str) -> Asset:
+    path = asset_paths()[name]
+    if path.suffix != ".html":
+        return _load(path)
+    # Each file a page names goes by its content hash, so a new deploy's page never runs
+    # with a script or a stylesheet an hour-long cache kept from the one before.
+    page = path.read_text(encoding="utf-8")
+
+    def hashed(match: re.Match[str]) -> str:
+        found = asset(match.group(1))
+        if found is None or match.group(1).endswith(".html"):
+            return match.group(0)
+        return f'"/static/{match.group(1)}?h={found.hash}"'
+
+    return _load(path, _NAMED.sub(hashed, page).encode())
+
+
+def accepts(header: str, coding: str) -> bool:
+    """Whether an ``Accept-Encoding`` value allows ``coding`` (RFC 9110 §12.5.3: ``q=0``
+    refuses it; ``*`` stands for the codings not named)."""
+    weights: dict[str, float] = {}
+    for part in header.lower().split(","):
+        name, _, params = part.partition(";")
+        q = 1.0
+        for param in params.split(";"):
+            key, _, value = param.strip().partition("=")
+            if key == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        if name.strip():
+            weights[name.strip()] = q
+    return weights.get(coding, weights.get("*", 0.0)) > 0
 
 
 def serve_asset(request: Request, name: str, max_age: int = 3600) -> Response:
@@ -126,10 +157,10 @@ def serve_asset(request: Request, name: str, max_age: int = 3600) -> Response:
     if none_match(request.headers.get("if-none-match"), found.etag):
         return Response(status_code=304, headers=headers)
     accepted = request.headers.get("accept-encoding", "")
-    if found.brotli is not None and "br" in accepted:
+    if found.brotli is not None and accepts(accepted, "br"):
         headers["Content-Encoding"] = "br"
         return Response(found.brotli, media_type=found.media_type, headers=headers)
-    if "gzip" in accepted:
+    if accepts(accepted, "gzip"):
         headers["Content-Encoding"] = "gzip"
         return Response(found.gzipped, media_type=found.media_type, headers=headers)
     return Response(found.body, media_type=found.media_type, headers=headers)

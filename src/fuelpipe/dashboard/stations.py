@@ -69,7 +69,22 @@ FormatQ = Annotated[Literal["json", "csv"], Query(description="json or csv")]
 _STATE_HELP = f"UF, one of {', '.join(UFS)}; case-insensitive"
 StateQ = Annotated[str | None, AfterValidator(_check_any_state), Query(description=_STATE_HELP)]
 MunicipalityQ = Annotated[str | None, Query(max_length=80, description="as ANP writes it")]
-TextQ = Annotated[str, Query(min_length=2, max_length=60, description="name, CNPJ or town")]
+
+
+def _search_text(value: str) -> str:
+    """The search text without its outer spaces, at least 2 characters of it: ``"  "`` passed
+    the length check and searched for ``""``, which every station's name contains."""
+    text = value.strip()
+    if len(text) < 2:
+        raise ValueError(f"search text {value!r} has fewer than 2 characters besides spaces")
+    return text
+
+
+TextQ = Annotated[
+    str,
+    AfterValidator(_search_text),
+    Query(min_length=2, max_length=60, description="name, CNPJ or town"),
+]
 RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
         "content": {"application/json": {}, "text/csv": {}},
@@ -302,8 +317,6 @@ def build_router(lake: StationQueries | None) -> APIRouter:
         every fuel: best match first (CNPJ, whole name, name's start, whole town, then anywhere),
         then by name; at most the first ``limit`` stations, ``truncated`` when there were more
         (the CSV's name then ends in ``-first-<limit>-stations``, header ``X-Truncated``)."""
-        return answer(
-            "station_search", "GASOLINE", start, end, format, text=q.strip(), per_fuel=False
-        )
+        return answer("station_search", "GASOLINE", start, end, format, text=q, per_fuel=False)
 
     return router

@@ -6,8 +6,9 @@ parameters), a table named ``stations`` (a DuckDB view over the Parquet files; t
 AWS), and only functions both engines share. Neither engine's percentile function exists in the
 other (DuckDB ``quantile_cont``, Trino ``approx_percentile``), so quantiles are computed from
 ranks with linear interpolation between closest ranks, the definition of ``quantile_cont`` and
-numpy's default: position ``1 + q·(n−1)``. Every query filters the partition column ``month`` so
-both engines read only the partitions it needs.
+numpy's default: position ``1 + q·(n−1)``. Every analysis query filters the partition column
+``month`` so both engines read only the partitions it needs (``coverage``, the lake's status,
+reads them all on purpose).
 
 Exact on purpose, so a query gives the same answer on every run: the engines sum on several
 threads in no fixed order, and a float sum (a mean, a standard deviation) changed in its last

@@ -511,7 +511,7 @@
     $("st-start").value = state.start;
     $("st-end").value = state.end;
     $("st-q").value = state.q;
-    $("st-csv").href = state.view === "search" && state.q.length < 2 ? "#" : apiUrl("csv");
+    $("st-csv").href = state.view === "search" && state.q.trim().length < 2 ? "#" : apiUrl("csv");
   }
 
   async function render() {
