@@ -409,6 +409,25 @@ def test_correlations_over_every_week_name_the_first_week_used(
     assert "—" not in title
 
 
+def test_the_window_all_with_no_data_says_up_to_its_end(watched: Watched) -> None:
+    """The window "All" has no start: the empty state read "between — and …"."""
+    watched.open("view=movement&fuel=DIESEL&area=SP&window=0&date=2022-05-06&lang=en")
+    text = watched.page.locator("#chart-price + .empty").text_content() or ""
+    assert "No stored Diesel (São Paulo) up to May 6, 2022." in text, text
+    assert "—" not in text and "between" not in text
+
+
+@pytest.mark.parametrize("bad", ["view=constructor", "lang=constructor", "view=toString"])
+def test_an_inherited_name_in_the_url_is_not_a_view_or_a_language(
+    watched: Watched, bad: str
+) -> None:
+    """`"constructor" in VIEWS` is true for any object: a link naming it killed the page
+    (no view spec) or every number format (no such locale)."""
+    watched.open(f"{bad}&lang=en" if bad.startswith("view") else bad)
+    assert watched.page.locator(".view-error").count() == 0
+    assert watched.page.get_attribute("#chart-overview", "data-rendered")
+
+
 @pytest.mark.parametrize("bad", ["2022-13-45", "2021-02-30"])
 def test_a_malformed_date_in_the_url_is_ignored_and_dropped(watched: Watched, bad: str) -> None:
     watched.open(f"view=movement&date={bad}&lang=en")

@@ -154,3 +154,29 @@ def test_a_complete_store_says_so_instead_of_drawing_full_bars(tmp_path: Path, p
         page.locator("#health-all").click()
         assert page.wait_for_function(HEALTH_CHART).json_value()["keys"] == [USD.key]
         assert empty.is_hidden()
+
+
+def test_a_series_with_nothing_expected_yet_is_neither_complete_nor_a_red_zero(
+    tmp_path: Path, page: Page
+) -> None:
+    """Its completeness is null: "show all" drew it as a red 0% bar, and the title counted it
+    among "the other … are complete"."""
+    petr4 = DEFAULT_CATALOG["STOCK#PETR4"]
+    records = [
+        Record(USD.key, MONDAY, Decimal("5"), Status.OK),
+        *(Record(EUR.key, d, Decimal("5.5"), Status.OK) for d in (date(2022, 4, 28), MONDAY)),
+        Record(petr4.key, date(2022, 5, 10), Decimal("30"), Status.OK),  # after the clock
+    ]
+    with _health_page(tmp_path, page, records):
+        chart = page.wait_for_function(HEALTH_CHART).json_value()
+        assert chart["keys"] == [EUR.key]
+        assert chart["title"].startswith("Series below 100% complete: 1 (the other 1 are complete)")
+        page.locator("#health-all").click()
+        page.wait_for_function(f"() => ({HEALTH_CHART})()?.keys.length === 3")
+        bars = page.evaluate(
+            """() => { const t = document.getElementById('chart-health').data[0];
+            return t.y.map((key, i) => [key, t.marker.color[i], t.customdata[i][2]]); }"""
+        )
+        colour = {key: (c, text) for key, c, text in bars}
+        assert colour[petr4.key] == ("#9aa8b5", "nothing expected yet")
+        assert colour[USD.key][0] == "#2e8540" and colour[USD.key][1] == "100.0%"

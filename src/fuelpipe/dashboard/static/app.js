@@ -197,8 +197,9 @@
       const value = params.get(key);
       if (value !== null) state[key] = value;
     }
-    if (!(state.view in VIEWS)) state.view = DEFAULTS.view;
-    if (!(state.lang in I18N)) state.lang = DEFAULTS.lang;
+    // Own keys only: "constructor" is `in` every object, and a link naming it killed the page.
+    if (!Object.hasOwn(VIEWS, state.view)) state.view = DEFAULTS.view;
+    if (!Object.hasOwn(I18N, state.lang)) state.lang = DEFAULTS.lang;
     if (!["13", "26", "52", "104", "0"].includes(state.window)) state.window = DEFAULTS.window;
     if (state.date && !isDay(state.date)) state.date = ""; // writeUrl then drops it
     if (state.health !== "all") state.health = "";
@@ -681,9 +682,7 @@
     setChartCsv("overview-chart-csv", indexUrl);
     const traces = lineTraces(indices.series);
     if (!traces.length) {
-      showEmpty("chart-overview", t("empty.series", {
-        what: t("axis.index").toLowerCase(), start: fmt.date(windowRange(end).start), end: fmt.date(end),
-      }));
+      showEmpty("chart-overview", emptySeries(t("axis.index").toLowerCase(), windowRange(end).start, end));
       return;
     }
     // Every line starts at 100 on the base week the API chose (the first week all series have).
@@ -691,6 +690,12 @@
     layout.yaxis.title = { text: t("axis.index") };
     await plot("chart-overview", traces, layout, indexUrl);
     noteLeftOut(document.getElementById("chart-overview"), indices.series);
+  }
+
+  /** "No stored … between start and end", or "… up to end" for the window "All" (no start). */
+  function emptySeries(what, start, end) {
+    const vars = { what, start: fmt.date(start), end: fmt.date(end) };
+    return t(start ? "empty.series" : "empty.seriesUntil", vars);
   }
 
   async function viewMovement(token) {
@@ -704,10 +709,7 @@
     if (token !== renderToken) return;
     const vars = { fuel: t("product." + state.fuel), area: areaName(state.area) };
     if (!series.points.length) {
-      const message = t("empty.series", {
-        what: `${vars.fuel} (${vars.area})`,
-        start: fmt.date(range.start), end: fmt.date(range.end),
-      }) + " " + t("coverage.level", {
+      const message = emptySeries(`${vars.fuel} (${vars.area})`, range.start, range.end) + " " + t("coverage.level", {
         fuel: vars.fuel,
         level: levelOf(state.area) === "BR" ? t("level.BR") : t("level." + levelOf(state.area)).toLowerCase(),
         coverage: coverageText(state.fuel, levelOf(state.area)),
@@ -1081,6 +1083,7 @@
     // Hundreds of full bars hid the few that are not: by default only the series below 100%
     // (one with nothing expected yet has no completeness to fall short of), all on request.
     const short = sorted.filter((s) => s.completeness !== null && s.completeness < 1);
+    const scoredCount = sorted.filter((s) => s.completeness !== null).length;
     const all = state.health === "all" || short.length === sorted.length;
     const toggle = document.getElementById("health-all");
     toggle.hidden = short.length === sorted.length;
@@ -1089,13 +1092,13 @@
     const div = document.getElementById("chart-health");
     if (!all && !short.length) {
       div.style.height = "";
-      showEmpty("chart-health", t("health.allComplete", { n: sorted.length }));
+      showEmpty("chart-health", t("health.allComplete", { n: scoredCount }));
       return;
     }
     const shown = all ? sorted : short;
     div.style.height = `${Math.max(360, 16 * shown.length + 120)}px`;
     const layout = baseLayout(all ? t("health.title")
-      : t("health.titleShort", { n: shown.length, m: sorted.length - shown.length }));
+      : t("health.titleShort", { n: shown.length, m: scoredCount - shown.length }));
     layout.margin = { t: 56, r: 32, b: 48, l: 24 };
     layout.yaxis.automargin = true; // the longest series key sets the left margin
     layout.xaxis.tickformat = ".0%";
@@ -1110,11 +1113,14 @@
       orientation: "h",
       x: shown.map((s) => s.completeness ?? 0),
       y: shown.map((s) => s.key),
-      customdata: shown.map((s) => [s.present, s.expected, s.pending, s.quarantined]),
+      // A series with nothing expected yet has no completeness: grey, and said so, not a red 0%.
+      customdata: shown.map((s) => [s.present, s.expected,
+        s.completeness === null ? t("health.nothingExpected") : fmt.pct(s.completeness * 100, 1, false)]),
       marker: {
-        color: shown.map((s) => (s.completeness >= 0.99 ? "#2e8540" : s.completeness >= 0.8 ? "#f2a541" : "#b8322a")),
+        color: shown.map((s) => (s.completeness === null ? "#9aa8b5" : s.completeness >= 0.99 ? "#2e8540"
+          : s.completeness >= 0.8 ? "#f2a541" : "#b8322a")),
       },
-      hovertemplate: "%{y}: %{x:.1%}<br>%{customdata[0]} / %{customdata[1]}<extra></extra>",
+      hovertemplate: "%{y}: %{customdata[2]}<br>%{customdata[0]} / %{customdata[1]}<extra></extra>",
     }], layout, url, spDay(view.as_of));
   }
 
