@@ -57,12 +57,9 @@ def page(browser: Browser) -> Iterator[Page]:
         yield page
 
 
-def test_the_open_health_view_refreshes_its_problems_every_minute_and_only_them(
-    served: tuple[str, ManualClock], page: Page
-) -> None:
-    # The view redrew only when the data version moved, but a source turns late with time
-    # alone: an open Health tab kept saying "0" problems while PTAX went late.
-    url, clock = served
+def _open_health(page: Page, url: str) -> list[str]:
+    """The health view open, the page's timers on Playwright's clock; the paths of the API
+    requests the page makes, as it makes them."""
     asked: list[str] = []
     page.on(
         "request",
@@ -71,6 +68,16 @@ def test_the_open_health_view_refreshes_its_problems_every_minute_and_only_them(
     page.clock.install()  # the page's timers move when the test says so
     page.goto(f"{url}/?view=health&lang=en")
     page.wait_for_selector("body[data-ready=health]", state="attached")
+    return asked
+
+
+def test_the_open_health_view_refreshes_its_problems_every_minute_and_only_them(
+    served: tuple[str, ManualClock], page: Page
+) -> None:
+    # The view redrew only when the data version moved, but a source turns late with time
+    # alone: an open Health tab kept saying "0" problems while PTAX went late.
+    url, clock = served
+    asked = _open_health(page, url)
     first = page.locator("#health-cards .card").first
     assert first.locator("h3").text_content() == "Sources late or failing"
     assert first.locator(".card-value").text_content() == "0"
@@ -99,6 +106,38 @@ def test_the_open_health_view_refreshes_its_problems_every_minute_and_only_them(
     page.wait_for_function(LATE_BCB)
     with page.expect_request("**/api/health"):
         page.clock.fast_forward("01:01")
+
+
+HIDDEN = """(hidden) => {
+  if (hidden) Object.defineProperty(document, 'visibilityState', {value: 'hidden', configurable: true});
+  else delete document.visibilityState;  // the browser's own answer again: visible
+  document.dispatchEvent(new Event('visibilitychange'));
+}"""
+
+
+def test_the_health_refresh_pauses_while_the_page_is_hidden_and_catches_up_when_shown(
+    served: tuple[str, ManualClock], page: Page
+) -> None:
+    # A hidden tab has no reader: its minute refresh would only load the server.
+    url, _ = served
+    asked = _open_health(page, url)
+    with page.expect_request("**/api/health"):
+        page.clock.fast_forward("01:00")
+
+    page.evaluate(HIDDEN, True)
+    asked.clear()
+    with page.expect_request("**/api/live"):  # the page's timers did run
+        page.clock.fast_forward("05:00")
+    # live.js asks again only once that answer is in: any request the jump made came before
+    with page.expect_request("**/api/live"):
+        pass
+    assert "/api/health" not in asked
+
+    with page.expect_request("**/api/health"):  # at once: the clock does not move
+        page.evaluate(HIDDEN, False)
+    page.wait_for_selector("body[data-ready=health]", state="attached")
+    with page.expect_request("**/api/health"):  # and every minute again
+        page.clock.fast_forward("01:00")
 
 
 EUR = DEFAULT_CATALOG["CURRENCY#EUR"]

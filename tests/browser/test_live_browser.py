@@ -33,6 +33,9 @@ KEYS = [
     "CURRENCY#USD", "COMMODITY#BRENT", "STOCK#PETR4",
 ]  # fmt: skip
 GAS = "FUEL#GASOLINE#BR"
+ETHANOL = "FUEL#ETHANOL#BR"
+GAS_FRESH_IS = """(text) => document.querySelector('.card[data-key="FUEL#GASOLINE#BR"] .card-fresh')
+  ?.innerText.replace(/[\\u202f\\u00a0]/g, ' ') === text"""  # Intl's spaces as plain ones
 
 
 @pytest.fixture(scope="module")
@@ -69,11 +72,12 @@ def _gas_card(page: Page) -> str:
 
 
 def test_a_value_landing_in_the_store_updates_the_open_page(live_store, page: Page) -> None:
-    store, url, _ = live_store
+    store, url, clock = live_store
     page.goto(f"{url}/?view=overview")
     page.wait_for_selector("body[data-ready=overview]", state="attached")
-    page.wait_for_selector(f'.card[data-key="{GAS}"] .card-fresh')
+    fresh = page.locator(f'.card[data-key="{GAS}"] .card-fresh')
     assert "as of May 1, 2022" in _gas_card(page)
+    assert fresh.inner_text() == "published yesterday"  # May 6, 18:00; the clock May 7, 23:59
     page.evaluate("() => { window.__sameDocument = true; }")
     navigations: list[str] = []
     page.on("framenavigated", lambda frame: navigations.append(frame.url))
@@ -94,6 +98,18 @@ def test_a_value_landing_in_the_store_updates_the_open_page(live_store, page: Pa
     assert navigations == []
     caption = page.locator("#view-overview .as-of").first
     assert caption.get_attribute("data-date") == "2022-05-08"
+
+    # It landed ahead of the server's clock (due on May 13): the card said "published now".
+    page.wait_for_function(GAS_FRESH_IS, arg="published 5/13/22, 6:00 PM (São Paulo time)")
+    # Once the clock passes it, a 304 (nothing else landed) turns it into an age.
+    version = page.locator("#live-status").get_attribute("data-version")
+    start = clock.now()
+    try:
+        clock.set(datetime(2022, 5, 14, 23, 59, tzinfo=SP))
+        page.wait_for_function(GAS_FRESH_IS, arg="published yesterday")
+        assert page.locator("#live-status").get_attribute("data-version") == version
+    finally:
+        clock.set(start)
 
 
 @pytest.mark.parametrize("view", ["overview", "health", "movement"])
@@ -180,7 +196,9 @@ def test_a_quiet_poll_moves_the_checked_time_and_the_ages_on_in_sao_paulo_time(
             checked
         )
         version = status.get_attribute("data-version")
-        fresh = page.locator(f'.card[data-key="{GAS}"] .card-fresh').inner_text()
+        # ethanol's week of May 1, published on May 6: the test above lands a later gasoline one
+        fresh = page.locator(f'.card[data-key="{ETHANOL}"] .card-fresh')
+        assert fresh.inner_text() == "published yesterday"
         clock.advance(timedelta(hours=24))
         later = clock.now()
         page.wait_for_function(
@@ -189,7 +207,7 @@ def test_a_quiet_poll_moves_the_checked_time_and_the_ages_on_in_sao_paulo_time(
             arg=f"{later:%-m/%-d/%y}, {later:%-I:%M %p} (São Paulo time)",
         )
         assert status.get_attribute("data-version") == version  # nothing landed: 304s
-        assert page.locator(f'.card[data-key="{GAS}"] .card-fresh').inner_text() != fresh
+        assert fresh.inner_text() == "published 2 days ago"
     finally:
         clock.set(start)
         context.close()

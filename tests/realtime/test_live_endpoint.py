@@ -10,9 +10,10 @@ from zoneinfo import ZoneInfo
 import httpx
 from devtools.dashboard.serving import serving
 
-from fuelpipe.adapters.clock import FixedClock
+from fuelpipe.adapters.clock import FixedClock, ManualClock
 from fuelpipe.adapters.sqlite_store import SqliteStore
 from fuelpipe.dashboard.app import create_app
+from fuelpipe.dashboard.live import live_view
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.domain.models import Record, Status
 from fuelpipe.stages.data_version import mark_changed
@@ -59,3 +60,23 @@ def test_stored_at_is_in_sao_paulo_time_as_published_at_beside_it(tmp_path) -> N
     (usd,) = [s for s in body["series"] if s["key"] == "CURRENCY#USD"]
     assert usd["published_at"].endswith("-03:00")
     assert usd["stored_at"] == "2022-05-06T15:00:00-03:00"
+
+
+def test_a_value_published_after_the_clock_has_no_age(tmp_path) -> None:
+    """The demo's store holds values published after the dashboard's clock: clamped to 0, such
+    an age made the card say "published now". None instead; a past publication keeps its age."""
+    clock = ManualClock(datetime(2022, 5, 6, 9, 0, tzinfo=SP))
+    store = SqliteStore(tmp_path / "l.sqlite", clock=clock)
+    usd = "CURRENCY#USD"
+    store.put_records([Record(usd, date(2022, 5, 6), Decimal("4.9"), Status.OK)])
+    try:
+        before = live_view(store, DEFAULT_CATALOG, clock)  # 9:00, before PTAX's 13:10
+        clock.set(datetime(2022, 5, 6, 15, 0, tzinfo=SP))
+        after = live_view(store, DEFAULT_CATALOG, clock)
+    finally:
+        store.close()
+    (early,) = [s for s in before.series if s.key == usd]
+    assert early.published_at == datetime(2022, 5, 6, 13, 10, tzinfo=SP)
+    assert early.age_s is None
+    (late,) = [s for s in after.series if s.key == usd]
+    assert late.age_s == 110 * 60  # 13:10 to 15:00

@@ -70,7 +70,12 @@ class LiveSeries(BaseModel):
     stored_at: dt.datetime | None = Field(
         description="when it was stored, in São Paulo time with the offset (as published_at)"
     )
-    age_s: float | None = Field(None, description="seconds from its publication to now")
+    age_s: float | None = Field(
+        None,
+        description="seconds from its publication to now; null when nothing is published, or "
+        "when its publication is after now (a store filled ahead of the server's clock, as the "
+        "demo's): an age would be made up",
+    )
 
 
 class LiveView(BaseModel):
@@ -116,6 +121,13 @@ def intraday_fingerprint(intraday: IntradayStore, catalog: Catalog, now: dt.date
     return out
 
 
+def _age_s(published: dt.datetime, now: dt.datetime) -> float | None:
+    """Seconds since ``published``; None when it is after ``now``: a value published ahead of
+    the clock was read as "published now" when clamped to 0."""
+    age = (now - published).total_seconds()
+    return age if age >= 0 else None
+
+
 def live_view(
     store: Store, catalog: Catalog, clock: Clock, intraday: IntradayStore | None = None
 ) -> LiveView:
@@ -144,7 +156,7 @@ def live_view(
                 date=newest,
                 published_at=published,
                 stored_at=stored,
-                age_s=max(0.0, (now - published).total_seconds()),
+                age_s=_age_s(published, now),
             )
         )
         # a corrected value on the same date is a change too

@@ -1,8 +1,9 @@
 /* fuelpipe live panel: polls /api/live with If-None-Match; on a new store version the open view
    redraws without a reload (app.js listens for "fuelpipe:data-changed"). Keyed cards get their
    value's freshness: when it was published and how long ago. A 304 still moves the "checked"
-   time and those ages on, to the server's clock it names in X-Fuelpipe-As-Of. No inline
-   script. */
+   time and those ages on, to the server's clock it names in X-Fuelpipe-As-Of. A publication
+   after that clock (a store filled ahead of it, as the demo's) gets its instant, not an age.
+   No inline script. */
 (function () {
   "use strict";
 
@@ -12,12 +13,14 @@
       live: "Live · checked {time}",
       offline: "Live updates paused ({message})",
       published: "published {ago}",
+      publishedAt: "published {at}",
       notPublished: "nothing published yet",
     },
     "pt-BR": {
       live: "Ao vivo · verificado {time}",
       offline: "Atualização ao vivo pausada ({message})",
       published: "publicado {ago}",
+      publishedAt: "publicado em {at}",
       notPublished: "nada publicado ainda",
     },
   };
@@ -48,11 +51,16 @@
   // São Paulo's wall clock, labelled, as app.js writes every instant.
   const instant = (iso) => window.FUELPIPE_INSTANT(iso);
 
+  /** "published 2 hours ago" to the server's clock at the last answer (the view's age_s, moved
+      on by 304s); a publication after that clock gets its instant: an age would be made up. */
+  function published(iso) {
+    const age = (checked - Date.parse(iso)) / 1000;
+    return age >= 0 ? t("published", { ago: ago(age) }) : t("publishedAt", { at: instant(iso) });
+  }
+
   function paint() {
     if (!view) return;
     const status = document.getElementById("live-status");
-    // seconds the server's clock moved since the view was read (304s bring only the time)
-    const since = Math.max(0, (checked - Date.parse(view.as_of)) / 1000);
     status.textContent = t("live", { time: instant(checked) });
     status.dataset.version = view.version;
     status.classList.remove("paused");
@@ -71,9 +79,7 @@
         line.className = "card-foot card-fresh";
         card.append(line);
       }
-      line.textContent = found.published_at
-        ? t("published", { ago: ago(found.age_s + since) })
-        : t("notPublished");
+      line.textContent = found.published_at ? published(found.published_at) : t("notPublished");
       line.title = found.published_at ? instant(found.published_at) : "";
     }
   }
