@@ -296,6 +296,7 @@ class Fuelpipe:
             cols[n] = [None if v is None else date.fromisoformat(str(v)) for v in cols[n]]
         types = dict.fromkeys(names, "int") | {"key": "str", "first": "date", "last": "date"}
         types |= {"published_at": "str", "stored_at": "str"}  # instants, as ISO text
+        types |= {"split_owed": "str"}  # the owed splits' words, None when none is owed
         return convert(_table(cols, types), to)
 
     def series(

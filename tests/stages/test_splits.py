@@ -9,39 +9,54 @@ whole stored history, so every stored close ends on the new basis, each changed 
 previous value in its history. A redelivered message, a later ``revise`` that sees the split
 again, or a delivery that dies before the split is marked applied add no history entry. A
 dividend (synthetic, ``--dividend``) re-reads nothing, nor does a backfill whose answer
-covers the split and every stored date.
+covers the split and every stored date. A re-read that fails (the replay answering it with a
+maintenance page) leaves the ticker owing it (``split_owed``, shown by ``status``); the
+ticker's next message, whose answer no longer shows the split, re-reads the history then.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import closing
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from io import StringIO
 from pathlib import Path
 
 import httpx
 import pytest
+from rich.console import Console
 from tests.contract.conftest import STORE_FACTORIES
 from tests.stages.conftest import POLICY, deliver_one
 
 from fuelpipe.adapters.clock import ManualClock
 from fuelpipe.adapters.sources._http import make_client
+from fuelpipe.adapters.sources.bcb import BcbPtaxSource
 from fuelpipe.adapters.sources.yahoo import YahooChartSource, chart_url
 from fuelpipe.adapters.sqlite_queue import SqliteQueue
 from fuelpipe.adapters.sqlite_store import SqliteStore
+from fuelpipe.cli.display import print_status
 from fuelpipe.domain.calendars import SAO_PAULO
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
+from fuelpipe.domain.messages import DownloadRequest
 from fuelpipe.domain.models import HistoryKind, Record, Split, Status
+from fuelpipe.ports.source import FetchRequest, Source
 from fuelpipe.ports.store import Store
+from fuelpipe.replay.faults import Decision, FaultKind, FaultPlan
 from fuelpipe.replay.revisions import parse_dividend, parse_split
 from fuelpipe.replay.server import ReplayServer
 from fuelpipe.stages.context import StageContext
 from fuelpipe.stages.cycle import drain, run_cycle
 from fuelpipe.stages.orchestrate import orchestrate
 from fuelpipe.stages.revise import revise
-from fuelpipe.stages.scrape import SPLIT_APPLIED, split_applied_name
+from fuelpipe.stages.scrape import (
+    SPLIT_APPLIED,
+    handle_message,
+    owed_splits,
+    split_applied_name,
+    split_owed_name,
+)
 from fuelpipe.stages.status import key_status
 
 PETR4 = DEFAULT_CATALOG["STOCK#PETR4"]
@@ -53,6 +68,8 @@ SYNTHETIC_SPLIT = dict([parse_split(f"{PETR4.key}@{EX_DATE}=2:1")])
 SYNTHETIC_DIVIDEND = dict([parse_dividend(f"{PETR4.key}@{EX_DATE}=0.97")])
 _SPLIT = Split(PETR4.key, EX_DATE, Decimal(2), Decimal(1))
 NEW_DAYS = 10  # 2022-04-25 … 2022-05-06: the sessions the gap fetch adds
+MIDDLE = datetime(2022, 5, 3, 10, 0, tzinfo=SAO_PAULO)  # the bars through 05-02 are out
+OWED = split_owed_name(PETR4.key)
 VISIBILITY = timedelta(seconds=30)
 
 
@@ -64,14 +81,20 @@ class Home:
     queue: SqliteQueue
     clock: ManualClock
 
-    def context(self, replay: ReplayServer) -> StageContext:
-        """The stages' context with the real Yahoo adapter pointed at ``replay``."""
-        yahoo = YahooChartSource(replay.source_urls()["yahoo"], make_client(timeout_s=5.0))
+    def context(self, replay: ReplayServer, *, bcb: bool = False) -> StageContext:
+        """The stages' context with the real Yahoo adapter (and BCB's when ``bcb``) pointed
+        at ``replay``."""
+        urls = replay.source_urls()
+        sources: dict[str, Source] = {
+            "yahoo": YahooChartSource(urls["yahoo"], make_client(timeout_s=5.0))
+        }
+        if bcb:
+            sources["bcb"] = BcbPtaxSource(urls["bcb"], make_client(timeout_s=5.0))
         return StageContext(
             catalog=DEFAULT_CATALOG,
             store=self.store,
             queue=self.queue,
-            sources={"yahoo": yahoo},
+            sources=sources,
             clock=self.clock,
             policy=POLICY,
         )
@@ -260,3 +283,125 @@ def test_a_backfill_that_covers_the_split_rereads_nothing(tmp_path: Path) -> Non
         assert min(stored) < EX_DATE < max(stored)
         assert all(r.value == served[d] and r.revisions == () for d, r in stored.items())
         assert home.store.get_meta(split_applied_name(_SPLIT)) == "2:1"
+
+
+class _FailsYahoo(FaultPlan):
+    """The replay's faults: Yahoo's requests numbered in ``failing`` are answered with a
+    maintenance page (a 200 of HTML: InvalidPayload, which the adapter does not retry), the
+    others cleanly."""
+
+    def __init__(self, *failing: int) -> None:
+        super().__init__()
+        self.failing = frozenset(failing)
+
+    def decide(self, source: str, seq: int) -> Decision:
+        decision = super().decide(source, seq)
+        if source == "yahoo" and seq in self.failing:
+            return replace(decision, kind=FaultKind.HTML)
+        return decision
+
+
+def test_a_failed_split_reread_is_owed_until_a_later_message_of_the_ticker_rereads_it(
+    home: Home,
+) -> None:
+    before = _backfill(home)
+    home.clock.set(MIDDLE)
+    with ReplayServer(quiet=True, splits=SYNTHETIC_SPLIT, faults=_FailsYahoo(2)) as replay:
+        app = home.context(replay)
+        orchestrate(app, series=[PETR4], since=SINCE)  # the gap 04-25 … 05-02 shows the split
+        failed = deliver_one(app)
+        assert replay.request_counts["yahoo"] == 2  # the gap, then the history: a failure
+        owing = key_status(app, PETR4, since=SINCE)
+        app.sources["yahoo"].close()
+
+    assert (failed.split_rereads, failed.split_rereads_failed, failed.revised) == (0, 1, 0)
+    assert home.store.get_meta(OWED) == "2022-04-25=2:1"
+    assert home.store.get_meta(split_applied_name(_SPLIT)) is None
+    stale = _stored(home.store)
+    assert all(stale[d].value == before[d].value for d in before)  # still on the old basis
+    assert owing.split_owed == "2022-04-25=2:1"
+    shown = Console(file=StringIO(), width=400)
+    print_status(shown, [owing])
+    assert "STOCK#PETR4: whole-history re-read after a stock split owed (2022-04-25=2:1)" in (
+        shown.file.getvalue()  # type: ignore[attr-defined]
+    )
+
+    home.clock.set(LATER)
+    with ReplayServer(quiet=True, splits=SYNTHETIC_SPLIT) as plain:
+        yahoo = home.context(plain).sources["yahoo"]
+        answer = yahoo.fetch(
+            FetchRequest(PETR4.fetch_unit, (PETR4,), date(2022, 5, 3), LATER.date())
+        )
+        yahoo.close()
+    assert answer.observations and answer.splits == ()  # the next gap's answer: no split in it
+
+    with ReplayServer(quiet=True, splits=SYNTHETIC_SPLIT, faults=_FailsYahoo(2)) as replay:
+        app = home.context(replay)
+        orchestrate(app, series=[PETR4], since=SINCE)  # the gap 05-03 … 05-06
+        still = deliver_one(app, delete=False)  # the owed re-read fails again; the worker dies
+        assert home.store.get_meta(OWED) == "2022-04-25=2:1"
+        home.clock.advance(VISIBILITY + timedelta(seconds=1))
+        fixed = deliver_one(app, delete=False)  # re-read; the worker dies before deleting it
+        assert replay.request_counts["yahoo"] == 4  # each delivery: the gap, the history
+        home.clock.advance(VISIBILITY + timedelta(seconds=1))
+        again = deliver_one(app)
+        assert replay.request_counts["yahoo"] == 5  # the gap only: nothing is owed any more
+        served = _served(replay)
+        fixed_at = home.clock.now() - VISIBILITY - timedelta(seconds=1)
+        settled = key_status(app, PETR4, since=SINCE)
+        app.sources["yahoo"].close()
+
+    assert (still.records_written, still.revised) == (4, 0)
+    assert (still.split_rereads, still.split_rereads_failed, still.split_rereads_owed) == (0, 1, 1)
+    assert (fixed.records_written, fixed.revised) == (0, len(before))
+    assert (fixed.split_rereads, fixed.split_rereads_failed, fixed.split_rereads_owed) == (1, 0, 1)
+    assert (again.records_written, again.revised, again.source_requests) == (0, 0, 1)
+    assert (again.split_rereads, again.split_rereads_failed, again.split_rereads_owed) == (0, 0, 0)
+    assert owed_splits(home.store, PETR4) == ()
+    assert home.store.get_meta(split_applied_name(_SPLIT)) == "2:1"
+    assert settled.split_owed is None
+
+    after = _stored(home.store)
+    assert set(after) == set(before) | {d for d in served if EX_DATE <= d <= date(2022, 5, 6)}
+    for day, record in after.items():
+        assert record.value == served[day]  # every stored close on the new basis
+        if day >= EX_DATE:
+            assert record.revisions == ()
+            continue
+        [entry] = record.revisions  # one entry, though the history was re-read twice
+        assert (entry.previous, entry.new) == (before[day].value, record.value)
+        assert entry.seen_at == fixed_at
+        assert entry.request == (
+            f"split {PETR4.fetch_unit} {min(before).isoformat()}..{date(2022, 5, 6).isoformat()}"
+        )
+
+
+class _ListsMetaReads(SqliteStore):
+    """A real SQLite store that lists the meta entries it is asked for."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.meta_reads: list[str] = []
+
+    def get_meta(self, name: str) -> str | None:
+        self.meta_reads.append(name)
+        return super().get_meta(name)
+
+
+def test_only_a_split_adjusted_ticker_reads_whether_it_owes_a_reread(tmp_path: Path) -> None:
+    """One meta read per message of a Yahoo key (a split re-read may be owed), none for a
+    source that reports no splits (PTAX)."""
+    usd = DEFAULT_CATALOG["CURRENCY#USD"]
+    store = _ListsMetaReads(tmp_path / "store.sqlite")
+    with closing(_home(store, tmp_path)) as home, ReplayServer(quiet=True) as replay:
+        app = home.context(replay, bcb=True)
+        orchestrate(app, series=[PETR4, usd], since=SINCE)
+        reads: dict[tuple[str, ...], list[str]] = {}
+        for message in app.queue.receive():
+            store.meta_reads.clear()
+            report = handle_message(app, message)
+            assert report.records_written > 0
+            reads[tuple(DownloadRequest.from_body(message.body).keys)] = list(store.meta_reads)
+        for source in app.sources.values():
+            source.close()
+    assert reads == {(PETR4.key,): [OWED], (usd.key,): []}

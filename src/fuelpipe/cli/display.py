@@ -117,6 +117,16 @@ def print_status(console: Console, rows: Sequence[KeyStatus]) -> None:
             "--json gives after_clock per key)",
             highlight=False,
         )
+    for r in rows:
+        if r.split_owed:
+            console.print(
+                f"{r.key}: whole-history re-read after a stock split owed ({r.split_owed}): "
+                "it failed; closes before the split may be on the old basis until the key's "
+                "next successful message re-reads them",
+                style="red",
+                markup=False,
+                highlight=False,
+            )
 
 
 def print_sources(console: Console, stats: Mapping[str, SourceStats]) -> None:

@@ -525,8 +525,9 @@ def status(
 
     An adjustment (Yahoo re-basing adj_close after a dividend) is kept but not counted as
     revised. Values dated after the clock (--now before the data) are counted apart, below
-    the table. --json adds age, published_at and stored_at (how fresh the last value is) and
-    after_clock.
+    the table. --json adds age, published_at and stored_at (how fresh the last value is),
+    after_clock, and split_owed (stock splits whose whole-history re-read failed and is
+    tried again by the key's next message; also named below the table).
     """
     from fuelpipe.stages.status import status as compute
 
@@ -546,7 +547,10 @@ def status(
             now_of=_series_clocks(ctx, context),
         )
     if as_json:
-        keys = (*display.STATUS_COLUMNS, "age", "published_at", "stored_at", "after_clock")
+        keys = (
+            *display.STATUS_COLUMNS,
+            *("age", "published_at", "stored_at", "after_clock", "split_owed"),
+        )
         print(json.dumps([{k: r.as_dict()[k] for k in keys} for r in rows], indent=2))
         return
     display.print_status(console, rows)

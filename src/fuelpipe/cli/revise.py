@@ -53,7 +53,7 @@ def revise_command(
         )
         + (
             f"; {scraped.split_rereads_failed} whole-history re-read(s) after a stock split "
-            "failed (tried again when an answer next shows the split)"
+            "failed (recorded as owed: the ticker's next message tries again; see `status`)"
             if scraped.split_rereads_failed
             else ""
         )

@@ -45,6 +45,12 @@ class Series:
     (:func:`fuelpipe.domain.models.change_kind`)."""
 
     @property
+    def split_adjusted(self) -> bool:
+        """True when the source re-bases every earlier value after a stock split it reports
+        (Yahoo's close): the scraper then keeps the stored history on the new basis."""
+        return self.source in SPLIT_ADJUSTED_SOURCES
+
+    @property
     def schedule(self) -> Publication:
         """The publication schedule of this series' dates."""
         return publication(self.publication)
@@ -95,6 +101,9 @@ YAHOO_DERIVED_ATTRS = frozenset({"adj_close"})
 """Yahoo's adjusted close is the close times the dividend and split factors of every later
 event: it changes for all past dates after each one. After a dividend the close (the value)
 stands; a split re-bases the close too, a revision (``stages/scrape.py``: ``follow_splits``)."""
+SPLIT_ADJUSTED_SOURCES = frozenset({"yahoo"})
+"""Sources whose values are split-adjusted and whose answers report splits
+(``FetchResult.splits``); no other source's series is checked for a split re-read owed."""
 
 # --- ANP --------------------------------------------------------------------------------------
 FUEL_PRODUCTS: Mapping[str, tuple[str, str]] = MappingProxyType(

@@ -1,13 +1,14 @@
 """scraper: one source request per message; values stored, every unreturned date made PENDING.
 
 A stock split the answer shows adds one request: the key's whole stored history, re-read so
-no stored close stays on the basis from before the split (:func:`follow_splits`).
+no stored close stays on the basis from before the split (:func:`follow_splits`); a re-read
+that fails is owed, and the key's next message tries it again.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -34,6 +35,7 @@ from fuelpipe.domain.plausibility import check_observation, far_from_neighbours
 from fuelpipe.domain.publication import publication
 from fuelpipe.ports.queue import Message
 from fuelpipe.ports.source import FetchRequest, FetchResult, SourceError
+from fuelpipe.ports.store import Store
 from fuelpipe.stages._report import Counters
 from fuelpipe.stages.context import StageContext
 
@@ -70,8 +72,11 @@ class ScrapeReport(Counters):
     """Whole stored histories re-read because the answer showed a split that re-based them
     (each changed value is in ``revised``, its request in ``source_requests``)."""
     split_rereads_failed: int = 0
-    """Such re-reads that failed: the split is not marked applied, so the next answer that
-    shows it (``revise`` re-reads its date while it is in the window) re-reads again."""
+    """Such re-reads that failed: the split is recorded as owed (``split_owed#<key>``), so
+    the key's next message whose answer succeeds re-reads again."""
+    split_rereads_owed: int = 0
+    """Re-reads (done or failed, also counted above) of a history owed one by an earlier
+    message whose re-read failed."""
 
 
 def resolve(app: StageContext, request: DownloadRequest) -> list[Series]:
@@ -118,7 +123,8 @@ def scrape(app: StageContext, request: DownloadRequest) -> ScrapeReport:
     the series' ``derived_attrs`` differ (Yahoo's adj_close, re-based after a dividend), it
     is stored the same way as an *adjustment*: history kept, not counted as a revision.
     An answer that shows a stock split re-basing values stored before it is followed by one
-    re-read of the key's whole stored history (:func:`follow_splits`).
+    re-read of the key's whole stored history (:func:`follow_splits`), and so is a successful
+    answer for a key whose earlier re-read failed (``split_owed``).
 
     The source's observations are read as a stream and stored in batches of
     ``store_batch`` (FUELPIPE_STORE_BATCH), so
@@ -189,8 +195,10 @@ def scrape(app: StageContext, request: DownloadRequest) -> ScrapeReport:
                 report.absent_written += 1
             elif written:
                 report.pending_written += 1
-    if error is None and result.splits:  # a failed answer is not trusted, nor its events
-        follow_splits(app, lo, by_key, result.splits, report)
+    if error is None:  # a failed answer is not trusted, nor its events
+        owed = {s.key: found for s in series if (found := owed_splits(app.store, s))}
+        if result.splits or owed:
+            follow_splits(app, lo, by_key, result.splits, report, owed)
     app.failpoints.hit("scrape.after_pending")
     return report
 
@@ -200,11 +208,48 @@ SPLIT_APPLIED = "split_applied"
 basis from before that split any more (its history was re-read after it, or none predated
 it). Each is written once the re-read is stored, so a redelivered message or a later answer
 showing the same split re-reads nothing."""
+SPLIT_OWED = "split_owed"
+"""Meta entries ``split_owed#<key>``: the splits whose whole-history re-read failed, as
+``<ex-date>=<ratio>`` words (``2022-04-25=2:1``), so stored values of the key may still be on
+the basis from before them. Yahoo reports a split only in an answer whose window covers it,
+and ``revise`` covers an ex-date for 35 days only: after a longer failure no answer shows it
+again, and the entry is what keeps the re-read from being lost. An empty value is none (the
+Store port can put and get an entry, not delete one)."""
 
 
 def split_applied_name(split: Split) -> str:
     """The meta entry that marks ``split`` applied to its key's stored history."""
     return f"{SPLIT_APPLIED}#{split.key}#{split.date.isoformat()}"
+
+
+def split_owed_name(key: str) -> str:
+    """The meta entry naming the splits whose re-read ``key``'s stored history still owes."""
+    return f"{SPLIT_OWED}#{key}"
+
+
+def owed_text(splits: Iterable[Split]) -> str:
+    """``splits`` as a ``split_owed`` entry's value, oldest first (the same splits, the same
+    text: writing it again changes nothing)."""
+    ordered = sorted(set(splits), key=lambda s: (s.date, s.label))
+    return " ".join(f"{s.date.isoformat()}={s.label}" for s in ordered)
+
+
+def parse_owed(key: str, text: str | None) -> tuple[Split, ...]:
+    """The splits of ``key`` a ``split_owed`` value names; none for no entry or an empty one."""
+    out: list[Split] = []
+    for word in (text or "").split():
+        day, _, ratio = word.partition("=")
+        numerator, _, denominator = ratio.partition(":")
+        out.append(Split(key, date.fromisoformat(day), Decimal(numerator), Decimal(denominator)))
+    return tuple(out)
+
+
+def owed_splits(store: Store, series: Series) -> tuple[Split, ...]:
+    """The splits whose whole-history re-read ``series`` owes: one meta read for a
+    split-adjusted series, none for the others (their sources report no splits)."""
+    if not series.split_adjusted:
+        return ()
+    return parse_owed(series.key, store.get_meta(split_owed_name(series.key)))
 
 
 def follow_splits(
@@ -213,8 +258,10 @@ def follow_splits(
     by_key: dict[str, Series],
     splits: Iterable[Split],
     report: ScrapeReport,
+    owed: Mapping[str, tuple[Split, ...]] | None = None,
 ) -> None:
-    """Re-read a key's whole stored history once an answer shows a split that re-based it.
+    """Re-read a key's whole stored history once an answer shows a split that re-based it,
+    or once a message of the key succeeds while an earlier re-read is ``owed``.
 
     Yahoo's close is split-adjusted: after a split every earlier close changes, but an
     answer only re-bases the dates it covers (``lo`` on), so values stored earlier and dated
@@ -233,39 +280,91 @@ def follow_splits(
     new kind of message (the scraper Lambda may not send to the download queue). It uses
     the store and source ports only, so both homes do it.
 
-    At least once: the ``split_applied`` meta entry is written after the re-read is
-    stored, so a redelivered message or a later answer showing the same split (``revise``
-    re-reads its date for 35 days) finds it and re-reads nothing; a delivery that dies in
-    between re-reads again and, the values being equal by then, adds no history entry.
-    A re-read that fails writes no entry, so the next answer showing the split tries again;
-    one that outlasts the scraper Lambda's time limit (sized for one request whose every
-    attempt times out) fails the invocation, and the redelivered message tries again.
+    A re-read that fails writes ``split_owed#<key>`` naming its splits: Yahoo shows a split
+    only in an answer covering its ex-date, so waiting for the next such answer could wait
+    forever. Every later message of the key whose own answer succeeds reads that entry
+    (:func:`owed_splits`, in ``owed`` here) and re-reads the whole history again, whatever
+    its answer shows; while that fails the entry stays (counted in ``split_rereads_failed``).
+
+    At least once: the ``split_applied`` meta entries are written after the re-read is
+    stored and the owed entry is emptied after them, so a redelivered message or a later
+    answer showing the same split (``revise`` re-reads its date for 35 days) finds them and
+    re-reads nothing; a delivery that dies in between re-reads again and, the values being
+    equal by then, adds no history entry. One whose re-read outlasts the scraper Lambda's
+    time limit (sized for one request whose every attempt times out) fails the invocation,
+    and the redelivered message tries again.
     """
-    read: dict[str, list[date]] = {}
-    reread: set[str] = set()
-    failed: set[str] = set()
+    owed = owed or {}
+    shown: dict[str, list[Split]] = defaultdict(list)
     for split in sorted(set(splits), key=lambda s: (s.key, s.date)):
-        series = by_key.get(split.key)
-        name = split_applied_name(split)
-        if series is None or split.key in failed or app.store.get_meta(name) is not None:
+        if split.key in by_key:
+            shown[split.key].append(split)
+    for key in sorted(shown.keys() | owed.keys()):
+        _follow_key(app, lo, by_key[key], shown.get(key, []), owed.get(key, ()), report)
+
+
+def _follow_key(
+    app: StageContext,
+    lo: date,
+    series: Series,
+    shown: list[Split],
+    owed: tuple[Split, ...],
+    report: ScrapeReport,
+) -> None:
+    """:func:`follow_splits` for one key: ``shown`` the answer's splits of it (oldest first),
+    ``owed`` those an earlier re-read failed for."""
+    due = set(owed)
+    stored: list[date] | None = None
+    for split in shown:
+        if split in due or app.store.get_meta(split_applied_name(split)) is not None:
             continue
-        if split.key not in reread:
-            if split.key not in read:
-                found = app.store.query(split.key, fields=("status",), consistent=True)
-                read[split.key] = [r.date for r in found if r.status is Status.OK]
-            stored = read[split.key]
-            # Dates this answer covered are on the new basis already; older ones are not.
-            if stored and stored[0] < min(split.date, lo):
-                if not _reread(app, series, stored, report):
-                    failed.add(split.key)
-                    continue
-                reread.add(split.key)
-        app.store.put_meta(name, split.label)
+        if stored is None:
+            stored = _stored_dates(app, series.key)
+        # Dates this answer covered are on the new basis already; older ones are not.
+        if stored and stored[0] < min(split.date, lo):
+            due.add(split)
+        else:
+            app.store.put_meta(split_applied_name(split), split.label)
+    if not due:
+        return
+    if stored is None:
+        stored = _stored_dates(app, series.key)
+    # An owed key with nothing stored has nothing on the old basis.
+    if stored and not _reread_or_owe(app, series, stored, due, owed, report):
+        return
+    for split in sorted(due, key=lambda s: s.date):
+        app.store.put_meta(split_applied_name(split), split.label)
+    if owed:  # last: a delivery that dies before this re-reads again, adding nothing
+        app.store.put_meta(split_owed_name(series.key), "")
+
+
+def _reread_or_owe(
+    app: StageContext,
+    series: Series,
+    stored: list[date],
+    due: set[Split],
+    owed: tuple[Split, ...],
+    report: ScrapeReport,
+) -> bool:
+    """Re-read ``stored`` for the ``due`` splits; False when that failed and they are owed."""
+    if owed:
+        report.split_rereads_owed += 1
+    if _reread(app, series, stored, report):
+        return True
+    if due != set(owed):  # the same entry again would change nothing
+        app.store.put_meta(split_owed_name(series.key), owed_text(due))
+    return False
+
+
+def _stored_dates(app: StageContext, key: str) -> list[date]:
+    """The dates of ``key``'s stored OK values, oldest first (read consistently)."""
+    found = app.store.query(key, fields=("status",), consistent=True)
+    return [r.date for r in found if r.status is Status.OK]
 
 
 def _reread(app: StageContext, series: Series, stored: list[date], report: ScrapeReport) -> bool:
     """One request for ``stored``'s span of ``series``; its values on those dates stored as
-    any answer's are. False when the source failed (counted, nothing marked)."""
+    any answer's are. False when the source failed (counted; the caller records it owed)."""
     first, last = stored[0], stored[-1]
     dates = set(stored)
     seen_by = f"split {series.fetch_unit} {first.isoformat()}..{last.isoformat()}"

@@ -10,6 +10,7 @@ from fuelpipe.domain.catalog import Series
 from fuelpipe.domain.completeness import completeness
 from fuelpipe.domain.models import Status
 from fuelpipe.stages.context import StageContext
+from fuelpipe.stages.scrape import owed_splits, owed_text
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,9 @@ class KeyStatus:
     after_clock: int = 0
     """Values stored for dates after what is published at the clock (a clock set before the
     data, --now): not counted in the other columns, which stop at the clock."""
+    split_owed: str | None = None
+    """Stock splits whose whole-history re-read failed (``2022-04-25=2:1``): stored values
+    before them may be on the old basis until the key's next message re-reads them."""
 
     def as_dict(self) -> dict[str, object]:
         """The JSON object of `status --json`."""
@@ -90,6 +94,7 @@ def key_status(
         stored_at=stored_at,
         age=age,
         after_clock=later,
+        split_owed=owed_text(owed_splits(app.store, series)) or None,
     )
 
 
