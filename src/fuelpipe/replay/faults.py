@@ -324,6 +324,10 @@ class FaultPlan:
         """Part of the key of cached rendered bodies; changes when what is withheld changes."""
         return ""
 
+    def for_request(self) -> FaultPlan:
+        """The plan one request renders with: this one, as nothing here moves with time."""
+        return self
+
     def record(self, kind: FaultKind) -> None:
         """Count one injected fault (thread-safe)."""
         with self._lock:

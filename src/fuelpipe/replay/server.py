@@ -242,9 +242,8 @@ class ReplayServer:
                 handler.close_connection = True
                 return
         headers = {k.lower(): v for k, v in handler.headers.items()}
-        ctx = RouteContext(
-            "/" + rest, query, self.snapshot, self.faults, decision, self._memo, headers
-        )
+        plan = self.faults.for_request()  # one instant for the whole response
+        ctx = RouteContext("/" + rest, query, self.snapshot, plan, decision, self._memo, headers)
         reply = ROUTES[source](ctx)
         applied = reply.fault
         if applied is not None:
