@@ -278,13 +278,16 @@ class FaultPlan:
         return builder.plan(file_seed if seed is None else seed, spec or str(path))
 
     @classmethod
-    def from_arg(cls, value: str, seed: int = 0) -> FaultPlan:
-        """A spec string, or the path of a ``.toml``/``.json`` plan file."""
+    def from_arg(cls, value: str, seed: int | None = None) -> FaultPlan:
+        """A spec string, or the path of a ``.toml``/``.json`` plan file.
+
+        ``seed`` None leaves a file its own seed (0 for a spec string or a file without one).
+        """
         if value.endswith((".toml", ".json")):
             if not Path(value).is_file():
                 raise FaultSpecError(f"fault plan file {value} does not exist")
             return cls.load(value, seed)
-        return cls.parse(value, seed)
+        return cls.parse(value, seed or 0)
 
     def rate(self, source: str, kind: FaultKind) -> float:
         """The probability that one request to ``source`` gets ``kind``."""

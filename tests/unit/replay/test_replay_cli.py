@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import httpx
 from tests.unit.replay.replay_helpers import child, interrupt
@@ -29,4 +30,17 @@ def test_run_replay_prints_exports_serves_and_stops_on_sigint() -> None:
             assert fred.headers["content-type"].startswith("text/html")  # the html fault
             moedas = client.get(exports["FUELPIPE_SOURCE_BCB_URL"] + "/Moedas")
             assert len(moedas.json()["value"]) == 10
+        assert interrupt(proc) == 0
+
+
+def test_fuelpipe_replay_uses_the_plan_files_seed_when_none_is_given(tmp_path: Path) -> None:
+    plan = tmp_path / "plan.toml"
+    plan.write_text("seed = 9\n[targets.fred]\nhtml = 0.5\n")
+    args = ["replay", "--port", "0", "--faults", str(plan)]
+    with child([sys.executable, "-m", "fuelpipe.cli", *args]) as proc:
+        assert proc.stdout is not None
+        banner = proc.stdout.readline()
+        assert "(seed=9 " in banner
+        url = banner.split(" on ", 1)[1].split(" ", 1)[0]
+        assert httpx.get(f"{url}/_replay/stats", timeout=10).json()["seed"] == 9
         assert interrupt(proc) == 0

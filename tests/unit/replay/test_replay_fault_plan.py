@@ -105,8 +105,11 @@ def test_toml_and_json_files_give_the_same_plan_as_the_spec(tmp_path: Path) -> N
             plan.absent_days("yahoo", "STOCK#PETR4").days()
             == expected.absent_days("yahoo", "STOCK#PETR4").days()
         )
+    assert FaultPlan.from_arg(str(toml)).seed == 9  # no seed given: the file's
     assert FaultPlan.from_arg(str(toml), seed=4).seed == 4  # the command line seed wins
+    assert FaultPlan.from_arg(str(toml), seed=0).seed == 0  # even when it is 0
     assert FaultPlan.from_arg("fred:drop=0.5").rate("fred", FaultKind.DROP) == 0.5
+    assert FaultPlan.from_arg("fred:drop=0.5").seed == 0
 
 
 def test_decisions_are_pure_and_seeded() -> None:
