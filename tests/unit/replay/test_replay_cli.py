@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 import httpx
-from tests.unit.replay.replay_helpers import child, interrupt
+from tests.unit.replay.replay_helpers import child, interrupt, run_cli
 
 CHILD = (
     "import sys\n"
@@ -44,3 +44,13 @@ def test_fuelpipe_replay_uses_the_plan_files_seed_when_none_is_given(tmp_path: P
         url = banner.split(" on ", 1)[1].split(" ", 1)[0]
         assert httpx.get(f"{url}/_replay/stats", timeout=10).json()["seed"] == 9
         assert interrupt(proc) == 0
+
+
+def test_fuelpipe_replay_refuses_a_malformed_plan_file_in_one_line(tmp_path: Path) -> None:
+    plan = tmp_path / "plan.json"
+    plan.write_text("[1, 2]")
+    done = run_cli("replay", "--port", "0", "--faults", str(plan))
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        f"error: --faults: fault plan file {plan}: the top level must be a table of names, got list"
+    ]
