@@ -764,7 +764,12 @@ def replay(
         str | None,
         typer.Option(help="Fault spec, e.g. 'all:0.3' or 'bcb:5xx=0.1;yahoo:429=0.2', or a file."),
     ] = None,
-    seed: Annotated[int, typer.Option(help="Seed for the faults, so a run repeats.")] = 0,
+    seed: Annotated[
+        int | None,
+        typer.Option(
+            help="Seed for the faults, so a run repeats (default: the plan file's seed, else 0)."
+        ),
+    ] = None,
     revise: Annotated[
         list[str] | None,
         typer.Option(

@@ -16,7 +16,7 @@ def run_replay(
     port: int = 8765,
     snapshot_dir: Path | str | None = None,
     faults_spec: str | None = None,
-    seed: int = 0,
+    seed: int | None = None,
     *,
     out: TextIO | None = None,
     quiet: bool = False,
@@ -24,9 +24,12 @@ def run_replay(
     dividends: Dividends | None = None,
     splits: Splits | None = None,
 ) -> int:
-    """Serve until Ctrl-C; ``faults_spec`` is a spec string or a .toml/.json plan file."""
+    """Serve until Ctrl-C; ``faults_spec`` is a spec string or a .toml/.json plan file.
+
+    ``seed`` None: a plan file's own seed, else 0.
+    """
     stream = out or sys.stdout
-    plan = FaultPlan.from_arg(faults_spec, seed) if faults_spec else None
+    plan = FaultPlan.from_arg(faults_spec or "", seed)  # no spec: no faults, stats show the seed
     server = ReplayServer(
         snapshot_dir,
         host,

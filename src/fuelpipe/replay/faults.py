@@ -146,6 +146,32 @@ def _kind(name: str) -> FaultKind:
         raise FaultSpecError(f"unknown fault kind {name!r}; kinds: {kinds}, all") from None
 
 
+def _decode(path: Path, data: bytes) -> object:
+    """The parsed document of a plan file, by its suffix; a parse error says where."""
+    try:
+        text = data.decode("utf-8")
+        return json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
+    except UnicodeDecodeError:
+        raise FaultSpecError("not UTF-8 text") from None
+    except ValueError as exc:  # TOMLDecodeError and JSONDecodeError are ValueErrors
+        kind = "JSON" if path.suffix == ".json" else "TOML"
+        raise FaultSpecError(f"not valid {kind}: {exc}") from None
+
+
+def _table(value: object, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise FaultSpecError(f"{where} must be a table of names, got {type(value).__name__}")
+    return value
+
+
+def _days(value: object, where: str) -> list[str]:
+    """``absent`` as DAYS strings: one, or a list of them (TOML's bare dates count)."""
+    values = value if isinstance(value, list) else [value]
+    if not all(isinstance(v, str | date) for v in values):
+        raise FaultSpecError(f"{where} must be a date string or a list of them, got {value!r}")
+    return [str(v) for v in values]
+
+
 class _Builder:
     """Accumulates rates and absent dates while a spec or file is read."""
 
@@ -255,36 +281,46 @@ class FaultPlan:
         Layout: optional ``seed``, ``slow_s``, ``retry_after``, ``spec`` (a spec string applied
         first), and a ``targets`` table: ``[targets.bcb]`` with ``5xx = 0.1``, ``all = 0.3``,
         ``absent = ["2021-06-01..2021-06-03"]``. ``seed`` given here overrides the file's.
+        A file that does not parse or has a field of the wrong type raises FaultSpecError
+        naming the file, as a bad spec does; OSError (unreadable file) passes through.
         """
         path = Path(path)
-        text = path.read_text(encoding="utf-8")
-        doc: dict[str, Any] = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
-        builder = _Builder()
-        spec = str(doc.get("spec", ""))
-        builder.spec(spec)
-        for name in ("slow_s", "retry_after"):
-            if name in doc:
-                builder.option(name, str(doc[name]))
-        for target, entries in dict(doc.get("targets", {})).items():
-            for name, value in dict(entries).items():
-                if name == "absent":
-                    values = [value] if isinstance(value, str) else list(value)
-                    builder.add_absent(target, DateSet.parse("|".join(map(str, values))))
-                else:
-                    builder.set_rate(
-                        target, name, _rate(str(value), f"{path.name}:{target}.{name}")
-                    )
-        file_seed = int(doc.get("seed", 0))
-        return builder.plan(file_seed if seed is None else seed, spec or str(path))
+        data = path.read_bytes()
+        try:
+            doc = _table(_decode(path, data), "the top level")
+            builder = _Builder()
+            spec = doc.get("spec", "")
+            if not isinstance(spec, str):
+                raise FaultSpecError(f"spec must be a string, got {spec!r}")
+            builder.spec(spec)
+            for name in ("slow_s", "retry_after"):
+                if name in doc:
+                    builder.option(name, str(doc[name]))
+            for target, entries in _table(doc.get("targets", {}), "targets").items():
+                for name, value in _table(entries, f"targets.{target}").items():
+                    where = f"targets.{target}.{name}"
+                    if name == "absent":
+                        builder.add_absent(target, DateSet.parse("|".join(_days(value, where))))
+                    else:
+                        builder.set_rate(target, name, _rate(str(value), where))
+            file_seed = doc.get("seed", 0)
+            if not isinstance(file_seed, int) or isinstance(file_seed, bool):
+                raise FaultSpecError(f"seed must be a whole number, got {file_seed!r}")
+            return builder.plan(file_seed if seed is None else seed, spec or str(path))
+        except FaultSpecError as exc:
+            raise FaultSpecError(f"fault plan file {path}: {exc}") from None
 
     @classmethod
-    def from_arg(cls, value: str, seed: int = 0) -> FaultPlan:
-        """A spec string, or the path of a ``.toml``/``.json`` plan file."""
+    def from_arg(cls, value: str, seed: int | None = None) -> FaultPlan:
+        """A spec string, or the path of a ``.toml``/``.json`` plan file.
+
+        ``seed`` None leaves a file its own seed (0 for a spec string or a file without one).
+        """
         if value.endswith((".toml", ".json")):
             if not Path(value).is_file():
                 raise FaultSpecError(f"fault plan file {value} does not exist")
             return cls.load(value, seed)
-        return cls.parse(value, seed)
+        return cls.parse(value, seed or 0)
 
     def rate(self, source: str, kind: FaultKind) -> float:
         """The probability that one request to ``source`` gets ``kind``."""
@@ -323,6 +359,10 @@ class FaultPlan:
     def cache_tag(self, source: str) -> str:
         """Part of the key of cached rendered bodies; changes when what is withheld changes."""
         return ""
+
+    def for_request(self) -> FaultPlan:
+        """The plan one request renders with: this one, as nothing here moves with time."""
+        return self
 
     def record(self, kind: FaultKind) -> None:
         """Count one injected fault (thread-safe)."""

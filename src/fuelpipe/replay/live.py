@@ -7,6 +7,7 @@ also withholds every date after the latest one its schedule has published by ``c
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import time
 from collections.abc import Mapping
@@ -39,6 +40,21 @@ class PublishedPlan(FaultPlan):
         self.clock = clock
         self.catalog = catalog or DEFAULT_CATALOG
         self.jitter = dict(jitter or {})
+        self._at: datetime | None = None  # set on a request's copy: see for_request()
+
+    def _now(self) -> datetime:
+        return self._at if self._at is not None else self.clock.now()
+
+    def for_request(self) -> PublishedPlan:
+        """This plan with the clock read once: a request's rows and cache tag see one instant.
+
+        Read per row, a moving clock could withhold part of a week while the tag already names
+        it released, and the memo would keep that half week until the next release. The copy
+        shares the fault counters.
+        """
+        pinned = copy.copy(self)
+        pinned._at = self.clock.now()
+        return pinned
 
     def _offset(self, source: str, day: date) -> timedelta:
         lo, hi = self.jitter.get(source, (timedelta(0), timedelta(0)))
@@ -65,13 +81,13 @@ class PublishedPlan(FaultPlan):
         out = super().absent_days(source, key)
         if key is None or key not in self.catalog:
             return out
-        through = self.released_through(self.catalog[key], self.clock.now())
+        through = self.released_through(self.catalog[key], self._now())
         return out | DateSet(((through + timedelta(days=1), date.max),))
 
     def intraday_released(self, source: str, key: str | None, at: datetime) -> bool:
         """A bulletin is served from its own instant on (the panel fills during the day),
         unless the base plan withholds its day."""
-        return at <= self.clock.now() and at.date() not in super().absent_days(source, key)
+        return at <= self._now() and at.date() not in super().absent_days(source, key)
 
     @property
     def has_absent(self) -> bool:
@@ -80,7 +96,7 @@ class PublishedPlan(FaultPlan):
 
     def cache_tag(self, source: str) -> str:
         """Rendered bodies change as releases pass: key caches by what is released."""
-        now = self.clock.now()
+        now = self._now()
         schedules = {s.publication: s for s in self.catalog if s.source == source}
         return ",".join(
             self.released_through(s, now).isoformat() for _, s in sorted(schedules.items())

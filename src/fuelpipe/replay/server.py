@@ -17,6 +17,7 @@ from types import TracebackType
 from typing import Any, TextIO
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from fuelpipe.dashboard.etags import none_match
 from fuelpipe.replay.faults import SOURCES, FaultKind, FaultPlan
 from fuelpipe.replay.reply import (
     TEXT,
@@ -242,9 +243,8 @@ class ReplayServer:
                 handler.close_connection = True
                 return
         headers = {k.lower(): v for k, v in handler.headers.items()}
-        ctx = RouteContext(
-            "/" + rest, query, self.snapshot, self.faults, decision, self._memo, headers
-        )
+        plan = self.faults.for_request()  # one instant for the whole response
+        ctx = RouteContext("/" + rest, query, self.snapshot, plan, decision, self._memo, headers)
         reply = ROUTES[source](ctx)
         applied = reply.fault
         if applied is not None:
@@ -262,8 +262,7 @@ class ReplayServer:
     def _validated(self, handler: BaseHTTPRequestHandler, reply: Reply) -> Reply:
         """An ETag on every clean 200, and 304 with no body when the client already has it."""
         etag = '"' + hashlib.sha256(reply.body).hexdigest()[:32] + '"'
-        asked = handler.headers.get("If-None-Match", "")
-        if etag in (t.strip() for t in asked.split(",")):
+        if none_match(handler.headers.get("If-None-Match"), etag):
             with self._lock:
                 self._not_modified += 1
             return Reply(304, reply.content_type, b"", {"ETag": etag})
@@ -282,7 +281,8 @@ class ReplayServer:
         try:
             handler.send_response(reply.status)
             handler.send_header("Content-Type", reply.content_type)
-            handler.send_header("Content-Length", str(len(reply.body)))
+            if reply.status != 304:  # a 304's length would be the 200's (RFC 9110 §8.6)
+                handler.send_header("Content-Length", str(len(reply.body)))
             for name, value in {**reply.headers, **self._extra_headers}.items():
                 handler.send_header(name, value)
             handler.end_headers()

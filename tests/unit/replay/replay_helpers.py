@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
@@ -50,3 +51,14 @@ def interrupt(proc: subprocess.Popen[str]) -> int:
     """Ctrl-C the child, as a person stops `fuelpipe replay`; its exit code."""
     proc.send_signal(signal.SIGINT)
     return proc.wait(timeout=10)
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    """`fuelpipe ARGS` to its end in a child process, its output captured as text."""
+    return subprocess.run(
+        [sys.executable, "-m", "fuelpipe.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )

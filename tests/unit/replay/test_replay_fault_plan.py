@@ -105,8 +105,44 @@ def test_toml_and_json_files_give_the_same_plan_as_the_spec(tmp_path: Path) -> N
             plan.absent_days("yahoo", "STOCK#PETR4").days()
             == expected.absent_days("yahoo", "STOCK#PETR4").days()
         )
+    assert FaultPlan.from_arg(str(toml)).seed == 9  # no seed given: the file's
     assert FaultPlan.from_arg(str(toml), seed=4).seed == 4  # the command line seed wins
+    assert FaultPlan.from_arg(str(toml), seed=0).seed == 0  # even when it is 0
     assert FaultPlan.from_arg("fred:drop=0.5").rate("fred", FaultKind.DROP) == 0.5
+    assert FaultPlan.from_arg("fred:drop=0.5").seed == 0
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("plan.toml", b"seed = \n", "not valid TOML: "),
+        ("plan.json", b"{", "not valid JSON: "),
+        ("plan.toml", b"\xff\xfe", "not UTF-8 text"),
+        ("plan.json", b"[1, 2]", "the top level must be a table of names, got list"),
+        ("plan.toml", b'seed = "x"\n', "seed must be a whole number, got 'x'"),
+        ("plan.json", b'{"seed": 1.5}', "seed must be a whole number, got 1.5"),
+        ("plan.toml", b"spec = 3\n", "spec must be a string, got 3"),
+        ("plan.toml", b"targets = 3\n", "targets must be a table of names, got int"),
+        ("plan.toml", b"[targets]\nbcb = 0.3\n", "targets.bcb must be a table of names"),
+        ("plan.toml", b'[targets."*"]\nabsent = 5\n', "targets.*.absent must be a date"),
+        ("plan.toml", b'[targets.bcb]\n"5xx" = "lots"\n', "targets.bcb.5xx: 'lots' is not a"),
+    ],
+)
+def test_a_bad_plan_file_says_which_file_and_what_is_wrong(
+    tmp_path: Path, name: str, content: bytes, message: str
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(FaultSpecError) as caught:
+        FaultPlan.from_arg(str(path))
+    assert str(caught.value).startswith(f"fault plan file {path}: {message}")
+
+
+def test_a_toml_plan_may_list_bare_dates(tmp_path: Path) -> None:
+    path = tmp_path / "plan.toml"
+    path.write_text('[targets."*"]\nabsent = [2021-06-01, "2021-06-03"]\n')
+    days = FaultPlan.load(path).absent_days("bcb", None).days()
+    assert days == [date(2021, 6, 1), date(2021, 6, 3)]
 
 
 def test_decisions_are_pure_and_seeded() -> None:

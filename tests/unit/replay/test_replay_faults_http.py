@@ -182,6 +182,27 @@ def test_ptax_row_faults(row_server: ReplayServer, client: httpx.Client) -> None
         assert any(not "2021-08-02" <= d <= "2021-08-31" for d in days)
 
 
+SHAPED_REQUESTS = {
+    "bcb": (PTAX_PATH, ptax_params("USD", date(2021, 8, 2), date(2021, 8, 31))),
+    "yahoo": ("/v8/finance/chart/PETR4.SA", chart_params(date(2021, 8, 2), date(2021, 8, 31))),
+    "fred": ("/graph/fredgraph.csv", FRED_QUERY),
+    "anp": ("/semanal/semanal-brasil-desde-2013.xlsx", {}),
+}
+
+
+@pytest.mark.parametrize("source", sorted(SHAPED_REQUESTS))
+def test_a_wrong_shape_is_counted_and_carries_no_etag(source: str, client: httpx.Client) -> None:
+    srv = _serve(f"{source}:shape=1")
+    try:
+        path, params = SHAPED_REQUESTS[source]
+        resp = client.get(srv.source_urls()[source] + path, params=params)
+        assert resp.status_code == 200
+        assert "etag" not in resp.headers  # a faulty body is never validated as the clean one
+        assert client.get(f"{srv.url}/_replay/stats").json()["faults"] == {"shape": 1}
+    finally:
+        srv.stop()
+
+
 @pytest.mark.parametrize("row_server", [k.value for k in ROW_KINDS], indirect=True)
 def test_yahoo_row_faults(row_server: ReplayServer, client: httpx.Client) -> None:
     kind = FaultKind(row_server.faults.spec.split(":")[1].split("=")[0])

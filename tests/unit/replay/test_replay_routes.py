@@ -309,3 +309,24 @@ def test_source_urls_stats_and_counts(server: ReplayServer, client: httpx.Client
     assert stats["requests"]["fred"] == before["fred"] + 1
     assert stats["requests"]["bcb"] == before["bcb"]
     assert stats["faults"] == {}
+
+
+@pytest.mark.parametrize(
+    ("source", "path"),
+    [
+        ("fred", "/graph/fredgraph.csv?id=DCOILBRENTEU"),
+        ("shpc", "/arquivos/shpc/qus/ultimas-4-semanas-glp.csv"),
+    ],
+)
+def test_if_none_match_compares_weakly_and_a_304_has_no_length(
+    server: ReplayServer, client: httpx.Client, source: str, path: str
+) -> None:
+    url = server.source_urls()[source] + path
+    first = client.get(url)
+    etag = first.headers["etag"]
+    for asked in (etag, f"W/{etag}", f'"other", W/{etag}', "*"):
+        resp = client.get(url, headers={"If-None-Match": asked})  # the same kept-alive link
+        assert (resp.status_code, resp.content, resp.headers["etag"]) == (304, b"", etag), asked
+        assert "content-length" not in resp.headers  # 0 would not be the 200's length
+    other = client.get(url, headers={"If-None-Match": '"other", W/"else"'})
+    assert (other.status_code, other.content) == (200, first.content)

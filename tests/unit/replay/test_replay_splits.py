@@ -8,13 +8,12 @@ Yahoo does; ``--dividend`` reports its dividend in ``events.dividends`` the same
 from __future__ import annotations
 
 import socket
-import subprocess
 import sys
 from datetime import date
 
 import httpx
 import pytest
-from tests.unit.replay.replay_helpers import chart_params, child, interrupt
+from tests.unit.replay.replay_helpers import chart_params, child, interrupt, run_cli
 
 from fuelpipe.replay import ReplayServer
 from fuelpipe.replay.revisions import apply_splits, parse_dividend, parse_split
@@ -123,13 +122,7 @@ def test_fuelpipe_replay_split_serves_the_split() -> None:
 
 
 def test_fuelpipe_replay_refuses_a_bad_split_in_one_line() -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "fuelpipe.cli", "replay", "--split", "STOCK#PETR4@2022-04-25=1:1"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = run_cli("replay", "--split", "STOCK#PETR4@2022-04-25=1:1")
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
         "error: split 'STOCK#PETR4@2022-04-25=1:1': N and D must be whole numbers from 1, not equal"

@@ -18,6 +18,7 @@ from typing import Any
 
 from fuelpipe.domain.instants import SAO_PAULO
 from fuelpipe.domain.keys import currency_key
+from fuelpipe.replay.faults import FaultKind
 from fuelpipe.replay.reply import Reply, RouteContext, json_reply
 from fuelpipe.replay.rowfaults import apply_row_fault
 from fuelpipe.replay.snapshot_data import WINDOW_HOURS, PtaxQuote
@@ -165,7 +166,8 @@ def _period(ctx: RouteContext, entity: str, params: dict[str, str]) -> Reply:
         fields = [f.strip() for f in select.split(",")]
         rows = [{f: r[f] for f in fields if f in r} for r in rows]
     if ctx.wants_shape and rows and "cotacaoVenda" in rows[0]:
-        return json_reply(200, {"@odata.context": CONTEXT, "value": _shape(rows)}, ODATA_JSON)
+        shaped = {"@odata.context": CONTEXT, "value": _shape(rows)}
+        return json_reply(200, shaped, ODATA_JSON).with_fault(FaultKind.SHAPE)
     payload = {"@odata.context": f"{CONTEXT}#_{entity}", "value": rows}
     return json_reply(200, payload, ODATA_JSON).with_fault(fault)
 

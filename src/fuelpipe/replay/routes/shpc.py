@@ -18,6 +18,7 @@ from email.utils import format_datetime, parsedate_to_datetime
 from html import escape
 from pathlib import Path
 
+from fuelpipe.dashboard.etags import none_match
 from fuelpipe.replay.reply import HTML, Reply, RouteContext, html_page
 
 LISTING = "/serie-historica-de-precos-de-combustiveis"
@@ -58,7 +59,7 @@ def _listing(ctx: RouteContext) -> Reply:
 def _not_modified(ctx: RouteContext, etag: str) -> bool:
     match = ctx.headers.get("if-none-match")
     if match is not None:
-        return etag in [t.strip() for t in match.split(",")] or match.strip() == "*"
+        return none_match(match, etag)
     since = ctx.headers.get("if-modified-since")
     if since:
         try:
