@@ -7,14 +7,16 @@ run that writes nothing must keep the old one (or every view would be recomputed
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 from tests.stages.conftest import NOW, START
 
+from fuelpipe.adapters.sqlite_store import SqliteStore
 from fuelpipe.domain.models import Record, Status
 from fuelpipe.stages.cycle import drain, run_cycle
-from fuelpipe.stages.data_version import INITIAL, data_version
+from fuelpipe.stages.data_version import DATA_VERSION, INITIAL, data_version, mark_changed
 from fuelpipe.stages.repair import find_impossible, remove
 from fuelpipe.stages.revise import revise
 
@@ -71,3 +73,19 @@ def test_a_repair_that_removes_records_moves_the_data_version_and_a_second_does_
     assert remove(app, find_impossible(app, NOW)) == 0
     assert remove(app, found) == 0  # already gone: removing it again writes nothing
     assert data_version(app.store) == repaired
+
+
+def test_two_writers_at_one_clock_with_one_id_write_two_versions(tmp_path: Path) -> None:
+    """The token hashed the previous version, the instant and the id only: two `run`s under
+    one fixed clock (--now, a demo store) read the same version and wrote the same token, so a
+    page kept answering 304 with views that missed the second run's records."""
+    store = SqliteStore(tmp_path / "v.sqlite")
+    try:
+        at = datetime(2022, 5, 6, 14, tzinfo=UTC)
+        previous = data_version(store)
+        first = mark_changed(store, at, "run")
+        store.put_meta(DATA_VERSION, previous)  # the second writer read the same version
+        second = mark_changed(store, at, "run")
+        assert first != second and data_version(store) == second
+    finally:
+        store.close()

@@ -405,7 +405,11 @@ def run(
         ),
     ] = None,
     since: Annotated[
-        str | None, typer.Option(help="Ignore dates before this (YYYY-MM-DD).")
+        str | None,
+        typer.Option(
+            help="Look for gaps only from this date (YYYY-MM-DD); retries already due are "
+            "still sent, whatever their date."
+        ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
     workers: Annotated[

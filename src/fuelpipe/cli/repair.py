@@ -63,6 +63,11 @@ def repair(
             + ", ".join(f"{k} ({n:,})" for k, n in by_key.most_common(8))
         )
     if apply:
-        console.print(f"removed {removed:,} record(s); the next run scans their keys afresh")
+        # The gap scan asks only for dates a series publishes, and the watermark never stops
+        # before a future date: removing these leaves nothing to rescan by hand.
+        console.print(
+            f"removed {removed:,} record(s); runs ask only for dates their series publish, so "
+            "these are not asked for again (one dated in the future is, once it is published)"
+        )
     else:
         console.print("nothing changed: rerun with --apply to remove them")

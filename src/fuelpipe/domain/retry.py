@@ -31,9 +31,15 @@ class RetryPolicy:
             raise ValueError("backoff needs a positive base delay and a factor >= 1")
 
     def delay(self, retry_count: int) -> timedelta:
-        """The wait before re-download number ``retry_count + 1``: base * factor^retry_count."""
-        seconds = self.base_delay.total_seconds() * self.factor**retry_count
-        return min(timedelta(seconds=seconds), self.max_delay)
+        """The wait before re-download number ``retry_count + 1``: base * factor^retry_count,
+        at most ``max_delay``. Capped in seconds before a timedelta is built: with many retries
+        or a large factor the uncapped wait passes what a timedelta (or a float) can hold."""
+        cap = self.max_delay.total_seconds()
+        try:
+            seconds = self.base_delay.total_seconds() * self.factor**retry_count
+        except OverflowError:
+            return self.max_delay
+        return self.max_delay if seconds >= cap else timedelta(seconds=seconds)
 
     def first_attempt_due(self, failed_at: datetime) -> datetime:
         """When a record that failed its first download is first re-downloaded."""

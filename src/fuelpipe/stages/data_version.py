@@ -10,6 +10,7 @@ and no change can hide behind an increment that another writer already made.
 from __future__ import annotations
 
 import hashlib
+import secrets
 from collections.abc import Callable
 from datetime import datetime
 
@@ -63,14 +64,18 @@ def recheck_changed(report: RecheckReport) -> bool:
 def mark_changed(
     store: Store, now: datetime, why: str, before: Callable[[str], None] | None = None
 ) -> str:
-    """Write and return a new data version; ``why`` (a run or message id) keeps tokens unique.
+    """Write and return a new data version, unique even for two writers that read the same
+    previous version at the same clock (``--now``, a demo store's clock): a random nonce is
+    hashed with ``why`` (a run or message id, for the logs) and the instant.
 
     ``before(version)`` runs first (the views are computed and stored under the new version
     while readers still see the old one), and the version is written even if it fails, so
     readers switch to complete views at once and a failed precompute only means a lazy one.
     """
     previous = data_version(store)
-    token = hashlib.sha256(f"{previous}|{now.isoformat()}|{why}".encode()).hexdigest()[:20]
+    nonce = secrets.token_hex(8)
+    text = f"{previous}|{now.isoformat()}|{why}|{nonce}"
+    token = hashlib.sha256(text.encode()).hexdigest()[:20]
     try:
         if before is not None:
             before(token)

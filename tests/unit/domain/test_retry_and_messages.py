@@ -99,3 +99,20 @@ def test_planning_splits_ptax_streams_at_holes_and_range():
     dates = [date(2022, 1, 3), date(2022, 1, 4), date(2022, 1, 6)]  # the 5th is present
     reqs = plan_requests([(usd, dates)])
     assert [r.dates_to_download for r in reqs] == [dates[:2], dates[2:]]
+
+
+@pytest.mark.parametrize(
+    ("policy", "retry_count"),
+    [
+        (RetryPolicy(max_retries=50), 34),  # 3600 s · 2^34 is past what a timedelta holds
+        (RetryPolicy(max_retries=50), 49),
+        (RetryPolicy(factor=1000.0), 4),
+        (RetryPolicy(max_retries=50, factor=1e6), 49),  # the float itself overflows
+    ],
+)
+def test_a_long_backoff_is_capped_not_an_overflow(policy: RetryPolicy, retry_count: int) -> None:
+    """``timedelta(seconds=base · factor^n)`` was built before the cap: with the retries the
+    settings allow, recheck raised OverflowError at that record on every run."""
+    now = datetime(2024, 1, 1, tzinfo=UTC)
+    assert policy.delay(retry_count) == policy.max_delay
+    assert policy.after_retry(retry_count, now) == (retry_count + 1, now + policy.max_delay)
