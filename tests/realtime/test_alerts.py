@@ -104,6 +104,29 @@ def test_a_late_nyse_close_is_told_in_sao_paulo_time_like_every_other_instant(ho
     assert alert.as_dict()["at"] == "2022-05-04T20:00:00-03:00"
 
 
+def test_series_of_one_source_late_on_different_dates_are_each_named(home) -> None:
+    """On Memorial Day B3 trades and NYSE does not: PETR4 lacks Monday, XOM Friday. The summary
+    named the first key's date for both ("2 series still lack 2022-05-27")."""
+    clock, store, queue, state = home
+    start = date(2022, 5, 23)
+    xom = replace(DEFAULT_CATALOG["STOCK#XOM"], default_start=start)
+    petr4 = replace(DEFAULT_CATALOG["STOCK#PETR4"], default_start=start)
+    store.put_records(
+        [Record(s.key, d, Decimal("90"), Status.OK) for s in (xom, petr4)
+         for d in (date(2022, 5, 25), date(2022, 5, 26))]
+    )  # fmt: skip
+    clock.set(datetime(2022, 5, 30, 21, 0, tzinfo=SP))
+    sink = Collect()
+    catalog = Catalog([xom, petr4])
+    evaluate(AlertContext(clock.now(), store, queue, catalog), [StaleSource()], state, [sink])
+    (alert,) = sink.alerts
+    summary = alert.condition.summary
+    assert summary.startswith("yahoo is late: 1 series still lack 2022-05-27, due 2022-05-27T")
+    assert "; 1 series still lack 2022-05-30, due 2022-05-30T" in summary
+    assert alert.condition.evidence["date"] == "2022-05-27"  # the oldest
+    assert alert.condition.evidence["series"] == f"{xom.key}, {petr4.key}"
+
+
 def test_a_date_the_source_has_no_value_for_is_not_late(home) -> None:
     # ANP publishes "-" for CNG in Acre every week and FRED "." on some days: the source
     # answered, the date is ABSENT, and nothing is late.

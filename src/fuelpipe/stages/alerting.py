@@ -109,6 +109,10 @@ def late_series(
     return Late(series, day, series.schedule.stale_at(first), max(ok) if ok else None)
 
 
+_SUMMARY_DATES = 3
+"""Late dates a stale-source summary names, oldest first (the evidence holds the oldest)."""
+
+
 class StaleSource:
     """A source is later than its usual window: a published date is still not stored OK."""
 
@@ -123,17 +127,26 @@ class StaleSource:
                 late[series.source].append((series, found.day, found.latest_stored))
         out = []
         for source, items in sorted(late.items()):
-            items.sort(key=lambda item: item[0].key)
+            # The oldest late date first: a source's series can lack different dates (ANP's
+            # weekly a week, its monthly a month), and one date must not speak for all.
+            items.sort(key=lambda item: (item[1], item[0].key))
             series, day, stored = items[0]
             schedule = series.schedule
+            by_day: dict[date, list[Series]] = defaultdict(list)
+            for s, d, _ in items:
+                by_day[d].append(s)
+            lacks = "; ".join(
+                f"{len(group)} series still lack {d.isoformat()}, due "
+                f"{_iso(group[0].schedule.published_at(d), 'minutes')}"
+                for d, group in list(by_day.items())[:_SUMMARY_DATES]
+            )
+            more = len(by_day) - _SUMMARY_DATES
             out.append(
                 Condition(
                     rule=self.name,
                     subject=source,
-                    summary=(
-                        f"{source} is late: {len(items)} series still lack {day.isoformat()}, "
-                        f"due {_iso(schedule.published_at(day), 'minutes')}"
-                    ),
+                    summary=f"{source} is late: {lacks}"
+                    + (f"; and {more} later date(s)" if more > 0 else ""),
                     evidence={
                         "source": source,
                         "series_late": len(items),
