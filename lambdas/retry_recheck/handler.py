@@ -71,8 +71,11 @@ def make_handler(
     def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
         home = get_context()
         options = schedule_options(event, home.catalog)  # detail.series narrows it, like --series
-        report = recheck(home, None if options.series is None else {s.key for s in options.series})
+        keys = None if options.series is None else {s.key for s in options.series}
+        # A timeout stops the process with no signal: recheck stops claiming before it instead.
+        report = recheck(home, keys, lambda: context.get_remaining_time_in_millis() / 1000)
         metrics.add_metric(name="Retries", unit=MetricUnit.Count, value=report.retried)
+        metrics.add_metric(name="RetriesDeferred", unit=MetricUnit.Count, value=report.deferred)
         metrics.add_metric(name="Quarantined", unit=MetricUnit.Count, value=report.quarantined)
         metrics.add_metric(name="MessagesSent", unit=MetricUnit.Count, value=report.messages_sent)
         if recheck_changed(report):  # a quarantine changes what the health view shows

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import Counter
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -33,6 +34,7 @@ from fuelpipe.domain.models import Record, Status
 from fuelpipe.ports.queue import Message, Queue, QueueDepth
 from fuelpipe.stages.context import StageContext
 from fuelpipe.stages.data_version import data_version
+from fuelpipe.stages.recheck import TIME_MARGIN_S
 
 pytestmark = pytest.mark.aws
 
@@ -59,6 +61,11 @@ def drain(queue: Queue, limit: int = 1000) -> list[Message]:
             return got
         got.extend(batch)
     return got
+
+
+def asked_dates(queue: Queue) -> list[date]:
+    """Every date the messages on the queue ask to download."""
+    return [d for m in drain(queue) for d in DownloadRequest.from_body(m.body).dates_to_download]
 
 
 def request(key: str, days: list[date]) -> str:
@@ -282,3 +289,46 @@ def test_retry_recheck_retries_due_records_and_quarantines_spent_ones(
     assert metric(out, "Retries") == 1
     assert metric(out, "Quarantined") == 1
     assert metric(out, "QuarantinedTotal") == 1
+
+
+@dataclass
+class _RunningOutContext(FakeLambdaContext):
+    """A context whose remaining time drops under recheck's margin after some readings."""
+
+    readings_with_time: int = 0
+    readings: int = 0
+
+    def get_remaining_time_in_millis(self) -> int:
+        self.readings += 1
+        seconds = TIME_MARGIN_S + (60 if self.readings <= self.readings_with_time else -1)
+        return int(seconds * 1000)
+
+
+def test_retry_recheck_near_its_timeout_sends_its_claims_and_defers_the_rest(
+    aws_home: AwsHome, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A Lambda timeout stops the process with no signal: the handler gives recheck its
+    remaining time, so it stops claiming before it, and nothing claimed goes unsent."""
+    app = aws_home.app(FixedClock(NOW))
+    key = "CURRENCY#USD"
+    for day in MARCH[:5]:
+        pending = Record(key, day, None, Status.PENDING, 0, NOW - timedelta(hours=1), "no value")
+        assert app.store.put_pending(pending)
+    handler = load_handler("retry_recheck").make_handler(lambda: app)
+
+    context = _RunningOutContext("retry_recheck", readings_with_time=2)
+    result = handler(scheduled_event(), context)
+
+    assert (result["due"], result["retried"], result["deferred"]) == (5, 2, 3)
+    asked = asked_dates(app.queue)
+    assert sorted(asked) == MARCH[:2]
+    assert {r.date: r.retry_count for r in app.store.pending()} == {
+        d: int(d in asked) for d in MARCH[:5]
+    }
+    assert sorted(r.date for r in app.store.due_pending(NOW)) == MARCH[2:5]
+    assert metric(capsys.readouterr().out, "RetriesDeferred") == 3
+
+    again = handler(scheduled_event(), FakeLambdaContext("retry_recheck"))  # a full 120 s
+
+    assert (again["retried"], again["deferred"]) == (3, 0)
+    assert sorted(asked_dates(app.queue)) == MARCH[2:5]

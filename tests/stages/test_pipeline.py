@@ -171,7 +171,7 @@ def test_a_spike_in_a_fresh_backfill_is_flagged_with_its_neighbours(make_app, ta
 
 class _InterruptedClaims:
     """A store (the real one underneath) whose ``claim_retry`` is interrupted on its Nth call,
-    as Ctrl+C or a Lambda timeout's signal would interrupt a recheck mid-way."""
+    as Ctrl+C (or a SIGTERM the CLI turns into it) would interrupt a recheck mid-way."""
 
     def __init__(self, store, interrupt_at):
         self._store = store

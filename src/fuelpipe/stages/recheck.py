@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -17,6 +17,13 @@ from fuelpipe.stages.context import StageContext
 
 logger = logging.getLogger(__name__)
 
+# Left for what follows the last claim: sending up to SEND_EVERY claims, the run log, and the
+# Lambda handler's own writes and alerting, well inside the function's 120 s timeout.
+TIME_MARGIN_S = 20.0
+# Claims sent at once within a fetch unit: all a hard kill can cost. Each send is one more
+# download of a whole-history unit's workbook (ANP), so it is not much smaller.
+SEND_EVERY = 500
+
 
 @dataclass
 class RecheckReport(Counters):
@@ -27,18 +34,26 @@ class RecheckReport(Counters):
     quarantined: int = 0
     messages_sent: int = 0
     lost_race: int = 0
+    deferred: int = 0  # due, but left untouched for the next run: the time budget ran out
 
 
-def recheck(app: StageContext, keys: Collection[str] | None = None) -> RecheckReport:
+def recheck(
+    app: StageContext,
+    keys: Collection[str] | None = None,
+    remaining_s: Callable[[], float] | None = None,
+) -> RecheckReport:
     """Claim each due retry (conditionally, so none is counted twice), then enqueue them, one
-    fetch unit at a time.
+    fetch unit at a time and at most ``SEND_EVERY`` claims a send.
 
-    A claim spends one of a record's five re-downloads, so claims are sent as soon as their
-    fetch unit's are made, and the ones made before any interruption (an error, a kill signal
-    turned into an exception, a Lambda timeout's SIGTERM) are sent before it propagates: at most
-    one fetch unit's claims can be spent without a download, and only by a hard kill. Grouping
-    by fetch unit keeps one message per stream (one workbook download for all its keys).
-    ``keys`` limits the run to some series (``fuelpipe run --series``); None means all.
+    A claim spends one of a record's five re-downloads, so claims are sent as soon as a batch
+    of them is made, and the ones made before an exception (an error, Ctrl+C or a SIGTERM the
+    CLI turns into one) are sent before it propagates. A Lambda timeout sends no signal: it
+    stops the process. So the Lambda passes ``remaining_s`` (seconds before its timeout) and
+    claiming stops ``TIME_MARGIN_S`` before it; the due records not reached are counted as
+    ``deferred``, untouched, for the next run. A hard kill all the same costs at most one
+    unsent batch (``SEND_EVERY`` claims). Grouping by fetch unit keeps one message per stream
+    (one workbook download for all its keys). ``keys`` limits the run to some series
+    (``fuelpipe run --series``); None means all.
     """
     now = app.clock.now()
     report = RecheckReport()
@@ -50,24 +65,58 @@ def recheck(app: StageContext, keys: Collection[str] | None = None) -> RecheckRe
         by_unit[app.catalog[rec.key].fetch_unit].append(rec)
     if not by_unit:
         app.failpoints.hit("recheck.after_claim")  # nothing claimed, nothing sent: still a point
+    late = False  # under TIME_MARGIN_S left: claim nothing more
+    decided = 0
     for records in by_unit.values():
-        claimed: dict[str, list[date]] = defaultdict(list)
-        try:
-            for rec in records:
-                _decide(app, rec, now, report, claimed)
-            app.failpoints.hit("recheck.after_claim")
-        except BaseException:
-            # Send the claims made so far (a throttled store, Ctrl+C), or they would count as
-            # tried without ever being fetched; the interruption itself still propagates.
+        start = 0
+        while start < len(records) and not late:
+            claimed: dict[str, list[date]] = defaultdict(list)
             try:
-                _send(app, claimed)
-            except Exception:  # the queue failing too: the claims wait for their next turn
-                logger.exception("recheck: could not send %d claimed re-downloads", len(claimed))
-            raise
-        report.messages_sent += _send(app, claimed)
+                end, late = _claim_batch(app, records, start, now, report, claimed, remaining_s)
+                app.failpoints.hit("recheck.after_claim")
+            except BaseException:
+                # Send the claims made so far (a throttled store, Ctrl+C), or they would count
+                # as tried without ever being fetched; the interruption itself still propagates.
+                try:
+                    _send(app, claimed)
+                except Exception:  # the queue failing too: the claims wait for their next turn
+                    logger.exception(
+                        "recheck: could not send %d claimed re-downloads", len(claimed)
+                    )
+                raise
+            report.messages_sent += _send(app, claimed)
+            decided += end - start
+            start = end
+    report.deferred = report.due - decided
+    if late:
+        logger.warning(
+            "recheck: under %.0f s left; %d due records deferred to the next run",
+            TIME_MARGIN_S,
+            report.deferred,
+        )
     app.failpoints.hit("recheck.after_send")
     app.store.put_run(RunLog("retry_recheck", now, app.clock.now(), report.as_dict()))
     return report
+
+
+def _claim_batch(
+    app: StageContext,
+    records: list[Record],
+    start: int,
+    now: datetime,
+    report: RecheckReport,
+    claimed: dict[str, list[date]],
+    remaining_s: Callable[[], float] | None,
+) -> tuple[int, bool]:
+    """Decide records from ``start`` until ``SEND_EVERY`` claims, the unit's end, or the time
+    budget's margin; returns where it stopped and whether time ran out there."""
+    end, retried_before = start, report.retried
+    while end < len(records) and report.retried - retried_before < SEND_EVERY:
+        if remaining_s is not None and remaining_s() < TIME_MARGIN_S:
+            return end, True
+        _decide(app, records[end], now, report, claimed)
+        end += 1
+    return end, False
 
 
 def _decide(
@@ -96,6 +145,8 @@ def _decide(
 
 def _send(app: StageContext, claimed: dict[str, list[date]]) -> int:
     """Enqueue one message per stream of claimed dates; returns how many were sent."""
+    if not claimed:
+        return 0
     requests = plan_requests(
         ((app.catalog[key], dates) for key, dates in claimed.items()), origin="retry"
     )
