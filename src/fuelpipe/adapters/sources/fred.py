@@ -6,10 +6,11 @@ import csv
 import io
 import re
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from fuelpipe.adapters.sources._http import HttpSource, looks_like_html, single_series, snippet
+from fuelpipe.adapters.sources._unsure import unsure_days
 from fuelpipe.domain.models import Observation
 from fuelpipe.ports.source import FetchRequest, FetchResult, InvalidPayload
 
@@ -145,19 +146,8 @@ def _parse_rows(
         retry.update(bad)
         if undated is not None:
             answered = {o.date for o in observations} | {d for _, d in (*notes, *bad)}
-            retry.update(_unsure(key, window, answered, undated))
+            retry.update(unsure_days(key, window, answered, undated))
     return observations, notes
-
-
-def _unsure(key: str, window: tuple[date, date], answered: set[date], why: str) -> Notes:
-    """Every day of ``window`` no row answers: a row whose date cannot be read may be its."""
-    start, end = window
-    days = (start + timedelta(days=n) for n in range((end - start).days + 1))
-    return {
-        (key, day): f"{why}; that row may be {day}'s, so the day is retried"
-        for day in days
-        if day not in answered
-    }
 
 
 class FredCsvSource(HttpSource):
