@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import io
 import re
 from collections import Counter
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import pytest
+from openpyxl import load_workbook
 
 from fuelpipe.adapters.sources.anp import (
     FETCH_UNIT_PATHS,
@@ -24,6 +28,7 @@ NO_HEADER = "anp_semanal-brasil_no-header-synthetic.xlsx"
 REGIONS = "anp_semanal-regioes-desde-2013_cut.xlsx"
 MONTHLY = "anp_mensal-estados-desde-jan2013_cut.xlsx"
 STATES = "anp_semanal-estados_layout-inferred_values-from-strongylis.xlsx"
+BRASIL_FILE = "semanal-brasil-desde-2013.xlsx"  # the name the source gives the download
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -116,6 +121,78 @@ def test_malformed_rows_are_skipped_and_named(server, client, payload, series) -
     }
     assert "row 20" in result.notes[("FUEL#GASOLINE#BR", date(2012, 12, 30))]
     assert len(source.last_problems) == 3
+
+
+def test_what_a_malformed_row_may_hold_is_a_retry_not_no_value(
+    server, client, payload, series
+) -> None:
+    # Row 19 is an ETANOL HIDRATADO row with the date '31/02/2021', row 21 a 2012-12-30 row
+    # of the unknown product 'ETANOL ADITIVADO': either may be the row ethanol or LPG lacks.
+    server.expect_request("/shlp/semanal/semanal-brasil-desde-2013.xlsx").respond_with_data(
+        payload(MALFORMED), content_type=XLSX
+    )
+    wanted = (series("FUEL#ETHANOL#BR"), series("FUEL#LPG#BR"), series("FUEL#DIESEL#BR"))
+    week = date(2012, 12, 30)
+    result = _source(server, client).fetch(FetchRequest("anp:weekly:brasil", wanted, week, week))
+    assert [(o.key, o.date) for o in result.observations] == [("FUEL#DIESEL#BR", week)]
+    assert result.no_value == {}
+    assert set(result.notes) == {("FUEL#ETHANOL#BR", week), ("FUEL#LPG#BR", week)}
+    ethanol, lpg = result.notes[("FUEL#ETHANOL#BR", week)], result.notes[("FUEL#LPG#BR", week)]
+    assert f"{BRASIL_FILE} row 19: '31/02/2021' is not a date" in ethanol
+    assert f"{BRASIL_FILE} row 21: unknown product 'ETANOL ADITIVADO'" in lpg
+
+
+def _rewritten(content: bytes, edit: Callable[[Any], None]) -> bytes:
+    """``content``'s first sheet changed by ``edit`` (a synthetic workbook for a test)."""
+    book = load_workbook(io.BytesIO(content))
+    edit(book.worksheets[0])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _rename_lpg(sheet: Any) -> None:
+    for (cell,) in sheet.iter_rows(min_col=3, max_col=3):
+        if cell.value == "GLP":
+            cell.value = "GÁS LP"  # synthetic: a label ANP might rename GLP to
+
+
+def _unreadable_row(sheet: Any) -> None:
+    sheet.append(["fim da série", None, "PRODUTO NOVO", 1, "R$/l", 9.99])  # synthetic
+
+
+def test_a_renamed_product_is_a_retry_every_week_synthetic(server, client, payload, series) -> None:
+    server.expect_request("/shlp/semanal/semanal-brasil-desde-2013.xlsx").respond_with_data(
+        _rewritten(payload(BRASIL), _rename_lpg), content_type=XLSX
+    )
+    wanted = (series("FUEL#LPG#BR"), series("FUEL#GASOLINE#BR"))
+    request = FetchRequest("anp:weekly:brasil", wanted, date(2012, 12, 1), date(2022, 12, 31))
+    result = _source(server, client).fetch(request)
+    observations = list(result.observations)  # streamed: read once; notes are then complete
+    weeks = {o.date for o in observations}
+    assert {o.key for o in observations} == {"FUEL#GASOLINE#BR"}
+    assert len(weeks) == 5
+    assert result.no_value == {}
+    assert set(result.notes) == {("FUEL#LPG#BR", week) for week in weeks}
+    assert all("unknown product 'GÁS LP'" in note for note in result.notes.values())
+
+
+def test_a_row_with_nothing_readable_makes_every_no_row_a_retry_synthetic(
+    server, client, payload, series
+) -> None:
+    server.expect_request("/shlp/semanal/semanal-brasil-desde-2013.xlsx").respond_with_data(
+        _rewritten(payload(BRASIL), _unreadable_row), content_type=XLSX
+    )
+    premium = series("FUEL#GASOLINE_PREMIUM#BR")  # no row in the 2012 week of the cut
+    week = date(2012, 12, 30)
+    result = _source(server, client).fetch(
+        FetchRequest("anp:weekly:brasil", (premium,), week, week)
+    )
+    assert list(result.observations) == []
+    assert result.no_value == {}
+    note = result.notes[(premium.key, week)]
+    assert "unknown product 'PRODUTO NOVO' and 'fim da série' is not a date" in note
+    assert re.search(r"row \d+:", note)
 
 
 def test_workbook_without_header_is_invalid(server, client, payload, series) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from datetime import date
 from decimal import Decimal
 
@@ -135,32 +136,71 @@ def test_empty_value_list_is_no_data(server, client, usd) -> None:
 
 @pytest.mark.parametrize(
     ("body", "message"),
-    [
-        ([], "'value' list"),
-        ({"value": {"a": 1}}, "'value' list"),
-        ({"value": [1]}, r"value\[0\] is not an object"),
-        (
-            {
-                "value": [
-                    {
-                        k: v
-                        for k, v in _row("2024-01-15 13:00:00", "Fechamento").items()
-                        if k != "cotacaoVenda"
-                    }
-                ]
-            },
-            "lacks cotacaoVenda",
-        ),
-        (
-            {"value": [{**_row("2024-01-15 13:00:00", "Fechamento"), "cotacaoVenda": "4,87"}]},
-            "cotacaoVenda is not a number",
-        ),
-        ({"value": [_row("15/01/2024 13:00", "Fechamento")]}, "bad dataHoraCotacao"),
-    ],
+    [([], "'value' list"), ({"value": {"a": 1}}, "'value' list")],
 )
 def test_wrong_shapes_are_invalid_payload(body, message) -> None:
     with pytest.raises(InvalidPayload, match=message):
         parse_ptax(body, "CURRENCY#USD", date(2024, 1, 1), date(2024, 12, 31))
+
+
+GOOD = _row("2024-01-15 13:00:00", "Fechamento PTAX", "4.8741")
+LACKING_SELL = _row("2024-01-16 13:00:00", "Fechamento")
+del LACKING_SELL["cotacaoVenda"]
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        (LACKING_SELL, r"value\[1\] lacks cotacaoVenda"),
+        (
+            {**_row("2024-01-16 13:00:00", "Fechamento"), "cotacaoVenda": "4,87"},
+            r"value\[1\]: cotacaoVenda is not a number: '4,87'",
+        ),
+        (  # the time cannot be read: the row may be any day's
+            _row("16/01/2024 13:00", "Fechamento"),
+            r"value\[1\]: bad dataHoraCotacao '16/01/2024 13:00'",
+        ),
+        (1, r"value\[1\] is not an object"),
+    ],
+)
+def test_a_bad_row_is_a_retry_and_the_other_days_are_stored_synthetic(bad, message) -> None:
+    start, end = date(2024, 1, 15), date(2024, 1, 16)
+    obs, notes = parse_ptax({"value": [GOOD, bad]}, "CURRENCY#USD", start, end, "w")
+    assert [(o.date, o.value) for o in obs] == [(start, Decimal("4.8741"))]
+    assert list(notes) == [("CURRENCY#USD", end)]
+    assert re.match(rf"w: {message}", notes[("CURRENCY#USD", end)])
+
+
+def test_a_bad_row_outside_the_window_is_not_read_synthetic() -> None:
+    late = {**_row("2024-02-01 13:00:00", "Fechamento"), "cotacaoVenda": "4,87"}
+    obs, notes = parse_ptax(
+        {"value": [GOOD, late]}, "CURRENCY#USD", date(2024, 1, 15), date(2024, 1, 15)
+    )
+    assert [o.value for o in obs] == [Decimal("4.8741")]
+    assert notes == {}
+
+
+def test_an_unreadable_correction_leaves_its_day_a_retry_synthetic() -> None:
+    """The latest closing bulletin is the PTAX: one that cannot be read after a readable one
+    leaves the day a retry (storing the earlier one would store a corrected value); one before
+    a readable one is superseded by it."""
+    earlier = {**_row("2024-01-15 12:00:00", "Fechamento"), "cotacaoVenda": None}
+    later = {**_row("2024-01-15 14:00:00", "Fechamento"), "cotacaoVenda": None}
+    key, day = "CURRENCY#USD", date(2024, 1, 15)
+    obs, notes = parse_ptax({"value": [GOOD, later]}, key, day, day, "w")
+    assert obs == []
+    assert "value[1]: cotacaoVenda is not a number: None" in notes[(key, day)]
+    obs, notes = parse_ptax({"value": [earlier, GOOD]}, key, day, day, "w")
+    assert [o.value for o in obs] == [Decimal("4.8741")]
+    assert notes == {}
+
+
+def test_a_bad_intermediate_bulletin_does_not_touch_the_closing_synthetic() -> None:
+    odd = {**_row("2024-01-15 11:00:00", "Intermediário"), "cotacaoVenda": "x"}
+    day = date(2024, 1, 15)
+    obs, notes = parse_ptax({"value": [odd, GOOD]}, "CURRENCY#USD", day, day, "w")
+    assert [o.value for o in obs] == [Decimal("4.8741")]
+    assert notes == {}
 
 
 def test_wrong_shape_over_http_names_source_and_url(server, client, usd) -> None:

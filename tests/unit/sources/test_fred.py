@@ -96,6 +96,40 @@ def test_bad_numeric_cell_names_the_row(payload) -> None:
         parse_fred_csv(body, "DCOILBRENTEU", KEY, date(2020, 3, 30), date(2020, 5, 15))
 
 
+def test_a_bad_row_is_a_retry_for_its_day_and_the_other_days_are_stored_synthetic(
+    server, client, payload, brent
+) -> None:
+    body = (
+        payload(CURRENT)  # synthetic defects on lines 18 and 19 of the real file
+        .replace(b"2020-04-21,9.12", b"2020-04-21,n/a")
+        .replace(b"2020-04-22,13.77", b"2020-04-22,13,77")
+    )
+    server.expect_request(PATH).respond_with_data(body, content_type="text/csv")
+    result = _fetch(server, client, brent, date(2020, 4, 20), date(2020, 4, 23))
+    assert [(o.date.day, o.value) for o in result.observations] == [
+        (20, Decimal("17.36")),
+        (23, Decimal("15.06")),
+    ]
+    assert result.no_value == {}
+    assert set(result.notes) == {(KEY, date(2020, 4, 21)), (KEY, date(2020, 4, 22))}
+    assert "row 18: 'n/a' is not a number" in result.notes[(KEY, date(2020, 4, 21))]
+    assert "row 19 is not 'YYYY-MM-DD,value'" in result.notes[(KEY, date(2020, 4, 22))]
+
+
+def test_a_row_whose_date_cannot_be_read_leaves_each_unanswered_day_a_retry_synthetic(
+    server, client, payload, brent
+) -> None:
+    body = payload(CURRENT).replace(b"2020-04-14,21.74", b"2020-04-32,21.74")  # synthetic
+    server.expect_request(PATH).respond_with_data(body, content_type="text/csv")
+    result = _fetch(server, client, brent, date(2020, 4, 9), date(2020, 4, 15))
+    assert [o.date.day for o in result.observations] == [9, 15]
+    # Good Friday and Easter Monday are empty in FRED's file: its word, whatever row 13 was.
+    assert set(result.no_value) == {(KEY, date(2020, 4, 10)), (KEY, date(2020, 4, 13))}
+    unsure = {d.day for (_, d), note in result.notes.items() if "row 13: bad date" in note}
+    assert unsure == {11, 12, 14}
+    assert set(result.notes) - set(result.no_value) == {(KEY, date(2020, 4, day)) for day in unsure}
+
+
 @pytest.mark.parametrize(
     "header",
     [b"date,DCOILBRENTEU", b"observation_date,DCOILWTICO", b"observation_date", b""],

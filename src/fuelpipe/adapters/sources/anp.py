@@ -108,6 +108,35 @@ class ParsedWorkbook:
     problems: list[str] = field(default_factory=list)
 
 
+@dataclass(slots=True)
+class Unsure:
+    """The key-dates unreadable rows may have held, so that none is taken for ANP's "no row".
+
+    A row whose product, area or date cannot be read may be the very row a key lacks (a product
+    ANP renames makes every row of it one): those key-dates stay a retry, with the row named.
+    """
+
+    keys: dict[str, str] = field(default_factory=dict)
+    """Key -> the first row of that key whose date cannot be read (any date may be its)."""
+    days: dict[date, str] = field(default_factory=dict)
+    """Date -> the first row of that date whose product or area is unknown (any key's)."""
+    anywhere: str | None = None
+    """The first row with neither key nor date readable (any key's, any date's)."""
+
+    def add(self, key: str | None, day: date | None, problem: str) -> None:
+        """Remember a row read as far as ``key`` and ``day`` (None: unreadable)."""
+        if key is not None:
+            self.keys.setdefault(key, problem)
+        elif day is not None:
+            self.days.setdefault(day, problem)
+        elif self.anywhere is None:
+            self.anywhere = problem
+
+    def why(self, key: str, day: date) -> str | None:
+        """The unreadable row that may hold ``key`` on ``day``, or None if there is none."""
+        return self.keys.get(key) or self.days.get(day) or self.anywhere
+
+
 def _decimal(value: object) -> Decimal | None:
     """A numeric cell as a Decimal; None for '-' and blanks; _Bad for anything else."""
     if type(value) is float:  # the common cell: remembered (prices and counts repeat)
@@ -286,18 +315,31 @@ class _RowReader:
         cells: tuple[object, object, object],
         note: Callable[[str], None],
         number: int,
+        unsure: Unsure,
     ) -> tuple[str, date] | None:
-        """The (key, date) of a row's product, area and date cells; None, noted unless the row
-        is blank, if there is none."""
+        """The (key, date) of a row's product, area and date cells; None if there is none,
+        noted and added to ``unsure`` as far as it could be read (unless the row is blank)."""
         label, name, raw_day = cells
+        key: str | None = None
+        day: date | None = None
+        errors: list[str] = []
         try:
-            return self.key(label, name), self.day(raw_day)
+            key = self.key(label, name)
         except _Bad as exc:
-            if not all(
-                cell is None or (isinstance(cell, str) and not cell.strip()) for cell in row
-            ):  # a blank row is no problem
-                note(f"{self.where(number)}: {exc}; row skipped")
-            return None
+            errors.append(str(exc))
+        try:
+            day = self.day(raw_day)
+        except _Bad as exc:
+            errors.append(str(exc))
+        if key is not None and day is not None:
+            return key, day
+        if not all(
+            cell is None or (isinstance(cell, str) and not cell.strip()) for cell in row
+        ):  # a blank row is no problem
+            problem = f"{self.where(number)}: {' and '.join(errors)}"
+            note(f"{problem}; row skipped")
+            unsure.add(key, day, problem)
+        return None
 
     def _key(self, label: object, name: object) -> str:
         product = _PRODUCT_BY_LABEL.get(_norm(label)) if isinstance(label, str) else None
@@ -452,6 +494,7 @@ def stream_workbook(
     keep: Keep | None = None,
     covered: set[date] | None = None,
     seen: dict[tuple[str, date], int] | None = None,
+    unsure: Unsure | None = None,
     reader: str = "stream",
 ) -> Iterator[Observation]:
     """The observations of an ANP workbook as a stream, in the workbook's row order.
@@ -463,7 +506,8 @@ def stream_workbook(
     (key, date) seen on several rows (the real monthly file has some) is yielded again only when
     the new row covers more stations, so the last one yielded for a key and date is the survey's
     main figure. ``covered`` collects the dates the workbook has a price for (any key), ``seen``
-    the kept key-dates with a price (-> stations).
+    the kept key-dates with a price (-> stations), ``unsure`` what the rows that could not be
+    tied to a key and date may have held.
     """
     if fetch_unit not in _REQUIRED:
         raise ValueError(f"anp: unknown fetch unit {fetch_unit!r}")
@@ -494,6 +538,7 @@ def stream_workbook(
         problems,
         set() if covered is None else covered,
         {} if seen is None else seen,
+        Unsure() if unsure is None else unsure,
     )
 
 
@@ -525,6 +570,7 @@ def _stream_rows(
     problems: list[str],
     covered: set[date],
     seen: dict[tuple[str, date], int],
+    unsure: Unsure,
 ) -> Iterator[Observation]:
     # seen: (key, date) -> stations of the row yielded for it: small ints, not observations.
     note = _Notes(problems)
@@ -536,7 +582,7 @@ def _stream_rows(
             key = keys.get((label, name))  # the common row: its key and date remembered
             day = days.get(raw_day)
             if type(key) is not str or day is None:
-                found = reader.slot(row, (label, name, raw_day), note, number)
+                found = reader.slot(row, (label, name, raw_day), note, number, unsure)
                 if found is None:
                     continue
                 key, day = found
@@ -605,20 +651,33 @@ def _no_value(
     seen: dict[tuple[str, date], int],
     keep: Keep,
     keys: set[str],
-) -> dict[tuple[str, date], str]:
-    """The requested key-dates the workbook answers with "no price".
+    unsure: Unsure,
+) -> tuple[dict[tuple[str, date], str], dict[tuple[str, date], str]]:
+    """(The requested key-dates the workbook answers with "no price", those it leaves unsure).
 
     The workbook is the whole history: a week (or month) it has rows for, yet without a price
     for a key ('-' in the price cell, or no row for that area and fuel), is ANP's word that
-    there is none. A row skipped as malformed is not: it stays a retry.
+    there is none. A row skipped as malformed is not: it stays a retry, and so does every
+    key-date an unreadable row may have held (see Unsure), with that row as the reason; a key
+    with a row of its own on a date (a price, or '-') is answered by that row.
     """
     out = {kd: note for kd, note in notes.items() if "ANP published no price" in note}
-    for day in covered:
+    retry: dict[tuple[str, date], str] = {}
+
+    def settle(key: str, day: date) -> None:
+        slot = (key, day)
+        if slot in seen or slot in notes or slot in retry or not keep(key, day):
+            return
+        why = unsure.why(key, day)
+        if why is not None:
+            retry[slot] = f"{why}; that row may hold {key} {day}, so it is not taken as no value"
+        elif day in covered:
+            out[slot] = f"anp: the workbook has {day} but no row for {key}"
+
+    for day in (*covered, *unsure.days):  # a day only unreadable rows have is unsure too
         for key in keys:
-            slot = (key, day)
-            if slot not in seen and slot not in notes and keep(key, day):
-                out[slot] = f"anp: the workbook has {day} but no row for {key}"
-    return out
+            settle(key, day)
+    return out, retry
 
 
 class AnpWorkbookSource(HttpSource):
@@ -652,6 +711,7 @@ class AnpWorkbookSource(HttpSource):
         problems: list[str] = []
         covered: set[date] = set()
         seen: dict[tuple[str, date], int] = {}
+        unsure = Unsure()
         stream = stream_workbook(
             content,
             request.fetch_unit,
@@ -661,6 +721,7 @@ class AnpWorkbookSource(HttpSource):
             keep=keep,
             covered=covered,
             seen=seen,
+            unsure=unsure,
         )
 
         def observations() -> Iterator[Observation]:
@@ -668,7 +729,9 @@ class AnpWorkbookSource(HttpSource):
             self.last_problems = tuple(problems)
             for problem in problems:
                 logger.warning(problem)
-            no_value.update(_no_value(notes, covered, seen, keep, wanted))
+            absent, retry = _no_value(notes, covered, seen, keep, wanted, unsure)
+            no_value.update(absent)
+            notes.update(retry)
 
         # Streamed: the rows are read as the scraper stores them, in bounded batches; notes
         # and no_value are complete once they have been read.

@@ -9,6 +9,7 @@ from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from fuelpipe.adapters.sources._http import HttpSource, json_decimal, parse_json, single_series
+from fuelpipe.adapters.sources._unsure import unsure_days
 from fuelpipe.domain.catalog import Series
 from fuelpipe.domain.intraday import IntradayPoint, bulletin_kind
 from fuelpipe.domain.models import Observation
@@ -68,6 +69,21 @@ def _number(row: dict[str, object], name: str, index: int, where: str) -> Decima
     return number
 
 
+def _time(row: object, index: int, where: str) -> datetime:
+    """When a row of the ``value`` list was published; InvalidPayload if that cannot be read."""
+    if not isinstance(row, dict):
+        raise InvalidPayload(f"{where}: value[{index}] is not an object")
+    if "dataHoraCotacao" not in row:
+        raise InvalidPayload(f"{where}: value[{index}] lacks dataHoraCotacao")
+    stamp = row["dataHoraCotacao"]
+    if not isinstance(stamp, str):
+        raise InvalidPayload(f"{where}: value[{index}]: dataHoraCotacao not text")
+    try:
+        return datetime.fromisoformat(stamp)
+    except ValueError:
+        raise InvalidPayload(f"{where}: value[{index}]: bad dataHoraCotacao {stamp!r}") from None
+
+
 def _bulletin(row: object, index: int, where: str) -> _Bulletin:
     """One validated row of the ``value`` list."""
     if not isinstance(row, dict):
@@ -78,10 +94,7 @@ def _bulletin(row: object, index: int, where: str) -> _Bulletin:
     stamp, kind = row["dataHoraCotacao"], row["tipoBoletim"]
     if not isinstance(stamp, str) or not isinstance(kind, str):
         raise InvalidPayload(f"{where}: value[{index}]: dataHoraCotacao/tipoBoletim not text")
-    try:
-        at = datetime.fromisoformat(stamp)
-    except ValueError:
-        raise InvalidPayload(f"{where}: value[{index}]: bad dataHoraCotacao {stamp!r}") from None
+    at = _time(row, index, where)
     return _Bulletin(
         at=at,
         stamp=stamp,
@@ -97,7 +110,12 @@ def _bulletin(row: object, index: int, where: str) -> _Bulletin:
 def parse_ptax(
     payload: object, key: str, start: date, end: date, where: str = "bcb"
 ) -> tuple[list[Observation], dict[tuple[str, date], str]]:
-    """Closing PTAX per day in ``[start, end]`` from a CotacaoMoedaPeriodo JSON body."""
+    """Closing PTAX per day in ``[start, end]`` from a CotacaoMoedaPeriodo JSON body, and the
+    days left a retry with the reason.
+
+    A body that is not such an answer is an InvalidPayload; a row that cannot be read is a note
+    for its day (for each day no row answers when its time cannot be read), the rest are kept.
+    """
     if not isinstance(payload, dict) or not isinstance(payload.get("value"), list):
         raise InvalidPayload(f"{where}: expected a JSON object with a 'value' list")
     if payload.get("@odata.nextLink"):
@@ -107,19 +125,45 @@ def parse_ptax(
             "its first page alone would leave the window's later days out"
         )
     closings: dict[date, _Bulletin] = {}
+    bad: dict[date, tuple[datetime, str]] = {}  # day -> the latest unreadable closing row
     open_days: set[date] = set()
+    undated: str | None = None  # the first row whose time cannot be read
     for index, row in enumerate(payload["value"]):
-        bulletin = _bulletin(row, index, where)
-        day = bulletin.at.date()
-        if not start <= day <= end:
+        try:
+            at = _time(row, index, where)
+        except InvalidPayload as exc:
+            undated = undated or str(exc)
             continue
-        if not bulletin.closing:
-            open_days.add(day)
+        day = at.date()
+        if not start <= day <= end:
+            continue  # outside the window: not read further, so not a problem of this answer
+        kind = row.get("tipoBoletim")
+        if isinstance(kind, str) and not kind.startswith("Fechamento"):
+            open_days.add(day)  # only the closing bulletin is the PTAX: its numbers unused
+            continue
+        try:
+            bulletin = _bulletin(row, index, where)
+        except InvalidPayload as exc:
+            if day not in bad or at > bad[day][0]:
+                bad[day] = (at, str(exc))
             continue
         kept = closings.get(day)
         # A day can carry a corrected closing bulletin; the latest one is the PTAX.
         if kept is None or bulletin.at > kept.at:
             closings[day] = bulletin
+    notes = {
+        (key, day): "bcb: only opening/intermediate bulletins, no closing PTAX yet"
+        for day in sorted(open_days - closings.keys())
+    }
+    for day, (at, why) in bad.items():
+        kept = closings.get(day)
+        if kept is None or at > kept.at:  # the unreadable row may be the day's correction
+            closings.pop(day, None)
+            notes[(key, day)] = f"{why}; the day's closing PTAX is retried"
+    if undated is not None:
+        notes.update(
+            unsure_days(key, (start, end), closings.keys() | {d for _, d in notes}, undated)
+        )
     observations = [
         Observation(
             key=key,
@@ -134,10 +178,6 @@ def parse_ptax(
         )
         for day, b in sorted(closings.items())
     ]
-    notes = {
-        (key, day): "bcb: only opening/intermediate bulletins, no closing PTAX yet"
-        for day in sorted(open_days - closings.keys())
-    }
     return observations, notes
 
 

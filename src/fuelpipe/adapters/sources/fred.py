@@ -10,6 +10,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from fuelpipe.adapters.sources._http import HttpSource, looks_like_html, single_series, snippet
+from fuelpipe.adapters.sources._unsure import unsure_days
 from fuelpipe.domain.models import Observation
 from fuelpipe.ports.source import FetchRequest, FetchResult, InvalidPayload
 
@@ -35,9 +36,21 @@ def fred_url(base_url: str, series_id: str, start: date, end: date) -> str:
 
 
 def parse_fred_csv(
-    content: bytes, series_id: str, key: str, start: date, end: date, where: str = "fred"
+    content: bytes,
+    series_id: str,
+    key: str,
+    start: date,
+    end: date,
+    where: str = "fred",
+    *,
+    retry: Notes | None = None,
 ) -> tuple[list[Observation], Notes]:
-    """Observations in ``[start, end]`` from a fredgraph.csv body; InvalidPayload when malformed."""
+    """Observations in ``[start, end]`` from a fredgraph.csv body and the days FRED left empty.
+
+    A body that is not such a file is an InvalidPayload. A row that cannot be read is one too,
+    unless ``retry`` is given: then the row's date goes there with the reason (every unseen
+    date of the range when the row's date is what cannot be read), and the other rows are kept.
+    """
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -50,13 +63,44 @@ def parse_fred_csv(
         raise InvalidPayload(f"{where}: truncated body (no final newline): ends {text[-40:]!r}")
     rows = csv.reader(io.StringIO(text, newline=""))
     try:
-        return _parse_rows(rows, series_id, key, start, end, where)
+        return _parse_rows(rows, series_id, key, (start, end), where, retry)
     except csv.Error as exc:  # e.g. a field over the csv module's size limit
         raise InvalidPayload(f"{where}: line {rows.line_num} is not CSV ({exc})") from None
 
 
+def _row_date(row: list[str]) -> date | None:
+    """The date of a row's first cell, or None if it is not a YYYY-MM-DD date."""
+    if not _ISO_DATE.match(row[0]):
+        return None
+    try:
+        return date.fromisoformat(row[0])
+    except ValueError:
+        return None
+
+
+def _value(row: list[str], line_no: int, where: str) -> Decimal | None:
+    """A dated row's value; None for FRED's "no value" markers; ValueError naming the row."""
+    if len(row) != 2:
+        raise ValueError(f"{where}: row {line_no} is not 'YYYY-MM-DD,value': {row!r}")
+    cell = row[1].strip()
+    if cell in _MISSING:
+        return None
+    try:
+        value = Decimal(cell)
+    except InvalidOperation:
+        value = Decimal("NaN")
+    if not value.is_finite():
+        raise ValueError(f"{where}: row {line_no}: {cell!r} is not a number")
+    return value
+
+
 def _parse_rows(
-    rows: Iterator[list[str]], series_id: str, key: str, start: date, end: date, where: str
+    rows: Iterator[list[str]],
+    series_id: str,
+    key: str,
+    window: tuple[date, date],
+    where: str,
+    retry: Notes | None,
 ) -> tuple[list[Observation], Notes]:
     """The header check and every row of a fredgraph.csv body."""
     header = next(rows, [])
@@ -64,31 +108,45 @@ def _parse_rows(
         raise InvalidPayload(
             f"{where}: unexpected header {header!r}, want observation_date|DATE,{series_id}"
         )
+    start, end = window
     observations: list[Observation] = []
     notes: Notes = {}
+    bad: Notes = {}
+    undated: str | None = None  # the first row whose date cannot be read
     for line_no, row in enumerate(rows, start=2):
         if not row:
             continue
-        if len(row) != 2 or not _ISO_DATE.match(row[0]):
-            raise InvalidPayload(f"{where}: row {line_no} is not 'YYYY-MM-DD,value': {row!r}")
-        try:
-            day = date.fromisoformat(row[0])
-        except ValueError:
-            raise InvalidPayload(f"{where}: row {line_no}: bad date {row[0]!r}") from None
+        day = _row_date(row)
+        if day is None:
+            problem = (
+                f"{where}: row {line_no}: bad date {row[0]!r}"
+                if len(row) == 2
+                else f"{where}: row {line_no} is not 'YYYY-MM-DD,value': {row!r}"
+            )
+            if retry is None:
+                raise InvalidPayload(problem)
+            undated = undated or problem
+            continue
         if not start <= day <= end:
             continue
-        cell = row[1].strip()
-        if cell in _MISSING:
+        try:
+            value = _value(row, line_no, where)
+        except ValueError as exc:
+            if retry is None:
+                raise InvalidPayload(str(exc)) from None
+            bad[(key, day)] = f"{exc}; the day is retried"
+            continue
+        if value is None:
             # FRED's own file says "no value" for this day: by design, not a gap to retry.
+            cell = row[1].strip()
             notes[(key, day)] = f"fred: no value published for {day} ({cell or 'empty'!r})"
             continue
-        try:
-            value = Decimal(cell)
-        except InvalidOperation:
-            value = Decimal("NaN")
-        if not value.is_finite():
-            raise InvalidPayload(f"{where}: row {line_no}: {cell!r} is not a number")
         observations.append(Observation(key=key, date=day, value=value))
+    if retry is not None:
+        retry.update(bad)
+        if undated is not None:
+            answered = {o.date for o in observations} | {d for _, d in (*notes, *bad)}
+            retry.update(unsure_days(key, window, answered, undated))
     return observations, notes
 
 
@@ -103,13 +161,16 @@ class FredCsvSource(HttpSource):
         series = single_series(request, self.name)
         url = fred_url(self.base_url, series.symbol, request.start, request.end)
         response = self.get(url)
-        observations, notes = parse_fred_csv(
+        retry: Notes = {}
+        observations, empty = parse_fred_csv(
             response.content,
             series.symbol,
             series.key,
             request.start,
             request.end,
             f"{self.name}: {url}",
+            retry=retry,
         )
-        # Every note is an empty cell of FRED's own file: the source's word that there is none.
-        return FetchResult(observations, notes, requests=1, no_value=dict(notes))
+        # An empty cell of FRED's own file is the source's word that there is none; a row that
+        # cannot be read is not, and its day stays a retry while the other days are stored.
+        return FetchResult(observations, {**empty, **retry}, requests=1, no_value=dict(empty))
