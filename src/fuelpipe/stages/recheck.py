@@ -20,9 +20,11 @@ logger = logging.getLogger(__name__)
 # Left for what follows the last claim: sending up to SEND_EVERY claims, the run log, and the
 # Lambda handler's own writes and alerting, well inside the function's 120 s timeout.
 TIME_MARGIN_S = 20.0
-# Claims sent at once within a fetch unit: all a hard kill can cost. Each send is one more
-# download of a whole-history unit's workbook (ANP), so it is not much smaller.
-SEND_EVERY = 500
+# Claims sent at once within a fetch unit: all a hard kill (not a timeout: see remaining_s)
+# can cost. Each send is one more message, and for a whole-history unit (ANP's workbooks) one
+# more download of the whole workbook: a failed backfill's ~136,000 weekly state dates go out
+# in ~27 messages, not the ~270 of a batch of 500.
+SEND_EVERY = 5_000
 
 
 @dataclass
@@ -41,9 +43,10 @@ def recheck(
     app: StageContext,
     keys: Collection[str] | None = None,
     remaining_s: Callable[[], float] | None = None,
+    send_every: int = SEND_EVERY,
 ) -> RecheckReport:
     """Claim each due retry (conditionally, so none is counted twice), then enqueue them, one
-    fetch unit at a time and at most ``SEND_EVERY`` claims a send.
+    fetch unit at a time and at most ``send_every`` claims a send.
 
     A claim spends one of a record's five re-downloads, so claims are sent as soon as a batch
     of them is made, and the ones made before an exception (an error, Ctrl+C or a SIGTERM the
@@ -51,7 +54,7 @@ def recheck(
     stops the process. So the Lambda passes ``remaining_s`` (seconds before its timeout) and
     claiming stops ``TIME_MARGIN_S`` before it; the due records not reached are counted as
     ``deferred``, untouched, for the next run. A hard kill all the same costs at most one
-    unsent batch (``SEND_EVERY`` claims). Grouping by fetch unit keeps one message per stream
+    unsent batch (``send_every`` claims). Grouping by fetch unit keeps one message per stream
     (one workbook download for all its keys). ``keys`` limits the run to some series
     (``fuelpipe run --series``); None means all.
     """
@@ -72,7 +75,9 @@ def recheck(
         while start < len(records) and not late:
             claimed: dict[str, list[date]] = defaultdict(list)
             try:
-                end, late = _claim_batch(app, records, start, now, report, claimed, remaining_s)
+                end, late = _claim_batch(
+                    app, records, start, now, report, claimed, remaining_s, send_every
+                )
                 app.failpoints.hit("recheck.after_claim")
             except BaseException:
                 # Send the claims made so far (a throttled store, Ctrl+C), or they would count
@@ -107,11 +112,12 @@ def _claim_batch(
     report: RecheckReport,
     claimed: dict[str, list[date]],
     remaining_s: Callable[[], float] | None,
+    send_every: int,
 ) -> tuple[int, bool]:
-    """Decide records from ``start`` until ``SEND_EVERY`` claims, the unit's end, or the time
+    """Decide records from ``start`` until ``send_every`` claims, the unit's end, or the time
     budget's margin; returns where it stopped and whether time ran out there."""
     end, retried_before = start, report.retried
-    while end < len(records) and report.retried - retried_before < SEND_EVERY:
+    while end < len(records) and report.retried - retried_before < send_every:
         if remaining_s is not None and remaining_s() < TIME_MARGIN_S:
             return end, True
         _decide(app, records[end], now, report, claimed)
