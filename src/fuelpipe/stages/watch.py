@@ -119,6 +119,9 @@ def tick(
     now = app.clock.now()
     counted = _stats(app)
     targets = list(series) if series is not None else list(app.catalog)
+    # Recheck every watched series on every tick: one series due for days (ANP's monthly
+    # window) must not hold back the others' retries, and `--series` bounds the quiet ticks.
+    watched = None if series is None else {s.key for s in targets}
     statuses = due_status(app.store, targets, now)
     due = [d for d in statuses if d.is_due]
     out = Tick(at=now, due=[d.series.key for d in due])
@@ -127,12 +130,12 @@ def tick(
         out.report.orchestrate = orchestrate(app, series=[d.series for d in due], since=since)
         out.polled = poll_pending(app, due)
         out.report.scrape.add(drain(app))
-        out.report.recheck = recheck(app, {d.series.key for d in due})
+        out.report.recheck = recheck(app, watched)
         if out.report.recheck.messages_sent:
             out.report.scrape.add(drain(app))
     else:
         # Retries that come due are still re-enqueued while nothing is published.
-        recheck_report = recheck(app)
+        recheck_report = recheck(app, watched)
         if recheck_report.messages_sent or recheck_changed(recheck_report):
             out.report = CycleReport(recheck=recheck_report)
             if recheck_report.messages_sent:
