@@ -102,3 +102,44 @@ def test_a_quiet_tick_rechecks_only_the_watched_series(make_app) -> None:
     assert source.asked[(EUR.key, WEEK[4])] == 0
     assert _status(app, USD, WEEK[4]) == (Status.OK, 0)
     assert _status(app, EUR, WEEK[4]) == (Status.PENDING, 0)
+
+
+def test_a_quiet_tick_wakes_for_the_next_retry_of_a_watched_series(make_app) -> None:
+    """Saturday noon, nothing due until Monday's close: USD's Friday waits for its retry at
+    13:30, so watch looks again then and re-downloads it (it slept until the next publication,
+    6 hours at most). EUR's earlier retry is not watched and wakes nothing."""
+    from fuelpipe.stages.watch import Tick, watch
+
+    clock = ManualClock(datetime(2022, 5, 7, 12, 0, tzinfo=SP))
+    app, source = make_app(clock)
+    for series in (USD, EUR):
+        _stored(app, series, WEEK[:4])
+    _pending(app, USD, WEEK[4], clock.now() + timedelta(minutes=90))
+    _pending(app, EUR, WEEK[4], clock.now() + timedelta(minutes=30))
+    beats: list[Tick] = []
+    watch(app, series=[USD], sleep=lambda s: clock.advance(timedelta(seconds=s)),
+          heartbeat=beats.append, max_ticks=2)  # fmt: skip
+
+    retry_at = datetime(2022, 5, 7, 13, 30, tzinfo=SP)
+    assert [b.at for b in beats] == [datetime(2022, 5, 7, 12, 0, tzinfo=SP), retry_at]
+    assert beats[0].wake_at == retry_at
+    assert source.asked[(USD.key, WEEK[4])] == 1
+    assert _status(app, USD, WEEK[4]) == (Status.OK, 0)
+    assert source.asked[(EUR.key, WEEK[4])] == 0
+
+
+def test_next_retry_reads_the_watched_retries_due_before_the_planned_wake(make_app) -> None:
+    """Only retries due by ``until`` count (read from the bounded pending index): a later one
+    could not shorten the sleep; one already due wakes at once; other series' wake nothing."""
+    from fuelpipe.stages.due import next_retry
+
+    clock = ManualClock(datetime(2022, 5, 9, 12, 0, tzinfo=SP))  # Monday, before the close
+    app, _source = make_app(clock)
+    now, until = clock.now(), datetime(2022, 5, 9, 13, 10, tzinfo=SP)
+    _pending(app, USD, WEEK[0], now + timedelta(hours=3))
+    _pending(app, EUR, WEEK[0], now + timedelta(minutes=10))
+    assert next_retry(app.store, {USD.key}, now, until) is None
+    _pending(app, USD, WEEK[1], now + timedelta(minutes=40))
+    assert next_retry(app.store, {USD.key}, now, until) == now + timedelta(minutes=40)
+    _pending(app, USD, WEEK[2], now - timedelta(minutes=5))
+    assert next_retry(app.store, {USD.key}, now, until) == now
