@@ -174,32 +174,37 @@ def work_queue(
             sleep(0.2)
             continue
         idle = 0
-        for taken, message in enumerate(messages):
-            try:
+        deleted = 0  # of this batch: the rest go back to the queue if anything goes wrong
+        try:
+            for message in messages:
                 done_here = handle_message(app, message)
                 done_here.redelivered = int(message.receive_count > 1)
                 report.add(done_here)
                 if owe is not None and scrape_changed(done_here):
                     owe()
                 app.failpoints.hit("drain.before_delete")
-            except KeyboardInterrupt:
-                _give_back(app, messages[taken:])
-                raise
-            app.queue.delete([message.receipt])
-            app.failpoints.hit("drain.after_delete")
-            done += 1
-            if progress:
-                depth = app.queue.depth()
-                progress("scrape", done, done + depth.visible + depth.in_flight)
+                app.queue.delete([message.receipt])
+                deleted += 1
+                app.failpoints.hit("drain.after_delete")
+                done += 1
+                if progress:
+                    depth = app.queue.depth()
+                    progress("scrape", done, done + depth.visible + depth.in_flight)
+        except BaseException:
+            _give_back(app, messages[deleted:])
+            raise
     return report
 
 
 def _give_back(app: StageContext, messages: Sequence[Message]) -> None:
-    """Ctrl+C (or SIGTERM, which the CLI turns into the same): the messages this worker took
+    """A run stopped mid-batch, by Ctrl+C (or SIGTERM, which the CLI turns into the same) or by
+    any error (a parser bug, a store locked past its timeout): the messages this worker took
     and did not finish go back to the queue now, so the next run takes them at once instead
     of waiting out their visibility timeout. What was stored of the interrupted one is kept
-    (writes are idempotent). Should this fail too, they come back after the timeout."""
-    with contextlib.suppress(Exception):  # the interrupt being raised is what matters
+    (writes are idempotent); one that fails every time still counts its receives and goes to
+    the dead letters after the queue's maximum. Should this fail too, they come back after
+    the timeout."""
+    with contextlib.suppress(Exception):  # the error being raised is what matters
         app.queue.release([m.receipt for m in messages])
 
 

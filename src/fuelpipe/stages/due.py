@@ -1,12 +1,12 @@
 """Which series have a publication due: out by its schedule and not stored yet.
 
 A separate step before the gap scan: the watch loop asks the source only for these, and
-sleeps until the next publication when nothing is due.
+sleeps until the next publication or retry when nothing is due.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -99,6 +99,20 @@ def next_wake(statuses: Sequence[Due], now: datetime, *, intraday: bool = False)
             nxt = start if cal.is_expected(start) else cal.next_expected(start)
         candidates.append(max(now, schedule.published_at(nxt)))
     return min(candidates) if candidates else now + timedelta(hours=1)
+
+
+def next_retry(
+    store: Store, keys: Collection[str], now: datetime, until: datetime
+) -> datetime | None:
+    """The earliest next attempt (``now`` at the earliest) of a PENDING record of ``keys``
+    due by ``until``, or None: a retry with a 1-2 h backoff would otherwise wait for the next
+    publication or the 6-hour sleep cap. Bounded at ``until`` (the wake already planned), the
+    pending index gives only the retries that could wake watch sooner, not every PENDING
+    record nor any history."""
+    return min(
+        (max(now, r.next_attempt_at or now) for r in store.due_pending(until) if r.key in keys),
+        default=None,
+    )
 
 
 def poll_pending(app: StageContext, due: Sequence[Due]) -> int:

@@ -4,7 +4,7 @@ Each tick: find the series whose latest publication is out and not stored (a che
 the gap scan), fetch only those (a due date still PENDING inside its window is polled again;
 conditional requests make an unchanged answer a 304), drain the queue, recheck, refresh the
 outlook if the data version moved, run the ``after_tick`` hook (alerts, which then see the
-fresh outlook), then sleep until the next poll or publication.
+fresh outlook), then sleep until the next poll, retry or publication.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from fuelpipe.ports.source import SourceStats
 from fuelpipe.stages.context import StageContext
 from fuelpipe.stages.cycle import CycleReport, drain
 from fuelpipe.stages.data_version import mark_changed, recheck_changed
-from fuelpipe.stages.due import due_status, next_wake, poll_pending
+from fuelpipe.stages.due import due_status, next_retry, next_wake, poll_pending
 from fuelpipe.stages.orchestrate import orchestrate
 from fuelpipe.stages.outlook import OutlookReport, refresh_when_changed
 from fuelpipe.stages.recheck import recheck
@@ -119,6 +119,9 @@ def tick(
     now = app.clock.now()
     counted = _stats(app)
     targets = list(series) if series is not None else list(app.catalog)
+    # Recheck every watched series on every tick: one series due for days (ANP's monthly
+    # window) must not hold back the others' retries, and `--series` bounds the quiet ticks.
+    watched = None if series is None else {s.key for s in targets}
     statuses = due_status(app.store, targets, now)
     due = [d for d in statuses if d.is_due]
     out = Tick(at=now, due=[d.series.key for d in due])
@@ -127,12 +130,12 @@ def tick(
         out.report.orchestrate = orchestrate(app, series=[d.series for d in due], since=since)
         out.polled = poll_pending(app, due)
         out.report.scrape.add(drain(app))
-        out.report.recheck = recheck(app, {d.series.key for d in due})
+        out.report.recheck = recheck(app, watched)
         if out.report.recheck.messages_sent:
             out.report.scrape.add(drain(app))
     else:
         # Retries that come due are still re-enqueued while nothing is published.
-        recheck_report = recheck(app)
+        recheck_report = recheck(app, watched)
         if recheck_report.messages_sent or recheck_changed(recheck_report):
             out.report = CycleReport(recheck=recheck_report)
             if recheck_report.messages_sent:
@@ -145,7 +148,10 @@ def tick(
         out.alerts = after_tick(app)
     out.requests = _since(counted, _stats(app))
     after = app.clock.now()
-    out.wake_at = next_wake(due_status(app.store, targets, after), after, intraday=intraday)
+    planned = next_wake(due_status(app.store, targets, after), after, intraday=intraday)
+    keys = {s.key for s in targets}
+    retry_at = next_retry(app.store, keys, after, min(planned, after + MAX_SLEEP))
+    out.wake_at = planned if retry_at is None else min(planned, retry_at)
     return out
 
 
