@@ -64,14 +64,11 @@ def cmd_apply(args: argparse.Namespace) -> int:
     if not plan.functions:
         print("no function changed: nothing to update")
         return 0
-    hashes = apply_plan(
-        _client("lambda", args.endpoint_url),
-        plan,
-        args.zip_dir,
-        function_prefix=args.function_prefix,
-    )
+    # The Lambda of each folder's name: the template fixes every FunctionName, and the deploy
+    # role may update those names only.
+    hashes = apply_plan(_client("lambda", args.endpoint_url), plan, args.zip_dir)
     for name, sha in hashes.items():
-        print(f"updated {args.function_prefix}{name}  CodeSha256={sha}")
+        print(f"updated {name}  CodeSha256={sha}")
     return 0
 
 
@@ -114,11 +111,6 @@ def build_parser() -> argparse.ArgumentParser:
     apply = sub.add_parser("apply", help="update the planned functions' code")
     apply.add_argument("--plan", type=Path, required=True)
     apply.add_argument("--zip-dir", type=Path, default=ROOT / "build" / "lambdas")
-    apply.add_argument(
-        "--function-prefix",
-        default=os.environ.get("FUELPIPE_FUNCTION_PREFIX", ""),
-        help="Lambda name = prefix + folder name",
-    )
     apply.set_defaults(func=cmd_apply)
 
     record = sub.add_parser("record", help="remember the plan's head as deployed")

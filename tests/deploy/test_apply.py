@@ -40,13 +40,15 @@ def client(endpoint: str, service: str):
 
 
 class Stack:
-    """Functions created in moto from a first packaging, under a prefix unique to one test."""
+    """Functions created in moto from a first packaging, under a prefix unique to one test
+    (``prefix=""``: the real names, as the deploy command updates them; once a session)."""
 
-    def __init__(self, endpoint: str, root: Path, out: Path) -> None:
+    def __init__(self, endpoint: str, root: Path, out: Path, prefix: str | None = None) -> None:
         self.lam = client(endpoint, "lambda")
-        self.prefix = f"t{uuid.uuid4().hex[:8]}-"
+        unique = f"t{uuid.uuid4().hex[:8]}-"
+        self.prefix = unique if prefix is None else prefix
         role = client(endpoint, "iam").create_role(
-            RoleName=f"{self.prefix}exec", AssumeRolePolicyDocument=json.dumps(TRUST)
+            RoleName=f"{unique}exec", AssumeRolePolicyDocument=json.dumps(TRUST)
         )["Role"]["Arn"]
         for pkg in build_all(root, out, FUNCTIONS, with_deps=False):
             self.lam.create_function(
@@ -169,10 +171,12 @@ def test_an_ssm_error_other_than_not_found_stops_the_plan() -> None:
         read_deployed_commit(DeniedSsm(), "/fuelpipe/staging/deployed-commit")
 
 
-def test_the_deploy_command_plans_applies_and_records(deployed, moto_endpoint, tmp_path) -> None:
-    repo, base, stack = deployed
+def test_the_deploy_command_plans_applies_and_records(project, moto_endpoint, tmp_path) -> None:
+    repo, base = project
+    # The command updates the functions by their own names, as the template names them.
+    stack = Stack(moto_endpoint, repo.root, tmp_path / "first", prefix="")
     ssm = client(moto_endpoint, "ssm")
-    parameter = f"/fuelpipe/{stack.prefix}staging/deployed-commit"
+    parameter = f"/fuelpipe/t{uuid.uuid4().hex[:8]}/deployed-commit"
     record_deployed_commit(ssm, parameter, base)
     repo.write("lambdas/retry_recheck/handler.py", "def handler(e, c):\n    return 'v2'\n")
     head = repo.commit("recheck v2")
@@ -185,7 +189,7 @@ def test_the_deploy_command_plans_applies_and_records(deployed, moto_endpoint, t
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "FUELPIPE_AWS_ENDPOINT_URL": moto_endpoint,
-        "FUELPIPE_FUNCTION_PREFIX": stack.prefix,
+        "PYTHONPATH": str(REPO_ROOT / "src"),  # this checkout's, not an editable install's
     }
     script = [sys.executable, str(REPO_ROOT / "scripts" / "deploy.py")]
     plan_file = tmp_path / "plan.json"
@@ -201,6 +205,6 @@ def test_the_deploy_command_plans_applies_and_records(deployed, moto_endpoint, t
 
     expected = code_sha256((zips / "retry_recheck.zip").read_bytes())
     assert json.loads(plan_file.read_text())["functions"] == ["retry_recheck"]
-    assert f"updated {stack.prefix}retry_recheck  CodeSha256={expected}" in applied
+    assert f"updated retry_recheck  CodeSha256={expected}" in applied
     assert stack.code_hashes()["retry_recheck"] == expected
     assert read_deployed_commit(ssm, parameter) == head
