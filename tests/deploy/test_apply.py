@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import boto3
@@ -14,7 +15,7 @@ import pytest
 from fuelpipe.deploy.apply import MAX_INLINE_ZIP_BYTES, DeployError, apply_plan
 from fuelpipe.deploy.package import build_all, code_sha256
 from fuelpipe.deploy.plan import DeployPlan, make_plan
-from fuelpipe.deploy.state import read_deployed_commit, record_deployed_commit
+from fuelpipe.deploy.state import UNKNOWN, read_deployed_commit, record_deployed_commit
 
 pytestmark = pytest.mark.aws
 
@@ -171,6 +172,67 @@ def test_an_ssm_error_other_than_not_found_stops_the_plan() -> None:
         read_deployed_commit(DeniedSsm(), "/fuelpipe/staging/deployed-commit")
 
 
+def deploy_command(moto_endpoint: str, home: Path) -> Callable[..., str]:
+    """``scripts/deploy.py <args>`` against moto_server, as the workflow runs it; its stdout."""
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(home),
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "FUELPIPE_AWS_ENDPOINT_URL": moto_endpoint,
+        "PYTHONPATH": str(REPO_ROOT / "src"),  # this checkout's, not an editable install's
+    }
+    script = [sys.executable, str(REPO_ROOT / "scripts" / "deploy.py")]
+
+    def run(*args: str) -> str:
+        return subprocess.run(
+            [*script, *args], check=True, capture_output=True, text=True, env=env
+        ).stdout
+
+    return run
+
+
+def test_a_deploy_that_fails_part_way_makes_the_next_deploy_everything(
+    project, moto_endpoint, tmp_path
+) -> None:
+    """A deployed; B changes only src/ and is recorded; C changes only infra/ and its stack
+    update fails, so CloudFormation rolls every function back to the code it last packaged
+    (A's); the revert of C diffs to nothing from B, yet the functions run A's code: the next
+    deploy must plan everything, not the diff from the last record."""
+    repo, a = project
+    ssm = client(moto_endpoint, "ssm")
+    parameter = f"/fuelpipe/t{uuid.uuid4().hex[:8]}/deployed-commit"
+    run = deploy_command(moto_endpoint, tmp_path)
+    plan_file = tmp_path / "plan.json"
+
+    def deploy(*, fails: bool) -> dict:
+        """The workflow's steps: plan, forget, (stack, apply), record unless a step failed."""
+        run("plan", "--repo", str(repo.root), "--base-from-ssm", parameter, "--out", str(plan_file))
+        run("forget", "--ssm-parameter", parameter)
+        if not fails:
+            run("record", "--plan", str(plan_file), "--ssm-parameter", parameter)
+        return json.loads(plan_file.read_text())
+
+    record_deployed_commit(ssm, parameter, a)
+    repo.write("src/fuelpipe/domain/keys.py", "PARTITION = 'info_type'  # B\n")
+    b = repo.commit("B: core only")
+    assert deploy(fails=False)["functions"] == sorted(FUNCTIONS)
+    assert read_deployed_commit(ssm, parameter) == b
+    repo.write("infra/template.yaml", "Resources: {Broken: {}}\n")
+    c = repo.commit("C: infra only")
+    assert deploy(fails=True)["deploy_stack"]
+    assert ssm.get_parameter(Name=parameter)["Parameter"]["Value"] == UNKNOWN
+    repo.git("branch", UNKNOWN, b)  # the marker must never reach git as a ref
+    repo.git("revert", "--no-edit", c)
+
+    plan = deploy(fails=False)
+
+    assert plan["base"] is None
+    assert plan["functions"] == sorted(FUNCTIONS)
+    assert plan["deploy_stack"]
+
+
 def test_the_deploy_command_plans_applies_and_records(project, moto_endpoint, tmp_path) -> None:
     repo, base = project
     # The command updates the functions by their own names, as the template names them.
@@ -182,22 +244,8 @@ def test_the_deploy_command_plans_applies_and_records(project, moto_endpoint, tm
     head = repo.commit("recheck v2")
     zips = tmp_path / "zips"
     build_all(repo.root, zips, FUNCTIONS, with_deps=False)
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "HOME": str(tmp_path),
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "FUELPIPE_AWS_ENDPOINT_URL": moto_endpoint,
-        "PYTHONPATH": str(REPO_ROOT / "src"),  # this checkout's, not an editable install's
-    }
-    script = [sys.executable, str(REPO_ROOT / "scripts" / "deploy.py")]
+    run = deploy_command(moto_endpoint, tmp_path)
     plan_file = tmp_path / "plan.json"
-
-    def run(*args: str) -> str:
-        return subprocess.run(
-            [*script, *args], check=True, capture_output=True, text=True, env=env
-        ).stdout
 
     run("plan", "--repo", str(repo.root), "--base-from-ssm", parameter, "--out", str(plan_file))
     applied = run("apply", "--plan", str(plan_file), "--zip-dir", str(zips))
