@@ -2,12 +2,15 @@
 
     python scripts/deploy.py plan  [--base SHA | --base-from-ssm NAME] [--out build/plan.json]
     python scripts/deploy.py apply --plan build/plan.json [--zip-dir build/lambdas]
+    python scripts/deploy.py forget --ssm-parameter NAME
     python scripts/deploy.py record --plan build/plan.json --ssm-parameter NAME
     python scripts/deploy.py stack-template [--out build/template.yaml]
 
 ``plan`` writes which functions changed and whether the stack did; ``apply`` uploads each
-planned function's zip (built by ``make package``) and prints its CodeSha256; ``record``
-stores the deployed commit so the next plan starts from it; ``stack-template`` writes the
+planned function's zip (built by ``make package``) and prints its CodeSha256; ``forget``,
+run before the stack or any function changes, marks the deployed commit unknown, so a deploy
+that fails part way makes the next plan deploy everything; ``record`` stores the deployed
+commit so the next plan starts from it; ``stack-template`` writes the
 app template with each function's CodeUri pointed at its zip, for ``aws cloudformation
 package``. AWS clients come from boto3's usual configuration (the deploy workflow assumes its
 role through OIDC first).
@@ -24,7 +27,12 @@ from typing import Any
 from fuelpipe.deploy.apply import apply_plan
 from fuelpipe.deploy.plan import DeployPlan, make_plan
 from fuelpipe.deploy.stack import point_code_at_zips
-from fuelpipe.deploy.state import read_deployed_commit, record_deployed_commit
+from fuelpipe.deploy.state import (
+    UNKNOWN,
+    forget_deployed_commit,
+    read_deployed_commit,
+    record_deployed_commit,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -64,14 +72,11 @@ def cmd_apply(args: argparse.Namespace) -> int:
     if not plan.functions:
         print("no function changed: nothing to update")
         return 0
-    hashes = apply_plan(
-        _client("lambda", args.endpoint_url),
-        plan,
-        args.zip_dir,
-        function_prefix=args.function_prefix,
-    )
+    # The Lambda of each folder's name: the template fixes every FunctionName, and the deploy
+    # role may update those names only.
+    hashes = apply_plan(_client("lambda", args.endpoint_url), plan, args.zip_dir)
     for name, sha in hashes.items():
-        print(f"updated {args.function_prefix}{name}  CodeSha256={sha}")
+        print(f"updated {name}  CodeSha256={sha}")
     return 0
 
 
@@ -80,6 +85,13 @@ def cmd_record(args: argparse.Namespace) -> int:
     plan = DeployPlan.from_json(args.plan.read_text(encoding="utf-8"))
     record_deployed_commit(_client("ssm", args.endpoint_url), args.ssm_parameter, plan.head)
     print(f"{args.ssm_parameter} = {plan.head}")
+    return 0
+
+
+def cmd_forget(args: argparse.Namespace) -> int:
+    """Mark the deployed commit unknown until this deploy records its own."""
+    forget_deployed_commit(_client("ssm", args.endpoint_url), args.ssm_parameter)
+    print(f"{args.ssm_parameter} = {UNKNOWN}")
     return 0
 
 
@@ -93,7 +105,7 @@ def cmd_stack_template(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The command line: plan, apply, record."""
+    """The command line: plan, forget, apply, record, stack-template."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--endpoint-url", default=os.environ.get("FUELPIPE_AWS_ENDPOINT_URL"))
     sub = parser.add_subparsers(dest="command", required=True)
@@ -114,12 +126,11 @@ def build_parser() -> argparse.ArgumentParser:
     apply = sub.add_parser("apply", help="update the planned functions' code")
     apply.add_argument("--plan", type=Path, required=True)
     apply.add_argument("--zip-dir", type=Path, default=ROOT / "build" / "lambdas")
-    apply.add_argument(
-        "--function-prefix",
-        default=os.environ.get("FUELPIPE_FUNCTION_PREFIX", ""),
-        help="Lambda name = prefix + folder name",
-    )
     apply.set_defaults(func=cmd_apply)
+
+    forget = sub.add_parser("forget", help="mark the deployed commit unknown (before changes)")
+    forget.add_argument("--ssm-parameter", required=True)
+    forget.set_defaults(func=cmd_forget)
 
     record = sub.add_parser("record", help="remember the plan's head as deployed")
     record.add_argument("--plan", type=Path, required=True)

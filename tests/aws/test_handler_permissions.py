@@ -10,7 +10,12 @@ scraper, the replay server's real data over HTTP), and two things are checked:
 - IAM: every AWS API call the handler made, as botocore's client-side monitoring reports it (one
   UDP datagram per call, to a port this test listens on), is an action the function's role in
   the template allows (inline policies and the template's managed policies; resources are not
-  checked).
+  checked);
+- partitions: every DynamoDB write the handler made (recorded in the sandbox before it is sent,
+  since client-side monitoring does not carry parameters) names only partition keys an Allow
+  statement of its role admits (its ``dynamodb:LeadingKeys`` condition), and the role's write
+  statements admit exactly the partitions WRITTEN_PARTITIONS gives the function, each of them
+  written in the run: a role may neither lack a partition its handler writes nor grant one more.
 
 When a handler fails only because its lock file lacks a module, it runs once more with every
 installed package importable, so its role is still checked against what it calls.
@@ -122,6 +127,23 @@ IAM_ACTION_OF = {
 }
 """API calls authorized by an action of another name (SQS batches, S3 listings and uploads,
 DynamoDB transactions)."""
+TABLE_WRITES = frozenset(
+    f"dynamodb:{a}".lower() for a in ("PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem")
+)
+"""The item-writing actions on the table (a transaction's items are authorized by these)."""
+PARTITION_KEY = "info_type"
+"""The table's partition key: what ``dynamodb:LeadingKeys`` is matched against."""
+ANY_PARTITION = None
+WRITTEN_PARTITIONS: dict[str, frozenset[str] | None] = {
+    "data_clustering": frozenset({"WATERMARK", "RUN#*"}),  # set_watermark, put_run
+    "outlook": frozenset({"OUTLOOK#*", "META"}),  # forecasts, data and outlook versions
+    "intraday": frozenset({"INTRADAY#*"}),  # put_points
+    "dashboard_api": frozenset({"META"}),  # precomputed views
+    "scraper": ANY_PARTITION,  # every series' records, revisions and watermarks
+    "retry_recheck": ANY_PARTITION,  # claims and quarantines any series' retries
+}
+"""The partition-key patterns each role's DynamoDB writes are limited to (IAM StringLike);
+ANY_PARTITION for the functions that write every series' partitions."""
 
 
 # --- lock files ------------------------------------------------------------------------------
@@ -187,6 +209,38 @@ def get_att(value: Any) -> tuple[str, str]:
 
 
 @dataclass(frozen=True)
+class Allow:
+    """One Allow statement: its action patterns (lower case) and the partition keys its
+    condition admits (IAM StringLike patterns; None: no condition, any partition)."""
+
+    actions: frozenset[str]
+    leading_keys: frozenset[str] | None
+
+    def grants(self, action: str) -> bool:
+        return any(fnmatchcase(action.lower(), pattern) for pattern in self.actions)
+
+    def admits(self, keys: list[str]) -> bool:
+        """ForAllValues: every key matches one pattern (IAM's ``*`` and ``?`` as fnmatch's)."""
+        patterns = self.leading_keys
+        return patterns is None or all(any(fnmatchcase(k, p) for p in patterns) for k in keys)
+
+
+def leading_keys(statement: Mapping[str, Any]) -> frozenset[str] | None:
+    """The ``dynamodb:LeadingKeys`` patterns a statement's condition admits; None without one.
+    Any other condition fails: this test would not know what it admits."""
+    condition = statement.get("Condition")
+    if condition is None:
+        return None
+    ((operator, tests),) = condition.items()
+    assert operator in {"ForAllValues:StringLike", "ForAllValues:StringEquals"}, condition
+    assert set(tests) == {"dynamodb:LeadingKeys"}, condition
+    values = [str(v) for v in as_list(tests["dynamodb:LeadingKeys"])]
+    if operator.endswith("StringEquals"):
+        assert not any(c in v for v in values for c in "*?["), f"not literal: {condition}"
+    return frozenset(values)
+
+
+@dataclass(frozen=True)
 class Grant:
     """The actions one role's Allow statements grant (patterns, lower case)."""
 
@@ -194,20 +248,46 @@ class Grant:
     patterns: frozenset[str]
     unread: tuple[str, ...] = ()
     """Managed policies attached by ARN that the template does not define (not read)."""
+    statements: tuple[Allow, ...] = ()
+    """The role's DynamoDB Allow statements, with their partition conditions."""
 
     def allows(self, action: str) -> bool:
         """True when an Allow statement's action (``service:*``, ``Get*``, ...) matches."""
         return any(fnmatchcase(action.lower(), pattern) for pattern in self.patterns)
+
+    def allows_write(self, action: str, keys: list[str]) -> bool:
+        """True when one Allow statement grants ``action`` on every one of ``keys``."""
+        return any(st.grants(action) and st.admits(keys) for st in self.statements)
+
+    def write_partitions(self) -> frozenset[str] | None:
+        """The partition patterns the role may write under (ANY_PARTITION: unconditioned)."""
+        writing = [st for st in self.statements if any(st.grants(a) for a in TABLE_WRITES)]
+        if any(st.leading_keys is None for st in writing):
+            return ANY_PARTITION
+        return frozenset(p for st in writing for p in st.leading_keys or ())
+
+
+def allow_statements(document: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    return [st for st in as_list(document.get("Statement", [])) if st.get("Effect") == "Allow"]
 
 
 def allowed_actions(document: Mapping[str, Any]) -> set[str]:
     """The actions of a policy document's Allow statements, lower case."""
     return {
         str(action).lower()
-        for statement in as_list(document.get("Statement", []))
-        if statement.get("Effect") == "Allow"
+        for statement in allow_statements(document)
         for action in as_list(statement.get("Action", []))
     }
+
+
+def dynamodb_statements(document: Mapping[str, Any]) -> list[Allow]:
+    """A policy document's Allow statements that grant DynamoDB actions."""
+    found = []
+    for statement in allow_statements(document):
+        actions = frozenset(str(a).lower() for a in as_list(statement.get("Action", [])))
+        if any(a.startswith(("dynamodb:", "*")) for a in actions):
+            found.append(Allow(actions, leading_keys(statement)))
+    return found
 
 
 def role_grant(template: Mapping[str, Any], name: str) -> Grant:
@@ -220,21 +300,21 @@ def role_grant(template: Mapping[str, Any], name: str) -> Grant:
     role, _ = get_att(role_ref)
     resources = template["Resources"]
     props = resources[role]["Properties"]
-    patterns: set[str] = set()
-    for policy in props.get("Policies", []):
-        patterns |= allowed_actions(policy["PolicyDocument"])
+    documents = [policy["PolicyDocument"] for policy in props.get("Policies", [])]
     unread = []
     for arn in props.get("ManagedPolicyArns", []):
         logical = arn.get("Ref") if isinstance(arn, dict) else None
         if logical in resources and resources[logical]["Type"] == "AWS::IAM::ManagedPolicy":
-            patterns |= allowed_actions(resources[logical]["Properties"]["PolicyDocument"])
+            documents.append(resources[logical]["Properties"]["PolicyDocument"])
         else:
             unread.append(json.dumps(arn))
     for resource in resources.values():  # policies that attach themselves to the role
         attached = {"Ref": role} in resource.get("Properties", {}).get("Roles", [])
         if resource["Type"] in {"AWS::IAM::ManagedPolicy", "AWS::IAM::Policy"} and attached:
-            patterns |= allowed_actions(resource["Properties"]["PolicyDocument"])
-    return Grant(role, frozenset(patterns), tuple(unread))
+            documents.append(resource["Properties"]["PolicyDocument"])
+    patterns = {action for document in documents for action in allowed_actions(document)}
+    statements = tuple(st for document in documents for st in dynamodb_statements(document))
+    return Grant(role, frozenset(patterns), tuple(unread), statements)
 
 
 def resolve(value: Any, stand_ins: Mapping[str, str]) -> str:
@@ -368,6 +448,14 @@ class Run:
         return sorted({line[len(prefix) :] for line in lines if line.startswith(prefix)})
 
     @property
+    def writes(self) -> list[tuple[str, list[str]]]:
+        """(IAM action, partition keys) of each DynamoDB write, as the sandbox recorded it."""
+        prefix = "LAMBDA-WRITE "
+        lines = [json.loads(line[len(prefix) :]) for line in self.stderr.splitlines()
+                 if line.startswith(prefix)]  # fmt: skip
+        return [(str(w["action"]), [str(k) for k in w["keys"]]) for w in lines]
+
+    @property
     def results(self) -> list[Any]:
         return [o["result"] for o in self.outcomes if o["phase"] == "invoke" and o["ok"]]
 
@@ -493,6 +581,7 @@ class Lab:
             "block": block,
             "allowed": sorted(locked_modules(name)),
             "lock_file": str(lock_file(name).relative_to(ROOT)),
+            "partition_key": PARTITION_KEY,
             "invocations": [
                 {"event": event, "context": context_fields(context)} for event in scenario.events
             ],
@@ -778,6 +867,11 @@ class FunctionRuns:
         runs = [self.locked, *([self.unlocked] if self.unlocked else [])]
         return Counter(action for run in runs for action in run.actions)
 
+    @property
+    def writes(self) -> list[tuple[str, list[str]]]:
+        runs = [self.locked, *([self.unlocked] if self.unlocked else [])]
+        return [write for run in runs for write in run.writes]
+
 
 @pytest.fixture(scope="module")
 def runs(lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], FunctionRuns]:
@@ -835,6 +929,42 @@ def test_role_allows_every_aws_call_the_handler_makes(
         f"{name}: its role {grant.role} in infra/template.yaml does not allow "
         f"{', '.join(denied)}{unread}; the handler called{rerun}: {recorded}"
     )
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_role_allows_every_partition_the_handler_writes(
+    lab: Lab, runs: Callable[[str], FunctionRuns], name: str
+) -> None:
+    got = runs(name)
+    assert got.for_iam.problem is None, f"{name}: the handler failed: {got.for_iam.problem}"
+    grant = role_grant(lab.template, name)
+    refused = sorted(
+        {f"{action} on {key}" for action, keys in got.writes for key in keys
+         if not grant.allows_write(action, [key])}
+    )  # fmt: skip
+    assert not refused, (
+        f"{name}: no statement of its role {grant.role} in infra/template.yaml allows "
+        f"{', '.join(refused)} (dynamodb:LeadingKeys)"
+    )
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_role_writes_only_the_partitions_its_handler_writes(
+    lab: Lab, runs: Callable[[str], FunctionRuns], name: str
+) -> None:
+    granted = role_grant(lab.template, name).write_partitions()
+    expected = WRITTEN_PARTITIONS[name]
+    assert granted == expected, (
+        f"{name}: its role's DynamoDB writes are limited to {granted} (None: any partition), "
+        f"but WRITTEN_PARTITIONS gives it {expected}: narrow (or widen) dynamodb:LeadingKeys"
+    )
+    if expected is ANY_PARTITION:
+        return
+    got = runs(name)
+    assert got.for_iam.problem is None, f"{name}: the handler failed: {got.for_iam.problem}"
+    written = {key for _, keys in got.writes for key in keys}
+    unused = sorted(p for p in expected if not any(fnmatchcase(k, p) for k in written))
+    assert not unused, f"{name}: granted writes under {unused}, but wrote only {sorted(written)}"
 
 
 def test_dashboard_role_grants_athena_exactly_what_the_station_queries_call(

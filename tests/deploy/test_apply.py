@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import boto3
@@ -14,7 +15,7 @@ import pytest
 from fuelpipe.deploy.apply import MAX_INLINE_ZIP_BYTES, DeployError, apply_plan
 from fuelpipe.deploy.package import build_all, code_sha256
 from fuelpipe.deploy.plan import DeployPlan, make_plan
-from fuelpipe.deploy.state import read_deployed_commit, record_deployed_commit
+from fuelpipe.deploy.state import UNKNOWN, read_deployed_commit, record_deployed_commit
 
 pytestmark = pytest.mark.aws
 
@@ -40,13 +41,15 @@ def client(endpoint: str, service: str):
 
 
 class Stack:
-    """Functions created in moto from a first packaging, under a prefix unique to one test."""
+    """Functions created in moto from a first packaging, under a prefix unique to one test
+    (``prefix=""``: the real names, as the deploy command updates them; once a session)."""
 
-    def __init__(self, endpoint: str, root: Path, out: Path) -> None:
+    def __init__(self, endpoint: str, root: Path, out: Path, prefix: str | None = None) -> None:
         self.lam = client(endpoint, "lambda")
-        self.prefix = f"t{uuid.uuid4().hex[:8]}-"
+        unique = f"t{uuid.uuid4().hex[:8]}-"
+        self.prefix = unique if prefix is None else prefix
         role = client(endpoint, "iam").create_role(
-            RoleName=f"{self.prefix}exec", AssumeRolePolicyDocument=json.dumps(TRUST)
+            RoleName=f"{unique}exec", AssumeRolePolicyDocument=json.dumps(TRUST)
         )["Role"]["Arn"]
         for pkg in build_all(root, out, FUNCTIONS, with_deps=False):
             self.lam.create_function(
@@ -169,31 +172,80 @@ def test_an_ssm_error_other_than_not_found_stops_the_plan() -> None:
         read_deployed_commit(DeniedSsm(), "/fuelpipe/staging/deployed-commit")
 
 
-def test_the_deploy_command_plans_applies_and_records(deployed, moto_endpoint, tmp_path) -> None:
-    repo, base, stack = deployed
-    ssm = client(moto_endpoint, "ssm")
-    parameter = f"/fuelpipe/{stack.prefix}staging/deployed-commit"
-    record_deployed_commit(ssm, parameter, base)
-    repo.write("lambdas/retry_recheck/handler.py", "def handler(e, c):\n    return 'v2'\n")
-    head = repo.commit("recheck v2")
-    zips = tmp_path / "zips"
-    build_all(repo.root, zips, FUNCTIONS, with_deps=False)
+def deploy_command(moto_endpoint: str, home: Path) -> Callable[..., str]:
+    """``scripts/deploy.py <args>`` against moto_server, as the workflow runs it; its stdout."""
     env = {
         "PATH": "/usr/bin:/bin",
-        "HOME": str(tmp_path),
+        "HOME": str(home),
         "AWS_DEFAULT_REGION": REGION,
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "FUELPIPE_AWS_ENDPOINT_URL": moto_endpoint,
-        "FUELPIPE_FUNCTION_PREFIX": stack.prefix,
+        "PYTHONPATH": str(REPO_ROOT / "src"),  # this checkout's, not an editable install's
     }
     script = [sys.executable, str(REPO_ROOT / "scripts" / "deploy.py")]
-    plan_file = tmp_path / "plan.json"
 
     def run(*args: str) -> str:
         return subprocess.run(
             [*script, *args], check=True, capture_output=True, text=True, env=env
         ).stdout
+
+    return run
+
+
+def test_a_deploy_that_fails_part_way_makes_the_next_deploy_everything(
+    project, moto_endpoint, tmp_path
+) -> None:
+    """A deployed; B changes only src/ and is recorded; C changes only infra/ and its stack
+    update fails, so CloudFormation rolls every function back to the code it last packaged
+    (A's); the revert of C diffs to nothing from B, yet the functions run A's code: the next
+    deploy must plan everything, not the diff from the last record."""
+    repo, a = project
+    ssm = client(moto_endpoint, "ssm")
+    parameter = f"/fuelpipe/t{uuid.uuid4().hex[:8]}/deployed-commit"
+    run = deploy_command(moto_endpoint, tmp_path)
+    plan_file = tmp_path / "plan.json"
+
+    def deploy(*, fails: bool) -> dict:
+        """The workflow's steps: plan, forget, (stack, apply), record unless a step failed."""
+        run("plan", "--repo", str(repo.root), "--base-from-ssm", parameter, "--out", str(plan_file))
+        run("forget", "--ssm-parameter", parameter)
+        if not fails:
+            run("record", "--plan", str(plan_file), "--ssm-parameter", parameter)
+        return json.loads(plan_file.read_text())
+
+    record_deployed_commit(ssm, parameter, a)
+    repo.write("src/fuelpipe/domain/keys.py", "PARTITION = 'info_type'  # B\n")
+    b = repo.commit("B: core only")
+    assert deploy(fails=False)["functions"] == sorted(FUNCTIONS)
+    assert read_deployed_commit(ssm, parameter) == b
+    repo.write("infra/template.yaml", "Resources: {Broken: {}}\n")
+    c = repo.commit("C: infra only")
+    assert deploy(fails=True)["deploy_stack"]
+    assert ssm.get_parameter(Name=parameter)["Parameter"]["Value"] == UNKNOWN
+    repo.git("branch", UNKNOWN, b)  # the marker must never reach git as a ref
+    repo.git("revert", "--no-edit", c)
+
+    plan = deploy(fails=False)
+
+    assert plan["base"] is None
+    assert plan["functions"] == sorted(FUNCTIONS)
+    assert plan["deploy_stack"]
+
+
+def test_the_deploy_command_plans_applies_and_records(project, moto_endpoint, tmp_path) -> None:
+    repo, base = project
+    # The command updates the functions by their own names, as the template names them.
+    stack = Stack(moto_endpoint, repo.root, tmp_path / "first", prefix="")
+    ssm = client(moto_endpoint, "ssm")
+    parameter = f"/fuelpipe/t{uuid.uuid4().hex[:8]}/deployed-commit"
+    record_deployed_commit(ssm, parameter, base)
+    repo.write("lambdas/retry_recheck/handler.py", "def handler(e, c):\n    return 'v2'\n")
+    head = repo.commit("recheck v2")
+    zips = tmp_path / "zips"
+    build_all(repo.root, zips, FUNCTIONS, with_deps=False)
+    run = deploy_command(moto_endpoint, tmp_path)
+    plan_file = tmp_path / "plan.json"
 
     run("plan", "--repo", str(repo.root), "--base-from-ssm", parameter, "--out", str(plan_file))
     applied = run("apply", "--plan", str(plan_file), "--zip-dir", str(zips))
@@ -201,6 +253,6 @@ def test_the_deploy_command_plans_applies_and_records(deployed, moto_endpoint, t
 
     expected = code_sha256((zips / "retry_recheck.zip").read_bytes())
     assert json.loads(plan_file.read_text())["functions"] == ["retry_recheck"]
-    assert f"updated {stack.prefix}retry_recheck  CodeSha256={expected}" in applied
+    assert f"updated retry_recheck  CodeSha256={expected}" in applied
     assert stack.code_hashes()["retry_recheck"] == expected
     assert read_deployed_commit(ssm, parameter) == head

@@ -7,13 +7,17 @@ tests/aws/test_handler_permissions.py starts it as a script, never imports it::
 ``JOB.json`` holds ``handler`` (the path of ``lambdas/<name>/handler.py``), ``block`` (true: only
 the standard library, ``fuelpipe`` and the top-level modules in ``allowed`` can be imported, as in
 a package built from the function's lock file), ``lock_file`` (named in the ImportError) and
-``invocations``: each an ``event`` and the ``context`` attributes to hand the handler. The
+``invocations``: each an ``event`` and the ``context`` attributes to hand the handler, and
+``partition_key``: the table's partition key attribute, whose values each DynamoDB write names
+are reported (IAM's ``dynamodb:LeadingKeys``, which client-side monitoring does not carry). The
 handler is loaded by file path as the module ``handler`` (``Handler: handler.lambda_handler``)
 and called once per invocation in this one process, like warm invocations of one environment.
 
 Output: one ``LAMBDA-RESULT <json>`` line per outcome on stdout (``phase`` "init" or "invoke",
 ``ok``, then ``result`` or ``error`` and ``traceback``), and one ``LAMBDA-BLOCKED <module>`` line
-on stderr per module the lock file lacks. Exit status 1 when the init or any invocation failed.
+on stderr per module the lock file lacks, and one ``LAMBDA-WRITE <json>`` line on stderr per
+DynamoDB write action (``action``, as IAM names it, and the sorted ``keys`` it writes under).
+Exit status 1 when the init or any invocation failed.
 Only the standard library is imported here before the import blocker is installed.
 """
 
@@ -35,8 +39,16 @@ RESULT = "LAMBDA-RESULT "
 BLOCKED = "LAMBDA-BLOCKED "
 ALWAYS_ALLOWED = frozenset({"fuelpipe"})
 """Top-level modules every function package ships besides its lock file (`make package`)."""
+WRITE = "LAMBDA-WRITE "
 QUIET_PROBES = frozenset({"org"})
 """Modules the standard library tries and does without (copy.py's Jython probe): not reported."""
+TRANSACT_ACTIONS = {
+    "Put": "PutItem",
+    "Update": "UpdateItem",
+    "Delete": "DeleteItem",
+    "ConditionCheck": "ConditionCheckItem",
+}
+"""IAM authorizes each item of a TransactWriteItems call by its own action."""
 
 
 def is_stdlib(top: str) -> bool:
@@ -88,6 +100,50 @@ class LambdaContext:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
+def written_keys(operation: str, params: dict[str, Any], attr: str) -> list[tuple[str, list[str]]]:
+    """(IAM action, partition keys) of one DynamoDB call's writes; [] for a read."""
+
+    def key_of(item: dict[str, Any]) -> str:
+        return str(item[attr]["S"])
+
+    if operation == "PutItem":
+        return [("dynamodb:PutItem", [key_of(params["Item"])])]
+    if operation in {"UpdateItem", "DeleteItem"}:
+        return [(f"dynamodb:{operation}", [key_of(params["Key"])])]
+    if operation == "BatchWriteItem":
+        keys = [
+            key_of(r["PutRequest"]["Item"] if "PutRequest" in r else r["DeleteRequest"]["Key"])
+            for requests in params["RequestItems"].values()
+            for r in requests
+        ]
+        return [("dynamodb:BatchWriteItem", keys)]
+    if operation == "TransactWriteItems":
+        by_action: dict[str, list[str]] = {}
+        for entry in params["TransactItems"]:
+            ((kind, body),) = entry.items()
+            item = body["Item"] if kind == "Put" else body["Key"]
+            by_action.setdefault(f"dynamodb:{TRANSACT_ACTIONS[kind]}", []).append(key_of(item))
+        return list(by_action.items())
+    return []
+
+
+def record_writes(attr: str) -> None:
+    """Report the partition keys of every DynamoDB write any botocore client makes (LAMBDA-WRITE
+    lines), before the call is sent: a refused or failing write still needed the permission."""
+    from botocore.client import BaseClient
+
+    original = BaseClient._make_api_call
+
+    def recording(self: Any, operation: str, params: dict[str, Any]) -> Any:
+        if self.meta.service_model.service_name == "dynamodb":
+            for action, keys in written_keys(operation, params, attr):
+                line = json.dumps({"action": action, "keys": sorted(set(keys))})
+                print(WRITE + line, file=sys.stderr, flush=True)
+        return original(self, operation, params)
+
+    BaseClient._make_api_call = recording  # type: ignore[method-assign]
+
+
 def emit(outcome: dict[str, Any]) -> None:
     """One outcome line on stdout (between the handler's own log and metric lines)."""
     print(RESULT + json.dumps(outcome, default=str), flush=True)
@@ -125,6 +181,8 @@ def main(argv: Sequence[str]) -> int:
     if job["block"]:
         sys.meta_path.insert(0, LockFileFinder(set(job["allowed"]), job["lock_file"]))
     try:
+        if job.get("partition_key"):  # botocore is in every function's lock file
+            record_writes(job["partition_key"])
         handler = load_handler(Path(job["handler"])).lambda_handler
     except Exception as exc:  # Runtime.ImportModuleError: the init fails, nothing runs
         emit(failure("init", exc))

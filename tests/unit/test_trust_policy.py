@@ -327,3 +327,15 @@ def test_the_cloudformation_role_attaches_only_the_stacks_policies_to_the_stacks
     assert statement["Condition"] == {
         "ArnLike": {"iam:PolicyARN": f"arn:aws:iam::{ACCOUNT}:policy/fuelpipe-*"}
     }
+
+
+def test_the_artifact_bucket_never_expires_the_code_the_stack_points_at(template) -> None:
+    """`aws cloudformation package` uploads a zip once per content: the one the stack points at
+    may be months old and is what a failed update rolls back to. Only replaced versions go."""
+    bucket = render(template).resource("ArtifactBucket")
+    assert bucket["VersioningConfiguration"] == {"Status": "Enabled"}
+    rules = bucket["LifecycleConfiguration"]["Rules"]
+    assert rules
+    for rule in rules:
+        assert not {"ExpirationInDays", "ExpirationDate"} & set(rule), rule
+    assert any("NoncurrentVersionExpiration" in rule for rule in rules)

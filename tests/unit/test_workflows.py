@@ -154,12 +154,15 @@ def test_deploys_go_staging_then_production_one_at_a_time() -> None:
 def test_the_deploy_job_packages_plans_applies_and_records_in_that_order() -> None:
     [job] = load(WORKFLOWS / "deploy-environment.yml")["jobs"].values()
     runs = [s.get("run", "") for s in steps(job)]
-    order = ["make package", "deploy.py plan", "cloudformation deploy", "deploy.py apply",
-             "deploy.py record"]  # fmt: skip
+    order = ["make package", "deploy.py plan", "deploy.py forget", "cloudformation deploy",
+             "deploy.py apply", "deploy.py record"]  # fmt: skip
 
     positions = [next(i for i, r in enumerate(runs) if key in r) for key in order]
 
     assert positions == sorted(positions)
+    # Marked unknown whatever the plan holds: a failed stack update or apply leaves no base.
+    forget = steps(job)[positions[2]]
+    assert "if" not in forget and "$DEPLOYED_COMMIT_PARAMETER" in forget["run"]
     checkout = next(s for s in steps(job) if str(s.get("uses", "")).startswith("actions/checkout"))
     assert checkout["with"]["fetch-depth"] == 0  # the plan needs the history back to the base
 

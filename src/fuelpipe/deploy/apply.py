@@ -60,7 +60,10 @@ def apply_plan(
     function_prefix: str = "",
     poll_delay_s: int = 2,
 ) -> dict[str, str]:
-    """Update every function in the plan from ``zip_dir/<name>.zip``; CodeSha256 per function."""
+    """Update every function in the plan from ``zip_dir/<name>.zip``; CodeSha256 per function.
+
+    ``function_prefix`` only keeps tests that share one Lambda endpoint apart: the deployed
+    functions are named as their folders (the template and the deploy role fix those names)."""
     missing = [n for n in plan.functions if not (zip_dir / f"{n}.zip").is_file()]
     if missing:
         raise DeployError(f"no zip for {', '.join(missing)} in {zip_dir} (run make package)")

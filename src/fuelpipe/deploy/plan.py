@@ -6,7 +6,8 @@ Rules (docs/DEPLOY.md):
   ``requirements/*.txt``, the packaging script) change every function;
 - ``infra/**`` changes the stack;
 - anything else (docs, tests, README, workflows) deploys nothing;
-- an unknown base commit (first deploy, rewritten history) deploys everything.
+- an unknown base commit (first deploy, a deploy that did not finish, rewritten history)
+  deploys everything.
 """
 
 from __future__ import annotations

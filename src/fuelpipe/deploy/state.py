@@ -1,4 +1,10 @@
-"""The last deployed commit of an environment, kept in an SSM parameter."""
+"""The last deployed commit of an environment, kept in an SSM parameter.
+
+A deploy marks the parameter UNKNOWN before it changes anything and records its commit only
+after every step succeeded. A deploy that fails part way leaves the environment running code of
+no known commit (a failed stack update rolls every function back to the code the stack last
+packaged, whatever was updated since), so the next plan must deploy everything, not a diff.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +22,10 @@ class SsmClient(Protocol):
         """Write one parameter."""
 
 
+UNKNOWN = "unknown"
+"""The parameter's value while a deploy is under way, and after one that failed: no base."""
+
+
 def parameter_name(environment: str) -> str:
     """Where an environment's last deployed commit lives."""
     return f"/fuelpipe/{environment}/deployed-commit"
@@ -30,7 +40,8 @@ def _error_code(exc: Exception) -> str:
 
 
 def read_deployed_commit(client: SsmClient, name: str) -> str | None:
-    """The recorded commit, or None before the first deploy; other errors propagate."""
+    """The recorded commit, or None (deploy everything) before the first deploy and after one
+    that did not finish (UNKNOWN); other errors propagate."""
     try:
         response = client.get_parameter(Name=name)
     except Exception as exc:
@@ -39,7 +50,13 @@ def read_deployed_commit(client: SsmClient, name: str) -> str | None:
             return None
         raise
     value = str(response["Parameter"]["Value"]).strip()
-    return value or None
+    # Never handed to git: a branch or tag named like the marker would resolve as a base.
+    return None if value in {"", UNKNOWN} else value
+
+
+def forget_deployed_commit(client: SsmClient, name: str) -> None:
+    """Mark what runs as unknown, before a deploy's first change (see UNKNOWN)."""
+    client.put_parameter(Name=name, Value=UNKNOWN, Type="String", Overwrite=True)
 
 
 def record_deployed_commit(client: SsmClient, name: str, commit: str) -> None:
