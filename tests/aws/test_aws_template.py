@@ -119,7 +119,10 @@ def test_the_scraper_outlasts_its_batch_when_every_fetch_times_out(
     times out, is redelivered, and drifts to the DLQ), with a minute left for the writes."""
     settings = Settings()
     longest = longest_fetch_s(
-        settings.http_timeout_s, settings.http_attempts, settings.http_backoff_s
+        settings.http_timeout_s,
+        settings.http_attempts,
+        settings.http_backoff_s,
+        deadline_s=settings.http_attempt_deadline_s,
     )
     scraper = template["Resources"]["ScraperFunction"]["Properties"]
     batch = scraper["Events"]["Downloads"]["Properties"]["BatchSize"]

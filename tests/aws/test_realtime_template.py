@@ -167,9 +167,13 @@ def test_intraday_function_ends_before_its_next_run_when_every_fetch_times_out(
     settings = Settings(
         http_timeout_s=float(env["FUELPIPE_HTTP_TIMEOUT_S"]),
         http_attempts=int(env["FUELPIPE_HTTP_ATTEMPTS"]),
+        http_attempt_deadline_s=float(env["FUELPIPE_HTTP_ATTEMPT_DEADLINE_S"]),
     )
     longest = longest_fetch_s(
-        settings.http_timeout_s, settings.http_attempts, settings.http_backoff_s
+        settings.http_timeout_s,
+        settings.http_attempts,
+        settings.http_backoff_s,
+        deadline_s=settings.http_attempt_deadline_s,
     )
     assert fn["Timeout"] >= len(INTRADAY_SERIES) * (longest + settings.yahoo_min_interval_s) + 60
     assert fn["Timeout"] < 15 * 60  # the schedule's interval (and Lambda's limit)

@@ -45,7 +45,12 @@ def test_the_default_visibility_timeout_outlasts_the_slowest_fetch() -> None:
     from fuelpipe.homes.settings import Settings
 
     cfg = Settings()
-    slowest = longest_fetch_s(cfg.http_timeout_s, cfg.http_attempts, cfg.http_backoff_s)
+    slowest = longest_fetch_s(
+        cfg.http_timeout_s,
+        cfg.http_attempts,
+        cfg.http_backoff_s,
+        deadline_s=cfg.http_attempt_deadline_s,
+    )
     assert cfg.visibility_timeout_s >= slowest + 60
 
 

@@ -81,9 +81,10 @@ class Settings(BaseModel):
     workers: int = Field(1, ge=1, le=64)
 
     # queue
-    # Longer than one message's work: one fetch can take ~180 s when every attempt times out
-    # (adapters/sources/_http.py longest_fetch_s); the AWS template sets 6x the Lambda's limit.
-    visibility_timeout_s: float = Field(300.0, gt=0)
+    # Longer than one message's work: one fetch can take ~380 s when every attempt runs to its
+    # deadline (adapters/sources/_http.py longest_fetch_s); the AWS template sets 6x the
+    # Lambda's limit.
+    visibility_timeout_s: float = Field(450.0, gt=0)
     max_receives: int = Field(5, ge=1)
 
     # HTTP sources
@@ -95,6 +96,10 @@ class Settings(BaseModel):
     http_timeout_s: float = Field(20.0, gt=0)
     http_attempts: int = Field(4, ge=1, le=10)
     http_backoff_s: float = Field(0.5, ge=0)
+    # One attempt's overall deadline, headers to the body's last byte: the timeout bounds each
+    # read only, and a trickling server could stretch one attempt for minutes. None: 3x the
+    # timeout (adapters/sources/_http.py ATTEMPT_DEADLINE_FACTOR).
+    http_attempt_deadline_s: float | None = Field(None, gt=0)
     yahoo_min_interval_s: float = Field(0.5, ge=0)
     # How far back `fuelpipe revise` re-reads a source, in days, over the defaults of
     # stages/revise.py (35 for daily sources, 56 for ANP), e.g.

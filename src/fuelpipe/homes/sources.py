@@ -11,8 +11,8 @@ from fuelpipe.ports.source import Source
 
 
 def build_sources(settings: Settings, names: Collection[str] | None = None) -> dict[str, Source]:
-    """The HTTP sources (all four, or those ``names``) with their base URLs, timeouts and retry
-    bounds from settings."""
+    """The HTTP sources (all four, or those ``names``) with their base URLs, timeouts, attempt
+    deadlines and retry bounds from settings."""
     from fuelpipe.adapters.sources._http import make_client
     from fuelpipe.adapters.sources.anp import AnpWorkbookSource
     from fuelpipe.adapters.sources.bcb import BcbPtaxSource
@@ -23,9 +23,14 @@ def build_sources(settings: Settings, names: Collection[str] | None = None) -> d
         return make_client(settings.http_timeout_s)
 
     attempts, backoff = settings.http_attempts, settings.http_backoff_s
+    deadline = settings.http_attempt_deadline_s  # None: derived from the client's timeout
     makers: dict[str, Callable[[], Source]] = {
         "bcb": lambda: BcbPtaxSource(
-            settings.source_url("bcb"), client(), attempts=attempts, backoff_s=backoff
+            settings.source_url("bcb"),
+            client(),
+            attempts=attempts,
+            backoff_s=backoff,
+            attempt_deadline_s=deadline,
         ),
         "yahoo": lambda: YahooChartSource(
             settings.source_url("yahoo"),
@@ -33,12 +38,21 @@ def build_sources(settings: Settings, names: Collection[str] | None = None) -> d
             attempts=attempts,
             backoff_s=backoff,
             min_interval_s=settings.yahoo_min_interval_s,
+            attempt_deadline_s=deadline,
         ),
         "fred": lambda: FredCsvSource(
-            settings.source_url("fred"), client(), attempts=attempts, backoff_s=backoff
+            settings.source_url("fred"),
+            client(),
+            attempts=attempts,
+            backoff_s=backoff,
+            attempt_deadline_s=deadline,
         ),
         "anp": lambda: AnpWorkbookSource(
-            settings.source_url("anp"), client(), attempts=attempts, backoff_s=backoff
+            settings.source_url("anp"),
+            client(),
+            attempts=attempts,
+            backoff_s=backoff,
+            attempt_deadline_s=deadline,
         ),
     }
     unknown = sorted(set(names or ()) - set(makers))

@@ -11,6 +11,7 @@ from fuelpipe.adapters.sources import anp, bcb, fred, yahoo
 from fuelpipe.adapters.sources._http import (
     HttpSource,
     json_decimal,
+    longest_fetch_s,
     looks_like_html,
     make_client,
     parse_json,
@@ -19,7 +20,8 @@ from fuelpipe.adapters.sources._http import (
 )
 from fuelpipe.adapters.sources.fred import FredCsvSource
 from fuelpipe.adapters.sources.yahoo import YahooChartSource
-from fuelpipe.homes.settings import DEFAULT_SOURCE_URLS
+from fuelpipe.homes.settings import DEFAULT_SOURCE_URLS, Settings
+from fuelpipe.homes.sources import build_sources
 from fuelpipe.ports.source import FetchRequest, FetchResult, InvalidPayload
 
 
@@ -33,6 +35,33 @@ def test_make_client_sets_browser_agent_and_timeouts(server) -> None:
     assert request.headers["User-Agent"].startswith("Mozilla/5.0")
     with make_client(timeout_s=60) as client:
         assert client.timeout.connect == 10.0  # a dead host is known sooner than a slow body
+
+
+def test_the_attempt_deadline_comes_from_settings_or_the_timeout() -> None:
+    """Unset, the deadline is 3 read timeouts (a workbook's time to arrive); set, it reaches
+    every source the homes build."""
+    derived = build_sources(Settings(http_timeout_s=5, http_attempt_deadline_s=None))
+    given = build_sources(Settings(http_timeout_s=5, http_attempt_deadline_s=7))
+    try:
+        assert all(isinstance(s, HttpSource) for s in (*derived.values(), *given.values()))
+        assert len(derived) == len(given) == 4
+        assert {s.attempt_deadline_s for s in derived.values() if isinstance(s, HttpSource)} == {
+            15.0
+        }
+        assert {s.attempt_deadline_s for s in given.values() if isinstance(s, HttpSource)} == {7.0}
+    finally:
+        for source in (*derived.values(), *given.values()):
+            source.close()
+
+
+def test_the_longest_fetch_counts_each_attempt_to_its_deadline_and_one_more_read() -> None:
+    """The worker limits derive from this: the deadline is checked between reads, so an attempt
+    ends at most one read timeout after it (or after its connect timeout, if that is longer)."""
+    # 4 attempts of 60 s + 20 s, 3 waits of the 20 s Retry-After cap
+    assert longest_fetch_s(20, 4, 0.5) == 4 * (60 + 20) + 3 * 20
+    assert longest_fetch_s(20, 4, 0.5, deadline_s=30) == 4 * (30 + 20) + 3 * 20
+    # a deadline shorter than the connect timeout: the connect timeout still applies
+    assert longest_fetch_s(10, 2, 0.5, deadline_s=5) == 2 * (10 + 10) + 20
 
 
 def test_default_base_urls_match_settings() -> None:

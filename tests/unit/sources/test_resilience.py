@@ -7,10 +7,13 @@ truncated and garbled bodies, 404. Backoff is 0 so retries do not wait.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
@@ -34,6 +37,9 @@ from fuelpipe.ports.source import (
     SourceUnreachable,
     TransientSourceError,
 )
+
+if TYPE_CHECKING:
+    from tests.unit.sources.conftest import FakeClock
 
 
 @dataclass(frozen=True)
@@ -193,6 +199,80 @@ def test_every_attempt_times_out(case, server, sleeping) -> None:
         with pytest.raises(SourceTimeout, match=rf"{case.name}: http://127\.0\.0\.1.*timed out"):
             source.fetch(case.request)
     assert source.requests_made == 2
+
+
+@pytest.fixture
+def release() -> Iterator[threading.Event]:
+    """Set when the test ends: a handler stalled on it never outlives the test."""
+    event = threading.Event()
+    yield event
+    event.set()
+
+
+def _trickle(
+    case: Case,
+    payload: Callable[[str], bytes],
+    clock: FakeClock,
+    pieces: int,
+    seconds_each: float,
+    stall: tuple[int, threading.Event] | None = None,
+) -> Callable[[Request], Response]:
+    """A handler that sends the good payload in ``pieces`` small chunks, each well within the
+    read timeout, moving the adapter's injected clock ``seconds_each`` per chunk: how long the
+    body took is what the clock says, not how fast this machine is. ``stall`` = (n, event):
+    before chunk n the handler waits for the event, so only a client that checks its deadline
+    mid-body is gone by then (one that checks after the body would run into a read timeout)."""
+    body = payload(case.fixture)
+    size = -(-len(body) // pieces)
+
+    def handler(_: Request) -> Response:
+        def chunks() -> Iterator[bytes]:
+            for n, start in enumerate(range(0, len(body), size)):
+                if stall is not None and n == stall[0]:
+                    stall[1].wait(30)
+                clock.now += seconds_each
+                time.sleep(0.01)  # a trickle: each chunk leaves on its own
+                yield body[start : start + size]
+
+        headers = {"Content-Length": str(len(body))}
+        return Response(chunks(), status=200, content_type=case.content_type, headers=headers)
+
+    return handler
+
+
+def test_a_trickled_body_past_the_deadline_fails_each_attempt(
+    case, server, client, payload, fake_clock, release
+) -> None:
+    """httpx's read timeout bounds each read, not the body: a server trickling a workbook within
+    it could hold one attempt for minutes. Past the attempt's deadline (3 s, passed at the 4th
+    chunk) the attempt is abandoned mid-body as a transient timeout; the bounded retries apply."""
+    server.expect_request(case.path).respond_with_handler(
+        _trickle(case, payload, fake_clock, pieces=8, seconds_each=1.0, stall=(4, release))
+    )
+    source = _source(
+        case, server, client, attempts=2, attempt_deadline_s=3.0, monotonic=fake_clock.monotonic
+    )
+    with pytest.raises(
+        SourceTimeout,
+        match=rf"{case.name}: http://127\.0\.0\.1.*: passed its 3 s deadline: "
+        rf"\d+ bytes received in \d+\.\d s",
+    ) as info:
+        source.fetch(case.request)
+    assert isinstance(info.value, TransientSourceError)
+    assert source.requests_made == 2
+    assert len(server.log) == 2  # counted by the server too
+    assert source.stats().last_error == "passed its 3 s deadline"
+
+
+def test_a_trickled_body_inside_the_deadline_is_read_whole(
+    case, server, client, payload, fake_clock
+) -> None:
+    server.expect_request(case.path).respond_with_handler(
+        _trickle(case, payload, fake_clock, pieces=8, seconds_each=0.25)
+    )
+    source = _source(case, server, client, attempt_deadline_s=3.0, monotonic=fake_clock.monotonic)
+    _assert_good(case, source.fetch(case.request))
+    assert source.requests_made == 1
 
 
 @pytest.mark.parametrize("attempts", [1, 3])

@@ -9,7 +9,7 @@ import re
 import socket
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator
 from decimal import Decimal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -45,6 +45,19 @@ VALIDATORS_KEPT = 64
 
 
 CONNECT_TIMEOUT_CAP_S = 10.0
+ATTEMPT_DEADLINE_FACTOR = 3.0
+"""An attempt's whole answer (headers and body) is due within this many read timeouts.
+
+httpx's read timeout bounds each socket read, not the response: a server that trickles a
+workbook a chunk at a time could hold one attempt for many minutes. Three reads' worth (60 s by
+default) still lets a ~12 MB ANP workbook arrive at 200 KB/s."""
+
+
+def attempt_deadline(
+    timeout_s: float = DEFAULT_TIMEOUT_S, deadline_s: float | None = None
+) -> float:
+    """One attempt's overall deadline: ``deadline_s`` when set, else derived from the timeout."""
+    return deadline_s if deadline_s is not None else ATTEMPT_DEADLINE_FACTOR * timeout_s
 
 
 def longest_fetch_s(
@@ -52,11 +65,18 @@ def longest_fetch_s(
     attempts: int = 4,
     backoff_s: float = 0.5,
     retry_after_cap_s: float = RETRY_AFTER_CAP_S,
+    deadline_s: float | None = None,
 ) -> float:
-    """How long one fetch can take when each attempt runs into its connect and read timeouts
-    and each wait between attempts is the longest allowed (backoff or a capped Retry-After):
-    what a worker's time limit must cover (infra/template.yaml's scraper Timeout)."""
-    per_attempt = min(timeout_s, CONNECT_TIMEOUT_CAP_S) + timeout_s
+    """How long one fetch can take when each attempt runs as long as it may and each wait
+    between attempts is the longest allowed (backoff or a capped Retry-After): what a worker's
+    time limit must cover (infra/template.yaml's scraper Timeout).
+
+    An attempt's deadline is checked once its headers are in and after every body chunk, so the
+    attempt ends by the later of the deadline and its connect timeout, plus one read timeout
+    (the read that was waiting when the deadline passed). Headers are taken to come in one
+    read: they are a few hundred bytes, and httpx offers no hook between their reads."""
+    connect = min(timeout_s, CONNECT_TIMEOUT_CAP_S)
+    per_attempt = max(attempt_deadline(timeout_s, deadline_s), connect) + timeout_s
     wait = max(backoff_s * 16 + backoff_s, retry_after_cap_s)  # stamina's wait_max + jitter
     return attempts * per_attempt + (attempts - 1) * wait
 
@@ -203,11 +223,31 @@ def _retry_after_seconds(response: httpx.Response) -> float | None:
     return seconds if seconds >= 0 else None
 
 
+class _Deadlined(httpx.SyncByteStream):
+    """A response body that calls ``check`` with the bytes received so far after each chunk,
+    so an attempt can be abandoned mid-body (httpx's timeouts only bound each read)."""
+
+    def __init__(self, stream: httpx.SyncByteStream, check: Callable[[int], None]) -> None:
+        self._stream = stream
+        self._check = check
+
+    def __iter__(self) -> Iterator[bytes]:
+        received = 0
+        for chunk in self._stream:
+            received += len(chunk)
+            self._check(received)
+            yield chunk
+
+    def close(self) -> None:
+        self._stream.close()
+
+
 class HttpSource(Source):
     """A source over HTTP: bounded retries with backoff and jitter, optional polite spacing.
 
-    Retried inside one fetch: timeouts, dropped connections, 429 (after Retry-After, capped) and
-    5xx. Not retried here: 4xx and bad payloads; the pipeline's own retry policy handles those.
+    Retried inside one fetch: timeouts (a read's, or the attempt's overall deadline), dropped
+    connections, 429 (after Retry-After, capped) and 5xx. Not retried here: 4xx and bad
+    payloads; the pipeline's own retry policy handles those.
     The adapter owns the client it is given: ``close()`` closes it.
     """
 
@@ -223,6 +263,7 @@ class HttpSource(Source):
         *,
         min_interval_s: float = 0.0,
         retry_after_cap_s: float = RETRY_AFTER_CAP_S,
+        attempt_deadline_s: float | None = None,
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -230,6 +271,8 @@ class HttpSource(Source):
             raise ValueError(f"{self.name}: attempts must be at least 1, got {attempts}")
         if backoff_s < 0 or min_interval_s < 0 or retry_after_cap_s < 0:
             raise ValueError(f"{self.name}: backoff, interval and cap must not be negative")
+        if attempt_deadline_s is not None and attempt_deadline_s <= 0:
+            raise ValueError(f"{self.name}: the attempt deadline must be positive")
         self.base_url = (base_url or self.default_base_url).rstrip("/")
         if not self.base_url:
             raise ValueError(f"{self.name}: no base URL")
@@ -238,6 +281,10 @@ class HttpSource(Source):
         self.backoff_s = backoff_s
         self.min_interval_s = min_interval_s
         self.retry_after_cap_s = retry_after_cap_s
+        self.attempt_deadline_s = attempt_deadline(
+            self.client.timeout.read or DEFAULT_TIMEOUT_S, attempt_deadline_s
+        )
+        """Seconds one attempt may take, from sending the request to the body's last byte."""
         self._sleep = sleep
         self._monotonic = monotonic
         self._last_request_at: float | None = None
@@ -323,13 +370,37 @@ class HttpSource(Source):
         while len(self._validated) > VALIDATORS_KEPT:
             self._validated.popitem(last=False)
 
+    def _send(self, url: str, shown: str) -> httpx.Response:
+        """One GET read whole, or SourceTimeout once the attempt is past its deadline: checked
+        when the headers are in and after each body chunk (each read has its own timeout)."""
+        started = self._last_request_at = self._monotonic()
+        self.requests_made += 1
+
+        def within_deadline(received: int) -> None:
+            elapsed = self._monotonic() - started
+            if elapsed > self.attempt_deadline_s:
+                words = f"passed its {self.attempt_deadline_s:g} s deadline"
+                self._failed(words)
+                raise SourceTimeout(
+                    f"{self.name}: {shown}: {words}: {received} bytes received in {elapsed:.1f} s"
+                )
+
+        request = self.client.build_request("GET", url, headers=self._conditional_headers(url))
+        response = self.client.send(request, stream=True)
+        try:
+            within_deadline(0)
+            if isinstance(response.stream, httpx.SyncByteStream):
+                response.stream = _Deadlined(response.stream, within_deadline)
+            response.read()
+        finally:
+            response.close()
+        return response
+
     def _get_once(self, url: str, pass_statuses: Collection[int]) -> httpx.Response:
         shown = redact_url(url)
         self._pace()
-        self._last_request_at = self._monotonic()
-        self.requests_made += 1
         try:
-            response = self.client.get(url, headers=self._conditional_headers(url))
+            response = self._send(url, shown)
         except httpx.TimeoutException as exc:
             limit = self.client.timeout.read or self.client.timeout.connect
             words = f"timed out after {limit:g} s" if limit else "timed out"
