@@ -147,10 +147,14 @@ class StationFiles:
                         for chunk in resp.iter_bytes(1 << 20):
                             out.write(chunk)
                             size += len(chunk)
+                    # Content-Length counts the bytes on the wire: with Content-Encoding
+                    # (gzip) that is the compressed body, not the decoded one written out.
                     declared = resp.headers.get("Content-Length")
-                    if declared is not None and int(declared) != size:
+                    received = resp.num_bytes_downloaded
+                    if declared is not None and int(declared) != received:
                         raise ServerError(
-                            f"shpc: {redact_url(url)}: body cut short ({size} of {declared} bytes)"
+                            f"shpc: {redact_url(url)}: body cut short "
+                            f"({received} of {declared} bytes)"
                         )
                     return Download(
                         url,
