@@ -40,3 +40,20 @@ def test_a_gzip_compressed_file_is_read_whole(
     assert got.path is not None and got.path.read_bytes() == body
     assert (got.size, got.etag, got.unchanged) == (len(body), '"v1"', False)
     assert source.requests_made == 1  # not retried
+
+
+def test_a_body_an_injected_transport_held_whole_is_taken_as_it_is(tmp_path: Path) -> None:
+    """A MockTransport answer is read before it is streamed: no byte crosses a wire, so
+    ``num_bytes_downloaded`` stays 0 and is no measure of a cut body."""
+    body = b"synthetic station file body"
+    client = httpx.Client(
+        transport=httpx.MockTransport(
+            lambda _: httpx.Response(
+                200, headers={"Content-Encoding": "gzip"}, content=gzip.compress(body)
+            )
+        )
+    )
+    source = StationFiles("http://127.0.0.1:9", client, attempts=2, backoff_s=0)
+    got = source.download(f"http://127.0.0.1:9{FILE_PATH}", tmp_path / "glp.csv")
+    assert got.path is not None and got.path.read_bytes() == body
+    assert source.requests_made == 1
