@@ -218,3 +218,60 @@ def test_a_zip_with_one_station_csv_is_ingested_and_its_other_members_noted(
     assert [r.refused for r in reports] == [True, False]
     assert reports[1].written == ROWS
     assert "mixed.zip" in lake.storage.read_manifest()["files"]
+
+
+def test_typed_workbook_cells_read_as_the_text_anp_writes(
+    lake: StationLake, write: Callable[[str, bytes], Path], tmp_path: Path
+) -> None:
+    """A workbook saved from Excel holds typed cells. A date cell in "Data da Coleta" read as
+    '2025-03-24 00:00:00', which no collection day is read from, so every such record was
+    rejected; a numeric CEP read as '79106361.0'. Synthetic: real records, some of whose
+    dates, prices, CEPs and street numbers are typed cells, the others text."""
+    from datetime import date, datetime
+
+    from tests.lake.conftest import NOW
+
+    from fuelpipe.adapters.clock import FixedClock
+    from fuelpipe.adapters.lake.storage import LocalLakeStorage
+
+    records = [ln.split(";") for ln in real_lines("gasolina-etanol", 60) if '"' not in ln]
+    header, rows = records[0], records[1:41]
+    assert len(rows) == 40
+    typed: list[list[object]] = [list(r) for r in rows]
+    for n, (text, cells) in enumerate(zip(rows, typed, strict=True)):
+        day, month, year = (int(p) for p in text[11].split("/"))
+        if n < 10:
+            cells[11] = datetime(year, month, day)  # an Excel date cell
+        elif n < 20:
+            cells[11] = date(year, month, day)
+        if n % 2:
+            cells[12] = float(text[12].replace(",", "."))  # a numeric price, e.g. 6.49
+        if n < 5:
+            text[9] = text[9].replace("-", "")  # a numeric CEP means its digits
+            cells[9] = float(text[9])
+            if text[6].isdigit():
+                cells[6] = float(text[6])
+    assert any(isinstance(c[12], float) and not c[12].is_integer() for c in typed)
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(header)
+    for cells in typed:
+        sheet.append(cells)
+    out = tmp_path / "typed.xlsx"
+    book.save(out)
+
+    (report,) = lake.ingest_path(write("precos-gasolina-etanol-typed.csv", out.read_bytes()))
+    assert report.fmt == FileFormat.XLSX
+    assert (report.rows, report.written, report.rejected) == (40, 40, 0), report.bad[:3]
+
+    ref = StationLake(LocalLakeStorage(tmp_path / "ref"), FixedClock(NOW))
+    text = "\r\n".join(";".join(r) for r in [header, *rows]) + "\r\n"
+    ref.ingest_path(write("as-text.csv", BOM + text.encode("utf-8")))
+    query = (
+        "SELECT product, cnpj, collected, price, purchase_price, number, cep "
+        "FROM stations ORDER BY ALL"
+    )
+    with lake.reader() as con, ref.reader() as ref_con:
+        assert con.execute(query).fetchall() == ref_con.execute(query).fetchall()

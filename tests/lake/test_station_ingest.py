@@ -312,3 +312,48 @@ def test_files_downloaded_again_with_the_same_content_count_as_unchanged(
     out = " ".join(capsys.readouterr().out.split())
     assert "2 file(s) unchanged (their content is in the lake already)" in out
     assert "same content as" not in out  # not another file's name
+
+
+class _FailsOn:
+    """The lake, except that ingesting the file named ``name`` raises: a synthetic fault
+    standing for any a reader has not met yet (as the csv module's field limit was)."""
+
+    def __init__(self, lake: StationLake, name: str) -> None:
+        self.lake = lake
+        self.storage = lake.storage
+        self.name = name
+
+    def ingest_path(self, path: Path, name: str | None = None, **kw: Any) -> Any:
+        if (name or path.name) == self.name:
+            raise RuntimeError("synthetic fault")
+        return self.lake.ingest_path(path, name, **kw)
+
+
+def test_a_file_that_fails_unexpectedly_is_one_error_and_the_next_is_ingested(
+    lake: StationLake, write: Callable[[str, bytes], Path]
+) -> None:
+    """Only OSError was caught: any other fault in one file stopped the run, and no later
+    file was ingested."""
+    lines = real_lines("glp", 40)
+    first = write("first.csv", "\n".join(lines[:21]).encode())
+    second = write("second.csv", "\n".join([lines[0], *lines[21:]]).encode())
+    summary = ingest_local(_FailsOn(lake, "first.csv"), [first, second])
+    assert summary.errors == [f"{first}: could not be ingested (RuntimeError: synthetic fault)"]
+    assert [f["name"] for f in summary.files] == ["second.csv"]
+    assert summary.written == 20
+
+
+def test_a_downloaded_file_that_fails_unexpectedly_is_asked_for_again(
+    lake: StationLake,
+) -> None:
+    """Its validators are not recorded (the next run downloads it again) and the files
+    after it are ingested."""
+    from fuelpipe.stages.stations import ingest_remote
+
+    glp, diesel = "ultimas-4-semanas-glp.csv", "ultimas-4-semanas-diesel-gnv.csv"
+    source = _DownloadsAgain({glp: real_file("glp"), diesel: real_file("diesel-gnv")})
+    summary = ingest_remote(_FailsOn(lake, glp), source)
+    assert summary.errors == [f"{glp}: could not be ingested (RuntimeError: synthetic fault)"]
+    assert [f["name"] for f in summary.files] == [diesel]
+    assert summary.written == 20_609
+    assert list(lake.storage.read_manifest()["http"]) == [f"http://anp.example/qus/{diesel}"]

@@ -177,6 +177,44 @@ def test_a_quoted_line_break_alone_keeps_the_fast_reading(
     assert (report.rows, report.written, report.rejected) == (30, 30, 0)
 
 
+def _quotes_far_apart() -> list[str]:
+    """2,000 real diesel records (those with no quote of their own) with a synthetic fault:
+    a quote opening column 2 on file line 11 and closing it on file line 1501. The text
+    between them is one field of ~190,000 characters, past the csv module's field limit."""
+    lines = [line for line in real_lines("diesel-gnv", 2400) if '"' not in line][:2001]
+    lines[10] = set_cell(lines[10], 2, '"' + lines[10].split(";")[2])  # file line 11
+    lines[1500] = set_cell(lines[1500], 2, lines[1500].split(";")[2] + 'X"')  # file line 1501
+    return lines
+
+
+def test_stray_quotes_many_lines_apart_are_read_a_line_at_a_time(
+    lake: StationLake, write: Callable[[str, bytes], Path]
+) -> None:
+    """Polars accepts the file (the merged lines hold 16 fields), and the check for merged
+    lines, reading with Python's csv module, raised "field larger than field limit": the
+    file, and the CLI run with every file after it, stopped."""
+    data = BOM + "\r\n".join(_quotes_far_apart()).encode()
+    (report,) = lake.ingest_path(write("far-apart.csv", data))
+    assert (report.rows, report.written, report.rejected) == (2000, 1999, 1)
+    assert [b.line for b in report.bad] == [11]
+    assert report.bad[0].reason.startswith("malformed record")
+    assert report.accounted()
+
+
+def test_stray_quotes_many_lines_apart_in_a_file_duckdb_reads_are_found_too(
+    lake: StationLake, write: Callable[[str, bytes], Path]
+) -> None:
+    """With a record of 17 fields as well, DuckDB's reader reads the file (LF lines: its
+    rejected line holds no line break) and the search for blank lines, with the csv module,
+    met the same field limit."""
+    lines = _quotes_far_apart()
+    lines[1800] += ";extra"  # file line 1801, synthetic
+    (report,) = lake.ingest_path(write("far-apart-ragged.csv", "\n".join(lines).encode()))
+    assert (report.rows, report.written, report.rejected) == (2000, 1998, 2)
+    assert [b.line for b in report.bad] == [11, 1801]
+    assert report.accounted()
+
+
 def _zip(members: dict[str, bytes]) -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as archive:

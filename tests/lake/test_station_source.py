@@ -207,3 +207,31 @@ def test_a_downloaded_file_that_is_not_station_data_is_asked_for_again(tmp_path:
     assert source.downloads == 2
     manifest = lake.storage.read_manifest()
     assert manifest.get("http", {}) == {} and manifest["files"] == {}
+
+
+def test_a_file_whose_body_cannot_be_decoded_is_one_error_and_the_next_file_is_ingested(
+    tmp_path: Path,
+) -> None:
+    """A corrupt gzip body (httpx.DecodingError) escaped the adapter unconverted and stopped
+    the run: no later file on the listing was ingested."""
+    from tests.lake.conftest import real_file
+
+    glp = real_file("glp")
+    base = "http://127.0.0.1:9"
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if path.endswith("broken.csv"):  # synthetic: says gzip, is not
+            return httpx.Response(200, headers={"Content-Encoding": "gzip"}, content=b"not gzip")
+        if path.endswith("glp.csv"):
+            return httpx.Response(200, headers={"ETag": '"g1"'}, content=glp)
+        links = f'<a href="{FILES}broken.csv">x</a><a href="{FILES}ultimas-4-semanas-glp.csv">y</a>'
+        return httpx.Response(200, text=links)
+
+    lake = StationLake(LocalLakeStorage(tmp_path / "lake"), FixedClock(NOW))
+    client = httpx.Client(transport=httpx.MockTransport(answer))
+    source = StationFiles(base, client, attempts=2, backoff_s=0)
+    summary = ingest_remote(lake, source)
+    (error,) = summary.errors
+    assert error.startswith("broken.csv: shpc: ") and "garbled body encoding" in error
+    assert summary.written == 13_310

@@ -124,6 +124,12 @@ def file_name(url: str) -> str:
     return url.rstrip("/").rsplit("/", 1)[-1]
 
 
+def _failed(name: str | Path, exc: Exception) -> str:
+    """One file's unexpected failure as its error line: the run goes on to the next file,
+    and the command still exits non-zero (it has errors)."""
+    return f"{name}: could not be ingested ({type(exc).__name__}: {exc})"
+
+
 def ingest_local(
     lake: Lake, paths: Sequence[Path], *, force: bool = False, progress: Progress | None = None
 ) -> IngestSummary:
@@ -138,6 +144,8 @@ def ingest_local(
             )
         except OSError as exc:
             summary.errors.append(f"{path}: {exc}")
+        except Exception as exc:  # a fault in this file's reading; the others go on
+            summary.errors.append(_failed(path, exc))
         else:
             summary.files.append({"name": path.name, "parts": [r.as_dict() for r in reports]})
             summary.unchanged += _already_ingested(reports)
@@ -186,6 +194,9 @@ def ingest_remote(
             except SourceError as exc:
                 summary.errors.append(f"{file_name(url)}: {exc}")
                 continue
+            except Exception as exc:  # not a source error; still this file's alone
+                summary.errors.append(_failed(file_name(url), exc))
+                continue
             finally:
                 if progress:
                     progress("download", n, len(urls))
@@ -194,21 +205,34 @@ def ingest_remote(
                 summary.files.append({"name": file_name(url), "url": url, "unchanged": True})
             else:
                 rows.next_file()
-                reports = lake.ingest_path(
-                    got.path, file_name(url), source=url, force=force, progress=rows
-                )
-                summary.files.append(
-                    {"name": file_name(url), "url": url, "parts": [r.as_dict() for r in reports]}
-                )
-                summary.unchanged += _already_ingested(reports)
-                if reports and all(r.refused for r in reports):
-                    continue  # not station data: no validators, so the next run asks again
-                manifest = lake.storage.read_manifest()
-                manifest.setdefault("http", {})[url] = {
-                    "etag": got.etag,
-                    "last_modified": got.last_modified,
-                }
-                lake.storage.write_manifest(manifest)
+                _ingest_download(lake, url, got, got.path, summary, force=force, progress=rows)
         if progress:
             progress("ingest", n, len(urls))
     return summary
+
+
+def _ingest_download(
+    lake: Lake,
+    url: str,
+    got: DownloadResult,
+    path: Path,
+    summary: IngestSummary,
+    *,
+    force: bool,
+    progress: Callable[[str, int], None],
+) -> None:
+    """Ingest one downloaded file into ``summary`` and record its validators. A failure is
+    the file's error line and records none, so the next run downloads it again."""
+    name = file_name(url)
+    try:
+        reports = lake.ingest_path(path, name, source=url, force=force, progress=progress)
+    except Exception as exc:  # this file's fault; the other files go on
+        summary.errors.append(_failed(name, exc))
+        return
+    summary.files.append({"name": name, "url": url, "parts": [r.as_dict() for r in reports]})
+    summary.unchanged += _already_ingested(reports)
+    if reports and all(r.refused for r in reports):
+        return  # not station data: no validators, so the next run asks again
+    manifest = lake.storage.read_manifest()
+    manifest.setdefault("http", {})[url] = {"etag": got.etag, "last_modified": got.last_modified}
+    lake.storage.write_manifest(manifest)

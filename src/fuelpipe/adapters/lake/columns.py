@@ -174,11 +174,16 @@ def lines_merged(path: Path, encoding: str) -> bool:
     """True when a record has a field holding a line break and a whole record's separators:
     lines read as one record between two stray quotes in one column. A quoted line break
     in a text (an address over two lines, even with a ``;`` in it) is not one. One pass with
-    Python's csv module: asked only of a file whose records span lines."""
-    with path.open(encoding=encoding, newline="") as fh:
-        for row in csv.reader(fh, delimiter=";", quotechar='"'):
-            if any("\n" in cell and cell.count(";") >= _MERGED_SEPARATORS for cell in row):
-                return True
+    Python's csv module: asked only of a file whose records span lines. A field the csv module
+    will not hold (over its 131,072-character limit, no station text) is such a run too: two
+    stray quotes in one column many lines apart."""
+    try:
+        with path.open(encoding=encoding, newline="") as fh:
+            for row in csv.reader(fh, delimiter=";", quotechar='"'):
+                if any("\n" in cell and cell.count(";") >= _MERGED_SEPARATORS for cell in row):
+                    return True
+    except csv.Error:
+        return True
     return False
 
 
@@ -295,7 +300,12 @@ def read_exact(
     if count_lines(path).spans_lines(frame.height + len(structural)):
         # DuckDB numbers a blank line as a record (its rejected lines count them) but keeps
         # no row for it: the accepted records after one sit a line further on.
-        skipped += blank_records(path, encoding)
+        try:
+            skipped += blank_records(path, encoding)
+        except csv.Error:  # a field past csv's limit: stray quotes many lines apart
+            if not by_line_if_unreadable:
+                raise
+            return read_lines(con, path, encoding, scratch)
     lines = lines_of_accepted(range(frame.height), skipped)
     frame = frame.with_columns(
         line=pl.Series("line", [lines[i] for i in range(frame.height)], dtype=pl.Int64)

@@ -13,6 +13,8 @@ import zipfile
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 
@@ -109,6 +111,22 @@ def detect(path: Path) -> FileFormat:
     return FileFormat.CSV_UTF8 if _is_utf8(path) else FileFormat.CSV_LATIN1
 
 
+def _cell_text(value: object) -> str:
+    """A typed workbook cell as the text ANP's CSV holds: a date (an Excel date cell in "Data
+    da Coleta") as dd/mm/yyyy, the only form the collection day is read in; a whole number
+    without a float's ``.0`` (a numeric CEP or street number); any other number in full
+    decimals with a decimal comma, as ANP writes prices, never in exponent form."""
+    if value is None:
+        return ""
+    if isinstance(value, date):  # a datetime too: the day is what is kept
+        return value.strftime("%d/%m/%Y")
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, float):
+        return format(Decimal(repr(value)), "f").replace(".", ",")
+    return str(value)
+
+
 def _xlsx_rows(path: Path) -> Iterator[list[str]]:
     from openpyxl import load_workbook
 
@@ -118,7 +136,7 @@ def _xlsx_rows(path: Path) -> Iterator[list[str]]:
         try:
             sheet = book.worksheets[0]
             for row in sheet.iter_rows(values_only=True):
-                yield ["" if v is None else str(v) for v in row]
+                yield [v if type(v) is str else _cell_text(v) for v in row]
         finally:
             book.close()
 

@@ -17,8 +17,22 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 import stamina
 
-from fuelpipe.adapters.sources._http import make_client, redact_url, snippet
-from fuelpipe.ports.source import NotFound, PermanentSourceError, ServerError, SourceTimeout
+from fuelpipe.adapters.sources._http import (
+    RETRY_AFTER_CAP_S,
+    _retry_after_seconds,
+    make_client,
+    redact_url,
+    snippet,
+)
+from fuelpipe.ports.source import (
+    InvalidPayload,
+    NotFound,
+    PermanentSourceError,
+    RateLimited,
+    ServerError,
+    SourceError,
+    SourceTimeout,
+)
 
 LISTING_PATH = "serie-historica-de-precos-de-combustiveis"
 _FILE_LINK = re.compile(r"/arquivos/shpc/.+\.(csv|zip)$", re.IGNORECASE)
@@ -46,6 +60,20 @@ def file_links(html: str, page_url: str) -> list[str]:
     return list(seen)
 
 
+def _request_failed(exc: httpx.RequestError, url: str) -> SourceError:
+    """An httpx failure as the error the retries and the stage act on. Timeouts and dropped
+    connections may pass; a body that cannot be decoded is a bad payload; a link no client
+    follows (ftp://, a redirect loop) fails the same way next time, so it is not retried."""
+    shown = redact_url(url)
+    if isinstance(exc, httpx.TimeoutException):
+        return SourceTimeout(f"shpc: {shown}: {exc}")
+    if isinstance(exc, httpx.DecodingError):
+        return InvalidPayload(f"shpc: {shown}: garbled body encoding ({exc})")
+    if isinstance(exc, httpx.TooManyRedirects | httpx.UnsupportedProtocol):
+        return PermanentSourceError(f"shpc: {shown}: {type(exc).__name__}: {exc}")
+    return ServerError(f"shpc: {shown}: {exc}")
+
+
 @dataclass(frozen=True, slots=True)
 class Download:
     """What one conditional GET gave: a new body on disk, or ``unchanged`` (304)."""
@@ -59,7 +87,8 @@ class Download:
 
 
 class StationFiles:
-    """The listing and the files, with bounded retries on timeouts, dropped links and 5xx."""
+    """The listing and the files, with bounded retries on timeouts, dropped links, 5xx and
+    429 (after its Retry-After, capped as for the other sources)."""
 
     def __init__(
         self,
@@ -67,12 +96,18 @@ class StationFiles:
         client: httpx.Client | None = None,
         attempts: int = 4,
         backoff_s: float = 0.5,
+        *,
+        retry_after_cap_s: float = RETRY_AFTER_CAP_S,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.client = client if client is not None else make_client()
         self.attempts = attempts
         self.backoff_s = backoff_s
+        self.retry_after_cap_s = retry_after_cap_s
         self.requests_made = 0
+        self.retry_after_waits: list[float] = []
+        """Seconds waited because a 429 carried Retry-After (after the cap)."""
+        self._attempt = 0  # of the current call, for the retry decision
 
     def close(self) -> None:
         self.client.close()
@@ -82,18 +117,35 @@ class StationFiles:
         return f"{self.base_url}/{LISTING_PATH}"
 
     def _retrying(self) -> stamina.BoundRetryingCaller:
+        self._attempt = 0
         return stamina.RetryingCaller(
             attempts=self.attempts,
             timeout=None,
             wait_initial=self.backoff_s,
             wait_max=max(self.backoff_s * 16, self.backoff_s),
             wait_jitter=self.backoff_s,
-        ).on(lambda exc: isinstance(exc, ServerError | SourceTimeout))
+        ).on(self._retry_decision)
+
+    def _retry_decision(self, exc: Exception) -> bool | float:
+        """stamina's hook: retry timeouts, dropped links, 5xx and 429; a float is Retry-After."""
+        if isinstance(exc, RateLimited) and exc.retry_after is not None:
+            wait = min(exc.retry_after, self.retry_after_cap_s)
+            if self._attempt < self.attempts:  # no wait follows the last attempt
+                self.retry_after_waits.append(wait)
+            return wait
+        return isinstance(exc, RateLimited | ServerError | SourceTimeout)
 
     def _check(self, resp: httpx.Response, url: str) -> None:
         if resp.status_code == 404:
             raise NotFound(f"shpc: {redact_url(url)}: 404")
-        if resp.status_code >= 500 or resp.status_code == 429:
+        if resp.status_code == 429:
+            wait = _retry_after_seconds(resp)
+            raise RateLimited(
+                f"shpc: {redact_url(url)}: HTTP 429 rate limited"
+                + (f" (Retry-After {wait:g}s)" if wait is not None else ""),
+                retry_after=wait,
+            )
+        if resp.status_code >= 500:
             raise ServerError(f"shpc: {redact_url(url)}: HTTP {resp.status_code}")
         if resp.status_code >= 400:
             raise PermanentSourceError(f"shpc: {redact_url(url)}: HTTP {resp.status_code}")
@@ -103,12 +155,11 @@ class StationFiles:
 
         def once() -> list[str]:
             self.requests_made += 1
+            self._attempt += 1
             try:
                 resp = self.client.get(self.listing_url)
-            except httpx.TimeoutException as exc:
-                raise SourceTimeout(f"shpc: {self.listing_url}: {exc}") from None
-            except httpx.TransportError as exc:
-                raise ServerError(f"shpc: {self.listing_url}: {exc}") from None
+            except httpx.RequestError as exc:
+                raise _request_failed(exc, self.listing_url) from None
             self._check(resp, self.listing_url)
             links = file_links(resp.text, str(resp.url))
             if not links:
@@ -137,20 +188,28 @@ class StationFiles:
 
         def once() -> Download:
             self.requests_made += 1
+            self._attempt += 1
             try:
                 with self.client.stream("GET", url, headers=headers) as resp:
                     if resp.status_code == 304:
                         return Download(url, True, None, etag, last_modified)
                     self._check(resp, url)
+                    # A body the transport handed over whole (an injected one's) was never
+                    # on the wire here: there are no received bytes to count.
+                    streamed = not resp.is_stream_consumed
                     size = 0
                     with target.open("wb") as out:
                         for chunk in resp.iter_bytes(1 << 20):
                             out.write(chunk)
                             size += len(chunk)
+                    # Content-Length counts the bytes on the wire: with Content-Encoding
+                    # (gzip) that is the compressed body, not the decoded one written out.
                     declared = resp.headers.get("Content-Length")
-                    if declared is not None and int(declared) != size:
+                    received = resp.num_bytes_downloaded
+                    if streamed and declared is not None and int(declared) != received:
                         raise ServerError(
-                            f"shpc: {redact_url(url)}: body cut short ({size} of {declared} bytes)"
+                            f"shpc: {redact_url(url)}: body cut short "
+                            f"({received} of {declared} bytes)"
                         )
                     return Download(
                         url,
@@ -160,10 +219,8 @@ class StationFiles:
                         resp.headers.get("Last-Modified"),
                         size,
                     )
-            except httpx.TimeoutException as exc:
-                raise SourceTimeout(f"shpc: {redact_url(url)}: {exc}") from None
-            except httpx.TransportError as exc:
-                raise ServerError(f"shpc: {redact_url(url)}: {exc}") from None
+            except httpx.RequestError as exc:
+                raise _request_failed(exc, url) from None
 
         result: Download = self._retrying()(once)
         return result

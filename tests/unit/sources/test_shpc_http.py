@@ -1,0 +1,135 @@
+"""ANP's station files (shpc) over real HTTP on 127.0.0.1 and over injected MockTransports:
+compressed bodies, bodies that cannot be decoded, links no client can follow, and rate limits."""
+
+from __future__ import annotations
+
+import gzip
+import lzma
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import pytest
+from pytest_httpserver import HTTPServer
+
+from fuelpipe.adapters.sources._http import make_client
+from fuelpipe.adapters.sources.shpc import StationFiles
+from fuelpipe.ports.source import InvalidPayload, PermanentSourceError, RateLimited, ServerError
+from fuelpipe.replay.snapshot_data import SNAPSHOT_DIR
+
+FILE_PATH = "/arquivos/shpc/qus/ultimas-4-semanas-glp.csv"
+
+
+def _real_glp() -> bytes:
+    """The real "últimas 4 semanas" LPG file, as ANP serves it uncompressed."""
+    return lzma.decompress((SNAPSHOT_DIR / "shpc/qus/ultimas-4-semanas-glp.csv.xz").read_bytes())
+
+
+def test_a_gzip_compressed_file_is_read_whole(
+    server: HTTPServer, client: httpx.Client, tmp_path: Path
+) -> None:
+    """httpx asks for gzip; a server that compresses text/csv declares the compressed size in
+    Content-Length. Compared with the decoded bytes, every attempt failed as "body cut short"
+    after downloading the whole file, and the file was never ingested."""
+    body = _real_glp()
+    packed = gzip.compress(body)
+    assert len(packed) < len(body)
+    server.expect_request(FILE_PATH).respond_with_data(
+        packed,
+        content_type="text/csv",
+        headers={"Content-Encoding": "gzip", "ETag": '"v1"'},
+    )
+    source = StationFiles(server.url_for("/"), client, attempts=2, backoff_s=0)
+    got = source.download(server.url_for(FILE_PATH), tmp_path / "glp.csv")
+    assert got.path is not None and got.path.read_bytes() == body
+    assert (got.size, got.etag, got.unchanged) == (len(body), '"v1"', False)
+    assert source.requests_made == 1  # not retried
+
+
+def test_a_body_an_injected_transport_held_whole_is_taken_as_it_is(tmp_path: Path) -> None:
+    """A MockTransport answer is read before it is streamed: no byte crosses a wire, so
+    ``num_bytes_downloaded`` stays 0 and is no measure of a cut body."""
+    body = b"synthetic station file body"
+    client = httpx.Client(
+        transport=httpx.MockTransport(
+            lambda _: httpx.Response(
+                200, headers={"Content-Encoding": "gzip"}, content=gzip.compress(body)
+            )
+        )
+    )
+    source = StationFiles("http://127.0.0.1:9", client, attempts=2, backoff_s=0)
+    got = source.download(f"http://127.0.0.1:9{FILE_PATH}", tmp_path / "glp.csv")
+    assert got.path is not None and got.path.read_bytes() == body
+    assert source.requests_made == 1
+
+
+def _mock(handler: Callable[[httpx.Request], httpx.Response]) -> httpx.Client:
+    return httpx.Client(transport=httpx.MockTransport(handler), follow_redirects=True)
+
+
+BASE = "http://127.0.0.1:9"
+
+
+def test_a_body_that_cannot_be_decoded_is_an_invalid_payload(tmp_path: Path) -> None:
+    """A corrupt gzip body raised httpx.DecodingError, which is not a TransportError: it
+    escaped unconverted and the stage, which goes on past a SourceError, stopped the run."""
+    client = _mock(
+        lambda _: httpx.Response(
+            200, headers={"Content-Encoding": "gzip"}, content=b"synthetic: not gzip at all"
+        )
+    )
+    source = StationFiles(BASE, client, attempts=3, backoff_s=0)
+    with pytest.raises(InvalidPayload, match="garbled body encoding"):
+        source.download(f"{BASE}{FILE_PATH}", tmp_path / "glp.csv")
+    with pytest.raises(InvalidPayload, match="garbled body encoding"):
+        source.listing()
+    assert source.requests_made == 2  # a bad payload is not retried inside the call
+
+
+def test_a_redirect_loop_is_permanent_and_not_retried(tmp_path: Path) -> None:
+    client = _mock(lambda r: httpx.Response(302, headers={"Location": str(r.url)}))
+    source = StationFiles(BASE, client, attempts=3, backoff_s=0)
+    with pytest.raises(PermanentSourceError, match="TooManyRedirects"):
+        source.download(f"{BASE}{FILE_PATH}", tmp_path / "glp.csv")
+    assert source.requests_made == 1
+
+
+def test_a_link_in_a_scheme_no_client_follows_is_permanent(tmp_path: Path) -> None:
+    """An ftp:// link on the listing was a retried ServerError: it fails the same way each
+    time. (No connection is made: httpx refuses the scheme before connecting.)"""
+    with make_client(timeout_s=5.0) as client:
+        source = StationFiles(BASE, client, attempts=3, backoff_s=0)
+        with pytest.raises(PermanentSourceError, match="UnsupportedProtocol") as info:
+            source.download(f"ftp://127.0.0.1{FILE_PATH}", tmp_path / "glp.csv")
+    assert not isinstance(info.value, ServerError)
+    assert source.requests_made == 1
+
+
+@pytest.mark.parametrize("call", ["listing", "download"])
+def test_429_waits_the_retry_after_capped_then_goes_on(call: str, tmp_path: Path) -> None:
+    answers = iter(
+        [
+            httpx.Response(429, headers={"Retry-After": "120"}, text="slow down"),
+            httpx.Response(200, text=f'<a href="{FILE_PATH}">glp</a>'),
+        ]
+    )
+    source = StationFiles(
+        BASE, _mock(lambda _: next(answers)), attempts=3, backoff_s=0, retry_after_cap_s=0.01
+    )
+    if call == "listing":
+        assert source.listing() == [f"{BASE}{FILE_PATH}"]
+    else:
+        got = source.download(f"{BASE}{FILE_PATH}", tmp_path / "glp.csv")
+        assert got.path is not None and got.path.read_bytes().startswith(b"<a href")
+    assert source.requests_made == 2
+    assert source.retry_after_waits == [0.01]  # Retry-After 120 s, capped to 0.01 s
+
+
+def test_persistent_429_is_rate_limited_with_its_retry_after(tmp_path: Path) -> None:
+    client = _mock(lambda _: httpx.Response(429, headers={"Retry-After": "7"}))
+    source = StationFiles(BASE, client, attempts=3, backoff_s=0, retry_after_cap_s=0)
+    with pytest.raises(RateLimited, match=r"HTTP 429 rate limited \(Retry-After 7s\)") as info:
+        source.download(f"{BASE}{FILE_PATH}", tmp_path / "glp.csv")
+    assert info.value.retry_after == 7.0
+    assert source.requests_made == 3
+    assert source.retry_after_waits == [0.0, 0.0]  # no wait after the last attempt
