@@ -106,3 +106,16 @@ def test_claims_are_sent_every_batch_within_a_fetch_unit(make_app, table_source)
     while batch := _asked(app):
         asked += batch
     assert sorted(asked) == sorted(seeded)
+
+
+def test_small_fetch_units_go_first_so_a_backlog_defers_only_itself(make_app, table_source):
+    """Units went in the store's order: a big backlog first in it used every run's time, and the
+    other units' retries were deferred run after run behind it."""
+    app = make_app(table_source())
+    _seed_due(app, ["CURRENCY#EUR"], 10)  # the backlog, first in key order
+    small = _seed_due(app, ["CURRENCY#USD"], 2)
+
+    report = recheck(app, remaining_s=_budget(2))
+
+    assert (report.retried, report.deferred) == (2, 10)
+    assert set(_asked(app)) == small

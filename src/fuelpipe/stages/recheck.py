@@ -70,7 +70,9 @@ def recheck(
         app.failpoints.hit("recheck.after_claim")  # nothing claimed, nothing sent: still a point
     late = False  # under TIME_MARGIN_S left: claim nothing more
     decided = 0
-    for records in by_unit.values():
+    # Smallest units first: a big backlog in one unit (a failed workbook backfill) may use up
+    # the time budget, and then only its own dates wait for the next run, not every other unit.
+    for records in sorted(by_unit.values(), key=len):
         start = 0
         while start < len(records) and not late:
             claimed: dict[str, list[date]] = defaultdict(list)
