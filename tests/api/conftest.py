@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from devtools.aws.servers import DUMMY_CREDENTIALS, REGION, LocalServer
+from devtools.aws.servers import LocalServer
 from devtools.dashboard.realdata import fill_store
-from tests.support.aws_backends import unique_name
+from tests.support.aws_backends import aws_cli_env, unique_name
 
 import fuelpipe
 from fuelpipe.adapters.clock import FixedClock
@@ -80,19 +80,8 @@ def aws_home(dynalite_server: LocalServer, moto_server: LocalServer) -> Iterator
         settings, clock=FixedClock(NOW), sources={}, dynamodb_client=dynamodb, sqs_client=sqs
     )
     fill(app.store)
-    env = {
-        "FUELPIPE_BACKEND": "aws",
-        "FUELPIPE_TABLE_NAME": name,
-        "FUELPIPE_QUEUE_NAME": name,
-        "FUELPIPE_DLQ_NAME": name + "-dlq",
-        "AWS_ENDPOINT_URL_DYNAMODB": dynalite_server.url,
-        "AWS_ENDPOINT_URL_SQS": moto_server.url,
-        "AWS_ACCESS_KEY_ID": DUMMY_CREDENTIALS["aws_access_key_id"],
-        "AWS_SECRET_ACCESS_KEY": DUMMY_CREDENTIALS["aws_secret_access_key"],
-        "AWS_DEFAULT_REGION": REGION,
-    }
     fp = fuelpipe.Fuelpipe(app)
-    yield Home("aws", fp, env)
+    yield Home("aws", fp, aws_cli_env(name, dynalite_server, moto_server))
     fp.close()
 
 

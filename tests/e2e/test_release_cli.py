@@ -6,11 +6,16 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+from devtools.aws.servers import LocalServer
 from tests.e2e.conftest import fuelpipe
+from tests.support.aws_backends import aws_cli_env, unique_name
 
+from fuelpipe.adapters.dynamodb_store import DynamoDbStore
 from fuelpipe.adapters.sqlite_store import SqliteStore
 from fuelpipe.cli.demo import DEMO_CLOCK
 from fuelpipe.domain.models import Record, Status
+from fuelpipe.homes.aws import create_resources
+from fuelpipe.homes.settings import Settings
 from fuelpipe.stages.data_version import INITIAL, data_version
 
 KEY, DAY = "CURRENCY#USD", date(2022, 1, 3)
@@ -53,5 +58,27 @@ def test_on_a_demo_store_the_store_stamps_the_demo_clock_the_stages_see(tmp_path
     assert "using its clock 2022-05-07T23:59:00-03:00" in out.stderr
     with SqliteStore(db) as store:
         (record,) = store.query(KEY, DAY, DAY)
+    assert record.status is Status.PENDING
+    assert record.updated_at == datetime(2022, 5, 8, 2, 59, tzinfo=UTC)
+
+
+def test_an_aws_table_the_demo_filled_runs_on_its_clock(
+    dynalite_server: LocalServer, moto_server: LocalServer
+) -> None:
+    """The CLI's AWS home takes a table's demo clock the same way as the embedded one (the
+    home reads it once, tests/aws/test_aws_home_stamps_business_time.py): said on stderr,
+    and the release is stamped at it."""
+    name = unique_name("release")
+    cfg = Settings(backend="aws", table_name=name, queue_name=name, dlq_name=name + "-dlq")
+    dynamodb, sqs = dynalite_server.client("dynamodb"), moto_server.client("sqs")
+    create_resources(cfg, dynamodb_client=dynamodb, sqs_client=sqs, poll_s=0.05)
+    store = DynamoDbStore(dynamodb, name, cfg.pending_shards)
+    stuck = Record(KEY, DAY, None, Status.QUARANTINED, retry_count=5, reason="test")
+    assert store.put_pending(stuck.with_(updated_at=datetime(2022, 1, 4, tzinfo=UTC)))
+    store.put_meta(DEMO_CLOCK, "2022-05-07T23:59:00-03:00")
+    env = aws_cli_env(name, dynalite_server, moto_server)
+    out = fuelpipe("quarantine", "release", KEY, DAY.isoformat(), env=env)
+    assert "using its clock 2022-05-07T23:59:00-03:00" in out.stderr
+    (record,) = store.query(KEY, DAY, DAY)
     assert record.status is Status.PENDING
     assert record.updated_at == datetime(2022, 5, 8, 2, 59, tzinfo=UTC)

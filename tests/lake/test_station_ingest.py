@@ -280,8 +280,10 @@ class _DownloadsAgain:
     def __init__(self, files: dict[str, bytes]) -> None:
         self.files = files
 
-    def listing(self) -> list[str]:
-        return [f"http://anp.example/qus/{name}" for name in self.files]
+    def listing(self) -> Any:
+        from fuelpipe.adapters.sources.shpc import Listing
+
+        return Listing([f"http://anp.example/qus/{name}" for name in self.files])
 
     def download(
         self, url: str, target: Path, *, etag: str | None = None, last_modified: str | None = None

@@ -9,13 +9,14 @@ from pathlib import Path
 
 import httpx
 import pytest
+from pytest_httpserver import HTTPServer
 from tests.lake.conftest import NOW
 from typer.testing import CliRunner
 
 from fuelpipe.adapters.clock import FixedClock
 from fuelpipe.adapters.lake.engine import StationLake
 from fuelpipe.adapters.lake.storage import LocalLakeStorage
-from fuelpipe.adapters.sources.shpc import Download, StationFiles, file_links
+from fuelpipe.adapters.sources.shpc import Download, Listing, StationFiles, file_links
 from fuelpipe.cli.main import cli
 from fuelpipe.domain.stations import ANP_COLUMNS
 from fuelpipe.replay.server import ReplayServer
@@ -67,7 +68,8 @@ def test_listing_links_are_data() -> None:
         '<a href="arquivos/shpc/dsas/ca/ca-2004-01.zip">zip</a>'
     )
     links = file_links(html, "https://www.gov.br/anp/pt-br/centrais-de-conteudo/dados-abertos/x")
-    assert [link.rsplit("/", 1)[-1] for link in links] == [
+    assert links.skipped == []
+    assert [link.rsplit("/", 1)[-1] for link in links.urls] == [
         "02-cados-abertos-precos-gasolina-etanol.csv",
         "ultimas-4-semanas-glp.csv",
         "ca-2004-01.zip",
@@ -180,8 +182,8 @@ class _OneFile:
         self.path = path
         self.downloads = 0
 
-    def listing(self) -> list[str]:
-        return [f"https://example.invalid{FILES}{self.path.name}"]
+    def listing(self) -> Listing:
+        return Listing([f"https://example.invalid{FILES}{self.path.name}"])
 
     def download(
         self, url: str, target: Path, *, etag: str | None = None, last_modified: str | None = None
@@ -234,4 +236,37 @@ def test_a_file_whose_body_cannot_be_decoded_is_one_error_and_the_next_file_is_i
     summary = ingest_remote(lake, source)
     (error,) = summary.errors
     assert error.startswith("broken.csv: shpc: ") and "garbled body encoding" in error
+    assert summary.written == 13_310
+
+
+def test_a_malformed_link_on_the_listing_is_named_and_the_other_files_are_ingested(
+    httpserver: HTTPServer, tmp_path: Path
+) -> None:
+    """One link ``urljoin`` cannot read (an unclosed IPv6 bracket) raised a bare ValueError
+    from the listing ("Invalid IPv6 URL", no link, no page) and stopped the whole ingest."""
+    from tests.lake.conftest import real_file
+
+    bad = "http://[anp.gov.br/arquivos/shpc/qus/ultimas-4-semanas-diesel-gnv.csv"  # synthetic
+    page = (
+        f'<a href="{bad}">diesel</a>'
+        f'<a href="{FILES}ultimas-4-semanas-glp.csv">glp</a>'
+        '<a href="http://[elsewhere/noticias">not a station file: not ours to report</a>'
+    )
+    httpserver.expect_request("/serie-historica-de-precos-de-combustiveis").respond_with_data(
+        page, content_type="text/html"
+    )
+    httpserver.expect_request(f"{FILES}ultimas-4-semanas-glp.csv").respond_with_data(
+        real_file("glp"), content_type="text/csv"
+    )
+    lake = StationLake(LocalLakeStorage(tmp_path / "lake"), FixedClock(NOW))
+    source = StationFiles(httpserver.url_for("/"), attempts=1, backoff_s=0)
+    try:
+        summary = ingest_remote(lake, source)
+    finally:
+        source.close()
+    listing_url = httpserver.url_for("/serie-historica-de-precos-de-combustiveis")
+    assert summary.errors == [
+        f"listing: shpc: {listing_url}: malformed link {bad!r} skipped (Invalid IPv6 URL)"
+    ]
+    assert [f["name"] for f in summary.files] == ["ultimas-4-semanas-glp.csv"]
     assert summary.written == 13_310

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from devtools.aws.servers import DUMMY_CREDENTIALS, REGION, LocalServer
 from tests.support.jam import Jam, jam_dynamodb
 
 from fuelpipe.adapters.alerts import DynamoAlertState
@@ -24,6 +25,22 @@ SQS_MAX_RECEIVES = 3
 def unique_name(prefix: str) -> str:
     """A table or queue name no other test uses."""
     return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+def aws_cli_env(name: str, dynamodb: LocalServer, sqs: LocalServer) -> dict[str, str]:
+    """The environment a `fuelpipe` process needs for the AWS home on the local servers: the
+    table ``name`` and its queue pair (``name``, ``name-dlq``)."""
+    return {
+        "FUELPIPE_BACKEND": "aws",
+        "FUELPIPE_TABLE_NAME": name,
+        "FUELPIPE_QUEUE_NAME": name,
+        "FUELPIPE_DLQ_NAME": name + "-dlq",
+        "AWS_ENDPOINT_URL_DYNAMODB": dynamodb.url,
+        "AWS_ENDPOINT_URL_SQS": sqs.url,
+        "AWS_ACCESS_KEY_ID": DUMMY_CREDENTIALS["aws_access_key_id"],
+        "AWS_SECRET_ACCESS_KEY": DUMMY_CREDENTIALS["aws_secret_access_key"],
+        "AWS_DEFAULT_REGION": REGION,
+    }
 
 
 def dynamodb_store_factory(

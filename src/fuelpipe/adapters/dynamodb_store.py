@@ -123,7 +123,9 @@ class DynamoDbStore(Store):
         self.table = table_name
         self.shards = pending_shards
         self._max_attempts = max_unprocessed_attempts
-        self._clock: Clock = clock or SystemClock()
+        self.clock: Clock = clock or SystemClock()
+        """The business clock that stamps ``updated_at``: the stages' clock. A home sets it
+        once it has read the clock the store itself keeps (the one a demo filled it at)."""
         self._base = backoff_base_s
         self._cap = backoff_cap_s
         # None: DynamoDB's own 1 MB pages. A small page size exercises pagination in tests.
@@ -132,7 +134,7 @@ class DynamoDbStore(Store):
     # --- plumbing ------------------------------------------------------------------------
 
     def _now(self) -> str:
-        return iso_utc(self._clock.now())
+        return iso_utc(self.clock.now())
 
     def _shard(self, key: str, day: str) -> int:
         return shard_of(key, day, self.shards)
@@ -352,7 +354,7 @@ class DynamoDbStore(Store):
             raise ValueError(
                 f"put_pending takes PENDING, QUARANTINED or ABSENT records, not {record.status}"
             )
-        now = self._clock.now()
+        now = self.clock.now()
         stamp = iso_utc(now)
         fields = self._not_ok_fields(record, now)
         item: Item = {**items.primary_key(record.key, record.date), **items.to_item(fields)}
@@ -429,7 +431,7 @@ class DynamoDbStore(Store):
 
     def quarantine(self, key: str, day: date, expected_count: int, reason: str) -> bool:
         """Quarantine a PENDING record whose retries are spent; False if it changed meanwhile."""
-        now = self._clock.now()
+        now = self.clock.now()
         text = date_key(day)
         return self._update(
             key,

@@ -454,7 +454,9 @@ class SqliteStore(Store):
         """``read_only``: a command that only reads; the file is neither created nor written
         (see :func:`connect`)."""
         self.path = Path(path)
-        self._clock: Clock = clock or SystemClock()
+        self.clock: Clock = clock or SystemClock()
+        """The business clock that stamps ``updated_at``: the stages' clock. A home sets it
+        once it has read the clock the store itself keeps (the one a demo filled it at)."""
         self._lock = threading.RLock()
         if read_only and _outdated(self.path):
             # A file from an older fuelpipe cannot be read without its missing tables or
@@ -488,7 +490,7 @@ class SqliteStore(Store):
         self.close()
 
     def _now(self) -> str:
-        return iso_utc(self._clock.now())
+        return iso_utc(self.clock.now())
 
     def _select(self, fields: Sequence[str], where: str, params: Sequence[object]) -> list[Record]:
         columns = ", ".join(_COLUMNS[f] for f in fields)

@@ -34,7 +34,6 @@ from fuelpipe.domain.keys import parse_date_key
 from fuelpipe.domain.models import Record, Revision
 from fuelpipe.homes import open_home
 from fuelpipe.homes.settings import Settings, parse_now
-from fuelpipe.ports.clock import Clock
 from fuelpipe.stages.context import StageContext
 
 EXIT_BAD_INPUT = 2
@@ -235,52 +234,26 @@ def wired(ctx: typer.Context, *, writes: bool = False, **extra: Any) -> Iterator
     creates and writes nothing: no queue file, no schema. A store
     `fuelpipe demo` filled runs on the demo's clock unless --now/FUELPIPE_NOW says otherwise.
     """
+    from fuelpipe.adapters.clock import FixedClock
+
     cfg = settings(ctx, **extra)
     if cfg.backend == "embedded":
         _check_store_path(cfg.db, writes=writes)
-    # A demo store's clock is read before the home is built, so the store stamps updated_at
-    # with the clock the stages see (replacing context.clock afterwards left the store's own).
-    demo = _embedded_demo_clock(cfg) if cfg.now is None else None
     with ExitStack() as stack:
         try:
+            # The home decides the clock once, for the stages and the store's own stamps: a
+            # store `fuelpipe demo` filled runs on the demo's clock unless --now is given.
             context = stack.enter_context(
-                open_home(cfg, read_only=not writes, **({"clock": demo[0]} if demo else {}))
+                open_home(cfg, read_only=not writes, clock_meta=DEMO_CLOCK)
             )
         except Exception as exc:  # a bad path, missing endpoint: say it in one line
             raise fail(f"cannot start the {cfg.backend} home: {exc}") from None
-        if demo is not None:
-            _note_demo_clock(demo[1])
-        elif cfg.now is None:
-            _use_demo_clock(context)
+        if cfg.now is None and isinstance(context.clock, FixedClock):  # only a stored one is
+            note(
+                "this store was filled by `fuelpipe demo`: using its clock "
+                f"{context.clock.now().isoformat()} (give --now to use another)"
+            )
         yield context
-
-
-def _embedded_demo_clock(cfg: Settings) -> tuple[Clock, str] | None:
-    """The clock `fuelpipe demo` filled an embedded store at, and its text; None for any other
-    store (or one that cannot be read: opening the home then says why)."""
-    from fuelpipe.adapters.clock import FixedClock
-    from fuelpipe.adapters.sqlite_store import SqliteStore
-
-    if cfg.backend != "embedded" or not cfg.db.is_file() or cfg.db.stat().st_size == 0:
-        return None
-    try:
-        peek = SqliteStore(cfg.db, read_only=True)
-    except Exception:  # not a fuelpipe store: open_home fails on it with its own words
-        return None
-    try:
-        stored = peek.get_meta(DEMO_CLOCK)
-        return (FixedClock(parse_now(stored)), stored) if stored else None
-    except Exception:  # an old or unreadable store: no demo clock
-        return None
-    finally:
-        peek.close()
-
-
-def _note_demo_clock(stored: str) -> None:
-    note(
-        f"this store was filled by `fuelpipe demo`: using its clock {stored} "
-        "(give --now to use another)"
-    )
 
 
 def _check_store_path(db: Path, *, writes: bool) -> None:
@@ -308,19 +281,6 @@ def _series_clocks(ctx: typer.Context, context: StageContext) -> dict[str, datet
     """A demo store's clock per series (its bundled files end in different years), as the
     demo's own table counted them; none when --now/FUELPIPE_NOW puts every series at one."""
     return demo_series_clocks(context.store) if settings(ctx).now is None else {}
-
-
-def _use_demo_clock(context: StageContext) -> None:
-    from fuelpipe.adapters.clock import FixedClock
-
-    stored = context.store.get_meta(DEMO_CLOCK)
-    if not stored:
-        return
-    try:
-        context.clock = FixedClock(parse_now(stored))
-    except ValueError:
-        return
-    _note_demo_clock(stored)
 
 
 @contextmanager

@@ -11,17 +11,23 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from fuelpipe.homes.settings import Settings
+from fuelpipe.homes.settings import Settings, parse_now
 from fuelpipe.ports.alerts import AlertReader
+from fuelpipe.ports.clock import Clock
 from fuelpipe.ports.intraday import IntradayStore
+from fuelpipe.ports.store import Store
 from fuelpipe.stages.context import StageContext
 
 
 def build_home(settings: Settings, *, read_only: bool = False, **wiring: Any) -> StageContext:
-    """The context of the configured home; ``wiring`` (clock, sources) goes to its builder.
+    """The context of the configured home; ``wiring`` (clock, sources, clock_meta) goes to
+    its builder.
 
     ``read_only``: the caller only reads, so the embedded home creates and writes no file
     (the AWS home's table and queues are never created by opening them).
+    ``clock_meta``: the name of a meta entry in which a store keeps the instant it was filled
+    at (`fuelpipe demo`'s clock); with no clock given and no --now/FUELPIPE_NOW, a store that
+    has one runs on it: the stages' clock and the one the store stamps ``updated_at`` with.
     """
     if settings.backend == "aws":
         from fuelpipe.homes.aws import build_context as build_aws
@@ -30,6 +36,20 @@ def build_home(settings: Settings, *, read_only: bool = False, **wiring: Any) ->
     from fuelpipe.homes.embedded import build_context as build_embedded
 
     return build_embedded(settings, read_only=read_only, **wiring)
+
+
+def stored_clock(store: Store, name: str) -> Clock | None:
+    """The fixed clock at the instant ``store`` keeps under meta entry ``name``; None when it
+    keeps none, or text that is not an instant."""
+    from fuelpipe.adapters.clock import FixedClock
+
+    stored = store.get_meta(name)
+    if not stored:
+        return None
+    try:
+        return FixedClock(parse_now(stored))
+    except ValueError:
+        return None
 
 
 @contextmanager

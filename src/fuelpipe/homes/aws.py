@@ -52,11 +52,16 @@ def build_context(
     dynamodb_client: Any = None,
     sqs_client: Any = None,
     catalog: Catalog | None = None,
+    clock_meta: str | None = None,
 ) -> StageContext:
-    """Wire the AWS home; tests and the demo pass clients for local servers, a clock, sources."""
+    """Wire the AWS home; tests and the demo pass clients for local servers, a clock, sources.
+
+    ``clock_meta``: a table keeping an instant under this meta entry runs on it when no
+    clock and no --now is given (see :func:`fuelpipe.homes.build_home`)."""
     from fuelpipe.adapters.clock import FixedClock, SystemClock
     from fuelpipe.adapters.dynamodb_store import DynamoDbStore
     from fuelpipe.adapters.sqs_queue import SqsQueue
+    from fuelpipe.homes import stored_clock
 
     dynamodb = dynamodb_client or make_client("dynamodb", settings)
     sqs = sqs_client or make_client("sqs", settings)
@@ -65,6 +70,8 @@ def build_context(
     store = DynamoDbStore(
         dynamodb, settings.table_name, settings.pending_shards, clock=business_clock
     )
+    if clock_meta and clock is None and settings.now is None:
+        business_clock = store.clock = stored_clock(store, clock_meta) or business_clock
     queue = SqsQueue(
         sqs,
         sqs.get_queue_url(QueueName=settings.queue_name)["QueueUrl"],

@@ -33,19 +33,29 @@ def build_context(
     sources: Mapping[str, Source] | None = None,
     catalog: Catalog | None = None,
     read_only: bool = False,
+    clock_meta: str | None = None,
 ) -> StageContext:
     """Wire the embedded home from settings; tests pass their own clock or sources.
 
     ``read_only``: for a command that only reads; neither the store nor the queue file is
     created or written (a queue file that is not there reads as empty).
+    ``clock_meta``: a store keeping an instant under this meta entry runs on it when no
+    clock and no --now is given (see :func:`fuelpipe.homes.build_home`).
     """
     from fuelpipe.adapters.clock import FixedClock, SystemClock
     from fuelpipe.adapters.sqlite_queue import SqliteQueue
     from fuelpipe.adapters.sqlite_store import SqliteStore
+    from fuelpipe.homes import stored_clock
 
     business_clock: Clock = clock or (FixedClock(settings.now) if settings.now else SystemClock())
     # updated_at is stamped by the business clock the stages see, as in the AWS home.
     store = SqliteStore(settings.db, clock=business_clock, read_only=read_only)
+    if clock_meta and clock is None and settings.now is None:
+        try:
+            business_clock = store.clock = stored_clock(store, clock_meta) or business_clock
+        except BaseException:
+            store.close()
+            raise
     # The queue's visibility timeout is operational time, so it always runs on the real clock.
     queue = SqliteQueue(
         settings.db.with_name(settings.db.stem + "-queue.sqlite"),

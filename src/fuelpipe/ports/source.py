@@ -96,7 +96,8 @@ class SourceStats:
     requests: int
     failures: int
     last_error: str | None = None
-    """The last failure in words: "connection refused", "timed out after 20 s", "HTTP 503"."""
+    """The last failure in words: "connection refused", "timed out after 20 s reading",
+    "HTTP 503"."""
 
     @property
     def unreachable(self) -> bool:

@@ -31,8 +31,18 @@ class DownloadResult(Protocol):
     def last_modified(self) -> str | None: ...
 
 
+class ListingResult(Protocol):
+    """The files a listing links to, and the links to one it could not read (``skipped``:
+    one line each, naming the link and its page)."""
+
+    @property
+    def urls(self) -> list[str]: ...
+    @property
+    def skipped(self) -> list[str]: ...
+
+
 class FileSource(Protocol):
-    def listing(self) -> list[str]: ...
+    def listing(self) -> ListingResult: ...
 
     def download(
         self, url: str, target: Path, *, etag: str | None = None, last_modified: str | None = None
@@ -166,10 +176,13 @@ def ingest_remote(
     """List the files, download each one that changed, ingest it; record its validators."""
     summary = IngestSummary()
     try:
-        urls = source.listing()
+        listing = source.listing()
     except SourceError as exc:
         summary.errors.append(f"listing: {exc}")
         return summary
+    # A malformed link is that one file's error; the others are still ingested.
+    summary.errors.extend(f"listing: {problem}" for problem in listing.skipped)
+    urls = listing.urls
     if only:
         listed = urls
         urls = [u for u in urls if any(o.lower() in file_name(u).lower() for o in only)]

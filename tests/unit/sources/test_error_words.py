@@ -50,10 +50,54 @@ def test_a_timeout_says_after_how_long(httpserver: HTTPServer) -> None:
     )
     with make_client(timeout_s=0.5) as client:
         source = FredCsvSource(httpserver.url_for("/"), client, attempts=1, backoff_s=0)
-        with pytest.raises(SourceTimeout, match=r"timed out after 0\.5 s"):
+        with pytest.raises(SourceTimeout, match=r"timed out after 0\.5 s reading \(ReadTimeout\)"):
             source.fetch(_request())
     stats = source.stats()
-    assert (stats.requests, stats.failures, stats.last_error) == (1, 1, "timed out after 0.5 s")
+    assert (stats.requests, stats.failures, stats.last_error) == (
+        1,
+        1,
+        "timed out after 0.5 s reading",
+    )
+
+
+@pytest.mark.parametrize(
+    ("raised", "words"),
+    [
+        (httpx.ConnectTimeout, "timed out after 0.25 s connecting"),
+        (httpx.WriteTimeout, "timed out after 3 s writing"),
+        (httpx.PoolTimeout, "timed out after 4 s waiting for a pooled connection"),
+        (httpx.ReadTimeout, "timed out after 2 s reading"),
+    ],
+)
+def test_a_timeout_names_the_limit_that_applied(
+    raised: type[httpx.TimeoutException], words: str
+) -> None:
+    """A connect timeout is bounded by the connect limit (capped below the read one), a write
+    or a wait for the pool by theirs: the message names that limit, not the read timeout.
+    httpx's own MockTransport raises what its transport would: a connect timeout cannot be
+    provoked reliably on 127.0.0.1."""
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        raise raised("synthetic", request=request)
+
+    timeouts = httpx.Timeout(2.0, connect=0.25, write=3.0, pool=4.0)
+    with httpx.Client(transport=httpx.MockTransport(answer), timeout=timeouts) as client:
+        source = FredCsvSource("http://127.0.0.1:9", client, attempts=1, backoff_s=0)
+        with pytest.raises(SourceTimeout) as caught:
+            source.fetch(_request())
+    assert str(caught.value).endswith(f"{words} ({raised.__name__})")
+    assert source.stats().last_error == words
+
+
+def test_a_timeout_without_a_limit_says_so() -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectTimeout("synthetic", request=request)
+
+    timeouts = httpx.Timeout(2.0, connect=None)
+    with httpx.Client(transport=httpx.MockTransport(answer), timeout=timeouts) as client:
+        source = FredCsvSource("http://127.0.0.1:9", client, attempts=1, backoff_s=0)
+        with pytest.raises(SourceTimeout, match=r": timed out connecting \(ConnectTimeout\)$"):
+            source.fetch(_request())
 
 
 def test_an_error_status_is_counted_and_named(httpserver: HTTPServer) -> None:

@@ -117,7 +117,7 @@ def test_429_waits_the_retry_after_capped_then_goes_on(call: str, tmp_path: Path
         BASE, _mock(lambda _: next(answers)), attempts=3, backoff_s=0, retry_after_cap_s=0.01
     )
     if call == "listing":
-        assert source.listing() == [f"{BASE}{FILE_PATH}"]
+        assert source.listing().urls == [f"{BASE}{FILE_PATH}"]
     else:
         got = source.download(f"{BASE}{FILE_PATH}", tmp_path / "glp.csv")
         assert got.path is not None and got.path.read_bytes().startswith(b"<a href")

@@ -146,6 +146,25 @@ def transport_error_words(exc: httpx.RequestError) -> str:
     return f"connection dropped ({type(exc).__name__})"
 
 
+_TIMEOUT_PHASES: tuple[tuple[type[httpx.TimeoutException], str, str], ...] = (
+    (httpx.ConnectTimeout, "connect", "connecting"),
+    (httpx.ReadTimeout, "read", "reading"),
+    (httpx.WriteTimeout, "write", "writing"),
+    (httpx.PoolTimeout, "pool", "waiting for a pooled connection"),
+)
+
+
+def timeout_words(exc: httpx.TimeoutException, timeout: httpx.Timeout) -> str:
+    """A timeout in words with the limit that applied to it: "timed out after 10 s connecting"
+    for a connect timeout (the connect limit, capped below the read one by ``make_client``),
+    "timed out after 20 s reading" for a read, and so on for a write or a wait for the pool."""
+    for kind, phase, doing in _TIMEOUT_PHASES:
+        if isinstance(exc, kind):
+            limit: float | None = getattr(timeout, phase)
+            return f"timed out after {limit:g} s {doing}" if limit else f"timed out {doing}"
+    return "timed out"
+
+
 def redact_url(url: str | httpx.URL) -> str:
     """The URL with secret-looking query parameters masked, fit for an error message."""
     parts = urlsplit(str(url))
@@ -402,8 +421,7 @@ class HttpSource(Source):
         try:
             response = self._send(url, shown)
         except httpx.TimeoutException as exc:
-            limit = self.client.timeout.read or self.client.timeout.connect
-            words = f"timed out after {limit:g} s" if limit else "timed out"
+            words = timeout_words(exc, self.client.timeout)
             self._failed(words)
             raise SourceTimeout(f"{self.name}: {shown}: {words} ({type(exc).__name__})") from exc
         except httpx.DecodingError as exc:

@@ -9,7 +9,7 @@ costs a 304 and no body. Bodies stream to disk: a semiannual file is hundreds of
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
@@ -36,6 +36,7 @@ from fuelpipe.ports.source import (
 
 LISTING_PATH = "serie-historica-de-precos-de-combustiveis"
 _FILE_LINK = re.compile(r"/arquivos/shpc/.+\.(csv|zip)$", re.IGNORECASE)
+_SHPC_DIR = "arquivos/shpc/"
 
 
 class _Links(HTMLParser):
@@ -48,16 +49,37 @@ class _Links(HTMLParser):
             self.hrefs.extend(v for k, v in attrs if k == "href" and v)
 
 
-def file_links(html: str, page_url: str) -> list[str]:
-    """Absolute URLs of the station files a listing page links to, in page order, once each."""
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """The station files a listing page links to, and the links to one that were skipped."""
+
+    urls: list[str]
+    """Absolute URLs, in page order, once each."""
+    skipped: list[str] = field(default_factory=list)
+    """One line per link to a station file that is not a URL (``http://[bad/...``): which
+    link, on which page, and why; the other files are still listed."""
+
+
+def file_links(html: str, page_url: str) -> Listing:
+    """The station files a listing page links to; a malformed link to one is skipped and
+    named (``urljoin`` raised ValueError on it and no file of the page was listed)."""
     parser = _Links()
     parser.feed(html)
     seen: dict[str, None] = {}
+    skipped: list[str] = []
     for href in parser.hrefs:
-        url = urljoin(page_url, href.strip())
-        if _FILE_LINK.search(urlsplit(url).path):
+        try:
+            url = urljoin(page_url, href.strip())
+            path = urlsplit(url).path
+        except ValueError as exc:
+            if _SHPC_DIR in href.lower():  # a broken link elsewhere on the page is not ours
+                skipped.append(
+                    f"shpc: {redact_url(page_url)}: malformed link {href.strip()!r} skipped ({exc})"
+                )
+            continue
+        if _FILE_LINK.search(path):
             seen.setdefault(url, None)
-    return list(seen)
+    return Listing(list(seen), skipped)
 
 
 def _request_failed(exc: httpx.RequestError, url: str) -> SourceError:
@@ -150,10 +172,10 @@ class StationFiles:
         if resp.status_code >= 400:
             raise PermanentSourceError(f"shpc: {redact_url(url)}: HTTP {resp.status_code}")
 
-    def listing(self) -> list[str]:
-        """Every station file the listing page links to."""
+    def listing(self) -> Listing:
+        """Every station file the listing page links to (a malformed link skipped, named)."""
 
-        def once() -> list[str]:
+        def once() -> Listing:
             self.requests_made += 1
             self._attempt += 1
             try:
@@ -162,13 +184,13 @@ class StationFiles:
                 raise _request_failed(exc, self.listing_url) from None
             self._check(resp, self.listing_url)
             links = file_links(resp.text, str(resp.url))
-            if not links:
+            if not links.urls and not links.skipped:
                 raise PermanentSourceError(
                     f"shpc: {self.listing_url}: no station file linked: {snippet(resp.text)!r}"
                 )
             return links
 
-        result: list[str] = self._retrying()(once)
+        result: Listing = self._retrying()(once)
         return result
 
     def download(
