@@ -21,8 +21,9 @@ from fuelpipe.adapters.sqlite_store import SqliteStore
 from fuelpipe.dashboard.app import create_app
 from fuelpipe.dashboard.precomputed import refresh_views
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
-from fuelpipe.domain.models import Record, Status
+from fuelpipe.domain.models import Record, Split, Status
 from fuelpipe.stages.data_version import mark_changed
+from fuelpipe.stages.scrape import owed_text, split_owed_name, split_owed_since_name
 
 pytestmark = pytest.mark.browser
 SP = ZoneInfo("America/Sao_Paulo")
@@ -219,3 +220,58 @@ def test_a_series_with_nothing_expected_yet_is_neither_complete_nor_a_red_zero(
         colour = {key: (c, text) for key, c, text in bars}
         assert colour[petr4.key] == ("#9aa8b5", "nothing expected yet")
         assert colour[USD.key][0] == "#2e8540" and colour[USD.key][1] == "100.0%"
+
+
+SPLIT_CARD = "#health-cards .card:has(h3:text-is('{title}'))"
+
+
+def test_a_series_owing_a_split_reread_has_its_own_card_in_both_languages(
+    tmp_path: Path, page: Page
+) -> None:
+    # The health view showed no sign of an owed split: a PETR4 chart could step at the split,
+    # its earlier closes on the old basis, with only `fuelpipe status` saying why.
+    petr4 = DEFAULT_CATALOG["STOCK#PETR4"]
+    split = Split(petr4.key, date(2022, 4, 25), Decimal(2), Decimal(1))
+    owed_at = datetime(2022, 4, 26, 19, 5, tzinfo=SP)
+    clock = ManualClock(datetime(2022, 5, 3, 9, 0, tzinfo=SP))
+    store = SqliteStore(tmp_path / "s.sqlite", clock=clock)
+    store.put_records([Record(k, MONDAY, Decimal("5"), Status.OK) for k in (USD.key, petr4.key)])
+    store.put_meta(split_owed_since_name(petr4.key), owed_at.isoformat())  # as the scraper does
+    store.put_meta(split_owed_name(petr4.key), owed_text([split]))
+    with serving(create_app(store, DEFAULT_CATALOG, clock=clock)) as url:
+        page.goto(f"{url}/?view=health&lang=en")
+        page.wait_for_selector("body[data-ready=health]", state="attached")
+        card = page.locator(SPLIT_CARD.format(title="Split: history not re-based · STOCK#PETR4"))
+        assert card.count() == 1
+        assert card.locator(".card-value").text_content() == "2:1 · Apr 25, 2022"
+        detail = card.locator(".card-detail")
+        assert detail.get_attribute("class") == "card-detail down"
+        assert detail.text_content() == (
+            "since 4/26/22, 7:05 PM (São Paulo time) · closes before Apr 25, 2022 may be on the "
+            "pre-split basis until the re-read succeeds"
+        )
+        assert page.locator("#health-cards h3:text-matches('^Split')").count() == 1  # not USD
+
+        page.click(".lang-btn[data-lang='pt-BR']")
+        pt = SPLIT_CARD.format(title="Desdobramento: histórico não reajustado · STOCK#PETR4")
+        page.wait_for_selector(pt)
+        detail = page.locator(pt).locator(".card-detail").text_content() or ""
+        assert detail.startswith("desde 26/04/2022")
+        assert detail.endswith(
+            "fechamentos antes de 25 de abr. de 2022 podem estar na base anterior ao "
+            "desdobramento até a releitura dar certo"
+        )
+
+        # Re-read at last: the entry is emptied, a new data version written, and the card
+        # goes with the next read of the view.
+        store.put_meta(split_owed_name(petr4.key), "")
+        mark_changed(store, clock.now(), "re-read")
+        page.click(".tabs [data-view=parity]")
+        page.wait_for_selector("body[data-ready=parity]", state="attached")
+        page.click(".tabs [data-view=health]")
+        page.wait_for_selector("body[data-ready=health]", state="attached")
+        page.wait_for_function(
+            "() => !Array.from(document.querySelectorAll('#health-cards h3'))"
+            ".some(h => h.textContent.startsWith('Desdobramento'))"
+        )
+    store.close()

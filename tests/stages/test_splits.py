@@ -52,7 +52,9 @@ from fuelpipe.stages.orchestrate import orchestrate
 from fuelpipe.stages.revise import revise
 from fuelpipe.stages.scrape import (
     SPLIT_APPLIED,
+    Owed,
     handle_message,
+    owed_entry,
     owed_splits,
     split_applied_name,
     split_owed_name,
@@ -316,6 +318,8 @@ def test_a_failed_split_reread_is_owed_until_a_later_message_of_the_ticker_rerea
 
     assert (failed.split_rereads, failed.split_rereads_failed, failed.revised) == (0, 1, 0)
     assert home.store.get_meta(OWED) == "2022-04-25=2:1"
+    assert owed_entry(home.store, PETR4) == Owed((_SPLIT,), MIDDLE)  # what, and since when
+    assert failed.split_owed_written == 1
     assert home.store.get_meta(split_applied_name(_SPLIT)) is None
     stale = _stored(home.store)
     assert all(stale[d].value == before[d].value for d in before)  # still on the old basis
@@ -339,7 +343,7 @@ def test_a_failed_split_reread_is_owed_until_a_later_message_of_the_ticker_rerea
         app = home.context(replay)
         orchestrate(app, series=[PETR4], since=SINCE)  # the gap 05-03 … 05-06
         still = deliver_one(app, delete=False)  # the owed re-read fails again; the worker dies
-        assert home.store.get_meta(OWED) == "2022-04-25=2:1"
+        assert owed_entry(home.store, PETR4) == Owed((_SPLIT,), MIDDLE)  # since the first failure
         home.clock.advance(VISIBILITY + timedelta(seconds=1))
         fixed = deliver_one(app, delete=False)  # re-read; the worker dies before deleting it
         assert replay.request_counts["yahoo"] == 4  # each delivery: the gap, the history
@@ -353,6 +357,11 @@ def test_a_failed_split_reread_is_owed_until_a_later_message_of_the_ticker_rerea
 
     assert (still.records_written, still.revised) == (4, 0)
     assert (still.split_rereads, still.split_rereads_failed, still.split_rereads_owed) == (0, 1, 1)
+    assert (still.split_owed_written, fixed.split_owed_written, again.split_owed_written) == (
+        0,
+        1,
+        0,
+    )
     assert (fixed.records_written, fixed.revised) == (0, len(before))
     assert (fixed.split_rereads, fixed.split_rereads_failed, fixed.split_rereads_owed) == (1, 0, 1)
     assert (again.records_written, again.revised, again.source_requests) == (0, 0, 1)

@@ -1,5 +1,6 @@
 """The pipeline-health view: sources late or failing now and the active alerts, completeness
-per stored series, retries, dead letters, last runs."""
+per stored series (with the stock splits whose whole-history re-read it owes), retries, dead
+letters, last runs."""
 
 from __future__ import annotations
 
@@ -11,10 +12,12 @@ from datetime import date, datetime, timedelta
 from fuelpipe.dashboard.schemas import (
     ActiveAlertView,
     HealthView,
+    OwedSplit,
     RunView,
     SeriesHealth,
     SourceFreshness,
     SourceProblem,
+    SplitOwed,
 )
 from fuelpipe.domain.catalog import Catalog, Series
 from fuelpipe.domain.completeness import completeness
@@ -25,16 +28,29 @@ from fuelpipe.ports.clock import Clock
 from fuelpipe.ports.queue import Queue
 from fuelpipe.ports.store import Store
 from fuelpipe.stages.alerting import Late, late_series, latest_due
-from fuelpipe.stages.scrape import NO_VALUE
+from fuelpipe.stages.scrape import NO_VALUE, Owed, owed_entry, owed_text
 
 _KEYS_SHOWN = 5
 REASON_CHARS = 160
 """A failing date's reason is cut to this many characters (its first line)."""
 
 
-def series_health(series: Series, present: list[PresentDate], now: datetime) -> SeriesHealth:
+def split_owed(owed: Owed) -> SplitOwed | None:
+    """A ``split_owed`` entry as the view shows it; None when nothing is owed."""
+    if not owed.splits:
+        return None
+    return SplitOwed(
+        splits=[OwedSplit(date=s.date, ratio=s.label) for s in owed.splits],
+        text=owed_text(owed.splits),
+        since=_sp(owed.since) if owed.since else None,
+    )
+
+
+def series_health(
+    series: Series, present: list[PresentDate], now: datetime, owed: Owed | None = None
+) -> SeriesHealth:
     """OK dates over expected dates, from the first stored date to the last published one
-    at ``now``."""
+    at ``now``; ``owed`` the stock splits whose whole-history re-read the series owes."""
     c = completeness(series, present, now)
     return SeriesHealth(
         key=series.key,
@@ -50,6 +66,7 @@ def series_health(series: Series, present: list[PresentDate], now: datetime) -> 
         unexpected=c.unexpected,
         revised=c.revised,
         absent=c.absent,
+        split_owed=split_owed(owed) if owed else None,
     )
 
 
@@ -211,7 +228,8 @@ def health_view(
         present = store.present(series.key)
         if present:
             now = clocks.get(series.key) or clock.now()
-            rows.append(series_health(series, present, now))
+            # One meta read per stored split-adjusted series (a Yahoo ticker), none otherwise.
+            rows.append(series_health(series, present, now, owed_entry(store, series)))
             days = [p.date for p in present]
             lags[series.source] += store_lags(store, series, min(days), max(days))
             found = late_series(series, {p.date: p.status for p in present}, now, due)
@@ -231,6 +249,7 @@ def health_view(
         unexpected=sum(r.unexpected for r in rows),
         revised=sum(r.revised for r in rows),
         absent=sum(r.absent for r in rows),
+        split_owed=sum(r.split_owed is not None for r in rows),
         last_runs=[
             RunView(
                 stage=r.stage, started_at=r.started_at, finished_at=r.finished_at, counts=r.counts

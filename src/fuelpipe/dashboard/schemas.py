@@ -265,6 +265,27 @@ class ParityView(BaseModel):
         ]
 
 
+class OwedSplit(BaseModel):
+    """One stock split whose whole-history re-read is owed."""
+
+    date: dt.date = Field(
+        description="the ex-date: values stored before it may be on the old basis"
+    )
+    ratio: str = Field(description="new shares per old ones, as written: 2:1, 1:10")
+
+
+class SplitOwed(BaseModel):
+    """A stock split re-based a split-adjusted series (Yahoo's close), but re-reading its
+    stored history failed: values stored before the ex-date may still be on the basis from
+    before the split (a false step in a chart) until a later message of the key re-reads it."""
+
+    splits: list[OwedSplit]
+    text: str = Field(description="the splits as `fuelpipe status` names them: 2022-04-25=2:1")
+    since: dt.datetime | None = Field(
+        description="when the re-read was first owed (null for an entry that did not say)"
+    )
+
+
 class SeriesHealth(BaseModel):
     """Completeness of one stored series."""
 
@@ -286,6 +307,10 @@ class SeriesHealth(BaseModel):
     adjustment (only derived attributes re-based, as Yahoo's adj_close) is not counted."""
     absent: int = 0
     """Expected dates the source says it has no value for (not retried)."""
+    split_owed: SplitOwed | None = Field(
+        None,
+        description="a stock split whose whole-history re-read is owed (null when none is)",
+    )
 
 
 class RunView(BaseModel):
@@ -370,6 +395,9 @@ class HealthView(BaseModel):
     unexpected: int = 0
     revised: int = 0
     absent: int = 0
+    split_owed: int = Field(
+        0, description="stored series owing a whole-history re-read after a stock split"
+    )
     freshness: list[SourceFreshness] = []
     problems: list[SourceProblem] = Field(
         [], description="sources late or failing now (empty when every source is on time)"
@@ -395,6 +423,8 @@ class HealthView(BaseModel):
             "absent",
             "unexpected",
             "revised",
+            "split_owed",
+            "split_owed_since",
         ]
         return head, [
             [
@@ -410,6 +440,8 @@ class HealthView(BaseModel):
                 s.absent,
                 s.unexpected,
                 s.revised,
+                s.split_owed.text if s.split_owed else None,
+                s.split_owed.since.isoformat() if s.split_owed and s.split_owed.since else None,
             ]
             for s in self.series
         ]

@@ -41,8 +41,9 @@ def data_version(store: Store) -> str:
 
 
 def scrape_changed(report: ScrapeReport) -> bool:
-    """True when a scrape wrote anything a view shows (values, statuses, revisions); an
-    adjustment re-bases attributes no view shows (Yahoo's adj_close), so it is not counted.
+    """True when a scrape wrote anything a view shows (values, statuses, revisions, a stock
+    split's re-read newly owed or done: the health view lists the owed ones); an adjustment
+    re-bases attributes no view shows (Yahoo's adj_close), so it is not counted.
     A redelivered message counts: its first delivery may have stored its records and been
     killed before the data version moved, so this one finds nothing new to write."""
     return (
@@ -52,6 +53,7 @@ def scrape_changed(report: ScrapeReport) -> bool:
         + report.quarantined
         + report.absent_written
         + report.revised
+        + report.split_owed_written
         > 0
     )
 

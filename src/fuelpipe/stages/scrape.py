@@ -77,6 +77,10 @@ class ScrapeReport(Counters):
     split_rereads_owed: int = 0
     """Re-reads (done or failed, also counted above) of a history owed one by an earlier
     message whose re-read failed."""
+    split_owed_written: int = 0
+    """``split_owed#<key>`` entries written (a re-read newly owed) or emptied (an owed one
+    done): the health view shows them, so such a message changed what a view shows even
+    when it stored no value."""
 
 
 def resolve(app: StageContext, request: DownloadRequest) -> list[Series]:
@@ -215,6 +219,11 @@ the basis from before them. Yahoo reports a split only in an answer whose window
 and ``revise`` covers an ex-date for 35 days only: after a longer failure no answer shows it
 again, and the entry is what keeps the re-read from being lost. An empty value is none (the
 Store port can put and get an entry, not delete one)."""
+SPLIT_OWED_SINCE = "split_owed_since"
+"""Meta entries ``split_owed_since#<key>``: when the key's ``split_owed`` entry went from
+empty to owing (a UTC instant), shown by the health view. Written just before it, and read
+only while something is owed, so it is never emptied; an entry of its own, so the
+``split_owed`` value keeps the words every release of the scraper reads."""
 
 
 def split_applied_name(split: Split) -> str:
@@ -227,9 +236,14 @@ def split_owed_name(key: str) -> str:
     return f"{SPLIT_OWED}#{key}"
 
 
+def split_owed_since_name(key: str) -> str:
+    """The meta entry saying since when ``key`` owes a re-read (:data:`SPLIT_OWED_SINCE`)."""
+    return f"{SPLIT_OWED_SINCE}#{key}"
+
+
 def owed_text(splits: Iterable[Split]) -> str:
     """``splits`` as a ``split_owed`` entry's value, oldest first (the same splits, the same
-    text: writing it again changes nothing)."""
+    text: writing it again changes nothing); what ``status`` and the health view show."""
     ordered = sorted(set(splits), key=lambda s: (s.date, s.label))
     return " ".join(f"{s.date.isoformat()}={s.label}" for s in ordered)
 
@@ -244,12 +258,30 @@ def parse_owed(key: str, text: str | None) -> tuple[Split, ...]:
     return tuple(out)
 
 
-def owed_splits(store: Store, series: Series) -> tuple[Split, ...]:
-    """The splits whose whole-history re-read ``series`` owes: one meta read for a
-    split-adjusted series, none for the others (their sources report no splits)."""
+@dataclass(frozen=True, slots=True)
+class Owed:
+    """The splits whose whole-history re-read a key owes (none: nothing is owed) and since
+    when (None when no instant was recorded: an entry written before they were)."""
+
+    splits: tuple[Split, ...] = ()
+    since: datetime | None = None
+
+
+def owed_entry(store: Store, series: Series) -> Owed:
+    """What ``series`` owes: one meta read for a split-adjusted series (two when it owes
+    one: since when), none for the others (their sources report no splits)."""
     if not series.split_adjusted:
-        return ()
-    return parse_owed(series.key, store.get_meta(split_owed_name(series.key)))
+        return Owed()
+    splits = parse_owed(series.key, store.get_meta(split_owed_name(series.key)))
+    if not splits:
+        return Owed()
+    since = store.get_meta(split_owed_since_name(series.key))
+    return Owed(splits, datetime.fromisoformat(since) if since else None)
+
+
+def owed_splits(store: Store, series: Series) -> tuple[Split, ...]:
+    """The splits whose whole-history re-read ``series`` owes (:func:`owed_entry`)."""
+    return owed_entry(store, series).splits
 
 
 def follow_splits(
@@ -336,6 +368,7 @@ def _follow_key(
         app.store.put_meta(split_applied_name(split), split.label)
     if owed:  # last: a delivery that dies before this re-reads again, adding nothing
         app.store.put_meta(split_owed_name(series.key), "")
+        report.split_owed_written += 1
 
 
 def _reread_or_owe(
@@ -352,7 +385,11 @@ def _reread_or_owe(
     if _reread(app, series, stored, report):
         return True
     if due != set(owed):  # the same entry again would change nothing
+        if not owed:  # owed since this failure; a split added to those owed keeps that instant
+            since = app.clock.now().astimezone(UTC).isoformat()
+            app.store.put_meta(split_owed_since_name(series.key), since)
         app.store.put_meta(split_owed_name(series.key), owed_text(due))
+        report.split_owed_written += 1
     return False
 
 

@@ -1061,6 +1061,14 @@
         since(p) + (p.reason ? ` · ${p.reason}` : ""), "down", asOf);
     }
     for (const a of view.alerts || []) card(cards, `${t("health.alert")} · ${a.rule}`, a.summary, since(a), "warn", asOf);
+    // A split whose history re-read failed: closes before it may still be on the old basis.
+    for (const s of view.series) {
+      const o = s.split_owed;
+      if (!o) continue;
+      const last = o.splits[o.splits.length - 1].date;
+      card(cards, `${t("health.splitOwed")} · ${s.key}`, o.splits.map((x) => `${x.ratio} · ${fmt.date(x.date)}`).join(", "),
+        (o.since ? since(o) + " · " : "") + t("health.splitOwedDetail", { date: fmt.date(last) }), "down", asOf);
+    }
     card(cards, t("health.series"), `${view.stored_series} / ${view.catalog_series}`, "", "", asOf);
     card(cards, t("health.complete"), mean === null ? "—" : fmt.pct(mean * 100, 1, false), "", "", asOf);
     card(cards, t("health.pending"), fmt.num(view.pending, 0), "", view.pending ? "warn" : "flat", asOf);
