@@ -6,6 +6,7 @@
 - :class:`SqsDuplicates`: every sent batch is sent a second time (new message ids), and a
   received batch sometimes carries one message twice (same id, another receipt): SQS's
   at-least-once delivery, both ways.
+- :class:`SqsOutage`: SQS unreachable for one send call, every one of botocore's attempts.
 
 :class:`LambdaCycle` drives the pipeline the way AWS does: scheduled orchestrator and recheck
 invocations (retried when they fail, as EventBridge does), and the SQS event source mapping
@@ -25,7 +26,7 @@ from typing import Any, TypeVar
 
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from botocore.awsrequest import AWSResponse
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
 
 from devtools.aws.lambda_events import FakeLambdaContext, failed_ids, load_handler, sqs_event
 from devtools.chaos.harness import fetches
@@ -190,6 +191,27 @@ class SqsDuplicates:
             self.counts["delivered_twice"] += 1
 
 
+class SqsOutage:
+    """SQS unreachable on one client when armed: each SendMessageBatch attempt fails to
+    connect before it leaves, so botocore retries it and then raises, as while SQS is down."""
+
+    def __init__(self, client: Any) -> None:
+        self.attempts = int(client.meta.config.retries["total_max_attempts"])
+        self.refused = 0
+        self._left = 0
+        client.meta.events.register("before-send.sqs.SendMessageBatch", self._refuse)
+
+    def fail_next_call(self) -> None:
+        """The next SendMessageBatch call fails: every one of botocore's attempts of it."""
+        self._left = self.attempts
+
+    def _refuse(self, request: Any, **_: Any) -> None:
+        if self._left > 0:
+            self._left -= 1
+            self.refused += 1
+            raise EndpointConnectionError(endpoint_url=request.url)
+
+
 class LambdaCycle:
     """A cycle as AWS runs it: scheduled stages, and the scraper handler fed by SQS batches."""
 
@@ -213,7 +235,7 @@ class LambdaCycle:
         for attempt in range(1, attempts + 1):
             try:
                 return call()
-            except ClientError:
+            except (ClientError, BotoCoreError):  # AWS refused, or could not be reached
                 self.failed_schedules += 1
                 if attempt == attempts:
                     raise

@@ -136,9 +136,10 @@ class RecordingQueue(Queue):
         self.sent: list[str] = []
 
     def send(self, bodies: Sequence[str]) -> int:
-        """Remember the bodies, then send them."""
+        """Send the bodies, then remember them (a send that failed downloads nothing)."""
+        sent = self.inner.send(bodies)
         self.sent.extend(bodies)
-        return self.inner.send(bodies)
+        return sent
 
     def receive(self, max_messages: int = 10) -> list[Message]:
         """Delegate."""

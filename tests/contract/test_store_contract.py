@@ -246,6 +246,63 @@ def test_two_clients_claiming_the_same_retry_exactly_one_wins(store_opener: Stor
     assert one(first, KEY, D0).retry_count == 2
 
 
+def test_give_back_retry_undoes_a_claim_and_the_record_is_due_again(store: Store) -> None:
+    was_due = NOW - timedelta(hours=1)
+    assert store.put_pending(pending(D0, retry_count=2, next_attempt_at=was_due))
+    claimed_next = NOW + timedelta(hours=4)
+    assert store.claim_retry(KEY, D0, 2, 3, claimed_next)
+    assert store.due_pending(NOW) == []
+
+    assert store.give_back_retry(KEY, D0, 3, claimed_next, 2, was_due)
+    got = one(store, KEY, D0)
+    assert (got.status, got.retry_count, got.next_attempt_at) == (Status.PENDING, 2, was_due)
+    assert got.reason == "no data yet"
+    assert [r.date for r in store.due_pending(NOW)] == [D0]  # the index sees it due again
+    assert not store.give_back_retry(KEY, D0, 3, claimed_next, 2, was_due)  # once only
+    assert store.claim_retry(KEY, D0, 2, 3, claimed_next)  # and it can be claimed again
+
+
+def test_give_back_retry_to_a_record_never_scheduled(store: Store) -> None:
+    assert store.put_pending(pending(D0, next_attempt_at=None))
+    claimed_next = NOW + timedelta(hours=1)
+    assert store.claim_retry(KEY, D0, 0, 1, claimed_next)
+    assert store.give_back_retry(KEY, D0, 1, claimed_next, 0, None)
+    got = one(store, KEY, D0)
+    assert (got.retry_count, got.next_attempt_at) == (0, None)
+    assert [r.date for r in store.due_pending(NOW - timedelta(days=365))] == [D0]
+
+
+def test_give_back_retry_never_touches_a_record_changed_since_the_claim(store: Store) -> None:
+    """Conditional on what the claim wrote: a later claim, a stored value, a quarantine or a
+    missing record are left exactly as they are."""
+    d_again, d_ok, d_quarantined, d_missing = days(4)
+    first_next, later_next = NOW + timedelta(hours=1), NOW + timedelta(hours=3)
+    for day in (d_again, d_ok, d_quarantined):
+        assert store.put_pending(pending(day))
+        assert store.claim_retry(KEY, day, 0, 1, first_next)
+    assert store.claim_retry(KEY, d_again, 1, 2, later_next)  # claimed again meanwhile
+    store.put_records([ok(d_ok)])  # stored meanwhile (a message of a partly sent batch)
+    assert store.quarantine(KEY, d_quarantined, 1, "spent")
+
+    for day in (d_again, d_ok, d_quarantined, d_missing):
+        assert not store.give_back_retry(KEY, day, 1, first_next, 0, NOW)
+    # the same count with another next attempt is not what this claim wrote either
+    assert not store.give_back_retry(KEY, d_again, 2, first_next, 1, NOW)
+    again = one(store, KEY, d_again)
+    assert (again.status, again.retry_count, again.next_attempt_at) == (
+        Status.PENDING,
+        2,
+        later_next,
+    )
+    assert store.present(KEY) == [
+        PresentDate(d_again, Status.PENDING),
+        PresentDate(d_ok, Status.OK),
+        PresentDate(d_quarantined, Status.QUARANTINED),
+    ]
+    assert one(store, KEY, d_ok).value == Decimal("5.4321")
+    assert store.due_pending(NOW) == []
+
+
 def test_quarantine_is_conditional_and_release_gives_a_fresh_budget(store: Store) -> None:
     assert store.put_pending(pending(D0))
     assert store.claim_retry(KEY, D0, 0, 5, NOW)

@@ -12,6 +12,7 @@ from devtools.chaos.aws_faults import (
     DynamoFaults,
     LambdaCycle,
     SqsDuplicates,
+    SqsOutage,
     StopFirstBatch,
 )
 from devtools.chaos.harness import (
@@ -128,6 +129,37 @@ def test_a_recheck_throttled_between_two_claims_still_sends_the_first(
     )
     assert sum(faults.counts[c] for c in THROTTLE_CODES) == 6
     assert cycle.failed_schedules == 1  # the recheck invocation failed once, mid-claims
+    diff = compare(clean_fast, run)
+    assert diff.identical_outside_absent
+    assert diff.absent and absent_problems(run, diff.absent, 5) == []
+
+
+@pytest.mark.aws
+def test_a_recheck_whose_sqs_send_fails_gives_its_claims_back(
+    dynalite_server, moto_server, run_dir, clean_fast
+):
+    # In the second cycle SQS cannot be reached by the recheck's send (every attempt), after
+    # its claims were made: the invocation fails and is retried, as EventBridge does. A claim
+    # left spent by the failed send would be a re-download never made, and a never-served
+    # date quarantined after four real ones.
+    sqs = moto_server.client("sqs")
+    outage = SqsOutage(sqs)
+
+    def down(cycle: int) -> None:
+        if cycle == 1:
+            outage.fail_next_call()
+
+    cycle = LambdaCycle(before_recheck=down)
+    run = run_to_quiet(
+        aws_home(dynalite_server.client("dynamodb"), sqs),
+        run_dir,
+        FAST_SERIES,
+        fault_spec("", absent=True),
+        settings=SHORT_VISIBILITY,
+        drive=cycle,
+    )
+    assert outage.refused == outage.attempts
+    assert cycle.failed_schedules == 1  # the recheck invocation whose send failed
     diff = compare(clean_fast, run)
     assert diff.identical_outside_absent
     assert diff.absent and absent_problems(run, diff.absent, 5) == []

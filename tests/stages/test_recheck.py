@@ -2,15 +2,23 @@
 claimed without being sent when the run stops (a Lambda timeout sends no signal)."""
 
 import json
+import sqlite3
 from collections.abc import Callable, Sequence
 from datetime import date, timedelta
+from decimal import Decimal
 
-from tests.stages.conftest import NOW
+import pytest
+from tests.stages.conftest import NOW, POLICY
+from tests.support.fakes import TableSource
 
+from fuelpipe.adapters.sqlite_queue import SqliteQueue
 from fuelpipe.domain.calendars import expected_between, get_calendar
+from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.domain.models import Record, Status
+from fuelpipe.failpoints import Failpoints
 from fuelpipe.ports.queue import Queue
 from fuelpipe.stages.context import StageContext
+from fuelpipe.stages.cycle import drain
 from fuelpipe.stages.recheck import TIME_MARGIN_S, recheck
 
 SEND_EVERY = 7
@@ -119,3 +127,137 @@ def test_small_fetch_units_go_first_so_a_backlog_defers_only_itself(make_app, ta
 
     assert (report.retried, report.deferred) == (2, 10)
     assert set(_asked(app)) == small
+
+
+def test_a_pending_date_before_its_series_starts_is_quarantined_not_sent(make_app):
+    """A PENDING date before its series' first date (left by a catalog that started earlier,
+    or put back by hand) went out in a retry message; the scraper refuses a message asking
+    for a date before the series starts, so the message was dead-lettered: that date, and
+    every other date of its stream with it, never fetched, each claim spent."""
+    usd = "CURRENCY#USD"
+    before, first, second = date(1999, 12, 31), date(2000, 1, 3), date(2000, 1, 4)
+    assert before < DEFAULT_CATALOG[usd].default_start == first
+    source = TableSource("bcb", {(usd, d): Decimal("1.8") for d in (before, first, second)})
+    app = make_app(source)
+    for day in (before, first, second):  # one ANBIMA stream: 1999-12-31, then 2000-01-03
+        due = Record(usd, day, None, Status.PENDING, 0, NOW - timedelta(hours=1), "no value")
+        assert app.store.put_pending(due)
+
+    report = recheck(app)
+    drain(app)
+
+    assert app.queue.dead_letters() == []
+    assert (report.retried, report.quarantined) == (2, 1)
+    assert [(r.date, r.status) for r in app.store.query(usd)] == [
+        (before, Status.QUARANTINED),
+        (first, Status.OK),
+        (second, Status.OK),
+    ]
+    (kept,) = app.store.quarantined()
+    assert "1999-12-31" in kept.reason and "(2000-01-03)" in kept.reason
+    assert "no value" in kept.reason and kept.retry_count == 0  # no re-download spent
+    assert source.asked[(usd, before)] == 0
+
+
+def _refusing(app: StageContext) -> SqliteQueue:
+    """Another client on the same queue file that refuses every send, as a queue that is down
+    does: the real adapter, opened read-only."""
+    queue = app.queue
+    assert isinstance(queue, SqliteQueue)
+    return SqliteQueue(queue.path, app.clock, queue.visibility_timeout, read_only=True)
+
+
+def _states(app: StageContext) -> dict[tuple[str, date], tuple[int, object]]:
+    return {(r.key, r.date): (r.retry_count, r.next_attempt_at) for r in app.store.pending()}
+
+
+def test_a_send_the_queue_refuses_gives_its_claims_back(make_app, table_source):
+    """The claims were spent before the send: a queue outage cost each record one of its five
+    re-downloads and a full backoff without a download. Now they are due again, untouched."""
+    app = make_app(table_source())
+    seeded = _seed_due(app, ["CURRENCY#USD", "CURRENCY#EUR"], 3)
+    before = _states(app)
+    working, app.queue = app.queue, _refusing(app)
+
+    with pytest.raises(sqlite3.OperationalError, match="readonly"):
+        recheck(app)  # the queue's error still ends the run
+
+    assert _states(app) == before  # retry count and next attempt as they were: due now
+    (run,) = [r for r in app.store.last_runs() if r.stage == "retry_recheck"]
+    assert (run.counts["given_back"], run.counts["not_given_back"]) == (3, 0)
+    assert (run.counts["retried"], run.counts["messages_sent"]) == (0, 0)
+    assert run.counts["deferred"] == 3  # the other unit, not reached: untouched too
+
+    app.queue = working  # the queue is back: the next run sends every one of them
+    again = recheck(app)
+    assert (again.retried, again.given_back) == (6, 0)
+    assert set(_asked(app)) == seeded
+    assert {n for n, _ in _states(app).values()} == {1}
+
+
+def test_repeated_queue_outages_never_quarantine_a_date_never_downloaded(make_app, table_source):
+    """Five runs against a queue that is down used to spend all five re-downloads: the sixth
+    run quarantined a date that was never once re-downloaded."""
+    app = make_app(table_source())
+    seeded = _seed_due(app, ["CURRENCY#USD"], 2)
+    working, app.queue = app.queue, _refusing(app)
+    for _ in range(POLICY.max_retries + 1):
+        with pytest.raises(sqlite3.OperationalError):
+            recheck(app)
+        app.clock.advance(POLICY.max_delay)
+    app.queue = working
+
+    report = recheck(app)
+
+    assert (report.quarantined, report.retried) == (0, 2)
+    assert set(_asked(app)) == seeded
+
+
+def test_an_interrupted_recheck_whose_send_fails_too_gives_its_claims_back(make_app, table_source):
+    """Ctrl+C after a batch was claimed, and the queue refusing the send made for it: the
+    claims are given back and the interruption goes on."""
+    app = make_app(table_source())
+    _seed_due(app, ["CURRENCY#USD"], 3)
+    before = _states(app)
+    app.queue = _refusing(app)
+
+    def interrupt(_signum: object) -> None:
+        raise KeyboardInterrupt
+
+    app.failpoints = Failpoints("recheck.after_claim:1", kill=interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        recheck(app)
+
+    assert _states(app) == before
+
+
+def test_a_later_batch_refused_gives_back_only_its_own_claims(make_app, table_source):
+    """The first batch went out; the queue went down before the second: the first batch's
+    claims stay spent (their message is on the queue), the second's are given back."""
+    app = make_app(table_source())
+    _seed_due(app, ["CURRENCY#USD"], SEND_EVERY + 2)
+    refusing = _refusing(app)
+    app.queue = _DownAfter(app.queue, refusing, sends=1)
+
+    with pytest.raises(sqlite3.OperationalError):
+        recheck(app, send_every=SEND_EVERY)
+
+    counts = sorted(n for n, _ in _states(app).values())
+    assert counts == [0, 0] + [1] * SEND_EVERY
+    assert len(_asked(app)) == SEND_EVERY
+    (run,) = [r for r in app.store.last_runs() if r.stage == "retry_recheck"]
+    assert (run.counts["retried"], run.counts["given_back"]) == (SEND_EVERY, 2)
+
+
+class _DownAfter:
+    """The real queue for the first ``sends`` sends, then a client that refuses them."""
+
+    def __init__(self, queue: Queue, refusing: Queue, sends: int) -> None:
+        self._queue, self._refusing, self._left = queue, refusing, sends
+
+    def send(self, bodies: Sequence[str]) -> int:
+        self._left -= 1
+        return (self._queue if self._left >= 0 else self._refusing).send(bodies)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._queue, name)

@@ -429,6 +429,42 @@ class DynamoDbStore(Store):
             expected=expected_count,
         )
 
+    def give_back_retry(
+        self,
+        key: str,
+        day: date,
+        claimed_count: int,
+        claimed_next: datetime,
+        count: int,
+        next_attempt_at: datetime | None,
+    ) -> bool:
+        """Undo a claim whose re-download was never sent, only while the record holds what the
+        claim wrote; False if it changed meanwhile. The pending index's sort key goes back
+        with the next attempt, so the record is due again there."""
+        values: dict[str, Any] = {}
+        if next_attempt_at is None:  # never scheduled: no attribute, as put_pending leaves it
+            expression = "SET #retry_count = :count, #gsi1sk = :gsk, #updated_at = :stamp "
+            expression += "REMOVE #next_attempt_at"
+        else:
+            expression = (
+                "SET #retry_count = :count, #next_attempt_at = :previous, #gsi1sk = :gsk, "
+                "#updated_at = :stamp"
+            )
+            values["previous"] = iso_utc(next_attempt_at)
+        return self._update(
+            key,
+            day,
+            expression,
+            "#status = :pending AND #retry_count = :claimed AND #next_attempt_at = :claimed_next",
+            count=count,
+            gsk=items.gsi_sk(next_attempt_at, key, date_key(day)),
+            stamp=self._now(),
+            pending=Status.PENDING.value,
+            claimed=claimed_count,
+            claimed_next=iso_utc(claimed_next),
+            **values,
+        )
+
     def quarantine(self, key: str, day: date, expected_count: int, reason: str) -> bool:
         """Quarantine a PENDING record whose retries are spent; False if it changed meanwhile."""
         now = self.clock.now()

@@ -695,6 +695,27 @@ class SqliteStore(Store):
         with self._lock:
             return self._db().execute(sql, (*params, expected_count)).rowcount == 1
 
+    def give_back_retry(
+        self,
+        key: str,
+        day: date,
+        claimed_count: int,
+        claimed_next: datetime,
+        count: int,
+        next_attempt_at: datetime | None,
+    ) -> bool:
+        """Undo a claim whose re-download was never sent, only while the record holds what the
+        claim wrote; False if it changed meanwhile."""
+        sql = (
+            "UPDATE items SET retry_count = ?, next_attempt_at = ?, updated_at = ? "
+            "WHERE info_type = ? AND date = ? AND status = 'PENDING' AND retry_count = ? "
+            "AND next_attempt_at = ?"
+        )
+        previous = None if next_attempt_at is None else iso_utc(next_attempt_at)
+        params = (count, previous, self._now(), key, day.isoformat(), claimed_count)
+        with self._lock:
+            return self._db().execute(sql, (*params, iso_utc(claimed_next))).rowcount == 1
+
     def quarantine(self, key: str, day: date, expected_count: int, reason: str) -> bool:
         """Quarantine a PENDING record whose retries are spent; False if it changed meanwhile."""
         sql = (

@@ -145,6 +145,25 @@ class Store(abc.ABC):
         """Move a PENDING record's retry count from expected to new; False if someone else did."""
 
     @abc.abstractmethod
+    def give_back_retry(
+        self,
+        key: str,
+        day: date,
+        claimed_count: int,
+        claimed_next: datetime,
+        count: int,
+        next_attempt_at: datetime | None,
+    ) -> bool:
+        """Undo a :meth:`claim_retry` whose re-download was never sent (the queue refused it):
+        the retry count goes back from ``claimed_count`` to ``count`` and the next attempt
+        back to ``next_attempt_at`` (None: due, as one never scheduled).
+
+        Conditional: only while the record is still PENDING with exactly what the claim wrote
+        (``claimed_count`` and ``claimed_next``); False otherwise (stored, quarantined or
+        claimed again meanwhile), so nobody else's retry state is ever overwritten.
+        """
+
+    @abc.abstractmethod
     def quarantine(self, key: str, day: date, expected_count: int, reason: str) -> bool:
         """Quarantine a PENDING record whose retries are spent; False if it changed meanwhile."""
 

@@ -8,8 +8,9 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from fuelpipe.domain.instants import SAO_PAULO
 from fuelpipe.domain.models import Record
-from fuelpipe.domain.planning import plan_requests
+from fuelpipe.domain.planning import plan_requests, unservable
 from fuelpipe.domain.retry import Decision
 from fuelpipe.ports.store import RunLog
 from fuelpipe.stages._report import Counters
@@ -37,6 +38,21 @@ class RecheckReport(Counters):
     messages_sent: int = 0
     lost_race: int = 0
     deferred: int = 0  # due, but left untouched for the next run: the time budget ran out
+    given_back: int = 0
+    """Claims whose message the queue refused, given back: due again with no re-download
+    spent (not counted in ``retried``)."""
+    not_given_back: int = 0
+    """Claims whose message the queue refused that could not be given back (the store failed
+    too, or the record changed meanwhile): each waits out its backoff, one re-download spent."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Claim:
+    """One claimed re-download: the record as it was before, and what the claim wrote."""
+
+    record: Record
+    count: int
+    next_at: datetime
 
 
 def recheck(
@@ -57,8 +73,18 @@ def recheck(
     unsent batch (``send_every`` claims). Grouping by fetch unit keeps one message per stream
     (one workbook download for all its keys). ``keys`` limits the run to some series
     (``fuelpipe run --series``); None means all.
+
+    A send the queue refuses (down, throttled past its retries) gives its claims back
+    (``given_back``): those records are due again, no re-download spent, so a queue outage
+    never brings a record nearer to quarantine without a download. The queue's error still
+    ends the run, after its run log is written with what it did.
+
+    A due record dated where no message may ask for it (before its series starts, say: a
+    catalog that started earlier left it) is quarantined at once with the reason, never sent:
+    the scraper would refuse its whole message, and every other date of that message with it.
     """
     now = app.clock.now()
+    today = now.astimezone(SAO_PAULO).date()
     report = RecheckReport()
     by_unit: dict[str, list[Record]] = defaultdict(list)
     for rec in app.store.due_pending(now):
@@ -75,24 +101,28 @@ def recheck(
     for records in sorted(by_unit.values(), key=len):
         start = 0
         while start < len(records) and not late:
-            claimed: dict[str, list[date]] = defaultdict(list)
+            claimed: dict[str, list[_Claim]] = defaultdict(list)
             try:
                 end, late = _claim_batch(
-                    app, records, start, now, report, claimed, remaining_s, send_every
+                    app, records, start, (now, today), report, claimed, remaining_s, send_every
                 )
                 app.failpoints.hit("recheck.after_claim")
             except BaseException:
                 # Send the claims made so far (a throttled store, Ctrl+C), or they would count
                 # as tried without ever being fetched; the interruption itself still propagates.
                 try:
-                    _send(app, claimed)
-                except Exception:  # the queue failing too: the claims wait for their next turn
-                    logger.exception(
-                        "recheck: could not send %d claimed re-downloads", len(claimed)
-                    )
+                    report.messages_sent += _send(app, claimed, report)
+                except Exception:  # the queue failing too: _send gave the claims back
+                    logger.exception("recheck: could not send the claimed re-downloads")
                 raise
-            report.messages_sent += _send(app, claimed)
             decided += end - start
+            try:
+                report.messages_sent += _send(app, claimed, report)
+            except BaseException:
+                # The queue's error ends the run; the run log says what was given back.
+                report.deferred = report.due - decided
+                _put_run(app, now, report)
+                raise
             start = end
     report.deferred = report.due - decided
     if late:
@@ -106,13 +136,21 @@ def recheck(
     return report
 
 
+def _put_run(app: StageContext, now: datetime, report: RecheckReport) -> None:
+    """The run log of a run the queue stopped; a store failing too does not hide that error."""
+    try:
+        app.store.put_run(RunLog("retry_recheck", now, app.clock.now(), report.as_dict()))
+    except Exception:
+        logger.exception("recheck: could not write the run log of a run the queue stopped")
+
+
 def _claim_batch(
     app: StageContext,
     records: list[Record],
     start: int,
-    now: datetime,
+    when: tuple[datetime, date],
     report: RecheckReport,
-    claimed: dict[str, list[date]],
+    claimed: dict[str, list[_Claim]],
     remaining_s: Callable[[], float] | None,
     send_every: int,
 ) -> tuple[int, bool]:
@@ -122,7 +160,7 @@ def _claim_batch(
     while end < len(records) and report.retried - retried_before < send_every:
         if remaining_s is not None and remaining_s() < TIME_MARGIN_S:
             return end, True
-        _decide(app, records[end], now, report, claimed)
+        _decide(app, records[end], when, report, claimed)
         end += 1
     return end, False
 
@@ -130,32 +168,86 @@ def _claim_batch(
 def _decide(
     app: StageContext,
     rec: Record,
-    now: datetime,
+    when: tuple[datetime, date],
     report: RecheckReport,
-    claimed: dict[str, list[date]],
+    claimed: dict[str, list[_Claim]],
 ) -> None:
     """Quarantine one due record or claim its next re-download (both conditionally)."""
+    now, today = when
     decision = app.policy.decide(rec.retry_count, rec.next_attempt_at, now)
-    if decision is Decision.QUARANTINE:
+    why = unservable(app.catalog[rec.key], rec.date, today)
+    if why is not None and decision is not Decision.WAIT:
+        was = f" (was: {rec.reason})" if rec.reason else ""
+        _quarantine(app, rec, f"not retried: no message may ask for it, {why}{was}", report)
+    elif decision is Decision.QUARANTINE:
         reason = f"{rec.reason or 'no value'} (gave up after {rec.retry_count} re-downloads)"
-        if app.store.quarantine(rec.key, rec.date, rec.retry_count, reason):
-            report.quarantined += 1
-        else:
-            report.lost_race += 1
+        _quarantine(app, rec, reason, report)
     elif decision is Decision.RETRY:
         new_count, next_at = app.policy.after_retry(rec.retry_count, now)
         if app.store.claim_retry(rec.key, rec.date, rec.retry_count, new_count, next_at):
-            claimed[rec.key].append(rec.date)
+            claimed[rec.key].append(_Claim(rec, new_count, next_at))
             report.retried += 1
         else:
             report.lost_race += 1
 
 
-def _send(app: StageContext, claimed: dict[str, list[date]]) -> int:
-    """Enqueue one message per stream of claimed dates; returns how many were sent."""
+def _quarantine(app: StageContext, rec: Record, reason: str, report: RecheckReport) -> None:
+    """Quarantine ``rec`` unless it changed since it was read (a race lost)."""
+    if app.store.quarantine(rec.key, rec.date, rec.retry_count, reason):
+        report.quarantined += 1
+    else:
+        report.lost_race += 1
+
+
+def _send(app: StageContext, claimed: dict[str, list[_Claim]], report: RecheckReport) -> int:
+    """Enqueue one message per stream of claimed dates; returns how many were sent.
+
+    When the send fails (the queue down or throttled past its retries, Ctrl+C), the claims
+    are given back before its error propagates (:func:`_give_back`).
+    """
     if not claimed:
         return 0
-    requests = plan_requests(
-        ((app.catalog[key], dates) for key, dates in claimed.items()), origin="retry"
+    try:
+        requests = plan_requests(
+            (
+                (app.catalog[key], [c.record.date for c in claims])
+                for key, claims in claimed.items()
+            ),
+            origin="retry",
+        )
+        return app.queue.send([r.to_body() for r in requests])
+    except BaseException:
+        _give_back(app, claimed, report)
+        raise
+
+
+def _give_back(app: StageContext, claimed: dict[str, list[_Claim]], report: RecheckReport) -> None:
+    """Give back the claims of a failed send: each record's retry count and next attempt go
+    back to what they were (due), so no re-download is spent on a message never sent.
+
+    Each is conditional on what its claim wrote: a record changed since (stored by a message
+    of a partly sent batch: SQS takes 10 a call) keeps its state. A message of such a batch
+    that did go out is then a re-download not counted, and the date due again is asked for
+    once more: a download too many, never one too few. A store failing too leaves the rest
+    claimed (``not_given_back``): they wait out their backoff, as before a give-back existed.
+    """
+    claims = [c for batch in claimed.values() for c in batch]
+    given = 0
+    try:
+        for c in claims:
+            r = c.record
+            given += app.store.give_back_retry(
+                r.key, r.date, c.count, c.next_at, r.retry_count, r.next_attempt_at
+            )
+    except Exception:
+        logger.exception("recheck: could not give back the claims of a failed send")
+    report.given_back += given
+    report.retried -= given
+    report.not_given_back += len(claims) - given
+    logger.warning(
+        "recheck: sending %d claimed re-downloads failed; %d given back (due again, none "
+        "spent), %d not",
+        len(claims),
+        given,
+        len(claims) - given,
     )
-    return app.queue.send([r.to_body() for r in requests])

@@ -16,7 +16,6 @@ from functools import lru_cache
 
 from fuelpipe.domain.calendars import get_calendar
 from fuelpipe.domain.catalog import Series
-from fuelpipe.domain.clock_bounds import MAX_DATE_AHEAD
 from fuelpipe.domain.instants import SAO_PAULO
 from fuelpipe.domain.messages import DownloadRequest, MalformedMessage
 from fuelpipe.domain.models import (
@@ -31,6 +30,7 @@ from fuelpipe.domain.models import (
     Status,
     change_kind,
 )
+from fuelpipe.domain.planning import unservable
 from fuelpipe.domain.plausibility import check_observation, far_from_neighbours
 from fuelpipe.domain.publication import publication
 from fuelpipe.ports.queue import Message
@@ -42,8 +42,8 @@ from fuelpipe.stages.context import StageContext
 NO_VALUE = "source returned no value for this date"
 NEIGHBOUR_SPAN = timedelta(days=45)  # far enough to reach the previous week or month
 # A date a little ahead is stored as PENDING and flagged "in the future" (clock skew, a bad
-# bulletin); one more than a year ahead comes from no scan of ours and is refused outright.
-FUTURE_SLACK = MAX_DATE_AHEAD
+# bulletin); one more than a year ahead comes from no scan of ours and is refused outright
+# (``unservable``).
 
 
 @dataclass
@@ -87,6 +87,7 @@ def resolve(app: StageContext, request: DownloadRequest) -> list[Series]:
     """The catalog series a message names, checked against its fetch unit and date range."""
     series: list[Series] = []
     first, last = request.dates_to_download[0], request.dates_to_download[-1]
+    today = app.clock.now().astimezone(SAO_PAULO).date()
     for key in request.keys:
         if key not in app.catalog:
             raise MalformedMessage(f"malformed message: {key!r} is not in the series catalog")
@@ -96,15 +97,10 @@ def resolve(app: StageContext, request: DownloadRequest) -> list[Series]:
                 f"malformed message: {key!r} is fetched by {s.fetch_unit!r}, "
                 f"not {request.fetch_unit!r}"
             )
-        # No gap scan asks for a date before a series starts; such dates (year 1, say) would
-        # also overflow the date arithmetic of the neighbour check and of the adapters.
-        if first < s.default_start:
-            raise MalformedMessage(
-                f"malformed message: {first} is before {key!r} starts ({s.default_start})"
-            )
+        # Dates no gap scan asks for (recheck quarantines a PENDING one instead of sending it).
+        if why := unservable(s, first, today) or unservable(s, last, today):
+            raise MalformedMessage(f"malformed message: {why}")
         series.append(s)
-    if last > app.clock.now().astimezone(SAO_PAULO).date() + FUTURE_SLACK:
-        raise MalformedMessage(f"malformed message: {last} is more than a year in the future")
     return series
 
 
