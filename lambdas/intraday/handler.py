@@ -7,8 +7,9 @@ re-reads the day so far for every series whose calendar has a session today and 
 points under ``INTRADAY#<key>#<day>`` (the same series, day and time is the same item, so a
 rerun or a redelivered event stores nothing twice); the table's TTL drops them after 35 days.
 
-A source failing for one series is logged and returned with the counts, and the other series
-go on; when every series failed the invocation raises, so the Errors alarm notifies.
+A source failing for one series, or the table refusing its points, is logged and returned
+with the counts, and the other series go on; when every series failed the invocation raises,
+so the Errors alarm notifies.
 """
 
 from __future__ import annotations

@@ -162,6 +162,48 @@ def test_schedules_run_the_scheduled_functions_in_sao_paulo_time(
     assert covered == set(DEFAULT_CATALOG.keys())  # every series has a schedule
 
 
+def shortest_period_s(expression: str) -> int:
+    """The shortest time between two runs of a ``cron(min hour dom month dow year)``
+    schedule of this template (minute or hour steps, else daily)."""
+    assert expression.startswith("cron(") and expression.endswith(")"), expression
+    minute, hour, *_ = expression[len("cron(") : -1].split()
+    if "/" in minute:
+        return int(minute.split("/")[1]) * 60
+    assert minute.isdigit(), expression
+    if hour == "*":
+        return 3600
+    if "/" in hour:
+        return int(hour.split("/")[1]) * 3600
+    assert hour.isdigit(), expression
+    return 86400
+
+
+def test_scheduled_functions_are_not_retried_by_lambda_and_drop_a_stale_event(
+    template: dict[str, Any],
+) -> None:
+    """The Scheduler invokes asynchronously, and Lambda's own async defaults (2 retries, events
+    kept up to 6 hours) would rerun a failed run twice and let throttled events pile up behind
+    reserved concurrency 1. The next scheduled run redoes a failed one, so no retries; a
+    throttled event waits behind one whole run of the function, never past its next run."""
+    periods: dict[str, int] = {}
+    for schedule in resources(template, "AWS::Scheduler::Schedule").values():
+        props = schedule["Properties"]
+        fn = props["Target"]["Arn"]["Fn::GetAtt"][0]
+        period = shortest_period_s(props["ScheduleExpression"])
+        periods[fn] = min(period, periods.get(fn, period))
+    assert set(periods) >= {"DataClusteringFunction", "IntradayFunction"}
+    for logical, fn in functions(template).items():
+        config = fn["Properties"].get("EventInvokeConfig")
+        if logical not in periods:
+            assert config is None, logical  # invoked synchronously or by an event source
+            continue
+        assert config is not None, logical
+        assert config["MaximumRetryAttempts"] == 0, logical
+        age = config["MaximumEventAgeInSeconds"]
+        assert 60 <= age <= 21600, logical  # Lambda's bounds
+        assert fn["Properties"]["Timeout"] <= age <= periods[logical], logical
+
+
 def test_alarms_watch_the_dlq_quarantine_and_errors(template: dict[str, Any]) -> None:
     alarms = resources(template, "AWS::CloudWatch::Alarm").values()
     text = json.dumps([a["Properties"] for a in alarms])

@@ -8,8 +8,9 @@ symbols, so their answers are empty, as Yahoo's are for a day it no longer keeps
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import datetime, timedelta
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -21,10 +22,12 @@ from tests.support.aws_backends import unique_name
 
 from fuelpipe.adapters.clock import FixedClock
 from fuelpipe.adapters.dynamodb_store import TTL_ATTRIBUTE, create_table
-from fuelpipe.domain.intraday import INTRADAY_SERIES, RETENTION
+from fuelpipe.adapters.intraday_store import DynamoIntradayStore
+from fuelpipe.domain.intraday import INTRADAY_SERIES, RETENTION, IntradayPoint
 from fuelpipe.domain.keys import intraday_key
 from fuelpipe.homes.aws import IntradayHome, build_intraday
 from fuelpipe.homes.settings import Settings
+from fuelpipe.ports.intraday import IntradayStore
 from fuelpipe.replay import ReplayServer
 from fuelpipe.replay.faults import FaultPlan
 
@@ -152,6 +155,52 @@ def test_every_series_failing_fails_the_invocation_for_the_errors_alarm(
         with pytest.raises(handler_module.IntradayFailed, match=f"{USD}: .*{PETR4}: "):
             invoke(home)
     assert item_count(dynalite_server, table) == 0
+
+
+class SplitStore(IntradayStore):
+    """The home's real store, except that one series' points go to a real DynamoDB store on a
+    table that does not exist: its writes fail as DynamoDB fails them (a ClientError)."""
+
+    def __init__(self, store: IntradayStore, failing: IntradayStore, series_key: str) -> None:
+        self._store, self._failing, self._key = store, failing, series_key
+
+    def put_points(self, points: Sequence[IntradayPoint]) -> int:
+        if any(p.series_key == self._key for p in points):
+            return self._failing.put_points(points)
+        return self._store.put_points(points)
+
+    def day(self, series_key: str, day: date, now: datetime) -> list[IntradayPoint]:
+        return self._store.day(series_key, day, now)
+
+    def purge_expired(self, now: datetime) -> int:
+        return self._store.purge_expired(now)
+
+
+def test_a_store_error_on_one_series_is_reported_and_the_other_series_are_stored(
+    replay: ReplayServer, table: str, dynalite_server: LocalServer
+) -> None:
+    home = home_on(replay, table, dynalite_server)
+    missing = DynamoIntradayStore(dynalite_server.client("dynamodb"), unique_name("missing"))
+    home = replace(home, store=SplitStore(home.store, missing, USD))
+
+    result = invoke(home)
+
+    assert (result["series"], result["failed"]) == (len(INTRADAY_SERIES), 1)
+    (problem,) = result["problems"]
+    assert problem.startswith(f"{USD}: store: ResourceNotFoundException: "), problem
+    assert result["points_written"] == REAL_COUNTS[PETR4]
+    assert items(dynalite_server, table, USD) == []
+    assert len(items(dynalite_server, table, PETR4)) == REAL_COUNTS[PETR4]
+
+
+@pytest.mark.filterwarnings("ignore:No application metrics")
+def test_the_store_failing_every_series_fails_the_invocation_for_the_errors_alarm(
+    replay: ReplayServer, dynalite_server: LocalServer
+) -> None:
+    home = home_on(replay, unique_name("missing"), dynalite_server)  # no such table
+    handler_module = load_handler("intraday")
+    with pytest.raises(handler_module.IntradayFailed, match=f"{USD}: store: .*{PETR4}: store: "):
+        invoke(home, {"series": [USD, PETR4]})
 
 
 def test_a_series_whose_market_is_closed_is_not_asked(

@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from devtools.aws.servers import LocalServer
 from tests.support.aws_backends import unique_name
 
+from fuelpipe.adapters.alerts import SqliteAlertState
+from fuelpipe.adapters.clock import FixedClock
+from fuelpipe.adapters.sqlite_store import SqliteStore
 from fuelpipe.adapters.sqs_queue import QueueSendError, SqsQueue, create_queues
-from fuelpipe.ports.queue import QueueDepth
+from fuelpipe.domain.catalog import DEFAULT_CATALOG
+from fuelpipe.ports.alerts import AlertContext
+from fuelpipe.ports.queue import DeadLettersIncomplete, QueueDepth
+from fuelpipe.stages.alerting import DeadLettered, evaluate
 
 pytestmark = pytest.mark.aws
 
@@ -108,3 +116,75 @@ def test_peeking_dead_letters_leaves_them_in_the_dlq(queue: SqsQueue) -> None:
     assert queue.depth() == QueueDepth(visible=0, in_flight=0, dead=2)
     assert queue.redrive() == 2
     assert sorted(drain_bodies(queue)) == ["a", "b"]
+
+
+class ConcurrentReader:
+    """The SQS client, with another reader (a person's `dlq list`, a second recheck) receiving
+    one DLQ message right after the peek counted them: the peek's receives get one fewer back
+    than the count, as a short poll that sampled the wrong servers would."""
+
+    def __init__(self, client: Any, dlq_url: str) -> None:
+        self._client = client
+        self._dlq_url = dlq_url
+        self.took: list[dict[str, Any]] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def get_queue_attributes(self, **params: Any) -> Any:
+        answer = self._client.get_queue_attributes(**params)
+        if params["QueueUrl"] == self._dlq_url and not self.took:
+            got = self._client.receive_message(
+                QueueUrl=self._dlq_url, MaxNumberOfMessages=1, VisibilityTimeout=60
+            )
+            self.took += got["Messages"]
+        return answer
+
+
+def dead_lettered(queue: SqsQueue, bodies: list[str]) -> None:
+    queue.send(bodies)
+    for message in queue.receive(10):
+        queue.dead_letter(message, "malformed message")
+
+
+def test_a_peek_short_of_the_dlqs_count_raises_with_what_it_read(sqs: Any, queue: SqsQueue) -> None:
+    dead_lettered(queue, ["a", "b", "c"])
+    reader = ConcurrentReader(sqs, queue.dlq_url)
+    peeking = SqsQueue(reader, queue.queue_url, queue.dlq_url, 30)
+
+    with pytest.raises(DeadLettersIncomplete) as short:
+        peeking.dead_letters()
+
+    (taken,) = reader.took
+    assert short.value.expected == 3
+    assert sorted(d.body for d in short.value.found) == sorted({"a", "b", "c"} - {taken["Body"]})
+    sqs.change_message_visibility(
+        QueueUrl=queue.dlq_url, ReceiptHandle=taken["ReceiptHandle"], VisibilityTimeout=0
+    )
+    assert sorted(d.body for d in queue.dead_letters()) == ["a", "b", "c"]  # all there again
+
+
+def test_the_dead_letter_rule_clears_nothing_when_the_peek_comes_back_short(
+    sqs: Any, queue: SqsQueue, tmp_path: Path
+) -> None:
+    dead_lettered(queue, ["not json 1", "not json 2"])
+    now = datetime(2022, 5, 4, 13, 30, tzinfo=UTC)
+    store = SqliteStore(tmp_path / "a.sqlite")
+    state = SqliteAlertState(tmp_path / "a.sqlite", clock=FixedClock(now))
+    try:
+        first = evaluate(AlertContext(now, store, queue, DEFAULT_CATALOG), [DeadLettered()],
+                         state, [])  # fmt: skip
+        assert (first.firing, first.active) == (2, 2)
+
+        peeking = SqsQueue(ConcurrentReader(sqs, queue.dlq_url), queue.queue_url,
+                           queue.dlq_url, 30)  # fmt: skip
+        later = now + timedelta(hours=1)
+        second = evaluate(AlertContext(later, store, peeking, DEFAULT_CATALOG),
+                          [DeadLettered()], state, [])  # fmt: skip
+    finally:
+        state.close()
+        store.close()
+
+    assert (second.cleared, second.active) == (0, 2)  # not announced as CLEARED
+    (failed,) = second.failed_rules
+    assert failed.startswith("dead_lettered: DeadLettersIncomplete: read 1 of the 2")

@@ -339,3 +339,49 @@ def test_the_artifact_bucket_never_expires_the_code_the_stack_points_at(template
     for rule in rules:
         assert not {"ExpirationInDays", "ExpirationDate"} & set(rule), rule
     assert any("NoncurrentVersionExpiration" in rule for rule in rules)
+
+
+EVENT_INVOKE_CONFIG_ACTIONS = {
+    "lambda:PutFunctionEventInvokeConfig",
+    "lambda:GetFunctionEventInvokeConfig",
+    "lambda:UpdateFunctionEventInvokeConfig",
+    "lambda:DeleteFunctionEventInvokeConfig",
+}
+
+
+def cloudformation_role_statements(template: dict[str, Any]) -> list[dict[str, Any]]:
+    """The CloudFormation role's inline statements and those of the managed policies the
+    bootstrap template attaches to it."""
+    rendered = render(template)
+    attached = [
+        statement
+        for name, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::IAM::ManagedPolicy"
+        and {"Ref": "CloudFormationExecutionRole"} in resource["Properties"].get("Roles", [])
+        for statement in rendered.resource(name)["PolicyDocument"]["Statement"]
+    ]
+    return [*policy_statements(rendered, "CloudFormationExecutionRole"), *attached]
+
+
+def test_the_cloudformation_role_sets_the_async_config_of_the_scheduled_functions_only(
+    template,
+) -> None:
+    """infra/template.yaml gives each scheduled function an EventInvokeConfig (SAM: an
+    AWS::Lambda::EventInvokeConfig on $LATEST): without these actions the deploy fails with
+    AccessDenied. They reach those functions (and their qualified ARNs), nothing else."""
+    app = yaml.load(BOOTSTRAP.with_name("template.yaml").read_text(), Loader=CfnLoader)
+    configured = {
+        resource["Properties"]["FunctionName"]
+        for resource in app["Resources"].values()
+        if resource["Type"] == "AWS::Serverless::Function"
+        and "EventInvokeConfig" in resource["Properties"]
+    }
+    assert configured == {"data_clustering", "retry_recheck", "outlook", "intraday"}
+    granted: dict[str, set[str]] = {}
+    for statement in cloudformation_role_statements(template):
+        for action in EVENT_INVOKE_CONFIG_ACTIONS & set(as_list(statement["Action"])):
+            assert statement["Effect"] == "Allow" and "Condition" not in statement
+            granted.setdefault(action, set()).update(as_list(statement["Resource"]))
+    prefix = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:"
+    expected = {f"{prefix}{name}{tail}" for name in configured for tail in ("", ":*")}
+    assert granted == dict.fromkeys(EVENT_INVOKE_CONFIG_ACTIONS, expected)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -165,6 +166,33 @@ def test_the_deploy_job_packages_plans_applies_and_records_in_that_order() -> No
     assert "if" not in forget and "$DEPLOYED_COMMIT_PARAMETER" in forget["run"]
     checkout = next(s for s in steps(job) if str(s.get("uses", "")).startswith("actions/checkout"))
     assert checkout["with"]["fetch-depth"] == 0  # the plan needs the history back to the base
+
+
+def shell_commands(script: str) -> list[list[str]]:
+    """A run script's commands, each as its words (continued lines joined)."""
+    return [shlex.split(line) for line in script.replace("\\\n", " ").splitlines() if line.strip()]
+
+
+def option(words: list[str], name: str) -> str:
+    return words[words.index(name) + 1]
+
+
+def test_the_stack_template_goes_through_the_artifact_bucket() -> None:
+    """Sent inline, CloudFormation refuses a template over 51,200 bytes (infra/template.yaml is
+    past it): `deploy` uploads it to the bucket `package` uses, where the deploy role may
+    write and read (infra/bootstrap.yaml), and passes its URL."""
+    [job] = load(WORKFLOWS / "deploy-environment.yml")["jobs"].values()
+    [script] = [s["run"] for s in steps(job) if "cloudformation deploy" in s.get("run", "")]
+    commands = {
+        tuple(c[:3]): c for c in shell_commands(script) if c[:2] == ["aws", "cloudformation"]
+    }
+    package = commands[("aws", "cloudformation", "package")]
+    deploy = commands[("aws", "cloudformation", "deploy")]
+
+    assert option(deploy, "--s3-bucket") == option(package, "--s3-bucket") == "$bucket"
+    assert 'bucket="fuelpipe-artifacts-${account}-${AWS_REGION}-${DEPLOY_ENVIRONMENT}"' in script
+    assert option(deploy, "--s3-prefix") == "$STACK_NAME"
+    assert option(deploy, "--template-file") == option(package, "--output-template-file")
 
 
 BOOKWORM_IMAGE = re.compile(r"^python:3\.11(?:\.\d+)?-bookworm(?:@sha256:[0-9a-f]{64})?$")

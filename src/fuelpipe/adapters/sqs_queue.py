@@ -5,10 +5,15 @@ queue's RedrivePolicy). ``dead_letter`` moves one there at once, with the reason
 attribute, for messages that can never succeed (malformed bodies).
 
 Caveat of ``dead_letters()``: SQS has no way to read a queue without receiving from it. It
-receives every DLQ message, then makes each visible again at once (visibility 0). A concurrent
-reader may miss messages during that moment, the DLQ's ApproximateReceiveCount goes up by one
-per peek, and on a large DLQ short polling can miss a few messages (it samples servers): it is
-for a person looking at a handful of dead letters, not for processing them.
+counts the DLQ's visible messages (GetQueueAttributes), receives until it holds that many, then
+makes each visible again at once (visibility 0). A concurrent reader may miss messages during
+that moment, and the DLQ's ApproximateReceiveCount goes up by one per peek: it is for a person
+looking at a handful of dead letters, not for processing them. Its receives long-poll (a short
+poll asks only some of SQS's servers, so with a few dead letters it often comes back empty),
+and when two receives in a row bring nothing new before the count is reached, it raises
+DeadLettersIncomplete with what it read: the alert rule then fails for that run instead of
+clearing the dead letters it did not see. A message dead-lettered after the count is read by
+the next peek.
 """
 
 from __future__ import annotations
@@ -22,7 +27,14 @@ from typing import Any
 from fuelpipe.adapters._batch_retry import batch_attempts
 from fuelpipe.adapters.clock import SystemClock
 from fuelpipe.ports.clock import Clock
-from fuelpipe.ports.queue import DeadLetter, HeldMessages, Message, Queue, QueueDepth
+from fuelpipe.ports.queue import (
+    DeadLetter,
+    DeadLettersIncomplete,
+    HeldMessages,
+    Message,
+    Queue,
+    QueueDepth,
+)
 
 SEND_BATCH = 10
 """SendMessageBatch, DeleteMessageBatch and ReceiveMessage take at most 10 entries."""
@@ -30,6 +42,10 @@ MAX_BATCH_BYTES = 256 * 1024
 """SendMessageBatch rejects a batch whose bodies add up to more than this."""
 PEEK_VISIBILITY_S = 30
 """How long peeked DLQ messages would stay hidden if resetting their visibility failed."""
+PEEK_WAIT_S = 1
+"""The DLQ peek's long poll: it asks every SQS server, and returns as soon as one has any."""
+PEEK_EMPTY_RECEIVES = 2
+"""Receives in a row that bring nothing new after which a peek short of the count gives up."""
 REASON = "reason"
 
 
@@ -136,12 +152,14 @@ class SqsQueue(Queue):
 
     # --- receiving -----------------------------------------------------------------------
 
-    def _receive(self, url: str, count: int, visibility: int) -> list[dict[str, Any]]:
+    def _receive(
+        self, url: str, count: int, visibility: int, wait_s: int = 0
+    ) -> list[dict[str, Any]]:
         response = self.client.receive_message(
             QueueUrl=url,
             MaxNumberOfMessages=count,
             VisibilityTimeout=visibility,
-            WaitTimeSeconds=0,
+            WaitTimeSeconds=wait_s,
             AttributeNames=["ApproximateReceiveCount", "SentTimestamp"],
             MessageAttributeNames=["All"],
         )
@@ -217,19 +235,24 @@ class SqsQueue(Queue):
         )
         self.delete([message.receipt])
 
-    def _drain_dlq(self) -> list[dict[str, Any]]:
-        """Receive every visible DLQ message once (deduplicated by message id)."""
+    def _drain_dlq(self) -> tuple[list[dict[str, Any]], int]:
+        """Receive the DLQ's visible messages once each (deduplicated by message id), until
+        as many as it counted came back or two long polls in a row bring nothing new; returns
+        them and the count."""
+        expected, _ = self._counts(self.dlq_url)
         seen: dict[str, dict[str, Any]] = {}
-        while True:
-            raw = self._receive(self.dlq_url, SEND_BATCH, PEEK_VISIBILITY_S)
+        empty = 0
+        while len(seen) < expected and empty < PEEK_EMPTY_RECEIVES:
+            raw = self._receive(self.dlq_url, SEND_BATCH, PEEK_VISIBILITY_S, PEEK_WAIT_S)
             fresh = [m for m in raw if m["MessageId"] not in seen]
-            if not fresh:
-                return list(seen.values())
+            empty = 0 if fresh else empty + 1
             seen.update((m["MessageId"], m) for m in fresh)
+        return list(seen.values()), expected
 
     def dead_letters(self) -> list[DeadLetter]:
-        """Every dead-lettered message, peeked (see the module docstring for the caveat)."""
-        raw = self._drain_dlq()
+        """Every dead-lettered message, peeked (see the module docstring for the caveat);
+        DeadLettersIncomplete when fewer came back than the DLQ counts."""
+        raw, expected = self._drain_dlq()
         self._show(self.dlq_url, [m["ReceiptHandle"] for m in raw])
         out = []
         for m in raw:
@@ -248,7 +271,10 @@ class SqsQueue(Queue):
                     dead_at=datetime.fromtimestamp(int(sent_ms) / 1000, UTC) if sent_ms else None,
                 )
             )
-        return sorted(out, key=lambda d: d.dead_at or datetime.min.replace(tzinfo=UTC))
+        out.sort(key=lambda d: d.dead_at or datetime.min.replace(tzinfo=UTC))
+        if len(out) < expected:
+            raise DeadLettersIncomplete(out, expected)
+        return out
 
     def redrive(self) -> int:
         """Move every dead letter back to the main queue (send, then delete: at-least-once)."""

@@ -47,6 +47,20 @@ class HeldMessages:
     """When the last of them is visible again, at the latest (None when there are none)."""
 
 
+class DeadLettersIncomplete(RuntimeError):
+    """The dead letters could not all be read this time (SQS: fewer came back than the queue's
+    own count of them). ``found`` holds those read. A caller that takes a missing dead letter
+    as gone (the alert rule that clears) must not take this shortfall so."""
+
+    def __init__(self, found: Sequence[DeadLetter], expected: int) -> None:
+        super().__init__(
+            f"read {len(found)} of the {expected} dead letter(s) the queue counts; "
+            "the rest were not returned this time"
+        )
+        self.found = list(found)
+        self.expected = expected
+
+
 class Queue(abc.ABC):
     """A work queue (SQLite or SQS) with a dead-letter side."""
 
@@ -76,7 +90,8 @@ class Queue(abc.ABC):
 
     @abc.abstractmethod
     def dead_letters(self) -> list[DeadLetter]:
-        """Every dead-lettered message."""
+        """Every dead-lettered message. Raises DeadLettersIncomplete when the backend cannot
+        vouch that it read every one (what it did read is on the error)."""
 
     @abc.abstractmethod
     def redrive(self) -> int:

@@ -55,7 +55,11 @@ def refresh_intraday(
 ) -> IntradayReport:
     """Fetch and store one day's intraday points of every intraday series; expire old ones.
 
-    A source error on one series is reported and the others go on.
+    A source error on one series is reported and the others go on; so is a store error
+    writing one series' points (DynamoDB throttling, batch items left unprocessed after the
+    adapter's retries): the port names no error type of its own, so any error of
+    ``put_points`` counts that series as failed. When every series failed, the caller fails
+    the run (the intraday Lambda raises IntradayFailed).
     """
     report = IntradayReport()
     for key in keys:
@@ -72,7 +76,11 @@ def refresh_intraday(
             report.failed += 1
             report.errors.append(f"{key}: {exc}")
             continue
-        report.points_written += store.put_points(points)
+        try:
+            report.points_written += store.put_points(points)
+        except Exception as exc:  # this series' write alone; the others go on
+            report.failed += 1
+            report.errors.append(f"{key}: store: {type(exc).__name__}: {exc}")
     report.purged = store.purge_expired(now)
     return report
 
