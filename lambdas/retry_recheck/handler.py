@@ -27,8 +27,19 @@ Handler = Callable[[dict[str, Any], Any], dict[str, int]]
 
 AlertingProvider = Callable[[], tuple[AlertState, list[AlertSink]]]
 
+ALERT_RESERVE_S = 30.0
+"""Seconds before the timeout recheck's own budget ends at (on top of its TIME_MARGIN_S), kept
+for the alert evaluation and delivery after it: a recheck that uses its whole budget on a
+backlog still leaves the alerts time to run."""
+ALERT_MIN_S = 20.0
+"""Alert evaluation and delivery are skipped (a line, the ``AlertsSkipped`` metric) when less
+than this is left: the rules read the pending index and ~440 series, and a timeout inside
+them would fail the invocation; the next hourly run evaluates instead, the outbox waiting."""
 
-def _alert(home: StageContext, get_alerting: AlertingProvider) -> dict[str, int]:
+
+def _alert(
+    home: StageContext, get_alerting: AlertingProvider, remaining_s: Callable[[], float]
+) -> dict[str, int]:
     """Evaluate the alert rules and publish what started or cleared (SNS).
 
     The alerts are saved with the alert state (its outbox) and then published: an SNS error
@@ -40,10 +51,20 @@ def _alert(home: StageContext, get_alerting: AlertingProvider) -> dict[str, int]
     state, sinks = get_alerting()
     if not sinks:
         return {}
+    left = remaining_s()
+    if left < ALERT_MIN_S:
+        logger.warning(
+            "alert evaluation skipped: too little time left; the next run evaluates",
+            extra={"remaining_s": round(left, 1), "needs_s": ALERT_MIN_S},
+        )
+        metrics.add_metric(name="AlertsSkipped", unit=MetricUnit.Count, value=1)
+        return {"alerts_skipped": 1}
     ctx = AlertContext(home.clock.now(), home.store, home.queue, home.catalog)
     report = evaluate(ctx, default_rules(), state, [state.outbox(s.name for s in sinks)])
     for problem in report.failed_rules:
         logger.warning("alert rule failed", extra={"problem": problem})
+    if report.folded:  # per-date quarantine alerts stored before they were per series
+        logger.info("alerts folded", extra={"folded": report.folded})
     delivery = state.deliver(sinks)
     for problem in delivery.failed:
         logger.warning("alert delivery failed; kept for the next run", extra={"problem": problem})
@@ -58,6 +79,7 @@ def _alert(home: StageContext, get_alerting: AlertingProvider) -> dict[str, int]
         "alerts_cleared": report.cleared,
         "alert_deliveries_failed": len(delivery.failed),
         "alerts_dropped": sum(delivery.dropped.values()),
+        "alerts_skipped": 0,
     }
 
 
@@ -72,8 +94,13 @@ def make_handler(
         home = get_context()
         options = schedule_options(event, home.catalog)  # detail.series narrows it, like --series
         keys = None if options.series is None else {s.key for s in options.series}
-        # A timeout stops the process with no signal: recheck stops claiming before it instead.
-        report = recheck(home, keys, lambda: context.get_remaining_time_in_millis() / 1000)
+
+        def remaining_s() -> float:
+            return float(context.get_remaining_time_in_millis()) / 1000
+
+        # A timeout stops the process with no signal: recheck stops claiming before it instead,
+        # leaving the alerts their own reserve.
+        report = recheck(home, keys, lambda: remaining_s() - ALERT_RESERVE_S)
         metrics.add_metric(name="Retries", unit=MetricUnit.Count, value=report.retried)
         metrics.add_metric(name="RetriesDeferred", unit=MetricUnit.Count, value=report.deferred)
         metrics.add_metric(name="Quarantined", unit=MetricUnit.Count, value=report.quarantined)
@@ -85,7 +112,7 @@ def make_handler(
         # The standing count (a gauge) for the dashboard; the alarm watches new quarantines.
         total = len(home.store.quarantined())
         metrics.add_metric(name="QuarantinedTotal", unit=MetricUnit.Count, value=total)
-        alerts = _alert(home, get_alerting) if get_alerting is not None else {}
+        alerts = _alert(home, get_alerting, remaining_s) if get_alerting is not None else {}
         logger.info("rechecked", extra={**report.as_dict(), "quarantined_total": total, **alerts})
         return {**report.as_dict(), "quarantined_total": total, **alerts}
 

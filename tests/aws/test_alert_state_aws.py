@@ -324,3 +324,43 @@ def test_a_save_that_cannot_read_the_claims_still_goes_through(client: Any, tabl
     assert _item_bytes(client, table) <= 40_000
     ((_, cut, *_),) = json.loads(_item(client, table)["outbox_cuts"]["S"])
     assert len(_outbox_ids(client, table)) + cut == queued
+
+
+def test_an_alert_the_full_item_cannot_take_is_deferred_not_stored_as_fired(
+    client: Any, table: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """When the active set left the outbox no room, a save cut this evaluation's own alerts
+    (a CRITICAL dead letter among them) and stored them as active all the same: never sent,
+    never fired again. Now the save defers what does not fit, the least severe first, undoing
+    its change of the active set, so each is queued by a later save and sent exactly once."""
+    clock = ManualClock(NOW)
+    state = DynamoAlertState(client, table, clock=clock, item_budget=20_000)
+    warnings = [_condition(i) for i in range(600)]
+    critical = Condition("dead_lettered", "msg-1", "msg-1 dead-lettered", {}, Severity.CRITICAL)
+    sink = Collect()
+    rounds = 0
+    with caplog.at_level(logging.WARNING, logger="fuelpipe.adapters.alerts"):
+        while len(sink.sent) < 601 and rounds < 50:
+            rounds += 1
+            active = state.load()
+            outbox = state.outbox(["sns"])
+            for c in [*warnings, critical]:  # what evaluate does: fire what is not active yet
+                if c.id not in active:
+                    outbox.send(Alert(AlertKind.FIRING, c, clock.now(), clock.now()))
+                    active[c.id] = ActiveAlert(c, clock.now())
+            state.save(active)
+            stored = set(state.load())
+            report = state.deliver([sink])
+            assert report.dropped == {} and report.failed == []
+            assert stored == {f"{r}:{s}" for r, s in _fired(sink)}  # active = queued and sent
+            if rounds == 1:
+                assert "msg-1" in sink.sent  # the CRITICAL one is never deferred
+                assert 0 < len(sink.sent) < 601
+            clock.advance(timedelta(hours=1))
+    assert rounds > 1 and len(sink.sent) == len(set(sink.sent)) == 601
+    assert "deferred to the next evaluation" in caplog.text
+    assert _item_bytes(client, table) <= 20_000
+
+
+def _fired(sink: Collect) -> list[tuple[str, str]]:
+    return [("dead_lettered" if s == "msg-1" else "quarantined", s) for s in sink.sent]

@@ -4,6 +4,7 @@ scan, and retry_recheck publishing alerts to SNS once per condition."""
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -12,11 +13,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from devtools.aws.lambda_events import FakeLambdaContext, load_handler, scheduled_event
 from tests.aws.conftest import AwsHome
+from tests.aws.test_aws_handlers import metric
 
 from fuelpipe.adapters.alerts import DynamoAlertState, SnsSink
 from fuelpipe.adapters.clock import FixedClock
 from fuelpipe.domain.alerts import Alert, AlertKind, Condition, Severity
 from fuelpipe.domain.models import Record, Status
+from fuelpipe.stages.recheck import TIME_MARGIN_S
 
 pytestmark = pytest.mark.aws
 SP = ZoneInfo("America/Sao_Paulo")
@@ -132,8 +135,8 @@ def test_retry_recheck_publishes_each_alert_once_to_sns(aws_home: AwsHome, moto_
             sqs.delete_message(QueueUrl=inbox, ReceiptHandle=m["ReceiptHandle"])
     quarantined = [b for b in bodies if b["rule"] == "quarantined"]
     assert len(quarantined) == 1
-    assert quarantined[0]["evidence"]["date"] == "2022-05-03"
-    assert "quarantined:CURRENCY#USD@2022-05-03" in state.load()  # the stored alert state
+    assert quarantined[0]["evidence"]["first"] == "2022-05-03"
+    assert "quarantined:CURRENCY#USD" in state.load()  # the stored alert state (per series)
 
 
 def test_an_sns_error_part_way_publishes_the_rest_next_run_and_nothing_twice(
@@ -144,10 +147,11 @@ def test_an_sns_error_part_way_publishes_the_rest_next_run_and_nothing_twice(
     )
     now = datetime(2022, 5, 6, 15, 0, tzinfo=SP)
     app = aws_home.app(FixedClock(now))
-    for day in (date(2022, 5, 2), date(2022, 5, 3), date(2022, 5, 4)):  # three alerts
-        pending = Record("CURRENCY#USD", day, None, Status.PENDING, 5, now, "x")
+    day = date(2022, 5, 3)
+    for key in ("CURRENCY#USD", "CURRENCY#EUR", "CURRENCY#GBP"):  # three alerts (per series)
+        pending = Record(key, day, None, Status.PENDING, 5, now, "x")
         assert app.store.put_pending(pending)
-        assert app.store.quarantine("CURRENCY#USD", day, 5, "no value after 5 re-downloads")
+        assert app.store.quarantine(key, day, 5, "no value after 5 re-downloads")
     publishes: list[str] = []
 
     def second_publish_fails(params: dict[str, object], **_: object) -> None:
@@ -174,8 +178,8 @@ def test_an_sns_error_part_way_publishes_the_rest_next_run_and_nothing_twice(
         for m in batch:
             sqs.delete_message(QueueUrl=inbox, ReceiptHandle=m["ReceiptHandle"])
     assert len(bodies) == firing  # every alert once: none lost, none twice
-    quarantined = sorted(b["evidence"]["date"] for b in bodies if b["rule"] == "quarantined")
-    assert quarantined == ["2022-05-02", "2022-05-03", "2022-05-04"]
+    quarantined = sorted(b["evidence"]["series"] for b in bodies if b["rule"] == "quarantined")
+    assert quarantined == ["CURRENCY#EUR", "CURRENCY#GBP", "CURRENCY#USD"]
     assert len(publishes) == firing + 1  # the failed send was tried once more
 
 
@@ -196,3 +200,121 @@ def test_retry_recheck_drops_alerts_left_for_a_removed_sink_after_the_retention(
     )
     assert handler(scheduled_event(), FakeLambdaContext("retry_recheck"))["alerts_dropped"] == 1
     assert handler(scheduled_event(), FakeLambdaContext("retry_recheck"))["alerts_dropped"] == 0
+
+
+def _drain_inbox(sqs: Any, inbox: str) -> list[dict[str, Any]]:
+    bodies = []
+    while batch := sqs.receive_message(QueueUrl=inbox, MaxNumberOfMessages=10).get("Messages"):
+        bodies += [json.loads(json.loads(m["Body"])["Message"]) for m in batch]
+        for m in batch:
+            sqs.delete_message(QueueUrl=inbox, ReceiptHandle=m["ReceiptHandle"])
+    return bodies
+
+
+def test_a_failed_backfill_alerts_once_per_series_and_a_dead_letter_beside_it_goes_out(
+    aws_home: AwsHome, moto_server
+) -> None:
+    """Quarantined dates alerted one by one grew the alert item with every date: from ~12,000
+    (a failed ANP backfill quarantines ~136,000) the outbox had no room, so a dead letter firing
+    in the same run was cut yet stored as active (never sent); from ~17,000 the PutItem failed
+    every hour. Alerted per series, the item holds one condition per series whatever the dates
+    (2,000 here, to keep the test quick: the count no longer matters), and the CRITICAL dead
+    letter goes out. (20,000 conditions of one rule: the alert state contract suite.)"""
+    sns, sqs, topic, inbox = _topic_with_inbox(
+        moto_server, f"backfill-{aws_home.settings.table_name}"
+    )
+    now = datetime(2022, 5, 6, 15, 0, tzinfo=SP)
+    app = aws_home.app(FixedClock(now))
+    keys = [f"FUEL#{fuel}#{area}" for fuel in ("GASOLINE", "ETHANOL") for area in ("SP", "RJ")]
+    first = date(2022, 5, 1) - timedelta(weeks=500)
+    spent = [
+        Record(key, first + timedelta(weeks=i), None, Status.QUARANTINED, 5, reason="HTTP 503")
+        for key in keys
+        for i in range(500)
+    ]
+    assert all(app.store.put_pendings(spent))
+    app.queue.send(['{"not": "a request"}'])
+    (message,) = app.queue.receive(1)
+    app.queue.dead_letter(message, "malformed message: missing partition_key")
+    table = aws_home.settings.table_name
+    state = DynamoAlertState(aws_home.dynamodb, table, clock=FixedClock(now))
+    handler = load_handler("retry_recheck").make_handler(
+        lambda: app, lambda: (state, [SnsSink(sns, topic)])
+    )
+
+    result = handler(scheduled_event(), FakeLambdaContext("retry_recheck"))
+
+    assert result["quarantined_total"] == 2_000
+    assert result["alert_deliveries_failed"] == 0 and result["alerts_dropped"] == 0
+    bodies = _drain_inbox(sqs, inbox)
+    assert [b["subject"] for b in bodies if b["severity"] == "critical"] == [message.message_id]
+    quarantined = {b["subject"]: b["evidence"] for b in bodies if b["rule"] == "quarantined"}
+    assert sorted(quarantined) == sorted(keys)
+    assert {e["dates"] for e in quarantined.values()} == {500}
+    item = aws_home.dynamodb.get_item(TableName=table, Key=DynamoAlertState.KEY)["Item"]
+    assert len(item["active_z"]["B"]) < 5_000  # a few conditions, not 20,000
+    again = handler(scheduled_event(), FakeLambdaContext("retry_recheck"))
+    assert again["alerts_firing"] == 0 and _drain_inbox(sqs, inbox) == []
+
+
+@dataclass
+class _SecondsLeft(FakeLambdaContext):
+    """A context whose remaining time stays at ``seconds`` (a run that used its budget)."""
+
+    seconds: float = 0.0
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int(self.seconds * 1000)
+
+
+def test_retry_recheck_skips_alerting_when_too_little_time_is_left(
+    aws_home: AwsHome,
+    moto_server,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Recheck on a backlog uses its budget up to its margin; alerting after it (every series
+    read, the quarantine index) then ran into the timeout and the invocation failed. With too
+    little left the handler skips alerting, with a line and a metric, and the next run
+    evaluates: nothing was saved or queued meanwhile, so nothing is lost."""
+    sns, sqs, topic, inbox = _topic_with_inbox(moto_server, f"skip-{aws_home.settings.table_name}")
+    now = datetime(2022, 5, 6, 15, 0, tzinfo=SP)
+    app = aws_home.app(FixedClock(now))
+    day = date(2022, 5, 3)
+    assert app.store.put_pending(Record("CURRENCY#USD", day, None, Status.PENDING, 5, now, "x"))
+    assert app.store.quarantine("CURRENCY#USD", day, 5, "no value after 5 re-downloads")
+    table = aws_home.settings.table_name
+    state = DynamoAlertState(aws_home.dynamodb, table, clock=FixedClock(now))
+    handler = load_handler("retry_recheck")
+    run = handler.make_handler(lambda: app, lambda: (state, [SnsSink(sns, topic)]))
+
+    late = run(scheduled_event(), _SecondsLeft("retry_recheck", seconds=handler.ALERT_MIN_S - 1))
+
+    assert late["alerts_skipped"] == 1 and "alerts_firing" not in late
+    assert "alert evaluation skipped: too little time left" in caplog.text
+    assert metric(capsys.readouterr().out, "AlertsSkipped") == 1
+    assert "Item" not in aws_home.dynamodb.get_item(TableName=table, Key=DynamoAlertState.KEY)
+    assert _drain_inbox(sqs, inbox) == []
+
+    enough = _SecondsLeft("retry_recheck", seconds=handler.ALERT_MIN_S + 1)
+    on_time = run(scheduled_event(), enough)
+
+    assert (on_time["alerts_skipped"], on_time["alerts_firing"]) == (0, 2)  # quarantine + late
+    assert {b["rule"] for b in _drain_inbox(sqs, inbox)} == {"quarantined", "stale_source"}
+
+
+def test_retry_recheck_leaves_the_alerts_their_reserve(aws_home: AwsHome) -> None:
+    """Recheck's budget ends ALERT_RESERVE_S earlier than the function's: with that much
+    time left (and its own margin) it claims nothing and defers, leaving it to alerting."""
+    now = datetime(2022, 5, 6, 15, 0, tzinfo=SP)
+    app = aws_home.app(FixedClock(now))
+    day = date(2022, 5, 3)
+    pending = Record("CURRENCY#USD", day, None, Status.PENDING, 0, now - timedelta(hours=1), "x")
+    assert app.store.put_pending(pending)
+    handler = load_handler("retry_recheck")
+    run = handler.make_handler(lambda: app)
+    seconds = handler.ALERT_RESERVE_S + TIME_MARGIN_S - 1
+
+    result = run(scheduled_event(), _SecondsLeft("retry_recheck", seconds=seconds))
+
+    assert (result["due"], result["retried"], result["deferred"]) == (1, 0, 1)

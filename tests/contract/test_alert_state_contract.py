@@ -9,7 +9,8 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import date, timedelta
+from pathlib import Path
 from typing import cast
 
 import pytest
@@ -18,12 +19,21 @@ from tests.support.jam import Jam
 
 from fuelpipe.adapters.alerts import DEFAULT_LEASE, DEFAULT_RETENTION
 from fuelpipe.adapters.clock import ManualClock
-from fuelpipe.domain.alerts import ActiveAlert, Alert, AlertKind, Condition, Severity
-from fuelpipe.domain.catalog import Catalog
+from fuelpipe.adapters.sqlite_store import SqliteStore
+from fuelpipe.domain.alerts import (
+    OVERFLOW_SUBJECT,
+    ActiveAlert,
+    Alert,
+    AlertKind,
+    Condition,
+    Severity,
+)
+from fuelpipe.domain.catalog import DEFAULT_CATALOG, Catalog
+from fuelpipe.domain.models import Record, Status
 from fuelpipe.ports.alerts import AlertContext, AlertSink, AlertState
 from fuelpipe.ports.queue import Queue
 from fuelpipe.ports.store import Store
-from fuelpipe.stages.alerting import evaluate
+from fuelpipe.stages.alerting import MAX_CONDITIONS_PER_RULE, Quarantined, evaluate
 
 
 class Counting(AlertSink):
@@ -412,3 +422,89 @@ def test_two_evaluations_at_once_queue_a_starting_condition_once(
     assert first.deliver([Counting("webhook", counts, lock)]).sent == 1
     assert second.deliver([Counting("webhook", counts, lock)]).sent == 0
     assert counts == Counter({"msg-1": 1})
+
+
+class _Flood:
+    """A rule that finds one condition per record, as the quarantine rule did per date."""
+
+    name = "flood"
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def evaluate(self, context: AlertContext) -> list[Condition]:
+        return [
+            Condition(
+                self.name,
+                f"FUEL#DIESEL_S10#SP@{i}",
+                f"FUEL#DIESEL_S10#SP date {i} quarantined: anp: HTTP 503 from the survey",
+                {"series": "FUEL#DIESEL_S10#SP", "retry_count": 5, "reason": f"HTTP 503 ({i})"},
+                Severity.WARNING,
+            )
+            for i in range(self.n)
+        ]
+
+
+def test_a_rule_finding_20000_conditions_is_capped_and_a_critical_beside_it_goes_out(
+    alert_states: AlertStateOpener,
+) -> None:
+    """20,000 conditions of one rule stored one by one outgrew DynamoDB's 400 KB item (the
+    save failed every run, and before that the outbox had no room left for a dead letter firing
+    beside them). Capped, the rule stores MAX_CONDITIONS_PER_RULE of them (one standing for
+    the rest), on every backend alike, and the CRITICAL alert of the same run is delivered."""
+    clock = ManualClock(START)
+    state = alert_states(clock)
+    ctx = AlertContext(START, cast(Store, None), cast(Queue, None), Catalog([]))
+    rules = [_Flood(20_000), _DeadLetter()]
+    report = evaluate(ctx, rules, state, [state.outbox(["webhook"])])
+    assert report.active == report.firing == MAX_CONDITIONS_PER_RULE + 1
+    active = state.load()
+    more = active[f"flood:{OVERFLOW_SUBJECT}"].condition
+    assert more.evidence["more"] == 20_000 - (MAX_CONDITIONS_PER_RULE - 1)
+    counts: Counter[str] = Counter()
+    delivery = state.deliver([Counting("webhook", counts, threading.Lock())])
+    assert (delivery.failed, delivery.dropped) == ([], {})
+    assert counts["msg-1"] == 1 and sum(counts.values()) == MAX_CONDITIONS_PER_RULE + 1
+    again = evaluate(ctx, rules, state, [state.outbox(["webhook"])])
+    assert (again.firing, again.cleared, again.active) == (0, 0, MAX_CONDITIONS_PER_RULE + 1)
+
+
+def test_per_date_quarantine_alerts_stored_before_fold_into_one_per_series(
+    alert_states: AlertStateOpener, tmp_path: Path
+) -> None:
+    """An active set saved when quarantines alerted per date (10,000 of them) converts in one
+    evaluation: the per-date alerts leave it without a CLEARED alert each (10,000 messages to
+    say nothing changed), and one alert per series fires in their place."""
+    clock = ManualClock(START)
+    state = alert_states(clock)
+    key = "FUEL#DIESEL_S10#SP"
+    old = {}
+    for i in range(10_000):
+        day = (date(1990, 1, 7) + timedelta(weeks=i)).isoformat()
+        c = Condition(
+            "quarantined",
+            f"{key}@{day}",
+            f"{key} {day} quarantined: anp: HTTP 503",
+            {"series": key, "date": day, "retry_count": 5, "reason": "anp: HTTP 503"},
+        )
+        old[c.id] = ActiveAlert(c, START - timedelta(days=1))
+    state.load()
+    state.save(old)
+    store = SqliteStore(tmp_path / "store.sqlite")
+    try:
+        store.put_pendings(
+            [
+                Record(key, date(2025, 3, d), None, Status.QUARANTINED, 5, reason="anp: HTTP 503")
+                for d in (2, 9)
+            ]
+        )
+        catalog = Catalog([DEFAULT_CATALOG[key]])
+        ctx = AlertContext(START, store, cast(Queue, None), catalog)
+        report = evaluate(ctx, [Quarantined()], state, [state.outbox(["webhook"])])
+    finally:
+        store.close()
+    assert (report.folded, report.firing, report.cleared, report.active) == (10_000, 1, 0, 1)
+    assert list(state.load()) == [f"quarantined:{key}"]
+    counts: Counter[str] = Counter()
+    assert state.deliver([Counting("webhook", counts, threading.Lock())]).sent == 1
+    assert counts == Counter({key: 1})

@@ -19,10 +19,17 @@ from fuelpipe.adapters.sqlite_queue import SqliteQueue
 from fuelpipe.adapters.sqlite_store import SqliteStore
 from fuelpipe.adapters.webhook import WebhookSink
 from fuelpipe.domain.alerts import Alert
+from fuelpipe.domain.calendars import expected_between, get_calendar
 from fuelpipe.domain.catalog import DEFAULT_CATALOG, Catalog
 from fuelpipe.domain.models import Record, Status
 from fuelpipe.ports.alerts import AlertContext, AlertSink
-from fuelpipe.stages.alerting import DeadLettered, Quarantined, StaleSource, evaluate
+from fuelpipe.stages.alerting import (
+    STALE_WINDOW,
+    DeadLettered,
+    Quarantined,
+    StaleSource,
+    evaluate,
+)
 
 SP = ZoneInfo("America/Sao_Paulo")
 USD = replace(DEFAULT_CATALOG["CURRENCY#USD"], default_start=date(2022, 5, 2))
@@ -160,7 +167,8 @@ def test_quarantine_alerts_to_a_webhook_once_until_released(home, httpserver: HT
     bodies = [json.loads(req.get_data()) for req, _ in httpserver.log]
     assert [b["kind"] for b in bodies] == ["FIRING", "CLEARED", "FIRING"]
     assert bodies[0]["evidence"]["series"] == USD.key
-    assert bodies[0]["evidence"]["date"] == "2022-05-03"
+    assert bodies[0]["evidence"]["first"] == bodies[0]["evidence"]["last"] == "2022-05-03"
+    assert bodies[0]["evidence"]["dates"] == 1
     assert "re-downloads" in bodies[0]["evidence"]["reason"]
 
 
@@ -298,3 +306,83 @@ def test_an_alert_outside_the_watched_part_is_kept_when_its_rule_fails_on_the_wh
     report = evaluate(part, [Quarantined()], state, [sink], whole=whole)
     assert (report.firing, report.cleared, report.active) == (0, 1, 0)
     assert [a.kind.value for a in sink.alerts] == ["FIRING", "CLEARED"]
+
+
+class _ReadLog(SqliteStore):
+    """A real SQLite store that notes each read of a key's dates and how many it returned."""
+
+    def __init__(self, path) -> None:
+        super().__init__(path)
+        self.reads: list[tuple[str, date | None, int]] = []
+
+    def present(self, key: str):
+        found = super().present(key)
+        self.reads.append((key, None, len(found)))
+        return found
+
+    def present_after(self, key: str, after: date | None):
+        found = super().present_after(key, after)
+        self.reads.append((key, after, len(found)))
+        return found
+
+
+class _WholeHistory(SqliteStore):
+    """The same file read whole whatever the bound: what StaleSource read before."""
+
+    def present_after(self, key: str, after: date | None):
+        return super().present(key)
+
+
+@pytest.mark.parametrize(
+    ("last_ok", "after_ok", "late"),
+    [
+        (date(2022, 5, 4), None, False),  # on time
+        (date(2022, 5, 3), None, True),  # late for a day
+        (date(2021, 9, 1), None, True),  # late for months: past the first window
+        (date(2004, 12, 31), Status.ABSENT, True),  # nothing OK for years, answered since
+    ],
+)
+def test_stale_source_reads_a_recent_window_and_answers_as_the_whole_history(
+    tmp_path, last_ok: date, after_ok: Status | None, late: bool
+) -> None:
+    """StaleSource read every series' whole history every hour after recheck (~305,000 dates
+    over 440 sequential queries: ~30 s in the Lambda, past its timeout after a busy recheck).
+    It now reads from a window before the latest due date, wider only when that window cannot
+    say where lateness began; the conditions are those the whole history gives."""
+    now = datetime(2022, 5, 4, 14, 5, tzinfo=SP)  # past PTAX's window for 2022-05-04
+    usd = DEFAULT_CATALOG["CURRENCY#USD"]
+    days = list(expected_between(get_calendar(usd.calendar), date(2000, 1, 3), date(2022, 5, 4)))
+    stamp = datetime(2022, 5, 1, tzinfo=UTC)
+    path = tmp_path / "history.sqlite"
+    with SqliteStore(path) as store:
+        store.put_records(
+            [
+                Record(usd.key, d, Decimal("5"), Status.OK, updated_at=stamp)
+                for d in days
+                if d <= last_ok
+            ]
+        )
+        if after_ok is not None:  # answered without a value: not late, but no value since
+            rest = [d for d in days if last_ok < d < date(2022, 5, 4)]
+            store.put_pendings([Record(usd.key, d, None, after_ok, reason="-") for d in rest])
+    clock = ManualClock(now)
+    catalog = Catalog([usd])
+    queue = SqliteQueue(tmp_path / "q.sqlite", clock=clock, visibility_timeout=timedelta(1))
+    found = {}
+    try:
+        for name, opened in (("window", _ReadLog(path)), ("whole", _WholeHistory(path))):
+            with opened as store:
+                ctx = AlertContext(now, store, queue, catalog)
+                found[name] = list(StaleSource().evaluate(ctx))
+                if name == "window":
+                    reads = store.reads
+    finally:
+        queue.close()
+    assert found["window"] == found["whole"]
+    assert len(found["window"]) == int(late)
+    if late:
+        assert found["window"][0].evidence["latest_stored"] == last_ok.isoformat()
+    first_window = date(2022, 5, 4) - STALE_WINDOW
+    assert reads[0][:2] == (usd.key, first_window)
+    if last_ok >= first_window:  # on time, or late inside the window: one bounded read
+        assert len(reads) == 1 and reads[0][2] < 50

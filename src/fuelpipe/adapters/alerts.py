@@ -17,7 +17,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar, NamedTuple
 
-from fuelpipe.domain.alerts import ActiveAlert, Alert, AlertKind, Condition, Severity
+from fuelpipe.domain.alerts import (
+    ActiveAlert,
+    Alert,
+    AlertKind,
+    Condition,
+    Severity,
+    severity_rank,
+)
 from fuelpipe.domain.instants import sao_paulo_iso
 from fuelpipe.ports.alerts import AlertSink, AlertState, AlertStateChanged, DeliveryReport
 from fuelpipe.ports.clock import Clock
@@ -618,8 +625,10 @@ class SqliteAlertState(_OutboxState):
 ITEM_BUDGET = 300_000
 """Bytes the DynamoDB alert item may take (DynamoDB refuses items over 400 KB): a save that
 would pass it first drops the outbox's oldest alerts, so saving the active set never fails
-because of alerts a sink has not taken. (The active set itself is never cut: it holds only
-conditions that hold now, a few thousand of which fit.)"""
+because of alerts a sink has not taken. The active set is never cut: it holds only conditions
+that hold now, at most a few hundred a rule (the rules are capped, and quarantines alert per
+series, not per date), and a save whose own alerts do not fit defers them, undone in the set
+(:meth:`DynamoAlertState._admit`), so it only grows by what fits."""
 
 
 class _Read(NamedTuple):
@@ -735,11 +744,20 @@ class DynamoAlertState(_OutboxState):
         return {cid: _load(body) for cid, body in read.active.items()}
 
     def save(self, active: Mapping[str, ActiveAlert]) -> None:
+        """Store ``active`` and queue this evaluation's alerts in one conditional PutItem.
+
+        Past the budget, the outbox's older alerts are cut first (:meth:`_fit`); this
+        evaluation's own are never cut: those that do not fit even then are deferred
+        (:meth:`_admit`), their change of the active set undone, so they are queued by a later
+        evaluation, never recorded as fired (or cleared) without being queued."""
         at = self._clock.now().timestamp()
-        queued = [[uuid.uuid4().hex, sink, body, at] for sink, body in self._queued()]
-        body = json.dumps({cid: _dump(a) for cid, a in active.items()}, sort_keys=True)
-        active_z = zlib.compress(body.encode())
+        groups = [
+            (alert, [[uuid.uuid4().hex, sink, _dump_alert(alert), at] for sink in sinks])
+            for alert, sinks in self._pending
+        ]
+        self._pending.clear()
         loaded, self._loaded = self._loaded, None  # one save per load
+        active_z, queued = self._admit(active, groups)
         for _ in range(_OUTBOX_ATTEMPTS):
             # what earlier evaluations have not delivered stays
             read = self._item()
@@ -747,7 +765,7 @@ class DynamoAlertState(_OutboxState):
                 raise AlertStateChanged(
                     f"alert state: saved by another evaluation since loaded (version {loaded})"
                 )
-            outbox_z, cut = self._fit(self._budget - len(active_z), read.outbox + queued)
+            outbox_z, cut = self._fit(self._budget - len(active_z), read.outbox, queued)
             cuts = self._with_cut(read.cuts, cut)
             item = {
                 **self.KEY,
@@ -764,9 +782,72 @@ class DynamoAlertState(_OutboxState):
     _ROOM_KEPT: ClassVar[int] = 4_096
     """Bytes of the budget kept for the item's keys, version and cut lines."""
 
-    def _fit(self, room: int, entries: list[list[Any]]) -> tuple[bytes, list[list[Any]]]:
-        """The compressed outbox of ``entries`` without the fewest cut to fit in ``room`` bytes,
-        and the cut ones to report (none when all fit).
+    def _admit(
+        self,
+        active: Mapping[str, ActiveAlert],
+        groups: list[tuple[Alert, list[list[Any]]]],
+    ) -> tuple[bytes, list[list[Any]]]:
+        """The compressed active set to store and the outbox entries to queue, such that both
+        fit the budget with every older entry cut: all of ``groups`` (each alert with its
+        entries, one per sink) when they do; else without the fewest alerts, deferred (logged):
+        CLEARED ones first, then the least severe, the newest first. A deferred alert's change
+        is undone (a FIRING one's condition leaves the active set, a CLEARED one's stays), so
+        the next evaluation finds it again and queues it; an alert the outbox cannot take is
+        never recorded as sent. The active set only grows by admitted alerts, so it never
+        outgrows the budget on its own (a stored set over it, from before rules were capped,
+        is saved with nothing admitted)."""
+        room = self._budget - self._ROOM_KEPT
+        order = sorted(
+            range(len(groups)),
+            key=lambda i: (
+                groups[i][0].kind is AlertKind.FIRING,
+                severity_rank(groups[i][0].condition.severity),
+                -i,
+            ),
+        )
+
+        def deferring(k: int) -> tuple[bool, bytes, list[list[Any]]]:
+            deferred = set(order[:k])
+            kept = dict(active)
+            for i in deferred:
+                alert = groups[i][0]
+                if alert.kind is AlertKind.FIRING:
+                    kept.pop(alert.condition.id, None)
+                else:
+                    kept[alert.condition.id] = ActiveAlert(alert.condition, alert.since)
+            body = json.dumps({cid: _dump(a) for cid, a in kept.items()}, sort_keys=True)
+            active_z = zlib.compress(body.encode())
+            entries = [e for i, (_, es) in enumerate(groups) if i not in deferred for e in es]
+            return len(active_z) + len(_pack(entries)) <= room, active_z, entries
+
+        fits, active_z, entries = deferring(0)
+        if fits:
+            return active_z, entries
+        low, high = 0, len(groups)  # deferring ``low`` is too few, ``high`` enough (or all)
+        while high - low > 1:
+            mid = (low + high) // 2
+            if deferring(mid)[0]:
+                high = mid
+            else:
+                low = mid
+        _, active_z, entries = deferring(high)
+        late = [groups[i][0] for i in order[:high]]
+        logger.warning(
+            "alert state: %d alert(s) deferred to the next evaluation, the alert item being "
+            "at its %d KB budget (the most severe kept): %s",
+            len(late),
+            self._budget // 1000,
+            ", ".join(f"{a.kind.value} {a.condition.id}" for a in late[:5])
+            + (f" and {len(late) - 5} more" if len(late) > 5 else ""),
+        )
+        return active_z, entries
+
+    def _fit(
+        self, room: int, entries: list[list[Any]], queued: list[list[Any]]
+    ) -> tuple[bytes, list[list[Any]]]:
+        """The compressed outbox of ``entries`` and ``queued`` (this save's, never cut: see
+        :meth:`_admit`) without the fewest of ``entries`` cut to fit in ``room`` bytes, and
+        the cut ones to report (none when all fit).
 
         What is cut first, each group oldest first: entries already sent (a "sent" mark, or
         sent by this process), silently, as they were delivered and only not taken off yet;
@@ -776,7 +857,7 @@ class DynamoAlertState(_OutboxState):
         dropped, and one whose send then fails is not lost. If the claims cannot be read (a
         throttled query), the save still goes through: the oldest are cut, all reported."""
         room -= self._ROOM_KEPT
-        packed = _pack(entries)
+        packed = _pack(entries + queued)
         if len(packed) <= room:
             return packed, []
         try:
@@ -792,7 +873,7 @@ class DynamoAlertState(_OutboxState):
 
         def without(n: int) -> list[list[Any]]:
             gone = {e[0] for e in order[:n]}
-            return [e for e in entries if e[0] not in gone]
+            return [e for e in entries if e[0] not in gone] + queued
 
         fits, cut = len(order), 0  # the fewest to cut: between cut (too few) and fits
         while fits - cut > 1:

@@ -141,3 +141,53 @@ def transition(
             continue
         alerts.append(Alert(AlertKind.CLEARED, prior.condition, now, prior.since))
     return Transition(alerts, new_active)
+
+
+_RANK = {Severity.INFO: 0, Severity.WARNING: 1, Severity.CRITICAL: 2}
+
+OVERFLOW_SUBJECT = "+more"
+"""The subject of the one condition that stands for a rule's conditions past its cap."""
+
+
+def severity_rank(severity: Severity) -> int:
+    """INFO 0, WARNING 1, CRITICAL 2: the more urgent, the higher."""
+    return _RANK[severity]
+
+
+def capped(rule: str, conditions: Iterable[Condition], limit: int) -> list[Condition]:
+    """At most ``limit`` conditions of one rule (``limit`` at least 2): past it, the
+    ``limit - 1`` most severe (then by id, so the same ones stay listed from one evaluation to
+    the next) and one condition (subject :data:`OVERFLOW_SUBJECT`) standing for the rest, as
+    severe as the most severe of them.
+
+    Every active condition is stored, and the store is bounded (DynamoDB keeps the active set
+    in one item of at most 400 KB): a rule that finds thousands (a dead-letter queue filling
+    up) must not grow it without end. The overflow condition fires once when the rule first
+    passes its cap and clears when it is back under it; conditions past the cap do not alert
+    one by one meanwhile."""
+    if limit < 2:
+        raise ValueError(f"a rule's cap must be at least 2 (got {limit})")
+    unique: dict[str, Condition] = {}
+    for cond in conditions:
+        unique.setdefault(cond.id, cond)
+    if len(unique) <= limit:
+        return list(unique.values())
+    order = sorted(unique.values(), key=lambda c: (-_RANK[c.severity], c.id))
+    kept, rest = order[: limit - 1], order[limit - 1 :]
+    worst = max((c.severity for c in rest), key=severity_rank)
+    overflow = Condition(
+        rule=rule,
+        subject=OVERFLOW_SUBJECT,
+        summary=(
+            f"{rule}: {len(rest)} more condition(s) hold, not alerted one by one "
+            f"(past {limit - 1}); the first: {rest[0].summary}"
+        ),
+        evidence={
+            "more": len(rest),
+            "listed": len(kept),
+            "first": rest[0].subject,
+            "last": rest[-1].subject,
+        },
+        severity=worst,
+    )
+    return [*kept, overflow]

@@ -1,4 +1,4 @@
-"""Alert rules on the pipeline (stale source, newly quarantined, dead-lettered) and evaluation.
+"""Alert rules on the pipeline (stale source, quarantined series, dead-lettered) and evaluation.
 
 Rules are pluggable (:class:`fuelpipe.ports.alerts.AlertRule`): :func:`evaluate` takes any
 list, and other features add theirs next to :func:`default_rules`. Each condition alerts once
@@ -8,17 +8,17 @@ when it starts and once when it clears (the active set is kept in an
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
-from fuelpipe.domain.alerts import ActiveAlert, Condition, Severity, transition
+from fuelpipe.domain.alerts import ActiveAlert, Condition, Severity, capped, transition
 from fuelpipe.domain.calendars import expected_between, get_calendar
 from fuelpipe.domain.catalog import Catalog, Series
 from fuelpipe.domain.instants import sao_paulo_iso
 from fuelpipe.domain.messages import DownloadRequest, MalformedMessage
-from fuelpipe.domain.models import Status
+from fuelpipe.domain.models import Record, Status
 from fuelpipe.ports.alerts import (
     AlertContext,
     AlertRule,
@@ -26,6 +26,7 @@ from fuelpipe.ports.alerts import (
     AlertState,
     AlertStateChanged,
 )
+from fuelpipe.ports.store import Store
 from fuelpipe.stages.due import latest_expected
 
 _EVIDENCE_KEYS = 5
@@ -113,15 +114,56 @@ _SUMMARY_DATES = 3
 """Late dates a stale-source summary names, oldest first (the evidence holds the oldest)."""
 
 
+STALE_WINDOW = timedelta(days=62)
+"""How far before its latest due date :class:`StaleSource` first reads a series: two of ANP's
+monthly dates, nine of its weeks. Wider reads (this times 8, 64, then all) only for a series
+whose window holds no value stored OK or no date answered before its due date (late for that
+long, or never OK), so the hourly cost does not grow with the history; all at once when the
+window holds nothing (a series not kept here: an empty read; or one stopped for longer)."""
+
+_WIDEN = 8
+_WIDENINGS = 2
+
+
+def recent_present(
+    store: Store, series: Series, day: date, window: timedelta = STALE_WINDOW
+) -> dict[date, Status]:
+    """The stored dates of ``series`` from ``window`` before ``day`` (its latest due date) on,
+    with their statuses: as much of its history as :func:`late_series` needs to answer as it
+    would with the whole of it. That is the whole suffix from ``day`` when ``day`` is answered;
+    otherwise a suffix holding a date stored OK (the latest stored) and one answered before
+    ``day`` (where lateness started). Read wider until it does, and whole at last."""
+    after: date | None = day - window
+    widened = 0
+    while True:
+        present = {p.date: p.status for p in store.present_after(series.key, after)}
+        if after is None or present.get(day) in _ANSWERED:
+            return present
+        if not present:  # most likely a series this home keeps nothing of: one read says
+            after = None
+            continue
+        ok = any(st is Status.OK for st in present.values())
+        if ok and any(d < day and st in _ANSWERED for d, st in present.items()):
+            return present
+        widened += 1
+        after = day - window * _WIDEN**widened if widened <= _WIDENINGS else None
+
+
 class StaleSource:
-    """A source is later than its usual window: a published date is still not stored OK."""
+    """A source is later than its usual window: a published date is still not stored OK.
+
+    Each series is read from a window before its latest due date (:func:`recent_present`),
+    not whole: this runs every hour after recheck, on ~440 series and ~300,000 dates."""
 
     name = "stale_source"
 
     def evaluate(self, context: AlertContext) -> Sequence[Condition]:
         late: dict[str, list[tuple[Series, date, date | None]]] = defaultdict(list)
         for series in context.catalog:
-            present = {p.date: p.status for p in context.store.present(series.key)}
+            day = latest_due(series, context.now)
+            if day is None:
+                continue
+            present = recent_present(context.store, series, day)
             found = late_series(series, present, context.now)
             if found is not None:
                 late[series.source].append((series, found.day, found.latest_stored))
@@ -164,29 +206,54 @@ class StaleSource:
 
 
 class Quarantined:
-    """A record of a catalog series is quarantined: its retries are spent and a person must
-    look."""
+    """A catalog series has quarantined records: their retries are spent and a person must
+    look. One condition per series (``subject``: its key) with the count and span of its
+    quarantined dates, not one per date: a failed ANP backfill quarantines ~136,000 dates, and
+    an alert each outgrew the alert state (DynamoDB's 400 KB item). More dates quarantined in
+    a series already alerting do not alert again (the retry_recheck Lambda's ``Quarantined``
+    metric counts every one); the alert clears when the series has none left.
+
+    Active alerts of the older per-date form (subject ``KEY@DATE``) are folded: dropped from
+    the active set without a CLEARED alert each (:meth:`folds`), the per-series alert firing in
+    their place."""
 
     name = "quarantined"
 
     def evaluate(self, context: AlertContext) -> Sequence[Condition]:
-        return [
-            Condition(
-                rule=self.name,
-                subject=f"{r.key}@{r.date.isoformat()}",
-                summary=f"{r.key} {r.date.isoformat()} quarantined: {r.reason or 'no reason'}",
-                evidence={
-                    "series": r.key,
-                    "date": r.date.isoformat(),
-                    "retry_count": r.retry_count,
-                    "reason": r.reason,
-                    "updated_at": _iso(r.updated_at) if r.updated_at else None,
-                },
-                severity=Severity.WARNING,
-            )
-            for r in context.store.quarantined()
-            if r.key in context.catalog  # `watch --series`: the watched ones
-        ]
+        by_key: dict[str, list[Record]] = defaultdict(list)
+        for r in context.store.quarantined():
+            if r.key in context.catalog:  # `watch --series`: the watched ones
+                by_key[r.key].append(r)
+        return [self._condition(key, records) for key, records in sorted(by_key.items())]
+
+    def _condition(self, key: str, records: list[Record]) -> Condition:
+        records.sort(key=lambda r: r.date)
+        first, last = records[0].date.isoformat(), records[-1].date.isoformat()
+        reasons = Counter(r.reason or "no reason" for r in records)
+        reason, _ = reasons.most_common(1)[0]
+        stamps = [r.updated_at for r in records if r.updated_at is not None]
+        n = len(records)
+        span = first if n == 1 else f"{first} to {last}"
+        return Condition(
+            rule=self.name,
+            subject=key,
+            summary=f"{key}: {n} date{'' if n == 1 else 's'} quarantined ({span}): {reason}",
+            evidence={
+                "series": key,
+                "dates": n,
+                "first": first,
+                "last": last,
+                "reason": reason,
+                "reasons": len(reasons),
+                "max_retry_count": max(r.retry_count for r in records),
+                "updated_at": _iso(max(stamps)) if stamps else None,
+            },
+            severity=Severity.WARNING,
+        )
+
+    def folds(self, condition: Condition) -> bool:
+        """Whether a stored active alert of this rule is of the per-date form (``KEY@DATE``)."""
+        return "@" in condition.subject
 
 
 class DeadLettered:
@@ -236,9 +303,14 @@ class _Outside:
     its alerts would otherwise clear."""
 
     def __init__(
-        self, context: AlertContext, rules: Sequence[AlertRule], whole: Catalog | None
+        self,
+        context: AlertContext,
+        rules: Sequence[AlertRule],
+        whole: Catalog | None,
+        limit: int,
     ) -> None:
         self._context = context
+        self._limit = limit
         self._rules = {r.name: r for r in rules}
         self._whole = whole
         self._found: dict[str, set[str] | None] = {}
@@ -266,7 +338,8 @@ class _Outside:
     def _run_on_whole(self, rule: AlertRule) -> set[str] | None:
         assert self._whole is not None
         try:
-            return {c.id for c in rule.evaluate(replace(self._context, catalog=self._whole))}
+            found = rule.evaluate(replace(self._context, catalog=self._whole))
+            return {c.id for c in capped(rule.name, found, self._limit)}
         except Exception as exc:  # as when it fails on the part: reported, nothing cleared
             self.failed.append(f"{rule.name} (whole catalog): {type(exc).__name__}: {exc}")
             return None
@@ -279,11 +352,33 @@ class AlertReport:
     firing: int = 0
     cleared: int = 0
     active: int = 0
+    folded: int = 0
+    """Stored alerts of an older form a rule replaced, dropped without a CLEARED alert."""
     failed_rules: tuple[str, ...] = ()
 
 
 SAVE_ATTEMPTS = 3
 """Evaluations redone when other evaluators keep saving the active set first."""
+
+MAX_CONDITIONS_PER_RULE = 300
+"""Conditions of one rule alerted one by one; past it, one condition stands for the rest
+(:func:`fuelpipe.domain.alerts.capped`). Above the ~420 ANP series a failed backfill can
+quarantine only when nearly all fail; far below what fits the DynamoDB alert item."""
+
+
+def _folded(
+    active: Mapping[str, ActiveAlert], rules: Sequence[AlertRule]
+) -> tuple[dict[str, ActiveAlert], int]:
+    """``active`` without the alerts a rule that ran says are of an older form of its own
+    (its optional ``folds(condition)``: :class:`Quarantined`'s per-date alerts), and how many
+    those were. They go without a CLEARED alert each: what replaces them fires on its own."""
+    folds = {r.name: f for r in rules if callable(f := getattr(r, "folds", None))}
+    kept = {
+        cid: a
+        for cid, a in active.items()
+        if a.condition.rule not in folds or not folds[a.condition.rule](a.condition)
+    }
+    return kept, len(active) - len(kept)
 
 
 def evaluate(
@@ -293,6 +388,7 @@ def evaluate(
     sinks: Sequence[AlertSink],
     *,
     whole: Catalog | None = None,
+    limit: int = MAX_CONDITIONS_PER_RULE,
 ) -> AlertReport:
     """Run every rule, send what started or cleared to every sink, then save the active set.
 
@@ -307,20 +403,23 @@ def evaluate(
     the rule, run on ``whole``, does not find it either: a watch restarted on fewer series
     does not announce as cleared what it stopped looking at and still holds (it clears once
     it stops holding); what fires is still about the part only.
+
+    ``limit``: the conditions of one rule alerted one by one; past it, one stands for the rest
+    (:func:`fuelpipe.domain.alerts.capped`), so the stored active set stays bounded.
     """
     conditions: list[Condition] = []
     ran: list[str] = []
     failed: list[str] = []
     for rule in rules:
         try:
-            conditions.extend(rule.evaluate(context))
+            conditions.extend(capped(rule.name, rule.evaluate(context), limit))
         except Exception as exc:  # one broken rule must not silence the others
             failed.append(f"{rule.name}: {type(exc).__name__}: {exc}")
             continue
         ran.append(rule.name)
-    outside = _Outside(context, [r for r in rules if r.name in ran], whole)
+    outside = _Outside(context, [r for r in rules if r.name in ran], whole, limit)
     for attempt in range(1, SAVE_ATTEMPTS + 1):
-        active = state.load()
+        active, folded = _folded(state.load(), [r for r in rules if r.name in ran])
         held = outside.still_holding(active, {c.id for c in conditions})
         change = transition(active, [*conditions, *held], context.now, evaluated_rules=ran)
         for alert in change.alerts:
@@ -340,5 +439,6 @@ def evaluate(
         firing=firing,
         cleared=len(change.alerts) - firing,
         active=len(change.active),
+        folded=folded,
         failed_rules=(*failed, *outside.failed),
     )

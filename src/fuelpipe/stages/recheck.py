@@ -18,8 +18,9 @@ from fuelpipe.stages.context import StageContext
 
 logger = logging.getLogger(__name__)
 
-# Left for what follows the last claim: sending up to SEND_EVERY claims, the run log, and the
-# Lambda handler's own writes and alerting, well inside the function's 120 s timeout.
+# Left for what follows the last claim: sending up to SEND_EVERY claims, the run log and the
+# Lambda handler's own writes, well inside the function's 120 s timeout. (The handler keeps its
+# alert evaluation's time apart: it passes remaining_s less its ALERT_RESERVE_S.)
 TIME_MARGIN_S = 20.0
 # Claims sent at once within a fetch unit: all a hard kill (not a timeout: see remaining_s)
 # can cost. Each send is one more message, and for a whole-history unit (ANP's workbooks) one

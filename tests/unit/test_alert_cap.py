@@ -1,0 +1,39 @@
+"""A rule's conditions past its cap become one: the most severe stay listed, the same ones
+from one evaluation to the next, and the one standing for the rest is as severe as they are."""
+
+from __future__ import annotations
+
+import pytest
+
+from fuelpipe.domain.alerts import OVERFLOW_SUBJECT, Condition, Severity, capped
+
+
+def _c(i: int, severity: Severity = Severity.WARNING) -> Condition:
+    return Condition("flood", f"s{i:05d}", f"condition {i}", {}, severity)
+
+
+def test_under_the_cap_every_condition_stays_once() -> None:
+    found = [_c(1), _c(2), _c(1)]
+    assert capped("flood", found, 3) == [_c(1), _c(2)]
+
+
+def test_past_the_cap_the_most_severe_stay_and_one_condition_stands_for_the_rest() -> None:
+    found = [_c(i) for i in range(1_000)] + [_c(5_000, Severity.CRITICAL)]
+    out = capped("flood", found, 10)
+    assert len(out) == 10
+    assert out[0] == _c(5_000, Severity.CRITICAL)  # a critical one is never folded first
+    assert [c.subject for c in out[1:9]] == [f"s{i:05d}" for i in range(8)]
+    more = out[-1]
+    assert (more.id, more.severity) == (f"flood:{OVERFLOW_SUBJECT}", Severity.WARNING)
+    assert more.evidence == {"more": 992, "listed": 9, "first": "s00008", "last": "s00999"}
+    assert capped("flood", list(reversed(found)), 10) == out  # stable: same ids listed
+
+
+def test_the_standing_condition_is_as_severe_as_the_worst_it_folds() -> None:
+    found = [_c(i, Severity.CRITICAL) for i in range(5)]
+    assert capped("flood", found, 3)[-1].severity is Severity.CRITICAL
+
+
+def test_a_cap_under_two_is_refused() -> None:
+    with pytest.raises(ValueError, match="at least 2"):
+        capped("flood", [_c(1)], 1)
