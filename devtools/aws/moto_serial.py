@@ -4,7 +4,9 @@ moto's DynamoDB checks a ConditionExpression and then writes, without a lock: un
 requests two conditional updates of one item can both succeed, which DynamoDB (and dynalite)
 never allow. The contract suite races conditional claims from several clients, so this runs the
 very app moto_server runs, with a lock around each request, making every write atomic as in
-DynamoDB. Nothing here waits inside a request (receives use WaitTimeSeconds=0).
+DynamoDB. A receive waits inside a request only where it long-polls: the SQS queue's DLQ reads
+(peek, redrive, purge) long-poll 1 s, and one that finds nothing holds every other request
+that long.
 """
 
 from __future__ import annotations

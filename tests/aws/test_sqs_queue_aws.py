@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from botocore.exceptions import EndpointConnectionError
 from devtools.aws.servers import LocalServer
 from tests.support.aws_backends import unique_name
 
@@ -17,7 +18,7 @@ from fuelpipe.adapters.sqlite_store import SqliteStore
 from fuelpipe.adapters.sqs_queue import QueueSendError, SqsQueue, create_queues
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.ports.alerts import AlertContext
-from fuelpipe.ports.queue import DeadLettersIncomplete, QueueDepth
+from fuelpipe.ports.queue import DeadLettersIncomplete, DeadLettersRemain, QueueDepth
 from fuelpipe.stages.alerting import DeadLettered, evaluate
 
 pytestmark = pytest.mark.aws
@@ -147,10 +148,23 @@ def dead_lettered(queue: SqsQueue, bodies: list[str]) -> None:
         queue.dead_letter(message, "malformed message")
 
 
-def test_a_peek_short_of_the_dlqs_count_raises_with_what_it_read(sqs: Any, queue: SqsQueue) -> None:
+def behind_a_reader(sqs: Any, queue: SqsQueue) -> tuple[ConcurrentReader, SqsQueue]:
+    """Dead letters a, b and c, and the queue on a client beside which another reader takes
+    one of them right after the DLQ is counted."""
     dead_lettered(queue, ["a", "b", "c"])
     reader = ConcurrentReader(sqs, queue.dlq_url)
-    peeking = SqsQueue(reader, queue.queue_url, queue.dlq_url, 30)
+    return reader, SqsQueue(reader, queue.queue_url, queue.dlq_url, 30)
+
+
+def give_back(sqs: Any, queue: SqsQueue, taken: list[dict[str, Any]]) -> None:
+    for m in taken:
+        sqs.change_message_visibility(
+            QueueUrl=queue.dlq_url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=0
+        )
+
+
+def test_a_peek_short_of_the_dlqs_count_raises_with_what_it_read(sqs: Any, queue: SqsQueue) -> None:
+    reader, peeking = behind_a_reader(sqs, queue)
 
     with pytest.raises(DeadLettersIncomplete) as short:
         peeking.dead_letters()
@@ -158,9 +172,7 @@ def test_a_peek_short_of_the_dlqs_count_raises_with_what_it_read(sqs: Any, queue
     (taken,) = reader.took
     assert short.value.expected == 3
     assert sorted(d.body for d in short.value.found) == sorted({"a", "b", "c"} - {taken["Body"]})
-    sqs.change_message_visibility(
-        QueueUrl=queue.dlq_url, ReceiptHandle=taken["ReceiptHandle"], VisibilityTimeout=0
-    )
+    give_back(sqs, queue, reader.took)
     assert sorted(d.body for d in queue.dead_letters()) == ["a", "b", "c"]  # all there again
 
 
@@ -188,3 +200,91 @@ def test_the_dead_letter_rule_clears_nothing_when_the_peek_comes_back_short(
     assert (second.cleared, second.active) == (0, 2)  # not announced as CLEARED
     (failed,) = second.failed_rules
     assert failed.startswith("dead_lettered: DeadLettersIncomplete: read 1 of the 2")
+
+
+def test_a_redrive_short_of_the_dlqs_count_moves_what_it_got_and_says_what_remains(
+    sqs: Any, queue: SqsQueue
+) -> None:
+    """It short-polled and stopped at the first empty receive: a dead letter SQS did not return
+    (another reader held it, a short poll sampled other servers) was left behind, unsaid."""
+    reader, redriving = behind_a_reader(sqs, queue)
+
+    with pytest.raises(DeadLettersRemain) as short:
+        redriving.redrive()
+
+    (taken,) = reader.took
+    assert (short.value.done, short.value.expected, short.value.remaining) == (2, 3, 1)
+    assert "moved 2 of the 3 dead letter(s)" in str(short.value)
+    assert sorted(drain_bodies(queue)) == sorted({"a", "b", "c"} - {taken["Body"]})
+    give_back(sqs, queue, reader.took)
+    assert queue.redrive() == 1  # the one left is still a dead letter, and moves now
+    assert drain_bodies(queue) == [taken["Body"]]
+    assert queue.depth() == QueueDepth(visible=0, in_flight=3, dead=0)
+
+
+def test_a_purge_short_of_the_dlqs_count_says_what_remains(sqs: Any, queue: SqsQueue) -> None:
+    reader, purging = behind_a_reader(sqs, queue)
+
+    with pytest.raises(DeadLettersRemain) as short:
+        purging.purge_dead_letters()
+
+    assert (short.value.action, short.value.done, short.value.remaining) == ("purged", 2, 1)
+    give_back(sqs, queue, reader.took)
+    (left,) = queue.dead_letters()
+    assert left.body == reader.took[0]["Body"]
+    assert queue.purge_dead_letters() == 1
+    assert queue.depth().dead == 0
+
+
+def test_a_redrive_deletes_a_dead_letter_only_once_the_queue_took_it(
+    moto_server: LocalServer, queue: SqsQueue
+) -> None:
+    """13 dead letters, two batches; the second batch's send never reaches SQS. The first ten
+    are on the queue and gone from the DLQ, the other three are still dead letters, visible
+    again at once (not hidden for the redrive's visibility timeout): none lost."""
+    bodies = [f"m{i:02}" for i in range(13)]
+    queue.send(bodies)
+    for message in drain_messages(queue):
+        queue.dead_letter(message, "malformed message")
+    client = moto_server.client("sqs")
+    sends: list[int] = []
+
+    def second_send_fails(params: dict[str, Any], **_: Any) -> None:
+        if params["QueueUrl"] == queue.queue_url:
+            sends.append(len(params["Entries"]))
+            if len(sends) == 2:
+                raise EndpointConnectionError(endpoint_url=moto_server.url)
+
+    client.meta.events.register("before-parameter-build.sqs.SendMessageBatch", second_send_fails)
+    redriving = SqsQueue(client, queue.queue_url, queue.dlq_url, 30)
+
+    with pytest.raises(EndpointConnectionError):
+        redriving.redrive()
+
+    assert sends == [10, 3]
+    moved = drain_bodies(queue)
+    left = [d.body for d in queue.dead_letters()]
+    assert len(moved) == 10 and len(left) == 3
+    assert sorted(moved + left) == bodies
+    assert queue.redrive() == 3
+    assert sorted(moved + drain_bodies(queue)) == bodies
+
+
+def test_a_redrive_sends_big_dead_letters_in_batches_sqs_takes(sqs: Any, queue: SqsQueue) -> None:
+    """Dead letters that came back in one receive went out in one SendMessageBatch whatever
+    their size: here 400 KB, over the 256 KiB that send() keeps every batch under (SQS's
+    BatchRequestTooLong; moto takes it, so the batches are checked)."""
+    big = ["x" * 100_000 + str(i) for i in range(4)]
+    dead_lettered(queue, big)
+    batches = sent_batches(sqs)
+    assert queue.redrive() == 4
+    assert [len(b) for b in batches] == [2, 2]
+    assert sorted(drain_bodies(queue)) == big
+    assert queue.depth().dead == 0
+
+
+def drain_messages(queue: SqsQueue) -> list[Any]:
+    got: list[Any] = []
+    while batch := queue.receive(10):
+        got += batch
+    return got

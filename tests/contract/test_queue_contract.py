@@ -141,6 +141,31 @@ def test_dead_letter_and_redrive(queue_backend: QueueBackend, queue: Queue) -> N
     assert queue.redrive() == 0
 
 
+def test_redrive_and_purge_take_every_dead_letter_once_over_several_batches(
+    queue: Queue,
+) -> None:
+    """More dead letters than one receive brings (SQS: 10): redrive sends each back exactly
+    once and leaves none; purge then deletes every one."""
+    bodies = [f'{{"n": {i}}}' for i in range(23)]
+    queue.send(bodies)
+    for message in drain(queue):
+        queue.dead_letter(message, "malformed message")
+    assert queue.depth().dead == 23
+
+    assert queue.redrive() == 23
+    assert queue.dead_letters() == []
+    back = drain(queue)
+    assert sorted(m.body for m in back) == sorted(bodies)
+    for message in back:
+        queue.dead_letter(message, "malformed message")
+
+    assert queue.purge_dead_letters() == 23
+    assert queue.dead_letters() == []
+    assert queue.depth() == QueueDepth(visible=0, in_flight=0, dead=0)
+    assert queue.redrive() == 0
+    assert queue.purge_dead_letters() == 0
+
+
 def test_depth_counts_visible_in_flight_and_dead(queue: Queue) -> None:
     assert queue.depth() == QueueDepth(visible=0, in_flight=0, dead=0)
     queue.send(["a", "b", "c"])

@@ -13,7 +13,9 @@ poll asks only some of SQS's servers, so with a few dead letters it often comes 
 and when two receives in a row bring nothing new before the count is reached, it raises
 DeadLettersIncomplete with what it read: the alert rule then fails for that run instead of
 clearing the dead letters it did not see. A message dead-lettered after the count is read by
-the next peek.
+the next peek. ``redrive()`` and ``purge_dead_letters()`` take the DLQ's messages the same way
+(count, long polls, two empty receives) and raise DeadLettersRemain, saying how many they
+handled and how many remain, when they come back short.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterator, Sequence
+from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -30,6 +33,7 @@ from fuelpipe.ports.clock import Clock
 from fuelpipe.ports.queue import (
     DeadLetter,
     DeadLettersIncomplete,
+    DeadLettersRemain,
     HeldMessages,
     Message,
     Queue,
@@ -277,28 +281,46 @@ class SqsQueue(Queue):
         return out
 
     def redrive(self) -> int:
-        """Move every dead letter back to the main queue (send, then delete: at-least-once)."""
-        moved = 0
-        while True:
-            raw = self._receive(self.dlq_url, SEND_BATCH, max(self.visibility_timeout_s, 30))
-            if not raw:
-                return moved
-            self._send_batch(
-                self.queue_url,
-                [{"Id": str(i), "MessageBody": m["Body"]} for i, m in enumerate(raw)],
-            )
-            self._delete(self.dlq_url, [m["ReceiptHandle"] for m in raw])
-            moved += len(raw)
+        """Move every dead letter back to the main queue (send, then delete: at-least-once);
+        DeadLettersRemain when fewer came back than the DLQ counts (see _take_dead_letters)."""
+        return self._take_dead_letters("moved", resend=True)
 
     def purge_dead_letters(self) -> int:
-        """Delete every dead letter for good (receive, delete), counting them."""
-        purged = 0
-        while True:
-            raw = self._receive(self.dlq_url, SEND_BATCH, max(self.visibility_timeout_s, 30))
-            if not raw:
-                return purged
+        """Delete every dead letter for good (receive, delete), counting them;
+        DeadLettersRemain when fewer came back than the DLQ counts."""
+        return self._take_dead_letters("purged", resend=False)
+
+    def _take_dead_letters(self, action: str, *, resend: bool) -> int:
+        """Receive the DLQ's messages as the peek does (its count first, long polls, until that
+        many were taken or two receives in a row bring nothing new) and delete each batch, once
+        ``resend`` sent it to the main queue: a batch SQS would not take is made visible again
+        in the DLQ and nothing of it is deleted. A message delivered again after it was taken
+        (SQS delivers at least once) is deleted, not sent twice. Returns how many were taken;
+        DeadLettersRemain when short of the count."""
+        expected, _ = self._counts(self.dlq_url)
+        taken: set[str] = set()
+        empty = 0
+        hold = max(self.visibility_timeout_s, PEEK_VISIBILITY_S)
+        while len(taken) < expected and empty < PEEK_EMPTY_RECEIVES:
+            raw = self._receive(self.dlq_url, SEND_BATCH, hold, PEEK_WAIT_S)
+            fresh = list({m["MessageId"]: m for m in raw if m["MessageId"] not in taken}.values())
+            empty = 0 if fresh else empty + 1
+            if resend and fresh:
+                try:  # in SendMessageBatch's limits: ten bodies at most, 256 KiB in all
+                    for chunk in _chunks([m["Body"] for m in fresh]):
+                        self._send_batch(
+                            self.queue_url,
+                            [{"Id": str(i), "MessageBody": b} for i, b in enumerate(chunk)],
+                        )
+                except Exception:
+                    with suppress(Exception):  # the send's error is the one to report
+                        self._show(self.dlq_url, [m["ReceiptHandle"] for m in raw])
+                    raise
             self._delete(self.dlq_url, [m["ReceiptHandle"] for m in raw])
-            purged += len(raw)
+            taken.update(m["MessageId"] for m in fresh)
+        if len(taken) < expected:
+            raise DeadLettersRemain(action, len(taken), expected)
+        return len(taken)
 
     # --- depth ---------------------------------------------------------------------------
 

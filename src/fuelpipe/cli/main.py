@@ -34,8 +34,12 @@ from fuelpipe.domain.keys import parse_date_key
 from fuelpipe.domain.models import Record, Revision
 from fuelpipe.homes import open_home
 from fuelpipe.homes.settings import Settings, parse_now
+from fuelpipe.ports.queue import DeadLettersIncomplete, DeadLettersRemain
 from fuelpipe.stages.context import StageContext
 
+EXIT_INCOMPLETE = 1
+"""The command ran but could not do all it was asked (e.g. `dlq list` could not read every
+dead letter the DLQ counts)."""
 EXIT_BAD_INPUT = 2
 EXIT_UNREACHABLE = 3
 EXIT_ALREADY_WATCHING = 4
@@ -211,6 +215,19 @@ def fail(message: str, code: int = EXIT_BAD_INPUT) -> typer.Exit:
 def note(message: str) -> None:
     """One informative line on stderr (stdout stays clean for --json)."""
     err.print(f"[dim]note:[/] {rich_escape(message)}", highlight=False, soft_wrap=True)
+
+
+def warn(message: str) -> None:
+    """One warning line on stderr: the command did what it could, and this is what it could
+    not (stdout stays clean for --json)."""
+    flat = " ".join(message.split())
+    err.print(f"[bold yellow]warning:[/] {rich_escape(flat)}", highlight=False, soft_wrap=True)
+
+
+SQS_SHORT = (
+    "SQS answers each receive from a sample of its servers, and another reader (a second "
+    "`dlq` command, the recheck's alert rule) may hold some for a moment"
+)
 
 
 def settings(ctx: typer.Context, **extra: Any) -> Settings:
@@ -717,9 +734,18 @@ def dlq_list(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
 ) -> None:
-    """Dead-lettered messages with the reason each was set aside."""
+    """Dead-lettered messages with the reason each was set aside.
+
+    On the AWS home, when fewer come back than the DLQ counts (SQS samples its servers; another
+    reader may hold some), it prints those it read, warns how many it read of how many, and
+    exits 1: the list may be incomplete, run it again.
+    """
+    short: DeadLettersIncomplete | None = None
     with wired(ctx) as context:
-        rows = context.queue.dead_letters()
+        try:
+            rows = context.queue.dead_letters()
+        except DeadLettersIncomplete as exc:
+            rows, short = exc.found, exc
     if as_json:
         print(
             json.dumps(
@@ -735,18 +761,45 @@ def dlq_list(
                 indent=2,
             )
         )
-        return
-    table = Table("id", "receives", "reason", "body", title=f"{len(rows)} dead letters")
-    for d in rows:
-        table.add_row(d.message_id[:12], str(d.receive_count), d.reason, d.body[:80])
-    console.print(table)
+    else:
+        title = f"{len(rows)} dead letters"
+        if short is not None:
+            title = f"{len(rows)} of {short.expected} dead letters (incomplete)"
+        table = Table("id", "receives", "reason", "body", title=title)
+        for d in rows:
+            table.add_row(d.message_id[:12], str(d.receive_count), d.reason, d.body[:80])
+        console.print(table)
+    if short is not None:
+        warn(
+            f"this list may be incomplete: read {len(rows)} of the {short.expected} dead "
+            f"letter(s) the DLQ counts ({SQS_SHORT}); run `fuelpipe dlq list` again"
+        )
+        raise typer.Exit(EXIT_INCOMPLETE)
+
+
+def _remain(exc: DeadLettersRemain, command: str) -> typer.Exit:
+    """The warning for a redrive or purge that came back short, and its exit."""
+    warn(
+        f"{exc.remaining} of the {exc.expected} dead letter(s) the DLQ counted were not "
+        f"returned this time and are still dead-lettered ({SQS_SHORT}); run "
+        f"`fuelpipe dlq {command}` again"
+    )
+    return typer.Exit(EXIT_INCOMPLETE)
 
 
 @dlq_app.command("redrive")
 def dlq_redrive(ctx: typer.Context) -> None:
-    """Move every dead letter back to the main queue."""
+    """Move every dead letter back to the main queue.
+
+    Each is sent to the queue before it leaves the DLQ. On the AWS home, when fewer come back
+    than the DLQ counts, it moves those, says how many remain and exits 1: run it again.
+    """
     with wired(ctx, writes=True) as context:
-        moved = context.queue.redrive()
+        try:
+            moved = context.queue.redrive()
+        except DeadLettersRemain as exc:
+            console.print(f"moved {exc.done} message(s) back to the queue")
+            raise _remain(exc, "redrive") from None
     console.print(f"moved {moved} message(s) back to the queue")
 
 
@@ -931,7 +984,11 @@ def dlq_purge(
     ctx: typer.Context,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
 ) -> None:
-    """Delete every dead letter for good (see them first with `fuelpipe dlq list`)."""
+    """Delete every dead letter for good (see them first with `fuelpipe dlq list`).
+
+    On the AWS home, when fewer come back than the DLQ counts, it deletes those, says how many
+    remain and exits 1: run it again.
+    """
     with wired(ctx, writes=True) as context:
         count = context.queue.depth().dead
         if not count:
@@ -944,7 +1001,11 @@ def dlq_purge(
                 )
             if not typer.confirm(f"Delete {count} dead letter(s) for good?", default=False):
                 raise fail("nothing purged", code=1)
-        purged = context.queue.purge_dead_letters()
+        try:
+            purged = context.queue.purge_dead_letters()
+        except DeadLettersRemain as exc:
+            console.print(f"purged {exc.done} dead letter(s)")
+            raise _remain(exc, "purge --yes" if yes else "purge") from None
     console.print(f"purged {purged} dead letter(s)")
 
 

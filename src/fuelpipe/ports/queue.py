@@ -61,6 +61,23 @@ class DeadLettersIncomplete(RuntimeError):
         self.expected = expected
 
 
+class DeadLettersRemain(RuntimeError):
+    """A redrive or purge handled fewer dead letters than the queue counted (SQS: the rest were
+    not returned this time). Those it handled are done (moved back or deleted); ``remaining``
+    are still dead-lettered, and running it again handles them."""
+
+    def __init__(self, action: str, done: int, expected: int) -> None:
+        self.action = action
+        """What was done to each one handled: ``moved`` back to the queue, or ``purged``."""
+        self.done = done
+        self.expected = expected
+        self.remaining = expected - done
+        super().__init__(
+            f"{action} {done} of the {expected} dead letter(s) the queue counts; "
+            f"{self.remaining} were not returned this time and are still dead-lettered"
+        )
+
+
 class Queue(abc.ABC):
     """A work queue (SQLite or SQS) with a dead-letter side."""
 
@@ -95,7 +112,10 @@ class Queue(abc.ABC):
 
     @abc.abstractmethod
     def redrive(self) -> int:
-        """Move every dead letter back to the main queue; returns how many."""
+        """Move every dead letter back to the main queue; returns how many. Each one is sent
+        before it leaves the dead letters (at-least-once: never lost, perhaps sent twice).
+        Raises DeadLettersRemain when the backend cannot vouch that it moved every one (those
+        it moved stay moved; the error says how many remain)."""
 
     @abc.abstractmethod
     def depth(self) -> QueueDepth:
@@ -107,4 +127,5 @@ class Queue(abc.ABC):
 
     @abc.abstractmethod
     def purge_dead_letters(self) -> int:
-        """Delete every dead letter for good; returns how many."""
+        """Delete every dead letter for good; returns how many. Raises DeadLettersRemain when
+        the backend cannot vouch that it deleted every one (as redrive)."""

@@ -1,0 +1,110 @@
+"""`fuelpipe dlq list / redrive / purge` on the AWS home when SQS returns fewer dead letters than
+the DLQ counts: each prints what it did, warns how many it could not reach, and exits 1 (the
+command ran but could not do all it was asked), never a failure line with exit 2."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Iterator
+
+import pytest
+from devtools.aws.servers import LocalServer
+from tests.e2e.conftest import fuelpipe
+from tests.support.aws_backends import aws_cli_env, unique_name
+from tests.support.dlq_reader import DlqReaderProxy
+
+from fuelpipe.adapters.clock import SystemClock
+from fuelpipe.homes.aws import build_context, create_resources
+from fuelpipe.homes.settings import Settings
+from fuelpipe.stages.context import StageContext
+
+pytestmark = pytest.mark.aws
+
+BODIES = ['{"bad": 1}', '{"bad": 2}', '{"bad": 3}']
+
+
+@pytest.fixture
+def home(moto_server: LocalServer) -> Iterator[tuple[str, StageContext]]:
+    """A fresh table and queue pair on moto_server, with three dead letters."""
+    name = unique_name("dlq")
+    cfg = Settings(backend="aws", table_name=name, queue_name=name, dlq_name=name + "-dlq")
+    dynamodb, sqs = moto_server.client("dynamodb"), moto_server.client("sqs")
+    create_resources(cfg, dynamodb_client=dynamodb, sqs_client=sqs, poll_s=0.05)
+    context = build_context(
+        cfg, clock=SystemClock(), sources={}, dynamodb_client=dynamodb, sqs_client=sqs
+    )
+    context.queue.send(BODIES)
+    for message in context.queue.receive(10):
+        context.queue.dead_letter(message, "malformed message")
+    yield name, context
+    context.close()
+
+
+def short_of_one(
+    moto_server: LocalServer, name: str, *args: str, at_count: int = 1
+) -> tuple[subprocess.CompletedProcess[str], str]:
+    """`fuelpipe *args` with another reader taking one dead letter right after the DLQ's
+    ``at_count``-th count (given back after); the run and the body taken."""
+    with DlqReaderProxy(moto_server, name + "-dlq", at_count=at_count) as proxy:
+        env = {**aws_cli_env(name, moto_server, moto_server), "AWS_ENDPOINT_URL_SQS": proxy.url}
+        out = fuelpipe(*args, env=env, check=False)
+        proxy.give_back()
+    (taken,) = proxy.taken
+    return out, taken["Body"]
+
+
+def test_dlq_list_short_of_the_count_prints_what_it_read_warns_and_exits_1(
+    moto_server: LocalServer, home: tuple[str, StageContext]
+) -> None:
+    name, context = home
+    out, taken = short_of_one(moto_server, name, "dlq", "list")
+    assert out.returncode == 1, out.stderr
+    assert "Traceback" not in out.stderr
+    assert "2 of 3 dead letters (incomplete)" in out.stdout
+    for body in set(BODIES) - {taken}:
+        assert body in out.stdout
+    assert taken not in out.stdout
+    warning = " ".join(out.stderr.split())
+    assert warning.startswith(
+        "warning: this list may be incomplete: read 2 of the 3 dead letter(s) the DLQ counts"
+    )
+    assert "run `fuelpipe dlq list` again" in warning
+
+    as_json, _ = short_of_one(moto_server, name, "dlq", "list", "--json")
+    assert as_json.returncode == 1
+    assert len(json.loads(as_json.stdout)) == 2  # stdout stays JSON; the warning is on stderr
+    assert "read 2 of the 3" in as_json.stderr
+
+    whole = fuelpipe("dlq", "list", "--json", env=aws_cli_env(name, moto_server, moto_server))
+    assert sorted(d["body"] for d in json.loads(whole.stdout)) == BODIES
+    assert whole.stderr == ""
+
+
+def test_dlq_redrive_short_of_the_count_moves_what_it_got_says_what_remains_and_exits_1(
+    moto_server: LocalServer, home: tuple[str, StageContext]
+) -> None:
+    name, context = home
+    out, taken = short_of_one(moto_server, name, "dlq", "redrive")
+    assert out.returncode == 1, out.stderr
+    assert "moved 2 message(s) back to the queue" in out.stdout
+    warning = " ".join(out.stderr.split())
+    assert warning.startswith(
+        "warning: 1 of the 3 dead letter(s) the DLQ counted were not returned this time and "
+        "are still dead-lettered"
+    )
+    assert "run `fuelpipe dlq redrive` again" in warning
+    assert sorted(m.body for m in context.queue.receive(10)) == sorted(set(BODIES) - {taken})
+    assert [d.body for d in context.queue.dead_letters()] == [taken]
+
+
+def test_dlq_purge_short_of_the_count_says_what_remains_and_exits_1(
+    moto_server: LocalServer, home: tuple[str, StageContext]
+) -> None:
+    name, context = home
+    # The first count is purge's question (how many would go); the second is the purge's own.
+    out, taken = short_of_one(moto_server, name, "dlq", "purge", "--yes", at_count=2)
+    assert out.returncode == 1, out.stderr
+    assert "purged 2 dead letter(s)" in out.stdout
+    assert "run `fuelpipe dlq purge --yes` again" in " ".join(out.stderr.split())
+    assert [d.body for d in context.queue.dead_letters()] == [taken]
