@@ -358,3 +358,107 @@ def test_the_maps_verdicts_follow_the_area_views_rule_in_both_languages(
         "clara (p = 0,41)"
     )
     assert drawn["note"].startswith("Passe o mouse sobre um estado para ver seu backtest 2 semanas")
+
+
+# --- forecasts behind their series' newest week -------------------------------------------------
+
+BEHIND_NOW = datetime(2026, 6, 27, 12, 0, tzinfo=SP)  # the states' files run to 2026-06
+BEHIND_STATES = ("SP", "RJ", "AC")
+HELD_BACK = date(2026, 6, 7)
+"""RJ's weeks from here on land after the outlook's refresh: its forecast is then behind."""
+ETHANOL = fuel_key("ETHANOL", "BR")
+BEFORE_HOLE, AFTER_HOLE = date(2024, 6, 30), date(2025, 1, 5)
+
+
+@pytest.fixture(scope="module")
+def behind_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Three states' gasoline and Brazil's gasoline and ethanol as known at BEHIND_NOW. RJ's
+    last weeks are stored after the refresh (none since). Ethanol is forecast from its weeks to
+    BEFORE_HOLE, then its weeks from AFTER_HOLE land and the refresh makes no forecast from
+    them: too few since that hole."""
+    history = load_history(DATASETS)
+    store = SqliteStore(tmp_path_factory.mktemp("behind") / "real.sqlite")
+    gasoline = [fuel_key("GASOLINE", uf) for uf in (*BEHIND_STATES, "BR")]
+
+    def put(key: str, keep: Callable[[date], bool]) -> None:
+        lag = DEFAULT_CATALOG[key].available_after
+        store.put_records(
+            [
+                Record(key, day, Decimal(str(value)), Status.OK)
+                for day, value in history.series.get(key, [])
+                if known_at(day, lag) <= BEHIND_NOW and keep(day)
+            ]
+        )
+
+    for key in (*DRIVERS, *gasoline):
+        put(key, lambda d, key=key: key != fuel_key("GASOLINE", "RJ") or d < HELD_BACK)
+    put(ETHANOL, lambda d: d <= BEFORE_HOLE)
+    report = refresh_outlook(store, DEFAULT_CATALOG, BEHIND_NOW, keys=[*gasoline, ETHANOL])
+    assert report.made == 5
+    put(ETHANOL, lambda d: d >= AFTER_HOLE)
+    report = refresh_outlook(store, DEFAULT_CATALOG, BEHIND_NOW, keys=[ETHANOL])
+    assert (report.made, report.too_short) == (0, 1)
+    put(fuel_key("GASOLINE", "RJ"), lambda d: d >= HELD_BACK)
+    with serving(create_app(store, DEFAULT_CATALOG, clock=FixedClock(BEHIND_NOW))) as url:
+        yield url
+    store.close()
+
+
+def test_a_forecast_behind_the_newest_week_is_shown_as_out_of_date(
+    browser: Browser, behind_url: str, screenshots: Path
+) -> None:
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="en-US")
+    context.set_default_timeout(30_000)
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("pageerror", lambda exc: problems.append(str(exc)))
+    api = httpx.get(f"{behind_url}/api/outlook", params={"fuel": "ETHANOL", "area": "BR"}).json()
+    assert api["stale"] and api["stale_reason"] == "too_short"
+    page.goto(f"{behind_url}/?view=outlook&fuel=ETHANOL&area=BR&lang=en")
+    _ready(page)
+    box = page.locator("#outlook-behind")
+    assert box.is_visible() and box.get_attribute("data-reason") == "too_short"
+    weeks = api["published_weeks"]
+    assert box.inner_text() == (
+        "Out of date: this forecast was made from the week of Jun 30, 2024 (as of Jun 27, "
+        "2026), but the week of Mar 8, 2026 has been published since and no newer forecast "
+        "was made, so its first weeks are already published. The outlook needs 83 published "
+        f"weeks without a long gap, and the series has {weeks} since its last one."
+    )
+    nowcast = page.locator("#outlook-cards .card").nth(1)
+    assert (nowcast.text_content() or "").startswith("Out-of-date nowcast, week of Jul 7, 2024")
+    assert nowcast.locator(".card-detail").get_attribute("class") == "card-detail flat"
+    page.screenshot(path=str(screenshots / "outlook-behind.png"), full_page=True)
+    page.click(".lang-btn[data-lang='pt-BR']")
+    _ready(page)
+    assert box.inner_text().startswith("Desatualizada: esta previsão foi feita a partir da ")
+    assert box.inner_text().endswith(f"e a série tem {weeks} desde a última.")
+    # RJ's newest weeks were stored after the refresh: behind, with no reason of its own.
+    page.goto(f"{behind_url}/?view=outlook&fuel=GASOLINE&area=RJ&lang=en")
+    _ready(page)
+    assert box.get_attribute("data-reason") == "none"
+    assert box.inner_text().endswith(
+        "The outlook has not been refreshed since that week was stored."
+    )
+    # The map leaves RJ out of the current states' colour scale and greys it, saying why.
+    states = httpx.get(f"{behind_url}/api/outlook/map", params={"fuel": "GASOLINE"}).json()
+    assert [s["area"] for s in states["states"]] == ["AC", "SP"]
+    assert [(s["area"], s["newest_week"]) for s in states["behind"]] == [("RJ", "2026-06-21")]
+    drawn = page.evaluate(
+        """() => document.getElementById('chart-outlook-map').data.map((t) => ({
+             areas: t.locations, hover: t.customdata, scale: t.showscale }))"""
+    )
+    assert drawn[0]["areas"] == ["AC", "SP"]
+    assert drawn[1]["areas"] == ["RJ"] and drawn[1]["scale"] is False
+    assert drawn[1]["hover"][0].startswith("Out of date: forecast from the week of May 31, 2026")
+    note = page.locator("#outlook-map-note").inner_text()
+    assert note.endswith("The grey state's forecast is out of date: not shown as a change.")
+    # A current forecast says nothing of the kind.
+    page.goto(f"{behind_url}/?view=outlook&fuel=GASOLINE&area=SP&lang=en")
+    _ready(page)
+    assert not box.is_visible()
+    assert (page.locator("#outlook-cards .card").nth(1).text_content() or "").startswith(
+        "Nowcast, week of"
+    )
+    context.close()
+    assert problems == []

@@ -81,6 +81,7 @@ def test_the_map_lists_states_with_an_outlook_only(client):
         "fuel": "LPG",
         "horizon": 2,
         "states": [],
+        "behind": [],
         "min_scored_weeks": 12,
         "verdict_p": 0.05,
     }

@@ -27,11 +27,17 @@ from fuelpipe.domain.catalog import FUEL_PRODUCTS, Catalog
 from fuelpipe.domain.keys import commodity_key, currency_key, fuel_key, outlook_key
 from fuelpipe.domain.models import Status
 from fuelpipe.ports.store import Store
-from fuelpipe.stages.outlook import MIN_WEEKS, NATIONAL, after_last_gap
+from fuelpipe.stages.outlook import (
+    MIN_WEEKS,
+    NATIONAL,
+    SkipReason,
+    after_last_gap,
+    skip_reasons,
+)
 
 if TYPE_CHECKING:  # numpy is imported only when an outlook is read
     from fuelpipe.outlook.backtest import Scored
-    from fuelpipe.outlook.model import Step
+    from fuelpipe.outlook.model import Forecast, Step
     from fuelpipe.outlook.records import StoredForecast
     from fuelpipe.outlook.series import Drivers
 
@@ -135,11 +141,28 @@ class OutlookView(BaseModel):
     verdict: str = "unknown"
     """``beats`` when the 1-week MAE is below the no-change MAE, ``does_not_beat`` otherwise;
     ``unknown`` with fewer than ``min_scored_weeks`` scored 1-week forecasts."""
+    newest_week: date | None = None
+    """The series' newest stored week (``history``'s last)."""
+    stale: bool = Field(
+        default=False,
+        description="true when the stored forecast was made from a week older than "
+        "`newest_week`: the refresh made no forecast since, so its first weeks are already "
+        "published and it is not the current outlook",
+    )
+    stale_reason: str | None = Field(
+        default=None,
+        description="why the last refresh made no forecast from `newest_week`: `too_short` "
+        "(fewer than `min_weeks` weeks since the last long hole), `no_forecast` (the model "
+        "made none from them), `failed` (the series' data raised an error); null when stale "
+        "and no refresh has run on that week yet",
+    )
+    stale_detail: str | None = None
+    """The refresh's own line for ``stale_reason`` (English)."""
 
     def table(self) -> Table:
         """The fan chart's numbers, one row per forecast week."""
         head = ["fuel", "area", "as_of", "last_week", "last_price", "horizon", "week", "point",
-                "lo80", "hi80", "lo95", "hi95", "published", "verdict"]  # fmt: skip
+                "lo80", "hi80", "lo95", "hi95", "published", "verdict", "stale"]  # fmt: skip
         rows = [
             [
                 self.fuel,
@@ -156,6 +179,7 @@ class OutlookView(BaseModel):
                 s.hi95,
                 s.published,
                 self.verdict,
+                self.stale,
             ]
             for s in self.steps
         ]
@@ -184,12 +208,26 @@ class StateChange(BaseModel):
     """:func:`verdict_of` at this horizon: ``unknown`` below ``min_scored_weeks`` scored weeks."""
 
 
+class BehindState(BaseModel):
+    """A state whose stored forecast is older than its newest stored week (not on the map as
+    current: the refresh made no forecast from that week)."""
+
+    area: str
+    name: str
+    last_week: date
+    """The week the stored forecast was made from."""
+    newest_week: date
+
+
 class OutlookMapView(BaseModel):
     """Expected change by state at one horizon."""
 
     fuel: str
     horizon: int
     states: list[StateChange]
+    """The states whose forecast is current (made from their newest stored week)."""
+    behind: list[BehindState] = []
+    """The states whose stored forecast is out of date, left out of ``states``."""
     min_scored_weeks: int = MIN_SCORED_WEEKS
     verdict_p: float = VERDICT_P
 
@@ -273,6 +311,18 @@ def fill_forecast(view: OutlookView, stored: StoredForecast) -> None:
     ]
 
 
+def mark_behind(view: OutlookView, reason: Callable[[], SkipReason | None]) -> None:
+    """Mark the view's forecast stale when its last week is older than the series' newest
+    stored week (``view.newest_week``), with why the last refresh made none from that week
+    (``reason`` is read only then, and said only when it is about that very week)."""
+    if view.last_week is None or view.newest_week is None or view.newest_week <= view.last_week:
+        return
+    view.stale = True
+    why = reason()
+    if why is not None and why.week == view.newest_week:
+        view.stale_reason, view.stale_detail = why.reason, why.detail
+
+
 def _num(value: float) -> float | None:
     return round(value, 4) if math.isfinite(value) else None
 
@@ -354,6 +404,46 @@ class LockedCache(Generic[V]):
 
 
 PanelCache = LockedCache[dict[str, list["Scored"]]]
+NewestCache = LockedCache[dict[str, date]]
+
+
+def newest_weeks(cache: NewestCache, product: str, states: States, version: str) -> dict[str, date]:
+    """Each state's newest stored week of one fuel, read once per data ``version`` (from the
+    states' series the accuracy reads on a miss): staleness on the map is judged on the
+    version's data, as the accuracy beside it."""
+    found = cache.get((product, version))
+    if found is None:
+        found = {uf: p[-1][0] for uf, p in states().items() if p and uf != NATIONAL}
+        cache.put((product, version), found)
+    return found
+
+
+def latest_steps(
+    store: Store, product: str, horizon: int, newest: dict[str, date]
+) -> tuple[list[tuple[str, Forecast, Step]], list[BehindState]]:
+    """Each state's latest stored forecast with its step at ``horizon``, the current ones
+    apart from those behind their state's newest stored week (``newest``: out of date, the
+    refresh made no forecast from that week)."""
+    from fuelpipe.outlook.records import from_record
+
+    current: list[tuple[str, Forecast, Step]] = []
+    behind: list[BehindState] = []
+    for uf in STATE_CODES:
+        records = store.query(outlook_key(product, uf))
+        if not records:
+            continue
+        fc = from_record(records[-1]).forecast
+        step = next((s for s in fc.steps if s.horizon == horizon), None)
+        week = newest.get(uf)
+        if step is None:
+            continue
+        if week is not None and week > fc.last_week:
+            behind.append(
+                BehindState(area=uf, name=AREAS[uf].name, last_week=fc.last_week, newest_week=week)
+            )
+        else:
+            current.append((uf, fc, step))
+    return current, behind
 
 
 def state_points(states: States, uf: str) -> list[tuple[date, float]]:
@@ -443,6 +533,7 @@ def outlook_router(
     # Every state of a fuel is scored for its map: room for all of them across a few fuels.
     accuracy_cache: LockedCache[tuple[list[AccuracyOut], date | None]] = LockedCache(256)
     panel_cache: PanelCache = LockedCache(8)
+    newest_cache: NewestCache = LockedCache(16)
 
     def points(key: str) -> list[tuple[date, float]]:
         return [
@@ -509,8 +600,10 @@ def outlook_router(
             history=[WeekPrice(week=d, price=v) for d, v in history[-HISTORY_WEEKS:]],
             published_weeks=len(after_last_gap(history)),
         )
+        view.newest_week = history[-1][0] if history else None
         if records:
             fill_forecast(view, from_record(records[-1]))
+            mark_behind(view, lambda: skip_reasons(store).get(key))
             state = (fuel, area, states_once(points, fuel)) if area in STATE_CODES else None
             scores, view.accuracy_from = accuracy(
                 key, lambda: history, drivers_once(points), version_of(request, data), state
@@ -537,14 +630,9 @@ def outlook_router(
         drivers = drivers_once(points)
         panel = states_once(points, fuel)
         version = version_of(request, data)
-        for uf in STATE_CODES:
-            records = store.query(outlook_key(fuel, uf))
-            if not records:
-                continue
-            fc = from_record(records[-1]).forecast
-            step = next((s for s in fc.steps if s.horizon == horizon), None)
-            if step is None:
-                continue
+        newest = newest_weeks(newest_cache, fuel, panel, version)
+        current, behind = latest_steps(store, fuel, horizon, newest)
+        for uf, fc, step in current:
             scores, _ = accuracy(
                 fuel_key(fuel, uf),
                 partial(state_points, panel, uf),
@@ -553,7 +641,7 @@ def outlook_router(
                 (fuel, uf, panel),
             )
             states.append(state_change(uf, fc.last_week, fc.last_price, step, scores))
-        view = OutlookMapView(fuel=fuel, horizon=horizon, states=states)
+        view = OutlookMapView(fuel=fuel, horizon=horizon, states=states, behind=behind)
         return to_csv(view.table(), "outlook-map") if format == "csv" else view
 
     return router

@@ -15,6 +15,7 @@ only the domain, the outlook model and the Store port."""
 from __future__ import annotations
 
 import importlib.util
+import json
 import logging
 from bisect import bisect_right
 from collections.abc import Mapping, Sequence
@@ -48,6 +49,64 @@ MAX_GAP = timedelta(weeks=26)
 """A longer hole in a fuel's history (a state file that stops for years) starts it afresh."""
 
 
+TOO_SHORT, NO_FORECAST, FAILED = "too_short", "no_forecast", "failed"
+"""Why a refresh made no forecast: fewer than MIN_WEEKS weeks since the last long hole; the
+model (or the states' pooled fit) made none from them; the series' data raised an error."""
+SKIPPED_META = "outlook_skipped"
+"""The meta entry naming, per series, why the last refresh of it made no forecast (JSON)."""
+
+
+@dataclass(frozen=True)
+class SkipReason:
+    """Why a refresh made no forecast from ``week``, the series' newest week known to it."""
+
+    reason: str
+    """``too_short``, ``no_forecast`` or ``failed``."""
+    week: date
+    detail: str
+    """The refresh's own line (English), as ``OutlookReport.skipped`` or ``problems`` say it."""
+
+
+def skip_reasons(store: Store) -> dict[str, SkipReason]:
+    """The reasons the last refresh of each series recorded (empty when none or unreadable)."""
+    text = store.get_meta(SKIPPED_META)
+    try:
+        found = json.loads(text) if text else {}
+        return {
+            key: SkipReason(v["reason"], date.fromisoformat(v["week"]), v["detail"])
+            for key, v in found.items()
+        }
+    except (ValueError, KeyError, TypeError, AttributeError):
+        logger.warning("outlook: the %s meta entry is unreadable; ignored", SKIPPED_META)
+        return {}
+
+
+def _store_reasons(store: Store, refreshed: set[str], made: dict[str, SkipReason]) -> None:
+    """Keep the reasons of the series not refreshed, replace those refreshed; written only when
+    they changed (one read, at most one write a refresh)."""
+    before = skip_reasons(store)
+    after = {k: v for k, v in before.items() if k not in refreshed} | made
+    if after != before:
+        text = {
+            k: {"reason": v.reason, "week": v.week.isoformat(), "detail": v.detail}
+            for k, v in sorted(after.items())
+        }
+        store.put_meta(SKIPPED_META, json.dumps(text, ensure_ascii=False, sort_keys=True))
+
+
+def newest_after(store: Store, key: str, week: date) -> date | None:
+    """The newest week of ``key`` stored with a value after ``week`` (None: none), reading
+    only the records after it: whether a forecast from ``week`` is behind its series."""
+    later = [
+        r.date
+        for r in store.query(
+            key, week + timedelta(days=1), None, fields=("date", "value", "status")
+        )
+        if r.status is Status.OK and r.value is not None
+    ]
+    return later[-1] if later else None
+
+
 @dataclass
 class OutlookReport:
     """What one refresh did."""
@@ -61,6 +120,9 @@ class OutlookReport:
     """Why each ``too_short`` series got no forecast, one line per series."""
     stale_drivers: dict[str, date] = field(default_factory=dict)
     """Drivers too old at as_of (``StaleAfter``), by name, with their last day."""
+    reasons: dict[str, SkipReason] = field(default_factory=dict)
+    """Why the refresh made no forecast from a series' newest known week, by series key (a
+    series with no known week has none): stored in the ``outlook_skipped`` meta entry."""
 
     def as_dict(self) -> dict[str, int]:
         """Counters for logs and `--json`."""
@@ -120,12 +182,17 @@ def refresh_outlook(
     drivers = drivers_for(points, usd_key=USD, brent_key=BRENT, futures_key=BRENT_FUTURES)
     lags = Lags.from_catalog(catalog)
     panels = StatePanels(store, catalog, as_of, drivers, lags)
-    for series in fuel_series(catalog, keys):
+    chosen = fuel_series(catalog, keys)
+    for series in chosen:
         try:
             _refresh_one(store, series, as_of, drivers, lags, cache, report, panels)
         except (ValueError, ArithmeticError) as exc:  # one area's bad data must not stop the rest
             report.problems.append(f"outlook {series.key}: {exc}")
             logger.warning("outlook %s: %s; skipped", series.key, exc)
+            newest = panels.newest_known(series)
+            if newest is not None:
+                report.reasons[series.key] = SkipReason(FAILED, newest, f"{exc}")
+    _store_reasons(store, {s.key for s in chosen}, report.reasons)
     for name, last_day in report.stale_drivers.items():
         logger.warning("outlook: driver %s has no value since %s; forecasts say so", name, last_day)
     return report
@@ -150,9 +217,8 @@ def _refresh_one(
     published = panels.published(series)
     fuel = after_last_gap(published[: _known_count(published, series.available_after, as_of)])
     if len(fuel) < MIN_WEEKS:  # the model would find too few weeks: do not run it
-        _too_short(
-            report, f"{series.key}: {len(fuel)} published weeks, the model needs {MIN_WEEKS}"
-        )
+        why = f"{series.key}: {len(fuel)} published weeks, the model needs {MIN_WEEKS}"
+        _too_short(report, series.key, fuel, TOO_SHORT, why)
         return
     key = outlook_key_for(series)
     report.scored += score_published(store, key, dict(published))
@@ -174,7 +240,8 @@ def _refresh_one(
             else f"too few have their outcome h weeks on published (survey pauses) or the drivers"
             f" have no value; the model needs {MIN_WEEKS} weeks without a pause"
         )
-        _too_short(report, f"{series.key}: {len(fuel)} published weeks, but {why}")
+        why = f"{series.key}: {len(fuel)} published weeks, but {why}"
+        _too_short(report, series.key, fuel, NO_FORECAST, why)
         return
     store.put_records([to_record(key, forecast, mark).with_(updated_at=as_of)])
     report.made += 1
@@ -226,6 +293,11 @@ class StatePanels:
         published = self.published(member)
         return published[: _known_count(published, member.available_after, self._as_of)]
 
+    def newest_known(self, series: Series) -> date | None:
+        """The series' newest week known at as_of (None: none)."""
+        known = self._known(series)
+        return known[-1][0] if known else None
+
     def weeks_until(self, series: Series, last: date) -> int:
         """How many weeks the fuel's states and Brazil published up to ``last``, as known at
         as_of."""
@@ -257,9 +329,13 @@ class StatePanels:
         return found.get(series.key)
 
 
-def _too_short(report: OutlookReport, why: str) -> None:
+def _too_short(
+    report: OutlookReport, key: str, fuel: list[tuple[date, float]], reason: str, why: str
+) -> None:
     report.too_short += 1
     report.skipped.append(why)
+    if fuel:  # the newest known week this refresh made no forecast from
+        report.reasons[key] = SkipReason(reason, fuel[-1][0], why)
     logger.debug("outlook skipped %s", why)
 
 

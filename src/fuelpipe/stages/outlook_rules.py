@@ -17,7 +17,7 @@ from typing import Protocol
 from fuelpipe.domain.alerts import Condition, Severity
 from fuelpipe.domain.catalog import Catalog
 from fuelpipe.ports.store import Store
-from fuelpipe.stages.outlook import fuel_series, outlook_key_for
+from fuelpipe.stages.outlook import fuel_series, newest_after, outlook_key_for
 
 # The alerting's own condition type (#15), now that it is on main.
 OutlookCondition = Condition
@@ -48,7 +48,10 @@ def _forecast_records(context: RuleContext, key: str, days: int) -> list[object]
 
 @dataclass(frozen=True)
 class OutlookMove:
-    """The latest outlook expects a move of at least ``threshold`` within ``weeks`` weeks."""
+    """The latest outlook expects a move of at least ``threshold`` within ``weeks`` weeks.
+
+    A forecast behind its series (a newer week stored, from which the refresh made none) is
+    not the outlook: its weeks are already being published, so it raises nothing."""
 
     threshold: float = 0.03
     weeks: int = 2
@@ -72,6 +75,8 @@ class OutlookMove:
             change = step.point / fc.last_price - 1.0
             if abs(change) < self.threshold:
                 continue
+            if newest_after(context.store, series.key, fc.last_week) is not None:
+                continue  # out of date: the API marks it stale, the alert says nothing
             way = "rise" if change > 0 else "fall"
             out.append(
                 OutlookCondition(

@@ -27,6 +27,15 @@
       "outlook.stale": "{driver} has no value after {day}.",
       "outlook.staleKept": "Brent in BRL still follows the market through the drivers that are current, so the forecast keeps it.",
       "outlook.staleDropped": "Brent in BRL is frozen at an old value, so this forecast leaves it out and uses the fuel's own recent changes only.",
+      "outlook.behind": "Out of date: this forecast was made from the week of {last} (as of {asOf}), but the week of {newest} has been published since and no newer forecast was made, so its first weeks are already published.",
+      "outlook.behind.too_short": "The outlook needs {min} published weeks without a long gap, and the series has {weeks} since its last one.",
+      "outlook.behind.no_forecast": "The model could not be fitted from the newest week (survey pauses leave too few weeks whose outcome was published, or the driver series have no value).",
+      "outlook.behind.failed": "The outlook's refresh failed on this series' data.",
+      "outlook.behind.none": "The outlook has not been refreshed since that week was stored.",
+      "outlook.nowcastBehind": "Out-of-date nowcast, week of {week}",
+      "outlook.mapBehind": "Out of date: forecast from the week of {last}; the week of {newest} was published since",
+      "outlook.mapBehindNote.one": "The grey state's forecast is out of date: not shown as a change.",
+      "outlook.mapBehindNote.other": "The {n} grey states' forecasts are out of date: not shown as a change.",
       "outlook.driver.brent": "Brent spot (FRED)",
       "outlook.driver.usd": "The dollar (PTAX)",
       "outlook.driver.futures": "Brent futures (BZ=F)",
@@ -76,6 +85,15 @@
       "outlook.stale": "{driver} não tem valor depois de {day}.",
       "outlook.staleKept": "O Brent em reais ainda acompanha o mercado pelos fatores atualizados, então a previsão o mantém.",
       "outlook.staleDropped": "O Brent em reais está parado num valor antigo, então esta previsão o deixa de fora e usa só as variações recentes do próprio combustível.",
+      "outlook.behind": "Desatualizada: esta previsão foi feita a partir da semana de {last} (em {asOf}), mas a semana de {newest} já foi publicada e nenhuma previsão mais nova foi feita, então suas primeiras semanas já estão publicadas.",
+      "outlook.behind.too_short": "A perspectiva precisa de {min} semanas publicadas sem uma longa interrupção, e a série tem {weeks} desde a última.",
+      "outlook.behind.no_forecast": "O modelo não pôde ser ajustado a partir da semana mais recente (as interrupções da pesquisa deixam poucas semanas com resultado publicado, ou faltam valores das séries de PTAX e Brent).",
+      "outlook.behind.failed": "A atualização da perspectiva falhou nos dados desta série.",
+      "outlook.behind.none": "A perspectiva não foi atualizada desde que essa semana foi armazenada.",
+      "outlook.nowcastBehind": "Nowcast desatualizado, semana de {week}",
+      "outlook.mapBehind": "Desatualizada: previsão a partir da semana de {last}; a semana de {newest} já foi publicada",
+      "outlook.mapBehindNote.one": "A previsão do estado em cinza está desatualizada: não aparece como variação.",
+      "outlook.mapBehindNote.other": "As previsões dos {n} estados em cinza estão desatualizadas: não aparecem como variação.",
       "outlook.driver.brent": "O Brent spot (FRED)",
       "outlook.driver.usd": "O dólar (PTAX)",
       "outlook.driver.futures": "O Brent futuro (BZ=F)",
@@ -193,6 +211,20 @@
     return lines.join(" ");
   }
 
+  /** A forecast older than its series' newest stored week (the refresh made none from it):
+   *  which weeks, and why there is no newer one when the refresh said so. */
+  function behindText(kit, view) {
+    if (!view.available || !view.stale) return "";
+    const { t, fmt } = kit;
+    const why = t("outlook.behind." + (view.stale_reason || "none"), {
+      min: fmt.num(view.min_weeks, 0), weeks: fmt.num(view.published_weeks || 0, 0),
+    });
+    return [t("outlook.behind", {
+      last: fmt.date(view.last_week), newest: fmt.date(view.newest_week),
+      asOf: fmt.date(view.as_of.slice(0, 10)),
+    }), why].join(" ");
+  }
+
   async function render(kit, token) {
     const { t, fmt, state } = kit;
     const url = kit.api("/api/outlook", { fuel: state.fuel, area: state.area });
@@ -206,6 +238,9 @@
     const area = kit.areaName(state.area);
     const cards = document.getElementById("outlook-cards");
     cards.replaceChildren();
+    const behind = document.getElementById("outlook-behind");
+    behind.textContent = behindText(kit, view);
+    behind.dataset.reason = view.stale ? view.stale_reason || "none" : "";
     const staleBox = document.getElementById("outlook-stale");
     staleBox.textContent = view.available ? staleText(kit, view) : "";
     staleBox.dataset.dropped = view.drivers_dropped ? "1" : "0";
@@ -225,10 +260,11 @@
       kit.card(cards, t("outlook.last", { week: fmt.date(view.last_week) }),
         fmt.money(view.last_price, view.unit, 3));
       const change = (first.point / view.last_price - 1) * 100;
-      kit.card(cards, t("outlook.nowcast", { week: fmt.date(first.week) }),
+      // An out-of-date forecast's change is no expectation any more: said, and not coloured.
+      kit.card(cards, t(view.stale ? "outlook.nowcastBehind" : "outlook.nowcast", { week: fmt.date(first.week) }),
         fmt.money(first.point, view.unit, 3),
         fmt.pct(change, 1),
-        kit.changeClass(change, 1), // a change shown as 0.0% is neither up nor down
+        view.stale ? "flat" : kit.changeClass(change, 1), // a change shown as 0.0% is neither up nor down
         t("outlook.range80", { lo: fmt.money(first.lo80, view.unit, 3), hi: fmt.money(first.hi80, view.unit, 3) }));
       const move = view.driver_move === null ? null : (Math.exp(view.driver_move) - 1) * 100;
       // A forecast fitted without the drivers does not use this move (a frozen Brent's "move"
@@ -267,7 +303,8 @@
     if (!kit.isCurrent(token)) return;
     const note = document.getElementById("outlook-map-note");
     note.textContent = "";
-    if (!map.states.length) {
+    const behindStates = map.behind || [];
+    if (!map.states.length && !behindStates.length) {
       kit.showEmpty("chart-outlook-map", t("outlook.noMap", { fuel }));
       return;
     }
@@ -276,9 +313,28 @@
     note.textContent = [t("outlook.mapNote", {
       ahead: t("outlook.mapAhead", { weeks: kit.count(map.horizon, "week") }),
       min: fmt.num(map.min_scored_weeks, 0), p: fmt.num(map.verdict_p, 2),
-    }), few ? kit.tn("outlook.mapFaded", few) : ""].join(" ").trim();
+    }), few ? kit.tn("outlook.mapFaded", few) : "",
+    behindStates.length ? kit.tn("outlook.mapBehindNote", behindStates.length) : ""].join(" ").trim();
     const top = Math.max(0.005, ...map.states.map((s) => Math.abs(s.change)));
-    const newest = map.states.reduce((a, s) => (s.last_week > a ? s.last_week : a), "");
+    const newest = [...map.states.map((s) => s.last_week), ...behindStates.map((s) => s.newest_week)]
+      .reduce((a, w) => (w > a ? w : a), "");
+    // An out-of-date forecast is drawn grey, apart from the current ones' colour scale.
+    const grey = behindStates.length ? [{
+      type: "choropleth",
+      geojson: gj,
+      featureidkey: "properties.sigla",
+      locations: behindStates.map((s) => s.area),
+      z: behindStates.map(() => 0),
+      text: behindStates.map((s) => s.name),
+      customdata: behindStates.map((s) => t("outlook.mapBehind", {
+        last: fmt.date(s.last_week), newest: fmt.date(s.newest_week),
+      })),
+      colorscale: [[0, "#c8c8c8"], [1, "#c8c8c8"]],
+      showscale: false,
+      name: "behind",
+      marker: { line: { color: "#ffffff", width: 0.8 } },
+      hovertemplate: "<b>%{text}</b><br>%{customdata}<extra></extra>",
+    }] : [];
     await kit.plot("chart-outlook-map", [{
       type: "choropleth",
       geojson: gj,
@@ -296,7 +352,7 @@
       },
       colorbar: { title: { text: "%" }, thickness: 12, len: 0.7 },
       hovertemplate: "<b>%{text}</b><br>%{z:+.2f}%<br>%{customdata[0]:.3f} → %{customdata[1]:.3f}<br>%{customdata[2]}<extra></extra>",
-    }], kit.mapLayout(t("outlook.map", { fuel })), mapUrl, newest); // the states' last published week
+    }, ...grey], kit.mapLayout(t("outlook.map", { fuel })), mapUrl, newest); // the states' last published week
   }
 
   // app.js names the view and its controls (VIEWS.outlook) and draws it with this on load.

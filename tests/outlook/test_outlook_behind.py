@@ -1,0 +1,132 @@
+"""A stored forecast behind its series' newest week is served as out of date, never as current.
+
+A refresh that makes no forecast for a newly stored week (too few weeks since a long hole, the
+model untrainable, an error) leaves the previous forecast as the latest: its step-1 week is
+then already published. The API says so (``stale``, the newest week, why the refresh made none),
+the map leaves it out of its current states, and ``outlook_move`` does not alert on it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+from fastapi.testclient import TestClient
+
+from fuelpipe.adapters.clock import FixedClock
+from fuelpipe.adapters.history_files import History
+from fuelpipe.adapters.sqlite_store import SqliteStore
+from fuelpipe.dashboard.app import create_app
+from fuelpipe.domain.catalog import DEFAULT_CATALOG
+from fuelpipe.domain.models import Record, Status
+from fuelpipe.outlook.series import known_at
+from fuelpipe.stages.outlook import SKIPPED_META, refresh_outlook, skip_reasons
+from fuelpipe.stages.outlook_rules import OutlookMove
+
+SP = ZoneInfo("America/Sao_Paulo")
+NOW = datetime(2025, 6, 18, 12, 0, tzinfo=SP)
+LPG = "FUEL#LPG#BR"
+DRIVERS = ("CURRENCY#USD", "COMMODITY#BRENT", "COMMODITY#BRENT_FUTURES")
+BEFORE_HOLE = date(2024, 6, 30)
+"""The last week of the stretch the first forecast is made from."""
+AFTER_HOLE = date(2025, 1, 5)
+"""The first week after a hole of 27 weeks (over ``MAX_GAP``): the history starts afresh."""
+
+
+class _Ctx:
+    def __init__(self, store: SqliteStore, now: datetime) -> None:
+        self.store, self.now, self.catalog = store, now, DEFAULT_CATALOG
+
+
+def _records(history: History, key: str, keep: object) -> list[Record]:
+    lag = DEFAULT_CATALOG[key].available_after
+    return [
+        Record(key, d, Decimal(str(v)), Status.OK)
+        for d, v in history.series[key]
+        if known_at(d, lag) <= NOW and keep(d)  # type: ignore[operator]
+    ]
+
+
+@pytest.fixture(scope="module")
+def behind(tmp_path_factory: pytest.TempPathFactory, history: History) -> Iterator[SqliteStore]:
+    """LPG in Brazil forecast from its weeks to BEFORE_HOLE (stored first, as a backfill of
+    the older stretch); then its weeks from AFTER_HOLE land, too few since the hole for a new
+    forecast."""
+    store = SqliteStore(tmp_path_factory.mktemp("behind") / "store.sqlite")
+    for key in DRIVERS:
+        store.put_records(_records(history, key, lambda d: True))
+    store.put_records(_records(history, LPG, lambda d: d <= BEFORE_HOLE))
+    first = refresh_outlook(store, DEFAULT_CATALOG, NOW, keys=[LPG])
+    assert first.made == 1
+    yield store
+    store.close()
+
+
+def test_the_move_rule_alerts_on_a_forecast_from_the_newest_week(behind: SqliteStore) -> None:
+    fired = OutlookMove(threshold=0.0).evaluate(_Ctx(behind, NOW))
+    assert [c.evidence["key"] for c in fired] == [LPG]
+    assert fired[0].evidence["last_week"] == BEFORE_HOLE.isoformat()
+
+
+@pytest.fixture(scope="module")
+def refreshed(behind: SqliteStore, history: History) -> SqliteStore:
+    later = _records(history, LPG, lambda d: d >= AFTER_HOLE)
+    behind.put_records(later)
+    report = refresh_outlook(behind, DEFAULT_CATALOG, NOW, keys=[LPG])
+    assert (report.made, report.too_short) == (0, 1)  # the old forecast stays the latest
+    return behind
+
+
+def _client(store: SqliteStore) -> TestClient:
+    return TestClient(create_app(store, DEFAULT_CATALOG, clock=FixedClock(NOW), cache_ttl_s=0))
+
+
+def test_the_api_marks_a_forecast_behind_the_newest_week_as_stale(refreshed) -> None:
+    stored = [r.date for r in refreshed.query(LPG)]
+    with _client(refreshed) as client:
+        body = client.get("/api/outlook", params={"fuel": "LPG", "area": "BR"}).json()
+    assert body["available"] is True  # the old forecast is still shown, marked
+    assert body["last_week"] == BEFORE_HOLE.isoformat()
+    assert body["stale"] is True
+    assert body["newest_week"] == stored[-1].isoformat() == body["history"][-1]["week"]
+    assert body["stale_reason"] == "too_short"
+    assert "published weeks, the model needs 83" in body["stale_detail"]
+    assert body["published_weeks"] < body["min_weeks"]
+
+
+def test_the_reason_is_kept_with_the_week_the_refresh_saw(refreshed) -> None:
+    reasons = skip_reasons(refreshed)
+    assert reasons[LPG].reason == "too_short"
+    assert reasons[LPG].week == refreshed.query(LPG)[-1].date
+    assert refreshed.get_meta(SKIPPED_META)
+
+
+def test_the_move_rule_does_not_alert_on_a_forecast_behind_the_newest_week(refreshed) -> None:
+    assert OutlookMove(threshold=0.0).evaluate(_Ctx(refreshed, NOW)) == []
+
+
+def test_a_week_stored_since_the_last_refresh_is_stale_without_a_reason(
+    tmp_path, history: History
+) -> None:
+    """The refresh has not run since the newest week was stored: the forecast is behind, and no
+    reason of an earlier refresh is given for it."""
+    store = SqliteStore(tmp_path / "store.sqlite")
+    cut = date(2025, 5, 25)
+    for key in DRIVERS:
+        store.put_records(_records(history, key, lambda d: True))
+    store.put_records(_records(history, LPG, lambda d: d <= cut))
+    assert refresh_outlook(store, DEFAULT_CATALOG, NOW, keys=[LPG]).made == 1
+    with _client(store) as client:
+        body = client.get("/api/outlook", params={"fuel": "LPG", "area": "BR"}).json()
+        assert body["stale"] is False and body["newest_week"] == body["last_week"]
+        assert body["stale_reason"] is None
+        store.put_records(_records(history, LPG, lambda d: d > cut))
+        body = client.get("/api/outlook", params={"fuel": "LPG", "area": "BR"}).json()
+    assert body["stale"] is True and body["last_week"] == cut.isoformat()
+    assert body["newest_week"] > body["last_week"]
+    assert body["stale_reason"] is None and body["stale_detail"] is None
+    assert OutlookMove(threshold=0.0).evaluate(_Ctx(store, NOW)) == []
+    store.close()
