@@ -26,7 +26,13 @@ from fuelpipe.domain.alerts import (
     severity_rank,
 )
 from fuelpipe.domain.instants import sao_paulo_iso
-from fuelpipe.ports.alerts import AlertSink, AlertState, AlertStateChanged, DeliveryReport
+from fuelpipe.ports.alerts import (
+    AlertRejected,
+    AlertSink,
+    AlertState,
+    AlertStateChanged,
+    DeliveryReport,
+)
 from fuelpipe.ports.clock import Clock
 
 logger = logging.getLogger(__name__)
@@ -268,6 +274,9 @@ class _OutboxState(AlertState):
                 if claim is _Claim.TAKEN:
                     try:
                         sink.send(_load_alert(e.body))
+                    except AlertRejected as exc:  # refused for good: set aside, go on
+                        self._set_aside(sink.name, e, token, exc, report)
+                        continue
                     except Exception as exc:  # the next call tries again, in the same order
                         self._release_quietly(e.entry, token)
                         report.failed.append(f"{sink.name}: {exc}")
@@ -282,6 +291,16 @@ class _OutboxState(AlertState):
                 done = []
         report.failed += self._taken_off(sink.name, done)
         return left
+
+    def _set_aside(
+        self, name: str, e: _Entry, token: str, exc: AlertRejected, report: DeliveryReport
+    ) -> None:
+        """Drop an alert the sink rejected for good, with a line naming it and the sink's
+        answer, so it does not hold up the alerts behind it (an outage does, to keep their
+        order); if it cannot be dropped now, give the claim back: the next call tries again."""
+        why = f"the sink rejected, not retried ({_load_alert(e.body).subject_line()}): {exc}"
+        if not self._drop(name, [e], why, report):
+            self._release_quietly(e.entry, token)
 
     def _release_quietly(self, entry: str, token: str) -> None:
         """Give a claim back after a failed send, so the next call need not wait for the lease;

@@ -8,13 +8,19 @@ from urllib.parse import urlsplit
 import httpx
 import stamina
 
-from fuelpipe.adapters.sources._http import transport_error_words
+from fuelpipe.adapters.sources._http import snippet, transport_error_words
 from fuelpipe.domain.alerts import Alert
-from fuelpipe.ports.alerts import AlertSink
+from fuelpipe.ports.alerts import AlertRejected, AlertSink
 
 RETRIED_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 """Answers that may change if asked again (timeouts, throttling, server errors); any other
 non-2xx answer (a wrong URL, a rejected body, a redirect) will not, so it is not retried."""
+
+REJECTED_STATUSES = frozenset({400, 413, 422})
+"""Answers that refuse this one body (malformed, too large, invalid): the alert is rejected for
+good (:class:`AlertRejected`) and the outbox goes on with the next. Other answers not retried
+(a redirect, 401/403/404/410: a wrong URL or a revoked token) refuse every alert alike, so they
+hold the line like an outage and the alerts wait for the URL to be fixed."""
 
 
 class WebhookError(Exception):
@@ -24,6 +30,11 @@ class WebhookError(Exception):
 
 class _RetryableWebhookError(WebhookError):
     """A failure worth another attempt (transport error, timeout, throttling, 5xx)."""
+
+
+class WebhookRejected(WebhookError, AlertRejected):
+    """The webhook refused this alert's body (:data:`REJECTED_STATUSES`); the message names
+    the status and the start of its answer."""
 
 
 def receiver(url: str) -> str:
@@ -93,6 +104,8 @@ class WebhookSink(AlertSink):
                 problem = f"webhook {where} answered HTTP {response.status_code}"
                 if response.status_code in RETRIED_STATUSES:
                     raise _RetryableWebhookError(problem)
+                if response.status_code in REJECTED_STATUSES:
+                    raise WebhookRejected(f"{problem}: {snippet(response.content)!r}")
                 raise WebhookError(f"{problem} (not retried)")
 
     def close(self) -> None:

@@ -54,6 +54,12 @@ class AlertSink(abc.ABC):
         """Deliver one alert or raise; the state is saved only after every sink accepted it."""
 
 
+class AlertRejected(Exception):
+    """The sink refused this one alert for good (a webhook's 400, 413 or 422 for its body):
+    sending it again would be refused again. ``deliver`` sets it aside with a line and goes on
+    with the alerts behind it; any other error is an outage, which keeps them all queued."""
+
+
 class AlertStateChanged(RuntimeError):
     """Another evaluation saved the active set after this one loaded it: nothing was saved
     or queued; load and evaluate again (the other one may have queued the same alerts)."""
@@ -89,7 +95,8 @@ class AlertState(abc.ABC):
         """Send what the outbox holds to each sink, each alert once even with several
         deliverers at work; a failed sink keeps its alerts for the next call. Alerts a sink
         does not take (it keeps failing, or it is no longer among ``sinks``) are dropped after
-        a retention, and never without a line in ``notices``."""
+        a retention, one it rejects for good (:class:`AlertRejected`) at once, and never
+        without a line in ``notices``."""
 
 
 @dataclass
@@ -103,7 +110,8 @@ class DeliveryReport:
     """Alerts still queued for sinks no longer configured, by sink name."""
     dropped: dict[str, int] = field(default_factory=dict)
     """Alerts dropped, by sink: past the retention (a sink no longer configured, or one that
-    kept failing), or cut by a save to keep the state under a size bound (DynamoDB's item)."""
+    kept failing), cut by a save to keep the state under a size bound (DynamoDB's item), or
+    rejected by the sink for good (:class:`AlertRejected`)."""
     notices: list[str] = field(default_factory=list)
     """One line per sink in ``orphaned`` and per drop, saying how many, why and (for a drop)
     when they were queued."""

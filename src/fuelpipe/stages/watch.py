@@ -9,6 +9,7 @@ fresh outlook), then sleep until the next poll, retry or publication.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -29,6 +30,19 @@ ERROR_CHARS = 60
 """A failed request's last error is cut to this many characters on the heartbeat."""
 MAX_SLEEP = timedelta(hours=6)
 """Never sleep longer than this, so a changed catalog or a released record is noticed."""
+ERROR_BACKOFF_S = 30.0
+"""The wait after a tick that failed unexpectedly, doubled for each failure in a row..."""
+MAX_ERROR_BACKOFF_S = 300.0
+"""... up to this: a store locked for an hour is tried every 5 minutes, not every tick."""
+FAILED_TICK_CHARS = 160
+"""A failed tick's error is cut to this many characters on the heartbeat."""
+
+logger = logging.getLogger(__name__)
+
+
+def error_backoff(failures: int) -> float:
+    """Seconds to wait after ``failures`` (≥ 1) ticks in a row failed: 30, 60, 120, 240, 300…"""
+    return min(MAX_ERROR_BACKOFF_S, ERROR_BACKOFF_S * (1 << min(failures - 1, 16)))
 
 
 @dataclass
@@ -46,12 +60,19 @@ class Tick:
     """The outlook refresh this tick made (None: the data version had not moved)."""
     requests: dict[str, SourceStats] = field(default_factory=dict)
     """Each source's requests this tick (only sources that were asked), with the last error."""
+    error: str | None = None
+    """Why the tick failed (an unexpected error, ``Type: message``); None when it did not."""
+    failures: int = 0
+    """Ticks failed in a row, this one included (0 when it did not fail)."""
 
     def heartbeat(self, notes: Sequence[str] = ()) -> str:
         """One line for the console, every instant in São Paulo time; ``notes`` (what the
         ``after_tick`` hook did besides alerting) go before the next look."""
         when = _instant(self.at)
         wake = _instant(self.wake_at) if self.wake_at else "-"
+        if self.error is not None:  # the notes are an earlier tick's: not repeated here
+            error = _shorten(self.error, FAILED_TICK_CHARS)
+            return f"{when} tick failed ({self.failures} in a row): {error}; next look at {wake}"
         failed = self.failed_requests()
         noted = "".join(f"; {note}" for note in notes)
         written = self.report.scrape.records_written if self.report else 0
@@ -87,9 +108,9 @@ def _instant(at: datetime) -> str:
     return at.astimezone(SAO_PAULO).isoformat(timespec="seconds")
 
 
-def _shorten(error: str) -> str:
+def _shorten(error: str, chars: int = ERROR_CHARS) -> str:
     line = " ".join(error.split())
-    return line if len(line) <= ERROR_CHARS else line[: ERROR_CHARS - 1] + "…"
+    return line if len(line) <= chars else line[: chars - 1] + "…"
 
 
 def _stats(app: StageContext) -> dict[str, SourceStats]:
@@ -170,10 +191,36 @@ def watch(
 
     ``sleep`` is injected (tests advance a manual clock in it); Ctrl+C stops the loop between
     or inside ticks, and the queue's at-least-once delivery makes an interrupted tick harmless.
+
+    A tick that fails with an unexpected error (the store locked past its busy timeout by
+    another command, the queue refusing a send, an alert state that kept changing) does not
+    end the loop: the error is logged with its traceback, the heartbeat gets a ``tick failed``
+    line, and the next tick comes after :func:`error_backoff` (30 s, doubling up to 5 minutes,
+    from the first again after a tick that did not fail). Nothing a failed tick did is lost:
+    stored values stay stored, unsent claims are given back or their lease runs out, and
+    unconfirmed messages return to the queue.
     """
     ticks = 0
+    failures = 0
     while max_ticks is None or ticks < max_ticks:
-        result = tick(app, series, since=since, after_tick=after_tick, intraday=intraday)
+        started = app.clock.now()
+        try:
+            result = tick(app, series, since=since, after_tick=after_tick, intraday=intraday)
+        except Exception as exc:  # KeyboardInterrupt and SystemExit still stop the loop
+            failures += 1
+            backoff = error_backoff(failures)
+            logger.exception(
+                "watch: tick failed (%d in a row), next in %g s: %s: %s",
+                failures, backoff, type(exc).__name__, exc,
+            )  # fmt: skip
+            result = Tick(
+                at=started,
+                wake_at=app.clock.now() + timedelta(seconds=backoff),
+                error=f"{type(exc).__name__}: {exc}",
+                failures=failures,
+            )
+        else:
+            failures = 0
         ticks += 1
         if heartbeat is not None:
             heartbeat(result)
