@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from fuelpipe.domain.calendars import expected_between, get_calendar
-from fuelpipe.domain.catalog import Series
+from fuelpipe.domain.catalog import Catalog, Series
+from fuelpipe.domain.intraday import INTRADAY_SERIES, next_collection
 from fuelpipe.domain.models import Status, no_value_seen_at
 from fuelpipe.domain.planning import plan_requests
 from fuelpipe.domain.publication import in_window
@@ -104,10 +105,24 @@ def due_status(store: Store, series: Iterable[Series], now: datetime) -> list[Du
     return out
 
 
-def next_wake(statuses: Sequence[Due], now: datetime, *, intraday: bool = False) -> datetime:
+def next_wake(
+    statuses: Sequence[Due],
+    now: datetime,
+    *,
+    intraday: bool = False,
+    catalog: Catalog | None = None,
+) -> datetime:
     """When to look again: the next poll of a due series, or the next publication instant
-    (with ``intraday``, also the next intraday bulletin of the day)."""
+    (with ``intraday``, also the next intraday bulletin of the day and, while a watched series
+    with 15-minute bars trades, the next quarter-hour of the collection window, derived from
+    ``catalog``'s intraday series: the statuses' own series when not given)."""
     candidates: list[datetime] = []
+    if intraday:
+        watched = [d.series.key for d in statuses if d.series.key in INTRADAY_SERIES]
+        whole = Catalog(d.series for d in statuses) if catalog is None else catalog
+        bars = next_collection(whole, now, watched) if watched else None
+        if bars is not None:
+            candidates.append(bars)
     for d in statuses:
         schedule = d.series.schedule
         bulletin = schedule.intraday_after(now) if intraday else None
