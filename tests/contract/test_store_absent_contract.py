@@ -57,3 +57,24 @@ def test_absent_never_replaces_ok_or_quarantined_and_a_value_replaces_absent(sto
     store.put_records([Record(KEY, third, Decimal("5.3"), Status.OK)])
     (rec,) = store.query(KEY, third, third)
     assert rec.status is Status.OK and rec.value == Decimal("5.3")
+
+
+def test_a_pending_record_keeps_the_no_value_answer_until_another_answer_replaces_it(
+    store: Store,
+) -> None:
+    """The scraper marks a date the source answered with "no value" inside its window
+    (`no_value_seen`); watch and the window polls read that mark to leave the date alone.
+    A later refresh without it (a failed request) clears it, and so does the value."""
+    from fuelpipe.domain.models import no_value_seen, no_value_seen_at
+
+    assert store.put_pending(_pending().with_(attrs=no_value_seen(NOW)))
+    (rec,) = store.query(KEY, DAY, DAY, fields=("attrs",))
+    assert no_value_seen_at(rec.attrs) == NOW
+    assert [no_value_seen_at(r.attrs) for r in store.pending()] == [NOW]
+    assert store.put_pending(_pending().with_(reason="HTTP 503"))
+    (rec,) = store.query(KEY, DAY, DAY)
+    assert no_value_seen_at(rec.attrs) is None
+    assert store.put_pending(_pending().with_(attrs=no_value_seen(NOW)))
+    store.put_records([Record(KEY, DAY, Decimal("5.2"), Status.OK)])
+    (rec,) = store.query(KEY, DAY, DAY)
+    assert rec.status is Status.OK and rec.attrs == {}

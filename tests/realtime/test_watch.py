@@ -94,6 +94,56 @@ def test_with_intraday_it_also_wakes_for_each_ptax_bulletin() -> None:
     assert next_wake([stored], now, intraday=True) == datetime(2022, 5, 6, 11, 10, tzinfo=SP)
 
 
+def _up_to_date(keys: list[str], now: datetime):
+    """Each series' latest published date, stored."""
+    from fuelpipe.stages.due import Due, latest_expected
+
+    out = []
+    for key in keys:
+        series = DEFAULT_CATALOG[key]
+        latest = latest_expected(series, now)
+        out.append(Due(series, latest, latest, False))
+    return out
+
+
+BARS = ["STOCK#PETR4", "STOCK#PRIO3", "STOCK#XOM", "COMMODITY#BRENT_FUTURES"]
+
+
+@pytest.mark.parametrize(
+    ("now", "keys", "wake"),
+    [
+        # a Friday after the last PTAX bulletin: the bars are collected every quarter-hour,
+        # not from the NYSE close at 17:30 on
+        (datetime(2022, 5, 6, 13, 20), ["CURRENCY#USD", *BARS], datetime(2022, 5, 6, 13, 30)),
+        (datetime(2022, 5, 6, 13, 30), BARS, datetime(2022, 5, 6, 13, 45)),
+        # before the window (PTAX's first bulletin at 10:10): its first quarter-hour
+        (datetime(2022, 5, 6, 7, 0), ["STOCK#PETR4"], datetime(2022, 5, 6, 10, 15)),
+        # Tiradentes: B3 is closed, NYSE trades
+        (datetime(2022, 4, 21, 13, 20), ["STOCK#PETR4", "STOCK#XOM"], datetime(2022, 4, 21, 13, 30)),
+        # ... and watching B3 shares only, nothing trades: the next close is Friday's
+        (datetime(2022, 4, 21, 13, 20), ["STOCK#PETR4"], datetime(2022, 4, 22, 18, 30)),
+        # Saturday: no session anywhere
+        (datetime(2022, 5, 7, 13, 20), BARS, datetime(2022, 5, 9, 17, 30)),
+        # after the window (BZ=F's close, 18:30 here in New York's summer)
+        (datetime(2022, 5, 6, 18, 40), BARS, datetime(2022, 5, 9, 17, 30)),
+    ],
+)  # fmt: skip
+def test_with_intraday_it_wakes_every_quarter_hour_while_bars_trade(
+    now: datetime, keys: list[str], wake: datetime
+) -> None:
+    """`watch --intraday` refreshes the day's 15-minute bars after each tick: with only the
+    PTAX bulletins and the daily closes as wakes it collected none from 13:10 to 17:30."""
+    from fuelpipe.stages.due import next_wake
+
+    at = now.replace(tzinfo=SP)
+    statuses = _up_to_date(keys, at)
+    assert next_wake(statuses, at, intraday=True, catalog=DEFAULT_CATALOG) == wake.replace(
+        tzinfo=SP
+    )
+    if wake.date() == now.date():  # without intraday: only the next publication
+        assert next_wake(statuses, at) > wake.replace(tzinfo=SP)
+
+
 def _one_usd_tick(tmp_path, bcb_url: str) -> Tick:
     """One watch tick over PTAX (USD) on 2022-05-04 12:00 with BCB at ``bcb_url``."""
     usd = replace(DEFAULT_CATALOG["CURRENCY#USD"], default_start=date(2022, 5, 2))
@@ -224,3 +274,33 @@ def test_a_quarantine_by_watchs_recheck_moves_the_data_version(tmp_path) -> None
     assert done.due == [] and quarantined == [date(2022, 5, 6)]
     assert "quarantined 1 date(s)" in done.heartbeat()
     assert version != INITIAL
+
+
+def test_watch_with_series_wakes_for_its_bars_in_the_whole_catalogs_window(tmp_path) -> None:
+    """`watch --series STOCK#PETR4`: the window opens with PTAX's bulletins, which are not
+    watched; the tick takes it from the catalog, so PETR4's bars still wake it at 13:30."""
+    from decimal import Decimal
+
+    from fuelpipe.adapters.sqlite_queue import SqliteQueue
+    from fuelpipe.adapters.sqlite_store import SqliteStore
+    from fuelpipe.domain.models import Record, Status
+    from fuelpipe.domain.retry import RetryPolicy
+    from fuelpipe.stages.context import StageContext
+    from fuelpipe.stages.watch import tick
+
+    petr4 = DEFAULT_CATALOG["STOCK#PETR4"]
+    clock = ManualClock(datetime(2022, 5, 6, 13, 20, tzinfo=SP))
+    app = StageContext(
+        catalog=DEFAULT_CATALOG,
+        store=SqliteStore(tmp_path / "w.sqlite", clock),
+        queue=SqliteQueue(tmp_path / "q.sqlite", clock, timedelta(seconds=300)),
+        sources={},
+        clock=clock,
+        policy=RetryPolicy(),
+    )
+    try:
+        app.store.put_records([Record(petr4.key, date(2022, 5, 5), Decimal("30.1"), Status.OK)])
+        assert tick(app, [petr4], intraday=True).wake_at == datetime(2022, 5, 6, 13, 30, tzinfo=SP)
+        assert tick(app, [petr4]).wake_at == datetime(2022, 5, 6, 18, 30, tzinfo=SP)
+    finally:
+        app.close()

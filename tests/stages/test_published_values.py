@@ -6,16 +6,14 @@ one is a revision with its history; a date the source says has no value is ABSEN
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 
 from tests.stages.conftest import START, usd_values
-from tests.support.fakes import TableSource
+from tests.support.fakes import SaysNoValue, TableSource
 
 from fuelpipe.domain.calendars import get_calendar
 from fuelpipe.domain.models import CALENDAR_ATTR, UNEXPECTED, Status
-from fuelpipe.ports.source import FetchRequest, FetchResult
 from fuelpipe.stages.cycle import drain, run_cycle
 from fuelpipe.stages.recheck import recheck
 from fuelpipe.stages.revise import revise
@@ -23,23 +21,6 @@ from fuelpipe.stages.status import key_status
 
 KEY = "CURRENCY#USD"
 CARNIVAL = date(2022, 2, 28)  # an ANBIMA holiday inside Q1 2022
-
-
-class SaysNoValue(TableSource):
-    """A source double that answers some dates with "no value" (like FRED's empty cells)."""
-
-    def __init__(self, *args, no_value: set[tuple[str, date]], **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.no_value = no_value
-
-    def fetch(self, request: FetchRequest) -> FetchResult:
-        result = super().fetch(request)
-        said = {
-            slot: "the source says: no value"
-            for slot in self.no_value
-            if request.start <= slot[1] <= request.end
-        }
-        return replace(result, no_value=said)
 
 
 def test_a_value_on_a_day_the_calendar_skips_is_stored_marked_and_counted(make_app, usd):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 
@@ -46,3 +47,22 @@ class TableSource(Source):
                 and (key, day) not in self.never
             ]
         )
+
+
+class SaysNoValue(TableSource):
+    """A source double that answers some dates with "no value" (like FRED's empty cells, or
+    ANP's '-' in a workbook that has the week)."""
+
+    def __init__(self, *args, no_value: set[tuple[str, date]], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.no_value = no_value
+
+    def fetch(self, request: FetchRequest) -> FetchResult:
+        result = super().fetch(request)
+        keys = {s.key for s in request.series}
+        said = {
+            slot: "the source says: no value"
+            for slot in self.no_value
+            if slot[0] in keys and request.start <= slot[1] <= request.end
+        }
+        return replace(result, no_value=said)

@@ -27,6 +27,38 @@ def test_a_latest_date_the_source_has_no_value_for_is_not_due() -> None:
     assert missing.is_due  # nothing stored for the latest date: still asked
 
 
+def test_a_no_value_answer_stands_until_the_series_publishes_again() -> None:
+    """ANP's '-' for CNG in Acre, answered on Friday's fetch: the week stays PENDING (ANP may
+    yet publish a price) but is not due again on Saturday or Tuesday (it was polled every 5
+    minutes until Wednesday evening); a week still PENDING without such an answer is."""
+    series = DEFAULT_CATALOG["FUEL#CNG#AC"]
+    latest, before = date(2025, 6, 22), date(2025, 6, 15)
+    answered = datetime(2025, 6, 27, 18, 0, 20, tzinfo=ZoneInfo("America/Sao_Paulo"))
+    present = {before: Status.OK, latest: Status.PENDING}
+    for now in (datetime(2025, 6, 28, 3, 0, tzinfo=NOW.tzinfo), NOW):
+        assert latest_expected(series, now) == latest
+        assert not _due(series, latest, present, now, answered).is_due
+        assert _due(series, latest, present, now).is_due
+    # an answer from before the week's publication was "not out yet", not ANP's word
+    early = series.schedule.published_at(latest) - timedelta(minutes=1)
+    assert _due(series, latest, present, NOW, early).is_due
+
+
+def test_a_no_value_answer_is_asked_again_once_a_later_date_is_published() -> None:
+    """FRED's empty cell for a day inside its window: once the next day's value is out, the
+    source has published again and the day may have been filled, so it is asked again."""
+    from fuelpipe.stages.due import answer_stands
+
+    brent = DEFAULT_CATALOG["COMMODITY#BRENT"]
+    day = date(2025, 6, 24)
+    answered = brent.schedule.published_at(day)
+    assert answer_stands(brent, day, answered)
+    nxt = get_calendar(brent.calendar).next_expected(day)
+    assert brent.schedule.published_at(nxt) < brent.schedule.stale_at(day)  # inside the window
+    assert not answer_stands(brent, nxt, answered)
+    assert not answer_stands(brent, day, None)
+
+
 def test_no_value_is_known_before_it_is_out_in_any_zone() -> None:
     """``available_after`` counts from midnight in São Paulo; for a schedule in New York
     (BZ=F's 17:30 close, NYSE shares) it must cover every date's real publication instant,

@@ -105,3 +105,35 @@ def collection_window(
     if not closes:
         raise ValueError("no days to derive the collection window from")
     return min(firsts), max(closes)
+
+
+COLLECT_EVERY = timedelta(minutes=15)
+"""How often the day's bars are collected while their series trade: the bars' own period, at
+the quarter-hours the AWS home's schedule runs at (infra/template.yaml)."""
+
+
+def next_collection(
+    catalog: Catalog, now: datetime, keys: Sequence[str] = INTRADAY_SERIES
+) -> datetime | None:
+    """The next quarter-hour after ``now`` inside the day's :func:`collection_window` (São
+    Paulo) when one of ``keys`` that publishes 15-minute bars (a series without intraday
+    bulletin times of its own, which PTAX has) has a session that day: when `watch
+    --intraday` refreshes the bars. None on a day none of them trades, once the window is
+    over, or for a catalog without the bulletins the window opens with."""
+    zone = ZoneInfo(SAO_PAULO)
+    local = now.astimezone(zone)
+    day = local.date()
+    bars = [k for k in keys if k in catalog and not catalog[k].schedule.intraday]
+    if not trading_keys(catalog, day, bars):
+        return None
+    try:
+        first, last = collection_window(catalog, [day])
+    except ValueError:
+        return None
+    step = int(COLLECT_EVERY.total_seconds() // 60)
+    opens = first.hour * 60 + first.minute
+    opens = -(-opens // step) * step  # the window's first quarter-hour (10:10 -> 10:15)
+    start = datetime.combine(day, time(opens // 60, opens % 60), zone)
+    quarter = local.replace(minute=local.minute - local.minute % step, second=0, microsecond=0)
+    at = max(start, quarter + COLLECT_EVERY)
+    return at if at <= datetime.combine(day, last, zone) else None

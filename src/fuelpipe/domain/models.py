@@ -7,6 +7,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
+from fuelpipe.domain.instants import iso_utc, parse_iso
+
 AttrValue = Decimal | int | str | None
 
 
@@ -109,6 +111,25 @@ class Revision:
 CALENDAR_ATTR = "calendar"
 UNEXPECTED = "unexpected"
 """``attrs[CALENDAR_ATTR] == UNEXPECTED``: published on a day the series' calendar skips."""
+
+NO_VALUE_SEEN_ATTR = "no_value_seen_at"
+"""On a PENDING record: when the source last answered for the date with its own "no value"
+(FRED's empty cell, ANP's '-') while the date was still inside its publication window, as
+:func:`~fuelpipe.domain.instants.iso_utc` text. The date stays PENDING (the source may yet
+publish a value) but that answer stands until the series publishes again: it is not polled
+before, and recheck asks once more when the window is over. A later answer replaces the
+record's attributes (a failed one leaves none, so that date is polled again)."""
+
+
+def no_value_seen(at: datetime) -> dict[str, AttrValue]:
+    """The attributes of a PENDING record the source answered with "no value" at ``at``."""
+    return {NO_VALUE_SEEN_ATTR: iso_utc(at)}
+
+
+def no_value_seen_at(attrs: dict[str, AttrValue]) -> datetime | None:
+    """When the source answered the record's date with "no value" (None: it has not)."""
+    seen = attrs.get(NO_VALUE_SEEN_ATTR)
+    return parse_iso(seen) if isinstance(seen, str) else None
 
 
 @dataclass(frozen=True, slots=True)

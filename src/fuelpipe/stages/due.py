@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from fuelpipe.domain.calendars import expected_between, get_calendar
-from fuelpipe.domain.catalog import Series
-from fuelpipe.domain.models import Status
+from fuelpipe.domain.catalog import Catalog, Series
+from fuelpipe.domain.intraday import INTRADAY_SERIES, next_collection
+from fuelpipe.domain.models import Status, no_value_seen_at
 from fuelpipe.domain.planning import plan_requests
 from fuelpipe.domain.publication import in_window
 from fuelpipe.ports.store import Store
@@ -32,18 +33,36 @@ class Due:
     """The latest date stored OK inside the lookback (None: none there)."""
     is_due: bool
     """Published, not stored OK, and not handed over: a PENDING date is polled only inside its
-    window (after it, recheck's backoff takes over); a QUARANTINED one waits for a person; an
-    ABSENT one is the source's final word (no value)."""
+    window (after it, recheck's backoff takes over) and only until the source answers it with
+    its own "no value" (that answer stands until the series publishes again); a QUARANTINED
+    one waits for a person; an ABSENT one is the source's final word (no value)."""
 
 
-def _due(series: Series, expected: date | None, present: dict[date, Status], now: datetime) -> Due:
+def answer_stands(series: Series, latest: date | None, seen: datetime | None) -> bool:
+    """True when the source's "no value" answer at ``seen`` (a PENDING record's
+    :func:`~fuelpipe.domain.models.no_value_seen_at`) came at or after the publication of
+    ``latest``, the series' latest expected date: nothing was published since, so asking
+    again would only fetch the same answer (ANP's whole state workbook, every 5 minutes for
+    five days, for its weekly '-' for CNG in Acre)."""
+    return seen is not None and latest is not None and seen >= series.schedule.published_at(latest)
+
+
+def _due(
+    series: Series,
+    expected: date | None,
+    present: dict[date, Status],
+    now: datetime,
+    seen: datetime | None = None,
+) -> Due:
+    """``seen``: when the source answered ``expected`` with "no value" (None: it has not)."""
     ok = [d for d, st in present.items() if st is Status.OK]
     stored = max(ok) if ok else None
     due = expected is not None and (stored is None or stored < expected)
     if due and expected is not None:
         state = present.get(expected)
         if state in (Status.QUARANTINED, Status.ABSENT) or (
-            state is Status.PENDING and now > series.schedule.stale_at(expected)
+            state is Status.PENDING
+            and (now > series.schedule.stale_at(expected) or answer_stands(series, expected, seen))
         ):
             due = False  # ABSENT: the source said it has no value for that date, for good
     return Due(series, expected, stored, due)
@@ -75,14 +94,35 @@ def due_status(store: Store, series: Iterable[Series], now: datetime) -> list[Du
     for s in series:
         after = _lookback_start(s, now) - timedelta(days=1)
         present = {p.date: p.status for p in store.present_after(s.key, after)}
-        out.append(_due(s, latest_expected(s, now), present, now))
+        expected = latest_expected(s, now)
+        seen = None
+        if expected is not None and present.get(expected) is Status.PENDING:
+            # one more read, of one record, only while a date is PENDING: did the source
+            # answer it with "no value" already?
+            rows = store.query(s.key, expected, expected, fields=("attrs",))
+            seen = no_value_seen_at(rows[0].attrs) if rows else None
+        out.append(_due(s, expected, present, now, seen))
     return out
 
 
-def next_wake(statuses: Sequence[Due], now: datetime, *, intraday: bool = False) -> datetime:
+def next_wake(
+    statuses: Sequence[Due],
+    now: datetime,
+    *,
+    intraday: bool = False,
+    catalog: Catalog | None = None,
+) -> datetime:
     """When to look again: the next poll of a due series, or the next publication instant
-    (with ``intraday``, also the next intraday bulletin of the day)."""
+    (with ``intraday``, also the next intraday bulletin of the day and, while a watched series
+    with 15-minute bars trades, the next quarter-hour of the collection window, derived from
+    ``catalog``'s intraday series: the statuses' own series when not given)."""
     candidates: list[datetime] = []
+    if intraday:
+        watched = [d.series.key for d in statuses if d.series.key in INTRADAY_SERIES]
+        whole = Catalog(d.series for d in statuses) if catalog is None else catalog
+        bars = next_collection(whole, now, watched) if watched else None
+        if bars is not None:
+            candidates.append(bars)
     for d in statuses:
         schedule = d.series.schedule
         bulletin = schedule.intraday_after(now) if intraday else None
@@ -140,15 +180,23 @@ def poll_pending_in_window(
     that comes out later inside its window (an ANP week published after a holiday, a monthly
     average after its nominal day) would otherwise wait for recheck, which only starts when
     the window has passed. The backstop scan calls this, as `watch` keeps polling a due date.
+    A date the source answered with its own "no value" is asked again only once the series
+    has published again since (:func:`answer_stands`).
     """
     chosen = {s.key: s for s in series}
-    wanted = [
-        (chosen[r.key], [r.date])
-        for r in app.store.pending()
-        if r.key in chosen
-        and (since is None or r.date >= since)
-        and in_window(chosen[r.key].schedule, r.date, now)
-    ]
+    latest: dict[str, date | None] = {}
+    wanted = []
+    for r in app.store.pending():
+        s = chosen.get(r.key)
+        if s is None or (since is not None and r.date < since):
+            continue
+        if not in_window(s.schedule, r.date, now):
+            continue
+        if r.key not in latest:
+            latest[r.key] = latest_expected(s, now)
+        if answer_stands(s, latest[r.key], no_value_seen_at(r.attrs)):
+            continue  # the source said "no value" and has published nothing since
+        wanted.append((s, [r.date]))
     return _send_polls(app, wanted)
 
 

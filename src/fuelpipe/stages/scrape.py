@@ -29,6 +29,7 @@ from fuelpipe.domain.models import (
     Split,
     Status,
     change_kind,
+    no_value_seen,
 )
 from fuelpipe.domain.planning import unservable
 from fuelpipe.domain.plausibility import check_observation, far_from_neighbours
@@ -181,13 +182,16 @@ def scrape(app: StageContext, request: DownloadRequest) -> ScrapeReport:
         for day in missing:
             slot = (s.key, day)
             # Inside its publication window "no value" may only mean "not out yet": the date
-            # stays PENDING (polled, retries not counting) until the window has passed.
-            late = now > s.schedule.stale_at(day)
-            if error is None and slot not in flagged and slot in result.no_value and late:
+            # stays PENDING (retries not counting) until the window has passed, marked as
+            # answered so that it is not polled again before the series publishes again
+            # (stages/due.py); recheck asks once more when the window is over.
+            said_none = error is None and slot not in flagged and slot in result.no_value
+            if said_none and now > s.schedule.stale_at(day):
                 not_ok.append(_absent(s.key, day, result.no_value[slot], now))
                 continue
             reason = error or flagged.get(slot) or result.notes.get(slot, NO_VALUE)
-            mark = _mark_missing(app, s.key, day, existing.get(day), reason, now, report)
+            current = existing.get(day)
+            mark = _mark_missing(app, s.key, day, current, reason, now, report, said_none)
             if mark is not None:
                 not_ok.append(mark)
         for record, written in zip(not_ok, app.store.put_pendings(not_ok), strict=True):
@@ -735,10 +739,12 @@ def _mark_missing(
     reason: str,
     now: datetime,
     report: ScrapeReport,
+    said_none: bool = False,
 ) -> Record | None:
     """The PENDING record to put for a new failure; None when there is none to put: an OK or
     QUARANTINED record stays, and a PENDING one whose last allowed re-download failed too is
-    quarantined here (conditionally; counted in ``report``)."""
+    quarantined here (conditionally; counted in ``report``). ``said_none``: the source
+    answered the date with its own "no value", noted on the record (:func:`no_value_seen`)."""
     if current is not None and current.status is not Status.PENDING:
         return None  # OK stays OK; QUARANTINED waits for a person
     if current is not None and current.retry_count >= app.policy.max_retries:
@@ -758,6 +764,7 @@ def _mark_missing(
             app.policy.first_attempt_due(now), app.catalog[key].schedule.stale_at(day)
         ),
         reason=reason,
+        attrs=no_value_seen(now) if said_none else {},
         updated_at=now,
     )
 

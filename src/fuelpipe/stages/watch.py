@@ -169,7 +169,9 @@ def tick(
         out.alerts = after_tick(app)
     out.requests = _since(counted, _stats(app))
     after = app.clock.now()
-    planned = next_wake(due_status(app.store, targets, after), after, intraday=intraday)
+    planned = next_wake(
+        due_status(app.store, targets, after), after, intraday=intraday, catalog=app.catalog
+    )
     keys = {s.key for s in targets}
     retry_at = next_retry(app.store, keys, after, min(planned, after + MAX_SLEEP))
     out.wake_at = planned if retry_at is None else min(planned, retry_at)
