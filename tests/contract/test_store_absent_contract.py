@@ -59,6 +59,20 @@ def test_absent_never_replaces_ok_or_quarantined_and_a_value_replaces_absent(sto
     assert rec.status is Status.OK and rec.value == Decimal("5.3")
 
 
+def test_an_absent_record_is_left_alone_by_another_no_value_or_a_failure(store: Store) -> None:
+    """`revise` asks for ABSENT dates again: the same "no value" again writes nothing (so it
+    moves no data version), and neither a PENDING mark (a failed re-read) nor a batch of
+    them turns the source's "no value" into retries."""
+    assert store.put_pending(_absent())
+    later = _absent().with_(reason="the source says: still no value")
+    assert not store.put_pending(later)
+    assert not store.put_pending(_pending())
+    assert store.put_pendings([later, _pending()]) == [False, False]
+    (rec,) = store.query(KEY)
+    assert (rec.status, rec.reason) == (Status.ABSENT, "anp: no row for this key")
+    assert store.pending() == [] and store.due_pending(NOW + timedelta(days=1)) == []
+
+
 def test_a_pending_record_keeps_the_no_value_answer_until_another_answer_replaces_it(
     store: Store,
 ) -> None:

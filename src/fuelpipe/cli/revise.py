@@ -20,7 +20,9 @@ def revise_command(
 
     The window per source is FUELPIPE_REVISION_WINDOW_DAYS (default 35 days, ANP 56). A value
     that changed is kept with its history (previous value, new value, when, which request):
-    see `fuelpipe export KEY`; `fuelpipe status` counts revised values per key. A stock split
+    see `fuelpipe export KEY`; `fuelpipe status` counts revised values per key. Dates the
+    source said have no value (ABSENT) are asked again: a value published since is stored.
+    A stock split
     in the window re-bases every earlier close: that ticker's whole history is re-read.
     """
     from fuelpipe.cli import display

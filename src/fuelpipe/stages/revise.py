@@ -1,13 +1,20 @@
 """revise: re-read each fetch unit's recent window so the scraper can see revised values.
 
-Only dates with a stored value are asked for: a key never collected, or a date still missing,
-is the gap scan's work (asking for it here would only leave PENDING records behind).
+Only dates the source has answered are asked for: those with a stored value (OK) and those it
+said have no value (ABSENT: FRED's empty cell, ANP's '-'). A source may publish a value for an
+ABSENT date later (ANP turns a '-' into a price in a later workbook, FRED fills a day), and
+nothing else asks for it again: the gap scan counts ABSENT as complete. A key never collected,
+or a date still missing, is the gap scan's work (asking for it here would only leave PENDING
+records behind).
 
 One message per fetch unit (one source request, through the same queue and the same polite
 HTTP clients as every other request) covering the expected dates of the last N days, N per
 source (``Settings.revision_window_days``). The scraper compares what comes back with what is
 stored: a changed value is kept with its history (Store.revise), an equal one is left alone,
-so a second re-read of an unchanged source writes nothing.
+so a second re-read of an unchanged source writes nothing. A value for an ABSENT date is a new
+value (stored as OK, no history: there was none to replace); a date still answered with "no
+value", missing from the answer, or in a failed request stays ABSENT and nothing is written
+(never PENDING: the source has said it has no value, so it is not retried).
 """
 
 from __future__ import annotations
@@ -31,6 +38,8 @@ DEFAULT_WINDOWS: Mapping[str, int] = MappingProxyType(
     {"bcb": 35, "yahoo": 35, "fred": 35, "anp": 56}
 )
 """Days re-read per source: five weeks of daily values, eight ANP survey weeks."""
+REREAD = frozenset({Status.OK, Status.ABSENT})
+"""The statuses re-read: a stored value (revised?) and a source's "no value" (published since?)."""
 
 
 @dataclass
@@ -63,10 +72,10 @@ def revise(
     for s in series if series is not None else list(app.catalog):
         end = s.published_through(started)
         dates = [d for d in window(s, end, windows) if since is None or d >= since]
-        if dates:  # only values stored: filling gaps is the gap scan's work, not a revision's
+        if dates:  # only dates answered: filling gaps is the gap scan's work, not a revision's
             stored = app.store.query(s.key, dates[0], dates[-1], fields=("status",))
-            ok = {r.date for r in stored if r.status is Status.OK}
-            dates = [d for d in dates if d in ok]
+            answered = {r.date for r in stored if r.status in REREAD}
+            dates = [d for d in dates if d in answered]
         if dates:
             wanted.append((s, dates))
             report.keys += 1

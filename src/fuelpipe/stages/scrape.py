@@ -725,7 +725,8 @@ def _flag_outliers(
 
 def _absent(key: str, day: date, reason: str, now: datetime) -> Record:
     """ABSENT: the source answered for the date and has no value (put_pending writes it over
-    nothing or a PENDING record only)."""
+    nothing or a PENDING record only: the same answer again for an ABSENT date, as ``revise``
+    asks for, writes nothing)."""
     return Record(
         key=key, date=day, value=None, status=Status.ABSENT, reason=reason, updated_at=now
     )
@@ -741,12 +742,14 @@ def _mark_missing(
     report: ScrapeReport,
     said_none: bool = False,
 ) -> Record | None:
-    """The PENDING record to put for a new failure; None when there is none to put: an OK or
-    QUARANTINED record stays, and a PENDING one whose last allowed re-download failed too is
+    """The PENDING record to put for a new failure; None when there is none to put: an OK,
+    QUARANTINED or ABSENT record stays (an ABSENT date re-read by ``revise`` and left out of
+    the answer, or in a failed request, is not retried: the source has said it has no value),
+    and a PENDING one whose last allowed re-download failed too is
     quarantined here (conditionally; counted in ``report``). ``said_none``: the source
     answered the date with its own "no value", noted on the record (:func:`no_value_seen`)."""
     if current is not None and current.status is not Status.PENDING:
-        return None  # OK stays OK; QUARANTINED waits for a person
+        return None  # OK stays OK; QUARANTINED waits for a person; ABSENT is never retried
     if current is not None and current.retry_count >= app.policy.max_retries:
         note = f"{reason} (still failing after {current.retry_count} re-downloads)"
         if app.store.quarantine(key, day, current.retry_count, note):
