@@ -1,7 +1,9 @@
 """Bad input, generated: malformed queue messages among valid ones, and garbage source payloads.
 
 - Every malformed message is dead-lettered with a reason, every valid one is processed, and
-  nothing else is dead-lettered.
+  nothing else is dead-lettered: a well-formed message asking for dates no message may ask for
+  (before its series starts, more than a year ahead) is processed, those dates counted and
+  never fetched, its other dates stored.
 - Every source parser answers garbage (random bytes, mutated real payloads, real payloads with
   random JSON or XML spliced in) with InvalidPayload and never another exception; a workbook or
   CSV problem names the file and the row.
@@ -72,6 +74,26 @@ Q1 = {
 VALUES = {
     (k, d): Decimal("5") + Decimal(i) / 100 for k, days in Q1.items() for i, d in enumerate(days)
 }
+
+
+@st.composite
+def unservable_bodies(draw: st.DrawFn) -> tuple[str, list[tuple[str, date]], int]:
+    """A well-formed message with dates no message may ask for (before its series starts,
+    more than a year after NOW), perhaps beside valid ones: the valid (key, date) slots and
+    how many dates are refused."""
+    key = draw(st.sampled_from(VALID_KEYS))
+    before = DEFAULT_CATALOG[key].default_start - timedelta(days=1)
+    refused = st.dates(date(1, 1, 1), before) | st.dates(date(2023, 4, 2), date(9999, 12, 31))
+    bad = draw(st.lists(refused, min_size=1, max_size=3, unique=True))
+    good = draw(st.lists(st.sampled_from(Q1[key]), max_size=4, unique=True))
+    body = DownloadRequest(
+        partition_key=key,
+        dates_to_download=bad + good,
+        fetch_unit=DEFAULT_CATALOG[key].fetch_unit,
+        origin=draw(st.sampled_from(["gap", "retry"])),
+    ).to_body()
+    return body, [(key, d) for d in good], len(bad)
+
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
@@ -169,12 +191,6 @@ MALFORMED: dict[str, st.SearchStrategy[str]] = {
             ],
         )
     ),
-    "date before the series starts": st.dates(date(1, 1, 1), date(1999, 12, 31)).map(
-        lambda d: _with("dates_to_download", [d.isoformat()])
-    ),
-    "date far in the future": st.dates(date(2024, 1, 1), date(9999, 12, 31)).map(
-        lambda d: _with("dates_to_download", [d.isoformat()])
-    ),
     "unknown fetch unit": st.text(min_size=1, max_size=30)
     .filter(lambda u: u != "bcb:USD")
     .map(lambda u: _with("fetch_unit", u)),
@@ -214,9 +230,9 @@ def _app(folder: Path) -> StageContext:
     )
 
 
-def check_messages(valid, malformed, data) -> None:
+def check_messages(valid, malformed, data, unservable=()) -> None:
     """Send the mix, drain, and check what was dead-lettered and what was stored."""
-    bodies = [body for body, _ in valid] + malformed
+    bodies = [body for body, _ in valid] + malformed + [body for body, _, _ in unservable]
     bodies = data.draw(st.permutations(bodies))
     with tempfile.TemporaryDirectory() as tmp:
         app = _app(Path(tmp))
@@ -231,14 +247,17 @@ def check_messages(valid, malformed, data) -> None:
     assert Counter(d.body for d in letters) == Counter(malformed)
     assert all(d.reason.startswith("malformed message") for d in letters)
     assert report.dead_lettered == len(malformed)
-    assert report.source_requests == len(valid)
-    for _, slots in valid:
+    assert report.unservable == sum(refused for _, _, refused in unservable)
+    # a message whose every date is refused asks the source nothing
+    served = [slots for _, slots in valid] + [slots for _, slots, _ in unservable if slots]
+    assert report.source_requests == len(served)
+    for slots in served:
         assert all(stored.get(slot) is Status.OK for slot in slots)
     # Every value the source returns for a message's key inside its date range is stored, the
     # dates between those asked for included (a published value is never dropped), no other.
     in_range = {
         (key, day)
-        for _, slots in valid
+        for slots in served
         for key, day in VALUES
         if key == slots[0][0] and min(d for _, d in slots) <= day <= max(d for _, d in slots)
     }
@@ -252,10 +271,13 @@ def check_messages(valid, malformed, data) -> None:
     malformed=st.lists(
         st.sampled_from(sorted(MALFORMED)).flatmap(lambda k: MALFORMED[k]), min_size=1, max_size=6
     ),
+    unservable=st.lists(unservable_bodies(), max_size=3),
     data=st.data(),
 )
-def test_malformed_messages_are_dead_lettered_and_valid_ones_processed(valid, malformed, data):
-    check_messages(valid, malformed, data)
+def test_malformed_messages_are_dead_lettered_and_valid_ones_processed(
+    valid, malformed, unservable, data
+):
+    check_messages(valid, malformed, data, unservable)
 
 
 @pytest.mark.slow
@@ -265,10 +287,11 @@ def test_malformed_messages_are_dead_lettered_and_valid_ones_processed(valid, ma
     malformed=st.lists(
         st.sampled_from(sorted(MALFORMED)).flatmap(lambda k: MALFORMED[k]), min_size=1, max_size=6
     ),
+    unservable=st.lists(unservable_bodies(), max_size=3),
     data=st.data(),
 )
-def test_many_more_malformed_messages(valid, malformed, data):
-    check_messages(valid, malformed, data)
+def test_many_more_malformed_messages(valid, malformed, unservable, data):
+    check_messages(valid, malformed, data, unservable)
 
 
 @FUZZ

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 import pytest
 from tests.stages.conftest import START
 
-from fuelpipe.domain.models import Status
+from fuelpipe.domain.models import Record, Status
 from fuelpipe.failpoints import Failpoints
 from fuelpipe.ports.source import ServerError
 from fuelpipe.stages.cycle import drain, run_cycle
@@ -122,6 +122,70 @@ def test_an_unknown_key_in_a_wellformed_message_is_dead_lettered(make_app, table
     drain(app)
     (letter,) = app.queue.dead_letters()
     assert "not in the series catalog" in letter.reason
+
+
+def _usd_message(*days: date) -> str:
+    return json.dumps(
+        {
+            "schema_version": 1,
+            "partition_key": "CURRENCY#USD",
+            "dates_to_download": [d.isoformat() for d in days],
+            "fetch_unit": "bcb:USD",
+            "origin": "retry",
+        }
+    )
+
+
+def test_a_date_no_message_may_ask_for_costs_that_date_not_the_message(make_app, table_source, usd):
+    """A message queued by an older release (or built by hand) asks for a date before the
+    series starts beside two valid ones: the scraper refused it whole, and the two valid
+    dates were dead-lettered with it. Now the valid dates are stored, the bad one is counted
+    and its PENDING record quarantined with the reason, and the message is acknowledged."""
+    before = date(1999, 12, 31)
+    assert before < usd.default_start
+    first, second = START, START + timedelta(days=1)
+    source = table_source()
+    app = make_app(source)
+    stuck = Record(usd.key, before, None, Status.PENDING, 2, app.clock.now(), "HTTP 503")
+    assert app.store.put_pending(stuck)
+    app.queue.send([_usd_message(before, first, second)])
+
+    report = drain(app)
+
+    assert app.queue.dead_letters() == []
+    depth = app.queue.depth()
+    assert (depth.visible, depth.in_flight) == (0, 0)  # acknowledged
+    assert (report.dead_lettered, report.unservable, report.quarantined) == (0, 1, 1)
+    assert (report.records_written, report.pending_written) == (2, 0)
+    assert [(c.start, c.end) for c in source.calls] == [(first, second)]
+    got = {r.date: r for r in app.store.query(usd.key)}
+    assert [(d, r.status) for d, r in sorted(got.items())] == [
+        (before, Status.QUARANTINED),
+        (first, Status.OK),
+        (second, Status.OK),
+    ]
+    reason = got[before].reason
+    assert "1999-12-31 is before 'CURRENCY#USD' starts (2000-01-03)" in reason
+    assert "(was: HTTP 503)" in reason and got[before].retry_count == 2
+    assert data_version(app.store) != INITIAL  # the quarantine is a status a view shows
+
+
+def test_a_message_of_dates_no_message_may_ask_for_fetches_nothing_and_succeeds(
+    make_app, table_source
+):
+    """Nothing to fetch (a date before the start, one more than a year ahead, no PENDING
+    record of either): no source request, nothing written, each date counted."""
+    source = table_source()
+    app = make_app(source)
+    ahead = app.clock.now().date() + timedelta(days=400)
+    app.queue.send([_usd_message(date(1, 1, 1), ahead)])
+
+    report = drain(app)
+
+    assert app.queue.dead_letters() == [] and app.queue.depth().visible == 0
+    assert (report.unservable, report.source_requests, report.quarantined) == (2, 0, 0)
+    assert source.calls == [] and app.store.query("CURRENCY#USD") == []
+    assert data_version(app.store) == INITIAL
 
 
 def test_implausible_values_are_flagged_and_never_overwrite_a_good_value(

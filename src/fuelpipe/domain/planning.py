@@ -18,11 +18,12 @@ from fuelpipe.domain.messages import MAX_DATES_PER_MESSAGE, DownloadRequest
 def unservable(series: Series, day: date, today: date) -> str | None:
     """Why no message may ask ``series`` for ``day``, or None when one may.
 
-    The scraper refuses a whole message that asks for such a date (``resolve``), so a stage
-    that sends one would have every date of that message dead-lettered with it: a date
-    before the series starts (no gap scan asks for one; year 1, say, would also overflow the
-    date arithmetic of the neighbour check and of the adapters) or more than a year after
-    ``today`` (no gap scan of ours reaches that far).
+    The scraper does not fetch such a date (``scrape.refused_dates``: it reports it and
+    quarantines a PENDING record of it, and fetches the message's other dates), and recheck
+    quarantines a due one instead of sending it: a date before the series starts (no gap scan
+    asks for one; year 1, say, would also overflow the date arithmetic of the neighbour check
+    and of the adapters) or more than a year after ``today`` (no gap scan of ours reaches
+    that far).
     """
     if day < series.default_start:
         return f"{day} is before {series.key!r} starts ({series.default_start})"

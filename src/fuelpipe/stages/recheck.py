@@ -82,7 +82,8 @@ def recheck(
 
     A due record dated where no message may ask for it (before its series starts, say: a
     catalog that started earlier left it) is quarantined at once with the reason, never sent:
-    the scraper would refuse its whole message, and every other date of that message with it.
+    the scraper would not fetch it (it quarantines it too, with the message's other dates
+    fetched), so sending it would only spend a claim.
     """
     now = app.clock.now()
     today = now.astimezone(SAO_PAULO).date()

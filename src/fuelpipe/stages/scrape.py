@@ -7,8 +7,10 @@ that fails is owed, and the key's next message tries it again.
 
 from __future__ import annotations
 
+import logging
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -16,6 +18,7 @@ from functools import lru_cache
 
 from fuelpipe.domain.calendars import get_calendar
 from fuelpipe.domain.catalog import Series
+from fuelpipe.domain.clock_bounds import MAX_DATE_AHEAD
 from fuelpipe.domain.instants import SAO_PAULO
 from fuelpipe.domain.messages import DownloadRequest, MalformedMessage
 from fuelpipe.domain.models import (
@@ -40,11 +43,13 @@ from fuelpipe.ports.store import Store
 from fuelpipe.stages._report import Counters
 from fuelpipe.stages.context import StageContext
 
+logger = logging.getLogger(__name__)
+
 NO_VALUE = "source returned no value for this date"
 NEIGHBOUR_SPAN = timedelta(days=45)  # far enough to reach the previous week or month
 # A date a little ahead is stored as PENDING and flagged "in the future" (clock skew, a bad
-# bulletin); one more than a year ahead comes from no scan of ours and is refused outright
-# (``unservable``).
+# bulletin); one more than a year ahead comes from no scan of ours and is not asked for
+# (``unservable``: reported, and a PENDING record of it quarantined).
 
 
 @dataclass
@@ -78,6 +83,11 @@ class ScrapeReport(Counters):
     split_rereads_owed: int = 0
     """Re-reads (done or failed, also counted above) of a history owed one by an earlier
     message whose re-read failed."""
+    unservable: int = 0
+    """(key, date) pairs a message asked for that no message may ask for (before the series
+    starts, more than a year ahead: ``domain.planning.unservable``), not fetched; each is
+    logged, and a PENDING record of it quarantined (``quarantined``). The message's other
+    dates are fetched as usual."""
     split_owed_written: int = 0
     """``split_owed#<key>`` entries written (a re-read newly owed) or emptied (an owed one
     done): the health view shows them, so such a message changed what a view shows even
@@ -85,10 +95,10 @@ class ScrapeReport(Counters):
 
 
 def resolve(app: StageContext, request: DownloadRequest) -> list[Series]:
-    """The catalog series a message names, checked against its fetch unit and date range."""
+    """The catalog series a message names, checked against its fetch unit (MalformedMessage
+    otherwise). Its dates are checked per date by :func:`refused_dates`: one no message may
+    ask for costs that date, not the message."""
     series: list[Series] = []
-    first, last = request.dates_to_download[0], request.dates_to_download[-1]
-    today = app.clock.now().astimezone(SAO_PAULO).date()
     for key in request.keys:
         if key not in app.catalog:
             raise MalformedMessage(f"malformed message: {key!r} is not in the series catalog")
@@ -98,11 +108,25 @@ def resolve(app: StageContext, request: DownloadRequest) -> list[Series]:
                 f"malformed message: {key!r} is fetched by {s.fetch_unit!r}, "
                 f"not {request.fetch_unit!r}"
             )
-        # Dates no gap scan asks for (recheck quarantines a PENDING one instead of sending it).
-        if why := unservable(s, first, today) or unservable(s, last, today):
-            raise MalformedMessage(f"malformed message: {why}")
         series.append(s)
     return series
+
+
+def refused_dates(
+    series: Sequence[Series], days: Sequence[date], today: date
+) -> dict[tuple[str, date], str]:
+    """Each (key, date) of a message no message may ask for, with why (``unservable``):
+    dates no gap scan asks for (recheck quarantines a PENDING one instead of sending it), in a
+    message an older release queued or a person built. ``days`` sorted; two bisections a key."""
+    refused: dict[tuple[str, date], str] = {}
+    ahead = today + MAX_DATE_AHEAD
+    for s in series:
+        low, high = bisect_left(days, s.default_start), bisect_right(days, ahead)
+        for day in (*days[:low], *days[high:]):
+            why = unservable(s, day, today)
+            assert why is not None  # before the start or past the horizon, as bisected
+            refused[(s.key, day)] = why
+    return refused
 
 
 def describe(request: DownloadRequest) -> str:
@@ -127,6 +151,11 @@ def scrape(app: StageContext, request: DownloadRequest) -> ScrapeReport:
     re-read of the key's whole stored history (:func:`follow_splits`), and so is a successful
     answer for a key whose earlier re-read failed (``split_owed``).
 
+    A date no message may ask for (before its series starts, more than a year ahead: queued
+    by an older release, built by hand) is not fetched: it is logged, counted
+    (``unservable``) and, when a PENDING record of it exists, quarantined with the reason;
+    the message's other dates are fetched and stored as usual, and the message succeeds.
+
     The source's observations are read as a stream and stored in batches of
     ``store_batch`` (FUELPIPE_STORE_BATCH), so
     memory does not grow with the length of the history; which requested dates came back is
@@ -134,12 +163,15 @@ def scrape(app: StageContext, request: DownloadRequest) -> ScrapeReport:
     """
     series = resolve(app, request)
     now = app.clock.now()
-    wanted_days = sorted(set(request.dates_to_download))
+    report = ScrapeReport()
+    wanted_days, refused = _servable(app, request, series, now, report)
+    if not wanted_days:
+        return report
     slot_of = {d: i for i, d in enumerate(wanted_days)}
     lo, hi = wanted_days[0], wanted_days[-1]
     by_key = {s.key: s for s in series}
     got = {s.key: bytearray(len(wanted_days)) for s in series}
-    report = ScrapeReport(source_requests=1)
+    report.source_requests = 1
     fetch = FetchRequest(request.fetch_unit, tuple(series), lo, hi)
     error: str | None = None
     try:
@@ -170,41 +202,75 @@ def scrape(app: StageContext, request: DownloadRequest) -> ScrapeReport:
     for s in series:
         marks = got[s.key]
         missing = [d for d in wanted_days if not marks[slot_of[d]]]
-        if not missing:
-            continue
-        existing = {
-            r.date: r
-            for r in app.store.query(
-                s.key, missing[0], missing[-1], fields=("status", "retry_count")
-            )
-        }
-        not_ok: list[Record] = []  # PENDING and ABSENT records, written together below
-        for day in missing:
-            slot = (s.key, day)
-            # Inside its publication window "no value" may only mean "not out yet": the date
-            # stays PENDING (retries not counting) until the window has passed, marked as
-            # answered so that it is not polled again before the series publishes again
-            # (stages/due.py); recheck asks once more when the window is over.
-            said_none = error is None and slot not in flagged and slot in result.no_value
-            if said_none and now > s.schedule.stale_at(day):
-                not_ok.append(_absent(s.key, day, result.no_value[slot], now))
-                continue
-            reason = error or flagged.get(slot) or result.notes.get(slot, NO_VALUE)
-            current = existing.get(day)
-            mark = _mark_missing(app, s.key, day, current, reason, now, report, said_none)
-            if mark is not None:
-                not_ok.append(mark)
-        for record, written in zip(not_ok, app.store.put_pendings(not_ok), strict=True):
-            if written and record.status is Status.ABSENT:
-                report.absent_written += 1
-            elif written:
-                report.pending_written += 1
+        if refused:  # reported and quarantined above, never marked PENDING
+            missing = [d for d in missing if (s.key, d) not in refused]
+        if missing:
+            _mark_not_returned(app, s, missing, (result, flagged, error), now, report)
     if error is None:  # a failed answer is not trusted, nor its events
         owed = {s.key: found for s in series if (found := owed_splits(app.store, s))}
         if result.splits or owed:
             follow_splits(app, lo, by_key, result.splits, report, owed)
     app.failpoints.hit("scrape.after_pending")
     return report
+
+
+def _servable(
+    app: StageContext,
+    request: DownloadRequest,
+    series: list[Series],
+    now: datetime,
+    report: ScrapeReport,
+) -> tuple[list[date], dict[tuple[str, date], str]]:
+    """The message's dates some key of it may be asked for (the keys of one fetch unit share
+    their first date, so in practice: the dates none refuses), and each refused (key, date)
+    with why, reported (:func:`_report_refused`)."""
+    asked = sorted(set(request.dates_to_download))
+    refused = refused_dates(series, asked, now.astimezone(SAO_PAULO).date())
+    if not refused:
+        return asked, refused
+    _report_refused(app, request, refused, report)
+    return [d for d in asked if any((s.key, d) not in refused for s in series)], refused
+
+
+def _mark_not_returned(
+    app: StageContext,
+    series: Series,
+    missing: list[date],
+    answer: tuple[FetchResult, dict[tuple[str, date], str], str | None],
+    now: datetime,
+    report: ScrapeReport,
+) -> None:
+    """Put the records of the requested dates (sorted) of ``series`` that came back with no
+    stored value: ABSENT where the source said "no value" after the date's window, PENDING
+    (or quarantined, or left as they are: :func:`_mark_missing`) otherwise. ``answer``: the
+    source's result, the values set aside as implausible, the request's error (or None)."""
+    result, flagged, error = answer
+    key = series.key
+    existing = {
+        r.date: r
+        for r in app.store.query(key, missing[0], missing[-1], fields=("status", "retry_count"))
+    }
+    not_ok: list[Record] = []  # PENDING and ABSENT records, written together below
+    for day in missing:
+        slot = (key, day)
+        # Inside its publication window "no value" may only mean "not out yet": the date
+        # stays PENDING (retries not counting) until the window has passed, marked as
+        # answered so that it is not polled again before the series publishes again
+        # (stages/due.py); recheck asks once more when the window is over.
+        said_none = error is None and slot not in flagged and slot in result.no_value
+        if said_none and now > series.schedule.stale_at(day):
+            not_ok.append(_absent(key, day, result.no_value[slot], now))
+            continue
+        reason = error or flagged.get(slot) or result.notes.get(slot, NO_VALUE)
+        current = existing.get(day)
+        mark = _mark_missing(app, key, day, current, reason, now, report, said_none)
+        if mark is not None:
+            not_ok.append(mark)
+    for record, written in zip(not_ok, app.store.put_pendings(not_ok), strict=True):
+        if written and record.status is Status.ABSENT:
+            report.absent_written += 1
+        elif written:
+            report.pending_written += 1
 
 
 SPLIT_APPLIED = "split_applied"
@@ -770,6 +836,47 @@ def _mark_missing(
         attrs=no_value_seen(now) if said_none else {},
         updated_at=now,
     )
+
+
+def _report_refused(
+    app: StageContext,
+    request: DownloadRequest,
+    refused: dict[tuple[str, date], str],
+    report: ScrapeReport,
+) -> None:
+    """Log and count the (key, date) pairs of ``request`` no message may ask for, and
+    quarantine each PENDING record among them with the reason (conditionally, as recheck
+    does: its retry count as read), so a person sees it and nothing retries it. None is
+    fetched; an OK, ABSENT or QUARANTINED record of one is left as it is."""
+    report.unservable += len(refused)
+    first = next(iter(refused.values()))
+    logger.warning(
+        "%s: %d date(s) not fetched, no message may ask for them (e.g. %s)",
+        describe(request),
+        len(refused),
+        first,
+    )
+    days_of: dict[str, list[date]] = defaultdict(list)
+    for key, day in refused:
+        days_of[key].append(day)
+    for key, days in days_of.items():
+        starts = app.catalog[key].default_start
+        # Two reads a key (the dates before its start, those past the horizon), so a refused
+        # date in year 1 and one in 9999 do not read the whole history between them.
+        for group in ([d for d in days if d < starts], [d for d in days if d >= starts]):
+            if not group:
+                continue
+            wanted = set(group)
+            for rec in app.store.query(
+                key, min(group), max(group), fields=("status", "retry_count", "reason")
+            ):
+                if rec.date not in wanted or rec.status is not Status.PENDING:
+                    continue
+                was = f" (was: {rec.reason})" if rec.reason else ""
+                why = refused[(key, rec.date)]
+                note = f"not fetched: no message may ask for it, {why}{was}"
+                if app.store.quarantine(key, rec.date, rec.retry_count, note):
+                    report.quarantined += 1
 
 
 def handle_message(app: StageContext, message: Message) -> ScrapeReport:
