@@ -15,8 +15,8 @@ from fuelpipe.homes.settings import Settings
 from fuelpipe.ports.alerts import AlertContext, AlertSink, AlertState
 from fuelpipe.stages.alerting import default_rules, evaluate
 from fuelpipe.stages.context import StageContext
-from fuelpipe.stages.data_version import mark_changed, recheck_changed
-from fuelpipe.stages.recheck import recheck
+from fuelpipe.stages.data_version import mark_after_error, mark_changed, recheck_changed
+from fuelpipe.stages.recheck import RecheckReport, recheck
 
 SETTINGS = Settings()  # validated at cold start: a bad variable fails the init, loudly
 logger = Logger(service="retry_recheck")
@@ -98,17 +98,21 @@ def make_handler(
         def remaining_s() -> float:
             return float(context.get_remaining_time_in_millis()) / 1000
 
+        request_id = getattr(context, "aws_request_id", "retry_recheck")
         # A timeout stops the process with no signal: recheck stops claiming before it instead,
         # leaving the alerts their own reserve.
-        report = recheck(home, keys, lambda: remaining_s() - ALERT_RESERVE_S)
+        report = RecheckReport()  # filled as it goes: read when the recheck raises
+        try:
+            recheck(home, keys, lambda: remaining_s() - ALERT_RESERVE_S, report=report)
+        except Exception:  # the queue refusing a send: the quarantines before it still show
+            mark_after_error(home.store, home.clock.now(), request_id, report)
+            raise
         metrics.add_metric(name="Retries", unit=MetricUnit.Count, value=report.retried)
         metrics.add_metric(name="RetriesDeferred", unit=MetricUnit.Count, value=report.deferred)
         metrics.add_metric(name="Quarantined", unit=MetricUnit.Count, value=report.quarantined)
         metrics.add_metric(name="MessagesSent", unit=MetricUnit.Count, value=report.messages_sent)
         if recheck_changed(report):  # a quarantine changes what the health view shows
-            mark_changed(
-                home.store, home.clock.now(), getattr(context, "aws_request_id", "retry_recheck")
-            )
+            mark_changed(home.store, home.clock.now(), request_id)
         # The standing count (a gauge) for the dashboard; the alarm watches new quarantines.
         total = len(home.store.quarantined())
         metrics.add_metric(name="QuarantinedTotal", unit=MetricUnit.Count, value=total)

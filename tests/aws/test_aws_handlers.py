@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from botocore.awsrequest import AWSResponse
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, EndpointConnectionError
 from devtools.aws.lambda_events import (
     FakeLambdaContext,
     emf_blobs,
@@ -22,6 +22,7 @@ from devtools.aws.lambda_events import (
     scheduled_event,
     sqs_event,
 )
+from devtools.aws.servers import LocalServer
 from devtools.chaos.aws_faults import RawBody
 from tests.aws.conftest import AwsHome, LambdaLogs
 from tests.support.fakes import TableSource
@@ -289,6 +290,34 @@ def test_retry_recheck_retries_due_records_and_quarantines_spent_ones(
     assert metric(out, "Retries") == 1
     assert metric(out, "Quarantined") == 1
     assert metric(out, "QuarantinedTotal") == 1
+
+
+def test_retry_recheck_whose_send_sqs_refuses_still_moves_the_data_version(
+    aws_home: AwsHome, moto_server: LocalServer
+) -> None:
+    """The recheck quarantined a spent date, then SQS refused the retry's send: the invocation
+    fails (the error goes on), and the quarantine, stored, moves the data version all the same;
+    before, the handler never read the report and the health view kept showing it PENDING."""
+    app = aws_home.app(FixedClock(NOW))
+    key = "CURRENCY#USD"
+    due, spent = MARCH[0], MARCH[1]
+    for day, count in ((due, 0), (spent, 5)):
+        pending = Record(key, day, None, Status.PENDING, count, NOW - timedelta(hours=1), "x")
+        assert app.store.put_pending(pending)
+
+    def unreachable(**_: Any) -> None:
+        raise EndpointConnectionError(endpoint_url=moto_server.url)
+
+    aws_home.sqs.meta.events.register("before-parameter-build.sqs.SendMessageBatch", unreachable)
+    handler = load_handler("retry_recheck").make_handler(lambda: app)
+    before = data_version(app.store)
+
+    with pytest.raises(EndpointConnectionError):
+        handler(scheduled_event(), FakeLambdaContext("retry_recheck"))
+
+    assert [r.date for r in app.store.quarantined()] == [spent]
+    assert data_version(app.store) != before
+    assert {r.date: r.retry_count for r in app.store.pending()} == {due: 0}  # given back
 
 
 @dataclass

@@ -241,7 +241,9 @@ def test_a_redrive_deletes_a_dead_letter_only_once_the_queue_took_it(
 ) -> None:
     """13 dead letters, two batches; the second batch's send never reaches SQS. The first ten
     are on the queue and gone from the DLQ, the other three are still dead letters, visible
-    again at once (not hidden for the redrive's visibility timeout): none lost."""
+    again at once (not hidden for the redrive's visibility timeout): none lost. The error says
+    how many moved and how many remain (it was the raw send error, which said neither),
+    chained to that error."""
     bodies = [f"m{i:02}" for i in range(13)]
     queue.send(bodies)
     for message in drain_messages(queue):
@@ -258,10 +260,16 @@ def test_a_redrive_deletes_a_dead_letter_only_once_the_queue_took_it(
     client.meta.events.register("before-parameter-build.sqs.SendMessageBatch", second_send_fails)
     redriving = SqsQueue(client, queue.queue_url, queue.dlq_url, 30)
 
-    with pytest.raises(EndpointConnectionError):
+    with pytest.raises(DeadLettersRemain) as stopped:
         redriving.redrive()
 
     assert sends == [10, 3]
+    assert (stopped.value.done, stopped.value.expected, stopped.value.remaining) == (10, 13, 3)
+    assert isinstance(stopped.value.__cause__, EndpointConnectionError)
+    assert str(stopped.value).startswith(
+        "moved 10 of the 13 dead letter(s) the queue counts; 3 are still dead-lettered: it "
+        "stopped on an error: EndpointConnectionError: Could not connect"
+    )
     moved = drain_bodies(queue)
     left = [d.body for d in queue.dead_letters()]
     assert len(moved) == 10 and len(left) == 3

@@ -108,3 +108,33 @@ def test_dlq_purge_short_of_the_count_says_what_remains_and_exits_1(
     assert "purged 2 dead letter(s)" in out.stdout
     assert "run `fuelpipe dlq purge --yes` again" in " ".join(out.stderr.split())
     assert [d.body for d in context.queue.dead_letters()] == [taken]
+
+
+def test_dlq_redrive_whose_send_fails_part_way_says_how_many_moved_and_remain_and_exits_1(
+    moto_server: LocalServer, home: tuple[str, StageContext]
+) -> None:
+    """13 dead letters, two batches; SQS refuses the second batch's send. The first ten are
+    moved: it printed "failed: ClientError: ..." and exited 2 (bad input), saying neither."""
+    name, context = home
+    more = [f'{{"bad": {i}}}' for i in range(4, 14)]
+    context.queue.send(more)
+    for message in context.queue.receive(10):
+        context.queue.dead_letter(message, "malformed message")
+    bodies = sorted([*BODIES, *more])
+    assert len(context.queue.dead_letters()) == 13
+    with DlqReaderProxy(moto_server, name + "-dlq", take=0, sends_before_refusal=1) as proxy:
+        env = {**aws_cli_env(name, moto_server, moto_server), "AWS_ENDPOINT_URL_SQS": proxy.url}
+        out = fuelpipe("dlq", "redrive", env=env, check=False)
+
+    assert out.returncode == 1, out.stderr
+    assert "Traceback" not in out.stderr and "failed:" not in out.stderr
+    assert "moved 10 message(s) back to the queue" in out.stdout
+    warning = " ".join(out.stderr.split())
+    assert warning.startswith("warning: stopped part-way: ClientError: An error occurred "
+                              "(AccessDeniedException)")  # fmt: skip
+    assert "3 of the 13 dead letter(s) the DLQ counted are still dead-lettered" in warning
+    assert "run `fuelpipe dlq redrive` again" in warning
+    moved = [m.body for m in context.queue.receive(10)]
+    left = [d.body for d in context.queue.dead_letters()]
+    assert (len(moved), len(left)) == (10, 3)
+    assert sorted(moved + left) == bodies

@@ -2,23 +2,28 @@
 
 A refresh that makes no forecast for a newly stored week (too few weeks since a long hole, the
 model untrainable, an error) leaves the previous forecast as the latest: its step-1 week is
-then already published. The API says so (``stale``, the newest week, why the refresh made none),
-the map leaves it out of its current states, and ``outlook_move`` does not alert on it.
+then already published. The API and `fuelpipe outlook show` say so (``stale``, the newest
+week, why the refresh made none), the map leaves it out of its current states, and
+``outlook_move`` does not alert on it.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import date, datetime
 from decimal import Decimal
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
+from typer.testing import CliRunner, Result
 
 from fuelpipe.adapters.clock import FixedClock
 from fuelpipe.adapters.history_files import History
 from fuelpipe.adapters.sqlite_store import SqliteStore
+from fuelpipe.cli.main import cli
 from fuelpipe.dashboard.app import create_app
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.domain.models import Record, Status
@@ -108,17 +113,25 @@ def test_the_move_rule_does_not_alert_on_a_forecast_behind_the_newest_week(refre
     assert OutlookMove(threshold=0.0).evaluate(_Ctx(refreshed, NOW)) == []
 
 
+CUT = date(2025, 5, 25)
+
+
+def _forecast_to(tmp_path: Path, history: History) -> SqliteStore:
+    """A store with LPG's weeks to CUT (and the drivers) and a forecast made from CUT."""
+    store = SqliteStore(tmp_path / "store.sqlite")
+    for key in DRIVERS:
+        store.put_records(_records(history, key, lambda d: True))
+    store.put_records(_records(history, LPG, lambda d: d <= CUT))
+    assert refresh_outlook(store, DEFAULT_CATALOG, NOW, keys=[LPG]).made == 1
+    return store
+
+
 def test_a_week_stored_since_the_last_refresh_is_stale_without_a_reason(
     tmp_path, history: History
 ) -> None:
     """The refresh has not run since the newest week was stored: the forecast is behind, and no
     reason of an earlier refresh is given for it."""
-    store = SqliteStore(tmp_path / "store.sqlite")
-    cut = date(2025, 5, 25)
-    for key in DRIVERS:
-        store.put_records(_records(history, key, lambda d: True))
-    store.put_records(_records(history, LPG, lambda d: d <= cut))
-    assert refresh_outlook(store, DEFAULT_CATALOG, NOW, keys=[LPG]).made == 1
+    store, cut = _forecast_to(tmp_path, history), CUT
     with _client(store) as client:
         body = client.get("/api/outlook", params={"fuel": "LPG", "area": "BR"}).json()
         assert body["stale"] is False and body["newest_week"] == body["last_week"]
@@ -129,4 +142,58 @@ def test_a_week_stored_since_the_last_refresh_is_stale_without_a_reason(
     assert body["newest_week"] > body["last_week"]
     assert body["stale_reason"] is None and body["stale_detail"] is None
     assert OutlookMove(threshold=0.0).evaluate(_Ctx(store, NOW)) == []
+    store.close()
+
+
+def _show(store: SqliteStore, *args: str) -> Result:
+    return CliRunner().invoke(
+        cli,
+        ["outlook", "show", "--fuel", "LPG", *args],
+        env={"FUELPIPE_DB": str(store.path), "COLUMNS": "200"},
+    )
+
+
+def test_outlook_show_says_a_forecast_behind_the_newest_week_is_stale_and_why(refreshed) -> None:
+    """`fuelpipe outlook show` printed the old forecast as the latest, unmarked, while the API
+    said it was stale: the same check, in JSON and text."""
+    newest = refreshed.query(LPG)[-1].date
+    as_json = _show(refreshed, "--json")
+    assert as_json.exit_code == 0, as_json.output
+    (shown,) = json.loads(as_json.stdout)
+    assert shown["last_week"] == BEFORE_HOLE.isoformat()
+    assert (shown["stale"], shown["newest_week"]) == (True, newest.isoformat())
+    assert shown["stale_reason"] == "too_short"
+    assert "published weeks, the model needs 83" in shown["stale_detail"]
+    with _client(refreshed) as client:  # the very answer the API gives
+        body = client.get("/api/outlook", params={"fuel": "LPG", "area": "BR"}).json()
+    assert {k: body[k] for k in ("stale", "newest_week", "stale_reason", "stale_detail")} == {
+        k: shown[k] for k in ("stale", "newest_week", "stale_reason", "stale_detail")
+    }
+
+    text = _show(refreshed)
+    assert text.exit_code == 0, text.output
+    assert f"{BEFORE_HOLE.isoformat()} (stale)" in text.stdout
+    note = " ".join(text.stdout.split())
+    assert (
+        f"note: LPG: out of date: made from the week of {BEFORE_HOLE.isoformat()}, but the "
+        f"week of {newest.isoformat()} is stored and no forecast was made from it (too_short: "
+    ) in note
+
+
+def test_outlook_show_marks_a_current_forecast_current_and_a_newer_week_without_a_reason(
+    tmp_path, history: History
+) -> None:
+    store, cut = _forecast_to(tmp_path, history), CUT
+    (current,) = json.loads(_show(store, "--json").stdout)
+    assert (current["stale"], current["newest_week"]) == (False, cut.isoformat())
+    assert (current["stale_reason"], current["stale_detail"]) == (None, None)
+    assert "(stale)" not in _show(store).stdout
+
+    store.put_records(_records(history, LPG, lambda d: d > cut))  # no refresh since
+    (late,) = json.loads(_show(store, "--json").stdout)
+    assert late["stale"] is True and late["newest_week"] > cut.isoformat()
+    assert late["stale_reason"] is None
+    assert "the outlook was not refreshed since that week was stored" in " ".join(
+        _show(store).stdout.split()
+    )
     store.close()

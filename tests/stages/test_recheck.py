@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-from tests.stages.conftest import NOW, POLICY
+from tests.stages.conftest import NOW, POLICY, START, usd_values
 from tests.support.fakes import TableSource
 
 from fuelpipe.adapters.sqlite_queue import SqliteQueue
@@ -18,8 +18,11 @@ from fuelpipe.domain.models import Record, Status
 from fuelpipe.failpoints import Failpoints
 from fuelpipe.ports.queue import Queue
 from fuelpipe.stages.context import StageContext
-from fuelpipe.stages.cycle import drain
-from fuelpipe.stages.recheck import TIME_MARGIN_S, recheck
+from fuelpipe.stages.cycle import drain, run_cycle
+from fuelpipe.stages.data_version import data_version
+from fuelpipe.stages.orchestrate import orchestrate
+from fuelpipe.stages.recheck import TIME_MARGIN_S, RecheckReport, recheck
+from fuelpipe.stages.watch import tick
 
 SEND_EVERY = 7
 """A small batch for the test (the default, 5,000, is more dates than DAYS holds)."""
@@ -261,3 +264,58 @@ class _DownAfter:
 
     def __getattr__(self, name: str) -> object:
         return getattr(self._queue, name)
+
+
+def _spent_and_due(make_app: Callable[..., StageContext]) -> tuple[StageContext, date, date]:
+    """A store holding USD's Q1 2022 but two dates, both PENDING and due: one for its
+    quarantine (its five re-downloads spent), the other for a retry."""
+    usd = DEFAULT_CATALOG["CURRENCY#USD"]
+    spent, due = date(2022, 3, 2), date(2022, 3, 3)
+    app = make_app(TableSource("bcb", usd_values()))
+    for day, count in ((spent, POLICY.max_retries), (due, 0)):
+        record = Record(usd.key, day, None, Status.PENDING, count, NOW - timedelta(hours=1), "x")
+        assert app.store.put_pending(record)
+    orchestrate(app, series=[usd], since=START)  # every other date: stored, nothing rechecked
+    drain(app)
+    assert {r.date for r in app.store.due_pending(NOW)} == {spent, due}
+    return app, spent, due
+
+
+def test_a_cycle_whose_recheck_the_queue_stops_still_moves_the_data_version(make_app):
+    """The recheck quarantined a date, then the queue refused the retry's send: the error ended
+    the cycle before it read the recheck's report, so the data version stayed and the stored
+    views (health) kept showing the quarantined date as PENDING."""
+    app, spent, due = _spent_and_due(make_app)
+    before = data_version(app.store)
+    # receives work; orchestrate's send (nothing to ask for) goes through, the recheck's not
+    app.queue = _DownAfter(app.queue, _refusing(app), sends=1)
+
+    with pytest.raises(sqlite3.OperationalError, match="readonly"):
+        run_cycle(app, series=[DEFAULT_CATALOG["CURRENCY#USD"]], since=START)
+
+    assert [r.date for r in app.store.quarantined()] == [spent]
+    assert data_version(app.store) != before
+    assert {r.date: r.retry_count for r in app.store.pending()} == {due: 0}  # given back
+
+
+def test_a_watch_tick_whose_recheck_the_queue_stops_still_moves_the_data_version(make_app):
+    app, spent, _ = _spent_and_due(make_app)
+    before = data_version(app.store)
+    app.queue = _DownAfter(app.queue, _refusing(app), sends=0)
+
+    with pytest.raises(sqlite3.OperationalError, match="readonly"):
+        tick(app, [DEFAULT_CATALOG["CURRENCY#USD"]])  # nothing due to fetch: only the recheck
+
+    assert [r.date for r in app.store.quarantined()] == [spent]
+    assert data_version(app.store) != before
+
+
+def test_a_recheck_that_raises_leaves_what_it_did_in_the_report_passed_in(make_app):
+    app, _, _ = _spent_and_due(make_app)
+    app.queue = _refusing(app)
+    report = RecheckReport()
+
+    with pytest.raises(sqlite3.OperationalError):
+        recheck(app, report=report)
+
+    assert (report.due, report.quarantined, report.given_back, report.retried) == (2, 1, 1, 0)

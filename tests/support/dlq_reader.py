@@ -25,7 +25,10 @@ HOP_BY_HOP = {"host", "connection", "content-length", "transfer-encoding", "keep
 
 class DlqReaderProxy:
     """Forwards to ``server``; takes ``take`` messages of the DLQ ``dlq_name`` (hidden for
-    ``hold_s``) right after its ``at_count``-th count, before the answer goes back."""
+    ``hold_s``) right after its ``at_count``-th count, before the answer goes back (``take=0``:
+    none). With ``sends_before_refusal``, SendMessageBatch calls to any other queue after that
+    many are answered with AccessDenied and never reach the server (a send failing part-way
+    through a redrive)."""
 
     def __init__(
         self,
@@ -35,6 +38,7 @@ class DlqReaderProxy:
         take: int = 1,
         at_count: int = 1,
         hold_s: int = 120,
+        sends_before_refusal: int | None = None,
     ) -> None:
         self._target = urlsplit(server.url)
         self._sqs = server.client("sqs")
@@ -43,6 +47,7 @@ class DlqReaderProxy:
         self._at_count = at_count
         self._hold_s = hold_s
         self._counts = 0
+        self._sends_left = sends_before_refusal
         self._lock = threading.Lock()
         self.taken: list[dict[str, Any]] = []
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -73,6 +78,17 @@ class DlqReaderProxy:
             self._sqs.change_message_visibility(
                 QueueUrl=dlq_url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=0
             )
+
+    def _refuse(self, target: str, body: bytes) -> bool:
+        """Whether to refuse this call: a SendMessageBatch to a queue other than the DLQ once
+        ``sends_before_refusal`` have gone through."""
+        if self._sends_left is None or not target.endswith(".SendMessageBatch"):
+            return False
+        if json.loads(body or b"{}").get("QueueUrl", "").endswith("/" + self._dlq_name):
+            return False
+        with self._lock:
+            self._sends_left -= 1
+            return self._sends_left < 0
 
     def _after_count(self, target: str, body: bytes) -> None:
         if not target.endswith(".GetQueueAttributes"):
@@ -106,6 +122,19 @@ class DlqReaderProxy:
 
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                if proxy._refuse(self.headers.get("X-Amz-Target", ""), body):
+                    refusal = json.dumps(
+                        {
+                            "__type": "com.amazon.coral.service#AccessDeniedException",
+                            "message": "not authorized to perform sqs:SendMessage",
+                        }
+                    ).encode()
+                    self.send_response(400)
+                    self.send_header("Content-Type", "application/x-amz-json-1.0")
+                    self.send_header("Content-Length", str(len(refusal)))
+                    self.end_headers()
+                    self.wfile.write(refusal)
+                    return
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
                 upstream = http.client.HTTPConnection(
                     proxy._target.hostname or "127.0.0.1", proxy._target.port, timeout=60

@@ -15,7 +15,8 @@ DeadLettersIncomplete with what it read: the alert rule then fails for that run 
 clearing the dead letters it did not see. A message dead-lettered after the count is read by
 the next peek. ``redrive()`` and ``purge_dead_letters()`` take the DLQ's messages the same way
 (count, long polls, two empty receives) and raise DeadLettersRemain, saying how many they
-handled and how many remain, when they come back short.
+handled and how many remain, when they come back short or a call fails part-way (chained to
+its error: those handled before it are handled).
 """
 
 from __future__ import annotations
@@ -296,31 +297,44 @@ class SqsQueue(Queue):
         ``resend`` sent it to the main queue: a batch SQS would not take is made visible again
         in the DLQ and nothing of it is deleted. A message delivered again after it was taken
         (SQS delivers at least once) is deleted, not sent twice. Returns how many were taken;
-        DeadLettersRemain when short of the count."""
+        DeadLettersRemain when short of the count, or when a receive, send or delete fails
+        part-way (saying how many were handled before, chained to that error)."""
         expected, _ = self._counts(self.dlq_url)
         taken: set[str] = set()
         empty = 0
         hold = max(self.visibility_timeout_s, PEEK_VISIBILITY_S)
         while len(taken) < expected and empty < PEEK_EMPTY_RECEIVES:
-            raw = self._receive(self.dlq_url, SEND_BATCH, hold, PEEK_WAIT_S)
-            fresh = list({m["MessageId"]: m for m in raw if m["MessageId"] not in taken}.values())
-            empty = 0 if fresh else empty + 1
-            if resend and fresh:
-                try:  # in SendMessageBatch's limits: ten bodies at most, 256 KiB in all
-                    for chunk in _chunks([m["Body"] for m in fresh]):
-                        self._send_batch(
-                            self.queue_url,
-                            [{"Id": str(i), "MessageBody": b} for i, b in enumerate(chunk)],
-                        )
-                except Exception:
-                    with suppress(Exception):  # the send's error is the one to report
-                        self._show(self.dlq_url, [m["ReceiptHandle"] for m in raw])
-                    raise
-            self._delete(self.dlq_url, [m["ReceiptHandle"] for m in raw])
+            try:
+                raw = self._receive(self.dlq_url, SEND_BATCH, hold, PEEK_WAIT_S)
+                fresh = list(
+                    {m["MessageId"]: m for m in raw if m["MessageId"] not in taken}.values()
+                )
+                empty = 0 if fresh else empty + 1
+                if resend and fresh:
+                    self._resend(raw, fresh)
+                self._delete(self.dlq_url, [m["ReceiptHandle"] for m in raw])
+            except Exception as exc:  # those taken before are done: say how many, and the rest
+                error = f"{type(exc).__name__}: {exc}"
+                raise DeadLettersRemain(action, len(taken), expected, error) from exc
             taken.update(m["MessageId"] for m in fresh)
         if len(taken) < expected:
             raise DeadLettersRemain(action, len(taken), expected)
         return len(taken)
+
+    def _resend(self, raw: list[dict[str, Any]], fresh: list[dict[str, Any]]) -> None:
+        """Send ``fresh`` to the main queue, in SendMessageBatch's limits (ten bodies at most,
+        256 KiB in all); when SQS will not take them, the received batch (``raw``) is made
+        visible in the DLQ again at once and the send's error goes on."""
+        try:
+            for chunk in _chunks([m["Body"] for m in fresh]):
+                self._send_batch(
+                    self.queue_url,
+                    [{"Id": str(i), "MessageBody": b} for i, b in enumerate(chunk)],
+                )
+        except Exception:
+            with suppress(Exception):  # the send's error is the one to report
+                self._show(self.dlq_url, [m["ReceiptHandle"] for m in raw])
+            raise
 
     # --- depth ---------------------------------------------------------------------------
 

@@ -778,12 +778,20 @@ def dlq_list(
 
 
 def _remain(exc: DeadLettersRemain, command: str) -> typer.Exit:
-    """The warning for a redrive or purge that came back short, and its exit."""
-    warn(
-        f"{exc.remaining} of the {exc.expected} dead letter(s) the DLQ counted were not "
-        f"returned this time and are still dead-lettered ({SQS_SHORT}); run "
-        f"`fuelpipe dlq {command}` again"
-    )
+    """The warning for a redrive or purge that came back short, or stopped part-way on an
+    error (those done before it are done), and its exit."""
+    if exc.error is not None:
+        warn(
+            f"stopped part-way: {exc.error}; {exc.remaining} of the {exc.expected} dead "
+            f"letter(s) the DLQ counted are still dead-lettered; run `fuelpipe dlq {command}` "
+            "again"
+        )
+    else:
+        warn(
+            f"{exc.remaining} of the {exc.expected} dead letter(s) the DLQ counted were not "
+            f"returned this time and are still dead-lettered ({SQS_SHORT}); run "
+            f"`fuelpipe dlq {command}` again"
+        )
     return typer.Exit(EXIT_INCOMPLETE)
 
 
@@ -792,7 +800,8 @@ def dlq_redrive(ctx: typer.Context) -> None:
     """Move every dead letter back to the main queue.
 
     Each is sent to the queue before it leaves the DLQ. On the AWS home, when fewer come back
-    than the DLQ counts, it moves those, says how many remain and exits 1: run it again.
+    than the DLQ counts, or a send fails part-way, it says how many it moved and how many
+    remain, and exits 1: run it again.
     """
     with wired(ctx, writes=True) as context:
         try:

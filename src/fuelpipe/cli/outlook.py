@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 from datetime import datetime
+from functools import partial
 from importlib.util import find_spec
 from pathlib import Path
 from typing import Annotated, Any
@@ -179,9 +180,17 @@ def show(
     (chosen_area,) = _check([area], AREAS, "--area")
     _needs_numpy(cli, "fuelpipe outlook show")
     from fuelpipe.outlook.records import from_record
+    from fuelpipe.stages.outlook import SkipReason, behind_newest, newest_after, skip_reasons
 
     out: list[dict[str, Any]] = []
     with cli.wired(ctx) as a:
+        reasons: dict[str, SkipReason] | None = None  # read once, only for a forecast behind
+
+        def reason(key: str) -> SkipReason | None:
+            nonlocal reasons
+            reasons = skip_reasons(a.store) if reasons is None else reasons
+            return reasons.get(key)
+
         for f in fuels:
             records = a.store.query(outlook_key(f, chosen_area))
             if not records:
@@ -192,12 +201,21 @@ def show(
                 cli.err.print(escape(f"note: {exc}; skipped"), highlight=False)
                 continue
             fc = stored.forecast
+            key = fuel_key(f, chosen_area)
+            # as /api/outlook: a forecast older than its series' newest stored week is stale
+            newest = newest_after(a.store, key, fc.last_week)
+            late = behind_newest(fc.last_week, newest, partial(reason, key))
+            why = late.why if late is not None else None
             out.append(
                 {
                     "fuel": f,
                     "area": chosen_area,
                     "as_of": sao_paulo_iso(fc.as_of),
                     "last_week": fc.last_week.isoformat(),
+                    "newest_week": (newest or fc.last_week).isoformat(),
+                    "stale": late is not None,
+                    "stale_reason": why.reason if why is not None else None,
+                    "stale_detail": why.detail if why is not None else None,
                     "last_price": round(fc.last_price, 4),
                     "driver_move": round(fc.driver_move, 5),
                     "stale_drivers": {d.name: d.last_day.isoformat() for d in fc.stale},
@@ -234,7 +252,7 @@ def show(
             table.add_row(
                 row["fuel"],
                 sao_paulo_iso(datetime.fromisoformat(row["as_of"]), "minutes"),
-                row["last_week"],
+                row["last_week"] + (" (stale)" if row["stale"] else ""),
                 f"{row['last_price']:.3f}",
                 s["week"],
                 f"{s['point']:.3f}",
@@ -242,6 +260,22 @@ def show(
                 f"{s['lo95']:.3f}–{s['hi95']:.3f}",
             )
     cli.console.print(table)
+    for row in out:  # a forecast behind its series' newest week: not the current outlook
+        if row["stale"]:
+            because = (
+                f"{row['stale_reason']}: {row['stale_detail']}"
+                if row["stale_reason"]
+                else "the outlook was not refreshed since that week was stored"
+            )
+            cli.console.print(
+                escape(
+                    f"note: {row['fuel']}: out of date: made from the week of "
+                    f"{row['last_week']}, but the week of {row['newest_week']} is stored and "
+                    f"no forecast was made from it ({because}); its first weeks are already "
+                    "published"
+                ),
+                highlight=False,
+            )
     for row in out:  # a driver too old when the forecast was made: say so under the table
         for name, day in row["stale_drivers"].items():
             kept = "fitted without Brent in BRL" if row["drivers_dropped"] else "driver kept"

@@ -32,6 +32,7 @@ from fuelpipe.stages.outlook import (
     NATIONAL,
     SkipReason,
     after_last_gap,
+    behind_newest,
     skip_reasons,
 )
 
@@ -315,12 +316,14 @@ def mark_behind(view: OutlookView, reason: Callable[[], SkipReason | None]) -> N
     """Mark the view's forecast stale when its last week is older than the series' newest
     stored week (``view.newest_week``), with why the last refresh made none from that week
     (``reason`` is read only then, and said only when it is about that very week)."""
-    if view.last_week is None or view.newest_week is None or view.newest_week <= view.last_week:
+    late = (
+        None if view.last_week is None else behind_newest(view.last_week, view.newest_week, reason)
+    )
+    if late is None:
         return
     view.stale = True
-    why = reason()
-    if why is not None and why.week == view.newest_week:
-        view.stale_reason, view.stale_detail = why.reason, why.detail
+    if late.why is not None:
+        view.stale_reason, view.stale_detail = late.why.reason, late.why.detail
 
 
 def _num(value: float) -> float | None:

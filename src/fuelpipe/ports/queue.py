@@ -63,18 +63,27 @@ class DeadLettersIncomplete(RuntimeError):
 
 class DeadLettersRemain(RuntimeError):
     """A redrive or purge handled fewer dead letters than the queue counted (SQS: the rest were
-    not returned this time). Those it handled are done (moved back or deleted); ``remaining``
-    are still dead-lettered, and running it again handles them."""
+    not returned this time, or a send or delete failed part-way: ``error``, chained as the
+    cause). Those it handled are done (moved back or deleted); ``remaining`` are still
+    dead-lettered, and running it again handles them."""
 
-    def __init__(self, action: str, done: int, expected: int) -> None:
+    def __init__(self, action: str, done: int, expected: int, error: str | None = None) -> None:
         self.action = action
         """What was done to each one handled: ``moved`` back to the queue, or ``purged``."""
         self.done = done
         self.expected = expected
-        self.remaining = expected - done
+        self.remaining = max(expected - done, 0)
+        self.error = error
+        """The error that stopped it part-way (a send or delete the queue refused; the
+        exception is chained as the cause); None when the rest were not returned."""
+        rest = (
+            "were not returned this time and are still dead-lettered"
+            if error is None
+            else f"are still dead-lettered: it stopped on an error: {error}"
+        )
         super().__init__(
             f"{action} {done} of the {expected} dead letter(s) the queue counts; "
-            f"{self.remaining} were not returned this time and are still dead-lettered"
+            f"{self.remaining} {rest}"
         )
 
 

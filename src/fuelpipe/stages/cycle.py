@@ -15,6 +15,7 @@ from fuelpipe.ports.store import RunLog
 from fuelpipe.stages.context import StageContext
 from fuelpipe.stages.data_version import (
     UNMARKED,
+    mark_after_error,
     mark_changed,
     recheck_changed,
     scrape_changed,
@@ -237,7 +238,8 @@ def run_cycle(
     this process (the embedded home's ``--workers``). A cycle that changed stored
     series calls ``on_change(version)`` (the CLI passes the dashboard's precompute) and then
     writes that new data version; an unchanged one neither; an interrupted one (Ctrl+C,
-    SIGTERM) writes one before the interruption goes on.
+    SIGTERM) writes one before the interruption goes on, and one whose recheck quarantined
+    records before an error (the queue refusing a send) writes one before the error goes on.
     """
     report = CycleReport()
     targets = list(series) if series is not None else list(app.catalog)
@@ -262,13 +264,18 @@ def run_cycle(
     try:
         report.orchestrate = orchestrate(app, series=targets, since=since, on_key=on_key)
         drained()
-        report.recheck = recheck(app, None if series is None else {s.key for s in targets})
+        # filled as it goes: read below when the recheck (or what follows it) raises
+        recheck(app, None if series is None else {s.key for s in targets}, report=report.recheck)
         if report.recheck.messages_sent:
             drained()
         if outlook:
             after_cycle(app.store, app.catalog, app.clock.now())  # the outlook follows values
     except KeyboardInterrupt:
         _mark_interrupted(app)
+        raise
+    except BaseException:
+        # the recheck's quarantines before the error are stored: their version is written
+        mark_after_error(app.store, app.clock.now(), "cycle failed", report.recheck)
         raise
     if owed or recheck_changed(report.recheck):
         mark_changed(app.store, app.clock.now(), "cycle", before=on_change)

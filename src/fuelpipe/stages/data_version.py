@@ -10,6 +10,7 @@ and no change can hide behind an increment that another writer already made.
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 from collections.abc import Callable
 from datetime import datetime
@@ -17,6 +18,8 @@ from datetime import datetime
 from fuelpipe.ports.store import Store
 from fuelpipe.stages.recheck import RecheckReport
 from fuelpipe.stages.scrape import ScrapeReport
+
+logger = logging.getLogger(__name__)
 
 DATA_VERSION = "data_version"
 """The meta entry holding the token."""
@@ -61,6 +64,20 @@ def scrape_changed(report: ScrapeReport) -> bool:
 def recheck_changed(report: RecheckReport) -> bool:
     """True when a recheck quarantined a date (a status the health view counts)."""
     return report.quarantined > 0
+
+
+def mark_after_error(store: Store, now: datetime, why: str, report: RecheckReport) -> None:
+    """A run whose recheck quarantined records and then raised (the queue refusing a send, the
+    store failing, or a later step of the run): those quarantines are stored, so the data
+    version moves now, or the stored views (health) keep showing the records as PENDING until
+    some other write. ``report`` is the one the recheck filled (``recheck(report=...)``). Never
+    raises: the error on its way is what matters, and a store failing here too is logged."""
+    if not recheck_changed(report):
+        return
+    try:
+        mark_changed(store, now, why)
+    except Exception:
+        logger.exception("could not move the data version after a failed recheck run")
 
 
 def mark_changed(

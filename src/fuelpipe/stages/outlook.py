@@ -18,7 +18,7 @@ import importlib.util
 import json
 import logging
 from bisect import bisect_right
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -105,6 +105,30 @@ def newest_after(store: Store, key: str, week: date) -> date | None:
         if r.status is Status.OK and r.value is not None
     ]
     return later[-1] if later else None
+
+
+@dataclass(frozen=True)
+class Behind:
+    """A stored forecast made from an older week than its series' newest stored one: the
+    refresh made none since, so its first weeks are already published (not the current
+    outlook)."""
+
+    newest_week: date
+    why: SkipReason | None
+    """Why the last refresh made no forecast from ``newest_week``; None when it recorded no
+    reason about that very week (a week stored since the last refresh)."""
+
+
+def behind_newest(
+    last_week: date, newest_week: date | None, reason: Callable[[], SkipReason | None]
+) -> Behind | None:
+    """Whether a forecast from ``last_week`` is behind its series' ``newest_week`` (None: it is
+    current), with the recorded reason (``reason()``, read only when it is behind, and kept
+    only when it is about ``newest_week``). /api/outlook and `fuelpipe outlook show` both ask."""
+    if newest_week is None or newest_week <= last_week:
+        return None
+    why = reason()
+    return Behind(newest_week, why if why is not None and why.week == newest_week else None)
 
 
 @dataclass

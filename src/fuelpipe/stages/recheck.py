@@ -61,6 +61,7 @@ def recheck(
     keys: Collection[str] | None = None,
     remaining_s: Callable[[], float] | None = None,
     send_every: int = SEND_EVERY,
+    report: RecheckReport | None = None,
 ) -> RecheckReport:
     """Claim each due retry (conditionally, so none is counted twice), then enqueue them, one
     fetch unit at a time and at most ``send_every`` claims a send.
@@ -84,10 +85,14 @@ def recheck(
     catalog that started earlier left it) is quarantined at once with the reason, never sent:
     the scraper would not fetch it (it quarantines it too, with the message's other dates
     fetched), so sending it would only spend a claim.
+
+    ``report``, when given, is the one filled as the run goes (and returned): a caller whose
+    recheck raised reads there what it did before the error, its quarantines above all, which
+    change what the health view shows (``data_version.mark_after_error``).
     """
     now = app.clock.now()
     today = now.astimezone(SAO_PAULO).date()
-    report = RecheckReport()
+    report = report if report is not None else RecheckReport()
     by_unit: dict[str, list[Record]] = defaultdict(list)
     for rec in app.store.due_pending(now):
         if rec.key not in app.catalog or (keys is not None and rec.key not in keys):

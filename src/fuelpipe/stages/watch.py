@@ -19,11 +19,11 @@ from fuelpipe.domain.instants import SAO_PAULO
 from fuelpipe.ports.source import SourceStats
 from fuelpipe.stages.context import StageContext
 from fuelpipe.stages.cycle import CycleReport, drain
-from fuelpipe.stages.data_version import mark_changed, recheck_changed
+from fuelpipe.stages.data_version import mark_after_error, mark_changed, recheck_changed
 from fuelpipe.stages.due import due_status, next_retry, next_wake, poll_pending
 from fuelpipe.stages.orchestrate import orchestrate
 from fuelpipe.stages.outlook import OutlookReport, refresh_when_changed
-from fuelpipe.stages.recheck import recheck
+from fuelpipe.stages.recheck import RecheckReport, recheck
 
 MIN_SLEEP_S = 1.0
 ERROR_CHARS = 60
@@ -146,21 +146,26 @@ def tick(
     statuses = due_status(app.store, targets, now)
     due = [d for d in statuses if d.is_due]
     out = Tick(at=now, due=[d.series.key for d in due])
-    if due:
-        out.report = CycleReport()
-        out.report.orchestrate = orchestrate(app, series=[d.series for d in due], since=since)
-        out.polled = poll_pending(app, due)
-        out.report.scrape.add(drain(app))
-        out.report.recheck = recheck(app, watched)
-        if out.report.recheck.messages_sent:
+    rechecked = RecheckReport()  # filled as it goes: read when the recheck or a drain raises
+    try:
+        if due:
+            out.report = CycleReport(recheck=rechecked)
+            out.report.orchestrate = orchestrate(app, series=[d.series for d in due], since=since)
+            out.polled = poll_pending(app, due)
             out.report.scrape.add(drain(app))
-    else:
-        # Retries that come due are still re-enqueued while nothing is published.
-        recheck_report = recheck(app, watched)
-        if recheck_report.messages_sent or recheck_changed(recheck_report):
-            out.report = CycleReport(recheck=recheck_report)
-            if recheck_report.messages_sent:
+            recheck(app, watched, report=rechecked)
+            if rechecked.messages_sent:
                 out.report.scrape.add(drain(app))
+        else:
+            # Retries that come due are still re-enqueued while nothing is published.
+            recheck(app, watched, report=rechecked)
+            if rechecked.messages_sent or recheck_changed(rechecked):
+                out.report = CycleReport(recheck=rechecked)
+                if rechecked.messages_sent:
+                    out.report.scrape.add(drain(app))
+    except BaseException:  # the quarantines made before an error or Ctrl+C are shown
+        mark_after_error(app.store, app.clock.now(), "recheck failed", rechecked)
+        raise
     if out.report is not None and recheck_changed(out.report.recheck):
         # a quarantine changes the health view: its stored views follow (as `run` does)
         mark_changed(app.store, app.clock.now(), "recheck")
