@@ -15,10 +15,12 @@ from pathlib import Path
 
 import pytest
 from openpyxl import Workbook
-from tests.lake.conftest import BOM, real_lines
+from tests.lake.conftest import BOM, NOW, real_lines
 
+from fuelpipe.adapters.clock import FixedClock
 from fuelpipe.adapters.lake.engine import StationLake
 from fuelpipe.adapters.lake.formats import FileFormat, detect
+from fuelpipe.adapters.lake.storage import LocalLakeStorage
 
 ROWS = 1500
 
@@ -172,6 +174,43 @@ def test_a_wrong_header_is_one_clear_error(
     assert lake.storage.read_manifest()["files"] == {}
     (again,) = lake.ingest_path(write("renamed-again.csv", "\n".join(lines).encode()))
     assert again.refused and again.skipped == report.skipped
+
+
+def test_a_header_and_records_ending_in_a_semicolon_ingest_every_record(
+    lake: StationLake, write: Callable[[str, bytes], Path], tmp_path: Path
+) -> None:
+    """Synthetic: real GLP lines each with a trailing ";" (an empty 17th column), one record
+    with a 17th value (malformed: DuckDB's reader then reads the file) and one without the
+    trailing ";" (still a whole record)."""
+    lines = [line + ";" for line in real_lines("glp", 60)]
+    lines[20] = lines[20] + "x"  # file line 21
+    lines[30] = lines[30].removesuffix(";")  # file line 31
+    (report,) = lake.ingest_path(write("trailing.csv", BOM + "\r\n".join(lines).encode()))
+    assert not report.refused, report.skipped
+    assert (report.rows, report.written, report.rejected) == (60, 59, 1)
+    (bad,) = report.bad
+    assert bad.line == 21 and "TOO MANY COLUMNS" in bad.reason
+    clean = [line.removesuffix(";") for line in real_lines("glp", 60)]
+    del clean[20]  # the malformed record
+    ref = StationLake(LocalLakeStorage(tmp_path / "ref"), FixedClock(NOW))
+    (expected,) = ref.ingest_path(write("trailing.csv", BOM + "\r\n".join(clean).encode()))
+    assert expected.written == 59
+    assert _rows(lake) == _rows(ref)
+
+
+def test_a_wrong_header_says_which_column_is_wrong(
+    lake: StationLake, write: Callable[[str, bytes], Path]
+) -> None:
+    lines = real_lines("glp", 3)
+    lines[0] = lines[0].replace("Valor de Venda", "Preco")  # synthetic
+    (report,) = lake.ingest_path(write("renamed.csv", "\n".join(lines).encode()))
+    assert report.skipped and report.skipped.endswith(
+        "(column 13 is 'Preco', not 'Valor de Venda')"
+    )
+    lines = real_lines("glp", 3)
+    lines[0] += ";Extra"  # synthetic
+    (report,) = lake.ingest_path(write("extra.csv", "\n".join(lines).encode()))
+    assert report.skipped and report.skipped.endswith("(17 columns)")
 
 
 NOT_STATION_DATA = {
