@@ -301,7 +301,9 @@ def read_exact(
     con.execute("DROP TABLE raw")
     (swallowed,) = con.execute(
         "SELECT count(*) FROM reject_errors "
-        "WHERE contains(rtrim(csv_line, chr(13) || chr(10)), chr(10))"
+        # (trimmed both ends: DuckDB starts the line of an invalid UTF-8 byte with the LF
+        # that ended the CRLF line before it)
+        "WHERE contains(trim(csv_line, chr(13) || chr(10)), chr(10))"
     ).fetchone() or (0,)
     if swallowed:
         # A malformed record over several lines: a quote opened and not closed on its line
@@ -312,7 +314,7 @@ def read_exact(
     # fields as that column's index ("Found: 1", "Found: 2", ... for a line of one field): of
     # each kind of error on a line, the first column's says what the line holds.
     structural = [
-        (int(line), f"malformed record ({message})")
+        (int(line), f"malformed record ({_plain_encoding_error(message, encoding)})")
         for line, message in con.execute(
             "SELECT line, string_agg(message, '; ' ORDER BY first) FROM ("
             "  SELECT line, min(coalesce(column_idx, 0)) AS first, "
@@ -337,6 +339,14 @@ def read_exact(
         line=pl.Series("line", [lines[i] for i in range(frame.height)], dtype=pl.Int64)
     )
     return Parsed(frame, structural)
+
+
+def _plain_encoding_error(message: str, encoding: str) -> str:
+    """DuckDB's reject message, but for an invalid byte: that line's fault, not the file's
+    (DuckDB's says the file "is not utf-8 encoded")."""
+    if message.startswith("INVALID ENCODING"):
+        return f"INVALID ENCODING: a byte that is not {encoding}"
+    return message
 
 
 def blank_records(path: Path, encoding: str) -> list[int]:
@@ -367,7 +377,8 @@ def read_lines(con: duckdb.DuckDBPyConnection, path: Path, encoding: str, scratc
     kept: list[int] = []
     structural: list[tuple[int, str]] = []
     with (
-        path.open(encoding=encoding, newline="\n") as src,
+        # (a byte that is not UTF-8 is kept as a lone surrogate: its line is rejected)
+        path.open(encoding=encoding, errors="surrogateescape", newline="\n") as src,
         clean.open("w", encoding="utf-8", newline="") as dst,
     ):
         writer = csv.writer(dst, delimiter=";", quotechar='"', lineterminator="\n")
@@ -377,6 +388,11 @@ def read_lines(con: duckdb.DuckDBPyConnection, path: Path, encoding: str, scratc
             if number == 1 or not text:
                 continue  # the header; a blank line is no record
             fields = _line_fields(text)
+            if not isinstance(fields, str) and not text.isascii():
+                try:
+                    text.encode("utf-8")
+                except UnicodeEncodeError:
+                    fields = f"INVALID ENCODING: a byte that is not {encoding}"
             if isinstance(fields, str):
                 structural.append((number, f"malformed record ({fields})"))
                 continue
