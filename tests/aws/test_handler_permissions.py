@@ -802,7 +802,9 @@ def station_lake(moto: LocalServer) -> tuple[str, str]:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "ultimas-4-semanas-glp.csv"
         path.write_bytes(lzma.decompress(sample.read_bytes()))
-        (report,) = StationLake(S3LakeStorage(s3, bucket), FixedClock(NOW)).ingest_path(path)
+        # ingested after the sample's last collection day (2025-04-19): the lake refuses later ones
+        clock = FixedClock(datetime(2025, 4, 22, 12, 0, tzinfo=SP))
+        (report,) = StationLake(S3LakeStorage(s3, bucket), clock).ingest_path(path)
     assert report.written > 0, report
     workgroup = unique_name("fuelpipe-stations")
     output = {"OutputLocation": f"s3://{bucket}/athena-results/"}

@@ -15,10 +15,13 @@ from pathlib import Path
 
 import pytest
 from openpyxl import Workbook
-from tests.lake.conftest import BOM, real_lines
+from tests.lake.conftest import BOM, NOW, real_file, real_lines
 
-from fuelpipe.adapters.lake.engine import StationLake
+from fuelpipe.adapters.clock import FixedClock
+from fuelpipe.adapters.lake.columns import read_lines
+from fuelpipe.adapters.lake.engine import StationLake, connect
 from fuelpipe.adapters.lake.formats import FileFormat, detect
+from fuelpipe.adapters.lake.storage import LocalLakeStorage
 
 ROWS = 1500
 
@@ -172,6 +175,119 @@ def test_a_wrong_header_is_one_clear_error(
     assert lake.storage.read_manifest()["files"] == {}
     (again,) = lake.ingest_path(write("renamed-again.csv", "\n".join(lines).encode()))
     assert again.refused and again.skipped == report.skipped
+
+
+def test_a_header_and_records_ending_in_a_semicolon_ingest_every_record(
+    lake: StationLake, write: Callable[[str, bytes], Path], tmp_path: Path
+) -> None:
+    """Synthetic: real GLP lines each with a trailing ";" (an empty 17th column), one record
+    with a 17th value (malformed: DuckDB's reader then reads the file) and one without the
+    trailing ";" (still a whole record)."""
+    lines = [line + ";" for line in real_lines("glp", 60)]
+    lines[20] = lines[20] + "x"  # file line 21
+    lines[30] = lines[30].removesuffix(";")  # file line 31
+    (report,) = lake.ingest_path(write("trailing.csv", BOM + "\r\n".join(lines).encode()))
+    assert not report.refused, report.skipped
+    assert (report.rows, report.written, report.rejected) == (60, 59, 1)
+    (bad,) = report.bad
+    assert bad.line == 21 and "TOO MANY COLUMNS" in bad.reason
+    clean = [line.removesuffix(";") for line in real_lines("glp", 60)]
+    del clean[20]  # the malformed record
+    ref = StationLake(LocalLakeStorage(tmp_path / "ref"), FixedClock(NOW))
+    (expected,) = ref.ingest_path(write("trailing.csv", BOM + "\r\n".join(clean).encode()))
+    assert expected.written == 59
+    assert _rows(lake) == _rows(ref)
+
+
+def test_a_wrong_header_says_which_column_is_wrong(
+    lake: StationLake, write: Callable[[str, bytes], Path]
+) -> None:
+    lines = real_lines("glp", 3)
+    lines[0] = lines[0].replace("Valor de Venda", "Preco")  # synthetic
+    (report,) = lake.ingest_path(write("renamed.csv", "\n".join(lines).encode()))
+    assert report.skipped and report.skipped.endswith(
+        "(column 13 is 'Preco', not 'Valor de Venda')"
+    )
+    lines = real_lines("glp", 3)
+    lines[0] += ";Extra"  # synthetic
+    (report,) = lake.ingest_path(write("extra.csv", "\n".join(lines).encode()))
+    assert report.skipped and report.skipped.endswith("(17 columns)")
+
+
+def test_one_invalid_byte_in_a_utf8_file_rejects_its_line_not_the_encoding(
+    lake: StationLake, write: Callable[[str, bytes], Path], tmp_path: Path
+) -> None:
+    """The real diesel/CNG file without its BOM and with one byte that is not UTF-8 in one
+    record (synthetic): the file is still UTF-8 (its accents and CNG's 'R$ / m³' intact),
+    and only that record is rejected, with its line."""
+    lines = real_file("diesel-gnv")[len(BOM) :].split(b"\r\n")
+    clean = b"\r\n".join(lines)
+    lines[7] = lines[7].replace(b";", b";\xff", 1)  # file line 8
+    path = write("damaged.csv", b"\r\n".join(lines))
+    assert detect(path) is FileFormat.CSV_UTF8
+    (report,) = lake.ingest_path(path)
+    assert [str(b) for b in report.bad] == [
+        "damaged.csv:8: malformed record (INVALID ENCODING: a byte that is not utf-8)"
+    ]
+    ref = StationLake(LocalLakeStorage(tmp_path / "ref"), FixedClock(NOW))
+    (expected,) = ref.ingest_path(write("clean.csv", clean))
+    assert expected.rejected == 0 and report.written == expected.written - 1
+    got, want = set(_rows(lake)), set(_rows(ref))
+    assert got < want and len(want - got) == 1
+    assert any(product == "CNG" for product, *_ in got)
+
+
+def test_latin1_with_a_stray_utf8_pair_is_still_latin1(
+    write: Callable[[str, bytes], Path],
+) -> None:
+    """Synthetic: the real sample in Latin-1 with "Ã©" (bytes that are also UTF-8 for "é")
+    in one line is still Latin-1: its accented letters are many invalid UTF-8 bytes."""
+    data = synthetic_latin1().replace(b";", "Ã©;".encode("latin-1"), 1)
+    assert detect(write("old.csv", data)) is FileFormat.CSV_LATIN1
+
+
+def test_the_line_reader_rejects_a_line_that_is_not_utf8(tmp_path: Path) -> None:
+    """Synthetic: one real record with a byte that is not UTF-8, read a line at a time."""
+    lines = [line.encode() for line in real_lines("glp", 5)]
+    lines[2] = lines[2].replace(b";", b";\xff", 1)  # file line 3
+    path = tmp_path / "damaged.csv"
+    path.write_bytes(b"\r\n".join(lines) + b"\r\n")
+    (tmp_path / "scratch").mkdir()
+    con = connect()
+    try:
+        parsed = read_lines(con, path, "utf-8", tmp_path / "scratch")
+    finally:
+        con.close()
+    assert parsed.structural == [
+        (3, "malformed record (INVALID ENCODING: a byte that is not utf-8)")
+    ]
+    assert parsed.frame.get_column("line").to_list() == [2, 4, 5, 6]
+
+
+def test_empty_workbook_rows_are_no_records(
+    lake: StationLake, write: Callable[[str, bytes], Path], tmp_path: Path
+) -> None:
+    """Synthetic: a workbook of real records, one cell per column, with empty rows between
+    and after them and one bad record after the empty ones, reported on its sheet row."""
+    import csv
+
+    records = list(csv.reader(io.StringIO(_csv_text()), delimiter=";"))
+    records[11][12] = "abc"  # sheet row 12
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    for number, record in enumerate(records, start=1):
+        sheet.append(record)
+        if number in (5, 6):
+            sheet.append([None] * 16)  # (rows 6 and 8) an empty row, every cell empty
+    for _ in range(3):
+        sheet.append([""] * 16)  # empty rows at the end
+    out = tmp_path / "blank-rows.xlsx"
+    book.save(out)
+    (report,) = lake.ingest_path(write("blank-rows.csv", out.read_bytes()))
+    assert report.fmt == FileFormat.XLSX
+    assert (report.rows, report.written, report.rejected) == (ROWS, ROWS - 1, 1)
+    assert [str(b) for b in report.bad] == ["blank-rows.csv:14: sale price is not a number: 'abc'"]
 
 
 NOT_STATION_DATA = {

@@ -60,6 +60,29 @@ def test_bad_rows_are_reported_with_file_and_line(
     assert count == 400 - len(faults)
 
 
+def test_a_collection_year_out_of_range_is_a_bad_row(
+    lake: StationLake, write: Callable[[str, bytes], Path]
+) -> None:
+    """Typed years (synthetic: 2203 and 0203 in two real GLP records) would open partitions
+    centuries away and stretch the lake's window to them: they are bad rows instead."""
+    lines = real_lines("glp", 30)
+    clean = write("clean.csv", BOM + ("\r\n".join(lines) + "\r\n").encode())
+    lake.ingest_path(clean)
+    before = (lake.storage.partitions(), lake.window())
+    lines[4] = set_cell(lines[4], 11, "05/12/2203")
+    lines[9] = set_cell(lines[9], 11, "05/12/0203")
+    path = write("typed-years.csv", BOM + ("\r\n".join(lines) + "\r\n").encode())
+    (report,) = lake.ingest_path(path)
+    assert report.rejected == 2
+    assert report.accounted()
+    assert [str(b) for b in report.bad] == [
+        "typed-years.csv:5: collection date 05/12/2203 out of range (2004-01-01 to 2025-04-23)",
+        "typed-years.csv:10: collection date 05/12/0203 out of range (2004-01-01 to 2025-04-23)",
+    ]
+    assert (lake.storage.partitions(), lake.window()) == before
+    assert all(month.startswith("2025-") for _, month in lake.storage.partitions())
+
+
 def test_duplicates_inside_a_file_are_counted(
     lake: StationLake, write: Callable[[str, bytes], Path]
 ) -> None:
@@ -171,13 +194,13 @@ def test_batches_do_not_change_the_result(
 
 def _both_readers(path: Path, scratch: Path) -> tuple[Collected, Collected, Parsed]:
     """The file validated as Polars' fast reader and as DuckDB's exact reader read it."""
-    fast = collect(batches_fast(path, "utf-8", scratch, 64), path.name)
+    fast = collect(batches_fast(path, "utf-8", scratch, 64), path.name, NOW.date())
     con = connect()
     try:
         exact = read_exact(con, path, "utf-8", scratch)
     finally:
         con.close()
-    return fast, collect(exact.frame.iter_slices(64), path.name), exact
+    return fast, collect(exact.frame.iter_slices(64), path.name, NOW.date()), exact
 
 
 def test_fast_and_exact_readers_agree(tmp_path: Path, write: Callable[[str, bytes], Path]) -> None:

@@ -70,6 +70,22 @@ def test_a_search_with_two_characters_runs(env: dict[str, str]) -> None:
     assert done.output.startswith("cnpj,station,")
 
 
+def test_a_search_text_is_trimmed_as_the_dashboard_trims_it(env: dict[str, str]) -> None:
+    """The real sample's first station name, padded with spaces (synthetic): the same
+    stations as without them, as /api/stations/search answers for ``q``."""
+    name = real_lines("glp", 1)[1].split(";")[3].strip()
+
+    def search(text: str) -> str:
+        args = ["stations", "query", "station_search", "--text", text, "-f", "csv"]
+        done = CliRunner().invoke(cli, args, env=env)
+        assert done.exit_code == 0, done.output
+        return done.output
+
+    found = search(name)
+    assert name in found
+    assert search(f"  {name} ") == found
+
+
 def test_athena_in_the_embedded_home_says_it_needs_the_aws_home(env: dict[str, str]) -> None:
     line = _refused(["coverage", "--athena"], env)
     assert line.startswith("error: --athena needs the AWS home")

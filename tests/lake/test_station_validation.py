@@ -31,7 +31,10 @@ DAYS = st.one_of(
     st.none(),
     _pad(st.dates(date(2004, 1, 1), date(2026, 12, 31)).map(lambda d: d.strftime("%d/%m/%Y"))),
     st.sampled_from(["31/02/2025", "2025-03-30", "1/2/2025", "00/01/2025", "", "xx", "01/13/25"]),
+    # typed years (synthetic): before ANP's station survey, or after the ingest's next day
+    st.sampled_from(["05/12/2203", "05/12/0203", "31/12/2003", "24/04/2025", "23/04/2025"]),
 )
+TODAY = date(2025, 4, 22)  # the ingest clock's date
 PRICES = st.one_of(
     st.none(),
     _pad(st.decimals(0, 500, places=2).map(lambda d: f"{d}".replace(".", ","))),
@@ -71,12 +74,12 @@ def _frame(records: list[dict[str, str | None]]) -> pl.DataFrame:
 @settings(max_examples=150, deadline=None)
 @given(st.lists(RECORD, min_size=1, max_size=30))
 def test_column_wise_verdicts_are_the_domain_rule(records: list[dict[str, str | None]]) -> None:
-    good, bad = validate(_frame(records))
+    good, bad = validate(_frame(records), TODAY)
     fields = ("cnpj", "collected", "price", "purchase_price", "product_label", "unit_label")
     expected = {
         i + 2: reason
         for i, r in enumerate(records)
-        if (reason := reject_reason(*(r[f] for f in fields))) is not None
+        if (reason := reject_reason(*(r[f] for f in fields), today=TODAY)) is not None
     }
     assert dict(bad) == expected
     assert good.get_column("idx").to_list() == [
@@ -97,8 +100,21 @@ def test_field_parsers() -> None:
     assert parse_price("6.29") == 6.29
     for text in ("1.350,00", "nan", "inf", "1e3", "1_000", "", None, "abc"):
         assert parse_price(text) is None, text
-    assert reject_reason(" 1", "01/02/2025", "6,29", "", "gasolina", "r$ / litro") is None
-    assert reject_reason(" 1", "01/02/2025", "600", "", "GASOLINA", "R$ / litro") == (
+    assert (
+        reject_reason(" 1", "01/02/2025", "6,29", "", "gasolina", "r$ / litro", today=TODAY) is None
+    )
+    assert reject_reason(" 1", "01/02/2025", "600", "", "GASOLINA", "R$ / litro", today=TODAY) == (
         "sale price 600 is outside 0.5..30.0 BRL/l"
     )
-    assert reject_reason(" ", "01/02/2025", "6,29", "", "GASOLINA", "R$ / litro") == "no CNPJ"
+    assert (
+        reject_reason(" ", "01/02/2025", "6,29", "", "GASOLINA", "R$ / litro", today=TODAY)
+        == "no CNPJ"
+    )
+    # synthetic typed years: out of ANP's station survey (2004 on) or after the next day
+    for text in ("05/12/2203", "05/12/0203", "31/12/2003", "24/04/2025"):
+        assert reject_reason(" 1", text, "6,29", "", "GASOLINA", "R$ / litro", today=TODAY) == (
+            f"collection date {text} out of range (2004-01-01 to 2025-04-23)"
+        )
+    assert (
+        reject_reason(" 1", "23/04/2025", "6,29", "", "GASOLINA", "R$ / litro", today=TODAY) is None
+    )

@@ -376,7 +376,7 @@ def query(
     if "--municipality" in takes and not (state and municipality):
         raise fail(f"{name} needs --state and --municipality")
     if "--text" in takes:
-        _check_search_text(name, text)
+        text = _check_search_text(name, text)
     if athena and settings(ctx).backend != "aws":
         raise fail(
             f"--athena needs the AWS home: FUELPIPE_BACKEND is {settings(ctx).backend!r}, "
@@ -401,9 +401,10 @@ SEARCH_TEXT_CHARS = (2, 60)
 """The length --text may have (stripped), as /api/stations/search allows for ``q``."""
 
 
-def _check_search_text(name: str, text: str | None) -> None:
-    """A search needs a text to look for: without one (or with one letter) it would list
-    every station "best matches first", which matches nothing in particular."""
+def _check_search_text(name: str, text: str | None) -> str:
+    """The text to search for, without its outer spaces (as the dashboard's ``q``). A search
+    needs one: without one (or with one letter) it would list every station "best matches
+    first", which matches nothing in particular."""
     shortest, longest = SEARCH_TEXT_CHARS
     what = "a station name, CNPJ or town"
     if text is None:
@@ -413,6 +414,7 @@ def _check_search_text(name: str, text: str | None) -> None:
             f"--text {text!r}: give {what} of {shortest} to {longest} characters "
             f"(not {len(text.strip())})"
         )
+    return text.strip()
 
 
 def _run_query(ctx: typer.Context, name: str, params: dict[str, Any], lake: Any) -> Any:

@@ -117,6 +117,17 @@ PRICE_BOUNDS: dict[str, tuple[float, float]] = {
 }
 
 
+# ANP's station-level survey files start in 2004; a later collection day than the day after
+# the ingest's (its clock's date, plus a day for time zones) is a typo such as 2203 or 0203,
+# which would open a partition centuries away and stretch the lake's window to it.
+FIRST_COLLECTION_DAY = date(2004, 1, 1)
+
+
+def collection_days(today: date) -> tuple[date, date]:
+    """The first and last collection day a record ingested on ``today`` may carry."""
+    return FIRST_COLLECTION_DAY, today + timedelta(days=1)
+
+
 def unit_key(label: str) -> str:
     """The lookup key of a unit label: upper case, trimmed."""
     return label.strip().upper()
@@ -180,13 +191,19 @@ def reject_reason(  # noqa: PLR0911 - one return per check, in the order they ar
     purchase_text: str | None,
     product_label: str | None,
     unit_label: str | None,
+    *,
+    today: date,
 ) -> str | None:
-    """Why a station record cannot be stored, or None when it can: the first failing check,
-    in the order a person would fix them."""
+    """Why a station record ingested on ``today`` cannot be stored, or None when it can: the
+    first failing check, in the order a person would fix them."""
     if not trimmed(cnpj):
         return "no CNPJ"
-    if parse_day(collected_text) is None:
+    day = parse_day(collected_text)
+    if day is None:
         return f"bad collection date {_quoted(collected_text)}"
+    first, last = collection_days(today)
+    if not first <= day <= last:
+        return f"collection date {trimmed(collected_text)} out of range ({first} to {last})"
     price = parse_price(price_text)
     if price is None:
         return f"sale price is not a number: {_quoted(price_text)}"

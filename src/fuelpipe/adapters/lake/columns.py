@@ -30,12 +30,12 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from fuelpipe.adapters.lake.formats import LineCount
+from fuelpipe.adapters.lake.formats import CsvInput, LineCount
 from fuelpipe.domain.stations import (
     FUEL_UNITS,
     FUELS,
@@ -43,6 +43,7 @@ from fuelpipe.domain.stations import (
     PRICE_BOUNDS,
     UNBRANDED,
     UNITS,
+    collection_days,
     lines_of_accepted,
     month_of,
     parse_day,
@@ -128,6 +129,29 @@ def _utf8(path: Path, encoding: str, scratch: Path) -> Path:
     return target
 
 
+def without_trailing_fields(part: CsvInput, extra: int, scratch: Path) -> CsvInput:
+    """A CSV whose header ends with ``extra`` empty cells (a trailing ``;``) as a UTF-8 copy
+    without them, and without its records' last ``extra`` fields where those are empty: the
+    16 columns every reader expects. A record with more fields keeps them (it is rejected as
+    malformed, with its line). One pass with Python's csv module, which keeps each record's
+    line breaks (quoted ones too), so the copy's lines are the file's; only for such files."""
+    target = scratch / f"{part.path.name}.16"
+    width = len(LAKE_COLUMNS)
+    try:
+        with (
+            part.path.open(encoding=part.encoding, newline="") as src,
+            target.open("w", encoding="utf-8", newline="") as dst,
+        ):
+            writer = csv.writer(dst, delimiter=";", quotechar='"', lineterminator="\n")
+            for row in csv.reader(src, delimiter=";", quotechar='"'):
+                if width < len(row) <= width + extra and not any(row[width:]):
+                    del row[width:]
+                writer.writerow(row)
+    except csv.Error:  # a field past csv's limit (stray quotes): read as it is, rows rejected
+        return part
+    return replace(part, path=target, encoding="utf-8", lines=None)
+
+
 def batches_fast(path: Path, encoding: str, scratch: Path, size: int) -> Iterator[pl.DataFrame]:
     """The file's records, ``size`` at a time, via Polars' streaming CSV reader (memory stays
     that of a batch). Raises Malformed, possibly after some batches, when a record has the
@@ -208,16 +232,18 @@ def file_lines(path: Path, encoding: str, numbers: Iterable[int]) -> dict[int, i
 def collect(
     batches: Iterable[pl.DataFrame],
     source: str,
+    today: date,
     on_batch: Callable[[int], None] | None = None,
 ) -> Collected:
-    """Validate every batch and keep its valid records by (product, month), in file order;
-    ``on_batch(records so far)`` after each batch."""
+    """Validate every batch (as ingested on ``today``, the ingest clock's date) and keep its
+    valid records by (product, month), in file order; ``on_batch(records so far)`` after each
+    batch."""
     pl = polars()
     out = Collected()
     goods = []
     for batch in batches:
         out.rows += batch.height
-        good, bad = validate(batch)
+        good, bad = validate(batch, today)
         out.bad += bad
         goods.append(good)
         if on_batch:
@@ -275,7 +301,9 @@ def read_exact(
     con.execute("DROP TABLE raw")
     (swallowed,) = con.execute(
         "SELECT count(*) FROM reject_errors "
-        "WHERE contains(rtrim(csv_line, chr(13) || chr(10)), chr(10))"
+        # (trimmed both ends: DuckDB starts the line of an invalid UTF-8 byte with the LF
+        # that ended the CRLF line before it)
+        "WHERE contains(trim(csv_line, chr(13) || chr(10)), chr(10))"
     ).fetchone() or (0,)
     if swallowed:
         # A malformed record over several lines: a quote opened and not closed on its line
@@ -286,7 +314,7 @@ def read_exact(
     # fields as that column's index ("Found: 1", "Found: 2", ... for a line of one field): of
     # each kind of error on a line, the first column's says what the line holds.
     structural = [
-        (int(line), f"malformed record ({message})")
+        (int(line), f"malformed record ({_plain_encoding_error(message, encoding)})")
         for line, message in con.execute(
             "SELECT line, string_agg(message, '; ' ORDER BY first) FROM ("
             "  SELECT line, min(coalesce(column_idx, 0)) AS first, "
@@ -311,6 +339,14 @@ def read_exact(
         line=pl.Series("line", [lines[i] for i in range(frame.height)], dtype=pl.Int64)
     )
     return Parsed(frame, structural)
+
+
+def _plain_encoding_error(message: str, encoding: str) -> str:
+    """DuckDB's reject message, but for an invalid byte: that line's fault, not the file's
+    (DuckDB's says the file "is not utf-8 encoded")."""
+    if message.startswith("INVALID ENCODING"):
+        return f"INVALID ENCODING: a byte that is not {encoding}"
+    return message
 
 
 def blank_records(path: Path, encoding: str) -> list[int]:
@@ -341,7 +377,8 @@ def read_lines(con: duckdb.DuckDBPyConnection, path: Path, encoding: str, scratc
     kept: list[int] = []
     structural: list[tuple[int, str]] = []
     with (
-        path.open(encoding=encoding, newline="\n") as src,
+        # (a byte that is not UTF-8 is kept as a lone surrogate: its line is rejected)
+        path.open(encoding=encoding, errors="surrogateescape", newline="\n") as src,
         clean.open("w", encoding="utf-8", newline="") as dst,
     ):
         writer = csv.writer(dst, delimiter=";", quotechar='"', lineterminator="\n")
@@ -351,6 +388,11 @@ def read_lines(con: duckdb.DuckDBPyConnection, path: Path, encoding: str, scratc
             if number == 1 or not text:
                 continue  # the header; a blank line is no record
             fields = _line_fields(text)
+            if not isinstance(fields, str) and not text.isascii():
+                try:
+                    text.encode("utf-8")
+                except UnicodeEncodeError:
+                    fields = f"INVALID ENCODING: a byte that is not {encoding}"
             if isinstance(fields, str):
                 structural.append((number, f"malformed record ({fields})"))
                 continue
@@ -399,10 +441,10 @@ def _by_fuel(values: dict[str, Any], dtype: Any) -> Any:
     return pl.col("fuel").replace_strict(table, default=None, return_dtype=dtype)
 
 
-def validate(frame: pl.DataFrame) -> tuple[pl.DataFrame, list[tuple[int, str]]]:
-    """The records that can be stored (the lake's text columns, ``idx``, ``collected``,
-    ``week``, ``price``, ``purchase_price``, ``brand``, and the partition's ``fuel`` code and
-    ``month_key`` ``yyyymm``), and ``(line, reason)`` for each that cannot."""
+def validate(frame: pl.DataFrame, today: date) -> tuple[pl.DataFrame, list[tuple[int, str]]]:
+    """The records ingested on ``today`` that can be stored (the lake's text columns, ``idx``,
+    ``collected``, ``week``, ``price``, ``purchase_price``, ``brand``, and the partition's
+    ``fuel`` code and ``month_key`` ``yyyymm``), and ``(line, reason)`` for each that cannot."""
     pl = polars()
     col = pl.col
     # One parallel pass: the distinct values of the few-valued columns, and whether any text
@@ -449,7 +491,7 @@ def validate(frame: pl.DataFrame) -> tuple[pl.DataFrame, list[tuple[int, str]]]:
     ok = (
         col("cnpj").is_not_null()
         & (col("cnpj") != "")
-        & col("collected").is_not_null()
+        & col("collected").is_between(*collection_days(today))
         & col("price").is_not_null()
         & ~col("purchase_bad")
         & col("fuel").is_not_null()
@@ -462,7 +504,10 @@ def validate(frame: pl.DataFrame) -> tuple[pl.DataFrame, list[tuple[int, str]]]:
     failing = frame.filter(~verdict)
     fields = ("cnpj", "collected", "price", "purchase_price", "product_label", "unit_label")
     bad = [
-        (int(r["line"]), reject_reason(*(r[f] for f in fields)) or "failed validation")
+        (
+            int(r["line"]),
+            reject_reason(*(r[f] for f in fields), today=today) or "failed validation",
+        )
         for r in failing.iter_rows(named=True)
     ]
     good = typed.filter(verdict) if failing.height else typed

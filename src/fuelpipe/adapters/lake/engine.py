@@ -38,6 +38,7 @@ from fuelpipe.adapters.lake.columns import (
     polars,
     read_exact,
     read_lines,
+    without_trailing_fields,
 )
 from fuelpipe.adapters.lake.formats import CsvInput, LineCount, UnreadableFile, csv_inputs
 from fuelpipe.adapters.lake.queries import QUERIES
@@ -291,21 +292,27 @@ class StationLake:
         if differing:
             self.storage.put_text(f"{safe}.differing.txt", "\n".join(differing) + "\n")
 
-    def _header_problem(self, part: CsvInput) -> str | None:
+    def _header_problem(self, part: CsvInput) -> tuple[str | None, int]:
+        """Why the CSV is not ANP station data (None when it is), and how many empty cells
+        end its header (a trailing ``;``: its records may end with as many empty fields)."""
         with part.path.open("rb") as fh:
             head = fh.read(_HEADER_BYTES)
         if not head:
-            return "the file is empty"
+            return "the file is empty", 0
         if _binary(head[:_SNIFF_BYTES]):
-            return "binary content, not CSV text"
+            return "binary content, not CSV text", 0
         first = head.partition(b"\n")[0].decode(part.encoding, errors="replace")
         cells = [c.strip().strip('"') for c in first.lstrip("\ufeff").rstrip("\r\n").split(";")]
+        extra = 0
+        while len(cells) > 1 and not cells[-1]:
+            cells.pop()
+            extra += 1
         if [c.upper() for c in cells] == [c.upper() for c in ANP_COLUMNS]:
-            return None
+            return None, extra
         line = first.lstrip("\ufeff").strip()
         if not line:
-            return "the first line is blank, not ANP's 16 station columns"
-        return f"header is not ANP's 16 station columns: {shown(line)!r}"
+            return "the first line is blank, not ANP's 16 station columns", 0
+        return f"header is not ANP's 16 station columns: {shown(line)!r} ({_wrong(cells)})", 0
 
     def _ingest_csv(
         self,
@@ -318,11 +325,14 @@ class StationLake:
         """Read, validate and write one CSV; ``before_writing`` may still stop it (raising)
         before the first partition is written; ``lines_of`` gives its line breaks."""
         report = FileReport(part.name, part.fmt.value)
-        problem = part.problem or self._header_problem(part)
+        problem, extra = (part.problem, 0) if part.problem else self._header_problem(part)
         if problem:
             report.skipped = problem
             report.refused = True  # this CSV; the file is refused when every CSV in it is
             return report
+        today = self.clock.now().date()  # collection days after the next are typos
+        if extra:  # a trailing ";": its records' empty last fields dropped, in a scratch copy
+            part = without_trailing_fields(part, extra, scratch)
         structural: list[tuple[int, str]] = []
         read_by_line = False  # the lines are the file's own (no record numbers to map)
 
@@ -331,14 +341,14 @@ class StationLake:
                 progress(part.name, rows)
 
         def read_with(parsed: Parsed) -> tuple[Collected, list[tuple[int, str]], bool]:
-            found = collect(parsed.frame.iter_slices(self.batch_rows), part.name, on_batch)
+            found = collect(parsed.frame.iter_slices(self.batch_rows), part.name, today, on_batch)
             return found, parsed.structural, parsed.file_lines
 
         con: duckdb.DuckDBPyConnection | None = None
         try:
             try:
                 batches = batches_fast(part.path, part.encoding, scratch, self.batch_rows)
-                found = collect(batches, part.name, on_batch)
+                found = collect(batches, part.name, today, on_batch)
             except Malformed:  # some record is malformed: DuckDB's reader says which line
                 con = connect(self.threads, self.memory_limit, scratch / "spill")
                 found, structural, read_by_line = read_with(
@@ -579,6 +589,14 @@ def shown(text: str, limit: int = _SHOWN_CHARS) -> str:
     print is a ``?``, and at most ``limit`` characters (then an ellipsis)."""
     flat = "".join(c if c.isprintable() else "?" for c in " ".join(text.split()))
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def _wrong(cells: Sequence[str]) -> str:
+    """What differs first between a header's cells and ANP's columns, short."""
+    for number, (cell, expected) in enumerate(zip(cells, ANP_COLUMNS, strict=False), start=1):
+        if cell.upper() != expected.upper():
+            return f"column {number} is {shown(cell, 30)!r}, not {expected!r}"
+    return f"{len(cells)} columns"
 
 
 def _binary(raw: bytes) -> bool:

@@ -83,17 +83,28 @@ def _is_xlsx(archive: zipfile.ZipFile) -> bool:
     return "[Content_Types].xml" in names and any(n.startswith("xl/") for n in names)
 
 
+_VALID_PER_INVALID = 20
+"""A file is UTF-8 when it has at least this many valid multi-byte UTF-8 characters for each
+byte that is not UTF-8 (Latin-1 text has almost none: an accented letter is one byte, which
+UTF-8 does not accept alone)."""
+
+
 def _is_utf8(path: Path) -> bool:
-    """True when the whole file decodes as UTF-8 (read in chunks: files can be large)."""
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    try:
-        with path.open("rb") as fh:
-            while chunk := fh.read(_CHUNK):
-                decoder.decode(chunk)
-            decoder.decode(b"", final=True)
-    except UnicodeDecodeError:
-        return False
-    return True
+    """True when the file decodes as UTF-8 or overwhelmingly does: a few invalid bytes among
+    many valid accented characters are a damaged UTF-8 file, whose damaged lines the readers
+    reject with their lines, not a Latin-1 one (read in chunks: files can be large)."""
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    valid = invalid = 0
+    with path.open("rb") as fh:
+        while True:
+            chunk = fh.read(_CHUNK)
+            text = decoder.decode(chunk, final=not chunk)
+            bad = text.count("\ufffd")  # (one per invalid byte or cut sequence)
+            invalid += bad
+            valid += len(text) - len(text.encode("ascii", "ignore")) - bad
+            if not chunk:
+                break
+    return invalid == 0 or valid >= _VALID_PER_INVALID * invalid
 
 
 def detect(path: Path) -> FileFormat:
@@ -160,7 +171,11 @@ def xlsx_to_csv(path: Path, target: Path) -> None:
         if len(header) >= 16 and all(";" not in cell for cell in header):
             writer = csv.writer(out, delimiter=";", lineterminator="\n")
             writer.writerow(header)
-            writer.writerows(rows)
+            for row in rows:
+                if any(cell.strip() for cell in row):
+                    writer.writerow(row)
+                else:  # an empty row is no record: a blank line, as in ANP's CSVs
+                    out.write("\n")
             return
         out.write(",".join(header) + "\n")
         for row in rows:
