@@ -1185,8 +1185,38 @@ class ConsoleSink(AlertSink):
         self._write(f"{alert.subject_line()} ({evidence})")
 
 
+class SnsRejected(AlertRejected):
+    """SNS refused one alert's message for good (too long, an invalid parameter of it): it
+    would be refused again, so the outbox sets it aside instead of holding the rest."""
+
+
+SNS_PERMANENT = frozenset({"InvalidParameter", "ParameterValueInvalid", "ValidationException"})
+"""SNS error codes that refuse the request itself (HTTP 400: ``Invalid parameter: Message too
+long``). Throttling, authorization, a missing topic or endpoint, KMS and internal errors
+refuse every alert alike, or pass: they stay outages that keep the outbox in order."""
+
+_SNS_TOPIC_WIDE = ("TopicArn", "TargetArn", "PhoneNumber", "MessageGroupId", "Deduplication")
+"""Parameters an "invalid parameter" can name that are the topic's or the sink's setup, not
+the alert's (a malformed topic ARN, a FIFO topic wanting a group id): every alert would be
+refused alike, so those hold the line like an outage too."""
+
+
+def _sns_rejection(exc: Exception) -> SnsRejected | None:
+    """The permanent rejection ``exc`` (a botocore ClientError) is, by its code and message,
+    or None: an outage."""
+    error = getattr(exc, "response", {}).get("Error", {})
+    code, message = str(error.get("Code", "")), str(error.get("Message", ""))
+    if code not in SNS_PERMANENT or any(p in message for p in _SNS_TOPIC_WIDE):
+        return None
+    return SnsRejected(f"sns: {code}: {message[:200]}")
+
+
 class SnsSink(AlertSink):
-    """Publishes each alert to an SNS topic (e-mail subscribers get subject and evidence)."""
+    """Publishes each alert to an SNS topic (e-mail subscribers get subject and evidence).
+
+    A message SNS refuses for good (:data:`SNS_PERMANENT`: over its 256 KB, an invalid
+    parameter of it) raises :class:`SnsRejected`, an :class:`AlertRejected`, so it is set
+    aside with a line and the alerts behind it go out; any other error is an outage."""
 
     name = "sns"
 
@@ -1198,12 +1228,17 @@ class SnsSink(AlertSink):
         subject = alert.subject_line()
         if len(subject) > SNS_SUBJECT_MAX:
             subject = subject[: SNS_SUBJECT_MAX - 1] + "…"
-        self._client.publish(
-            TopicArn=self.topic_arn,
-            Subject=subject.encode("ascii", "replace").decode(),
-            Message=json.dumps(alert.as_dict(), indent=2, ensure_ascii=False),
-            MessageAttributes={
-                "kind": {"DataType": "String", "StringValue": alert.kind.value},
-                "rule": {"DataType": "String", "StringValue": alert.condition.rule},
-            },
-        )
+        try:
+            self._client.publish(
+                TopicArn=self.topic_arn,
+                Subject=subject.encode("ascii", "replace").decode(),
+                Message=json.dumps(alert.as_dict(), indent=2, ensure_ascii=False),
+                MessageAttributes={
+                    "kind": {"DataType": "String", "StringValue": alert.kind.value},
+                    "rule": {"DataType": "String", "StringValue": alert.condition.rule},
+                },
+            )
+        except self._client.exceptions.ClientError as exc:  # botocore's, not imported here
+            if (rejected := _sns_rejection(exc)) is not None:
+                raise rejected from exc
+            raise
