@@ -3,13 +3,14 @@ quarantined."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
+from fuelpipe.domain.models import Record
 from fuelpipe.homes.aws import ContextProvider, build_alerting, lazy_context, schedule_options
 from fuelpipe.homes.settings import Settings
 from fuelpipe.ports.alerts import AlertContext, AlertSink, AlertState
@@ -38,9 +39,16 @@ them would fail the invocation; the next hourly run evaluates instead, the outbo
 
 
 def _alert(
-    home: StageContext, get_alerting: AlertingProvider, remaining_s: Callable[[], float]
+    home: StageContext,
+    get_alerting: AlertingProvider,
+    remaining_s: Callable[[], float],
+    quarantined: Sequence[Record],
 ) -> dict[str, int]:
     """Evaluate the alert rules and publish what started or cleared (SNS).
+
+    ``quarantined``: the store's quarantined records, read once a run for the
+    ``QuarantinedTotal`` metric and given to the ``quarantined`` rule (a backlog of quarantined
+    dates is a paged read of the pending index: paid once, not twice).
 
     The alerts are saved with the alert state (its outbox) and then published: an SNS error
     part-way leaves the rest in the outbox for the next run, and never publishes one twice.
@@ -60,7 +68,8 @@ def _alert(
         metrics.add_metric(name="AlertsSkipped", unit=MetricUnit.Count, value=1)
         return {"alerts_skipped": 1}
     ctx = AlertContext(home.clock.now(), home.store, home.queue, home.catalog)
-    report = evaluate(ctx, default_rules(), state, [state.outbox(s.name for s in sinks)])
+    rules = default_rules(quarantined=quarantined)
+    report = evaluate(ctx, rules, state, [state.outbox(s.name for s in sinks)])
     for problem in report.failed_rules:
         logger.warning("alert rule failed", extra={"problem": problem})
     if report.folded:  # per-date quarantine alerts stored before they were per series
@@ -114,9 +123,11 @@ def make_handler(
         if recheck_changed(report):  # a quarantine changes what the health view shows
             mark_changed(home.store, home.clock.now(), request_id)
         # The standing count (a gauge) for the dashboard; the alarm watches new quarantines.
-        total = len(home.store.quarantined())
+        # Read once: the quarantined alert rule is given the same records.
+        spent = home.store.quarantined()
+        total = len(spent)
         metrics.add_metric(name="QuarantinedTotal", unit=MetricUnit.Count, value=total)
-        alerts = _alert(home, get_alerting, remaining_s) if get_alerting is not None else {}
+        alerts = _alert(home, get_alerting, remaining_s, spent) if get_alerting is not None else {}
         logger.info("rechecked", extra={**report.as_dict(), "quarantined_total": total, **alerts})
         return {**report.as_dict(), "quarantined_total": total, **alerts}
 

@@ -364,3 +364,40 @@ def test_an_alert_the_full_item_cannot_take_is_deferred_not_stored_as_fired(
 
 def _fired(sink: Collect) -> list[tuple[str, str]]:
     return [("dead_lettered" if s == "msg-1" else "quarantined", s) for s in sink.sent]
+
+
+def test_current_evidence_that_does_not_fit_keeps_what_was_stored_and_costs_no_alert(
+    client: Any, table: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Alerts still holding are stored with their current evidence, which may be larger than
+    what they fired with. When it does not fit the item's budget, they keep the text stored
+    before (which fitted) rather than the save deferring this evaluation's new alert or the
+    item growing past its budget."""
+    clock = ManualClock(NOW)
+    state = DynamoAlertState(client, table, clock=clock, item_budget=20_000)
+    fired = [_condition(i) for i in range(100)]
+    _fire(state, fired)
+    assert state.deliver([Collect()]).sent == 100
+    rng = random.Random(7)
+    grown = [
+        Condition(c.rule, c.subject, c.summary, {**c.evidence, "noise": rng.randbytes(200).hex()})
+        for c in fired
+    ]
+    critical = Condition("dead_lettered", "msg-1", "msg-1 dead-lettered", {}, Severity.CRITICAL)
+    clock.advance(timedelta(hours=1))
+    active = state.load()
+    for c in grown:  # what evaluate does with conditions still holding: quiet, current evidence
+        active[c.id] = ActiveAlert(c, active[c.id].since)
+    state.outbox(["sns"]).send(Alert(AlertKind.FIRING, critical, clock.now(), clock.now()))
+    active[critical.id] = ActiveAlert(critical, clock.now())
+    with caplog.at_level(logging.WARNING, logger="fuelpipe.adapters.alerts"):
+        state.save(active)
+    assert "keep the evidence stored before" in caplog.text
+    assert "deferred" not in caplog.text
+    stored = state.load()
+    assert stored[critical.id].condition == critical
+    assert all("noise" not in stored[c.id].condition.evidence for c in fired)
+    assert all(stored[c.id].since == NOW for c in fired)
+    sink = Collect()
+    assert state.deliver([sink]).sent == 1 and sink.sent == ["msg-1"]
+    assert _item_bytes(client, table) <= 20_000

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from cfnlint.decode import decode
+from devtools.aws.lambda_events import load_handler
 
 from fuelpipe.adapters._dynamo_items import GSI_PK, GSI_SK, PENDING_INDEX
 from fuelpipe.adapters.sources._http import longest_fetch_s
@@ -215,6 +216,23 @@ def test_alarms_watch_the_dlq_quarantine_and_errors(template: dict[str, Any]) ->
         if a["Properties"].get("MetricName") == "Errors"
     }
     assert errors == set(functions(template))
+
+
+def test_an_alarm_tells_when_retry_recheck_skips_alerting(template: dict[str, Any]) -> None:
+    """A skipped alert evaluation fires and clears nothing and publishes nothing, so the
+    alerts cannot tell of it themselves: the AlertsSkipped metric the handler emits on a skip
+    has its alarm, on the handler's own namespace and service, over the recheck's hour."""
+    handler = load_handler("retry_recheck")
+    alarm = template["Resources"]["AlertsSkippedAlarm"]["Properties"]
+    assert (alarm["Namespace"], alarm["MetricName"]) == (handler.metrics.namespace, "AlertsSkipped")
+    assert alarm["Dimensions"] == [{"Name": "service", "Value": handler.metrics.service}]
+    assert (alarm["Statistic"], alarm["Threshold"], alarm["EvaluationPeriods"]) == ("Sum", 1, 1)
+    assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    assert alarm["TreatMissingData"] == "notBreaching"  # emitted only when a run skips
+    schedule = template["Resources"]["RecheckSchedule"]["Properties"]
+    assert schedule["ScheduleExpression"] == "cron(15 * * * ? *)"  # hourly: one run a period
+    assert alarm["Period"] == 3600
+    assert alarm["AlarmActions"] == [{"Ref": "AlertTopic"}]
 
 
 def test_every_alarm_notifies_the_alert_topic_through_a_key_cloudwatch_may_use(

@@ -4,10 +4,10 @@ scan, and retry_recheck publishing alerts to SNS once per condition."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -19,6 +19,7 @@ from fuelpipe.adapters.alerts import DynamoAlertState, SnsSink
 from fuelpipe.adapters.clock import FixedClock
 from fuelpipe.domain.alerts import Alert, AlertKind, Condition, Severity
 from fuelpipe.domain.models import Record, Status
+from fuelpipe.ports.store import Store
 from fuelpipe.stages.recheck import TIME_MARGIN_S
 
 pytestmark = pytest.mark.aws
@@ -318,3 +319,50 @@ def test_retry_recheck_leaves_the_alerts_their_reserve(aws_home: AwsHome) -> Non
     result = run(scheduled_event(), _SecondsLeft("retry_recheck", seconds=seconds))
 
     assert (result["due"], result["retried"], result["deferred"]) == (1, 0, 1)
+
+
+class _CountsQuarantinedReads:
+    """The real store, counting reads of the quarantine index."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self.quarantined_reads = 0
+
+    def quarantined(self) -> list[Record]:
+        self.quarantined_reads += 1
+        return self._store.quarantined()
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._store, name)
+
+
+def test_retry_recheck_reads_the_quarantine_index_once_for_its_metric_and_its_alerts(
+    aws_home: AwsHome, moto_server, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The QuarantinedTotal metric and the quarantined alert rule each read every quarantined
+    record (a paged read of the pending index: ~136,000 after a failed ANP backfill): one
+    read now serves both."""
+    sns, sqs, topic, inbox = _topic_with_inbox(moto_server, f"once-{aws_home.settings.table_name}")
+    now = datetime(2022, 5, 6, 15, 0, tzinfo=SP)
+    app = aws_home.app(FixedClock(now))
+    spent = [
+        Record(key, date(2022, 4, d), None, Status.QUARANTINED, 5, reason="HTTP 503")
+        for key in ("CURRENCY#USD", "CURRENCY#EUR")
+        for d in (4, 5, 6)
+    ]
+    assert all(app.store.put_pendings(spent))
+    store = _CountsQuarantinedReads(app.store)
+    counted = replace(app, store=cast(Store, store))
+    state = DynamoAlertState(aws_home.dynamodb, aws_home.settings.table_name, clock=FixedClock(now))
+    handler = load_handler("retry_recheck").make_handler(
+        lambda: counted, lambda: (state, [SnsSink(sns, topic)])
+    )
+
+    result = handler(scheduled_event(), FakeLambdaContext("retry_recheck"))
+
+    assert store.quarantined_reads == 1
+    assert result["quarantined_total"] == 6
+    assert metric(capsys.readouterr().out, "QuarantinedTotal") == 6
+    bodies = _drain_inbox(sqs, inbox)
+    found = {b["subject"]: b["evidence"]["dates"] for b in bodies if b["rule"] == "quarantined"}
+    assert found == {"CURRENCY#USD": 3, "CURRENCY#EUR": 3}

@@ -508,3 +508,52 @@ def test_per_date_quarantine_alerts_stored_before_fold_into_one_per_series(
     counts: Counter[str] = Counter()
     assert state.deliver([Counting("webhook", counts, threading.Lock())]).sent == 1
     assert counts == Counter({key: 1})
+
+
+def test_an_alert_still_holding_is_stored_with_its_current_evidence_not_announced_again(
+    alert_states: AlertStateOpener, tmp_path: Path
+) -> None:
+    """A per-series quarantine alert fired for 3 dates kept saying 3 (in the active set the
+    health view shows) after the series had 412. Now each evaluation stores the condition as
+    found, keeping the instant it fired, and queues nothing more: one alert sent in all."""
+    clock = ManualClock(START)
+    state = alert_states(clock)
+    key = "FUEL#DIESEL_S10#SP"
+    store = SqliteStore(tmp_path / "store.sqlite")
+    first_day = date(2015, 1, 4)
+
+    def quarantine(weeks: range) -> None:
+        store.put_pendings(
+            [
+                Record(
+                    key,
+                    first_day + timedelta(weeks=w),
+                    None,
+                    Status.QUARANTINED,
+                    5,
+                    reason="anp: HTTP 503",
+                )
+                for w in weeks
+            ]
+        )
+
+    def run() -> tuple[int, int]:
+        ctx = AlertContext(clock.now(), store, cast(Queue, None), Catalog([DEFAULT_CATALOG[key]]))
+        report = evaluate(ctx, [Quarantined()], state, [state.outbox(["webhook"])])
+        return report.firing, report.cleared
+
+    try:
+        quarantine(range(3))
+        assert run() == (1, 0)
+        clock.advance(timedelta(days=3))
+        quarantine(range(3, 412))
+        assert run() == (0, 0)
+    finally:
+        store.close()
+    stored = alert_states(clock).load()[f"quarantined:{key}"]  # another process's view
+    assert stored.since == START
+    assert stored.condition.evidence["dates"] == 412
+    assert stored.condition.summary.startswith(f"{key}: 412 dates quarantined")
+    counts: Counter[str] = Counter()
+    assert state.deliver([Counting("webhook", counts, threading.Lock())]).sent == 1
+    assert counts == Counter({key: 1})

@@ -18,7 +18,7 @@ from fuelpipe.adapters.clock import ManualClock
 from fuelpipe.adapters.sqlite_store import SqliteStore
 from fuelpipe.dashboard.app import create_app
 from fuelpipe.dashboard.health import health_view
-from fuelpipe.dashboard.precomputed import precomputer
+from fuelpipe.dashboard.precomputed import Precomputer, precomputer
 from fuelpipe.dashboard.repository import SeriesReader
 from fuelpipe.domain.alerts import ActiveAlert, Condition
 from fuelpipe.domain.catalog import DEFAULT_CATALOG, Catalog, Series
@@ -104,11 +104,9 @@ def test_the_active_alerts_are_read_from_the_alert_state_read_only(home) -> None
     assert not path.with_name("none.sqlite").exists()
 
 
-def test_the_stored_health_view_moves_on_when_a_source_turns_late_or_an_alert_fires(home) -> None:
-    """No data version moves when time alone makes a source late, or an alert fires: the
-    precomputed health view's ETag version must."""
-    store, clock, path = home
-    views = precomputer(
+def _views(store: SqliteStore, clock: ManualClock, path: Path) -> Precomputer:
+    """The precomputed views, with the alert state of ``path`` read only."""
+    return precomputer(
         SeriesReader(store, DEFAULT_CATALOG),
         store,
         DEFAULT_CATALOG,
@@ -116,6 +114,13 @@ def test_the_stored_health_view_moves_on_when_a_source_turns_late_or_an_alert_fi
         clock,
         alerts=SqliteAlertReader(path),
     )
+
+
+def test_the_stored_health_view_moves_on_when_a_source_turns_late_or_an_alert_fires(home) -> None:
+    """No data version moves when time alone makes a source late, or an alert fires: the
+    precomputed health view's ETag version must."""
+    store, clock, path = home
+    views = _views(store, clock, path)
     before = views.version_of("/api/health", "v1")
     clock.set(USD.schedule.stale_at(TUESDAY) - timedelta(minutes=1))
     assert views.version_of("/api/health", "v1") == before  # same day, nothing late yet
@@ -124,6 +129,23 @@ def test_the_stored_health_view_moves_on_when_a_source_turns_late_or_an_alert_fi
     assert late != before
     _fire(path, clock)
     assert views.version_of("/api/health", "v1") != late
+
+
+def test_the_stored_health_view_moves_on_when_an_active_alert_shows_new_evidence(home) -> None:
+    """An alert still holding is saved with its current summary and the instant it fired
+    (a quarantine alert's dates growing): the view shows the summary, so its ETag must move."""
+    store, clock, path = home
+    views = _views(store, clock, path)
+    since = _fire(path, clock)
+    before = views.version_of("/api/health", "v1")
+    state = SqliteAlertState(path, clock=clock)
+    (active,) = state.load().values()
+    grown = Condition("stale_source", "bcb", "bcb is late: 9 series still lack 2022-05-03")
+    state.save({active.condition.id: ActiveAlert(grown, since)})
+    assert views.version_of("/api/health", "v1") != before
+    reader = SqliteAlertReader(path)
+    (alert,) = health_view(store, DEFAULT_CATALOG, None, clock, alerts=reader).alerts or []
+    assert (alert.summary, alert.since) == (grown.summary, since)
 
 
 def test_health_api_serves_problems_and_alerts(home) -> None:

@@ -733,6 +733,8 @@ class DynamoAlertState(_OutboxState):
         self._table = table_name
         self._budget = item_budget
         self._cuts_read: tuple[list[list[Any]], dict[str, Any] | None] = ([], None)
+        self._stored: dict[str, str] = {}
+        """The active set the last ``load`` read, as stored (condition id to its text)."""
 
     def _item(self) -> _Read:
         item = self._client.get_item(TableName=self._table, Key=self.KEY, ConsistentRead=True).get(
@@ -760,6 +762,7 @@ class DynamoAlertState(_OutboxState):
         self._pending.clear()  # a new evaluation: what an unsaved one queued is recomputed
         read = self._item()
         self._loaded = read.version
+        self._stored = dict(read.active)
         return {cid: _load(body) for cid, body in read.active.items()}
 
     def save(self, active: Mapping[str, ActiveAlert]) -> None:
@@ -814,8 +817,14 @@ class DynamoAlertState(_OutboxState):
         the next evaluation finds it again and queues it; an alert the outbox cannot take is
         never recorded as sent. The active set only grows by admitted alerts, so it never
         outgrows the budget on its own (a stored set over it, from before rules were capped,
-        is saved with nothing admitted)."""
+        is saved with nothing admitted).
+
+        A condition that still holds is stored with its current evidence (a quarantine alert's
+        count of dates grows): when that does not fit with every alert admitted, those still
+        holding keep the text stored before (which fitted), before any alert is deferred, so
+        refreshing the evidence never grows the item past the budget nor costs an alert."""
         room = self._budget - self._ROOM_KEPT
+        stale = self._as_stored(active)
         order = sorted(
             range(len(groups)),
             key=lambda i: (
@@ -824,6 +833,8 @@ class DynamoAlertState(_OutboxState):
                 -i,
             ),
         )
+
+        current = True  # store the evidence found now; False: that stored before (``stale``)
 
         def deferring(k: int) -> tuple[bool, bytes, list[list[Any]]]:
             deferred = set(order[:k])
@@ -834,14 +845,27 @@ class DynamoAlertState(_OutboxState):
                     kept.pop(alert.condition.id, None)
                 else:
                     kept[alert.condition.id] = ActiveAlert(alert.condition, alert.since)
-            body = json.dumps({cid: _dump(a) for cid, a in kept.items()}, sort_keys=True)
-            active_z = zlib.compress(body.encode())
+            texts = {cid: _dump(a) for cid, a in kept.items()}
+            if not current:
+                texts.update((cid, text) for cid, text in stale.items() if cid in texts)
+            active_z = zlib.compress(json.dumps(texts, sort_keys=True).encode())
             entries = [e for i, (_, es) in enumerate(groups) if i not in deferred for e in es]
             return len(active_z) + len(_pack(entries)) <= room, active_z, entries
 
         fits, active_z, entries = deferring(0)
         if fits:
             return active_z, entries
+        if stale:
+            logger.warning(
+                "alert state: %d alert(s) still holding keep the evidence stored before, not "
+                "the current one, the alert item being at its %d KB budget",
+                len(stale),
+                self._budget // 1000,
+            )
+            current = False
+            fits, active_z, entries = deferring(0)
+            if fits:
+                return active_z, entries
         low, high = 0, len(groups)  # deferring ``low`` is too few, ``high`` enough (or all)
         while high - low > 1:
             mid = (low + high) // 2
@@ -860,6 +884,18 @@ class DynamoAlertState(_OutboxState):
             + (f" and {len(late) - 5} more" if len(late) > 5 else ""),
         )
         return active_z, entries
+
+    def _as_stored(self, active: Mapping[str, ActiveAlert]) -> dict[str, str]:
+        """The stored text of each alert of ``active`` that was stored (same condition and
+        ``since``: still holding) with other evidence than it has now."""
+        out = {}
+        for cid, alert in active.items():
+            text = self._stored.get(cid)
+            if text is None or text == _dump(alert):
+                continue
+            if _load(text).since == alert.since:
+                out[cid] = text
+        return out
 
     def _fit(
         self, room: int, entries: list[list[Any]], queued: list[list[Any]]
@@ -1149,8 +1185,38 @@ class ConsoleSink(AlertSink):
         self._write(f"{alert.subject_line()} ({evidence})")
 
 
+class SnsRejected(AlertRejected):
+    """SNS refused one alert's message for good (too long, an invalid parameter of it): it
+    would be refused again, so the outbox sets it aside instead of holding the rest."""
+
+
+SNS_PERMANENT = frozenset({"InvalidParameter", "ParameterValueInvalid", "ValidationException"})
+"""SNS error codes that refuse the request itself (HTTP 400: ``Invalid parameter: Message too
+long``). Throttling, authorization, a missing topic or endpoint, KMS and internal errors
+refuse every alert alike, or pass: they stay outages that keep the outbox in order."""
+
+_SNS_TOPIC_WIDE = ("TopicArn", "TargetArn", "PhoneNumber", "MessageGroupId", "Deduplication")
+"""Parameters an "invalid parameter" can name that are the topic's or the sink's setup, not
+the alert's (a malformed topic ARN, a FIFO topic wanting a group id): every alert would be
+refused alike, so those hold the line like an outage too."""
+
+
+def _sns_rejection(exc: Exception) -> SnsRejected | None:
+    """The permanent rejection ``exc`` (a botocore ClientError) is, by its code and message,
+    or None: an outage."""
+    error = getattr(exc, "response", {}).get("Error", {})
+    code, message = str(error.get("Code", "")), str(error.get("Message", ""))
+    if code not in SNS_PERMANENT or any(p in message for p in _SNS_TOPIC_WIDE):
+        return None
+    return SnsRejected(f"sns: {code}: {message[:200]}")
+
+
 class SnsSink(AlertSink):
-    """Publishes each alert to an SNS topic (e-mail subscribers get subject and evidence)."""
+    """Publishes each alert to an SNS topic (e-mail subscribers get subject and evidence).
+
+    A message SNS refuses for good (:data:`SNS_PERMANENT`: over its 256 KB, an invalid
+    parameter of it) raises :class:`SnsRejected`, an :class:`AlertRejected`, so it is set
+    aside with a line and the alerts behind it go out; any other error is an outage."""
 
     name = "sns"
 
@@ -1162,12 +1228,17 @@ class SnsSink(AlertSink):
         subject = alert.subject_line()
         if len(subject) > SNS_SUBJECT_MAX:
             subject = subject[: SNS_SUBJECT_MAX - 1] + "…"
-        self._client.publish(
-            TopicArn=self.topic_arn,
-            Subject=subject.encode("ascii", "replace").decode(),
-            Message=json.dumps(alert.as_dict(), indent=2, ensure_ascii=False),
-            MessageAttributes={
-                "kind": {"DataType": "String", "StringValue": alert.kind.value},
-                "rule": {"DataType": "String", "StringValue": alert.condition.rule},
-            },
-        )
+        try:
+            self._client.publish(
+                TopicArn=self.topic_arn,
+                Subject=subject.encode("ascii", "replace").decode(),
+                Message=json.dumps(alert.as_dict(), indent=2, ensure_ascii=False),
+                MessageAttributes={
+                    "kind": {"DataType": "String", "StringValue": alert.kind.value},
+                    "rule": {"DataType": "String", "StringValue": alert.condition.rule},
+                },
+            )
+        except self._client.exceptions.ClientError as exc:  # botocore's, not imported here
+            if (rejected := _sns_rejection(exc)) is not None:
+                raise rejected from exc
+            raise

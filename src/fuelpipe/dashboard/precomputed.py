@@ -126,7 +126,7 @@ def health_inputs(
     dead letters, the day, the PENDING records (their count and latest write: a retry's claim,
     a new failure), the latest date each series should have by now (a source turns late with
     time alone: ``due``, :class:`~fuelpipe.stages.alerting.LatestDue` to reuse them) and the
-    active alerts."""
+    active alerts (each one's summary too: it follows the condition while it holds)."""
     store, now = ctx.store, ctx.clock.now()
     clocks = ctx.series_clocks or {}
     pending = store.pending()
@@ -139,7 +139,10 @@ def health_inputs(
         [str(due(s, clocks.get(s.key) or now)) for s in ctx.catalog],
         None
         if ctx.alerts is None
-        else sorted((k, a.since.isoformat()) for k, a in ctx.alerts.load().items()),
+        else sorted(  # what the view shows of each: an alert still holding updates its summary
+            (k, a.since.isoformat(), a.condition.summary, a.condition.severity.value)
+            for k, a in ctx.alerts.load().items()
+        ),
     ]
 
 

@@ -3,7 +3,8 @@
 Pure: no I/O, no clock reads. A rule (see :mod:`fuelpipe.ports.alerts`) looks at the pipeline
 and returns the conditions that hold *now*. :func:`transition` compares them with the alert
 state stored from the previous evaluation, so a condition alerts once when it starts, stays
-quiet while it holds, alerts "cleared" when it stops holding, and alerts again if it returns.
+quiet while it holds (its stored evidence kept current), alerts "cleared" when it stops
+holding, and alerts again if it returns.
 """
 
 from __future__ import annotations
@@ -118,6 +119,10 @@ def transition(
 ) -> Transition:
     """Fire conditions that are new, clear stored ones that no longer hold, keep the rest quiet.
 
+    A condition that still holds keeps its ``since`` and fires no new alert, but is stored as
+    found now (its summary, evidence and severity): a quarantine alert that fired for 3 dates
+    shows 412 once the series has 412, a rule's "+more" condition its current count.
+
     ``evaluated_rules`` limits clearing to conditions of the rules that ran (a rule that raised
     or was not configured must not clear its conditions by accident); None means every rule ran.
     """
@@ -128,8 +133,8 @@ def transition(
     alerts: list[Alert] = []
     new_active: dict[str, ActiveAlert] = {}
     for cid, cond in holding.items():
-        if cid in active:
-            new_active[cid] = active[cid]
+        if cid in active:  # quiet, but with the current evidence
+            new_active[cid] = ActiveAlert(cond, active[cid].since)
         else:
             new_active[cid] = ActiveAlert(cond, now)
             alerts.append(Alert(AlertKind.FIRING, cond, now, now))

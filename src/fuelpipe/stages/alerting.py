@@ -215,13 +215,21 @@ class Quarantined:
 
     Active alerts of the older per-date form (subject ``KEY@DATE``) are folded: dropped from
     the active set without a CLEARED alert each (:meth:`folds`), the per-series alert firing in
-    their place."""
+    their place.
+
+    ``records``: the store's quarantined records when the caller has just read them (the
+    retry_recheck Lambda does, for its ``QuarantinedTotal`` metric): the quarantine index is
+    then read once a run, not twice. None: the rule reads them from ``context.store``."""
 
     name = "quarantined"
 
+    def __init__(self, records: Sequence[Record] | None = None) -> None:
+        self._records = records
+
     def evaluate(self, context: AlertContext) -> Sequence[Condition]:
         by_key: dict[str, list[Record]] = defaultdict(list)
-        for r in context.store.quarantined():
+        records = self._records if self._records is not None else context.store.quarantined()
+        for r in records:
             if r.key in context.catalog:  # `watch --series`: the watched ones
                 by_key[r.key].append(r)
         return [self._condition(key, records) for key, records in sorted(by_key.items())]
@@ -292,9 +300,10 @@ def _about(body: str, catalog: Catalog) -> bool:
     return any(key in catalog for key in keys)
 
 
-def default_rules() -> list[AlertRule]:
-    """The pipeline's own rules; features append theirs."""
-    return [StaleSource(), Quarantined(), DeadLettered()]
+def default_rules(*, quarantined: Sequence[Record] | None = None) -> list[AlertRule]:
+    """The pipeline's own rules; features append theirs. ``quarantined``: the store's
+    quarantined records, if the caller read them already (see :class:`Quarantined`)."""
+    return [StaleSource(), Quarantined(quarantined), DeadLettered()]
 
 
 class _Outside:
