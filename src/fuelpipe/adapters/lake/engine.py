@@ -135,6 +135,10 @@ class FileReport:
     """The file is not ANP station data (unreadable, empty, or no CSV in it has ANP's header;
     ``skipped`` says why): nothing of it is written or recorded in the manifest, so the same
     name is read afresh next time."""
+    unreadable: bool = False
+    """A ZIP member whose bytes could not be read (bad CRC, password, truncated): the file's
+    other members are ingested, but the file is not recorded as ingested, so the next run
+    reads it again (its good members then change nothing)."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -150,6 +154,7 @@ class FileReport:
             "skipped": self.skipped,
             "already_ingested": self.already_ingested,
             "refused": self.refused,
+            "unreadable": self.unreadable,
             "bad_rows": [str(b) for b in self.bad[:20]],
         }
 
@@ -204,7 +209,9 @@ class StationLake:
         again would change nothing anyway. A file that is not ANP station data (unreadable,
         empty, or without one CSV carrying ANP's header) gives one report with ``refused`` set
         and is not recorded. A ZIP some of whose members are station data is ingested; the
-        other members are reported as skipped.
+        other members are reported as skipped. When one of them could not be read at all (a
+        bad CRC, a password, a truncated member) the file is not recorded either (its rejected
+        and differing lines still are), so that it is read again next time.
         """
         name = name or path.name
         size = path.stat().st_size
@@ -263,7 +270,9 @@ class StationLake:
                     else f"same content as {seen}, already ingested"
                 )
                 return [FileReport(name, "-", skipped=why, already_ingested=seen)]
-        self._record(name, digest, source, size, reports)
+        self._record(
+            name, digest, source, size, reports, whole=not any(r.unreadable for r in reports)
+        )
         return reports
 
     def _record(
@@ -273,16 +282,21 @@ class StationLake:
         source: str | None,
         size: int,
         reports: Sequence[FileReport],
+        *,
+        whole: bool = True,
     ) -> None:
-        manifest = self.storage.read_manifest()
-        manifest["files"][name] = {
-            "sha256": digest,
-            "source": source,
-            "bytes": size,
-            "ingested_at": self.clock.now().isoformat(),
-            "parts": [r.as_dict() for r in reports],
-        }
-        self.storage.write_manifest(manifest)
+        """The file's entry in the manifest (only when ``whole``: every part was read) and
+        its rejected and differing lines."""
+        if whole:
+            manifest = self.storage.read_manifest()
+            manifest["files"][name] = {
+                "sha256": digest,
+                "source": source,
+                "bytes": size,
+                "ingested_at": self.clock.now().isoformat(),
+                "parts": [r.as_dict() for r in reports],
+            }
+            self.storage.write_manifest(manifest)
         safe = report_name(name)
         bad = [str(b) for r in reports for b in r.bad]
         if bad:
@@ -322,6 +336,7 @@ class StationLake:
         if problem:
             report.skipped = problem
             report.refused = True  # this CSV; the file is refused when every CSV in it is
+            report.unreadable = part.unreadable
             return report
         structural: list[tuple[int, str]] = []
         read_by_line = False  # the lines are the file's own (no record numbers to map)
