@@ -307,7 +307,7 @@ QUERY_OPTIONS: dict[str, frozenset[str]] = {
     "--until": _WINDOW,
     "--state": frozenset({"state"}),
     "--municipality": frozenset({"municipality"}),
-    "--text": frozenset({"text"}),
+    "--text": frozenset({"text", "cnpj_text"}),
 }
 """Each option of `stations query` and the query parameters it sets; a query takes the options
 whose parameters it uses (--format and --athena go with every query)."""
