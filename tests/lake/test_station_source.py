@@ -363,3 +363,18 @@ def test_a_zip_member_that_is_not_station_data_is_a_plain_skip(
         assert done.exit_code == 0, done.output
     assert json.loads(done.stdout)["unchanged"] == 1
     assert asked == [None, '"z1"']
+
+
+def test_a_zip_whose_only_csv_is_unreadable_says_it_could_not_be_read(tmp_path: Path) -> None:
+    """With no member written, the file was reported "not ANP station data" after the first
+    member (here a README), though its CSV may well be station data that failed its CRC."""
+    from tests.lake.conftest import real_lines
+
+    good = "\n".join(real_lines("glp", 20)).encode()
+    path = tmp_path / "ca-2025-04.zip"
+    path.write_bytes(_zip_of({"README.txt": b"hi\n", "b.csv": good}, corrupt="b.csv"))
+    env = {"FUELPIPE_LAKE": str(tmp_path / "lake")}
+    done = CliRunner().invoke(cli, ["stations", "ingest", "--json", str(path)], env=env)
+    assert done.exit_code == 1, done.output
+    (error,) = json.loads(done.stdout)["errors"]
+    assert error.startswith(f"{path}: could not be read: ca-2025-04.zip!b.csv: unreadable ZIP")

@@ -217,7 +217,8 @@ def _refused_to_errors(summary: Any, paths: list[Path]) -> None:
         parts = f.get("parts") or []
         named = given.get(f["name"], f["name"])
         if parts and all(p.get("refused") for p in parts):
-            summary.errors.append(f"{named}: not ANP station data: {parts[0]['skipped']}")
+            what = "could not be read" if parts[0].get("unreadable") else "not ANP station data"
+            summary.errors.append(f"{named}: {what}: {parts[0]['skipped']}")
             continue
         kept.append(f)
         summary.errors.extend(

@@ -258,9 +258,12 @@ class StationLake:
                         for part in inputs
                     ]
                 if reports and all(r.refused for r in reports):  # no CSV is station data
-                    first = reports[0]
+                    # an unreadable member, if any, says why: it may hold station data
+                    first = next((r for r in reports if r.unreadable), reports[0])
                     where = "" if first.name == name else f"{first.name}: "
-                    return [_refused(name, first.fmt, f"{where}{first.skipped}")]
+                    refused = _refused(name, first.fmt, f"{where}{first.skipped}")
+                    refused.unreadable = first.unreadable
+                    return [refused]
                 digest = new_content()  # (asked already, unless no part had a record to write)
             except _AlreadyIngested as exc:
                 (seen,) = exc.args
