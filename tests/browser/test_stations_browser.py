@@ -394,3 +394,48 @@ def test_station_tabs_follow_the_aria_tabs_pattern_with_the_keyboard(
     assert page.evaluate("() => document.activeElement.dataset.view") == "ranking"
     page.keyboard.press("Shift+Tab")
     assert page.evaluate("() => document.activeElement.dataset.lang") == "pt-BR"
+
+
+def test_the_municipality_chart_has_its_csv(page: Page, stations_url: str) -> None:
+    """The header promises every table as CSV, but the municipality's weekly chart had no
+    download (its CSV URL was built and never used)."""
+    _open(page, stations_url, "view=ranking&fuel=ETHANOL&state=SP&lang=pt-BR")
+    link = page.locator("#st-muni-csv")
+    assert link.is_hidden()  # no municipality picked yet
+    page.locator("#st-cheapest tbody tr").first.click()
+    page.wait_for_function(
+        "() => { const g = document.getElementById('st-chart-muni'); return g && g.data && g.data.length === 3; }"
+    )
+    assert link.is_visible() and link.inner_text() == "Baixar as semanas (CSV)"
+    href = link.get_attribute("href")
+    assert href and href.startswith("/api/stations/municipality?") and "format=csv" in href
+    resp = httpx.get(stations_url + href, timeout=30)
+    assert resp.headers["content-type"].startswith("text/csv")
+    weeks = list(csv.reader(io.StringIO(resp.text)))[1:]
+    drawn = page.evaluate("() => document.getElementById('st-chart-muni').data[2].x.length")
+    assert len(weeks) == drawn > 0
+    page.locator(".lang-btn[data-lang=en]").click()
+    page.wait_for_function("() => document.documentElement.lang === 'en'")
+    assert link.inner_text() == "Download its weeks (CSV)"
+
+
+def test_the_brand_table_lists_every_flag_of_its_csv(page: Page, stations_url: str) -> None:
+    """The table hid flags with fewer than 30 prices that the CSV holds: screen and file
+    disagreed. An analyst checks the file against the screen, and a flag with few prices is
+    still a fact about the market; so the screen lists every flag of the file, in its order,
+    and marks the few-price ones (pale bar, "few prices"), whose premium is uncertain."""
+    _open(page, stations_url, "view=brands&fuel=GASOLINE&lang=pt-BR")
+    href = page.locator("#st-csv").get_attribute("href")
+    assert href
+    exported = list(csv.DictReader(io.StringIO(httpx.get(stations_url + href, timeout=30).text)))
+    few = {r["brand"] for r in exported if int(r["observations"]) < 30}
+    assert few  # the real sample has such flags
+    rows = page.locator("#st-brands tbody tr")
+    shown = [rows.nth(i).locator("td").first.inner_text() for i in range(rows.count())]
+    assert shown == [r["brand"] for r in exported]  # the file's flags, in its order
+    marked = page.locator("#st-brands tbody tr.few")
+    assert {marked.nth(i).locator("td").first.inner_text() for i in range(marked.count())} == few
+    assert "poucos preços" in marked.first.inner_text()
+    assert f"{len(few)} com menos de 30 preços" in page.locator("#st-summary").inner_text()
+    bars = page.evaluate("() => document.getElementById('st-chart-brands').data[0].y.length")
+    assert bars == len(exported)

@@ -235,3 +235,20 @@ def test_search_shows_no_price_after_the_window(real_lake: StationLake) -> None:
     assert found
     assert max(r["collected"] for r in found) <= date(2025, 4, 5)  # the last week's Saturday
     assert max(r["collected"] for r in found) >= date(2025, 4, 1)  # that week crosses a month
+
+
+def test_a_cnpj_is_found_typed_with_or_without_its_punctuation(real_lake: StationLake) -> None:
+    """The lake holds ``01.492.748/...``: the same CNPJ typed as bare digits (whole or its
+    start) found nothing. Each form finds the same station, and only it; the query is
+    still one Trino statement (see test_every_query_parses_unchanged_as_trino)."""
+
+    def stations(text: str) -> set[object]:
+        return {r["cnpj"] for r in real_lake.query("station_search", _params(text=text)).records()}
+
+    (cnpj,) = stations("01.492.748")
+    digits = "".join(c for c in str(cnpj) if c.isdigit())
+    assert len(digits) == 14
+    for typed in (digits, digits[:8], str(cnpj), f"{digits[:8]}/{digits[8:12]}-{digits[12:]}"):
+        assert stations(typed) == {cnpj}, typed
+    # punctuation alone matches no CNPJ (stripped, it would be empty and match every one)
+    assert stations("./-") == set()

@@ -270,3 +270,111 @@ def test_a_malformed_link_on_the_listing_is_named_and_the_other_files_are_ingest
     ]
     assert [f["name"] for f in summary.files] == ["ultimas-4-semanas-glp.csv"]
     assert summary.written == 13_310
+
+
+def _zip_of(members: dict[str, bytes], *, corrupt: str | None = None) -> bytes:
+    """A stored (uncompressed) ZIP; ``corrupt``: one byte of that member flipped in the
+    archive (synthetic), so that its CRC no longer matches."""
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as archive:
+        for name, body in members.items():
+            archive.writestr(name, body.replace(b"GLP", b"GLp", 1) if name == corrupt else body)
+    data = bytearray(buf.getvalue())
+    if corrupt:
+        data[data.find(b"GLp")] ^= 0x01
+    return bytes(data)
+
+
+def _serve_with_etag(httpserver: HTTPServer, name: str, body: bytes) -> list[str | None]:
+    """The listing and one file answered 200 with an ETag, or 304 to that ETag; the list
+    holds the If-None-Match of each request for the file."""
+    from werkzeug import Request, Response
+
+    asked: list[str | None] = []
+
+    def answer(request: Request) -> Response:
+        asked.append(request.headers.get("If-None-Match"))
+        if request.headers.get("If-None-Match") == '"z1"':
+            return Response(status=304)
+        return Response(body, headers={"ETag": '"z1"'}, content_type="application/zip")
+
+    httpserver.expect_request("/serie-historica-de-precos-de-combustiveis").respond_with_data(
+        f'<a href="{FILES}{name}">zip</a>', content_type="text/html"
+    )
+    httpserver.expect_request(f"{FILES}{name}").respond_with_handler(answer)
+    return asked
+
+
+def test_a_zip_with_an_unreadable_member_is_an_error_and_is_downloaded_again(
+    httpserver: HTTPServer, tmp_path: Path
+) -> None:
+    """A ZIP whose one member failed its CRC was recorded as ingested (checksum and ETag) and
+    the command exited 0: every later run got a 304 and the member was never read again
+    without --force. It is an error, its good member is written, and it is not recorded."""
+    from tests.lake.conftest import real_lines
+
+    good = "\n".join(real_lines("glp", 20)).encode()
+    name = "ca-2025-04.zip"
+    asked = _serve_with_etag(
+        httpserver, name, _zip_of({"a.csv": good, "b.csv": good}, corrupt="b.csv")
+    )
+    env = {
+        "FUELPIPE_LAKE": str(tmp_path / "lake"),
+        "FUELPIPE_SOURCE_SHPC_URL": httpserver.url_for("/"),
+    }
+    runner = CliRunner()
+    first = runner.invoke(cli, ["stations", "ingest", "--json"], env=env)
+    assert first.exit_code == 1, first.output
+    summary = json.loads(first.stdout)
+    (error,) = summary["errors"]
+    assert error.startswith(f"{name}: {name}!b.csv: unreadable ZIP member (BadZipFile")
+    assert "read again on the next run" in error
+    assert summary["written"] == 20
+    manifest = LocalLakeStorage(tmp_path / "lake").read_manifest()
+    assert manifest.get("http", {}) == {} and manifest["files"] == {}
+    second = runner.invoke(cli, ["stations", "ingest", "--json"], env=env)
+    assert second.exit_code == 1, second.output
+    again = json.loads(second.stdout)
+    assert again["unchanged"] == 0 and again["written"] == 0
+    parts = {p["name"]: p for p in again["files"][0]["parts"]}
+    assert parts[f"{name}!a.csv"]["already_in_lake"] == 20  # changes nothing, by design
+    assert asked == [None, None]  # downloaded again, not asked "changed since?"
+
+
+def test_a_zip_member_that_is_not_station_data_is_a_plain_skip(
+    httpserver: HTTPServer, tmp_path: Path
+) -> None:
+    """A README beside the CSV is readable, only not station data: the file is ingested
+    and recorded, and the next run asks whether it changed (a 304)."""
+    from tests.lake.conftest import real_lines
+
+    good = "\n".join(real_lines("glp", 20)).encode()
+    name = "ca-2025-04.zip"
+    asked = _serve_with_etag(httpserver, name, _zip_of({"a.csv": good, "README.txt": b"hi\n"}))
+    env = {
+        "FUELPIPE_LAKE": str(tmp_path / "lake"),
+        "FUELPIPE_SOURCE_SHPC_URL": httpserver.url_for("/"),
+    }
+    for _ in range(2):
+        done = CliRunner().invoke(cli, ["stations", "ingest", "--json"], env=env)
+        assert done.exit_code == 0, done.output
+    assert json.loads(done.stdout)["unchanged"] == 1
+    assert asked == [None, '"z1"']
+
+
+def test_a_zip_whose_only_csv_is_unreadable_says_it_could_not_be_read(tmp_path: Path) -> None:
+    """With no member written, the file was reported "not ANP station data" after the first
+    member (here a README), though its CSV may well be station data that failed its CRC."""
+    from tests.lake.conftest import real_lines
+
+    good = "\n".join(real_lines("glp", 20)).encode()
+    path = tmp_path / "ca-2025-04.zip"
+    path.write_bytes(_zip_of({"README.txt": b"hi\n", "b.csv": good}, corrupt="b.csv"))
+    env = {"FUELPIPE_LAKE": str(tmp_path / "lake")}
+    done = CliRunner().invoke(cli, ["stations", "ingest", "--json", str(path)], env=env)
+    assert done.exit_code == 1, done.output
+    (error,) = json.loads(done.stdout)["errors"]
+    assert error.startswith(f"{path}: could not be read: ca-2025-04.zip!b.csv: unreadable ZIP")

@@ -206,18 +206,27 @@ EXIT_INGEST_ERRORS = 1
 
 def _refused_to_errors(summary: Any, paths: list[Path]) -> None:
     """Files the lake refused as not ANP station data (nothing of them was written or
-    recorded) leave the table and become one error line each, naming the file as given."""
+    recorded) leave the table and become one error line each, naming the file as given.
+    A ZIP member that could not be read is an error line too (the file stays in the table:
+    its other members were written), as the file was not recorded and is read again."""
     given: dict[str, Path] = {}
     for p in paths:
         given.setdefault(p.name, p)
     kept = []
     for f in summary.files:
         parts = f.get("parts") or []
+        named = given.get(f["name"], f["name"])
         if parts and all(p.get("refused") for p in parts):
-            named = given.get(f["name"], f["name"])
-            summary.errors.append(f"{named}: not ANP station data: {parts[0]['skipped']}")
-        else:
-            kept.append(f)
+            what = "could not be read" if parts[0].get("unreadable") else "not ANP station data"
+            summary.errors.append(f"{named}: {what}: {parts[0]['skipped']}")
+            continue
+        kept.append(f)
+        summary.errors.extend(
+            f"{named}: {p['name']}: {p['skipped']}; the other members were ingested and the "
+            "file is read again on the next run"
+            for p in parts
+            if p.get("unreadable")
+        )
     summary.files = kept
 
 
@@ -299,7 +308,7 @@ QUERY_OPTIONS: dict[str, frozenset[str]] = {
     "--until": _WINDOW,
     "--state": frozenset({"state"}),
     "--municipality": frozenset({"municipality"}),
-    "--text": frozenset({"text"}),
+    "--text": frozenset({"text", "cnpj_text"}),
 }
 """Each option of `stations query` and the query parameters it sets; a query takes the options
 whose parameters it uses (--format and --athena go with every query)."""

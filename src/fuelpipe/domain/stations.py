@@ -249,7 +249,20 @@ def query_params(
         "state": (state or "").upper(),
         "municipality": (municipality or "").upper(),
         "text": text.upper(),
+        "cnpj_text": cnpj_text(text),
     }
+
+
+_CNPJ_PUNCTUATION = str.maketrans("", "", "./- ")
+
+
+def cnpj_text(text: str) -> str:
+    """The search text as it is matched against a CNPJ: upper case, without the punctuation
+    ANP writes CNPJs with (``00.003.188/0001-21`` and ``00003188000121`` are one CNPJ; the
+    query strips the stored CNPJs alike). A text of punctuation alone stays as it is: a
+    stripped CNPJ holds none, so it matches no CNPJ (an empty text would match every one)."""
+    key = text.upper().translate(_CNPJ_PUNCTUATION)
+    return key or text.upper()
 
 
 @dataclass(frozen=True, slots=True)

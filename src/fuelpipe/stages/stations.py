@@ -54,6 +54,7 @@ class FileReportLike(Protocol):
     written: int
     rejected: int
     refused: bool
+    unreadable: bool
     already_ingested: str | None
 
     def as_dict(self) -> dict[str, Any]: ...
@@ -246,6 +247,8 @@ def _ingest_download(
     summary.unchanged += _already_ingested(reports)
     if reports and all(r.refused for r in reports):
         return  # not station data: no validators, so the next run asks again
+    if any(r.unreadable for r in reports):
+        return  # a ZIP member could not be read: no validators, the next run tries again
     manifest = lake.storage.read_manifest()
     manifest.setdefault("http", {})[url] = {"etag": got.etag, "last_modified": got.last_modified}
     lake.storage.write_manifest(manifest)

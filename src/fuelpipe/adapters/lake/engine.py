@@ -136,6 +136,10 @@ class FileReport:
     """The file is not ANP station data (unreadable, empty, or no CSV in it has ANP's header;
     ``skipped`` says why): nothing of it is written or recorded in the manifest, so the same
     name is read afresh next time."""
+    unreadable: bool = False
+    """A ZIP member whose bytes could not be read (bad CRC, password, truncated): the file's
+    other members are ingested, but the file is not recorded as ingested, so the next run
+    reads it again (its good members then change nothing)."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -151,6 +155,7 @@ class FileReport:
             "skipped": self.skipped,
             "already_ingested": self.already_ingested,
             "refused": self.refused,
+            "unreadable": self.unreadable,
             "bad_rows": [str(b) for b in self.bad[:20]],
         }
 
@@ -205,7 +210,9 @@ class StationLake:
         again would change nothing anyway. A file that is not ANP station data (unreadable,
         empty, or without one CSV carrying ANP's header) gives one report with ``refused`` set
         and is not recorded. A ZIP some of whose members are station data is ingested; the
-        other members are reported as skipped.
+        other members are reported as skipped. When one of them could not be read at all (a
+        bad CRC, a password, a truncated member) the file is not recorded either (its rejected
+        and differing lines still are), so that it is read again next time.
         """
         name = name or path.name
         size = path.stat().st_size
@@ -252,9 +259,12 @@ class StationLake:
                         for part in inputs
                     ]
                 if reports and all(r.refused for r in reports):  # no CSV is station data
-                    first = reports[0]
+                    # an unreadable member, if any, says why: it may hold station data
+                    first = next((r for r in reports if r.unreadable), reports[0])
                     where = "" if first.name == name else f"{first.name}: "
-                    return [_refused(name, first.fmt, f"{where}{first.skipped}")]
+                    refused = _refused(name, first.fmt, f"{where}{first.skipped}")
+                    refused.unreadable = first.unreadable
+                    return [refused]
                 digest = new_content()  # (asked already, unless no part had a record to write)
             except _AlreadyIngested as exc:
                 (seen,) = exc.args
@@ -264,7 +274,9 @@ class StationLake:
                     else f"same content as {seen}, already ingested"
                 )
                 return [FileReport(name, "-", skipped=why, already_ingested=seen)]
-        self._record(name, digest, source, size, reports)
+        self._record(
+            name, digest, source, size, reports, whole=not any(r.unreadable for r in reports)
+        )
         return reports
 
     def _record(
@@ -274,16 +286,21 @@ class StationLake:
         source: str | None,
         size: int,
         reports: Sequence[FileReport],
+        *,
+        whole: bool = True,
     ) -> None:
-        manifest = self.storage.read_manifest()
-        manifest["files"][name] = {
-            "sha256": digest,
-            "source": source,
-            "bytes": size,
-            "ingested_at": self.clock.now().isoformat(),
-            "parts": [r.as_dict() for r in reports],
-        }
-        self.storage.write_manifest(manifest)
+        """The file's entry in the manifest (only when ``whole``: every part was read) and
+        its rejected and differing lines."""
+        if whole:
+            manifest = self.storage.read_manifest()
+            manifest["files"][name] = {
+                "sha256": digest,
+                "source": source,
+                "bytes": size,
+                "ingested_at": self.clock.now().isoformat(),
+                "parts": [r.as_dict() for r in reports],
+            }
+            self.storage.write_manifest(manifest)
         safe = report_name(name)
         bad = [str(b) for r in reports for b in r.bad]
         if bad:
@@ -329,6 +346,7 @@ class StationLake:
         if problem:
             report.skipped = problem
             report.refused = True  # this CSV; the file is refused when every CSV in it is
+            report.unreadable = part.unreadable
             return report
         today = self.clock.now().date()  # collection days after the next are typos
         if extra:  # a trailing ";": its records' empty last fields dropped, in a scratch copy

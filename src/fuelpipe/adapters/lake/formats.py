@@ -48,7 +48,9 @@ class CsvInput:
     """One CSV to read: its name (``file.zip!member.csv`` for a ZIP member), its format, the
     path of a file on disk, and the encoding to read it with (DuckDB skips a UTF-8 BOM).
     ``problem``: why a ZIP member cannot be read as a CSV (it is then reported, not read).
-    ``lines``: the member's line breaks, counted as it was unpacked (None: not counted)."""
+    ``lines``: the member's line breaks, counted as it was unpacked (None: not counted).
+    ``unreadable``: the member's bytes could not be read (a bad CRC, a password, a truncated
+    member): unlike a member that is not station data, what it holds is unknown."""
 
     name: str
     fmt: FileFormat
@@ -56,6 +58,7 @@ class CsvInput:
     encoding: str
     problem: str | None = None
     lines: LineCount | None = None
+    unreadable: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,7 +223,9 @@ def csv_inputs(path: Path, name: str, workdir: Path) -> list[CsvInput]:
                             lines = lines.add(chunk)
                 except _MEMBER_ERRORS as exc:  # bad CRC, encrypted, unknown compression
                     why = f"unreadable ZIP member ({type(exc).__name__}: {exc})"
-                    parts.append(CsvInput(inner, FileFormat.ZIP, path, "utf-8", why))
+                    parts.append(
+                        CsvInput(inner, FileFormat.ZIP, path, "utf-8", why, unreadable=True)
+                    )
                     continue
                 try:
                     if detect(target) is FileFormat.XLSX:

@@ -92,10 +92,16 @@ WHITE = f"CAST({_double('total')} / n AS DECIMAL(18, 14))"
 
 _WINDOW = "product = ? AND month BETWEEN ? AND ? AND week BETWEEN ? AND ?"
 
+# The CNPJ without its punctuation (``00.003.188/0001-21`` -> ``00003188000121``), matched
+# against the search text stripped alike (``cnpj_text``), so that a CNPJ typed as bare digits,
+# or in part, is found. Nested replace(): regexp_replace needs a 'g' flag on DuckDB and takes
+# none on Trino.
+_CNPJ = "replace(replace(replace(cnpj, '.', ''), '/', ''), '-', '')"
+
 # How well a station matches the search text, best first: CNPJ from its start, the whole name,
 # the name's start, the whole town, anywhere in the name, anywhere in the town or CNPJ.
 _MATCH = (
-    "CASE WHEN strpos(cnpj, ?) = 1 THEN 0 WHEN upper(station) = ? THEN 1 "
+    f"CASE WHEN strpos({_CNPJ}, ?) = 1 THEN 0 WHEN upper(station) = ? THEN 1 "
     "WHEN strpos(upper(station), ?) = 1 THEN 2 WHEN municipality = ? THEN 3 "
     "WHEN strpos(upper(station), ?) > 0 THEN 4 ELSE 5 END"
 )
@@ -180,8 +186,8 @@ QUERIES: dict[str, LakeQuery] = {
             "station_search",
             # Last price per station and fuel in the window's survey weeks (never past its last
             # week: the month bounds alone reach into the next month); the search text is upper
-            # case, matched against the name, the CNPJ and the municipality. Street address, no
-            # phone or owner data.
+            # case, matched against the name, the CNPJ (text and CNPJ without punctuation, see
+            # _CNPJ) and the municipality. Street address, no phone or owner data.
             # Stations come best match first (see _MATCH), then by name; at most
             # SEARCH_STATIONS + 1 of them, so the caller can tell a cut result from a whole one.
             "WITH hits AS (SELECT cnpj, station, street, number, neighbourhood, municipality, "
@@ -190,7 +196,7 @@ QUERIES: dict[str, LakeQuery] = {
             "(PARTITION BY cnpj, product ORDER BY collected DESC) AS rn FROM stations "
             "WHERE month BETWEEN ? AND ? AND week BETWEEN ? AND ? "
             "AND (strpos(upper(station), ?) > 0 "
-            "OR strpos(cnpj, ?) > 0 OR strpos(municipality, ?) > 0)), "
+            f"OR strpos({_CNPJ}, ?) > 0 OR strpos(municipality, ?) > 0)), "
             "picked AS (SELECT cnpj, min(quality) AS quality, min(upper(station)) AS name "
             "FROM hits GROUP BY cnpj ORDER BY quality, name, cnpj "
             f"LIMIT {SEARCH_STATIONS + 1}) "
@@ -198,9 +204,10 @@ QUERIES: dict[str, LakeQuery] = {
             "h.state, h.brand, h.product, h.collected, h.price, h.unit "
             "FROM hits h JOIN picked p ON h.cnpj = p.cnpj WHERE h.rn = 1 "
             "ORDER BY p.quality, p.name, h.cnpj, h.product",
-            ("text",) * 5
+            ("cnpj_text",)
+            + ("text",) * 4
             + ("month_from", "month_to", "week_from", "week_to")
-            + ("text", "text", "text"),
+            + ("text", "cnpj_text", "text"),
         ),
         LakeQuery(
             "window",

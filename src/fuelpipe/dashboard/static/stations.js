@@ -18,6 +18,7 @@
       "ctl.state": "State",
       "ctl.q": "Name, CNPJ or town",
       "ctl.csv": "Download CSV",
+      "ctl.csvMuni": "Download its weeks (CSV)",
       "ctl.share": "Copy link",
       "ctl.copied": "Link copied",
       "ctl.allStates": "All states",
@@ -53,6 +54,8 @@
       "summary.ranking.one": "1 municipality with {fuel} prices, {start} to {end}.",
       "summary.brands": "{n} flags compared with unbranded (BRANCA) stations of the same town and week, {start} to {end}.",
       "summary.brands.one": "1 flag compared with unbranded (BRANCA) stations of the same town and week, {start} to {end}.",
+      "summary.brandsFew": " {k} with fewer than {min} prices: pale in the chart and marked “few prices” in the table (their premium is uncertain).",
+      "brands.few": "few prices",
       "summary.dispersion": "National spread of {fuel} prices per survey week, {start} to {end}.",
       "summary.search": "{n} stations found for “{q}”.",
       "summary.search.one": "1 station found for “{q}”.",
@@ -84,6 +87,7 @@
       "ctl.state": "Estado",
       "ctl.q": "Nome, CNPJ ou cidade",
       "ctl.csv": "Baixar CSV",
+      "ctl.csvMuni": "Baixar as semanas (CSV)",
       "ctl.share": "Copiar link",
       "ctl.copied": "Link copiado",
       "ctl.allStates": "Todos os estados",
@@ -119,6 +123,8 @@
       "summary.ranking.one": "1 município com preços de {fuel}, de {start} a {end}.",
       "summary.brands": "{n} bandeiras comparadas com postos de bandeira branca da mesma cidade e semana, de {start} a {end}.",
       "summary.brands.one": "1 bandeira comparada com postos de bandeira branca da mesma cidade e semana, de {start} a {end}.",
+      "summary.brandsFew": " {k} com menos de {min} preços: claras no gráfico e marcadas “poucos preços” na tabela (o prêmio delas é incerto).",
+      "brands.few": "poucos preços",
       "summary.dispersion": "Dispersão nacional dos preços de {fuel} por semana de pesquisa, de {start} a {end}.",
       "summary.search": "{n} postos encontrados para “{q}”.",
       "summary.search.one": "1 posto encontrado para “{q}”.",
@@ -146,6 +152,8 @@
     "PB", "PE", "PI", "PR", "RJ", "RN", "RO", "RR", "RS", "SC", "SE", "SP", "TO"];
   const VIEWS = ["ranking", "brands", "dispersion", "search"];
   const TOP = 15;
+  // A flag with fewer prices than this has an uncertain premium: it is shown (the CSV has every
+  // flag, so the screen lists them all too) but pale in the chart and marked in the table.
   const MIN_BRAND_PRICES = 30;
 
   const defaults = {
@@ -355,7 +363,10 @@
     for (const el of section.querySelectorAll("table")) el.textContent = "";
     const P = plotly();
     for (const el of section.querySelectorAll(".chart")) if (P) P.purge(el);
-    if (view === "ranking") $("st-muni-title").textContent = t("rank.pick");
+    if (view === "ranking") {
+      $("st-muni-title").textContent = t("rank.pick");
+      $("st-muni-csv").hidden = true;
+    }
   }
 
   async function renderRanking(data) {
@@ -382,13 +393,17 @@
   }
 
   async function renderMunicipality() {
+    const csv = $("st-muni-csv");
     if (!state.muni || !state.muni.includes("|")) {
       $("st-muni-title").textContent = t("rank.pick");
+      csv.hidden = true;
       if (plotly()) plotly().purge($("st-chart-muni"));
       return;
     }
     const [uf, name] = state.muni.split("|");
     $("st-muni-title").textContent = t("rank.muni", { name: `${name} (${uf})` });
+    csv.href = muniUrl("csv");
+    csv.hidden = false;
     const data = await getJson(muniUrl());
     const rows = records(data);
     const weeks = rows.map((r) => r.week);
@@ -403,24 +418,30 @@
   }
 
   function renderBrands(data) {
-    const rows = records(data).filter((r) => r.observations >= MIN_BRAND_PRICES);
+    const rows = records(data);
+    const few = (r) => r.observations < MIN_BRAND_PRICES;
     setSummary(rows.length ? "summary.brands" : "summary.empty", {
       n: rows.length, start: day(data.start), end: day(data.end),
     });
+    const k = rows.filter(few).length;
+    if (k) $("st-summary").textContent += t("summary.brandsFew", { k, min: MIN_BRAND_PRICES });
     const sorted = [...rows].sort((a, b) => a.premium - b.premium);
     plot("st-chart-brands", [{
       type: "bar", orientation: "h", y: sorted.map((r) => r.brand), x: sorted.map((r) => r.premium),
-      marker: { color: sorted.map((r) => (r.premium >= 0 ? "#c0392b" : "#1e8449")) },
-      customdata: sorted.map((r) => r.premium_pct),
-      hovertemplate: "%{y}: %{x:.3f} (%{customdata:.1f}%)<extra></extra>",
+      marker: {
+        color: sorted.map((r) => (r.premium >= 0 ? "#c0392b" : "#1e8449")),
+        opacity: sorted.map((r) => (few(r) ? 0.35 : 1)),
+      },
+      customdata: sorted.map((r) => [r.premium_pct, few(r) ? ` · ${t("brands.few")}` : ""]),
+      hovertemplate: "%{y}: %{x:.3f} (%{customdata[0]:.1f}%)%{customdata[1]}<extra></extra>",
     }], { xaxis: { title: { text: t("chart.premium", { unit: unitLabel(data.unit) }) } }, margin: { t: 16, r: 16, b: 48, l: 160 } });
     table($("st-brands"), [
       ["brand", (r) => r.brand],
-      ["observations", (r) => num(r.observations, 0), true],
+      ["observations", (r) => num(r.observations, 0) + (few(r) ? ` · ${t("brands.few")}` : ""), true],
       ["mean_price", (r) => num(r.mean_price), true, true],
       ["premium", (r) => num(r.premium, 3), true, true],
       ["premium_pct", (r) => num(r.premium_pct, 1), true],
-    ], rows, undefined, data.unit);
+    ], rows, (r) => (few(r) ? { class: "few" } : {}), data.unit);
   }
 
   function renderDispersion(data) {
