@@ -18,7 +18,7 @@ from fuelpipe.adapters.clock import ManualClock
 from fuelpipe.adapters.sqlite_queue import SqliteQueue
 from fuelpipe.adapters.sqlite_store import SqliteStore
 from fuelpipe.adapters.webhook import WebhookSink
-from fuelpipe.domain.alerts import Alert
+from fuelpipe.domain.alerts import ActiveAlert, Alert, Condition
 from fuelpipe.domain.calendars import expected_between, get_calendar
 from fuelpipe.domain.catalog import DEFAULT_CATALOG, Catalog
 from fuelpipe.domain.models import Record, Status
@@ -386,3 +386,77 @@ def test_stale_source_reads_a_recent_window_and_answers_as_the_whole_history(
     assert reads[0][:2] == (usd.key, first_window)
     if last_ok >= first_window:  # on time, or late inside the window: one bounded read
         assert len(reads) == 1 and reads[0][2] < 50
+
+
+class _Found:
+    """A rule finding the conditions it is given, as any rule finds what holds now."""
+
+    def __init__(self, name: str, subjects: list[str]) -> None:
+        self.name = name
+        self.subjects = subjects
+
+    def evaluate(self, context: AlertContext) -> list[Condition]:
+        return [Condition(self.name, s, f"{s} holds", {}) for s in self.subjects]
+
+
+def _kinds(sink: Collect) -> list[tuple[str, str]]:
+    out = [(a.kind.value, a.condition.subject) for a in sink.alerts]
+    sink.alerts.clear()
+    return out
+
+
+def test_a_capped_rule_never_clears_a_listed_condition_that_still_holds(home) -> None:
+    clock, store, queue, state = home
+    rule, sink = _Found("flood", ["K001", "K002", "K003", "K004"]), Collect()
+    ctx = AlertContext(clock.now(), store, queue, Catalog([USD]))
+    evaluate(ctx, [rule], state, [sink], limit=3)
+    assert _kinds(sink) == [("FIRING", "K001"), ("FIRING", "K002"), ("FIRING", "+more")]
+    rule.subjects.insert(0, "K000")  # sorts first: it must not push K002 out
+    report = evaluate(ctx, [rule], state, [sink], limit=3)
+    assert _kinds(sink) == [] and report.cleared == 0
+    assert state.load()["flood:+more"].condition.evidence["more"] == 3
+    rule.subjects.remove("K001")  # truly gone: cleared, and no folded one fires in its place
+    evaluate(ctx, [rule], state, [sink], limit=3)
+    assert _kinds(sink) == [("CLEARED", "K001")]
+    assert set(state.load()) == {"flood:K002", "flood:+more"}
+
+
+def test_dead_letter_alerts_stored_before_the_cap_do_not_clear_while_they_hold(home) -> None:
+    clock, store, queue, state = home
+    ids = [f"m{i:04d}" for i in range(350)]
+    since = clock.now() - timedelta(days=1)
+    state.load()
+    state.save(
+        {
+            f"dead_lettered:{m}": ActiveAlert(Condition("dead_lettered", m, "dead", {}), since)
+            for m in ids
+        }
+    )
+    rule, sink = _Found("dead_lettered", ids), Collect()
+    ctx = AlertContext(clock.now(), store, queue, Catalog([USD]))
+    report = evaluate(ctx, [rule], state, [sink])
+    assert sink.alerts == [] and report.active == 350
+    assert {a.since for a in state.load().values()} == {since}
+    rule.subjects = ids[:-1]  # one went: only it clears
+    evaluate(ctx, [rule], state, [sink])
+    assert _kinds(sink) == [("CLEARED", "m0349")]
+
+
+class _FoundInWhole(_Found):
+    """Finds its conditions only when run on more than the one watched series."""
+
+    def evaluate(self, context: AlertContext) -> list[Condition]:
+        return super().evaluate(context) if len(list(context.catalog)) > 1 else []
+
+
+def test_an_alert_outside_the_watched_part_folded_in_the_wholes_overflow_still_holds(
+    home,
+) -> None:
+    clock, store, queue, state = home
+    since = clock.now() - timedelta(days=1)
+    state.load()
+    state.save({"flood:K003": ActiveAlert(Condition("flood", "K003", "K003 holds", {}), since)})
+    rule, sink = _FoundInWhole("flood", ["K000", "K001", "K002", "K003"]), Collect()
+    ctx = AlertContext(clock.now(), store, queue, Catalog([USD]))
+    evaluate(ctx, [rule], state, [sink], whole=DEFAULT_CATALOG, limit=3)
+    assert sink.alerts == [] and set(state.load()) == {"flood:K003"}

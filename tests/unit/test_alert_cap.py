@@ -37,3 +37,27 @@ def test_the_standing_condition_is_as_severe_as_the_worst_it_folds() -> None:
 def test_a_cap_under_two_is_refused() -> None:
     with pytest.raises(ValueError, match="at least 2"):
         capped("flood", [_c(1)], 1)
+
+
+def test_listed_active_conditions_stay_listed_when_one_sorting_earlier_appears() -> None:
+    active = {c.id for c in capped("flood", [_c(1), _c(2), _c(3), _c(4)], 3)}
+    assert active == {"flood:s00001", "flood:s00002", f"flood:{OVERFLOW_SUBJECT}"}
+    out = capped("flood", [_c(0), _c(1), _c(2), _c(3), _c(4)], 3, active)
+    assert [c.subject for c in out] == ["s00001", "s00002", OVERFLOW_SUBJECT]
+    assert out[-1].evidence["more"] == 3  # s00000 is folded, not listed in s00002's place
+
+
+def test_while_the_overflow_is_active_a_freed_slot_does_not_list_a_folded_condition() -> None:
+    active = {"flood:s00001", "flood:s00002", f"flood:{OVERFLOW_SUBJECT}"}
+    out = capped("flood", [_c(2), _c(3), _c(4), _c(5)], 3, active)
+    assert [c.subject for c in out] == ["s00002", OVERFLOW_SUBJECT]
+    assert out[-1].evidence == {"more": 3, "listed": 1, "first": "s00003", "last": "s00005"}
+
+
+def test_active_conditions_past_the_cap_are_kept_and_the_overflow_stands_for_the_others() -> None:
+    active = {f"flood:s{i:05d}" for i in range(350)}
+    out = capped("flood", [_c(i) for i in range(350)], 300, active)
+    assert {c.id for c in out} == active  # no overflow: every one was alerted one by one
+    out = capped("flood", [_c(i) for i in range(352)], 300, active)
+    assert {c.id for c in out[:-1]} == active
+    assert out[-1].evidence == {"more": 2, "listed": 350, "first": "s00350", "last": "s00351"}

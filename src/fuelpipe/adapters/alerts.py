@@ -254,13 +254,20 @@ class _OutboxState(AlertState):
         self, sink: AlertSink, entries: list[_Entry], token: str, report: DeliveryReport
     ) -> _Stuck | None:
         """Deliver ``entries`` in order; what a failed send left (itself and those after it),
-        or None when the sink took them all."""
+        or None when the sink took them all.
+
+        An alert the sink rejects (:class:`AlertRejected`) is set aside only once the sink has
+        taken another alert in this call: a receiver that refuses every body alike (Slack's
+        incoming webhook answers 400 to any body not in its format) is not refusing that one.
+        After a rejection the next alert is tried; if the sink rejects that too before taking
+        any, it refuses every alert: all are kept queued, in order, with a line saying so."""
         done: list[str] = []
         left: _Stuck | None = None
+        accepted = False  # the sink took an alert in this call
+        rejected: list[tuple[int, _Entry, AlertRejected]] = []  # not set aside yet
         for i, e in enumerate(entries):
             if self._was_sent(e):  # sent before: only take it off (and try the mark again)
-                if not e.sent:
-                    self._note_quietly(e.entry, token)
+                self._note_quietly(e, token)
                 done.append(e.entry)
             else:
                 now = self._clock.now()
@@ -272,25 +279,89 @@ class _OutboxState(AlertState):
                 if claim is _Claim.HELD:
                     continue
                 if claim is _Claim.TAKEN:
-                    try:
-                        sink.send(_load_alert(e.body))
-                    except AlertRejected as exc:  # refused for good: set aside, go on
-                        self._set_aside(sink.name, e, token, exc, report)
-                        continue
-                    except Exception as exc:  # the next call tries again, in the same order
-                        self._release_quietly(e.entry, token)
-                        report.failed.append(f"{sink.name}: {exc}")
-                        since = e.failed_at or self._failed_quietly(e.entry)
-                        left = _Stuck(entries[i:], since, str(exc))
+                    problem = self._send(sink, e, token, report)
+                    if isinstance(problem, AlertRejected):
+                        if accepted:  # it takes others: this one is refused for good
+                            self._set_aside(sink.name, e, token, problem, report)
+                            continue
+                        rejected.append((i, e, problem))
+                        if len(rejected) < 2:  # try the next: does it take any alert?
+                            continue
+                        left = self._refused_all(sink.name, entries, rejected, token, report)
+                        rejected = []
                         break
-                    report.sent += 1
-                    report.failed += self._noted_sent(sink, e.entry, token)
+                    if problem is not None:  # the next call tries again, in the same order
+                        tried = [*rejected, (i, e, problem)]
+                        left = self._outage(sink.name, entries, tried, token, problem, report)
+                        rejected = []
+                        break
+                    accepted = True
+                    for _, r, why in rejected:  # it takes others: those were refused for good
+                        self._set_aside(sink.name, r, token, why, report)
+                    rejected = []
                 done.append(e.entry)
             if len(done) >= self._REMOVE_EVERY:
                 report.failed += self._taken_off(sink.name, done)
                 done = []
         report.failed += self._taken_off(sink.name, done)
-        return left
+        # only that one was tried: kept until the sink takes another
+        return self._refused_all(sink.name, entries, rejected, token, report) or left
+
+    def _send(
+        self, sink: AlertSink, e: _Entry, token: str, report: DeliveryReport
+    ) -> Exception | None:
+        """Send a claimed entry and note it as sent; the error if the sink did not take it."""
+        try:
+            sink.send(_load_alert(e.body))
+        except Exception as exc:
+            return exc
+        report.sent += 1
+        report.failed += self._noted_sent(sink, e.entry, token)
+        return None
+
+    def _outage(
+        self,
+        name: str,
+        entries: list[_Entry],
+        tried: Sequence[tuple[int, _Entry, Exception]],
+        token: str,
+        exc: Exception,
+        report: DeliveryReport,
+    ) -> _Stuck:
+        """A send failed in a way that may pass: give back the claims of what this call tried
+        and did not deliver (a rejected one waiting to be set aside too) and keep them all
+        queued from the first, in order."""
+        for _, r, _ in tried:
+            self._release_quietly(r.entry, token)
+        report.failed.append(f"{name}: {exc}")
+        start, first, _ = tried[0]
+        since = first.failed_at or self._failed_quietly(first.entry)
+        return _Stuck(entries[start:], since, str(exc))
+
+    def _refused_all(
+        self,
+        name: str,
+        entries: list[_Entry],
+        rejected: list[tuple[int, _Entry, AlertRejected]],
+        token: str,
+        report: DeliveryReport,
+    ) -> _Stuck | None:
+        """The sink rejected every alert tried in this call and took none: a sink-wide problem
+        (a URL or a body format it does not take), not these alerts'. Keep them all queued,
+        in order, and say so; the retention counts from the first one's first failure. None
+        when none was rejected."""
+        if not rejected:
+            return None
+        for _, r, _ in rejected:
+            self._release_quietly(r.entry, token)
+        start, first, exc = rejected[0]
+        since = first.failed_at or self._failed_quietly(first.entry)
+        report.failed.append(
+            f"{name}: the sink refuses every alert tried ({len(rejected)}, none taken), so "
+            f"none is set aside; check its URL and the body format it expects "
+            f"({len(entries) - start} alert(s) kept queued): {exc}"
+        )
+        return _Stuck(entries[start:], since, str(exc))
 
     def _set_aside(
         self, name: str, e: _Entry, token: str, exc: AlertRejected, report: DeliveryReport
@@ -318,10 +389,13 @@ class _OutboxState(AlertState):
         except Exception:  # kept longer, never dropped early
             return None
 
-    def _note_quietly(self, entry: str, token: str) -> None:
-        """Try again to mark what this deliverer sent; it stays remembered either way."""
+    def _note_quietly(self, e: _Entry, token: str) -> None:
+        """Try again to mark what this deliverer sent (unless marked); it stays remembered
+        either way."""
+        if e.sent:
+            return
         try:
-            self._mark_sent(entry, token, self._clock.now())
+            self._mark_sent(e.entry, token, self._clock.now())
         except Exception:  # still remembered: taken off below, or tried again next call
             return
 

@@ -18,9 +18,11 @@ non-2xx answer (a wrong URL, a rejected body, a redirect) will not, so it is not
 
 REJECTED_STATUSES = frozenset({400, 413, 422})
 """Answers that refuse this one body (malformed, too large, invalid): the alert is rejected for
-good (:class:`AlertRejected`) and the outbox goes on with the next. Other answers not retried
-(a redirect, 401/403/404/410: a wrong URL or a revoked token) refuse every alert alike, so they
-hold the line like an outage and the alerts wait for the URL to be fixed."""
+good (:class:`AlertRejected`) and the outbox goes on with the next (set aside once the webhook
+takes another; rejecting every body alike, Slack's 400 to any other format, keeps them all).
+Other answers not retried (a redirect, 401/403/404/410: a wrong URL or a revoked token) refuse
+every alert alike, so they hold the line like an outage and the alerts wait for the URL to be
+fixed."""
 
 
 class WebhookError(Exception):

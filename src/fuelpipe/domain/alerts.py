@@ -9,7 +9,7 @@ holding, and alerts again if it returns.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -159,11 +159,21 @@ def severity_rank(severity: Severity) -> int:
     return _RANK[severity]
 
 
-def capped(rule: str, conditions: Iterable[Condition], limit: int) -> list[Condition]:
-    """At most ``limit`` conditions of one rule (``limit`` at least 2): past it, the
-    ``limit - 1`` most severe (then by id, so the same ones stay listed from one evaluation to
-    the next) and one condition (subject :data:`OVERFLOW_SUBJECT`) standing for the rest, as
+def capped(
+    rule: str, conditions: Iterable[Condition], limit: int, active: Collection[str] = ()
+) -> list[Condition]:
+    """At most ``limit`` conditions of one rule (``limit`` at least 2): past it, ``limit - 1``
+    listed and one condition (subject :data:`OVERFLOW_SUBJECT`) standing for the rest, as
     severe as the most severe of them.
+
+    ``active``: the ids of the stored active alerts. The listed ones are the active ones first
+    (an alert already announced stays listed while it holds: folding it into the rest would
+    announce it CLEARED), then the most severe, then by id (so the same ones stay listed from
+    one evaluation to the next). While the rule's overflow condition is active, only active
+    conditions are listed: one past the cap that was folded into it is not announced as new
+    when a listed one stops holding (it fired as part of the overflow). Active conditions past
+    ``limit - 1`` (stored before the cap, or a cap lowered) are kept as well, after the listed,
+    so they neither clear while they hold nor fire again; the overflow stands for the others.
 
     Every active condition is stored, and the store is bounded (DynamoDB keeps the active set
     in one item of at most 400 KB): a rule that finds thousands (a dead-letter queue filling
@@ -177,8 +187,15 @@ def capped(rule: str, conditions: Iterable[Condition], limit: int) -> list[Condi
         unique.setdefault(cond.id, cond)
     if len(unique) <= limit:
         return list(unique.values())
-    order = sorted(unique.values(), key=lambda c: (-_RANK[c.severity], c.id))
-    kept, rest = order[: limit - 1], order[limit - 1 :]
+    held = frozenset(active)
+    order = sorted(unique.values(), key=lambda c: (c.id not in held, -_RANK[c.severity], c.id))
+    overflowing = f"{rule}:{OVERFLOW_SUBJECT}" in held
+    kept = [c for c in order[: limit - 1] if not overflowing or c.id in held]
+    listed = {c.id for c in kept}
+    still = [c for c in order if c.id in held and c.id not in listed]
+    rest = [c for c in order if c.id not in held and c.id not in listed]
+    if not rest:
+        return [*kept, *still]
     worst = max((c.severity for c in rest), key=severity_rank)
     overflow = Condition(
         rule=rule,
@@ -189,10 +206,10 @@ def capped(rule: str, conditions: Iterable[Condition], limit: int) -> list[Condi
         ),
         evidence={
             "more": len(rest),
-            "listed": len(kept),
+            "listed": len(kept) + len(still),
             "first": rest[0].subject,
             "last": rest[-1].subject,
         },
         severity=worst,
     )
-    return [*kept, overflow]
+    return [*kept, *still, overflow]

@@ -56,8 +56,10 @@ class AlertSink(abc.ABC):
 
 class AlertRejected(Exception):
     """The sink refused this one alert for good (a webhook's 400, 413 or 422 for its body):
-    sending it again would be refused again. ``deliver`` sets it aside with a line and goes on
-    with the alerts behind it; any other error is an outage, which keeps them all queued."""
+    sending it again would be refused again. ``deliver`` goes on with the alerts behind it and
+    sets it aside with a line once the sink takes one of them (a sink rejecting every alert is
+    refusing them all, not this one: all are kept); any other error is an outage, which keeps
+    them all queued."""
 
 
 class AlertStateChanged(RuntimeError):

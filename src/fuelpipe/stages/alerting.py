@@ -347,8 +347,9 @@ class _Outside:
     def _run_on_whole(self, rule: AlertRule) -> set[str] | None:
         assert self._whole is not None
         try:
-            found = rule.evaluate(replace(self._context, catalog=self._whole))
-            return {c.id for c in capped(rule.name, found, self._limit)}
+            found = list(rule.evaluate(replace(self._context, catalog=self._whole)))
+            # every one found holds, listed or folded into the overflow
+            return {c.id for c in [*found, *capped(rule.name, found, self._limit)]}
         except Exception as exc:  # as when it fails on the part: reported, nothing cleared
             self.failed.append(f"{rule.name} (whole catalog): {type(exc).__name__}: {exc}")
             return None
@@ -416,12 +417,13 @@ def evaluate(
     ``limit``: the conditions of one rule alerted one by one; past it, one stands for the rest
     (:func:`fuelpipe.domain.alerts.capped`), so the stored active set stays bounded.
     """
-    conditions: list[Condition] = []
+    capped("", (), limit)  # a cap under 2 is refused before any rule runs
+    found: list[tuple[str, list[Condition]]] = []
     ran: list[str] = []
     failed: list[str] = []
     for rule in rules:
         try:
-            conditions.extend(capped(rule.name, rule.evaluate(context), limit))
+            found.append((rule.name, list(rule.evaluate(context))))
         except Exception as exc:  # one broken rule must not silence the others
             failed.append(f"{rule.name}: {type(exc).__name__}: {exc}")
             continue
@@ -429,6 +431,8 @@ def evaluate(
     outside = _Outside(context, [r for r in rules if r.name in ran], whole, limit)
     for attempt in range(1, SAVE_ATTEMPTS + 1):
         active, folded = _folded(state.load(), [r for r in rules if r.name in ran])
+        # capped against the active set just loaded: what is announced stays listed
+        conditions = [c for name, cs in found for c in capped(name, cs, limit, active)]
         held = outside.still_holding(active, {c.id for c in conditions})
         change = transition(active, [*conditions, *held], context.now, evaluated_rules=ran)
         for alert in change.alerts:
