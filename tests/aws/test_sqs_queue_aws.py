@@ -199,7 +199,33 @@ def test_the_dead_letter_rule_clears_nothing_when_the_peek_comes_back_short(
 
     assert (second.cleared, second.active) == (0, 2)  # not announced as CLEARED
     (failed,) = second.failed_rules
-    assert failed.startswith("dead_lettered: DeadLettersIncomplete: read 1 of the 2")
+    assert failed.startswith("dead_lettered: incomplete: read 1 of the 2")
+
+
+def test_the_dead_letters_a_short_peek_did_read_still_fire(
+    sqs: Any, queue: SqsQueue, tmp_path: Path
+) -> None:
+    """A short read clears nothing, but it must not silence what it did read either: while
+    reads keep coming back short, new dead letters would otherwise never alert."""
+    now = datetime(2022, 5, 4, 13, 30, tzinfo=UTC)
+    store = SqliteStore(tmp_path / "a.sqlite")
+    state = SqliteAlertState(tmp_path / "a.sqlite", clock=FixedClock(now))
+    try:
+        reader, peeking = behind_a_reader(sqs, queue)  # dead letters a, b, c; one held
+        short = evaluate(AlertContext(now, store, peeking, DEFAULT_CATALOG), [DeadLettered()],
+                         state, [])  # fmt: skip
+        give_back(sqs, queue, reader.took)
+        later = now + timedelta(hours=1)
+        whole = evaluate(AlertContext(later, store, queue, DEFAULT_CATALOG), [DeadLettered()],
+                         state, [])  # fmt: skip
+    finally:
+        state.close()
+        store.close()
+
+    assert (short.firing, short.cleared, short.active) == (2, 0, 2)
+    (failed,) = short.failed_rules
+    assert failed.startswith("dead_lettered: incomplete: read 2 of the 3")
+    assert (whole.firing, whole.cleared, whole.active, whole.failed_rules) == (1, 0, 3, ())
 
 
 def test_a_redrive_short_of_the_dlqs_count_moves_what_it_got_and_says_what_remains(

@@ -26,6 +26,7 @@ from fuelpipe.ports.alerts import (
     AlertState,
     AlertStateChanged,
 )
+from fuelpipe.ports.queue import DeadLetter, DeadLettersIncomplete
 from fuelpipe.ports.store import Store
 from fuelpipe.stages.due import latest_expected
 
@@ -264,6 +265,17 @@ class Quarantined:
         return "@" in condition.subject
 
 
+class PartialFindings(Exception):
+    """A rule's run that saw only part of what it looks at: ``conditions`` (what it did see)
+    fire, and none of the rule's active alerts is cleared this run, as for a rule that failed.
+    So a short read of the dead letters neither announces a held one as CLEARED nor keeps a
+    new one it did read from firing."""
+
+    def __init__(self, conditions: Sequence[Condition], reason: str) -> None:
+        super().__init__(reason)
+        self.conditions = list(conditions)
+
+
 class DeadLettered:
     """A queue message was dead-lettered (malformed, or failed too many times): one that
     is readable counts when it asked for a catalog series."""
@@ -271,6 +283,13 @@ class DeadLettered:
     name = "dead_lettered"
 
     def evaluate(self, context: AlertContext) -> Sequence[Condition]:
+        try:
+            letters = context.queue.dead_letters()
+        except DeadLettersIncomplete as exc:  # fire what was read; clear nothing this run
+            raise PartialFindings(self._conditions(exc.found, context), str(exc)) from exc
+        return self._conditions(letters, context)
+
+    def _conditions(self, letters: Sequence[DeadLetter], context: AlertContext) -> list[Condition]:
         return [
             Condition(
                 rule=self.name,
@@ -285,7 +304,7 @@ class DeadLettered:
                 },
                 severity=Severity.CRITICAL,
             )
-            for d in context.queue.dead_letters()
+            for d in letters
             if _about(d.body, context.catalog)
         ]
 
@@ -424,6 +443,10 @@ def evaluate(
     for rule in rules:
         try:
             found.append((rule.name, list(rule.evaluate(context))))
+        except PartialFindings as part:  # what it saw fires; it clears nothing (not in ``ran``)
+            found.append((rule.name, part.conditions))
+            failed.append(f"{rule.name}: incomplete: {part}")
+            continue
         except Exception as exc:  # one broken rule must not silence the others
             failed.append(f"{rule.name}: {type(exc).__name__}: {exc}")
             continue
