@@ -331,12 +331,8 @@ class _OutboxState(AlertState):
         """A send failed in a way that may pass: give back the claims of what this call tried
         and did not deliver (a rejected one waiting to be set aside too) and keep them all
         queued from the first, in order."""
-        for _, r, _ in tried:
-            self._release_quietly(r.entry, token)
         report.failed.append(f"{name}: {exc}")
-        start, first, _ = tried[0]
-        since = first.failed_at or self._failed_quietly(first.entry)
-        return _Stuck(entries[start:], since, str(exc))
+        return self._kept_queued(entries, tried, token, exc)
 
     def _refused_all(
         self,
@@ -352,15 +348,27 @@ class _OutboxState(AlertState):
         when none was rejected."""
         if not rejected:
             return None
-        for _, r, _ in rejected:
-            self._release_quietly(r.entry, token)
-        start, first, exc = rejected[0]
-        since = first.failed_at or self._failed_quietly(first.entry)
+        start, _, exc = rejected[0]
         report.failed.append(
             f"{name}: the sink refuses every alert tried ({len(rejected)}, none taken), so "
             f"none is set aside; check its URL and the body format it expects "
             f"({len(entries) - start} alert(s) kept queued): {exc}"
         )
+        return self._kept_queued(entries, rejected, token, exc)
+
+    def _kept_queued(
+        self,
+        entries: list[_Entry],
+        tried: Sequence[tuple[int, _Entry, Exception]],
+        token: str,
+        exc: Exception,
+    ) -> _Stuck:
+        """Give back the claims of ``tried`` (delivered none) and keep every entry from the
+        first of them queued, in order, its retention counted from its first failure."""
+        for _, r, _ in tried:
+            self._release_quietly(r.entry, token)
+        start, first, _ = tried[0]
+        since = first.failed_at or self._failed_quietly(first.entry)
         return _Stuck(entries[start:], since, str(exc))
 
     def _set_aside(

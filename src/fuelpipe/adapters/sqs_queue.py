@@ -11,8 +11,8 @@ that moment, and the DLQ's ApproximateReceiveCount goes up by one per peek: it i
 looking at a handful of dead letters, not for processing them. Its receives long-poll (a short
 poll asks only some of SQS's servers, so with a few dead letters it often comes back empty),
 and when two receives in a row bring nothing new before the count is reached, it raises
-DeadLettersIncomplete with what it read: the alert rule then fails for that run instead of
-clearing the dead letters it did not see. A message dead-lettered after the count is read by
+DeadLettersIncomplete with what it read: the alert rule then fires for those it read and
+clears none of the dead letters it did not see. A message dead-lettered after the count is read by
 the next peek. ``redrive()`` and ``purge_dead_letters()`` take the DLQ's messages the same way
 (count, long polls, two empty receives) and raise DeadLettersRemain, saying how many they
 handled and how many remain, when they come back short or a call fails part-way (chained to
