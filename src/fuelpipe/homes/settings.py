@@ -39,6 +39,11 @@ def parse_now(value: str) -> datetime:
 
 ENV_PREFIX = "FUELPIPE_"
 
+# fuelpipe uses no pydantic plugins. Unless told so, pydantic's first model (Settings, below)
+# reads the entry points of every installed package to look for some: ~60 ms of each cold
+# start. A value set outside (a plugin wanted) is kept.
+os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+
 
 def _environ_values(environ: dict[str, str] | None = None) -> dict[str, str]:
     """``FUELPIPE_<NAME>`` variables (the name in any case) as field name -> raw text."""

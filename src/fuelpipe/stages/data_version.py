@@ -14,10 +14,13 @@ import logging
 import secrets
 from collections.abc import Callable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from fuelpipe.ports.store import Store
-from fuelpipe.stages.recheck import RecheckReport
-from fuelpipe.stages.scrape import ScrapeReport
+
+if TYPE_CHECKING:  # annotations only: the recheck and orchestrator Lambdas do not load scrape
+    from fuelpipe.stages.recheck import RecheckReport
+    from fuelpipe.stages.scrape import ScrapeReport
 
 logger = logging.getLogger(__name__)
 
