@@ -226,28 +226,70 @@ def _zip(members: dict[str, bytes]) -> bytes:
 def test_a_zip_with_many_members_is_not_cut_silently(
     lake: StationLake, write: Callable[[str, bytes], Path]
 ) -> None:
+    """Members past the limit are not read: each is reported, and the archive is not recorded
+    as ingested (what they hold is unknown), so it is not taken as done."""
     lines = real_lines("glp", 70)
     members = {f"m{i:02d}.csv": "\n".join([lines[0], lines[1 + i]]).encode() for i in range(70)}
     reports = lake.ingest_path(write("many.zip", _zip(members)))
     assert len(reports) == 70  # every member is reported, read or not
     read = sum(r.written for r in reports)
     unread = [r for r in reports if r.skipped]
-    assert read + len(unread) == 70
-    assert all(r.skipped and "not read" in r.skipped for r in unread)
+    assert read == 64 and len(unread) == 6
+    assert all(r.unreadable and "not read" in (r.skipped or "") for r in unread)
+    assert "many.zip" not in lake.storage.read_manifest()["files"]
 
 
-def test_an_archive_inside_a_zip_does_not_refuse_its_station_csv(
+def test_an_archive_inside_a_zip_is_read_too(
     lake: StationLake, write: Callable[[str, bytes], Path]
 ) -> None:
-    lines = real_lines("glp", 50)
-    inner = _zip({"readme.txt": b"hello"})
-    data = _zip({"precos.csv": "\n".join(lines).encode(), "old.zip": inner})
+    """A ZIP inside the ZIP is opened: its station CSV is ingested like the outer one's, and
+    its other files are reported as not station data."""
+    lines = real_lines("glp", 80)
+    inner = _zip({"readme.txt": b"hello", "more.csv": "\n".join([lines[0], *lines[51:]]).encode()})
+    data = _zip({"precos.csv": "\n".join(lines[:51]).encode(), "old.zip": inner})
     reports = lake.ingest_path(write("nested.zip", data))
     by_name = {r.name: r for r in reports}
     assert by_name["nested.zip!precos.csv"].written == 50
-    assert by_name["nested.zip!old.zip"].refused
-    assert "archive inside an archive" in (by_name["nested.zip!old.zip"].skipped or "")
+    assert by_name["nested.zip!old.zip!more.csv"].written == 30
+    readme = by_name["nested.zip!old.zip!readme.txt"]
+    assert readme.refused and not readme.unreadable
     assert "nested.zip" in lake.storage.read_manifest()["files"]
+
+
+def _good_csv_and_unread_member(
+    lake: StationLake, write: Callable[[str, bytes], Path], name: str, member: tuple[str, bytes]
+) -> str:
+    """Ingest a ZIP of 20 real records and ``member``: the records are written, the member
+    is reported as not read, the archive is not recorded; the member's reason."""
+    lines = real_lines("glp", 20)
+    reports = lake.ingest_path(
+        write(name, _zip({"a.csv": "\n".join(lines).encode(), **dict([member])}))
+    )
+    by_name = {r.name: r for r in reports}
+    assert by_name[f"{name}!a.csv"].written == 20
+    (unread,) = [r for r in reports if r.unreadable]
+    assert name not in lake.storage.read_manifest()["files"]
+    return f"{unread.name}: {unread.skipped}"
+
+
+def test_archives_nested_too_deep_are_reported_and_the_file_is_not_recorded(
+    lake: StationLake, write: Callable[[str, bytes], Path]
+) -> None:
+    deepest = _zip({"c.csv": "\n".join(real_lines("glp", 5)).encode()})
+    member = ("b.zip", _zip({"c.zip": _zip({"d.zip": deepest})}))
+    why = _good_csv_and_unread_member(lake, write, "deep.zip", member)
+    assert why.startswith("deep.zip!b.zip!c.zip!d.zip: not read: an archive 4 archives deep")
+
+
+def test_a_broken_workbook_inside_a_zip_keeps_the_file_unrecorded(
+    lake: StationLake, write: Callable[[str, bytes], Path]
+) -> None:
+    """A member that looks like an XLSX workbook (synthetic: the parts' names, no sheet)
+    but cannot be opened may hold station data: reported, and the archive is read again
+    next time."""
+    workbook = _zip({"[Content_Types].xml": b"<Types/>", "xl/workbook.xml": b"<broken"})
+    why = _good_csv_and_unread_member(lake, write, "broken-book.zip", ("b.csv", workbook))
+    assert why.startswith("broken-book.zip!b.csv: an XLSX workbook openpyxl cannot read")
 
 
 @pytest.fixture(scope="module")

@@ -185,17 +185,13 @@ def xlsx_to_csv(path: Path, target: Path) -> None:
             out.write(",".join(_trim(row)) + "\n")
 
 
-def _plain(name: str, path: Path, lines: LineCount) -> CsvInput:
-    fmt = detect(path)
-    if fmt in (FileFormat.ZIP, FileFormat.XLSX):
-        raise UnreadableFile("an archive inside an archive")
-    encoding = "latin-1" if fmt is FileFormat.CSV_LATIN1 else "utf-8"
-    return CsvInput(name, fmt, path, encoding, lines=lines)
+_MAX_DEPTH = 3
+"""Archives inside archives read this deep (ANP's own ZIPs hold their CSVs at the top)."""
 
 
-def csv_inputs(path: Path, name: str, workdir: Path) -> list[CsvInput]:
-    """Every CSV the file at ``path`` holds; ZIP members and workbooks are unpacked into
-    ``workdir``. Raises UnreadableFile when there is none."""
+def csv_inputs(path: Path, name: str, workdir: Path, depth: int = 0) -> list[CsvInput]:
+    """Every CSV the file at ``path`` holds; ZIP members (archives inside, too) and workbooks
+    are unpacked into ``workdir``. Raises UnreadableFile when there is none."""
     fmt = detect(path)
     if fmt is FileFormat.XLSX:
         target = workdir / f"{path.name}.workbook.csv"
@@ -205,36 +201,58 @@ def csv_inputs(path: Path, name: str, workdir: Path) -> list[CsvInput]:
             raise UnreadableFile(f"an XLSX workbook openpyxl cannot read: {exc}") from None
         return [CsvInput(name, FileFormat.XLSX, target, "utf-8")]
     if fmt is FileFormat.ZIP:
-        parts: list[CsvInput] = []
-        with zipfile.ZipFile(path) as archive:
-            members = [i for i in archive.infolist() if not i.is_dir()]
-            for n, info in enumerate(members):
-                inner = f"{name}!{info.filename}"
-                if n >= _MAX_MEMBERS:  # reported, not dropped without a word
-                    why = f"not read: the archive has more than {_MAX_MEMBERS} files"
-                    parts.append(CsvInput(inner, FileFormat.ZIP, path, "utf-8", why))
-                    continue
-                target = workdir / f"member-{n}"
-                lines = LineCount()
-                try:
-                    with archive.open(info) as src, target.open("wb") as dst:
-                        while chunk := src.read(_CHUNK):
-                            dst.write(chunk)
-                            lines = lines.add(chunk)
-                except _MEMBER_ERRORS as exc:  # bad CRC, encrypted, unknown compression
-                    why = f"unreadable ZIP member ({type(exc).__name__}: {exc})"
-                    parts.append(
-                        CsvInput(inner, FileFormat.ZIP, path, "utf-8", why, unreadable=True)
-                    )
-                    continue
-                try:
-                    if detect(target) is FileFormat.XLSX:
-                        parts.extend(csv_inputs(target, inner, workdir))
-                    else:
-                        parts.append(_plain(inner, target, lines))
-                except UnreadableFile as exc:  # this member; the others are still read
-                    parts.append(CsvInput(inner, FileFormat.ZIP, target, "utf-8", str(exc)))
+        parts = _members(path, name, workdir, depth)
         if not parts:
             raise UnreadableFile("a ZIP archive with no file in it")
         return parts
     return [CsvInput(name, fmt, path, "latin-1" if fmt is FileFormat.CSV_LATIN1 else "utf-8")]
+
+
+def _members(path: Path, name: str, workdir: Path, depth: int) -> list[CsvInput]:
+    """The CSVs of a ZIP's members. A member that cannot be read, or is not read (past
+    _MAX_MEMBERS, an archive past _MAX_DEPTH, a workbook openpyxl cannot open), is marked
+    ``unreadable``: what it holds is unknown, so the file is reported and not recorded, never
+    taken as ingested whole. A member that is readable but not a CSV is only reported."""
+    parts: list[CsvInput] = []
+
+    def unread(inner: str, at: Path, why: str) -> None:
+        parts.append(CsvInput(inner, FileFormat.ZIP, at, "utf-8", why, unreadable=True))
+
+    with zipfile.ZipFile(path) as archive:
+        members = [i for i in archive.infolist() if not i.is_dir()]
+        for n, info in enumerate(members):
+            inner = f"{name}!{info.filename}"
+            if n >= _MAX_MEMBERS:  # reported, not dropped without a word
+                unread(inner, path, f"not read: the archive has more than {_MAX_MEMBERS} files")
+                continue
+            target = workdir / f"{path.name}.m{n}"  # unique: members of inner archives too
+            lines = LineCount()
+            try:
+                with archive.open(info) as src, target.open("wb") as dst:
+                    while chunk := src.read(_CHUNK):
+                        dst.write(chunk)
+                        lines = lines.add(chunk)
+            except _MEMBER_ERRORS as exc:  # bad CRC, encrypted, unknown compression
+                unread(inner, path, f"unreadable ZIP member ({type(exc).__name__}: {exc})")
+                continue
+            try:
+                fmt = detect(target)
+            except UnreadableFile as exc:  # this member; the others are still read
+                parts.append(CsvInput(inner, FileFormat.ZIP, target, "utf-8", str(exc)))
+                continue
+            if fmt is FileFormat.ZIP:
+                if depth + 1 >= _MAX_DEPTH:
+                    unread(inner, target, f"not read: an archive {depth + 2} archives deep")
+                    continue
+                inside = _members(target, inner, workdir, depth + 1)
+                why = "an archive with no file in it"  # nothing in it to lose
+                parts.extend(inside or [CsvInput(inner, fmt, target, "utf-8", why)])
+            elif fmt is FileFormat.XLSX:
+                try:
+                    parts.extend(csv_inputs(target, inner, workdir, depth + 1))
+                except UnreadableFile as exc:  # a broken workbook
+                    unread(inner, target, str(exc))
+            else:
+                encoding = "latin-1" if fmt is FileFormat.CSV_LATIN1 else "utf-8"
+                parts.append(CsvInput(inner, fmt, target, encoding, lines=lines))
+    return parts
