@@ -378,3 +378,21 @@ def test_a_zip_whose_only_csv_is_unreadable_says_it_could_not_be_read(tmp_path: 
     assert done.exit_code == 1, done.output
     (error,) = json.loads(done.stdout)["errors"]
     assert error.startswith(f"{path}: could not be read: ca-2025-04.zip!b.csv: unreadable ZIP")
+
+
+def test_a_timeout_names_its_phase_and_limit(tmp_path: Path) -> None:
+    """As the other sources name theirs: which wait ran out, after how long (httpx's own text
+    is a bare "timed out")."""
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("timed out", request=request)
+
+    lake = StationLake(LocalLakeStorage(tmp_path / "lake"), FixedClock(NOW))
+    timeout = httpx.Timeout(7, connect=3)
+    client = httpx.Client(transport=httpx.MockTransport(answer), timeout=timeout)
+    source = StationFiles("http://127.0.0.1:9", client, attempts=2, backoff_s=0)
+    summary = ingest_remote(lake, source)
+    (error,) = summary.errors
+    assert error.startswith("listing: shpc: http://127.0.0.1:9/")
+    assert error.endswith(": timed out after 7 s reading")
+    assert source.requests_made == 2  # a timeout may pass: retried

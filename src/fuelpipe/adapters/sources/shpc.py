@@ -23,6 +23,7 @@ from fuelpipe.adapters.sources._http import (
     make_client,
     redact_url,
     snippet,
+    timeout_words,
 )
 from fuelpipe.ports.source import (
     InvalidPayload,
@@ -82,13 +83,14 @@ def file_links(html: str, page_url: str) -> Listing:
     return Listing(list(seen), skipped)
 
 
-def _request_failed(exc: httpx.RequestError, url: str) -> SourceError:
-    """An httpx failure as the error the retries and the stage act on. Timeouts and dropped
+def _request_failed(exc: httpx.RequestError, url: str, timeout: httpx.Timeout) -> SourceError:
+    """An httpx failure as the error the retries and the stage act on (a timeout named with
+    its phase and limit, as the other sources name theirs). Timeouts and dropped
     connections may pass; a body that cannot be decoded is a bad payload; a link no client
     follows (ftp://, a redirect loop) fails the same way next time, so it is not retried."""
     shown = redact_url(url)
     if isinstance(exc, httpx.TimeoutException):
-        return SourceTimeout(f"shpc: {shown}: {exc}")
+        return SourceTimeout(f"shpc: {shown}: {timeout_words(exc, timeout)}")
     if isinstance(exc, httpx.DecodingError):
         return InvalidPayload(f"shpc: {shown}: garbled body encoding ({exc})")
     if isinstance(exc, httpx.TooManyRedirects | httpx.UnsupportedProtocol):
@@ -181,7 +183,7 @@ class StationFiles:
             try:
                 resp = self.client.get(self.listing_url)
             except httpx.RequestError as exc:
-                raise _request_failed(exc, self.listing_url) from None
+                raise _request_failed(exc, self.listing_url, self.client.timeout) from None
             self._check(resp, self.listing_url)
             links = file_links(resp.text, str(resp.url))
             if not links.urls and not links.skipped:
@@ -242,7 +244,7 @@ class StationFiles:
                         size,
                     )
             except httpx.RequestError as exc:
-                raise _request_failed(exc, url) from None
+                raise _request_failed(exc, url, self.client.timeout) from None
 
         result: Download = self._retrying()(once)
         return result
