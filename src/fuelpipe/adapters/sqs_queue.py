@@ -240,19 +240,27 @@ class SqsQueue(Queue):
         )
         self.delete([message.receipt])
 
-    def _drain_dlq(self) -> tuple[list[dict[str, Any]], int]:
-        """Receive the DLQ's visible messages once each (deduplicated by message id), until
-        as many as it counted came back or two long polls in a row bring nothing new; returns
-        them and the count."""
-        expected, _ = self._counts(self.dlq_url)
-        seen: dict[str, dict[str, Any]] = {}
+    def _dlq_batches(
+        self, expected: int, hold: int
+    ) -> Iterator[tuple[list[dict[str, Any]], list[dict[str, Any]]]]:
+        """Receive the DLQ's messages (long polls, each hidden for ``hold`` s) until
+        ``expected`` distinct ones came back or two receives in a row bring nothing new;
+        yields each receive and its messages not seen before (SQS delivers at least once). A
+        batch counts as seen once the caller asks for the next: one it failed on does not."""
+        seen: set[str] = set()
         empty = 0
         while len(seen) < expected and empty < PEEK_EMPTY_RECEIVES:
-            raw = self._receive(self.dlq_url, SEND_BATCH, PEEK_VISIBILITY_S, PEEK_WAIT_S)
-            fresh = [m for m in raw if m["MessageId"] not in seen]
+            raw = self._receive(self.dlq_url, SEND_BATCH, hold, PEEK_WAIT_S)
+            fresh = list({m["MessageId"]: m for m in raw if m["MessageId"] not in seen}.values())
             empty = 0 if fresh else empty + 1
-            seen.update((m["MessageId"], m) for m in fresh)
-        return list(seen.values()), expected
+            yield raw, fresh
+            seen.update(m["MessageId"] for m in fresh)
+
+    def _drain_dlq(self) -> tuple[list[dict[str, Any]], int]:
+        """The DLQ's visible messages, once each, and how many it counted."""
+        expected, _ = self._counts(self.dlq_url)
+        batches = self._dlq_batches(expected, PEEK_VISIBILITY_S)
+        return [m for _, fresh in batches for m in fresh], expected
 
     def dead_letters(self) -> list[DeadLetter]:
         """Every dead-lettered message, peeked (see the module docstring for the caveat);
@@ -300,26 +308,20 @@ class SqsQueue(Queue):
         DeadLettersRemain when short of the count, or when a receive, send or delete fails
         part-way (saying how many were handled before, chained to that error)."""
         expected, _ = self._counts(self.dlq_url)
-        taken: set[str] = set()
-        empty = 0
+        taken = 0
         hold = max(self.visibility_timeout_s, PEEK_VISIBILITY_S)
-        while len(taken) < expected and empty < PEEK_EMPTY_RECEIVES:
-            try:
-                raw = self._receive(self.dlq_url, SEND_BATCH, hold, PEEK_WAIT_S)
-                fresh = list(
-                    {m["MessageId"]: m for m in raw if m["MessageId"] not in taken}.values()
-                )
-                empty = 0 if fresh else empty + 1
+        try:
+            for raw, fresh in self._dlq_batches(expected, hold):
                 if resend and fresh:
                     self._resend(raw, fresh)
                 self._delete(self.dlq_url, [m["ReceiptHandle"] for m in raw])
-            except Exception as exc:  # those taken before are done: say how many, and the rest
-                error = f"{type(exc).__name__}: {exc}"
-                raise DeadLettersRemain(action, len(taken), expected, error) from exc
-            taken.update(m["MessageId"] for m in fresh)
-        if len(taken) < expected:
-            raise DeadLettersRemain(action, len(taken), expected)
-        return len(taken)
+                taken += len(fresh)
+        except Exception as exc:  # those taken before are done: say how many, and the rest
+            error = f"{type(exc).__name__}: {exc}"
+            raise DeadLettersRemain(action, taken, expected, error) from exc
+        if taken < expected:
+            raise DeadLettersRemain(action, taken, expected)
+        return taken
 
     def _resend(self, raw: list[dict[str, Any]], fresh: list[dict[str, Any]]) -> None:
         """Send ``fresh`` to the main queue, in SendMessageBatch's limits (ten bodies at most,
