@@ -198,7 +198,14 @@ def _description(help_text: str) -> list[str]:
 
 @pytest.mark.parametrize(
     "command",
-    [["revise"], ["repair"], ["stations", "ingest"], ["stations", "query"], ["status"]],
+    [
+        ["revise"],
+        ["repair"],
+        ["stations", "ingest"],
+        ["stations", "query"],
+        ["stations", "reconcile"],
+        ["status"],
+    ],
     ids=" ".join,
 )
 def test_help_reflows_its_paragraphs(command: list[str]) -> None:

@@ -32,6 +32,7 @@ LAKE_READ_ONLY = {
     "stations status json": ["stations", "status", "--json"],
     "stations query": ["stations", "query", "state_weekly"],
     "stations query coverage": ["stations", "query", "coverage", "-f", "json"],
+    "stations reconcile": ["stations", "reconcile"],
 }
 
 

@@ -218,6 +218,8 @@ def test_reconciles_with_anp_published_state_averages(
     assert len(compared) >= 0.9 * len(rows)
     outside = [(r.state, r.week_end, round(r.diff_pct, 2)) for r in compared if not r.within]
     assert outside == [], f"beyond ±{RECONCILE_TOLERANCE_PCT}%: {outside}"
+    assert {r.result for r in compared} == {"within"}
+    assert {r.result for r in rows if not r.compared} <= {"not compared"}
     diffs = sorted(abs(r.diff_pct) for r in compared)
     assert diffs[len(diffs) // 2] <= RECONCILE_MEDIAN_PCT
     # the file holds ANP's own sample: where coverage is full the station counts agree

@@ -1,4 +1,4 @@
-"""`fuelpipe stations ingest|status|query`: ANP's station-level survey in the Parquet lake."""
+"""`fuelpipe stations ingest|status|query|reconcile`: ANP's station survey in the Parquet lake."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import json
 import sys
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -18,7 +18,19 @@ from rich.table import Table
 from fuelpipe.adapters.lake.queries import QUERIES
 from fuelpipe.cli import display
 from fuelpipe.domain.catalog import STATES
-from fuelpipe.domain.stations import FUELS, SEARCH_STATIONS, first_stations, query_params
+from fuelpipe.domain.stations import (
+    FUELS,
+    RECONCILE_FUELS,
+    RECONCILE_MIN_COVERAGE,
+    RECONCILE_TOLERANCE_PCT,
+    SEARCH_STATIONS,
+    Reconciled,
+    first_stations,
+    query_params,
+)
+
+if TYPE_CHECKING:
+    from fuelpipe.stages.station_reconcile import Reconciliation
 
 # Not imported from cli.main at module level: main registers this module (import cycle).
 console = display.PipeConsole(width=None if sys.stdout.isatty() else 150)
@@ -452,6 +464,221 @@ def _first_stations(result: Any) -> Any:
             "more; refine --text (a longer name, the CNPJ or the town)"
         )
     return type(result)(result.columns, rows)
+
+
+EXIT_NOTHING_TO_COMPARE = 1
+"""`stations reconcile` exit code when no state-week of the lake has a published average."""
+
+_WEIGHTING = (
+    "differences are expected: ANP's state average weights each municipality's average by its "
+    "stations in ANP's register (which the station files do not carry) and is rounded to the "
+    "centavo"
+)
+
+
+RECONCILE_HELP = f"""Compare the lake's station-level weekly state means with ANP's published
+weekly state averages in the store.
+
+The published averages are the store's FUEL#GASOLINE#SP, FUEL#ETHANOL#SP, ... (`fuelpipe run`
+or `fuelpipe demo` stores them). Per state and survey week (Sunday to Saturday): the mean of the
+lake's prices and their count, ANP's published average and station count, the difference in %
+of the published average, and the coverage (the lake's prices over ANP's station count). A
+state-week is compared when the coverage is at least {RECONCILE_MIN_COVERAGE:.0%} (the rolling
+4-week files cut weeks at their ends) and is within the tolerance when the difference is at
+most {RECONCILE_TOLERANCE_PCT:g}%. The last line counts them; with CSV and JSON it goes to stderr.
+
+Differences are expected: ANP's state average is a mean of municipal averages weighted by each
+municipality's stations in ANP's register, which the station files do not carry, rounded to
+the centavo (docs/STATIONS.md). The window is the lake's last 4 weeks unless --since/--until
+say otherwise. Exit code {EXIT_NOTHING_TO_COMPARE} when there is nothing to compare."""
+
+
+@stations_app.command("reconcile", help=RECONCILE_HELP)
+def reconcile(
+    ctx: typer.Context,
+    fuel: Annotated[
+        str | None,
+        typer.Option(help=f"{' or '.join(RECONCILE_FUELS)} (default both).", show_default=False),
+    ] = None,
+    state: Annotated[
+        list[str] | None,
+        typer.Option(help="UF, e.g. SP (repeatable, or comma-separated; default all 27)."),
+    ] = None,
+    since: Annotated[str | None, typer.Option(help="First day (YYYY-MM-DD).")] = None,
+    until: Annotated[str | None, typer.Option(help="Last day (YYYY-MM-DD).")] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table, csv or json.")] = "table",
+) -> None:
+    from fuelpipe.stages.station_reconcile import reconcile_published
+
+    fuels = list(RECONCILE_FUELS) if fuel is None else [fuel.strip().upper()]
+    if fuels[0] not in RECONCILE_FUELS:
+        raise fail(
+            f"--fuel must be {' or '.join(RECONCILE_FUELS)}, not {fuel!r}: ANP's weekly state "
+            "averages are compared for these two"
+        )
+    if fmt not in ("table", "csv", "json"):
+        raise fail(f"--format must be table, csv or json, not {fmt!r}")
+    states = _states(state)
+    lake = _lake(ctx, existing=True)
+    first, last = _span(lake, since, until)
+    from fuelpipe.cli.main import wired
+
+    with wired(ctx) as context:
+        done = [reconcile_published(lake, context.store, f, first, last, states) for f in fuels]
+    empty = _nothing_to_compare([r for r in done if not r.rows], states)
+    if not any(r.rows for r in done):
+        raise fail("; ".join(empty), code=EXIT_NOTHING_TO_COMPARE)
+    if empty:
+        from fuelpipe.cli.main import note
+
+        for why in empty:
+            note(why)
+    rows = [(r.fuel, row) for r in done for row in r.rows]
+    weeks = f"{done[0].week_from}..{done[0].week_to + timedelta(days=6)}"
+    _print_reconciled(rows, fmt, weeks)
+    summary = _reconcile_summary(
+        [row for _, row in rows], sum(r.lake_weeks - len(r.rows) for r in done)
+    )
+    if fmt == "table":
+        console.print(summary, soft_wrap=True, highlight=False, markup=False)
+    else:
+        err.print(summary, soft_wrap=True, highlight=False, markup=False)
+
+
+def _states(given: list[str] | None) -> list[str]:
+    """The UFs asked for (every one by default), each checked, in the order given."""
+    if not given:
+        return sorted(STATES)
+    out: list[str] = []
+    for text in given:
+        for part in text.split(","):
+            uf = part.strip().upper()
+            if uf not in STATES:
+                raise fail(f"--state {part!r} is not a UF; one of {', '.join(sorted(STATES))}")
+            if uf not in out:
+                out.append(uf)
+    return out
+
+
+def _nothing_to_compare(empty: list[Reconciliation], states: list[str]) -> list[str]:
+    """Why the fuels without a state-week to show have none: one sentence per reason, naming
+    the fuels it holds for."""
+    if not empty:
+        return []
+    first = empty[0]
+    span = f"between {first.week_from} and {first.week_to + timedelta(days=6)}"
+    if len(states) < len(STATES):
+        span += f" for {', '.join(states)}"
+    reasons: dict[str, list[str]] = {}
+    for done in empty:
+        kind = "lake" if not done.lake_weeks else "store" if not done.published_weeks else "none"
+        reasons.setdefault(kind, []).append(done.fuel)
+    out = []
+    for kind, fuels in reasons.items():
+        names = " or ".join(f.lower() for f in fuels)
+        keys = ", ".join(f"FUEL#{f}#<UF>" for f in fuels)
+        texts = {
+            "lake": f"the lake has no {names} weeks {span} (`fuelpipe stations status` lists "
+            "its months)",
+            "store": f"the store has no published {names} state averages ({keys}) {span}: run "
+            "`fuelpipe run` or `fuelpipe demo` to store ANP's weekly series",
+            "none": f"no {names} state-week of the lake {span} has a published average in the "
+            "store",
+        }
+        out.append(texts[kind])
+    return out
+
+
+RECONCILE_COLUMNS = (
+    "fuel",
+    "state",
+    "week_start",
+    "week_end",
+    "station_mean",
+    "observations",
+    "published_mean",
+    "published_stations",
+    "diff_pct",
+    "coverage",
+    "result",
+)
+
+
+def _print_reconciled(rows: list[tuple[str, Reconciled]], fmt: str, span: str) -> None:
+    records = [
+        dict(
+            zip(
+                RECONCILE_COLUMNS,
+                (
+                    fuel,
+                    r.state,
+                    (r.week_end - timedelta(days=6)).isoformat(),
+                    r.week_end.isoformat(),
+                    round(r.station_mean, 4),
+                    r.observations,
+                    r.published_mean,
+                    r.published_stations,
+                    round(r.diff_pct, 3),
+                    round(r.coverage, 3),
+                    r.result,
+                ),
+                strict=True,
+            )
+        )
+        for fuel, r in rows
+    ]
+    if fmt == "json":
+        print(json.dumps(records, indent=2, ensure_ascii=False))
+        return
+    if fmt == "csv":
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=RECONCILE_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(records)
+        sys.stdout.write(buf.getvalue())
+        return
+    table = Table(
+        "fuel",
+        "state",
+        "week",
+        "station mean",
+        "observations",
+        "published",
+        "stations",
+        "diff",
+        "coverage",
+        "result",
+        title=f"station means against ANP's published state averages, {span}",
+    )
+    style = {"within": "green", "outside": "bold red", "not compared": "dim"}
+    for fuel, r in rows:
+        table.add_row(
+            fuel,
+            r.state,
+            f"{r.week_end - timedelta(days=6)}..{r.week_end:%m-%d}",
+            f"{r.station_mean:.3f}",
+            f"{r.observations:,}",
+            f"{r.published_mean:.3f}",
+            f"{r.published_stations:,}",
+            f"{r.diff_pct:+.2f}%",
+            f"{r.coverage:.0%}",
+            f"[{style[r.result]}]{r.result}[/]",
+        )
+    console.print(table)
+
+
+def _reconcile_summary(rows: list[Reconciled], unpublished: int) -> str:
+    compared = [r for r in rows if r.compared]
+    within = sum(r.within for r in compared)
+    line = (
+        f"{len(rows)} state-weeks: {len(compared)} compared (coverage at least "
+        f"{RECONCILE_MIN_COVERAGE:.0%}), {within} within ±{RECONCILE_TOLERANCE_PCT:g}% of ANP's "
+        f"published average, {len(compared) - within} outside, {len(rows) - len(compared)} not "
+        f"compared (low coverage)"
+    )
+    if unpublished:
+        line += f"; {unpublished} more in the lake have no published average in the store"
+    return f"{line}; {_WEIGHTING}."
 
 
 def optional_lake(cfg: Any) -> Any:

@@ -316,6 +316,8 @@ RECONCILE_MEDIAN_PCT = 1.0
 # A state-week is compared only when the file holds most of ANP's sample for it: the rolling
 # files cut weeks at their first and last day, and a week with 1 of 9 stations says nothing.
 RECONCILE_MIN_COVERAGE = 0.8
+# The fuels whose tolerance was measured (ANP's weekly state series the store holds).
+RECONCILE_FUELS: tuple[str, ...] = ("GASOLINE", "ETHANOL")
 
 
 @dataclass(frozen=True, slots=True)
@@ -348,6 +350,13 @@ class Reconciled:
     @property
     def within(self) -> bool:
         return abs(self.diff_pct) <= RECONCILE_TOLERANCE_PCT
+
+    @property
+    def result(self) -> str:
+        """``within`` or ``outside`` the tolerance; ``not compared`` below the coverage."""
+        if not self.compared:
+            return "not compared"
+        return "within" if self.within else "outside"
 
 
 def reconcile(

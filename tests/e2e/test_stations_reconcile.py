@@ -1,0 +1,131 @@
+"""`fuelpipe stations reconcile` on `fuelpipe demo`'s store and lake: the real station sample
+(2025-03-23..04-19) against ANP's real weekly state averages the demo stored, as a user runs it."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+from typing import Any
+
+import pytest
+from tests.e2e.conftest import fuelpipe
+
+from fuelpipe.domain.catalog import STATES
+from fuelpipe.domain.stations import RECONCILE_MIN_COVERAGE, RECONCILE_TOLERANCE_PCT
+
+pytest.importorskip("duckdb")
+
+WEEKS = ["2025-03-23", "2025-03-30", "2025-04-06", "2025-04-13"]
+
+
+def _reconcile(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return fuelpipe("stations", "reconcile", *args, env=env, check=False)
+
+
+def _one_error(done: subprocess.CompletedProcess[str]) -> str:
+    assert "Traceback" not in done.stderr, done.stderr
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert done.stdout == ""
+    errors = [ln for ln in done.stderr.splitlines() if ln.startswith("error:")]
+    assert len(errors) == 1, done.stderr
+    return errors[0]
+
+
+def _row(rows: list[dict[str, Any]], fuel: str, state: str, week: str) -> dict[str, Any]:
+    (row,) = [r for r in rows if (r["fuel"], r["state"], r["week_start"]) == (fuel, state, week)]
+    return row
+
+
+def test_every_state_week_of_the_sample_is_reconciled_within_the_tolerance(demo_store):
+    env, _, _ = demo_store
+    done = _reconcile(env, "-f", "json")
+    assert done.returncode == 0, done.stderr
+    rows = json.loads(done.stdout)
+    # both fuels, the 27 states, the sample's four survey weeks: ANP published every one
+    assert {(r["fuel"], r["state"], r["week_start"]) for r in rows} == {
+        (f, s, w) for f in ("GASOLINE", "ETHANOL") for s in STATES for w in WEEKS
+    }
+    compared = [r for r in rows if r["result"] != "not compared"]
+    assert len(compared) == 212
+    assert all(r["coverage"] >= RECONCILE_MIN_COVERAGE for r in compared)
+    assert all(abs(r["diff_pct"]) <= RECONCILE_TOLERANCE_PCT for r in compared)
+    assert {r["result"] for r in compared} == {"within"}
+    # São Paulo's gasoline in the week of 2025-03-23: ANP's whole sample is in the file
+    sp = _row(rows, "GASOLINE", "SP", "2025-03-23")
+    assert sp["week_end"] == "2025-03-29"
+    assert sp["observations"] == sp["published_stations"] == 1216
+    assert sp["published_mean"] == 6.17
+    assert sp["station_mean"] == pytest.approx(6.17, abs=0.01)
+    assert sp["coverage"] == 1.0 and sp["result"] == "within"
+    # Acre's ethanol in the last week: the rolling file holds 1 of ANP's 9 stations
+    ac = _row(rows, "ETHANOL", "AC", "2025-04-13")
+    assert (ac["observations"], ac["published_stations"]) == (1, 9)
+    assert ac["result"] == "not compared"
+    summary = done.stderr.strip().splitlines()[-1]
+    assert summary.startswith("216 state-weeks: 212 compared (coverage at least 80%), 212 within")
+    assert f"±{RECONCILE_TOLERANCE_PCT:g}%" in summary and "register" in summary
+
+
+def test_csv_holds_the_same_rows_as_json(demo_store):
+    env, _, _ = demo_store
+    args = ("--fuel", "ethanol", "--state", "sp,RJ")
+    as_csv = _reconcile(env, *args, "-f", "csv")
+    as_json = _reconcile(env, *args, "-f", "json")
+    assert as_csv.returncode == as_json.returncode == 0, as_csv.stderr + as_json.stderr
+    rows = list(csv.DictReader(io.StringIO(as_csv.stdout)))
+    expected = json.loads(as_json.stdout)
+    assert [(r["state"], r["week_start"]) for r in rows] == [
+        (s, w) for s in ("RJ", "SP") for w in WEEKS
+    ]
+    for got, want in zip(rows, expected, strict=True):
+        assert got == {k: str(v) for k, v in want.items()}
+    assert "8 state-weeks: 8 compared" in as_csv.stderr  # the summary stays off stdout
+
+
+def test_table_ends_with_the_summary(demo_store):
+    env, _, _ = demo_store
+    done = _reconcile(env, "--state", "RR", "--since", "2025-04-13")
+    assert done.returncode == 0, done.stderr
+    assert "2025-04-13..2025-04-19" in done.stdout  # the whole survey week
+    assert "│ GASOLINE │ RR    │ 2025-04-13..04-19 │ 6.990" in done.stdout
+    last = done.stdout.strip().splitlines()[-1]
+    assert last.startswith("2 state-weeks: 2 compared (coverage at least 80%), 2 within ±5%")
+    assert "ANP's state average weights each municipality's average by its stations" in last
+
+
+def test_weeks_the_lake_does_not_hold_are_refused_with_exit_1(demo_store):
+    env, _, _ = demo_store
+    line = _one_error(_reconcile(env, "--since", "2025-03-01", "--until", "2025-03-15"))
+    assert line == (
+        "error: the lake has no gasoline or ethanol weeks between 2025-02-23 and 2025-03-15 "
+        "(`fuelpipe stations status` lists its months)"
+    )
+
+
+def test_a_store_without_the_published_averages_is_refused_with_exit_1(demo_store, tmp_path):
+    env, _, _ = demo_store
+    empty = {**env, "FUELPIPE_DB": str(tmp_path / "empty.sqlite")}
+    fuelpipe("--now", "2022-01-03", "repair", "--apply", env=empty)  # creates an empty store
+    line = _one_error(_reconcile(empty, "--fuel", "gasoline", "--state", "SP"))
+    assert line.startswith(
+        "error: the store has no published gasoline state averages (FUEL#GASOLINE#<UF>) "
+        "between 2025-03-23 and 2025-04-19 for SP: run `fuelpipe run` or `fuelpipe demo`"
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--fuel", "diesel"], "error: --fuel must be GASOLINE or ETHANOL, not 'diesel'"),
+        (["--state", "SP,XX"], "error: --state 'XX' is not a UF"),
+        (["-f", "xml"], "error: --format must be table, csv or json, not 'xml'"),
+    ],
+)
+def test_bad_options_are_refused_before_the_lake_is_read(args, expected, tmp_path):
+    env = {"FUELPIPE_LAKE": str(tmp_path / "lake"), "FUELPIPE_DB": str(tmp_path / "x.sqlite")}
+    done = _reconcile(env, *args)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith(expected)
+    assert list(tmp_path.iterdir()) == []
