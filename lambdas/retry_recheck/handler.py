@@ -85,6 +85,7 @@ def _alert(
     )
     return {
         "alerts_firing": report.firing,
+        "alerts_escalated": report.escalated,
         "alerts_cleared": report.cleared,
         "alert_deliveries_failed": len(delivery.failed),
         "alerts_dropped": sum(delivery.dropped.values()),

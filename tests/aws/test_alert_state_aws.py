@@ -10,6 +10,7 @@ import random
 import re
 import uuid
 import zlib
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,7 +19,14 @@ from botocore.exceptions import ClientError
 
 from fuelpipe.adapters.alerts import ITEM_BUDGET, DynamoAlertState
 from fuelpipe.adapters.clock import ManualClock
-from fuelpipe.domain.alerts import ActiveAlert, Alert, AlertKind, Condition, Severity
+from fuelpipe.domain.alerts import (
+    ActiveAlert,
+    Alert,
+    AlertKind,
+    Condition,
+    Severity,
+    transition,
+)
 from fuelpipe.ports.alerts import AlertSink
 
 pytestmark = pytest.mark.aws
@@ -400,4 +408,50 @@ def test_current_evidence_that_does_not_fit_keeps_what_was_stored_and_costs_no_a
     assert all(stored[c.id].since == NOW for c in fired)
     sink = Collect()
     assert state.deliver([sink]).sent == 1 and sink.sent == ["msg-1"]
+    assert _item_bytes(client, table) <= 20_000
+
+
+def test_escalations_the_full_item_cannot_take_are_deferred_and_each_sent_once(
+    client: Any, table: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A deferred ESCALATED alert keeps the severity announced before in the stored set, so a
+    later save queues it; one admitted while the item keeps older evidence is stored as
+    announced. Either way each rise is sent once, and none twice."""
+    clock = ManualClock(NOW)
+    state = DynamoAlertState(client, table, clock=clock, item_budget=20_000)
+    sink = Collect()
+    kinds: list[tuple[AlertKind, str]] = []
+
+    class Record(AlertSink):
+        name = "sns"
+
+        def send(self, alert: Alert) -> None:
+            kinds.append((alert.kind, alert.condition.subject))
+            sink.send(alert)
+
+    def evaluate_at(severity: Severity) -> int:
+        """Load, transition, queue, save and deliver, as evaluate does; the alerts queued."""
+        conditions = [replace(_condition(i), severity=severity) for i in range(600)]
+        change = transition(state.load(), conditions, clock.now())
+        outbox = state.outbox(["sns"])
+        for alert in change.alerts:
+            outbox.send(alert)
+        state.save(change.active)
+        assert state.deliver([Record()]).dropped == {}
+        clock.advance(timedelta(hours=1))
+        return len(change.alerts)
+
+    with caplog.at_level(logging.WARNING, logger="fuelpipe.adapters.alerts"):
+        for _ in range(50):
+            if evaluate_at(Severity.WARNING) == 0:
+                break
+        fired = len(kinds)
+        for _ in range(50):
+            if evaluate_at(Severity.CRITICAL) == 0:
+                break
+    assert "deferred to the next evaluation" in caplog.text
+    escalated = [s for k, s in kinds[fired:] if k is AlertKind.ESCALATED]
+    assert fired == 600 and len(kinds) == 1200 and len(set(escalated)) == 600
+    assert {a.announced_severity for a in state.load().values()} == {Severity.CRITICAL}
+    assert evaluate_at(Severity.WARNING) == evaluate_at(Severity.CRITICAL) == 0
     assert _item_bytes(client, table) <= 20_000

@@ -557,3 +557,57 @@ def test_an_alert_still_holding_is_stored_with_its_current_evidence_not_announce
     counts: Counter[str] = Counter()
     assert state.deliver([Counting("webhook", counts, threading.Lock())]).sent == 1
     assert counts == Counter({key: 1})
+
+
+class _Graded:
+    """A rule finding one condition at the severity it is given."""
+
+    name = "graded"
+
+    def __init__(self, severity: Severity) -> None:
+        self.severity = severity
+
+    def evaluate(self, context: AlertContext) -> list[Condition]:
+        return [Condition(self.name, "bcb", f"bcb is {self.severity.value}", {}, self.severity)]
+
+
+def test_a_severity_rise_is_queued_once_and_a_fall_keeps_what_was_announced(
+    alert_states: AlertStateOpener,
+) -> None:
+    """The ESCALATED alert goes through the outbox with its previous severity; after a fall
+    the stored alert keeps the severity announced (another process reads it), so a rise back
+    to it queues nothing."""
+    clock = ManualClock(START)
+    state = alert_states(clock)
+    rule = _Graded(Severity.WARNING)
+    sent: list[Alert] = []
+
+    class Keep(AlertSink):
+        name = "webhook"
+
+        def send(self, alert: Alert) -> None:
+            sent.append(alert)
+
+    def run(severity: Severity) -> tuple[int, int]:
+        rule.severity = severity
+        clock.advance(timedelta(hours=1))
+        ctx = AlertContext(clock.now(), cast(Store, None), cast(Queue, None), Catalog([]))
+        report = evaluate(ctx, [rule], state, [state.outbox(["webhook"])])
+        return report.escalated, state.deliver([Keep()]).sent
+
+    fired = START + timedelta(hours=1)
+    assert run(Severity.WARNING) == (0, 1)
+    assert run(Severity.CRITICAL) == (1, 1)
+    assert run(Severity.CRITICAL) == (0, 0)
+    assert run(Severity.WARNING) == (0, 0)
+    stored = alert_states(clock).load()["graded:bcb"]
+    assert (stored.condition.severity, stored.announced_severity, stored.since) == (
+        Severity.WARNING,
+        Severity.CRITICAL,
+        fired,
+    )
+    assert run(Severity.CRITICAL) == (0, 0)
+    assert [(a.kind, a.previous, a.condition.severity, a.since) for a in sent] == [
+        (AlertKind.FIRING, None, Severity.WARNING, fired),
+        (AlertKind.ESCALATED, Severity.WARNING, Severity.CRITICAL, fired),
+    ]

@@ -18,7 +18,7 @@ from fuelpipe.adapters.clock import ManualClock
 from fuelpipe.adapters.sqlite_queue import SqliteQueue
 from fuelpipe.adapters.sqlite_store import SqliteStore
 from fuelpipe.adapters.webhook import WebhookSink
-from fuelpipe.domain.alerts import ActiveAlert, Alert, Condition
+from fuelpipe.domain.alerts import ActiveAlert, Alert, Condition, Severity
 from fuelpipe.domain.calendars import expected_between, get_calendar
 from fuelpipe.domain.catalog import DEFAULT_CATALOG, Catalog
 from fuelpipe.domain.models import Record, Status
@@ -172,16 +172,22 @@ def test_quarantine_alerts_to_a_webhook_once_until_released(home, httpserver: HT
     assert "re-downloads" in bodies[0]["evidence"]["reason"]
 
 
-def test_dead_letters_alert_through_sns_on_moto_server(home, moto_server) -> None:
-    clock, store, queue, state = home
+def _sns_inbox(moto_server, name: str):
+    """An SNS topic on moto_server with an SQS queue subscribed: its sink, the SQS client and
+    the queue's URL."""
     sns, sqs = moto_server.client("sns"), moto_server.client("sqs")
-    topic = sns.create_topic(Name="fuelpipe-alerts-test")["TopicArn"]
-    inbox = sqs.create_queue(QueueName="alert-inbox")["QueueUrl"]
+    topic = sns.create_topic(Name=f"fuelpipe-alerts-{name}")["TopicArn"]
+    inbox = sqs.create_queue(QueueName=f"alert-inbox-{name}")["QueueUrl"]
     inbox_arn = sqs.get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])["Attributes"][
         "QueueArn"
     ]
     sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=inbox_arn)
-    sink = SnsSink(sns, topic)
+    return SnsSink(sns, topic), sqs, inbox
+
+
+def test_dead_letters_alert_through_sns_on_moto_server(home, moto_server) -> None:
+    clock, store, queue, state = home
+    sink, sqs, inbox = _sns_inbox(moto_server, "test")
     lines: list[str] = []
     console = ConsoleSink(lines.append)
 
@@ -460,3 +466,83 @@ def test_an_alert_outside_the_watched_part_folded_in_the_wholes_overflow_still_h
     ctx = AlertContext(clock.now(), store, queue, Catalog([USD]))
     evaluate(ctx, [rule], state, [sink], whole=DEFAULT_CATALOG, limit=3)
     assert sink.alerts == [] and set(state.load()) == {"flood:K003"}
+
+
+class _Graded:
+    """A rule finding one condition at the severity it is given (a harsher threshold crossed)."""
+
+    name = "graded"
+
+    def __init__(self, severity: Severity) -> None:
+        self.severity = severity
+
+    def evaluate(self, context: AlertContext) -> list[Condition]:
+        summary = f"{USD.key} is {self.severity.value}"
+        return [Condition(self.name, USD.key, summary, {"series": USD.key}, self.severity)]
+
+
+def test_a_severity_rise_is_delivered_once_through_the_outbox_and_a_fall_is_not(
+    home, httpserver: HTTPServer
+) -> None:
+    clock, store, queue, state = home
+    httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
+    webhook, lines = WebhookSink(httpserver.url_for("/hook")), []
+    sinks = [webhook, ConsoleSink(lines.append)]
+    rule = _Graded(Severity.WARNING)
+    ctx = AlertContext(clock.now(), store, queue, Catalog([USD]))
+
+    def tick(severity: Severity) -> tuple[int, int, int, int]:
+        rule.severity = severity
+        clock.advance(timedelta(hours=1))
+        now = replace(ctx, now=clock.now())
+        report = evaluate(now, [rule], state, [state.outbox(s.name for s in sinks)])
+        sent = state.deliver(sinks).sent
+        return report.firing, report.escalated, report.cleared, sent
+
+    try:
+        fired_at = clock.now() + timedelta(hours=1)
+        assert tick(Severity.WARNING) == (1, 0, 0, 2)
+        assert tick(Severity.CRITICAL) == (0, 1, 0, 2)  # one message to each sink
+        assert tick(Severity.CRITICAL) == (0, 0, 0, 0)  # not again on the next evaluation
+        assert tick(Severity.WARNING) == (0, 0, 0, 0)  # a fall does not page
+        stored = state.load()[f"graded:{USD.key}"]
+        assert (stored.condition.severity, stored.announced_severity, stored.since) == (
+            Severity.WARNING,
+            Severity.CRITICAL,
+            fired_at,
+        )
+        assert tick(Severity.CRITICAL) == (0, 0, 0, 0)  # critical was announced already
+    finally:
+        webhook.close()
+    bodies = [json.loads(req.get_data()) for req, _ in httpserver.log]
+    assert [(b["kind"], b["severity"], b["previous_severity"]) for b in bodies] == [
+        ("FIRING", "warning", None),
+        ("ESCALATED", "critical", "warning"),
+    ]
+    assert bodies[1]["since"] == fired_at.isoformat() and bodies[1]["id"] == f"graded:{USD.key}"
+    assert bodies[1]["delivery_id"] != bodies[0]["delivery_id"]
+    assert lines[1].startswith(
+        f"[fuelpipe ESCALATED] graded: critical (was warning): {USD.key} is critical ("
+    )
+
+
+def test_an_escalation_reaches_sns_with_its_kind_and_previous_severity(home, moto_server) -> None:
+    clock, store, queue, state = home
+    sink, sqs, inbox = _sns_inbox(moto_server, "escalated")
+    rule = _Graded(Severity.WARNING)
+    _run(clock, store, queue, state, rule, [state.outbox(["sns"])])
+    assert state.deliver([sink]).sent == 1
+    sqs.purge_queue(QueueUrl=inbox)
+    rule.severity = Severity.CRITICAL
+    assert _run(clock, store, queue, state, rule, [state.outbox(["sns"])]).escalated == 1
+    assert state.deliver([sink]).sent == 1
+    (note,) = sqs.receive_message(QueueUrl=inbox, MaxNumberOfMessages=10)["Messages"]
+    body = json.loads(note["Body"])
+    message = json.loads(body["Message"])
+    assert (message["kind"], message["severity"], message["previous_severity"]) == (
+        "ESCALATED",
+        "critical",
+        "warning",
+    )
+    assert body["MessageAttributes"]["kind"]["Value"] == "ESCALATED"
+    assert body["Subject"].startswith("[fuelpipe ESCALATED] graded: critical (was warning)")

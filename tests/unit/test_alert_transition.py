@@ -59,3 +59,77 @@ def test_a_condition_of_a_rule_that_did_not_run_keeps_what_was_stored() -> None:
     old = ActiveAlert(Condition("stale_source", "bcb", "bcb is late", {}, Severity.WARNING), T0)
     later = transition({old.condition.id: old}, [], T0 + timedelta(hours=1), evaluated_rules=[])
     assert later.alerts == [] and later.active == {old.condition.id: old}
+
+
+def _late(severity: Severity, n: int = 1) -> Condition:
+    return Condition("stale_source", "bcb", f"bcb is late: {n} series", {"n": n}, severity)
+
+
+def test_a_severity_rise_is_announced_once_with_the_previous_severity() -> None:
+    first = transition({}, [_late(Severity.WARNING)], T0)
+    later = T0 + timedelta(hours=1)
+    (rise,) = transition(first.active, [_late(Severity.CRITICAL, 2)], later).alerts
+    assert (rise.kind, rise.previous, rise.condition.severity) == (
+        AlertKind.ESCALATED,
+        Severity.WARNING,
+        Severity.CRITICAL,
+    )
+    assert (rise.at, rise.since) == (later, T0)
+    assert rise.subject_line() == (
+        "[fuelpipe ESCALATED] stale_source: critical (was warning): bcb is late: 2 series"
+    )
+    body = rise.as_dict()
+    assert (body["kind"], body["severity"], body["previous_severity"]) == (
+        "ESCALATED",
+        "critical",
+        "warning",
+    )
+    escalated = transition(first.active, [_late(Severity.CRITICAL, 2)], later)
+    stored = escalated.active["stale_source:bcb"]
+    assert stored == ActiveAlert(_late(Severity.CRITICAL, 2), T0)
+    again = transition(escalated.active, [_late(Severity.CRITICAL, 3)], later + timedelta(hours=1))
+    assert again.alerts == []
+
+
+def test_a_severity_fall_is_stored_but_not_announced_nor_a_rise_back_to_what_was_announced() -> (
+    None
+):
+    critical = transition({}, [_late(Severity.CRITICAL)], T0).active
+    fell = transition(critical, [_late(Severity.WARNING)], T0 + timedelta(hours=1))
+    assert fell.alerts == []
+    stored = fell.active["stale_source:bcb"]
+    assert stored.condition.severity is Severity.WARNING  # what holds now, for the views
+    assert stored.announced_severity is Severity.CRITICAL and stored.since == T0
+    back = transition(fell.active, [_late(Severity.CRITICAL)], T0 + timedelta(hours=2))
+    assert back.alerts == []  # critical was announced already
+    assert back.active["stale_source:bcb"] == ActiveAlert(_late(Severity.CRITICAL), T0)
+
+
+def test_a_rise_from_info_past_warning_is_announced_each_step_and_cleared_once() -> None:
+    active = transition({}, [_late(Severity.INFO)], T0).active
+    kinds = []
+    for hours, severity in enumerate((Severity.WARNING, Severity.WARNING, Severity.CRITICAL), 1):
+        step = transition(active, [_late(severity)], T0 + timedelta(hours=hours))
+        kinds += [(a.kind, a.previous) for a in step.alerts]
+        active = step.active
+    assert kinds == [
+        (AlertKind.ESCALATED, Severity.INFO),
+        (AlertKind.ESCALATED, Severity.WARNING),
+    ]
+    (cleared,) = transition(active, [], T0 + timedelta(hours=9)).alerts
+    assert (cleared.kind, cleared.since, cleared.previous) == (AlertKind.CLEARED, T0, None)
+
+
+def test_a_rules_overflow_escalates_when_a_more_severe_condition_joins_the_rest() -> None:
+    def found(critical: bool) -> list[Condition]:
+        out = [Condition("mixed", f"s{i:02d}", f"condition {i}", {}) for i in range(5)]
+        if critical:
+            out.append(Condition("mixed", "s99", "bad", {}, Severity.CRITICAL))
+        return out
+
+    first = transition({}, capped("mixed", found(False), 3), T0)
+    active = first.active
+    worse = capped("mixed", found(True), 3, active)
+    (rise,) = transition(active, worse, T0 + timedelta(hours=1)).alerts
+    assert (rise.kind, rise.condition.subject) == (AlertKind.ESCALATED, OVERFLOW_SUBJECT)
+    assert (rise.previous, rise.condition.severity) == (Severity.WARNING, Severity.CRITICAL)

@@ -42,18 +42,20 @@ SNS_SUBJECT_MAX = 100
 
 
 def _dump(active: ActiveAlert) -> str:
+    """An active alert's stored text; ``announced`` only when it differs from the severity
+    (a fall since: texts stored before it existed read the same)."""
     c = active.condition
-    return json.dumps(
-        {
-            "rule": c.rule,
-            "subject": c.subject,
-            "summary": c.summary,
-            "evidence": dict(c.evidence),
-            "severity": c.severity.value,
-            "since": active.since.isoformat(),
-        },
-        sort_keys=True,
-    )
+    body: dict[str, object] = {
+        "rule": c.rule,
+        "subject": c.subject,
+        "summary": c.summary,
+        "evidence": dict(c.evidence),
+        "severity": c.severity.value,
+        "since": active.since.isoformat(),
+    }
+    if active.announced is not None:
+        body["announced"] = active.announced.value
+    return json.dumps(body, sort_keys=True)
 
 
 def _load(text: str) -> ActiveAlert:
@@ -65,19 +67,27 @@ def _load(text: str) -> ActiveAlert:
         evidence=raw["evidence"],
         severity=Severity(raw["severity"]),
     )
-    return ActiveAlert(cond, datetime.fromisoformat(raw["since"]))
+    announced = Severity(raw["announced"]) if raw.get("announced") else None
+    return ActiveAlert(cond, datetime.fromisoformat(raw["since"]), announced)
 
 
 def _dump_alert(alert: Alert) -> str:
     body = json.loads(_dump(ActiveAlert(alert.condition, alert.since)))
+    if alert.previous is not None:
+        body["previous"] = alert.previous.value
     return json.dumps({**body, "kind": alert.kind.value, "at": alert.at.isoformat()})
 
 
 def _load_alert(text: str) -> Alert:
     active = _load(text)
     raw = json.loads(text)
+    previous = Severity(raw["previous"]) if raw.get("previous") else None
     return Alert(
-        AlertKind(raw["kind"]), active.condition, datetime.fromisoformat(raw["at"]), active.since
+        AlertKind(raw["kind"]),
+        active.condition,
+        datetime.fromisoformat(raw["at"]),
+        active.since,
+        previous,
     )
 
 
@@ -895,7 +905,8 @@ class DynamoAlertState(_OutboxState):
         fit the budget with every older entry cut: all of ``groups`` (each alert with its
         entries, one per sink) when they do; else without the fewest alerts, deferred (logged):
         CLEARED ones first, then the least severe, the newest first. A deferred alert's change
-        is undone (a FIRING one's condition leaves the active set, a CLEARED one's stays), so
+        is undone (a FIRING one's condition leaves the active set, a CLEARED one's stays, an
+        ESCALATED one's keeps the severity announced before), so
         the next evaluation finds it again and queues it; an alert the outbox cannot take is
         never recorded as sent. The active set only grows by admitted alerts, so it never
         outgrows the budget on its own (a stored set over it, from before rules were capped,
@@ -910,7 +921,7 @@ class DynamoAlertState(_OutboxState):
         order = sorted(
             range(len(groups)),
             key=lambda i: (
-                groups[i][0].kind is AlertKind.FIRING,
+                groups[i][0].kind is not AlertKind.CLEARED,
                 severity_rank(groups[i][0].condition.severity),
                 -i,
             ),
@@ -925,6 +936,10 @@ class DynamoAlertState(_OutboxState):
                 alert = groups[i][0]
                 if alert.kind is AlertKind.FIRING:
                     kept.pop(alert.condition.id, None)
+                elif alert.kind is AlertKind.ESCALATED:
+                    kept[alert.condition.id] = ActiveAlert(
+                        alert.condition, alert.since, alert.previous
+                    )
                 else:
                     kept[alert.condition.id] = ActiveAlert(alert.condition, alert.since)
             texts = {cid: _dump(a) for cid, a in kept.items()}
@@ -969,13 +984,15 @@ class DynamoAlertState(_OutboxState):
 
     def _as_stored(self, active: Mapping[str, ActiveAlert]) -> dict[str, str]:
         """The stored text of each alert of ``active`` that was stored (same condition and
-        ``since``: still holding) with other evidence than it has now."""
+        ``since``: still holding, and same severity announced: an escalation is never undone
+        by it) with other evidence than it has now."""
         out = {}
         for cid, alert in active.items():
             text = self._stored.get(cid)
             if text is None or text == _dump(alert):
                 continue
-            if _load(text).since == alert.since:
+            before = _load(text)
+            if (before.since, before.announced_severity) == (alert.since, alert.announced_severity):
                 out[cid] = text
         return out
 

@@ -89,7 +89,7 @@ def alerter(
             for notice in delivery.notices:
                 console.print(f"[yellow]alert outbox:[/] {escape(notice)}", highlight=False)
             shown[:] = delivery.notices
-        return report.firing + report.cleared
+        return report.firing + report.escalated + report.cleared
 
     return hook, [state, *sinks]
 

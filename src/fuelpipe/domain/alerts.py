@@ -3,8 +3,9 @@
 Pure: no I/O, no clock reads. A rule (see :mod:`fuelpipe.ports.alerts`) looks at the pipeline
 and returns the conditions that hold *now*. :func:`transition` compares them with the alert
 state stored from the previous evaluation, so a condition alerts once when it starts, stays
-quiet while it holds (its stored evidence kept current), alerts "cleared" when it stops
-holding, and alerts again if it returns.
+quiet while it holds (its stored evidence kept current), alerts "escalated" when its severity
+rises above the one announced, alerts "cleared" when it stops holding, and alerts again if it
+returns.
 """
 
 from __future__ import annotations
@@ -52,24 +53,32 @@ class AlertKind(StrEnum):
     """What an alert message announces."""
 
     FIRING = "FIRING"
+    ESCALATED = "ESCALATED"
     CLEARED = "CLEARED"
 
 
 @dataclass(frozen=True, slots=True)
 class Alert:
-    """One message to send: a condition that started (FIRING) or stopped (CLEARED)."""
+    """One message to send: a condition that started (FIRING), became more severe while active
+    (ESCALATED) or stopped (CLEARED)."""
 
     kind: AlertKind
     condition: Condition
     at: datetime
     since: datetime
     """When the condition was first seen (equal to ``at`` for a new one)."""
+    previous: Severity | None = None
+    """ESCALATED: the severity announced before (the condition's is the new one); else None."""
 
     def headline(self) -> str:
-        """What happened: a firing condition's summary; for a cleared one, what cleared and
-        since when it had held (its summary said what was wrong, not that it is over)."""
+        """What happened: a firing condition's summary; an escalated one's new and previous
+        severity, then its summary; for a cleared one, what cleared and since when it had held
+        (its summary said what was wrong, not that it is over)."""
         if self.kind is AlertKind.FIRING:
             return self.condition.summary
+        if self.kind is AlertKind.ESCALATED:
+            was = self.previous.value if self.previous else "?"
+            return f"{self.condition.severity.value} (was {was}): {self.condition.summary}"
         return (
             f"{self.condition.subject} cleared, after holding since "
             f"{sao_paulo_iso(self.since, 'minutes')} (was: {self.condition.summary})"
@@ -88,6 +97,7 @@ class Alert:
             "subject": self.condition.subject,
             "summary": self.condition.summary,
             "severity": self.condition.severity.value,
+            "previous_severity": self.previous.value if self.previous else None,
             "evidence": dict(self.condition.evidence),
             "at": self.at.isoformat(),
             "since": self.since.isoformat(),
@@ -100,6 +110,14 @@ class ActiveAlert:
 
     condition: Condition
     since: datetime
+    announced: Severity | None = None
+    """The highest severity announced for it (FIRING or ESCALATED) when the condition's own
+    differs: it fell since, or its rise is still to be announced; None: the condition's own."""
+
+    @property
+    def announced_severity(self) -> Severity:
+        """The highest severity announced for it while active."""
+        return self.announced or self.condition.severity
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +141,10 @@ def transition(
     found now (its summary, evidence and severity): a quarantine alert that fired for 3 dates
     shows 412 once the series has 412, a rule's "+more" condition its current count.
 
+    Severity: one that rises above the most severe announced for the alert is announced
+    (ESCALATED, with the previous one); a fall is stored but not announced (it must not page),
+    and a rise back to a severity already announced is not announced again.
+
     ``evaluated_rules`` limits clearing to conditions of the rules that ran (a rule that raised
     or was not configured must not clear its conditions by accident); None means every rule ran.
     """
@@ -133,11 +155,19 @@ def transition(
     alerts: list[Alert] = []
     new_active: dict[str, ActiveAlert] = {}
     for cid, cond in holding.items():
-        if cid in active:  # quiet, but with the current evidence
-            new_active[cid] = ActiveAlert(cond, active[cid].since)
-        else:
+        prior = active.get(cid)
+        if prior is None:
             new_active[cid] = ActiveAlert(cond, now)
             alerts.append(Alert(AlertKind.FIRING, cond, now, now))
+            continue
+        announced = prior.announced_severity
+        if _RANK[cond.severity] > _RANK[announced]:
+            alerts.append(Alert(AlertKind.ESCALATED, cond, now, prior.since, announced))
+            announced = cond.severity
+        # quiet unless escalated, but with the current evidence
+        new_active[cid] = ActiveAlert(
+            cond, prior.since, None if announced is cond.severity else announced
+        )
     for cid, prior in active.items():
         if cid in holding:
             continue

@@ -2,8 +2,9 @@
 
 Rules are pluggable (:class:`fuelpipe.ports.alerts.AlertRule`): :func:`evaluate` takes any
 list, and other features add theirs next to :func:`default_rules`. Each condition alerts once
-when it starts and once when it clears (the active set is kept in an
-:class:`~fuelpipe.ports.alerts.AlertState`); a message carries its evidence.
+when it starts, once each time its severity rises past the one announced, and once when it
+clears (the active set is kept in an :class:`~fuelpipe.ports.alerts.AlertState`); a message
+carries its evidence.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
-from fuelpipe.domain.alerts import ActiveAlert, Condition, Severity, capped, transition
+from fuelpipe.domain.alerts import ActiveAlert, AlertKind, Condition, Severity, capped, transition
 from fuelpipe.domain.calendars import expected_between, get_calendar
 from fuelpipe.domain.catalog import Catalog, Series
 from fuelpipe.domain.instants import sao_paulo_iso
@@ -379,6 +380,7 @@ class AlertReport:
     """What one evaluation did."""
 
     firing: int = 0
+    escalated: int = 0
     cleared: int = 0
     active: int = 0
     folded: int = 0
@@ -419,7 +421,8 @@ def evaluate(
     whole: Catalog | None = None,
     limit: int = MAX_CONDITIONS_PER_RULE,
 ) -> AlertReport:
-    """Run every rule, send what started or cleared to every sink, then save the active set.
+    """Run every rule, send what started, escalated or cleared to every sink, then save the
+    active set.
 
     A rule that raises is reported and its conditions are left as they were (never cleared by
     accident). The state is saved only after every sink accepted every alert. Callers pass the
@@ -470,10 +473,11 @@ def evaluate(
             # saw start is queued once. (The outbox sink: ``load`` forgot what was queued.)
             if attempt == SAVE_ATTEMPTS:
                 raise
-    firing = sum(1 for a in change.alerts if a.kind.value == "FIRING")
+    kinds = Counter(a.kind for a in change.alerts)
     return AlertReport(
-        firing=firing,
-        cleared=len(change.alerts) - firing,
+        firing=kinds[AlertKind.FIRING],
+        escalated=kinds[AlertKind.ESCALATED],
+        cleared=kinds[AlertKind.CLEARED],
         active=len(change.active),
         folded=folded,
         failed_rules=(*failed, *outside.failed),
