@@ -25,6 +25,7 @@ from fuelpipe.adapters.lake.engine import FILE_COLUMNS, StationLake  # noqa: E40
 from fuelpipe.adapters.lake.queries import QUERIES  # noqa: E402
 from fuelpipe.adapters.lake.storage import (  # noqa: E402
     LAKE_PREFIX,
+    WRITE_LOCK,
     LocalLakeStorage,
     S3LakeStorage,
 )
@@ -111,6 +112,18 @@ def test_partition_files_match_the_glue_table() -> None:
             )
             assert all("*" not in a for a in actions), (name, actions)
             assert statement["Resource"] != "*"
+    # The writer deletes only the ingest lock (S3LakeStorage's, below its prefix), never data.
+    (delete,) = [
+        s
+        for s in parsed["Resources"]["StationLakeWritePolicy"]["Properties"]["PolicyDocument"][
+            "Statement"
+        ]
+        if "s3:DeleteObject" in s["Action"]
+    ]
+    assert delete["Action"] == "s3:DeleteObject"
+    assert delete["Resource"] == {
+        "Fn::Sub": f"${{StationLakeBucket.Arn}}/{LAKE_PREFIX}/{WRITE_LOCK}"
+    }
 
 
 def test_the_lake_folder_is_the_one_the_template_names() -> None:

@@ -3,14 +3,28 @@ bucket on moto_server."""
 
 from __future__ import annotations
 
+import lzma
+import os
+import threading
 import uuid
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import cast
 
 import pytest
 
-from fuelpipe.adapters.lake.storage import LocalLakeStorage, S3LakeStorage, partition_path
-from fuelpipe.ports.lake import LakeStorage
+from fuelpipe.adapters.clock import FixedClock, ManualClock
+from fuelpipe.adapters.lake.engine import FileReport, StationLake
+from fuelpipe.adapters.lake.storage import (
+    LocalLakeStorage,
+    ManifestChanged,
+    S3LakeStorage,
+    partition_path,
+)
+from fuelpipe.domain.instants import SAO_PAULO
+from fuelpipe.ports.lake import LakeBusy, LakeLockLost, LakeStorage
+from fuelpipe.replay.snapshot_data import SNAPSHOT_DIR
 
 
 def _local(request: pytest.FixtureRequest, tmp_path: Path) -> LakeStorage:
@@ -74,3 +88,188 @@ def test_reports_are_stored(storage: LakeStorage) -> None:
     text = "x.csv:5: bad collection date '31/02/2025'\nx.csv:9: unknown product 'QUEROSENE'\n"
     storage.put_text("x.csv.rejected.txt", text)
     assert storage.get_text("x.csv.rejected.txt") == text
+
+
+# --- one writer at a time ------------------------------------------------------------------
+
+SINCE = datetime(2025, 4, 22, 9, 0, tzinfo=SAO_PAULO)
+NOW = SINCE + timedelta(hours=3)  # after the LPG sample's last collection day
+GLP = SNAPSHOT_DIR / "shpc" / "qus" / "ultimas-4-semanas-glp.csv.xz"
+
+
+def _same_lake(storage: LakeStorage) -> LakeStorage:
+    """A second adapter on the same lake, as another process would open it."""
+    if isinstance(storage, S3LakeStorage):
+        return S3LakeStorage(storage.client, storage.bucket, storage.prefix)
+    assert isinstance(storage, LocalLakeStorage)
+    return LocalLakeStorage(storage.root)
+
+
+def test_a_second_writer_is_refused_until_the_first_lets_go(storage: LakeStorage) -> None:
+    clock = ManualClock(SINCE)
+    first = storage.write_lock(clock, "fuelpipe stations ingest")
+    second = _same_lake(storage).write_lock(clock, "fuelpipe demo")
+    first.acquire()
+    first.refresh()
+    with pytest.raises(LakeBusy) as refused:
+        second.acquire()
+    busy = refused.value
+    assert (busy.pid, busy.since, busy.command) == (os.getpid(), "2025-04-22T09:00:00-03:00",
+                                                    "fuelpipe stations ingest")  # fmt: skip
+    assert "_ingest.lock" in busy.where
+    assert f"(`fuelpipe stations ingest`, pid {os.getpid()}" in str(busy)
+    # reads do not need it
+    assert storage.read_manifest() == {"files": {}, "http": {}}
+    first.release()
+    second.acquire()
+    with pytest.raises(LakeBusy) as now_second:
+        storage.write_lock(clock, "fuelpipe stations ingest").acquire()
+    assert now_second.value.command == "fuelpipe demo"
+    second.release()
+    first.acquire()
+    first.release()
+
+
+def _glp_halves(folder: Path) -> tuple[Path, Path]:
+    """The real LPG sample's records in two files of disjoint records over the same
+    (product, month) partitions."""
+    header, *records = lzma.decompress(GLP.read_bytes()).split(b"\r\n")[:401]
+    paths = []
+    for n, part in enumerate((records[0::2], records[1::2])):
+        path = folder / f"glp-half-{n}.csv"
+        path.write_bytes(b"\r\n".join([header, *part]) + b"\r\n")
+        paths.append(path)
+    return paths[0], paths[1]
+
+
+def _lake_rows(lake: StationLake) -> int:
+    with lake.reader() as con:
+        row = con.execute("SELECT count(*) FROM stations").fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def test_an_ingest_beside_another_is_refused_whole_and_nothing_is_lost(
+    storage: LakeStorage, tmp_path: Path
+) -> None:
+    """Two ingests of the same partitions at once: the one that finds the lake held is refused
+    before it reads or writes anything; the holder's records are all kept, and the refused
+    one run again adds all of its own."""
+    pytest.importorskip("duckdb")
+    folder = tmp_path / "files"
+    folder.mkdir()
+    a, b = _glp_halves(folder)
+    first = StationLake(storage, FixedClock(NOW), workdir=tmp_path)
+    second = StationLake(_same_lake(storage), FixedClock(NOW), workdir=tmp_path)
+    holding, refused_done = threading.Event(), threading.Event()
+    outcome: dict[str, object] = {}
+
+    def while_held(name: str, rows: int) -> None:  # the first ingest's progress, lock held
+        holding.set()
+        assert refused_done.wait(60)
+
+    def run_first() -> None:
+        outcome["first"] = first.ingest_path(a, progress=while_held)
+
+    def run_second() -> None:
+        assert holding.wait(60)
+        try:
+            outcome["second"] = second.ingest_path(b)
+        except LakeBusy as exc:
+            outcome["second"] = exc
+        finally:
+            refused_done.set()
+
+    threads = [threading.Thread(target=run_first), threading.Thread(target=run_second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert isinstance(outcome["second"], LakeBusy), outcome["second"]
+    (report,) = cast(list[FileReport], outcome["first"])
+    assert report.written == 200 and report.accounted()
+    assert set(storage.read_manifest()["files"]) == {a.name}  # nothing of b recorded
+    assert _lake_rows(first) == 200
+    (again,) = second.ingest_path(b)  # the refused one, run again
+    assert again.written == 200 and again.already_in_lake == 0
+    assert set(storage.read_manifest()["files"]) == {a.name, b.name}
+    first.close()
+    assert _lake_rows(first) == 400
+
+
+def test_two_ingests_started_together_lose_no_record(storage: LakeStorage, tmp_path: Path) -> None:
+    """Two ingests of the same partitions started at the same instant, unsynchronised: each
+    ends with all its records in the lake, or is refused with nothing of it written."""
+    pytest.importorskip("duckdb")
+    folder = tmp_path / "files"
+    folder.mkdir()
+    files = _glp_halves(folder)
+    lakes = [StationLake(s, FixedClock(NOW), workdir=tmp_path)
+             for s in (storage, _same_lake(storage))]  # fmt: skip
+    start = threading.Barrier(2)
+    outcome: list[object] = [None, None]
+
+    def run(n: int) -> None:
+        start.wait(30)
+        try:
+            outcome[n] = lakes[n].ingest_path(files[n])
+        except LakeBusy as exc:
+            outcome[n] = exc
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    ingested = [files[n].name for n in range(2) if not isinstance(outcome[n], LakeBusy)]
+    assert ingested, outcome  # at most one is refused
+    assert sorted(storage.read_manifest()["files"]) == sorted(ingested)
+    assert _lake_rows(lakes[0]) == 200 * len(ingested)
+
+
+def test_an_expired_s3_lock_is_taken_over(request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    """An S3 lock whose holder stopped refreshing it (crashed) is taken over once it expires,
+    by the injected clock; the old holder then finds it lost and leaves the new one alone."""
+    storage = _s3(request, tmp_path)
+    assert isinstance(storage, S3LakeStorage)
+    storage.lock_ttl = timedelta(minutes=30)
+    crashed = storage.write_lock(ManualClock(SINCE), "fuelpipe stations ingest")
+    crashed.acquire()
+    clock = ManualClock(SINCE + timedelta(minutes=29))
+    later = _same_lake(storage).write_lock(clock, "fuelpipe demo")
+    with pytest.raises(LakeBusy) as refused:
+        later.acquire()
+    assert refused.value.expires == "2025-04-22T09:30:00-03:00"
+    assert "expiring at 2025-04-22T09:30:00-03:00" in str(refused.value)
+    clock.set(SINCE + timedelta(minutes=30))
+    later.acquire()  # expired: taken over
+    with pytest.raises(LakeLockLost):
+        crashed.refresh()
+    crashed.release()  # the lock is no longer its own: left in place
+    third = storage.write_lock(clock, "third")
+    with pytest.raises(LakeBusy) as held:
+        third.acquire()
+    assert held.value.command == "fuelpipe demo"
+    later.refresh()  # still its own
+    later.release()
+    third.acquire()
+    third.release()
+
+
+def test_a_stale_s3_manifest_is_not_written_over_another(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    storage = _s3(request, tmp_path)
+    other = _same_lake(storage)
+    mine = storage.read_manifest()
+    theirs = other.read_manifest()
+    theirs["files"]["theirs.csv"] = {"sha256": "ab", "parts": []}
+    other.write_manifest(theirs)
+    mine["files"]["mine.csv"] = {"sha256": "cd", "parts": []}
+    with pytest.raises(ManifestChanged):
+        storage.write_manifest(mine)  # it would drop theirs.csv
+    assert set(storage.read_manifest()["files"]) == {"theirs.csv"}
+    fresh = storage.read_manifest()
+    fresh["files"]["mine.csv"] = {"sha256": "cd", "parts": []}
+    storage.write_manifest(fresh)
+    assert set(other.read_manifest()["files"]) == {"theirs.csv", "mine.csv"}

@@ -17,6 +17,7 @@ from fuelpipe.adapters.lake.columns import Collected, Parsed, batches_fast, coll
 from fuelpipe.adapters.lake.engine import StationLake, connect
 from fuelpipe.adapters.lake.storage import LocalLakeStorage
 from fuelpipe.domain.stations import lines_of_accepted
+from fuelpipe.ports.lake import LakeBusy
 from fuelpipe.stages.stations import ingest_local
 
 
@@ -280,6 +281,26 @@ def test_progress_counts_records_a_batch_at_a_time_over_every_file(
     rows = [done for phase, done, _ in seen if phase == "rows"]
     assert rows == [40, 80, 100, 140, 180, 220, 250]  # a batch of 40 at a time, per file
     assert [a for a in seen if a[0] == "ingest"] == [("ingest", 1, 2), ("ingest", 2, 2)]
+
+
+def test_a_busy_lake_stops_the_whole_ingest_not_one_file(
+    lake: StationLake, tmp_path: Path, write: Callable[[str, bytes], Path]
+) -> None:
+    """Another ingest holding the lake is no file's fault: ingest_local stops at once (not an
+    error line per file), with nothing read or written; once it is let go, the same runs."""
+    lines = real_lines("glp", 60)
+    first = write("a.csv", "\n".join(lines[:31]).encode())
+    second = write("b.csv", "\n".join([lines[0], *lines[31:]]).encode())
+    other = LocalLakeStorage(tmp_path / "lake").write_lock(FixedClock(NOW), "fuelpipe demo")
+    other.acquire()
+    try:
+        with pytest.raises(LakeBusy, match=r"another ingest \(`fuelpipe demo`, pid \d+"):
+            ingest_local(lake, [first, second])
+    finally:
+        other.release()
+    assert lake.storage.read_manifest() == {"files": {}, "http": {}}
+    assert lake.storage.partitions() == []
+    assert ingest_local(lake, [first, second]).written == 60
 
 
 def test_a_file_ingested_under_two_names_is_named_as_itself_when_given_again(

@@ -10,7 +10,7 @@ import signal
 import socket
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -210,6 +210,24 @@ def fail(message: str, code: int = EXIT_BAD_INPUT) -> typer.Exit:
     flat = " ".join(message.split())
     err.print(f"[bold red]error:[/] {rich_escape(flat)}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
+
+
+def take_lock(
+    acquire: Callable[[], object],
+    where: object,
+    held: type[Exception],
+    refusal: Callable[[Any], str],
+    code: int,
+) -> None:
+    """Run ``acquire``: a lock another process holds (``held`` raised) is one line
+    (``refusal`` of it) and exit ``code``; a lock that cannot be taken at all (an OSError)
+    is one line naming ``where``."""
+    try:
+        acquire()
+    except held as exc:
+        raise fail(refusal(exc), code=code) from None
+    except OSError as exc:
+        raise fail(f"cannot lock {where}: {exc.strerror or exc}") from None
 
 
 def note(message: str) -> None:

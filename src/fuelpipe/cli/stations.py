@@ -6,6 +6,8 @@ import csv
 import io
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -180,7 +182,11 @@ def ingest(
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Download (conditional GET) and ingest ANP station files: CSV (UTF-8 BOM or Latin-1),
-    ZIP, or XLSX under a .csv name, recognised by content."""
+    ZIP, or XLSX under a .csv name, recognised by content.
+
+    One ingest per lake at a time: a second one is refused before it reads or writes
+    anything, naming the running one (its command, pid and since when), and exits 4.
+    Queries and the dashboard are not held back."""
     from fuelpipe.stages.stations import ingest_local, ingest_remote
 
     if paths and only:
@@ -189,7 +195,7 @@ def ingest(
         if not p.is_file():
             raise fail(f"{p} is not a file")
     lake = _lake(ctx)
-    with display.bar(console, disable=as_json) as progress:
+    with only_writer(lake), display.bar(console, disable=as_json) as progress:
         if paths:
             summary = ingest_local(lake, paths, force=force, progress=progress)
         else:
@@ -214,6 +220,30 @@ def ingest(
 
 EXIT_INGEST_ERRORS = 1
 """`stations ingest` exit code when a file could not be read or ingested (the others were)."""
+EXIT_LAKE_BUSY = 4
+"""`stations ingest` refused: another ingest writes the same lake (as `watch`'s 4)."""
+
+
+@contextmanager
+def only_writer(lake: Any, command: str = "fuelpipe stations ingest") -> Iterator[None]:
+    """Hold the lake's write lock while inside (``command`` names this one to an ingest
+    refused); another ingest holding it is one clear line and exit 4, before anything is read
+    or downloaded. An S3 lock lost while inside (it expired) stops the ingest, exit 1."""
+    from fuelpipe.cli.main import take_lock
+    from fuelpipe.ports.lake import LakeBusy, LakeLockLost
+
+    with ExitStack() as held:
+        take_lock(
+            lambda: held.enter_context(lake.writing(command)),
+            f"the lake {lake.storage.describe()}",
+            LakeBusy,
+            lambda busy: f"{busy}: one ingest per lake at a time (run this one again when it ends)",
+            EXIT_LAKE_BUSY,
+        )
+        try:
+            yield
+        except LakeLockLost as lost:
+            raise fail(str(lost), code=EXIT_INGEST_ERRORS) from None
 
 
 def _refused_to_errors(summary: Any, paths: list[Path]) -> None:
@@ -718,7 +748,7 @@ def demo_stations(cfg: Any) -> Any:
     )
     source = build_station_source(cfg)
     try:
-        with display.bar(console) as progress:
+        with only_writer(lake, "fuelpipe demo"), display.bar(console) as progress:
             summary = ingest_remote(lake, source, progress=progress)
     finally:
         source.close()

@@ -19,6 +19,7 @@ from fuelpipe.cli.main import (
     console,
     fail,
     settings,
+    take_lock,
     wired,
 )
 from fuelpipe.domain.catalog import Catalog, Series
@@ -144,19 +145,17 @@ def only_watch(cfg: Settings, command: str = "fuelpipe watch") -> Iterator[None]
     from fuelpipe.homes.embedded import watch_lock
 
     lock = watch_lock(cfg, command=command)
-    try:
-        lock.acquire()
-    except LockHeld as held:
+
+    def refusal(held: LockHeld) -> str:
         h = held.holder
         who = "pid unknown" if h.pid is None else f"pid {h.pid}"
         since = "" if h.since is None else f", running since {h.since}"
-        raise fail(
+        return (
             f"another `{h.command or 'fuelpipe watch'}` ({who}{since}) is watching the store "
-            f"{cfg.db}: one watch per store (stop that one first; the lock is {lock.path})",
-            code=EXIT_ALREADY_WATCHING,
-        ) from None
-    except OSError as exc:
-        raise fail(f"cannot lock {lock.path}: {exc.strerror or exc}") from None
+            f"{cfg.db}: one watch per store (stop that one first; the lock is {lock.path})"
+        )
+
+    take_lock(lock.acquire, lock.path, LockHeld, refusal, EXIT_ALREADY_WATCHING)
     try:
         yield
     finally:

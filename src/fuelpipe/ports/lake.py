@@ -9,6 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Protocol
 
+from fuelpipe.ports.clock import Clock
+
 
 class LakeQueryFailed(RuntimeError):
     """The lake's query engine could not answer (Athena failed, refused or timed out): the
@@ -18,6 +20,57 @@ class LakeQueryFailed(RuntimeError):
     def __init__(self, message: str, public: str | None = None) -> None:
         super().__init__(message)
         self.public = public or message
+
+
+class LakeBusy(RuntimeError):
+    """Another ingest holds the lake's write lock: ``where`` is the lock (a path or an s3://
+    URL); the holder's pid, host, since when, command and the lock's expiry (an S3 lock's)
+    are None where unknown."""
+
+    def __init__(
+        self,
+        where: str,
+        *,
+        pid: int | None = None,
+        since: str | None = None,
+        command: str | None = None,
+        host: str | None = None,
+        expires: str | None = None,
+    ) -> None:
+        self.where = where
+        self.pid = pid
+        self.since = since
+        self.command = command
+        self.host = host
+        self.expires = expires
+        who = "an unknown pid" if pid is None else f"pid {pid}"
+        on = "" if host is None else f" on {host}"
+        started = "" if since is None else f", since {since}"
+        until = "" if expires is None else f", expiring at {expires} unless it goes on"
+        super().__init__(
+            f"another ingest (`{command or 'fuelpipe stations ingest'}`, {who}{on}{started}) "
+            f"is writing the lake: its lock is {where}{until}"
+        )
+
+
+class LakeLockLost(RuntimeError):
+    """The write lock expired and another ingest took it over: this one must stop writing."""
+
+
+class LakeWriteLock(Protocol):
+    """One writer at a time on a lake: held for an ingest's whole read-merge-write."""
+
+    def acquire(self) -> None:
+        """Take the lock, or raise LakeBusy naming the holder (never waits)."""
+        ...
+
+    def refresh(self) -> None:
+        """Keep holding it (an expiring lock is extended); LakeLockLost when it was lost."""
+        ...
+
+    def release(self) -> None:
+        """Let it go (a lock no longer held is left alone)."""
+        ...
 
 
 class LakeStorage(Protocol):
@@ -57,4 +110,9 @@ class LakeStorage(Protocol):
 
     def query_root(self, workdir: Path) -> Path:
         """A local directory holding every partition file, for DuckDB to read."""
+        ...
+
+    def write_lock(self, clock: Clock, command: str) -> LakeWriteLock:
+        """The lake's write lock (``clock`` dates it, ``command`` names the holder to one
+        refused); reads never need it."""
         ...

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from fuelpipe.ports.lake import LakeStorage
+from fuelpipe.ports.lake import LakeBusy, LakeLockLost, LakeStorage
 from fuelpipe.ports.source import SourceError
 
 Progress = Callable[[str, int, int], None]
@@ -135,6 +135,10 @@ def file_name(url: str) -> str:
     return url.rstrip("/").rsplit("/", 1)[-1]
 
 
+_NOT_THIS_FILES = (LakeBusy, LakeLockLost)
+"""Another ingest writes the lake: no file's fault, so the whole ingest stops."""
+
+
 def _failed(name: str | Path, exc: Exception) -> str:
     """One file's unexpected failure as its error line: the run goes on to the next file,
     and the command still exits non-zero (it has errors)."""
@@ -153,6 +157,8 @@ def ingest_local(
             reports = lake.ingest_path(
                 path, path.name, source=str(path), force=force, progress=rows
             )
+        except _NOT_THIS_FILES:
+            raise
         except OSError as exc:
             summary.errors.append(f"{path}: {exc}")
         except Exception as exc:  # a fault in this file's reading; the others go on
@@ -240,6 +246,8 @@ def _ingest_download(
     name = file_name(url)
     try:
         reports = lake.ingest_path(path, name, source=url, force=force, progress=progress)
+    except _NOT_THIS_FILES:
+        raise
     except Exception as exc:  # this file's fault; the other files go on
         summary.errors.append(_failed(name, exc))
         return

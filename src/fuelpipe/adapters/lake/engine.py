@@ -45,7 +45,7 @@ from fuelpipe.adapters.lake.queries import QUERIES
 from fuelpipe.adapters.lake.storage import PART_FILE
 from fuelpipe.domain.stations import ANP_COLUMNS, BadRow
 from fuelpipe.ports.clock import Clock
-from fuelpipe.ports.lake import LakeStorage
+from fuelpipe.ports.lake import LakeStorage, LakeWriteLock
 
 if TYPE_CHECKING:
     import duckdb
@@ -188,6 +188,25 @@ class StationLake:
         self._db: duckdb.DuckDBPyConnection | None = None
         self._mirror: Path | None = None
         self._lock = threading.Lock()
+        self._writer: LakeWriteLock | None = None
+
+    @contextmanager
+    def writing(self, command: str = "fuelpipe stations ingest") -> Iterator[None]:
+        """Hold the lake's write lock while inside (``command`` names this holder to an ingest
+        refused): LakeBusy, naming the holder, when another ingest holds it. Re-entrant: each
+        ingest inside refreshes it (extends an S3 lock's expiry). Queries never take it."""
+        if self._writer is not None:
+            self._writer.refresh()
+            yield
+            return
+        lock = self.storage.write_lock(self.clock, command)
+        lock.acquire()
+        self._writer = lock
+        try:
+            yield
+        finally:
+            self._writer = None
+            lock.release()
 
     @contextmanager
     def _scratch(self) -> Iterator[Path]:
@@ -213,7 +232,22 @@ class StationLake:
         other members are reported as skipped. When one of them could not be read at all (a
         bad CRC, a password, a truncated member) the file is not recorded either (its rejected
         and differing lines still are), so that it is read again next time.
+
+        It holds the lake's write lock throughout (see ``writing``): LakeBusy, before anything
+        is read, when another ingest holds it.
         """
+        with self.writing():
+            return self._ingest_path(path, name, source=source, force=force, progress=progress)
+
+    def _ingest_path(
+        self,
+        path: Path,
+        name: str | None,
+        *,
+        source: str | None,
+        force: bool,
+        progress: Progress | None,
+    ) -> list[FileReport]:
         name = name or path.name
         size = path.stat().st_size
         files = self.storage.read_manifest()["files"]  # what was ingested, read once

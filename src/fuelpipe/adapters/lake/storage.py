@@ -6,12 +6,22 @@ import json
 import os
 import re
 import shutil
+import socket
 import tempfile
+import uuid
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from fuelpipe.adapters.process_lock import LockHeld, ProcessLock
+from fuelpipe.domain.instants import sao_paulo_iso
+from fuelpipe.ports.clock import Clock
+from fuelpipe.ports.lake import LakeBusy, LakeLockLost, LakeWriteLock
+
 PART_FILE = "part-0.parquet"
 MANIFEST = "_manifest.json"
+WRITE_LOCK = "_ingest.lock"
+"""The write lock beside the manifest: a flock'd file locally, an object with an expiry in S3."""
 _PARTITION = re.compile(r"product=([A-Z0-9_]+)/month=(\d{4}-\d{2})/" + re.escape(PART_FILE) + "$")
 
 
@@ -85,6 +95,30 @@ class LocalLakeStorage:
     def query_root(self, workdir: Path) -> Path:
         return self.root
 
+    def write_lock(self, clock: Clock, command: str) -> LakeWriteLock:
+        return _LocalWriteLock(ProcessLock(self.root / WRITE_LOCK, clock, command))
+
+
+class _LocalWriteLock:
+    """The process lock on ``<lake>/_ingest.lock``: the kernel lets it go when the holder
+    ends, however it ends, so it never expires."""
+
+    def __init__(self, lock: ProcessLock) -> None:
+        self._lock = lock
+
+    def acquire(self) -> None:
+        try:
+            self._lock.acquire()
+        except LockHeld as held:
+            h = held.holder
+            raise LakeBusy(str(held.path), pid=h.pid, since=h.since, command=h.command) from None
+
+    def refresh(self) -> None:
+        """Nothing to extend: a flock is held until released."""
+
+    def release(self) -> None:
+        self._lock.release()
+
 
 LAKE_PREFIX = "stations"
 """The lake's folder in its bucket: infra/template.yaml's Glue table and S3 policies name it
@@ -98,10 +132,23 @@ class S3LakeStorage:
     extension has to be downloaded; Athena reads the bucket itself through the Glue table.
     """
 
-    def __init__(self, client: Any, bucket: str, prefix: str = LAKE_PREFIX) -> None:
+    def __init__(
+        self,
+        client: Any,
+        bucket: str,
+        prefix: str = LAKE_PREFIX,
+        *,
+        lock_ttl: timedelta = timedelta(minutes=30),
+    ) -> None:
         self.client = client
         self.bucket = bucket
         self.prefix = prefix.strip("/")
+        self.lock_ttl = lock_ttl
+        """How long the write lock holds without a refresh (the lake refreshes it per file)."""
+        self._manifest_seen = False
+        self._manifest_etag: str | None = None
+        """The manifest version last read or written here (None: there was none); a write
+        replaces only that version, so a stale manifest is never written over another's."""
 
     def _key(self, rel: str) -> str:
         return f"{self.prefix}/{rel}" if self.prefix else rel
@@ -146,17 +193,34 @@ class S3LakeStorage:
 
     def read_manifest(self) -> dict[str, Any]:
         try:
-            body = self.client.get_object(Bucket=self.bucket, Key=self._key(MANIFEST))["Body"]
+            got = self.client.get_object(Bucket=self.bucket, Key=self._key(MANIFEST))
         except self.client.exceptions.NoSuchKey:
+            self._manifest_seen, self._manifest_etag = True, None
             return empty_manifest()
-        loaded: dict[str, Any] = json.loads(body.read())
+        loaded: dict[str, Any] = json.loads(got["Body"].read())
+        self._manifest_seen, self._manifest_etag = True, str(got["ETag"])
         return loaded
 
     def write_manifest(self, manifest: dict[str, Any]) -> None:
+        """Replace the manifest this storage last read or wrote (conditional write: one
+        another writer replaced since is not overwritten, ManifestChanged says so)."""
         text = json.dumps(manifest, indent=1, sort_keys=True, ensure_ascii=False)
-        self.client.put_object(
-            Bucket=self.bucket, Key=self._key(MANIFEST), Body=text.encode("utf-8")
-        )
+        condition: dict[str, str] = {}  # (unconditional when it was never read here)
+        if self._manifest_seen:
+            etag = self._manifest_etag
+            condition = {"IfNoneMatch": "*"} if etag is None else {"IfMatch": etag}
+        try:
+            put = self.client.put_object(
+                Bucket=self.bucket, Key=self._key(MANIFEST), Body=text.encode("utf-8"), **condition
+            )
+        except self.client.exceptions.ClientError as exc:
+            if _code(exc) in _CONFLICT:
+                raise ManifestChanged(
+                    f"{self.describe()}/{MANIFEST} changed since this ingest read it (another "
+                    "writer): not overwritten; run the ingest again"
+                ) from None
+            raise
+        self._manifest_seen, self._manifest_etag = True, str(put["ETag"])
 
     def put_text(self, name: str, text: str) -> None:
         self.client.put_object(
@@ -184,3 +248,140 @@ class S3LakeStorage:
             self.client.download_file(self.bucket, obj["Key"], str(target))
             tag.write_text(obj["ETag"])
         return root
+
+    def write_lock(self, clock: Clock, command: str) -> LakeWriteLock:
+        return _S3WriteLock(self.client, self.bucket, self._key(WRITE_LOCK), self.lock_ttl,
+                            clock, command)  # fmt: skip
+
+
+_CONFLICT = frozenset({"PreconditionFailed", "ConditionalRequestConflict", "412", "409"})
+"""S3's answers to a conditional write whose condition failed, or raced another write."""
+_GONE = frozenset({"NoSuchKey", "404"})
+
+
+def _code(exc: Any) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+class ManifestChanged(RuntimeError):
+    """The S3 manifest was replaced by another writer since it was read."""
+
+
+class _S3WriteLock:
+    """An object ``<prefix>/_ingest.lock`` created only where none is (``IfNoneMatch``),
+    holding its holder and an expiry: a lock past its expiry (its holder crashed, or stopped
+    refreshing) is taken over by replacing exactly that version (``IfMatch``), so two
+    contenders cannot both take it. Released by deleting the version written here."""
+
+    _ATTEMPTS = 3
+
+    def __init__(
+        self, client: Any, bucket: str, key: str, ttl: timedelta, clock: Clock, command: str
+    ) -> None:
+        self._client = client
+        self._bucket = bucket
+        self._key = key
+        self._ttl = ttl
+        self._clock = clock
+        self._command = command
+        self._token = uuid.uuid4().hex  # makes this holder's ETag its own
+        self._since = ""
+        self._etag: str | None = None
+
+    def _where(self) -> str:
+        return f"s3://{self._bucket}/{self._key}"
+
+    def _put(self, **condition: str) -> bool:
+        """Write this holder's note under ``condition``; False when the condition failed."""
+        now = self._clock.now()
+        since = self._since or sao_paulo_iso(now, "seconds")
+        note = {
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "since": since,
+            "expires": sao_paulo_iso(now + self._ttl, "seconds"),
+            "command": self._command,
+            "token": self._token,
+        }
+        client = self._client
+        try:
+            put = client.put_object(
+                Bucket=self._bucket, Key=self._key, Body=json.dumps(note).encode(), **condition
+            )
+        except client.exceptions.ClientError as exc:
+            if _code(exc) in _CONFLICT | _GONE:
+                return False
+            raise
+        self._since, self._etag = since, str(put["ETag"])
+        return True
+
+    def _current(self) -> tuple[dict[str, Any], str] | None:
+        """The lock's note and ETag, or None when there is no lock."""
+        client = self._client
+        try:
+            got = client.get_object(Bucket=self._bucket, Key=self._key)
+        except client.exceptions.NoSuchKey:
+            return None
+        try:
+            note = json.loads(got["Body"].read())
+        except ValueError:
+            note = {}
+        return (note if isinstance(note, dict) else {}), str(got["ETag"])
+
+    def acquire(self) -> None:
+        if self._etag is not None:
+            return
+        note: dict[str, Any] = {}
+        for _ in range(self._ATTEMPTS):
+            if self._put(IfNoneMatch="*"):
+                return
+            current = self._current()
+            if current is None:
+                continue  # released meanwhile: try again
+            note, etag = current
+            if not _expired(note, self._clock.now()):
+                break
+            if self._put(IfMatch=etag):  # expired: take over exactly that version
+                return
+        pid = note.get("pid")
+        raise LakeBusy(
+            self._where(),
+            pid=pid if isinstance(pid, int) else None,
+            since=_text(note.get("since")),
+            command=_text(note.get("command")),
+            host=_text(note.get("host")),
+            expires=_text(note.get("expires")),
+        )
+
+    def refresh(self) -> None:
+        if self._etag is None:
+            return
+        if not self._put(IfMatch=self._etag):
+            self._etag, self._since = None, ""
+            raise LakeLockLost(
+                f"{self._where()} expired (held past {self._ttl} without a refresh) and "
+                "another ingest took it over: this one stopped writing; run it again"
+            )
+
+    def release(self) -> None:
+        etag, self._etag, self._since = self._etag, None, ""
+        if etag is None:
+            return
+        client = self._client
+        try:
+            client.delete_object(Bucket=self._bucket, Key=self._key, IfMatch=etag)
+        except client.exceptions.ClientError as exc:
+            if _code(exc) not in _CONFLICT | _GONE:
+                raise  # taken over (or gone): another holder's lock is left alone
+
+
+def _expired(note: dict[str, Any], now: datetime) -> bool:
+    """Past the note's expiry; a note without a readable one counts as expired."""
+    try:
+        return now >= datetime.fromisoformat(str(note["expires"]))
+    except (KeyError, ValueError, TypeError):
+        return True
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
