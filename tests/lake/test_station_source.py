@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -186,7 +187,13 @@ class _OneFile:
         return Listing([f"https://example.invalid{FILES}{self.path.name}"])
 
     def download(
-        self, url: str, target: Path, *, etag: str | None = None, last_modified: str | None = None
+        self,
+        url: str,
+        target: Path,
+        *,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        on_bytes: Any = None,
     ) -> Download:
         if etag == '"v1"':
             return Download(url, unchanged=True, path=None, etag=etag, last_modified=None)
@@ -396,3 +403,35 @@ def test_a_timeout_names_its_phase_and_limit(tmp_path: Path) -> None:
     assert error.startswith("listing: shpc: http://127.0.0.1:9/")
     assert error.endswith(": timed out after 7 s reading")
     assert source.requests_made == 2  # a timeout may pass: retried
+
+
+def test_a_download_reports_its_bytes_as_they_arrive(
+    httpserver: HTTPServer, tmp_path: Path
+) -> None:
+    """A semiannual file is tens of MB: the ingest's bar shows its bytes, not just the count
+    of files done."""
+    from rich.console import Console
+
+    from fuelpipe.cli import display
+
+    body = bytes(range(256)) * (3 * 4096 + 7)  # synthetic: ~3 MB, three chunks and a bit
+    httpserver.expect_request("/f.csv").respond_with_data(body)
+    seen: list[tuple[int, int]] = []
+    with httpx.Client(timeout=30) as client:
+        source = StationFiles(httpserver.url_for("/"), client, attempts=1, backoff_s=0)
+        got = source.download(
+            httpserver.url_for("/f.csv"), tmp_path / "f.csv", on_bytes=lambda *a: seen.append(a)
+        )
+    assert got.path is not None and got.path.read_bytes() == body
+    assert len(seen) >= 3
+    assert [done for done, _ in seen] == sorted(done for done, _ in seen)  # never back
+    assert seen[-1] == (len(body), len(body))  # all of it, of the declared Content-Length
+
+    console = Console(record=True, width=100, force_terminal=False)
+    with display.bar(console) as update:
+        update("download", 0, 2)
+        for done, total in seen:
+            update("file_bytes", done, total)
+    shown = console.export_text()
+    assert "file being downloaded" in shown and "3.1/3.1 MB" in shown
+    assert "station files downloaded" in shown and "0/2" in shown

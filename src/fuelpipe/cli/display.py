@@ -12,13 +12,17 @@ from contextlib import contextmanager
 from rich.console import Console
 from rich.progress import (
     BarColumn,
+    DownloadColumn,
     MofNCompleteColumn,
     Progress,
+    ProgressColumn,
+    Task,
     TaskID,
     TextColumn,
     TimeElapsedColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
 from fuelpipe.ports.source import SourceStats
 from fuelpipe.stages.cycle import Progress as ProgressFn
@@ -38,7 +42,23 @@ _LABELS = {
     "orchestrate": "scanning keys for gaps",
     "scrape": "downloading streams",
     "rows": "station records read",
+    "download": "station files downloaded",
+    "ingest": "station files ingested",
+    "file_bytes": "file being downloaded",
 }
+_BYTE_PHASES = frozenset({"file_bytes"})
+"""Phases counted in bytes (shown as MB), not items."""
+
+
+class _Done(ProgressColumn):
+    """``done/total`` of a phase: items, or bytes in kB/MB for a byte phase."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._items, self._bytes = MofNCompleteColumn(), DownloadColumn()
+
+    def render(self, task: Task) -> Text:
+        return (self._bytes if task.fields.get("in_bytes") else self._items).render(task)
 
 
 @contextmanager
@@ -47,7 +67,7 @@ def bar(console: Console, *, disable: bool = False) -> Iterator[ProgressFn]:
     progress = Progress(
         TextColumn("[bold]{task.description:<24}"),
         BarColumn(),
-        MofNCompleteColumn(),
+        _Done(),
         TimeElapsedColumn(),
         console=console,
         disable=disable,
@@ -57,7 +77,8 @@ def bar(console: Console, *, disable: bool = False) -> Iterator[ProgressFn]:
 
     def update(phase: str, done: int, total: int) -> None:
         if phase not in tasks:
-            tasks[phase] = progress.add_task(_LABELS.get(phase, phase), total=total or None)
+            label, in_bytes = _LABELS.get(phase, phase), phase in _BYTE_PHASES
+            tasks[phase] = progress.add_task(label, total=total or None, in_bytes=in_bytes)
         progress.update(tasks[phase], completed=done, total=max(total, done) or None)
 
     with progress:

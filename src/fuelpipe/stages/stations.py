@@ -45,7 +45,13 @@ class FileSource(Protocol):
     def listing(self) -> ListingResult: ...
 
     def download(
-        self, url: str, target: Path, *, etag: str | None = None, last_modified: str | None = None
+        self,
+        url: str,
+        target: Path,
+        *,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        on_bytes: Callable[[int, int], None] | None = None,
     ) -> DownloadResult: ...
 
 
@@ -124,6 +130,14 @@ class _RowCount:
     def next_file(self) -> None:
         self.done += sum(self.current.values())
         self.current.clear()
+
+
+def _file_bytes(progress: Progress | None) -> Callable[[int, int], None] | None:
+    """The ``file_bytes`` progress phase: the file being downloaded, its bytes received and
+    the size the server declared (0: none declared); it starts again at each file."""
+    if progress is None:
+        return None
+    return lambda done, total: progress("file_bytes", done, total)
 
 
 def _already_ingested(reports: Sequence[FileReportLike]) -> int:
@@ -210,6 +224,7 @@ def ingest_remote(
                     Path(tmp) / file_name(url),
                     etag=seen.get("etag"),
                     last_modified=seen.get("last_modified"),
+                    on_bytes=_file_bytes(progress),
                 )
             except SourceError as exc:
                 summary.errors.append(f"{file_name(url)}: {exc}")

@@ -9,6 +9,7 @@ costs a 304 and no body. Bodies stream to disk: a semiannual file is hundreds of
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
@@ -202,8 +203,11 @@ class StationFiles:
         *,
         etag: str | None = None,
         last_modified: str | None = None,
+        on_bytes: Callable[[int, int], None] | None = None,
     ) -> Download:
-        """GET ``url`` into ``target`` unless the server says it is unchanged (304)."""
+        """GET ``url`` into ``target`` unless the server says it is unchanged (304);
+        ``on_bytes(received, declared)`` after each chunk: the bytes on the wire so far and
+        the Content-Length (0 when the server gives none), again from 0 on a retry."""
         headers = {}
         if etag:
             headers["If-None-Match"] = etag
@@ -222,13 +226,16 @@ class StationFiles:
                     # on the wire here: there are no received bytes to count.
                     streamed = not resp.is_stream_consumed
                     size = 0
+                    # Content-Length counts the bytes on the wire: with Content-Encoding
+                    # (gzip) that is the compressed body, not the decoded one written out.
+                    declared = resp.headers.get("Content-Length")
+                    expected = int(declared) if declared and declared.isdigit() else 0
                     with target.open("wb") as out:
                         for chunk in resp.iter_bytes(1 << 20):
                             out.write(chunk)
                             size += len(chunk)
-                    # Content-Length counts the bytes on the wire: with Content-Encoding
-                    # (gzip) that is the compressed body, not the decoded one written out.
-                    declared = resp.headers.get("Content-Length")
+                            if on_bytes:
+                                on_bytes(resp.num_bytes_downloaded if streamed else size, expected)
                     received = resp.num_bytes_downloaded
                     if streamed and declared is not None and int(declared) != received:
                         raise ServerError(
