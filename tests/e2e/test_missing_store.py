@@ -287,3 +287,27 @@ def test_a_file_that_is_not_sqlite_is_named_in_the_refusal(
     (line,) = [ln for ln in done.stderr.splitlines() if ln.strip()]
     assert line.startswith("error:") and f"{bad} is not a usable SQLite file" in line, line
     assert bad.read_bytes() == content
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["status"], ["--now", "2022-01-20T20:00", "run", "--series", "CURRENCY#USD"]],
+    ids=["status", "run"],
+)
+def test_another_applications_sqlite_database_is_refused_and_left_alone(
+    args: list[str], tmp_path: Path
+) -> None:
+    """A FUELPIPE_DB pointing at someone else's SQLite database (synthetic: one `customers`
+    table): read or write, it is refused, and no fuelpipe table is added to it (a read-only
+    command took it for a store of an older fuelpipe and "upgraded" it)."""
+    import sqlite3
+
+    db = tmp_path / "shop.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT)")
+    before, content = _tree(tmp_path), db.read_bytes()
+    done = _run(args, {"FUELPIPE_DB": str(db)}, tmp_path)
+    line = _refused(done, db, "FUELPIPE_DB")
+    assert "not a fuelpipe store (its tables: customers)" in line
+    assert db.read_bytes() == content
+    assert _tree(tmp_path) == before  # no queue file beside it either

@@ -273,10 +273,16 @@ a history of adjustments only does not."""
 _TABLES = frozenset(re.findall(r"CREATE TABLE IF NOT EXISTS (\w+)", _SCHEMA))
 
 
+_OURS = frozenset({"items", "alert_state", "alert_outbox", "alert_meta", "intraday"})
+"""Tables only a fuelpipe store file holds (``items`` since the first release; the alert state
+and intraday tables share the file): one of them says the file is fuelpipe's."""
+
+
 def _outdated(path: Path) -> bool:
     """Whether an existing store file lacks a table of the schema or the revisions column
     (made by an older fuelpipe). A missing or empty file is not outdated: it is refused or read
-    as empty elsewhere."""
+    as empty elsewhere. A SQLite database of something else is refused (ForeignDatabase): no
+    fuelpipe table is ever added to it."""
     if not path.exists() or path.stat().st_size == 0:
         return False
     conn = connect(path, _SCHEMA, read_only=True)  # refuses a file that is not SQLite
@@ -285,7 +291,17 @@ def _outdated(path: Path) -> bool:
         columns = {r[1] for r in conn.execute("PRAGMA table_info(items)")}
     finally:
         conn.close()
+    if tables and not tables & _OURS:
+        shown = ", ".join(sorted(tables)[:5]) + (", …" if len(tables) > 5 else "")
+        raise ForeignDatabase(
+            f"{path} is a SQLite database but not a fuelpipe store (its tables: {shown}): "
+            "nothing was written to it; point FUELPIPE_DB at a fuelpipe store or a new file"
+        )
     return not _TABLES.issubset(tables) or "revisions" not in columns
+
+
+class ForeignDatabase(sqlite3.DatabaseError):
+    """The store file is another application's SQLite database."""
 
 
 def _add_revisions_column(conn: sqlite3.Connection) -> None:
@@ -458,7 +474,8 @@ class SqliteStore(Store):
         """The business clock that stamps ``updated_at``: the stages' clock. A home sets it
         once it has read the clock the store itself keeps (the one a demo filled it at)."""
         self._lock = threading.RLock()
-        if read_only and _outdated(self.path):
+        outdated = _outdated(self.path)  # ForeignDatabase: someone else's database, untouched
+        if read_only and outdated:
             # A file from an older fuelpipe cannot be read without its missing tables or
             # column: upgraded once, as any writing command would (no record changes).
             upgrade = connect(self.path, _SCHEMA)
