@@ -38,6 +38,9 @@ def parse_now(value: str) -> datetime:
 
 
 ENV_PREFIX = "FUELPIPE_"
+_HOUR_S, _DAY_S, _WEEK_S, _YEAR_S = 3600, 86_400, 7 * 86_400, 366 * 86_400
+"""Upper bounds of the time knobs: far past any sensible value, short of the overflow of a
+timestamp or a timer (1e300 s passed validation and failed later, naming no variable)."""
 
 # fuelpipe uses no pydantic plugins. Unless told so, pydantic's first model (Settings, below)
 # reads the entry points of every installed package to look for some: ~60 ms of each cold
@@ -60,7 +63,7 @@ class Settings(BaseModel):
     cold start over a bare ``import boto3``. Values passed in override the environment.
     """
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", allow_inf_nan=False)  # inf: never a valid knob
 
     def __init__(self, **values: Any) -> None:
         super().__init__(**{**_environ_values(), **values})
@@ -71,11 +74,11 @@ class Settings(BaseModel):
 
     # retry policy
     max_retries: int = Field(5, ge=0, le=50)
-    retry_base_delay_s: float = Field(3600.0, gt=0)
-    retry_factor: float = Field(2.0, ge=1)
+    retry_base_delay_s: float = Field(3600.0, gt=0, le=_WEEK_S)
+    retry_factor: float = Field(2.0, ge=1, le=100)
 
     # gap scans: each key is read in full (and its watermark checked) this often
-    gap_audit_interval_s: float = Field(86400.0, gt=0)
+    gap_audit_interval_s: float = Field(86400.0, gt=0, le=_YEAR_S)
 
     # scraper: observations checked and stored together. Memory per message is bounded by
     # this, not by the history a source returns (an ANP workbook: ~190,000 rows in 20 years).
@@ -89,7 +92,7 @@ class Settings(BaseModel):
     # Longer than one message's work: one fetch can take ~380 s when every attempt runs to its
     # deadline (adapters/sources/_http.py longest_fetch_s); the AWS template sets 6x the
     # Lambda's limit.
-    visibility_timeout_s: float = Field(450.0, gt=0)
+    visibility_timeout_s: float = Field(450.0, gt=0, le=43_200)  # SQS: 12 h at most
     max_receives: int = Field(5, ge=1)
 
     # HTTP sources
@@ -98,14 +101,14 @@ class Settings(BaseModel):
     source_fred_url: str = DEFAULT_SOURCE_URLS["fred"]
     source_anp_url: str = DEFAULT_SOURCE_URLS["anp"]
     source_shpc_url: str = DEFAULT_SOURCE_URLS["shpc"]
-    http_timeout_s: float = Field(20.0, gt=0)
+    http_timeout_s: float = Field(20.0, gt=0, le=_HOUR_S)
     http_attempts: int = Field(4, ge=1, le=10)
-    http_backoff_s: float = Field(0.5, ge=0)
+    http_backoff_s: float = Field(0.5, ge=0, le=_HOUR_S)
     # One attempt's overall deadline, headers to the body's last byte: the timeout bounds each
     # read only, and a trickling server could stretch one attempt for minutes. None: 3x the
     # timeout (adapters/sources/_http.py ATTEMPT_DEADLINE_FACTOR).
-    http_attempt_deadline_s: float | None = Field(None, gt=0)
-    yahoo_min_interval_s: float = Field(0.5, ge=0)
+    http_attempt_deadline_s: float | None = Field(None, gt=0, le=_DAY_S)
+    yahoo_min_interval_s: float = Field(0.5, ge=0, le=_HOUR_S)
     # How far back `fuelpipe revise` re-reads a source, in days, over the defaults of
     # stages/revise.py (35 for daily sources, 56 for ANP), e.g.
     # FUELPIPE_REVISION_WINDOW_DAYS='{"anp": 84}'.

@@ -1,0 +1,41 @@
+"""Time knobs out of range are refused when settings are read, naming the variable: ``inf``,
+``nan`` and 1e300 used to pass, then failed later as an overflow naming nothing (or were
+taken as "never")."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from fuelpipe.homes.settings import Settings
+
+TIME_KNOBS = (
+    "retry_base_delay_s",
+    "retry_factor",
+    "gap_audit_interval_s",
+    "visibility_timeout_s",
+    "http_timeout_s",
+    "http_backoff_s",
+    "http_attempt_deadline_s",
+    "yahoo_min_interval_s",
+)
+
+
+@pytest.mark.parametrize("name", TIME_KNOBS)
+@pytest.mark.parametrize("text", ["inf", "-inf", "nan", "1e300"])
+def test_an_endless_or_overflowing_value_is_refused(
+    name: str, text: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(f"FUELPIPE_{name.upper()}", text)
+    with pytest.raises(ValidationError) as raised:
+        Settings()
+    assert [e["loc"] for e in raised.value.errors()] == [(name,)]
+
+
+def test_the_defaults_and_the_templates_values_are_within_bounds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    Settings()
+    monkeypatch.setenv("FUELPIPE_VISIBILITY_TIMEOUT_S", "2700")  # infra/template.yaml's
+    monkeypatch.setenv("FUELPIPE_HTTP_TIMEOUT_S", "300")  # the load bench's
+    assert Settings().visibility_timeout_s == 2700
