@@ -998,8 +998,9 @@ def aws_create_resources(ctx: typer.Context) -> None:
         raise fail(f"could not create resources: {exc}") from None
     except (NoRegionError, NoCredentialsError) as exc:  # boto3's configuration: bad input too
         raise fail(
-            f"could not create resources: {exc} (set AWS_REGION and boto3's usual credentials, "
-            "or AWS_ENDPOINT_URL_DYNAMODB / AWS_ENDPOINT_URL_SQS for local servers)"
+            f"could not create resources: {exc} (set AWS_REGION or AWS_DEFAULT_REGION and "
+            "boto3's usual credentials, or AWS_ENDPOINT_URL_DYNAMODB / AWS_ENDPOINT_URL_SQS "
+            "for local servers)"
         ) from None
     except Exception as exc:  # AWS (or the local endpoint) refused or was not reached
         raise fail(f"could not create resources: {exc}", code=1) from None

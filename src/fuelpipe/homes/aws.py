@@ -6,6 +6,7 @@ and ``AWS_ENDPOINT_URL_SQS``, which is how `make demo-aws` points it at local se
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -41,7 +42,11 @@ def make_client(service: str, settings: Settings) -> Any:
         # PutItem calls in flight.
         max_pool_connections=max(ADD_THREADS, settings.pending_shards),
     )
-    return boto3.session.Session().client(service, config=config)
+    session = boto3.session.Session()
+    # botocore reads AWS_DEFAULT_REGION (and the config file), not AWS_REGION, which Lambda,
+    # GitHub Actions and most people set: taken when nothing else names a region.
+    region = session.region_name or os.environ.get("AWS_REGION") or None
+    return session.client(service, config=config, region_name=region)
 
 
 def build_context(

@@ -1,0 +1,39 @@
+"""The AWS home's clients take the region from AWS_REGION when botocore finds none: botocore
+reads AWS_DEFAULT_REGION and the config file only, and `fuelpipe aws create-resources` said
+"set AWS_REGION" while refusing it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from fuelpipe.homes.aws import make_client
+from fuelpipe.homes.settings import Settings
+
+
+@pytest.fixture
+def no_region(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> pytest.MonkeyPatch:
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
+    return monkeypatch
+
+
+def test_aws_region_alone_names_the_region(no_region: pytest.MonkeyPatch) -> None:
+    no_region.setenv("AWS_REGION", "sa-east-1")
+    assert make_client("sqs", Settings()).meta.region_name == "sa-east-1"
+
+
+def test_aws_default_region_wins_over_aws_region(no_region: pytest.MonkeyPatch) -> None:
+    no_region.setenv("AWS_REGION", "sa-east-1")
+    no_region.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    assert make_client("dynamodb", Settings()).meta.region_name == "us-east-1"
+
+
+def test_no_region_at_all_is_botocores_error(no_region: pytest.MonkeyPatch) -> None:
+    from botocore.exceptions import NoRegionError
+
+    with pytest.raises(NoRegionError):
+        make_client("sqs", Settings())
