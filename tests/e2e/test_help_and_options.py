@@ -171,12 +171,23 @@ def test_python_m_fuelpipe_is_the_command() -> None:
     assert "Usage: fuelpipe status" in done.stdout
 
 
-@pytest.mark.parametrize("url", ["hooks.example.com/T0/SECRET", "ftp://example.com/x", "https://"])
-def test_watch_refuses_a_webhook_that_is_not_an_http_url(url: str, tmp_path: Path) -> None:
-    """Taken as given, it failed every delivery, tick after tick, until someone read the log."""
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("hooks.example.com/T0/SECRET", "'hooks.example.com/…'"),
+        ("ftp://example.com/x", "'ftp://example.com/…'"),
+        ("https://", "'https://'"),
+        ("localhost:8080/hook", "'localhost:8080/…'"),  # was shown as "localhost://?/…"
+    ],
+)
+def test_watch_refuses_a_webhook_that_is_not_an_http_url(
+    url: str, shown: str, tmp_path: Path
+) -> None:
+    """Taken as given, it failed every delivery, tick after tick, until someone read the log.
+    The message shows what was given up to its path."""
     env = {"FUELPIPE_DB": str(tmp_path / "fp.sqlite"), "FUELPIPE_ALERT_WEBHOOK_URL": url}
     line = _one_error(_run("watch", "--ticks", "1", env=env))
-    assert "must be an http:// or https:// URL" in line
+    assert line.endswith(f"must be an http:// or https:// URL, not {shown}")
     assert "SECRET" not in line  # a webhook's path is its secret: never printed
     assert list(tmp_path.iterdir()) == []  # refused before the store is opened
 

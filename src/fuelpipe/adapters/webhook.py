@@ -47,6 +47,15 @@ def receiver(url: str) -> str:
     return f"{parts.scheme}://{host}{port}/…"
 
 
+def _given(url: str) -> str:
+    """A refused URL as given, up to its first ``/`` after the scheme and host (a path may
+    hold the receiver's secret): ``'localhost:8080/…'``, ``'ftp://host/…'``."""
+    scheme, sep, rest = url.partition("://")
+    head, slash, _ = (rest if sep else url).partition("/")
+    shown = f"{scheme}{sep}{head}" if sep else head
+    return repr(shown[:60] + ("/…" if slash else ""))
+
+
 def delivery_id(alert: Alert) -> str:
     """A key that is the same for every attempt of one alert and differs between alerts,
     sent as ``Idempotency-Key`` and as ``delivery_id``: a receiver that got an attempt whose
@@ -72,7 +81,7 @@ class WebhookSink(AlertSink):
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             # refused now: every alert would fail to be delivered, tick after tick
-            raise ValueError(f"the webhook must be an http:// or https:// URL, not {receiver(url)}")
+            raise ValueError(f"the webhook must be an http:// or https:// URL, not {_given(url)}")
         self.url = url
         self._client = client or httpx.Client(timeout=httpx.Timeout(10.0, connect=5.0))
         self._attempts = attempts
