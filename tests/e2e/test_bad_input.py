@@ -77,6 +77,9 @@ CASES = [
     Case("since not a date", _a("status", "--since", "31/12/2021")),
     Case("since next decade", _a("status", "--since", "2035-01-01")),
     Case("status since after the demo clock", _a("status", "--since", "2022-06-01")),
+    Case(
+        "run since after the demo clock", _a("run", "-s", "CURRENCY#USD", "--since", "2022-06-01")
+    ),
     # export
     Case("export to a missing folder", _a("export", "CURRENCY#USD", "-o", "/missing/dir/x.csv")),
     Case("export to a directory", lambda c: ["export", "CURRENCY#USD", "-o", str(c.tmp)]),

@@ -355,6 +355,18 @@ def _select(context: StageContext, series: list[str] | None) -> list[Any] | None
         raise fail(str(exc.args[0])) from None
 
 
+def _since_by_clock(since: str | None, now: datetime, what: str, verb: str) -> date | None:
+    """``--since`` read, and refused when it is after the clock: ``what`` runs from it up to
+    now, so there would be nothing to ``verb`` (a typo, or a --now forgotten)."""
+    start = _date(since, "--since", now)
+    if start is not None and start > now.date():
+        raise fail(
+            f"--since {start} is after the clock ({now.date()}): {what} from --since up to "
+            f"now, so there is nothing to {verb} (give --now to look from a later instant)"
+        )
+    return start
+
+
 def _date(value: str | None, option: str, clock_now: datetime | None = None) -> date | None:
     """A YYYY-MM-DD option, inside the domain's range and at most a year after the clock."""
     from fuelpipe.domain.clock_bounds import check_input_date
@@ -471,7 +483,7 @@ def run(
 
             helpers = ProcessHelpers(cfg, count - 1, context.clock)
         chosen = _select(context, series)
-        start = _date(since, "--since", context.clock.now())
+        start = _since_by_clock(since, context.clock.now(), "run looks for gaps", "look for")
         _say_held(context)
         with display.bar(console, disable=as_json) as progress:
             report = run_cycle(
@@ -564,13 +576,7 @@ def status(
     from fuelpipe.stages.status import status as compute
 
     with wired(ctx) as context:
-        start = _date(since, "--since", context.clock.now())
-        if start is not None and start > context.clock.now().date():
-            raise fail(
-                f"--since {start} is after the clock ({context.clock.now().date()}): status "
-                "counts from --since up to now, so there is nothing to count (give --now to "
-                "look from a later instant)"
-            )
+        start = _since_by_clock(since, context.clock.now(), "status counts", "count")
         rows = compute(
             context,
             _select(context, series),
