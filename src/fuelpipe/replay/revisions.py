@@ -41,17 +41,23 @@ Splits = Mapping[tuple[str, date], tuple[int, int]]
 """(Yahoo key, ex-date) -> (numerator, denominator): 2:1 is (2, 1), a 1:10 reverse split (1, 10)."""
 
 
-def parse_revision(spec: str) -> tuple[tuple[str, date], Decimal]:
-    """``KEY@YYYY-MM-DD=VALUE`` → ``((key, date), value)``; ValueError with one clear line."""
+def parse_revision(spec: str, what: str = "revision") -> tuple[tuple[str, date], Decimal]:
+    """``KEY@YYYY-MM-DD=VALUE`` → ``((key, date), value)``; ValueError with one clear line
+    naming the ``what`` (``--revise``'s revision, ``--dividend``'s dividend)."""
+    form = "KEY@YYYY-MM-DD=VALUE" if what == "revision" else "KEY@EX-DATE=FACTOR"
     try:
         target, value = spec.rsplit("=", 1)
         key, day = target.rsplit("@", 1)
         number = Decimal(value)
     except (ValueError, InvalidOperation):
-        raise ValueError(f"revision {spec!r} is not KEY@YYYY-MM-DD=VALUE") from None
+        raise ValueError(f"{what} {spec!r} is not {form}") from None
     if not number.is_finite():
-        raise ValueError(f"revision {spec!r}: {value!r} is not a number")
-    return (key.upper(), parse_date_key(day)), number
+        raise ValueError(f"{what} {spec!r}: {value!r} is not a number")
+    try:
+        day_ = parse_date_key(day)
+    except ValueError:
+        raise ValueError(f"{what} {spec!r}: {day!r} is not a date (YYYY-MM-DD)") from None
+    return (key.upper(), day_), number
 
 
 def apply_revisions(snapshot: Snapshot, revisions: Revisions) -> None:
@@ -77,7 +83,7 @@ def apply_revisions(snapshot: Snapshot, revisions: Revisions) -> None:
 
 def parse_dividend(spec: str) -> tuple[tuple[str, date], Decimal]:
     """``KEY@EX-DATE=FACTOR`` (0 < factor <= 1) → ``((key, ex_date), factor)``."""
-    slot, factor = parse_revision(spec)
+    slot, factor = parse_revision(spec, "dividend")
     if not 0 < factor <= 1:
         raise ValueError(f"dividend {spec!r}: the factor must be above 0 and at most 1")
     return slot, factor

@@ -1,13 +1,15 @@
-"""`fuelpipe replay --dividend`: Yahoo's adjusted close re-based before the ex-date only."""
+"""`fuelpipe replay --dividend`: Yahoo's adjusted close re-based before the ex-date only; and
+what a bad `--revise` or `--dividend` says."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 
 import pytest
 
-from fuelpipe.replay.revisions import apply_dividends, parse_dividend
+from fuelpipe.replay.revisions import apply_dividends, parse_dividend, parse_revision
 from fuelpipe.replay.snapshot_data import Snapshot
 
 EX_DATE = date(2022, 4, 25)
@@ -35,3 +37,34 @@ def test_only_yahoo_series_pay_dividends() -> None:
     assert factor == Decimal("0.9")
     with pytest.raises(KeyError, match="not a Yahoo series"):
         apply_dividends(Snapshot(), {slot: factor})
+
+
+@pytest.mark.parametrize(
+    ("parse", "spec", "message"),
+    [
+        (
+            parse_revision,
+            "COMMODITY#BRENT@2025-02-30=1",
+            "revision 'COMMODITY#BRENT@2025-02-30=1': '2025-02-30' is not a date (YYYY-MM-DD)",
+        ),
+        (
+            parse_dividend,
+            "STOCK#PETR4@2025-13-01=0.9",
+            "dividend 'STOCK#PETR4@2025-13-01=0.9': '2025-13-01' is not a date (YYYY-MM-DD)",
+        ),
+        (parse_dividend, "STOCK#PETR4=0.9", "dividend 'STOCK#PETR4=0.9' is not KEY@EX-DATE=FACTOR"),
+        (
+            parse_revision,
+            "X@2025-01-01=abc",
+            "revision 'X@2025-01-01=abc' is not KEY@YYYY-MM-DD=VALUE",
+        ),
+    ],
+)
+def test_a_bad_scenario_says_which_option_and_what_is_wrong(
+    parse: Callable[[str], object], spec: str, message: str
+) -> None:
+    """A date out of its month read "sort key '2025-02-30': day is out of range for month", the
+    store's words, not the option's; a dividend was called a revision."""
+    with pytest.raises(ValueError) as raised:
+        parse(spec)
+    assert str(raised.value) == message
