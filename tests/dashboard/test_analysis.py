@@ -155,11 +155,13 @@ def test_cross_correlation_matches_pandas(
     drv = an.log_changes(reader.weekly(driver))
     cross = an.cross_correlation(pump, drv, max_lag=12)
     assert [c.lag for c in cross] == list(range(13))
+    # every lag on the same pump weeks: those with a driver change at all 13 lags
+    shifts = pd.concat({k: pd_changes[driver].shift(k) for k in range(13)}, axis=1)
+    weeks = pd_changes[GASOLINE_BR].notna() & shifts.notna().all(axis=1)
     for c in cross:
-        shifted = pd_changes[driver].shift(c.lag)
-        both = pd_changes[GASOLINE_BR].notna() & shifted.notna()
-        assert c.n == int(both.sum())
-        assert c.r == pytest.approx(pd_changes[GASOLINE_BR].corr(shifted), abs=1e-12)
+        assert c.n == int(weeks.sum())
+        want = pd_changes[GASOLINE_BR][weeks].corr(shifts[c.lag][weeks])
+        assert c.r == pytest.approx(want, abs=1e-12)
     best = an.strongest_lag(cross)
     top = max(cross, key=lambda c: abs(c.r or 0))
     if best is not None:  # named only when it stands out from chance (Bonferroni over 13)
@@ -186,6 +188,19 @@ def test_a_lag_is_named_only_when_it_stands_out_from_chance() -> None:
     assert an.strongest_lag(an.cross_correlation(noise, drv, max_lag=12)) is None
     best = an.strongest_lag(an.cross_correlation(follows, drv, max_lag=12))
     assert best is not None and best.lag == 2
+
+
+def test_every_lag_uses_the_same_pump_weeks_when_the_driver_ends_first() -> None:
+    """Synthetic: the driver's changes stop 5 weeks before the pump's. Lag 0 would lose those
+    5 weeks and lag 3 only 2: each lag is scored on the weeks every lag has instead."""
+    rng = np.random.default_rng(5)
+    pump = _weekly("p", list(rng.normal(0, 0.01, 40)))
+    drv = _weekly("d", list(rng.normal(0, 0.02, 35)))
+    cross = an.cross_correlation(pump, drv, max_lag=3)
+    assert [c.n for c in cross] == [32] * 4  # pump weeks 3..34: lags 0..3 all in the driver
+    y, x = np.array(pump.values[3:35]), np.array(drv.values)
+    for c in cross:
+        assert c.r == pytest.approx(np.corrcoef(y, x[3 - c.lag : 35 - c.lag])[0, 1], abs=1e-12)
 
 
 @pytest.mark.parametrize(("driver", "lags"), [(BRENT_BRL, 4), (USD, 2), (PETR4, 0)])
@@ -279,11 +294,11 @@ def test_no_strongest_lag_is_named_on_fewer_than_the_minimum_of_weeks() -> None:
     pump = _weekly("p", [0.01, -0.02, 0.03])
     drv = _weekly("d", [0.02, -0.01, 0.04])
     cross = an.cross_correlation(pump, drv, max_lag=2)
-    assert [c.n for c in cross] == [3, 2, 1]
+    assert [c.n for c in cross] == [1, 1, 1]  # only the third week has lags 0..2
     assert all(c.r is None for c in cross)
     assert an.strongest_lag(cross) is None
     # strongest_lag applies the minimum to correlations computed without one, too
-    loose = an.cross_correlation(pump, drv, max_lag=2, min_weeks=3)
+    loose = an.cross_correlation(pump, drv, max_lag=0, min_weeks=3)
     assert loose[0].r is not None
     assert an.strongest_lag(loose) is None
     assert an.strongest_lag(loose, min_weeks=3) == loose[0]

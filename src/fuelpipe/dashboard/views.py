@@ -201,7 +201,7 @@ def lags_view(
         raise NotFoundError(f"{exc}: choose a driver among {choices}") from None
     if driver in reader.catalog and reader.is_weekly(driver):
         raise InvalidRequestError(f"driver {driver!r} {PUMP_PRICE}; choose one of {choices}")
-    # The driver is read from max_lag weeks earlier, so lag k has the same pump weeks as lag 0.
+    # The driver is read from max_lag weeks earlier, so the first pump weeks have every lag.
     reach = timedelta(weeks=max(max_lag, reg_lags))
     prices = reader.weekly(pump_key, start, end, how)
     pump = an.log_changes(prices)

@@ -42,7 +42,7 @@ class NoChangeError(ValueError):
     """The pump price did not change over the weeks a regression would use."""
 
 
-def pearson(xs: Sequence[float], ys: Sequence[float]) -> float | None:
+def pearson(xs: Sequence[float] | np.ndarray, ys: Sequence[float] | np.ndarray) -> float | None:
     """Pearson's r, or None with fewer than three pairs or a constant side."""
     if len(xs) != len(ys):
         raise ValueError("pearson needs two sequences of the same length")
@@ -91,6 +91,22 @@ class LagCorrelation:
     n: int
 
 
+def lagged(
+    pump: TimeSeries, driver: TimeSeries, max_lag: int, step: timedelta = ONE_WEEK
+) -> tuple[np.ndarray, np.ndarray]:
+    """The pump's changes on the weeks whose driver change exists at every lag 0..max_lag, and
+    those driver changes (column k: lag k), so every lag is scored on the same weeks."""
+    x_by_day = driver.as_dict()
+    rows: list[list[float]] = []
+    ys: list[float] = []
+    for day, pump_change in zip(pump.dates, pump.values, strict=True):
+        xs = [x_by_day.get(day - step * k) for k in range(max_lag + 1)]
+        if all(x is not None for x in xs):
+            rows.append([x for x in xs if x is not None])
+            ys.append(pump_change)
+    return np.asarray(ys, dtype=float), np.asarray(rows, dtype=float).reshape(-1, max_lag + 1)
+
+
 def cross_correlation(
     pump: TimeSeries,
     driver: TimeSeries,
@@ -98,16 +114,16 @@ def cross_correlation(
     step: timedelta = ONE_WEEK,
     min_weeks: int = MIN_LAG_WEEKS,
 ) -> list[LagCorrelation]:
-    """Cross-correlation of two change series at lags 0..max_lag (driver leading); a lag with
-    fewer than ``min_weeks`` overlapping weeks has no r."""
+    """Cross-correlation of two change series at lags 0..max_lag (driver leading), every lag on
+    the same pump weeks (:func:`lagged`); fewer than ``min_weeks`` of them give no r."""
     if max_lag < 0:
         raise ValueError("max_lag must be zero or more")
-    out = []
-    for lag in range(max_lag + 1):
-        ys, xs = paired(pump, driver, shift=step * lag)
-        r = pearson(xs, ys) if len(xs) >= min_weeks else None
-        out.append(LagCorrelation(lag, r, len(xs)))
-    return out
+    y, x = lagged(pump, driver, max_lag, step)
+    n = len(y)
+    return [
+        LagCorrelation(lag, pearson(x[:, lag], y) if n >= min_weeks else None, n)
+        for lag in range(max_lag + 1)
+    ]
 
 
 LAG_ALPHA = 0.05
@@ -230,20 +246,12 @@ def distributed_lag(
     """
     if lags < 0:
         raise ValueError("lags must be zero or more")
-    x_by_day = driver.as_dict()
-    rows: list[list[float]] = []
-    ys: list[float] = []
-    for day, pump_change in zip(pump.dates, pump.values, strict=True):
-        xs = [x_by_day.get(day - step * k) for k in range(lags + 1)]
-        if all(x is not None for x in xs):
-            rows.append([1.0, *(x for x in xs if x is not None)])
-            ys.append(pump_change)
+    y, drivers = lagged(pump, driver, lags, step)
     params = lags + 2
     need = max(MIN_LAG_WEEKS, params + 2)
-    if len(ys) < need:
-        raise TooFewWeeksError(len(ys), need, lags)
-    x = np.asarray(rows, dtype=float)
-    y = np.asarray(ys, dtype=float)
+    if len(y) < need:
+        raise TooFewWeeksError(len(y), need, lags)
+    x = np.column_stack([np.ones(len(y)), drivers])
     if not np.any(y != y[0]):
         raise NoChangeError("the pump price did not change in the weeks the regression uses")
     beta, *_ = np.linalg.lstsq(x, y, rcond=None)
