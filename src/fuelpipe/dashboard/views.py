@@ -209,7 +209,7 @@ def lags_view(
     # A price that never moved has nothing to correlate or explain: say so, estimate nothing.
     unchanged = prices.values[0] if len(pump) and len(set(prices.values)) == 1 else None
     cross = an.cross_correlation(pump, drv, max_lag, min_weeks=an.MIN_LAG_WEEKS)
-    best = an.strongest_lag(cross, min_weeks=an.MIN_LAG_WEEKS)
+    best = an.strongest_lag(pump, drv, max_lag, min_weeks=an.MIN_LAG_WEEKS)
     regression: Regression | None = None
     error: str | None = None
     too_few: an.TooFewWeeksError | None = None

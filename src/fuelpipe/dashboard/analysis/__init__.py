@@ -14,6 +14,7 @@ from fuelpipe.dashboard.analysis.regional import (
 )
 from fuelpipe.dashboard.analysis.stats import (
     LAG_ALPHA,
+    LAG_RESAMPLES,
     MIN_LAG_WEEKS,
     CorrelationMatrix,
     DistributedLag,
@@ -26,6 +27,7 @@ from fuelpipe.dashboard.analysis.stats import (
     hac_lags,
     lagged,
     newey_west,
+    max_r_p_value,
     pearson,
     strongest_lag,
     t_quantile_two_sided,
@@ -47,6 +49,7 @@ __all__ = [
     "CHANGE_WEEKS",
     "LAG_ALPHA",
     "MIN_LAG_WEEKS",
+    "LAG_RESAMPLES",
     "ONE_WEEK",
     "PARITY_THRESHOLD",
     "AreaPrice",
@@ -68,6 +71,7 @@ __all__ = [
     "log_changes",
     "newey_west",
     "normalised_index",
+    "max_r_p_value",
     "paired",
     "parity",
     "pct_change_over",

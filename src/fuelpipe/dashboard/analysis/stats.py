@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -127,25 +128,67 @@ def cross_correlation(
 
 
 LAG_ALPHA = 0.05
-"""A lag is named the strongest only if its correlation is significant at this level after a
-Bonferroni correction for the lags tried: with 13 lags of pure noise over 46 weeks the largest
-|r| has a median of 0.29, so 'the strongest' lag is otherwise often chance."""
+"""A lag is named the strongest only if its |r| is the largest over the lags tried and that
+maximum is significant at this level: with 13 lags of pure noise over 46 weeks the largest |r|
+has a median of 0.29, so 'the strongest' lag is otherwise often chance."""
+
+LAG_RESAMPLES = 999
+"""Block permutations behind a lag's p-value (its resolution is 1/1000)."""
+
+
+def max_r_p_value(y: np.ndarray, x: np.ndarray, resamples: int = LAG_RESAMPLES) -> float:
+    """P(max_k |corr(y', x_k)| >= the observed maximum) over circular block permutations y' of
+    ``y`` (blocks of round(n^(1/3)) weeks at a random offset, in random order) against the
+    columns of ``x`` kept whole.
+
+    Student's t with a Bonferroni correction assumed independent weeks: on the bundled Brazil
+    history (autocorrelated, fat-tailed weekly changes) it named a lag for a driver from
+    another period 9-11% of the time at 5%. Blocks keep the pump's short-run autocorrelation,
+    the whole columns the driver's, and the maximum over lags corrects for the lags tried.
+    Seeded from the data's bytes: the same inputs give the same p-value. NaN without a column
+    that varies or a ``y`` that does."""
+    n = len(y)
+    yc = y - y.mean()
+    xc = x - x.mean(axis=0)
+    norms = np.sqrt((xc * xc).sum(axis=0))
+    y_norm = math.sqrt(float(yc @ yc))
+    varies = norms > 0
+    if n < 3 or y_norm == 0.0 or not varies.any():
+        return math.nan
+    xn = xc[:, varies] / norms[varies]
+    observed = float(np.abs(yc @ xn).max())
+    seed = hashlib.blake2b(y.tobytes() + x.tobytes(), digest_size=8).digest()
+    rng = np.random.default_rng(int.from_bytes(seed, "little"))
+    block = max(1, round(n ** (1.0 / 3.0)))
+    blocks = -(-n // block)
+    order = np.argsort(rng.random((resamples, blocks)), axis=1).astype(np.int32)
+    slots = (order[:, :, None] * block + np.arange(block, dtype=np.int32)).reshape(resamples, -1)
+    slots = slots[slots < n].reshape(resamples, n)  # each row drops the short block's padding
+    slots += rng.integers(0, n, size=(resamples, 1), dtype=np.int32)  # the circle's offset
+    maxima = np.abs(np.concatenate([yc, yc])[slots] @ xn).max(axis=1)
+    beaten = int(np.count_nonzero(maxima >= observed * (1.0 - 1e-12)))
+    return (1 + beaten) / (1 + resamples)
 
 
 def strongest_lag(
-    lags: Sequence[LagCorrelation], min_weeks: int = MIN_LAG_WEEKS, alpha: float = LAG_ALPHA
+    pump: TimeSeries,
+    driver: TimeSeries,
+    max_lag: int = 12,
+    step: timedelta = ONE_WEEK,
+    min_weeks: int = MIN_LAG_WEEKS,
+    alpha: float = LAG_ALPHA,
 ) -> LagCorrelation | None:
-    """The lag with the largest |r| (the earliest on a tie) among those with at least
-    ``min_weeks`` overlapping weeks whose correlation differs from zero at ``alpha`` divided by
-    the number of lags tried (Student's t on n - 2 degrees of freedom), or None."""
-    scored = [c for c in lags if c.r is not None and c.n >= min_weeks]
+    """The lag with the largest |r| (the earliest on a tie), on the weeks every lag has
+    (:func:`lagged`, at least ``min_weeks`` of them), when that maximum is significant at
+    ``alpha`` (:func:`max_r_p_value`), or None."""
+    y, x = lagged(pump, driver, max_lag, step)
+    if len(y) < max(min_weeks, MIN_PAIRS):
+        return None
+    scored = [c for c in cross_correlation(pump, driver, max_lag, step, 0) if c.r is not None]
     if not scored:
         return None
     best = max(scored, key=lambda c: (abs(c.r or 0.0), -c.lag))
-    r = min(abs(best.r or 0.0), 1.0 - 1e-12)
-    t = r * math.sqrt((best.n - 2) / (1.0 - r * r))
-    p_value = 1.0 - t_two_sided_cdf(t, best.n - 2)
-    return best if p_value < alpha / len(scored) else None
+    return best if max_r_p_value(y, x) < alpha else None
 
 
 def t_two_sided_cdf(t: float, dof: int) -> float:
