@@ -222,7 +222,7 @@ def test_distributed_lag_matches_numpy(
     dof = len(y) - x.shape[1]
     # Newey-West by the textbook sums (Bartlett weights, n/(n-k)), written out independently.
     n, k = x.shape
-    big_l = int(4 * (n / 100) ** (2 / 9))
+    big_l = math.ceil(1.3 * math.sqrt(n)) - 1  # bandwidth 1.3 sqrt(n) (LLSW 2018)
     meat = sum(resid[t] ** 2 * np.outer(x[t], x[t]) for t in range(n))
     for lag in range(1, big_l + 1):
         w = 1 - lag / (big_l + 1)
@@ -247,6 +247,28 @@ def test_distributed_lag_matches_numpy(
     assert fit.r2 == pytest.approx(1 - resid @ resid / ((y - y.mean()) @ (y - y.mean())), rel=1e-8)
     # "x% of a 10% driver move": a sustained +10% driver move implies 1.1**beta - 1 at the pump
     assert fit.pump_move_pct(10.0) == pytest.approx((1.1 ** beta[1:].sum() - 1) * 100, rel=1e-8)
+
+
+@pytest.mark.parametrize(
+    ("b", "table"),
+    # 97.5% quantiles of |t| for the mean of 300 iid normals with a Bartlett variance of
+    # bandwidth b * 300, simulated (6,000 draws) independently of Kiefer and Vogelsang's fit
+    [(0.0, 1.960), (0.05, 2.111), (0.1, 2.254), (0.2, 2.589), (0.3, 2.891), (0.5, 3.526)],
+)
+def test_fixed_b_critical_values_match_simulated_quantiles(b: float, table: float) -> None:
+    assert an.fixed_b_critical(b) == pytest.approx(table, abs=0.05)
+
+
+def test_the_pass_through_interval_uses_the_fixed_b_critical_value_of_its_bandwidth() -> None:
+    """Synthetic: 100 weeks use Bartlett bandwidth 13 (b = 0.13), so a critical value of 2.35
+    rather than Student's 1.99."""
+    rng = np.random.default_rng(9)
+    drv = _weekly("d", list(rng.normal(0, 0.02, 104)))
+    pump = _weekly("p", list(rng.normal(0, 0.01, 104)))
+    fit = an.distributed_lag(pump, drv, lags=4)
+    assert (fit.n, an.hac_lags(fit.n)) == (100, 12)
+    assert fit.t_crit == pytest.approx(an.fixed_b_critical(0.13)) == pytest.approx(2.3519, abs=1e-4)
+    assert fit.ci_high - fit.cumulative == pytest.approx(fit.t_crit * fit.cumulative_se)
 
 
 @pytest.mark.parametrize(
@@ -383,7 +405,7 @@ def test_spread_matches_pandas(reader: SeriesReader) -> None:
 def test_the_pass_through_interval_widens_for_autocorrelated_errors() -> None:
     """Synthetic: a driver and errors that both follow an AR(1) with rho 0.6 (as weekly
     price changes do). Plain OLS errors understate the cumulative effect's uncertainty; the
-    Newey-West errors the interval uses are larger."""
+    Newey-West errors the interval uses are larger (the true ratio is 1.46)."""
     rng = np.random.default_rng(7)
     n, rho = 400, 0.6
     x = np.zeros(n)
@@ -397,4 +419,9 @@ def test_the_pass_through_interval_widens_for_autocorrelated_errors() -> None:
     resid = y - design @ beta
     ols = (resid @ resid / (n - 2)) * np.linalg.inv(design.T @ design)
     hac = an.newey_west(design, resid)
-    assert math.sqrt(hac[1, 1]) > 1.3 * math.sqrt(ols[1, 1])
+    assert math.sqrt(hac[1, 1]) > 1.25 * math.sqrt(ols[1, 1])
+    # and the interval's fixed-b critical value (bandwidth 27 of 400 weeks) widens it further
+    b = (an.hac_lags(n) + 1) / n
+    half_hac = an.fixed_b_critical(b) * math.sqrt(hac[1, 1])
+    half_ols = an.t_quantile_two_sided(0.95, n - 2) * math.sqrt(ols[1, 1])
+    assert half_hac > 1.4 * half_ols

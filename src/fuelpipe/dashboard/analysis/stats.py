@@ -254,8 +254,16 @@ class DistributedLag:
 
 
 def hac_lags(n: int) -> int:
-    """Newey and West's (1994) rule of thumb for the Bartlett kernel: floor(4 (n/100)^(2/9))."""
-    return max(1, int(4.0 * (n / 100.0) ** (2.0 / 9.0)))  # int(): floor, as n > 0
+    """Bartlett lags L for n weeks: bandwidth L + 1 = ceil(1.3 sqrt(n)) (Lazarus, Lewis, Stock
+    and Watson 2018), used with fixed-b critical values (:func:`fixed_b_critical`)."""
+    return max(1, math.ceil(1.3 * math.sqrt(n)) - 1)
+
+
+def fixed_b_critical(b: float) -> float:
+    """Two-sided 5% critical value of a t statistic with a Bartlett-kernel HAC variance of
+    bandwidth b·n: Kiefer and Vogelsang's (2005) cubic in b (1.96 at b = 0)."""
+    b = min(max(b, 0.0), 1.0)
+    return 1.9600 + 2.9694 * b + 0.4160 * b * b - 0.5324 * b**3
 
 
 def newey_west(x: np.ndarray, resid: np.ndarray, lags: int | None = None) -> np.ndarray:
@@ -282,8 +290,11 @@ def distributed_lag(
     The cumulative effect Σb_k has variance 1'Σ1 over the coefficient covariance Σ, Newey and
     West's (``newey_west``): weekly price changes are autocorrelated (residual lag-1
     correlation 0.27-0.56 on the bundled Brazil history), and plain OLS errors s²(X'X)⁻¹ were
-    1.4-1.8x too small there, so a "95%" interval covered about 72%. The interval uses Student's
-    t with n − (lags + 2) degrees of freedom. Raises
+    1.4-1.8x too small there, so a "95%" interval covered about 72%. The interval takes the
+    fixed-b critical value of its bandwidth (:func:`hac_lags`, :func:`fixed_b_critical`): with
+    Student's t and Newey and West's (1994) 4(n/100)^(2/9) lags it covered a true 0 (the pump
+    against Brent in BRL from another period) 0.887, 0.901 and 0.918 of the time over 52, 104
+    and 260 weeks; this way 0.932, 0.946 and 0.936. Raises
     :class:`TooFewWeeksError` below ``max(MIN_LAG_WEEKS, lags + 4)`` overlapping weeks and
     :class:`NoChangeError` when the pump price never moved in them (nothing to explain).
     """
@@ -300,11 +311,12 @@ def distributed_lag(
     beta, *_ = np.linalg.lstsq(x, y, rcond=None)
     resid = y - x @ beta
     dof = len(y) - params
-    cov = newey_west(x, resid)
+    hac = hac_lags(len(y))
+    cov = newey_west(x, resid, hac)
     slope_cov = cov[1:, 1:]
     cumulative = float(beta[1:].sum())
     cumulative_se = math.sqrt(max(float(slope_cov.sum()), 0.0))  # 1'Σ1
-    t_crit = t_quantile_two_sided(0.95, dof)
+    t_crit = fixed_b_critical((hac + 1) / len(y))
     centred = y - y.mean()
     tss = float(centred @ centred)
     return DistributedLag(
