@@ -287,8 +287,11 @@ def test_distributed_lag_needs_enough_weeks() -> None:
     assert (info.value.have, info.value.need) == (1, an.MIN_LAG_WEEKS)
 
 
+WEEK0 = date(2022, 1, 2)
+
+
 def _weekly(name: str, values: list[float]) -> an.TimeSeries:
-    days = [date(2022, 1, 2) + timedelta(weeks=i) for i in range(len(values))]
+    days = [WEEK0 + timedelta(weeks=i) for i in range(len(values))]
     return an.TimeSeries(name, tuple(days), tuple(values))
 
 
@@ -369,7 +372,7 @@ def test_parity_matches_hand_computed_rows(reader: SeriesReader) -> None:
             _state_series(reader, "ETHANOL"), _state_series(reader, "GASOLINE"), WEEK
         )
     }
-    # AC: hidratado 5.28 / gasolina_c 7.50 = 0.7040 -> not below 0.70
+    # AC: hidratado 5.28 / gasolina_c 7.50 = 0.7040 -> above 0.70
     assert rows["AC"].ratio == pytest.approx(0.704, abs=1e-12)
     assert rows["AC"].ethanol_pays is False
     # BA: 4.88 / 7.07 = 0.690240... -> below 0.70, ethanol pays
@@ -377,6 +380,36 @@ def test_parity_matches_hand_computed_rows(reader: SeriesReader) -> None:
     assert rows["BA"].ethanol_pays is True
     # SP: 3.82 / 6.45 = 0.592248...
     assert rows["SP"].ratio == pytest.approx(0.5922480620, abs=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("ethanol", "gasoline", "pays"),
+    [
+        (4.34, 6.20, True),  # ES, week 2024-07-14: exactly 0.70 (4.34 / 6.2 in floats is 0.7)
+        (5.53, 7.90, True),  # RR, week 2026-03-22: exactly 0.70
+        (4.20, 6.00, True),  # exactly 0.70, 0.7000000000000001 in floats
+        (4.201, 6.00, False),  # a tenth of a centavo above
+        (4.199, 6.00, True),
+    ],
+)
+def test_parity_at_exactly_70_percent_favours_ethanol(
+    ethanol: float, gasoline: float, pays: bool
+) -> None:
+    """Synthetic weeks with the bundled ties' prices: the rule is ethanol <= 0.70 x gasoline."""
+    row = an.parity({"ES": _weekly("e", [ethanol])}, {"ES": _weekly("g", [gasoline])}, WEEK0)[0]
+    assert row.ethanol_pays is pays
+    if pays and ethanol in (4.34, 5.53, 4.20):
+        assert row.ratio == 0.7  # the quotient of the published milli-reais, no float noise
+
+
+@pytest.mark.parametrize(("week", "area"), [(date(2024, 7, 14), "ES"), (date(2026, 3, 22), "RR")])
+def test_the_bundled_ties_at_70_percent_favour_ethanol(
+    reader: SeriesReader, week: date, area: str
+) -> None:
+    # ES 4.34 / 6.20 and RR 5.53 / 7.90: both exactly 0.70, both were called "gasoline"
+    eth, gas = (reader.raw(f"FUEL#{p}#{area}", week, week) for p in ("ETHANOL", "GASOLINE"))
+    (row,) = an.parity({area: eth}, {area: gas}, week)
+    assert (row.ratio, row.ethanol_pays) == (0.7, True)
 
 
 def test_regional_changes_match_hand_computed_rows(reader: SeriesReader) -> None:
