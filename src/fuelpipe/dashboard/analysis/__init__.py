@@ -31,8 +31,6 @@ from fuelpipe.dashboard.analysis.stats import (
     newey_west,
     pearson,
     strongest_lag,
-    t_quantile_two_sided,
-    t_two_sided_cdf,
 )
 from fuelpipe.dashboard.analysis.timeseries import (
     ONE_WEEK,
@@ -45,6 +43,7 @@ from fuelpipe.dashboard.analysis.timeseries import (
     to_weekly,
     week_start,
 )
+from fuelpipe.domain.student_t import t_quantile_two_sided, t_two_sided_cdf
 
 __all__ = [
     "CHANGE_WEEKS",
