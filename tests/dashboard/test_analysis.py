@@ -350,10 +350,27 @@ def test_week_start_is_the_sunday() -> None:
     assert an.week_start(date(2022, 5, 2)) == date(2022, 5, 1)  # its Monday
 
 
-def test_pearson_needs_three_varying_pairs() -> None:
-    assert an.pearson([1.0, 2.0], [2.0, 4.0]) is None
-    assert an.pearson([1.0, 1.0, 1.0], [1.0, 2.0, 3.0]) is None
-    assert an.pearson([1.0, 2.0, 3.0], [3.0, 2.0, 1.0]) == pytest.approx(-1.0)
+def test_pearson_needs_eight_varying_pairs() -> None:
+    # as a lag's correlation: three weeks gave r = 0.8 by chance
+    assert an.pearson([1.0, 2.0, 3.0], [3.0, 2.0, 1.0]) is None
+    assert (
+        an.pearson([1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0], [7.0, 6.0, 5.0, 4.0, 3.0, 2.0, 1.0]) is None
+    )
+    assert an.pearson([1.0] * 8, [float(i) for i in range(8)]) is None
+    eight = [float(i) for i in range(8)]
+    assert an.pearson(eight, eight[::-1]) == pytest.approx(-1.0)
+
+
+def test_a_matrix_cell_over_fewer_than_eight_weeks_is_empty() -> None:
+    """Synthetic: b overlaps a for 5 weeks, c for 12: the (a, b) cell has its count, no r."""
+    rng = np.random.default_rng(8)
+    a = _weekly("a", list(rng.normal(size=12)))
+    b = an.TimeSeries("b", a.dates[7:], tuple(rng.normal(size=5)))
+    c = _weekly("c", list(rng.normal(size=12)))
+    matrix = an.correlation_matrix([a, b, c])
+    assert matrix.n[0][1] == matrix.n[1][2] == 5 and matrix.n[0][2] == 12
+    assert matrix.r[0][1] is None and matrix.r[1][2] is None and matrix.r[1][1] is None
+    assert matrix.r[0][2] == pytest.approx(np.corrcoef(a.values, c.values)[0, 1])
 
 
 # --- regional view and parity --------------------------------------------------------------------

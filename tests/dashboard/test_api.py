@@ -134,6 +134,15 @@ def test_correlations_have_counts_and_unit_diagonal(client: httpx.Client) -> Non
             assert body["n"][i][j] == body["n"][j][i] > 40
 
 
+def test_correlations_over_fewer_than_eight_weeks_are_empty(client: httpx.Client) -> None:
+    # Five weekly changes in common: the cells keep their counts and have no r.
+    keys = f"FUEL{Q}GASOLINE{Q}BR,CURRENCY{Q}USD"
+    body = client.get(f"/api/correlations?keys={keys}&start=2022-03-27&end=2022-05-01").json()
+    assert body["min_weeks"] == 8
+    assert body["n"][0][1] == 5 and body["r"][0][1] is None and body["r"][1][0] is None
+    assert (body["first"], body["last"]) == (None, None)
+
+
 def test_lags_have_13_lags_and_a_regression(client: httpx.Client) -> None:
     body = client.get(VIEWS["lags"]).json()
     assert [c["lag"] for c in body["cross"]] == list(range(13))

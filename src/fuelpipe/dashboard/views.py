@@ -162,6 +162,7 @@ def correlation_view(
         last=last,
         r=[list(row) for row in matrix.r],
         n=[list(row) for row in matrix.n],
+        min_weeks=an.MIN_PAIRS,
     )
 
 

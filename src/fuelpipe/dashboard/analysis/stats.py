@@ -12,13 +12,14 @@ import numpy as np
 
 from fuelpipe.dashboard.analysis.timeseries import ONE_WEEK, TimeSeries, paired
 
-MIN_PAIRS = 3
-"""Fewer overlapping observations than this give no correlation."""
-
 MIN_LAG_WEEKS = 8
 """Fewer overlapping weeks than this give a lag no correlation (so no strongest lag is named)
 and fit no pass-through regression: the page's regression (4 lags, 6 parameters) needs 8 weeks
 anyway, and a lag correlation over fewer weeks is noise."""
+
+MIN_PAIRS = MIN_LAG_WEEKS
+"""Fewer overlapping observations than this give no correlation (the matrix's cells too: three
+weeks can give |r| = 0.8 by chance)."""
 
 
 def plural(n: int, one: str, many: str) -> str:
@@ -44,7 +45,7 @@ class NoChangeError(ValueError):
 
 
 def pearson(xs: Sequence[float] | np.ndarray, ys: Sequence[float] | np.ndarray) -> float | None:
-    """Pearson's r, or None with fewer than three pairs or a constant side."""
+    """Pearson's r, or None with fewer than ``MIN_PAIRS`` (8) pairs or a constant side."""
     if len(xs) != len(ys):
         raise ValueError("pearson needs two sequences of the same length")
     if len(xs) < MIN_PAIRS:
