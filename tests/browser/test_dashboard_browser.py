@@ -382,6 +382,13 @@ def test_pass_through_claims_nothing_when_the_price_never_moved(watched: Watched
     assert "Fewer than 8 overlapping weeks" in page.locator("#chart-lags + .empty").inner_text()
 
 
+def test_correlations_over_fewer_than_eight_weeks_say_so(watched: Watched) -> None:
+    # The window's few weeks of gasoline changes: every pair has fewer than 8, no cell has an r.
+    watched.open("view=correlations&fuel=GASOLINE&area=BR&window=13&date=2021-06-15&lang=en")
+    text = watched.page.locator("#chart-corr + .empty").inner_text()
+    assert "Fewer than 8 overlapping weeks behind every pair" in text, text
+
+
 def test_a_count_of_one_is_singular_in_both_languages(watched: Watched, dashboard_url: str) -> None:
     page = watched.page
     watched.open("view=lags&fuel=DIESEL&area=REGION_NE&driver=BRENT_BRL&lang=en")

@@ -155,19 +155,18 @@ def test_cross_correlation_matches_pandas(
     drv = an.log_changes(reader.weekly(driver))
     cross = an.cross_correlation(pump, drv, max_lag=12)
     assert [c.lag for c in cross] == list(range(13))
+    # every lag on the same pump weeks: those with a driver change at all 13 lags
+    shifts = pd.concat({k: pd_changes[driver].shift(k) for k in range(13)}, axis=1)
+    weeks = pd_changes[GASOLINE_BR].notna() & shifts.notna().all(axis=1)
     for c in cross:
-        shifted = pd_changes[driver].shift(c.lag)
-        both = pd_changes[GASOLINE_BR].notna() & shifted.notna()
-        assert c.n == int(both.sum())
-        assert c.r == pytest.approx(pd_changes[GASOLINE_BR].corr(shifted), abs=1e-12)
-    best = an.strongest_lag(cross)
+        assert c.n == int(weeks.sum())
+        want = pd_changes[GASOLINE_BR][weeks].corr(shifts[c.lag][weeks])
+        assert c.r == pytest.approx(want, abs=1e-12)
+    best = an.strongest_lag(pump, drv, max_lag=12)
     top = max(cross, key=lambda c: abs(c.r or 0))
-    if best is not None:  # named only when it stands out from chance (Bonferroni over 13)
-        assert abs(best.r or 0) == abs(top.r or 0)
-    else:
-        r, n = abs(top.r or 0), top.n
-        t = r * math.sqrt((n - 2) / (1 - r * r))
-        assert 1 - an.t_two_sided_cdf(t, n - 2) >= an.LAG_ALPHA / len(cross)
+    p_value = an.max_r_p_value(*an.lagged(pump, drv, 12))
+    # named only when the largest |r| over the 13 lags stands out from chance
+    assert best == (top if p_value < an.LAG_ALPHA else None)
 
 
 def test_a_lag_is_named_only_when_it_stands_out_from_chance() -> None:
@@ -183,9 +182,22 @@ def test_a_lag_is_named_only_when_it_stands_out_from_chance() -> None:
         "pump", tuple(days), tuple(0.8 * np.roll(driver, 2) + 0.3 * rng.normal(size=60))
     )
     drv = an.TimeSeries("driver", tuple(days), tuple(driver))
-    assert an.strongest_lag(an.cross_correlation(noise, drv, max_lag=12)) is None
-    best = an.strongest_lag(an.cross_correlation(follows, drv, max_lag=12))
+    assert an.strongest_lag(noise, drv, max_lag=12) is None
+    best = an.strongest_lag(follows, drv, max_lag=12)
     assert best is not None and best.lag == 2
+
+
+def test_every_lag_uses_the_same_pump_weeks_when_the_driver_ends_first() -> None:
+    """Synthetic: the driver's changes stop 5 weeks before the pump's. Lag 0 would lose those
+    5 weeks and lag 3 only 2: each lag is scored on the weeks every lag has instead."""
+    rng = np.random.default_rng(5)
+    pump = _weekly("p", list(rng.normal(0, 0.01, 40)))
+    drv = _weekly("d", list(rng.normal(0, 0.02, 35)))
+    cross = an.cross_correlation(pump, drv, max_lag=3)
+    assert [c.n for c in cross] == [32] * 4  # pump weeks 3..34: lags 0..3 all in the driver
+    y, x = np.array(pump.values[3:35]), np.array(drv.values)
+    for c in cross:
+        assert c.r == pytest.approx(np.corrcoef(y, x[3 - c.lag : 35 - c.lag])[0, 1], abs=1e-12)
 
 
 @pytest.mark.parametrize(("driver", "lags"), [(BRENT_BRL, 4), (USD, 2), (PETR4, 0)])
@@ -210,7 +222,7 @@ def test_distributed_lag_matches_numpy(
     dof = len(y) - x.shape[1]
     # Newey-West by the textbook sums (Bartlett weights, n/(n-k)), written out independently.
     n, k = x.shape
-    big_l = int(4 * (n / 100) ** (2 / 9))
+    big_l = math.ceil(1.3 * math.sqrt(n)) - 1  # bandwidth 1.3 sqrt(n) (LLSW 2018)
     meat = sum(resid[t] ** 2 * np.outer(x[t], x[t]) for t in range(n))
     for lag in range(1, big_l + 1):
         w = 1 - lag / (big_l + 1)
@@ -238,6 +250,28 @@ def test_distributed_lag_matches_numpy(
 
 
 @pytest.mark.parametrize(
+    ("b", "table"),
+    # 97.5% quantiles of |t| for the mean of 300 iid normals with a Bartlett variance of
+    # bandwidth b * 300, simulated (6,000 draws) independently of Kiefer and Vogelsang's fit
+    [(0.0, 1.960), (0.05, 2.111), (0.1, 2.254), (0.2, 2.589), (0.3, 2.891), (0.5, 3.526)],
+)
+def test_fixed_b_critical_values_match_simulated_quantiles(b: float, table: float) -> None:
+    assert an.fixed_b_critical(b) == pytest.approx(table, abs=0.05)
+
+
+def test_the_pass_through_interval_uses_the_fixed_b_critical_value_of_its_bandwidth() -> None:
+    """Synthetic: 100 weeks use Bartlett bandwidth 13 (b = 0.13), so a critical value of 2.35
+    rather than Student's 1.99."""
+    rng = np.random.default_rng(9)
+    drv = _weekly("d", list(rng.normal(0, 0.02, 104)))
+    pump = _weekly("p", list(rng.normal(0, 0.01, 104)))
+    fit = an.distributed_lag(pump, drv, lags=4)
+    assert (fit.n, an.hac_lags(fit.n)) == (100, 12)
+    assert fit.t_crit == pytest.approx(an.fixed_b_critical(0.13)) == pytest.approx(2.3519, abs=1e-4)
+    assert fit.ci_high - fit.cumulative == pytest.approx(fit.t_crit * fit.cumulative_se)
+
+
+@pytest.mark.parametrize(
     ("dof", "table"),
     [(1, 12.706), (2, 4.303), (5, 2.571), (10, 2.228), (30, 2.042), (120, 1.980)],
 )
@@ -253,8 +287,11 @@ def test_distributed_lag_needs_enough_weeks() -> None:
     assert (info.value.have, info.value.need) == (1, an.MIN_LAG_WEEKS)
 
 
+WEEK0 = date(2022, 1, 2)
+
+
 def _weekly(name: str, values: list[float]) -> an.TimeSeries:
-    days = [date(2022, 1, 2) + timedelta(weeks=i) for i in range(len(values))]
+    days = [WEEK0 + timedelta(weeks=i) for i in range(len(values))]
     return an.TimeSeries(name, tuple(days), tuple(values))
 
 
@@ -279,14 +316,21 @@ def test_no_strongest_lag_is_named_on_fewer_than_the_minimum_of_weeks() -> None:
     pump = _weekly("p", [0.01, -0.02, 0.03])
     drv = _weekly("d", [0.02, -0.01, 0.04])
     cross = an.cross_correlation(pump, drv, max_lag=2)
-    assert [c.n for c in cross] == [3, 2, 1]
+    assert [c.n for c in cross] == [1, 1, 1]  # only the third week has lags 0..2
     assert all(c.r is None for c in cross)
-    assert an.strongest_lag(cross) is None
-    # strongest_lag applies the minimum to correlations computed without one, too
-    loose = an.cross_correlation(pump, drv, max_lag=2, min_weeks=3)
-    assert loose[0].r is not None
-    assert an.strongest_lag(loose) is None
-    assert an.strongest_lag(loose, min_weeks=3) == loose[0]
+    assert an.strongest_lag(pump, drv, max_lag=2) is None
+    assert an.strongest_lag(pump, drv, max_lag=0) is None  # 3 weeks at lag 0: still too few
+
+
+def test_the_lag_p_value_is_seeded_by_the_data() -> None:
+    """Synthetic: the same inputs give the same p-value; a strong lag gives the smallest one."""
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(60, 5))
+    y = rng.normal(size=60)
+    assert an.max_r_p_value(y, x) == an.max_r_p_value(y.copy(), x.copy())
+    assert 0.05 < an.max_r_p_value(y, x) <= 1.0
+    assert an.max_r_p_value(x[:, 3] + 0.1 * y, x) == 1 / (1 + an.LAG_RESAMPLES)
+    assert math.isnan(an.max_r_p_value(np.zeros(60), x))
 
 
 # --- building blocks ----------------------------------------------------------------------------
@@ -306,10 +350,27 @@ def test_week_start_is_the_sunday() -> None:
     assert an.week_start(date(2022, 5, 2)) == date(2022, 5, 1)  # its Monday
 
 
-def test_pearson_needs_three_varying_pairs() -> None:
-    assert an.pearson([1.0, 2.0], [2.0, 4.0]) is None
-    assert an.pearson([1.0, 1.0, 1.0], [1.0, 2.0, 3.0]) is None
-    assert an.pearson([1.0, 2.0, 3.0], [3.0, 2.0, 1.0]) == pytest.approx(-1.0)
+def test_pearson_needs_eight_varying_pairs() -> None:
+    # as a lag's correlation: three weeks gave r = 0.8 by chance
+    assert an.pearson([1.0, 2.0, 3.0], [3.0, 2.0, 1.0]) is None
+    assert (
+        an.pearson([1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0], [7.0, 6.0, 5.0, 4.0, 3.0, 2.0, 1.0]) is None
+    )
+    assert an.pearson([1.0] * 8, [float(i) for i in range(8)]) is None
+    eight = [float(i) for i in range(8)]
+    assert an.pearson(eight, eight[::-1]) == pytest.approx(-1.0)
+
+
+def test_a_matrix_cell_over_fewer_than_eight_weeks_is_empty() -> None:
+    """Synthetic: b overlaps a for 5 weeks, c for 12: the (a, b) cell has its count, no r."""
+    rng = np.random.default_rng(8)
+    a = _weekly("a", list(rng.normal(size=12)))
+    b = an.TimeSeries("b", a.dates[7:], tuple(rng.normal(size=5)))
+    c = _weekly("c", list(rng.normal(size=12)))
+    matrix = an.correlation_matrix([a, b, c])
+    assert matrix.n[0][1] == matrix.n[1][2] == 5 and matrix.n[0][2] == 12
+    assert matrix.r[0][1] is None and matrix.r[1][2] is None and matrix.r[1][1] is None
+    assert matrix.r[0][2] == pytest.approx(np.corrcoef(a.values, c.values)[0, 1])
 
 
 # --- regional view and parity --------------------------------------------------------------------
@@ -328,7 +389,7 @@ def test_parity_matches_hand_computed_rows(reader: SeriesReader) -> None:
             _state_series(reader, "ETHANOL"), _state_series(reader, "GASOLINE"), WEEK
         )
     }
-    # AC: hidratado 5.28 / gasolina_c 7.50 = 0.7040 -> not below 0.70
+    # AC: hidratado 5.28 / gasolina_c 7.50 = 0.7040 -> above 0.70
     assert rows["AC"].ratio == pytest.approx(0.704, abs=1e-12)
     assert rows["AC"].ethanol_pays is False
     # BA: 4.88 / 7.07 = 0.690240... -> below 0.70, ethanol pays
@@ -336,6 +397,36 @@ def test_parity_matches_hand_computed_rows(reader: SeriesReader) -> None:
     assert rows["BA"].ethanol_pays is True
     # SP: 3.82 / 6.45 = 0.592248...
     assert rows["SP"].ratio == pytest.approx(0.5922480620, abs=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("ethanol", "gasoline", "pays"),
+    [
+        (4.34, 6.20, True),  # ES, week 2024-07-14: exactly 0.70 (4.34 / 6.2 in floats is 0.7)
+        (5.53, 7.90, True),  # RR, week 2026-03-22: exactly 0.70
+        (4.20, 6.00, True),  # exactly 0.70, 0.7000000000000001 in floats
+        (4.201, 6.00, False),  # a tenth of a centavo above
+        (4.199, 6.00, True),
+    ],
+)
+def test_parity_at_exactly_70_percent_favours_ethanol(
+    ethanol: float, gasoline: float, pays: bool
+) -> None:
+    """Synthetic weeks with the bundled ties' prices: the rule is ethanol <= 0.70 x gasoline."""
+    row = an.parity({"ES": _weekly("e", [ethanol])}, {"ES": _weekly("g", [gasoline])}, WEEK0)[0]
+    assert row.ethanol_pays is pays
+    if pays and ethanol in (4.34, 5.53, 4.20):
+        assert row.ratio == 0.7  # the quotient of the published milli-reais, no float noise
+
+
+@pytest.mark.parametrize(("week", "area"), [(date(2024, 7, 14), "ES"), (date(2026, 3, 22), "RR")])
+def test_the_bundled_ties_at_70_percent_favour_ethanol(
+    reader: SeriesReader, week: date, area: str
+) -> None:
+    # ES 4.34 / 6.20 and RR 5.53 / 7.90: both exactly 0.70, both were called "gasoline"
+    eth, gas = (reader.raw(f"FUEL#{p}#{area}", week, week) for p in ("ETHANOL", "GASOLINE"))
+    (row,) = an.parity({area: eth}, {area: gas}, week)
+    assert (row.ratio, row.ethanol_pays) == (0.7, True)
 
 
 def test_regional_changes_match_hand_computed_rows(reader: SeriesReader) -> None:
@@ -364,7 +455,7 @@ def test_spread_matches_pandas(reader: SeriesReader) -> None:
 def test_the_pass_through_interval_widens_for_autocorrelated_errors() -> None:
     """Synthetic: a driver and errors that both follow an AR(1) with rho 0.6 (as weekly
     price changes do). Plain OLS errors understate the cumulative effect's uncertainty; the
-    Newey-West errors the interval uses are larger."""
+    Newey-West errors the interval uses are larger (the true ratio is 1.46)."""
     rng = np.random.default_rng(7)
     n, rho = 400, 0.6
     x = np.zeros(n)
@@ -378,4 +469,9 @@ def test_the_pass_through_interval_widens_for_autocorrelated_errors() -> None:
     resid = y - design @ beta
     ols = (resid @ resid / (n - 2)) * np.linalg.inv(design.T @ design)
     hac = an.newey_west(design, resid)
-    assert math.sqrt(hac[1, 1]) > 1.3 * math.sqrt(ols[1, 1])
+    assert math.sqrt(hac[1, 1]) > 1.25 * math.sqrt(ols[1, 1])
+    # and the interval's fixed-b critical value (bandwidth 27 of 400 weeks) widens it further
+    b = (an.hac_lags(n) + 1) / n
+    half_hac = an.fixed_b_critical(b) * math.sqrt(hac[1, 1])
+    half_ols = an.t_quantile_two_sided(0.95, n - 2) * math.sqrt(ols[1, 1])
+    assert half_hac > 1.4 * half_ols

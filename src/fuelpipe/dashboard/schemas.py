@@ -109,7 +109,10 @@ class CorrelationView(BaseModel):
     last: dt.date | None = None
     """The last survey week the changes use."""
     r: list[list[float | None]]
+    """None where fewer than ``min_weeks`` overlapping weeks (or a constant series) give no r."""
     n: list[list[int]]
+    min_weeks: int = 8
+    """Fewer overlapping weeks give a cell no correlation."""
 
     def table(self) -> Table:
         """Long format: one row per pair."""

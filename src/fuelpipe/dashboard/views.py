@@ -162,6 +162,7 @@ def correlation_view(
         last=last,
         r=[list(row) for row in matrix.r],
         n=[list(row) for row in matrix.n],
+        min_weeks=an.MIN_PAIRS,
     )
 
 
@@ -201,7 +202,7 @@ def lags_view(
         raise NotFoundError(f"{exc}: choose a driver among {choices}") from None
     if driver in reader.catalog and reader.is_weekly(driver):
         raise InvalidRequestError(f"driver {driver!r} {PUMP_PRICE}; choose one of {choices}")
-    # The driver is read from max_lag weeks earlier, so lag k has the same pump weeks as lag 0.
+    # The driver is read from max_lag weeks earlier, so the first pump weeks have every lag.
     reach = timedelta(weeks=max(max_lag, reg_lags))
     prices = reader.weekly(pump_key, start, end, how)
     pump = an.log_changes(prices)
@@ -209,7 +210,7 @@ def lags_view(
     # A price that never moved has nothing to correlate or explain: say so, estimate nothing.
     unchanged = prices.values[0] if len(pump) and len(set(prices.values)) == 1 else None
     cross = an.cross_correlation(pump, drv, max_lag, min_weeks=an.MIN_LAG_WEEKS)
-    best = an.strongest_lag(cross, min_weeks=an.MIN_LAG_WEEKS)
+    best = an.strongest_lag(pump, drv, max_lag, min_weeks=an.MIN_LAG_WEEKS)
     regression: Regression | None = None
     error: str | None = None
     too_few: an.TooFewWeeksError | None = None

@@ -1,1 +1,2 @@
-"""Pure domain: catalog, keys, calendars, gaps, streams and retry policy. No I/O, no clock reads."""
+"""Pure domain: catalog, keys, calendars, gaps, streams, retry policy and the Student t
+distribution the analyses share. No I/O, no clock reads."""

@@ -14,7 +14,9 @@ from fuelpipe.dashboard.analysis.regional import (
 )
 from fuelpipe.dashboard.analysis.stats import (
     LAG_ALPHA,
+    LAG_RESAMPLES,
     MIN_LAG_WEEKS,
+    MIN_PAIRS,
     CorrelationMatrix,
     DistributedLag,
     LagCorrelation,
@@ -23,12 +25,13 @@ from fuelpipe.dashboard.analysis.stats import (
     correlation_matrix,
     cross_correlation,
     distributed_lag,
+    fixed_b_critical,
     hac_lags,
+    lagged,
+    max_r_p_value,
     newey_west,
     pearson,
     strongest_lag,
-    t_quantile_two_sided,
-    t_two_sided_cdf,
 )
 from fuelpipe.dashboard.analysis.timeseries import (
     ONE_WEEK,
@@ -41,11 +44,14 @@ from fuelpipe.dashboard.analysis.timeseries import (
     to_weekly,
     week_start,
 )
+from fuelpipe.domain.student_t import t_quantile_two_sided, t_two_sided_cdf
 
 __all__ = [
     "CHANGE_WEEKS",
     "LAG_ALPHA",
+    "LAG_RESAMPLES",
     "MIN_LAG_WEEKS",
+    "MIN_PAIRS",
     "ONE_WEEK",
     "PARITY_THRESHOLD",
     "AreaPrice",
@@ -61,9 +67,12 @@ __all__ = [
     "correlation_matrix",
     "cross_correlation",
     "distributed_lag",
+    "fixed_b_critical",
     "hac_lags",
+    "lagged",
     "latest_common_week",
     "log_changes",
+    "max_r_p_value",
     "newey_west",
     "normalised_index",
     "paired",

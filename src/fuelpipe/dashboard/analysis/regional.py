@@ -10,8 +10,11 @@ from datetime import date, timedelta
 from fuelpipe.dashboard.analysis.timeseries import TimeSeries
 
 CHANGE_WEEKS = (4, 12, 52)
-PARITY_THRESHOLD = 0.70
-"""Ethanol pays off below 70% of the gasoline price (its energy content is about 70%)."""
+PARITY_PERCENT = 70
+"""Ethanol pays off at or below 70% of the gasoline price (its energy content is about 70%)."""
+PARITY_THRESHOLD = PARITY_PERCENT / 100
+PRICE_DECIMALS = 3
+"""ANP publishes pump prices to at most 3 decimals: parity compares them exactly in these units."""
 
 
 def pct_change_over(series: TimeSeries, day: date, weeks: int) -> float | None:
@@ -89,15 +92,20 @@ class Parity:
 def parity(
     ethanol: Mapping[str, TimeSeries], gasoline: Mapping[str, TimeSeries], week: date
 ) -> list[Parity]:
-    """ETHANOL/GASOLINE per area for ``week``, and whether it is below 0.70."""
+    """ETHANOL/GASOLINE per area for ``week``, and whether it is at or below 0.70: compared in
+    integers of the published decimals (4.34 / 6.20 is exactly 0.70, and pays), the ratio the
+    quotient of those integers (4.20 / 6.00 gives 0.7, not 0.7000000000000001)."""
+    scale = 10**PRICE_DECIMALS
     out = []
     for area, eth_series in ethanol.items():
         gas_series = gasoline.get(area)
         eth = eth_series.as_dict().get(week)
         gas = gas_series.as_dict().get(week) if gas_series else None
-        if eth is not None and gas is not None and gas > 0:
-            ratio = eth / gas
-            out.append(Parity(area, eth, gas, ratio, ratio < PARITY_THRESHOLD))
+        if eth is not None and gas is not None:
+            eth_units, gas_units = round(eth * scale), round(gas * scale)
+            if gas_units > 0:
+                pays = 100 * eth_units <= PARITY_PERCENT * gas_units
+                out.append(Parity(area, eth, gas, eth_units / gas_units, pays))
     return out
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -11,13 +12,14 @@ import numpy as np
 
 from fuelpipe.dashboard.analysis.timeseries import ONE_WEEK, TimeSeries, paired
 
-MIN_PAIRS = 3
-"""Fewer overlapping observations than this give no correlation."""
-
 MIN_LAG_WEEKS = 8
 """Fewer overlapping weeks than this give a lag no correlation (so no strongest lag is named)
 and fit no pass-through regression: the page's regression (4 lags, 6 parameters) needs 8 weeks
 anyway, and a lag correlation over fewer weeks is noise."""
+
+MIN_PAIRS = MIN_LAG_WEEKS
+"""Fewer overlapping observations than this give no correlation (the matrix's cells too: three
+weeks can give |r| = 0.8 by chance)."""
 
 
 def plural(n: int, one: str, many: str) -> str:
@@ -42,8 +44,8 @@ class NoChangeError(ValueError):
     """The pump price did not change over the weeks a regression would use."""
 
 
-def pearson(xs: Sequence[float], ys: Sequence[float]) -> float | None:
-    """Pearson's r, or None with fewer than three pairs or a constant side."""
+def pearson(xs: Sequence[float] | np.ndarray, ys: Sequence[float] | np.ndarray) -> float | None:
+    """Pearson's r, or None with fewer than ``MIN_PAIRS`` (8) pairs or a constant side."""
     if len(xs) != len(ys):
         raise ValueError("pearson needs two sequences of the same length")
     if len(xs) < MIN_PAIRS:
@@ -91,6 +93,22 @@ class LagCorrelation:
     n: int
 
 
+def lagged(
+    pump: TimeSeries, driver: TimeSeries, max_lag: int, step: timedelta = ONE_WEEK
+) -> tuple[np.ndarray, np.ndarray]:
+    """The pump's changes on the weeks whose driver change exists at every lag 0..max_lag, and
+    those driver changes (column k: lag k), so every lag is scored on the same weeks."""
+    x_by_day = driver.as_dict()
+    rows: list[list[float]] = []
+    ys: list[float] = []
+    for day, pump_change in zip(pump.dates, pump.values, strict=True):
+        xs = [x_by_day.get(day - step * k) for k in range(max_lag + 1)]
+        if all(x is not None for x in xs):
+            rows.append([x for x in xs if x is not None])
+            ys.append(pump_change)
+    return np.asarray(ys, dtype=float), np.asarray(rows, dtype=float).reshape(-1, max_lag + 1)
+
+
 def cross_correlation(
     pump: TimeSeries,
     driver: TimeSeries,
@@ -98,77 +116,80 @@ def cross_correlation(
     step: timedelta = ONE_WEEK,
     min_weeks: int = MIN_LAG_WEEKS,
 ) -> list[LagCorrelation]:
-    """Cross-correlation of two change series at lags 0..max_lag (driver leading); a lag with
-    fewer than ``min_weeks`` overlapping weeks has no r."""
+    """Cross-correlation of two change series at lags 0..max_lag (driver leading), every lag on
+    the same pump weeks (:func:`lagged`); fewer than ``min_weeks`` of them give no r."""
     if max_lag < 0:
         raise ValueError("max_lag must be zero or more")
-    out = []
-    for lag in range(max_lag + 1):
-        ys, xs = paired(pump, driver, shift=step * lag)
-        r = pearson(xs, ys) if len(xs) >= min_weeks else None
-        out.append(LagCorrelation(lag, r, len(xs)))
-    return out
+    y, x = lagged(pump, driver, max_lag, step)
+    n = len(y)
+    return [
+        LagCorrelation(lag, pearson(x[:, lag], y) if n >= min_weeks else None, n)
+        for lag in range(max_lag + 1)
+    ]
 
 
 LAG_ALPHA = 0.05
-"""A lag is named the strongest only if its correlation is significant at this level after a
-Bonferroni correction for the lags tried: with 13 lags of pure noise over 46 weeks the largest
-|r| has a median of 0.29, so 'the strongest' lag is otherwise often chance."""
+"""A lag is named the strongest only if its |r| is the largest over the lags tried and that
+maximum is significant at this level: with 13 lags of pure noise over 46 weeks the largest |r|
+has a median of 0.29, so 'the strongest' lag is otherwise often chance."""
+
+LAG_RESAMPLES = 999
+"""Block permutations behind a lag's p-value (its resolution is 1/1000)."""
+
+
+def max_r_p_value(y: np.ndarray, x: np.ndarray, resamples: int = LAG_RESAMPLES) -> float:
+    """P(max_k |corr(y', x_k)| >= the observed maximum) over circular block permutations y' of
+    ``y`` (blocks of round(n^(1/3)) weeks at a random offset, in random order) against the
+    columns of ``x`` kept whole.
+
+    Student's t with a Bonferroni correction assumed independent weeks: on the bundled Brazil
+    history (autocorrelated, fat-tailed weekly changes) it named a lag for a driver from
+    another period 9-11% of the time at 5%. Blocks keep the pump's short-run autocorrelation,
+    the whole columns the driver's, and the maximum over lags corrects for the lags tried.
+    Seeded from the data's bytes: the same inputs give the same p-value. NaN without a column
+    that varies or a ``y`` that does."""
+    n = len(y)
+    yc = y - y.mean()
+    xc = x - x.mean(axis=0)
+    norms = np.sqrt((xc * xc).sum(axis=0))
+    y_norm = math.sqrt(float(yc @ yc))
+    varies = norms > 0
+    if n < 3 or y_norm == 0.0 or not varies.any():
+        return math.nan
+    xn = xc[:, varies] / norms[varies]
+    observed = float(np.abs(yc @ xn).max())
+    seed = hashlib.blake2b(y.tobytes() + x.tobytes(), digest_size=8).digest()
+    rng = np.random.default_rng(int.from_bytes(seed, "little"))
+    block = max(1, round(n ** (1.0 / 3.0)))
+    blocks = -(-n // block)
+    order = np.argsort(rng.random((resamples, blocks)), axis=1).astype(np.int32)
+    slots = (order[:, :, None] * block + np.arange(block, dtype=np.int32)).reshape(resamples, -1)
+    slots = slots[slots < n].reshape(resamples, n)  # each row drops the short block's padding
+    slots += rng.integers(0, n, size=(resamples, 1), dtype=np.int32)  # the circle's offset
+    maxima = np.abs(np.concatenate([yc, yc])[slots] @ xn).max(axis=1)
+    beaten = int(np.count_nonzero(maxima >= observed * (1.0 - 1e-12)))
+    return (1 + beaten) / (1 + resamples)
 
 
 def strongest_lag(
-    lags: Sequence[LagCorrelation], min_weeks: int = MIN_LAG_WEEKS, alpha: float = LAG_ALPHA
+    pump: TimeSeries,
+    driver: TimeSeries,
+    max_lag: int = 12,
+    step: timedelta = ONE_WEEK,
+    min_weeks: int = MIN_LAG_WEEKS,
+    alpha: float = LAG_ALPHA,
 ) -> LagCorrelation | None:
-    """The lag with the largest |r| (the earliest on a tie) among those with at least
-    ``min_weeks`` overlapping weeks whose correlation differs from zero at ``alpha`` divided by
-    the number of lags tried (Student's t on n - 2 degrees of freedom), or None."""
-    scored = [c for c in lags if c.r is not None and c.n >= min_weeks]
+    """The lag with the largest |r| (the earliest on a tie), on the weeks every lag has
+    (:func:`lagged`, at least ``min_weeks`` of them), when that maximum is significant at
+    ``alpha`` (:func:`max_r_p_value`), or None."""
+    y, x = lagged(pump, driver, max_lag, step)
+    if len(y) < max(min_weeks, MIN_PAIRS):
+        return None
+    scored = [c for c in cross_correlation(pump, driver, max_lag, step, 0) if c.r is not None]
     if not scored:
         return None
     best = max(scored, key=lambda c: (abs(c.r or 0.0), -c.lag))
-    r = min(abs(best.r or 0.0), 1.0 - 1e-12)
-    t = r * math.sqrt((best.n - 2) / (1.0 - r * r))
-    p_value = 1.0 - t_two_sided_cdf(t, best.n - 2)
-    return best if p_value < alpha / len(scored) else None
-
-
-def t_two_sided_cdf(t: float, dof: int) -> float:
-    """P(|T| <= t) for Student's t with integer ``dof`` (exact finite sums, A&S 26.7.3-4)."""
-    if dof < 1:
-        raise ValueError("degrees of freedom must be at least 1")
-    theta = math.atan(abs(t) / math.sqrt(dof))
-    c2 = math.cos(theta) ** 2
-    if dof % 2 == 1:
-        total, term = 0.0, math.cos(theta)
-        if dof > 1:
-            total = term
-            for k in range(3, dof - 1, 2):  # terms cos^3 .. cos^(dof-2)
-                term *= c2 * (k - 1) / k
-                total += term
-        return 2.0 / math.pi * (theta + math.sin(theta) * total)
-    total, term = 1.0, 1.0
-    for k in range(2, dof - 1, 2):  # terms cos^2 .. cos^(dof-2)
-        term *= c2 * (k - 1) / k
-        total += term
-    return math.sin(theta) * total
-
-
-def t_quantile_two_sided(level: float, dof: int) -> float:
-    """The t with P(|T| <= t) = level, by bisection on the exact CDF."""
-    if not 0.0 < level < 1.0:
-        raise ValueError("level must be between 0 and 1")
-    lo, hi = 0.0, 1.0
-    while t_two_sided_cdf(hi, dof) < level:
-        hi *= 2.0
-    for _ in range(200):
-        mid = (lo + hi) / 2.0
-        if t_two_sided_cdf(mid, dof) < level:
-            lo = mid
-        else:
-            hi = mid
-        if hi - lo < 1e-12:
-            break
-    return (lo + hi) / 2.0
+    return best if max_r_p_value(y, x) < alpha else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,8 +216,16 @@ class DistributedLag:
 
 
 def hac_lags(n: int) -> int:
-    """Newey and West's (1994) rule of thumb for the Bartlett kernel: floor(4 (n/100)^(2/9))."""
-    return max(1, int(4.0 * (n / 100.0) ** (2.0 / 9.0)))  # int(): floor, as n > 0
+    """Bartlett lags L for n weeks: bandwidth L + 1 = ceil(1.3 sqrt(n)) (Lazarus, Lewis, Stock
+    and Watson 2018), used with fixed-b critical values (:func:`fixed_b_critical`)."""
+    return max(1, math.ceil(1.3 * math.sqrt(n)) - 1)
+
+
+def fixed_b_critical(b: float) -> float:
+    """Two-sided 5% critical value of a t statistic with a Bartlett-kernel HAC variance of
+    bandwidth b·n: Kiefer and Vogelsang's (2005) cubic in b (1.96 at b = 0)."""
+    b = min(max(b, 0.0), 1.0)
+    return 1.9600 + 2.9694 * b + 0.4160 * b * b - 0.5324 * b**3
 
 
 def newey_west(x: np.ndarray, resid: np.ndarray, lags: int | None = None) -> np.ndarray:
@@ -223,37 +252,33 @@ def distributed_lag(
     The cumulative effect Σb_k has variance 1'Σ1 over the coefficient covariance Σ, Newey and
     West's (``newey_west``): weekly price changes are autocorrelated (residual lag-1
     correlation 0.27-0.56 on the bundled Brazil history), and plain OLS errors s²(X'X)⁻¹ were
-    1.4-1.8x too small there, so a "95%" interval covered about 72%. The interval uses Student's
-    t with n − (lags + 2) degrees of freedom. Raises
+    1.4-1.8x too small there, so a "95%" interval covered about 72%. The interval takes the
+    fixed-b critical value of its bandwidth (:func:`hac_lags`, :func:`fixed_b_critical`): with
+    Student's t and Newey and West's (1994) 4(n/100)^(2/9) lags it covered a true 0 (the pump
+    against Brent in BRL from another period) 0.887, 0.901 and 0.918 of the time over 52, 104
+    and 260 weeks; this way 0.932, 0.946 and 0.936. Raises
     :class:`TooFewWeeksError` below ``max(MIN_LAG_WEEKS, lags + 4)`` overlapping weeks and
     :class:`NoChangeError` when the pump price never moved in them (nothing to explain).
     """
     if lags < 0:
         raise ValueError("lags must be zero or more")
-    x_by_day = driver.as_dict()
-    rows: list[list[float]] = []
-    ys: list[float] = []
-    for day, pump_change in zip(pump.dates, pump.values, strict=True):
-        xs = [x_by_day.get(day - step * k) for k in range(lags + 1)]
-        if all(x is not None for x in xs):
-            rows.append([1.0, *(x for x in xs if x is not None)])
-            ys.append(pump_change)
+    y, drivers = lagged(pump, driver, lags, step)
     params = lags + 2
     need = max(MIN_LAG_WEEKS, params + 2)
-    if len(ys) < need:
-        raise TooFewWeeksError(len(ys), need, lags)
-    x = np.asarray(rows, dtype=float)
-    y = np.asarray(ys, dtype=float)
+    if len(y) < need:
+        raise TooFewWeeksError(len(y), need, lags)
+    x = np.column_stack([np.ones(len(y)), drivers])
     if not np.any(y != y[0]):
         raise NoChangeError("the pump price did not change in the weeks the regression uses")
     beta, *_ = np.linalg.lstsq(x, y, rcond=None)
     resid = y - x @ beta
     dof = len(y) - params
-    cov = newey_west(x, resid)
+    hac = hac_lags(len(y))
+    cov = newey_west(x, resid, hac)
     slope_cov = cov[1:, 1:]
     cumulative = float(beta[1:].sum())
     cumulative_se = math.sqrt(max(float(slope_cov.sum()), 0.0))  # 1'Σ1
-    t_crit = t_quantile_two_sided(0.95, dof)
+    t_crit = fixed_b_critical((hac + 1) / len(y))
     centred = y - y.mean()
     tss = float(centred @ centred)
     return DistributedLag(

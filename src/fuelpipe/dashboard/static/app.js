@@ -908,7 +908,7 @@
     if (token !== renderToken) return;
     const hasAny = view.r.some((row, i) => row.some((r, j) => i !== j && r !== null));
     if (!hasAny) {
-      showEmpty("chart-corr", t("corr.empty"));
+      showEmpty("chart-corr", t("corr.empty", { min: count(view.min_weeks || 8, "overlapWeek") }));
       return;
     }
     const names = view.keys.map(seriesName);
