@@ -462,3 +462,87 @@ def test_a_forecast_behind_the_newest_week_is_shown_as_out_of_date(
     )
     context.close()
     assert problems == []
+
+
+def test_a_no_change_fallback_says_so_and_gives_no_verdict_in_both_languages(
+    page: Page, outlook_url: str
+) -> None:
+    """SYNTHETIC answers (the real ones, rewritten as the demo store serves them: Brazil's
+    series ends in 2022, so every state's forecast is no change; tests/e2e/test_demo_outlook.py
+    checks the demo's real answer): the page says the forecast is no change and why, that it
+    uses no driver (not "keeps it"), and that no change compared with itself gives no verdict."""
+
+    def no_change(route: Route) -> None:
+        body = route.fetch().json()
+        body.update(
+            method="no_change",
+            no_change_reason="national_ends_before",
+            national_last_week="2022-05-01",
+            drivers_dropped=True,
+            verdict="not_applicable",
+            stale_drivers=[
+                {"driver": "brent", "key": "COMMODITY#BRENT", "last_day": "2024-12-31"},
+                {"driver": "futures", "key": "COMMODITY#BRENT_FUTURES", "last_day": "2022-05-06"},
+            ],
+        )
+        for s in body["steps"]:
+            s["point"] = body["last_price"]
+        for a in body["accuracy"]:
+            a.update(ratio=None, dm_p=None, no_change_n=a["n"], mae=a["naive_mae"])
+        route.fulfill(json=body)
+
+    def map_no_change(route: Route) -> None:
+        body = route.fetch().json()
+        for s in body["states"]:
+            s.update(method="no_change", no_change_reason="national_ends_before", change=0.0)
+            s.update(point=s["last_price"], ratio=None, dm_p=None, verdict="not_applicable")
+        route.fulfill(json=body)
+
+    page.route("**/api/outlook?*", no_change)
+    page.route("**/api/outlook/map?*", map_no_change)
+    page.goto(f"{outlook_url}/?view=outlook&fuel=GASOLINE&area=SP&lang=en")
+    _ready(page)
+    method = page.locator("#outlook-method")
+    assert method.get_attribute("data-method") == "no_change"
+    assert method.inner_text() == (
+        "This forecast is no change: the last published price at every week, not the model's "
+        "forecast. A state's forecast is its last price moved by Brazil's forecast change from "
+        "the same week, and Brazil's series stored here ends in the week of May 1, 2022, so "
+        "there is no Brazil forecast to apply."
+    )
+    assert page.locator("#outlook-stale").inner_text() == (
+        "Brent spot (FRED) has no value after Dec 31, 2024. Brent futures (BZ=F) has no value "
+        "after May 6, 2022. This forecast uses no driver: it is no change."
+    )
+    verdict = page.locator("#outlook-verdict")
+    assert verdict.get_attribute("data-verdict") == "not_applicable"
+    assert (verdict.inner_text() or "").startswith(
+        "Not applicable: the forecasts scored here were no change themselves"
+    )
+    cards = page.locator("#outlook-cards .card")
+    assert (cards.nth(1).text_content() or "").startswith("No change (no model forecast), week of")
+    assert cards.nth(2).locator(".card-detail").inner_text() == "not used by this forecast"
+    assert cards.nth(3).locator(".card-foot").first.inner_text() == (
+        "not applicable: no-change forecasts"
+    )
+    drawn = page.evaluate(MAP_JS)
+    assert set(drawn["accuracy"]) == {
+        "2 weeks ahead: no change (no Brazil forecast to apply), not compared with no change"
+    }
+    assert set(drawn["opacity"]) == {0.35}
+    assert drawn["note"].endswith(
+        f"The {len(drawn['areas'])} faded states' forecasts are no change: Brazil has no "
+        "forecast from their week to apply."
+    )
+    page.click(".lang-btn[data-lang='pt-BR']")
+    _ready(page)
+    said = method.inner_text()
+    assert said.startswith("Esta previsão é a de sem mudança: o último preço publicado")
+    assert "a série do Brasil armazenada aqui termina na semana de " in said
+    assert said.endswith("2022, então não há previsão do Brasil para aplicar.")
+    assert (
+        page.locator("#outlook-stale")
+        .inner_text()
+        .endswith("Esta previsão não usa nenhum fator: ela é a de sem mudança.")
+    )
+    assert verdict.inner_text().startswith("Não se aplica: as previsões avaliadas aqui")

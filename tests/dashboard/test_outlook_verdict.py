@@ -32,7 +32,9 @@ from fuelpipe.stages.outlook import after_last_gap, refresh_outlook
 DATASETS = Path(__file__).resolve().parents[2] / "datasets"
 
 
-def _one_week_ahead(n: int, ratio: float | None, dm_p: float | None = 0.01) -> list[AccuracyOut]:
+def _one_week_ahead(
+    n: int, ratio: float | None, dm_p: float | None = 0.01, no_change_n: int = 0
+) -> list[AccuracyOut]:
     """Synthetic accuracy rows: horizon 1 scored over ``n`` weeks, horizon 2 beside it."""
     return [
         AccuracyOut(
@@ -45,6 +47,7 @@ def _one_week_ahead(n: int, ratio: float | None, dm_p: float | None = 0.01) -> l
             coverage80=0.8,
             coverage95=0.95,
             dm_p=dm_p,
+            no_change_n=no_change_n,
         )
         for h in (1, 2)
     ]
@@ -62,6 +65,16 @@ def test_the_minimum_of_scored_weeks_gives_a_verdict() -> None:
     assert verdict_of(_one_week_ahead(MIN_SCORED_WEEKS, 1.0)) == "does_not_beat"
     assert verdict_of(_one_week_ahead(MIN_SCORED_WEEKS, None)) is None  # no naive error
     assert verdict_of([]) is None
+
+
+@pytest.mark.parametrize("weeks", [1, MIN_SCORED_WEEKS, 40])
+def test_no_change_fallbacks_scored_against_no_change_give_no_verdict(weeks: int) -> None:
+    """Synthetic rows: when every scored forecast was the states' no-change fallback, the
+    comparison with no change does not apply, however many weeks; one model forecast among
+    them and the usual rule decides."""
+    assert verdict_of(_one_week_ahead(weeks, None, None, no_change_n=weeks)) == "not_applicable"
+    mixed = _one_week_ahead(MIN_SCORED_WEEKS, 0.8, no_change_n=MIN_SCORED_WEEKS - 1)
+    assert verdict_of(mixed) == "beats"
 
 
 def test_a_ratio_the_test_cannot_tell_from_no_change_is_no_verdict_either_way() -> None:
@@ -205,5 +218,11 @@ def test_the_map_gives_each_states_scored_accuracy_and_verdict_at_its_horizon(
         assert states["SP"]["scored_weeks"] >= MIN_SCORED_WEEKS
         assert 0 < states["AC"]["scored_weeks"] < MIN_SCORED_WEEKS
         assert states["AC"]["verdict"] == "unknown"
+        # The bundled Brazil file ends on 2026-03-08: SP's forecast from 2026-06-21 is no change
+        # (its backtest, led by Brazil before, keeps its verdict); AC's from 2026-03-22 too.
+        for uf in ("SP", "AC"):
+            assert states[uf]["method"] == "no_change"
+            assert states[uf]["no_change_reason"] == "national_ends_before"
+            assert states[uf]["change"] == 0.0
     header = csv_text.splitlines()[0].split(",")
-    assert header[-4:] == ["scored_weeks", "ratio", "dm_p", "verdict"]
+    assert header[-5:] == ["scored_weeks", "ratio", "dm_p", "verdict", "method"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import datetime
+from datetime import date, datetime
 from functools import partial
 from importlib.util import find_spec
 from pathlib import Path
@@ -220,6 +220,11 @@ def show(
                     "driver_move": round(fc.driver_move, 5),
                     "stale_drivers": {d.name: d.last_day.isoformat() for d in fc.stale},
                     "drivers_dropped": fc.drivers_dropped,
+                    "method": "model" if fc.no_change is None else "no_change",
+                    "no_change_reason": None if fc.no_change is None else fc.no_change.reason,
+                    "national_last_week": _iso(
+                        None if fc.no_change is None else fc.no_change.national_last_week
+                    ),
                     "steps": [
                         {
                             "horizon": s.horizon,
@@ -260,6 +265,11 @@ def show(
                 f"{s['lo95']:.3f}–{s['hi95']:.3f}",
             )
     cli.console.print(table)
+    _notes(cli, out)
+
+
+def _notes(cli: Any, out: list[dict[str, Any]]) -> None:
+    """The notes under `outlook show`'s table: out of date, no change, stale drivers."""
     for row in out:  # a forecast behind its series' newest week: not the current outlook
         if row["stale"]:
             because = (
@@ -276,10 +286,47 @@ def show(
                 ),
                 highlight=False,
             )
+    for row in out:  # the no-change fallback is no model's forecast: say so, and why
+        if row["method"] == "no_change":
+            cli.console.print(escape(no_change_note(row)), highlight=False)
     for row in out:  # a driver too old when the forecast was made: say so under the table
         for name, day in row["stale_drivers"].items():
-            kept = "fitted without Brent in BRL" if row["drivers_dropped"] else "driver kept"
-            cli.console.print(f"note: {row['fuel']}: {name} has no value after {day} ({kept})")
+            cli.console.print(f"note: {row['fuel']}: {name} has no value after {day} ({used(row)})")
+
+
+def used(row: dict[str, Any]) -> str:
+    """Whether the forecast of ``row`` (``show --json``'s) uses Brent in BRL, as its stale
+    driver's note says it."""
+    if row["method"] == "no_change":
+        return "not used: the forecast is no change"
+    return "fitted without Brent in BRL" if row["drivers_dropped"] else "driver kept"
+
+
+NO_CHANGE_WHY = {
+    "no_national": "no Brazil {fuel} week is stored up to that week",
+    "national_ends_before": (
+        "Brazil's {fuel} series stored here ends in the week of {national}, before that week"
+    ),
+    "national_no_forecast": (
+        "Brazil's model made no forecast from that week (too few weeks since its last long "
+        "pause, or untrainable)"
+    ),
+}
+
+
+def no_change_note(row: dict[str, Any]) -> str:
+    """The note under the table for a forecast that is the no-change fallback."""
+    why = NO_CHANGE_WHY.get(row["no_change_reason"] or "", "Brazil has no forecast from it")
+    because = why.format(fuel=row["fuel"], national=row["national_last_week"])
+    return (
+        f"note: {row['fuel']}: no change: a state's forecast is its last price moved by "
+        f"Brazil's forecast change from the week of {row['last_week']}, and {because}; so the "
+        "forecast is the last price at every week (no model forecast, no driver used)"
+    )
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day else None
 
 
 __all__ = ["outlook_app"]

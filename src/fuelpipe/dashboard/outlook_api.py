@@ -37,7 +37,7 @@ from fuelpipe.stages.outlook import (
 )
 
 if TYPE_CHECKING:  # numpy is imported only when an outlook is read
-    from fuelpipe.outlook.backtest import Scored
+    from fuelpipe.outlook.backtest import Score, Scored
     from fuelpipe.outlook.model import Forecast, Step
     from fuelpipe.outlook.records import StoredForecast
     from fuelpipe.outlook.series import Drivers
@@ -104,6 +104,10 @@ class AccuracyOut(BaseModel):
     dm_p: float | None = None
     """Diebold-Mariano p-value of "its errors equal no-change's" (None when it cannot be
     computed): the verdict needs it below VERDICT_P."""
+    no_change_n: int = 0
+    """Of the ``n``, the forecasts that were the no-change fallback (Brazil had no forecast from
+    their week): when all of them, ``ratio`` and ``dm_p`` are None, as no change compared with
+    itself says nothing (the verdict is ``not_applicable``)."""
 
 
 class OutlookView(BaseModel):
@@ -125,8 +129,24 @@ class OutlookView(BaseModel):
     stale_drivers: list[StaleDriverOut] = []
     """Drivers too old at ``as_of`` (their limit is ``StaleAfter``): the page warns."""
     drivers_dropped: bool = False
-    """True when a stale driver froze Brent in BRL, so the forecast was fitted on the fuel's own
-    changes only; False when the current drivers carry it (Brent spot by BZ=F)."""
+    """True when the forecast does not use Brent in BRL: a stale driver froze it, so the forecast
+    was fitted on the fuel's own changes only, or the forecast is no change (``method``); False
+    when it does (the current drivers carry it: Brent spot by BZ=F)."""
+    method: str = Field(
+        default="model",
+        description="`model`: the model's forecast (a state's: its last price moved by Brazil's "
+        "forecast change); `no_change`: the no-change fallback, the last price at every week, as "
+        "Brazil had no forecast from the same week (`no_change_reason`)",
+    )
+    no_change_reason: str | None = Field(
+        default=None,
+        description="why the forecast is no change: `national_ends_before` (Brazil's series "
+        "stored here ends before the forecast's week, in the week `national_last_week`), "
+        "`no_national` (no Brazil week stored up to it), `national_no_forecast` (Brazil's model "
+        "made none from that week); null for the model's forecast",
+    )
+    national_last_week: date | None = None
+    """Brazil's last week known when the forecast was made (``national_ends_before`` only)."""
     steps: list[StepOut] = []
     history: list[WeekPrice] = []
     accuracy: list[AccuracyOut] = []
@@ -141,7 +161,10 @@ class OutlookView(BaseModel):
     no outlook."""
     verdict: str = "unknown"
     """``beats`` when the 1-week MAE is below the no-change MAE, ``does_not_beat`` otherwise;
-    ``unknown`` with fewer than ``min_scored_weeks`` scored 1-week forecasts."""
+    ``unknown`` with fewer than ``min_scored_weeks`` scored 1-week forecasts;
+    ``not_applicable`` when every scored 1-week forecast was the no-change fallback (no change
+    compared with itself). Of the backtest, not of this forecast: one that is no change
+    (``method``) keeps its earlier forecasts' verdict."""
     newest_week: date | None = None
     """The series' newest stored week (``history``'s last)."""
     stale: bool = Field(
@@ -203,10 +226,15 @@ class StateChange(BaseModel):
     scored_weeks: int = 0
     """Forecasts at this horizon scored by the state's backtest (``ACCURACY_WEEKS``)."""
     ratio: float | None = None
-    """Their MAE over no-change's."""
+    """Their MAE over no-change's (None when every one was the no-change fallback)."""
     dm_p: float | None = None
     verdict: str = "unknown"
-    """:func:`verdict_of` at this horizon: ``unknown`` below ``min_scored_weeks`` scored weeks."""
+    """:func:`verdict_of` at this horizon: ``unknown`` below ``min_scored_weeks`` scored weeks,
+    ``not_applicable`` when every scored one was the no-change fallback."""
+    method: str = "model"
+    """``model`` or ``no_change`` (the fallback: ``no_change_reason`` says why), as
+    ``/api/outlook``'s."""
+    no_change_reason: str | None = None
 
 
 class BehindState(BaseModel):
@@ -235,7 +263,8 @@ class OutlookMapView(BaseModel):
     def table(self) -> Table:
         """One row per state."""
         head = ["fuel", "horizon", "area", "name", "last_week", "last_price", "week", "point",
-                "change_fraction", "scored_weeks", "ratio", "dm_p", "verdict"]  # fmt: skip
+                "change_fraction", "scored_weeks", "ratio", "dm_p", "verdict",
+                "method"]  # fmt: skip
         rows = [
             [
                 self.fuel,
@@ -251,6 +280,7 @@ class OutlookMapView(BaseModel):
                 s.ratio,
                 s.dm_p,
                 s.verdict,
+                s.method,
             ]
             for s in self.states
         ]
@@ -261,12 +291,20 @@ def _iso(day: date | None) -> str | None:
     return day.isoformat() if day else None
 
 
+NOT_APPLICABLE = "not_applicable"
+"""The verdict where the forecast compared with no change is no change itself."""
+
+
 def verdict_of(accuracy: Iterable[AccuracyOut], horizon: int = 1) -> str | None:
-    """Whether the nowcast ``horizon`` weeks ahead beats the naive "no change" forecast: None
-    (no verdict) below MIN_SCORED_WEEKS scored weeks, as a handful of weeks decides nothing;
+    """Whether the nowcast ``horizon`` weeks ahead beats the naive "no change" forecast:
+    NOT_APPLICABLE when every scored forecast was the no-change fallback (no change against
+    itself); None (no verdict) below MIN_SCORED_WEEKS scored weeks, as a handful of weeks
+    decides nothing;
     "no_clear_difference" when the Diebold-Mariano test cannot tell the two apart at VERDICT_P
     (a ratio of 0.95 over 22 weeks had p = 0.78)."""
     one = next((a for a in accuracy if a.horizon == horizon), None)
+    if one is not None and one.n and one.no_change_n == one.n:
+        return NOT_APPLICABLE
     if one is None or one.ratio is None or one.n < MIN_SCORED_WEEKS:
         return None
     if one.dm_p is None or one.dm_p >= VERDICT_P:
@@ -297,6 +335,10 @@ def fill_forecast(view: OutlookView, stored: StoredForecast) -> None:
         for d in fc.stale
     ]
     view.drivers_dropped = fc.drivers_dropped
+    if fc.no_change is not None:
+        view.method = "no_change"
+        view.no_change_reason = fc.no_change.reason
+        view.national_last_week = fc.no_change.national_last_week
     view.steps = [
         StepOut(
             horizon=s.horizon,
@@ -310,6 +352,25 @@ def fill_forecast(view: OutlookView, stored: StoredForecast) -> None:
         )
         for s in fc.steps
     ]
+
+
+def accuracy_out(s: Score, first_week: date | None) -> AccuracyOut:
+    """One horizon's backtest score as served: no ratio and no p-value when every scored
+    forecast was the no-change fallback (no change against itself: 1 and undefined)."""
+    compared = s.no_change_n < s.n
+    return AccuracyOut(
+        horizon=s.horizon,
+        n=s.n,
+        first_week=first_week,
+        mae=_num(s.mae),
+        naive_mae=_num(s.naive_mae),
+        ratio=_num(s.ratio) if compared else None,
+        bias=_num(s.bias),
+        coverage80=_num(s.coverage80),
+        coverage95=_num(s.coverage95),
+        dm_p=_num(s.dm_p) if compared else None,
+        no_change_n=s.no_change_n,
+    )
 
 
 def mark_behind(view: OutlookView, reason: Callable[[], SkipReason | None]) -> None:
@@ -330,24 +391,25 @@ def _num(value: float) -> float | None:
     return round(value, 4) if math.isfinite(value) else None
 
 
-def state_change(
-    uf: str, last_week: date, last_price: float, step: Step, scores: list[AccuracyOut]
-) -> StateChange:
-    """One state on the map: its expected change at the step's horizon, and how its backtest
-    scored at that horizon (``unknown`` below MIN_SCORED_WEEKS scored weeks)."""
+def state_change(uf: str, fc: Forecast, step: Step, scores: list[AccuracyOut]) -> StateChange:
+    """One state on the map: its expected change at the step's horizon, whether it is the
+    no-change fallback, and how its backtest scored at that horizon (``unknown`` below
+    MIN_SCORED_WEEKS scored weeks, ``not_applicable`` when all were the fallback)."""
     scored = next(a for a in scores if a.horizon == step.horizon)
     return StateChange(
         area=uf,
         name=AREAS[uf].name,
-        last_week=last_week,
-        last_price=round(last_price, 4),
+        last_week=fc.last_week,
+        last_price=round(fc.last_price, 4),
         week=step.week,
         point=round(step.point, 4),
-        change=round(step.point / last_price - 1.0, 5),
+        change=round(step.point / fc.last_price - 1.0, 5),
         scored_weeks=scored.n,
         ratio=scored.ratio,
         dm_p=scored.dm_p,
         verdict=verdict_of(scores, step.horizon) or "unknown",
+        method="model" if fc.no_change is None else "no_change",
+        no_change_reason=None if fc.no_change is None else fc.no_change.reason,
     )
 
 
@@ -568,21 +630,7 @@ def outlook_router(
         start = accuracy_start(fuel)
         scored = backtest_of(catalog, fuel, start, drivers, state, panel_cache, version)
         firsts = first_weeks((row.horizon, row.week) for row in scored)
-        out = [
-            AccuracyOut(
-                horizon=s.horizon,
-                n=s.n,
-                first_week=firsts.get(s.horizon),
-                mae=_num(s.mae),
-                naive_mae=_num(s.naive_mae),
-                ratio=_num(s.ratio),
-                bias=_num(s.bias),
-                coverage80=_num(s.coverage80),
-                coverage95=_num(s.coverage95),
-                dm_p=_num(s.dm_p),
-            )
-            for s in score(scored, HORIZONS)
-        ]
+        out = [accuracy_out(s, firsts.get(s.horizon)) for s in score(scored, HORIZONS)]
         accuracy_cache.put(cache_key, (out, start))
         return out, start
 
@@ -643,7 +691,7 @@ def outlook_router(
                 version,
                 (fuel, uf, panel),
             )
-            states.append(state_change(uf, fc.last_week, fc.last_price, step, scores))
+            states.append(state_change(uf, fc, step, scores))
         view = OutlookMapView(fuel=fuel, horizon=horizon, states=states, behind=behind)
         return to_csv(view.table(), "outlook-map") if format == "csv" else view
 

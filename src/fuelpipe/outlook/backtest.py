@@ -60,6 +60,9 @@ class Scored:
     hi80: float
     lo95: float
     hi95: float
+    no_change: bool = False
+    """The forecast was the states' no-change fallback (Brazil had none from its week): its
+    point is ``naive``, so it is no evidence of the model against no change."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +80,9 @@ class Score:
     dm_p: float = math.nan
     """Diebold-Mariano p-value (two-sided) of "the model's absolute errors equal no-change's"
     (``diebold_mariano``): a ratio below 1 over a few dozen weeks is often noise."""
+    no_change_n: int = 0
+    """How many of the ``n`` were the no-change fallback (``Scored.no_change``): when all of
+    them, the ratio is no change's over itself, 1 by construction, and says nothing."""
 
     def as_dict(self) -> dict[str, float | int]:
         """Rounded for printing."""
@@ -204,6 +210,7 @@ def score(scored: Iterable[Scored], horizons: Sequence[int] = REPORTED_HORIZONS)
                 coverage80=float(np.mean((actual >= lo80) & (actual <= hi80))),
                 coverage95=float(np.mean((actual >= lo95) & (actual <= hi95))),
                 dm_p=diebold_mariano(np.abs(point - actual) - np.abs(naive - actual), h),
+                no_change_n=sum(r.no_change for r in rows),
             )
         )
     return out
@@ -304,6 +311,7 @@ def walk_forward_panel(
                         hi80=float(np.exp(mean + made.q80[c])),
                         lo95=float(np.exp(mean - made.q95[c])),
                         hi95=float(np.exp(mean + made.q95[c])),
+                        no_change=made.no_change is not None,
                     )
                 )
     return scored

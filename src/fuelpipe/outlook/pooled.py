@@ -15,8 +15,9 @@ regression, trained on its long, smooth national history, beats no-change; so:
   slope on the states is not fitted: fitted on past rows (pooled, expanding or over the last
   one or two years, or shrunk toward 1) it did worse on the states' walk-forward than 1, and
   so did the regions' forecasts and Brazil's added to the pooled regression's. Where Brazil
-  has no forecast from that week (its file shorter than 83 weeks, or not published), the
-  state's forecast is no change.
+  has no forecast from that week (its file shorter than 83 weeks, ending before that week, or
+  not published), the state's forecast is no change, marked as such with why (``NoChange``),
+  and it uses no driver (``dropped``): nothing may call it the model's, or a driver kept.
 - **Bands from walk-forward errors.** The absolute errors of those forecasts of every state at
   earlier weeks (their outcome published by now, within the last ``error_weeks``), each
   divided by its state's volatility then, give the band's scale at the finite-sample
@@ -45,7 +46,11 @@ from datetime import datetime
 import numpy as np
 
 from fuelpipe.outlook.model import (
+    NATIONAL_ENDS_BEFORE,
+    NATIONAL_NO_FORECAST,
+    NO_NATIONAL,
     Forecast,
+    NoChange,
     conformal_quantiles,
     driver_move,
     step_of,
@@ -95,6 +100,10 @@ class PanelForecast:
     """Half-widths of the bands in logs, per horizon."""
     stale: tuple[StaleDriver, ...]
     dropped: bool
+    """Whether the forecast does not use Brent in BRL: Brazil's forecast it follows was fitted
+    without it (a stale driver froze it), or it is no change (``no_change``)."""
+    no_change: NoChange | None = None
+    """Why the forecast is no change: Brazil had no forecast from its week (None: it had)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,7 +206,8 @@ def walk_panel(
             continue
         cut = Cutoffs.at(known_at(day_of(week), lags.fuel), lags)
         stale = stale_drivers(parts[0][1], cut, limits)
-        dropped = week in led and led[week].dropped
+        fallback = None if week in led else no_change_reason(national, week)
+        dropped = fallback is not None or led[week].dropped
         for part, rows in zip(made, served, strict=True):
             r = rows.get(week)
             if r is None:
@@ -213,9 +223,22 @@ def walk_panel(
                     q95=tuple((bands[:, 1] * vol).tolist()),
                     stale=stale,
                     dropped=dropped,
+                    no_change=fallback,
                 )
             )
     return out
+
+
+def no_change_reason(national: Inputs | None, week: int) -> NoChange:
+    """Why the national series has no forecast from ``week`` (a day number), read from its
+    weeks published by then (a national week is published with the states' of that week)."""
+    days = np.zeros(0, np.int64) if national is None else national.fuel.days
+    known = int(np.searchsorted(days, week, side="right"))
+    if not known:
+        return NoChange(NO_NATIONAL)
+    if int(days[known - 1]) < week:
+        return NoChange(NATIONAL_ENDS_BEFORE, day_of(int(days[known - 1])))
+    return NoChange(NATIONAL_NO_FORECAST)
 
 
 def _served_rows(weeks: Days, fewest: int) -> dict[int, int]:
@@ -299,6 +322,7 @@ def to_forecast(made: PanelForecast, inputs: Inputs, as_of: datetime, lags: Lags
         steps=steps,
         stale=made.stale,
         drivers_dropped=made.dropped,
+        no_change=made.no_change,
     )
 
 

@@ -5,8 +5,10 @@ as-of day in São Paulo). A later update on the same day replaces it; its ``as_o
 keeps the exact instant. Attributes are flat (DynamoDB- and SQLite-friendly): for each horizon
 ``h`` the target week ``w{h}``, the point ``p{h}`` and the bands ``lo80_{h}`` … ``hi95_{h}``;
 once the week is published, ``a{h}`` (the published price) joins them. ``stale`` names the
-drivers too old at the as-of time with their last day, and ``drivers_dropped`` is 1 when that
-left the forecast fitted without them.
+drivers too old at the as-of time with their last day, and ``drivers_dropped`` is 1 when the
+forecast does not use Brent in BRL (fitted without it, or no change). ``no_change`` names why a
+state's forecast is the no-change fallback (``national_ends_before``, with the national series'
+last week in ``national_last_week``, …); absent or None: the model's forecast.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from decimal import Decimal
 
 from fuelpipe.domain.instants import SAO_PAULO
 from fuelpipe.domain.models import AttrValue, Record, Status
-from fuelpipe.outlook.model import Forecast, Step
+from fuelpipe.outlook.model import Forecast, NoChange, Step
 from fuelpipe.outlook.series import StaleDriver
 
 BANDS = ("lo80", "hi80", "lo95", "hi95")
@@ -54,6 +56,10 @@ def to_record(key: str, forecast: Forecast, inputs: str | None = None) -> Record
         "stale": stale_text(forecast.stale),
         "drivers_dropped": int(forecast.drivers_dropped),
     }
+    if forecast.no_change is not None:
+        last = forecast.no_change.national_last_week
+        attrs["no_change"] = forecast.no_change.reason
+        attrs["national_last_week"] = last.isoformat() if last else None
     for step in forecast.steps:
         h = step.horizon
         attrs[f"w{h}"] = step.week.isoformat()
@@ -116,6 +122,15 @@ def from_record(record: Record) -> StoredForecast:
                 actuals[h] = _f(a, f"a{h}")
         driver_day = a.get("driver_day")
         stale = a.get("stale")  # both absent from records stored before the staleness check
+        reason, national = a.get("no_change"), a.get("national_last_week")
+        no_change = (
+            NoChange(
+                reason,
+                date.fromisoformat(national) if isinstance(national, str) else None,
+            )
+            if isinstance(reason, str)
+            else None
+        )
         forecast = Forecast(
             as_of=datetime.fromisoformat(_s(a, "as_of")),
             last_week=date.fromisoformat(_s(a, "last_week")),
@@ -125,6 +140,7 @@ def from_record(record: Record) -> StoredForecast:
             steps=tuple(steps),
             stale=parse_stale(stale) if isinstance(stale, str) else (),
             drivers_dropped=bool(a.get("drivers_dropped")),
+            no_change=no_change,
         )
     except KeyError as exc:
         raise ValueError(f"{record.key} {record.date}: no attribute {exc.args[0]}") from None

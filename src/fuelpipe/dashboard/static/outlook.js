@@ -27,6 +27,17 @@
       "outlook.stale": "{driver} has no value after {day}.",
       "outlook.staleKept": "Brent in BRL still follows the market through the drivers that are current, so the forecast keeps it.",
       "outlook.staleDropped": "Brent in BRL is frozen at an old value, so this forecast leaves it out and uses the fuel's own recent changes only.",
+      "outlook.staleNoChange": "This forecast uses no driver: it is no change.",
+      "outlook.noChange": "This forecast is no change: the last published price at every week, not the model's forecast. A state's forecast is its last price moved by Brazil's forecast change from the same week, and {why}",
+      "outlook.noChange.national_ends_before": "Brazil's series stored here ends in the week of {national}, so there is no Brazil forecast to apply.",
+      "outlook.noChange.no_national": "no Brazil week is stored up to this one, so there is no Brazil forecast to apply.",
+      "outlook.noChange.national_no_forecast": "Brazil's model made no forecast from this week (too few weeks since its last long pause), so there is none to apply.",
+      "outlook.nowcastNoChange": "No change (no model forecast), week of {week}",
+      "outlook.ratioNoChange": "not applicable: no-change forecasts",
+      "outlook.notApplicable": "Not applicable: the forecasts scored here were no change themselves, so comparing them with the no-change forecast says nothing. The table still shows how far prices moved in a week and how often the bands held them: read the fan as a range of plausible prices.",
+      "outlook.mapNoChange": "{ahead}: no change (no Brazil forecast to apply), not compared with no change",
+      "outlook.mapNoChangeNote.one": "The faded state's forecast is no change: Brazil has no forecast from its week to apply.",
+      "outlook.mapNoChangeNote.other": "The {n} faded states' forecasts are no change: Brazil has no forecast from their week to apply.",
       "outlook.behind": "Out of date: this forecast was made from the week of {last} (as of {asOf}), but the week of {newest} has been published since and no newer forecast was made, so its first weeks are already published.",
       "outlook.behind.too_short": "The outlook needs {min} published weeks without a long gap, and the series has {weeks} since its last one.",
       "outlook.behind.no_forecast": "The model could not be fitted from the newest week (survey pauses leave too few weeks whose outcome was published, or the driver series have no value).",
@@ -85,6 +96,17 @@
       "outlook.stale": "{driver} não tem valor depois de {day}.",
       "outlook.staleKept": "O Brent em reais ainda acompanha o mercado pelos fatores atualizados, então a previsão o mantém.",
       "outlook.staleDropped": "O Brent em reais está parado num valor antigo, então esta previsão o deixa de fora e usa só as variações recentes do próprio combustível.",
+      "outlook.staleNoChange": "Esta previsão não usa nenhum fator: ela é a de sem mudança.",
+      "outlook.noChange": "Esta previsão é a de sem mudança: o último preço publicado em todas as semanas, não a previsão do modelo. A previsão de um estado é seu último preço movido pela variação prevista para o Brasil a partir da mesma semana, e {why}",
+      "outlook.noChange.national_ends_before": "a série do Brasil armazenada aqui termina na semana de {national}, então não há previsão do Brasil para aplicar.",
+      "outlook.noChange.no_national": "não há semana do Brasil armazenada até esta, então não há previsão do Brasil para aplicar.",
+      "outlook.noChange.national_no_forecast": "o modelo do Brasil não fez previsão a partir desta semana (poucas semanas desde sua última longa interrupção), então não há o que aplicar.",
+      "outlook.nowcastNoChange": "Sem mudança (sem previsão do modelo), semana de {week}",
+      "outlook.ratioNoChange": "não se aplica: previsões sem mudança",
+      "outlook.notApplicable": "Não se aplica: as previsões avaliadas aqui eram elas mesmas sem mudança, então compará-las com a previsão sem mudança não diz nada. A tabela ainda mostra quanto os preços andaram em uma semana e quantas vezes as faixas os contiveram: leia o leque como uma faixa de preços plausíveis.",
+      "outlook.mapNoChange": "{ahead}: sem mudança (sem previsão do Brasil para aplicar), não comparada com a sem mudança",
+      "outlook.mapNoChangeNote.one": "A previsão do estado esmaecido é sem mudança: o Brasil não tem previsão da semana dele para aplicar.",
+      "outlook.mapNoChangeNote.other": "As previsões dos {n} estados esmaecidos são sem mudança: o Brasil não tem previsão da semana deles para aplicar.",
       "outlook.behind": "Desatualizada: esta previsão foi feita a partir da semana de {last} (em {asOf}), mas a semana de {newest} já foi publicada e nenhuma previsão mais nova foi feita, então suas primeiras semanas já estão publicadas.",
       "outlook.behind.too_short": "A perspectiva precisa de {min} semanas publicadas sem uma longa interrupção, e a série tem {weeks} desde a última.",
       "outlook.behind.no_forecast": "O modelo não pôde ser ajustado a partir da semana mais recente (as interrupções da pesquisa deixam poucas semanas com resultado publicado, ou faltam valores das séries de PTAX e Brent).",
@@ -188,6 +210,7 @@
   function mapAccuracy(kit, map, s) {
     const ahead = kit.t("outlook.mapAhead", { weeks: kit.count(map.horizon, "week") });
     const weeks = kit.count(s.scored_weeks, "week");
+    if (s.method === "no_change") return kit.t("outlook.mapNoChange", { ahead });
     if (s.verdict === "unknown" || s.ratio === null) {
       return kit.t("outlook.mapFew", { ahead, weeks, min: kit.fmt.num(map.min_scored_weeks, 0) });
     }
@@ -200,15 +223,27 @@
   }
 
   /** Drivers too old when the forecast was made: each one's last day, then whether the forecast
-   *  kept Brent in BRL (the current drivers carry it) or was fitted without it. */
+   *  kept Brent in BRL (the current drivers carry it), was fitted without it, or is no change
+   *  (which uses no driver). */
   function staleText(kit, view) {
     const stale = view.stale_drivers || [];
     if (!stale.length) return "";
     const lines = stale.map((d) => kit.t("outlook.stale", {
       driver: kit.t("outlook.driver." + d.driver), day: kit.fmt.date(d.last_day),
     }));
-    lines.push(kit.t(view.drivers_dropped ? "outlook.staleDropped" : "outlook.staleKept"));
+    lines.push(kit.t(view.method === "no_change" ? "outlook.staleNoChange"
+      : view.drivers_dropped ? "outlook.staleDropped" : "outlook.staleKept"));
     return lines.join(" ");
+  }
+
+  /** A forecast that is the no-change fallback (a state's, where Brazil had no forecast from its
+   *  week): said plainly, with why. */
+  function noChangeText(kit, view) {
+    if (!view.available || view.method !== "no_change") return "";
+    const reason = view.no_change_reason || "no_national";
+    return kit.t("outlook.noChange", {
+      why: kit.t("outlook.noChange." + reason, { national: kit.fmt.date(view.national_last_week) }),
+    });
   }
 
   /** A forecast older than its series' newest stored week (the refresh made none from it):
@@ -241,6 +276,9 @@
     const behind = document.getElementById("outlook-behind");
     behind.textContent = behindText(kit, view);
     behind.dataset.reason = view.stale ? view.stale_reason || "none" : "";
+    const method = document.getElementById("outlook-method");
+    method.textContent = noChangeText(kit, view);
+    method.dataset.method = view.available ? view.method || "model" : "";
     const staleBox = document.getElementById("outlook-stale");
     staleBox.textContent = view.available ? staleText(kit, view) : "";
     staleBox.dataset.dropped = view.drivers_dropped ? "1" : "0";
@@ -261,7 +299,9 @@
         fmt.money(view.last_price, view.unit, 3));
       const change = (first.point / view.last_price - 1) * 100;
       // An out-of-date forecast's change is no expectation any more: said, and not coloured.
-      kit.card(cards, t(view.stale ? "outlook.nowcastBehind" : "outlook.nowcast", { week: fmt.date(first.week) }),
+      const noChange = view.method === "no_change";
+      kit.card(cards, t(view.stale ? "outlook.nowcastBehind" : noChange ? "outlook.nowcastNoChange"
+        : "outlook.nowcast", { week: fmt.date(first.week) }),
         fmt.money(first.point, view.unit, 3),
         fmt.pct(change, 1),
         view.stale ? "flat" : kit.changeClass(change, 1), // a change shown as 0.0% is neither up nor down
@@ -277,7 +317,8 @@
         // Coloured only when there is a verdict; the foot names the first week really scored.
         const tone = view.verdict === "beats" ? "down" : view.verdict === "does_not_beat" ? "up" : "flat";
         kit.card(cards, t("outlook.ratio"), fmt.num(one.ratio, 2), "", tone,
-          one.n ? t("outlook.ratioFoot", {
+          view.verdict === "not_applicable" ? t("outlook.ratioNoChange")
+          : one.n ? t("outlook.ratioFoot", {
             weeks: kit.count(one.n, "week"), from: fmt.date(one.first_week || view.accuracy_from),
           }) : t("outlook.notScored"));
       }
@@ -290,8 +331,11 @@
         p: fmt.num(one && one.dm_p !== null && one.dm_p !== undefined ? one.dm_p : null, 2),
       };
       const verdict = document.getElementById("outlook-verdict");
+      // No change compared with itself is no result: when every scored forecast was no change,
+      // the verdict says it does not apply.
       verdict.textContent = t(view.verdict === "beats" ? "outlook.beats"
         : view.verdict === "does_not_beat" ? "outlook.notBeats"
+        : view.verdict === "not_applicable" ? "outlook.notApplicable"
         : view.verdict === "no_clear_difference" ? "outlook.unclear" : "outlook.unknown", vars);
       verdict.dataset.verdict = view.verdict;
       const layout = kit.baseLayout(t("outlook.fan", { fuel, area }));
@@ -308,12 +352,15 @@
       kit.showEmpty("chart-outlook-map", t("outlook.noMap", { fuel }));
       return;
     }
-    // A state with too few scored weeks is faded: its forecast was not shown to beat anything.
-    const few = map.states.filter((s) => s.verdict === "unknown").length;
+    // A state with too few scored weeks is faded: its forecast was not shown to beat anything;
+    // so is one whose forecast is no change (no Brazil forecast to apply).
+    const few = map.states.filter((s) => s.verdict === "unknown" && s.method !== "no_change").length;
+    const flat = map.states.filter((s) => s.method === "no_change").length;
     note.textContent = [t("outlook.mapNote", {
       ahead: t("outlook.mapAhead", { weeks: kit.count(map.horizon, "week") }),
       min: fmt.num(map.min_scored_weeks, 0), p: fmt.num(map.verdict_p, 2),
     }), few ? kit.tn("outlook.mapFaded", few) : "",
+    flat ? kit.tn("outlook.mapNoChangeNote", flat) : "",
     behindStates.length ? kit.tn("outlook.mapBehindNote", behindStates.length) : ""].join(" ").trim();
     const top = Math.max(0.005, ...map.states.map((s) => Math.abs(s.change)));
     const newest = [...map.states.map((s) => s.last_week), ...behindStates.map((s) => s.newest_week)]
@@ -348,7 +395,7 @@
       colorscale: [[0, "#0b6e99"], [0.5, "#f7f7f7"], [1, "#b83b5e"]],
       marker: {
         line: { color: "#ffffff", width: 0.8 },
-        opacity: map.states.map((s) => (s.verdict === "unknown" ? 0.35 : 1)),
+        opacity: map.states.map((s) => (s.verdict === "unknown" || s.method === "no_change" ? 0.35 : 1)),
       },
       colorbar: { title: { text: "%" }, thickness: 12, len: 0.7 },
       hovertemplate: "<b>%{text}</b><br>%{z:+.2f}%<br>%{customdata[0]:.3f} → %{customdata[1]:.3f}<br>%{customdata[2]}<extra></extra>",

@@ -1,0 +1,88 @@
+"""The demo's state outlook says what it is: no change, because Brazil's series ends in 2022.
+
+A state's forecast is its last price moved by Brazil's forecast change from the same week; the
+demo stores Brazil's weeks of the snapshot window only (2021-05 → 2022-05) and the states' from
+2024-06 to 2026-06, so Brazil has no forecast from any state week and every state's forecast is
+the no-change fallback. Its FRED Brent ends on 2024-12-31 and its BZ=F with the window, so both
+Brent drivers are stale; no-change uses neither. The API, the CLI and the accuracy must say so
+(a reviewer found them saying "driver kept" and "no change vs no change: ratio 1.0").
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from fuelpipe.adapters.clock import FixedClock
+from fuelpipe.adapters.sqlite_store import SqliteStore
+from fuelpipe.dashboard.app import create_app
+from fuelpipe.domain.catalog import DEFAULT_CATALOG, STATES
+from fuelpipe.domain.instants import SAO_PAULO
+
+from .conftest import fuelpipe
+
+NOW = datetime(2026, 6, 27, 12, 0, tzinfo=SAO_PAULO)
+
+
+@pytest.fixture(scope="module")
+def demo_api(demo_store):
+    env, _, _ = demo_store
+    store = SqliteStore(Path(env["FUELPIPE_DB"]), clock=FixedClock(NOW))
+    brazil = [r.date for r in store.query("FUEL#GASOLINE#BR") if r.value is not None]
+    with TestClient(create_app(store, DEFAULT_CATALOG, clock=FixedClock(NOW))) as client:
+        yield client, brazil[-1]
+    store.close()
+
+
+def test_the_api_marks_a_demo_states_forecast_as_the_no_change_fallback(demo_api) -> None:
+    client, brazil_last = demo_api
+    assert brazil_last < date(2022, 6, 1)  # the snapshot window's last Brazil week
+    body = client.get("/api/outlook", params={"fuel": "GASOLINE", "area": "SP"}).json()
+    assert body["available"] and body["last_week"] == "2026-06-21"
+    assert body["method"] == "no_change"
+    assert body["no_change_reason"] == "national_ends_before"
+    assert body["national_last_week"] == brazil_last.isoformat()
+    assert [s["point"] for s in body["steps"]] == [body["last_price"]] * 5
+    # Both Brent drivers are stale, and the no-change forecast uses neither: not "kept".
+    assert {d["driver"] for d in body["stale_drivers"]} == {"brent", "futures"}
+    assert body["drivers_dropped"] is True
+    # Every scored forecast was no change too: no ratio, no p-value, no verdict to give.
+    assert [a["horizon"] for a in body["accuracy"]] == [1, 2, 4]
+    for a in body["accuracy"]:
+        assert a["n"] > 0 and a["no_change_n"] == a["n"]
+        assert a["ratio"] is None and a["dm_p"] is None
+        assert a["mae"] == a["naive_mae"]
+    assert body["verdict"] == "not_applicable"
+
+
+def test_the_map_marks_every_demo_state_no_change_without_a_verdict(demo_api) -> None:
+    client, _ = demo_api
+    body = client.get("/api/outlook/map", params={"fuel": "ETHANOL"}).json()
+    assert sorted(s["area"] for s in body["states"]) == sorted(STATES)
+    for s in body["states"]:
+        assert (s["method"], s["no_change_reason"]) == ("no_change", "national_ends_before")
+        assert s["change"] == 0.0 and s["point"] == s["last_price"]
+        assert (s["ratio"], s["dm_p"], s["verdict"]) == (None, None, "not_applicable")
+    csv = client.get("/api/outlook/map", params={"fuel": "ETHANOL", "format": "csv"}).text
+    assert csv.splitlines()[0].endswith(",verdict,method")
+    assert csv.splitlines()[1].endswith(",not_applicable,no_change")
+
+
+def test_outlook_show_notes_the_no_change_fallback_and_no_driver_kept(demo_store) -> None:
+    env, _, _ = demo_store
+    out = fuelpipe("outlook", "show", "--area", "SP", env=env).stdout
+    text = " ".join(out.split())  # the console wraps long notes at its width
+    notes = [f"note: {n}" for n in text.split(" note: ")[1:] if n.startswith("GASOLINE")]
+    assert notes == [
+        "note: GASOLINE: no change: a state's forecast is its last price moved by Brazil's "
+        "forecast change from the week of 2026-06-21, and Brazil's GASOLINE series stored here "
+        "ends in the week of 2022-05-01, before that week; so the forecast is the last price at "
+        "every week (no model forecast, no driver used)",
+        "note: GASOLINE: brent has no value after 2024-12-31 (not used: the forecast is no change)",
+        "note: GASOLINE: futures has no value after 2022-05-06 (not used: the forecast is no "
+        "change)",
+    ]
+    assert "driver kept" not in out

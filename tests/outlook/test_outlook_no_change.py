@@ -1,0 +1,164 @@
+"""A state's forecast where Brazil has none from its week is the no-change fallback, and says so.
+
+A state's forecast is its last price moved by Brazil's forecast change from the same week
+(outlook/pooled.py); without that change it is the last price at every horizon. That fallback
+is marked with why (``NoChange``), uses no driver (``drivers_dropped``: never "driver kept"),
+and its backtest rows are flagged, so nothing presents no change compared with itself as a
+result. The panels here are SYNTHETIC (``led_panel``: seeded random walks, not ANP data); the
+demo store's real case is checked end to end in tests/e2e/test_demo_outlook.py.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import numpy as np
+import pytest
+
+from fuelpipe.outlook import pooled
+from fuelpipe.outlook.backtest import score, walk_forward_panel
+from fuelpipe.outlook.model import (
+    NATIONAL_ENDS_BEFORE,
+    NATIONAL_NO_FORECAST,
+    NO_NATIONAL,
+    Forecast,
+    NoChange,
+)
+from fuelpipe.outlook.records import from_record, to_record
+from fuelpipe.outlook.series import Inputs, Lags, Series, day_of, known_at
+
+from .test_outlook_pooled import led_panel
+
+STATES, WEEKS = 5, 100
+
+
+@pytest.fixture(scope="module")
+def synthetic_led() -> tuple[list[Inputs], Inputs, datetime]:
+    """Five synthetic states led by a synthetic national series, and the as-of time of the
+    states' last week's publication."""
+    panel, national = led_panel(STATES, WEEKS)
+    members = [panel[uf] for uf in sorted(panel)]
+    as_of = known_at(day_of(int(members[0].fuel.days[-1])), Lags().fuel)
+    return members, national, as_of
+
+
+def _national_upto(national: Inputs, weeks: int) -> Inputs:
+    """The national series' first ``weeks`` weeks only (it stops there)."""
+    fuel = Series(national.fuel.days[:weeks], national.fuel.values[:weeks])
+    return Inputs(fuel, national.brent, national.usd, national.futures)
+
+
+def _made(members: list[Inputs], as_of: datetime, national: Inputs | None) -> list[Forecast]:
+    made = pooled.nowcast_panel(members, as_of, national=national)
+    assert all(f is not None for f in made)
+    return [f for f in made if f is not None]
+
+
+def _is_no_change(forecast: Forecast) -> bool:
+    return all(s.point == pytest.approx(forecast.last_price, rel=1e-12) for s in forecast.steps)
+
+
+def test_states_led_by_a_brazil_forecast_are_the_models(synthetic_led) -> None:
+    members, national, as_of = synthetic_led
+    for forecast in _made(members, as_of, national):
+        assert forecast.no_change is None and not forecast.drivers_dropped  # drivers current
+        assert not _is_no_change(forecast)
+
+
+def test_brazil_ending_before_the_states_week_gives_no_change_and_says_where_it_ends(
+    synthetic_led,
+) -> None:
+    """The demo's case: Brazil's series stops years before the states' last week."""
+    members, national, as_of = synthetic_led
+    ended = _national_upto(national, len(national.fuel) - 60)  # ends 60 weeks before
+    last = day_of(int(ended.fuel.days[-1]))
+    for forecast in _made(members, as_of, ended):
+        assert forecast.no_change == NoChange(NATIONAL_ENDS_BEFORE, last)
+        assert _is_no_change(forecast)
+        assert forecast.drivers_dropped  # no driver used: never "driver kept"
+
+
+def test_no_brazil_series_gives_no_change_saying_so(synthetic_led) -> None:
+    members, _, as_of = synthetic_led
+    for forecast in _made(members, as_of, None):
+        assert forecast.no_change == NoChange(NO_NATIONAL)
+        assert _is_no_change(forecast) and forecast.drivers_dropped
+
+
+def test_a_brazil_series_too_short_for_its_model_gives_no_change_saying_so(synthetic_led) -> None:
+    """Brazil has the states' week but only 40 weeks since its start: its model makes none."""
+    members, national, as_of = synthetic_led
+    days, values = national.fuel.days[-40:], national.fuel.values[-40:]
+    short = Inputs(Series(days, values), national.brent, national.usd, national.futures)
+    for forecast in _made(members, as_of, short):
+        assert forecast.no_change == NoChange(NATIONAL_NO_FORECAST)
+        assert _is_no_change(forecast) and forecast.drivers_dropped
+
+
+def _stale_both(inputs: Inputs, stop: int) -> Inputs:
+    """Brent spot and BZ=F both stopped at day ``stop`` (PTAX current): Brent in BRL frozen."""
+    brent = inputs.brent.upto(stop)
+    return Inputs(inputs.fuel, brent, inputs.usd, Series(brent.days, brent.values * 1.01))
+
+
+@pytest.mark.parametrize("led", [True, False])
+def test_brent_and_futures_both_stale_say_dropped_led_or_not(synthetic_led, led: bool) -> None:
+    """Both Brent drivers stop 20 weeks before the last week: whether Brazil's forecast (then
+    fitted without them) leads the states or they fall back to no change, each forecast says
+    the drivers were dropped, never kept, and names both as stale."""
+    members, national, as_of = synthetic_led
+    stop = int(members[0].fuel.days[-1]) - 140
+    stale = [_stale_both(m, stop) for m in members]
+    nat = _stale_both(national, stop) if led else _national_upto(national, 50)
+    for forecast in _made(stale, as_of, nat):
+        assert {d.name for d in forecast.stale} == {"brent", "futures"}
+        assert forecast.drivers_dropped
+        assert (forecast.no_change is None) is led
+        assert _is_no_change(forecast) is not led
+
+
+def test_the_backtest_flags_the_no_change_rows_and_counts_them(synthetic_led) -> None:
+    """Brazil's series stops 8 weeks before the states' last (their forecasts are served from
+    their 83rd week): the scored rows after it are flagged no change (point = the last price),
+    those before are not, and each horizon's score counts them."""
+    members, national, _ = synthetic_led
+    panel = {f"S{i}": m for i, m in enumerate(members)}
+    cut = len(national.fuel) - 8
+    ended = int(national.fuel.days[cut - 1])
+    rows = [s for r in walk_forward_panel(panel, national=_national_upto(national, cut)).values()
+            for s in r]  # fmt: skip
+    flagged = [s for s in rows if s.no_change]
+    assert flagged and len(flagged) < len(rows)
+    assert all(s.point == s.naive for s in flagged)
+    assert all(s.as_of_week > day_of(ended) for s in flagged)
+    assert not any(s.point == s.naive for s in rows if not s.no_change)
+    for sc in score(rows):
+        assert 0 < sc.no_change_n < sc.n
+    alone = score([s for r in walk_forward_panel(panel).values() for s in r])
+    assert all(sc.n and sc.no_change_n == sc.n and sc.ratio == 1.0 for sc in alone)
+
+
+def test_the_fallback_and_its_reason_are_stored_and_read_back(synthetic_led) -> None:
+    members, national, as_of = synthetic_led
+    ended = _national_upto(national, len(national.fuel) - 60)
+    forecast = _made(members, as_of, ended)[0]
+    record = to_record("OUTLOOK#GASOLINE#SP", forecast, "mark")
+    assert record.attrs["no_change"] == NATIONAL_ENDS_BEFORE
+    assert record.attrs["national_last_week"] == forecast.no_change.national_last_week.isoformat()
+    back = from_record(record).forecast  # its numbers rounded as stored
+    assert (back.no_change, back.drivers_dropped) == (forecast.no_change, True)
+    led = _made(members, as_of, national)[0]
+    record = to_record("OUTLOOK#GASOLINE#SP", led, "mark")
+    assert "no_change" not in record.attrs  # as stored before the fallback was marked
+    assert from_record(record).forecast.no_change is None
+
+
+def test_the_reason_reads_the_national_weeks_up_to_the_week() -> None:
+    """Synthetic weeks: none by then, ended before, or the very week present."""
+    days = np.array([0, 7, 14], dtype=np.int64)
+    national = Inputs(Series(days, np.ones(3)), Series.empty(), Series.empty(), Series.empty())
+    assert pooled.no_change_reason(national, -7) == NoChange(NO_NATIONAL)
+    assert pooled.no_change_reason(national, 21) == NoChange(NATIONAL_ENDS_BEFORE, day_of(14))
+    assert pooled.no_change_reason(national, 7) == NoChange(NATIONAL_NO_FORECAST)
+    assert pooled.no_change_reason(None, 7) == NoChange(NO_NATIONAL)
+    assert day_of(14) == date(1970, 1, 15)
