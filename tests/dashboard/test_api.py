@@ -391,6 +391,42 @@ def test_change_fields_state_their_unit_in_the_schema_and_the_csv(client: httpx.
     assert "change_fraction" in head and "change" not in head
 
 
+def test_labels_are_english_in_the_json_and_the_csv(client: httpx.Client) -> None:
+    """Fuel labels took ANP's Portuguese product names ("GASOLINA COMUM — BR (weekly)", "GNV")
+    and areas its region names ("Norte", "Brasil") beside English driver labels; ANP's product
+    name stays in the catalog's symbol and meta's source_name (the page names products,
+    Brazil and the regions in its own language from their codes)."""
+    meta = client.get(VIEWS["meta"]).json()
+    products = {p["code"]: p for p in meta["products"]}
+    assert {c: p["label"] for c, p in products.items()} == {
+        "GASOLINE": "Gasoline", "GASOLINE_PREMIUM": "Premium gasoline", "ETHANOL": "Ethanol",
+        "DIESEL": "Diesel", "DIESEL_S10": "Diesel S10", "LPG": "LPG", "CNG": "CNG",
+    }  # fmt: skip
+    assert (products["CNG"]["source_name"], products["DIESEL"]["source_name"]) == (
+        "GNV", "OLEO DIESEL"
+    )  # fmt: skip
+    areas = {a["code"]: a["label"] for a in meta["areas"]}
+    assert [areas[c] for c in ("BR", "REGION_N", "REGION_NE", "REGION_CO")] == [
+        "Brazil", "North", "Northeast", "Central-West"
+    ]  # fmt: skip
+    assert (areas["REGION_SE"], areas["REGION_S"], areas["SP"]) == (
+        "Southeast",
+        "South",
+        "São Paulo",
+    )
+    items = {i["key"]: i["label"] for i in client.get(VIEWS["overview"]).json()["items"]}
+    assert items["FUEL#GASOLINE#BR"] == "Gasoline — BR (weekly)"
+    assert items["FUEL#LPG#BR"] == "LPG — BR (weekly)"
+    lags = client.get("/api/lags?fuel=CNG&area=AC").json()
+    assert lags["pump_label"] == "CNG — AC (weekly)"
+    overview_csv = client.get(VIEWS["overview"] + "?format=csv").text
+    regional_csv = client.get("/api/regional?fuel=DIESEL&format=csv").text
+    assert "Diesel S10 — BR (weekly)" in overview_csv
+    assert ",North,REGION," in regional_csv and ",Brazil,BR," in regional_csv
+    for anp in ("GASOLINA", "ETANOL", "OLEO", "GLP", "GNV", "Brasil", "Norte", "Sudeste"):
+        assert anp not in overview_csv + regional_csv, anp
+
+
 def test_series_csv_values(client: httpx.Client) -> None:
     text = client.get(VIEWS["series"] + "&start=2022-05-01&format=csv").text
     assert text == "date,value\n2022-05-01,7.295\n"

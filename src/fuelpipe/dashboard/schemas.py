@@ -455,6 +455,8 @@ class Choice(BaseModel):
     unit: str | None = None
     level: str | None = None
     region: str | None = None
+    source_name: str | None = None
+    """A fuel's name in ANP's files (``GASOLINA COMUM``); its label is the English name."""
 
 
 class Coverage(BaseModel):
