@@ -168,7 +168,7 @@ def test_fuel_area_and_language_update_charts_and_labels(
 
     page.select_option("#area", "REGION_NE")
     watched.wait_ready()
-    assert "Diesel — Nordeste" in watched.title("chart-price")
+    assert "Diesel — Northeast" in watched.title("chart-price")
     assert "FUEL%23DIESEL%23REGION_NE" in page.get_attribute("#chart-price", "data-source")
     assert watched.points("chart-price") == before  # same weeks, another series
 
@@ -272,15 +272,15 @@ def test_a_failed_load_leaves_nothing_of_the_previous_view(watched: Watched) -> 
     watched.open("view=movement&fuel=GASOLINE&area=BR&lang=en")
     page.select_option("#area", "REGION_NE")
     watched.wait_ready()
-    assert "Gasoline — Nordeste" in watched.title("chart-price")
+    assert "Gasoline — Northeast" in watched.title("chart-price")
     # An end date years after the newest stored week: the API answers 422, the view says why
-    # and shows nothing of the Nordeste charts it drew before.
+    # and shows nothing of the Northeast charts it drew before.
     page.fill("#date", "2030-01-01")
     watched.wait_ready()
     section = page.locator("#view-movement")
     assert "Could not load this view" in section.locator(".view-error").inner_text()
     assert page.input_value("#area") == "REGION_NE"
-    assert "Nordeste" not in section.inner_text()
+    assert "Northeast" not in section.inner_text()
     assert (
         section.locator(".chart:visible, .as-of:visible, .empty:visible, .panel:visible").count()
         == 0
@@ -353,7 +353,7 @@ def test_parity_counts_the_areas_it_shows(watched: Watched) -> None:
     assert "of 6 states" not in summary
     assert watched.title("chart-parity-bars") == "Ratio in Brazil and its regions (line = 0.70)"
     labels = page.locator("#chart-parity-bars .ytick text").all_text_contents()
-    assert "Brazil" in labels and "Nordeste" in labels
+    assert "Brazil" in labels and "Northeast" in labels
     watched.open("view=parity&date=2022-03-09&lang=pt-BR")
     summary = page.locator("#parity-summary").inner_text()
     assert re.search(r"em \d de 6 áreas\.", summary), summary
@@ -497,7 +497,7 @@ HEATMAP_LABELS_JS = """(id) => document.getElementById(id).data[0].x"""
 def test_region_series_are_named_in_legends_and_matrices(watched: Watched) -> None:
     # A region's key (FUEL#GASOLINE#REGION_NE) showed as the raw key in the index legend and
     # the correlation matrix: the name pattern took area codes without an underscore only.
-    for lang, name in (("en", "Gasoline — Nordeste"), ("pt-BR", "Gasolina comum — Nordeste")):
+    for lang, name in (("en", "Gasoline — Northeast"), ("pt-BR", "Gasolina comum — Nordeste")):
         watched.open(f"view=movement&fuel=GASOLINE&area=REGION_NE&lang={lang}")
         names = watched.page.evaluate(TRACE_NAMES_JS, "chart-index")
         assert name in names, names

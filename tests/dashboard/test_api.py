@@ -20,6 +20,7 @@ from fuelpipe.adapters.sqlite_queue import SqliteQueue
 from fuelpipe.adapters.sqlite_store import SqliteStore
 from fuelpipe.dashboard.app import create_app
 from fuelpipe.dashboard.outlook_api import OutlookMapView
+from fuelpipe.dashboard.schemas import DECIMALS
 from fuelpipe.dashboard.static_assets import plotly_js_path
 from fuelpipe.domain.calendars import expected_between, get_calendar
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
@@ -403,6 +404,65 @@ def test_change_fields_state_their_unit_in_the_schema_and_the_csv(client: httpx.
         assert float(rows[0][f"change_{weeks}w_pct"]) == pytest.approx(first[f"change_{weeks}w"])
     head, _ = OutlookMapView(fuel="GASOLINE", horizon=1, states=[]).table()
     assert "change_fraction" in head and "change" not in head
+
+
+def test_labels_are_english_in_the_json_and_the_csv(client: httpx.Client) -> None:
+    """Fuel labels took ANP's Portuguese product names ("GASOLINA COMUM — BR (weekly)", "GNV")
+    and areas its region names ("Norte", "Brasil") beside English driver labels; ANP's product
+    name stays in the catalog's symbol and meta's source_name (the page names products,
+    Brazil and the regions in its own language from their codes)."""
+    meta = client.get(VIEWS["meta"]).json()
+    products = {p["code"]: p for p in meta["products"]}
+    assert {c: p["label"] for c, p in products.items()} == {
+        "GASOLINE": "Gasoline", "GASOLINE_PREMIUM": "Premium gasoline", "ETHANOL": "Ethanol",
+        "DIESEL": "Diesel", "DIESEL_S10": "Diesel S10", "LPG": "LPG", "CNG": "CNG",
+    }  # fmt: skip
+    assert (products["CNG"]["source_name"], products["DIESEL"]["source_name"]) == (
+        "GNV", "OLEO DIESEL"
+    )  # fmt: skip
+    areas = {a["code"]: a["label"] for a in meta["areas"]}
+    assert [areas[c] for c in ("BR", "REGION_N", "REGION_NE", "REGION_CO")] == [
+        "Brazil", "North", "Northeast", "Central-West"
+    ]  # fmt: skip
+    assert (areas["REGION_SE"], areas["REGION_S"], areas["SP"]) == (
+        "Southeast",
+        "South",
+        "São Paulo",
+    )
+    items = {i["key"]: i["label"] for i in client.get(VIEWS["overview"]).json()["items"]}
+    assert items["FUEL#GASOLINE#BR"] == "Gasoline — BR (weekly)"
+    assert items["FUEL#LPG#BR"] == "LPG — BR (weekly)"
+    lags = client.get("/api/lags?fuel=CNG&area=AC").json()
+    assert lags["pump_label"] == "CNG — AC (weekly)"
+    overview_csv = client.get(VIEWS["overview"] + "?format=csv").text
+    regional_csv = client.get("/api/regional?fuel=DIESEL&format=csv").text
+    assert "Diesel S10 — BR (weekly)" in overview_csv
+    assert ",North,REGION," in regional_csv and ",Brazil,BR," in regional_csv
+    for anp in ("GASOLINA", "ETANOL", "OLEO", "GLP", "GNV", "Brasil", "Norte", "Sudeste"):
+        assert anp not in overview_csv + regional_csv, anp
+
+
+def test_values_and_ratios_carry_no_float_noise(client: httpx.Client) -> None:
+    """Brent in BRL is Brent's 2 decimals times PTAX's 4, at most 6 decimals: the float
+    product served 353.2735359999999 for 2021-05-19 (the demo's 457.30760699999996 for
+    2024-12-27); Acre's parity 5.28 / 7.50 was 0.7040000000000001. Both are given to DECIMALS
+    places, in JSON and in CSV alike."""
+    day = "start=2021-05-19&end=2021-05-19"
+    (point,) = client.get(f"/api/series?key=BRENT_BRL&{day}").json()["points"]
+    (brent,) = client.get(f"/api/series?key=COMMODITY{Q}BRENT&{day}").json()["points"]
+    (usd,) = client.get(f"/api/series?key=CURRENCY{Q}USD&{day}").json()["points"]
+    exact = Decimal(repr(brent["value"])) * Decimal(repr(usd["value"]))
+    assert point["value"] == float(exact) == 353.273536
+    csv_text = client.get(f"/api/series?key=BRENT_BRL&{day}&format=csv").text
+    assert csv_text == "date,value\n2021-05-19,353.273536\n"
+    parity = client.get("/api/parity?week=2026-06-21")
+    acre = next(a for a in parity.json()["areas"] if a["area"] == "AC")
+    assert (acre["ratio"], acre["ethanol_pays"]) == (0.704, False)
+    rows = csv.DictReader(io.StringIO(client.get("/api/parity?week=2026-06-21&format=csv").text))
+    assert next(r for r in rows if r["area"] == "AC")["ratio"] == "0.704"
+    for path in (f"/api/series?key=CURRENCY{Q}USD&freq=weekly", "/api/series?key=BRENT_BRL"):
+        points = client.get(path).json()["points"]
+        assert points and all(p["value"] == round(p["value"], DECIMALS) for p in points), path
 
 
 def test_series_csv_values(client: httpx.Client) -> None:

@@ -301,6 +301,11 @@ def test_the_demo_store_runs_on_the_demo_clock(store_copy: Path) -> None:
     usd, own = at_once["CURRENCY#USD"], next(r for r in rows if r["key"] == "CURRENCY#USD")
     assert usd["present"] <= usd["expected"] and usd["last"] <= DEMO_NOW[:10]
     assert usd["present"] + usd["after_clock"] == own["present"] and own["after_clock"] == 0
+    # The state weeks start in June 2024: at May 2022 they are counted from their first
+    # stored week, after the clock, so nothing is expected or missing yet (they counted
+    # every week since the catalog's start as missing).
+    sp = at_once["FUEL#GASOLINE#SP"]
+    assert (sp["expected"], sp["missing"], sp["after_clock"]) == (0, 0, 105)
     later = fuelpipe("--now", "2022-08-31", "status", "--json", env=env)
     assert sum(r["missing"] for r in json.loads(later.stdout)) > 1000
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -90,6 +91,17 @@ def test_weekly_quantiles_match_duckdb_quantile_cont(real_lake: StationLake) -> 
         assert row["p90"] == pytest.approx(p90, abs=1e-9)
         assert row["stations"] == stations
         assert row["p10"] <= row["median"] <= row["p90"]
+
+
+def test_dispersion_p90_p10_is_the_exact_difference(real_lake: StationLake) -> None:
+    """P90 − P10 was the difference of the two DOUBLEs: 0.9000000000000004 for 6.79 − 5.89.
+    It is now the exact quantiles' difference, cast once, as every other figure."""
+    rows = real_lake.query("dispersion", _params()).records()
+    assert len(rows) == 4
+    for row in rows:
+        exact = Decimal(repr(row["p90"])) - Decimal(repr(row["p10"]))
+        assert Decimal(repr(row["p90_p10"])) == exact, row
+    assert [r["p90_p10"] for r in rows][:2] == [0.9, 0.943]
 
 
 def test_municipality_week_fuel(real_lake: StationLake) -> None:

@@ -8,6 +8,7 @@ from decimal import Decimal
 from tests.stages.conftest import SP, START
 
 from fuelpipe.adapters.clock import ManualClock
+from fuelpipe.dashboard.health import series_health
 from fuelpipe.domain.models import Record, Status
 from fuelpipe.stages.status import key_status, status
 
@@ -35,3 +36,28 @@ def test_a_key_with_only_values_after_the_clock_is_still_listed(make_app, table_
     app.store.put_records([Record(usd.key, START, Decimal("5.0"), Status.OK)])
     (row,) = status(app, [usd], stored_only=True)
     assert (row.present, row.after_clock) == (0, 1)
+    # Counted from its first stored date, which is after the clock: nothing is expected yet,
+    # so nothing is missing (not every banking day since the catalog's start).
+    assert (row.expected, row.missing, row.first) == (0, 0, None)
+
+
+def test_the_count_starts_at_the_first_stored_date_even_after_the_clock(
+    make_app, table_source, usd
+):
+    """A clock a few weeks before the first stored value: the key expects nothing (it was
+    counted from the catalog's start, thousands of dates missing before its first value);
+    the panel's health view, on the same clock, counts the same."""
+    app = make_app(table_source())
+    days = [START + timedelta(days=n) for n in range(30)]
+    days = [d for d in days if d.weekday() < 5]
+    app.store.put_records([Record(usd.key, d, Decimal("5.0"), Status.OK) for d in days])
+    clock = datetime(2021, 12, 1, 20, 0, tzinfo=SP)
+    row = key_status(app, usd, now=clock)
+    assert (row.expected, row.present, row.missing, row.after_clock) == (0, 0, 0, len(days))
+    health = series_health(usd, app.store.present(usd.key), clock)
+    assert (health.expected, health.present, health.first) == (0, 0, None)
+    assert health.completeness is None
+    # --since before the clock still counts from --since (the operator asked for it).
+    since = date(2021, 11, 1)
+    asked = key_status(app, usd, since, now=clock)
+    assert asked.expected == asked.missing > 0 and asked.after_clock == len(days)

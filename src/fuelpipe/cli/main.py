@@ -569,7 +569,9 @@ def status(
 
     An adjustment (Yahoo re-basing adj_close after a dividend) is kept but not counted as
     revised. Values dated after the clock (--now before the data) are counted apart, below
-    the table. --json adds age, published_at and stored_at (how fresh the last value is),
+    the table; they still mark the first stored date, so a key whose values all lie after the
+    clock expects nothing yet (a key with no record at all, listed by --all, counts from its
+    catalog start). --json adds age, published_at and stored_at (how fresh the last value is),
     after_clock, and split_owed (stock splits whose whole-history re-read failed and is
     tried again by the key's next message; also named below the table).
     """

@@ -27,6 +27,7 @@ from fuelpipe.domain.stations import (
     RECONCILE_TOLERANCE_PCT,
     SEARCH_STATIONS,
     Reconciled,
+    figure,
     first_stations,
     query_params,
 )
@@ -328,13 +329,17 @@ def _span(lake: Any, since: str | None, until: str | None) -> tuple[date, date]:
 
 
 def _print_result(result: Any, fmt: str, title: str) -> None:
+    # csv and json give the figures as the API does (to FIGURE_DECIMALS places); the table
+    # shows three
+    rows = [[figure(v) for v in row] for row in result.rows]
     if fmt == "json":
-        print(json.dumps(result.records(), indent=2, default=str, ensure_ascii=False))
+        records = [dict(zip(result.columns, row, strict=True)) for row in rows]
+        print(json.dumps(records, indent=2, default=str, ensure_ascii=False))
     elif fmt == "csv":
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
         writer.writerow(result.columns)
-        writer.writerows(result.rows)
+        writer.writerows(rows)
         sys.stdout.write(buf.getvalue())
     else:
         table = Table(*result.columns, title=title)

@@ -27,10 +27,12 @@ class Area:
     region: str | None
 
 
-# Display names with their accents (the catalog keeps ANP's upper-case names without them).
+# Display names, in English as every label the API and its CSV give: the regions translated,
+# the states' proper names with their accents (the catalog keeps ANP's upper-case Portuguese
+# names without them). The page names Brazil and the regions in its own language (i18n.js).
 DISPLAY_NAMES = {
-    "REGION_N": "Norte", "REGION_NE": "Nordeste", "REGION_CO": "Centro-Oeste",
-    "REGION_SE": "Sudeste", "REGION_S": "Sul",
+    "REGION_N": "North", "REGION_NE": "Northeast", "REGION_CO": "Central-West",
+    "REGION_SE": "Southeast", "REGION_S": "South",
     "AC": "Acre", "AL": "Alagoas", "AP": "Amapá", "AM": "Amazonas", "BA": "Bahia",
     "CE": "Ceará", "DF": "Distrito Federal", "ES": "Espírito Santo", "GO": "Goiás",
     "MA": "Maranhão", "MT": "Mato Grosso", "MS": "Mato Grosso do Sul", "MG": "Minas Gerais",
@@ -46,7 +48,7 @@ def _name(code: str, anp_name: str) -> str:
 
 
 def _areas() -> dict[str, Area]:
-    out = {BR: Area(BR, "Brasil", "BR", None)}
+    out = {BR: Area(BR, "Brazil", "BR", None)}
     out.update({c: Area(c, _name(c, n), "REGION", None) for c, n in REGIONS.items()})
     out.update(
         {uf: Area(uf, _name(uf, n), "STATE", r) for uf, (n, r) in STATES.items() if uf not in out}

@@ -84,14 +84,15 @@ def canonical(query: str | bytes) -> Params:
     return tuple(sorted((k, tuple(v)) for k, v in found.items()))
 
 
-VIEWS_SCHEMA = 6
+VIEWS_SCHEMA = 8
 """Raise it when a view's JSON changes shape: the entries stored before are then never read
 (a new name), so a new release never serves a body its page does not expect until the data
 changes. 2: the lags view's minimum weeks and flat-price fields, the correlations' first and
 last weeks; 3: the pass-through's Newey-West interval; 4: a strongest lag only when it stands
 out from chance (2026-12-01); 5: without a base, each index line starts at 100 on its base
 week (a line could start a week before it, off 100); 6: health's owed stock-split re-reads
-(per series and counted)."""
+(per series and counted); 7: English labels (fuels, Brazil, the regions) and meta's products'
+source_name; 8: values and parity ratios to 6 decimals (schemas.DECIMALS)."""
 
 
 def params_hash(path: str, params: Params) -> str:

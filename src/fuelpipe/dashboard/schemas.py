@@ -3,19 +3,32 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 Cell = str | float | int | bool | None
 Table = tuple[list[str], list[list[Cell]]]
+
+DECIMALS = 6
+"""The decimals a value or a ratio is given to (in JSON and in CSV): the most a value has (PTAX
+4; Brent in BRL, Brent's 2 × PTAX's 4, 6), so a float product, mean or quotient loses only its
+noise: 457.30760699999996 is 457.307607, a parity of 0.7040000000000001 is 0.704."""
+
+
+def _rounded(value: float) -> float:
+    return round(value, DECIMALS)
+
+
+Rounded = Annotated[float, AfterValidator(_rounded)]
+"""A float given to DECIMALS places."""
 
 
 class Point(BaseModel):
     """One dated value."""
 
     date: dt.date
-    value: float
+    value: Rounded
 
 
 class SeriesView(BaseModel):
@@ -39,9 +52,9 @@ class OverviewItem(BaseModel):
     label: str
     unit: str
     date: dt.date | None = Field(description="the 'as of' date of the latest value")
-    value: float | None
+    value: Rounded | None
     prev_date: dt.date | None = Field(description="the value a week earlier was taken on this date")
-    prev_value: float | None
+    prev_value: Rounded | None
     change_pct: float | None = Field(
         description="percent change from `prev_value` to `value`: 0.16 means +0.16 %"
     )
@@ -248,7 +261,8 @@ class ParityRow(BaseModel):
     level: str
     ethanol: float
     gasoline: float
-    ratio: float
+    ratio: Rounded
+    """Rounded as served; ``ethanol_pays`` is decided on the ratio before rounding."""
     ethanol_pays: bool
 
 
@@ -458,6 +472,8 @@ class Choice(BaseModel):
     unit: str | None = None
     level: str | None = None
     region: str | None = None
+    source_name: str | None = None
+    """A fuel's name in ANP's files (``GASOLINA COMUM``); its label is the English name."""
 
 
 class Coverage(BaseModel):

@@ -28,6 +28,7 @@ from fuelpipe.domain.stations import (
     FUEL_UNITS,
     FUELS,
     SEARCH_STATIONS,
+    figure,
     first_stations,
     query_params,
 )
@@ -124,11 +125,9 @@ def priced_header(columns: list[str], unit: str) -> list[str]:
 
 
 def _cell(value: Any) -> Any:
-    if isinstance(value, float):
-        return round(value, 4)
     if isinstance(value, date):
         return value.isoformat()
-    return value
+    return figure(value)
 
 
 def _csv(

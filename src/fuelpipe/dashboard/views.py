@@ -38,7 +38,7 @@ from fuelpipe.dashboard.schemas import (
     SeriesView,
     SpreadView,
 )
-from fuelpipe.domain.catalog import FUEL_PRODUCTS
+from fuelpipe.domain.catalog import FUEL_NAMES, FUEL_PRODUCTS
 from fuelpipe.domain.keys import fuel_key
 from fuelpipe.domain.models import Status
 
@@ -352,7 +352,10 @@ def meta_view(reader: SeriesReader) -> MetaView:
             label, unit = reader.label(key)
             drivers.append(Choice(code=key, label=label, unit=unit))
     return MetaView(
-        products=[Choice(code=p, label=lab, unit=u) for p, (lab, u) in FUEL_PRODUCTS.items()],
+        products=[
+            Choice(code=p, label=FUEL_NAMES[p], unit=u, source_name=anp)
+            for p, (anp, u) in FUEL_PRODUCTS.items()
+        ],
         areas=[
             Choice(code=a.code, label=a.name, level=a.level, region=a.region)
             for a in AREAS.values()

@@ -117,6 +117,17 @@ FUEL_PRODUCTS: Mapping[str, tuple[str, str]] = MappingProxyType(
         "CNG": ("GNV", "BRL/m3"),
     }
 )
+FUEL_NAMES: Mapping[str, str] = MappingProxyType(
+    {  # key part -> English name: the labels' (the API's, the exports'); ANP's is the symbol
+        "GASOLINE": "Gasoline",
+        "GASOLINE_PREMIUM": "Premium gasoline",
+        "ETHANOL": "Ethanol",
+        "DIESEL": "Diesel",
+        "DIESEL_S10": "Diesel S10",
+        "LPG": "LPG",
+        "CNG": "CNG",
+    }
+)
 # Region areas are REGION_<code>: the bare code SE would collide with Sergipe's UF code.
 REGIONS: Mapping[str, str] = MappingProxyType(
     {
@@ -259,21 +270,22 @@ def _build() -> dict[str, Series]:
         )
     )
     areas = ["BR", *REGIONS, *STATES]
-    for product, (label, unit) in FUEL_PRODUCTS.items():
+    for product, (anp_name, unit) in FUEL_PRODUCTS.items():
+        name = FUEL_NAMES[product]
         for area in areas:
             out.append(
                 Series(
                     key=fuel_key(product, area),
                     kind=Kind.FUEL,
                     source="anp",
-                    symbol=label,
+                    symbol=anp_name,
                     calendar="ANP_WEEKLY",
                     unit=unit,
                     default_start=date(2013, 1, 6),
                     publication="anp_weekly",
                     max_range_days=ANP_MAX_RANGE_DAYS,
                     fetch_unit=ANP_WEEKLY_UNITS[_area_level(area)],
-                    label=f"{label} — {area} (weekly)",
+                    label=f"{name} — {area} (weekly)",
                     product=product,
                     area=area,
                     whole_history=True,
@@ -285,14 +297,14 @@ def _build() -> dict[str, Series]:
                     key=fuel_key(product, area, monthly=True),
                     kind=Kind.FUEL_MONTHLY,
                     source="anp",
-                    symbol=label,
+                    symbol=anp_name,
                     calendar="MONTHLY",
                     unit=unit,
                     default_start=date(2013, 1, 1),
                     publication="anp_monthly",
                     max_range_days=ANP_MAX_RANGE_DAYS,
                     fetch_unit=ANP_MONTHLY_STATES_UNIT,
-                    label=f"{label} — {area} (monthly)",
+                    label=f"{name} — {area} (monthly)",
                     product=product,
                     area=area,
                     whole_history=True,

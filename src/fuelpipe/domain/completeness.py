@@ -52,6 +52,9 @@ class Completeness:
     adjustment (only derived attributes re-based, as Yahoo's adj_close) is not counted."""
     absent: int
     """Dates the source says it has no value for (ABSENT, not retried)."""
+    after_clock: int = 0
+    """OK values dated after last_available (a clock set before the data): they still date
+    the start, but no other count includes them (those stop at last_available)."""
 
     @property
     def ratio(self) -> float | None:
@@ -63,9 +66,16 @@ def completeness(
     series: Series, present: Iterable[PresentDate], now: datetime, since: date | None = None
 ) -> Completeness:
     """How complete ``series`` is at ``now``, counting from ``since`` or its first stored date;
-    with ``since`` every count (and first and last) leaves out the dates before it."""
+    with ``since`` every count (and first and last) leaves out the dates before it.
+
+    The first stored date is that of any record, even one dated after what is published at
+    ``now``: a series whose values all lie after the clock expects nothing yet (its start is
+    after the end), rather than every date since its catalog start. Only a series with no
+    record at all counts from ``series.default_start``. OK values after the end are counted
+    in ``after_clock`` alone."""
     dates = list(present)
     end = series.published_through(now)
+    later = sum(1 for p in dates if p.status is Status.OK and p.date > end)
     if since is not None:
         start = clamp_start(series.default_start, since)
         dates = [p for p in dates if p.date >= start]
@@ -73,6 +83,7 @@ def completeness(
         start = min(p.date for p in dates)
     else:
         start = series.default_start
+    dates = [p for p in dates if p.status is not Status.OK or p.date <= end]
     stored = {p.date: p.status for p in dates}
     expected = expected_dates(series.calendar, start, end)
     cal = get_calendar(series.calendar)
@@ -99,4 +110,5 @@ def completeness(
         ),
         revised=sum(1 for p in dates if p.revised),
         absent=counts[Status.ABSENT],
+        after_clock=later,
     )

@@ -109,6 +109,19 @@ UNBRANDED = "BRANCA"
 # query fetches one more, so a cut result can say it was cut.
 SEARCH_STATIONS = 150
 
+# The decimals a station query's figures are given to, by the API and by `stations query -f
+# csv|json` alike: the lake reads prices to 1/100 centavo (DECIMAL(9, 4)), so a mean, a spread,
+# a premium or a coefficient of variation to four places keeps what the data can say and drops
+# a DOUBLE's last digits (a mean of 6.33737881508079 is 6.3374).
+FIGURE_DECIMALS = 4
+
+
+def figure(value: Any) -> Any:
+    """A station query's cell as it is given out: a float to FIGURE_DECIMALS places, anything
+    else (a count, a date, a name) as it is."""
+    return round(value, FIGURE_DECIMALS) if isinstance(value, float) else value
+
+
 # Sale prices outside these bounds are not prices at a pump (per unit; BRL).
 PRICE_BOUNDS: dict[str, tuple[float, float]] = {
     "BRL/l": (0.5, 30.0),

@@ -8,7 +8,6 @@ from datetime import UTC, date, datetime
 
 from fuelpipe.domain.catalog import Series
 from fuelpipe.domain.completeness import completeness
-from fuelpipe.domain.models import Status
 from fuelpipe.stages.context import StageContext
 from fuelpipe.stages.scrape import owed_splits, owed_text
 
@@ -41,7 +40,8 @@ class KeyStatus:
     """Seconds since the newest stored value was published: how old the freshest data is."""
     after_clock: int = 0
     """Values stored for dates after what is published at the clock (a clock set before the
-    data, --now): not counted in the other columns, which stop at the clock."""
+    data, --now): not counted in the other columns, which stop at the clock, but the first of
+    them starts the count when nothing earlier is stored (then nothing is expected yet)."""
     split_owed: str | None = None
     """Stock splits whose whole-history re-read failed (``2022-04-25=2:1``): stored values
     before them may be on the old basis until the key's next message re-reads them."""
@@ -57,17 +57,10 @@ def key_status(
     """Status of one key, from its first stored date (or ``since``) to what is published at
     ``now`` (the app's clock unless given)."""
     now = now or app.clock.now()
-    end = series.published_through(now)
-    stored = app.store.present(series.key)
-    # A value dated after what the clock has seen published is counted apart: present,
-    # first and last stop at the clock, as expected does (present could exceed expected).
-    counted, later = [], 0
-    for p in stored:
-        if p.status is Status.OK and p.date > end:
-            later += 1
-        else:
-            counted.append(p)
-    c = completeness(series, counted, now, since)
+    # A value dated after what the clock has seen published is counted apart (after_clock):
+    # present, first and last stop at the clock, as expected does, which starts at the first
+    # stored date even when that is after the clock (then nothing is expected yet).
+    c = completeness(series, app.store.present(series.key), now, since)
     published_at = stored_at = None
     age = None
     if c.last is not None:
@@ -93,7 +86,7 @@ def key_status(
         published_at=published_at,
         stored_at=stored_at,
         age=age,
-        after_clock=later,
+        after_clock=c.after_clock,
         split_owed=owed_text(owed_splits(app.store, series)) or None,
     )
 

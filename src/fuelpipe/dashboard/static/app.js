@@ -77,8 +77,11 @@
     return name === "series." + key ? key : name;
   }
 
+  // Brazil and the regions in the page's language (the API names them in English); a state by
+  // its own name, the API's.
   function areaName(code) {
     if (code === "BR") return t("level.BR");
+    if (code.startsWith("REGION_")) return t("area." + code);
     const area = meta && meta.areas.find((a) => a.code === code);
     return area ? area.label : code;
   }
@@ -1241,7 +1244,7 @@
       document.getElementById("area"),
       meta.areas.map((a) => ({
         value: a.code,
-        label: a.level === "STATE" ? `${a.label} (${a.code})` : a.code === "BR" ? t("level.BR") : a.label,
+        label: a.level === "STATE" ? `${a.label} (${a.code})` : areaName(a.code),
         group: t("level." + a.level),
       })),
       state.area,
