@@ -208,7 +208,7 @@ def first_chart(url: str) -> list[BenchRow]:
             for _ in range(PAGE_LOADS):
                 context = browser.new_context()
                 cold.append(load(context.new_page()))
-                warm.append(load(context.new_page()))  # plotly.min.js now in the HTTP cache
+                warm.append(load(context.new_page()))  # the Plotly bundle now in the HTTP cache
                 context.close()
         finally:
             browser.close()

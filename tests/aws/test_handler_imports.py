@@ -1,4 +1,5 @@
-"""The scheduled Lambdas ship without pandas or numpy: their handlers must import without them."""
+"""The scheduled Lambdas ship without pandas or numpy, and the dashboard's without pandas or
+plotly: their handlers must import without them."""
 
 from __future__ import annotations
 
@@ -38,6 +39,14 @@ BLOCKED_IMPORT = textwrap.dedent(
 
         for cal in {s.calendar for s in DEFAULT_CATALOG}:
             assert list(expected_between(get_calendar(cal), date(2024, 1, 1), date(2024, 3, 1)))
+    if sys.argv[1] == "dashboard_api":
+        # The app is built on the first request: build it, and read the page and its Plotly.
+        import fuelpipe.dashboard.app
+        from fuelpipe.dashboard.static_assets import PLOTLY_PARTIAL, asset, asset_paths
+
+        assert "plotly.min.js" not in asset_paths()
+        assert b"/static/plotly-partial.min.js?h=" in asset("index.html").body
+        assert asset(PLOTLY_PARTIAL).body.startswith(b"/** plotly.js v")
     leaked = sorted(m for m in BLOCKED if m in sys.modules)
     print("leaked:", leaked)
     """
@@ -50,6 +59,9 @@ NOT_SHIPPED = {
     "retry_recheck": "pandas,numpy,httpx,openpyxl",
     "scraper": "pandas,numpy",
     "intraday": "pandas,numpy,openpyxl",
+    # The page loads the committed partial plotly.js bundle: no plotly package (nor the narwhals
+    # and packaging only it pulls in) in the dashboard's zip.
+    "dashboard_api": "pandas,plotly,narwhals,packaging",
 }
 
 
@@ -67,3 +79,10 @@ def test_handler_imports_without_what_its_package_leaves_out(name: str) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "leaked: []" in done.stdout
+
+
+def test_dashboard_lock_carries_no_plotly() -> None:
+    lock = (ROOT / "requirements" / "lambda-dashboard_api.txt").read_text().lower()
+    for name in ("plotly", "narwhals", "packaging", "pandas"):
+        assert f"\n{name}==" not in lock, name
+        assert f"via {name}" not in lock, name

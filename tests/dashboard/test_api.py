@@ -21,7 +21,7 @@ from fuelpipe.adapters.sqlite_store import SqliteStore
 from fuelpipe.dashboard.app import create_app
 from fuelpipe.dashboard.outlook_api import OutlookMapView
 from fuelpipe.dashboard.schemas import DECIMALS
-from fuelpipe.dashboard.static_assets import plotly_js_path
+from fuelpipe.dashboard.static_assets import STATIC_DIR, asset_paths
 from fuelpipe.domain.calendars import expected_between, get_calendar
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.domain.models import Record, Status
@@ -494,13 +494,20 @@ def test_page_has_no_inline_script(client: httpx.Client) -> None:
     assert " on" not in " ".join(re.findall(r"<[^>]+>", html)).replace(" onl", "")  # no onclick=
 
 
-def test_plotly_comes_from_the_installed_package(client: httpx.Client) -> None:
-    r = client.get("/static/plotly.min.js", headers={"Accept-Encoding": "gzip"})
+def test_plotly_is_the_committed_partial_bundle_and_the_whole_one_is_not_served(
+    client: httpx.Client,
+) -> None:
+    r = client.get("/static/plotly-partial.min.js", headers={"Accept-Encoding": "gzip"})
     assert r.status_code == 200
-    assert r.content == plotly_js_path().read_bytes()  # httpx decodes the gzip
+    assert r.content == (STATIC_DIR / "plotly-partial.min.js").read_bytes()  # httpx decodes gzip
     assert "cdn" not in client.get("/").text.lower()
-    again = client.get("/static/plotly.min.js", headers={"If-None-Match": r.headers["etag"]})
+    again = client.get(
+        "/static/plotly-partial.min.js", headers={"If-None-Match": r.headers["etag"]}
+    )
     assert again.status_code == 304
+    # The page never loads the whole plotly.min.js: the app does not serve it (nor need plotly).
+    assert client.get("/static/plotly.min.js").status_code == 404
+    assert "plotly.min.js" not in asset_paths()
 
 
 def test_geojson_is_bundled_with_its_notice(client: httpx.Client) -> None:

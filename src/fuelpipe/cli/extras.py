@@ -1,15 +1,17 @@
 """Optional extras: which commands need them and the one line that says how to get them.
 
 ``pip install fuelpipe`` gives the pipeline and this CLI; the dashboard's libraries (FastAPI,
-uvicorn, Plotly, NumPy, cachetools) come with ``fuelpipe[dashboard]``. Checked with
-``importlib.util.find_spec``, so asking never imports them.
+uvicorn, NumPy, cachetools) come with ``fuelpipe[dashboard]``. Checked with
+``importlib.util.find_spec``, so asking never imports them. The extra also brings Plotly for the
+notebook's figures (docs/notebook.ipynb), but the dashboard does not need it: its page loads the
+committed partial plotly.js bundle, so a missing ``plotly`` does not stop ``fuelpipe dashboard``.
 """
 
 from __future__ import annotations
 
 from importlib.util import find_spec
 
-DASHBOARD_MODULES = ("fastapi", "uvicorn", "plotly", "numpy", "cachetools")
+DASHBOARD_MODULES = ("fastapi", "uvicorn", "numpy", "cachetools")
 DASHBOARD_INSTALL = "pip install 'fuelpipe[dashboard]'"
 
 

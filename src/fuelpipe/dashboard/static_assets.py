@@ -6,6 +6,11 @@ minified files built by the same command (``app.min.js`` for the first chart, an
 ``outlook.min.js``, loaded later), each precompressed beside it (``.br``, ``.gz``). The page
 names them, as every static file a page names, with their content hash (``?h=``), and a request
 carrying the current hash is cached for a year: a new bundle is a new URL.
+
+Only the files in ``static/`` are served, not the whole ``plotly.min.js``: the page never loads
+it, and reading it from the ``plotly`` package made the dashboard Lambda carry plotly, narwhals
+and packaging (about 37 MB unzipped, without bytecode) for nothing. bench/bench_firstchart.py,
+which compares the two bundles, reads the whole one from plotly.js's npm package.
 """
 
 from __future__ import annotations
@@ -48,16 +53,6 @@ names; bench/bench_firstchart.py measures the same in Chromium)."""
 IMMUTABLE_S = 365 * 24 * 3600
 
 
-def plotly_js_path() -> Path | None:
-    """The whole plotly.min.js as the ``plotly`` package ships it, when it is installed (the
-    bench compares the partial bundle with it); the page itself loads the partial bundle."""
-    try:
-        import plotly
-    except ImportError:
-        return None
-    return Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
-
-
 @dataclass(frozen=True, slots=True)
 class Asset:
     """One file's bytes, its gzip form and its ETag."""
@@ -91,11 +86,7 @@ def _load(path: Path, body: bytes | None = None) -> Asset:
 @cache
 def asset_paths() -> dict[str, Path]:
     """Every servable file by its name under /static (a fixed list: no path is ever joined)."""
-    files = {p.name: p for p in STATIC_DIR.iterdir() if p.is_file() and p.suffix in MEDIA_TYPES}
-    full = plotly_js_path()
-    if full is not None and full.is_file():
-        files["plotly.min.js"] = full
-    return files
+    return {p.name: p for p in STATIC_DIR.iterdir() if p.is_file() and p.suffix in MEDIA_TYPES}
 
 
 _NAMED = re.compile(r'"/static/([^"?/]+)"')
