@@ -81,6 +81,28 @@ def test_each_function_has_its_own_role(template: dict[str, Any]) -> None:
     assert len(roles) == len(set(roles))
 
 
+def test_every_role_carries_the_bootstraps_permissions_boundary(
+    template: dict[str, Any],
+) -> None:
+    """infra/bootstrap.yaml's CloudFormation role creates and changes a role only with this
+    boundary on it (tests/unit/test_trust_policy.py): a role without it fails the deploy."""
+    roles = resources(template, "AWS::IAM::Role")
+    assert len(roles) >= 7
+    expected = {
+        "Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:policy/"
+        "${AWS::StackName}-permissions-boundary"
+    }
+    for name, role in roles.items():
+        assert role["Properties"].get("PermissionsBoundary") == expected, name
+
+
+def test_the_alert_topic_key_carries_the_stack_tag(template: dict[str, Any]) -> None:
+    """The CloudFormation role changes, and the roles' boundary uses, only a key with it."""
+    [key] = resources(template, "AWS::KMS::Key").values()
+    tags = {tag["Key"]: tag["Value"] for tag in key["Properties"]["Tags"]}
+    assert tags["fuelpipe:stack"] == {"Ref": "AWS::StackName"}
+
+
 def test_the_table_matches_the_store(template: dict[str, Any]) -> None:
     (table,) = resources(template, "AWS::DynamoDB::Table").values()
     props = table["Properties"]

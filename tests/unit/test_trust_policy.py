@@ -14,6 +14,7 @@ BOOTSTRAP = Path(__file__).resolve().parents[2] / "infra" / "bootstrap.yaml"
 ACCOUNT, REGION = "123456789012", "sa-east-1"
 OWNER, REPOSITORY = "acme-data", "fuelpipe"
 AUD = "token.actions.githubusercontent.com:aud"
+BOUNDARY_ARN = f"arn:aws:iam::{ACCOUNT}:policy/fuelpipe-permissions-boundary"
 SUB = "token.actions.githubusercontent.com:sub"
 FUNCTION_ARN = re.compile(
     rf"^arn:aws:lambda:{REGION}:{ACCOUNT}:function:"
@@ -65,6 +66,8 @@ class Rendered:
             return f"arn:aws:iam::{ACCOUNT}:role/{self.resolve(props['RoleName'])}"
         if resource["Type"] == "AWS::S3::Bucket":
             return str(self.resolve(props["BucketName"]))
+        if resource["Type"] == "AWS::IAM::ManagedPolicy":
+            return f"arn:aws:iam::{ACCOUNT}:policy/{self.resolve(props['ManagedPolicyName'])}"
         if resource["Type"] == "AWS::IAM::OIDCProvider":
             return f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com"
         raise AssertionError(f"no physical id rule for {logical_id}")
@@ -291,7 +294,7 @@ def test_the_deploy_role_passes_only_its_own_cloudformation_role(template) -> No
 def test_the_cloudformation_role_passes_only_the_stacks_roles(template) -> None:
     passes = [
         s
-        for s in policy_statements(render(template), "CloudFormationExecutionRole")
+        for s in cloudformation_role_statements(template)
         if "iam:PassRole" in as_list(s["Action"])
     ]
 
@@ -317,7 +320,7 @@ def test_the_cloudformation_role_attaches_only_the_stacks_policies_to_the_stacks
     assert app["Resources"]["StationLakeQueryPolicy"]["Type"] == "AWS::IAM::ManagedPolicy"
     attaches = [
         s
-        for s in policy_statements(render(template), "CloudFormationExecutionRole")
+        for s in cloudformation_role_statements(template)
         if "iam:AttachRolePolicy" in as_list(s["Action"])
     ]
     assert len(attaches) == 1
@@ -325,7 +328,8 @@ def test_the_cloudformation_role_attaches_only_the_stacks_policies_to_the_stacks
     assert as_list(statement["Action"]) == ["iam:AttachRolePolicy"]
     assert as_list(statement["Resource"]) == [f"arn:aws:iam::{ACCOUNT}:role/fuelpipe-*"]
     assert statement["Condition"] == {
-        "ArnLike": {"iam:PolicyARN": f"arn:aws:iam::{ACCOUNT}:policy/fuelpipe-*"}
+        "ArnLike": {"iam:PolicyARN": f"arn:aws:iam::{ACCOUNT}:policy/fuelpipe-*"},
+        "StringEquals": {"iam:PermissionsBoundary": BOUNDARY_ARN},
     }
 
 
@@ -385,3 +389,229 @@ def test_the_cloudformation_role_sets_the_async_config_of_the_scheduled_function
     prefix = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:"
     expected = {f"{prefix}{name}{tail}" for name in configured for tail in ("", ":*")}
     assert granted == dict.fromkeys(EVENT_INVOKE_CONFIG_ACTIONS, expected)
+
+
+# --- the app stack's roles: bounded by the bootstrap's permissions boundary ---------------------
+
+ROLE_WRITES = {
+    "iam:CreateRole",
+    "iam:PutRolePolicy",
+    "iam:DeleteRolePolicy",
+    "iam:AttachRolePolicy",
+    "iam:PutRolePermissionsBoundary",
+}
+KEY_READS = {
+    "kms:DescribeKey",
+    "kms:GetKeyPolicy",
+    "kms:GetKeyRotationStatus",
+    "kms:ListResourceTags",
+}
+STACK_TAG = "fuelpipe:stack"
+
+
+def app_template() -> dict[str, Any]:
+    return yaml.load(BOOTSTRAP.with_name("template.yaml").read_text(), Loader=CfnLoader)
+
+
+def boundary_statements(template: dict[str, Any]) -> list[dict[str, Any]]:
+    policy = render(template).resource("StackRolesPermissionsBoundary")
+    return list(policy["PolicyDocument"]["Statement"])
+
+
+def test_the_cloudformation_role_writes_a_role_only_with_the_stacks_boundary_on_it(
+    template,
+) -> None:
+    """Without the condition a template could give a stack role Action "*" and a Lambda to use
+    it: account admin for whoever can run the deploy job."""
+    granted: set[str] = set()
+    for statement in cloudformation_role_statements(template):
+        if statement["Effect"] != "Allow":
+            continue
+        actions = set(as_list(statement["Action"]))
+        assert not [a for a in actions if a.startswith("iam:") and "*" in a], statement
+        writes = actions & ROLE_WRITES
+        if writes:
+            granted |= writes
+            assert statement["Condition"]["StringEquals"]["iam:PermissionsBoundary"] == (
+                BOUNDARY_ARN
+            ), statement
+    assert granted == ROLE_WRITES
+
+
+def test_the_boundary_is_neither_removed_nor_rewritten(template) -> None:
+    denies = [s for s in cloudformation_role_statements(template) if s["Effect"] == "Deny"]
+    denied: dict[str, set[str]] = {}
+    for statement in denies:
+        assert "Condition" not in statement or statement["Action"] == "kms:UntagResource"
+        for action in as_list(statement["Action"]):
+            denied.setdefault(action, set()).update(as_list(statement["Resource"]))
+    assert f"arn:aws:iam::{ACCOUNT}:role/*" in denied["iam:DeleteRolePermissionsBoundary"]
+    for action in (
+        "iam:CreatePolicyVersion",
+        "iam:DeletePolicyVersion",
+        "iam:SetDefaultPolicyVersion",
+        "iam:DeletePolicy",
+    ):
+        assert BOUNDARY_ARN in denied[action], action
+    # The bootstrap's own roles match role/fuelpipe-* with the default stack name.
+    for role in ("fuelpipe-github-deploy-production", "fuelpipe-cloudformation-production"):
+        assert f"arn:aws:iam::{ACCOUNT}:role/{role}" in denied["iam:*"], role
+
+
+def test_the_boundary_allows_no_wildcard_action_and_nothing_of_iam(template) -> None:
+    statements = boundary_statements(template)
+    assert len(statements) >= 5
+    for statement in statements:
+        assert statement["Effect"] == "Allow"
+        for action in as_list(statement["Action"]):
+            assert "*" not in action, action
+            assert action.split(":")[0] not in {"iam", "sts", "organizations"}, action
+        assert "*" not in as_list(statement["Resource"])
+
+
+def test_every_app_role_carries_the_boundary_the_bootstrap_creates(template) -> None:
+    assert render(template).resource("StackRolesPermissionsBoundary")["ManagedPolicyName"] == (
+        "fuelpipe-permissions-boundary"
+    )
+    app = app_template()
+    roles = {n: r for n, r in app["Resources"].items() if r["Type"] == "AWS::IAM::Role"}
+    assert len(roles) >= 7
+    for name, role in roles.items():
+        boundary = role["Properties"]["PermissionsBoundary"]
+        assert AppRendered(app).resolve(boundary) == BOUNDARY_ARN, name
+
+
+class AppRendered:
+    """infra/template.yaml deployed as the stack `fuelpipe`, with names in the form
+    CloudFormation generates (<stack>-<LogicalId>-<suffix>) where the template sets none."""
+
+    def __init__(self, template: dict[str, Any]) -> None:
+        self.resources: dict[str, dict[str, Any]] = template["Resources"]
+        self.values = {
+            "AWS::AccountId": ACCOUNT,
+            "AWS::Region": REGION,
+            "AWS::Partition": "aws",
+            "AWS::StackName": "fuelpipe",
+        }
+
+    def _name(self, logical_id: str) -> str:
+        resource = self.resources[logical_id]
+        props = resource.get("Properties", {})
+        kind = resource["Type"]
+        fixed = {
+            "AWS::Serverless::Function": props.get("FunctionName"),
+            "AWS::Logs::LogGroup": props.get("LogGroupName"),
+            "AWS::Athena::WorkGroup": props.get("Name"),
+            "AWS::Glue::Database": props.get("DatabaseInput", {}).get("Name"),
+        }.get(kind)
+        if fixed:
+            return str(fixed)
+        generated = f"fuelpipe-{logical_id}-1A2B3C4D5E6F"
+        return generated.lower() if kind == "AWS::S3::Bucket" else generated
+
+    def _ref(self, name: str) -> str:
+        if name in self.values:
+            return self.values[name]
+        kind = self.resources[name]["Type"]
+        if kind == "AWS::SNS::Topic":
+            return f"arn:aws:sns:{REGION}:{ACCOUNT}:{self._name(name)}"
+        if kind == "AWS::IAM::ManagedPolicy":
+            return f"arn:aws:iam::{ACCOUNT}:policy/{self._name(name)}"
+        return self._name(name)
+
+    def _arn(self, logical_id: str, attribute: str) -> str:
+        assert attribute == "Arn", attribute
+        name, kind = self._name(logical_id), self.resources[logical_id]["Type"]
+        arns = {
+            "AWS::DynamoDB::Table": f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{name}",
+            "AWS::SQS::Queue": f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}",
+            "AWS::Logs::LogGroup": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{name}:*",
+            "AWS::KMS::Key": f"arn:aws:kms:{REGION}:{ACCOUNT}:key/0a1b2c3d-0000-4000-8000-1a2b3c",
+            "AWS::Serverless::Function": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}",
+            "AWS::S3::Bucket": f"arn:aws:s3:::{name}",
+        }
+        return arns[kind]
+
+    def resolve(self, node: Any) -> Any:
+        if isinstance(node, list):
+            return [self.resolve(n) for n in node]
+        if not isinstance(node, dict):
+            return node
+        if list(node) == ["Ref"]:
+            return self._ref(node["Ref"])
+        if list(node) == ["Fn::GetAtt"]:
+            return self._arn(*node["Fn::GetAtt"])
+        if list(node) == ["Fn::Sub"]:
+            return re.sub(
+                r"\$\{([^}]+)\}",
+                lambda m: self._arn(*m.group(1).split(".")) if "." in m.group(1)
+                else self._ref(m.group(1)),
+                node["Fn::Sub"],
+            )  # fmt: skip
+        return {k: self.resolve(v) for k, v in node.items()}
+
+
+def app_role_grants() -> list[tuple[str, str, str]]:
+    """(role, action, resource) for every Allow of every app role, inline or attached."""
+    app = app_template()
+    rendered = AppRendered(app)
+    grants = []
+    for name, role in app["Resources"].items():
+        if role["Type"] != "AWS::IAM::Role":
+            continue
+        props = role["Properties"]
+        documents = [p["PolicyDocument"] for p in props.get("Policies", [])]
+        for arn in props.get("ManagedPolicyArns", []):
+            documents.append(app["Resources"][arn["Ref"]]["Properties"]["PolicyDocument"])
+        for document in documents:
+            for statement in rendered.resolve(document)["Statement"]:
+                assert statement["Effect"] == "Allow"
+                for action in as_list(statement["Action"]):
+                    for resource in as_list(statement["Resource"]):
+                        grants.append((name, action, resource))
+    return grants
+
+
+def test_the_boundary_allows_everything_the_app_roles_are_granted(template) -> None:
+    """A call the roles' own policies allow but the boundary does not fails at run time."""
+    bounds = boundary_statements(template)
+    grants = app_role_grants()
+    assert len(grants) > 40
+    for role, action, resource in grants:
+        assert any(
+            action in as_list(s["Action"])
+            and any(fnmatch.fnmatchcase(resource, p) for p in as_list(s["Resource"]))
+            for s in bounds
+        ), (role, action, resource)
+
+
+def test_the_alert_topic_key_is_tagged_with_the_stack_the_boundary_names(template) -> None:
+    app = app_template()
+    [key] = [r for r in app["Resources"].values() if r["Type"] == "AWS::KMS::Key"]
+    tags = {t["Key"]: AppRendered(app).resolve(t["Value"]) for t in key["Properties"]["Tags"]}
+    assert tags[STACK_TAG] == "fuelpipe"
+    [kms] = [s for s in boundary_statements(template) if "kms:Decrypt" in as_list(s["Action"])]
+    assert kms["Condition"] == {"StringEquals": {f"aws:ResourceTag/{STACK_TAG}": "fuelpipe"}}
+
+
+def test_the_cloudformation_role_changes_only_keys_tagged_with_the_stack(template) -> None:
+    granted: set[str] = set()
+    for statement in cloudformation_role_statements(template):
+        actions = {a for a in as_list(statement["Action"]) if a.startswith("kms:")}
+        if statement["Effect"] != "Allow" or not actions - KEY_READS:
+            continue
+        granted |= actions
+        condition = statement["Condition"]["StringEquals"]
+        if "kms:CreateKey" in actions:
+            assert actions == {"kms:CreateKey", "kms:TagResource"}
+            assert condition == {f"aws:RequestTag/{STACK_TAG}": "fuelpipe"}
+        else:
+            assert condition == {f"aws:ResourceTag/{STACK_TAG}": "fuelpipe"}
+            assert statement["Resource"] != "*"
+    assert {"kms:CreateKey", "kms:PutKeyPolicy", "kms:ScheduleKeyDeletion"} <= granted
+    [keep] = [
+        s
+        for s in cloudformation_role_statements(template)
+        if s["Effect"] == "Deny" and "kms:UntagResource" in as_list(s["Action"])
+    ]
+    assert keep["Condition"] == {"ForAnyValue:StringEquals": {"aws:TagKeys": [STACK_TAG]}}
