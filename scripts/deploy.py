@@ -13,7 +13,8 @@ that fails part way makes the next plan deploy everything; ``record`` stores the
 commit so the next plan starts from it; ``stack-template`` writes the
 app template with each function's CodeUri pointed at its zip, for ``aws cloudformation
 package``. AWS clients come from boto3's usual configuration (the deploy workflow assumes its
-role through OIDC first).
+role through OIDC first), with ``AWS_REGION`` as the region when botocore finds none
+(:mod:`fuelpipe.aws_region`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from fuelpipe.aws_region import session_region
 from fuelpipe.deploy.apply import apply_plan
 from fuelpipe.deploy.plan import DeployPlan, make_plan
 from fuelpipe.deploy.stack import point_code_at_zips
@@ -40,7 +42,10 @@ ROOT = Path(__file__).resolve().parent.parent
 def _client(service: str, endpoint_url: str | None) -> Any:
     import boto3
 
-    return boto3.client(service, endpoint_url=endpoint_url or None)
+    session = boto3.session.Session()
+    return session.client(
+        service, endpoint_url=endpoint_url or None, region_name=session_region(session)
+    )
 
 
 def _write_github_output(path: Path, plan: DeployPlan) -> None:

@@ -37,3 +37,23 @@ def test_no_region_at_all_is_botocores_error(no_region: pytest.MonkeyPatch) -> N
 
     with pytest.raises(NoRegionError):
         make_client("sqs", Settings())
+
+
+def test_the_deploy_scripts_clients_take_aws_region_too(no_region: pytest.MonkeyPatch) -> None:
+    """The deploy workflow sets AWS_REGION (configure-aws-credentials and its env), which
+    botocore alone would not read."""
+    from scripts.deploy import _client
+
+    no_region.setenv("AWS_REGION", "sa-east-1")
+    assert _client("ssm", None).meta.region_name == "sa-east-1"
+    no_region.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    assert _client("lambda", "http://localhost:1").meta.region_name == "us-east-1"
+
+
+def test_the_region_is_read_in_one_place() -> None:
+    """make_client and the deploy script share fuelpipe.aws_region; neither reads AWS_REGION."""
+    root = Path(__file__).resolve().parents[2]
+    for path in ("src/fuelpipe/homes/aws.py", "scripts/deploy.py"):
+        text = (root / path).read_text(encoding="utf-8")
+        assert "session_region(session)" in text, path
+        assert '"AWS_REGION"' not in text, path

@@ -119,15 +119,27 @@ def test_the_table_matches_the_store(template: dict[str, Any]) -> None:
     assert props["SSESpecification"]["SSEEnabled"] is True
 
 
+def find_in_map(template: dict[str, Any], value: Any) -> Any:
+    """``value``, or what its ``Fn::FindInMap`` names in the template's Mappings."""
+    if isinstance(value, dict) and "Fn::FindInMap" in value:
+        name, top, second = value["Fn::FindInMap"]
+        return template["Mappings"][name][top][second]
+    return value
+
+
 def test_the_queue_has_a_dlq_and_outlasts_the_scraper(template: dict[str, Any]) -> None:
     queue = template["Resources"]["DownloadQueue"]["Properties"]
     redrive = queue["RedrivePolicy"]
     assert redrive["deadLetterTargetArn"] == {"Fn::GetAtt": ["DownloadDeadLetterQueue", "Arn"]}
     assert redrive["maxReceiveCount"] == 5
     scraper = template["Resources"]["ScraperFunction"]["Properties"]
-    assert queue["VisibilityTimeout"] >= 6 * scraper["Timeout"]
+    visibility = int(find_in_map(template, queue["VisibilityTimeout"]))
+    assert visibility >= 6 * scraper["Timeout"]
+    assert visibility <= 43_200  # SQS's limit
     env = template["Globals"]["Function"]["Environment"]["Variables"]
-    assert int(env["FUELPIPE_VISIBILITY_TIMEOUT_S"]) == queue["VisibilityTimeout"]
+    # One Mappings value for both, so they cannot drift apart.
+    assert env["FUELPIPE_VISIBILITY_TIMEOUT_S"] == queue["VisibilityTimeout"]
+    assert "Fn::FindInMap" in queue["VisibilityTimeout"]
     event = scraper["Events"]["Downloads"]["Properties"]
     assert event["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert event["BatchSize"] <= 10
@@ -137,9 +149,11 @@ def test_the_queue_has_a_dlq_and_outlasts_the_scraper(template: dict[str, Any]) 
 def test_the_scraper_outlasts_its_batch_when_every_fetch_times_out(
     template: dict[str, Any],
 ) -> None:
-    """Each message is one source request; when all of a batch's requests run into every
-    timeout and wait, the invocation must still end inside its time limit (else the whole batch
-    times out, is redelivered, and drifts to the DLQ), with a minute left for the writes."""
+    """Each message is one source request, and an answer showing a stock split is followed by
+    one re-read of the stored history (stages/scrape.py follow_splits); when both requests of
+    every message of a batch run into every timeout and wait, the invocation must still end
+    inside its time limit (else the batch times out, is redelivered, and drifts to the DLQ),
+    with a minute left for the writes."""
     settings = Settings()
     longest = longest_fetch_s(
         settings.http_timeout_s,
@@ -149,7 +163,8 @@ def test_the_scraper_outlasts_its_batch_when_every_fetch_times_out(
     )
     scraper = template["Resources"]["ScraperFunction"]["Properties"]
     batch = scraper["Events"]["Downloads"]["Properties"]["BatchSize"]
-    assert scraper["Timeout"] >= batch * (longest + settings.yahoo_min_interval_s) + 60
+    requests = 2  # the answer's, then the split re-read
+    assert scraper["Timeout"] >= batch * requests * (longest + settings.yahoo_min_interval_s) + 60
     assert scraper["Timeout"] <= 900  # Lambda's limit
 
 
@@ -201,6 +216,51 @@ def shortest_period_s(expression: str) -> int:
     return 86400
 
 
+DAYS = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
+
+
+def cron_field(field: str, top: int) -> set[int]:
+    """The values of one minute or hour field of this template's crons: ``*``, ``N``,
+    ``a-b`` or ``a/step``."""
+    if field == "*":
+        return set(range(top))
+    if "/" in field:
+        start, step = field.split("/")
+        return set(range(int(start), top, int(step)))
+    lo, _, hi = field.partition("-")
+    return set(range(int(lo), int(hi or lo) + 1))
+
+
+def weekly_runs(expression: str) -> set[tuple[str, int, int]]:
+    """(day, hour, minute) of each run in a week of a ``cron(min hour dom month dow year)``
+    schedule of this template (every day of the month, days of the week as ``*``, ``?``,
+    ``DAY`` or ``DAY-DAY``)."""
+    minute, hour, dom, month, dow, _ = expression[len("cron(") : -1].split()
+    assert dom in "*?" and month == "*", expression
+    if dow in "*?":
+        days = set(DAYS)
+    else:
+        lo, _, hi = dow.partition("-")
+        days = set(DAYS[DAYS.index(lo) : DAYS.index(hi or lo) + 1])
+    return {(d, h, m) for d in days for h in cron_field(hour, 24) for m in cron_field(minute, 60)}
+
+
+def test_no_two_schedules_of_a_function_fire_at_the_same_minute(
+    template: dict[str, Any],
+) -> None:
+    """The scheduled functions have one reserved execution: two schedules of one function
+    firing together throttle one of them (and its event may expire and be dropped)."""
+    runs: dict[str, dict[tuple[str, int, int], str]] = {}
+    for name, schedule in resources(template, "AWS::Scheduler::Schedule").items():
+        props = schedule["Properties"]
+        fn = props["Target"]["Arn"]["Fn::GetAtt"][0]
+        seen = runs.setdefault(fn, {})
+        for run in weekly_runs(props["ScheduleExpression"]):
+            assert run not in seen, (name, seen.get(run), run)
+            seen[run] = name
+    assert ("FRI", 18, 0) in runs["DataClusteringFunction"]  # the windows are expanded
+
+
 def test_scheduled_functions_are_not_retried_by_lambda_and_drop_a_stale_event(
     template: dict[str, Any],
 ) -> None:
@@ -238,6 +298,47 @@ def test_alarms_watch_the_dlq_quarantine_and_errors(template: dict[str, Any]) ->
         if a["Properties"].get("MetricName") == "Errors"
     }
     assert errors == set(functions(template))
+
+
+def test_an_alarm_tells_when_the_download_queue_is_not_consumed(
+    template: dict[str, Any],
+) -> None:
+    """A stuck event source mapping shows neither as errors nor as dead letters; the queue's
+    oldest message ages instead, past what two failed receives legitimately take, long before
+    the queue's retention drops it."""
+    alarm = template["Resources"]["DownloadQueueAgeAlarm"]["Properties"]
+    queue = template["Resources"]["DownloadQueue"]["Properties"]
+    assert (alarm["Namespace"], alarm["MetricName"]) == ("AWS/SQS", "ApproximateAgeOfOldestMessage")
+    assert alarm["Dimensions"] == [
+        {"Name": "QueueName", "Value": {"Fn::GetAtt": ["DownloadQueue", "QueueName"]}}
+    ]
+    visibility = int(find_in_map(template, queue["VisibilityTimeout"]))
+    assert 2 * visibility < alarm["Threshold"] <= queue["MessageRetentionPeriod"] / 4
+    assert alarm["AlarmActions"] == [{"Ref": "AlertTopic"}]
+
+
+def test_an_alarm_tells_when_a_scheduled_run_is_dropped(template: dict[str, Any]) -> None:
+    """One reserved execution and no retries: a throttled scheduled event that expires is
+    dropped without an error, seen only in Lambda's AsyncEventsDropped."""
+    alarm = template["Resources"]["ScheduledEventsDroppedAlarm"]["Properties"]
+    watched = {
+        m["MetricStat"]["Metric"]["Dimensions"][0]["Value"]["Ref"]
+        for m in alarm["Metrics"]
+        if "MetricStat" in m
+    }
+    assert all(
+        m["MetricStat"]["Metric"]["MetricName"] == "AsyncEventsDropped"
+        for m in alarm["Metrics"]
+        if "MetricStat" in m
+    )
+    scheduled = {
+        s["Properties"]["Target"]["Arn"]["Fn::GetAtt"][0]
+        for s in resources(template, "AWS::Scheduler::Schedule").values()
+    }
+    assert watched == scheduled
+    (total,) = [m for m in alarm["Metrics"] if m.get("ReturnData")]
+    assert all(m["Id"] in total["Expression"] for m in alarm["Metrics"] if m is not total)
+    assert alarm["AlarmActions"] == [{"Ref": "AlertTopic"}]
 
 
 def test_an_alarm_tells_when_retry_recheck_skips_alerting(template: dict[str, Any]) -> None:

@@ -317,6 +317,14 @@ def role_grant(template: Mapping[str, Any], name: str) -> Grant:
     return Grant(role, frozenset(patterns), tuple(unread), statements)
 
 
+def find_in_map(template: Mapping[str, Any], value: Any) -> Any:
+    """``value``, or what its ``Fn::FindInMap`` names in the template's Mappings."""
+    if isinstance(value, dict) and "Fn::FindInMap" in value:
+        name, top, second = value["Fn::FindInMap"]
+        return template["Mappings"][name][top][second]
+    return value
+
+
 def resolve(value: Any, stand_ins: Mapping[str, str]) -> str:
     """A template value with ``Ref X`` / ``GetAtt X.Attr`` replaced by its local stand-in."""
     if not isinstance(value, dict):
@@ -339,7 +347,7 @@ def template_environment(
         **template["Globals"]["Function"].get("Environment", {}).get("Variables", {}),
         **function_of(template, name).get("Environment", {}).get("Variables", {}),
     }
-    return {k: resolve(v, stand_ins) for k, v in variables.items()}
+    return {k: resolve(find_in_map(template, v), stand_ins) for k, v in variables.items()}
 
 
 def lambda_context(template: Mapping[str, Any], name: str) -> FakeLambdaContext:
@@ -525,7 +533,7 @@ class Lab:
         queue = unique_name(f"{name.replace('_', '-')}-downloads")
         dlq = queue + "-dlq"
         props = self.template["Resources"]["DownloadQueue"]["Properties"]
-        seconds = int(props["VisibilityTimeout"])
+        seconds = int(find_in_map(self.template, props["VisibilityTimeout"]))
         receives = int(props["RedrivePolicy"]["maxReceiveCount"])
         url, dlq_url = create_queues(self.moto.client("sqs"), queue, dlq, seconds, receives)
         return queue, dlq, SqsQueue(self.moto.client("sqs"), url, dlq_url, seconds, receives)

@@ -103,6 +103,7 @@ def test_partition_files_match_the_glue_table() -> None:
     assert table["Parameters"]["projection.product.values"].split(",") == list(FUELS)
     workgroup = parsed["Resources"]["StationsWorkGroup"]["Properties"]
     assert workgroup["WorkGroupConfiguration"]["EnforceWorkGroupConfiguration"] is True
+    assert workgroup["RecursiveDeleteOption"] is True  # else a used workgroup blocks delete-stack
     for name in ("StationLakeWritePolicy", "StationLakeQueryPolicy"):
         for statement in parsed["Resources"][name]["Properties"]["PolicyDocument"]["Statement"]:
             actions = (

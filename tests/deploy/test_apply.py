@@ -14,7 +14,7 @@ import pytest
 
 from fuelpipe.deploy.apply import MAX_INLINE_ZIP_BYTES, DeployError, apply_plan
 from fuelpipe.deploy.package import build_all, code_sha256
-from fuelpipe.deploy.plan import DeployPlan, make_plan
+from fuelpipe.deploy.plan import DeployPlan, deploy_order, make_plan
 from fuelpipe.deploy.state import UNKNOWN, read_deployed_commit, record_deployed_commit
 
 pytestmark = pytest.mark.aws
@@ -111,6 +111,33 @@ def test_a_core_change_updates_every_function(deployed, tmp_path) -> None:
     after = stack.code_hashes()
     assert set(result) == set(FUNCTIONS)
     assert all(after[f] == result[f] != before[f] for f in FUNCTIONS)
+
+
+def test_apply_updates_the_queue_consumer_first(tmp_path) -> None:
+    """Whatever order a plan lists them in, the scraper (which reads the download queue) is
+    updated before the functions that send to it."""
+    updated: list[str] = []
+
+    class Recording:
+        def update_function_code(self, **kwargs):
+            updated.append(kwargs["FunctionName"])
+            return {"CodeSha256": code_sha256(kwargs["ZipFile"])}
+
+        def get_waiter(self, waiter_name):
+            class Waiter:
+                def wait(self, **kwargs):
+                    return None
+
+            return Waiter()
+
+    for name in FUNCTIONS:
+        (tmp_path / f"{name}.zip").write_bytes(name.encode())
+    listed = ("retry_recheck", "data_clustering", "scraper", "dashboard_api")
+    plan = DeployPlan(base=None, head="h", functions=listed, deploy_stack=False)
+
+    apply_plan(Recording(), plan, tmp_path)
+
+    assert updated == ["scraper", "dashboard_api", "data_clustering", "retry_recheck"]
 
 
 def test_a_docs_change_updates_nothing(deployed, tmp_path) -> None:
@@ -217,7 +244,7 @@ def test_a_deploy_that_fails_part_way_makes_the_next_deploy_everything(
     record_deployed_commit(ssm, parameter, a)
     repo.write("src/fuelpipe/domain/keys.py", "PARTITION = 'info_type'  # B\n")
     b = repo.commit("B: core only")
-    assert deploy(fails=False)["functions"] == sorted(FUNCTIONS)
+    assert deploy(fails=False)["functions"] == list(deploy_order(FUNCTIONS))
     assert read_deployed_commit(ssm, parameter) == b
     repo.write("infra/template.yaml", "Resources: {Broken: {}}\n")
     c = repo.commit("C: infra only")
@@ -229,7 +256,7 @@ def test_a_deploy_that_fails_part_way_makes_the_next_deploy_everything(
     plan = deploy(fails=False)
 
     assert plan["base"] is None
-    assert plan["functions"] == sorted(FUNCTIONS)
+    assert plan["functions"] == list(deploy_order(FUNCTIONS))
     assert plan["deploy_stack"]
 
 

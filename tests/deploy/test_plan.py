@@ -9,9 +9,17 @@ from pathlib import Path
 
 import pytest
 
-from fuelpipe.deploy.plan import DeployPlan, discover_functions, make_plan, plan_from_paths
+from fuelpipe.deploy.plan import (
+    DeployPlan,
+    deploy_order,
+    discover_functions,
+    make_plan,
+    plan_from_paths,
+)
 
 FUNCTIONS = ("dashboard_api", "data_clustering", "retry_recheck", "scraper")
+# The queue's consumer first, then by name.
+IN_ORDER = ("scraper", "dashboard_api", "data_clustering", "retry_recheck")
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -36,7 +44,7 @@ def test_a_change_in_the_core_package_deploys_every_function(project) -> None:
 
     plan = make_plan(repo.root, base)
 
-    assert plan.functions == tuple(sorted(FUNCTIONS))
+    assert plan.functions == IN_ORDER
     assert not plan.deploy_stack
 
 
@@ -46,7 +54,7 @@ def test_a_change_in_the_locked_dependencies_deploys_every_function(project, pat
     repo.write(path, "# bumped\n")
     repo.commit("deps")
 
-    assert make_plan(repo.root, base).functions == tuple(sorted(FUNCTIONS))
+    assert make_plan(repo.root, base).functions == IN_ORDER
 
 
 def test_docs_tests_and_readme_deploy_nothing(project) -> None:
@@ -86,7 +94,7 @@ def test_changes_accumulate_over_several_commits(project) -> None:
 
     plan = make_plan(repo.root, base)
 
-    assert plan.functions == ("retry_recheck", "scraper")
+    assert plan.functions == ("scraper", "retry_recheck")
     assert plan.deploy_stack
 
 
@@ -117,7 +125,7 @@ def test_an_unknown_base_deploys_everything(project, base) -> None:
 
     plan = make_plan(repo.root, base)
 
-    assert plan.functions == tuple(sorted(FUNCTIONS))
+    assert plan.functions == IN_ORDER
     assert plan.deploy_stack
 
 
@@ -134,6 +142,25 @@ def test_no_change_since_the_base_deploys_nothing(project) -> None:
     repo, base = project
 
     assert make_plan(repo.root, base).is_empty
+
+
+def test_the_queue_consumer_is_updated_before_its_producers() -> None:
+    """A message-shape change must reach the scraper before data_clustering and retry_recheck
+    send the new shape, else messages sent mid-deploy fail in the old scraper."""
+    assert deploy_order(["retry_recheck", "scraper", "outlook", "data_clustering"]) == (
+        "scraper",
+        "data_clustering",
+        "outlook",
+        "retry_recheck",
+    )
+    assert deploy_order(["outlook", "data_clustering"]) == ("data_clustering", "outlook")
+    assert deploy_order([]) == ()
+    every = plan_from_paths(["src/fuelpipe/x.py"], FUNCTIONS, base="b", head="h")
+    assert every.functions == IN_ORDER
+    unknown = plan_from_paths(None, FUNCTIONS, base=None, head="h")
+    assert unknown.functions == IN_ORDER
+    real = discover_functions(REPO_ROOT)
+    assert deploy_order(real)[0] == "scraper"
 
 
 def test_only_folders_with_python_code_are_functions(tmp_path: Path) -> None:

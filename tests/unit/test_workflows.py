@@ -152,6 +152,55 @@ def test_deploys_go_staging_then_production_one_at_a_time() -> None:
     assert "inputs.environment" in job["concurrency"]["group"]
 
 
+def runs_if(condition: str, context: dict[str, str]) -> bool:
+    """A job's ``if:`` (this workflow's subset: ``==``, ``&&``, ``||``, ``!``, parentheses,
+    ``cancelled()``, dotted context names and quoted strings) evaluated over ``context``."""
+    names = re.compile(r"\b(github|inputs|needs)\.[\w.]+")
+    assert set(re.findall(r"[^\w\s.'()=!&|/-]", condition)) == set(), condition
+    python = names.sub(lambda m: repr(context.get(m.group(0), "")), condition)
+    python = python.replace("&&", " and ").replace("||", " or ").replace("!=", " ~ ")
+    python = re.sub(r"!(?!=)", " not ", python).replace(" ~ ", " != ")
+    return bool(eval(python, {"__builtins__": {}}, {"cancelled": lambda: False}))
+
+
+MAIN = "refs/heads/main"
+
+
+@pytest.mark.parametrize(
+    ("event", "ref", "chosen", "staging_result", "expected"),
+    [
+        ("push", MAIN, "", "success", {"staging", "production"}),
+        ("push", MAIN, "", "failure", {"staging"}),
+        ("workflow_dispatch", MAIN, "staging", "success", {"staging"}),
+        # production by hand goes through staging first, with the same commit
+        ("workflow_dispatch", MAIN, "production", "success", {"staging", "production"}),
+        ("workflow_dispatch", MAIN, "production", "failure", {"staging"}),
+        # another branch never deploys
+        ("workflow_dispatch", "refs/heads/feature", "staging", "skipped", set()),
+        ("workflow_dispatch", "refs/heads/feature", "production", "skipped", set()),
+    ],
+)
+def test_only_main_deploys_and_production_follows_staging(
+    event: str, ref: str, chosen: str, staging_result: str, expected: set[str]
+) -> None:
+    jobs = load(WORKFLOWS / "deploy.yml")["jobs"]
+    context = {
+        "github.event_name": event,
+        "github.ref": ref,
+        "inputs.environment": chosen,
+        "needs.ci.result": "success",
+    }
+    ran = set()
+    if runs_if(jobs["staging"]["if"], context):
+        ran.add("staging")
+    context["needs.staging.result"] = staging_result if "staging" in ran else "skipped"
+    if runs_if(jobs["production"]["if"], context):
+        ran.add("production")
+    assert ran == expected
+    for name in ("staging", "production"):
+        assert "github.ref == 'refs/heads/main'" in jobs[name]["if"], name
+
+
 def test_the_deploy_job_packages_plans_applies_and_records_in_that_order() -> None:
     [job] = load(WORKFLOWS / "deploy-environment.yml")["jobs"].values()
     runs = [s.get("run", "") for s in steps(job)]

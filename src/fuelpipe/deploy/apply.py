@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from fuelpipe.deploy.package import code_sha256
-from fuelpipe.deploy.plan import DeployPlan
+from fuelpipe.deploy.plan import DeployPlan, deploy_order
 
 # UpdateFunctionCode takes a zip of at most 50 MB inline; bigger ones must come from S3.
 MAX_INLINE_ZIP_BYTES = 50_000_000
@@ -60,7 +60,9 @@ def apply_plan(
     function_prefix: str = "",
     poll_delay_s: int = 2,
 ) -> dict[str, str]:
-    """Update every function in the plan from ``zip_dir/<name>.zip``; CodeSha256 per function.
+    """Update every function in the plan from ``zip_dir/<name>.zip``, consumers first
+    (:func:`~fuelpipe.deploy.plan.deploy_order`, whatever order the plan lists them in);
+    CodeSha256 per function.
 
     ``function_prefix`` only keeps tests that share one Lambda endpoint apart: the deployed
     functions are named as their folders (the template and the deploy role fix those names)."""
@@ -79,5 +81,5 @@ def apply_plan(
             (zip_dir / f"{name}.zip").read_bytes(),
             poll_delay_s=poll_delay_s,
         )
-        for name in plan.functions
+        for name in deploy_order(plan.functions)
     }

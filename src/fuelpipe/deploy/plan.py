@@ -8,6 +8,11 @@ Rules (docs/DEPLOY.md):
 - anything else (docs, tests, README, workflows) deploys nothing;
 - an unknown base commit (first deploy, a deploy that did not finish, rewritten history)
   deploys everything.
+
+Order: the queue's consumers first (``scraper``), then the rest by name, so a change in a
+message's shape reaches the function that reads it before the functions that send it
+(``data_clustering``, ``retry_recheck``); the other way round, messages sent in between would
+fail in the old consumer and end in the dead-letter queue.
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ INFRA_DIR = "infra"
 CORE_PREFIXES = ("src/fuelpipe/",)
 CORE_FILES = frozenset({"pyproject.toml", "scripts/package_lambdas.py"})
 REQUIREMENTS_DIR = "requirements"
+# Functions that consume what others send (the download queue's scraper): updated first.
+CONSUMERS_FIRST = ("scraper",)
 
 
 class PlanError(RuntimeError):
@@ -71,6 +78,14 @@ class DeployPlan:
         )
 
 
+def deploy_order(functions: Iterable[str]) -> tuple[str, ...]:
+    """``functions`` in the order to update them: :data:`CONSUMERS_FIRST` (those present, in
+    that order), then the others by name."""
+    names = set(functions)
+    first = tuple(n for n in CONSUMERS_FIRST if n in names)
+    return first + tuple(sorted(names - set(first)))
+
+
 def discover_functions(root: Path) -> tuple[str, ...]:
     """Folder names under ``lambdas/`` that hold Python code: each is one Lambda function."""
     lambdas = root / LAMBDAS_DIR
@@ -103,7 +118,7 @@ def plan_from_paths(
     if paths is None:
         why = "no deployed commit known"
         reasons = dict.fromkeys(known, why) | {"stack": why}
-        return DeployPlan(base, head, tuple(known), deploy_stack=True, reasons=reasons)
+        return DeployPlan(base, head, deploy_order(known), deploy_stack=True, reasons=reasons)
     chosen: dict[str, str] = {}
     stack_reason = ""
     for path in sorted(paths):
@@ -119,7 +134,7 @@ def plan_from_paths(
     if stack_reason:
         reasons["stack"] = stack_reason
     return DeployPlan(
-        base, head, tuple(sorted(chosen)), deploy_stack=bool(stack_reason), reasons=reasons
+        base, head, deploy_order(chosen), deploy_stack=bool(stack_reason), reasons=reasons
     )
 
 

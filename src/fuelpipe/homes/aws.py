@@ -6,13 +6,13 @@ and ``AWS_ENDPOINT_URL_SQS``, which is how `make demo-aws` points it at local se
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, TypeVar
 
+from fuelpipe.aws_region import session_region
 from fuelpipe.domain.catalog import DEFAULT_CATALOG, Catalog, Series
 from fuelpipe.domain.keys import parse_date_key
 from fuelpipe.homes.settings import Settings, policy_from
@@ -43,10 +43,7 @@ def make_client(service: str, settings: Settings) -> Any:
         max_pool_connections=max(ADD_THREADS, settings.pending_shards),
     )
     session = boto3.session.Session()
-    # botocore reads AWS_DEFAULT_REGION (and the config file), not AWS_REGION, which Lambda,
-    # GitHub Actions and most people set: taken when nothing else names a region.
-    region = session.region_name or os.environ.get("AWS_REGION") or None
-    return session.client(service, config=config, region_name=region)
+    return session.client(service, config=config, region_name=session_region(session))
 
 
 def build_context(

@@ -389,7 +389,8 @@ def follow_splits(
     answer showing the same split (``revise`` re-reads its date for 35 days) finds them and
     re-reads nothing; a delivery that dies in between re-reads again and, the values being
     equal by then, adds no history entry. One whose re-read outlasts the scraper Lambda's
-    time limit (sized for one request whose every attempt times out) fails the invocation,
+    time limit (sized for the answer's request and the re-read, each running into every
+    timeout) fails the invocation,
     and the redelivered message tries again.
     """
     owed = owed or {}
