@@ -342,6 +342,17 @@ def run() -> Iterator[BenchRow]:
         " week): few, and the states move together, so its"
         " coverage is less sure than its n suggests (the last section measures how much).",
         "",
+        "The weeks served no change are no evidence either way: each scored forecast is flagged"
+        " (`Scored.no_change`) and each horizon's score counts them (`no_change_n`). Where all"
+        " of a state's scored forecasts were no change, its ratio is no change's over itself, 1"
+        " by construction: the dashboard gives it no ratio, no p-value and the verdict"
+        " `not_applicable`, and marks a served forecast that is no change as such (`method:"
+        ' "no_change"`, with `no_change_reason`). The demo store is that case throughout: it'
+        " holds Brazil's weeks of its 2021-05 → 2022-05 snapshot only, so every state week from"
+        " 2024-06 on is served no change (`national_ends_before`, Brazil's last week"
+        " 2022-05-01), and the demo's state accuracy is not a result about the model. `fuelpipe"
+        " outlook backtest` prints the ratio as computed (1.000 on such weeks).",
+        "",
         "| class | horizon (weeks) | n | coverage 80% | coverage 95% "
         "| MAE ratio (mean over fuels) |",
         "|---|---:|---:|---:|---:|---:|",
