@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Annotated, Literal
 
@@ -13,6 +13,7 @@ from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import AfterValidator, BaseModel
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.types import Scope
 
 from fuelpipe.dashboard import views
@@ -254,8 +255,13 @@ def create_app(  # noqa: PLR0915 - the one factory that wires every route and ro
     versions: DataVersion | None = None,
     store_views: bool = True,
     alerts: AlertReader | None = None,
+    allowed_hosts: Sequence[str] | None = None,
 ) -> FastAPI:
     """The dashboard app: read-only API under /api, the page at /, assets under /static.
+
+    ``allowed_hosts``: the Host header names answered (others get 400); None answers any.
+    A server on a loopback address passes its own names (dashboard/server.py), so a web page
+    whose name is rebound to 127.0.0.1 cannot read the local dashboard (DNS rebinding).
 
     ``store_views`` False: a stored view found stale is recomputed into memory, not written
     back (the store is opened read-only, as by ``fuelpipe dashboard``).
@@ -312,6 +318,8 @@ def create_app(  # noqa: PLR0915 - the one factory that wires every route and ro
         store_views=store_views,
         alerts=alerts,
     )
+    if allowed_hosts is not None:  # inside SecurityHeaders: its 400 carries the headers too
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts))
     app.add_middleware(SecurityHeaders)
     _install_error_handlers(app)
     from fuelpipe.dashboard.outlook_api import outlook_router  # imports this module's helpers

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
 from datetime import datetime
 
@@ -12,6 +13,22 @@ from fuelpipe.ports.clock import Clock
 from fuelpipe.ports.intraday import IntradayStore
 from fuelpipe.ports.queue import Queue
 from fuelpipe.ports.store import Store
+
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
+"""The Host names a dashboard on a loopback address answers: the page itself and its API calls
+use one of these; any other name reaching a loopback server is a rebound DNS name."""
+
+
+def allowed_hosts(bind: str) -> tuple[str, ...] | None:
+    """The Host header names to answer on ``bind``: LOOPBACK_NAMES on a loopback address
+    (DNS rebinding), None (any) on an address others reach, under names only they know."""
+    if bind == "localhost":
+        return LOOPBACK_NAMES
+    try:
+        loopback = ipaddress.ip_address(bind.strip("[]")).is_loopback
+    except ValueError:  # a host name: the operator's, with names this cannot know
+        return None
+    return LOOPBACK_NAMES if loopback else None
 
 
 def serve(
@@ -44,5 +61,6 @@ def serve(
         intraday=intraday,
         store_views=store_views,
         alerts=alerts,
+        allowed_hosts=allowed_hosts(host),
     )
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
