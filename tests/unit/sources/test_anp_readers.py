@@ -180,6 +180,50 @@ def test_a_truncated_worksheet_is_an_invalid_payload(payload: Callable[[str], by
         _read(content, WEEKLY_BR, "stream")
 
 
+def test_a_worksheet_with_no_row_end_is_an_invalid_payload_not_a_hang(
+    payload: Callable[[str], bytes],
+) -> None:
+    """A row 9 MiB long (synthetic: blanks inside the first row; a few hundred KB deflated)
+    was held and searched whole for every chunk until its end: quadratic time and memory
+    growing with the sheet (a 256 MiB one took 29 s and 531 MiB). It now stops at
+    MAX_ROW_BYTES, as a bad workbook that names its file (not handed to openpyxl, which would
+    hold it whole too)."""
+    content = _rewritten(
+        payload("anp_semanal-brasil-desde-2013_cut.xlsx"),
+        lambda xml: xml.replace(b"</row>", b" " * (9 << 20) + b"</row>", 1),
+    )
+    with pytest.raises(
+        InvalidPayload, match=r"w\.xlsx row 1: unreadable worksheet \(ValueError: .* no row end"
+    ):
+        _read(content, WEEKLY_BR, "stream")
+
+
+def test_a_row_end_cut_across_chunks_is_found(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only each new chunk is searched for ``</row>``, with the bytes of one cut at its start:
+    chunks shorter than the tag give the same rows."""
+    content = _workbook_written_by_openpyxl()
+    monkeypatch.setattr(_xlsx_stream, "CHUNK_BYTES", 5)
+    assert _sheet_rows(content) == _openpyxl_rows(content)
+
+
+@pytest.mark.parametrize("part", ["xl/sharedStrings.xml", "xl/styles.xml"])
+def test_an_oversized_small_part_is_an_invalid_payload(
+    part: str, real_data: Callable[[str], Path]
+) -> None:
+    """The shared strings and styles were read whole into memory, however large they inflate
+    (a real ANP workbook's are under 4 KB; synthetic: 17 MiB of blanks after the part's XML)."""
+    content = real_data("anp/maikereis__semanal-brasil-desde-2013.xlsx").read_bytes()
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        xml = archive.read(part)
+    content = ooxml.replace_parts(content, {part: xml + b" " * (17 << 20)})
+    with pytest.raises(
+        InvalidPayload,
+        match=rf"w\.xlsx: not a readable workbook \(ValueError: the workbook part "
+        rf"{re.escape(part)} unpacks to \d+ bytes",
+    ):
+        _read(content, WEEKLY_BR, "stream")
+
+
 @pytest.mark.parametrize("serial", [61, 61.5, 41275, 41275.999999, 44197.25, 73050.0001])
 @pytest.mark.parametrize("epoch", ["1900", "1904"])
 def test_date_serials_convert_as_openpyxl_does(serial: float, epoch: str) -> None:

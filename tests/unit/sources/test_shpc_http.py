@@ -1,5 +1,6 @@
 """ANP's station files (shpc) over real HTTP on 127.0.0.1 and over injected MockTransports:
-compressed bodies, bodies that cannot be decoded, links no client can follow, and rate limits."""
+compressed bodies, bodies that cannot be decoded, links no client can follow, rate limits, links
+and redirects off ANP's hosts, and bodies past the download limit."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import httpx
 import pytest
 from pytest_httpserver import HTTPServer
 
+from fuelpipe.adapters.sources import shpc
 from fuelpipe.adapters.sources._http import make_client
 from fuelpipe.adapters.sources.shpc import StationFiles
 from fuelpipe.ports.source import InvalidPayload, PermanentSourceError, RateLimited, ServerError
@@ -96,13 +98,14 @@ def test_a_redirect_loop_is_permanent_and_not_retried(tmp_path: Path) -> None:
 
 def test_a_link_in_a_scheme_no_client_follows_is_permanent(tmp_path: Path) -> None:
     """An ftp:// link on the listing was a retried ServerError: it fails the same way each
-    time. (No connection is made: httpx refuses the scheme before connecting.)"""
+    time. (It is not https on ANP's hosts, nor the listing's origin: refused before any
+    request, as httpx would refuse the scheme.)"""
     with make_client(timeout_s=5.0) as client:
         source = StationFiles(BASE, client, attempts=3, backoff_s=0)
-        with pytest.raises(PermanentSourceError, match="UnsupportedProtocol") as info:
+        with pytest.raises(PermanentSourceError, match="not https on") as info:
             source.download(f"ftp://127.0.0.1{FILE_PATH}", tmp_path / "glp.csv")
     assert not isinstance(info.value, ServerError)
-    assert source.requests_made == 1
+    assert source.requests_made == 0
 
 
 @pytest.mark.parametrize("call", ["listing", "download"])
@@ -133,3 +136,87 @@ def test_persistent_429_is_rate_limited_with_its_retry_after(tmp_path: Path) -> 
     assert info.value.retry_after == 7.0
     assert source.requests_made == 3
     assert source.retry_after_waits == [0.0, 0.0]  # no wait after the last attempt
+
+
+ANP_PAGE = "https://www.gov.br/anp/pt-br/centrais-de-conteudo/dados-abertos/x"
+
+
+def test_listing_links_off_anp_or_over_plain_http_are_named_and_not_listed() -> None:
+    """A changed or injected listing linked to any host over any scheme: a cloud metadata
+    address, or a cleartext host that could serve a ZIP bomb (synthetic links). ANP's own
+    forms (absolute https on www.gov.br, relative to the page) are still listed."""
+    html = (
+        '<a href="http://169.254.169.254/arquivos/shpc/latest.csv">metadata</a>'
+        '<a href="http://www.gov.br/anp/arquivos/shpc/qus/ultimas-4-semanas-glp.csv">http</a>'
+        '<a href="https://evil.example/arquivos/shpc/qus/x.zip">elsewhere</a>'
+        '<a href="https://www.gov.br/anp/pt-br/centrais-de-conteudo/dados-abertos/arquivos/shpc/'
+        'qus/ultimas-4-semanas-glp.csv">glp</a>'
+        '<a href="arquivos/shpc/dsas/ca/ca-2004-01.zip">zip</a>'
+    )
+    links = shpc.file_links(html, ANP_PAGE)
+    assert [u.rsplit("/", 1)[-1] for u in links.urls] == [
+        "ultimas-4-semanas-glp.csv",
+        "ca-2004-01.zip",
+    ]
+    assert all(u.startswith("https://www.gov.br/") for u in links.urls)
+    assert len(links.skipped) == 3
+    assert "'http://169.254.169.254/arquivos/shpc/latest.csv' skipped" in links.skipped[0]
+    assert all("must be https on gov.br, www.gov.br" in s for s in links.skipped)
+
+
+def test_the_configured_listing_origin_is_trusted_whatever_its_scheme() -> None:
+    """A local replay server is plain http on 127.0.0.1: its own links are listed, as it is
+    the URL configured; another port or host over http is not."""
+    html = (
+        f'<a href="{FILE_PATH}">glp</a>'
+        f'<a href="http://127.0.0.1:10{FILE_PATH}">other port</a>'
+        f'<a href="https://www.gov.br{FILE_PATH}">anp</a>'
+    )
+    links = shpc.file_links(html, f"{BASE}/page", BASE)
+    assert links.urls == [f"{BASE}{FILE_PATH}", f"https://www.gov.br{FILE_PATH}"]
+    assert len(links.skipped) == 1 and "127.0.0.1:10" in links.skipped[0]
+
+
+def test_a_download_redirected_off_anp_is_refused_before_its_body(tmp_path: Path) -> None:
+    """Redirects are followed (gov.br uses them), so the URL the request ended at is checked
+    too: one off ANP's hosts is a permanent error, and nothing is written."""
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.host == "127.0.0.1":
+            return httpx.Response(302, headers={"Location": "http://169.254.169.254/x.csv"})
+        return httpx.Response(200, content=b"secret")
+
+    source = StationFiles(BASE, _mock(answer), attempts=3, backoff_s=0)
+    target = tmp_path / "glp.csv"
+    with pytest.raises(PermanentSourceError, match=r"redirected to http://169\.254\.169\.254"):
+        source.download(f"{BASE}{FILE_PATH}", target)
+    assert not target.exists()
+    assert source.requests_made == 1
+
+
+def test_a_listing_redirected_off_anp_is_refused(tmp_path: Path) -> None:
+    client = _mock(
+        lambda r: (
+            httpx.Response(302, headers={"Location": "http://10.0.0.1/l"})
+            if r.url.host == "127.0.0.1"
+            else httpx.Response(200, text=f'<a href="{FILE_PATH}">glp</a>')
+        )
+    )
+    source = StationFiles(BASE, client, attempts=3, backoff_s=0)
+    with pytest.raises(PermanentSourceError, match=r"redirected to http://10\.0\.0\.1/l"):
+        source.listing()
+
+
+def test_a_body_past_the_download_limit_is_refused_and_not_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A download had no byte limit: a body (or a Content-Length) past MAX_DOWNLOAD_BYTES is
+    a bad payload, not retried, and its partial file is removed (a smaller limit here)."""
+    monkeypatch.setattr(shpc, "MAX_DOWNLOAD_BYTES", 3 << 20)
+    body = bytes(range(256)) * (4 << 12)  # synthetic: 4 MiB
+    source = StationFiles(BASE, _mock(lambda _: httpx.Response(200, content=body)), attempts=3)
+    target = tmp_path / "big.csv"
+    with pytest.raises(InvalidPayload, match=r"more than 3145728 bytes"):
+        source.download(f"{BASE}{FILE_PATH}", target)
+    assert not target.exists()
+    assert source.requests_made == 1

@@ -22,6 +22,16 @@ BOM = b"\xef\xbb\xbf"
 ZIP_MAGIC = b"PK\x03\x04"
 _CHUNK = 1 << 20
 _MAX_MEMBERS = 64
+_MAX_UNPACKED = 8 << 30
+"""Bytes unpacked from one file, all its archives and nesting levels together: ANP's largest
+CSV (a semiannual one) is about 150 MB, so this is room for some fifty of them in one archive,
+and a bound on the scratch disk one file can fill."""
+_MAX_RATIO = 200
+"""Unpacked bytes per compressed byte above which a member is a ZIP bomb, not a CSV (ANP's CSVs
+deflate 3 to 7:1, the bundled real ones at level 9; one repeated byte deflates 1000:1)."""
+_RATIO_FROM = 4 << 20
+"""The ratio is checked on members larger than this: a small text file of repeated lines can
+compress better than any real CSV, and a few MiB cost nothing to unpack."""
 
 
 class FileFormat(StrEnum):
@@ -189,9 +199,20 @@ _MAX_DEPTH = 3
 """Archives inside archives read this deep (ANP's own ZIPs hold their CSVs at the top)."""
 
 
-def csv_inputs(path: Path, name: str, workdir: Path, depth: int = 0) -> list[CsvInput]:
+@dataclass(slots=True)
+class _Budget:
+    """The bytes one file's archives may still unpack (shared by every nesting level)."""
+
+    left: int
+
+
+def csv_inputs(
+    path: Path, name: str, workdir: Path, depth: int = 0, budget: _Budget | None = None
+) -> list[CsvInput]:
     """Every CSV the file at ``path`` holds; ZIP members (archives inside, too) and workbooks
-    are unpacked into ``workdir``. Raises UnreadableFile when there is none."""
+    are unpacked into ``workdir``, at most _MAX_UNPACKED bytes in all. Raises UnreadableFile
+    when there is none."""
+    budget = budget if budget is not None else _Budget(_MAX_UNPACKED)
     fmt = detect(path)
     if fmt is FileFormat.XLSX:
         target = workdir / f"{path.name}.workbook.csv"
@@ -201,18 +222,86 @@ def csv_inputs(path: Path, name: str, workdir: Path, depth: int = 0) -> list[Csv
             raise UnreadableFile(f"an XLSX workbook openpyxl cannot read: {exc}") from None
         return [CsvInput(name, FileFormat.XLSX, target, "utf-8")]
     if fmt is FileFormat.ZIP:
-        parts = _members(path, name, workdir, depth)
+        parts = _members(path, name, workdir, depth, budget)
         if not parts:
             raise UnreadableFile("a ZIP archive with no file in it")
         return parts
     return [CsvInput(name, fmt, path, "latin-1" if fmt is FileFormat.CSV_LATIN1 else "utf-8")]
 
 
-def _members(path: Path, name: str, workdir: Path, depth: int) -> list[CsvInput]:
+def _overlapping(members: list[zipfile.ZipInfo]) -> set[int]:
+    """The indexes of members whose bytes start inside another member's: a ZIP bomb lists one
+    compressed stream many times (zipfile reads each entry again). A member's bytes take at
+    least its 30-byte local header and its compressed size, so a real archive never trips this;
+    the first member at each place is kept, the others are not read."""
+    bad: set[int] = set()
+    end = -1
+    for n in sorted(range(len(members)), key=lambda i: members[i].header_offset):
+        info = members[n]
+        if info.header_offset < end:
+            bad.add(n)
+            continue
+        end = info.header_offset + 30 + info.compress_size
+    return bad
+
+
+def _not_unpacked(
+    n: int, info: zipfile.ZipInfo, overlapping: set[int], budget: _Budget
+) -> str | None:
+    """Why the archive's ``n``-th member is not unpacked (None: it is): past _MAX_MEMBERS,
+    its bytes inside another member's, or its declared sizes past the limits."""
+    if n >= _MAX_MEMBERS:  # reported, not dropped without a word
+        return f"not read: the archive has more than {_MAX_MEMBERS} files"
+    if n in overlapping:
+        return "not read: its bytes overlap another member's (a ZIP bomb)"
+    return _too_big(info, budget)
+
+
+def _too_big(info: zipfile.ZipInfo, budget: _Budget) -> str | None:
+    """Why a member is not unpacked, from its declared sizes (None: it may be)."""
+    if info.file_size > budget.left:
+        return (
+            f"not read: {info.file_size} bytes unpacked, past the limit of {_MAX_UNPACKED} "
+            "bytes for one file"
+        )
+    if info.file_size > _RATIO_FROM and info.file_size > _MAX_RATIO * info.compress_size:
+        return (
+            f"not read: {info.compress_size} bytes that unpack to {info.file_size}, "
+            f"more than {_MAX_RATIO} to 1 (a ZIP bomb)"
+        )
+    return None
+
+
+def _unpack(
+    archive: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, budget: _Budget
+) -> LineCount | str:
+    """The member unpacked to ``target``: its line breaks, or why it could not be read (its
+    bytes broken, or more of them than ``budget`` has left: its partial copy is removed)."""
+    lines = LineCount()
+    try:
+        with archive.open(info) as src, target.open("wb") as dst:
+            while chunk := src.read(_CHUNK):
+                budget.left -= len(chunk)
+                if budget.left < 0:
+                    break
+                dst.write(chunk)
+                lines = lines.add(chunk)
+    except _MEMBER_ERRORS as exc:  # bad CRC, encrypted, unknown compression
+        return f"unreadable ZIP member ({type(exc).__name__}: {exc})"
+    if budget.left < 0:  # more bytes than it declared: what it holds is unknown
+        target.unlink()
+        return f"not read: past the limit of {_MAX_UNPACKED} bytes unpacked for one file"
+    return lines
+
+
+def _members(path: Path, name: str, workdir: Path, depth: int, budget: _Budget) -> list[CsvInput]:
     """The CSVs of a ZIP's members. A member that cannot be read, or is not read (past
-    _MAX_MEMBERS, an archive past _MAX_DEPTH, a workbook openpyxl cannot open), is marked
-    ``unreadable``: what it holds is unknown, so the file is reported and not recorded, never
-    taken as ingested whole. A member that is readable but not a CSV is only reported."""
+    _MAX_MEMBERS, an archive past _MAX_DEPTH, a workbook openpyxl cannot open, past the
+    _MAX_UNPACKED bytes left in ``budget`` or the _MAX_RATIO ratio, its bytes inside another
+    member's), is marked ``unreadable``: what it holds is unknown, so the file is reported and
+    not recorded, never taken as ingested whole. A member that is readable but not a CSV is
+    only reported. The sizes a member declares can lie: unpacking also stops once the bytes
+    actually written pass what the budget has left."""
     parts: list[CsvInput] = []
 
     def unread(inner: str, at: Path, why: str) -> None:
@@ -220,20 +309,16 @@ def _members(path: Path, name: str, workdir: Path, depth: int) -> list[CsvInput]
 
     with zipfile.ZipFile(path) as archive:
         members = [i for i in archive.infolist() if not i.is_dir()]
+        overlapping = _overlapping(members)
         for n, info in enumerate(members):
             inner = f"{name}!{info.filename}"
-            if n >= _MAX_MEMBERS:  # reported, not dropped without a word
-                unread(inner, path, f"not read: the archive has more than {_MAX_MEMBERS} files")
+            if why := _not_unpacked(n, info, overlapping, budget):
+                unread(inner, path, why)
                 continue
             target = workdir / f"{path.name}.m{n}"  # unique: members of inner archives too
-            lines = LineCount()
-            try:
-                with archive.open(info) as src, target.open("wb") as dst:
-                    while chunk := src.read(_CHUNK):
-                        dst.write(chunk)
-                        lines = lines.add(chunk)
-            except _MEMBER_ERRORS as exc:  # bad CRC, encrypted, unknown compression
-                unread(inner, path, f"unreadable ZIP member ({type(exc).__name__}: {exc})")
+            lines = _unpack(archive, info, target, budget)
+            if isinstance(lines, str):
+                unread(inner, path, lines)
                 continue
             try:
                 fmt = detect(target)
@@ -244,12 +329,12 @@ def _members(path: Path, name: str, workdir: Path, depth: int) -> list[CsvInput]
                 if depth + 1 >= _MAX_DEPTH:
                     unread(inner, target, f"not read: an archive {depth + 2} archives deep")
                     continue
-                inside = _members(target, inner, workdir, depth + 1)
+                inside = _members(target, inner, workdir, depth + 1, budget)
                 why = "an archive with no file in it"  # nothing in it to lose
                 parts.extend(inside or [CsvInput(inner, fmt, target, "utf-8", why)])
             elif fmt is FileFormat.XLSX:
                 try:
-                    parts.extend(csv_inputs(target, inner, workdir, depth + 1))
+                    parts.extend(csv_inputs(target, inner, workdir, depth + 1, budget))
                 except UnreadableFile as exc:  # a broken workbook
                     unread(inner, target, str(exc))
             else:

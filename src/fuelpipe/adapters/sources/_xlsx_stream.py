@@ -37,6 +37,13 @@ from xml.etree import ElementTree as ET
 
 CHUNK_BYTES = 1 << 20
 """Inflated worksheet XML read at a time."""
+MAX_ROW_BYTES = 8 << 20
+"""Worksheet XML held while looking for a row's end: ANP's rows are under 1 KB of XML, so a
+sheet with this much and no ``</row>`` is a bomb (held whole, it grew without bound)."""
+MAX_PART_BYTES = 16 << 20
+"""Inflated size of the small parts read whole (shared strings, styles, workbook): ANP's are
+under 4 KB."""
+_ROW_END = b"</row>"
 
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
@@ -61,6 +68,20 @@ class UnsupportedSheet(Exception):
     """The workbook uses something this reader does not handle; read it with openpyxl."""
 
 
+def _part(archive: zipfile.ZipFile, name: str) -> bytes:
+    """A small part's bytes (KeyError when the workbook has none). Over MAX_PART_BYTES it is
+    a ValueError, not UnsupportedSheet: openpyxl would read the same part whole."""
+    info = archive.getinfo(name)
+    with archive.open(info) as part:
+        data = part.read(MAX_PART_BYTES + 1)
+    if info.file_size > MAX_PART_BYTES or len(data) > MAX_PART_BYTES:
+        raise ValueError(
+            f"the workbook part {name} unpacks to {max(info.file_size, len(data))} bytes, "
+            f"over the {MAX_PART_BYTES} this reader takes"
+        )
+    return data
+
+
 def _column_index(letters: bytes) -> int:
     index = 0
     for ch in letters:
@@ -71,8 +92,8 @@ def _column_index(letters: bytes) -> int:
 def _first_sheet_part(archive: zipfile.ZipFile) -> str:
     """The part of the workbook's first sheet (workbook.xml order, through its relationships)."""
     try:
-        book = ET.fromstring(archive.read("xl/workbook.xml"))  # noqa: S314 - zip parts, no DTDs
-        rels = ET.fromstring(archive.read("xl/_rels/workbook.xml.rels"))  # noqa: S314
+        book = ET.fromstring(_part(archive, "xl/workbook.xml"))  # noqa: S314 - zip parts, no DTDs
+        rels = ET.fromstring(_part(archive, "xl/_rels/workbook.xml.rels"))  # noqa: S314
     except (KeyError, ET.ParseError) as exc:
         raise UnsupportedSheet(f"no workbook part: {exc}") from None
     sheet = book.find(f"{_MAIN}sheets/{_MAIN}sheet")
@@ -91,7 +112,7 @@ def _first_sheet_part(archive: zipfile.ZipFile) -> str:
 def _shared_strings(archive: zipfile.ZipFile) -> list[str]:
     """The shared string table: each item's text runs joined (phonetic runs left out)."""
     try:
-        data = archive.read("xl/sharedStrings.xml")
+        data = _part(archive, "xl/sharedStrings.xml")
     except KeyError:
         return []
     out: list[str] = []
@@ -147,7 +168,7 @@ def _date_styles(archive: zipfile.ZipFile) -> tuple[frozenset[int], frozenset[in
     """(indices of the cell formats whose number format is a date, those showing elapsed time
     such as [h]:mm, which this reader leaves to openpyxl)."""
     try:
-        styles = ET.fromstring(archive.read("xl/styles.xml"))  # noqa: S314
+        styles = ET.fromstring(_part(archive, "xl/styles.xml"))  # noqa: S314
     except KeyError:
         return frozenset(), frozenset()
     except ET.ParseError as exc:
@@ -174,7 +195,7 @@ def _date_styles(archive: zipfile.ZipFile) -> tuple[frozenset[int], frozenset[in
 
 
 def _epoch(archive: zipfile.ZipFile) -> datetime:
-    book = ET.fromstring(archive.read("xl/workbook.xml"))  # noqa: S314
+    book = ET.fromstring(_part(archive, "xl/workbook.xml"))  # noqa: S314
     pr = book.find(f"{_MAIN}workbookPr")
     flag = None if pr is None else pr.get("date1904")
     return MAC_1904 if flag in ("1", "true") else WINDOWS_1900
@@ -506,6 +527,11 @@ def open_rows(content: IO[bytes]) -> tuple[zipfile.ZipFile, Iterator[tuple[objec
 
 
 def _stream(archive: zipfile.ZipFile, part: str, cells: _Cells) -> Iterator[tuple[object, ...]]:
+    """The rows, read up to the last ``</row>`` of each chunk. Only the new chunk (and the
+    bytes of a ``</row>`` cut by the chunk's start) is searched: the rest of ``pending`` held
+    none, and searching it all again made a sheet with no row end quadratic. More than
+    MAX_ROW_BYTES without one is a ValueError, which the caller reports as a bad workbook
+    (not UnsupportedSheet: openpyxl would hold it whole too)."""
     last = [0]
     pending = b""
     with archive.open(part) as stream:
@@ -513,11 +539,17 @@ def _stream(archive: zipfile.ZipFile, part: str, cells: _Cells) -> Iterator[tupl
             chunk = stream.read(CHUNK_BYTES)
             if not chunk:
                 break
+            start = max(len(pending) - len(_ROW_END) + 1, 0)
             pending += chunk
-            end = pending.rfind(b"</row>")
+            end = pending.rfind(_ROW_END, start)
             if end < 0:
+                if len(pending) > MAX_ROW_BYTES:
+                    raise ValueError(
+                        f"the worksheet has {len(pending)} bytes with no row end in them, "
+                        f"over the {MAX_ROW_BYTES} one row may take"
+                    )
                 continue
-            end += len(b"</row>")
+            end += len(_ROW_END)
             yield from _rows_in(pending[:end], cells, last)
             pending = pending[end:]
     end = pending.find(b"</sheetData>")

@@ -4,6 +4,12 @@ The listing is data: every link to a ``.csv`` or ``.zip`` under ``/arquivos/shpc
 whatever its name (ANP renames files and has published typos). A file is downloaded with the
 validators recorded last time (``If-None-Match`` / ``If-Modified-Since``), so an unchanged file
 costs a 304 and no body. Bodies stream to disk: a semiannual file is hundreds of megabytes.
+
+Only files ANP serves are fetched: a link (and the URL a download ends at after redirects) must
+be https on one of ANP_HOSTS or on the configured listing's host, or on the configured
+listing's own origin whatever its scheme (a local replay server is plain http on 127.0.0.1).
+A changed or injected listing could otherwise point the ingest at internal addresses (a cloud
+metadata endpoint) or at a cleartext host that serves a ZIP bomb.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import SplitResult, urljoin, urlsplit
 
 import httpx
 import stamina
@@ -39,6 +45,28 @@ from fuelpipe.ports.source import (
 LISTING_PATH = "serie-historica-de-precos-de-combustiveis"
 _FILE_LINK = re.compile(r"/arquivos/shpc/.+\.(csv|zip)$", re.IGNORECASE)
 _SHPC_DIR = "arquivos/shpc/"
+ANP_HOSTS = frozenset({"www.gov.br", "gov.br"})
+"""The hosts ANP publishes station files on (gov.br's open-data area), fetched over https."""
+MAX_DOWNLOAD_BYTES = 1 << 30
+"""A station file's bytes on disk: ANP's largest (a semiannual CSV) is about 150 MB; a body
+past this is no station file and would only fill the disk."""
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _origin(parts: SplitResult) -> tuple[str, str, int | None]:
+    scheme = parts.scheme.lower()
+    return scheme, parts.hostname or "", parts.port or _DEFAULT_PORTS.get(scheme)
+
+
+def served_by_anp(url: str, configured: str) -> bool:
+    """True when ``url`` is https on ANP_HOSTS or on ``configured``'s host, or on
+    ``configured``'s own origin (scheme, host and port), which is trusted as it was set.
+    Raises ValueError on a URL that is not one (a bad port)."""
+    parts, trusted = urlsplit(url), urlsplit(configured)
+    if _origin(parts) == _origin(trusted):
+        return True
+    hosts = ANP_HOSTS | {trusted.hostname or ""}
+    return parts.scheme.lower() == "https" and (parts.hostname or "") in hosts
 
 
 class _Links(HTMLParser):
@@ -58,29 +86,39 @@ class Listing:
     urls: list[str]
     """Absolute URLs, in page order, once each."""
     skipped: list[str] = field(default_factory=list)
-    """One line per link to a station file that is not a URL (``http://[bad/...``): which
-    link, on which page, and why; the other files are still listed."""
+    """One line per link to a station file that is not a URL (``http://[bad/...``) or not
+    served by ANP (see served_by_anp): which link, on which page, and why; the other files
+    are still listed."""
 
 
-def file_links(html: str, page_url: str) -> Listing:
+def file_links(html: str, page_url: str, configured: str | None = None) -> Listing:
     """The station files a listing page links to; a malformed link to one is skipped and
-    named (``urljoin`` raised ValueError on it and no file of the page was listed)."""
+    named (``urljoin`` raised ValueError on it and no file of the page was listed), and so
+    is one that ``served_by_anp`` refuses, ``configured`` being the listing's configured URL
+    (by default ``page_url``)."""
     parser = _Links()
     parser.feed(html)
     seen: dict[str, None] = {}
     skipped: list[str] = []
+    page = redact_url(page_url)
     for href in parser.hrefs:
         try:
             url = urljoin(page_url, href.strip())
             path = urlsplit(url).path
+            anp = served_by_anp(url, configured or page_url)
         except ValueError as exc:
             if _SHPC_DIR in href.lower():  # a broken link elsewhere on the page is not ours
-                skipped.append(
-                    f"shpc: {redact_url(page_url)}: malformed link {href.strip()!r} skipped ({exc})"
-                )
+                skipped.append(f"shpc: {page}: malformed link {href.strip()!r} skipped ({exc})")
             continue
-        if _FILE_LINK.search(path):
+        if not _FILE_LINK.search(path):
+            continue
+        if anp:
             seen.setdefault(url, None)
+        else:
+            skipped.append(
+                f"shpc: {page}: link {redact_url(url)!r} skipped: a station file must be "
+                f"https on {', '.join(sorted(ANP_HOSTS))} or on the listing's own host"
+            )
     return Listing(list(seen), skipped)
 
 
@@ -160,6 +198,20 @@ class StationFiles:
             return wait
         return isinstance(exc, RateLimited | ServerError | SourceTimeout)
 
+    def _check_served(self, final: str, url: str) -> None:
+        """Refuse ``final``, where a request for ``url`` ended after redirects, unless ANP
+        serves it (served_by_anp): the same redirect comes next time, so it is permanent."""
+        try:
+            ok = served_by_anp(final, self.base_url)
+        except ValueError:
+            ok = False
+        if not ok:
+            where = "" if final == url else f"redirected to {redact_url(final)}, which is "
+            raise PermanentSourceError(
+                f"shpc: {redact_url(url)}: {where}not https on "
+                f"{', '.join(sorted(ANP_HOSTS))} or on the listing's own host: not fetched"
+            )
+
     def _check(self, resp: httpx.Response, url: str) -> None:
         if resp.status_code == 404:
             raise NotFound(f"shpc: {redact_url(url)}: 404")
@@ -186,7 +238,8 @@ class StationFiles:
             except httpx.RequestError as exc:
                 raise _request_failed(exc, self.listing_url, self.client.timeout) from None
             self._check(resp, self.listing_url)
-            links = file_links(resp.text, str(resp.url))
+            self._check_served(str(resp.url), self.listing_url)
+            links = file_links(resp.text, str(resp.url), self.base_url)
             if not links.urls and not links.skipped:
                 raise PermanentSourceError(
                     f"shpc: {self.listing_url}: no station file linked: {snippet(resp.text)!r}"
@@ -207,7 +260,10 @@ class StationFiles:
     ) -> Download:
         """GET ``url`` into ``target`` unless the server says it is unchanged (304);
         ``on_bytes(received, declared)`` after each chunk: the bytes on the wire so far and
-        the Content-Length (0 when the server gives none), again from 0 on a retry."""
+        the Content-Length (0 when the server gives none), again from 0 on a retry. A URL, or
+        the URL a redirect ends at, that ANP does not serve (served_by_anp) is a permanent
+        error; a body past MAX_DOWNLOAD_BYTES is a bad payload, and is not kept."""
+        self._check_served(url, url)
         headers = {}
         if etag:
             headers["If-None-Match"] = etag
@@ -219,6 +275,7 @@ class StationFiles:
             self._attempt += 1
             try:
                 with self.client.stream("GET", url, headers=headers) as resp:
+                    self._check_served(str(resp.url), url)  # before any of its body is read
                     if resp.status_code == 304:
                         return Download(url, True, None, etag, last_modified)
                     self._check(resp, url)
@@ -232,8 +289,16 @@ class StationFiles:
                     expected = int(declared) if declared and declared.isdigit() else 0
                     with target.open("wb") as out:
                         for chunk in resp.iter_bytes(1 << 20):
-                            out.write(chunk)
                             size += len(chunk)
+                            if max(size, expected) > MAX_DOWNLOAD_BYTES:
+                                out.close()
+                                target.unlink()
+                                raise InvalidPayload(
+                                    f"shpc: {redact_url(url)}: more than {MAX_DOWNLOAD_BYTES} "
+                                    f"bytes ({max(size, expected)}), past what a station file "
+                                    "takes"
+                                )
+                            out.write(chunk)
                             if on_bytes:
                                 on_bytes(resp.num_bytes_downloaded if streamed else size, expected)
                     received = resp.num_bytes_downloaded
