@@ -12,6 +12,7 @@ set against short histories of the same length cut from the long one (``walk_for
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -28,6 +29,7 @@ from fuelpipe.adapters.history_files import (
     History,
     load_history,
 )
+from fuelpipe.dashboard.outlook_api import MIN_SCORED_WEEKS, VERDICT_P
 from fuelpipe.domain.catalog import DEFAULT_CATALOG, REGIONS, STATES
 from fuelpipe.outlook.backtest import (
     Score,
@@ -271,11 +273,13 @@ def _cut_lines(cuts: Cuts, short: list[ClassScore], long: list[ClassScore]) -> l
 
 
 def _verdict(s: Score) -> str:
-    if s.ratio < 0.97:
-        return "beats no-change"
-    if s.ratio <= 1.03:
-        return "no better than no-change"
-    return "worse than no-change"
+    """The dashboard's rule (``verdict_of``): a verdict from MIN_SCORED_WEEKS scored weeks, and
+    "beats" or "worse" only when the Diebold-Mariano p-value is below VERDICT_P."""
+    if s.n < MIN_SCORED_WEEKS:
+        return "too few weeks to tell"
+    if math.isnan(s.dm_p) or s.dm_p >= VERDICT_P:
+        return f"no clear difference from no-change (p = {s.dm_p:.2f})"
+    return "beats no-change" if s.ratio < 1.0 else "worse than no-change"
 
 
 def run() -> Iterator[BenchRow]:
@@ -291,15 +295,15 @@ def run() -> Iterator[BenchRow]:
         "(`outlook.series.served_at`).",
         "",
         "| fuel | horizon (weeks) | n | MAE (BRL) | no-change MAE | ratio | bias | "
-        "coverage 80% | coverage 95% | verdict |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "coverage 80% | coverage 95% | DM p | verdict |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for fuel, scores in table.items():
         for s in scores:
             lines.append(
                 f"| {fuel} | {s.horizon} | {s.n} | {s.mae:.4f} | {s.naive_mae:.4f} | "
                 f"{s.ratio:.3f} | {s.bias:+.4f} | {s.coverage80:.3f} | {s.coverage95:.3f} | "
-                f"{_verdict(s)} |"
+                f"{s.dm_p:.3f} | {_verdict(s)} |"
             )
             unit = "BRL/13kg" if fuel == "LPG" else "BRL/l"
             yield BenchRow(
