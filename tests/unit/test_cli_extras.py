@@ -88,3 +88,17 @@ def test_a_port_held_only_by_closing_connections_is_free_to_serve_on() -> None:
     server.close()
     time.sleep(0.05)  # the FIN exchange, on loopback
     _check_port("127.0.0.1", port)  # no error
+
+
+def test_the_demo_without_the_lake_extra_names_the_extra_to_install() -> None:
+    # rich reads "[lake]" as a style tag and drops it unless escaped: the hint said
+    # "pip install 'fuelpipe'", which installs nothing the station views need
+    code = (
+        "import sys\n"
+        "sys.modules['duckdb'] = None\n"
+        "from fuelpipe.cli.stations import demo_stations\n"
+        "assert demo_stations(None) is None\n"
+    )
+    done = _python(code, env={"COLUMNS": "200"})
+    assert done.returncode == 0, done.stderr
+    assert "pip install 'fuelpipe[lake]'" in done.stdout

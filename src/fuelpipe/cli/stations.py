@@ -70,7 +70,7 @@ def _lake(ctx: typer.Context, *, existing: bool = False) -> Any:
         import duckdb  # noqa: F401
     except ImportError:
         raise fail(
-            "the station lake needs DuckDB, which is not installed: pip install 'fuelpipe[lake]'"
+            f"the station lake needs DuckDB, which is not installed: {LAKE_INSTALL}"
         ) from None
     from fuelpipe.homes.lake import build_lake
 
@@ -733,16 +733,21 @@ def optional_lake(cfg: Any) -> Any:
     return build_lake(cfg)
 
 
+LAKE_INSTALL = "pip install 'fuelpipe[lake]'"
+DEMO_NO_LAKE = (
+    "\n[bold]station views[/]: skipped, DuckDB is not installed "
+    f"({escape(LAKE_INSTALL)}, or `make setup`, which installs every extra)"
+)
+"""Console markup: the extra's brackets escaped, or rich reads [lake] as a style and drops it."""
+
+
 def demo_stations(cfg: Any) -> Any:
     """`make demo`'s station step: ingest the bundled real sample from the replay into the lake
     (FUELPIPE_LAKE); without the lake extra, say how to get it and go on without it."""
     try:
         import duckdb  # noqa: F401
     except ImportError:
-        console.print(
-            "\n[bold]station views[/]: skipped, DuckDB is not installed "
-            "(pip install 'fuelpipe[lake]', or `make setup`, which installs every extra)"
-        )
+        console.print(DEMO_NO_LAKE)
         return None
     from fuelpipe.homes.lake import build_lake, build_station_source
     from fuelpipe.stages.stations import ingest_remote
