@@ -357,6 +357,37 @@ def test_due_pending_respects_now(store: Store) -> None:
     assert len(store.pending()) == 5
 
 
+def test_due_pending_with_set_after_also_gives_next_attempts_later_than_it(store: Store) -> None:
+    """A run with a clock ahead (``--simulate-future``) stores next attempts no policy at
+    ``now`` sets: with ``set_after`` they are read too, from the same index, and the ones
+    between ``now`` and it are not."""
+    d_due, d_waits, d_edge, d_ahead, d_unset, d_gone = days(6)
+    set_after = NOW + timedelta(hours=32)
+    assert store.put_pending(pending(d_due, next_attempt_at=NOW - timedelta(hours=1)))
+    assert store.put_pending(pending(d_waits, next_attempt_at=NOW + timedelta(hours=1)))
+    assert store.put_pending(pending(d_edge, next_attempt_at=set_after))  # not later: waits
+    assert store.put_pending(pending(d_ahead, next_attempt_at=set_after + timedelta(seconds=1)))
+    assert store.put_pending(pending(d_unset, next_attempt_at=None))
+    assert store.put_pending(pending(d_gone, next_attempt_at=NOW + timedelta(days=365)))
+    assert store.quarantine(KEY, d_gone, 0, "spent")  # left the index
+    in_sp = (NOW + timedelta(days=365)).astimezone(ZoneInfo("America/Sao_Paulo"))
+    assert store.put_pending(pending(d_due, key=OTHER, next_attempt_at=in_sp))
+    store.put_records([ok(D0 - timedelta(days=1))])
+
+    found = store.due_pending(NOW, set_after=set_after)
+
+    assert [(r.key, r.date) for r in found] == [
+        (KEY, d_due),
+        (KEY, d_ahead),
+        (KEY, d_unset),
+        (OTHER, d_due),
+    ]
+    assert all(r.status is Status.PENDING for r in found)
+    assert [r.date for r in store.due_pending(NOW)] == [d_due, d_unset]  # as before
+    everything = store.due_pending(NOW, set_after=NOW)  # both ranges meet: each record once
+    assert [(r.key, r.date) for r in everything] == [(r.key, r.date) for r in store.pending()]
+
+
 def test_pending_and_quarantined_list_only_their_status(store: Store) -> None:
     d1, d2, d3 = days(3)
     store.put_records([ok(d1)])

@@ -176,6 +176,32 @@ def test_the_audit_repairs_a_wrong_watermark(tmp_path: Path) -> None:
     app.close()
 
 
+def test_an_audit_a_clock_ahead_stamped_is_due_at_once(tmp_path: Path) -> None:
+    """One run with its clock a year ahead (``fuelpipe run --now`` typed for the wrong year)
+    stamped the audit a year ahead: real-clock runs computed a negative age and skipped the
+    daily audit for a year, so a watermark past a lost date was never repaired. Now an audit
+    stamped later than now is due, and the real-clock audit stamps the real time."""
+    clock = ManualClock(FIRST_NOW)
+    app = build_app(tmp_path, clock)
+    days = complete_history(app.store, clock.now())
+    ahead = build_app(tmp_path, ManualClock(FIRST_NOW + timedelta(days=365)))
+    assert orchestrate(ahead, series=[SERIES], audit=True).keys_audited == 1
+    stamped = app.store.watermarks()[SERIES.key].audited_at
+    assert stamped is not None and stamped > clock.now()
+    lost = days[5]  # a restored backup lost it, as in test_the_audit_repairs_a_wrong_watermark
+    app.store.connection.execute(
+        "DELETE FROM items WHERE info_type = ? AND date = ?", (SERIES.key, lost.isoformat())
+    )
+    audit = orchestrate(app, series=[SERIES])  # the next run, not a day later
+    assert (audit.keys_audited, audit.watermarks_repaired, audit.gaps_found) == (1, 1, 1)
+    repaired = app.store.watermarks()[SERIES.key]
+    assert (repaired.through, repaired.audited_at) == (days[4], clock.now())
+    assert orchestrate(app, series=[SERIES]).keys_audited == 0  # daily again, from real time
+    assert_watermark_hides_nothing(app.store)
+    ahead.close()
+    app.close()
+
+
 def test_two_orchestrators_at_once_with_releases_never_hide_a_gap(tmp_path: Path) -> None:
     clock = ManualClock(FIRST_NOW)
     apps = [build_app(tmp_path, clock) for _ in range(2)]

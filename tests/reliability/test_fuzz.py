@@ -3,7 +3,8 @@
 - Every malformed message is dead-lettered with a reason, every valid one is processed, and
   nothing else is dead-lettered: a well-formed message asking for dates no message may ask for
   (before its series starts, more than a year ahead) is processed, those dates counted and
-  never fetched, its other dates stored.
+  never fetched, its other dates stored; so is one naming, beside its own, keys its fetch unit
+  does not fetch (not in the catalog, or another unit's): those keys counted, never fetched.
 - Every source parser answers garbage (random bytes, mutated real payloads, real payloads with
   random JSON or XML spliced in) with InvalidPayload and never another exception; a workbook or
   CSV problem names the file and the row.
@@ -93,6 +94,25 @@ def unservable_bodies(draw: st.DrawFn) -> tuple[str, list[tuple[str, date]], int
         origin=draw(st.sampled_from(["gap", "retry"])),
     ).to_body()
     return body, [(key, d) for d in good], len(bad)
+
+
+@st.composite
+def unknown_key_bodies(draw: st.DrawFn) -> tuple[str, list[tuple[str, date]], int]:
+    """A well-formed message for a catalog key that also names keys its fetch unit does not
+    fetch (a release dropped or moved them while it was queued): its (key, date) slots and
+    how many keys are not fetched."""
+    key = draw(st.sampled_from(VALID_KEYS))
+    others = [k for k in ("CURRENCY#XYZ", *VALID_KEYS) if k != key]
+    unknown = draw(st.lists(st.sampled_from(others), min_size=1, max_size=3, unique=True))
+    days = draw(st.lists(st.sampled_from(Q1[key]), min_size=1, max_size=4, unique=True))
+    body = DownloadRequest(
+        partition_key=key,
+        dates_to_download=days,
+        fetch_unit=DEFAULT_CATALOG[key].fetch_unit,
+        also_keys=unknown,
+        origin=draw(st.sampled_from(["gap", "retry"])),
+    ).to_body()
+    return body, [(key, d) for d in days], len(unknown)
 
 
 json_values = st.recursive(
@@ -197,7 +217,6 @@ MALFORMED: dict[str, st.SearchStrategy[str]] = {
     "fetch unit of another key": st.just(_with("fetch_unit", "yahoo:PETR4.SA")),
     "fetch unit of the wrong type": non_string.map(lambda v: _with("fetch_unit", v)),
     "also_keys repeating the key": st.just(_with("also_keys", ["CURRENCY#USD"])),
-    "also_keys of another unit": st.just(_with("also_keys", ["CURRENCY#EUR"])),
     "also_keys of the wrong type": non_list.filter(lambda v: v != {}).map(
         lambda v: _with("also_keys", v)
     ),
@@ -230,8 +249,9 @@ def _app(folder: Path) -> StageContext:
     )
 
 
-def check_messages(valid, malformed, data, unservable=()) -> None:
+def check_messages(valid, malformed, data, unservable=(), unknown=()) -> None:
     """Send the mix, drain, and check what was dead-lettered and what was stored."""
+    valid = [*valid, *((body, slots) for body, slots, _ in unknown)]
     bodies = [body for body, _ in valid] + malformed + [body for body, _, _ in unservable]
     bodies = data.draw(st.permutations(bodies))
     with tempfile.TemporaryDirectory() as tmp:
@@ -248,6 +268,7 @@ def check_messages(valid, malformed, data, unservable=()) -> None:
     assert all(d.reason.startswith("malformed message") for d in letters)
     assert report.dead_lettered == len(malformed)
     assert report.unservable == sum(refused for _, _, refused in unservable)
+    assert report.unknown_keys == sum(count for _, _, count in unknown)
     # a message whose every date is refused asks the source nothing
     served = [slots for _, slots in valid] + [slots for _, slots, _ in unservable if slots]
     assert report.source_requests == len(served)
@@ -272,12 +293,13 @@ def check_messages(valid, malformed, data, unservable=()) -> None:
         st.sampled_from(sorted(MALFORMED)).flatmap(lambda k: MALFORMED[k]), min_size=1, max_size=6
     ),
     unservable=st.lists(unservable_bodies(), max_size=3),
+    unknown=st.lists(unknown_key_bodies(), max_size=2),
     data=st.data(),
 )
 def test_malformed_messages_are_dead_lettered_and_valid_ones_processed(
-    valid, malformed, unservable, data
+    valid, malformed, unservable, unknown, data
 ):
-    check_messages(valid, malformed, data, unservable)
+    check_messages(valid, malformed, data, unservable, unknown)
 
 
 @pytest.mark.slow
@@ -288,10 +310,11 @@ def test_malformed_messages_are_dead_lettered_and_valid_ones_processed(
         st.sampled_from(sorted(MALFORMED)).flatmap(lambda k: MALFORMED[k]), min_size=1, max_size=6
     ),
     unservable=st.lists(unservable_bodies(), max_size=3),
+    unknown=st.lists(unknown_key_bodies(), max_size=2),
     data=st.data(),
 )
-def test_many_more_malformed_messages(valid, malformed, unservable, data):
-    check_messages(valid, malformed, data, unservable)
+def test_many_more_malformed_messages(valid, malformed, unservable, unknown, data):
+    check_messages(valid, malformed, data, unservable, unknown)
 
 
 @FUZZ

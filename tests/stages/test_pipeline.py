@@ -1,11 +1,16 @@
 """The three stages end to end on the embedded home with an injected source."""
 
 import json
+from dataclasses import replace
 from datetime import date, timedelta
+from decimal import Decimal
 
 import pytest
-from tests.stages.conftest import START
+from tests.stages.conftest import NOW, START
+from tests.support.fakes import TableSource
 
+from fuelpipe.domain.calendars import expected_between, get_calendar
+from fuelpipe.domain.catalog import DEFAULT_CATALOG, Catalog, Series
 from fuelpipe.domain.models import Record, Status
 from fuelpipe.failpoints import Failpoints
 from fuelpipe.ports.source import ServerError
@@ -122,6 +127,53 @@ def test_an_unknown_key_in_a_wellformed_message_is_dead_lettered(make_app, table
     drain(app)
     (letter,) = app.queue.dead_letters()
     assert "not in the series catalog" in letter.reason
+
+
+@pytest.mark.parametrize("release", ["drops", "moves"])
+def test_a_key_a_release_drops_or_moves_costs_that_key_not_the_message(make_app, release):
+    """A retry message for an ANP workbook (189 keys) was queued, then a release dropped one
+    of its keys from the catalog (or moved it to another fetch unit): the scraper dead-lettered
+    the whole message, so every other key's claimed re-download was spent with no download.
+    Now the other key is fetched and stored, the dropped one counted, the message acknowledged."""
+    units: dict[str, list[Series]] = {}
+    for s in DEFAULT_CATALOG:
+        units.setdefault(s.fetch_unit, []).append(s)
+    kept, gone = max(units.values(), key=len)[:2]
+    day = next(d for d in expected_between(get_calendar(kept.calendar), START, NOW.date()))
+    source = TableSource(kept.source, {(kept.key, day): Decimal("6.1"), (gone.key, day): 6})
+    app = make_app(source)
+    for s in (kept, gone):
+        assert app.store.put_pending(
+            Record(s.key, day, None, Status.PENDING, next_attempt_at=app.clock.now(), reason="x")
+        )
+    assert recheck(app).messages_sent == 1
+    moved = [replace(gone, fetch_unit="anp:elsewhere")] if release == "moves" else []
+    app.catalog = Catalog([s for s in DEFAULT_CATALOG if s is not gone] + moved)
+
+    report = drain(app)
+
+    assert app.queue.dead_letters() == [] and app.queue.depth().visible == 0
+    assert (report.dead_lettered, report.unknown_keys, report.source_requests) == (0, 1, 1)
+    assert [[s.key for s in c.series] for c in source.calls] == [[kept.key]]
+    (stored,) = app.store.query(kept.key, day, day)
+    assert (stored.status, stored.value) == (Status.OK, Decimal("6.1"))
+    (left,) = app.store.query(gone.key, day, day)  # claimed again later (moved) or never
+    assert (left.status, left.retry_count) == (Status.PENDING, 1)
+
+
+def test_a_message_with_no_key_its_fetch_unit_fetches_is_dead_lettered(make_app, table_source):
+    """Every key dropped or moved: nothing to fetch, so the message goes to the dead letters
+    with the first key's reason, as a wholly unknown message always did."""
+    app = make_app(table_source())
+    app.queue.send([_usd_message(START).replace('"bcb:USD"', '"bcb:EUR"')])
+
+    report = drain(app)
+
+    assert (report.dead_lettered, report.unknown_keys, report.source_requests) == (1, 0, 0)
+    (letter,) = app.queue.dead_letters()
+    assert letter.reason == (
+        "malformed message: 'CURRENCY#USD' is fetched by 'bcb:USD', not 'bcb:EUR'"
+    )
 
 
 def _usd_message(*days: date) -> str:

@@ -11,6 +11,7 @@ import pytest
 from tests.stages.conftest import NOW, POLICY, START, usd_values
 from tests.support.fakes import TableSource
 
+from fuelpipe.adapters.clock import ManualClock
 from fuelpipe.adapters.sqlite_queue import SqliteQueue
 from fuelpipe.domain.calendars import expected_between, get_calendar
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
@@ -172,6 +173,36 @@ def _refusing(app: StageContext) -> SqliteQueue:
 
 def _states(app: StageContext) -> dict[tuple[str, date], tuple[int, object]]:
     return {(r.key, r.date): (r.retry_count, r.next_attempt_at) for r in app.store.pending()}
+
+
+def test_a_retry_a_clock_ahead_claimed_is_due_at_once_on_the_real_clock(
+    make_app, table_source, usd
+):
+    """A recheck with its clock a year ahead (``fuelpipe run --simulate-future``) claimed a due
+    record: its next attempt a year off. Real-clock rechecks then never found it due, so it was
+    neither re-downloaded nor quarantined until real time caught up. Now a next attempt later
+    than the policy sets is due at once; a date ahead still waits for its publication window."""
+    real = make_app(table_source())
+    ahead = make_app(table_source(), clock=ManualClock(NOW + timedelta(days=365)))
+    stuck, spent = DAYS[-20], DAYS[-19]
+    assert real.store.put_pending(Record(usd.key, stuck, None, Status.PENDING, 0, NOW, "x"))
+    assert recheck(ahead).retried == 1
+    claimed = real.store.query(usd.key, stuck, stuck)[0]
+    assert claimed.next_attempt_at == ahead.clock.now() + POLICY.delay(1)
+    far = ahead.clock.now()  # one whose re-downloads are spent, from a clock ahead too
+    assert real.store.put_pending(Record(usd.key, spent, None, Status.PENDING, 5, far, "x"))
+    window = NOW.date() + timedelta(days=30)  # a date ahead, as the scraper stores one
+    late_from = usd.schedule.stale_at(window)
+    assert real.store.put_pending(Record(usd.key, window, None, Status.PENDING, 0, late_from))
+
+    report = recheck(real)
+
+    assert (report.due, report.retried, report.quarantined) == (2, 1, 1)
+    got = {r.date: r for r in real.store.query(usd.key)}
+    assert (got[stuck].retry_count, got[stuck].next_attempt_at) == (2, NOW + POLICY.delay(2))
+    assert got[spent].status is Status.QUARANTINED
+    assert (got[window].status, got[window].next_attempt_at) == (Status.PENDING, late_from)
+    assert recheck(real).due == 0  # the claim above was this clock's own: it waits
 
 
 def test_a_send_the_queue_refuses_gives_its_claims_back(make_app, table_source):

@@ -728,24 +728,35 @@ class DynamoDbStore(Store):
             kwargs["ConsistentRead"] = True
         return [items.decode(i) for page in self._pages(**kwargs) for i in page]
 
-    def _index(self, status: Status, bound: str | None) -> list[Record]:
-        """Every shard of one status in the pending index, queried in parallel."""
+    def _index(self, status: Status, bound: str | None, above: str | None = None) -> list[Record]:
+        """Every shard of one status in the pending index, queried in parallel: below
+        ``bound`` (all if None), and with ``above`` also above it (a second Query a shard,
+        so the range between them is never read)."""
 
         def one_shard(shard: int) -> list[Record]:
-            condition = Key(GSI_PK).eq(items.gsi_pk(status, shard))
-            if bound is not None:
-                condition &= Key(GSI_SK).lt(bound)
-            pages = self._pages(IndexName=PENDING_INDEX, **items.key_condition(condition))
-            return [items.decode(i) for page in pages for i in page]
+            ranges: list[ConditionBase | None] = [None if bound is None else Key(GSI_SK).lt(bound)]
+            if above is not None:
+                ranges.append(Key(GSI_SK).gt(above))
+            found: list[Record] = []
+            for sort_range in ranges:
+                condition = Key(GSI_PK).eq(items.gsi_pk(status, shard))
+                if sort_range is not None:
+                    condition &= sort_range
+                pages = self._pages(IndexName=PENDING_INDEX, **items.key_condition(condition))
+                found += [items.decode(i) for page in pages for i in page]
+            return found
 
         with ThreadPoolExecutor(max_workers=min(self.shards, 16)) as pool:
             found = [r for part in pool.map(one_shard, range(self.shards)) for r in part]
         # The index is eventually consistent: re-check the status its copy carries.
         return sorted((r for r in found if r.status is status), key=lambda r: (r.key, r.date))
 
-    def due_pending(self, now: datetime) -> list[Record]:
-        """PENDING records due at ``now`` (none set means due), from every shard of the index."""
-        return self._index(Status.PENDING, items.due_bound(now))
+    def due_pending(self, now: datetime, set_after: datetime | None = None) -> list[Record]:
+        """PENDING records due at ``now`` (none set means due), and with ``set_after`` those
+        whose next attempt is later than it (set by a clock ahead), from every shard of the
+        index: two sort-key ranges of it, never a Scan."""
+        above = items.due_bound(max(set_after, now)) if set_after is not None else None
+        return self._index(Status.PENDING, items.due_bound(now), above)
 
     def quarantined(self) -> list[Record]:
         """Every QUARANTINED record, by key and date."""

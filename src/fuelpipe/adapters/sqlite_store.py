@@ -925,13 +925,15 @@ class SqliteStore(Store):
             params.append(end.isoformat())
         return self._select(wanted, where + " ORDER BY date", params)
 
-    def due_pending(self, now: datetime) -> list[Record]:
-        """PENDING records due at ``now`` (none set means due), read from the partial index."""
+    def due_pending(self, now: datetime, set_after: datetime | None = None) -> list[Record]:
+        """PENDING records due at ``now`` (none set means due), and with ``set_after`` those
+        whose next attempt is later than it (set by a clock ahead), from the partial index."""
+        later = iso_utc(max(set_after, now)) if set_after is not None else None
         where = (
-            f"{_NOT_OK} AND status = 'PENDING' AND "
-            "(next_attempt_at IS NULL OR next_attempt_at <= ?) ORDER BY info_type, date"
+            f"{_NOT_OK} AND status = 'PENDING' AND (next_attempt_at IS NULL OR "
+            "next_attempt_at <= ? OR next_attempt_at > ?) ORDER BY info_type, date"
         )
-        return self._select(_ALL_FIELDS, where, (iso_utc(now),))
+        return self._select(_ALL_FIELDS, where, (iso_utc(now), later))
 
     def quarantined(self) -> list[Record]:
         """Every QUARANTINED record, by key and date."""

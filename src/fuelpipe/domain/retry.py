@@ -41,13 +41,37 @@ class RetryPolicy:
             return self.max_delay
         return self.max_delay if seconds >= cap else timedelta(seconds=seconds)
 
+    @property
+    def longest_delay(self) -> timedelta:
+        """The longest wait this policy sets: before the last re-download (the waits grow)."""
+        return self.delay(self.max_retries)
+
+    def set_ahead(
+        self, next_attempt_at: datetime | None, now: datetime, stale_at: datetime
+    ) -> bool:
+        """Whether ``next_attempt_at`` is later than this policy sets at ``now`` for a date that
+        is late from ``stale_at`` (a first attempt waits for that): then a clock ahead of ``now``
+        set it (``--now``, ``--simulate-future``), and waiting for it would keep the record from
+        every re-download and quarantine until real time catches up, so it is due now."""
+        if next_attempt_at is None:
+            return False
+        return next_attempt_at > max(now + self.longest_delay, stale_at)
+
     def first_attempt_due(self, failed_at: datetime) -> datetime:
         """When a record that failed its first download is first re-downloaded."""
         return failed_at + self.delay(0)
 
-    def decide(self, retry_count: int, next_attempt_at: datetime | None, now: datetime) -> Decision:
-        """WAIT until due; RETRY while under the bound; QUARANTINE once it is spent."""
-        if next_attempt_at is not None and next_attempt_at > now:
+    def decide(
+        self, retry_count: int, next_attempt_at: datetime | None, now: datetime, stale_at: datetime
+    ) -> Decision:
+        """WAIT until due; RETRY while under the bound; QUARANTINE once it is spent. A next
+        attempt set by a clock ahead of ``now`` is due (:meth:`set_ahead`; ``stale_at``: when
+        the record's date is late)."""
+        if (
+            next_attempt_at is not None
+            and next_attempt_at > now
+            and not self.set_ahead(next_attempt_at, now, stale_at)
+        ):
             return Decision.WAIT
         if retry_count >= self.max_retries:
             return Decision.QUARANTINE

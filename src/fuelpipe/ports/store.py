@@ -172,8 +172,11 @@ class Store(abc.ABC):
         """Put a QUARANTINED record back to PENDING with a fresh retry budget, due now."""
 
     @abc.abstractmethod
-    def due_pending(self, now: datetime) -> list[Record]:
-        """PENDING records whose next attempt is due (from the pending index, not a scan)."""
+    def due_pending(self, now: datetime, set_after: datetime | None = None) -> list[Record]:
+        """PENDING records whose next attempt is due (from the pending index, not a scan), by
+        key and date; with ``set_after`` (not before ``now``) also those whose next attempt is
+        later than it: no policy at ``now`` sets one so late, so a clock ahead did
+        (``RetryPolicy.set_ahead`` decides), and they would wait for real time to catch up."""
 
     @abc.abstractmethod
     def quarantined(self) -> list[Record]:

@@ -32,8 +32,12 @@ class OrchestrateReport(Counters):
 
 
 def audit_due(mark: Watermark | None, now: datetime, every: timedelta) -> bool:
-    """A key is read in full when it has no watermark or its last full audit is ``every`` old."""
-    return mark is None or mark.audited_at is None or now - mark.audited_at >= every
+    """A key is read in full when it has no watermark or its last full audit is ``every`` old,
+    or later than ``now``: a clock ahead (``--now``, ``--simulate-future``) stamped it, and
+    waiting for real time to catch up would skip the audit, the repair of a wrong watermark."""
+    if mark is None or mark.audited_at is None:
+        return True
+    return mark.audited_at > now or now - mark.audited_at >= every
 
 
 def scan_key(

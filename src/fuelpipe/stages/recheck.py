@@ -86,6 +86,10 @@ def recheck(
     the scraper would not fetch it (it quarantines it too, with the message's other dates
     fetched), so sending it would only spend a claim.
 
+    A next attempt later than the policy sets at ``now`` was set by a clock ahead of this
+    one (a run with ``--now`` or ``--simulate-future``): the record is due now, not when real
+    time catches up (``RetryPolicy.set_ahead``; a date ahead waits for its own window still).
+
     ``report``, when given, is the one filled as the run goes (and returned): a caller whose
     recheck raised reads there what it did before the error, its quarantines above all, which
     change what the health view shows (``data_version.mark_after_error``).
@@ -94,9 +98,11 @@ def recheck(
     today = now.astimezone(SAO_PAULO).date()
     report = report if report is not None else RecheckReport()
     by_unit: dict[str, list[Record]] = defaultdict(list)
-    for rec in app.store.due_pending(now):
+    for rec in app.store.due_pending(now, set_after=now + app.policy.longest_delay):
         if rec.key not in app.catalog or (keys is not None and rec.key not in keys):
             continue  # a series dropped from the catalog is nobody's to retry
+        if _decision(app, rec, now) is Decision.WAIT:
+            continue  # a date ahead, waiting for its publication window: not set by a clock ahead
         report.due += 1
         by_unit[app.catalog[rec.key].fetch_unit].append(rec)
     if not by_unit:
@@ -181,7 +187,7 @@ def _decide(
 ) -> None:
     """Quarantine one due record or claim its next re-download (both conditionally)."""
     now, today = when
-    decision = app.policy.decide(rec.retry_count, rec.next_attempt_at, now)
+    decision = _decision(app, rec, now)
     why = unservable(app.catalog[rec.key], rec.date, today)
     if why is not None and decision is not Decision.WAIT:
         was = f" (was: {rec.reason})" if rec.reason else ""
@@ -196,6 +202,12 @@ def _decide(
             report.retried += 1
         else:
             report.lost_race += 1
+
+
+def _decision(app: StageContext, rec: Record, now: datetime) -> Decision:
+    """What the retry policy does with ``rec`` at ``now`` (its series in the catalog)."""
+    stale_at = app.catalog[rec.key].schedule.stale_at(rec.date)
+    return app.policy.decide(rec.retry_count, rec.next_attempt_at, now, stale_at)
 
 
 def _quarantine(app: StageContext, rec: Record, reason: str, report: RecheckReport) -> None:

@@ -92,24 +92,38 @@ class ScrapeReport(Counters):
     """``split_owed#<key>`` entries written (a re-read newly owed) or emptied (an owed one
     done): the health view shows them, so such a message changed what a view shows even
     when it stored no value."""
+    unknown_keys: int = 0
+    """Keys a message named that the catalog no longer has, or fetches by another fetch unit
+    (a release dropped or moved the series while the message was queued): not fetched, each
+    logged; the message's other keys are fetched as usual, so their claimed re-downloads are
+    not spent. A message with no key left is dead-lettered (``dead_lettered``)."""
 
 
-def resolve(app: StageContext, request: DownloadRequest) -> list[Series]:
-    """The catalog series a message names, checked against its fetch unit (MalformedMessage
-    otherwise). Its dates are checked per date by :func:`refused_dates`: one no message may
-    ask for costs that date, not the message."""
+def resolve(app: StageContext, request: DownloadRequest) -> tuple[list[Series], dict[str, str]]:
+    """The catalog series a message names that its fetch unit fetches, and each other key it
+    names with why (not in the catalog, or fetched by another unit): a release that drops or
+    moves a series leaves such keys in queued messages, and one costs that key, not the
+    message (an ANP workbook's holds up to ~230 keys, each re-download claimed). Raises
+    MalformedMessage, with the first key's reason, when no key is left. Its dates are checked
+    per date by :func:`refused_dates`: one no message may ask for costs that date, not the
+    message."""
     series: list[Series] = []
+    unknown: dict[str, str] = {}
     for key in request.keys:
         if key not in app.catalog:
-            raise MalformedMessage(f"malformed message: {key!r} is not in the series catalog")
+            unknown[key] = f"malformed message: {key!r} is not in the series catalog"
+            continue
         s = app.catalog[key]
         if s.fetch_unit != request.fetch_unit:
-            raise MalformedMessage(
+            unknown[key] = (
                 f"malformed message: {key!r} is fetched by {s.fetch_unit!r}, "
                 f"not {request.fetch_unit!r}"
             )
+            continue
         series.append(s)
-    return series
+    if not series:
+        raise MalformedMessage(next(iter(unknown.values())))
+    return series, unknown
 
 
 def refused_dates(
@@ -155,15 +169,20 @@ def scrape(app: StageContext, request: DownloadRequest) -> ScrapeReport:
     by an older release, built by hand) is not fetched: it is logged, counted
     (``unservable``) and, when a PENDING record of it exists, quarantined with the reason;
     the message's other dates are fetched and stored as usual, and the message succeeds.
+    So is a key the catalog no longer fetches by the message's fetch unit (dropped or moved by
+    a release while the message was queued): logged and counted (``unknown_keys``), and the
+    other keys are fetched.
 
     The source's observations are read as a stream and stored in batches of
     ``store_batch`` (FUELPIPE_STORE_BATCH), so
     memory does not grow with the length of the history; which requested dates came back is
     kept as one byte per key and date.
     """
-    series = resolve(app, request)
+    series, unknown = resolve(app, request)
     now = app.clock.now()
     report = ScrapeReport()
+    if unknown:
+        _report_unknown(request, unknown, report)
     wanted_days, refused = _servable(app, request, series, now, report)
     if not wanted_days:
         return report
@@ -839,6 +858,21 @@ def _mark_missing(
     )
 
 
+def _report_unknown(
+    request: DownloadRequest, unknown: dict[str, str], report: ScrapeReport
+) -> None:
+    """Log and count the keys of ``request`` its fetch unit does not fetch (:func:`resolve`).
+    Their records are left as they are: a PENDING one of a moved key is claimed again after
+    its backoff, into a message of the unit that fetches it now."""
+    report.unknown_keys += len(unknown)
+    logger.warning(
+        "%s: %d key(s) not fetched, the catalog no longer has them in this fetch unit: %s",
+        describe(request),
+        len(unknown),
+        "; ".join(reason.removeprefix("malformed message: ") for reason in unknown.values()),
+    )
+
+
 def _report_refused(
     app: StageContext,
     request: DownloadRequest,
@@ -881,7 +915,8 @@ def _report_refused(
 
 
 def handle_message(app: StageContext, message: Message) -> ScrapeReport:
-    """Process one queue message: malformed ones are dead-lettered with their reason."""
+    """Process one queue message: malformed ones, and ones naming no key their fetch unit
+    fetches, are dead-lettered with their reason."""
     try:
         request = DownloadRequest.from_body(message.body)
         resolve(app, request)

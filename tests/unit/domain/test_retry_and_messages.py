@@ -25,9 +25,9 @@ def test_a_date_is_retried_max_retries_times_then_quarantined():
     now, count, due = T0, 0, policy.first_attempt_due(T0)
     delays = []
     while True:
-        assert policy.decide(count, due, due - timedelta(seconds=1)) is Decision.WAIT
+        assert policy.decide(count, due, due - timedelta(seconds=1), T0) is Decision.WAIT
         now = due
-        decision = policy.decide(count, due, now)
+        decision = policy.decide(count, due, now, T0)
         if decision is Decision.QUARANTINE:
             break
         assert decision is Decision.RETRY
@@ -38,9 +38,29 @@ def test_a_date_is_retried_max_retries_times_then_quarantined():
 
 
 def test_limits_are_settings():
-    assert RetryPolicy(max_retries=2).decide(2, None, T0) is Decision.QUARANTINE
+    assert RetryPolicy(max_retries=2).decide(2, None, T0, T0) is Decision.QUARANTINE
     with pytest.raises(ValueError):
         RetryPolicy(max_retries=-1)
+
+
+def test_a_next_attempt_only_a_clock_ahead_sets_is_due_now():
+    """A recheck with its clock a year ahead (``--simulate-future``) claimed a retry: its next
+    attempt is a year off, and real-clock rechecks waited for it, neither retrying nor
+    quarantining. Now it is due; the longest wait the policy sets, and a date ahead waiting
+    for its own publication window, still wait."""
+    policy = RetryPolicy()
+    assert policy.longest_delay == policy.delay(policy.max_retries) == timedelta(hours=32)
+    _, from_ahead = policy.after_retry(0, T0 + timedelta(days=365))
+    assert policy.set_ahead(from_ahead, T0, T0)
+    assert policy.decide(1, from_ahead, T0, T0) is Decision.RETRY
+    assert policy.decide(policy.max_retries, from_ahead, T0, T0) is Decision.QUARANTINE
+    longest = T0 + policy.longest_delay
+    assert policy.decide(4, longest, T0, T0) is Decision.WAIT
+    assert policy.decide(4, longest + timedelta(microseconds=1), T0, T0) is Decision.RETRY
+    window = T0 + timedelta(days=60)  # a date ahead: late only from then
+    assert policy.decide(0, window, T0, window) is Decision.WAIT
+    assert policy.decide(0, window + timedelta(seconds=1), T0, window) is Decision.RETRY
+    assert not policy.set_ahead(None, T0, T0)
 
 
 def _msg(**kw):
