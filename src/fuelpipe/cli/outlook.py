@@ -64,10 +64,18 @@ def backtest(
         typer.Option("--area", "-a", help="Area(s): BR, REGION_N … REGION_S, or a UF."),
     ] = None,
     start: Annotated[
-        str | None, typer.Option("--from", help="First forecast week scored (YYYY-MM-DD).")
+        str | None,
+        typer.Option(
+            "--from",
+            help="First forecast week scored (YYYY-MM-DD; default: the first week the model "
+            "can be trained for; the README's table is --from 2016-10-01).",
+        ),
     ] = None,
     end: Annotated[
-        str | None, typer.Option("--to", help="Last forecast week scored (YYYY-MM-DD).")
+        str | None,
+        typer.Option(
+            "--to", help="Last forecast week scored (YYYY-MM-DD; default: the history's last)."
+        ),
     ] = None,
     history: Annotated[
         Path | None,
