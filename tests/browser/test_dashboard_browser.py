@@ -37,7 +37,10 @@ EXPECTED_POINTS: dict[str, Callable[[Json], int]] = {
     "chart-areas": lambda b: len(b["areas"]),
     "chart-parity": lambda b: len(_states(b["areas"])),
     "chart-parity-bars": lambda b: len(_states(b["areas"]) or b["areas"]),
-    "chart-corr": lambda b: len(b["keys"]) ** 2,
+    # A key sharing no week with any other is left out of the matrix (and named under it).
+    "chart-corr": lambda b: (
+        sum(any(n > 0 for j, n in enumerate(row) if j != i) for i, row in enumerate(b["n"])) ** 2
+    ),
     "chart-lags": lambda b: len(b["cross"]),
     "chart-coefs": lambda b: len(b["regression"]["coefficients"]),
     "chart-health": lambda b: len(b["series"]),
@@ -51,6 +54,7 @@ COUNT_POINTS_JS = """(id) => {
   for (const tr of gd.data) {
     if (tr.type === 'choropleth') n += tr.locations.length;
     else if (tr.type === 'heatmap') n += tr.z.reduce((a, row) => a + row.length, 0);
+    else if (tr.type === 'scatter') n += tr.y.filter((v) => v !== null).length; // gaps are null
     else n += tr.x.length;
   }
   return n;
@@ -185,12 +189,13 @@ def test_fuel_area_and_language_update_charts_and_labels(
     watched.wait_ready()
     cards = page.locator("#cards").text_content() or ""
     assert "R$ 7,30" in cards.replace("\u00a0", " ")  # gasoline 7.295 in Brazilian format
-    assert "em 1 de mai. de 2022" in cards.replace("\u00a0", " ")
+    # the survey week, not its Sunday alone
+    assert "na semana de 1 – 7 de mai. de 2022" in cards.replace("\u2009", " ")
     page.click(".lang-btn[data-lang='en']")
     watched.wait_ready()
     cards = page.locator("#cards").text_content() or ""
     assert "R$7.30" in cards.replace("\u00a0", "")
-    assert "as of May 1, 2022" in cards
+    assert "as of the week of May 1 – 7, 2022" in cards.replace("\u2009", " ")
 
 
 def test_a_shared_url_restores_the_view(
@@ -594,7 +599,9 @@ def test_overview_cards_follow_the_end_date(watched: Watched, dashboard_url: str
     item = next(i for i in body["items"] if i["key"] == "FUEL#GASOLINE#BR")
     assert item["date"] == "2022-01-09"
     assert f"R${item['value']:.2f}" in gas.replace("\u00a0", "")
-    assert "as of Jan 9, 2022" in gas
+    # A weekly fuel price is a survey week's, labelled as that week, not as its Sunday.
+    assert "as of the week of Jan 9 – 15, 2022" in gas.replace("\u2009", " ")
+    assert "R$ per litre" in gas
     # "published N days ago" is the newest value's freshness: not said of an older one
     page.wait_for_function("() => document.getElementById('live-status').dataset.version")
     assert page.locator("#cards .card-fresh").count() == 0
@@ -605,7 +612,7 @@ def test_overview_cards_follow_the_end_date(watched: Watched, dashboard_url: str
     page.dispatch_event("#date", "change")
     page.wait_for_function(
         """() => document.querySelector('.card[data-key="FUEL#GASOLINE#BR"]')
-          .innerText.includes('Sep 12, 2021')"""
+          .innerText.includes('week of Sep 12')"""
     )
     assert "date=2021-09-15" in page.url
     watched.open("view=overview&lang=en")
@@ -717,3 +724,237 @@ def test_the_first_chart_waits_for_no_script_it_does_not_need(
     assert page.locator("#view-outlook .view-error").count() == 0
     fan = page.locator("#chart-outlook-fan")
     assert fan.get_attribute("data-source") or fan.get_attribute("data-empty") == "1"
+
+
+PRICE_TRACE_JS = """() => {
+  const t = document.getElementById('chart-price').data[0];
+  return { x: t.x, y: t.y, connectgaps: t.connectgaps, hover: t.hovertemplate };
+}"""
+
+
+def test_a_week_with_no_price_breaks_the_line(watched: Watched, dashboard_url: str) -> None:
+    # ANP has no CNG price for the North in seven weeks (ABSENT): the step line held the
+    # previous price straight through them, the only hint a missing marker.
+    watched.open("view=movement&fuel=CNG&area=REGION_N&window=0&lang=en")
+    source = watched.page.get_attribute("#chart-price", "data-source") or ""
+    stored = {p["date"][:10] for p in httpx.get(dashboard_url + source).json()["points"]}
+    trace = watched.page.evaluate(PRICE_TRACE_JS)
+    assert trace["connectgaps"] is False
+    gaps = [x[:10] for x, y in zip(trace["x"], trace["y"], strict=True) if y is None]
+    assert gaps == [
+        "2021-07-25",
+        "2021-09-26",
+        "2021-10-24",
+        "2021-11-07",
+        "2021-12-12",
+        "2022-03-13",
+        "2022-04-24",
+    ]
+    assert not stored & set(gaps)
+    assert {x[:10] for x in trace["x"]} == stored | set(gaps)
+    weeks = sorted(x[:10] for x in trace["x"])
+    assert all(
+        (date.fromisoformat(b) - date.fromisoformat(a)).days == 7
+        for a, b in zip(weeks, weeks[1:], strict=False)
+    )
+    # A missing week has no hover label of its own.
+    hovered = watched.page.evaluate(
+        """(k) => {
+          const gd = document.getElementById('chart-price');
+          Plotly.Fx.hover(gd, [{ curveNumber: 0, pointNumber: k }]);
+          return (gd._hoverdata || []).map(p => p.y);
+        }""",
+        trace["y"].index(None),
+    )
+    assert None not in hovered
+    # The index chart breaks there too.
+    index = watched.page.evaluate(
+        "() => document.getElementById('chart-index').data.map(t => [t.name, t.y.indexOf(null)])"
+    )
+    assert dict(index)["CNG — North"] >= 0
+
+
+BARS_JS = """(id) => {
+  const gd = document.getElementById(id);
+  return { range: gd._fullLayout.xaxis.range, title: gd._fullLayout.xaxis.title.text || '',
+           hover: gd.data[0].hovertemplate, text: gd.data[0].text };
+}"""
+COLORBAR_JS = """(id) => {
+  const t = document.getElementById(id).data[0];
+  return [t.colorbar.title.text, t.hovertemplate];
+}"""
+
+
+@pytest.mark.parametrize(
+    ("fuel", "lang", "unit"),
+    [
+        ("GASOLINE", "en", "R$ per litre"),
+        ("CNG", "en", "R$ per m³"),
+        ("LPG", "pt-BR", "R$ por 13 kg"),
+    ],
+)
+def test_map_bars_start_at_zero_and_every_price_names_its_unit(
+    watched: Watched, fuel: str, lang: str, unit: str
+) -> None:
+    # The area bars started just under the cheapest price (R$5.93): Roraima, 22% dearer than
+    # Minas Gerais, drew a bar five times as long; and "R$" alone named no unit.
+    watched.open(f"view=map&fuel={fuel}&lang={lang}")
+    bars = watched.page.evaluate(BARS_JS, "chart-areas")
+    assert bars["range"][0] == 0
+    assert bars["title"] == unit
+    assert f"{unit}: %{{x:.3f}}" in bars["hover"]
+    assert all(bars["text"]), bars["text"]  # every bar carries its price
+    if fuel == "GASOLINE":  # the only fuel with state prices in this store
+        title, hover = watched.page.evaluate(COLORBAR_JS, "chart-map")
+        assert title == unit
+        assert f"{unit}: %{{z:.3f}}" in hover
+        summary = watched.page.locator("#map-summary").inner_text()
+        assert summary.startswith(f"Week of Jun 21, 2026, {unit}: states range from"), summary
+
+
+def test_parity_bars_start_at_zero_with_the_line_at_070(watched: Watched) -> None:
+    watched.open("view=parity&date=2026-06-21&lang=en")
+    bars = watched.page.evaluate(BARS_JS, "chart-parity-bars")
+    assert bars["range"][0] == 0 and bars["range"][1] >= 0.85
+    line = watched.page.evaluate(
+        "() => document.getElementById('chart-parity-bars').layout.shapes[0].x0"
+    )
+    assert line == 0.7
+
+
+def test_overview_cards_name_each_values_unit(watched: Watched) -> None:
+    # CNG showed "R$5.23" beside fuels priced per litre, with nothing saying per m³.
+    watched.open("view=overview&lang=en")
+    units = watched.page.evaluate(
+        """() => Object.fromEntries(Array.from(document.querySelectorAll('#cards .card'))
+            .map(c => [c.dataset.key, (c.querySelector('.card-unit') || {}).textContent]))"""
+    )
+    assert units["FUEL#CNG#BR"] == "R$ per m³"
+    assert units["FUEL#LPG#BR"] == "R$ per 13 kg"
+    assert units["FUEL#GASOLINE#BR"] == "R$ per litre"
+    assert units["CURRENCY#USD"] == "R$ per US$"
+    watched.page.click(".lang-btn[data-lang='pt-BR']")
+    watched.wait_ready()
+    cng = watched.page.locator('.card[data-key="FUEL#CNG#BR"]')
+    assert cng.locator(".card-unit").inner_text() == "R$ por m³"
+    assert cng.locator(".card-foot").first.inner_text().startswith("na semana de ")
+
+
+def _contrast(rgb: str, against: tuple[int, int, int]) -> float:
+    def luminance(channels: tuple[int, ...]) -> float:
+        def lin(c: float) -> float:
+            c /= 255
+            return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+        r, g, b = (lin(c) for c in channels)
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+    fg = tuple(int(c) for c in re.findall(r"\d+", rgb)[:3])
+    hi, lo = sorted((luminance(fg), luminance(against)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def test_the_live_status_reads_against_the_navy_bar_in_every_state(watched: Watched) -> None:
+    # #5b6b79 on #16324f was 2.39:1; WCAG AA asks 4.5:1 for text this size.
+    watched.open("view=overview&lang=en")
+    page = watched.page
+    page.wait_for_function("() => document.getElementById('live-status').dataset.version")
+    bg = page.evaluate("() => getComputedStyle(document.querySelector('.topbar')).backgroundColor")
+    navy = tuple(int(c) for c in re.findall(r"\d+", bg)[:3])
+    assert navy == (22, 50, 79)
+    for paused in (False, True):
+        colours = page.evaluate(
+            """(paused) => {
+              const el = document.getElementById('live-status');
+              el.classList.toggle('paused', paused);
+              return [getComputedStyle(el).color, getComputedStyle(el, '::before').color];
+            }""",
+            paused,
+        )
+        assert _contrast(colours[0], navy) >= 4.5, (paused, colours)
+        assert _contrast(colours[1], navy) >= 4.5, (paused, colours)
+
+
+@pytest.mark.parametrize(("lang", "fmt"), [("en", "%{x|%b %-d, %Y}"), ("pt-BR", "%{x|%d/%m/%Y}")])
+def test_hover_dates_are_written_as_the_page_writes_dates(
+    watched: Watched, lang: str, fmt: str
+) -> None:
+    # The English hover read "30/01/2022", beside "Jan 30, 2022" everywhere else.
+    watched.open(f"view=movement&fuel=GASOLINE&area=BR&lang={lang}")
+    assert watched.page.evaluate(PRICE_TRACE_JS)["hover"].startswith(fmt + ": R$ ")
+    for hover in watched.page.evaluate(HOVER_JS, "chart-index"):
+        assert hover.startswith(fmt + ": "), hover
+    # Hovering the price line shows the date so written.
+    watched.page.evaluate(
+        """() => Plotly.Fx.hover(document.getElementById('chart-price'),
+                                 [{ curveNumber: 0, pointNumber: 3 }])"""
+    )
+    label = watched.page.locator("#chart-price .hoverlayer .hovertext").first
+    text = label.text_content() or ""
+    pattern = r"^[A-Z][a-z]{2} \d{1,2}, \d{4}: " if lang == "en" else r"^\d{2}/\d{2}/\d{4}: "
+    assert re.match(pattern, text), text
+
+
+def test_correlations_leave_out_and_name_series_with_no_shared_week(watched: Watched) -> None:
+    # Area SP: the drivers and diesel have no week in São Paulo's window; they were blank rows
+    # and columns with no word of why.
+    watched.open("view=correlations&fuel=GASOLINE&area=SP&lang=en")
+    labels = watched.page.evaluate(HEATMAP_LABELS_JS, "chart-corr")
+    assert labels == ["Gasoline — São Paulo", "Ethanol — São Paulo"]
+    z = watched.page.evaluate("() => document.getElementById('chart-corr').data[0].z")
+    assert len(z) == 2 and all(len(row) == 2 for row in z)
+    note = watched.page.evaluate(LEFT_OUT_JS, "chart-corr")
+    assert note == (
+        "Not drawn: no week of changes in this window shared with another series for "
+        "Diesel — São Paulo, US dollar (PTAX), Brent (USD/bbl), Brent in reais, and "
+        "Petrobras PN (PETR4)."
+    )
+    watched.page.click(".lang-btn[data-lang='pt-BR']")
+    watched.wait_ready()
+    note = watched.page.evaluate(LEFT_OUT_JS, "chart-corr")
+    assert note.startswith("Fora do gráfico: nenhuma semana de variação nesta janela"), note
+    # Every series shares weeks: no note.
+    watched.open("view=correlations&fuel=GASOLINE&area=BR&lang=en")
+    assert len(watched.page.evaluate(HEATMAP_LABELS_JS, "chart-corr")) == 7
+    assert watched.page.evaluate(LEFT_OUT_JS, "chart-corr") is None
+
+
+def test_parity_with_no_state_prices_says_so_for_that_week(watched: Watched) -> None:
+    # "No week has both ethanol and gasoline prices by state (May 1, 2022). Stored ethanol
+    # weeks: …" while 105 such weeks were stored: only the chosen week had none.
+    for lang, start in (
+        (
+            "en",
+            "No state has both ethanol and gasoline prices for the week of Mar 6, 2022. "
+            "Stored ethanol weeks by state: ",
+        ),
+        (
+            "pt-BR",
+            "Nenhum estado tem preços de etanol e de gasolina na semana de 6 de mar. de "
+            "2022. Semanas de etanol armazenadas por estado: ",
+        ),
+    ):
+        watched.open(f"view=parity&date=2022-03-09&lang={lang}")
+        text = watched.page.locator("#chart-parity + .empty").inner_text()
+        assert text.startswith(start), text
+        assert "No week has" not in text and "Nenhuma semana" not in text
+
+
+def test_no_overlapping_week_is_not_only_zero_weeks(watched: Watched) -> None:
+    # "have only 0 overlapping weeks"
+    for lang, words in (("en", "have no overlapping weeks"), ("pt-BR", "não têm nenhuma semana")):
+        watched.open(f"view=lags&fuel=GASOLINE&area=SP&driver=BRENT_BRL&lang={lang}")
+        summary = watched.page.locator("#lag-summary").inner_text()
+        assert words in summary, summary
+        assert "only 0" not in summary and "só 0" not in summary
+
+
+def test_both_languages_have_every_text(watched: Watched) -> None:
+    # Every sentence the fixes added (and every other) is in English and in Portuguese.
+    watched.open("view=outlook&fuel=GASOLINE&area=BR&lang=en")  # outlook.js adds its own
+    en, pt = watched.page.evaluate(
+        "() => [Object.keys(FUELPIPE_I18N.en), Object.keys(FUELPIPE_I18N['pt-BR'])]"
+    )
+    assert sorted(en) == sorted(pt)
+    for key in ("asOfWeek", "corr.leftOut", "lags.noOverlap", "outlook.noAccuracy"):
+        assert key in en, key

@@ -76,7 +76,7 @@ def test_a_value_landing_in_the_store_updates_the_open_page(live_store, page: Pa
     page.goto(f"{url}/?view=overview")
     page.wait_for_selector("body[data-ready=overview]", state="attached")
     fresh = page.locator(f'.card[data-key="{GAS}"] .card-fresh')
-    assert "as of May 1, 2022" in _gas_card(page)
+    assert "as of the week of May 1 – 7, 2022" in _gas_card(page).replace("\u2009", " ")
     assert fresh.inner_text() == "published yesterday"  # May 6, 18:00; the clock May 7, 23:59
     page.evaluate("() => { window.__sameDocument = true; }")
     navigations: list[str] = []
@@ -90,7 +90,7 @@ def test_a_value_landing_in_the_store_updates_the_open_page(live_store, page: Pa
     )
     page.wait_for_function(
         "() => document.querySelector('.card[data-key=\"FUEL#GASOLINE#BR\"]')"
-        ".innerText.includes('May 8, 2022')"
+        ".innerText.includes('week of May 8')"
     )
     text = _gas_card(page)
     assert "R$7.30" in text.replace("\u00a0", "")

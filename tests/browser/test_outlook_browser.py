@@ -199,6 +199,20 @@ def test_an_area_without_an_outlook_points_to_the_states_on_the_map(
         assert ("pick one as the area" in text) is hint
 
 
+def test_the_accuracy_panel_says_why_it_is_empty_in_both_languages(
+    page: Page, outlook_url: str
+) -> None:
+    # With no outlook the "Backtest accuracy" heading stood over nothing.
+    for lang, text in (
+        ("en", "No backtest to show: there is no outlook for Gasoline (Southeast)."),
+        ("pt-BR", "Sem backtest para mostrar: não há perspectiva para Gasolina comum (Sudeste)."),
+    ):
+        page.goto(f"{outlook_url}/?view=outlook&fuel=GASOLINE&area=REGION_SE&lang={lang}")
+        _ready(page)
+        assert page.locator("#outlook-accuracy").inner_text().strip() == text
+        assert page.locator("#outlook-accuracy th").count() == 0
+
+
 FAN_CAPTION_JS = """() => {
   const c = document.getElementById('chart-outlook-fan').parentElement.querySelector(':scope > .as-of');
   return c && !c.hidden && c.offsetParent ? c.dataset.date : null;

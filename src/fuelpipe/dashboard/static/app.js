@@ -93,6 +93,13 @@
     return null;
   }
 
+  /** "R$ per m³" for BRL/m3: the unit's words, or the unit itself when it has none. */
+  function unitName(unit) {
+    if (!unit) return "";
+    const name = t("unit." + unit);
+    return name === "unit." + unit ? unit : name;
+  }
+
   // Intl formatters are costly to build (the profile showed them on the first-chart path), so
   // each one is built once per language and options, then reused.
   const formatters = new Map();
@@ -139,6 +146,13 @@
       return formatter(Intl.DateTimeFormat, { dateStyle: "medium", timeZone: "UTC" }).format(
         new Date(iso.slice(0, 10) + "T00:00:00Z"),
       );
+    },
+    /** A survey week by its Sunday, as the week it is ("Mar 6 – 12, 2022"), not as one day. */
+    week(iso) {
+      if (!iso) return "—";
+      const first = new Date(iso.slice(0, 10) + "T00:00:00Z");
+      const last = new Date(addDays(iso.slice(0, 10), 6) + "T00:00:00Z");
+      return formatter(Intl.DateTimeFormat, { dateStyle: "medium", timeZone: "UTC" }).formatRange(first, last);
     },
     /** Seconds as minutes, as hours past two hours, as days past two days ("18.7 days"). */
     duration(seconds) {
@@ -452,6 +466,11 @@
    *  without it a chart titled "against its drivers" could show the pump price alone. */
   function noteLeftOut(div, series) {
     const missing = series.filter((s) => !s.points.length).map((s) => seriesName(s.key));
+    noteMissing(div, missing, "index.leftOut");
+  }
+
+  /** The note under a chart naming what it leaves out (`textKey` says why), hidden when none. */
+  function noteMissing(div, missing, textKey) {
     let note = div.parentElement.querySelector(":scope > .chart-note");
     if (!missing.length) {
       if (note) note.hidden = true;
@@ -464,7 +483,7 @@
     }
     note.hidden = false;
     const list = formatter(Intl.ListFormat, { style: "long", type: "conjunction" });
-    note.textContent = t("index.leftOut", { series: list.format(missing) });
+    note.textContent = t(textKey, { series: list.format(missing) });
   }
 
   /** Take a chart off the page: its drawing, data source, as-of caption and note. */
@@ -522,22 +541,51 @@
     document.getElementById(id).href = `${url}&format=csv`;
   }
 
+  /** Weekly points as x and y with a null at every survey week missing between two stored
+   *  ones (ABSENT at the source, or no row): the line breaks there instead of bridging the gap
+   *  with a price nobody surveyed. Plotly shows no hover for a null. */
+  function weeklyXY(points) {
+    const x = [];
+    const y = [];
+    let prev = null;
+    for (const p of points) {
+      const day = p.date.slice(0, 10);
+      if (prev) {
+        const gap = Math.round((Date.parse(day) - Date.parse(prev)) / 86400000);
+        if (gap > 7 && gap % 7 === 0) {
+          for (let d = 7; d < gap; d += 7) {
+            x.push(addDays(prev, d));
+            y.push(null);
+          }
+        }
+      }
+      x.push(p.date);
+      y.push(p.value);
+      prev = day;
+    }
+    return { x, y };
+  }
+
+  /** The hover's date in the page's language: 30/01/2022 in Portuguese, Jan 30, 2022 in English. */
+  function hoverDate() {
+    return state.lang === "pt-BR" ? "%{x|%d/%m/%Y}" : "%{x|%b %-d, %Y}";
+  }
+
   function lineTraces(series) {
     return series
       .filter((s) => s.points.length)
-      .map((s, i) => ({
+      .map((s, i) => Object.assign({
         type: "scatter",
         mode: s.points.length > 60 ? "lines" : "lines+markers",
         name: seriesName(s.key),
-        x: s.points.map((p) => p.date),
-        y: s.points.map((p) => p.value),
+        connectgaps: false,
         line: { color: COLORS[i % COLORS.length], width: 2 },
         marker: { size: 4 },
-        hovertemplate: "%{x|%d/%m/%Y}: %{y:.1f}<extra>%{fullData.name}</extra>",
-      }));
+        hovertemplate: `${hoverDate()}: %{y:.1f}<extra>%{fullData.name}</extra>`,
+      }, weeklyXY(s.points)));
   }
 
-  function card(container, title, value, detailText, detailClass, footText, key) {
+  function card(container, title, value, detailText, detailClass, footText, key, unitText) {
     const el = document.createElement("article");
     el.className = "card";
     if (key) el.dataset.key = key; // live.js adds the value's freshness to keyed cards
@@ -547,6 +595,12 @@
     v.className = "card-value";
     v.textContent = value;
     el.append(h, v);
+    if (unitText) {
+      const u = document.createElement("p");
+      u.className = "card-unit";
+      u.textContent = unitText;
+      el.append(u);
+    }
     if (detailText) {
       const d = document.createElement("p");
       d.className = "card-detail " + (detailClass || "");
@@ -676,9 +730,13 @@
         item.change_pct === null
           ? t("noChange")
           : t("weekChange", { change: fmt.pct(item.change_pct, 1) });
+      // A fuel's value is a survey week's average: labelled as that week, not as its Sunday.
+      const asOf = fuel
+        ? t("asOfWeek", { week: fmt.week(item.date) })
+        : t("asOf", { date: fmt.date(item.date) });
       card(
         cards, title, fmt.money(item.value, item.unit, digits), change,
-        changeClass(item.change_pct, 1), t("asOf", { date: fmt.date(item.date) }), item.key,
+        changeClass(item.change_pct, 1), asOf, item.key, unitName(item.unit),
       );
       cards.lastElementChild.dataset.date = item.date; // live.js: fresh only if the newest
     }
@@ -726,18 +784,17 @@
     layout.yaxis.title = { text: t("unit." + series.unit), standoff: 14 };
     layout.yaxis.tickprefix = currencyOf(series.unit) === "BRL" ? "R$ " : "";
     layout.showlegend = false;
-    await plot("chart-price", [{
+    await plot("chart-price", [Object.assign({
       type: "scatter",
       mode: "lines+markers",
       name: seriesName(key),
-      x: series.points.map((p) => p.date),
-      y: series.points.map((p) => p.value),
+      connectgaps: false, // a week with no price is a break in the line, not the last price held
       line: { color: COLORS[0], width: 2.5, shape: "hv" },
       marker: { size: 5 },
       fill: "tozeroy",
       fillcolor: "rgba(11,110,153,0.06)",
-      hovertemplate: "%{x|%d/%m/%Y}: R$ %{y:.3f}<extra></extra>",
-    }], layout, seriesUrl);
+      hovertemplate: `${hoverDate()}: R$ %{y:.3f}<extra></extra>`,
+    }, weeklyXY(series.points))], layout, seriesUrl);
     const min = Math.min(...series.points.map((p) => p.value));
     const max = Math.max(...series.points.map((p) => p.value));
     const pad = (max - min) * 0.15 || max * 0.05;
@@ -793,6 +850,7 @@
         min: fmt.money(s.min_price, view.unit, 2), minArea: areaName(s.min_area),
         max: fmt.money(s.max_price, view.unit, 2), maxArea: areaName(s.max_area),
         range: fmt.money(s.range, view.unit, 2), std: fmt.money(s.std, view.unit, 3),
+        unit: unitName(view.unit),
       }));
     } else {
       setText("map-summary", "");
@@ -808,8 +866,8 @@
         customdata: states.map((a) => [a.change_4w, a.change_52w]),
         colorscale: [[0, "#fff3d6"], [0.5, "#f2a541"], [1, "#9c2f11"]],
         marker: { line: { color: "#ffffff", width: 0.8 } },
-        colorbar: { title: { text: "R$" }, thickness: 12, len: 0.7 },
-        hovertemplate: "<b>%{text}</b><br>R$ %{z:.3f}<extra></extra>",
+        colorbar: { title: { text: unitName(view.unit) }, thickness: 12, len: 0.7 },
+        hovertemplate: `<b>%{text}</b><br>${unitName(view.unit)}: %{z:.3f}<extra></extra>`,
       }], mapLayout(t("map.title", { fuel, week })), url, view.week);
     } else {
       showEmpty("chart-map", t("map.noStates", {
@@ -821,19 +879,25 @@
     const layout = baseLayout(t("map.areas", { fuel, week }));
     layout.margin = { t: 56, r: 24, b: 48, l: 24 };
     layout.yaxis.automargin = true; // the area names set the left margin
-    layout.xaxis.tickprefix = "R$ ";
+    layout.xaxis.title = { text: unitName(view.unit) };
     layout.showlegend = false;
-    const lo = sorted[0].price;
+    // Bars start at zero: a bar's length is the price, so Roraima's 22% over Minas Gerais is
+    // 22% longer, not five times. Each bar carries its price, as a zero-based axis packs them.
     const hi = sorted[sorted.length - 1].price;
-    layout.xaxis.range = [lo - (hi - lo) * 0.25 - 0.01, hi + (hi - lo) * 0.05 + 0.01];
+    layout.xaxis.range = [0, hi * 1.12];
     await plot("chart-areas", [{
       type: "bar",
       orientation: "h",
       x: sorted.map((a) => a.price),
       y: sorted.map((a) => (a.level === "STATE" ? `${a.name} (${a.area})` : areaName(a.area))),
       marker: { color: colors },
+      text: sorted.map((a) => fmt.money(a.price, view.unit, 2)),
+      textposition: "outside",
+      cliponaxis: false,
+      textfont: { size: 10, color: "#1d2b36" },
       customdata: sorted.map((a) => fmt.pct(a.change_4w)),
-      hovertemplate: `%{y}: R$ %{x:.3f}<br>${t("hover.change4w")}: %{customdata}<extra></extra>`,
+      hovertemplate:
+        `%{y}: ${unitName(view.unit)}: %{x:.3f}<br>${t("hover.change4w")}: %{customdata}<extra></extra>`,
     }], layout, url, view.week);
   }
 
@@ -878,16 +942,19 @@
           "<b>%{text}</b><br>%{z:.3f}<br>E R$ %{customdata[0]:.2f} / G R$ %{customdata[1]:.2f}<extra></extra>",
       }], mapLayout(t("parity.title", { week })), url, view.week);
     } else {
-      showEmpty("chart-parity", t("parity.none", { week: ` (${week})`, coverage: coverageText("ETHANOL", "STATE") }));
+      showEmpty("chart-parity", t("parity.none", { week, coverage: coverageText("ETHANOL", "STATE") }));
     }
     const sorted = rows.slice().sort((a, b) => a.ratio - b.ratio);
     const layout = baseLayout(t(byState ? "parity.bars" : "parity.barsAreas"));
     layout.margin = { t: 56, r: 24, b: 48, l: 24 };
     layout.yaxis.automargin = true;
     layout.showlegend = false;
-    layout.xaxis.range = [Math.min(0.55, sorted[0].ratio - 0.02), Math.max(0.85, sorted[sorted.length - 1].ratio + 0.02)];
+    // From zero, as every bar: a ratio's bar length is the ratio (the 0.70 line still marks
+    // where ethanol pays off).
+    layout.xaxis.range = [0, Math.max(0.85, sorted[sorted.length - 1].ratio + 0.08)];
     layout.shapes = [{
       type: "line", x0: view.threshold, x1: view.threshold, yref: "paper", y0: 0, y1: 1,
+      layer: "below", // under the bars' value labels, which it crossed
       line: { color: "#16324f", width: 1.5, dash: "dash" },
     }];
     await plot("chart-parity-bars", [{
@@ -896,6 +963,10 @@
       x: sorted.map((a) => a.ratio),
       y: sorted.map((a) => (a.level === "STATE" ? `${a.name} (${a.area})` : areaName(a.area))),
       marker: { color: sorted.map((a) => (a.ethanol_pays ? "#1a7f4b" : "#b8322a")) },
+      text: sorted.map((a) => fmt.num(a.ratio, 2)),
+      textposition: "outside",
+      cliponaxis: false,
+      textfont: { size: 10, color: "#1d2b36" },
       hovertemplate: "%{y}: %{x:.3f}<extra></extra>",
     }], layout, url, view.week);
   }
@@ -914,10 +985,16 @@
       showEmpty("chart-corr", t("corr.empty", { min: count(view.min_weeks || 8, "overlapWeek") }));
       return;
     }
-    const names = view.keys.map(seriesName);
-    const text = view.r.map((row) => row.map((r) => (r === null ? "" : fmt.num(r, 2))));
-    const hover = view.r.map((row, i) => row.map((r, j) =>
-      t("corr.hover", { r: r === null ? "—" : fmt.num(r, 3), n: count(view.n[i][j], "overlapWeek") })));
+    // A series sharing no week of changes with any other would be a blank row and column:
+    // left out of the matrix and named under it, as the index charts do.
+    const kept = view.keys.map((k, i) => i).filter((i) => view.n[i].some((n, j) => j !== i && n > 0));
+    const pick = (row) => kept.map((j) => row[j]);
+    const r = kept.map((i) => pick(view.r[i]));
+    const n = kept.map((i) => pick(view.n[i]));
+    const names = kept.map((i) => seriesName(view.keys[i]));
+    const text = r.map((row) => row.map((v) => (v === null ? "" : fmt.num(v, 2))));
+    const hover = r.map((row, i) => row.map((v, j) =>
+      t("corr.hover", { r: v === null ? "—" : fmt.num(v, 3), n: count(n[i][j], "overlapWeek") })));
     // The weeks the changes actually use (window "All" has no start of its own).
     const first = view.first || range.start || view.start;
     const last = view.last || range.end || view.end;
@@ -931,7 +1008,7 @@
       type: "heatmap",
       x: names,
       y: names,
-      z: view.r,
+      z: r,
       text,
       texttemplate: "%{text}",
       customdata: hover,
@@ -943,6 +1020,8 @@
       xgap: 2,
       ygap: 2,
     }], layout, url, last);
+    const missing = view.keys.filter((k, i) => !kept.includes(i)).map(seriesName);
+    noteMissing(document.getElementById("chart-corr"), missing, "corr.leftOut");
   }
 
   async function viewLags(token) {
@@ -986,7 +1065,7 @@
           r2: fmt.num(reg.r2, 2),
         })));
       } else if (view.regression_weeks !== null && view.regression_weeks !== undefined) {
-        noRegression = t("lags.tooFew", Object.assign({}, vars, {
+        noRegression = t(view.regression_weeks ? "lags.tooFew" : "lags.noOverlap", Object.assign({}, vars, {
           have: count(view.regression_weeks, "overlapWeek"),
           need: fmt.num(view.regression_min_weeks, 0),
         }));

@@ -18,6 +18,7 @@
       "outlook.ratio": "MAE vs no-change, 1 week",
       "outlook.ratioFoot": "{weeks} since {from}",
       "outlook.notScored": "no week scored yet",
+      "outlook.noAccuracy": "No backtest to show: there is no outlook for {fuel} ({area}).",
       "outlook.beats": "The model beat the no-change forecast here: at 1 week its mean absolute error was {ratio} of no-change's over the last {weeks} (80% bands held {c80}, 95% bands {c95}).",
       "outlook.notBeats": "The model does NOT beat the no-change forecast here: at 1 week its mean absolute error was {ratio} of no-change's over the last {weeks}. Read the fan as a range of plausible prices, not as a better guess than the last price.",
       "outlook.unclear": "No clear difference from the no-change forecast here: at 1 week the model's mean absolute error was {ratio} of no-change's over the last {weeks}, but a test of the weekly errors (Diebold-Mariano, p = {p}) cannot tell the two apart. Read the fan as a range of plausible prices.",
@@ -87,6 +88,7 @@
       "outlook.ratio": "EAM vs sem mudança, 1 semana",
       "outlook.ratioFoot": "{weeks} desde {from}",
       "outlook.notScored": "nenhuma semana avaliada ainda",
+      "outlook.noAccuracy": "Sem backtest para mostrar: não há perspectiva para {fuel} ({area}).",
       "outlook.beats": "O modelo superou a previsão sem mudança aqui: em 1 semana seu erro absoluto médio foi {ratio} do da previsão sem mudança nas últimas {weeks} (faixas de 80% acertaram {c80}, de 95% {c95}).",
       "outlook.notBeats": "O modelo NÃO supera a previsão sem mudança aqui: em 1 semana seu erro absoluto médio foi {ratio} do da previsão sem mudança nas últimas {weeks}. Leia o leque como uma faixa de preços plausíveis, não como um palpite melhor que o último preço.",
       "outlook.unclear": "Sem diferença clara da previsão sem mudança aqui: em 1 semana o erro absoluto médio do modelo foi {ratio} do da previsão sem mudança nas últimas {weeks}, mas um teste dos erros semanais (Diebold-Mariano, p = {p}) não distingue os dois. Leia o leque como uma faixa de preços plausíveis.",
@@ -291,7 +293,12 @@
       });
       kit.showEmpty("chart-outlook-fan", map.states.length
         ? `${none} ${kit.tn("outlook.onMap", map.states.length)}` : none);
-      document.getElementById("outlook-accuracy").replaceChildren();
+      // The panel's heading stays: one line under it says why it has no table.
+      const table = document.getElementById("outlook-accuracy");
+      table.replaceChildren();
+      const cell = table.insertRow().insertCell();
+      cell.className = "muted";
+      cell.textContent = t("outlook.noAccuracy", { fuel, area });
     } else {
       const first = view.steps[0];
       const one = view.accuracy.find((a) => a.horizon === 1);
