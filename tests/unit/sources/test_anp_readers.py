@@ -20,6 +20,7 @@ from openpyxl import Workbook, load_workbook
 
 from fuelpipe.adapters.sources import _xlsx_stream
 from fuelpipe.adapters.sources.anp import stream_workbook
+from fuelpipe.domain.models import Observation
 from fuelpipe.ports.source import InvalidPayload
 from fuelpipe.replay import ooxml
 
@@ -178,6 +179,32 @@ def test_a_truncated_worksheet_is_an_invalid_payload(payload: Callable[[str], by
     )
     with pytest.raises(InvalidPayload):
         _read(content, WEEKLY_BR, "stream")
+
+
+@pytest.mark.parametrize("reader", ["stream", "openpyxl"])
+def test_a_key_dates_rows_read_before_a_break_are_still_given(
+    reader: str, payload: Callable[[str], bytes]
+) -> None:
+    """The stream gives a key-date once its rows end; a sheet cut off just after MG's three
+    2014-08 GNV rows (rows 108-110 of the cut) still gives MG, settled."""
+
+    def cut_in_row_111(xml: bytes) -> bytes:
+        part = ooxml.SheetData.split(xml)
+        return part.xml[: part.start] + b"".join(part.rows[:110]) + part.rows[110][:30]
+
+    content = _rewritten(payload("anp_mensal-estados-desde-jan2013_cut.xlsx"), cut_in_row_111)
+    got: list[Observation] = []
+    stream = stream_workbook(content, "anp:monthly:estados", "w.xlsx", missing={}, problems=[],
+                             reader=reader)  # fmt: skip
+    with pytest.raises(InvalidPayload, match=r"w\.xlsx row 111: unreadable worksheet"):
+        got.extend(stream)
+    last = got[-1]
+    assert (last.key, last.date.isoformat(), str(last.value)) == (
+        "FUEL_MONTHLY#CNG#MG",
+        "2014-08-01",
+        "1.944",
+    )
+    assert last.attrs["other_rows"] == "2.08@4;2.099@1"
 
 
 @pytest.mark.parametrize("serial", [61, 61.5, 41275, 41275.999999, 44197.25, 73050.0001])
