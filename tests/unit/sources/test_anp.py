@@ -15,9 +15,11 @@ from openpyxl import load_workbook
 
 from fuelpipe.adapters.sources.anp import (
     FETCH_UNIT_PATHS,
+    OTHER_ROWS,
     AnpWorkbookSource,
     parse_workbook,
     parse_workbook_detailed,
+    stream_workbook,
 )
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.ports.source import FetchRequest, InvalidPayload
@@ -235,12 +237,81 @@ def test_monthly_states_workbook(payload) -> None:
     assert len({k.split("#")[2] for k, _ in obs}) == 27
     # eduardoicosta__mensal-estados-desde-jan2013.xlsx: 2021-05 SAO PAULO GASOLINA COMUM 5.35
     assert obs[("FUEL_MONTHLY#GASOLINE#SP", date(2021, 5, 1))].value == Decimal("5.35")
-    # August 2014 GNV has several rows for some states: the one with most stations is kept.
+    # August 2014 GNV has several rows for some states: the one with most stations is kept,
+    # the others' figures in its other_rows, in the workbook's order (price@stations).
     es = obs[("FUEL_MONTHLY#CNG#ES", date(2014, 8, 1))]
-    assert (es.value, es.attrs["stations"]) == (Decimal("1.799"), 42)
+    assert (es.value, es.attrs["stations"], es.attrs[OTHER_ROWS]) == (
+        Decimal("1.799"),
+        42,
+        "1.863@14",
+    )
     mg = obs[("FUEL_MONTHLY#CNG#MG", date(2014, 8, 1))]
-    assert (mg.value, mg.attrs["stations"]) == (Decimal("1.944"), 70)
+    assert (mg.value, mg.attrs["stations"], mg.attrs[OTHER_ROWS]) == (
+        Decimal("1.944"),
+        70,
+        "2.08@4;2.099@1",
+    )
+    assert OTHER_ROWS not in obs[("FUEL_MONTHLY#GASOLINE#SP", date(2021, 5, 1))].attrs
     assert any("FUEL_MONTHLY#CNG#MG 2014-08-01" in p for p in parsed.problems)
+
+
+def _monthly_rows(sheet: Any, uf_name: str) -> list[Any]:
+    """The 2014-08 GNV rows of a state in the monthly cut (cells, in the sheet's order)."""
+    return [
+        row
+        for row in sheet.iter_rows()
+        if row[1].value == "GNV" and row[3].value == uf_name and row[0].value.year == 2014
+    ]
+
+
+def _read_monthly(content: bytes) -> tuple[list[Any], list[str]]:
+    problems: list[str] = []
+    stream = stream_workbook(content, "anp:monthly:estados", MONTHLY, missing={}, problems=problems)
+    return list(stream), problems
+
+
+def test_a_key_date_is_yielded_once_on_a_tie_the_later_row_synthetic(payload) -> None:
+    def edit(sheet: Any) -> None:
+        first, second = _monthly_rows(sheet, "ESPIRITO SANTO")
+        second[4].value = 14  # synthetic: as many stations as the first row (1.863)
+        most = _monthly_rows(sheet, "MINAS GERAIS")[0]
+        most[4].value = "-"  # synthetic: the 70-station row (1.944) without its count
+
+    observations, _ = _read_monthly(_rewritten(payload(MONTHLY), edit))
+    slots = Counter((o.key, o.date) for o in observations)
+    assert max(slots.values()) == 1  # the stream gives each key-date once
+    obs = _by_key_date(observations)
+    es = obs[("FUEL_MONTHLY#CNG#ES", date(2014, 8, 1))]
+    assert (es.value, es.attrs["stations"], es.attrs[OTHER_ROWS]) == (
+        Decimal("1.799"),
+        14,
+        "1.863@14",
+    )
+    mg = obs[("FUEL_MONTHLY#CNG#MG", date(2014, 8, 1))]  # no count loses to any count
+    assert (mg.value, mg.attrs["stations"], mg.attrs[OTHER_ROWS]) == (
+        Decimal("2.08"),
+        4,
+        "1.944@-;2.099@1",
+    )
+
+
+def test_a_row_apart_from_its_key_dates_rows_is_noted_not_yielded_synthetic(payload) -> None:
+    def edit(sheet: Any) -> None:
+        _, second = _monthly_rows(sheet, "ESPIRITO SANTO")
+        cells = [cell.value for cell in second]
+        sheet.delete_rows(second[0].row)
+        sheet.append(cells)  # synthetic: ES's 42-station row (1.799) after every other row
+
+    observations, problems = _read_monthly(_rewritten(payload(MONTHLY), edit))
+    assert max(Counter((o.key, o.date) for o in observations).values()) == 1
+    es = _by_key_date(observations)[("FUEL_MONTHLY#CNG#ES", date(2014, 8, 1))]
+    # Yielded (and perhaps stored) before the later row was read, it stands as it was.
+    assert (es.value, es.attrs["stations"], OTHER_ROWS in es.attrs) == (Decimal("1.863"), 14, False)
+    [note] = [p for p in problems if "FUEL_MONTHLY#CNG#ES" in p]
+    assert note.endswith(
+        "another row for FUEL_MONTHLY#CNG#ES 2014-08-01, apart from its first rows; "
+        "not kept: 1.799 (42 stations)"
+    )
 
 
 def test_weekly_states_layout(server, client, payload, series) -> None:
@@ -301,9 +372,24 @@ def test_full_real_regions_workbook(real_data) -> None:
 def test_full_real_monthly_states_workbook(real_data) -> None:
     path = real_data("anp/eduardoicosta__mensal-estados-desde-jan2013.xlsx")
     parsed = parse_workbook_detailed(path.read_bytes(), "anp:monthly:estados", path.name)
-    # 21,938 data rows; a few (GNV, 2014-08) repeat a state and month and collapse into one.
+    # 21,938 data rows; a few (GNV, 2014-08) repeat a state and month and collapse into one,
+    # the others' figures in its other_rows. The stream gives each key-date once.
     assert len(parsed.observations) == 21_933
+    assert len({(o.key, o.date) for o in parsed.observations}) == 21_933
     assert all("another row for FUEL_MONTHLY#CNG#" in p for p in parsed.problems)
+    several = {
+        (o.key, o.date.isoformat()): (str(o.value), o.attrs[OTHER_ROWS])
+        for o in parsed.observations
+        if OTHER_ROWS in o.attrs
+    }
+    assert several == {  # eduardoicosta__mensal-estados-desde-jan2013.xlsx, 2014-08 GNV
+        ("FUEL_MONTHLY#CNG#ES", "2014-08-01"): ("1.799", "1.863@14"),
+        ("FUEL_MONTHLY#CNG#MG", "2014-08-01"): ("1.944", "2.08@4;2.099@1"),
+        ("FUEL_MONTHLY#CNG#PE", "2014-08-01"): ("1.88", "1.897@9"),
+        ("FUEL_MONTHLY#CNG#RN", "2014-08-01"): ("1.999", "2.012@3"),
+        ("FUEL_MONTHLY#CNG#RS", "2014-08-01"): ("2.194", "2.28@2"),
+        ("FUEL_MONTHLY#CNG#SP", "2014-08-01"): ("1.793", "1.806@30"),
+    }
     assert all(o.date.day == 1 for o in parsed.observations)
     obs = _by_key_date(parsed.observations)
     assert obs[("FUEL_MONTHLY#GASOLINE#SP", date(2024, 5, 1))].value == Decimal("5.64")

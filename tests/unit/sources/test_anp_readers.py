@@ -20,6 +20,7 @@ from openpyxl import Workbook, load_workbook
 
 from fuelpipe.adapters.sources import _xlsx_stream
 from fuelpipe.adapters.sources.anp import stream_workbook
+from fuelpipe.domain.models import Observation
 from fuelpipe.ports.source import InvalidPayload
 from fuelpipe.replay import ooxml
 
@@ -65,9 +66,11 @@ def test_the_stream_reader_and_openpyxl_read_the_same(
     assert streamed == by_openpyxl
 
 
-def _sheet_rows(content: bytes) -> list[tuple[object, ...]]:
+def _sheet_rows(
+    content: bytes, chunk_bytes: int = _xlsx_stream.CHUNK_BYTES
+) -> list[tuple[object, ...]]:
     """The stream reader's raw rows, trailing empty cells and rows dropped (openpyxl pads)."""
-    archive, rows = _xlsx_stream.open_rows(io.BytesIO(content))
+    archive, rows = _xlsx_stream.open_rows(io.BytesIO(content), chunk_bytes)
     try:
         return _trimmed(rows)
     finally:
@@ -198,12 +201,11 @@ def test_a_worksheet_with_no_row_end_is_an_invalid_payload_not_a_hang(
         _read(content, WEEKLY_BR, "stream")
 
 
-def test_a_row_end_cut_across_chunks_is_found(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_row_end_cut_across_chunks_is_found() -> None:
     """Only each new chunk is searched for ``</row>``, with the bytes of one cut at its start:
     chunks shorter than the tag give the same rows."""
     content = _workbook_written_by_openpyxl()
-    monkeypatch.setattr(_xlsx_stream, "CHUNK_BYTES", 5)
-    assert _sheet_rows(content) == _openpyxl_rows(content)
+    assert _sheet_rows(content, chunk_bytes=5) == _openpyxl_rows(content)
 
 
 @pytest.mark.parametrize("part", ["xl/sharedStrings.xml", "xl/styles.xml"])
@@ -222,6 +224,32 @@ def test_an_oversized_small_part_is_an_invalid_payload(
         rf"{re.escape(part)} unpacks to \d+ bytes",
     ):
         _read(content, WEEKLY_BR, "stream")
+
+
+@pytest.mark.parametrize("reader", ["stream", "openpyxl"])
+def test_a_key_dates_rows_read_before_a_break_are_still_given(
+    reader: str, payload: Callable[[str], bytes]
+) -> None:
+    """The stream gives a key-date once its rows end; a sheet cut off just after MG's three
+    2014-08 GNV rows (rows 108-110 of the cut) still gives MG, settled."""
+
+    def cut_in_row_111(xml: bytes) -> bytes:
+        part = ooxml.SheetData.split(xml)
+        return part.xml[: part.start] + b"".join(part.rows[:110]) + part.rows[110][:30]
+
+    content = _rewritten(payload("anp_mensal-estados-desde-jan2013_cut.xlsx"), cut_in_row_111)
+    got: list[Observation] = []
+    stream = stream_workbook(content, "anp:monthly:estados", "w.xlsx", missing={}, problems=[],
+                             reader=reader)  # fmt: skip
+    with pytest.raises(InvalidPayload, match=r"w\.xlsx row 111: unreadable worksheet"):
+        got.extend(stream)
+    last = got[-1]
+    assert (last.key, last.date.isoformat(), str(last.value)) == (
+        "FUEL_MONTHLY#CNG#MG",
+        "2014-08-01",
+        "1.944",
+    )
+    assert last.attrs["other_rows"] == "2.08@4;2.099@1"
 
 
 @pytest.mark.parametrize("serial", [61, 61.5, 41275, 41275.999999, 44197.25, 73050.0001])

@@ -510,8 +510,11 @@ def _piece_rows(piece: bytes, cells: _Cells, last: list[int]) -> Iterator[tuple[
         break
 
 
-def open_rows(content: IO[bytes]) -> tuple[zipfile.ZipFile, Iterator[tuple[object, ...]]]:
-    """(archive to close, rows of the first sheet from row 1), read lazily.
+def open_rows(
+    content: IO[bytes], chunk_bytes: int = CHUNK_BYTES
+) -> tuple[zipfile.ZipFile, Iterator[tuple[object, ...]]]:
+    """(archive to close, rows of the first sheet from row 1), read lazily, the worksheet
+    inflated ``chunk_bytes`` at a time.
 
     The workbook's small parts are read now (raising UnsupportedSheet or a zip error); the
     worksheet part is inflated and parsed as the rows are read.
@@ -523,10 +526,12 @@ def open_rows(content: IO[bytes]) -> tuple[zipfile.ZipFile, Iterator[tuple[objec
     except BaseException:
         archive.close()
         raise
-    return archive, _stream(archive, part, cells)
+    return archive, _stream(archive, part, cells, chunk_bytes)
 
 
-def _stream(archive: zipfile.ZipFile, part: str, cells: _Cells) -> Iterator[tuple[object, ...]]:
+def _stream(
+    archive: zipfile.ZipFile, part: str, cells: _Cells, chunk_bytes: int
+) -> Iterator[tuple[object, ...]]:
     """The rows, read up to the last ``</row>`` of each chunk. Only the new chunk (and the
     bytes of a ``</row>`` cut by the chunk's start) is searched: the rest of ``pending`` held
     none, and searching it all again made a sheet with no row end quadratic. More than
@@ -536,7 +541,7 @@ def _stream(archive: zipfile.ZipFile, part: str, cells: _Cells) -> Iterator[tupl
     pending = b""
     with archive.open(part) as stream:
         while True:
-            chunk = stream.read(CHUNK_BYTES)
+            chunk = stream.read(chunk_bytes)
             if not chunk:
                 break
             start = max(len(pending) - len(_ROW_END) + 1, 0)

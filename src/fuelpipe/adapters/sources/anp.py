@@ -56,6 +56,12 @@ _MEMO_ENTRIES = 4096
 _NUMBERS_KEPT = 16384
 """Distinct float cells whose Decimals are remembered (~4 MB; prices repeat, not closely)."""
 _MAX_PROBLEMS = 50  # one bad column can spoil every row; the first ones tell the story
+OTHER_ROWS = "other_rows"
+"""The attribute of a key-date ANP gives several rows (the real monthly file: GNV, 2014-08,
+CNG ES 14 stations at 1.863, then 42 at 1.799): the row covering the most stations (on a tie,
+the later) is the value; the others' published figures, in the workbook's order, are this one
+exact text, ``<price>@<stations>`` joined by ``;`` (``1.863@14``; ``-`` for no station count),
+so no published value is dropped (attributes are flat: text, Decimal, int or null)."""
 
 
 def _norm(text: str) -> str:
@@ -502,12 +508,15 @@ def stream_workbook(
     The workbook is opened and its header checked now (an InvalidPayload is raised here); the
     rows are turned into Python values lazily, one at a time, by ``reader`` (see READERS), so
     memory does not grow with the sheet.
-    ``missing`` and ``problems`` fill while the stream is read and are complete once it ends. A
-    (key, date) seen on several rows (the real monthly file has some) is yielded again only when
-    the new row covers more stations, so the last one yielded for a key and date is the survey's
-    main figure. ``covered`` collects the dates the workbook has a price for (any key), ``seen``
-    the kept key-dates with a price (-> stations), ``unsure`` what the rows that could not be
-    tied to a key and date may have held.
+    ``missing`` and ``problems`` fill while the stream is read and are complete once it ends.
+    Each (key, date) is yielded once. One on several adjacent rows (the real monthly file has
+    some) is yielded once its rows end, as the row covering the most stations (on a tie, the
+    later) with the others' figures in its OTHER_ROWS attribute; a row apart from its key-date's
+    first rows (none of the real files has one) is not kept and is noted in ``problems``: the
+    records do not depend on how the stream is cut into store batches. ``covered`` collects the
+    dates the workbook has a price for (any key), ``seen`` the kept key-dates with a price
+    (-> stations), ``unsure`` what the rows that could not be tied to a key and date may have
+    held.
     """
     if fetch_unit not in _REQUIRED:
         raise ValueError(f"anp: unknown fetch unit {fetch_unit!r}")
@@ -560,7 +569,7 @@ class _Notes:
             self.out.append(f"anp: {filename}: and {self.count - _MAX_PROBLEMS} more rows")
 
 
-def _stream_rows(
+def _stream_rows(  # noqa: PLR0912, PLR0915 - every row of a workbook: one frame, locals only
     book: Any,
     rows: Iterator[Sequence[object]],
     header_row: int,
@@ -572,9 +581,16 @@ def _stream_rows(
     seen: dict[tuple[str, date], int],
     unsure: Unsure,
 ) -> Iterator[Observation]:
-    # seen: (key, date) -> stations of the row yielded for it: small ints, not observations.
+    # seen: (key, date) -> stations of the row kept for it: small ints, not observations.
+    # pending: the current key-date's best row so far, yielded once another key-date begins (a
+    # key-date's rows are adjacent in ANP's files): each key-date is yielded once, with its
+    # final figure, whatever the scraper's store batches. others: its other rows (rarely any).
     note = _Notes(problems)
     head, keys, days = reader.head, reader.keys, reader.days
+    pending: Observation | None = None
+    pending_slot: tuple[str, date] | None = None
+    pending_row = best = 0
+    others: _Others | None = None
 
     try:
         for number, row in enumerate(rows, start=header_row + 1):
@@ -609,34 +625,103 @@ def _stream_rows(
             attrs = reader.attrs(row, note, number)
             count = attrs["stations"]
             stations = count if isinstance(count, int) else -1
-            obs = Observation(key, day, price, attrs)
-            kept = seen.get(slot)
-            if kept is not None:
-                # Seen in the real monthly file (GNV, 2014-08): several rows for one state and
-                # month. The row covering the most stations is the survey's main figure.
-                note(
-                    f"{reader.where(number)}: another row for {key} {day}; "
-                    "kept the one with the most stations"
+            if slot in seen:  # another row for a key-date (rare)
+                pending, pending_row, best, others = _another_row(
+                    (pending, pending_slot, pending_row, best, others),
+                    Observation(key, day, price, attrs),
+                    stations,
+                    number,
+                    reader,
+                    note,
+                    seen,
                 )
-                if kept > stations:
-                    continue
-            seen[slot] = stations
+                continue
+            done, done_others = pending, others
+            pending = Observation(key, day, price, attrs)
+            pending_slot, pending_row, others = slot, number, None
+            best = seen[slot] = stations
             missing.pop(slot, None)
-            yield obs
+            if done is not None:
+                yield done if done_others is None else _settled(done, done_others)
+    except Exception:
+        # A sheet that breaks part-way (InvalidPayload) still gives every row before the break.
+        yield from _last(pending, others)
+        raise
+    else:
+        yield from _last(pending, others)
     finally:
         book.close()
         note.finish(reader.filename)
 
 
+_Others = list[tuple[int, Decimal, AttrValue]]
+"""A key-date's rows not kept: (row number, price, stations), in the order they were read."""
+_Pending = tuple[Observation | None, tuple[str, date] | None, int, int, _Others | None]
+"""The key-date being read: its best row so far, its slot, row number, stations, others."""
+
+
+def _another_row(
+    pending: _Pending,
+    obs: Observation,
+    stations: int,
+    number: int,
+    reader: _RowReader,
+    note: Callable[[str], None],
+    seen: dict[tuple[str, date], int],
+) -> tuple[Observation | None, int, int, _Others | None]:
+    """The key-date being read after another priced row of an already seen key-date: the row
+    covering the most stations is its value (on a tie, the later), the others in OTHER_ROWS.
+
+    Seen in the real monthly file (GNV, 2014-08): several adjacent rows for one state and
+    month. A row apart from its key-date's first rows (none of the real files has one) comes
+    after that key-date was yielded: it is noted, not kept, so the records do not depend on
+    where the scraper's store batches end and a re-read revises nothing.
+    """
+    kept, slot, row, best, others = pending
+    count = obs.attrs["stations"]
+    if kept is None or slot != (obs.key, obs.date):
+        note(
+            f"{reader.where(number)}: another row for {obs.key} {obs.date}, apart from its "
+            f"first rows; not kept: {obs.value} ({count} stations)"
+        )
+        return kept, row, best, others
+    note(
+        f"{reader.where(number)}: another row for {obs.key} {obs.date}; "
+        f"kept the one with the most stations, the others in its {OTHER_ROWS}"
+    )
+    others = [] if others is None else others
+    if best > stations:
+        others.append((number, obs.value, count))
+        return kept, row, best, others
+    others.append((row, kept.value, kept.attrs["stations"]))
+    seen[slot] = stations
+    return obs, number, stations, others
+
+
+def _settled(obs: Observation, others: _Others) -> Observation:
+    """``obs`` with the figures of its key-date's other rows, in the workbook's order."""
+    obs.attrs[OTHER_ROWS] = ";".join(
+        f"{price}@{'-' if stations is None else stations}"
+        for _, price, stations in sorted(others, key=itemgetter(0))
+    )
+    return obs
+
+
+def _last(pending: Observation | None, others: _Others | None) -> tuple[Observation, ...]:
+    """The key-date read last, settled: yielded when the rows end (or break)."""
+    if pending is None:
+        return ()
+    return (pending if others is None else _settled(pending, others),)
+
+
 def parse_workbook_detailed(content: bytes, fetch_unit: str, filename: str) -> ParsedWorkbook:
     """Every row of an ANP workbook, with malformed rows skipped and reported, not fatal."""
     parsed = ParsedWorkbook()
-    best: dict[tuple[str, date], Observation] = {}
-    for obs in stream_workbook(
-        content, fetch_unit, filename, missing=parsed.missing, problems=parsed.problems
-    ):
-        best[(obs.key, obs.date)] = obs  # a later one for the same slot covers more stations
-    parsed.observations = list(best.values())
+    parsed.observations = list(  # each key-date once (stream_workbook)
+        stream_workbook(
+            content, fetch_unit, filename, missing=parsed.missing, problems=parsed.problems
+        )
+    )
     return parsed
 
 
