@@ -327,37 +327,39 @@ def test_a_member_that_inflates_past_the_ratio_limit_is_not_unpacked(
 
 
 def test_the_unpacked_bytes_are_counted_across_nested_archives(
-    lake: StationLake, write: Callable[[str, bytes], Path], monkeypatch: pytest.MonkeyPatch
+    write: Callable[[str, bytes], Path], tmp_path: Path
 ) -> None:
     """One budget for the whole file: a member of an inner archive that fits on its own but
     not after what the outer archive unpacked is not unpacked (a smaller limit stands in for
     the real 8 GiB one)."""
-    from fuelpipe.adapters.lake import formats
-
     first = "\n".join(real_lines("glp", 20)).encode()  # what _good_csv_and_unread_member writes
     inner = _zip({"c.csv": "\n".join(real_lines("glp", 10)).encode()})
-    monkeypatch.setattr(formats, "_MAX_UNPACKED", len(first) + len(inner) + 100)
+    lake = StationLake(
+        LocalLakeStorage(tmp_path / "small-lake"),
+        FixedClock(NOW),
+        max_unpacked=len(first) + len(inner) + 100,
+    )
     why = _good_csv_and_unread_member(lake, write, "budget.zip", ("b.zip", inner))
     assert why.startswith("budget.zip!b.zip!c.csv: not read: ")
     assert f"past the limit of {len(first) + len(inner) + 100} bytes for one file" in why
 
 
 def test_a_member_that_unpacks_to_more_than_it_declared_stops_at_the_limit(
-    lake: StationLake,
-    write: Callable[[str, bytes], Path],
-    monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
 ) -> None:
     """Declared sizes can lie: the bytes written are counted too, and unpacking stops once
-    they pass the limit. (zipfile stops at the declared size today, so the declared check is
-    switched off here to reach the count.)"""
+    they pass the limit, its partial copy removed. (zipfile stops at the declared size today,
+    so the member is unpacked here with less budget left than it declares, as a member whose
+    declared size passed the check and then gave more would be.)"""
     from fuelpipe.adapters.lake import formats
 
-    monkeypatch.setattr(formats, "_too_big", lambda info, budget: None)
-    monkeypatch.setattr(formats, "_MAX_UNPACKED", (3 << 20) + 10_000)
-    member = ("b.csv", bytes(range(256)) * (4 << 12))  # 4 MiB: past the limit in its 4th chunk
-    why = _good_csv_and_unread_member(lake, write, "liar.zip", member)
-    assert why.startswith("liar.zip!b.csv: not read: past the limit of")
+    body = bytes(range(256)) * (4 << 12)  # synthetic: 4 MiB, past the budget in its 4th chunk
+    target = tmp_path / "liar.m0"
+    with zipfile.ZipFile(io.BytesIO(_zip({"b.csv": body}))) as archive:
+        budget = formats._Budget(limit=8 << 30, left=(3 << 20) + 10_000)
+        why = formats._unpack(archive, archive.infolist()[0], target, budget)
+    assert why == f"not read: past the limit of {8 << 30} bytes unpacked for one file"
+    assert not target.exists()
 
 
 @pytest.fixture(scope="module")

@@ -207,14 +207,16 @@ def test_a_listing_redirected_off_anp_is_refused(tmp_path: Path) -> None:
         source.listing()
 
 
-def test_a_body_past_the_download_limit_is_refused_and_not_kept(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_body_past_the_download_limit_is_refused_and_not_kept(tmp_path: Path) -> None:
     """A download had no byte limit: a body (or a Content-Length) past MAX_DOWNLOAD_BYTES is
     a bad payload, not retried, and its partial file is removed (a smaller limit here)."""
-    monkeypatch.setattr(shpc, "MAX_DOWNLOAD_BYTES", 3 << 20)
     body = bytes(range(256)) * (4 << 12)  # synthetic: 4 MiB
-    source = StationFiles(BASE, _mock(lambda _: httpx.Response(200, content=body)), attempts=3)
+    source = StationFiles(
+        BASE,
+        _mock(lambda _: httpx.Response(200, content=body)),
+        attempts=3,
+        max_download_bytes=3 << 20,
+    )
     target = tmp_path / "big.csv"
     with pytest.raises(InvalidPayload, match=r"more than 3145728 bytes"):
         source.download(f"{BASE}{FILE_PATH}", target)

@@ -40,7 +40,13 @@ from fuelpipe.adapters.lake.columns import (
     read_lines,
     without_trailing_fields,
 )
-from fuelpipe.adapters.lake.formats import CsvInput, LineCount, UnreadableFile, csv_inputs
+from fuelpipe.adapters.lake.formats import (
+    MAX_UNPACKED,
+    CsvInput,
+    LineCount,
+    UnreadableFile,
+    csv_inputs,
+)
 from fuelpipe.adapters.lake.queries import QUERIES
 from fuelpipe.adapters.lake.storage import PART_FILE
 from fuelpipe.domain.stations import ANP_COLUMNS, BadRow
@@ -178,8 +184,11 @@ class StationLake:
         memory_limit: str = "768MB",
         workdir: Path | None = None,
         batch_rows: int = BATCH_ROWS,
+        max_unpacked: int = MAX_UNPACKED,
     ) -> None:
+        """``max_unpacked``: the bytes one file's archives may unpack in all (a ZIP bomb)."""
         self.storage = storage
+        self.max_unpacked = max_unpacked
         self.clock = clock
         self.threads = threads
         self.memory_limit = memory_limit
@@ -272,7 +281,7 @@ class StationLake:
                     new_content()
                 with self._scratch() as scratch:
                     try:
-                        inputs = csv_inputs(path, name, scratch)
+                        inputs = csv_inputs(path, name, scratch, max_unpacked=self.max_unpacked)
                     except UnreadableFile as exc:
                         return [_refused(name, "unreadable", shown(str(exc), 160))]
                     reports = [

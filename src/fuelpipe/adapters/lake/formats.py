@@ -22,7 +22,7 @@ BOM = b"\xef\xbb\xbf"
 ZIP_MAGIC = b"PK\x03\x04"
 _CHUNK = 1 << 20
 _MAX_MEMBERS = 64
-_MAX_UNPACKED = 8 << 30
+MAX_UNPACKED = 8 << 30
 """Bytes unpacked from one file, all its archives and nesting levels together: ANP's largest
 CSV (a semiannual one) is about 150 MB, so this is room for some fifty of them in one archive,
 and a bound on the scratch disk one file can fill."""
@@ -201,18 +201,26 @@ _MAX_DEPTH = 3
 
 @dataclass(slots=True)
 class _Budget:
-    """The bytes one file's archives may still unpack (shared by every nesting level)."""
+    """The bytes one file's archives may still unpack (shared by every nesting level), of
+    ``limit`` in all."""
 
+    limit: int
     left: int
 
 
 def csv_inputs(
-    path: Path, name: str, workdir: Path, depth: int = 0, budget: _Budget | None = None
+    path: Path,
+    name: str,
+    workdir: Path,
+    depth: int = 0,
+    budget: _Budget | None = None,
+    *,
+    max_unpacked: int = MAX_UNPACKED,
 ) -> list[CsvInput]:
     """Every CSV the file at ``path`` holds; ZIP members (archives inside, too) and workbooks
-    are unpacked into ``workdir``, at most _MAX_UNPACKED bytes in all. Raises UnreadableFile
+    are unpacked into ``workdir``, at most ``max_unpacked`` bytes in all. Raises UnreadableFile
     when there is none."""
-    budget = budget if budget is not None else _Budget(_MAX_UNPACKED)
+    budget = budget if budget is not None else _Budget(max_unpacked, max_unpacked)
     fmt = detect(path)
     if fmt is FileFormat.XLSX:
         target = workdir / f"{path.name}.workbook.csv"
@@ -261,7 +269,7 @@ def _too_big(info: zipfile.ZipInfo, budget: _Budget) -> str | None:
     """Why a member is not unpacked, from its declared sizes (None: it may be)."""
     if info.file_size > budget.left:
         return (
-            f"not read: {info.file_size} bytes unpacked, past the limit of {_MAX_UNPACKED} "
+            f"not read: {info.file_size} bytes unpacked, past the limit of {budget.limit} "
             "bytes for one file"
         )
     if info.file_size > _RATIO_FROM and info.file_size > _MAX_RATIO * info.compress_size:
@@ -290,14 +298,14 @@ def _unpack(
         return f"unreadable ZIP member ({type(exc).__name__}: {exc})"
     if budget.left < 0:  # more bytes than it declared: what it holds is unknown
         target.unlink()
-        return f"not read: past the limit of {_MAX_UNPACKED} bytes unpacked for one file"
+        return f"not read: past the limit of {budget.limit} bytes unpacked for one file"
     return lines
 
 
 def _members(path: Path, name: str, workdir: Path, depth: int, budget: _Budget) -> list[CsvInput]:
     """The CSVs of a ZIP's members. A member that cannot be read, or is not read (past
     _MAX_MEMBERS, an archive past _MAX_DEPTH, a workbook openpyxl cannot open, past the
-    _MAX_UNPACKED bytes left in ``budget`` or the _MAX_RATIO ratio, its bytes inside another
+    MAX_UNPACKED bytes left in ``budget`` or the _MAX_RATIO ratio, its bytes inside another
     member's), is marked ``unreadable``: what it holds is unknown, so the file is reported and
     not recorded, never taken as ingested whole. A member that is readable but not a CSV is
     only reported. The sizes a member declares can lie: unpacking also stops once the bytes

@@ -161,8 +161,10 @@ class StationFiles:
         backoff_s: float = 0.5,
         *,
         retry_after_cap_s: float = RETRY_AFTER_CAP_S,
+        max_download_bytes: int = MAX_DOWNLOAD_BYTES,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.max_download_bytes = max_download_bytes
         self.client = client if client is not None else make_client()
         self.attempts = attempts
         self.backoff_s = backoff_s
@@ -262,7 +264,7 @@ class StationFiles:
         ``on_bytes(received, declared)`` after each chunk: the bytes on the wire so far and
         the Content-Length (0 when the server gives none), again from 0 on a retry. A URL, or
         the URL a redirect ends at, that ANP does not serve (served_by_anp) is a permanent
-        error; a body past MAX_DOWNLOAD_BYTES is a bad payload, and is not kept."""
+        error; a body past ``max_download_bytes`` is a bad payload, and is not kept."""
         self._check_served(url, url)
         headers = {}
         if etag:
@@ -290,11 +292,11 @@ class StationFiles:
                     with target.open("wb") as out:
                         for chunk in resp.iter_bytes(1 << 20):
                             size += len(chunk)
-                            if max(size, expected) > MAX_DOWNLOAD_BYTES:
+                            if max(size, expected) > self.max_download_bytes:
                                 out.close()
                                 target.unlink()
                                 raise InvalidPayload(
-                                    f"shpc: {redact_url(url)}: more than {MAX_DOWNLOAD_BYTES} "
+                                    f"shpc: {redact_url(url)}: more than {self.max_download_bytes} "
                                     f"bytes ({max(size, expected)}), past what a station file "
                                     "takes"
                                 )
