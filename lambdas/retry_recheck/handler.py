@@ -14,7 +14,8 @@ from fuelpipe.domain.models import Record
 from fuelpipe.homes.aws import ContextProvider, build_alerting, lazy_context, schedule_options
 from fuelpipe.homes.settings import Settings
 from fuelpipe.ports.alerts import AlertContext, AlertSink, AlertState
-from fuelpipe.stages.alerting import default_rules, evaluate
+from fuelpipe.stages.alert_rules import alert_rules
+from fuelpipe.stages.alerting import evaluate
 from fuelpipe.stages.context import StageContext
 from fuelpipe.stages.data_version import mark_after_error, mark_changed, recheck_changed
 from fuelpipe.stages.recheck import RecheckReport, recheck
@@ -68,7 +69,7 @@ def _alert(
         metrics.add_metric(name="AlertsSkipped", unit=MetricUnit.Count, value=1)
         return {"alerts_skipped": 1}
     ctx = AlertContext(home.clock.now(), home.store, home.queue, home.catalog)
-    rules = default_rules(quarantined=quarantined)
+    rules = alert_rules(quarantined=quarantined)  # the same rules as the embedded home's watch
     report = evaluate(ctx, rules, state, [state.outbox(s.name for s in sinks)])
     for problem in report.failed_rules:
         logger.warning("alert rule failed", extra={"problem": problem})

@@ -56,7 +56,8 @@ BLOCKED_IMPORT = textwrap.dedent(
 # What each function's requirements.txt leaves out, so its import must not need it.
 NOT_SHIPPED = {
     "data_clustering": "pandas,numpy,httpx,openpyxl",
-    "retry_recheck": "pandas,numpy,httpx,openpyxl",
+    # numpy is shipped for the outlook's alert rules, and still imported only when they run
+    "retry_recheck": "pandas,httpx,openpyxl",
     "scraper": "pandas,numpy",
     "intraday": "pandas,numpy,openpyxl",
     # The page loads the committed partial plotly.js bundle: no plotly package (nor the narwhals

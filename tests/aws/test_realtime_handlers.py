@@ -366,3 +366,43 @@ def test_retry_recheck_reads_the_quarantine_index_once_for_its_metric_and_its_al
     bodies = _drain_inbox(sqs, inbox)
     found = {b["subject"]: b["evidence"]["dates"] for b in bodies if b["rule"] == "quarantined"}
     assert found == {"CURRENCY#USD": 3, "CURRENCY#EUR": 3}
+
+
+def test_retry_recheck_publishes_the_outlook_alerts_too(aws_home: AwsHome, moto_server) -> None:
+    """README: outlook_move fires when the latest outlook expects a move of ±3% within two
+    weeks. `watch` evaluated the outlook's rules but the AWS home's one evaluation (the
+    retry_recheck Lambda) only the pipeline's: the alert never reached the SNS topic."""
+    from tests.support.outlook import rising_forecast
+
+    sns, sqs, topic, inbox = _topic_with_inbox(
+        moto_server, f"outlook-{aws_home.settings.table_name}"
+    )
+    as_of = datetime(2022, 5, 4, 15, 0, tzinfo=SP)
+    app = aws_home.app(FixedClock(as_of))
+    app.store.put_records([rising_forecast(as_of)])
+    state = DynamoAlertState(
+        aws_home.dynamodb, aws_home.settings.table_name, clock=FixedClock(as_of)
+    )
+    handler = load_handler("retry_recheck").make_handler(
+        lambda: app, lambda: (state, [SnsSink(sns, topic)])
+    )
+
+    handler(scheduled_event(), FakeLambdaContext("retry_recheck"))
+    handler(scheduled_event(), FakeLambdaContext("retry_recheck"))  # still holding: quiet
+
+    outlook = [b for b in _drain_inbox(sqs, inbox) if b["rule"] == "outlook_move"]
+    assert [(b["kind"], b["subject"]) for b in outlook] == [("FIRING", "FUEL#GASOLINE#BR:rise")]
+
+
+def test_both_homes_evaluate_the_same_alert_rules() -> None:
+    """The embedded home's watch and the AWS home's retry_recheck build their rules from one
+    function: a rule added there alerts in both homes."""
+    import inspect
+
+    from fuelpipe.cli import watch
+    from fuelpipe.stages.alert_rules import alert_rules
+
+    names = [r.name for r in alert_rules()]
+    assert {"stale_source", "quarantined", "dead_lettered", "outlook_move"} <= set(names)
+    assert "alert_rules(" in inspect.getsource(watch.alerter)
+    assert "alert_rules(" in inspect.getsource(load_handler("retry_recheck")._alert)

@@ -159,22 +159,20 @@ def test_watch_alerts_on_the_outlook_rules_too(
     """README: outlook_move fires when the latest outlook expects a move of ±3% within two
     weeks, and watch refreshes the outlook before the alerts so they see it: the watch's
     alert hook must evaluate the outlook's rules beside the pipeline's."""
-    from fuelpipe.outlook.model import Forecast, Step
-    from fuelpipe.outlook.records import to_record
+    from tests.support.outlook import rising_forecast
+
+    from fuelpipe.outlook.model import Forecast
+    from fuelpipe.outlook.records import from_record, to_record
     from fuelpipe.stages.outlook import outlook_key_for
 
     gas = DEFAULT_CATALOG["FUEL#GASOLINE#BR"]
     as_of = datetime(2022, 5, 4, 15, 0, tzinfo=SP)
-    steps = tuple(
-        Step(h, date(2022, 5, 1) + timedelta(weeks=h), point, point - 0.1, point + 0.1,
-             point - 0.2, point + 0.2)
-        for h, point in ((1, 7.40), (2, 7.60))
-    )  # fmt: skip
-    forecast = Forecast(as_of, date(2022, 5, 1), 7.20, 0.0, date(2022, 5, 3), steps)
+    first = rising_forecast(as_of)
+    steps = from_record(first).forecast.steps
     db = tmp_path / "o.sqlite"
     clock = ManualClock(as_of)
     app = build_context(Settings(db=db), clock=clock, catalog=Catalog([gas]), sources={})
-    app.store.put_records([to_record(outlook_key_for(gas), forecast)])
+    app.store.put_records([first])
     hook, closers = alerter(db, None, clock=app.clock)
     try:
         assert hook(app) == 1

@@ -52,8 +52,8 @@ def alerter(
     from fuelpipe.adapters.clock import SystemClock
     from fuelpipe.adapters.webhook import WebhookSink
     from fuelpipe.ports.alerts import AlertContext, AlertRule, AlertSink
-    from fuelpipe.stages.alerting import default_rules, evaluate
-    from fuelpipe.stages.outlook_rules import outlook_rules
+    from fuelpipe.stages.alert_rules import alert_rules
+    from fuelpipe.stages.alerting import evaluate
 
     state = SqliteAlertState(db, clock=clock or SystemClock())
     sinks: list[AlertSink] = [
@@ -65,8 +65,8 @@ def alerter(
     if webhook:
         sinks.append(WebhookSink(webhook, backoff_s=backoff_s))
     outbox = state.outbox(s.name for s in sinks)
-    # the outlook's rules beside the pipeline's: watch refreshes the outlook before alerting
-    rules: list[AlertRule] = [*default_rules(), *outlook_rules()]
+    # the outlook's rules beside the pipeline's, as in AWS: watch refreshes the outlook first
+    rules: list[AlertRule] = alert_rules()
 
     shown: list[str] = []  # the outbox notices last printed: each tick repeats them
 

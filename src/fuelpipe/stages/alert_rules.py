@@ -1,0 +1,22 @@
+"""The alert rules both homes evaluate: the pipeline's own and the outlook's.
+
+One list, called by the embedded home's `watch` (cli/watch.py) and by the AWS home's
+retry_recheck Lambda, so the two homes cannot drift apart: a rule added here alerts in both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from fuelpipe.domain.models import Record
+from fuelpipe.ports.alerts import AlertRule
+from fuelpipe.stages.alerting import default_rules
+from fuelpipe.stages.outlook_rules import outlook_rules
+
+
+def alert_rules(*, quarantined: Sequence[Record] | None = None) -> list[AlertRule]:
+    """Every alert rule: the pipeline's (:func:`default_rules`) and the outlook's
+    (:func:`outlook_rules`, whose forecasts need numpy when they run, not when imported).
+
+    ``quarantined``: the store's quarantined records, if the caller read them already."""
+    return [*default_rules(quarantined=quarantined), *outlook_rules()]
