@@ -30,6 +30,11 @@ ERROR_CHARS = 60
 """A failed request's last error is cut to this many characters on the heartbeat."""
 MAX_SLEEP = timedelta(hours=6)
 """Never sleep longer than this, so a changed catalog or a released record is noticed."""
+SLEEP_SLICE_S = 60.0
+"""The longest single ``sleep``: the clock is read again after each slice. ``time.sleep``
+runs on a monotonic clock that stops while the machine is suspended (a laptop's lid, a paused
+VM), so one long sleep would wake hours after the wall-clock ``wake_at``; in slices the watch
+wakes at most a slice late."""
 ERROR_BACKOFF_S = 30.0
 """The wait after a tick that failed unexpectedly, doubled for each failure in a row..."""
 MAX_ERROR_BACKOFF_S = 300.0
@@ -234,6 +239,24 @@ def watch(
         if max_ticks is not None and ticks >= max_ticks:
             break
         assert result.wake_at is not None
-        wait = min(result.wake_at - app.clock.now(), MAX_SLEEP).total_seconds()
-        sleep(max(MIN_SLEEP_S, wait))
+        sleep_until(app.clock.now, min(result.wake_at, app.clock.now() + MAX_SLEEP), sleep)
     return ticks
+
+
+def sleep_until(
+    now: Callable[[], datetime],
+    wake_at: datetime,
+    sleep: Callable[[float], None],
+    *,
+    slice_s: float = SLEEP_SLICE_S,
+) -> None:
+    """Sleep until ``now()`` reaches ``wake_at``, in slices of at most ``slice_s`` seconds
+    (each at least :data:`MIN_SLEEP_S`, and at least one), reading ``now()`` after each: a
+    clock that jumps past ``wake_at`` while asleep (a suspend, which ``time.sleep``'s monotonic
+    clock does not count) ends the wait at the end of the slice. Ctrl+C (and SIGTERM, which
+    the CLI turns into KeyboardInterrupt) raised inside ``sleep`` stops it as before."""
+    while True:
+        left = (wake_at - now()).total_seconds()
+        sleep(max(MIN_SLEEP_S, min(slice_s, left)))
+        if now() >= wake_at:
+            return
