@@ -3,8 +3,9 @@ so the page redraws and the API's response cache starts a new generation."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -15,7 +16,7 @@ from fuelpipe.adapters.sqlite_store import SqliteStore
 from fuelpipe.dashboard.app import create_app
 from fuelpipe.dashboard.live import live_view
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
-from fuelpipe.domain.models import Record, Status
+from fuelpipe.domain.models import PresentDate, Record, Status
 from fuelpipe.stages.data_version import mark_changed
 
 SP = ZoneInfo("America/Sao_Paulo")
@@ -80,3 +81,43 @@ def test_a_value_published_after_the_clock_has_no_age(tmp_path) -> None:
     assert early.age_s is None
     (late,) = [s for s in after.series if s.key == usd]
     assert late.age_s == 110 * 60  # 13:10 to 15:00
+
+
+class _CountsRowsRead(SqliteStore):
+    """A SQLite store that counts the dates its present reads return."""
+
+    def __init__(self, path: Path, clock: FixedClock) -> None:
+        super().__init__(path, clock=clock)
+        self.rows_read = 0
+
+    def present(self, key: str) -> list[PresentDate]:
+        found = super().present(key)
+        self.rows_read += len(found)
+        return found
+
+    def present_after(self, key: str, after: date | None) -> list[PresentDate]:
+        found = super().present_after(key, after)
+        self.rows_read += len(found)
+        return found
+
+
+def test_a_live_poll_reads_only_the_recent_dates_of_a_long_history(tmp_path) -> None:
+    """`/api/live` is polled every 3 s by each open tab, and a 304 costs the same read: the
+    newest date of each headline series comes from its recent dates, not its whole history
+    (three years of USD here), and a series with nothing recent is still found in full."""
+    clock = FixedClock(NOW)
+    store = _CountsRowsRead(tmp_path / "r.sqlite", clock)
+    usd, brent = "CURRENCY#USD", "COMMODITY#BRENT"
+    days = [
+        date(2019, 5, 6) + timedelta(days=n) for n in range((NOW.date() - date(2019, 5, 6)).days)
+    ]
+    store.put_records([Record(usd, d, Decimal("5.0"), Status.OK) for d in days])
+    store.put_records([Record(brent, date(2021, 1, 4), Decimal("51.0"), Status.OK)])  # long ago
+    try:
+        view = live_view(store, DEFAULT_CATALOG, clock)
+    finally:
+        store.close()
+    newest = {s.key: s.date for s in view.series}
+    assert newest[usd] == date(2022, 5, 5) and newest[brent] == date(2021, 1, 4)
+    assert len(days) > 1000
+    assert store.rows_read < 100  # USD's last ~70 days and Brent's one date (read in full)

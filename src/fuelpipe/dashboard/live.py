@@ -25,7 +25,6 @@ from fuelpipe.domain.catalog import Catalog
 from fuelpipe.domain.instants import SAO_PAULO
 from fuelpipe.domain.intraday import INTRADAY_SERIES
 from fuelpipe.domain.keys import fuel_key
-from fuelpipe.domain.models import Status
 from fuelpipe.ports.clock import Clock
 from fuelpipe.ports.intraday import IntradayStore
 from fuelpipe.ports.store import Store
@@ -136,15 +135,18 @@ def live_view(
     now = clock.now()
     rows: list[LiveSeries] = []
     fingerprint: list[str] = []
+    from fuelpipe.stages.due import newest_ok
+
     for key in live_keys(catalog):
-        ok = [p.date for p in store.present(key) if p.status is Status.OK]
-        if not ok:
+        # the recent dates only (a poll every 3 s per open tab, a 304 too), the whole
+        # history only when none of them is OK
+        newest = newest_ok(store, catalog[key], now)
+        if newest is None:
             rows.append(
                 LiveSeries(key=key, date=None, published_at=None, stored_at=None, age_s=None)
             )
             fingerprint.append(f"{key}:-")
             continue
-        newest = max(ok)
         published = catalog[key].schedule.published_at(newest)
         found = store.query(key, newest, newest, ("value", "updated_at"))
         # São Paulo time, as published_at beside it (the store keeps UTC)

@@ -73,6 +73,19 @@ def _lookback_start(series: Series, now: datetime) -> date:
     return max(series.default_start, series.published_through(now) - _LOOKBACK)
 
 
+def newest_ok(store: Store, series: Series, now: datetime) -> date | None:
+    """The newest date of ``series`` stored OK, as a read of its whole history would find it,
+    from one Query of the dates since the lookback's start (all later dates included): the
+    whole history is read only when none of those is OK (a series behind by more than the
+    lookback, or one this home keeps nothing recent of). `/api/live` asks this of each headline
+    series on every poll, a 304 too."""
+    after = _lookback_start(series, now) - timedelta(days=1)
+    ok = [p.date for p in store.present_after(series.key, after) if p.status is Status.OK]
+    if not ok:
+        ok = [p.date for p in store.present(series.key) if p.status is Status.OK]
+    return max(ok, default=None)
+
+
 def latest_expected(series: Series, now: datetime) -> date | None:
     """The latest expected date whose publication instant has passed."""
     through = series.published_through(now)
