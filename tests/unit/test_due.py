@@ -11,9 +11,10 @@ from fuelpipe.adapters.sqlite_store import SqliteStore
 from fuelpipe.domain.calendars import expected_between, get_calendar
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.domain.models import PresentDate, Record, Status
-from fuelpipe.stages.due import _due, due_status, latest_expected
+from fuelpipe.stages.due import Due, _due, due_status, latest_expected, next_wake
 
 NOW = datetime(2025, 7, 1, 12, 0, tzinfo=ZoneInfo("America/Sao_Paulo"))
+SP_TZ = ZoneInfo("America/Sao_Paulo")
 
 
 def test_a_latest_date_the_source_has_no_value_for_is_not_due() -> None:
@@ -121,3 +122,14 @@ def test_due_status_reads_the_lookback_only_and_answers_as_the_whole_history(
     assert statuses[1].stored == date(2025, 7, 4)
     for key, after in reads:
         assert after is not None and after >= now.date() - timedelta(days=80), (key, after)
+
+
+def test_watch_sleeps_through_a_ptax_holiday_to_the_next_days_first_bulletin() -> None:
+    usd = DEFAULT_CATALOG["CURRENCY#USD"]
+    stored = Due(usd, date(2026, 12, 24), date(2026, 12, 24), False)  # up to date
+    for now in (
+        datetime(2026, 12, 25, 8, 0, tzinfo=SP_TZ),
+        datetime(2026, 12, 26, 12, 0, tzinfo=SP_TZ),
+    ):
+        wake = next_wake([stored], now, intraday=True, catalog=DEFAULT_CATALOG)
+        assert wake == datetime(2026, 12, 28, 10, 10, tzinfo=SP_TZ)

@@ -48,7 +48,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
+
+if TYPE_CHECKING:
+    from fuelpipe.domain.calendars import Calendar
 
 SAO_PAULO = "America/Sao_Paulo"
 NEW_YORK = "America/New_York"
@@ -73,15 +77,28 @@ class Publication:
     intraday: tuple[time, ...] = ()
     """Times of the day's intraday publications (PTAX bulletins), when the source has them."""
 
-    def intraday_after(self, now: datetime) -> datetime | None:
-        """The next intraday publication instant after ``now`` on the same local day."""
+    def intraday_after(self, now: datetime, calendar: Calendar | None = None) -> datetime | None:
+        """The next intraday publication instant after ``now``.
+
+        Without ``calendar``: later on the same local day (None after its last). With the
+        series' ``calendar``: only on a day whose value it expects (no PTAX bulletin on a
+        weekend or a holiday), else the first one of the next expected day, so the next
+        instant is never None."""
+        if not self.intraday:
+            return None
         zone = ZoneInfo(self.tz)
-        today = now.astimezone(zone).date()
+        shift = timedelta(days=self.days_after)
+        day = now.astimezone(zone).date() - shift  # the value date published that local day
+        if calendar is not None and not calendar.is_expected(day):
+            day = calendar.next_expected(day)
         for t in self.intraday:
-            instant = datetime.combine(today, t).replace(tzinfo=zone)
+            instant = datetime.combine(day + shift, t).replace(tzinfo=zone)
             if instant > now:
                 return instant
-        return None
+        if calendar is None:
+            return None
+        nxt = calendar.next_expected(day)
+        return datetime.combine(nxt + shift, self.intraday[0]).replace(tzinfo=zone)
 
     def published_at(self, day: date) -> datetime:
         """The instant the value for ``day`` is normally out and fetchable."""

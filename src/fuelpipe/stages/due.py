@@ -138,13 +138,14 @@ def next_wake(
             candidates.append(bars)
     for d in statuses:
         schedule = d.series.schedule
-        bulletin = schedule.intraday_after(now) if intraday else None
+        cal = get_calendar(d.series.calendar)
+        # a bulletin only on a day the series' calendar expects (none on a PTAX holiday)
+        bulletin = schedule.intraday_after(now, cal) if intraday else None
         if bulletin is not None:
             candidates.append(bulletin)
         if d.is_due:
             candidates.append(now + schedule.poll_every)
             continue
-        cal = get_calendar(d.series.calendar)
         if d.expected is not None:
             nxt = cal.next_expected(d.expected)
         else:  # nothing published yet: the first expected date is default_start itself or after

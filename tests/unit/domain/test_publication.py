@@ -48,3 +48,30 @@ def test_every_series_names_a_known_schedule() -> None:
     for series in DEFAULT_CATALOG:
         assert series.schedule.name == series.publication
         assert series.schedule.allowance.total_seconds() > 0
+
+
+def test_ptax_bulletins_come_only_on_days_the_calendar_expects() -> None:
+    """No PTAX bulletin on a Saturday or on Christmas: the next one is the first (10:10) of the
+    next expected day, not 10:10..13:10 of the day without a session (watch woke four times
+    for nothing). Without the calendar the answer stays the same-day one."""
+    from fuelpipe.domain.calendars import get_calendar
+
+    usd = DEFAULT_CATALOG["CURRENCY#USD"]
+    ptax, cal = usd.schedule, get_calendar(usd.calendar)
+    saturday = datetime(2026, 12, 5, 8, 0, tzinfo=SP)
+    assert ptax.intraday_after(saturday, cal) == datetime(2026, 12, 7, 10, 10, tzinfo=SP)
+    assert ptax.intraday_after(saturday) == datetime(2026, 12, 5, 10, 10, tzinfo=SP)
+    christmas = datetime(2026, 12, 25, 8, 0, tzinfo=SP)
+    assert not cal.is_expected(christmas.date())
+    assert ptax.intraday_after(christmas, cal) == datetime(2026, 12, 28, 10, 10, tzinfo=SP)
+    after_noon = datetime(2026, 12, 25, 13, 15, tzinfo=SP)
+    assert ptax.intraday_after(after_noon, cal) == datetime(2026, 12, 28, 10, 10, tzinfo=SP)
+    # a business day: the day's next bulletin; after its last, the next business day's first
+    thursday = datetime(2026, 12, 24, 11, 30, tzinfo=SP)
+    assert ptax.intraday_after(thursday, cal) == datetime(2026, 12, 24, 12, 10, tzinfo=SP)
+    friday_late = datetime(2026, 12, 4, 13, 30, tzinfo=SP)
+    assert ptax.intraday_after(friday_late, cal) == datetime(2026, 12, 7, 10, 10, tzinfo=SP)
+    assert ptax.intraday_after(friday_late) is None
+    # a schedule without bulletins has none, whatever the calendar
+    brent = DEFAULT_CATALOG["COMMODITY#BRENT"]
+    assert brent.schedule.intraday_after(saturday, get_calendar(brent.calendar)) is None
