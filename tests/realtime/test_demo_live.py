@@ -129,3 +129,42 @@ def test_a_day_the_windows_file_lacks_still_has_its_real_closing_bulletin() -> N
             source.close()
     assert before == []
     assert [(p.kind, str(p.value)) for p in after] == [("Fechamento", real.sell)]
+
+
+def test_live_replay_evaluates_the_alerts_each_tick_as_watch_does(tmp_path, capsys) -> None:
+    """`demo --live` printed "alerts 0" on every due line without evaluating any rule: with
+    `watch`'s alert hook a quarantined date fires once, and the heartbeat counts it."""
+    from fuelpipe.cli.watch import alerter
+    from fuelpipe.domain.models import Record
+
+    start = datetime(2022, 5, 6, 12, 0, tzinfo=SP)
+    end = datetime(2022, 5, 6, 14, 0, tzinfo=SP)
+    catalog = Catalog([replace(DEFAULT_CATALOG["CURRENCY#USD"], default_start=date(2022, 5, 2))])
+    clock = ManualClock(start)
+    lines: list[str] = []
+    with ReplayServer(faults=PublishedPlan(clock, catalog=catalog), quiet=True) as replay:
+        urls = {f"source_{n}_url": u for n, u in replay.source_urls().items()}
+        cfg = Settings(db=tmp_path / "a.sqlite", yahoo_min_interval_s=0, **urls)
+        app = build_context(cfg, clock=clock, catalog=catalog)
+        app.store.put_pendings(
+            [Record("CURRENCY#USD", date(2022, 5, 2), None, Status.QUARANTINED, 5, reason="x")]
+        )
+        hook, closers = alerter(cfg.db, None, clock=clock)
+        try:
+            ticks = replay_live(
+                app,
+                clock,
+                end,
+                sleep=lambda s: clock.advance(timedelta(seconds=s)) and None,
+                heartbeat=lines.append,
+                since=date(2022, 5, 2),
+                alerts=hook,
+            )
+        finally:
+            closers[0].close()  # the alert state (the console sink holds nothing)
+            app.close()
+    assert ticks == len(lines) >= 2
+    assert "alerts 1" in lines[0]  # the quarantine fires on the first tick...
+    assert all("alerts 1" not in line for line in lines[1:])  # ... once
+    out = capsys.readouterr().out.replace("\n", "")
+    assert out.count("[fuelpipe FIRING] quarantined:") == 1

@@ -52,10 +52,13 @@ def replay_live(
     heartbeat: Callable[[str], None],
     since: date | None = None,
     intraday: IntradayStore | None = None,
+    alerts: Callable[[StageContext], int] | None = None,
 ) -> int:
     """Run the watch loop until the clock passes ``end``; returns the ticks run. With
-    ``intraday``, each tick also stores the day's bulletins and bars, as `watch` does."""
-    from fuelpipe.stages.intraday import refresh_intraday
+    ``intraday``, each tick also stores the day's bulletins and bars, and with ``alerts`` (the
+    alert hook of `watch`, :func:`fuelpipe.cli.watch.alerter`) evaluates the alert rules after,
+    as `watch` does: the heartbeat's "alerts N" is what that hook returned."""
+    from fuelpipe.stages.intraday import refresh_today
     from fuelpipe.stages.watch import Tick, watch
 
     ticks = 0
@@ -71,10 +74,9 @@ def replay_live(
         sleep(min(seconds, max(1.0, (end - clock.now()).total_seconds())))
 
     def collect(app: StageContext) -> int:
-        now = app.clock.now()
-        assert intraday is not None
-        refresh_intraday(app.sources, intraday, app.catalog, now.astimezone(SAO_PAULO).date(), now)
-        return 0
+        if intraday is not None:  # a series on its own calendar's holiday is not asked
+            refresh_today(app.sources, intraday, app.catalog, app.clock.now())
+        return alerts(app) if alerts is not None else 0
 
     with contextlib.suppress(_Over):  # the replayed window is over
         watch(
@@ -82,7 +84,7 @@ def replay_live(
             sleep=sleep_until_over,
             heartbeat=beat,
             since=since,
-            after_tick=collect if intraday is not None else None,
+            after_tick=collect if intraday is not None or alerts is not None else None,
             intraday=intraday is not None,
         )
     return ticks
@@ -109,6 +111,7 @@ def run_live_demo(
     `demo`, not at this machine's date.
     """
     from fuelpipe.adapters.clock import FixedClock
+    from fuelpipe.cli.watch import alerter
     from fuelpipe.homes import open_home, open_intraday
     from fuelpipe.replay.live import PublishedPlan, SpeedClock
     from fuelpipe.replay.server import ReplayServer
@@ -150,6 +153,8 @@ def run_live_demo(
             server = (
                 _serve_in_background(context, catalog, port, points, own_clocks) if serve else None
             )
+            # the alerts `watch` evaluates, on the console (no webhook in the demo)
+            alert_hook, closers = alerter(live_cfg.db, None)
             try:
                 ticks = replay_live(
                     context,
@@ -158,6 +163,7 @@ def run_live_demo(
                     sleep=lambda s: time.sleep(s / speed),
                     heartbeat=lambda line: console.print(line, highlight=False),
                     intraday=points,
+                    alerts=alert_hook,
                 )
             except KeyboardInterrupt:
                 console.print("stopped")
@@ -165,6 +171,10 @@ def run_live_demo(
             finally:
                 if server is not None:
                     server.should_exit = True
+                for closer in closers:
+                    close = getattr(closer, "close", None)
+                    if callable(close):
+                        close()
             stopped = min(clock.now(), end)
             # Completeness counts to where the replay stopped, each series no later than its
             # own demo clock (as in `demo`), not to this machine's date.
