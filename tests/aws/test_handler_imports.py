@@ -47,6 +47,27 @@ BLOCKED_IMPORT = textwrap.dedent(
         assert "plotly.min.js" not in asset_paths()
         assert b"/static/plotly-partial.min.js?h=" in asset("index.html").body
         assert asset(PLOTLY_PARTIAL).body.startswith(b"/** plotly.js v")
+    if sys.argv[1] == "retry_recheck":
+        # It evaluates the outlook's alert rules, which read stored forecasts: without numpy.
+        import tempfile
+        from datetime import datetime
+        from pathlib import Path
+        from types import SimpleNamespace
+
+        from fuelpipe.adapters.clock import FixedClock
+        from fuelpipe.adapters.sqlite_store import SqliteStore
+        from fuelpipe.domain.catalog import DEFAULT_CATALOG
+        from fuelpipe.domain.instants import SAO_PAULO
+        from fuelpipe.stages.outlook_rules import outlook_rules
+        from tests.support.outlook import rising_forecast
+
+        as_of = datetime(2022, 5, 4, 15, 0, tzinfo=SAO_PAULO)
+        with tempfile.TemporaryDirectory() as tmp:
+            with SqliteStore(Path(tmp) / "s.sqlite", clock=FixedClock(as_of)) as store:
+                store.put_records([rising_forecast(as_of)])
+                context = SimpleNamespace(now=as_of, store=store, catalog=DEFAULT_CATALOG)
+                fired = [c.subject for rule in outlook_rules() for c in rule.evaluate(context)]
+        assert fired == ["FUEL#GASOLINE#BR:rise"], fired
     leaked = sorted(m for m in BLOCKED if m in sys.modules)
     print("leaked:", leaked)
     """
@@ -56,8 +77,7 @@ BLOCKED_IMPORT = textwrap.dedent(
 # What each function's requirements.txt leaves out, so its import must not need it.
 NOT_SHIPPED = {
     "data_clustering": "pandas,numpy,httpx,openpyxl",
-    # numpy is shipped for the outlook's alert rules, and still imported only when they run
-    "retry_recheck": "pandas,httpx,openpyxl",
+    "retry_recheck": "pandas,numpy,httpx,openpyxl",
     "scraper": "pandas,numpy",
     "intraday": "pandas,numpy,openpyxl",
     # The page loads the committed partial plotly.js bundle: no plotly package (nor the narwhals

@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from fuelpipe.domain.keys import outlook_key
-from fuelpipe.outlook.model import Forecast, Step
+from fuelpipe.outlook.forecast import Forecast, Step
 from fuelpipe.outlook.records import from_record, to_record, with_actuals
 from fuelpipe.ports.store import Store
 

@@ -17,7 +17,7 @@ import pytest
 
 from fuelpipe.outlook import pooled
 from fuelpipe.outlook.backtest import score, walk_forward_panel
-from fuelpipe.outlook.model import (
+from fuelpipe.outlook.forecast import (
     NATIONAL_ENDS_BEFORE,
     NATIONAL_NO_FORECAST,
     NO_NATIONAL,

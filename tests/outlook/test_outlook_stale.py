@@ -19,6 +19,7 @@ from fuelpipe.adapters.sqlite_store import SqliteStore
 from fuelpipe.dashboard.app import create_app
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.outlook.backtest import walk_forward
+from fuelpipe.outlook.forecast import StaleDriver
 from fuelpipe.outlook.model import Params, nowcast
 from fuelpipe.outlook.records import from_record, to_record
 from fuelpipe.outlook.series import (
@@ -27,7 +28,6 @@ from fuelpipe.outlook.series import (
     Lags,
     Series,
     StaleAfter,
-    StaleDriver,
     day_number,
     day_of,
     inputs_for,

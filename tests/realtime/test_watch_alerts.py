@@ -161,7 +161,7 @@ def test_watch_alerts_on_the_outlook_rules_too(
     alert hook must evaluate the outlook's rules beside the pipeline's."""
     from tests.support.outlook import rising_forecast
 
-    from fuelpipe.outlook.model import Forecast
+    from fuelpipe.outlook.forecast import Forecast
     from fuelpipe.outlook.records import from_record, to_record
     from fuelpipe.stages.outlook import outlook_key_for
 

@@ -11,7 +11,7 @@ def rising_forecast(as_of: datetime) -> Record:
     """The gasoline outlook made ``as_of`` (week of 2022-05-01, 7.20 BRL/l) expecting 7.40 and
     then 7.60 (+5.6%) in the next two weeks: outlook_move fires on it."""
     from fuelpipe.domain.catalog import DEFAULT_CATALOG
-    from fuelpipe.outlook.model import Forecast, Step
+    from fuelpipe.outlook.forecast import Forecast, Step
     from fuelpipe.outlook.records import to_record
     from fuelpipe.stages.outlook import outlook_key_for
 

@@ -38,7 +38,7 @@ from fuelpipe.stages.outlook import (
 
 if TYPE_CHECKING:  # numpy is imported only when an outlook is read
     from fuelpipe.outlook.backtest import Score, Scored
-    from fuelpipe.outlook.model import Forecast, Step
+    from fuelpipe.outlook.forecast import Forecast, Step
     from fuelpipe.outlook.records import StoredForecast
     from fuelpipe.outlook.series import Drivers
 

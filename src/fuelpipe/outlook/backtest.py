@@ -20,8 +20,8 @@ from datetime import date
 import numpy as np
 
 from fuelpipe.domain.student_t import t_two_sided_cdf
+from fuelpipe.outlook.forecast import Forecast
 from fuelpipe.outlook.model import (
-    Forecast,
     Samples,
     build_samples,
     driver_check,

@@ -31,6 +31,11 @@ from datetime import date, datetime
 
 import numpy as np
 
+from fuelpipe.outlook.forecast import (
+    Forecast,
+    StaleDriver,
+    Step,
+)
 from fuelpipe.outlook.params import HORIZONS, Params
 from fuelpipe.outlook.series import (
     NO_DAY,
@@ -42,7 +47,6 @@ from fuelpipe.outlook.series import (
     Inputs,
     Lags,
     StaleAfter,
-    StaleDriver,
     brent_brl,
     brent_brl_current,
     brent_brl_rows,
@@ -53,62 +57,6 @@ from fuelpipe.outlook.series import (
     stale_drivers,
     truncate,
 )
-
-
-@dataclass(frozen=True, slots=True)
-class Step:
-    """The forecast for one survey week."""
-
-    horizon: int
-    week: date
-    point: float
-    lo80: float
-    hi80: float
-    lo95: float
-    hi95: float
-
-
-NO_NATIONAL = "no_national"
-NATIONAL_ENDS_BEFORE = "national_ends_before"
-NATIONAL_NO_FORECAST = "national_no_forecast"
-NO_CHANGE_REASONS = (NO_NATIONAL, NATIONAL_ENDS_BEFORE, NATIONAL_NO_FORECAST)
-
-
-@dataclass(frozen=True, slots=True)
-class NoChange:
-    """Why a forecast is the no-change fallback (the last price at every horizon): a state's
-    forecast moves its last price by Brazil's forecast change from the same week, and Brazil
-    had none from that week (:mod:`fuelpipe.outlook.pooled`)."""
-
-    reason: str
-    """``no_national``: no national week published by then (no national series);
-    ``national_ends_before``: the national series, as known then, ends before the week (at
-    ``national_last_week``); ``national_no_forecast``: the national series has that week but its
-    model made no forecast from it (too few weeks since its last long hole, or untrainable)."""
-    national_last_week: date | None = None
-    """The national series' last week known then (``national_ends_before`` only)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Forecast:
-    """One area's outlook made at ``as_of`` from the survey week ``last_week``."""
-
-    as_of: datetime
-    last_week: date
-    last_price: float
-    driver_move: float
-    """Brent in BRL: log change over the 7 days to ``driver_day`` (the model's first block)."""
-    driver_day: date | None
-    steps: tuple[Step, ...]
-    stale: tuple[StaleDriver, ...] = ()
-    """Drivers whose newest value known at as_of was older than their limit (``StaleAfter``)."""
-    drivers_dropped: bool = False
-    """True when the forecast does not use Brent in BRL: a stale driver froze it, so the
-    forecast was fitted on the fuel's own changes only (``Params.without_drivers``), in its
-    training weeks too; or the forecast is the no-change fallback (``no_change``), which uses no
-    driver at all."""
-    no_change: NoChange | None = None
-    """Set when the forecast is the no-change fallback, with why (None: the model's forecast)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -45,12 +45,15 @@ from datetime import datetime
 
 import numpy as np
 
-from fuelpipe.outlook.model import (
+from fuelpipe.outlook.forecast import (
     NATIONAL_ENDS_BEFORE,
     NATIONAL_NO_FORECAST,
     NO_NATIONAL,
     Forecast,
     NoChange,
+    StaleDriver,
+)
+from fuelpipe.outlook.model import (
     conformal_quantiles,
     driver_move,
     step_of,
@@ -66,7 +69,6 @@ from fuelpipe.outlook.series import (
     Lags,
     Series,
     StaleAfter,
-    StaleDriver,
     day_number,
     day_of,
     known_at,

@@ -19,8 +19,7 @@ from decimal import Decimal
 
 from fuelpipe.domain.instants import SAO_PAULO
 from fuelpipe.domain.models import AttrValue, Record, Status
-from fuelpipe.outlook.model import Forecast, NoChange, Step
-from fuelpipe.outlook.series import StaleDriver
+from fuelpipe.outlook.forecast import Forecast, NoChange, StaleDriver, Step
 
 BANDS = ("lo80", "hi80", "lo95", "hi95")
 

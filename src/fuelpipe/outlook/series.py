@@ -19,6 +19,7 @@ import numpy.typing as npt
 from fuelpipe.domain.catalog import Catalog
 from fuelpipe.domain.instants import SAO_PAULO
 from fuelpipe.domain.keys import Kind, commodity_key, currency_key
+from fuelpipe.outlook.forecast import StaleDriver
 
 Days = npt.NDArray[np.int64]
 Floats = npt.NDArray[np.float64]
@@ -244,16 +245,6 @@ class StaleAfter:
     brent: int = 21  # FRED loads EIA's spot prices in weekly batches: 3 weeks = 2 batches missed
     usd: int = 10  # PTAX is out every business day; its longest silence (Carnival) is 5 days
     futures: int = 10  # BZ=F settles every NYMEX day; its longest silence (Easter) is 4 days
-
-
-@dataclass(frozen=True, slots=True)
-class StaleDriver:
-    """A driver whose newest value known at an as-of time is older than its limit."""
-
-    name: str
-    """``brent`` (FRED spot), ``usd`` (PTAX) or ``futures`` (BZ=F)."""
-    last_day: date
-    """Its newest value known then."""
 
 
 DRIVER_NAMES = ("brent", "usd", "futures")

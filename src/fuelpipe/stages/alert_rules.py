@@ -16,7 +16,8 @@ from fuelpipe.stages.outlook_rules import outlook_rules
 
 def alert_rules(*, quarantined: Sequence[Record] | None = None) -> list[AlertRule]:
     """Every alert rule: the pipeline's (:func:`default_rules`) and the outlook's
-    (:func:`outlook_rules`, whose forecasts need numpy when they run, not when imported).
+    (:func:`outlook_rules`, which read the stored forecasts without numpy: the retry_recheck
+    Lambda ships none, ``fuelpipe.outlook.forecast``).
 
     ``quarantined``: the store's quarantined records, if the caller read them already."""
     return [*default_rules(quarantined=quarantined), *outlook_rules()]

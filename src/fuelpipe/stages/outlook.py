@@ -31,7 +31,8 @@ from fuelpipe.ports.store import Store
 from fuelpipe.stages.data_version import data_version, mark_changed
 
 if TYPE_CHECKING:  # numpy is imported only when the outlook runs (the dashboard extra has it)
-    from fuelpipe.outlook.model import DriverCache, Forecast
+    from fuelpipe.outlook.forecast import Forecast
+    from fuelpipe.outlook.model import DriverCache
     from fuelpipe.outlook.series import Drivers, Lags
 
 logger = logging.getLogger(__name__)
