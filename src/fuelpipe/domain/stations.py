@@ -211,6 +211,8 @@ def reject_reason(  # noqa: PLR0911 - one return per check, in the order they ar
     first failing check, in the order a person would fix them."""
     if not trimmed(cnpj):
         return "no CNPJ"
+    if cnpj_key(cnpj) is None:
+        return f"CNPJ is not 14 digits: {_quoted(cnpj)}"
     day = parse_day(collected_text)
     if day is None:
         return f"bad collection date {_quoted(collected_text)}"
@@ -267,6 +269,18 @@ def query_params(
 
 
 _CNPJ_PUNCTUATION = str.maketrans("", "", "./- ")
+CNPJ_DIGITS = 14
+_CNPJ_KEY = re.compile(r"[0-9]{1,14}")
+
+
+def cnpj_key(text: str | None) -> str | None:
+    """A CNPJ as the lake stores it: its digits without the punctuation and spaces ANP writes
+    it with, zero-padded to 14 (``00.003.188/0001-21``, ``00003188000121`` and a
+    ``3188000121`` that lost its leading zeros are one CNPJ), or None when what is left is not
+    a CNPJ's digits (a blank, a letter, more than 14 digits). The ingest does the same in one
+    vectorised expression (``adapters/lake/columns.py``)."""
+    key = (text or "").translate(_CNPJ_PUNCTUATION)
+    return key.zfill(CNPJ_DIGITS) if _CNPJ_KEY.fullmatch(key) else None
 
 
 def cnpj_text(text: str) -> str:
