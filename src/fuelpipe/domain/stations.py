@@ -7,6 +7,7 @@ Pure: no I/O, no clock. The lake adapter turns these tables into SQL.
 from __future__ import annotations
 
 import re
+import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -400,6 +401,33 @@ def reconcile(
         if found is not None:
             out.append(Reconciled(state, end, mean, n, found[0], found[1]))
     return sorted(out, key=lambda r: (r.state, r.week_end))
+
+
+@dataclass(frozen=True, slots=True)
+class ReconcileCheck:
+    """One fuel's verdict over its reconciled state-weeks: how many were compared, how many
+    of those fell outside ±``RECONCILE_TOLERANCE_PCT``, and the median of the compared ones'
+    absolute difference in % (None when none was compared), held to ``RECONCILE_MEDIAN_PCT``
+    (a bias of a few % in every state stays within the per-week tolerance but not this)."""
+
+    compared: int
+    outside: int
+    median_pct: float | None
+
+    @property
+    def median_within(self) -> bool:
+        return self.median_pct is None or self.median_pct <= RECONCILE_MEDIAN_PCT
+
+    @property
+    def passed(self) -> bool:
+        return self.outside == 0 and self.median_within
+
+
+def reconcile_check(rows: Iterable[Reconciled]) -> ReconcileCheck:
+    """The documented tolerance applied to one fuel's state-weeks (see ``ReconcileCheck``)."""
+    compared = [r for r in rows if r.compared]
+    median = statistics.median(abs(r.diff_pct) for r in compared) if compared else None
+    return ReconcileCheck(len(compared), sum(not r.within for r in compared), median)
 
 
 _Row = TypeVar("_Row", bound=Sequence[Any])
