@@ -31,6 +31,7 @@ from fuelpipe.domain.stations import (
     figure,
     first_stations,
     query_params,
+    weeks_covered,
 )
 
 if TYPE_CHECKING:
@@ -450,7 +451,8 @@ def query(
     if windowed:
         first, last = _span(lake, since, until)
         params = query_params(fuel, first, last, state, municipality, text or "")
-        title = f"{name} {fuel + ' ' if '--fuel' in takes else ''}{first}..{last}"
+        weeks = "{}..{}".format(*weeks_covered(first, last))  # the whole survey weeks queried
+        title = f"{name} {fuel + ' ' if '--fuel' in takes else ''}{weeks}"
     _print_result(_run_query(ctx, name, params, lake), fmt, title)
 
 

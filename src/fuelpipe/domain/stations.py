@@ -269,6 +269,13 @@ def query_params(
     }
 
 
+def weeks_covered(start: date, end: date) -> tuple[date, date]:
+    """The days a query over ``start``..``end`` really covers (``query_params`` widens a span
+    to whole survey weeks): the first week's Sunday to the last week's Saturday. What answers
+    are labelled with."""
+    return week_start(start), week_start(end) + timedelta(days=6)
+
+
 _CNPJ_PUNCTUATION = str.maketrans("", "", "./- ")
 CNPJ_DIGITS = 14
 _CNPJ_KEY = re.compile(r"[0-9]{1,14}")
