@@ -16,7 +16,7 @@ from fuelpipe.adapters.clock import FixedClock
 from fuelpipe.adapters.lake.columns import Collected, Parsed, batches_fast, collect, read_exact
 from fuelpipe.adapters.lake.engine import StationLake, connect
 from fuelpipe.adapters.lake.storage import LocalLakeStorage
-from fuelpipe.domain.stations import cnpj_key, lines_of_accepted
+from fuelpipe.domain.stations import UNBRANDED, brand_of, cnpj_key, lines_of_accepted
 from fuelpipe.ports.lake import LakeBusy
 from fuelpipe.stages.stations import ingest_local
 
@@ -196,6 +196,34 @@ def test_a_cnpj_that_is_not_one_is_a_bad_row(
     ]
     assert (report.written, report.rejected) == (17, 3)
     assert report.accounted()
+
+
+def test_a_flag_in_lower_case_is_the_same_flag(
+    lake: StationLake, write: Callable[[str, bytes], Path]
+) -> None:
+    """Real GLP records, three of them with their flag in other cases (synthetic edits): the
+    lake keeps one upper-case flag, so a 'Branca' station is in the unbranded baseline."""
+    lines = real_lines("glp", 30)
+    lines[2] = set_cell(lines[2], 15, "Branca")
+    lines[3] = set_cell(lines[3], 15, " branca ")
+    flag = lines[4].split(";")[15].strip()
+    lines[5] = set_cell(lines[5], 15, flag.title())
+    (report,) = lake.ingest_path(write("case.csv", "\n".join(lines).encode()))
+    assert (report.written, report.rejected) == (30, 0)
+    cnpjs = [cnpj_key(lines[i].split(";")[4]) for i in (2, 3, 5)]
+    with lake.reader() as con:
+        brands = {b for (b,) in con.execute("SELECT DISTINCT brand FROM stations").fetchall()}
+        got = [
+            con.execute(
+                "SELECT brand FROM stations WHERE cnpj = ? AND collected = strptime(?, "
+                "'%d/%m/%Y')::DATE",
+                [cnpj, lines[i].split(";")[11]],
+            ).fetchone()
+            for cnpj, i in zip(cnpjs, (2, 3, 5), strict=True)
+        ]
+    assert got == [(UNBRANDED,), (UNBRANDED,), (flag.upper(),)]
+    assert all(b == b.upper() for b in brands)
+    assert brand_of(" Vibra ") == "VIBRA" and brand_of("  ") == brand_of(None) == UNBRANDED
 
 
 def test_lines_of_accepted_skips_rejected_lines() -> None:

@@ -157,6 +157,12 @@ def trimmed(text: str | None) -> str | None:
     return None if text is None else text.strip(" ")
 
 
+def brand_of(text: str | None) -> str:
+    """A flag as the lake keeps it: trimmed and upper case (``Branca``, `` branca `` and
+    ``BRANCA`` are one flag, the unbranded baseline), ``UNBRANDED`` when there is none."""
+    return (trimmed(text) or "").upper() or UNBRANDED
+
+
 def parse_day(text: str | None) -> date | None:
     """``dd/mm/yyyy`` -> the date, or None when it is not one."""
     value = trimmed(text)

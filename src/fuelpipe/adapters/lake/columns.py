@@ -44,6 +44,7 @@ from fuelpipe.domain.stations import (
     PRICE_BOUNDS,
     UNBRANDED,
     UNITS,
+    brand_of,
     collection_days,
     lines_of_accepted,
     month_of,
@@ -505,9 +506,8 @@ def validate(frame: pl.DataFrame, today: date) -> tuple[pl.DataFrame, list[tuple
             found["unit_label"], "unit_label", lambda v: _UNIT_CODE.get(unit_of(v) or ""),
             pl.UInt8,
         ),
-        brand=_mapped(found["brand"], "brand", lambda v: trimmed(v) or None, pl.String).fill_null(
-            UNBRANDED
-        ),
+        # upper case, as the queries' unbranded baseline is: a row maps to its distinct value's
+        brand=_mapped(found["brand"], "brand", brand_of, pl.String).fill_null(UNBRANDED),
     )  # fmt: skip
     ok = (
         col("cnpj").is_not_null()
