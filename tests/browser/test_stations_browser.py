@@ -205,6 +205,7 @@ def test_one_municipality_and_one_flag_are_singular(page: Page, stations_url: st
 
     one_flag = {
         "query": "brand_premium", "fuel": "GASOLINE", "start": "2025-03-24", "end": "2025-04-19",
+        "covered_start": "2025-03-23", "covered_end": "2025-04-19",
         "columns": ["brand", "observations", "cells", "mean_price", "premium", "premium_pct"],
         "rows": [["VIBRA", 500, 40, 6.5, 0.12, 1.9]],
     }  # fmt: skip

@@ -25,7 +25,7 @@ from fuelpipe.domain.stations import FUELS, SEARCH_STATIONS, first_stations
 pytest.importorskip("duckdb")
 
 NOW = datetime(2025, 4, 22, 12, 0, tzinfo=UTC)
-SPAN = "2025-03-24-2025-04-19"
+SPAN = "2025-03-23-2025-04-19"  # the default 2025-03-24..04-19, as whole survey weeks
 
 
 @pytest.fixture(scope="module")
@@ -89,6 +89,24 @@ def test_a_whole_search_says_so_and_its_csv_names_no_fuel(client: TestClient) ->
     brands = client.get("/api/stations/brands", params={"fuel": "ETHANOL", "format": "csv"})
     assert f"stations-brand_premium-ETHANOL-{SPAN}.csv" in brands.headers["content-disposition"]
     assert "x-truncated" not in brands.headers
+
+
+def test_a_span_of_days_is_labelled_with_the_whole_weeks_it_covers(client: TestClient) -> None:
+    """Two days of the real sample are answered over their whole survey week (2025-03-30..
+    04-05): the figures, the JSON's covered span, the CSV's name and the page's summary say
+    that week; the days asked for stay in start and end."""
+    asked = {"state": "BA", "start": "2025-04-01", "end": "2025-04-02"}
+    body = client.get("/api/stations/ranking", params=asked).json()
+    assert (body["start"], body["end"]) == ("2025-04-01", "2025-04-02")
+    assert (body["covered_start"], body["covered_end"]) == ("2025-03-30", "2025-04-05")
+    rows = [dict(zip(body["columns"], r, strict=True)) for r in body["rows"]]
+    feira = next(r for r in rows if r["municipality"] == "FEIRA DE SANTANA")
+    assert feira["observations"] == 15  # the week's prices (4 of them fall on 04-01..04-02)
+    resp = client.get("/api/stations/ranking", params={**asked, "format": "csv"})
+    assert (
+        "stations-municipality_ranking-GASOLINE-2025-03-30-2025-04-05.csv"
+        in (resp.headers["content-disposition"])
+    )
 
 
 def test_brand_premium_and_its_percent_have_one_sign(client: TestClient) -> None:

@@ -6,14 +6,20 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import subprocess
 from typing import Any
 
 import pytest
 from tests.e2e.conftest import fuelpipe
+from tests.lake.conftest import BOM, real_file
 
 from fuelpipe.domain.catalog import STATES
-from fuelpipe.domain.stations import RECONCILE_MIN_COVERAGE, RECONCILE_TOLERANCE_PCT
+from fuelpipe.domain.stations import (
+    RECONCILE_MEDIAN_PCT,
+    RECONCILE_MIN_COVERAGE,
+    RECONCILE_TOLERANCE_PCT,
+)
 
 pytest.importorskip("duckdb")
 
@@ -66,6 +72,44 @@ def test_every_state_week_of_the_sample_is_reconciled_within_the_tolerance(demo_
     summary = done.stderr.strip().splitlines()[-1]
     assert summary.startswith("216 state-weeks: 212 compared (coverage at least 80%), 212 within")
     assert f"±{RECONCILE_TOLERANCE_PCT:g}%" in summary and "register" in summary
+    # each fuel's median absolute difference, held to 1%: 0.6% and 0.8% on the real sample
+    medians = re.search(
+        r"median absolute difference GASOLINE ([0-9.]+)%, ETHANOL ([0-9.]+)%", summary
+    )
+    assert medians and all(float(m) <= RECONCILE_MEDIAN_PCT for m in medians.groups())
+    assert f"(at most {RECONCILE_MEDIAN_PCT:g}%)" in summary
+
+
+def test_a_bias_inside_the_weekly_tolerance_fails_the_median_check_with_exit_1(
+    demo_store, tmp_path
+):
+    """The real gasoline/ethanol file with every price raised 4.5% (synthetic: a systematic
+    bias), reconciled against the demo's real published averages: many weeks stay within ±5%,
+    but the medians do not, and the command says so and exits 1 after its rows."""
+    env, _, _ = demo_store
+    text = real_file("gasolina-etanol")[len(BOM) :].decode("utf-8").split("\r\n")
+    biased = [text[0]]
+    for line in text[1:]:  # (the sale price is the 4th field from the end: an address may
+        cells = line.split(";")  # hold a quoted ";")
+        if line:
+            price = float(cells[-4].replace(",", ".")) * 1.045
+            cells[-4] = f"{price:.2f}".replace(".", ",")
+        biased.append(";".join(cells))
+    path = tmp_path / "biased.csv"
+    path.write_text("\r\n".join(biased), encoding="utf-8")
+    lake_env = {**env, "FUELPIPE_LAKE": str(tmp_path / "lake")}
+    fuelpipe("stations", "ingest", str(path), env=lake_env)
+    done = _reconcile(lake_env, "-f", "json")
+    assert done.returncode == 1, done.stderr
+    rows = json.loads(done.stdout)  # the rows are all still there
+    compared = [r for r in rows if r["result"] != "not compared"]
+    assert len(compared) == 212 and {"within", "outside"} <= {r["result"] for r in compared}
+    *_, summary, error = done.stderr.strip().splitlines()
+    assert "median absolute difference GASOLINE 4." in summary
+    assert error.startswith("error: outside the tolerance: GASOLINE ")
+    assert "compared state-weeks outside ±5%" in error
+    assert "median absolute difference 4." in error and "above 1%" in error
+    assert "; ETHANOL " in error
 
 
 def test_csv_holds_the_same_rows_as_json(demo_store):

@@ -46,7 +46,7 @@ def _anp_file(path: Path) -> Sold:
     for s in range(120):
         state, town = TOWNS[s % len(TOWNS)]
         brand = BRANDS[s // len(TOWNS) % len(BRANDS)]
-        cnpj = f"{s:02d}.000.000/0001-{s % 97:02d}"
+        cnpj = f"01.{s:03d}.000/0001-{s % 97:02d}"  # 14 digits, one per station
         day = START + timedelta(days=s % 6)
         while day <= END:
             cents = rnd.randrange(450, 750)

@@ -16,7 +16,7 @@ from fuelpipe.adapters.clock import FixedClock
 from fuelpipe.adapters.lake.columns import Collected, Parsed, batches_fast, collect, read_exact
 from fuelpipe.adapters.lake.engine import StationLake, connect
 from fuelpipe.adapters.lake.storage import LocalLakeStorage
-from fuelpipe.domain.stations import lines_of_accepted
+from fuelpipe.domain.stations import UNBRANDED, brand_of, cnpj_key, lines_of_accepted
 from fuelpipe.ports.lake import LakeBusy
 from fuelpipe.stages.stations import ingest_local
 
@@ -155,6 +155,77 @@ def test_overlapping_files_add_only_new_rows(
     assert count == 3000
 
 
+def test_a_cnpj_with_or_without_its_punctuation_is_one_station(
+    lake: StationLake, write: Callable[[str, bytes], Path]
+) -> None:
+    """Real GLP records; the second file writes the first 500 of its CNPJs (synthetic edit) as
+    bare digits, and one without its leading zeros: they are the first file's stations, so
+    only the 1,000 records the first file lacks are new, and every count sees one station."""
+    lines = real_lines("glp", 3000)
+
+    def bare(line: str) -> str:
+        return set_cell(line, 4, "".join(ch for ch in line.split(";")[4] if ch.isdigit()))
+
+    second = [lines[0], *(bare(line) for line in lines[1001:1501]), *lines[1501:3001]]
+    zeros = next(i for i, line in enumerate(second) if line.split(";")[4].startswith("0"))
+    second[zeros] = set_cell(second[zeros], 4, second[zeros].split(";")[4].lstrip("0"))
+    (a,) = lake.ingest_path(write("a.csv", "\n".join(lines[:2001]).encode()))
+    (b,) = lake.ingest_path(write("b.csv", "\n".join(second).encode()))
+    assert (a.written, a.rejected) == (2000, 0)
+    assert (b.written, b.already_in_lake, b.rejected) == (1000, 1000, 0)
+    stations = {cnpj_key(line.split(";")[4]) for line in lines[1:]}
+    with lake.reader() as con:
+        got = con.execute("SELECT count(*), count(DISTINCT cnpj) FROM stations").fetchone()
+        stored = {c for (c,) in con.execute("SELECT DISTINCT cnpj FROM stations").fetchall()}
+    assert got == (3000, len(stations))
+    assert stored == stations and all(len(c) == 14 and c.isdigit() for c in stored)
+
+
+def test_a_cnpj_that_is_not_one_is_a_bad_row(
+    lake: StationLake, write: Callable[[str, bytes], Path]
+) -> None:
+    lines = real_lines("glp", 20)  # real records; the CNPJs below are synthetic faults
+    lines[3] = set_cell(lines[3], 4, " 12.345.678/0001-9X")  # file line 4
+    lines[5] = set_cell(lines[5], 4, "123.456.789/0001-00")  # file line 6: 15 digits
+    lines[7] = set_cell(lines[7], 4, "  ")  # file line 8
+    (report,) = lake.ingest_path(write("cnpj.csv", "\n".join(lines).encode()))
+    assert [str(b) for b in report.bad] == [
+        "cnpj.csv:4: CNPJ is not 14 digits: '12.345.678/0001-9X'",
+        "cnpj.csv:6: CNPJ is not 14 digits: '123.456.789/0001-00'",
+        "cnpj.csv:8: no CNPJ",
+    ]
+    assert (report.written, report.rejected) == (17, 3)
+    assert report.accounted()
+
+
+def test_a_flag_in_lower_case_is_the_same_flag(
+    lake: StationLake, write: Callable[[str, bytes], Path]
+) -> None:
+    """Real GLP records, three of them with their flag in other cases (synthetic edits): the
+    lake keeps one upper-case flag, so a 'Branca' station is in the unbranded baseline."""
+    lines = real_lines("glp", 30)
+    lines[2] = set_cell(lines[2], 15, "Branca")
+    lines[3] = set_cell(lines[3], 15, " branca ")
+    flag = lines[4].split(";")[15].strip()
+    lines[5] = set_cell(lines[5], 15, flag.title())
+    (report,) = lake.ingest_path(write("case.csv", "\n".join(lines).encode()))
+    assert (report.written, report.rejected) == (30, 0)
+    cnpjs = [cnpj_key(lines[i].split(";")[4]) for i in (2, 3, 5)]
+    with lake.reader() as con:
+        brands = {b for (b,) in con.execute("SELECT DISTINCT brand FROM stations").fetchall()}
+        got = [
+            con.execute(
+                "SELECT brand FROM stations WHERE cnpj = ? AND collected = strptime(?, "
+                "'%d/%m/%Y')::DATE",
+                [cnpj, lines[i].split(";")[11]],
+            ).fetchone()
+            for cnpj, i in zip(cnpjs, (2, 3, 5), strict=True)
+        ]
+    assert got == [(UNBRANDED,), (UNBRANDED,), (flag.upper(),)]
+    assert all(b == b.upper() for b in brands)
+    assert brand_of(" Vibra ") == "VIBRA" and brand_of("  ") == brand_of(None) == UNBRANDED
+
+
 def test_lines_of_accepted_skips_rejected_lines() -> None:
     # data lines 2..9; lines 3 and 4 were rejected by the reader
     assert lines_of_accepted([0, 1, 2, 5], [3, 4]) == {0: 2, 1: 5, 2: 6, 5: 9}
@@ -184,7 +255,7 @@ def test_batches_do_not_change_the_result(
                 "SELECT price FROM stations WHERE cnpj = ? AND collected = strptime(?, "
                 "'%d/%m/%Y')::DATE AND product = 'DIESEL_S10' OR cnpj = ? AND collected = "
                 "strptime(?, '%d/%m/%Y')::DATE AND product = 'DIESEL'",
-                [first[4].strip(), first[11], first[4].strip(), first[11]],
+                [cnpj_key(first[4]), first[11], cnpj_key(first[4]), first[11]],
             ).fetchone() or (None,)
         assert price == float(first[12].replace(",", "."))
     assert reports[7].as_dict() == reports[100_000].as_dict()

@@ -5,6 +5,7 @@ reconcile with ANP's published state averages."""
 from __future__ import annotations
 
 import csv
+import statistics
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -23,8 +24,11 @@ from fuelpipe.domain.stations import (
     RECONCILE_MIN_COVERAGE,
     RECONCILE_TOLERANCE_PCT,
     SEARCH_STATIONS,
+    ReconcileCheck,
+    Reconciled,
     query_params,
     reconcile,
+    reconcile_check,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -199,7 +203,7 @@ def test_ranking_and_search(real_lake: StationLake) -> None:
     assert shown == sorted(shown)
     assert len({m for m, *_ in shown}) < len(shown)  # there are such ties
     found = real_lake.query("station_search", _params(text="01.492.748")).records()
-    assert found and all("01.492.748" in r["cnpj"] for r in found)
+    assert found and all(r["cnpj"].startswith("01492748") for r in found)  # kept as digits
 
 
 def _published(product: str) -> dict[tuple[str, date], tuple[float, int]]:
@@ -234,11 +238,38 @@ def test_reconciles_with_anp_published_state_averages(
     assert {r.result for r in rows if not r.compared} <= {"not compared"}
     diffs = sorted(abs(r.diff_pct) for r in compared)
     assert diffs[len(diffs) // 2] <= RECONCILE_MEDIAN_PCT
+    check = reconcile_check(rows)  # the verdict `stations reconcile` exits by
+    assert (check.compared, check.outside, check.passed) == (len(compared), 0, True)
+    assert check.median_pct == pytest.approx(statistics.median(diffs))
     # the file holds ANP's own sample: where coverage is full the station counts agree
     assert sum(r.observations == r.published_stations for r in rows) >= 0.7 * len(rows)
     # and the difference is ANP's weighting, not a bias of one sign everywhere
     assert any(r.diff > 0 for r in compared) and any(r.diff < 0 for r in compared)
     assert all(r.coverage >= RECONCILE_MIN_COVERAGE for r in compared)
+
+
+def test_a_bias_within_the_weekly_tolerance_fails_the_median_check() -> None:
+    """Synthetic state-weeks: every one 2% dearer than published (a bias no week's ±5% catches)
+    fails on the median; one week 6% off fails on that week; too few prices are not compared."""
+    day = date(2025, 3, 29)
+
+    def week(state: str, pct: float, n: int = 10) -> Reconciled:
+        return Reconciled(state, day, 6.0 * (1 + pct / 100), n, 6.0, 10)
+
+    biased = reconcile_check([week("SP", 2.0), week("RJ", 2.2), week("MG", -1.9)])
+    assert (biased.compared, biased.outside, biased.median_within, biased.passed) == (
+        3,
+        0,
+        False,
+        False,
+    )
+    assert biased.median_pct == pytest.approx(2.0)
+    one = reconcile_check([week("SP", 0.5), week("RJ", -6.0), week("MG", 0.2), week("BA", 0.1)])
+    assert (one.outside, one.median_within, one.passed) == (1, True, False)
+    thin = reconcile_check([week("SP", 0.5), week("AC", 30.0, n=1)])
+    assert (thin.compared, thin.outside, thin.passed) == (1, 0, True)
+    assert thin.median_pct == pytest.approx(0.5)
+    assert reconcile_check([]) == ReconcileCheck(0, 0, None) and ReconcileCheck(0, 0, None).passed
 
 
 def test_search_shows_no_price_after_the_window(real_lake: StationLake) -> None:

@@ -7,13 +7,14 @@ from __future__ import annotations
 import csv
 import io
 import json
+from datetime import timedelta
 
 import pytest
 from tests.lake.conftest import BOM, real_lines
 from typer.testing import CliRunner
 
 from fuelpipe.cli.main import cli
-from fuelpipe.domain.stations import FIGURE_DECIMALS
+from fuelpipe.domain.stations import FIGURE_DECIMALS, parse_day, week_start
 
 
 @pytest.fixture(scope="module")
@@ -89,6 +90,18 @@ def test_a_search_text_is_trimmed_as_the_dashboard_trims_it(env: dict[str, str])
     found = search(name)
     assert name in found
     assert search(f"  {name} ") == found
+
+
+def test_a_table_is_titled_with_the_whole_weeks_it_covers(env: dict[str, str]) -> None:
+    """A day of the real sample is answered over its whole survey week: the title says that
+    week (Sunday..Saturday), not the day asked for."""
+    day = parse_day(real_lines("glp", 1)[1].split(";")[11])
+    assert day is not None
+    sunday = week_start(day)
+    args = ["stations", "query", "dispersion", "--fuel", "LPG", "--since", str(day)]
+    done = CliRunner().invoke(cli, [*args, "--until", str(day)], env=env)
+    assert done.exit_code == 0, done.output
+    assert f"dispersion LPG {sunday}..{sunday + timedelta(days=6)}" in done.output
 
 
 def test_athena_in_the_embedded_home_says_it_needs_the_aws_home(env: dict[str, str]) -> None:

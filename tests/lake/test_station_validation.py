@@ -14,6 +14,7 @@ from fuelpipe.domain.stations import (
     LAKE_COLUMNS,
     PRODUCTS,
     UNITS,
+    cnpj_key,
     parse_day,
     parse_price,
     reject_reason,
@@ -48,7 +49,12 @@ UNIT_LABELS = st.one_of(
     st.none(),
     _pad(st.sampled_from([*UNITS, "r$ / litro", "R$ / galão", ""])),
 )
-CNPJS = st.one_of(st.none(), st.sampled_from([" 01.492.748/0003-83", "02.000.000/0001-00", " "]))
+CNPJS = st.one_of(
+    st.none(),
+    st.sampled_from(
+        [" 01.492.748/0003-83", "02.000.000/0001-00", "01492748000383", " ", "1A", "9" * 15]
+    ),
+)
 PURCHASES = st.one_of(st.none(), st.sampled_from(["", " ", "5,10", "x", "4.99"]))
 RECORD = st.fixed_dictionaries(
     {
@@ -90,6 +96,14 @@ def test_column_wise_verdicts_are_the_domain_rule(records: list[dict[str, str | 
         assert row["collected"] == parse_day(record["collected"])
         assert row["price"] == parse_price(record["price"])
         assert row["brand"] == (record["brand"] or "").strip()
+
+
+def test_cnpj_key_is_the_fourteen_digits() -> None:
+    # the real sample's form, and synthetic bare, short and broken ones
+    assert cnpj_key(" 00.003.188/0001-21") == "00003188000121"
+    assert cnpj_key("00003188000121") == cnpj_key("3188000121") == "00003188000121"
+    for text in (None, "", "  ", "./-", "12.345.678/0001-9X", "123.456.789/0001-00", "１２"):
+        assert cnpj_key(text) is None, text
 
 
 def test_field_parsers() -> None:

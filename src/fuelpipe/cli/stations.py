@@ -23,6 +23,7 @@ from fuelpipe.domain.catalog import STATES
 from fuelpipe.domain.stations import (
     FUELS,
     RECONCILE_FUELS,
+    RECONCILE_MEDIAN_PCT,
     RECONCILE_MIN_COVERAGE,
     RECONCILE_TOLERANCE_PCT,
     SEARCH_STATIONS,
@@ -30,6 +31,7 @@ from fuelpipe.domain.stations import (
     figure,
     first_stations,
     query_params,
+    weeks_covered,
 )
 
 if TYPE_CHECKING:
@@ -449,7 +451,8 @@ def query(
     if windowed:
         first, last = _span(lake, since, until)
         params = query_params(fuel, first, last, state, municipality, text or "")
-        title = f"{name} {fuel + ' ' if '--fuel' in takes else ''}{first}..{last}"
+        weeks = "{}..{}".format(*weeks_covered(first, last))  # the whole survey weeks queried
+        title = f"{name} {fuel + ' ' if '--fuel' in takes else ''}{weeks}"
     _print_result(_run_query(ctx, name, params, lake), fmt, title)
 
 
@@ -503,6 +506,10 @@ def _first_stations(result: Any) -> Any:
 
 EXIT_NOTHING_TO_COMPARE = 1
 """`stations reconcile` exit code when no state-week of the lake has a published average."""
+EXIT_OUTSIDE_TOLERANCE = 1
+"""`stations reconcile` exit code when it compared and a state-week, or a fuel's median
+absolute difference, is outside the documented tolerance (README: 1, "could not do all it
+was asked")."""
 
 _WEIGHTING = (
     "differences are expected: ANP's state average weights each municipality's average by its "
@@ -520,12 +527,16 @@ lake's prices and their count, ANP's published average and station count, the di
 of the published average, and the coverage (the lake's prices over ANP's station count). A
 state-week is compared when the coverage is at least {RECONCILE_MIN_COVERAGE:.0%} (the rolling
 4-week files cut weeks at their ends) and is within the tolerance when the difference is at
-most {RECONCILE_TOLERANCE_PCT:g}%. The last line counts them; with CSV and JSON it goes to stderr.
+most {RECONCILE_TOLERANCE_PCT:g}%; each fuel's median absolute difference over its compared
+state-weeks must be at most {RECONCILE_MEDIAN_PCT:g}%. The last line counts them and gives the
+medians; with CSV and JSON it goes to stderr.
 
 Differences are expected: ANP's state average is a mean of municipal averages weighted by each
 municipality's stations in ANP's register, which the station files do not carry, rounded to
 the centavo (docs/STATIONS.md). The window is the lake's last 4 weeks unless --since/--until
-say otherwise. Exit code {EXIT_NOTHING_TO_COMPARE} when there is nothing to compare."""
+say otherwise. Exit code {EXIT_NOTHING_TO_COMPARE} when there is nothing to compare, and
+{EXIT_OUTSIDE_TOLERANCE} (after the rows and the last line, with one error line) when a
+compared state-week or a fuel's median is outside the tolerance."""
 
 
 @stations_app.command("reconcile", help=RECONCILE_HELP)
@@ -571,13 +582,17 @@ def reconcile(
     rows = [(r.fuel, row) for r in done for row in r.rows]
     weeks = f"{done[0].week_from}..{done[0].week_to + timedelta(days=6)}"
     _print_reconciled(rows, fmt, weeks)
+    checked = [r for r in done if r.rows]
     summary = _reconcile_summary(
-        [row for _, row in rows], sum(r.lake_weeks - len(r.rows) for r in done)
+        [row for _, row in rows], sum(r.lake_weeks - len(r.rows) for r in done), checked
     )
     if fmt == "table":
         console.print(summary, soft_wrap=True, highlight=False, markup=False)
     else:
         err.print(summary, soft_wrap=True, highlight=False, markup=False)
+    failed = _reconcile_failures(checked)
+    if failed:
+        raise fail(f"outside the tolerance: {'; '.join(failed)}", code=EXIT_OUTSIDE_TOLERANCE)
 
 
 def _states(given: list[str] | None) -> list[str]:
@@ -702,7 +717,7 @@ def _print_reconciled(rows: list[tuple[str, Reconciled]], fmt: str, span: str) -
     console.print(table)
 
 
-def _reconcile_summary(rows: list[Reconciled], unpublished: int) -> str:
+def _reconcile_summary(rows: list[Reconciled], unpublished: int, done: list[Reconciliation]) -> str:
     compared = [r for r in rows if r.compared]
     within = sum(r.within for r in compared)
     line = (
@@ -713,7 +728,35 @@ def _reconcile_summary(rows: list[Reconciled], unpublished: int) -> str:
     )
     if unpublished:
         line += f"; {unpublished} more in the lake have no published average in the store"
+    medians = [
+        f"{r.fuel} {r.check.median_pct:.2f}%" for r in done if r.check.median_pct is not None
+    ]
+    if medians:
+        line += (
+            f"; median absolute difference {', '.join(medians)} (at most {RECONCILE_MEDIAN_PCT:g}%)"
+        )
     return f"{line}; {_WEIGHTING}."
+
+
+def _reconcile_failures(done: list[Reconciliation]) -> list[str]:
+    """What fails the documented tolerance, one phrase per fuel that fails it."""
+    out = []
+    for r in done:
+        check = r.check
+        why = []
+        if check.outside:
+            why.append(
+                f"{check.outside} of {check.compared} compared state-weeks outside "
+                f"±{RECONCILE_TOLERANCE_PCT:g}%"
+            )
+        if not check.median_within:
+            why.append(
+                f"median absolute difference {check.median_pct:.2f}% above "
+                f"{RECONCILE_MEDIAN_PCT:g}%"
+            )
+        if why:
+            out.append(f"{r.fuel} {' and '.join(why)}")
+    return out
 
 
 def optional_lake(cfg: Any) -> Any:

@@ -31,6 +31,7 @@ from fuelpipe.domain.stations import (
     figure,
     first_stations,
     query_params,
+    weeks_covered,
 )
 from fuelpipe.ports.lake import LakeQueryFailed
 
@@ -164,6 +165,13 @@ class _EngineErrors(APIRoute):
         return guarded
 
 
+def _covered(start: date, end: date) -> dict[str, str]:
+    """The whole survey weeks holding ``start``..``end`` (Sunday..Saturday): what an answer's
+    figures cover, beside the days asked for."""
+    first, last = weeks_covered(start, end)
+    return {"covered_start": first.isoformat(), "covered_end": last.isoformat()}
+
+
 def build_router(lake: StationQueries | None) -> APIRouter:
     """The station page and API around ``lake``."""
     router = APIRouter(route_class=_EngineErrors)
@@ -212,15 +220,17 @@ def build_router(lake: StationQueries | None) -> APIRouter:
         if fmt == "csv":
             what = f"{name}-{fuel}" if per_fuel else name
             cut = f"-first-{SEARCH_STATIONS}-stations" if truncated else ""
-            filename = f"stations-{what}-{days[0]}-{days[1]}{cut}.csv"
+            # named by the whole survey weeks the figures cover, not the days asked for
+            filename = "stations-{}-{}-{}{}.csv".format(what, *weeks_covered(*days), cut)
             head = priced_header(result.columns, FUEL_UNITS[fuel]) if per_fuel else result.columns
             return _csv(head, rows, filename, truncated)
         body: dict[str, Any] = {
             "query": name,
             "fuel": fuel if per_fuel else None,
             "unit": FUEL_UNITS[fuel] if per_fuel else None,
-            "start": days[0].isoformat(),
+            "start": days[0].isoformat(),  # the days asked for (or the default span)
             "end": days[1].isoformat(),
+            **_covered(*days),
             "columns": result.columns,
             "rows": rows,
         }

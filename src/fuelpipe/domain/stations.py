@@ -7,6 +7,7 @@ Pure: no I/O, no clock. The lake adapter turns these tables into SQL.
 from __future__ import annotations
 
 import re
+import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -156,6 +157,12 @@ def trimmed(text: str | None) -> str | None:
     return None if text is None else text.strip(" ")
 
 
+def brand_of(text: str | None) -> str:
+    """A flag as the lake keeps it: trimmed and upper case (``Branca``, `` branca `` and
+    ``BRANCA`` are one flag, the unbranded baseline), ``UNBRANDED`` when there is none."""
+    return (trimmed(text) or "").upper() or UNBRANDED
+
+
 def parse_day(text: str | None) -> date | None:
     """``dd/mm/yyyy`` -> the date, or None when it is not one."""
     value = trimmed(text)
@@ -211,6 +218,8 @@ def reject_reason(  # noqa: PLR0911 - one return per check, in the order they ar
     first failing check, in the order a person would fix them."""
     if not trimmed(cnpj):
         return "no CNPJ"
+    if cnpj_key(cnpj) is None:
+        return f"CNPJ is not 14 digits: {_quoted(cnpj)}"
     day = parse_day(collected_text)
     if day is None:
         return f"bad collection date {_quoted(collected_text)}"
@@ -266,7 +275,26 @@ def query_params(
     }
 
 
+def weeks_covered(start: date, end: date) -> tuple[date, date]:
+    """The days a query over ``start``..``end`` really covers (``query_params`` widens a span
+    to whole survey weeks): the first week's Sunday to the last week's Saturday. What answers
+    are labelled with."""
+    return week_start(start), week_start(end) + timedelta(days=6)
+
+
 _CNPJ_PUNCTUATION = str.maketrans("", "", "./- ")
+CNPJ_DIGITS = 14
+_CNPJ_KEY = re.compile(r"[0-9]{1,14}")
+
+
+def cnpj_key(text: str | None) -> str | None:
+    """A CNPJ as the lake stores it: its digits without the punctuation and spaces ANP writes
+    it with, zero-padded to 14 (``00.003.188/0001-21``, ``00003188000121`` and a
+    ``3188000121`` that lost its leading zeros are one CNPJ), or None when what is left is not
+    a CNPJ's digits (a blank, a letter, more than 14 digits). The ingest does the same in one
+    vectorised expression (``adapters/lake/columns.py``)."""
+    key = (text or "").translate(_CNPJ_PUNCTUATION)
+    return key.zfill(CNPJ_DIGITS) if _CNPJ_KEY.fullmatch(key) else None
 
 
 def cnpj_text(text: str) -> str:
@@ -386,6 +414,33 @@ def reconcile(
         if found is not None:
             out.append(Reconciled(state, end, mean, n, found[0], found[1]))
     return sorted(out, key=lambda r: (r.state, r.week_end))
+
+
+@dataclass(frozen=True, slots=True)
+class ReconcileCheck:
+    """One fuel's verdict over its reconciled state-weeks: how many were compared, how many
+    of those fell outside ±``RECONCILE_TOLERANCE_PCT``, and the median of the compared ones'
+    absolute difference in % (None when none was compared), held to ``RECONCILE_MEDIAN_PCT``
+    (a bias of a few % in every state stays within the per-week tolerance but not this)."""
+
+    compared: int
+    outside: int
+    median_pct: float | None
+
+    @property
+    def median_within(self) -> bool:
+        return self.median_pct is None or self.median_pct <= RECONCILE_MEDIAN_PCT
+
+    @property
+    def passed(self) -> bool:
+        return self.outside == 0 and self.median_within
+
+
+def reconcile_check(rows: Iterable[Reconciled]) -> ReconcileCheck:
+    """The documented tolerance applied to one fuel's state-weeks (see ``ReconcileCheck``)."""
+    compared = [r for r in rows if r.compared]
+    median = statistics.median(abs(r.diff_pct) for r in compared) if compared else None
+    return ReconcileCheck(len(compared), sum(not r.within for r in compared), median)
 
 
 _Row = TypeVar("_Row", bound=Sequence[Any])

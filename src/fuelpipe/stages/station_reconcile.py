@@ -11,7 +11,13 @@ from typing import Any, Protocol
 
 from fuelpipe.domain.keys import fuel_key
 from fuelpipe.domain.models import Status
-from fuelpipe.domain.stations import Reconciled, query_params, reconcile
+from fuelpipe.domain.stations import (
+    ReconcileCheck,
+    Reconciled,
+    query_params,
+    reconcile,
+    reconcile_check,
+)
 from fuelpipe.ports.store import Store
 
 STATE_MEANS_QUERY = "state_weekly"
@@ -40,6 +46,11 @@ class Reconciliation:
     """State-weeks the lake holds."""
     published_weeks: int
     """State-weeks with a published average in the store."""
+
+    @property
+    def check(self) -> ReconcileCheck:
+        """The tolerance applied: every compared week within ±5%, the median within 1%."""
+        return reconcile_check(self.rows)
 
 
 def reconcile_published(

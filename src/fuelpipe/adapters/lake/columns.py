@@ -37,12 +37,14 @@ from typing import TYPE_CHECKING, Any
 
 from fuelpipe.adapters.lake.formats import CsvInput, LineCount
 from fuelpipe.domain.stations import (
+    CNPJ_DIGITS,
     FUEL_UNITS,
     FUELS,
     LAKE_COLUMNS,
     PRICE_BOUNDS,
     UNBRANDED,
     UNITS,
+    brand_of,
     collection_days,
     lines_of_accepted,
     month_of,
@@ -434,6 +436,21 @@ def _week_of(text: str) -> date | None:
     return None if day is None else week_start(day)
 
 
+def cnpj_digits(column: str = "cnpj") -> Any:
+    """``column``'s CNPJs as the lake keeps them (``cnpj_key`` in the domain, vectorised): the
+    digits without ANP's punctuation and spaces, zero-padded to 14; null when what is left is
+    not 1 to 14 digits. One Polars expression, no Python per value: the text work runs on the
+    column's distinct values (a station has many rows) and each row is looked up in them."""
+    pl = polars()
+    text = pl.col(column).cast(pl.String)
+    distinct = text.unique(maintain_order=True)
+    key = distinct.str.replace_all("[./ -]", "")
+    digits = pl.when(key.str.contains(f"^[0-9]{{1,{CNPJ_DIGITS}}}$")).then(
+        key.str.zfill(CNPJ_DIGITS)
+    )
+    return text.replace_strict(distinct, digits, default=None, return_dtype=pl.String)
+
+
 def _by_fuel(values: dict[str, Any], dtype: Any) -> Any:
     """A per-fuel constant, looked up from each row's fuel code (a small integer)."""
     pl = polars()
@@ -454,6 +471,7 @@ def validate(frame: pl.DataFrame, today: date) -> tuple[pl.DataFrame, list[tuple
         *(
             (col(c).str.starts_with(" ") | col(c).str.ends_with(" ")).any().alias(f"pad:{c}")
             for c in TEXT_COLUMNS
+            if c != "cnpj"  # (reduced to its digits below)
         ),
     ).row(0, named=True)
     purchases = found["purchase_price"]
@@ -465,7 +483,11 @@ def validate(frame: pl.DataFrame, today: date) -> tuple[pl.DataFrame, list[tuple
             # the Parquet writer gets its dictionary for free. It stays text in the files.
             (col(c).str.strip_chars(" ") if found[f"pad:{c}"] else col(c)).cast(pl.Categorical)
             for c in TEXT_COLUMNS
+            if c != "cnpj"
         ),
+        # One CNPJ, one key: written with or without its punctuation, it dedupes and counts
+        # as one station (null, a bad row, when it is not a CNPJ's digits).
+        cnpj=cnpj_digits().cast(pl.Categorical),
         collected=_mapped(found["collected"], "collected", parse_day, pl.Date),
         week=_mapped(found["collected"], "collected", _week_of, pl.Date),
         price=_mapped(found["price"], "price", parse_price, pl.Float64),
@@ -484,13 +506,11 @@ def validate(frame: pl.DataFrame, today: date) -> tuple[pl.DataFrame, list[tuple
             found["unit_label"], "unit_label", lambda v: _UNIT_CODE.get(unit_of(v) or ""),
             pl.UInt8,
         ),
-        brand=_mapped(found["brand"], "brand", lambda v: trimmed(v) or None, pl.String).fill_null(
-            UNBRANDED
-        ),
+        # upper case, as the queries' unbranded baseline is: a row maps to its distinct value's
+        brand=_mapped(found["brand"], "brand", brand_of, pl.String).fill_null(UNBRANDED),
     )  # fmt: skip
     ok = (
         col("cnpj").is_not_null()
-        & (col("cnpj") != "")
         & col("collected").is_between(*collection_days(today))
         & col("price").is_not_null()
         & ~col("purchase_bad")

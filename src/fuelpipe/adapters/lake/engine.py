@@ -31,6 +31,7 @@ from fuelpipe.adapters.lake.columns import (
     Malformed,
     Parsed,
     batches_fast,
+    cnpj_digits,
     collect,
     count_lines,
     file_lines,
@@ -466,6 +467,13 @@ class StationLake:
                 jobs.append((product, month, unique, unique.height))
                 continue
             held = plr.read_parquet(found)
+            # A partition written before CNPJs were kept as 14 digits: its copy is rewritten
+            # with them (a CNPJ that is not one kept as it was), so that it dedupes alike.
+            old = held.select(plr.col("cnpj").cast(plr.String).str.contains("[^0-9]").any()).item()
+            if old:
+                held = held.with_columns(
+                    plr.coalesce(cnpj_digits(), plr.col("cnpj").cast(plr.String)).alias("cnpj")
+                )
             fresh = unique.join(held.select(key), on=key, how="anti")
             report.already_in_lake += unique.height - fresh.height
             if fresh.height < unique.height:

@@ -372,7 +372,7 @@
   async function renderRanking(data) {
     const rows = records(data);
     setSummary(rows.length ? "summary.ranking" : "summary.empty", {
-      n: rows.length, start: day(data.start), end: day(data.end),
+      n: rows.length, start: day(data.covered_start), end: day(data.covered_end),
     });
     const cols = [
       ["municipality", (r) => r.municipality],
@@ -421,7 +421,7 @@
     const rows = records(data);
     const few = (r) => r.observations < MIN_BRAND_PRICES;
     setSummary(rows.length ? "summary.brands" : "summary.empty", {
-      n: rows.length, start: day(data.start), end: day(data.end),
+      n: rows.length, start: day(data.covered_start), end: day(data.covered_end),
     });
     const k = rows.filter(few).length;
     if (k) $("st-summary").textContent += t("summary.brandsFew", { k, min: MIN_BRAND_PRICES });
@@ -447,7 +447,7 @@
   function renderDispersion(data) {
     const rows = records(data);
     setSummary(rows.length ? "summary.dispersion" : "summary.empty", {
-      start: day(data.start), end: day(data.end),
+      start: day(data.covered_start), end: day(data.covered_end),
     });
     const weeks = rows.map((r) => r.week);
     plot("st-chart-dispersion", [
@@ -478,13 +478,19 @@
     ], rows, undefined, data.unit);
   }
 
+  // The lake keeps a CNPJ as its 14 digits; the table shows it as ANP writes it.
+  function cnpjShown(cnpj) {
+    const m = /^(\d{2})(\d{3})(\d{3})(\d{4})(\d{2})$/.exec(cnpj || "");
+    return m ? `${m[1]}.${m[2]}.${m[3]}/${m[4]}-${m[5]}` : cnpj;
+  }
+
   function renderSearch(data) {
     const rows = records(data);
     let key = "summary.empty";
     if (rows.length) key = data.truncated ? "summary.searchCut" : "summary.search";
     setSummary(key, { n: new Set(rows.map((r) => r.cnpj)).size, q: state.q });
     table($("st-search"), [
-      ["cnpj", (r) => r.cnpj],
+      ["cnpj", (r) => cnpjShown(r.cnpj)],
       ["station", (r) => r.station],
       ["address", (r) => [r.street, r.number, r.neighbourhood].filter(Boolean).join(", ")],
       ["municipality", (r) => `${r.municipality} (${r.state})`],
