@@ -297,3 +297,35 @@ def test_a_cnpj_is_found_typed_with_or_without_its_punctuation(real_lake: Statio
         assert stations(typed) == {cnpj}, typed
     # punctuation alone matches no CNPJ (stripped, it would be empty and match every one)
     assert stations("./-") == set()
+
+
+def test_a_search_finds_a_name_typed_with_or_without_its_accents(real_lake: StationLake) -> None:
+    """The real sample writes 512 station names with accents and no town with one: "posto sao"
+    and "posto são" found different stations, and "são paulo" none of the town's. Names and
+    the search text are folded alike (upper case, accents dropped)."""
+
+    def stations(text: str) -> set[object]:
+        return {r["cnpj"] for r in real_lake.query("station_search", _params(text=text)).records()}
+
+    accented = {
+        r["cnpj"]
+        for r in real_lake.query("station_search", _params(text="posto são")).records()
+        if "SÃO" in str(r["station"]).upper()
+    }
+    assert accented  # the real names hold the accent
+    assert stations("posto são") == stations("posto sao") == stations("POSTO SÃO")
+    assert accented <= stations("posto sao")
+    assert stations("são paulo") == stations("sao paulo")
+    town = real_lake.query(
+        "municipality_weekly", _params("ETHANOL", state="SP", municipality="São Paulo")
+    ).records()
+    assert len(town) == 4 and all(r["municipality"] == "SAO PAULO" for r in town)
+
+
+def test_folding_drops_the_accents_sql_translate_drops() -> None:
+    from fuelpipe.domain.stations import ACCENTED, PLAIN, folded
+
+    assert len(ACCENTED) == len(PLAIN)
+    assert [folded(c) for c in ACCENTED] == list(PLAIN)
+    assert [folded(c.lower()) for c in ACCENTED] == list(PLAIN)
+    assert folded("posto são joão ii") == "POSTO SAO JOAO II"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import statistics
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -269,10 +270,27 @@ def query_params(
         "week_from": week_from,
         "week_to": week_to,
         "state": (state or "").upper(),
-        "municipality": (municipality or "").upper(),
-        "text": text.upper(),
+        "municipality": folded(municipality or ""),
+        "text": folded(text),
         "cnpj_text": cnpj_text(text),
     }
+
+
+ACCENTED = "ÁÀÂÃÄÉÈÊËÍÌÎÏÓÒÔÕÖÚÙÛÜÇÑ"
+PLAIN = "AAAAAEEEEIIIIOOOOOUUUUCN"
+"""The upper-case accented letters of Portuguese (and a few more) and their plain letters: the
+lake queries fold names with SQL's translate(upper(x), ACCENTED, PLAIN), which DuckDB and
+Athena both have, so "posto são" and "posto sao" find the same stations."""
+
+
+def folded(text: str) -> str:
+    """Search text as the lake queries fold names: upper case, accents dropped ("São Paulo" ->
+    "SAO PAULO"): any combining mark goes, not only those of ACCENTED, as the text is typed by a
+    person and the names are ANP's, whose letters ACCENTED covers."""
+    decomposed = unicodedata.normalize("NFD", text.upper())
+    return unicodedata.normalize(
+        "NFC", "".join(c for c in decomposed if not unicodedata.combining(c))
+    )
 
 
 def weeks_covered(start: date, end: date) -> tuple[date, date]:

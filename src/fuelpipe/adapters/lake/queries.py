@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fuelpipe.domain.stations import SEARCH_STATIONS
+from fuelpipe.domain.stations import ACCENTED, PLAIN, SEARCH_STATIONS
 
 PRICE = "CAST(price AS DECIMAL(9, 4))"
 """A sale price as the exact decimal ANP published (to 1/100 centavo; at most 99,999.9999)."""
@@ -106,12 +106,22 @@ _WINDOW = "product = ? AND month BETWEEN ? AND ? AND week BETWEEN ? AND ?"
 # none on Trino.
 _CNPJ = "replace(replace(replace(cnpj, '.', ''), '/', ''), '-', '')"
 
+
+# A name folded as the search text is (domain.stations.folded): upper case, accents dropped,
+# with translate(), which DuckDB and Athena (Trino) both have.
+def _folded(column: str) -> str:
+    return f"translate(upper({column}), '{ACCENTED}', '{PLAIN}')"
+
+
+_STATION = _folded("station")
+_TOWN = _folded("municipality")
+
 # How well a station matches the search text, best first: CNPJ from its start, the whole name,
 # the name's start, the whole town, anywhere in the name, anywhere in the town or CNPJ.
 _MATCH = (
-    f"CASE WHEN strpos({_CNPJ}, ?) = 1 THEN 0 WHEN upper(station) = ? THEN 1 "
-    "WHEN strpos(upper(station), ?) = 1 THEN 2 WHEN municipality = ? THEN 3 "
-    "WHEN strpos(upper(station), ?) > 0 THEN 4 ELSE 5 END"
+    f"CASE WHEN strpos({_CNPJ}, ?) = 1 THEN 0 WHEN {_STATION} = ? THEN 1 "
+    f"WHEN strpos({_STATION}, ?) = 1 THEN 2 WHEN {_TOWN} = ? THEN 3 "
+    f"WHEN strpos({_STATION}, ?) > 0 THEN 4 ELSE 5 END"
 )
 
 
@@ -131,7 +141,7 @@ QUERIES: dict[str, LakeQuery] = {
     for q in (
         LakeQuery(
             "municipality_weekly",
-            _stats("state, municipality, week", f"{_WINDOW} AND state = ? AND municipality = ?")
+            _stats("state, municipality, week", f"{_WINDOW} AND state = ? AND {_TOWN} = ?")
             + " ORDER BY week",
             (*_W, "state", "municipality"),
         ),
@@ -203,8 +213,8 @@ QUERIES: dict[str, LakeQuery] = {
             "row_number() OVER "
             "(PARTITION BY cnpj, product ORDER BY collected DESC) AS rn FROM stations "
             "WHERE month BETWEEN ? AND ? AND week BETWEEN ? AND ? "
-            "AND (strpos(upper(station), ?) > 0 "
-            f"OR strpos({_CNPJ}, ?) > 0 OR strpos(municipality, ?) > 0)), "
+            f"AND (strpos({_STATION}, ?) > 0 "
+            f"OR strpos({_CNPJ}, ?) > 0 OR strpos({_TOWN}, ?) > 0)), "
             "picked AS (SELECT cnpj, min(quality) AS quality, min(upper(station)) AS name "
             "FROM hits GROUP BY cnpj ORDER BY quality, name, cnpj "
             f"LIMIT {SEARCH_STATIONS + 1}) "
