@@ -95,8 +95,9 @@ def yahoo(source: str, calendar: str, path: str) -> History:
     return _history(source, calendar, path, rows)
 
 
-def _anp_weeks(path: str) -> dict[date, bool]:
-    """DATA INICIAL of every row with a numeric average price."""
+def _anp_weeks(path: str, column: str = "DATA INICIAL") -> dict[date, bool]:
+    """``column`` (a week's DATA INICIAL, a month's MÊS) of every row with a numeric average
+    price."""
     book = openpyxl.load_workbook(DATASETS / path, read_only=True, data_only=True)
     rows = book.worksheets[0].iter_rows(values_only=True)
     header: list[str] = []
@@ -104,7 +105,7 @@ def _anp_weeks(path: str) -> dict[date, bool]:
         if row and "PRODUTO" in row:
             header = [str(c).strip() if c else "" for c in row]
             break
-    start, price = header.index("DATA INICIAL"), header.index("PREÇO MÉDIO REVENDA")
+    start, price = header.index(column), header.index("PREÇO MÉDIO REVENDA")
     weeks: dict[date, bool] = {}
     for row in rows:
         if isinstance(row[start], datetime):
@@ -116,6 +117,10 @@ def _anp_weeks(path: str) -> dict[date, bool]:
 
 def anp(source: str, path: str) -> History:
     return _history(source, "ANP_WEEKLY", path, _anp_weeks(path))
+
+
+def anp_monthly(source: str, path: str) -> History:
+    return _history(source, "MONTHLY", path, _anp_weeks(path, "MÊS"))
 
 
 def weekly_nyse(path: str) -> History:
@@ -162,6 +167,9 @@ HISTORIES: list[Callable[[], History]] = [
     lambda: yahoo("Brent futures BZ=F", "NYMEX_BRENT", "stocks/henriquebrnetto__BZ=F.csv"),
     lambda: anp("ANP weekly Brazil", "anp/maikereis__semanal-brasil-desde-2013.xlsx"),
     lambda: anp("ANP weekly regions", "anp/regions/semanal-regioes-desde-2013_to2022-06.xlsx"),
+    lambda: anp_monthly(
+        "ANP monthly states", "anp/eduardoicosta__mensal-estados-desde-jan2013.xlsx"
+    ),
 ]
 
 

@@ -40,6 +40,9 @@ ANP_SURVEY_PAUSES: tuple[tuple[date, date], ...] = (
     # the pause ran from the week of 23 August to the week of 11 October.
     (date(2020, 8, 23), date(2020, 10, 17)),
 )
+ANP_MONTHLY_PAUSES: tuple[date, ...] = (date(2020, 9, 1),)
+"""Months with no monthly average: "Não houve pesquisa de preços entre 18/8/20 e 17/10/20" (the
+monthly workbook's own note), and its rows skip from 2020-08 to 2020-10 for every state."""
 
 
 class Calendar(Hashable, Protocol):
@@ -133,15 +136,20 @@ class _WeeklyCalendar:
 
 @dataclass(frozen=True)
 class _MonthlyCalendar:
-    """The first day of every month (monthly averages are keyed by their month's first day)."""
+    """The first day of every month (monthly averages are keyed by their month's first day),
+    but the ``pauses``."""
 
     name: str
+    pauses: tuple[date, ...] = ()
 
     def is_expected(self, day: date) -> bool:
-        return day.day == 1
+        return day.day == 1 and day not in self.pauses
 
     def next_expected(self, day: date) -> date:
-        return date(day.year + (day.month == 12), day.month % 12 + 1, 1)
+        day = date(day.year + (day.month == 12), day.month % 12 + 1, 1)
+        while day in self.pauses:
+            day = date(day.year + (day.month == 12), day.month % 12 + 1, 1)
+        return day
 
 
 _YEARS = range(1984, 2101)
@@ -234,7 +242,7 @@ _BUILDERS: dict[str, Callable[[], Calendar]] = {
         "FRED_BRENT", _fred_brent_holidays(), exceptions.FRED_BRENT_PUBLISHED
     ),
     "ANP_WEEKLY": lambda: _WeeklyCalendar("ANP_WEEKLY", ANP_SURVEY_PAUSES),
-    "MONTHLY": lambda: _MonthlyCalendar("MONTHLY"),
+    "MONTHLY": lambda: _MonthlyCalendar("MONTHLY", ANP_MONTHLY_PAUSES),
 }
 CALENDAR_NAMES = tuple(_BUILDERS)
 
