@@ -111,7 +111,7 @@ def run_live_demo(
     `demo`, not at this machine's date.
     """
     from fuelpipe.adapters.clock import FixedClock
-    from fuelpipe.cli.watch import alerter
+    from fuelpipe.cli.watch import alerter, close_all
     from fuelpipe.homes import open_home, open_intraday
     from fuelpipe.replay.live import PublishedPlan, SpeedClock
     from fuelpipe.replay.server import ReplayServer
@@ -171,10 +171,7 @@ def run_live_demo(
             finally:
                 if server is not None:
                     server.should_exit = True
-                for closer in closers:
-                    close = getattr(closer, "close", None)
-                    if callable(close):
-                        close()
+                close_all(closers)
             stopped = min(clock.now(), end)
             # Completeness counts to where the replay stopped, each series no later than its
             # own demo clock (as in `demo`), not to this machine's date.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
@@ -214,7 +214,12 @@ def _watch(
     except KeyboardInterrupt:
         console.print("stopped")
     finally:
-        for closer in closers:
-            close = getattr(closer, "close", None)
-            if callable(close):
-                close()
+        close_all(closers)
+
+
+def close_all(closers: Iterable[object]) -> None:
+    """Close what :func:`alerter` (and the caller) opened: each closer with a ``close``."""
+    for closer in closers:
+        close = getattr(closer, "close", None)
+        if callable(close):
+            close()

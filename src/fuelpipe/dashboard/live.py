@@ -28,6 +28,7 @@ from fuelpipe.domain.keys import fuel_key
 from fuelpipe.ports.clock import Clock
 from fuelpipe.ports.intraday import IntradayStore
 from fuelpipe.ports.store import Store
+from fuelpipe.stages.due import newest_ok
 
 LIVE_PATH = "/api/live"
 AS_OF_HEADER = "X-Fuelpipe-As-Of"
@@ -135,8 +136,6 @@ def live_view(
     now = clock.now()
     rows: list[LiveSeries] = []
     fingerprint: list[str] = []
-    from fuelpipe.stages.due import newest_ok
-
     for key in live_keys(catalog):
         # the recent dates only (a poll every 3 s per open tab, a 304 too), the whole
         # history only when none of them is OK

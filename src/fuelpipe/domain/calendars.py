@@ -146,10 +146,10 @@ class _MonthlyCalendar:
         return day.day == 1 and day not in self.pauses
 
     def next_expected(self, day: date) -> date:
-        day = date(day.year + (day.month == 12), day.month % 12 + 1, 1)
-        while day in self.pauses:
+        while True:
             day = date(day.year + (day.month == 12), day.month % 12 + 1, 1)
-        return day
+            if day not in self.pauses:
+                return day
 
 
 _YEARS = range(1984, 2101)
