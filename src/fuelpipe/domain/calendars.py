@@ -15,7 +15,8 @@ source's real history needs (docs/CALENDARS.md has the measurements; tests/calen
 
 A calendar only decides which dates are *wanted* (gap scans, retries, quarantine). A value a
 source publishes on a day its calendar does not expect is still stored (marked
-``calendar: unexpected``): see stages/scrape.py.
+``calendar: unexpected``): see stages/scrape.py; each stream's request reaches back over the
+skipped days before its first date so that one is fetched (planning.request_start).
 """
 
 from __future__ import annotations

@@ -28,7 +28,8 @@ class Series:
     publication: str
     """Schedule name in :mod:`fuelpipe.domain.publication`: when a date's value comes out."""
     max_range_days: int
-    """The widest date range one source request may cover."""
+    """The widest date range a planned stream may cover (its request also reaches back over
+    the skipped days before its first date, at most ``planning.LEAD_IN``)."""
     fetch_unit: str
     """What one source request returns. Keys sharing a fetch unit are fetched together."""
     label: str

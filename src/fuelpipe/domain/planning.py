@@ -5,13 +5,13 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from datetime import date
+from datetime import date, timedelta
 from typing import Literal
 
 from fuelpipe.domain.calendars import get_calendar
 from fuelpipe.domain.catalog import Series
 from fuelpipe.domain.clock_bounds import MAX_DATE_AHEAD
-from fuelpipe.domain.gaps import group_streams
+from fuelpipe.domain.gaps import ONE_DAY, group_streams
 from fuelpipe.domain.messages import MAX_DATES_PER_MESSAGE, DownloadRequest
 
 
@@ -30,6 +30,38 @@ def unservable(series: Series, day: date, today: date) -> str | None:
     if day > today + MAX_DATE_AHEAD:
         return f"{day} is more than a year in the future"
     return None
+
+
+LEAD_IN = timedelta(days=7)
+"""How far before a stream's first date its one source request may reach: the longest run of
+days no daily calendar of the catalog expects is six (NYSE, 11 to 16 September 2001); a
+weekend and the holidays around it are two to five."""
+
+
+def request_start(series: Series, first: date) -> date:
+    """The first day the one source request of a stream of ``series`` starting at ``first``
+    covers: the day after the previous date the series' calendar expects, so the days between
+    (a weekend, a holiday) are asked for with it.
+
+    No message asks for a day the calendar does not expect, but a source may publish one:
+    Yahoo's BZ=F has a close on Thanksgiving 2023 and on 4 July 2025, none on Thanksgiving
+    2024.
+    Inside a stream the range already covers such a day; the days before its first date no
+    other stream's range does (the stream before it ended on the previous expected date), so
+    in steady state, one new date a run, a close on the holiday before it would never be
+    fetched. The scraper stores it as it stores every value a range returns (marked
+    ``calendar: unexpected``). At most :data:`LEAD_IN` before ``first``, never before the
+    series starts, and ``first`` itself for a series whose one request returns its whole
+    history (an ANP workbook is not asked for a range).
+    """
+    if series.whole_history or first <= series.default_start:
+        return first
+    calendar = get_calendar(series.calendar)
+    earliest = max(series.default_start, first - LEAD_IN)
+    start = first
+    while start > earliest and not calendar.is_expected(start - ONE_DAY):
+        start -= ONE_DAY
+    return start
 
 
 def plan_requests(

@@ -34,7 +34,7 @@ from fuelpipe.domain.models import (
     change_kind,
     no_value_seen,
 )
-from fuelpipe.domain.planning import unservable
+from fuelpipe.domain.planning import request_start, unservable
 from fuelpipe.domain.plausibility import check_observation, far_from_neighbours
 from fuelpipe.domain.publication import publication
 from fuelpipe.ports.queue import Message
@@ -65,7 +65,9 @@ class ScrapeReport(Counters):
     absent_written: int = 0
     """Dates the source says it has no value for (ABSENT: not retried)."""
     unexpected: int = 0
-    """Values stored on a day their calendar does not expect (published all the same)."""
+    """Values newly stored on a day their calendar does not expect (published all the same;
+    also in ``records_written``). One stored already and read again (a request reaching back
+    over the holiday before its first date, a redelivery) is compared, not counted again."""
     revised: int = 0
     """Stored values the source now publishes differently (kept with their history)."""
     adjusted: int = 0
@@ -143,9 +145,10 @@ def refused_dates(
     return refused
 
 
-def describe(request: DownloadRequest) -> str:
-    """How a revision names the request that saw it: origin, fetch unit and date range."""
-    first, last = request.dates_to_download[0], request.dates_to_download[-1]
+def describe(request: DownloadRequest, start: date | None = None) -> str:
+    """How a revision names the request that saw it: origin, fetch unit and date range (from
+    ``start`` when the source was asked from before the message's first date)."""
+    first, last = start or request.dates_to_download[0], request.dates_to_download[-1]
     return f"{request.origin} {request.fetch_unit} {first.isoformat()}..{last.isoformat()}"
 
 
@@ -154,11 +157,16 @@ def scrape(app: StageContext, request: DownloadRequest) -> ScrapeReport:
 
     Every value the source returns for a requested key inside the requested range is stored,
     even on a day the series' calendar does not expect (marked ``calendar: unexpected``): a
-    calendar decides which dates to ask for, never which published values to keep. Rows the
-    adapters drop are not published values and are not stored: Yahoo's stale bars
-    (open = high = low = close, volume 0) repeat the previous close on days B3 was closed, and
-    FRED's empty cells say "no value". A value that differs from an OK one already stored is a
-    revision: stored with its history (store.revise), never overwritten silently. When only
+    calendar decides which dates to ask for, never which published values to keep. The range
+    runs from the days before the message's first date that the calendar does not expect
+    (back to the day after its previous expected date, at most a week:
+    ``domain.planning.request_start``) to its last date, so a close published on a holiday
+    between two runs is fetched by the later one; those days are never made PENDING or
+    ABSENT (no message asked for them), and one stored already is compared, not rewritten.
+    Rows the adapters drop are not published values and are not stored: Yahoo's stale bars
+    (open = high = low = close, volume 0) repeat the previous close on days B3 was closed,
+    and FRED's empty cells say "no value". A value that differs from an OK one already stored
+    is a revision: stored with its history (store.revise), never overwritten silently. When only
     the series' ``derived_attrs`` differ (Yahoo's adj_close, re-based after a dividend), it
     is stored the same way as an *adjustment*: history kept, not counted as a revision.
     An answer that shows a stock split re-basing values stored before it is followed by one
@@ -187,7 +195,10 @@ def scrape(app: StageContext, request: DownloadRequest) -> ScrapeReport:
     if not wanted_days:
         return report
     slot_of = {d: i for i, d in enumerate(wanted_days)}
-    lo, hi = wanted_days[0], wanted_days[-1]
+    # The days just before the first one no calendar of ours expects are asked for too, in the
+    # same request: a value published on one (a holiday close) is fetched by no other.
+    lo = max(request_start(s, wanted_days[0]) for s in series)
+    hi = wanted_days[-1]
     by_key = {s.key: s for s in series}
     got = {s.key: bytearray(len(wanted_days)) for s in series}
     report.source_requests = 1
@@ -205,7 +216,7 @@ def scrape(app: StageContext, request: DownloadRequest) -> ScrapeReport:
         _store_stream(
             app,
             (lo, hi),
-            describe(request),
+            describe(request, lo),
             by_key,
             result.observations,
             slot_of,
@@ -544,7 +555,6 @@ def _store_stream(
         stored = _stored_around(app, groups)
         _flag_outliers(groups, flagged, stored)
         stamp = app.clock.now()
-        report.unexpected += _unexpected(by_key, groups)
         for attempt in range(1, RACE_ATTEMPTS + 1):
             try:
                 _write_groups(app, by_key, groups, stored, stamp, seen_by, report)
@@ -590,10 +600,10 @@ def _by_key(batch: dict[tuple[str, date], Observation]) -> dict[str, list[Observ
 
 @dataclass(frozen=True, slots=True)
 class _DayAttrs:
-    """What a date adds to each value's attributes, and whether its calendar expects it."""
+    """What a date adds to each value's attributes (``calendar: unexpected`` on a day its
+    calendar does not expect)."""
 
     attrs: dict[str, AttrValue]
-    unexpected: bool
 
 
 def _day_attrs(series: Series, day: date) -> _DayAttrs:
@@ -605,10 +615,9 @@ def _schedule_day_attrs(schedule: str, calendar: str, day: date) -> _DayAttrs:
     """Once per schedule, calendar and date (keyed by their names: a Series hashes slowly):
     the keys of a fetch unit share them, and so do the ten PTAX currencies' ~5,000 dates."""
     attrs = _freshness(schedule, day)
-    unexpected = not get_calendar(calendar).is_expected(day)
-    if unexpected:
+    if not get_calendar(calendar).is_expected(day):
         attrs[CALENDAR_ATTR] = UNEXPECTED
-    return _DayAttrs(attrs, unexpected)
+    return _DayAttrs(attrs)
 
 
 _COMPARED = ("value", "attrs", "revisions")
@@ -634,6 +643,7 @@ def _write_groups(
     # compared below like any stored value.
     refused = app.store.add_records(new)
     report.records_written += len(new) - len(refused)
+    report.unexpected += _unexpected(new, refused)
     if refused:
         revisions += _refused_changes(app, new, refused)
     for obs, current in revisions:
@@ -662,12 +672,12 @@ def _write_groups(
             report.revised += 1
 
 
-def _unexpected(by_key: dict[str, Series], groups: dict[str, list[Observation]]) -> int:
-    """How many of a batch's values fall on a day their series' calendar does not expect."""
+def _unexpected(new: list[Record], refused: list[tuple[str, date]]) -> int:
+    """How many of the records added (``new`` but the ``refused``) are on a day their
+    series' calendar does not expect (:func:`_day_attrs` marked them)."""
+    skipped = set(refused)
     return sum(
-        _day_attrs(by_key[key], obs.date).unexpected
-        for key, observations in groups.items()
-        for obs in observations
+        r.attrs.get(CALENDAR_ATTR) == UNEXPECTED for r in new if (r.key, r.date) not in skipped
     )
 
 
