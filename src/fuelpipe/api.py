@@ -331,7 +331,9 @@ class Fuelpipe:
         """OK values, one column per key (``BRENT_BRL`` too), one row per date (outer join).
 
         ``freq="weekly"`` puts daily series on ANP survey weeks (keyed by Sunday) as the
-        dashboard does, with the week's ``mean`` or ``last`` value.
+        dashboard does, with the week's ``mean`` or ``last`` value. ``end`` bounds the dates
+        read (a daily series' week holding it has its days up to it); the analyses below take
+        ``end`` as the dashboard's End date: what was published by the end of that day.
         """
         keys = select_keys(self._app.catalog, patterns, derived=True)
         first, last = _day(start, "start"), _day(end, "end")

@@ -597,10 +597,10 @@ def test_overview_cards_follow_the_end_date(watched: Watched, dashboard_url: str
     gas = page.locator('.card[data-key="FUEL#GASOLINE#BR"]').inner_text()
     body = httpx.get(f"{dashboard_url}/api/overview?end=2022-01-12").json()
     item = next(i for i in body["items"] if i["key"] == "FUEL#GASOLINE#BR")
-    assert item["date"] == "2022-01-09"
+    assert item["date"] == "2022-01-02"  # on Wednesday 01-12, 01-09's week was not out yet
     assert f"R${item['value']:.2f}" in gas.replace("\u00a0", "")
     # A weekly fuel price is a survey week's, labelled as that week, not as its Sunday.
-    assert "as of the week of Jan 9 – 15, 2022" in gas.replace("\u2009", " ")
+    assert "as of the week of Jan 2 – 8, 2022" in gas.replace("\u2009", " ")
     assert "R$ per litre" in gas
     # "published N days ago" is the newest value's freshness: not said of an older one
     page.wait_for_function("() => document.getElementById('live-status').dataset.version")
@@ -608,18 +608,60 @@ def test_overview_cards_follow_the_end_date(watched: Watched, dashboard_url: str
     href = page.get_attribute("#csv", "href") or ""
     assert "/api/overview?" in href and "end=2022-01-12" in href
 
-    page.fill("#date", "2021-09-15")
+    page.fill("#date", "2021-09-17")  # a Friday: the week of 09-12 is published that evening
     page.dispatch_event("#date", "change")
     page.wait_for_function(
         """() => document.querySelector('.card[data-key="FUEL#GASOLINE#BR"]')
           .innerText.includes('week of Sep 12')"""
     )
-    assert "date=2021-09-15" in page.url
+    assert "date=2021-09-17" in page.url
     watched.open("view=overview&lang=en")
     page.wait_for_function("() => document.querySelectorAll('#cards .card-fresh').length")
     live = {s["key"] for s in httpx.get(f"{dashboard_url}/api/live").json()["series"]}
     latest = httpx.get(f"{dashboard_url}/api/overview").json()["items"]
     assert page.locator("#cards .card-fresh").count() == len(live & {i["key"] for i in latest}) > 5
+
+
+LAST_POINTS_JS = """(id) => document.getElementById(id).data.map((t) => {
+  const xs = t.x.filter((x, i) => t.y[i] !== null);
+  return [t.name, xs[xs.length - 1]];
+})"""
+
+
+def _week_of(day: str) -> str:
+    d = date.fromisoformat(day)
+    return date.fromordinal(d.toordinal() - (d.weekday() + 1) % 7).isoformat()
+
+
+@pytest.mark.parametrize("end", ["", "2022-02-03"])
+def test_overview_cards_and_chart_end_on_the_same_date(watched: Watched, end: str) -> None:
+    # On Thursday 2022-02-03 the cards and the chart showed gasoline's week of 01-30, published
+    # only on Friday 02-04; with no End date the cards showed each series' latest value while
+    # the chart stopped at the latest fuel week. Now the chart's lines end in each card's week,
+    # and the chart is "as of" the newest card's date.
+    watched.open("view=overview&lang=en" + (f"&date={end}" if end else ""))
+    page = watched.page
+    source = page.get_attribute("#chart-overview", "data-source") or ""
+    assert ("end=" in source) == bool(end)  # no End date: every stored value, as the cards
+    series = httpx.get(watched.base + source).json()["series"]
+    drawn = page.evaluate(LAST_POINTS_JS, "chart-overview")
+    keys = [s["key"] for s in series if s["points"]]
+    assert len(drawn) == len(keys) == 6
+    lines = {key: x[:10] for key, (_, x) in zip(keys, drawn, strict=True)}
+    cards = {k: page.get_attribute(f'.card[data-key="{k}"]', "data-date") or "" for k in keys}
+    assert {k: _week_of(d) for k, d in cards.items()} == lines
+    newest = max(cards.values())
+    caption = page.locator("#chart-overview ~ .as-of").first
+    assert caption.get_attribute("data-date") == newest
+    if end:
+        assert cards["FUEL#GASOLINE#BR"] == "2022-01-23"
+        assert newest == end  # the day's PTAX
+        gas = page.locator('.card[data-key="FUEL#GASOLINE#BR"]').inner_text()
+        assert "as of the week of Jan 23 – 29, 2022" in gas.replace("\u2009", " ")
+        title = page.get_attribute("#date", "title") or ""
+        assert "published by its end" in title and "Friday" in title
+    else:
+        assert newest == "2022-05-06" and cards["FUEL#GASOLINE#BR"] == "2022-05-01"
 
 
 def download_chart_csv(watched: Watched, button: str, chart: str) -> list[list[str]]:

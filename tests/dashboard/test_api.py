@@ -20,12 +20,14 @@ from fuelpipe.adapters.sqlite_queue import SqliteQueue
 from fuelpipe.adapters.sqlite_store import SqliteStore
 from fuelpipe.dashboard.app import create_app
 from fuelpipe.dashboard.outlook_api import OutlookMapView
-from fuelpipe.dashboard.schemas import DECIMALS
+from fuelpipe.dashboard.precomputed import default_requests
+from fuelpipe.dashboard.schemas import DECIMALS, MetaView
 from fuelpipe.dashboard.static_assets import STATIC_DIR, asset_paths
 from fuelpipe.domain.calendars import expected_between, get_calendar
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.domain.models import Record, Status
 from fuelpipe.ports.store import RunLog
+from fuelpipe.stages.data_version import mark_changed
 
 Q = "%23"  # '#' in a query string
 VIEWS = {
@@ -56,7 +58,7 @@ def test_series_returns_every_stored_week(client: httpx.Client, real_store: Sqli
     stored = real_store.query("FUEL#GASOLINE#BR")
     assert [p["date"] for p in body["points"]] == [r.date.isoformat() for r in stored]
     assert body["points"][-1] == {"date": "2022-05-01", "value": 7.295}  # the workbook's last week
-    windowed = client.get(VIEWS["series"] + "&start=2022-01-01&end=2022-01-31").json()
+    windowed = client.get(VIEWS["series"] + "&start=2022-01-01&end=2022-02-04").json()
     assert [p["date"] for p in windowed["points"]] == [
         "2022-01-02", "2022-01-09", "2022-01-16", "2022-01-23", "2022-01-30"
     ]  # fmt: skip
@@ -79,14 +81,15 @@ def test_overview_has_latest_value_weekly_change_and_as_of(client: httpx.Client)
 def test_overview_values_are_as_of_the_end_date_given(
     client: httpx.Client, real_store: SqliteStore
 ) -> None:
-    # The cards showed the latest values whatever End date the page had picked.
+    # The cards showed the latest values whatever End date the page had picked. On Wednesday
+    # 2022-01-12 the week of 01-09 was not published yet (Friday 01-14): the latest was 01-02's.
     body = client.get(VIEWS["overview"] + "?end=2022-01-12").json()
     assert body["end"] == "2022-01-12"
     items = {i["key"]: i for i in body["items"]}
     gas = items["FUEL#GASOLINE#BR"]
     stored = {r.date.isoformat(): float(r.value or 0) for r in real_store.query("FUEL#GASOLINE#BR")}
-    assert (gas["date"], gas["prev_date"]) == ("2022-01-09", "2022-01-02")
-    assert (gas["value"], gas["prev_value"]) == (stored["2022-01-09"], stored["2022-01-02"])
+    assert (gas["date"], gas["prev_date"]) == ("2022-01-02", "2021-12-26")
+    assert (gas["value"], gas["prev_value"]) == (stored["2022-01-02"], stored["2021-12-26"])
     assert items["CURRENCY#USD"]["date"] == "2022-01-12"
     assert all(i["date"] <= "2022-01-12" for i in body["items"] if i["date"])
     head, *rows = csv.reader(
@@ -94,6 +97,129 @@ def test_overview_values_are_as_of_the_end_date_given(
     )
     assert max(r[head.index("date")] for r in rows) == "2022-01-12"
     assert client.get(VIEWS["overview"] + "?end=2099-01-01").status_code == 422
+
+
+def _week_of(day: str) -> str:
+    """The Sunday opening the ANP survey week that holds ``day``."""
+    d = date.fromisoformat(day)
+    return (d - timedelta(days=(d.weekday() + 1) % 7)).isoformat()
+
+
+def _stored(store: SqliteStore, key: str, first: str, last: str) -> list[float]:
+    days = (date.fromisoformat(first), date.fromisoformat(last))
+    return [float(r.value or 0) for r in store.query(key, *days) if r.status is Status.OK]
+
+
+def test_an_end_date_keeps_only_what_was_published_by_its_end(
+    client: httpx.Client, real_store: SqliteStore
+) -> None:
+    # ANP published the week of Sunday 2022-01-30 on Friday 02-04 at 18:00: every view showed
+    # it for an End date of Thursday 02-03, a week nobody could have seen that day.
+    gas, usd, brent = (f"FUEL{Q}GASOLINE{Q}BR", f"CURRENCY{Q}USD", f"COMMODITY{Q}BRENT")
+
+    def weeks(end: str) -> list[str]:
+        body = client.get(f"/api/series?key={gas}&start=2022-01-01&end={end}").json()
+        return [p["date"] for p in body["points"]]
+
+    assert weeks("2022-02-03")[-1] == "2022-01-23"
+    assert weeks("2022-02-04")[-1] == "2022-01-30"
+    # The index chart: each line up to what its own schedule had published by Thursday's end:
+    # the dollar's week of 01-30 averages Monday to Thursday (not Friday's PTAX), FRED's Brent
+    # ends on 01-27 (published 7 days after), in the week of 01-23.
+    keys = f"{gas},{usd},{brent}"
+    index = client.get(f"/api/indices?keys={keys}&start=2021-11-07&end=2022-02-03").json()
+    assert {s["key"]: s["points"][-1]["date"] for s in index["series"]} == {
+        "FUEL#GASOLINE#BR": "2022-01-23",
+        "CURRENCY#USD": "2022-01-30",
+        "COMMODITY#BRENT": "2022-01-23",
+    }
+    weekly = client.get(f"/api/series?key={usd}&freq=weekly&start=2022-01-30&end=2022-02-03")
+    known = _stored(real_store, "CURRENCY#USD", "2022-01-30", "2022-02-03")
+    assert len(known) == 4
+    assert weekly.json()["points"] == [
+        {"date": "2022-01-30", "value": pytest.approx(sum(known) / 4, abs=1e-6)}
+    ]
+    # Correlations and pass-through use the same weeks: one more change once it is published.
+    pair = f"{gas},{usd}"
+    thursday = client.get(f"/api/correlations?keys={pair}&start=2021-11-07&end=2022-02-03").json()
+    friday = client.get(f"/api/correlations?keys={pair}&start=2021-11-07&end=2022-02-04").json()
+    assert (thursday["last"], friday["last"]) == ("2022-01-23", "2022-01-30")
+    assert friday["n"][0][1] == thursday["n"][0][1] + 1
+    lags = "/api/lags?fuel=GASOLINE&area=BR&driver=CURRENCY%23USD&start=2021-11-07&end="
+    n0 = [client.get(lags + end).json()["cross"][0]["n"] for end in ("2022-02-03", "2022-02-04")]
+    assert n0[1] == n0[0] + 1
+    # The cards: the week published by then, the day's PTAX, FRED's Brent a week behind.
+    items = {i["key"]: i for i in client.get("/api/overview?end=2022-02-03").json()["items"]}
+    assert items["FUEL#GASOLINE#BR"]["date"] == "2022-01-23"
+    assert items["CURRENCY#USD"]["date"] == "2022-02-03"
+    assert items["COMMODITY#BRENT"]["date"] == "2022-01-27"
+
+
+OVERVIEW = ["FUEL#GASOLINE#BR", "FUEL#ETHANOL#BR", "FUEL#DIESEL_S10#BR"]
+OVERVIEW += ["CURRENCY#USD", "BRENT_BRL", "STOCK#PETR4", "COMMODITY#BRENT"]
+
+
+@pytest.fixture(scope="module")
+def midweek(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A store as on Wednesday 2026-07-01: the fuel weeks up to that of 06-21 (published Friday
+    06-26), the daily series up to the day, the page's default views precomputed."""
+    store = SqliteStore(tmp_path_factory.mktemp("midweek") / "m.sqlite", clock=FixedClock(NOW))
+    first = date(2026, 4, 26)
+    sundays = [first + timedelta(weeks=i) for i in range(9)]  # 04-26 .. 06-21
+    days = [first + timedelta(days=i) for i in range(67) if (first + timedelta(days=i)).weekday() < 5]
+    records = [
+        Record(key, d, Decimal(f"{5 + i / 100:.2f}"), Status.OK)
+        for key in OVERVIEW[:3]
+        for i, d in enumerate(sundays)
+    ] + [
+        Record(key, d, Decimal(f"{50 + i / 10:.2f}"), Status.OK)
+        for key in OVERVIEW[3:]
+        if key != "BRENT_BRL"
+        for i, d in enumerate(days)
+    ]
+    store.put_records(records)
+    assert days[-1] == NOW.date()
+    mark_changed(store, NOW, "fill")
+    app = create_app(store, DEFAULT_CATALOG, clock=FixedClock(NOW), cache_ttl_s=0)
+    app.state.precomputer.refresh()
+    with serving(app) as url:
+        yield url
+    store.close()
+
+
+@pytest.mark.parametrize("end", [None, "2026-06-25", "2026-06-26"])
+def test_overview_cards_end_where_the_index_chart_below_them_ends(
+    midweek: str, end: str | None
+) -> None:
+    # With no End date the cards showed each series' latest stored value (the dollar's of
+    # Wednesday 07-01) while the chart under them stopped at the latest fuel week (06-21's, its
+    # daily lines read to Saturday 06-27). Now both read the same End date (none: everything
+    # stored), as the page asks (the default views as precomputed): each card's date is in its
+    # line's last week, and the newest card's week is the chart's last point.
+    with httpx.Client(base_url=midweek, timeout=30.0) as client:
+        until = {"end": end} if end else {}
+        if end is None:  # the page's first request, precomputed
+            meta = MetaView.model_validate(client.get("/api/meta").json())
+            query: dict[str, object] = next(
+                {name: list(values) for name, values in params}
+                for path, params in default_requests(meta)
+                if path == "/api/indices" and dict(params)["keys"] == tuple(OVERVIEW[:6])
+            )
+        else:
+            start = date.fromisoformat(end) - timedelta(weeks=52)
+            query = {"keys": OVERVIEW[:6], "start": start.isoformat()} | until
+        index = client.get("/api/indices", params=query)
+        overview = client.get("/api/overview", params=until).json()
+    lines = {s["key"]: s["points"][-1]["date"] for s in index.json()["series"] if s["points"]}
+    cards = {i["key"]: i["date"] for i in overview["items"] if i["key"] in lines}
+    assert cards.keys() == lines.keys() == set(OVERVIEW[:6])
+    assert {k: _week_of(d) for k, d in cards.items()} == lines
+    assert _week_of(max(cards.values())) == max(lines.values())
+    if end is None:  # the page's default request is a stored view
+        assert "etag" in index.headers
+        assert lines["CURRENCY#USD"] == "2026-06-28" and cards["CURRENCY#USD"] == "2026-07-01"
+    else:  # the fuel week of 06-21 counts from Friday 06-26 on
+        assert lines["FUEL#GASOLINE#BR"] == ("2026-06-14" if end < "2026-06-26" else "2026-06-21")
 
 
 def test_indices_start_at_100(client: httpx.Client) -> None:
@@ -112,7 +238,8 @@ def test_without_a_base_every_index_line_starts_at_100_on_the_first_common_week(
     # The daily series' weeks start on the Sunday of start's week (2021-08-29), the fuel's on
     # the first survey week on or after it: no line may start before the base, below 100.
     keys = f"FUEL{Q}GASOLINE{Q}BR,BRENT_BRL,CURRENCY{Q}USD,STOCK{Q}PETR4"
-    path = f"/api/indices?keys={keys}&start={start}&end=2022-05-01"
+    # By 2022-05-13 every value of the week of 05-01 is out (FRED's Brent of Friday 05-06 too)
+    path = f"/api/indices?keys={keys}&start={start}&end=2022-05-13"
     body = client.get(path).json()
     assert body["base"] == "2021-09-05"
     for series in body["series"]:
@@ -138,7 +265,7 @@ def test_correlations_have_counts_and_unit_diagonal(client: httpx.Client) -> Non
 def test_correlations_over_fewer_than_eight_weeks_are_empty(client: httpx.Client) -> None:
     # Five weekly changes in common: the cells keep their counts and have no r.
     keys = f"FUEL{Q}GASOLINE{Q}BR,CURRENCY{Q}USD"
-    body = client.get(f"/api/correlations?keys={keys}&start=2022-03-27&end=2022-05-01").json()
+    body = client.get(f"/api/correlations?keys={keys}&start=2022-03-27&end=2022-05-06").json()
     assert body["min_weeks"] == 8
     assert body["n"][0][1] == 5 and body["r"][0][1] is None and body["r"][1][0] is None
     assert (body["first"], body["last"]) == (None, None)
@@ -169,13 +296,13 @@ def test_lags_without_enough_weeks_explain_why(client: httpx.Client) -> None:
 def test_correlations_over_every_stored_week_name_the_weeks_they_use(client: httpx.Client) -> None:
     # Window "All": no start is asked for, the answer says which weeks the changes span.
     keys = f"FUEL{Q}GASOLINE{Q}BR,CURRENCY{Q}USD"
-    body = client.get(f"/api/correlations?keys={keys}&end=2022-05-01").json()
+    body = client.get(f"/api/correlations?keys={keys}&end=2022-05-06").json()
     assert body["start"] is None
     # gasoline's first stored week (the dollar's go back further): its first change compares
     # the week after with it
     gasoline = client.get(f"/api/series?key=FUEL{Q}GASOLINE{Q}BR").json()["points"]
     assert (body["first"], body["last"]) == (gasoline[0]["date"], "2022-05-01")
-    windowed = client.get(f"/api/correlations?keys={keys}&start=2021-11-01&end=2022-05-01").json()
+    windowed = client.get(f"/api/correlations?keys={keys}&start=2021-11-01&end=2022-05-06").json()
     assert (windowed["first"], windowed["last"]) == ("2021-11-07", "2022-05-01")
 
 
@@ -448,12 +575,13 @@ def test_values_and_ratios_carry_no_float_noise(client: httpx.Client) -> None:
     2024-12-27); Acre's parity 5.28 / 7.50 was 0.7040000000000001. Both are given to DECIMALS
     places, in JSON and in CSV alike."""
     day = "start=2021-05-19&end=2021-05-19"
-    (point,) = client.get(f"/api/series?key=BRENT_BRL&{day}").json()["points"]
-    (brent,) = client.get(f"/api/series?key=COMMODITY{Q}BRENT&{day}").json()["points"]
+    brent_day = "start=2021-05-19&end=2021-05-26"  # FRED's value is published 7 days after
+    (point,) = client.get(f"/api/series?key=BRENT_BRL&{brent_day}").json()["points"]
+    (brent,) = client.get(f"/api/series?key=COMMODITY{Q}BRENT&{brent_day}").json()["points"]
     (usd,) = client.get(f"/api/series?key=CURRENCY{Q}USD&{day}").json()["points"]
     exact = Decimal(repr(brent["value"])) * Decimal(repr(usd["value"]))
     assert point["value"] == float(exact) == 353.273536
-    csv_text = client.get(f"/api/series?key=BRENT_BRL&{day}&format=csv").text
+    csv_text = client.get(f"/api/series?key=BRENT_BRL&{brent_day}&format=csv").text
     assert csv_text == "date,value\n2021-05-19,353.273536\n"
     parity = client.get("/api/parity?week=2026-06-21")
     acre = next(a for a in parity.json()["areas"] if a["area"] == "AC")

@@ -76,7 +76,13 @@ StartQ = Annotated[
     DateParam, Query(description=f"first date (ISO YYYY-MM-DD), inclusive; {_DATE_RANGE}")
 ]
 EndQ = Annotated[
-    DateParam, Query(description=f"last date (ISO YYYY-MM-DD), inclusive; {_DATE_RANGE}")
+    DateParam,
+    Query(
+        description="the End date (ISO YYYY-MM-DD): the values published by the end of that day "
+        "in São Paulo, by each series' schedule (an ANP week from its Friday 18:00, so a "
+        "Wednesday's last week ended the Saturday before; PTAX and the closes on their day; FRED "
+        "Brent 7 days after); default: every stored value; " + _DATE_RANGE
+    ),
 ]
 FuelQ = Annotated[
     str,
@@ -362,7 +368,8 @@ def create_app(  # noqa: PLR0915 - the one factory that wires every route and ro
         request: Request, end: EndQ = None, format: FormatQ = "json"
     ) -> BaseModel | Response:
         """Latest value and weekly change of the Brazil fuels, USD/BRL, Brent and PETR4: each
-        series' latest on or before ``end`` when given (the page's End date)."""
+        series' latest published by the end of ``end`` when given (the page's End date), the
+        last point of the index chart's line for the same ``end``."""
         not_too_far_ahead(request, end, "end")
         return answer(views.overview_view(reader, end), format, "overview")
 

@@ -50,7 +50,8 @@ Params = tuple[tuple[str, tuple[str, ...]], ...]
 """A request's query in canonical form: names sorted, each with its values in order."""
 _UPPER = {"keys", "key", "fuel", "area", "driver"}
 PAGE_WINDOW_WEEKS = 52
-"""The page's default window (app.js DEFAULTS.window)."""
+"""The page's default window (app.js DEFAULTS.window): its start that many weeks before the
+latest stored week, and no ``end`` (no End date picked: every stored value, as the cards)."""
 PAGE_FUEL, PAGE_AREA = "GASOLINE", "BR"
 PETR4 = stock_key("PETR4")
 OVERVIEW_KEYS = (
@@ -84,7 +85,7 @@ def canonical(query: str | bytes) -> Params:
     return tuple(sorted((k, tuple(v)) for k, v in found.items()))
 
 
-VIEWS_SCHEMA = 8
+VIEWS_SCHEMA = 9
 """Raise it when a view's JSON changes shape: the entries stored before are then never read
 (a new name), so a new release never serves a body its page does not expect until the data
 changes. 2: the lags view's minimum weeks and flat-price fields, the correlations' first and
@@ -92,7 +93,8 @@ last weeks; 3: the pass-through's Newey-West interval; 4: a strongest lag only w
 out from chance (2026-12-01); 5: without a base, each index line starts at 100 on its base
 week (a line could start a week before it, off 100); 6: health's owed stock-split re-reads
 (per series and counted); 7: English labels (fuels, Brazil, the regions) and meta's products'
-source_name; 8: values and parity ratios to 6 decimals (schemas.DECIMALS)."""
+source_name; 8: values and parity ratios to 6 decimals (schemas.DECIMALS); 9: an End date keeps
+the values published by its end (an ANP week from its Friday), not those dated up to it."""
 
 
 def params_hash(path: str, params: Params) -> str:
@@ -212,17 +214,13 @@ def _q(**values: str | Sequence[str] | date | None) -> Params:
 def default_requests(meta: MetaView) -> list[tuple[str, Params]]:
     """The view requests the page makes on first load (and per fuel on the map), from data."""
     latest = meta.latest
-    window = {"start": latest - timedelta(weeks=PAGE_WINDOW_WEEKS), "end": latest} if latest else {}
+    window = {"start": latest - timedelta(weeks=PAGE_WINDOW_WEEKS)} if latest else {}
     level = "BR" if PAGE_AREA == "BR" else "STATE"
     fuel_last = next(
         (c.last for c in meta.coverage if c.product == PAGE_FUEL and c.level == level), None
     )
     fuel_end = fuel_last or latest
-    fuel_window = (
-        {"start": fuel_end - timedelta(weeks=PAGE_WINDOW_WEEKS), "end": fuel_end}
-        if fuel_end
-        else {}
-    )
+    fuel_window = {"start": fuel_end - timedelta(weeks=PAGE_WINDOW_WEEKS)} if fuel_end else {}
     page_key = fuel_key(PAGE_FUEL, PAGE_AREA)
     others = [fuel_key(f, PAGE_AREA) for f in MAIN_FUELS if f != PAGE_FUEL]
     out: list[tuple[str, Params]] = [

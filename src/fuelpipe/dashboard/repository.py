@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 from fuelpipe.dashboard.analysis import (
     TimeSeries,
@@ -12,6 +12,7 @@ from fuelpipe.dashboard.analysis import (
     week_start,
 )
 from fuelpipe.dashboard.errors import NotFoundError
+from fuelpipe.domain.calendars import known_by_end_of
 from fuelpipe.domain.catalog import Catalog
 from fuelpipe.domain.keys import InvalidKeyError, Kind, commodity_key, currency_key, parse_key
 from fuelpipe.domain.models import Status
@@ -71,16 +72,30 @@ class SeriesReader:
             ),
         )
 
+    def known_through(self, key: str, end: date) -> date:
+        """The latest date of ``key`` whose value was published by the end of ``end`` (São Paulo),
+        by its catalog schedule: an ANP week from its Friday 18:00, PTAX on its day, FRED Brent
+        7 days on. Brent in BRL is known where both Brent and PTAX are."""
+        self.check_key(key)
+        if key == BRENT_BRL:
+            return min(self.known_through(BRENT, end), self.known_through(USD, end))
+        return known_by_end_of(end, self.catalog[key].available_after)
+
+    def as_of(self, key: str, end: date | None) -> date | None:
+        """The last date to read of ``key`` for an End date: None (no End date) reads every
+        stored value; see :meth:`known_through`."""
+        return None if end is None else self.known_through(key, end)
+
     def weekly(
         self, key: str, start: date | None = None, end: date | None = None, how: WeeklyHow = "mean"
     ) -> TimeSeries:
-        """The series on ANP survey weeks in ``[start, end]``: fuel as stored, daily resampled.
+        """The series on ANP survey weeks from ``start``: fuel as stored, daily resampled.
 
-        Daily values are read from the Sunday of ``start``'s week to the Saturday of ``end``'s,
-        so the first and last weeks are whole.
+        Daily values are read from the Sunday of ``start``'s week, so the first week is whole,
+        and never past ``end``: a week holding ``end`` averages (or ends at) its values up to it,
+        as a week still under way was known then. The views pass :meth:`as_of` as ``end``.
         """
         if self.is_weekly(key):
             return self.raw(key, start, end)
         first = week_start(start) if start else None
-        last = week_start(end) + timedelta(days=6) if end else None
-        return to_weekly(self.raw(key, first, last), how).window(first, end)
+        return to_weekly(self.raw(key, first, end), how)

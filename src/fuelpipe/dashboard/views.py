@@ -71,23 +71,25 @@ def series_view(
     freq: str,
     how: an.WeeklyHow,
 ) -> SeriesView:
-    """One series, raw or on survey weeks."""
+    """One series, raw or on survey weeks, as known at the end of ``end`` (see
+    :meth:`SeriesReader.known_through`)."""
     label, unit = reader.label(key)
+    last = reader.as_of(key, end)
     series = (
-        reader.weekly(key, start, end, how) if freq == "weekly" else reader.raw(key, start, end)
+        reader.weekly(key, start, last, how) if freq == "weekly" else reader.raw(key, start, last)
     )
     return SeriesView(key=key, label=label, unit=unit, freq=freq, points=_points(series))
 
 
 def overview_view(reader: SeriesReader, end: date | None = None) -> OverviewView:
-    """Latest value (on or before ``end``, if given) and change over a week of every Brazil
-    fuel and the headline drivers."""
+    """Latest value (the latest published by the end of ``end``, if given, as the index chart
+    reads it) and change over a week of every Brazil fuel and the headline drivers."""
     keys = [fuel_key(p, BR) for p in PRODUCTS] + list(OVERVIEW_DRIVERS)
     items = []
     for key in keys:
         label, unit = reader.label(key)
         # Brent in BRL exists where Brent does (PTAX has fewer holidays): date it by Brent.
-        latest = last_ok_date(reader, BRENT if key == BRENT_BRL else key, end)
+        latest = last_ok_date(reader, BRENT if key == BRENT_BRL else key, reader.as_of(key, end))
         recent = reader.raw(key, latest - timedelta(days=21), latest) if latest else None
         last = recent.value_on_or_before(latest) if recent and latest else None
         prev = recent.value_on_or_before(last[0] - timedelta(days=7)) if recent and last else None
@@ -119,9 +121,10 @@ def indices_view(
     Without ``base`` it is the first week they all have, and each line starts there at 100: the
     window's first weeks that only some series have (a daily series' week holding a mid-week
     ``start``, a series stored from further back) are left out, so no line starts off its base.
-    A ``base`` given keeps the whole window, below or above 100 before the base.
+    A ``base`` given keeps the whole window, below or above 100 before the base. Each series
+    ends at what was published by the end of ``end``.
     """
-    weekly = [reader.weekly(k, start, end, how) for k in keys]
+    weekly = [reader.weekly(k, start, reader.as_of(k, end), how) for k in keys]
     from_base = base is None
     if base is None:
         firsts = [s.dates[0] for s in weekly if len(s)]
@@ -149,8 +152,8 @@ def correlation_view(
     end: date | None,
     how: an.WeeklyHow,
 ) -> CorrelationView:
-    """Correlation matrix of weekly log changes over the window."""
-    changes = [an.log_changes(reader.weekly(k, start, end, how)) for k in keys]
+    """Correlation matrix of weekly log changes over the window, as known at ``end``."""
+    changes = [an.log_changes(reader.weekly(k, start, reader.as_of(k, end), how)) for k in keys]
     matrix = an.correlation_matrix(changes)
     first, last = _span_used(changes, matrix)
     return CorrelationView(
@@ -193,7 +196,8 @@ def lags_view(
     end: date | None,
     how: an.WeeklyHow,
 ) -> LagsView:
-    """Cross-correlation at lags 0..max_lag and the distributed-lag pass-through regression."""
+    """Cross-correlation at lags 0..max_lag and the distributed-lag pass-through regression,
+    on the weeks known at ``end``."""
     pump_key = fuel_key(product, area)
     choices = ", ".join(DRIVERS)
     try:
@@ -204,9 +208,10 @@ def lags_view(
         raise InvalidRequestError(f"driver {driver!r} {PUMP_PRICE}; choose one of {choices}")
     # The driver is read from max_lag weeks earlier, so the first pump weeks have every lag.
     reach = timedelta(weeks=max(max_lag, reg_lags))
-    prices = reader.weekly(pump_key, start, end, how)
+    prices = reader.weekly(pump_key, start, reader.as_of(pump_key, end), how)
     pump = an.log_changes(prices)
-    drv = an.log_changes(reader.weekly(driver, start - reach if start else None, end, how))
+    first = start - reach if start else None
+    drv = an.log_changes(reader.weekly(driver, first, reader.as_of(driver, end), how))
     # A price that never moved has nothing to correlate or explain: say so, estimate nothing.
     unchanged = prices.values[0] if len(pump) and len(set(prices.values)) == 1 else None
     cross = an.cross_correlation(pump, drv, max_lag, min_weeks=an.MIN_LAG_WEEKS)

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from functools import cache, lru_cache
 from importlib import util
 from pathlib import Path
@@ -261,3 +261,11 @@ def last_available_date(now: datetime, available_after: timedelta) -> date:
     """The latest date whose value has been published by ``now`` (São Paulo time)."""
     check_in_range(now.date(), "now")
     return (now.astimezone(SAO_PAULO).replace(tzinfo=None) - available_after).date()
+
+
+def known_by_end_of(day: date, available_after: timedelta) -> date:
+    """The latest date whose value was published before ``day`` ended in São Paulo: what was
+    known on ``day`` (the dashboard's End date). An ANP week (Sunday + 5 days 18 h) counts from
+    its Friday on, so a Wednesday's latest week is the one that ended the Saturday before;
+    PTAX, B3 and the New York closes count on their own day, FRED Brent 7 days later."""
+    return last_available_date(datetime.combine(day, time.max, SAO_PAULO), available_after)

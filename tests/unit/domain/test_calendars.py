@@ -11,8 +11,10 @@ from devtools.datasets import dataset
 from fuelpipe.domain.calendars import (
     expected_between,
     get_calendar,
+    known_by_end_of,
     last_available_date,
 )
+from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.replay import SNAPSHOT_DIR
 
 SNAPSHOT = Path(SNAPSHOT_DIR)
@@ -100,6 +102,20 @@ def test_publication_lag_hides_todays_ptax_before_it_is_published():
     assert last_available_date(datetime(2022, 5, 6, 14, 30, tzinfo=sp), lag) == date(2022, 5, 6)
     utc = datetime(2022, 5, 6, 2, 0, tzinfo=ZoneInfo("UTC"))  # still 5 May in São Paulo
     assert last_available_date(utc, timedelta(0)) == date(2022, 5, 5)
+
+
+def test_what_was_known_on_a_day_follows_each_schedule():
+    # The dashboard's End date: ANP publishes the week of Sunday 2022-01-30 on Friday 02-04 at
+    # 18:00, so on Thursday 02-03 the latest week known was 01-23's; PTAX and the B3 close are
+    # known on their own day, FRED Brent 7 days after its date.
+    anp = DEFAULT_CATALOG["FUEL#GASOLINE#BR"].available_after
+    assert known_by_end_of(date(2022, 2, 3), anp) == date(2022, 1, 29)  # week of 01-23
+    assert known_by_end_of(date(2022, 2, 4), anp) == date(2022, 1, 30)  # published that evening
+    for key in ("CURRENCY#USD", "STOCK#PETR4"):
+        lag = DEFAULT_CATALOG[key].available_after
+        assert known_by_end_of(date(2022, 2, 3), lag) == date(2022, 2, 3), key
+    fred = DEFAULT_CATALOG["COMMODITY#BRENT"].available_after
+    assert known_by_end_of(date(2022, 2, 3), fred) == date(2022, 1, 27)
 
 
 def test_anbima_holidays_equal_what_bizdays_itself_loads():

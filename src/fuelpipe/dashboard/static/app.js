@@ -301,11 +301,15 @@
     return levels.map((level) => `${t("level." + level)}: ${coverageText(product, level)}`).join("; ");
   }
 
-  /** The window's [start, end]: end is the chosen date or the latest week of the fuel there. */
-  function windowRange(end) {
-    if (!end) return {};
+  /** The window's query: its start a window before `anchor` (the End date picked, else the
+   *  latest week stored), and an `end` only when an End date is picked. The API then keeps what
+   *  was published by the end of that day (an ANP week from its Friday evening, so no week
+   *  published later shows); without one, every stored value, as the overview's cards. */
+  function windowRange(anchor) {
+    if (!anchor) return {};
+    const end = state.date || undefined;
     if (state.window === "0") return { end };
-    return { start: addDays(end, -7 * Number(state.window)), end };
+    return { start: addDays(anchor, -7 * Number(state.window)), end };
   }
 
   function fuelEnd() {
@@ -704,8 +708,8 @@
   }
 
   async function overviewMain(token) {
-    // The cards follow the End date as the index chart does: each value is its series' latest
-    // on or before it (no date: the latest stored).
+    // The cards and the index chart read the same End date: each card's value is its series'
+    // latest published by then (no date: the latest stored), its line's last point that week.
     const overviewUrl = api("/api/overview", { end: state.date });
     setCsv(overviewUrl);
     const end = state.date || meta.latest;
@@ -718,7 +722,9 @@
     if (token !== renderToken) return;
     const cards = document.getElementById("cards");
     cards.replaceChildren();
+    let newest = "";
     for (const item of overview.items) {
+      if (item.date && item.date > newest) newest = item.date;
       const fuel = /^FUEL#([A-Z0-9_]+)#BR$/.exec(item.key);
       const title = fuel ? t("product." + fuel[1]) : seriesName(item.key);
       const digits = item.unit === "BRL/USD" ? 4 : 2;
@@ -749,7 +755,8 @@
     // Every line starts at 100 on the base week the API chose (the first week all series have).
     const layout = baseLayout(t("overview.chart", { base: fmt.date(indices.base) }));
     layout.yaxis.title = { text: t("axis.index") };
-    await plot("chart-overview", traces, layout, indexUrl);
+    // As of the newest card's date: the chart's last week holds it (a week's mean up to it).
+    await plot("chart-overview", traces, layout, indexUrl, newest || undefined);
     noteLeftOut(document.getElementById("chart-overview"), indices.series);
   }
 
@@ -770,7 +777,7 @@
     if (token !== renderToken) return;
     const vars = { fuel: t("product." + state.fuel), area: areaName(state.area) };
     if (!series.points.length) {
-      const message = emptySeries(`${vars.fuel} (${vars.area})`, range.start, range.end) + " " + t("coverage.level", {
+      const message = emptySeries(`${vars.fuel} (${vars.area})`, range.start, range.end || fuelEnd()) + " " + t("coverage.level", {
         fuel: vars.fuel,
         level: levelOf(state.area) === "BR" ? t("level.BR") : t("level." + levelOf(state.area)).toLowerCase(),
         coverage: coverageText(state.fuel, levelOf(state.area)),
@@ -997,7 +1004,7 @@
       t("corr.hover", { r: v === null ? "—" : fmt.num(v, 3), n: count(n[i][j], "overlapWeek") })));
     // The weeks the changes actually use (window "All" has no start of its own).
     const first = view.first || range.start || view.start;
-    const last = view.last || range.end || view.end;
+    const last = view.last || range.end || fuelEnd();
     const layout = baseLayout(t("corr.title", { start: fmt.date(first), end: fmt.date(last) }));
     layout.margin = { t: 56, r: 24, b: 24, l: 24 };
     layout.xaxis.automargin = true;
@@ -1100,7 +1107,7 @@
         customdata: view.cross.map((c) => c.n),
         marker: { color: view.cross.map((c) => (c.lag === best ? "#e07b00" : "#0b6e99")) },
         hovertemplate: `${t("hover.lag")}: r = %{y:.3f} (n = %{customdata})<extra></extra>`,
-      }], layout, url, range.end);
+      }], layout, url, range.end || fuelEnd());
     }
     if (!reg) {
       showEmpty("chart-coefs", noRegression);
@@ -1122,7 +1129,7 @@
       },
       marker: { color: "#138086" },
       hovertemplate: `${t("hover.lag")}: %{y:.3f}<extra></extra>`,
-    }], layout, url, range.end);
+    }], layout, url, range.end || fuelEnd());
   }
 
   async function viewHealth(token) {
@@ -1363,6 +1370,8 @@
       label.hidden = !spec.controls.includes(label.dataset.control);
     }
     setText("date-label", t(spec.date));
+    // What the End date keeps (a week is picked as itself on the map and parity).
+    document.getElementById("date").title = spec.date === "ctl.date" ? t("ctl.dateHint") : "";
     // The overview shows cards and a chart, each with its own CSV: say which this one is.
     setText("csv", t(state.view === "overview" ? "ctl.csvCards" : "ctl.csv"));
   }
