@@ -15,11 +15,15 @@ from pathlib import Path
 import pytest
 
 from fuelpipe.deploy.package import (
+    ZIP_LIST,
     _check_lean,
     build_all,
     build_function_zip,
+    check_zips,
+    code_sha256,
     installed,
     runtime_only,
+    write_zip_list,
 )
 from fuelpipe.deploy.plan import discover_functions
 from fuelpipe.deploy.target import LambdaTarget, PackagingError, read_target, requirements_for
@@ -325,3 +329,30 @@ def test_make_package_without_deps_packs_every_real_function_reproducibly(tmp_pa
         assert (tmp_path / "a" / f"{name}.zip").read_bytes() == (
             tmp_path / "b" / f"{name}.zip"
         ).read_bytes()
+    # beside the zips, their CodeSha256 list, the same for the same build
+    digest, found = check_zips(tmp_path / "a", functions)
+    assert check_zips(tmp_path / "b", functions, digest) == (digest, found)
+    assert found == {n: code_sha256((tmp_path / "a" / f"{n}.zip").read_bytes()) for n in functions}
+
+
+def test_a_deploy_takes_only_the_zips_that_were_built(project, tmp_path) -> None:
+    repo, _ = project
+    functions = ["scraper", "retry_recheck"]
+    out = tmp_path / "out"
+    built = build_all(repo.root, out, functions, with_deps=False)
+    write_zip_list(built, out)
+
+    digest, found = check_zips(out, functions)
+    assert digest == hashlib.sha256((out / ZIP_LIST).read_bytes()).hexdigest()
+    assert found == {b.function: b.code_sha256 for b in built}
+    assert check_zips(out, functions, digest) == (digest, found)
+    with pytest.raises(PackagingError, match="the build listed " + "0" * 64):
+        check_zips(out, functions, "0" * 64)  # another build's list
+    with pytest.raises(PackagingError, match="outlook: no zip"):
+        check_zips(out, [*functions, "outlook"], digest)
+    (out / "scraper.zip").write_bytes((out / "retry_recheck.zip").read_bytes())
+    with pytest.raises(PackagingError, match=r"scraper\.zip has CodeSha256 .*, built as "):
+        check_zips(out, functions, digest)  # a zip that is not the one built
+    (out / ZIP_LIST).unlink()
+    with pytest.raises(PackagingError, match=f"no {ZIP_LIST}"):
+        check_zips(out, functions)

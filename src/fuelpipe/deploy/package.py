@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import csv
 import hashlib
+import json
 import os
 import re
 import subprocess
@@ -57,6 +58,10 @@ RUNTIME_PROVIDED = frozenset({"boto3", "botocore"})
 # pip --target also writes console scripts (bin/) and data files (share/: Jupyter extensions).
 INSTALL_EXTRAS = frozenset({"bin", "share"})
 Runner = Callable[[Sequence[str]], None]
+ZIP_LIST = "code-sha256.json"
+"""Written beside the zips: each one's CodeSha256 and size as built. The deploy workflow builds
+the zips once and every environment checks the zips it is given against this list, and the
+list against the digest the build reported, before it uploads any (check_zips)."""
 
 
 @dataclass(frozen=True)
@@ -305,3 +310,39 @@ def build_all(
                 deps_dir = installed[lock]
             built.append(build_function_zip(root, name, out_dir, deps_dir=deps_dir))
         return built
+
+
+def write_zip_list(built: Sequence[BuiltPackage], out_dir: Path) -> Path:
+    """Write ``out_dir/code-sha256.json``: the built zips' CodeSha256 and size, by function."""
+    listed = {b.function: {"code_sha256": b.code_sha256, "size": b.size} for b in built}
+    out = out_dir / ZIP_LIST
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(listed, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    return out
+
+
+def check_zips(
+    zip_dir: Path, functions: Iterable[str], list_sha256: str | None = None
+) -> tuple[str, dict[str, str]]:
+    """Check that ``zip_dir`` holds a zip for each function whose CodeSha256 is the one the
+    list beside them gives, and (``list_sha256``) that the list is the one whose SHA-256 (hex)
+    the build reported. The list's SHA-256 and each function's CodeSha256; PackagingError for
+    a zip missing, unlisted or not as built."""
+    path = zip_dir / ZIP_LIST
+    if not path.is_file():
+        raise PackagingError(f"no {ZIP_LIST} in {zip_dir} (make package writes it)")
+    data = path.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    if list_sha256 is not None and digest != list_sha256:
+        raise PackagingError(f"{path} has SHA-256 {digest}, the build listed {list_sha256}")
+    listed = json.loads(data)
+    found: dict[str, str] = {}
+    for name in functions:
+        zip_path = zip_dir / f"{name}.zip"
+        if name not in listed or not zip_path.is_file():
+            raise PackagingError(f"{name}: no zip in {zip_dir} or none in its {ZIP_LIST}")
+        actual, expected = code_sha256(zip_path.read_bytes()), str(listed[name]["code_sha256"])
+        if actual != expected:
+            raise PackagingError(f"{name}.zip has CodeSha256 {actual}, built as {expected}")
+        found[name] = actual
+    return digest, found
