@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help setup test lint types pytest wheel-check gates demo demo-aws bench chaos package browser-deps plotly clean
+.PHONY: help setup venv test lint types pytest wheel-check gates demo demo-aws bench chaos package browser-deps plotly clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -26,6 +26,8 @@ $(NODE_STAMP): package.json package-lock.json
 	touch $@
 
 setup: $(STAMP) $(NODE_STAMP) ## create the virtualenv and node_modules
+
+venv: $(STAMP) ## the virtualenv alone (the deploy job runs scripts/deploy.py from it)
 
 plotly: $(NODE_STAMP) ## rebuild the committed partial Plotly bundle and the minified app.min.js and outlook.min.js (after editing the page's scripts)
 	node scripts/plotly/build.mjs

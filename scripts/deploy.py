@@ -5,6 +5,7 @@
     python scripts/deploy.py forget --ssm-parameter NAME
     python scripts/deploy.py record --plan build/plan.json --ssm-parameter NAME
     python scripts/deploy.py stack-template [--out build/template.yaml]
+    python scripts/deploy.py verify-zips [--zip-dir build/lambdas] [--list-sha256 HEX]
 
 ``plan`` writes which functions changed and whether the stack did; ``apply`` uploads each
 planned function's zip (built by ``make package``) and prints its CodeSha256; ``forget``,
@@ -12,9 +13,11 @@ run before the stack or any function changes, marks the deployed commit unknown,
 that fails part way makes the next plan deploy everything; ``record`` stores the deployed
 commit so the next plan starts from it; ``stack-template`` writes the
 app template with each function's CodeUri pointed at its zip, for ``aws cloudformation
-package``. AWS clients come from boto3's usual configuration (the deploy workflow assumes its
-role through OIDC first), with ``AWS_REGION`` as the region when botocore finds none
-(:mod:`fuelpipe.aws_region`).
+package``; ``verify-zips`` checks that every function's zip is the one ``make package`` listed
+in ``code-sha256.json`` (its CodeSha256), and that list the one the build reported (its
+SHA-256), so each environment deploys the very zips that were built once. AWS clients come
+from boto3's usual configuration (the deploy workflow assumes its role through OIDC first),
+with ``AWS_REGION`` as the region when botocore finds none (:mod:`fuelpipe.aws_region`).
 """
 
 from __future__ import annotations
@@ -27,7 +30,8 @@ from typing import Any
 
 from fuelpipe.aws_region import session_region
 from fuelpipe.deploy.apply import apply_plan
-from fuelpipe.deploy.plan import DeployPlan, make_plan
+from fuelpipe.deploy.package import check_zips
+from fuelpipe.deploy.plan import DeployPlan, discover_functions, make_plan
 from fuelpipe.deploy.stack import point_code_at_zips
 from fuelpipe.deploy.state import (
     UNKNOWN,
@@ -109,8 +113,20 @@ def cmd_stack_template(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_verify_zips(args: argparse.Namespace) -> int:
+    """Check every function's zip against the build's list; print the list's SHA-256."""
+    digest, found = check_zips(args.zip_dir, discover_functions(args.repo), args.list_sha256)
+    for name, sha in found.items():
+        print(f"{name}.zip  CodeSha256={sha}  as built")
+    print(f"zip list SHA-256 {digest}")
+    if args.github_output:
+        with args.github_output.open("a", encoding="utf-8") as out:
+            out.write(f"zip_list_sha256={digest}\n")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
-    """The command line: plan, forget, apply, record, stack-template."""
+    """The command line: plan, forget, apply, record, stack-template, verify-zips."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--endpoint-url", default=os.environ.get("FUELPIPE_AWS_ENDPOINT_URL"))
     sub = parser.add_subparsers(dest="command", required=True)
@@ -148,6 +164,13 @@ def build_parser() -> argparse.ArgumentParser:
     # build/ sits beside infra/, so the template's other relative paths still resolve.
     stack.add_argument("--out", type=Path, default=ROOT / "build" / "template.yaml")
     stack.set_defaults(func=cmd_stack_template)
+
+    verify = sub.add_parser("verify-zips", help="the zips are the ones built (CodeSha256)")
+    verify.add_argument("--repo", type=Path, default=ROOT, help="its lambdas/<name>/ folders")
+    verify.add_argument("--zip-dir", type=Path, default=ROOT / "build" / "lambdas")
+    verify.add_argument("--list-sha256", help="the SHA-256 (hex) the build reported")
+    verify.add_argument("--github-output", type=Path, help="append the list's SHA-256 here")
+    verify.set_defaults(func=cmd_verify_zips)
     return parser
 
 

@@ -1,7 +1,8 @@
 """Build one reproducible zip per Lambda under build/lambdas/ (``make package``).
 
 Every ``lambdas/<name>/`` by default, with its locked dependencies; name functions to build
-only those; ``--no-deps`` packs only our own code (no pip, no network).
+only those; ``--no-deps`` packs only our own code (no pip, no network). Beside the zips,
+``code-sha256.json`` lists each one's CodeSha256 (``scripts/deploy.py verify-zips`` checks it).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from fuelpipe.deploy.package import build_all
+from fuelpipe.deploy.package import build_all, write_zip_list
 from fuelpipe.deploy.plan import discover_functions
 from fuelpipe.deploy.target import LambdaTarget, read_target
 
@@ -45,6 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     built = build_all(
         root, out, args.functions or known, with_deps=not args.no_deps, lambda_target=target
     )
+    if built:
+        write_zip_list(built, out)
     if not args.no_deps:
         print(f"dependencies for python{target.python_version} on {target.architecture}")
     for pkg in built:

@@ -16,7 +16,7 @@ import math
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,7 @@ from devtools.aws.lambda_events import FakeLambdaContext, function_url_event, lo
 from devtools.aws.servers import LocalServer
 from tests.aws.conftest import AwsHome
 
-from fuelpipe.adapters.clock import FixedClock
+from fuelpipe.adapters.clock import FixedClock, ManualClock
 from fuelpipe.homes.lake import build_athena_stations
 from fuelpipe.homes.settings import Settings
 from fuelpipe.replay.snapshot_data import SNAPSHOT_DIR
@@ -421,3 +421,30 @@ def test_a_query_past_its_timeout_is_stopped(athena_lake: AthenaLake) -> None:
         assert httpx.post(f"{transition}/unset-transition", json=model, timeout=10).is_success
     (execution,) = athena_lake.executions()
     assert execution["Status"]["State"] == "CANCELLED"
+
+
+def test_the_dashboard_lets_athena_reuse_a_result_up_to_a_day_old_by_default(
+    athena_lake: AthenaLake,
+) -> None:
+    client = athena_lake.moto.client("athena", region_name=athena_lake.region)
+    sent: list[dict[str, Any]] = []
+    client.meta.events.register(
+        "provide-client-params.athena.StartQueryExecution",
+        lambda params, **_: sent.append(dict(params["ResultReuseConfiguration"])),
+    )
+    written = S3LakeStorage(athena_lake.s3, athena_lake.bucket).listing().last_write
+    assert written is not None
+    clock = ManualClock(written + timedelta(days=2))
+    for minutes in (None, 90, 0):
+        cfg = athena_lake.settings()
+        if minutes is not None:
+            cfg = cfg.model_copy(update={"athena_reuse_minutes": minutes})
+        stations = build_athena_stations(cfg, athena_client=client, s3_client=athena_lake.s3,
+                                         clock=clock)  # fmt: skip
+        stations.query("coverage", {})
+    assert [r["ResultReuseByAgeConfiguration"] for r in sent] == [
+        {"Enabled": True, "MaxAgeInMinutes": 1440},  # FUELPIPE_ATHENA_REUSE_MINUTES' default
+        {"Enabled": True, "MaxAgeInMinutes": 90},
+        {"Enabled": False},
+    ]
+    assert len(athena_lake.executions()) == 3  # moto took the parameter

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import lzma
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,13 +14,18 @@ import pytest
 from cfnlint.decode import decode
 from devtools.aws.servers import LocalServer
 
-from fuelpipe.adapters.clock import FixedClock
+from fuelpipe.adapters.clock import FixedClock, ManualClock
 from fuelpipe.domain.stations import FUELS, query_params
 from fuelpipe.replay.snapshot_data import SNAPSHOT_DIR
 
 duckdb = pytest.importorskip("duckdb")
 
-from fuelpipe.adapters.lake.athena import AthenaQueries, athena_literal  # noqa: E402
+from fuelpipe.adapters.lake.athena import (  # noqa: E402
+    AthenaQueries,
+    AthenaStations,
+    athena_literal,
+    reuse_minutes,
+)
 from fuelpipe.adapters.lake.engine import FILE_COLUMNS, StationLake  # noqa: E402
 from fuelpipe.adapters.lake.queries import QUERIES  # noqa: E402
 from fuelpipe.adapters.lake.storage import (  # noqa: E402
@@ -54,6 +59,16 @@ def glp(tmp_path: Path) -> Path:
         lzma.decompress((SNAPSHOT_DIR / "shpc/qus/ultimas-4-semanas-glp.csv.xz").read_bytes())
     )
     return path
+
+
+def new_workgroup(athena: Any, bucket: str) -> str:
+    """A workgroup of its own in moto's Athena, its results under the lake bucket."""
+    workgroup = f"fuelpipe-stations-{uuid.uuid4().hex[:6]}"
+    athena.create_work_group(
+        Name=workgroup,
+        Configuration={"ResultConfiguration": {"OutputLocation": f"s3://{bucket}/athena-results/"}},
+    )
+    return workgroup
 
 
 def _rounded(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
@@ -103,6 +118,10 @@ def test_partition_files_match_the_glue_table() -> None:
     assert table["Parameters"]["projection.product.values"].split(",") == list(FUELS)
     workgroup = parsed["Resources"]["StationsWorkGroup"]["Properties"]
     assert workgroup["WorkGroupConfiguration"]["EnforceWorkGroupConfiguration"] is True
+    # query result reuse (AthenaStations) needs engine version 3
+    assert workgroup["WorkGroupConfiguration"]["EngineVersion"] == {
+        "SelectedEngineVersion": "Athena engine version 3"
+    }
     assert workgroup["RecursiveDeleteOption"] is True  # else a used workgroup blocks delete-stack
     for name in ("StationLakeWritePolicy", "StationLakeQueryPolicy"):
         for statement in parsed["Resources"][name]["Properties"]["PolicyDocument"]["Statement"]:
@@ -141,11 +160,7 @@ def test_athena_gets_the_same_sql_text_in_the_workgroup(
     moto_server: LocalServer, bucket: str
 ) -> None:
     athena = moto_server.client("athena")
-    workgroup = f"fuelpipe-stations-{uuid.uuid4().hex[:6]}"
-    athena.create_work_group(
-        Name=workgroup,
-        Configuration={"ResultConfiguration": {"OutputLocation": f"s3://{bucket}/athena-results/"}},
-    )
+    workgroup = new_workgroup(athena, bucket)
     runner = AthenaQueries(athena, workgroup, "fuelpipe", poll_s=0.01)
     params = query_params("GASOLINE", date(2025, 3, 24), date(2025, 4, 19), "SP", "SAO PAULO", "x")
     for name, q in QUERIES.items():
@@ -162,17 +177,79 @@ def test_athena_literals() -> None:
     assert athena_literal(7) == "7"
 
 
+def test_reuse_is_younger_than_the_last_write_and_at_most_the_limit() -> None:
+    written = datetime(2025, 4, 22, 12, 0, tzinfo=UTC)
+    assert reuse_minutes(60, written, written + timedelta(hours=3)) == 60
+    assert reuse_minutes(60, written, written + timedelta(minutes=30, seconds=59)) == 25
+    # within 5 minutes of a write nothing is reused (a query started just before it may end
+    # after it); nor with reuse off, nor over an empty lake
+    assert reuse_minutes(60, written, written + timedelta(minutes=5, seconds=59)) == 0
+    assert reuse_minutes(60, written, written) == 0
+    assert reuse_minutes(0, written, written + timedelta(days=1)) == 0
+    assert reuse_minutes(60, None, written) == 0
+    assert reuse_minutes(99_999, written, written + timedelta(days=30)) == 10_080  # Athena's cap
+
+
+def reuse_sent(params: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The ResultReuseByAgeConfiguration of each StartQueryExecution call sent."""
+    return [p["ResultReuseConfiguration"]["ResultReuseByAgeConfiguration"] for p in params]
+
+
+def test_no_result_from_before_an_ingest_is_reused_after_it(
+    moto_server: LocalServer, s3: Any, bucket: str, glp: Path, tmp_path: Path
+) -> None:
+    # moto accepts ResultReuseConfiguration but never reuses: what the adapter asks of Athena
+    # is captured on the client's own event hook, and checked against moto's execution times.
+    athena = moto_server.client("athena")
+    workgroup = new_workgroup(athena, bucket)
+    sent: list[dict[str, Any]] = []
+    athena.meta.events.register(
+        "provide-client-params.athena.StartQueryExecution",
+        lambda params, **_: sent.append(dict(params)),
+    )
+    storage = S3LakeStorage(s3, bucket)
+    lake = StationLake(storage, FixedClock(NOW))
+    first_weeks = tmp_path / "first-lines.csv"
+    first_weeks.write_bytes(b"".join(glp.read_bytes().splitlines(keepends=True)[:3_000]))
+    lake.ingest_path(first_weeks)
+    first_write = storage.listing().last_write
+    assert first_write is not None
+    clock = ManualClock(first_write + timedelta(hours=3))
+    runner = AthenaQueries(athena, workgroup, "fuelpipe", poll_s=0.01)
+    stations = AthenaStations(runner, storage, clock=clock, reuse_limit=60)
+
+    stations.query("coverage", {})
+    assert reuse_sent(sent) == [{"Enabled": True, "MaxAgeInMinutes": 60}]
+    (before,) = athena.list_query_executions(WorkGroup=workgroup)["QueryExecutionIds"]
+    computed = athena.get_query_execution(QueryExecutionId=before)["QueryExecution"]["Status"][
+        "CompletionDateTime"
+    ]
+
+    (report,) = lake.ingest_path(glp)  # the whole file: rows the lake did not have
+    assert report.written > 0
+    ingested = storage.listing().last_write
+    assert ingested is not None and ingested >= first_write
+    clock.set(ingested + timedelta(minutes=1))
+    stations.query("coverage", {})
+    assert reuse_sent(sent)[-1] == {"Enabled": False}  # just after the ingest: scan afresh
+    clock.set(ingested + timedelta(minutes=30))
+    stations.query("coverage", {})
+    assert reuse_sent(sent)[-1] == {"Enabled": True, "MaxAgeInMinutes": 25}
+    # the result computed before the ingest is older than that: Athena cannot answer with it
+    assert clock.now() - computed > timedelta(minutes=25)
+    # the window query is bounded by the same last write
+    stations.window()
+    assert reuse_sent(sent)[-1] == {"Enabled": True, "MaxAgeInMinutes": 25}
+    assert [p["QueryString"] for p in sent[-1:]] == [QUERIES["window"].sql]
+
+
 def test_cli_query_runs_on_athena_in_the_aws_home(moto_server: LocalServer, bucket: str) -> None:
     from typer.testing import CliRunner
 
     from fuelpipe.cli.main import cli
 
     athena = moto_server.client("athena")
-    workgroup = f"fuelpipe-stations-{uuid.uuid4().hex[:6]}"
-    athena.create_work_group(
-        Name=workgroup,
-        Configuration={"ResultConfiguration": {"OutputLocation": f"s3://{bucket}/athena-results/"}},
-    )
+    workgroup = new_workgroup(athena, bucket)
     env = {
         "FUELPIPE_BACKEND": "aws",
         "FUELPIPE_LAKE_BUCKET": bucket,

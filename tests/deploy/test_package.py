@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import importlib.metadata
 import os
 import re
 import subprocess
@@ -13,7 +14,17 @@ from pathlib import Path
 
 import pytest
 
-from fuelpipe.deploy.package import build_all, build_function_zip
+from fuelpipe.deploy.package import (
+    ZIP_LIST,
+    _check_lean,
+    build_all,
+    build_function_zip,
+    check_zips,
+    code_sha256,
+    installed,
+    runtime_only,
+    write_zip_list,
+)
 from fuelpipe.deploy.plan import discover_functions
 from fuelpipe.deploy.target import LambdaTarget, PackagingError, read_target, requirements_for
 
@@ -23,6 +34,29 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 def names(path: Path) -> list[str]:
     with zipfile.ZipFile(path) as zf:
         return zf.namelist()
+
+
+def wheel(name: str, module: str) -> dict[str, str]:
+    """What pip installs for one distribution: its module and a dist-info with METADATA (the
+    one installed in this environment, so the real Requires-Dist) and RECORD."""
+    info = f"{name.replace('-', '_')}-1.0.dist-info"
+    text = importlib.metadata.distribution(name).read_text("METADATA") or ""
+    record = f"{module},sha256=x,1\n{info}/METADATA,,\n{info}/RECORD,,\n"
+    return {module: "", f"{info}/METADATA": text, f"{info}/RECORD": record}
+
+
+# The AWS SDK's packages and those that share its dependencies in the real locks.
+SDK_AND_NEIGHBOURS = {
+    **wheel("boto3", "boto3/__init__.py"),
+    **wheel("botocore", "botocore/__init__.py"),
+    **wheel("s3transfer", "s3transfer/__init__.py"),
+    **wheel("urllib3", "urllib3/__init__.py"),
+    **wheel("jmespath", "jmespath/__init__.py"),
+    **wheel("python-dateutil", "dateutil/__init__.py"),
+    **wheel("six", "six.py"),
+    **wheel("aws-lambda-powertools", "aws_lambda_powertools/__init__.py"),
+    **wheel("holidays", "holidays/__init__.py"),
+}
 
 
 class FakePip:
@@ -120,9 +154,7 @@ def test_dependencies_come_from_the_lock_for_the_templates_runtime(project, tmp_
             "bizdays-1.0.19.dist-info/METADATA": "Name: bizdays\n",
             "bin/some-console-script": "#!/bin/sh\n",
             "share/jupyter/labextensions/x.json": "{}",
-            "boto3/__init__.py": "",
-            "botocore-1.44.8.dist-info/METADATA": "Name: botocore\n",
-            "s3transfer/__init__.py": "",
+            **SDK_AND_NEIGHBOURS,
             "bizdays/__pycache__/x.cpython-312.pyc": "bytecode",
         }
     )
@@ -139,7 +171,42 @@ def test_dependencies_come_from_the_lock_for_the_templates_runtime(project, tmp_
     listed = names(built.path)
     assert {"bizdays/__init__.py", "bizdays-1.0.19.dist-info/METADATA"} <= set(listed)
     assert not [n for n in listed if n.startswith(("bin/", "share/")) or n.endswith(".pyc")]
-    # the Lambda runtime provides the AWS SDK
+    # the Lambda runtime provides the AWS SDK, and with it what only the SDK needs
+    assert not [n for n in listed if n.startswith(("boto3", "botocore", "s3transfer", "urllib3"))]
+    # what another shipped package needs stays, by its metadata: powertools needs jmespath,
+    # holidays python-dateutil, which needs six
+    assert {"jmespath/__init__.py", "dateutil/__init__.py", "six.py"} <= set(listed)
+    assert {"aws_lambda_powertools/__init__.py", "holidays/__init__.py"} <= set(listed)
+
+
+def test_only_what_nothing_shipped_needs_is_left_out_with_the_sdk(tmp_path) -> None:
+    FakePip(SDK_AND_NEIGHBOURS)(["pip", "--target", str(tmp_path)])
+    dists = installed(tmp_path)
+    assert runtime_only(dists) == {"boto3", "botocore", "s3transfer", "urllib3"}
+    del dists["aws-lambda-powertools"], dists["holidays"]  # a lock without them
+    assert runtime_only(dists) == {
+        "boto3", "botocore", "s3transfer", "urllib3", "jmespath", "python-dateutil", "six",
+    }  # fmt: skip
+    assert "urllib3" not in runtime_only(dists, ["urllib3"])  # the function asks for it itself
+
+
+def test_a_shipped_package_that_needs_a_left_out_one_is_refused(tmp_path) -> None:
+    FakePip(SDK_AND_NEIGHBOURS)(["pip", "--target", str(tmp_path)])
+    dists = installed(tmp_path)
+    with pytest.raises(PackagingError, match="holidays needs python-dateutil, left out"):
+        _check_lean("scraper", [], set(), dists, {"boto3", "botocore", "python-dateutil"})
+    _check_lean("scraper", [], set(), dists, runtime_only(dists))
+
+
+def test_a_function_that_lists_an_sdk_dependency_keeps_it(project, tmp_path) -> None:
+    repo, _ = project
+    repo.write("lambdas/scraper/requirements.txt", "urllib3==2.8.0\n")
+    repo.write("requirements/lambda-scraper.txt", "urllib3==2.8.0 \\\n    --hash=sha256:00\n")
+
+    [built] = build_all(repo.root, tmp_path, ["scraper"], run=FakePip(SDK_AND_NEIGHBOURS))
+
+    listed = names(built.path)
+    assert "urllib3/__init__.py" in listed
     assert not [n for n in listed if n.startswith(("boto3", "botocore", "s3transfer"))]
 
 
@@ -262,3 +329,30 @@ def test_make_package_without_deps_packs_every_real_function_reproducibly(tmp_pa
         assert (tmp_path / "a" / f"{name}.zip").read_bytes() == (
             tmp_path / "b" / f"{name}.zip"
         ).read_bytes()
+    # beside the zips, their CodeSha256 list, the same for the same build
+    digest, found = check_zips(tmp_path / "a", functions)
+    assert check_zips(tmp_path / "b", functions, digest) == (digest, found)
+    assert found == {n: code_sha256((tmp_path / "a" / f"{n}.zip").read_bytes()) for n in functions}
+
+
+def test_a_deploy_takes_only_the_zips_that_were_built(project, tmp_path) -> None:
+    repo, _ = project
+    functions = ["scraper", "retry_recheck"]
+    out = tmp_path / "out"
+    built = build_all(repo.root, out, functions, with_deps=False)
+    write_zip_list(built, out)
+
+    digest, found = check_zips(out, functions)
+    assert digest == hashlib.sha256((out / ZIP_LIST).read_bytes()).hexdigest()
+    assert found == {b.function: b.code_sha256 for b in built}
+    assert check_zips(out, functions, digest) == (digest, found)
+    with pytest.raises(PackagingError, match="the build listed " + "0" * 64):
+        check_zips(out, functions, "0" * 64)  # another build's list
+    with pytest.raises(PackagingError, match="outlook: no zip"):
+        check_zips(out, [*functions, "outlook"], digest)
+    (out / "scraper.zip").write_bytes((out / "retry_recheck.zip").read_bytes())
+    with pytest.raises(PackagingError, match=r"scraper\.zip has CodeSha256 .*, built as "):
+        check_zips(out, functions, digest)  # a zip that is not the one built
+    (out / ZIP_LIST).unlink()
+    with pytest.raises(PackagingError, match=f"no {ZIP_LIST}"):
+        check_zips(out, functions)

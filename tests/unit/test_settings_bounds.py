@@ -39,3 +39,16 @@ def test_the_defaults_and_the_templates_values_are_within_bounds(
     monkeypatch.setenv("FUELPIPE_VISIBILITY_TIMEOUT_S", "5400")  # infra/template.yaml's
     monkeypatch.setenv("FUELPIPE_HTTP_TIMEOUT_S", "300")  # the load bench's
     assert Settings().visibility_timeout_s == 5400
+
+
+def test_athena_reuse_is_read_in_minutes_within_athenas_seven_days(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert Settings().athena_reuse_minutes == 1440
+    monkeypatch.setenv("FUELPIPE_ATHENA_REUSE_MINUTES", "90")
+    assert Settings().athena_reuse_minutes == 90
+    for text in ("10081", "-1"):  # Athena reuses a result at most 7 days old
+        monkeypatch.setenv("FUELPIPE_ATHENA_REUSE_MINUTES", text)
+        with pytest.raises(ValidationError) as raised:
+            Settings()
+        assert [e["loc"] for e in raised.value.errors()] == [("athena_reuse_minutes",)]

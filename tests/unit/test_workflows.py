@@ -190,6 +190,10 @@ def test_only_main_deploys_and_production_follows_staging(
         "inputs.environment": chosen,
         "needs.ci.result": "success",
     }
+    # the zips are built once per run that deploys anything, and only then
+    packaged = runs_if(jobs["package"]["if"], context)
+    assert packaged == bool(expected)
+    context["needs.package.result"] = "success" if packaged else "skipped"
     ran = set()
     if runs_if(jobs["staging"]["if"], context):
         ran.add("staging")
@@ -201,11 +205,11 @@ def test_only_main_deploys_and_production_follows_staging(
         assert "github.ref == 'refs/heads/main'" in jobs[name]["if"], name
 
 
-def test_the_deploy_job_packages_plans_applies_and_records_in_that_order() -> None:
+def test_the_deploy_job_checks_the_zips_plans_applies_and_records_in_that_order() -> None:
     [job] = load(WORKFLOWS / "deploy-environment.yml")["jobs"].values()
     runs = [s.get("run", "") for s in steps(job)]
-    order = ["make package", "deploy.py plan", "deploy.py forget", "cloudformation deploy",
-             "deploy.py apply", "deploy.py record"]  # fmt: skip
+    order = ["deploy.py verify-zips", "deploy.py plan", "deploy.py forget",
+             "cloudformation deploy", "deploy.py apply", "deploy.py record"]  # fmt: skip
 
     positions = [next(i for i, r in enumerate(runs) if key in r) for key in order]
 
@@ -215,6 +219,54 @@ def test_the_deploy_job_packages_plans_applies_and_records_in_that_order() -> No
     assert "if" not in forget and "$DEPLOYED_COMMIT_PARAMETER" in forget["run"]
     checkout = next(s for s in steps(job) if str(s.get("uses", "")).startswith("actions/checkout"))
     assert checkout["with"]["fetch-depth"] == 0  # the plan needs the history back to the base
+
+
+def test_the_zips_are_built_once_and_each_environment_deploys_that_build() -> None:
+    """Production gets the bytes staging got: one package job uploads the zips with their
+    CodeSha256 list and reports the list's SHA-256; each deploy job downloads that artifact
+    and checks both (scripts/deploy.py verify-zips) before any credential exists."""
+    deploy = load(WORKFLOWS / "deploy.yml")["jobs"]
+    [env_job] = load(WORKFLOWS / "deploy-environment.yml")["jobs"].values()
+    package = deploy["package"]
+
+    assert package["needs"] == "ci"
+    assert package["permissions"] == {"contents": "read"}  # no id-token: nothing to assume
+    assert not uses_configure_aws(package)
+    runs = [str(s.get("run", "")) for s in steps(package)]
+    assert "make package" in runs
+    [listing] = [s for s in steps(package) if "deploy.py verify-zips" in str(s.get("run", ""))]
+    assert "--github-output" in listing["run"] and "--list-sha256" not in listing["run"]
+    output = package["outputs"]["zip-list-sha256"]
+    assert output == f"${{{{ steps.{listing['id']}.outputs.zip_list_sha256 }}}}"
+    [upload] = [s for s in steps(package)
+                if str(s.get("uses", "")).startswith("actions/upload-artifact@")]  # fmt: skip
+    assert runs.index("make package") < steps(package).index(upload)
+    assert upload["with"]["if-no-files-found"] == "error"
+    uploaded = upload["with"]["path"].split()
+    assert uploaded == ["build/lambdas/*.zip", "build/lambdas/code-sha256.json"]
+    for name in ("staging", "production"):
+        assert "package" in deploy[name]["needs"]
+        assert deploy[name]["with"]["zip-list-sha256"] == (
+            "${{ needs.package.outputs.zip-list-sha256 }}"
+        )
+
+    env_inputs = load(WORKFLOWS / "deploy-environment.yml")["on"]["workflow_call"]["inputs"]
+    assert env_inputs["zip-list-sha256"]["required"] is True
+    env_steps = steps(env_job)
+    env_runs = [str(s.get("run", "")) for s in env_steps]
+    assert not [r for r in env_runs if "make package" in r or "package_lambdas" in r]
+    [download] = [i for i, s in enumerate(env_steps)
+                  if str(s.get("uses", "")).startswith("actions/download-artifact@")]  # fmt: skip
+    assert env_steps[download]["with"] == {"name": upload["with"]["name"], "path": "build/lambdas"}
+    [check] = [i for i, r in enumerate(env_runs) if "deploy.py verify-zips" in r]
+    assert env_steps[check]["env"] == {"ZIP_LIST_SHA256": "${{ inputs.zip-list-sha256 }}"}
+    assert '--list-sha256 "$ZIP_LIST_SHA256"' in env_runs[check]
+    assume = next(i for i, s in enumerate(env_steps) if uses_configure_aws({"steps": [s]}))
+    assert download < check < assume
+    # one build per run: no other job in any workflow packages the zips
+    builds = [(p.name, n) for p in FILES for n, j in load(p)["jobs"].items()
+              if any("make package" in str(s.get("run", "")) for s in steps(j))]  # fmt: skip
+    assert builds == [("deploy.yml", "package")]
 
 
 def shell_commands(script: str) -> list[list[str]]:

@@ -12,20 +12,26 @@ dependencies installed by ``pip install --target`` from the function's lock file
 from __future__ import annotations
 
 import base64
+import csv
 import hashlib
+import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
 import zipfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from email.parser import HeaderParser
 from pathlib import Path, PurePosixPath
 
 from fuelpipe.deploy.target import (
     LambdaTarget,
     PackagingError,
     forbidden_for,
+    normalise,
+    pins,
     read_target,
     requirements_for,
 )
@@ -46,10 +52,16 @@ FUELPIPE_EXCLUDED = (
 DASHBOARD_STATIC = PurePosixPath("dashboard/static")
 # The Lambda Python runtime ships the AWS SDK; bundling it would triple a lean zip (and push the
 # dashboard's past the 50 MB direct-upload limit). The locks keep it, so pip-audit still sees it.
-RUNTIME_PROVIDED = frozenset({"boto3", "botocore", "s3transfer"})
+# What only the SDK needs (s3transfer, urllib3) is left out with it, found from the installed
+# packages' own metadata (runtime_only); what another shipped package also needs stays.
+RUNTIME_PROVIDED = frozenset({"boto3", "botocore"})
 # pip --target also writes console scripts (bin/) and data files (share/: Jupyter extensions).
 INSTALL_EXTRAS = frozenset({"bin", "share"})
 Runner = Callable[[Sequence[str]], None]
+ZIP_LIST = "code-sha256.json"
+"""Written beside the zips: each one's CodeSha256 and size as built. The deploy workflow builds
+the zips once and every environment checks the zips it is given against this list, and the
+list against the digest the build reported, before it uploads any (check_zips)."""
 
 
 @dataclass(frozen=True)
@@ -131,24 +143,93 @@ def _run_checked(command: Sequence[str]) -> None:
     subprocess.run(list(command), check=True)
 
 
-def _left_out(rel: PurePosixPath) -> bool:
-    top = rel.parts[0]
-    if top in INSTALL_EXTRAS:
-        return True
-    package = top.split("-", 1)[0] if top.endswith(".dist-info") else top
-    return package in RUNTIME_PROVIDED
+_REQUIREMENT = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 
 
-def dependency_files(target: Path) -> dict[str, Path]:
-    """What ``pip install --target`` left, minus scripts, data files and the runtime's SDK."""
-    return collect(target, "", _left_out)
+@dataclass(frozen=True)
+class Distribution:
+    """One package ``pip install --target`` installed, from its ``*.dist-info``."""
+
+    name: str
+    requires: frozenset[str]
+    """The distributions it needs (Requires-Dist, names normalised), those of extras aside."""
+    files: frozenset[str]
+    """Its files (RECORD) and its dist-info folder's, relative to the target."""
 
 
-def _check_lean(function: str, names: Iterable[str], forbidden: set[str]) -> None:
+def installed(target: Path) -> dict[str, Distribution]:
+    """Every distribution in ``target`` by normalised name, from its METADATA and RECORD."""
+    found: dict[str, Distribution] = {}
+    for info in sorted(target.glob("*.dist-info")):
+        meta = HeaderParser().parsestr((info / "METADATA").read_text(encoding="utf-8"))
+        requires = set()
+        for line in meta.get_all("Requires-Dist") or []:
+            requirement, _, marker = line.partition(";")
+            match = _REQUIREMENT.match(requirement)
+            if match and "extra" not in marker:  # another marker may hold: kept, to be safe
+                requires.add(normalise(match.group(1)))
+        record = info / "RECORD"
+        files = {f"{info.name}/{p.relative_to(info).as_posix()}" for p in info.rglob("*")}
+        if record.is_file():
+            with record.open(encoding="utf-8", newline="") as rows:
+                files.update(PurePosixPath(row[0]).as_posix() for row in csv.reader(rows) if row)
+        name = normalise(str(meta["Name"]))
+        found[name] = Distribution(name, frozenset(requires), frozenset(files))
+    return found
+
+
+def _needed(start: Iterable[str], dists: dict[str, Distribution], stop: Iterable[str]) -> set[str]:
+    """``start`` and everything it needs, transitively, not following into ``stop``."""
+    stopped, seen = set(stop), set()
+    todo = [n for n in start if n in dists]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        if name not in stopped:
+            todo.extend(r for r in dists[name].requires if r in dists)
+    return seen
+
+
+def runtime_only(dists: dict[str, Distribution], asked: Iterable[str] = ()) -> set[str]:
+    """The distributions to leave out: the runtime's SDK and what only it needs. A package
+    another shipped package needs (by its Requires-Dist), or the function asks for, stays."""
+    sdk = _needed(RUNTIME_PROVIDED, dists, ())
+    others = set(dists) - sdk | {normalise(a) for a in asked}
+    kept = _needed(others - RUNTIME_PROVIDED, dists, RUNTIME_PROVIDED)
+    return sdk - kept
+
+
+def dependency_files(target: Path, left_out: Iterable[Distribution] = ()) -> dict[str, Path]:
+    """What ``pip install --target`` left, minus scripts, data files and the files of the
+    ``left_out`` distributions."""
+    dropped = {f for dist in left_out for f in dist.files}
+
+    def skip(rel: PurePosixPath) -> bool:
+        return rel.parts[0] in INSTALL_EXTRAS or rel.as_posix() in dropped
+
+    return collect(target, "", skip)
+
+
+def _check_lean(
+    function: str,
+    names: Iterable[str],
+    forbidden: set[str],
+    dists: dict[str, Distribution] | None = None,
+    left_out: Iterable[str] = (),
+) -> None:
+    """Refuse heavy packages the function did not ask for, and a shipped distribution that
+    needs a left-out one other than the runtime's SDK itself (which the runtime provides)."""
     tops = {name.split("/", 1)[0] for name in names}
     heavy = sorted(tops & forbidden)
     if heavy:
         raise PackagingError(f"{function}: its lock must not bring in {', '.join(heavy)}")
+    dists, out = dists or {}, set(left_out)
+    for name in sorted(set(dists) - out):
+        lost = sorted(dists[name].requires & out - RUNTIME_PROVIDED)
+        if lost:
+            raise PackagingError(f"{function}: {name} needs {', '.join(lost)}, left out")
 
 
 def write_zip(entries: dict[str, Path], out: Path) -> None:
@@ -186,8 +267,12 @@ def build_function_zip(
         raise PackagingError(f"no folder {folder}")
     parts = [handler_files(folder), fuelpipe_files(root / "src" / "fuelpipe", function)]
     if deps_dir is not None:
-        deps = dependency_files(deps_dir)
-        _check_lean(function, deps, forbidden_for(root, function))
+        dists = installed(deps_dir)
+        wanted = folder / "requirements.txt"
+        asked = pins(wanted.read_text(encoding="utf-8")) if wanted.is_file() else {}
+        left_out = runtime_only(dists, asked)
+        deps = dependency_files(deps_dir, [dists[n] for n in left_out])
+        _check_lean(function, deps, forbidden_for(root, function), dists, left_out)
         parts.append(deps)
     entries: dict[str, Path] = {}
     for part in parts:
@@ -225,3 +310,39 @@ def build_all(
                 deps_dir = installed[lock]
             built.append(build_function_zip(root, name, out_dir, deps_dir=deps_dir))
         return built
+
+
+def write_zip_list(built: Sequence[BuiltPackage], out_dir: Path) -> Path:
+    """Write ``out_dir/code-sha256.json``: the built zips' CodeSha256 and size, by function."""
+    listed = {b.function: {"code_sha256": b.code_sha256, "size": b.size} for b in built}
+    out = out_dir / ZIP_LIST
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(listed, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    return out
+
+
+def check_zips(
+    zip_dir: Path, functions: Iterable[str], list_sha256: str | None = None
+) -> tuple[str, dict[str, str]]:
+    """Check that ``zip_dir`` holds a zip for each function whose CodeSha256 is the one the
+    list beside them gives, and (``list_sha256``) that the list is the one whose SHA-256 (hex)
+    the build reported. The list's SHA-256 and each function's CodeSha256; PackagingError for
+    a zip missing, unlisted or not as built."""
+    path = zip_dir / ZIP_LIST
+    if not path.is_file():
+        raise PackagingError(f"no {ZIP_LIST} in {zip_dir} (make package writes it)")
+    data = path.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    if list_sha256 is not None and digest != list_sha256:
+        raise PackagingError(f"{path} has SHA-256 {digest}, the build listed {list_sha256}")
+    listed = json.loads(data)
+    found: dict[str, str] = {}
+    for name in functions:
+        zip_path = zip_dir / f"{name}.zip"
+        if name not in listed or not zip_path.is_file():
+            raise PackagingError(f"{name}: no zip in {zip_dir} or none in its {ZIP_LIST}")
+        actual, expected = code_sha256(zip_path.read_bytes()), str(listed[name]["code_sha256"])
+        if actual != expected:
+            raise PackagingError(f"{name}.zip has CodeSha256 {actual}, built as {expected}")
+        found[name] = actual
+    return digest, found

@@ -48,13 +48,18 @@ def read_target(root: Path) -> LambdaTarget:
     )
 
 
+def normalise(name: str) -> str:
+    """A distribution name as PEP 503 compares them."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
 def pins(text: str) -> dict[str, str]:
     """``name==version`` lines of a requirements file, names normalised (PEP 503)."""
     pins = {}
     for line in text.splitlines():
         match = PIN_RE.match(line)
         if match:
-            pins[re.sub(r"[-_.]+", "-", match["name"]).lower()] = match["version"]
+            pins[normalise(match["name"])] = match["version"]
     return pins
 
 

@@ -69,17 +69,25 @@ def build_athena(
 
 
 def build_athena_stations(
-    cfg: Settings, *, athena_client: Any = None, s3_client: Any = None
+    cfg: Settings, *, athena_client: Any = None, s3_client: Any = None, clock: Clock | None = None
 ) -> AthenaStations | None:
     """The dashboard's station queries in the AWS home (Athena over the lake bucket), or None
-    when no lake bucket is configured (the Stations page then says there is no lake)."""
+    when no lake bucket is configured (the Stations page then says there is no lake).
+
+    Athena may answer with a result up to ``FUELPIPE_ATHENA_REUSE_MINUTES`` old that is younger
+    than the lake's last write. ``clock`` is the system's (never ``FUELPIPE_NOW``): the age is
+    measured against S3's and Athena's clocks."""
     if not cfg.lake_bucket:
         return None
+    from fuelpipe.adapters.clock import SystemClock
     from fuelpipe.adapters.lake.athena import AthenaStations
     from fuelpipe.adapters.lake.storage import S3LakeStorage
     from fuelpipe.homes.aws import make_client
 
     athena = build_athena(cfg, athena_client=athena_client, timeout_s=DASHBOARD_ATHENA_TIMEOUT_S)
     return AthenaStations(
-        athena, S3LakeStorage(s3_client or make_client("s3", cfg), cfg.lake_bucket)
+        athena,
+        S3LakeStorage(s3_client or make_client("s3", cfg), cfg.lake_bucket),
+        clock=clock or SystemClock(),
+        reuse_limit=cfg.athena_reuse_minutes,
     )

@@ -121,6 +121,12 @@ class Settings(BaseModel):
     lake_bucket: str = ""  # its layout (the stations/ folder) is the template's: LAKE_PREFIX
     athena_workgroup: str = "fuelpipe-stations"
     glue_database: str = "fuelpipe"
+    # How old a result of the same station query Athena may reuse instead of scanning again,
+    # in minutes (0: never; 7 days at most, Athena's limit). Never a result from before the
+    # lake's last write (adapters/lake/athena.py reuse_minutes), so this bounds only how long
+    # a repeated query goes unscanned between ingests: ANP publishes the survey weekly and the
+    # lake changes only on `stations ingest`, so a day.
+    athena_reuse_minutes: int = Field(1440, ge=0, le=10_080)
     # alerts: a webhook for the embedded home, an SNS topic for the AWS home
     alert_webhook_url: str | None = None
     alert_topic_arn: str | None = None

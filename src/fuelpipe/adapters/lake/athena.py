@@ -4,6 +4,10 @@ runs locally, over the Glue table ``stations`` (infra/template.yaml), in one wor
 Athena answers every value as text; each column is converted by the type its
 ``ResultSetMetadata.ColumnInfo`` names, so a result holds the same Python values DuckDB gives
 for the same rows (``date``, ``float``, ``int``, ``str``, None for NULL).
+
+The station views ask Athena to reuse a previous result of the same query (Athena engine
+version 3's query result reuse: same workgroup, same query text and parameters) when that
+result is younger than the lake's last write: see ``reuse_minutes``.
 """
 
 from __future__ import annotations
@@ -12,16 +16,44 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from fuelpipe.adapters.lake.engine import QueryResult
 from fuelpipe.adapters.lake.queries import QUERIES
-from fuelpipe.adapters.lake.storage import S3LakeStorage
+from fuelpipe.adapters.lake.storage import LakeListing, S3LakeStorage
+from fuelpipe.ports.clock import Clock
 from fuelpipe.ports.lake import LakeQueryFailed
 
 _DONE = {"SUCCEEDED", "FAILED", "CANCELLED"}
+
+REUSE_AFTER_WRITE = timedelta(minutes=5)
+"""How long after the lake's last write no result is reused at all, and by how much every
+reused result must be younger than that write: a query submitted just before the write may
+end after it (the dashboard stops its queries after 12 s, the CLI after 120 s), and S3's,
+Athena's and Lambda's clocks may differ by moments."""
+
+MAX_REUSE_MINUTES = 10_080
+"""The oldest result Athena reuses at all (``MaxAgeInMinutes``: 7 days)."""
+
+
+def reuse_minutes(limit: int, last_write: datetime | None, now: datetime) -> int:
+    """How old, in whole minutes, a reused result may be: at most ``limit``, and never old
+    enough to predate the lake's ``last_write`` (by ``REUSE_AFTER_WRITE``), so a result
+    computed before an ingest is never served after it. 0: run the query afresh."""
+    if limit <= 0 or last_write is None:
+        return 0
+    since_write = (now - last_write - REUSE_AFTER_WRITE) // timedelta(minutes=1)
+    return max(0, min(limit, MAX_REUSE_MINUTES, since_write))
+
+
+def reuse_configuration(minutes: int) -> dict[str, Any]:
+    """StartQueryExecution's ``ResultReuseConfiguration``: reuse a result up to ``minutes``
+    old, or (0) reuse none."""
+    if minutes <= 0:
+        return {"ResultReuseByAgeConfiguration": {"Enabled": False}}
+    return {"ResultReuseByAgeConfiguration": {"Enabled": True, "MaxAgeInMinutes": minutes}}
 
 
 class AthenaQueryFailed(LakeQueryFailed):
@@ -137,8 +169,9 @@ class AthenaQueries:
         self._sleep = sleep
         self._monotonic = monotonic
 
-    def start(self, name: str, params: dict[str, Any]) -> str:
-        """Submit the query; its execution id."""
+    def start(self, name: str, params: dict[str, Any], reuse: int | None = None) -> str:
+        """Submit the query; its execution id. ``reuse``: the age in minutes of a previous
+        result Athena may answer with instead (0: none); None leaves it to Athena (none)."""
         q = QUERIES[name]
         kwargs: dict[str, Any] = {
             "QueryString": q.sql,
@@ -147,6 +180,8 @@ class AthenaQueries:
         }
         if q.params:
             kwargs["ExecutionParameters"] = [athena_literal(params[p]) for p in q.params]
+        if reuse is not None:
+            kwargs["ResultReuseConfiguration"] = reuse_configuration(reuse)
         with athena_errors(f"athena query {name}"):
             return str(self.client.start_query_execution(**kwargs)["QueryExecutionId"])
 
@@ -177,9 +212,10 @@ class AthenaQueries:
                 )
             self._sleep(self.poll_s)
 
-    def query(self, name: str, params: dict[str, Any]) -> QueryResult:
-        """Run the named query; its rows typed by their columns' Athena types."""
-        execution_id = self.start(name, params)
+    def query(self, name: str, params: dict[str, Any], reuse: int | None = None) -> QueryResult:
+        """Run the named query; its rows typed by their columns' Athena types. ``reuse`` as
+        for ``start``."""
+        execution_id = self.start(name, params, reuse)
         self.wait(execution_id)
         rows: list[tuple[Any, ...]] = []
         columns: list[str] = []
@@ -203,25 +239,47 @@ class AthenaQueries:
 class AthenaStations:
     """The station views' queries (the dashboard's ``StationQueries``) on Athena: the named
     queries typed as DuckDB types them, and the lake's window found as StationLake finds it
-    (the named query ``window`` over the first and last month that have partition files)."""
+    (the named query ``window`` over the first and last month that have partition files).
 
-    def __init__(self, queries: AthenaQueries, storage: S3LakeStorage) -> None:
+    Each query lets Athena reuse a result up to ``reuse_limit`` minutes old that is younger
+    than the lake's last write (``reuse_minutes``; 0: never reuse). The last write comes from
+    the same S3 listing the window needs, so it holds across Lambda instances, whoever wrote.
+    """
+
+    def __init__(
+        self,
+        queries: AthenaQueries,
+        storage: S3LakeStorage,
+        *,
+        clock: Clock,
+        reuse_limit: int = 0,
+    ) -> None:
         self.queries = queries
         self.storage = storage
+        self.clock = clock
+        self.reuse_limit = reuse_limit
         self._window: tuple[tuple[tuple[str, str, str], ...], tuple[date, date] | None] | None
         self._window = None
         self._lock = threading.Lock()
 
+    def _listing(self) -> LakeListing:
+        with athena_errors(f"listing {self.storage.describe()}", "listing the lake"):
+            return self.storage.listing()
+
+    def _reuse(self, listing: LakeListing) -> int:
+        return reuse_minutes(self.reuse_limit, listing.last_write, self.clock.now())
+
     def query(self, name: str, params: dict[str, Any]) -> QueryResult:
-        """Run one of the named queries on Athena."""
-        return self.queries.query(name, params)
+        """Run one of the named queries on Athena (a result younger than the lake's last
+        write may answer it)."""
+        return self.queries.query(name, params, self._reuse(self._listing()))
 
     def window(self) -> tuple[date, date] | None:
         """First and last collection day in the lake, or None when it has no partition."""
         # Every view asks, and an Athena query takes seconds where an S3 listing takes
         # milliseconds: the query runs again only when the end months' files change (ETag).
-        with athena_errors(f"listing {self.storage.describe()}", "listing the lake"):
-            tags = self.storage.partition_etags()
+        listing = self._listing()
+        tags = listing.etags
         months = sorted({month for _, month in tags})
         if not months:
             return None
@@ -230,7 +288,8 @@ class AthenaStations:
         with self._lock:
             if self._window is not None and self._window[0] == key:
                 return self._window[1]
-        result = self.queries.query("window", {"month_from": ends[0], "month_to": ends[1]})
+        params = {"month_from": ends[0], "month_to": ends[1]}
+        result = self.queries.query("window", params, self._reuse(listing))
         row = result.rows[0] if result.rows else (None, None)
         found = (row[0], row[1]) if row[0] is not None and row[1] is not None else None
         with self._lock:

@@ -11,7 +11,7 @@ import tempfile
 import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from fuelpipe.adapters.process_lock import LockHeld, ProcessLock
 from fuelpipe.domain.instants import sao_paulo_iso
@@ -125,6 +125,16 @@ LAKE_PREFIX = "stations"
 (tests/deploy checks they agree), so it is not a setting."""
 
 
+class LakeListing(NamedTuple):
+    """One listing of the S3 lake."""
+
+    etags: dict[tuple[str, str], str]
+    """Each (product, month) partition file's ETag."""
+    last_write: datetime | None
+    """When any object under the prefix (a partition file, the manifest, a report, the write
+    lock) was last written, by S3's clock; None when the prefix is empty."""
+
+
 class S3LakeStorage:
     """An S3 bucket and prefix: partition files, the manifest and reports as objects.
 
@@ -169,12 +179,19 @@ class S3LakeStorage:
 
     def partition_etags(self) -> dict[tuple[str, str], str]:
         """Each (product, month) partition file's ETag, from one listing."""
+        return self.listing().etags
+
+    def listing(self) -> LakeListing:
+        """The partition files' ETags and the lake's last write, from one listing."""
         found = {}
+        last: datetime | None = None
         for obj in self._objects():
             m = _PARTITION.search(obj["Key"])
             if m:
                 found[(m.group(1), m.group(2))] = str(obj["ETag"])
-        return found
+            modified = obj["LastModified"]
+            last = modified if last is None or modified > last else last
+        return LakeListing(found, last)
 
     def fetch_partition(self, product: str, month: str, workdir: Path) -> Path | None:
         target = workdir / f"existing-{product}-{month}.parquet"
