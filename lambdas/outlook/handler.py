@@ -6,6 +6,13 @@ So a schedule calls this function every 10 minutes; it refreshes the outlook onl
 version moved since its last refresh (a call with nothing new costs two small reads), and once a
 day with ``detail.force`` (prices become known as time passes, too). It needs NumPy for the
 model, which keeps it out of the lean pipeline functions.
+
+A refresh that stored or scored forecasts changed what the outlook's alert rules see (a move
+of ±3% now expected, a published week outside its interval), so the function then evaluates
+the alert rules and publishes what started or cleared, as the hourly retry_recheck does (the
+same rules, time guard and alert state: :func:`fuelpipe.homes.aws_alerts.evaluate_alerts`),
+instead of leaving those alerts up to an hour late. A run with too little time left after its
+refresh skips them (``AlertsSkipped``) and the next retry_recheck evaluates.
 """
 
 from __future__ import annotations
@@ -17,7 +24,8 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
-from fuelpipe.homes.aws import ContextProvider, lazy_context
+from fuelpipe.homes.aws import ContextProvider, build_alerting, lazy_context
+from fuelpipe.homes.aws_alerts import AlertingProvider, evaluate_alerts
 from fuelpipe.homes.settings import Settings
 from fuelpipe.stages.outlook import refresh_when_changed
 
@@ -28,8 +36,11 @@ metrics = Metrics(namespace="fuelpipe", service="outlook")
 Handler = Callable[[dict[str, Any], Any], dict[str, int]]
 
 
-def make_handler(get_context: ContextProvider) -> Handler:
-    """The Lambda handler around a stage-context provider (tests pass their own)."""
+def make_handler(
+    get_context: ContextProvider, get_alerting: AlertingProvider | None = None
+) -> Handler:
+    """The Lambda handler around a stage-context provider and the alert state and sinks
+    (tests pass their own; without ``get_alerting`` it only refreshes)."""
 
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.EVENT_BRIDGE)
     @metrics.log_metrics
@@ -47,11 +58,18 @@ def make_handler(get_context: ContextProvider) -> Handler:
         metrics.add_metric(name="OutlooksScored", unit=MetricUnit.Count, value=report.scored)
         for problem in report.problems:
             logger.warning("outlook problem", extra={"problem": problem})
-        logger.info("outlook refreshed", extra=report.as_dict())
-        return {"refreshed": 1, **report.as_dict()}
+        alerts: dict[str, int] = {}
+        if get_alerting is not None and (report.made or report.scored):
+            # The outlook changed: its alerts go out now, not at the next hourly recheck.
+            def remaining_s() -> float:
+                return float(context.get_remaining_time_in_millis()) / 1000
+
+            alerts = evaluate_alerts(home, get_alerting, remaining_s, logger, metrics)
+        logger.info("outlook refreshed", extra={**report.as_dict(), **alerts})
+        return {"refreshed": 1, **report.as_dict(), **alerts}
 
     return handler
 
 
-# The outlook reads and writes the table only: no HTTP source is built or imported.
-lambda_handler = make_handler(lazy_context(SETTINGS, sources={}))
+# The outlook reads and writes the table and publishes alerts: no HTTP source is built or imported.
+lambda_handler = make_handler(lazy_context(SETTINGS, sources={}), lambda: build_alerting(SETTINGS))

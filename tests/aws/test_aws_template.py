@@ -341,20 +341,33 @@ def test_an_alarm_tells_when_a_scheduled_run_is_dropped(template: dict[str, Any]
     assert alarm["AlarmActions"] == [{"Ref": "AlertTopic"}]
 
 
-def test_an_alarm_tells_when_retry_recheck_skips_alerting(template: dict[str, Any]) -> None:
+def test_an_alarm_tells_when_an_evaluator_skips_alerting(template: dict[str, Any]) -> None:
     """A skipped alert evaluation fires and clears nothing and publishes nothing, so the
-    alerts cannot tell of it themselves: the AlertsSkipped metric the handler emits on a skip
-    has its alarm, on the handler's own namespace and service, over the recheck's hour."""
-    handler = load_handler("retry_recheck")
+    alerts cannot tell of it themselves: the AlertsSkipped metric each evaluating handler
+    (retry_recheck hourly, outlook after a refresh that changed forecasts) emits on a skip has
+    its alarm, on the handler's own namespace and service, summed over the recheck's hour."""
     alarm = template["Resources"]["AlertsSkippedAlarm"]["Properties"]
-    assert (alarm["Namespace"], alarm["MetricName"]) == (handler.metrics.namespace, "AlertsSkipped")
-    assert alarm["Dimensions"] == [{"Name": "service", "Value": handler.metrics.service}]
-    assert (alarm["Statistic"], alarm["Threshold"], alarm["EvaluationPeriods"]) == ("Sum", 1, 1)
+    watched = {
+        (
+            m["MetricStat"]["Metric"]["Namespace"],
+            m["MetricStat"]["Metric"]["MetricName"],
+            m["MetricStat"]["Metric"]["Dimensions"][0]["Value"],
+        ): (m["MetricStat"]["Stat"], m["MetricStat"]["Period"])
+        for m in alarm["Metrics"]
+        if "MetricStat" in m
+    }
+    for name in ("retry_recheck", "outlook"):
+        metrics = load_handler(name).metrics
+        assert metrics.service == name
+        key = (metrics.namespace, "AlertsSkipped", metrics.service)
+        assert watched.get(key) == ("Sum", 3600), (name, watched)
+    (total,) = [m for m in alarm["Metrics"] if m.get("ReturnData")]
+    assert all(m["Id"] in total["Expression"] for m in alarm["Metrics"] if m is not total)
+    assert (alarm["Threshold"], alarm["EvaluationPeriods"]) == (1, 1)
     assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
     assert alarm["TreatMissingData"] == "notBreaching"  # emitted only when a run skips
     schedule = template["Resources"]["RecheckSchedule"]["Properties"]
     assert schedule["ScheduleExpression"] == "cron(15 * * * ? *)"  # hourly: one run a period
-    assert alarm["Period"] == 3600
     assert alarm["AlarmActions"] == [{"Ref": "AlertTopic"}]
 
 

@@ -100,6 +100,7 @@ SEED_SINCE."""
 USD = "CURRENCY#USD"
 NEW_USD_DAYS = [date(2022, 5, 2), date(2022, 5, 3), date(2022, 5, 4), date(2022, 5, 5)]
 RECHECK_KEY = "STOCK#PETR3"
+OUTLOOK_ALERT_KEY = "CURRENCY#EUR"
 CHILD_TIMEOUT_S = 120
 
 IAM_PREFIX = {
@@ -136,7 +137,8 @@ PARTITION_KEY = "info_type"
 ANY_PARTITION = None
 WRITTEN_PARTITIONS: dict[str, frozenset[str] | None] = {
     "data_clustering": frozenset({"WATERMARK", "RUN#*"}),  # set_watermark, put_run
-    "outlook": frozenset({"OUTLOOK#*", "META"}),  # forecasts, data and outlook versions
+    # forecasts, data and outlook versions; the alert state and its delivery claims
+    "outlook": frozenset({"OUTLOOK#*", "META", "ALERTS", "ALERTS#CLAIM"}),
     "intraday": frozenset({"INTRADAY#*"}),  # put_points
     "dashboard_api": frozenset({"META"}),  # precomputed views
     "scraper": ANY_PARTITION,  # every series' records, revisions and watermarks
@@ -681,14 +683,19 @@ def retry_recheck_scenario(lab: Lab) -> Scenario:
 
 
 def outlook_scenario(lab: Lab) -> Scenario:
-    """The daily forced refresh (OutlookDailySchedule's Input) over the seeded fuel prices."""
+    """The daily forced refresh (OutlookDailySchedule's Input) over the seeded fuel prices;
+    it stores forecasts, so it evaluates the alert rules and publishes what started (a series
+    quarantined just now: new whatever ran before on the table)."""
     queue, dlq, _ = lab.queues("outlook")
+    spent = Record(OUTLOOK_ALERT_KEY, date(2022, 4, 5), None, Status.QUARANTINED, 5, reason="x")
+    assert lab.store().put_pendings([spent]) == [True]
     event = scheduled_event({"force": True}, scheduler=True)
 
     def check(results: list[Any]) -> None:
         (report,) = results
         assert report["refreshed"] == 1, report
         assert report["made"] > 0, report
+        assert report["alerts_firing"] >= 1 and report["alert_deliveries_failed"] == 0, report
 
     return Scenario([event], queue, dlq, check)
 

@@ -19,6 +19,7 @@ from fuelpipe.adapters.alerts import DynamoAlertState, SnsSink
 from fuelpipe.adapters.clock import FixedClock
 from fuelpipe.domain.alerts import Alert, AlertKind, Condition, Severity
 from fuelpipe.domain.models import Record, Status
+from fuelpipe.homes.aws_alerts import ALERT_MIN_S
 from fuelpipe.ports.store import Store
 from fuelpipe.stages.recheck import TIME_MARGIN_S
 
@@ -289,7 +290,7 @@ def test_retry_recheck_skips_alerting_when_too_little_time_is_left(
     handler = load_handler("retry_recheck")
     run = handler.make_handler(lambda: app, lambda: (state, [SnsSink(sns, topic)]))
 
-    late = run(scheduled_event(), _SecondsLeft("retry_recheck", seconds=handler.ALERT_MIN_S - 1))
+    late = run(scheduled_event(), _SecondsLeft("retry_recheck", seconds=ALERT_MIN_S - 1))
 
     assert late["alerts_skipped"] == 1 and "alerts_firing" not in late
     assert "alert evaluation skipped: too little time left" in caplog.text
@@ -297,7 +298,7 @@ def test_retry_recheck_skips_alerting_when_too_little_time_is_left(
     assert "Item" not in aws_home.dynamodb.get_item(TableName=table, Key=DynamoAlertState.KEY)
     assert _drain_inbox(sqs, inbox) == []
 
-    enough = _SecondsLeft("retry_recheck", seconds=handler.ALERT_MIN_S + 1)
+    enough = _SecondsLeft("retry_recheck", seconds=ALERT_MIN_S + 1)
     on_time = run(scheduled_event(), enough)
 
     assert (on_time["alerts_skipped"], on_time["alerts_firing"]) == (0, 2)  # quarantine + late
@@ -395,14 +396,18 @@ def test_retry_recheck_publishes_the_outlook_alerts_too(aws_home: AwsHome, moto_
 
 
 def test_both_homes_evaluate_the_same_alert_rules() -> None:
-    """The embedded home's watch and the AWS home's retry_recheck build their rules from one
-    function: a rule added there alerts in both homes."""
+    """The embedded home's watch and the AWS home's evaluators (retry_recheck hourly, the
+    outlook after a refresh that changed forecasts) build their rules from one function: a
+    rule added there alerts in both homes, from every evaluator."""
     import inspect
 
     from fuelpipe.cli import watch
+    from fuelpipe.homes import aws_alerts
     from fuelpipe.stages.alert_rules import alert_rules
 
     names = [r.name for r in alert_rules()]
     assert {"stale_source", "quarantined", "dead_lettered", "outlook_move"} <= set(names)
     assert "alert_rules(" in inspect.getsource(watch.alerter)
-    assert "alert_rules(" in inspect.getsource(load_handler("retry_recheck")._alert)
+    assert "alert_rules(" in inspect.getsource(aws_alerts.evaluate_alerts)
+    for name in ("retry_recheck", "outlook"):
+        assert "evaluate_alerts(" in inspect.getsource(load_handler(name).make_handler)

@@ -14,10 +14,12 @@ import pytest
 from fuelpipe.adapters.clock import ManualClock
 from fuelpipe.adapters.sqlite_queue import SqliteQueue
 from fuelpipe.domain.catalog import DEFAULT_CATALOG, Catalog
+from fuelpipe.failpoints import Failpoints
 from fuelpipe.homes.embedded import build_context
 from fuelpipe.homes.settings import Settings
 from fuelpipe.replay.server import ReplayServer
-from fuelpipe.stages.watch import Tick, error_backoff, watch
+from fuelpipe.stages.data_version import INITIAL, data_version, unmarked
+from fuelpipe.stages.watch import Tick, error_backoff, tick, watch
 
 SP = ZoneInfo("America/Sao_Paulo")
 USD = replace(DEFAULT_CATALOG["CURRENCY#USD"], default_start=date(2022, 5, 2))
@@ -69,6 +71,37 @@ def test_a_failing_tick_is_reported_and_the_loop_goes_on(
     records = [r for r in caplog.records if r.name == "fuelpipe.stages.watch"]
     assert len(records) == 3 and all(r.exc_info for r in records)
     assert "readonly database" in records[0].getMessage()
+
+
+class _DrainFailed(RuntimeError):
+    """An error in the drain after it stored and deleted a message (the store or queue failing
+    on the next one): the tick's own error path runs, unlike a kill."""
+
+
+def _fail(_signum: object) -> None:
+    raise _DrainFailed("the queue failed after the first message")
+
+
+def test_a_tick_failing_after_its_drain_stored_values_moves_the_data_version(tmp_path) -> None:
+    """The tick's error path wrote a version only for the recheck's quarantines: values the
+    drain stored before the error left the data version where it was, and the dashboard's
+    stored views (and their ETags) showed the store before them as current until the next
+    drain, a backoff or more later. The version the drain owed is written on the way out."""
+    clock = ManualClock(datetime(2022, 5, 4, 12, 0, tzinfo=SP))  # Monday and Tuesday are due
+    with ReplayServer(quiet=True) as replay:
+        settings = Settings(db=tmp_path / "d.sqlite", source_bcb_url=replay.source_urls()["bcb"])
+        app = build_context(settings, clock=clock, catalog=Catalog([USD]))
+        app.failpoints = Failpoints("drain.after_delete:1", kill=_fail)
+        try:
+            with pytest.raises(_DrainFailed):
+                tick(app)
+            stored = [r.date for r in app.store.query(USD.key)]
+            version, owed = data_version(app.store), unmarked(app.store)
+        finally:
+            app.close()
+    assert stored == [date(2022, 5, 2), date(2022, 5, 3)]
+    assert version != INITIAL
+    assert not owed  # written: the next drain owes nothing
 
 
 def test_the_error_backoff_doubles_up_to_five_minutes() -> None:

@@ -381,11 +381,19 @@ def test_a_drain_of_a_message_a_killed_run_stored_moves_the_data_version(
 
 
 class _Killed(BaseException):
-    """kill -9 as a test can have it: nothing after it runs, no handler sees it."""
+    """kill -9 as a test can have it: raised where the process dies (:func:`killing`)."""
 
 
-def kill(_signum: object) -> None:
-    raise _Killed
+def killing(app):
+    """A failpoint's kill that takes the process's store connection with it: the handlers a
+    run has on its way out (a failed cycle writes the version it owes), which a killed process
+    never runs, then reach nothing. The next process opens the files afresh (``make_app``)."""
+
+    def kill(_signum: object) -> None:
+        app.store.close()
+        raise _Killed
+
+    return kill
 
 
 def test_a_cycle_killed_after_its_drain_leaves_its_version_owed_to_the_next(
@@ -396,9 +404,10 @@ def test_a_cycle_killed_after_its_drain_leaves_its_version_owed_to_the_next(
     the version the killed one owed, or the dashboard's stored views stay as they were."""
     app = make_app(table_source())
 
-    app.failpoints = Failpoints("recheck.after_claim:1", kill=kill)
+    app.failpoints = Failpoints("recheck.after_claim:1", kill=killing(app))
     with pytest.raises(_Killed):
         run_cycle(app, series=[usd], since=START)
+    app = make_app(table_source())  # the next process
     assert data_version(app.store) == INITIAL and key_status(app, usd, START).present > 0
     again = _rerun_pays_what_it_owed(app, usd)
     assert again.scrape.records_written == 0
@@ -412,9 +421,10 @@ def test_a_cycle_killed_after_deleting_its_last_message_leaves_its_version_owed(
     nothing, yet it writes the version (the drain set the flag before the delete)."""
     app = make_app(table_source())
 
-    app.failpoints = Failpoints("drain.after_delete:1", kill=kill)
+    app.failpoints = Failpoints("drain.after_delete:1", kill=killing(app))
     with pytest.raises(_Killed):
         run_cycle(app, series=[usd], since=START)
+    app = make_app(table_source())  # the next process
     assert data_version(app.store) == INITIAL and app.queue.depth().visible == 0
     again = _rerun_pays_what_it_owed(app, usd)
     assert (again.scrape.records_written, again.scrape.redelivered) == (0, 0)
@@ -427,11 +437,11 @@ def test_a_drain_killed_after_deleting_its_last_message_leaves_its_version_owed(
     app = make_app(table_source())
     orchestrate(app, series=[usd], since=START)
 
-    app.failpoints = Failpoints("drain.after_delete:1", kill=kill)
+    app.failpoints = Failpoints("drain.after_delete:1", kill=killing(app))
     with pytest.raises(_Killed):
         drain(app)
+    app = make_app(table_source())  # the next process
     assert data_version(app.store) == INITIAL
-    app.failpoints = Failpoints("")
     drain(app)  # an empty queue: only the owed version
     moved = data_version(app.store)
     assert moved != INITIAL

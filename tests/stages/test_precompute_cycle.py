@@ -1,5 +1,6 @@
 """A cycle that changes a series writes a new data version and recomputes the stored views once;
-an unchanged cycle writes nothing and recomputes nothing."""
+an unchanged cycle writes nothing and recomputes nothing; a cycle that fails after it stored
+values still writes their version, with the views computed for it."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 from datetime import date
 from decimal import Decimal
 
+import pytest
 from tests.outlook.conftest import DATASETS
 from tests.stages.conftest import NOW
 from tests.support.fakes import TableSource
@@ -17,9 +19,10 @@ from fuelpipe.dashboard.repository import SeriesReader
 from fuelpipe.dashboard.views import meta_view
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.domain.models import Record, Status
+from fuelpipe.failpoints import Failpoints
 from fuelpipe.outlook.series import known_at
 from fuelpipe.stages.cycle import run_cycle
-from fuelpipe.stages.data_version import INITIAL, data_version
+from fuelpipe.stages.data_version import INITIAL, data_version, unmarked
 
 KEYS = ("FUEL#GASOLINE#BR", "CURRENCY#USD", "COMMODITY#BRENT", "STOCK#PETR4")
 LANDS = date(2022, 3, 31)  # the real PTAX value the cycle fetches
@@ -93,3 +96,52 @@ def test_changed_series_recomputes_views_and_an_unchanged_cycle_does_not(make_ap
 def _usd_index_request(pre: Precomputer):  # type: ignore[no-untyped-def]
     """The overview request (its cards hold CURRENCY#USD's latest value)."""
     return ("/api/overview", ())
+
+
+class _RecheckFailed(RuntimeError):
+    """An error after the drain stored the landed value (the queue or the store failing in the
+    recheck, the outlook refresh raising): not a kill, the cycle's own error path runs."""
+
+
+def _fail(_signum: object) -> None:
+    raise _RecheckFailed("the store failed in the recheck")
+
+
+def test_a_cycle_failing_after_its_drain_writes_the_version_with_its_views(make_app):
+    """The drain stored the landed PTAX value, then the recheck raised. The cycle wrote no data
+    version (only the recheck's quarantines counted on that path), so the dashboard kept
+    serving the views of the store before the value, with their old ETag (a 304), as current,
+    until some later run. Now the version moves on the way out and the precompute runs for it,
+    as after a cycle that ended: the stored views are the new data's, and nothing stays owed."""
+    real_usd = dict(load_history(DATASETS, with_areas=False).series["CURRENCY#USD"])
+    source = TableSource("bcb", {("CURRENCY#USD", LANDS): Decimal(str(real_usd[LANDS]))})
+    app = make_app(source)
+    _fill(app)
+    pre = precomputer(
+        SeriesReader(app.store, DEFAULT_CATALOG), app.store, app.catalog, None, app.clock
+    )
+    pre.refresh()
+    versions: list[str] = []
+
+    def on_change(version: str) -> None:
+        versions.append(version)
+        pre.refresh(version)
+
+    usd = [DEFAULT_CATALOG["CURRENCY#USD"]]
+    app.failpoints = Failpoints("recheck.after_claim:1", kill=_fail)
+    with pytest.raises(_RecheckFailed):
+        run_cycle(app, series=usd, since=LANDS, on_change=on_change)
+
+    assert [r.date for r in app.store.query("CURRENCY#USD", LANDS, LANDS)] == [LANDS]
+    (moved,) = versions
+    assert moved == data_version(app.store) != INITIAL
+    assert all(v.split(".")[0] == moved for v in _stored_versions(pre).values())
+    overview = pre.stored(*_usd_index_request(pre))
+    assert overview is not None and overview[0] == moved
+    usd_card = next(i for i in json.loads(overview[2])["items"] if i["key"] == "CURRENCY#USD")
+    assert usd_card["date"] == LANDS.isoformat()
+    assert not unmarked(app.store)  # paid on the way out: the next cycle owes nothing
+
+    app.failpoints = Failpoints()
+    run_cycle(app, series=usd, since=LANDS, on_change=on_change)
+    assert versions == [moved] and data_version(app.store) == moved

@@ -321,11 +321,16 @@ def test_a_cycle_whose_recheck_the_queue_stops_still_moves_the_data_version(make
     # receives work; orchestrate's send (nothing to ask for) goes through, the recheck's not
     app.queue = _DownAfter(app.queue, _refusing(app), sends=1)
 
+    computed: list[str] = []  # the cycle's precompute (the CLI's on_change)
+
     with pytest.raises(sqlite3.OperationalError, match="readonly"):
-        run_cycle(app, series=[DEFAULT_CATALOG["CURRENCY#USD"]], since=START)
+        run_cycle(
+            app, series=[DEFAULT_CATALOG["CURRENCY#USD"]], since=START, on_change=computed.append
+        )
 
     assert [r.date for r in app.store.quarantined()] == [spent]
     assert data_version(app.store) != before
+    assert computed == [data_version(app.store)]  # the views follow it, not lazily per request
     assert {r.date: r.retry_count for r in app.store.pending()} == {due: 0}  # given back
 
 

@@ -1,7 +1,9 @@
 """The alert rules both homes evaluate: the pipeline's own and the outlook's.
 
 One list, called by the embedded home's `watch` (cli/watch.py) and by the AWS home's
-retry_recheck Lambda, so the two homes cannot drift apart: a rule added here alerts in both.
+evaluators (``homes/aws_alerts.py``: the hourly retry_recheck Lambda, and the outlook Lambda
+after a refresh that changed forecasts), so the homes and evaluators cannot drift apart: a rule
+added here alerts in both homes.
 """
 
 from __future__ import annotations

@@ -238,8 +238,10 @@ def run_cycle(
     this process (the embedded home's ``--workers``). A cycle that changed stored
     series calls ``on_change(version)`` (the CLI passes the dashboard's precompute) and then
     writes that new data version; an unchanged one neither; an interrupted one (Ctrl+C,
-    SIGTERM) writes one before the interruption goes on, and one whose recheck quarantined
-    records before an error (the queue refusing a send) writes one before the error goes on.
+    SIGTERM) writes one before the interruption goes on (no precompute: it is stopping), and
+    one that failed after it changed the store (stored values, then the recheck's send refused
+    or the outlook refresh raising; quarantines, then an error) calls ``on_change`` and writes
+    one before the error goes on, so the stored views never show the store as it was.
     """
     report = CycleReport()
     targets = list(series) if series is not None else list(app.catalog)
@@ -274,8 +276,11 @@ def run_cycle(
         _mark_interrupted(app)
         raise
     except BaseException:
-        # the recheck's quarantines before the error are stored: their version is written
-        mark_after_error(app.store, app.clock.now(), "cycle failed", report.recheck)
+        # what the drain stored and the recheck quarantined before the error stays stored:
+        # its version is written, with the views computed for it as after a cycle that ended
+        mark_after_error(
+            app.store, app.clock.now(), "cycle failed", report.recheck, before=on_change
+        )
         raise
     if owed or recheck_changed(report.recheck):
         mark_changed(app.store, app.clock.now(), "cycle", before=on_change)

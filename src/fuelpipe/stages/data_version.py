@@ -33,7 +33,8 @@ UNMARKED = "data_unmarked"
 drain deletes the first message that changed the store, and after a drain that changed it;
 cleared after its mark). A run killed in between (kill -9 after that delete, in the recheck
 or the outlook refresh) leaves it set, and the next cycle or drain writes the version even if
-it stores nothing new: the changes were made, only their version was lost."""
+it stores nothing new: the changes were made, only their version was lost. A run that fails
+with an error there writes it on its way out instead (:func:`mark_after_error`)."""
 
 
 def unmarked(store: Store) -> bool:
@@ -69,18 +70,35 @@ def recheck_changed(report: RecheckReport) -> bool:
     return report.quarantined > 0
 
 
-def mark_after_error(store: Store, now: datetime, why: str, report: RecheckReport) -> None:
-    """A run whose recheck quarantined records and then raised (the queue refusing a send, the
-    store failing, or a later step of the run): those quarantines are stored, so the data
-    version moves now, or the stored views (health) keep showing the records as PENDING until
-    some other write. ``report`` is the one the recheck filled (``recheck(report=...)``). Never
-    raises: the error on its way is what matters, and a store failing here too is logged."""
-    if not recheck_changed(report):
-        return
+def mark_after_error(
+    store: Store,
+    now: datetime,
+    why: str,
+    report: RecheckReport,
+    *,
+    before: Callable[[str], None] | None = None,
+) -> None:
+    """A run that changed the store and then raised (the queue refusing a send, the store
+    failing, the outlook refresh failing, any later step of the run): what it stored stays
+    stored, so the data version moves now, or the stored views (their ETags too) keep showing
+    the store as it was as if current until some other write. Its changes are the recheck's
+    quarantines (``report``, the one the recheck filled: ``recheck(report=...)``) and what a
+    drain stored whose version is still owed (UNMARKED: set before the drain deleted the first
+    message that changed the store; cleared here once the version is written).
+
+    ``before(version)`` is the run's precompute, as for :func:`mark_changed`: the views follow
+    the new version even when the run failed, rather than being recomputed on the dashboard's
+    first request for each. Never raises: the error on its way is what matters, and a store
+    (or a precompute) failing here too is logged; the flag then stays set for the next run."""
     try:
-        mark_changed(store, now, why)
+        owed = unmarked(store)
+        if not (owed or recheck_changed(report)):
+            return
+        mark_changed(store, now, why, before=before)
+        if owed:
+            store.put_meta(UNMARKED, "")
     except Exception:
-        logger.exception("could not move the data version after a failed recheck run")
+        logger.exception("could not move the data version after a failed run")
 
 
 def mark_changed(

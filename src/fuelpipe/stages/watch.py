@@ -168,8 +168,9 @@ def tick(
                 out.report = CycleReport(recheck=rechecked)
                 if rechecked.messages_sent:
                     out.report.scrape.add(drain(app))
-    except BaseException:  # the quarantines made before an error or Ctrl+C are shown
-        mark_after_error(app.store, app.clock.now(), "recheck failed", rechecked)
+    except BaseException:
+        # what a drain stored or the recheck quarantined before an error (or Ctrl+C) is shown
+        mark_after_error(app.store, app.clock.now(), "tick failed", rechecked)
         raise
     if out.report is not None and recheck_changed(out.report.recheck):
         # a quarantine changes the health view: its stored views follow (as `run` does)
