@@ -166,7 +166,9 @@ def midweek(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     store = SqliteStore(tmp_path_factory.mktemp("midweek") / "m.sqlite", clock=FixedClock(NOW))
     first = date(2026, 4, 26)
     sundays = [first + timedelta(weeks=i) for i in range(9)]  # 04-26 .. 06-21
-    days = [first + timedelta(days=i) for i in range(67) if (first + timedelta(days=i)).weekday() < 5]
+    days = [
+        first + timedelta(days=i) for i in range(67) if (first + timedelta(days=i)).weekday() < 5
+    ]
     records = [
         Record(key, d, Decimal(f"{5 + i / 100:.2f}"), Status.OK)
         for key in OVERVIEW[:3]
