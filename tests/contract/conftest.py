@@ -6,8 +6,9 @@ server fixtures with ``request.getfixturevalue``) and a fresh ``tmp_path``:
 
 - a store factory returns a zero-argument opener; every call opens another client on the *same*
   storage (the suite uses two clients to race conditional writes);
-- a queue factory also receives a ``ManualClock`` and returns a ``QueueBackend``. A backend
-  that cannot use the injected clock (SQS) sets ``supports_manual_clock=False`` and a short real
+- a queue factory also receives a ``ManualClock`` and returns a ``QueueBackend``; its clients
+  take that clock. A backend whose server keeps its own time (SQS: the adapter reads the clock,
+  the visibility timeouts do not) sets ``supports_manual_clock=False`` and a short real
   visibility timeout (1 s); the suite then sleeps instead of advancing the clock.
 """
 

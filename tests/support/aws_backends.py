@@ -79,6 +79,8 @@ def dynamodb_alert_state_factory(server_fixture: str) -> Callable[..., Any]:
 
 def sqs_queue_factory(server_fixture: str, backend_type: Callable[..., Any]) -> Callable[..., Any]:
     """A queue factory on the named server fixture: a new queue + DLQ with a 1 s visibility.
+    Clients get the suite's clock, which SQS itself ignores: only what the adapter computes
+    (``held().back_by``) reads it.
 
     ``backend_type`` is the contract suite's own QueueBackend class.
     """
@@ -90,7 +92,9 @@ def sqs_queue_factory(server_fixture: str, backend_type: Callable[..., Any]) -> 
         seconds = SQS_VISIBILITY.total_seconds()
         url, dlq = create_queues(client, name, name + "-dlq", seconds, SQS_MAX_RECEIVES)
         return backend_type(
-            open=lambda: SqsQueue(server.client("sqs"), url, dlq, seconds, SQS_MAX_RECEIVES),
+            open=lambda: SqsQueue(
+                server.client("sqs"), url, dlq, seconds, SQS_MAX_RECEIVES, clock=clock
+            ),
             clock=clock,
             visibility=SQS_VISIBILITY,
             supports_manual_clock=False,
