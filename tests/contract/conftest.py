@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 from tests.support.aws_backends import (
     dynamodb_alert_state_factory,
+    dynamodb_intraday_factory,
     dynamodb_store_factory,
     sqs_queue_factory,
 )
@@ -31,9 +32,11 @@ from tests.support.jam import Jam, jammed_sqlite
 
 from fuelpipe.adapters.alerts import SqliteAlertState
 from fuelpipe.adapters.clock import ManualClock
+from fuelpipe.adapters.intraday_store import SqliteIntradayStore
 from fuelpipe.adapters.sqlite_queue import SqliteQueue
 from fuelpipe.adapters.sqlite_store import SqliteStore
 from fuelpipe.ports.alerts import AlertState
+from fuelpipe.ports.intraday import IntradayStore
 from fuelpipe.ports.queue import Queue
 from fuelpipe.ports.store import Store
 
@@ -114,6 +117,26 @@ ALERT_STATE_FACTORIES: dict[str, AlertStateFactory] = {
     "dynamodb-moto": dynamodb_alert_state_factory("moto_server"),
 }
 
+
+@dataclass
+class IntradayBackend:
+    """An intraday store under test and how it lets expired points go."""
+
+    store: IntradayStore
+    purges_expired: bool
+    """True where ``purge_expired`` deletes them (SQLite); False where the table's TTL does
+    and ``purge_expired`` returns 0 (DynamoDB)."""
+
+
+IntradayFactory = Callable[[pytest.FixtureRequest, Path], IntradayStore]
+
+INTRADAY_BACKENDS = ["sqlite", "dynamodb-dynalite", "dynamodb-moto"]
+INTRADAY_FACTORIES: dict[str, IntradayFactory] = {
+    "sqlite": lambda request, tmp_path: SqliteIntradayStore(tmp_path / "intraday.sqlite"),
+    "dynamodb-dynalite": dynamodb_intraday_factory("dynalite_server"),
+    "dynamodb-moto": dynamodb_intraday_factory("moto_server"),
+}
+
 STORE_BACKENDS = ["sqlite"]
 STORE_FACTORIES: dict[str, StoreFactory] = {"sqlite": _sqlite_store}
 QUEUE_BACKENDS = ["sqlite"]
@@ -168,6 +191,14 @@ def alert_states(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ale
 
     yield opener
     _close_all(opened)
+
+
+@pytest.fixture(params=INTRADAY_BACKENDS)
+def intraday_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[IntradayBackend]:
+    """A fresh, empty intraday store of the backend under test (closed after)."""
+    store = INTRADAY_FACTORIES[request.param](request, tmp_path)
+    yield IntradayBackend(store, purges_expired=request.param == "sqlite")
+    _close_all([store])
 
 
 @pytest.fixture(params=QUEUE_BACKENDS)

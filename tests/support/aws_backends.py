@@ -15,7 +15,9 @@ from tests.support.jam import Jam, jam_dynamodb
 from fuelpipe.adapters.alerts import DynamoAlertState
 from fuelpipe.adapters.clock import ManualClock
 from fuelpipe.adapters.dynamodb_store import DynamoDbStore, create_table
+from fuelpipe.adapters.intraday_store import DynamoIntradayStore
 from fuelpipe.adapters.sqs_queue import SqsQueue, create_queues
+from fuelpipe.ports.intraday import IntradayStore
 from fuelpipe.ports.store import Store
 
 SQS_VISIBILITY = timedelta(seconds=1)
@@ -53,6 +55,20 @@ def dynamodb_store_factory(
         table = unique_name("contract")
         create_table(server.client("dynamodb"), table, delay_s=0.05)
         return lambda: DynamoDbStore(server.client("dynamodb"), table)
+
+    return factory
+
+
+def dynamodb_intraday_factory(
+    server_fixture: str,
+) -> Callable[[pytest.FixtureRequest, Path], IntradayStore]:
+    """An intraday-store factory on the named server fixture: one new single table."""
+
+    def factory(request: pytest.FixtureRequest, tmp_path: Path) -> IntradayStore:
+        server = request.getfixturevalue(server_fixture)
+        table = unique_name("intraday")
+        create_table(server.client("dynamodb"), table, delay_s=0.05)
+        return DynamoIntradayStore(server.client("dynamodb"), table)
 
     return factory
 
