@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
@@ -119,3 +120,24 @@ def sqs_queue_factory(server_fixture: str, backend_type: Callable[..., Any]) -> 
         )
 
     return factory
+
+
+def sns_topic_with_inbox(server: LocalServer, name: str) -> tuple[Any, Any, str, str]:
+    """An SNS topic on ``server`` (moto_server) with an SQS queue subscribed, to read what was
+    published: ``(sns client, sqs client, topic ARN, queue URL)``."""
+    sns, sqs = server.client("sns"), server.client("sqs")
+    topic = sns.create_topic(Name=name)["TopicArn"]
+    inbox = sqs.create_queue(QueueName=name)["QueueUrl"]
+    attributes = sqs.get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=attributes["Attributes"]["QueueArn"])
+    return sns, sqs, topic, inbox
+
+
+def drain_sns_inbox(sqs: Any, inbox: str) -> list[dict[str, Any]]:
+    """Every message published to the topic so far (its JSON body), taken off the inbox."""
+    bodies = []
+    while batch := sqs.receive_message(QueueUrl=inbox, MaxNumberOfMessages=10).get("Messages"):
+        bodies += [json.loads(json.loads(m["Body"])["Message"]) for m in batch]
+        for m in batch:
+            sqs.delete_message(QueueUrl=inbox, ReceiptHandle=m["ReceiptHandle"])
+    return bodies
