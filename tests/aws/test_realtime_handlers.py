@@ -7,13 +7,14 @@ import json
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, cast
+from typing import cast
 from zoneinfo import ZoneInfo
 
 import pytest
 from devtools.aws.lambda_events import FakeLambdaContext, load_handler, scheduled_event
 from tests.aws.conftest import AwsHome
 from tests.aws.test_aws_handlers import metric
+from tests.support.aws_backends import drain_sns_inbox, sns_topic_with_inbox
 
 from fuelpipe.adapters.alerts import DynamoAlertState, SnsSink
 from fuelpipe.adapters.clock import FixedClock
@@ -101,18 +102,8 @@ def test_backstop_asks_again_for_pending_dates_inside_their_window_only(aws_home
     assert json.loads(message.body)["dates_to_download"] == ["2022-04-24"]
 
 
-def _topic_with_inbox(moto_server: Any, name: str) -> tuple[Any, Any, str, str]:
-    """An SNS topic on moto_server with an SQS queue subscribed, to read what was published."""
-    sns, sqs = moto_server.client("sns"), moto_server.client("sqs")
-    topic = sns.create_topic(Name=name)["TopicArn"]
-    inbox = sqs.create_queue(QueueName=name)["QueueUrl"]
-    attributes = sqs.get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])
-    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=attributes["Attributes"]["QueueArn"])
-    return sns, sqs, topic, inbox
-
-
 def test_retry_recheck_publishes_each_alert_once_to_sns(aws_home: AwsHome, moto_server) -> None:
-    sns, sqs, topic, inbox = _topic_with_inbox(
+    sns, sqs, topic, inbox = sns_topic_with_inbox(
         moto_server, f"alerts-{aws_home.settings.table_name}"
     )
     now = datetime(2022, 5, 6, 15, 0, tzinfo=SP)
@@ -144,7 +135,7 @@ def test_retry_recheck_publishes_each_alert_once_to_sns(aws_home: AwsHome, moto_
 def test_an_sns_error_part_way_publishes_the_rest_next_run_and_nothing_twice(
     aws_home: AwsHome, moto_server
 ) -> None:
-    sns, sqs, topic, inbox = _topic_with_inbox(
+    sns, sqs, topic, inbox = sns_topic_with_inbox(
         moto_server, f"outbox-{aws_home.settings.table_name}"
     )
     now = datetime(2022, 5, 6, 15, 0, tzinfo=SP)
@@ -188,7 +179,7 @@ def test_an_sns_error_part_way_publishes_the_rest_next_run_and_nothing_twice(
 def test_retry_recheck_drops_alerts_left_for_a_removed_sink_after_the_retention(
     aws_home: AwsHome, moto_server
 ) -> None:
-    sns, _, topic, _ = _topic_with_inbox(moto_server, f"drop-{aws_home.settings.table_name}")
+    sns, _, topic, _ = sns_topic_with_inbox(moto_server, f"drop-{aws_home.settings.table_name}")
     now = datetime(2022, 5, 6, 15, 0, tzinfo=SP)
     table = aws_home.settings.table_name
     earlier = DynamoAlertState(aws_home.dynamodb, table, clock=FixedClock(now - timedelta(days=8)))
@@ -204,15 +195,6 @@ def test_retry_recheck_drops_alerts_left_for_a_removed_sink_after_the_retention(
     assert handler(scheduled_event(), FakeLambdaContext("retry_recheck"))["alerts_dropped"] == 0
 
 
-def _drain_inbox(sqs: Any, inbox: str) -> list[dict[str, Any]]:
-    bodies = []
-    while batch := sqs.receive_message(QueueUrl=inbox, MaxNumberOfMessages=10).get("Messages"):
-        bodies += [json.loads(json.loads(m["Body"])["Message"]) for m in batch]
-        for m in batch:
-            sqs.delete_message(QueueUrl=inbox, ReceiptHandle=m["ReceiptHandle"])
-    return bodies
-
-
 def test_a_failed_backfill_alerts_once_per_series_and_a_dead_letter_beside_it_goes_out(
     aws_home: AwsHome, moto_server
 ) -> None:
@@ -222,7 +204,7 @@ def test_a_failed_backfill_alerts_once_per_series_and_a_dead_letter_beside_it_go
     every hour. Alerted per series, the item holds one condition per series whatever the dates
     (2,000 here, to keep the test quick: the count no longer matters), and the CRITICAL dead
     letter goes out. (20,000 conditions of one rule: the alert state contract suite.)"""
-    sns, sqs, topic, inbox = _topic_with_inbox(
+    sns, sqs, topic, inbox = sns_topic_with_inbox(
         moto_server, f"backfill-{aws_home.settings.table_name}"
     )
     now = datetime(2022, 5, 6, 15, 0, tzinfo=SP)
@@ -248,7 +230,7 @@ def test_a_failed_backfill_alerts_once_per_series_and_a_dead_letter_beside_it_go
 
     assert result["quarantined_total"] == 2_000
     assert result["alert_deliveries_failed"] == 0 and result["alerts_dropped"] == 0
-    bodies = _drain_inbox(sqs, inbox)
+    bodies = drain_sns_inbox(sqs, inbox)
     assert [b["subject"] for b in bodies if b["severity"] == "critical"] == [message.message_id]
     quarantined = {b["subject"]: b["evidence"] for b in bodies if b["rule"] == "quarantined"}
     assert sorted(quarantined) == sorted(keys)
@@ -256,7 +238,7 @@ def test_a_failed_backfill_alerts_once_per_series_and_a_dead_letter_beside_it_go
     item = aws_home.dynamodb.get_item(TableName=table, Key=DynamoAlertState.KEY)["Item"]
     assert len(item["active_z"]["B"]) < 5_000  # a few conditions, not 20,000
     again = handler(scheduled_event(), FakeLambdaContext("retry_recheck"))
-    assert again["alerts_firing"] == 0 and _drain_inbox(sqs, inbox) == []
+    assert again["alerts_firing"] == 0 and drain_sns_inbox(sqs, inbox) == []
 
 
 @dataclass
@@ -279,7 +261,9 @@ def test_retry_recheck_skips_alerting_when_too_little_time_is_left(
     read, the quarantine index) then ran into the timeout and the invocation failed. With too
     little left the handler skips alerting, with a line and a metric, and the next run
     evaluates: nothing was saved or queued meanwhile, so nothing is lost."""
-    sns, sqs, topic, inbox = _topic_with_inbox(moto_server, f"skip-{aws_home.settings.table_name}")
+    sns, sqs, topic, inbox = sns_topic_with_inbox(
+        moto_server, f"skip-{aws_home.settings.table_name}"
+    )
     now = datetime(2022, 5, 6, 15, 0, tzinfo=SP)
     app = aws_home.app(FixedClock(now))
     day = date(2022, 5, 3)
@@ -296,13 +280,13 @@ def test_retry_recheck_skips_alerting_when_too_little_time_is_left(
     assert "alert evaluation skipped: too little time left" in caplog.text
     assert metric(capsys.readouterr().out, "AlertsSkipped") == 1
     assert "Item" not in aws_home.dynamodb.get_item(TableName=table, Key=DynamoAlertState.KEY)
-    assert _drain_inbox(sqs, inbox) == []
+    assert drain_sns_inbox(sqs, inbox) == []
 
     enough = _SecondsLeft("retry_recheck", seconds=ALERT_MIN_S + 1)
     on_time = run(scheduled_event(), enough)
 
     assert (on_time["alerts_skipped"], on_time["alerts_firing"]) == (0, 2)  # quarantine + late
-    assert {b["rule"] for b in _drain_inbox(sqs, inbox)} == {"quarantined", "stale_source"}
+    assert {b["rule"] for b in drain_sns_inbox(sqs, inbox)} == {"quarantined", "stale_source"}
 
 
 def test_retry_recheck_leaves_the_alerts_their_reserve(aws_home: AwsHome) -> None:
@@ -343,7 +327,9 @@ def test_retry_recheck_reads_the_quarantine_index_once_for_its_metric_and_its_al
     """The QuarantinedTotal metric and the quarantined alert rule each read every quarantined
     record (a paged read of the pending index: ~136,000 after a failed ANP backfill): one
     read now serves both."""
-    sns, sqs, topic, inbox = _topic_with_inbox(moto_server, f"once-{aws_home.settings.table_name}")
+    sns, sqs, topic, inbox = sns_topic_with_inbox(
+        moto_server, f"once-{aws_home.settings.table_name}"
+    )
     now = datetime(2022, 5, 6, 15, 0, tzinfo=SP)
     app = aws_home.app(FixedClock(now))
     spent = [
@@ -364,7 +350,7 @@ def test_retry_recheck_reads_the_quarantine_index_once_for_its_metric_and_its_al
     assert store.quarantined_reads == 1
     assert result["quarantined_total"] == 6
     assert metric(capsys.readouterr().out, "QuarantinedTotal") == 6
-    bodies = _drain_inbox(sqs, inbox)
+    bodies = drain_sns_inbox(sqs, inbox)
     found = {b["subject"]: b["evidence"]["dates"] for b in bodies if b["rule"] == "quarantined"}
     assert found == {"CURRENCY#USD": 3, "CURRENCY#EUR": 3}
 
@@ -375,7 +361,7 @@ def test_retry_recheck_publishes_the_outlook_alerts_too(aws_home: AwsHome, moto_
     retry_recheck Lambda) only the pipeline's: the alert never reached the SNS topic."""
     from tests.support.outlook import rising_forecast
 
-    sns, sqs, topic, inbox = _topic_with_inbox(
+    sns, sqs, topic, inbox = sns_topic_with_inbox(
         moto_server, f"outlook-{aws_home.settings.table_name}"
     )
     as_of = datetime(2022, 5, 4, 15, 0, tzinfo=SP)
@@ -391,7 +377,7 @@ def test_retry_recheck_publishes_the_outlook_alerts_too(aws_home: AwsHome, moto_
     handler(scheduled_event(), FakeLambdaContext("retry_recheck"))
     handler(scheduled_event(), FakeLambdaContext("retry_recheck"))  # still holding: quiet
 
-    outlook = [b for b in _drain_inbox(sqs, inbox) if b["rule"] == "outlook_move"]
+    outlook = [b for b in drain_sns_inbox(sqs, inbox) if b["rule"] == "outlook_move"]
     assert [(b["kind"], b["subject"]) for b in outlook] == [("FIRING", "FUEL#GASOLINE#BR:rise")]
 
 

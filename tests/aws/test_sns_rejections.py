@@ -10,8 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.aws.test_realtime_handlers import _drain_inbox, _topic_with_inbox
-from tests.support.aws_backends import unique_name
+from tests.support.aws_backends import drain_sns_inbox, sns_topic_with_inbox, unique_name
 
 from fuelpipe.adapters.alerts import SnsSink, SqliteAlertState
 from fuelpipe.adapters.clock import ManualClock
@@ -38,7 +37,7 @@ def _queue_three(state: SqliteAlertState, clock: ManualClock, *, huge_first: boo
 def test_a_message_sns_refuses_for_good_is_set_aside_and_the_rest_go_out(
     moto_server: Any, tmp_path: Path
 ) -> None:
-    sns, sqs, topic, inbox = _topic_with_inbox(moto_server, unique_name("rejects"))
+    sns, sqs, topic, inbox = sns_topic_with_inbox(moto_server, unique_name("rejects"))
     clock = ManualClock(NOW)
     state = SqliteAlertState(tmp_path / "alerts.sqlite", clock=clock)
     try:
@@ -52,7 +51,7 @@ def test_a_message_sns_refuses_for_good_is_set_aside_and_the_rest_go_out(
     (notice,) = report.notices
     assert "dead_lettered: dead_lettered huge" in notice
     assert "InvalidParameter" in notice and "Message too long" in notice
-    assert [b["subject"] for b in _drain_inbox(sqs, inbox)] == ["msg-2", "bcb"]
+    assert [b["subject"] for b in drain_sns_inbox(sqs, inbox)] == ["msg-2", "bcb"]
     assert (later.sent, later.dropped, later.notices) == (0, {}, [])
 
 
@@ -60,7 +59,7 @@ def test_a_message_sns_refuses_for_good_is_set_aside_and_the_rest_go_out(
 def test_an_error_every_alert_would_get_keeps_them_all_queued(
     moto_server: Any, tmp_path: Path, setup: str
 ) -> None:
-    sns, sqs, topic, inbox = _topic_with_inbox(moto_server, unique_name("outage"))
+    sns, sqs, topic, inbox = sns_topic_with_inbox(moto_server, unique_name("outage"))
     if setup == "no such topic":  # NotFound
         target = f"{topic}-deleted"
     else:  # MissingParameter: MessageGroupId
@@ -77,4 +76,4 @@ def test_an_error_every_alert_would_get_keeps_them_all_queued(
         state.close()
     assert (report.sent, report.dropped, len(report.failed)) == (0, {}, 1)  # held, not dropped
     assert (fixed.sent, fixed.dropped) == (2, {"sns": 1})  # then the huge one set aside
-    assert [b["subject"] for b in _drain_inbox(sqs, inbox)] == ["msg-2", "bcb"]
+    assert [b["subject"] for b in drain_sns_inbox(sqs, inbox)] == ["msg-2", "bcb"]

@@ -6,8 +6,9 @@ server fixtures with ``request.getfixturevalue``) and a fresh ``tmp_path``:
 
 - a store factory returns a zero-argument opener; every call opens another client on the *same*
   storage (the suite uses two clients to race conditional writes);
-- a queue factory also receives a ``ManualClock`` and returns a ``QueueBackend``. A backend
-  that cannot use the injected clock (SQS) sets ``supports_manual_clock=False`` and a short real
+- a queue factory also receives a ``ManualClock`` and returns a ``QueueBackend``; its clients
+  take that clock. A backend whose server keeps its own time (SQS: the adapter reads the clock,
+  the visibility timeouts do not) sets ``supports_manual_clock=False`` and a short real
   visibility timeout (1 s); the suite then sleeps instead of advancing the clock.
 """
 
@@ -21,18 +22,27 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pytest_httpserver import HTTPServer
 from tests.support.aws_backends import (
+    drain_sns_inbox,
     dynamodb_alert_state_factory,
+    dynamodb_intraday_factory,
     dynamodb_store_factory,
+    sns_topic_with_inbox,
     sqs_queue_factory,
+    unique_name,
 )
 from tests.support.jam import Jam, jammed_sqlite
+from werkzeug import Request, Response
 
-from fuelpipe.adapters.alerts import SqliteAlertState
+from fuelpipe.adapters.alerts import SnsSink, SqliteAlertState
 from fuelpipe.adapters.clock import ManualClock
+from fuelpipe.adapters.intraday_store import SqliteIntradayStore
 from fuelpipe.adapters.sqlite_queue import SqliteQueue
 from fuelpipe.adapters.sqlite_store import SqliteStore
-from fuelpipe.ports.alerts import AlertState
+from fuelpipe.adapters.webhook import WebhookSink
+from fuelpipe.ports.alerts import AlertSink, AlertState
+from fuelpipe.ports.intraday import IntradayStore
 from fuelpipe.ports.queue import Queue
 from fuelpipe.ports.store import Store
 
@@ -113,6 +123,82 @@ ALERT_STATE_FACTORIES: dict[str, AlertStateFactory] = {
     "dynamodb-moto": dynamodb_alert_state_factory("moto_server"),
 }
 
+
+@dataclass
+class IntradayBackend:
+    """An intraday store under test and how it lets expired points go."""
+
+    store: IntradayStore
+    purges_expired: bool
+    """True where ``purge_expired`` deletes them (SQLite); False where the table's TTL does
+    and ``purge_expired`` returns 0 (DynamoDB)."""
+
+
+IntradayFactory = Callable[[pytest.FixtureRequest, Path], IntradayStore]
+
+INTRADAY_BACKENDS = ["sqlite", "dynamodb-dynalite", "dynamodb-moto"]
+INTRADAY_FACTORIES: dict[str, IntradayFactory] = {
+    "sqlite": lambda request, tmp_path: SqliteIntradayStore(tmp_path / "intraday.sqlite"),
+    "dynamodb-dynalite": dynamodb_intraday_factory("dynalite_server"),
+    "dynamodb-moto": dynamodb_intraday_factory("moto_server"),
+}
+
+
+@dataclass
+class SinkBackend:
+    """An alert sink under test, on a real receiver that takes any message up to
+    :data:`MESSAGE_LIMIT` and refuses a larger one for good."""
+
+    sink: AlertSink
+    down: AlertSink
+    """A sink of the same name on a receiver that is down (an outage for every alert)."""
+    received: Callable[[], list[str]]
+    """The subjects of the alerts the receiver took so far, in the order it took them."""
+
+
+MESSAGE_LIMIT = 256 * 1024
+"""SNS's own limit on a message; the test webhook answers 413 past it."""
+
+
+def _webhook_sink(request: pytest.FixtureRequest, tmp_path: Path) -> SinkBackend:
+    server: HTTPServer = request.getfixturevalue("httpserver")
+    taken: list[str] = []
+
+    def hook(req: Request) -> Response:
+        if len(req.get_data()) > MESSAGE_LIMIT:
+            return Response("payload too large", status=413)
+        taken.append(req.get_json()["subject"])
+        return Response("ok")
+
+    server.expect_request("/hook", method="POST").respond_with_handler(hook)
+    server.expect_request("/down", method="POST").respond_with_data("unavailable", status=503)
+    return SinkBackend(
+        sink=WebhookSink(server.url_for("/hook"), backoff_s=0.0),
+        down=WebhookSink(server.url_for("/down"), attempts=1, backoff_s=0.0),
+        received=lambda: list(taken),
+    )
+
+
+def _sns_sink(request: pytest.FixtureRequest, tmp_path: Path) -> SinkBackend:
+    sns, sqs, topic, inbox = sns_topic_with_inbox(
+        request.getfixturevalue("moto_server"), unique_name("sink")
+    )
+    taken: list[str] = []
+
+    def received() -> list[str]:
+        taken.extend(str(body["subject"]) for body in drain_sns_inbox(sqs, inbox))
+        return list(taken)
+
+    # No such topic (NotFound): what every alert gets until the topic is set right.
+    return SinkBackend(SnsSink(sns, topic), SnsSink(sns, f"{topic}-deleted"), received)
+
+
+SINK_BACKENDS = ["webhook", "sns-moto"]
+SINK_FACTORIES: dict[str, Callable[[pytest.FixtureRequest, Path], SinkBackend]] = {
+    "webhook": _webhook_sink,
+    "sns-moto": _sns_sink,
+}
+
 STORE_BACKENDS = ["sqlite"]
 STORE_FACTORIES: dict[str, StoreFactory] = {"sqlite": _sqlite_store}
 QUEUE_BACKENDS = ["sqlite"]
@@ -167,6 +253,22 @@ def alert_states(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ale
 
     yield opener
     _close_all(opened)
+
+
+@pytest.fixture(params=INTRADAY_BACKENDS)
+def intraday_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[IntradayBackend]:
+    """A fresh, empty intraday store of the backend under test (closed after)."""
+    store = INTRADAY_FACTORIES[request.param](request, tmp_path)
+    yield IntradayBackend(store, purges_expired=request.param == "sqlite")
+    _close_all([store])
+
+
+@pytest.fixture(params=SINK_BACKENDS)
+def sink_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SinkBackend]:
+    """An alert sink of the backend under test on a fresh receiver (closed after)."""
+    backend = SINK_FACTORIES[request.param](request, tmp_path)
+    yield backend
+    _close_all([backend.sink, backend.down])
 
 
 @pytest.fixture(params=QUEUE_BACKENDS)

@@ -103,22 +103,33 @@ def _store(tmp_path, fuel: Series, inputs: Inputs, where: str = "FUEL#GASOLINE#S
     return store
 
 
+@pytest.mark.parametrize(
+    ("key", "area"),
+    [("FUEL#GASOLINE#SP", "SP"), ("FUEL#GASOLINE#BR", "BR")],
+    ids=["state-pooled", "brazil-own"],
+)
 @pytest.mark.parametrize("weeks", [MIN_WEEKS - 1, 75])
-def test_the_stage_skips_a_fuel_with_fewer_weeks_and_says_why(tmp_path, monkeypatch, weeks):
+def test_the_stage_skips_a_fuel_with_fewer_weeks_and_says_why(tmp_path, weeks, key, area):
+    """Neither model runs: not the states' pooled panel (SP), not a series' own (Brazil)."""
     fuel = _weekly(_walk(weeks))
     as_of = _as_of(fuel) + timedelta(hours=1)
-    calls: list[object] = []
-    from fuelpipe.outlook import model
+    calls: list[str] = []
 
-    monkeypatch.setattr(model, "nowcast", lambda *a, **k: calls.append(a))  # must not run
-    with _store(tmp_path, fuel, _inputs(fuel)) as store:
-        report = refresh_outlook(store, DEFAULT_CATALOG, as_of, keys=["FUEL#GASOLINE#SP"])
-        assert not store.query(outlook_key("GASOLINE", "SP"))
-    assert (report.made, report.too_short, report.problems) == (0, 1, [])
+    def own(*args, **kwargs):  # must not run
+        calls.append("nowcast")
+
+    def panel(*args, **kwargs):  # must not run
+        calls.append("nowcast_panel")
+        return []
+
+    with _store(tmp_path, fuel, _inputs(fuel), key) as store:
+        report = refresh_outlook(
+            store, DEFAULT_CATALOG, as_of, keys=[key], nowcast=own, nowcast_panel=panel
+        )
+        assert not store.query(outlook_key("GASOLINE", area))
     assert calls == []
-    assert report.skipped == [
-        f"FUEL#GASOLINE#SP: {weeks} published weeks, the model needs {MIN_WEEKS}"
-    ]
+    assert (report.made, report.too_short, report.problems) == (0, 1, [])
+    assert report.skipped == [f"{key}: {weeks} published weeks, the model needs {MIN_WEEKS}"]
 
 
 def test_the_stage_forecasts_from_min_weeks(tmp_path):

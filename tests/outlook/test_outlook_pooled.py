@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from fuelpipe.adapters.sqlite_store import SqliteStore
-from fuelpipe.domain.catalog import DEFAULT_CATALOG
+from fuelpipe.domain.catalog import DEFAULT_CATALOG, STATES
 from fuelpipe.domain.keys import outlook_key
 from fuelpipe.domain.models import Record, Status
 from fuelpipe.outlook import pooled
@@ -223,27 +223,26 @@ def _stored_inputs(store: SqliteStore, keys: list[str]) -> list[Inputs]:
     return [Inputs(series(k), brent, usd, Series.empty()) for k in keys]
 
 
-def test_the_stage_stores_each_states_pooled_forecast_walking_the_panel_once(tmp_path, monkeypatch):
-    """The refresh walks the gasoline states' panel once and stores for each state the
-    forecast led by the stored Brazil series (as ``nowcast_panel`` makes it from the store),
-    not its own regression's; a second refresh finds nothing new."""
+def test_the_stage_stores_each_states_pooled_forecast_walking_the_panel_once(tmp_path):
+    """The refresh walks the gasoline states' panel once (one ``nowcast_panel``, one walk)
+    and stores for each state the forecast led by the stored Brazil series (as
+    ``nowcast_panel`` makes it from the store), not its own regression's; a second refresh
+    finds nothing new."""
     panel, national = led_panel(6, 110)
     walks: list[int] = []
-    real_walk = pooled.walk_panel
 
-    def counted(*args, **kwargs):
-        walks.append(1)
-        return real_walk(*args, **kwargs)
+    def counted(members, *args, **kwargs):
+        walks.append(len(members))
+        return pooled.nowcast_panel(members, *args, **kwargs)
 
-    monkeypatch.setattr(pooled, "walk_panel", counted)
     with SqliteStore(tmp_path / "store.sqlite") as store:
         _store_panel(store, panel, 100, national)
         day = int(next(iter(panel.values())).fuel.days[99])
         as_of = known_at(day_of(day), Lags.from_catalog(DEFAULT_CATALOG).fuel) + timedelta(hours=3)
         keys = [f"FUEL#GASOLINE#{uf}" for uf in sorted(panel)]
-        report = refresh_outlook(store, DEFAULT_CATALOG, as_of)
+        report = refresh_outlook(store, DEFAULT_CATALOG, as_of, nowcast_panel=counted)
         assert (report.made, report.problems) == (len(panel) + 1, [])  # and Brazil's
-        assert len(walks) == 1
+        assert walks == [len(STATES)]  # every gasoline state of the catalog, walked once
         *members, brazil = _stored_inputs(store, [*keys, "FUEL#GASOLINE#BR"])
         lags = Lags.from_catalog(DEFAULT_CATALOG)
         want = pooled.nowcast_panel(members, as_of, lags, national=brazil)
@@ -261,8 +260,9 @@ def test_the_stage_stores_each_states_pooled_forecast_walking_the_panel_once(tmp
             assert own is not None
             differs += abs(own.steps[3].point - stored.steps[3].point) > 1e-3
         assert differs >= len(panel) // 2
-        again = refresh_outlook(store, DEFAULT_CATALOG, as_of)
+        again = refresh_outlook(store, DEFAULT_CATALOG, as_of, nowcast_panel=counted)
         assert (again.made, again.unchanged) == (0, len(panel) + 1)
+        assert walks == [len(STATES)]  # nothing new: no walk
 
 
 def test_pool_params_are_checked():
@@ -270,7 +270,7 @@ def test_pool_params_are_checked():
         PoolParams(error_weeks=0)
 
 
-def test_a_stretch_after_a_long_hole_starts_the_panel_afresh(monkeypatch):
+def test_a_stretch_after_a_long_hole_starts_the_panel_afresh():
     """The union of the states' weeks restarts after a hole of over 26 weeks (the real files'
     2019 → 2024): the panel's rows and band errors are the last era's only, as the stage reads
     a state's weeks after its last long hole. (Walked across the hole, they would differ.)"""
@@ -295,5 +295,7 @@ def test_a_stretch_after_a_long_hole_starts_the_panel_afresh(monkeypatch):
     wide = PoolParams(error_weeks=300)  # the band's window reaches back into the old era
     served = pooled.nowcast_panel([joined[uf] for uf in sorted(joined)], as_of, pool=wide)
     assert served == pooled.nowcast_panel([alone[uf] for uf in sorted(alone)], as_of, pool=wide)
-    monkeypatch.setattr(pooled, "era_start", lambda fuels: -(10**9))
-    assert pooled.nowcast_panel([joined[uf] for uf in sorted(joined)], as_of, pool=wide) != served
+    across = pooled.nowcast_panel(
+        [joined[uf] for uf in sorted(joined)], as_of, pool=wide, start_of_era=lambda fuels: -(10**9)
+    )  # one era from the first week: walked across the hole
+    assert across != served

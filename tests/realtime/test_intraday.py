@@ -13,12 +13,10 @@ from zoneinfo import ZoneInfo
 import openpyxl
 import pytest
 
-from fuelpipe.adapters.dynamodb_store import create_table
-from fuelpipe.adapters.intraday_store import DynamoIntradayStore, SqliteIntradayStore
+from fuelpipe.adapters.intraday_store import SqliteIntradayStore
 from fuelpipe.adapters.sources.bcb import BcbPtaxSource
 from fuelpipe.adapters.sources.yahoo import YahooChartSource
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
-from fuelpipe.domain.intraday import RETENTION, IntradayPoint
 from fuelpipe.domain.keys import InvalidKeyError, intraday_key, parse_intraday_key, parse_key
 from fuelpipe.replay.server import ReplayServer
 from fuelpipe.stages.intraday import refresh_intraday
@@ -96,43 +94,6 @@ def test_15_minute_bars_rebuild_the_real_session(replay) -> None:
     assert min(b.attrs["low"] for b in session) == Decimal("20.9")
     assert session[-1].value == Decimal("20.95")
     assert {b.kind for b in bars} == {"15m"}
-
-
-def _points(day: date) -> list[IntradayPoint]:
-    return [
-        IntradayPoint("CURRENCY#USD", datetime.combine(day, datetime.min.time(), SP).replace(hour=h),
-                      "Intermediário", Decimal("5.0") + h, {"buy": Decimal("4.9")})
-        for h in (12, 10, 11)
-    ]  # fmt: skip
-
-
-@pytest.fixture(params=["sqlite", "dynamodb-dynalite"])
-def intraday_store(request, tmp_path):
-    if request.param == "sqlite":
-        store = SqliteIntradayStore(tmp_path / "i.sqlite")
-        yield store
-        store.close()
-        return
-    server = request.getfixturevalue("dynalite_server")
-    client = server.client("dynamodb")
-    name = f"intraday-{tmp_path.name[-20:]}".replace("_", "-")
-    create_table(client, name, delay_s=0.05)
-    yield DynamoIntradayStore(client, name)
-
-
-def test_intraday_store_contract_idempotent_ordered_and_expiring(intraday_store) -> None:
-    day = date(2022, 5, 6)
-    now = datetime(2022, 5, 6, 13, 0, tzinfo=SP)
-    assert intraday_store.put_points(_points(day)) == 3
-    intraday_store.put_points(_points(day))  # redelivered: still three
-    got = intraday_store.day("CURRENCY#USD", day, now)
-    assert [p.at.hour for p in got] == [10, 11, 12]
-    assert got[0].attrs == {"buy": Decimal("4.9")} and got[0].value == Decimal("15.0")
-    assert intraday_store.day("CURRENCY#USD", day + timedelta(days=1), now) == []
-    later = now + RETENTION
-    assert intraday_store.day("CURRENCY#USD", day, later) == []
-    purged = intraday_store.purge_expired(later)
-    assert purged in (0, 3)  # DynamoDB's TTL deletes on its own
 
 
 def test_refresh_stores_the_days_bulletins_beside_the_unchanged_daily_series(replay, tmp_path):

@@ -53,8 +53,9 @@ def test_throttled_writes_lose_nothing(dynalite_server, moto_server, run_dir, cl
     dynamodb = dynalite_server.client("dynamodb")
     # botocore sleeps between its own retries (standard mode): a low random rate, plus one
     # storm of throttled PutItem sends (the scraper's conditional writes) that outlasts them
-    # (WRITE_STORM). BatchWriteItem's UnprocessedItems, which only put_records meets now, are
-    # covered by tests/aws/test_dynamodb_store_aws.py.
+    # (WRITE_STORM). BatchWriteItem's UnprocessedItems, which put_records and the intraday
+    # store's put_points meet, are covered by tests/aws/test_dynamodb_store_aws.py and
+    # tests/aws/test_intraday_store_aws.py.
     faults = DynamoFaults(dynamodb, seed=5, throttle=0.02, storm=WRITE_STORM)
     faults.active = False
     dead: list[int] = []

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import copy
+import csv
 import io
 import json
 import re
@@ -21,7 +22,7 @@ import zipfile
 from collections import Counter
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -548,10 +549,79 @@ def test_a_bad_price_cell_is_reported_with_its_file_and_row(cell):
         assert not problems
 
 
+def fred_row(line: str) -> tuple[str, date | None, Decimal | None]:
+    """What parse_fred_csv must make of ``line`` as a body's row, by FRED's rules: ``blank``
+    (skipped); ``bad`` (it must raise): not CSV, or not ``YYYY-MM-DD,value`` with a number
+    or FRED's no-value marker (an empty cell or "."); ``outside`` (a date outside the window:
+    skipped unread); ``missing`` (FRED's marker: a note); else ``value`` with the number."""
+    try:
+        row: list[str] | None = next(csv.reader(io.StringIO(line + "\n", newline="")), [])
+    except csv.Error:
+        row = None
+    if row == []:
+        return "blank", None, None
+    day = _iso_day(row[0]) if row else None
+    if row is None or day is None:
+        return "bad", None, None
+    if not START <= day <= END:
+        return "outside", day, None
+    cell = row[1].strip() if len(row) == 2 else None
+    if cell in ("", "."):
+        return "missing", day, None
+    value = _finite(cell)
+    return ("bad", day, None) if value is None else ("value", day, value)
+
+
+def _iso_day(cell: str) -> date | None:
+    try:
+        return date.fromisoformat(cell) if ISO_DAY.fullmatch(cell) else None
+    except ValueError:
+        return None
+
+
+def _finite(cell: str | None) -> Decimal | None:
+    try:
+        value = Decimal(cell) if cell is not None else None
+    except InvalidOperation:
+        return None
+    return value if value is not None and value.is_finite() else None
+
+
+ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+one_line = st.text(max_size=30).filter(lambda t: "\n" not in t and "\r" not in t)
+fred_cells = st.one_of(
+    st.decimals(allow_nan=True, allow_infinity=True).map(str),
+    st.sampled_from(["", ".", " . ", "-", "NaN", "1,5", "1e3", " 67.05 ", '"22.5"']),
+    one_line.map(lambda t: t[:8]),
+)
+fred_lines = st.one_of(
+    one_line,  # mostly bad rows
+    st.builds(  # mostly dated rows, in the window or not, with a good or bad value
+        "{}{}{}".format,
+        st.one_of(st.dates(START, END), st.dates()).map(date.isoformat),
+        st.sampled_from([",", ",", ",", ";", ", ", ",,"]),
+        fred_cells,
+    ),
+)
+
+
 @FUZZ
-@given(line=st.text(max_size=30).filter(lambda t: "\n" not in t and "\r" not in t))
-def test_a_bad_csv_row_is_reported_with_its_file_and_row(line):
+@given(line=fred_lines)
+@example(line="")
+@example(line="2020-04-02,.")
+@example(line="2020-04-02,abc")
+@example(line="2020-04-02,67.05")
+def test_a_bad_csv_row_is_reported_with_its_file_and_row_and_a_good_one_kept(line):
     body = f"observation_date,DCOILBRENTEU\n2020-04-01,22.74\n{line}\n".encode()
+    verdict, day, value = fred_row(line)
     error = only_invalid_payload(_fred, body)
-    if error is not None:
+    if verdict == "bad":
+        assert error is not None, f"{line!r} is not a FRED row, yet it parsed"
         assert "fredgraph.csv" in str(error) and "row 3" in str(error)
+        return
+    assert error is None, f"{line!r} is a FRED row ({verdict}), yet: {error}"
+    observations, notes = _fred(body)
+    got = [(o.date, o.value) for o in observations]
+    first = (date(2020, 4, 1), Decimal("22.74"))
+    assert got == ([first, (day, value)] if verdict == "value" else [first])
+    assert list(notes) == ([("COMMODITY#BRENT", day)] if verdict == "missing" else [])

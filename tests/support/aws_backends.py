@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
@@ -15,7 +16,9 @@ from tests.support.jam import Jam, jam_dynamodb
 from fuelpipe.adapters.alerts import DynamoAlertState
 from fuelpipe.adapters.clock import ManualClock
 from fuelpipe.adapters.dynamodb_store import DynamoDbStore, create_table
+from fuelpipe.adapters.intraday_store import DynamoIntradayStore
 from fuelpipe.adapters.sqs_queue import SqsQueue, create_queues
+from fuelpipe.ports.intraday import IntradayStore
 from fuelpipe.ports.store import Store
 
 SQS_VISIBILITY = timedelta(seconds=1)
@@ -57,6 +60,20 @@ def dynamodb_store_factory(
     return factory
 
 
+def dynamodb_intraday_factory(
+    server_fixture: str,
+) -> Callable[[pytest.FixtureRequest, Path], IntradayStore]:
+    """An intraday-store factory on the named server fixture: one new single table."""
+
+    def factory(request: pytest.FixtureRequest, tmp_path: Path) -> IntradayStore:
+        server = request.getfixturevalue(server_fixture)
+        table = unique_name("intraday")
+        create_table(server.client("dynamodb"), table, delay_s=0.05)
+        return DynamoIntradayStore(server.client("dynamodb"), table)
+
+    return factory
+
+
 def dynamodb_alert_state_factory(server_fixture: str) -> Callable[..., Any]:
     """An alert-state factory on the named server fixture: one new table; every opener call
     opens another client on it (``opener(clock, jam=None, **options)``)."""
@@ -79,6 +96,8 @@ def dynamodb_alert_state_factory(server_fixture: str) -> Callable[..., Any]:
 
 def sqs_queue_factory(server_fixture: str, backend_type: Callable[..., Any]) -> Callable[..., Any]:
     """A queue factory on the named server fixture: a new queue + DLQ with a 1 s visibility.
+    Clients get the suite's clock, which SQS itself ignores: only what the adapter computes
+    (``held().back_by``) reads it.
 
     ``backend_type`` is the contract suite's own QueueBackend class.
     """
@@ -90,7 +109,9 @@ def sqs_queue_factory(server_fixture: str, backend_type: Callable[..., Any]) -> 
         seconds = SQS_VISIBILITY.total_seconds()
         url, dlq = create_queues(client, name, name + "-dlq", seconds, SQS_MAX_RECEIVES)
         return backend_type(
-            open=lambda: SqsQueue(server.client("sqs"), url, dlq, seconds, SQS_MAX_RECEIVES),
+            open=lambda: SqsQueue(
+                server.client("sqs"), url, dlq, seconds, SQS_MAX_RECEIVES, clock=clock
+            ),
             clock=clock,
             visibility=SQS_VISIBILITY,
             supports_manual_clock=False,
@@ -99,3 +120,24 @@ def sqs_queue_factory(server_fixture: str, backend_type: Callable[..., Any]) -> 
         )
 
     return factory
+
+
+def sns_topic_with_inbox(server: LocalServer, name: str) -> tuple[Any, Any, str, str]:
+    """An SNS topic on ``server`` (moto_server) with an SQS queue subscribed, to read what was
+    published: ``(sns client, sqs client, topic ARN, queue URL)``."""
+    sns, sqs = server.client("sns"), server.client("sqs")
+    topic = sns.create_topic(Name=name)["TopicArn"]
+    inbox = sqs.create_queue(QueueName=name)["QueueUrl"]
+    attributes = sqs.get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=attributes["Attributes"]["QueueArn"])
+    return sns, sqs, topic, inbox
+
+
+def drain_sns_inbox(sqs: Any, inbox: str) -> list[dict[str, Any]]:
+    """Every message published to the topic so far (its JSON body), taken off the inbox."""
+    bodies = []
+    while batch := sqs.receive_message(QueueUrl=inbox, MaxNumberOfMessages=10).get("Messages"):
+        bodies += [json.loads(json.loads(m["Body"])["Message"]) for m in batch]
+        for m in batch:
+            sqs.delete_message(QueueUrl=inbox, ReceiptHandle=m["ReceiptHandle"])
+    return bodies

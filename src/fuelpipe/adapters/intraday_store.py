@@ -95,9 +95,22 @@ class SqliteIntradayStore(IntradayStore):
 class DynamoIntradayStore(IntradayStore):
     """Intraday points as items of the single table; the table's TTL removes expired ones."""
 
-    def __init__(self, client: Any, table_name: str) -> None:
+    def __init__(
+        self,
+        client: Any,
+        table_name: str,
+        *,
+        max_unprocessed_attempts: int = 5,
+        backoff_base_s: float = 0.05,
+        backoff_cap_s: float = 2.0,
+    ) -> None:
+        """``max_unprocessed_attempts``: BatchWriteItem calls per batch before points still
+        unprocessed raise UnprocessedItemsError; ``backoff_*_s``: the waits between them."""
         self._client = client
         self._table = table_name
+        self._attempts = max_unprocessed_attempts
+        self._base = backoff_base_s
+        self._cap = backoff_cap_s
 
     def put_points(self, points: Sequence[IntradayPoint]) -> int:
         items = {
@@ -118,7 +131,9 @@ class DynamoIntradayStore(IntradayStore):
             chunk = batch[start : start + BATCH_LIMIT]
             requests: list[dict[str, Any]] = [{"PutRequest": {"Item": i}} for i in chunk]
             # The adapters' one bounded, jittered schedule for partial batch failures.
-            for attempt in batch_attempts(UnprocessedItemsError, 5, 0.05, 2.0):
+            for attempt in batch_attempts(
+                UnprocessedItemsError, self._attempts, self._base, self._cap
+            ):
                 with attempt:
                     answer = self._client.batch_write_item(RequestItems={self._table: requests})
                     requests = answer.get("UnprocessedItems", {}).get(self._table, [])

@@ -39,7 +39,7 @@ numpy only, no I/O, no clock.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -175,6 +175,8 @@ def walk_panel(
     stale_after: StaleAfter | None = None,
     only: Iterable[int] | None = None,
     national: Inputs | None = None,
+    *,
+    start_of_era: Callable[[Sequence[Series]], int] = era_start,
 ) -> list[PanelForecast]:
     """The forecasts the panel serves from each of its weeks (``only`` those weeks, as day
     numbers, if given), over its last era, in week then member order.
@@ -183,9 +185,9 @@ def walk_panel(
     national series on those drivers (None: every forecast is no change). Each forecast from
     a week is made at that week's publication from what was known then; its bands read the
     forecasts of the last ``error_weeks`` before it, which are made too (only those with
-    ``only``).
+    ``only``). ``start_of_era`` finds where the last era starts (a test walks across it).
     """
-    parts = _parts(members)
+    parts = _parts(members, start_of_era)
     if not parts:
         return []
     steps = np.unique(np.concatenate([p.fuel.days for _, p in parts]))
@@ -248,11 +250,13 @@ def _served_rows(weeks: Days, fewest: int) -> dict[int, int]:
     return {week: r for r, week in enumerate(weeks.tolist()) if r + 1 >= fewest}
 
 
-def _parts(members: Sequence[Inputs]) -> list[tuple[int, Inputs]]:
+def _parts(
+    members: Sequence[Inputs], start_of_era: Callable[[Sequence[Series]], int]
+) -> list[tuple[int, Inputs]]:
     """(member, inputs) per part of each member's weeks in the panel's last era."""
     if not members:
         return []
-    start = era_start([m.fuel for m in members])
+    start = start_of_era([m.fuel for m in members])
     parts: list[tuple[int, Inputs]] = []
     for i, m in enumerate(members):
         keep = m.fuel.days >= start
@@ -336,6 +340,8 @@ def nowcast_panel(
     pool: PoolParams | None = None,
     stale_after: StaleAfter | None = None,
     national: Inputs | None = None,
+    *,
+    start_of_era: Callable[[Sequence[Series]], int] = era_start,
 ) -> list[Forecast | None]:
     """Each member's outlook at ``as_of`` from the panel and the national series as known then
     (None where its history is too short or it has no week in the panel's last era).
@@ -356,6 +362,7 @@ def nowcast_panel(
         stale_after,
         only=lasts,
         national=None if national is None else truncate(national, cut),
+        start_of_era=start_of_era,
     )
     last: dict[int, PanelForecast] = {m.member: m for m in made}
     out: list[Forecast | None] = []

@@ -35,6 +35,11 @@ if TYPE_CHECKING:  # numpy is imported only when the outlook runs (the dashboard
     from fuelpipe.outlook.model import DriverCache
     from fuelpipe.outlook.series import Drivers, Lags
 
+    Nowcast = Callable[..., Forecast | None]
+    """:func:`fuelpipe.outlook.model.nowcast`'s shape: one series' forecast."""
+    NowcastPanel = Callable[..., list[Forecast | None]]
+    """:func:`fuelpipe.outlook.pooled.nowcast_panel`'s shape: each panel member's forecast."""
+
 logger = logging.getLogger(__name__)
 
 USD = currency_key("USD")
@@ -197,8 +202,16 @@ def refresh_outlook(
     catalog: Catalog,
     as_of: datetime,
     keys: Sequence[str] | None = None,
+    *,
+    nowcast: Nowcast | None = None,
+    nowcast_panel: NowcastPanel | None = None,
 ) -> OutlookReport:
-    """Score what ANP published, then store a new forecast wherever the inputs moved."""
+    """Score what ANP published, then store a new forecast wherever the inputs moved.
+
+    ``nowcast`` forecasts a series on its own (Brazil's, a region's), ``nowcast_panel`` the
+    states' pooled panel: the outlook model's by default."""
+    from fuelpipe.outlook.model import nowcast as model_nowcast
+
     report = OutlookReport()
     cache: DriverCache = {}  # the drivers are the same for every fuel and area below
     from fuelpipe.outlook.series import Lags, drivers_for
@@ -206,11 +219,12 @@ def refresh_outlook(
     points = {k: _points(store, k) for k in (USD, BRENT, BRENT_FUTURES)}
     drivers = drivers_for(points, usd_key=USD, brent_key=BRENT, futures_key=BRENT_FUTURES)
     lags = Lags.from_catalog(catalog)
-    panels = StatePanels(store, catalog, as_of, drivers, lags)
+    panels = StatePanels(store, catalog, as_of, drivers, lags, nowcast_panel=nowcast_panel)
+    own = nowcast or model_nowcast
     chosen = fuel_series(catalog, keys)
     for series in chosen:
         try:
-            _refresh_one(store, series, as_of, drivers, lags, cache, report, panels)
+            _refresh_one(store, series, as_of, drivers, lags, cache, report, panels, own)
         except (ValueError, ArithmeticError) as exc:  # one area's bad data must not stop the rest
             report.problems.append(f"outlook {series.key}: {exc}")
             logger.warning("outlook %s: %s; skipped", series.key, exc)
@@ -232,9 +246,9 @@ def _refresh_one(
     cache: DriverCache,
     report: OutlookReport,
     panels: StatePanels,
+    nowcast: Nowcast,
 ) -> None:
     """Score and, when its inputs moved, redo one fuel and area's outlook."""
-    from fuelpipe.outlook.model import nowcast
     from fuelpipe.outlook.records import to_record
     from fuelpipe.outlook.series import Series as Points
     from fuelpipe.outlook.series import input_mark, served_cutoffs
@@ -288,7 +302,13 @@ class StatePanels:
         as_of: datetime,
         drivers: Drivers,
         lags: Lags,
+        *,
+        nowcast_panel: NowcastPanel | None = None,
     ) -> None:
+        """``nowcast_panel``: what forecasts a fuel's panel (the pooled model's by default)."""
+        from fuelpipe.outlook.pooled import nowcast_panel as pooled_nowcast_panel
+
+        self._nowcast_panel: NowcastPanel = nowcast_panel or pooled_nowcast_panel
         self._store, self._as_of, self._drivers = store, as_of, drivers
         self._lags = lags
         self._members: dict[str, list[Series]] = {}
@@ -332,7 +352,6 @@ class StatePanels:
 
     def forecast(self, series: Series) -> Forecast | None:
         """The state's pooled forecast at as_of (None: too short a history)."""
-        from fuelpipe.outlook.pooled import nowcast_panel
         from fuelpipe.outlook.series import Series as Points
 
         product = series.product or ""
@@ -344,7 +363,7 @@ class StatePanels:
                 None if brazil is None else self._drivers.with_fuel(Points.of(self._known(brazil)))
             )
             try:
-                made = nowcast_panel(inputs, self._as_of, self._lags, national=national)
+                made = self._nowcast_panel(inputs, self._as_of, self._lags, national=national)
                 self._made[product] = {m.key: f for m, f in zip(members, made, strict=True)}
             except (ValueError, ArithmeticError) as exc:  # each state reports it
                 self._made[product] = exc

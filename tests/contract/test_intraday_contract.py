@@ -1,0 +1,61 @@
+"""The intraday store port: idempotent, time-ordered days, expiry after the retention. Every
+intraday backend (SQLite, DynamoDB on dynalite and on moto_server) must pass every test here."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from fuelpipe.domain.intraday import RETENTION, IntradayPoint
+
+if TYPE_CHECKING:
+    from contract.conftest import IntradayBackend
+
+SP = ZoneInfo("America/Sao_Paulo")
+KEY = "CURRENCY#USD"
+DAY = date(2022, 5, 6)
+NOW = datetime(2022, 5, 6, 13, 0, tzinfo=SP)
+
+
+def _points(day: date, hours: tuple[int, ...] = (12, 10, 11)) -> list[IntradayPoint]:
+    return [
+        IntradayPoint(KEY, datetime.combine(day, datetime.min.time(), SP).replace(hour=h),
+                      "Intermediário", Decimal("5.0") + h, {"buy": Decimal("4.9")})
+        for h in hours
+    ]  # fmt: skip
+
+
+def test_points_are_idempotent_and_read_back_in_time_order(
+    intraday_backend: IntradayBackend,
+) -> None:
+    store = intraday_backend.store
+    assert store.put_points(_points(DAY)) == 3
+    assert store.put_points(_points(DAY)) == 3  # redelivered: still the same three
+    got = store.day(KEY, DAY, NOW)
+    assert [p.at.hour for p in got] == [10, 11, 12]
+    assert got[0].attrs == {"buy": Decimal("4.9")} and got[0].value == Decimal("15.0")
+    assert store.day(KEY, DAY + timedelta(days=1), NOW) == []
+    assert store.day("CURRENCY#EUR", DAY, NOW) == []
+
+
+def test_expired_points_are_hidden_and_purged_and_unexpired_ones_kept(
+    intraday_backend: IntradayBackend,
+) -> None:
+    store = intraday_backend.store
+    later_day = DAY + timedelta(days=10)
+    store.put_points(_points(DAY))
+    store.put_points(_points(later_day, hours=(10, 11)))
+    later = NOW + RETENTION  # DAY's points have expired, later_day's have not
+    assert store.day(KEY, DAY, later) == []
+
+    purged = store.purge_expired(later)
+
+    assert purged == (3 if intraday_backend.purges_expired else 0)  # DynamoDB: its TTL deletes
+    assert [p.at.hour for p in store.day(KEY, later_day, later)] == [10, 11]
+    assert store.day(KEY, DAY, later) == []
+    # Read as of before they expired: purged points are really gone, the rest are not.
+    assert len(store.day(KEY, DAY, NOW)) == 3 - purged
+    assert len(store.day(KEY, later_day, NOW)) == 2
+    assert store.purge_expired(later) == 0  # nothing left to purge
