@@ -584,6 +584,15 @@ class StationLake:
             columns = [d[0] for d in cur.description or ()]
             return QueryResult(columns, [tuple(r) for r in cur.fetchall()])
 
+    def municipalities(self, state: str, product: str, month_from: str, month_to: str) -> list[str]:
+        """The municipalities of ``state`` with a price of ``product`` in those months, as ANP
+        writes them, sorted (for the closest to a name that matched none)."""
+        with self.reader(product, month_from, month_to) as con:
+            rows = con.execute(
+                "SELECT DISTINCT municipality FROM stations WHERE state = ? ORDER BY 1", [state]
+            ).fetchall()
+        return [str(r[0]) for r in rows if r[0]]
+
     def close(self) -> None:
         """Close the read database and drop the S3 mirror, if any."""
         if self._db is not None:
