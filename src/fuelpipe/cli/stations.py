@@ -37,6 +37,7 @@ from fuelpipe.domain.stations import (
 
 if TYPE_CHECKING:
     from fuelpipe.stages.station_reconcile import Reconciliation
+    from fuelpipe.stages.stations import IngestInterrupted
 
 # Not imported from cli.main at module level: main registers this module (import cycle).
 console = display.PipeConsole(width=None if sys.stdout.isatty() else 150)
@@ -208,7 +209,7 @@ def ingest(
     One ingest per lake at a time: a second one is refused before it reads or writes
     anything, naming the running one (its command, pid and since when), and exits 4.
     Queries and the dashboard are not held back."""
-    from fuelpipe.stages.stations import ingest_local, ingest_remote
+    from fuelpipe.stages.stations import IngestInterrupted, ingest_local, ingest_remote
 
     if paths and only:
         raise fail("--only picks files from ANP's listing; it does not apply to files given")
@@ -222,19 +223,27 @@ def ingest(
     if paths and not given:  # nothing to ingest: a typo, not a batch
         raise fail("; ".join(f"{p}: {why}" for p, why in absent))
     lake = _lake(ctx)
-    with only_writer(lake), display.bar(console, disable=as_json) as progress:
-        if given:
-            summary = ingest_local(lake, given, force=force, progress=progress)
-        else:
-            from fuelpipe.homes.lake import build_station_source
+    try:
+        with only_writer(lake), display.bar(console, disable=as_json) as progress:
+            if given:
+                summary = ingest_local(lake, given, force=force, progress=progress)
+            else:
+                from fuelpipe.homes.lake import build_station_source
 
-            source = build_station_source(settings(ctx))
-            try:
-                summary = ingest_remote(
-                    lake, source, only=only or (), force=force, progress=progress
-                )
-            finally:
-                source.close()
+                source = build_station_source(settings(ctx))
+                try:
+                    summary = ingest_remote(
+                        lake, source, only=only or (), force=force, progress=progress
+                    )
+                finally:
+                    source.close()
+    except IngestInterrupted as stop:  # which file is left incomplete; then exit 130 as ever
+        err.print(
+            f"[bold red]error:[/] {escape(_interrupted(stop, lake.incomplete()))}",
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise
     _refused_to_errors(summary, given)
     # a path that is not a file is that path's error: the rest of the batch went on
     summary.errors[:0] = [f"{p}: {why}; not ingested" for p, why in absent]
@@ -245,6 +254,27 @@ def ingest(
         print_ingest(result)
     if summary.errors:
         raise typer.Exit(EXIT_INGEST_ERRORS)
+
+
+def _interrupted(stop: IngestInterrupted, incomplete: dict[str, Any]) -> str:
+    """The line an interrupted ingest ends with: the file it was on, whether some of it is in
+    the lake already, and what completes it."""
+    shown = stop.name if _is_url(stop.source) else stop.source
+    state = (
+        "some of its partitions are in the lake, but it is not recorded as ingested "
+        "(`fuelpipe stations status` lists it as incomplete)"
+        if stop.name in incomplete
+        else "nothing of it was written"
+    )
+    return (
+        f"interrupted while ingesting {shown}: {state}; {stop.done} file(s) before it were "
+        "done; run the same `fuelpipe stations ingest` again to complete it (files already "
+        "ingested are skipped)"
+    )
+
+
+def _is_url(source: str) -> bool:
+    return source.startswith(("http://", "https://"))
 
 
 def _not_a_file(path: Path) -> str:
@@ -333,6 +363,8 @@ def status(
             f"{sum(p['rejected'] for p in parts):,}",
         )
     console.print(files)
+    for name, mark in sorted(state["incomplete"].items()):
+        console.print(escape(_incomplete_line(name, mark)), style="red", highlight=False)
     parts = Table("product", "month", "rows", "stations", "first day", "last day")
     for p in state["partitions"]:
         parts.add_row(
@@ -344,6 +376,21 @@ def status(
             str(p["last_day"]),
         )
     console.print(parts)
+
+
+def _incomplete_line(name: str, mark: dict[str, Any]) -> str:
+    """`stations status`'s line for a file whose ingest stopped part-way."""
+    source = str(mark.get("source") or "")
+    again = (
+        f"fuelpipe stations ingest --only {name}"
+        if _is_url(source)
+        else f"fuelpipe stations ingest {source or name}"
+    )
+    return (
+        f"incomplete: {name}: its ingest started at {mark.get('started_at')} and stopped "
+        "part-way: some of its partitions may be in the lake, it is not recorded as ingested; "
+        f"run `{again}` to complete it"
+    )
 
 
 def _span(lake: Any, since: str | None, until: str | None) -> tuple[date, date]:
