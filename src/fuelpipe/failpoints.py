@@ -3,7 +3,8 @@
 Off unless the composition root is given a spec (``FUELPIPE_FAILPOINTS=scrape.after_write:3``
 kills the process the 3rd time that point is reached; ``scrape.after_write:3:SIGINT`` sends
 it that signal instead, as Ctrl+C would). They exist so the crash suite can prove that a run
-killed or interrupted anywhere resumes with nothing lost or duplicated.
+killed or interrupted anywhere resumes with nothing lost or duplicated, and that a station
+ingest stopped after a partition is left marked incomplete and completed by a rerun.
 """
 
 from __future__ import annotations
@@ -24,6 +25,10 @@ POINTS = (
     "recheck.after_claim",
     "recheck.after_send",
 )
+"""The points `fuelpipe run` reaches (the crash suite kills a run at each of them)."""
+STATION_POINTS = ("stations.after_partition",)
+"""The points a station ingest reaches: after each partition file it writes."""
+KNOWN = POINTS + STATION_POINTS
 
 
 def _signal_self(signum: signal.Signals) -> None:
@@ -43,8 +48,8 @@ class Failpoints:
         for item in filter(None, (p.strip() for p in spec.split(","))):
             name, _, rest = item.partition(":")
             nth, _, signame = rest.partition(":")
-            if name not in POINTS:
-                raise ValueError(f"unknown failpoint {name!r}; known: {', '.join(POINTS)}")
+            if name not in KNOWN:
+                raise ValueError(f"unknown failpoint {name!r}; known: {', '.join(KNOWN)}")
             try:
                 signum = signal.Signals[signame.upper() or "SIGKILL"]
             except KeyError:

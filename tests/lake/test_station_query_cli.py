@@ -133,3 +133,55 @@ def test_csv_and_json_give_the_figures_as_the_api_does(name: str, env: dict[str,
     assert [{k: str(v) for k, v in r.items() if v is not None} for r in records] == [
         {k: v for k, v in r.items() if v} for r in rows
     ]
+
+
+def _town() -> tuple[str, str]:
+    """The state and municipality of the real sample's first LPG record."""
+    cells = real_lines("glp", 1)[1].split(";")
+    return cells[1], cells[2]
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv", "table"])
+def test_a_town_that_matches_none_is_a_note_naming_the_closest(
+    fmt: str, env: dict[str, str]
+) -> None:
+    """`--municipality "SAO PAULOO"` printed `[]` and exit 0, nothing more: stdout stays the
+    (empty) result, and stderr says no row matched, the lake's days and the closest names."""
+    state, town = _town()
+    args = ["municipality_weekly", "--fuel", "LPG", "--state", state, "--municipality"]
+    done = CliRunner().invoke(cli, ["stations", "query", *args, town + "X", "-f", fmt], env=env)
+    assert done.exit_code == 0, done.output
+    if fmt == "json":
+        assert json.loads(done.stdout) == []
+    elif fmt == "csv":
+        assert done.stdout.splitlines()[0].startswith("state,municipality,week,")
+        assert len(done.stdout.splitlines()) == 1
+    note = " ".join(done.stderr.split())
+    assert note.startswith("note: no row: municipality_weekly found nothing for LPG "), note
+    assert f"--state {state} --municipality {town + 'X'!r}" in note
+    assert "; the lake holds collection days " in note
+    assert f"the closest names in {state}: {town}" in note
+    assert "station_search --text" in note
+
+
+def test_a_window_outside_the_lake_is_a_note_with_the_lake_days(env: dict[str, str]) -> None:
+    args = ["state_weekly", "--fuel", "LPG", "--since", "1901-01-01", "--until", "1901-02-01"]
+    done = CliRunner().invoke(cli, ["stations", "query", *args, "-f", "csv"], env=env)
+    assert done.exit_code == 0, done.output
+    assert (
+        done.stdout == "state,week,stations,observations,mean,median,p10,p90,min_price,max_price\n"
+    )
+    note = " ".join(done.stderr.split())
+    assert note.startswith(
+        "note: no row: state_weekly found nothing for LPG 1900-12-30..1901-02-02"
+    )
+    assert note.endswith(", none in the weeks asked"), note
+    assert "the lake holds collection days 2025-" in note
+
+
+def test_a_query_with_rows_has_no_note(env: dict[str, str]) -> None:
+    state, town = _town()
+    args = ["municipality_weekly", "--fuel", "LPG", "--state", state, "--municipality", town]
+    done = CliRunner().invoke(cli, ["stations", "query", *args, "-f", "json"], env=env)
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.stdout) and done.stderr == ""

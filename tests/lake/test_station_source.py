@@ -173,7 +173,7 @@ def test_cli_reports_bad_rows_and_goes_on(tmp_path: Path) -> None:
     assert "glp.csv:8: bad collection date '2025-03-30'" in result.output
     assert "49 new in the lake, 1 rejected" in result.output
     result = CliRunner().invoke(cli, ["stations", "ingest", str(missing)], env=env)
-    assert result.exit_code == 2 and "is not a file" in result.output
+    assert result.exit_code == 2 and f"{missing}: no such file" in result.output
 
 
 class _OneFile:

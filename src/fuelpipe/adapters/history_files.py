@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import math
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -26,6 +27,7 @@ from fuelpipe.adapters.sources.anp import parse_workbook_detailed
 from fuelpipe.adapters.sources.fred import parse_fred_csv
 from fuelpipe.domain.catalog import ANP_WEEKLY_UNITS, STATES
 from fuelpipe.domain.keys import commodity_key, currency_key, fuel_key
+from fuelpipe.ports.source import InvalidPayload
 
 Points = list[tuple[date, float]]
 
@@ -56,12 +58,47 @@ class HistoryNotFoundError(FileNotFoundError):
     """The history folder or one of its required files is missing."""
 
 
+class HistoryFileError(ValueError):
+    """One history file cannot be used: it cannot be read at all (corrupt, empty, not its
+    layout), or it is a required one and none of its rows could be read. ``name`` is its path
+    below ``folder``, ``detail`` why."""
+
+    def __init__(self, folder: Path, name: str, detail: str) -> None:
+        self.folder, self.name, self.detail = folder, name, detail
+        super().__init__(f"{folder / name} {detail}")
+
+
+@dataclass(frozen=True)
+class FileRead:
+    """What one history file gave: rows used, rows skipped and the first skip's reason."""
+
+    used: int
+    skipped: int = 0
+    first: str | None = None
+
+
 @dataclass
 class History:
     """Every series read, by store key, in date order; plus one line per skipped row or file."""
 
     series: dict[str, Points] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    files: dict[str, FileRead] = field(default_factory=dict)
+    """Each file read, by its path below the history folder."""
+    missing: list[str] = field(default_factory=list)
+    """The optional files not found (the series they would add are shorter)."""
+
+    def warnings(self) -> list[str]:
+        """One line per file with rows skipped (how many, and the first reason) and per
+        optional file missing: what makes this history differ from the bundled one."""
+        out = [
+            f"{name}: {read.skipped:,} row(s) skipped, {read.used:,} used"
+            + (f" (first: {read.first})" if read.first else "")
+            for name, read in self.files.items()
+            if read.skipped
+        ]
+        out += [f"{name}: not found; the series it would add are shorter" for name in self.missing]
+        return out
 
     def add(self, key: str, points: Iterable[tuple[date, float]], *, replace: bool) -> None:
         """Merge points into a key; ``replace`` says whether a new date's value wins."""
@@ -96,8 +133,8 @@ def load_history(folder: Path, *, with_areas: bool = True) -> History:
     missing = [name for name in REQUIRED if not (folder / name).is_file()]
     if missing:
         raise HistoryNotFoundError(f"{folder}: missing {', '.join(missing)}")
-    _anp_workbook(history, folder / ANP_BRAZIL, ANP_WEEKLY_UNITS["BR"])
-    readers: list[tuple[str, Callable[[History, Path], None]]] = [
+    _read(history, folder, ANP_BRAZIL, _anp_brazil)
+    readers: list[tuple[str, Callable[[History, Path], FileRead]]] = [
         (FRED_OLD, _fred),
         (FRED_NEW, _fred),
         (PTAX_BUY, _ptax_buy),
@@ -115,12 +152,35 @@ def load_history(folder: Path, *, with_areas: bool = True) -> History:
         path = folder / name
         if not path.is_file():
             history.problems.append(f"{name}: not found; series it would add are shorter")
+            history.missing.append(name)
             continue
-        reader(history, path)
+        _read(history, folder, name, reader)
+    for name in REQUIRED:  # a required file none of whose rows reads: no backtest from it
+        read = history.files.get(name)
+        if read is not None and not read.used:
+            first = f"; first: {read.first}" if read.first else ""
+            raise HistoryFileError(
+                folder, name, f"has no usable row ({read.skipped:,} skipped{first})"
+            )
     return history
 
 
-def _anp_workbook(history: History, path: Path, unit: str) -> None:
+def _read(
+    history: History, folder: Path, name: str, reader: Callable[[History, Path], FileRead]
+) -> None:
+    """Read one file into ``history``; a file that cannot be read at all is a
+    HistoryFileError naming it."""
+    try:
+        history.files[name] = reader(history, folder / name)
+    except (InvalidPayload, UnicodeDecodeError, csv.Error) as exc:
+        detail = " ".join(str(exc).split()) or type(exc).__name__
+        raise HistoryFileError(folder, name, f"cannot be read: {detail}") from exc
+
+
+_MORE = re.compile(r"and (\d+) more rows$")
+
+
+def _anp_workbook(history: History, path: Path, unit: str) -> FileRead:
     parsed = parse_workbook_detailed(path.read_bytes(), unit, path.name)
     history.problems.extend(parsed.problems)
     by_key: dict[str, Points] = {}
@@ -128,18 +188,27 @@ def _anp_workbook(history: History, path: Path, unit: str) -> None:
         by_key.setdefault(obs.key, []).append((obs.date, float(obs.value)))
     for key, points in by_key.items():
         history.add(key, points, replace=True)
+    skipped = len(parsed.problems)
+    if parsed.problems and (more := _MORE.search(parsed.problems[-1])):
+        skipped += int(more.group(1)) - 1  # the last line counts the ones not kept
+    return FileRead(len(parsed.observations), skipped, next(iter(parsed.problems), None))
 
 
-def _anp_regions(history: History, path: Path) -> None:
-    _anp_workbook(history, path, ANP_WEEKLY_UNITS["REGION"])
+def _anp_brazil(history: History, path: Path) -> FileRead:
+    return _anp_workbook(history, path, ANP_WEEKLY_UNITS["BR"])
 
 
-def _fred(history: History, path: Path) -> None:
+def _anp_regions(history: History, path: Path) -> FileRead:
+    return _anp_workbook(history, path, ANP_WEEKLY_UNITS["REGION"])
+
+
+def _fred(history: History, path: Path) -> FileRead:
     # FRED's own parser; this file's layout is the fredgraph.csv one (old or new header).
     observations, _notes = parse_fred_csv(
         path.read_bytes(), "DCOILBRENTEU", BRENT_KEY, date(1900, 1, 1), date(2100, 1, 1), path.name
     )
     history.add(BRENT_KEY, ((o.date, float(o.value)) for o in observations), replace=False)
+    return FileRead(len(observations))
 
 
 def _rows(path: Path, delimiter: str = ",") -> Iterable[tuple[int, dict[str, str]]]:
@@ -164,59 +233,66 @@ def _collect(
     *,
     replace: bool,
     delimiter: str = ",",
-) -> None:
+) -> FileRead:
     """Rows → points by key; a row that does not parse is one problem line, the rest go on."""
     by_key: dict[str, Points] = {}
+    skipped: list[str] = []
     for line, row in _rows(path, delimiter):
         try:
             got = parse(row)
-        except (KeyError, ValueError) as exc:
-            history.problems.append(f"{path.name} line {line}: {exc}; row skipped")
+        except KeyError as exc:
+            skipped.append(f"line {line}: no column {exc}")
+            continue
+        except ValueError as exc:
+            skipped.append(f"line {line}: {exc}")
             continue
         if got is None:
             continue
         key, day, value = got
         if value is None:
-            history.problems.append(f"{path.name} line {line}: no value; row skipped")
+            skipped.append(f"line {line}: no value")
             continue
         by_key.setdefault(key, []).append((day, value))
+    history.problems.extend(f"{path.name} {why}; row skipped" for why in skipped)
     for key, points in by_key.items():
         history.add(key, points, replace=replace)
+    used = sum(len(points) for points in by_key.values())
+    return FileRead(used, len(skipped), next(iter(skipped), None))
 
 
-def _ptax_buy(history: History, path: Path) -> None:
+def _ptax_buy(history: History, path: Path) -> FileRead:
     def parse(row: dict[str, str]) -> tuple[str, date, float | None] | None:
         dd, mm, yyyy = row["Data"].split("/")
         day = date(int(yyyy), int(mm), int(dd))
         return None if day < _PTAX_FROM else (USD_KEY, day, _number(row["ptax"]))
 
-    _collect(history, path, parse, replace=False, delimiter=";")
+    return _collect(history, path, parse, replace=False, delimiter=";")
 
 
-def _ptax_sell(history: History, path: Path) -> None:
+def _ptax_sell(history: History, path: Path) -> FileRead:
     def parse(row: dict[str, str]) -> tuple[str, date, float | None]:
         return USD_KEY, date.fromisoformat(row["data"]), _number(row["venda"])
 
-    _collect(history, path, parse, replace=True)  # sell wins over buy on common dates
+    return _collect(history, path, parse, replace=True)  # sell wins over buy on common dates
 
 
-def _bzf_yfinance(history: History, path: Path) -> None:
+def _bzf_yfinance(history: History, path: Path) -> FileRead:
     def parse(row: dict[str, str]) -> tuple[str, date, float | None]:
         return BRENT_FUTURES_KEY, date.fromisoformat(row["Date"][:10]), _number(row["Close"])
 
-    _collect(history, path, parse, replace=False)
+    return _collect(history, path, parse, replace=False)
 
 
-def _bzf_long(history: History, path: Path) -> None:
+def _bzf_long(history: History, path: Path) -> FileRead:
     def parse(row: dict[str, str]) -> tuple[str, date, float | None] | None:
         if row["ticker"] != "BZ=F":
             return None
         return BRENT_FUTURES_KEY, date.fromisoformat(row["data"]), _number(row["close"])
 
-    _collect(history, path, parse, replace=True)
+    return _collect(history, path, parse, replace=True)
 
 
-def _states_gasoline(history: History, path: Path) -> None:
+def _states_gasoline(history: History, path: Path) -> FileRead:
     def parse(row: dict[str, str]) -> tuple[str, date, float | None] | None:
         if row["Product"].strip() != "GASOLINA COMUM":
             return None
@@ -226,10 +302,10 @@ def _states_gasoline(history: History, path: Path) -> None:
         day = date.fromisoformat(row["Analysis_Date"])  # DATA INICIAL, the Sunday
         return fuel_key("GASOLINE", uf), day, _number(row["Mean_Price"])
 
-    _collect(history, path, parse, replace=False)
+    return _collect(history, path, parse, replace=False)
 
 
-def _states_recent(history: History, path: Path) -> None:
+def _states_recent(history: History, path: Path) -> FileRead:
     def parse(row: dict[str, str]) -> tuple[str, date, float | None] | None:
         product = _STATE_PRODUCTS.get(row["produto"])
         if product is None:
@@ -241,7 +317,7 @@ def _states_recent(history: History, path: Path) -> None:
             _number(row["preco_medio"]),
         )
 
-    _collect(history, path, parse, replace=True)
+    return _collect(history, path, parse, replace=True)
 
 
 def history_keys(history: History) -> Mapping[str, int]:

@@ -45,6 +45,7 @@ _LABELS = {
     "download": "station files downloaded",
     "ingest": "station files ingested",
     "file_bytes": "file being downloaded",
+    "backtest": "fuel x area backtested",
 }
 _BYTE_PHASES = frozenset({"file_bytes"})
 """Phases counted in bytes (shown as MB), not items."""

@@ -98,10 +98,12 @@ def backtest(
         BRENT_FUTURES_KEY,
         BRENT_KEY,
         USD_KEY,
+        HistoryFileError,
         HistoryNotFoundError,
         find_history,
         load_history,
     )
+    from fuelpipe.cli import display
     from fuelpipe.domain.catalog import DEFAULT_CATALOG
     from fuelpipe.outlook.backtest import (
         Scored,
@@ -116,6 +118,13 @@ def backtest(
         loaded = load_history(folder, with_areas=any(a != "BR" for a in areas))
     except HistoryNotFoundError as exc:
         raise cli.fail(str(exc)) from None
+    except HistoryFileError as exc:  # the user's files: a plain error, not a crash
+        given = "--history " if history is not None else "the history folder "
+        raise cli.fail(
+            f"{given}{exc.folder}: {exc.name} {exc.detail}; the backtest needs it"
+        ) from None
+    for line in loaded.warnings():  # the results differ from the bundled history's: say why
+        cli.warn(f"history {folder}: {line}")
     rows: list[dict[str, Any]] = []
     panels: dict[str, dict[str, list[Scored]]] = {}
 
@@ -129,23 +138,27 @@ def backtest(
         )
 
     lags = Lags.from_catalog(DEFAULT_CATALOG)  # the same publication lags the stored outlook uses
-    for a in areas:
-        for f in fuels:
-            key = fuel_key(f, a)
-            if key not in loaded.series:
-                cli.err.print(f"note: no history for {key} in {folder}; skipped", highlight=False)
-                continue
-            if a in STATES:  # served led by Brazil's forecast, bands from every state's errors
-                if f not in panels:
-                    keys = {uf: fuel_key(f, uf) for uf in STATES}
-                    members = {uf: inputs(k) for uf, k in keys.items() if k in loaded.series}
-                    national = fuel_key(f, "BR")
-                    led = inputs(national) if national in loaded.series else None
-                    panels[f] = walk_forward_panel(members, first, last, lags, national=led)
-                scored = panels[f][a]
-            else:
-                scored = walk_forward_segments(inputs(key), first, last, lags)
-            for s in score(scored):
+
+    def scored_for(a: str, f: str) -> list[Scored] | None:
+        key = fuel_key(f, a)
+        if key not in loaded.series:
+            cli.err.print(f"note: no history for {key} in {folder}; skipped", highlight=False)
+            return None
+        if a not in STATES:
+            return walk_forward_segments(inputs(key), first, last, lags)
+        if f not in panels:  # served led by Brazil's forecast, bands from every state's errors
+            keys = {uf: fuel_key(f, uf) for uf in STATES}
+            members = {uf: inputs(k) for uf, k in keys.items() if k in loaded.series}
+            national = fuel_key(f, "BR")
+            led = inputs(national) if national in loaded.series else None
+            panels[f] = walk_forward_panel(members, first, last, lags, national=led)
+        return panels[f][a]
+
+    pairs = [(a, f) for a in areas for f in fuels]
+    with display.bar(cli.console, disable=as_json) as progress:  # ~17 s for every fuel
+        for n, (a, f) in enumerate(pairs, 1):
+            scored = scored_for(a, f)
+            for s in score(scored) if scored is not None else []:
                 rows.append(
                     {"fuel": f, "area": a}
                     | {
@@ -153,6 +166,7 @@ def backtest(
                         for k, v in s.as_dict().items()
                     }
                 )
+            progress("backtest", n, len(pairs))
     if as_json:
         print(json.dumps(rows, indent=2))
         return

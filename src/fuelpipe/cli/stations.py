@@ -28,6 +28,7 @@ from fuelpipe.domain.stations import (
     RECONCILE_TOLERANCE_PCT,
     SEARCH_STATIONS,
     Reconciled,
+    closest_names,
     figure,
     first_stations,
     query_params,
@@ -36,6 +37,7 @@ from fuelpipe.domain.stations import (
 
 if TYPE_CHECKING:
     from fuelpipe.stages.station_reconcile import Reconciliation
+    from fuelpipe.stages.stations import IngestInterrupted
 
 # Not imported from cli.main at module level: main registers this module (import cycle).
 console = display.PipeConsole(width=None if sys.stdout.isatty() else 150)
@@ -77,7 +79,8 @@ def _lake(ctx: typer.Context, *, existing: bool = False) -> Any:
     from fuelpipe.homes.lake import build_lake
 
     cfg = settings(ctx)
-    if existing and (problem := missing_lake(cfg)):
+    problem = missing_lake(cfg) if existing else not_a_folder(cfg)
+    if problem:
         raise fail(problem)
     try:
         return build_lake(cfg)
@@ -93,15 +96,31 @@ def missing_lake(cfg: Any) -> str | None:
     if cfg.backend == "aws" and cfg.lake_bucket:
         return None
     root = Path(cfg.lake)
-    where = root if root.is_absolute() else f"{root} (in {Path.cwd()})"
     todo = "run `fuelpipe stations ingest` (or `fuelpipe demo`) first, or check FUELPIPE_LAKE"
     if not root.exists():
-        return f"no station lake at {where}: {todo}"
-    if not root.is_dir():
-        return f"FUELPIPE_LAKE {where} is a file, not a lake folder"
+        return f"no station lake at {_where(root)}: {todo}"
+    if problem := not_a_folder(cfg):
+        return problem
     if not (root / MANIFEST).is_file() and not any(root.glob("product=*")):
-        return f"no station lake at {where} (the folder holds no {MANIFEST}): {todo}"
+        return f"no station lake at {_where(root)} (the folder holds no {MANIFEST}): {todo}"
     return None
+
+
+def not_a_folder(cfg: Any) -> str | None:
+    """Why the local lake FUELPIPE_LAKE names cannot be a lake at all (it, or a folder above
+    it, is a file), or None: an ingest creates a lake that is not there yet."""
+    if cfg.backend == "aws" and cfg.lake_bucket:
+        return None
+    root = Path(cfg.lake)
+    for folder in (root, *root.parents):
+        if folder.exists() and not folder.is_dir():
+            what = "is a file" if folder == root else f"is inside {folder}, a file"
+            return f"FUELPIPE_LAKE {_where(root)} {what}, not a lake folder"
+    return None
+
+
+def _where(root: Path) -> str:
+    return str(root) if root.is_absolute() else f"{root} (in {Path.cwd()})"
 
 
 def print_ingest(summary: dict[str, Any]) -> None:
@@ -190,28 +209,44 @@ def ingest(
     One ingest per lake at a time: a second one is refused before it reads or writes
     anything, naming the running one (its command, pid and since when), and exits 4.
     Queries and the dashboard are not held back."""
-    from fuelpipe.stages.stations import ingest_local, ingest_remote
+    from fuelpipe.stages.stations import IngestInterrupted, ingest_local, ingest_remote
 
     if paths and only:
         raise fail("--only picks files from ANP's listing; it does not apply to files given")
-    for p in paths or []:
-        if not p.is_file():
-            raise fail(f"{p} is not a file")
+    if only and not all(o.strip() for o in only):
+        raise fail(
+            "--only is blank: it would match every listed file; give a part of a file's name, "
+            "or leave --only out to ingest them all"
+        )
+    absent = [(p, _not_a_file(p)) for p in paths or [] if not p.is_file()]
+    given = [p for p in paths or [] if p.is_file()]
+    if paths and not given:  # nothing to ingest: a typo, not a batch
+        raise fail("; ".join(f"{p}: {why}" for p, why in absent))
     lake = _lake(ctx)
-    with only_writer(lake), display.bar(console, disable=as_json) as progress:
-        if paths:
-            summary = ingest_local(lake, paths, force=force, progress=progress)
-        else:
-            from fuelpipe.homes.lake import build_station_source
+    try:
+        with only_writer(lake), display.bar(console, disable=as_json) as progress:
+            if given:
+                summary = ingest_local(lake, given, force=force, progress=progress)
+            else:
+                from fuelpipe.homes.lake import build_station_source
 
-            source = build_station_source(settings(ctx))
-            try:
-                summary = ingest_remote(
-                    lake, source, only=only or (), force=force, progress=progress
-                )
-            finally:
-                source.close()
-    _refused_to_errors(summary, paths or [])
+                source = build_station_source(settings(ctx))
+                try:
+                    summary = ingest_remote(
+                        lake, source, only=only or (), force=force, progress=progress
+                    )
+                finally:
+                    source.close()
+    except IngestInterrupted as stop:  # which file is left incomplete; then exit 130 as ever
+        err.print(
+            f"[bold red]error:[/] {escape(_interrupted(stop, lake.incomplete()))}",
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise
+    _refused_to_errors(summary, given)
+    # a path that is not a file is that path's error: the rest of the batch went on
+    summary.errors[:0] = [f"{p}: {why}; not ingested" for p, why in absent]
     result = summary.as_dict()
     if as_json:
         print(json.dumps(result, indent=2, ensure_ascii=False))
@@ -219,6 +254,34 @@ def ingest(
         print_ingest(result)
     if summary.errors:
         raise typer.Exit(EXIT_INGEST_ERRORS)
+
+
+def _interrupted(stop: IngestInterrupted, incomplete: dict[str, Any]) -> str:
+    """The line an interrupted ingest ends with: the file it was on, whether some of it is in
+    the lake already, and what completes it."""
+    shown = stop.name if _is_url(stop.source) else stop.source
+    state = (
+        "some of its partitions are in the lake, but it is not recorded as ingested "
+        "(`fuelpipe stations status` lists it as incomplete)"
+        if stop.name in incomplete
+        else "nothing of it was written"
+    )
+    return (
+        f"interrupted while ingesting {shown}: {state}; {stop.done} file(s) before it were "
+        "done; run the same `fuelpipe stations ingest` again to complete it (files already "
+        "ingested are skipped)"
+    )
+
+
+def _is_url(source: str) -> bool:
+    return source.startswith(("http://", "https://"))
+
+
+def _not_a_file(path: Path) -> str:
+    """Why a path given to `stations ingest` is not a file to read."""
+    if path.is_dir():
+        return "is a folder, not a file"
+    return "no such file" if not path.exists() else "is not a regular file"
 
 
 EXIT_INGEST_ERRORS = 1
@@ -300,6 +363,8 @@ def status(
             f"{sum(p['rejected'] for p in parts):,}",
         )
     console.print(files)
+    for name, mark in sorted(state["incomplete"].items()):
+        console.print(escape(_incomplete_line(name, mark)), style="red", highlight=False)
     parts = Table("product", "month", "rows", "stations", "first day", "last day")
     for p in state["partitions"]:
         parts.add_row(
@@ -311,6 +376,21 @@ def status(
             str(p["last_day"]),
         )
     console.print(parts)
+
+
+def _incomplete_line(name: str, mark: dict[str, Any]) -> str:
+    """`stations status`'s line for a file whose ingest stopped part-way."""
+    source = str(mark.get("source") or "")
+    again = (
+        f"fuelpipe stations ingest --only {name}"
+        if _is_url(source)
+        else f"fuelpipe stations ingest {source or name}"
+    )
+    return (
+        f"incomplete: {name}: its ingest started at {mark.get('started_at')} and stopped "
+        "part-way: some of its partitions may be in the lake, it is not recorded as ingested; "
+        f"run `{again}` to complete it"
+    )
 
 
 def _span(lake: Any, since: str | None, until: str | None) -> tuple[date, date]:
@@ -453,7 +533,45 @@ def query(
         params = query_params(fuel, first, last, state, municipality, text or "")
         weeks = "{}..{}".format(*weeks_covered(first, last))  # the whole survey weeks queried
         title = f"{name} {fuel + ' ' if '--fuel' in takes else ''}{weeks}"
-    _print_result(_run_query(ctx, name, params, lake), fmt, title)
+    result = _run_query(ctx, name, params, lake)
+    _print_result(result, fmt, title)
+    if windowed and not result.rows:  # stdout stays the (empty) result; why, on stderr
+        from fuelpipe.cli.main import note
+
+        note(_no_match(name, params, lake, title.removeprefix(f"{name} ")))
+
+
+def _no_match(name: str, params: dict[str, Any], lake: Any, span: str) -> str:
+    """Why a query over a window answered no row: what it asked, the lake's days (``lake`` is
+    None on Athena) and, for a town that matched none, the closest names the state has."""
+    takes = QUERIES[name].params
+    asked = [span]
+    asked += [f"--state {params['state']}"] if "state" in takes else []
+    asked += [f"--municipality {params['municipality']!r}"] if "municipality" in takes else []
+    asked += [f"--text {params['text']!r}"] if "text" in takes else []
+    out = f"no row: {name} found nothing for {' '.join(asked)}"
+    if lake is None:
+        return out
+    window = lake.window()
+    if window is None:
+        return f"{out}; the lake is empty (run `fuelpipe stations ingest`)"
+    first, last = window
+    out += f"; the lake holds collection days {first} to {last}"
+    if params["week_to"] + timedelta(days=6) < first or params["week_from"] > last:
+        return f"{out}, none in the weeks asked"
+    if "municipality" in takes:
+        towns = lake.municipalities(
+            params["state"], params["product"], params["month_from"], params["month_to"]
+        )
+        close = closest_names(params["municipality"], towns)
+        if close:
+            out += f"; the closest names in {params['state']}: {', '.join(close)}"
+        elif towns:
+            out += f"; none of the {len(towns)} municipalities of {params['state']} is close"
+        out += " (`stations query station_search --text NAME` searches towns and stations)"
+    elif name == "station_search":
+        out += "; try a shorter part of the name, the town, or the CNPJ's first digits"
+    return out
 
 
 SEARCH_TEXT_CHARS = (2, 60)

@@ -6,6 +6,7 @@ Pure: no I/O, no clock. The lake adapter turns these tables into SQL.
 
 from __future__ import annotations
 
+import difflib
 import re
 import statistics
 import unicodedata
@@ -291,6 +292,16 @@ def folded(text: str) -> str:
     return unicodedata.normalize(
         "NFC", "".join(c for c in decomposed if not unicodedata.combining(c))
     )
+
+
+def closest_names(text: str, names: Iterable[str], n: int = 3) -> list[str]:
+    """The ``n`` names (at most) closest to ``text``, closest first, compared folded (case and
+    accents aside), as the lake's queries compare them: for a name that matched none."""
+    by_folded: dict[str, str] = {}
+    for name in names:
+        by_folded.setdefault(folded(name), name)
+    close = difflib.get_close_matches(folded(text), list(by_folded), n=n, cutoff=0.6)
+    return [by_folded[f] for f in close]
 
 
 def weeks_covered(start: date, end: date) -> tuple[date, date]:

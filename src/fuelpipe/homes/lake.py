@@ -40,8 +40,11 @@ def build_lake(cfg: Settings, clock: Clock | None = None) -> StationLake:
     """The lake with DuckDB as its engine (two threads, under 1 GiB)."""
     from fuelpipe.adapters.clock import SystemClock
     from fuelpipe.adapters.lake.engine import StationLake
+    from fuelpipe.failpoints import Failpoints
 
-    return StationLake(build_storage(cfg), clock or SystemClock())
+    return StationLake(
+        build_storage(cfg), clock or SystemClock(), failpoints=Failpoints(cfg.failpoints)
+    )
 
 
 def build_station_source(cfg: Settings) -> StationFiles:

@@ -153,6 +153,17 @@ _NOT_THIS_FILES = (LakeBusy, LakeLockLost)
 """Another ingest writes the lake: no file's fault, so the whole ingest stops."""
 
 
+class IngestInterrupted(KeyboardInterrupt):
+    """Ctrl+C (or SIGTERM) stopped an ingest while it downloaded or ingested one file:
+    ``name``, from ``source`` (its path or URL), after ``done`` files of the batch. Still a
+    KeyboardInterrupt: the command line ends as for any interrupt (exit 130), saying which
+    file was left incomplete first."""
+
+    def __init__(self, name: str, source: str, done: int) -> None:
+        super().__init__(f"interrupted while ingesting {name}")
+        self.name, self.source, self.done = name, source, done
+
+
 def _failed(name: str | Path, exc: Exception) -> str:
     """One file's unexpected failure as its error line: the run goes on to the next file,
     and the command still exits non-zero (it has errors)."""
@@ -171,6 +182,8 @@ def ingest_local(
             reports = lake.ingest_path(
                 path, path.name, source=str(path), force=force, progress=rows
             )
+        except KeyboardInterrupt as stop:
+            raise IngestInterrupted(path.name, str(path), n - 1) from stop
         except _NOT_THIS_FILES:
             raise
         except OSError as exc:
@@ -215,34 +228,37 @@ def ingest_remote(
             )
     rows = _RowCount(progress)
     for n, url in enumerate(urls, 1):
-        manifest = lake.storage.read_manifest()
-        seen = {} if force else manifest.get("http", {}).get(url, {})
-        with tempfile.TemporaryDirectory(prefix="fuelpipe-shpc-", dir=workdir) as tmp:
-            try:
-                got = source.download(
-                    url,
-                    Path(tmp) / file_name(url),
-                    etag=seen.get("etag"),
-                    last_modified=seen.get("last_modified"),
-                    on_bytes=_file_bytes(progress),
-                )
-            except SourceError as exc:
-                summary.errors.append(f"{file_name(url)}: {exc}")
-                continue
-            except Exception as exc:  # not a source error; still this file's alone
-                summary.errors.append(_failed(file_name(url), exc))
-                continue
-            finally:
-                if progress:
-                    progress("download", n, len(urls))
-            if got.unchanged or got.path is None:
-                summary.unchanged += 1
-                summary.files.append({"name": file_name(url), "url": url, "unchanged": True})
-            else:
-                rows.next_file()
-                _ingest_download(lake, url, got, got.path, summary, force=force, progress=rows)
-        if progress:
-            progress("ingest", n, len(urls))
+        try:
+            manifest = lake.storage.read_manifest()
+            seen = {} if force else manifest.get("http", {}).get(url, {})
+            with tempfile.TemporaryDirectory(prefix="fuelpipe-shpc-", dir=workdir) as tmp:
+                try:
+                    got = source.download(
+                        url,
+                        Path(tmp) / file_name(url),
+                        etag=seen.get("etag"),
+                        last_modified=seen.get("last_modified"),
+                        on_bytes=_file_bytes(progress),
+                    )
+                except SourceError as exc:
+                    summary.errors.append(f"{file_name(url)}: {exc}")
+                    continue
+                except Exception as exc:  # not a source error; still this file's alone
+                    summary.errors.append(_failed(file_name(url), exc))
+                    continue
+                finally:
+                    if progress:
+                        progress("download", n, len(urls))
+                if got.unchanged or got.path is None:
+                    summary.unchanged += 1
+                    summary.files.append({"name": file_name(url), "url": url, "unchanged": True})
+                else:
+                    rows.next_file()
+                    _ingest_download(lake, url, got, got.path, summary, force=force, progress=rows)
+            if progress:
+                progress("ingest", n, len(urls))
+        except KeyboardInterrupt as stop:  # stopped downloading or ingesting this file
+            raise IngestInterrupted(file_name(url), url, n - 1) from stop
     return summary
 
 

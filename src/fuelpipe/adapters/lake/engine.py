@@ -49,8 +49,9 @@ from fuelpipe.adapters.lake.formats import (
     csv_inputs,
 )
 from fuelpipe.adapters.lake.queries import QUERIES
-from fuelpipe.adapters.lake.storage import PART_FILE
+from fuelpipe.adapters.lake.storage import INCOMPLETE, PART_FILE
 from fuelpipe.domain.stations import ANP_COLUMNS, BadRow
+from fuelpipe.failpoints import Failpoints
 from fuelpipe.ports.clock import Clock
 from fuelpipe.ports.lake import LakeStorage, LakeWriteLock
 
@@ -186,9 +187,12 @@ class StationLake:
         workdir: Path | None = None,
         batch_rows: int = BATCH_ROWS,
         max_unpacked: int = MAX_UNPACKED,
+        failpoints: Failpoints | None = None,
     ) -> None:
-        """``max_unpacked``: the bytes one file's archives may unpack in all (a ZIP bomb)."""
+        """``max_unpacked``: the bytes one file's archives may unpack in all (a ZIP bomb);
+        ``failpoints``: the crash tests' (``stations.after_partition``)."""
         self.storage = storage
+        self.failpoints = failpoints or Failpoints()
         self.max_unpacked = max_unpacked
         self.clock = clock
         self.threads = threads
@@ -277,6 +281,17 @@ class StationLake:
                     raise _AlreadyIngested(seen)
                 return digest
 
+            marked: list[str] = []
+
+            def before_writing() -> str:
+                """The content's digest, and the file marked incomplete in the manifest
+                before its first partition is written (``_record`` clears the mark)."""
+                digest = new_content()
+                if not marked:
+                    self._mark_incomplete(name, digest, source)
+                    marked.append(digest)
+                return digest
+
             try:
                 if files.get(name, {}).get("bytes") == size:
                     new_content()
@@ -290,7 +305,7 @@ class StationLake:
                             part,
                             scratch,
                             progress,
-                            new_content,
+                            before_writing,
                             # the file's own lines, counted as it was hashed; a ZIP member's,
                             # as it was unpacked; a workbook's CSV (its lines joined back from
                             # their cells, stray quotes and all), counted now
@@ -333,10 +348,16 @@ class StationLake:
         *,
         whole: bool = True,
     ) -> None:
-        """The file's entry in the manifest (only when ``whole``: every part was read) and
-        its rejected and differing lines."""
+        """The file's entry in the manifest (only when ``whole``: every part was read), in the
+        same write as its incomplete mark is cleared, and its rejected and differing lines."""
+        manifest = self.storage.read_manifest()
+        marks = manifest.get(INCOMPLETE, {})
+        done = [n for n, m in marks.items() if n == name or m.get("sha256") == digest]
+        for n in done:  # (the same content under another name is complete now too)
+            del marks[n]
+        if not marks:
+            manifest.pop(INCOMPLETE, None)
         if whole:
-            manifest = self.storage.read_manifest()
             manifest["files"][name] = {
                 "sha256": digest,
                 "source": source,
@@ -344,6 +365,7 @@ class StationLake:
                 "ingested_at": self.clock.now().isoformat(),
                 "parts": [r.as_dict() for r in reports],
             }
+        if whole or done:
             self.storage.write_manifest(manifest)
         safe = report_name(name)
         bad = [str(b) for r in reports for b in r.bad]
@@ -352,6 +374,18 @@ class StationLake:
         differing = [line for r in reports for line in r.differing]
         if differing:
             self.storage.put_text(f"{safe}.differing.txt", "\n".join(differing) + "\n")
+
+    def _mark_incomplete(self, name: str, digest: str, source: str | None) -> None:
+        """Mark ``name`` incomplete in the manifest, before its first partition is written: an
+        ingest stopped after (Ctrl+C, kill -9, a crash) leaves some of its partitions written
+        and the file not recorded, and `stations status` says so until an ingest of it ends."""
+        manifest = self.storage.read_manifest()
+        manifest.setdefault(INCOMPLETE, {})[name] = {
+            "sha256": digest,
+            "source": source,
+            "started_at": self.clock.now().isoformat(),
+        }
+        self.storage.write_manifest(manifest)
 
     def _header_problem(self, part: CsvInput) -> tuple[str | None, int]:
         """Why the CSV is not ANP station data (None when it is), and how many empty cells
@@ -499,8 +533,15 @@ class StationLake:
             return f"{product}/{month}"
 
         # Partitions are independent files: write them on the ingest's threads.
-        with ThreadPoolExecutor(max(1, self.threads)) as pool:
-            report.partitions = sorted(pool.map(write, jobs))
+        written: list[str] = []
+        pool = ThreadPoolExecutor(max(1, self.threads))
+        try:
+            for done in pool.map(write, jobs):
+                written.append(done)
+                self.failpoints.hit("stations.after_partition")
+        finally:  # stopped (Ctrl+C): the partitions being written end, the others wait
+            pool.shutdown(wait=True, cancel_futures=True)
+        report.partitions = sorted(written)
         report.written += sum(added for *_, added in jobs)
 
     # --- read ----------------------------------------------------------------------------
@@ -584,6 +625,15 @@ class StationLake:
             columns = [d[0] for d in cur.description or ()]
             return QueryResult(columns, [tuple(r) for r in cur.fetchall()])
 
+    def municipalities(self, state: str, product: str, month_from: str, month_to: str) -> list[str]:
+        """The municipalities of ``state`` with a price of ``product`` in those months, as ANP
+        writes them, sorted (for the closest to a name that matched none)."""
+        with self.reader(product, month_from, month_to) as con:
+            rows = con.execute(
+                "SELECT DISTINCT municipality FROM stations WHERE state = ? ORDER BY 1", [state]
+            ).fetchall()
+        return [str(r[0]) for r in rows if r[0]]
+
     def close(self) -> None:
         """Close the read database and drop the S3 mirror, if any."""
         if self._db is not None:
@@ -593,13 +643,21 @@ class StationLake:
             shutil.rmtree(self._mirror, ignore_errors=True)
             self._mirror = None
 
+    def incomplete(self) -> dict[str, dict[str, Any]]:
+        """The files whose ingest began writing partitions and did not end, by name: their
+        ``source``, ``sha256`` and ``started_at``."""
+        marks: dict[str, dict[str, Any]] = self.storage.read_manifest().get(INCOMPLETE, {})
+        return marks
+
     def status(self) -> dict[str, Any]:
-        """Files ingested (from the manifest) and rows per partition."""
+        """Files ingested (from the manifest), files whose ingest stopped part-way (by name:
+        their source and when it started) and rows per partition."""
         manifest = self.storage.read_manifest()
         coverage = self.query("coverage", {})
         return {
             "lake": self.storage.describe(),
             "files": manifest["files"],
+            "incomplete": manifest.get(INCOMPLETE, {}),
             "partitions": [dict(zip(coverage.columns, r, strict=True)) for r in coverage.rows],
         }
 

@@ -20,6 +20,9 @@ from fuelpipe.ports.lake import LakeBusy, LakeLockLost, LakeWriteLock
 
 PART_FILE = "part-0.parquet"
 MANIFEST = "_manifest.json"
+INCOMPLETE = "incomplete"
+"""The manifest's files whose ingest began writing partitions and did not end: written before
+a file's first partition, removed in the manifest write that records the file."""
 WRITE_LOCK = "_ingest.lock"
 """The write lock beside the manifest: a flock'd file locally, an object with an expiry in S3."""
 _PARTITION = re.compile(r"product=([A-Z0-9_]+)/month=(\d{4}-\d{2})/" + re.escape(PART_FILE) + "$")

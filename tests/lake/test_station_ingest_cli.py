@@ -1,0 +1,86 @@
+"""`fuelpipe stations ingest` given paths that are not files, a blank --only, or a lake path
+that is a file: what is wrong is said in one line naming it, and the rest of a batch goes on."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from tests.lake.conftest import BOM, real_lines
+from typer.testing import CliRunner
+
+from fuelpipe.cli.main import cli
+
+
+@pytest.fixture
+def glp(tmp_path: Path) -> Path:
+    path = tmp_path / "glp.csv"
+    path.write_bytes(BOM + "\r\n".join(real_lines("glp", 20)).encode() + b"\r\n")
+    return path
+
+
+def _env(tmp_path: Path, lake: Path | None = None) -> dict[str, str]:
+    return {
+        "FUELPIPE_LAKE": str(lake or tmp_path / "lake"),
+        "FUELPIPE_DB": str(tmp_path / "x.sqlite"),
+        "FUELPIPE_BACKEND": "embedded",
+    }
+
+
+def _errors(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if line.startswith("error:")]
+
+
+def test_a_path_that_is_not_a_file_is_its_error_and_the_rest_is_ingested(
+    tmp_path: Path, glp: Path
+) -> None:
+    """`ingest st/binary.csv st/glp.csv st/nonexist.csv` refused the whole batch, exit 2."""
+    missing, folder = tmp_path / "nonexist.csv", tmp_path / "afolder"
+    folder.mkdir()
+    args = ["stations", "ingest", str(missing), str(glp), str(folder), "--json"]
+    done = CliRunner().invoke(cli, args, env=_env(tmp_path))
+    assert done.exit_code == 1, done.output
+    summary = json.loads(done.stdout)
+    assert [f["name"] for f in summary["files"]] == ["glp.csv"]
+    assert summary["written"] == 20
+    assert summary["errors"] == [
+        f"{missing}: no such file; not ingested",
+        f"{folder}: is a folder, not a file; not ingested",
+    ]
+    manifest = json.loads((tmp_path / "lake" / "_manifest.json").read_text())
+    assert list(manifest["files"]) == ["glp.csv"]
+
+
+def test_only_paths_that_are_not_files_is_a_usage_error(tmp_path: Path) -> None:
+    missing = tmp_path / "nonexist.csv"
+    done = CliRunner().invoke(cli, ["stations", "ingest", str(missing)], env=_env(tmp_path))
+    assert done.exit_code == 2, done.output
+    assert _errors(done.stderr) == [f"error: {missing}: no such file"]
+    assert not (tmp_path / "lake").exists()
+
+
+@pytest.mark.parametrize("only", ["", "  "])
+def test_a_blank_only_is_refused_naming_the_option(tmp_path: Path, only: str) -> None:
+    """`--only ""` matched every name, so it ingested every listed file."""
+    done = CliRunner().invoke(cli, ["stations", "ingest", "--only", only], env=_env(tmp_path))
+    assert done.exit_code == 2, done.output
+    (line,) = _errors(done.stderr)
+    assert line.startswith("error: --only is blank: it would match every listed file")
+    assert not (tmp_path / "lake").exists()
+
+
+@pytest.mark.parametrize("below", [False, True])
+def test_a_lake_path_that_is_a_file_is_said_so_when_ingesting(
+    tmp_path: Path, glp: Path, below: bool
+) -> None:
+    """`FUELPIPE_LAKE=<a file>` gave `cannot open the lake: [Errno 17] File exists`."""
+    afile = tmp_path / "not-a-lake"
+    afile.write_text("x")
+    lake = afile / "lake" if below else afile
+    done = CliRunner().invoke(cli, ["stations", "ingest", str(glp)], env=_env(tmp_path, lake))
+    assert done.exit_code == 2, done.output
+    (line,) = _errors(done.stderr)
+    what = f"is inside {afile}, a file" if below else "is a file"
+    assert line == f"error: FUELPIPE_LAKE {lake} {what}, not a lake folder"
+    assert afile.read_text() == "x"
