@@ -76,7 +76,12 @@ CASES = [
     Case("since year 1", _a("status", "--since", "0001-01-01")),
     Case("since not a date", _a("status", "--since", "31/12/2021")),
     Case("since next decade", _a("status", "--since", "2035-01-01")),
-    Case("status since after the demo clock", _a("status", "--since", "2022-06-01")),
+    # PETR4's demo clock is the demo's (2022-05-07); USD's runs to 2026 (a test below)
+    Case(
+        "status since after the series' clock",
+        _a("status", "-s", "STOCK#PETR4", "--since", "2022-06-01"),
+    ),
+    Case("export format and file name disagree", _a("export", "-f", "parquet", "-o", "z.csv")),
     Case(
         "run since after the demo clock", _a("run", "-s", "CURRENCY#USD", "--since", "2022-06-01")
     ),
@@ -308,6 +313,17 @@ def test_the_demo_store_runs_on_the_demo_clock(store_copy: Path) -> None:
     assert (sp["expected"], sp["missing"], sp["after_clock"]) == (0, 0, 105)
     later = fuelpipe("--now", "2022-08-31", "status", "--json", env=env)
     assert sum(r["missing"] for r in json.loads(later.stdout)) > 1000
+
+
+def test_status_since_is_bounded_by_the_chosen_series_clock(store_copy: Path) -> None:
+    """The demo's USD runs to 2026 (status counts it there), but `--since 2023-01-01` was
+    refused as "after the clock (2022-05-07)", the demo's single clock."""
+    env = {"FUELPIPE_DB": str(store_copy)}
+    done = fuelpipe("status", "-s", "CURRENCY#USD", "--since", "2023-01-01", "--json", env=env)
+    (row,) = json.loads(done.stdout)
+    assert row["expected"] > 500 and row["missing"] == 0, row
+    later = fuelpipe("status", "-s", "CURRENCY#USD", "--since", "2027-01-01", env=env, check=False)
+    assert later.returncode == 2 and "is after the clock (2026-" in later.stderr, later.stderr
 
 
 def test_a_clock_typo_is_repaired(store_copy: Path) -> None:

@@ -231,3 +231,63 @@ def test_help_reflows_its_paragraphs(command: list[str]) -> None:
             continue  # a column per line on purpose, or the end of a sentence
         # otherwise the terminal wrapped it: its next word did not fit in the 200 columns
         assert len(line) + 1 + len(after.split(" ")[0]) > 190, f"a line break in: {line!r}"
+
+
+@pytest.mark.parametrize(
+    ("command", "option", "says"),
+    [
+        (["status"], "--since", ["YYYY-MM-DD"]),
+        (["run"], "--since", ["1987-05-20", "2000-01-03", "backfills decades"]),
+        (["export"], "--format", ["--output", "frames", "extension"]),
+        (["watch"], "--ticks", ["A tick is one look", "up to 6 hours"]),
+    ],
+)
+def test_an_options_help_says_what_a_user_needs(
+    command: list[str], option: str, says: list[str]
+) -> None:
+    """--since without its date format or default, --format without parquet's needs, --ticks
+    without what a tick is."""
+    done = _run(*command, "--help")
+    assert done.returncode == 0, done.stderr
+    text = " ".join(done.stdout.split())
+    part = text[text.index(option) :]
+    for words in says:
+        assert words in part, (option, words)
+
+
+@pytest.mark.parametrize(
+    "args", [["status", "-s", ""], ["status", "-s", "  "], ["revise", "-s", ""]]
+)
+def test_a_blank_series_is_refused_naming_the_option(args: list[str], tmp_path: Path) -> None:
+    """`status -s ""` said "no series matches " with nothing after it."""
+    db = tmp_path / "s.sqlite"
+    created = _run("--now", "2022-01-03", "repair", "--apply", env={"FUELPIPE_DB": str(db)})
+    assert created.returncode == 0, created.stderr
+    line = _one_error(_run(*args, env={"FUELPIPE_DB": str(db)}))
+    assert "--series/-s is blank" in line, line
+
+
+def test_debug_after_the_command_shows_the_traceback(tmp_path: Path) -> None:
+    """The failure line says "rerun with --debug"; added at the end of the command, as a user
+    does, it was refused: "No such option: --debug". (A damaged row: an unexpected error.)"""
+    import sqlite3
+    from datetime import date
+    from decimal import Decimal
+
+    from fuelpipe.adapters.sqlite_store import SqliteStore
+    from fuelpipe.domain.models import Record, Status
+
+    db = tmp_path / "fuelpipe.sqlite"
+    with SqliteStore(db) as store:
+        store.put_records([Record("CURRENCY#USD", date(2022, 5, 6), Decimal("4.9"), Status.OK)])
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE items SET date = 'garbage'")
+    conn.close()
+    env = {"FUELPIPE_DB": str(db)}
+    failed = _one_error(_run("export", "CURRENCY#USD", env=env))
+    assert "`fuelpipe export` failed" in failed and "rerun with --debug" in failed, failed
+    debug = _run("export", "CURRENCY#USD", "--debug", env=env)
+    assert "No such option" not in debug.stderr, debug.stderr
+    assert "Traceback" in debug.stderr and "ValueError" in debug.stderr, debug.stderr
+    # a `--debug` after `--` is an argument, not the option
+    assert "No such option" not in _run("export", "--", "--debug", env=env).stderr

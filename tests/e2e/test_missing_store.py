@@ -266,8 +266,14 @@ def test_create_resources_without_a_region_is_bad_input_and_says_what_to_set(
     assert "AWS_REGION" in done.stderr and "Traceback" not in done.stderr
 
 
-@pytest.mark.parametrize("damaged", ["fuelpipe.sqlite", "fuelpipe-queue.sqlite"])
-@pytest.mark.parametrize("args", [["status"], ["dlq", "list"], ["run", "-s", "CURRENCY#USD"]])
+@pytest.mark.parametrize(
+    ("damaged", "args"),
+    [
+        *(("fuelpipe.sqlite", a) for a in (["status"], ["dlq", "list"], ["run", "-s", "USD"])),
+        # only the commands that use the queue: `status` reads the store alone
+        *(("fuelpipe-queue.sqlite", a) for a in (["dlq", "list"], ["run", "-s", "USD"])),
+    ],
+)
 def test_a_file_that_is_not_sqlite_is_named_in_the_refusal(
     damaged: str, args: list[str], tmp_path: Path
 ) -> None:
@@ -311,3 +317,111 @@ def test_another_applications_sqlite_database_is_refused_and_left_alone(
     assert "not a fuelpipe store (its tables: customers)" in line
     assert db.read_bytes() == content
     assert _tree(tmp_path) == before  # no queue file beside it either
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["status", "-s", "CURRENCY#USD", "--json"],
+        ["export", "CURRENCY#USD"],
+        ["quarantine", "list", "--json"],
+        ["repair", "--json"],
+    ],
+    ids=["status", "export", "quarantine list", "repair"],
+)
+def test_a_damaged_queue_file_does_not_stop_a_command_that_only_reads_the_store(
+    args: list[str], tmp_path: Path
+) -> None:
+    """`status` on a sound store refused to start because the queue file beside it was junk
+    ("fuelpipe-queue.sqlite is not a usable SQLite file"), a file it never reads."""
+    from datetime import date
+    from decimal import Decimal
+
+    from fuelpipe.adapters.sqlite_store import SqliteStore
+    from fuelpipe.domain.models import Record, Status
+
+    db = tmp_path / "fuelpipe.sqlite"
+    with SqliteStore(db) as store:
+        store.put_records([Record("CURRENCY#USD", date(2022, 5, 6), Decimal("4.9"), Status.OK)])
+    queue = tmp_path / "fuelpipe-queue.sqlite"
+    queue.write_text("junk\n")
+    done = _run(["--now", "2022-05-09", *args], {"FUELPIPE_DB": str(db)}, tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr and "error:" not in done.stderr, done.stderr
+    assert queue.read_text() == "junk\n"
+
+
+def test_status_on_a_store_with_no_record_says_what_to_run(tmp_path: Path) -> None:
+    """It printed an empty table titled "0 series" and nothing else."""
+    from fuelpipe.adapters.sqlite_store import SqliteStore
+
+    db = tmp_path / "fuelpipe.sqlite"
+    SqliteStore(db).close()
+    env = {"FUELPIPE_DB": str(db)}
+    done = _run(["--now", "2022-05-09", "status"], env, tmp_path)
+    assert done.returncode == 0, done.stderr
+    text = " ".join(done.stdout.split())
+    assert "no records yet" in text and "`fuelpipe run`" in text and "--all" in text, text
+    assert "0 series" not in text
+    one = _run(["--now", "2022-05-09", "status", "-s", "currency#usd"], env, tmp_path)
+    text = " ".join(one.stdout.split())
+    assert "no record of CURRENCY#USD" in text and "fuelpipe run -s CURRENCY#USD" in text, text
+    as_json = _run(["--now", "2022-05-09", "status", "--json"], env, tmp_path)
+    assert as_json.stdout.strip() == "[]"  # --json stays JSON
+
+
+def _usd_store(tmp_path: Path) -> dict[str, str]:
+    from datetime import date
+    from decimal import Decimal
+
+    from fuelpipe.adapters.sqlite_store import SqliteStore
+    from fuelpipe.domain.models import Record, Status
+
+    db = tmp_path / "fuelpipe.sqlite"
+    with SqliteStore(db) as store:
+        store.put_records([Record("CURRENCY#USD", date(2022, 5, 6), Decimal("4.9"), Status.OK)])
+    return {"FUELPIPE_DB": str(db)}
+
+
+@pytest.mark.parametrize(
+    ("args", "name", "reads_as"),
+    [
+        (["-o", "{out}"], "u.json", "json"),
+        (["-o", "{out}"], "u.JSON", "json"),
+        (["-f", "JSON", "-o", "{out}"], "u.json", "json"),
+        (["-f", "Csv", "-o", "{out}"], "u.csv", "csv"),
+        (["-o", "{out}"], "u.txt", "csv"),
+        (["-o", "{out}"], "u.parquet", "parquet"),
+    ],
+    ids=["json by name", "JSON by name", "-f JSON", "-f Csv", "no known extension", "parquet"],
+)
+def test_export_writes_the_format_its_file_is_named_for(
+    args: list[str], name: str, reads_as: str, tmp_path: Path
+) -> None:
+    """`export KEY -o u.json` wrote CSV into u.json; `-f JSON` was refused."""
+    import json
+
+    env, out = _usd_store(tmp_path), tmp_path / name
+    done = _run(["export", "CURRENCY#USD", *(a.format(out=out) for a in args)], env, tmp_path)
+    assert done.returncode == 0, done.stderr
+    if reads_as == "json":
+        assert json.loads(out.read_text())[0]["value"] == "4.9"
+    elif reads_as == "csv":
+        assert out.read_text().splitlines()[1].startswith("2022-05-06,4.9,OK")
+    else:
+        assert out.read_bytes()[:4] == b"PAR1"
+
+
+@pytest.mark.parametrize(
+    ("fmt", "name"), [("parquet", "z.csv"), ("csv", "z.json"), ("json", "z.Parquet")]
+)
+def test_export_refuses_a_format_its_file_is_not_named_for(
+    fmt: str, name: str, tmp_path: Path
+) -> None:
+    """`export -f parquet -o z.csv` wrote Parquet into z.csv."""
+    env, out = _usd_store(tmp_path), tmp_path / name
+    done = _run(["export", "CURRENCY#USD", "-f", fmt, "-o", str(out)], env, tmp_path)
+    assert "Traceback" not in done.stderr and done.returncode == 2, done.stderr
+    (line,) = [ln for ln in done.stderr.splitlines() if ln.strip()]
+    assert line.startswith("error:") and f"--format {fmt}" in line and str(out) in line, line
+    assert not out.exists()

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar, NamedTuple
 
+from fuelpipe.adapters.sqlite_store import connect as open_sqlite
 from fuelpipe.domain.alerts import (
     ActiveAlert,
     Alert,
@@ -566,7 +567,7 @@ class SqliteAlertReader:
     def load(self) -> dict[str, ActiveAlert]:
         if not self._path.exists():
             return {}
-        conn = sqlite3.connect(f"{self._path.resolve().as_uri()}?mode=ro", uri=True, timeout=30.0)
+        conn = open_sqlite(self._path, "", read_only=True)  # a read-only folder too
         try:
             rows = conn.execute("SELECT id, body FROM alert_state").fetchall()
         except sqlite3.OperationalError as exc:

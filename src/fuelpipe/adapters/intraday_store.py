@@ -13,7 +13,7 @@ from typing import Any
 
 from fuelpipe.adapters._batch_retry import batch_attempts
 from fuelpipe.adapters.dynamodb_store import TTL_ATTRIBUTE, UnprocessedItemsError
-from fuelpipe.adapters.sqlite_store import dump_attrs, load_attrs
+from fuelpipe.adapters.sqlite_store import connect, dump_attrs, load_attrs
 from fuelpipe.domain.instants import iso_utc
 from fuelpipe.domain.intraday import IntradayPoint
 from fuelpipe.domain.keys import intraday_key
@@ -32,12 +32,12 @@ class SqliteIntradayStore(IntradayStore):
     def __init__(self, path: Path | str, *, read_only: bool = False) -> None:
         """``read_only``: the dashboard only reads; the table is not created (a day reads as
         empty until `watch --intraday` creates it) and nothing is written."""
-        self._conn = sqlite3.connect(str(path), timeout=30.0, check_same_thread=False)
         self._lock = threading.Lock()
         self._read_only = read_only
-        if read_only:
-            self._conn.execute("PRAGMA query_only = ON")
+        if read_only:  # as the store reads it: a missing file or a read-only folder too
+            self._conn = connect(Path(path), "", read_only=True)
             return
+        self._conn = sqlite3.connect(str(path), timeout=30.0, check_same_thread=False)
         with self._lock, self._conn:
             self._conn.execute(
                 """CREATE TABLE IF NOT EXISTS intraday (

@@ -319,17 +319,28 @@ def connect(path: Path, schema: str, *, read_only: bool = False) -> sqlite3.Conn
 
     ``read_only``: create nothing and write nothing (no folder, file, schema or journal-mode
     change); the connection refuses writes (``query_only``). It is not opened with
-    ``mode=ro``, which would leave the -wal and -shm files behind on close. A file that does
-    not exist reads as empty: an in-memory database with the schema stands for it.
+    ``mode=ro``, which would leave the -wal and -shm files behind on close, unless the folder
+    cannot take them (see :func:`_connect_read_only`). A file that does not exist reads as
+    empty: an in-memory database with the schema stands for it.
+
+    A file SQLite cannot open (locked, a read-only folder, ...) raises ``OperationalError``
+    naming the path with SQLite's reason.
     """
     try:
         return _connect_read_only(path, schema) if read_only else _connect_writable(path, schema)
-    except sqlite3.OperationalError:
-        raise  # locked, read-only, …: its own words say it
+    except StoreUnreadable:
+        raise  # already names the path and what to do
+    except sqlite3.OperationalError as exc:  # locked, read-only, ...: SQLite's words, and where
+        raise sqlite3.OperationalError(f"cannot open {path}: {exc}") from exc
     except sqlite3.DatabaseError as exc:  # not SQLite at all, or a damaged file: say which
         raise sqlite3.DatabaseError(
             f"{path} is not a usable SQLite file (a fuelpipe store or queue): {exc}"
         ) from exc
+
+
+class StoreUnreadable(sqlite3.OperationalError):
+    """A file in a folder this process cannot write to, whose -wal holds writes SQLite cannot
+    read without creating its -shm there."""
 
 
 def _connect_writable(path: Path, schema: str) -> sqlite3.Connection:
@@ -367,8 +378,54 @@ def _connect_read_only(path: Path, schema: str) -> sqlite3.Connection:
     if not exists:  # the in-memory stand-in: no transaction to keep, executescript will do
         conn.executescript(schema)
     else:  # the header is read now: a file that is not SQLite is refused here, by its path
-        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        try:
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.OperationalError:
+            conn.close()
+            if _folder_writable(path):
+                raise  # not the folder: SQLite's own reason is the one to give
+            conn = _connect_in_read_only_folder(path)
     conn.execute("PRAGMA query_only = ON")
+    return conn
+
+
+def _folder_writable(path: Path) -> bool:
+    return os.access(path.parent, os.W_OK | os.X_OK)
+
+
+def _connect_in_read_only_folder(path: Path) -> sqlite3.Connection:
+    """A WAL-mode file in a folder this process cannot write to (a read-only mount, a folder
+    of another user, ``chattr +i``): SQLite cannot create the -shm index beside it, which its
+    plain open needs.
+
+    A -wal file beside it (a writer is connected, or one stopped before merging its writes):
+    ``mode=ro``, with SQLite's locks, reads the file and the WAL through the -shm that writer
+    made; without a -shm it cannot, and that is refused in words. No -wal: the file alone is
+    the whole database, and no writer can be at work (a writer in WAL mode first creates the
+    -wal), so it is read as ``immutable``: no -shm, no lock.
+    """
+    uri = path.resolve().as_uri()
+    wal = path.with_name(path.name + "-wal")
+    if wal.exists():
+        conn = sqlite3.connect(
+            f"{uri}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_S, isolation_level=None,
+            check_same_thread=False,
+        )  # fmt: skip
+        try:
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.OperationalError as exc:
+            conn.close()
+            raise StoreUnreadable(
+                f"cannot read {path}: its folder is read-only and {wal.name} beside it holds "
+                f"writes not merged into it yet, which SQLite cannot read without creating "
+                f"{path.name}-shm there ({exc}); run any fuelpipe command on it once where the "
+                "folder is writable (that merges them), then it reads here"
+            ) from exc
+        return conn
+    conn = sqlite3.connect(
+        f"{uri}?mode=ro&immutable=1", uri=True, isolation_level=None, check_same_thread=False
+    )
+    conn.execute("SELECT count(*) FROM sqlite_master").fetchone()  # refuses a non-SQLite file
     return conn
 
 

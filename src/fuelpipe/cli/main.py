@@ -56,10 +56,13 @@ class GuardedTyper(typer.Typer):
     Usage errors (a bad option value, an unknown command) exit 2; any unexpected exception
     prints one line naming the command and exits 2 too, unless ``--debug`` asks for the
     traceback. Commands raise ``typer.Exit`` with their own code (3: a source was unreachable).
+    ``--debug`` is read wherever it is typed (see :func:`debug_first`).
     """
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        argv = list(kwargs.get("args") or (args[0] if args else sys.argv[1:]))
+        given = kwargs.pop("args", None) or (args[0] if args else None)
+        argv = debug_first(list(sys.argv[1:] if given is None else given))
+        args, kwargs["args"] = args[1:], argv
         kwargs.setdefault("standalone_mode", False)
         terminated: list[int] = []
         try:
@@ -137,6 +140,16 @@ def _interrupting(signum: signal.Signals, seen: list[int]) -> Iterator[None]:
         yield
     finally:
         signal.signal(signum, previous)
+
+
+def debug_first(argv: list[str]) -> list[str]:
+    """``argv`` with ``--debug`` typed after the command (`fuelpipe outlook backtest --debug`,
+    as a user adds it to the line that failed) moved before it, where the global option is
+    parsed; words after ``--`` are left as they are."""
+    end = argv.index("--") if "--" in argv else len(argv)
+    if "--debug" not in argv[1:end]:
+        return argv
+    return ["--debug", *(a for a in argv[:end] if a != "--debug"), *argv[end:]]
 
 
 def _command_of(typer_app: typer.Typer, argv: list[str]) -> str:
@@ -260,13 +273,19 @@ def settings(ctx: typer.Context, **extra: Any) -> Settings:
 
 
 @contextmanager
-def wired(ctx: typer.Context, *, writes: bool = False, **extra: Any) -> Iterator[StageContext]:
+def wired(
+    ctx: typer.Context, *, writes: bool = False, uses_queue: bool = False, **extra: Any
+) -> Iterator[StageContext]:
     """The configured home's context for one command, closed when the command ends.
 
-    ``writes``: the command changes the store, so a read-only store is refused up front
+    ``writes``: the command changes the store, so a read-only store, or one in a folder it
+    cannot write to (SQLite creates its -wal and -shm beside the file), is refused up front
     (before anything is queued), and a missing one is created. A command that only reads
     refuses a store that does not exist or is an empty file (a mistyped FUELPIPE_DB) and
-    creates and writes nothing: no queue file, no schema. A store
+    creates and writes nothing: no queue file, no schema; it reads a store in a read-only
+    folder too. ``uses_queue``: the command uses the queue, so its file is opened (and a
+    damaged one refused) up front; otherwise it is opened only if something asks for it, and
+    a command that never does runs whatever state the queue file is in. A store
     `fuelpipe demo` filled runs on the demo's clock unless --now/FUELPIPE_NOW says otherwise.
     """
     from fuelpipe.adapters.clock import FixedClock
@@ -279,7 +298,12 @@ def wired(ctx: typer.Context, *, writes: bool = False, **extra: Any) -> Iterator
             # The home decides the clock once, for the stages and the store's own stamps: a
             # store `fuelpipe demo` filled runs on the demo's clock unless --now is given.
             context = stack.enter_context(
-                open_home(cfg, read_only=not writes, clock_meta=DEMO_CLOCK)
+                open_home(
+                    cfg,
+                    read_only=not writes,
+                    queue_on_demand=not uses_queue,
+                    clock_meta=DEMO_CLOCK,
+                )
             )
         except Exception as exc:  # a bad path, missing endpoint: say it in one line
             raise fail(f"cannot start the {cfg.backend} home: {exc}") from None
@@ -310,6 +334,13 @@ def _check_store_path(db: Path, *, writes: bool) -> None:
         for f in files:
             if f.exists() and not os.access(f, os.W_OK):
                 raise fail(f"the store {f} is read-only; this command writes to it")
+        folder = next(p for p in db.absolute().parents if p.exists())  # made if missing
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise fail(
+                f"the store's folder {folder} is read-only; this command writes to the store, "
+                f"and SQLite writes {db.name}-wal and {db.name}-shm beside it (commands that "
+                "only read, such as `fuelpipe status`, still work)"
+            )
 
 
 def _series_clocks(ctx: typer.Context, context: StageContext) -> dict[str, datetime]:
@@ -349,6 +380,11 @@ def _check_port(host: str, port: int) -> None:
 def _select(context: StageContext, series: list[str] | None) -> list[Any] | None:
     if not series:
         return None
+    if any(not s.strip() for s in series):
+        raise fail(
+            "--series/-s is blank: give a key or prefix, e.g. CURRENCY#USD or FUEL#GASOLINE "
+            "(`fuelpipe status --all` lists them), or leave the option out for every series"
+        )
     try:
         return context.catalog.select(series)
     except KeyError as exc:
@@ -448,7 +484,10 @@ def run(
         str | None,
         typer.Option(
             help="Look for gaps only from this date (YYYY-MM-DD); retries already due are "
-            "still sent, whatever their date."
+            "still sent, whatever their date. Default: each series' catalog start (Brent "
+            "1987-05-20, exchange rates and stocks 2000-01-03, ANP fuels 2013), so a bare "
+            "`fuelpipe run` on a new store backfills decades (later runs fetch only what is "
+            "missing); give --since and --series for less."
         ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
@@ -476,7 +515,7 @@ def run(
         raise fail(
             "--workers is for the embedded home: the AWS home runs scraper Lambdas side by side"
         )
-    with wired(ctx, writes=True) as context:
+    with wired(ctx, writes=True, uses_queue=True) as context:
         helpers = None
         if count > 1:
             from fuelpipe.homes.embedded import ProcessHelpers
@@ -547,7 +586,11 @@ def status(
         list[str] | None, typer.Option("--series", "-s", help="Keys or prefixes.")
     ] = None,
     since: Annotated[
-        str | None, typer.Option(help="Count expected dates from here (not after the clock).")
+        str | None,
+        typer.Option(
+            help="Count expected dates from this date (YYYY-MM-DD), not from each key's first "
+            "stored date; not after the clock (on a demo store: the chosen series' own clocks)."
+        ),
     ] = None,
     all_keys: Annotated[
         bool, typer.Option("--all", help="Include keys with no record yet.")
@@ -578,14 +621,19 @@ def status(
     from fuelpipe.stages.status import status as compute
 
     with wired(ctx) as context:
-        start = _since_by_clock(since, context.clock.now(), "status counts", "count")
-        rows = compute(
-            context,
-            _select(context, series),
-            start,
-            stored_only=not all_keys,
-            now_of=_series_clocks(ctx, context),
+        chosen = _select(context, series)
+        clocks = _series_clocks(ctx, context)
+        # A demo store's series run on their own clocks (USD up to 2026, the demo's 2022):
+        # --since is after the clock only when it is after every chosen series' clock.
+        latest = max(
+            (clocks.get(s.key, context.clock.now()) for s in chosen or context.catalog),
+            default=context.clock.now(),
         )
+        start = _since_by_clock(since, latest, "status counts", "count")
+        rows = compute(context, chosen, start, stored_only=not all_keys, now_of=clocks)
+    if not rows and not as_json:  # not one key of the catalog (or of --series) has a record
+        console.print(_nothing_stored(series))
+        return
     if as_json:
         keys = (
             *display.STATUS_COLUMNS,
@@ -594,6 +642,25 @@ def status(
         print(json.dumps([{k: r.as_dict()[k] for k in keys} for r in rows], indent=2))
         return
     display.print_status(console, rows)
+
+
+def _nothing_stored(series: list[str] | None) -> str:
+    """What `status` says when no key it was asked about has a record (instead of an empty
+    table): what to run, and that --all lists the keys anyway."""
+    if series:
+        names = [s.strip().upper() for s in series]  # keys are case-insensitive
+        chosen = " ".join(f"-s {name}" for name in names)
+        return (
+            f"no record of {', '.join(names)} in this store yet: "
+            f"`fuelpipe run {chosen}` fetches them; `fuelpipe status {chosen} --all` lists "
+            "them anyway"
+        )
+    return (
+        "this store has no records yet: `fuelpipe run` fills it from the sources (every "
+        "series from its catalog start: decades of data; `--series` and `--since` narrow it), "
+        "`fuelpipe demo` from the bundled data; `fuelpipe status --all` lists every series of "
+        "the catalog"
+    )
 
 
 def _record_json(r: Record) -> dict[str, Any]:
@@ -635,9 +702,21 @@ def _history_json(rev: Revision) -> dict[str, Any]:
 def export(
     ctx: typer.Context,
     key: Annotated[str | None, typer.Argument(help="A partition key, e.g. CURRENCY#USD.")] = None,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="csv, json or parquet.")] = "csv",
+    fmt: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            "-f",
+            help="csv, json or parquet (any case). Default: the --output file's extension "
+            "(.csv, .json, .parquet), else csv. parquet writes a file, so it needs --output, "
+            "and the frames extra (pip install 'fuelpipe[frames]').",
+        ),
+    ] = None,
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="File (default stdout).")
+        Path | None,
+        typer.Option(
+            "--output", "-o", help="File (default stdout); its extension must match --format."
+        ),
     ] = None,
     series: Annotated[
         list[str] | None,
@@ -647,11 +726,10 @@ def export(
     """Every record of one key: date, value, status, retry_count and the series' attributes.
 
     With --format parquet, every key the KEY and --series patterns match, into one file."""
+    fmt = _export_format(fmt, output)
     if fmt == "parquet":
         _export_parquet(ctx, [*([key] if key else []), *(series or [])], output)
         return
-    if fmt not in ("csv", "json"):
-        raise fail(f"--format must be csv, json or parquet, not {fmt!r}")
     if series:
         raise fail("csv and json export one KEY; --series is for --format parquet")
     if key is None:
@@ -686,6 +764,25 @@ def export(
             raise fail(f"cannot write {output}: {exc.strerror or exc}") from None
     else:
         sys.stdout.write(text)
+
+
+EXPORT_FORMATS = ("csv", "json", "parquet")
+
+
+def _export_format(fmt: str | None, output: Path | None) -> str:
+    """The format `export` writes: --format in any case, else the --output file's extension,
+    else csv; an extension of another format than --format is refused (a .json file of CSV)."""
+    chosen = None if fmt is None else fmt.strip().lower()
+    if chosen is not None and chosen not in EXPORT_FORMATS:
+        raise fail(f"--format must be csv, json or parquet, not {fmt!r}")
+    extension = output.suffix.lower().lstrip(".") if output is not None else ""
+    named = extension if extension in EXPORT_FORMATS else None
+    if chosen is not None and named is not None and named != chosen:
+        raise fail(
+            f"--format {chosen} but --output {output} is named .{extension}: give a file "
+            f"ending .{chosen}, or leave --format out to write {named}"
+        )
+    return chosen or named or "csv"
 
 
 def _export_parquet(ctx: typer.Context, patterns: list[str], output: Path | None) -> None:
@@ -767,7 +864,7 @@ def dlq_list(
     exits 1: the list may be incomplete, run it again.
     """
     short: DeadLettersIncomplete | None = None
-    with wired(ctx) as context:
+    with wired(ctx, uses_queue=True) as context:
         try:
             rows = context.queue.dead_letters()
         except DeadLettersIncomplete as exc:
@@ -829,7 +926,7 @@ def dlq_redrive(ctx: typer.Context) -> None:
     than the DLQ counts, or a send fails part-way, it says how many it moved and how many
     remain, and exits 1: run it again.
     """
-    with wired(ctx, writes=True) as context:
+    with wired(ctx, writes=True, uses_queue=True) as context:
         try:
             moved = context.queue.redrive()
         except DeadLettersRemain as exc:
@@ -973,7 +1070,7 @@ def dashboard(
     _check_port(host, port)
     with (
         ctrl_c_exits_130(),
-        wired(ctx) as context,
+        wired(ctx, uses_queue=True) as context,
         open_intraday(settings(ctx), read_only=True) as intraday,
     ):
         console.print(f"dashboard on [bold]http://{host}:{port}/[/] (Ctrl+C to stop)")
@@ -1025,7 +1122,7 @@ def dlq_purge(
     On the AWS home, when fewer come back than the DLQ counts, it deletes those, says how many
     remain and exits 1: run it again.
     """
-    with wired(ctx, writes=True) as context:
+    with wired(ctx, writes=True, uses_queue=True) as context:
         count = context.queue.depth().dead
         if not count:
             console.print("no dead letters: nothing to purge")

@@ -107,7 +107,13 @@ def watch(
     ] = None,
     ticks: Annotated[
         int | None,
-        typer.Option(min=1, help="Stop after this many ticks (default: until Ctrl+C)."),
+        typer.Option(
+            min=1,
+            help="Stop after this many ticks (default: until Ctrl+C). A tick is one look: "
+            "fetch what is due, drain the queue, recheck, alert; it takes seconds to minutes. "
+            "Between ticks the watch sleeps until the next publication, retry or poll is due "
+            "(up to 6 hours), so --ticks 2 may run for hours; --ticks 1 looks once and exits.",
+        ),
     ] = None,
     intraday: Annotated[
         bool,
@@ -132,7 +138,7 @@ def watch(
         except ValueError as exc:
             raise fail(f"--webhook/FUELPIPE_ALERT_WEBHOOK_URL: {exc}") from None
     _check_store_path(cfg.db, writes=True)
-    with only_watch(cfg), wired(ctx, writes=True) as context:
+    with only_watch(cfg), wired(ctx, writes=True, uses_queue=True) as context:
         _watch(context, cfg.db, series, webhook, ticks, intraday=intraday)
 
 

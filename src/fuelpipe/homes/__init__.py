@@ -19,7 +19,9 @@ from fuelpipe.ports.store import Store
 from fuelpipe.stages.context import StageContext
 
 
-def build_home(settings: Settings, *, read_only: bool = False, **wiring: Any) -> StageContext:
+def build_home(
+    settings: Settings, *, read_only: bool = False, queue_on_demand: bool = False, **wiring: Any
+) -> StageContext:
     """The context of the configured home; ``wiring`` (clock, sources, clock_meta) goes to
     its builder.
 
@@ -28,6 +30,9 @@ def build_home(settings: Settings, *, read_only: bool = False, **wiring: Any) ->
     ``clock_meta``: the name of a meta entry in which a store keeps the instant it was filled
     at (`fuelpipe demo`'s clock); with no clock given and no --now/FUELPIPE_NOW, a store that
     has one runs on it: the stages' clock and the one the store stamps ``updated_at`` with.
+    ``queue_on_demand``: the caller may never use the queue, so the embedded home opens its
+    file at its first use (a damaged queue file does not stop a command that only reads the
+    store); the AWS home looks its queues up as it is built, on demand or not.
     """
     if settings.backend == "aws":
         from fuelpipe.homes.aws import build_context as build_aws
@@ -35,7 +40,7 @@ def build_home(settings: Settings, *, read_only: bool = False, **wiring: Any) ->
         return build_aws(settings, **wiring)
     from fuelpipe.homes.embedded import build_context as build_embedded
 
-    return build_embedded(settings, read_only=read_only, **wiring)
+    return build_embedded(settings, read_only=read_only, queue_on_demand=queue_on_demand, **wiring)
 
 
 def stored_clock(store: Store, name: str) -> Clock | None:
@@ -54,10 +59,11 @@ def stored_clock(store: Store, name: str) -> Clock | None:
 
 @contextmanager
 def open_home(
-    settings: Settings, *, read_only: bool = False, **wiring: Any
+    settings: Settings, *, read_only: bool = False, queue_on_demand: bool = False, **wiring: Any
 ) -> Iterator[StageContext]:
-    """The configured home's context, closed (clients, connections) when the block ends."""
-    context = build_home(settings, read_only=read_only, **wiring)
+    """The configured home's context (see :func:`build_home`), closed (clients, connections)
+    when the block ends."""
+    context = build_home(settings, read_only=read_only, queue_on_demand=queue_on_demand, **wiring)
     try:
         yield context
     finally:

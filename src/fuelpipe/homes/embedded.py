@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import signal
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from datetime import timedelta
@@ -16,6 +16,7 @@ from fuelpipe.failpoints import Failpoints
 from fuelpipe.homes.settings import Settings, policy_from
 from fuelpipe.homes.sources import build_sources
 from fuelpipe.ports.clock import Clock
+from fuelpipe.ports.queue import DeadLetter, HeldMessages, Message, Queue, QueueDepth
 from fuelpipe.ports.source import Source, SourceStats
 from fuelpipe.stages.context import StageContext
 
@@ -34,11 +35,15 @@ def build_context(
     catalog: Catalog | None = None,
     read_only: bool = False,
     clock_meta: str | None = None,
+    queue_on_demand: bool = False,
 ) -> StageContext:
     """Wire the embedded home from settings; tests pass their own clock or sources.
 
     ``read_only``: for a command that only reads; neither the store nor the queue file is
     created or written (a queue file that is not there reads as empty).
+    ``queue_on_demand``: the queue file is opened at the queue's first use, not now: a command
+    that never uses the queue (`status`, `export`, `outlook show`) runs whatever state that
+    file is in (a damaged one is refused by the first command that does use it).
     ``clock_meta``: a store keeping an instant under this meta entry runs on it when no
     clock and no --now is given (see :func:`fuelpipe.homes.build_home`).
     """
@@ -56,14 +61,24 @@ def build_context(
         except BaseException:
             store.close()
             raise
-    # The queue's visibility timeout is operational time, so it always runs on the real clock.
-    queue = SqliteQueue(
-        settings.db.with_name(settings.db.stem + "-queue.sqlite"),
-        clock=SystemClock(),
-        visibility_timeout=timedelta(seconds=settings.visibility_timeout_s),
-        max_receives=settings.max_receives,
-        read_only=read_only,
-    )
+
+    def open_queue() -> Queue:
+        # The visibility timeout is operational time, so it always runs on the real clock.
+        return SqliteQueue(
+            settings.db.with_name(settings.db.stem + "-queue.sqlite"),
+            clock=SystemClock(),
+            visibility_timeout=timedelta(seconds=settings.visibility_timeout_s),
+            max_receives=settings.max_receives,
+            read_only=read_only,
+        )
+
+    try:
+        queue = (
+            QueueOnDemand(open_queue, settings.max_receives) if queue_on_demand else open_queue()
+        )
+    except BaseException:
+        store.close()
+        raise
     return StageContext(
         catalog=catalog or DEFAULT_CATALOG,
         store=store,
@@ -76,6 +91,61 @@ def build_context(
         revision_window_days=settings.revision_window_days,
         failpoints=Failpoints(settings.failpoints),
     )
+
+
+class QueueOnDemand(Queue):
+    """A queue opened (by ``open_queue``) at its first use, then used as it is; closing one
+    never used opens nothing."""
+
+    def __init__(self, open_queue: Callable[[], Queue], max_receives: int) -> None:
+        self.max_receives = max_receives
+        self._open = open_queue
+        self._queue: Queue | None = None
+        self._lock = threading.Lock()
+
+    def _opened(self) -> Queue:
+        with self._lock:
+            if self._queue is None:
+                self._queue = self._open()
+            return self._queue
+
+    def send(self, bodies: Sequence[str]) -> int:
+        return self._opened().send(bodies)
+
+    def receive(self, max_messages: int = 10) -> list[Message]:
+        return self._opened().receive(max_messages)
+
+    def delete(self, receipts: Sequence[str]) -> None:
+        self._opened().delete(receipts)
+
+    def release(self, receipts: Sequence[str]) -> None:
+        self._opened().release(receipts)
+
+    def dead_letter(self, message: Message, reason: str) -> None:
+        self._opened().dead_letter(message, reason)
+
+    def dead_letters(self) -> list[DeadLetter]:
+        return self._opened().dead_letters()
+
+    def redrive(self) -> int:
+        return self._opened().redrive()
+
+    def depth(self) -> QueueDepth:
+        return self._opened().depth()
+
+    def held(self) -> HeldMessages:
+        return self._opened().held()
+
+    def purge_dead_letters(self) -> int:
+        return self._opened().purge_dead_letters()
+
+    def close(self) -> None:
+        """Close the queue, if it was opened."""
+        with self._lock:
+            queue, self._queue = self._queue, None
+        closer = getattr(queue, "close", None)
+        if callable(closer):
+            closer()
 
 
 def watch_lock(
