@@ -106,8 +106,10 @@ class AccuracyOut(BaseModel):
     computed): the verdict needs it below VERDICT_P."""
     no_change_n: int = 0
     """Of the ``n``, the forecasts that were the no-change fallback (Brazil had no forecast from
-    their week): when all of them, ``ratio`` and ``dm_p`` are None, as no change compared with
-    itself says nothing (the verdict is ``not_applicable``)."""
+    their week): no evidence either way, so ``mae``, ``naive_mae``, ``ratio``, ``bias`` and
+    ``dm_p`` are over the other ``n - no_change_n`` (:func:`accuracy_out`), and the verdict
+    needs MIN_SCORED_WEEKS of those; when all of them, ``ratio`` and ``dm_p`` are None, as no
+    change compared with itself says nothing (the verdict is ``not_applicable``)."""
 
 
 class OutlookView(BaseModel):
@@ -161,7 +163,8 @@ class OutlookView(BaseModel):
     no outlook."""
     verdict: str = "unknown"
     """``beats`` when the 1-week MAE is below the no-change MAE, ``does_not_beat`` otherwise;
-    ``unknown`` with fewer than ``min_scored_weeks`` scored 1-week forecasts;
+    ``unknown`` with fewer than ``min_scored_weeks`` scored 1-week forecasts of the model's own
+    (not the no-change fallback's);
     ``not_applicable`` when every scored 1-week forecast was the no-change fallback (no change
     compared with itself). Of the backtest, not of this forecast: one that is no change
     (``method``) keeps its earlier forecasts' verdict."""
@@ -224,9 +227,11 @@ class StateChange(BaseModel):
         "-0.0018 means -0.18 % (point / last_price - 1); the CSV's `change_fraction`"
     )
     scored_weeks: int = 0
-    """Forecasts at this horizon scored by the state's backtest (``ACCURACY_WEEKS``)."""
+    """The model's forecasts at this horizon scored by the state's backtest
+    (``ACCURACY_WEEKS``): the no-change fallback's are no evidence and not counted."""
     ratio: float | None = None
-    """Their MAE over no-change's (None when every one was the no-change fallback)."""
+    """Their MAE over no-change's (None when every scored forecast was the no-change
+    fallback)."""
     dm_p: float | None = None
     verdict: str = "unknown"
     """:func:`verdict_of` at this horizon: ``unknown`` below ``min_scored_weeks`` scored weeks,
@@ -298,14 +303,14 @@ NOT_APPLICABLE = "not_applicable"
 def verdict_of(accuracy: Iterable[AccuracyOut], horizon: int = 1) -> str | None:
     """Whether the nowcast ``horizon`` weeks ahead beats the naive "no change" forecast:
     NOT_APPLICABLE when every scored forecast was the no-change fallback (no change against
-    itself); None (no verdict) below MIN_SCORED_WEEKS scored weeks, as a handful of weeks
-    decides nothing;
+    itself); None (no verdict) below MIN_SCORED_WEEKS scored weeks of the model's own forecasts
+    (the fallback's weeks are no evidence either way), as a handful of weeks decides nothing;
     "no_clear_difference" when the Diebold-Mariano test cannot tell the two apart at VERDICT_P
     (a ratio of 0.95 over 22 weeks had p = 0.78)."""
     one = next((a for a in accuracy if a.horizon == horizon), None)
     if one is not None and one.n and one.no_change_n == one.n:
         return NOT_APPLICABLE
-    if one is None or one.ratio is None or one.n < MIN_SCORED_WEEKS:
+    if one is None or one.ratio is None or one.n - one.no_change_n < MIN_SCORED_WEEKS:
         return None
     if one.dm_p is None or one.dm_p >= VERDICT_P:
         return "no_clear_difference"
@@ -354,21 +359,28 @@ def fill_forecast(view: OutlookView, stored: StoredForecast) -> None:
     ]
 
 
-def accuracy_out(s: Score, first_week: date | None) -> AccuracyOut:
-    """One horizon's backtest score as served: no ratio and no p-value when every scored
-    forecast was the no-change fallback (no change against itself: 1 and undefined)."""
-    compared = s.no_change_n < s.n
+def accuracy_out(s: Score, led: Score, first_week: date | None) -> AccuracyOut:
+    """One horizon's backtest score as served: ``s`` over every scored forecast, ``led`` over
+    the model's own (not the no-change fallback's, ``Scored.no_change``).
+
+    The n and the bands' coverage are every served forecast's; the MAEs, their ratio, the bias
+    and the p-value the model's against no change on the model's weeks only: a fallback week's
+    loss difference is 0 by construction, so counting it pulled the ratio towards 1 and
+    inflated the p-value's n. No ratio and no p-value when every scored forecast was the
+    fallback (no change against itself: 1 and undefined); its MAEs are then no change's."""
+    compared = led.n > 0
+    pair = led if compared else s
     return AccuracyOut(
         horizon=s.horizon,
         n=s.n,
         first_week=first_week,
-        mae=_num(s.mae),
-        naive_mae=_num(s.naive_mae),
-        ratio=_num(s.ratio) if compared else None,
-        bias=_num(s.bias),
+        mae=_num(pair.mae),
+        naive_mae=_num(pair.naive_mae),
+        ratio=_num(led.ratio) if compared else None,
+        bias=_num(pair.bias),
         coverage80=_num(s.coverage80),
         coverage95=_num(s.coverage95),
-        dm_p=_num(s.dm_p) if compared else None,
+        dm_p=_num(led.dm_p) if compared else None,
         no_change_n=s.no_change_n,
     )
 
@@ -404,7 +416,7 @@ def state_change(uf: str, fc: Forecast, step: Step, scores: list[AccuracyOut]) -
         week=step.week,
         point=round(step.point, 4),
         change=round(step.point / fc.last_price - 1.0, 5),
-        scored_weeks=scored.n,
+        scored_weeks=scored.n - scored.no_change_n,
         ratio=scored.ratio,
         dm_p=scored.dm_p,
         verdict=verdict_of(scores, step.horizon) or "unknown",
@@ -630,7 +642,11 @@ def outlook_router(
         start = accuracy_start(fuel)
         scored = backtest_of(catalog, fuel, start, drivers, state, panel_cache, version)
         firsts = first_weeks((row.horizon, row.week) for row in scored)
-        out = [accuracy_out(s, firsts.get(s.horizon)) for s in score(scored, HORIZONS)]
+        led = score([row for row in scored if not row.no_change], HORIZONS)
+        out = [
+            accuracy_out(s, m, firsts.get(s.horizon))
+            for s, m in zip(score(scored, HORIZONS), led, strict=True)
+        ]
         accuracy_cache.put(cache_key, (out, start))
         return out, start
 

@@ -19,7 +19,7 @@ from datetime import date
 
 import numpy as np
 
-from fuelpipe.domain.student_t import t_two_sided_cdf
+from fuelpipe.hac import fixed_b_p_value, hac_lags, newey_west
 from fuelpipe.outlook.forecast import Forecast
 from fuelpipe.outlook.model import (
     Samples,
@@ -217,24 +217,27 @@ def score(scored: Iterable[Scored], horizons: Sequence[int] = REPORTED_HORIZONS)
 
 
 def diebold_mariano(loss_diff: np.ndarray, horizon: int) -> float:
-    """Two-sided p-value of Diebold and Mariano's test that the mean loss difference is zero:
-    the long-run variance from the first ``horizon - 1`` autocovariances (h-step errors overlap),
-    with Harvey, Leybourne and Newbold's small-sample correction and, as they pair it, Student's
-    t on n - 1 degrees of freedom (the normal's p-value was too small over a few dozen weeks).
-    NaN below three differences or with no variation."""
+    """Two-sided p-value of Diebold and Mariano's test that the mean loss difference is zero,
+    with a Newey-West (Bartlett) long-run variance of bandwidth L + 1, L = max(h - 1,
+    ``hac_lags(n)``), and the fixed-b p-value of that bandwidth (``fixed_b_p_value``). NaN below
+    three differences or with no variation.
+
+    Diebold and Mariano's h - 1 autocovariances hold for optimal h-step forecasts only: the
+    difference between the model's absolute errors and no change's is autocorrelated well past
+    them (gasoline at 1 week: 0.30, 0.19, 0.20, 0.18 at lags 1-4), and with none at h = 1 an
+    AR(1) difference of rho 0.3 under a true null rejected at 5% in 15% of draws. Harvey,
+    Leybourne and Newbold's factor and Student's t on n - 1 are left out: they correct the
+    truncated variance with h - 1 lags, and the fixed-b critical value already accounts for
+    the bias and noise of the Bartlett one (both would count it twice)."""
     d = np.asarray(loss_diff, dtype=float)
     n = len(d)
     if n < 3:
         return math.nan
-    centred = d - d.mean()
-    variance = float(centred @ centred) / n
-    for lag in range(1, min(horizon, n)):
-        variance += 2.0 * float(centred[lag:] @ centred[:-lag]) / n
-    if variance <= 0.0:
+    lags = max(horizon - 1, hac_lags(n))
+    variance = float(newey_west(np.ones((n, 1)), d - d.mean(), lags)[0, 0])
+    if not variance > 0.0:
         return math.nan
-    stat = float(d.mean()) / math.sqrt(variance / n)
-    stat *= math.sqrt((n + 1 - 2 * horizon + horizon * (horizon - 1) / n) / n)
-    return 1.0 - t_two_sided_cdf(abs(stat), n - 1)
+    return fixed_b_p_value(float(d.mean()) / math.sqrt(variance), (lags + 1) / n)
 
 
 def walk_forward_segments(

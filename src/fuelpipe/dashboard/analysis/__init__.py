@@ -25,11 +25,8 @@ from fuelpipe.dashboard.analysis.stats import (
     correlation_matrix,
     cross_correlation,
     distributed_lag,
-    fixed_b_critical,
-    hac_lags,
     lagged,
     max_r_p_value,
-    newey_west,
     pearson,
     strongest_lag,
 )
@@ -45,6 +42,7 @@ from fuelpipe.dashboard.analysis.timeseries import (
     week_start,
 )
 from fuelpipe.domain.student_t import t_quantile_two_sided, t_two_sided_cdf
+from fuelpipe.hac import fixed_b_critical, hac_lags, newey_west
 
 __all__ = [
     "CHANGE_WEEKS",

@@ -11,6 +11,7 @@ from datetime import timedelta
 import numpy as np
 
 from fuelpipe.dashboard.analysis.timeseries import ONE_WEEK, TimeSeries, paired
+from fuelpipe.hac import fixed_b_critical, hac_lags, newey_west
 
 MIN_LAG_WEEKS = 8
 """Fewer overlapping weeks than this give a lag no correlation (so no strongest lag is named)
@@ -213,35 +214,6 @@ class DistributedLag:
         """The pump move (%) a sustained driver move of ``driver_move_pct`` implies."""
         b = self.cumulative if beta is None else beta
         return (math.pow(1.0 + driver_move_pct / 100.0, b) - 1.0) * 100.0
-
-
-def hac_lags(n: int) -> int:
-    """Bartlett lags L for n weeks: bandwidth L + 1 = ceil(1.3 sqrt(n)) (Lazarus, Lewis, Stock
-    and Watson 2018), used with fixed-b critical values (:func:`fixed_b_critical`)."""
-    return max(1, math.ceil(1.3 * math.sqrt(n)) - 1)
-
-
-def fixed_b_critical(b: float) -> float:
-    """Two-sided 5% critical value of a t statistic with a Bartlett-kernel HAC variance of
-    bandwidth b·n: Kiefer and Vogelsang's (2005) cubic in b (1.96 at b = 0)."""
-    b = min(max(b, 0.0), 1.0)
-    return 1.9600 + 2.9694 * b + 0.4160 * b * b - 0.5324 * b**3
-
-
-def newey_west(x: np.ndarray, resid: np.ndarray, lags: int | None = None) -> np.ndarray:
-    """The OLS coefficients' covariance robust to heteroskedasticity and autocorrelation
-    (Newey-West, Bartlett weights 1 - l/(L+1), with the n/(n-k) small-sample factor).
-    Written here rather than taking statsmodels as a dependency for one estimator."""
-    n, k = x.shape
-    max_lag = hac_lags(n) if lags is None else lags
-    scores = x * resid[:, None]
-    meat = scores.T @ scores
-    for lag in range(1, min(max_lag, n - 1) + 1):
-        weight = 1.0 - lag / (max_lag + 1.0)
-        cross = scores[lag:].T @ scores[:-lag]
-        meat += weight * (cross + cross.T)
-    bread = np.linalg.pinv(x.T @ x)
-    return np.asarray(bread @ meat @ bread * (n / (n - k)))
 
 
 def distributed_lag(

@@ -331,7 +331,8 @@
       }
       const vars = {
         ratio: fmt.pct(one && one.ratio !== null ? one.ratio * 100 : null, 0, false),
-        weeks: kit.count(one ? one.n : 0, "week"),
+        // the verdict's weeks: the model's own forecasts (the no-change fallback's are no evidence)
+        weeks: kit.count(one ? one.n - (one.no_change_n || 0) : 0, "week"),
         min: fmt.num(view.min_scored_weeks || 12, 0),
         c80: fmt.pct(one && one.coverage80 !== null ? one.coverage80 * 100 : null, 0, false),
         c95: fmt.pct(one && one.coverage95 !== null ? one.coverage95 * 100 : null, 0, false),
