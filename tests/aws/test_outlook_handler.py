@@ -18,9 +18,10 @@ import pytest
 from devtools.aws.lambda_events import FakeLambdaContext, load_handler, scheduled_event
 from tests.aws.conftest import AwsHome
 from tests.aws.test_aws_handlers import metric
-from tests.aws.test_realtime_handlers import _drain_inbox, _SecondsLeft, _topic_with_inbox
+from tests.aws.test_realtime_handlers import _SecondsLeft
 from tests.outlook.conftest import DATASETS, store_known
 from tests.stages.conftest import NOW
+from tests.support.aws_backends import drain_sns_inbox, sns_topic_with_inbox
 
 from fuelpipe.adapters.alerts import DynamoAlertState, SnsSink
 from fuelpipe.adapters.clock import FixedClock
@@ -95,7 +96,7 @@ def test_a_refresh_publishes_the_outlook_alert_at_once_and_the_recheck_not_again
     """The refresh stores a forecast expecting a rise: its alert goes to the topic from the
     outlook run itself. The hourly recheck then finds it active and sends nothing more; a run
     whose refresh changed nothing (the daily forced one) evaluates nothing."""
-    sns, sqs, topic, inbox = _topic_with_inbox(moto_server, f"ol-{aws_home.settings.table_name}")
+    sns, sqs, topic, inbox = sns_topic_with_inbox(moto_server, f"ol-{aws_home.settings.table_name}")
     app = _rising(aws_home)
     state = DynamoAlertState(
         aws_home.dynamodb, aws_home.settings.table_name, clock=FixedClock(RISING)
@@ -107,14 +108,14 @@ def test_a_refresh_publishes_the_outlook_alert_at_once_and_the_recheck_not_again
 
     assert (first["refreshed"], first["made"], first["alerts_skipped"]) == (1, 1, 0)
     assert first["alerts_firing"] >= 1
-    assert _moves(_drain_inbox(sqs, inbox)) == [MOVE]
+    assert _moves(drain_sns_inbox(sqs, inbox)) == [MOVE]
     assert "outlook_move:FUEL#GASOLINE#BR:rise" in state.load()
 
     recheck = load_handler("retry_recheck").make_handler(lambda: app, alerting)
     recheck(scheduled_event(), FakeLambdaContext("retry_recheck"))
     forced = outlook(scheduled_event({"force": True}), FakeLambdaContext("outlook"))
 
-    assert _moves(_drain_inbox(sqs, inbox)) == []  # still holding: neither sends it again
+    assert _moves(drain_sns_inbox(sqs, inbox)) == []  # still holding: neither sends it again
     assert (forced["made"], forced["scored"]) == (0, 0)
     assert not any(k.startswith("alert") for k in forced)  # nothing changed: not evaluated
 
@@ -158,7 +159,9 @@ def test_the_outlook_and_the_recheck_evaluating_at_once_send_the_alert_once(
     """The outlook run finds the rise starting; before it saves, a retry_recheck run finds it
     too, saves and publishes it. The outlook run's save then finds the active set changed,
     evaluates again against it and queues nothing: the topic gets the alert once."""
-    sns, sqs, topic, inbox = _topic_with_inbox(moto_server, f"two-{aws_home.settings.table_name}")
+    sns, sqs, topic, inbox = sns_topic_with_inbox(
+        moto_server, f"two-{aws_home.settings.table_name}"
+    )
     app = _rising(aws_home)
     table, clock = aws_home.settings.table_name, FixedClock(RISING)
     sink = SnsSink(sns, topic)
@@ -172,7 +175,7 @@ def test_the_outlook_and_the_recheck_evaluating_at_once_send_the_alert_once(
     result = outlook(scheduled_event(), FakeLambdaContext("outlook"))
 
     assert result["made"] == 1 and result["alerts_firing"] == 0  # redone: the recheck fired it
-    assert _moves(_drain_inbox(sqs, inbox)) == [MOVE]
+    assert _moves(drain_sns_inbox(sqs, inbox)) == [MOVE]
     assert "outlook_move:FUEL#GASOLINE#BR:rise" in own.load()
 
 
@@ -185,7 +188,9 @@ def test_an_outlook_run_short_of_time_skips_the_alerts_and_the_recheck_sends_the
     """A refresh that used the function's time leaves the alerts too little: they are skipped
     with a line and the AlertsSkipped metric (its alarm covers this function too), nothing is
     saved or queued, and the next retry_recheck publishes them."""
-    sns, sqs, topic, inbox = _topic_with_inbox(moto_server, f"late-{aws_home.settings.table_name}")
+    sns, sqs, topic, inbox = sns_topic_with_inbox(
+        moto_server, f"late-{aws_home.settings.table_name}"
+    )
     app = _rising(aws_home)
     table = aws_home.settings.table_name
     state = DynamoAlertState(aws_home.dynamodb, table, clock=FixedClock(RISING))
@@ -198,8 +203,8 @@ def test_an_outlook_run_short_of_time_skips_the_alerts_and_the_recheck_sends_the
     assert "alert evaluation skipped: too little time left" in caplog.text
     assert metric(capsys.readouterr().out, "AlertsSkipped") == 1
     assert "Item" not in aws_home.dynamodb.get_item(TableName=table, Key=DynamoAlertState.KEY)
-    assert _drain_inbox(sqs, inbox) == []
+    assert drain_sns_inbox(sqs, inbox) == []
 
     recheck = load_handler("retry_recheck").make_handler(lambda: app, alerting)
     recheck(scheduled_event(), FakeLambdaContext("retry_recheck"))
-    assert _moves(_drain_inbox(sqs, inbox)) == [MOVE]
+    assert _moves(drain_sns_inbox(sqs, inbox)) == [MOVE]
