@@ -87,9 +87,10 @@
   }
 
   function seriesName(key) {
-    const fuel = /^FUEL#([A-Z0-9_]+)#([A-Z_]+)$/.exec(key);
+    const fuel = /^FUEL(_MONTHLY)?#([A-Z0-9_]+)#([A-Z_]+)$/.exec(key);
     if (fuel) {
-      return `${t("product." + fuel[1])} — ${areaName(fuel[2])}`;
+      const name = `${t("product." + fuel[2])} — ${areaName(fuel[3])}`;
+      return fuel[1] ? t("series.monthly", { name }) : name;
     }
     const name = t("series." + key);
     return name === "series." + key ? key : name;
@@ -1292,6 +1293,11 @@
     layout.xaxis.side = "top";
     layout.yaxis.autorange = "reversed";
     layout.yaxis.tickfont = { size: 10 };
+    // Each bar by its readable name in the page's language ("Etanol hidratado — Amapá"), the
+    // key (the bar's value) in its hover.
+    layout.yaxis.tickmode = "array";
+    layout.yaxis.tickvals = shown.map((s) => s.key);
+    layout.yaxis.ticktext = shown.map((s) => seriesName(s.key));
     layout.bargap = 0.25;
     layout.showlegend = false;
     await plot("chart-health", [{
@@ -1301,13 +1307,21 @@
       y: shown.map((s) => s.key),
       // A series with nothing expected yet has no completeness: grey, and said so, not a red 0%.
       customdata: shown.map((s) => [s.present, s.expected,
-        s.completeness === null ? t("health.nothingExpected") : fmt.pct(s.completeness * 100, 1, false)]),
+        s.completeness === null ? t("health.nothingExpected") : fmt.pct(s.completeness * 100, 1, false),
+        seriesName(s.key)]),
       marker: {
         color: shown.map((s) => (s.completeness === null ? "#9aa8b5" : s.completeness >= 0.99 ? "#2e8540"
           : s.completeness >= 0.8 ? "#f2a541" : "#b8322a")),
       },
-      hovertemplate: "%{y}: %{customdata[2]}<br>%{customdata[0]} / %{customdata[1]}<extra></extra>",
+      hovertemplate: "%{customdata[3]} (%{y}): %{customdata[2]}<br>%{customdata[0]} / %{customdata[1]}<extra></extra>",
     }], layout, url, spDay(view.as_of));
+  }
+
+  /** A run's stage or counter in the page's language ("stage.scraper", "count.records_written");
+   *  one without a text of its own is its name with spaces. */
+  function runWord(kind, name) {
+    const text = t(`${kind}.${name}`);
+    return text === `${kind}.${name}` ? name.replace(/_/g, " ") : text;
   }
 
   function renderRuns(runs) {
@@ -1329,10 +1343,13 @@
     const body = table.createTBody();
     for (const run of runs) {
       const row = body.insertRow();
-      row.insertCell().textContent = run.stage;
+      const stage = row.insertCell();
+      stage.textContent = runWord("stage", run.stage);
+      stage.title = run.stage; // the stage's own name, as the logs and `fuelpipe status` say it
       row.insertCell().textContent = fmt.clock(run.started_at);
       row.insertCell().textContent = fmt.clock(run.finished_at);
-      row.insertCell().textContent = Object.entries(run.counts).map(([k, v]) => `${k} ${v}`).join(", ");
+      row.insertCell().textContent = Object.entries(run.counts)
+        .map(([k, v]) => `${runWord("count", k)} ${fmt.num(v, 0)}`).join(", ");
     }
   }
 
