@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 from devtools.dashboard.serving import scripts_before_first_chart
-from playwright.sync_api import Browser, ConsoleMessage, Page
+from playwright.sync_api import Browser, ConsoleMessage, Page, expect
 from tests.support.aria_tabs import assert_open, read_tabs
 
 from fuelpipe.dashboard.static_assets import FIRST_CHART_BYTES
@@ -1000,3 +1000,107 @@ def test_both_languages_have_every_text(watched: Watched) -> None:
     assert sorted(en) == sorted(pt)
     for key in ("asOfWeek", "corr.leftOut", "lags.noOverlap", "outlook.noAccuracy"):
         assert key in en, key
+
+
+TRACE_COLORS_JS = """(id) => Object.fromEntries(
+  document.getElementById(id).data.map((tr) => [tr.name, tr.line.color]))"""
+
+
+def test_a_series_has_the_same_colour_in_every_chart(watched: Watched) -> None:
+    """Colours were given by position among the lines drawn: the overview's ethanol was orange
+    and so was the dollar under Price movement. Now each series has its own colour."""
+    watched.open("view=overview&lang=en")
+    overview: dict[str, str] = watched.page.evaluate(TRACE_COLORS_JS, "chart-overview")
+    assert len(set(overview.values())) == len(overview)  # one colour per line
+    watched.open("view=movement&fuel=ETHANOL&area=BR&lang=en")
+    movement: dict[str, str] = watched.page.evaluate(TRACE_COLORS_JS, "chart-index")
+    shared = overview.keys() & movement.keys()
+    assert {"Ethanol — Brazil", "US dollar (PTAX)", "Brent in reais"} <= shared
+    assert {k: movement[k] for k in shared} == {k: overview[k] for k in shared}
+    price = watched.page.evaluate("() => document.getElementById('chart-price').data[0].line.color")
+    assert price == overview["Ethanol — Brazil"]
+    # A fuel is its product's colour in every area.
+    watched.open("view=movement&fuel=ETHANOL&area=REGION_SE&lang=en")
+    regional: dict[str, str] = watched.page.evaluate(TRACE_COLORS_JS, "chart-index")
+    assert regional["Ethanol — Southeast"] == overview["Ethanol — Brazil"]
+    assert regional["US dollar (PTAX)"] == overview["US dollar (PTAX)"]
+
+
+def test_back_and_forward_restore_the_view_its_controls_and_language(watched: Watched) -> None:
+    page = watched.page
+    watched.open("view=overview&lang=en")
+    page.click(".tabs [data-view='movement']")
+    watched.wait_ready()
+    page.select_option("#fuel", "ETHANOL")
+    watched.wait_ready()
+    page.click(".lang-btn[data-lang='pt-BR']")
+    watched.wait_ready()
+    price = page.locator("#chart-price")
+    movement_tab = page.locator(".tabs [data-view='movement']")
+
+    page.go_back()  # to English
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.locator(".lang-btn[data-lang='en']")).to_have_attribute("aria-pressed", "true")
+    page.go_back()  # to gasoline
+    expect(page.locator("#fuel")).to_have_value("GASOLINE")
+    expect(price).to_have_attribute("data-source", re.compile("FUEL%23GASOLINE%23BR"))
+    expect(movement_tab).to_have_attribute("aria-selected", "true")
+    assert "fuel=GASOLINE" in page.url
+    page.go_back()  # to the overview
+    expect(page.locator(".tabs [data-view='overview']")).to_have_attribute("aria-selected", "true")
+    expect(page.locator("#view-overview")).to_be_visible()
+    expect(page.locator("#chart-overview")).to_have_attribute("data-rendered", re.compile(r"\d"))
+    assert "view=overview" in page.url
+
+    page.go_forward()
+    expect(movement_tab).to_have_attribute("aria-selected", "true")
+    expect(page.locator("#fuel")).to_have_value("GASOLINE")
+    page.go_forward()
+    expect(page.locator("#fuel")).to_have_value("ETHANOL")
+    expect(price).to_have_attribute("data-source", re.compile("FUEL%23ETHANOL%23BR"))
+    page.go_forward()
+    expect(page.locator("html")).to_have_attribute("lang", "pt-BR")
+
+
+NO_DATA_JS = """(id) => document.getElementById(id).data
+  .filter((tr) => tr.type === 'choropleth' && tr.showscale === false)
+  .map((tr) => ({ locations: tr.locations, colors: tr.colorscale.map((c) => c[1]),
+                  hover: tr.hovertemplate }))"""
+
+
+def test_a_state_with_no_price_that_week_is_grey_on_the_map_and_named(watched: Watched) -> None:
+    # Amapá has no ethanol price in the week of 2026-05-03 (ABSENT at the source).
+    page = watched.page
+    watched.open("view=map&fuel=ETHANOL&date=2026-05-03&lang=en")
+    (layer,) = page.evaluate(NO_DATA_JS, "chart-map")
+    assert layer["locations"] == ["AP"]
+    assert set(layer["colors"]) == {"#d5dbe1"}
+    assert "no data" in layer["hover"]
+    drawn = page.evaluate(
+        "() => document.getElementById('chart-map').data.flatMap((tr) => tr.locations)"
+    )
+    assert len(drawn) == len(set(drawn)) == 27  # every state, AP once
+    assert (
+        "No Ethanol price is stored for Amapá (AP) this week"
+        in page.locator("#map-summary").inner_text()
+    )
+    watched.open("view=parity&date=2026-05-03&lang=pt-BR")
+    (layer,) = page.evaluate(NO_DATA_JS, "chart-parity")
+    assert layer["locations"] == ["AP"]
+    assert "sem dados" in layer["hover"]
+    assert "Sem razão para Amapá (AP)" in page.locator("#parity-summary").inner_text()
+    # A week with every state draws no grey layer and names none.
+    watched.open("view=map&fuel=ETHANOL&date=2026-06-21&lang=en")
+    assert page.evaluate(NO_DATA_JS, "chart-map") == []
+    assert "No Ethanol price" not in page.locator("#map-summary").inner_text()
+
+
+def test_parity_bars_print_the_ratio_to_three_decimals(watched: Watched) -> None:
+    # Acre's 0.704 printed "0.70" on the 0.70 line, yet red ("does not pay").
+    watched.open("view=parity&date=2026-06-21&lang=en")
+    bars = watched.page.evaluate(
+        "() => { const tr = document.getElementById('chart-parity-bars').data[0];"
+        " return Object.fromEntries(tr.y.map((y, i) => [y, tr.text[i]])); }"
+    )
+    assert bars["Acre (AC)"] == "0.704"
+    assert all(re.fullmatch(r"\d\.\d{3}", text) for text in bars.values())

@@ -22,6 +22,7 @@ from fuelpipe.dashboard.app import create_app
 from fuelpipe.dashboard.precomputed import refresh_views
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.domain.models import Record, Split, Status
+from fuelpipe.ports.store import RunLog
 from fuelpipe.stages.data_version import mark_changed
 from fuelpipe.stages.scrape import owed_text, split_owed_name, split_owed_since_name
 
@@ -147,13 +148,22 @@ HEALTH_CHART = """() => { const d = document.getElementById('chart-health');
 
 
 @contextmanager
-def _health_page(tmp_path: Path, page: Page, records: list[Record]) -> Iterator[None]:
-    """The health view open on a store holding ``records``, the server's clock on Tuesday."""
+def _health_page(
+    tmp_path: Path,
+    page: Page,
+    records: list[Record],
+    runs: tuple[RunLog, ...] = (),
+    query: str = "view=health&lang=en",
+) -> Iterator[None]:
+    """The health view open on a store holding ``records`` and ``runs``, the server's clock on
+    Tuesday."""
     clock = ManualClock(datetime(2022, 5, 3, 9, 0, tzinfo=SP))
     store = SqliteStore(tmp_path / "c.sqlite", clock=clock)
     store.put_records(records)
+    for run in runs:
+        store.put_run(run)
     with serving(create_app(store, DEFAULT_CATALOG, clock=clock)) as url:
-        page.goto(f"{url}/?view=health&lang=en")
+        page.goto(f"{url}/?{query}")
         page.wait_for_selector("body[data-ready=health]", state="attached")
         yield
     store.close()
@@ -275,3 +285,24 @@ def test_a_series_owing_a_split_reread_has_its_own_card_in_both_languages(
             ".some(h => h.textContent.startsWith('Desdobramento'))"
         )
     store.close()
+
+
+def test_health_in_portuguese_names_series_stages_and_counts_in_portuguese(
+    tmp_path: Path, page: Page
+) -> None:
+    """The chart's bars were raw keys and the last runs English stage and counter names."""
+    monthly = "FUEL_MONTHLY#CNG#DF"
+    short = [  # 2 of the 3 months up to March
+        Record(monthly, date(2022, 1, 1), Decimal("4.5"), Status.OK),
+        Record(monthly, date(2022, 3, 1), Decimal("4.6"), Status.OK),
+    ]
+    started = datetime(2022, 5, 3, 8, 0, tzinfo=SP)
+    run = RunLog("scraper", started, started + timedelta(minutes=1), {"records_written": 1234})
+    with _health_page(tmp_path, page, short, (run,), "view=health&lang=pt-BR"):
+        assert page.wait_for_function(HEALTH_CHART).json_value()["keys"] == [monthly]
+        ticks = page.locator("#chart-health .ytick text").all_text_contents()
+        assert ticks == ["GNV — Distrito Federal (mensal)"]
+        cells = page.locator("#runs tbody tr td").all_text_contents()
+        assert cells[0] == "Coleta"
+        assert page.locator("#runs tbody td").first.get_attribute("title") == "scraper"
+        assert cells[3] == "valores gravados 1.234"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 from devtools.dashboard.serving import serving
-from playwright.sync_api import Browser, ConsoleMessage, Page
+from playwright.sync_api import Browser, ConsoleMessage, Page, expect
 from tests.support.aria_tabs import assert_open, read_tabs
 from tests.support.station_lake import real_sample_lake
 
@@ -440,3 +441,54 @@ def test_the_brand_table_lists_every_flag_of_its_csv(page: Page, stations_url: s
     assert f"{len(few)} com menos de 30 preços" in page.locator("#st-summary").inner_text()
     bars = page.evaluate("() => document.getElementById('st-chart-brands').data[0].y.length")
     assert bars == len(exported)
+
+
+def test_every_brand_bar_has_its_label(page: Page, stations_url: str) -> None:
+    """Plotly's automatic ticks named every other flag of 44 in a fixed 560 px: a tick per bar
+    now, in a chart as tall as its flags need."""
+    _open(page, stations_url, "view=brands&fuel=GASOLINE&lang=en")
+    bars: list[str] = page.evaluate("() => document.getElementById('st-chart-brands').data[0].y")
+    assert len(bars) > 30
+    labels = page.locator("#st-chart-brands .ytick text").all_text_contents()
+    assert sorted(labels) == sorted(bars)
+    height = page.evaluate("() => document.getElementById('st-chart-brands').offsetHeight")
+    assert height >= 20 * len(bars)
+
+
+def test_back_and_forward_restore_the_station_view(page: Page, stations_url: str) -> None:
+    _open(page, stations_url, "view=ranking&fuel=GASOLINE&lang=en")
+    page.click(".tabs [data-view='brands']")
+    expect(page.locator("#st-view-brands")).to_be_visible()
+    page.select_option("#st-fuel", "ETHANOL")
+    expect(page.locator("#st-csv")).to_have_attribute("href", re.compile("fuel=ETHANOL"))
+    page.go_back()
+    expect(page.locator("#st-fuel")).to_have_value("GASOLINE")
+    expect(page.locator("#st-view-brands")).to_be_visible()
+    expect(page.locator("#st-csv")).to_have_attribute("href", re.compile("fuel=GASOLINE"))
+    page.go_back()
+    expect(page.locator("#st-view-ranking")).to_be_visible()
+    expect(page.locator(".tabs [data-view='ranking']")).to_have_attribute("aria-selected", "true")
+    page.go_forward()
+    expect(page.locator("#st-view-brands")).to_be_visible()
+    page.go_forward()
+    expect(page.locator("#st-fuel")).to_have_value("ETHANOL")
+
+
+def test_the_links_between_the_pages_keep_the_language(page: Page, stations_url: str) -> None:
+    """Each page fell back to the browser's language (en-US here) when the other linked to it."""
+    page.goto(f"{stations_url}/?lang=pt-BR")
+    page.wait_for_selector("body[data-ready]:not([data-ready=''])", state="attached")
+    link = page.locator("a.tab-link")
+    expect(link).to_have_attribute("href", "/stations?lang=pt-BR")
+    link.click()
+    page.wait_for_url(re.compile(r"/stations\?"))
+    expect(page.locator("html")).to_have_attribute("lang", "pt-BR")
+    expect(page.locator("#st-back")).to_have_text("Médias semanais")
+    page.click(".lang-btn[data-lang='en']")
+    expect(page.locator("#st-back")).to_have_attribute("href", "/?lang=en")
+    page.click(".lang-btn[data-lang='pt-BR']")
+    expect(page.locator("#st-back")).to_have_attribute("href", "/?lang=pt-BR")
+    page.click("#st-back")
+    page.wait_for_url(re.compile(r"/\?"))
+    expect(page.locator("html")).to_have_attribute("lang", "pt-BR")
+    expect(page.locator(".lang-btn[data-lang='pt-BR']")).to_have_attribute("aria-pressed", "true")

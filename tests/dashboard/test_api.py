@@ -668,3 +668,37 @@ def test_assets_are_sent_gzipped(client: httpx.Client) -> None:
 
 def test_health_as_of_is_the_injected_clock(client: httpx.Client) -> None:
     assert datetime.fromisoformat(client.get("/api/health").json()["as_of"]) == NOW
+
+
+def test_the_lags_csv_gives_the_charts_error_bars(client: httpx.Client) -> None:
+    """The coefficient chart's 95% bars are coefficient ± t_crit × standard error; the CSV had
+    the coefficient and its error only, and its `n` is the cross-correlation's."""
+    reg = client.get(VIEWS["lags"]).json()["regression"]
+    rows = list(csv.DictReader(io.StringIO(client.get(VIEWS["lags"] + "&format=csv").text)))
+    with_coef = [r for r in rows if r["coefficient"]]
+    assert len(with_coef) == len(reg["coefficients"]) == reg["lags"] + 1
+    for row, coef, se in zip(with_coef, reg["coefficients"], reg["std_errors"], strict=True):
+        half = reg["t_crit"] * se
+        assert float(row["coefficient"]) == pytest.approx(coef)
+        assert float(row["t_crit"]) == pytest.approx(reg["t_crit"])
+        assert float(row["ci_low"]) == pytest.approx(coef - half)
+        assert float(row["ci_high"]) == pytest.approx(coef + half)
+        assert int(row["regression_n"]) == reg["n"]
+    assert all(
+        r["ci_low"] == r["ci_high"] == r["regression_n"] == "" for r in rows[len(with_coef) :]
+    )
+
+
+def test_brent_in_reais_on_the_week_compares_the_same_days_as_brent(client: httpx.Client) -> None:
+    """No PTAX on Carnival (2022-02-28, 03-01): the card compared Brent in BRL of 03-08 with
+    02-25, eleven days, while Brent's card compared 03-08 with 03-01. Now both compare with 03-01,
+    Brent's value then at the latest PTAX by then (02-25's)."""
+    items = {i["key"]: i for i in client.get("/api/overview?end=2022-03-15").json()["items"]}
+    brent, brl = items["COMMODITY#BRENT"], items["BRENT_BRL"]
+    assert (brl["date"], brl["prev_date"]) == (brent["date"], brent["prev_date"])
+    assert brl["prev_date"] == "2022-03-01"
+    usd = client.get(f"/api/series?key=CURRENCY{Q}USD&start=2022-02-21&end=2022-03-01").json()
+    assert usd["points"][-1]["date"] == "2022-02-25"
+    want = brent["prev_value"] * usd["points"][-1]["value"]
+    assert brl["prev_value"] == pytest.approx(want, abs=1e-6)
+    assert brl["change_pct"] == pytest.approx((brl["value"] / want - 1) * 100, rel=1e-6)

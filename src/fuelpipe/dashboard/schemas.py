@@ -186,20 +186,23 @@ class LagsView(BaseModel):
     """…and how many it needs."""
 
     def table(self) -> Table:
-        """One row per lag, with the regression coefficient where there is one."""
-        coefs = self.regression.coefficients if self.regression else []
-        ses = self.regression.std_errors if self.regression else []
-        rows: list[list[Cell]] = [
-            [
-                c.lag,
-                c.r,
-                c.n,
-                coefs[c.lag] if c.lag < len(coefs) else None,
-                ses[c.lag] if c.lag < len(ses) else None,
-            ]
-            for c in self.cross
-        ]
-        return ["lag_weeks", "r", "n", "coefficient", "std_error"], rows
+        """One row per lag: the cross-correlation (``r`` over ``n`` overlapping weeks) and, where
+        the regression has the lag, its coefficient with the chart's 95% error bar: ``ci_low`` and
+        ``ci_high`` are coefficient ∓ ``t_crit`` × ``std_error``, fitted on ``regression_n``
+        weeks (the regression's own, not the cross-correlation's ``n``)."""
+        reg = self.regression
+        rows: list[list[Cell]] = []
+        for c in self.cross:
+            row: list[Cell] = [c.lag, c.r, c.n]
+            if reg is not None and c.lag < len(reg.coefficients):
+                coef, se = reg.coefficients[c.lag], reg.std_errors[c.lag]
+                half = reg.t_crit * se
+                row += [coef, se, reg.t_crit, coef - half, coef + half, reg.n]
+            else:
+                row += [None] * 6
+            rows.append(row)
+        head = ["lag_weeks", "r", "n", "coefficient", "std_error", "t_crit", "ci_low", "ci_high"]
+        return [*head, "regression_n"], rows
 
 
 def _change_over(weeks: int) -> str:

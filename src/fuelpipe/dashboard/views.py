@@ -17,7 +17,7 @@ from fuelpipe.dashboard.areas import (
     STATE_CODES,
 )
 from fuelpipe.dashboard.errors import InvalidRequestError, NotFoundError
-from fuelpipe.dashboard.repository import BRENT, BRENT_BRL, SeriesReader
+from fuelpipe.dashboard.repository import BRENT, BRENT_BRL, USD, SeriesReader
 from fuelpipe.dashboard.schemas import (
     AreaRow,
     Choice,
@@ -92,7 +92,12 @@ def overview_view(reader: SeriesReader, end: date | None = None) -> OverviewView
         latest = last_ok_date(reader, BRENT if key == BRENT_BRL else key, reader.as_of(key, end))
         recent = reader.raw(key, latest - timedelta(days=21), latest) if latest else None
         last = recent.value_on_or_before(latest) if recent and latest else None
-        prev = recent.value_on_or_before(last[0] - timedelta(days=7)) if recent and last else None
+        if not (recent and last):
+            prev = None
+        elif key == BRENT_BRL:
+            prev = _brent_brl_week_before(reader, last[0])
+        else:
+            prev = recent.value_on_or_before(last[0] - timedelta(days=7))
         items.append(
             OverviewItem(
                 key=key,
@@ -106,6 +111,19 @@ def overview_view(reader: SeriesReader, end: date | None = None) -> OverviewView
             )
         )
     return OverviewView(end=end, items=items)
+
+
+def _brent_brl_week_before(reader: SeriesReader, day: date) -> tuple[date, float] | None:
+    """Brent in BRL a week before ``day``, dated as Brent's own card dates it: Brent's value on
+    or before ``day`` − 7 at the latest PTAX on or before that date. Matching dates alone slipped
+    further back when PTAX had a holiday Brent had not (Carnival): 2022-03-08 was compared with
+    02-25, eleven days, while Brent's card compared it with 03-01."""
+    target = day - timedelta(days=7)
+    brent = reader.raw(BRENT, target - timedelta(days=21), target).value_on_or_before(target)
+    if brent is None:
+        return None
+    usd = reader.raw(USD, brent[0] - timedelta(days=21), brent[0]).value_on_or_before(brent[0])
+    return (brent[0], brent[1] * usd[1]) if usd else None
 
 
 def indices_view(

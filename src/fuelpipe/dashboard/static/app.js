@@ -8,6 +8,24 @@
   const BRENT = "COMMODITY#BRENT";
   const BRENT_BRL = "BRENT_BRL";
   const PETR4 = "STOCK#PETR4";
+  // One colour per series, the same in every chart: a fuel by its product (whatever its area),
+  // each driver by its key. By position it changed with the lines a chart had (the orange of
+  // ethanol in the overview was the dollar's under Price movement).
+  const SERIES_COLORS = {
+    "FUEL#GASOLINE": "#0b6e99",
+    "FUEL#GASOLINE_PREMIUM": "#4fa3c7",
+    "FUEL#ETHANOL": "#2e8540",
+    "FUEL#DIESEL": "#4b2c82",
+    "FUEL#DIESEL_S10": "#6f42c1",
+    "FUEL#LPG": "#c9a227",
+    "FUEL#CNG": "#8c564b",
+    [USD]: "#e07b00",
+    [BRENT]: "#16324f",
+    [BRENT_BRL]: "#b83b5e",
+    "COMMODITY#BRENT_FUTURES": "#d9829f",
+    [PETR4]: "#5b6b79",
+    "STOCK#PETR3": "#93a3b1",
+  };
   const MAIN_FUELS = ["GASOLINE", "ETHANOL", "DIESEL"];
   const SAO_PAULO = "America/Sao_Paulo"; // every time the page shows is São Paulo's, labelled
   const VIEWS = {
@@ -69,9 +87,10 @@
   }
 
   function seriesName(key) {
-    const fuel = /^FUEL#([A-Z0-9_]+)#([A-Z_]+)$/.exec(key);
+    const fuel = /^FUEL(_MONTHLY)?#([A-Z0-9_]+)#([A-Z_]+)$/.exec(key);
     if (fuel) {
-      return `${t("product." + fuel[1])} — ${areaName(fuel[2])}`;
+      const name = `${t("product." + fuel[2])} — ${areaName(fuel[3])}`;
+      return fuel[1] ? t("series.monthly", { name }) : name;
     }
     const name = t("series." + key);
     return name === "series." + key ? key : name;
@@ -208,7 +227,10 @@
 
   // --- state in the URL --------------------------------------------------------------------
 
+  /** The state the address names; what it leaves out is the default (Back to an address
+   *  without a key must not keep the key's later value). */
   function readUrl() {
+    Object.assign(state, DEFAULTS);
     const params = new URLSearchParams(window.location.search);
     for (const key of Object.keys(DEFAULTS)) {
       const value = params.get(key);
@@ -230,15 +252,25 @@
     return !Number.isNaN(d.getTime()) && isoDay(d) === text;
   }
 
-  function writeUrl() {
+  /** Put the state in the address: a new history entry for a user's change (`push`), so Back
+   *  returns to the view before it; else the current entry rewritten (the first load's address
+   *  normalised, a choice the API corrected). */
+  function writeUrl(push) {
     const params = new URLSearchParams();
     for (const key of Object.keys(DEFAULTS)) {
       if (state[key]) params.set(key, state[key]);
     }
     const url = window.location.pathname + "?" + params.toString();
     if (url !== window.location.pathname + window.location.search) {
-      window.history.replaceState(null, "", url);
+      if (push) window.history.pushState(null, "", url);
+      else window.history.replaceState(null, "", url);
     }
+  }
+
+  /** A user's change of view, control or language: a history entry of its own, then drawn. */
+  function navigate() {
+    writeUrl(true);
+    return render();
   }
 
   function sanitizeChoices() {
@@ -575,15 +607,32 @@
     return state.lang === "pt-BR" ? "%{x|%d/%m/%Y}" : "%{x|%b %-d, %Y}";
   }
 
+  /** The series' own colour (SERIES_COLORS); a key without one gets a palette colour picked
+   *  by its name, so it too keeps its colour from chart to chart. */
+  function seriesColor(key) {
+    const fuel = /^(FUEL#[A-Z0-9_]+)#[A-Z_]+$/.exec(key);
+    const own = SERIES_COLORS[fuel ? fuel[1] : key];
+    if (own) return own;
+    let hash = 0;
+    for (const ch of key) hash = (hash * 31 + ch.charCodeAt(0)) >>> 0;
+    return COLORS[hash % COLORS.length];
+  }
+
+  /** "#0b6e99" as rgba with the opacity given. */
+  function tint(hex, alpha) {
+    const n = parseInt(hex.slice(1), 16);
+    return `rgba(${n >> 16},${(n >> 8) & 255},${n & 255},${alpha})`;
+  }
+
   function lineTraces(series) {
     return series
       .filter((s) => s.points.length)
-      .map((s, i) => Object.assign({
+      .map((s) => Object.assign({
         type: "scatter",
         mode: s.points.length > 60 ? "lines" : "lines+markers",
         name: seriesName(s.key),
         connectgaps: false,
-        line: { color: COLORS[i % COLORS.length], width: 2 },
+        line: { color: seriesColor(s.key), width: 2 },
         marker: { size: 4 },
         hovertemplate: `${hoverDate()}: %{y:.1f}<extra>%{fullData.name}</extra>`,
       }, weeklyXY(s.points)));
@@ -678,7 +727,7 @@
       y: data.points.map((p) => p.value),
       text: data.points.map((p) => pointKind(p.kind)),
       customdata: data.points.map((p) => (p.change_pct === null ? "" : fmt.pct(p.change_pct, 2))),
-      line: { color: COLORS[0], width: 2 },
+      line: { color: seriesColor(data.key), width: 2 },
       marker: { size: 7 },
       hovertemplate: `%{x|%H:%M} · %{text}: %{y:.${digits}f} %{customdata}<extra></extra>`,
     }];
@@ -690,7 +739,7 @@
         name: t("today.previous", { date: fmt.date(prev.date) }),
         x: [x[0], x[x.length - 1]],
         y: [prev.value, prev.value],
-        line: { color: COLORS[5], width: 1.5, dash: "dash" },
+        line: { color: "#9aa8b5", width: 1.5, dash: "dash" },
         hovertemplate: `%{y:.${digits}f}<extra>%{fullData.name}</extra>`,
       });
     }
@@ -796,10 +845,10 @@
       mode: "lines+markers",
       name: seriesName(key),
       connectgaps: false, // a week with no price is a break in the line, not the last price held
-      line: { color: COLORS[0], width: 2.5, shape: "hv" },
+      line: { color: seriesColor(key), width: 2.5, shape: "hv" },
       marker: { size: 5 },
       fill: "tozeroy",
-      fillcolor: "rgba(11,110,153,0.06)",
+      fillcolor: tint(seriesColor(key), 0.06),
       hovertemplate: `${hoverDate()}: R$ %{y:.3f}<extra></extra>`,
     }, weeklyXY(series.points))], layout, seriesUrl);
     const min = Math.min(...series.points.map((p) => p.value));
@@ -831,6 +880,39 @@
     return layout;
   }
 
+  const NO_DATA = "#d5dbe1";
+
+  /** Brazil's states the rows leave out, as meta names them ("Amapá (AP)"), by code. */
+  function statesMissing(rows) {
+    const have = new Set(rows.map((a) => a.area));
+    return meta.areas.filter((a) => a.level === "STATE" && !have.has(a.code));
+  }
+
+  /** The grey layer under a choropleth: the states it has no value for, drawn (a state missing
+   *  from the map looked like no state at all) and hovering "no data"; null when none. */
+  function noDataLayer(gj, missing) {
+    if (!missing.length) return null;
+    return {
+      type: "choropleth",
+      geojson: gj,
+      featureidkey: "properties.sigla",
+      name: t("map.noDataName"),
+      locations: missing.map((a) => a.code),
+      z: missing.map(() => 0),
+      text: missing.map((a) => a.label),
+      colorscale: [[0, NO_DATA], [1, NO_DATA]],
+      showscale: false,
+      marker: { line: { color: "#ffffff", width: 0.8 } },
+      hovertemplate: `<b>%{text}</b><br>${t("map.noDataHover")}<extra></extra>`,
+    };
+  }
+
+  /** "Amapá (AP) and Roraima (RR)". */
+  function stateList(missing) {
+    const list = formatter(Intl.ListFormat, { style: "long", type: "conjunction" });
+    return list.format(missing.map((a) => `${a.label} (${a.code})`));
+  }
+
   function weekParam() {
     return state.date ? sundayOf(state.date) : undefined;
   }
@@ -850,20 +932,25 @@
       showEmpty("chart-areas", msg);
       return;
     }
+    const missing = states.length ? statesMissing(states) : [];
+    const summary = [];
     if (view.spread) {
       const s = view.spread;
-      setText("map-summary", t("map.spread", {
+      summary.push(t("map.spread", {
         week,
         min: fmt.money(s.min_price, view.unit, 2), minArea: areaName(s.min_area),
         max: fmt.money(s.max_price, view.unit, 2), maxArea: areaName(s.max_area),
         range: fmt.money(s.range, view.unit, 2), std: fmt.money(s.std, view.unit, 3),
         unit: unitName(view.unit),
       }));
-    } else {
-      setText("map-summary", "");
     }
+    if (missing.length) {
+      summary.push(tn("map.missing", missing.length, { fuel, states: stateList(missing) }));
+    }
+    setText("map-summary", summary.join(" "));
     if (states.length) {
-      await plot("chart-map", [{
+      const base = noDataLayer(gj, missing);
+      await plot("chart-map", [...(base ? [base] : []), {
         type: "choropleth",
         geojson: gj,
         featureidkey: "properties.sigla",
@@ -928,12 +1015,14 @@
     const week = fmt.date(view.week);
     // With no state prices that week the rows are Brazil and its regions: count them as areas.
     const byState = states.length > 0;
+    const missing = byState ? statesMissing(states) : [];
     setText("parity-summary", t(byState ? "parity.summary" : "parity.summaryAreas", {
       week, n: fmt.num(rows.filter((a) => a.ethanol_pays).length, 0),
       total: count(rows.length, byState ? "state" : "area"),
-    }));
+    }) + (missing.length ? " " + tn("parity.missing", missing.length, { states: stateList(missing) }) : ""));
     if (states.length) {
-      await plot("chart-parity", [{
+      const base = noDataLayer(gj, missing);
+      await plot("chart-parity", [...(base ? [base] : []), {
         type: "choropleth",
         geojson: gj,
         featureidkey: "properties.sigla",
@@ -970,7 +1059,8 @@
       x: sorted.map((a) => a.ratio),
       y: sorted.map((a) => (a.level === "STATE" ? `${a.name} (${a.area})` : areaName(a.area))),
       marker: { color: sorted.map((a) => (a.ethanol_pays ? "#1a7f4b" : "#b8322a")) },
-      text: sorted.map((a) => fmt.num(a.ratio, 2)),
+      // Three decimals: 0.704 printed "0.70" sat on the 0.70 line coloured "does not pay".
+      text: sorted.map((a) => fmt.num(a.ratio, 3)),
       textposition: "outside",
       cliponaxis: false,
       textfont: { size: 10, color: "#1d2b36" },
@@ -1203,6 +1293,11 @@
     layout.xaxis.side = "top";
     layout.yaxis.autorange = "reversed";
     layout.yaxis.tickfont = { size: 10 };
+    // Each bar by its readable name in the page's language ("Etanol hidratado — Amapá"), the
+    // key (the bar's value) in its hover.
+    layout.yaxis.tickmode = "array";
+    layout.yaxis.tickvals = shown.map((s) => s.key);
+    layout.yaxis.ticktext = shown.map((s) => seriesName(s.key));
     layout.bargap = 0.25;
     layout.showlegend = false;
     await plot("chart-health", [{
@@ -1212,13 +1307,21 @@
       y: shown.map((s) => s.key),
       // A series with nothing expected yet has no completeness: grey, and said so, not a red 0%.
       customdata: shown.map((s) => [s.present, s.expected,
-        s.completeness === null ? t("health.nothingExpected") : fmt.pct(s.completeness * 100, 1, false)]),
+        s.completeness === null ? t("health.nothingExpected") : fmt.pct(s.completeness * 100, 1, false),
+        seriesName(s.key)]),
       marker: {
         color: shown.map((s) => (s.completeness === null ? "#9aa8b5" : s.completeness >= 0.99 ? "#2e8540"
           : s.completeness >= 0.8 ? "#f2a541" : "#b8322a")),
       },
-      hovertemplate: "%{y}: %{customdata[2]}<br>%{customdata[0]} / %{customdata[1]}<extra></extra>",
+      hovertemplate: "%{customdata[3]} (%{y}): %{customdata[2]}<br>%{customdata[0]} / %{customdata[1]}<extra></extra>",
     }], layout, url, spDay(view.as_of));
+  }
+
+  /** A run's stage or counter in the page's language ("stage.scraper", "count.records_written");
+   *  one without a text of its own is its name with spaces. */
+  function runWord(kind, name) {
+    const text = t(`${kind}.${name}`);
+    return text === `${kind}.${name}` ? name.replace(/_/g, " ") : text;
   }
 
   function renderRuns(runs) {
@@ -1240,10 +1343,13 @@
     const body = table.createTBody();
     for (const run of runs) {
       const row = body.insertRow();
-      row.insertCell().textContent = run.stage;
+      const stage = row.insertCell();
+      stage.textContent = runWord("stage", run.stage);
+      stage.title = run.stage; // the stage's own name, as the logs and `fuelpipe status` say it
       row.insertCell().textContent = fmt.clock(run.started_at);
       row.insertCell().textContent = fmt.clock(run.finished_at);
-      row.insertCell().textContent = Object.entries(run.counts).map(([k, v]) => `${k} ${v}`).join(", ");
+      row.insertCell().textContent = Object.entries(run.counts)
+        .map(([k, v]) => `${runWord("count", k)} ${fmt.num(v, 0)}`).join(", ");
     }
   }
 
@@ -1353,6 +1459,10 @@
     for (const button of document.querySelectorAll(".lang-btn")) {
       button.setAttribute("aria-pressed", String(button.dataset.lang === state.lang));
     }
+    // The stations page opens in the language chosen here, not in the browser's.
+    for (const link of document.querySelectorAll("a.tab-link")) {
+      link.href = `/stations?lang=${encodeURIComponent(state.lang)}`;
+    }
   }
 
   function showView() {
@@ -1447,7 +1557,7 @@
     for (const tab of tabs) {
       tab.addEventListener("click", () => {
         state.view = tab.dataset.view;
-        render();
+        navigate();
       });
     }
     // The WAI-ARIA tabs pattern: Left/Right move to the previous/next tab (wrapping), Home and
@@ -1467,26 +1577,36 @@
         state.lang = button.dataset.lang;
         applyI18n();
         buildControls();
-        render();
+        navigate();
       });
     }
     for (const id of ["fuel", "area", "driver", "window", "date"]) {
       document.getElementById(id).addEventListener("change", (event) => {
         state[id] = event.target.value;
-        render();
+        navigate();
       });
     }
     document.getElementById("health-all").addEventListener("click", () => {
       state.health = state.health === "all" ? "" : "all";
+      writeUrl(true);
       render(true);
     });
     document.getElementById("today-series").addEventListener("change", (event) => {
       state.today = event.target.value;
-      render();
+      navigate();
     });
     document.getElementById("controls").addEventListener("submit", (e) => e.preventDefault());
     document.addEventListener("visibilitychange", () => {
       if (healthRefresh()) render(true); // shown again: what went late while it was hidden
+    });
+    // Back and Forward: the entry's address is the view to show, its controls and language.
+    window.addEventListener("popstate", () => {
+      readUrl();
+      applyI18n();
+      if (!meta) return; // still loading: start() draws what the address now says
+      sanitizeChoices();
+      buildControls();
+      render();
     });
     window.addEventListener("resize", () => {
       window.clearTimeout(resizeTimer);

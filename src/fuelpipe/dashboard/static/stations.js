@@ -155,6 +155,7 @@
   // A flag with fewer prices than this has an uncertain premium: it is shown (the CSV has every
   // flag, so the screen lists them all too) but pale in the chart and marked in the table.
   const MIN_BRAND_PRICES = 30;
+  const BRAND_ROW_PX = 20; // the brand chart's height per flag: one readable label per bar
 
   const defaults = {
     view: "ranking",
@@ -249,7 +250,10 @@
     $("st-error").hidden = false;
   }
 
+  /** The state the address names, the defaults for what it leaves out (so Back to an address
+   *  without a key does not keep the key's later value). */
   function readUrl() {
+    Object.assign(state, defaults);
     const params = new URLSearchParams(location.search);
     for (const key of Object.keys(defaults)) {
       if (params.has(key)) state[key] = params.get(key);
@@ -258,14 +262,26 @@
     if (!(state.lang in T)) state.lang = defaults.lang;
   }
 
-  function writeUrl() {
+  /** Put the state in the address: a new history entry for a user's change (`push`), so Back
+   *  returns to what was shown before it; else the current entry rewritten (the first load's
+   *  address completed with the dates the API chose). */
+  function writeUrl(push = false) {
     const params = new URLSearchParams();
     for (const [key, value] of Object.entries(state)) {
       if (value && value !== defaults[key]) params.set(key, value);
     }
     params.set("view", state.view);
     params.set("lang", state.lang);
-    history.replaceState(null, "", `${location.pathname}?${params}`);
+    const url = `${location.pathname}?${params}`;
+    if (url === location.pathname + location.search) return;
+    if (push) history.pushState(null, "", url);
+    else history.replaceState(null, "", url);
+  }
+
+  /** A user's change: a history entry of its own, then drawn. */
+  function navigate() {
+    writeUrl(true);
+    return render();
   }
 
   function apiUrl(format = "json") {
@@ -426,6 +442,11 @@
     const k = rows.filter(few).length;
     if (k) $("st-summary").textContent += t("summary.brandsFew", { k, min: MIN_BRAND_PRICES });
     const sorted = [...rows].sort((a, b) => a.premium - b.premium);
+    // Every bar names its flag: a tick per bar (Plotly's automatic ticks skipped every other
+    // one of 44), and a chart that grows with the flags so the names do not overlap.
+    const brands = sorted.map((r) => r.brand);
+    const height = Math.max(560, BRAND_ROW_PX * brands.length + 80);
+    $("st-chart-brands").style.height = `${height}px`;
     plot("st-chart-brands", [{
       type: "bar", orientation: "h", y: sorted.map((r) => r.brand), x: sorted.map((r) => r.premium),
       marker: {
@@ -434,7 +455,12 @@
       },
       customdata: sorted.map((r) => [r.premium_pct, few(r) ? ` · ${t("brands.few")}` : ""]),
       hovertemplate: "%{y}: %{x:.3f} (%{customdata[0]:.1f}%)%{customdata[1]}<extra></extra>",
-    }], { xaxis: { title: { text: t("chart.premium", { unit: unitLabel(data.unit) }) } }, margin: { t: 16, r: 16, b: 48, l: 160 } });
+    }], {
+      xaxis: { title: { text: t("chart.premium", { unit: unitLabel(data.unit) }) } },
+      yaxis: { type: "category", tickmode: "array", tickvals: brands, ticktext: brands, automargin: true },
+      height,
+      margin: { t: 16, r: 16, b: 48, l: 160 },
+    });
     table($("st-brands"), [
       ["brand", (r) => r.brand],
       ["observations", (r) => num(r.observations, 0) + (few(r) ? ` · ${t("brands.few")}` : ""), true],
@@ -508,6 +534,8 @@
     for (const button of document.querySelectorAll(".lang-btn")) {
       button.setAttribute("aria-pressed", String(button.dataset.lang === state.lang));
     }
+    // The weekly-averages page opens in the language chosen here, not in the browser's.
+    $("st-back").href = `/?lang=${encodeURIComponent(state.lang)}`;
     const fuel = $("st-fuel");
     fuel.textContent = "";
     for (const code of (meta && meta.fuels) || Object.keys(T.en).filter((k) => k.startsWith("fuel.")).map((k) => k.slice(5))) {
@@ -580,7 +608,7 @@
   function bind() {
     const tabs = [...document.querySelectorAll(".tabs [role=tab]")];
     for (const tab of tabs) {
-      tab.addEventListener("click", () => { state.view = tab.dataset.view; render(); });
+      tab.addEventListener("click", () => { state.view = tab.dataset.view; navigate(); });
     }
     // The WAI-ARIA tabs pattern, as on the main page: Left/Right go to the previous/next tab
     // (wrapping), Home/End to the first/last, and the tab that takes the focus opens its view.
@@ -594,19 +622,25 @@
       tab.click();
     });
     for (const button of document.querySelectorAll(".lang-btn")) {
-      button.addEventListener("click", () => { state.lang = button.dataset.lang; render(); });
+      button.addEventListener("click", () => { state.lang = button.dataset.lang; navigate(); });
     }
-    $("st-fuel").addEventListener("change", (e) => { state.fuel = e.target.value; render(); });
-    $("st-state").addEventListener("change", (e) => { state.state = e.target.value; render(); });
-    $("st-start").addEventListener("change", (e) => { state.start = e.target.value; render(); });
-    $("st-end").addEventListener("change", (e) => { state.end = e.target.value; render(); });
+    $("st-fuel").addEventListener("change", (e) => { state.fuel = e.target.value; navigate(); });
+    $("st-state").addEventListener("change", (e) => { state.state = e.target.value; navigate(); });
+    $("st-start").addEventListener("change", (e) => { state.start = e.target.value; navigate(); });
+    $("st-end").addEventListener("change", (e) => { state.end = e.target.value; navigate(); });
     let timer = null;
     $("st-q").addEventListener("input", (e) => {
       state.q = e.target.value;
       clearTimeout(timer);
-      timer = setTimeout(render, 250);
+      timer = setTimeout(navigate, 250);
     });
-    $("st-controls").addEventListener("submit", (e) => { e.preventDefault(); render(); });
+    $("st-controls").addEventListener("submit", (e) => { e.preventDefault(); navigate(); });
+    // Back and Forward: the entry's address is what to show.
+    window.addEventListener("popstate", () => {
+      clearTimeout(timer);
+      readUrl();
+      if (meta) render();
+    });
     const pick = (e) => {
       const row = e.target.closest("tr[data-muni]");
       if (!row) return;
@@ -614,7 +648,7 @@
       for (const tr of document.querySelectorAll("tr[data-muni]")) {
         tr.classList.toggle("selected", tr.dataset.muni === state.muni);
       }
-      writeUrl();
+      writeUrl(true);
       renderMunicipality().catch((err) => {
         if (plotly()) plotly().purge($("st-chart-muni"));
         showError(err);
