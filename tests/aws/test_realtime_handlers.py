@@ -11,7 +11,12 @@ from typing import cast
 from zoneinfo import ZoneInfo
 
 import pytest
-from devtools.aws.lambda_events import FakeLambdaContext, load_handler, scheduled_event
+from devtools.aws.lambda_events import (
+    FakeLambdaContext,
+    emf_blobs,
+    load_handler,
+    scheduled_event,
+)
 from tests.aws.conftest import AwsHome
 from tests.aws.test_aws_handlers import metric
 from tests.support.aws_backends import drain_sns_inbox, sns_topic_with_inbox
@@ -21,6 +26,7 @@ from fuelpipe.adapters.clock import FixedClock
 from fuelpipe.domain.alerts import Alert, AlertKind, Condition, Severity
 from fuelpipe.domain.models import Record, Status
 from fuelpipe.homes.aws_alerts import ALERT_MIN_S
+from fuelpipe.ports.alerts import AlertSink
 from fuelpipe.ports.store import Store
 from fuelpipe.stages.recheck import TIME_MARGIN_S
 
@@ -287,6 +293,39 @@ def test_retry_recheck_skips_alerting_when_too_little_time_is_left(
 
     assert (on_time["alerts_skipped"], on_time["alerts_firing"]) == (0, 2)  # quarantine + late
     assert {b["rule"] for b in drain_sns_inbox(sqs, inbox)} == {"quarantined", "stale_source"}
+
+
+class _TopicDown(AlertSink):
+    name = "sns"
+
+    def send(self, alert: Alert) -> None:
+        raise ConnectionError("sns: KMS key disabled (synthetic)")
+
+
+def test_a_failed_alert_delivery_emits_the_metric_its_alarm_watches(
+    aws_home: AwsHome, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The alert stays in the outbox and the run succeeds: AlertDeliveryFailed, in the
+    fuelpipe namespace with the handler's service dimension (AlertDeliveryFailedAlarm in
+    infra/template.yaml), is all that tells a person the alerts stopped arriving."""
+    now = datetime(2022, 5, 6, 15, 0, tzinfo=SP)
+    app = aws_home.app(FixedClock(now))
+    day = date(2022, 5, 3)
+    assert app.store.put_pending(Record("CURRENCY#USD", day, None, Status.PENDING, 5, now, "x"))
+    assert app.store.quarantine("CURRENCY#USD", day, 5, "no value after 5 re-downloads")
+    state = DynamoAlertState(aws_home.dynamodb, aws_home.settings.table_name, clock=FixedClock(now))
+    handler = load_handler("retry_recheck")
+    run = handler.make_handler(lambda: app, lambda: (state, [_TopicDown()]))
+
+    result = run(scheduled_event(), FakeLambdaContext("retry_recheck"))
+
+    assert result["alert_deliveries_failed"] >= 1
+    out = capsys.readouterr().out
+    (blob,) = [b for b in emf_blobs(out) if "AlertDeliveryFailed" in b]
+    (directive,) = blob["_aws"]["CloudWatchMetrics"]
+    assert directive["Namespace"] == "fuelpipe"
+    assert directive["Dimensions"] == [["service"]] and blob["service"] == "retry_recheck"
+    assert metric(out, "AlertDeliveryFailed") >= 1
 
 
 def test_retry_recheck_leaves_the_alerts_their_reserve(aws_home: AwsHome) -> None:
