@@ -100,6 +100,8 @@ SEED_SINCE."""
 USD = "CURRENCY#USD"
 NEW_USD_DAYS = [date(2022, 5, 2), date(2022, 5, 3), date(2022, 5, 4), date(2022, 5, 5)]
 RECHECK_KEY = "STOCK#PETR3"
+BACKSTOP_KEY, BACKSTOP_DAY = "COMMODITY#BRENT", date(2022, 4, 29)
+"""FRED's Brent for a Friday: still inside its publication window at NOW."""
 OUTLOOK_ALERT_KEY = "CURRENCY#EUR"
 CHILD_TIMEOUT_S = 120
 
@@ -136,7 +138,8 @@ PARTITION_KEY = "info_type"
 """The table's partition key: what ``dynamodb:LeadingKeys`` is matched against."""
 ANY_PARTITION = None
 WRITTEN_PARTITIONS: dict[str, frozenset[str] | None] = {
-    "data_clustering": frozenset({"WATERMARK", "RUN#*"}),  # set_watermark, put_run
+    # set_watermark, put_run, the PENDING dates' poll marks (put_meta)
+    "data_clustering": frozenset({"WATERMARK", "RUN#*", "META"}),
     # forecasts, data and outlook versions; the alert state and its delivery claims
     "outlook": frozenset({"OUTLOOK#*", "META", "ALERTS", "ALERTS#CLAIM"}),
     "intraday": frozenset({"INTRADAY#*"}),  # put_points
@@ -625,15 +628,19 @@ class Lab:
 
 
 def data_clustering_scenario(lab: Lab) -> Scenario:
-    """A scheduled gap scan of two seeded series: the week after the seed is missing."""
+    """A scheduled gap scan of two seeded series: the week after the seed is missing; and a
+    PENDING date still inside its publication window, which the backstop asks for again."""
     queue, dlq, sqs = lab.queues("data_clustering")
-    event = scheduled_event({"series": ["STOCK#PETR4", "COMMODITY#BRENT"], "since": "2022-04-01"})
+    pending = Record(BACKSTOP_KEY, BACKSTOP_DAY, None, Status.PENDING, 0, NOW, "read timeout")
+    assert lab.store().put_pending(pending)
+    event = scheduled_event({"series": ["STOCK#PETR4", BACKSTOP_KEY], "since": "2022-04-01"})
 
     def check(results: list[Any]) -> None:
         (report,) = results
         assert report["keys_scanned"] == 2, report
         assert report["gaps_found"] > 0 and report["messages_sent"] > 0, report
-        assert sqs.depth().visible == report["messages_sent"]
+        assert report["pending_polled"] == 1, report
+        assert sqs.depth().visible == report["messages_sent"] + report["pending_polled"]
 
     return Scenario([event], queue, dlq, check)
 

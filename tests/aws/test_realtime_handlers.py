@@ -20,9 +20,15 @@ from devtools.aws.lambda_events import (
 from tests.aws.conftest import AwsHome
 from tests.aws.test_aws_handlers import metric
 from tests.support.aws_backends import drain_sns_inbox, sns_topic_with_inbox
+from tests.support.window_polls import (
+    FAILED_AT,
+    USD,
+    assert_polls_wait_for_the_one_in_flight,
+    seed_a_failed_friday,
+)
 
 from fuelpipe.adapters.alerts import DynamoAlertState, SnsSink
-from fuelpipe.adapters.clock import FixedClock
+from fuelpipe.adapters.clock import FixedClock, ManualClock
 from fuelpipe.domain.alerts import Alert, AlertKind, Condition, Severity
 from fuelpipe.domain.models import Record, Status
 from fuelpipe.homes.aws_alerts import ALERT_MIN_S
@@ -81,6 +87,32 @@ def test_window_poll_asks_again_for_a_date_still_pending_in_its_window(aws_home:
     assert result["gaps_found"] == 0 and result["pending_polled"] == 1
     (message,) = app.queue.receive(10)
     assert json.loads(message.body)["dates_to_download"] == ["2022-05-06"]
+
+
+@pytest.mark.filterwarnings("ignore:No application metrics")
+def test_window_poll_waits_for_the_message_still_in_flight_for_a_pending_date(
+    aws_home: AwsHome,
+) -> None:
+    """The AWS home's store (dynalite) through the data_clustering handler: a date BCB keeps
+    failing is asked again only once the scraper answered the last message, or after the
+    queue's visibility timeout (FUELPIPE_VISIBILITY_TIMEOUT_S) if it never did."""
+    clock = ManualClock(FAILED_AT)
+    app = aws_home.app(clock)
+    seed_a_failed_friday(app.store, clock)
+    event = scheduled_event(
+        {"series": [USD], "due_only": True, "since": "2022-05-02"}, scheduler=True
+    )
+    handler = load_handler("data_clustering").make_handler(lambda: app)
+
+    def poll() -> int:
+        result = handler(event, FakeLambdaContext("data_clustering"))
+        assert result["gaps_found"] == 0
+        return int(result["pending_polled"])
+
+    in_flight = timedelta(seconds=aws_home.settings.visibility_timeout_s)
+    assert app.poll_in_flight_s == aws_home.settings.visibility_timeout_s
+    assert_polls_wait_for_the_one_in_flight(app.store, clock, poll, in_flight)
+    assert app.queue.depth().visible == 3
 
 
 @pytest.mark.filterwarnings("ignore:No application metrics")
