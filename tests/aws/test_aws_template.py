@@ -341,29 +341,38 @@ def test_an_alarm_tells_when_a_scheduled_run_is_dropped(template: dict[str, Any]
     assert alarm["AlarmActions"] == [{"Ref": "AlertTopic"}]
 
 
+def assert_sums_each_evaluators_metric(alarm: dict[str, Any], name: str) -> None:
+    """``alarm`` sums the EMF metric ``name`` of both alert evaluators (retry_recheck, outlook)
+    over the recheck's hour, on each handler's own namespace and ``service`` dimension (what
+    Powertools puts on the EMF line), and fires on one."""
+    watched = {
+        (
+            m["MetricStat"]["Metric"]["Namespace"],
+            m["MetricStat"]["Metric"]["MetricName"],
+            m["MetricStat"]["Metric"]["Dimensions"][0]["Name"],
+            m["MetricStat"]["Metric"]["Dimensions"][0]["Value"],
+        ): (m["MetricStat"]["Stat"], m["MetricStat"]["Period"])
+        for m in alarm["Metrics"]
+        if "MetricStat" in m
+    }
+    for handler in ("retry_recheck", "outlook"):
+        metrics = load_handler(handler).metrics
+        assert metrics.service == handler
+        key = (metrics.namespace, name, "service", metrics.service)
+        assert watched.get(key) == ("Sum", 3600), (handler, watched)
+    assert len(watched) == 2
+    (total,) = [m for m in alarm["Metrics"] if m.get("ReturnData")]
+    assert all(m["Id"] in total["Expression"] for m in alarm["Metrics"] if m is not total)
+    assert (alarm["Threshold"], alarm["EvaluationPeriods"]) == (1, 1)
+
+
 def test_an_alarm_tells_when_an_evaluator_skips_alerting(template: dict[str, Any]) -> None:
     """A skipped alert evaluation fires and clears nothing and publishes nothing, so the
     alerts cannot tell of it themselves: the AlertsSkipped metric each evaluating handler
     (retry_recheck hourly, outlook after a refresh that changed forecasts) emits on a skip has
     its alarm, on the handler's own namespace and service, summed over the recheck's hour."""
     alarm = template["Resources"]["AlertsSkippedAlarm"]["Properties"]
-    watched = {
-        (
-            m["MetricStat"]["Metric"]["Namespace"],
-            m["MetricStat"]["Metric"]["MetricName"],
-            m["MetricStat"]["Metric"]["Dimensions"][0]["Value"],
-        ): (m["MetricStat"]["Stat"], m["MetricStat"]["Period"])
-        for m in alarm["Metrics"]
-        if "MetricStat" in m
-    }
-    for name in ("retry_recheck", "outlook"):
-        metrics = load_handler(name).metrics
-        assert metrics.service == name
-        key = (metrics.namespace, "AlertsSkipped", metrics.service)
-        assert watched.get(key) == ("Sum", 3600), (name, watched)
-    (total,) = [m for m in alarm["Metrics"] if m.get("ReturnData")]
-    assert all(m["Id"] in total["Expression"] for m in alarm["Metrics"] if m is not total)
-    assert (alarm["Threshold"], alarm["EvaluationPeriods"]) == (1, 1)
+    assert_sums_each_evaluators_metric(alarm, "AlertsSkipped")
     assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
     assert alarm["TreatMissingData"] == "notBreaching"  # emitted only when a run skips
     schedule = template["Resources"]["RecheckSchedule"]["Properties"]
@@ -416,3 +425,119 @@ def test_checkov_passes() -> None:  # checkov is a dev dependency: missing, it f
     report = json.loads(done.stdout)
     assert report["summary"]["failed"] == 0, done.stdout
     assert report["summary"]["passed"] > 30
+
+
+def runs_of(template: dict[str, Any], function: str) -> list[int]:
+    """The minutes of the week (0: Monday 00:00) at which ``function``'s schedules run."""
+    minutes = set()
+    for schedule in resources(template, "AWS::Scheduler::Schedule").values():
+        props = schedule["Properties"]
+        if props["Target"]["Arn"]["Fn::GetAtt"][0] != function:
+            continue
+        for day, hour, minute in weekly_runs(props["ScheduleExpression"]):
+            minutes.add(DAYS.index(day) * 1440 + hour * 60 + minute)
+    return sorted(minutes)
+
+
+def longest_gap_s(runs: list[int]) -> int:
+    """The longest time between two consecutive runs of a weekly schedule, wrapping around."""
+    week = 7 * 1440
+    gaps = [b - a for a, b in zip(runs, runs[1:], strict=False)] + [runs[0] + week - runs[-1]]
+    return max(gaps) * 60
+
+
+def test_a_heartbeat_alarm_fires_when_a_daily_scheduled_function_stops_running(
+    template: dict[str, Any],
+) -> None:
+    """Every other alarm watches something a run does (errors, drops, a metric it emits), with
+    missing data not breaching: a disabled schedule, a broken Scheduler role or a function
+    throttled to zero would fire none, and the stale-source rule runs inside retry_recheck.
+    Each function scheduled every day has an Invocations alarm whose missing data breaches,
+    over more hours than the longest gap between its runs plus the hour in progress (so it
+    never fires while the schedules run), and less than a day."""
+    heartbeats = {
+        a["Properties"]["Dimensions"][0]["Value"]["Ref"]: a["Properties"]
+        for a in resources(template, "AWS::CloudWatch::Alarm").values()
+        if a["Properties"].get("MetricName") == "Invocations"
+    }
+    daily = {
+        fn
+        for fn in functions(template)
+        if runs_of(template, fn) and {r // 1440 for r in runs_of(template, fn)} == set(range(7))
+    }
+    assert {"DataClusteringFunction", "RetryRecheckFunction"} <= daily
+    assert set(heartbeats) == daily
+    for fn, alarm in heartbeats.items():
+        assert alarm["Namespace"] == "AWS/Lambda", fn
+        assert alarm["Dimensions"][0]["Name"] == "FunctionName", fn
+        assert (alarm["Statistic"], alarm["Threshold"]) == ("Sum", 1), fn
+        assert alarm["ComparisonOperator"] == "LessThanThreshold", fn
+        assert alarm["TreatMissingData"] == "breaching", fn  # no run: no datapoint at all
+        periods = alarm["EvaluationPeriods"]
+        assert alarm.get("DatapointsToAlarm", periods) == periods, fn
+        gap = longest_gap_s(runs_of(template, fn))
+        assert (periods - 1) * alarm["Period"] > gap, (fn, gap)
+        assert periods * alarm["Period"] <= 86_400, fn
+        assert alarm["AlarmActions"] == [{"Ref": "AlertTopic"}], fn
+
+
+def test_the_longest_gap_counts_the_weeks_wrap() -> None:
+    assert longest_gap_s([0, 60]) == (7 * 1440 - 60) * 60
+    assert longest_gap_s(list(range(0, 7 * 1440, 60))) == 3600
+
+
+def test_a_scheduled_run_that_never_reaches_its_function_is_dead_lettered_and_alarmed(
+    template: dict[str, Any],
+) -> None:
+    """Scheduler gives up on an event it cannot deliver after its RetryPolicy (its role lost
+    lambda:InvokeFunction, the function is gone or throttled past the event's age): without a
+    DeadLetterConfig the event is dropped and no function metric shows it."""
+    dlq = {"Fn::GetAtt": ["ScheduleDeadLetterQueue", "Arn"]}
+    schedules = resources(template, "AWS::Scheduler::Schedule")
+    assert len(schedules) >= 9
+    for name, schedule in schedules.items():
+        target = schedule["Properties"]["Target"]
+        assert target.get("DeadLetterConfig") == {"Arn": dlq}, name
+    queue = template["Resources"]["ScheduleDeadLetterQueue"]["Properties"]
+    assert queue["SqsManagedSseEnabled"] is True
+    assert queue["MessageRetentionPeriod"] == 1_209_600
+    # Scheduler sends the dead letter with the schedule's execution role
+    granted = [
+        s for role, s in statements(template) if role == "SchedulerRole" and s["Resource"] == dlq
+    ]
+    assert [s["Action"] for s in granted] == ["sqs:SendMessage"]
+    alarm = template["Resources"]["ScheduleDeadLetterAlarm"]["Properties"]
+    assert (alarm["Namespace"], alarm["MetricName"]) == (
+        "AWS/SQS",
+        "ApproximateNumberOfMessagesVisible",
+    )
+    assert alarm["Dimensions"] == [
+        {"Name": "QueueName", "Value": {"Fn::GetAtt": ["ScheduleDeadLetterQueue", "QueueName"]}}
+    ]
+    assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (1, "GreaterThanOrEqualToThreshold")
+    assert alarm["AlarmActions"] == [{"Ref": "AlertTopic"}]
+    dropped = template["Resources"]["SchedulerDroppedAlarm"]["Properties"]
+    watched = {
+        (m["MetricStat"]["Metric"]["Namespace"], m["MetricStat"]["Metric"]["MetricName"])
+        for m in dropped["Metrics"]
+        if "MetricStat" in m
+    }
+    assert watched == {
+        ("AWS/Scheduler", "InvocationDroppedCount"),
+        ("AWS/Scheduler", "InvocationsFailedToBeSentToDeadLetterCount"),
+    }
+    assert all("GroupName" not in s["Properties"] for s in schedules.values())  # "default"
+    (total,) = [m for m in dropped["Metrics"] if m.get("ReturnData")]
+    assert all(m["Id"] in total["Expression"] for m in dropped["Metrics"] if m is not total)
+    assert dropped["AlarmActions"] == [{"Ref": "AlertTopic"}]
+
+
+def test_an_alarm_tells_when_an_alert_cannot_be_delivered(template: dict[str, Any]) -> None:
+    """A failed SNS publish keeps the alert in the outbox and only the AlertDeliveryFailed
+    metric says so: its alarm watches it on each evaluating handler's own namespace and
+    service (what Powertools puts on the EMF line), summed over the recheck's hour."""
+    alarm = template["Resources"]["AlertDeliveryFailedAlarm"]["Properties"]
+    assert_sums_each_evaluators_metric(alarm, "AlertDeliveryFailed")
+    assert alarm["TreatMissingData"] == "notBreaching"  # no sink, or a skipped evaluation
+    assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    assert alarm["AlarmActions"] == [{"Ref": "AlertTopic"}]

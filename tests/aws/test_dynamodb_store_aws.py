@@ -13,8 +13,14 @@ from botocore.exceptions import ClientError
 from devtools.aws.servers import LocalServer
 from tests.support.aws_backends import unique_name
 
-from fuelpipe.adapters.dynamodb_store import DynamoDbStore, UnprocessedItemsError, create_table
+from fuelpipe.adapters.dynamodb_store import (
+    RUN_HISTORY_KEPT,
+    DynamoDbStore,
+    UnprocessedItemsError,
+    create_table,
+)
 from fuelpipe.domain.models import Record, Status
+from fuelpipe.ports.store import RunLog
 
 pytestmark = pytest.mark.aws
 
@@ -234,3 +240,36 @@ def test_add_records_retries_a_transaction_cancelled_by_a_conflict(
     assert store.add_records([Record(KEY, d, Decimal("3"), Status.OK) for d in days(5)]) == []
     assert sent == [5, 5]  # the same batch again
     assert [r.value for r in store.query(KEY)] == [Decimal("3")] * 5
+
+
+def test_run_history_items_expire_and_the_latest_run_does_not(client: Any, table: str) -> None:
+    """Every run (the scraper's, one a message) wrote a RUN#<stage> item kept forever, and
+    only RUN#LATEST is read: the history now carries the table's TTL attribute."""
+    store = DynamoDbStore(client, table, run_history_kept=timedelta(days=7))
+    runs = [RunLog("scraper", NOW + timedelta(minutes=m), NOW + timedelta(minutes=m + 1), {})
+            for m in (0, 10)]  # fmt: skip
+    for run in runs:
+        store.put_run(run)
+
+    history = client.query(
+        TableName=table,
+        KeyConditionExpression="info_type = :k",
+        ExpressionAttributeValues={":k": {"S": "RUN#scraper"}},
+    )["Items"]
+    assert [int(i["expires_at"]["N"]) for i in history] == [
+        int((r.finished_at + timedelta(days=7)).timestamp()) for r in runs
+    ]
+    latest = client.get_item(
+        TableName=table, Key={"info_type": {"S": "RUN#LATEST"}, "date": {"S": "scraper"}}
+    )["Item"]
+    assert "expires_at" not in latest
+    assert [r.started_at for r in store.last_runs()] == [runs[-1].started_at]
+    default = DynamoDbStore(client, table)
+    default.put_run(RunLog("orchestrate", NOW, NOW, {}))
+    item = client.query(
+        TableName=table,
+        KeyConditionExpression="info_type = :k",
+        ExpressionAttributeValues={":k": {"S": "RUN#orchestrate"}},
+    )["Items"][0]
+    assert int(item["expires_at"]["N"]) == int((NOW + RUN_HISTORY_KEPT).timestamp())
+    assert timedelta(days=30) == RUN_HISTORY_KEPT

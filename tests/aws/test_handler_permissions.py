@@ -100,6 +100,8 @@ SEED_SINCE."""
 USD = "CURRENCY#USD"
 NEW_USD_DAYS = [date(2022, 5, 2), date(2022, 5, 3), date(2022, 5, 4), date(2022, 5, 5)]
 RECHECK_KEY = "STOCK#PETR3"
+BACKSTOP_KEY, BACKSTOP_DAY = "COMMODITY#BRENT", date(2022, 4, 29)
+"""FRED's Brent for a Friday: still inside its publication window at NOW."""
 OUTLOOK_ALERT_KEY = "CURRENCY#EUR"
 CHILD_TIMEOUT_S = 120
 
@@ -136,16 +138,24 @@ PARTITION_KEY = "info_type"
 """The table's partition key: what ``dynamodb:LeadingKeys`` is matched against."""
 ANY_PARTITION = None
 WRITTEN_PARTITIONS: dict[str, frozenset[str] | None] = {
-    "data_clustering": frozenset({"WATERMARK", "RUN#*"}),  # set_watermark, put_run
+    # set_watermark, put_run, the PENDING dates' poll marks (put_meta)
+    "data_clustering": frozenset({"WATERMARK", "RUN#*", "META"}),
     # forecasts, data and outlook versions; the alert state and its delivery claims
     "outlook": frozenset({"OUTLOOK#*", "META", "ALERTS", "ALERTS#CLAIM"}),
     "intraday": frozenset({"INTRADAY#*"}),  # put_points
     "dashboard_api": frozenset({"META"}),  # precomputed views
-    "scraper": ANY_PARTITION,  # every series' records, revisions and watermarks
+    # every series' records and revisions; split marks and the data version; its run log
+    "scraper": ANY_PARTITION,
     "retry_recheck": ANY_PARTITION,  # claims and quarantines any series' retries
 }
 """The partition-key patterns each role's DynamoDB writes are limited to (IAM StringLike);
 ANY_PARTITION for the functions that write every series' partitions."""
+PUT_PARTITIONS: dict[str, frozenset[str]] = {
+    # its UpdateItems claim and quarantine any series' retries; it never puts a record
+    "retry_recheck": frozenset({"RUN#*", "META", "ALERTS", "ALERTS#CLAIM"}),
+}
+"""For a function whose updates may touch every series: the partitions its PutItem (which
+replaces a whole item) is limited to."""
 
 
 # --- lock files ------------------------------------------------------------------------------
@@ -625,15 +635,19 @@ class Lab:
 
 
 def data_clustering_scenario(lab: Lab) -> Scenario:
-    """A scheduled gap scan of two seeded series: the week after the seed is missing."""
+    """A scheduled gap scan of two seeded series: the week after the seed is missing; and a
+    PENDING date still inside its publication window, which the backstop asks for again."""
     queue, dlq, sqs = lab.queues("data_clustering")
-    event = scheduled_event({"series": ["STOCK#PETR4", "COMMODITY#BRENT"], "since": "2022-04-01"})
+    pending = Record(BACKSTOP_KEY, BACKSTOP_DAY, None, Status.PENDING, 0, NOW, "read timeout")
+    assert lab.store().put_pending(pending)
+    event = scheduled_event({"series": ["STOCK#PETR4", BACKSTOP_KEY], "since": "2022-04-01"})
 
     def check(results: list[Any]) -> None:
         (report,) = results
         assert report["keys_scanned"] == 2, report
         assert report["gaps_found"] > 0 and report["messages_sent"] > 0, report
-        assert sqs.depth().visible == report["messages_sent"]
+        assert report["pending_polled"] == 1, report
+        assert sqs.depth().visible == report["messages_sent"] + report["pending_polled"]
 
     return Scenario([event], queue, dlq, check)
 
@@ -982,6 +996,34 @@ def test_role_writes_only_the_partitions_its_handler_writes(
     written = {key for _, keys in got.writes for key in keys}
     unused = sorted(p for p in expected if not any(fnmatchcase(k, p) for k in written))
     assert not unused, f"{name}: granted writes under {unused}, but wrote only {sorted(written)}"
+
+
+@pytest.mark.parametrize("name", sorted(PUT_PARTITIONS))
+def test_role_puts_only_the_partitions_its_handler_puts(
+    lab: Lab, runs: Callable[[str], FunctionRuns], name: str
+) -> None:
+    """A role that updates any series' records need not put one: its PutItem is limited to
+    the partitions its handler really puts, and each of them is put in the run."""
+    grant = role_grant(lab.template, name)
+    putting = [st for st in grant.statements if st.grants("dynamodb:PutItem")]
+    granted = {p for st in putting for p in st.leading_keys or {"*"}}
+    assert granted == PUT_PARTITIONS[name], (name, granted)
+    got = runs(name)
+    assert got.for_iam.problem is None, f"{name}: the handler failed: {got.for_iam.problem}"
+    put = {key for action, keys in got.writes if action == "dynamodb:PutItem" for key in keys}
+    unused = sorted(p for p in granted if not any(fnmatchcase(k, p) for k in put))
+    assert not unused, f"{name}: granted PutItem under {unused}, but put only {sorted(put)}"
+
+
+def test_scraper_role_grants_no_unconditional_batch_write(
+    lab: Lab, runs: Callable[[str], FunctionRuns]
+) -> None:
+    """The scraper stores with add_records (conditional Puts: TransactWriteItems, or PutItem
+    each) and never calls put_records: BatchWriteItem, which cannot carry a condition and
+    would overwrite any series' records, is not granted."""
+    actions = runs("scraper").actions
+    assert "dynamodb:PutItem" in actions and "dynamodb:BatchWriteItem" not in actions, actions
+    assert not role_grant(lab.template, "scraper").allows("dynamodb:BatchWriteItem")
 
 
 def test_dashboard_role_grants_athena_exactly_what_the_station_queries_call(

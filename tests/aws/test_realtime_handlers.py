@@ -11,16 +11,28 @@ from typing import cast
 from zoneinfo import ZoneInfo
 
 import pytest
-from devtools.aws.lambda_events import FakeLambdaContext, load_handler, scheduled_event
+from devtools.aws.lambda_events import (
+    FakeLambdaContext,
+    emf_blobs,
+    load_handler,
+    scheduled_event,
+)
 from tests.aws.conftest import AwsHome
 from tests.aws.test_aws_handlers import metric
 from tests.support.aws_backends import drain_sns_inbox, sns_topic_with_inbox
+from tests.support.window_polls import (
+    FAILED_AT,
+    USD,
+    assert_polls_wait_for_the_one_in_flight,
+    seed_a_failed_friday,
+)
 
 from fuelpipe.adapters.alerts import DynamoAlertState, SnsSink
-from fuelpipe.adapters.clock import FixedClock
+from fuelpipe.adapters.clock import FixedClock, ManualClock
 from fuelpipe.domain.alerts import Alert, AlertKind, Condition, Severity
 from fuelpipe.domain.models import Record, Status
 from fuelpipe.homes.aws_alerts import ALERT_MIN_S
+from fuelpipe.ports.alerts import AlertSink
 from fuelpipe.ports.store import Store
 from fuelpipe.stages.recheck import TIME_MARGIN_S
 
@@ -75,6 +87,32 @@ def test_window_poll_asks_again_for_a_date_still_pending_in_its_window(aws_home:
     assert result["gaps_found"] == 0 and result["pending_polled"] == 1
     (message,) = app.queue.receive(10)
     assert json.loads(message.body)["dates_to_download"] == ["2022-05-06"]
+
+
+@pytest.mark.filterwarnings("ignore:No application metrics")
+def test_window_poll_waits_for_the_message_still_in_flight_for_a_pending_date(
+    aws_home: AwsHome,
+) -> None:
+    """The AWS home's store (dynalite) through the data_clustering handler: a date BCB keeps
+    failing is asked again only once the scraper answered the last message, or after the
+    queue's visibility timeout (FUELPIPE_VISIBILITY_TIMEOUT_S) if it never did."""
+    clock = ManualClock(FAILED_AT)
+    app = aws_home.app(clock)
+    seed_a_failed_friday(app.store, clock)
+    event = scheduled_event(
+        {"series": [USD], "due_only": True, "since": "2022-05-02"}, scheduler=True
+    )
+    handler = load_handler("data_clustering").make_handler(lambda: app)
+
+    def poll() -> int:
+        result = handler(event, FakeLambdaContext("data_clustering"))
+        assert result["gaps_found"] == 0
+        return int(result["pending_polled"])
+
+    in_flight = timedelta(seconds=aws_home.settings.visibility_timeout_s)
+    assert app.poll_in_flight_s == aws_home.settings.visibility_timeout_s
+    assert_polls_wait_for_the_one_in_flight(app.store, clock, poll, in_flight)
+    assert app.queue.depth().visible == 3
 
 
 @pytest.mark.filterwarnings("ignore:No application metrics")
@@ -287,6 +325,39 @@ def test_retry_recheck_skips_alerting_when_too_little_time_is_left(
 
     assert (on_time["alerts_skipped"], on_time["alerts_firing"]) == (0, 2)  # quarantine + late
     assert {b["rule"] for b in drain_sns_inbox(sqs, inbox)} == {"quarantined", "stale_source"}
+
+
+class _TopicDown(AlertSink):
+    name = "sns"
+
+    def send(self, alert: Alert) -> None:
+        raise ConnectionError("sns: KMS key disabled (synthetic)")
+
+
+def test_a_failed_alert_delivery_emits_the_metric_its_alarm_watches(
+    aws_home: AwsHome, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The alert stays in the outbox and the run succeeds: AlertDeliveryFailed, in the
+    fuelpipe namespace with the handler's service dimension (AlertDeliveryFailedAlarm in
+    infra/template.yaml), is all that tells a person the alerts stopped arriving."""
+    now = datetime(2022, 5, 6, 15, 0, tzinfo=SP)
+    app = aws_home.app(FixedClock(now))
+    day = date(2022, 5, 3)
+    assert app.store.put_pending(Record("CURRENCY#USD", day, None, Status.PENDING, 5, now, "x"))
+    assert app.store.quarantine("CURRENCY#USD", day, 5, "no value after 5 re-downloads")
+    state = DynamoAlertState(aws_home.dynamodb, aws_home.settings.table_name, clock=FixedClock(now))
+    handler = load_handler("retry_recheck")
+    run = handler.make_handler(lambda: app, lambda: (state, [_TopicDown()]))
+
+    result = run(scheduled_event(), FakeLambdaContext("retry_recheck"))
+
+    assert result["alert_deliveries_failed"] >= 1
+    out = capsys.readouterr().out
+    (blob,) = [b for b in emf_blobs(out) if "AlertDeliveryFailed" in b]
+    (directive,) = blob["_aws"]["CloudWatchMetrics"]
+    assert directive["Namespace"] == "fuelpipe"
+    assert directive["Dimensions"] == [["service"]] and blob["service"] == "retry_recheck"
+    assert metric(out, "AlertDeliveryFailed") >= 1
 
 
 def test_retry_recheck_leaves_the_alerts_their_reserve(aws_home: AwsHome) -> None:

@@ -137,8 +137,9 @@ def test_intraday_runs_every_15_minutes_through_the_hours_its_series_publish(
     assert event["detail"] == {}  # every intraday series
     assert schedule_options(event, DEFAULT_CATALOG).series is None
     invoke = template["Resources"]["SchedulerRole"]["Properties"]["Policies"][0]
-    (statement,) = invoke["PolicyDocument"]["Statement"]
-    assert {"Fn::GetAtt": ["IntradayFunction", "Arn"]} in statement["Resource"]
+    statements = {s["Sid"]: s for s in invoke["PolicyDocument"]["Statement"]}
+    resources = statements["InvokeScheduled"]["Resource"]  # beside its dead letters' queue
+    assert {"Fn::GetAtt": ["IntradayFunction", "Arn"]} in resources
 
 
 def test_intraday_role_may_only_batch_write_intraday_partitions(

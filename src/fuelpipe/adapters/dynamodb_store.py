@@ -57,6 +57,10 @@ META = "META"
 _ALWAYS_READ = ("key", "date", "status")
 WRITE_THREADS = 4
 """BatchWriteItem calls put_records keeps in flight at once (a backfill writes thousands)."""
+RUN_HISTORY_KEPT = timedelta(days=30)
+"""How long a ``RUN#<stage>`` history item is kept after its run finished (DynamoDB's TTL on
+``expires_at``): only ``RUN#LATEST`` is read, and the scraper alone writes one a message.
+The SQLite store keeps the latest RUNS_KEPT_PER_STAGE runs of each stage instead."""
 ADD_THREADS = 16
 """Conditional PutItem calls add_records keeps in flight at once: one call per record, each
 mostly a wait on the service (the client's connection pool is sized to match)."""
@@ -111,11 +115,13 @@ class DynamoDbStore(Store):
         page_size: int | None = None,
         write_threads: int = WRITE_THREADS,
         add_threads: int = ADD_THREADS,
+        run_history_kept: timedelta = RUN_HISTORY_KEPT,
     ) -> None:
         if pending_shards < 1:
             raise ValueError("pending_shards must be at least 1")
         if write_threads < 1 or add_threads < 1:
             raise ValueError("write_threads and add_threads must be at least 1")
+        self._run_history_kept = run_history_kept
         self._write_threads = write_threads
         self._add_threads = add_threads
         self._transactions = True  # until the server says it has none (dynalite)
@@ -611,7 +617,8 @@ class DynamoDbStore(Store):
                 raise
 
     def put_run(self, run: RunLog) -> None:
-        """Keep the run under ``RUN#<stage>`` and, if it is the newest, as the stage's latest."""
+        """Keep the run under ``RUN#<stage>`` (until DynamoDB's TTL deletes it, ``run_history_kept``
+        after it finished) and, if it is the newest, as the stage's latest (never expires)."""
         started = iso_utc(run.started_at)
         body = items.to_item(
             {
@@ -621,7 +628,12 @@ class DynamoDbStore(Store):
                 "stage": run.stage,
             }
         )
-        history = {**items.primary_key(run_key(run.stage), started), **body}
+        expires = int((run.finished_at + self._run_history_kept).timestamp())
+        history = {
+            **items.primary_key(run_key(run.stage), started),
+            **body,
+            TTL_ATTRIBUTE: {"N": str(expires)},
+        }
         self.client.put_item(TableName=self.table, Item=history)
         try:
             self.client.put_item(
@@ -824,7 +836,8 @@ def create_table(
 
 
 TTL_ATTRIBUTE = "expires_at"
-"""Epoch seconds after which DynamoDB deletes an item: set on intraday points only."""
+"""Epoch seconds after which DynamoDB deletes an item: set on intraday points, the run history
+(not ``RUN#LATEST``) and the alert state's delivery marks."""
 
 
 def enable_ttl(client: Any, table_name: str) -> bool:

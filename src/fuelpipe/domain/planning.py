@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from datetime import date, timedelta
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime, timedelta
 from typing import Literal
 
 from fuelpipe.domain.calendars import get_calendar
 from fuelpipe.domain.catalog import Series
 from fuelpipe.domain.clock_bounds import MAX_DATE_AHEAD
 from fuelpipe.domain.gaps import ONE_DAY, group_streams
+from fuelpipe.domain.instants import iso_utc, parse_iso
 from fuelpipe.domain.messages import MAX_DATES_PER_MESSAGE, DownloadRequest
 
 
@@ -119,3 +120,31 @@ def _any_between(dates: list[date], lo: date, hi: date) -> bool:
     """Whether sorted ``dates`` hold one in ``[lo, hi]``."""
     i = bisect_left(dates, lo)
     return i < len(dates) and dates[i] <= hi
+
+
+def poll_in_flight(
+    sent: datetime | None, answered: datetime | None, now: datetime, in_flight_for: timedelta
+) -> bool:
+    """Whether the message an earlier poll ``sent`` for a PENDING date may still be queued or
+    being fetched, so that asking again would only pile a second request on the source: it
+    was sent, the scraper has not answered the date since (``answered``: the record's
+    ``updated_at``; the scraper rewrites a PENDING record each time it answers it, a source
+    error included), and less than ``in_flight_for`` (the queue's visibility timeout: a
+    message received and never answered is delivered again after it) has passed."""
+    if sent is None or now >= sent + in_flight_for:
+        return False
+    return answered is None or answered < sent
+
+
+def parse_polls(text: str | None) -> dict[date, datetime]:
+    """The dates and send instants :func:`polls_text` wrote (None or "": none)."""
+    out: dict[date, datetime] = {}
+    for word in (text or "").split():
+        day, _, at = word.partition("=")
+        out[date.fromisoformat(day)] = parse_iso(at)
+    return out
+
+
+def polls_text(polls: Mapping[date, datetime]) -> str:
+    """``<date>=<UTC instant>`` words, one per polled date, in date order."""
+    return " ".join(f"{day.isoformat()}={iso_utc(at)}" for day, at in sorted(polls.items()))

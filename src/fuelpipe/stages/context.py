@@ -35,6 +35,9 @@ class StageContext:
     """How often the orchestrator's full gap audit repairs a key's watermark."""
     store_batch: int = 5_000
     """Observations the scraper checks and stores together (bounds memory per message)."""
+    poll_in_flight_s: float = 450.0
+    """How long a polled PENDING date's message may still be queued or fetched (the queue's
+    visibility timeout): until the scraper answers it, or this passes, polls skip the date."""
 
     def close(self) -> None:
         """Release the HTTP clients and connections this context holds."""

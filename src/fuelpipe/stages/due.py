@@ -14,7 +14,7 @@ from fuelpipe.domain.calendars import expected_between, get_calendar
 from fuelpipe.domain.catalog import Catalog, Series
 from fuelpipe.domain.intraday import INTRADAY_SERIES, next_collection
 from fuelpipe.domain.models import Status, no_value_seen_at
-from fuelpipe.domain.planning import plan_requests
+from fuelpipe.domain.planning import parse_polls, plan_requests, poll_in_flight, polls_text
 from fuelpipe.domain.publication import in_window
 from fuelpipe.ports.store import Store
 from fuelpipe.stages.context import StageContext
@@ -172,14 +172,17 @@ def next_retry(
 def poll_pending(app: StageContext, due: Sequence[Due]) -> int:
     """Ask again for due dates that an earlier poll left PENDING (not out yet at the source):
     a PENDING date is not a gap, so the gap scan alone would leave it to recheck's backoff,
-    after its publication window. Returns the messages sent."""
-    wanted = []
+    after its publication window. A date whose last poll may still be in flight is skipped
+    (:func:`_send_polls`). Returns the messages sent."""
+    wanted: list[_Wanted] = []
     for d in due:
         if d.expected is None:
             continue
-        rows = app.store.query(d.series.key, d.expected, d.expected, fields=("status",))
+        rows = app.store.query(
+            d.series.key, d.expected, d.expected, fields=("status", "updated_at")
+        )
         if rows and rows[0].status is Status.PENDING:
-            wanted.append((d.series, [d.expected]))
+            wanted.append((d.series, d.expected, rows[0].updated_at))
     return _send_polls(app, wanted)
 
 
@@ -199,7 +202,7 @@ def poll_pending_in_window(
     """
     chosen = {s.key: s for s in series}
     latest: dict[str, date | None] = {}
-    wanted = []
+    wanted: list[_Wanted] = []
     for r in app.store.pending():
         s = chosen.get(r.key)
         if s is None or (since is not None and r.date < since):
@@ -210,10 +213,46 @@ def poll_pending_in_window(
             latest[r.key] = latest_expected(s, now)
         if answer_stands(s, latest[r.key], no_value_seen_at(r.attrs)):
             continue  # the source said "no value" and has published nothing since
-        wanted.append((s, [r.date]))
+        wanted.append((s, r.date, r.updated_at))
     return _send_polls(app, wanted)
 
 
-def _send_polls(app: StageContext, wanted: Sequence[tuple[Series, Sequence[date]]]) -> int:
-    requests = plan_requests(wanted)
-    return app.queue.send([r.to_body() for r in requests]) if requests else 0
+POLL_SENT = "poll_sent"
+"""Meta entries ``poll_sent#<key>``: when a poll last sent a message for each PENDING date of
+the key (:func:`~fuelpipe.domain.planning.polls_text`), kept while it may be in flight."""
+
+
+def poll_sent_name(key: str) -> str:
+    return f"{POLL_SENT}#{key}"
+
+
+_Wanted = tuple[Series, date, datetime | None]
+"""A PENDING date to poll: its series, the date, and when the record was last written."""
+
+
+def _send_polls(app: StageContext, wanted: Sequence[_Wanted]) -> int:
+    """Send one message per stream of the ``wanted`` dates, leaving out each date whose last
+    poll may still be queued or being fetched (:func:`poll_in_flight`): a date a slow source
+    keeps failing stays PENDING, and every 5-minute window poll would otherwise queue one more
+    request for it behind the ones the scraper has not got to. The send instants are kept in
+    the store's meta, written after the send (a failed send marks nothing)."""
+    now = app.clock.now()
+    in_flight_for = timedelta(seconds=app.poll_in_flight_s)
+    sent: dict[str, dict[date, datetime]] = {}
+    chosen: list[tuple[Series, list[date]]] = []
+    for series, day, answered in wanted:
+        if series.key not in sent:
+            sent[series.key] = parse_polls(app.store.get_meta(poll_sent_name(series.key)))
+        if not poll_in_flight(sent[series.key].get(day), answered, now, in_flight_for):
+            chosen.append((series, [day]))
+    requests = plan_requests(chosen)
+    if not requests:
+        return 0
+    count = app.queue.send([r.to_body() for r in requests])
+    polled: dict[str, dict[date, datetime]] = {}
+    for series, days in chosen:
+        polled.setdefault(series.key, {}).update(dict.fromkeys(days, now))
+    for key, marks in polled.items():
+        kept = {d: at for d, at in sent[key].items() if now < at + in_flight_for}
+        app.store.put_meta(poll_sent_name(key), polls_text({**kept, **marks}))
+    return count
