@@ -507,3 +507,79 @@ def test_run_log_keeps_the_latest_run_of_each_stage(store: Store) -> None:
     assert latest["scrape"] == runs[1]
     assert latest["scrape"].counts == {"written": 97}
     assert [r.stage for r in store.last_runs()] == ["orchestrate", "scrape"]
+
+
+def test_due_pending_pages_give_each_due_record_once_in_bounded_pages(store: Store) -> None:
+    """Pages hold at most ``page_size`` records, and together exactly ``due_pending``'s:
+    with set_after's second range too, over more records than a page."""
+    set_after = NOW + timedelta(hours=32)
+    for i, day in enumerate(days(9)):
+        assert store.put_pending(pending(day, next_attempt_at=NOW - timedelta(minutes=i)))
+        assert store.put_pending(pending(day, key=OTHER, next_attempt_at=None))
+    assert store.put_pending(pending(D0 - timedelta(days=1), next_attempt_at=NOW + timedelta(1)))
+    ahead = D0 - timedelta(days=2)
+    assert store.put_pending(pending(ahead, next_attempt_at=set_after + timedelta(seconds=1)))
+    store.put_records([ok(D0 - timedelta(days=3))])
+
+    pages = list(store.due_pending_pages(NOW, set_after=set_after, page_size=4))
+
+    assert all(1 <= len(page) <= 4 for page in pages)
+    assert len(pages) >= 5  # 19 records
+    found = [(r.key, r.date) for page in pages for r in page]
+    assert len(found) == len(set(found))
+    assert sorted(found) == [(r.key, r.date) for r in store.due_pending(NOW, set_after=set_after)]
+    assert (KEY, ahead) in found
+    assert all(r.status is Status.PENDING for page in pages for r in page)
+    for page in pages:
+        assert [(r.key, r.date) for r in page] == sorted((r.key, r.date) for r in page)
+    earlier = NOW - timedelta(days=1)
+    assert list(store.due_pending_pages(earlier)) == [store.due_pending(earlier)]
+
+
+def test_due_pending_pages_resume_after_the_caller_changed_earlier_pages(store: Store) -> None:
+    """A caller claims and quarantines what a page gave it before asking for the next page:
+    the next pages still give every other due record, once, and none it already had."""
+    for day in days(12):
+        assert store.put_pending(pending(day, next_attempt_at=NOW - timedelta(hours=1)))
+    seen: list[date] = []
+    for page in store.due_pending_pages(NOW, page_size=5):
+        for r in page:
+            seen.append(r.date)
+            if r.date.day % 2:
+                assert store.claim_retry(r.key, r.date, 0, 1, NOW + timedelta(hours=1))
+            else:
+                assert store.quarantine(r.key, r.date, 0, "spent")
+
+    assert sorted(seen) == days(12)  # each once
+    assert store.due_pending(NOW) == []
+    assert store.count_status(Status.PENDING) == 6
+    assert store.count_status(Status.QUARANTINED) == 6
+
+
+def test_a_caller_that_stops_reading_pages_has_read_only_those(store: Store) -> None:
+    for day in days(7):
+        assert store.put_pending(pending(day))
+    pages = store.due_pending_pages(NOW, page_size=3)
+    first = next(pages)
+    assert len(first) == 3
+    pages.close()  # nothing more read; the store stays usable
+    assert len(store.due_pending(NOW)) == 7
+    with pytest.raises(ValueError, match="page_size"):
+        next(store.due_pending_pages(NOW, page_size=0))
+
+
+def test_count_status_counts_pending_and_quarantined_records_only(store: Store) -> None:
+    assert store.count_status(Status.PENDING) == 0
+    assert store.count_status(Status.QUARANTINED) == 0
+    store.put_records([ok(d) for d in days(3, D0 - timedelta(days=10))])
+    for i, day in enumerate(days(7)):
+        assert store.put_pending(pending(day, next_attempt_at=NOW + timedelta(days=i)))
+        assert store.put_pending(pending(day, key=OTHER, next_attempt_at=None))
+    for day in days(3):
+        assert store.quarantine(OTHER, day, 0, "spent")
+    store.put_records([ok(days(7)[-1])])  # a PENDING record stored OK leaves the index
+
+    assert store.count_status(Status.PENDING) == len(store.pending()) == 10
+    assert store.count_status(Status.QUARANTINED) == len(store.quarantined()) == 3
+    with pytest.raises(ValueError, match="OK"):
+        store.count_status(Status.OK)

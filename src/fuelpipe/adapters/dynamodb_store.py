@@ -746,22 +746,30 @@ class DynamoDbStore(Store):
         so the range between them is never read)."""
 
         def one_shard(shard: int) -> list[Record]:
-            ranges: list[ConditionBase | None] = [None if bound is None else Key(GSI_SK).lt(bound)]
-            if above is not None:
-                ranges.append(Key(GSI_SK).gt(above))
             found: list[Record] = []
-            for sort_range in ranges:
-                condition = Key(GSI_PK).eq(items.gsi_pk(status, shard))
-                if sort_range is not None:
-                    condition &= sort_range
+            for condition in self._shard_ranges(status, shard, bound, above):
                 pages = self._pages(IndexName=PENDING_INDEX, **items.key_condition(condition))
                 found += [items.decode(i) for page in pages for i in page]
             return found
 
         with ThreadPoolExecutor(max_workers=min(self.shards, 16)) as pool:
             found = [r for part in pool.map(one_shard, range(self.shards)) for r in part]
-        # The index is eventually consistent: re-check the status its copy carries.
-        return sorted((r for r in found if r.status is status), key=lambda r: (r.key, r.date))
+        return _settled(found, status)
+
+    @staticmethod
+    def _shard_ranges(
+        status: Status, shard: int, bound: str | None, above: str | None
+    ) -> list[ConditionBase]:
+        """The key conditions of one shard's Queries: below ``bound`` (all if None), and with
+        ``above`` also above it."""
+        ranges: list[ConditionBase | None] = [None if bound is None else Key(GSI_SK).lt(bound)]
+        if above is not None:
+            ranges.append(Key(GSI_SK).gt(above))
+        out = []
+        for sort_range in ranges:
+            condition = Key(GSI_PK).eq(items.gsi_pk(status, shard))
+            out.append(condition if sort_range is None else condition & sort_range)
+        return out
 
     def due_pending(self, now: datetime, set_after: datetime | None = None) -> list[Record]:
         """PENDING records due at ``now`` (none set means due), and with ``set_after`` those
@@ -769,6 +777,59 @@ class DynamoDbStore(Store):
         index: two sort-key ranges of it, never a Scan."""
         above = items.due_bound(max(set_after, now)) if set_after is not None else None
         return self._index(Status.PENDING, items.due_bound(now), above)
+
+    def due_pending_pages(
+        self, now: datetime, set_after: datetime | None = None, page_size: int = 1000
+    ) -> Iterator[list[Record]]:
+        """:meth:`due_pending` a page at a time: one shard and sort-key range after another,
+        each Query asking for no more items than the page still lacks (``Limit``), and the
+        next one sent only when the caller asks for the next page (it resumes from the last
+        ``LastEvaluatedKey``). A page can hold fewer than ``page_size``: the index's copy of a
+        record that just left PENDING is dropped from it."""
+        if page_size < 1:
+            raise ValueError("page_size must be at least 1")
+        above = items.due_bound(max(set_after, now)) if set_after is not None else None
+        page: list[Record] = []
+        for shard in range(self.shards):
+            for condition in self._shard_ranges(Status.PENDING, shard, items.due_bound(now), above):
+                kwargs: dict[str, Any] = {
+                    "TableName": self.table,
+                    "IndexName": PENDING_INDEX,
+                    **items.key_condition(condition),
+                }
+                while True:
+                    got = self.client.query(Limit=page_size - len(page), **kwargs)
+                    page += [items.decode(i) for i in got.get("Items", [])]
+                    if len(page) >= page_size:
+                        yield _settled(page, Status.PENDING)
+                        page = []
+                    start = got.get("LastEvaluatedKey")
+                    if start is None:
+                        break
+                    kwargs["ExclusiveStartKey"] = start
+        if page:
+            yield _settled(page, Status.PENDING)
+
+    def count_status(self, status: Status) -> int:
+        """A COUNT Query of each shard of the pending index in parallel (paginated: a Query
+        counts at most 1 MB of items a call): no item is returned or decoded."""
+        if status not in (Status.PENDING, Status.QUARANTINED):
+            raise ValueError(f"only PENDING and QUARANTINED records are counted, not {status}")
+
+        def one_shard(shard: int) -> int:
+            condition = items.key_condition(Key(GSI_PK).eq(items.gsi_pk(status, shard)))
+            paginator = self.client.get_paginator("query")
+            pages = paginator.paginate(
+                TableName=self.table,
+                IndexName=PENDING_INDEX,
+                Select="COUNT",
+                PaginationConfig=self._page,
+                **condition,
+            )
+            return sum(int(page.get("Count", 0)) for page in pages)
+
+        with ThreadPoolExecutor(max_workers=min(self.shards, 16)) as pool:
+            return sum(pool.map(one_shard, range(self.shards)))
 
     def quarantined(self) -> list[Record]:
         """Every QUARANTINED record, by key and date."""
@@ -791,6 +852,12 @@ class DynamoDbStore(Store):
             for i in map(items.to_plain, page)
         ]
         return sorted(runs, key=lambda r: r.stage)
+
+
+def _settled(found: list[Record], status: Status) -> list[Record]:
+    """The index's records still of ``status``, by key and date: the index is eventually
+    consistent, so the status its copy carries is re-checked."""
+    return sorted((r for r in found if r.status is status), key=lambda r: (r.key, r.date))
 
 
 def create_table(

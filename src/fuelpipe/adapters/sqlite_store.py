@@ -992,6 +992,41 @@ class SqliteStore(Store):
         )
         return self._select(_ALL_FIELDS, where, (iso_utc(now), later))
 
+    def due_pending_pages(
+        self, now: datetime, set_after: datetime | None = None, page_size: int = 1000
+    ) -> Iterator[list[Record]]:
+        """:meth:`due_pending` a page at a time from the partial index, each page a query of
+        its own after the last key and date given (no lock held between pages)."""
+        if page_size < 1:
+            raise ValueError("page_size must be at least 1")
+        later = iso_utc(max(set_after, now)) if set_after is not None else None
+        due = (
+            f"{_NOT_OK} AND status = 'PENDING' AND (next_attempt_at IS NULL OR "
+            "next_attempt_at <= ? OR next_attempt_at > ?)"
+        )
+        params: tuple[object, ...] = (iso_utc(now), later)
+        after = ""
+        while True:
+            page = self._select(
+                _ALL_FIELDS, f"{due}{after} ORDER BY info_type, date LIMIT ?", (*params, page_size)
+            )
+            if page:
+                yield page
+            if len(page) < page_size:
+                return
+            last = page[-1]
+            after = " AND (info_type > ? OR (info_type = ? AND date > ?))"
+            params = (iso_utc(now), later, last.key, last.key, last.date.isoformat())
+
+    def count_status(self, status: Status) -> int:
+        """How many PENDING or QUARANTINED records there are (a COUNT over the partial index)."""
+        if status not in (Status.PENDING, Status.QUARANTINED):
+            raise ValueError(f"only PENDING and QUARANTINED records are counted, not {status}")
+        where = f"{_NOT_OK} AND status = ?"
+        with self._lock:
+            row = self._db().execute(f"SELECT COUNT(*) FROM items WHERE {where}", (status.value,))  # noqa: S608 - a constant condition
+            return int(row.fetchone()[0])
+
     def quarantined(self) -> list[Record]:
         """Every QUARANTINED record, by key and date."""
         where = f"{_NOT_OK} AND status = 'QUARANTINED' ORDER BY info_type, date"

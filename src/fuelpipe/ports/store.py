@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from types import MappingProxyType
 
-from fuelpipe.domain.models import AttrValue, PresentDate, Record, Revision
+from fuelpipe.domain.models import AttrValue, PresentDate, Record, Revision, Status
 
 BATCH_LIMIT = 25
 """At most this many items go in one batch write (DynamoDB's BatchWriteItem limit)."""
@@ -177,6 +177,26 @@ class Store(abc.ABC):
         key and date; with ``set_after`` (not before ``now``) also those whose next attempt is
         later than it: no policy at ``now`` sets one so late, so a clock ahead did
         (``RetryPolicy.set_ahead`` decides), and they would wait for real time to catch up."""
+
+    @abc.abstractmethod
+    def due_pending_pages(
+        self, now: datetime, set_after: datetime | None = None, page_size: int = 1000
+    ) -> Iterator[list[Record]]:
+        """:meth:`due_pending`'s records in pages of at most ``page_size``, each read only when
+        the caller asks for it: a caller that stops (out of time) has read only what it used.
+
+        Each page is by key and date; pages come in the index's order (by shard, then next
+        attempt, in DynamoDB), not one order over all of them. A page read after the caller
+        changed records of earlier pages (claimed, quarantined) still holds every due record
+        it would have held: the read resumes after the last one given, never from the start.
+        """
+
+    @abc.abstractmethod
+    def count_status(self, status: Status) -> int:
+        """How many PENDING or QUARANTINED records there are, counted without reading them
+        whole (DynamoDB: a COUNT Query of each shard of the pending index; it is eventually
+        consistent, so a record that just changed status may be counted in its old one).
+        ValueError for any other status: OK records are not in the index."""
 
     @abc.abstractmethod
     def quarantined(self) -> list[Record]:
