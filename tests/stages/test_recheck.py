@@ -1,9 +1,10 @@
 """recheck under a time budget, and in batches: a claim spends a re-download, so none is left
 claimed without being sent when the run stops (a Lambda timeout sends no signal)."""
 
+import dataclasses
 import json
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -98,6 +99,60 @@ def test_a_run_out_of_time_sends_its_claims_and_defers_the_rest(make_app, table_
 
     assert (again.due, again.retried, again.deferred) == (8, 8, 0)
     assert set(_asked(app)) == deferred
+
+
+class _PagesRead:
+    """The real store, counting the due records each run's page reads gave."""
+
+    def __init__(self, store: object) -> None:
+        self._store = store
+        self.read = 0
+
+    def due_pending_pages(self, *args: object, **kwargs: object) -> Iterator[list[Record]]:
+        for page in self._store.due_pending_pages(*args, **kwargs):  # type: ignore[attr-defined]
+            self.read += len(page)
+            yield page
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._store, name)
+
+
+def test_a_backlog_larger_than_a_page_is_read_page_by_page_and_worked_across_runs(
+    make_app, table_source
+):
+    """A run reads the due records a page at a time and stops reading where its time budget
+    ends: the next runs read on from what is still due, and every due date is claimed and
+    asked for exactly once over the runs, none lost, none twice."""
+    app = make_app(table_source())
+    seeded = _seed_due(app, ["CURRENCY#USD", "CURRENCY#EUR"], 9)  # 18 due, pages of 5
+    store = _PagesRead(app.store)
+    app = dataclasses.replace(app, store=store)
+    asked: list[tuple[str, date]] = []
+
+    # A budget for 7 calls: the 5 claims of page 1, the check before page 2, 1 claim of it.
+    first = recheck(app, remaining_s=_budget(7), page_size=5)
+
+    assert (first.due, first.retried, first.deferred, first.left_unread) == (10, 6, 4, 1)
+    assert store.read == 10  # pages 3 and 4 never read
+    asked += _asked(app)
+    assert len(asked) == 6
+
+    store.read = 0
+    second = recheck(app, remaining_s=_budget(7), page_size=5)  # the 12 left: 6 claimed again
+
+    assert (second.due, second.retried, second.left_unread) == (10, 6, 1)
+    assert store.read == 10
+    asked += _asked(app)
+
+    store.read = 0
+    third = recheck(app, remaining_s=_budget(100), page_size=5)  # time for the last 6
+
+    assert (third.due, third.retried, third.deferred, third.left_unread) == (6, 6, 0, 0)
+    assert store.read == 6
+    asked += _asked(app)
+    assert sorted(asked) == sorted(seeded)  # each once: none lost, none claimed twice
+    assert {r.retry_count for r in app.store.pending()} == {1}
+    assert app.store.due_pending(NOW) == []
 
 
 def test_claims_are_sent_every_batch_within_a_fetch_unit(make_app, table_source):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -27,6 +27,12 @@ TIME_MARGIN_S = 20.0
 # more download of the whole workbook: a failed backfill's ~136,000 weekly state dates go out
 # in ~27 messages, not the ~270 of a batch of 500.
 SEND_EVERY = 5_000
+# Due records read from the store at once: the read itself is bounded, each page read only
+# when the one before is worked through and time is left, so a failed backfill's ~136,000
+# PENDING dates (~16 s of decoding in one read) are worked through a page at a time and
+# across runs, not read whole every run. As large as a send: a page of one fetch unit still
+# goes out in one message a stream.
+READ_PAGE = 5_000
 
 
 @dataclass
@@ -38,7 +44,10 @@ class RecheckReport(Counters):
     quarantined: int = 0
     messages_sent: int = 0
     lost_race: int = 0
-    deferred: int = 0  # due, but left untouched for the next run: the time budget ran out
+    deferred: int = 0  # due, read, but left untouched for the next run: the time budget ran out
+    left_unread: int = 0
+    """1 when the time budget ran out before the run read to the end of the due records:
+    more may be due than ``due`` counts (they wait for the next run, untouched)."""
     given_back: int = 0
     """Claims whose message the queue refused, given back: due again with no re-download
     spent (not counted in ``retried``)."""
@@ -62,6 +71,7 @@ def recheck(
     remaining_s: Callable[[], float] | None = None,
     send_every: int = SEND_EVERY,
     report: RecheckReport | None = None,
+    page_size: int = READ_PAGE,
 ) -> RecheckReport:
     """Claim each due retry (conditionally, so none is counted twice), then enqueue them, one
     fetch unit at a time and at most ``send_every`` claims a send.
@@ -93,22 +103,92 @@ def recheck(
     ``report``, when given, is the one filled as the run goes (and returned): a caller whose
     recheck raised reads there what it did before the error, its quarantines above all, which
     change what the health view shows (``data_version.mark_after_error``).
+
+    The due records are read ``page_size`` at a time (``Store.due_pending_pages``), the next
+    page only once the one before is worked through and the time budget allows: a backlog
+    larger than a run's time is read no further than it is worked, and the next run reads on
+    from what is still due (claimed records left the due range; quarantined ones the index).
+    The fetch units go smallest first within each page.
     """
     now = app.clock.now()
     today = now.astimezone(SAO_PAULO).date()
     report = report if report is not None else RecheckReport()
+    late = False  # under TIME_MARGIN_S left: claim nothing more
+    decided = 0
+    pages = app.store.due_pending_pages(
+        now, set_after=now + app.policy.longest_delay, page_size=page_size
+    )
+    # Between pages the store holds nothing (no lock, no open read): a run that stops early
+    # just asks for no more.
+    for page in _while_time_left(pages, remaining_s, report):
+        by_unit = _due_by_unit(app, page, now, keys, report)
+        decided, late = _work_page(
+            app, by_unit, (now, today), report, (remaining_s, send_every), decided
+        )
+        if late:
+            report.left_unread = 1  # the pages after this one were not read
+            break
+    if not report.due:
+        app.failpoints.hit("recheck.after_claim")  # nothing claimed, nothing sent: still a point
+    report.deferred = report.due - decided
+    if report.left_unread:
+        logger.warning(
+            "recheck: under %.0f s left; %d due records deferred to the next run, any more "
+            "left unread",
+            TIME_MARGIN_S,
+            report.deferred,
+        )
+    app.failpoints.hit("recheck.after_send")
+    app.store.put_run(RunLog("retry_recheck", now, app.clock.now(), report.as_dict()))
+    return report
+
+
+def _while_time_left(
+    pages: Iterator[list[Record]],
+    remaining_s: Callable[[], float] | None,
+    report: RecheckReport,
+) -> Iterator[list[Record]]:
+    """The pages of due records, each after the first read only with time left for it."""
+    for page in pages:
+        yield page
+        if remaining_s is not None and remaining_s() < TIME_MARGIN_S:
+            report.left_unread = 1
+            return
+
+
+def _due_by_unit(
+    app: StageContext,
+    page: list[Record],
+    now: datetime,
+    keys: Collection[str] | None,
+    report: RecheckReport,
+) -> dict[str, list[Record]]:
+    """One page's due records to retry, by fetch unit (counted in ``due``)."""
     by_unit: dict[str, list[Record]] = defaultdict(list)
-    for rec in app.store.due_pending(now, set_after=now + app.policy.longest_delay):
+    for rec in page:
         if rec.key not in app.catalog or (keys is not None and rec.key not in keys):
             continue  # a series dropped from the catalog is nobody's to retry
         if _decision(app, rec, now) is Decision.WAIT:
             continue  # a date ahead, waiting for its publication window: not set by a clock ahead
         report.due += 1
         by_unit[app.catalog[rec.key].fetch_unit].append(rec)
-    if not by_unit:
-        app.failpoints.hit("recheck.after_claim")  # nothing claimed, nothing sent: still a point
-    late = False  # under TIME_MARGIN_S left: claim nothing more
-    decided = 0
+    return by_unit
+
+
+def _work_page(
+    app: StageContext,
+    by_unit: dict[str, list[Record]],
+    when: tuple[datetime, date],
+    report: RecheckReport,
+    limits: tuple[Callable[[], float] | None, int],
+    decided: int,
+) -> tuple[int, bool]:
+    """Claim and send one page's due records, unit by unit, within ``limits`` (the time
+    budget, claims a send); returns how many due records the run decided so far (``decided``
+    before this page) and whether time ran out."""
+    remaining_s, send_every = limits
+    now = when[0]
+    late = False
     # Smallest units first: a big backlog in one unit (a failed workbook backfill) may use up
     # the time budget, and then only its own dates wait for the next run, not every other unit.
     for records in sorted(by_unit.values(), key=len):
@@ -117,7 +197,7 @@ def recheck(
             claimed: dict[str, list[_Claim]] = defaultdict(list)
             try:
                 end, late = _claim_batch(
-                    app, records, start, (now, today), report, claimed, remaining_s, send_every
+                    app, records, start, when, report, claimed, remaining_s, send_every
                 )
                 app.failpoints.hit("recheck.after_claim")
             except BaseException:
@@ -137,16 +217,7 @@ def recheck(
                 _put_run(app, now, report)
                 raise
             start = end
-    report.deferred = report.due - decided
-    if late:
-        logger.warning(
-            "recheck: under %.0f s left; %d due records deferred to the next run",
-            TIME_MARGIN_S,
-            report.deferred,
-        )
-    app.failpoints.hit("recheck.after_send")
-    app.store.put_run(RunLog("retry_recheck", now, app.clock.now(), report.as_dict()))
-    return report
+    return decided, late
 
 
 def _put_run(app: StageContext, now: datetime, report: RecheckReport) -> None:
