@@ -197,3 +197,27 @@ def test_latest_due_reused_equals_latest_due_at_every_instant() -> None:
     for now in [*instants, *reversed(instants)]:
         for series in one_each.values():
             assert due(series, now) == latest_due(series, now), (series.key, now)
+
+
+class _QuarantinedUnread(SqliteStore):
+    """A store whose quarantined records must not be read whole: only counted."""
+
+    def quarantined(self) -> list[Record]:
+        raise AssertionError("the health view read every quarantined record for a count")
+
+
+def test_the_health_view_counts_quarantined_records_without_reading_them(tmp_path: Path) -> None:
+    clock = ManualClock(datetime(2022, 5, 3, 9, 0, tzinfo=SP))
+    store = _QuarantinedUnread(tmp_path / "q.sqlite", clock=clock)
+    try:
+        store.put_records([Record(USD.key, MONDAY, Decimal("5"), Status.OK)])
+        for day in (date(2022, 4, 25), date(2022, 4, 26), date(2022, 4, 27)):
+            assert store.put_pending(Record(USD.key, day, None, Status.PENDING, 5, None, "x"))
+            assert store.quarantine(USD.key, day, 5, "spent")
+        assert store.put_pending(Record(USD.key, TUESDAY, None, Status.PENDING, 0, None, "y"))
+
+        view = health_view(store, DEFAULT_CATALOG, None, clock)
+
+        assert (view.quarantined, view.pending) == (3, 1)
+    finally:
+        store.close()
