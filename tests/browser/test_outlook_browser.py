@@ -140,6 +140,13 @@ def test_outlook_view_speaks_portuguese_and_keeps_its_state_in_the_url(
     stale = page.locator("#outlook-stale").inner_text()
     assert stale.startswith("O Brent spot (FRED) não tem valor depois de ")
     assert "2024" in stale and stale.endswith("então a previsão o mantém.")
+    # "nowcast" is "previsão imediata" in Portuguese: the card, the fan's title and its trace
+    cards = page.locator("#outlook-cards .card").all_text_contents()
+    assert any(c.startswith("Previsão imediata, semana de ") for c in cards), cards
+    assert any(t["name"] == "Previsão imediata" for t in _traces(page, "chart-outlook-fan"))
+    title = page.evaluate("() => document.getElementById('chart-outlook-fan').layout.title.text")
+    assert title.endswith(": previsão imediata com faixas de 80% e 95%"), title
+    assert "nowcast" not in page.locator("#view-outlook").inner_text().lower()
     page.select_option("#fuel", "ETHANOL")
     page.wait_for_function("() => location.search.includes('fuel=ETHANOL')")
     _ready(page)

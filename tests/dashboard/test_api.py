@@ -8,6 +8,7 @@ import re
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -584,7 +585,7 @@ def test_values_and_ratios_carry_no_float_noise(client: httpx.Client) -> None:
     exact = Decimal(repr(brent["value"])) * Decimal(repr(usd["value"]))
     assert point["value"] == float(exact) == 353.273536
     csv_text = client.get(f"/api/series?key=BRENT_BRL&{brent_day}&format=csv").text
-    assert csv_text == "date,value\n2021-05-19,353.273536\n"
+    assert csv_text == "key,unit,date,value\nBRENT_BRL,BRL/bbl,2021-05-19,353.273536\n"
     parity = client.get("/api/parity?week=2026-06-21")
     acre = next(a for a in parity.json()["areas"] if a["area"] == "AC")
     assert (acre["ratio"], acre["ethanol_pays"]) == (0.704, False)
@@ -597,7 +598,41 @@ def test_values_and_ratios_carry_no_float_noise(client: httpx.Client) -> None:
 
 def test_series_csv_values(client: httpx.Client) -> None:
     text = client.get(VIEWS["series"] + "&start=2022-05-01&format=csv").text
-    assert text == "date,value\n2022-05-01,7.295\n"
+    assert text == "key,unit,date,value\nFUEL#GASOLINE#BR,BRL/l,2022-05-01,7.295\n"
+
+
+def test_the_price_csv_says_its_series_and_unit(client: httpx.Client) -> None:
+    """An LPG download says it is R$ per 13 kg: each row has the key and the catalog's unit, the
+    one the JSON gives the chart's axis."""
+    path = f"/api/series?key=FUEL{Q}LPG{Q}BR&start=2022-04-01"
+    body = client.get(path).json()
+    rows = list(csv.DictReader(io.StringIO(client.get(path + "&format=csv").text)))
+    assert body["unit"] == DEFAULT_CATALOG["FUEL#LPG#BR"].unit == "BRL/13kg"
+    assert rows and len(rows) == len(body["points"])
+    assert all(r["key"] == "FUEL#LPG#BR" and r["unit"] == "BRL/13kg" for r in rows)
+    assert [float(r["value"]) for r in rows] == [p["value"] for p in body["points"]]
+
+
+def _decimals(cell: str) -> int:
+    return len(cell.split(".", 1)[1]) if re.fullmatch(r"-?\d+\.\d+", cell) else 0
+
+
+def test_every_csv_number_is_given_to_the_documented_decimals(client: httpx.Client) -> None:
+    """The README: CSV values and ratios to 6 decimals. The overview's change_pct, the
+    correlations' r and the regional view's change_4w_pct were written at full float precision
+    (0.164767266236443 for gasoline's week to 2022-05-01)."""
+    rows = list(csv.DictReader(io.StringIO(client.get(VIEWS["overview"] + "?format=csv").text)))
+    gas = next(r for r in rows if r["key"] == "FUEL#GASOLINE#BR")
+    assert gas["change_pct"] == repr(round((7.295 / 7.283 - 1) * 100, DECIMALS)) == "0.164767"
+    for name in ("overview", "correlations", "regional", "lags", "parity"):
+        path = VIEWS[name]
+        text = client.get(path + ("&" if "?" in path else "?") + "format=csv").text
+        cells = [c for row in csv.reader(io.StringIO(text)) for c in row]
+        assert max(map(_decimals, cells)) <= DECIMALS, name
+    for name, column in (("correlations", "r"), ("regional", "change_4w_pct")):
+        path = VIEWS[name]
+        served = csv.DictReader(io.StringIO(client.get(path + "&format=csv").text))
+        assert any(_decimals(r[column]) == DECIMALS for r in served), name  # rounded, not cut
 
 
 SECURED = ["/", "/static/app.js", "/api/meta", "/api/series?key=NOPE", "/api/lags?fuel=X", "/nope"]
@@ -679,10 +714,11 @@ def test_the_lags_csv_gives_the_charts_error_bars(client: httpx.Client) -> None:
     assert len(with_coef) == len(reg["coefficients"]) == reg["lags"] + 1
     for row, coef, se in zip(with_coef, reg["coefficients"], reg["std_errors"], strict=True):
         half = reg["t_crit"] * se
-        assert float(row["coefficient"]) == pytest.approx(coef)
-        assert float(row["t_crit"]) == pytest.approx(reg["t_crit"])
-        assert float(row["ci_low"]) == pytest.approx(coef - half)
-        assert float(row["ci_high"]) == pytest.approx(coef + half)
+        near = partial(pytest.approx, abs=0.5e-6 + 1e-12)  # the CSV's DECIMALS places
+        assert float(row["coefficient"]) == near(coef)
+        assert float(row["t_crit"]) == near(reg["t_crit"])
+        assert float(row["ci_low"]) == near(coef - half)
+        assert float(row["ci_high"]) == near(coef + half)
         assert int(row["regression_n"]) == reg["n"]
     assert all(
         r["ci_low"] == r["ci_high"] == r["regression_n"] == "" for r in rows[len(with_coef) :]

@@ -27,7 +27,13 @@ from fuelpipe.dashboard.outlook_api import (
 )
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.hac import fixed_b_p_value
-from fuelpipe.outlook.backtest import Scored, diebold_mariano, score, walk_forward_panel
+from fuelpipe.outlook.backtest import (
+    Scored,
+    diebold_mariano,
+    score,
+    served_score,
+    walk_forward_panel,
+)
 from fuelpipe.outlook.series import Lags, inputs_for
 from fuelpipe.stages.outlook import after_last_gap, refresh_outlook
 
@@ -108,18 +114,16 @@ def test_the_fallback_weeks_neither_dilute_the_ratio_nor_count_towards_a_verdict
     ]
     fallback = [_scored(10 + w, 6.0, 6.0, True) for w in range(30)]
     rows = model + fallback
-    (served,) = score(rows, (1,))
+    (every,) = score(rows, (1,))
     (led,) = score(model, (1,))
-    out = accuracy_out(served, led, date(2025, 1, 12))
+    out = accuracy_out(*served_score(rows, (1,)), date(2025, 1, 12))
     assert (out.n, out.no_change_n) == (40, 30)
     assert out.ratio == pytest.approx(0.5, abs=1e-4)
     assert out.mae == pytest.approx(led.mae, abs=1e-4)
-    assert out.coverage95 == pytest.approx(served.coverage95, abs=1e-4)
+    assert out.coverage95 == pytest.approx(every.coverage95, abs=1e-4)
     assert verdict_of([out]) is None
     more = model + [_scored(40 + w, 6.0 + 0.1, 6.05, False) for w in range(2)]
-    (led,) = score(more, (1,))
-    (served,) = score(more + fallback, (1,))
-    out = accuracy_out(served, led, None)
+    out = accuracy_out(*served_score(more + fallback, (1,)), None)
     assert out.dm_p is not None and out.dm_p < 0.05
     assert verdict_of([out]) == "beats"
 

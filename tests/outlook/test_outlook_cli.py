@@ -16,7 +16,7 @@ from .conftest import DATASETS
 
 SP = ZoneInfo("America/Sao_Paulo")
 FIELDS = {"fuel", "area", "horizon", "n", "mae", "naive_mae", "ratio", "bias", "coverage80",
-          "coverage95", "dm_p"}  # fmt: skip
+          "coverage95", "dm_p", "no_change_n"}  # fmt: skip
 
 
 def test_backtest_prints_every_field_per_fuel_area_and_horizon():
@@ -52,6 +52,7 @@ def test_backtest_prints_every_field_per_fuel_area_and_horizon():
     assert all(100 <= r["n"] <= 105 for r in rows)  # two years of survey weeks
     assert all(abs(r["ratio"] - r["mae"] / r["naive_mae"]) < 0.01 for r in rows)
     assert all(0.0 <= r["dm_p"] <= 1.0 for r in rows)  # Diebold-Mariano, vs no-change
+    assert all(r["no_change_n"] == 0 for r in rows)  # Brazil's own model: no fallback
 
 
 def test_a_states_backtest_is_the_pooled_panels():
@@ -66,7 +67,13 @@ def test_a_states_backtest_is_the_pooled_panels():
         load_history,
     )
     from fuelpipe.domain.catalog import STATES
-    from fuelpipe.outlook.backtest import score, walk_forward_panel, walk_forward_segments
+    from fuelpipe.outlook.backtest import (
+        model_weeks,
+        score,
+        served_score,
+        walk_forward_panel,
+        walk_forward_segments,
+    )
     from fuelpipe.outlook.series import Lags, inputs_for
 
     args = ["outlook", "backtest", "--fuel", "ETHANOL", "--area", "SP", "--from", "2025-06-01"]
@@ -87,15 +94,22 @@ def test_a_states_backtest_is_the_pooled_panels():
 
     members = {uf: inputs(uf) for uf in STATES if f"FUEL#ETHANOL#{uf}" in history.series}
     national = inputs("BR")
-    pooled = score(
-        walk_forward_panel(members, date(2025, 6, 1), None, lags, national=national)["SP"]
-    )
+    scored = walk_forward_panel(members, date(2025, 6, 1), None, lags, national=national)["SP"]
+    pooled = score(scored)
     alone = score(walk_forward_panel(members, date(2025, 6, 1), None, lags)["SP"])
     assert [r["mae"] for r in rows] != [round(s.mae, 4) for s in alone]  # Brazil leads it
     own = score(walk_forward_segments(inputs("SP"), date(2025, 6, 1), None, lags))
     assert [r["n"] for r in rows] == [s.n for s in pooled]
-    assert [r["mae"] for r in rows] == [round(s.mae, 4) for s in pooled]
     assert [r["mae"] for r in rows] != [round(s.mae, 4) for s in own]
+    # Brazil's bundled file ends 2026-03-08: the later weeks are the no-change fallback,
+    # counted beside and left out of the comparison, as the dashboard's (served_score)
+    led = score(model_weeks(scored))
+    assert [r["no_change_n"] for r in rows] == [s.no_change_n for s in pooled]
+    assert all(0 < r["no_change_n"] < r["n"] for r in rows)
+    assert [r["ratio"] for r in rows] == [round(s.ratio, 3) for s in led]
+    assert [r["ratio"] for r in rows] != [round(s.ratio, 3) for s in pooled]
+    assert [r["mae"] for r in rows] == [round(s.mae, 4) for s in led]
+    assert rows == [{"fuel": "ETHANOL", "area": "SP"} | s.as_dict() for s in served_score(scored)]
 
 
 def test_backtest_without_history_says_so_in_one_line(tmp_path):

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from fuelpipe.outlook import pooled
-from fuelpipe.outlook.backtest import score, walk_forward_panel
+from fuelpipe.outlook.backtest import model_weeks, score, served_score, walk_forward_panel
 from fuelpipe.outlook.forecast import (
     NATIONAL_ENDS_BEFORE,
     NATIONAL_NO_FORECAST,
@@ -136,6 +136,31 @@ def test_the_backtest_flags_the_no_change_rows_and_counts_them(synthetic_led) ->
         assert 0 < sc.no_change_n < sc.n
     alone = score([s for r in walk_forward_panel(panel).values() for s in r])
     assert all(sc.n and sc.no_change_n == sc.n and sc.ratio == 1.0 for sc in alone)
+
+
+def test_the_served_score_compares_the_model_on_its_own_weeks(synthetic_led) -> None:
+    """The score the dashboard, `outlook backtest` and the bench's states' ratio share: the n,
+    the fallback count and the coverage over every scored row, the MAEs, ratio, bias and p-value
+    over the model's own rows only (the fallback's loss difference is 0 by construction and
+    pulled the ratio towards 1); no ratio and no p-value when every row was the fallback."""
+    members, national, _ = synthetic_led
+    panel = {f"S{i}": m for i, m in enumerate(members)}
+    cut = len(national.fuel) - 8
+    rows = [s for r in walk_forward_panel(panel, national=_national_upto(national, cut)).values()
+            for s in r]  # fmt: skip
+    own = model_weeks(rows)
+    assert own and len(own) < len(rows) and not any(s.no_change for s in own)
+    for served, every, led in zip(served_score(rows), score(rows), score(own), strict=True):
+        assert (served.n, served.no_change_n) == (every.n, every.no_change_n)
+        assert (served.coverage80, served.coverage95) == (every.coverage80, every.coverage95)
+        assert (served.mae, served.naive_mae, served.bias) == (led.mae, led.naive_mae, led.bias)
+        assert (served.ratio, served.dm_p) == (led.ratio, led.dm_p)
+        assert served.ratio != every.ratio  # counting the fallback's weeks moved it
+    alone = [s for r in walk_forward_panel(panel).values() for s in r]
+    for served, every in zip(served_score(alone), score(alone), strict=True):
+        assert served.n == served.no_change_n == every.n > 0
+        assert np.isnan(served.ratio) and np.isnan(served.dm_p)
+        assert served.mae == every.mae == every.naive_mae
 
 
 def test_the_fallback_and_its_reason_are_stored_and_read_back(synthetic_led) -> None:

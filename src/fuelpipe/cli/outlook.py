@@ -86,7 +86,11 @@ def backtest(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
 ) -> None:
-    """Walk-forward backtest on the real history: per fuel, area and horizon (1, 2, 4 weeks)."""
+    """Walk-forward backtest on the real history: per fuel, area and horizon (1, 2, 4 weeks).
+
+    A state's weeks served no change (Brazil had no forecast from them) are counted under
+    `fallback` (`no_change_n`) and left out of the MAEs, ratio, bias and DM p, as on the
+    dashboard: they are no evidence either way."""
     cli = _cli()
     fuels = _check(fuel or list(DEFAULT_FUELS), tuple(FUEL_PRODUCTS), "--fuel")
     areas = _check(area or ["BR"], AREAS, "--area")
@@ -107,7 +111,7 @@ def backtest(
     from fuelpipe.domain.catalog import DEFAULT_CATALOG
     from fuelpipe.outlook.backtest import (
         Scored,
-        score,
+        served_score,
         walk_forward_panel,
         walk_forward_segments,
     )
@@ -158,7 +162,7 @@ def backtest(
     with display.bar(cli.console, disable=as_json) as progress:  # ~17 s for every fuel
         for n, (a, f) in enumerate(pairs, 1):
             scored = scored_for(a, f)
-            for s in score(scored) if scored is not None else []:
+            for s in served_score(scored) if scored is not None else []:
                 rows.append(
                     {"fuel": f, "area": a}
                     | {
@@ -170,8 +174,22 @@ def backtest(
     if as_json:
         print(json.dumps(rows, indent=2))
         return
+    # A state's no-change fallback weeks (Brazil had no forecast from them) are no evidence:
+    # mae, naive_mae, ratio, bias and dm_p are the model's own weeks' (`served_score`, as the
+    # dashboard's), n and the coverage every scored week's, and `fallback` counts the others.
     table = Table(
-        "fuel", "area", "h", "n", "mae", "naive_mae", "ratio", "bias", "cov80", "cov95", "dm_p"
+        "fuel",
+        "area",
+        "h",
+        "n",
+        "fallback",
+        "mae",
+        "naive_mae",
+        "ratio",
+        "bias",
+        "cov80",
+        "cov95",
+        "dm_p",
     )
     for r in rows:
         table.add_row(
@@ -179,6 +197,7 @@ def backtest(
             r["area"],
             str(r["horizon"]),
             str(r["n"]),
+            str(r["no_change_n"]),
             *(
                 "—" if r[k] is None else f"{r[k]:.4g}"
                 for k in ("mae", "naive_mae", "ratio", "bias", "coverage80", "coverage95", "dm_p")

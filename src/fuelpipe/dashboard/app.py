@@ -33,6 +33,8 @@ from fuelpipe.dashboard.params import DateParam
 from fuelpipe.dashboard.precomputed import install_precomputed
 from fuelpipe.dashboard.repository import BRENT_BRL, SeriesReader
 from fuelpipe.dashboard.schemas import (
+    DECIMALS,
+    Cell,
     CorrelationView,
     HealthView,
     IndicesView,
@@ -188,13 +190,20 @@ KeysQ = Annotated[
 ]
 
 
+def csv_cell(cell: Cell) -> Cell:
+    """A float to DECIMALS places, as the README says every CSV number is (a percent change
+    or a correlation too, not only a ``Rounded`` field: 0.16477 % was 0.164767266236443);
+    anything else as it is. A tiny negative is 0.0, not -0.0."""
+    return round(cell, DECIMALS) + 0.0 if isinstance(cell, float) else cell
+
+
 def to_csv(table: Table, name: str) -> Response:
-    """A CSV download of a view's table."""
+    """A CSV download of a view's table, its floats to DECIMALS places (:func:`csv_cell`)."""
     head, rows = table
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(head)
-    writer.writerows(rows)
+    writer.writerows([csv_cell(c) for c in row] for row in rows)
     return Response(
         buffer.getvalue(),
         media_type="text/csv; charset=utf-8",

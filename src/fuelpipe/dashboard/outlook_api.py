@@ -359,28 +359,24 @@ def fill_forecast(view: OutlookView, stored: StoredForecast) -> None:
     ]
 
 
-def accuracy_out(s: Score, led: Score, first_week: date | None) -> AccuracyOut:
-    """One horizon's backtest score as served: ``s`` over every scored forecast, ``led`` over
-    the model's own (not the no-change fallback's, ``Scored.no_change``).
-
-    The n and the bands' coverage are every served forecast's; the MAEs, their ratio, the bias
-    and the p-value the model's against no change on the model's weeks only: a fallback week's
-    loss difference is 0 by construction, so counting it pulled the ratio towards 1 and
-    inflated the p-value's n. No ratio and no p-value when every scored forecast was the
-    fallback (no change against itself: 1 and undefined); its MAEs are then no change's."""
-    compared = led.n > 0
-    pair = led if compared else s
+def accuracy_out(s: Score, first_week: date | None) -> AccuracyOut:
+    """One horizon's backtest score as served (``s`` from
+    :func:`~fuelpipe.outlook.backtest.served_score`): the n and the bands' coverage every
+    served forecast's; the MAEs, their ratio, the bias and the p-value the model's against no
+    change on the model's weeks only, as a fallback week's loss difference is 0 by
+    construction. No ratio and no p-value when every scored forecast was the fallback (no
+    change against itself); its MAEs are then no change's."""
     return AccuracyOut(
         horizon=s.horizon,
         n=s.n,
         first_week=first_week,
-        mae=_num(pair.mae),
-        naive_mae=_num(pair.naive_mae),
-        ratio=_num(led.ratio) if compared else None,
-        bias=_num(pair.bias),
+        mae=_num(s.mae),
+        naive_mae=_num(s.naive_mae),
+        ratio=_num(s.ratio),
+        bias=_num(s.bias),
         coverage80=_num(s.coverage80),
         coverage95=_num(s.coverage95),
-        dm_p=_num(led.dm_p) if compared else None,
+        dm_p=_num(s.dm_p),
         no_change_n=s.no_change_n,
     )
 
@@ -631,7 +627,7 @@ def outlook_router(
 
         A state's (``state``: its fuel, code and the fuel's states) is the pooled panel's, as
         its forecast is served."""
-        from fuelpipe.outlook.backtest import score
+        from fuelpipe.outlook.backtest import served_score
         from fuelpipe.outlook.params import HORIZONS
 
         cache_key = (key, version)
@@ -642,11 +638,7 @@ def outlook_router(
         start = accuracy_start(fuel)
         scored = backtest_of(catalog, fuel, start, drivers, state, panel_cache, version)
         firsts = first_weeks((row.horizon, row.week) for row in scored)
-        led = score([row for row in scored if not row.no_change], HORIZONS)
-        out = [
-            accuracy_out(s, m, firsts.get(s.horizon))
-            for s, m in zip(score(scored, HORIZONS), led, strict=True)
-        ]
+        out = [accuracy_out(s, firsts.get(s.horizon)) for s in served_score(scored, HORIZONS)]
         accuracy_cache.put(cache_key, (out, start))
         return out, start
 

@@ -41,8 +41,11 @@ class SeriesView(BaseModel):
     points: list[Point]
 
     def table(self) -> Table:
-        """date, value."""
-        return ["date", "value"], [[p.date.isoformat(), p.value] for p in self.points]
+        """key, unit, date, value: a download says what it holds (an LPG one R$ per 13 kg,
+        ``BRL/13kg``, the catalog's unit the chart's axis names)."""
+        return ["key", "unit", "date", "value"], [
+            [self.key, self.unit, p.date.isoformat(), p.value] for p in self.points
+        ]
 
 
 class OverviewItem(BaseModel):

@@ -96,6 +96,7 @@ class Score:
             "coverage80": round(self.coverage80, 3),
             "coverage95": round(self.coverage95, 3),
             "dm_p": round(self.dm_p, 3),
+            "no_change_n": self.no_change_n,
         }
 
 
@@ -211,6 +212,42 @@ def score(scored: Iterable[Scored], horizons: Sequence[int] = REPORTED_HORIZONS)
                 coverage95=float(np.mean((actual >= lo95) & (actual <= hi95))),
                 dm_p=diebold_mariano(np.abs(point - actual) - np.abs(naive - actual), h),
                 no_change_n=sum(r.no_change for r in rows),
+            )
+        )
+    return out
+
+
+def model_weeks(scored: Iterable[Scored]) -> list[Scored]:
+    """The model's own forecasts among the scored ones: not the states' no-change fallback
+    (``Scored.no_change``), whose loss difference against no change is 0 by construction, so
+    no evidence either way."""
+    return [s for s in scored if not s.no_change]
+
+
+def served_score(
+    scored: Sequence[Scored], horizons: Sequence[int] = REPORTED_HORIZONS
+) -> list[Score]:
+    """Per horizon, the backtest as the dashboard serves it (``accuracy_out``), the CLI prints
+    it and docs/OUTLOOK_BACKTEST.md gives the states' ratio: the n, the fallback's count
+    (``no_change_n``) and the bands' coverage over every scored forecast; the MAEs, their
+    ratio, the bias and the Diebold-Mariano p-value over the model's own (:func:`model_weeks`):
+    counting the fallback's weeks pulled the ratio towards 1 and inflated the p-value's n.
+    When every scored forecast was the fallback, the ratio and the p-value are NaN (no change
+    against itself: 1 and undefined) and the MAEs and bias every forecast's (no change's)."""
+    led = score(model_weeks(scored), horizons)
+    out: list[Score] = []
+    for every, own in zip(score(scored, horizons), led, strict=True):
+        if own.n == 0:
+            out.append(replace(every, ratio=math.nan, dm_p=math.nan))
+            continue
+        out.append(
+            replace(
+                every,
+                mae=own.mae,
+                naive_mae=own.naive_mae,
+                ratio=own.ratio,
+                bias=own.bias,
+                dm_p=own.dm_p,
             )
         )
     return out
