@@ -2,13 +2,18 @@
 
     python scripts/deploy.py plan  [--base SHA | --base-from-ssm NAME] [--out build/plan.json]
     python scripts/deploy.py apply --plan build/plan.json [--zip-dir build/lambdas]
+                                   [--releases build/releases.json]
+    python scripts/deploy.py rollback [--releases build/releases.json]
     python scripts/deploy.py forget --ssm-parameter NAME
     python scripts/deploy.py record --plan build/plan.json --ssm-parameter NAME
     python scripts/deploy.py stack-template [--out build/template.yaml]
     python scripts/deploy.py verify-zips [--zip-dir build/lambdas] [--list-sha256 HEX]
 
 ``plan`` writes which functions changed and whether the stack did; ``apply`` uploads each
-planned function's zip (built by ``make package``) and prints its CodeSha256; ``forget``,
+planned function's zip (built by ``make package``), publishes it as a version, pings that
+version (:mod:`fuelpipe.ping`) and only then moves the function's ``live`` alias to it (after
+a stack deploy, every function's $LATEST is published so); each alias move is written to the
+releases file as it happens, and ``rollback`` moves those aliases back; ``forget``,
 run before the stack or any function changes, marks the deployed commit unknown, so a deploy
 that fails part way makes the next plan deploy everything; ``record`` stores the deployed
 commit so the next plan starts from it; ``stack-template`` writes the
@@ -29,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from fuelpipe.aws_region import session_region
-from fuelpipe.deploy.apply import apply_plan
+from fuelpipe.deploy.apply import Release, apply_plan, rollback
 from fuelpipe.deploy.package import check_zips
 from fuelpipe.deploy.plan import DeployPlan, discover_functions, make_plan
 from fuelpipe.deploy.stack import point_code_at_zips
@@ -37,18 +42,27 @@ from fuelpipe.deploy.state import (
     UNKNOWN,
     forget_deployed_commit,
     read_deployed_commit,
+    read_releases,
     record_deployed_commit,
+    write_releases,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
+RELEASES = ROOT / "build" / "releases.json"
 
 
 def _client(service: str, endpoint_url: str | None) -> Any:
     import boto3
+    from botocore.config import Config
 
     session = boto3.session.Session()
+    # Standard retries back off on throttling: a scheduled function's one reserved execution
+    # may be busy with a run when the deploy pings its new version.
     return session.client(
-        service, endpoint_url=endpoint_url or None, region_name=session_region(session)
+        service,
+        endpoint_url=endpoint_url or None,
+        region_name=session_region(session),
+        config=Config(retries={"mode": "standard", "max_attempts": 10}),
     )
 
 
@@ -78,14 +92,42 @@ def cmd_plan(args: argparse.Namespace) -> int:
 def cmd_apply(args: argparse.Namespace) -> int:
     """Upload the planned functions' zips and print the CodeSha256 Lambda stored."""
     plan = DeployPlan.from_json(args.plan.read_text(encoding="utf-8"))
-    if not plan.functions:
+    write_releases(args.releases, [])  # this deploy's, never an earlier one's
+    if not plan.functions and not plan.deploy_stack:
         print("no function changed: nothing to update")
         return 0
+    moved: list[Release] = []
+
+    def remember(release: Release) -> None:
+        moved.append(release)
+        write_releases(args.releases, moved)
+
     # The Lambda of each folder's name: the template fixes every FunctionName, and the deploy
     # role may update those names only.
-    hashes = apply_plan(_client("lambda", args.endpoint_url), plan, args.zip_dir)
-    for name, sha in hashes.items():
-        print(f"updated {name}  CodeSha256={sha}")
+    releases = apply_plan(
+        _client("lambda", args.endpoint_url),
+        plan,
+        args.zip_dir,
+        every_function=discover_functions(args.repo),
+        on_release=remember,
+    )
+    for name, release in releases.items():
+        updated = "updated" if name in plan.functions else "published"
+        print(
+            f"{updated} {name}  CodeSha256={release.code_sha256}  "
+            f"live: version {release.previous} -> {release.version}"
+        )
+    return 0
+
+
+def cmd_rollback(args: argparse.Namespace) -> int:
+    """Move every alias this deploy moved back to the version it had before."""
+    releases = read_releases(args.releases)
+    if not releases:
+        print(f"{args.releases}: no alias was moved, nothing to roll back")
+        return 0
+    for line in rollback(_client("lambda", args.endpoint_url), releases):
+        print(line)
     return 0
 
 
@@ -126,7 +168,7 @@ def cmd_verify_zips(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The command line: plan, forget, apply, record, stack-template, verify-zips."""
+    """The command line: plan, forget, apply, rollback, record, stack-template, verify-zips."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--endpoint-url", default=os.environ.get("FUELPIPE_AWS_ENDPOINT_URL"))
     sub = parser.add_subparsers(dest="command", required=True)
@@ -147,7 +189,13 @@ def build_parser() -> argparse.ArgumentParser:
     apply = sub.add_parser("apply", help="update the planned functions' code")
     apply.add_argument("--plan", type=Path, required=True)
     apply.add_argument("--zip-dir", type=Path, default=ROOT / "build" / "lambdas")
+    apply.add_argument("--repo", type=Path, default=ROOT, help="its lambdas/<name>/ folders")
+    apply.add_argument("--releases", type=Path, default=RELEASES, help="record alias moves here")
     apply.set_defaults(func=cmd_apply)
+
+    back = sub.add_parser("rollback", help="move the aliases apply moved back (a later failure)")
+    back.add_argument("--releases", type=Path, default=RELEASES, help="what apply recorded")
+    back.set_defaults(func=cmd_rollback)
 
     forget = sub.add_parser("forget", help="mark the deployed commit unknown (before changes)")
     forget.add_argument("--ssm-parameter", required=True)

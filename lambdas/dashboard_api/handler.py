@@ -15,6 +15,7 @@ from fuelpipe.homes.aws import (
     lazy_context,
 )
 from fuelpipe.homes.settings import Settings
+from fuelpipe.ping import answers_ping
 from fuelpipe.ports.alerts import AlertReader
 from fuelpipe.ports.intraday import IntradayStore
 
@@ -77,9 +78,13 @@ def athena_stations() -> StationQueries | None:
 
 
 # The dashboard only reads: no HTTP source is built.
-lambda_handler = make_handler(
-    lazy_context(SETTINGS, sources={}),
-    athena_stations,
-    lambda: build_intraday_store(SETTINGS),
-    lambda: build_alert_reader(SETTINGS),
+# The deploy's health check (fuelpipe/ping.py) is answered before any of this runs.
+lambda_handler = answers_ping(
+    "dashboard_api",
+    make_handler(
+        lazy_context(SETTINGS, sources={}),
+        athena_stations,
+        lambda: build_intraday_store(SETTINGS),
+        lambda: build_alert_reader(SETTINGS),
+    ),
 )

@@ -20,6 +20,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from fuelpipe.homes.aws import ContextProvider, lazy_context, schedule_options
 from fuelpipe.homes.settings import Settings
+from fuelpipe.ping import answers_ping
 from fuelpipe.stages.due import Due, due_status, poll_pending, poll_pending_in_window
 from fuelpipe.stages.orchestrate import orchestrate
 from fuelpipe.stages.revise import revise
@@ -83,4 +84,5 @@ def make_handler(get_context: ContextProvider) -> Handler:
 
 
 # The orchestrator never fetches, so no HTTP source (nor openpyxl) is built or imported.
-lambda_handler = make_handler(lazy_context(SETTINGS, sources={}))
+# The deploy's health check (fuelpipe/ping.py) is answered before any of this runs.
+lambda_handler = answers_ping("data_clustering", make_handler(lazy_context(SETTINGS, sources={})))

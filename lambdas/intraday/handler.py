@@ -24,6 +24,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from fuelpipe.domain.intraday import INTRADAY_SERIES
 from fuelpipe.homes.aws import IntradayProvider, lazy_intraday, schedule_options
 from fuelpipe.homes.settings import Settings
+from fuelpipe.ping import answers_ping
 from fuelpipe.stages.intraday import refresh_today
 
 SETTINGS = Settings()  # validated at cold start: a bad variable fails the init, loudly
@@ -69,4 +70,5 @@ def make_handler(get_home: IntradayProvider) -> Handler:
 
 
 # Only BCB and Yahoo are built (the intraday series' sources), and no queue.
-lambda_handler = make_handler(lazy_intraday(SETTINGS))
+# The deploy's health check (fuelpipe/ping.py) is answered before any of this runs.
+lambda_handler = answers_ping("intraday", make_handler(lazy_intraday(SETTINGS)))

@@ -27,6 +27,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from fuelpipe.homes.aws import ContextProvider, build_alerting, lazy_context
 from fuelpipe.homes.aws_alerts import AlertingProvider, evaluate_alerts
 from fuelpipe.homes.settings import Settings
+from fuelpipe.ping import answers_ping
 from fuelpipe.stages.outlook import refresh_when_changed
 
 SETTINGS = Settings()  # validated at cold start: a bad variable fails the init, loudly
@@ -72,4 +73,7 @@ def make_handler(
 
 
 # The outlook reads and writes the table and publishes alerts: no HTTP source is built or imported.
-lambda_handler = make_handler(lazy_context(SETTINGS, sources={}), lambda: build_alerting(SETTINGS))
+# The deploy's health check (fuelpipe/ping.py) is answered before any of this runs.
+lambda_handler = answers_ping(
+    "outlook", make_handler(lazy_context(SETTINGS, sources={}), lambda: build_alerting(SETTINGS))
+)

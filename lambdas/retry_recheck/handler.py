@@ -13,6 +13,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from fuelpipe.homes.aws import ContextProvider, build_alerting, lazy_context, schedule_options
 from fuelpipe.homes.aws_alerts import AlertingProvider, evaluate_alerts
 from fuelpipe.homes.settings import Settings
+from fuelpipe.ping import answers_ping
 from fuelpipe.stages.data_version import mark_after_error, mark_changed, recheck_changed
 from fuelpipe.stages.recheck import RecheckReport, recheck
 
@@ -76,4 +77,8 @@ def make_handler(
 
 
 # Recheck re-enqueues retries; it never fetches, so no HTTP source is built or imported.
-lambda_handler = make_handler(lazy_context(SETTINGS, sources={}), lambda: build_alerting(SETTINGS))
+# The deploy's health check (fuelpipe/ping.py) is answered before any of this runs.
+lambda_handler = answers_ping(
+    "retry_recheck",
+    make_handler(lazy_context(SETTINGS, sources={}), lambda: build_alerting(SETTINGS)),
+)

@@ -20,6 +20,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from fuelpipe.homes.aws import ContextProvider, lazy_context
 from fuelpipe.homes.settings import Settings
+from fuelpipe.ping import answers_ping
 from fuelpipe.ports.queue import Message
 from fuelpipe.ports.store import RunLog
 from fuelpipe.stages.data_version import mark_changed, scrape_changed
@@ -117,4 +118,5 @@ def make_handler(get_context: ContextProvider) -> Handler:
     return handler
 
 
-lambda_handler = make_handler(lazy_context(SETTINGS))
+# The deploy's health check (fuelpipe/ping.py) is answered before any of this runs.
+lambda_handler = answers_ping("scraper", make_handler(lazy_context(SETTINGS)))

@@ -48,6 +48,16 @@ def statements(template: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]
                 yield name, statement
 
 
+def invoked(template: dict[str, Any], arn: Any) -> str:
+    """The function an invoker's ARN reaches: it must name the function's ``live`` alias
+    (``!Ref <Name>LiveAlias``), never the function itself; the function's logical id."""
+    assert set(arn) == {"Ref"}, arn
+    alias = template["Resources"][arn["Ref"]]
+    assert alias["Type"] == "AWS::Lambda::Alias", arn
+    assert alias["Properties"]["Name"] == "live"
+    return str(alias["Properties"]["FunctionName"]["Ref"])
+
+
 def as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
@@ -140,7 +150,7 @@ def test_the_queue_has_a_dlq_and_outlasts_the_scraper(template: dict[str, Any]) 
     # One Mappings value for both, so they cannot drift apart.
     assert env["FUELPIPE_VISIBILITY_TIMEOUT_S"] == queue["VisibilityTimeout"]
     assert "Fn::FindInMap" in queue["VisibilityTimeout"]
-    event = scraper["Events"]["Downloads"]["Properties"]
+    event = template["Resources"]["ScraperDownloads"]["Properties"]
     assert event["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert event["BatchSize"] <= 10
     assert 2 <= event["ScalingConfig"]["MaximumConcurrency"] <= 5
@@ -162,7 +172,7 @@ def test_the_scraper_outlasts_its_batch_when_every_fetch_times_out(
         deadline_s=settings.http_attempt_deadline_s,
     )
     scraper = template["Resources"]["ScraperFunction"]["Properties"]
-    batch = scraper["Events"]["Downloads"]["Properties"]["BatchSize"]
+    batch = template["Resources"]["ScraperDownloads"]["Properties"]["BatchSize"]
     requests = 2  # the answer's, then the split re-read
     assert scraper["Timeout"] >= batch * requests * (longest + settings.yahoo_min_interval_s) + 60
     assert scraper["Timeout"] <= 900  # Lambda's limit
@@ -177,7 +187,7 @@ def test_schedules_run_the_scheduled_functions_in_sao_paulo_time(
         props = schedule["Properties"]
         assert props["ScheduleExpressionTimezone"] == "America/Sao_Paulo"
         target = props["Target"]
-        fn = target["Arn"]["Fn::GetAtt"][0]
+        fn = invoked(template, target["Arn"])
         targets.setdefault(fn, []).append(json.loads(target["Input"]))
     assert set(targets) == {
         "DataClusteringFunction",
@@ -253,7 +263,7 @@ def test_no_two_schedules_of_a_function_fire_at_the_same_minute(
     runs: dict[str, dict[tuple[str, int, int], str]] = {}
     for name, schedule in resources(template, "AWS::Scheduler::Schedule").items():
         props = schedule["Properties"]
-        fn = props["Target"]["Arn"]["Fn::GetAtt"][0]
+        fn = invoked(template, props["Target"]["Arn"])
         seen = runs.setdefault(fn, {})
         for run in weekly_runs(props["ScheduleExpression"]):
             assert run not in seen, (name, seen.get(run), run)
@@ -271,12 +281,19 @@ def test_scheduled_functions_are_not_retried_by_lambda_and_drop_a_stale_event(
     periods: dict[str, int] = {}
     for schedule in resources(template, "AWS::Scheduler::Schedule").values():
         props = schedule["Properties"]
-        fn = props["Target"]["Arn"]["Fn::GetAtt"][0]
+        fn = invoked(template, props["Target"]["Arn"])
         period = shortest_period_s(props["ScheduleExpression"])
         periods[fn] = min(period, periods.get(fn, period))
     assert set(periods) >= {"DataClusteringFunction", "IntradayFunction"}
+    # On the live alias the schedules invoke: a $LATEST config would not apply to them.
+    configs = {
+        c["Properties"]["FunctionName"]["Ref"]: c["Properties"]
+        for c in resources(template, "AWS::Lambda::EventInvokeConfig").values()
+        if c["Properties"]["Qualifier"] == "live"
+    }
     for logical, fn in functions(template).items():
-        config = fn["Properties"].get("EventInvokeConfig")
+        assert "EventInvokeConfig" not in fn["Properties"], logical  # that one is $LATEST's
+        config = configs.get(logical)
         if logical not in periods:
             assert config is None, logical  # invoked synchronously or by an event source
             continue
@@ -332,7 +349,7 @@ def test_an_alarm_tells_when_a_scheduled_run_is_dropped(template: dict[str, Any]
         if "MetricStat" in m
     )
     scheduled = {
-        s["Properties"]["Target"]["Arn"]["Fn::GetAtt"][0]
+        invoked(template, s["Properties"]["Target"]["Arn"])
         for s in resources(template, "AWS::Scheduler::Schedule").values()
     }
     assert watched == scheduled
@@ -432,7 +449,7 @@ def runs_of(template: dict[str, Any], function: str) -> list[int]:
     minutes = set()
     for schedule in resources(template, "AWS::Scheduler::Schedule").values():
         props = schedule["Properties"]
-        if props["Target"]["Arn"]["Fn::GetAtt"][0] != function:
+        if invoked(template, props["Target"]["Arn"]) != function:
             continue
         for day, hour, minute in weekly_runs(props["ScheduleExpression"]):
             minutes.add(DAYS.index(day) * 1440 + hour * 60 + minute)
@@ -541,3 +558,51 @@ def test_an_alarm_tells_when_an_alert_cannot_be_delivered(template: dict[str, An
     assert alarm["TreatMissingData"] == "notBreaching"  # no sink, or a skipped evaluation
     assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
     assert alarm["AlarmActions"] == [{"Ref": "AlertTopic"}]
+
+
+def test_every_invoker_names_the_live_alias(template: dict[str, Any]) -> None:
+    """Schedules, the SQS event source, the function URL and its permission, the scheduler's
+    grant: all on ``live``, so only the deploy's alias move changes what runs."""
+    aliases = resources(template, "AWS::Lambda::Alias")
+    assert {a["Properties"]["FunctionName"]["Ref"] for a in aliases.values()} == set(
+        functions(template)
+    )
+    for alias in aliases.values():  # created on the first version, then the deploy's
+        version = alias["Properties"]["FunctionVersion"]["Fn::GetAtt"]
+        assert template["Resources"][version[0]]["Type"] == "AWS::Lambda::Version"
+    targets = [
+        s["Properties"]["Target"]["Arn"]
+        for s in resources(template, "AWS::Scheduler::Schedule").values()
+    ]
+    mappings = [
+        m["Properties"]["FunctionName"]
+        for m in resources(template, "AWS::Lambda::EventSourceMapping").values()
+    ]
+    permissions = [
+        p["Properties"]["FunctionName"]
+        for p in resources(template, "AWS::Lambda::Permission").values()
+    ]
+    (grant,) = [s for _, s in statements(template) if s.get("Sid") == "InvokeScheduled"]
+    assert sorted(invoked(template, arn) for arn in mappings + permissions) == [
+        "DashboardApiFunction",
+        "ScraperFunction",
+    ]
+    assert {invoked(template, arn) for arn in targets} == {
+        invoked(template, arn) for arn in grant["Resource"]
+    }
+    assert len(targets) == 9
+    (url,) = resources(template, "AWS::Lambda::Url").values()
+    assert url["Properties"]["Qualifier"] == "live"
+    for fn in functions(template).values():  # SAM would wire these to the bare function
+        assert not {"Events", "FunctionUrlConfig", "AutoPublishAlias"} & set(fn["Properties"])
+    errors = {
+        n: a["Properties"]["Dimensions"]
+        for n, a in resources(template, "AWS::CloudWatch::Alarm").items()
+        if a["Properties"].get("MetricName") == "Errors"
+    }
+    assert len(errors) == 6
+    for dims in errors.values():
+        assert dims[1] == {
+            "Name": "Resource",
+            "Value": {"Fn::Sub": f"${{{dims[0]['Value']['Ref']}}}:live"},
+        }

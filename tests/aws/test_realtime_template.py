@@ -10,6 +10,7 @@ from typing import Any
 
 from tests.aws.test_aws_template import (  # noqa: F401 - the fixture
     as_list,
+    invoked,
     resources,
     statements,
     template,
@@ -28,7 +29,7 @@ def _orchestrator_schedules(template: dict[str, Any]) -> dict[str, dict[str, Any
     for name, res in resources(template, "AWS::Scheduler::Schedule").items():
         props = res["Properties"]
         event = json.loads(props["Target"]["Input"])
-        if props["Target"]["Arn"]["Fn::GetAtt"][0] != "DataClusteringFunction":
+        if invoked(template, props["Target"]["Arn"]) != "DataClusteringFunction":
             continue
         if event["detail"].get("mode") != "revise":  # the daily revision re-read is not a poll
             out[name] = props
@@ -110,7 +111,7 @@ def _intraday_schedule(template: dict[str, Any]) -> dict[str, Any]:  # noqa: F81
     (props,) = [
         res["Properties"]
         for res in resources(template, "AWS::Scheduler::Schedule").values()
-        if res["Properties"]["Target"]["Arn"] == {"Fn::GetAtt": ["IntradayFunction", "Arn"]}
+        if res["Properties"]["Target"]["Arn"] == {"Ref": "IntradayLiveAlias"}
     ]
     return dict(props)
 
@@ -139,7 +140,7 @@ def test_intraday_runs_every_15_minutes_through_the_hours_its_series_publish(
     invoke = template["Resources"]["SchedulerRole"]["Properties"]["Policies"][0]
     statements = {s["Sid"]: s for s in invoke["PolicyDocument"]["Statement"]}
     resources = statements["InvokeScheduled"]["Resource"]  # beside its dead letters' queue
-    assert {"Fn::GetAtt": ["IntradayFunction", "Arn"]} in resources
+    assert {"Ref": "IntradayLiveAlias"} in resources
 
 
 def test_intraday_role_may_only_batch_write_intraday_partitions(
@@ -189,5 +190,8 @@ def test_intraday_function_ends_before_its_next_run_when_every_fetch_times_out(
     }
     assert fn["LoggingConfig"]["LogGroup"] == {"Ref": "IntradayLogGroup"}
     alarm = template["Resources"]["IntradayErrorsAlarm"]["Properties"]
-    assert alarm["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": "IntradayFunction"}}]
+    assert alarm["Dimensions"] == [  # the live alias's errors, not a deploy's ping
+        {"Name": "FunctionName", "Value": {"Ref": "IntradayFunction"}},
+        {"Name": "Resource", "Value": {"Fn::Sub": "${IntradayFunction}:live"}},
+    ]
     assert alarm["AlarmActions"] == [{"Ref": "AlertTopic"}]

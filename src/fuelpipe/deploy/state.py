@@ -4,12 +4,20 @@ A deploy marks the parameter UNKNOWN before it changes anything and records its 
 after every step succeeded. A deploy that fails part way leaves the environment running code of
 no known commit (a failed stack update rolls every function back to the code the stack last
 packaged, whatever was updated since), so the next plan must deploy everything, not a diff.
+
+Within one deploy, the alias moves it made (:class:`~fuelpipe.deploy.apply.Release`: each
+function's ``live`` version before and after) are kept in a file beside the plan, so a step
+that fails later can move every alias back (``scripts/deploy.py rollback``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any, Protocol
+
+from fuelpipe.deploy.apply import Release
 
 
 class SsmClient(Protocol):
@@ -62,3 +70,18 @@ def forget_deployed_commit(client: SsmClient, name: str) -> None:
 def record_deployed_commit(client: SsmClient, name: str, commit: str) -> None:
     """Remember ``commit`` as deployed, after every step of the deploy succeeded."""
     client.put_parameter(Name=name, Value=commit, Type="String", Overwrite=True)
+
+
+def write_releases(path: Path, releases: Iterable[Release]) -> None:
+    """Keep what this deploy moved (each alias's version before and after), for ``rollback``:
+    written after every alias move, so a deploy that fails part way can still be undone."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps([r.to_dict() for r in releases], indent=2, sort_keys=True)
+    path.write_text(text + "\n", encoding="utf-8")
+
+
+def read_releases(path: Path) -> list[Release]:
+    """What :func:`write_releases` kept; none when the deploy moved no alias (no file)."""
+    if not path.is_file():
+        return []
+    return [Release.from_dict(item) for item in json.loads(path.read_text(encoding="utf-8"))]
