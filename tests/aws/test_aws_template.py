@@ -584,8 +584,19 @@ def test_every_invoker_names_the_live_alias(template: dict[str, Any]) -> None:
     ]
     (grant,) = [s for _, s in statements(template) if s.get("Sid") == "InvokeScheduled"]
     assert sorted(invoked(template, arn) for arn in mappings + permissions) == [
-        "DashboardApiFunction",
+        "DashboardApiFunction",  # the URL's InvokeFunctionUrl
+        "DashboardApiFunction",  # and, since October 2025, InvokeFunction via the URL only
         "ScraperFunction",
+    ]
+    public = sorted(
+        (p["Properties"]["Action"], p["Properties"].get("FunctionUrlAuthType"),
+         p["Properties"].get("InvokedViaFunctionUrl"))
+        for p in resources(template, "AWS::Lambda::Permission").values()
+        if p["Properties"]["Principal"] == "*"
+    )  # fmt: skip
+    assert public == [
+        ("lambda:InvokeFunction", None, True),
+        ("lambda:InvokeFunctionUrl", "NONE", None),
     ]
     assert {invoked(template, arn) for arn in targets} == {
         invoked(template, arn) for arn in grant["Resource"]
