@@ -463,27 +463,26 @@ def longest_gap_s(runs: list[int]) -> int:
     return max(gaps) * 60
 
 
-def test_a_heartbeat_alarm_fires_when_a_daily_scheduled_function_stops_running(
+def test_a_heartbeat_alarm_fires_when_a_scheduled_function_stops_running(
     template: dict[str, Any],
 ) -> None:
     """Every other alarm watches something a run does (errors, drops, a metric it emits), with
     missing data not breaching: a disabled schedule, a broken Scheduler role or a function
     throttled to zero would fire none, and the stale-source rule runs inside retry_recheck.
-    Each function scheduled every day has an Invocations alarm whose missing data breaches,
-    over more hours than the longest gap between its runs plus the hour in progress (so it
-    never fires while the schedules run), and less than a day."""
+    Each scheduled function has an Invocations alarm whose missing data breaches, over more
+    hours than the longest gap between its runs plus the hour in progress (so it never fires
+    while the schedules run): less than a day for those scheduled every day, and within
+    CloudWatch's 7-day evaluation limit for intraday, whose weekend has no run."""
     heartbeats = {
         a["Properties"]["Dimensions"][0]["Value"]["Ref"]: a["Properties"]
         for a in resources(template, "AWS::CloudWatch::Alarm").values()
         if a["Properties"].get("MetricName") == "Invocations"
     }
-    daily = {
-        fn
-        for fn in functions(template)
-        if runs_of(template, fn) and {r // 1440 for r in runs_of(template, fn)} == set(range(7))
-    }
+    scheduled = {fn for fn in functions(template) if runs_of(template, fn)}
+    daily = {fn for fn in scheduled if {r // 1440 for r in runs_of(template, fn)} == set(range(7))}
     assert {"DataClusteringFunction", "RetryRecheckFunction"} <= daily
-    assert set(heartbeats) == daily
+    assert scheduled - daily == {"IntradayFunction"}
+    assert set(heartbeats) == scheduled
     for fn, alarm in heartbeats.items():
         assert alarm["Namespace"] == "AWS/Lambda", fn
         assert alarm["Dimensions"][0]["Name"] == "FunctionName", fn
@@ -494,7 +493,8 @@ def test_a_heartbeat_alarm_fires_when_a_daily_scheduled_function_stops_running(
         assert alarm.get("DatapointsToAlarm", periods) == periods, fn
         gap = longest_gap_s(runs_of(template, fn))
         assert (periods - 1) * alarm["Period"] > gap, (fn, gap)
-        assert periods * alarm["Period"] <= 86_400, fn
+        assert periods * alarm["Period"] <= (86_400 if fn in daily else 604_800), fn
+        assert alarm["Period"] >= 3600, fn  # under an hour, CloudWatch caps the span at a day
         assert alarm["AlarmActions"] == [{"Ref": "AlertTopic"}], fn
 
 
