@@ -415,6 +415,33 @@ def test_query_reads_a_date_range_in_order(store: Store) -> None:
     assert {r.key for r in store.query(KEY)} == {KEY}
 
 
+def test_query_reads_newest_first_and_at_most_a_limit(store: Store) -> None:
+    dates = days(10)
+    store.put_records([ok(d, f"1.{i}") for i, d in enumerate(dates)])
+    store.put_records([ok(d, "9", key=OTHER) for d in dates])  # a later key: must not leak in
+    assert store.put_pending(pending(dates[-1] + timedelta(days=1), key=KEY))
+    newest = store.query(KEY, limit=1, newest_first=True)
+    assert [(r.date, r.status) for r in newest] == [(dates[-1] + timedelta(days=1), Status.PENDING)]
+    assert [r.date for r in store.query(KEY, end=dates[-1], limit=3, newest_first=True)] == [
+        dates[9],
+        dates[8],
+        dates[7],
+    ]
+    assert [r.date for r in store.query(KEY, limit=2)] == dates[:2]  # oldest first
+    assert [r.date for r in store.query(KEY, dates[2], dates[5], newest_first=True)] == [
+        dates[5],
+        dates[4],
+        dates[3],
+        dates[2],
+    ]
+    (one_value,) = store.query(KEY, end=dates[0], fields=["value"], limit=5, newest_first=True)
+    assert (one_value.date, one_value.value) == (dates[0], Decimal("1.0"))
+    assert len(store.query(KEY, limit=50)) == 11
+    assert store.query("CURRENCY#EUR", limit=1, newest_first=True) == []
+    with pytest.raises(ValueError, match="limit"):
+        store.query(KEY, limit=0)
+
+
 def test_query_fields_limit_what_is_read(store: Store) -> None:
     store.put_records([ok(D0, "5.4321", bid="5.4300", volume=12)])
     full = one(store, KEY, D0)

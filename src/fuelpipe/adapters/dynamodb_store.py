@@ -715,8 +715,14 @@ class DynamoDbStore(Store):
         fields: Sequence[str] | None = None,
         *,
         consistent: bool = False,
+        limit: int | None = None,
+        newest_first: bool = False,
     ) -> list[Record]:
-        """Records of one key in ``[start, end]`` in date order; key, date, status always read."""
+        """Records of one key in ``[start, end]`` in date order (``newest_first``: reversed,
+        ScanIndexForward false), at most ``limit`` (the Query's Limit: no page past it is
+        read); key, date, status always read."""
+        if limit is not None and limit < 1:
+            raise ValueError(f"limit must be at least 1, not {limit}")
         if start is not None and end is not None and start > end:
             return []  # DynamoDB rejects a BETWEEN whose bounds are reversed
         condition = Key("info_type").eq(key)
@@ -738,7 +744,20 @@ class DynamoDbStore(Store):
             kwargs["ProjectionExpression"] = ", ".join(f"#{f}" for f in wanted)
         if consistent:
             kwargs["ConsistentRead"] = True
-        return [items.decode(i) for page in self._pages(**kwargs) for i in page]
+        if newest_first:
+            kwargs["ScanIndexForward"] = False
+        if limit is None:
+            return [items.decode(i) for page in self._pages(**kwargs) for i in page]
+        # No filter expression here, so a page of Limit items holds that many records; a
+        # page can still come back short (1 MB), then the next asks only for the rest.
+        out: list[Record] = []
+        while len(out) < limit:
+            page = self.client.query(TableName=self.table, Limit=limit - len(out), **kwargs)
+            out += [items.decode(i) for i in page.get("Items", [])]
+            if "LastEvaluatedKey" not in page:
+                break
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return out
 
     def _index(self, status: Status, bound: str | None, above: str | None = None) -> list[Record]:
         """Every shard of one status in the pending index, queried in parallel: below

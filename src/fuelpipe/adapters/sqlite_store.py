@@ -963,8 +963,13 @@ class SqliteStore(Store):
         fields: Sequence[str] | None = None,
         *,
         consistent: bool = False,  # one SQLite file: every read is consistent already
+        limit: int | None = None,
+        newest_first: bool = False,
     ) -> list[Record]:
-        """Records of one key in ``[start, end]`` in date order; key, date, status always read."""
+        """Records of one key in ``[start, end]`` in date order (``newest_first``: reversed),
+        at most ``limit``; key, date, status always read."""
+        if limit is not None and limit < 1:
+            raise ValueError(f"limit must be at least 1, not {limit}")
         if fields is None:
             wanted: Sequence[str] = _ALL_FIELDS
         else:
@@ -980,7 +985,11 @@ class SqliteStore(Store):
         if end is not None:
             where += " AND date <= ?"
             params.append(end.isoformat())
-        return self._select(wanted, where + " ORDER BY date", params)
+        order = " ORDER BY date DESC" if newest_first else " ORDER BY date"
+        if limit is not None:
+            order += " LIMIT ?"
+            params.append(limit)
+        return self._select(wanted, where + order, params)
 
     def due_pending(self, now: datetime, set_after: datetime | None = None) -> list[Record]:
         """PENDING records due at ``now`` (none set means due), and with ``set_after`` those

@@ -133,10 +133,15 @@ class Store(abc.ABC):
         fields: Sequence[str] | None = None,
         *,
         consistent: bool = False,
+        limit: int | None = None,
+        newest_first: bool = False,
     ) -> list[Record]:
         """Records of one key in ``[start, end]``, in date order; ``fields`` limits what is read.
         ``consistent``: see every write that finished before the call (DynamoDB: a strongly
-        consistent read, twice the read units), as a writer comparing before it writes must."""
+        consistent read, twice the read units), as a writer comparing before it writes must.
+        ``newest_first``: latest date first; ``limit``: at most that many records, read from
+        the end the order starts at (the newest record of a key: ``limit=1,
+        newest_first=True``, one small read whatever the history's length)."""
 
     @abc.abstractmethod
     def claim_retry(
