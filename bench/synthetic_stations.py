@@ -109,7 +109,10 @@ def write_lake(root: Path, copies: int, threads: int = 2) -> int:
     for c in FILE_COLUMNS:
         if c in names:
             exprs.append(
-                f"trim({_q(names[c])}) AS {c}" if c == "cnpj" else f"{_q(names[c])} AS {c}"
+                # the lake's layout 2: the CNPJ's 14 digits (the real sample's are all 14)
+                f"regexp_replace({_q(names[c])}, '[^0-9]', '', 'g') AS {c}"
+                if c == "cnpj"
+                else f"{_q(names[c])} AS {c}"
             )
         elif c == "collected":
             exprs.append("sd AS collected")

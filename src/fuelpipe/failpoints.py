@@ -26,8 +26,9 @@ POINTS = (
     "recheck.after_send",
 )
 """The points `fuelpipe run` reaches (the crash suite kills a run at each of them)."""
-STATION_POINTS = ("stations.after_partition",)
-"""The points a station ingest reaches: after each partition file it writes."""
+STATION_POINTS = ("stations.after_partition", "stations.after_migrate_partition")
+"""The points a station ingest reaches: after each partition file it writes, and after each
+one a lake migration rewrites."""
 KNOWN = POINTS + STATION_POINTS
 
 

@@ -269,3 +269,51 @@ def test_cli_query_runs_on_athena_in_the_aws_home(moto_server: LocalServer, buck
     needs = CliRunner().invoke(cli, ["stations", "query", "brand_premium", "--athena"], env=env)
     assert needs.exit_code == 2
     assert "--athena needs --since and --until" in needs.output
+
+
+def test_an_old_s3_lake_is_migrated_in_place(
+    s3: Any, bucket: str, glp: Path, tmp_path: Path
+) -> None:
+    """The real LPG file's two partitions in S3 as the old code wrote them (CNPJs punctuated,
+    a manifest without a layout): `migrate` rewrites both objects with the 14 digits, writes
+    the manifest's layout last, and a second migration writes nothing."""
+    import json
+
+    import polars as pl
+
+    from fuelpipe.adapters.lake.storage import LAKE_LAYOUT, partition_path
+
+    storage = S3LakeStorage(s3, bucket, "stations")
+    StationLake(storage, FixedClock(NOW)).ingest_path(glp)
+    digits: dict[str, pl.DataFrame] = {}
+    for month in ("2025-03", "2025-04"):
+        key = f"stations/{partition_path('LPG', month)}"
+        local = tmp_path / f"{month}.parquet"
+        s3.download_file(bucket, key, str(local))
+        digits[key] = pl.read_parquet(local).with_columns(pl.col(pl.Categorical).cast(pl.String))
+        c = pl.col("cnpj")
+        old = digits[key].with_columns(
+            cnpj=pl.concat_str(c.str.slice(0, 2), pl.lit("."), c.str.slice(2, 3), pl.lit("."),
+                               c.str.slice(5, 3), pl.lit("/"), c.str.slice(8, 4), pl.lit("-"),
+                               c.str.slice(12, 2))
+        )  # fmt: skip
+        old.write_parquet(local)
+        s3.upload_file(str(local), bucket, key)
+    manifest = json.loads(
+        s3.get_object(Bucket=bucket, Key="stations/_manifest.json")["Body"].read()
+    )
+    del manifest["layout"]
+    s3.put_object(Bucket=bucket, Key="stations/_manifest.json", Body=json.dumps(manifest).encode())
+
+    done = StationLake(S3LakeStorage(s3, bucket, "stations"), FixedClock(NOW)).migrate()
+    assert (done.layout_before, done.rewritten) == (1, ["LPG/2025-03", "LPG/2025-04"])
+    for key, frame in digits.items():
+        local = tmp_path / "after.parquet"
+        s3.download_file(bucket, key, str(local))
+        assert pl.read_parquet(local).equals(frame), key
+    got = s3.get_object(Bucket=bucket, Key="stations/_manifest.json")["Body"].read()
+    assert json.loads(got)["layout"] == LAKE_LAYOUT
+    listed = s3.list_objects_v2(Bucket=bucket, Prefix="stations/")["Contents"]
+    again = StationLake(S3LakeStorage(s3, bucket, "stations"), FixedClock(NOW)).migrate()
+    assert (again.layout_before, again.rewritten) == (LAKE_LAYOUT, [])
+    assert s3.list_objects_v2(Bucket=bucket, Prefix="stations/")["Contents"] == listed

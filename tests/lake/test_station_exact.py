@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from tests.lake.conftest import NOW
+from tests.support.station_lake import synthetic_cnpj
 
 from fuelpipe.adapters.clock import FixedClock
 from fuelpipe.adapters.lake.engine import QueryResult, StationLake
@@ -46,7 +47,7 @@ def _anp_file(path: Path) -> Sold:
     for s in range(120):
         state, town = TOWNS[s % len(TOWNS)]
         brand = BRANDS[s // len(TOWNS) % len(BRANDS)]
-        cnpj = f"01.{s:03d}.000/0001-{s % 97:02d}"  # 14 digits, one per station
+        cnpj = synthetic_cnpj(f"01{s:03d}0000001")  # one per station
         day = START + timedelta(days=s % 6)
         while day <= END:
             cents = rnd.randrange(450, 750)
@@ -58,7 +59,8 @@ def _anp_file(path: Path) -> Sold:
             day += timedelta(days=3)
     # and one flag with a single price: no spread (NULL, as stddev_samp says)
     lines.append(
-        "SE;MG;UBERABA;POSTO UNICO;99.000.000/0001-99;RUA B;2;;CENTRO;38000-000;GASOLINA;"
+        f"SE;MG;UBERABA;POSTO UNICO;{synthetic_cnpj('990000000001')};RUA B;2;;CENTRO;38000-000;"
+        "GASOLINA;"
         "02/07/2024;6,01;;R$ / litro;ALESAT"
     )
     sold.append(("UBERABA", "ALESAT", Fraction(601, 100)))

@@ -3,18 +3,25 @@ rules are the domain's per-record ones. These tests hold the two to the same ver
 
 from __future__ import annotations
 
+import csv
+import io
+import re
 from datetime import date
+from pathlib import Path
 
 import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.lake.conftest import real_file
 
 from fuelpipe.adapters.lake.columns import validate
 from fuelpipe.domain.stations import (
     LAKE_COLUMNS,
     PRODUCTS,
     UNITS,
+    cnpj_check_digit,
     cnpj_key,
+    cnpj_plausible,
     parse_day,
     parse_price,
     reject_reason,
@@ -98,12 +105,29 @@ def test_column_wise_verdicts_are_the_domain_rule(records: list[dict[str, str | 
         assert row["brand"] == (record["brand"] or "").strip()
 
 
+def test_a_cnpj_must_have_its_check_digits() -> None:
+    """Every CNPJ of the real files passes (11,592 distinct, tested in
+    test_every_real_cnpj_is_plausible); synthetic faults do not: a check digit off by one,
+    two digits swapped, all zeros, and a short value that padding does not make a CNPJ."""
+    assert cnpj_check_digit("000031880001") == 2 and cnpj_check_digit("0000318800012") == 1
+    assert cnpj_plausible("00003188000121")
+    for key in ("00003188000122", "00003188000112", "00031880000121", "0" * 14, "1".zfill(14)):
+        assert not cnpj_plausible(key), key
+    for text in ("00.003.188/0001-22", "00000000000000", "1"):
+        assert reject_reason(
+            text, "01/02/2025", "6,29", "", "GASOLINA", "R$ / litro", today=TODAY
+        ) == (f"not a valid CNPJ (all zeros or wrong check digits): '{text}'")
+
+
 def test_cnpj_key_is_the_fourteen_digits() -> None:
     # the real sample's form, and synthetic bare, short and broken ones
     assert cnpj_key(" 00.003.188/0001-21") == "00003188000121"
     assert cnpj_key("00003188000121") == cnpj_key("3188000121") == "00003188000121"
     for text in (None, "", "  ", "./-", "12.345.678/0001-9X", "123.456.789/0001-00", "１２"):
         assert cnpj_key(text) is None, text
+
+
+OK = " 3188000121"  # a real CNPJ (00.003.188/0001-21) without its leading zeros
 
 
 def test_field_parsers() -> None:
@@ -115,9 +139,9 @@ def test_field_parsers() -> None:
     for text in ("1.350,00", "nan", "inf", "1e3", "1_000", "", None, "abc"):
         assert parse_price(text) is None, text
     assert (
-        reject_reason(" 1", "01/02/2025", "6,29", "", "gasolina", "r$ / litro", today=TODAY) is None
+        reject_reason(OK, "01/02/2025", "6,29", "", "gasolina", "r$ / litro", today=TODAY) is None
     )
-    assert reject_reason(" 1", "01/02/2025", "600", "", "GASOLINA", "R$ / litro", today=TODAY) == (
+    assert reject_reason(OK, "01/02/2025", "600", "", "GASOLINA", "R$ / litro", today=TODAY) == (
         "sale price 600 is outside 0.5..30.0 BRL/l"
     )
     assert (
@@ -126,9 +150,30 @@ def test_field_parsers() -> None:
     )
     # synthetic typed years: out of ANP's station survey (2004 on) or after the next day
     for text in ("05/12/2203", "05/12/0203", "31/12/2003", "24/04/2025"):
-        assert reject_reason(" 1", text, "6,29", "", "GASOLINA", "R$ / litro", today=TODAY) == (
+        assert reject_reason(OK, text, "6,29", "", "GASOLINA", "R$ / litro", today=TODAY) == (
             f"collection date {text} out of range (2004-01-01 to 2025-04-23)"
         )
     assert (
-        reject_reason(" 1", "23/04/2025", "6,29", "", "GASOLINA", "R$ / litro", today=TODAY) is None
+        reject_reason(OK, "23/04/2025", "6,29", "", "GASOLINA", "R$ / litro", today=TODAY) is None
     )
+
+
+DATASETS = Path(__file__).resolve().parents[2] / "datasets"
+REAL_2023 = "samuelfideles1__anp_revenda_ultimas-4-semanas-diesel-gnv_2023-12-04_2023-12-28.csv"
+EXPECTED = 11_592  # distinct CNPJs in the four files
+
+
+def test_every_real_cnpj_is_plausible() -> None:
+    """The rule against the real files: ANP's three 2025 "últimas 4 semanas" files and the
+    December 2023 diesel/CNG file write every CNPJ punctuated, 14 digits, none short, and
+    every one has its check digits, so the check rejects no real value (the zero-padding is
+    kept for a value that lost its leading zeros: padded, it passes the same check)."""
+    texts = [real_file(g).decode("utf-8-sig") for g in ("gasolina-etanol", "diesel-gnv", "glp")]
+    texts.append((DATASETS / "anp/stations" / REAL_2023).read_bytes().decode("utf-8-sig"))
+    values = {
+        row[4] for text in texts for row in list(csv.reader(io.StringIO(text), delimiter=";"))[1:]
+    }
+    keys = {cnpj_key(v) for v in values}
+    assert all(re.fullmatch(r"\d\d\.\d{3}\.\d{3}/\d{4}-\d\d", v.strip()) for v in values)
+    assert None not in keys and all(cnpj_plausible(k) for k in keys if k)
+    assert (len(values), len(keys)) == (EXPECTED, EXPECTED)

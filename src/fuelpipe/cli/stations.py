@@ -18,6 +18,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from fuelpipe.adapters.lake.queries import QUERIES
+from fuelpipe.adapters.lake.storage import LAKE_LAYOUT
 from fuelpipe.cli import display
 from fuelpipe.domain.catalog import STATES
 from fuelpipe.domain.stations import (
@@ -244,6 +245,8 @@ def ingest(
             soft_wrap=True,
         )
         raise
+    if lake.migrated is not None and not as_json:
+        err.print(_migrated_line(lake.migrated), highlight=False, soft_wrap=True)
     _refused_to_errors(summary, given)
     # a path that is not a file is that path's error: the rest of the batch went on
     summary.errors[:0] = [f"{p}: {why}; not ingested" for p, why in absent]
@@ -363,6 +366,8 @@ def status(
             f"{sum(p['rejected'] for p in parts):,}",
         )
     console.print(files)
+    if (layout := state["layout"]) < LAKE_LAYOUT:
+        console.print(_old_layout_line(layout), style="red", highlight=False)
     for name, mark in sorted(state["incomplete"].items()):
         console.print(escape(_incomplete_line(name, mark)), style="red", highlight=False)
     parts = Table("product", "month", "rows", "stations", "first day", "last day")
@@ -376,6 +381,49 @@ def status(
             str(p["last_day"]),
         )
     console.print(parts)
+
+
+def _old_layout_line(layout: int) -> str:
+    return (
+        f"old layout: the lake's partitions are in layout {layout}, not {LAKE_LAYOUT} (CNPJs as "
+        "ANP punctuates them, so a station's older rows count apart): run `fuelpipe stations "
+        "migrate` (the next ingest also does it first)"
+    )
+
+
+@stations_app.command("migrate")
+def migrate(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print what it did as JSON.")] = False,
+) -> None:
+    """Rewrite a lake written in an older layout in today's: every CNPJ as its 14 digits
+    (partitions written before kept ANP's 12.345.678/0001-95), one row per station, fuel
+    and day. Each partition is written whole, then swapped in; the manifest records the
+    layout last, so a migration stopped anywhere is completed by running it again, and one
+    on a lake of today's layout changes nothing. An ingest runs it first when needed."""
+    lake = _lake(ctx, existing=True)
+    with only_writer(lake, "fuelpipe stations migrate"):
+        done = lake.migrate()
+    if as_json:
+        print(json.dumps(done.as_dict(), indent=2))
+        return
+    print(_migrated_line(done))
+
+
+def _migrated_line(done: Any) -> str:
+    from fuelpipe.adapters.lake.engine import MIGRATION_REPORT
+
+    if done.layout_before >= LAKE_LAYOUT:
+        return f"layout {done.layout_before}: nothing to migrate"
+    line = (
+        f"migrated to layout {done.layout}: {len(done.rewritten)} of {done.partitions} "
+        f"partition(s) rewritten, {done.duplicates:,} duplicate row(s) dropped"
+    )
+    if done.differing:
+        line += (
+            f" ({len(done.differing):,} with other prices, listed in _reports/{MIGRATION_REPORT})"
+        )
+    return line
 
 
 def _incomplete_line(name: str, mark: dict[str, Any]) -> str:

@@ -220,8 +220,11 @@ def reject_reason(  # noqa: PLR0911 - one return per check, in the order they ar
     first failing check, in the order a person would fix them."""
     if not trimmed(cnpj):
         return "no CNPJ"
-    if cnpj_key(cnpj) is None:
+    key = cnpj_key(cnpj)
+    if key is None:
         return f"CNPJ is not 14 digits: {_quoted(cnpj)}"
+    if not cnpj_plausible(key):
+        return f"not a valid CNPJ (all zeros or wrong check digits): {_quoted(cnpj)}"
     day = parse_day(collected_text)
     if day is None:
         return f"bad collection date {_quoted(collected_text)}"
@@ -324,6 +327,31 @@ def cnpj_key(text: str | None) -> str | None:
     vectorised expression (``adapters/lake/columns.py``)."""
     key = (text or "").translate(_CNPJ_PUNCTUATION)
     return key.zfill(CNPJ_DIGITS) if _CNPJ_KEY.fullmatch(key) else None
+
+
+CNPJ_WEIGHTS = (6, 5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2)
+"""The weights of a CNPJ's check digits (Receita Federal's modulo 11): the 13th digit weighs
+its first 12 by the last 12 of these, the 14th its first 13 by all 13."""
+
+
+def cnpj_check_digit(digits: str) -> int:
+    """The check digit following ``digits`` (the first 12, or 13, of a CNPJ)."""
+    weights = CNPJ_WEIGHTS[len(CNPJ_WEIGHTS) - len(digits) :]
+    rest = sum(int(d) * w for d, w in zip(digits, weights, strict=True)) % 11
+    return 0 if rest < 2 else 11 - rest
+
+
+def cnpj_plausible(key: str) -> bool:
+    """A 14-digit ``cnpj_key`` that can be a CNPJ: not all zeros, and its two check digits
+    those of its first 12 (a zero-padded CNPJ that lost its leading zeros passes; a digit
+    mistyped or dropped in the middle does not). Written here rather than taken from a
+    library (validate-docbr) because it is these few lines and the ingest applies the same
+    rule vectorised (``adapters/lake/columns.py``)."""
+    return (
+        key.strip("0") != ""
+        and cnpj_check_digit(key[:12]) == int(key[12])
+        and cnpj_check_digit(key[:13]) == int(key[13])
+    )
 
 
 def cnpj_text(text: str) -> str:

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 from fuelpipe.adapters.lake.formats import CsvInput, LineCount
 from fuelpipe.domain.stations import (
     CNPJ_DIGITS,
+    CNPJ_WEIGHTS,
     FUEL_UNITS,
     FUELS,
     LAKE_COLUMNS,
@@ -436,19 +437,32 @@ def _week_of(text: str) -> date | None:
     return None if day is None else week_start(day)
 
 
-def cnpj_digits(column: str = "cnpj") -> Any:
+def cnpj_digits(column: str = "cnpj", *, checked: bool = True) -> Any:
     """``column``'s CNPJs as the lake keeps them (``cnpj_key`` in the domain, vectorised): the
     digits without ANP's punctuation and spaces, zero-padded to 14; null when what is left is
-    not 1 to 14 digits. One Polars expression, no Python per value: the text work runs on the
-    column's distinct values (a station has many rows) and each row is looked up in them."""
+    not 1 to 14 digits or, when ``checked``, not a plausible CNPJ (``cnpj_plausible``: all
+    zeros, or wrong check digits). One Polars expression, no Python per value: the text work
+    runs on the column's distinct values (a station has many rows) and each row is looked up
+    in them."""
     pl = polars()
     text = pl.col(column).cast(pl.String)
     distinct = text.unique(maintain_order=True)
     key = distinct.str.replace_all("[./ -]", "")
-    digits = pl.when(key.str.contains(f"^[0-9]{{1,{CNPJ_DIGITS}}}$")).then(
-        key.str.zfill(CNPJ_DIGITS)
-    )
-    return text.replace_strict(distinct, digits, default=None, return_dtype=pl.String)
+    padded = key.str.zfill(CNPJ_DIGITS)
+    ok = key.str.contains(f"^[0-9]{{1,{CNPJ_DIGITS}}}$")
+    if checked:
+        digit = [padded.str.slice(i, 1).cast(pl.Int32, strict=False) for i in range(CNPJ_DIGITS)]
+
+        def check(n: int) -> Any:  # the check digit after the first n (cnpj_check_digit)
+            weights = CNPJ_WEIGHTS[len(CNPJ_WEIGHTS) - n :]
+            rest = pl.sum_horizontal(d * w for d, w in zip(digit[:n], weights, strict=True)) % 11
+            return pl.when(rest < 2).then(0).otherwise(11 - rest)
+
+        ok = (
+            ok & (padded != "0" * CNPJ_DIGITS) & (check(12) == digit[12]) & (check(13) == digit[13])
+        )
+    return text.replace_strict(distinct, pl.when(ok).then(padded), default=None,
+                               return_dtype=pl.String)  # fmt: skip
 
 
 def _by_fuel(values: dict[str, Any], dtype: Any) -> Any:

@@ -19,7 +19,7 @@ import threading
 from collections.abc import Callable, Collection, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -49,7 +49,7 @@ from fuelpipe.adapters.lake.formats import (
     csv_inputs,
 )
 from fuelpipe.adapters.lake.queries import QUERIES
-from fuelpipe.adapters.lake.storage import INCOMPLETE, PART_FILE
+from fuelpipe.adapters.lake.storage import INCOMPLETE, LAKE_LAYOUT, LAYOUT, PART_FILE, layout_of
 from fuelpipe.domain.stations import ANP_COLUMNS, BadRow
 from fuelpipe.failpoints import Failpoints
 from fuelpipe.ports.clock import Clock
@@ -96,6 +96,51 @@ def _differing(product: str, offered: pl.DataFrame, kept: pl.DataFrame, where: s
         f"purchase {shown(r['purchase_price_kept'])}"
         for r in differ.iter_rows(named=True)
     ]
+
+
+def canonical(held: pl.DataFrame, product: str) -> tuple[pl.DataFrame, int, list[str]] | None:
+    """A partition's rows as today's layout keeps them, or None when they are so already: each
+    CNPJ its 14 digits (``cnpj_digits``, format only: a partition written before the CNPJ was
+    normalised holds ANP's ``12.345.678/0001-95``; a value that is not 1 to 14 digits is kept
+    as it was written, and so is one whose check digits fail: the lake drops no published
+    value), and one row per (CNPJ, collection day), the first in the file winning as in an
+    ingest (the old layout kept ``12.345.678/0001-95`` and ``12345678000195`` of one day as two
+    rows). Also the rows dropped as duplicates, and a line for each whose prices differ."""
+    plr = polars()
+    key = ["cnpj", "collected"]
+    text = plr.col("cnpj").cast(plr.String)
+    fixed = held.with_columns(plr.coalesce(cnpj_digits(checked=False), text).alias("cnpj"))
+    changed = fixed.select((text != held.get_column("cnpj").cast(plr.String)).any()).item()
+    twice = fixed.select(plr.struct(key).is_duplicated().any()).item()
+    if not changed and not twice:
+        return None
+    if not twice:
+        return fixed, 0, []
+    unique = fixed.unique(subset=key, keep="first", maintain_order=True)
+    later = fixed.filter(plr.struct(key).is_first_distinct().not_())
+    differing = _differing(product, later, unique, "an earlier row of the partition")
+    return unique, fixed.height - unique.height, differing
+
+
+@dataclass
+class MigrationReport:
+    """What one ``StationLake.migrate`` did: the lake's layout before and after, the partitions
+    it looked at and those it rewrote, and the rows it dropped as duplicates (the same station
+    and day under two spellings of its CNPJ) with a line for each whose prices differed."""
+
+    layout_before: int
+    layout: int
+    partitions: int = 0
+    rewritten: list[str] = field(default_factory=list)
+    duplicates: int = 0
+    differing: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "differing": len(self.differing)}  # (the lines are in a report)
+
+
+MIGRATION_REPORT = f"migrate-layout-{LAKE_LAYOUT}.differing.txt"
+"""The lake's ``_reports/`` file listing the duplicates a migration dropped with other prices."""
 
 
 def connect(
@@ -190,7 +235,8 @@ class StationLake:
         failpoints: Failpoints | None = None,
     ) -> None:
         """``max_unpacked``: the bytes one file's archives may unpack in all (a ZIP bomb);
-        ``failpoints``: the crash tests' (``stations.after_partition``)."""
+        ``failpoints``: the crash tests' (``stations.after_partition``,
+        ``stations.after_migrate_partition``)."""
         self.storage = storage
         self.failpoints = failpoints or Failpoints()
         self.max_unpacked = max_unpacked
@@ -203,6 +249,8 @@ class StationLake:
         self._mirror: Path | None = None
         self._lock = threading.Lock()
         self._writer: LakeWriteLock | None = None
+        self.migrated: MigrationReport | None = None
+        """The migration an ingest ran first (the lake was of an older layout), if any."""
 
     @contextmanager
     def writing(self, command: str = "fuelpipe stations ingest") -> Iterator[None]:
@@ -251,7 +299,57 @@ class StationLake:
         is read, when another ingest holds it.
         """
         with self.writing():
+            self._migrate()  # a lake of an older layout is brought to today's first
             return self._ingest_path(path, name, source=source, force=force, progress=progress)
+
+    def migrate(self) -> MigrationReport:
+        """Rewrite the partitions of a lake written in an older layout (``LAKE_LAYOUT``) in
+        today's (``canonical``), then record the layout in the manifest: nothing to do in a lake
+        of today's layout. Each partition is written whole to a new file that then replaces
+        the old one (an atomic rename locally, one PUT in S3), and the manifest is written
+        last, so a migration stopped anywhere loses and duplicates no row: a partition is
+        either old or migrated, and the next migration (or ingest) finds the old ones by their
+        content and rewrites only those. Holds the write lock (LakeBusy during an ingest)."""
+        with self.writing("fuelpipe stations migrate"):
+            return self._migrate()
+
+    def _migrate(self) -> MigrationReport:
+        before = layout_of(self.storage.read_manifest())
+        report = MigrationReport(before, max(before, LAKE_LAYOUT))
+        if before >= LAKE_LAYOUT:
+            return report
+        plr = polars()
+        with self._scratch() as scratch:
+            partitions = self.storage.partitions()
+            if not partitions:  # a new lake: its first manifest write records the layout
+                return report
+            for product, month in partitions:
+                if self._writer is not None:
+                    self._writer.refresh()  # (an S3 lock's expiry, as an ingest does per file)
+                found = self.storage.fetch_partition(product, month, scratch)
+                if found is None:
+                    continue
+                report.partitions += 1
+                fixed = canonical(plr.read_parquet(found), product)
+                if found.parent == scratch:  # a download (S3): the scratch holds one at a time
+                    found.unlink()
+                if fixed is None:  # today's layout already (written since, or migrated)
+                    continue
+                frame, duplicates, differing = fixed
+                if differing:  # before the swap: a rerun finds them again, and adds none twice
+                    listed = (self.storage.get_text(MIGRATION_REPORT) or "").splitlines()
+                    new = [line for line in differing if line not in listed]
+                    self.storage.put_text(MIGRATION_REPORT, "\n".join([*listed, *new]) + "\n")
+                self._write_partition(product, month, frame, scratch)
+                report.rewritten.append(f"{product}/{month}")
+                report.duplicates += duplicates
+                report.differing += differing
+                self.failpoints.hit("stations.after_migrate_partition")
+        manifest = self.storage.read_manifest()  # last: the layout holds once all is written
+        manifest[LAYOUT] = LAKE_LAYOUT
+        self.storage.write_manifest(manifest)
+        self.migrated = report
+        return report
 
     def _ingest_path(
         self,
@@ -366,6 +464,7 @@ class StationLake:
                 "parts": [r.as_dict() for r in reports],
             }
         if whole or done:
+            manifest[LAYOUT] = LAKE_LAYOUT  # (the ingest migrated the lake before it wrote)
             self.storage.write_manifest(manifest)
         safe = report_name(name)
         bad = [str(b) for r in reports for b in r.bad]
@@ -385,6 +484,7 @@ class StationLake:
             "source": source,
             "started_at": self.clock.now().isoformat(),
         }
+        manifest[LAYOUT] = LAKE_LAYOUT  # (the ingest migrated the lake before it wrote)
         self.storage.write_manifest(manifest)
 
     def _header_problem(self, part: CsvInput) -> tuple[str | None, int]:
@@ -500,14 +600,8 @@ class StationLake:
             if found is None:
                 jobs.append((product, month, unique, unique.height))
                 continue
+            # (in today's layout: an ingest migrates an older lake before it reads a partition)
             held = plr.read_parquet(found)
-            # A partition written before CNPJs were kept as 14 digits: its copy is rewritten
-            # with them (a CNPJ that is not one kept as it was), so that it dedupes alike.
-            old = held.select(plr.col("cnpj").cast(plr.String).str.contains("[^0-9]").any()).item()
-            if old:
-                held = held.with_columns(
-                    plr.coalesce(cnpj_digits(), plr.col("cnpj").cast(plr.String)).alias("cnpj")
-                )
             fresh = unique.join(held.select(key), on=key, how="anti")
             report.already_in_lake += unique.height - fresh.height
             if fresh.height < unique.height:
@@ -522,14 +616,7 @@ class StationLake:
 
         def write(job: tuple[str, str, pl.DataFrame, int]) -> str:
             product, month, frame, _ = job
-            target = scratch / f"{product}-{month}.parquet"
-            # File order, not sorted: a month's partition is one or two row groups, so a sort
-            # would buy no pruning, only 10% smaller files for a third of the ingest's time.
-            frame.select(FILE_COLUMNS).write_parquet(
-                target, compression="zstd", compression_level=1, row_group_size=_ROW_GROUP
-            )
-            self.storage.put_partition(product, month, target)
-            target.unlink()
+            self._write_partition(product, month, frame, scratch)
             return f"{product}/{month}"
 
         # Partitions are independent files: write them on the ingest's threads.
@@ -543,6 +630,19 @@ class StationLake:
             pool.shutdown(wait=True, cancel_futures=True)
         report.partitions = sorted(written)
         report.written += sum(added for *_, added in jobs)
+
+    def _write_partition(
+        self, product: str, month: str, frame: pl.DataFrame, scratch: Path
+    ) -> None:
+        """Write a partition's file whole beside, then replace the lake's (atomically)."""
+        target = scratch / f"{product}-{month}.parquet"
+        # File order, not sorted: a month's partition is one or two row groups, so a sort
+        # would buy no pruning, only 10% smaller files for a third of the ingest's time.
+        frame.select(FILE_COLUMNS).write_parquet(
+            target, compression="zstd", compression_level=1, row_group_size=_ROW_GROUP
+        )
+        self.storage.put_partition(product, month, target)
+        target.unlink()
 
     # --- read ----------------------------------------------------------------------------
     def _root(self) -> Path:
@@ -651,7 +751,8 @@ class StationLake:
 
     def status(self) -> dict[str, Any]:
         """Files ingested (from the manifest), files whose ingest stopped part-way (by name:
-        their source and when it started) and rows per partition."""
+        their source and when it started), rows per partition and the lake's layout (an
+        older one than ``LAKE_LAYOUT`` wants ``migrate``)."""
         manifest = self.storage.read_manifest()
         coverage = self.query("coverage", {})
         return {
@@ -659,6 +760,7 @@ class StationLake:
             "files": manifest["files"],
             "incomplete": manifest.get(INCOMPLETE, {}),
             "partitions": [dict(zip(coverage.columns, r, strict=True)) for r in coverage.rows],
+            "layout": layout_of(manifest) if manifest["files"] or coverage.rows else LAKE_LAYOUT,
         }
 
     def window(self) -> tuple[date, date] | None:

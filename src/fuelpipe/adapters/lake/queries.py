@@ -100,11 +100,11 @@ WHITE = f"CAST({_double('total')} / n AS DECIMAL(18, 14))"
 
 _WINDOW = "product = ? AND month BETWEEN ? AND ? AND week BETWEEN ? AND ?"
 
-# The CNPJ without its punctuation (``00.003.188/0001-21`` -> ``00003188000121``), matched
-# against the search text stripped alike (``cnpj_text``), so that a CNPJ typed as bare digits,
-# or in part, is found. Nested replace(): regexp_replace needs a 'g' flag on DuckDB and takes
-# none on Trino.
-_CNPJ = "replace(replace(replace(cnpj, '.', ''), '/', ''), '-', '')"
+# The CNPJ as the lake keeps it, its 14 digits (``00003188000121``; a lake of an older layout
+# is migrated first: LAKE_LAYOUT), matched against the search text without its punctuation
+# (``cnpj_text``), so that a CNPJ typed with or without it, or in part, is found. Not
+# normalised per row here: every partition holds the digits already.
+_CNPJ = "cnpj"
 
 
 # A name folded as the search text is (domain.stations.folded): upper case, accents dropped,

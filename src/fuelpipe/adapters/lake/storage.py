@@ -33,7 +33,21 @@ def partition_path(product: str, month: str) -> str:
     return f"product={product}/month={month}/{PART_FILE}"
 
 
+LAYOUT = "layout"
+"""The manifest's version of the partitions' layout: absent in a lake written before there was
+one (1). 2: every CNPJ is its 14 digits, one row per (CNPJ, product, day) (``fuelpipe stations
+migrate``, or the next ingest, rewrites a lake of 1). An ingest writes it with its first
+manifest write, once the lake's partitions are in it."""
+LAKE_LAYOUT = 2
+
+
+def layout_of(manifest: dict[str, Any]) -> int:
+    """The layout a manifest says its lake's partitions have (1 when it says none)."""
+    return int(manifest.get(LAYOUT, 1))
+
+
 def empty_manifest() -> dict[str, Any]:
+    """A new lake's manifest (no layout: an ingest's first write records today's)."""
     return {"files": {}, "http": {}}
 
 
