@@ -230,7 +230,7 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def count_status(self, status: Status) -> int:
         """How many PENDING or QUARANTINED records there are, counted without reading them
-        whole (DynamoDB: a COUNT Query of each shard of the pending index; it is eventually
+        whole (DynamoDB: a COUNT Query of each shard of the slim status index; it is eventually
         consistent, so a record that just changed status may be counted in its old one).
         ValueError for any other status: OK records are not in the index."""
 
@@ -244,7 +244,9 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def latest_status(self, status: Status, limit: int) -> list[Record]:
         """The ``limit`` most recently updated PENDING or QUARANTINED records, newest first
-        (ties by key and date): a bounded read, whatever the backlog. Each carries its key,
+        (SQLite breaks ties by key and date; DynamoDB's index keeps records written at the
+        same instant in no set order, so which of them make the cut is not fixed): a
+        bounded read, whatever the backlog. Each carries its key,
         date, status, retry count, next attempt, reason and ``updated_at``; not its value,
         attributes or history. ValueError for any other status or a ``limit`` below 1."""
 
@@ -259,11 +261,13 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def quarantined(self) -> list[Record]:
-        """Every QUARANTINED record."""
+        """Every QUARANTINED record, read whole: as many as a failed backfill left (~136,000),
+        so nothing that must answer in bounded time uses it (see :meth:`status_summaries`)."""
 
     @abc.abstractmethod
     def pending(self) -> list[Record]:
-        """Every PENDING record, due or not."""
+        """Every PENDING record, due or not, read whole (see :meth:`quarantined`; the health
+        view reads :meth:`status_stamp` and :meth:`latest_status` instead)."""
 
     @abc.abstractmethod
     def present_after(self, key: str, after: date | None) -> list[PresentDate]:
