@@ -10,6 +10,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
+from fuelpipe.domain.models import Status
 from fuelpipe.homes.aws import ContextProvider, build_alerting, lazy_context, schedule_options
 from fuelpipe.homes.aws_alerts import AlertingProvider, evaluate_alerts
 from fuelpipe.homes.settings import Settings
@@ -61,9 +62,10 @@ def make_handler(
         if recheck_changed(report):  # a quarantine changes what the health view shows
             mark_changed(home.store, home.clock.now(), request_id)
         # The standing count (a gauge) for the dashboard; the alarm watches new quarantines.
-        # Read once: the quarantined alert rule is given the same records.
-        spent = home.store.quarantined()
-        total = len(spent)
+        # Read once: the quarantined alert rule is given the same per-series summaries (the
+        # slim status index's entries, never the records whole).
+        spent = home.store.status_summaries(Status.QUARANTINED)
+        total = sum(s.count for s in spent)
         metrics.add_metric(name="QuarantinedTotal", unit=MetricUnit.Count, value=total)
         alerts = (
             evaluate_alerts(home, get_alerting, remaining_s, logger, metrics, quarantined=spent)

@@ -14,7 +14,13 @@ import pytest
 from cfnlint.decode import decode
 from devtools.aws.lambda_events import load_handler
 
-from fuelpipe.adapters._dynamo_items import GSI_PK, GSI_SK, PENDING_INDEX
+from fuelpipe.adapters._dynamo_items import (
+    GSI_PK,
+    GSI_SK,
+    PENDING_INDEX,
+    STATUS_INDEX,
+    STATUS_INDEX_ATTRS,
+)
 from fuelpipe.adapters.sources._http import longest_fetch_s
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.homes.aws import schedule_options
@@ -119,11 +125,20 @@ def test_the_table_matches_the_store(template: dict[str, Any]) -> None:
     assert props["BillingMode"] == "PAY_PER_REQUEST"
     keys = {k["KeyType"]: k["AttributeName"] for k in props["KeySchema"]}
     assert keys == {"HASH": "info_type", "RANGE": "date"}
-    (gsi,) = props["GlobalSecondaryIndexes"]
+    gsi, slim = props["GlobalSecondaryIndexes"]
     assert gsi["IndexName"] == PENDING_INDEX
     assert {k["KeyType"]: k["AttributeName"] for k in gsi["KeySchema"]} == {
         "HASH": GSI_PK,
         "RANGE": GSI_SK,
+    }
+    assert slim["IndexName"] == STATUS_INDEX
+    assert {k["KeyType"]: k["AttributeName"] for k in slim["KeySchema"]} == {
+        "HASH": GSI_PK,
+        "RANGE": "updated_at",
+    }
+    assert slim["Projection"] == {
+        "ProjectionType": "INCLUDE",
+        "NonKeyAttributes": list(STATUS_INDEX_ATTRS),
     }
     assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
     assert props["SSESpecification"]["SSEEnabled"] is True

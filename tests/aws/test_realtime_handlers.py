@@ -33,7 +33,7 @@ from fuelpipe.domain.alerts import Alert, AlertKind, Condition, Severity
 from fuelpipe.domain.models import Record, Status
 from fuelpipe.homes.aws_alerts import ALERT_MIN_S
 from fuelpipe.ports.alerts import AlertSink
-from fuelpipe.ports.store import Store
+from fuelpipe.ports.store import StatusSummary, Store
 from fuelpipe.stages.recheck import TIME_MARGIN_S
 
 pytestmark = pytest.mark.aws
@@ -378,15 +378,19 @@ def test_retry_recheck_leaves_the_alerts_their_reserve(aws_home: AwsHome) -> Non
 
 
 class _CountsQuarantinedReads:
-    """The real store, counting reads of the quarantine index."""
+    """The real store, counting reads of the quarantined summaries; reading the quarantined
+    records whole fails."""
 
     def __init__(self, store: Store) -> None:
         self._store = store
-        self.quarantined_reads = 0
+        self.summary_reads = 0
+
+    def status_summaries(self, status: Status) -> list[StatusSummary]:
+        self.summary_reads += 1
+        return self._store.status_summaries(status)
 
     def quarantined(self) -> list[Record]:
-        self.quarantined_reads += 1
-        return self._store.quarantined()
+        raise AssertionError("every quarantined record read whole")
 
     def __getattr__(self, name: str) -> object:
         return getattr(self._store, name)
@@ -395,9 +399,9 @@ class _CountsQuarantinedReads:
 def test_retry_recheck_reads_the_quarantine_index_once_for_its_metric_and_its_alerts(
     aws_home: AwsHome, moto_server, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """The QuarantinedTotal metric and the quarantined alert rule each read every quarantined
-    record (a paged read of the pending index: ~136,000 after a failed ANP backfill): one
-    read now serves both."""
+    """The QuarantinedTotal metric and the quarantined alert rule each need every quarantined
+    record summed up per series (~136,000 after a failed ANP backfill): one read of the slim
+    summaries serves both, and no record is read whole."""
     sns, sqs, topic, inbox = sns_topic_with_inbox(
         moto_server, f"once-{aws_home.settings.table_name}"
     )
@@ -418,7 +422,7 @@ def test_retry_recheck_reads_the_quarantine_index_once_for_its_metric_and_its_al
 
     result = handler(scheduled_event(), FakeLambdaContext("retry_recheck"))
 
-    assert store.quarantined_reads == 1
+    assert store.summary_reads == 1
     assert result["quarantined_total"] == 6
     assert metric(capsys.readouterr().out, "QuarantinedTotal") == 6
     bodies = drain_sns_inbox(sqs, inbox)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -18,7 +18,7 @@ from fuelpipe.adapters.clock import ManualClock
 from fuelpipe.adapters.sqlite_store import SqliteStore
 from fuelpipe.dashboard.app import create_app
 from fuelpipe.dashboard.health import health_view
-from fuelpipe.dashboard.precomputed import Precomputer, precomputer
+from fuelpipe.dashboard.precomputed import Context, Precomputer, health_inputs, precomputer
 from fuelpipe.dashboard.repository import SeriesReader
 from fuelpipe.domain.alerts import ActiveAlert, Condition
 from fuelpipe.domain.catalog import DEFAULT_CATALOG, Catalog, Series
@@ -221,3 +221,98 @@ def test_the_health_view_counts_quarantined_records_without_reading_them(tmp_pat
         assert (view.quarantined, view.pending) == (3, 1)
     finally:
         store.close()
+
+
+class _BacklogUnread(SqliteStore):
+    """A store whose PENDING and QUARANTINED records must never be read all: a failed
+    backfill leaves ~100,000 of them, more than the dashboard Lambda's 29 s can read."""
+
+    def pending(self) -> list[Record]:
+        raise AssertionError("every PENDING record read")
+
+    def quarantined(self) -> list[Record]:
+        raise AssertionError("every QUARANTINED record read")
+
+
+APRIL = [date(2022, 4, d) for d in range(18, 25)]  # seven failing dates, before Monday
+AT_NINE = datetime(2022, 5, 3, 9, 0, tzinfo=SP)
+
+
+@pytest.fixture
+def backlog(tmp_path: Path) -> Iterator[tuple[_BacklogUnread, ManualClock]]:
+    """USD and PETR4 OK on Monday; USD's seven earlier dates PENDING after a failure, written a minute apart
+    (9:00 to 9:06, the reasons HTTP 500 to 506); PETR4's Tuesday PENDING, not out yet."""
+    clock = ManualClock(AT_NINE)
+    store = _BacklogUnread(tmp_path / "b.sqlite", clock=clock)
+    store.put_records([Record(USD.key, MONDAY, Decimal("5"), Status.OK)])
+    store.put_records([Record(PETR4.key, MONDAY, Decimal("30"), Status.OK)])
+    for i, day in enumerate(APRIL):
+        nxt = AT_NINE + timedelta(hours=i + 1)
+        failed = Record(USD.key, day, None, Status.PENDING, 1, nxt, f"HTTP 50{i}")
+        assert store.put_pending(failed)
+        clock.advance(timedelta(minutes=1))
+    assert store.put_pending(Record(PETR4.key, TUESDAY, None, Status.PENDING, reason=NO_VALUE))
+    yield store, clock
+    store.close()
+
+
+def test_the_health_view_counts_every_pending_record_but_reads_only_the_newest(backlog) -> None:
+    """The failing row is built from the newest ``pending_read`` PENDING records (here 4:
+    PETR4's not-out-yet one and USD's three latest failures), the count is exact."""
+    store, clock = backlog
+
+    view = health_view(store, DEFAULT_CATALOG, None, clock, pending_read=4)
+
+    assert (view.pending, view.pending_read, view.quarantined) == (8, 4, 0)
+    (failing,) = view.problems
+    assert (failing.source, failing.state, failing.series, failing.keys) == (
+        "bcb",
+        "failing",
+        1,
+        [USD.key],
+    )
+    assert failing.date == APRIL[4]  # the oldest of the three newest failures
+    assert failing.since == AT_NINE + timedelta(minutes=4)
+    assert failing.last_attempt_at == AT_NINE + timedelta(minutes=6)
+    assert failing.reason == "HTTP 506"
+    assert failing.next_attempt_at == AT_NINE + timedelta(hours=5)
+    whole = health_view(store, DEFAULT_CATALOG, None, clock)  # the cap (1,000) reads them all
+    assert (whole.pending, whole.pending_read) == (8, 8)
+    (failing,) = whole.problems
+    assert (failing.date, failing.since) == (APRIL[0], AT_NINE)
+
+
+def test_the_health_cache_key_moves_with_every_pending_write_without_reading_them(
+    backlog,
+) -> None:
+    """``health_inputs`` holds the PENDING records' count and newest write, read without
+    reading the records: a new failure, a retry's claim and its give-back, a quarantine, a
+    value stored, a release each move it (the stored view would go stale otherwise)."""
+    store, clock = backlog
+    ctx = Context(SeriesReader(store, DEFAULT_CATALOG), store, DEFAULT_CATALOG, None, clock)
+
+    def key_after(write: Callable[[], object]) -> list[object]:
+        clock.advance(timedelta(minutes=1))
+        assert write() in (True, 1)
+        return health_inputs(ctx)[3]  # type: ignore[no-any-return]
+
+    at = AT_NINE.astimezone(UTC)
+    assert health_inputs(ctx)[3] == [8, (at + timedelta(minutes=7)).isoformat()]
+    assert health_inputs(ctx)[3] == [8, (at + timedelta(minutes=7)).isoformat()]  # no write
+    retried = AT_NINE + timedelta(days=1)
+    keys = [
+        key_after(lambda: store.put_pending(Record(USD.key, TUESDAY, None, Status.PENDING))),
+        key_after(lambda: store.claim_retry(USD.key, APRIL[0], 1, 2, retried)),
+        key_after(lambda: store.give_back_retry(USD.key, APRIL[0], 2, retried, 1, None)),
+        key_after(lambda: store.quarantine(USD.key, APRIL[6], 1, "spent")),  # the newest but 2
+        key_after(lambda: store.put_records([Record(USD.key, APRIL[1], Decimal("5"), Status.OK)])),
+        key_after(lambda: store.release(USD.key, APRIL[6], clock.now())),
+    ]
+    assert keys == [
+        [9, (at + timedelta(minutes=8)).isoformat()],
+        [9, (at + timedelta(minutes=9)).isoformat()],
+        [9, (at + timedelta(minutes=10)).isoformat()],
+        [8, (at + timedelta(minutes=10)).isoformat()],
+        [7, (at + timedelta(minutes=10)).isoformat()],
+        [8, (at + timedelta(minutes=13)).isoformat()],
+    ]

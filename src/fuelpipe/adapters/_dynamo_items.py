@@ -24,6 +24,13 @@ Item = dict[str, dict[str, Any]]
 """One item in the low-level wire format: ``{"name": {"S": "..."}}``."""
 
 PENDING_INDEX = "pending-index"
+STATUS_INDEX = "status-index"
+"""The pending index's records again, by their last write (``updated_at``), projecting only
+what a summary of them needs (LATEST_FIELDS): the newest ones, the newest stamp and the
+counts read these slim entries, never the items whole."""
+STATUS_INDEX_ATTRS = ("status", "retry_count", "next_attempt_at", "reason")
+"""The status index's projected attributes besides the keys (``info_type``, ``date``,
+``gsi1pk``, ``updated_at``)."""
 GSI_PK = "gsi1pk"
 GSI_SK = "gsi1sk"
 

@@ -25,6 +25,13 @@ same shard. Reads pay a small fan-out: ``due_pending`` queries every PENDING sha
 per shard (``gsi1sk < <now>$``) and results come back oldest-due first. Changing
 ``pending_shards`` on a live table needs the existing PENDING/QUARANTINED items rewritten.
 
+A second sparse index, ``status-index``, holds the same items keyed by ``gsi1pk`` and their
+last write (``updated_at``), projecting only key, date, status, retry count, next attempt and
+reason: what is read of a backlog whatever its size (the newest records, the newest stamp, the
+counts: ``status_stamp``, ``latest_status``, ``count_status``) or summed up per series
+(``status_summaries``) reads these slim entries, never the whole items. A failed backfill
+leaves ~100,000 PENDING or QUARANTINED items; read whole, they outran a 29 s Lambda.
+
 Every state change of a retry (create, claim, quarantine, release) is a conditional write, so
 two overlapping recheck runs cannot both claim the same retry.
 """
@@ -42,12 +49,20 @@ from botocore.exceptions import ClientError
 
 from fuelpipe.adapters import _dynamo_items as items
 from fuelpipe.adapters._batch_retry import batch_attempts
-from fuelpipe.adapters._dynamo_items import GSI_PK, GSI_SK, PENDING_INDEX, Item
+from fuelpipe.adapters._dynamo_items import (
+    GSI_PK,
+    GSI_SK,
+    PENDING_INDEX,
+    STATUS_INDEX,
+    STATUS_INDEX_ATTRS,
+    Item,
+)
 from fuelpipe.adapters.clock import SystemClock
 from fuelpipe.domain.instants import iso_utc
 from fuelpipe.domain.keys import LATEST_RUNS, WATERMARKS, date_key, run_key, shard_of
 from fuelpipe.domain.models import AttrValue, PresentDate, Record, Revision, Status
 from fuelpipe.domain.retry import released_reason
+from fuelpipe.ports import store as port
 from fuelpipe.ports.clock import Clock
 from fuelpipe.ports.store import BATCH_LIMIT, RunLog, Store, Watermark
 
@@ -830,25 +845,102 @@ class DynamoDbStore(Store):
             yield _settled(page, Status.PENDING)
 
     def count_status(self, status: Status) -> int:
-        """A COUNT Query of each shard of the pending index in parallel (paginated: a Query
-        counts at most 1 MB of items a call): no item is returned or decoded."""
-        if status not in (Status.PENDING, Status.QUARANTINED):
-            raise ValueError(f"only PENDING and QUARANTINED records are counted, not {status}")
+        """A COUNT Query of each shard of the status index in parallel (paginated: a Query
+        counts at most 1 MB of index entries a call): no item is returned or decoded, and
+        the slim entries cost a fraction of the whole items' read units."""
+        port.indexed_only(status)
+        return sum(self._each_shard(lambda shard: self._count_shard(status, shard)))
 
-        def one_shard(shard: int) -> int:
-            condition = items.key_condition(Key(GSI_PK).eq(items.gsi_pk(status, shard)))
+    def _each_shard(self, work: Callable[[int], _R]) -> list[_R]:
+        """``work`` on every shard of the indexes, in parallel; results by shard."""
+        with ThreadPoolExecutor(max_workers=min(self.shards, 16)) as pool:
+            return list(pool.map(work, range(self.shards)))
+
+    def _status_query(self, status: Status, shard: int) -> dict[str, Any]:
+        """Query arguments for one shard of one status in the status index."""
+        return {
+            "TableName": self.table,
+            "IndexName": STATUS_INDEX,
+            **items.key_condition(Key(GSI_PK).eq(items.gsi_pk(status, shard))),
+        }
+
+    def _count_shard(self, status: Status, shard: int) -> int:
+        paginator = self.client.get_paginator("query")
+        pages = paginator.paginate(
+            Select="COUNT", PaginationConfig=self._page, **self._status_query(status, shard)
+        )
+        return sum(int(page.get("Count", 0)) for page in pages)
+
+    def status_stamp(self, status: Status) -> port.StatusStamp:
+        """Per shard of the status index, in parallel: a COUNT Query and a one-entry Query
+        of its newest stamp (the index's sort key, read backwards)."""
+        port.indexed_only(status)
+
+        def one_shard(shard: int) -> tuple[int, str | None]:
+            got = self.client.query(
+                Limit=1,
+                ScanIndexForward=False,
+                **self._status_query(status, shard),
+            ).get("Items", [])
+            return self._count_shard(status, shard), got[0]["updated_at"]["S"] if got else None
+
+        found = self._each_shard(one_shard)
+        stamps = [stamp for _, stamp in found if stamp is not None]
+        latest = max(stamps, default=None)  # fixed-width UTC ISO text: sorts as the instants
+        return port.StatusStamp(
+            sum(n for n, _ in found), None if latest is None else datetime.fromisoformat(latest)
+        )
+
+    def latest_status(self, status: Status, limit: int) -> list[Record]:
+        """The newest ``limit`` entries of each shard of the status index (Queries read
+        backwards, with ``Limit``), in parallel; the newest ``limit`` of them all, sorted as
+        raw text and only those decoded."""
+        port.indexed_only(status)
+        if limit < 1:
+            raise ValueError("limit must be at least 1")
+
+        def one_shard(shard: int) -> list[Item]:
+            kwargs = self._status_query(status, shard)
+            found: list[Item] = []
+            while len(found) < limit:
+                got = self.client.query(Limit=limit - len(found), ScanIndexForward=False, **kwargs)
+                found += got.get("Items", [])
+                if "LastEvaluatedKey" not in got:
+                    break
+                kwargs["ExclusiveStartKey"] = got["LastEvaluatedKey"]
+            return found
+
+        wanted = status.value  # the index is eventually consistent: its copy's status
+        found = [
+            i for part in self._each_shard(one_shard) for i in part if i["status"]["S"] == wanted
+        ]
+        found.sort(key=lambda i: (i["info_type"]["S"], i["date"]["S"]))
+        found.sort(key=lambda i: str(i["updated_at"]["S"]), reverse=True)  # stable: ties by key
+        return [items.decode(i) for i in found[:limit]]
+
+    def status_summaries(self, status: Status) -> list[port.StatusSummary]:
+        """Every entry of the status in the status index (each shard paged in parallel),
+        read as raw text: key, date, status, reason, retry count and stamp, never the
+        item's value, attributes or history."""
+        port.indexed_only(status)
+        wanted = ("info_type", "date", "status", "reason", "retry_count", "updated_at")
+        projection = ", ".join(f"#p{i}" for i in range(len(wanted)))
+
+        def one_shard(shard: int) -> list[Item]:
+            kwargs = self._status_query(status, shard)
+            kwargs["ExpressionAttributeNames"].update({f"#p{i}": a for i, a in enumerate(wanted)})
             paginator = self.client.get_paginator("query")
             pages = paginator.paginate(
-                TableName=self.table,
-                IndexName=PENDING_INDEX,
-                Select="COUNT",
-                PaginationConfig=self._page,
-                **condition,
+                ProjectionExpression=projection, PaginationConfig=self._page, **kwargs
             )
-            return sum(int(page.get("Count", 0)) for page in pages)
+            return [i for page in pages for i in page.get("Items", [])]
 
-        with ThreadPoolExecutor(max_workers=min(self.shards, 16)) as pool:
-            return sum(pool.map(one_shard, range(self.shards)))
+        by_key: dict[str, list[Item]] = {}
+        for part in self._each_shard(one_shard):
+            for i in part:
+                if i["status"]["S"] == status.value:  # the index is eventually consistent
+                    by_key.setdefault(i["info_type"]["S"], []).append(i)
+        return [_summary(key, entries) for key, entries in sorted(by_key.items())]
 
     def quarantined(self) -> list[Record]:
         """Every QUARANTINED record, by key and date."""
@@ -873,6 +965,26 @@ class DynamoDbStore(Store):
         return sorted(runs, key=lambda r: r.stage)
 
 
+def _summary(key: str, entries: list[Item]) -> port.StatusSummary:
+    """One key's status-index entries (raw) summed up; reasons in order of earliest date."""
+    entries.sort(key=lambda i: str(i["date"]["S"]))
+    reasons: dict[str | None, int] = {}
+    for i in entries:
+        reason = i["reason"]["S"] if "reason" in i else None
+        reasons[reason] = reasons.get(reason, 0) + 1
+    stamps = [str(i["updated_at"]["S"]) for i in entries if "updated_at" in i]
+    latest = max(stamps, default=None)
+    return port.StatusSummary(
+        key=key,
+        count=len(entries),
+        first=date.fromisoformat(entries[0]["date"]["S"]),
+        last=date.fromisoformat(entries[-1]["date"]["S"]),
+        latest=None if latest is None else datetime.fromisoformat(latest),
+        max_retry_count=max(int(i.get("retry_count", {"N": "0"})["N"]) for i in entries),
+        reasons=reasons,
+    )
+
+
 def _settled(found: list[Record], status: Status) -> list[Record]:
     """The index's records still of ``status``, by key and date: the index is eventually
     consistent, so the status its copy carries is re-checked."""
@@ -883,7 +995,13 @@ def create_table(
     client: Any, table_name: str, *, wait: bool = True, delay_s: float = 1, max_attempts: int = 60
 ) -> bool:
     """Create the table and its sparse pending index; False if it already exists."""
-    attributes = [("info_type", "S"), ("date", "S"), (GSI_PK, "S"), (GSI_SK, "S")]
+    attributes = [
+        ("info_type", "S"),
+        ("date", "S"),
+        (GSI_PK, "S"),
+        (GSI_SK, "S"),
+        ("updated_at", "S"),
+    ]
     try:
         client.create_table(
             TableName=table_name,
@@ -903,7 +1021,20 @@ def create_table(
                     # Whole items: recheck needs retry_count, next_attempt_at and reason, and
                     # the index only ever holds the few records that are not OK.
                     "Projection": {"ProjectionType": "ALL"},
-                }
+                },
+                {
+                    "IndexName": STATUS_INDEX,
+                    "KeySchema": [
+                        {"AttributeName": GSI_PK, "KeyType": "HASH"},
+                        {"AttributeName": "updated_at", "KeyType": "RANGE"},
+                    ],
+                    # Slim entries: the newest ones, the newest stamp, counts and summaries
+                    # read these, not the items whole.
+                    "Projection": {
+                        "ProjectionType": "INCLUDE",
+                        "NonKeyAttributes": list(STATUS_INDEX_ATTRS),
+                    },
+                },
             ],
             SSESpecification={"Enabled": True},
         )

@@ -30,7 +30,16 @@ from fuelpipe.domain.models import (
 )
 from fuelpipe.domain.retry import released_reason
 from fuelpipe.ports.clock import Clock
-from fuelpipe.ports.store import RECORD_ATTRIBUTES, RunLog, Store, Watermark
+from fuelpipe.ports.store import (
+    LATEST_FIELDS,
+    RECORD_ATTRIBUTES,
+    RunLog,
+    StatusStamp,
+    StatusSummary,
+    Store,
+    Watermark,
+    indexed_only,
+)
 
 BUSY_TIMEOUT_S = 30.0
 """How long a writer waits for another process's write lock before giving up."""
@@ -51,6 +60,9 @@ CREATE TABLE IF NOT EXISTS items (
 ) WITHOUT ROWID;
 -- Only PENDING and QUARANTINED records are indexed: the sparse GSI of the DynamoDB home.
 CREATE INDEX IF NOT EXISTS items_not_ok ON items (status, next_attempt_at) WHERE status != 'OK';
+-- The same records by their last write: the newest ones, and the newest stamp, without a sort.
+CREATE INDEX IF NOT EXISTS items_not_ok_updated ON items (status, updated_at, info_type, date)
+    WHERE status != 'OK';
 CREATE TABLE IF NOT EXISTS runs (
     stage TEXT NOT NULL,
     started_at TEXT NOT NULL,
@@ -1029,12 +1041,63 @@ class SqliteStore(Store):
 
     def count_status(self, status: Status) -> int:
         """How many PENDING or QUARANTINED records there are (a COUNT over the partial index)."""
-        if status not in (Status.PENDING, Status.QUARANTINED):
-            raise ValueError(f"only PENDING and QUARANTINED records are counted, not {status}")
+        indexed_only(status)
         where = f"{_NOT_OK} AND status = ?"
         with self._lock:
             row = self._db().execute(f"SELECT COUNT(*) FROM items WHERE {where}", (status.value,))  # noqa: S608 - a constant condition
             return int(row.fetchone()[0])
+
+    def status_stamp(self, status: Status) -> StatusStamp:
+        """A COUNT and a MAX over the partial index by stamp."""
+        indexed_only(status)
+        with self._lock:
+            row = self._db().execute(
+                f"SELECT COUNT(*), MAX(updated_at) FROM items WHERE {_NOT_OK} AND status = ?",  # noqa: S608 - a constant condition
+                (status.value,),
+            )
+            count, latest = row.fetchone()
+        return StatusStamp(int(count), _instant_or_none(latest))
+
+    def latest_status(self, status: Status, limit: int) -> list[Record]:
+        """The newest ``limit`` records of the status, read in the index's order."""
+        indexed_only(status)
+        if limit < 1:
+            raise ValueError("limit must be at least 1")
+        where = f"{_NOT_OK} AND status = ? ORDER BY updated_at DESC, info_type, date LIMIT ?"
+        return self._select(LATEST_FIELDS, where, (status.value, limit))
+
+    def status_summaries(self, status: Status) -> list[StatusSummary]:
+        """Two GROUP BY queries over the partial index: per key, then per key and reason."""
+        indexed_only(status)
+        where = f"FROM items WHERE {_NOT_OK} AND status = ?"
+        with self._lock:
+            conn = self._db()
+            totals = conn.execute(
+                "SELECT info_type, COUNT(*), MIN(date), MAX(date), MAX(updated_at), "
+                f"MAX(retry_count) {where} GROUP BY info_type ORDER BY info_type",
+                (status.value,),
+            ).fetchall()
+            by_reason = conn.execute(
+                f"SELECT info_type, reason, COUNT(*) {where} "
+                "GROUP BY info_type, reason ORDER BY info_type, MIN(date)",
+                (status.value,),
+            ).fetchall()
+        reasons: dict[str, dict[str | None, int]] = {}
+        for key, reason, n in by_reason:
+            reasons.setdefault(key, {})[reason] = int(n)
+        fromiso = date.fromisoformat
+        return [
+            StatusSummary(
+                key=key,
+                count=int(n),
+                first=fromiso(first),
+                last=fromiso(last),
+                latest=_instant_or_none(latest),
+                max_retry_count=int(retries),
+                reasons=reasons[key],
+            )
+            for key, n, first, last, latest, retries in totals
+        ]
 
     def quarantined(self) -> list[Record]:
         """Every QUARANTINED record, by key and date."""

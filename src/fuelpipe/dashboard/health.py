@@ -31,6 +31,10 @@ from fuelpipe.stages.alerting import Late, late_series, latest_due
 from fuelpipe.stages.scrape import NO_VALUE, Owed, owed_entry, owed_text
 
 _KEYS_SHOWN = 5
+PENDING_READ = 1000
+"""The failing rows are built from at most this many PENDING records, the most recently
+written (a failed attempt, a retry's claim): a failed backfill leaves ~100,000 PENDING, and
+reading them all outran the dashboard Lambda's 29 s. The view says how many it read."""
 REASON_CHARS = 160
 """A failing date's reason is cut to this many characters (its first line)."""
 
@@ -162,7 +166,8 @@ def late_problems(late: list[Late]) -> list[SourceProblem]:
 
 
 def failing_problems(catalog: Catalog, pending: list[Record]) -> list[SourceProblem]:
-    """One ``failing`` row per source with PENDING records whose last request failed."""
+    """One ``failing`` row per source with PENDING records whose last request failed, among
+    ``pending`` (the health view's: the newest ones)."""
     by_source: dict[str, list[Record]] = defaultdict(list)
     for r in pending:
         if r.key in catalog and is_failure(r):
@@ -215,11 +220,13 @@ def health_view(
     series_clocks: Mapping[str, datetime] | None = None,
     alerts: AlertReader | None = None,
     due: Callable[[Series, datetime], date | None] = latest_due,
+    pending_read: int = PENDING_READ,
 ) -> HealthView:
     """Health of every series that has at least one stored record; ``series_clocks`` gives
     some series their own time (a demo store's: its bundled files end in different years);
     ``alerts`` the alert state to show the active alerts of; ``due`` each series' latest due
-    date (a :class:`~fuelpipe.stages.alerting.LatestDue` the app keeps reuses them)."""
+    date (a :class:`~fuelpipe.stages.alerting.LatestDue` the app keeps reuses them);
+    ``pending_read`` how many of the newest PENDING records the failing rows are built from."""
     rows = []
     lags: dict[str, list[float]] = defaultdict(list)
     late: list[Late] = []
@@ -235,18 +242,21 @@ def health_view(
             found = late_series(series, {p.date: p.status for p in present}, now, due)
             if found is not None:
                 late.append(found)
-    # The PENDING records are read for the failing rows (their reasons and times); the
-    # QUARANTINED ones only counted: a failed backfill quarantines ~136,000 dates, and reading
-    # them whole (~115 us each to decode) outran the dashboard Lambda's 29 s for a number.
-    pending = store.pending()
+    # The PENDING and QUARANTINED records are counted, not read: a failed backfill leaves
+    # ~100,000 of them, and reading them whole (~115 us each to decode) outran the dashboard
+    # Lambda's 29 s. The failing rows come from the newest PENDING records only (a bounded
+    # read of the slim status index); the view says how many of them that was.
+    waiting = store.count_status(Status.PENDING)
+    newest = store.latest_status(Status.PENDING, pending_read) if waiting else []
     return HealthView(
         as_of=clock.now(),
         series=rows,
         catalog_series=len(catalog),
         stored_series=len(rows),
-        problems=late_problems(late) + failing_problems(catalog, pending),
+        problems=late_problems(late) + failing_problems(catalog, newest),
         alerts=active_alerts(alerts),
-        pending=len(pending),
+        pending=waiting,
+        pending_read=len(newest),
         quarantined=store.count_status(Status.QUARANTINED),
         dead_letters=queue.depth().dead if queue is not None else None,
         unexpected=sum(r.unexpected for r in rows),

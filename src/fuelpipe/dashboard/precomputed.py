@@ -38,6 +38,7 @@ from fuelpipe.dashboard.schemas import MetaView
 from fuelpipe.dashboard.versions import DataVersion, request_version
 from fuelpipe.domain.catalog import Catalog, Series
 from fuelpipe.domain.keys import fuel_key, stock_key
+from fuelpipe.domain.models import Status
 from fuelpipe.ports.alerts import AlertReader
 from fuelpipe.ports.clock import Clock
 from fuelpipe.ports.queue import Queue
@@ -85,7 +86,7 @@ def canonical(query: str | bytes) -> Params:
     return tuple(sorted((k, tuple(v)) for k, v in found.items()))
 
 
-VIEWS_SCHEMA = 9
+VIEWS_SCHEMA = 10
 """Raise it when a view's JSON changes shape: the entries stored before are then never read
 (a new name), so a new release never serves a body its page does not expect until the data
 changes. 2: the lags view's minimum weeks and flat-price fields, the correlations' first and
@@ -94,7 +95,8 @@ out from chance (2026-12-01); 5: without a base, each index line starts at 100 o
 week (a line could start a week before it, off 100); 6: health's owed stock-split re-reads
 (per series and counted); 7: English labels (fuels, Brazil, the regions) and meta's products'
 source_name; 8: values and parity ratios to 6 decimals (schemas.DECIMALS); 9: an End date keeps
-the values published by its end (an ANP week from its Friday), not those dated up to it."""
+the values published by its end (an ANP week from its Friday), not those dated up to it; 10:
+health's ``pending_read`` (the failing rows come from the newest PENDING records only)."""
 
 
 def params_hash(path: str, params: Params) -> str:
@@ -127,18 +129,19 @@ def health_inputs(
 ) -> list[object]:
     """What the health view shows that changes without a new data version: the last runs, the
     dead letters, the day, the PENDING records (their count and latest write: a retry's claim,
-    a new failure), the latest date each series should have by now (a source turns late with
-    time alone: ``due``, :class:`~fuelpipe.stages.alerting.LatestDue` to reuse them) and the
-    active alerts (each one's summary too: it follows the condition while it holds)."""
+    a new failure; :meth:`~fuelpipe.ports.store.Store.status_stamp`, which reads none of them
+    whole, however many there are), the latest date each series should have by now (a source
+    turns late with time alone: ``due``, :class:`~fuelpipe.stages.alerting.LatestDue` to
+    reuse them) and the active alerts (each one's summary too: it follows the condition while
+    it holds)."""
     store, now = ctx.store, ctx.clock.now()
     clocks = ctx.series_clocks or {}
-    pending = store.pending()
-    stamps = [r.updated_at.isoformat() for r in pending if r.updated_at is not None]
+    pending = store.status_stamp(Status.PENDING)
     return [
         [r.finished_at.isoformat() for r in store.last_runs()],
         ctx.queue.depth().dead if ctx.queue is not None else None,
         now.date().isoformat(),
-        [len(pending), max(stamps, default=None)],
+        [pending.count, None if pending.latest is None else pending.latest.isoformat()],
         [str(due(s, clocks.get(s.key) or now)) for s in ctx.catalog],
         None
         if ctx.alerts is None

@@ -366,7 +366,8 @@ class SourceProblem(BaseModel):
     state: Literal["late", "failing"] = Field(
         description="`late`: a date its schedule says is out (window and allowance passed) is "
         "not stored; `failing`: dates are PENDING because the last request for them failed "
-        "(not because the value is not out yet)"
+        "(not because the value is not out yet), among the newest PENDING records the view "
+        "read (`pending_read` of `pending`): the counts and dates below are of those"
     )
     series: int = Field(description="how many of the source's series are concerned")
     keys: list[str] = Field(description="the first of them (at most 5)")
@@ -413,6 +414,12 @@ class HealthView(BaseModel):
     stored_series: int
     pending: int
     quarantined: int
+    pending_read: int = Field(
+        0,
+        description="how many of the PENDING records, the most recently written, the failing "
+        "rows of `problems` were built from: all of them when it equals `pending`; a backlog "
+        "larger than the cap (1,000) is counted exactly but read only that far",
+    )
     dead_letters: int | None
     last_runs: list[RunView]
     unexpected: int = 0

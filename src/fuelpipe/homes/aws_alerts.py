@@ -16,8 +16,8 @@ from collections.abc import Callable, Sequence
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from fuelpipe.domain.models import Record
 from fuelpipe.ports.alerts import AlertContext, AlertSink, AlertState
+from fuelpipe.ports.store import StatusSummary
 from fuelpipe.stages.alert_rules import alert_rules
 from fuelpipe.stages.alerting import evaluate
 from fuelpipe.stages.context import StageContext
@@ -38,14 +38,14 @@ def evaluate_alerts(
     remaining_s: Callable[[], float],
     logger: Logger,
     metrics: Metrics,
-    quarantined: Sequence[Record] | None = None,
+    quarantined: Sequence[StatusSummary] | None = None,
 ) -> dict[str, int]:
     """Evaluate the alert rules and publish what started, escalated or cleared (SNS); the
     counts for the handler's answer and log line (empty when no sink is configured).
 
-    ``quarantined``: the store's quarantined records when the caller read them already
-    (retry_recheck, for its ``QuarantinedTotal`` metric: the pending index is then paged once
-    a run, not twice); None: the quarantine rule reads them.
+    ``quarantined``: the store's per-series summaries of its quarantined records when the
+    caller read them already (retry_recheck, for its ``QuarantinedTotal`` metric: the status
+    index is then paged once a run, not twice); None: the quarantine rule reads them.
 
     The alerts are saved with the alert state (its outbox) and then published: an SNS error
     part-way leaves the rest in the outbox for the next run, and never publishes one twice.

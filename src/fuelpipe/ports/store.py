@@ -29,6 +29,9 @@ RECORD_ATTRIBUTES = MappingProxyType(
 )
 """Record field -> attribute (column) name in the single table, the same in every adapter."""
 
+LATEST_FIELDS = ("key", "date", "status", "retry_count", "next_attempt_at", "reason", "updated_at")
+"""What :meth:`Store.latest_status` reads of each record, and all a DynamoDB status index holds."""
+
 
 @dataclass(frozen=True, slots=True)
 class Watermark:
@@ -45,6 +48,39 @@ class Watermark:
     through: date | None
     version: int
     audited_at: datetime | None = None
+
+
+def indexed_only(status: Status) -> None:
+    """ValueError unless ``status`` is PENDING or QUARANTINED: only those records are indexed
+    (counted, summed up); OK and ABSENT ones are not."""
+    if status not in (Status.PENDING, Status.QUARANTINED):
+        raise ValueError(f"only PENDING and QUARANTINED records are counted, not {status}")
+
+
+@dataclass(frozen=True, slots=True)
+class StatusStamp:
+    """How many records of one status there are and the newest ``updated_at`` among them:
+    together they change whenever a record of that status is written (its stamp is the
+    newest) or leaves it (one fewer), so a view built from those records can be cached on
+    them."""
+
+    count: int
+    latest: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class StatusSummary:
+    """One key's records of one status, summed up exactly."""
+
+    key: str
+    count: int
+    first: date
+    last: date
+    latest: datetime | None
+    """The newest ``updated_at`` among them."""
+    max_retry_count: int
+    reasons: dict[str | None, int]
+    """How many records give each reason, in the order of each reason's earliest date."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,17 +235,44 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def count_status(self, status: Status) -> int:
         """How many PENDING or QUARANTINED records there are, counted without reading them
-        whole (DynamoDB: a COUNT Query of each shard of the pending index; it is eventually
+        whole (DynamoDB: a COUNT Query of each shard of the slim status index; it is eventually
         consistent, so a record that just changed status may be counted in its old one).
         ValueError for any other status: OK records are not in the index."""
 
     @abc.abstractmethod
+    def status_stamp(self, status: Status) -> StatusStamp:
+        """:meth:`count_status` and the newest ``updated_at`` of the PENDING or QUARANTINED
+        records, without reading them (DynamoDB: a COUNT and a one-item Query of each shard of
+        the status index, eventually consistent as :meth:`count_status`). ValueError for
+        any other status."""
+
+    @abc.abstractmethod
+    def latest_status(self, status: Status, limit: int) -> list[Record]:
+        """The ``limit`` most recently updated PENDING or QUARANTINED records, newest first
+        (SQLite breaks ties by key and date; DynamoDB's index keeps records written at the
+        same instant in no set order, so which of them make the cut is not fixed): a
+        bounded read, whatever the backlog. Each carries its key,
+        date, status, retry count, next attempt, reason and ``updated_at``; not its value,
+        attributes or history. ValueError for any other status or a ``limit`` below 1."""
+
+    @abc.abstractmethod
+    def status_summaries(self, status: Status) -> list[StatusSummary]:
+        """One :class:`StatusSummary` per key with PENDING or QUARANTINED records, by key.
+
+        Exact, so every record of the status is read, but only its key, date, reason,
+        retry count and stamp (SQLite: two GROUP BY queries; DynamoDB: the status index,
+        which projects only those, never the items whole). ValueError for any other status.
+        """
+
+    @abc.abstractmethod
     def quarantined(self) -> list[Record]:
-        """Every QUARANTINED record."""
+        """Every QUARANTINED record, read whole: as many as a failed backfill left (~136,000),
+        so nothing that must answer in bounded time uses it (see :meth:`status_summaries`)."""
 
     @abc.abstractmethod
     def pending(self) -> list[Record]:
-        """Every PENDING record, due or not."""
+        """Every PENDING record, due or not, read whole (see :meth:`quarantined`; the health
+        view reads :meth:`status_stamp` and :meth:`latest_status` instead)."""
 
     @abc.abstractmethod
     def present_after(self, key: str, after: date | None) -> list[PresentDate]:

@@ -10,16 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from fuelpipe.domain.models import Record
 from fuelpipe.ports.alerts import AlertRule
+from fuelpipe.ports.store import StatusSummary
 from fuelpipe.stages.alerting import default_rules
 from fuelpipe.stages.outlook_rules import outlook_rules
 
 
-def alert_rules(*, quarantined: Sequence[Record] | None = None) -> list[AlertRule]:
+def alert_rules(*, quarantined: Sequence[StatusSummary] | None = None) -> list[AlertRule]:
     """Every alert rule: the pipeline's (:func:`default_rules`) and the outlook's
     (:func:`outlook_rules`, which read the stored forecasts without numpy: the retry_recheck
     Lambda ships none, ``fuelpipe.outlook.forecast``).
 
-    ``quarantined``: the store's quarantined records, if the caller read them already."""
+    ``quarantined``: the store's summaries of its quarantined records
+    (``Store.status_summaries``), if the caller read them already."""
     return [*default_rules(quarantined=quarantined), *outlook_rules()]

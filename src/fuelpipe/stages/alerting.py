@@ -19,7 +19,7 @@ from fuelpipe.domain.calendars import expected_between, get_calendar
 from fuelpipe.domain.catalog import Catalog, Series
 from fuelpipe.domain.instants import sao_paulo_iso
 from fuelpipe.domain.messages import DownloadRequest, MalformedMessage
-from fuelpipe.domain.models import Record, Status
+from fuelpipe.domain.models import Status
 from fuelpipe.ports.alerts import (
     AlertContext,
     AlertRule,
@@ -28,7 +28,7 @@ from fuelpipe.ports.alerts import (
     AlertStateChanged,
 )
 from fuelpipe.ports.queue import DeadLetter, DeadLettersIncomplete
-from fuelpipe.ports.store import Store
+from fuelpipe.ports.store import StatusSummary, Store
 from fuelpipe.stages.due import latest_expected
 
 _EVIDENCE_KEYS = 5
@@ -219,30 +219,33 @@ class Quarantined:
     the active set without a CLEARED alert each (:meth:`folds`), the per-series alert firing in
     their place.
 
-    ``records``: the store's quarantined records when the caller has just read them (the
-    retry_recheck Lambda does, for its ``QuarantinedTotal`` metric): the quarantine index is
-    then read once a run, not twice. None: the rule reads them from ``context.store``."""
+    ``summaries``: the store's per-series summaries of its quarantined records when the
+    caller has just read them (the retry_recheck Lambda does, for its ``QuarantinedTotal``
+    metric): they are then read once a run, not twice. None: the rule reads them from
+    ``context.store``. Either way the summaries are exact (count, span, reasons), and the
+    store reads only each record's key, date, reason, retry count and stamp for them (on
+    DynamoDB the slim status index), never the records whole."""
 
     name = "quarantined"
 
-    def __init__(self, records: Sequence[Record] | None = None) -> None:
-        self._records = records
+    def __init__(self, summaries: Sequence[StatusSummary] | None = None) -> None:
+        self._summaries = summaries
 
     def evaluate(self, context: AlertContext) -> Sequence[Condition]:
-        by_key: dict[str, list[Record]] = defaultdict(list)
-        records = self._records if self._records is not None else context.store.quarantined()
-        for r in records:
-            if r.key in context.catalog:  # `watch --series`: the watched ones
-                by_key[r.key].append(r)
-        return [self._condition(key, records) for key, records in sorted(by_key.items())]
+        summaries = self._summaries
+        if summaries is None:
+            summaries = context.store.status_summaries(Status.QUARANTINED)
+        # `watch --series`: the watched ones
+        watched = [s for s in summaries if s.key in context.catalog]
+        return [self._condition(s) for s in sorted(watched, key=lambda s: s.key)]
 
-    def _condition(self, key: str, records: list[Record]) -> Condition:
-        records.sort(key=lambda r: r.date)
-        first, last = records[0].date.isoformat(), records[-1].date.isoformat()
-        reasons = Counter(r.reason or "no reason" for r in records)
+    def _condition(self, summary: StatusSummary) -> Condition:
+        key, n = summary.key, summary.count
+        first, last = summary.first.isoformat(), summary.last.isoformat()
+        reasons: Counter[str] = Counter()
+        for text, count in summary.reasons.items():  # by earliest date: ties go to the first
+            reasons[text or "no reason"] += count
         reason, _ = reasons.most_common(1)[0]
-        stamps = [r.updated_at for r in records if r.updated_at is not None]
-        n = len(records)
         span = first if n == 1 else f"{first} to {last}"
         return Condition(
             rule=self.name,
@@ -255,8 +258,8 @@ class Quarantined:
                 "last": last,
                 "reason": reason,
                 "reasons": len(reasons),
-                "max_retry_count": max(r.retry_count for r in records),
-                "updated_at": _iso(max(stamps)) if stamps else None,
+                "max_retry_count": summary.max_retry_count,
+                "updated_at": _iso(summary.latest) if summary.latest else None,
             },
             severity=Severity.WARNING,
         )
@@ -320,9 +323,10 @@ def _about(body: str, catalog: Catalog) -> bool:
     return any(key in catalog for key in keys)
 
 
-def default_rules(*, quarantined: Sequence[Record] | None = None) -> list[AlertRule]:
+def default_rules(*, quarantined: Sequence[StatusSummary] | None = None) -> list[AlertRule]:
     """The pipeline's own rules; features append theirs. ``quarantined``: the store's
-    quarantined records, if the caller read them already (see :class:`Quarantined`)."""
+    summaries of its quarantined records, if the caller read them already (see
+    :class:`Quarantined`)."""
     return [StaleSource(), Quarantined(quarantined), DeadLettered()]
 
 

@@ -1250,7 +1250,11 @@
     }
     card(cards, t("health.series"), `${view.stored_series} / ${view.catalog_series}`, "", "", asOf);
     card(cards, t("health.complete"), mean === null ? "—" : fmt.pct(mean * 100, 1, false), "", "", asOf);
-    card(cards, t("health.pending"), fmt.num(view.pending, 0), "", view.pending ? "warn" : "flat", asOf);
+    // A backlog past the view's cap: the failing cards above come from the newest records only.
+    const read = view.pending_read ?? view.pending;
+    card(cards, t("health.pending"), fmt.num(view.pending, 0),
+      read < view.pending ? t("health.pendingRead", { n: fmt.num(read, 0), total: fmt.num(view.pending, 0) }) : "",
+      view.pending ? "warn" : "flat", asOf);
     card(cards, t("health.quarantined"), fmt.num(view.quarantined, 0), "", view.quarantined ? "down" : "flat", asOf);
     card(cards, t("health.dead"), view.dead_letters === null ? t("health.notAvailable") : fmt.num(view.dead_letters, 0), "", "", asOf);
     card(cards, t("health.absent"), fmt.num(view.absent ?? 0, 0), "", "", asOf);

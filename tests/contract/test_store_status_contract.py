@@ -1,0 +1,151 @@
+"""The Store port's bounded reads of PENDING and QUARANTINED records (``status_stamp``,
+``latest_status``, ``status_summaries``): every backend must pass every test here."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from fuelpipe.adapters.clock import ManualClock
+from fuelpipe.domain.models import Record, Status
+from fuelpipe.ports.store import StatusStamp, StatusSummary, Store
+
+KEY = "CURRENCY#USD"
+OTHER = "STOCK#PETR4"
+D0 = date(2025, 1, 2)
+NOW = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)
+SECOND = timedelta(seconds=1)
+
+
+def pending(day: date, key: str = KEY, reason: str | None = "HTTP 503") -> Record:
+    return Record(key, day, None, Status.PENDING, next_attempt_at=NOW, reason=reason)
+
+
+def clocked(store: Store) -> ManualClock:
+    """The store's business clock (the public attribute a home sets) as a manual one."""
+    clock = ManualClock(NOW)
+    store.clock = clock  # type: ignore[attr-defined]  # both adapters stamp with it
+    return clock
+
+
+def test_status_stamp_is_the_count_and_the_newest_write(store: Store) -> None:
+    clock = clocked(store)
+    assert store.status_stamp(Status.PENDING) == StatusStamp(0, None)
+    for i in range(5):
+        assert store.put_pending(pending(D0 + timedelta(days=i)))
+        clock.advance(SECOND)
+    assert store.put_pending(pending(D0, key=OTHER))
+    store.put_records([Record(KEY, D0 - timedelta(days=1), Decimal("5.1"), Status.OK)])
+
+    assert store.status_stamp(Status.PENDING) == StatusStamp(6, NOW + 5 * SECOND)
+    assert store.status_stamp(Status.QUARANTINED) == StatusStamp(0, None)
+    clock.advance(SECOND)
+    assert store.quarantine(KEY, D0, 0, "spent")
+    assert store.status_stamp(Status.QUARANTINED) == StatusStamp(1, NOW + 6 * SECOND)
+    with pytest.raises(ValueError, match="OK"):
+        store.status_stamp(Status.OK)
+
+
+def test_status_stamp_changes_with_every_write_to_or_from_pending(store: Store) -> None:
+    """What the health view's cache key is built on: a new failure, a refresh, a retry's
+    claim and its give-back, a release, a record leaving PENDING (stored OK, quarantined,
+    deleted) each change it."""
+    clock = clocked(store)
+    for i in range(3):
+        assert store.put_pending(pending(D0 + timedelta(days=i)))
+    seen = [store.status_stamp(Status.PENDING)]
+
+    def changed() -> StatusStamp:
+        clock.advance(SECOND)
+        return seen[-1]
+
+    steps = [
+        lambda: store.put_pending(pending(D0 + timedelta(days=9))),  # a new failure
+        lambda: store.put_pending(pending(D0, reason="HTTP 500")),  # a refresh
+        lambda: store.claim_retry(KEY, D0, 0, 1, NOW + timedelta(hours=1)),
+        lambda: store.give_back_retry(KEY, D0, 1, NOW + timedelta(hours=1), 0, NOW),
+        lambda: store.quarantine(KEY, D0 + timedelta(days=1), 0, "spent"),
+        lambda: store.release(KEY, D0 + timedelta(days=1), clock.now()),
+        lambda: store.delete_not_ok(KEY, D0 + timedelta(days=2)),
+        lambda: store.put_records([Record(KEY, D0 + timedelta(days=9), Decimal("5.2"), Status.OK)]),
+    ]
+    for step in steps:
+        changed()
+        assert step() in (True, None, 1)
+        seen.append(store.status_stamp(Status.PENDING))
+    assert [s.count for s in seen] == [3, 4, 4, 4, 4, 3, 4, 3, 2]
+    assert len(set(seen)) == len(seen)  # every step changed it
+
+
+def test_latest_status_is_the_newest_records_only(store: Store) -> None:
+    clock = clocked(store)
+    for i in range(12):
+        key = KEY if i % 2 else OTHER
+        assert store.put_pending(pending(D0 + timedelta(days=i), key=key, reason=f"r{i}"))
+        clock.advance(SECOND)
+    assert store.quarantine(OTHER, D0 + timedelta(days=10), 0, "spent")
+    clock.advance(SECOND)
+    assert store.claim_retry(OTHER, D0, 0, 1, NOW + timedelta(hours=2))  # now the newest
+
+    newest = store.latest_status(Status.PENDING, 4)
+
+    assert [(r.key, r.date.day) for r in newest] == [(OTHER, 2), (KEY, 13), (KEY, 11), (OTHER, 10)]
+    first = newest[0]
+    assert (first.status, first.retry_count, first.reason) == (Status.PENDING, 1, "r0")
+    assert first.next_attempt_at == NOW + timedelta(hours=2)
+    assert first.updated_at == NOW + 13 * SECOND
+    assert first.value is None and first.attrs == {}
+    assert [r.updated_at for r in newest[1:]] == [NOW + n * SECOND for n in (11, 9, 8)]
+    assert len(store.latest_status(Status.PENDING, 100)) == 11
+    (spent,) = store.latest_status(Status.QUARANTINED, 5)
+    assert (spent.key, spent.date.day, spent.reason) == (OTHER, 12, "spent")
+    with pytest.raises(ValueError, match="limit"):
+        store.latest_status(Status.PENDING, 0)
+    with pytest.raises(ValueError, match="OK"):
+        store.latest_status(Status.OK, 1)
+
+
+def test_status_summaries_are_exact_per_key(store: Store) -> None:
+    clock = clocked(store)
+    reasons = ["HTTP 503", "HTTP 404", "HTTP 404", None, "HTTP 503", "HTTP 404"]
+    for i, reason in enumerate(reasons):
+        assert store.put_pending(pending(D0 + timedelta(days=i), reason=reason))
+        clock.advance(SECOND)
+    assert store.put_pending(pending(D0 + timedelta(days=3), key=OTHER, reason="gone"))
+    assert store.claim_retry(KEY, D0 + timedelta(days=2), 0, 3, NOW)
+    for i in range(6):
+        clock.advance(SECOND)
+        count = 3 if i == 2 else 0
+        assert store.quarantine(KEY, D0 + timedelta(days=i), count, f"spent: {reasons[i]}")
+    store.put_pending(pending(D0 + timedelta(days=20)))  # PENDING: not quarantined
+    store.put_records([Record(KEY, D0 + timedelta(days=5), Decimal("5.3"), Status.OK)])
+
+    assert store.status_summaries(Status.QUARANTINED) == [
+        StatusSummary(
+            key=KEY,
+            count=5,
+            first=D0,
+            last=D0 + timedelta(days=4),
+            latest=NOW + 11 * SECOND,
+            max_retry_count=3,
+            reasons={"spent: HTTP 503": 2, "spent: HTTP 404": 2, "spent: None": 1},
+        )
+    ]
+    pending_now = store.status_summaries(Status.PENDING)
+    assert [(s.key, s.count, s.first, s.last, s.reasons) for s in pending_now] == [
+        (KEY, 1, D0 + timedelta(days=20), D0 + timedelta(days=20), {"HTTP 503": 1}),
+        (OTHER, 1, D0 + timedelta(days=3), D0 + timedelta(days=3), {"gone": 1}),
+    ]
+    with pytest.raises(ValueError, match="OK"):
+        store.status_summaries(Status.OK)
+
+
+def test_a_reason_never_given_is_none_in_the_summary(store: Store) -> None:
+    clocked(store)
+    assert store.put_pending(pending(D0, reason=None))
+    (summary,) = store.status_summaries(Status.PENDING)
+    assert summary.reasons == {None: 1}
+    assert summary.max_retry_count == 0
+    assert summary.latest == NOW
