@@ -524,3 +524,20 @@ def test_on_a_phone_a_wide_table_scrolls_in_its_box_not_the_page(
     assert len(tables) == boxes
     assert all(width <= 390 - 2 * 16 for width, _ in tables), tables
     assert any(scrolls for _, scrolls in tables), tables  # the widest scrolls inside
+
+
+MODEBAR_JS = """() => Array.from(document.querySelectorAll('main .view:not([hidden]) .modebar-btn'))
+  .map((b) => b.getAttribute('data-title'))"""
+
+
+def test_no_chart_offers_to_upload_itself_to_plotly_cloud(page: Page, stations_url: str) -> None:
+    """Plotly 3 adds a "Share chart..." button to every modebar: an English dialog, then the
+    chart's data posted to cloud.plotly.com in a new page. The station charts no longer have it."""
+    _open(page, stations_url, "view=dispersion&lang=pt-BR")
+    page.wait_for_selector("#st-chart-dispersion .modebar-btn", state="attached")
+    titles = page.evaluate(MODEBAR_JS)
+    assert (
+        "Download plot as a PNG" in titles
+        or "Fazer download do gráfico como imagem (PNG)" in titles
+    )
+    assert [t for t in titles if "Share" in t or "Compartilhar" in t] == []

@@ -428,6 +428,9 @@
     return {
       responsive: true,
       displaylogo: false,
+      // Plotly 3's "Share chart..." button uploads the chart's data to Plotly Cloud (an English
+      // dialog, then a page off this host): nothing here leaves the dashboard's host.
+      showSendToCloud: false,
       locale: state.lang,
       locales: { "pt-BR": PLOTLY_LOCALE_PT },
       // Maps draw only the bundled states: Plotly's base-map topojson is an empty local file.
