@@ -1104,3 +1104,19 @@ def test_parity_bars_print_the_ratio_to_three_decimals(watched: Watched) -> None
     )
     assert bars["Acre (AC)"] == "0.704"
     assert all(re.fullmatch(r"\d\.\d{3}", text) for text in bars.values())
+
+
+@pytest.mark.parametrize("view", ["overview", "movement", "map", "correlations", "lags", "health"])
+def test_no_chart_offers_to_upload_itself_to_plotly_cloud(watched: Watched, view: str) -> None:
+    # Plotly 3 put a "Share chart..." button on every chart's modebar (a Tab stop too): after an
+    # English dialog, the chart's data went to cloud.plotly.com in a new page, off this host.
+    watched.open(f"view={view}&lang=pt-BR")
+    page = watched.page
+    page.wait_for_selector(f"#view-{view} .modebar-btn", state="attached")
+    titles = page.evaluate(
+        "(v) => Array.from(document.querySelectorAll(`#view-${v} .modebar-btn`))"
+        ".map((b) => b.getAttribute('data-title'))",
+        view,
+    )
+    assert "Download plot as a PNG" in titles
+    assert "Share chart..." not in titles

@@ -492,3 +492,52 @@ def test_the_links_between_the_pages_keep_the_language(page: Page, stations_url:
     page.wait_for_url(re.compile(r"/\?"))
     expect(page.locator("html")).to_have_attribute("lang", "pt-BR")
     expect(page.locator(".lang-btn[data-lang='pt-BR']")).to_have_attribute("aria-pressed", "true")
+
+
+PHONE_WIDTHS_JS = """() => [document.documentElement.scrollWidth,
+  ...Array.from(document.querySelectorAll('main .view:not([hidden]) .table-scroll'))
+    .map((box) => [box.clientWidth, box.scrollWidth > box.clientWidth])]"""
+
+
+@pytest.mark.parametrize(
+    ("query", "boxes"),
+    [
+        ("view=ranking&lang=pt-BR", 2),
+        ("view=brands&lang=en", 1),
+        ("view=dispersion&lang=pt-BR", 1),
+        ("view=search&q=posto&lang=en", 1),
+    ],
+)
+def test_on_a_phone_a_wide_table_scrolls_in_its_box_not_the_page(
+    browser: Browser, stations_url: str, query: str, boxes: int
+) -> None:
+    """At 390 px the ranking's tables (a grid cell as wide as its table) and the dispersion's
+    widened the page to 429 and 456 px: a sideways scroll of the whole page, the header and the
+    controls ending short of it. Now each table scrolls in its own box, as wide as the panel."""
+    context = browser.new_context(locale="en-US", viewport={"width": 390, "height": 800})
+    page = context.new_page()
+    _open(page, stations_url, query)
+    page.wait_for_selector("main .view:not([hidden]) .st-table tbody tr")
+    page_width, *tables = page.evaluate(PHONE_WIDTHS_JS)
+    context.close()
+    assert page_width == 390
+    assert len(tables) == boxes
+    assert all(width <= 390 - 2 * 16 for width, _ in tables), tables
+    assert any(scrolls for _, scrolls in tables), tables  # the widest scrolls inside
+
+
+MODEBAR_JS = """() => Array.from(document.querySelectorAll('main .view:not([hidden]) .modebar-btn'))
+  .map((b) => b.getAttribute('data-title'))"""
+
+
+def test_no_chart_offers_to_upload_itself_to_plotly_cloud(page: Page, stations_url: str) -> None:
+    """Plotly 3 adds a "Share chart..." button to every modebar: an English dialog, then the
+    chart's data posted to cloud.plotly.com in a new page. The station charts no longer have it."""
+    _open(page, stations_url, "view=dispersion&lang=pt-BR")
+    page.wait_for_selector("#st-chart-dispersion .modebar-btn", state="attached")
+    titles = page.evaluate(MODEBAR_JS)
+    assert (
+        "Download plot as a PNG" in titles
+        or "Fazer download do gráfico como imagem (PNG)" in titles
+    )
+    assert [t for t in titles if "Share" in t or "Compartilhar" in t] == []

@@ -194,11 +194,12 @@ def midweek(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def test_overview_cards_end_where_the_index_chart_below_them_ends(
     midweek: str, end: str | None
 ) -> None:
-    # With no End date the cards showed each series' latest stored value (the dollar's of
-    # Wednesday 07-01) while the chart under them stopped at the latest fuel week (06-21's, its
-    # daily lines read to Saturday 06-27). Now both read the same End date (none: everything
-    # stored), as the page asks (the default views as precomputed): each card's date is in its
-    # line's last week, and the newest card's week is the chart's last point.
+    # An End date picked, the cards and the chart read it: each card's date is in its line's
+    # last week, and the newest card's week is the chart's last point. With none the cards are
+    # each series' latest stored value (the dollar's of Wednesday 07-01), and the chart, as the
+    # page asks it (the default view, precomputed), is the 52 weeks up to the fuel's newest
+    # (06-21's, its daily lines read to Saturday 06-27) for every line: a daily line no longer
+    # runs on into the week under way, past the fuel's window.
     with httpx.Client(base_url=midweek, timeout=30.0) as client:
         until = {"end": end} if end else {}
         if end is None:  # the page's first request, precomputed
@@ -216,12 +217,14 @@ def test_overview_cards_end_where_the_index_chart_below_them_ends(
     lines = {s["key"]: s["points"][-1]["date"] for s in index.json()["series"] if s["points"]}
     cards = {i["key"]: i["date"] for i in overview["items"] if i["key"] in lines}
     assert cards.keys() == lines.keys() == set(OVERVIEW[:6])
-    assert {k: _week_of(d) for k, d in cards.items()} == lines
-    assert _week_of(max(cards.values())) == max(lines.values())
     if end is None:  # the page's default request is a stored view
         assert "etag" in index.headers
-        assert lines["CURRENCY#USD"] == "2026-06-28" and cards["CURRENCY#USD"] == "2026-07-01"
+        assert dict(query)["until"] == ["2026-06-27"]
+        assert set(lines.values()) == {"2026-06-21"}
+        assert cards["CURRENCY#USD"] == "2026-07-01"
     else:  # the fuel week of 06-21 counts from Friday 06-26 on
+        assert {k: _week_of(d) for k, d in cards.items()} == lines
+        assert _week_of(max(cards.values())) == max(lines.values())
         assert lines["FUEL#GASOLINE#BR"] == ("2026-06-14" if end < "2026-06-26" else "2026-06-21")
 
 

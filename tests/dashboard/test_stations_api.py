@@ -254,3 +254,42 @@ def test_a_search_of_spaces_is_a_422_not_every_station(client: TestClient, q: st
     assert resp.status_code == 422, resp.text
     assert "fewer than 2 characters besides spaces" in resp.json()["detail"]
     assert client.get("/api/stations/search", params={"q": "  posto "}).status_code == 200
+
+
+class FixedAnswer:
+    """A station engine answering every query with the same columns and rows."""
+
+    def __init__(self, columns: list[str], rows: list[list[Any]]) -> None:
+        self.columns, self.rows = columns, rows
+
+    def window(self) -> tuple[date, date]:
+        return date(2025, 3, 24), date(2025, 4, 19)
+
+    def query(self, name: str, params: dict[str, Any]) -> Any:
+        return SimpleNamespace(columns=self.columns, rows=self.rows)
+
+
+def test_the_station_csv_gives_figures_to_6_decimals_as_every_other_csv(tmp_path: Path) -> None:
+    """It kept 4, unlike every other CSV: a P10 of 5.99996 (between prices of 5.9999 and 6.0001,
+    at position 1.3) read 6.0, a mean 6.3374. Six keep every exact quantile and every published
+    digit, and write a price of 5.99 as 5.99, not 5.990000."""
+    engine = FixedAnswer(
+        ["state", "stations", "p10", "median", "mean_price", "sd"],
+        [
+            ["SP", 4, 5.99996, 5.99, 6.33737881508079, 0.06269172609838516],
+            ["RJ", 2, 6.1234, 6.2, 6.25, 0.0],
+        ],
+    )
+    store = SqliteStore(tmp_path / "empty.sqlite", clock=FixedClock(NOW))
+    app = create_app(store, DEFAULT_CATALOG, clock=FixedClock(NOW), cache_ttl_s=0, stations=engine)
+    with TestClient(app) as http:
+        resp = http.get("/api/stations/dispersion", params={"fuel": "GASOLINE", "format": "csv"})
+        body = http.get("/api/stations/dispersion", params={"fuel": "GASOLINE"}).json()
+    store.close()
+    assert resp.status_code == 200, resp.text
+    assert resp.text == (
+        "state,stations,p10 (BRL/l),median (BRL/l),mean_price (BRL/l),sd (BRL/l)\n"
+        "SP,4,5.99996,5.99,6.337379,0.062692\n"
+        "RJ,2,6.1234,6.2,6.25,0.0\n"
+    )
+    assert body["rows"][0] == ["SP", 4, 5.99996, 5.99, 6.337379, 0.062692]

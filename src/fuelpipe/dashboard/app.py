@@ -86,6 +86,15 @@ EndQ = Annotated[
         "Brent 7 days after); default: every stored value; " + _DATE_RANGE
     ),
 ]
+UntilQ = Annotated[
+    DateParam,
+    Query(
+        description="the window's last day (ISO YYYY-MM-DD) without an End date: every series "
+        "stops at it, each with the values stored up to it whatever their publication (the "
+        "page's window: the 52 weeks up to the newest fuel week, so a driver stored after it "
+        "does not run on past it); with `end` too, the earlier of the two cuts; " + _DATE_RANGE
+    ),
+]
 FuelQ = Annotated[
     str,
     AfterValidator(check_product),
@@ -117,6 +126,7 @@ class Window(BaseModel):
 
     start: date | None
     end: date | None
+    until: date | None = None
 
 
 def not_too_far_ahead(request: Request, day: date | None, name: str) -> date | None:
@@ -157,15 +167,21 @@ def _newest_week(versions: DataVersion, reader: SeriesReader) -> Callable[[], da
     return newest
 
 
-def window(request: Request, start: StartQ = None, end: EndQ = None) -> Window:
-    """The start/end query parameters, start no later than end, neither far in the future."""
+def window(
+    request: Request, start: StartQ = None, end: EndQ = None, until: UntilQ = None
+) -> Window:
+    """The start/end/until query parameters, start no later than end or until, none far in the
+    future."""
     if start and end and start > end:
         raise InvalidRequestError(f"start {start} is after end {end}")
+    if start and until and start > until:
+        raise InvalidRequestError(f"start {start} is after until {until}")
     # The end first: the page sends the end date picked and a start a window before it, so a
     # window too far ahead is named by the date the analyst chose (start <= end holds here).
     not_too_far_ahead(request, end, "end")
+    not_too_far_ahead(request, until, "until")
     not_too_far_ahead(request, start, "start")
-    return Window(start=start, end=end)
+    return Window(start=start, end=end, until=until)
 
 
 WindowDep = Annotated[Window, Depends(window)]
@@ -395,7 +411,9 @@ def create_app(  # noqa: PLR0915 - the one factory that wires every route and ro
         format: FormatQ = "json",
     ) -> BaseModel | Response:
         """One series over a window, as stored or on ANP survey weeks."""
-        view = views.series_view(reader, key.strip().upper(), win.start, win.end, freq, how)
+        view = views.series_view(
+            reader, key.strip().upper(), win.start, win.end, freq, how, until=win.until
+        )
         return answer(view, format, "series")
 
     @app.get("/api/indices", response_model=IndicesView, responses=CSV_RESPONSES)
@@ -419,7 +437,7 @@ def create_app(  # noqa: PLR0915 - the one factory that wires every route and ro
         not_too_far_ahead(request, base, "base")
         chosen = split_keys(keys)
         views.require_known(reader, chosen)
-        view = views.indices_view(reader, chosen, base, win.start, win.end, how)
+        view = views.indices_view(reader, chosen, base, win.start, win.end, how, until=win.until)
         return answer(view, format, "indices")
 
     @app.get("/api/correlations", response_model=CorrelationView, responses=CSV_RESPONSES)
@@ -434,7 +452,7 @@ def create_app(  # noqa: PLR0915 - the one factory that wires every route and ro
         if len(chosen) < 2:
             raise InvalidRequestError("a correlation matrix needs at least two series")
         views.require_known(reader, chosen)
-        view = views.correlation_view(reader, chosen, win.start, win.end, how)
+        view = views.correlation_view(reader, chosen, win.start, win.end, how, until=win.until)
         return answer(view, format, "correlations")
 
     @app.get("/api/lags", response_model=LagsView, responses=LAGS_RESPONSES)
@@ -452,7 +470,7 @@ def create_app(  # noqa: PLR0915 - the one factory that wires every route and ro
     ) -> BaseModel | Response:
         """Cross-correlation by lag and the distributed-lag pass-through regression."""
         view = views.lags_view(
-            reader, fuel, area, driver, max_lag, reg_lags, win.start, win.end, how
+            reader, fuel, area, driver, max_lag, reg_lags, win.start, win.end, how, until=win.until
         )
         return answer(view, format, "lags")
 

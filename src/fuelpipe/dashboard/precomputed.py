@@ -51,8 +51,9 @@ Params = tuple[tuple[str, tuple[str, ...]], ...]
 """A request's query in canonical form: names sorted, each with its values in order."""
 _UPPER = {"keys", "key", "fuel", "area", "driver"}
 PAGE_WINDOW_WEEKS = 52
-"""The page's default window (app.js DEFAULTS.window): its start that many weeks before the
-latest stored week, and no ``end`` (no End date picked: every stored value, as the cards)."""
+"""The page's default window (app.js DEFAULTS.window, windowRange): that many survey weeks up
+to the newest week of the view's fuel, ``until`` its Saturday (no End date picked: every value
+stored up to that day, the same last day for every series)."""
 PAGE_FUEL, PAGE_AREA = "GASOLINE", "BR"
 PETR4 = stock_key("PETR4")
 OVERVIEW_KEYS = (
@@ -172,10 +173,21 @@ BUILDERS: dict[str, Builder] = {
     "/api/meta": lambda c, p: views.meta_view(c.reader),
     "/api/overview": lambda c, p: views.overview_view(c.reader, _day(p, "end")),
     "/api/indices": lambda c, p: views.indices_view(
-        c.reader, list(p["keys"]), _day(p, "base"), _day(p, "start"), _day(p, "end"), _how(p)
+        c.reader,
+        list(p["keys"]),
+        _day(p, "base"),
+        _day(p, "start"),
+        _day(p, "end"),
+        _how(p),
+        until=_day(p, "until"),
     ),
     "/api/correlations": lambda c, p: views.correlation_view(
-        c.reader, list(p["keys"]), _day(p, "start"), _day(p, "end"), _how(p)
+        c.reader,
+        list(p["keys"]),
+        _day(p, "start"),
+        _day(p, "end"),
+        _how(p),
+        until=_day(p, "until"),
     ),
     "/api/lags": lambda c, p: views.lags_view(
         c.reader,
@@ -187,6 +199,7 @@ BUILDERS: dict[str, Builder] = {
         _day(p, "start"),
         _day(p, "end"),
         _how(p),
+        until=_day(p, "until"),
     ),
     "/api/regional": lambda c, p: views.regional_view(
         c.reader, _one(p, "fuel") or PAGE_FUEL, _day(p, "week")
@@ -214,16 +227,24 @@ def _q(**values: str | Sequence[str] | date | None) -> Params:
     return tuple(sorted(pairs))
 
 
+def page_window(newest_week: date | None) -> dict[str, date]:
+    """The page's default window over a view whose fuel's newest survey week is
+    ``newest_week`` (app.js windowRange with no End date): its ``PAGE_WINDOW_WEEKS`` weeks,
+    from a Sunday ``until`` that week's Saturday."""
+    if newest_week is None:
+        return {}
+    until = newest_week + timedelta(days=6)
+    return {"start": until - timedelta(weeks=PAGE_WINDOW_WEEKS, days=-1), "until": until}
+
+
 def default_requests(meta: MetaView) -> list[tuple[str, Params]]:
     """The view requests the page makes on first load (and per fuel on the map), from data."""
-    latest = meta.latest
-    window = {"start": latest - timedelta(weeks=PAGE_WINDOW_WEEKS)} if latest else {}
     level = "BR" if PAGE_AREA == "BR" else "STATE"
     fuel_last = next(
         (c.last for c in meta.coverage if c.product == PAGE_FUEL and c.level == level), None
     )
-    fuel_end = fuel_last or latest
-    fuel_window = {"start": fuel_end - timedelta(weeks=PAGE_WINDOW_WEEKS)} if fuel_end else {}
+    window = page_window(meta.latest)
+    fuel_window = page_window(fuel_last or meta.latest)
     page_key = fuel_key(PAGE_FUEL, PAGE_AREA)
     others = [fuel_key(f, PAGE_AREA) for f in MAIN_FUELS if f != PAGE_FUEL]
     out: list[tuple[str, Params]] = [

@@ -63,6 +63,17 @@ def last_ok_date(reader: SeriesReader, key: str, end: date | None = None) -> dat
     return max(ok) if ok else None
 
 
+def last_day(reader: SeriesReader, key: str, end: date | None, until: date | None) -> date | None:
+    """The last date to read of ``key`` in a window: what was published by the end of ``end``
+    (:meth:`SeriesReader.as_of`), never past ``until`` (the window's last day; None: no cut).
+    ``until`` is the same day for every series of a view, so a daily driver stored for years
+    after the fuel's last week stops with the fuel's window instead of stretching it."""
+    last = reader.as_of(key, end)
+    if until is None:
+        return last
+    return until if last is None else min(last, until)
+
+
 def series_view(
     reader: SeriesReader,
     key: str,
@@ -70,11 +81,13 @@ def series_view(
     end: date | None,
     freq: str,
     how: an.WeeklyHow,
+    *,
+    until: date | None = None,
 ) -> SeriesView:
     """One series, raw or on survey weeks, as known at the end of ``end`` (see
-    :meth:`SeriesReader.known_through`)."""
+    :meth:`SeriesReader.known_through`), up to ``until`` (:func:`last_day`)."""
     label, unit = reader.label(key)
-    last = reader.as_of(key, end)
+    last = last_day(reader, key, end, until)
     series = (
         reader.weekly(key, start, last, how) if freq == "weekly" else reader.raw(key, start, last)
     )
@@ -133,6 +146,8 @@ def indices_view(
     start: date | None,
     end: date | None,
     how: an.WeeklyHow,
+    *,
+    until: date | None = None,
 ) -> IndicesView:
     """Weekly series rebased to 100 at ``base``, each at its first week on or after it.
 
@@ -140,9 +155,9 @@ def indices_view(
     window's first weeks that only some series have (a daily series' week holding a mid-week
     ``start``, a series stored from further back) are left out, so no line starts off its base.
     A ``base`` given keeps the whole window, below or above 100 before the base. Each series
-    ends at what was published by the end of ``end``.
+    ends at what was published by the end of ``end``, and none past ``until``.
     """
-    weekly = [reader.weekly(k, start, reader.as_of(k, end), how) for k in keys]
+    weekly = [reader.weekly(k, start, last_day(reader, k, end, until), how) for k in keys]
     from_base = base is None
     if base is None:
         firsts = [s.dates[0] for s in weekly if len(s)]
@@ -169,9 +184,14 @@ def correlation_view(
     start: date | None,
     end: date | None,
     how: an.WeeklyHow,
+    *,
+    until: date | None = None,
 ) -> CorrelationView:
-    """Correlation matrix of weekly log changes over the window, as known at ``end``."""
-    changes = [an.log_changes(reader.weekly(k, start, reader.as_of(k, end), how)) for k in keys]
+    """Correlation matrix of weekly log changes over the window, as known at ``end``, none
+    past ``until``."""
+    changes = [
+        an.log_changes(reader.weekly(k, start, last_day(reader, k, end, until), how)) for k in keys
+    ]
     matrix = an.correlation_matrix(changes)
     first, last = _span_used(changes, matrix)
     return CorrelationView(
@@ -213,6 +233,8 @@ def lags_view(
     start: date | None,
     end: date | None,
     how: an.WeeklyHow,
+    *,
+    until: date | None = None,
 ) -> LagsView:
     """Cross-correlation at lags 0..max_lag and the distributed-lag pass-through regression,
     on the weeks known at ``end``."""
@@ -226,10 +248,10 @@ def lags_view(
         raise InvalidRequestError(f"driver {driver!r} {PUMP_PRICE}; choose one of {choices}")
     # The driver is read from max_lag weeks earlier, so the first pump weeks have every lag.
     reach = timedelta(weeks=max(max_lag, reg_lags))
-    prices = reader.weekly(pump_key, start, reader.as_of(pump_key, end), how)
+    prices = reader.weekly(pump_key, start, last_day(reader, pump_key, end, until), how)
     pump = an.log_changes(prices)
     first = start - reach if start else None
-    drv = an.log_changes(reader.weekly(driver, first, reader.as_of(driver, end), how))
+    drv = an.log_changes(reader.weekly(driver, first, last_day(reader, driver, end, until), how))
     # A price that never moved has nothing to correlate or explain: say so, estimate nothing.
     unchanged = prices.values[0] if len(pump) and len(set(prices.values)) == 1 else None
     cross = an.cross_correlation(pump, drv, max_lag, min_weeks=an.MIN_LAG_WEEKS)

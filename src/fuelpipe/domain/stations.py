@@ -112,11 +112,15 @@ UNBRANDED = "BRANCA"
 # query fetches one more, so a cut result can say it was cut.
 SEARCH_STATIONS = 150
 
-# The decimals a station query's figures are given to, by the API and by `stations query -f
-# csv|json` alike: the lake reads prices to 1/100 centavo (DECIMAL(9, 4)), so a mean, a spread,
-# a premium or a coefficient of variation to four places keeps what the data can say and drops
-# a DOUBLE's last digits (a mean of 6.33737881508079 is 6.3374).
-FIGURE_DECIMALS = 4
+# The decimals a station query's figures are given to, by the API (JSON and CSV) and by `stations
+# query -f csv|json` alike: 6, as every other CSV and view of the dashboard (schemas.DECIMALS).
+# Prices are read to 1/100 centavo (DECIMAL(9, 4)), and a P10/P90 interpolates between two of
+# them at a weight in tenths (position 1 + q·(n−1), q 0.1 or 0.9), so an exact quantile can have
+# five decimals: four places rounded a P10 of 5.99996 (between 5.9999 and 6.0001) to 6.0. Six
+# keep every published digit and every exact quantile, and cut only a mean's, a deviation's or a
+# ratio's DOUBLE tail (6.33737881508079 is 6.337379); a float is written in its shortest form,
+# so a price of 5.99 stays 5.99, never 5.990000.
+FIGURE_DECIMALS = 6
 
 
 def figure(value: Any) -> Any:

@@ -333,19 +333,27 @@
     return levels.map((level) => `${t("level." + level)}: ${coverageText(product, level)}`).join("; ");
   }
 
-  /** The window's query: its start a window before `anchor` (the End date picked, else the
-   *  latest week stored), and an `end` only when an End date is picked. The API then keeps what
-   *  was published by the end of that day (an ANP week from its Friday evening, so no week
-   *  published later shows); without one, every stored value, as the overview's cards. */
-  function windowRange(anchor) {
-    if (!anchor) return {};
-    const end = state.date || undefined;
-    if (state.window === "0") return { end };
-    return { start: addDays(anchor, -7 * Number(state.window)), end };
+  /** A view's last day: the End date picked, else the last day (Saturday) of `week`, the
+   *  newest survey week of the view's fuel. */
+  function viewEnd(week) {
+    return state.date || (week ? addDays(week, 6) : undefined);
+  }
+
+  /** The window's query, the same for every series of a view: its last day `last` and a start
+   *  the window's weeks before it (the 52 weeks up to its week for "1 year"). An End date
+   *  picked is `end`: the API keeps what was published by the end of that day (an ANP week
+   *  from its Friday evening). Without one it is `until`: every series stops there with what
+   *  is stored up to it, so a daily driver stored for years after the fuel's newest week does
+   *  not run the "1 year" chart on past the fuel's year (precomputed.py sends the same). */
+  function windowRange(last) {
+    if (!last) return {};
+    const cut = state.date ? { end: last } : { until: last };
+    if (state.window === "0") return cut;
+    return Object.assign({ start: addDays(last, 1 - 7 * Number(state.window)) }, cut);
   }
 
   function fuelEnd() {
-    return state.date || coverage(state.fuel, levelOf(state.area)).last || meta.latest;
+    return viewEnd(coverage(state.fuel, levelOf(state.area)).last || meta.latest);
   }
 
   // --- drawing -------------------------------------------------------------------------------
@@ -420,6 +428,9 @@
     return {
       responsive: true,
       displaylogo: false,
+      // Plotly 3's "Share chart..." button uploads the chart's data to Plotly Cloud (an English
+      // dialog, then a page off this host): nothing here leaves the dashboard's host.
+      showSendToCloud: false,
       locale: state.lang,
       locales: { "pt-BR": PLOTLY_LOCALE_PT },
       // Maps draw only the bundled states: Plotly's base-map topojson is an empty local file.
@@ -499,16 +510,34 @@
   }
 
   /** Under an index chart, name the series it draws no line for (no value in the window):
-   *  without it a chart titled "against its drivers" could show the pump price alone. */
+   *  without it a chart titled "against its drivers" could show the pump price alone; and each
+   *  line that stops before the others, at its own last week (the window stays the view's). */
   function noteLeftOut(div, series) {
     const missing = series.filter((s) => !s.points.length).map((s) => seriesName(s.key));
-    noteMissing(div, missing, "index.leftOut");
+    const lastOf = (s) => s.points[s.points.length - 1].date;
+    const drawn = series.filter((s) => s.points.length);
+    const newest = drawn.reduce((a, s) => (lastOf(s) > a ? lastOf(s) : a), "");
+    const early = drawn.filter((s) => lastOf(s) < newest).map((s) => t("index.endsAt", {
+      series: seriesName(s.key), week: fmt.week(lastOf(s)),
+    }));
+    const parts = missing.length ? [t("index.leftOut", { series: listText(missing) })] : [];
+    if (early.length) parts.push(t("index.endsEarly", { series: listText(early) }));
+    setNote(div, parts.join(" "));
+  }
+
+  function listText(items) {
+    return formatter(Intl.ListFormat, { style: "long", type: "conjunction" }).format(items);
   }
 
   /** The note under a chart naming what it leaves out (`textKey` says why), hidden when none. */
   function noteMissing(div, missing, textKey) {
+    setNote(div, missing.length ? t(textKey, { series: listText(missing) }) : "");
+  }
+
+  /** The note under a chart: `text`, or hidden when there is none. */
+  function setNote(div, text) {
     let note = div.parentElement.querySelector(":scope > .chart-note");
-    if (!missing.length) {
+    if (!text) {
       if (note) note.hidden = true;
       return;
     }
@@ -518,8 +547,7 @@
       div.parentElement.append(note);
     }
     note.hidden = false;
-    const list = formatter(Intl.ListFormat, { style: "long", type: "conjunction" });
-    note.textContent = t(textKey, { series: list.format(missing) });
+    note.textContent = text;
   }
 
   /** Take a chart off the page: its drawing, data source, as-of caption and note. */
@@ -757,11 +785,13 @@
   }
 
   async function overviewMain(token) {
-    // The cards and the index chart read the same End date: each card's value is its series'
-    // latest published by then (no date: the latest stored), its line's last point that week.
+    // An End date picked, the cards and the index chart read it: each card's value is its
+    // series' latest published by then, its line's last point that week. Without one the cards
+    // are the latest stored values, and the chart the year up to the newest Brazil week (its
+    // Saturday): a driver stored past it does not stretch the year.
     const overviewUrl = api("/api/overview", { end: state.date });
     setCsv(overviewUrl);
-    const end = state.date || meta.latest;
+    const end = viewEnd(meta.latest);
     const keys = [
       fuelKey("GASOLINE", "BR"), fuelKey("ETHANOL", "BR"), fuelKey("DIESEL_S10", "BR"),
       USD, BRENT_BRL, PETR4,
@@ -804,8 +834,9 @@
     // Every line starts at 100 on the base week the API chose (the first week all series have).
     const layout = baseLayout(t("overview.chart", { base: fmt.date(indices.base) }));
     layout.yaxis.title = { text: t("axis.index") };
-    // As of the newest card's date: the chart's last week holds it (a week's mean up to it).
-    await plot("chart-overview", traces, layout, indexUrl, newest || undefined);
+    // As of the newest card's date, or the window's last day when a card is newer: the chart's
+    // last week holds it (a week's mean up to it).
+    await plot("chart-overview", traces, layout, indexUrl, newest && newest < end ? newest : end);
     noteLeftOut(document.getElementById("chart-overview"), indices.series);
   }
 
@@ -826,7 +857,7 @@
     if (token !== renderToken) return;
     const vars = { fuel: t("product." + state.fuel), area: areaName(state.area) };
     if (!series.points.length) {
-      const message = emptySeries(`${vars.fuel} (${vars.area})`, range.start, range.end || fuelEnd()) + " " + t("coverage.level", {
+      const message = emptySeries(`${vars.fuel} (${vars.area})`, range.start, fuelEnd()) + " " + t("coverage.level", {
         fuel: vars.fuel,
         level: levelOf(state.area) === "BR" ? t("level.BR") : t("level." + levelOf(state.area)).toLowerCase(),
         coverage: coverageText(state.fuel, levelOf(state.area)),
@@ -1094,7 +1125,7 @@
       t("corr.hover", { r: v === null ? "—" : fmt.num(v, 3), n: count(n[i][j], "overlapWeek") })));
     // The weeks the changes actually use (window "All" has no start of its own).
     const first = view.first || range.start || view.start;
-    const last = view.last || range.end || fuelEnd();
+    const last = view.last || fuelEnd();
     const layout = baseLayout(t("corr.title", { start: fmt.date(first), end: fmt.date(last) }));
     layout.margin = { t: 56, r: 24, b: 24, l: 24 };
     layout.xaxis.automargin = true;
@@ -1197,7 +1228,7 @@
         customdata: view.cross.map((c) => c.n),
         marker: { color: view.cross.map((c) => (c.lag === best ? "#e07b00" : "#0b6e99")) },
         hovertemplate: `${t("hover.lag")}: r = %{y:.3f} (n = %{customdata})<extra></extra>`,
-      }], layout, url, range.end || fuelEnd());
+      }], layout, url, fuelEnd());
     }
     if (!reg) {
       showEmpty("chart-coefs", noRegression);
@@ -1219,7 +1250,7 @@
       },
       marker: { color: "#138086" },
       hovertemplate: `${t("hover.lag")}: %{y:.3f}<extra></extra>`,
-    }], layout, url, range.end || fuelEnd());
+    }], layout, url, fuelEnd());
   }
 
   async function viewHealth(token) {

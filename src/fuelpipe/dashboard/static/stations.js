@@ -357,7 +357,8 @@
         legend: { orientation: "h" },
         ...layout,
       },
-      { displaylogo: false, responsive: true, locale: state.lang },
+      // no "Share chart..." button: it uploads the chart to Plotly Cloud (see app.js)
+      { displaylogo: false, showSendToCloud: false, responsive: true, locale: state.lang },
     );
   }
 

@@ -1,0 +1,79 @@
+"""The "1 year" window in Chromium over a store whose fuel ends before its drivers: every line
+of a chart ends with the fuel's newest week, and a line that stops before the others is named
+under the chart with its last week."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser
+from tests.browser.conftest import error_free_page
+from tests.support.window_store import serving_window_store
+
+SPANS_JS = """(id) => document.getElementById(id).data.map(
+  (t) => [t.name, t.x[0].slice(0, 10), t.x[t.x.length - 1].slice(0, 10), t.x.length])"""
+READY = "body:not([data-ready=''])[data-ready]"
+NOTE_JS = """(id) => {
+  const note = document.getElementById(id).parentElement.querySelector(':scope > .chart-note');
+  return note && !note.hidden ? note.textContent.replace(/\\u2009/g, ' ') : null;
+}"""
+
+
+@pytest.fixture(scope="module")
+def window_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with serving_window_store(tmp_path_factory.mktemp("window")) as url:
+        yield url
+
+
+def test_the_default_year_ends_with_the_fuels_week_in_every_chart(
+    browser: Browser, window_url: str
+) -> None:
+    # The dollar, Brent and PETR4 ran on to 2023-06-25 under the fuel's 2022-05-01.
+    with error_free_page(browser) as page:
+        for view, chart, lines in [
+            ("overview", "chart-overview", 6),
+            ("movement", "chart-index", 4),
+        ]:
+            page.goto(f"{window_url}/?view={view}&lang=en")
+            page.wait_for_selector(READY, state="attached")
+            spans = page.evaluate(SPANS_JS, chart)
+            assert len(spans) == lines
+            assert {tuple(s[1:]) for s in spans} == {("2021-05-09", "2022-05-01", 52)}, spans
+            assert page.evaluate(NOTE_JS, chart) is None
+            source = page.get_attribute(f"#{chart}", "data-source") or ""
+            assert source.endswith("&start=2021-05-09&until=2022-05-07")
+        caption = page.locator("#chart-overview ~ .as-of").first
+        page.goto(f"{window_url}/?view=overview&lang=en")
+        page.wait_for_selector(READY, state="attached")
+        # the window's last day: the cards show the drivers' newest values, a year later
+        assert caption.get_attribute("data-date") == "2022-05-07"
+
+
+@pytest.mark.parametrize(
+    ("lang", "note"),
+    [
+        (
+            "en",
+            "Ends before the others: Gasoline — Brazil (last week May 1 – 7, 2022) and Brent in "
+            "reais (last week Dec 18 – 24, 2022).",
+        ),
+        (
+            "pt-BR",
+            "Termina antes dos demais: Gasolina comum — Brasil (última semana 1 – 7 de mai. de "
+            "2022) e Brent em reais (última semana 18 – 24 de dez. de 2022).",
+        ),
+    ],
+)
+def test_a_line_that_ends_before_the_others_is_named_with_its_last_week(
+    browser: Browser, window_url: str, lang: str, note: str
+) -> None:
+    # An End date a year after the fuel's last week: the window stays the year up to it (the
+    # dollar's and PETR4's lines run to its week) and the fuel's line stops at its own, said so
+    # below, as Brent's, published 7 days on.
+    with error_free_page(browser) as page:
+        page.goto(f"{window_url}/?view=movement&date=2022-12-31&lang={lang}")
+        page.wait_for_selector(READY, state="attached")
+        ends = {s[2] for s in page.evaluate(SPANS_JS, "chart-index")}
+        assert ends == {"2022-05-01", "2022-12-18", "2022-12-25"}  # Brent: FRED's 7 days
+        assert page.evaluate(NOTE_JS, "chart-index") == note
