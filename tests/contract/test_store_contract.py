@@ -563,6 +563,32 @@ def test_due_pending_pages_give_each_due_record_once_in_bounded_pages(store: Sto
     assert list(store.due_pending_pages(earlier)) == [store.due_pending(earlier)]
 
 
+def test_due_pending_pages_come_oldest_next_attempt_first_over_all_keys(store: Store) -> None:
+    """The order recheck's reach rests on: a clock ahead's records, then the never scheduled,
+    then by next attempt, whatever the key (shard) order; each page by key and date."""
+    set_after = NOW + timedelta(hours=32)
+    at = {
+        (KEY, D0): NOW - timedelta(minutes=1),
+        (KEY, D0 + timedelta(1)): NOW - timedelta(hours=2),
+        (OTHER, D0): None,
+        (OTHER, D0 + timedelta(1)): NOW - timedelta(hours=3),
+        (OTHER, D0 + timedelta(2)): set_after + timedelta(days=1),
+    }
+    for (key, day), when in at.items():
+        assert store.put_pending(pending(day, key=key, next_attempt_at=when))
+
+    pages = [
+        [(r.key, r.date) for r in page]
+        for page in store.due_pending_pages(NOW, set_after=set_after, page_size=2)
+    ]
+
+    assert pages == [
+        [(OTHER, D0), (OTHER, D0 + timedelta(2))],
+        [(KEY, D0 + timedelta(1)), (OTHER, D0 + timedelta(1))],
+        [(KEY, D0)],
+    ]
+
+
 def test_due_pending_pages_resume_after_the_caller_changed_earlier_pages(store: Store) -> None:
     """A caller claims and quarantines what a page gave it before asking for the next page:
     the next pages still give every other due record, once, and none it already had."""

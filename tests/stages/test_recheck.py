@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import pytest
 from tests.stages.conftest import NOW, POLICY, START, usd_values
+from tests.support.budget import budget
 from tests.support.fakes import TableSource
 
 from fuelpipe.adapters.clock import ManualClock
@@ -23,7 +24,7 @@ from fuelpipe.stages.context import StageContext
 from fuelpipe.stages.cycle import drain, run_cycle
 from fuelpipe.stages.data_version import data_version
 from fuelpipe.stages.orchestrate import orchestrate
-from fuelpipe.stages.recheck import TIME_MARGIN_S, RecheckReport, recheck
+from fuelpipe.stages.recheck import RecheckReport, recheck
 from fuelpipe.stages.watch import tick
 
 SEND_EVERY = 7
@@ -58,18 +59,6 @@ def _seed_due(app: StageContext, keys: Sequence[str], count: int) -> set[tuple[s
     return seeded
 
 
-def _budget(calls_with_time: int) -> Callable[[], float]:
-    """Seconds left: plenty for the first calls, then under the margin."""
-    calls = 0
-
-    def remaining_s() -> float:
-        nonlocal calls
-        calls += 1
-        return TIME_MARGIN_S + 60 if calls <= calls_with_time else TIME_MARGIN_S - 1
-
-    return remaining_s
-
-
 def _asked(app: StageContext) -> list[tuple[str, date]]:
     """Every (key, date) the queued messages ask for."""
     bodies = [json.loads(m.body) for m in app.queue.receive(100)]
@@ -82,7 +71,7 @@ def test_a_run_out_of_time_sends_its_claims_and_defers_the_rest(make_app, table_
     app = make_app(table_source())
     seeded = _seed_due(app, ["CURRENCY#USD", "CURRENCY#EUR"], 6)
 
-    report = recheck(app, remaining_s=_budget(4))
+    report = recheck(app, remaining_s=budget(4))
 
     assert (report.due, report.retried, report.deferred) == (12, 4, 8)
     asked = _asked(app)
@@ -130,7 +119,7 @@ def test_a_backlog_larger_than_a_page_is_read_page_by_page_and_worked_across_run
     asked: list[tuple[str, date]] = []
 
     # A budget for 7 calls: the 5 claims of page 1, the check before page 2, 1 claim of it.
-    first = recheck(app, remaining_s=_budget(7), page_size=5)
+    first = recheck(app, remaining_s=budget(7), page_size=5)
 
     assert (first.due, first.retried, first.deferred, first.left_unread) == (10, 6, 4, 1)
     assert store.read == 10  # pages 3 and 4 never read
@@ -138,14 +127,14 @@ def test_a_backlog_larger_than_a_page_is_read_page_by_page_and_worked_across_run
     assert len(asked) == 6
 
     store.read = 0
-    second = recheck(app, remaining_s=_budget(7), page_size=5)  # the 12 left: 6 claimed again
+    second = recheck(app, remaining_s=budget(7), page_size=5)  # the 12 left: 6 claimed again
 
     assert (second.due, second.retried, second.left_unread) == (10, 6, 1)
     assert store.read == 10
     asked += _asked(app)
 
     store.read = 0
-    third = recheck(app, remaining_s=_budget(100), page_size=5)  # time for the last 6
+    third = recheck(app, remaining_s=budget(100), page_size=5)  # time for the last 6
 
     assert (third.due, third.retried, third.deferred, third.left_unread) == (6, 6, 0, 0)
     assert store.read == 6
@@ -182,7 +171,7 @@ def test_small_fetch_units_go_first_so_a_backlog_defers_only_itself(make_app, ta
     _seed_due(app, ["CURRENCY#EUR"], 10)  # the backlog, first in key order
     small = _seed_due(app, ["CURRENCY#USD"], 2)
 
-    report = recheck(app, remaining_s=_budget(2))
+    report = recheck(app, remaining_s=budget(2))
 
     assert (report.retried, report.deferred) == (2, 10)
     assert set(_asked(app)) == small

@@ -22,7 +22,8 @@ the table itself. Hashing the record's own key spreads those writes evenly over
 ``pending_shards`` partitions, and the hash is stable, so a record's later updates land on the
 same shard. Reads pay a small fan-out: ``due_pending`` queries every PENDING shard in parallel.
 ``gsi1sk`` is ``<next_attempt_at ISO UTC>#info_type#date``, so "due now" is one range condition
-per shard (``gsi1sk < <now>$``) and results come back oldest-due first. Changing
+per shard (``gsi1sk < <now>$``) and results come back oldest-due first; recheck's paged read
+merges the shards on that key, so its pages are oldest-due first over the whole index. Changing
 ``pending_shards`` on a live table needs the existing PENDING/QUARANTINED items rewritten.
 
 A second sparse index, ``status-index``, holds the same items keyed by ``gsi1pk`` and their
@@ -38,6 +39,7 @@ two overlapping recheck runs cannot both claim the same retry.
 
 from __future__ import annotations
 
+import heapq
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -815,34 +817,47 @@ class DynamoDbStore(Store):
     def due_pending_pages(
         self, now: datetime, set_after: datetime | None = None, page_size: int = 1000
     ) -> Iterator[list[Record]]:
-        """:meth:`due_pending` a page at a time: one shard and sort-key range after another,
-        each Query asking for no more items than the page still lacks (``Limit``), and the
-        next one sent only when the caller asks for the next page (it resumes from the last
-        ``LastEvaluatedKey``). A page can hold fewer than ``page_size``: the index's copy of a
-        record that just left PENDING is dropped from it."""
+        """:meth:`due_pending` a page at a time, oldest next attempt first over every shard
+        (a next attempt set by a clock ahead, the second sort-key range, before every other):
+        the shards' Queries merged on the index's sort key, each asking for about its share of
+        a page (``Limit``) and sent again only when the merge has used what it gave (it
+        resumes from its ``LastEvaluatedKey``), so a page reads little more than itself and
+        the next page is read only when the caller asks for it. A page can hold fewer than
+        ``page_size``: the index's copy of a record that just left PENDING is dropped from it."""
         if page_size < 1:
             raise ValueError("page_size must be at least 1")
         above = items.due_bound(max(set_after, now)) if set_after is not None else None
+        share = -(-page_size // self.shards)
+        by_shard = [
+            self._shard_ranges(Status.PENDING, shard, items.due_bound(now), above)
+            for shard in range(self.shards)
+        ]
         page: list[Record] = []
-        for shard in range(self.shards):
-            for condition in self._shard_ranges(Status.PENDING, shard, items.due_bound(now), above):
-                kwargs: dict[str, Any] = {
-                    "TableName": self.table,
-                    "IndexName": PENDING_INDEX,
-                    **items.key_condition(condition),
-                }
-                while True:
-                    got = self.client.query(Limit=page_size - len(page), **kwargs)
-                    page += [items.decode(i) for i in got.get("Items", [])]
-                    if len(page) >= page_size:
-                        yield _settled(page, Status.PENDING)
-                        page = []
-                    start = got.get("LastEvaluatedKey")
-                    if start is None:
-                        break
-                    kwargs["ExclusiveStartKey"] = start
+        for sort_range in reversed(range(len(by_shard[0]))):  # the range above the bound first
+            shards = [self._index_items(ranges[sort_range], share) for ranges in by_shard]
+            for item in heapq.merge(*shards, key=lambda i: str(i[GSI_SK]["S"])):
+                page.append(items.decode(item))
+                if len(page) == page_size:
+                    yield _settled(page, Status.PENDING)
+                    page = []
         if page:
             yield _settled(page, Status.PENDING)
+
+    def _index_items(self, condition: ConditionBase, limit: int) -> Iterator[dict[str, Any]]:
+        """The pending index's raw items under one key condition in sort-key order, read
+        ``limit`` at a time, each Query sent only when the items of the one before are used."""
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": PENDING_INDEX,
+            **items.key_condition(condition),
+        }
+        while True:
+            got = self.client.query(Limit=limit, **kwargs)
+            yield from got.get("Items", [])
+            start = got.get("LastEvaluatedKey")
+            if start is None:
+                return
+            kwargs["ExclusiveStartKey"] = start
 
     def count_status(self, status: Status) -> int:
         """A COUNT Query of each shard of the status index in parallel (paginated: a Query

@@ -1016,28 +1016,43 @@ class SqliteStore(Store):
     def due_pending_pages(
         self, now: datetime, set_after: datetime | None = None, page_size: int = 1000
     ) -> Iterator[list[Record]]:
-        """:meth:`due_pending` a page at a time from the partial index, each page a query of
-        its own after the last key and date given (no lock held between pages)."""
+        """:meth:`due_pending` a page at a time from the partial index, oldest next attempt
+        first (a next attempt set by a clock ahead before every other, then none set), each
+        query walking the index in its order from after the last row given, for no more rows
+        than the page still lacks (no sort, no lock held between pages)."""
         if page_size < 1:
             raise ValueError("page_size must be at least 1")
-        later = iso_utc(max(set_after, now)) if set_after is not None else None
-        due = (
-            f"{_NOT_OK} AND status = 'PENDING' AND (next_attempt_at IS NULL OR "
-            "next_attempt_at <= ? OR next_attempt_at > ?)"
-        )
-        params: tuple[object, ...] = (iso_utc(now), later)
-        after = ""
-        while True:
-            page = self._select(
-                _ALL_FIELDS, f"{due}{after} ORDER BY info_type, date LIMIT ?", (*params, page_size)
-            )
-            if page:
-                yield page
-            if len(page) < page_size:
-                return
-            last = page[-1]
-            after = " AND (info_type > ? OR (info_type = ? AND date > ?))"
-            params = (iso_utc(now), later, last.key, last.key, last.date.isoformat())
+        ranges: list[tuple[str, tuple[str, ...]]] = []
+        if set_after is not None:
+            ranges.append(("next_attempt_at > ?", (iso_utc(max(set_after, now)),)))
+        ranges += [("next_attempt_at IS NULL", ()), ("next_attempt_at <= ?", (iso_utc(now),))]
+        page: list[Record] = []
+        for due, bound in ranges:
+            after, params = "", bound
+            while True:
+                # the partial index's own order (a WITHOUT ROWID table's index holds the key)
+                want = page_size - len(page)
+                got = self._select(
+                    _ALL_FIELDS,
+                    f"{_NOT_OK} AND status = 'PENDING' AND {due}{after} "
+                    "ORDER BY next_attempt_at, info_type, date LIMIT ?",
+                    (*params, want),
+                )
+                page += got
+                if len(page) == page_size:
+                    yield sorted(page, key=lambda r: (r.key, r.date))
+                    page = []
+                if len(got) < want:
+                    break
+                last = got[-1]
+                position: tuple[str, ...] = (last.key, last.date.isoformat())
+                after = " AND (info_type, date) > (?, ?)"
+                if last.next_attempt_at is not None:  # stored as iso_utc wrote it
+                    position = (iso_utc(last.next_attempt_at), *position)
+                    after = " AND (next_attempt_at, info_type, date) > (?, ?, ?)"
+                params = (*bound, *position)
+        if page:
+            yield sorted(page, key=lambda r: (r.key, r.date))
 
     def count_status(self, status: Status) -> int:
         """How many PENDING or QUARANTINED records there are (a COUNT over the partial index)."""

@@ -226,10 +226,17 @@ class Store(abc.ABC):
         """:meth:`due_pending`'s records in pages of at most ``page_size``, each read only when
         the caller asks for it: a caller that stops (out of time) has read only what it used.
 
-        Each page is by key and date; pages come in the index's order (by shard, then next
-        attempt, in DynamoDB), not one order over all of them. A page read after the caller
-        changed records of earlier pages (claimed, quarantined) still holds every due record
-        it would have held: the read resumes after the last one given, never from the start.
+        The records come oldest next attempt first over all keys (and all shards of
+        DynamoDB's index): first those a clock ahead set (later than ``set_after``), then the
+        ones never scheduled, then by next attempt; equal ones by key and date. Each page is
+        then sorted by key and date. So a caller that claims or quarantines a page a run
+        (recheck, out of time) reaches every due record within ceil(due / page_size) runs
+        however big a backlog is: a record claimed is due again only later than every record
+        that was due when it was claimed, so it goes behind them (an order by key kept a
+        backlog due again first in every run, and the keys after it starved). A page read after the
+        caller changed records of earlier pages (claimed, quarantined) still holds every due
+        record it would have held: the read resumes after the last one given, never from the
+        start.
         """
 
     @abc.abstractmethod

@@ -30,8 +30,9 @@ SEND_EVERY = 5_000
 # Due records read from the store at once: the read itself is bounded, each page read only
 # when the one before is worked through and time is left, so a failed backfill's ~136,000
 # PENDING dates (~16 s of decoding in one read) are worked through a page at a time and
-# across runs, not read whole every run. As large as a send: a page of one fetch unit still
-# goes out in one message a stream.
+# across runs, not read whole every run, oldest next attempt first (a backlog retried does
+# not starve the units after it). As large as a send: a page of one fetch unit still goes
+# out in one message a stream.
 READ_PAGE = 5_000
 
 
@@ -108,7 +109,12 @@ def recheck(
     page only once the one before is worked through and the time budget allows: a backlog
     larger than a run's time is read no further than it is worked, and the next run reads on
     from what is still due (claimed records left the due range; quarantined ones the index).
-    The fetch units go smallest first within each page.
+    The pages come oldest next attempt first over all keys, so a backlog whose claims fall
+    due again before the next run (a failed backfill, retried) goes behind every record due
+    before it was claimed, and does not starve the units after it run after run: with a page
+    worked a run, every due record is claimed within ceil(due / page_size) runs. No position
+    is kept between runs (two runs at once still race only on the conditional claims). The
+    fetch units go smallest first within each page.
     """
     now = app.clock.now()
     today = now.astimezone(SAO_PAULO).date()
