@@ -8,6 +8,7 @@ import sqlite3
 import threading
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -299,3 +300,21 @@ def test_a_store_made_before_fork_works_in_the_child(tmp_path: Path) -> None:
 
     assert run_in_processes(child, (), n=1) == [2]
     assert len(store.present(KEY)) == 2
+
+
+def test_due_pages_never_read_a_row_twice_when_stored_text_is_not_iso_utcs(
+    tmp_path: Path,
+) -> None:
+    """Pages resume after the last row's (next attempt, key, date); an instant stored in
+    another text form than iso_utc's (a file edited by hand) would otherwise resume before
+    the row itself and give it again, page after page."""
+    db = tmp_path / "s.sqlite"
+    first, second = days(2)
+    with SqliteStore(db, clock=FixedClock(NOW)) as store:
+        assert store.put_pending(pending(first))
+        assert store.put_pending(pending(second))
+    with sqlite3.connect(db) as conn:  # 'Z' sorts after iso_utc's '.000000+00:00'
+        conn.execute("UPDATE items SET next_attempt_at = '2020-01-01T00:00:00Z'")
+    with SqliteStore(db, clock=FixedClock(NOW)) as store:
+        pages = list(islice(store.due_pending_pages(NOW, page_size=1), 10))
+    assert [[r.date for r in page] for page in pages] == [[first]]

@@ -161,6 +161,14 @@ _TEMPLATES_KEPT = 256
 """Attribute shapes remembered (a source has one or two: an ANP row's 7 names and types)."""
 
 
+def _page_position(record: Record) -> tuple[str, ...]:
+    """Where :meth:`SqliteStore.due_pending_pages` resumes after ``record``: its next attempt
+    as iso_utc stores it (when set), key and date."""
+    where = (record.key, record.date.isoformat())
+    nxt = record.next_attempt_at
+    return where if nxt is None else (iso_utc(nxt), *where)
+
+
 def dump_attrs(attrs: dict[str, AttrValue]) -> str:
     """JSON for record attributes; a Decimal becomes ``{"$d": "<exact text>"}`` to stay exact.
 
@@ -1029,6 +1037,7 @@ class SqliteStore(Store):
         page: list[Record] = []
         for due, bound in ranges:
             after, params = "", bound
+            reached: tuple[str, ...] = ()
             while True:
                 # the partial index's own order (a WITHOUT ROWID table's index holds the key)
                 want = page_size - len(page)
@@ -1038,19 +1047,22 @@ class SqliteStore(Store):
                     "ORDER BY next_attempt_at, info_type, date LIMIT ?",
                     (*params, want),
                 )
-                page += got
+                # An instant stored in text iso_utc did not write (a file edited by hand) can
+                # sort after its own resume position: such a row, given already, ends the range.
+                fresh = [r for r in got if _page_position(r) > reached]
+                page += fresh
                 if len(page) == page_size:
                     yield sorted(page, key=lambda r: (r.key, r.date))
                     page = []
-                if len(got) < want:
+                if len(got) < want or len(fresh) < len(got):
                     break
-                last = got[-1]
-                position: tuple[str, ...] = (last.key, last.date.isoformat())
-                after = " AND (info_type, date) > (?, ?)"
-                if last.next_attempt_at is not None:  # stored as iso_utc wrote it
-                    position = (iso_utc(last.next_attempt_at), *position)
-                    after = " AND (next_attempt_at, info_type, date) > (?, ?, ?)"
-                params = (*bound, *position)
+                reached = _page_position(got[-1])
+                after = (
+                    " AND (next_attempt_at, info_type, date) > (?, ?, ?)"
+                    if len(reached) == 3
+                    else " AND (info_type, date) > (?, ?)"
+                )
+                params = (*bound, *reached)
         if page:
             yield sorted(page, key=lambda r: (r.key, r.date))
 
