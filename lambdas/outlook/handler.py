@@ -13,6 +13,14 @@ the alert rules and publishes what started or cleared, as the hourly retry_reche
 same rules, time guard and alert state: :func:`fuelpipe.homes.aws_alerts.evaluate_alerts`),
 instead of leaving those alerts up to an hour late. A run with too little time left after its
 refresh skips them (``AlertsSkipped``) and the next retry_recheck evaluates.
+
+Then it stores the dashboard's precomputed views for the current data version (the scraper's,
+or the one its own refresh wrote), as the embedded home's cycle does after each change: no
+other AWS function does, and without them every dashboard cache miss recomputed them from full
+histories. It starts a view only while enough of the invocation's time is left; views stored
+before the time ran out stay stored, and ``views_version`` keeps the version it could not
+finish behind, so the next run (10 minutes later) stores the rest. A call finding them current
+costs two more small reads, and the dashboard's modules are imported only when it is not.
 """
 
 from __future__ import annotations
@@ -24,10 +32,18 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
-from fuelpipe.homes.aws import ContextProvider, build_alerting, lazy_context
+from fuelpipe.homes.aws import (
+    ContextProvider,
+    build_alert_reader,
+    build_alerting,
+    lazy_context,
+)
 from fuelpipe.homes.aws_alerts import AlertingProvider, evaluate_alerts
 from fuelpipe.homes.settings import Settings
 from fuelpipe.ping import answers_ping
+from fuelpipe.ports.alerts import AlertReader
+from fuelpipe.stages.context import StageContext
+from fuelpipe.stages.data_version import views_behind
 from fuelpipe.stages.outlook import refresh_when_changed
 
 SETTINGS = Settings()  # validated at cold start: a bad variable fails the init, loudly
@@ -37,16 +53,56 @@ metrics = Metrics(namespace="fuelpipe", service="outlook")
 Handler = Callable[[dict[str, Any], Any], dict[str, int]]
 
 
+def store_views(
+    home: StageContext,
+    get_alerts: Callable[[], AlertReader | None],
+    remaining_s: Callable[[], float],
+) -> dict[str, int]:
+    """Store the default dashboard views for the current data version, unless they are
+    (nothing returned); ``get_alerts()`` (built only then) is the alert state the dashboard's
+    health view reads."""
+    if views_behind(home.store) is None:
+        return {}
+    from fuelpipe.dashboard.precomputed import refresh_views_when_changed
+
+    store, queue = home.store, home.queue
+    done = refresh_views_when_changed(
+        store, home.catalog, queue, home.clock, alerts=get_alerts(), time_left=remaining_s
+    )
+    if done is None:  # stored meanwhile by another run
+        return {}
+    metrics.add_metric(name="ViewsStored", unit=MetricUnit.Count, value=done.computed)
+    if not done.complete:
+        logger.warning("views unfinished: too little time left; the next run stores the rest")
+    return {"views_stored": done.computed, "views_unfinished": int(not done.complete)}
+
+
 def make_handler(
-    get_context: ContextProvider, get_alerting: AlertingProvider | None = None
+    get_context: ContextProvider,
+    get_alerting: AlertingProvider | None = None,
+    get_alert_reader: Callable[[], AlertReader | None] = lambda: None,
 ) -> Handler:
-    """The Lambda handler around a stage-context provider and the alert state and sinks
-    (tests pass their own; without ``get_alerting`` it only refreshes)."""
+    """The Lambda handler around a stage-context provider, the alert state and sinks (tests
+    pass their own; without ``get_alerting`` it evaluates no alerts) and the alert state the
+    health view reads (``get_alert_reader``, as the dashboard's)."""
 
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.EVENT_BRIDGE)
     @metrics.log_metrics
     def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
         home = get_context()
+
+        def remaining_s() -> float:
+            return float(context.get_remaining_time_in_millis()) / 1000
+
+        outlook = refresh_outlook(home, event, remaining_s)
+        views = store_views(home, get_alert_reader, remaining_s)
+        if views:
+            logger.info("views stored", extra=views)
+        return {**outlook, **views}
+
+    def refresh_outlook(
+        home: StageContext, event: dict[str, Any], remaining_s: Callable[[], float]
+    ) -> dict[str, int]:
         force = bool((event.get("detail") or {}).get("force"))
         report = refresh_when_changed(home.store, home.catalog, home.clock.now(), force=force)
         metrics.add_metric(
@@ -62,9 +118,6 @@ def make_handler(
         alerts: dict[str, int] = {}
         if get_alerting is not None and (report.made or report.scored):
             # The outlook changed: its alerts go out now, not at the next hourly recheck.
-            def remaining_s() -> float:
-                return float(context.get_remaining_time_in_millis()) / 1000
-
             alerts = evaluate_alerts(home, get_alerting, remaining_s, logger, metrics)
         logger.info("outlook refreshed", extra={**report.as_dict(), **alerts})
         return {"refreshed": 1, **report.as_dict(), **alerts}
@@ -75,5 +128,10 @@ def make_handler(
 # The outlook reads and writes the table and publishes alerts: no HTTP source is built or imported.
 # The deploy's health check (fuelpipe/ping.py) is answered before any of this runs.
 lambda_handler = answers_ping(
-    "outlook", make_handler(lazy_context(SETTINGS, sources={}), lambda: build_alerting(SETTINGS))
+    "outlook",
+    make_handler(
+        lazy_context(SETTINGS, sources={}),
+        lambda: build_alerting(SETTINGS),
+        lambda: build_alert_reader(SETTINGS),
+    ),
 )

@@ -1,33 +1,53 @@
 """The AWS path of precomputed analysis: the scraper Lambda writes a new data version after it
-stored new data, and the dashboard (on the same DynamoDB table) recomputes each stale stored view
-once, on its first request, and tags it with the new version."""
+stored new data; the outlook Lambda's next run stores the default views under it, and the
+dashboard (on the same DynamoDB table) serves them tagged with it. A view the dashboard finds
+stale (asked before that run) it recomputes once, on its first request."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 from botocore.exceptions import ClientError
-from devtools.aws.lambda_events import FakeLambdaContext, load_handler, sqs_event
+from devtools.aws.lambda_events import (
+    FakeLambdaContext,
+    function_url_event,
+    load_handler,
+    scheduled_event,
+    sqs_event,
+)
 from devtools.dashboard.serving import serving
 from tests.aws.conftest import AwsHome
 from tests.dashboard.conftest import ManualTimer
 from tests.support.fakes import TableSource
+from tests.support.read_counting import ReadCounting
 
 from fuelpipe.adapters.clock import FixedClock
+from fuelpipe.adapters.dynamodb_store import DynamoDbStore
 from fuelpipe.dashboard.app import create_app
-from fuelpipe.dashboard.precomputed import Precomputer
+from fuelpipe.dashboard.precomputed import (
+    VIEW_MIN_S,
+    Params,
+    Precomputer,
+    decode,
+    default_requests,
+    entry_name,
+)
+from fuelpipe.dashboard.schemas import MetaView
 from fuelpipe.dashboard.versions import DataVersion
 from fuelpipe.domain.calendars import expected_between, get_calendar
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.domain.messages import DownloadRequest
 from fuelpipe.domain.models import Record, Status
-from fuelpipe.stages.data_version import INITIAL, data_version
+from fuelpipe.stages.context import StageContext
+from fuelpipe.stages.data_version import INITIAL, VIEWS_VERSION, data_version
 
 pytestmark = pytest.mark.aws
 
@@ -129,3 +149,79 @@ def test_a_redelivered_message_moves_the_version_its_failed_first_delivery_did_n
         "batchItemFailures": []
     }
     assert data_version(app.store) != INITIAL
+
+
+class _CountingStore(ReadCounting, DynamoDbStore):
+    """The AWS home's store on the same table, counting the series reads a builder makes."""
+
+
+class _TimeRunsOut(FakeLambdaContext):
+    """An invocation with time for ``views`` more views (each asks once before it starts)."""
+
+    def __init__(self, name: str, views: int) -> None:
+        super().__init__(name)
+        self.asked = 0
+        self.views = views
+
+    def get_remaining_time_in_millis(self) -> int:
+        self.asked += 1
+        return int((VIEW_MIN_S + (1 if self.asked <= self.views else -1)) * 1000)
+
+
+def _query_string(params: Params) -> str:
+    return urlencode([(name, ",".join(values)) for name, values in params])
+
+
+def test_the_outlook_function_stores_the_views_the_dashboard_then_serves(
+    aws_home: AwsHome,
+) -> None:
+    """A scraper batch moves the data version; the outlook function's next run stores every
+    default view under that exact version (a run short of time stores what it can, and leaves
+    the version for the next run to finish); the dashboard function then answers each from
+    the table with that version as its ETag, reading no series' history."""
+    values = {(USD, d): Decimal("5.7") + Decimal(i) / 1000 for i, d in enumerate(MARCH)}
+    app = aws_home.app(FixedClock(NOW), {"bcb": TableSource("bcb", values)})
+    app.store.put_records([Record(USD, d, values[(USD, d)], Status.OK) for d in MARCH[:-1]])
+    app.queue.send([_message(MARCH[-1:])])
+    messages = app.queue.receive(10)
+    load_handler("scraper").make_handler(lambda: app)(
+        sqs_event(messages), FakeLambdaContext("scraper")
+    )
+    app.queue.delete([m.receipt for m in messages])
+    version = data_version(app.store)
+    assert version != INITIAL
+    outlook = load_handler("outlook").make_handler(lambda: app)
+
+    short = outlook(scheduled_event(), _TimeRunsOut("outlook", views=3))
+    assert short == {"refreshed": 1, **_NOTHING_MADE, "views_stored": 3, "views_unfinished": 1}
+    assert app.store.get_meta(VIEWS_VERSION) is None  # left for the next run
+
+    rest = outlook(scheduled_event(), FakeLambdaContext("outlook"))
+    requests = default_requests(MetaView.model_validate_json(_stored(app, "/api/meta", ())[2]))
+    assert rest == {"refreshed": 0, "views_stored": len(requests) - 3, "views_unfinished": 0}
+    assert app.store.get_meta(VIEWS_VERSION) == version
+    for path, params in requests:
+        stored_version, stored_params, _ = _stored(app, path, params)
+        assert stored_params == params
+        assert stored_version.split(".")[0] == version  # health: "<version>.<its inputs>"
+    assert outlook(scheduled_event(), FakeLambdaContext("outlook")) == {"refreshed": 0}
+
+    counting = _CountingStore(aws_home.dynamodb, aws_home.settings.table_name)
+    api = load_handler("dashboard_api").make_handler(lambda: replace(app, store=counting))
+    for path, params in requests:
+        event = function_url_event(path, _query_string(params), {"accept": "application/json"})
+        response = api(event, FakeLambdaContext("dashboard_api"))
+        assert response["statusCode"] == 200, (path, response["body"])
+        assert response["headers"]["etag"] == f'"{_stored(app, path, params)[0]}"'
+        assert json.loads(response["body"]) == json.loads(_stored(app, path, params)[2])
+    assert (counting.presents, counting.queries) == (0, 0)  # no series read: nothing built
+
+
+_NOTHING_MADE = {"made": 0, "unchanged": 0, "too_short": 231, "scored": 0, "problems": 0}
+"""The outlook run on USD alone: each of the 231 fuel series too short for a forecast."""
+
+
+def _stored(app: StageContext, path: str, params: Params) -> tuple[str, Params, bytes]:
+    value = app.store.get_meta(entry_name(path, params))
+    assert value is not None, (path, params)
+    return decode(value)

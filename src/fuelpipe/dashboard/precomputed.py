@@ -1,7 +1,8 @@
 """Analysis computed once per change: stored views keyed by the data version, served with ETags.
 
-After a run that changed stored series (``stages.cycle.run_cycle``'s ``on_change``, or the first
-request after the scraper Lambda wrote a new data version on AWS), the views the page asks for
+After a run that changed stored series (``stages.cycle.run_cycle``'s ``on_change``; on AWS the
+outlook Lambda's next run after the scraper Lambda wrote a new data version,
+:func:`refresh_views_when_changed`, or a request before it), the views the page asks for
 with their default parameters are computed once and stored in the store's meta entries under
 ``VIEW#<path>#<params-hash>`` (compressed JSON with the version it was computed from). Requests
 for those parameters are answered from the stored body with ``ETag: "<version>"`` (304 on a
@@ -19,15 +20,11 @@ import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl
 
 from cachetools import LRUCache
-from fastapi import FastAPI
-from fastapi.encoders import jsonable_encoder
 from pydantic import BaseModel
-from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import Headers
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from fuelpipe.dashboard import views
 from fuelpipe.dashboard.analysis import WeeklyHow
@@ -35,7 +32,6 @@ from fuelpipe.dashboard.etags import none_match
 from fuelpipe.dashboard.health import health_view
 from fuelpipe.dashboard.repository import BRENT, BRENT_BRL, USD, SeriesReader
 from fuelpipe.dashboard.schemas import MetaView
-from fuelpipe.dashboard.versions import DataVersion, request_version
 from fuelpipe.domain.catalog import Catalog, Series
 from fuelpipe.domain.keys import fuel_key, stock_key
 from fuelpipe.domain.models import Status
@@ -44,7 +40,13 @@ from fuelpipe.ports.clock import Clock
 from fuelpipe.ports.queue import Queue
 from fuelpipe.ports.store import Store
 from fuelpipe.stages.alerting import LatestDue, latest_due
-from fuelpipe.stages.data_version import data_version
+from fuelpipe.stages.data_version import VIEWS_VERSION, data_version, views_behind
+
+if TYPE_CHECKING:  # the ASGI side only: the outlook Lambda stores views without FastAPI
+    from fastapi import FastAPI
+    from starlette.types import ASGIApp, Receive, Scope, Send
+
+    from fuelpipe.dashboard.versions import DataVersion
 
 _log = logging.getLogger("fuelpipe.dashboard")
 Params = tuple[tuple[str, tuple[str, ...]], ...]
@@ -284,10 +286,29 @@ def decode(value: str) -> tuple[str, Params, bytes]:
 
 
 def render(model: BaseModel) -> bytes:
-    """The JSON body FastAPI's JSONResponse gives for a view."""
+    """The JSON body FastAPI's JSONResponse gives for a view (``jsonable_encoder`` of a model
+    is its JSON-mode dump by alias: the same, without importing FastAPI)."""
     return json.dumps(
-        jsonable_encoder(model), ensure_ascii=False, allow_nan=False, separators=(",", ":")
+        model.model_dump(mode="json", by_alias=True),
+        ensure_ascii=False,
+        allow_nan=False,
+        separators=(",", ":"),
     ).encode()
+
+
+VIEW_MIN_S = 30.0
+"""A time-limited refresh starts no view with fewer seconds than this left (the slowest, meta
+over the full catalog's 20-year histories, takes a few seconds on a Lambda)."""
+
+
+@dataclass(frozen=True)
+class Refreshed:
+    """What one refresh of the default views did."""
+
+    version: str
+    computed: int
+    complete: bool
+    """False: the time ran out before every default view was stored at ``version``."""
 
 
 class Precomputer:
@@ -354,16 +375,35 @@ class Precomputer:
 
     def refresh(self, version: str | None = None) -> int:
         """Compute every default view not yet stored at the current version; returns how many."""
+        return self.refresh_within(version).computed
+
+    def refresh_within(
+        self, version: str | None = None, time_left: Callable[[], float] | None = None
+    ) -> Refreshed:
+        """:meth:`refresh`, starting a view only while ``time_left()`` (seconds) is at least
+        VIEW_MIN_S: views stored before the time ran out stay stored, so the next call at the
+        same version computes only the rest (None: no limit)."""
         with self._lock:
             data = version or data_version(self.ctx.store)
-            meta = views.meta_view(self.ctx.reader)
             before = self.computed
-            for path, params in default_requests(meta):
+            requests: list[tuple[str, Params]] = [("/api/meta", ())]
+            done = 0
+            while done < len(requests):
+                if time_left is not None and time_left() < VIEW_MIN_S:
+                    return Refreshed(data, self.computed - before, complete=False)
+                path, params = requests[done]
                 want = self.version_of(path, data)
                 found = self.stored(path, params)
-                if found is None or found[0] != want:
-                    self.compute(path, params, want)
-            return self.computed - before
+                body = (
+                    found[2]
+                    if found is not None and found[0] == want
+                    else self.compute(path, params, want)
+                )
+                if path == "/api/meta":  # the other requests follow from its coverage
+                    meta = MetaView.model_validate_json(body)
+                    requests += [r for r in default_requests(meta) if r[0] != "/api/meta"]
+                done += 1
+            return Refreshed(data, self.computed - before, complete=True)
 
     def serve(
         self, path: str, params: Params, version: str | None = None
@@ -394,12 +434,19 @@ class PrecomputedViews:
     def __init__(
         self, app: ASGIApp, precomputer: Precomputer, versions: DataVersion | None = None
     ) -> None:
+        from fuelpipe.dashboard.versions import DataVersion
+
         self.app = app
         self.pre = precomputer
         self.versions = versions or DataVersion(precomputer.ctx.store)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer a stored view, a 304, or pass on with an ETag on the on-demand answer."""
+        from starlette.concurrency import run_in_threadpool
+        from starlette.datastructures import Headers
+
+        from fuelpipe.dashboard.versions import request_version
+
         path = scope.get("path", "")
         if scope["type"] != "http" or scope["method"] != "GET" or path not in BUILDERS:
             await self.app(scope, receive, send)
@@ -458,6 +505,32 @@ def refresh_views(
 ) -> int:
     """Recompute the default views for ``version`` (the cycle's ``on_change``)."""
     return precomputer(SeriesReader(store, catalog), store, catalog, queue, clock).refresh(version)
+
+
+def refresh_views_when_changed(
+    store: Store,
+    catalog: Catalog,
+    queue: Queue | None,
+    clock: Clock,
+    *,
+    alerts: AlertReader | None = None,
+    time_left: Callable[[], float] | None = None,
+) -> Refreshed | None:
+    """Store the default views for the current data version unless VIEWS_VERSION says they
+    are (None: nothing to do, two small reads). What the AWS home's outlook function runs
+    after its outlook step, since no pipeline cycle there calls :func:`refresh_views`:
+    ``queue`` and ``alerts`` as the dashboard reads them, so the health view's ETag matches
+    its own. VIEWS_VERSION is written only when every view got stored at a version still
+    current: a run out of time (``time_left``) or overtaken by new data leaves it behind,
+    and the next run finishes the rest."""
+    version = views_behind(store)
+    if version is None:
+        return None
+    context = Context(SeriesReader(store, catalog), store, catalog, queue, clock, alerts=alerts)
+    done = Precomputer(context).refresh_within(version, time_left)
+    if done.complete and data_version(store) == version:
+        store.put_meta(VIEWS_VERSION, version)
+    return done
 
 
 def install_precomputed(

@@ -41,6 +41,7 @@ from fuelpipe.dashboard.schemas import (
 from fuelpipe.domain.catalog import FUEL_NAMES, FUEL_PRODUCTS
 from fuelpipe.domain.keys import fuel_key
 from fuelpipe.domain.models import Status
+from fuelpipe.ports.store import Store
 
 LEVEL_AREAS = {
     "BR": (BR,),
@@ -53,14 +54,34 @@ def _points(series: an.TimeSeries) -> list[Point]:
     return [Point(date=d, value=v) for d, v in zip(series.dates, series.values, strict=True)]
 
 
+EDGE_READ = 8
+"""Records read first from a series' edge for its newest (or oldest) OK date: a PENDING,
+ABSENT or QUARANTINED run at the edge longer than this reads on, each read four times larger."""
+
+
+def edge_ok_date(
+    store: Store, key: str, *, newest: bool = True, end: date | None = None
+) -> date | None:
+    """The newest (``newest``) or oldest OK date of ``key``, on or before ``end`` if given, as
+    a read of its whole history would find it, from the records at that edge only: a Query of
+    EDGE_READ records (Limit, date and status), then on past them only while none is OK."""
+    limit, bound = EDGE_READ, end if newest else None
+    while True:
+        start, stop = (None, bound) if newest else (bound, end)
+        found = store.query(
+            key, start, stop, fields=("date", "status"), limit=limit, newest_first=newest
+        )
+        ok = next((r.date for r in found if r.status is Status.OK), None)
+        if ok is not None or len(found) < limit:
+            return ok
+        bound = found[-1].date + timedelta(days=-1 if newest else 1)
+        limit *= 4
+
+
 def last_ok_date(reader: SeriesReader, key: str, end: date | None = None) -> date | None:
-    """The latest OK date of a stored series, on or before ``end`` if given (keys-only read)."""
-    ok = [
-        p.date
-        for p in reader.store.present(key)
-        if p.status is Status.OK and (end is None or p.date <= end)
-    ]
-    return max(ok) if ok else None
+    """The latest OK date of a stored series, on or before ``end`` if given (a bounded read
+    of its newest records: :func:`edge_ok_date`)."""
+    return edge_ok_date(reader.store, key, end=end)
 
 
 def last_day(reader: SeriesReader, key: str, end: date | None, until: date | None) -> date | None:
@@ -381,13 +402,11 @@ def meta_view(reader: SeriesReader) -> MetaView:
     latest: date | None = None
     for product in PRODUCTS:
         for level, areas in LEVEL_AREAS.items():
-            dates = [
-                p.date
-                for a in areas
-                for p in reader.store.present(fuel_key(product, a))
-                if p.status is Status.OK
-            ]
-            first, last = (min(dates), max(dates)) if dates else (None, None)
+            # Each key's first and last OK dates (two bounded reads), not its whole history.
+            keys = [fuel_key(product, a) for a in areas]
+            firsts = [d for k in keys if (d := edge_ok_date(reader.store, k, newest=False))]
+            lasts = [d for k in keys if (d := edge_ok_date(reader.store, k))]
+            first, last = min(firsts, default=None), max(lasts, default=None)
             coverage.append(Coverage(product=product, level=level, first=first, last=last))
             if level == "BR" and last and (latest is None or last > latest):
                 latest = last

@@ -47,6 +47,19 @@ def data_version(store: Store) -> str:
     return store.get_meta(DATA_VERSION) or INITIAL
 
 
+VIEWS_VERSION = "views_version"
+"""The meta entry holding the data version whose default dashboard views were all stored (the
+AWS home's outlook function writes it when a refresh of them finished,
+:func:`fuelpipe.dashboard.precomputed.refresh_views_when_changed`)."""
+
+
+def views_behind(store: Store) -> str | None:
+    """The current data version when its views are not all stored yet (VIEWS_VERSION is
+    another), else None: two small reads, and no dashboard module imported to know."""
+    version = data_version(store)
+    return None if store.get_meta(VIEWS_VERSION) == version else version
+
+
 def scrape_changed(report: ScrapeReport) -> bool:
     """True when a scrape wrote anything a view shows (values, statuses, revisions, a stock
     split's re-read newly owed or done: the health view lists the owed ones); an adjustment
