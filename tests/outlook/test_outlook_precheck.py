@@ -10,7 +10,7 @@ refreshes one in full and one checked."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -21,6 +21,7 @@ from fuelpipe.adapters.clock import ManualClock
 from fuelpipe.adapters.sqlite_store import SqliteStore
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.domain.models import Record, Status
+from fuelpipe.outlook.records import from_record, to_record
 from fuelpipe.outlook.series import Inputs, Lags, day_number, day_of, known_at
 from fuelpipe.stages.outlook import (
     FULL_EVERY,
@@ -176,6 +177,21 @@ def _late_state_week(store: SqliteStore, panel: Panel) -> None:
     store.put_records([panel.fuel("AL", STORED_WEEKS)])
 
 
+def _unscored_older_forecast(store: SqliteStore, panel: Panel) -> None:
+    """A forecast stored two weeks earlier whose first weeks were never scored (its weeks are
+    before the week the latest was made from): scoring reads the prices from its first week."""
+    (latest,) = store.query("OUTLOOK#GASOLINE#BR")
+    made = from_record(latest).forecast
+    back = timedelta(weeks=3)
+    older = replace(
+        made,
+        as_of=made.as_of - timedelta(days=14),
+        last_week=made.last_week - back,
+        steps=tuple(replace(s, week=s.week - back) for s in made.steps),
+    )
+    store.put_records([to_record("OUTLOOK#GASOLINE#BR", older, str(latest.attrs["inputs"]))])
+
+
 def _revised_old_week(store: SqliteStore, panel: Panel) -> None:
     """An old week's value of a state and of Brazil revised (the full refresh redoes nothing:
     the inputs a forecast names are the last known days)."""
@@ -195,6 +211,7 @@ SCENARIOS: dict[str, tuple[Change, timedelta, int, int]] = {
     # of the weeks up to their own last
     "revised_old_week": (_revised_old_week, timedelta(days=1), 0, 0),
     "late_state_week": (_late_state_week, timedelta(days=1), 6, 1),
+    "unscored_older_forecast": (_unscored_older_forecast, timedelta(days=1), 0, 3),
 }
 
 
