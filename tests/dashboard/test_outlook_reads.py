@@ -82,8 +82,10 @@ def test_a_repeated_state_request_reads_no_other_states_series(
     with TestClient(app) as client:
         states_store.queried.clear()
         first = client.get("/api/outlook", params=sp).json()
-        # A miss: its own history for the chart, every state and Brazil for the backtest.
+        # A miss: its weeks for the chart, its own history for its published weeks, every
+        # state and Brazil for the backtest.
         everyone = [
+            "FUEL#GASOLINE#SP",
             "FUEL#GASOLINE#SP",
             *(f"FUEL#GASOLINE#{uf}" for uf in STATE_CODES),
             "FUEL#GASOLINE#BR",
@@ -93,7 +95,7 @@ def test_a_repeated_state_request_reads_no_other_states_series(
             timer.now += 1  # a new version read each time, the same version
             states_store.queried.clear()
             assert client.get("/api/outlook", params=sp).json() == first
-            assert states_store.fuel_reads() == ["FUEL#GASOLINE#SP"]  # its chart's history only
+            assert states_store.fuel_reads() == ["FUEL#GASOLINE#SP"]  # its chart's weeks only
         map_params = {"fuel": "GASOLINE", "horizon": 1}
         client.get("/api/outlook/map", params=map_params)
         states_store.queried.clear()

@@ -25,7 +25,7 @@ from fuelpipe.dashboard.schemas import Table
 from fuelpipe.dashboard.versions import SCOPE_KEY, DataVersion
 from fuelpipe.domain.catalog import FUEL_PRODUCTS, Catalog
 from fuelpipe.domain.keys import commodity_key, currency_key, fuel_key, outlook_key
-from fuelpipe.domain.models import Status
+from fuelpipe.domain.models import Record, Status
 from fuelpipe.ports.store import Store
 from fuelpipe.stages.outlook import (
     MIN_WEEKS,
@@ -491,6 +491,47 @@ def newest_weeks(cache: NewestCache, product: str, states: States, version: str)
     return found
 
 
+def latest_forecast(store: Store, key: str) -> list[Record]:
+    """The latest stored forecast of an outlook key (empty: none), one small read whatever the
+    number stored."""
+    return store.query(key, limit=1, newest_first=True)
+
+
+def newest_points(store: Store, key: str, count: int) -> list[tuple[date, float]]:
+    """The last ``count`` published weeks of a series (date order), reading newest first only
+    as far back as they reach: the weeks the view shows, whatever the history's length."""
+    found: list[tuple[date, float]] = []
+    end: date | None = None
+    while len(found) < count:
+        records = store.query(
+            key, None, end, ("date", "value", "status"), limit=count, newest_first=True
+        )
+        found += [
+            (r.date, float(r.value))
+            for r in records
+            if r.status is Status.OK and r.value is not None
+        ]
+        if len(records) < count:
+            break
+        end = records[-1].date - timedelta(days=1)
+    return found[:count][::-1]
+
+
+WeeksCache = LockedCache[int]
+
+
+def published_weeks(
+    cache: WeeksCache, key: str, version: str, history: Callable[[], list[tuple[date, float]]]
+) -> int:
+    """Published weeks since the series' last long hole, from its whole ``history`` once per
+    data ``version`` (as the accuracy beside them)."""
+    found = cache.get((key, version))
+    if found is None:
+        found = len(after_last_gap(history()))
+        cache.put((key, version), found)
+    return found
+
+
 def latest_steps(
     store: Store, product: str, horizon: int, newest: dict[str, date]
 ) -> tuple[list[tuple[str, Forecast, Step]], list[BehindState]]:
@@ -502,10 +543,10 @@ def latest_steps(
     current: list[tuple[str, Forecast, Step]] = []
     behind: list[BehindState] = []
     for uf in STATE_CODES:
-        records = store.query(outlook_key(product, uf))
+        records = latest_forecast(store, outlook_key(product, uf))
         if not records:
             continue
-        fc = from_record(records[-1]).forecast
+        fc = from_record(records[0]).forecast
         step = next((s for s in fc.steps if s.horizon == horizon), None)
         week = newest.get(uf)
         if step is None:
@@ -605,6 +646,7 @@ def outlook_router(
     router = APIRouter()
     # Every state of a fuel is scored for its map: room for all of them across a few fuels.
     accuracy_cache: LockedCache[tuple[list[AccuracyOut], date | None]] = LockedCache(256)
+    weeks_cache: WeeksCache = LockedCache(256)
     panel_cache: PanelCache = LockedCache(8)
     newest_cache: NewestCache = LockedCache(16)
 
@@ -649,23 +691,25 @@ def outlook_router(
         """The latest stored nowcast (80/95% bands), the driver's move, and backtest accuracy."""
         key = fuel_key(fuel, area)
         unit = catalog[key].unit if key in catalog else FUEL_PRODUCTS[fuel][1]
-        records = store.query(outlook_key(fuel, area))
-        history = points(key)
+        records = latest_forecast(store, outlook_key(fuel, area))
+        version = version_of(request, data)
+        history = cache(partial(points, key))  # the whole history, read at most once here
+        shown = newest_points(store, key, HISTORY_WEEKS)
         view = OutlookView(
             fuel=fuel,
             area=area,
             unit=unit,
             available=bool(records),
-            history=[WeekPrice(week=d, price=v) for d, v in history[-HISTORY_WEEKS:]],
-            published_weeks=len(after_last_gap(history)),
+            history=[WeekPrice(week=d, price=v) for d, v in shown],
+            published_weeks=published_weeks(weeks_cache, key, version, history),
         )
-        view.newest_week = history[-1][0] if history else None
+        view.newest_week = shown[-1][0] if shown else None
         if records:
-            fill_forecast(view, from_record(records[-1]))
+            fill_forecast(view, from_record(records[0]))
             mark_behind(view, lambda: skip_reasons(store).get(key))
             state = (fuel, area, states_once(points, fuel)) if area in STATE_CODES else None
             scores, view.accuracy_from = accuracy(
-                key, lambda: history, drivers_once(points), version_of(request, data), state
+                key, history, drivers_once(points), version, state
             )
             view.accuracy = [a for a in scores if a.horizon in REPORTED_HORIZONS]
             view.verdict = verdict_of(view.accuracy) or view.verdict

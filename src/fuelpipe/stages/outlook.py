@@ -17,10 +17,12 @@ from __future__ import annotations
 import importlib.util
 import json
 import logging
+import math
 from bisect import bisect_right
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import partial
 from typing import TYPE_CHECKING
 
 from fuelpipe.domain.catalog import STATES, Catalog, Series
@@ -165,10 +167,12 @@ class OutlookReport:
         }
 
 
-def _points(store: Store, key: str, end: date | None = None) -> list[tuple[date, float]]:
+def _points(
+    store: Store, key: str, end: date | None = None, start: date | None = None
+) -> list[tuple[date, float]]:
     return [
         (r.date, float(r.value))
-        for r in store.query(key, None, end, fields=("date", "value", "status"))
+        for r in store.query(key, start, end, fields=("date", "value", "status"))
         if r.status is Status.OK and r.value is not None
     ]
 
@@ -205,43 +209,61 @@ def refresh_outlook(
     *,
     nowcast: Nowcast | None = None,
     nowcast_panel: NowcastPanel | None = None,
+    full: bool = True,
 ) -> OutlookReport:
     """Score what ANP published, then store a new forecast wherever the inputs moved.
 
     ``nowcast`` forecasts a series on its own (Brazil's, a region's), ``nowcast_panel`` the
-    states' pooled panel: the outlook model's by default."""
+    states' pooled panel: the outlook model's by default. Without ``full``, a series whose
+    inputs did not move (:class:`InputCheck`, a few small reads) is scored and counted from
+    bounded reads, and only the others read their whole history (and the drivers' whole
+    series, when any of them does): the same forecasts and scores but for what the check
+    cannot see (a backfilled old week), which the next full refresh catches."""
     from fuelpipe.outlook.model import nowcast as model_nowcast
+    from fuelpipe.outlook.series import Lags
 
     report = OutlookReport()
     cache: DriverCache = {}  # the drivers are the same for every fuel and area below
-    from fuelpipe.outlook.series import Lags, drivers_for
-
-    points = {k: _points(store, k) for k in (USD, BRENT, BRENT_FUTURES)}
-    drivers = drivers_for(points, usd_key=USD, brent_key=BRENT, futures_key=BRENT_FUTURES)
     lags = Lags.from_catalog(catalog)
-    panels = StatePanels(store, catalog, as_of, drivers, lags, nowcast_panel=nowcast_panel)
+    panels = StatePanels(
+        store, catalog, as_of, partial(_drivers, store), lags, nowcast_panel=nowcast_panel
+    )
+    check = None if full else InputCheck(store, catalog, as_of, lags)
     own = nowcast or model_nowcast
     chosen = fuel_series(catalog, keys)
     for series in chosen:
+        quiet = None if check is None else check.quiet(series)
         try:
-            _refresh_one(store, series, as_of, drivers, lags, cache, report, panels, own)
+            if quiet is not None:
+                quiet.count(store, series, report)
+            else:
+                _refresh_one(store, series, as_of, lags, cache, report, panels, own)
         except (ValueError, ArithmeticError) as exc:  # one area's bad data must not stop the rest
             report.problems.append(f"outlook {series.key}: {exc}")
             logger.warning("outlook %s: %s; skipped", series.key, exc)
-            newest = panels.newest_known(series)
+            newest = panels.newest_known(series) if quiet is None else quiet.week
             if newest is not None:
                 report.reasons[series.key] = SkipReason(FAILED, newest, f"{exc}")
     _store_reasons(store, {s.key for s in chosen}, report.reasons)
+    if keys is not None and report.made:  # the other states' check would miss what moved
+        store.put_meta(OUTLOOK_FULL_AT, "")
     for name, last_day in report.stale_drivers.items():
         logger.warning("outlook: driver %s has no value since %s; forecasts say so", name, last_day)
     return report
+
+
+def _drivers(store: Store) -> Drivers:
+    """Every driver's whole stored series (what a forecast redone reads)."""
+    from fuelpipe.outlook.series import drivers_for
+
+    points = {k: _points(store, k) for k in (USD, BRENT, BRENT_FUTURES)}
+    return drivers_for(points, usd_key=USD, brent_key=BRENT, futures_key=BRENT_FUTURES)
 
 
 def _refresh_one(
     store: Store,
     series: Series,
     as_of: datetime,
-    drivers: Drivers,
     lags: Lags,
     cache: DriverCache,
     report: OutlookReport,
@@ -261,7 +283,7 @@ def _refresh_one(
         return
     key = outlook_key_for(series)
     report.scored += score_published(store, key, dict(published))
-    inputs = drivers.with_fuel(Points.of(fuel))
+    inputs = panels.drivers().with_fuel(Points.of(fuel))
     latest = _latest(store, key, as_of)
     mark = input_mark(inputs, served_cutoffs(inputs.fuel, as_of, lags)) + f";model={MODEL_VERSION}"
     pooled = panels.pools(series)
@@ -300,26 +322,28 @@ class StatePanels:
         store: Store,
         catalog: Catalog,
         as_of: datetime,
-        drivers: Drivers,
+        drivers: Callable[[], Drivers],
         lags: Lags,
         *,
         nowcast_panel: NowcastPanel | None = None,
     ) -> None:
-        """``nowcast_panel``: what forecasts a fuel's panel (the pooled model's by default)."""
+        """``drivers`` reads the drivers (once, on first use); ``nowcast_panel``: what forecasts
+        a fuel's panel (the pooled model's by default)."""
         from fuelpipe.outlook.pooled import nowcast_panel as pooled_nowcast_panel
 
         self._nowcast_panel: NowcastPanel = nowcast_panel or pooled_nowcast_panel
-        self._store, self._as_of, self._drivers = store, as_of, drivers
+        self._store, self._as_of, self._read_drivers = store, as_of, drivers
+        self._drivers: Drivers | None = None
         self._lags = lags
-        self._members: dict[str, list[Series]] = {}
-        self._national: dict[str, Series] = {}
-        for s in sorted(fuel_series(catalog), key=lambda s: s.area or ""):
-            if s.product is not None and s.area in STATES:  # by code: the backtest's order
-                self._members.setdefault(s.product, []).append(s)
-            elif s.product is not None and s.area == NATIONAL:
-                self._national[s.product] = s
+        self._members, self._national = panel_members(catalog)
         self._points: dict[str, list[tuple[date, float]]] = {}
         self._made: dict[str, dict[str, Forecast | None] | Exception] = {}
+
+    def drivers(self) -> Drivers:
+        """The drivers' whole series, read on the first call only."""
+        if self._drivers is None:
+            self._drivers = self._read_drivers()
+        return self._drivers
 
     def pools(self, series: Series) -> bool:
         """Whether the series is a state's (forecast by the pooled fit)."""
@@ -357,11 +381,10 @@ class StatePanels:
         product = series.product or ""
         if product not in self._made:
             members = self._members[product]
-            inputs = [self._drivers.with_fuel(Points.of(self._known(m))) for m in members]
+            drivers = self.drivers()
+            inputs = [drivers.with_fuel(Points.of(self._known(m))) for m in members]
             brazil = self._national.get(product)
-            national = (
-                None if brazil is None else self._drivers.with_fuel(Points.of(self._known(brazil)))
-            )
+            national = None if brazil is None else drivers.with_fuel(Points.of(self._known(brazil)))
             try:
                 made = self._nowcast_panel(inputs, self._as_of, self._lags, national=national)
                 self._made[product] = {m.key: f for m, f in zip(members, made, strict=True)}
@@ -398,26 +421,226 @@ def _latest(store: Store, key: str, as_of: datetime) -> Record | None:
 
 def score_published(store: Store, key: str, published: Mapping[date, float]) -> int:
     """Attach each newly published week's price to the stored forecasts of it; returns steps."""
-    from fuelpipe.outlook.records import from_record, with_actuals
-
     if not published:
         return 0
-    newest = max(published)
-    updated: list[Record] = []
-    steps = 0
+    return _score(store, key, max(published), lambda _first: published)
+
+
+def _score(
+    store: Store, key: str, newest: date, published: Callable[[date], Mapping[date, float]]
+) -> int:
+    """:func:`score_published` of the forecasts stored from 50 days before ``newest`` (the
+    series' newest published week) on, ``published(first)`` giving the prices from the
+    ``first`` week any of them still waits for (read only when one does)."""
+    from fuelpipe.outlook.records import from_record, with_actuals
+
+    stored = []
     for record in store.query(key, newest - timedelta(days=50), None):
         try:
-            stored = from_record(record)
+            stored.append((record, from_record(record)))
         except ValueError as exc:
             logger.warning("outlook: %s; record skipped", exc)
-            continue
-        found = {s.horizon: published[s.week] for s in stored.unscored() if s.week in published}
+    waiting = [s.week for _, forecast in stored for s in forecast.unscored()]
+    if not waiting:
+        return 0
+    prices = published(min(waiting))
+    updated: list[Record] = []
+    steps = 0
+    for record, forecast in stored:
+        found = {s.horizon: prices[s.week] for s in forecast.unscored() if s.week in prices}
         if found:
             updated.append(with_actuals(record, found))
             steps += len(found)
     if updated:
         store.put_records(updated)
     return steps
+
+
+def panel_members(catalog: Catalog) -> tuple[dict[str, list[Series]], dict[str, Series]]:
+    """Each fuel's states in the catalog (by code: the backtest's order), and its Brazil
+    series: what a state's pooled forecast reads."""
+    members: dict[str, list[Series]] = {}
+    national: dict[str, Series] = {}
+    for s in sorted(fuel_series(catalog), key=lambda s: s.area or ""):
+        if s.product is not None and s.area in STATES:
+            members.setdefault(s.product, []).append(s)
+        elif s.product is not None and s.area == NATIONAL:
+            national[s.product] = s
+    return members, national
+
+
+@dataclass(frozen=True)
+class Quiet:
+    """A series whose forecast inputs did not move since the last refresh, as
+    :class:`InputCheck` found it from bounded reads: what the refresh would find again."""
+
+    week: date | None
+    """Its newest week known at as_of (None: it has no published week)."""
+    forecast: str | None = None
+    """The outlook key of its stored forecast, which the inputs it names still match (None:
+    no forecast, as the series is too short)."""
+    prices: list[tuple[date, float]] = field(default_factory=list)
+    """Its published prices from ``week`` on (the newest of them not yet known, maybe)."""
+    reason: SkipReason | None = None
+    """Why the last refresh made no forecast (too short), recorded again."""
+
+    def count(self, store: Store, series: Series, report: OutlookReport) -> None:
+        """Score the stored forecasts and count the series as the full refresh would."""
+        if self.forecast is None:
+            report.too_short += 1
+            if self.reason is None:
+                why = f"{series.key}: 0 published weeks, the model needs {MIN_WEEKS}"
+                report.skipped.append(why)
+                logger.debug("outlook skipped %s", why)
+                return
+            report.skipped.append(self.reason.detail)
+            report.reasons[series.key] = self.reason
+            logger.debug("outlook skipped %s", self.reason.detail)
+            return
+        first = self.prices[0][0]
+
+        def published(since: date) -> dict[date, float]:
+            older = (
+                _points(store, series.key, first - timedelta(days=1), since)
+                if since < first
+                else []
+            )
+            return dict(older + self.prices)
+
+        report.scored += _score(store, self.forecast, self.prices[-1][0], published)
+        report.unchanged += 1
+
+
+class InputCheck:
+    """Whether each series' forecast inputs moved since the last refresh, from bounded reads.
+
+    The refresh redoes a forecast when the inputs it names (``inputs``: the last known day of
+    the fuel and of each driver at the served cut-offs, the model's version, and for a state
+    how many weeks the fuel's states and Brazil published up to its week) differ from the
+    stored one's. This reads the stored forecast (one record), the series' prices from the
+    week it was made from on, and each driver's newest value up to its cut-off, and names the
+    inputs again from them: equal, the series is :class:`Quiet`. A state is quiet only when
+    every state of its fuel and Brazil are (their counts of weeks then did not move either). A
+    series without a stored forecast is quiet when it has no value at all, or when the last
+    refresh found it too short and it has no week since.
+
+    What it cannot see is a week inserted before the stored forecast's week (a backfill into
+    an old hole), which would move a state's count or a too-short series' length: the full
+    refresh (``full``) sees it, and :func:`refresh_when_changed` runs one at least daily.
+    Revised values of old weeks name no input (the full refresh does not redo a forecast for
+    them either)."""
+
+    def __init__(self, store: Store, catalog: Catalog, as_of: datetime, lags: Lags) -> None:
+        self._store, self._as_of, self._lags = store, as_of, lags
+        self._members, self._national = panel_members(catalog)
+        self._own: dict[str, Quiet | None] = {}
+        self._driver_days: dict[tuple[str, int], date | None] = {}
+        self._reasons: dict[str, SkipReason] | None = None
+
+    def quiet(self, series: Series) -> Quiet | None:
+        """The series when its inputs did not move (None: they did, or it cannot tell)."""
+        found = self._quiet_own(series)
+        if found is None or found.forecast is None or series.area not in STATES:
+            return found
+        product = series.product or ""
+        others = [*self._members.get(product, []), *[self._national.get(product)]]
+        return found if all(m is None or self._quiet_own(m) for m in others) else None
+
+    def _quiet_own(self, series: Series) -> Quiet | None:
+        if series.key not in self._own:
+            self._own[series.key] = self._check(series)
+        return self._own[series.key]
+
+    def _check(self, series: Series) -> Quiet | None:
+        if series.available_after != self._lags.fuel:
+            return None  # the served cut-off reads the catalog's fuel lag: the full way
+        key = outlook_key_for(series)
+        latest = self._store.query(
+            key, self._as_of.date() - timedelta(days=60), None, limit=1, newest_first=True
+        )
+        if not latest:
+            return self._without_forecast(series)
+        mark = latest[0].attrs.get("inputs")
+        week = _fuel_week(mark)
+        if week is None or not isinstance(mark, str):
+            return None
+        prices = _points(self._store, series.key, start=week)
+        if self._newest_known(series, prices) != week:
+            return None
+        again = self._mark(prices[: _known_count(prices, series.available_after, self._as_of)])
+        same = mark.startswith(again + ";panel=") if series.area in STATES else mark == again
+        return Quiet(week, key, prices) if same else None
+
+    def _without_forecast(self, series: Series) -> Quiet | None:
+        if self._reasons is None:
+            self._reasons = skip_reasons(self._store)
+        why = self._reasons.get(series.key)
+        if why is None:
+            stored = self._store.query(series.key, fields=("date",), limit=1, newest_first=True)
+            return None if stored else Quiet(None)
+        if why.reason != TOO_SHORT:
+            return None
+        prices = _points(self._store, series.key, start=why.week)
+        return (
+            Quiet(why.week, reason=why) if self._newest_known(series, prices) == why.week else None
+        )
+
+    def _newest_known(self, series: Series, prices: list[tuple[date, float]]) -> date | None:
+        """The newest of ``prices`` known at as_of, when the first is (else None)."""
+        known = _known_count(prices, series.available_after, self._as_of)
+        return prices[known - 1][0] if known else None
+
+    def _mark(self, known: list[tuple[date, float]]) -> str:
+        """The inputs a forecast from the ``known`` weeks names (:func:`input_mark`), each
+        driver read only up to its served cut-off, newest first."""
+        from fuelpipe.outlook.series import Inputs, input_mark, served_cutoffs
+        from fuelpipe.outlook.series import Series as Points
+
+        fuel = Points.of(known)
+        cut = served_cutoffs(fuel, self._as_of, self._lags)
+        last = {
+            k: self._last_day(k, c)
+            for k, c in ((USD, cut.usd), (BRENT, cut.brent), (BRENT_FUTURES, cut.futures))
+        }
+        drivers = {k: Points.of([(d, 1.0)] if d else []) for k, d in last.items()}
+        inputs = Inputs(
+            fuel=fuel, brent=drivers[BRENT], usd=drivers[USD], futures=drivers[BRENT_FUTURES]
+        )
+        return input_mark(inputs, cut) + f";model={MODEL_VERSION}"
+
+    def _last_day(self, key: str, cut: int) -> date | None:
+        """The newest day of ``key`` up to day number ``cut`` with a usable value (finite and
+        positive: what the model's series keep)."""
+        from fuelpipe.outlook.series import day_of
+
+        if (key, cut) not in self._driver_days:
+            end, found = day_of(cut), None
+            fields = ("date", "value", "status")
+            for limit in (8, None):  # a few records are enough unless they are all unusable
+                records = self._store.query(key, None, end, fields, limit=limit, newest_first=True)
+                found = next((r.date for r in records if _usable(r)), None)
+                if found is not None or limit is None or len(records) < limit:
+                    break
+            self._driver_days[(key, cut)] = found
+        return self._driver_days[(key, cut)]
+
+
+def _fuel_week(mark: object) -> date | None:
+    """The fuel week a stored forecast's inputs name (None: none readable)."""
+    named = dict(p.partition("=")[::2] for p in mark.split(";")) if isinstance(mark, str) else {}
+    try:
+        return date.fromisoformat(named.get("fuel", ""))
+    except ValueError:
+        return None
+
+
+def _usable(record: Record) -> bool:
+    return (
+        record.status is Status.OK
+        and record.value is not None
+        and math.isfinite(record.value)
+        and record.value > 0
+    )
 
 
 def _model_installed() -> bool:
@@ -432,8 +655,28 @@ def after_cycle(store: Store, catalog: Catalog, now: datetime) -> OutlookReport 
     """The hook the pipeline cycle calls: refresh the outlook (None when numpy is absent)."""
     if not _model_installed():
         return None
-    report = refresh_outlook(store, catalog, now)
+    report = _refresh(store, catalog, now)
     logger.info("outlook: %s", report.as_dict())
+    return report
+
+
+OUTLOOK_FULL_AT = "outlook_full_at"
+"""The meta entry holding when the last full refresh (every whole history read) ran."""
+FULL_EVERY = timedelta(days=1)
+"""How often a refresh reads every whole history even when the check finds nothing moved: it
+catches what :class:`InputCheck` cannot see (a week backfilled into an old hole)."""
+
+
+def _refresh(store: Store, catalog: Catalog, now: datetime, force: bool = False) -> OutlookReport:
+    """A refresh, full when ``force``d or FULL_EVERY after the last full one, else checked."""
+    last = store.get_meta(OUTLOOK_FULL_AT)
+    try:
+        full = force or not last or now - datetime.fromisoformat(last) >= FULL_EVERY
+    except (ValueError, TypeError):  # unreadable, or without a zone
+        full = True
+    report = refresh_outlook(store, catalog, now, full=full)
+    if full:
+        store.put_meta(OUTLOOK_FULL_AT, now.isoformat())
     return report
 
 
@@ -452,14 +695,16 @@ def refresh_when_changed(
     (the dashboard's outlook view then recomputes) and remembers that version, so the next
     call has nothing to do. When other data landed during the refresh, the version is not
     remembered and the next call refreshes again. ``force`` refreshes anyway (the daily run:
-    prices become known as time passes, too).
+    prices become known as time passes, too), reading every whole history; otherwise only the
+    series whose inputs moved read theirs (:class:`InputCheck`), but for a full refresh at
+    least FULL_EVERY.
     """
     version = data_version(store)
     if not force and store.get_meta(OUTLOOK_VERSION) == version:
         return None
     if not _model_installed():
         return None
-    report = refresh_outlook(store, catalog, now)
+    report = _refresh(store, catalog, now, force)
     landed_meanwhile = data_version(store) != version
     if report.made or report.scored:
         version = mark_changed(store, now, "outlook")

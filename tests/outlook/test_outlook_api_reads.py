@@ -1,0 +1,125 @@
+"""The Outlook API's reads are bounded: the latest stored forecast is one small read, and what
+is only in a series' whole history (its published weeks since the last long hole, the
+accuracy) is read once per data version; the history shown is its last HISTORY_WEEKS weeks. Its answers are those it gave when it read every history on
+every request: exact JSON, compared with the answers that version of the code gave on the same
+fixture store (``outlook_api_golden.json``, written by ``python -m
+tests.outlook.test_outlook_api_reads`` at that commit)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from fuelpipe.adapters.clock import ManualClock
+from fuelpipe.dashboard.areas import STATE_CODES
+from fuelpipe.dashboard.outlook_api import HISTORY_WEEKS, outlook_router
+from fuelpipe.dashboard.versions import DataVersion
+from fuelpipe.domain.catalog import DEFAULT_CATALOG
+from fuelpipe.outlook.series import known_at
+from fuelpipe.stages.data_version import mark_changed
+from fuelpipe.stages.outlook import refresh_outlook
+
+from .test_outlook_pooled import led_panel
+from .test_outlook_precheck import LAG, STORED_WEEKS, CountingStore, Panel, Query, _fill
+
+GOLDEN = Path(__file__).with_name("outlook_api_golden.json")
+REQUESTS = [
+    *(("/api/outlook", {"fuel": "GASOLINE", "area": a}) for a in ("BR", "AC", "AL", "DF", "PA")),
+    ("/api/outlook", {"fuel": "GASOLINE", "area": "AC", "format": "csv"}),
+    ("/api/outlook", {"fuel": "ETHANOL", "area": "SP"}),
+    *(("/api/outlook/map", {"fuel": "GASOLINE", "horizon": str(h)}) for h in (1, 2, 4)),
+    ("/api/outlook/map", {"fuel": "GASOLINE", "horizon": "2", "format": "csv"}),
+]
+
+
+def build(path: Path) -> CountingStore:
+    """The gasoline panel (six states, AL a week late, PA ten weeks only, Brazil's long
+    series) refreshed at three weeks' publications, so each key holds three forecasts; then
+    DF's next week lands (its forecast is behind it)."""
+    panel = Panel(*led_panel(6, 110))
+    first = known_at(panel.week(STORED_WEEKS), LAG) + timedelta(hours=3)
+    store = CountingStore(path, ManualClock(first))
+    _fill(store, panel, first.date(), None)
+    for weeks_before in (2, 1, 0):
+        refresh_outlook(store, DEFAULT_CATALOG, first - timedelta(weeks=weeks_before))
+    store.put_records([panel.fuel("DF", STORED_WEEKS + 1)])
+    mark_changed(store, first, "fixture")
+    return store
+
+
+def answers(client: TestClient) -> list[object]:
+    out: list[object] = []
+    for path, params in REQUESTS:
+        r = client.get(path, params=params)
+        assert r.status_code == 200
+        out.append(r.text if params.get("format") == "csv" else r.json())
+    return out
+
+
+def _client(store: CountingStore) -> TestClient:
+    app = FastAPI()
+    app.include_router(outlook_router(store, DEFAULT_CATALOG, DataVersion(store, ttl_s=0)))
+    return TestClient(app)
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory) -> Iterator[CountingStore]:
+    with build(tmp_path_factory.mktemp("reads") / "store.sqlite") as built:
+        yield built
+
+
+def test_the_answers_are_those_of_the_full_reads(store):
+    with _client(store) as client:
+        assert answers(client) == json.loads(GOLDEN.read_text())
+
+
+def test_a_second_request_reads_the_latest_forecast_and_the_weeks_shown(store):
+    with _client(store) as client:
+        answers(client)  # the version's first: the histories and the accuracy
+        store.queries.clear()
+        client.get("/api/outlook", params={"fuel": "GASOLINE", "area": "AC"})
+        assert store.queries == [
+            Query("OUTLOOK#GASOLINE#AC", None, None, 1),  # the latest forecast
+            Query("FUEL#GASOLINE#AC", None, None, HISTORY_WEEKS),  # the weeks shown
+        ]
+        store.queries.clear()
+        client.get("/api/outlook/map", params={"fuel": "GASOLINE", "horizon": "4"})
+        assert store.queries == [
+            Query(f"OUTLOOK#GASOLINE#{uf}", None, None, 1) for uf in STATE_CODES
+        ]
+
+
+def test_a_new_version_reads_the_history_again(store):
+    with _client(store) as client:
+        client.get("/api/outlook", params={"fuel": "GASOLINE", "area": "BR"})
+        mark_changed(store, store.clock.now(), "moved")
+        store.queries.clear()
+        client.get("/api/outlook", params={"fuel": "GASOLINE", "area": "BR"})
+        # the whole history once (the published weeks' and the accuracy's), the drivers for the
+        # accuracy
+        assert store.whole() == [
+            "FUEL#GASOLINE#BR",
+            "CURRENCY#USD",
+            "COMMODITY#BRENT",
+            "COMMODITY#BRENT_FUTURES",
+        ]
+        assert store.queries[0] == Query("OUTLOOK#GASOLINE#BR", None, None, 1)
+
+
+if __name__ == "__main__":  # writes the golden answers with the code checked out
+    import tempfile
+
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        build(Path(tmp) / "store.sqlite") as built,
+        _client(built) as c,
+    ):
+        GOLDEN.write_text(json.dumps(answers(c), indent=1, sort_keys=True) + "\n")
+    sys.exit(0)

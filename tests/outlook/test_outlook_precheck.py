@@ -1,0 +1,283 @@
+"""The refresh's input check (``refresh_outlook(full=False)``): from bounded reads it finds the
+series whose forecast inputs did not move, and the forecasts and scores it stores equal the
+full refresh's, record for record, in every scenario below; the reads are counted by a store
+that remembers each query (injected, no patching).
+
+Each scenario builds two identical stores on a SYNTHETIC panel (six gasoline states and a
+long Brazil series, :func:`led_panel`), refreshes both in full, changes both alike, then
+refreshes one in full and one checked."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from fuelpipe.adapters.clock import ManualClock
+from fuelpipe.adapters.sqlite_store import SqliteStore
+from fuelpipe.domain.catalog import DEFAULT_CATALOG
+from fuelpipe.domain.models import Record, Status
+from fuelpipe.outlook.records import from_record, to_record
+from fuelpipe.outlook.series import Inputs, Lags, day_number, day_of, known_at
+from fuelpipe.stages.outlook import (
+    FULL_EVERY,
+    OUTLOOK_FULL_AT,
+    SKIPPED_META,
+    OutlookReport,
+    fuel_series,
+    outlook_key_for,
+    refresh_outlook,
+    refresh_when_changed,
+)
+
+from .test_outlook_pooled import led_panel
+
+USD, BRENT = "CURRENCY#USD", "COMMODITY#BRENT"
+LAG = Lags.from_catalog(DEFAULT_CATALOG).fuel
+STORED_WEEKS = 100
+
+
+SHORT = "FUEL#GASOLINE#PA"
+"""A state with ten weeks only: too short for a forecast (its reason is recorded)."""
+
+
+def held_day(panel: Panel) -> date:
+    """The Friday the last stored week is published: its PTAX is held back, then lands."""
+    return panel.week(STORED_WEEKS) + timedelta(days=5)
+
+
+@dataclass(frozen=True)
+class Query:
+    key: str
+    start: date | None
+    end: date | None
+    limit: int | None
+
+
+class CountingStore(SqliteStore):
+    """A SQLite store that remembers every query it answers."""
+
+    def __init__(self, path: Path, clock: ManualClock) -> None:
+        super().__init__(path, clock)
+        self.queries: list[Query] = []
+
+    def query(  # type: ignore[override]
+        self,
+        key: str,
+        start: date | None = None,
+        end: date | None = None,
+        fields: Sequence[str] | None = None,
+        **kwargs: object,
+    ) -> list[Record]:
+        limit = kwargs.get("limit")
+        self.queries.append(Query(key, start, end, limit if isinstance(limit, int) else None))
+        return super().query(key, start, end, fields, **kwargs)  # type: ignore[arg-type]
+
+    def whole(self) -> list[str]:
+        """The keys read whole (no start, no limit), in order."""
+        return [q.key for q in self.queries if q.start is None and q.limit is None]
+
+
+@dataclass(frozen=True)
+class Panel:
+    states: dict[str, Inputs]
+    national: Inputs
+
+    def week(self, n: int) -> date:
+        """The n-th stored week (1-based) of the states."""
+        return day_of(int(next(iter(self.states.values())).fuel.days[n - 1]))
+
+    def fuel(self, uf: str, n: int) -> Record:
+        """State ``uf``'s (or Brazil's, ``BR``) price of its n-th state week."""
+        week = self.week(n)
+        series = self.national.fuel if uf == "BR" else self.states[uf].fuel
+        value = dict(zip(map(int, series.days), series.values, strict=True))[day_number(week)]
+        return Record(f"FUEL#GASOLINE#{uf}", week, Decimal(f"{value:.6f}"), Status.OK)
+
+    def usd(self, day: date) -> Record:
+        usd = self.national.usd
+        value = dict(zip(map(int, usd.days), usd.values, strict=True))[day_number(day)]
+        return Record(USD, day, Decimal(f"{value:.6f}"), Status.OK)
+
+
+@pytest.fixture(scope="module")
+def panel() -> Panel:
+    states, national = led_panel(6, 110)
+    return Panel(states, national)
+
+
+def _fill(store: SqliteStore, panel: Panel, drivers_to: date, held: date | None) -> None:
+    """The panel's first STORED_WEEKS weeks but AL's last (Brazil's up to the same week), a
+    state with ten weeks only, the drivers up to
+    ``drivers_to`` but the USD day ``held``."""
+    last = panel.week(STORED_WEEKS)
+    nat = panel.national.fuel
+    store.put_records(
+        [
+            Record("FUEL#GASOLINE#BR", day_of(int(d)), Decimal(f"{v:.6f}"), Status.OK)
+            for d, v in zip(nat.days, nat.values, strict=True)
+            if day_of(int(d)) <= last
+        ]
+    )
+    for uf in panel.states:  # AL's last week is late
+        last = STORED_WEEKS - (uf == "AL")
+        store.put_records([panel.fuel(uf, n) for n in range(1, last + 1)])
+    store.put_records(
+        [panel.fuel("AC", n).with_(key=SHORT) for n in range(STORED_WEEKS - 9, STORED_WEEKS + 1)]
+    )
+    for key, series in ((USD, panel.national.usd), (BRENT, panel.national.brent)):
+        store.put_records(
+            [
+                Record(key, day_of(int(d)), Decimal(f"{v:.6f}"), Status.OK)
+                for d, v in zip(series.days, series.values, strict=True)
+                if day_of(int(d)) <= drivers_to and not (key == USD and day_of(int(d)) == held)
+            ]
+        )
+
+
+def _stored(store: SqliteStore) -> tuple[dict[str, list[Record]], str | None]:
+    """Every stored forecast by outlook key, and the skip reasons."""
+    keys = [outlook_key_for(s) for s in fuel_series(DEFAULT_CATALOG)]
+    return {k: store.query(k) for k in keys}, store.get_meta(SKIPPED_META)
+
+
+def _said(report: OutlookReport) -> tuple[object, ...]:
+    return (report.as_dict(), report.skipped, report.reasons, report.problems, report.stale_drivers)
+
+
+Change = Callable[[SqliteStore, Panel], None]
+
+
+def _nothing(store: SqliteStore, panel: Panel) -> None:
+    """A PTAX day after the last week's publication lands: no forecast reads it yet."""
+    store.put_records([panel.usd(panel.week(STORED_WEEKS) + timedelta(days=6))])
+
+
+def _late_usd(store: SqliteStore, panel: Panel) -> None:
+    """The PTAX of the day the last week was published (Friday 18:00; PTAX is out at 13:10)
+    lands late: every forecast reads it."""
+    store.put_records([panel.usd(held_day(panel))])
+
+
+def _new_week(store: SqliteStore, panel: Panel) -> None:
+    store.put_records([panel.fuel(uf, STORED_WEEKS + 1) for uf in (*panel.states, "BR")])
+
+
+def _one_state_week(store: SqliteStore, panel: Panel) -> None:
+    """One state publishes the next week, the others and Brazil not yet."""
+    store.put_records([panel.fuel("AL", STORED_WEEKS + 1)])
+
+
+def _late_state_week(store: SqliteStore, panel: Panel) -> None:
+    """AL's late week lands: the others' forecasts read it (the panel's weeks up to theirs)."""
+    store.put_records([panel.fuel("AL", STORED_WEEKS)])
+
+
+def _unscored_older_forecast(store: SqliteStore, panel: Panel) -> None:
+    """A forecast stored two weeks earlier whose first weeks were never scored (its weeks are
+    before the week the latest was made from): scoring reads the prices from its first week."""
+    (latest,) = store.query("OUTLOOK#GASOLINE#BR")
+    made = from_record(latest).forecast
+    back = timedelta(weeks=3)
+    older = replace(
+        made,
+        as_of=made.as_of - timedelta(days=14),
+        last_week=made.last_week - back,
+        steps=tuple(replace(s, week=s.week - back) for s in made.steps),
+    )
+    store.put_records([to_record("OUTLOOK#GASOLINE#BR", older, str(latest.attrs["inputs"]))])
+
+
+def _revised_old_week(store: SqliteStore, panel: Panel) -> None:
+    """An old week's value of a state and of Brazil revised (the full refresh redoes nothing:
+    the inputs a forecast names are the last known days)."""
+    for uf in ("AC", "BR"):
+        old = panel.fuel(uf, 50)
+        store.put_records([old.with_(value=old.value + Decimal("0.05"))])
+
+
+SCENARIOS: dict[str, tuple[Change, timedelta, int, int]] = {
+    # change, as-of after the first refresh, forecasts made, steps scored
+    "nothing": (_nothing, timedelta(days=1), 0, 0),
+    "late_driver": (_late_usd, timedelta(days=1), 6, 0),  # AL's forecast, a week older, does
+    # not read that day
+    "new_week_known": (_new_week, timedelta(days=7), 7, 7),
+    "new_week_not_yet_known": (_new_week, timedelta(days=5), 0, 7),
+    "one_state_week": (_one_state_week, timedelta(days=7), 1, 1),  # the others' count is
+    # of the weeks up to their own last
+    "revised_old_week": (_revised_old_week, timedelta(days=1), 0, 0),
+    "late_state_week": (_late_state_week, timedelta(days=1), 6, 1),
+    "unscored_older_forecast": (_unscored_older_forecast, timedelta(days=1), 0, 3),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+def test_the_checked_refresh_stores_what_the_full_refresh_stores(tmp_path, panel, name):
+    change, later, made, scored = SCENARIOS[name]
+    as_of = known_at(panel.week(STORED_WEEKS), LAG) + timedelta(hours=3)
+    then = as_of + later
+    held = held_day(panel)
+    clock = ManualClock(as_of)  # both stores stamp updated_at alike
+    with (
+        SqliteStore(tmp_path / "full.sqlite", clock) as full,
+        CountingStore(tmp_path / "checked.sqlite", clock) as checked,
+    ):
+        for store in (full, checked):
+            _fill(store, panel, as_of.date(), held)
+            refresh_outlook(store, DEFAULT_CATALOG, as_of)
+            change(store, panel)
+        assert _stored(full) == _stored(checked)
+        assert SHORT in str(_stored(full)[1])  # its reason, which the check reads
+        checked.queries.clear()
+        clock.set(then)
+        want = refresh_outlook(full, DEFAULT_CATALOG, then)
+        got = refresh_outlook(checked, DEFAULT_CATALOG, then, full=False)
+        whole = checked.whole()
+        assert (want.made, want.scored) == (made, scored)
+        assert _said(got) == _said(want)
+        assert _stored(checked) == _stored(full)
+        if made == 0:  # nothing redone: no whole history read
+            assert whole == []
+
+
+def test_nothing_new_costs_three_small_reads_a_forecast_and_three_a_cut_off(tmp_path, panel):
+    as_of = known_at(panel.week(STORED_WEEKS), LAG) + timedelta(hours=3)
+    with CountingStore(tmp_path / "checked.sqlite", ManualClock(as_of)) as store:
+        _fill(store, panel, as_of.date(), None)
+        refresh_outlook(store, DEFAULT_CATALOG, as_of)
+        _nothing(store, panel)
+        store.queries.clear()
+        report = refresh_outlook(store, DEFAULT_CATALOG, as_of + timedelta(days=1), full=False)
+        assert (report.made, report.unchanged) == (0, 7)
+        forecasts = 7  # Brazil's and six states': the forecast, the weeks since, the scores
+        empty = len(fuel_series(DEFAULT_CATALOG)) - 7  # its forecast (none); a record, or its
+        # weeks since the too-short reason's (PA)
+        assert store.whole() == []
+        cutoffs = 2  # each driver up to the weeks' served cut-offs: AL's last week is older
+        assert len(store.queries) == 3 * forecasts + 3 * cutoffs + 2 * empty
+        assert {q.limit for q in store.queries if q.key in (USD, BRENT)} == {8}
+
+
+def test_a_full_refresh_runs_at_least_daily(tmp_path, panel):
+    """The checked refresh cannot see a week backfilled before the stored forecasts' week:
+    refresh_when_changed reads every whole history FULL_EVERY after the last full refresh."""
+    as_of = known_at(panel.week(STORED_WEEKS), LAG) + timedelta(hours=3)
+    with CountingStore(tmp_path / "checked.sqlite", ManualClock(as_of)) as store:
+        _fill(store, panel, as_of.date(), None)
+        assert refresh_when_changed(store, DEFAULT_CATALOG, as_of, force=True) is not None
+        assert store.get_meta(OUTLOOK_FULL_AT) == as_of.isoformat()
+        store.queries.clear()
+        assert refresh_when_changed(store, DEFAULT_CATALOG, as_of + FULL_EVERY / 2, force=True)
+        assert len(store.whole()) == len(fuel_series(DEFAULT_CATALOG)) + 3  # forced: full
+        store.queries.clear()
+        store.put_meta("data_version", "moved")
+        assert refresh_when_changed(store, DEFAULT_CATALOG, as_of + FULL_EVERY / 2)
+        assert store.whole() == []  # checked: nothing moved
+        store.put_meta("data_version", "moved again")
+        assert refresh_when_changed(store, DEFAULT_CATALOG, as_of + FULL_EVERY * 3 / 2)
+        assert len(store.whole()) == len(fuel_series(DEFAULT_CATALOG)) + 3
+        assert store.get_meta(OUTLOOK_FULL_AT) == (as_of + FULL_EVERY * 3 / 2).isoformat()
