@@ -29,7 +29,7 @@ from fuelpipe.ports.alerts import (
 )
 from fuelpipe.ports.queue import DeadLetter, DeadLettersIncomplete
 from fuelpipe.ports.store import Store
-from fuelpipe.stages.due import latest_expected
+from fuelpipe.stages.due import latest_expected, older_records
 
 _EVIDENCE_KEYS = 5
 
@@ -118,13 +118,11 @@ _SUMMARY_DATES = 3
 
 STALE_WINDOW = timedelta(days=62)
 """How far before its latest due date :class:`StaleSource` first reads a series: two of ANP's
-monthly dates, nine of its weeks. Wider reads (this times 8, 64, then all) only for a series
-whose window holds no value stored OK or no date answered before its due date (late for that
-long, or never OK), so the hourly cost does not grow with the history; all at once when the
-window holds nothing (a series not kept here: an empty read; or one stopped for longer)."""
-
-_WIDEN = 8
-_WIDENINGS = 2
+monthly dates, nine of its weeks. A series whose window holds no value stored OK or no date
+answered before its due date (late for that long, stopped, or never OK) is read further back
+newest first, in growing pages, only until it holds both (:func:`~fuelpipe.stages.due.
+older_records`): the hourly cost grows with what is stored after the last answered date, not
+with the history (a series stopped for years: one more small read)."""
 
 
 def recent_present(
@@ -134,21 +132,23 @@ def recent_present(
     with their statuses: as much of its history as :func:`late_series` needs to answer as it
     would with the whole of it. That is the whole suffix from ``day`` when ``day`` is answered;
     otherwise a suffix holding a date stored OK (the latest stored) and one answered before
-    ``day`` (where lateness started). Read wider until it does, and whole at last."""
-    after: date | None = day - window
-    widened = 0
-    while True:
-        present = {p.date: p.status for p in store.present_after(series.key, after)}
-        if after is None or present.get(day) in _ANSWERED:
-            return present
-        if not present:  # most likely a series this home keeps nothing of: one read says
-            after = None
-            continue
-        ok = any(st is Status.OK for st in present.values())
-        if ok and any(d < day and st in _ANSWERED for d, st in present.items()):
-            return present
-        widened += 1
-        after = day - window * _WIDEN**widened if widened <= _WIDENINGS else None
+    ``day`` (where lateness started): older records are added, newest first, until it does,
+    or until there are none left (then the suffix is the whole history)."""
+    after = day - window
+    present = {p.date: p.status for p in store.present_after(series.key, after)}
+    if present.get(day) in _ANSWERED:
+        return present
+    ok = any(st is Status.OK for st in present.values())
+    answered = any(d < day and st in _ANSWERED for d, st in present.items())
+    if ok and answered:
+        return present
+    for record in older_records(store, series.key, after):
+        present[record.date] = record.status
+        ok = ok or record.status is Status.OK
+        answered = answered or record.status in _ANSWERED  # every one read is before ``day``
+        if ok and answered:
+            break
+    return present
 
 
 class StaleSource:

@@ -6,14 +6,14 @@ sleeps until the next publication or retry when nothing is due.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from fuelpipe.domain.calendars import expected_between, get_calendar
 from fuelpipe.domain.catalog import Catalog, Series
 from fuelpipe.domain.intraday import INTRADAY_SERIES, next_collection
-from fuelpipe.domain.models import Status, no_value_seen_at
+from fuelpipe.domain.models import Record, Status, no_value_seen_at
 from fuelpipe.domain.planning import parse_polls, plan_requests, poll_in_flight, polls_text
 from fuelpipe.domain.publication import in_window
 from fuelpipe.ports.store import Store
@@ -75,15 +75,40 @@ def _lookback_start(series: Series, now: datetime) -> date:
 
 def newest_ok(store: Store, series: Series, now: datetime) -> date | None:
     """The newest date of ``series`` stored OK, as a read of its whole history would find it,
-    from one Query of the dates since the lookback's start (all later dates included): the
-    whole history is read only when none of those is OK (a series behind by more than the
-    lookback, or one this home keeps nothing recent of). `/api/live` asks this of each headline
-    series on every poll, a 304 too."""
+    from one Query of the dates since the lookback's start (all later dates included); when
+    none of those is OK (a headline series stopped for longer than the lookback), its older
+    records newest first (:func:`older_records`) up to the first OK: a read that grows with
+    what is stored after that date, not with the history. `/api/live` asks this of each
+    headline series on every poll, a 304 too."""
     after = _lookback_start(series, now) - timedelta(days=1)
     ok = [p.date for p in store.present_after(series.key, after) if p.status is Status.OK]
-    if not ok:
-        ok = [p.date for p in store.present(series.key) if p.status is Status.OK]
-    return max(ok, default=None)
+    if ok:
+        return max(ok)
+    older = older_records(store, series.key, after)
+    return next((r.date for r in older if r.status is Status.OK), None)
+
+
+OLDER_PAGE = 16
+"""The first page :func:`older_records` reads; each next one is :data:`OLDER_GROWTH` times
+larger, so reaching back ``n`` records takes about log(n) Queries and reads less than
+:data:`OLDER_GROWTH` times ``n`` records."""
+OLDER_GROWTH = 4
+
+
+def older_records(store: Store, key: str, through: date) -> Iterator[Record]:
+    """The records of ``key`` dated ``through`` or before, newest first (key, date and status
+    only), read in growing pages (:data:`OLDER_PAGE`, then :data:`OLDER_GROWTH` times more
+    each), each page only when the caller asks past the previous one: a caller looking for the
+    newest record of some kind reads about as much as what is stored after it, whatever the
+    history's length (a stopped series' 20 years are never read for its newest OK date)."""
+    end, size = through, OLDER_PAGE
+    while True:
+        page = store.query(key, end=end, fields=("status",), limit=size, newest_first=True)
+        yield from page
+        if len(page) < size:
+            return
+        end = page[-1].date - timedelta(days=1)
+        size *= OLDER_GROWTH
 
 
 def latest_expected(series: Series, now: datetime) -> date | None:
