@@ -8,6 +8,7 @@ though none of them is ever polled there.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -30,7 +31,9 @@ TUESDAY = datetime(2022, 5, 3, 12, 0, tzinfo=SP)
 March (to 2022-05-15) and FRED's for 2022-04-24 to 04-26; outside PTAX's (13:10-14:00)."""
 GASOLINE, CNG_AC, MONTHLY = "FUEL#GASOLINE#BR", "FUEL#CNG#AC", "FUEL_MONTHLY#GASOLINE#AC"
 BRENT, USD, EUR = "COMMODITY#BRENT", "CURRENCY#USD", "CURRENCY#EUR"
-KEYS = [GASOLINE, CNG_AC, MONTHLY, BRENT, USD, EUR]
+NORTH = "FUEL#GASOLINE#REGION_N"
+"""Its week of 2022-04-24 is stored and its watermark past it: nothing of it to read."""
+KEYS = [GASOLINE, CNG_AC, MONTHLY, BRENT, USD, EUR, NORTH]
 
 
 class CountingStore(SqliteStore):
@@ -43,6 +46,11 @@ class CountingStore(SqliteStore):
     def pending(self):
         found = super().pending()
         self.reads.append(("pending", len(found)))
+        return found
+
+    def watermarks(self):
+        found = super().watermarks()
+        self.reads.append(("watermarks", len(found)))
         return found
 
     def query(self, key, *args, **kwargs):
@@ -78,6 +86,9 @@ def _seed(store: SqliteStore, backlog: int) -> None:
     ][:backlog]
     assert len(old) == backlog
     assert all(store.put_pendings([*inside, *past, *old]))
+    store.put_records([Record(NORTH, date(2022, 4, 24), Decimal("7.1"), Status.OK)])
+    assert store.set_watermark(NORTH, date(2022, 4, 24), 0, None)
+    assert store.set_watermark(GASOLINE, date(2022, 4, 10), 0, None)
 
 
 def _backstop(tmp_path: Path, backlog: int) -> tuple[list[tuple[str, list[str]]], list]:
@@ -115,8 +126,10 @@ def test_the_backstop_polls_the_dates_inside_their_windows_reading_only_those(
         (GASOLINE, ["2022-04-24"]),
         (MONTHLY, ["2022-03-01"]),
     ]
-    # one Query per series whose window is open, of its window's dates only: none for PTAX
+    # the watermarks, then one Query per series whose window is open past its watermark, of
+    # those dates only: none for PTAX (no window open) nor for the North (stored, scanned)
     assert reads == [
+        ("watermarks", 2),
         (f"query {BRENT}", 2),  # 04-24 to 04-26: 04-24 is a Sunday, not stored
         (f"query {CNG_AC}", 1),
         (f"query {GASOLINE}", 1),

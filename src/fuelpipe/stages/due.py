@@ -224,21 +224,33 @@ def poll_pending_in_window(
     A date the source answered with its own "no value" is asked again only once the series
     has published again since (:func:`answer_stands`).
 
-    Only the dates that can be in a window now are read: one Query per series whose window is
-    open (:func:`~fuelpipe.domain.publication.window_dates`: a few dates each, a month's at
-    most), not the whole pending index, whose cost grew with the backlog of PENDING dates past
-    their windows (recheck's, ~30 read units per 1,000 on DynamoDB on every run) though none
-    of them is ever polled here.
+    Only the dates that can be in a window now are read, not the whole pending index, whose
+    cost grew with the backlog of PENDING dates past their windows (recheck's, ~30 read units
+    per 1,000 on DynamoDB on every run) though none of them is ever polled here: the
+    watermarks (one Query), then one Query per series whose window is open
+    (:func:`~fuelpipe.domain.publication.window_dates`: a few dates, a month's at most) past
+    its watermark, and only when that span holds an expected date of its calendar. A PENDING
+    date is an expected one (what a gap scan or a poll asked for) and lies past the watermark
+    (every expected date up to it is answered, and a date going back to PENDING lowers it), so
+    a series whose window's dates are all stored and scanned is not read: once the sources
+    have published, a few Queries.
     """
+    marks = app.store.watermarks()
     wanted: list[_Wanted] = []
     for key, s in sorted({s.key: s for s in series}.items()):
         span = window_dates(s.schedule, now)
         if span is None:
             continue
         first, last = span
+        mark = marks.get(key)
+        if mark is not None and mark.through is not None:
+            first = max(first, mark.through + timedelta(days=1))
         if since is not None:
             first = max(first, since)
-        rows = app.store.query(key, first, last, fields=("status", "updated_at", "attrs"))
+        days = list(expected_between(get_calendar(s.calendar), first, last))
+        if not days:  # PENDING dates are expected ones: those its gaps and polls asked for
+            continue
+        rows = app.store.query(key, days[0], days[-1], fields=("status", "updated_at", "attrs"))
         latest: date | None = None
         for r in rows:
             if r.status is not Status.PENDING or not in_window(s.schedule, r.date, now):
