@@ -160,9 +160,13 @@ class RecordingQueue(Queue):
         """Delegate."""
         self.inner.dead_letter(message, reason)
 
-    def dead_letters(self) -> list[DeadLetter]:
+    def dead_letters(self, limit: int | None = None) -> list[DeadLetter]:
         """Delegate."""
-        return self.inner.dead_letters()
+        return self.inner.dead_letters(limit)
+
+    def dead_letter_count(self) -> int:
+        """Delegate."""
+        return self.inner.dead_letter_count()
 
     def redrive(self) -> int:
         """Delegate."""

@@ -179,6 +179,9 @@ def test_a_peek_short_of_the_dlqs_count_raises_with_what_it_read(sqs: Any, queue
 def test_the_dead_letter_rule_clears_nothing_when_the_peek_comes_back_short(
     sqs: Any, queue: SqsQueue, tmp_path: Path
 ) -> None:
+    """A third dead letter changes the DLQ's count, and the read that follows gets only two
+    of the three back: none of the two alerting is announced as CLEARED, and the one not read
+    is said ("1 more not read"), not hidden in an incomplete run."""
     dead_lettered(queue, ["not json 1", "not json 2"])
     now = datetime(2022, 5, 4, 13, 30, tzinfo=UTC)
     store = SqliteStore(tmp_path / "a.sqlite")
@@ -187,26 +190,31 @@ def test_the_dead_letter_rule_clears_nothing_when_the_peek_comes_back_short(
         first = evaluate(AlertContext(now, store, queue, DEFAULT_CATALOG), [DeadLettered()],
                          state, [])  # fmt: skip
         assert (first.firing, first.active) == (2, 2)
+        before = set(state.load())
+        dead_lettered(queue, ["not json 3"])
 
         peeking = SqsQueue(ConcurrentReader(sqs, queue.dlq_url), queue.queue_url,
                            queue.dlq_url, 30)  # fmt: skip
         later = now + timedelta(hours=1)
         second = evaluate(AlertContext(later, store, peeking, DEFAULT_CATALOG),
                           [DeadLettered()], state, [])  # fmt: skip
+        active = state.load()
     finally:
         state.close()
         store.close()
 
-    assert (second.cleared, second.active) == (0, 2)  # not announced as CLEARED
-    (failed,) = second.failed_rules
-    assert failed.startswith("dead_lettered: incomplete: read 1 of the 2")
+    assert second.cleared == 0 and second.failed_rules == ()  # not announced as CLEARED
+    assert before < set(active)
+    told = active["dead_lettered:+unread"].condition
+    assert told.summary.startswith("1 more dead letter(s) not read: the DLQ counts 3, 2 read")
 
 
 def test_the_dead_letters_a_short_peek_did_read_still_fire(
     sqs: Any, queue: SqsQueue, tmp_path: Path
 ) -> None:
     """A short read clears nothing, but it must not silence what it did read either: while
-    reads keep coming back short, new dead letters would otherwise never alert."""
+    reads keep coming back short, new dead letters would otherwise never alert. The next
+    evaluation reads again though the count is the same (the last read was short)."""
     now = datetime(2022, 5, 4, 13, 30, tzinfo=UTC)
     store = SqliteStore(tmp_path / "a.sqlite")
     state = SqliteAlertState(tmp_path / "a.sqlite", clock=FixedClock(now))
@@ -218,14 +226,15 @@ def test_the_dead_letters_a_short_peek_did_read_still_fire(
         later = now + timedelta(hours=1)
         whole = evaluate(AlertContext(later, store, queue, DEFAULT_CATALOG), [DeadLettered()],
                          state, [])  # fmt: skip
+        active = state.load()
     finally:
         state.close()
         store.close()
 
-    assert (short.firing, short.cleared, short.active) == (2, 0, 2)
-    (failed,) = short.failed_rules
-    assert failed.startswith("dead_lettered: incomplete: read 2 of the 3")
-    assert (whole.firing, whole.cleared, whole.active, whole.failed_rules) == (1, 0, 3, ())
+    assert (short.firing, short.cleared, short.active, short.failed_rules) == (3, 0, 3, ())
+    # the third fires, and "1 more not read" clears
+    assert (whole.firing, whole.cleared, whole.active, whole.failed_rules) == (1, 1, 3, ())
+    assert sorted(a.condition.evidence["body"] for a in active.values()) == ["a", "b", "c"]
 
 
 def test_a_redrive_short_of_the_dlqs_count_moves_what_it_got_and_says_what_remains(
@@ -322,3 +331,39 @@ def drain_messages(queue: SqsQueue) -> list[Any]:
     while batch := queue.receive(10):
         got += batch
     return got
+
+
+def test_the_dead_letter_rule_receives_nothing_while_the_dlqs_count_holds(
+    sqs: Any, queue: SqsQueue, tmp_path: Path
+) -> None:
+    """The hourly evaluation peeked the DLQ every time (a receive and a visibility reset per
+    10 dead letters); now only when its count changed, or a day after the last peek."""
+    calls: list[str] = []
+    for op in ("ReceiveMessage", "ChangeMessageVisibilityBatch", "GetQueueAttributes"):
+        sqs.meta.events.register(
+            f"before-call.sqs.{op}", lambda model, **_: calls.append(model.name)
+        )
+    dead_lettered(queue, ["not json 1", "not json 2", "not json 3"])
+    clock = FixedClock(datetime(2022, 5, 4, 13, 30, tzinfo=UTC))
+    store = SqliteStore(tmp_path / "a.sqlite")
+    state = SqliteAlertState(tmp_path / "a.sqlite", clock=clock)
+
+    def run(at: datetime) -> tuple[int, int, int, list[str]]:
+        calls.clear()
+        report = evaluate(AlertContext(at, store, queue, DEFAULT_CATALOG), [DeadLettered()],
+                          state, [])  # fmt: skip
+        return report.firing, report.cleared, report.active, list(calls)
+
+    now = clock.now()
+    try:
+        peek = ["GetQueueAttributes", "GetQueueAttributes", "ReceiveMessage",
+                "ChangeMessageVisibilityBatch"]  # fmt: skip
+        assert run(now) == (3, 0, 3, peek)
+        assert run(now + timedelta(hours=1)) == (0, 0, 3, ["GetQueueAttributes"])
+        assert run(now + timedelta(hours=2)) == (0, 0, 3, ["GetQueueAttributes"])
+        assert run(now + timedelta(hours=26)) == (0, 0, 3, peek)  # a day since: peeked again
+        dead_lettered(queue, ["not json 4"])
+        assert run(now + timedelta(hours=27)) == (1, 0, 4, peek)  # the count changed
+    finally:
+        state.close()
+        store.close()

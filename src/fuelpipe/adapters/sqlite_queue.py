@@ -180,14 +180,15 @@ class SqliteQueue(Queue):
                     conn, message.message_id, message.body, reason, message.receive_count, now
                 )
 
-    def dead_letters(self) -> list[DeadLetter]:
-        """Every dead letter, oldest first."""
+    def dead_letters(self, limit: int | None = None) -> list[DeadLetter]:
+        """Every dead letter, oldest first (the ``limit`` oldest)."""
         with self._lock:
             rows = (
                 self._db()
                 .execute(
                     "SELECT id, body, reason, receive_count, dead_at FROM dead_letters "
-                    "ORDER BY dead_at, id"
+                    "ORDER BY dead_at, id LIMIT ?",
+                    (-1 if limit is None else limit,),
                 )
                 .fetchall()
             )
@@ -223,6 +224,12 @@ class SqliteQueue(Queue):
             ).fetchone()
             (dead,) = conn.execute("SELECT COUNT(*) FROM dead_letters").fetchone()
         return QueueDepth(visible=visible, in_flight=in_flight, dead=dead)
+
+    def dead_letter_count(self) -> int:
+        """The dead letters' count (one COUNT)."""
+        with self._lock:
+            (dead,) = self._db().execute("SELECT COUNT(*) FROM dead_letters").fetchone()
+        return int(dead)
 
     def held(self) -> HeldMessages:
         """Messages received and not deleted, and when the last one is visible again."""

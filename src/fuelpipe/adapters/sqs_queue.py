@@ -10,10 +10,13 @@ makes each visible again at once (visibility 0). A concurrent reader may miss me
 that moment, and the DLQ's ApproximateReceiveCount goes up by one per peek: it is for a person
 looking at a handful of dead letters, not for processing them. Its receives long-poll (a short
 poll asks only some of SQS's servers, so with a few dead letters it often comes back empty),
-and when two receives in a row bring nothing new before the count is reached, it raises
-DeadLettersIncomplete with what it read: the alert rule then fires for those it read and
-clears none of the dead letters it did not see. A message dead-lettered after the count is read by
-the next peek. ``redrive()`` and ``purge_dead_letters()`` take the DLQ's messages the same way
+and when two receives in a row bring nothing new before the count is reached (or ``limit``,
+when the DLQ counts more), it raises DeadLettersIncomplete with what it read: the alert rule
+then fires for those it read, says how many it did not read, and clears none of the dead
+letters it did not see. A message dead-lettered after the count is read by the next peek. The
+alert rule peeks only when the DLQ's count (``dead_letter_count``: one GetQueueAttributes)
+changed since its last peek, or a day after it, and at most 300 dead letters a time.
+``redrive()`` and ``purge_dead_letters()`` take the DLQ's messages the same way
 (count, long polls, two empty receives) and raise DeadLettersRemain, saying how many they
 handled and how many remain, when they come back short or a call fails part-way (chained to
 its error: those handled before it are handled).
@@ -250,22 +253,29 @@ class SqsQueue(Queue):
         seen: set[str] = set()
         empty = 0
         while len(seen) < expected and empty < PEEK_EMPTY_RECEIVES:
-            raw = self._receive(self.dlq_url, SEND_BATCH, hold, PEEK_WAIT_S)
+            raw = self._receive(
+                self.dlq_url, min(SEND_BATCH, expected - len(seen)), hold, PEEK_WAIT_S
+            )
             fresh = list({m["MessageId"]: m for m in raw if m["MessageId"] not in seen}.values())
             empty = 0 if fresh else empty + 1
             yield raw, fresh
             seen.update(m["MessageId"] for m in fresh)
 
-    def _drain_dlq(self) -> tuple[list[dict[str, Any]], int]:
-        """The DLQ's visible messages, once each, and how many it counted."""
+    def _drain_dlq(self, limit: int | None) -> tuple[list[dict[str, Any]], int]:
+        """The DLQ's visible messages (at most ``limit``), once each, and how many it counted."""
         expected, _ = self._counts(self.dlq_url)
-        batches = self._dlq_batches(expected, PEEK_VISIBILITY_S)
-        return [m for _, fresh in batches for m in fresh], expected
+        wanted = expected if limit is None else min(expected, limit)
+        batches = self._dlq_batches(wanted, PEEK_VISIBILITY_S)
+        return [m for _, fresh in batches for m in fresh], wanted
 
-    def dead_letters(self) -> list[DeadLetter]:
-        """Every dead-lettered message, peeked (see the module docstring for the caveat);
-        DeadLettersIncomplete when fewer came back than the DLQ counts."""
-        raw, expected = self._drain_dlq()
+    def dead_letters(self, limit: int | None = None) -> list[DeadLetter]:
+        """Every dead-lettered message, or the first ``limit`` to come back, peeked (see the
+        module docstring for the caveat): at most ``limit`` / 10 receives, each asking for no
+        more than are still wanted. DeadLettersIncomplete when fewer came back than the DLQ
+        counts (or than ``limit``, when it counts more)."""
+        if limit is not None and limit < 1:
+            raise ValueError(f"limit must be at least 1, not {limit}")
+        raw, expected = self._drain_dlq(limit)
         self._show(self.dlq_url, [m["ReceiptHandle"] for m in raw])
         out = []
         for m in raw:
@@ -349,6 +359,10 @@ class SqsQueue(Queue):
             int(attrs.get("ApproximateNumberOfMessages", 0)),
             int(attrs.get("ApproximateNumberOfMessagesNotVisible", 0)),
         )
+
+    def dead_letter_count(self) -> int:
+        """The DLQ's approximate count, visible and hidden (GetQueueAttributes, one call)."""
+        return sum(self._counts(self.dlq_url))
 
     def depth(self) -> QueueDepth:
         """Approximate visible, in-flight and dead counts (GetQueueAttributes, two calls)."""

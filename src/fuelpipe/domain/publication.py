@@ -193,3 +193,14 @@ def publication(name: str) -> Publication:
 def in_window(pub: Publication, day: date, now: datetime) -> bool:
     """True between the value's publication instant and its lateness limit."""
     return pub.published_at(day) <= now <= pub.stale_at(day)
+
+
+def window_dates(pub: Publication, now: datetime) -> tuple[date, date] | None:
+    """The first and last dates whose window holds ``now`` (:func:`in_window` is true of every
+    date between them, calendar aside, and of no other), or None when no date's does: a
+    PENDING date that can still be polled lies there, so a read of them needs no other."""
+    last = pub.published_through(now)
+    first = pub.published_through(now - pub.allowance)
+    if pub.stale_at(first) < now:
+        first += timedelta(days=1)
+    return (first, last) if first <= last else None

@@ -125,8 +125,11 @@ class QueueOnDemand(Queue):
     def dead_letter(self, message: Message, reason: str) -> None:
         self._opened().dead_letter(message, reason)
 
-    def dead_letters(self) -> list[DeadLetter]:
-        return self._opened().dead_letters()
+    def dead_letters(self, limit: int | None = None) -> list[DeadLetter]:
+        return self._opened().dead_letters(limit)
+
+    def dead_letter_count(self) -> int:
+        return self._opened().dead_letter_count()
 
     def redrive(self) -> int:
         return self._opened().redrive()

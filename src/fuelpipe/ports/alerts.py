@@ -23,12 +23,16 @@ from fuelpipe.ports.store import Store
 @dataclass(frozen=True)
 class AlertContext:
     """What a rule may look at: the clock's instant, the store, the queue and the catalog (the
-    series alerts are about: `watch --series` passes its selection)."""
+    series alerts are about: `watch --series` passes its selection), and the active alerts
+    as this evaluation loaded them (``evaluate`` fills ``active``): a rule whose reads are
+    dear may answer from its own stored conditions while what they came from has not changed
+    (the dead-letter rule, while the DLQ's count stays the same)."""
 
     now: datetime
     store: Store
     queue: Queue
     catalog: Catalog
+    active: Mapping[str, ActiveAlert] = field(default_factory=dict)
 
 
 class AlertRule(Protocol):

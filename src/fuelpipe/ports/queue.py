@@ -115,9 +115,16 @@ class Queue(abc.ABC):
         """Move a message to the dead-letter store with its reason."""
 
     @abc.abstractmethod
-    def dead_letters(self) -> list[DeadLetter]:
-        """Every dead-lettered message. Raises DeadLettersIncomplete when the backend cannot
-        vouch that it read every one (what it did read is on the error)."""
+    def dead_letters(self, limit: int | None = None) -> list[DeadLetter]:
+        """Every dead-lettered message, or at most ``limit`` of them (which ones a backend
+        picks is its own: the oldest, or the first to come back). Raises DeadLettersIncomplete
+        when the backend cannot vouch that it read every one (or ``limit``, when there are
+        more): what it did read is on the error."""
+
+    def dead_letter_count(self) -> int:
+        """How many messages are dead-lettered, counted without reading them (approximate on
+        SQS); :meth:`depth`'s ``dead`` unless a backend counts them alone more cheaply."""
+        return self.depth().dead
 
     @abc.abstractmethod
     def redrive(self) -> int:

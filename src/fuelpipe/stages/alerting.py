@@ -14,7 +14,16 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
-from fuelpipe.domain.alerts import ActiveAlert, AlertKind, Condition, Severity, capped, transition
+from fuelpipe.domain.alerts import (
+    OVERFLOW_SUBJECT,
+    ActiveAlert,
+    AlertKind,
+    Condition,
+    EvidenceValue,
+    Severity,
+    capped,
+    transition,
+)
 from fuelpipe.domain.calendars import expected_between, get_calendar
 from fuelpipe.domain.catalog import Catalog, Series
 from fuelpipe.domain.instants import sao_paulo_iso
@@ -29,7 +38,7 @@ from fuelpipe.ports.alerts import (
 )
 from fuelpipe.ports.queue import DeadLetter, DeadLettersIncomplete
 from fuelpipe.ports.store import StatusSummary, Store
-from fuelpipe.stages.due import latest_expected
+from fuelpipe.stages.due import latest_expected, older_records
 
 _EVIDENCE_KEYS = 5
 
@@ -118,13 +127,11 @@ _SUMMARY_DATES = 3
 
 STALE_WINDOW = timedelta(days=62)
 """How far before its latest due date :class:`StaleSource` first reads a series: two of ANP's
-monthly dates, nine of its weeks. Wider reads (this times 8, 64, then all) only for a series
-whose window holds no value stored OK or no date answered before its due date (late for that
-long, or never OK), so the hourly cost does not grow with the history; all at once when the
-window holds nothing (a series not kept here: an empty read; or one stopped for longer)."""
-
-_WIDEN = 8
-_WIDENINGS = 2
+monthly dates, nine of its weeks. A series whose window holds no value stored OK or no date
+answered before its due date (late for that long, stopped, or never OK) is read further back
+newest first, in growing pages, only until it holds both (:func:`~fuelpipe.stages.due.
+older_records`): the hourly cost grows with what is stored after the last answered date, not
+with the history (a series stopped for years: one more small read)."""
 
 
 def recent_present(
@@ -134,21 +141,23 @@ def recent_present(
     with their statuses: as much of its history as :func:`late_series` needs to answer as it
     would with the whole of it. That is the whole suffix from ``day`` when ``day`` is answered;
     otherwise a suffix holding a date stored OK (the latest stored) and one answered before
-    ``day`` (where lateness started). Read wider until it does, and whole at last."""
-    after: date | None = day - window
-    widened = 0
-    while True:
-        present = {p.date: p.status for p in store.present_after(series.key, after)}
-        if after is None or present.get(day) in _ANSWERED:
-            return present
-        if not present:  # most likely a series this home keeps nothing of: one read says
-            after = None
-            continue
-        ok = any(st is Status.OK for st in present.values())
-        if ok and any(d < day and st in _ANSWERED for d, st in present.items()):
-            return present
-        widened += 1
-        after = day - window * _WIDEN**widened if widened <= _WIDENINGS else None
+    ``day`` (where lateness started): older records are added, newest first, until it does,
+    or until there are none left (then the suffix is the whole history)."""
+    after = day - window
+    present = {p.date: p.status for p in store.present_after(series.key, after)}
+    if present.get(day) in _ANSWERED:
+        return present
+    ok = any(st is Status.OK for st in present.values())
+    answered = any(d < day and st in _ANSWERED for d, st in present.items())
+    if ok and answered:
+        return present
+    for record in older_records(store, series.key, after):
+        present[record.date] = record.status
+        ok = ok or record.status is Status.OK
+        answered = answered or record.status in _ANSWERED  # every one read is before ``day``
+        if ok and answered:
+            break
+    return present
 
 
 class StaleSource:
@@ -272,28 +281,100 @@ class Quarantined:
 class PartialFindings(Exception):
     """A rule's run that saw only part of what it looks at: ``conditions`` (what it did see)
     fire, and none of the rule's active alerts is cleared this run, as for a rule that failed.
-    So a short read of the dead letters neither announces a held one as CLEARED nor keeps a
-    new one it did read from firing."""
+    So a short read neither announces a held condition as CLEARED nor keeps a new one it did
+    see from firing."""
 
     def __init__(self, conditions: Sequence[Condition], reason: str) -> None:
         super().__init__(reason)
         self.conditions = list(conditions)
 
 
+DEAD_LETTERS_READ = 300
+"""Dead letters :class:`DeadLettered` reads in one evaluation at most (30 SQS receives, and as
+many visibility resets): past :data:`MAX_CONDITIONS_PER_RULE` they would not alert one by one
+anyway. The rest are told as one condition, "N more not read"."""
+
+DEAD_LETTERS_REREAD = timedelta(hours=24)
+"""How long :class:`DeadLettered` answers from its stored conditions while the DLQ's count
+stays the same: a dead letter that arrived as another expired (SQS keeps them 14 days) is
+read within this, not never."""
+
+_UNREAD = "+unread"
+
+
 class DeadLettered:
     """A queue message was dead-lettered (malformed, or failed too many times): one that
-    is readable counts when it asked for a catalog series."""
+    is readable counts when it asked for a catalog series.
+
+    Reading the DLQ is dear on SQS (it is peeked: a receive and a visibility reset per 10
+    messages, ~30 s for 200 on moto, inside retry_recheck's hourly budget), so the DLQ's count
+    is read first (one GetQueueAttributes): when it is the one the stored conditions were
+    read at (their ``dlq_count``), within :data:`DEAD_LETTERS_REREAD`, those conditions are
+    the answer and nothing is received. Otherwise at most ``read`` dead letters are read;
+    those the DLQ counts beyond what came back are one condition (subject ``+unread``) saying
+    how many, and the stored conditions not read again are kept (never cleared for a dead
+    letter that was only not read). A read that came back short of what it asked for (SQS
+    returned fewer than it counts) is done again at the next evaluation, count changed or not.
+
+    A DLQ holding only dead letters about series outside the catalog leaves no condition to
+    answer from: it is read at each evaluation (`watch --series` on others' dead letters)."""
 
     name = "dead_lettered"
 
-    def evaluate(self, context: AlertContext) -> Sequence[Condition]:
-        try:
-            letters = context.queue.dead_letters()
-        except DeadLettersIncomplete as exc:  # fire what was read; clear nothing this run
-            raise PartialFindings(self._conditions(exc.found, context), str(exc)) from exc
-        return self._conditions(letters, context)
+    def __init__(
+        self, read: int = DEAD_LETTERS_READ, reread: timedelta = DEAD_LETTERS_REREAD
+    ) -> None:
+        self._read = read
+        self._reread = reread
 
-    def _conditions(self, letters: Sequence[DeadLetter], context: AlertContext) -> list[Condition]:
+    def evaluate(self, context: AlertContext) -> Sequence[Condition]:
+        counted = context.queue.dead_letter_count()
+        held = [a.condition for a in context.active.values() if a.condition.rule == self.name]
+        if counted == 0:
+            return []
+        if self._still(held, counted, context.now):
+            return held
+        try:
+            letters = context.queue.dead_letters(self._read)
+        except DeadLettersIncomplete as exc:
+            letters = exc.found
+        stamp: dict[str, EvidenceValue] = {"dlq_count": counted, "read_at": _iso(context.now)}
+        found = self._conditions(letters, context, stamp)
+        unread = counted - len(letters)
+        if unread <= 0:
+            return found
+        ids = {c.id for c in found}
+        kept = [  # stamped with this read: they count as read at this count
+            replace(c, evidence={**c.evidence, **stamp})
+            for c in held
+            if c.id not in ids and c.subject not in (_UNREAD, OVERFLOW_SUBJECT)
+        ]
+        told = Condition(
+            rule=self.name,
+            subject=_UNREAD,
+            summary=f"{unread} more dead letter(s) not read: the DLQ counts {counted}, "
+            f"{len(letters)} read (`fuelpipe dlq list` shows them all)",
+            evidence={"unread": unread, "read": len(letters), **stamp},
+            severity=Severity.CRITICAL,
+        )
+        return [*found, *kept, told]
+
+    def _still(self, held: Sequence[Condition], counted: int, now: datetime) -> bool:
+        """Whether ``held`` (the stored conditions) were read at this count, recently enough."""
+        marks = [c.evidence for c in held if "dlq_count" in c.evidence]
+        if not marks or any(m["dlq_count"] != counted for m in marks):
+            return False
+        if any(c.subject == _UNREAD and _short(c.evidence, self._read) for c in held):
+            return False  # the last read came back short: read again, not only at a change
+        oldest = min(datetime.fromisoformat(str(m["read_at"])) for m in marks)
+        return now - oldest < self._reread
+
+    def _conditions(
+        self,
+        letters: Sequence[DeadLetter],
+        context: AlertContext,
+        stamp: Mapping[str, EvidenceValue],
+    ) -> list[Condition]:
         return [
             Condition(
                 rule=self.name,
@@ -305,12 +386,20 @@ class DeadLettered:
                     "receive_count": d.receive_count,
                     "body": d.body[:500],
                     "dead_at": _iso(d.dead_at) if d.dead_at else None,
+                    **stamp,
                 },
                 severity=Severity.CRITICAL,
             )
             for d in letters
             if _about(d.body, context.catalog)
         ]
+
+
+def _short(evidence: Mapping[str, EvidenceValue], most: int) -> bool:
+    """Whether a ``+unread`` condition's read came back with fewer dead letters than it asked
+    for (SQS returned fewer than it counts), not merely stopped at its ``most``."""
+    read, counted = evidence.get("read"), evidence.get("dlq_count")
+    return isinstance(read, int) and isinstance(counted, int) and read < min(counted, most)
 
 
 def _about(body: str, catalog: Catalog) -> bool:
@@ -444,6 +533,8 @@ def evaluate(
     (:func:`fuelpipe.domain.alerts.capped`), so the stored active set stays bounded.
     """
     capped("", (), limit)  # a cap under 2 is refused before any rule runs
+    loaded = state.load()  # the rules see it (AlertContext.active); the first attempt saves on it
+    context = replace(context, active=loaded)
     found: list[tuple[str, list[Condition]]] = []
     ran: list[str] = []
     failed: list[str] = []
@@ -460,7 +551,8 @@ def evaluate(
         ran.append(rule.name)
     outside = _Outside(context, [r for r in rules if r.name in ran], whole, limit)
     for attempt in range(1, SAVE_ATTEMPTS + 1):
-        active, folded = _folded(state.load(), [r for r in rules if r.name in ran])
+        current = loaded if attempt == 1 else state.load()
+        active, folded = _folded(current, [r for r in rules if r.name in ran])
         # capped against the active set just loaded: what is announced stays listed
         conditions = [c for name, cs in found for c in capped(name, cs, limit, active)]
         held = outside.still_holding(active, {c.id for c in conditions})

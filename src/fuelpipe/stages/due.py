@@ -6,16 +6,16 @@ sleeps until the next publication or retry when nothing is due.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from fuelpipe.domain.calendars import expected_between, get_calendar
 from fuelpipe.domain.catalog import Catalog, Series
 from fuelpipe.domain.intraday import INTRADAY_SERIES, next_collection
-from fuelpipe.domain.models import Status, no_value_seen_at
+from fuelpipe.domain.models import Record, Status, no_value_seen_at
 from fuelpipe.domain.planning import parse_polls, plan_requests, poll_in_flight, polls_text
-from fuelpipe.domain.publication import in_window
+from fuelpipe.domain.publication import in_window, window_dates
 from fuelpipe.ports.store import Store
 from fuelpipe.stages.context import StageContext
 
@@ -75,15 +75,40 @@ def _lookback_start(series: Series, now: datetime) -> date:
 
 def newest_ok(store: Store, series: Series, now: datetime) -> date | None:
     """The newest date of ``series`` stored OK, as a read of its whole history would find it,
-    from one Query of the dates since the lookback's start (all later dates included): the
-    whole history is read only when none of those is OK (a series behind by more than the
-    lookback, or one this home keeps nothing recent of). `/api/live` asks this of each headline
-    series on every poll, a 304 too."""
+    from one Query of the dates since the lookback's start (all later dates included); when
+    none of those is OK (a headline series stopped for longer than the lookback), its older
+    records newest first (:func:`older_records`) up to the first OK: a read that grows with
+    what is stored after that date, not with the history. `/api/live` asks this of each
+    headline series on every poll, a 304 too."""
     after = _lookback_start(series, now) - timedelta(days=1)
     ok = [p.date for p in store.present_after(series.key, after) if p.status is Status.OK]
-    if not ok:
-        ok = [p.date for p in store.present(series.key) if p.status is Status.OK]
-    return max(ok, default=None)
+    if ok:
+        return max(ok)
+    older = older_records(store, series.key, after)
+    return next((r.date for r in older if r.status is Status.OK), None)
+
+
+OLDER_PAGE = 16
+"""The first page :func:`older_records` reads; each next one is :data:`OLDER_GROWTH` times
+larger, so reaching back ``n`` records takes about log(n) Queries and reads less than
+:data:`OLDER_GROWTH` times ``n`` records."""
+OLDER_GROWTH = 4
+
+
+def older_records(store: Store, key: str, through: date) -> Iterator[Record]:
+    """The records of ``key`` dated ``through`` or before, newest first (key, date and status
+    only), read in growing pages (:data:`OLDER_PAGE`, then :data:`OLDER_GROWTH` times more
+    each), each page only when the caller asks past the previous one: a caller looking for the
+    newest record of some kind reads about as much as what is stored after it, whatever the
+    history's length (a stopped series' 20 years are never read for its newest OK date)."""
+    end, size = through, OLDER_PAGE
+    while True:
+        page = store.query(key, end=end, fields=("status",), limit=size, newest_first=True)
+        yield from page
+        if len(page) < size:
+            return
+        end = page[-1].date - timedelta(days=1)
+        size *= OLDER_GROWTH
 
 
 def latest_expected(series: Series, now: datetime) -> date | None:
@@ -190,8 +215,7 @@ def poll_pending_in_window(
     app: StageContext, series: Iterable[Series], now: datetime, since: date | None = None
 ) -> int:
     """Ask again for every PENDING date of ``series`` still inside its publication window
-    (published by its schedule, not late yet), read from the store's pending records (in AWS
-    the sparse pending index: one read per shard, not one per key). Returns the messages sent.
+    (published by its schedule, not late yet). Returns the messages sent.
 
     The AWS home's window schedules poll only the hours a source usually publishes in; a value
     that comes out later inside its window (an ANP week published after a holiday, a monthly
@@ -199,21 +223,42 @@ def poll_pending_in_window(
     the window has passed. The backstop scan calls this, as `watch` keeps polling a due date.
     A date the source answered with its own "no value" is asked again only once the series
     has published again since (:func:`answer_stands`).
+
+    Only the dates that can be in a window now are read, not the whole pending index, whose
+    cost grew with the backlog of PENDING dates past their windows (recheck's, ~30 read units
+    per 1,000 on DynamoDB on every run) though none of them is ever polled here: the
+    watermarks (one Query), then one Query per series whose window is open
+    (:func:`~fuelpipe.domain.publication.window_dates`: a few dates, a month's at most) past
+    its watermark, and only when that span holds an expected date of its calendar. A PENDING
+    date is an expected one (what a gap scan or a poll asked for) and lies past the watermark
+    (every expected date up to it is answered, and a date going back to PENDING lowers it), so
+    a series whose window's dates are all stored and scanned is not read: once the sources
+    have published, a few Queries.
     """
-    chosen = {s.key: s for s in series}
-    latest: dict[str, date | None] = {}
+    marks = app.store.watermarks()
     wanted: list[_Wanted] = []
-    for r in app.store.pending():
-        s = chosen.get(r.key)
-        if s is None or (since is not None and r.date < since):
+    for key, s in sorted({s.key: s for s in series}.items()):
+        span = window_dates(s.schedule, now)
+        if span is None:
             continue
-        if not in_window(s.schedule, r.date, now):
+        first, last = span
+        mark = marks.get(key)
+        if mark is not None and mark.through is not None:
+            first = max(first, mark.through + timedelta(days=1))
+        if since is not None:
+            first = max(first, since)
+        days = list(expected_between(get_calendar(s.calendar), first, last))
+        if not days:  # PENDING dates are expected ones: those its gaps and polls asked for
             continue
-        if r.key not in latest:
-            latest[r.key] = latest_expected(s, now)
-        if answer_stands(s, latest[r.key], no_value_seen_at(r.attrs)):
-            continue  # the source said "no value" and has published nothing since
-        wanted.append((s, r.date, r.updated_at))
+        rows = app.store.query(key, days[0], days[-1], fields=("status", "updated_at", "attrs"))
+        latest: date | None = None
+        for r in rows:
+            if r.status is not Status.PENDING or not in_window(s.schedule, r.date, now):
+                continue
+            latest = latest or latest_expected(s, now)
+            if answer_stands(s, latest, no_value_seen_at(r.attrs)):
+                continue  # the source said "no value" and has published nothing since
+            wanted.append((s, r.date, r.updated_at))
     return _send_polls(app, wanted)
 
 
@@ -239,18 +284,20 @@ def _send_polls(app: StageContext, wanted: Sequence[_Wanted]) -> int:
     now = app.clock.now()
     in_flight_for = timedelta(seconds=app.poll_in_flight_s)
     sent: dict[str, dict[date, datetime]] = {}
-    chosen: list[tuple[Series, list[date]]] = []
+    # a series' dates together: the planner takes each series once (two PENDING dates of
+    # one series in their windows, FRED's, made a request naming the key twice, refused)
+    chosen: dict[str, tuple[Series, list[date]]] = {}
     for series, day, answered in wanted:
         if series.key not in sent:
             sent[series.key] = parse_polls(app.store.get_meta(poll_sent_name(series.key)))
         if not poll_in_flight(sent[series.key].get(day), answered, now, in_flight_for):
-            chosen.append((series, [day]))
-    requests = plan_requests(chosen)
+            chosen.setdefault(series.key, (series, []))[1].append(day)
+    requests = plan_requests(list(chosen.values()))
     if not requests:
         return 0
     count = app.queue.send([r.to_body() for r in requests])
     polled: dict[str, dict[date, datetime]] = {}
-    for series, days in chosen:
+    for series, days in chosen.values():
         polled.setdefault(series.key, {}).update(dict.fromkeys(days, now))
     for key, marks in polled.items():
         kept = {d: at for d, at in sent[key].items() if now < at + in_flight_for}

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
-from fuelpipe.domain.publication import PUBLICATIONS, in_window, publication
+from fuelpipe.domain.publication import PUBLICATIONS, in_window, publication, window_dates
 
 SP = ZoneInfo("America/Sao_Paulo")
 NY = ZoneInfo("America/New_York")
@@ -75,3 +77,24 @@ def test_ptax_bulletins_come_only_on_days_the_calendar_expects() -> None:
     # a schedule without bulletins has none, whatever the calendar
     brent = DEFAULT_CATALOG["COMMODITY#BRENT"]
     assert brent.schedule.intraday_after(saturday, get_calendar(brent.calendar)) is None
+
+
+@pytest.mark.parametrize("name", sorted(PUBLICATIONS))
+def test_window_dates_are_exactly_the_dates_whose_window_holds_the_instant(name: str) -> None:
+    """Every 40 minutes over three weeks that hold a change of clocks (New York's, 2022-03-13):
+    the dates window_dates gives are those in_window is true of, among every date whose
+    window could hold the instant (from its publication delay and allowance before, on)."""
+    pub = PUBLICATIONS[name]
+    reach = pub.days_after + pub.allowance.days + 2
+    start = datetime(2022, 3, 1, tzinfo=UTC)
+    for step in range(0, 21 * 36):
+        now = start + timedelta(minutes=40 * step)
+        days = [now.date() + timedelta(days=d) for d in range(-reach, 2)]
+        want = [d for d in days if in_window(pub, d, now)]
+        span = window_dates(pub, now)
+        got = [] if span is None else _days(*span)
+        assert got == want, (name, now)
+
+
+def _days(first: date, last: date) -> list[date]:
+    return [first + timedelta(days=d) for d in range((last - first).days + 1)]

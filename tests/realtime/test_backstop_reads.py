@@ -1,0 +1,137 @@
+"""The 6-hourly backstop reads only the dates that can be inside a window now.
+
+Before, it read every PENDING record (the whole pending index) to keep the few inside their
+windows: a backlog of 3,000 dates past their windows cost 91 read units a run on DynamoDB,
+though none of them is ever polled there.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from fuelpipe.adapters.clock import ManualClock
+from fuelpipe.adapters.sqlite_queue import SqliteQueue
+from fuelpipe.adapters.sqlite_store import SqliteStore
+from fuelpipe.domain.calendars import expected_between, get_calendar
+from fuelpipe.domain.catalog import DEFAULT_CATALOG
+from fuelpipe.domain.messages import DownloadRequest
+from fuelpipe.domain.models import Record, Status, no_value_seen
+from fuelpipe.domain.retry import RetryPolicy
+from fuelpipe.stages.context import StageContext
+from fuelpipe.stages.due import poll_pending_in_window
+
+SP = ZoneInfo("America/Sao_Paulo")
+TUESDAY = datetime(2022, 5, 3, 12, 0, tzinfo=SP)
+"""Inside ANP's window for the week of 2022-04-24 (to Wednesday 18:00), the monthly one for
+March (to 2022-05-15) and FRED's for 2022-04-24 to 04-26; outside PTAX's (13:10-14:00)."""
+GASOLINE, CNG_AC, MONTHLY = "FUEL#GASOLINE#BR", "FUEL#CNG#AC", "FUEL_MONTHLY#GASOLINE#AC"
+BRENT, USD, EUR = "COMMODITY#BRENT", "CURRENCY#USD", "CURRENCY#EUR"
+NORTH = "FUEL#GASOLINE#REGION_N"
+"""Its week of 2022-04-24 is stored and its watermark past it: nothing of it to read."""
+KEYS = [GASOLINE, CNG_AC, MONTHLY, BRENT, USD, EUR, NORTH]
+
+
+class CountingStore(SqliteStore):
+    """A real SQLite store noting its reads of records: (method, records returned)."""
+
+    def __init__(self, path: Path, clock: ManualClock) -> None:
+        super().__init__(path, clock)
+        self.reads: list[tuple[str, int]] = []
+
+    def pending(self):
+        found = super().pending()
+        self.reads.append(("pending", len(found)))
+        return found
+
+    def watermarks(self):
+        found = super().watermarks()
+        self.reads.append(("watermarks", len(found)))
+        return found
+
+    def query(self, key, *args, **kwargs):
+        found = super().query(key, *args, **kwargs)
+        self.reads.append((f"query {key}", len(found)))
+        return found
+
+
+def _pending(key: str, day: date, **attrs: object) -> Record:
+    return Record(key, day, None, Status.PENDING, reason="not out", attrs=dict(attrs))
+
+
+def _seed(store: SqliteStore, backlog: int) -> None:
+    """PENDING dates inside their windows (one answered '-' since its publication), others
+    just past theirs, and ``backlog`` more of USD and EUR years past theirs (recheck's)."""
+    answered = no_value_seen(datetime(2022, 4, 30, 9, 0, tzinfo=SP))
+    inside = [
+        _pending(GASOLINE, date(2022, 4, 24)),
+        _pending(CNG_AC, date(2022, 4, 24), **answered),  # ANP's '-': not asked again
+        _pending(MONTHLY, date(2022, 3, 1)),
+        _pending(BRENT, date(2022, 4, 26)),
+        _pending(BRENT, date(2022, 4, 25)),
+    ]
+    past = [
+        _pending(GASOLINE, date(2022, 4, 17)),  # its window ended on 2022-04-27
+        _pending(BRENT, date(2022, 4, 22)),  # its window ended on 2022-05-02 00:00
+        _pending(USD, date(2022, 4, 29)),  # PTAX: no window open before 13:10
+    ]
+    old = [
+        _pending(key, d)
+        for key in (USD, EUR)
+        for d in expected_between(get_calendar("ANBIMA"), date(2008, 1, 1), date(2022, 4, 1))
+    ][:backlog]
+    assert len(old) == backlog
+    assert all(store.put_pendings([*inside, *past, *old]))
+    store.put_records([Record(NORTH, date(2022, 4, 24), Decimal("7.1"), Status.OK)])
+    assert store.set_watermark(NORTH, date(2022, 4, 24), 0, None)
+    assert store.set_watermark(GASOLINE, date(2022, 4, 10), 0, None)
+
+
+def _backstop(tmp_path: Path, backlog: int) -> tuple[list[tuple[str, list[str]]], list]:
+    clock = ManualClock(TUESDAY)
+    store = CountingStore(tmp_path / f"s{backlog}.sqlite", clock)
+    app = StageContext(
+        catalog=DEFAULT_CATALOG.select(KEYS),
+        store=store,
+        queue=SqliteQueue(tmp_path / f"q{backlog}.sqlite", clock, timedelta(minutes=20)),
+        sources={},
+        clock=clock,
+        policy=RetryPolicy(),
+    )
+    try:
+        _seed(store, backlog)
+        store.reads.clear()
+        sent = poll_pending_in_window(app, list(app.catalog), TUESDAY)
+        requests = [DownloadRequest.from_body(m.body) for m in app.queue.receive(10)]
+        assert sent == len(requests)
+        polls = sorted(
+            (",".join(r.keys), [d.isoformat() for d in r.dates_to_download]) for r in requests
+        )
+        return polls, store.reads
+    finally:
+        app.close()
+
+
+@pytest.mark.parametrize("backlog", [0, 3000])
+def test_the_backstop_polls_the_dates_inside_their_windows_reading_only_those(
+    tmp_path: Path, backlog: int
+) -> None:
+    polls, reads = _backstop(tmp_path, backlog)
+    assert polls == [
+        (BRENT, ["2022-04-25", "2022-04-26"]),
+        (GASOLINE, ["2022-04-24"]),
+        (MONTHLY, ["2022-03-01"]),
+    ]
+    # the watermarks, then one Query per series whose window is open past its watermark, of
+    # those dates only: none for PTAX (no window open) nor for the North (stored, scanned)
+    assert reads == [
+        ("watermarks", 2),
+        (f"query {BRENT}", 2),  # 04-24 to 04-26: 04-24 is a Sunday, not stored
+        (f"query {CNG_AC}", 1),
+        (f"query {GASOLINE}", 1),
+        (f"query {MONTHLY}", 1),
+    ]
