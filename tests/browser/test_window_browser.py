@@ -77,3 +77,16 @@ def test_a_line_that_ends_before_the_others_is_named_with_its_last_week(
         ends = {s[2] for s in page.evaluate(SPANS_JS, "chart-index")}
         assert ends == {"2022-05-01", "2022-12-18", "2022-12-25"}  # Brent: FRED's 7 days
         assert page.evaluate(NOTE_JS, "chart-index") == note
+
+
+def test_a_mid_week_end_date_keeps_the_windows_weeks(browser: Browser, window_url: str) -> None:
+    # Thursday 2022-02-03 with 13 weeks: its own week is drawn from Sunday 2022-01-30, so the
+    # window starts on the Sunday 12 weeks before (not on Friday 2021-11-05, which drew 14).
+    with error_free_page(browser) as page:
+        page.goto(f"{window_url}/?view=movement&window=13&date=2022-02-03&lang=en")
+        page.wait_for_selector(READY, state="attached")
+        source = page.get_attribute("#chart-index", "data-source") or ""
+        assert source.endswith("&start=2021-11-07&end=2022-02-03"), source
+        spans = page.evaluate(SPANS_JS, "chart-index")
+        assert {s[1] for s in spans} == {"2021-11-07"}, spans
+        assert max(s[3] for s in spans) == 13, spans

@@ -340,7 +340,9 @@
   }
 
   /** The window's query, the same for every series of a view: its last day `last` and a start
-   *  the window's weeks before it (the 52 weeks up to its week for "1 year"). An End date
+   *  the window's weeks before it (the 52 weeks up to its week for "1 year": from the Sunday
+   *  of the week 51 weeks before `last`'s, so a mid-week End date, whose own week is drawn
+   *  from its Sunday, still gives 52 weeks, not 53 with a partial first one). An End date
    *  picked is `end`: the API keeps what was published by the end of that day (an ANP week
    *  from its Friday evening). Without one it is `until`: every series stops there with what
    *  is stored up to it, so a daily driver stored for years after the fuel's newest week does
@@ -349,7 +351,7 @@
     if (!last) return {};
     const cut = state.date ? { end: last } : { until: last };
     if (state.window === "0") return cut;
-    return Object.assign({ start: addDays(last, 1 - 7 * Number(state.window)) }, cut);
+    return Object.assign({ start: addDays(sundayOf(last), 7 - 7 * Number(state.window)) }, cut);
   }
 
   function fuelEnd() {
