@@ -291,6 +291,9 @@ def test_the_cli_migrates_and_status_names_an_old_layout(old: Path) -> None:
     status = runner.invoke(cli, ["stations", "status"], env=env)
     assert status.exit_code == 0, status.output
     assert "old layout: the lake's partitions are in layout 1, not 2" in status.output
+    asked = runner.invoke(cli, ["stations", "query", "brand_national", "-f", "csv"], env=env)
+    assert asked.exit_code == 0, asked.output
+    assert "warning: old layout: the lake's partitions are in layout 1, not 2" in asked.stderr
     done = runner.invoke(cli, ["stations", "migrate"], env=env)
     assert done.exit_code == 0, done.output
     assert done.output == (
@@ -301,3 +304,5 @@ def test_the_cli_migrates_and_status_names_an_old_layout(old: Path) -> None:
     assert (again.exit_code, again.output) == (0, "layout 2: nothing to migrate\n")
     status = runner.invoke(cli, ["stations", "status"], env=env)
     assert "old layout" not in status.output
+    asked = runner.invoke(cli, ["stations", "query", "brand_national", "-f", "csv"], env=env)
+    assert (asked.exit_code, asked.stderr) == (0, "")

@@ -18,7 +18,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from fuelpipe.adapters.lake.queries import QUERIES
-from fuelpipe.adapters.lake.storage import LAKE_LAYOUT
+from fuelpipe.adapters.lake.storage import LAKE_LAYOUT, layout_of
 from fuelpipe.cli import display
 from fuelpipe.domain.catalog import STATES
 from fuelpipe.domain.stations import (
@@ -383,6 +383,14 @@ def status(
     console.print(parts)
 
 
+def _layout_if_old(lake: Any) -> int | None:
+    """The layout of a local lake that holds files in an older layout than today's, else None
+    (one manifest read)."""
+    manifest = lake.storage.read_manifest()
+    layout = layout_of(manifest)
+    return layout if manifest["files"] and layout < LAKE_LAYOUT else None
+
+
 def _old_layout_line(layout: int) -> str:
     return (
         f"old layout: the lake's partitions are in layout {layout}, not {LAKE_LAYOUT} (CNPJs as "
@@ -583,6 +591,10 @@ def query(
         title = f"{name} {fuel + ' ' if '--fuel' in takes else ''}{weeks}"
     result = _run_query(ctx, name, params, lake)
     _print_result(result, fmt, title)
+    if lake is not None and (layout := _layout_if_old(lake)) is not None:
+        from fuelpipe.cli.main import warn
+
+        warn(_old_layout_line(layout))  # its answer may count one station twice
     if windowed and not result.rows:  # stdout stays the (empty) result; why, on stderr
         from fuelpipe.cli.main import note
 
