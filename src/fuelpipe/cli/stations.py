@@ -591,13 +591,17 @@ def query(
         title = f"{name} {fuel + ' ' if '--fuel' in takes else ''}{weeks}"
     result = _run_query(ctx, name, params, lake)
     _print_result(result, fmt, title)
+    _explain(name, params, lake, title, empty=windowed and not result.rows)
+
+
+def _explain(name: str, params: dict[str, Any], lake: Any, title: str, *, empty: bool) -> None:
+    """On stderr (stdout stays the result): a local lake of an older layout, whose answer may
+    count one station twice; why a windowed query answered no row."""
+    from fuelpipe.cli.main import note, warn
+
     if lake is not None and (layout := _layout_if_old(lake)) is not None:
-        from fuelpipe.cli.main import warn
-
-        warn(_old_layout_line(layout))  # its answer may count one station twice
-    if windowed and not result.rows:  # stdout stays the (empty) result; why, on stderr
-        from fuelpipe.cli.main import note
-
+        warn(_old_layout_line(layout))
+    if empty:
         note(_no_match(name, params, lake, title.removeprefix(f"{name} ")))
 
 
