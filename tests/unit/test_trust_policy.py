@@ -238,9 +238,12 @@ def test_the_deploy_role_may_update_only_our_functions(template) -> None:
     ]
 
     assert lambda_statements
-    for statement in lambda_statements:
-        assert "lambda:UpdateFunctionCode" in as_list(statement["Action"])
-        assert all(FUNCTION_ARN.match(arn) for arn in as_list(statement["Resource"]))
+    updates = [s for s in lambda_statements if "lambda:UpdateFunctionCode" in as_list(s["Action"])]
+    assert len(updates) == 1  # on the functions themselves, not their versions or aliases
+    assert all(FUNCTION_ARN.match(arn) for arn in as_list(updates[0]["Resource"]))
+    for statement in lambda_statements:  # the release (publish, ping, alias): also qualified
+        for arn in as_list(statement["Resource"]):
+            assert FUNCTION_ARN.match(arn.removesuffix(":*")), arn
 
 
 def deploy_resources(template: dict[str, Any], action: str) -> set[str]:
@@ -370,15 +373,16 @@ def cloudformation_role_statements(template: dict[str, Any]) -> list[dict[str, A
 def test_the_cloudformation_role_sets_the_async_config_of_the_scheduled_functions_only(
     template,
 ) -> None:
-    """infra/template.yaml gives each scheduled function an EventInvokeConfig (SAM: an
-    AWS::Lambda::EventInvokeConfig on $LATEST): without these actions the deploy fails with
+    """infra/template.yaml gives each scheduled function an AWS::Lambda::EventInvokeConfig
+    (on its live alias): without these actions the deploy fails with
     AccessDenied. They reach those functions (and their qualified ARNs), nothing else."""
     app = yaml.load(BOOTSTRAP.with_name("template.yaml").read_text(), Loader=CfnLoader)
-    configured = {
-        resource["Properties"]["FunctionName"]
+    configured = {  # on each scheduled function's live alias (its FunctionName, Qualifier live)
+        app["Resources"][resource["Properties"]["FunctionName"]["Ref"]]["Properties"][
+            "FunctionName"
+        ]
         for resource in app["Resources"].values()
-        if resource["Type"] == "AWS::Serverless::Function"
-        and "EventInvokeConfig" in resource["Properties"]
+        if resource["Type"] == "AWS::Lambda::EventInvokeConfig"
     }
     assert configured == {"data_clustering", "retry_recheck", "outlook", "intraday"}
     granted: dict[str, set[str]] = {}
@@ -517,6 +521,10 @@ class AppRendered:
             return f"arn:aws:sns:{REGION}:{ACCOUNT}:{self._name(name)}"
         if kind == "AWS::IAM::ManagedPolicy":
             return f"arn:aws:iam::{ACCOUNT}:policy/{self._name(name)}"
+        if kind == "AWS::Lambda::Alias":  # its Ref is the alias's ARN
+            props = self.resources[name]["Properties"]
+            function = self._name(props["FunctionName"]["Ref"])
+            return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{function}:{props['Name']}"
         return self._name(name)
 
     def _arn(self, logical_id: str, attribute: str) -> str:
