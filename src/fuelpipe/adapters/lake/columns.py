@@ -38,7 +38,6 @@ from typing import TYPE_CHECKING, Any
 from fuelpipe.adapters.lake.formats import CsvInput, LineCount
 from fuelpipe.domain.stations import (
     CNPJ_DIGITS,
-    CNPJ_WEIGHTS,
     FUEL_UNITS,
     FUELS,
     LAKE_COLUMNS,
@@ -46,6 +45,7 @@ from fuelpipe.domain.stations import (
     UNBRANDED,
     UNITS,
     brand_of,
+    cnpj_plausible,
     collection_days,
     lines_of_accepted,
     month_of,
@@ -451,16 +451,17 @@ def cnpj_digits(column: str = "cnpj", *, checked: bool = True) -> Any:
     padded = key.str.zfill(CNPJ_DIGITS)
     ok = key.str.contains(f"^[0-9]{{1,{CNPJ_DIGITS}}}$")
     if checked:
-        digit = [padded.str.slice(i, 1).cast(pl.Int32, strict=False) for i in range(CNPJ_DIGITS)]
+        # One Python pass over the distinct values: the check written as ~30 Polars
+        # sub-expressions recomputed the column's unique values for each (eager with_columns
+        # eliminates no common subexpression), 1.1 s per 1 M rows.
+        def plausible(values: Any) -> Any:
+            return pl.Series(
+                [v is not None and len(v) == CNPJ_DIGITS and v.isdigit() and cnpj_plausible(v)
+                 for v in values.to_list()],
+                dtype=pl.Boolean,
+            )  # fmt: skip
 
-        def check(n: int) -> Any:  # the check digit after the first n (cnpj_check_digit)
-            weights = CNPJ_WEIGHTS[len(CNPJ_WEIGHTS) - n :]
-            rest = pl.sum_horizontal(d * w for d, w in zip(digit[:n], weights, strict=True)) % 11
-            return pl.when(rest < 2).then(0).otherwise(11 - rest)
-
-        ok = (
-            ok & (padded != "0" * CNPJ_DIGITS) & (check(12) == digit[12]) & (check(13) == digit[13])
-        )
+        ok = ok & padded.map_batches(plausible, return_dtype=pl.Boolean)
     return text.replace_strict(distinct, pl.when(ok).then(padded), default=None,
                                return_dtype=pl.String)  # fmt: skip
 
