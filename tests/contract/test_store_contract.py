@@ -5,14 +5,14 @@ from __future__ import annotations
 import threading
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from fuelpipe.domain.models import AttrValue, PresentDate, Record, Status
 from fuelpipe.domain.retry import released_reason
-from fuelpipe.ports.store import BATCH_LIMIT, RunLog, Store
+from fuelpipe.ports.store import BATCH_LIMIT, RunLog, Store, paged
 
 if TYPE_CHECKING:
     from contract.conftest import StoreOpener
@@ -440,6 +440,38 @@ def test_query_reads_newest_first_and_at_most_a_limit(store: Store) -> None:
     assert store.query("CURRENCY#EUR", limit=1, newest_first=True) == []
     with pytest.raises(ValueError, match="limit"):
         store.query(KEY, limit=0)
+
+
+def test_paged_reads_every_record_from_either_end_in_growing_pages(store: Store) -> None:
+    dates = days(30)
+    store.put_records([ok(d, f"1.{i}") for i, d in enumerate(dates)])
+    store.put_records([ok(d, "9", key=OTHER) for d in dates])  # must not leak in
+
+    def read(**bounds: date | None) -> tuple[list[date], list[date]]:
+        newest = paged(
+            store, KEY, newest_first=True, fields=("status",), first=2, growth=3, **bounds
+        )
+        oldest = paged(
+            store, KEY, newest_first=False, fields=("status",), first=2, growth=3, **bounds
+        )
+        return [r.date for r in newest], [r.date for r in oldest]
+
+    assert read() == (dates[::-1], dates)  # pages of 2, 6, 18, 54: the last one short
+    assert read(start=dates[4], end=dates[20]) == (dates[20:3:-1], dates[4:21])
+    # each page is read only when the caller asks past the previous one
+    limits: list[int | None] = []
+
+    class Counting:
+        def query(self, *args: Any, **kwargs: Any) -> list[Record]:
+            limits.append(kwargs.get("limit"))
+            return store.query(*args, **kwargs)
+
+    lazy = paged(cast(Store, Counting()), KEY, newest_first=True, fields=(), first=2, growth=3)
+    assert [next(lazy).date, next(lazy).date] == [dates[-1], dates[-2]]
+    assert limits == [2]
+    assert next(lazy).date == dates[-3]
+    assert limits == [2, 6]
+    assert list(paged(store, "CURRENCY#EUR", newest_first=True, fields=(), first=2, growth=3)) == []
 
 
 def test_query_fields_limit_what_is_read(store: Store) -> None:

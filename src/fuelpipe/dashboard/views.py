@@ -41,7 +41,7 @@ from fuelpipe.dashboard.schemas import (
 from fuelpipe.domain.catalog import FUEL_NAMES, FUEL_PRODUCTS
 from fuelpipe.domain.keys import fuel_key
 from fuelpipe.domain.models import Status
-from fuelpipe.ports.store import Store
+from fuelpipe.ports.store import Store, paged
 
 LEVEL_AREAS = {
     "BR": (BR,),
@@ -56,26 +56,28 @@ def _points(series: an.TimeSeries) -> list[Point]:
 
 EDGE_READ = 8
 """Records read first from a series' edge for its newest (or oldest) OK date: a PENDING,
-ABSENT or QUARANTINED run at the edge longer than this reads on, each read four times larger."""
+ABSENT or QUARANTINED run at the edge longer than this reads on, each read EDGE_GROWTH times
+larger."""
+EDGE_GROWTH = 4
 
 
 def edge_ok_date(
     store: Store, key: str, *, newest: bool = True, end: date | None = None
 ) -> date | None:
     """The newest (``newest``) or oldest OK date of ``key``, on or before ``end`` if given, as
-    a read of its whole history would find it, from the records at that edge only: a Query of
-    EDGE_READ records (Limit, date and status), then on past them only while none is OK."""
-    limit, bound = EDGE_READ, end if newest else None
-    while True:
-        start, stop = (None, bound) if newest else (bound, end)
-        found = store.query(
-            key, start, stop, fields=("date", "status"), limit=limit, newest_first=newest
-        )
-        ok = next((r.date for r in found if r.status is Status.OK), None)
-        if ok is not None or len(found) < limit:
-            return ok
-        bound = found[-1].date + timedelta(days=-1 if newest else 1)
-        limit *= 4
+    a read of its whole history would find it, from the records at that edge only: pages of
+    date and status growing from EDGE_READ records (:func:`~fuelpipe.ports.store.paged`), read
+    on only while none is OK."""
+    records = paged(
+        store,
+        key,
+        end=end,
+        newest_first=newest,
+        fields=("date", "status"),
+        first=EDGE_READ,
+        growth=EDGE_GROWTH,
+    )
+    return next((r.date for r in records if r.status is Status.OK), None)
 
 
 def last_ok_date(reader: SeriesReader, key: str, end: date | None = None) -> date | None:

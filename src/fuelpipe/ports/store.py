@@ -5,7 +5,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from types import MappingProxyType
 
 from fuelpipe.domain.models import AttrValue, PresentDate, Record, Revision, Status
@@ -31,6 +31,34 @@ RECORD_ATTRIBUTES = MappingProxyType(
 
 LATEST_FIELDS = ("key", "date", "status", "retry_count", "next_attempt_at", "reason", "updated_at")
 """What :meth:`Store.latest_status` reads of each record, and all a DynamoDB status index holds."""
+
+
+def paged(
+    store: Store,
+    key: str,
+    *,
+    start: date | None = None,
+    end: date | None = None,
+    newest_first: bool,
+    fields: Sequence[str],
+    first: int,
+    growth: int,
+) -> Iterator[Record]:
+    """The records of ``key`` in ``[start, end]`` from one end (``newest_first``), read in
+    growing pages (``first`` records, then ``growth`` times more each), each page only when the
+    caller asks past the previous one: a caller after the first record of some kind at an end
+    reads about as much as lies between that end and it, whatever the history's length."""
+    size = first
+    while True:
+        page = store.query(key, start, end, fields, limit=size, newest_first=newest_first)
+        yield from page
+        if len(page) < size:
+            return
+        if newest_first:
+            end = page[-1].date - timedelta(days=1)
+        else:
+            start = page[-1].date + timedelta(days=1)
+        size *= growth
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,7 @@ from fuelpipe.domain.intraday import INTRADAY_SERIES, next_collection
 from fuelpipe.domain.models import Record, Status, no_value_seen_at
 from fuelpipe.domain.planning import parse_polls, plan_requests, poll_in_flight, polls_text
 from fuelpipe.domain.publication import in_window, window_dates
-from fuelpipe.ports.store import Store
+from fuelpipe.ports.store import Store, paged
 from fuelpipe.stages.context import StageContext
 
 _LOOKBACK = timedelta(days=70)  # reaches the previous expected date of every calendar
@@ -97,18 +97,19 @@ OLDER_GROWTH = 4
 
 def older_records(store: Store, key: str, through: date) -> Iterator[Record]:
     """The records of ``key`` dated ``through`` or before, newest first (key, date and status
-    only), read in growing pages (:data:`OLDER_PAGE`, then :data:`OLDER_GROWTH` times more
-    each), each page only when the caller asks past the previous one: a caller looking for the
-    newest record of some kind reads about as much as what is stored after it, whatever the
-    history's length (a stopped series' 20 years are never read for its newest OK date)."""
-    end, size = through, OLDER_PAGE
-    while True:
-        page = store.query(key, end=end, fields=("status",), limit=size, newest_first=True)
-        yield from page
-        if len(page) < size:
-            return
-        end = page[-1].date - timedelta(days=1)
-        size *= OLDER_GROWTH
+    only), in growing pages (:func:`~fuelpipe.ports.store.paged`: :data:`OLDER_PAGE`, then
+    :data:`OLDER_GROWTH` times more each): a caller looking for the newest record of some kind
+    reads about as much as what is stored after it, whatever the history's length (a stopped
+    series' 20 years are never read for its newest OK date)."""
+    return paged(
+        store,
+        key,
+        end=through,
+        newest_first=True,
+        fields=("status",),
+        first=OLDER_PAGE,
+        growth=OLDER_GROWTH,
+    )
 
 
 def latest_expected(series: Series, now: datetime) -> date | None:
