@@ -41,3 +41,32 @@ def test_arguments_read_as_click_writes_them() -> None:
     assert "Usage: fuelpipe stations query [OPTIONS] NAME" in _help("stations", "query")
     assert "Usage: fuelpipe stations ingest [OPTIONS] [PATHS]..." in _help("stations", "ingest")
     assert "{" not in _help("quarantine", "release").split("\n\n")[0]
+
+
+def _command_paths() -> list[tuple[str, ...]]:
+    """Every command and group of the CLI, by the words that reach it."""
+    import click
+    import typer.main
+
+    paths: list[tuple[str, ...]] = []
+
+    def walk(command: click.Command, words: tuple[str, ...]) -> None:
+        paths.append(words)
+        if isinstance(command, click.Group):
+            for name, sub in command.commands.items():
+                walk(sub, (*words, name))
+
+    walk(typer.main.get_command(cli), ())
+    return paths
+
+
+def test_an_install_hint_keeps_its_extra_in_brackets() -> None:
+    """Rich reads `[frames]` as markup and drops it: `pip install 'fuelpipe'` would install
+    the package without the extra the command needs."""
+
+    def words_of(text: str) -> str:  # the help's words, wrapped lines and box borders undone
+        return " ".join(text.replace("│", " ").split())
+
+    assert "pip install 'fuelpipe[frames]'" in words_of(_help("export"))
+    for words in _command_paths():
+        assert "pip install 'fuelpipe'" not in words_of(_help(*words)), words
