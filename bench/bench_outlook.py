@@ -29,7 +29,7 @@ from fuelpipe.adapters.history_files import (
     History,
     load_history,
 )
-from fuelpipe.dashboard.outlook_api import MIN_SCORED_WEEKS, VERDICT_P
+from fuelpipe.dashboard.outlook_views import MIN_SCORED_WEEKS, VERDICT_P
 from fuelpipe.domain.catalog import DEFAULT_CATALOG, REGIONS, STATES
 from fuelpipe.outlook.backtest import (
     Score,

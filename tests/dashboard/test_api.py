@@ -20,7 +20,7 @@ from fuelpipe.adapters.clock import FixedClock
 from fuelpipe.adapters.sqlite_queue import SqliteQueue
 from fuelpipe.adapters.sqlite_store import SqliteStore
 from fuelpipe.dashboard.app import create_app
-from fuelpipe.dashboard.outlook_api import OutlookMapView
+from fuelpipe.dashboard.outlook_views import OutlookMapView
 from fuelpipe.dashboard.precomputed import default_requests
 from fuelpipe.dashboard.schemas import DECIMALS, MetaView
 from fuelpipe.dashboard.static_assets import STATIC_DIR, asset_paths

@@ -20,7 +20,8 @@ from fuelpipe.adapters.history_files import load_history
 from fuelpipe.adapters.sqlite_store import SqliteStore
 from fuelpipe.dashboard.app import create_app
 from fuelpipe.dashboard.areas import STATE_CODES
-from fuelpipe.dashboard.outlook_api import (
+from fuelpipe.dashboard.outlook_views import (
+    MAP_HORIZON,
     LockedCache,
     PanelCache,
     accuracy_start,
@@ -28,13 +29,14 @@ from fuelpipe.dashboard.outlook_api import (
     panel_scored,
     states_once,
 )
+from fuelpipe.dashboard.precomputed import refresh_views
 from fuelpipe.dashboard.versions import DataVersion
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.domain.models import Status
 from fuelpipe.outlook.backtest import walk_forward_panel
 from fuelpipe.outlook.series import Lags
 from fuelpipe.outlook.series import Series as Points
-from fuelpipe.stages.data_version import mark_changed
+from fuelpipe.stages.data_version import data_version, mark_changed
 from fuelpipe.stages.outlook import refresh_outlook
 
 DATASETS = Path(__file__).resolve().parents[2] / "datasets"
@@ -144,3 +146,38 @@ def test_the_outlook_caches_are_safe_to_share_between_threads() -> None:
     # An unguarded cachetools LRUCache raises KeyError here (a get racing an eviction).
     with ThreadPoolExecutor(4) as pool:
         assert list(pool.map(hammer, range(4))) == [0, 1, 2, 3]  # a thread's error re-raised
+
+
+def test_the_outlook_tabs_first_requests_are_stored_views_read_no_history(
+    tmp_path: Path,
+) -> None:
+    """The Outlook tab's first two requests (Brazil's gasoline and the states' map at the
+    page's horizon) are stored with the other default views after a change: a dashboard
+    process that has not computed them (a new Lambda container, the first request after a
+    version move) answers them with no series read, the same bodies the routes compute."""
+    history = load_history(DATASETS)
+    fuels = (*FUELS, "FUEL#GASOLINE#BR")
+    with CountingStore(tmp_path / "o.sqlite") as store:
+        store_known(store, history, (*fuels, *DRIVERS), NOW)
+        refresh_outlook(store, DEFAULT_CATALOG, NOW, keys=list(fuels))
+        mark_changed(store, NOW, "fill")
+        refresh_views(store, DEFAULT_CATALOG, None, FixedClock(NOW), data_version(store))
+        first = {"fuel": "GASOLINE", "area": "BR"}
+        on_map = {"fuel": "GASOLINE", "horizon": MAP_HORIZON}
+
+        def answers(precompute: bool) -> tuple[dict[str, object], dict[str, object]]:
+            app = create_app(
+                store, DEFAULT_CATALOG, clock=FixedClock(NOW), cache_ttl_s=0, precompute=precompute
+            )
+            with TestClient(app) as client:
+                area = client.get("/api/outlook", params=first)
+                states = client.get("/api/outlook/map", params=on_map)
+                assert area.status_code == states.status_code == 200
+                return area.json(), states.json()
+
+        store.queried.clear()
+        area, states = answers(precompute=True)
+        assert store.fuel_reads() == [] and not {*DRIVERS} & {*store.queried}
+        assert area["available"] and area["accuracy"] and len(states["states"]) == 3
+        assert (area, states) == answers(precompute=False)  # what the routes compute
+        assert len(store.fuel_reads()) > len(STATE_CODES)  # which reads every state's history

@@ -19,7 +19,8 @@ from fastapi.testclient import TestClient
 
 from fuelpipe.adapters.clock import ManualClock
 from fuelpipe.dashboard.areas import STATE_CODES
-from fuelpipe.dashboard.outlook_api import HISTORY_WEEKS, outlook_router
+from fuelpipe.dashboard.outlook_api import outlook_router
+from fuelpipe.dashboard.outlook_views import HISTORY_WEEKS
 from fuelpipe.dashboard.versions import DataVersion
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.outlook.series import known_at

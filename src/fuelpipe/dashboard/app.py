@@ -355,7 +355,10 @@ def create_app(  # noqa: PLR0915 - the one factory that wires every route and ro
     _install_error_handlers(app)
     from fuelpipe.dashboard.outlook_api import outlook_router  # imports this module's helpers
 
-    app.include_router(outlook_router(store, catalog, the_versions))
+    stored = getattr(app.state, "precomputer", None)  # one accuracy cache for both
+    app.include_router(
+        outlook_router(store, catalog, the_versions, stored.ctx.outlook if stored else None)
+    )
     from fuelpipe.dashboard.intraday import intraday_router  # imports this module's helpers
 
     app.include_router(intraday_router(store, intraday, catalog, the_clock))

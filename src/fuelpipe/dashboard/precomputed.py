@@ -20,6 +20,7 @@ import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import cached_property
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl
 
@@ -30,6 +31,8 @@ from fuelpipe.dashboard import views
 from fuelpipe.dashboard.analysis import WeeklyHow
 from fuelpipe.dashboard.etags import none_match
 from fuelpipe.dashboard.health import health_view
+from fuelpipe.dashboard.outlook_views import MAP_HORIZON as OUTLOOK_MAP_HORIZON
+from fuelpipe.dashboard.outlook_views import OutlookViews
 from fuelpipe.dashboard.repository import BRENT, BRENT_BRL, USD, SeriesReader
 from fuelpipe.dashboard.schemas import MetaView
 from fuelpipe.domain.catalog import Catalog, Series
@@ -126,6 +129,11 @@ class Context:
     alerts: AlertReader | None = None
     """The alert state, for the health view's active alerts (None: not readable here)."""
 
+    @cached_property
+    def outlook(self) -> OutlookViews:
+        """The outlook views of the store, their accuracy kept per data version."""
+        return OutlookViews(self.store, self.catalog)
+
 
 def health_inputs(
     ctx: Context, due: Callable[[Series, datetime], date | None] = latest_due
@@ -169,12 +177,13 @@ def _how(params: dict[str, tuple[str, ...]]) -> WeeklyHow:
     return "last" if _one(params, "how") == "last" else "mean"
 
 
-Builder = Callable[[Context, dict[str, tuple[str, ...]]], BaseModel]
+Builder = Callable[[Context, dict[str, tuple[str, ...]], str], BaseModel]
+"""A view from its context, canonical parameters and the data version it is computed at."""
 
 BUILDERS: dict[str, Builder] = {
-    "/api/meta": lambda c, p: views.meta_view(c.reader),
-    "/api/overview": lambda c, p: views.overview_view(c.reader, _day(p, "end")),
-    "/api/indices": lambda c, p: views.indices_view(
+    "/api/meta": lambda c, p, v: views.meta_view(c.reader),
+    "/api/overview": lambda c, p, v: views.overview_view(c.reader, _day(p, "end")),
+    "/api/indices": lambda c, p, v: views.indices_view(
         c.reader,
         list(p["keys"]),
         _day(p, "base"),
@@ -183,7 +192,7 @@ BUILDERS: dict[str, Builder] = {
         _how(p),
         until=_day(p, "until"),
     ),
-    "/api/correlations": lambda c, p: views.correlation_view(
+    "/api/correlations": lambda c, p, v: views.correlation_view(
         c.reader,
         list(p["keys"]),
         _day(p, "start"),
@@ -191,7 +200,7 @@ BUILDERS: dict[str, Builder] = {
         _how(p),
         until=_day(p, "until"),
     ),
-    "/api/lags": lambda c, p: views.lags_view(
+    "/api/lags": lambda c, p, v: views.lags_view(
         c.reader,
         _one(p, "fuel") or PAGE_FUEL,
         _one(p, "area") or "BR",
@@ -203,16 +212,23 @@ BUILDERS: dict[str, Builder] = {
         _how(p),
         until=_day(p, "until"),
     ),
-    "/api/regional": lambda c, p: views.regional_view(
+    "/api/regional": lambda c, p, v: views.regional_view(
         c.reader, _one(p, "fuel") or PAGE_FUEL, _day(p, "week")
     ),
-    "/api/parity": lambda c, p: views.parity_view(c.reader, _day(p, "week")),
-    "/api/health": lambda c, p: health_view(
+    "/api/parity": lambda c, p, v: views.parity_view(c.reader, _day(p, "week")),
+    "/api/health": lambda c, p, v: health_view(
         c.store, c.catalog, c.queue, c.clock, c.series_clocks, c.alerts
+    ),
+    "/api/outlook": lambda c, p, v: c.outlook.area(
+        _one(p, "fuel") or PAGE_FUEL, _one(p, "area") or PAGE_AREA, v
+    ),
+    "/api/outlook/map": lambda c, p, v: c.outlook.state_map(
+        _one(p, "fuel") or PAGE_FUEL, int(_one(p, "horizon") or OUTLOOK_MAP_HORIZON), v
     ),
 }
 """The views that are precomputed, by path; each reads the canonical parameters it is stored
-under. Anything else (``/api/series``, CSV downloads, the outlook) is computed per request."""
+under. Anything else (``/api/series``, CSV downloads, an outlook of another fuel or area) is
+computed per request."""
 
 
 def _q(**values: str | Sequence[str] | date | None) -> Params:
@@ -267,6 +283,9 @@ def default_requests(meta: MetaView) -> list[tuple[str, Params]]:
         ("/api/lags", _q(fuel=PAGE_FUEL, area=PAGE_AREA, driver=BRENT_BRL, **fuel_window)),
         ("/api/parity", ()),
         ("/api/health", ()),
+        # the Outlook tab's first requests (outlook.js): its backtest reads whole histories
+        ("/api/outlook", _q(fuel=PAGE_FUEL, area=PAGE_AREA)),
+        ("/api/outlook/map", _q(fuel=PAGE_FUEL, horizon=str(OUTLOOK_MAP_HORIZON))),
     ]
     out += [("/api/regional", _q(fuel=p.code)) for p in meta.products]
     return out
@@ -338,7 +357,7 @@ class Precomputer:
 
     def compute(self, path: str, params: Params, version: str) -> bytes:
         """Compute one view, store it under ``version`` and return its body."""
-        body = render(BUILDERS[path](self.ctx, dict(params)))
+        body = render(BUILDERS[path](self.ctx, dict(params), version))
         name = entry_name(path, params)
         if self._store_views:
             self.ctx.store.put_meta(name, encode(version, params, body))

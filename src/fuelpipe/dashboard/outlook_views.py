@@ -1,0 +1,730 @@
+"""The Outlook views: the stored nowcast of a fuel, its accuracy, and the state map, built
+without FastAPI (the routes in :mod:`fuelpipe.dashboard.outlook_api` and the outlook Lambda's
+stored views both call :class:`OutlookViews`).
+
+Accuracy is a walk-forward backtest of the same model on the history this store holds (the
+last three years of forecast weeks), so the panel never shows a nowcast without saying whether
+it beats the no-change forecast there.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Callable, Hashable, Iterable
+from datetime import date, timedelta
+from functools import cache, partial
+from typing import TYPE_CHECKING, Generic, TypeVar
+
+from cachetools import LRUCache
+from pydantic import BaseModel, Field
+
+from fuelpipe.dashboard.areas import AREAS, STATE_CODES
+from fuelpipe.dashboard.schemas import Table
+from fuelpipe.domain.catalog import FUEL_PRODUCTS, Catalog
+from fuelpipe.domain.keys import commodity_key, currency_key, fuel_key, outlook_key
+from fuelpipe.domain.models import Record, Status
+from fuelpipe.ports.store import Store
+from fuelpipe.stages.outlook import (
+    MIN_WEEKS,
+    NATIONAL,
+    SkipReason,
+    after_last_gap,
+    behind_newest,
+    skip_reasons,
+)
+
+if TYPE_CHECKING:  # numpy is imported only when an outlook is read
+    from fuelpipe.outlook.backtest import Score, Scored
+    from fuelpipe.outlook.forecast import Forecast, Step
+    from fuelpipe.outlook.records import StoredForecast
+    from fuelpipe.outlook.series import Drivers
+
+ACCURACY_WEEKS = 156
+HISTORY_WEEKS = 26
+REPORTED_HORIZONS = (1, 2, 4)
+"""The horizons the area view's accuracy table shows (``outlook.backtest.REPORTED_HORIZONS``)."""
+MIN_SCORED_WEEKS = 12
+"""Fewer scored 1-week forecasts than this give no verdict on whether the model beats
+no-change: a few weeks' mean absolute errors say nothing either way."""
+VERDICT_P = 0.05
+"""The Diebold-Mariano p-value below which the page says the model beats (or loses to)
+no-change; above it the two are not told apart."""
+USD, BRENT, FUTURES = currency_key("USD"), commodity_key("BRENT"), commodity_key("BRENT_FUTURES")
+DRIVER_KEYS = {"brent": BRENT, "usd": USD, "futures": FUTURES}
+"""The store key of each driver the model names (``fuelpipe.outlook.series.DRIVER_NAMES``)."""
+
+
+class StepOut(BaseModel):
+    """One survey week of the nowcast."""
+
+    horizon: int
+    week: date
+    point: float
+    lo80: float
+    hi80: float
+    lo95: float
+    hi95: float
+    published: float | None
+
+
+class StaleDriverOut(BaseModel):
+    """A driver whose newest value was too old when the forecast was made."""
+
+    driver: str
+    """``brent`` (FRED spot), ``usd`` (PTAX) or ``futures`` (BZ=F)."""
+    key: str
+    last_day: date
+    """Its newest value known at the forecast's as-of time."""
+
+
+class WeekPrice(BaseModel):
+    """A published survey week."""
+
+    week: date
+    price: float
+
+
+class AccuracyOut(BaseModel):
+    """Backtest accuracy at one horizon (weeks after the last published one)."""
+
+    horizon: int
+    n: int
+    first_week: date | None = None
+    """The first forecast week scored at this horizon (the history may start after
+    ``accuracy_from``)."""
+    mae: float | None
+    naive_mae: float | None
+    ratio: float | None
+    bias: float | None
+    coverage80: float | None
+    coverage95: float | None
+    dm_p: float | None = None
+    """Diebold-Mariano p-value of "its errors equal no-change's" (None when it cannot be
+    computed): the verdict needs it below VERDICT_P."""
+    no_change_n: int = 0
+    """Of the ``n``, the forecasts that were the no-change fallback (Brazil had no forecast from
+    their week): no evidence either way, so ``mae``, ``naive_mae``, ``ratio``, ``bias`` and
+    ``dm_p`` are over the other ``n - no_change_n`` (:func:`accuracy_out`), and the verdict
+    needs MIN_SCORED_WEEKS of those; when all of them, ``ratio`` and ``dm_p`` are None, as no
+    change compared with itself says nothing (the verdict is ``not_applicable``)."""
+
+
+class OutlookView(BaseModel):
+    """A fuel's outlook in one area."""
+
+    fuel: str
+    area: str
+    unit: str
+    available: bool
+    as_of: str | None = None
+    last_week: date | None = None
+    last_price: float | None = None
+    driver_move: float | None = Field(
+        default=None,
+        description="log change of Brent in BRL over the 7 days to `driver_day` (the model's "
+        "first driver block; 0.05 is exp(0.05) - 1 = +5.1 %)",
+    )
+    driver_day: date | None = None
+    stale_drivers: list[StaleDriverOut] = []
+    """Drivers too old at ``as_of`` (their limit is ``StaleAfter``): the page warns."""
+    drivers_dropped: bool = False
+    """True when the forecast does not use Brent in BRL: a stale driver froze it, so the forecast
+    was fitted on the fuel's own changes only, or the forecast is no change (``method``); False
+    when it does (the current drivers carry it: Brent spot by BZ=F)."""
+    method: str = Field(
+        default="model",
+        description="`model`: the model's forecast (a state's: its last price moved by Brazil's "
+        "forecast change); `no_change`: the no-change fallback, the last price at every week, as "
+        "Brazil had no forecast from the same week (`no_change_reason`)",
+    )
+    no_change_reason: str | None = Field(
+        default=None,
+        description="why the forecast is no change: `national_ends_before` (Brazil's series "
+        "stored here ends before the forecast's week, in the week `national_last_week`), "
+        "`no_national` (no Brazil week stored up to it), `national_no_forecast` (Brazil's model "
+        "made none from that week); null for the model's forecast",
+    )
+    national_last_week: date | None = None
+    """Brazil's last week known when the forecast was made (``national_ends_before`` only)."""
+    steps: list[StepOut] = []
+    history: list[WeekPrice] = []
+    accuracy: list[AccuracyOut] = []
+    accuracy_from: date | None = None
+    """Where the backtest window starts (``ACCURACY_WEEKS`` before the last published week);
+    each horizon's ``first_week`` is the first week actually scored."""
+    min_scored_weeks: int = MIN_SCORED_WEEKS
+    min_weeks: int = MIN_WEEKS
+    """Published weeks (without a long hole) the model needs before it forecasts."""
+    published_weeks: int = 0
+    """Published weeks stored since the last long hole: with fewer than ``min_weeks`` there is
+    no outlook."""
+    verdict: str = "unknown"
+    """``beats`` when the 1-week MAE is below the no-change MAE, ``does_not_beat`` otherwise;
+    ``unknown`` with fewer than ``min_scored_weeks`` scored 1-week forecasts of the model's own
+    (not the no-change fallback's);
+    ``not_applicable`` when every scored 1-week forecast was the no-change fallback (no change
+    compared with itself). Of the backtest, not of this forecast: one that is no change
+    (``method``) keeps its earlier forecasts' verdict."""
+    newest_week: date | None = None
+    """The series' newest stored week (``history``'s last)."""
+    stale: bool = Field(
+        default=False,
+        description="true when the stored forecast was made from a week older than "
+        "`newest_week`: the refresh made no forecast since, so its first weeks are already "
+        "published and it is not the current outlook",
+    )
+    stale_reason: str | None = Field(
+        default=None,
+        description="why the last refresh made no forecast from `newest_week`: `too_short` "
+        "(fewer than `min_weeks` weeks since the last long hole), `no_forecast` (the model "
+        "made none from them), `failed` (the series' data raised an error); null when stale "
+        "and no refresh has run on that week yet",
+    )
+    stale_detail: str | None = None
+    """The refresh's own line for ``stale_reason`` (English)."""
+
+    def table(self) -> Table:
+        """The fan chart's numbers, one row per forecast week."""
+        head = ["fuel", "area", "as_of", "last_week", "last_price", "horizon", "week", "point",
+                "lo80", "hi80", "lo95", "hi95", "published", "verdict", "stale"]  # fmt: skip
+        rows = [
+            [
+                self.fuel,
+                self.area,
+                self.as_of,
+                _iso(self.last_week),
+                self.last_price,
+                s.horizon,
+                s.week.isoformat(),
+                s.point,
+                s.lo80,
+                s.hi80,
+                s.lo95,
+                s.hi95,
+                s.published,
+                self.verdict,
+                self.stale,
+            ]
+            for s in self.steps
+        ]
+        return head, rows
+
+
+class StateChange(BaseModel):
+    """One state's expected change, and how its forecasts at that horizon scored."""
+
+    area: str
+    name: str
+    last_week: date
+    last_price: float
+    week: date
+    point: float
+    change: float = Field(
+        description="expected change from `last_price` to `point` as a fraction, not a percent: "
+        "-0.0018 means -0.18 % (point / last_price - 1); the CSV's `change_fraction`"
+    )
+    scored_weeks: int = 0
+    """The model's forecasts at this horizon scored by the state's backtest
+    (``ACCURACY_WEEKS``): the no-change fallback's are no evidence and not counted."""
+    ratio: float | None = None
+    """Their MAE over no-change's (None when every scored forecast was the no-change
+    fallback)."""
+    dm_p: float | None = None
+    verdict: str = "unknown"
+    """:func:`verdict_of` at this horizon: ``unknown`` below ``min_scored_weeks`` scored weeks,
+    ``not_applicable`` when every scored one was the no-change fallback."""
+    method: str = "model"
+    """``model`` or ``no_change`` (the fallback: ``no_change_reason`` says why), as
+    ``/api/outlook``'s."""
+    no_change_reason: str | None = None
+
+
+class BehindState(BaseModel):
+    """A state whose stored forecast is older than its newest stored week (not on the map as
+    current: the refresh made no forecast from that week)."""
+
+    area: str
+    name: str
+    last_week: date
+    """The week the stored forecast was made from."""
+    newest_week: date
+
+
+class OutlookMapView(BaseModel):
+    """Expected change by state at one horizon."""
+
+    fuel: str
+    horizon: int
+    states: list[StateChange]
+    """The states whose forecast is current (made from their newest stored week)."""
+    behind: list[BehindState] = []
+    """The states whose stored forecast is out of date, left out of ``states``."""
+    min_scored_weeks: int = MIN_SCORED_WEEKS
+    verdict_p: float = VERDICT_P
+
+    def table(self) -> Table:
+        """One row per state."""
+        head = ["fuel", "horizon", "area", "name", "last_week", "last_price", "week", "point",
+                "change_fraction", "scored_weeks", "ratio", "dm_p", "verdict",
+                "method"]  # fmt: skip
+        rows = [
+            [
+                self.fuel,
+                self.horizon,
+                s.area,
+                s.name,
+                s.last_week.isoformat(),
+                s.last_price,
+                s.week.isoformat(),
+                s.point,
+                s.change,
+                s.scored_weeks,
+                s.ratio,
+                s.dm_p,
+                s.verdict,
+                s.method,
+            ]
+            for s in self.states
+        ]
+        return head, rows
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day else None
+
+
+NOT_APPLICABLE = "not_applicable"
+"""The verdict where the forecast compared with no change is no change itself."""
+
+
+def verdict_of(accuracy: Iterable[AccuracyOut], horizon: int = 1) -> str | None:
+    """Whether the nowcast ``horizon`` weeks ahead beats the naive "no change" forecast:
+    NOT_APPLICABLE when every scored forecast was the no-change fallback (no change against
+    itself); None (no verdict) below MIN_SCORED_WEEKS scored weeks of the model's own forecasts
+    (the fallback's weeks are no evidence either way), as a handful of weeks decides nothing;
+    "no_clear_difference" when the Diebold-Mariano test cannot tell the two apart at VERDICT_P
+    (a ratio of 0.95 over 22 weeks had p = 0.78)."""
+    one = next((a for a in accuracy if a.horizon == horizon), None)
+    if one is not None and one.n and one.no_change_n == one.n:
+        return NOT_APPLICABLE
+    if one is None or one.ratio is None or one.n - one.no_change_n < MIN_SCORED_WEEKS:
+        return None
+    if one.dm_p is None or one.dm_p >= VERDICT_P:
+        return "no_clear_difference"
+    return "beats" if one.ratio < 1.0 else "does_not_beat"
+
+
+def first_weeks(scored: Iterable[tuple[int, date]]) -> dict[int, date]:
+    """The first week scored at each horizon, from (horizon, week) pairs."""
+    firsts: dict[int, date] = {}
+    for horizon, week in scored:
+        if horizon not in firsts or week < firsts[horizon]:
+            firsts[horizon] = week
+    return firsts
+
+
+def fill_forecast(view: OutlookView, stored: StoredForecast) -> None:
+    """The stored forecast's numbers into the view (rounded as served), its stale drivers with
+    their store keys."""
+    fc = stored.forecast
+    view.as_of = fc.as_of.isoformat()
+    view.last_week = fc.last_week
+    view.last_price = round(fc.last_price, 4)
+    view.driver_move = _num(fc.driver_move)
+    view.driver_day = fc.driver_day
+    view.stale_drivers = [
+        StaleDriverOut(driver=d.name, key=DRIVER_KEYS.get(d.name, d.name), last_day=d.last_day)
+        for d in fc.stale
+    ]
+    view.drivers_dropped = fc.drivers_dropped
+    if fc.no_change is not None:
+        view.method = "no_change"
+        view.no_change_reason = fc.no_change.reason
+        view.national_last_week = fc.no_change.national_last_week
+    view.steps = [
+        StepOut(
+            horizon=s.horizon,
+            week=s.week,
+            point=round(s.point, 4),
+            lo80=round(s.lo80, 4),
+            hi80=round(s.hi80, 4),
+            lo95=round(s.lo95, 4),
+            hi95=round(s.hi95, 4),
+            published=stored.actuals.get(s.horizon),
+        )
+        for s in fc.steps
+    ]
+
+
+def accuracy_out(s: Score, first_week: date | None) -> AccuracyOut:
+    """One horizon's backtest score as served (``s`` from
+    :func:`~fuelpipe.outlook.backtest.served_score`): the n and the bands' coverage every
+    served forecast's; the MAEs, their ratio, the bias and the p-value the model's against no
+    change on the model's weeks only, as a fallback week's loss difference is 0 by
+    construction. No ratio and no p-value when every scored forecast was the fallback (no
+    change against itself); its MAEs are then no change's."""
+    return AccuracyOut(
+        horizon=s.horizon,
+        n=s.n,
+        first_week=first_week,
+        mae=_num(s.mae),
+        naive_mae=_num(s.naive_mae),
+        ratio=_num(s.ratio),
+        bias=_num(s.bias),
+        coverage80=_num(s.coverage80),
+        coverage95=_num(s.coverage95),
+        dm_p=_num(s.dm_p),
+        no_change_n=s.no_change_n,
+    )
+
+
+def mark_behind(view: OutlookView, reason: Callable[[], SkipReason | None]) -> None:
+    """Mark the view's forecast stale when its last week is older than the series' newest
+    stored week (``view.newest_week``), with why the last refresh made none from that week
+    (``reason`` is read only then, and said only when it is about that very week)."""
+    late = (
+        None if view.last_week is None else behind_newest(view.last_week, view.newest_week, reason)
+    )
+    if late is None:
+        return
+    view.stale = True
+    if late.why is not None:
+        view.stale_reason, view.stale_detail = late.why.reason, late.why.detail
+
+
+def _num(value: float) -> float | None:
+    return round(value, 4) if math.isfinite(value) else None
+
+
+def state_change(uf: str, fc: Forecast, step: Step, scores: list[AccuracyOut]) -> StateChange:
+    """One state on the map: its expected change at the step's horizon, whether it is the
+    no-change fallback, and how its backtest scored at that horizon (``unknown`` below
+    MIN_SCORED_WEEKS scored weeks, ``not_applicable`` when all were the fallback)."""
+    scored = next(a for a in scores if a.horizon == step.horizon)
+    return StateChange(
+        area=uf,
+        name=AREAS[uf].name,
+        last_week=fc.last_week,
+        last_price=round(fc.last_price, 4),
+        week=step.week,
+        point=round(step.point, 4),
+        change=round(step.point / fc.last_price - 1.0, 5),
+        scored_weeks=scored.n - scored.no_change_n,
+        ratio=scored.ratio,
+        dm_p=scored.dm_p,
+        verdict=verdict_of(scores, step.horizon) or "unknown",
+        method="model" if fc.no_change is None else "no_change",
+        no_change_reason=None if fc.no_change is None else fc.no_change.reason,
+    )
+
+
+def drivers_once(points: Callable[[str], list[tuple[date, float]]]) -> Callable[[], Drivers]:
+    """The drivers' series, read with ``points`` on first use only: one map request scores up
+    to 27 states on the same ones (reading them per state cost most of the map's time)."""
+    from fuelpipe.outlook.series import drivers_for
+
+    @cache
+    def load() -> Drivers:
+        series = {k: points(k) for k in (USD, BRENT, FUTURES)}
+        return drivers_for(series, usd_key=USD, brent_key=BRENT, futures_key=FUTURES)
+
+    return load
+
+
+def states_once(
+    points: Callable[[str], list[tuple[date, float]]], product: str
+) -> Callable[[], dict[str, list[tuple[date, float]]]]:
+    """Every state's weekly prices of one fuel, and Brazil's (under ``NATIONAL``), read with
+    ``points`` on first use only: a state's accuracy is the panel's backtest
+    (:func:`walk_forward_panel`), which reads them all, and the map asks it for all 27."""
+
+    @cache
+    def load() -> dict[str, list[tuple[date, float]]]:
+        read = {a: points(fuel_key(product, a)) for a in (*STATE_CODES, NATIONAL)}
+        return {uf: p for uf, p in read.items() if p}
+
+    return load
+
+
+States = Callable[[], dict[str, list[tuple[date, float]]]]
+"""Every state's weekly prices of one fuel, read on first use (:func:`states_once`)."""
+
+
+V = TypeVar("V")
+
+
+class LockedCache(Generic[V]):
+    """An LRU cache shared by the routes' worker threads: cachetools' caches are not
+    thread-safe (a get racing an eviction raises KeyError), so one lock guards every access."""
+
+    def __init__(self, maxsize: int) -> None:
+        self._entries: LRUCache[Hashable, V] = LRUCache(maxsize=maxsize)
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable) -> V | None:
+        """The value cached under ``key``, or None."""
+        with self._lock:
+            found: V | None = self._entries.get(key)
+            return found
+
+    def put(self, key: Hashable, value: V) -> None:
+        """Cache ``value`` under ``key`` (evicting the least recently used past maxsize)."""
+        with self._lock:
+            self._entries[key] = value
+
+
+PanelCache = LockedCache[dict[str, list["Scored"]]]
+NewestCache = LockedCache[dict[str, date]]
+
+
+def newest_weeks(cache: NewestCache, product: str, states: States, version: str) -> dict[str, date]:
+    """Each state's newest stored week of one fuel, read once per data ``version`` (from the
+    states' series the accuracy reads on a miss): staleness on the map is judged on the
+    version's data, as the accuracy beside it."""
+    found = cache.get((product, version))
+    if found is None:
+        found = {uf: p[-1][0] for uf, p in states().items() if p and uf != NATIONAL}
+        cache.put((product, version), found)
+    return found
+
+
+def latest_forecast(store: Store, key: str) -> list[Record]:
+    """The latest stored forecast of an outlook key (empty: none), one small read whatever the
+    number stored."""
+    return store.query(key, limit=1, newest_first=True)
+
+
+def newest_points(store: Store, key: str, count: int) -> list[tuple[date, float]]:
+    """The last ``count`` published weeks of a series (date order), reading newest first only
+    as far back as they reach: the weeks the view shows, whatever the history's length."""
+    found: list[tuple[date, float]] = []
+    end: date | None = None
+    while len(found) < count:
+        records = store.query(
+            key, None, end, ("date", "value", "status"), limit=count, newest_first=True
+        )
+        found += [
+            (r.date, float(r.value))
+            for r in records
+            if r.status is Status.OK and r.value is not None
+        ]
+        if len(records) < count:
+            break
+        end = records[-1].date - timedelta(days=1)
+    return found[:count][::-1]
+
+
+WeeksCache = LockedCache[int]
+
+
+def published_weeks(
+    cache: WeeksCache, key: str, version: str, history: Callable[[], list[tuple[date, float]]]
+) -> int:
+    """Published weeks since the series' last long hole, from its whole ``history`` once per
+    data ``version`` (as the accuracy beside them)."""
+    found = cache.get((key, version))
+    if found is None:
+        found = len(after_last_gap(history()))
+        cache.put((key, version), found)
+    return found
+
+
+def latest_steps(
+    store: Store, product: str, horizon: int, newest: dict[str, date]
+) -> tuple[list[tuple[str, Forecast, Step]], list[BehindState]]:
+    """Each state's latest stored forecast with its step at ``horizon``, the current ones
+    apart from those behind their state's newest stored week (``newest``: out of date, the
+    refresh made no forecast from that week)."""
+    from fuelpipe.outlook.records import from_record
+
+    current: list[tuple[str, Forecast, Step]] = []
+    behind: list[BehindState] = []
+    for uf in STATE_CODES:
+        records = latest_forecast(store, outlook_key(product, uf))
+        if not records:
+            continue
+        fc = from_record(records[0]).forecast
+        step = next((s for s in fc.steps if s.horizon == horizon), None)
+        week = newest.get(uf)
+        if step is None:
+            continue
+        if week is not None and week > fc.last_week:
+            behind.append(
+                BehindState(area=uf, name=AREAS[uf].name, last_week=fc.last_week, newest_week=week)
+            )
+        else:
+            current.append((uf, fc, step))
+    return current, behind
+
+
+def state_points(states: States, uf: str) -> list[tuple[date, float]]:
+    """One state's weekly prices from the fuel's states (empty when it has none)."""
+    return states().get(uf, [])
+
+
+def accuracy_start(fuel: list[tuple[date, float]]) -> date | None:
+    """Where a series' backtest window starts: ACCURACY_WEEKS before its last week."""
+    return fuel[-1][0] - timedelta(weeks=ACCURACY_WEEKS) if fuel else None
+
+
+def panel_scored(
+    cache: PanelCache,
+    catalog: Catalog,
+    product: str,
+    states: States,
+    drivers: Callable[[], Drivers],
+    version: str,
+) -> dict[str, list[Scored]]:
+    """The states' backtest of one fuel by state, as their forecasts are served
+    (:func:`~fuelpipe.outlook.backtest.walk_forward_panel`): walked once for all 27 per data
+    ``version``, the states' series read only then. The walk starts at the earliest state's
+    accuracy window: it skips only the eras that end before it (the 2004–2019 one), so every
+    state's scored weeks from its own window start are those of the walk over all weeks."""
+    from fuelpipe.outlook.backtest import walk_forward_panel
+    from fuelpipe.outlook.series import Lags
+    from fuelpipe.outlook.series import Series as Points
+
+    key = (product, version)
+    found = cache.get(key)
+    if found is None:
+        known = {uf: p for uf, p in states().items() if uf != NATIONAL}
+        starts = [s for s in map(accuracy_start, known.values()) if s is not None]
+        with_drivers = drivers()
+        members = {uf: with_drivers.with_fuel(Points.of(p)) for uf, p in known.items()}
+        national = states().get(NATIONAL)
+        found = walk_forward_panel(
+            members,
+            min(starts, default=None),
+            lags=Lags.from_catalog(catalog),
+            national=with_drivers.with_fuel(Points.of(national)) if national else None,
+        )
+        cache.put(key, found)
+    return found
+
+
+def backtest_of(
+    catalog: Catalog,
+    fuel: list[tuple[date, float]],
+    start: date | None,
+    drivers: Callable[[], Drivers],
+    state: tuple[str, str, States] | None,
+    panel_cache: PanelCache,
+    version: str = "",
+) -> list[Scored]:
+    """The scored weeks from ``start`` of one area's backtest, as its forecast is served: a
+    state's from the pooled panel, another area's from its own regression on the weeks after
+    its last long hole (a file that stops for years starts afresh, as the served model does)."""
+    from fuelpipe.outlook.backtest import walk_forward
+    from fuelpipe.outlook.series import Lags
+    from fuelpipe.outlook.series import Series as Points
+
+    if state is not None:
+        product, uf, states = state
+        by_state = panel_scored(panel_cache, catalog, product, states, drivers, version)
+        return [s for s in by_state.get(uf, []) if start is None or s.week >= start]
+    inputs = drivers().with_fuel(Points.of(after_last_gap(fuel)))
+    return walk_forward(inputs, start, lags=Lags.from_catalog(catalog))[1]
+
+
+MAP_HORIZON = 2
+"""The horizon the page's state map opens at (outlook.js asks ``horizon=2``)."""
+
+
+class OutlookViews:
+    """The outlook views of one store, with the accuracy computed once per data version."""
+
+    def __init__(self, store: Store, catalog: Catalog) -> None:
+        self.store = store
+        self.catalog = catalog
+        # Every state of a fuel is scored for its map: room for all of them across a few fuels.
+        self._accuracy: LockedCache[tuple[list[AccuracyOut], date | None]] = LockedCache(256)
+        self._weeks: WeeksCache = LockedCache(256)
+        self._panels: PanelCache = LockedCache(8)
+        self._newest: NewestCache = LockedCache(16)
+
+    def points(self, key: str) -> list[tuple[date, float]]:
+        """Every OK value of ``key``, oldest first."""
+        return [
+            (r.date, float(r.value))
+            for r in self.store.query(key, fields=("date", "value", "status"))
+            if r.status is Status.OK and r.value is not None
+        ]
+
+    def accuracy(
+        self,
+        key: str,
+        history: Callable[[], list[tuple[date, float]]],
+        drivers: Callable[[], Drivers],
+        version: str,
+        state: tuple[str, str, States] | None = None,
+    ) -> tuple[list[AccuracyOut], date | None]:
+        """The backtest's scores at every horizon (the view shows 1, 2 and 4; the map its own),
+        once per data ``version``: ``history`` and the drivers are read on a miss only.
+
+        A state's (``state``: its fuel, code and the fuel's states) is the pooled panel's, as
+        its forecast is served."""
+        from fuelpipe.outlook.backtest import served_score
+        from fuelpipe.outlook.params import HORIZONS
+
+        cache_key = (key, version)
+        cached = self._accuracy.get(cache_key)
+        if cached is not None:
+            return cached
+        fuel = history()
+        start = accuracy_start(fuel)
+        scored = backtest_of(self.catalog, fuel, start, drivers, state, self._panels, version)
+        firsts = first_weeks((row.horizon, row.week) for row in scored)
+        out = [accuracy_out(s, firsts.get(s.horizon)) for s in served_score(scored, HORIZONS)]
+        self._accuracy.put(cache_key, (out, start))
+        return out, start
+
+    def area(self, fuel: str, area: str, version: str) -> OutlookView:
+        """The latest stored nowcast of one fuel and area (80/95% bands), the driver's move,
+        and backtest accuracy, at data ``version``."""
+        from fuelpipe.outlook.records import from_record
+
+        store = self.store
+        key = fuel_key(fuel, area)
+        unit = self.catalog[key].unit if key in self.catalog else FUEL_PRODUCTS[fuel][1]
+        records = latest_forecast(store, outlook_key(fuel, area))
+        history = cache(partial(self.points, key))  # the whole history, read at most once here
+        shown = newest_points(store, key, HISTORY_WEEKS)
+        view = OutlookView(
+            fuel=fuel,
+            area=area,
+            unit=unit,
+            available=bool(records),
+            history=[WeekPrice(week=d, price=v) for d, v in shown],
+            published_weeks=published_weeks(self._weeks, key, version, history),
+        )
+        view.newest_week = shown[-1][0] if shown else None
+        if records:
+            fill_forecast(view, from_record(records[0]))
+            mark_behind(view, lambda: skip_reasons(store).get(key))
+            state = (fuel, area, states_once(self.points, fuel)) if area in STATE_CODES else None
+            scores, view.accuracy_from = self.accuracy(
+                key, history, drivers_once(self.points), version, state
+            )
+            view.accuracy = [a for a in scores if a.horizon in REPORTED_HORIZONS]
+            view.verdict = verdict_of(view.accuracy) or view.verdict
+        return view
+
+    def state_map(self, fuel: str, horizon: int, version: str) -> OutlookMapView:
+        """Each state's expected change from its last published price at one horizon, with how
+        its forecasts at that horizon scored, at data ``version``."""
+        states = []
+        drivers = drivers_once(self.points)
+        panel = states_once(self.points, fuel)
+        newest = newest_weeks(self._newest, fuel, panel, version)
+        current, behind = latest_steps(self.store, fuel, horizon, newest)
+        for uf, fc, step in current:
+            scores, _ = self.accuracy(
+                fuel_key(fuel, uf),
+                partial(state_points, panel, uf),
+                drivers,
+                version,
+                (fuel, uf, panel),
+            )
+            states.append(state_change(uf, fc, step, scores))
+        return OutlookMapView(fuel=fuel, horizon=horizon, states=states, behind=behind)
