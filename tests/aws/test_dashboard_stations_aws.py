@@ -137,6 +137,9 @@ class Recording:
     def window(self) -> tuple[date, date] | None:
         return self.lake.window()
 
+    def old_layout(self) -> int | None:
+        return self.lake.old_layout()
+
     def query(self, name: str, params: dict[str, Any]) -> QueryResult:
         result = self.lake.query(name, params)
         self.calls.append(Recorded(name, params, duck_types(self.lake, name, params), result))
@@ -247,7 +250,8 @@ def answer(response: dict[str, Any]) -> tuple[int, Any, dict[str, str]]:
     body = response["body"]
     kind = response["headers"].get("content-type", "")
     shown = {k: v for k, v in response["headers"].items()
-             if k in ("content-type", "content-disposition", "x-truncated")}  # fmt: skip
+             if k in ("content-type", "content-disposition", "x-truncated",
+                      "x-lake-old-layout")}  # fmt: skip
     return response["statusCode"], json.loads(body) if "json" in kind else body, shown
 
 
@@ -260,7 +264,7 @@ def test_the_handler_answers_the_stations_api_from_athena_as_duckdb_does(
     want = [answer(duck(path, query)) for path, query in REQUESTS]
     assert [status for status, *_ in want] == [200] * len(REQUESTS), want
     assert want[0][1] == {"available": True, "first": "2025-03-24", "last": "2025-04-19",
-                          "fuels": want[0][1]["fuels"]}  # fmt: skip
+                          "fuels": want[0][1]["fuels"], "old_layout": None}  # fmt: skip
     assert all(body["rows"] for _, body, _ in want[1:7]), "every view has rows"
     assert want[6][1]["truncated"] is True  # 151 stations: the search's cut is exercised
     assert len(recording.calls) == len(REQUESTS) - 1  # meta asks only the window
@@ -289,6 +293,23 @@ def test_the_handler_answers_the_stations_api_from_athena_as_duckdb_does(
     )
     assert {e["WorkGroup"] for e in executions} == {athena_lake.workgroup}
     assert {e["QueryExecutionContext"]["Database"] for e in executions} == {"fuelpipe"}
+
+
+def test_an_old_layout_lake_in_s3_is_named_by_the_handler(
+    aws_home: AwsHome, local_lake: StationLake, athena_lake: AthenaLake
+) -> None:
+    """Athena reads the bucket's partitions as they are: a manifest of files in layout 1 (no
+    layout recorded) makes the handler's answers say so, as the local lake's do."""
+    manifest = local_lake.storage.read_manifest()
+    del manifest["layout"]
+    S3LakeStorage(athena_lake.s3, athena_lake.bucket).write_manifest(manifest)
+    call = invoker(aws_home.app(FixedClock(NOW)), athena_lake.stations)
+    response = call("/api/stations/meta", "")
+    assert response["statusCode"] == 200, response
+    assert response["headers"]["x-lake-old-layout"] == "1"
+    old = json.loads(response["body"])["old_layout"]
+    assert old["layout"] == 1
+    assert "run `fuelpipe stations migrate`" in old["detail"]
 
 
 def test_an_unknown_state_is_a_422_before_athena_is_asked(

@@ -227,6 +227,8 @@ class Allow:
 
     actions: frozenset[str]
     leading_keys: frozenset[str] | None
+    indexes: frozenset[str] = frozenset()
+    """The table indexes its resources name (``${Table.Arn}/index/<name>``; ``*`` for all)."""
 
     def grants(self, action: str) -> bool:
         return any(fnmatchcase(action.lower(), pattern) for pattern in self.actions)
@@ -271,6 +273,11 @@ class Grant:
         """True when one Allow statement grants ``action`` on every one of ``keys``."""
         return any(st.grants(action) and st.admits(keys) for st in self.statements)
 
+    def indexes(self, action: str) -> frozenset[str]:
+        """The indexes the role may call ``action`` on (IAM authorizes a Query of an index by
+        the index's ARN, not the table's)."""
+        return frozenset(i for st in self.statements if st.grants(action) for i in st.indexes)
+
     def write_partitions(self) -> frozenset[str] | None:
         """The partition patterns the role may write under (ANY_PARTITION: unconditioned)."""
         writing = [st for st in self.statements if any(st.grants(a) for a in TABLE_WRITES)]
@@ -298,8 +305,20 @@ def dynamodb_statements(document: Mapping[str, Any]) -> list[Allow]:
     for statement in allow_statements(document):
         actions = frozenset(str(a).lower() for a in as_list(statement.get("Action", [])))
         if any(a.startswith(("dynamodb:", "*")) for a in actions):
-            found.append(Allow(actions, leading_keys(statement)))
+            found.append(Allow(actions, leading_keys(statement), indexes_of(statement)))
     return found
+
+
+INDEX_ARN = re.compile(r"/index/([^/\"'}]+)")
+
+
+def indexes_of(statement: Mapping[str, Any]) -> frozenset[str]:
+    """The index names a statement's resources end in (``.../index/<name>``)."""
+    return frozenset(
+        m.group(1)
+        for r in as_list(statement.get("Resource", []))
+        for m in INDEX_ARN.finditer(str(r))
+    )
 
 
 def role_grant(template: Mapping[str, Any], name: str) -> Grant:
@@ -474,6 +493,14 @@ class Run:
         lines = [json.loads(line[len(prefix) :]) for line in self.stderr.splitlines()
                  if line.startswith(prefix)]  # fmt: skip
         return [(str(w["action"]), [str(k) for k in w["keys"]]) for w in lines]
+
+    @property
+    def index_reads(self) -> set[tuple[str, str]]:
+        """(IAM action, index name) of each Query or Scan of an index, as the sandbox saw it."""
+        prefix = "LAMBDA-INDEX "
+        lines = [json.loads(line[len(prefix) :]) for line in self.stderr.splitlines()
+                 if line.startswith(prefix)]  # fmt: skip
+        return {(str(r["action"]), str(r["index"])) for r in lines}
 
     @property
     def results(self) -> list[Any]:
@@ -903,6 +930,11 @@ class FunctionRuns:
         runs = [self.locked, *([self.unlocked] if self.unlocked else [])]
         return [write for run in runs for write in run.writes]
 
+    @property
+    def index_reads(self) -> set[tuple[str, str]]:
+        runs = [self.locked, *([self.unlocked] if self.unlocked else [])]
+        return {read for run in runs for read in run.index_reads}
+
 
 @pytest.fixture(scope="module")
 def runs(lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], FunctionRuns]:
@@ -996,6 +1028,26 @@ def test_role_writes_only_the_partitions_its_handler_writes(
     written = {key for _, keys in got.writes for key in keys}
     unused = sorted(p for p in expected if not any(fnmatchcase(k, p) for k in written))
     assert not unused, f"{name}: granted writes under {unused}, but wrote only {sorted(written)}"
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_role_queries_exactly_the_indexes_its_handler_queries(
+    lab: Lab, runs: Callable[[str], FunctionRuns], name: str
+) -> None:
+    """IAM authorizes a Query of an index by the index's ARN, so the action check above (both
+    are dynamodb:Query) sees neither a role that lacks an index its handler queries (every such
+    call AccessDenied on AWS) nor one that grants an index its handler no longer queries (the
+    orchestrator kept pending-index after its backstop stopped reading it)."""
+    got = runs(name)
+    assert got.for_iam.problem is None, f"{name}: the handler failed: {got.for_iam.problem}"
+    grant = role_grant(lab.template, name)
+    for action in ("dynamodb:Query", "dynamodb:Scan"):
+        queried = {index for did, index in got.index_reads if did == action}
+        granted = grant.indexes(action)
+        assert queried == granted, (
+            f"{name}: its role {grant.role} grants {action} on the indexes {sorted(granted)}, "
+            f"its handler called it on {sorted(queried)}"
+        )
 
 
 @pytest.mark.parametrize("name", sorted(PUT_PARTITIONS))

@@ -271,6 +271,48 @@ def test_cli_query_runs_on_athena_in_the_aws_home(moto_server: LocalServer, buck
     assert "--athena needs --since and --until" in needs.output
 
 
+def test_cli_query_on_athena_warns_of_an_old_layout_lake(
+    moto_server: LocalServer, s3: Any, bucket: str
+) -> None:
+    """Athena reads the lake's partitions as they are: a lake whose manifest records files and
+    no layout (written before layout 2) is named on stderr, with the command that migrates it,
+    as the local query names it; the result stays on stdout. Today's layout: no warning."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from fuelpipe.adapters.lake.storage import LAKE_LAYOUT
+    from fuelpipe.cli.main import cli
+
+    athena = moto_server.client("athena")
+    env = {
+        "FUELPIPE_BACKEND": "aws",
+        "FUELPIPE_LAKE_BUCKET": bucket,
+        "FUELPIPE_ATHENA_WORKGROUP": new_workgroup(athena, bucket),
+        "AWS_ENDPOINT_URL": moto_server.url,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    manifest = {"files": {"ultimas-4-semanas-glp.csv": {"ingested_at": "2025-04-22"}}, "http": {}}
+    args = ["stations", "query", "coverage", "--athena", "-f", "json"]
+
+    def put(manifest: dict[str, Any]) -> None:
+        body = json.dumps(manifest).encode()
+        s3.put_object(Bucket=bucket, Key="stations/_manifest.json", Body=body)
+
+    put(manifest)  # as the code before layout 2 left it: no "layout"
+    old = CliRunner().invoke(cli, args, env=env)
+    assert old.exit_code == 0, old.output
+    assert old.stdout.strip() == "[]"  # moto runs no SQL: the result is empty JSON
+    assert "warning: old layout: the lake's partitions are in layout 1, not 2" in old.stderr
+    assert "run `fuelpipe stations migrate`" in old.stderr
+
+    put({**manifest, "layout": LAKE_LAYOUT})
+    today = CliRunner().invoke(cli, args, env=env)
+    assert (today.exit_code, today.stderr) == (0, "")
+
+
 def test_an_old_s3_lake_is_migrated_in_place(
     s3: Any, bucket: str, glp: Path, tmp_path: Path
 ) -> None:

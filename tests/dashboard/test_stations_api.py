@@ -190,6 +190,9 @@ class Recorder:
     def window(self) -> tuple[date, date]:
         return date(2025, 3, 24), date(2025, 4, 19)
 
+    def old_layout(self) -> int | None:
+        return None
+
     def query(self, name: str, params: dict[str, Any]) -> Any:
         self.asked.append((name, params))
         return SimpleNamespace(columns=["state"], rows=[])
@@ -256,6 +259,48 @@ def test_a_search_of_spaces_is_a_422_not_every_station(client: TestClient, q: st
     assert client.get("/api/stations/search", params={"q": "  posto "}).status_code == 200
 
 
+OLD_LAYOUT_HEADER = "x-lake-old-layout"
+
+
+def test_an_old_layout_lake_is_named_in_every_answer_and_todays_in_none(
+    client: TestClient, tmp_path: Path
+) -> None:
+    """A lake whose manifest records files in layout 1 (written before layout 2, not yet
+    migrated) may count one station twice: the meta and every view say so, in JSON (the page
+    shows it) and in a header (CSV too), naming `fuelpipe stations migrate`."""
+    lake = real_sample_lake(tmp_path, NOW)
+    manifest = lake.storage.read_manifest()
+    del manifest["layout"]  # as the code before layout 2 left it
+    lake.storage.write_manifest(manifest)
+    store = SqliteStore(tmp_path / "empty.sqlite", clock=FixedClock(NOW))
+    app = create_app(store, DEFAULT_CATALOG, clock=FixedClock(NOW), cache_ttl_s=0, stations=lake)
+    asked = [
+        ("/api/stations/meta", {}),
+        ("/api/stations/ranking", {"state": "BA"}),
+        ("/api/stations/search", {"q": "posto"}),
+        ("/api/stations/dispersion", {"format": "csv"}),
+    ]
+    with TestClient(app) as http:
+        got = [http.get(path, params=params) for path, params in asked]
+    store.close()
+    lake.close()
+    for resp in got:
+        assert resp.status_code == 200, resp.text
+        assert resp.headers[OLD_LAYOUT_HEADER] == "1"
+    for resp in got[:3]:
+        old = resp.json()["old_layout"]
+        assert (old["layout"], old["current"]) == (1, 2)
+        assert "layout 1, not 2" in old["detail"]
+        assert "fuelpipe stations migrate" in old["detail"]
+    assert got[1].json()["rows"]  # the answer itself is still given
+
+    for path, params in asked:  # the module's lake is of today's layout
+        resp = client.get(path, params=params)
+        assert OLD_LAYOUT_HEADER not in resp.headers
+        if "format" not in params:
+            assert resp.json()["old_layout"] is None
+
+
 class FixedAnswer:
     """A station engine answering every query with the same columns and rows."""
 
@@ -264,6 +309,9 @@ class FixedAnswer:
 
     def window(self) -> tuple[date, date]:
         return date(2025, 3, 24), date(2025, 4, 19)
+
+    def old_layout(self) -> int | None:
+        return None
 
     def query(self, name: str, params: dict[str, Any]) -> Any:
         return SimpleNamespace(columns=self.columns, rows=self.rows)

@@ -16,8 +16,9 @@ and called once per invocation in this one process, like warm invocations of one
 Output: one ``LAMBDA-RESULT <json>`` line per outcome on stdout (``phase`` "init" or "invoke",
 ``ok``, then ``result`` or ``error`` and ``traceback``), and one ``LAMBDA-BLOCKED <module>`` line
 on stderr per module the lock file lacks, and one ``LAMBDA-WRITE <json>`` line on stderr per
-DynamoDB write action (``action``, as IAM names it, and the sorted ``keys`` it writes under).
-Exit status 1 when the init or any invocation failed.
+DynamoDB write action (``action``, as IAM names it, and the sorted ``keys`` it writes under),
+and one ``LAMBDA-INDEX <json>`` line per Query or Scan of a table's index (``action`` and
+``index``: IAM authorizes it by the index's ARN, not the table's). Exit status 1 when the init or any invocation failed.
 Only the standard library is imported here before the import blocker is installed.
 """
 
@@ -40,6 +41,7 @@ BLOCKED = "LAMBDA-BLOCKED "
 ALWAYS_ALLOWED = frozenset({"fuelpipe"})
 """Top-level modules every function package ships besides its lock file (`make package`)."""
 WRITE = "LAMBDA-WRITE "
+INDEX = "LAMBDA-INDEX "
 QUIET_PROBES = frozenset({"org"})
 """Modules the standard library tries and does without (copy.py's Jython probe): not reported."""
 TRANSACT_ACTIONS = {
@@ -129,7 +131,8 @@ def written_keys(operation: str, params: dict[str, Any], attr: str) -> list[tupl
 
 def record_writes(attr: str) -> None:
     """Report the partition keys of every DynamoDB write any botocore client makes (LAMBDA-WRITE
-    lines), before the call is sent: a refused or failing write still needed the permission."""
+    lines), and the index of every Query or Scan of one (LAMBDA-INDEX lines), before the call
+    is sent: a refused or failing call still needed the permission."""
     from botocore.client import BaseClient
 
     original = BaseClient._make_api_call
@@ -139,6 +142,9 @@ def record_writes(attr: str) -> None:
             for action, keys in written_keys(operation, params, attr):
                 line = json.dumps({"action": action, "keys": sorted(set(keys))})
                 print(WRITE + line, file=sys.stderr, flush=True)
+            if operation in {"Query", "Scan"} and "IndexName" in params:
+                line = json.dumps({"action": f"dynamodb:{operation}", "index": params["IndexName"]})
+                print(INDEX + line, file=sys.stderr, flush=True)
         return original(self, operation, params)
 
     BaseClient._make_api_call = recording  # type: ignore[method-assign]

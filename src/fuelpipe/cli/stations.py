@@ -18,7 +18,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from fuelpipe.adapters.lake.queries import QUERIES
-from fuelpipe.adapters.lake.storage import LAKE_LAYOUT, layout_of
+from fuelpipe.adapters.lake.storage import LAKE_LAYOUT, old_layout_notice
 from fuelpipe.cli import display
 from fuelpipe.domain.catalog import STATES
 from fuelpipe.domain.stations import (
@@ -367,7 +367,7 @@ def status(
         )
     console.print(files)
     if (layout := state["layout"]) < LAKE_LAYOUT:
-        console.print(_old_layout_line(layout), style="red", highlight=False)
+        console.print(old_layout_notice(layout), style="red", highlight=False)
     for name, mark in sorted(state["incomplete"].items()):
         console.print(escape(_incomplete_line(name, mark)), style="red", highlight=False)
     parts = Table("product", "month", "rows", "stations", "first day", "last day")
@@ -381,22 +381,6 @@ def status(
             str(p["last_day"]),
         )
     console.print(parts)
-
-
-def _layout_if_old(lake: Any) -> int | None:
-    """The layout of a local lake that holds files in an older layout than today's, else None
-    (one manifest read)."""
-    manifest = lake.storage.read_manifest()
-    layout = layout_of(manifest)
-    return layout if manifest["files"] and layout < LAKE_LAYOUT else None
-
-
-def _old_layout_line(layout: int) -> str:
-    return (
-        f"old layout: the lake's partitions are in layout {layout}, not {LAKE_LAYOUT} (CNPJs as "
-        "ANP punctuates them, so a station's older rows count apart): run `fuelpipe stations "
-        "migrate` (the next ingest also does it first)"
-    )
 
 
 @stations_app.command("migrate")
@@ -591,16 +575,44 @@ def query(
         title = f"{name} {fuel + ' ' if '--fuel' in takes else ''}{weeks}"
     result = _run_query(ctx, name, params, lake)
     _print_result(result, fmt, title)
-    _explain(name, params, lake, title, empty=windowed and not result.rows)
+    _explain(
+        name, params, lake, title, empty=windowed and not result.rows, old=_old_layout(ctx, lake)
+    )
 
 
-def _explain(name: str, params: dict[str, Any], lake: Any, title: str, *, empty: bool) -> None:
-    """On stderr (stdout stays the result): a local lake of an older layout, whose answer may
-    count one station twice; why a windowed query answered no row."""
+def _old_layout(ctx: typer.Context, lake: Any) -> int | None:
+    """The layout of the lake the query read when it is older than today's (one manifest
+    read): the local lake's, or on Athena the lake bucket's (Athena reads its partitions as
+    they are); None without a lake bucket, or when its manifest could not be read (said)."""
+    if lake is not None:
+        layout: int | None = lake.old_layout()
+        return layout
+    cfg = settings(ctx)
+    if not cfg.lake_bucket:
+        return None
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from fuelpipe.adapters.lake.storage import old_layout
+    from fuelpipe.cli.main import warn
+    from fuelpipe.homes.lake import build_storage
+
+    storage = build_storage(cfg)
+    try:
+        return old_layout(storage.read_manifest())
+    except (BotoCoreError, ClientError) as exc:
+        warn(f"could not read {storage.describe()}'s manifest to check its layout: {exc}")
+        return None
+
+
+def _explain(
+    name: str, params: dict[str, Any], lake: Any, title: str, *, empty: bool, old: int | None
+) -> None:
+    """On stderr (stdout stays the result): a lake of an older layout (``old``), whose answer
+    may count one station twice; why a windowed query answered no row."""
     from fuelpipe.cli.main import note, warn
 
-    if lake is not None and (layout := _layout_if_old(lake)) is not None:
-        warn(_old_layout_line(layout))
+    if old is not None:
+        warn(old_layout_notice(old))
     if empty:
         note(_no_match(name, params, lake, title.removeprefix(f"{name} ")))
 

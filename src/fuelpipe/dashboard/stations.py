@@ -50,6 +50,10 @@ class StationQueries(Protocol):
 
     def window(self) -> tuple[date, date] | None: ...
 
+    def old_layout(self) -> int | None:
+        """The lake's layout when it is older than today's (not yet migrated), else None."""
+        ...
+
 
 UFS = tuple(sorted(STATES))
 _check_state = one_of("state", UFS)
@@ -92,7 +96,10 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
         "content": {"application/json": {}, "text/csv": {}},
         "description": "JSON (`unit`: the fuel's price unit, BRL/l, BRL/13kg or BRL/m3; a "
         "search has a `unit` column instead), or CSV with `format=csv` (each price column's "
-        "name ends in its unit: `median (BRL/13kg)`)",
+        "name ends in its unit: `median (BRL/13kg)`). A lake of an older layout, not yet "
+        "migrated (its figures may count one station twice), is named in every answer: header "
+        "`X-Lake-Old-Layout` (its layout) and, in JSON, `old_layout` = `{layout, current, "
+        "detail}`, null in a lake of today's layout",
     },
     404: {"description": "no station lake here (how to get one in `detail`)"},
     422: {"description": "invalid parameters, with a message"},
@@ -172,6 +179,45 @@ def _covered(start: date, end: date) -> dict[str, str]:
     return {"covered_start": first.isoformat(), "covered_end": last.isoformat()}
 
 
+OLD_LAYOUT_HEADER = "X-Lake-Old-Layout"
+
+
+def _old_layout(lake: StationQueries) -> dict[str, Any] | None:
+    """What an answer says of a lake of an older layout (its partitions not yet migrated, so a
+    station may count twice): the layout and the sentence the CLI warns with; None otherwise."""
+    layout = lake.old_layout()
+    if layout is None:
+        return None
+    from fuelpipe.adapters.lake.storage import LAKE_LAYOUT, old_layout_notice
+
+    return {"layout": layout, "current": LAKE_LAYOUT, "detail": old_layout_notice(layout)}
+
+
+def _flagged(response: Response, old: dict[str, Any] | None) -> Response:
+    if old is not None:
+        response.headers[OLD_LAYOUT_HEADER] = str(old["layout"])
+    return response
+
+
+def _meta(lake: StationQueries, fmt: str) -> Response:
+    """``/api/stations/meta``'s answer: the lake's first and last day, its fuels and layout."""
+    window = lake.window()
+    old = _old_layout(lake)
+    body = {
+        "available": window is not None,
+        "first": window[0].isoformat() if window else None,
+        "last": window[1].isoformat() if window else None,
+    }
+    if fmt == "csv":
+        answer = Response(
+            "available,first,last\n" + ",".join(str(v or "") for v in body.values()) + "\n",
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": 'attachment; filename="stations-meta.csv"'},
+        )
+        return _flagged(answer, old)
+    return _flagged(JSONResponse({**body, "fuels": list(FUELS), "old_layout": old}), old)
+
+
 def build_router(lake: StationQueries | None) -> APIRouter:
     """The station page and API around ``lake``."""
     router = APIRouter(route_class=_EngineErrors)
@@ -211,6 +257,7 @@ def build_router(lake: StationQueries | None) -> APIRouter:
         if days is None:
             return unavailable()
         result = lake.query(name, query_params(fuel, *days, state, municipality, text))
+        old = _old_layout(lake)
         rows = [[_cell(v) for v in r] for r in result.rows]
         if keep is not None:
             rows = [r for r in rows if keep(dict(zip(result.columns, r, strict=True)))]
@@ -223,7 +270,7 @@ def build_router(lake: StationQueries | None) -> APIRouter:
             # named by the whole survey weeks the figures cover, not the days asked for
             filename = "stations-{}-{}-{}{}.csv".format(what, *weeks_covered(*days), cut)
             head = priced_header(result.columns, FUEL_UNITS[fuel]) if per_fuel else result.columns
-            return _csv(head, rows, filename, truncated)
+            return _flagged(_csv(head, rows, filename, truncated), old)
         body: dict[str, Any] = {
             "query": name,
             "fuel": fuel if per_fuel else None,
@@ -233,11 +280,12 @@ def build_router(lake: StationQueries | None) -> APIRouter:
             **_covered(*days),
             "columns": result.columns,
             "rows": rows,
+            "old_layout": old,
         }
         if truncated is not None:
             body["truncated"] = truncated
             body["limit"] = SEARCH_STATIONS
-        return JSONResponse(body)
+        return _flagged(JSONResponse(body), old)
 
     @router.get("/stations", include_in_schema=False)
     def page(request: Request) -> Response:
@@ -245,22 +293,8 @@ def build_router(lake: StationQueries | None) -> APIRouter:
 
     @router.get("/api/stations/meta", tags=["stations"], responses=RESPONSES)
     def meta(format: FormatQ = "json") -> Response:
-        """The lake's first and last collection day and the fuels."""
-        if lake is None:
-            return unavailable()
-        window = lake.window()
-        body = {
-            "available": window is not None,
-            "first": window[0].isoformat() if window else None,
-            "last": window[1].isoformat() if window else None,
-        }
-        if format == "csv":
-            return Response(
-                "available,first,last\n" + ",".join(str(v or "") for v in body.values()) + "\n",
-                media_type="text/csv; charset=utf-8",
-                headers={"Content-Disposition": 'attachment; filename="stations-meta.csv"'},
-            )
-        return JSONResponse({**body, "fuels": list(FUELS)})
+        """The lake's first and last collection day, the fuels, and an older layout if any."""
+        return unavailable() if lake is None else _meta(lake, format)
 
     @router.get("/api/stations/ranking", tags=["stations"], responses=RESPONSES)
     def ranking(

@@ -49,7 +49,14 @@ from fuelpipe.adapters.lake.formats import (
     csv_inputs,
 )
 from fuelpipe.adapters.lake.queries import QUERIES
-from fuelpipe.adapters.lake.storage import INCOMPLETE, LAKE_LAYOUT, LAYOUT, PART_FILE, layout_of
+from fuelpipe.adapters.lake.storage import (
+    INCOMPLETE,
+    LAKE_LAYOUT,
+    LAYOUT,
+    PART_FILE,
+    layout_of,
+    old_layout,
+)
 from fuelpipe.domain.stations import ANP_COLUMNS, BadRow
 from fuelpipe.failpoints import Failpoints
 from fuelpipe.ports.clock import Clock
@@ -762,6 +769,11 @@ class StationLake:
             "partitions": [dict(zip(coverage.columns, r, strict=True)) for r in coverage.rows],
             "layout": layout_of(manifest) if manifest["files"] or coverage.rows else LAKE_LAYOUT,
         }
+
+    def old_layout(self) -> int | None:
+        """The lake's layout when it is older than today's (``storage.old_layout``), else
+        None: one manifest read."""
+        return old_layout(self.storage.read_manifest())
 
     def window(self) -> tuple[date, date] | None:
         """First and last collection day in the lake: the named query ``window`` over the

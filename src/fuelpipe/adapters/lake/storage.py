@@ -46,6 +46,23 @@ def layout_of(manifest: dict[str, Any]) -> int:
     return int(manifest.get(LAYOUT, 1))
 
 
+def old_layout(manifest: dict[str, Any]) -> int | None:
+    """The layout of a lake whose manifest records files in an older layout than today's
+    (its answers may count one station twice until it is migrated), else None: the check
+    behind `stations query`'s warning (local and --athena) and the dashboard's notice."""
+    layout = layout_of(manifest)
+    return layout if manifest["files"] and layout < LAKE_LAYOUT else None
+
+
+def old_layout_notice(layout: int) -> str:
+    """What a lake of an older ``layout`` means and what to run, in one sentence."""
+    return (
+        f"old layout: the lake's partitions are in layout {layout}, not {LAKE_LAYOUT} (CNPJs as "
+        "ANP punctuates them, so a station's older rows count apart): run `fuelpipe stations "
+        "migrate` (the next ingest also does it first)"
+    )
+
+
 def empty_manifest() -> dict[str, Any]:
     """A new lake's manifest (no layout: an ingest's first write records today's)."""
     return {"files": {}, "http": {}}

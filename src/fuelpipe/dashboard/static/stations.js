@@ -64,6 +64,7 @@
       "summary.empty": "No station data for this choice.",
       "error.load": "Could not load this view: {msg}",
       "error.failed": "the request failed ({detail})",
+      "notice.oldLayout": "This station lake is in an old layout ({layout}, before the current {current}): a station whose CNPJ ANP once wrote with punctuation may be counted twice in these figures. Run `fuelpipe stations migrate` to bring it up to date.",
       "footer": "Source: ANP, Série Histórica de Preços de Combustíveis (station-level survey). Prices in R$ per litre, LPG per 13 kg bottle, CNG per m³.",
       "fuel.GASOLINE": "Gasoline",
       "fuel.GASOLINE_PREMIUM": "Premium gasoline",
@@ -133,6 +134,7 @@
       "summary.empty": "Sem dados de postos para esta escolha.",
       "error.load": "Não foi possível carregar esta visão: {msg}",
       "error.failed": "a consulta falhou ({detail})",
+      "notice.oldLayout": "Esta base de postos está num formato antigo ({layout}, anterior ao atual, {current}): um posto cujo CNPJ a ANP já escreveu com pontuação pode ser contado duas vezes nestes números. Rode `fuelpipe stations migrate` para atualizá-la.",
       "error.startAfterEnd": "a data inicial {start} é posterior à final {end}",
       "error.span": "no máximo {n} dias de uma vez",
       "error.outside": "a data {day} está fora do intervalo {first} a {last}",
@@ -169,6 +171,7 @@
   };
   const state = { ...defaults };
   let meta = null;
+  let oldLayout = null; // the API's `old_layout`: the lake is not yet migrated to today's layout
   let seq = 0;
 
   const $ = (id) => document.getElementById(id);
@@ -243,6 +246,15 @@
       }
     }
     return t("error.load", { msg: t("error.failed", { detail }) });
+  }
+
+  /** The notice of a lake in an older layout, as the last answer gave it (or none). */
+  function showLayout() {
+    const el = $("st-layout");
+    el.hidden = !oldLayout;
+    el.textContent = oldLayout
+      ? t("notice.oldLayout", { layout: oldLayout.layout, current: oldLayout.current })
+      : "";
   }
 
   function showError(err) {
@@ -575,6 +587,7 @@
     writeUrl();
     translate();
     syncControls();
+    showLayout();
     const error = $("st-error");
     error.hidden = true;
     if (state.view === "search" && state.q.trim().length < 2) {
@@ -588,6 +601,8 @@
     try {
       const data = await getJson(apiUrl());
       if (mine !== seq) return;
+      oldLayout = data.old_layout || null;
+      showLayout();
       if (!state.start) state.start = data.start;
       if (!state.end) state.end = data.end;
       writeUrl();
@@ -679,6 +694,7 @@
     bind();
     try {
       meta = await getJson("/api/stations/meta");
+      oldLayout = meta.old_layout || null;
     } catch (err) {
       translate();
       syncControls();
