@@ -8,6 +8,7 @@
 // each with its .gz and .br forms (precompressed for the server).
 import { build, transform } from "esbuild";
 import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
+import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { constants, brotliCompressSync, gzipSync } from "node:zlib";
@@ -17,7 +18,7 @@ const root = resolve(here, "..", "..");
 const out = resolve(process.argv[2] || join(root, "src/fuelpipe/dashboard/static"));
 const pkg = JSON.parse(readFileSync(join(root, "node_modules/plotly.js/package.json"), "utf8"));
 const banner =
-  `/** plotly.js v${pkg.version} partial bundle (core, bar, heatmap, choropleth) for fuelpipe.\n` +
+  `/** plotly.js v${pkg.version} partial bundle (core, bar, heatmap, choropleth, pt-BR strings) for fuelpipe.\n` +
   ` * Copyright 2012-2026, Plotly, Inc. Licensed under the MIT license. Built by\n` +
   ` * scripts/plotly/build.mjs from the npm package; do not edit. */`;
 
@@ -28,6 +29,55 @@ const noCss = {
   setup(b) {
     b.onResolve({ filter: /\.css$/ }, (args) => ({ path: args.path, namespace: "no-css" }));
     b.onLoad({ filter: /.*/, namespace: "no-css" }, () => ({ contents: "", loader: "js" }));
+  },
+};
+
+// Plotly's own words in Portuguese (pt-BR pages set config.locale "pt-BR"): picked from the npm
+// package's locale, not copied by hand. Only the strings this dashboard's charts can show (its
+// modebar's buttons, with lasso2d, select2d and autoScale2d removed by app.js; the PNG
+// download's notices; the zoom and legend tips) and the date and number format: the whole
+// locale (~3 KB) did not fit the first chart's JavaScript budget. A key the package no longer
+// has fails the build instead of leaving an English tooltip.
+const PT_BR_STRINGS = [
+  "Download plot as a PNG",
+  "Zoom",
+  "Pan",
+  "Zoom in",
+  "Zoom out",
+  "Reset",
+  "Reset axes",
+  "Preparing image - this may take a few seconds",
+  "Image download succeeded",
+  "Sorry, there was a problem downloading your image!",
+  "Double-click to zoom back out",
+  "Double-click on legend to isolate one trace",
+];
+
+function ptBrLocale() {
+  const full = createRequire(import.meta.url)(join(root, "node_modules/plotly.js/lib/locales/pt-br.js"));
+  const dictionary = {};
+  for (const key of PT_BR_STRINGS) {
+    if (!(key in full.dictionary)) throw new Error(`plotly.js's pt-br locale has no "${key}"`);
+    dictionary[key] = full.dictionary[key];
+  }
+  // Months and weekdays in lower case, as Portuguese writes them and as the page's own dates
+  // do (Intl: "6 de mai. de 2022"); the package capitalises them ("Mai 2022" on an axis).
+  const format = Object.assign({}, full.format);
+  for (const key of ["days", "shortDays", "months", "shortMonths"]) {
+    format[key] = full.format[key].map((word) => word.toLowerCase());
+  }
+  return { moduleType: "locale", name: full.name, dictionary, format };
+}
+
+// partial.js registers "fuelpipe:plotly-locale-pt-br": the locale above, as a module.
+const ptBr = {
+  name: "plotly-locale-pt-br",
+  setup(b) {
+    b.onResolve({ filter: /^fuelpipe:plotly-locale-pt-br$/ }, (args) => ({ path: args.path, namespace: "locale" }));
+    b.onLoad({ filter: /.*/, namespace: "locale" }, () => ({
+      contents: `module.exports = ${JSON.stringify(ptBrLocale())};`,
+      loader: "js",
+    }));
   },
 };
 
@@ -42,7 +92,7 @@ const result = await build({
   legalComments: "eof", // the bundled libraries' licence notices, at the end
   banner: { js: banner },
   define: { "process.env.NODE_ENV": '"production"', global: "window", "define.amd": "false" },
-  plugins: [noCss],
+  plugins: [noCss, ptBr],
   absWorkingDir: root,
   write: false,
   logLevel: "warning",

@@ -336,17 +336,56 @@ def test_index_charts_name_their_base_week_and_every_line_starts_there_at_100(
             assert all(x == body["base"] and y == pytest.approx(100.0) for x, y in firsts), firsts
 
 
+EN_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 PT_MONTHS = ("jan", "fev", "mar", "abr", "mai", "jun", "jul", "ago", "set", "out", "nov", "dez")
+
+
+def _thin(text: str) -> str:
+    """Intl's thin spaces around a range's dash as plain ones."""
+    return text.replace("\u2009", " ")
 
 
 def test_map_and_parity_captions_name_the_week_shown(watched: Watched) -> None:
     watched.open("view=map&fuel=GASOLINE&date=2026-06-15&lang=en")
     assert "week of Jun 14, 2026" in watched.title("chart-map")
+    week = ["2026-06-14", "as of the week of Jun 14 – 20, 2026"]
     for chart in ("chart-map", "chart-areas"):
-        assert _caption(watched, chart) == ["2026-06-14", "as of Jun 14, 2026"], chart
+        caption = _caption(watched, chart)
+        assert caption and [caption[0], _thin(caption[1])] == week, chart
     watched.open("view=parity&date=2026-06-15&lang=en")
     for chart in ("chart-parity", "chart-parity-bars"):
-        assert _caption(watched, chart) == ["2026-06-14", "as of Jun 14, 2026"], chart
+        caption = _caption(watched, chart)
+        assert caption and [caption[0], _thin(caption[1])] == week, chart
+
+
+# Charts of weekly ANP data, by view (End date 2022-05-06: the week of May 1 is the newest
+# published then, as the newest national week stored; the state maps are
+# test_map_and_parity_captions_name_the_week_shown's).
+WEEKLY_CHARTS = {
+    "view=overview": ("chart-overview",),
+    "view=movement&fuel=GASOLINE&area=BR": ("chart-price", "chart-index"),
+    "view=map&fuel=GASOLINE&date=2022-05-06": ("chart-areas",),  # no state that week
+    "view=parity&date=2022-05-06": ("chart-parity-bars",),
+    "view=correlations&fuel=GASOLINE&area=BR": ("chart-corr",),
+    "view=lags&fuel=GASOLINE&area=BR": ("chart-lags", "chart-coefs"),
+}
+
+
+@pytest.mark.parametrize("lang", ["en", "pt-BR"])
+def test_weekly_charts_are_as_of_the_week_in_the_cards_words(watched: Watched, lang: str) -> None:
+    # The cards said "as of the week of May 1 – 7, 2022" and the charts under them "as of
+    # May 1, 2022": the week's key date (its Sunday), read as a day.
+    watched.open(f"view=overview&lang={lang}")
+    gas = watched.page.locator('.card[data-key="FUEL#GASOLINE#BR"]')
+    assert gas.get_attribute("data-date") == "2022-05-01"
+    card = gas.locator(".card-foot:not(.card-fresh)").inner_text()
+    if lang == "en":
+        assert _thin(card) == "as of the week of May 1 – 7, 2022"
+    for query, charts in WEEKLY_CHARTS.items():
+        watched.open(f"{query}&lang={lang}")
+        for chart in charts:
+            caption = _caption(watched, chart)
+            assert caption is not None and caption[1] == card, (query, chart, caption)
 
 
 def test_parity_counts_the_areas_it_shows(watched: Watched) -> None:
@@ -1106,6 +1145,25 @@ def test_parity_bars_print_the_ratio_to_three_decimals(watched: Watched) -> None
     assert all(re.fullmatch(r"\d\.\d{3}", text) for text in bars.values())
 
 
+PT_BR_LOCALE = Path(__file__).resolve().parents[2] / "node_modules/plotly.js/lib/locales/pt-br.js"
+
+
+def _plotly_pt_br() -> tuple[dict[str, str], list[str]]:
+    """plotly.js's own pt-BR locale (the npm package the bundle is built from): its dictionary
+    and its short month names."""
+    if not PT_BR_LOCALE.is_file():
+        pytest.skip("node_modules (make setup) holds plotly.js's pt-BR locale")
+    text = PT_BR_LOCALE.read_text(encoding="utf-8")
+    dictionary = dict(re.findall(r"^\s*'([^']+)': '([^']*)',?$", text, re.MULTILINE))
+    months = re.search(r"shortMonths: \[([^\]]*)\]", text)
+    assert dictionary and months
+    return dictionary, re.findall(r"'([^']+)'", months.group(1))
+
+
+MODEBAR_JS = """(v) => Array.from(document.querySelectorAll(`#view-${v} .modebar-btn`))
+  .map((b) => b.getAttribute('data-title'))"""
+
+
 @pytest.mark.parametrize("view", ["overview", "movement", "map", "correlations", "lags", "health"])
 def test_no_chart_offers_to_upload_itself_to_plotly_cloud(watched: Watched, view: str) -> None:
     # Plotly 3 put a "Share chart..." button on every chart's modebar (a Tab stop too): after an
@@ -1113,10 +1171,35 @@ def test_no_chart_offers_to_upload_itself_to_plotly_cloud(watched: Watched, view
     watched.open(f"view={view}&lang=pt-BR")
     page = watched.page
     page.wait_for_selector(f"#view-{view} .modebar-btn", state="attached")
-    titles = page.evaluate(
-        "(v) => Array.from(document.querySelectorAll(`#view-${v} .modebar-btn`))"
-        ".map((b) => b.getAttribute('data-title'))",
-        view,
-    )
-    assert "Download plot as a PNG" in titles
+    titles = page.evaluate(MODEBAR_JS, view)
+    assert _plotly_pt_br()[0]["Download plot as a PNG"] in titles
     assert "Share chart..." not in titles
+
+
+TICKS_JS = """(id) => Array.from(document.querySelectorAll(`#${id} .xtick text`)).map((t) => t.textContent)"""
+
+
+def test_plotly_speaks_the_pages_language(watched: Watched) -> None:
+    # A Portuguese page had English modebar tooltips ("Download plot as a PNG", "Reset axes"):
+    # Plotly was given the pt-BR month names but no dictionary.
+    dictionary, months = _plotly_pt_br()
+    page = watched.page
+    for view, chart in (("overview", "chart-overview"), ("parity", "chart-parity-bars")):
+        titles: dict[str, list[str]] = {}
+        ticks: dict[str, list[str]] = {}
+        for lang in ("en", "pt-BR"):
+            watched.open(f"view={view}&lang={lang}")
+            page.wait_for_selector(f"#view-{view} .modebar-btn", state="attached")
+            titles[lang] = page.evaluate(MODEBAR_JS, view)
+            ticks[lang] = page.evaluate(TICKS_JS, chart)
+        # English pages keep Plotly's words; each button of a Portuguese page says its
+        # English title's translation from plotly.js's locale.
+        assert len(titles["en"]) >= 6 and set(titles["en"]) <= set(dictionary), titles["en"]
+        assert titles["pt-BR"] == [dictionary[title] for title in titles["en"]], view
+        assert "Fazer download do gráfico como imagem (PNG)" in titles["pt-BR"]
+        if view == "overview":  # a date axis: month names, Portuguese in lower case
+            words = {lang: {tick.split()[0] for tick in ticks[lang]} for lang in ticks}
+            assert words["en"] and words["en"] <= set(EN_MONTHS)
+            assert words["pt-BR"] and words["pt-BR"] <= {m.lower() for m in months}, words
+        else:  # numbers: a decimal comma, as the page's own text writes them (0,70)
+            assert "0.2" in ticks["en"] and "0,2" in ticks["pt-BR"], ticks

@@ -306,3 +306,47 @@ def test_health_in_portuguese_names_series_stages_and_counts_in_portuguese(
         assert cells[0] == "Coleta"
         assert page.locator("#runs tbody td").first.get_attribute("title") == "scraper"
         assert cells[3] == "valores gravados 1.234"
+
+
+# The last runs' values (each time cell and each counter): how many lines each takes, the
+# width the page scrolls to and how far the table overflows its box.
+RUNS_LAYOUT = """() => {
+  const lines = (el) => {
+    const range = document.createRange();
+    range.selectNodeContents(el);
+    return new Set(Array.from(range.getClientRects()).map((r) => Math.round(r.top))).size;
+  };
+  const table = document.getElementById('runs');
+  const values = Array.from(table.querySelectorAll('tbody td.when, tbody .count'));
+  return {
+    page: document.documentElement.scrollWidth,
+    overflow: table.parentElement.scrollWidth - table.parentElement.clientWidth,
+    values: values.map((el) => [el.textContent, lines(el)]),
+  };
+}"""
+
+
+@pytest.mark.parametrize("lang", ["en", "pt-BR"])
+def test_the_last_runs_read_whole_on_a_phone(tmp_path: Path, page: Page, lang: str) -> None:
+    # At 390 px the four columns were squashed to ~85 px each: "6/30/26, 8:00 AM" took two
+    # lines, a counter one word a line ("records / written / 1,234") and the headers four.
+    started = datetime(2022, 5, 3, 8, 0, tzinfo=SP)
+    audit = {"keys_audited": 1234, "gaps_found": 12, "records_written": 5678,
+             "source_requests": 44, "split_rereads_failed": 1}  # fmt: skip
+    runs = (
+        RunLog("data_clustering", started, started + timedelta(minutes=3), audit),
+        RunLog("scraper", started, started + timedelta(minutes=1), {"records_written": 1234}),
+    )
+    page.set_viewport_size({"width": 390, "height": 800})
+    with _health_page(tmp_path, page, [], runs, f"view=health&lang={lang}"):
+        got = page.evaluate(RUNS_LAYOUT)
+        assert got["page"] == 390  # the page does not scroll sideways
+        assert got["overflow"] == 0  # nor does the table in its box: nothing to scroll to
+        assert len(got["values"]) == 2 * 2 + len(audit) + 1  # two times a run, every counter
+        assert [text for text, n in got["values"] if n != 1] == []  # each value on one line
+        # Each value still says what it is: its column's name above it.
+        label = page.evaluate(
+            "() => getComputedStyle(document.querySelector('#runs td.when'), '::before').content"
+        )
+        assert label == '"{}"'.format("Started (São Paulo time)" if lang == "en" else
+                                      "Início (horário de Brasília)")  # fmt: skip

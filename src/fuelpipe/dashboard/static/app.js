@@ -408,24 +408,6 @@
     };
   }
 
-  const PLOTLY_LOCALE_PT = {
-    dictionary: {},
-    format: {
-      days: ["domingo", "segunda", "terça", "quarta", "quinta", "sexta", "sábado"],
-      shortDays: ["dom", "seg", "ter", "qua", "qui", "sex", "sáb"],
-      months: [
-        "janeiro", "fevereiro", "março", "abril", "maio", "junho",
-        "julho", "agosto", "setembro", "outubro", "novembro", "dezembro",
-      ],
-      shortMonths: [
-        "jan", "fev", "mar", "abr", "mai", "jun", "jul", "ago", "set", "out", "nov", "dez",
-      ],
-      date: "%d/%m/%Y",
-      decimal: ",",
-      thousands: ".",
-    },
-  };
-
   function plotConfig() {
     return {
       responsive: true,
@@ -433,13 +415,17 @@
       // Plotly 3's "Share chart..." button uploads the chart's data to Plotly Cloud (an English
       // dialog, then a page off this host): nothing here leaves the dashboard's host.
       showSendToCloud: false,
+      // Plotly's own words (modebar tooltips, tips) and its month names: plotly-partial.min.js
+      // registers the pt-BR ones (scripts/plotly/build.mjs); "en" is Plotly's own.
       locale: state.lang,
-      locales: { "pt-BR": PLOTLY_LOCALE_PT },
       // Maps draw only the bundled states: Plotly's base-map topojson is an empty local file.
       topojsonURL: "/static/",
       modeBarButtonsToRemove: ["lasso2d", "select2d", "autoScale2d"],
     };
   }
+
+  /** plot()'s `weekly`: the chart's data are ANP survey weeks (each keyed by its Sunday). */
+  const WEEKLY = true;
 
   function emptyBox(div) {
     let box = div.nextElementSibling;
@@ -453,8 +439,10 @@
   }
 
   /** Draw a chart. `asOf` is the date its data stands for when its x values are not dates
-   *  (a map's or a bar chart's week, the last published week behind a forecast). */
-  async function plot(id, traces, layout, source, asOf) {
+   *  (a map's or a bar chart's week, the last published week behind a forecast). `weekly`: the
+   *  chart draws survey weeks, so its caption names the week holding that date, as the cards
+   *  do ("as of the week of May 1 – 7, 2022"), not the week's Sunday. */
+  async function plot(id, traces, layout, source, asOf, weekly) {
     const div = document.getElementById(id);
     div.hidden = false;
     div.dataset.source = source;
@@ -470,7 +458,7 @@
     }
     await plotlyReady;
     await Plotly.react(div, traces, layout, plotConfig());
-    asOfCaption(div, traces, asOf);
+    asOfCaption(div, traces, asOf, weekly);
     div.dataset.rendered = performance.now().toFixed(1);
   }
 
@@ -491,8 +479,8 @@
   }
 
   // Every chart says how recent its data is: the date given, else the newest date it draws,
-  // else the view's end.
-  function asOfCaption(div, traces, asOf) {
+  // else the view's end; a weekly chart, the survey week holding that date.
+  function asOfCaption(div, traces, asOf, weekly) {
     let newest = asOf || "";
     for (const trace of asOf ? [] : traces) {
       for (const x of trace.x || []) {
@@ -508,7 +496,9 @@
     }
     found.hidden = false;
     found.dataset.date = newest.slice(0, 10);
-    found.textContent = t("asOf", { date: fmt.date(newest) });
+    found.textContent = weekly && newest
+      ? t("asOfWeek", { week: fmt.week(sundayOf(newest.slice(0, 10))) })
+      : t("asOf", { date: fmt.date(newest) });
   }
 
   /** Under an index chart, name the series it draws no line for (no value in the window):
@@ -838,7 +828,7 @@
     layout.yaxis.title = { text: t("axis.index") };
     // As of the newest card's date, or the window's last day when a card is newer: the chart's
     // last week holds it (a week's mean up to it).
-    await plot("chart-overview", traces, layout, indexUrl, newest && newest < end ? newest : end);
+    await plot("chart-overview", traces, layout, indexUrl, newest && newest < end ? newest : end, WEEKLY);
     noteLeftOut(document.getElementById("chart-overview"), indices.series);
   }
 
@@ -883,7 +873,7 @@
       fill: "tozeroy",
       fillcolor: tint(seriesColor(key), 0.06),
       hovertemplate: `${hoverDate()}: R$ %{y:.3f}<extra></extra>`,
-    }, weeklyXY(series.points))], layout, seriesUrl);
+    }, weeklyXY(series.points))], layout, seriesUrl, null, WEEKLY);
     const min = Math.min(...series.points.map((p) => p.value));
     const max = Math.max(...series.points.map((p) => p.value));
     const pad = (max - min) * 0.15 || max * 0.05;
@@ -892,7 +882,7 @@
     const indexLayout = baseLayout(t("movement.index", indexVars));
     indexLayout.yaxis.title = { text: t("axis.index") };
     const traces = lineTraces(indices.series);
-    await plot("chart-index", traces, indexLayout, indexUrl);
+    await plot("chart-index", traces, indexLayout, indexUrl, null, WEEKLY);
     noteLeftOut(document.getElementById("chart-index"), indices.series);
   }
 
@@ -995,7 +985,7 @@
         marker: { line: { color: "#ffffff", width: 0.8 } },
         colorbar: { title: { text: unitName(view.unit) }, thickness: 12, len: 0.7 },
         hovertemplate: `<b>%{text}</b><br>${unitName(view.unit)}: %{z:.3f}<extra></extra>`,
-      }], mapLayout(t("map.title", { fuel, week })), url, view.week);
+      }], mapLayout(t("map.title", { fuel, week })), url, view.week, WEEKLY);
     } else {
       showEmpty("chart-map", t("map.noStates", {
         fuel, week, coverage: coverageText(state.fuel, "STATE"),
@@ -1025,7 +1015,7 @@
       customdata: sorted.map((a) => fmt.pct(a.change_4w)),
       hovertemplate:
         `%{y}: ${unitName(view.unit)}: %{x:.3f}<br>${t("hover.change4w")}: %{customdata}<extra></extra>`,
-    }], layout, url, view.week);
+    }], layout, url, view.week, WEEKLY);
   }
 
   async function viewParity(token) {
@@ -1069,7 +1059,7 @@
         colorbar: { title: { text: t("parity.ratio") }, thickness: 12, len: 0.7 },
         hovertemplate:
           "<b>%{text}</b><br>%{z:.3f}<br>E R$ %{customdata[0]:.2f} / G R$ %{customdata[1]:.2f}<extra></extra>",
-      }], mapLayout(t("parity.title", { week })), url, view.week);
+      }], mapLayout(t("parity.title", { week })), url, view.week, WEEKLY);
     } else {
       showEmpty("chart-parity", t("parity.none", { week, coverage: coverageText("ETHANOL", "STATE") }));
     }
@@ -1098,7 +1088,7 @@
       cliponaxis: false,
       textfont: { size: 10, color: "#1d2b36" },
       hovertemplate: "%{y}: %{x:.3f}<extra></extra>",
-    }], layout, url, view.week);
+    }], layout, url, view.week, WEEKLY);
   }
 
   async function viewCorrelations(token) {
@@ -1149,7 +1139,7 @@
       colorbar: { title: { text: "r" }, thickness: 12 },
       xgap: 2,
       ygap: 2,
-    }], layout, url, last);
+    }], layout, url, last, WEEKLY);
     const missing = view.keys.filter((k, i) => !kept.includes(i)).map(seriesName);
     noteMissing(document.getElementById("chart-corr"), missing, "corr.leftOut");
   }
@@ -1230,7 +1220,7 @@
         customdata: view.cross.map((c) => c.n),
         marker: { color: view.cross.map((c) => (c.lag === best ? "#e07b00" : "#0b6e99")) },
         hovertemplate: `${t("hover.lag")}: r = %{y:.3f} (n = %{customdata})<extra></extra>`,
-      }], layout, url, fuelEnd());
+      }], layout, url, fuelEnd(), WEEKLY);
     }
     if (!reg) {
       showEmpty("chart-coefs", noRegression);
@@ -1252,7 +1242,7 @@
       },
       marker: { color: "#138086" },
       hovertemplate: `${t("hover.lag")}: %{y:.3f}<extra></extra>`,
-    }], layout, url, fuelEnd());
+    }], layout, url, fuelEnd(), WEEKLY);
   }
 
   async function viewHealth(token) {
@@ -1371,22 +1361,37 @@
       cell.className = "muted";
       return;
     }
+    // Each cell carries its column's name: on a phone the rows stack as labelled lines
+    // (app.css), four squashed columns wrapped a time over two lines and a counter per word.
+    const labels = ["health.stage", "health.started", "health.finished", "health.counts"].map((key) => t(key));
     const head = table.createTHead().insertRow();
-    for (const key of ["health.stage", "health.started", "health.finished", "health.counts"]) {
+    for (const label of labels) {
       const th = document.createElement("th");
-      th.textContent = t(key);
+      th.textContent = label;
       head.append(th);
     }
     const body = table.createTBody();
     for (const run of runs) {
       const row = body.insertRow();
-      const stage = row.insertCell();
-      stage.textContent = runWord("stage", run.stage);
-      stage.title = run.stage; // the stage's own name, as the logs and `fuelpipe status` say it
-      row.insertCell().textContent = fmt.clock(run.started_at);
-      row.insertCell().textContent = fmt.clock(run.finished_at);
-      row.insertCell().textContent = Object.entries(run.counts)
-        .map(([k, v]) => `${runWord("count", k)} ${fmt.num(v, 0)}`).join(", ");
+      const cells = labels.map((label) => {
+        const cell = row.insertCell();
+        cell.dataset.label = label;
+        return cell;
+      });
+      cells[0].textContent = runWord("stage", run.stage);
+      cells[0].title = run.stage; // the stage's own name, as the logs and `fuelpipe status` say it
+      cells[1].textContent = fmt.clock(run.started_at);
+      cells[2].textContent = fmt.clock(run.finished_at);
+      cells[1].className = cells[2].className = "when";
+      // One counter per span, kept whole on a line ("records written 1,234"); the lines break
+      // between counters.
+      Object.entries(run.counts).forEach(([k, v], i) => {
+        if (i) cells[3].append(", ");
+        const counter = document.createElement("span");
+        counter.className = "count";
+        counter.textContent = `${runWord("count", k)} ${fmt.num(v, 0)}`;
+        cells[3].append(counter);
+      });
     }
   }
 

@@ -349,7 +349,8 @@
       const layout = kit.baseLayout(t("outlook.fan", { fuel, area }));
       layout.yaxis.tickprefix = view.unit.startsWith("BRL") ? "R$ " : "";
       // As of the last published week the forecast was made from, not its last forecast week.
-      await kit.plot("chart-outlook-fan", fanTraces(kit, view), layout, url, view.last_week);
+      // weekly (the last argument): its caption names the week, as the cards do
+      await kit.plot("chart-outlook-fan", fanTraces(kit, view), layout, url, view.last_week, true);
       accuracyTable(kit, view);
     }
     if (!kit.isCurrent(token)) return;
@@ -407,7 +408,7 @@
       },
       colorbar: { title: { text: "%" }, thickness: 12, len: 0.7 },
       hovertemplate: "<b>%{text}</b><br>%{z:+.2f}%<br>%{customdata[0]:.3f} → %{customdata[1]:.3f}<br>%{customdata[2]}<extra></extra>",
-    }, ...grey], kit.mapLayout(t("outlook.map", { fuel })), mapUrl, newest); // the states' last published week
+    }, ...grey], kit.mapLayout(t("outlook.map", { fuel })), mapUrl, newest, true); // the states' last published week
   }
 
   // app.js names the view and its controls (VIEWS.outlook) and draws it with this on load.
