@@ -2,6 +2,9 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 PYTHON ?= python3
+# The interpreter that packages the Lambda zips: the runtime's version (infra/template.yaml) puts
+# its bytecode in them (the deploy workflow sets python3.12); another packs sources only.
+PACKAGE_PYTHON ?= $(BIN)/python
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -67,7 +70,7 @@ chaos: $(STAMP) $(NODE_STAMP) ## the full fault-injection suite; writes docs/REL
 	$(BIN)/python -m scripts.chaos
 
 package: $(STAMP) ## one reproducible zip per Lambda under build/lambdas/
-	$(BIN)/python scripts/package_lambdas.py
+	PYTHONPATH=src $(PACKAGE_PYTHON) scripts/package_lambdas.py
 
 clean: ## remove build output and the local store
 	rm -rf build dist data/fuelpipe.sqlite*

@@ -2,7 +2,8 @@
 
 The zips are built by scripts/package_lambdas.py (what `make package` runs) without the
 dependencies (no network); each is listed, checked against what a Lambda must never carry, and
-its handler is imported from the unpacked zip alone, so nothing it needs was left out.
+its handler is imported from the unpacked zip alone, so nothing it needs was left out. Built for
+the running Python's version, the zip carries the bytecode the handler imports from.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import subprocess
 import sys
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -40,16 +42,25 @@ RUNTIME = (
 )
 
 
-@pytest.fixture(scope="module")
-def zips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    out = tmp_path_factory.mktemp("lambdas")
+def package(out: Path, *args: str) -> dict[str, Path]:
     script = REPO_ROOT / "scripts" / "package_lambdas.py"
     subprocess.run(
-        [sys.executable, str(script), "--no-deps", "--out", str(out)],
+        [sys.executable, str(script), "--no-deps", "--out", str(out), *args],
         check=True,
         capture_output=True,
     )
     return {name: out / f"{name}.zip" for name in FUNCTIONS}
+
+
+@pytest.fixture(scope="module")
+def zips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return package(tmp_path_factory.mktemp("lambdas"))
+
+
+@pytest.fixture(scope="module")
+def compiled_zips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    running = f"{sys.version_info.major}.{sys.version_info.minor}"
+    return package(tmp_path_factory.mktemp("compiled"), "--python-version", running)
 
 
 def listing(path: Path) -> list[str]:
@@ -66,22 +77,23 @@ def test_the_zip_holds_the_runtime_and_no_dev_tooling(zips, function: str) -> No
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)
-def test_the_handler_imports_from_the_unpacked_zip_alone(zips, function: str, tmp_path) -> None:
-    with zipfile.ZipFile(zips[function]) as zf:
-        zf.extractall(tmp_path)
+def import_handler(folder: Path) -> dict[str, Any]:
+    """Import the handler unpacked in ``folder`` in a fresh interpreter that writes no bytecode:
+    fuelpipe's file and the modules loaded."""
     probe = (
         "import json, sys; import handler, fuelpipe; "
         "print(json.dumps({'fuelpipe': fuelpipe.__file__, 'modules': sorted(sys.modules)}))"
     )
     env = {
         **os.environ,
-        "PYTHONPATH": str(tmp_path),
+        "PYTHONPATH": str(folder),
+        "PYTHONDONTWRITEBYTECODE": "1",
         "AWS_DEFAULT_REGION": "us-east-1",
         "POWERTOOLS_METRICS_NAMESPACE": "fuelpipe",
     }
     done = subprocess.run(
         [sys.executable, "-c", probe],
-        cwd=tmp_path,
+        cwd=folder,
         env=env,
         capture_output=True,
         text=True,
@@ -89,8 +101,40 @@ def test_the_handler_imports_from_the_unpacked_zip_alone(zips, function: str, tm
         timeout=120,
     )
     assert done.returncode == 0, done.stderr
-    loaded = json.loads(done.stdout)
+    loaded: dict[str, Any] = json.loads(done.stdout)
+    return loaded
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_the_handler_imports_from_the_unpacked_zip_alone(zips, function: str, tmp_path) -> None:
+    with zipfile.ZipFile(zips[function]) as zf:
+        zf.extractall(tmp_path)
+    loaded = import_handler(tmp_path)
     assert Path(loaded["fuelpipe"]).is_relative_to(tmp_path)
     assert [
         m for m in loaded["modules"] if m.startswith(("devtools", "tests", "fuelpipe.replay"))
     ] == []
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_the_handler_imports_the_bytecode_in_the_zip_without_reading_a_source(
+    compiled_zips, function: str, tmp_path
+) -> None:
+    """Every source unpacked is replaced by a module that raises: the import succeeds only if
+    each module of the zip it loads comes from its pyc, as the read-only /var/task needs."""
+    with zipfile.ZipFile(compiled_zips[function]) as zf:
+        zf.extractall(tmp_path)
+        packed = sorted(zf.namelist())
+    sources = sorted(tmp_path.rglob("*.py"))
+    for source in sources:
+        source.write_text(f"raise ImportError('compiled from source: {source.name}')\n")
+
+    loaded = import_handler(tmp_path)
+
+    assert Path(loaded["fuelpipe"]).is_relative_to(tmp_path)
+    assert {"handler", "fuelpipe.domain.keys", "fuelpipe.homes.aws"} <= set(loaded["modules"])
+    assert len(sources) > 100
+    unpacked = sorted(
+        p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file()
+    )
+    assert unpacked == packed  # nothing written beside them

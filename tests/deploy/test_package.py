@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import importlib.metadata
+import importlib.util
 import os
 import re
 import subprocess
@@ -19,6 +20,7 @@ from fuelpipe.deploy.package import (
     _check_lean,
     build_all,
     build_function_zip,
+    bytecode_choice,
     check_zips,
     code_sha256,
     installed,
@@ -29,6 +31,9 @@ from fuelpipe.deploy.plan import discover_functions
 from fuelpipe.deploy.target import LambdaTarget, PackagingError, read_target, requirements_for
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+RUNNING = f"{sys.version_info.major}.{sys.version_info.minor}"
+OTHER = f"{sys.version_info.major}.{sys.version_info.minor + 1}"
+TAG = sys.implementation.cache_tag
 
 
 def names(path: Path) -> list[str]:
@@ -170,7 +175,8 @@ def test_dependencies_come_from_the_lock_for_the_templates_runtime(project, tmp_
     assert platforms == ["manylinux2014_aarch64", "manylinux_2_28_aarch64"]
     listed = names(built.path)
     assert {"bizdays/__init__.py", "bizdays-1.0.19.dist-info/METADATA"} <= set(listed)
-    assert not [n for n in listed if n.startswith(("bin/", "share/")) or n.endswith(".pyc")]
+    assert not [n for n in listed if n.startswith(("bin/", "share/"))]
+    assert "bizdays/__pycache__/x.cpython-312.pyc" not in listed  # pip's bytecode, none of ours
     # the Lambda runtime provides the AWS SDK, and with it what only the SDK needs
     assert not [n for n in listed if n.startswith(("boto3", "botocore", "s3transfer", "urllib3"))]
     # what another shipped package needs stays, by its metadata: powertools needs jmespath,
@@ -356,3 +362,150 @@ def test_a_deploy_takes_only_the_zips_that_were_built(project, tmp_path) -> None
     (out / ZIP_LIST).unlink()
     with pytest.raises(PackagingError, match=f"no {ZIP_LIST}"):
         check_zips(out, functions)
+
+
+def pyc_of(listed: list[str], source: str) -> str:
+    """Where the runtime looks for ``source``'s bytecode: the normal cache layout."""
+    parent, _, stem = source.rpartition("/")
+    return f"{parent}/__pycache__/{stem[:-3]}.{TAG}.pyc".lstrip("/")
+
+
+def test_a_build_for_the_running_python_carries_an_unchecked_hash_pyc_for_every_module(
+    project, tmp_path
+) -> None:
+    repo, _ = project
+    pip = FakePip({"bizdays/__init__.py": "CAL = 'ANBIMA'\n", "six.py": "# six\n"})
+
+    [built] = build_all(
+        repo.root, tmp_path, ["scraper"], lambda_target=LambdaTarget(RUNNING, "arm64"), run=pip
+    )
+
+    with zipfile.ZipFile(built.path) as zf:
+        listed = zf.namelist()
+        sources = [n for n in listed if n.endswith(".py")]
+        assert {"handler.py", "fuelpipe/domain/keys.py", "bizdays/__init__.py", "six.py"} <= set(
+            sources
+        )
+        assert sorted(n for n in listed if n.endswith(".pyc")) == sorted(
+            pyc_of(listed, s) for s in sources
+        )
+        for source in sources:
+            pyc = zf.read(pyc_of(listed, source))
+            assert pyc[:4] == importlib.util.MAGIC_NUMBER  # this interpreter's bytecode
+            assert int.from_bytes(pyc[4:8], "little") == 0b01  # hash-based, source not checked
+            assert pyc[8:16] == importlib.util.source_hash(zf.read(source))  # of that source
+    assert built.bytecode == len(sources) and built.entries == len(listed)
+    assert "__pycache__/handler." + TAG + ".pyc" in listed  # beside the handler, at the root
+
+
+def test_bytecode_is_byte_identical_across_builds_in_processes_with_other_hash_seeds(
+    project, tmp_path
+) -> None:
+    """Separate processes, other hash seeds, other folders: the same zip, a frozenset constant
+    (whose order follows the hashes) and every pyc included."""
+    repo, _ = project
+    words = ", ".join(repr(f"word{i}") for i in range(40))
+    repo.write("lambdas/scraper/known.py", f"def known(w):\n    return w in {{{words}}}\n")
+    script = (
+        "import sys; from pathlib import Path; from fuelpipe.deploy.package import "
+        "build_function_zip as b; b(Path(sys.argv[1]), 'scraper', Path(sys.argv[2]), bytecode=True)"
+    )
+    for out, seed in (("a", "1"), ("b", "2")):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        done = subprocess.run(
+            [sys.executable, "-c", script, str(repo.root), str(tmp_path / out)],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+
+    first, second = (tmp_path / "a" / "scraper.zip"), (tmp_path / "b" / "scraper.zip")
+    assert pyc_of([], "known.py") in names(first)
+    assert first.read_bytes() == second.read_bytes()
+
+
+def test_a_module_that_does_not_compile_ships_as_its_source_and_is_named(project, tmp_path) -> None:
+    repo, _ = project
+    repo.write("lambdas/scraper/py2.py", "print 'old'\n")
+
+    built = build_function_zip(repo.root, "scraper", tmp_path, bytecode=True)
+
+    listed = names(built.path)
+    assert "py2.py" in listed and pyc_of(listed, "py2.py") not in listed
+    assert pyc_of(listed, "handler.py") in listed
+    assert built.uncompiled == ("py2.py",)
+
+
+def test_another_runtime_version_gets_no_bytecode_and_the_reason(project, tmp_path) -> None:
+    repo, _ = project
+
+    [built] = build_all(
+        repo.root, tmp_path, ["scraper"], with_deps=False, lambda_target=LambdaTarget(OTHER)
+    )
+
+    assert not [n for n in names(built.path) if n.endswith(".pyc")]
+    assert built.bytecode == 0
+    choice = bytecode_choice(LambdaTarget(OTHER))
+    assert not choice.enabled
+    assert choice.note.startswith(
+        f"bytecode: skipped, packaging runs python{RUNNING}, the runtime is python{OTHER}"
+    )
+    with pytest.raises(PackagingError, match=f"runtime is python{OTHER}"):
+        build_all(
+            repo.root,
+            tmp_path,
+            ["scraper"],
+            with_deps=False,
+            lambda_target=LambdaTarget(OTHER),
+            bytecode=True,
+        )
+    assert not bytecode_choice(LambdaTarget(RUNNING), wanted=False).enabled
+
+
+def package_script(*args: str) -> subprocess.CompletedProcess[str]:
+    script = REPO_ROOT / "scripts" / "package_lambdas.py"
+    command = [sys.executable, str(script), "--no-deps", *args]
+    return subprocess.run(command, check=False, capture_output=True, text=True)
+
+
+def test_make_package_says_why_it_ships_no_bytecode_and_refuses_bytecode_it_cannot_make(
+    tmp_path,
+) -> None:
+    skipped = package_script("scraper", "--python-version", OTHER, "--out", str(tmp_path / "a"))
+    refused = package_script(
+        "scraper", "--python-version", OTHER, "--bytecode", "--out", str(tmp_path / "b")
+    )
+    unwanted = package_script(
+        "scraper", "--python-version", RUNNING, "--no-bytecode", "--out", str(tmp_path / "c")
+    )
+
+    assert skipped.returncode == 0, skipped.stderr
+    expected = f"bytecode: skipped, packaging runs python{RUNNING}, the runtime is python{OTHER}"
+    assert skipped.stdout.splitlines()[0].startswith(expected)
+    assert not [n for n in names(tmp_path / "a" / "scraper.zip") if n.endswith(".pyc")]
+    assert refused.returncode == 2 and f"the runtime is python{OTHER}" in refused.stderr
+    assert not (tmp_path / "b").exists()
+    assert unwanted.stdout.splitlines()[0] == "bytecode: skipped (--no-bytecode)"
+    assert not [n for n in names(tmp_path / "c" / "scraper.zip") if n.endswith(".pyc")]
+
+
+def test_make_package_for_the_running_python_packs_every_real_function_reproducibly_with_pycs(
+    tmp_path,
+) -> None:
+    for out in ("a", "b"):
+        done = package_script("--python-version", RUNNING, "--out", str(tmp_path / out))
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.startswith(f"bytecode: {TAG} .pyc")
+
+    functions = discover_functions(REPO_ROOT)
+    digest, found = check_zips(tmp_path / "a", functions)
+    assert check_zips(tmp_path / "b", functions, digest) == (digest, found)  # same CodeSha256
+    for name in functions:
+        assert (tmp_path / "a" / f"{name}.zip").read_bytes() == (
+            tmp_path / "b" / f"{name}.zip"
+        ).read_bytes()
+        listed = names(tmp_path / "a" / f"{name}.zip")
+        sources = [n for n in listed if n.endswith(".py")]
+        assert [s for s in sources if pyc_of(listed, s) not in listed] == []

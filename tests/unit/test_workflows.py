@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 import yaml
 
+from fuelpipe.deploy.target import read_target
+
 WORKFLOWS = Path(__file__).resolve().parents[2] / ".github" / "workflows"
 FILES = sorted(WORKFLOWS.glob("*.yml"))
 CONFIGURE_AWS = "aws-actions/configure-aws-credentials"
@@ -267,6 +269,23 @@ def test_the_zips_are_built_once_and_each_environment_deploys_that_build() -> No
     builds = [(p.name, n) for p in FILES for n, j in load(p)["jobs"].items()
               if any("make package" in str(s.get("run", "")) for s in steps(j))]  # fmt: skip
     assert builds == [("deploy.yml", "package")]
+
+
+def test_the_zips_are_packaged_by_the_runtimes_python_so_they_carry_its_bytecode() -> None:
+    """A pyc is used only by the Python version that wrote it: the package job runs `make
+    package` with the template's Runtime version, installed beside the venv's 3.11."""
+    runtime = read_target(WORKFLOWS.parents[1]).python_version
+    package = load(WORKFLOWS / "deploy.yml")["jobs"]["package"]
+    [setup] = [s for s in steps(package)
+               if str(s.get("uses", "")).startswith("actions/setup-python@")]  # fmt: skip
+    [make] = [s for s in steps(package) if s.get("run") == "make package"]
+
+    versions = str(setup["with"]["python-version"]).split()
+    assert runtime in versions
+    assert versions[-1] == "3.11"  # the last is the default python: the venv's, as in CI
+    assert make["env"]["PACKAGE_PYTHON"] == f"python{runtime}"
+    makefile = (WORKFLOWS.parents[1] / "Makefile").read_text()
+    assert "$(PACKAGE_PYTHON) scripts/package_lambdas.py" in makefile.split("\npackage:")[1]
 
 
 def shell_commands(script: str) -> list[list[str]]:

@@ -1,8 +1,14 @@
 """Reproducible Lambda zips: the handler folder, the fuelpipe package and locked dependencies.
 
 The same sources give byte-identical zips: entries sorted, timestamps fixed at 1980-01-01,
-permissions fixed, no bytecode. Identical zips give identical CodeSha256 values, so a
-redeploy of unchanged code is visible as such.
+permissions fixed, no bytecode from the source tree or pip. Identical zips give identical
+CodeSha256 values, so a redeploy of unchanged code is visible as such.
+
+/var/task is read-only, so a module without bytecode in the zip is compiled from source at every
+cold start. When the interpreter packaging is the runtime's version (``bytecode_choice``), every
+``.py`` is compiled into the zip, in the runtime's ``__pycache__/<mod>.cpython-3XY.pyc`` layout,
+as unchecked hash-based pycs: no mtime inside, and the runtime uses them without reading the
+source (right for an immutable zip).
 
 Layout of ``build/lambdas/<name>.zip``: the files of ``lambdas/<name>/`` at the root (so a
 handler ``lambdas/<name>/handler.py`` is ``handler.lambda_handler``), ``fuelpipe/``, then the
@@ -17,6 +23,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -58,6 +65,23 @@ RUNTIME_PROVIDED = frozenset({"boto3", "botocore"})
 # pip --target also writes console scripts (bin/) and data files (share/: Jupyter extensions).
 INSTALL_EXTRAS = frozenset({"bin", "share"})
 Runner = Callable[[Sequence[str]], None]
+# Run by the packaging interpreter in a child with the environment's PYTHON* settings dropped
+# (PYTHONOPTIMIZE would strip asserts under the plain pyc name) and PYTHONHASHSEED fixed: a
+# frozenset constant (`x in {"a", "b"}`) follows the strings' hashes, and while marshal sorts them
+# since 3.11, nothing hash-ordered should reach a pyc. Unchecked hash-based pycs hold no mtime:
+# the same source, the same bytes. Reads [source, pyc, name in the zip] triples; prints the
+# names that did not compile.
+COMPILE_PROGRAM = """\
+import json, py_compile, sys
+failed = []
+for source, cfile, dfile in json.load(sys.stdin):
+    try:
+        py_compile.compile(source, cfile, dfile, doraise=True, optimize=0,
+                           invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+    except py_compile.PyCompileError:
+        failed.append(dfile)
+json.dump(failed, sys.stdout)
+"""
 ZIP_LIST = "code-sha256.json"
 """Written beside the zips: each one's CodeSha256 and size as built. The deploy workflow builds
 the zips once and every environment checks the zips it is given against this list, and the
@@ -73,6 +97,78 @@ class BuiltPackage:
     code_sha256: str
     size: int
     entries: int
+    bytecode: int = 0
+    """How many ``.pyc`` it holds (none when packaging skipped bytecode)."""
+    uncompiled: tuple[str, ...] = ()
+    """Its ``.py`` files that did not compile (shipped as they are, without bytecode)."""
+
+
+@dataclass(frozen=True)
+class Bytecode:
+    """Whether the zips carry bytecode, and the line that says so (or why not)."""
+
+    enabled: bool
+    note: str
+
+
+def _running_version() -> str:
+    return f"{sys.version_info.major}.{sys.version_info.minor}"
+
+
+def _interpreter() -> str:
+    name = sys.implementation.name
+    return f"python{_running_version()}" if name == "cpython" else f"{name} {_running_version()}"
+
+
+def bytecode_choice(target: LambdaTarget, wanted: bool | None = None) -> Bytecode:
+    """Compile only for the version that runs the packaging: a pyc of another version is ignored
+    by the runtime. ``wanted``: None decides by the versions, False never, True requires them
+    to match (PackagingError otherwise)."""
+    running, runtime = _running_version(), target.python_version
+    if wanted is False:
+        return Bytecode(False, "bytecode: skipped (--no-bytecode)")
+    if running != runtime or sys.implementation.name != "cpython":
+        why = (
+            f"packaging runs {_interpreter()}, the runtime is python{runtime}"
+            f" (package with python{runtime}, e.g. make package PACKAGE_PYTHON=python{runtime})"
+        )
+        if wanted:
+            raise PackagingError(f"bytecode: cannot compile, {why}")
+        return Bytecode(False, f"bytecode: skipped, {why}")
+    tag = sys.implementation.cache_tag
+    return Bytecode(True, f"bytecode: {tag} .pyc (unchecked hash) for the python{runtime} runtime")
+
+
+def pyc_name(name: str) -> str:
+    """Where the runtime looks for the bytecode of the module at ``name`` in the zip."""
+    source = PurePosixPath(name)
+    return str(source.parent / "__pycache__" / f"{source.stem}.{sys.implementation.cache_tag}.pyc")
+
+
+def compile_bytecode(entries: dict[str, Path], staging: Path) -> tuple[dict[str, Path], list[str]]:
+    """Compile every ``.py`` entry under ``staging``: the pycs by name in the zip, and the names
+    of the sources that did not compile. The name in the zip is the code's file name, so the
+    pycs do not depend on where the sources sit."""
+    jobs = [
+        (str(path), str(staging / pyc_name(name)), name)
+        for name, path in sorted(entries.items())
+        if name.endswith(".py")
+    ]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    env["PYTHONHASHSEED"] = "0"
+    done = subprocess.run(
+        [sys.executable, "-S", "-W", "ignore", "-c", COMPILE_PROGRAM],
+        input=json.dumps(jobs),
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise PackagingError(f"compiling bytecode failed: {done.stderr.strip()}")
+    failed = set(json.loads(done.stdout))
+    pycs = {pyc_name(name): Path(cfile) for _, cfile, name in jobs if name not in failed}
+    return pycs, sorted(failed)
 
 
 def code_sha256(data: bytes) -> str:
@@ -257,10 +353,12 @@ def build_function_zip(
     out_dir: Path,
     *,
     deps_dir: Path | None = None,
+    bytecode: bool = False,
 ) -> BuiltPackage:
     """Build ``out_dir/<function>.zip`` from its folder, fuelpipe and an installed ``deps_dir``.
 
     Without ``deps_dir`` only our own code is packed (offline, for tests and quick checks).
+    ``bytecode``: with the running interpreter's pycs of every module (``bytecode_choice``).
     """
     folder = root / "lambdas" / function
     if not folder.is_dir():
@@ -281,9 +379,22 @@ def build_function_zip(
             raise PackagingError(f"{function}: {clash[0]} would be packed twice")
         entries.update(part)
     out = out_dir / f"{function}.zip"
-    write_zip(entries, out)
+    staging = Path(tempfile.mkdtemp(prefix=f"fuelpipe-pyc-{function}-"))
+    try:
+        pycs, failed = compile_bytecode(entries, staging) if bytecode else ({}, [])
+        write_zip(entries | pycs, out)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     data = out.read_bytes()
-    return BuiltPackage(function, out, code_sha256(data), len(data), len(entries))
+    return BuiltPackage(
+        function,
+        out,
+        code_sha256(data),
+        len(data),
+        len(entries) + len(pycs),
+        len(pycs),
+        tuple(failed),
+    )
 
 
 def build_all(
@@ -294,9 +405,13 @@ def build_all(
     with_deps: bool = True,
     lambda_target: LambdaTarget | None = None,
     run: Runner | None = None,
+    bytecode: bool | None = None,
 ) -> list[BuiltPackage]:
-    """One zip per function, in the order given; each lock is installed once and shared."""
+    """One zip per function, in the order given; each lock is installed once and shared.
+    ``bytecode``: as ``bytecode_choice`` decides for the target (None: when the versions match).
+    """
     target = lambda_target or read_target(root)
+    compiled = bytecode_choice(target, bytecode).enabled
     with tempfile.TemporaryDirectory(prefix="fuelpipe-deps-") as tmp:
         installed: dict[Path, Path] = {}
         built = []
@@ -308,7 +423,9 @@ def build_all(
                     installed[lock] = Path(tmp) / f"{len(installed)}-{lock.stem}"
                     pip_install(lock, installed[lock], lambda_target=target, run=run)
                 deps_dir = installed[lock]
-            built.append(build_function_zip(root, name, out_dir, deps_dir=deps_dir))
+            built.append(
+                build_function_zip(root, name, out_dir, deps_dir=deps_dir, bytecode=compiled)
+            )
         return built
 
 
