@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -17,7 +18,15 @@ from tests.dashboard.conftest import NOW, ManualTimer
 from fuelpipe.adapters.clock import FixedClock
 from fuelpipe.adapters.sqlite_store import SqliteStore
 from fuelpipe.dashboard.app import create_app
-from fuelpipe.dashboard.precomputed import Params, Precomputer, default_requests
+from fuelpipe.dashboard.outlook_views import OutlookView, OutlookViews
+from fuelpipe.dashboard.precomputed import (
+    Context,
+    Params,
+    Precomputer,
+    ViewsFailed,
+    default_requests,
+)
+from fuelpipe.dashboard.repository import SeriesReader
 from fuelpipe.dashboard.versions import DataVersion
 from fuelpipe.dashboard.views import meta_view
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
@@ -164,3 +173,34 @@ def test_a_read_only_store_serves_views_recomputed_in_memory(tmp_path: Path) -> 
             again = httpx.get(base + "/api/overview", timeout=30)
             assert again.status_code == 200 and pre.computed == computed  # kept in memory
         assert reader.connection.execute("SELECT * FROM meta ORDER BY name").fetchall() == meta
+
+
+class _AreaFails(OutlookViews):
+    """Brazil's outlook raising (a backtest's numerical error, say); the map still works."""
+
+    def area(self, fuel: str, area: str, version: str) -> OutlookView:
+        raise ArithmeticError(f"no outlook for {fuel} {area}")
+
+
+@dataclass(frozen=True)
+class _FailingOutlookContext(Context):
+    @property
+    def outlook(self) -> OutlookViews:
+        return _AreaFails(self.store, self.catalog)
+
+
+def test_a_view_that_raises_is_named_and_the_others_are_stored(tmp_path: Path) -> None:
+    with SqliteStore(tmp_path / "fails.sqlite", clock=FixedClock(NOW)) as store:
+        fill_store(store)
+        version = mark_changed(store, NOW, "fill")
+        reader = SeriesReader(store, DEFAULT_CATALOG)
+        pre = Precomputer(
+            _FailingOutlookContext(reader, store, DEFAULT_CATALOG, None, FixedClock(NOW))
+        )
+        with pytest.raises(ViewsFailed, match=r"/api/outlook \{.*no outlook for GASOLINE BR"):
+            pre.refresh(version)
+        wanted = default_requests(meta_view(reader))
+        stored = {(p, q): pre.stored(p, q) for p, q in wanted}
+        missing = [r for r, found in stored.items() if found is None]
+        assert [path for path, _ in missing] == ["/api/outlook"]
+        assert all(f[0].split(".")[0] == version for f in stored.values() if f is not None)

@@ -23,6 +23,7 @@ from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.domain.models import Record, Status
 from fuelpipe.outlook.records import from_record, to_record
 from fuelpipe.outlook.series import Inputs, Lags, day_number, day_of, known_at
+from fuelpipe.stages.data_version import data_version
 from fuelpipe.stages.outlook import (
     FULL_EVERY,
     OUTLOOK_FULL_AT,
@@ -281,3 +282,40 @@ def test_a_full_refresh_runs_at_least_daily(tmp_path, panel):
         assert refresh_when_changed(store, DEFAULT_CATALOG, as_of + FULL_EVERY * 3 / 2)
         assert len(store.whole()) == len(fuel_series(DEFAULT_CATALOG)) + 3
         assert store.get_meta(OUTLOOK_FULL_AT) == (as_of + FULL_EVERY * 3 / 2).isoformat()
+
+
+class VersionCrashStore(CountingStore):
+    """Stops (as a Lambda's timeout or a kill would) when the data version is written, while
+    ``crash`` is set: what the refresh stored before stays stored."""
+
+    crash = False
+
+    def put_meta(self, name: str, value: str) -> None:
+        if self.crash and name == "data_version":
+            raise KeyboardInterrupt("stopped before the version was written")
+        super().put_meta(name, value)
+
+
+def test_a_refresh_stopped_before_its_version_is_owed_one_by_the_next(tmp_path, panel):
+    """The dashboard stores the outlook views by data version: forecasts stored by a refresh
+    that stopped before writing its version would stay hidden behind the old one, since the
+    next refresh finds them stored and makes none. It writes the version owed."""
+    as_of = known_at(panel.week(STORED_WEEKS), LAG) + timedelta(hours=3)
+    with VersionCrashStore(tmp_path / "crash.sqlite", ManualClock(as_of)) as store:
+        _fill(store, panel, as_of.date(), None)
+        store.put_meta("data_version", "filled")
+        store.crash = True
+        with pytest.raises(KeyboardInterrupt):
+            refresh_when_changed(store, DEFAULT_CATALOG, as_of)
+        outlooks = [outlook_key_for(s) for s in fuel_series(DEFAULT_CATALOG)]
+        assert any(store.query(key) for key in outlooks)  # its forecasts are stored
+        assert data_version(store) == "filled"
+        store.crash = False
+        again = refresh_when_changed(store, DEFAULT_CATALOG, as_of)
+        assert again is not None and again.made == 0 and again.owed  # nothing new, owed one
+        moved = data_version(store)
+        assert moved != "filled"
+        store.put_meta("data_version", "moved")  # then a refresh with nothing new owes none
+        quiet = refresh_when_changed(store, DEFAULT_CATALOG, as_of)
+        assert quiet is not None and not quiet.changed
+        assert data_version(store) == "moved"

@@ -145,3 +145,31 @@ def test_a_cycle_failing_after_its_drain_writes_the_version_with_its_views(make_
     app.failpoints = Failpoints()
     run_cycle(app, series=usd, since=LANDS, on_change=on_change)
     assert versions == [moved] and data_version(app.store) == moved
+
+
+def test_a_cycle_whose_outlook_alone_changed_writes_a_version(make_app):
+    """Nothing to fetch, but the outlook refresh stores forecasts (here the first ones): the
+    stored views show them only at a new data version, so the cycle writes one (with its
+    views); the next cycle, with nothing new for either, writes none."""
+    app = make_app(TableSource("bcb", {}))
+    _fill(app)
+    versions: list[str] = []
+    pre = precomputer(
+        SeriesReader(app.store, DEFAULT_CATALOG), app.store, app.catalog, None, app.clock
+    )
+
+    def on_change(version: str) -> None:
+        versions.append(version)
+        pre.refresh(version)
+
+    gasoline = [DEFAULT_CATALOG["FUEL#GASOLINE#BR"]]  # complete: no request
+    report = run_cycle(app, series=gasoline, on_change=on_change)
+    assert report.scrape.records_written == 0
+    assert app.store.query("OUTLOOK#GASOLINE#BR")  # the refresh made its forecast
+    (version,) = versions
+    assert data_version(app.store) == version != INITIAL
+    outlook = pre.stored("/api/outlook", (("area", ("BR",)), ("fuel", ("GASOLINE",))))
+    assert outlook is not None and outlook[0] == version
+    assert json.loads(outlook[2])["available"]  # the view shows the forecast
+    run_cycle(app, series=gasoline, on_change=on_change)
+    assert versions == [version] and data_version(app.store) == version

@@ -283,11 +283,14 @@ def default_requests(meta: MetaView) -> list[tuple[str, Params]]:
         ("/api/lags", _q(fuel=PAGE_FUEL, area=PAGE_AREA, driver=BRENT_BRL, **fuel_window)),
         ("/api/parity", ()),
         ("/api/health", ()),
-        # the Outlook tab's first requests (outlook.js): its backtest reads whole histories
+    ]
+    out += [("/api/regional", _q(fuel=p.code)) for p in meta.products]
+    # the Outlook tab's first requests (outlook.js), last: the slowest (their backtests read
+    # whole histories), and what the page needs only once that tab opens
+    out += [
         ("/api/outlook", _q(fuel=PAGE_FUEL, area=PAGE_AREA)),
         ("/api/outlook/map", _q(fuel=PAGE_FUEL, horizon=str(OUTLOOK_MAP_HORIZON))),
     ]
-    out += [("/api/regional", _q(fuel=p.code)) for p in meta.products]
     return out
 
 
@@ -328,6 +331,14 @@ class Refreshed:
     computed: int
     complete: bool
     """False: the time ran out before every default view was stored at ``version``."""
+
+
+class ViewsFailed(RuntimeError):
+    """Some default views raised while the others were stored: each named with its error."""
+
+    def __init__(self, version: str, failed: Sequence[str]) -> None:
+        super().__init__(f"{len(failed)} view(s) failed at version {version}: " + "; ".join(failed))
+        self.failed = tuple(failed)
 
 
 class Precomputer:
@@ -401,28 +412,37 @@ class Precomputer:
     ) -> Refreshed:
         """:meth:`refresh`, starting a view only while ``time_left()`` (seconds) is at least
         VIEW_MIN_S: views stored before the time ran out stay stored, so the next call at the
-        same version computes only the rest (None: no limit)."""
+        same version computes only the rest (None: no limit). A view that raises is logged and
+        skipped, the others are stored, and :class:`ViewsFailed` names it at the end."""
         with self._lock:
             data = version or data_version(self.ctx.store)
             before = self.computed
             requests: list[tuple[str, Params]] = [("/api/meta", ())]
+            failed: list[str] = []
             done = 0
             while done < len(requests):
                 if time_left is not None and time_left() < VIEW_MIN_S:
-                    return Refreshed(data, self.computed - before, complete=False)
+                    break
                 path, params = requests[done]
+                done += 1
                 want = self.version_of(path, data)
                 found = self.stored(path, params)
-                body = (
-                    found[2]
-                    if found is not None and found[0] == want
-                    else self.compute(path, params, want)
-                )
+                try:
+                    body = (
+                        found[2]
+                        if found is not None and found[0] == want
+                        else self.compute(path, params, want)
+                    )
+                except Exception as exc:  # one view's error must not keep the others unstored
+                    _log.exception("view %s %s failed at version %s", path, params, data)
+                    failed.append(f"{path} {dict(params)}: {exc!r}")
+                    continue
                 if path == "/api/meta":  # the other requests follow from its coverage
                     meta = MetaView.model_validate_json(body)
                     requests += [r for r in default_requests(meta) if r[0] != "/api/meta"]
-                done += 1
-            return Refreshed(data, self.computed - before, complete=True)
+            if failed:
+                raise ViewsFailed(data, failed)
+            return Refreshed(data, self.computed - before, complete=done == len(requests))
 
     def serve(
         self, path: str, params: Params, version: str | None = None

@@ -22,7 +22,7 @@ from fuelpipe.stages.data_version import (
     unmarked,
 )
 from fuelpipe.stages.orchestrate import OrchestrateReport, orchestrate
-from fuelpipe.stages.outlook import after_cycle
+from fuelpipe.stages.outlook import OutlookReport, after_cycle, version_written
 from fuelpipe.stages.recheck import RecheckReport, recheck
 from fuelpipe.stages.scrape import ScrapeReport, handle_message
 
@@ -254,6 +254,7 @@ def run_cycle(
             progress("orchestrate", scanned, len(targets))
 
     owed = unmarked(app.store)  # a cycle killed after storing, before its version
+    forecasts: OutlookReport | None = None  # what the outlook refresh changed
 
     def drained() -> None:
         nonlocal owed
@@ -270,8 +271,8 @@ def run_cycle(
         recheck(app, None if series is None else {s.key for s in targets}, report=report.recheck)
         if report.recheck.messages_sent:
             drained()
-        if outlook:
-            after_cycle(app.store, app.catalog, app.clock.now())  # the outlook follows values
+        if outlook:  # the outlook follows values
+            forecasts = after_cycle(app.store, app.catalog, app.clock.now())
     except KeyboardInterrupt:
         _mark_interrupted(app)
         raise
@@ -282,8 +283,10 @@ def run_cycle(
             app.store, app.clock.now(), "cycle failed", report.recheck, before=on_change
         )
         raise
-    if owed or recheck_changed(report.recheck):
+    if owed or recheck_changed(report.recheck) or (forecasts is not None and forecasts.changed):
         mark_changed(app.store, app.clock.now(), "cycle", before=on_change)
+    if forecasts is not None:
+        version_written(app.store)
     if owed:
         app.store.put_meta(UNMARKED, "")
     return report

@@ -89,9 +89,9 @@ def skip_reasons(store: Store) -> dict[str, SkipReason]:
         return {}
 
 
-def _store_reasons(store: Store, refreshed: set[str], made: dict[str, SkipReason]) -> None:
+def _store_reasons(store: Store, refreshed: set[str], made: dict[str, SkipReason]) -> bool:
     """Keep the reasons of the series not refreshed, replace those refreshed; written only when
-    they changed (one read, at most one write a refresh)."""
+    they changed (one read, at most one write a refresh). True when they changed."""
     before = skip_reasons(store)
     after = {k: v for k, v in before.items() if k not in refreshed} | made
     if after != before:
@@ -100,6 +100,7 @@ def _store_reasons(store: Store, refreshed: set[str], made: dict[str, SkipReason
             for k, v in sorted(after.items())
         }
         store.put_meta(SKIPPED_META, json.dumps(text, ensure_ascii=False, sort_keys=True))
+    return after != before
 
 
 def newest_after(store: Store, key: str, week: date) -> date | None:
@@ -155,6 +156,17 @@ class OutlookReport:
     reasons: dict[str, SkipReason] = field(default_factory=dict)
     """Why the refresh made no forecast from a series' newest known week, by series key (a
     series with no known week has none): stored in the ``outlook_skipped`` meta entry."""
+    reasons_changed: bool = False
+    """The stored reasons changed (what the Outlook view says of a series without a forecast)."""
+    owed: bool = False
+    """An earlier refresh stopped (a crash, a Lambda's timeout) after it may have stored
+    forecasts and before the data version that shows them was written."""
+
+    @property
+    def changed(self) -> bool:
+        """What the dashboard's outlook views show changed, or may have: a new data version is
+        owed (the stored views are keyed by it)."""
+        return bool(self.made or self.scored or self.reasons_changed or self.owed)
 
     def as_dict(self) -> dict[str, int]:
         """Counters for logs and `--json`."""
@@ -244,7 +256,7 @@ def refresh_outlook(
             newest = panels.newest_known(series) if quiet is None else quiet.week
             if newest is not None:
                 report.reasons[series.key] = SkipReason(FAILED, newest, f"{exc}")
-    _store_reasons(store, {s.key for s in chosen}, report.reasons)
+    report.reasons_changed = _store_reasons(store, {s.key for s in chosen}, report.reasons)
     if keys is not None and report.made:  # the other states' check would miss what moved
         store.put_meta(OUTLOOK_FULL_AT, "")
     for name, last_day in report.stale_drivers.items():
@@ -667,14 +679,29 @@ FULL_EVERY = timedelta(days=1)
 catches what :class:`InputCheck` cannot see (a week backfilled into an old hole)."""
 
 
+OUTLOOK_UNMARKED = "outlook_unmarked"
+"""Meta entry set while a refresh runs and until the data version that shows its forecasts is
+written (:func:`version_written`): a refresh that stopped in between leaves it set, so the next
+one owes a version even if it has nothing new to store (its forecasts are stored already)."""
+
+
+def version_written(store: Store) -> None:
+    """The outlook's changes are in a written data version (or there were none)."""
+    store.put_meta(OUTLOOK_UNMARKED, "")
+
+
 def _refresh(store: Store, catalog: Catalog, now: datetime, force: bool = False) -> OutlookReport:
-    """A refresh, full when ``force``d or FULL_EVERY after the last full one, else checked."""
+    """A refresh, full when ``force``d or FULL_EVERY after the last full one, else checked;
+    OUTLOOK_UNMARKED is set until the caller calls :func:`version_written`."""
+    owed = bool(store.get_meta(OUTLOOK_UNMARKED))
+    store.put_meta(OUTLOOK_UNMARKED, "1")
     last = store.get_meta(OUTLOOK_FULL_AT)
     try:
         full = force or not last or now - datetime.fromisoformat(last) >= FULL_EVERY
     except (ValueError, TypeError):  # unreadable, or without a zone
         full = True
     report = refresh_outlook(store, catalog, now, full=full)
+    report.owed = owed
     if full:
         store.put_meta(OUTLOOK_FULL_AT, now.isoformat())
     return report
@@ -706,8 +733,9 @@ def refresh_when_changed(
         return None
     report = _refresh(store, catalog, now, force)
     landed_meanwhile = data_version(store) != version
-    if report.made or report.scored:
+    if report.changed:
         version = mark_changed(store, now, "outlook")
+    version_written(store)
     if not landed_meanwhile:
         store.put_meta(OUTLOOK_VERSION, version)
     return report
