@@ -194,6 +194,19 @@ class S3LakeStorage:
         """The manifest version last read or written here (None: there was none); a write
         replaces only that version, so a stale manifest is never written over another's."""
 
+    def _absent(self, exc: Any, key: str) -> bool:
+        """Whether a failed read of ``key`` means there is no such object. S3 answers a missing
+        key with 404 only to a caller allowed to list the bucket; the app roles may list only
+        under the lake's prefix (an ``s3:prefix`` condition), and S3 may answer them 403: a
+        listing of that one key, which they may make, tells a missing object from a denial."""
+        code = _code(exc)
+        if code in _GONE:
+            return True
+        if code not in _DENIED:
+            return False
+        found = self.client.list_objects_v2(Bucket=self.bucket, Prefix=key, MaxKeys=1)
+        return not any(obj["Key"] == key for obj in found.get("Contents", []))
+
     def _key(self, rel: str) -> str:
         return f"{self.prefix}/{rel}" if self.prefix else rel
 
@@ -234,7 +247,7 @@ class S3LakeStorage:
                 self.bucket, self._key(partition_path(product, month)), str(target)
             )
         except self.client.exceptions.ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey"):
+            if self._absent(exc, self._key(partition_path(product, month))):
                 return None
             raise
         return target
@@ -245,7 +258,9 @@ class S3LakeStorage:
     def read_manifest(self) -> dict[str, Any]:
         try:
             got = self.client.get_object(Bucket=self.bucket, Key=self._key(MANIFEST))
-        except self.client.exceptions.NoSuchKey:
+        except self.client.exceptions.ClientError as exc:
+            if not self._absent(exc, self._key(MANIFEST)):
+                raise
             self._manifest_seen, self._manifest_etag = True, None
             return empty_manifest()
         loaded: dict[str, Any] = json.loads(got["Body"].read())
@@ -279,10 +294,13 @@ class S3LakeStorage:
         )
 
     def get_text(self, name: str) -> str | None:
+        key = self._key(f"_reports/{name}")
         try:
-            body = self.client.get_object(Bucket=self.bucket, Key=self._key(f"_reports/{name}"))
-        except self.client.exceptions.NoSuchKey:
-            return None
+            body = self.client.get_object(Bucket=self.bucket, Key=key)
+        except self.client.exceptions.ClientError as exc:
+            if self._absent(exc, key):
+                return None
+            raise
         return str(body["Body"].read().decode("utf-8"))
 
     def query_root(self, workdir: Path) -> Path:
@@ -308,6 +326,7 @@ class S3LakeStorage:
 _CONFLICT = frozenset({"PreconditionFailed", "ConditionalRequestConflict", "412", "409"})
 """S3's answers to a conditional write whose condition failed, or raced another write."""
 _GONE = frozenset({"NoSuchKey", "404"})
+_DENIED = frozenset({"AccessDenied", "403"})
 
 
 def _code(exc: Any) -> str:
