@@ -388,6 +388,21 @@ def test_weekly_charts_are_as_of_the_week_in_the_cards_words(watched: Watched, l
             assert caption is not None and caption[1] == card, (query, chart, caption)
 
 
+def test_pass_through_charts_name_the_price_week_they_draw_not_the_end_date(
+    watched: Watched,
+) -> None:
+    # An End date weeks after Brazil's newest gasoline week (May 1, 2022 in the demo): the
+    # pass-through charts said "as of the week of Jun 26 – Jul 2, 2022", a week with no price.
+    watched.open("view=lags&fuel=GASOLINE&area=BR&date=2022-06-30&lang=en")
+    for chart in ("chart-lags", "chart-coefs"):
+        caption = _caption(watched, chart)
+        assert caption is not None, chart
+        assert [caption[0], _thin(caption[1])] == [
+            "2022-05-01",
+            "as of the week of May 1 – 7, 2022",
+        ], chart
+
+
 def test_parity_counts_the_areas_it_shows(watched: Watched) -> None:
     page = watched.page
     # No state prices that week: the chart shows Brazil and the five regions, not "states".

@@ -187,6 +187,9 @@ class LagsView(BaseModel):
     """When the regression had too few overlapping weeks: how many it had…"""
     regression_min_weeks: int | None = None
     """…and how many it needs."""
+    through: dt.date | None = None
+    """The pump price's newest week in the window (its Sunday): what the charts stand for,
+    which may be weeks before an End date picked after the price's last published week."""
 
     def table(self) -> Table:
         """One row per lag: the cross-correlation (``r`` over ``n`` overlapping weeks) and, where

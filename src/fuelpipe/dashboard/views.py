@@ -316,6 +316,7 @@ def lags_view(
         regression_error=error,
         regression_weeks=too_few.have if too_few else None,
         regression_min_weeks=too_few.need if too_few else None,
+        through=prices.dates[-1] if prices.dates else None,
     )
 
 

@@ -1220,7 +1220,7 @@
         customdata: view.cross.map((c) => c.n),
         marker: { color: view.cross.map((c) => (c.lag === best ? "#e07b00" : "#0b6e99")) },
         hovertemplate: `${t("hover.lag")}: r = %{y:.3f} (n = %{customdata})<extra></extra>`,
-      }], layout, url, fuelEnd(), WEEKLY);
+      }], layout, url, view.through || fuelEnd(), WEEKLY);
     }
     if (!reg) {
       showEmpty("chart-coefs", noRegression);
@@ -1242,7 +1242,7 @@
       },
       marker: { color: "#138086" },
       hovertemplate: `${t("hover.lag")}: %{y:.3f}<extra></extra>`,
-    }], layout, url, fuelEnd(), WEEKLY);
+    }], layout, url, view.through || fuelEnd(), WEEKLY);
   }
 
   async function viewHealth(token) {
