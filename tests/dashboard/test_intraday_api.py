@@ -109,6 +109,25 @@ def test_the_days_bulletins_with_their_times_kinds_and_the_previous_close(
     assert "CURRENCY#USD" in body["choices"] and "STOCK#PETR4" in body["choices"]
 
 
+def test_a_second_instance_serves_the_new_points_after_the_first_saw_them(
+    stores: tuple[Store, IntradayStore], bulletins: list[IntradayPoint]
+) -> None:
+    """Two dashboard processes (two Lambda environments) with their answer caches on: the page
+    learns of a new bulletin from one (``/api/live``) and redraws from the other. An intraday
+    write moves no data version, so the other served its cached old points, and the page's next
+    live poll (304) never redrew again."""
+    store, points = stores
+    points.put_points(bulletins[:1])
+    query = {"series": "CURRENCY#USD", "day": DAY.isoformat()}
+    with _client(store, points) as first, _client(store, points) as second:
+        seen = first.get("/api/live").headers["etag"]
+        assert len(second.get("/api/intraday", params=query).json()["points"]) == 1
+        points.put_points(bulletins[1:2])
+        live = first.get("/api/live", headers={"If-None-Match": seen})
+        assert live.status_code == 200 and live.headers["etag"] != seen
+        assert len(second.get("/api/intraday", params=query).json()["points"]) == 2
+
+
 def test_csv_export_has_one_row_per_point(
     stores: tuple[Store, IntradayStore], bulletins: list[IntradayPoint]
 ) -> None:

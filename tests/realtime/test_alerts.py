@@ -111,6 +111,24 @@ def test_a_late_nyse_close_is_told_in_sao_paulo_time_like_every_other_instant(ho
     assert alert.as_dict()["at"] == "2022-05-04T20:00:00-03:00"
 
 
+def test_an_alert_told_by_a_utc_clock_still_gives_sao_paulo_instants(home) -> None:
+    """``watch`` runs on the system clock, which reads UTC: the webhook's and SNS's ``at`` and
+    ``since`` said ``+00:00`` (the same instant, not the zone every other time is told in)."""
+    clock, store, queue, state = home
+    xom = replace(DEFAULT_CATALOG["STOCK#XOM"], default_start=date(2022, 5, 2))
+    store.put_records(
+        [Record(xom.key, d, Decimal("90"), Status.OK) for d in (date(2022, 5, 2), date(2022, 5, 3))]
+    )
+    clock.set(datetime(2022, 5, 4, 23, 0, tzinfo=UTC))
+    sink = Collect()
+    evaluate(
+        AlertContext(clock.now(), store, queue, Catalog([xom])), [StaleSource()], state, [sink]
+    )
+    (alert,) = sink.alerts
+    told = alert.as_dict()
+    assert (told["at"], told["since"]) == ("2022-05-04T20:00:00-03:00",) * 2
+
+
 def test_series_of_one_source_late_on_different_dates_are_each_named(home) -> None:
     """On Memorial Day B3 trades and NYSE does not: PETR4 lacks Monday, XOM Friday. The summary
     named the first key's date for both ("2 series still lack 2022-05-27")."""

@@ -33,6 +33,11 @@ class ResponseCache:
     live endpoint saw) starts new keys when it changes, so nothing cached before a data change is
     served more than that second after it. When it cannot be had (the store failing before any
     version was read) the request passes through uncached.
+
+    ``uncached`` paths always pass through: the live panel's version check, and the intraday
+    points, whose writes move no data version: only the process that answered ``/api/live``
+    sees their new store version, so another (a second Lambda environment) would serve the
+    page's redraw its cached old points, and the page would never redraw again.
     """
 
     def __init__(
@@ -43,7 +48,7 @@ class ResponseCache:
         timer: Callable[[], float] = time.monotonic,
         prefix: str = "/api/",
         generation: Callable[[Scope], Awaitable[str]] | None = None,
-        uncached: tuple[str, ...] = ("/api/live",),
+        uncached: tuple[str, ...] = ("/api/live", "/api/intraday"),
     ) -> None:
         self.app = app
         self.ttl_s = ttl_s

@@ -99,8 +99,8 @@ class Alert:
             "severity": self.condition.severity.value,
             "previous_severity": self.previous.value if self.previous else None,
             "evidence": dict(self.condition.evidence),
-            "at": self.at.isoformat(),
-            "since": self.since.isoformat(),
+            "at": sao_paulo_iso(self.at),
+            "since": sao_paulo_iso(self.since),
         }
 
 
