@@ -87,20 +87,26 @@ def test_stale_source_fires_once_clears_and_fires_again(home) -> None:
     assert [a.kind.value for a in sink.alerts] == ["FIRING", "CLEARED", "FIRING"]
 
 
-def test_a_late_nyse_close_is_told_in_sao_paulo_time_like_every_other_instant(home) -> None:
-    """XOM's Wednesday close (16:30 New York) is late at 20:00 São Paulo: the summary and every
-    time in the evidence are São Paulo's, as the heartbeat and the alert's own ``at`` are."""
+def _late_xom_close(home, now: datetime) -> Alert:
+    """The one alert for XOM's close of Wednesday 2022-05-04, evaluated at ``now``."""
     clock, store, queue, state = home
     xom = replace(DEFAULT_CATALOG["STOCK#XOM"], default_start=date(2022, 5, 2))
     store.put_records(
         [Record(xom.key, d, Decimal("90"), Status.OK) for d in (date(2022, 5, 2), date(2022, 5, 3))]
     )
-    clock.set(datetime(2022, 5, 4, 20, 0, tzinfo=SP))
+    clock.set(now)
     sink = Collect()
     evaluate(
         AlertContext(clock.now(), store, queue, Catalog([xom])), [StaleSource()], state, [sink]
     )
     (alert,) = sink.alerts
+    return alert
+
+
+def test_a_late_nyse_close_is_told_in_sao_paulo_time_like_every_other_instant(home) -> None:
+    """XOM's Wednesday close (16:30 New York) is late at 20:00 São Paulo: the summary and every
+    time in the evidence are São Paulo's, as the heartbeat and the alert's own ``at`` are."""
+    alert = _late_xom_close(home, datetime(2022, 5, 4, 20, 0, tzinfo=SP))
     assert alert.condition.summary == (
         "yahoo is late: 1 series still lack 2022-05-04, due 2022-05-04T17:30-03:00"
     )
@@ -114,18 +120,7 @@ def test_a_late_nyse_close_is_told_in_sao_paulo_time_like_every_other_instant(ho
 def test_an_alert_told_by_a_utc_clock_still_gives_sao_paulo_instants(home) -> None:
     """``watch`` runs on the system clock, which reads UTC: the webhook's and SNS's ``at`` and
     ``since`` said ``+00:00`` (the same instant, not the zone every other time is told in)."""
-    clock, store, queue, state = home
-    xom = replace(DEFAULT_CATALOG["STOCK#XOM"], default_start=date(2022, 5, 2))
-    store.put_records(
-        [Record(xom.key, d, Decimal("90"), Status.OK) for d in (date(2022, 5, 2), date(2022, 5, 3))]
-    )
-    clock.set(datetime(2022, 5, 4, 23, 0, tzinfo=UTC))
-    sink = Collect()
-    evaluate(
-        AlertContext(clock.now(), store, queue, Catalog([xom])), [StaleSource()], state, [sink]
-    )
-    (alert,) = sink.alerts
-    told = alert.as_dict()
+    told = _late_xom_close(home, datetime(2022, 5, 4, 23, 0, tzinfo=UTC)).as_dict()
     assert (told["at"], told["since"]) == ("2022-05-04T20:00:00-03:00",) * 2
 
 
