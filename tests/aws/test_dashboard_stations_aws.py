@@ -299,17 +299,31 @@ def test_an_old_layout_lake_in_s3_is_named_by_the_handler(
     aws_home: AwsHome, local_lake: StationLake, athena_lake: AthenaLake
 ) -> None:
     """Athena reads the bucket's partitions as they are: a manifest of files in layout 1 (no
-    layout recorded) makes the handler's answers say so, as the local lake's do."""
+    layout recorded) makes the handler's answers say so, as the local lake's do. Each answer
+    asks with one GET of the manifest, which S3 answers 304 (no body) while it is unchanged;
+    the manifest an ingest writes is read in full by the next answer."""
     manifest = local_lake.storage.read_manifest()
     del manifest["layout"]
     S3LakeStorage(athena_lake.s3, athena_lake.bucket).write_manifest(manifest)
+    gets: list[int] = []  # each GET's HTTP status (the manifest is the only object got)
+    athena_lake.s3.meta.events.register(
+        "after-call.s3.GetObject", lambda http_response, **_: gets.append(http_response.status_code)
+    )
     call = invoker(aws_home.app(FixedClock(NOW)), athena_lake.stations)
-    response = call("/api/stations/meta", "")
-    assert response["statusCode"] == 200, response
-    assert response["headers"]["x-lake-old-layout"] == "1"
-    old = json.loads(response["body"])["old_layout"]
-    assert old["layout"] == 1
-    assert "run `fuelpipe stations migrate`" in old["detail"]
+    for n in range(3):  # distinct queries: the response cache answers a repeat by itself
+        response = call("/api/stations/meta", f"n={n}")
+        assert response["statusCode"] == 200, response
+        assert response["headers"]["x-lake-old-layout"] == "1"
+        old = json.loads(response["body"])["old_layout"]
+        assert old["layout"] == 1
+        assert "run `fuelpipe stations migrate`" in old["detail"]
+    assert gets == [200, 304, 304]
+    S3LakeStorage(athena_lake.s3, athena_lake.bucket).write_manifest(
+        {**manifest, "layout": 2}
+    )  # an ingest migrated the lake
+    status, body, headers = answer(call("/api/stations/meta", "n=3"))
+    assert status == 200 and body["old_layout"] is None and "x-lake-old-layout" not in headers
+    assert gets == [200, 304, 304, 200]
 
 
 def test_an_unknown_state_is_a_422_before_athena_is_asked(

@@ -273,3 +273,75 @@ def test_a_stale_s3_manifest_is_not_written_over_another(
     fresh["files"]["mine.csv"] = {"sha256": "cd", "parts": []}
     storage.write_manifest(fresh)
     assert set(other.read_manifest()["files"]) == {"theirs.csv", "mine.csv"}
+
+
+# --- the layout check (every stations answer asks it) --------------------------------------
+
+INGESTED = {"x.csv": {"sha256": "ab", "parts": []}}
+
+
+def test_the_layout_check_sees_every_manifest_write(storage: LakeStorage) -> None:
+    """This adapter's writes and another's on the same lake (another process's ingest) are seen
+    on the next call, however the adapter avoids reading an unchanged manifest again."""
+    assert storage.old_layout() is None  # a new lake
+    storage.write_manifest({"files": INGESTED, "http": {}})  # written before layouts: 1
+    assert storage.old_layout() == storage.old_layout() == 1
+    storage.write_manifest({"files": INGESTED, "http": {}, "layout": 2})  # migrated
+    assert storage.old_layout() is None
+    _same_lake(storage).write_manifest({"files": INGESTED, "http": {}, "layout": 1})
+    assert storage.old_layout() == storage.old_layout() == 1
+    _same_lake(storage).write_manifest({"files": {}, "http": {}})  # no files: no migration
+    assert storage.old_layout() is None
+
+
+def test_the_layout_check_reads_no_unchanged_local_manifest(tmp_path: Path) -> None:
+    """A stat tells the manifest file unchanged: its bytes are not read again. Shown by an edit
+    in place that keeps the file's inode, size and mtime (no writer of the lake does that:
+    each manifest write replaces the file), which the check does not see; a write is seen."""
+    storage = LocalLakeStorage(tmp_path / "lake")
+    lake = StationLake(storage, FixedClock(NOW))
+    storage.write_manifest({"files": INGESTED, "http": {}, "layout": 1})
+    assert lake.old_layout() == 1
+    path = storage.root / "_manifest.json"
+    before = path.stat()
+    text = path.read_bytes()
+    with path.open("r+b") as file:
+        file.write(text.replace(b'"layout": 1', b'"layout": 2'))
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert path.read_bytes() != text and path.stat().st_size == before.st_size
+    assert lake.old_layout() == 1  # not read again
+    storage.write_manifest({"files": INGESTED, "http": {}, "layout": 2})
+    assert lake.old_layout() is None
+
+
+def test_the_layout_check_gets_an_unchanged_s3_manifest_as_a_304(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """One GET a call: the first in full, then conditional (If-None-Match), which S3 answers
+    304 without a body until the manifest is replaced. It leaves alone the version a manifest
+    write replaces: a stale manifest read for an ingest is still refused."""
+    storage = cast(S3LakeStorage, _s3(request, tmp_path))
+    gets: list[tuple[str | None, int]] = []  # (If-None-Match sent, HTTP status) of each GET
+    storage.client.meta.events.register(
+        "before-call.s3.GetObject",
+        lambda params, context, **_: context.update(tag=params["headers"].get("If-None-Match")),
+    )
+    storage.client.meta.events.register(
+        "after-call.s3.GetObject",
+        lambda http_response, context, **_: gets.append(
+            (context.get("tag"), http_response.status_code)
+        ),
+    )
+    other = _same_lake(storage)
+    other.write_manifest({"files": INGESTED, "http": {}})
+    mine = storage.read_manifest()  # as an ingest reads it, then another writes
+    gets.clear()
+    assert [storage.old_layout() for _ in range(3)] == [1, 1, 1]
+    assert [status for _, status in gets] == [200, 304, 304]
+    assert gets[0][0] is None and gets[1][0] is not None and gets[1][0] == gets[2][0]
+    other.write_manifest({"files": INGESTED, "http": {}, "layout": 2})  # an ingest migrated it
+    gets.clear()
+    assert storage.old_layout() is None
+    assert [status for _, status in gets] == [200]  # replaced: read in full
+    with pytest.raises(ManifestChanged):
+        storage.write_manifest(mine)

@@ -63,6 +63,10 @@ def compiled_zips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return package(tmp_path_factory.mktemp("compiled"), "--python-version", running)
 
 
+BYTECODE_VARIABLES = ("PYTHONDONTWRITEBYTECODE", "PYTHONPYCACHEPREFIX")
+"""Where the child reads and writes bytecode: set by the test alone, never inherited."""
+
+
 def listing(path: Path) -> list[str]:
     with zipfile.ZipFile(path) as zf:
         return sorted(zf.namelist())
@@ -76,21 +80,25 @@ def test_the_zip_holds_the_runtime_and_no_dev_tooling(zips, function: str) -> No
     assert [n for n in RUNTIME if n not in names] == []
 
 
-@pytest.mark.parametrize("function", FUNCTIONS)
-def import_handler(folder: Path) -> dict[str, Any]:
-    """Import the handler unpacked in ``folder`` in a fresh interpreter that writes no bytecode:
-    fuelpipe's file and the modules loaded."""
+def import_handler(folder: Path, *, write_bytecode: bool = False) -> dict[str, Any]:
+    """Import the handler unpacked in ``folder`` in a fresh interpreter: fuelpipe's file, the
+    modules loaded and whether it could write bytecode. It writes none unless
+    ``write_bytecode``: then, as Python does by default, a module it compiles from a source
+    leaves its pyc in the ``__pycache__`` beside that source (this machine's environment sets
+    PYTHONDONTWRITEBYTECODE; a PYTHONPYCACHEPREFIX would make it ignore those of the zip)."""
     probe = (
         "import json, sys; import handler, fuelpipe; "
-        "print(json.dumps({'fuelpipe': fuelpipe.__file__, 'modules': sorted(sys.modules)}))"
+        "print(json.dumps({'fuelpipe': fuelpipe.__file__, 'modules': sorted(sys.modules), "
+        "'writes': not sys.dont_write_bytecode, 'prefix': sys.pycache_prefix}))"
     )
     env = {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if k not in BYTECODE_VARIABLES},
         "PYTHONPATH": str(folder),
-        "PYTHONDONTWRITEBYTECODE": "1",
         "AWS_DEFAULT_REGION": "us-east-1",
         "POWERTOOLS_METRICS_NAMESPACE": "fuelpipe",
     }
+    if not write_bytecode:
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
     done = subprocess.run(
         [sys.executable, "-c", probe],
         cwd=folder,
@@ -121,20 +129,25 @@ def test_the_handler_imports_the_bytecode_in_the_zip_without_reading_a_source(
     compiled_zips, function: str, tmp_path
 ) -> None:
     """Every source unpacked is replaced by a module that raises: the import succeeds only if
-    each module of the zip it loads comes from its pyc, as the read-only /var/task needs."""
+    each module of the zip it loads comes from its pyc, as the read-only /var/task needs. The
+    interpreter may write bytecode, and writes none beside them: no module of the zip was
+    compiled from its source, not even one whose ImportError some code would swallow."""
     with zipfile.ZipFile(compiled_zips[function]) as zf:
         zf.extractall(tmp_path)
         packed = sorted(zf.namelist())
     sources = sorted(tmp_path.rglob("*.py"))
     for source in sources:
         source.write_text(f"raise ImportError('compiled from source: {source.name}')\n")
+    pycs = {pyc: pyc.read_bytes() for pyc in tmp_path.rglob("*.pyc")}
 
-    loaded = import_handler(tmp_path)
+    loaded = import_handler(tmp_path, write_bytecode=True)
 
+    assert (loaded["writes"], loaded["prefix"]) == (True, None)  # a compile would leave its pyc
     assert Path(loaded["fuelpipe"]).is_relative_to(tmp_path)
     assert {"handler", "fuelpipe.domain.keys", "fuelpipe.homes.aws"} <= set(loaded["modules"])
     assert len(sources) > 100
     unpacked = sorted(
         p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file()
     )
-    assert unpacked == packed  # nothing written beside them
+    assert unpacked == packed  # nothing written beside them: every module came from its pyc
+    assert [pyc for pyc, code in pycs.items() if pyc.read_bytes() != code] == []  # none rewritten

@@ -27,12 +27,16 @@ from fuelpipe.stages.data_version import data_version
 from fuelpipe.stages.outlook import (
     FULL_EVERY,
     OUTLOOK_FULL_AT,
+    OUTLOOK_UNMARKED,
+    OUTLOOK_VERSION,
     SKIPPED_META,
     OutlookReport,
+    after_cycle,
     fuel_series,
     outlook_key_for,
     refresh_outlook,
     refresh_when_changed,
+    version_written,
 )
 
 from .test_outlook_pooled import led_panel
@@ -319,3 +323,69 @@ def test_a_refresh_stopped_before_its_version_is_owed_one_by_the_next(tmp_path, 
         quiet = refresh_when_changed(store, DEFAULT_CATALOG, as_of)
         assert quiet is not None and not quiet.changed
         assert data_version(store) == "moved"
+
+
+class MetaWrites(CountingStore):
+    """Remembers every meta entry written; stops (as a kill would) at the outlook's forecast
+    write number ``stop_at`` (1: the first) while it is set."""
+
+    stop_at: int | None = None
+
+    def __init__(self, path: Path, clock: ManualClock) -> None:
+        super().__init__(path, clock)
+        self.meta_writes: list[tuple[str, str]] = []
+        self._outlooks = {outlook_key_for(s) for s in fuel_series(DEFAULT_CATALOG)}
+        self._forecasts = 0
+
+    def put_meta(self, name: str, value: str) -> None:
+        self.meta_writes.append((name, value))
+        super().put_meta(name, value)
+
+    def put_records(self, records: Sequence[Record]) -> int:
+        if self.stop_at is not None and any(r.key in self._outlooks for r in records):
+            self._forecasts += 1
+            if self._forecasts == self.stop_at:
+                raise KeyboardInterrupt("stopped amid the refresh's forecasts")
+        return super().put_records(records)
+
+
+def test_a_refresh_that_changes_nothing_writes_no_meta_entry(tmp_path, panel):
+    """The steady state: `refresh_when_changed` after a data change that moved no forecast
+    input writes only the version it refreshed at, and a cycle's refresh (checked, nothing
+    moved) with the version step after it reads OUTLOOK_UNMARKED once and writes nothing."""
+    as_of = known_at(panel.week(STORED_WEEKS), LAG) + timedelta(hours=3)
+    with MetaWrites(tmp_path / "steady.sqlite", ManualClock(as_of)) as store:
+        _fill(store, panel, as_of.date(), None)
+        first = refresh_when_changed(store, DEFAULT_CATALOG, as_of)  # the first forecasts
+        assert first is not None and first.made
+        assert store.get_meta(OUTLOOK_UNMARKED) == ""  # cleared once their version is written
+        store.put_meta("data_version", "moved")  # by data no forecast reads
+        store.meta_writes.clear()
+        quiet = refresh_when_changed(store, DEFAULT_CATALOG, as_of + FULL_EVERY / 2)
+        assert quiet is not None and not quiet.changed
+        assert store.meta_writes == [(OUTLOOK_VERSION, "moved")]
+        store.meta_writes.clear()
+        again = after_cycle(store, DEFAULT_CATALOG, as_of + FULL_EVERY / 2)
+        assert again is not None and not again.changed and not again.marked
+        version_written(store, again)  # as run_cycle calls it
+        assert store.meta_writes == []
+        assert store.get_meta(OUTLOOK_UNMARKED) == ""
+
+
+def test_a_refresh_stopped_amid_its_forecasts_is_owed_a_version_by_the_next(tmp_path, panel):
+    """The mark is set before the refresh's first write, not at its end: a refresh stopped
+    after storing some forecasts leaves it, and the next writes the version owed."""
+    as_of = known_at(panel.week(STORED_WEEKS), LAG) + timedelta(hours=3)
+    with MetaWrites(tmp_path / "amid.sqlite", ManualClock(as_of)) as store:
+        _fill(store, panel, as_of.date(), None)
+        store.put_meta("data_version", "filled")
+        store.stop_at = 2
+        with pytest.raises(KeyboardInterrupt):
+            refresh_when_changed(store, DEFAULT_CATALOG, as_of)
+        assert store.get_meta(OUTLOOK_UNMARKED) == "1"
+        assert data_version(store) == "filled"
+        store.stop_at = None
+        again = refresh_when_changed(store, DEFAULT_CATALOG, as_of)
+        assert again is not None and again.owed and again.made  # the rest, and the version
+        assert data_version(store) != "filled"
+        assert store.get_meta(OUTLOOK_UNMARKED) == ""

@@ -592,13 +592,12 @@ def _old_layout(ctx: typer.Context, lake: Any) -> int | None:
         return None
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from fuelpipe.adapters.lake.storage import old_layout
     from fuelpipe.cli.main import warn
     from fuelpipe.homes.lake import build_storage
 
     storage = build_storage(cfg)
     try:
-        return old_layout(storage.read_manifest())
+        return storage.old_layout()
     except (BotoCoreError, ClientError) as exc:
         warn(f"could not read {storage.describe()}'s manifest to check its layout: {exc}")
         return None

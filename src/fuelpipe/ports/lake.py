@@ -100,6 +100,13 @@ class LakeStorage(Protocol):
         """Replace the manifest."""
         ...
 
+    def old_layout(self) -> int | None:
+        """The layout of a lake whose manifest records files in an older layout than today's
+        (its answers may count one station twice until it is migrated), else None: what
+        `stations query` warns of and the dashboard's stations API names. A repeated call
+        does not read an unchanged manifest again; a replaced one is read on the next call."""
+        ...
+
     def put_text(self, name: str, text: str) -> None:
         """Store a report (rejected rows) under ``_reports/<name>``."""
         ...

@@ -286,7 +286,7 @@ def run_cycle(
     if owed or recheck_changed(report.recheck) or (forecasts is not None and forecasts.changed):
         mark_changed(app.store, app.clock.now(), "cycle", before=on_change)
     if forecasts is not None:
-        version_written(app.store)
+        version_written(app.store, forecasts)
     if owed:
         app.store.put_meta(UNMARKED, "")
     return report

@@ -89,18 +89,23 @@ def skip_reasons(store: Store) -> dict[str, SkipReason]:
         return {}
 
 
-def _store_reasons(store: Store, refreshed: set[str], made: dict[str, SkipReason]) -> bool:
+def _store_reasons(
+    store: Store, refreshed: set[str], made: dict[str, SkipReason], before_write: Callable[[], None]
+) -> bool:
     """Keep the reasons of the series not refreshed, replace those refreshed; written only when
-    they changed (one read, at most one write a refresh). True when they changed."""
+    they changed (one read, at most one write a refresh), ``before_write`` called first. True
+    when they changed."""
     before = skip_reasons(store)
     after = {k: v for k, v in before.items() if k not in refreshed} | made
-    if after != before:
+    changed = after != before
+    if changed:
         text = {
             k: {"reason": v.reason, "week": v.week.isoformat(), "detail": v.detail}
             for k, v in sorted(after.items())
         }
+        before_write()
         store.put_meta(SKIPPED_META, json.dumps(text, ensure_ascii=False, sort_keys=True))
-    return after != before
+    return changed
 
 
 def newest_after(store: Store, key: str, week: date) -> date | None:
@@ -161,6 +166,9 @@ class OutlookReport:
     owed: bool = False
     """An earlier refresh stopped (a crash, a Lambda's timeout) after it may have stored
     forecasts and before the data version that shows them was written."""
+    marked: bool = False
+    """OUTLOOK_UNMARKED is set: by that earlier refresh (``owed``), or by this one before its
+    first write. :func:`version_written` clears it (and writes nothing when it is not set)."""
 
     @property
     def changed(self) -> bool:
@@ -222,6 +230,7 @@ def refresh_outlook(
     nowcast: Nowcast | None = None,
     nowcast_panel: NowcastPanel | None = None,
     full: bool = True,
+    before_write: Callable[[], None] | None = None,
 ) -> OutlookReport:
     """Score what ANP published, then store a new forecast wherever the inputs moved.
 
@@ -230,7 +239,9 @@ def refresh_outlook(
     inputs did not move (:class:`InputCheck`, a few small reads) is scored and counted from
     bounded reads, and only the others read their whole history (and the drivers' whole
     series, when any of them does): the same forecasts and scores but for what the check
-    cannot see (a backfilled old week), which the next full refresh catches."""
+    cannot see (a backfilled old week), which the next full refresh catches. ``before_write``
+    is called before each write of what the outlook views show (scores, forecasts, the skip
+    reasons): a refresh that writes none calls it never."""
     from fuelpipe.outlook.model import nowcast as model_nowcast
     from fuelpipe.outlook.series import Lags
 
@@ -242,26 +253,31 @@ def refresh_outlook(
     )
     check = None if full else InputCheck(store, catalog, as_of, lags)
     own = nowcast or model_nowcast
+    ahead = before_write or _nothing
     chosen = fuel_series(catalog, keys)
     for series in chosen:
         quiet = None if check is None else check.quiet(series)
         try:
             if quiet is not None:
-                quiet.count(store, series, report)
+                quiet.count(store, series, report, ahead)
             else:
-                _refresh_one(store, series, as_of, lags, cache, report, panels, own)
+                _refresh_one(store, series, as_of, lags, cache, report, panels, own, ahead)
         except (ValueError, ArithmeticError) as exc:  # one area's bad data must not stop the rest
             report.problems.append(f"outlook {series.key}: {exc}")
             logger.warning("outlook %s: %s; skipped", series.key, exc)
             newest = panels.newest_known(series) if quiet is None else quiet.week
             if newest is not None:
                 report.reasons[series.key] = SkipReason(FAILED, newest, f"{exc}")
-    report.reasons_changed = _store_reasons(store, {s.key for s in chosen}, report.reasons)
+    report.reasons_changed = _store_reasons(store, {s.key for s in chosen}, report.reasons, ahead)
     if keys is not None and report.made:  # the other states' check would miss what moved
         store.put_meta(OUTLOOK_FULL_AT, "")
     for name, last_day in report.stale_drivers.items():
         logger.warning("outlook: driver %s has no value since %s; forecasts say so", name, last_day)
     return report
+
+
+def _nothing() -> None:
+    """No ``before_write``."""
 
 
 def _drivers(store: Store) -> Drivers:
@@ -281,8 +297,10 @@ def _refresh_one(
     report: OutlookReport,
     panels: StatePanels,
     nowcast: Nowcast,
+    before_write: Callable[[], None],
 ) -> None:
-    """Score and, when its inputs moved, redo one fuel and area's outlook."""
+    """Score and, when its inputs moved, redo one fuel and area's outlook (``before_write``
+    called before each write)."""
     from fuelpipe.outlook.records import to_record
     from fuelpipe.outlook.series import Series as Points
     from fuelpipe.outlook.series import input_mark, served_cutoffs
@@ -294,7 +312,7 @@ def _refresh_one(
         _too_short(report, series.key, fuel, TOO_SHORT, why)
         return
     key = outlook_key_for(series)
-    report.scored += score_published(store, key, dict(published))
+    report.scored += score_published(store, key, dict(published), before_write)
     inputs = panels.drivers().with_fuel(Points.of(fuel))
     latest = _latest(store, key, as_of)
     mark = input_mark(inputs, served_cutoffs(inputs.fuel, as_of, lags)) + f";model={MODEL_VERSION}"
@@ -316,6 +334,7 @@ def _refresh_one(
         why = f"{series.key}: {len(fuel)} published weeks, but {why}"
         _too_short(report, series.key, fuel, NO_FORECAST, why)
         return
+    before_write()
     store.put_records([to_record(key, forecast, mark).with_(updated_at=as_of)])
     report.made += 1
     for stale in forecast.stale:  # stored with the forecast too; the log says it once a refresh
@@ -431,15 +450,25 @@ def _latest(store: Store, key: str, as_of: datetime) -> Record | None:
     return records[-1] if records else None
 
 
-def score_published(store: Store, key: str, published: Mapping[date, float]) -> int:
-    """Attach each newly published week's price to the stored forecasts of it; returns steps."""
+def score_published(
+    store: Store,
+    key: str,
+    published: Mapping[date, float],
+    before_write: Callable[[], None],
+) -> int:
+    """Attach each newly published week's price to the stored forecasts of it; returns steps
+    (``before_write`` called before the write, when there is one)."""
     if not published:
         return 0
-    return _score(store, key, max(published), lambda _first: published)
+    return _score(store, key, max(published), lambda _first: published, before_write)
 
 
 def _score(
-    store: Store, key: str, newest: date, published: Callable[[date], Mapping[date, float]]
+    store: Store,
+    key: str,
+    newest: date,
+    published: Callable[[date], Mapping[date, float]],
+    before_write: Callable[[], None],
 ) -> int:
     """:func:`score_published` of the forecasts stored from 50 days before ``newest`` (the
     series' newest published week) on, ``published(first)`` giving the prices from the
@@ -464,6 +493,7 @@ def _score(
             updated.append(with_actuals(record, found))
             steps += len(found)
     if updated:
+        before_write()
         store.put_records(updated)
     return steps
 
@@ -496,8 +526,15 @@ class Quiet:
     reason: SkipReason | None = None
     """Why the last refresh made no forecast (too short), recorded again."""
 
-    def count(self, store: Store, series: Series, report: OutlookReport) -> None:
-        """Score the stored forecasts and count the series as the full refresh would."""
+    def count(
+        self,
+        store: Store,
+        series: Series,
+        report: OutlookReport,
+        before_write: Callable[[], None],
+    ) -> None:
+        """Score the stored forecasts and count the series as the full refresh would
+        (``before_write`` called before the scores' write, when there is one)."""
         if self.forecast is None:
             report.too_short += 1
             if self.reason is None:
@@ -519,7 +556,7 @@ class Quiet:
             )
             return dict(older + self.prices)
 
-        report.scored += _score(store, self.forecast, self.prices[-1][0], published)
+        report.scored += _score(store, self.forecast, self.prices[-1][0], published, before_write)
         report.unchanged += 1
 
 
@@ -680,28 +717,45 @@ catches what :class:`InputCheck` cannot see (a week backfilled into an old hole)
 
 
 OUTLOOK_UNMARKED = "outlook_unmarked"
-"""Meta entry set while a refresh runs and until the data version that shows its forecasts is
-written (:func:`version_written`): a refresh that stopped in between leaves it set, so the next
-one owes a version even if it has nothing new to store (its forecasts are stored already)."""
+"""Meta entry set by a refresh before its first write of what the outlook views show, until
+the data version that shows it is written (:func:`version_written`): a refresh that stopped in
+between leaves it set, so the next one owes a version even if it has nothing new to store (its
+forecasts are stored already). A refresh that writes nothing neither sets nor clears it."""
 
 
-def version_written(store: Store) -> None:
-    """The outlook's changes are in a written data version (or there were none)."""
-    store.put_meta(OUTLOOK_UNMARKED, "")
+def version_written(store: Store, report: OutlookReport) -> None:
+    """The changes of the refresh ``report`` tells of are in a written data version (or there
+    were none): OUTLOOK_UNMARKED is cleared, written only when it is set."""
+    if report.marked:
+        store.put_meta(OUTLOOK_UNMARKED, "")
+        report.marked = False
+
+
+class _Unmarked:
+    """Sets OUTLOOK_UNMARKED before the refresh's first write (once; not when already set)."""
+
+    def __init__(self, store: Store, already: bool) -> None:
+        self.store, self.set = store, already
+
+    def __call__(self) -> None:
+        if not self.set:
+            self.store.put_meta(OUTLOOK_UNMARKED, "1")
+            self.set = True
 
 
 def _refresh(store: Store, catalog: Catalog, now: datetime, force: bool = False) -> OutlookReport:
     """A refresh, full when ``force``d or FULL_EVERY after the last full one, else checked;
-    OUTLOOK_UNMARKED is set until the caller calls :func:`version_written`."""
+    OUTLOOK_UNMARKED is set before its first write until the caller calls
+    :func:`version_written`: one read, and in a refresh that writes nothing no write."""
     owed = bool(store.get_meta(OUTLOOK_UNMARKED))
-    store.put_meta(OUTLOOK_UNMARKED, "1")
+    unmarked = _Unmarked(store, owed)
     last = store.get_meta(OUTLOOK_FULL_AT)
     try:
         full = force or not last or now - datetime.fromisoformat(last) >= FULL_EVERY
     except (ValueError, TypeError):  # unreadable, or without a zone
         full = True
-    report = refresh_outlook(store, catalog, now, full=full)
-    report.owed = owed
+    report = refresh_outlook(store, catalog, now, full=full, before_write=unmarked)
+    report.owed, report.marked = owed, unmarked.set
     if full:
         store.put_meta(OUTLOOK_FULL_AT, now.isoformat())
     return report
@@ -735,7 +789,7 @@ def refresh_when_changed(
     landed_meanwhile = data_version(store) != version
     if report.changed:
         version = mark_changed(store, now, "outlook")
-    version_written(store)
+    version_written(store, report)
     if not landed_meanwhile:
         store.put_meta(OUTLOOK_VERSION, version)
     return report

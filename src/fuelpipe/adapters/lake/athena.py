@@ -22,7 +22,7 @@ from typing import Any
 
 from fuelpipe.adapters.lake.engine import QueryResult
 from fuelpipe.adapters.lake.queries import QUERIES
-from fuelpipe.adapters.lake.storage import LakeListing, S3LakeStorage, old_layout
+from fuelpipe.adapters.lake.storage import LakeListing, S3LakeStorage
 from fuelpipe.ports.clock import Clock
 from fuelpipe.ports.lake import LakeQueryFailed
 
@@ -275,11 +275,12 @@ class AthenaStations:
         return self.queries.query(name, params, self._reuse(self._listing()))
 
     def old_layout(self) -> int | None:
-        """The lake's layout when it is older than today's (``storage.old_layout``), else
-        None: one GET of the manifest. Athena reads the partitions as they are, so an old
-        lake's answers may count one station twice until it is migrated."""
+        """The lake's layout when it is older than today's, else None (``storage.old_layout``:
+        one GET of the manifest, answered 304 without a body while it is unchanged). Athena
+        reads the partitions as they are, so an old lake's answers may count one station twice
+        until it is migrated."""
         with athena_errors(f"reading {self.storage.describe()}", "reading the lake's manifest"):
-            return old_layout(self.storage.read_manifest())
+            return self.storage.old_layout()
 
     def window(self) -> tuple[date, date] | None:
         """First and last collection day in the lake, or None when it has no partition."""

@@ -55,7 +55,6 @@ from fuelpipe.adapters.lake.storage import (
     LAYOUT,
     PART_FILE,
     layout_of,
-    old_layout,
 )
 from fuelpipe.domain.stations import ANP_COLUMNS, BadRow
 from fuelpipe.failpoints import Failpoints
@@ -771,9 +770,9 @@ class StationLake:
         }
 
     def old_layout(self) -> int | None:
-        """The lake's layout when it is older than today's (``storage.old_layout``), else
-        None: one manifest read."""
-        return old_layout(self.storage.read_manifest())
+        """The lake's layout when it is older than today's, else None (``storage.old_layout``:
+        the manifest is read again only when it changed)."""
+        return self.storage.old_layout()
 
     def window(self) -> tuple[date, date] | None:
         """First and last collection day in the lake: the named query ``window`` over the

@@ -46,10 +46,10 @@ def layout_of(manifest: dict[str, Any]) -> int:
     return int(manifest.get(LAYOUT, 1))
 
 
-def old_layout(manifest: dict[str, Any]) -> int | None:
+def _old_layout(manifest: dict[str, Any]) -> int | None:
     """The layout of a lake whose manifest records files in an older layout than today's
     (its answers may count one station twice until it is migrated), else None: the check
-    behind `stations query`'s warning (local and --athena) and the dashboard's notice."""
+    behind both storages' ``old_layout``."""
     layout = layout_of(manifest)
     return layout if manifest["files"] and layout < LAKE_LAYOUT else None
 
@@ -74,6 +74,9 @@ class LocalLakeStorage:
     def __init__(self, root: Path | str) -> None:
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
+        self._layout: tuple[tuple[int, int, int], int | None] | None = None
+        """The manifest file's (inode, size, mtime) when ``old_layout`` last read it, and its
+        answer then."""
 
     def describe(self) -> str:
         return str(self.root)
@@ -113,6 +116,22 @@ class LocalLakeStorage:
         loaded: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
         return loaded
 
+    def old_layout(self) -> int | None:
+        """The manifest read again only when its file changed (a stat tells): every manifest
+        write replaces the file (a new inode, size and mtime), so the next call sees it."""
+        path = self.root / MANIFEST
+        try:
+            seen = self._layout
+            if seen is not None and seen[0] == _file_version(path.stat()):
+                return seen[1]
+            with path.open("rb") as file:  # the version of the very file read
+                version = _file_version(os.fstat(file.fileno()))
+                layout = _old_layout(json.loads(file.read()))
+        except FileNotFoundError:
+            return None  # a new lake: no files, no layout to migrate
+        self._layout = (version, layout)
+        return layout
+
     def write_manifest(self, manifest: dict[str, Any]) -> None:
         text = json.dumps(manifest, indent=1, sort_keys=True, ensure_ascii=False)
         self._replace(self.root / MANIFEST, lambda tmp: tmp.write_text(text, encoding="utf-8"))
@@ -131,6 +150,10 @@ class LocalLakeStorage:
 
     def write_lock(self, clock: Clock, command: str) -> LakeWriteLock:
         return _LocalWriteLock(ProcessLock(self.root / WRITE_LOCK, clock, command))
+
+
+def _file_version(stat: os.stat_result) -> tuple[int, int, int]:
+    return stat.st_ino, stat.st_size, stat.st_mtime_ns
 
 
 class _LocalWriteLock:
@@ -193,6 +216,9 @@ class S3LakeStorage:
         self._manifest_etag: str | None = None
         """The manifest version last read or written here (None: there was none); a write
         replaces only that version, so a stale manifest is never written over another's."""
+        self._layout: tuple[str, int | None] | None = None
+        """The manifest's ETag when ``old_layout`` last read it, and its answer then (apart
+        from the version above: asking the layout never changes what a write replaces)."""
 
     def _absent(self, exc: Any, key: str) -> bool:
         """Whether a failed read of ``key`` means there is no such object. S3 answers a missing
@@ -255,17 +281,42 @@ class S3LakeStorage:
     def put_partition(self, product: str, month: str, local: Path) -> None:
         self.client.upload_file(str(local), self.bucket, self._key(partition_path(product, month)))
 
-    def read_manifest(self) -> dict[str, Any]:
+    def _get_manifest(self, **condition: str) -> tuple[dict[str, Any], str | None]:
+        """The manifest and its ETag (an empty one and None when there is none); a ClientError
+        of code 304 when ``condition`` (If-None-Match) says it is the version already held."""
         try:
-            got = self.client.get_object(Bucket=self.bucket, Key=self._key(MANIFEST))
+            got = self.client.get_object(Bucket=self.bucket, Key=self._key(MANIFEST), **condition)
         except self.client.exceptions.ClientError as exc:
             if not self._absent(exc, self._key(MANIFEST)):
                 raise
-            self._manifest_seen, self._manifest_etag = True, None
-            return empty_manifest()
+            return empty_manifest(), None
         loaded: dict[str, Any] = json.loads(got["Body"].read())
-        self._manifest_seen, self._manifest_etag = True, str(got["ETag"])
-        return loaded
+        return loaded, str(got["ETag"])
+
+    def read_manifest(self) -> dict[str, Any]:
+        manifest, self._manifest_etag = self._get_manifest()
+        self._manifest_seen = True
+        return manifest
+
+    def old_layout(self) -> int | None:
+        """One GET of the manifest, conditional once it was read here (If-None-Match: its
+        ETag): S3 answers an unchanged manifest 304, without the body to transfer and parse,
+        and a replaced one (a new ingest's) in full, in the same request. A HEAD is priced as a
+        GET and would need a GET after it when the manifest changed; a listing of the manifest's
+        key is priced as 12.5 GETs (LIST), and the listing a dashboard request already makes is
+        the caller's, as old as the caller kept it."""
+        seen = self._layout
+        try:
+            manifest, etag = self._get_manifest(
+                **({} if seen is None else {"IfNoneMatch": seen[0]})
+            )
+        except self.client.exceptions.ClientError as exc:
+            if seen is not None and _code(exc) in _NOT_MODIFIED:
+                return seen[1]
+            raise
+        layout = _old_layout(manifest)
+        self._layout = None if etag is None else (etag, layout)
+        return layout
 
     def write_manifest(self, manifest: dict[str, Any]) -> None:
         """Replace the manifest this storage last read or wrote (conditional write: one
@@ -326,6 +377,8 @@ class S3LakeStorage:
 _CONFLICT = frozenset({"PreconditionFailed", "ConditionalRequestConflict", "412", "409"})
 """S3's answers to a conditional write whose condition failed, or raced another write."""
 _GONE = frozenset({"NoSuchKey", "404"})
+_NOT_MODIFIED = frozenset({"304", "NotModified"})
+"""S3's answer to a GET whose If-None-Match names the object's ETag (no body)."""
 _DENIED = frozenset({"AccessDenied", "403"})
 
 
