@@ -273,3 +273,32 @@ def test_run_history_items_expire_and_the_latest_run_does_not(client: Any, table
     )["Items"][0]
     assert int(item["expires_at"]["N"]) == int((NOW + RUN_HISTORY_KEPT).timestamp())
     assert timedelta(days=30) == RUN_HISTORY_KEPT
+
+
+class _ResentUpdates:
+    """A client whose every UpdateItem reaches DynamoDB twice, as when the first answer is lost
+    and botocore's retry sends the same request again: the caller sees the second answer."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def update_item(self, **params: Any) -> Any:
+        self._client.update_item(**params)
+        return self._client.update_item(**params)
+
+
+def test_a_claim_applied_once_and_resent_is_still_this_claims(client: Any, table: str) -> None:
+    # The resent claim fails its condition (the count moved): the recheck counted a lost race
+    # and sent no re-download, spending one of the five on nothing.
+    store = DynamoDbStore(_ResentUpdates(client), table)
+    assert store.put_pending(Record(KEY, D0, None, Status.PENDING, reason="HTTP 503"))
+    due = NOW + timedelta(hours=1)
+    assert store.claim_retry(KEY, D0, 0, 1, due)
+    (got,) = store.query(KEY)
+    assert (got.retry_count, got.next_attempt_at) == (1, due)
+    # Another claim of the same count, however alike, is not this one's.
+    assert not store.claim_retry(KEY, D0, 0, 1, due)
+    assert not DynamoDbStore(client, table).claim_retry(KEY, D0, 0, 1, due)

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import heapq
 import logging
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta
@@ -101,6 +102,10 @@ def _in_threads(work: Callable[[_T], _R], items: Sequence[_T], threads: int) -> 
     with ThreadPoolExecutor(min(threads, len(items)), thread_name_prefix="write") as pool:
         futures = [pool.submit(work, item) for item in items]
     return [future.result() for future in futures]
+
+
+CLAIM_ATTR = "claim_id"
+"""The id of the last retry claim on a PENDING record (see :meth:`DynamoDbStore.claim_retry`)."""
 
 
 class TransactionRetry(RuntimeError):
@@ -168,7 +173,7 @@ class DynamoDbStore(Store):
         Update expressions stay written out: boto3's condition builder covers conditions, not
         SET/REMOVE, and these few are easier to review as text.
         """
-        names = {f"#{a}": a for a in (*items.FIELD_ATTRS.values(), GSI_PK, GSI_SK)}
+        names = {f"#{a}": a for a in (*items.FIELD_ATTRS.values(), GSI_PK, GSI_SK, CLAIM_ATTR)}
         used = {n: a for n, a in names.items() if n in expression or n in condition}
         try:
             self.client.update_item(
@@ -437,12 +442,17 @@ class DynamoDbStore(Store):
     def claim_retry(
         self, key: str, day: date, expected_count: int, new_count: int, next_attempt_at: datetime
     ) -> bool:
-        """Move a PENDING record's retry count from expected to new; False if someone else did."""
-        return self._update(
+        """Move a PENDING record's retry count from expected to new; False if someone else did.
+
+        The claim writes its own id beside the count: when DynamoDB applied the update but its
+        answer was lost, botocore's retry of the same request fails the condition (the count
+        has moved), and only the id, read back, tells this claim from another's: it is ours."""
+        claim = uuid.uuid4().hex
+        if self._update(
             key,
             day,
             "SET #retry_count = :new, #next_attempt_at = :next, #gsi1sk = :gsk, "
-            "#updated_at = :stamp",
+            "#updated_at = :stamp, #claim_id = :claim",
             "#status = :pending AND #retry_count = :expected",
             new=new_count,
             next=iso_utc(next_attempt_at),
@@ -450,7 +460,17 @@ class DynamoDbStore(Store):
             stamp=self._now(),
             pending=Status.PENDING.value,
             expected=expected_count,
-        )
+            claim=claim,
+        ):
+            return True
+        found = self.client.get_item(
+            TableName=self.table,
+            Key=items.primary_key(key, day),
+            ConsistentRead=True,
+            ProjectionExpression="#claim_id",
+            ExpressionAttributeNames={"#claim_id": CLAIM_ATTR},
+        ).get("Item", {})
+        return bool(found.get(CLAIM_ATTR) == {"S": claim})
 
     def give_back_retry(
         self,
