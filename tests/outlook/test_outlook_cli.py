@@ -1,7 +1,8 @@
 """`fuelpipe outlook backtest` on the bundled history, and `outlook show` on a real store."""
 
 import json
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from tests.outlook.conftest import store_known
@@ -10,6 +11,8 @@ from typer.testing import CliRunner
 from fuelpipe.adapters.sqlite_store import SqliteStore
 from fuelpipe.cli.main import cli
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
+from fuelpipe.domain.keys import outlook_key
+from fuelpipe.domain.models import Record, Status
 from fuelpipe.stages.outlook import refresh_outlook
 
 from .conftest import DATASETS
@@ -157,6 +160,41 @@ def test_show_prints_the_stored_nowcast(tmp_path, history):
     )
     assert table.exit_code == 0, table.output
     assert datetime.fromisoformat(shown["as_of"]).isoformat(timespec="minutes") in table.output
+
+
+def _strict(constant: str) -> float:
+    raise ValueError(f"not JSON: {constant}")
+
+
+def test_show_prints_valid_json_for_a_fallback_without_a_driver_move(tmp_path):
+    """Two SYNTHETIC states (a repeating five-step pattern, no Brazil series, no driver stored):
+    their forecasts are the no-change fallback with no driver move. `show --json` prints it as
+    null (not ``NaN``, which is not JSON), and the store holds none."""
+    first, weeks = date(2024, 6, 2), 100
+    db = tmp_path / "store.sqlite"
+    store = SqliteStore(db)
+    for uf, base in (("SP", 5.8), ("RJ", 6.1)):
+        store.put_records(
+            [
+                Record(f"FUEL#GASOLINE#{uf}", first + timedelta(weeks=i), price, Status.OK)
+                for i in range(weeks)
+                for price in [Decimal(f"{base + 0.01 * ((i * 7) % 5):.3f}")]
+            ]
+        )
+    as_of = datetime.combine(first + timedelta(weeks=weeks - 1, days=6), time(), SP)
+    keys = ["FUEL#GASOLINE#SP", "FUEL#GASOLINE#RJ"]
+    assert refresh_outlook(store, DEFAULT_CATALOG, as_of, keys=keys).made == 2
+    (stored,) = store.query(outlook_key("GASOLINE", "SP"))
+    assert stored.attrs.get("driver_move") is None and stored.attrs["no_change"] == "no_national"
+    store.close()
+    result = CliRunner().invoke(
+        cli,
+        ["outlook", "show", "--fuel", "GASOLINE", "--area", "SP", "--json"],
+        env={"FUELPIPE_DB": str(db)},
+    )
+    assert result.exit_code == 0, result.output
+    (shown,) = json.loads(result.stdout, parse_constant=_strict)
+    assert (shown["method"], shown["driver_move"]) == ("no_change", None)
 
 
 def test_outlook_without_numpy_prints_one_line_and_exits_2(tmp_path):

@@ -10,11 +10,14 @@ demo store's real case is checked end to end in tests/e2e/test_demo_outlook.py.
 
 from __future__ import annotations
 
+import math
 from datetime import date, datetime
+from decimal import Decimal
 
 import numpy as np
 import pytest
 
+from fuelpipe.adapters import _dynamo_items as items
 from fuelpipe.outlook import pooled
 from fuelpipe.outlook.backtest import model_weeks, score, served_score, walk_forward_panel
 from fuelpipe.outlook.forecast import (
@@ -187,3 +190,24 @@ def test_the_reason_reads_the_national_weeks_up_to_the_week() -> None:
     assert pooled.no_change_reason(national, 7) == NoChange(NATIONAL_NO_FORECAST)
     assert pooled.no_change_reason(None, 7) == NoChange(NO_NATIONAL)
     assert day_of(14) == date(1970, 1, 15)
+
+
+def test_a_fallback_without_any_driver_value_stores_no_driver_move(synthetic_led) -> None:
+    """With no driver value at all (no PTAX, Brent or BZ=F stored) the fallback's driver move is
+    unknown: it is stored absent, not as a NaN (DynamoDB refuses non-finite numbers, SQLite
+    kept ``Decimal('NaN')``), and read back as NaN, as a record stored with one reads."""
+    members, _, as_of = synthetic_led
+    bare = [Inputs(m.fuel, Series.empty(), Series.empty(), Series.empty()) for m in members]
+    forecast = _made(bare, as_of, None)[0]
+    assert math.isnan(forecast.driver_move) and forecast.driver_day is None
+    record = to_record("OUTLOOK#GASOLINE#SP", forecast, "mark")
+    assert record.attrs["driver_move"] is None
+    assert "driver_move" not in items.to_item(record.attrs)  # DynamoDB takes it, leaves it out
+    back = from_record(record).forecast
+    assert math.isnan(back.driver_move) and back.no_change == NoChange(NO_NATIONAL)
+    absent = {k: v for k, v in record.attrs.items() if k != "driver_move"}
+    assert math.isnan(from_record(record.with_(attrs=absent)).forecast.driver_move)
+    stored_before = {**record.attrs, "driver_move": Decimal("NaN")}  # by older code
+    assert math.isnan(from_record(record.with_(attrs=stored_before)).forecast.driver_move)
+    led = _made(members, as_of, None)[0]  # drivers known: the move is stored
+    assert isinstance(to_record("OUTLOOK#GASOLINE#SP", led, "m").attrs["driver_move"], Decimal)

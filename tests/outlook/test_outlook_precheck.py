@@ -21,7 +21,7 @@ from fuelpipe.adapters.clock import ManualClock
 from fuelpipe.adapters.sqlite_store import SqliteStore
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.domain.models import Record, Status
-from fuelpipe.outlook.records import from_record, to_record
+from fuelpipe.outlook.records import from_record, to_record, with_actuals
 from fuelpipe.outlook.series import Inputs, Lags, day_number, day_of, known_at
 from fuelpipe.stages.data_version import data_version
 from fuelpipe.stages.outlook import (
@@ -182,9 +182,8 @@ def _late_state_week(store: SqliteStore, panel: Panel) -> None:
     store.put_records([panel.fuel("AL", STORED_WEEKS)])
 
 
-def _unscored_older_forecast(store: SqliteStore, panel: Panel) -> None:
-    """A forecast stored two weeks earlier whose first weeks were never scored (its weeks are
-    before the week the latest was made from): scoring reads the prices from its first week."""
+def _older_forecast(store: SqliteStore) -> Record:
+    """Brazil's forecast as if made three weeks earlier, stored two weeks earlier."""
     (latest,) = store.query("OUTLOOK#GASOLINE#BR")
     made = from_record(latest).forecast
     back = timedelta(weeks=3)
@@ -194,7 +193,33 @@ def _unscored_older_forecast(store: SqliteStore, panel: Panel) -> None:
         last_week=made.last_week - back,
         steps=tuple(replace(s, week=s.week - back) for s in made.steps),
     )
-    store.put_records([to_record("OUTLOOK#GASOLINE#BR", older, str(latest.attrs["inputs"]))])
+    return to_record("OUTLOOK#GASOLINE#BR", older, str(latest.attrs["inputs"]))
+
+
+def _unscored_older_forecast(store: SqliteStore, panel: Panel) -> None:
+    """A forecast stored two weeks earlier whose first weeks were never scored (its weeks are
+    before the week the latest was made from): scoring reads the prices from its first week."""
+    store.put_records([_older_forecast(store)])
+
+
+def _revised_scored_week(store: SqliteStore, panel: Panel) -> None:
+    """That older forecast scored on its first three weeks, then Brazil's first of them revised
+    (older than the week the latest forecast was made from): its ``a1`` follows."""
+    older = _older_forecast(store)
+    steps = from_record(older).forecast.steps[:3]
+    prices = {r.date: r.value for r in store.query("FUEL#GASOLINE#BR")}
+    store.put_records([with_actuals(older, {s.horizon: float(prices[s.week]) for s in steps})])
+    (first,) = store.query("FUEL#GASOLINE#BR", steps[0].week, steps[0].week)
+    assert first.value is not None
+    store.put_records([first.with_(value=first.value + Decimal("0.05"))])
+
+
+def _revised_base_week(store: SqliteStore, panel: Panel) -> None:
+    """The week each forecast was made from revised, every state's and Brazil's: each is redone
+    from its revised price."""
+    for uf in (*panel.states, "BR"):
+        last = panel.fuel(uf, STORED_WEEKS - (uf == "AL"))
+        store.put_records([last.with_(value=last.value + Decimal("0.05"))])
 
 
 def _revised_old_week(store: SqliteStore, panel: Panel) -> None:
@@ -217,6 +242,8 @@ SCENARIOS: dict[str, tuple[Change, timedelta, int, int]] = {
     "revised_old_week": (_revised_old_week, timedelta(days=1), 0, 0),
     "late_state_week": (_late_state_week, timedelta(days=1), 6, 1),
     "unscored_older_forecast": (_unscored_older_forecast, timedelta(days=1), 0, 3),
+    "revised_scored_week": (_revised_scored_week, timedelta(days=1), 0, 1),
+    "revised_base_week": (_revised_base_week, timedelta(days=1), 7, 0),
 }
 
 

@@ -50,7 +50,8 @@ def _needs_numpy(cli: Any, what: str) -> None:
 
 
 def _number(value: float) -> float | None:
-    return None if math.isnan(value) else value
+    """A number as JSON can say it: None (null) when not finite."""
+    return value if math.isfinite(value) else None
 
 
 @outlook_app.command("backtest")
@@ -258,7 +259,7 @@ def show(
                     "stale_reason": why.reason if why is not None else None,
                     "stale_detail": why.detail if why is not None else None,
                     "last_price": round(fc.last_price, 4),
-                    "driver_move": round(fc.driver_move, 5),
+                    "driver_move": _number(round(fc.driver_move, 5)),
                     "stale_drivers": {d.name: d.last_day.isoformat() for d in fc.stale},
                     "drivers_dropped": fc.drivers_dropped,
                     "method": "model" if fc.no_change is None else "no_change",

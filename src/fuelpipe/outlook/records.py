@@ -6,13 +6,16 @@ keeps the exact instant. Attributes are flat (DynamoDB- and SQLite-friendly): fo
 ``h`` the target week ``w{h}``, the point ``p{h}`` and the bands ``lo80_{h}`` … ``hi95_{h}``;
 once the week is published, ``a{h}`` (the published price) joins them. ``stale`` names the
 drivers too old at the as-of time with their last day, and ``drivers_dropped`` is 1 when the
-forecast does not use Brent in BRL (fitted without it, or no change). ``no_change`` names why a
+forecast does not use Brent in BRL (fitted without it, or no change). ``driver_move`` is absent
+when no driver value is known at all (read back as NaN). ``no_change`` names why a
 state's forecast is the no-change fallback (``national_ends_before``, with the national series'
 last week in ``national_last_week``, …); absent or None: the model's forecast.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -42,13 +45,17 @@ def _dec(value: float, places: int = 4) -> Decimal:
 def to_record(key: str, forecast: Forecast, inputs: str | None = None) -> Record:
     """The stored form of a forecast (value = the nowcast of the survey week in progress).
 
-    ``inputs`` names the last known day of each input (:func:`~fuelpipe.outlook.series.input_mark`).
+    ``inputs`` names the last known day of each input and the fuel's last price
+    (:func:`~fuelpipe.outlook.series.input_mark`).
     """
     attrs: dict[str, AttrValue] = {
         "as_of": forecast.as_of.isoformat(),
         "last_week": forecast.last_week.isoformat(),
         "last_price": _dec(forecast.last_price),
-        "driver_move": _dec(forecast.driver_move, 6),
+        # None (absent) when unknown: no driver value at all (a state's no-change fallback)
+        "driver_move": (
+            _dec(forecast.driver_move, 6) if math.isfinite(forecast.driver_move) else None
+        ),
         "driver_day": forecast.driver_day.isoformat() if forecast.driver_day else None,
         "horizons": len(forecast.steps),
         "inputs": inputs,
@@ -85,6 +92,20 @@ class StoredForecast:
     def unscored(self) -> list[Step]:
         """Steps whose week has no published price attached yet."""
         return [s for s in self.forecast.steps if s.horizon not in self.actuals]
+
+    def to_score(self, prices: Mapping[date, float], since: date) -> dict[int, float]:
+        """The published prices to attach, by horizon: each unscored step's whose week is in
+        ``prices``, and each scored step's from week ``since`` on whose price in ``prices``
+        differs, as stored, from the one attached (ANP revised it)."""
+        found: dict[int, float] = {}
+        for step in self.forecast.steps:
+            price = prices.get(step.week)
+            if price is None:
+                continue
+            had = self.actuals.get(step.horizon)
+            if had is None or (step.week >= since and _dec(price) != _dec(had)):
+                found[step.horizon] = price
+        return found
 
 
 def _f(attrs: dict[str, AttrValue], name: str) -> float:
@@ -134,7 +155,7 @@ def from_record(record: Record) -> StoredForecast:
             as_of=datetime.fromisoformat(_s(a, "as_of")),
             last_week=date.fromisoformat(_s(a, "last_week")),
             last_price=_f(a, "last_price"),
-            driver_move=_f(a, "driver_move"),
+            driver_move=math.nan if a.get("driver_move") is None else _f(a, "driver_move"),
             driver_day=date.fromisoformat(driver_day) if isinstance(driver_day, str) else None,
             steps=tuple(steps),
             stale=parse_stale(stale) if isinstance(stale, str) else (),

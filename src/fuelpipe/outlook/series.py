@@ -400,7 +400,9 @@ def _series(series: Mapping[str, Iterable[tuple[date, float]]], key: str) -> Ser
 
 
 def input_mark(inputs: Inputs, cut: Cutoffs) -> str:
-    """The last known day of each input, as one string: a forecast is redone when it changes."""
+    """The last known day of each input, and the fuel's price that day, as one string
+    (``fuel=2022-03-06@6.683;usd=…``): a forecast is redone when it changes, so also when its
+    own last week, the price it moves, is revised."""
     parts = []
     for name, series, last in (
         ("fuel", inputs.fuel, cut.fuel),
@@ -409,5 +411,7 @@ def input_mark(inputs: Inputs, cut: Cutoffs) -> str:
         ("futures", inputs.futures, cut.futures),
     ):
         known = series.upto(last)
-        parts.append(f"{name}={day_of(int(known.days[-1])).isoformat() if len(known) else '-'}")
+        day = day_of(int(known.days[-1])).isoformat() if len(known) else "-"
+        price = f"@{float(known.values[-1])!r}" if name == "fuel" and len(known) else ""
+        parts.append(f"{name}={day}{price}")
     return ";".join(parts)

@@ -2,10 +2,11 @@
 
 Run after every pipeline cycle (:func:`fuelpipe.stages.cycle.run_cycle` calls
 :func:`after_cycle`). For each weekly fuel series it attaches newly published prices to the
-stored forecasts that covered them, and stores a new forecast only when its inputs changed
-since the last stored one (a new survey week, or a driver value known at that week's
-publication that landed late), so running it again changes nothing. A forecast reads its
-drivers at the last survey week's publication, as the rows it was trained and scored on
+stored forecasts that covered them (and the revised price of a recent week to the ones
+scored on it), and stores a new forecast only when its inputs changed since the last stored
+one (a new survey week, a revised price of the week it was made from, or a driver value known
+at that week's publication that landed late), so running it again changes nothing. A forecast
+reads its drivers at the last survey week's publication, as the rows it was trained and scored on
 (:func:`~fuelpipe.outlook.series.served_at`): a mid-week PTAX changes nothing until the next
 week. A state's forecast is its last price moved by Brazil's forecast change, with bands from every
 state's walk-forward errors (:mod:`fuelpipe.outlook.pooled`), walked once per fuel and refresh
@@ -314,7 +315,7 @@ def _refresh_one(
     key = outlook_key_for(series)
     report.scored += score_published(store, key, dict(published), before_write)
     inputs = panels.drivers().with_fuel(Points.of(fuel))
-    latest = _latest(store, key, as_of)
+    latest = _latest(store, key)
     mark = input_mark(inputs, served_cutoffs(inputs.fuel, as_of, lags)) + f";model={MODEL_VERSION}"
     pooled = panels.pools(series)
     if pooled:  # it also reads the other states' and Brazil's weeks up to this one's last
@@ -445,9 +446,11 @@ def _known_count(points: list[tuple[date, float]], lag: timedelta, as_of: dateti
     return bisect_right(points, as_of, key=lambda p: known_at(p[0], lag))
 
 
-def _latest(store: Store, key: str, as_of: datetime) -> Record | None:
-    records = store.query(key, as_of.date() - timedelta(days=60), None)
-    return records[-1] if records else None
+def _latest(store: Store, key: str) -> Record | None:
+    """The newest stored forecast of an outlook key, however old (one small read): a series
+    with no new week for months still has its last forecast compared, not stored again."""
+    records = store.query(key, limit=1, newest_first=True)
+    return records[0] if records else None
 
 
 def score_published(
@@ -456,11 +459,18 @@ def score_published(
     published: Mapping[date, float],
     before_write: Callable[[], None],
 ) -> int:
-    """Attach each newly published week's price to the stored forecasts of it; returns steps
-    (``before_write`` called before the write, when there is one)."""
+    """Attach each newly published week's price to the stored forecasts of it, and a recent
+    week's revised price to those scored on it; returns the steps written (``before_write``
+    called before the write, when there is one)."""
     if not published:
         return 0
     return _score(store, key, max(published), lambda _first: published, before_write)
+
+
+SCORED_FOR = timedelta(days=50)
+"""The scores kept current: the forecasts stored this long before the series' newest
+published week, each step scored when its week is published, and a step of a week this recent
+scored again when ANP revises its price."""
 
 
 def _score(
@@ -470,25 +480,28 @@ def _score(
     published: Callable[[date], Mapping[date, float]],
     before_write: Callable[[], None],
 ) -> int:
-    """:func:`score_published` of the forecasts stored from 50 days before ``newest`` (the
-    series' newest published week) on, ``published(first)`` giving the prices from the
-    ``first`` week any of them still waits for (read only when one does)."""
+    """:func:`score_published` of the forecasts stored from SCORED_FOR before ``newest`` (the
+    series' newest published week) on: each step whose week is published gets its price, and
+    each scored step of a week from SCORED_FOR before ``newest`` on whose price was revised
+    since gets the new one (only the records with such steps are written).
+    ``published(first)`` gives the prices from week ``first`` on: the first week any of them
+    still waits for, or that window's start if earlier."""
     from fuelpipe.outlook.records import from_record, with_actuals
 
     stored = []
-    for record in store.query(key, newest - timedelta(days=50), None):
+    since = newest - SCORED_FOR
+    for record in store.query(key, since, None):
         try:
             stored.append((record, from_record(record)))
         except ValueError as exc:
             logger.warning("outlook: %s; record skipped", exc)
-    waiting = [s.week for _, forecast in stored for s in forecast.unscored()]
-    if not waiting:
+    if not stored:
         return 0
-    prices = published(min(waiting))
+    prices = published(min([since, *(s.week for _, f in stored for s in f.unscored())]))
     updated: list[Record] = []
     steps = 0
     for record, forecast in stored:
-        found = {s.horizon: prices[s.week] for s in forecast.unscored() if s.week in prices}
+        found = forecast.to_score(prices, since)
         if found:
             updated.append(with_actuals(record, found))
             steps += len(found)
@@ -522,7 +535,9 @@ class Quiet:
     """The outlook key of its stored forecast, which the inputs it names still match (None:
     no forecast, as the series is too short)."""
     prices: list[tuple[date, float]] = field(default_factory=list)
-    """Its published prices from ``week`` on (the newest of them not yet known, maybe)."""
+    """Its published prices from ``read_from`` on (the newest of them not yet known, maybe)."""
+    read_from: date | None = None
+    """SCORED_FOR before ``week``: the prices before it are read only when a score needs them."""
     reason: SkipReason | None = None
     """Why the last refresh made no forecast (too short), recorded again."""
 
@@ -546,7 +561,7 @@ class Quiet:
             report.reasons[series.key] = self.reason
             logger.debug("outlook skipped %s", self.reason.detail)
             return
-        first = self.prices[0][0]
+        first = self.read_from or self.prices[0][0]
 
         def published(since: date) -> dict[date, float]:
             older = (
@@ -564,20 +579,22 @@ class InputCheck:
     """Whether each series' forecast inputs moved since the last refresh, from bounded reads.
 
     The refresh redoes a forecast when the inputs it names (``inputs``: the last known day of
-    the fuel and of each driver at the served cut-offs, the model's version, and for a state
-    how many weeks the fuel's states and Brazil published up to its week) differ from the
-    stored one's. This reads the stored forecast (one record), the series' prices from the
-    week it was made from on, and each driver's newest value up to its cut-off, and names the
-    inputs again from them: equal, the series is :class:`Quiet`. A state is quiet only when
-    every state of its fuel and Brazil are (their counts of weeks then did not move either). A
-    series without a stored forecast is quiet when it has no value at all, or when the last
-    refresh found it too short and it has no week since.
+    the fuel, with its price, and of each driver at the served cut-offs, the model's version,
+    and for a state how many weeks the fuel's states and Brazil published up to its week)
+    differ from the stored one's. This reads the newest stored forecast however old (one
+    record), the series' prices from SCORED_FOR before the week it was made from on (the
+    scores of those weeks follow a revision), and each driver's newest value up to its
+    cut-off, and names the inputs again from them: equal, the series is :class:`Quiet`. A state
+    is quiet only when every state of its fuel and Brazil are (their counts of weeks then did
+    not move either). A series without a stored forecast is quiet when it has no value at all,
+    or when the last refresh found it too short and it has no week since.
 
     What it cannot see is a week inserted before the stored forecast's week (a backfill into
     an old hole), which would move a state's count or a too-short series' length: the full
     refresh (``full``) sees it, and :func:`refresh_when_changed` runs one at least daily.
-    Revised values of old weeks name no input (the full refresh does not redo a forecast for
-    them either)."""
+    A revised price of the week a forecast was made from is a new input; revised values of
+    older weeks name none (the full refresh does not redo a forecast for them either), but
+    the scores of the weeks from SCORED_FOR before the newest follow them, checked or full."""
 
     def __init__(self, store: Store, catalog: Catalog, as_of: datetime, lags: Lags) -> None:
         self._store, self._as_of, self._lags = store, as_of, lags
@@ -604,21 +621,20 @@ class InputCheck:
         if series.available_after != self._lags.fuel:
             return None  # the served cut-off reads the catalog's fuel lag: the full way
         key = outlook_key_for(series)
-        latest = self._store.query(
-            key, self._as_of.date() - timedelta(days=60), None, limit=1, newest_first=True
-        )
-        if not latest:
+        latest = _latest(self._store, key)
+        if latest is None:
             return self._without_forecast(series)
-        mark = latest[0].attrs.get("inputs")
+        mark = latest.attrs.get("inputs")
         week = _fuel_week(mark)
         if week is None or not isinstance(mark, str):
             return None
-        prices = _points(self._store, series.key, start=week)
+        read_from = week - SCORED_FOR  # the weeks whose scores follow a revision, too
+        prices = _points(self._store, series.key, start=read_from)
         if self._newest_known(series, prices) != week:
             return None
         again = self._mark(prices[: _known_count(prices, series.available_after, self._as_of)])
         same = mark.startswith(again + ";panel=") if series.area in STATES else mark == again
-        return Quiet(week, key, prices) if same else None
+        return Quiet(week, key, prices, read_from) if same else None
 
     def _without_forecast(self, series: Series) -> Quiet | None:
         if self._reasons is None:
@@ -677,8 +693,8 @@ class InputCheck:
 def _fuel_week(mark: object) -> date | None:
     """The fuel week a stored forecast's inputs name (None: none readable)."""
     named = dict(p.partition("=")[::2] for p in mark.split(";")) if isinstance(mark, str) else {}
-    try:
-        return date.fromisoformat(named.get("fuel", ""))
+    try:  # ``fuel=<week>@<price>`` (``fuel=<week>`` as stored before the price was named)
+        return date.fromisoformat(named.get("fuel", "").partition("@")[0])
     except ValueError:
         return None
 
