@@ -588,7 +588,9 @@ def _store_stream(
     """Check and store the source's observations dated in ``span`` a batch at a time
     (``seen_by`` names the request in a revision's history); mark requested dates stored in
     ``got``. An error raised by the stream propagates after the batch so far is stored; a
-    failed write propagates at once."""
+    failed write propagates at once. Adapters give each date once (FRED's date given twice
+    with two values is a retry note); a date a batch has already is replaced by the later
+    row, logged when its value differs (across batches the later one is a revision)."""
     now = app.clock.now()
     today = now.astimezone(SAO_PAULO).date()
     lo, hi = span
@@ -627,6 +629,16 @@ def _store_stream(
             if obs.key not in by_key or not lo <= obs.date <= hi:
                 continue  # rows out of the requested range or for other keys are not ours
             slot = (obs.key, obs.date)
+            earlier = batch.get(slot)
+            if earlier is not None and earlier.value != obs.value:
+                logger.warning(
+                    "%s: %s %s is in the answer twice, %s then %s: the later one is taken",
+                    seen_by,
+                    obs.key,
+                    obs.date.isoformat(),
+                    earlier.value,
+                    obs.value,
+                )
             problem = check_observation(obs, today)
             if problem:
                 flagged[slot] = Flag(obs.value, problem)
