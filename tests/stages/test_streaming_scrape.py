@@ -161,6 +161,26 @@ def test_a_date_seen_again_in_a_later_batch_is_revised_not_written_twice(tmp_pat
     app.close()
 
 
+def test_a_date_given_twice_in_one_batch_with_two_values_is_logged(tmp_path: Path, caplog) -> None:
+    # An adapter gives each date once (FRED's repeated dates are its bad rows); one that did
+    # not would have its earlier value replaced in the batch, never silently.
+    days = _brent_days(5)
+    first = [Observation(BRENT.key, d, Decimal("70") + i) for i, d in enumerate(days)]
+    again = Observation(BRENT.key, days[2], Decimal("72.5"))
+    same = Observation(BRENT.key, days[3], Decimal("73.00"))  # the same value: no word
+    app, store = build(tmp_path, ListSource(BRENT.source, [*first, again, same]))
+    with caplog.at_level("WARNING", logger="fuelpipe.stages.scrape"):
+        report = scrape(app, _brent_request(days))
+    assert (report.records_written, report.revised) == (5, 0)
+    assert store.query(BRENT.key, days[2], days[2])[0].value == Decimal("72.5")
+    [logged] = [r.getMessage() for r in caplog.records if "twice" in r.getMessage()]
+    assert logged.endswith(
+        f"COMMODITY#BRENT {days[2].isoformat()} is in the answer twice, 72 then 72.5: "
+        "the later one is taken"
+    )
+    app.close()
+
+
 def test_a_batch_write_that_fails_fails_the_message_and_a_redelivery_completes_it(
     tmp_path: Path,
 ) -> None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
+from typing import NamedTuple
 
 from fuelpipe.domain.calendars import get_calendar
 from fuelpipe.domain.catalog import Series
@@ -35,7 +36,7 @@ from fuelpipe.domain.models import (
     no_value_seen,
 )
 from fuelpipe.domain.planning import request_start, unservable
-from fuelpipe.domain.plausibility import check_observation, far_from_neighbours
+from fuelpipe.domain.plausibility import check_observation, set_aside
 from fuelpipe.domain.publication import publication
 from fuelpipe.ports.queue import Message
 from fuelpipe.ports.source import FetchRequest, FetchResult, SourceError
@@ -52,6 +53,18 @@ NEIGHBOUR_SPAN = timedelta(days=45)  # far enough to reach the previous week or 
 # (``unservable``: reported, and a PENDING record of it quarantined).
 
 
+class Flag(NamedTuple):
+    """A value the scraper set aside as implausible, and why."""
+
+    value: Decimal
+    reason: str
+
+
+Flagged = dict[tuple[str, date], Flag]
+"""The values set aside, by key and date (the last one for a date; a later plausible row for
+the date takes it out)."""
+
+
 @dataclass
 class ScrapeReport(Counters):
     """What one message did to the store."""
@@ -60,6 +73,10 @@ class ScrapeReport(Counters):
     pending_written: int = 0
     quarantined: int = 0
     flagged: int = 0
+    """Values set aside as implausible (on their own, or more than 5x from every neighbour
+    that is not itself implausible), not stored. A requested date left without a value
+    becomes PENDING with the reason; every other one (its date OK already, or not
+    requested) is logged with its key, date, value and reason."""
     source_requests: int = 0
     dead_lettered: int = 0
     absent_written: int = 0
@@ -211,7 +228,7 @@ def scrape(app: StageContext, request: DownloadRequest) -> ScrapeReport:
         result = FetchResult(observations=[])
     app.failpoints.hit("scrape.after_fetch")
 
-    flagged: dict[tuple[str, date], str] = {}
+    flagged: Flagged = {}
     try:
         _store_stream(
             app,
@@ -229,13 +246,15 @@ def scrape(app: StageContext, request: DownloadRequest) -> ScrapeReport:
     report.flagged = len(flagged)
     app.failpoints.hit("scrape.after_write")
 
+    noted: set[tuple[str, date]] = set()  # the dates whose record now carries their reason
     for s in series:
         marks = got[s.key]
         missing = [d for d in wanted_days if not marks[slot_of[d]]]
         if refused:  # reported and quarantined above, never marked PENDING
             missing = [d for d in missing if (s.key, d) not in refused]
         if missing:
-            _mark_not_returned(app, s, missing, (result, flagged, error), now, report)
+            noted |= _mark_not_returned(app, s, missing, (result, flagged, error), now, report)
+    _log_flagged(describe(request, lo), {k: f for k, f in flagged.items() if k not in noted})
     if error is None:  # a failed answer is not trusted, nor its events
         owed = {s.key: found for s in series if (found := owed_splits(app.store, s))}
         if result.splits or owed:
@@ -266,14 +285,16 @@ def _mark_not_returned(
     app: StageContext,
     series: Series,
     missing: list[date],
-    answer: tuple[FetchResult, dict[tuple[str, date], str], str | None],
+    answer: tuple[FetchResult, Flagged, str | None],
     now: datetime,
     report: ScrapeReport,
-) -> None:
+) -> set[tuple[str, date]]:
     """Put the records of the requested dates (sorted) of ``series`` that came back with no
     stored value: ABSENT where the source said "no value" after the date's window, PENDING
     (or quarantined, or left as they are: :func:`_mark_missing`) otherwise. ``answer``: the
-    source's result, the values set aside as implausible, the request's error (or None)."""
+    source's result, the values set aside as implausible, the request's error (or None).
+    Returns the dates set aside whose record now carries the flag's reason (PENDING or
+    quarantined)."""
     result, flagged, error = answer
     key = series.key
     existing = {
@@ -281,6 +302,7 @@ def _mark_not_returned(
         for r in app.store.query(key, missing[0], missing[-1], fields=("status", "retry_count"))
     }
     not_ok: list[Record] = []  # PENDING and ABSENT records, written together below
+    noted: set[tuple[str, date]] = set()
     for day in missing:
         slot = (key, day)
         # Inside its publication window "no value" may only mean "not out yet": the date
@@ -291,16 +313,39 @@ def _mark_not_returned(
         if said_none and now > series.schedule.stale_at(day):
             not_ok.append(_absent(key, day, result.no_value[slot], now))
             continue
-        reason = error or flagged.get(slot) or result.notes.get(slot, NO_VALUE)
+        flag = flagged.get(slot)
+        reason = error or (flag and flag.reason) or result.notes.get(slot, NO_VALUE)
         current = existing.get(day)
+        quarantined = report.quarantined
         mark = _mark_missing(app, key, day, current, reason, now, report, said_none)
         if mark is not None:
             not_ok.append(mark)
+        elif report.quarantined > quarantined and flag and reason == flag.reason:
+            noted.add(slot)  # quarantined, the flag's reason in its note
     for record, written in zip(not_ok, app.store.put_pendings(not_ok), strict=True):
+        flag = flagged.get((record.key, record.date))
+        if written and flag and record.reason == flag.reason:
+            noted.add((record.key, record.date))
         if written and record.status is Status.ABSENT:
             report.absent_written += 1
         elif written:
             report.pending_written += 1
+    return noted
+
+
+def _log_flagged(seen_by: str, flagged: Flagged) -> None:
+    """Log each value set aside as implausible whose reason no record keeps: its date is OK
+    already (the stored value stays), or no message asked for it (a day before the first one
+    asked for, a split's re-read)."""
+    for (key, day), flag in sorted(flagged.items()):
+        logger.warning(
+            "%s: %s %s: value %s set aside, not stored: %s",
+            seen_by,
+            key,
+            day.isoformat(),
+            flag.value,
+            flag.reason,
+        )
 
 
 SPLIT_APPLIED = "split_applied"
@@ -503,6 +548,7 @@ def _reread(app: StageContext, series: Series, stored: list[date], report: Scrap
     dates = set(stored)
     seen_by = f"split {series.fetch_unit} {first.isoformat()}..{last.isoformat()}"
     report.source_requests += 1
+    flagged: Flagged = {}  # no date of a re-read becomes PENDING: each one is logged
     try:
         result = app.sources[series.source].fetch(
             FetchRequest(series.fetch_unit, (series,), first, last)
@@ -515,12 +561,15 @@ def _reread(app: StageContext, series: Series, stored: list[date], report: Scrap
             (obs for obs in result.observations if obs.date in dates),
             {},
             {series.key: bytearray()},
-            {},
+            flagged,
             report,
         )
     except SourceError:
         report.split_rereads_failed += 1
         return False
+    finally:
+        report.flagged += len(flagged)
+        _log_flagged(seen_by, flagged)
     report.split_rereads += 1
     return True
 
@@ -533,13 +582,15 @@ def _store_stream(
     observations: Iterable[Observation],
     slot_of: dict[date, int],
     got: dict[str, bytearray],
-    flagged: dict[tuple[str, date], str],
+    flagged: Flagged,
     report: ScrapeReport,
 ) -> None:
     """Check and store the source's observations dated in ``span`` a batch at a time
     (``seen_by`` names the request in a revision's history); mark requested dates stored in
     ``got``. An error raised by the stream propagates after the batch so far is stored; a
-    failed write propagates at once."""
+    failed write propagates at once. Adapters give each date once (FRED's date given twice
+    with two values is a retry note); a date a batch has already is replaced by the later
+    row, logged when its value differs (across batches the later one is a revision)."""
     now = app.clock.now()
     today = now.astimezone(SAO_PAULO).date()
     lo, hi = span
@@ -578,9 +629,19 @@ def _store_stream(
             if obs.key not in by_key or not lo <= obs.date <= hi:
                 continue  # rows out of the requested range or for other keys are not ours
             slot = (obs.key, obs.date)
+            earlier = batch.get(slot)
+            if earlier is not None and earlier.value != obs.value:
+                logger.warning(
+                    "%s: %s %s is in the answer twice, %s then %s: the later one is taken",
+                    seen_by,
+                    obs.key,
+                    obs.date.isoformat(),
+                    earlier.value,
+                    obs.value,
+                )
             problem = check_observation(obs, today)
             if problem:
-                flagged[slot] = problem
+                flagged[slot] = Flag(obs.value, problem)
                 batch.pop(slot, None)
                 continue
             batch[slot] = obs
@@ -785,11 +846,12 @@ def _stored_around(
 
 def _flag_outliers(
     groups: dict[str, list[Observation]],
-    flagged: dict[tuple[str, date], str],
+    flagged: Flagged,
     stored: dict[str, dict[date, Record]],
 ) -> None:
-    """Move values more than 5x away from both neighbours (stored or new) out of ``groups``
-    to ``flagged``."""
+    """Move values more than 5x away from every neighbour (stored or new) that is not itself
+    implausible out of ``groups`` to ``flagged`` (:func:`~fuelpipe.domain.plausibility.
+    set_aside`: a stored value far from its neighbours judges none, and is left as it is)."""
     ok = Status.OK
     for key, observations in groups.items():
         merged = {
@@ -797,25 +859,20 @@ def _flag_outliers(
             for d, r in stored.get(key, {}).items()
             if r.status is ok and r.value is not None
         }
-        neighbours_only = set(merged)
         merged.update((o.date, o.value) for o in observations)
-        neighbours_only.difference_update(o.date for o in observations)
+        new = {o.date for o in observations}
         days = sorted(merged)
-        values = [merged[d] for d in days]
         outliers: dict[date, str] = {}
-        for i, day in enumerate(days):
-            if day in neighbours_only:
-                continue  # a stored value, not a new one
-            near = values[max(i - 1, 0) : i] + values[i + 1 : i + 2]
-            value = values[i]
-            if far_from_neighbours(value, near):
+        for i, near in set_aside([merged[d] for d in days]).items():
+            day = days[i]
+            if day in new:  # a stored value is not the answer's to flag
                 outliers[day] = (
-                    f"implausible value {value}: more than 5x from its neighbours "
+                    f"implausible value {merged[day]}: more than 5x from its neighbours "
                     f"({', '.join(str(n) for n in near)})"
                 )
         if outliers:
             for day, reason in outliers.items():
-                flagged[(key, day)] = reason
+                flagged[(key, day)] = Flag(merged[day], reason)
             observations[:] = [o for o in observations if o.date not in outliers]
 
 

@@ -5,11 +5,17 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from fuelpipe.domain.models import Observation
-from fuelpipe.domain.plausibility import NEIGHBOUR_FACTOR, check_observation, far_from_neighbours
+from fuelpipe.domain.plausibility import (
+    NEIGHBOUR_FACTOR,
+    check_observation,
+    far_from_neighbours,
+    set_aside,
+)
 
 PRICES = st.decimals(min_value=Decimal("-10"), max_value=Decimal("1000"), places=3)
 
@@ -42,3 +48,23 @@ def test_an_observation_is_checked_against_todays_date() -> None:
         check_observation(Observation("CURRENCY#USD", today, Decimal("NaN")), today)
     )
     assert "positive" in str(check_observation(Observation("STOCK#BP", today, Decimal(0)), today))
+
+
+@pytest.mark.parametrize(
+    ("values", "aside"),
+    [
+        ("77.1 780.0 78.2", {1: "77.1 78.2"}),  # the spike only: its neighbours judge nothing
+        ("77 78 780", {2: "78"}),  # at an end: judged by its one neighbour
+        ("780 77 78", {0: "77"}),
+        ("77 780 7800 78", {1: "77 7800", 2: "77 78"}),  # the one further out first
+        ("77 780 78 790 79", {1: "77 78", 3: "78 79"}),  # 78 is judged by 77 and 79
+        ("77 780 78 7800", {1: "77 78", 3: "78"}),
+        ("77.1 780", {0: "780", 1: "77.1"}),  # nothing tells which is wrong: both
+        ("10 10 10 60 60 60", {}),  # a level, not a spike: each has a close neighbour
+        ("5", {}),
+    ],
+)
+def test_a_value_is_never_judged_by_an_implausible_neighbour(values: str, aside: dict) -> None:
+    series = [Decimal(v) for v in values.split()]
+    want = {i: tuple(Decimal(v) for v in near.split()) for i, near in aside.items()}
+    assert set_aside(series) == want

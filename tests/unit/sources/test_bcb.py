@@ -203,6 +203,34 @@ def test_a_bad_intermediate_bulletin_does_not_touch_the_closing_synthetic() -> N
     assert notes == {}
 
 
+def test_a_stamp_with_an_offset_is_read_as_the_brasilia_time_it_names_synthetic() -> None:
+    """Rows of one day mixing naive stamps with stamps carrying an offset used to raise a
+    TypeError comparing them (no SourceError: it ended the run, or dead-lettered the
+    message). An offset names an instant: it is taken in Brasília time, and the latest
+    closing bulletin is still the PTAX."""
+    key, start, end = "CURRENCY#USD", date(2024, 1, 2), date(2024, 1, 5)
+    body = {
+        "value": [
+            _row("2024-01-02 13:10:00.000", "Fechamento", "4.91"),
+            _row("2024-01-02T13:30:00-03:00", "Fechamento", "4.92"),  # later: the PTAX
+            _row("2024-01-03T16:05:00Z", "Fechamento", "4.87"),  # 13:05 in Brasília
+            _row("2024-01-03 13:10:00.000", "Fechamento", "4.88"),  # later: the PTAX
+            _row("2024-01-05T01:30:00+02:00", "Fechamento", "4.86"),  # 20:30 on the 4th
+            _row("0001-01-01T00:00:00+01:00", "Fechamento", "4.85"),  # no instant there is
+        ]
+    }
+    obs, notes = parse_ptax(body, key, start, end, "w")
+    assert [(o.date, o.value, o.attrs["bulletin_at"]) for o in obs] == [
+        (start, Decimal("4.92"), "2024-01-02T13:30:00-03:00"),
+        (date(2024, 1, 3), Decimal("4.88"), "2024-01-03 13:10:00.000"),
+        (date(2024, 1, 4), Decimal("4.86"), "2024-01-05T01:30:00+02:00"),
+    ]
+    assert notes == {  # a row whose time cannot be read may be any unanswered day's
+        (key, end): "w: value[5]: bad dataHoraCotacao '0001-01-01T00:00:00+01:00'; "
+        "that row may be 2024-01-05's, so the day is retried"
+    }
+
+
 def test_wrong_shape_over_http_names_source_and_url(server, client, usd) -> None:
     server.expect_request(PATH).respond_with_json({"error": "moeda inválida"})
     req = FetchRequest("bcb:USD", (usd,), date(2021, 1, 4), date(2021, 1, 5))

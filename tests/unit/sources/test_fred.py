@@ -130,6 +130,39 @@ def test_a_row_whose_date_cannot_be_read_leaves_each_unanswered_day_a_retry_synt
     assert set(result.notes) - set(result.no_value) == {(KEY, date(2020, 4, day)) for day in unsure}
 
 
+def test_a_date_given_twice_with_two_values_is_retried_whatever_the_store_batch_synthetic(
+    server, client, payload, brent
+) -> None:
+    """Which of two values for one date is FRED's cannot be told: neither is handed on (the
+    scraper stored the later one, or within a store batch the first one and the later one as
+    a revision, by FUELPIPE_STORE_BATCH); the date is a retry naming both. The same value
+    again, or an empty cell again, is read once."""
+    body = (
+        payload(CURRENT)  # synthetic repeats of rows of the real file
+        .replace(b"2020-04-21,9.12\n", b"2020-04-21,9.12\n2020-04-21,9.20\n")
+        .replace(b"2020-04-22,13.77\n", b"2020-04-22,13.77\n2020-04-22,13.770\n")
+        .replace(b"2020-04-23,15.06\n", b"2020-04-23,15.06\n2020-04-23,\n")
+        .replace(b"2020-04-10,\n", b"2020-04-10,\n2020-04-10,\n")
+    )
+    server.expect_request(PATH).respond_with_data(body, content_type="text/csv")
+    result = _fetch(server, client, brent, date(2020, 4, 9), date(2020, 4, 24))
+    got = [(o.date.day, o.value) for o in result.observations]
+    assert [(day, value) for day, value in got if day >= 20] == [
+        (20, Decimal("17.36")),
+        (22, Decimal("13.77")),
+        (24, Decimal("15.87")),
+    ]
+    assert set(result.no_value) == {(KEY, date(2020, 4, 10)), (KEY, date(2020, 4, 13))}
+    assert result.notes[(KEY, date(2020, 4, 21))].endswith(
+        "2020-04-21 is given 2 times, with 9.12 and 9.20: which one is FRED's is unknown; "
+        "the day is retried"
+    )
+    assert "with 15.06 and an empty cell" in result.notes[(KEY, date(2020, 4, 23))]
+    assert (KEY, date(2020, 4, 23)) not in result.no_value
+    with pytest.raises(InvalidPayload, match="2020-04-21 is given 2 times"):
+        parse_fred_csv(body, "DCOILBRENTEU", KEY, date(2020, 4, 9), date(2020, 4, 24))
+
+
 @pytest.mark.parametrize(
     "header",
     [b"date,DCOILBRENTEU", b"observation_date,DCOILWTICO", b"observation_date", b""],

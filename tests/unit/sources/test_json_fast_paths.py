@@ -51,8 +51,9 @@ def _reference_chart(payload: dict[str, Any], start: date, end: date) -> object:
         if v is not None and v == 0 and o == h == low == c:
             notes[("K", day)] = "yahoo: stale bar (open=high=low=close, volume 0): no trading"
             continue
-        if v is not None and v != v.to_integral_value():
-            return f"volume {v} on {day} is not whole"
+        if v is not None and v != v.to_integral_value():  # the bar's day, not the answer
+            notes[("K", day)] = f"w: volume {v} on {day} is not whole; the day is retried"
+            continue
         attrs = {"open": o, "high": h, "low": low, "close": c, "adj_close": json_decimal(adj[i]),
                  "volume": None if v is None else int(v)}  # fmt: skip
         kept = bars.get(day)

@@ -111,6 +111,58 @@ def test_nulls_mean_missing_not_zero(server, client, payload, series) -> None:
     assert all(o.value > 0 for o in result.observations)
 
 
+def _petr4_with(payload, field: str, index: int, cell: object) -> dict[str, object]:
+    """The recorded PETR4 answer with one cell of bar ``index`` replaced (``timestamp`` or a
+    quote field)."""
+    body = json.loads(payload(PETR4))
+    result = body["chart"]["result"][0]
+    column = (
+        result["timestamp"] if field == "timestamp" else result["indicators"]["quote"][0][field]
+    )
+    column[index] = cell
+    return body
+
+
+def test_a_volume_that_is_not_whole_costs_its_day_only(server, client, payload, series) -> None:
+    """One bad cell used to refuse the whole answer (InvalidPayload): every requested date
+    went PENDING, and after five re-downloads QUARANTINED. It is the bar's day's note now,
+    like FRED's and BCB's bad rows; the other bars are stored."""
+    body = _petr4_with(payload, "volume", 2, 28697700.5)  # 2017-11-13
+    server.expect_request("/v8/finance/chart/PETR4.SA").respond_with_json(body)
+    result = _source(server, client).fetch(
+        _request(series, "STOCK#PETR4", date(2017, 11, 9), date(2017, 11, 24))
+    )
+    days = [o.date.day for o in result.observations]
+    assert days == [9, 10, 14, 16, 17, 21, 22, 23, 24]
+    note = result.notes[("STOCK#PETR4", date(2017, 11, 13))]
+    assert "volume 28697700.5 on 2017-11-13 is not whole; the day is retried" in note
+    assert set(result.notes) == {("STOCK#PETR4", date(2017, 11, d)) for d in (13, 15, 20)}
+
+
+def test_a_bar_whose_timestamp_is_no_day_is_reported_not_the_answer_refused(
+    server, client, payload, series, caplog
+) -> None:
+    """A timestamp out of range says nothing of its bar's day: the bar is logged, every day
+    of the window no other bar answers carries a note naming it (it may be that day's, so none
+    reads as "no value"), and the bars of the other days are stored."""
+    body = _petr4_with(payload, "timestamp", 3, 10**20)  # 2017-11-14's bar
+    server.expect_request("/v8/finance/chart/PETR4.SA").respond_with_json(body)
+    with caplog.at_level("WARNING", logger="fuelpipe.adapters.sources.yahoo"):
+        result = _source(server, client).fetch(
+            _request(series, "STOCK#PETR4", date(2017, 11, 9), date(2017, 11, 24))
+        )
+    assert [o.date.day for o in result.observations] == [9, 10, 13, 16, 17, 21, 22, 23, 24]
+    unsure = {d.day for (_, d), note in result.notes.items() if "out of range" in note}
+    assert unsure == {11, 12, 14, 18, 19}  # the days without a bar or a note of their own
+    assert "stale bar" in result.notes[("STOCK#PETR4", date(2017, 11, 15))]
+    note = result.notes[("STOCK#PETR4", date(2017, 11, 14))]
+    assert note.startswith(f"yahoo: {server.url_for('')}")
+    assert "timestamp 100000000000000000000 is out of range" in note
+    assert "may be 2017-11-14's, so the day is retried" in note
+    [logged] = [r.getMessage() for r in caplog.records if "out of range" in r.getMessage()]
+    assert "STOCK#PETR4" in logged
+
+
 def test_a_daily_bar_stamped_an_hour_early_is_its_sessions(server, client, series) -> None:
     """yfinance's fix_Yahoo_dst_issue: Yahoo has stamped B3's daily bars at 23:00 of the
     evening before (around 2022); such a bar belongs to the next day's session. Synthetic

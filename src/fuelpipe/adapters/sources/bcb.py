@@ -70,7 +70,12 @@ def _number(row: dict[str, object], name: str, index: int, where: str) -> Decima
 
 
 def _time(row: object, index: int, where: str) -> datetime:
-    """When a row of the ``value`` list was published; InvalidPayload if that cannot be read."""
+    """When a row of the ``value`` list was published, in Brasília time without an offset (as
+    Olinda writes it); InvalidPayload if that cannot be read.
+
+    A stamp with an offset is read as the instant it names, in Brasília time: compared with
+    the others as given, one naive and one not, the rows of one answer raised a TypeError
+    that no SourceError handler caught."""
     if not isinstance(row, dict):
         raise InvalidPayload(f"{where}: value[{index}] is not an object")
     if "dataHoraCotacao" not in row:
@@ -79,9 +84,12 @@ def _time(row: object, index: int, where: str) -> datetime:
     if not isinstance(stamp, str):
         raise InvalidPayload(f"{where}: value[{index}]: dataHoraCotacao not text")
     try:
-        return datetime.fromisoformat(stamp)
-    except ValueError:
+        at = datetime.fromisoformat(stamp)
+        if at.tzinfo is not None:
+            at = at.astimezone(SAO_PAULO).replace(tzinfo=None)
+    except (ValueError, OverflowError):  # OverflowError: an offset past year 1 or 9999
         raise InvalidPayload(f"{where}: value[{index}]: bad dataHoraCotacao {stamp!r}") from None
+    return at
 
 
 def _bulletin(row: object, index: int, where: str) -> _Bulletin:

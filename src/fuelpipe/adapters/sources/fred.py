@@ -8,6 +8,7 @@ import re
 from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from itertools import chain
 
 from fuelpipe.adapters.sources._http import HttpSource, looks_like_html, single_series, snippet
 from fuelpipe.adapters.sources._unsure import unsure_days
@@ -50,6 +51,9 @@ def parse_fred_csv(
     A body that is not such a file is an InvalidPayload. A row that cannot be read is one too,
     unless ``retry`` is given: then the row's date goes there with the reason (every unseen
     date of the range when the row's date is what cannot be read), and the other rows are kept.
+    So is a date given twice with two values (or a value and an empty cell): which one is FRED's
+    cannot be told, so neither is kept (:func:`_one_row_a_date`); the same value again is read
+    once.
     """
     try:
         text = content.decode("utf-8-sig")
@@ -92,6 +96,43 @@ def _value(row: list[str], line_no: int, where: str) -> Decimal | None:
     if not value.is_finite():
         raise ValueError(f"{where}: row {line_no}: {cell!r} is not a number")
     return value
+
+
+def _one_row_a_date(
+    observations: list[Observation], notes: Notes, key: str, where: str, strict: bool
+) -> tuple[list[Observation], Notes, Notes]:
+    """The observations and "no value" notes with each date once, and a note for each date
+    the file gives with two values (a value and an empty cell count as two): neither is kept,
+    and the day is retried (an InvalidPayload when ``strict``). A date given again with the
+    same value is harmless: its first row is kept."""
+    first: dict[date, Decimal | None] = {}
+    again: dict[date, list[Decimal | None]] = {}
+    empty = ((day, None) for _, day in notes)
+    for day, value in chain(((o.date, o.value) for o in observations), empty):
+        if day in first:
+            again.setdefault(day, [first[day]]).append(value)
+        else:
+            first[day] = value
+    if not again:
+        return observations, notes, {}
+    repeated: Notes = {}
+    for day, values in again.items():
+        distinct = list(dict.fromkeys(values))
+        if len(distinct) > 1:
+            shown = " and ".join("an empty cell" if v is None else str(v) for v in distinct)
+            repeated[(key, day)] = (
+                f"{where}: {day} is given {len(values)} times, with {shown}: "
+                "which one is FRED's is unknown; the day is retried"
+            )
+    if strict and repeated:
+        raise InvalidPayload(next(iter(repeated.values())))
+    seen: set[date] = set()
+    kept = []
+    for obs in observations:
+        if obs.date not in seen and (key, obs.date) not in repeated:
+            kept.append(obs)
+        seen.add(obs.date)
+    return kept, {slot: note for slot, note in notes.items() if slot not in repeated}, repeated
 
 
 def _parse_rows(
@@ -142,6 +183,8 @@ def _parse_rows(
             notes[(key, day)] = f"fred: no value published for {day} ({cell or 'empty'!r})"
             continue
         observations.append(Observation(key=key, date=day, value=value))
+    observations, notes, repeated = _one_row_a_date(observations, notes, key, where, retry is None)
+    bad.update(repeated)
     if retry is not None:
         retry.update(bad)
         if undated is not None:

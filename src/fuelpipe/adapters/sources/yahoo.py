@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
@@ -15,6 +16,7 @@ from fuelpipe.adapters.sources._http import (
     single_series,
     snippet,
 )
+from fuelpipe.adapters.sources._unsure import unsure_days
 from fuelpipe.domain.catalog import Series
 from fuelpipe.domain.intraday import IntradayPoint
 from fuelpipe.domain.models import AttrValue, Observation, Split
@@ -32,6 +34,8 @@ _NO_DATA_PREFIX = "Data doesn't exist for startDate"
 _FIELDS = ("open", "high", "low", "close", "volume")
 
 Notes = dict[tuple[str, date], str]
+
+logger = logging.getLogger(__name__)
 
 
 def _periods(start: date, end: date, tz: str) -> tuple[int, int]:
@@ -197,8 +201,8 @@ def _bar(
         # one (2022-09-26) repeats Friday's close on a day it had no trade in Yahoo's data
         # (tests/calendars/test_calendar_history.py): storing one would invent a session.
         return "yahoo: stale bar (open=high=low=close, volume 0): no trading"
-    if v is not None and v != v.to_integral_value():
-        raise InvalidPayload(f"{where}: volume {v} on {day} is not whole")
+    if v is not None and v != v.to_integral_value():  # a bad cell: this bar's, not the answer's
+        return f"{where}: volume {v} on {day} is not whole; the day is retried"
     adj = json_decimal(arrays.adjclose[i]) if arrays.adjclose is not None else None
     attrs: dict[str, AttrValue] = {
         "open": o,
@@ -214,18 +218,26 @@ def _bar(
 def parse_chart(
     payload: object, key: str, fallback_tz: str, start: date, end: date, where: str = "yahoo"
 ) -> tuple[list[Observation], Notes]:
-    """Daily bars in ``[start, end]`` from a chart JSON body (already parsed with Decimals)."""
+    """Daily bars in ``[start, end]`` from a chart JSON body (already parsed with Decimals).
+
+    A body that is not such an answer is an InvalidPayload; a bar that cannot be read is a note
+    for its day (a null close, a volume that is not whole), and the other bars are kept. A bar
+    whose timestamp is out of range has no knowable day: it is logged, and each day of the
+    window no bar answers gets a note naming it (it may be that day's), so none is lost quietly.
+    """
     arrays = _arrays(payload, fallback_tz, where)
     if arrays is None:
         return [], {}
     bars: dict[date, tuple[int, Observation]] = {}
     notes: Notes = {}
+    undated: list[int] = []  # the timestamps that are no day's
     columns = [arrays.columns[name] for name in _FIELDS]
     for i, (stamp, *raw) in enumerate(zip(arrays.stamps, *columns, strict=True)):
         try:
             day = bar_day(stamp, arrays.zone)
         except (OverflowError, OSError, ValueError):
-            raise InvalidPayload(f"{where}: timestamp {stamp} is out of range") from None
+            undated.append(stamp)
+            continue
         if not start <= day <= end:
             continue
         bar = _bar(arrays, i, tuple(raw), key, day, where)
@@ -237,6 +249,12 @@ def parse_chart(
         if kept is None or stamp > kept[0]:
             bars[day] = (stamp, bar)
     notes = {key_day: note for key_day, note in notes.items() if key_day[1] not in bars}
+    if undated:
+        why = f"{where}: timestamp {undated[0]} is out of range, its bar is no day's"
+        more = f" (and {len(undated) - 1} more such bars)" if len(undated) > 1 else ""
+        logger.warning("%s%s; %s's bars of other days are kept", why, more, key)
+        answered = bars.keys() | {day for _, day in notes}
+        notes.update(unsure_days(key, (start, end), answered, why))
     return [obs for _, (_, obs) in sorted(bars.items())], notes
 
 

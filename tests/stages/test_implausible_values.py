@@ -1,0 +1,76 @@
+"""Values set aside as implausible: judged by plausible neighbours only, and never silently.
+
+A value more than 5x from each neighbour is set aside (flagged); a neighbour that is itself
+such a value judges nothing. Before, 77.1 / 780.0 / 78.2 set aside all three (each was 5x
+from a neighbour: the bad one), so two good closes went PENDING with the bad one. A value
+set aside for a date that is OK already (``revise`` re-reading it) or that no message asked
+for used to leave no trace: its reason is logged now, and ``flagged`` counts the values
+really set aside.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+from decimal import Decimal
+
+from tests.support.fakes import TableSource
+
+from fuelpipe.domain.catalog import DEFAULT_CATALOG
+from fuelpipe.domain.messages import DownloadRequest
+from fuelpipe.domain.models import Status
+from fuelpipe.stages.scrape import scrape
+
+BRENT = DEFAULT_CATALOG["COMMODITY#BRENT"]
+DAYS = [date(2022, 1, 4), date(2022, 1, 5), date(2022, 1, 6)]
+
+
+def _request(origin: str = "gap") -> DownloadRequest:
+    return DownloadRequest(
+        partition_key=BRENT.key, dates_to_download=DAYS, fetch_unit=BRENT.fetch_unit, origin=origin
+    )
+
+
+def _source(*values: str) -> TableSource:
+    return TableSource(
+        "fred", {(BRENT.key, d): Decimal(v) for d, v in zip(DAYS, values, strict=True)}
+    )
+
+
+def _stored(app) -> list[tuple[date, Status, Decimal | None]]:
+    return [(r.date, r.status, r.value) for r in app.store.query(BRENT.key, DAYS[0], DAYS[-1])]
+
+
+def test_a_spike_at_the_edge_of_an_answer_does_not_take_its_good_neighbours(make_app) -> None:
+    app = make_app(_source("77.1", "780.0", "78.2"))
+    report = scrape(app, _request())
+    assert (report.flagged, report.records_written, report.pending_written) == (1, 2, 1)
+    assert _stored(app) == [
+        (DAYS[0], Status.OK, Decimal("77.1")),
+        (DAYS[1], Status.PENDING, None),
+        (DAYS[2], Status.OK, Decimal("78.2")),
+    ]
+    [pending] = app.store.pending()
+    assert (
+        pending.reason == "implausible value 780.0: more than 5x from its neighbours (77.1, 78.2)"
+    )
+
+
+def test_a_value_set_aside_for_a_date_stored_already_is_logged(make_app, caplog) -> None:
+    source = _source("77.1", "78.0", "78.2")
+    app = make_app(source)
+    scrape(app, _request())
+    source.values[(BRENT.key, DAYS[1])] = Decimal("780.0")  # a bad cell in a later answer
+
+    with caplog.at_level(logging.WARNING, logger="fuelpipe.stages.scrape"):
+        report = scrape(app, _request("revise"))
+
+    assert report.flagged == 1 and report.revised == 0
+    assert [value for _, _, value in _stored(app)] == [Decimal(v) for v in ("77.1", "78.0", "78.2")]
+    [logged] = [r for r in caplog.records if "set aside" in r.getMessage()]
+    assert logged.levelno == logging.WARNING
+    assert logged.getMessage() == (
+        "revise fred:DCOILBRENTEU 2022-01-04..2022-01-06: COMMODITY#BRENT 2022-01-05: "
+        "value 780.0 set aside, not stored: implausible value 780.0: more than 5x from its "
+        "neighbours (77.1, 78.2)"
+    )
