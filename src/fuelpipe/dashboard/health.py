@@ -232,9 +232,9 @@ def health_view(
             now = clocks.get(series.key) or clock.now()
             # One meta read per stored split-adjusted series (a Yahoo ticker), none otherwise.
             rows.append(series_health(series, present, now, owed_entry(store, series)))
-            days = [p.date for p in present]
-            lags[series.source] += store_lags(store, series, min(days), max(days))
-            found = late_series(series, {p.date: p.status for p in present}, now, due)
+            statuses = {p.date: p.status for p in present}
+            lags[series.source] += store_lags(store, series, min(statuses), max(statuses))
+            found = late_series(series, statuses, now, due)
             if found is not None:
                 late.append(found)
     # The PENDING and QUARANTINED records are counted, not read: a failed backfill leaves

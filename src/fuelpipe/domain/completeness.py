@@ -76,15 +76,11 @@ def completeness(
     in ``after_clock`` alone."""
     dates = list(present)
     end = series.published_through(now)
-    if since is not None:
-        start = clamp_start(series.default_start, since)
-    elif dates:
-        start = min(p.date for p in dates)
-    else:
-        start = series.default_start
     # One pass over the records: OK values after the end are counted (``later``, before
-    # ``since`` leaves any out) and nothing else; every other record from ``start`` on is
-    # kept, the last of two on one date winning. The counts below are set operations.
+    # ``since`` leaves any out) and nothing else; every other record from ``since`` on (the
+    # series' start if later) is kept, the last of two on one date winning. The counts below
+    # are set operations.
+    floor = clamp_start(series.default_start, since) if since is not None else date.min
     ok_status = Status.OK
     stored: dict[date, Status] = {}
     later = revised = 0
@@ -92,10 +88,18 @@ def completeness(
         day = p.date
         if p.status is ok_status and day > end:
             later += 1
-        elif day >= start:
+        elif day >= floor:
             stored[day] = p.status
             if p.revised:
                 revised += 1
+    if since is not None:
+        start = floor
+    elif later:
+        start = min(p.date for p in dates)
+    elif stored:
+        start = min(stored)  # every record is in it
+    else:
+        start = series.default_start
     expected = expected_dates(series.calendar, start, end)
     cal = get_calendar(series.calendar)
     counts = Counter(stored.values())
