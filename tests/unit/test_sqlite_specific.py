@@ -17,11 +17,12 @@ import pytest
 from fuelpipe.adapters.clock import FixedClock, ManualClock, SystemClock
 from fuelpipe.adapters.sqlite_queue import MAX_BODY_BYTES, SqliteQueue
 from fuelpipe.adapters.sqlite_store import (
+    _REVISED,
     RUNS_KEPT_PER_STAGE,
     UPSERT_ROWS_PER_STATEMENT,
     SqliteStore,
 )
-from fuelpipe.domain.models import Record, Status
+from fuelpipe.domain.models import PresentDate, Record, Revision, Status
 from fuelpipe.ports.store import RunLog
 
 NOW = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)
@@ -122,6 +123,57 @@ def test_a_bad_record_anywhere_means_nothing_is_written(tmp_path: Path) -> None:
         with pytest.raises(ValueError, match="OK records"):
             store.put_records(records)
         assert store.present(KEY) == []
+
+
+def test_present_gives_again_the_dates_it_made_for_the_same_rows(tmp_path: Path) -> None:
+    """A PresentDate is immutable, so present() gives the one it made before for the same
+    (date, status, revised) row, whichever key it is read for (the health view reads every
+    series' dates on each call: making a new one each time was over half of that read); a
+    date whose status changed gets its own, right one."""
+    with SqliteStore(tmp_path / "s.sqlite", clock=FixedClock(NOW)) as store:
+        first, second = days(2)
+        store.put_records([ok(first), ok(second), ok(first, key="FUEL#GASOLINE#RJ")])
+        store.put_pending(pending(date(2030, 1, 1)))
+        a = store.present(KEY)
+        b = store.present("FUEL#GASOLINE#RJ")
+        assert a[0] is b[0] and a[0] is store.present(KEY)[0]
+        assert store.present_after(KEY, first)[0] is a[1]
+        store.put_records([ok(date(2030, 1, 1))])  # the PENDING date now has its value
+        assert store.present(KEY) == [
+            PresentDate(first, Status.OK),
+            PresentDate(second, Status.OK),
+            PresentDate(date(2030, 1, 1), Status.OK),
+        ]
+        change = Revision(Decimal("6.1234"), Decimal("6.5"), NOW, "revise test")
+        assert store.revise(KEY, second, change, {})
+        assert [p.revised for p in store.present(KEY)] == [False, True, False]
+
+
+_REVISED_BEFORE = (
+    "(revisions IS NOT NULL AND EXISTS (SELECT 1 FROM json_each(revisions) AS entry "
+    "WHERE IFNULL(json_extract(entry.value, '$.kind'), 'revision') = 'revision'))"
+)
+
+
+@pytest.mark.parametrize(
+    "history",
+    [
+        None,
+        "[]",
+        '[{"kind": "adjustment"}]',
+        '[{"kind": "adjustment"}, {"kind": "revision"}]',
+        '[{"value": "1"}]',  # no kind: a revision, as written before kinds existed
+        '[{"kind": null}]',
+    ],
+)
+def test_the_revised_flag_reads_as_before_for_every_history(tmp_path: Path, history) -> None:
+    """The SQL that says whether a record was revised skips its history when it has none
+    (a CASE, not ``IS NOT NULL AND EXISTS``); every history answers as before."""
+    with SqliteStore(tmp_path / "s.sqlite") as store:
+        conn = store.connection
+        new = conn.execute(f"SELECT {_REVISED}".replace("revisions", ":h"), {"h": history})
+        old = conn.execute(f"SELECT {_REVISED_BEFORE}".replace("revisions", ":h"), {"h": history})
+        assert new.fetchone() == old.fetchone()
 
 
 def test_pending_views_read_the_partial_index_only(tmp_path: Path) -> None:

@@ -85,26 +85,21 @@ def store_lags(store: Store, series: Series, first: date, last: date) -> list[fl
     its oldest date ``first``, or an earlier one in the window). History already published by
     then, the backfill, and older history added later, are not counted; a value stored late
     because the source was down, or the pipeline stopped, is (its delay is the pipeline's)."""
-    fields = ("attrs", "updated_at")
-    window = store.query(series.key, last - FRESHNESS_SPAN, last, fields)
-    if not window:
-        return []
-    oldest = (
-        store.query(series.key, first, first, ("updated_at",)) if first < window[0].date else []
-    )
-    stamps = [r.updated_at for r in [*oldest, *window] if r.updated_at is not None]
-    if not stamps:
-        return []
-    began = min(stamps)
-    lags = []
+    window = store.query(series.key, last - FRESHNESS_SPAN, last, ("attrs", "updated_at"))
+    stored: list[tuple[datetime, datetime]] = []
     for r in window:
         published = r.attrs.get("published_at")
-        if r.status is not Status.OK or not isinstance(published, str) or r.updated_at is None:
-            continue
-        at = datetime.fromisoformat(published)
-        if at >= began:
-            lags.append(max(0.0, (r.updated_at - at).total_seconds()))
-    return lags
+        if r.status is Status.OK and isinstance(published, str) and r.updated_at is not None:
+            stored.append((datetime.fromisoformat(published), r.updated_at))
+    if not stored:
+        return []
+    began = min(r.updated_at for r in window if r.updated_at is not None)
+    # The record of the oldest date can only move ``began`` earlier, so it is read only when
+    # some value in the window was published before the window's own earliest storage.
+    if first < window[0].date and any(at < began for at, _ in stored):
+        oldest = store.query(series.key, first, first, ("updated_at",))
+        began = min([began, *(r.updated_at for r in oldest if r.updated_at is not None)])
+    return [max(0.0, (updated - at).total_seconds()) for at, updated in stored if at >= began]
 
 
 def percentiles(samples: list[float]) -> tuple[float | None, float | None]:
@@ -237,9 +232,9 @@ def health_view(
             now = clocks.get(series.key) or clock.now()
             # One meta read per stored split-adjusted series (a Yahoo ticker), none otherwise.
             rows.append(series_health(series, present, now, owed_entry(store, series)))
-            days = [p.date for p in present]
-            lags[series.source] += store_lags(store, series, min(days), max(days))
-            found = late_series(series, {p.date: p.status for p in present}, now, due)
+            statuses = {p.date: p.status for p in present}
+            lags[series.source] += store_lags(store, series, min(statuses), max(statuses))
+            found = late_series(series, statuses, now, due)
             if found is not None:
                 late.append(found)
     # The PENDING and QUARANTINED records are counted, not read: a failed backfill leaves

@@ -6,6 +6,7 @@ One definition, shared by `fuelpipe status` (stages/status.py) and the dashboard
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -75,40 +76,50 @@ def completeness(
     in ``after_clock`` alone."""
     dates = list(present)
     end = series.published_through(now)
-    later = sum(1 for p in dates if p.status is Status.OK and p.date > end)
+    # One pass over the records: OK values after the end are counted (``later``, before
+    # ``since`` leaves any out) and nothing else; every other record from ``since`` on (the
+    # series' start if later) is kept, the last of two on one date winning. The counts below
+    # are set operations.
+    floor = clamp_start(series.default_start, since) if since is not None else date.min
+    ok_status = Status.OK
+    stored: dict[date, Status] = {}
+    later = revised = 0
+    for p in dates:
+        day = p.date
+        if p.status is ok_status and day > end:
+            later += 1
+        elif day >= floor:
+            stored[day] = p.status
+            if p.revised:
+                revised += 1
     if since is not None:
-        start = clamp_start(series.default_start, since)
-        dates = [p for p in dates if p.date >= start]
-    elif dates:
+        start = floor
+    elif later:
         start = min(p.date for p in dates)
+    elif stored:
+        start = min(stored)  # every record is in it
     else:
         start = series.default_start
-    dates = [p for p in dates if p.status is not Status.OK or p.date <= end]
-    stored = {p.date: p.status for p in dates}
     expected = expected_dates(series.calendar, start, end)
     cal = get_calendar(series.calendar)
-    counts = dict.fromkeys(Status, 0)
-    for status in stored.values():
-        counts[status] += 1
-    values = [d for d, s in stored.items() if s is Status.OK]
+    counts = Counter(stored.values())
+    ok = counts[ok_status]
+    values = list(stored) if ok == len(stored) else [d for d, s in stored.items() if s is ok_status]
+    ok_expected = len(expected.intersection(values))
+    # The calendar is asked only of the OK dates outside ``expected`` (truly unexpected ones)
+    outside = set(values).difference(expected) if ok_expected < ok else ()
     return Completeness(
         first=min(values) if values else None,
         last=max(values) if values else None,
         last_available=end,
         expected=len(expected),
-        ok=counts[Status.OK],
-        ok_expected=sum(1 for d, s in stored.items() if s is Status.OK and d in expected),
-        missing=sum(1 for d in expected if d not in stored),
+        ok=ok,
+        ok_expected=ok_expected,
+        missing=len(expected) - len(expected.intersection(stored)),
         pending=counts[Status.PENDING],
         quarantined=counts[Status.QUARANTINED],
-        # ``expected`` first: a set lookup answers for nearly every date (the calendar is asked
-        # only of those outside it: after ``end``, or truly unexpected)
-        unexpected=sum(
-            1
-            for d, s in stored.items()
-            if s is Status.OK and d not in expected and not cal.is_expected(d)
-        ),
-        revised=sum(1 for p in dates if p.revised),
+        unexpected=sum(1 for d in outside if not cal.is_expected(d)),
+        revised=revised,
         absent=counts[Status.ABSENT],
         after_clock=later,
     )
