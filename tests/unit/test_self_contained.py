@@ -106,3 +106,14 @@ def test_no_tracked_file_reads_outside_the_checkout(clone: Path) -> None:
 def test_the_clone_has_the_real_data_the_tests_read(clone: Path) -> None:
     assert (clone / "datasets" / "MANIFEST.md").is_file()
     assert (clone / "src" / "fuelpipe" / "replay" / "snapshot" / "NOTICE.md").is_file()
+
+
+def test_no_tracked_link_points_outside_the_checkout(clone: Path) -> None:
+    # A helper's worktree once committed its `.venv` and `node_modules` links to another
+    # checkout's folders: a fresh clone then had neither, and `make` built nothing there.
+    staged = subprocess.run(
+        ["git", "-C", str(clone), "ls-files", "-s", "-z"], capture_output=True, check=True
+    ).stdout.decode()
+    links = [entry.split("\t", 1)[1] for entry in staged.split("\0") if entry.startswith("120000")]
+    outside = [rel for rel in links if not (clone / rel).resolve().is_relative_to(clone.resolve())]
+    assert outside == [], outside
