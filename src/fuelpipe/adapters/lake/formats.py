@@ -96,16 +96,12 @@ def _is_xlsx(archive: zipfile.ZipFile) -> bool:
     return "[Content_Types].xml" in names and any(n.startswith("xl/") for n in names)
 
 
-_VALID_PER_INVALID = 20
-"""A file is UTF-8 when it has at least this many valid multi-byte UTF-8 characters for each
-byte that is not UTF-8 (Latin-1 text has almost none: an accented letter is one byte, which
-UTF-8 does not accept alone)."""
-
-
 def _is_utf8(path: Path) -> bool:
-    """True when the file decodes as UTF-8 or overwhelmingly does: a few invalid bytes among
-    many valid accented characters are a damaged UTF-8 file, whose damaged lines the readers
-    reject with their lines, not a Latin-1 one (read in chunks: files can be large)."""
+    """True unless the file has bytes that are not UTF-8 and no valid multi-byte UTF-8
+    character at all (Latin-1 text: an accented letter is one byte, which UTF-8 does not
+    accept alone). A file with both is read as UTF-8, its lines that are not rejected by the
+    readers with their file and line: read as Latin-1, its UTF-8 lines would be garbled
+    without a word (Latin-1 decodes any byte). Read in chunks: files can be large."""
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
     valid = invalid = 0
     with path.open("rb") as fh:
@@ -115,9 +111,9 @@ def _is_utf8(path: Path) -> bool:
             bad = text.count("\ufffd")  # (one per invalid byte or cut sequence)
             invalid += bad
             valid += len(text) - len(text.encode("ascii", "ignore")) - bad
-            if not chunk:
+            if not chunk or (valid and invalid):
                 break
-    return invalid == 0 or valid >= _VALID_PER_INVALID * invalid
+    return invalid == 0 or valid > 0
 
 
 def detect(path: Path) -> FileFormat:
@@ -152,13 +148,23 @@ def _cell_text(value: object) -> str:
 
 
 def _xlsx_rows(path: Path) -> Iterator[list[str]]:
+    """The first sheet's rows as CSV cells. A sheet with a row numbered at or below one before
+    it (which openpyxl's read-only reader skips without a word) raises RowsOutOfOrder naming
+    the row, before any row is read: the file is then refused, not recorded as ingested."""
     from openpyxl import load_workbook
 
+    from fuelpipe.adapters.sources._xlsx_stream import check_row_order
+
+    with path.open("rb") as fh:
+        check_row_order(fh)
     # A file object, not the path: openpyxl refuses a path that does not end in .xlsx.
     with path.open("rb") as fh:
         book = load_workbook(fh, read_only=True, data_only=True)
         try:
             sheet = book.worksheets[0]
+            # The <dimension> tag is not trusted: a writer that leaves it wrong (A1, say)
+            # would cut the rows at it, and the file would be recorded as ingested whole.
+            sheet.reset_dimensions()
             for row in sheet.iter_rows(values_only=True):
                 yield [v if type(v) is str else _cell_text(v) for v in row]
         finally:
