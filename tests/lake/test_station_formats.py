@@ -261,13 +261,13 @@ def test_one_invalid_byte_in_a_utf8_file_rejects_its_line_not_the_encoding(
     assert any(product == "CNG" for product, *_ in got)
 
 
-def test_a_file_mixing_utf8_and_latin1_lines_rejects_the_latin1_ones_by_line(
-    lake: StationLake, write: Callable[[str, bytes], Path]
+def test_a_file_mixing_utf8_and_latin1_lines_reads_each_line_in_its_own(
+    lake: StationLake, write: Callable[[str, bytes], Path], reference: list[tuple[object, ...]]
 ) -> None:
     """Synthetic: the real sample without a BOM, its first accented records in Latin-1 and
     the rest in UTF-8 (fewer than 20 valid UTF-8 characters per invalid byte). It was read
-    whole as Latin-1, every UTF-8 accent garbled ("ATLÃ\x82NTICA") without a word; it is now
-    UTF-8, its Latin-1 records rejected with their file and line, the others intact."""
+    whole as Latin-1, every UTF-8 accent garbled ("ATLÃ\x82NTICA") without a word; each line
+    is now read in its own encoding: every record kept, every accent intact."""
     lines = _csv_text().split("\r\n")
     accented = [n for n, ln in enumerate(lines) if n and any(ord(ch) > 127 for ch in ln)]
     latin1 = set(accented[: len(accented) // 3])
@@ -275,28 +275,20 @@ def test_a_file_mixing_utf8_and_latin1_lines_rejects_the_latin1_ones_by_line(
         ln.encode("latin-1" if n in latin1 else "utf-8") for n, ln in enumerate(lines)
     )
     path = write("mixed.csv", data)
-    assert detect(path) is FileFormat.CSV_UTF8
+    assert detect(path) is FileFormat.CSV_MIXED
     (report,) = lake.ingest_path(path)
-    assert [str(b) for b in report.bad] == [
-        f"mixed.csv:{n + 1}: malformed record (INVALID ENCODING: a byte that is not utf-8)"
-        for n in sorted(latin1)
-    ]
-    assert (report.rows, report.written) == (ROWS, ROWS - len(latin1))
-    with lake.reader() as con:
-        brands = {r[0] for r in con.execute("SELECT DISTINCT brand FROM stations").fetchall()}
-    utf8_brands = {lines[n].split(";")[-1] for n in accented if n not in latin1}
-    assert utf8_brands <= brands
+    assert (report.rows, report.written, report.bad) == (ROWS, ROWS, [])
+    assert _rows(lake) == reference  # as the same records in UTF-8 give
 
 
-def test_latin1_with_a_stray_utf8_pair_is_read_as_utf8(
+def test_latin1_with_a_stray_utf8_pair_is_mixed_and_plain_latin1_is_latin1(
     write: Callable[[str, bytes], Path],
 ) -> None:
     """Synthetic: the real sample in Latin-1 with "Ã©" (bytes that are also UTF-8 for "é")
-    in one line. It has a valid multi-byte UTF-8 character, so it is read as UTF-8 and its
-    Latin-1 lines are rejected with their lines (a file mixing both could be either; read as
-    Latin-1, the UTF-8 lines of a mixed file were garbled without a word)."""
+    in one line: that line is read as UTF-8, the others as Latin-1 (whole as UTF-8, every
+    other accented line was rejected)."""
     data = synthetic_latin1().replace(b";", "Ã©;".encode("latin-1"), 1)
-    assert detect(write("old.csv", data)) is FileFormat.CSV_UTF8
+    assert detect(write("old.csv", data)) is FileFormat.CSV_MIXED
     assert detect(write("plain.csv", synthetic_latin1())) is FileFormat.CSV_LATIN1
 
 

@@ -40,6 +40,8 @@ class FileFormat(StrEnum):
     CSV_UTF8_BOM = "csv-utf8-bom"
     CSV_UTF8 = "csv-utf8"
     CSV_LATIN1 = "csv-latin1"
+    CSV_MIXED = "csv-mixed"
+    """No BOM, lines in UTF-8 and lines in Latin-1: each line read in its own encoding."""
     ZIP = "zip"
     XLSX = "xlsx"
 
@@ -96,12 +98,19 @@ def _is_xlsx(archive: zipfile.ZipFile) -> bool:
     return "[Content_Types].xml" in names and any(n.startswith("xl/") for n in names)
 
 
-def _is_utf8(path: Path) -> bool:
-    """True unless the file has bytes that are not UTF-8 and no valid multi-byte UTF-8
-    character at all (Latin-1 text: an accented letter is one byte, which UTF-8 does not
-    accept alone). A file with both is read as UTF-8, its lines that are not rejected by the
-    readers with their file and line: read as Latin-1, its UTF-8 lines would be garbled
-    without a word (Latin-1 decodes any byte). Read in chunks: files can be large."""
+_VALID_PER_INVALID = 20
+"""A file is UTF-8 when it has at least this many valid multi-byte UTF-8 characters for each
+byte that is not UTF-8: a few invalid bytes among many accented characters are a damaged UTF-8
+file, whose damaged lines the readers reject with their lines."""
+
+
+def _text_format(path: Path) -> FileFormat:
+    """A BOM-less text file's encoding: UTF-8 when every byte is, or overwhelmingly
+    (:data:`_VALID_PER_INVALID`); Latin-1 when no valid multi-byte UTF-8 character is in it
+    (an accented Latin-1 letter is one byte, which UTF-8 does not accept alone); else mixed:
+    read whole as Latin-1, its UTF-8 lines were garbled without a word (Latin-1 decodes any
+    byte), so each line is read in its own (:func:`utf8_lines`). Read in chunks: files can be
+    large."""
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
     valid = invalid = 0
     with path.open("rb") as fh:
@@ -111,9 +120,24 @@ def _is_utf8(path: Path) -> bool:
             bad = text.count("\ufffd")  # (one per invalid byte or cut sequence)
             invalid += bad
             valid += len(text) - len(text.encode("ascii", "ignore")) - bad
-            if not chunk or (valid and invalid):
+            if not chunk:
                 break
-    return invalid == 0 or valid > 0
+    if invalid == 0 or valid >= _VALID_PER_INVALID * invalid:
+        return FileFormat.CSV_UTF8
+    return FileFormat.CSV_MIXED if valid else FileFormat.CSV_LATIN1
+
+
+def utf8_lines(source: Path, target: Path) -> None:
+    """``source``'s lines written to ``target`` in UTF-8, each decoded as UTF-8 when it is and
+    as Latin-1 when it is not (the same lines, so every line keeps its number)."""
+    with source.open("rb") as src, target.open("wb") as out:
+        for line in src:
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError:
+                out.write(line.decode("latin-1").encode("utf-8"))
+            else:
+                out.write(line)
 
 
 def detect(path: Path) -> FileFormat:
@@ -128,7 +152,7 @@ def detect(path: Path) -> FileFormat:
             raise UnreadableFile(f"starts like a ZIP archive but is not one: {exc}") from None
     if head.startswith(BOM):
         return FileFormat.CSV_UTF8_BOM
-    return FileFormat.CSV_UTF8 if _is_utf8(path) else FileFormat.CSV_LATIN1
+    return _text_format(path)
 
 
 def _cell_text(value: object) -> str:
@@ -240,6 +264,10 @@ def csv_inputs(
         if not parts:
             raise UnreadableFile("a ZIP archive with no file in it")
         return parts
+    if fmt is FileFormat.CSV_MIXED:
+        target = workdir / f"{path.name}.utf8.csv"
+        utf8_lines(path, target)
+        return [CsvInput(name, fmt, target, "utf-8")]
     return [CsvInput(name, fmt, path, "latin-1" if fmt is FileFormat.CSV_LATIN1 else "utf-8")]
 
 
@@ -351,6 +379,9 @@ def _members(path: Path, name: str, workdir: Path, depth: int, budget: _Budget) 
                     parts.extend(csv_inputs(target, inner, workdir, depth + 1, budget))
                 except UnreadableFile as exc:  # a broken workbook
                     unread(inner, target, str(exc))
+            elif fmt is FileFormat.CSV_MIXED:
+                utf8_lines(target, mixed := target.with_name(f"{target.name}.utf8"))
+                parts.append(CsvInput(inner, fmt, mixed, "utf-8", lines=lines))
             else:
                 encoding = "latin-1" if fmt is FileFormat.CSV_LATIN1 else "utf-8"
                 parts.append(CsvInput(inner, fmt, target, encoding, lines=lines))
