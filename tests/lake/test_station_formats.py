@@ -22,6 +22,7 @@ from fuelpipe.adapters.lake.columns import read_lines
 from fuelpipe.adapters.lake.engine import StationLake, connect
 from fuelpipe.adapters.lake.formats import FileFormat, detect
 from fuelpipe.adapters.lake.storage import LocalLakeStorage
+from fuelpipe.replay import ooxml
 
 ROWS = 1500
 
@@ -50,6 +51,24 @@ def synthetic_xlsx_split_at_commas() -> bytes:
     buf = io.BytesIO()
     book.save(buf)
     return buf.getvalue()
+
+
+def _sheet_edited(content: bytes, edit: Callable[[bytes], bytes]) -> bytes:
+    """A workbook with its first sheet's XML edited."""
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        part = ooxml.sheet_part(archive.namelist())
+        xml = archive.read(part)
+    return ooxml.replace_parts(content, {part: edit(xml)})
+
+
+def synthetic_xlsx_dimension_a1() -> bytes:
+    """ANP's 2026 form with a ``<dimension ref="A1"/>`` tag, as a writer that does not track
+    the sheet's size leaves it: openpyxl's read-only reader stopped at it (row 1, the header),
+    so the file was ingested with no record and recorded as ingested."""
+    return _sheet_edited(
+        synthetic_xlsx_split_at_commas(),
+        lambda xml: xml.replace(b"</sheetPr>", b'</sheetPr><dimension ref="A1"/>', 1),
+    )
 
 
 def synthetic_xlsx_tabular() -> bytes:
@@ -109,6 +128,11 @@ VARIANTS: dict[str, tuple[Callable[[], bytes], str, FileFormat]] = {
     "xlsx split at commas under .csv": (
         synthetic_xlsx_split_at_commas,
         "02-cados-abertos-precos-gasolina-etanol.csv",
+        FileFormat.XLSX,
+    ),
+    "xlsx with a wrong dimension under .csv": (
+        synthetic_xlsx_dimension_a1,
+        "03-cados-abertos-precos-gasolina-etanol.csv",
         FileFormat.XLSX,
     ),
     "xlsx one cell per column under .csv": (
@@ -237,13 +261,54 @@ def test_one_invalid_byte_in_a_utf8_file_rejects_its_line_not_the_encoding(
     assert any(product == "CNG" for product, *_ in got)
 
 
-def test_latin1_with_a_stray_utf8_pair_is_still_latin1(
+def test_a_file_mixing_utf8_and_latin1_lines_reads_each_line_in_its_own(
+    lake: StationLake, write: Callable[[str, bytes], Path], reference: list[tuple[object, ...]]
+) -> None:
+    """Synthetic: the real sample without a BOM, its first accented records in Latin-1 and
+    the rest in UTF-8 (fewer than 20 valid UTF-8 characters per invalid byte). It was read
+    whole as Latin-1, every UTF-8 accent garbled ("ATLÃ\x82NTICA") without a word; each line
+    is now read in its own encoding: every record kept, every accent intact."""
+    lines = _csv_text().split("\r\n")
+    accented = [n for n, ln in enumerate(lines) if n and any(ord(ch) > 127 for ch in ln)]
+    latin1 = set(accented[: len(accented) // 3])
+    data = b"\r\n".join(
+        ln.encode("latin-1" if n in latin1 else "utf-8") for n, ln in enumerate(lines)
+    )
+    path = write("mixed.csv", data)
+    assert detect(path) is FileFormat.CSV_MIXED
+    (report,) = lake.ingest_path(path)
+    assert (report.rows, report.written, report.bad) == (ROWS, ROWS, [])
+    assert _rows(lake) == reference  # as the same records in UTF-8 give
+
+
+def test_latin1_with_a_stray_utf8_pair_is_mixed_and_plain_latin1_is_latin1(
     write: Callable[[str, bytes], Path],
 ) -> None:
     """Synthetic: the real sample in Latin-1 with "Ã©" (bytes that are also UTF-8 for "é")
-    in one line is still Latin-1: its accented letters are many invalid UTF-8 bytes."""
+    in one line: that line is read as UTF-8, the others as Latin-1 (whole as UTF-8, every
+    other accented line was rejected)."""
     data = synthetic_latin1().replace(b";", "Ã©;".encode("latin-1"), 1)
-    assert detect(write("old.csv", data)) is FileFormat.CSV_LATIN1
+    assert detect(write("old.csv", data)) is FileFormat.CSV_MIXED
+    assert detect(write("plain.csv", synthetic_latin1())) is FileFormat.CSV_LATIN1
+
+
+def test_a_workbook_with_rows_out_of_order_is_refused_naming_the_row(
+    lake: StationLake, write: Callable[[str, bytes], Path]
+) -> None:
+    """Synthetic: ANP's 2026 form with sheet rows 10 and 11 written in the other order.
+    openpyxl's read-only reader skips a row numbered below one it gave, so row 10 was lost and
+    the file recorded as ingested; it is now refused (and not recorded), naming the row."""
+
+    def swap(xml: bytes) -> bytes:
+        part = ooxml.SheetData.split(xml)
+        rows = [*part.rows[:9], part.rows[10], part.rows[9], *part.rows[11:]]
+        return part.xml[: part.start] + b"".join(rows) + part.xml[part.end :]
+
+    data = _sheet_edited(synthetic_xlsx_split_at_commas(), swap)
+    (report,) = lake.ingest_path(write("swapped.csv", data))
+    assert report.refused and report.written == 0
+    assert report.skipped and "sheet row 10 comes after row 11" in report.skipped
+    assert lake.storage.read_manifest()["files"] == {}
 
 
 def test_the_line_reader_rejects_a_line_that_is_not_utf8(tmp_path: Path) -> None:

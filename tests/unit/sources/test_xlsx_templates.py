@@ -190,6 +190,6 @@ def test_a_row_out_of_order_after_a_template_stops_the_reader() -> None:
     row = '<row r="{0}"><c r="A{0}" s="0" t="s"><v>1</v></c><c r="B{0}"><v>2.5</v></c></row>'
     body = "".join(row.format(n) for n in (1, 2, 3, 2)).encode()
     cells = _cells(templates=True)
-    with pytest.raises(_xlsx_stream.UnsupportedSheet, match="out of order"):
+    with pytest.raises(_xlsx_stream.RowsOutOfOrder, match="sheet row 2 comes after row 3"):
         list(_xlsx_stream._rows_in(body, cells, [0]))
     assert cells.templates

@@ -40,6 +40,8 @@ class FileFormat(StrEnum):
     CSV_UTF8_BOM = "csv-utf8-bom"
     CSV_UTF8 = "csv-utf8"
     CSV_LATIN1 = "csv-latin1"
+    CSV_MIXED = "csv-mixed"
+    """No BOM, lines in UTF-8 and lines in Latin-1: each line read in its own encoding."""
     ZIP = "zip"
     XLSX = "xlsx"
 
@@ -98,14 +100,17 @@ def _is_xlsx(archive: zipfile.ZipFile) -> bool:
 
 _VALID_PER_INVALID = 20
 """A file is UTF-8 when it has at least this many valid multi-byte UTF-8 characters for each
-byte that is not UTF-8 (Latin-1 text has almost none: an accented letter is one byte, which
-UTF-8 does not accept alone)."""
+byte that is not UTF-8: a few invalid bytes among many accented characters are a damaged UTF-8
+file, whose damaged lines the readers reject with their lines."""
 
 
-def _is_utf8(path: Path) -> bool:
-    """True when the file decodes as UTF-8 or overwhelmingly does: a few invalid bytes among
-    many valid accented characters are a damaged UTF-8 file, whose damaged lines the readers
-    reject with their lines, not a Latin-1 one (read in chunks: files can be large)."""
+def _text_format(path: Path) -> FileFormat:
+    """A BOM-less text file's encoding: UTF-8 when every byte is, or overwhelmingly
+    (:data:`_VALID_PER_INVALID`); Latin-1 when no valid multi-byte UTF-8 character is in it
+    (an accented Latin-1 letter is one byte, which UTF-8 does not accept alone); else mixed:
+    read whole as Latin-1, its UTF-8 lines were garbled without a word (Latin-1 decodes any
+    byte), so each line is read in its own (:func:`utf8_lines`). Read in chunks: files can be
+    large."""
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
     valid = invalid = 0
     with path.open("rb") as fh:
@@ -117,7 +122,22 @@ def _is_utf8(path: Path) -> bool:
             valid += len(text) - len(text.encode("ascii", "ignore")) - bad
             if not chunk:
                 break
-    return invalid == 0 or valid >= _VALID_PER_INVALID * invalid
+    if invalid == 0 or valid >= _VALID_PER_INVALID * invalid:
+        return FileFormat.CSV_UTF8
+    return FileFormat.CSV_MIXED if valid else FileFormat.CSV_LATIN1
+
+
+def utf8_lines(source: Path, target: Path) -> None:
+    """``source``'s lines written to ``target`` in UTF-8, each decoded as UTF-8 when it is and
+    as Latin-1 when it is not (the same lines, so every line keeps its number)."""
+    with source.open("rb") as src, target.open("wb") as out:
+        for line in src:
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError:
+                out.write(line.decode("latin-1").encode("utf-8"))
+            else:
+                out.write(line)
 
 
 def detect(path: Path) -> FileFormat:
@@ -132,7 +152,7 @@ def detect(path: Path) -> FileFormat:
             raise UnreadableFile(f"starts like a ZIP archive but is not one: {exc}") from None
     if head.startswith(BOM):
         return FileFormat.CSV_UTF8_BOM
-    return FileFormat.CSV_UTF8 if _is_utf8(path) else FileFormat.CSV_LATIN1
+    return _text_format(path)
 
 
 def _cell_text(value: object) -> str:
@@ -152,13 +172,23 @@ def _cell_text(value: object) -> str:
 
 
 def _xlsx_rows(path: Path) -> Iterator[list[str]]:
+    """The first sheet's rows as CSV cells. A sheet with a row numbered at or below one before
+    it (which openpyxl's read-only reader skips without a word) raises RowsOutOfOrder naming
+    the row, before any row is read: the file is then refused, not recorded as ingested."""
     from openpyxl import load_workbook
 
+    from fuelpipe.adapters.sources._xlsx_stream import check_row_order
+
+    with path.open("rb") as fh:
+        check_row_order(fh)
     # A file object, not the path: openpyxl refuses a path that does not end in .xlsx.
     with path.open("rb") as fh:
         book = load_workbook(fh, read_only=True, data_only=True)
         try:
             sheet = book.worksheets[0]
+            # The <dimension> tag is not trusted: a writer that leaves it wrong (A1, say)
+            # would cut the rows at it, and the file would be recorded as ingested whole.
+            sheet.reset_dimensions()
             for row in sheet.iter_rows(values_only=True):
                 yield [v if type(v) is str else _cell_text(v) for v in row]
         finally:
@@ -234,6 +264,10 @@ def csv_inputs(
         if not parts:
             raise UnreadableFile("a ZIP archive with no file in it")
         return parts
+    if fmt is FileFormat.CSV_MIXED:
+        target = workdir / f"{path.name}.utf8.csv"
+        utf8_lines(path, target)
+        return [CsvInput(name, fmt, target, "utf-8")]
     return [CsvInput(name, fmt, path, "latin-1" if fmt is FileFormat.CSV_LATIN1 else "utf-8")]
 
 
@@ -345,6 +379,9 @@ def _members(path: Path, name: str, workdir: Path, depth: int, budget: _Budget) 
                     parts.extend(csv_inputs(target, inner, workdir, depth + 1, budget))
                 except UnreadableFile as exc:  # a broken workbook
                     unread(inner, target, str(exc))
+            elif fmt is FileFormat.CSV_MIXED:
+                utf8_lines(target, mixed := target.with_name(f"{target.name}.utf8"))
+                parts.append(CsvInput(inner, fmt, mixed, "utf-8", lines=lines))
             else:
                 encoding = "latin-1" if fmt is FileFormat.CSV_LATIN1 else "utf-8"
                 parts.append(CsvInput(inner, fmt, target, encoding, lines=lines))

@@ -44,6 +44,14 @@ MAX_PART_BYTES = 16 << 20
 """Inflated size of the small parts read whole (shared strings, styles, workbook): ANP's are
 under 4 KB."""
 _ROW_END = b"</row>"
+_PREFIXED_END = re.compile(
+    rb"</[A-Za-z_][\w.-]*:(?:row|sheetData)>|<[A-Za-z_][\w.-]*:sheetData\s*/>"
+)
+"""The end of a row or of the sheet's data written with a namespace prefix (``</x:row>``, as
+the Open XML SDK can write it): this reader looks for unprefixed ones, openpyxl reads both."""
+_ROW_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row(?=[\s/>])([^>]*)>")
+_ROW_ATTR = re.compile(rb"""\sr\s*=\s*["'](\d+)["']""")
+_CELL_START = re.compile(rb"<c[\s/>]")
 
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
@@ -66,6 +74,17 @@ _SPACES = re.compile(rb"\s*")
 
 class UnsupportedSheet(Exception):
     """The workbook uses something this reader does not handle; read it with openpyxl."""
+
+
+class RowsOutOfOrder(ValueError):
+    """A row numbered at or below one before it. Not UnsupportedSheet: openpyxl's read-only
+    reader skips such a row without a word, so the sheet cannot be handed to it either."""
+
+    def __init__(self, number: int, after: int) -> None:
+        super().__init__(
+            f"sheet row {number} comes after row {after} (rows out of order: a reader that "
+            "follows the row numbers would lose it)"
+        )
 
 
 def _part(archive: zipfile.ZipFile, name: str) -> bytes:
@@ -372,7 +391,7 @@ def _row_values(body: bytes, cells: _Cells, row_xml: bytes = b"") -> tuple[objec
     (the row from its ``<row`` on, without ``</row>``) lets the reader learn the row's shape.
     """
     found = _CELL_FAST.findall(body)
-    if len(found) != body.count(b"<c ") + body.count(b"<c>") + body.count(b"<c/"):
+    if len(found) != len(_CELL_START.findall(body)):  # a cell _CELL_FAST cannot read
         return _row_values_slow(body, cells)
     layout = [cell[0] for cell in found]
     if layout != cells.layout and [cells.column(letters) for letters in layout] != list(
@@ -474,7 +493,7 @@ def _rows_in(text: bytes, cells: _Cells, last: list[int]) -> Iterator[tuple[obje
         at = int(raw[0])
         if at != number + 1:
             if at <= number:
-                raise UnsupportedSheet("rows out of order")
+                raise RowsOutOfOrder(at, number)
             yield from ((),) * (at - number - 1)  # rows the sheet skips, as openpyxl does
         number = last[0] = at
         yield tuple(map(call, convert, raw[1:]))
@@ -499,7 +518,7 @@ def _piece_rows(piece: bytes, cells: _Cells, last: list[int]) -> Iterator[tuple[
         number_match = _ROW_NUMBER.search(head)
         number = int(number_match.group(1)) if number_match else last[0] + 1
         if number <= last[0]:
-            raise UnsupportedSheet("rows out of order")
+            raise RowsOutOfOrder(number, last[0])
         yield from ((),) * (number - last[0] - 1)  # rows the sheet skips, as openpyxl does
         last[0] = number
         if head.endswith(b"/"):
@@ -548,6 +567,8 @@ def _stream(
             pending += chunk
             end = pending.rfind(_ROW_END, start)
             if end < 0:
+                if _PREFIXED_END.search(pending, max(start - 64, 0)):
+                    raise UnsupportedSheet("rows written with a namespace prefix")
                 if len(pending) > MAX_ROW_BYTES:
                     raise ValueError(
                         f"the worksheet has {len(pending)} bytes with no row end in them, "
@@ -558,6 +579,38 @@ def _stream(
             yield from _rows_in(pending[:end], cells, last)
             pending = pending[end:]
     end = pending.find(b"</sheetData>")
+    if end < 0 and _PREFIXED_END.search(pending):
+        raise UnsupportedSheet("a worksheet written with a namespace prefix")
     if end < 0 and b"<sheetData/>" not in pending:
         raise ValueError("the worksheet ends before its </sheetData>: truncated")
     yield from _rows_in(pending if end < 0 else pending[:end], cells, last)
+
+
+_TAG_TAIL = 4096
+"""Bytes kept from a chunk's end when it has no ``>``: a row tag is far shorter."""
+
+
+def check_row_order(content: IO[bytes], chunk_bytes: int = CHUNK_BYTES) -> None:
+    """Raise RowsOutOfOrder if a row of the first sheet is numbered at or below one before it
+    (a row without a number follows the one before, as openpyxl counts). Run before a sheet is
+    read by openpyxl's read-only reader, which skips such a row without a word. Only the row
+    tags are looked at (prefixed ones too), a chunk at a time; a workbook whose first sheet
+    this module cannot find is left to openpyxl."""
+    with zipfile.ZipFile(content) as archive:
+        try:
+            part = _first_sheet_part(archive)
+        except UnsupportedSheet:
+            return
+        last = 0
+        pending = b""
+        with archive.open(part) as stream:
+            while chunk := stream.read(chunk_bytes):
+                pending += chunk
+                cut = pending.rfind(b">") + 1  # a tag cut at the chunk's end waits for the next
+                for tag in _ROW_TAG.finditer(pending, 0, cut):
+                    found = _ROW_ATTR.search(tag.group(1))
+                    number = int(found.group(1)) if found else last + 1
+                    if number <= last:
+                        raise RowsOutOfOrder(number, last)
+                    last = number
+                pending = pending[cut:] if cut else pending[-_TAG_TAIL:]

@@ -50,7 +50,9 @@ _MISSING_CELLS = ("", "-")
 READERS = ("stream", "openpyxl")
 """How a workbook's sheet is read: ``stream`` (``_xlsx_stream``: inflated and parsed a chunk at
 a time, ~5x openpyxl and faster than python-calamine, in bounded memory; what it does not
-recognise goes to openpyxl from the row it stopped at) or ``openpyxl`` (read-only mode)."""
+recognise goes to openpyxl from the row it stopped at) or ``openpyxl`` (read-only mode). Either
+way a sheet with a row numbered at or below one before it is an InvalidPayload naming that row:
+openpyxl's read-only reader would skip it without a word, and the handover to it counts rows."""
 _MEMO_ENTRIES = 4096
 """Distinct cells remembered per workbook (labels, dates, numbers: rows repeat them)."""
 _NUMBERS_KEPT = 16384
@@ -416,9 +418,19 @@ def _openpyxl_rows(book: Any, filename: str, skip: int = 0) -> Iterator[Sequence
 
 
 def _load_openpyxl(content: bytes) -> Any:
+    """The workbook opened by openpyxl's read-only reader, made to lose no row: its
+    ``<dimension>`` tag is not trusted (a writer that leaves it wrong, ``A1`` say, would cut
+    the rows at it), and a sheet with a row numbered below one before it, which that reader
+    skips without a word, raises RowsOutOfOrder naming the row instead."""
     from openpyxl import load_workbook  # lazy: only the ANP worker pays for it
 
-    return load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    from fuelpipe.adapters.sources._xlsx_stream import check_row_order
+
+    check_row_order(io.BytesIO(content))
+    book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    if book.worksheets:
+        book.worksheets[0].reset_dimensions()
+    return book
 
 
 class _Book:
@@ -436,7 +448,7 @@ def _streamed_rows(
     content: bytes, filename: str, book: _Book, rows: Iterator[Sequence[object]]
 ) -> Iterator[Sequence[object]]:
     """The stream reader's rows; from a row it does not recognise on, openpyxl's."""
-    from fuelpipe.adapters.sources._xlsx_stream import UnsupportedSheet
+    from fuelpipe.adapters.sources._xlsx_stream import RowsOutOfOrder, UnsupportedSheet
 
     read = 0
     try:
@@ -445,6 +457,8 @@ def _streamed_rows(
             yield row
     except UnsupportedSheet as exc:
         logger.info("anp: %s row %d: %s; read on with openpyxl", filename, read + 1, exc)
+    except RowsOutOfOrder as exc:  # not handed to openpyxl, which would skip the row
+        raise InvalidPayload(f"anp: {filename}: {exc}") from None
     except Exception as exc:  # any parser failure on untrusted bytes means a bad payload
         raise InvalidPayload(
             f"anp: {filename} row {read + 1}: unreadable worksheet ({type(exc).__name__}: {exc})"
