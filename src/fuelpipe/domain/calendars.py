@@ -8,7 +8,8 @@ source's real history needs (docs/CALENDARS.md has the measurements; tests/calen
   9 July, 20 November) up to 2021 (B3 has opened on them since 2022) and the last weekday of
   the year when 31 December falls on a weekend.
 - NYSE sessions: ``holidays.financial_holidays("NYSE")``.
-- Brent futures (Yahoo ``BZ=F``): NYSE sessions plus the days learned from Yahoo's history.
+- Brent futures (Yahoo ``BZ=F``): NYSE sessions minus the days learned from Yahoo's history;
+  no NYSE holiday is expected, though Yahoo has a bar on some (stored as unexpected).
 - FRED Brent spot: weekdays except England and Wales bank holidays and, from 2007 to January
   2015, US exchange holidays too; plus the days learned from FRED's own history.
 - ANP: one survey week a time, keyed by its Sunday, except the known survey pauses.
@@ -235,9 +236,7 @@ _BUILDERS: dict[str, Callable[[], Calendar]] = {
     "B3": lambda: _HolidayCalendar("B3", _b3_holidays()),
     "NYSE": lambda: _HolidayCalendar("NYSE", _financial("NYSE")),
     "NYMEX_BRENT": lambda: _HolidayCalendar(
-        "NYMEX_BRENT",
-        _financial("NYSE") | exceptions.NYMEX_BRENT_NO_VALUE,
-        exceptions.NYMEX_BRENT_PUBLISHED,
+        "NYMEX_BRENT", _financial("NYSE") | exceptions.NYMEX_BRENT_NO_VALUE
     ),
     "FRED_BRENT": lambda: _HolidayCalendar(
         "FRED_BRENT", _fred_brent_holidays(), exceptions.FRED_BRENT_PUBLISHED

@@ -15,6 +15,7 @@ from fuelpipe.domain.calendars import (
     last_available_date,
 )
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
+from fuelpipe.domain.gaps import missing_dates
 from fuelpipe.replay import SNAPSHOT_DIR
 
 SNAPSHOT = Path(SNAPSHOT_DIR)
@@ -50,6 +51,19 @@ def test_nyse_and_weekends():
     assert not cal.is_expected(date(2021, 11, 25))  # Thanksgiving
     assert not cal.is_expected(date(2021, 5, 22))  # Saturday
     assert cal.next_expected(date(2021, 5, 21)) == date(2021, 5, 24)
+
+
+def test_brent_futures_expect_no_day_the_later_yahoo_download_lacks():
+    """The 2022 download of BZ=F has bars on Thanksgiving 2021 and Juneteenth 2022, the 2026
+    one (to 2026-07) has neither: expecting them left a backfill's two days PENDING, then
+    QUARANTINED. A bar Yahoo returns on such a day is stored anyway, as unexpected."""
+    cal = get_calendar("NYMEX_BRENT")
+    assert not cal.is_expected(date(2021, 11, 25))  # Thanksgiving 2021
+    assert not cal.is_expected(date(2022, 6, 20))  # Juneteenth 2022 (observed)
+    with dataset("stocks/strongylis__yahoo.csv").open(newline="") as fh:
+        bars = [date.fromisoformat(r["data"]) for r in csv.DictReader(fh) if r["ticker"] == "BZ=F"]
+    assert len(bars) > 1000
+    assert missing_dates(cal, min(bars), max(bars), bars) == []
 
 
 def test_fred_brent_leaves_england_bank_holidays_out():
