@@ -22,8 +22,9 @@ skipped days before its first date so that one is fetched (planning.request_star
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Hashable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, is_dataclass
 from datetime import date, datetime, time, timedelta
 from functools import cache, lru_cache
 from importlib import util
@@ -254,6 +255,21 @@ def get_calendar(name: str) -> Calendar:
     if builder is None:
         raise ValueError(f"unknown calendar {name!r}")
     return builder()
+
+
+@cache
+def calendar_fingerprint(cal: Calendar) -> str:
+    """A short digest of the rules and dates ``cal`` is built from (its name, date sets, pauses),
+    the same in every process and release while they are unchanged. A gap scan's watermark
+    keeps the one it was computed with: a release that changes the calendar changes the
+    fingerprint, and the next scan of the key is a full audit (stages/orchestrate.py)."""
+    if not is_dataclass(cal) or isinstance(cal, type):
+        raise TypeError(f"cannot fingerprint calendar {cal!r}: not a dataclass instance")
+    parts = []
+    for f in fields(cal):
+        value = getattr(cal, f.name)
+        parts.append(f"{f.name}={sorted(value) if isinstance(value, frozenset) else value!r}")
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 
 def last_available_date(now: datetime, available_after: timedelta) -> date:

@@ -66,6 +66,32 @@ def test_brent_futures_expect_no_day_the_later_yahoo_download_lacks():
     assert missing_dates(cal, min(bars), max(bars), bars) == []
 
 
+def test_calendar_fingerprints_differ_by_calendar_and_rules_and_not_by_process():
+    """A watermark keeps its calendar's fingerprint: it must change with the expected dates
+    and be the same in another process (no randomised hash in it)."""
+    import subprocess
+    import sys
+    from dataclasses import replace
+
+    from fuelpipe.domain.calendars import CALENDAR_NAMES, calendar_fingerprint
+
+    prints = {name: calendar_fingerprint(get_calendar(name)) for name in CALENDAR_NAMES}
+    assert len(set(prints.values())) == len(CALENDAR_NAMES)
+    b3 = get_calendar("B3")
+    moved = replace(b3, holiday_set=b3.holiday_set - {date(2020, 11, 20)})
+    assert calendar_fingerprint(moved) != prints["B3"]
+    code = (
+        "from fuelpipe.domain.calendars import CALENDAR_NAMES, calendar_fingerprint, get_calendar;"
+        "print(' '.join(calendar_fingerprint(get_calendar(n)) for n in CALENDAR_NAMES))"
+    )
+    for seed in ("1", "2"):
+        env = {"PYTHONHASHSEED": seed, "PYTHONPATH": ":".join(sys.path)}
+        done = subprocess.run(
+            [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+        )
+        assert done.stdout.split() == list(prints.values())
+
+
 def test_fred_brent_leaves_england_bank_holidays_out():
     cal = get_calendar("FRED_BRENT")
     with dataset("brent/jackthompsondb__DCOILBRENTEU.csv").open() as fh:
