@@ -95,6 +95,16 @@ def yahoo(source: str, calendar: str, path: str) -> History:
     return _history(source, calendar, path, rows)
 
 
+def yahoo_long(source: str, calendar: str, path: str, ticker: str) -> History:
+    """A long-format Yahoo export (``data``, ``ticker``, ``close``, ...): one ticker's closes."""
+    rows = {
+        date.fromisoformat(r["data"]): bool(r["close"].strip())
+        for r in _csv(path)
+        if r["ticker"] == ticker
+    }
+    return _history(source, calendar, path, rows)
+
+
 def _anp_weeks(path: str, column: str = "DATA INICIAL") -> dict[date, bool]:
     """``column`` (a week's DATA INICIAL, a month's MÊS) of every row with a numeric average
     price."""
@@ -164,7 +174,11 @@ HISTORIES: list[Callable[[], History]] = [
         )
     ),
     *((lambda p=p: yahoo(f"NYSE {_label(p)}", "NYSE", p)) for p in NYSE_DAILY),
-    lambda: yahoo("Brent futures BZ=F", "NYMEX_BRENT", "stocks/henriquebrnetto__BZ=F.csv"),
+    # Two downloads of the same ticker: their bars on NYSE holidays differ (docs/CALENDARS.md).
+    lambda: yahoo("Brent futures BZ=F 2022", "NYMEX_BRENT", "stocks/henriquebrnetto__BZ=F.csv"),
+    lambda: yahoo_long(
+        "Brent futures BZ=F 2026", "NYMEX_BRENT", "stocks/strongylis__yahoo.csv", "BZ=F"
+    ),
     lambda: anp("ANP weekly Brazil", "anp/maikereis__semanal-brasil-desde-2013.xlsx"),
     lambda: anp("ANP weekly regions", "anp/regions/semanal-regioes-desde-2013_to2022-06.xlsx"),
     lambda: anp_monthly(

@@ -10,7 +10,22 @@ from __future__ import annotations
 
 import sys
 
-from devtools.calendar_history import HISTORIES, compare
+from devtools.calendar_history import HISTORIES, Mismatch, compare
+
+
+def table(results: list[Mismatch]) -> list[str]:
+    """The "After: measured" table of docs/CALENDARS.md, one line per history."""
+    lines = [
+        "| source | file | calendar | span | published | unexpected | unpublished |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for m in results:
+        h = m.history
+        lines.append(
+            f"| {h.source} | `datasets/{h.file}` | {h.calendar} | {h.first} … {h.last} | "
+            f"{len(h.published):,} | {len(m.unexpected)} | {len(m.unpublished)} |"
+        )
+    return lines
 
 
 def main(argv: list[str]) -> int:
@@ -22,14 +37,7 @@ def main(argv: list[str]) -> int:
                     print(f"# {m.history.source} ({m.history.file}) {kind}: {len(days)}")
                     print("    " + "\n    ".join(f'"{d.isoformat()}",' for d in days))
         return 0
-    print("| source | file | calendar | span | published | unexpected | unpublished |")
-    print("|---|---|---|---|---|---|---|")
-    for m in results:
-        h = m.history
-        print(
-            f"| {h.source} | `datasets/{h.file}` | {h.calendar} | {h.first} … {h.last} | "
-            f"{len(h.published):,} | {len(m.unexpected)} | {len(m.unpublished)} |"
-        )
+    print("\n".join(table(results)))
     print()
     for m in results:
         for kind, days in (("unexpected", m.unexpected), ("unpublished", m.unpublished)):

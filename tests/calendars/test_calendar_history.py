@@ -2,7 +2,8 @@
 
 Prints, per source, the days with a published value the calendar does not expect and the
 expected days without one, and checks that what remains is exactly what docs/CALENDARS.md
-lists (with its reason). Rerun `python -m scripts.calendar_report` to regenerate the table.
+lists (with its reason) and that its measured table is the report's. Rerun
+`python -m scripts.calendar_report` to regenerate the table.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from datetime import date
 
 import pytest
 from devtools.calendar_history import DATASETS, HISTORIES, ROOT, Mismatch, compare
+from scripts.calendar_report import table
 
 DOC = ROOT / "docs" / "CALENDARS.md"
 _ROW = re.compile(
@@ -51,6 +53,12 @@ def test_every_calendar_matches_its_sources_history_except_the_documented_days(
             if days:
                 found.setdefault((h.source, kind), set()).update(days)
     assert found == docs
+
+
+def test_the_measured_table_in_the_docs_is_the_reports(results: list[Mismatch]) -> None:
+    lines = DOC.read_text().splitlines()
+    start = lines.index(table(results)[0])
+    assert lines[start : start + len(results) + 2] == table(results)
 
 
 def test_every_history_is_long_and_read_from_datasets(results: list[Mismatch]) -> None:

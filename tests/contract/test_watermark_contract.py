@@ -45,6 +45,23 @@ def test_set_watermark_creates_then_compares_and_sets_the_version(store: Store) 
     assert store.watermarks()[KEY] == Watermark(KEY, None, 3, NOW)
 
 
+def test_a_watermark_keeps_the_calendar_fingerprint_it_was_set_with(store: Store) -> None:
+    """The gap scan stores its series' calendar fingerprint with the watermark: a later
+    release with another calendar sees the difference and audits the key in full."""
+    assert store.set_watermark(KEY, D0, 0, NOW, "a1b2c3d4e5f60718")
+    assert store.watermarks()[KEY] == Watermark(KEY, D0, 1, NOW, "a1b2c3d4e5f60718")
+    assert store.set_watermark(KEY, D0, 1, NOW, "ffff000011112222")
+    assert store.watermarks()[KEY].calendar == "ffff000011112222"
+    # lowering it keeps the fingerprint: the rules it was judged by are the same
+    store.lower_watermark(KEY, D0)
+    assert store.watermarks()[KEY].calendar == "ffff000011112222"
+    assert store.set_watermark(KEY, None, store.watermarks()[KEY].version, NOW)
+    assert store.watermarks()[KEY].calendar is None  # set without one: none kept
+    # a watermark created by lowering has none
+    store.lower_watermark(OTHER, D0)
+    assert store.watermarks()[OTHER].calendar is None
+
+
 def test_watermarks_are_per_key_and_not_records(store: Store) -> None:
     store.put_records([ok(D0), ok(D0, OTHER)])
     assert store.set_watermark(KEY, D0, 0, NOW)

@@ -208,6 +208,33 @@ def test_a_read_only_command_upgrades_a_store_from_an_older_fuelpipe_then_reads_
     upgraded.close()
 
 
+def test_a_store_whose_watermarks_have_no_calendar_column_is_upgraded_and_keeps_them(
+    tmp_path: Path,
+) -> None:
+    """A store from before watermarks kept their calendar fingerprint: the column is added on
+    opening (read-only too), and each watermark reads with no fingerprint, so the next gap scan
+    audits its key in full."""
+    import sqlite3
+    from datetime import date
+
+    from fuelpipe.adapters.sqlite_store import SqliteStore
+    from fuelpipe.ports.store import Watermark
+
+    db = tmp_path / "fuelpipe.sqlite"
+    with SqliteStore(db) as store:
+        assert store.set_watermark("CURRENCY#USD", date(2022, 5, 6), 0, None, "0123456789abcdef")
+    old = sqlite3.connect(db)
+    old.execute("ALTER TABLE watermarks DROP COLUMN calendar")
+    old.commit()
+    old.close()
+    with SqliteStore(db, read_only=True) as store:
+        marks = store.watermarks()
+    assert marks == {"CURRENCY#USD": Watermark("CURRENCY#USD", date(2022, 5, 6), 1, None, None)}
+    with SqliteStore(db) as store:
+        assert store.set_watermark("CURRENCY#USD", None, 1, None, "fedcba9876543210")
+        assert store.watermarks()["CURRENCY#USD"].calendar == "fedcba9876543210"
+
+
 def test_a_read_only_queue_opened_before_its_file_exists_reads_it_once_created(
     tmp_path: Path,
 ) -> None:

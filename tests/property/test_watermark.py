@@ -26,6 +26,7 @@ from fuelpipe.adapters.sqlite_store import SqliteStore
 from fuelpipe.domain.calendars import expected_between, get_calendar, last_available_date
 from fuelpipe.domain.catalog import DEFAULT_CATALOG, Series
 from fuelpipe.domain.gaps import COMPLETE, missing_dates
+from fuelpipe.domain.messages import DownloadRequest
 from fuelpipe.domain.models import Record, Status
 from fuelpipe.homes.settings import Settings, policy_from
 from fuelpipe.ports.store import Store
@@ -199,6 +200,38 @@ def test_an_audit_a_clock_ahead_stamped_is_due_at_once(tmp_path: Path) -> None:
     assert orchestrate(app, series=[SERIES]).keys_audited == 0  # daily again, from real time
     assert_watermark_hides_nothing(app.store)
     ahead.close()
+    app.close()
+
+
+def test_a_date_a_new_calendar_expects_behind_the_watermark_is_found_on_the_next_run(
+    tmp_path: Path,
+) -> None:
+    """A release whose calendar expects a date it skipped before (here Carnival Tuesday
+    2024-02-13, behind the watermark): the watermark keeps the fingerprint of the calendar it
+    was computed with, so the next run (an hour on, the daily audit not due) audits the key
+    and finds the date, instead of hiding it until the next daily audit."""
+    clock = ManualClock(FIRST_NOW)
+    app = build_app(tmp_path, clock)
+    complete_history(app.store, clock.now())
+    assert orchestrate(app, series=[SERIES]).gaps_found == 0
+    carnival = date(2024, 2, 13)
+    assert not CAL.is_expected(carnival)
+    new = replace(CAL, holiday_set=CAL.holiday_set - {carnival})
+    assert app.store.watermarks()[SERIES.key].through > carnival
+    clock.advance(timedelta(hours=1))
+    run = orchestrate(app, series=[SERIES], calendars=lambda name: new)
+    assert (run.keys_audited, run.watermarks_repaired, run.gaps_found) == (1, 1, 1)
+    assert app.store.watermarks()[SERIES.key].through == date(2024, 2, 9)  # the Friday before
+    sent = [DownloadRequest.from_body(m.body) for m in app.queue.receive(10)]
+    assert [(r.partition_key, r.dates_to_download) for r in sent] == [(SERIES.key, [carnival])]
+    # the same calendar again: the steady scan, from the repaired watermark
+    clock.advance(timedelta(hours=1))
+    again = orchestrate(app, series=[SERIES], calendars=lambda name: new)
+    assert (again.keys_audited, again.gaps_found) == (0, 1)
+    # back to the released calendar (a rollback): audited again, nothing missing
+    clock.advance(timedelta(hours=1))
+    back = orchestrate(app, series=[SERIES])
+    assert (back.keys_audited, back.gaps_found) == (1, 0)
     app.close()
 
 

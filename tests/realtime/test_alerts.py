@@ -29,6 +29,7 @@ from fuelpipe.stages.alerting import (
     Quarantined,
     StaleSource,
     evaluate,
+    late_series,
 )
 
 SP = ZoneInfo("America/Sao_Paulo")
@@ -145,6 +146,21 @@ def test_series_of_one_source_late_on_different_dates_are_each_named(home) -> No
     assert "; 1 series still lack 2022-05-30, due 2022-05-30T" in summary
     assert alert.condition.evidence["date"] == "2022-05-27"  # the oldest
     assert alert.condition.evidence["series"] == f"{xom.key}, {petr4.key}"
+
+
+def test_ptax_is_not_late_on_ash_wednesday_before_its_afternoon_closing() -> None:
+    """On Ash Wednesday PTAX closes after the 15:30 window: not late at 14:05 (it was, from
+    14:00, for every currency), late from 16:30."""
+    present = {date(2025, 2, 28): Status.OK}  # the Friday before Carnival
+
+    def at(hh: int, mm: int) -> datetime:
+        return datetime(2025, 3, 5, hh, mm, tzinfo=SP)
+
+    assert late_series(USD, present, at(14, 5)) is None
+    assert late_series(USD, present, at(16, 0)) is None
+    late = late_series(USD, present, at(16, 31))
+    assert late is not None
+    assert (late.day, late.since) == (date(2025, 3, 5), at(16, 30))
 
 
 def test_a_date_the_source_has_no_value_for_is_not_late(home) -> None:

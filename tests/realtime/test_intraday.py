@@ -5,7 +5,7 @@ the closing PTAX) and the real PETR4 15-minute bars."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -57,6 +57,39 @@ def _real_windows(day: date) -> list[Decimal]:
     finally:
         wb.close()
     return [Decimal(str(v)) for _, v in sorted(rows)]
+
+
+def test_ash_wednesday_bulletins_are_the_windows_of_the_real_file() -> None:
+    """The windows file has exactly two windows, 14:30 and 15:30, on every Ash Wednesday it
+    covers and on no other day; the schedule's bulletins that day are those windows plus the
+    ten minutes every bulletin comes after its window (10:00 -> 10:10 on a usual day)."""
+    from fuelpipe.domain.publication import is_ash_wednesday
+
+    wb = openpyxl.load_workbook(WINDOWS, read_only=True)
+    try:
+        days: dict[date, list[datetime]] = {}
+        for stamp, _ in wb.active.iter_rows(min_row=2, values_only=True):
+            if isinstance(stamp, datetime):
+                days.setdefault(stamp.date(), []).append(stamp)
+    finally:
+        wb.close()
+    two_afternoon = sorted(d for d, s in days.items() if _times(s) == [time(14, 30), time(15, 30)])
+    span = [min(days) + timedelta(days=n) for n in range((max(days) - min(days)).days + 1)]
+    assert two_afternoon == [d for d in span if is_ash_wednesday(d)]
+    assert len(two_afternoon) == 7  # 2017..2023
+    for day in two_afternoon:
+        bulletins = [(t + timedelta(minutes=10)).time() for t in sorted(days[day])]
+        assert list(USD.schedule.intraday_on(day)) == bulletins, day
+        assert USD.schedule.published_at(day).time() == bulletins[-1]  # the closing
+    usual = next(
+        d for d, s in sorted(days.items()) if [t.hour for t in _times(s)] == [10, 11, 12, 13]
+    )
+    bulletins = [(t + timedelta(minutes=10)).time() for t in sorted(days[usual])]
+    assert list(USD.schedule.intraday_on(usual)) == bulletins
+
+
+def _times(stamps: list[datetime]) -> list[time]:
+    return sorted(t.time() for t in stamps)
 
 
 def test_ptax_bulletins_of_a_day_match_the_real_windows_file(replay) -> None:

@@ -576,6 +576,7 @@ class DynamoDbStore(Store):
                     None if through is None else date.fromisoformat(through),
                     int(i["version"]["N"]),
                     None if audited is None else datetime.fromisoformat(audited),
+                    i.get("calendar", {}).get("S"),
                 )
         return out
 
@@ -585,6 +586,7 @@ class DynamoDbStore(Store):
         through: date | None,
         expected_version: int,
         audited_at: datetime | None,
+        calendar: str | None = None,
     ) -> bool:
         """Compare-and-set on the version; the version grows by one."""
         sets = ["#v = :new"]
@@ -593,6 +595,7 @@ class DynamoDbStore(Store):
         for attr, value in (
             ("through", None if through is None else through.isoformat()),
             ("audited_at", None if audited_at is None else iso_utc(audited_at)),
+            ("calendar", calendar),
         ):
             if value is None:
                 removes.append(attr)

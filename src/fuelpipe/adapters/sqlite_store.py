@@ -75,7 +75,8 @@ CREATE TABLE IF NOT EXISTS watermarks (
     info_type TEXT PRIMARY KEY,
     through TEXT,
     version INTEGER NOT NULL,
-    audited_at TEXT
+    audited_at TEXT,
+    calendar TEXT
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS meta (
     name TEXT PRIMARY KEY,
@@ -313,7 +314,7 @@ def _outdated(path: Path) -> bool:
     conn = connect(path, _SCHEMA, read_only=True)  # refuses a file that is not SQLite
     try:
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        columns = {r[1] for r in conn.execute("PRAGMA table_info(items)")}
+        missing = _missing_columns(conn)
     finally:
         conn.close()
     if tables and not tables & _OURS:
@@ -322,21 +323,36 @@ def _outdated(path: Path) -> bool:
             f"{path} is a SQLite database but not a fuelpipe store (its tables: {shown}): "
             "nothing was written to it; point FUELPIPE_DB at a fuelpipe store or a new file"
         )
-    return not _TABLES.issubset(tables) or "revisions" not in columns
+    return not _TABLES.issubset(tables) or bool(missing)
 
 
 class ForeignDatabase(sqlite3.DatabaseError):
     """The store file is another application's SQLite database."""
 
 
-def _add_revisions_column(conn: sqlite3.Connection) -> None:
-    """Files created before revisions were recorded get the column (NULL: never revised)."""
-    columns = {row[1] for row in conn.execute("PRAGMA table_info(items)")}
-    if "revisions" not in columns:
+_ADDED_COLUMNS = (("items", "revisions"), ("watermarks", "calendar"))
+"""Columns later releases added to a table: ``items.revisions`` (NULL: never revised) and
+``watermarks.calendar`` (NULL: the calendar fingerprint was not kept, so the next gap scan of
+the key is a full audit)."""
+
+
+def _missing_columns(conn: sqlite3.Connection) -> list[tuple[str, str]]:
+    """The added columns an existing table lacks (a table not there yet is created whole)."""
+    missing = []
+    for table, column in _ADDED_COLUMNS:
+        pragma = f"PRAGMA table_info({table})"  # a constant table name
+        columns = {row[1] for row in conn.execute(pragma)}
+        if columns and column not in columns:
+            missing.append((table, column))
+    return missing
+
+
+def _add_missing_columns(conn: sqlite3.Connection) -> None:
+    """Files created by an older release get the columns added since (see _ADDED_COLUMNS)."""
+    if _missing_columns(conn):
         with write_transaction(conn):
-            columns = {row[1] for row in conn.execute("PRAGMA table_info(items)")}
-            if "revisions" not in columns:
-                conn.execute("ALTER TABLE items ADD COLUMN revisions TEXT")
+            for table, column in _missing_columns(conn):
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} TEXT")  # constants
 
 
 def connect(path: Path, schema: str, *, read_only: bool = False) -> sqlite3.Connection:
@@ -563,11 +579,11 @@ class SqliteStore(Store):
             # A file from an older fuelpipe cannot be read without its missing tables or
             # column: upgraded once, as any writing command would (no record changes).
             upgrade = connect(self.path, _SCHEMA)
-            _add_revisions_column(upgrade)
+            _add_missing_columns(upgrade)
             upgrade.close()
         self._conn = ProcessConnection(self.path, _SCHEMA, read_only=read_only)
         if not read_only:
-            _add_revisions_column(self._conn.get())
+            _add_missing_columns(self._conn.get())
 
     # --- plumbing ------------------------------------------------------------------------
 
@@ -894,7 +910,7 @@ class SqliteStore(Store):
         with self._lock:
             fetched = (
                 self._db()
-                .execute("SELECT info_type, through, version, audited_at FROM watermarks")
+                .execute("SELECT info_type, through, version, audited_at, calendar FROM watermarks")
                 .fetchall()
             )
         return {
@@ -903,8 +919,9 @@ class SqliteStore(Store):
                 None if through is None else date.fromisoformat(through),
                 version,
                 _instant_or_none(audited),
+                calendar,
             )
-            for key, through, version, audited in fetched
+            for key, through, version, audited, calendar in fetched
         }
 
     def set_watermark(
@@ -913,22 +930,25 @@ class SqliteStore(Store):
         through: date | None,
         expected_version: int,
         audited_at: datetime | None,
+        calendar: str | None = None,
     ) -> bool:
         """Compare-and-set on the version; the version grows by one."""
         params = (
             None if through is None else through.isoformat(),
             None if audited_at is None else iso_utc(audited_at),
+            calendar,
         )
         with self._lock:
             conn = self._db()
             if expected_version == 0:
                 sql = (
-                    "INSERT INTO watermarks VALUES (?, ?, 1, ?) ON CONFLICT (info_type) DO NOTHING"
+                    "INSERT INTO watermarks (info_type, through, audited_at, calendar, version) "
+                    "VALUES (?, ?, ?, ?, 1) ON CONFLICT (info_type) DO NOTHING"
                 )
                 return conn.execute(sql, (key, *params)).rowcount == 1
             sql = (
-                "UPDATE watermarks SET through = ?, audited_at = ?, version = version + 1 "
-                "WHERE info_type = ? AND version = ?"
+                "UPDATE watermarks SET through = ?, audited_at = ?, calendar = ?, "
+                "version = version + 1 WHERE info_type = ? AND version = ?"
             )
             return conn.execute(sql, (*params, key, expected_version)).rowcount == 1
 
@@ -943,7 +963,8 @@ class SqliteStore(Store):
     def _lower_watermark(conn: sqlite3.Connection, key: str, day: date) -> None:
         below = (day - timedelta(days=1)).isoformat()
         conn.execute(
-            "INSERT INTO watermarks VALUES (?, NULL, 1, NULL) ON CONFLICT (info_type) DO UPDATE "
+            "INSERT INTO watermarks (info_type, through, version) VALUES (?, NULL, 1) "
+            "ON CONFLICT (info_type) DO UPDATE "
             "SET version = version + 1, through = CASE WHEN through IS NOT NULL AND through > ? "
             "THEN ? ELSE through END",
             (key, below, below),

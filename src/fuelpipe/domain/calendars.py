@@ -8,7 +8,8 @@ source's real history needs (docs/CALENDARS.md has the measurements; tests/calen
   9 July, 20 November) up to 2021 (B3 has opened on them since 2022) and the last weekday of
   the year when 31 December falls on a weekend.
 - NYSE sessions: ``holidays.financial_holidays("NYSE")``.
-- Brent futures (Yahoo ``BZ=F``): NYSE sessions plus the days learned from Yahoo's history.
+- Brent futures (Yahoo ``BZ=F``): NYSE sessions minus the days learned from Yahoo's history;
+  no NYSE holiday is expected, though Yahoo has a bar on some (stored as unexpected).
 - FRED Brent spot: weekdays except England and Wales bank holidays and, from 2007 to January
   2015, US exchange holidays too; plus the days learned from FRED's own history.
 - ANP: one survey week a time, keyed by its Sunday, except the known survey pauses.
@@ -21,8 +22,9 @@ skipped days before its first date so that one is fetched (planning.request_star
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Hashable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, is_dataclass
 from datetime import date, datetime, time, timedelta
 from functools import cache, lru_cache
 from importlib import util
@@ -235,9 +237,7 @@ _BUILDERS: dict[str, Callable[[], Calendar]] = {
     "B3": lambda: _HolidayCalendar("B3", _b3_holidays()),
     "NYSE": lambda: _HolidayCalendar("NYSE", _financial("NYSE")),
     "NYMEX_BRENT": lambda: _HolidayCalendar(
-        "NYMEX_BRENT",
-        _financial("NYSE") | exceptions.NYMEX_BRENT_NO_VALUE,
-        exceptions.NYMEX_BRENT_PUBLISHED,
+        "NYMEX_BRENT", _financial("NYSE") | exceptions.NYMEX_BRENT_NO_VALUE
     ),
     "FRED_BRENT": lambda: _HolidayCalendar(
         "FRED_BRENT", _fred_brent_holidays(), exceptions.FRED_BRENT_PUBLISHED
@@ -255,6 +255,21 @@ def get_calendar(name: str) -> Calendar:
     if builder is None:
         raise ValueError(f"unknown calendar {name!r}")
     return builder()
+
+
+@cache
+def calendar_fingerprint(cal: Calendar) -> str:
+    """A short digest of the rules and dates ``cal`` is built from (its name, date sets, pauses),
+    the same in every process and release while they are unchanged. A gap scan's watermark
+    keeps the one it was computed with: a release that changes the calendar changes the
+    fingerprint, and the next scan of the key is a full audit (stages/orchestrate.py)."""
+    if not is_dataclass(cal) or isinstance(cal, type):
+        raise TypeError(f"cannot fingerprint calendar {cal!r}: not a dataclass instance")
+    parts = []
+    for f in fields(cal):
+        value = getattr(cal, f.name)
+        parts.append(f"{f.name}={sorted(value) if isinstance(value, frozenset) else value!r}")
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 
 def last_available_date(now: datetime, available_after: timedelta) -> date:

@@ -19,6 +19,12 @@ Where each figure comes from (checked against the real files in ``datasets/`` wh
 - PTAX bulletins (``ptax_close``'s ``intraday`` times): one per window, about ten minutes
   after each opens (the 2018-03-05 response has 10:02, 11:05, 12:03, 13:05) -> 10:10, 11:10,
   12:10, 13:10.
+- PTAX on Ash Wednesday (Easter - 46 days; the market opens at 13:00 after Carnival): BCB
+  consults two windows only, at 14:30 and 15:30, and the closing PTAX is their mean (the windows
+  file has exactly those two on every Ash Wednesday 2017-2023, nothing else on any other day,
+  and their mean is the closing PTAX). ``ASH_WEDNESDAY_PTAX`` -> bulletins 14:40 and 15:40,
+  closing 15:40 with the same 50-minute allowance (late at 16:30). ``available_after`` stays
+  the usual day's: it is a per-series offset, counted in days by its users.
 - B3 daily bars (``b3_close``). B3's regular session ends at 17:00 or 18:00 (the closing
   auction bar moves from 17:00 to 18:00 on 2020-11-03 in
   ``datasets/intraday/fabiorodp__PETR4_15min_2020-06-22_2020-12-04.csv``), and Yahoo shows B3
@@ -44,18 +50,48 @@ Where each figure comes from (checked against the real files in ``datasets/`` wh
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from dateutil.easter import easter
+
 if TYPE_CHECKING:
     from fuelpipe.domain.calendars import Calendar
 
 SAO_PAULO = "America/Sao_Paulo"
 NEW_YORK = "America/New_York"
+
+
+@dataclass(frozen=True, slots=True)
+class DaySchedule:
+    """Other publication times for the value dates ``applies`` picks (their local day)."""
+
+    name: str
+    applies: Callable[[date], bool]
+    local_time: time
+    """The day's publication time, in place of the schedule's ``local_time``."""
+    intraday: tuple[time, ...] = ()
+    """The day's intraday publication times, in place of the schedule's ``intraday``."""
+
+
+def is_ash_wednesday(day: date) -> bool:
+    """Ash Wednesday: Easter Sunday - 46 days, the day after Carnival (Western Easter, as the
+    ``holidays`` library computes it for Brazil's Carnival, with the same ``dateutil``)."""
+    sunday: date = easter(day.year)
+    return day == sunday - timedelta(days=46)
+
+
+ASH_WEDNESDAY_PTAX = DaySchedule(
+    "ash_wednesday",
+    is_ash_wednesday,
+    time(15, 40),
+    intraday=(time(14, 40), time(15, 40)),
+)
+"""PTAX on Ash Wednesday: two windows, 14:30 and 15:30; the closing is out after the second."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +112,21 @@ class Publication:
     """While due and not stored: how often to ask again (with conditional requests)."""
     intraday: tuple[time, ...] = ()
     """Times of the day's intraday publications (PTAX bulletins), when the source has them."""
+    special_days: tuple[DaySchedule, ...] = ()
+    """Days with other times than ``local_time`` and ``intraday`` (the first that applies)."""
+
+    def _special(self, day: date) -> DaySchedule | None:
+        return next((d for d in self.special_days if d.applies(day)), None)
+
+    def local_time_on(self, day: date) -> time:
+        """The local publication time of the value for ``day``."""
+        special = self._special(day)
+        return self.local_time if special is None else special.local_time
+
+    def intraday_on(self, day: date) -> tuple[time, ...]:
+        """The intraday publication times of the value for ``day`` (on its publication day)."""
+        special = self._special(day)
+        return self.intraday if special is None else special.intraday
 
     def intraday_after(self, now: datetime, calendar: Calendar | None = None) -> datetime | None:
         """The next intraday publication instant after ``now``.
@@ -91,18 +142,18 @@ class Publication:
         day = now.astimezone(zone).date() - shift  # the value date published that local day
         if calendar is not None and not calendar.is_expected(day):
             day = calendar.next_expected(day)
-        for t in self.intraday:
+        for t in self.intraday_on(day):
             instant = datetime.combine(day + shift, t).replace(tzinfo=zone)
             if instant > now:
                 return instant
         if calendar is None:
             return None
         nxt = calendar.next_expected(day)
-        return datetime.combine(nxt + shift, self.intraday[0]).replace(tzinfo=zone)
+        return datetime.combine(nxt + shift, self.intraday_on(nxt)[0]).replace(tzinfo=zone)
 
     def published_at(self, day: date) -> datetime:
         """The instant the value for ``day`` is normally out and fetchable."""
-        local = datetime.combine(day + timedelta(days=self.days_after), self.local_time)
+        local = datetime.combine(day + timedelta(days=self.days_after), self.local_time_on(day))
         return local.replace(tzinfo=ZoneInfo(self.tz)) + self.usual_delay
 
     def stale_at(self, day: date) -> datetime:
@@ -152,6 +203,7 @@ PUBLICATIONS: Mapping[str, Publication] = MappingProxyType(
                 timedelta(0),
                 timedelta(minutes=50),
                 intraday=(time(10, 10), time(11, 10), time(12, 10), time(13, 10)),
+                special_days=(ASH_WEDNESDAY_PTAX,),
             ),
             Publication("b3_close", SAO_PAULO, 0, time(18, 30), timedelta(0), timedelta(hours=2)),
             Publication("nyse_close", NEW_YORK, 0, time(16, 30), timedelta(0), timedelta(hours=2)),

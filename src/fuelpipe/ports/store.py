@@ -69,13 +69,17 @@ class Watermark:
     start) has a record that is OK, ABSENT or QUARANTINED; ``None``: nothing known complete.
     ``version`` grows with every change (a conditional update compares it, so two orchestrators
     never both move it, and a date going back to PENDING meanwhile makes the move fail);
-    ``audited_at`` is when a full scan last checked it.
+    ``audited_at`` is when a full scan last checked it; ``calendar`` the fingerprint of the
+    series' calendar the scan used (``domain.calendars.calendar_fingerprint``; None: written
+    before fingerprints were kept): another one means "complete" was judged by other rules,
+    and the next scan is a full audit.
     """
 
     key: str
     through: date | None
     version: int
     audited_at: datetime | None = None
+    calendar: str | None = None
 
 
 def indexed_only(status: Status) -> None:
@@ -324,15 +328,18 @@ class Store(abc.ABC):
         through: date | None,
         expected_version: int,
         audited_at: datetime | None,
+        calendar: str | None = None,
     ) -> bool:
-        """Move a watermark if its version is still ``expected_version`` (0: none stored yet).
+        """Move a watermark if its version is still ``expected_version`` (0: none stored yet),
+        with the fingerprint of the calendar it was computed with (None: none).
 
         The version grows by one; False (and nothing written) if anyone changed it since.
         """
 
     @abc.abstractmethod
     def lower_watermark(self, key: str, day: date) -> None:
-        """``day`` is no longer complete (back to PENDING, revised): the watermark moves below it.
+        """``day`` is no longer complete (back to PENDING, revised): the watermark moves below it
+        (its calendar fingerprint stays: the rules it was judged by have not changed).
 
         Always bumps the version, even when the watermark is already lower, so a gap scan that
         read the watermark before this call cannot move it forward afterwards.

@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from fuelpipe.domain.calendars import get_calendar
+from fuelpipe.domain.calendars import Calendar, calendar_fingerprint, get_calendar
 from fuelpipe.domain.catalog import Series
 from fuelpipe.domain.gaps import ONE_DAY, clamp_start, complete_through, missing_dates
 from fuelpipe.domain.planning import plan_requests
@@ -31,11 +31,18 @@ class OrchestrateReport(Counters):
     messages_sent: int = 0
 
 
-def audit_due(mark: Watermark | None, now: datetime, every: timedelta) -> bool:
+def audit_due(
+    mark: Watermark | None, now: datetime, every: timedelta, calendar: str | None = None
+) -> bool:
     """A key is read in full when it has no watermark or its last full audit is ``every`` old,
     or later than ``now``: a clock ahead (``--now``, ``--simulate-future``) stamped it, and
-    waiting for real time to catch up would skip the audit, the repair of a wrong watermark."""
+    waiting for real time to catch up would skip the audit, the repair of a wrong watermark.
+    Also when the watermark was computed with another calendar than ``calendar`` (the series'
+    calendar fingerprint; a watermark from before fingerprints has none): a release that
+    makes a date expected behind the watermark has it found on its first run, not a day on."""
     if mark is None or mark.audited_at is None:
+        return True
+    if calendar is not None and mark.calendar != calendar:
         return True
     return mark.audited_at > now or now - mark.audited_at >= every
 
@@ -48,15 +55,18 @@ def scan_key(
     *,
     audit: bool,
     report: OrchestrateReport,
+    cal: Calendar | None = None,
 ) -> list[date]:
     """One key's gaps, reading only the dates after its watermark unless ``audit``.
 
     Then the watermark moves over the dates now complete, with a conditional write on the
-    version read before the scan; a full audit also repairs a watermark that went too far.
+    version read before the scan, and keeps the fingerprint of ``cal`` (the series' calendar
+    unless given); a full audit also repairs a watermark that went too far.
     """
     now = app.clock.now()
     end = series.published_through(now)
-    cal = get_calendar(series.calendar)
+    cal = get_calendar(series.calendar) if cal is None else cal
+    fingerprint = calendar_fingerprint(cal)
     through = None if audit or mark is None else mark.through
     present = app.store.present_after(series.key, through)
     statuses = {p.date: p.status for p in present}
@@ -74,8 +84,13 @@ def scan_key(
             and (moved is None or moved < mark.through)
         ):
             report.watermarks_repaired += 1
-    if mark is None or moved != mark.through or audited_at != mark.audited_at:
-        if app.store.set_watermark(series.key, moved, version, audited_at):
+    if (
+        mark is None
+        or moved != mark.through
+        or audited_at != mark.audited_at
+        or fingerprint != mark.calendar
+    ):
+        if app.store.set_watermark(series.key, moved, version, audited_at, fingerprint):
             report.watermarks_moved += int(moved != (None if mark is None else mark.through))
         else:
             report.watermark_conflicts += 1
@@ -89,12 +104,14 @@ def orchestrate(
     since: date | None = None,
     on_key: Callable[[str], None] | None = None,
     audit: bool = False,
+    calendars: Callable[[str], Calendar] = get_calendar,
 ) -> OrchestrateReport:
     """Scan every key once (one keys-only query each), plan the fewest requests, enqueue them.
 
     Each key is read from its watermark on (in steady state: the few dates since the last
-    run); a key with no watermark, or whose full audit is due (``gap_audit_interval_s``, daily
-    by default), or every key when ``audit`` is set, is read in full.
+    run); a key with no watermark, whose full audit is due (``gap_audit_interval_s``, daily
+    by default) or whose watermark was computed with another calendar, or every key when
+    ``audit`` is set, is read in full. ``calendars``: a series' calendar by its name.
     """
     started = app.clock.now()
     report = OrchestrateReport()
@@ -103,8 +120,9 @@ def orchestrate(
     every = timedelta(seconds=app.gap_audit_interval_s)
     for s in series if series is not None else list(app.catalog):
         mark = marks.get(s.key)
-        full = audit or audit_due(mark, started, every)
-        gaps = scan_key(app, s, since, mark, audit=full, report=report)
+        cal = calendars(s.calendar)
+        full = audit or audit_due(mark, started, every, calendar_fingerprint(cal))
+        gaps = scan_key(app, s, since, mark, audit=full, report=report, cal=cal)
         report.keys_scanned += 1
         report.gaps_found += len(gaps)
         if gaps:

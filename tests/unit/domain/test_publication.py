@@ -8,7 +8,13 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
-from fuelpipe.domain.publication import PUBLICATIONS, in_window, publication, window_dates
+from fuelpipe.domain.publication import (
+    PUBLICATIONS,
+    in_window,
+    is_ash_wednesday,
+    publication,
+    window_dates,
+)
 
 SP = ZoneInfo("America/Sao_Paulo")
 NY = ZoneInfo("America/New_York")
@@ -37,6 +43,56 @@ def test_ptax_close_after_the_last_window_and_late_after_fifty_minutes() -> None
     bulletin = ptax.intraday_after(datetime(2022, 5, 6, 10, 30, tzinfo=SP))
     assert bulletin == datetime(2022, 5, 6, 11, 10, tzinfo=SP)
     assert ptax.intraday_after(datetime(2022, 5, 6, 13, 30, tzinfo=SP)) is None
+
+
+def test_ptax_on_ash_wednesday_closes_after_the_1530_window_and_is_late_at_1630() -> None:
+    """After Carnival BCB consults two windows, 14:30 and 15:30 (the windows file, every Ash
+    Wednesday 2017-2023): the closing is out about 15:40, not 13:10, and late 50 minutes on."""
+    ptax = DEFAULT_CATALOG["CURRENCY#USD"].schedule
+    ash = date(2025, 3, 5)
+    assert ptax.published_at(ash) == datetime(2025, 3, 5, 15, 40, tzinfo=SP)
+    assert ptax.stale_at(ash) == datetime(2025, 3, 5, 16, 30, tzinfo=SP)
+    assert ptax.published_through(datetime(2025, 3, 5, 14, 5, tzinfo=SP)) < ash
+    assert ptax.published_through(datetime(2025, 3, 5, 15, 40, tzinfo=SP)) == ash
+    assert in_window(ptax, ash, datetime(2025, 3, 5, 16, 0, tzinfo=SP))
+    assert not in_window(ptax, ash, datetime(2025, 3, 5, 14, 0, tzinfo=SP))
+    # the day before (Carnival, no PTAX) and after keep the usual times
+    assert ptax.published_at(date(2025, 3, 6)) == datetime(2025, 3, 6, 13, 10, tzinfo=SP)
+    assert ptax.published_at(date(2025, 3, 4)) == datetime(2025, 3, 4, 13, 10, tzinfo=SP)
+
+
+def test_ptax_bulletins_on_ash_wednesday_are_the_two_afternoon_readings() -> None:
+    from fuelpipe.domain.calendars import get_calendar
+
+    usd = DEFAULT_CATALOG["CURRENCY#USD"]
+    ptax, cal = usd.schedule, get_calendar(usd.calendar)
+    ash = date(2025, 3, 5)
+    assert [t.isoformat("minutes") for t in ptax.intraday_on(ash)] == ["14:40", "15:40"]
+    assert ptax.intraday_on(date(2025, 3, 6)) == ptax.intraday
+    assert ptax.intraday_after(datetime(2025, 3, 5, 9, 0, tzinfo=SP)).isoformat() == (
+        "2025-03-05T14:40:00-03:00"
+    )
+    # (now, next bulletin): from Carnival (no PTAX) the next is Ash Wednesday's first, not 10:10
+    steps = [
+        ("2025-03-03T12:00", "2025-03-05T14:40"),
+        ("2025-03-05T09:00", "2025-03-05T14:40"),
+        ("2025-03-05T14:45", "2025-03-05T15:40"),
+        ("2025-03-05T15:45", "2025-03-06T10:10"),
+    ]
+    for now, nxt in steps:
+        at = datetime.fromisoformat(now).replace(tzinfo=SP)
+        assert ptax.intraday_after(at, cal) == datetime.fromisoformat(nxt).replace(tzinfo=SP)
+
+
+def test_ash_wednesday_is_forty_six_days_before_easter() -> None:
+    days = ["2017-03-01", "2018-02-14", "2019-03-06", "2020-02-26", "2021-02-17"]
+    days += ["2022-03-02", "2023-02-22", "2024-02-14", "2025-03-05", "2026-02-18"]
+    found = [
+        d.isoformat()
+        for d in (date(2017, 1, 1) + timedelta(days=n) for n in range(366 * 10))
+        if is_ash_wednesday(d)
+    ]
+    assert found == days
 
 
 def test_nyse_close_follows_new_york_time_across_daylight_saving() -> None:
