@@ -39,7 +39,10 @@ def far_from_neighbours(value: Decimal, neighbours: Iterable[Decimal]) -> bool:
 
 
 def _isolation(value: Decimal, neighbours: Sequence[Decimal]) -> Decimal:
-    """How many times the nearest positive neighbour is away from ``value`` (both positive)."""
+    """How many times the nearest positive neighbour is away from ``value``; infinite for a
+    value that is not positive (a stored one: new values are checked positive before)."""
+    if value <= 0:
+        return Decimal("Infinity")
     return min(max(value / near, near / value) for near in neighbours if near > 0)
 
 

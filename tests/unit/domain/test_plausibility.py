@@ -62,6 +62,10 @@ def test_an_observation_is_checked_against_todays_date() -> None:
         ("77.1 780", {0: "780", 1: "77.1"}),  # nothing tells which is wrong: both
         ("10 10 10 60 60 60", {}),  # a level, not a spike: each has a close neighbour
         ("5", {}),
+        # a stored value that is not positive (new ones are checked before): set aside, and
+        # measured without dividing by it
+        ("77.1 0 78.2", {1: "77.1 78.2"}),
+        ("77.1 780 0 78.2", {1: "77.1 78.2", 2: "780 78.2"}),
     ],
 )
 def test_a_value_is_never_judged_by_an_implausible_neighbour(values: str, aside: dict) -> None:
