@@ -36,12 +36,15 @@ def _reference_chart(payload: dict[str, Any], start: date, end: date) -> object:
     result = payload["chart"]["result"][0]
     quote = result["indicators"]["quote"][0]
     adj = result["indicators"]["adjclose"][0]["adjclose"]
-    bars: dict[date, tuple[int, Observation]] = {}
-    notes: dict[tuple[str, date], str] = {}
-    for i, stamp in enumerate(result["timestamp"]):
+    stamps = result["timestamp"]
+    last: dict[date, int] = {}  # each day's bar: the latest one, good or bad
+    for i, stamp in enumerate(stamps):
         day = datetime.fromtimestamp(stamp, UTC).astimezone(yahoo.ZoneInfo(ZONE)).date()
-        if not start <= day <= end:
-            continue
+        if start <= day <= end and (day not in last or stamp > stamps[last[day]]):
+            last[day] = i
+    bars: list[Observation] = []
+    notes: dict[tuple[str, date], str] = {}
+    for day, i in sorted(last.items()):
         values = {name: json_decimal(quote[name][i]) for name in yahoo._FIELDS}
         if values["close"] is None:  # only the close is required: it is the value
             nulls = ", ".join(name for name in yahoo._FIELDS if values[name] is None)
@@ -56,11 +59,8 @@ def _reference_chart(payload: dict[str, Any], start: date, end: date) -> object:
             continue
         attrs = {"open": o, "high": h, "low": low, "close": c, "adj_close": json_decimal(adj[i]),
                  "volume": None if v is None else int(v)}  # fmt: skip
-        kept = bars.get(day)
-        if kept is None or stamp > kept[0]:
-            bars[day] = (stamp, Observation("K", day, c, attrs))  # type: ignore[arg-type]
-    notes = {kd: note for kd, note in notes.items() if kd[1] not in bars}
-    return [obs for _, (_, obs) in sorted(bars.items())], notes
+        bars.append(Observation("K", day, c, attrs))  # type: ignore[arg-type]
+    return bars, notes
 
 
 @st.composite

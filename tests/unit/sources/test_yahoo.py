@@ -247,6 +247,19 @@ def test_two_bars_one_day_keeps_the_later() -> None:
     assert [(o.date, o.value) for o in obs] == [(date(2021, 5, 18), Decimal(2))]
 
 
+def test_a_later_bad_bar_makes_the_day_a_retry_not_the_earlier_snapshot() -> None:
+    body = _body([1621344600, 1621360000], "America/New_York")  # 09:30 and 13:46 on 18 May
+    body["chart"]["result"][0]["indicators"]["quote"][0]["close"] = [Decimal(1), None]
+    obs, notes = parse_chart(body, "K", "UTC", date(2021, 5, 1), date(2021, 5, 31))
+    assert obs == []  # the 09:30 snapshot is not the day's value
+    assert list(notes) == [("K", date(2021, 5, 18))]
+    assert "null close" in notes[("K", date(2021, 5, 18))]
+    body["chart"]["result"][0]["indicators"]["quote"][0]["close"] = [None, Decimal(2)]
+    obs, notes = parse_chart(body, "K", "UTC", date(2021, 5, 1), date(2021, 5, 31))
+    assert [(o.date, o.value) for o in obs] == [(date(2021, 5, 18), Decimal(2))]
+    assert notes == {}  # an earlier bad bar is superseded by the day's good one
+
+
 def test_window_without_bars_is_empty() -> None:
     body = {"chart": {"result": [{"meta": {}, "indicators": {"quote": [{}]}}], "error": None}}
     assert parse_chart(body, "K", "UTC", date(2021, 5, 1), date(2021, 5, 2)) == ([], {})

@@ -221,15 +221,15 @@ def parse_chart(
     """Daily bars in ``[start, end]`` from a chart JSON body (already parsed with Decimals).
 
     A body that is not such an answer is an InvalidPayload; a bar that cannot be read is a note
-    for its day (a null close, a volume that is not whole), and the other bars are kept. A bar
+    for its day (a null close, a volume that is not whole), and the other bars are kept. A day
+    is its latest bar's: an earlier bar of that day is neither its value nor its note. A bar
     whose timestamp is out of range has no knowable day: it is logged, and each day of the
     window no bar answers gets a note naming it (it may be that day's), so none is lost quietly.
     """
     arrays = _arrays(payload, fallback_tz, where)
     if arrays is None:
         return [], {}
-    bars: dict[date, tuple[int, Observation]] = {}
-    notes: Notes = {}
+    latest: dict[date, tuple[int, Observation | str]] = {}  # each day's last bar, read or not
     undated: list[int] = []  # the timestamps that are no day's
     columns = [arrays.columns[name] for name in _FIELDS]
     for i, (stamp, *raw) in enumerate(zip(arrays.stamps, *columns, strict=True)):
@@ -240,22 +240,20 @@ def parse_chart(
             continue
         if not start <= day <= end:
             continue
-        bar = _bar(arrays, i, tuple(raw), key, day, where)
-        if isinstance(bar, str):
-            notes[(key, day)] = bar
-            continue
-        kept = bars.get(day)
-        # Two bars for one day happen around a live session; the later one is the day's.
+        kept = latest.get(day)
+        # Two bars for one day happen around a live session; the later one is the day's, so a
+        # later bad bar makes the day a retry rather than keep an earlier snapshot as its value.
         if kept is None or stamp > kept[0]:
-            bars[day] = (stamp, bar)
-    notes = {key_day: note for key_day, note in notes.items() if key_day[1] not in bars}
+            latest[day] = (stamp, _bar(arrays, i, tuple(raw), key, day, where))
+    bars = {day: obs for day, (_, obs) in latest.items() if not isinstance(obs, str)}
+    notes: Notes = {(key, day): why for day, (_, why) in latest.items() if isinstance(why, str)}
     if undated:
         why = f"{where}: timestamp {undated[0]} is out of range, its bar is no day's"
         more = f" (and {len(undated) - 1} more such bars)" if len(undated) > 1 else ""
         logger.warning("%s%s; %s's bars of other days are kept", why, more, key)
         answered = bars.keys() | {day for _, day in notes}
         notes.update(unsure_days(key, (start, end), answered, why))
-    return [obs for _, (_, obs) in sorted(bars.items())], notes
+    return [obs for _, obs in sorted(bars.items())], notes
 
 
 def parse_splits(
