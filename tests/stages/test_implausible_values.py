@@ -56,6 +56,29 @@ def test_a_spike_at_the_edge_of_an_answer_does_not_take_its_good_neighbours(make
     )
 
 
+def test_a_spike_of_two_days_is_set_aside_and_the_good_day_after_kept(make_app) -> None:
+    days = [date(2022, 1, d) for d in (3, 4, 5, 6, 7, 10)]
+    values = ["77.0", "77.5", "78.0", "780.0", "790.0", "78.2"]
+    source = TableSource(
+        "fred", {(BRENT.key, d): Decimal(v) for d, v in zip(days, values, strict=True)}
+    )
+    app = make_app(source)
+    request = DownloadRequest(
+        partition_key=BRENT.key, dates_to_download=days, fetch_unit=BRENT.fetch_unit, origin="gap"
+    )
+    report = scrape(app, request)
+    # Before, 780.0 and 790.0 judged each other plausible and the good 78.2 at the end was
+    # set aside by its one neighbour, 790.0.
+    assert (report.flagged, report.pending_written) == (2, 2)
+    stored = {r.date: (r.status, r.value) for r in app.store.query(BRENT.key, days[0], days[-1])}
+    assert stored[days[-1]] == (Status.OK, Decimal("78.2"))
+    assert [stored[d][0] for d in days[3:5]] == [Status.PENDING, Status.PENDING]
+    reasons = {r.date: r.reason for r in app.store.pending()}
+    assert reasons[days[3]] == (
+        "implausible value 780.0: more than 5x from its neighbours (78.0, 78.2)"
+    )
+
+
 def test_a_value_set_aside_for_a_date_stored_already_is_logged(make_app, caplog) -> None:
     source = _source("77.1", "78.0", "78.2")
     app = make_app(source)

@@ -9,6 +9,7 @@ from decimal import Decimal
 from fuelpipe.domain.models import Observation
 
 NEIGHBOUR_FACTOR = Decimal(5)
+SPIKE_RUN = 3  # the most adjacent values one spike may span (a run of days, not a level)
 
 
 def check_observation(obs: Observation, today: date) -> str | None:
@@ -57,17 +58,66 @@ def set_aside(values: Sequence[Decimal]) -> dict[int, tuple[Decimal, ...]]:
     neighbour; the earlier on a tie), and the neighbours are looked at again after each; a
     value at either end (one neighbour) is set aside only when nothing else is. Two values
     left far from each other with no third to tell which is wrong are both set aside.
+
+    A spike may span up to SPIKE_RUN adjacent values close to each other (77, 780, 790, 78):
+    such a run, far from both values around it, is set aside when those two are close to each
+    other, or at an end when the run beside it is longer than SPIKE_RUN (an established level),
+    each value judged by the values around the run; then single values are looked at again.
     """
     n = len(values)
     left, right = list(range(-1, n - 1)), list(range(1, n + 1))
+    out: dict[int, tuple[Decimal, ...]] = {}
+    while True:
+        _set_aside_singles(values, left, right, out, ends=False)
+        if _set_aside_run(values, left, right, out):
+            continue
+        if not _set_aside_singles(values, left, right, out, ends=True):
+            return out
+
+
+def _close(a: Decimal, b: Decimal) -> bool:
+    return not far_from_neighbours(a, (b,))
+
+
+def _unlink(i: int, left: list[int], right: list[int]) -> set[int]:
+    """Skip position ``i`` in the linked series; the neighbours it had."""
+    touched = set()
+    if left[i] >= 0:
+        right[left[i]] = right[i]
+        touched.add(left[i])
+    if right[i] < len(right):
+        left[right[i]] = left[i]
+        touched.add(right[i])
+    return touched
+
+
+def _set_aside_singles(
+    values: Sequence[Decimal],
+    left: list[int],
+    right: list[int],
+    out: dict[int, tuple[Decimal, ...]],
+    *,
+    ends: bool,
+) -> bool:
+    """Set aside the values far from every neighbour they have (see :func:`set_aside`), with
+    the values at either end only when ``ends``. True when any was set aside."""
+    before = len(out)
+    n = len(values)
+    start = next((i for i in range(n) if i not in out), n)
 
     def near(i: int) -> tuple[Decimal, ...]:
         return tuple(values[j] for j in (left[i], right[i]) if 0 <= j < n)
 
-    out: dict[int, tuple[Decimal, ...]] = {}
-    suspects = {i for i in range(n) if far_from_neighbours(values[i], near(i))}
+    linked = []
+    i = start
+    while i < n:
+        linked.append(i)
+        i = right[i]
+    suspects = {i for i in linked if far_from_neighbours(values[i], near(i))}
     while suspects:
         inner = {i for i in suspects if len(near(i)) == 2}
+        if not inner and not ends:
+            break
         chosen = inner or suspects
         if inner:
             rank = {i: (_isolation(values[i], near(i)), -i) for i in inner}
@@ -80,12 +130,50 @@ def set_aside(values: Sequence[Decimal]) -> dict[int, tuple[Decimal, ...]]:
         for i in sorted(chosen):
             out[i] = near(i)
         for i in sorted(chosen):  # unlink; a neighbour is judged again by its new neighbour
-            if left[i] >= 0:
-                right[left[i]] = right[i]
-                touched.add(left[i])
-            if right[i] < n:
-                left[right[i]] = left[i]
-                touched.add(right[i])
+            touched |= _unlink(i, left, right)
         touched -= out.keys()
         suspects = {i for i in touched if far_from_neighbours(values[i], near(i))}
-    return out
+    return len(out) > before
+
+
+def _set_aside_run(
+    values: Sequence[Decimal],
+    left: list[int],
+    right: list[int],
+    out: dict[int, tuple[Decimal, ...]],
+) -> bool:
+    """Set aside the first spike of 2 to SPIKE_RUN adjacent values (each close to the next, far
+    from what lies either side): between two values close to each other, or at an end beside a
+    run longer than SPIKE_RUN. True when one was set aside."""
+    n = len(values)
+    runs: list[list[int]] = []
+    i = next((i for i in range(n) if i not in out), n)
+    while i < n:
+        if runs and _close(values[runs[-1][-1]], values[i]):
+            runs[-1].append(i)
+        else:
+            runs.append([i])
+        i = right[i]
+    for k, run in enumerate(runs):
+        if not 2 <= len(run) <= SPIKE_RUN:
+            continue
+        before = runs[k - 1] if k > 0 else None
+        after = runs[k + 1] if k + 1 < len(runs) else None
+        judges: tuple[Decimal, ...]
+        if before and after:
+            judges = (values[before[-1]], values[after[0]])
+            if not _close(*judges):
+                continue
+        elif before and len(before) > SPIKE_RUN:
+            judges = (values[before[-1]],)
+        elif after and len(after) > SPIKE_RUN:
+            judges = (values[after[0]],)
+        else:
+            continue
+        if not all(far_from_neighbours(values[i], judges) for i in run):
+            continue
+        for i in run:
+            out[i] = judges
+            _unlink(i, left, right)
+        return True
+    return False

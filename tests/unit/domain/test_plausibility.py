@@ -62,6 +62,14 @@ def test_an_observation_is_checked_against_todays_date() -> None:
         ("77.1 780", {0: "780", 1: "77.1"}),  # nothing tells which is wrong: both
         ("10 10 10 60 60 60", {}),  # a level, not a spike: each has a close neighbour
         ("5", {}),
+        # a spike of adjacent values close to each other: judged by the values around it
+        ("77 780 790 78", {1: "77 78", 2: "77 78"}),
+        ("77 780 790 800 78 79", {1: "77 78", 2: "77 78", 3: "77 78"}),
+        ("77 780 790 800 810 78", {0: "780", 5: "810"}),  # four days: a level; the ends go
+        ("77 78 79 80 780 790", {4: "80", 5: "80"}),  # at an end, beside an established level
+        ("77 78 780 790", {}),  # at an end beside two: nothing tells which is wrong
+        ("10 60 40 10", {0: "60"}),  # 40 is close to 10: no spike, the lone end goes
+        ("77 780 790 7800 78", {3: "790 78", 1: "77 78", 2: "77 78"}),  # the single first
         # a stored value that is not positive (new ones are checked before): set aside, and
         # measured without dividing by it
         ("77.1 0 78.2", {1: "77.1 78.2"}),
