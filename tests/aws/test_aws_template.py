@@ -632,3 +632,19 @@ def test_every_invoker_names_the_live_alias(template: dict[str, Any]) -> None:
             "Name": "Resource",
             "Value": {"Fn::Sub": f"${{{dims[0]['Value']['Ref']}}}:live"},
         }
+
+
+def test_the_reservation_cut_off_named_in_the_docs_is_the_templates(template) -> None:
+    """Lambda keeps 100 executions unreserved: an account whose quota is under 100 + the
+    template's reservations cannot deploy them, one at that quota can (the description once
+    said 110 against README's 109, turning reservations off for nothing)."""
+    reserved = sum(
+        fn["Properties"]["ReservedConcurrentExecutions"]["Fn::If"][1]
+        for fn in functions(template).values()
+        if "ReservedConcurrentExecutions" in fn["Properties"]
+    )
+    cut_off = f"under {100 + reserved}"
+    description = " ".join(template["Parameters"]["ReservedConcurrency"]["Description"].split())
+    assert cut_off in description
+    for doc in (ROOT / "README.md", ROOT / "docs" / "DEPLOY.md"):
+        assert cut_off in " ".join(doc.read_text(encoding="utf-8").split()), doc

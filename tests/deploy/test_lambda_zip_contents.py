@@ -30,6 +30,7 @@ DEV_TOOLING = (
     "scripts/",
     "fuelpipe/replay/",  # the demo's offline stand-in for the sources, and its data
     "fuelpipe/cli/",
+    "fuelpipe/deploy/",  # packaging, planning and applying a deploy: git and pip, not a Lambda's
     "fuelpipe/__main__.py",  # `python -m fuelpipe`: the command line
 )
 RUNTIME = (

@@ -49,10 +49,12 @@ FILE_ATTR = (0o100644 & 0xFFFF) << 16
 UNIX_SYSTEM = 3
 BYTECODE = frozenset({"__pycache__"})
 # Inside fuelpipe: a Lambda never runs the offline replay (the demo's stand-in for the sources,
-# with its bundled data) nor the command line (`cli`, `python -m fuelpipe`), so neither is packed.
+# with its bundled data), the command line (`cli`, `python -m fuelpipe`) nor the deploy tooling
+# (`deploy`: it runs git and pip on the deploying machine), so none of them is packed.
 FUELPIPE_EXCLUDED = (
     PurePosixPath("replay"),
     PurePosixPath("cli"),
+    PurePosixPath("deploy"),
     PurePosixPath("__main__.py"),  # `python -m fuelpipe`: the CLI, not in a Lambda
     PurePosixPath("tests"),
 )
