@@ -19,7 +19,7 @@ import pytest
 from fuelpipe.adapters.sqlite_store import SqliteStore
 from fuelpipe.domain.catalog import DEFAULT_CATALOG, STATES
 from fuelpipe.domain.keys import outlook_key
-from fuelpipe.domain.models import Record, Status
+from fuelpipe.domain.models import Record, Revision, Status
 from fuelpipe.outlook import pooled
 from fuelpipe.outlook.backtest import score, walk_forward_panel
 from fuelpipe.outlook.model import nowcast
@@ -299,3 +299,36 @@ def test_a_stretch_after_a_long_hole_starts_the_panel_afresh():
         [joined[uf] for uf in sorted(joined)], as_of, pool=wide, start_of_era=lambda fuels: -(10**9)
     )  # one era from the first week: walked across the hole
     assert across != served
+
+
+@pytest.mark.parametrize("full", [True, False])
+def test_a_revised_brazil_base_week_redoes_the_states_pooled_forecasts(tmp_path, full):
+    """Brazil's weekly price leads every state's pooled forecast: a revision of Brazil's price
+    of the states' base week is a new input of each, so the next refresh (checked or full)
+    redoes them, not Brazil's alone; a refresh after that finds nothing new."""
+    panel, national = led_panel(6, 110)
+    with SqliteStore(tmp_path / "store.sqlite") as store:
+        _store_panel(store, panel, 100, national)
+        day = int(next(iter(panel.values())).fuel.days[99])
+        base = day_of(day)
+        lags = Lags.from_catalog(DEFAULT_CATALOG)
+        as_of = known_at(base, lags.fuel) + timedelta(hours=3)
+        first = refresh_outlook(store, DEFAULT_CATALOG, as_of)
+        assert (first.made, first.problems) == (len(panel) + 1, [])
+        state = outlook_key("GASOLINE", sorted(panel)[0])
+        (before,) = store.query(state)
+        (old,) = store.query("FUEL#GASOLINE#BR", base, base)
+        assert old.value is not None
+        new = (old.value * Decimal("1.08")).quantize(Decimal("0.000001"))
+        revision = Revision(old.value, new, as_of + timedelta(hours=1), "revise anp")
+        assert store.revise("FUEL#GASOLINE#BR", base, revision, dict(old.attrs), history=0)
+        later = as_of + timedelta(hours=2)
+        report = refresh_outlook(store, DEFAULT_CATALOG, later, full=full)
+        assert (report.made, report.problems) == (len(panel) + 1, [])  # the states and Brazil
+        after = store.query(state)[-1]
+        assert after.attrs["inputs"] != before.attrs["inputs"]
+        assert from_record(after).forecast.steps[3].point != pytest.approx(
+            from_record(before).forecast.steps[3].point, abs=1e-9
+        )
+        again = refresh_outlook(store, DEFAULT_CATALOG, later + timedelta(hours=1), full=full)
+        assert (again.made, again.unchanged) == (0, len(panel) + 1)

@@ -15,6 +15,7 @@ only the domain, the outlook model and the Store port."""
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
 import logging
@@ -399,12 +400,22 @@ class StatePanels:
         known = self._known(series)
         return known[-1][0] if known else None
 
-    def weeks_until(self, series: Series, last: date) -> int:
+    def weeks_until(self, series: Series, last: date) -> str:
         """How many weeks the fuel's states and Brazil published up to ``last``, as known at
-        as_of."""
+        as_of, and a digest of their prices of week ``last``: a revision of any member's price
+        of the base week (Brazil's, which leads the states, or another state's) is a new input
+        of every state's pooled forecast, as its own base week's price is of a series."""
         members = list(self._members.get(series.product or "", []))
         members += [n for n in [self._national.get(series.product or "")] if n is not None]
-        return sum(bisect_right(self._known(m), last, key=lambda p: p[0]) for m in members)
+        weeks, base = 0, []
+        for member in members:
+            known = self._known(member)
+            at = bisect_right(known, last, key=lambda p: p[0])
+            weeks += at
+            if at and known[at - 1][0] == last:
+                base.append(f"{member.key}@{known[at - 1][1]!r}")
+        digest = hashlib.blake2s("|".join(base).encode(), digest_size=6).hexdigest()
+        return f"{weeks}:{digest}"
 
     def forecast(self, series: Series) -> Forecast | None:
         """The state's pooled forecast at as_of (None: too short a history)."""
