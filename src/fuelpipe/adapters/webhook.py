@@ -48,12 +48,20 @@ def receiver(url: str) -> str:
 
 
 def _given(url: str) -> str:
-    """A refused URL as given, up to its first ``/`` after the scheme and host (a path may
-    hold the receiver's secret): ``'localhost:8080/…'``, ``'ftp://host/…'``."""
-    scheme, sep, rest = url.partition("://")
-    head, slash, _ = (rest if sep else url).partition("/")
-    shown = f"{scheme}{sep}{head}" if sep else head
-    return repr(shown[:60] + ("/…" if slash else ""))
+    """A refused URL shown by its scheme and host only (and a port): its user and password,
+    path, query and fragment may hold the receiver's secret, so they are never shown, only
+    marked ``/…``: ``'localhost:8080/…'``, ``'ftp://host/…'``, ``'htps://host/…'`` for
+    ``htps://host?token=…``."""
+    scheme, sep, _ = url.partition("://")
+    parts = urlsplit(url if sep else f"//{url}")  # no scheme: read what comes as the host
+    try:
+        port = f":{parts.port}" if parts.port is not None else ""
+    except ValueError:  # not a number: not shown
+        port = ""
+    host = f"{parts.hostname or ''}{port}"
+    shown = f"{scheme}://{host}" if sep else host
+    hidden = parts.path or "@" in parts.netloc or "?" in url or "#" in url
+    return repr(shown[:60] + ("/…" if hidden else ""))
 
 
 def delivery_id(alert: Alert) -> str:
