@@ -9,6 +9,7 @@ import json
 import logging
 import sqlite3
 import threading
+import unicodedata
 import uuid
 import zlib
 from collections import defaultdict
@@ -38,8 +39,42 @@ from fuelpipe.ports.clock import Clock
 
 logger = logging.getLogger(__name__)
 
-SNS_SUBJECT_MAX = 100
-"""SNS rejects longer e-mail subjects."""
+SNS_SUBJECT_MAX = 99
+"""SNS takes a subject of "less than 100 characters", ASCII, with no line break or control
+character: longer ones are cut (see :func:`sns_subject`)."""
+
+_ASCII_FOR = str.maketrans(
+    {
+        "→": "->",
+        "←": "<-",
+        "±": "+/-",
+        "…": "...",
+        "–": "-",
+        "—": "-",
+        "×": "x",
+        "≥": ">=",
+        "≤": "<=",
+        "“": '"',
+        "”": '"',
+        "‘": "'",
+        "’": "'",
+    }
+)
+"""The symbols alert summaries use, as ASCII (NFKD does not decompose them)."""
+
+
+def sns_subject(text: str) -> str:
+    """``text`` as an SNS subject a person can read: ASCII (``São Paulo`` as ``Sao Paulo``,
+    ``→`` as ``->``, ``±`` as ``+/-``; anything else without an ASCII form as ``?``), control
+    characters and line breaks as one space, and cut with ``...`` to
+    :data:`SNS_SUBJECT_MAX` characters."""
+    plain = unicodedata.normalize("NFKD", text.translate(_ASCII_FOR))
+    plain = "".join(c for c in plain if not unicodedata.combining(c))
+    ascii_ = plain.encode("ascii", "replace").decode()
+    line = " ".join("".join(" " if ord(c) < 32 or ord(c) == 127 else c for c in ascii_).split())
+    if len(line) > SNS_SUBJECT_MAX:
+        line = line[: SNS_SUBJECT_MAX - 3].rstrip() + "..."
+    return line
 
 
 def _dump(active: ActiveAlert) -> str:
@@ -1325,13 +1360,10 @@ class SnsSink(AlertSink):
         self.topic_arn = topic_arn
 
     def send(self, alert: Alert) -> None:
-        subject = alert.subject_line()
-        if len(subject) > SNS_SUBJECT_MAX:
-            subject = subject[: SNS_SUBJECT_MAX - 1] + "…"
         try:
             self._client.publish(
                 TopicArn=self.topic_arn,
-                Subject=subject.encode("ascii", "replace").decode(),
+                Subject=sns_subject(alert.subject_line()),
                 Message=json.dumps(alert.as_dict(), indent=2, ensure_ascii=False),
                 MessageAttributes={
                     "kind": {"DataType": "String", "StringValue": alert.kind.value},
