@@ -178,8 +178,9 @@ class _Stuck(NamedTuple):
 
 DEFAULT_LEASE = timedelta(minutes=5)
 """How long a claim keeps other deliverers off an entry: longer than one send (the webhook's
-bounded retries end within a minute), short enough that a crashed deliverer's alert goes out
-soon after."""
+bounded attempts, each with a deadline for its whole answer, end within two minutes:
+``fuelpipe.adapters.webhook.longest_send_s``), short enough that a crashed deliverer's alert
+goes out soon after."""
 
 DEFAULT_RETENTION = timedelta(days=7)
 """How long an alert waits for a sink that does not take it: one no longer configured (counted
