@@ -227,6 +227,41 @@ def test_a_cut_takes_sent_alerts_off_silently_and_spares_the_one_being_sent(
     assert sink.sent.count("msg-1") == 1
 
 
+def test_alerts_a_save_cut_while_a_delivery_was_under_way_are_not_sent(
+    client: Any, table: str
+) -> None:
+    """Two Lambdas on one item: A delivers from its outbox read; meanwhile B saves new alerts
+    and, to keep the item under its budget, cuts queued ones and records them as dropped. A
+    then claimed and published the cut ones anyway (a claim is its own item): reported
+    dropped and delivered both. A claim now holds only for an entry still in the outbox."""
+    clock = ManualClock(NOW)
+    rng = random.Random(7)
+
+    def heavy(name: str) -> Condition:  # incompressible evidence: a few fill the budget
+        body = rng.randbytes(300).hex()
+        return Condition("dead_lettered", name, f"{name} dead-lettered", {"body": body})
+
+    a = DynamoAlertState(client, table, clock=clock, item_budget=8_000)
+    b = DynamoAlertState(client, table, clock=clock, item_budget=8_000)
+    _fire(b, [heavy("m1"), heavy("m2"), heavy("m3")])
+    meanwhile: list[int] = []
+
+    class SavesMeanwhile(Collect):
+        def send(self, alert: Alert) -> None:
+            if not meanwhile:
+                _fire(b, [heavy("m4"), heavy("m5")])  # cuts the oldest not being sent
+                meanwhile.append(1)
+            super().send(alert)
+
+    sink = SavesMeanwhile()
+    a.deliver([sink])
+    report = b.deliver([Collect()])
+    cut = report.dropped["sns"]
+    assert cut >= 1
+    assert len(sink.sent) == 3 - cut  # what was cut was not sent
+    assert sink.sent[0] == "m1"  # the one being sent was spared
+
+
 def test_a_save_beside_a_delivery_never_brings_back_a_delivered_alert(
     client: Any, table: str
 ) -> None:

@@ -30,7 +30,7 @@ from fuelpipe.domain.alerts import (
 )
 from fuelpipe.domain.catalog import DEFAULT_CATALOG, Catalog
 from fuelpipe.domain.models import Record, Status
-from fuelpipe.ports.alerts import AlertContext, AlertSink, AlertState
+from fuelpipe.ports.alerts import AlertContext, AlertSink, AlertState, DeliveryReport
 from fuelpipe.ports.queue import Queue
 from fuelpipe.ports.store import Store
 from fuelpipe.stages.alerting import MAX_CONDITIONS_PER_RULE, Quarantined, evaluate
@@ -221,6 +221,37 @@ def test_alerts_for_a_removed_sink_are_reported_then_dropped_after_the_retention
     report = state.deliver([console, webhook])  # configured again: nothing left for it
     assert (report.sent, report.orphaned, report.dropped) == (0, {}, {})
     assert counts == Counter(subjects)
+
+
+def test_an_orphan_another_deliverer_is_sending_is_not_dropped_nor_one_dropped_sent(
+    alert_states: AlertStateOpener,
+) -> None:
+    """Two deliverers, one given the webhook (A), one not (B): past the retention, B drops the
+    orphans A read, while A sends the first. B left the one A holds a claim on (it dropped it
+    on SQLite: sent and reported dropped), and A did not send the one B dropped (it did on
+    DynamoDB, whose claim succeeded on an entry no longer in the outbox). Same on every
+    backend."""
+    clock = ManualClock(START)
+    first, second = _queue(alert_states(clock), clock, 2, ["webhook"])
+    clock.advance(DEFAULT_RETENTION + timedelta(days=1))
+    a, b = alert_states(clock), alert_states(clock)
+    counts: Counter[str] = Counter()
+    meanwhile: list[DeliveryReport] = []
+
+    class DropsMeanwhile(Counting):
+        def send(self, alert: Alert) -> None:
+            if not meanwhile:  # while A holds its first alert, B finds both orphaned
+                meanwhile.append(b.deliver([]))
+            super().send(alert)
+
+    report = a.deliver([DropsMeanwhile("webhook", counts, threading.Lock())])
+    (dropped,) = meanwhile
+    # B dropped one; the one A holds is still queued as far as B knows
+    assert dropped.dropped == {"webhook": 1} and dropped.orphaned == {"webhook": 1}
+    assert counts == Counter([first])  # the one B dropped was not sent
+    assert (report.sent, report.dropped, report.failed) == (1, {}, [])
+    assert a.deliver([Counting("webhook", counts, threading.Lock())]).sent == 0  # none left
+    assert second not in counts
 
 
 def test_the_retention_is_a_parameter(alert_states: AlertStateOpener) -> None:

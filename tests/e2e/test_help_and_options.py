@@ -178,13 +178,18 @@ def test_python_m_fuelpipe_is_the_command() -> None:
         ("ftp://example.com/x", "'ftp://example.com/…'"),
         ("https://", "'https://'"),
         ("localhost:8080/hook", "'localhost:8080/…'"),  # was shown as "localhost://?/…"
+        # a query, a user's password, a fragment: shown up to the host only
+        ("htps://hooks.example.com?token=SECRET", "'htps://hooks.example.com/…'"),
+        ("htps://user:SECRET@hooks.example.com/x", "'htps://hooks.example.com/…'"),
+        ("hooks.example.com?token=SECRET", "'hooks.example.com/…'"),
+        ("ftp://hooks.example.com#SECRET", "'ftp://hooks.example.com/…'"),
     ],
 )
 def test_watch_refuses_a_webhook_that_is_not_an_http_url(
     url: str, shown: str, tmp_path: Path
 ) -> None:
     """Taken as given, it failed every delivery, tick after tick, until someone read the log.
-    The message shows what was given up to its path."""
+    The message shows the scheme and host given, never what may hold the secret."""
     env = {"FUELPIPE_DB": str(tmp_path / "fp.sqlite"), "FUELPIPE_ALERT_WEBHOOK_URL": url}
     line = _one_error(_run("watch", "--ticks", "1", env=env))
     assert line.endswith(f"must be an http:// or https:// URL, not {shown}")

@@ -12,13 +12,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from pytest_httpserver import HTTPServer
+from tests.support.aws_backends import drain_sns_notifications
 
-from fuelpipe.adapters.alerts import ConsoleSink, SnsSink, SqliteAlertState
+from fuelpipe.adapters.alerts import ConsoleSink, SnsSink, SqliteAlertState, sns_subject
 from fuelpipe.adapters.clock import ManualClock
 from fuelpipe.adapters.sqlite_queue import SqliteQueue
 from fuelpipe.adapters.sqlite_store import SqliteStore
 from fuelpipe.adapters.webhook import WebhookSink
-from fuelpipe.domain.alerts import ActiveAlert, Alert, Condition, Severity
+from fuelpipe.domain.alerts import ActiveAlert, Alert, AlertKind, Condition, Severity
 from fuelpipe.domain.calendars import expected_between, get_calendar
 from fuelpipe.domain.catalog import DEFAULT_CATALOG, Catalog
 from fuelpipe.domain.models import Record, Status
@@ -246,6 +247,41 @@ def test_dead_letters_alert_through_sns_on_moto_server(home, moto_server) -> Non
     evidence = json.loads(got[0]["Message"])["evidence"]
     assert evidence["reason"] == "malformed message: missing partition_key"
     assert len(lines) == 3 and "dead_lettered" in lines[0]
+
+
+def test_an_sns_subject_keeps_symbols_and_accents_readable_on_moto_server(moto_server) -> None:
+    """SNS subjects are ASCII: "→", "±", "…" and "São Paulo" reached the e-mail as "?"."""
+    sink, sqs, inbox = _sns_inbox(moto_server, "subject")
+    now = datetime(2022, 5, 7, 23, 59, tzinfo=UTC)
+    conditions = [  # the summary OutlookMove writes, and one with a city and a line break
+        Condition(
+            "outlook_move",
+            "FUEL#GASOLINE#SP:rise",
+            "FUEL#GASOLINE#SP expected to rise 3.4% within 2 weeks, by the week of 2022-05-15 "
+            "(7.280 → 7.528 BRL/l; alert at ±3.0%)",
+        ),
+        Condition("stale_source", "anp", "São Paulo…\nlate\tagain"),
+    ]
+    for c in conditions:
+        sink.send(Alert(AlertKind.FIRING, c, now, now))
+    subjects = sorted(n["Subject"] for n in drain_sns_notifications(sqs, inbox))
+    assert subjects == [
+        "[fuelpipe FIRING] outlook_move: FUEL#GASOLINE#SP expected to rise 3.4% within 2 weeks, "
+        "by the we...",
+        "[fuelpipe FIRING] stale_source: Sao Paulo... late again",
+    ]
+    assert all(len(s) < 100 for s in subjects)
+
+
+def test_an_sns_subject_is_ascii_without_control_characters_and_under_100_characters() -> None:
+    assert sns_subject("7.280 → 7.528 (±3.0%) in São Paulo…") == (
+        "7.280 -> 7.528 (+/-3.0%) in Sao Paulo..."
+    )
+    assert sns_subject("a\x00b\r\nc\x7fd") == "a b c d"
+    assert sns_subject("€ 2") == "? 2"  # no ASCII form: still a character
+    cut = sns_subject("x" * 98 + "ção")
+    assert cut == "x" * 96 + "..." and len(cut) == 99
+    assert sns_subject("x" * 99) == "x" * 99
 
 
 def _stored_before_claims(subject: str, at: datetime) -> str:

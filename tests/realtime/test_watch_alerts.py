@@ -17,7 +17,7 @@ from werkzeug import Request, Response
 from fuelpipe.adapters.alerts import DEFAULT_LEASE, SqliteAlertState
 from fuelpipe.adapters.clock import ManualClock
 from fuelpipe.adapters.webhook import WebhookSink
-from fuelpipe.cli.watch import alerter
+from fuelpipe.cli.watch import alerter, close_all
 from fuelpipe.domain.catalog import DEFAULT_CATALOG, Catalog
 from fuelpipe.domain.models import Record, Status
 from fuelpipe.homes.embedded import build_context
@@ -101,6 +101,69 @@ def test_a_webhook_outage_neither_stops_watch_nor_repeats_alerts(
     delivered = [key for ok, key in calls if ok]
     assert len(delivered) == 1  # the webhook told once, after it came back
     assert {key for _, key in calls} == {delivered[0]}  # every attempt: the same key
+
+
+def test_alerts_a_webhook_left_queued_are_tried_again_within_the_delivery_backoff(
+    tmp_path, replay, httpserver: HTTPServer
+) -> None:
+    """A webhook down for one send's retries when a CRITICAL alert fires: the next tick comes
+    within 30 s to deliver it (it came at the next publication, hours later), the wait
+    doubling up to 5 minutes while deliveries keep failing, and forgotten once one succeeds."""
+    clock = ManualClock(datetime(2022, 5, 6, 14, 0, tzinfo=SP))  # Friday, after PTAX's 13:10
+    db = tmp_path / "b.sqlite"
+    app = build_context(
+        Settings(db=db, source_bcb_url=replay.source_urls()["bcb"]),
+        clock=clock,
+        catalog=Catalog([USD]),
+    )
+    attempts: list[tuple[datetime, int]] = []
+
+    def flaky(request: Request) -> Response:
+        status = 503 if len(attempts) < 3 else 200  # down for one send's three attempts
+        attempts.append((clock.now(), status))
+        return Response("", status=status)
+
+    httpserver.expect_request("/hook", method="POST").respond_with_handler(flaky)
+    hook, closers = alerter(db, httpserver.url_for("/hook"), clock=clock, backoff_s=0.0)
+    ticks: list[datetime] = []
+
+    def counted(app_: StageContext) -> int:
+        ticks.append(clock.now())
+        return hook(app_)
+
+    def sleep(seconds: float) -> None:
+        clock.advance(timedelta(seconds=seconds))
+
+    try:
+        _dead_letter(app)
+        watch(app, sleep=sleep, after_tick=counted, wake_by=hook.wake_by, max_ticks=2)
+    finally:
+        _close(closers, app)
+    assert [status for _, status in attempts] == [503, 503, 503, 200]
+    assert ticks[1] - ticks[0] <= timedelta(seconds=30)  # not at the next publication
+    assert attempts[-1][0] == ticks[1]
+    assert hook.wake_by() is None  # delivered: no backoff left
+
+
+def test_the_delivery_backoff_doubles_to_five_minutes_and_resets_after_a_delivery(
+    tmp_path,
+) -> None:
+    at = datetime(2022, 5, 6, 14, 0, tzinfo=SP)
+    hook, closers = alerter(tmp_path / "k.sqlite", None, clock=ManualClock(at))
+    try:
+        waits = []
+        for _ in range(6):
+            hook.delivered(at, left_queued=True)
+            wake = hook.wake_by()
+            assert wake is not None
+            waits.append((wake - at).total_seconds())
+        assert waits == [30, 60, 120, 240, 300, 300]
+        hook.delivered(at, left_queued=False)
+        assert hook.wake_by() is None
+        hook.delivered(at, left_queued=True)
+        assert hook.wake_by() == at + timedelta(seconds=30)
+    finally:
+        close_all(closers)
 
 
 def test_alerts_saved_but_not_sent_before_a_crash_are_sent_after_it(

@@ -5,14 +5,19 @@ an error or a log line."""
 from __future__ import annotations
 
 import logging
+import socket
+import threading
 import traceback
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from fuelpipe.adapters.webhook import WebhookError, WebhookSink
+from fuelpipe.adapters.alerts import DEFAULT_LEASE, SqliteAlertState
+from fuelpipe.adapters.clock import ManualClock
+from fuelpipe.adapters.webhook import WebhookError, WebhookSink, longest_send_s
 from fuelpipe.domain.alerts import Alert, AlertKind, Condition
 
 SECRET = "T0123/B0456/xoxb-s3cr3t-t0ken"
@@ -99,3 +104,64 @@ def test_every_attempt_of_one_alert_carries_the_same_idempotency_key(
     assert len(calls) == 3 and keys[0] and keys[0] == keys[1] != keys[2]
     bodies = [r.get_json() for r in calls]
     assert [b["delivery_id"] for b in bodies] == keys
+
+
+@pytest.fixture
+def dripping() -> Iterator[str]:
+    """A receiver on 127.0.0.1 that answers 200 and then drips its chunked body a byte at a
+    time, each well within the read timeout, until the client goes away: its URL."""
+    server = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def serve(conn: socket.socket) -> None:
+        with conn:
+            try:
+                conn.recv(65536)
+                conn.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+                while not stop.wait(0.02):
+                    conn.sendall(b"1\r\n.\r\n")
+            except OSError:  # the client hung up: what the deadline is for
+                return
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            threading.Thread(target=serve, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.getsockname()[1]}/hook"
+    finally:
+        stop.set()
+        server.close()
+
+
+def test_a_receiver_dripping_its_answer_fails_the_attempt_at_its_deadline(
+    dripping: str, tmp_path
+) -> None:
+    """httpx's read timeout restarts with every chunk: a receiver that drips its body kept
+    send() (the tick, the outbox claim) waiting as long as it liked. Each attempt now has a
+    deadline for its whole answer; the alert stays queued for the next delivery."""
+    clock = ManualClock(AT)
+    state = SqliteAlertState(tmp_path / "d.sqlite", clock=clock)
+    sink = _sink(dripping, attempts=2, attempt_deadline_s=0.2)
+    try:
+        state.load()
+        state.outbox(["webhook"]).send(_alert())
+        state.save({})
+        with pytest.raises(WebhookError, match="deadline"):
+            sink.send(_alert())
+        report = state.deliver([sink])
+        assert report.sent == 0
+        assert len(report.failed) == 1 and "timed out: no whole answer" in report.failed[0]
+        assert state.deliver([]).orphaned == {"webhook": 1}  # still queued
+    finally:
+        sink.close()
+        state.close()
+
+
+def test_one_send_at_its_longest_ends_well_within_the_outbox_lease() -> None:
+    assert longest_send_s() < DEFAULT_LEASE.total_seconds() / 2

@@ -135,9 +135,15 @@ def sns_topic_with_inbox(server: LocalServer, name: str) -> tuple[Any, Any, str,
 
 def drain_sns_inbox(sqs: Any, inbox: str) -> list[dict[str, Any]]:
     """Every message published to the topic so far (its JSON body), taken off the inbox."""
-    bodies = []
+    return [json.loads(n["Message"]) for n in drain_sns_notifications(sqs, inbox)]
+
+
+def drain_sns_notifications(sqs: Any, inbox: str) -> list[dict[str, Any]]:
+    """Every notification SNS delivered to the inbox so far (``Subject``, ``Message``, ...),
+    taken off it."""
+    notes = []
     while batch := sqs.receive_message(QueueUrl=inbox, MaxNumberOfMessages=10).get("Messages"):
-        bodies += [json.loads(json.loads(m["Body"])["Message"]) for m in batch]
+        notes += [json.loads(m["Body"]) for m in batch]
         for m in batch:
             sqs.delete_message(QueueUrl=inbox, ReceiptHandle=m["ReceiptHandle"])
-    return bodies
+    return notes

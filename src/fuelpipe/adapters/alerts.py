@@ -9,6 +9,7 @@ import json
 import logging
 import sqlite3
 import threading
+import unicodedata
 import uuid
 import zlib
 from collections import defaultdict
@@ -38,8 +39,42 @@ from fuelpipe.ports.clock import Clock
 
 logger = logging.getLogger(__name__)
 
-SNS_SUBJECT_MAX = 100
-"""SNS rejects longer e-mail subjects."""
+SNS_SUBJECT_MAX = 99
+"""SNS takes a subject of "less than 100 characters", ASCII, with no line break or control
+character: longer ones are cut (see :func:`sns_subject`)."""
+
+_ASCII_FOR = str.maketrans(
+    {
+        "→": "->",
+        "←": "<-",
+        "±": "+/-",
+        "…": "...",
+        "–": "-",
+        "—": "-",
+        "×": "x",
+        "≥": ">=",
+        "≤": "<=",
+        "“": '"',
+        "”": '"',
+        "‘": "'",
+        "’": "'",
+    }
+)
+"""The symbols alert summaries use, as ASCII (NFKD does not decompose them)."""
+
+
+def sns_subject(text: str) -> str:
+    """``text`` as an SNS subject a person can read: ASCII (``São Paulo`` as ``Sao Paulo``,
+    ``→`` as ``->``, ``±`` as ``+/-``; anything else without an ASCII form as ``?``), control
+    characters and line breaks as one space, and cut with ``...`` to
+    :data:`SNS_SUBJECT_MAX` characters."""
+    plain = unicodedata.normalize("NFKD", text.translate(_ASCII_FOR))
+    plain = "".join(c for c in plain if not unicodedata.combining(c))
+    ascii_ = plain.encode("ascii", "replace").decode()
+    line = " ".join("".join(" " if ord(c) < 32 or ord(c) == 127 else c for c in ascii_).split())
+    if len(line) > SNS_SUBJECT_MAX:
+        line = line[: SNS_SUBJECT_MAX - 3].rstrip() + "..."
+    return line
 
 
 def _dump(active: ActiveAlert) -> str:
@@ -143,8 +178,9 @@ class _Stuck(NamedTuple):
 
 DEFAULT_LEASE = timedelta(minutes=5)
 """How long a claim keeps other deliverers off an entry: longer than one send (the webhook's
-bounded retries end within a minute), short enough that a crashed deliverer's alert goes out
-soon after."""
+bounded attempts, each with a deadline for its whole answer, end within two minutes:
+``fuelpipe.adapters.webhook.longest_send_s``), short enough that a crashed deliverer's alert
+goes out soon after."""
 
 DEFAULT_RETENTION = timedelta(days=7)
 """How long an alert waits for a sink that does not take it: one no longer configured (counted
@@ -252,9 +288,9 @@ class _OutboxState(AlertState):
                 sink, [e for e in entries if e.sink == sink.name], token, report
             )
             if stuck is not None:
-                self._expire(sink.name, stuck, report)
+                self._expire(sink.name, stuck, token, report)
         names = {s.name for s in sinks}
-        self._orphans([e for e in entries if e.sink not in names], report)
+        self._orphans([e for e in entries if e.sink not in names], token, report)
         self._forget_cut()
         return report
 
@@ -389,7 +425,7 @@ class _OutboxState(AlertState):
         answer, so it does not hold up the alerts behind it (an outage does, to keep their
         order); if it cannot be dropped now, give the claim back: the next call tries again."""
         why = f"the sink rejected, not retried ({_load_alert(e.body).subject_line()}): {exc}"
-        if not self._drop(name, [e], why, report):
+        if not self._drop(name, [e], why, token, report):
             self._release_quietly(e.entry, token)
 
     def _release_quietly(self, entry: str, token: str) -> None:
@@ -441,7 +477,7 @@ class _OutboxState(AlertState):
         self._unnoted.difference_update(entries)
         return []
 
-    def _expire(self, name: str, stuck: _Stuck, report: DeliveryReport) -> None:
+    def _expire(self, name: str, stuck: _Stuck, token: str, report: DeliveryReport) -> None:
         """Drop what a sink that just failed has left, once its first failure at the oldest of
         them is older than the retention: those queued longer ago than the retention. The
         outbox of a sink down for weeks does not grow without end, and alerts that waited while
@@ -459,15 +495,15 @@ class _OutboxState(AlertState):
                 f"queued more than {_span(self._retention)} ago, the sink failing since "
                 f"{_stamp(stuck.since)} (last: {stuck.error})"
             )
-            if self._drop(name, old, why, report):
-                gone = {e.entry for e in old}
+            if gone := self._drop(name, old, why, token, report):
                 rest = [e for e in stuck.entries if e.entry not in gone and not self._was_sent(e)]
                 if rest:  # the next in line inherits the outage's start: it is not restarted
                     self._failed_quietly(rest[0].entry, stuck.since)
 
-    def _orphans(self, entries: list[_Entry], report: DeliveryReport) -> None:
+    def _orphans(self, entries: list[_Entry], token: str, report: DeliveryReport) -> None:
         """Count the alerts queued for sinks no longer configured; drop those past the
-        retention (never silently: one line per sink)."""
+        retention (never silently: one line per sink), except those another deliverer (one
+        given that sink) holds a live claim on: it is sending them."""
         now = self._clock.now()
         by_sink: dict[str, list[_Entry]] = defaultdict(list)
         sent: dict[str, list[str]] = defaultdict(list)
@@ -482,7 +518,7 @@ class _OutboxState(AlertState):
         for name, waiting in sorted(by_sink.items()):
             old = [e for e in waiting if now - self._queued_at(e) >= self._retention]
             why = f"queued more than {keep} ago for a sink no longer configured"
-            dropped = len(old) if old and self._drop(name, old, why, report) else 0
+            dropped = len(self._drop(name, old, why, token, report)) if old else 0
             if kept := len(waiting) - dropped:
                 report.orphaned[name] = kept
                 report.notices.append(
@@ -490,21 +526,42 @@ class _OutboxState(AlertState):
                     f"(dropped {keep} after they were queued)"
                 )
 
-    def _drop(self, name: str, old: list[_Entry], why: str, report: DeliveryReport) -> bool:
+    def _drop(
+        self, name: str, old: list[_Entry], why: str, token: str, report: DeliveryReport
+    ) -> set[str]:
         """Take ``old`` off the outbox with a line saying how many, why and when they were
-        queued (or why they could not be); True if they are gone."""
-        instants = [self._queued_at(e) for e in old]
+        queued (or why they could not be); the entries dropped.
+
+        Each is claimed first (``token``'s claim, as for a send): one another deliverer holds
+        a live claim on is being sent, or was sent, so it is left alone, never both sent and
+        reported dropped; and once claimed here, no other deliverer sends it (a claim only
+        holds for an entry still in the outbox)."""
+        now = self._clock.now()
+        taken = [e for e in old if self._claimed_quietly(e.entry, token, now)]
+        if not taken:
+            return set()
+        instants = [self._queued_at(e) for e in taken]
         when = _between(min(instants), max(instants))
         try:
-            self._remove([e.entry for e in old])
+            self._remove([e.entry for e in taken])
         except Exception as exc:
+            for e in taken:
+                self._release_quietly(e.entry, token)
             report.notices.append(
-                f"{name}: {len(old)} alert(s) {why} ({when}) could not be dropped: {exc}"
+                f"{name}: {len(taken)} alert(s) {why} ({when}) could not be dropped: {exc}"
             )
+            return set()
+        report.dropped[name] = report.dropped.get(name, 0) + len(taken)
+        report.notices.append(f"{name}: dropped {len(taken)} alert(s) {why} ({when})")
+        return {e.entry for e in taken}
+
+    def _claimed_quietly(self, entry: str, token: str, now: datetime) -> bool:
+        """Claim ``entry`` for ``token`` (again, if it holds it already); False when another
+        deliverer's claim holds, it was sent, it is gone, or the claim failed."""
+        try:
+            return self._claim(entry, token, now, now + self._lease) is _Claim.TAKEN
+        except Exception:  # not dropped now: the next call tries again
             return False
-        report.dropped[name] = report.dropped.get(name, 0) + len(old)
-        report.notices.append(f"{name}: dropped {len(old)} alert(s) {why} ({when})")
-        return True
 
     def _report_cut(self, report: DeliveryReport) -> None:
         """Report (and log) alerts a save cut to keep the state under a size bound
@@ -527,8 +584,9 @@ class _OutboxState(AlertState):
 
     @abc.abstractmethod
     def _claim(self, entry: str, token: str, now: datetime, until: datetime) -> _Claim:
-        """Claim ``entry`` for ``token`` until ``until`` unless another lease holds at ``now``
-        or it was sent (one conditional write)."""
+        """Claim ``entry`` for ``token`` until ``until`` unless another token's lease holds at
+        ``now`` or it was sent (SENT); HELD too when ``entry`` is no longer in the outbox
+        (dropped or cut meanwhile): only an entry still queued is sent."""
 
     @abc.abstractmethod
     def _release(self, entry: str, token: str) -> None:
@@ -687,8 +745,9 @@ class SqliteAlertState(_OutboxState):
         with self._lock, self._conn:
             claimed = self._conn.execute(
                 "UPDATE alert_outbox SET claimant = ?, lease_until = ? WHERE seq = ? "
-                "AND sent_at IS NULL AND (lease_until IS NULL OR lease_until <= ?)",
-                (token, until.timestamp(), int(entry), now.timestamp()),
+                "AND sent_at IS NULL AND (lease_until IS NULL OR lease_until <= ? "
+                "OR claimant = ?)",
+                (token, until.timestamp(), int(entry), now.timestamp(), token),
             ).rowcount
             if claimed == 1:
                 return _Claim.TAKEN
@@ -1183,14 +1242,29 @@ class DynamoAlertState(_OutboxState):
                     "expires_at": {"N": str(int((until + self.SENT_KEPT).timestamp()))},
                 },
                 ConditionExpression=(
-                    "attribute_not_exists(#d) OR (#u <= :now AND attribute_not_exists(#s))"
+                    "attribute_not_exists(#d) "
+                    "OR ((#u <= :now OR #c = :me) AND attribute_not_exists(#s))"
                 ),
-                ExpressionAttributeNames={"#d": "date", "#u": "lease_until", "#s": "sent_at"},
-                ExpressionAttributeValues={":now": {"N": str(now.timestamp())}},
+                ExpressionAttributeNames={
+                    "#d": "date",
+                    "#u": "lease_until",
+                    "#s": "sent_at",
+                    "#c": "claimant",
+                },
+                ExpressionAttributeValues={
+                    ":now": {"N": str(now.timestamp())},
+                    ":me": {"S": token},
+                },
             )
         except self._client.exceptions.ConditionalCheckFailedException:
             held = self._client.get_item(TableName=self._table, Key=key, ConsistentRead=True)
             return _Claim.SENT if "sent_at" in held.get("Item", {}) else _Claim.HELD
+        # The claim is its own item: the entry may have been dropped or cut from the outbox
+        # since this deliverer read it. Read after the claim is written, so a dropper (which
+        # claims before it removes) and this claimer cannot both go ahead.
+        if all(e[0] != entry for e in self._item().outbox):
+            self._release(entry, token)
+            return _Claim.HELD
         return _Claim.TAKEN
 
     def _release(self, entry: str, token: str) -> None:
@@ -1325,13 +1399,10 @@ class SnsSink(AlertSink):
         self.topic_arn = topic_arn
 
     def send(self, alert: Alert) -> None:
-        subject = alert.subject_line()
-        if len(subject) > SNS_SUBJECT_MAX:
-            subject = subject[: SNS_SUBJECT_MAX - 1] + "…"
         try:
             self._client.publish(
                 TopicArn=self.topic_arn,
-                Subject=subject.encode("ascii", "replace").decode(),
+                Subject=sns_subject(alert.subject_line()),
                 Message=json.dumps(alert.as_dict(), indent=2, ensure_ascii=False),
                 MessageAttributes={
                     "kind": {"DataType": "String", "StringValue": alert.kind.value},

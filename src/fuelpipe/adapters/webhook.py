@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import time
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import httpx
 import stamina
 
-from fuelpipe.adapters.sources._http import snippet, transport_error_words
+from fuelpipe.adapters.sources._http import read_within, snippet, transport_error_words
 from fuelpipe.domain.alerts import Alert
 from fuelpipe.ports.alerts import AlertRejected, AlertSink
 
@@ -23,6 +25,26 @@ takes another; rejecting every body alike, Slack's 400 to any other format, keep
 Other answers not retried (a redirect, 401/403/404/410: a wrong URL or a revoked token) refuse
 every alert alike, so they hold the line like an outage and the alerts wait for the URL to be
 fixed."""
+
+
+CONNECT_TIMEOUT_S = 5.0
+READ_TIMEOUT_S = 10.0
+"""Each socket read's (and write's) timeout: it restarts with every chunk received..."""
+ATTEMPT_DEADLINE_S = 15.0
+"""... so an attempt also has a deadline for its whole answer, checked once the headers are in
+and after each body chunk: a receiver dripping its body a byte at a time cannot hold a send
+(and the tick, and the outbox claim) for as long as it likes."""
+WAIT_MAX_S = 5.0
+"""The longest wait between two attempts (before jitter)."""
+
+
+def longest_send_s(attempts: int = 3, backoff_s: float = 0.5) -> float:
+    """How long one :meth:`WebhookSink.send` can take at most with the default timeouts: each
+    attempt ends by the later of its deadline and its connect, write and read timeouts in a
+    row, plus the read that was waiting when the deadline passed; then the waits. The outbox's
+    claim on an alert (``DEFAULT_LEASE``, 5 minutes) must outlast it."""
+    per_attempt = max(ATTEMPT_DEADLINE_S, CONNECT_TIMEOUT_S + 2 * READ_TIMEOUT_S) + READ_TIMEOUT_S
+    return attempts * per_attempt + (attempts - 1) * (WAIT_MAX_S + backoff_s)
 
 
 class WebhookError(Exception):
@@ -48,12 +70,20 @@ def receiver(url: str) -> str:
 
 
 def _given(url: str) -> str:
-    """A refused URL as given, up to its first ``/`` after the scheme and host (a path may
-    hold the receiver's secret): ``'localhost:8080/…'``, ``'ftp://host/…'``."""
-    scheme, sep, rest = url.partition("://")
-    head, slash, _ = (rest if sep else url).partition("/")
-    shown = f"{scheme}{sep}{head}" if sep else head
-    return repr(shown[:60] + ("/…" if slash else ""))
+    """A refused URL shown by its scheme and host only (and a port): its user and password,
+    path, query and fragment may hold the receiver's secret, so they are never shown, only
+    marked ``/…``: ``'localhost:8080/…'``, ``'ftp://host/…'``, ``'htps://host/…'`` for
+    ``htps://host?token=…``."""
+    scheme, sep, _ = url.partition("://")
+    parts = urlsplit(url if sep else f"//{url}")  # no scheme: read what comes as the host
+    try:
+        port = f":{parts.port}" if parts.port is not None else ""
+    except ValueError:  # not a number: not shown
+        port = ""
+    host = f"{parts.hostname or ''}{port}"
+    shown = f"{scheme}://{host}" if sep else host
+    hidden = parts.path or "@" in parts.netloc or "?" in url or "#" in url
+    return repr(shown[:60] + ("/…" if hidden else ""))
 
 
 def delivery_id(alert: Alert) -> str:
@@ -77,15 +107,24 @@ class WebhookSink(AlertSink):
         client: httpx.Client | None = None,
         attempts: int = 3,
         backoff_s: float = 0.5,
+        *,
+        attempt_deadline_s: float = ATTEMPT_DEADLINE_S,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             # refused now: every alert would fail to be delivered, tick after tick
             raise ValueError(f"the webhook must be an http:// or https:// URL, not {_given(url)}")
+        if attempt_deadline_s <= 0:
+            raise ValueError("the webhook's attempt deadline must be positive")
         self.url = url
-        self._client = client or httpx.Client(timeout=httpx.Timeout(10.0, connect=5.0))
+        self._client = client or httpx.Client(
+            timeout=httpx.Timeout(READ_TIMEOUT_S, connect=CONNECT_TIMEOUT_S)
+        )
         self._attempts = attempts
         self._backoff_s = backoff_s
+        self._deadline_s = attempt_deadline_s
+        self._monotonic = monotonic
 
     def send(self, alert: Alert) -> None:
         key = delivery_id(alert)
@@ -96,13 +135,12 @@ class WebhookSink(AlertSink):
             attempts=self._attempts,
             timeout=None,
             wait_initial=self._backoff_s,
+            wait_max=WAIT_MAX_S,
             wait_jitter=self._backoff_s,
         ):
             with attempt:
                 try:
-                    response = self._client.post(
-                        self.url, json=body, headers={"Idempotency-Key": key}
-                    )
+                    response = self._post(body, key, where)
                 except httpx.TransportError as exc:
                     # from None: httpx's own messages may quote the URL
                     raise _RetryableWebhookError(
@@ -118,6 +156,24 @@ class WebhookSink(AlertSink):
                 if response.status_code in REJECTED_STATUSES:
                     raise WebhookRejected(f"{problem}: {snippet(response.content)!r}")
                 raise WebhookError(f"{problem} (not retried)")
+
+    def _post(self, body: dict[str, object], key: str, where: str) -> httpx.Response:
+        """One POST with its answer read whole, or a retryable error once the attempt is past
+        its deadline (checked when the headers are in and after each body chunk)."""
+        started = self._monotonic()
+
+        def within_deadline(received: int) -> None:
+            elapsed = self._monotonic() - started
+            if elapsed > self._deadline_s:
+                raise _RetryableWebhookError(
+                    f"webhook {where}: timed out: no whole answer within its "
+                    f"{self._deadline_s:g} s deadline ({received} bytes received)"
+                )
+
+        request = self._client.build_request(
+            "POST", self.url, json=body, headers={"Idempotency-Key": key}
+        )
+        return read_within(self._client, request, within_deadline)
 
     def close(self) -> None:
         """Close the HTTP client."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -28,6 +29,37 @@ from fuelpipe.ports.clock import Clock
 from fuelpipe.stages.context import StageContext
 
 
+class AlertHook:
+    """`watch`'s ``after_tick`` hook (see :func:`alerter`): evaluates, queues and delivers the
+    alerts, returning how many fired, escalated or cleared; :meth:`wake_by` is the delivery
+    backoff while alerts are left queued."""
+
+    def __init__(self, evaluate_tick: Callable[[StageContext], int]) -> None:
+        self._evaluate_tick = evaluate_tick
+        self.failed_deliveries = 0
+        """Deliveries in a row that left alerts queued (0 after one that did not)."""
+        self._retry_at: datetime | None = None
+
+    def __call__(self, app_: StageContext) -> int:
+        return self._evaluate_tick(app_)
+
+    def delivered(self, now: datetime, left_queued: bool) -> None:
+        """Note a delivery at ``now``: one that left alerts queued is tried again after a
+        backoff (30 s, doubling up to 5 minutes while deliveries keep failing)."""
+        from fuelpipe.stages.watch import error_backoff
+
+        if not left_queued:
+            self.failed_deliveries, self._retry_at = 0, None
+            return
+        self.failed_deliveries += 1
+        self._retry_at = now + timedelta(seconds=error_backoff(self.failed_deliveries))
+
+    def wake_by(self) -> datetime | None:
+        """When the next tick should come at the latest to deliver what is left queued (None:
+        nothing is)."""
+        return self._retry_at
+
+
 def alerter(
     db: Path,
     webhook: str | None,
@@ -35,18 +67,19 @@ def alerter(
     clock: Clock | None = None,
     backoff_s: float = 0.5,
     series: Sequence[Series] | None = None,
-) -> tuple[Callable[[StageContext], int], list[Any]]:
+) -> tuple[AlertHook, list[Any]]:
     """The alert evaluation hook of the embedded home: console, plus a webhook when given.
 
     ``series`` (`watch --series`): the alerts are about these only, not the whole catalog.
 
     The alerts are saved with the alert state (an outbox in the same file) and then delivered
-    to each sink: a webhook that is down is reported and tried again next tick, without
-    stopping the watch and without repeating what the console already showed. A watch started
-    after one was killed mid-delivery never sends the same alert (claims with a lease on
-    ``clock``, the wall clock unless given; `watch` itself refuses to run beside another on
-    the same store); alerts for a webhook no longer given, or down for longer than the
-    retention (7 days), are dropped with a line.
+    to each sink: a webhook that is down is reported and tried again without stopping the
+    watch and without repeating what the console already showed, at the next tick, which
+    comes within the delivery backoff (:meth:`AlertHook.wake_by`: 30 s, doubling up to 5
+    minutes while it stays down). A watch started after one was killed mid-delivery never
+    sends the same alert (claims with a lease on ``clock``, the wall clock unless given;
+    `watch` itself refuses to run beside another on the same store); alerts for a webhook no
+    longer given, or down for longer than the retention (7 days), are dropped with a line.
     """
     from fuelpipe.adapters.alerts import ConsoleSink, SqliteAlertState
     from fuelpipe.adapters.clock import SystemClock
@@ -54,6 +87,7 @@ def alerter(
     from fuelpipe.ports.alerts import AlertContext, AlertRule, AlertSink
     from fuelpipe.stages.alert_rules import alert_rules
     from fuelpipe.stages.alerting import evaluate
+    from fuelpipe.stages.watch import error_backoff
 
     state = SqliteAlertState(db, clock=clock or SystemClock())
     sinks: list[AlertSink] = [
@@ -80,10 +114,11 @@ def alerter(
         for problem in report.failed_rules:
             console.print(f"[yellow]alert rule failed:[/] {escape(problem)}", highlight=False)
         delivery = state.deliver(sinks)
+        alert_hook.delivered(app_.clock.now(), bool(delivery.failed))
         for problem in delivery.failed:
             console.print(
-                "[yellow]alert delivery failed (kept, tried again next tick):[/] "
-                + escape(problem),
+                "[yellow]alert delivery failed (kept, tried again in "
+                f"{error_backoff(alert_hook.failed_deliveries):g} s):[/] " + escape(problem),
                 highlight=False,
             )
         if delivery.notices != shown:  # printed when they change, not every tick
@@ -92,7 +127,8 @@ def alerter(
             shown[:] = delivery.notices
         return report.firing + report.escalated + report.cleared
 
-    return hook, [state, *sinks]
+    alert_hook = AlertHook(hook)
+    return alert_hook, [state, *sinks]
 
 
 @cli.command()
@@ -214,6 +250,7 @@ def _watch(
                 t.heartbeat(notes), markup=False, highlight=False, soft_wrap=True
             ),
             after_tick=hook,
+            wake_by=alert_hook.wake_by,
             max_ticks=ticks,
             intraday=intraday,
         )

@@ -140,8 +140,13 @@ def tick(
     since: date | None = None,
     after_tick: Callable[[StageContext], int] | None = None,
     intraday: bool = False,
+    wake_by: Callable[[], datetime | None] | None = None,
 ) -> Tick:
-    """One pass: ask only for what is due, store it, recheck, alert."""
+    """One pass: ask only for what is due, store it, recheck, alert.
+
+    ``wake_by`` (asked after ``after_tick``): an instant the next tick must not come later
+    than, or None; `watch` passes its alert delivery's backoff, so alerts a webhook left
+    queued are tried again within minutes, not at the next publication hours away."""
     now = app.clock.now()
     counted = _stats(app)
     targets = list(series) if series is not None else list(app.catalog)
@@ -186,6 +191,8 @@ def tick(
     keys = {s.key for s in targets}
     retry_at = next_retry(app.store, keys, after, min(planned, after + MAX_SLEEP))
     out.wake_at = planned if retry_at is None else min(planned, retry_at)
+    if wake_by is not None and (hint := wake_by()) is not None:
+        out.wake_at = min(out.wake_at, hint)
     return out
 
 
@@ -199,11 +206,14 @@ def watch(
     max_ticks: int | None = None,
     since: date | None = None,
     intraday: bool = False,
+    wake_by: Callable[[], datetime | None] | None = None,
 ) -> int:
     """Tick, sleep until the next due publication, repeat; returns the ticks run.
 
-    ``sleep`` is injected (tests advance a manual clock in it); Ctrl+C stops the loop between
-    or inside ticks, and the queue's at-least-once delivery makes an interrupted tick harmless.
+    ``sleep`` is injected (tests advance a manual clock in it); ``wake_by`` brings a tick
+    forward (see :func:`tick`: alerts left queued by a failed delivery). Ctrl+C stops the
+    loop between or inside ticks, and the queue's at-least-once delivery makes an interrupted
+    tick harmless.
 
     A tick that fails with an unexpected error (the store locked past its busy timeout by
     another command, the queue refusing a send, an alert state that kept changing) does not
@@ -218,7 +228,9 @@ def watch(
     while max_ticks is None or ticks < max_ticks:
         started = app.clock.now()
         try:
-            result = tick(app, series, since=since, after_tick=after_tick, intraday=intraday)
+            result = tick(
+                app, series, since=since, after_tick=after_tick, intraday=intraday, wake_by=wake_by
+            )
         except Exception as exc:  # KeyboardInterrupt and SystemExit still stop the loop
             failures += 1
             backoff = error_backoff(failures)

@@ -261,6 +261,23 @@ class _Deadlined(httpx.SyncByteStream):
         self._stream.close()
 
 
+def read_within(
+    client: httpx.Client, request: httpx.Request, check: Callable[[int], None]
+) -> httpx.Response:
+    """Send ``request`` and read its answer whole, calling ``check`` with the bytes received so
+    far once the headers are in and after each body chunk: it raises to abandon the attempt
+    (an overall deadline; httpx's timeouts only bound each read)."""
+    response = client.send(request, stream=True)
+    try:
+        check(0)
+        if isinstance(response.stream, httpx.SyncByteStream):
+            response.stream = _Deadlined(response.stream, check)
+        response.read()
+    finally:
+        response.close()
+    return response
+
+
 class HttpSource(Source):
     """A source over HTTP: bounded retries with backoff and jitter, optional polite spacing.
 
@@ -405,15 +422,7 @@ class HttpSource(Source):
                 )
 
         request = self.client.build_request("GET", url, headers=self._conditional_headers(url))
-        response = self.client.send(request, stream=True)
-        try:
-            within_deadline(0)
-            if isinstance(response.stream, httpx.SyncByteStream):
-                response.stream = _Deadlined(response.stream, within_deadline)
-            response.read()
-        finally:
-            response.close()
-        return response
+        return read_within(self.client, request, within_deadline)
 
     def _get_once(self, url: str, pass_statuses: Collection[int]) -> httpx.Response:
         shown = redact_url(url)
