@@ -483,9 +483,14 @@ QUERY_OPTIONS: dict[str, frozenset[str]] = {
 whose parameters it uses (--format and --athena go with every query)."""
 
 
+LAKE_ENDS = frozenset({"window"})
+"""Queries whose month parameters are the lake's own first and last month (found from its
+partitions), not a span asked for: they take no --since/--until."""
+
+
 def options_of(name: str) -> list[str]:
     """The options a query takes, in the order of QUERY_OPTIONS."""
-    params = set(QUERIES[name].params)
+    params = set() if name in LAKE_ENDS else set(QUERIES[name].params)
     return [option for option, sets in QUERY_OPTIONS.items() if sets & params]
 
 
@@ -671,6 +676,8 @@ def _check_search_text(name: str, text: str | None) -> str:
 
 def _run_query(ctx: typer.Context, name: str, params: dict[str, Any], lake: Any) -> Any:
     """The query's result from the lake, or from Athena when ``lake`` is None."""
+    if name in LAKE_ENDS:
+        return _lake_window(ctx, lake)
     if lake is None:
         from fuelpipe.homes.lake import build_athena
 
@@ -681,6 +688,29 @@ def _run_query(ctx: typer.Context, name: str, params: dict[str, Any], lake: Any)
     else:
         result = lake.query(name, params)
     return _first_stations(result) if name == "station_search" else result
+
+
+def _lake_window(ctx: typer.Context, lake: Any) -> Any:
+    """The lake's first and last collection day, as the page's default span finds it (the
+    named query ``window`` over the first and last month that have partitions); on Athena
+    (``lake`` is None) over the lake bucket's."""
+    from fuelpipe.adapters.lake.engine import QueryResult
+
+    if lake is None:
+        from fuelpipe.homes.lake import build_athena_stations
+
+        try:
+            stations = build_athena_stations(settings(ctx))
+            if stations is None:
+                raise fail("window --athena needs the lake bucket (FUELPIPE_LAKE_BUCKET)")
+            found = stations.window()
+        except typer.Exit:
+            raise
+        except Exception as exc:  # boto3 and Athena errors: one line
+            raise fail(f"athena: {exc}", code=1) from None
+    else:
+        found = lake.window()
+    return QueryResult(["first_day", "last_day"], [found or (None, None)])
 
 
 def _first_stations(result: Any) -> Any:
