@@ -359,3 +359,44 @@ def test_an_old_s3_lake_is_migrated_in_place(
     again = StationLake(S3LakeStorage(s3, bucket, "stations"), FixedClock(NOW)).migrate()
     assert (again.layout_before, again.rewritten) == (LAKE_LAYOUT, [])
     assert s3.list_objects_v2(Bucket=bucket, Prefix="stations/")["Contents"] == listed
+
+
+def test_s3_keys_files_by_source_and_keeps_each_version_s_reports(
+    s3: Any, bucket: str, tmp_path: Path
+) -> None:
+    """Two files of one name in two folders, then a corrected version of one (synthetic edits
+    of real LPG records): both recorded under their paths, each version's reports its own
+    object under ``_reports/``, and the correction replaces the lake's value."""
+    lake = StationLake(S3LakeStorage(s3, bucket, "stations"), FixedClock(NOW))
+    text = lzma.decompress((SNAPSHOT_DIR / "shpc/qus/ultimas-4-semanas-glp.csv.xz").read_bytes())
+    lines = text.decode("utf-8-sig").split("\r\n")[:41]
+    bad = lines[5].split(";")
+    bad[14] = "R$ / galao"  # a bad unit at line 6 of the first file
+    paths = []
+    for n, rows in enumerate(([*lines[1:5], ";".join(bad), *lines[6:21]], lines[21:41])):
+        path = tmp_path / f"{2024 + n}" / "precos-glp-01.csv"
+        path.parent.mkdir()
+        path.write_text("\r\n".join([lines[0], *rows]) + "\r\n", encoding="utf-8-sig")
+        paths.append(path)
+        lake.ingest_path(path)
+    files = lake.storage.read_manifest()["files"]
+    assert sorted(files) == sorted(str(p.resolve()) for p in paths)
+    (rejected,) = files[str(paths[0].resolve())]["reports"]
+    assert (
+        (lake.storage.get_text(rejected) or "").splitlines()[1].startswith("precos-glp-01.csv:6: ")
+    )
+    corrected = paths[1].read_bytes().decode("utf-8-sig").split("\r\n")
+    cells = corrected[1].split(";")
+    cells[12] = "123,45"  # the corrected version's one change
+    corrected[1] = ";".join(cells)
+    paths[1].write_text("\r\n".join(corrected), encoding="utf-8-sig")
+    (report,) = lake.ingest_path(paths[1])
+    assert (report.written, report.replaced, report.already_in_lake) == (0, 1, 19)
+    (revised,) = report.reports
+    assert "replaced by 123.45" in (lake.storage.get_text(revised) or "")
+    listed = {
+        o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix="stations/_reports/")["Contents"]
+    }
+    assert listed == {f"stations/_reports/{rejected}", f"stations/_reports/{revised}"}
+    with lake.reader() as con:
+        assert con.execute("SELECT count(*) FROM stations WHERE price = 123.45").fetchone() == (1,)

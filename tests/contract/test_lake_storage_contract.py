@@ -188,11 +188,11 @@ def test_an_ingest_beside_another_is_refused_whole_and_nothing_is_lost(
     assert isinstance(outcome["second"], LakeBusy), outcome["second"]
     (report,) = cast(list[FileReport], outcome["first"])
     assert report.written == 200 and report.accounted()
-    assert set(storage.read_manifest()["files"]) == {a.name}  # nothing of b recorded
+    assert set(storage.read_manifest()["files"]) == {str(a.resolve())}  # nothing of b recorded
     assert _lake_rows(first) == 200
     (again,) = second.ingest_path(b)  # the refused one, run again
     assert again.written == 200 and again.already_in_lake == 0
-    assert set(storage.read_manifest()["files"]) == {a.name, b.name}
+    assert set(storage.read_manifest()["files"]) == {str(a.resolve()), str(b.resolve())}
     first.close()
     assert _lake_rows(first) == 400
 
@@ -221,7 +221,7 @@ def test_two_ingests_started_together_lose_no_record(storage: LakeStorage, tmp_p
         t.start()
     for t in threads:
         t.join(120)
-    ingested = [files[n].name for n in range(2) if not isinstance(outcome[n], LakeBusy)]
+    ingested = [str(files[n].resolve()) for n in range(2) if not isinstance(outcome[n], LakeBusy)]
     assert ingested, outcome  # at most one is refused
     assert sorted(storage.read_manifest()["files"]) == sorted(ingested)
     assert _lake_rows(lakes[0]) == 200 * len(ingested)

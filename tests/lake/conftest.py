@@ -42,6 +42,12 @@ def real_lines(group: str, rows: int) -> list[str]:
     return text.split("\r\n")[: rows + 1]
 
 
+def ingested_names(lake: StationLake) -> list[str]:
+    """The names of the files the lake's manifest records as ingested (it keys them by their
+    source: URL or resolved path), sorted."""
+    return sorted(e["name"] for e in lake.storage.read_manifest()["files"].values())
+
+
 @pytest.fixture
 def lake(tmp_path: Path) -> StationLake:
     """An empty local lake."""

@@ -1,9 +1,10 @@
-"""A record sent again with other prices (a corrected file, or a line repeated within one file)
-is not dropped without a word: the record kept first wins, and each differing one is counted and
-listed in the lake's reports. Real records, one price changed (synthetic edit, named here)."""
+"""A record sent again with other prices is not dropped without a word: within one file the first
+wins and each repeat with other prices is listed; a later file's (a corrected version) replaces
+the lake's, and each value displaced is listed in that version's revised report. Real records, one price changed (synthetic edit, named here)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,23 +20,40 @@ def _reports(lake: StationLake, tmp: Path) -> dict[str, str]:
     return {p.name: p.read_text() for p in (root / "_reports").glob("*.txt")}
 
 
-def test_a_corrected_file_lists_the_prices_the_lake_does_not_take(
+def test_a_corrected_file_replaces_the_lake_s_value_and_lists_the_one_displaced(
     lake: StationLake, write: Callable[[str, bytes], Path], tmp_path: Path
 ) -> None:
+    """ANP republishes corrected values (the rolling file, then the monthly one): the newest
+    version ingested wins, and the value it displaces is listed, never dropped silently."""
     lines = real_lines("glp", 40)
     (first,) = lake.ingest_path(write("first.csv", "\n".join(lines).encode()))
-    assert first.differing == []
+    assert first.differing == [] and first.revised == []
     corrected = list(lines)
     old_price = corrected[7].split(";")[SALE]
     corrected[7] = set_cell(corrected[7], SALE, "123,45")  # the one synthetic edit
     (again,) = lake.ingest_path(write("corrected.csv", "\n".join(corrected).encode()))
-    assert (again.written, again.already_in_lake) == (0, 40)  # its key is in the lake too
+    assert (again.written, again.replaced, again.already_in_lake) == (0, 1, 39)
     assert again.accounted()
-    (line,) = again.differing
+    (line,) = again.revised
     kept = float(old_price.replace(",", "."))
-    assert "sale 123.45 purchase -" in line and f"the lake holds sale {kept} purchase -" in line
-    assert again.as_dict()["differing"] == 1
-    assert _reports(lake, tmp_path)["corrected.csv.differing.txt"] == line + "\n"
+    assert f"price {kept} replaced by 123.45" in line and "came from first.csv" in line
+    assert again.as_dict()["replaced"] == 1 and again.as_dict()["revised"] == 1
+    (report,) = again.reports
+    assert report.startswith("corrected.csv.") and report.endswith(".revised.txt")
+    assert _reports(lake, tmp_path)[report].splitlines()[1:] == [line]
+    with lake.reader("LPG") as con:
+        prices = con.execute(
+            "SELECT price FROM stations WHERE price IN (?, 123.45)", [kept]
+        ).fetchall()
+    held = [p for (p,) in prices]
+    assert (
+        123.45 in held
+        and held.count(kept)
+        == sum(  # the old value only at other stations
+            1 for ln in lines[1:] if ln.split(";")[SALE] == old_price
+        )
+        - 1
+    )
 
 
 def test_a_line_repeated_in_one_file_with_another_price_is_listed(
@@ -48,10 +66,14 @@ def test_a_line_repeated_in_one_file_with_another_price_is_listed(
     assert (report.rows, report.written, report.duplicates_in_file) == (22, 20, 2)
     (line,) = report.differing
     assert "sale 99.99" in line and "an earlier row of the file holds" in line
-    assert "twice.csv.differing.txt" in _reports(lake, tmp_path)
+    (name,) = report.reports
+    assert name.startswith("twice.csv.") and name.endswith(".differing.txt")
+    assert name in _reports(lake, tmp_path)
 
 
-def test_the_cli_says_how_many_rows_differ_and_where_they_are_listed(tmp_path: Path) -> None:
+def test_the_cli_says_how_many_records_were_replaced_and_where_they_are_listed(
+    tmp_path: Path,
+) -> None:
     from typer.testing import CliRunner
 
     from fuelpipe.cli.main import cli
@@ -66,5 +88,6 @@ def test_the_cli_says_how_many_rows_differ_and_where_they_are_listed(tmp_path: P
     result = CliRunner().invoke(cli, ["stations", "ingest", str(second)], env=env)
     assert result.exit_code == 0, result.output
     said = " ".join(result.output.split())
-    assert "b.csv: 1 row(s) repeat a record with other prices" in said
-    assert "_reports/b.csv.differing.txt" in said
+    assert "b.csv: 1 record(s) of the lake replaced by this newer version's other values" in said
+    assert re.search(r"_reports/b\.csv\.[0-9a-f]{12}\.revised\.txt", said), said
+    assert "1 replacing an older version's values" in said

@@ -4,13 +4,14 @@ silently; re-ingesting a file changes nothing."""
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from polars.testing import assert_frame_equal
-from tests.lake.conftest import BOM, NOW, real_file, real_lines, set_cell
+from tests.lake.conftest import BOM, NOW, ingested_names, real_file, real_lines, set_cell
 
 from fuelpipe.adapters.clock import FixedClock
 from fuelpipe.adapters.lake.columns import Collected, Parsed, batches_fast, collect, read_exact
@@ -53,9 +54,11 @@ def test_bad_rows_are_reported_with_file_and_line(
         assert reason in got[line_no].reason, (line_no, got[line_no].reason)
         assert str(got[line_no]).startswith(f"ultimas-4-semanas-glp.csv:{line_no}: ")
     # every rejected row is kept in a report file in the lake, not only counted
-    stored = lake.storage.get_text("ultimas-4-semanas-glp.csv.rejected.txt")
+    (name,) = report.reports  # this version's own report: the file's name and content
+    assert re.fullmatch(r"ultimas-4-semanas-glp\.csv\.[0-9a-f]{12}\.rejected\.txt", name)
+    stored = lake.storage.get_text(name)
     assert stored is not None
-    assert len(stored.splitlines()) == len(faults)
+    assert len(stored.splitlines()) == 1 + len(faults)  # a header naming source and version
     with lake.reader() as con:
         (count,) = con.execute("SELECT count(*) FROM stations").fetchone()
     assert count == 400 - len(faults)
@@ -115,17 +118,17 @@ def test_reingesting_the_same_file_changes_nothing(
     read: list[tuple[str, int]] = []
     (again,) = lake.ingest_path(path, progress=lambda *a: read.append(a))
     assert again.skipped == "unchanged since it was ingested"
-    assert again.already_ingested == path.name
+    assert again.already_ingested == str(path.resolve())  # the manifest knows it by its path
     assert read == []  # same name and size: hashed first, and the file was not even read
 
     # Same content under a name the lake has not seen: hashed while it is read, and stopped
     # before anything is written.
     copy = write("renamed.csv", real_file("diesel-gnv"))
     (renamed,) = lake.ingest_path(copy, progress=lambda *a: read.append(a))
-    assert renamed.skipped == f"same content as {path.name}, already ingested"
-    assert renamed.already_ingested == path.name
+    assert renamed.skipped == f"same content as {path.resolve()}, already ingested"
+    assert renamed.already_ingested == str(path.resolve())
     assert read  # it was read this time
-    assert "renamed.csv" not in lake.storage.read_manifest()["files"]
+    assert "renamed.csv" not in ingested_names(lake)
     assert _lake_state(lake) == before
 
     (forced,) = lake.ingest_path(path, "copy-under-another-name.csv", force=True)
@@ -384,7 +387,7 @@ def test_a_file_ingested_under_two_names_is_named_as_itself_when_given_again(
     own = write("ultimas-4-semanas-glp.csv", data)
     lake.ingest_path(own, force=True)
     (again,) = lake.ingest_path(own)
-    assert again.already_ingested == own.name
+    assert again.already_ingested == str(own.resolve())
     assert again.skipped == "unchanged since it was ingested"
 
 
@@ -421,7 +424,8 @@ def test_files_downloaded_again_with_the_same_content_count_as_unchanged(
     again = ingest_remote(lake, source)
     assert (again.unchanged, again.written, again.rows) == (2, 0, 0)
     skipped = {p["name"]: p["already_ingested"] for f in again.files for p in f["parts"]}
-    assert skipped == {name: name for name in source.files}  # each names itself
+    # each names itself (its URL: the lake knows a file by its source)
+    assert skipped == {name: f"http://anp.example/qus/{name}" for name in source.files}
     capsys.readouterr()
     print_ingest(again.as_dict())
     out = " ".join(capsys.readouterr().out.split())

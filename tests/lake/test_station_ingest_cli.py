@@ -49,7 +49,8 @@ def test_a_path_that_is_not_a_file_is_its_error_and_the_rest_is_ingested(
         f"{folder}: is a folder, not a file; not ingested",
     ]
     manifest = json.loads((tmp_path / "lake" / "_manifest.json").read_text())
-    assert list(manifest["files"]) == ["glp.csv"]
+    assert list(manifest["files"]) == [str(glp.resolve())]  # keyed by its path, not its name
+    assert manifest["files"][str(glp.resolve())]["name"] == "glp.csv"
 
 
 def test_only_paths_that_are_not_files_is_a_usage_error(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from tests.lake.conftest import NOW, real_file
+from tests.lake.conftest import NOW, ingested_names, real_file
 from typer.testing import CliRunner
 
 from fuelpipe.adapters.clock import FixedClock
@@ -62,24 +62,24 @@ def test_an_ingest_stopped_after_a_partition_is_marked_and_a_rerun_completes_it(
         ingest_local(stopped, files)
     assert (raised.value.name, raised.value.source, raised.value.done) == (
         "ge.csv",
-        str(files[1]),
+        str(files[1].resolve()),
         1,
     )
     manifest = stopped.storage.read_manifest()
-    assert list(manifest["files"]) == ["glp.csv"]  # ge.csv is not recorded
+    assert list(manifest["files"]) == [str(files[0].resolve())]  # ge.csv is not recorded
     written = set(_state(root))
     assert glp_parts < len(written) < len(_state(reference))  # some of ge.csv's, not all
-    mark = stopped.incomplete()["ge.csv"]
-    assert mark["source"] == str(files[1])
+    mark = stopped.incomplete()[str(files[1].resolve())]  # by its source, as the manifest
+    assert mark["source"] == str(files[1].resolve()) and mark["name"] == "ge.csv"
     assert mark["sha256"] == hashlib.sha256(files[1].read_bytes()).hexdigest()
-    assert stopped.status()["incomplete"] == {"ge.csv": mark}
+    assert stopped.status()["incomplete"] == {str(files[1].resolve()): mark}
 
     again = _lake(root)
     summary = ingest_local(again, files)
     assert not summary.errors and summary.unchanged == 1  # glp.csv: already in the lake
     assert again.incomplete() == {}
     assert "incomplete" not in again.storage.read_manifest()  # as a lake never stopped
-    assert sorted(again.storage.read_manifest()["files"]) == ["ge.csv", "glp.csv"]
+    assert ingested_names(again) == ["ge.csv", "glp.csv"]
     with again.reader() as con:
         got = con.execute("SELECT * FROM stations ORDER BY ALL").fetchall()
     with _lake(reference).reader() as con:
@@ -115,7 +115,7 @@ def test_a_file_stopped_before_any_partition_is_not_marked(
 
 def test_the_interrupt_line_names_the_file_and_says_to_run_again() -> None:
     stop = IngestInterrupted("b.csv", "st/b.csv", 1)
-    line = _interrupted(stop, {"b.csv": {}})
+    line = _interrupted(stop, {"st/b.csv": {}})  # (marks are keyed by source)
     assert line.startswith("interrupted while ingesting st/b.csv: some of its partitions are in")
     assert "1 file(s) before it were done" in line
     assert "run the same `fuelpipe stations ingest` again to complete it" in line
@@ -131,13 +131,13 @@ def test_status_lists_an_incomplete_ingest(tmp_path: Path, files: list[Path]) ->
     env = {"FUELPIPE_LAKE": str(root), "FUELPIPE_DB": str(tmp_path / "x.sqlite"), "COLUMNS": "400"}
     shown = CliRunner().invoke(cli, ["stations", "status"], env=env)
     assert shown.exit_code == 0, shown.output
-    mark = _lake(root).incomplete()["ge.csv"]
+    mark = _lake(root).incomplete()[str(files[1].resolve())]
     assert _incomplete_line("ge.csv", mark) in " ".join(shown.stdout.split())
     assert f"run `fuelpipe stations ingest {files[1]}` to complete it" in _incomplete_line(
         "ge.csv", mark
     )
     as_json = CliRunner().invoke(cli, ["stations", "status", "--json"], env=env)
-    assert json.loads(as_json.stdout)["incomplete"] == {"ge.csv": mark}
+    assert json.loads(as_json.stdout)["incomplete"] == {str(files[1].resolve()): mark}
 
 
 def test_a_remote_source_is_rerun_with_only() -> None:

@@ -8,13 +8,16 @@ import csv
 import io
 import json
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
-from tests.lake.conftest import BOM, real_lines
+from tests.lake.conftest import BOM, real_lines, set_cell
 from typer.testing import CliRunner
 
 from fuelpipe.cli.main import cli
 from fuelpipe.domain.stations import FIGURE_DECIMALS, parse_day, week_start
+
+COLLECTED = 11  # "Data da Coleta"
 
 
 @pytest.fixture(scope="module")
@@ -185,3 +188,40 @@ def test_a_query_with_rows_has_no_note(env: dict[str, str]) -> None:
     done = CliRunner().invoke(cli, ["stations", "query", *args, "-f", "json"], env=env)
     assert done.exit_code == 0, done.output
     assert json.loads(done.stdout) and done.stderr == ""
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--since", "2025-01-01"],
+        ["--until", "2025-06-30"],
+        ["--since", "2025-04-01", "--until", "2025-04-05"],
+    ],
+)
+def test_window_refuses_a_span_as_it_is_the_lake_s_own(
+    args: list[str], env: dict[str, str]
+) -> None:
+    """`window` is the lake's first and last collection day (its first and last month's
+    partitions): a span asked for was taken as the two months to read, which answered NULL for a
+    span holding the whole lake and days outside a span inside it."""
+    line = _refused(["window", *args], env)
+    assert line.startswith("error: window does not take --"), line
+    assert line.endswith("its options: --format, --athena"), line
+
+
+def test_window_is_the_whole_lake_s_first_and_last_day(tmp_path: Path) -> None:
+    """A lake of three months (the real LPG records, their collection day moved to the 3rd of
+    January, February and April 2025: a synthetic edit): the first day is January's, which
+    the last four weeks asked for before did not reach."""
+    lines = real_lines("glp", 30)
+    days = ["03/01/2025", "03/02/2025", "03/04/2025"]
+    moved = [lines[0]] + [
+        set_cell(line, COLLECTED, days[n % 3]) for n, line in enumerate(lines[1:])
+    ]
+    path = tmp_path / "three-months.csv"
+    path.write_bytes(BOM + "\r\n".join(moved).encode())
+    env = {"FUELPIPE_LAKE": str(tmp_path / "lake"), "FUELPIPE_BACKEND": "embedded"}
+    assert CliRunner().invoke(cli, ["stations", "ingest", str(path)], env=env).exit_code == 0
+    done = CliRunner().invoke(cli, ["stations", "query", "window", "-f", "csv"], env=env)
+    assert done.exit_code == 0, done.output
+    assert done.stdout == "first_day,last_day\n2025-01-03,2025-04-03\n"

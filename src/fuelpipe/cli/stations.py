@@ -127,8 +127,6 @@ def _where(root: Path) -> str:
 def print_ingest(summary: dict[str, Any]) -> None:
     """One row per CSV ingested, then the rejected rows (the first few; all are in the lake's
     ``_reports/``), then one line of totals."""
-    from fuelpipe.adapters.lake.engine import report_name
-
     table = Table(
         "file",
         "format",
@@ -136,17 +134,18 @@ def print_ingest(summary: dict[str, Any]) -> None:
         "written",
         "dup. in file",
         "already in lake",
+        "replaced",
         "rejected",
         title="station files",
     )
     for f in summary["files"]:
         if f.get("unchanged"):
-            table.add_row(escape(f["name"]), "-", "-", "-", "-", "-", "-", end_section=False)
+            table.add_row(escape(f["name"]), "-", "-", "-", "-", "-", "-", "-", end_section=False)
             continue
         for p in f["parts"]:
             if p["skipped"]:
                 skipped = escape("skipped: " + p["skipped"])
-                table.add_row(escape(p["name"]), p["format"], skipped, "", "", "", "")
+                table.add_row(escape(p["name"]), p["format"], skipped, "", "", "", "", "")
                 continue
             table.add_row(
                 escape(p["name"]),
@@ -155,6 +154,7 @@ def print_ingest(summary: dict[str, Any]) -> None:
                 f"{p['written']:,}",
                 f"{p['duplicates_in_file']:,}",
                 f"{p['already_in_lake']:,}",
+                f"{p.get('replaced', 0):,}",
                 f"{p['rejected']:,}",
             )
     console.print(table)
@@ -166,22 +166,32 @@ def print_ingest(summary: dict[str, Any]) -> None:
                     err.print(f"[yellow]rejected[/] {escape(line)}", highlight=False)
                 shown += 1
     for f in summary["files"]:
-        differing = sum(p.get("differing", 0) for p in f.get("parts", []))
-        if differing:
-            err.print(
-                f"[yellow]note[/] {escape(f['name'])}: {differing:,} row(s) repeat a record "
-                "with other prices; the record kept first wins, and each is listed in the "
-                f"lake's _reports/{escape(report_name(f['name']))}.differing.txt",
-                highlight=False,
-            )
+        parts = f.get("parts", [])
+        reports = {r.rsplit(".", 2)[-2]: r for p in parts for r in p.get("reports", [])}
+        notes = (
+            ("differing", "row(s) repeat a record of the file with other prices; the file's "
+             "first wins, and each is listed in"),
+            ("revised", "record(s) of the lake replaced by this newer version's other values; "
+             "each value displaced is listed in"),
+        )  # fmt: skip
+        for kind, what in notes:
+            count = sum(p.get("replaced" if kind == "revised" else kind, 0) for p in parts)
+            if count:
+                err.print(
+                    f"[yellow]note[/] {escape(f['name'])}: {count:,} {what} the lake's "
+                    f"_reports/{escape(reports.get(kind, '?'))}",
+                    highlight=False,
+                )
     for e in summary["errors"]:
         err.print(
             f"[bold red]error:[/] {escape(' '.join(e.split()))}", highlight=False, soft_wrap=True
         )
+    replaced = summary.get("replaced", 0)
     console.print(
         f"{summary['rows']:,} rows read, {summary['written']:,} new in the lake, "
         f"{summary['rejected']:,} rejected (each with file and line), "
-        f"{summary['unchanged']} file(s) unchanged (their content is in the lake already)"
+        + (f"{replaced:,} replacing an older version's values, " if replaced else "")
+        + f"{summary['unchanged']} file(s) unchanged (their content is in the lake already)"
     )
 
 
@@ -266,7 +276,7 @@ def _interrupted(stop: IngestInterrupted, incomplete: dict[str, Any]) -> str:
     state = (
         "some of its partitions are in the lake, but it is not recorded as ingested "
         "(`fuelpipe stations status` lists it as incomplete)"
-        if stop.name in incomplete
+        if stop.source in incomplete
         else "nothing of it was written"
     )
     return (
@@ -354,22 +364,34 @@ def status(
         print(json.dumps(state, indent=2, default=str, ensure_ascii=False))
         return
     files = Table(
-        "file", "ingested at", "rows", "written", "rejected", title=f"lake {state['lake']}"
+        "file",
+        "source",
+        "ingested at",
+        "rows",
+        "written",
+        "replaced",
+        "rejected",
+        "reports (_reports/)",
+        title=f"lake {state['lake']}",
     )
-    for name, entry in sorted(state["files"].items()):
+    for key, entry in sorted(state["files"].items()):
         parts = entry["parts"]
         files.add_row(
-            name,
+            escape(entry.get("name", key)),
+            escape(str(entry.get("source") or key)),
             entry["ingested_at"],
             f"{sum(p['rows'] for p in parts):,}",
             f"{sum(p['written'] for p in parts):,}",
+            f"{sum(p.get('replaced', 0) for p in parts):,}",
             f"{sum(p['rejected'] for p in parts):,}",
+            escape("\n".join(entry.get("reports", []))),
         )
     console.print(files)
     if (layout := state["layout"]) < LAKE_LAYOUT:
         console.print(old_layout_notice(layout), style="red", highlight=False)
-    for name, mark in sorted(state["incomplete"].items()):
-        console.print(escape(_incomplete_line(name, mark)), style="red", highlight=False)
+    for key, mark in sorted(state["incomplete"].items()):
+        line = _incomplete_line(mark.get("name", key), mark)
+        console.print(escape(line), style="red", highlight=False)
     parts = Table("product", "month", "rows", "stations", "first day", "last day")
     for p in state["partitions"]:
         parts.add_row(
@@ -483,9 +505,14 @@ QUERY_OPTIONS: dict[str, frozenset[str]] = {
 whose parameters it uses (--format and --athena go with every query)."""
 
 
+LAKE_ENDS = frozenset({"window"})
+"""Queries whose month parameters are the lake's own first and last month (found from its
+partitions), not a span asked for: they take no --since/--until."""
+
+
 def options_of(name: str) -> list[str]:
     """The options a query takes, in the order of QUERY_OPTIONS."""
-    params = set(QUERIES[name].params)
+    params = set() if name in LAKE_ENDS else set(QUERIES[name].params)
     return [option for option, sets in QUERY_OPTIONS.items() if sets & params]
 
 
@@ -671,6 +698,8 @@ def _check_search_text(name: str, text: str | None) -> str:
 
 def _run_query(ctx: typer.Context, name: str, params: dict[str, Any], lake: Any) -> Any:
     """The query's result from the lake, or from Athena when ``lake`` is None."""
+    if name in LAKE_ENDS:
+        return _lake_window(ctx, lake)
     if lake is None:
         from fuelpipe.homes.lake import build_athena
 
@@ -681,6 +710,29 @@ def _run_query(ctx: typer.Context, name: str, params: dict[str, Any], lake: Any)
     else:
         result = lake.query(name, params)
     return _first_stations(result) if name == "station_search" else result
+
+
+def _lake_window(ctx: typer.Context, lake: Any) -> Any:
+    """The lake's first and last collection day, as the page's default span finds it (the
+    named query ``window`` over the first and last month that have partitions); on Athena
+    (``lake`` is None) over the lake bucket's."""
+    from fuelpipe.adapters.lake.engine import QueryResult
+
+    if lake is None:
+        from fuelpipe.homes.lake import build_athena_stations
+
+        try:
+            stations = build_athena_stations(settings(ctx))
+            if stations is None:
+                raise fail("window --athena needs the lake bucket (FUELPIPE_LAKE_BUCKET)")
+            found = stations.window()
+        except typer.Exit:
+            raise
+        except Exception as exc:  # boto3 and Athena errors: one line
+            raise fail(f"athena: {exc}", code=1) from None
+    else:
+        found = lake.window()
+    return QueryResult(["first_day", "last_day"], [found or (None, None)])
 
 
 def _first_stations(result: Any) -> Any:

@@ -99,6 +99,11 @@ class IngestSummary:
         return sum(p["written"] for f in self.files for p in f.get("parts", []))
 
     @property
+    def replaced(self) -> int:
+        """Records of the lake a newer version's corrected (each listed in its revised report)."""
+        return sum(p.get("replaced", 0) for f in self.files for p in f.get("parts", []))
+
+    @property
     def rejected(self) -> int:
         return sum(p["rejected"] for f in self.files for p in f.get("parts", []))
 
@@ -109,6 +114,7 @@ class IngestSummary:
             "unchanged": self.unchanged,
             "rows": self.rows,
             "written": self.written,
+            "replaced": self.replaced,
             "rejected": self.rejected,
         }
 
@@ -146,6 +152,8 @@ def _already_ingested(reports: Sequence[FileReportLike]) -> int:
 
 
 def file_name(url: str) -> str:
+    """A file's name for display (its URL's last segment). Not its identity: ANP's monthly
+    files share names across year folders, so the lake keys its manifest by the URL."""
     return url.rstrip("/").rsplit("/", 1)[-1]
 
 
@@ -178,12 +186,11 @@ def ingest_local(
     rows = _RowCount(progress)
     for n, path in enumerate(paths, 1):
         rows.next_file()
+        source = str(path.resolve())  # the file's identity in the lake (its name is not)
         try:
-            reports = lake.ingest_path(
-                path, path.name, source=str(path), force=force, progress=rows
-            )
+            reports = lake.ingest_path(path, path.name, source=source, force=force, progress=rows)
         except KeyboardInterrupt as stop:
-            raise IngestInterrupted(path.name, str(path), n - 1) from stop
+            raise IngestInterrupted(path.name, source, n - 1) from stop
         except _NOT_THIS_FILES:
             raise
         except OSError as exc:
@@ -191,7 +198,9 @@ def ingest_local(
         except Exception as exc:  # a fault in this file's reading; the others go on
             summary.errors.append(_failed(path, exc))
         else:
-            summary.files.append({"name": path.name, "parts": [r.as_dict() for r in reports]})
+            summary.files.append(
+                {"name": path.name, "source": source, "parts": [r.as_dict() for r in reports]}
+            )
             summary.unchanged += _already_ingested(reports)
         if progress:
             progress("ingest", n, len(paths))

@@ -4,8 +4,12 @@ One ingest reads each CSV once (Polars' reader; DuckDB's, which reports malforme
 line, when the file has any), validates every record column-wise with the domain's rules
 (``columns.py``), keeps one record per (CNPJ, product, collection date), and writes each
 touched (product, month) partition: a new one as it is, an existing one merged with what the
-lake holds. A record already in the lake wins over a re-sent one, so re-ingesting a file
-changes nothing; a partition nobody adds to is not rewritten. Queries run on DuckDB.
+lake holds. The newest ingested version of a record wins (ANP republishes corrected values: the
+rolling 4-week file, then the monthly one), and every value it displaces is listed in the
+version's ``revised`` report; re-ingesting a file changes nothing, and a partition nobody adds
+to or corrects is not rewritten. The manifest and the reports are keyed by the file's source
+(its URL, or its resolved path), not its name: ANP's monthly files share names across year
+folders. Queries run on DuckDB.
 """
 
 # ruff: noqa: S608 - SQL is composed here from our own constants and quoted literals (_sql_str); user values are bound parameters
@@ -76,9 +80,78 @@ Progress = Callable[[str, int], None]
 
 
 def report_name(name: str) -> str:
-    """The stem of an ingested file's reports in the lake (``<stem>.rejected.txt``,
-    ``<stem>.differing.txt``): its name with anything but letters, digits and ``-_.`` as ``_``."""
+    """A file's name fit for a report's name in the lake: anything but letters, digits and
+    ``-_.`` as ``_``."""
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+
+
+def report_stem(name: str, digest: str) -> str:
+    """The stem of one ingested version's reports (``<stem>.rejected.txt``,
+    ``<stem>.differing.txt``, ``<stem>.revised.txt``): the file's name and the first 12 hex
+    digits of its content's SHA-256, so that two files of one name (ANP's year folders) and two
+    versions of one file (the rolling file, republished weekly) each keep their own."""
+    return f"{report_name(name)}.{digest[:12]}"
+
+
+def _is_url(source: str) -> bool:
+    return "://" in source
+
+
+def by_source(manifest: dict[str, Any]) -> dict[str, Any]:
+    """``manifest`` with its files keyed by their source (URL, or resolved path), each entry
+    with its display ``name``. A manifest written before (files keyed by their bare name) is
+    brought to it in place: an entry whose ``source`` is a URL or an absolute path is keyed by
+    it; one given as a relative path (its folder unknown now) keeps its name as its key, and an
+    ingest of a file of that name and content adopts it (``_ingest_path``). An entry already
+    keyed by that source (written since) is newer and stays."""
+    files: dict[str, Any] = manifest["files"]
+    for key in [k for k, e in files.items() if "name" not in e]:
+        entry = files.pop(key)
+        source = entry.get("source") or ""
+        new = source if _is_url(source) or Path(source).is_absolute() else key
+        files.setdefault(new, {**entry, "name": key})
+    return manifest
+
+
+_REVISED = ("price", "purchase_price", *(c for c in TEXT_COLUMNS if c != "cnpj"), "unit", "brand")
+"""The columns of a record a later version may correct (the key, the week it implies and the
+file it came from aside): when any differs, the newest version's record replaces the lake's."""
+
+
+def _revised(
+    product: str, held: pl.DataFrame, offered: pl.DataFrame
+) -> tuple[pl.DataFrame, list[str]]:
+    """The keys of the ``offered`` records whose key ``held`` holds with another value in a
+    column of ``_REVISED``, and a line for each naming every value displaced (the lake's, and
+    the file it came from) and its replacement: nothing a source published is dropped without
+    a word."""
+    plr = polars()
+    key = ["cnpj", "collected"]
+    as_text = [plr.col(c).cast(plr.String) for c in _REVISED]
+    pairs = offered.select(*key, *as_text).join(
+        held.select(*key, *as_text, plr.col("source_file").cast(plr.String)),
+        on=key,
+        suffix="_held",
+    )
+    differ = pairs.filter(
+        plr.any_horizontal(plr.col(c).ne_missing(plr.col(f"{c}_held")) for c in _REVISED)
+    )
+
+    def shown(value: str | None) -> str:
+        return "-" if value is None else repr(value) if value.strip() != value else value
+
+    lines = []
+    for r in differ.iter_rows(named=True):
+        changes = "; ".join(
+            f"{c} {shown(r[f'{c}_held'])} replaced by {shown(r[c])}"
+            for c in _REVISED
+            if r[c] != r[f"{c}_held"]
+        )
+        lines.append(
+            f"{product} {r['cnpj']} {r['collected']}: {changes} "
+            f"(the lake's value came from {r['source_file']})"
+        )
+    return differ.select(key), lines
 
 
 def _differing(product: str, offered: pl.DataFrame, kept: pl.DataFrame, where: str) -> list[str]:
@@ -181,10 +254,19 @@ class FileReport:
     written: int = 0
     duplicates_in_file: int = 0
     already_in_lake: int = 0
+    """Records the lake holds already, the same in every column of ``_REVISED``."""
+    replaced: int = 0
+    """Records the lake held with another value (a corrected version): this file's replace
+    them, and ``revised`` lists each displaced value."""
     rejected: int = 0
     differing: list[str] = field(default_factory=list)
-    """Duplicates (in the file, or already in the lake) whose prices differ from the record
-    kept: the kept one wins, and each of these is listed, never dropped without a word."""
+    """Duplicates inside the file whose prices differ from the record kept (the first): the
+    kept one wins, and each of these is listed, never dropped without a word."""
+    revised: list[str] = field(default_factory=list)
+    """One line per record of the lake this file's replaced: the values displaced."""
+    reports: list[str] = field(default_factory=list)
+    """The lake's ``_reports/`` files this version's ingest wrote (rejected, differing,
+    revised; named by ``report_stem``)."""
     bad: list[BadRow] = field(default_factory=list)
     partitions: list[str] = field(default_factory=list)
     skipped: str | None = None
@@ -208,8 +290,11 @@ class FileReport:
             "written": self.written,
             "duplicates_in_file": self.duplicates_in_file,
             "already_in_lake": self.already_in_lake,
+            "replaced": self.replaced,
             "rejected": self.rejected,
             "differing": len(self.differing),
+            "revised": len(self.revised),
+            "reports": self.reports,
             "partitions": self.partitions,
             "skipped": self.skipped,
             "already_ingested": self.already_ingested,
@@ -219,9 +304,14 @@ class FileReport:
         }
 
     def accounted(self) -> bool:
-        """Every data row is written, a duplicate, already stored or rejected."""
+        """Every data row is written, a correction of a stored one, a duplicate, already stored
+        or rejected."""
         return self.rows == (
-            self.written + self.duplicates_in_file + self.already_in_lake + self.rejected
+            self.written
+            + self.replaced
+            + self.duplicates_in_file
+            + self.already_in_lake
+            + self.rejected
         )
 
 
@@ -367,8 +457,14 @@ class StationLake:
         progress: Progress | None,
     ) -> list[FileReport]:
         name = name or path.name
+        # What the manifest and the reports know the file by: two files of one name (ANP's
+        # year folders) are two files, and a new version of one replaces its entry.
+        key = source = source or str(path.resolve())
         size = path.stat().st_size
-        files = self.storage.read_manifest()["files"]  # what was ingested, read once
+        files = by_source(self.storage.read_manifest())["files"]  # what was ingested, read once
+        # An entry of an older manifest keyed by the bare name (a file given by a relative
+        # path): this file when it is of this name and content (then adopted, under ``key``).
+        legacy = name if key not in files and files.get(name, {}).get("name") == name else None
         # The file is hashed while it is read (the hash is asked for before anything is
         # written), except when its name and size say it is likely a file ingested before:
         # then first, so that it is not read at all.
@@ -380,7 +476,8 @@ class StationLake:
                 # The file itself when its own name holds this content, else the first other
                 # file that does (not merely the first in the manifest).
                 same = [n for n, e in files.items() if e.get("sha256") == digest]
-                seen = name if name in same else next(iter(same), None)
+                mine = key if key in same else legacy if legacy in same else None
+                seen = mine or next(iter(same), None)
                 if seen and not force:
                     raise _AlreadyIngested(seen)
                 return digest
@@ -392,12 +489,12 @@ class StationLake:
                 before its first partition is written (``_record`` clears the mark)."""
                 digest = new_content()
                 if not marked:
-                    self._mark_incomplete(name, digest, source)
+                    self._mark_incomplete(key, name, digest)
                     marked.append(digest)
                 return digest
 
             try:
-                if files.get(name, {}).get("bytes") == size:
+                if files.get(legacy or key, {}).get("bytes") == size:
                     new_content()
                 with self._scratch() as scratch:
                     try:
@@ -431,63 +528,87 @@ class StationLake:
                 digest = new_content()  # (asked already, unless no part had a record to write)
             except _AlreadyIngested as exc:
                 (seen,) = exc.args
+                if legacy is not None and seen == legacy:  # an older manifest's entry: re-keyed
+                    self._adopt(legacy, key)
+                    seen = key
                 why = (
                     "unchanged since it was ingested"
-                    if seen == name
+                    if seen == key
                     else f"same content as {seen}, already ingested"
                 )
                 return [FileReport(name, "-", skipped=why, already_ingested=seen)]
-        self._record(
-            name, digest, source, size, reports, whole=not any(r.unreadable for r in reports)
-        )
+        self._record(key, name, digest, size, reports, whole=not any(r.unreadable for r in reports))
         return reports
+
+    def _adopt(self, legacy: str, key: str) -> None:
+        """Key an older manifest's entry (by bare name) by the source it was found to be."""
+        manifest = by_source(self.storage.read_manifest())
+        files = manifest["files"]
+        if legacy in files and key not in files:
+            files[key] = {**files.pop(legacy), "source": key}
+            self.storage.write_manifest(manifest)
 
     def _record(
         self,
+        key: str,
         name: str,
         digest: str,
-        source: str | None,
         size: int,
         reports: Sequence[FileReport],
         *,
         whole: bool = True,
     ) -> None:
-        """The file's entry in the manifest (only when ``whole``: every part was read), in the
-        same write as its incomplete mark is cleared, and its rejected and differing lines."""
-        manifest = self.storage.read_manifest()
+        """This version's reports (its rejected, differing and revised lines, each its own
+        file named by ``report_stem``: a later version neither replaces nor leaves them
+        pointing at its own lines), then the file's entry in the manifest under ``key`` (only
+        when ``whole``: every part was read), in the same write as its incomplete mark is
+        cleared. The entry lists the reports of every version ingested from that source."""
+        stem = report_stem(name, digest)
+        header = f"# {key} sha256 {digest} ingested {self.clock.now().isoformat()}"
+        written = []
+        for kind, lines in (
+            ("rejected", [str(b) for r in reports for b in r.bad]),
+            ("differing", [line for r in reports for line in r.differing]),
+            ("revised", [line for r in reports for line in r.revised]),
+        ):
+            if lines:
+                self.storage.put_text(f"{stem}.{kind}.txt", "\n".join([header, *lines]) + "\n")
+                written.append(f"{stem}.{kind}.txt")
+        for r in reports:
+            r.reports = written
+        manifest = by_source(self.storage.read_manifest())
         marks = manifest.get(INCOMPLETE, {})
-        done = [n for n, m in marks.items() if n == name or m.get("sha256") == digest]
-        for n in done:  # (the same content under another name is complete now too)
+        done = [n for n, m in marks.items() if n == key or m.get("sha256") == digest]
+        for n in done:  # (the same content from another source is complete now too)
             del marks[n]
         if not marks:
             manifest.pop(INCOMPLETE, None)
         if whole:
-            manifest["files"][name] = {
+            files = manifest["files"]
+            before = files.get(key, {}).get("reports", [])
+            files[key] = {
+                "name": name,
                 "sha256": digest,
-                "source": source,
+                "source": key,
                 "bytes": size,
                 "ingested_at": self.clock.now().isoformat(),
                 "parts": [r.as_dict() for r in reports],
+                "reports": [*before, *(w for w in written if w not in before)],
             }
         if whole or done:
             manifest[LAYOUT] = LAKE_LAYOUT  # (the ingest migrated the lake before it wrote)
             self.storage.write_manifest(manifest)
-        safe = report_name(name)
-        bad = [str(b) for r in reports for b in r.bad]
-        if bad:
-            self.storage.put_text(f"{safe}.rejected.txt", "\n".join(bad) + "\n")
-        differing = [line for r in reports for line in r.differing]
-        if differing:
-            self.storage.put_text(f"{safe}.differing.txt", "\n".join(differing) + "\n")
 
-    def _mark_incomplete(self, name: str, digest: str, source: str | None) -> None:
-        """Mark ``name`` incomplete in the manifest, before its first partition is written: an
-        ingest stopped after (Ctrl+C, kill -9, a crash) leaves some of its partitions written
-        and the file not recorded, and `stations status` says so until an ingest of it ends."""
+    def _mark_incomplete(self, key: str, name: str, digest: str) -> None:
+        """Mark the file from ``key`` incomplete in the manifest, before its first partition is
+        written: an ingest stopped after (Ctrl+C, kill -9, a crash) leaves some of its
+        partitions written and the file not recorded, and `stations status` says so until an
+        ingest of it ends."""
         manifest = self.storage.read_manifest()
-        manifest.setdefault(INCOMPLETE, {})[name] = {
+        manifest.setdefault(INCOMPLETE, {})[key] = {
+            "name": name,
             "sha256": digest,
-            "source": source,
+            "source": key,
             "started_at": self.clock.now().isoformat(),
         }
         manifest[LAYOUT] = LAKE_LAYOUT  # (the ingest migrated the lake before it wrote)
@@ -590,7 +711,8 @@ class StationLake:
         scratch: Path,
     ) -> None:
         """Write each (product, month) partition the file touches: a new one as it is, an
-        existing one merged with the records it does not hold yet (the lake's copy wins).
+        existing one merged with the file's records (this newest version's record replaces
+        one the lake holds with another value, each displaced value listed in ``revised``).
         One record per (CNPJ, product, collection day): the file's first occurrence wins."""
         plr = polars()
         key = ["cnpj", "collected"]  # the product is the partition's
@@ -609,13 +731,21 @@ class StationLake:
             # (in today's layout: an ingest migrates an older lake before it reads a partition)
             held = plr.read_parquet(found)
             fresh = unique.join(held.select(key), on=key, how="anti")
-            report.already_in_lake += unique.height - fresh.height
-            if fresh.height < unique.height:
-                report.differing += _differing(product, unique, held, "the lake")
-            if fresh.height == 0:
-                continue  # nothing new: the partition file is not rewritten
+            kept = [held]
+            if fresh.height < unique.height:  # some records are in the lake: corrected?
+                changed, lines = _revised(product, held, unique)
+                report.already_in_lake += unique.height - fresh.height - changed.height
+                report.replaced += changed.height
+                report.revised += lines
+                if changed.height:  # the newest version wins: its records replace the lake's
+                    kept = [
+                        held.join(changed, on=key, how="anti"),
+                        unique.join(changed, on=key, how="semi"),
+                    ]
+            if fresh.height == 0 and len(kept) == 1:
+                continue  # nothing new or corrected: the partition file is not rewritten
             merged = plr.concat(
-                [held.select(FILE_COLUMNS), fresh.select(FILE_COLUMNS)], how="vertical_relaxed"
+                [f.select(FILE_COLUMNS) for f in [*kept, fresh]], how="vertical_relaxed"
             )
             jobs.append((product, month, merged, fresh.height))
         parts.clear()
@@ -750,16 +880,18 @@ class StationLake:
             self._mirror = None
 
     def incomplete(self) -> dict[str, dict[str, Any]]:
-        """The files whose ingest began writing partitions and did not end, by name: their
-        ``source``, ``sha256`` and ``started_at``."""
+        """The files whose ingest began writing partitions and did not end, by source (a mark
+        of an older manifest: by name): their ``name``, ``source``, ``sha256`` and
+        ``started_at``."""
         marks: dict[str, dict[str, Any]] = self.storage.read_manifest().get(INCOMPLETE, {})
         return marks
 
     def status(self) -> dict[str, Any]:
-        """Files ingested (from the manifest), files whose ingest stopped part-way (by name:
-        their source and when it started), rows per partition and the lake's layout (an
+        """Files ingested (from the manifest, by source: each with its name and the reports of
+        every version ingested), files whose ingest stopped part-way (by source: their name and
+        when it started), rows per partition and the lake's layout (an
         older one than ``LAKE_LAYOUT`` wants ``migrate``)."""
-        manifest = self.storage.read_manifest()
+        manifest = by_source(self.storage.read_manifest())
         coverage = self.query("coverage", {})
         return {
             "lake": self.storage.describe(),
