@@ -20,7 +20,7 @@ from tests.lake.conftest import BOM, NOW, ingested_names, real_lines, set_cell
 from typer.testing import CliRunner
 
 from fuelpipe.adapters.clock import FixedClock
-from fuelpipe.adapters.lake.engine import StationLake
+from fuelpipe.adapters.lake.engine import StationLake, source_key
 from fuelpipe.adapters.lake.storage import LocalLakeStorage
 from fuelpipe.cli.main import cli
 from fuelpipe.stages.stations import ingest_local, ingest_remote
@@ -73,8 +73,11 @@ def test_two_urls_of_one_name_are_two_files_with_their_own_reports(lake: Station
     first = ingest_remote(lake, source)
     assert not first.errors and first.written == 58 and first.rejected == 2
     files = lake.storage.read_manifest()["files"]
-    assert sorted(files) == sorted(source.files)  # both recorded, each under its URL
+    # both recorded, each under its URL's path (the host is not the file's identity)
+    assert sorted(files) == sorted(source_key(u) for u in source.files)
+    assert sorted(e["source"] for e in files.values()) == sorted(source.files)
     assert {e["name"] for e in files.values()} == {"precos-glp-01.csv"}
+    files = {e["source"]: e for e in files.values()}
     reports = {url: e["reports"] for url, e in files.items()}
     assert (
         all(len(r) == 1 for r in reports.values()) and len(set(map(tuple, reports.values()))) == 2
@@ -89,6 +92,19 @@ def test_two_urls_of_one_name_are_two_files_with_their_own_reports(lake: Station
     again = ingest_remote(lake, source)  # neither is read again
     assert again.unchanged == 2 and again.rows == 0
     assert {p[3] for p in _parts(again)} == {"unchanged since it was ingested"}
+
+
+def test_a_file_from_another_host_or_port_is_the_same_source(lake: StationLake) -> None:
+    """The demo's replay listens on a new port each run, and ANP has moved hosts before: the
+    same path from another host is the same file (unchanged), not a new source each time."""
+    data = _two_years()
+    first = ingest_remote(lake, _Anp(data))
+    assert first.written == 58
+    moved = {u.replace("http://anp.example", "http://127.0.0.1:8731"): b for u, b in data.items()}
+    again = ingest_remote(lake, _Anp(moved))
+    assert again.unchanged == 2 and again.rows == 0
+    assert {p[3] for p in _parts(again)} == {"unchanged since it was ingested"}
+    assert len(lake.storage.read_manifest()["files"]) == 2
 
 
 def test_local_files_of_one_name_are_unchanged_on_the_next_run(
@@ -232,7 +248,7 @@ def test_an_older_manifest_keyed_by_name_is_read_and_not_reingested(
     assert [(s.unchanged, s.rows, s.errors) for s in again] == [(1, 0, []), (2, 0, [])]
     assert _prices(lake) == before
     assert sorted(lake.storage.read_manifest()["files"]) == sorted(
-        [url, str(b.resolve()), str(c.resolve())]
+        [source_key(url), str(b.resolve()), str(c.resolve())]
     )
     assert ingested_names(lake) == ["a.csv", "b.csv", "c.csv"]
 

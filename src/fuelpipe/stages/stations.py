@@ -153,7 +153,7 @@ def _already_ingested(reports: Sequence[FileReportLike]) -> int:
 
 def file_name(url: str) -> str:
     """A file's name for display (its URL's last segment). Not its identity: ANP's monthly
-    files share names across year folders, so the lake keys its manifest by the URL."""
+    files share names across year folders, so the lake keys its manifest by the URL's path."""
     return url.rstrip("/").rsplit("/", 1)[-1]
 
 

@@ -8,7 +8,7 @@ lake holds. The newest ingested version of a record wins (ANP republishes correc
 rolling 4-week file, then the monthly one), and every value it displaces is listed in the
 version's ``revised`` report; re-ingesting a file changes nothing, and a partition nobody adds
 to or corrects is not rewritten. The manifest and the reports are keyed by the file's source
-(its URL, or its resolved path), not its name: ANP's monthly files share names across year
+(its URL's path, or its resolved path), not its name: ANP's monthly files share names across year
 folders. Queries run on DuckDB.
 """
 
@@ -27,6 +27,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from fuelpipe.adapters.lake.columns import (
     TEXT_COLUMNS,
@@ -97,8 +98,18 @@ def _is_url(source: str) -> bool:
     return "://" in source
 
 
+def source_key(source: str) -> str:
+    """What the manifest knows a file from ``source`` by: a URL's path and query (the same
+    path from another host or port is the same file: the demo's replay listens on a new port
+    each run, and ANP has moved hosts before), or the file's resolved path."""
+    if not _is_url(source):
+        return source
+    parts = urlsplit(source)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
 def by_source(manifest: dict[str, Any]) -> dict[str, Any]:
-    """``manifest`` with its files keyed by their source (URL, or resolved path), each entry
+    """``manifest`` with its files keyed by their source (:func:`source_key`), each entry
     with its display ``name``. A manifest written before (files keyed by their bare name) is
     brought to it in place: an entry whose ``source`` is a URL or an absolute path is keyed by
     it; one given as a relative path (its folder unknown now) keeps its name as its key, and an
@@ -108,7 +119,7 @@ def by_source(manifest: dict[str, Any]) -> dict[str, Any]:
     for key in [k for k, e in files.items() if "name" not in e]:
         entry = files.pop(key)
         source = entry.get("source") or ""
-        new = source if _is_url(source) or Path(source).is_absolute() else key
+        new = source_key(source) if _is_url(source) or Path(source).is_absolute() else key
         files.setdefault(new, {**entry, "name": key})
     return manifest
 
@@ -459,7 +470,8 @@ class StationLake:
         name = name or path.name
         # What the manifest and the reports know the file by: two files of one name (ANP's
         # year folders) are two files, and a new version of one replaces its entry.
-        key = source = source or str(path.resolve())
+        source = source or str(path.resolve())
+        key = source_key(source)
         size = path.stat().st_size
         files = by_source(self.storage.read_manifest())["files"]  # what was ingested, read once
         # An entry of an older manifest keyed by the bare name (a file given by a relative
@@ -489,7 +501,7 @@ class StationLake:
                 before its first partition is written (``_record`` clears the mark)."""
                 digest = new_content()
                 if not marked:
-                    self._mark_incomplete(key, name, digest)
+                    self._mark_incomplete(key, name, digest, source)
                     marked.append(digest)
                 return digest
 
@@ -529,7 +541,7 @@ class StationLake:
             except _AlreadyIngested as exc:
                 (seen,) = exc.args
                 if legacy is not None and seen == legacy:  # an older manifest's entry: re-keyed
-                    self._adopt(legacy, key)
+                    self._adopt(legacy, key, source)
                     seen = key
                 why = (
                     "unchanged since it was ingested"
@@ -537,15 +549,16 @@ class StationLake:
                     else f"same content as {seen}, already ingested"
                 )
                 return [FileReport(name, "-", skipped=why, already_ingested=seen)]
-        self._record(key, name, digest, size, reports, whole=not any(r.unreadable for r in reports))
+        whole = not any(r.unreadable for r in reports)
+        self._record(key, name, digest, size, reports, source=source, whole=whole)
         return reports
 
-    def _adopt(self, legacy: str, key: str) -> None:
+    def _adopt(self, legacy: str, key: str, source: str) -> None:
         """Key an older manifest's entry (by bare name) by the source it was found to be."""
         manifest = by_source(self.storage.read_manifest())
         files = manifest["files"]
         if legacy in files and key not in files:
-            files[key] = {**files.pop(legacy), "source": key}
+            files[key] = {**files.pop(legacy), "source": source}
             self.storage.write_manifest(manifest)
 
     def _record(
@@ -556,6 +569,7 @@ class StationLake:
         size: int,
         reports: Sequence[FileReport],
         *,
+        source: str,
         whole: bool = True,
     ) -> None:
         """This version's reports (its rejected, differing and revised lines, each its own
@@ -564,7 +578,7 @@ class StationLake:
         when ``whole``: every part was read), in the same write as its incomplete mark is
         cleared. The entry lists the reports of every version ingested from that source."""
         stem = report_stem(name, digest)
-        header = f"# {key} sha256 {digest} ingested {self.clock.now().isoformat()}"
+        header = f"# {source} sha256 {digest} ingested {self.clock.now().isoformat()}"
         written = []
         for kind, lines in (
             ("rejected", [str(b) for r in reports for b in r.bad]),
@@ -589,7 +603,7 @@ class StationLake:
             files[key] = {
                 "name": name,
                 "sha256": digest,
-                "source": key,
+                "source": source,
                 "bytes": size,
                 "ingested_at": self.clock.now().isoformat(),
                 "parts": [r.as_dict() for r in reports],
@@ -599,7 +613,7 @@ class StationLake:
             manifest[LAYOUT] = LAKE_LAYOUT  # (the ingest migrated the lake before it wrote)
             self.storage.write_manifest(manifest)
 
-    def _mark_incomplete(self, key: str, name: str, digest: str) -> None:
+    def _mark_incomplete(self, key: str, name: str, digest: str, source: str) -> None:
         """Mark the file from ``key`` incomplete in the manifest, before its first partition is
         written: an ingest stopped after (Ctrl+C, kill -9, a crash) leaves some of its
         partitions written and the file not recorded, and `stations status` says so until an
@@ -608,7 +622,7 @@ class StationLake:
         manifest.setdefault(INCOMPLETE, {})[key] = {
             "name": name,
             "sha256": digest,
-            "source": key,
+            "source": source,
             "started_at": self.clock.now().isoformat(),
         }
         manifest[LAYOUT] = LAKE_LAYOUT  # (the ingest migrated the lake before it wrote)
