@@ -82,14 +82,16 @@ def test_files_that_are_not_station_data_are_errors_and_the_rest_is_ingested(
     assert f"{GOOD_ROWS} new in the lake" in done.stdout
     assert "skipped" not in done.stdout  # the bad files are errors, not table rows
     manifest = json.loads((lake / "_manifest.json").read_text())
-    assert set(manifest["files"]) == {"glp.csv"}
+    assert {e["name"] for e in manifest["files"].values()} == {"glp.csv"}
 
     # Not recorded, so the same files are refused again for the same reasons.
     again = _ingest(lake, *(files[n] for n in BAD))
     assert again.returncode == 1
     assert "already ingested" not in again.stdout + again.stderr
     assert [ln for ln in again.stderr.splitlines() if ln.startswith("error:")] == errors
-    assert set(json.loads((lake / "_manifest.json").read_text())["files"]) == {"glp.csv"}
+    assert {
+        e["name"] for e in json.loads((lake / "_manifest.json").read_text())["files"].values()
+    } == {"glp.csv"}
 
 
 def test_the_json_summary_lists_them_as_errors(tmp_path: Path, files: dict[str, Path]) -> None:
