@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlencode
@@ -173,6 +173,35 @@ def test_a_read_only_store_serves_views_recomputed_in_memory(tmp_path: Path) -> 
             again = httpx.get(base + "/api/overview", timeout=30)
             assert again.status_code == 200 and pre.computed == computed  # kept in memory
         assert reader.connection.execute("SELECT * FROM meta ORDER BY name").fetchall() == meta
+
+
+def test_the_stored_overview_dates_brent_in_reais_by_brent_on_a_ptax_holiday(
+    tmp_path: Path,
+) -> None:
+    """The page's overview without an End date is a stored view: Brent's newest day is Carnival
+    Tuesday (no PTAX on 02-28 and 03-01), so its Brent in BRL card is Brent that day at 02-25's
+    PTAX against 02-22's, as Brent's card; before, it showed 02-25 against 02-18."""
+    days = [date(2022, 2, 14) + timedelta(days=i) for i in range(16)]
+    weekdays = [d for d in days if d.weekday() < 5]  # 02-14 .. 03-01
+    carnival = {date(2022, 2, 28), date(2022, 3, 1)}
+    brent = {d: Decimal(90 + i) for i, d in enumerate(weekdays)}
+    ptax = {d: Decimal(f"5.{1000 + i}") for i, d in enumerate(weekdays) if d not in carnival}
+    with SqliteStore(tmp_path / "store.sqlite", clock=FixedClock(NOW)) as store:
+        store.put_records(
+            [Record("COMMODITY#BRENT", d, v, Status.OK) for d, v in brent.items()]
+            + [Record(USD, d, v, Status.OK) for d, v in ptax.items()]
+        )
+        mark_changed(store, NOW, "fill")
+        app = create_app(store, DEFAULT_CATALOG, clock=FixedClock(NOW), cache_ttl_s=0)
+        app.state.precomputer.refresh()
+        with serving(app) as base:
+            answer = httpx.get(base + "/api/overview", timeout=30)
+        assert data_version(store) in answer.headers["etag"]  # the stored view
+    card = next(i for i in answer.json()["items"] if i["key"] == "BRENT_BRL")
+    tuesday, friday, week_before = date(2022, 3, 1), date(2022, 2, 25), date(2022, 2, 22)
+    assert (card["date"], card["prev_date"]) == (tuesday.isoformat(), week_before.isoformat())
+    assert card["value"] == pytest.approx(float(brent[tuesday] * ptax[friday]), abs=1e-6)
+    assert card["prev_value"] == pytest.approx(float(brent[week_before] * ptax[week_before]))
 
 
 class _AreaFails(OutlookViews):
