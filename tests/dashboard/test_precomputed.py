@@ -118,6 +118,20 @@ def test_if_none_match_gives_304_for_stored_views_only(served):
         assert csv.headers["content-type"].startswith("text/csv")
 
 
+def test_a_stored_view_is_not_served_for_a_parameter_it_does_not_take(served):
+    """A parameter left blank was dropped before the stored view's lookup, so ``?x=`` (or
+    ``?end=``) got the stored overview while the routes answer 422; one with a value never
+    matched a stored view and the routes' 422 names it."""
+    url, _ = served
+    with httpx.Client(base_url=url, timeout=30) as client:
+        assert "etag" in client.get("/api/overview").headers
+        for query, detail in (("x=", "x: unknown parameter"), ("x=1", "x: unknown parameter")):
+            r = client.get(f"/api/overview?{query}")
+            assert r.status_code == 422 and r.json()["detail"].startswith(detail), query
+        r = client.get("/api/overview?end=")
+        assert r.status_code == 422 and "is not a date" in r.json()["detail"]
+
+
 def test_new_data_gives_new_etag_and_recomputes_each_view_once(served, store, version_timer):
     url, pre = served
     with httpx.Client(base_url=url, timeout=30) as client:

@@ -491,9 +491,12 @@ class PrecomputedViews:
         if scope["type"] != "http" or scope["method"] != "GET" or path not in BUILDERS:
             await self.app(scope, receive, send)
             return
-        params = canonical(scope.get("query_string", b""))
-        if dict(params).get("format", ("json",)) != ("json",):
-            await self.app(scope, receive, send)  # CSV downloads are rendered per request
+        query = scope.get("query_string", b"")
+        params = canonical(query)
+        if dict(params).get("format", ("json",)) != ("json",) or _blank(query, params):
+            # CSV downloads are rendered per request; a parameter left blank (canonical drops
+            # it) is the routes' to judge: a 422, as for any value they refuse or do not take.
+            await self.app(scope, receive, send)
             return
         key = tuple(p for p in params if p[0] != "format")
         match = Headers(scope=scope).get("if-none-match")
@@ -511,6 +514,12 @@ class PrecomputedViews:
         # Not stored: computed by the routes, untagged, as a writer that bypasses the pipeline
         # (a test, a manual repair) leaves the version alone and must not make a 304 stale.
         await self.app(scope, receive, send)
+
+
+def _blank(query: bytes, params: Params) -> bool:
+    """Whether the query names a parameter its canonical form left out (``end=``, ``x=``)."""
+    named = {name for name, _ in parse_qsl(query.decode("latin-1"), keep_blank_values=True)}
+    return named != {name for name, _ in params}
 
 
 async def _reply(send: Send, status: int, etag: str, body: bytes) -> None:
