@@ -412,14 +412,16 @@ class Fuelpipe:
         to: To = "pandas",
     ) -> Lags:
         """How many weeks a pump price trails a driver, and how much of a move passes through,
-        as the dashboard's Lags view computes it (same defaults)."""
+        as the dashboard's Lags view computes it (same defaults). Product, area and driver are
+        case-insensitive; an unknown product or area is a ValueError naming the valid ones."""
         from fuelpipe.dashboard import views
+        from fuelpipe.dashboard.areas import check_area, check_product
 
         view = views.lags_view(
             self._reader,
-            product.upper(),
-            area.upper(),
-            driver.upper() if driver.upper() in DERIVED else driver,
+            check_product(product),
+            check_area(area),
+            driver.strip().upper(),  # every catalog key is upper case, as BRENT_BRL
             max_lag,
             reg_lags,
             _day(start, "start"),
@@ -450,10 +452,12 @@ class Fuelpipe:
         self, product: str = "GASOLINE", week: DateLike = None, *, to: To = "pandas"
     ) -> Frame:
         """One product's price by state and region in one survey week and its changes over
-        4, 12 and 52 weeks (percent), as the dashboard's Regional map shows it."""
+        4, 12 and 52 weeks (percent), as the dashboard's Regional map shows it. The product is
+        case-insensitive; an unknown one is a ValueError naming the valid ones."""
         from fuelpipe.dashboard import views
+        from fuelpipe.dashboard.areas import check_product
 
-        view = views.regional_view(self._reader, product.upper(), _day(week, "week"))
+        view = views.regional_view(self._reader, check_product(product), _day(week, "week"))
         fields = _AREA | {"region": "str"}
         floats = dict.fromkeys(("price", "change_4w", "change_12w", "change_52w"), "float")
         return convert(_of_rows(view.areas, fields | floats, view.week), to)

@@ -22,7 +22,7 @@ import fuelpipe
 from fuelpipe.adapters.clock import FixedClock
 from fuelpipe.api import TIDY_COLUMNS
 from fuelpipe.dashboard.app import create_app
-from fuelpipe.dashboard.areas import DRIVERS
+from fuelpipe.dashboard.areas import DRIVERS, PRODUCTS
 
 KEYS = ("CURRENCY#USD", "COMMODITY#BRENT", "FUEL#GASOLINE#SP", "FUEL#ETHANOL#REGION_NE")
 
@@ -63,6 +63,24 @@ def test_an_unknown_driver_names_the_drivers_the_dashboard_offers(embedded_home:
     with pytest.raises(LookupError, match="'STOCK#NOPE' is not in the catalog") as raised:
         embedded_home.fp.lags("GASOLINE", driver="STOCK#NOPE")
     assert str(raised.value).endswith(f"choose a driver among {', '.join(DRIVERS)}")
+
+
+def test_lags_and_regional_take_any_case_and_name_the_valid_fuels(embedded_home: Home) -> None:
+    """Correlations took lower-case keys, lags' driver did not (NotFoundError for
+    "currency#usd"); an unknown product was a bare KeyError 'PETROL' from regional and one
+    naming a catalog key from lags."""
+    fp = embedded_home.fp
+    lower = fp.lags("gasoline", area="sp", driver="currency#usd")
+    upper = fp.lags("GASOLINE", area="SP", driver="CURRENCY#USD")
+    assert (lower.pump, lower.driver) == ("FUEL#GASOLINE#SP", "CURRENCY#USD")
+    assert lower.best_lag == upper.best_lag and lower.cross.equals(upper.cross)
+    fuels = ", ".join(PRODUCTS)
+    for call in (lambda: fp.regional("petrol"), lambda: fp.lags("petrol")):
+        with pytest.raises(ValueError, match="unknown fuel 'petrol'") as raised:
+            call()
+        assert str(raised.value).endswith(fuels)
+    with pytest.raises(ValueError, match="unknown area 'XX'"):
+        fp.lags("GASOLINE", area="XX")
 
 
 def test_open_through_the_cli_settings_reads_the_same_store(home: Home) -> None:

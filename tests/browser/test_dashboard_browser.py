@@ -727,13 +727,19 @@ def download_chart_csv(watched: Watched, button: str, chart: str) -> list[list[s
     with page.expect_download() as got:
         page.click(f"#{button}")
     assert got.value.suggested_filename == "indices.csv"
-    head, *rows = csv.reader(io.StringIO(Path(got.value.path()).read_text(encoding="utf-8")))
-    assert head == ["key", "date", "index"]
+    text = Path(got.value.path()).read_text(encoding="utf-8")
+    head, *rows = csv.reader(io.StringIO(text))
+    assert head == ["key", "base_date", "date", "index", "note"]
     api = httpx.get(watched.base + source).json()
-    want = [(s["key"], p["date"], p["value"]) for s in api["series"] for p in s["points"]]
-    assert [(k, d, float(v)) for k, d, v in rows] == want
-    assert len(rows) == watched.points(chart)
-    return rows
+    want = [
+        (s["key"], s["base_date"], p["date"], p["value"])
+        for s in api["series"]
+        for p in s["points"]
+    ]
+    points = [r for r in rows if r[2]]  # a line with no points is a row of its note
+    assert [(k, b, d, float(v)) for k, b, d, v, _ in points] == want
+    assert len(points) == watched.points(chart)
+    return points
 
 
 @pytest.mark.parametrize("lang", ["en", "pt-BR"])
@@ -743,7 +749,7 @@ def test_overview_exports_the_index_chart_as_well_as_the_cards(watched: Watched,
     page = watched.page
     rows = download_chart_csv(watched, "overview-chart-csv", "chart-overview")
     assert len(rows) > 50
-    assert max(r[1] for r in rows) <= "2022-01-12"
+    assert max(r[2] for r in rows) <= "2022-01-12"
     cards_href = page.get_attribute("#csv", "href") or ""
     assert cards_href.startswith("/api/overview?")
     labels = {"en": ("Download the cards' CSV", "Download the chart's CSV"),
@@ -763,7 +769,7 @@ def test_price_movement_downloads_its_index_chart_as_csv(watched: Watched, lang:
     assert watched.page.inner_text("#movement-chart-csv") == label
     rows = download_chart_csv(watched, "movement-chart-csv", "chart-index")
     assert {r[0] for r in rows} >= {"FUEL#GASOLINE#BR", "CURRENCY#USD"}
-    assert len(rows) > 20 and max(r[1] for r in rows) <= "2022-01-12"
+    assert len(rows) > 20 and max(r[2] for r in rows) <= "2022-01-12"
     # The page's own CSV button still exports the price chart.
     assert (watched.page.get_attribute("#csv", "href") or "").startswith("/api/series?")
 

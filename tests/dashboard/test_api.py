@@ -348,6 +348,18 @@ def test_regional_view_defaults_to_latest_state_week(client: httpx.Client) -> No
     assert spread["count"] == 27
 
 
+@pytest.mark.parametrize(("fuel", "price_range"), [("GASOLINE", 1.4), ("ETHANOL", 2.07)])
+def test_the_map_spread_is_given_to_the_documented_decimals(
+    client: httpx.Client, fuel: str, price_range: float
+) -> None:
+    """7.69 − 6.29 was served as 1.4000000000000004 and 5.86 − 3.79 as 2.0700000000000003, the
+    standard deviation to 17 digits: the spread is rounded as every other value is."""
+    spread = client.get(f"/api/regional?fuel={fuel}").json()["spread"]
+    assert spread["range"] == price_range
+    for name in ("min_price", "max_price", "range", "std"):
+        assert spread[name] == round(spread[name], DECIMALS), name
+
+
 def test_regional_view_for_a_fuel_with_only_regions(client: httpx.Client) -> None:
     body = client.get("/api/regional?fuel=DIESEL").json()
     assert body["week"] == "2022-05-01"
@@ -501,7 +513,7 @@ def test_csv_export_of_every_view(client: httpx.Client, name: str) -> None:
     counts = {
         "overview": lambda b: len(b["items"]),
         "series": lambda b: len(b["points"]),
-        "indices": lambda b: sum(len(s["points"]) for s in b["series"]),
+        "indices": lambda b: sum(len(s["points"]) or 1 for s in b["series"]),
         "correlations": lambda b: len(b["keys"]) ** 2,
         "lags": lambda b: len(b["cross"]),
         "regional": lambda b: len(b["areas"]),
@@ -512,6 +524,52 @@ def test_csv_export_of_every_view(client: httpx.Client, name: str) -> None:
     assert expected_rows > 0
     assert len(rows) == expected_rows + 1  # the header
     assert all(len(row) == len(rows[0]) for row in rows)
+
+
+def _csv_rows(client: httpx.Client, path: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(client.get(path + "&format=csv").text)))
+
+
+def test_the_csvs_say_what_their_json_says(client: httpx.Client) -> None:
+    """indices.csv left out a line with no points (only its note) and every line's base date;
+    the map's CSV had no week, product, unit or spread, the parity CSV no week: a download did
+    not say which week or unit its prices were."""
+    window = "start=2021-05-09&until=2022-05-07"
+    path = f"/api/indices?keys=FUEL{Q}GASOLINE{Q}BR,FUEL{Q}GASOLINE{Q}SP&{window}"
+    lines = {s["key"]: s for s in client.get(path).json()["series"]}
+    gas_br, gas_sp = lines["FUEL#GASOLINE#BR"], lines["FUEL#GASOLINE#SP"]
+    assert gas_br["points"] and not gas_sp["points"] and gas_sp["note"]
+    rows = _csv_rows(client, path)
+    assert [r for r in rows if r["key"] == "FUEL#GASOLINE#SP"] == [
+        {
+            "key": "FUEL#GASOLINE#SP",
+            "base_date": "",
+            "date": "",
+            "index": "",
+            "note": gas_sp["note"],
+        }
+    ]
+    br_rows = [r for r in rows if r["key"] == "FUEL#GASOLINE#BR"]
+    assert len(br_rows) == len(gas_br["points"])
+    assert {(r["base_date"], r["note"]) for r in br_rows} == {(gas_br["base_date"], "")}
+
+    for path in ("/api/regional?fuel=LPG&week=2022-04-24", "/api/regional?fuel=GASOLINE"):
+        body = client.get(path).json()
+        rows = _csv_rows(client, path)
+        assert len(rows) == len(body["areas"])
+        assert {(r["week"], r["product"], r["unit"]) for r in rows} == {
+            (body["week"], body["product"], body["unit"])
+        }
+        spread = body["spread"] or {}
+        for name in ("count", "min_area", "min_price", "max_area", "max_price", "range", "std"):
+            want = "" if spread.get(name) is None else str(spread[name])
+            assert {r[f"spread_{name}"] for r in rows} == {want}, (path, name)
+    assert client.get("/api/regional?fuel=LPG&week=2022-04-24").json()["spread"] is None
+    assert client.get("/api/regional?fuel=GASOLINE").json()["spread"]["count"] == 27
+
+    parity = client.get("/api/parity").json()
+    rows = _csv_rows(client, "/api/parity?week=" + parity["week"])
+    assert rows and {r["week"] for r in rows} == {parity["week"]}
 
 
 def test_change_fields_state_their_unit_in_the_schema_and_the_csv(client: httpx.Client) -> None:
@@ -741,3 +799,28 @@ def test_brent_in_reais_on_the_week_compares_the_same_days_as_brent(client: http
     want = brent["prev_value"] * usd["points"][-1]["value"]
     assert brl["prev_value"] == pytest.approx(want, abs=1e-6)
     assert brl["change_pct"] == pytest.approx((brl["value"] / want - 1) * 100, rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("end", "brent_day", "ptax_day"),
+    [("2022-03-08", "2022-03-01", "2022-02-25"), ("2022-04-28", "2022-04-21", "2022-04-20")],
+)
+def test_brent_in_reais_on_a_ptax_holiday_is_brent_that_day_at_the_ptax_before(
+    client: httpx.Client, end: str, brent_day: str, ptax_day: str
+) -> None:
+    """Brent's latest day by ``end`` is a PTAX holiday (Carnival Tuesday, Tiradentes): the card
+    showed the last day both had (02-25 against 02-18; 04-20 against 04-13) while Brent's card
+    showed its own day. Now it is Brent that day at the latest PTAX before it, against a week
+    before as Brent's card dates it."""
+    items = {i["key"]: i for i in client.get(f"/api/overview?end={end}").json()["items"]}
+    brent, brl = items["COMMODITY#BRENT"], items["BRENT_BRL"]
+    assert brent["date"] == brent_day
+    assert (brl["date"], brl["prev_date"]) == (brent["date"], brent["prev_date"])
+    usd = client.get(f"/api/series?key=CURRENCY{Q}USD&start=2022-02-01&end={end}").json()
+    ptax = {p["date"]: p["value"] for p in usd["points"]}
+    assert brent_day not in ptax
+    prev_ptax = ptax[max(d for d in ptax if d <= brent["prev_date"])]
+    value, prev = brent["value"] * ptax[ptax_day], brent["prev_value"] * prev_ptax
+    assert brl["value"] == pytest.approx(value, abs=1e-6)
+    assert brl["prev_value"] == pytest.approx(prev, abs=1e-6)
+    assert brl["change_pct"] == pytest.approx((value / prev - 1) * 100, rel=1e-6)

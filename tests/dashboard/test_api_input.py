@@ -156,6 +156,44 @@ def test_keys_are_case_insensitive(client: httpx.Client) -> None:
     assert [s["key"] for s in both["series"]] == ["CURRENCY#USD", "COMMODITY#BRENT"]
 
 
+@pytest.mark.parametrize(
+    ("url", "unknown"),
+    [
+        ("/api/lags?fuel=GASOLINE&maxlag=2", "maxlag"),  # max_lag misspelt: was 12 lags, a 200
+        ("/api/parity?fuel=DIESEL", "fuel"),
+        ("/api/series?keys=CURRENCY%23USD", "keys"),  # key, not keys
+        ("/api/outlook?fuel=GASOLINE&horizon=2", "horizon"),  # the map's, not the area's
+        ("/api/stations/ranking?fuel=GASOLINE&uf=SP", "uf"),
+        ("/api/live?_=1", "_"),
+    ],
+)
+def test_a_parameter_a_route_does_not_take_is_422_naming_it(
+    client: httpx.Client, url: str, unknown: str
+) -> None:
+    r = client.get(url)
+    assert r.status_code == 422, r.text
+    detail = r.json()["detail"]
+    path = url.partition("?")[0]
+    assert detail.startswith(f"{unknown}: unknown parameter: {path} takes ")
+    assert r.json()["errors"][0]["loc"] == ["query", unknown]
+
+
+def test_every_api_route_names_the_parameters_its_reference_lists(client: httpx.Client) -> None:
+    """Each /api route's 422 for a parameter it does not take lists what /docs lists for it;
+    the pages, whose own state is in their query (view, lang), take any."""
+    paths = client.get("/openapi.json").json()["paths"]
+    api = {p: op["get"] for p, op in paths.items() if p.startswith("/api/")}
+    assert len(api) >= 15
+    for path, op in api.items():
+        r = client.get(f"{path}?bogus=1")
+        assert r.status_code == 422, (path, r.text)
+        taken = [p["name"] for p in op.get("parameters", []) if p["in"] == "query"]
+        listed = r.json()["detail"].removeprefix(f"bogus: unknown parameter: {path} takes ")
+        assert sorted(listed.split(", ")) == sorted(taken), path
+    for page in ("/?view=lags&lang=pt-BR", "/stations?view=brands&lang=en", "/docs?x=1"):
+        assert client.get(page).status_code == 200, page
+
+
 def test_area_docs_come_from_the_codes_the_code_checks(client: httpx.Client) -> None:
     spec = client.get("/openapi.json").json()
     (area,) = [p for p in spec["paths"]["/api/lags"]["get"]["parameters"] if p["name"] == "area"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlencode
@@ -118,6 +118,20 @@ def test_if_none_match_gives_304_for_stored_views_only(served):
         assert csv.headers["content-type"].startswith("text/csv")
 
 
+def test_a_stored_view_is_not_served_for_a_parameter_it_does_not_take(served):
+    """A parameter left blank was dropped before the stored view's lookup, so ``?x=`` (or
+    ``?end=``) got the stored overview while the routes answer 422; one with a value never
+    matched a stored view and the routes' 422 names it."""
+    url, _ = served
+    with httpx.Client(base_url=url, timeout=30) as client:
+        assert "etag" in client.get("/api/overview").headers
+        for query, detail in (("x=", "x: unknown parameter"), ("x=1", "x: unknown parameter")):
+            r = client.get(f"/api/overview?{query}")
+            assert r.status_code == 422 and r.json()["detail"].startswith(detail), query
+        r = client.get("/api/overview?end=")
+        assert r.status_code == 422 and "is not a date" in r.json()["detail"]
+
+
 def test_new_data_gives_new_etag_and_recomputes_each_view_once(served, store, version_timer):
     url, pre = served
     with httpx.Client(base_url=url, timeout=30) as client:
@@ -173,6 +187,35 @@ def test_a_read_only_store_serves_views_recomputed_in_memory(tmp_path: Path) -> 
             again = httpx.get(base + "/api/overview", timeout=30)
             assert again.status_code == 200 and pre.computed == computed  # kept in memory
         assert reader.connection.execute("SELECT * FROM meta ORDER BY name").fetchall() == meta
+
+
+def test_the_stored_overview_dates_brent_in_reais_by_brent_on_a_ptax_holiday(
+    tmp_path: Path,
+) -> None:
+    """The page's overview without an End date is a stored view: Brent's newest day is Carnival
+    Tuesday (no PTAX on 02-28 and 03-01), so its Brent in BRL card is Brent that day at 02-25's
+    PTAX against 02-22's, as Brent's card; before, it showed 02-25 against 02-18."""
+    days = [date(2022, 2, 14) + timedelta(days=i) for i in range(16)]
+    weekdays = [d for d in days if d.weekday() < 5]  # 02-14 .. 03-01
+    carnival = {date(2022, 2, 28), date(2022, 3, 1)}
+    brent = {d: Decimal(90 + i) for i, d in enumerate(weekdays)}
+    ptax = {d: Decimal(f"5.{1000 + i}") for i, d in enumerate(weekdays) if d not in carnival}
+    with SqliteStore(tmp_path / "store.sqlite", clock=FixedClock(NOW)) as store:
+        store.put_records(
+            [Record("COMMODITY#BRENT", d, v, Status.OK) for d, v in brent.items()]
+            + [Record(USD, d, v, Status.OK) for d, v in ptax.items()]
+        )
+        mark_changed(store, NOW, "fill")
+        app = create_app(store, DEFAULT_CATALOG, clock=FixedClock(NOW), cache_ttl_s=0)
+        app.state.precomputer.refresh()
+        with serving(app) as base:
+            answer = httpx.get(base + "/api/overview", timeout=30)
+        assert data_version(store) in answer.headers["etag"]  # the stored view
+    card = next(i for i in answer.json()["items"] if i["key"] == "BRENT_BRL")
+    tuesday, friday, week_before = date(2022, 3, 1), date(2022, 2, 25), date(2022, 2, 22)
+    assert (card["date"], card["prev_date"]) == (tuesday.isoformat(), week_before.isoformat())
+    assert card["value"] == pytest.approx(float(brent[tuesday] * ptax[friday]), abs=1e-6)
+    assert card["prev_value"] == pytest.approx(float(brent[week_before] * ptax[week_before]))
 
 
 class _AreaFails(OutlookViews):

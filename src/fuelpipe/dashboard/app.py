@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from fastapi import Depends, FastAPI, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import AfterValidator, BaseModel
@@ -50,6 +50,7 @@ from fuelpipe.dashboard.security import SecurityHeaders
 from fuelpipe.dashboard.static_assets import serve_asset
 from fuelpipe.dashboard.stations import StationQueries
 from fuelpipe.dashboard.stations import build_router as build_stations_router
+from fuelpipe.dashboard.unknown_params import KNOWN_PARAMS_ONLY
 from fuelpipe.dashboard.versions import DataVersion, request_version
 from fuelpipe.domain.calendars import EARLIEST_DATE, LATEST_DATE
 from fuelpipe.domain.catalog import Catalog
@@ -356,12 +357,18 @@ def create_app(  # noqa: PLR0915 - the one factory that wires every route and ro
     from fuelpipe.dashboard.outlook_api import outlook_router  # imports this module's helpers
 
     stored = getattr(app.state, "precomputer", None)  # one accuracy cache for both
+    # Every /api route answers a query parameter it does not take with a 422 naming it.
+    known_only = [KNOWN_PARAMS_ONLY]
     app.include_router(
-        outlook_router(store, catalog, the_versions, stored.ctx.outlook if stored else None)
+        outlook_router(store, catalog, the_versions, stored.ctx.outlook if stored else None),
+        dependencies=known_only,
     )
     from fuelpipe.dashboard.intraday import intraday_router  # imports this module's helpers
 
-    app.include_router(intraday_router(store, intraday, catalog, the_clock))
+    app.include_router(
+        intraday_router(store, intraday, catalog, the_clock), dependencies=known_only
+    )
+    api = APIRouter(dependencies=known_only)  # the panel's views, included below
 
     def answer(view: BaseModel, fmt: Format, name: str) -> BaseModel | Response:
         table = getattr(view, "table", None)
@@ -386,12 +393,12 @@ def create_app(  # noqa: PLR0915 - the one factory that wires every route and ro
     def static(request: Request, name: str) -> Response:
         return serve_asset(request, name)
 
-    @app.get("/api/meta", response_model=MetaView, responses=CSV_RESPONSES)
+    @api.get("/api/meta", response_model=MetaView, responses=CSV_RESPONSES)
     def meta(format: FormatQ = "json") -> BaseModel | Response:
         """Products, areas, drivers, and the weeks stored for each product and level."""
         return answer(views.meta_view(reader), format, "meta")
 
-    @app.get("/api/overview", response_model=OverviewView, responses=CSV_RESPONSES)
+    @api.get("/api/overview", response_model=OverviewView, responses=CSV_RESPONSES)
     def overview(
         request: Request, end: EndQ = None, format: FormatQ = "json"
     ) -> BaseModel | Response:
@@ -401,7 +408,7 @@ def create_app(  # noqa: PLR0915 - the one factory that wires every route and ro
         not_too_far_ahead(request, end, "end")
         return answer(views.overview_view(reader, end), format, "overview")
 
-    @app.get("/api/series", response_model=SeriesView, responses=CSV_RESPONSES)
+    @api.get("/api/series", response_model=SeriesView, responses=CSV_RESPONSES)
     def series(
         key: Annotated[
             str, Query(description="a catalog key such as FUEL#GASOLINE#SP, or BRENT_BRL")
@@ -419,7 +426,7 @@ def create_app(  # noqa: PLR0915 - the one factory that wires every route and ro
         )
         return answer(view, format, "series")
 
-    @app.get("/api/indices", response_model=IndicesView, responses=CSV_RESPONSES)
+    @api.get("/api/indices", response_model=IndicesView, responses=CSV_RESPONSES)
     def indices(
         request: Request,
         keys: KeysQ,
@@ -443,7 +450,7 @@ def create_app(  # noqa: PLR0915 - the one factory that wires every route and ro
         view = views.indices_view(reader, chosen, base, win.start, win.end, how, until=win.until)
         return answer(view, format, "indices")
 
-    @app.get("/api/correlations", response_model=CorrelationView, responses=CSV_RESPONSES)
+    @api.get("/api/correlations", response_model=CorrelationView, responses=CSV_RESPONSES)
     def correlations(
         keys: KeysQ,
         win: WindowDep,
@@ -458,7 +465,7 @@ def create_app(  # noqa: PLR0915 - the one factory that wires every route and ro
         view = views.correlation_view(reader, chosen, win.start, win.end, how, until=win.until)
         return answer(view, format, "correlations")
 
-    @app.get("/api/lags", response_model=LagsView, responses=LAGS_RESPONSES)
+    @api.get("/api/lags", response_model=LagsView, responses=LAGS_RESPONSES)
     def lags(
         fuel: FuelQ,
         win: WindowDep,
@@ -477,7 +484,7 @@ def create_app(  # noqa: PLR0915 - the one factory that wires every route and ro
         )
         return answer(view, format, "lags")
 
-    @app.get("/api/regional", response_model=RegionalView, responses=CSV_RESPONSES)
+    @api.get("/api/regional", response_model=RegionalView, responses=CSV_RESPONSES)
     def regional(
         request: Request,
         fuel: FuelQ,
@@ -488,7 +495,7 @@ def create_app(  # noqa: PLR0915 - the one factory that wires every route and ro
         not_too_far_ahead(request, week, "week")
         return answer(views.regional_view(reader, fuel, week), format, "regional")
 
-    @app.get("/api/parity", response_model=ParityView, responses=CSV_RESPONSES)
+    @api.get("/api/parity", response_model=ParityView, responses=CSV_RESPONSES)
     def parity(
         request: Request, week: WeekQ = None, format: FormatQ = "json"
     ) -> BaseModel | Response:
@@ -498,12 +505,15 @@ def create_app(  # noqa: PLR0915 - the one factory that wires every route and ro
 
     due = LatestDue()  # each series' latest due date, reused until it can move
 
-    @app.get("/api/health", response_model=HealthView, responses=CSV_RESPONSES)
+    @api.get("/api/health", response_model=HealthView, responses=CSV_RESPONSES)
     def health(format: FormatQ = "json") -> BaseModel | Response:
         """Sources late or failing now, the active alerts, completeness per stored series,
         pending, quarantined, dead letters, last runs, freshness."""
         view = health_view(store, catalog, queue, the_clock, series_clocks, alerts, due)
         return answer(view, format, "health")
 
-    app.include_router(live_router(store, catalog, the_clock, generation, intraday))
+    app.include_router(api)
+    app.include_router(
+        live_router(store, catalog, the_clock, generation, intraday), dependencies=known_only
+    )
     return app

@@ -92,7 +92,7 @@ def canonical(query: str | bytes) -> Params:
     return tuple(sorted((k, tuple(v)) for k, v in found.items()))
 
 
-VIEWS_SCHEMA = 10
+VIEWS_SCHEMA = 11
 """Raise it when a view's JSON changes shape: the entries stored before are then never read
 (a new name), so a new release never serves a body its page does not expect until the data
 changes. 2: the lags view's minimum weeks and flat-price fields, the correlations' first and
@@ -102,7 +102,8 @@ week (a line could start a week before it, off 100); 6: health's owed stock-spli
 (per series and counted); 7: English labels (fuels, Brazil, the regions) and meta's products'
 source_name; 8: values and parity ratios to 6 decimals (schemas.DECIMALS); 9: an End date keeps
 the values published by its end (an ANP week from its Friday), not those dated up to it; 10:
-health's ``pending_read`` (the failing rows come from the newest PENDING records only)."""
+health's ``pending_read`` (the failing rows come from the newest PENDING records only); 11:
+the overview's Brent in BRL dated by Brent on a PTAX holiday, the map's spread to DECIMALS."""
 
 
 def params_hash(path: str, params: Params) -> str:
@@ -490,9 +491,12 @@ class PrecomputedViews:
         if scope["type"] != "http" or scope["method"] != "GET" or path not in BUILDERS:
             await self.app(scope, receive, send)
             return
-        params = canonical(scope.get("query_string", b""))
-        if dict(params).get("format", ("json",)) != ("json",):
-            await self.app(scope, receive, send)  # CSV downloads are rendered per request
+        query = scope.get("query_string", b"")
+        params = canonical(query)
+        if dict(params).get("format", ("json",)) != ("json",) or _blank(query, params):
+            # CSV downloads are rendered per request; a parameter left blank (canonical drops
+            # it) is the routes' to judge: a 422, as for any value they refuse or do not take.
+            await self.app(scope, receive, send)
             return
         key = tuple(p for p in params if p[0] != "format")
         match = Headers(scope=scope).get("if-none-match")
@@ -510,6 +514,12 @@ class PrecomputedViews:
         # Not stored: computed by the routes, untagged, as a writer that bypasses the pipeline
         # (a test, a manual repair) leaves the version alone and must not make a 304 stale.
         await self.app(scope, receive, send)
+
+
+def _blank(query: bytes, params: Params) -> bool:
+    """Whether the query names a parameter its canonical form left out (``end=``, ``x=``)."""
+    named = {name for name, _ in parse_qsl(query.decode("latin-1"), keep_blank_values=True)}
+    return named != {name for name, _ in params}
 
 
 async def _reply(send: Send, status: int, etag: str, body: bytes) -> None:

@@ -106,11 +106,16 @@ class IndicesView(BaseModel):
     series: list[IndexSeries]
 
     def table(self) -> Table:
-        """Long format: key, date, index."""
-        rows: list[list[Cell]] = [
-            [s.key, p.date.isoformat(), p.value] for s in self.series for p in s.points
-        ]
-        return ["key", "date", "index"], rows
+        """Long format: key, base_date, date, index, note; a line with no points (a series with
+        no week on or after the base) is one row with its note and no date or index."""
+        rows: list[list[Cell]] = []
+        for s in self.series:
+            base = s.base_date.isoformat() if s.base_date else None
+            points: list[Point | None] = list(s.points) or [None]
+            for p in points:
+                day, value = (p.date.isoformat(), p.value) if p else (None, None)
+                rows.append([s.key, base, day, value, s.note])
+        return ["key", "base_date", "date", "index", "note"], rows
 
 
 class CorrelationView(BaseModel):
@@ -231,16 +236,20 @@ class AreaRow(BaseModel):
     change_52w: float | None = Field(description=_change_over(52))
 
 
+def _changes(row: AreaRow) -> tuple[float | None, ...]:
+    return row.change_4w, row.change_12w, row.change_52w
+
+
 class SpreadView(BaseModel):
-    """How far apart the states are."""
+    """How far apart the states are (to DECIMALS places: a range of 2.0700000000000003 is 2.07)."""
 
     count: int
     min_area: str
-    min_price: float
+    min_price: Rounded
     max_area: str
-    max_price: float
-    range: float
-    std: float | None
+    max_price: Rounded
+    range: Rounded
+    std: Rounded | None
 
 
 class RegionalView(BaseModel):
@@ -253,11 +262,18 @@ class RegionalView(BaseModel):
     spread: SpreadView | None
 
     def table(self) -> Table:
-        """One row per area; the change columns say their unit (percent)."""
-        head = ["area", "name", "level", "region", "price"]
+        """One row per area after the week, product and unit; the change columns say their
+        unit (percent); the states' spread (``spread_*``, empty without state prices) repeats
+        on every row."""
+        head = ["week", "product", "unit", "area", "name", "level", "region", "price"]
         head += ["change_4w_pct", "change_12w_pct", "change_52w_pct"]
+        spread_fields = list(SpreadView.model_fields)
+        head += [f"spread_{f}" for f in spread_fields]
+        s = self.spread
+        spread: list[Cell] = [getattr(s, f) if s else None for f in spread_fields]
+        view: list[Cell] = [self.week.isoformat() if self.week else None, self.product, self.unit]
         return head, [
-            [a.area, a.name, a.level, a.region, a.price, a.change_4w, a.change_12w, a.change_52w]
+            [*view, a.area, a.name, a.level, a.region, a.price, *_changes(a), *spread]
             for a in self.areas
         ]
 
@@ -283,10 +299,11 @@ class ParityView(BaseModel):
     areas: list[ParityRow]
 
     def table(self) -> Table:
-        """One row per area."""
-        head = ["area", "name", "level", "ethanol", "gasoline", "ratio", "ethanol_pays"]
+        """One row per area, after the week."""
+        week = self.week.isoformat() if self.week else None
+        head = ["week", "area", "name", "level", "ethanol", "gasoline", "ratio", "ethanol_pays"]
         return head, [
-            [a.area, a.name, a.level, a.ethanol, a.gasoline, a.ratio, a.ethanol_pays]
+            [week, a.area, a.name, a.level, a.ethanol, a.gasoline, a.ratio, a.ethanol_pays]
             for a in self.areas
         ]
 

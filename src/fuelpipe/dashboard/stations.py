@@ -23,6 +23,7 @@ from pydantic import AfterValidator
 from fuelpipe.dashboard.errors import InvalidRequestError
 from fuelpipe.dashboard.params import DateParam, one_of
 from fuelpipe.dashboard.static_assets import serve_asset
+from fuelpipe.dashboard.unknown_params import KNOWN_PARAMS_ONLY
 from fuelpipe.domain.catalog import STATES
 from fuelpipe.domain.stations import (
     FUEL_UNITS,
@@ -220,7 +221,8 @@ def _meta(lake: StationQueries, fmt: str) -> Response:
 
 def build_router(lake: StationQueries | None) -> APIRouter:
     """The station page and API around ``lake``."""
-    router = APIRouter(route_class=_EngineErrors)
+    router = APIRouter(route_class=_EngineErrors)  # the page; its API below, included last
+    api = APIRouter(route_class=_EngineErrors, dependencies=[KNOWN_PARAMS_ONLY])
 
     def unavailable() -> Response:
         return JSONResponse({"detail": NO_LAKE}, status_code=404)
@@ -291,12 +293,12 @@ def build_router(lake: StationQueries | None) -> APIRouter:
     def page(request: Request) -> Response:
         return serve_asset(request, "stations.html", max_age=0)
 
-    @router.get("/api/stations/meta", tags=["stations"], responses=RESPONSES)
+    @api.get("/api/stations/meta", tags=["stations"], responses=RESPONSES)
     def meta(format: FormatQ = "json") -> Response:
         """The lake's first and last collection day, the fuels, and an older layout if any."""
         return unavailable() if lake is None else _meta(lake, format)
 
-    @router.get("/api/stations/ranking", tags=["stations"], responses=RESPONSES)
+    @api.get("/api/stations/ranking", tags=["stations"], responses=RESPONSES)
     def ranking(
         fuel: FuelQ = "GASOLINE",
         start: DayQ = None,
@@ -314,7 +316,7 @@ def build_router(lake: StationQueries | None) -> APIRouter:
             keep=(lambda r: r["state"] == state) if state else None,
         )
 
-    @router.get("/api/stations/municipality", tags=["stations"], responses=RESPONSES)
+    @api.get("/api/stations/municipality", tags=["stations"], responses=RESPONSES)
     def municipality(
         state: Annotated[str, AfterValidator(_check_state), Query(description=_STATE_HELP)],
         municipality: Annotated[str, Query(min_length=2, max_length=80)],
@@ -328,7 +330,7 @@ def build_router(lake: StationQueries | None) -> APIRouter:
             "municipality_weekly", fuel, start, end, format, state=state, municipality=municipality
         )
 
-    @router.get("/api/stations/brands", tags=["stations"], responses=RESPONSES)
+    @api.get("/api/stations/brands", tags=["stations"], responses=RESPONSES)
     def brands(
         fuel: FuelQ = "GASOLINE",
         start: DayQ = None,
@@ -338,7 +340,7 @@ def build_router(lake: StationQueries | None) -> APIRouter:
         """Each flag's premium over unbranded (BRANCA) stations of the same town and week."""
         return answer("brand_premium", fuel, start, end, format)
 
-    @router.get("/api/stations/dispersion", tags=["stations"], responses=RESPONSES)
+    @api.get("/api/stations/dispersion", tags=["stations"], responses=RESPONSES)
     def dispersion(
         fuel: FuelQ = "GASOLINE",
         start: DayQ = None,
@@ -349,7 +351,7 @@ def build_router(lake: StationQueries | None) -> APIRouter:
         variation."""
         return answer("dispersion", fuel, start, end, format)
 
-    @router.get("/api/stations/search", tags=["stations"], responses=RESPONSES)
+    @api.get("/api/stations/search", tags=["stations"], responses=RESPONSES)
     def search(
         q: TextQ,
         start: DayQ = None,
@@ -362,4 +364,5 @@ def build_router(lake: StationQueries | None) -> APIRouter:
         (the CSV's name then ends in ``-first-<limit>-stations``, header ``X-Truncated``)."""
         return answer("station_search", "GASOLINE", start, end, format, text=q, per_fuel=False)
 
+    router.include_router(api)
     return router

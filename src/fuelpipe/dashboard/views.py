@@ -124,16 +124,17 @@ def overview_view(reader: SeriesReader, end: date | None = None) -> OverviewView
     items = []
     for key in keys:
         label, unit = reader.label(key)
-        # Brent in BRL exists where Brent does (PTAX has fewer holidays): date it by Brent.
+        # Brent in BRL is dated by Brent (PTAX has holidays Brent has not): see _brent_brl_on.
         latest = last_ok_date(reader, BRENT if key == BRENT_BRL else key, reader.as_of(key, end))
-        recent = reader.raw(key, latest - timedelta(days=21), latest) if latest else None
-        last = recent.value_on_or_before(latest) if recent and latest else None
-        if not (recent and last):
-            prev = None
-        elif key == BRENT_BRL:
-            prev = _brent_brl_week_before(reader, last[0])
-        else:
-            prev = recent.value_on_or_before(last[0] - timedelta(days=7))
+        last: tuple[date, float] | None = None
+        prev: tuple[date, float] | None = None
+        if key == BRENT_BRL:
+            last = _brent_brl_on(reader, latest) if latest else None
+            prev = _brent_brl_on(reader, last[0] - timedelta(days=7)) if last else None
+        elif latest:
+            recent = reader.raw(key, latest - timedelta(days=21), latest)
+            last = recent.value_on_or_before(latest)
+            prev = recent.value_on_or_before(last[0] - timedelta(days=7)) if last else None
         items.append(
             OverviewItem(
                 key=key,
@@ -149,13 +150,13 @@ def overview_view(reader: SeriesReader, end: date | None = None) -> OverviewView
     return OverviewView(end=end, items=items)
 
 
-def _brent_brl_week_before(reader: SeriesReader, day: date) -> tuple[date, float] | None:
-    """Brent in BRL a week before ``day``, dated as Brent's own card dates it: Brent's value on
-    or before ``day`` − 7 at the latest PTAX on or before that date. Matching dates alone slipped
-    further back when PTAX had a holiday Brent had not (Carnival): 2022-03-08 was compared with
-    02-25, eleven days, while Brent's card compared it with 03-01."""
-    target = day - timedelta(days=7)
-    brent = reader.raw(BRENT, target - timedelta(days=21), target).value_on_or_before(target)
+def _brent_brl_on(reader: SeriesReader, day: date) -> tuple[date, float] | None:
+    """Brent in BRL on or before ``day``, dated as Brent's own card dates it: Brent's value on
+    or before ``day`` at the latest PTAX on or before that date. Matching dates alone slipped
+    back when PTAX had a holiday Brent had not: on Carnival Tuesday 2022-03-01 the card showed
+    02-25's value, a week before compared with 02-18, while Brent's card showed 03-01 against
+    02-22; the week before 03-08 was 02-25, eleven days, where Brent's card compared with 03-01."""
+    brent = reader.raw(BRENT, day - timedelta(days=21), day).value_on_or_before(day)
     if brent is None:
         return None
     usd = reader.raw(USD, brent[0] - timedelta(days=21), brent[0]).value_on_or_before(brent[0])
