@@ -136,3 +136,22 @@ def test_two_writers_adjusting_the_same_date_leave_one_history_entry(
     assert first.revise(STOCK, DAY, _adjustment(), REBASED, history=0)
     assert not second.revise(STOCK, DAY, _adjustment(), REBASED, history=0)
     assert second.query(STOCK, DAY, DAY)[0].revisions == (_adjustment(),)
+
+
+def test_put_records_never_touches_stored_revisions(store: Store) -> None:
+    """A record with a history keeps it whole when put_records writes it again (the
+    outlook's upsert), and a record's own ``revisions`` are never written by put_records:
+    only revise adds to a history."""
+    store.put_records([Record(KEY, DAY, Decimal("127.98"), Status.OK)])
+    assert store.revise(KEY, DAY, _revision("127.98", "128.1"), {})
+    store.put_records([Record(KEY, DAY, Decimal("129.5"), Status.OK, attrs={"note": "again"})])
+    rec = _one(store)
+    assert (rec.value, rec.attrs) == (Decimal("129.5"), {"note": "again"})
+    assert rec.revisions == (_revision("127.98", "128.1"),)
+    assert [r.date for r in store.revised(KEY)] == [DAY]
+    assert store.present(KEY)[0].revised
+    other = DAY + timedelta(days=1)
+    carried = Record(KEY, other, Decimal("2"), Status.OK, revisions=(_revision("1", "2"),))
+    store.put_records([carried])
+    assert _one(store, other).revisions == ()
+    assert [r.date for r in store.revised(KEY)] == [DAY]

@@ -64,6 +64,7 @@ from fuelpipe.adapters.clock import SystemClock
 from fuelpipe.domain.instants import iso_utc
 from fuelpipe.domain.keys import LATEST_RUNS, WATERMARKS, date_key, run_key, shard_of
 from fuelpipe.domain.models import AttrValue, PresentDate, Record, Revision, Status
+from fuelpipe.domain.numbers import TooManyDigits
 from fuelpipe.domain.retry import released_reason
 from fuelpipe.ports import store as port
 from fuelpipe.ports.clock import Clock
@@ -199,7 +200,15 @@ class DynamoDbStore(Store):
     # --- writes --------------------------------------------------------------------------
 
     def put_records(self, records: Sequence[Record]) -> int:
-        """Upsert OK records with BatchWriteItem, 25 distinct keys a call; last duplicate wins."""
+        """Upsert OK records with BatchWriteItem, 25 distinct keys a call; last duplicate wins.
+
+        A Put replaces an item whole, so the stored histories are read first (one strongly
+        consistent Query of each key over the records' dates, only items with a history
+        returned) and put back with their items: the port's "never touches stored revisions".
+        BatchWriteItem takes no condition, so a revision recorded between that read and the
+        write would be lost; the only caller (the outlook) writes ``OUTLOOK#`` partitions,
+        which nothing revises.
+        """
         if not records:
             return 0
         stamp = self._now()
@@ -207,6 +216,8 @@ class DynamoDbStore(Store):
         unique: dict[tuple[str, date], Item] = {}
         for r in records:
             unique[(r.key, r.date)] = items.ok_item(r, stamp)
+        for (key, day), history in self._histories(list(unique)).items():
+            unique[(key, day)]["revisions"] = history
         requests = [{"PutRequest": {"Item": item}} for item in unique.values()]
         batches = [requests[i : i + BATCH_LIMIT] for i in range(0, len(requests), BATCH_LIMIT)]
         threads = min(self._write_threads, len(batches))
@@ -223,6 +234,35 @@ class DynamoDbStore(Store):
         for future in futures:
             future.result()  # the first failure, if any (each upsert is idempotent: redo it)
         return len(unique)
+
+    def _histories(self, slots: list[tuple[str, date]]) -> dict[tuple[str, date], Any]:
+        """The stored ``revisions`` (raw) of those of ``slots`` that have one: one strongly
+        consistent Query per key over its dates, ``write_threads`` at a time."""
+        spans: dict[str, tuple[date, date]] = {}
+        for key, day in slots:
+            first, last = spans.get(key, (day, day))
+            spans[key] = (min(first, day), max(last, day))
+
+        def read(key: str) -> list[tuple[tuple[str, date], Any]]:
+            first, last = spans[key]
+            condition = items.key_condition(
+                Key("info_type").eq(key) & Key("date").between(date_key(first), date_key(last))
+            )
+            condition["ExpressionAttributeNames"].update({"#d": "date", "#r": "revisions"})
+            return [
+                ((key, date.fromisoformat(i["date"]["S"])), i["revisions"])
+                for page in self._pages(
+                    ConsistentRead=True,
+                    ProjectionExpression="#d, #r",
+                    FilterExpression="attribute_exists(#r)",
+                    **condition,
+                )
+                for i in page
+            ]
+
+        wanted = set(slots)
+        found = _in_threads(read, list(spans), self._write_threads)
+        return {slot: raw for part in found for slot, raw in part if slot in wanted}
 
     def add_records(self, records: Sequence[Record]) -> list[tuple[str, date]]:
         """Conditional writes in batches of at most 25 (BatchWriteItem takes no condition):
@@ -343,7 +383,7 @@ class DynamoDbStore(Store):
         expression = "SET " + ", ".join(sets)
         if attrs:
             expression += ", #attrs = :attrs"
-            values["attrs"] = attrs
+            values["attrs"] = items.attrs_values(attrs)
         else:
             expression += " REMOVE #attrs"
         # Numbers compare numerically: 78.25 equals a stored 78.250.
@@ -353,7 +393,10 @@ class DynamoDbStore(Store):
             values["seen"] = history
         elif history == 0:
             condition += " AND attribute_not_exists(#revisions)"
-        return self._update(key, day, expression, condition, **values)
+        try:
+            return self._update(key, day, expression, condition, **values)
+        except TooManyDigits as exc:
+            raise exc.at(key, day) from None
 
     def revised(self, key: str) -> list[Record]:
         """One Query on the key, filtered to records carrying a history; those whose history
@@ -384,8 +427,11 @@ class DynamoDbStore(Store):
             )
         now = self.clock.now()
         stamp = iso_utc(now)
-        fields = self._not_ok_fields(record, now)
-        item: Item = {**items.primary_key(record.key, record.date), **items.to_item(fields)}
+        try:
+            fields = self._not_ok_fields(record, now)
+            item: Item = {**items.primary_key(record.key, record.date), **items.to_item(fields)}
+        except TooManyDigits as exc:
+            raise exc.at(record.key, record.date) from None
         try:
             # A new record is created whole; an existing one is refreshed below.
             self.client.put_item(
@@ -431,7 +477,7 @@ class DynamoDbStore(Store):
             "value": record.value,
             "next_attempt_at": None if when is None else iso_utc(when),
             "reason": record.reason,
-            "attrs": record.attrs or None,
+            "attrs": items.attrs_values(record.attrs) or None,
         }
         if record.status is not Status.ABSENT:
             gsk_time = when if record.status is Status.PENDING else now
@@ -624,37 +670,37 @@ class DynamoDbStore(Store):
         return True
 
     def lower_watermark(self, key: str, day: date) -> None:
-        """Move the watermark below ``day``, bumping its version (creating it if absent).
+        """Move the watermark below ``day``, bumping its version by one (creating it if absent).
 
-        Two writes, in this order: first the version alone, so any scan that read the
-        watermark earlier has its move refused; then, if the watermark is above ``day``, it
-        is lowered with another bump, so a scan that read it between the two is refused too.
+        One conditional write, whichever holds: the version alone when the watermark is not
+        above ``day - 1`` (none, or lower already), or the version and the watermark together
+        when it is. Each checks what it relies on in the same write, so a scan that read the
+        watermark before is refused either way; when a scan moved it in between (the first
+        condition failed, then the second), the pair is tried again.
         """
         key_item = items.primary_key(WATERMARKS, key)
         names = {"#v": "version"}
+        below = {"S": (day - timedelta(days=1)).isoformat()}
         one = items.encode(1)
-        self.client.update_item(
-            TableName=self.table,
-            Key=key_item,
-            UpdateExpression="ADD #v :one",
-            ExpressionAttributeNames=names,
-            ExpressionAttributeValues={":one": one},
+        writes = (
+            ("ADD #v :one", "attribute_not_exists(through) OR through <= :below"),
+            ("SET through = :below ADD #v :one", "through > :below"),
         )
-        try:
-            self.client.update_item(
-                TableName=self.table,
-                Key=key_item,
-                UpdateExpression="SET through = :below ADD #v :one",
-                ConditionExpression="through > :below",
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues={
-                    ":below": {"S": (day - timedelta(days=1)).isoformat()},
-                    ":one": one,
-                },
-            )
-        except ClientError as exc:
-            if not _condition_failed(exc):
-                raise
+        while True:
+            for expression, condition in writes:
+                try:
+                    self.client.update_item(
+                        TableName=self.table,
+                        Key=key_item,
+                        UpdateExpression=expression,
+                        ConditionExpression=condition,
+                        ExpressionAttributeNames=names,
+                        ExpressionAttributeValues={":below": below, ":one": one},
+                    )
+                    return
+                except ClientError as exc:
+                    if not _condition_failed(exc):
+                        raise
 
     def put_run(self, run: RunLog) -> None:
         """Keep the run under ``RUN#<stage>`` (until DynamoDB's TTL deletes it, ``run_history_kept``

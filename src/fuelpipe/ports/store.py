@@ -131,7 +131,16 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def put_records(self, records: Sequence[Record]) -> int:
         """Upsert OK records in bounded batches (DynamoDB: 25 per BatchWriteItem); the same
-        record twice leaves one."""
+        record twice leaves one.
+
+        Never touches a record's stored revisions: a record that has a history keeps it
+        whole, and a record's own ``revisions`` are not written (only :meth:`revise` adds to a
+        history). Every number is stored in its canonical form
+        (``domain.numbers.canonical``: ``68.80`` is kept as ``68.8``, ``1E+2`` as ``100``), so
+        every backend returns the same Decimal; an attribute keeps its type (a Decimal stays a
+        Decimal, ``27.0`` coming back ``Decimal("27")``, an int stays an int). A number with
+        more than 38 significant digits is refused (``TooManyDigits``, naming the key and
+        date), as by every write of this port."""
 
     @abc.abstractmethod
     def add_records(self, records: Sequence[Record]) -> list[tuple[str, date]]:
@@ -341,8 +350,8 @@ class Store(abc.ABC):
         """``day`` is no longer complete (back to PENDING, revised): the watermark moves below it
         (its calendar fingerprint stays: the rules it was judged by have not changed).
 
-        Always bumps the version, even when the watermark is already lower, so a gap scan that
-        read the watermark before this call cannot move it forward afterwards.
+        Always bumps the version by one, even when the watermark is already lower, so a gap
+        scan that read the watermark before this call cannot move it forward afterwards.
         """
 
     @abc.abstractmethod
