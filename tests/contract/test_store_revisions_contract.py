@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
+import pytest
 from tests.contract.conftest import StoreOpener
 
 from fuelpipe.domain.models import HistoryKind, Record, Revision, Status
@@ -138,20 +139,21 @@ def test_two_writers_adjusting_the_same_date_leave_one_history_entry(
     assert second.query(STOCK, DAY, DAY)[0].revisions == (_adjustment(),)
 
 
-def test_put_records_never_touches_stored_revisions(store: Store) -> None:
-    """A record with a history keeps it whole when put_records writes it again (the
-    outlook's upsert), and a record's own ``revisions`` are never written by put_records:
-    only revise adds to a history."""
+def test_put_records_writes_a_record_whole_and_keeps_no_history(store: Store) -> None:
+    """put_records writes each record whole, as DynamoDB's Put does (the outlook's upsert):
+    a history stored before is not kept over it, alike on every backend; a record carrying
+    ``revisions`` is refused (only revise adds to a history) and nothing of its call is
+    written."""
     store.put_records([Record(KEY, DAY, Decimal("127.98"), Status.OK)])
     assert store.revise(KEY, DAY, _revision("127.98", "128.1"), {})
     store.put_records([Record(KEY, DAY, Decimal("129.5"), Status.OK, attrs={"note": "again"})])
     rec = _one(store)
-    assert (rec.value, rec.attrs) == (Decimal("129.5"), {"note": "again"})
-    assert rec.revisions == (_revision("127.98", "128.1"),)
-    assert [r.date for r in store.revised(KEY)] == [DAY]
-    assert store.present(KEY)[0].revised
+    assert (rec.value, rec.attrs, rec.revisions) == (Decimal("129.5"), {"note": "again"}, ())
+    assert store.revised(KEY) == []
+    assert not store.present(KEY)[0].revised
     other = DAY + timedelta(days=1)
+    plain = Record(KEY, other, Decimal("3"), Status.OK)
     carried = Record(KEY, other, Decimal("2"), Status.OK, revisions=(_revision("1", "2"),))
-    store.put_records([carried])
-    assert _one(store, other).revisions == ()
-    assert [r.date for r in store.revised(KEY)] == [DAY]
+    with pytest.raises(ValueError, match="carries 1 revision"):
+        store.put_records([plain, carried])
+    assert store.query(KEY, other, other) == []

@@ -200,24 +200,16 @@ class DynamoDbStore(Store):
     # --- writes --------------------------------------------------------------------------
 
     def put_records(self, records: Sequence[Record]) -> int:
-        """Upsert OK records with BatchWriteItem, 25 distinct keys a call; last duplicate wins.
-
-        A Put replaces an item whole, so the stored histories are read first (one strongly
-        consistent Query of each key over the records' dates, only items with a history
-        returned) and put back with their items: the port's "never touches stored revisions".
-        BatchWriteItem takes no condition, so a revision recorded between that read and the
-        write would be lost; the only caller (the outlook) writes ``OUTLOOK#`` partitions,
-        which nothing revises.
-        """
+        """Upsert OK records with BatchWriteItem, 25 distinct keys a call, each whole (a Put
+        replaces an item: no history is kept over it); last duplicate wins."""
         if not records:
             return 0
+        port.refuse_histories(records)
         stamp = self._now()
         # DynamoDB rejects a batch naming one key twice, so duplicates are dropped up front.
         unique: dict[tuple[str, date], Item] = {}
         for r in records:
             unique[(r.key, r.date)] = items.ok_item(r, stamp)
-        for (key, day), history in self._histories(list(unique)).items():
-            unique[(key, day)]["revisions"] = history
         requests = [{"PutRequest": {"Item": item}} for item in unique.values()]
         batches = [requests[i : i + BATCH_LIMIT] for i in range(0, len(requests), BATCH_LIMIT)]
         threads = min(self._write_threads, len(batches))
@@ -234,35 +226,6 @@ class DynamoDbStore(Store):
         for future in futures:
             future.result()  # the first failure, if any (each upsert is idempotent: redo it)
         return len(unique)
-
-    def _histories(self, slots: list[tuple[str, date]]) -> dict[tuple[str, date], Any]:
-        """The stored ``revisions`` (raw) of those of ``slots`` that have one: one strongly
-        consistent Query per key over its dates, ``write_threads`` at a time."""
-        spans: dict[str, tuple[date, date]] = {}
-        for key, day in slots:
-            first, last = spans.get(key, (day, day))
-            spans[key] = (min(first, day), max(last, day))
-
-        def read(key: str) -> list[tuple[tuple[str, date], Any]]:
-            first, last = spans[key]
-            condition = items.key_condition(
-                Key("info_type").eq(key) & Key("date").between(date_key(first), date_key(last))
-            )
-            condition["ExpressionAttributeNames"].update({"#d": "date", "#r": "revisions"})
-            return [
-                ((key, date.fromisoformat(i["date"]["S"])), i["revisions"])
-                for page in self._pages(
-                    ConsistentRead=True,
-                    ProjectionExpression="#d, #r",
-                    FilterExpression="attribute_exists(#r)",
-                    **condition,
-                )
-                for i in page
-            ]
-
-        wanted = set(slots)
-        found = _in_threads(read, list(spans), self._write_threads)
-        return {slot: raw for part in found for slot, raw in part if slot in wanted}
 
     def add_records(self, records: Sequence[Record]) -> list[tuple[str, date]]:
         """Conditional writes in batches of at most 25 (BatchWriteItem takes no condition):

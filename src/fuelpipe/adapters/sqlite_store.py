@@ -40,6 +40,7 @@ from fuelpipe.ports.store import (
     Store,
     Watermark,
     indexed_only,
+    refuse_histories,
 )
 
 BUSY_TIMEOUT_S = 30.0
@@ -104,16 +105,18 @@ VALUES """
 _UPSERT_OK_ROW = "(?, ?, ?, 'OK', ?, ?, ?, ?, ?)"
 _UPSERT_OK_WIDTH = 8
 """Bound parameters per row of the OK upsert."""
-_UPSERT_OK_TAIL = """
+_SET_OK = """
 ON CONFLICT (info_type, date) DO UPDATE SET
     value = excluded.value, status = 'OK', retry_count = excluded.retry_count,
     next_attempt_at = excluded.next_attempt_at, reason = excluded.reason,
-    attrs = excluded.attrs, updated_at = excluded.updated_at
-"""
-# add_records: the same rows, but an OK record is left alone. RETURNING, which names the rows
-# written, costs a third of the write rate, so it runs only for a statement that left some
-# row alone (rowcount short), after a rollback to before it.
-_ADD_OK_TAIL = _UPSERT_OK_TAIL + "WHERE items.status != 'OK'\n"
+    attrs = excluded.attrs, updated_at = excluded.updated_at"""
+# put_records writes each record whole, as DynamoDB's Put does: no history is kept over it.
+_UPSERT_OK_TAIL = _SET_OK + ", revisions = NULL\n"
+# add_records: the same rows, but an OK record is left alone (and a record it writes keeps its
+# history). RETURNING, which names the rows written, costs a third of the write rate, so it
+# runs only for a statement that left some row alone (rowcount short), after a rollback to
+# before it.
+_ADD_OK_TAIL = _SET_OK + "\nWHERE items.status != 'OK'\n"
 _RETURNING = "RETURNING info_type, date\n"
 UPSERT_ROWS_PER_STATEMENT = 100
 """Rows per multi-row OK upsert. Not BATCH_LIMIT: every statement of a put_records call shares
@@ -656,9 +659,11 @@ class SqliteStore(Store):
     # --- writes --------------------------------------------------------------------------
 
     def put_records(self, records: Sequence[Record]) -> int:
-        """Upsert OK records in one transaction; the last of duplicate keys wins."""
+        """Upsert OK records in one transaction, each whole (no history kept over it); the last
+        of duplicate keys wins."""
         if not records:
             return 0
+        refuse_histories(records)
         rows = self._ok_rows(records)
         self._write_ok(rows, conditional=False)
         return len(rows)

@@ -82,6 +82,17 @@ class Watermark:
     calendar: str | None = None
 
 
+def refuse_histories(records: Sequence[Record]) -> None:
+    """put_records writes records whole and keeps no history: one carrying revisions is a
+    caller's mistake (only :meth:`Store.revise` adds to a history), refused alike everywhere."""
+    for r in records:
+        if r.revisions:
+            raise ValueError(
+                f"put_records writes records without a history; {r.key} {r.date} carries "
+                f"{len(r.revisions)} revision(s) (revise() adds to a history)"
+            )
+
+
 def indexed_only(status: Status) -> None:
     """ValueError unless ``status`` is PENDING or QUARANTINED: only those records are indexed
     (counted, summed up); OK and ABSENT ones are not."""
@@ -133,11 +144,14 @@ class Store(abc.ABC):
         """Upsert OK records in bounded batches (DynamoDB: 25 per BatchWriteItem); the same
         record twice leaves one.
 
-        Never touches a record's stored revisions: a record that has a history keeps it
-        whole, and a record's own ``revisions`` are not written (only :meth:`revise` adds to a
-        history). Every number is stored in its canonical form
-        (``domain.numbers.canonical``: ``68.80`` is kept as ``68.8``, ``1E+2`` as ``100``), so
-        every backend returns the same Decimal; an attribute keeps its type (a Decimal stays a
+        Each record is written whole, as DynamoDB's Put writes an item: a stored history is
+        not kept over it, and a record carrying ``revisions`` is refused (ValueError: only
+        :meth:`revise` adds to a history). It is the writer of records their caller owns (the
+        outlook's forecasts and scores, bulk loads of a fresh store); published values go
+        through :meth:`add_records` and :meth:`revise`, which keep histories. Every number is
+        stored in its canonical form (``domain.numbers.canonical``: ``68.80`` is kept as
+        ``68.8``, ``1E+2`` as ``100``), so every backend returns the same Decimal; an
+        attribute keeps its type (a Decimal stays a
         Decimal, ``27.0`` coming back ``Decimal("27")``, an int stays an int). A number with
         more than 38 significant digits is refused (``TooManyDigits``, naming the key and
         date), as by every write of this port."""
