@@ -10,7 +10,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from fuelpipe.domain.models import AttrValue, PresentDate, Record, Status
+from fuelpipe.domain.models import AttrValue, PresentDate, Record, Revision, Status
+from fuelpipe.domain.numbers import TooManyDigits
 from fuelpipe.domain.retry import released_reason
 from fuelpipe.ports.store import BATCH_LIMIT, RunLog, Store, paged
 
@@ -543,6 +544,78 @@ def test_attrs_round_trip_with_their_types(store: Store) -> None:
         assert type(got[name]) is type(value), name
     store.put_pending(pending(D0 + timedelta(days=1)).with_(attrs=dict(attrs)))
     assert one(store, KEY, D0 + timedelta(days=1)).attrs == attrs
+
+
+def test_numbers_are_stored_in_one_canonical_form(store: Store) -> None:
+    """DynamoDB keeps numbers, not their text (``68.80`` comes back ``68.8``, ``1E+2`` as
+    ``100``): every backend stores the canonical form, the same number exactly, so each
+    returns the same Decimal, and an integral Decimal attribute stays a Decimal (an int an
+    int)."""
+    written = ["68.80", "100", "1E+2", "27.0", "0.50", "0.0000100", "-3.250", "0.00"]
+    canonical = ["68.8", "100", "100", "27", "0.5", "0.00001", "-3.25", "0"]
+    attrs: dict[str, AttrValue] = {
+        "open": Decimal("27.0"),
+        "high": Decimal("68.80"),
+        "hundred": Decimal("1E+2"),
+        "volume": 27,
+        "count": 100,
+    }
+    store.put_records([ok(d, v, **attrs) for d, v in zip(days(len(written)), written, strict=True)])
+    got = store.query(KEY)
+    assert [str(r.value) for r in got] == canonical
+    assert [r.value for r in got] == [Decimal(v) for v in written]  # numerically the same
+    for r in got:
+        shown = {k: (type(v).__name__, str(v)) for k, v in r.attrs.items()}
+        assert shown == {
+            "open": ("Decimal", "27"),
+            "high": ("Decimal", "68.8"),
+            "hundred": ("Decimal", "100"),
+            "volume": ("int", "27"),
+            "count": ("int", "100"),
+        }
+    # The other writes store the same forms: add_records, put_pending, revise and its history.
+    later = D0 + timedelta(days=30)
+    store.add_records([ok(later, "5.10", open=Decimal("5.0"))])
+    added = one(store, KEY, later)
+    assert (str(added.value), repr(added.attrs)) == ("5.1", "{'open': Decimal('5')}")
+    store.put_pending(pending(later + timedelta(days=1)).with_(attrs={"bid": Decimal("2.50")}))
+    assert repr(one(store, KEY, later + timedelta(days=1)).attrs) == "{'bid': Decimal('2.5')}"
+    revision = Revision(Decimal("5.10"), Decimal("6.0"), NOW, "r", previous_attrs=dict(attrs))
+    assert store.revise(KEY, later, revision, {"open": Decimal("6.00")})
+    revised = one(store, KEY, later)
+    assert (str(revised.value), repr(revised.attrs)) == ("6", "{'open': Decimal('6')}")
+    [entry] = revised.revisions
+    assert (str(entry.previous), str(entry.new)) == ("5.1", "6")
+    assert entry.previous_attrs is not None
+    assert {k: (type(v).__name__, str(v)) for k, v in entry.previous_attrs.items()} == {
+        "open": ("Decimal", "27"),
+        "high": ("Decimal", "68.8"),
+        "hundred": ("Decimal", "100"),
+        "volume": ("int", "27"),
+        "count": ("int", "100"),
+    }
+
+
+def test_a_number_with_more_than_38_significant_digits_is_refused(store: Store) -> None:
+    """DynamoDB holds 38 significant digits; SQLite would keep more. Both refuse, naming the
+    record, and store nothing of the write."""
+    too_long = "1.23456789012345678901234567890123456789"  # 39 digits
+    fits = "1.2345678901234567890123456789012345678"  # 38
+    named = r"CURRENCY#USD 2025-01-02: .* has 39 digits"
+    with pytest.raises(TooManyDigits, match=named):
+        store.put_records([ok(D0, too_long)])
+    with pytest.raises(TooManyDigits, match=named):
+        store.put_records([ok(D0, "1", wide=Decimal(too_long))])
+    with pytest.raises(TooManyDigits, match=named):
+        store.add_records([ok(D0, too_long)])
+    with pytest.raises(TooManyDigits, match=named):
+        store.put_pending(pending(D0).with_(attrs={"wide": Decimal(too_long)}))
+    assert store.query(KEY) == []
+    store.put_records([ok(D0, fits)])
+    assert str(one(store, KEY, D0).value) == fits
+    with pytest.raises(TooManyDigits, match=named):
+        store.revise(KEY, D0, Revision(Decimal(fits), Decimal(too_long), NOW, "r"), {})
+    assert str(one(store, KEY, D0).value) == fits
 
 
 # --- run log -------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
+import pytest
 from tests.contract.conftest import StoreOpener
 
 from fuelpipe.domain.models import HistoryKind, Record, Revision, Status
@@ -136,3 +137,23 @@ def test_two_writers_adjusting_the_same_date_leave_one_history_entry(
     assert first.revise(STOCK, DAY, _adjustment(), REBASED, history=0)
     assert not second.revise(STOCK, DAY, _adjustment(), REBASED, history=0)
     assert second.query(STOCK, DAY, DAY)[0].revisions == (_adjustment(),)
+
+
+def test_put_records_writes_a_record_whole_and_keeps_no_history(store: Store) -> None:
+    """put_records writes each record whole, as DynamoDB's Put does (the outlook's upsert):
+    a history stored before is not kept over it, alike on every backend; a record carrying
+    ``revisions`` is refused (only revise adds to a history) and nothing of its call is
+    written."""
+    store.put_records([Record(KEY, DAY, Decimal("127.98"), Status.OK)])
+    assert store.revise(KEY, DAY, _revision("127.98", "128.1"), {})
+    store.put_records([Record(KEY, DAY, Decimal("129.5"), Status.OK, attrs={"note": "again"})])
+    rec = _one(store)
+    assert (rec.value, rec.attrs, rec.revisions) == (Decimal("129.5"), {"note": "again"}, ())
+    assert store.revised(KEY) == []
+    assert not store.present(KEY)[0].revised
+    other = DAY + timedelta(days=1)
+    plain = Record(KEY, other, Decimal("3"), Status.OK)
+    carried = Record(KEY, other, Decimal("2"), Status.OK, revisions=(_revision("1", "2"),))
+    with pytest.raises(ValueError, match="carries 1 revision"):
+        store.put_records([plain, carried])
+    assert store.query(KEY, other, other) == []

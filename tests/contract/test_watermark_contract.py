@@ -92,13 +92,13 @@ def test_lower_watermark_moves_it_below_the_day_and_always_bumps(store: Store) -
     store.lower_watermark(KEY, D0 + timedelta(days=4))
     mark = store.watermarks()[KEY]
     assert mark.through == D0 + timedelta(days=3)
-    assert mark.version > 1
+    assert mark.version == 2  # by one, as the port says, in every backend
     assert mark.audited_at == NOW
     # Already below: it stays, but the version still moves, so a scan that read it fails.
     store.lower_watermark(KEY, D0 + timedelta(days=8))
     again = store.watermarks()[KEY]
     assert again.through == D0 + timedelta(days=3)
-    assert again.version > mark.version
+    assert again.version == mark.version + 1
     assert not store.set_watermark(KEY, D0 + timedelta(days=20), mark.version, NOW)
 
 

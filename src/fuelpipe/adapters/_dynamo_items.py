@@ -2,7 +2,14 @@
 
 boto3's ``TypeSerializer``/``TypeDeserializer`` do the attribute encoding (Decimal and int as
 ``N`` text, never a float); this module maps record fields onto item attributes. Every key is
-built in ``fuelpipe.domain.keys``.
+built in ``fuelpipe.domain.keys``. Every number is written in its canonical form
+(``domain.numbers.canonical``), as the SQLite store writes it: DynamoDB keeps numbers, not their
+text, so ``68.80`` would come back ``68.8`` here and ``68.80`` there.
+
+An ``N`` attribute does not say whether it was an int or a Decimal: a record attribute that is
+an integral Decimal (Yahoo's ``open`` of ``27.0``, canonical ``27``) is kept as a map
+``{"$d": 27}`` (as the SQLite store's ``{"$d": "27"}``), so it comes back a Decimal, and a
+plain integral ``N`` comes back an int (a volume, a station count).
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from fuelpipe.domain import keys
 from fuelpipe.domain.instants import iso_utc
 from fuelpipe.domain.models import AttrValue, HistoryKind, Record, Revision, Status
+from fuelpipe.domain.numbers import TooManyDigits, canonical
 from fuelpipe.ports.store import RECORD_ATTRIBUTES
 
 Item = dict[str, dict[str, Any]]
@@ -56,21 +64,31 @@ def due_bound(now: datetime) -> str:
     return keys.retry_due_bound(iso_utc(now))
 
 
-def _check(value: Any) -> Any:
-    """Refuse what a record never holds: booleans, and numbers DynamoDB cannot store."""
+DECIMAL_MARK = "$d"
+"""The one key of the map an integral Decimal record attribute is kept in."""
+
+
+def _canonical(value: Any) -> Any:
+    """``value`` with every number in its canonical form (maps and lists walked); refuses what
+    a record never holds: booleans, numbers DynamoDB cannot store (not finite), and numbers
+    with more significant digits than it keeps (TooManyDigits)."""
     if isinstance(value, bool):
         raise TypeError("record attributes hold numbers, text or None, not booleans")
-    if isinstance(value, Decimal) and not value.is_finite():
-        raise ValueError(f"DynamoDB numbers must be finite, not {value}")
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ValueError(f"DynamoDB numbers must be finite, not {value}")
+        return canonical(value)
     if isinstance(value, Mapping):
-        for inner in value.values():
-            _check(inner)
+        return {k: _canonical(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_canonical(v) for v in value]
     return value
 
 
 def encode(value: Any) -> dict[str, Any]:
-    """One attribute value (number, text, None or a map of them) in the wire format."""
-    return dict(_serialize(_check(value)))
+    """One attribute value (number, text, None or a map or list of them) in the wire format,
+    its numbers canonical."""
+    return dict(_serialize(_canonical(value)))
 
 
 def to_item(values: Mapping[str, Any]) -> Item:
@@ -78,10 +96,26 @@ def to_item(values: Mapping[str, Any]) -> Item:
     return {name: encode(v) for name, v in values.items() if v is not None}
 
 
+def attrs_values(attrs: Mapping[str, AttrValue]) -> dict[str, Any]:
+    """Record attributes as plain values to encode: numbers canonical, an integral Decimal in
+    its ``{"$d": n}`` map (see the module's docstring)."""
+    out: dict[str, Any] = {}
+    for name, value in attrs.items():
+        if isinstance(value, Decimal):
+            number = _canonical(value)
+            out[name] = {DECIMAL_MARK: number} if number.as_tuple().exponent == 0 else number
+        else:
+            out[name] = value
+    return out
+
+
 def _attr(value: Any) -> AttrValue:
-    """Integral numbers written as digits come back as int, others as exact Decimals."""
-    if isinstance(value, Decimal) and value.as_tuple().exponent == 0:
-        return int(value)
+    """An integral number stored bare is an int; one in its ``{"$d": n}`` map and every other
+    number are exact Decimals."""
+    if isinstance(value, Decimal):
+        return int(value) if value.as_tuple().exponent == 0 else value
+    if isinstance(value, Mapping):
+        return Decimal(value[DECIMAL_MARK])
     return value  # type: ignore[no-any-return]
 
 
@@ -111,7 +145,7 @@ def revision_values(revision: Revision) -> dict[str, Any]:
         "request": revision.request,
     }
     if revision.previous_attrs is not None:
-        out["previous_attrs"] = dict(revision.previous_attrs)
+        out["previous_attrs"] = attrs_values(revision.previous_attrs)
     if revision.kind is not HistoryKind.REVISION:  # no kind: a revision (as every older entry)
         out["kind"] = revision.kind.value
     return out
@@ -147,28 +181,31 @@ def revised_raw(item: Item) -> bool:
 
 
 def ok_item(record: Record, stamp: str) -> Item:
-    """A whole OK item for a PutRequest: no gsi1pk, so it never enters the pending index."""
+    """A whole OK item but its history (``revisions``: put_records and add_records never
+    touch it): no gsi1pk, so it never enters the pending index."""
     if record.status is not Status.OK or record.value is None:
         raise ValueError(
             f"put_records takes OK records with a value; {record.key} {record.date} "
             f"is {record.status}"
         )
-    return to_item(
-        {
-            "info_type": record.key,
-            "date": keys.date_key(record.date),
-            "value": record.value,
-            "status": Status.OK.value,
-            "retry_count": record.retry_count,
-            "updated_at": stamp,
-            "next_attempt_at": None
-            if record.next_attempt_at is None
-            else iso_utc(record.next_attempt_at),
-            "reason": record.reason,
-            "attrs": record.attrs or None,
-            "revisions": [revision_values(r) for r in record.revisions] or None,
-        }
-    )
+    try:
+        return to_item(
+            {
+                "info_type": record.key,
+                "date": keys.date_key(record.date),
+                "value": record.value,
+                "status": Status.OK.value,
+                "retry_count": record.retry_count,
+                "updated_at": stamp,
+                "next_attempt_at": None
+                if record.next_attempt_at is None
+                else iso_utc(record.next_attempt_at),
+                "reason": record.reason,
+                "attrs": attrs_values(record.attrs) or None,
+            }
+        )
+    except TooManyDigits as exc:
+        raise exc.at(record.key, record.date) from None
 
 
 def to_plain(item: Item) -> dict[str, Any]:

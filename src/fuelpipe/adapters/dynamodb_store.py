@@ -64,6 +64,7 @@ from fuelpipe.adapters.clock import SystemClock
 from fuelpipe.domain.instants import iso_utc
 from fuelpipe.domain.keys import LATEST_RUNS, WATERMARKS, date_key, run_key, shard_of
 from fuelpipe.domain.models import AttrValue, PresentDate, Record, Revision, Status
+from fuelpipe.domain.numbers import TooManyDigits
 from fuelpipe.domain.retry import released_reason
 from fuelpipe.ports import store as port
 from fuelpipe.ports.clock import Clock
@@ -199,9 +200,11 @@ class DynamoDbStore(Store):
     # --- writes --------------------------------------------------------------------------
 
     def put_records(self, records: Sequence[Record]) -> int:
-        """Upsert OK records with BatchWriteItem, 25 distinct keys a call; last duplicate wins."""
+        """Upsert OK records with BatchWriteItem, 25 distinct keys a call, each whole (a Put
+        replaces an item: no history is kept over it); last duplicate wins."""
         if not records:
             return 0
+        port.refuse_histories(records)
         stamp = self._now()
         # DynamoDB rejects a batch naming one key twice, so duplicates are dropped up front.
         unique: dict[tuple[str, date], Item] = {}
@@ -343,7 +346,7 @@ class DynamoDbStore(Store):
         expression = "SET " + ", ".join(sets)
         if attrs:
             expression += ", #attrs = :attrs"
-            values["attrs"] = attrs
+            values["attrs"] = items.attrs_values(attrs)
         else:
             expression += " REMOVE #attrs"
         # Numbers compare numerically: 78.25 equals a stored 78.250.
@@ -353,7 +356,10 @@ class DynamoDbStore(Store):
             values["seen"] = history
         elif history == 0:
             condition += " AND attribute_not_exists(#revisions)"
-        return self._update(key, day, expression, condition, **values)
+        try:
+            return self._update(key, day, expression, condition, **values)
+        except TooManyDigits as exc:
+            raise exc.at(key, day) from None
 
     def revised(self, key: str) -> list[Record]:
         """One Query on the key, filtered to records carrying a history; those whose history
@@ -384,8 +390,11 @@ class DynamoDbStore(Store):
             )
         now = self.clock.now()
         stamp = iso_utc(now)
-        fields = self._not_ok_fields(record, now)
-        item: Item = {**items.primary_key(record.key, record.date), **items.to_item(fields)}
+        try:
+            fields = self._not_ok_fields(record, now)
+            item: Item = {**items.primary_key(record.key, record.date), **items.to_item(fields)}
+        except TooManyDigits as exc:
+            raise exc.at(record.key, record.date) from None
         try:
             # A new record is created whole; an existing one is refreshed below.
             self.client.put_item(
@@ -431,7 +440,7 @@ class DynamoDbStore(Store):
             "value": record.value,
             "next_attempt_at": None if when is None else iso_utc(when),
             "reason": record.reason,
-            "attrs": record.attrs or None,
+            "attrs": items.attrs_values(record.attrs) or None,
         }
         if record.status is not Status.ABSENT:
             gsk_time = when if record.status is Status.PENDING else now
@@ -624,37 +633,37 @@ class DynamoDbStore(Store):
         return True
 
     def lower_watermark(self, key: str, day: date) -> None:
-        """Move the watermark below ``day``, bumping its version (creating it if absent).
+        """Move the watermark below ``day``, bumping its version by one (creating it if absent).
 
-        Two writes, in this order: first the version alone, so any scan that read the
-        watermark earlier has its move refused; then, if the watermark is above ``day``, it
-        is lowered with another bump, so a scan that read it between the two is refused too.
+        One conditional write, whichever holds: the version alone when the watermark is not
+        above ``day - 1`` (none, or lower already), or the version and the watermark together
+        when it is. Each checks what it relies on in the same write, so a scan that read the
+        watermark before is refused either way; when a scan moved it in between (the first
+        condition failed, then the second), the pair is tried again.
         """
         key_item = items.primary_key(WATERMARKS, key)
         names = {"#v": "version"}
+        below = {"S": (day - timedelta(days=1)).isoformat()}
         one = items.encode(1)
-        self.client.update_item(
-            TableName=self.table,
-            Key=key_item,
-            UpdateExpression="ADD #v :one",
-            ExpressionAttributeNames=names,
-            ExpressionAttributeValues={":one": one},
+        writes = (
+            ("ADD #v :one", "attribute_not_exists(through) OR through <= :below"),
+            ("SET through = :below ADD #v :one", "through > :below"),
         )
-        try:
-            self.client.update_item(
-                TableName=self.table,
-                Key=key_item,
-                UpdateExpression="SET through = :below ADD #v :one",
-                ConditionExpression="through > :below",
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues={
-                    ":below": {"S": (day - timedelta(days=1)).isoformat()},
-                    ":one": one,
-                },
-            )
-        except ClientError as exc:
-            if not _condition_failed(exc):
-                raise
+        while True:
+            for expression, condition in writes:
+                try:
+                    self.client.update_item(
+                        TableName=self.table,
+                        Key=key_item,
+                        UpdateExpression=expression,
+                        ConditionExpression=condition,
+                        ExpressionAttributeNames=names,
+                        ExpressionAttributeValues={":below": below, ":one": one},
+                    )
+                    return
+                except ClientError as exc:
+                    if not _condition_failed(exc):
+                        raise
 
     def put_run(self, run: RunLog) -> None:
         """Keep the run under ``RUN#<stage>`` (until DynamoDB's TTL deletes it, ``run_history_kept``

@@ -28,6 +28,7 @@ from fuelpipe.domain.models import (
     Revision,
     Status,
 )
+from fuelpipe.domain.numbers import TooManyDigits, canonical_text
 from fuelpipe.domain.retry import released_reason
 from fuelpipe.ports.clock import Clock
 from fuelpipe.ports.store import (
@@ -39,6 +40,7 @@ from fuelpipe.ports.store import (
     Store,
     Watermark,
     indexed_only,
+    refuse_histories,
 )
 
 BUSY_TIMEOUT_S = 30.0
@@ -103,16 +105,18 @@ VALUES """
 _UPSERT_OK_ROW = "(?, ?, ?, 'OK', ?, ?, ?, ?, ?)"
 _UPSERT_OK_WIDTH = 8
 """Bound parameters per row of the OK upsert."""
-_UPSERT_OK_TAIL = """
+_SET_OK = """
 ON CONFLICT (info_type, date) DO UPDATE SET
     value = excluded.value, status = 'OK', retry_count = excluded.retry_count,
     next_attempt_at = excluded.next_attempt_at, reason = excluded.reason,
-    attrs = excluded.attrs, updated_at = excluded.updated_at
-"""
-# add_records: the same rows, but an OK record is left alone. RETURNING, which names the rows
-# written, costs a third of the write rate, so it runs only for a statement that left some
-# row alone (rowcount short), after a rollback to before it.
-_ADD_OK_TAIL = _UPSERT_OK_TAIL + "WHERE items.status != 'OK'\n"
+    attrs = excluded.attrs, updated_at = excluded.updated_at"""
+# put_records writes each record whole, as DynamoDB's Put does: no history is kept over it.
+_UPSERT_OK_TAIL = _SET_OK + ", revisions = NULL\n"
+# add_records: the same rows, but an OK record is left alone (and a record it writes keeps its
+# history). RETURNING, which names the rows written, costs a third of the write rate, so it
+# runs only for a statement that left some row alone (rowcount short), after a rollback to
+# before it.
+_ADD_OK_TAIL = _SET_OK + "\nWHERE items.status != 'OK'\n"
 _RETURNING = "RETURNING info_type, date\n"
 UPSERT_ROWS_PER_STATEMENT = 100
 """Rows per multi-row OK upsert. Not BATCH_LIMIT: every statement of a put_records call shares
@@ -160,7 +164,9 @@ _ATTRS_JSON = json.JSONEncoder(separators=(",", ":"), sort_keys=True).encode
 """One encoder for every record (``json.dumps`` with options builds a new one per call)."""
 _JSON_TEXT = json.encoder.encode_basestring_ascii  # the encoder's own string escaping (C)
 _NONE = type(None)
-_Template = tuple[str, Callable[[tuple[AttrValue, ...]], tuple[AttrValue, ...]], tuple[int, ...]]
+_Template = tuple[
+    str, Callable[[tuple[AttrValue, ...]], tuple[AttrValue, ...]], tuple[int, ...], tuple[int, ...]
+]
 _TEMPLATES_KEPT = 256
 """Attribute shapes remembered (a source has one or two: an ANP row's 7 names and types)."""
 
@@ -174,7 +180,9 @@ def _page_position(record: Record) -> tuple[str, ...]:
 
 
 def dump_attrs(attrs: dict[str, AttrValue]) -> str:
-    """JSON for record attributes; a Decimal becomes ``{"$d": "<exact text>"}`` to stay exact.
+    """JSON for record attributes; a Decimal becomes ``{"$d": "<exact text>"}`` to stay exact
+    (its canonical text, ``domain.numbers.canonical_text``: ``27.0`` is kept as ``27``, still
+    a Decimal).
 
     Attributes are flat (text keys; Decimal, int, text or null values) and the records of one
     source share their names and value types, so each such shape is turned once into a
@@ -186,32 +194,37 @@ def dump_attrs(attrs: dict[str, AttrValue]) -> str:
     template = _template(tuple(attrs), tuple(map(type, values)))
     if template is None:
         return _dump_attrs_slow(attrs)
-    text, pick, escape = template
+    text, pick, escape, numbers = template
     holes = pick(values)
-    if escape:
-        filled: list[Any] = list(holes)  # text at the escaped places
+    if escape or numbers:
+        filled: list[Any] = list(holes)  # text at the escaped places, numbers canonical
         for i in escape:
             filled[i] = _JSON_TEXT(filled[i])
+        for i in numbers:
+            filled[i] = canonical_text(filled[i])
         holes = tuple(filled)
     return text % holes
 
 
 @lru_cache(maxsize=_TEMPLATES_KEPT)
 def _template(names: tuple[str, ...], types: tuple[type, ...]) -> _Template | None:
-    """The %-template of one attribute shape, what fills its holes and which hold text; None
-    for a shape the template does not cover (remembered: a source's records share it)."""
+    """The %-template of one attribute shape, what fills its holes, which hold text and which
+    Decimals; None for a shape the template does not cover (remembered: a source's records
+    share it)."""
     if not all(type(name) is str for name in names):
         return None
     parts: list[str] = []
     picked: list[int] = []
     escape: list[int] = []
+    numbers: list[int] = []
     for i in sorted(range(len(names)), key=names.__getitem__):
         head = _JSON_TEXT(names[i]).replace("%", "%%") + ":"
         kind = types[i]
         if kind is _NONE:
             parts.append(head + "null")
             continue
-        if kind is Decimal:  # its text is digits, sign, point, exponent, NaN or Infinity
+        if kind is Decimal:  # its text is digits, sign, point, NaN or Infinity
+            numbers.append(len(picked))
             parts.append(head + '{"$d":"%s"}')
         elif kind is int:  # not bool: the encoder writes true/false
             parts.append(head + "%s")
@@ -221,7 +234,7 @@ def _template(names: tuple[str, ...], types: tuple[type, ...]) -> _Template | No
         else:
             return None
         picked.append(i)
-    return "{" + ",".join(parts) + "}", _picker(picked), tuple(escape)
+    return "{" + ",".join(parts) + "}", _picker(picked), tuple(escape), tuple(numbers)
 
 
 def _picker(indices: list[int]) -> Callable[[tuple[AttrValue, ...]], tuple[AttrValue, ...]]:
@@ -237,7 +250,7 @@ def _picker(indices: list[int]) -> Callable[[tuple[AttrValue, ...]], tuple[AttrV
 
 def _dump_attrs_slow(attrs: dict[str, AttrValue]) -> str:
     return _ATTRS_JSON(
-        {k: {"$d": str(v)} if isinstance(v, Decimal) else v for k, v in attrs.items()}
+        {k: {"$d": canonical_text(v)} if isinstance(v, Decimal) else v for k, v in attrs.items()}
     )
 
 
@@ -257,8 +270,8 @@ def dump_revisions(revisions: Sequence[Revision]) -> str:
     out = []
     for r in revisions:
         entry: dict[str, Any] = {
-            "previous": str(r.previous),
-            "new": str(r.new),
+            "previous": canonical_text(r.previous),
+            "new": canonical_text(r.new),
             "seen_at": iso_utc(r.seen_at),
             "request": r.request,
         }
@@ -646,9 +659,11 @@ class SqliteStore(Store):
     # --- writes --------------------------------------------------------------------------
 
     def put_records(self, records: Sequence[Record]) -> int:
-        """Upsert OK records in one transaction; the last of duplicate keys wins."""
+        """Upsert OK records in one transaction, each whole (no history kept over it); the last
+        of duplicate keys wins."""
         if not records:
             return 0
+        refuse_histories(records)
         rows = self._ok_rows(records)
         self._write_ok(rows, conditional=False)
         return len(rows)
@@ -682,14 +697,19 @@ class SqliteStore(Store):
                 day = iso_days[r.date] = r.date.isoformat()
             nxt = r.next_attempt_at
             attrs = r.attrs
+            try:
+                text = canonical_text(value)
+                attrs_text = dump_attrs(attrs) if attrs else None
+            except TooManyDigits as exc:
+                raise exc.at(key, day) from None
             rows[key, day] = (
                 key,
                 day,
-                str(value),
+                text,
                 r.retry_count,
                 None if nxt is None else iso_utc(nxt),
                 r.reason,
-                dump_attrs(attrs) if attrs else None,
+                attrs_text,
                 stamp,
             )
         return rows
@@ -746,6 +766,12 @@ class SqliteStore(Store):
         """Replace an OK value still equal to ``revision.previous`` (and still with ``history``
         revisions, when given); its history grows by one."""
         iso = day.isoformat()
+        try:
+            new = canonical_text(revision.new)
+            new_attrs = dump_attrs(attrs) if attrs else None
+            dump_revisions([revision])  # its numbers too, before the write lock is taken
+        except TooManyDigits as exc:
+            raise exc.at(key, iso) from None
         with self._lock:
             conn = self._db()
             with write_transaction(conn):
@@ -764,8 +790,8 @@ class SqliteStore(Store):
                     "UPDATE items SET value = ?, attrs = ?, revisions = ?, updated_at = ? "
                     "WHERE info_type = ? AND date = ?",
                     (
-                        str(revision.new),
-                        dump_attrs(attrs) if attrs else None,
+                        new,
+                        new_attrs,
                         dump_revisions(grown),
                         self._now(),
                         key,
@@ -807,15 +833,20 @@ class SqliteStore(Store):
                 f"put_pending takes PENDING, QUARANTINED or ABSENT records, not {record.status}"
             )
         nxt = record.next_attempt_at
+        try:
+            value = None if record.value is None else canonical_text(record.value)
+            attrs = dump_attrs(record.attrs) if record.attrs else None
+        except TooManyDigits as exc:
+            raise exc.at(record.key, record.date) from None
         row = (
             record.key,
             record.date.isoformat(),
-            None if record.value is None else str(record.value),
+            value,
             record.status.value,
             record.retry_count,
             None if nxt is None or record.status != Status.PENDING else iso_utc(nxt),
             record.reason,
-            dump_attrs(record.attrs) if record.attrs else None,
+            attrs,
             self._now(),
         )
         return sql, row

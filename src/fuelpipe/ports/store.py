@@ -82,6 +82,17 @@ class Watermark:
     calendar: str | None = None
 
 
+def refuse_histories(records: Sequence[Record]) -> None:
+    """put_records writes records whole and keeps no history: one carrying revisions is a
+    caller's mistake (only :meth:`Store.revise` adds to a history), refused alike everywhere."""
+    for r in records:
+        if r.revisions:
+            raise ValueError(
+                f"put_records writes records without a history; {r.key} {r.date} carries "
+                f"{len(r.revisions)} revision(s) (revise() adds to a history)"
+            )
+
+
 def indexed_only(status: Status) -> None:
     """ValueError unless ``status`` is PENDING or QUARANTINED: only those records are indexed
     (counted, summed up); OK and ABSENT ones are not."""
@@ -131,7 +142,19 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def put_records(self, records: Sequence[Record]) -> int:
         """Upsert OK records in bounded batches (DynamoDB: 25 per BatchWriteItem); the same
-        record twice leaves one."""
+        record twice leaves one.
+
+        Each record is written whole, as DynamoDB's Put writes an item: a stored history is
+        not kept over it, and a record carrying ``revisions`` is refused (ValueError: only
+        :meth:`revise` adds to a history). It is the writer of records their caller owns (the
+        outlook's forecasts and scores, bulk loads of a fresh store); published values go
+        through :meth:`add_records` and :meth:`revise`, which keep histories. Every number is
+        stored in its canonical form (``domain.numbers.canonical``: ``68.80`` is kept as
+        ``68.8``, ``1E+2`` as ``100``), so every backend returns the same Decimal; an
+        attribute keeps its type (a Decimal stays a
+        Decimal, ``27.0`` coming back ``Decimal("27")``, an int stays an int). A number with
+        more than 38 significant digits is refused (``TooManyDigits``, naming the key and
+        date), as by every write of this port."""
 
     @abc.abstractmethod
     def add_records(self, records: Sequence[Record]) -> list[tuple[str, date]]:
@@ -341,8 +364,8 @@ class Store(abc.ABC):
         """``day`` is no longer complete (back to PENDING, revised): the watermark moves below it
         (its calendar fingerprint stays: the rules it was judged by have not changed).
 
-        Always bumps the version, even when the watermark is already lower, so a gap scan that
-        read the watermark before this call cannot move it forward afterwards.
+        Always bumps the version by one, even when the watermark is already lower, so a gap
+        scan that read the watermark before this call cannot move it forward afterwards.
         """
 
     @abc.abstractmethod

@@ -149,6 +149,12 @@ def _overall(app: StageContext, progress: Progress) -> Progress:
     return report
 
 
+EMPTY_RECEIVES_WHILE_VISIBLE = 5
+"""Receives in a row that may come back empty while the queue still reports visible messages
+before :func:`work_queue` stops: an SQS short poll samples only some of its servers, so with
+few messages queued one often returns nothing (the embedded queue never does)."""
+
+
 def work_queue(
     app: StageContext,
     *,
@@ -161,20 +167,29 @@ def work_queue(
 ) -> ScrapeReport:
     """Take, handle and delete messages until the queue is empty (and, with
     ``wait_in_flight``, until no message is in flight either); what they did. ``owe`` is
-    called before a message that changed the store is deleted (see :class:`Owe`)."""
+    called before a message that changed the store is deleted (see :class:`Owe`).
+
+    An empty receive is not an empty queue while the queue reports visible messages: up to
+    :data:`EMPTY_RECEIVES_WHILE_VISIBLE` receives in a row are tried before it is taken as
+    one (an SQS short poll)."""
     report = ScrapeReport()
     done = 0
     idle = 0
+    missed = 0  # empty receives in a row while messages were reported visible
     while True:
         messages = app.queue.receive(batch_size)
         if not messages:
             depth = app.queue.depth()
+            if depth.visible > 0 and missed < EMPTY_RECEIVES_WHILE_VISIBLE:
+                missed += 1
+                continue
+            missed = 0
             if not wait_in_flight or depth.in_flight == 0 or idle >= max_idle_polls:
                 break
             idle += 1
             sleep(0.2)
             continue
-        idle = 0
+        idle = missed = 0
         deleted = 0  # of this batch: the rest go back to the queue if anything goes wrong
         try:
             for message in messages:
