@@ -55,7 +55,8 @@ class GuardedTyper(typer.Typer):
 
     Usage errors (a bad option value, an unknown command) exit 2; any unexpected exception
     prints one line naming the command and exits 2 too, unless ``--debug`` asks for the
-    traceback. Commands raise ``typer.Exit`` with their own code (3: a source was unreachable).
+    traceback. Commands raise ``typer.Exit`` with their own code (3: a source could not be
+    reached or used).
     ``--debug`` is read wherever it is typed (see :func:`debug_first`).
     """
 
@@ -554,7 +555,7 @@ def run(
     unreachable = sorted(name for name, st in used.items() if st.unreachable)
     if unreachable:
         raise fail(
-            f"could not reach {', '.join(unreachable)}: every request failed "
+            f"could not use {', '.join(unreachable)}: every request failed "
             f"({'; '.join(f'{n}: {used[n].last_error}' for n in unreachable)}); "
             "the dates stay PENDING and are retried later",
             code=EXIT_UNREACHABLE,

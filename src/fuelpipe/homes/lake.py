@@ -48,7 +48,9 @@ def build_lake(cfg: Settings, clock: Clock | None = None) -> StationLake:
 
 
 def build_station_source(cfg: Settings) -> StationFiles:
-    """ANP's station files over HTTP, with the configured timeout and retries."""
+    """ANP's station files over HTTP, with the configured timeout, retries and attempt
+    deadline (unset, a download has none: only each read is bounded, as a semiannual file of
+    ~150 MB needs more than the sources' derived 3 read timeouts)."""
     from fuelpipe.adapters.sources._http import make_client as make_http_client
     from fuelpipe.adapters.sources.shpc import StationFiles
 
@@ -57,6 +59,7 @@ def build_station_source(cfg: Settings) -> StationFiles:
         make_http_client(cfg.http_timeout_s),
         attempts=cfg.http_attempts,
         backoff_s=cfg.http_backoff_s,
+        attempt_deadline_s=cfg.http_attempt_deadline_s,
     )
 
 

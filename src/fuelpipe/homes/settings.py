@@ -104,9 +104,10 @@ class Settings(BaseModel):
     http_timeout_s: float = Field(20.0, gt=0, le=_HOUR_S)
     http_attempts: int = Field(4, ge=1, le=10)
     http_backoff_s: float = Field(0.5, ge=0, le=_HOUR_S)
-    # One attempt's overall deadline, headers to the body's last byte: the timeout bounds each
-    # read only, and a trickling server could stretch one attempt for minutes. None: 3x the
-    # timeout (adapters/sources/_http.py ATTEMPT_DEADLINE_FACTOR).
+    # One attempt's overall deadline, connecting to the body's last byte: the timeout bounds
+    # each read only, and a trickling server could stretch one attempt for minutes. None: 3x
+    # the timeout (adapters/sources/_http.py ATTEMPT_DEADLINE_FACTOR), and no deadline for a
+    # station file download (homes/lake.py).
     http_attempt_deadline_s: float | None = Field(None, gt=0, le=_DAY_S)
     yahoo_min_interval_s: float = Field(0.5, ge=0, le=_HOUR_S)
     # How far back `fuelpipe revise` re-reads a source, in days, over the defaults of

@@ -31,7 +31,11 @@ class RateLimited(TransientSourceError):
 
 
 class ServerError(TransientSourceError):
-    """HTTP 5xx."""
+    """HTTP 5xx, or a body cut short; ``retry_after`` seconds when a 503 said so."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class SourceTimeout(TransientSourceError):

@@ -55,13 +55,13 @@ def test_the_attempt_deadline_comes_from_settings_or_the_timeout() -> None:
 
 
 def test_the_longest_fetch_counts_each_attempt_to_its_deadline_and_one_more_read() -> None:
-    """The worker limits derive from this: the deadline is checked between reads, so an attempt
-    ends at most one read timeout after it (or after its connect timeout, if that is longer)."""
+    """The worker limits derive from this: the deadline covers connecting, the headers and the
+    body (a watchdog ends the attempt), with one read timeout kept as a margin."""
     # 4 attempts of 60 s + 20 s, 3 waits of the 20 s Retry-After cap
     assert longest_fetch_s(20, 4, 0.5) == 4 * (60 + 20) + 3 * 20
     assert longest_fetch_s(20, 4, 0.5, deadline_s=30) == 4 * (30 + 20) + 3 * 20
-    # a deadline shorter than the connect timeout: the connect timeout still applies
-    assert longest_fetch_s(10, 2, 0.5, deadline_s=5) == 2 * (10 + 10) + 20
+    # a deadline shorter than the connect timeout: connecting is cut to the deadline
+    assert longest_fetch_s(10, 2, 0.5, deadline_s=5) == 2 * (5 + 10) + 20
 
 
 def test_default_base_urls_match_settings() -> None:

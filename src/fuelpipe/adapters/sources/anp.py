@@ -784,6 +784,9 @@ class AnpWorkbookSource(HttpSource):
 
     name = "anp"
     default_base_url = DEFAULT_BASE_URL
+    max_body_bytes = 64 << 20
+    """A weekly workbook is about 12 MB (the state one since 2013 grows each week): 64 MB
+    leaves years of room and still bounds what one answer holds in memory."""
 
     last_problems: tuple[str, ...] = ()
     """Rows of the last workbook that could not be read (also logged as warnings)."""

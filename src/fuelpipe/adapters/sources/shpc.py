@@ -15,7 +15,7 @@ metadata endpoint) or at a cleartext host that serves a ZIP bomb.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
@@ -25,8 +25,13 @@ import httpx
 import stamina
 
 from fuelpipe.adapters.sources._http import (
+    ACCEPT_ENCODING,
     RETRY_AFTER_CAP_S,
+    BodyError,
+    Watchdog,
     _retry_after_seconds,
+    attempt_timeout,
+    decoded,
     make_client,
     redact_url,
     snippet,
@@ -150,8 +155,11 @@ class Download:
 
 
 class StationFiles:
-    """The listing and the files, with bounded retries on timeouts, dropped links, 5xx and
-    429 (after its Retry-After, capped as for the other sources)."""
+    """The listing and the files, with bounded retries on timeouts, dropped links, a body cut
+    short, 5xx, 408 and 429 (a 429's or 503's Retry-After honoured, capped as for the other
+    sources). With ``attempt_deadline_s``, one attempt (connecting, headers, the whole body)
+    is cut off and retried past it; without, only each read is bounded (a semiannual file is
+    ~150 MB, so a deadline must leave it time to arrive)."""
 
     def __init__(
         self,
@@ -162,8 +170,13 @@ class StationFiles:
         *,
         retry_after_cap_s: float = RETRY_AFTER_CAP_S,
         max_download_bytes: int = MAX_DOWNLOAD_BYTES,
+        attempt_deadline_s: float | None = None,
     ) -> None:
+        if attempt_deadline_s is not None and attempt_deadline_s <= 0:
+            raise ValueError("shpc: the attempt deadline must be positive")
         self.base_url = base_url.rstrip("/")
+        self.attempt_deadline_s = attempt_deadline_s
+        self._watchdog = Watchdog()
         self.max_download_bytes = max_download_bytes
         self.client = client if client is not None else make_client()
         self.attempts = attempts
@@ -192,9 +205,10 @@ class StationFiles:
         ).on(self._retry_decision)
 
     def _retry_decision(self, exc: Exception) -> bool | float:
-        """stamina's hook: retry timeouts, dropped links, 5xx and 429; a float is Retry-After."""
-        if isinstance(exc, RateLimited) and exc.retry_after is not None:
-            wait = min(exc.retry_after, self.retry_after_cap_s)
+        """stamina's hook: retry timeouts, dropped links, 408, 5xx and 429; a float is
+        Retry-After."""
+        if isinstance(exc, RateLimited | ServerError) and exc.retry_after is not None:
+            wait = min(exc.retry_after, self.retry_after_cap_s)  # a 429's or a 503's
             if self._attempt < self.attempts:  # no wait follows the last attempt
                 self.retry_after_waits.append(wait)
             return wait
@@ -224,8 +238,15 @@ class StationFiles:
                 + (f" (Retry-After {wait:g}s)" if wait is not None else ""),
                 retry_after=wait,
             )
+        if resp.status_code == 408:
+            raise SourceTimeout(f"shpc: {redact_url(url)}: HTTP 408 request timeout")
         if resp.status_code >= 500:
-            raise ServerError(f"shpc: {redact_url(url)}: HTTP {resp.status_code}")
+            wait = _retry_after_seconds(resp) if resp.status_code == 503 else None
+            raise ServerError(
+                f"shpc: {redact_url(url)}: HTTP {resp.status_code}"
+                + (f" (Retry-After {wait:g}s)" if wait is not None else ""),
+                retry_after=wait,
+            )
         if resp.status_code >= 400:
             raise PermanentSourceError(f"shpc: {redact_url(url)}: HTTP {resp.status_code}")
 
@@ -236,7 +257,8 @@ class StationFiles:
             self.requests_made += 1
             self._attempt += 1
             try:
-                resp = self.client.get(self.listing_url)
+                # traced: the watchdog learns the socket a download may reuse
+                resp = self.client.get(self.listing_url, extensions={"trace": self._watchdog.trace})
             except httpx.RequestError as exc:
                 raise _request_failed(exc, self.listing_url, self.client.timeout) from None
             self._check(resp, self.listing_url)
@@ -250,6 +272,42 @@ class StationFiles:
 
         result: Listing = self._retrying()(once)
         return result
+
+    def _write(
+        self,
+        body: Iterator[bytes],
+        target: Path,
+        url: str,
+        expected: int,
+        received: Callable[[], int],
+        streamed: bool,
+        on_bytes: Callable[[int, int], None] | None,
+    ) -> int:
+        """``body`` into ``target``, its size in bytes; past ``max_download_bytes``, or not
+        readable as sent (cut short: a ServerError, retried), it is not kept."""
+        size = 0
+        with target.open("wb") as out:
+            try:
+                for chunk in body:
+                    size += len(chunk)
+                    if max(size, expected) > self.max_download_bytes:
+                        raise InvalidPayload(
+                            f"shpc: {redact_url(url)}: more than {self.max_download_bytes} "
+                            f"bytes ({max(size, expected)}), past what a station file takes"
+                        )
+                    out.write(chunk)
+                    if on_bytes:
+                        on_bytes(received() if streamed else size, expected)
+            except BodyError as exc:
+                out.close()
+                target.unlink()
+                kind = ServerError if exc.cut_short else InvalidPayload
+                raise kind(f"shpc: {redact_url(url)}: {exc.words}") from None
+            except InvalidPayload:
+                out.close()
+                target.unlink()
+                raise
+        return size
 
     def download(
         self,
@@ -266,7 +324,7 @@ class StationFiles:
         the URL a redirect ends at, that ANP does not serve (served_by_anp) is a permanent
         error; a body past ``max_download_bytes`` is a bad payload, and is not kept."""
         self._check_served(url, url)
-        headers = {}
+        headers = dict(ACCEPT_ENCODING)
         if etag:
             headers["If-None-Match"] = etag
         if last_modified:
@@ -275,8 +333,34 @@ class StationFiles:
         def once() -> Download:
             self.requests_made += 1
             self._attempt += 1
+            if self.attempt_deadline_s is None:
+                return attempt(None)
+            with self._watchdog.armed(self.attempt_deadline_s) as fired:
+                try:
+                    got = attempt(self.attempt_deadline_s)
+                except (httpx.RequestError, SourceError):
+                    if not fired.is_set():
+                        raise
+                    got = None
+                if fired.is_set():  # the connection was shut down: what came is not the file
+                    target.unlink(missing_ok=True)
+                    raise SourceTimeout(
+                        f"shpc: {redact_url(url)}: passed its {self.attempt_deadline_s:g} s "
+                        "deadline (connection shut down)"
+                    )
+                assert got is not None
+                return got
+
+        def attempt(deadline: float | None) -> Download:
+            timeout = self.client.timeout
             try:
-                with self.client.stream("GET", url, headers=headers) as resp:
+                with self.client.stream(
+                    "GET",
+                    url,
+                    headers=headers,
+                    timeout=timeout if deadline is None else attempt_timeout(timeout, deadline),
+                    extensions={"trace": self._watchdog.trace},
+                ) as resp:
                     self._check_served(str(resp.url), url)  # before any of its body is read
                     if resp.status_code == 304:
                         return Download(url, True, None, etag, last_modified)
@@ -284,25 +368,22 @@ class StationFiles:
                     # A body the transport handed over whole (an injected one's) was never
                     # on the wire here: there are no received bytes to count.
                     streamed = not resp.is_stream_consumed
-                    size = 0
                     # Content-Length counts the bytes on the wire: with Content-Encoding
                     # (gzip) that is the compressed body, not the decoded one written out.
                     declared = resp.headers.get("Content-Length")
                     expected = int(declared) if declared and declared.isdigit() else 0
-                    with target.open("wb") as out:
-                        for chunk in resp.iter_bytes(1 << 20):
-                            size += len(chunk)
-                            if max(size, expected) > self.max_download_bytes:
-                                out.close()
-                                target.unlink()
-                                raise InvalidPayload(
-                                    f"shpc: {redact_url(url)}: more than {self.max_download_bytes} "
-                                    f"bytes ({max(size, expected)}), past what a station file "
-                                    "takes"
-                                )
-                            out.write(chunk)
-                            if on_bytes:
-                                on_bytes(resp.num_bytes_downloaded if streamed else size, expected)
+                    # Inflated here, not by httpx: a gzip stream cut where the Content-Length
+                    # agrees (no gzip trailer) is a cut body, not a shorter file.
+                    body = (
+                        decoded(resp.iter_raw(1 << 20), resp.headers.get("Content-Encoding"))
+                        if streamed
+                        else resp.iter_bytes(1 << 20)
+                    )
+
+                    def wire() -> int:
+                        return resp.num_bytes_downloaded
+
+                    size = self._write(body, target, url, expected, wire, streamed, on_bytes)
                     received = resp.num_bytes_downloaded
                     if streamed and declared is not None and int(declared) != received:
                         raise ServerError(

@@ -1,0 +1,312 @@
+"""What one answer may cost and still count as one: its inflated size (a gzip bomb), its whole
+time (headers trickled past the deadline), its end (a gzip stream cut short), an HTML page
+with 200 as a failure, and Retry-After in both forms on 429 and 503 (a 408 is retried)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import socket
+import threading
+import zlib
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import httpx
+import pytest
+from tests.e2e.conftest import fuelpipe
+
+from fuelpipe.adapters.sources._http import (
+    DEFAULT_MAX_BODY_BYTES,
+    _retry_after_seconds,
+    decoded,
+    make_client,
+)
+from fuelpipe.adapters.sources.anp import AnpWorkbookSource
+from fuelpipe.adapters.sources.bcb import BcbPtaxSource
+from fuelpipe.adapters.sources.fred import FredCsvSource
+from fuelpipe.adapters.sources.shpc import StationFiles
+from fuelpipe.adapters.sources.yahoo import YahooChartSource
+from fuelpipe.domain.catalog import DEFAULT_CATALOG
+from fuelpipe.homes.lake import build_station_source
+from fuelpipe.homes.settings import Settings
+from fuelpipe.ports.source import (
+    FetchRequest,
+    InvalidPayload,
+    RateLimited,
+    ServerError,
+    SourceTimeout,
+)
+
+FRED_PATH = "/graph/fredgraph.csv"
+BRENT = DEFAULT_CATALOG["COMMODITY#BRENT"]
+REQUEST = FetchRequest(BRENT.fetch_unit, (BRENT,), date(2020, 3, 30), date(2020, 5, 15))
+ROWS = b"observation_date,DCOILBRENTEU\n" + b"".join(
+    b"2020-04-%02d,%d.5\n" % (day, 20 + day) for day in range(1, 31)
+)
+
+
+def _fred(server, client, **kwargs) -> FredCsvSource:
+    return FredCsvSource(server.url_for("/"), client, attempts=kwargs.pop("attempts", 1),
+                         backoff_s=0, **kwargs)  # fmt: skip
+
+
+def _cut_gzip(data: bytes) -> bytes:
+    """``data``'s first half as gzip with no final block and no trailer: a stream cut short."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+    return packer.compress(data[: len(data) // 2]) + packer.flush(zlib.Z_FULL_FLUSH)
+
+
+# 1. the inflated size
+
+
+def test_a_gzip_body_past_the_cap_is_an_invalid_payload_not_held_in_memory(server, client) -> None:
+    """4 MB of valid rows inflate from a few KB; with a 1 MB cap it is refused (before, httpx
+    inflated the whole answer into memory and the rows were parsed)."""
+    bomb = gzip.compress(b"2020-04-21,9.12\n" * (1 << 18))
+    server.expect_request(FRED_PATH).respond_with_data(
+        bomb, content_type="text/csv", headers={"Content-Encoding": "gzip"}
+    )
+    source = _fred(server, client, max_body_bytes=1 << 20)
+    with pytest.raises(InvalidPayload, match="body over 1048576 bytes"):
+        source.fetch(REQUEST)
+    assert (source.requests_made, source.failures) == (1, 1)  # not retried inside the fetch
+    assert source.last_error == "body over 1048576 bytes"
+
+
+def test_a_declared_length_past_the_cap_is_refused_before_the_body(server, client) -> None:
+    server.expect_request(FRED_PATH).respond_with_data(ROWS, content_type="text/csv")
+    source = _fred(server, client, max_body_bytes=len(ROWS) - 1)
+    with pytest.raises(InvalidPayload, match=f"body over {len(ROWS) - 1} bytes"):
+        source.fetch(REQUEST)
+    assert _fred(server, client, max_body_bytes=len(ROWS)).fetch(REQUEST).observations
+
+
+def test_each_source_has_a_cap_with_room_for_its_largest_answer() -> None:
+    """ANP's weekly workbook is ~12 MB; the JSON and CSV answers are a few MB at most."""
+    assert AnpWorkbookSource.max_body_bytes == 64 << 20
+    for source in (BcbPtaxSource, YahooChartSource, FredCsvSource):
+        assert source.max_body_bytes == DEFAULT_MAX_BODY_BYTES == 16 << 20
+    with make_client(1.0) as client, pytest.raises(ValueError, match="cap must be positive"):
+        FredCsvSource("http://127.0.0.1:9", client, max_body_bytes=0)
+
+
+# 2. the attempt's deadline covers the headers
+
+
+class _Trickler:
+    """A raw server that sends a status line, then one header line at a time, never ending
+    its headers; it notes whether it sent them all before the client hung up."""
+
+    def __init__(self, lines: int, every_s: float) -> None:
+        self.lines, self.every_s = lines, every_s
+        self.sent_all = False
+        self.stop = threading.Event()
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        conn, _ = self.sock.accept()
+        with conn:
+            conn.recv(65536)
+            try:
+                conn.sendall(b"HTTP/1.1 200 OK\r\n")
+                for i in range(self.lines):
+                    if self.stop.wait(self.every_s):
+                        return
+                    conn.sendall(b"X-Trickle-%d: y\r\n" % i)
+                self.sent_all = True
+                conn.sendall(b"Content-Length: 0\r\n\r\n")
+            except OSError:  # the client hung up
+                return
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join(5)
+        self.sock.close()
+
+
+@pytest.fixture
+def trickler() -> Iterator[_Trickler]:
+    server = _Trickler(lines=100, every_s=0.05)
+    yield server
+    server.close()
+
+
+def test_headers_trickled_past_the_deadline_end_the_attempt(trickler) -> None:
+    """Each header line comes well within the 2 s read timeout; before, the deadline was
+    checked only once the headers were all in, so the attempt ran to the server's end."""
+    with make_client(timeout_s=2.0) as client:
+        source = FredCsvSource(
+            f"http://127.0.0.1:{trickler.port}",
+            client,
+            attempts=1,
+            backoff_s=0,
+            attempt_deadline_s=0.3,
+        )
+        with pytest.raises(SourceTimeout, match=r"passed its 0\.3 s deadline"):
+            source.fetch(REQUEST)
+    trickler.thread.join(5)
+    assert not trickler.sent_all  # cut off mid-headers
+    assert source.stats().last_error == "passed its 0.3 s deadline"
+
+
+# 3. an answer that cannot be used is a failure
+
+
+def test_an_html_page_with_200_counts_as_a_failure_in_brief(server, client, html_page) -> None:
+    server.expect_request(FRED_PATH).respond_with_data(html_page, content_type="text/html")
+    source = _fred(server, client)
+    with pytest.raises(InvalidPayload):
+        source.fetch(REQUEST)
+    stats = source.stats()
+    assert (stats.requests, stats.failures, stats.unreachable) == (1, 1, True)
+    assert stats.last_error == "expected CSV, got HTML: Serviço indisponível"
+
+
+def test_run_exits_3_when_every_answer_is_an_html_page(server, html_page, tmp_path) -> None:
+    """`fuelpipe run` against FRED serving an outage page with 200: before, the table showed
+    0 failures and a last error of "-", and the run exited 0."""
+    server.expect_request(FRED_PATH).respond_with_data(html_page, content_type="text/html")
+    env = {
+        "FUELPIPE_DB": str(tmp_path / "fuelpipe.sqlite"),
+        "FUELPIPE_SOURCE_FRED_URL": server.url_for("/"),
+        "FUELPIPE_HTTP_BACKOFF_S": "0",
+        "FUELPIPE_HTTP_TIMEOUT_S": "2",
+        "FUELPIPE_NOW": "2020-05-15T23:00:00-03:00",
+    }
+    args = ("run", "--series", "COMMODITY#BRENT", "--since", "2020-04-01", "--json")
+    done = fuelpipe(*args, env=env, check=False, timeout=120)
+    assert done.returncode == 3, done.stderr
+    assert "could not use fred: every request failed" in done.stderr
+    fred = json.loads(done.stdout)["sources"]["fred"]
+    assert fred["failures"] == fred["requests"] >= 1
+    assert fred["last_error"] == "expected CSV, got HTML: Serviço indisponível"
+
+
+# 4. a compressed body cut short
+
+
+def test_a_gzip_stream_cut_short_is_retried_not_taken_as_a_shorter_answer(server, client) -> None:
+    """The Content-Length matches the bytes sent, but the gzip stream has no end: before,
+    FRED's first 15 days were taken as the whole answer with no error."""
+    server.expect_request(FRED_PATH).respond_with_data(
+        _cut_gzip(ROWS), content_type="text/csv", headers={"Content-Encoding": "gzip"}
+    )
+    source = _fred(server, client, attempts=2)
+    with pytest.raises(ServerError, match="body cut short"):
+        source.fetch(REQUEST)
+    assert (source.requests_made, source.failures) == (2, 2)
+
+
+def test_a_whole_gzip_or_deflate_body_reads_as_before(server, client) -> None:
+    for encoding, packed in (("gzip", gzip.compress(ROWS)), ("deflate", zlib.compress(ROWS))):
+        server.clear()
+        server.expect_request(FRED_PATH).respond_with_data(
+            packed, content_type="text/csv", headers={"Content-Encoding": encoding}
+        )
+        got = list(_fred(server, client).fetch(REQUEST).observations)
+        assert len(got) == 30, encoding
+
+
+def test_decoded_reads_raw_deflate_and_several_gzip_members() -> None:
+    raw = zlib.compressobj(6, zlib.DEFLATED, -zlib.MAX_WBITS)
+    assert b"".join(decoded([raw.compress(ROWS) + raw.flush()], "deflate")) == ROWS
+    members = gzip.compress(ROWS[:100]) + gzip.compress(ROWS[100:])
+    assert b"".join(decoded([members[:7], members[7:]], "gzip")) == ROWS
+    assert b"".join(decoded([], "gzip")) == b""  # a 304's empty body
+
+
+def test_a_station_file_cut_short_is_not_kept(server, client, tmp_path: Path) -> None:
+    """Before, half a station file was written and its ETag returned: the next ingest's
+    conditional GET got a 304 and the other half was never read."""
+    path = "/arquivos/shpc/dsas/ca/ca-2024-01.csv"
+    rows = b"Regiao - Sigla;Estado - Sigla\r\n" + b"SE;SP\r\n" * 5000
+    server.expect_request(path).respond_with_data(
+        _cut_gzip(rows), headers={"Content-Encoding": "gzip", "ETag": '"v1"'}
+    )
+    source = StationFiles(server.url_for("/"), client, attempts=2, backoff_s=0)
+    target = tmp_path / "ca.csv"
+    with pytest.raises(ServerError, match="body cut short"):
+        source.download(server.url_for(path), target)
+    assert source.requests_made == 2
+    assert not target.exists()
+
+
+# 5. Retry-After in both forms and on 503; 408 retried; the station deadline set
+
+
+def test_retry_after_as_a_date_is_honoured_capped(server, client) -> None:
+    server.expect_request(FRED_PATH).respond_with_data(
+        "slow down",
+        status=429,
+        # measured against the answer's Date (the server's clock): decades away
+        headers={"Retry-After": "Fri, 01 Jan 2100 00:00:00 GMT"},
+    )
+    source = _fred(server, client, attempts=3, retry_after_cap_s=0)
+    with pytest.raises(RateLimited, match=r"Retry-After [0-9.e+]+s"):
+        source.fetch(REQUEST)
+    assert source.retry_after_waits == [0.0, 0.0]  # capped at 0
+    assert (
+        _retry_after_seconds(
+            httpx.Response(
+                429,
+                headers={
+                    "Retry-After": "Wed, 21 Oct 2026 07:28:30 GMT",
+                    "Date": "Wed, 21 Oct 2026 07:28:00 GMT",
+                },
+            )
+        )
+        == 30.0
+    )
+
+
+def test_retry_after_on_a_503_is_honoured(server, client) -> None:
+    server.expect_request(FRED_PATH).respond_with_data(
+        "maintenance", status=503, headers={"Retry-After": "120"}
+    )
+    source = _fred(server, client, attempts=2, retry_after_cap_s=0)
+    with pytest.raises(ServerError, match=r"HTTP 503 server error \(Retry-After 120s\)"):
+        source.fetch(REQUEST)
+    assert source.retry_after_waits == [0.0]
+
+
+def test_a_408_is_retried(server, client) -> None:
+    server.expect_request(FRED_PATH).respond_with_data("timeout", status=408)
+    source = _fred(server, client, attempts=3)
+    with pytest.raises(SourceTimeout, match="HTTP 408"):
+        source.fetch(REQUEST)
+    assert source.requests_made == 3
+
+
+def test_a_408_or_a_503_retry_after_is_retried_for_station_files(
+    server, client, tmp_path: Path
+) -> None:
+    path = "/arquivos/shpc/dsas/ca/ca-2024-01.csv"
+    server.expect_request(path).respond_with_data("busy", status=503, headers={"Retry-After": "9"})
+    source = StationFiles(server.url_for("/"), client, attempts=2, backoff_s=0, retry_after_cap_s=0)
+    with pytest.raises(ServerError, match="Retry-After 9s"):
+        source.download(server.url_for(path), tmp_path / "ca.csv")
+    assert source.retry_after_waits == [0.0]
+    server.clear()
+    server.expect_request(path).respond_with_data("timeout", status=408)
+    source = StationFiles(server.url_for("/"), client, attempts=2, backoff_s=0)
+    with pytest.raises(SourceTimeout, match="HTTP 408"):
+        source.download(server.url_for(path), tmp_path / "ca.csv")
+    assert source.requests_made == 2
+
+
+def test_station_downloads_get_the_attempt_deadline(trickler, tmp_path: Path) -> None:
+    source = build_station_source(Settings(http_attempt_deadline_s=7))
+    assert source.attempt_deadline_s == 7
+    source.close()
+    base = f"http://127.0.0.1:{trickler.port}"
+    with make_client(timeout_s=2.0) as client:
+        files = StationFiles(base, client, attempts=1, backoff_s=0, attempt_deadline_s=0.3)
+        with pytest.raises(SourceTimeout, match=r"passed its 0\.3 s deadline"):
+            files.download(f"{base}/arquivos/shpc/dsas/ca/ca-2024-01.csv", tmp_path / "ca.csv")
+    trickler.thread.join(5)
+    assert not trickler.sent_all
