@@ -7,7 +7,7 @@ import io
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,7 @@ import httpx
 import pytest
 from devtools.dashboard.serving import scripts_before_first_chart
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect
+from tests.browser.conftest import NOW
 from tests.support.aria_tabs import assert_open, read_tabs
 
 from fuelpipe.dashboard.static_assets import FIRST_CHART_BYTES
@@ -306,6 +307,65 @@ def test_a_failed_load_leaves_nothing_of_the_previous_view(watched: Watched) -> 
     assert page.locator("#view-lags .view-error").count() == 0
     assert "reaches the pump" in page.locator("#lag-summary").inner_text()
     assert page.get_attribute("#chart-lags", "data-rendered")
+    watched.problems = [p for p in watched.problems if "status of 422" not in p]
+
+
+def _date_bounds(base: str) -> tuple[str, str]:
+    """The End date's bounds as the API draws them: the first stored fuel week, and 366 days
+    after the later of the server's clock (NOW) and the newest stored fuel week."""
+    coverage = httpx.get(f"{base}/api/meta").json()["coverage"]
+    days = sorted(d for c in coverage for d in (c["first"], c["last"]) if d)
+    last = max(NOW.date(), date.fromisoformat(days[-1])) + timedelta(days=366)
+    return days[0], last.isoformat()
+
+
+def test_the_end_date_offers_only_the_days_the_api_takes(watched: Watched) -> None:
+    # The End date had no min or max: a day the API answers with a 422 could be picked.
+    first, last = _date_bounds(watched.base)
+    assert httpx.get(f"{watched.base}/api/overview", params={"end": last}).status_code == 200
+    after = (date.fromisoformat(last) + timedelta(days=1)).isoformat()
+    assert httpx.get(f"{watched.base}/api/overview", params={"end": after}).status_code == 422
+    watched.open("view=movement&fuel=GASOLINE&area=BR&lang=en")
+    page = watched.page
+    # The clock's bound arrives with /api/live's first answer.
+    page.wait_for_function(
+        "(last) => document.getElementById('date').max === last", arg=last, timeout=10_000
+    )
+    assert page.get_attribute("#date", "min") == first
+
+
+DAY_JS = """([lang, day]) => new Intl.DateTimeFormat(lang, { dateStyle: 'medium', timeZone: 'UTC' })
+  .format(new Date(day + 'T00:00:00Z'))"""
+
+
+@pytest.mark.parametrize(
+    ("lang", "said"),
+    [
+        ("en", "Could not load this view: End date {day} is out of range (allowed: {first} to "
+         "{last})."),
+        ("pt-BR", "Não foi possível carregar esta visão: Data final {day} fora do intervalo "
+         "permitido ({first} a {last})."),
+    ],
+)  # fmt: skip
+def test_a_date_the_api_refuses_is_said_in_the_pages_language(
+    watched: Watched, lang: str, said: str
+) -> None:
+    # The Portuguese page put the API's English detail inside a Portuguese sentence.
+    first, last = _date_bounds(watched.base)
+    watched.open(f"view=movement&fuel=GASOLINE&area=BR&lang={lang}")
+    page = watched.page
+    page.wait_for_function("(last) => document.getElementById('date').max === last", arg=last)
+    page.fill("#date", "2030-01-01")
+    page.wait_for_selector(".view-error")
+    watched.wait_ready()
+    error = page.locator("#view-movement .view-error")
+    days = {
+        name: page.evaluate(DAY_JS, [lang, day])
+        for name, day in (("day", "2030-01-01"), ("first", first), ("last", last))
+    }
+    assert error.inner_text() == said.format(**days)
+    # The API's own reason, in English, stays at hand.
+    assert "end 2030-01-01 is more than a year after today" in (error.get_attribute("title") or "")
     watched.problems = [p for p in watched.problems if "status of 422" not in p]
 
 

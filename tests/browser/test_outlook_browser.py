@@ -568,3 +568,43 @@ def test_a_no_change_fallback_says_so_and_gives_no_verdict_in_both_languages(
         .endswith("Esta previsão não usa nenhum fator: ela é a de sem mudança.")
     )
     assert verdict.inner_text().startswith("Não se aplica: as previsões avaliadas aqui")
+
+
+@pytest.mark.parametrize(("lang", "label"), [("en", "Download the map's CSV"),
+                                             ("pt-BR", "Baixar CSV do mapa")])  # fmt: skip
+def test_the_map_has_its_own_csv_and_no_outlook_offers_no_csv(
+    page: Page, outlook_url: str, lang: str, label: str
+) -> None:
+    # The page's one CSV button was the area's outlook, whatever the map drew: the map's
+    # states could not be downloaded, and an area without an outlook gave a header alone.
+    page.goto(f"{outlook_url}/?view=outlook&fuel=GASOLINE&area=REGION_SE&lang={lang}")
+    _ready(page)
+    link = page.locator("#outlook-map-csv")
+    assert link.inner_text() == label
+    href = link.get_attribute("href") or ""
+    assert href == "/api/outlook/map?fuel=GASOLINE&horizon=2&format=csv"
+    with page.expect_download() as got:
+        link.click()
+    assert got.value.suggested_filename == "outlook-map.csv"
+    head, *rows = Path(got.value.path()).read_text(encoding="utf-8").splitlines()
+    assert "change_fraction" in head.split(",")
+    drawn = page.evaluate("() => document.getElementById('chart-outlook-map').data[0].locations")
+    assert sorted(r.split(",")[2] for r in rows) == sorted(drawn) and len(drawn) >= 20
+    # No outlook for the Southeast: its CSV would be a header alone, so the button is off.
+    api = httpx.get(outlook_url + "/api/outlook?fuel=GASOLINE&area=REGION_SE&format=csv")
+    assert len(api.text.splitlines()) == 1
+    assert page.get_attribute("#csv", "href") is None
+    assert page.get_attribute("#csv", "aria-disabled") == "true"
+    # Diesel has no state outlook: the map's button is off too; Brazil's gasoline turns both on.
+    page.select_option("#fuel", "DIESEL")
+    page.wait_for_function("() => location.search.includes('fuel=DIESEL')")
+    _ready(page)
+    assert link.get_attribute("href") is None and link.get_attribute("aria-disabled") == "true"
+    page.select_option("#fuel", "GASOLINE")
+    page.select_option("#area", "BR")
+    page.wait_for_function("() => location.search.includes('area=BR')")
+    _ready(page)
+    assert (page.get_attribute("#csv", "href") or "").startswith(
+        "/api/outlook?fuel=GASOLINE&area=BR"
+    )
+    assert link.get_attribute("aria-disabled") is None

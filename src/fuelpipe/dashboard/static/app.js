@@ -64,6 +64,7 @@
   let meta = null;
   let geojson = null;
   let renderToken = 0;
+  let clockDay = "";
 
   // --- text and numbers -------------------------------------------------------------------
 
@@ -301,7 +302,7 @@
       } catch (e) {
         /* keep the status */
       }
-      throw new Error(message);
+      throw Object.assign(new Error(message), { status: response.status });
     }
     return response.json();
   }
@@ -352,6 +353,17 @@
     const cut = state.date ? { end: last } : { until: last };
     if (state.window === "0") return cut;
     return Object.assign({ start: addDays(sundayOf(last), 7 - 7 * Number(state.window)) }, cut);
+  }
+
+  /** The End date's bounds: from the first stored fuel week to the last day the API takes,
+   *  366 days after the later of the server's clock (live.js reads it from /api/live) and the
+   *  newest stored fuel week (app.py not_too_far_ahead). */
+  function dateBounds() {
+    const days = meta.coverage.flatMap((c) => [c.first, c.last]).filter(Boolean).sort();
+    const input = document.getElementById("date");
+    const last = [clockDay, days[days.length - 1] || ""].sort()[1];
+    input.min = days[0] || "";
+    input.max = last && addDays(last, 366);
   }
 
   function fuelEnd() {
@@ -579,8 +591,9 @@
     document.getElementById(id).textContent = text;
   }
 
-  function setCsv(url) {
-    const link = document.getElementById("csv");
+  /** The page's CSV button, or another (`id`: the outlook map's); no URL disables it. */
+  function setCsv(url, id) {
+    const link = document.getElementById(id || "csv");
     if (url) {
       link.href = url + (url.includes("?") ? "&" : "?") + "format=csv";
       link.classList.remove("disabled");
@@ -1565,6 +1578,7 @@
     }
     document.body.dataset.ready = "";
     try {
+      dateBounds();
       await RENDERERS[state.view](token);
     } catch (err) {
       if (token !== renderToken) return;
@@ -1573,7 +1587,15 @@
       const box = document.createElement("p");
       box.className = "view-error";
       box.setAttribute("role", "alert");
-      box.textContent = t("error", { message: err.message });
+      // A date the API refuses is said in the page's language; its English reason in the title.
+      const input = document.getElementById("date");
+      box.textContent = err.status === 422 && state.date && input.validity.rangeOverflow
+        ? t("error.date", {
+          what: t(VIEWS[state.view].date), date: fmt.date(state.date),
+          min: fmt.date(input.min), max: fmt.date(input.max),
+        })
+        : t("error", { message: err.message });
+      box.title = err.message;
       section.prepend(box);
     } finally {
       if (token === renderToken) {
@@ -1594,6 +1616,11 @@
         // keep the previous meta; the redraw below reports its own errors
       }
       render();
+    });
+    // The server's clock day, one bound of the End date (live.js, on every /api/live answer).
+    document.addEventListener("fuelpipe:clock", (event) => {
+      clockDay = event.detail;
+      if (meta) dateBounds();
     });
     const tabs = Array.from(document.querySelectorAll(".tabs [role=tab]"));
     for (const tab of tabs) {

@@ -90,7 +90,12 @@
         headers: etag ? { "If-None-Match": etag } : {},
         cache: "no-store",
       });
-      const serverNow = Date.parse(response.headers.get("X-Fuelpipe-As-Of") || "");
+      const asOf = response.headers.get("X-Fuelpipe-As-Of") || "";
+      const serverNow = Date.parse(asOf);
+      // The server's clock day bounds the End date (app.js).
+      if (asOf) {
+        document.dispatchEvent(new CustomEvent("fuelpipe:clock", { detail: asOf.slice(0, 10) }));
+      }
       if (response.status === 200) {
         etag = response.headers.get("ETag");
         view = await response.json();

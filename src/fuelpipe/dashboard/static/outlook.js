@@ -58,6 +58,7 @@
       "outlook.band95": "95% band",
       "outlook.actual": "Published later",
       "outlook.map": "{fuel}: expected change by state within 2 weeks",
+      "outlook.mapCsv": "Download the map's CSV",
       "outlook.noMap": "No state outlooks stored for {fuel}.",
       "outlook.onMap.one": "The map shows the one state that has one: pick it as the area.",
       "outlook.onMap.other": "The map shows the {n} states that have one: pick one as the area.",
@@ -128,6 +129,7 @@
       "outlook.band95": "Faixa de 95%",
       "outlook.actual": "Publicado depois",
       "outlook.map": "{fuel}: variação esperada por estado em até 2 semanas",
+      "outlook.mapCsv": "Baixar CSV do mapa",
       "outlook.noMap": "Não há perspectivas por estado para {fuel}.",
       "outlook.onMap.one": "O mapa mostra o único estado que tem uma: escolha-o como área.",
       "outlook.onMap.other": "O mapa mostra os {n} estados que têm uma: escolha um como área.",
@@ -271,6 +273,10 @@
       kit.getJSON(url), kit.getJSON(mapUrl), kit.loadGeojson(),
     ]);
     if (!kit.isCurrent(token)) return;
+    // No outlook for the area, or no state's on the map: no CSV of a header alone.
+    if (!view.available) kit.setCsv(null);
+    kit.setCsv(map.states.length ? mapUrl : null, "outlook-map-csv");
+    kit.setText("outlook-map-csv", t("outlook.mapCsv"));
     const fuel = t("product." + state.fuel);
     const area = kit.areaName(state.area);
     const cards = document.getElementById("outlook-cards");
