@@ -278,8 +278,10 @@ class Fuelpipe:
         all_keys: bool = False,
         to: To = "pandas",
     ) -> Frame:
-        """`fuelpipe status` as a frame, one row per key: expected, present, missing, pending,
-        quarantined, first, last, and the other counts `status --json` prints."""
+        """`fuelpipe status` as a frame, one row per key: expected, present (expected dates
+        stored OK, as the health view counts them; values on days the calendar skips are in
+        unexpected), missing, pending, quarantined, first, last, and the other counts
+        `status --json` prints."""
         from dataclasses import fields
 
         from fuelpipe.stages.status import KeyStatus
