@@ -278,8 +278,10 @@ class Fuelpipe:
         all_keys: bool = False,
         to: To = "pandas",
     ) -> Frame:
-        """`fuelpipe status` as a frame, one row per key: expected, present, missing, pending,
-        quarantined, first, last, and the other counts `status --json` prints."""
+        """`fuelpipe status` as a frame, one row per key: expected, present (expected dates
+        stored OK, as the health view counts them; values on days the calendar skips are in
+        unexpected), missing, pending, quarantined, first, last, and the other counts
+        `status --json` prints."""
         from dataclasses import fields
 
         from fuelpipe.stages.status import KeyStatus
@@ -475,6 +477,10 @@ def open(
     ``now`` pins the clock the status counts against (as ``fuelpipe --now``). Any other
     setting (``table_name=…``) is a keyword argument named as in the README's table, without
     the FUELPIPE_ prefix.
+
+    Read-only, as the CLI's reading commands: a store that does not exist is a
+    FileNotFoundError, an empty file a ValueError, and nothing is created or written (no
+    schema, no queue file beside the store).
     """
     from fuelpipe.homes.settings import Settings
 
@@ -485,10 +491,15 @@ def open(
             f"no fuelpipe store at {cfg.db}: run `fuelpipe demo --no-serve` or `fuelpipe run` "
             "first, or pass db= / set FUELPIPE_DB"
         )
-    from fuelpipe.homes import build_home
+    from fuelpipe.homes import build_home, empty_store_message
 
+    if cfg.backend == "embedded" and Path(cfg.db).stat().st_size == 0:
+        raise ValueError(empty_store_message(Path(cfg.db)))
     where = f"table {cfg.table_name}" if cfg.backend == "aws" else f"store {cfg.db}"
-    return Fuelpipe(build_home(cfg, sources={}), f"{cfg.backend} {where}")
+    # as the CLI's reading commands: no schema written, no queue file beside the store (the
+    # API never sends; the queue is opened only if something asks for it)
+    home = build_home(cfg, sources={}, read_only=True, queue_on_demand=True)
+    return Fuelpipe(home, f"{cfg.backend} {where}")
 
 
 __all__ = ["TIDY_COLUMNS", "Fuelpipe", "Lags", "convert", "open", "select_keys", "tidy_table"]

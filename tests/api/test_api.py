@@ -16,10 +16,11 @@ import polars as pl
 import pyarrow.parquet as pq
 import pytest
 from fastapi.testclient import TestClient
-from tests.api.conftest import NOW, RETRY_DAY, RETRY_KEY, Home, rows
+from tests.api.conftest import NOW, RETRY_DAY, RETRY_KEY, Home, fill, rows
 
 import fuelpipe
 from fuelpipe.adapters.clock import FixedClock
+from fuelpipe.adapters.sqlite_store import SqliteStore
 from fuelpipe.api import TIDY_COLUMNS
 from fuelpipe.dashboard.app import create_app
 from fuelpipe.dashboard.areas import DRIVERS, PRODUCTS
@@ -180,6 +181,36 @@ def test_unknown_keys_and_missing_stores_are_clear_errors(home: Home, tmp_path: 
     with pytest.raises(FileNotFoundError, match="no fuelpipe store"):
         fuelpipe.open(db=missing)
     assert not missing.exists()  # read-only: never creates an empty store
+
+
+def test_open_reads_a_store_and_writes_nothing_beside_it_or_in_it(tmp_path: Path) -> None:
+    # README: fuelpipe.open() is read-only, as the CLI's reading commands: no queue file
+    # beside the store, no byte of the store changed
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    db = folder / "fuelpipe.sqlite"
+    store = SqliteStore(db, clock=FixedClock(NOW))
+    fill(store)
+    store.close()
+    before = db.read_bytes()
+    fp = fuelpipe.open(db=db, now=NOW)
+    try:
+        assert len(fp.series("CURRENCY#USD")) > 0
+        assert len(fp.status(["CURRENCY#*"])) > 0
+        fp.lags("GASOLINE", driver="BRENT_BRL")
+    finally:
+        fp.close()
+    assert sorted(p.name for p in folder.iterdir()) == ["fuelpipe.sqlite"]
+    assert db.read_bytes() == before
+
+
+def test_open_refuses_an_empty_file_as_the_cli_does(tmp_path: Path) -> None:
+    db = tmp_path / "fuelpipe.sqlite"
+    db.touch()
+    with pytest.raises(ValueError, match="is an empty file, not a fuelpipe store"):
+        fuelpipe.open(db=db)
+    assert db.stat().st_size == 0  # no schema written into it
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fuelpipe.sqlite"]
 
 
 def test_the_analyses_equal_what_the_dashboard_serves(embedded_home: Home) -> None:

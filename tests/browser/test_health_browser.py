@@ -350,3 +350,38 @@ def test_the_last_runs_read_whole_on_a_phone(tmp_path: Path, page: Page, lang: s
         )
         assert label == '"{}"'.format("Started (São Paulo time)" if lang == "en" else
                                       "Início (horário de Brasília)")  # fmt: skip
+
+
+FAILING_CARD = "#health-cards .card:has(h3:text-is('{title}'))"
+
+
+def test_a_failing_source_card_shows_since_the_reason_the_last_attempt_and_the_next(
+    tmp_path: Path, page: Page
+) -> None:
+    # README promises the reason, the last attempt and the next; the card showed only
+    # "since" (which was the last retry's claim) and the reason.
+    friday = date(2022, 4, 29)
+    clock = ManualClock(datetime(2022, 5, 3, 9, 0, tzinfo=SP))
+    store = SqliteStore(tmp_path / "f.sqlite", clock=clock)
+    store.put_records(
+        [Record(USD.key, d, Decimal("5"), Status.OK) for d in (date(2022, 4, 28), MONDAY)]
+    )
+    nxt = datetime(2022, 5, 3, 10, 0, tzinfo=SP)
+    store.put_pending(Record(USD.key, friday, None, Status.PENDING, 1, nxt, "HTTP 503 from bcb"))
+    with serving(create_app(store, DEFAULT_CATALOG, clock=clock)) as url:
+        page.goto(f"{url}/?view=health&lang=en")
+        page.wait_for_selector("body[data-ready=health]", state="attached")
+        card = page.locator(FAILING_CARD.format(title="Failing · bcb"))
+        assert card.locator(".card-detail").text_content() == (
+            "since 4/29/22, 1:10 PM (São Paulo time) · HTTP 503 from bcb · last attempt 5/3/22, "
+            "9:00 AM (São Paulo time) · next attempt 5/3/22, 10:00 AM (São Paulo time)"
+        )
+        page.click(".lang-btn[data-lang='pt-BR']")
+        pt = FAILING_CARD.format(title="Com falha · bcb")
+        page.wait_for_selector(pt)
+        assert page.locator(pt).locator(".card-detail").text_content() == (
+            "desde 29/04/2022, 13:10 (horário de Brasília) · HTTP 503 from bcb · última tentativa "
+            "03/05/2022, 09:00 (horário de Brasília) · próxima tentativa 03/05/2022, 10:00 "
+            "(horário de Brasília)"
+        )
+    store.close()

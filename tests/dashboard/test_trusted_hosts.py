@@ -3,6 +3,7 @@ page whose name is rebound to 127.0.0.1 cannot read it; the 400 still carries th
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
 import pytest
@@ -10,11 +11,15 @@ from fastapi.testclient import TestClient
 from tests.dashboard.conftest import NOW
 
 from fuelpipe.adapters.clock import FixedClock
+from fuelpipe.adapters.intraday_store import SqliteIntradayStore
 from fuelpipe.adapters.sqlite_store import SqliteStore
+from fuelpipe.cli.demo_live import live_app
 from fuelpipe.dashboard.app import create_app
 from fuelpipe.dashboard.security import CONTENT_SECURITY_POLICY
-from fuelpipe.dashboard.server import LOOPBACK_NAMES, allowed_hosts
+from fuelpipe.dashboard.server import LOOPBACK_NAMES, allowed_hosts, dashboard_app
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
+from fuelpipe.homes.embedded import build_context
+from fuelpipe.homes.settings import Settings
 
 
 @pytest.mark.parametrize("bind", ["127.0.0.1", "127.0.0.2", "localhost", "::1", "[::1]"])
@@ -56,3 +61,53 @@ def test_without_a_list_any_name_is_answered(tmp_path: Path) -> None:
         assert (
             client.get("/api/health", headers={"host": "abc.lambda-url.on.aws"}).status_code == 200
         )
+
+
+def _create_app_calls(path: Path) -> list[ast.Call]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and getattr(node.func, "id", getattr(node.func, "attr", None)) == "create_app"
+    ]
+
+
+def test_every_app_the_cli_builds_is_given_its_host_names() -> None:
+    # `fuelpipe dashboard`, `demo` and `demo --live` serve on this machine: each app they build
+    # must name the Host headers it answers, or a rebound name reads the local dashboard
+    src = Path(__file__).resolve().parents[2] / "src" / "fuelpipe"
+    files = [*sorted((src / "cli").rglob("*.py")), src / "dashboard" / "server.py"]
+    calls = [(f.name, c) for f in files for c in _create_app_calls(f)]
+    assert calls, "no create_app call found: the scan looks in the wrong place"
+    bare = [
+        f"{name}:{c.lineno}"
+        for name, c in calls
+        if "allowed_hosts" not in {k.arg for k in c.keywords}
+    ]
+    assert bare == []
+
+
+def test_the_live_demo_panel_refuses_a_rebound_name(tmp_path: Path) -> None:
+    cfg = Settings(db=tmp_path / "live.sqlite")
+    context = build_context(cfg, clock=FixedClock(NOW))
+    try:
+        app = live_app(context, DEFAULT_CATALOG, SqliteIntradayStore(tmp_path / "i.sqlite"), {})
+        with TestClient(app, base_url="http://127.0.0.1:8050") as client:
+            assert (
+                client.get("/api/health", headers={"host": "attacker.example"}).status_code == 400
+            )
+            assert client.get("/api/health").status_code == 200
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize(("bind", "refused"), [("127.0.0.1", True), ("0.0.0.0", False)])
+def test_the_served_dashboard_app_refuses_a_rebound_name_on_loopback(
+    tmp_path: Path, bind: str, refused: bool
+) -> None:
+    store = SqliteStore(tmp_path / "served.sqlite", clock=FixedClock(NOW))
+    app = dashboard_app(store, DEFAULT_CATALOG, host=bind, clock=FixedClock(NOW))
+    with TestClient(app, base_url="http://127.0.0.1:8050") as client:
+        r = client.get("/api/health", headers={"host": "attacker.example"})
+    assert r.status_code == (400 if refused else 200)

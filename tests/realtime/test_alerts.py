@@ -164,6 +164,23 @@ def test_ptax_is_not_late_on_ash_wednesday_before_its_afternoon_closing() -> Non
     assert (late.day, late.since) == (date(2025, 3, 5), at(16, 30))
 
 
+def test_a_series_whose_values_all_lie_after_the_clock_is_not_late(home) -> None:
+    # `--now` before a series' data (the demo's state prices, 2024-2026, at a 2022 clock):
+    # status counts from its first stored date, so it expects nothing yet; nor is it late
+    later = {date(2024, 6, 3): Status.OK, date(2024, 6, 4): Status.OK}
+    now = datetime(2022, 5, 18, 17, 59, tzinfo=SP)
+    assert late_series(USD, later, now) is None
+    clock, store, queue, state = home
+    store.put_records([_ok(d) for d in later])
+    clock.set(now)
+    assert _run(clock, store, queue, state, StaleSource(), [Collect()]).firing == 0
+    # one stored date on or before the due day: late again, from the date after it
+    before = later | {date(2022, 5, 13): Status.OK}
+    found = late_series(USD, before, now)
+    assert found is not None
+    assert found.day == date(2022, 5, 18)
+
+
 def test_a_date_the_source_has_no_value_for_is_not_late(home) -> None:
     # ANP publishes "-" for CNG in Acre every week and FRED "." on some days: the source
     # answered, the date is ABSENT, and nothing is late.

@@ -46,3 +46,23 @@ def test_since_bounds_every_count_not_only_the_expected_dates(make_app, table_so
     assert row.pending == 0  # the PENDING date is before since
     assert row.first == since.isoformat()
     assert row.missing == row.expected - row.present
+
+
+def test_present_means_expected_dates_stored_ok_in_status_and_in_the_panel(
+    make_app, table_source, usd
+):
+    """A value on a day the calendar skips (BZ=F's close on a NYSE holiday) is `unexpected`
+    in both: `status` counted it in present too (246 present of 245 expected), the panel not."""
+    app = make_app(table_source())
+    days = [
+        START + timedelta(days=i) for i in range(30) if (START + timedelta(days=i)).weekday() < 5
+    ]
+    saturday = next(d for d in (days[0] + timedelta(days=i) for i in range(7)) if d.weekday() == 5)
+    stored = [*days, saturday]
+    app.store.put_records([Record(usd.key, d, Decimal("5.1"), Status.OK) for d in stored])
+
+    row = key_status(app, usd)
+    health = series_health(usd, app.store.present(usd.key), app.clock.now())
+
+    assert (row.present, row.unexpected) == (health.present, health.unexpected) == (len(days), 1)
+    assert row.present <= row.expected == health.expected

@@ -135,7 +135,7 @@ def _requests_line(counts: dict[str, int]) -> str:
 
 def _has_records(row: KeyStatus) -> bool:
     """Whether ``row``'s series has any record: what `status` and the panel's health count."""
-    return bool(row.present or row.pending or row.quarantined or row.absent)
+    return bool(row.present or row.unexpected or row.pending or row.quarantined or row.absent)
 
 
 def _published(day: date, series: Series) -> datetime:
@@ -240,7 +240,7 @@ def run_demo(
     display.print_status(console, rows)
     missing = sum(r.missing for r in rows)
     console.print(
-        f"\n{len(rows)} series, {sum(r.present for r in rows):,} records, "
+        f"\n{len(rows)} series, {sum(r.present + r.unexpected for r in rows):,} records, "
         f"{missing} missing, {sum(r.pending for r in rows)} pending, "
         f"{sum(r.quarantined for r in rows)} quarantined, "
         f"{sum(r.absent for r in rows)} absent (the source has no value), "

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from datetime import time as dtime
+from typing import TYPE_CHECKING
 
 import uvicorn
 from rich.console import Console
@@ -25,6 +26,9 @@ from fuelpipe.homes.settings import Settings
 from fuelpipe.ports.clock import Clock
 from fuelpipe.ports.intraday import IntradayStore
 from fuelpipe.stages.context import StageContext
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 LIVE_SPAN = timedelta(days=14)
 
@@ -189,16 +193,22 @@ def _from_first_dates(phases: Sequence[DemoPhase]) -> Catalog:
     )
 
 
-def _serve_in_background(
+LIVE_HOST = "127.0.0.1"
+"""The live panel's address: this machine only."""
+
+
+def live_app(
     context: StageContext,
     catalog: Catalog,
-    port: int,
     intraday: IntradayStore,
     series_clocks: Mapping[str, datetime],
-) -> uvicorn.Server:
+) -> FastAPI:
+    """The live panel's app: on a loopback address it answers only the loopback Host names
+    (DNS rebinding), as `fuelpipe dashboard` does."""
     from fuelpipe.dashboard.app import create_app
+    from fuelpipe.dashboard.server import allowed_hosts
 
-    web = create_app(
+    return create_app(
         context.store,
         catalog,
         context.queue,
@@ -206,9 +216,20 @@ def _serve_in_background(
         cache_ttl_s=5,
         intraday=intraday,
         series_clocks=series_clocks,
+        allowed_hosts=allowed_hosts(LIVE_HOST),
     )
+
+
+def _serve_in_background(
+    context: StageContext,
+    catalog: Catalog,
+    port: int,
+    intraday: IntradayStore,
+    series_clocks: Mapping[str, datetime],
+) -> uvicorn.Server:
+    web = live_app(context, catalog, intraday, series_clocks)
     server = uvicorn.Server(
-        uvicorn.Config(web, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+        uvicorn.Config(web, host=LIVE_HOST, port=port, log_level="warning", access_log=False)
     )
     threading.Thread(target=server.run, name="dashboard", daemon=True).start()
     print(f"dashboard: http://127.0.0.1:{port}/ (live)", flush=True)

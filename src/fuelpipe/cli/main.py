@@ -32,7 +32,7 @@ from fuelpipe.cli.helpstyle import PlainHelpGroup
 from fuelpipe.cli.revise import revise_command
 from fuelpipe.domain.keys import parse_date_key
 from fuelpipe.domain.models import Record, Revision
-from fuelpipe.homes import open_home
+from fuelpipe.homes import empty_store_message, open_home
 from fuelpipe.homes.settings import Settings, parse_now
 from fuelpipe.ports.queue import DeadLettersIncomplete, DeadLettersRemain
 from fuelpipe.stages.context import StageContext
@@ -326,10 +326,7 @@ def _check_store_path(db: Path, *, writes: bool) -> None:
             "create one, or check FUELPIPE_DB"
         )
     if not writes and db.stat().st_size == 0:
-        raise fail(
-            f"FUELPIPE_DB {db} is an empty file, not a fuelpipe store: run `fuelpipe run` or "
-            "`fuelpipe demo` to fill it, or check FUELPIPE_DB"
-        )
+        raise fail(empty_store_message(db))
     files = [db, db.with_name(db.stem + "-queue.sqlite")]
     if writes:
         for f in files:

@@ -182,7 +182,10 @@ def failing_problems(catalog: Catalog, pending: list[Record]) -> list[SourceProb
                 keys=keys[:_KEYS_SHOWN],
                 date=oldest.date,
                 due_at=due,
-                since=_sp(stamped[0].updated_at or due) if stamped else due,
+                # Not a record's write time: each retry's claim rewrites it, so the oldest one
+                # is only the latest round of retries. No first-failure time is stored; the
+                # oldest failing date's publication is when its first request could fail.
+                since=due,
                 last_attempt_at=_sp(stamped[-1].updated_at or due) if stamped else None,
                 reason=short_reason((stamped[-1] if stamped else oldest).reason or ""),
                 next_attempt_at=_sp(min(nexts)) if nexts else None,

@@ -397,11 +397,16 @@ class SourceProblem(BaseModel):
     due_at: dt.datetime = Field(description="that date's publication instant (its schedule)")
     since: dt.datetime = Field(
         description="late: when it became late (the window's end of the first date due after "
-        "the last one stored); failing: the oldest last attempt of the failing dates (each "
-        "PENDING record keeps only its last attempt)"
+        "the last one stored); failing: when failing started, as far as the store tells: the "
+        "publication instant of the oldest failing date (`due_at`), the first moment a request "
+        "for it could fail. A PENDING record keeps no first-failure time, and its write time "
+        "is rewritten by each retry's claim, so it cannot say this (for dates fetched long "
+        "after their publication, a backfill, this is earlier than the first failure)"
     )
     last_attempt_at: dt.datetime | None = Field(
-        default=None, description="failing: the newest failed attempt"
+        default=None,
+        description="failing: the newest write of a failing record (a failed attempt, or the "
+        "retry claim that sent the next one)",
     )
     reason: str | None = Field(
         default=None, description="failing: that attempt's reason, shortened"

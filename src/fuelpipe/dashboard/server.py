@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Mapping
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from fuelpipe.dashboard.stations import StationQueries
 from fuelpipe.domain.catalog import Catalog
@@ -13,6 +14,9 @@ from fuelpipe.ports.clock import Clock
 from fuelpipe.ports.intraday import IntradayStore
 from fuelpipe.ports.queue import Queue
 from fuelpipe.ports.store import Store
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 """The Host names a dashboard on a loopback address answers: the page itself and its API calls
@@ -29,6 +33,37 @@ def allowed_hosts(bind: str) -> tuple[str, ...] | None:
     except ValueError:  # a host name: the operator's, with names this cannot know
         return None
     return LOOPBACK_NAMES if loopback else None
+
+
+def dashboard_app(
+    store: Store,
+    catalog: Catalog,
+    queue: Queue | None = None,
+    host: str = "127.0.0.1",
+    clock: Clock | None = None,
+    stations: StationQueries | None = None,
+    series_clocks: Mapping[str, datetime] | None = None,
+    intraday: IntradayStore | None = None,
+    *,
+    store_views: bool = True,
+    alerts: AlertReader | None = None,
+) -> FastAPI:
+    """The app `serve` runs on ``host``: on a loopback address it answers only
+    LOOPBACK_NAMES (DNS rebinding)."""
+    from fuelpipe.dashboard.app import create_app
+
+    return create_app(
+        store,
+        catalog,
+        queue,
+        clock,
+        stations=stations,
+        series_clocks=series_clocks,
+        intraday=intraday,
+        store_views=store_views,
+        alerts=alerts,
+        allowed_hosts=allowed_hosts(host),
+    )
 
 
 def serve(
@@ -49,18 +84,16 @@ def serve(
     ``alerts`` the alert state the health view reads its active alerts from."""
     import uvicorn
 
-    from fuelpipe.dashboard.app import create_app
-
-    app = create_app(
+    app = dashboard_app(
         store,
         catalog,
         queue,
+        host,
         clock,
-        stations=stations,
-        series_clocks=series_clocks,
-        intraday=intraday,
+        stations,
+        series_clocks,
+        intraday,
         store_views=store_views,
         alerts=alerts,
-        allowed_hosts=allowed_hosts(host),
     )
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)

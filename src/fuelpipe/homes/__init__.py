@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from fuelpipe.homes.settings import Settings, parse_now
@@ -17,6 +18,15 @@ from fuelpipe.ports.clock import Clock
 from fuelpipe.ports.intraday import IntradayStore
 from fuelpipe.ports.store import Store
 from fuelpipe.stages.context import StageContext
+
+
+def empty_store_message(db: Path) -> str:
+    """Why a reader refuses an empty file as its store (a mistyped FUELPIPE_DB, a file a
+    failed copy left): opening it would write a new, empty store's schema into it."""
+    return (
+        f"FUELPIPE_DB {db} is an empty file, not a fuelpipe store: run `fuelpipe run` or "
+        "`fuelpipe demo` to fill it, or check FUELPIPE_DB"
+    )
 
 
 def build_home(

@@ -105,14 +105,17 @@ def late_series(
     due: Callable[[Series, datetime], date | None] = latest_due,
 ) -> Late | None:
     """Whether ``series`` (with its stored dates' statuses) is late at ``now``; None when not,
-    nor when nothing of it is stored (a series this home does not keep yet is not late).
+    nor when nothing of it is stored (a series this home does not keep yet is not late), nor
+    when every stored date is after its latest due date (a clock before the series' data:
+    as :func:`~fuelpipe.domain.completeness.completeness` counts from the first stored
+    date, such a series expects nothing yet).
     ``due``: :func:`latest_due`, or a :class:`LatestDue` that reuses its answers."""
     if not present:
         return None
     day = due(series, now)
     # The source answered for it: a value (OK), none to give (ABSENT: ANP's "-" for CNG in
     # Acre every week), or spent retries (QUARANTINED, its own rule). Not late.
-    if day is None or present.get(day) in _ANSWERED:
+    if day is None or present.get(day) in _ANSWERED or min(present) > day:
         return None
     ok = [d for d, st in present.items() if st is Status.OK]
     answered = [d for d, st in present.items() if st in _ANSWERED and d < day]

@@ -19,6 +19,8 @@ class KeyStatus:
     key: str
     expected: int
     present: int
+    """Expected dates stored OK (of ``expected``): the health view's ``present``, one meaning
+    for both; values on days the calendar skips are in ``unexpected``, not here."""
     missing: int
     pending: int
     quarantined: int
@@ -74,7 +76,7 @@ def key_status(
     return KeyStatus(
         key=series.key,
         expected=c.expected,
-        present=c.ok,
+        present=c.ok_expected,
         missing=c.missing,
         pending=c.pending,
         quarantined=c.quarantined,
@@ -107,4 +109,8 @@ def status(
     rows = [key_status(app, s, since, clocks.get(s.key)) for s in chosen]
     if not stored_only:
         return rows
-    return [r for r in rows if r.present or r.pending or r.quarantined or r.absent or r.after_clock]
+    return [
+        r
+        for r in rows
+        if r.present or r.unexpected or r.pending or r.quarantined or r.absent or r.after_clock
+    ]

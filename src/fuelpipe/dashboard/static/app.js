@@ -1272,8 +1272,11 @@
     const problems = view.problems || [];
     if (!problems.length) card(cards, t("health.problems"), "0", "", "flat", asOf);
     for (const p of problems) {
+      // A failing source: the reason, the last attempt and the next.
+      const tries = [["lastAttempt", p.last_attempt_at], ["nextAttempt", p.next_attempt_at]]
+        .filter((x) => x[1]).map((x) => ` · ${t("health." + x[0], { date: fmt.instant(x[1]) })}`).join("");
       card(cards, `${t("health." + p.state)} · ${p.source}`, p.keys.join(", ") + (p.series > p.keys.length ? " …" : ""),
-        since(p) + (p.reason ? ` · ${p.reason}` : ""), "down", asOf);
+        since(p) + (p.reason ? ` · ${p.reason}` : "") + tries, "down", asOf);
     }
     for (const a of view.alerts || []) card(cards, `${t("health.alert")} · ${a.rule}`, a.summary, since(a), "warn", asOf);
     // A split whose history re-read failed: closes before it may still be on the old basis.
