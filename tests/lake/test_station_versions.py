@@ -219,6 +219,41 @@ def test_the_newest_version_wins_and_every_displaced_value_is_listed(tmp_path: P
     assert f"price {b_shown} replaced by 88.88" in revised[1][0]
 
 
+def test_a_rolling_file_never_displaces_a_consolidated_files_correction(tmp_path: Path) -> None:
+    """ANP's order: the rolling file, then the monthly file correcting a day, then next week's
+    rolling file still carrying that day as first published. The monthly correction stays (the
+    rolling file's value is listed as not kept), while a correction by a later rolling file of
+    a day only rolling files hold still wins."""
+    path, lines = _rolling(tmp_path)
+    path.parent.mkdir()
+    monthly = tmp_path / "dsan" / "precos-glp-03.csv"
+    monthly.parent.mkdir()
+    a, b = lines[1].split(";"), lines[6].split(";")
+    fixed = list(lines)
+    fixed[1] = set_cell(fixed[1], SALE, "99,99")  # synthetic: the monthly file's correction
+    later = list(lines)
+    later[6] = set_cell(later[6], SALE, "88,88")  # synthetic: next week's rolling correction
+    lake = StationLake(LocalLakeStorage(tmp_path / "lake"), FixedClock(NOW))
+    path.write_bytes(_file(lines))
+    lake.ingest_path(path)
+    monthly.write_bytes(_file(fixed))
+    (consolidated,) = lake.ingest_path(monthly)
+    assert consolidated.replaced == 1
+    path.write_bytes(_file(later))
+    (rolling,) = lake.ingest_path(path)
+    assert (rolling.replaced, rolling.already_in_lake) == (1, 39)
+    assert [line.split(":")[0] for line in rolling.revised] == [
+        f"LPG {b[4].strip().replace('.', '').replace('/', '').replace('-', '')} "
+        f"{'-'.join(reversed(b[11].split('/')))}"
+    ]
+    (not_kept,) = rolling.differing
+    assert "not kept" in not_kept and "precos-glp-03.csv" in not_kept
+    prices = {(cnpj, str(day)): price for cnpj, _, day, price, _, _ in _prices(lake)}
+    a_key = a[4].strip().replace(".", "").replace("/", "").replace("-", "")
+    a_day = "-".join(reversed(a[11].split("/")))
+    assert prices[(a_key, a_day)] == pytest.approx(99.99)  # the monthly correction stays
+
+
 def test_an_older_manifest_keyed_by_name_is_read_and_not_reingested(
     tmp_path: Path, write: Callable[[str, bytes], Path]
 ) -> None:

@@ -599,7 +599,7 @@ def status(
     \b
     key: the series
     expected: dates its calendar expects
-    present: values stored (OK records)
+    present: expected dates stored OK (a value on a day the calendar skips counts in unexpected)
     missing: expected dates with no record at all (not even a pending one)
     pending: dates waiting for a retry
     quarantined: retries spent, waiting for a person (`fuelpipe quarantine list`)

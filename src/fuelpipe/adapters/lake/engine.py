@@ -17,6 +17,7 @@ folders. Queries run on DuckDB.
 from __future__ import annotations
 
 import hashlib
+import re
 import shutil
 import tempfile
 import threading
@@ -129,13 +130,27 @@ _REVISED = ("price", "purchase_price", *(c for c in TEXT_COLUMNS if c != "cnpj")
 file it came from aside): when any differs, the newest version's record replaces the lake's."""
 
 
+PROVISIONAL = re.compile(r"[uú]ltimas[-_ ]*4[-_ ]*semanas", re.IGNORECASE)
+"""ANP's rolling "últimas 4 semanas" files (``qus/ultimas-4-semanas-<fuels>.csv``): provisional.
+Their records never replace a record of a consolidated (monthly or semiannual) file: next
+week's rolling file still carries the days as first published, after the monthly file has
+corrected them."""
+
+
+def provisional(name: str) -> bool:
+    """Whether a file of this name is one of ANP's rolling, provisional files."""
+    return PROVISIONAL.search(name) is not None
+
+
 def _revised(
-    product: str, held: pl.DataFrame, offered: pl.DataFrame
-) -> tuple[pl.DataFrame, list[str]]:
+    product: str, held: pl.DataFrame, offered: pl.DataFrame, *, rolling: bool = False
+) -> tuple[pl.DataFrame, list[str], list[str]]:
     """The keys of the ``offered`` records whose key ``held`` holds with another value in a
     column of ``_REVISED``, and a line for each naming every value displaced (the lake's, and
     the file it came from) and its replacement: nothing a source published is dropped without
-    a word."""
+    a word. When the offered file is ``rolling`` (provisional), a record the lake holds from a
+    consolidated file is not displaced: such differences come back as the third list, lines
+    saying what the rolling file published that the lake does not keep."""
     plr = polars()
     key = ["cnpj", "collected"]
     as_text = [plr.col(c).cast(plr.String) for c in _REVISED]
@@ -147,6 +162,18 @@ def _revised(
     differ = pairs.filter(
         plr.any_horizontal(plr.col(c).ne_missing(plr.col(f"{c}_held")) for c in _REVISED)
     )
+    kept: list[str] = []
+    if rolling and differ.height:
+        final = differ.filter(
+            plr.col("source_file").str.contains("(?i)" + PROVISIONAL.pattern).not_()
+        )
+        differ = differ.join(final.select(key), on=key, how="anti")
+        kept = [
+            f"{product} {r['cnpj']} {r['collected']}: "
+            + "; ".join(f"{c} {r[c]} not kept" for c in _REVISED if r[c] != r[f"{c}_held"])
+            + f" (a provisional rolling file; the lake keeps the consolidated {r['source_file']})"
+            for r in final.iter_rows(named=True)
+        ]
 
     def shown(value: str | None) -> str:
         return "-" if value is None else repr(value) if value.strip() != value else value
@@ -162,7 +189,7 @@ def _revised(
             f"{product} {r['cnpj']} {r['collected']}: {changes} "
             f"(the lake's value came from {r['source_file']})"
         )
-    return differ.select(key), lines
+    return differ.select(key), lines, kept
 
 
 def _differing(product: str, offered: pl.DataFrame, kept: pl.DataFrame, where: str) -> list[str]:
@@ -747,10 +774,13 @@ class StationLake:
             fresh = unique.join(held.select(key), on=key, how="anti")
             kept = [held]
             if fresh.height < unique.height:  # some records are in the lake: corrected?
-                changed, lines = _revised(product, held, unique)
+                changed, lines, not_kept = _revised(
+                    product, held, unique, rolling=provisional(report.name)
+                )
                 report.already_in_lake += unique.height - fresh.height - changed.height
                 report.replaced += changed.height
                 report.revised += lines
+                report.differing += not_kept
                 if changed.height:  # the newest version wins: its records replace the lake's
                     kept = [
                         held.join(changed, on=key, how="anti"),
