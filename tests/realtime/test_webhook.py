@@ -163,5 +163,58 @@ def test_a_receiver_dripping_its_answer_fails_the_attempt_at_its_deadline(
         state.close()
 
 
+@pytest.fixture
+def trickling() -> Iterator[tuple[str, threading.Event]]:
+    """A receiver on 127.0.0.1 that trickles its answer's header lines, each well within the
+    read timeout, for 3 s before it ends them with a 200: its URL, and an event set when the
+    client hung up before the headers ended."""
+    server = socket.create_server(("127.0.0.1", 0))
+    stop, hung_up = threading.Event(), threading.Event()
+
+    def serve(conn: socket.socket) -> None:
+        with conn:
+            try:
+                conn.recv(65536)
+                conn.sendall(b"HTTP/1.1 200 OK\r\n")
+                for _ in range(150):
+                    if stop.wait(0.02):
+                        return
+                    conn.sendall(b"X-Slow: a\r\n")
+                conn.sendall(b"Content-Length: 2\r\nConnection: close\r\n\r\nok")
+            except OSError:  # the client hung up: what the deadline is for
+                hung_up.set()
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            threading.Thread(target=serve, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.getsockname()[1]}/hook", hung_up
+    finally:
+        stop.set()
+        server.close()
+
+
+def test_a_receiver_trickling_its_headers_fails_the_attempt_at_its_deadline(
+    trickling: tuple[str, threading.Event],
+) -> None:
+    """The deadline was checked once the headers were in: a receiver sending one header line
+    at a time held the attempt for as long as it liked (past the outbox's claim). A watchdog
+    now shuts the connection down at the deadline, while the headers still trickle."""
+    url, hung_up = trickling
+    sink = _sink(url, attempts=1, attempt_deadline_s=0.2)
+    try:
+        with pytest.raises(WebhookError, match="deadline"):
+            sink.send(_alert())
+    finally:
+        sink.close()
+    assert hung_up.wait(5)  # the connection was cut before the receiver ended its headers
+
+
 def test_one_send_at_its_longest_ends_well_within_the_outbox_lease() -> None:
     assert longest_send_s() < DEFAULT_LEASE.total_seconds() / 2

@@ -10,7 +10,13 @@ from urllib.parse import urlsplit
 import httpx
 import stamina
 
-from fuelpipe.adapters.sources._http import read_within, snippet, transport_error_words
+from fuelpipe.adapters.sources._http import (
+    Watchdog,
+    attempt_timeout,
+    read_within,
+    snippet,
+    transport_error_words,
+)
 from fuelpipe.domain.alerts import Alert
 from fuelpipe.ports.alerts import AlertRejected, AlertSink
 
@@ -40,10 +46,11 @@ WAIT_MAX_S = 5.0
 
 def longest_send_s(attempts: int = 3, backoff_s: float = 0.5) -> float:
     """How long one :meth:`WebhookSink.send` can take at most with the default timeouts: each
-    attempt ends by the later of its deadline and its connect, write and read timeouts in a
-    row, plus the read that was waiting when the deadline passed; then the waits. The outbox's
-    claim on an alert (``DEFAULT_LEASE``, 5 minutes) must outlast it."""
-    per_attempt = max(ATTEMPT_DEADLINE_S, CONNECT_TIMEOUT_S + 2 * READ_TIMEOUT_S) + READ_TIMEOUT_S
+    attempt ends at its deadline (connecting is cut to it, and a watchdog shuts the connection
+    down then, however the receiver trickles its headers or body), with one read timeout of
+    margin; then the waits. The outbox's claim on an alert (``DEFAULT_LEASE``, 5 minutes) must
+    outlast it."""
+    per_attempt = ATTEMPT_DEADLINE_S + READ_TIMEOUT_S
     return attempts * per_attempt + (attempts - 1) * (WAIT_MAX_S + backoff_s)
 
 
@@ -124,6 +131,7 @@ class WebhookSink(AlertSink):
         self._attempts = attempts
         self._backoff_s = backoff_s
         self._deadline_s = attempt_deadline_s
+        self._watchdog = Watchdog()  # ends an attempt at its deadline, headers trickling too
         self._monotonic = monotonic
 
     def send(self, alert: Alert) -> None:
@@ -171,9 +179,23 @@ class WebhookSink(AlertSink):
                 )
 
         request = self._client.build_request(
-            "POST", self.url, json=body, headers={"Idempotency-Key": key}
+            "POST",
+            self.url,
+            json=body,
+            headers={"Idempotency-Key": key},
+            timeout=attempt_timeout(self._client.timeout, self._deadline_s),
+            extensions={"trace": self._watchdog.trace},
         )
-        return read_within(self._client, request, within_deadline)
+        with self._watchdog.armed(self._deadline_s) as fired:
+            try:
+                return read_within(self._client, request, within_deadline)
+            except httpx.TransportError:
+                if fired.is_set():  # the watchdog shut the connection down: the deadline
+                    raise _RetryableWebhookError(
+                        f"webhook {where}: timed out: no whole answer within its "
+                        f"{self._deadline_s:g} s deadline (connection shut down)"
+                    ) from None
+                raise
 
     def close(self) -> None:
         """Close the HTTP client."""
