@@ -13,6 +13,11 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
+EMPTY_RUN = ("--now", "2022-01-03", "run", "-s", "CURRENCY#USD", "--since", "2022-01-03")
+"""A `fuelpipe run` that creates the store and fetches nothing (nothing is published yet at
+midnight of its one day): an empty store, offline."""
+
+
 def fuelpipe(*args: str, env: dict[str, str], check: bool = True, timeout: float = 300):
     """Run the real CLI in a subprocess, as a user would."""
     return subprocess.run(

@@ -12,8 +12,10 @@ import hashlib
 import json
 import shutil
 import socket
+import sqlite3
 import subprocess
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -53,10 +55,37 @@ class Case:
     code: int = 2
     changes_store: bool = False
     read_only: bool = False
+    prepare: Callable[[Ctx], None] = field(default=lambda _c: None)
+    """Set the scene before the store's digest is taken (e.g. a file the case writes over)."""
 
 
 def _a(*args: str) -> Callable[[Ctx], list[str]]:
     return lambda _c: list(args)
+
+
+def _beside(c: Ctx, suffix: str) -> str:
+    """A file beside the store: ``fuelpipe-queue.sqlite``, ``fuelpipe.sqlite-wal``, ..."""
+    return str(c.db.with_name(c.db.stem + suffix))
+
+
+def _another_sqlite_file(c: Ctx) -> None:
+    """A SQLite database that is not this store (another tool's, an older store's copy)."""
+    shutil.copyfile(_beside(c, "-queue.sqlite"), c.tmp / "other.db")
+
+
+def _forget_the_demo(c: Ctx) -> None:
+    """The demo store as if a `fuelpipe run` had filled it: no demo clock stamped in it."""
+    with closing(sqlite3.connect(c.db)) as db, db:
+        db.execute("DELETE FROM meta WHERE name LIKE 'demo%'")
+
+
+def _typo(c: Ctx) -> dict[str, str]:
+    """FUELPIPE_DB mistyped: a store that does not exist, beside the real one."""
+    return {"FUELPIPE_DB": _beside(c, "-typo.sqlite")}
+
+
+def _lake(c: Ctx) -> dict[str, str]:
+    return {"FUELPIPE_LAKE": str(c.tmp / "lake")}
 
 
 CASES = [
@@ -95,6 +124,37 @@ CASES = [
         _a("export", "-f", "parquet", "-s", "FUEL#GASOLINE#*", "-o", "/missing/dir/g.parquet"),
     ),
     Case("export without a key", _a("export", "--format", "json")),
+    Case("export over the store", lambda c: ["export", "CURRENCY#USD", "-o", str(c.db)]),
+    Case(
+        "export parquet over the queue file",
+        lambda c: ["export", "-f", "parquet", "-s", "FUEL*", "-o", _beside(c, "-queue.sqlite")],
+    ),
+    Case(
+        "export to the store's wal file",
+        lambda c: ["export", "CURRENCY#USD", "-o", str(c.db) + "-wal"],
+    ),
+    Case(
+        "export to the store through another path",
+        lambda c: ["export", "CURRENCY#USD", "-o", str(c.db.parent / ".." / "store" / c.db.name)],
+    ),
+    Case(
+        "export to the watch lock",
+        lambda c: ["export", "-f", "json", "CURRENCY#USD", "-o", _beside(c, "-watch.lock")],
+    ),
+    Case(
+        "export over another SQLite database",
+        lambda c: ["export", "CURRENCY#USD", "-f", "csv", "-o", str(c.tmp / "other.db")],
+        prepare=_another_sqlite_file,
+    ),
+    # maintenance on a mistyped FUELPIPE_DB: no new empty store, no "nothing to do"
+    Case("dlq purge on a missing store", _a("dlq", "purge", "--yes"), env=_typo),
+    Case("dlq redrive on a missing store", _a("dlq", "redrive"), env=_typo),
+    Case("repair apply on a missing store", _a("repair", "--apply"), env=_typo),
+    Case(
+        "release on a missing store",
+        _a("quarantine", "release", "CURRENCY#USD", "2022-01-03"),
+        env=_typo,
+    ),
     # servers
     Case("dashboard port out of range", _a("dashboard", "--port", "99999")),
     Case("dashboard negative port", _a("dashboard", "--port", "-1")),
@@ -105,6 +165,23 @@ CASES = [
     Case("replay missing fault file", _a("replay", "--faults", "/missing/plan.toml")),
     Case("replay fault rate above 1", _a("replay", "--faults", "all:5")),
     Case("demo port out of range", _a("demo", "--port", "0")),
+    Case(
+        "demo on a store it did not fill",
+        _a("demo", "--no-serve"),
+        env=_lake,
+        prepare=_forget_the_demo,
+    ),
+    Case("demo with now", _a("--now", "2022-05-07", "demo", "--no-serve"), env=_lake),
+    Case(
+        "demo live at infinite speed",
+        _a("demo", "--live", "--no-serve", "--speed", "inf"),
+        env=_lake,
+    ),
+    Case(
+        "demo live at nan speed",
+        _a("demo", "--live", "--no-serve", "--speed", "nan"),
+        env=_lake,
+    ),
     # store, settings, commands
     Case("run on a read-only store", _a("run", "-s", "CURRENCY#USD"), read_only=True),
     Case("store path is a directory", _a("status"), env=lambda c: {"FUELPIPE_DB": str(c.tmp)}),
@@ -122,6 +199,11 @@ CASES = [
         _a("stations", "query", "municipality_weekly", "--state", "ZZ", "--municipality", "X"),
     ),
     Case("bad setting", _a("status"), env=lambda _c: {"FUELPIPE_MAX_RETRIES": "many"}),
+    Case(
+        "source url without a scheme",
+        _a("status"),
+        env=lambda _c: {"FUELPIPE_SOURCE_BCB_URL": "olinda.bcb.gov.br/olinda"},
+    ),
     Case("unknown series", _a("status", "--series", "NOPE")),
     Case("unknown command", _a("frobnicate")),
     Case("unknown option", _a("status", "--colour")),
@@ -214,6 +296,7 @@ def _run_case(case: Case, folder: Path, demo_db: Path, busy: int) -> Outcome:
     scratch.mkdir()
     ctx = Ctx(db, scratch, busy, _closed_port(), SystemClock().now())
     env = {"FUELPIPE_DB": str(db), **case.env(ctx)}
+    case.prepare(ctx)
     before = _digest(store)
     if case.read_only and not _set_read_only(store, True):
         return Outcome(None, before, before)
@@ -397,3 +480,93 @@ def test_a_rerun_says_what_an_interrupted_run_holds(store_copy: Path) -> None:
     # The held message came back (real clock: the queue's timeout is operational time) and
     # this run dealt with it: a malformed body goes to the dead letters with its reason.
     assert json.loads(done.stdout)["scrape"]["dead_lettered"] == 1
+
+
+def _export_at_most(limit: int, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    """`fuelpipe export` in a process that may write files of at most ``limit`` bytes: a
+    disk that fills up part-way, deterministically (a write past it fails with EFBIG)."""
+    import os
+    import resource
+    import signal
+    import sys
+
+    def limited() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a failed write, not a killed process
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    return subprocess.run(
+        [sys.executable, "-m", "fuelpipe.cli", "export", *args],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=180,
+        preexec_fn=limited,
+    )
+
+
+@pytest.mark.parametrize(
+    ("fmt", "key"),
+    [("csv", "CURRENCY#USD"), ("json", "CURRENCY#USD"), ("parquet", "FUEL*")],
+)
+def test_a_failed_export_keeps_the_previous_file(
+    fmt: str, key: str, store_copy: Path, tmp_path: Path
+) -> None:
+    """An export that fails part-way (a full disk) truncated the previous good file and left
+    a partial one; now the previous file stays as it was and nothing else is left."""
+    env = {"FUELPIPE_DB": str(store_copy)}
+    out = tmp_path / "out"
+    out.mkdir()
+    target = out / f"prices.{fmt}"
+    first = ["-s", "FUEL#GASOLINE#SP"] if fmt == "parquet" else ["FUEL#GASOLINE#SP"]
+    done = fuelpipe("export", *first, "-f", fmt, "-o", str(target), env=env)
+    previous = target.read_bytes()
+    # Room for the small file and SQLite's 32 KiB -shm beside the store, not for the big one.
+    limit = 70_000
+    assert len(previous) < limit
+    args = ["-s", key] if fmt == "parquet" else [key]
+    done = _export_at_most(limit, *args, "-f", fmt, "-o", str(target), env=env)
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    (line,) = _one_error_line(done.stderr)
+    assert f"cannot write {target}" in line and "File too large" in line, line
+    assert target.read_bytes() == previous
+    assert list(out.iterdir()) == [target]
+
+
+def test_export_to_a_dash_writes_stdout(store_copy: Path, tmp_path: Path) -> None:
+    """`-o -` wrote a file named "-" in the current folder; parquet, which writes a file, now
+    refuses it in one line."""
+    import os
+    import sys
+
+    def export(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "fuelpipe.cli", "export", *args, "-o", "-"],
+            env={**os.environ, "FUELPIPE_DB": str(store_copy)},
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=180,
+        )
+
+    done = export("CURRENCY#USD")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("date,value,status,retry_count")
+    assert json.loads(export("CURRENCY#USD", "-f", "json").stdout)[0]["date"]
+    refused = export("-f", "parquet", "-s", "FUEL*")
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr, refused.stderr
+    (line,) = _one_error_line(refused.stderr)
+    assert "parquet writes a file, not stdout" in line, line
+    assert list(tmp_path.iterdir()) == [tmp_path / "store"]  # store_copy's folder alone
+
+
+def test_demo_fills_its_own_store_again(store_copy: Path, tmp_path: Path) -> None:
+    """A store the demo filled carries its clock: running the demo on it again is fine (only
+    a store with data of its own is refused, a case above)."""
+    env = {"FUELPIPE_DB": str(store_copy), "FUELPIPE_LAKE": str(tmp_path / "lake")}
+    again = fuelpipe("demo", "--no-serve", env=env, check=False)
+    assert again.returncode == 0, again.stderr
+    done = fuelpipe("status", "--json", env=env)
+    assert f"using its clock {DEMO_NOW}" in done.stderr

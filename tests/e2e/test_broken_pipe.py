@@ -15,8 +15,14 @@ EXIT_BROKEN_PIPE = 128 + 13  # SIGPIPE
 
 @pytest.mark.parametrize(
     "args",
-    [["status", "--json"], ["status"], ["export", "CURRENCY#USD"]],  # print, rich, write
-    ids=["json", "table", "csv"],
+    [
+        ["status", "--json"],  # print
+        ["status"],  # rich
+        ["export", "CURRENCY#USD"],  # write
+        ["--help"],  # typer's own rich console, while the root's options are parsed
+        ["status", "--help"],
+    ],
+    ids=["json", "table", "csv", "help", "command help"],
 )
 def test_a_reader_that_went_away_stops_the_command_quietly(demo_store, args) -> None:
     env, _rows, _out = demo_store

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from tests.e2e.conftest import EMPTY_RUN
 
 from fuelpipe.adapters.lake.queries import QUERIES
 from fuelpipe.cli.display import STATUS_COLUMNS
@@ -105,7 +106,7 @@ def test_export_with_series_in_csv_still_points_to_parquet(tmp_path: Path) -> No
 def test_parquet_export_to_a_missing_folder_is_refused_first(tmp_path: Path) -> None:
     db = tmp_path / "s.sqlite"
     env = {"FUELPIPE_DB": str(db)}
-    created = _run("--now", "2022-01-03", "repair", "--apply", env=env)
+    created = _run(*EMPTY_RUN, env=env)
     assert created.returncode == 0, created.stderr
     target = tmp_path / "nodir" / "g.parquet"
     done = _run("export", "-f", "parquet", "-s", "FUEL#GASOLINE#*", "-o", str(target), env=env)
@@ -245,6 +246,7 @@ def test_help_reflows_its_paragraphs(command: list[str]) -> None:
         (["run"], "--since", ["1987-05-20", "2000-01-03", "backfills decades"]),
         (["export"], "--format", ["--output", "frames", "extension"]),
         (["watch"], "--ticks", ["A tick is one look", "up to 6 hours"]),
+        (["repair"], "--json", ["JSON object"]),  # it said "a JSON array"
     ],
 )
 def test_an_options_help_says_what_a_user_needs(
@@ -266,7 +268,7 @@ def test_an_options_help_says_what_a_user_needs(
 def test_a_blank_series_is_refused_naming_the_option(args: list[str], tmp_path: Path) -> None:
     """`status -s ""` said "no series matches " with nothing after it."""
     db = tmp_path / "s.sqlite"
-    created = _run("--now", "2022-01-03", "repair", "--apply", env={"FUELPIPE_DB": str(db)})
+    created = _run(*EMPTY_RUN, env={"FUELPIPE_DB": str(db)})
     assert created.returncode == 0, created.stderr
     line = _one_error(_run(*args, env={"FUELPIPE_DB": str(db)}))
     assert "--series/-s is blank" in line, line
@@ -296,3 +298,13 @@ def test_debug_after_the_command_shows_the_traceback(tmp_path: Path) -> None:
     assert "Traceback" in debug.stderr and "ValueError" in debug.stderr, debug.stderr
     # a `--debug` after `--` is an argument, not the option
     assert "No such option" not in _run("export", "--", "--debug", env=env).stderr
+
+
+def test_create_resources_help_names_the_indexes_it_creates() -> None:
+    """It said "the table, its GSI": the table has two, as README says."""
+    from fuelpipe.adapters._dynamo_items import PENDING_INDEX, STATUS_INDEX
+
+    done = _run("aws", "create-resources", "--help")
+    assert done.returncode == 0, done.stderr
+    text = " ".join(done.stdout.split())
+    assert "two GSIs" in text and PENDING_INDEX in text and STATUS_INDEX in text, text

@@ -1,6 +1,8 @@
 """A mistyped FUELPIPE_DB or FUELPIPE_LAKE: the commands that only read refuse it in one
 `error:` line naming the path and what to do, exit 2, and create nothing (no folder, no empty
-store, no queue file); the commands that write still create the store. ``~`` is expanded.
+store, no queue file); so do the maintenance commands that write (`dlq purge`, `repair
+--apply`, ...: tests/e2e/test_bad_input.py); the commands that fill a store (`run`, `revise`,
+`watch`, `demo`) still create it. ``~`` is expanded.
 
 Each check is a real subprocess, as a user types it, in a scratch folder of its own.
 """
@@ -14,6 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from tests.e2e.conftest import EMPTY_RUN
 
 READ_ONLY = {
     "status": ["status"],
@@ -116,16 +119,16 @@ def test_a_tilde_is_the_home_folder_not_a_folder_named_tilde(tmp_path: Path) -> 
     _refused(done, home / "lake", "FUELPIPE_LAKE")
     assert _tree(tmp_path) == ["home", "work"]  # no folder literally named `~`
     # A command that writes creates the store at the expanded path.
-    written = _run(["--now", "2022-01-03", "repair", "--apply"], env, work)
+    written = _run([*EMPTY_RUN], env, work)
     assert written.returncode == 0, written.stderr
     assert (home / "fp.sqlite").is_file()
     assert not (work / "~").exists()
 
 
-def test_commands_that_write_still_create_the_store(tmp_path: Path) -> None:
+def test_commands_that_fill_a_store_still_create_it(tmp_path: Path) -> None:
     db = tmp_path / "new" / "dir" / "x.sqlite"
     env = {"FUELPIPE_DB": str(db)}
-    done = _run(["--now", "2022-01-03", "repair", "--apply", "--json"], env, tmp_path)
+    done = _run([*EMPTY_RUN, "--json"], env, tmp_path)
     assert done.returncode == 0, done.stderr
     assert db.is_file()
     # ... and from then on the read-only commands read it.

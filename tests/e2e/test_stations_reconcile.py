@@ -11,7 +11,7 @@ import subprocess
 from typing import Any
 
 import pytest
-from tests.e2e.conftest import fuelpipe
+from tests.e2e.conftest import EMPTY_RUN, fuelpipe
 from tests.lake.conftest import BOM, real_file
 
 from fuelpipe.domain.catalog import STATES
@@ -151,7 +151,7 @@ def test_weeks_the_lake_does_not_hold_are_refused_with_exit_1(demo_store):
 def test_a_store_without_the_published_averages_is_refused_with_exit_1(demo_store, tmp_path):
     env, _, _ = demo_store
     empty = {**env, "FUELPIPE_DB": str(tmp_path / "empty.sqlite")}
-    fuelpipe("--now", "2022-01-03", "repair", "--apply", env=empty)  # creates an empty store
+    fuelpipe(*EMPTY_RUN, env=empty)  # creates an empty store
     line = _one_error(_reconcile(empty, "--fuel", "gasoline", "--state", "SP"))
     assert line.startswith(
         "error: the store has no published gasoline state averages (FUEL#GASOLINE#<UF>) "

@@ -52,3 +52,22 @@ def test_athena_reuse_is_read_in_minutes_within_athenas_seven_days(
         with pytest.raises(ValidationError) as raised:
             Settings()
         assert [e["loc"] for e in raised.value.errors()] == [("athena_reuse_minutes",)]
+
+
+@pytest.mark.parametrize("name", ["bcb", "yahoo", "fred", "anp", "shpc"])
+@pytest.mark.parametrize(
+    "url", ["notaurl", "olinda.bcb.gov.br/olinda", "ftp://example.org", "http://", "file:///x"]
+)
+def test_a_source_url_that_is_not_http_is_refused(name: str, url: str) -> None:
+    """It passed start-up and failed as a dropped connection ("could not reach bcb")."""
+    with pytest.raises(ValidationError) as raised:
+        Settings(**{f"source_{name}_url": url})
+    assert [e["loc"] for e in raised.value.errors()] == [(f"source_{name}_url",)]
+
+
+def test_an_http_source_url_is_kept() -> None:
+    url = "http://127.0.0.1:8765/bcb/olinda"
+    assert (
+        Settings(source_bcb_url=url, source_fred_url="HTTPS://fred.example").source_url("bcb")
+        == url
+    )

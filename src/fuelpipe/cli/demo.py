@@ -119,6 +119,32 @@ def record_demo_clocks(
     store.put_meta(DEMO_SERIES_CLOCKS, json.dumps(clocks, sort_keys=True))
 
 
+def refuse_a_store_it_did_not_fill(cfg: Settings, fail: Callable[[str], typer.Exit]) -> None:
+    """The demo fills the store with the bundled data and stamps the demo's clock in it, which
+    every later command on it then runs at: a store with records of its own (the operator's,
+    at the same default FUELPIPE_DB) is refused, untouched. A store the demo filled before
+    (it carries the stamp) is the demo's to fill again."""
+    if cfg.backend != "embedded" or not cfg.db.is_file() or cfg.db.stat().st_size == 0:
+        return
+    from fuelpipe.domain.models import Status
+
+    with open_home(cfg, read_only=True, queue_on_demand=True) as context:
+        store = context.store
+        if store.get_meta(DEMO_CLOCK) is not None:
+            return
+        # Every run leaves its log and its watermarks; a record waiting for a retry counts too.
+        filled = bool(store.last_runs() or store.watermarks()) or any(
+            store.count_status(s) for s in (Status.PENDING, Status.QUARANTINED)
+        )
+    if filled:
+        raise fail(
+            f"{cfg.db} already holds data `fuelpipe demo` did not put there: the demo would mix "
+            "the bundled data into it and stamp its 2022 clock on it, which every later "
+            "command would then run at. Run the demo on a fresh store, e.g. "
+            "FUELPIPE_DB=data/demo.sqlite fuelpipe demo"
+        )
+
+
 _SOURCE_NAMES = {
     "bcb": "BCB",
     "yahoo": "Yahoo",
@@ -188,6 +214,7 @@ def run_demo(
     speed: float = 600.0,
 ) -> None:
     """Start the replay, run every phase with progress bars, print the status, serve the panel."""
+    refuse_a_store_it_did_not_fill(Settings(**{**overrides, "now": None}), fail)
     if live:
         _run_live(console, overrides, serve=serve, port=port, fail=fail, speed=speed)
         return
@@ -203,6 +230,11 @@ def run_demo(
         urls = {f"source_{name}_url": url for name, url in replay.source_urls().items()}
         cfg = Settings(**{**overrides, **urls, "now": None})
         prepare_home(cfg)
+        series_clocks = {s.key: p.now for p in phases for s in p.series}
+        # The store remembers the clock it is filled at (later commands on it use that clock),
+        # from the start: a demo stopped part-way is still a demo's store, run again at will.
+        with open_home(cfg, clock=FixedClock(phases[0].now)) as context:
+            record_demo_clocks(context.store, phases[0].now, series_clocks)
         where = f"store {cfg.db}" if cfg.backend == "embedded" else f"table {cfg.table_name}"
         console.print(f"[bold]fuelpipe demo[/]: replaying real data on {replay.url}, {where}")
         rows = []
@@ -222,10 +254,6 @@ def run_demo(
                     )
                 display.print_cycle(console, report.as_dict())
                 rows.extend(status(context, phase.series, phase.since))
-        series_clocks = {s.key: p.now for p in phases for s in p.series}
-        # The store remembers the clock it was filled at: later commands on it use that clock.
-        with open_home(cfg, clock=FixedClock(phases[0].now)) as context:
-            record_demo_clocks(context.store, phases[0].now, series_clocks)
         from fuelpipe.cli.stations import demo_stations
 
         lake = demo_stations(cfg)  # the station-level sample, beside the weekly series

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from fuelpipe.api import FRAMES_INSTALL, select_keys, tidy_table
 from fuelpipe.stages.context import StageContext
@@ -27,19 +28,15 @@ def check_request(patterns: Sequence[str], output: Path | None) -> Path:
     return output
 
 
-def export_parquet(
-    app: StageContext, patterns: Sequence[str], output: Path | None
-) -> tuple[int, int]:
-    """Write every record of the keys the patterns match; returns (keys, rows)."""
-    output = check_request(patterns, output)
+def export_parquet(app: StageContext, patterns: Sequence[str]) -> tuple[int, Any]:
+    """Every record of the keys the patterns match, as one table; returns (keys, table).
+    The caller writes it (``pyarrow.parquet.write_table``), beside the file it replaces."""
     try:
         keys = select_keys(app.catalog, patterns)
     except KeyError as exc:
         raise ExportError(f"{exc.args[0]} (try `fuelpipe status --all`)") from None
     try:
-        import pyarrow.parquet as pq
+        import pyarrow.parquet  # noqa: F401 - the caller writes with it
     except ModuleNotFoundError:
         raise ExportError(f"--format parquet needs the frames extra: {FRAMES_INSTALL}") from None
-    table = tidy_table(app.store, keys, None, None).arrow()
-    pq.write_table(table, output)
-    return len(keys), table.num_rows
+    return len(keys), tidy_table(app.store, keys, None, None).arrow()

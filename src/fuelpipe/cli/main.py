@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import os
 import signal
 import socket
@@ -107,15 +108,39 @@ class QuietPipeGroup(PlainHelpGroup):
     buffered fails here too, rather than at exit."""
 
     def invoke(self, ctx: Any) -> Any:
-        try:
+        with _reader_gone_exits_141():
             result = super().invoke(ctx)
             sys.stdout.flush()
-        except BrokenPipeError:
-            # As the Python docs' note on SIGPIPE says: what is still buffered goes nowhere.
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
-            raise typer.Exit(EXIT_BROKEN_PIPE) from None
         return result
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        """`fuelpipe --help | head -1`: the root's help is printed while its options are
+        parsed, before :meth:`invoke`; a reader gone then exits 141 too."""
+        with _reader_gone_exits_141():
+            try:
+                return super().parse_args(ctx, args)
+            finally:
+                sys.stdout.flush()
+
+
+@contextmanager
+def _reader_gone_exits_141() -> Iterator[None]:
+    """A reader gone (BrokenPipeError) is exit 141. typer prints help with a rich console
+    of its own, whose reader going away is ``SystemExit(1)`` raised while handling the
+    BrokenPipeError (rich's default ``on_broken_pipe``): that is exit 141 too."""
+    try:
+        yield
+    except BrokenPipeError:
+        pass
+    except SystemExit as exc:
+        if exc.code != 1 or not isinstance(exc.__context__, BrokenPipeError):
+            raise
+    else:
+        return
+    # As the Python docs' note on SIGPIPE says: what is still buffered goes nowhere.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    raise typer.Exit(EXIT_BROKEN_PIPE) from None
 
 
 def sigterm_interrupts(seen: list[int]) -> AbstractContextManager[None]:
@@ -275,25 +300,32 @@ def settings(ctx: typer.Context, **extra: Any) -> Settings:
 
 @contextmanager
 def wired(
-    ctx: typer.Context, *, writes: bool = False, uses_queue: bool = False, **extra: Any
+    ctx: typer.Context,
+    *,
+    writes: bool = False,
+    creates: bool = False,
+    uses_queue: bool = False,
+    **extra: Any,
 ) -> Iterator[StageContext]:
     """The configured home's context for one command, closed when the command ends.
 
     ``writes``: the command changes the store, so a read-only store, or one in a folder it
     cannot write to (SQLite creates its -wal and -shm beside the file), is refused up front
-    (before anything is queued), and a missing one is created. A command that only reads
-    refuses a store that does not exist or is an empty file (a mistyped FUELPIPE_DB) and
-    creates and writes nothing: no queue file, no schema; it reads a store in a read-only
-    folder too. ``uses_queue``: the command uses the queue, so its file is opened (and a
-    damaged one refused) up front; otherwise it is opened only if something asks for it, and
-    a command that never does runs whatever state the queue file is in. A store
+    (before anything is queued). ``creates``: the command fills a store (`run`, `revise`,
+    `watch`), so a missing one is created. Any other command (one that only reads, or
+    maintenance such as `dlq purge` or `repair --apply`) refuses a store that does not exist
+    or is an empty file (a mistyped FUELPIPE_DB) and creates and writes nothing: no queue
+    file, no schema; one that only reads reads a store in a read-only folder too.
+    ``uses_queue``: the command uses the queue, so its file is opened (and a damaged one
+    refused) up front; otherwise it is opened only if something asks for it, and a command
+    that never does runs whatever state the queue file is in. A store
     `fuelpipe demo` filled runs on the demo's clock unless --now/FUELPIPE_NOW says otherwise.
     """
     from fuelpipe.adapters.clock import FixedClock
 
     cfg = settings(ctx, **extra)
     if cfg.backend == "embedded":
-        _check_store_path(cfg.db, writes=writes)
+        _check_store_path(cfg.db, writes=writes, creates=writes and creates)
     with ExitStack() as stack:
         try:
             # The home decides the clock once, for the stages and the store's own stamps: a
@@ -316,16 +348,16 @@ def wired(
         yield context
 
 
-def _check_store_path(db: Path, *, writes: bool) -> None:
+def _check_store_path(db: Path, *, writes: bool, creates: bool = False) -> None:
     if db.is_dir():
         raise fail(f"FUELPIPE_DB {db} is a directory, not a SQLite file")
-    if not writes and not db.exists():
+    if not creates and not db.exists():
         where = db if db.is_absolute() else f"{db} (in {Path.cwd()})"
         raise fail(
             f"no fuelpipe store at {where}: run `fuelpipe run` or `fuelpipe demo` first to "
             "create one, or check FUELPIPE_DB"
         )
-    if not writes and db.stat().st_size == 0:
+    if not creates and db.stat().st_size == 0:
         raise fail(empty_store_message(db))
     files = [db, db.with_name(db.stem + "-queue.sqlite")]
     if writes:
@@ -513,7 +545,7 @@ def run(
         raise fail(
             "--workers is for the embedded home: the AWS home runs scraper Lambdas side by side"
         )
-    with wired(ctx, writes=True, uses_queue=True) as context:
+    with wired(ctx, writes=True, creates=True, uses_queue=True) as context:
         helpers = None
         if count > 1:
             from fuelpipe.homes.embedded import ProcessHelpers
@@ -713,7 +745,7 @@ def export(
     output: Annotated[
         Path | None,
         typer.Option(
-            "--output", "-o", help="File (default stdout); its extension must match --format."
+            "--output", "-o", help="File (default or -: stdout); its extension must match --format."
         ),
     ] = None,
     series: Annotated[
@@ -725,6 +757,10 @@ def export(
 
     With --format parquet, every key the KEY and --series patterns match, into one file."""
     fmt = _export_format(fmt, output)
+    if output is not None and str(output) == "-":  # `-o -`: stdout, as for most tools
+        if fmt == "parquet":
+            raise fail("--format parquet writes a file, not stdout: give --output FILE.parquet")
+        output = None
     if fmt == "parquet":
         _export_parquet(ctx, [*([key] if key else []), *(series or [])], output)
         return
@@ -736,7 +772,7 @@ def export(
             "(`fuelpipe status --all` lists them)"
         )
     if output is not None:
-        _check_output(output)
+        _check_output(ctx, output)
     key = key.strip().upper()  # keys are case-insensitive, as in `status --series`
     with wired(ctx) as context:
         if key not in context.catalog:
@@ -756,10 +792,7 @@ def export(
         )
         text = buf.getvalue()
     if output:
-        try:
-            output.write_text(text)
-        except OSError as exc:
-            raise fail(f"cannot write {output}: {exc.strerror or exc}") from None
+        _write_output(output, lambda temp: temp.write_text(text))
     else:
         sys.stdout.write(text)
 
@@ -790,17 +823,39 @@ def _export_parquet(ctx: typer.Context, patterns: list[str], output: Path | None
         output = check_request(patterns, output)
     except ExportError as exc:
         raise fail(str(exc)) from None
-    _check_output(output)  # before the store is read, as for csv and json
+    _check_output(ctx, output)  # before the store is read, as for csv and json
     with wired(ctx) as context:
         try:
-            keys, rows = export_parquet(context, patterns, output)
+            keys, table = export_parquet(context, patterns)
         except ExportError as exc:
             raise fail(str(exc)) from None
+    import pyarrow.parquet as pq  # export_parquet has checked it is installed
+
+    rows = table.num_rows
+    _write_output(output, lambda temp: pq.write_table(table, temp))
     err.print(f"wrote {rows} records of {keys} series to {output}", highlight=False)
 
 
-def _check_output(output: Path) -> None:
-    """A file we can write, checked before any work is done."""
+def _write_output(output: Path, write: Callable[[Path], object]) -> None:
+    """``write`` the export to a file beside ``output`` and swap it in: a failed write
+    (a full disk, Ctrl+C) keeps the previous file and leaves no partial one; one line."""
+    from fuelpipe.cli.output_file import write_atomically
+
+    try:
+        write_atomically(output, write)
+    except OSError as exc:
+        raise fail(f"cannot write {output}: {exc.strerror or exc}; nothing written") from None
+
+
+def _check_output(ctx: typer.Context, output: Path) -> None:
+    """A file we can write and may overwrite (not the store, nor a file beside it that it
+    needs, nor any SQLite database), checked before any work is done."""
+    from fuelpipe.cli.output_file import OutputRefused, check_not_a_store
+
+    try:
+        check_not_a_store(output, settings(ctx).db)
+    except OutputRefused as exc:
+        raise fail(str(exc)) from None
     if output.is_dir():
         raise fail(f"--output {output} is a directory; give a file name")
     parent = output.parent
@@ -1033,6 +1088,14 @@ def demo(
 
     if speed is not None and not live:
         raise fail("--speed is for --live (the replay as if live); the demo alone has no clock")
+    if speed is not None and not math.isfinite(speed):
+        raise fail(f"--speed must be a finite number of times real time (1 or more), not {speed}")
+    if global_options(ctx).now is not None:
+        raise fail(
+            "--now (or FUELPIPE_NOW) is not for `fuelpipe demo`: the demo runs each part of "
+            "the bundled data at its own clock and the store remembers it; give --now to the "
+            "commands you run on the demo's store afterwards"
+        )
 
     # Without the dashboard extra the demo still runs the whole pipeline, then says how.
     hint = dashboard_hint("the panel") if serve else None
@@ -1089,7 +1152,8 @@ def dashboard(
 
 @aws_app.command("create-resources")
 def aws_create_resources(ctx: typer.Context) -> None:
-    """Create the table, its GSI, the queue and its DLQ as the template declares them."""
+    """Create the table, its two GSIs (pending-index, status-index), the queue and its DLQ as
+    the template declares them."""
     from botocore.exceptions import NoCredentialsError, NoRegionError
 
     from fuelpipe.homes.aws import create_resources

@@ -21,7 +21,14 @@ def repair(
     apply: Annotated[
         bool, typer.Option("--apply", help="Remove what is shown (default: only show it).")
     ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help='Print a JSON object: "found" (the records, each with key, date, status and '
+            'why) and "removed" (how many --apply removed).',
+        ),
+    ] = False,
 ) -> None:
     """Show retries no correct run can leave (e.g. dated after today); --apply removes them.
 

@@ -30,7 +30,7 @@ def revise_command(
     from fuelpipe.stages.cycle import drain
     from fuelpipe.stages.revise import revise
 
-    with wired(ctx, writes=True, uses_queue=True) as context:
+    with wired(ctx, writes=True, creates=True, uses_queue=True) as context:
         asked = revise(context, series=_select(context, series))
         # One request per fetch unit, against the real sources: a bar, as `run` draws
         with display.bar(console, disable=as_json) as progress:

@@ -173,8 +173,8 @@ def watch(
             WebhookSink(webhook).close()  # refused before the store is touched
         except ValueError as exc:
             raise fail(f"--webhook/FUELPIPE_ALERT_WEBHOOK_URL: {exc}") from None
-    _check_store_path(cfg.db, writes=True)
-    with only_watch(cfg), wired(ctx, writes=True, uses_queue=True) as context:
+    _check_store_path(cfg.db, writes=True, creates=True)
+    with only_watch(cfg), wired(ctx, writes=True, creates=True, uses_queue=True) as context:
         _watch(context, cfg.db, series, webhook, ticks, intraday=intraday)
 
 

@@ -115,7 +115,8 @@ def create_resources(
     sqs_client: Any = None,
     poll_s: float = 1.0,
 ) -> dict[str, str]:
-    """Create the table with its pending index, and the queue with its DLQ, as the template does."""
+    """Create the table with its two indexes (pending-index, status-index), and the queue with
+    its DLQ, as the template does."""
     from fuelpipe.adapters.dynamodb_store import create_table
     from fuelpipe.adapters.sqs_queue import create_queues
 

@@ -165,6 +165,21 @@ class Settings(BaseModel):
             raise ValueError(f"unknown source {', '.join(unknown)}; the sources are {known}")
         return windows
 
+    @field_validator(*(f"source_{name}_url" for name in DEFAULT_SOURCE_URLS))
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        """A source's URL is an http(s) address with a host: a typo (``notaurl``, a scheme
+        left out) is refused at start-up, not reported later as a source unreachable."""
+        from urllib.parse import urlsplit
+
+        try:
+            parts = urlsplit(value.strip())
+        except ValueError as exc:
+            raise ValueError(f"not a URL ({exc})") from None
+        if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"{value!r} is not an http:// or https:// URL with a host")
+        return value.strip()
+
     @field_validator("db", "lake")
     @classmethod
     def _expand_home(cls, value: Path) -> Path:
