@@ -28,7 +28,7 @@ from fuelpipe.domain.models import (
     Revision,
     Status,
 )
-from fuelpipe.domain.numbers import TooManyDigits, canonical_text
+from fuelpipe.domain.numbers import MAX_DIGITS, TooManyDigits, canonical_text
 from fuelpipe.domain.retry import released_reason
 from fuelpipe.ports.clock import Clock
 from fuelpipe.ports.store import (
@@ -201,7 +201,13 @@ def dump_attrs(attrs: dict[str, AttrValue]) -> str:
         for i in escape:
             filled[i] = _JSON_TEXT(filled[i])
         for i in numbers:
-            filled[i] = canonical_text(filled[i])
+            number = str(filled[i])
+            # canonical already unless it ends in 0, has an exponent or may be too long
+            filled[i] = (
+                canonical_text(filled[i])
+                if number[-1] == "0" or "E" in number or len(number) > MAX_DIGITS
+                else number
+            )
         holes = tuple(filled)
     return text % holes
 
@@ -697,8 +703,10 @@ class SqliteStore(Store):
                 day = iso_days[r.date] = r.date.isoformat()
             nxt = r.next_attempt_at
             attrs = r.attrs
+            text = str(value)
             try:
-                text = canonical_text(value)
+                if text[-1] == "0" or "E" in text or len(text) > MAX_DIGITS:  # else canonical
+                    text = canonical_text(value)
                 attrs_text = dump_attrs(attrs) if attrs else None
             except TooManyDigits as exc:
                 raise exc.at(key, day) from None
