@@ -420,25 +420,6 @@ class _Body(httpx.SyncByteStream):
         self._stream.close()
 
 
-class _Deadlined(httpx.SyncByteStream):
-    """A response body that calls ``check`` with the bytes received so far after each chunk,
-    so an attempt can be abandoned mid-body (httpx's timeouts only bound each read)."""
-
-    def __init__(self, stream: httpx.SyncByteStream, check: Callable[[int], None]) -> None:
-        self._stream = stream
-        self._check = check
-
-    def __iter__(self) -> Iterator[bytes]:
-        received = 0
-        for chunk in self._stream:
-            received += len(chunk)
-            self._check(received)
-            yield chunk
-
-    def close(self) -> None:
-        self._stream.close()
-
-
 def read_within(
     client: httpx.Client, request: httpx.Request, check: Callable[[int], None]
 ) -> httpx.Response:
@@ -449,7 +430,8 @@ def read_within(
     try:
         check(0)
         if isinstance(response.stream, httpx.SyncByteStream):
-            response.stream = _Deadlined(response.stream, check)
+            # the body as sent (httpx still decodes it): ``check`` after each chunk, no cap
+            response.stream = _Body(response.stream, None, check, lambda _size: None)
         response.read()
     finally:
         response.close()
