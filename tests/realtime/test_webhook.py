@@ -8,7 +8,8 @@ import logging
 import socket
 import threading
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import pytest
@@ -106,14 +107,37 @@ def test_every_attempt_of_one_alert_carries_the_same_idempotency_key(
     assert [b["delivery_id"] for b in bodies] == keys
 
 
+@contextmanager
+def _receiver(
+    serve: Callable[[socket.socket, threading.Event], None],
+) -> Iterator[str]:
+    """A receiver on 127.0.0.1 handing each connection to ``serve`` (with the event set when
+    the test ends) on a thread of its own: its URL."""
+    server = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            threading.Thread(target=serve, args=(conn, stop), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.getsockname()[1]}/hook"
+    finally:
+        stop.set()
+        server.close()
+
+
 @pytest.fixture
 def dripping() -> Iterator[str]:
     """A receiver on 127.0.0.1 that answers 200 and then drips its chunked body a byte at a
     time, each well within the read timeout, until the client goes away: its URL."""
-    server = socket.create_server(("127.0.0.1", 0))
-    stop = threading.Event()
 
-    def serve(conn: socket.socket) -> None:
+    def serve(conn: socket.socket, stop: threading.Event) -> None:
         with conn:
             try:
                 conn.recv(65536)
@@ -123,20 +147,8 @@ def dripping() -> Iterator[str]:
             except OSError:  # the client hung up: what the deadline is for
                 return
 
-    def accept() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = server.accept()
-            except OSError:
-                return
-            threading.Thread(target=serve, args=(conn,), daemon=True).start()
-
-    threading.Thread(target=accept, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.getsockname()[1]}/hook"
-    finally:
-        stop.set()
-        server.close()
+    with _receiver(serve) as url:
+        yield url
 
 
 def test_a_receiver_dripping_its_answer_fails_the_attempt_at_its_deadline(
@@ -168,10 +180,9 @@ def trickling() -> Iterator[tuple[str, threading.Event]]:
     """A receiver on 127.0.0.1 that trickles its answer's header lines, each well within the
     read timeout, for 3 s before it ends them with a 200: its URL, and an event set when the
     client hung up before the headers ended."""
-    server = socket.create_server(("127.0.0.1", 0))
-    stop, hung_up = threading.Event(), threading.Event()
+    hung_up = threading.Event()
 
-    def serve(conn: socket.socket) -> None:
+    def serve(conn: socket.socket, stop: threading.Event) -> None:
         with conn:
             try:
                 conn.recv(65536)
@@ -184,20 +195,8 @@ def trickling() -> Iterator[tuple[str, threading.Event]]:
             except OSError:  # the client hung up: what the deadline is for
                 hung_up.set()
 
-    def accept() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = server.accept()
-            except OSError:
-                return
-            threading.Thread(target=serve, args=(conn,), daemon=True).start()
-
-    threading.Thread(target=accept, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.getsockname()[1]}/hook", hung_up
-    finally:
-        stop.set()
-        server.close()
+    with _receiver(serve) as url:
+        yield url, hung_up
 
 
 def test_a_receiver_trickling_its_headers_fails_the_attempt_at_its_deadline(
