@@ -4,6 +4,7 @@ same SQL text in the template's workgroup; the template's Glue table matches the
 
 from __future__ import annotations
 
+import gc
 import lzma
 import uuid
 from datetime import UTC, date, datetime, timedelta
@@ -400,3 +401,35 @@ def test_s3_keys_files_by_source_and_keeps_each_version_s_reports(
     assert listed == {f"stations/_reports/{rejected}", f"stations/_reports/{revised}"}
     with lake.reader() as con:
         assert con.execute("SELECT count(*) FROM stations WHERE price = 123.45").fetchone() == (1,)
+
+
+def test_reading_leaves_no_scratch_directory_behind(
+    s3: Any, bucket: str, glp: Path, tmp_path: Path
+) -> None:
+    """A local lake reads its own files, so it makes no scratch directory; an S3 lake's mirror
+    goes with close() or, for one never closed (a dashboard process's), with the lake itself.
+    Before, every lake that was queried left an empty or full `fuelpipe-lake-read-*` behind."""
+    work = tmp_path / "work"
+    work.mkdir()
+    params = query_params("LPG", date(2025, 3, 24), date(2025, 4, 19), "SP", "SAO PAULO", "")
+
+    local = StationLake(LocalLakeStorage(tmp_path / "local"), FixedClock(NOW), workdir=work)
+    local.ingest_path(glp)
+    assert local.query("state_weekly", params).rows
+    assert list(work.iterdir()) == []
+    local.close()
+
+    remote = StationLake(S3LakeStorage(s3, bucket, "stations"), FixedClock(NOW), workdir=work)
+    remote.ingest_path(glp)
+    assert remote.query("state_weekly", params).rows
+    (mirror,) = work.iterdir()
+    assert list(mirror.rglob("*.parquet"))
+    remote.close()
+    assert list(work.iterdir()) == []
+
+    unclosed = StationLake(S3LakeStorage(s3, bucket, "stations"), FixedClock(NOW), workdir=work)
+    assert unclosed.query("state_weekly", params).rows
+    assert len(list(work.iterdir())) == 1
+    del unclosed
+    gc.collect()
+    assert list(work.iterdir()) == []

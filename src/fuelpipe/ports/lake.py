@@ -6,6 +6,7 @@ writes and queries the Parquet (DuckDB locally, Athena on AWS) stays outside the
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -115,8 +116,9 @@ class LakeStorage(Protocol):
         """A stored report, or None."""
         ...
 
-    def query_root(self, workdir: Path) -> Path:
-        """A local directory holding every partition file, for DuckDB to read."""
+    def query_root(self, workdir: Callable[[], Path]) -> Path:
+        """A local directory holding every partition file, for DuckDB to read (a storage that
+        must copy them calls ``workdir`` for a scratch directory, made on that first call)."""
         ...
 
     def write_lock(self, clock: Clock, command: str) -> LakeWriteLock:

@@ -21,6 +21,7 @@ import re
 import shutil
 import tempfile
 import threading
+import weakref
 from collections.abc import Callable, Collection, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -381,6 +382,7 @@ class StationLake:
         self.batch_rows = batch_rows
         self._db: duckdb.DuckDBPyConnection | None = None
         self._mirror: Path | None = None
+        self._drop_mirror: weakref.finalize[Any, Any] | None = None
         self._lock = threading.Lock()
         self._writer: LakeWriteLock | None = None
         self.migrated: MigrationReport | None = None
@@ -828,9 +830,17 @@ class StationLake:
     def _root(self) -> Path:
         """The local directory DuckDB reads: the lake itself, or a mirror of the S3 lake kept
         for the lake object's life (files are fetched again only when their ETag changed)."""
+        return self.storage.query_root(self._mirror_dir)
+
+    def _mirror_dir(self) -> Path:
+        """The S3 mirror's directory, made on first need and removed by close() or, for a
+        lake never closed, when it is collected or the process ends (weakref.finalize)."""
         if self._mirror is None:
             self._mirror = Path(tempfile.mkdtemp(prefix="fuelpipe-lake-read-", dir=self.workdir))
-        return self.storage.query_root(self._mirror)
+            self._drop_mirror = weakref.finalize(
+                self, shutil.rmtree, self._mirror, ignore_errors=True
+            )
+        return self._mirror
 
     def _files(
         self,
@@ -919,9 +929,9 @@ class StationLake:
         if self._db is not None:
             self._db.close()
             self._db = None
-        if self._mirror is not None and self._mirror.exists():
-            shutil.rmtree(self._mirror, ignore_errors=True)
-            self._mirror = None
+        if self._drop_mirror is not None:
+            self._drop_mirror()
+            self._drop_mirror, self._mirror = None, None
 
     def incomplete(self) -> dict[str, dict[str, Any]]:
         """The files whose ingest began writing partitions and did not end, by source (a mark

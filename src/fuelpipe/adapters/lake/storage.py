@@ -9,6 +9,7 @@ import shutil
 import socket
 import tempfile
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -145,7 +146,7 @@ class LocalLakeStorage:
         path = self.root / "_reports" / name
         return path.read_text(encoding="utf-8") if path.exists() else None
 
-    def query_root(self, workdir: Path) -> Path:
+    def query_root(self, workdir: Callable[[], Path]) -> Path:
         return self.root
 
     def write_lock(self, clock: Clock, command: str) -> LakeWriteLock:
@@ -354,8 +355,8 @@ class S3LakeStorage:
             raise
         return str(body["Body"].read().decode("utf-8"))
 
-    def query_root(self, workdir: Path) -> Path:
-        root = workdir / "s3-mirror"
+    def query_root(self, workdir: Callable[[], Path]) -> Path:
+        root = workdir() / "s3-mirror"
         for obj in self._objects():
             m = _PARTITION.search(obj["Key"])
             if not m:
