@@ -53,7 +53,7 @@ wheel-check: $(STAMP) ## build the wheel, install it bare and with [dashboard], 
 	$(BIN)/python scripts/wheel_check.py
 
 gates: $(STAMP) $(NODE_STAMP) ## template and workflow checks
-	@if [ -x scripts/gates.sh ]; then scripts/gates.sh; fi
+	bash scripts/gates.sh
 
 test: lint types pytest wheel-check gates ## what CI runs: lint, types, tests, wheel, gates
 
@@ -72,5 +72,5 @@ chaos: $(STAMP) $(NODE_STAMP) ## the full fault-injection suite; writes docs/REL
 package: $(STAMP) ## one reproducible zip per Lambda under build/lambdas/
 	PYTHONPATH=src $(PACKAGE_PYTHON) scripts/package_lambdas.py
 
-clean: ## remove build output and the local store
-	rm -rf build dist data/fuelpipe.sqlite*
+clean: ## remove build output and the local store and queue (the station lake, data/lake, is kept)
+	rm -rf build dist data/fuelpipe.sqlite* data/fuelpipe-queue.sqlite* data/fuelpipe-watch.lock

@@ -195,6 +195,12 @@ def test_show_prints_valid_json_for_a_fallback_without_a_driver_move(tmp_path):
     assert result.exit_code == 0, result.output
     (shown,) = json.loads(result.stdout, parse_constant=_strict)
     assert (shown["method"], shown["driver_move"]) == ("no_change", None)
+    # the bare command (Brazil, which has none here) names the areas that have one, as on
+    # the demo store, instead of advising a `run` that would store none for Brazil
+    bare = CliRunner().invoke(cli, ["outlook", "show"], env={"FUELPIPE_DB": str(db)})
+    assert bare.exit_code == 0, bare.output
+    assert "no stored outlook for BR; stored for: RJ, SP (`--area RJ`)" in bare.output
+    assert "fuelpipe run" not in bare.output
 
 
 def test_outlook_without_numpy_prints_one_line_and_exits_2(tmp_path):

@@ -282,16 +282,33 @@ def show(
                     ],
                 }
             )
+        # none here: the areas that have one (the demo's states, not Brazil), on this path only
+        elsewhere = (
+            []
+            if out or as_json
+            else [
+                other
+                for other in AREAS
+                if other != chosen_area
+                and any(a.store.query(outlook_key(f, other)) for f in fuels)
+            ]
+        )
     if as_json:
         print(json.dumps(out, indent=2))
         return
     if not out:
         from fuelpipe.stages.outlook import MIN_WEEKS
 
-        cli.console.print(
-            f"no stored outlook for {chosen_area} yet: `fuelpipe run` stores one once a fuel "
-            f"has {MIN_WEEKS} published weeks"
-        )
+        if elsewhere:
+            cli.console.print(
+                f"no stored outlook for {chosen_area}; stored for: {', '.join(elsewhere)} "
+                f"(`--area {elsewhere[0]}`)"
+            )
+        else:
+            cli.console.print(
+                f"no stored outlook for {chosen_area} yet: `fuelpipe run` stores one once a fuel "
+                f"has {MIN_WEEKS} published weeks"
+            )
         return
     table = Table("fuel", "as of", "last week", "last", "week", "nowcast", "80%", "95%")
     for row in out:
