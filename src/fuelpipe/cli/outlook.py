@@ -289,8 +289,7 @@ def show(
             else [
                 other
                 for other in AREAS
-                if other != chosen_area
-                and any(a.store.query(outlook_key(f, other)) for f in fuels)
+                if other != chosen_area and any(a.store.query(outlook_key(f, other)) for f in fuels)
             ]
         )
     if as_json:
