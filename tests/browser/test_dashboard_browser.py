@@ -789,7 +789,7 @@ def download_chart_csv(watched: Watched, button: str, chart: str) -> list[list[s
     assert got.value.suggested_filename == "indices.csv"
     text = Path(got.value.path()).read_text(encoding="utf-8")
     head, *rows = csv.reader(io.StringIO(text))
-    assert head == ["key", "base_date", "date", "index", "note"]
+    assert head == ["key", "base_date", "date", "index", "note", "label", "base"]
     api = httpx.get(watched.base + source).json()
     want = [
         (s["key"], s["base_date"], p["date"], p["value"])
@@ -797,7 +797,7 @@ def download_chart_csv(watched: Watched, button: str, chart: str) -> list[list[s
         for p in s["points"]
     ]
     points = [r for r in rows if r[2]]  # a line with no points is a row of its note
-    assert [(k, b, d, float(v)) for k, b, d, v, _ in points] == want
+    assert [(k, b, d, float(v)) for k, b, d, v, *_ in points] == want
     assert len(points) == watched.points(chart)
     return points
 

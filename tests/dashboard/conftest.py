@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import csv
+import io
+from collections.abc import Collection, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,6 +20,37 @@ from fuelpipe.domain.catalog import DEFAULT_CATALOG
 
 # A fixed "now" just after the last state week in the data, so health figures are stable.
 NOW = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)
+
+
+def _cell_says(cell: str, value: object) -> bool:
+    """Whether a CSV cell gives a JSON value: a number to the CSV's 6 decimals, a time as
+    the same instant, None as an empty cell."""
+    if value is None or isinstance(value, bool | str):
+        if isinstance(value, str) and cell != value and "T" in value:
+            return cell != "" and datetime.fromisoformat(cell) == datetime.fromisoformat(value)
+        return cell == ("" if value is None else str(value))
+    assert isinstance(value, int | float)
+    return cell != "" and abs(float(cell) - value) <= 0.5e-6 + 1e-9
+
+
+def csv_misses(body: dict[str, object], csv_text: str, skip: Collection[str] = ()) -> list[str]:
+    """The fields of a view's JSON ``body`` beside its rows (not its lists; an object's field as
+    ``object_field``, as the map's ``spread_range``) that its CSV does not give on every row as
+    the JSON does, but those in ``skip``."""
+    rows = list(csv.DictReader(io.StringIO(csv_text)))
+    assert rows, "a CSV of a header alone"
+    fields: dict[str, object] = {}
+    for name, value in body.items():
+        if isinstance(value, dict):
+            fields.update({f"{name}_{k}": v for k, v in value.items() if not isinstance(v, list)})
+        elif not isinstance(value, list):
+            fields[name] = value
+    return [
+        name
+        for name, value in fields.items()
+        if name not in skip
+        and (name not in rows[0] or not all(_cell_says(r[name], value) for r in rows))
+    ]
 
 
 class ManualTimer:

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 from devtools.dashboard.serving import serving
-from tests.dashboard.conftest import NOW
+from tests.dashboard.conftest import NOW, csv_misses
 
 from fuelpipe.adapters.clock import FixedClock
 from fuelpipe.adapters.sqlite_queue import SqliteQueue
@@ -22,7 +22,7 @@ from fuelpipe.adapters.sqlite_store import SqliteStore
 from fuelpipe.dashboard.app import create_app
 from fuelpipe.dashboard.outlook_views import OutlookMapView
 from fuelpipe.dashboard.precomputed import default_requests
-from fuelpipe.dashboard.schemas import DECIMALS, MetaView
+from fuelpipe.dashboard.schemas import DECIMALS, LagPoint, LagsView, MetaView
 from fuelpipe.dashboard.static_assets import STATIC_DIR, asset_paths
 from fuelpipe.domain.calendars import expected_between, get_calendar
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
@@ -547,6 +547,8 @@ def test_the_csvs_say_what_their_json_says(client: httpx.Client) -> None:
             "date": "",
             "index": "",
             "note": gas_sp["note"],
+            "label": gas_sp["label"],
+            "base": "2021-05-16",
         }
     ]
     br_rows = [r for r in rows if r["key"] == "FUEL#GASOLINE#BR"]
@@ -570,6 +572,87 @@ def test_the_csvs_say_what_their_json_says(client: httpx.Client) -> None:
     parity = client.get("/api/parity").json()
     rows = _csv_rows(client, "/api/parity?week=" + parity["week"])
     assert rows and {r["week"] for r in rows} == {parity["week"]}
+
+
+HEALTH_TOTALS = ("pending", "quarantined", "unexpected", "revised", "absent", "split_owed")
+"""Health's totals: their names are the per-series columns (a series' own count on its row);
+its ``alerts`` (null here, without an alert reader) is a list."""
+SHORT_LAGS = "/api/lags?fuel=GASOLINE&start=2021-05-09&end=2021-08-01"
+"""Too few weeks for the regression (``regression_error``, ``regression_weeks``)."""
+
+
+@pytest.mark.parametrize(
+    ("path", "elsewhere"),
+    [
+        ("/api/overview?end=2022-01-12", ()),
+        (VIEWS["series"], ()),
+        (VIEWS["series_weekly"], ()),
+        (VIEWS["indices"], ()),
+        (VIEWS["indices"] + "&base=2021-09-01", ()),
+        (VIEWS["correlations"], ()),
+        # regression.n and .t_crit are on the coefficients' rows (regression_n, t_crit); no
+        # lag stands out here (best is null: its best_* columns, below)
+        (VIEWS["lags"], ("regression_n", "regression_t_crit", "best")),
+        (SHORT_LAGS, ("regression", "best")),
+        (VIEWS["regional"], ()),
+        ("/api/regional?fuel=LPG&week=2022-04-24", ("spread",)),
+        (VIEWS["parity"], ()),
+        (VIEWS["meta"], ()),
+        (VIEWS["health"], (*HEALTH_TOTALS, "alerts")),
+        ("/api/live", ()),
+    ],
+)
+def test_each_csv_gives_every_field_its_json_gives(
+    client: httpx.Client, path: str, elsewhere: tuple[str, ...]
+) -> None:
+    """A download said less than the JSON: no End date in the overview's, no window, first and
+    last week or minimum weeks in the correlations', no strongest lag, regression summary or
+    pump and driver in the lags', no threshold in the parity's, no label or freq in the price
+    chart's... Every field beside the rows is now a column on every row (an object's as
+    ``object_field``, as the map's ``spread_*``)."""
+    body = client.get(path).json()
+    text = client.get(path + ("&" if "?" in path else "?") + "format=csv").text
+    assert csv_misses(body, text, elsewhere) == []
+
+
+def test_the_lags_csv_gives_the_regressions_summary_or_why_there_is_none(
+    client: httpx.Client,
+) -> None:
+    """The CSV had the coefficients but not the headline (a 10% driver move's share reaching
+    the pump, its interval, the cumulative pass-through, R²), nor why there was no regression."""
+    reg = client.get(VIEWS["lags"]).json()["regression"]
+    rows = _csv_rows(client, VIEWS["lags"])
+    for name in ("pump_pct_per_10pct", "pump_pct_ci_low", "ci_high", "cumulative", "r2", "dof"):
+        want = reg[name] if isinstance(reg[name], int) else round(reg[name], DECIMALS)
+        assert {r[f"regression_{name}"] for r in rows} == {str(want)}, name
+    short = client.get(SHORT_LAGS).json()
+    assert short["regression"] is None and short["regression_weeks"] < short["regression_min_weeks"]
+    rows = _csv_rows(client, SHORT_LAGS)
+    assert {r["regression_error"] for r in rows} == {short["regression_error"]}
+    assert {r["regression_weeks"] for r in rows} == {str(short["regression_weeks"])}
+    assert {r["regression_intercept"] + r["coefficient"] for r in rows} == {""}
+
+
+def test_the_lags_csv_names_the_strongest_lag_on_every_row() -> None:
+    """The page names the lag that stands out (none does in the bundled window's views); its
+    CSV did not say which one it was."""
+    cross = [LagPoint(lag=0, r=0.1, n=40), LagPoint(lag=1, r=0.45, n=39)]
+    view = LagsView(
+        pump="FUEL#GASOLINE#BR",
+        driver="BRENT_BRL",
+        pump_label="Gasoline — BR (weekly)",
+        driver_label="Brent in BRL",
+        cross=cross,
+        best=cross[1],
+        min_weeks=8,
+        regression=None,
+    )
+    head, rows = view.table()
+    table = [dict(zip(head, row, strict=True)) for row in rows]
+    assert [(r["best_lag"], r["best_r"], r["best_n"]) for r in table] == [(1, 0.45, 39)] * 2
+    assert {(r["pump"], r["driver"], r["min_weeks"]) for r in table} == {
+        ("FUEL#GASOLINE#BR", "BRENT_BRL", 8)
+    }
 
 
 def test_change_fields_state_their_unit_in_the_schema_and_the_csv(client: httpx.Client) -> None:
@@ -646,7 +729,9 @@ def test_values_and_ratios_carry_no_float_noise(client: httpx.Client) -> None:
     exact = Decimal(repr(brent["value"])) * Decimal(repr(usd["value"]))
     assert point["value"] == float(exact) == 353.273536
     csv_text = client.get(f"/api/series?key=BRENT_BRL&{brent_day}&format=csv").text
-    assert csv_text == "key,unit,date,value\nBRENT_BRL,BRL/bbl,2021-05-19,353.273536\n"
+    head = "key,unit,date,value,label,freq\n"
+    label = "Brent spot in BRL (Brent × PTAX USD)"
+    assert csv_text == f"{head}BRENT_BRL,BRL/bbl,2021-05-19,353.273536,{label},raw\n"
     parity = client.get("/api/parity?week=2026-06-21")
     acre = next(a for a in parity.json()["areas"] if a["area"] == "AC")
     assert (acre["ratio"], acre["ethanol_pays"]) == (0.704, False)
@@ -659,7 +744,10 @@ def test_values_and_ratios_carry_no_float_noise(client: httpx.Client) -> None:
 
 def test_series_csv_values(client: httpx.Client) -> None:
     text = client.get(VIEWS["series"] + "&start=2022-05-01&format=csv").text
-    assert text == "key,unit,date,value\nFUEL#GASOLINE#BR,BRL/l,2022-05-01,7.295\n"
+    assert text == (
+        "key,unit,date,value,label,freq\n"
+        "FUEL#GASOLINE#BR,BRL/l,2022-05-01,7.295,Gasoline — BR (weekly),raw\n"
+    )
 
 
 def test_the_price_csv_says_its_series_and_unit(client: httpx.Client) -> None:

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
+from tests.dashboard.conftest import csv_misses
 
 from fuelpipe.adapters.clock import FixedClock
 from fuelpipe.adapters.dynamodb_store import DynamoDbStore, create_table
@@ -135,6 +136,7 @@ def test_csv_export_has_one_row_per_point(
     points.put_points(bulletins)
     with _client(store, points, cache_ttl_s=0) as http:
         answer = http.get("/api/intraday", params={"day": DAY.isoformat(), "format": "csv"})
+        body = http.get("/api/intraday", params={"day": DAY.isoformat()}).json()
     assert answer.status_code == 200
     assert answer.headers["content-type"].startswith("text/csv")
     assert 'filename="intraday.csv"' in answer.headers["content-disposition"]
@@ -142,6 +144,11 @@ def test_csv_export_has_one_row_per_point(
     assert [r["kind"] for r in rows][-1] == "Fechamento" and len(rows) == len(bulletins)
     assert {r["previous_close"] for r in rows} == {str(float(_previous_close()))}
     assert rows[0]["day"] == DAY.isoformat() and rows[0]["key"] == "CURRENCY#USD"
+    # The JSON's label, unit, as_of and the previous close's date were not in it; `collected`
+    # and `message` say why there is no point (a CSV of points has them)
+    skip = ["previous_close_value", "collected", "message"]  # the value: `previous_close`
+    assert csv_misses(body, answer.text, skip) == []
+    assert {r["previous_close_date"] for r in rows} == {PREVIOUS.isoformat()}
 
 
 def test_an_empty_day_and_a_dashboard_without_intraday_say_how_to_collect(

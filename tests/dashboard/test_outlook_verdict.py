@@ -3,6 +3,8 @@ its scoring began (the history may start after the backtest window opens)."""
 
 from __future__ import annotations
 
+import csv
+import io
 import math
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -11,6 +13,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
+from tests.dashboard.conftest import csv_misses
 from tests.outlook.conftest import store_known
 
 from fuelpipe.adapters.clock import FixedClock
@@ -218,7 +221,9 @@ def test_accuracy_scores_the_weeks_the_served_model_trains_on(tmp_path: Path) ->
         refresh_outlook(store, DEFAULT_CATALOG, now, keys=["FUEL#GASOLINE#SP"])
         app = create_app(store, DEFAULT_CATALOG, clock=FixedClock(now), cache_ttl_s=0)
         with TestClient(app) as client:
-            body = client.get("/api/outlook", params={"fuel": "GASOLINE", "area": "SP"}).json()
+            sp = {"fuel": "GASOLINE", "area": "SP"}
+            body = client.get("/api/outlook", params=sp).json()
+            csv_text = client.get("/api/outlook", params={**sp, "format": "csv"}).text
         points = {
             k: [(r.date, float(r.value)) for r in store.query(k) if r.value is not None]
             for k in keys
@@ -244,6 +249,9 @@ def test_accuracy_scores_the_weeks_the_served_model_trains_on(tmp_path: Path) ->
     one = next(s for s in score(scored) if s.horizon == 1)
     (got,) = [a for a in body["accuracy"] if a["horizon"] == 1]
     assert got["mae"] == pytest.approx(one.mae, abs=1e-4)
+    # Its CSV gives the forecast's own fields on every week's row (it had no unit, method or
+    # driver move); `available` is true wherever it has a row.
+    assert csv_misses(body, csv_text, ["available"]) == []
 
 
 def test_the_map_gives_each_states_scored_accuracy_and_verdict_at_its_horizon(
@@ -317,4 +325,8 @@ def test_the_map_gives_each_states_scored_accuracy_and_verdict_at_its_horizon(
             assert states[uf]["no_change_reason"] == "national_ends_before"
             assert states[uf]["change"] == 0.0
     header = csv_text.splitlines()[0].split(",")
-    assert header[-5:] == ["scored_weeks", "ratio", "dm_p", "verdict", "method"]
+    assert header[-7:-2] == ["ratio", "dm_p", "verdict", "method", "no_change_reason"]
+    # The reason of a no-change state and what a verdict needs, as the map's JSON gives them
+    rows = list(csv.DictReader(io.StringIO(csv_text)))
+    assert {r["no_change_reason"] for r in rows} == {"national_ends_before"}
+    assert csv_misses(bodies[1].json(), csv_text) == []

@@ -3,7 +3,9 @@ is only in a series' whole history (its published weeks since the last long hole
 accuracy) is read once per data version; the history shown is its last HISTORY_WEEKS weeks. Its answers are those it gave when it read every history on
 every request: exact JSON, compared with the answers that version of the code gave on the same
 fixture store (``outlook_api_golden.json``, written by ``python -m
-tests.outlook.test_outlook_api_reads`` at that commit)."""
+tests.outlook.test_outlook_api_reads`` at that commit). Its two CSV answers were replaced in
+session 24, when the CSVs gained the views' own fields as columns after the old ones: every JSON
+answer was checked unchanged and each old CSV row the new row's leading cells."""
 
 from __future__ import annotations
 

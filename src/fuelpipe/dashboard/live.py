@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field
 
 from fuelpipe.dashboard.areas import BR, OVERVIEW_DRIVERS, PRODUCTS
 from fuelpipe.dashboard.etags import none_match
-from fuelpipe.dashboard.schemas import Cell, Table
+from fuelpipe.dashboard.schemas import Cell, Table, context, iso
 from fuelpipe.domain.catalog import Catalog
 from fuelpipe.domain.instants import SAO_PAULO
 from fuelpipe.domain.intraday import INTRADAY_SERIES
@@ -87,17 +87,15 @@ class LiveView(BaseModel):
     last_run_at: dt.datetime | None
 
     def table(self) -> Table:
-        """One row per headline series."""
+        """One row per headline series, the view's ``version``, ``as_of`` and ``last_run_at``
+        on each."""
         head = ["key", "date", "published_at", "stored_at", "age_s"]
-
-        def iso(value: dt.date | None) -> str | None:
-            return value.isoformat() if value is not None else None
-
+        view_head, view = context(self, ["version", "as_of", "last_run_at"])
         rows: list[list[Cell]] = [
-            [s.key, iso(s.date), iso(s.published_at), iso(s.stored_at), s.age_s]
+            [s.key, iso(s.date), iso(s.published_at), iso(s.stored_at), s.age_s, *view]
             for s in self.series
         ]
-        return head, rows
+        return head + view_head, rows
 
 
 def live_keys(catalog: Catalog) -> list[str]:

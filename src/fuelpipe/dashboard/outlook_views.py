@@ -20,7 +20,7 @@ from cachetools import LRUCache
 from pydantic import BaseModel, Field
 
 from fuelpipe.dashboard.areas import AREAS, STATE_CODES
-from fuelpipe.dashboard.schemas import Table
+from fuelpipe.dashboard.schemas import Table, context
 from fuelpipe.domain.catalog import FUEL_PRODUCTS, Catalog
 from fuelpipe.domain.keys import commodity_key, currency_key, fuel_key, outlook_key
 from fuelpipe.domain.models import Record, Status
@@ -110,6 +110,26 @@ class AccuracyOut(BaseModel):
     change compared with itself says nothing (the verdict is ``not_applicable``)."""
 
 
+OUTLOOK_CSV_FIELDS = [
+    "unit",
+    "method",
+    "no_change_reason",
+    "national_last_week",
+    "drivers_dropped",
+    "driver_move",
+    "driver_day",
+    "newest_week",
+    "stale_reason",
+    "stale_detail",
+    "published_weeks",
+    "min_weeks",
+    "min_scored_weeks",
+    "accuracy_from",
+]
+"""The outlook's own fields its CSV repeats on each forecast week's row, after the fan's
+columns; its lists (``history``, ``accuracy``, ``stale_drivers``) are not in it."""
+
+
 class OutlookView(BaseModel):
     """A fuel's outlook in one area."""
 
@@ -185,9 +205,11 @@ class OutlookView(BaseModel):
     """The refresh's own line for ``stale_reason`` (English)."""
 
     def table(self) -> Table:
-        """The fan chart's numbers, one row per forecast week."""
+        """The fan chart's numbers, one row per forecast week, then the forecast's own fields
+        on each (its unit, how it was made, its drivers, why it is stale or no change)."""
         head = ["fuel", "area", "as_of", "last_week", "last_price", "horizon", "week", "point",
                 "lo80", "hi80", "lo95", "hi95", "published", "verdict", "stale"]  # fmt: skip
+        view_head, view = context(self, OUTLOOK_CSV_FIELDS)
         rows = [
             [
                 self.fuel,
@@ -205,10 +227,11 @@ class OutlookView(BaseModel):
                 s.published,
                 self.verdict,
                 self.stale,
+                *view,
             ]
             for s in self.steps
         ]
-        return head, rows
+        return head + view_head, rows
 
 
 class StateChange(BaseModel):
@@ -264,10 +287,12 @@ class OutlookMapView(BaseModel):
     verdict_p: float = VERDICT_P
 
     def table(self) -> Table:
-        """One row per state."""
+        """One row per state, its ``no_change_reason`` after its method, then the view's
+        ``min_scored_weeks`` and ``verdict_p`` (what a verdict needs) on each."""
         head = ["fuel", "horizon", "area", "name", "last_week", "last_price", "week", "point",
                 "change_fraction", "scored_weeks", "ratio", "dm_p", "verdict",
-                "method"]  # fmt: skip
+                "method", "no_change_reason"]  # fmt: skip
+        view_head, view = context(self, ["min_scored_weeks", "verdict_p"])
         rows = [
             [
                 self.fuel,
@@ -284,10 +309,12 @@ class OutlookMapView(BaseModel):
                 s.dm_p,
                 s.verdict,
                 s.method,
+                s.no_change_reason,
+                *view,
             ]
             for s in self.states
         ]
-        return head, rows
+        return head + view_head, rows
 
 
 def _iso(day: date | None) -> str | None:

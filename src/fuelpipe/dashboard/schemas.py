@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, Field
@@ -24,6 +25,26 @@ Rounded = Annotated[float, AfterValidator(_rounded)]
 """A float given to DECIMALS places."""
 
 
+def iso(day: dt.date | None) -> str | None:
+    """A date or a time as ISO text; None stays None."""
+    return day.isoformat() if day is not None else None
+
+
+def context(
+    model: BaseModel | None, names: Iterable[str], prefix: str = ""
+) -> tuple[list[str], list[Cell]]:
+    """A view's own fields ``names`` (of ``model``, its JSON's fields beside its rows) as CSV
+    columns named ``prefix`` + name, and their cells (a date as ISO text; every one empty
+    without a model): a table repeats them on each row, so a download says all its JSON says
+    (the map's ``spread_*``, the lags' ``regression_*``)."""
+    names = list(names)
+    cells: list[Cell] = [None] * len(names)
+    if model is not None:
+        values = [getattr(model, n) for n in names]
+        cells = [iso(v) if isinstance(v, dt.date) else v for v in values]
+    return [prefix + n for n in names], cells
+
+
 class Point(BaseModel):
     """One dated value."""
 
@@ -42,9 +63,10 @@ class SeriesView(BaseModel):
 
     def table(self) -> Table:
         """key, unit, date, value: a download says what it holds (an LPG one R$ per 13 kg,
-        ``BRL/13kg``, the catalog's unit the chart's axis names)."""
-        return ["key", "unit", "date", "value"], [
-            [self.key, self.unit, p.date.isoformat(), p.value] for p in self.points
+        ``BRL/13kg``, the catalog's unit the chart's axis names), then its label and freq."""
+        head, cells = context(self, ["label", "freq"])
+        return ["key", "unit", "date", "value", *head], [
+            [self.key, self.unit, p.date.isoformat(), p.value, *cells] for p in self.points
         ]
 
 
@@ -72,18 +94,20 @@ class OverviewView(BaseModel):
     items: list[OverviewItem]
 
     def table(self) -> Table:
-        """One row per series."""
+        """One row per series, the End date (``end``, empty for the stored values) on each."""
         head = ["key", "label", "unit", "date", "value", "prev_date", "prev_value", "change_pct"]
-        return head, [
+        end_head, end = context(self, ["end"])
+        return head + end_head, [
             [
                 i.key,
                 i.label,
                 i.unit,
-                i.date.isoformat() if i.date else None,
+                iso(i.date),
                 i.value,
-                i.prev_date.isoformat() if i.prev_date else None,
+                iso(i.prev_date),
                 i.prev_value,
                 i.change_pct,
+                *end,
             ]
             for i in self.items
         ]
@@ -106,16 +130,17 @@ class IndicesView(BaseModel):
     series: list[IndexSeries]
 
     def table(self) -> Table:
-        """Long format: key, base_date, date, index, note; a line with no points (a series with
-        no week on or after the base) is one row with its note and no date or index."""
+        """Long format: key, base_date, date, index, note, label and the view's ``base``; a line
+        with no points (a series with no week on or after the base) is one row with its note
+        and no date or index."""
         rows: list[list[Cell]] = []
+        base_head, base = context(self, ["base"])
         for s in self.series:
-            base = s.base_date.isoformat() if s.base_date else None
             points: list[Point | None] = list(s.points) or [None]
             for p in points:
                 day, value = (p.date.isoformat(), p.value) if p else (None, None)
-                rows.append([s.key, base, day, value, s.note])
-        return ["key", "base_date", "date", "index", "note"], rows
+                rows.append([s.key, iso(s.base_date), day, value, s.note, s.label, *base])
+        return ["key", "base_date", "date", "index", "note", "label", *base_head], rows
 
 
 class CorrelationView(BaseModel):
@@ -136,12 +161,16 @@ class CorrelationView(BaseModel):
     """Fewer overlapping weeks give a cell no correlation."""
 
     def table(self) -> Table:
-        """Long format: one row per pair."""
+        """Long format: one row per pair with both labels, then the window asked for
+        (``start``, ``end``), the weeks the changes use (``first``, ``last``) and ``min_weeks``
+        on every row."""
+        head, window = context(self, ["start", "end", "first", "last", "min_weeks"])
         rows: list[list[Cell]] = []
         for i, a in enumerate(self.keys):
             for j, b in enumerate(self.keys):
-                rows.append([a, b, self.r[i][j], self.n[i][j]])
-        return ["key_a", "key_b", "r", "n"], rows
+                labels = [self.labels[i], self.labels[j]]
+                rows.append([a, b, self.r[i][j], self.n[i][j], *labels, *window])
+        return ["key_a", "key_b", "r", "n", "label_a", "label_b", *head], rows
 
 
 class LagPoint(BaseModel):
@@ -200,8 +229,21 @@ class LagsView(BaseModel):
         """One row per lag: the cross-correlation (``r`` over ``n`` overlapping weeks) and, where
         the regression has the lag, its coefficient with the chart's 95% error bar: ``ci_low`` and
         ``ci_high`` are coefficient ∓ ``t_crit`` × ``std_error``, fitted on ``regression_n``
-        weeks (the regression's own, not the cross-correlation's ``n``)."""
+        weeks (the regression's own, not the cross-correlation's ``n``). Then, on every row, the
+        view's own fields: the pump and driver, ``through``, the strongest lag (``best_lag``,
+        ``best_r``, ``best_n``; empty when none stands out), ``min_weeks``, ``unchanged_price``,
+        the regression's summary (``regression_*``: ``regression_ci_low``/``_high`` bound the
+        cumulative pass-through, ``regression_pump_pct_per_10pct`` the headline; empty without a
+        regression) and why there is none (``regression_error``, ``regression_weeks``,
+        ``regression_min_weeks``)."""
         reg = self.regression
+        view_head, view = context(self, ["pump", "pump_label", "driver", "driver_label", "through"])
+        best_head, best = context(self.best, LagPoint.model_fields, "best_")
+        per_lag = {"coefficients", "std_errors", "t_crit", "n"}  # the coefficient rows' columns
+        summary = [f for f in Regression.model_fields if f not in per_lag]
+        reg_head, reg_cells = context(reg, summary, "regression_")
+        why = ["regression_error", "regression_weeks", "regression_min_weeks"]
+        why_head, why_cells = context(self, ["min_weeks", "unchanged_price", *why])
         rows: list[list[Cell]] = []
         for c in self.cross:
             row: list[Cell] = [c.lag, c.r, c.n]
@@ -211,9 +253,10 @@ class LagsView(BaseModel):
                 row += [coef, se, reg.t_crit, coef - half, coef + half, reg.n]
             else:
                 row += [None] * 6
-            rows.append(row)
+            rows.append([*row, *view, *best, *reg_cells, *why_cells])
         head = ["lag_weeks", "r", "n", "coefficient", "std_error", "t_crit", "ci_low", "ci_high"]
-        return [*head, "regression_n"], rows
+        head += ["regression_n", *view_head, *best_head, *reg_head, *why_head]
+        return head, rows
 
 
 def _change_over(weeks: int) -> str:
@@ -267,11 +310,9 @@ class RegionalView(BaseModel):
         on every row."""
         head = ["week", "product", "unit", "area", "name", "level", "region", "price"]
         head += ["change_4w_pct", "change_12w_pct", "change_52w_pct"]
-        spread_fields = list(SpreadView.model_fields)
-        head += [f"spread_{f}" for f in spread_fields]
-        s = self.spread
-        spread: list[Cell] = [getattr(s, f) if s else None for f in spread_fields]
-        view: list[Cell] = [self.week.isoformat() if self.week else None, self.product, self.unit]
+        spread_head, spread = context(self.spread, SpreadView.model_fields, "spread_")
+        head += spread_head
+        view: list[Cell] = [iso(self.week), self.product, self.unit]
         return head, [
             [*view, a.area, a.name, a.level, a.region, a.price, *_changes(a), *spread]
             for a in self.areas
@@ -299,13 +340,15 @@ class ParityView(BaseModel):
     areas: list[ParityRow]
 
     def table(self) -> Table:
-        """One row per area, after the week."""
-        week = self.week.isoformat() if self.week else None
+        """One row per area, after the week; on every row the ``threshold`` the ratio is held
+        against for ``ethanol_pays``."""
+        week = iso(self.week)
         head = ["week", "area", "name", "level", "ethanol", "gasoline", "ratio", "ethanol_pays"]
-        return head, [
-            [week, a.area, a.name, a.level, a.ethanol, a.gasoline, a.ratio, a.ethanol_pays]
+        return [*head, "threshold"], [
+            [week, a.area, a.name, a.level, a.ethanol, a.gasoline, a.ratio, a.ethanol_pays,
+             self.threshold]
             for a in self.areas
-        ]
+        ]  # fmt: skip
 
 
 class OwedSplit(BaseModel):
@@ -464,7 +507,10 @@ class HealthView(BaseModel):
     )
 
     def table(self) -> Table:
-        """One row per stored series."""
+        """One row per stored series, then its label and the view's own counts on every row
+        (``as_of``, ``catalog_series``, ``stored_series``, ``dead_letters``, ``pending_read``)."""
+        view = ["as_of", "catalog_series", "stored_series", "dead_letters", "pending_read"]
+        view_head, cells = context(self, view)
         head = [
             "key",
             "first",
@@ -480,6 +526,8 @@ class HealthView(BaseModel):
             "revised",
             "split_owed",
             "split_owed_since",
+            "label",
+            *view_head,
         ]
         return head, [
             [
@@ -496,7 +544,9 @@ class HealthView(BaseModel):
                 s.unexpected,
                 s.revised,
                 s.split_owed.text if s.split_owed else None,
-                s.split_owed.since.isoformat() if s.split_owed and s.split_owed.since else None,
+                iso(s.split_owed.since) if s.split_owed else None,
+                s.label,
+                *cells,
             ]
             for s in self.series
         ]
@@ -533,15 +583,10 @@ class MetaView(BaseModel):
     latest: dt.date | None = Field(description="latest stored week of any Brazil fuel series")
 
     def table(self) -> Table:
-        """The coverage table."""
-        return ["product", "level", "first", "last"], [
-            [
-                c.product,
-                c.level,
-                c.first.isoformat() if c.first else None,
-                c.last.isoformat() if c.last else None,
-            ]
-            for c in self.coverage
+        """The coverage table, the latest stored week of any Brazil fuel on every row."""
+        latest_head, latest = context(self, ["latest"])
+        return ["product", "level", "first", "last", *latest_head], [
+            [c.product, c.level, iso(c.first), iso(c.last), *latest] for c in self.coverage
         ]
 
 
@@ -579,12 +624,14 @@ class IntradayView(BaseModel):
     choices: list[str] = Field(description="every series with intraday values")
 
     def table(self) -> Table:
-        """One row per point, the previous close beside it."""
+        """One row per point, the previous close (its value, then its date) beside it, the
+        series' label and unit and the view's ``as_of`` after."""
         head = ["key", "day", "at", "time", "kind", "value", "change_pct", "previous_close"]
-        prev = self.previous_close.value if self.previous_close else None
+        prev_head, prev = context(self.previous_close, ["value", "date"], "previous_close_")
+        view_head, view = context(self, ["label", "unit", "as_of"])
         rows: list[list[Cell]] = [
             [self.key, self.day.isoformat(), p.at.isoformat(), p.time, p.kind, p.value,
-             p.change_pct, prev]
+             p.change_pct, *prev, *view]
             for p in self.points
         ]  # fmt: skip
-        return head, rows
+        return [*head, *prev_head[1:], *view_head], rows
