@@ -1,5 +1,5 @@
 """What one answer may cost and still count as one: its inflated size (a gzip bomb), its whole
-time (headers trickled past the deadline), its end (a gzip stream cut short), an HTML page
+time (headers trickled past the deadline, a DNS lookup that hangs), its end (a gzip stream cut short), an HTML page
 with 200 as a failure, and Retry-After in both forms on 429 and 503 (a 408 is retried)."""
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from fuelpipe.ports.source import (
     RateLimited,
     ServerError,
     SourceTimeout,
+    SourceUnreachable,
 )
 
 FRED_PATH = "/graph/fredgraph.csv"
@@ -152,6 +153,63 @@ def test_headers_trickled_past_the_deadline_end_the_attempt(trickler) -> None:
     trickler.thread.join(5)
     assert not trickler.sent_all  # cut off mid-headers
     assert source.stats().last_error == "passed its 0.3 s deadline"
+
+
+class _HangingResolver:
+    """A resolver that answers 127.0.0.1 only once released (or, as a safety, after 30 s,
+    noting that it gave up waiting): a DNS server that does not answer."""
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+        self.gave_up = False
+        self.release = threading.Event()
+
+    def __call__(self, host: str, port: int) -> list[str]:
+        self.asked.append(host)
+        self.gave_up = not self.release.wait(30)
+        return ["127.0.0.1"]
+
+
+def test_a_hanging_dns_lookup_ends_the_attempt_at_its_deadline(server) -> None:
+    """Before, the lookup ran inside socket.create_connection, unbounded, and the watchdog
+    had no socket to shut down yet: the attempt lasted as long as the resolver hung."""
+    server.expect_request(FRED_PATH).respond_with_data(ROWS, content_type="text/csv")
+    resolver = _HangingResolver()
+    try:
+        with make_client(timeout_s=5.0, resolve=resolver) as client:
+            source = FredCsvSource(
+                f"http://fred.test:{server.port}/", client, attempts=1, attempt_deadline_s=0.3
+            )
+            with pytest.raises(SourceTimeout):
+                source.fetch(REQUEST)
+        # the fetch ended while the lookup still hung: not after the resolver's own 30 s
+        assert resolver.asked == ["fred.test"] and not resolver.gave_up
+        assert not resolver.release.is_set()
+        assert (source.requests_made, source.failures) == (1, 1)
+    finally:
+        resolver.release.set()
+
+
+def test_the_injected_resolver_is_where_the_client_connects(server) -> None:
+    server.expect_request(FRED_PATH).respond_with_data(ROWS, content_type="text/csv")
+    resolver = _HangingResolver()
+    resolver.release.set()
+    with make_client(timeout_s=5.0, resolve=resolver) as client:
+        got = list(_fred_at(f"http://fred.test:{server.port}/", client).fetch(REQUEST).observations)
+    assert len(got) == 30 and resolver.asked == ["fred.test"]
+
+    def unknown(host: str, port: int) -> list[str]:
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    with make_client(timeout_s=5.0, resolve=unknown) as client:
+        source = _fred_at(f"http://fred.test:{server.port}/", client)
+        with pytest.raises(SourceUnreachable, match="DNS lookup failed"):
+            source.fetch(REQUEST)
+    assert source.last_error == "DNS lookup failed"
+
+
+def _fred_at(url: str, client: httpx.Client) -> FredCsvSource:
+    return FredCsvSource(url, client, attempts=1, backoff_s=0)
 
 
 # 3. an answer that cannot be used is a failure

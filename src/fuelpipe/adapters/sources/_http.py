@@ -18,6 +18,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from decimal import Decimal
 from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
@@ -39,6 +40,9 @@ from fuelpipe.ports.source import (
     SourceTimeout,
     SourceUnreachable,
 )
+
+if TYPE_CHECKING:
+    from fuelpipe.adapters.sources._dns import Resolver
 
 # Yahoo answers 429 at once to the default python clients; a browser-like UA is what works.
 DEFAULT_USER_AGENT = (
@@ -87,19 +91,27 @@ def longest_fetch_s(
     between attempts is the longest allowed (backoff or a capped Retry-After): what a worker's
     time limit must cover (infra/template.yaml's scraper Timeout).
 
-    An attempt's deadline covers connecting (the connect timeout is cut to it), the headers
-    and the body: a watchdog shuts the attempt's connection down when it passes, however the
-    server trickles its headers or body. One read timeout is kept as a margin over the
-    deadline (for what no timeout here bounds, such as a DNS lookup)."""
+    An attempt's deadline covers connecting (the connect timeout, host lookup included, is
+    cut to it), the headers and the body: a watchdog shuts the attempt's connection down when
+    it passes, however the server trickles its headers or body. One read timeout is kept as a
+    margin over the deadline (a redirect's connecting, which may start just before it)."""
     per_attempt = attempt_deadline(timeout_s, deadline_s) + timeout_s
     wait = max(backoff_s * 16 + backoff_s, retry_after_cap_s)  # stamina's wait_max + jitter
     return attempts * per_attempt + (attempts - 1) * wait
 
 
 def make_client(
-    timeout_s: float = DEFAULT_TIMEOUT_S, user_agent: str = DEFAULT_USER_AGENT
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+    user_agent: str = DEFAULT_USER_AGENT,
+    *,
+    resolve: Resolver | None = None,
 ) -> httpx.Client:
-    """An httpx client with a browser-like User-Agent and explicit connect/read timeouts."""
+    """An httpx client with a browser-like User-Agent and explicit connect/read timeouts,
+    whose host lookups (``resolve``: the system's by default) are given up at the connect
+    timeout, as connecting is (see ``_dns``)."""
+    from fuelpipe.adapters.sources._dns import BoundedLookupTransport, system_resolver
+
+    transport = BoundedLookupTransport(resolve if resolve is not None else system_resolver)
     timeout = httpx.Timeout(timeout_s, connect=min(timeout_s, CONNECT_TIMEOUT_CAP_S))
     headers = {
         "User-Agent": user_agent,
@@ -107,7 +119,9 @@ def make_client(
         "Accept-Language": "en-US,en;q=0.9,pt-BR;q=0.8",
     }
     # gov.br serves the ANP workbooks through redirects.
-    return httpx.Client(timeout=timeout, headers=headers, follow_redirects=True)
+    return httpx.Client(
+        timeout=timeout, headers=headers, follow_redirects=True, transport=transport
+    )
 
 
 _log = logging.getLogger("fuelpipe.sources")
