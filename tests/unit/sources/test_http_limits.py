@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 import socket
 import threading
 import zlib
@@ -36,6 +37,7 @@ from fuelpipe.ports.source import (
     InvalidPayload,
     RateLimited,
     ServerError,
+    SourceStats,
     SourceTimeout,
     SourceUnreachable,
 )
@@ -223,6 +225,44 @@ def test_an_html_page_with_200_counts_as_a_failure_in_brief(server, client, html
     stats = source.stats()
     assert (stats.requests, stats.failures, stats.unreachable) == (1, 1, True)
     assert stats.last_error == "expected CSV, got HTML: Serviço indisponível"
+
+
+_QUOTE = {name: [1] for name in ("open", "high", "low", "close", "volume")}
+_OUT_OF_RANGE_BAR = {
+    "chart": {"result": [{"timestamp": [10**20], "indicators": {"quote": [_QUOTE]}}]}
+}
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        (None, "expected JSON, got HTML: Serviço indisponível"),
+        (b'{"chart": 3}', "expected chart.result[0]"),
+        (json.dumps(_OUT_OF_RANGE_BAR).encode(), f"timestamp {10**20} is out of range"),
+    ],
+    ids=["html", "wrong-shape", "timestamp-out-of-range"],
+)
+def test_an_unusable_intraday_answer_counts_as_a_failure_in_brief(
+    server, client, html_page, body, words
+) -> None:
+    """The 15-minute bars `watch --intraday` and the intraday Lambda fetch: before, an HTML
+    page or a body of the wrong shape left the source's failures at 0 (and a timestamp out of
+    range raised an OverflowError, which ended the whole refresh)."""
+    server.expect_request("/v8/finance/chart/PETR4.SA").respond_with_data(body or html_page)
+    source = YahooChartSource(server.url_for("/"), client, attempts=1, backoff_s=0)
+    with pytest.raises(InvalidPayload):
+        source.fetch_intraday(DEFAULT_CATALOG["STOCK#PETR4"], date(2022, 5, 6))
+    stats = source.stats()
+    assert (stats.requests, stats.failures, stats.unreachable) == (1, 1, True)
+    assert stats.last_error == words
+
+
+def test_an_html_page_for_the_ptax_bulletins_counts_as_a_failure(server, client, html_page) -> None:
+    server.expect_request(re.compile(r"/CotacaoMoedaDia.*")).respond_with_data(html_page)
+    source = BcbPtaxSource(server.url_for("/"), client, attempts=1, backoff_s=0)
+    with pytest.raises(InvalidPayload):
+        source.fetch_intraday(DEFAULT_CATALOG["CURRENCY#USD"], date(2022, 5, 6))
+    assert source.stats() == SourceStats(1, 1, "expected JSON, got HTML: Serviço indisponível")
 
 
 def test_run_exits_3_when_every_answer_is_an_html_page(server, html_page, tmp_path) -> None:

@@ -18,7 +18,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from decimal import Decimal
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar, cast
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
@@ -452,26 +452,37 @@ def read_within(
     return response
 
 
+_COUNTED_METHODS = ("fetch", "fetch_intraday")
+"""A source's methods whose bad payloads count as its failures: the daily requests and the
+intraday ones (PTAX bulletins, 15-minute bars), which ``watch`` and the intraday Lambda
+make."""
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
 def _counting_bad_payloads(
-    fetch: Callable[[HttpSource, FetchRequest], FetchResult],
-) -> Callable[[HttpSource, FetchRequest], FetchResult]:
+    fetch: Callable[Concatenate[HttpSource, _P], _R],
+) -> Callable[Concatenate[HttpSource, _P], _R]:
     """``fetch`` that counts an InvalidPayload raised by its parsing (the HTTP layer counts its
     own) as a failure of the source, with the error in brief as its last error: an outage
     page served with 200 on every request is a source that could not be used, not a clean
-    run. One raised while the observations are read (a streamed workbook) counts too."""
+    run. One raised while a FetchResult's observations are read (a streamed workbook) counts
+    too."""
 
     @functools.wraps(fetch)
-    def counted(self: HttpSource, request: FetchRequest) -> FetchResult:
+    def counted(self: HttpSource, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
         before = self.failures
         try:
-            result = fetch(self, request)
+            result = fetch(self, *args, **kwargs)
         except InvalidPayload as exc:
             if self.failures == before:
                 self._failed_payload(exc)
             raise
-        if isinstance(result.observations, list | tuple):
+        if not isinstance(result, FetchResult) or isinstance(result.observations, list | tuple):
             return result
-        return dataclasses.replace(result, observations=self._counted(result.observations))
+        streamed = dataclasses.replace(result, observations=self._counted(result.observations))
+        return cast("_R", streamed)
 
     return counted
 
@@ -537,7 +548,8 @@ class HttpSource(Source):
         self.retry_after_waits: list[float] = []
         """Seconds waited because a 429 or a 503 carried Retry-After (after the cap)."""
         self.failures = 0
-        """Requests that got no usable answer (transport error or an error status)."""
+        """Requests that got no usable answer: a transport error, an error status, or an answer
+        that is not the data (an InvalidPayload of a daily or intraday fetch)."""
         self.last_error: str | None = None
         self.not_modified = 0
         """Requests the source answered 304 Not Modified (a cheap poll)."""
@@ -547,8 +559,9 @@ class HttpSource(Source):
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
-        if "fetch" in cls.__dict__:
-            cls.fetch = _counting_bad_payloads(cls.__dict__["fetch"])  # type: ignore[method-assign,assignment]
+        for name in _COUNTED_METHODS:
+            if name in cls.__dict__:
+                setattr(cls, name, _counting_bad_payloads(cls.__dict__[name]))
 
     def stats(self) -> SourceStats:
         """Requests, failures and the last error in words, for the end-of-run table. An
