@@ -3,6 +3,7 @@ and an unchanged answer to a repeated poll is a 304."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -169,6 +170,49 @@ def test_the_heartbeat_names_failed_requests_per_source(tmp_path) -> None:
     assert "stored 0 value(s); failed requests:" in line
     error = line.split("failed requests: ")[1].split("; alerts")[0]
     assert len(error) < 90  # the last error is shortened
+
+
+def test_the_heartbeat_counts_an_unusable_intraday_answer_as_a_failed_request(tmp_path) -> None:
+    """BCB serves an outage page with 200 for everything, the PTAX bulletins `watch
+    --intraday` asks for too: before, the bulletins' request was counted but not its failure
+    ("bcb 3 of 4"), though the daily requests' pages were."""
+    from pytest_httpserver import HTTPServer
+
+    from fuelpipe.adapters.intraday_store import SqliteIntradayStore
+    from fuelpipe.stages.intraday import refresh_today
+
+    page = b"<!DOCTYPE html><html><head><title>Fora do ar</title></head></html>"
+    usd = replace(DEFAULT_CATALOG["CURRENCY#USD"], default_start=date(2022, 5, 2))
+    clock = ManualClock(datetime(2022, 5, 4, 12, 0, tzinfo=SP))
+    server = HTTPServer(host="127.0.0.1", port=0)
+    server.expect_request(re.compile(".*")).respond_with_data(page, content_type="text/html")
+    server.start()
+    settings = Settings(db=tmp_path / "w.sqlite", source_bcb_url=server.url_for("/"))
+    app = build_context(settings, clock=clock, catalog=Catalog([usd]))
+    points = SqliteIntradayStore(tmp_path / "w.sqlite")
+    beats: list[Tick] = []
+    try:
+
+        def with_intraday(app_) -> int:
+            _, report = refresh_today(app_.sources, points, app_.catalog, app_.clock.now())
+            assert report.failed == report.series == 1
+            return 0
+
+        watch(app, sleep=lambda _s: None, heartbeat=beats.append, max_ticks=1,
+              after_tick=with_intraday, intraday=True)  # fmt: skip
+    finally:
+        points.close()
+        app.close()
+        server.stop()
+    asked = [request.path for request, _ in server.log]
+    assert any(path.startswith("/CotacaoMoedaDia") for path in asked), asked
+    (beat,) = beats
+    failed = beat.requests["bcb"]
+    assert failed.failures == failed.requests == len(asked)
+    assert (
+        f"failed requests: bcb {len(asked)} of {len(asked)} (expected JSON, got HTML: Fora do ar)"
+        in beat.heartbeat()
+    )
 
 
 def test_an_idle_tick_still_tells_the_values_its_retries_stored_and_its_alerts(

@@ -1,11 +1,12 @@
 """What one answer may cost and still count as one: its inflated size (a gzip bomb), its whole
-time (headers trickled past the deadline), its end (a gzip stream cut short), an HTML page
+time (headers trickled past the deadline, a DNS lookup that hangs), its end (a gzip stream cut short), an HTML page
 with 200 as a failure, and Retry-After in both forms on 429 and 503 (a 408 is retried)."""
 
 from __future__ import annotations
 
 import gzip
 import json
+import re
 import socket
 import threading
 import zlib
@@ -36,7 +37,9 @@ from fuelpipe.ports.source import (
     InvalidPayload,
     RateLimited,
     ServerError,
+    SourceStats,
     SourceTimeout,
+    SourceUnreachable,
 )
 
 FRED_PATH = "/graph/fredgraph.csv"
@@ -154,6 +157,63 @@ def test_headers_trickled_past_the_deadline_end_the_attempt(trickler) -> None:
     assert source.stats().last_error == "passed its 0.3 s deadline"
 
 
+class _HangingResolver:
+    """A resolver that answers 127.0.0.1 only once released (or, as a safety, after 30 s,
+    noting that it gave up waiting): a DNS server that does not answer."""
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+        self.gave_up = False
+        self.release = threading.Event()
+
+    def __call__(self, host: str, port: int) -> list[str]:
+        self.asked.append(host)
+        self.gave_up = not self.release.wait(30)
+        return ["127.0.0.1"]
+
+
+def test_a_hanging_dns_lookup_ends_the_attempt_at_its_deadline(server) -> None:
+    """Before, the lookup ran inside socket.create_connection, unbounded, and the watchdog
+    had no socket to shut down yet: the attempt lasted as long as the resolver hung."""
+    server.expect_request(FRED_PATH).respond_with_data(ROWS, content_type="text/csv")
+    resolver = _HangingResolver()
+    try:
+        with make_client(timeout_s=5.0, resolve=resolver) as client:
+            source = FredCsvSource(
+                f"http://fred.test:{server.port}/", client, attempts=1, attempt_deadline_s=0.3
+            )
+            with pytest.raises(SourceTimeout):
+                source.fetch(REQUEST)
+        # the fetch ended while the lookup still hung: not after the resolver's own 30 s
+        assert resolver.asked == ["fred.test"] and not resolver.gave_up
+        assert not resolver.release.is_set()
+        assert (source.requests_made, source.failures) == (1, 1)
+    finally:
+        resolver.release.set()
+
+
+def test_the_injected_resolver_is_where_the_client_connects(server) -> None:
+    server.expect_request(FRED_PATH).respond_with_data(ROWS, content_type="text/csv")
+    resolver = _HangingResolver()
+    resolver.release.set()
+    with make_client(timeout_s=5.0, resolve=resolver) as client:
+        got = list(_fred_at(f"http://fred.test:{server.port}/", client).fetch(REQUEST).observations)
+    assert len(got) == 30 and resolver.asked == ["fred.test"]
+
+    def unknown(host: str, port: int) -> list[str]:
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    with make_client(timeout_s=5.0, resolve=unknown) as client:
+        source = _fred_at(f"http://fred.test:{server.port}/", client)
+        with pytest.raises(SourceUnreachable, match="DNS lookup failed"):
+            source.fetch(REQUEST)
+    assert source.last_error == "DNS lookup failed"
+
+
+def _fred_at(url: str, client: httpx.Client) -> FredCsvSource:
+    return FredCsvSource(url, client, attempts=1, backoff_s=0)
+
+
 # 3. an answer that cannot be used is a failure
 
 
@@ -165,6 +225,44 @@ def test_an_html_page_with_200_counts_as_a_failure_in_brief(server, client, html
     stats = source.stats()
     assert (stats.requests, stats.failures, stats.unreachable) == (1, 1, True)
     assert stats.last_error == "expected CSV, got HTML: Serviço indisponível"
+
+
+_QUOTE = {name: [1] for name in ("open", "high", "low", "close", "volume")}
+_OUT_OF_RANGE_BAR = {
+    "chart": {"result": [{"timestamp": [10**20], "indicators": {"quote": [_QUOTE]}}]}
+}
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        (None, "expected JSON, got HTML: Serviço indisponível"),
+        (b'{"chart": 3}', "expected chart.result[0]"),
+        (json.dumps(_OUT_OF_RANGE_BAR).encode(), f"timestamp {10**20} is out of range"),
+    ],
+    ids=["html", "wrong-shape", "timestamp-out-of-range"],
+)
+def test_an_unusable_intraday_answer_counts_as_a_failure_in_brief(
+    server, client, html_page, body, words
+) -> None:
+    """The 15-minute bars `watch --intraday` and the intraday Lambda fetch: before, an HTML
+    page or a body of the wrong shape left the source's failures at 0 (and a timestamp out of
+    range raised an OverflowError, which ended the whole refresh)."""
+    server.expect_request("/v8/finance/chart/PETR4.SA").respond_with_data(body or html_page)
+    source = YahooChartSource(server.url_for("/"), client, attempts=1, backoff_s=0)
+    with pytest.raises(InvalidPayload):
+        source.fetch_intraday(DEFAULT_CATALOG["STOCK#PETR4"], date(2022, 5, 6))
+    stats = source.stats()
+    assert (stats.requests, stats.failures, stats.unreachable) == (1, 1, True)
+    assert stats.last_error == words
+
+
+def test_an_html_page_for_the_ptax_bulletins_counts_as_a_failure(server, client, html_page) -> None:
+    server.expect_request(re.compile(r"/CotacaoMoedaDia.*")).respond_with_data(html_page)
+    source = BcbPtaxSource(server.url_for("/"), client, attempts=1, backoff_s=0)
+    with pytest.raises(InvalidPayload):
+        source.fetch_intraday(DEFAULT_CATALOG["CURRENCY#USD"], date(2022, 5, 6))
+    assert source.stats() == SourceStats(1, 1, "expected JSON, got HTML: Serviço indisponível")
 
 
 def test_run_exits_3_when_every_answer_is_an_html_page(server, html_page, tmp_path) -> None:

@@ -18,6 +18,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from decimal import Decimal
 from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar, cast
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
@@ -39,6 +40,9 @@ from fuelpipe.ports.source import (
     SourceTimeout,
     SourceUnreachable,
 )
+
+if TYPE_CHECKING:
+    from fuelpipe.adapters.sources._dns import Resolver
 
 # Yahoo answers 429 at once to the default python clients; a browser-like UA is what works.
 DEFAULT_USER_AGENT = (
@@ -87,19 +91,27 @@ def longest_fetch_s(
     between attempts is the longest allowed (backoff or a capped Retry-After): what a worker's
     time limit must cover (infra/template.yaml's scraper Timeout).
 
-    An attempt's deadline covers connecting (the connect timeout is cut to it), the headers
-    and the body: a watchdog shuts the attempt's connection down when it passes, however the
-    server trickles its headers or body. One read timeout is kept as a margin over the
-    deadline (for what no timeout here bounds, such as a DNS lookup)."""
+    An attempt's deadline covers connecting (the connect timeout, host lookup included, is
+    cut to it), the headers and the body: a watchdog shuts the attempt's connection down when
+    it passes, however the server trickles its headers or body. One read timeout is kept as a
+    margin over the deadline (a redirect's connecting, which may start just before it)."""
     per_attempt = attempt_deadline(timeout_s, deadline_s) + timeout_s
     wait = max(backoff_s * 16 + backoff_s, retry_after_cap_s)  # stamina's wait_max + jitter
     return attempts * per_attempt + (attempts - 1) * wait
 
 
 def make_client(
-    timeout_s: float = DEFAULT_TIMEOUT_S, user_agent: str = DEFAULT_USER_AGENT
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+    user_agent: str = DEFAULT_USER_AGENT,
+    *,
+    resolve: Resolver | None = None,
 ) -> httpx.Client:
-    """An httpx client with a browser-like User-Agent and explicit connect/read timeouts."""
+    """An httpx client with a browser-like User-Agent and explicit connect/read timeouts,
+    whose host lookups (``resolve``: the system's by default) are given up at the connect
+    timeout, as connecting is (see ``_dns``)."""
+    from fuelpipe.adapters.sources._dns import BoundedLookupTransport, system_resolver
+
+    transport = BoundedLookupTransport(resolve if resolve is not None else system_resolver)
     timeout = httpx.Timeout(timeout_s, connect=min(timeout_s, CONNECT_TIMEOUT_CAP_S))
     headers = {
         "User-Agent": user_agent,
@@ -107,7 +119,9 @@ def make_client(
         "Accept-Language": "en-US,en;q=0.9,pt-BR;q=0.8",
     }
     # gov.br serves the ANP workbooks through redirects.
-    return httpx.Client(timeout=timeout, headers=headers, follow_redirects=True)
+    return httpx.Client(
+        timeout=timeout, headers=headers, follow_redirects=True, transport=transport
+    )
 
 
 _log = logging.getLogger("fuelpipe.sources")
@@ -438,26 +452,37 @@ def read_within(
     return response
 
 
+_COUNTED_METHODS = ("fetch", "fetch_intraday")
+"""A source's methods whose bad payloads count as its failures: the daily requests and the
+intraday ones (PTAX bulletins, 15-minute bars), which ``watch`` and the intraday Lambda
+make."""
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
 def _counting_bad_payloads(
-    fetch: Callable[[HttpSource, FetchRequest], FetchResult],
-) -> Callable[[HttpSource, FetchRequest], FetchResult]:
+    fetch: Callable[Concatenate[HttpSource, _P], _R],
+) -> Callable[Concatenate[HttpSource, _P], _R]:
     """``fetch`` that counts an InvalidPayload raised by its parsing (the HTTP layer counts its
     own) as a failure of the source, with the error in brief as its last error: an outage
     page served with 200 on every request is a source that could not be used, not a clean
-    run. One raised while the observations are read (a streamed workbook) counts too."""
+    run. One raised while a FetchResult's observations are read (a streamed workbook) counts
+    too."""
 
     @functools.wraps(fetch)
-    def counted(self: HttpSource, request: FetchRequest) -> FetchResult:
+    def counted(self: HttpSource, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
         before = self.failures
         try:
-            result = fetch(self, request)
+            result = fetch(self, *args, **kwargs)
         except InvalidPayload as exc:
             if self.failures == before:
                 self._failed_payload(exc)
             raise
-        if isinstance(result.observations, list | tuple):
+        if not isinstance(result, FetchResult) or isinstance(result.observations, list | tuple):
             return result
-        return dataclasses.replace(result, observations=self._counted(result.observations))
+        streamed = dataclasses.replace(result, observations=self._counted(result.observations))
+        return cast("_R", streamed)
 
     return counted
 
@@ -523,7 +548,8 @@ class HttpSource(Source):
         self.retry_after_waits: list[float] = []
         """Seconds waited because a 429 or a 503 carried Retry-After (after the cap)."""
         self.failures = 0
-        """Requests that got no usable answer (transport error or an error status)."""
+        """Requests that got no usable answer: a transport error, an error status, or an answer
+        that is not the data (an InvalidPayload of a daily or intraday fetch)."""
         self.last_error: str | None = None
         self.not_modified = 0
         """Requests the source answered 304 Not Modified (a cheap poll)."""
@@ -533,8 +559,9 @@ class HttpSource(Source):
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
-        if "fetch" in cls.__dict__:
-            cls.fetch = _counting_bad_payloads(cls.__dict__["fetch"])  # type: ignore[method-assign,assignment]
+        for name in _COUNTED_METHODS:
+            if name in cls.__dict__:
+                setattr(cls, name, _counting_bad_payloads(cls.__dict__[name]))
 
     def stats(self) -> SourceStats:
         """Requests, failures and the last error in words, for the end-of-run table. An

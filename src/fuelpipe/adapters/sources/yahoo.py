@@ -85,13 +85,18 @@ def bars_url(base_url: str, symbol: str, day: date, tz: str, interval: str = "15
 def parse_bars(
     payload: object, key: str, tz: str, day: date, interval: str, where: str = "yahoo"
 ) -> list[IntradayPoint]:
-    """The day's intraday bars (bar start in the exchange's zone); null bars are skipped."""
+    """The day's intraday bars (bar start in the exchange's zone); null bars are skipped. A
+    body that is not such an answer, a bar's timestamp out of range among them, is an
+    InvalidPayload."""
     arrays = _arrays(payload, tz, where)
     if arrays is None:
         return []
     points = []
     for i, stamp in enumerate(arrays.stamps):
-        at = datetime.fromtimestamp(stamp, arrays.zone)
+        try:
+            at = datetime.fromtimestamp(stamp, arrays.zone)
+        except (OverflowError, OSError, ValueError):
+            raise InvalidPayload(f"{where}: timestamp {stamp} is out of range") from None
         if at.date() != day:
             continue
         raw = {name: json_decimal(arrays.columns[name][i]) for name in _FIELDS}
@@ -380,7 +385,8 @@ class YahooChartSource(HttpSource):
             self._refusal(response.status_code, response.content, url)
             return []
         payload = parse_json(response.content, self.name, url)
-        return parse_bars(payload, series.key, series.exchange_tz, day, interval, url)
+        where = f"{self.name}: {url}"
+        return parse_bars(payload, series.key, series.exchange_tz, day, interval, where)
 
     def _refusal(self, status: int, content: bytes, url: str) -> tuple[list[Observation], Notes]:
         """A 400/404: unknown symbol (NotFound), no bars in the window (empty), or a bad request."""
