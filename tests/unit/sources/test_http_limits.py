@@ -408,3 +408,48 @@ def test_station_downloads_get_the_attempt_deadline(trickler, tmp_path: Path) ->
             files.download(f"{base}/arquivos/shpc/dsas/ca/ca-2024-01.csv", tmp_path / "ca.csv")
     trickler.thread.join(5)
     assert not trickler.sent_all
+
+
+def test_a_proxy_from_the_environment_still_carries_the_requests(tmp_path: Path) -> None:
+    """HTTP_PROXY in a child's environment: its requests go to the proxy (on 127.0.0.1), the
+    host never looked up here. With the bounded-lookup transport given to httpx on every
+    client, httpx mounted no proxy from the environment and looked `fred.invalid` up itself."""
+    import subprocess
+    import sys
+
+    seen: list[bytes] = []
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+
+    def proxy() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            head = b""
+            while b"\r\n\r\n" not in head:
+                head += conn.recv(4096)
+            seen.append(head.split(b"\r\n", 1)[0])
+            conn.sendall(
+                b"HTTP/1.1 200 OK\r\nContent-Length: 7\r\nConnection: close\r\n\r\nproxied"
+            )
+
+    thread = threading.Thread(target=proxy, daemon=True)
+    thread.start()
+    code = (
+        "from fuelpipe.adapters.sources._http import make_client\n"
+        "with make_client(timeout_s=5.0) as c:\n"
+        "    print(c.get('http://fred.invalid/graph').text)\n"
+    )
+    env = {"HTTP_PROXY": f"http://127.0.0.1:{port}", "PATH": "/usr/bin:/bin"}
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[3] / "src")
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        check=False,
+    )
+    listener.close()
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "proxied"
+    assert seen == [b"GET http://fred.invalid/graph HTTP/1.1"]

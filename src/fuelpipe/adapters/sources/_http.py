@@ -20,6 +20,7 @@ from decimal import Decimal
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar, cast
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.request import getproxies
 
 import httpx
 import stamina
@@ -111,7 +112,13 @@ def make_client(
     timeout, as connecting is (see ``_dns``)."""
     from fuelpipe.adapters.sources._dns import BoundedLookupTransport, system_resolver
 
-    transport = BoundedLookupTransport(resolve if resolve is not None else system_resolver)
+    # A proxy from the environment (HTTP(S)_PROXY, as httpx reads it) looks the hosts up
+    # itself; httpx mounts it only when given no transport of ours.
+    transport = (
+        None
+        if resolve is None and any(scheme != "no" for scheme in getproxies())
+        else BoundedLookupTransport(resolve if resolve is not None else system_resolver)
+    )
     timeout = httpx.Timeout(timeout_s, connect=min(timeout_s, CONNECT_TIMEOUT_CAP_S))
     headers = {
         "User-Agent": user_agent,
