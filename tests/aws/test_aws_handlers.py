@@ -135,6 +135,24 @@ def test_data_clustering_rejects_an_unknown_series(aws_home: AwsHome) -> None:
     assert app.queue.depth() == QueueDepth(0, 0, 0)
 
 
+@pytest.mark.filterwarnings("ignore:No application metrics")
+@pytest.mark.parametrize("name", ["data_clustering", "retry_recheck"])
+def test_an_empty_series_list_is_refused_not_read_as_the_whole_catalog(
+    aws_home: AwsHome, name: str
+) -> None:
+    """``{"detail": {"series": []}}`` names no series: it scanned all 440 keys."""
+    app = aws_home.app(FixedClock(NOW))
+    pending = Record("CURRENCY#USD", MARCH[0], None, Status.PENDING, 0, NOW, "HTTP 503")
+    assert app.store.put_pending(pending)
+    handler = load_handler(name).make_handler(lambda: app)
+    event = scheduled_event({"since": "2025-03-24"})
+    event["detail"]["series"] = []
+    with pytest.raises(ValueError, match="not a scheduled event fuelpipe understands: detail"):
+        handler(event, FakeLambdaContext(name))
+    assert app.queue.depth() == QueueDepth(0, 0, 0)
+    assert [r.retry_count for r in app.store.pending()] == [0]
+
+
 # --- scraper -------------------------------------------------------------------------------
 
 
