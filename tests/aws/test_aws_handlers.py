@@ -23,7 +23,7 @@ from devtools.aws.lambda_events import (
     sqs_event,
 )
 from devtools.aws.servers import LocalServer
-from devtools.chaos.aws_faults import RawBody
+from devtools.chaos.aws_faults import LostAnswers, RawBody
 from tests.aws.conftest import AwsHome, LambdaLogs
 from tests.support.fakes import TableSource
 
@@ -336,6 +336,30 @@ def test_retry_recheck_whose_send_sqs_refuses_still_moves_the_data_version(
     assert [r.date for r in app.store.quarantined()] == [spent]
     assert data_version(app.store) != before
     assert {r.date: r.retry_count for r in app.store.pending()} == {due: 0}  # given back
+
+
+def test_retry_recheck_counts_a_quarantine_whose_answer_was_lost(
+    aws_home: AwsHome, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """DynamoDB applied the quarantine and its answer was lost; botocore's resend was refused
+    (no longer PENDING): the run reported a lost race, Quarantined 0 (the QuarantinedAlarm
+    never saw it) and left the data version where it was."""
+    app = aws_home.app(FixedClock(NOW))
+    key, spent = "CURRENCY#USD", MARCH[1]
+    pending = Record(key, spent, None, Status.PENDING, 5, NOW - timedelta(hours=1), "HTTP 503")
+    assert app.store.put_pending(pending)
+    lost = LostAnswers(aws_home.dynamodb)
+    lost.arm(lambda body: ":quarantined" in body.get("ExpressionAttributeValues", {}))
+    handler = load_handler("retry_recheck").make_handler(lambda: app)
+    before = data_version(app.store)
+
+    result = handler(scheduled_event(), FakeLambdaContext("retry_recheck"))
+
+    assert lost.lost == 1
+    assert (result["quarantined"], result["lost_race"]) == (1, 0)
+    assert [r.date for r in app.store.quarantined()] == [spent]
+    assert data_version(app.store) != before
+    assert metric(capsys.readouterr().out, "Quarantined") == 1
 
 
 @dataclass
