@@ -3,6 +3,8 @@
 - :class:`DynamoFaults`: BatchWriteItem answers with some items in ``UnprocessedItems`` (they are
   really not written), and calls are throttled (``ProvisionedThroughputExceededException`` /
   ``ThrottlingException``) before they reach the server, so botocore's own retries see them.
+- :class:`LostAnswers`: a DynamoDB write applied by the server whose answer is lost (a 500
+  instead), so botocore sends the same request again.
 - :class:`SqsDuplicates`: every sent batch is sent a second time (new message ids), and a
   received batch sometimes carries one message twice (same id, another receipt): SQS's
   at-least-once delivery, both ways.
@@ -19,6 +21,7 @@ import json
 import random
 import threading
 import time
+import urllib.request
 from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import date
@@ -149,6 +152,60 @@ class DynamoFaults:
         ).encode()
         headers = {"Content-Type": "application/x-amz-json-1.0", "x-amzn-RequestId": "injected"}
         return AWSResponse(request.url, 400, headers, RawBody(body))
+
+
+class LostAnswers:
+    """DynamoDB writes that the server applies but whose answer never comes back: armed, the
+    next matching send reaches the server and the caller's botocore sees a 500 instead, so it
+    sends the same request again (standard retries), as after a lost answer, a connection
+    reset or a read timeout (or, armed so, a send lost before it reached the server).
+    ``lost`` counts the answers lost."""
+
+    _Armed = tuple[Callable[[dict[str, Any]], bool], bool, Callable[[], object] | None]
+
+    def __init__(self, client: Any, operations: Sequence[str] = ("UpdateItem", "PutItem")) -> None:
+        self.lost = 0
+        self._armed: list[LostAnswers._Armed] = []
+        self._lock = threading.Lock()
+        # The applied send goes straight to the (local) server, never through a proxy.
+        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        for operation in operations:
+            client.meta.events.register(f"before-send.dynamodb.{operation}", self._apply_then_lose)
+
+    def arm(
+        self,
+        matches: Callable[[dict[str, Any]], bool],
+        *,
+        applied: bool = True,
+        meanwhile: Callable[[], object] | None = None,
+    ) -> None:
+        """Lose the answer of the next send whose JSON body ``matches`` (once). ``applied``:
+        False when the send itself is lost on its way, never reaching the server;
+        ``meanwhile``: another writer's work done before the 500 comes back (so before the
+        resend)."""
+        with self._lock:
+            self._armed.append((matches, applied, meanwhile))
+
+    def _apply_then_lose(self, request: Any, **_: Any) -> AWSResponse | None:
+        body = json.loads(request.body)
+        with self._lock:
+            hit = next((armed for armed in self._armed if armed[0](body)), None)
+            if hit is None:
+                return None
+            self._armed.remove(hit)
+            self.lost += 1
+        _, applied, meanwhile = hit
+        if applied:
+            headers = dict(request.headers.items())
+            sent = urllib.request.Request(request.url, data=request.body, headers=headers)
+            with self._opener.open(sent) as answer:
+                answer.read()
+        if meanwhile is not None:
+            meanwhile()
+        lost = json.dumps(  # the answer: a 500, which botocore retries
+            {"__type": "com.amazonaws.dynamodb.v20120810#InternalServerError", "message": "lost"}
+        ).encode()
+        return AWSResponse(request.url, 500, {"x-amzn-RequestId": "lost"}, RawBody(lost))
 
 
 class SqsDuplicates:

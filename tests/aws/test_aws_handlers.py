@@ -23,7 +23,7 @@ from devtools.aws.lambda_events import (
     sqs_event,
 )
 from devtools.aws.servers import LocalServer
-from devtools.chaos.aws_faults import RawBody
+from devtools.chaos.aws_faults import LostAnswers, RawBody
 from tests.aws.conftest import AwsHome, LambdaLogs
 from tests.support.fakes import TableSource
 
@@ -133,6 +133,24 @@ def test_data_clustering_rejects_an_unknown_series(aws_home: AwsHome) -> None:
     with pytest.raises(KeyError, match="NOPE"):
         handler(scheduled_event({"series": ["NOPE"]}), FakeLambdaContext("data_clustering"))
     assert app.queue.depth() == QueueDepth(0, 0, 0)
+
+
+@pytest.mark.filterwarnings("ignore:No application metrics")
+@pytest.mark.parametrize("name", ["data_clustering", "retry_recheck"])
+def test_an_empty_series_list_is_refused_not_read_as_the_whole_catalog(
+    aws_home: AwsHome, name: str
+) -> None:
+    """``{"detail": {"series": []}}`` names no series: it scanned all 440 keys."""
+    app = aws_home.app(FixedClock(NOW))
+    pending = Record("CURRENCY#USD", MARCH[0], None, Status.PENDING, 0, NOW, "HTTP 503")
+    assert app.store.put_pending(pending)
+    handler = load_handler(name).make_handler(lambda: app)
+    event = scheduled_event({"since": "2025-03-24"})
+    event["detail"]["series"] = []
+    with pytest.raises(ValueError, match="not a scheduled event fuelpipe understands: detail"):
+        handler(event, FakeLambdaContext(name))
+    assert app.queue.depth() == QueueDepth(0, 0, 0)
+    assert [r.retry_count for r in app.store.pending()] == [0]
 
 
 # --- scraper -------------------------------------------------------------------------------
@@ -318,6 +336,30 @@ def test_retry_recheck_whose_send_sqs_refuses_still_moves_the_data_version(
     assert [r.date for r in app.store.quarantined()] == [spent]
     assert data_version(app.store) != before
     assert {r.date: r.retry_count for r in app.store.pending()} == {due: 0}  # given back
+
+
+def test_retry_recheck_counts_a_quarantine_whose_answer_was_lost(
+    aws_home: AwsHome, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """DynamoDB applied the quarantine and its answer was lost; botocore's resend was refused
+    (no longer PENDING): the run reported a lost race, Quarantined 0 (the QuarantinedAlarm
+    never saw it) and left the data version where it was."""
+    app = aws_home.app(FixedClock(NOW))
+    key, spent = "CURRENCY#USD", MARCH[1]
+    pending = Record(key, spent, None, Status.PENDING, 5, NOW - timedelta(hours=1), "HTTP 503")
+    assert app.store.put_pending(pending)
+    lost = LostAnswers(aws_home.dynamodb)
+    lost.arm(lambda body: ":quarantined" in body.get("ExpressionAttributeValues", {}))
+    handler = load_handler("retry_recheck").make_handler(lambda: app)
+    before = data_version(app.store)
+
+    result = handler(scheduled_event(), FakeLambdaContext("retry_recheck"))
+
+    assert lost.lost == 1
+    assert (result["quarantined"], result["lost_race"]) == (1, 0)
+    assert [r.date for r in app.store.quarantined()] == [spent]
+    assert data_version(app.store) != before
+    assert metric(capsys.readouterr().out, "Quarantined") == 1
 
 
 @dataclass

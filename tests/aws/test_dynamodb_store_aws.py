@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from devtools.aws.servers import LocalServer
+from devtools.aws.servers import LocalServer, make_client
+from devtools.chaos.aws_faults import LostAnswers
 from tests.support.aws_backends import unique_name
 
 from fuelpipe.adapters.dynamodb_store import (
@@ -302,3 +304,102 @@ def test_a_claim_applied_once_and_resent_is_still_this_claims(client: Any, table
     # Another claim of the same count, however alike, is not this one's.
     assert not store.claim_retry(KEY, D0, 0, 1, due)
     assert not DynamoDbStore(client, table).claim_retry(KEY, D0, 0, 1, due)
+
+
+def _values_with(name: str) -> Callable[[dict[str, Any]], bool]:
+    """Matches a write whose expression values name ``:name`` (which write of the store)."""
+    return lambda body: f":{name}" in body.get("ExpressionAttributeValues", {})
+
+
+def _spent_retry(client: Any, table: str) -> tuple[LostAnswers, DynamoDbStore]:
+    """Lost answers on ``client`` and a store on it holding one PENDING record whose five
+    re-downloads are spent."""
+    lost = LostAnswers(client)
+    store = DynamoDbStore(client, table)
+    assert store.put_pending(Record(KEY, D0, None, Status.PENDING, 5, NOW, "HTTP 503"))
+    return lost, store
+
+
+def test_a_quarantine_applied_and_resent_after_a_lost_answer_is_this_ones(
+    client: Any, table: str
+) -> None:
+    # The resent quarantine fails its condition (no longer PENDING): the store said False, so
+    # recheck and the scraper counted a lost race, and the Quarantined metric missed it.
+    lost, store = _spent_retry(client, table)
+    lost.arm(_values_with("quarantined"))
+    assert store.quarantine(KEY, D0, 5, "gave up")
+    assert lost.lost == 1
+    (got,) = store.query(KEY)
+    assert (got.status, got.reason) == (Status.QUARANTINED, "gave up")
+
+
+def test_another_writers_identical_quarantine_is_not_this_ones(client: Any, table: str) -> None:
+    # This quarantine's first send never arrives; another writer's, the same in every value,
+    # lands before botocore sends it again: the resend is refused, and it is not ours.
+    other = DynamoDbStore(make_client("dynamodb", client.meta.endpoint_url), table)
+    lost, store = _spent_retry(client, table)
+    lost.arm(
+        _values_with("quarantined"),
+        applied=False,
+        meanwhile=lambda: other.quarantine(KEY, D0, 5, "gave up"),
+    )
+    assert not store.quarantine(KEY, D0, 5, "gave up")
+    assert lost.lost == 1
+    assert [r.status for r in store.query(KEY)] == [Status.QUARANTINED]
+
+
+def test_a_release_applied_and_resent_after_a_lost_answer_lowers_the_watermark(
+    client: Any, table: str
+) -> None:
+    # The resent release fails its condition (PENDING already): release said False, so
+    # `quarantine release` printed "not quarantined" and the watermark stayed above the date.
+    lost, store = _spent_retry(client, table)
+    assert store.quarantine(KEY, D0, 5, "gave up")
+    assert store.set_watermark(KEY, D0 + timedelta(days=20), 0, NOW)
+    lost.arm(_values_with("zero"))
+    assert store.release(KEY, D0, NOW)
+    assert lost.lost == 1
+    (got,) = store.query(KEY)
+    assert (got.status, got.retry_count) == (Status.PENDING, 0)
+    through = store.watermarks()[KEY].through
+    assert through is not None and through < D0
+
+
+def test_a_give_back_applied_and_resent_after_a_lost_answer_is_this_ones(
+    client: Any, table: str
+) -> None:
+    lost = LostAnswers(client)
+    store = DynamoDbStore(client, table)
+    assert store.put_pending(Record(KEY, D0, None, Status.PENDING, reason="HTTP 503"))
+    due = NOW + timedelta(hours=1)
+    assert store.claim_retry(KEY, D0, 0, 1, due)
+    lost.arm(_values_with("claimed"))
+    assert store.give_back_retry(KEY, D0, 1, due, 0, None)
+    assert lost.lost == 1
+    (got,) = store.query(KEY)
+    assert (got.retry_count, got.next_attempt_at) == (0, None)
+
+
+@pytest.mark.parametrize("status", [Status.QUARANTINED, Status.ABSENT])
+@pytest.mark.parametrize("over_pending", [True, False])
+def test_a_put_pending_move_applied_and_resent_after_a_lost_answer_is_this_ones(
+    client: Any, table: str, status: Status, over_pending: bool
+) -> None:
+    lost = LostAnswers(client)
+    store = DynamoDbStore(client, table)
+    if over_pending:  # the move from PENDING (an UpdateItem) is resent
+        assert store.put_pending(Record(KEY, D0, None, Status.PENDING, 2, NOW, "HTTP 503"))
+        lost.arm(
+            lambda body: (
+                body.get("ExpressionAttributeValues", {}).get(":status") == {"S": status.value}
+            )
+        )
+    else:  # the new record's PutItem is resent
+        lost.arm(lambda body: body.get("Item", {}).get("status") == {"S": status.value})
+    assert store.put_pending(Record(KEY, D0, None, status, reason="no value"))
+    assert lost.lost == 1
+    assert [(r.status, r.reason) for r in store.query(KEY)] == [(status, "no value")]
+    # The same write again, sent once, is refused as before, with no read back.
+    reads = calls_of(client, "GetItem")
+    assert not store.put_pending(Record(KEY, D0, None, status, reason="no value"))
+    assert reads == []

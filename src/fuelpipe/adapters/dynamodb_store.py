@@ -106,7 +106,10 @@ def _in_threads(work: Callable[[_T], _R], items: Sequence[_T], threads: int) -> 
 
 
 CLAIM_ATTR = "claim_id"
-"""The id of the last retry claim on a PENDING record (see :meth:`DynamoDbStore.claim_retry`)."""
+"""The id of the last conditional state change of a retry record (a claim, a give-back, a
+quarantine, a release, put_pending's move to QUARANTINED or ABSENT): see
+:meth:`DynamoDbStore._own_update`. The name is the first such change's, kept for the items
+that carry it."""
 
 
 class TransactionRetry(RuntimeError):
@@ -120,6 +123,12 @@ class UnprocessedItemsError(RuntimeError):
 
 def _condition_failed(exc: ClientError) -> bool:
     return bool(exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException")
+
+
+def _sent_again(exc: ClientError) -> bool:
+    """Whether botocore sent the failed request more than once (its own retries after a 500,
+    a reset or a read timeout): only then can its condition have met its own earlier write."""
+    return bool(exc.response.get("ResponseMetadata", {}).get("RetryAttempts", 0))
 
 
 class DynamoDbStore(Store):
@@ -169,7 +178,13 @@ class DynamoDbStore(Store):
         return shard_of(key, day, self.shards)
 
     def _update(self, key: str, day: date, expression: str, condition: str, **values: Any) -> bool:
-        """One conditional UpdateItem; False when the condition does not hold.
+        """One conditional UpdateItem; False when the condition does not hold."""
+        return self._refusal(key, day, expression, condition, **values) is None
+
+    def _refusal(
+        self, key: str, day: date, expression: str, condition: str, **values: Any
+    ) -> ClientError | None:
+        """One conditional UpdateItem; the error when the condition does not hold, else None.
 
         Update expressions stay written out: boto3's condition builder covers conditions, not
         SET/REMOVE, and these few are easier to review as text.
@@ -187,9 +202,40 @@ class DynamoDbStore(Store):
             )
         except ClientError as exc:
             if _condition_failed(exc):
-                return False
+                return exc
             raise
-        return True
+        return None
+
+    def _own_update(
+        self, key: str, day: date, expression: str, condition: str, **values: Any
+    ) -> bool:
+        """:meth:`_update` of a retry record's state change, which also writes its own id
+        (``claim_id``); True as well when the condition fails because this very change was
+        applied already.
+
+        When DynamoDB applied the update but its answer was lost (a 500, a reset, a read
+        timeout), botocore sends the same request again, and that one fails its condition
+        (the record has moved): only the id, read back consistently, tells this change from
+        another writer's, however alike (the same status and reason)."""
+        if not expression.startswith("SET "):
+            raise ValueError(f"a state change sets attributes: {expression!r}")
+        op = uuid.uuid4().hex
+        expression = "SET #claim_id = :op, " + expression.removeprefix("SET ")
+        return self._update(key, day, expression, condition, op=op, **values) or self._holds(
+            key, day, op
+        )
+
+    def _holds(self, key: str, day: date, op: str) -> bool:
+        """Whether the record's last state change is the one with id ``op`` (a consistent
+        read of the id alone)."""
+        found = self.client.get_item(
+            TableName=self.table,
+            Key=items.primary_key(key, day),
+            ConsistentRead=True,
+            ProjectionExpression="#claim_id",
+            ExpressionAttributeNames={"#claim_id": CLAIM_ATTR},
+        ).get("Item", {})
+        return bool(found.get(CLAIM_ATTR) == {"S": op})
 
     def _pages(self, **kwargs: Any) -> Iterator[list[Item]]:
         """Every page of one Query (boto3's paginator follows LastEvaluatedKey)."""
@@ -383,6 +429,12 @@ class DynamoDbStore(Store):
 
         Never touches OK. An ABSENT record carries no pending-index attributes: the index
         holds only what recheck or a person must look at.
+
+        A QUARANTINED or ABSENT record is written with its own id (as :meth:`_own_update`
+        writes it): one DynamoDB applied but whose answer was lost fails its condition when
+        botocore resends it, and the id, read back, says it is this write's. Only a request
+        sent more than once is read back: a refusal is routine here (the same "no value"
+        again for an ABSENT date).
         """
         if record.status not in (Status.PENDING, Status.QUARANTINED, Status.ABSENT):
             raise ValueError(
@@ -395,6 +447,9 @@ class DynamoDbStore(Store):
             item: Item = {**items.primary_key(record.key, record.date), **items.to_item(fields)}
         except TooManyDigits as exc:
             raise exc.at(record.key, record.date) from None
+        op = None if record.status is Status.PENDING else uuid.uuid4().hex
+        if op is not None:
+            item[CLAIM_ATTR] = {"S": op}
         try:
             # A new record is created whole; an existing one is refreshed below.
             self.client.put_item(
@@ -406,6 +461,7 @@ class DynamoDbStore(Store):
         except ClientError as exc:
             if not _condition_failed(exc):
                 raise
+            resent = _sent_again(exc)
         # An existing PENDING record keeps its retry state: only recheck's claims move it.
         sets = ["#updated_at = :stamp"]
         removes: list[str] = []
@@ -424,8 +480,16 @@ class DynamoDbStore(Store):
             sets.append("#status = :status")
             removes += ["#next_attempt_at", "#gsi1pk", "#gsi1sk"]
             values.update(status=record.status.value)
+        if op is not None:
+            sets.append("#claim_id = :op")
+            values["op"] = op
         expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
-        return self._update(record.key, record.date, expression, "#status = :pending", **values)
+        refused = self._refusal(record.key, record.date, expression, "#status = :pending", **values)
+        if refused is None:
+            return True
+        # A PENDING refresh sent again holds its condition still: only a move can be ours here.
+        resent = resent or _sent_again(refused)
+        return op is not None and resent and self._holds(record.key, record.date, op)
 
     def _not_ok_fields(self, record: Record, now: datetime) -> dict[str, Any]:
         """The attributes of a PENDING, QUARANTINED (both indexed) or ABSENT record."""
@@ -453,15 +517,13 @@ class DynamoDbStore(Store):
     ) -> bool:
         """Move a PENDING record's retry count from expected to new; False if someone else did.
 
-        The claim writes its own id beside the count: when DynamoDB applied the update but its
-        answer was lost, botocore's retry of the same request fails the condition (the count
-        has moved), and only the id, read back, tells this claim from another's: it is ours."""
-        claim = uuid.uuid4().hex
-        if self._update(
+        The claim writes its own id beside the count (:meth:`_own_update`): a claim DynamoDB
+        applied whose answer was lost, resent by botocore, is still this claim's."""
+        return self._own_update(
             key,
             day,
             "SET #retry_count = :new, #next_attempt_at = :next, #gsi1sk = :gsk, "
-            "#updated_at = :stamp, #claim_id = :claim",
+            "#updated_at = :stamp",
             "#status = :pending AND #retry_count = :expected",
             new=new_count,
             next=iso_utc(next_attempt_at),
@@ -469,17 +531,7 @@ class DynamoDbStore(Store):
             stamp=self._now(),
             pending=Status.PENDING.value,
             expected=expected_count,
-            claim=claim,
-        ):
-            return True
-        found = self.client.get_item(
-            TableName=self.table,
-            Key=items.primary_key(key, day),
-            ConsistentRead=True,
-            ProjectionExpression="#claim_id",
-            ExpressionAttributeNames={"#claim_id": CLAIM_ATTR},
-        ).get("Item", {})
-        return bool(found.get(CLAIM_ATTR) == {"S": claim})
+        )
 
     def give_back_retry(
         self,
@@ -492,7 +544,8 @@ class DynamoDbStore(Store):
     ) -> bool:
         """Undo a claim whose re-download was never sent, only while the record holds what the
         claim wrote; False if it changed meanwhile. The pending index's sort key goes back
-        with the next attempt, so the record is due again there."""
+        with the next attempt, so the record is due again there. One applied but resent after
+        a lost answer is still this one's (:meth:`_own_update`)."""
         values: dict[str, Any] = {}
         if next_attempt_at is None:  # never scheduled: no attribute, as put_pending leaves it
             expression = "SET #retry_count = :count, #gsi1sk = :gsk, #updated_at = :stamp "
@@ -503,7 +556,7 @@ class DynamoDbStore(Store):
                 "#updated_at = :stamp"
             )
             values["previous"] = iso_utc(next_attempt_at)
-        return self._update(
+        return self._own_update(
             key,
             day,
             expression,
@@ -518,10 +571,12 @@ class DynamoDbStore(Store):
         )
 
     def quarantine(self, key: str, day: date, expected_count: int, reason: str) -> bool:
-        """Quarantine a PENDING record whose retries are spent; False if it changed meanwhile."""
+        """Quarantine a PENDING record whose retries are spent; False if it changed meanwhile.
+        One applied but resent after a lost answer is still this one's (:meth:`_own_update`),
+        so it is counted."""
         now = self.clock.now()
         text = date_key(day)
-        return self._update(
+        return self._own_update(
             key,
             day,
             "SET #status = :quarantined, #reason = :reason, #updated_at = :stamp, "
@@ -541,12 +596,14 @@ class DynamoDbStore(Store):
 
         The record changes first, then the watermark moves below it: a gap scan in between
         either sees the PENDING record or has its watermark move refused by the version bump.
+        A release applied but resent after a lost answer is still this one's
+        (:meth:`_own_update`): the watermark moves all the same.
         """
         text = date_key(day)
         found = self.query(key, day, day, ("status", "reason"), consistent=True)
         if not found or found[0].status is not Status.QUARANTINED:
             return False
-        released = self._update(
+        released = self._own_update(
             key,
             day,
             "SET #status = :pending, #retry_count = :zero, #next_attempt_at = :next, "

@@ -173,8 +173,9 @@ def _event_models() -> Any:
     class ScheduleDetail(BaseModel):
         model_config = ConfigDict(extra="ignore")
 
-        series: list[str] | None = None
-        """Series keys or prefixes; every series when absent."""
+        series: list[str] | None = Field(default=None, min_length=1)
+        """Series keys or prefixes; every series when absent. An empty list is refused: it
+        names no series, and read as "every series" it scanned the whole catalog."""
         since: str | None = None
         """Ignore dates before this (YYYY-MM-DD)."""
 
@@ -202,7 +203,7 @@ def schedule_options(event: Mapping[str, Any], catalog: Catalog) -> ScheduleOpti
         )
         raise ValueError(f"not a scheduled event fuelpipe understands: {problems}") from None
     return ScheduleOptions(
-        series=catalog.select(detail.series) if detail.series else None,
+        series=None if detail.series is None else catalog.select(detail.series),
         since=parse_date_key(detail.since) if detail.since else None,
     )
 
