@@ -210,7 +210,8 @@ class LagsView(BaseModel):
     driver_label: str
     cross: list[LagPoint]
     best: LagPoint | None
-    """The lag with the largest |r| among those with at least ``min_weeks`` overlapping weeks."""
+    """The lag with the largest |r| among those with at least ``min_weeks`` overlapping weeks,
+    only when that maximum stands out from chance (stats.LAG_ALPHA); None otherwise."""
     min_weeks: int
     """Fewer overlapping weeks give a lag no r and fit no regression."""
     unchanged_price: float | None = None
