@@ -144,9 +144,9 @@ class RecordingQueue(Queue):
         self.sent.extend(bodies)
         return sent
 
-    def receive(self, max_messages: int = 10) -> list[Message]:
+    def receive(self, max_messages: int = 10, *, wait_s: float = 0) -> list[Message]:
         """Delegate."""
-        return self.inner.receive(max_messages)
+        return self.inner.receive(max_messages, wait_s=wait_s)
 
     def delete(self, receipts: Sequence[str]) -> None:
         """Delegate."""

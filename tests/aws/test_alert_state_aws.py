@@ -262,6 +262,72 @@ def test_alerts_a_save_cut_while_a_delivery_was_under_way_are_not_sent(
     assert sink.sent[0] == "m1"  # the one being sent was spared
 
 
+def _outbox_subjects(client: Any, table: str) -> list[str]:
+    outbox = json.loads(zlib.decompress(_item(client, table)["outbox_z"]["B"]))
+    return [json.loads(e[2])["subject"] for e in outbox]
+
+
+def test_a_save_claims_what_it_cuts_so_no_deliverer_sends_an_alert_reported_dropped(
+    client: Any, table: str
+) -> None:
+    """The window the claims read leaves: B's save read the claims (none) and chose the oldest
+    alerts to cut; before its PutItem, A claims the oldest and finds it still in the outbox (B
+    has not written), publishes it, and is killed there (its Lambda's timeout), before taking
+    it off. B's put then cut an alert that was sent, and a later delivery reported it dropped.
+    B now claims what it cuts before it writes, so A's claim on it fails and A sends one B
+    keeps; what B cut is reported dropped and sent by no one."""
+    clock = ManualClock(NOW)
+    rng = random.Random(5)
+
+    def heavy(name: str) -> Condition:  # incompressible evidence: a few fill the budget
+        return Condition(
+            "dead_lettered", name, f"{name} dead-lettered", {"body": rng.randbytes(300).hex()}
+        )
+
+    a = DynamoAlertState(client, table, clock=clock, item_budget=8_000)
+    b = DynamoAlertState(client, table, clock=clock, item_budget=8_000)
+    old = [f"m{i}" for i in range(1, 4)]
+    _fire(b, [heavy(name) for name in old])
+    assert _outbox_subjects(client, table) == old
+    published: list[str] = []
+
+    class PublishesThenKilled(AlertSink):
+        name = "sns"
+
+        def send(self, alert: Alert) -> None:
+            published.append(alert.condition.subject)
+            raise SystemExit("timed out right after the publish (synthetic)")
+
+    armed = [True]
+
+    def deliver_before_the_save_writes(params: dict[str, Any], **_: Any) -> None:
+        if armed[0] and params.get("Item", {}).get("date", {}).get("S") == "ACTIVE":
+            armed[0] = False  # after B read the outbox and the claims, before its put
+            with pytest.raises(SystemExit):
+                a.deliver([PublishesThenKilled()])
+
+    client.meta.events.register(
+        "before-parameter-build.dynamodb.PutItem", deliver_before_the_save_writes
+    )
+    try:
+        _fire(b, [heavy("m4"), heavy("m5")])  # cuts the oldest to stay under the budget
+    finally:
+        client.meta.events.unregister(
+            "before-parameter-build.dynamodb.PutItem", deliver_before_the_save_writes
+        )
+    assert not armed[0] and len(published) == 1
+    kept = _outbox_subjects(client, table)
+    cut = [name for name in old if name not in kept]
+    assert cut, kept  # the save did cut
+    assert published[0] in kept, (published, cut)  # not an alert the save reported dropped
+
+    clock.advance(timedelta(minutes=10))  # A's lease (and any of B's) has run out
+    sink = Collect()
+    report = DynamoAlertState(client, table, clock=clock).deliver([sink])
+    assert report.dropped == {"sns": len(cut)}
+    assert not set(sink.sent) & set(cut) and sorted(sink.sent) == sorted(kept)
+
+
 def test_a_save_beside_a_delivery_never_brings_back_a_delivered_alert(
     client: Any, table: str
 ) -> None:

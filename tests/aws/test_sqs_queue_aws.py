@@ -105,6 +105,24 @@ def test_entries_that_keep_failing_raise_instead_of_vanishing(sqs: Any, queue: S
         queue.send(["lost?"])
 
 
+def test_a_receive_long_polls_as_long_as_the_caller_would_wait(sqs: Any, queue: SqsQueue) -> None:
+    """``wait_s`` is ReceiveMessage's WaitTimeSeconds (a long poll asks every SQS server), in
+    whole seconds up to SQS's 20, until a message is taken; the calls topping a batch up, and
+    a receive that would not wait, short-poll."""
+    waits: list[int] = []
+    sqs.meta.events.register(
+        "provide-client-params.sqs.ReceiveMessage",
+        lambda params, **_: waits.append(params["WaitTimeSeconds"]),
+    )
+    for wait_s, first in ((0, 0), (0.2, 1), (2.5, 3), (60, 20)):
+        waits.clear()
+        queue.send(["m"])  # never an empty queue: a long poll of one would really wait
+        got = queue.receive(10, wait_s=wait_s)
+        assert [m.body for m in got] == ["m"]
+        assert waits[0] == first and set(waits[1:]) <= {0}, (wait_s, waits)
+        queue.delete([m.receipt for m in got])
+
+
 def test_peeking_dead_letters_leaves_them_in_the_dlq(queue: SqsQueue) -> None:
     queue.send(["a", "b"])
     for message in queue.receive(10):

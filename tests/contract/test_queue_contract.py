@@ -56,6 +56,19 @@ def test_receive_returns_at_most_max_messages(queue: Queue) -> None:
     assert sorted(m.body for m in first + rest) == [f"m{i}" for i in range(5)]
 
 
+def test_a_receive_willing_to_wait_takes_what_waits(queue: Queue) -> None:
+    """``wait_s``: how long the caller would wait when nothing comes at once (an SQS long
+    poll); with messages waiting it returns them without waiting. A negative wait is refused."""
+    queue.send([f"m{i}" for i in range(3)])
+    first = queue.receive(10, wait_s=1)
+    assert first
+    rest = drain(queue)
+    assert sorted(m.body for m in first + rest) == ["m0", "m1", "m2"]
+    for wrong in (-1, float("nan")):
+        with pytest.raises(ValueError, match="wait_s"):
+            queue.receive(10, wait_s=wrong)
+
+
 def test_an_undeleted_message_comes_back_after_the_visibility_timeout(
     queue_backend: QueueBackend, queue: Queue
 ) -> None:

@@ -157,3 +157,21 @@ def test_put_records_writes_a_record_whole_and_keeps_no_history(store: Store) ->
     with pytest.raises(ValueError, match="carries 1 revision"):
         store.put_records([plain, carried])
     assert store.query(KEY, other, other) == []
+
+
+def test_export_json_lists_a_records_attributes_in_one_order_on_every_backend(
+    store: Store,
+) -> None:
+    """`fuelpipe export --format json` (and `quarantine list --json`) gives a record's fields,
+    then its attributes sorted by name, whatever order the home hands them back in: a JSON map
+    in SQLite keeps the order written, a DynamoDB map does not."""
+    from fuelpipe.cli.main import record_json
+
+    written = {"volume": 48_123_456, "open": Decimal("37.25"), "currency": "BRL", "adj": "x"}
+    store.put_records([Record(KEY, DAY, Decimal("34.0"), Status.OK, attrs=dict(written))])
+    revision = Revision(Decimal("34.0"), Decimal("34.1"), SEEN, "r1", previous_attrs=written)
+    replaced = {"zeta": 1, "close": Decimal("34.1"), "open": Decimal("37.5")}
+    assert store.revise(KEY, DAY, revision, replaced)
+    row = record_json(_one(store))
+    assert list(row) == ["date", "value", "status", "retry_count", *sorted(replaced), "revisions"]
+    assert list(row["revisions"][0]["previous_attrs"]) == sorted(written)

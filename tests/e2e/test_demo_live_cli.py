@@ -80,3 +80,28 @@ def test_status_counts_to_the_clock_the_live_demo_stopped_at(live_store) -> None
     assert sum(r["pending"] + r["quarantined"] for r in rows.values()) == 0
     assert rows["CURRENCY#USD"]["present"] == rows["CURRENCY#USD"]["expected"] > 240
     assert rows["STOCK#PETR3"]["last"] == "2022-03-14"  # counted at its own clock, not May's
+
+
+@pytest.mark.parametrize("stop", ["SIGINT", "SIGKILL"])
+def test_a_live_demo_stopped_in_its_backfill_leaves_a_store_the_next_demo_takes(
+    tmp_path, stop
+) -> None:
+    """Ctrl+C (SIGINT) or a crash (SIGKILL) after the backfill's first message: the store
+    already holds runs, so it must already carry the demo's stamp, or the next `demo` takes it
+    for the operator's and refuses it. The next one gets past that check (and is stopped at the
+    same place again: the failpoint is still set)."""
+    db = tmp_path / "fuelpipe.sqlite"
+    env = {
+        "FUELPIPE_DB": str(db),
+        "FUELPIPE_LAKE": str(tmp_path / "lake"),
+        "FUELPIPE_FAILPOINTS": f"drain.after_delete:1:{stop}",
+    }
+    args = ("demo", "--live", "--no-serve", "--speed", "100000")
+    first = fuelpipe(*args, env=env, check=False, timeout=600)
+    assert first.returncode != 0 and "live replay over" not in first.stdout, first.stdout
+    assert db.stat().st_size > 0
+    again = fuelpipe(*args, env=env, check=False, timeout=600)
+    assert "did not put there" not in again.stderr, again.stderr
+    assert again.returncode == first.returncode, again.stderr
+    status = fuelpipe("status", env={"FUELPIPE_DB": str(db)})  # at the demo's clock
+    assert "filled by `fuelpipe demo`" in status.stderr, status.stderr

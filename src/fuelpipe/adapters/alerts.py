@@ -852,9 +852,10 @@ class DynamoAlertState(_OutboxState):
     size, so a save keeps it under ``item_budget``: past it, the outbox's oldest alerts (those
     of a sink that has not been taking them: one that takes them empties its share at every
     delivery) are cut, those already sent first and without a line, one under a live claim
-    last (see :meth:`_fit`), and the next delivery logs and reports each cut with a line (the
-    lines wait in the item until a delivery completes, so neither a crash between the save and
-    the delivery nor one during the delivery loses them).
+    last, each claimed by the save before it writes (see :meth:`_fit`), and the next
+    delivery logs and reports each cut with a line (the lines wait in the item until a
+    delivery completes, so neither a crash between the save and the delivery nor one during
+    the delivery loses them).
 
     Claims are small items of their own (``info_type = ALERTS#CLAIM``, ``date`` = entry id),
     so a claim is one small conditional write that never contends with the outbox item. Once
@@ -932,26 +933,36 @@ class DynamoAlertState(_OutboxState):
         self._pending.clear()
         loaded, self._loaded = self._loaded, None  # one save per load
         active_z, queued = self._admit(active, groups)
-        for _ in range(_OUTBOX_ATTEMPTS):
-            # what earlier evaluations have not delivered stays
-            read = self._item()
-            if read.version != loaded:
-                raise AlertStateChanged(
-                    f"alert state: saved by another evaluation since loaded (version {loaded})"
+        token = uuid.uuid4().hex  # this save's claims on the entries it cuts
+        claimed: set[str] = set()
+        kept = claimed  # claims to give back at the end: all of them unless a put went through
+        try:
+            for _ in range(_OUTBOX_ATTEMPTS):
+                # what earlier evaluations have not delivered stays
+                read = self._item()
+                if read.version != loaded:
+                    raise AlertStateChanged(
+                        f"alert state: saved by another evaluation since loaded (version {loaded})"
+                    )
+                outbox_z, gone, cut = self._fit(
+                    self._budget - len(active_z), read.outbox, queued, token, claimed
                 )
-            outbox_z, cut = self._fit(self._budget - len(active_z), read.outbox, queued)
-            cuts = self._with_cut(read.cuts, cut)
-            item = {
-                **self.KEY,
-                "active_z": {"B": active_z},
-                "outbox_z": {"B": outbox_z},
-                "version": {"N": str(read.version + 1)},
-                "status": {"S": "ALERTS"},
-                **({"outbox_cuts": {"S": json.dumps(cuts)}} if cuts else {}),
-            }
-            if self._put_if_unchanged(item, read.attribute, read.version):
-                return
-        raise RuntimeError("alert state: the outbox kept changing while it was saved")
+                cuts = self._with_cut(read.cuts, cut)
+                item = {
+                    **self.KEY,
+                    "active_z": {"B": active_z},
+                    "outbox_z": {"B": outbox_z},
+                    "version": {"N": str(read.version + 1)},
+                    "status": {"S": "ALERTS"},
+                    **({"outbox_cuts": {"S": json.dumps(cuts)}} if cuts else {}),
+                }
+                if self._put_if_unchanged(item, read.attribute, read.version):
+                    kept = claimed - gone  # a claim on a cut entry stays: it keeps others off
+                    return
+            raise RuntimeError("alert state: the outbox kept changing while it was saved")
+        finally:
+            for entry in kept:
+                self._release_quietly(entry, token)
 
     _ROOM_KEPT: ClassVar[int] = 4_096
     """Bytes of the budget kept for the item's keys, version and cut lines."""
@@ -1057,11 +1068,16 @@ class DynamoAlertState(_OutboxState):
         return out
 
     def _fit(
-        self, room: int, entries: list[list[Any]], queued: list[list[Any]]
-    ) -> tuple[bytes, list[list[Any]]]:
+        self,
+        room: int,
+        entries: list[list[Any]],
+        queued: list[list[Any]],
+        token: str,
+        claimed: set[str],
+    ) -> tuple[bytes, set[str], list[list[Any]]]:
         """The compressed outbox of ``entries`` and ``queued`` (this save's, never cut: see
-        :meth:`_admit`) without the fewest of ``entries`` cut to fit in ``room`` bytes, and
-        the cut ones to report (none when all fit).
+        :meth:`_admit`) without the fewest of ``entries`` cut to fit in ``room`` bytes, the
+        ids cut, and the cut ones to report (none when all fit).
 
         What is cut first, each group oldest first: entries already sent (a "sent" mark, or
         sent by this process), silently, as they were delivered and only not taken off yet;
@@ -1069,21 +1085,49 @@ class DynamoAlertState(_OutboxState):
         those are not enough (never in practice: a deliverer holds one claim at a time), the
         claimed ones, reported as dropped too. So an alert being sent is not reported as
         dropped, and one whose send then fails is not lost. If the claims cannot be read (a
-        throttled query), the save still goes through: the oldest are cut, all reported."""
+        throttled query), the save still goes through: the oldest are cut, all reported.
+
+        Each one of the second group is claimed (``token``'s claim, added to ``claimed``)
+        before it is cut, as a drop does: the claims read can be out of date by the time the
+        item is written, and a deliverer that claimed one in between (and found it still in
+        the outbox) would send it. One this save cannot claim is another deliverer's now: it
+        moves to the last group, and the cut is chosen again."""
         room -= self._ROOM_KEPT
         packed = _pack(entries + queued)
         if len(packed) <= room:
-            return packed, []
+            return packed, set(), []
         try:
             sent, held = self._claims()
         except Exception:  # never fail the save over it: at worst a sent one is reported
             sent, held = set(), set()
         sent |= self._unnoted
-        order = (
-            [e for e in entries if e[0] in sent]
-            + [e for e in entries if e[0] not in sent and e[0] not in held]
-            + [e for e in entries if e[0] not in sent and e[0] in held]
-        )
+        held -= claimed  # this save's own, from an attempt before
+        while True:
+            order = (
+                [e for e in entries if e[0] in sent]
+                + [e for e in entries if e[0] not in sent and e[0] not in held]
+                + [e for e in entries if e[0] not in sent and e[0] in held]
+            )
+            fits = self._fewest_to_cut(room, entries, queued, order)
+            lost = []  # another deliverer's since the claims were read
+            skip = sent | held | claimed  # sent, another deliverer's, or this save's already
+            for entry in (e[0] for e in order[:fits] if e[0] not in skip):
+                if self._claimed_for_cut(entry, token):
+                    claimed.add(entry)
+                else:
+                    lost.append(entry)
+            if not lost:
+                break
+            held.update(lost)
+        gone = {e[0] for e in order[:fits]}
+        outbox = [e for e in entries if e[0] not in gone] + queued
+        return _pack(outbox), gone, [e for e in order[:fits] if e[0] not in sent]
+
+    @staticmethod
+    def _fewest_to_cut(
+        room: int, entries: list[list[Any]], queued: list[list[Any]], order: list[list[Any]]
+    ) -> int:
+        """How many of ``order``'s first entries must go for the rest and ``queued`` to fit."""
 
         def without(n: int) -> list[list[Any]]:
             gone = {e[0] for e in order[:n]}
@@ -1096,7 +1140,16 @@ class DynamoAlertState(_OutboxState):
                 fits = mid
             else:
                 cut = mid
-        return _pack(without(fits)), [e for e in order[:fits] if e[0] not in sent]
+        return fits
+
+    def _claimed_for_cut(self, entry: str, token: str) -> bool:
+        """Claim ``entry`` for this save to cut; False when another deliverer holds it or it
+        was sent (the claim refused), or the claim failed."""
+        now = self._clock.now()
+        try:
+            return self._put_claim(entry, token, now, now + self._lease)
+        except Exception:  # as if held: cut only when nothing else fits, and then reported
+            return False
 
     def _claims(self) -> tuple[set[str], set[str]]:
         """The entries with a "sent" mark, and those under a live claim (not sent yet)."""
@@ -1231,6 +1284,21 @@ class DynamoAlertState(_OutboxState):
 
     def _claim(self, entry: str, token: str, now: datetime, until: datetime) -> _Claim:
         key = self._claim_key(entry)
+        if not self._put_claim(entry, token, now, until):
+            held = self._client.get_item(TableName=self._table, Key=key, ConsistentRead=True)
+            return _Claim.SENT if "sent_at" in held.get("Item", {}) else _Claim.HELD
+        # The claim is its own item: the entry may have been dropped or cut from the outbox
+        # since this deliverer read it. Read after the claim is written, so a dropper (which
+        # claims before it removes) and this claimer cannot both go ahead.
+        if all(e[0] != entry for e in self._item().outbox):
+            self._release(entry, token)
+            return _Claim.HELD
+        return _Claim.TAKEN
+
+    def _put_claim(self, entry: str, token: str, now: datetime, until: datetime) -> bool:
+        """Write ``token``'s claim on ``entry`` unless another's live claim or a "sent" mark
+        is there (False)."""
+        key = self._claim_key(entry)
         try:
             self._client.put_item(
                 TableName=self._table,
@@ -1257,15 +1325,8 @@ class DynamoAlertState(_OutboxState):
                 },
             )
         except self._client.exceptions.ConditionalCheckFailedException:
-            held = self._client.get_item(TableName=self._table, Key=key, ConsistentRead=True)
-            return _Claim.SENT if "sent_at" in held.get("Item", {}) else _Claim.HELD
-        # The claim is its own item: the entry may have been dropped or cut from the outbox
-        # since this deliverer read it. Read after the claim is written, so a dropper (which
-        # claims before it removes) and this claimer cannot both go ahead.
-        if all(e[0] != entry for e in self._item().outbox):
-            self._release(entry, token)
-            return _Claim.HELD
-        return _Claim.TAKEN
+            return False
+        return True
 
     def _release(self, entry: str, token: str) -> None:
         try:  # a lease that ended at the epoch (UpdateItem: the Lambda's role has no DeleteItem)

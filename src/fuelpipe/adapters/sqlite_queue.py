@@ -103,13 +103,16 @@ class SqliteQueue(Queue):
             with write_transaction(conn):
                 conn.executemany(sql, rows)
 
-    def receive(self, max_messages: int = 10) -> list[Message]:
+    def receive(self, max_messages: int = 10, *, wait_s: float = 0) -> list[Message]:
         """Receive up to ``max_messages`` visible messages and hide them for the timeout.
 
         A message already received ``max_receives`` times goes to the dead letters instead.
+        ``wait_s`` is not waited: one read sees every visible message (see the port).
         """
         if max_messages < 1:
             raise ValueError("max_messages must be at least 1")
+        if not wait_s >= 0:
+            raise ValueError("wait_s must be 0 or more")
         now = self.clock.now()
         now_s = iso_utc(now)
         hidden_until = iso_utc(now + self.visibility_timeout)

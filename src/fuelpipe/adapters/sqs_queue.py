@@ -52,6 +52,8 @@ PEEK_VISIBILITY_S = 30
 """How long peeked DLQ messages would stay hidden if resetting their visibility failed."""
 PEEK_WAIT_S = 1
 """The DLQ peek's long poll: it asks every SQS server, and returns as soon as one has any."""
+MAX_WAIT_S = 20
+"""ReceiveMessage's longest WaitTimeSeconds."""
 PEEK_EMPTY_RECEIVES = 2
 """Receives in a row that bring nothing new after which a peek short of the count gives up."""
 REASON = "reason"
@@ -174,14 +176,25 @@ class SqsQueue(Queue):
         messages: list[dict[str, Any]] = response.get("Messages", [])
         return messages
 
-    def receive(self, max_messages: int = 10) -> list[Message]:
-        """Receive up to ``max_messages`` (10 per call); over-delivered ones are dead-lettered."""
+    def receive(self, max_messages: int = 10, *, wait_s: float = 0) -> list[Message]:
+        """Receive up to ``max_messages`` (10 per call); over-delivered ones are dead-lettered.
+
+        ``wait_s`` > 0 long-polls (whole seconds, at most 20) until a message is taken: it asks
+        every SQS server and returns as soon as one has a message; 0 short-polls (see the
+        port). Once one is taken, the calls that top the batch up short-poll.
+        """
         if max_messages < 1:
             raise ValueError("max_messages must be at least 1")
+        if not wait_s >= 0:
+            raise ValueError("wait_s must be 0 or more")
+        wait = math.ceil(min(wait_s, MAX_WAIT_S))
         out: list[Message] = []
         while len(out) < max_messages:
             raw = self._receive(
-                self.queue_url, min(SEND_BATCH, max_messages - len(out)), self.visibility_timeout_s
+                self.queue_url,
+                min(SEND_BATCH, max_messages - len(out)),
+                self.visibility_timeout_s,
+                0 if out else wait,
             )
             if not raw:
                 break

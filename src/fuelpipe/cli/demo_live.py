@@ -112,7 +112,8 @@ def run_live_demo(
     `demo` does, and left out of the live loop: the replay has nothing of it to release there.
     When the replay stops (at its end, or at Ctrl+C), the store remembers the clock it stopped
     at and each series' own, so `status` and `dashboard` count completeness there, as after
-    `demo`, not at this machine's date.
+    `demo`, not at this machine's date. Before the backfill it is stamped with the clock the
+    backfill runs to, so a store stopped there is still the demo's (the next demo refills it).
     """
     from fuelpipe.adapters.clock import FixedClock
     from fuelpipe.cli.watch import alerter, close_all
@@ -133,6 +134,13 @@ def run_live_demo(
             f"[bold]fuelpipe demo --live[/]: {len(chosen)} series live, {start:%Y-%m-%d} to "
             f"{end:%Y-%m-%d} at {speed:g}x ({LIVE_SPAN.total_seconds() / speed / 60:.1f} min)"
         )
+        # The store is the demo's from the start, as `demo` stamps it: one stopped in the
+        # backfill (Ctrl+C, a crash) holds runs, and without the stamp the next demo would
+        # take it for the operator's and refuse it. Each series at the clock its backfill
+        # runs to; the replay's own stamp replaces it when it stops.
+        with open_home(live_cfg, clock=FixedClock(start)) as first:
+            backfilled = {s.key: min(p.now, start) for p in phases for s in p.series}
+            record_demo_clocks(first.store, start, backfilled)
         # Each phase apart, at its own clock if its real file ends before the two weeks, as
         # `demo` runs them: one ANP workbook's request, shared by its keys, may not reach
         # before any of their first dates.

@@ -693,7 +693,7 @@ def _nothing_stored(series: list[str] | None) -> str:
     )
 
 
-def _record_json(r: Record) -> dict[str, Any]:
+def record_json(r: Record) -> dict[str, Any]:
     out: dict[str, Any] = {
         "date": r.date.isoformat(),
         "value": None if r.value is None else str(r.value),
@@ -704,16 +704,18 @@ def _record_json(r: Record) -> dict[str, Any]:
         out["reason"] = r.reason
     if r.next_attempt_at:
         out["next_attempt_at"] = r.next_attempt_at.isoformat()
-    for k, v in r.attrs.items():
+    # Attributes sorted by name: each home hands them back in its own order (a DynamoDB map
+    # has none), and an export is the same text whichever home it was read from.
+    for k, v in sorted(r.attrs.items()):
         out.setdefault(k, str(v) if isinstance(v, Decimal) else v)
     if r.revisions:
         # Every earlier value with when and by which request it was replaced (oldest first),
         # the attributes it replaced, and whether it was a revision or an adjustment.
-        out["revisions"] = [_history_json(rev) for rev in r.revisions]
+        out["revisions"] = [history_json(rev) for rev in r.revisions]
     return out
 
 
-def _history_json(rev: Revision) -> dict[str, Any]:
+def history_json(rev: Revision) -> dict[str, Any]:
     entry: dict[str, Any] = {
         "kind": rev.kind.value,
         "previous": str(rev.previous),
@@ -723,7 +725,8 @@ def _history_json(rev: Revision) -> dict[str, Any]:
     }
     if rev.previous_attrs is not None:
         entry["previous_attrs"] = {
-            k: str(v) if isinstance(v, Decimal) else v for k, v in rev.previous_attrs.items()
+            k: str(v) if isinstance(v, Decimal) else v
+            for k, v in sorted(rev.previous_attrs.items())
         }
     return entry
 
@@ -777,7 +780,7 @@ def export(
     with wired(ctx) as context:
         if key not in context.catalog:
             raise fail(f"{key!r} is not in the series catalog (try `fuelpipe status --all`)")
-        rows = [_record_json(r) for r in context.store.query(key)]
+        rows = [record_json(r) for r in context.store.query(key)]
     if fmt == "json":
         text = json.dumps(rows, indent=2, ensure_ascii=False) + "\n"
     else:
@@ -874,7 +877,7 @@ def quarantine_list(
     with wired(ctx) as context:
         rows = context.store.quarantined()
     if as_json:
-        print(json.dumps([{"key": r.key, **_record_json(r)} for r in rows], indent=2))
+        print(json.dumps([{"key": r.key, **record_json(r)} for r in rows], indent=2))
         return
     table = Table("key", "date", "retries", "reason", title=f"{len(rows)} quarantined")
     for r in rows:

@@ -113,8 +113,8 @@ class QueueOnDemand(Queue):
     def send(self, bodies: Sequence[str]) -> int:
         return self._opened().send(bodies)
 
-    def receive(self, max_messages: int = 10) -> list[Message]:
-        return self._opened().receive(max_messages)
+    def receive(self, max_messages: int = 10, *, wait_s: float = 0) -> list[Message]:
+        return self._opened().receive(max_messages, wait_s=wait_s)
 
     def delete(self, receipts: Sequence[str]) -> None:
         self._opened().delete(receipts)

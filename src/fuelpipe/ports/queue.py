@@ -97,8 +97,14 @@ class Queue(abc.ABC):
         """Send message bodies, batching as the backend allows; returns how many were sent."""
 
     @abc.abstractmethod
-    def receive(self, max_messages: int = 10) -> list[Message]:
-        """Receive up to ``max_messages``; they stay invisible for the visibility timeout."""
+    def receive(self, max_messages: int = 10, *, wait_s: float = 0) -> list[Message]:
+        """Receive up to ``max_messages``; they stay invisible for the visibility timeout.
+
+        ``wait_s``: how long the caller is willing to wait for a message when none comes at
+        once. 0 answers at once, and on SQS may answer empty while messages wait (a short poll
+        asks only some of its servers); more asks every server and returns as soon as one has
+        a message (an SQS long poll, in whole seconds, 20 at most). The embedded queue sees
+        every message at once, so it never waits."""
 
     @abc.abstractmethod
     def delete(self, receipts: Sequence[str]) -> None:

@@ -149,10 +149,12 @@ def _overall(app: StageContext, progress: Progress) -> Progress:
     return report
 
 
-EMPTY_RECEIVES_WHILE_VISIBLE = 5
-"""Receives in a row that may come back empty while the queue still reports visible messages
-before :func:`work_queue` stops: an SQS short poll samples only some of its servers, so with
-few messages queued one often returns nothing (the embedded queue never does)."""
+RECHECK_WAIT_S = 1
+"""How long :func:`work_queue` waits for a message after an empty receive while the queue
+still reports visible ones: its receives answer at once, and an SQS one that does (a short
+poll) asks only some of its servers, so with few messages queued it often returns nothing;
+a receive that waits (a long poll) asks every server and returns as soon as one has any, so
+when it too comes back empty the count was stale. The embedded queue never waits."""
 
 
 def work_queue(
@@ -169,27 +171,28 @@ def work_queue(
     ``wait_in_flight``, until no message is in flight either); what they did. ``owe`` is
     called before a message that changed the store is deleted (see :class:`Owe`).
 
-    An empty receive is not an empty queue while the queue reports visible messages: up to
-    :data:`EMPTY_RECEIVES_WHILE_VISIBLE` receives in a row are tried before it is taken as
-    one (an SQS short poll)."""
+    An empty receive is not an empty queue while the queue reports visible messages: the
+    next receive waits up to :data:`RECHECK_WAIT_S` for one (an SQS long poll), and only when
+    that one is empty too is the queue taken as empty. No receive waits otherwise, so an
+    empty queue ends the run at once."""
     report = ScrapeReport()
     done = 0
     idle = 0
-    missed = 0  # empty receives in a row while messages were reported visible
+    wait_s = 0.0  # RECHECK_WAIT_S after an empty receive while messages were reported visible
     while True:
-        messages = app.queue.receive(batch_size)
+        messages = app.queue.receive(batch_size, wait_s=wait_s)
         if not messages:
             depth = app.queue.depth()
-            if depth.visible > 0 and missed < EMPTY_RECEIVES_WHILE_VISIBLE:
-                missed += 1
+            if depth.visible > 0 and not wait_s:
+                wait_s = RECHECK_WAIT_S
                 continue
-            missed = 0
+            wait_s = 0.0
             if not wait_in_flight or depth.in_flight == 0 or idle >= max_idle_polls:
                 break
             idle += 1
             sleep(0.2)
             continue
-        idle = missed = 0
+        idle, wait_s = 0, 0.0
         deleted = 0  # of this batch: the rest go back to the queue if anything goes wrong
         try:
             for message in messages:
