@@ -24,7 +24,7 @@ frame is asked for: ``import fuelpipe`` and the Lambdas never load them.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -34,7 +34,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 from fuelpipe.domain.catalog import Catalog
-from fuelpipe.domain.models import Record
+from fuelpipe.domain.models import Record, Revision
 
 if TYPE_CHECKING:
     from fuelpipe.dashboard.analysis import WeeklyHow
@@ -46,9 +46,24 @@ To = Literal["pandas", "polars", "arrow"]
 Frame = Any
 """A ``pandas.DataFrame``, ``polars.DataFrame`` or ``pyarrow.Table``, as ``to`` asks."""
 DateLike = date | str | None
+ColumnType = Literal["date", "float", "int", "str", "bool"]
 FRAMES_INSTALL = "pip install 'fuelpipe[frames]'"
-TIDY_COLUMNS = ("date", "key", "value", "status", "retry_count", "attributes")
-"""The tidy frame's columns, also those of ``fuelpipe export --format parquet``."""
+TIDY_TYPES: Mapping[str, ColumnType] = {
+    "date": "date",
+    "key": "str",
+    "value": "float",
+    "value_text": "str",
+    "status": "str",
+    "retry_count": "int",
+    "attributes": "str",
+    "revisions": "str",
+}
+"""The tidy frame's columns and their types, also those of ``fuelpipe export --format parquet``.
+``value_text`` is the stored number exactly (``value``, a float, keeps about 15 digits; a
+decimal column cannot: a stored number has up to 38 significant digits at any scale, beyond
+any one Arrow decimal type's fixed scale); ``revisions`` is the JSON text CSV export carries."""
+TIDY_COLUMNS = tuple(TIDY_TYPES)
+"""The tidy frame's columns, in order."""
 DERIVED = ("BRENT_BRL",)
 """Series the dashboard derives (Brent × PTAX USD): readable by :meth:`Fuelpipe.wide` and the
 analyses, not stored, so not in :meth:`Fuelpipe.series`."""
@@ -64,9 +79,6 @@ def _need(module: str) -> Any:
         raise ModuleNotFoundError(f"{module} needs the frames extra: {FRAMES_INSTALL}") from None
 
 
-ColumnType = Literal["date", "float", "int", "str", "bool"]
-
-
 @dataclass(frozen=True)
 class Columns:
     """A table as plain Python columns, with the type of each, before any frame library."""
@@ -77,10 +89,9 @@ class Columns:
     def arrow(self) -> Any:
         """A ``pyarrow.Table`` (also what ``export --format parquet`` writes)."""
         pa = _need("pyarrow")
-        kinds = {"date": pa.date32(), "float": pa.float64(), "int": pa.int64(),
-                 "str": pa.string(), "bool": pa.bool_()}  # fmt: skip
-        arrays = [pa.array(list(v), type=kinds[self.types[n]]) for n, v in self.data.items()]
-        return pa.Table.from_arrays(arrays, names=list(self.data))
+        schema = arrow_schema(self.types)
+        arrays = [pa.array(list(v), type=schema.field(n).type) for n, v in self.data.items()]
+        return pa.Table.from_arrays(arrays, schema=schema)
 
     def polars(self) -> Any:
         """A ``polars.DataFrame`` built directly (no pandas, no pyarrow)."""
@@ -106,6 +117,14 @@ class Columns:
             else:
                 out[name] = pd.Series(list(values), dtype=object)
         return pd.DataFrame(out, columns=list(self.data))
+
+
+def arrow_schema(types: Mapping[str, ColumnType]) -> Any:
+    """The ``pyarrow.Schema`` of columns of these types, in order."""
+    pa = _need("pyarrow")
+    kinds = {"date": pa.date32(), "float": pa.float64(), "int": pa.int64(),
+             "str": pa.string(), "bool": pa.bool_()}  # fmt: skip
+    return pa.schema([(name, kinds[kind]) for name, kind in types.items()])
 
 
 def convert(table: Columns, to: To) -> Frame:
@@ -179,19 +198,59 @@ def _attributes(r: Record) -> str:
     return json.dumps(attrs, sort_keys=True, ensure_ascii=False)
 
 
+def history_json(rev: Revision) -> dict[str, Any]:
+    """One earlier value of a record as ``fuelpipe export`` prints it: its kind (revision or
+    adjustment), the value it had and the one replacing it, when and by which request, and the
+    attributes it replaced."""
+    entry: dict[str, Any] = {
+        "kind": rev.kind.value,
+        "previous": str(rev.previous),
+        "new": str(rev.new),
+        "seen_at": rev.seen_at.isoformat(),
+        "request": rev.request,
+    }
+    if rev.previous_attrs is not None:
+        entry["previous_attrs"] = {
+            k: str(v) if isinstance(v, Decimal) else v
+            for k, v in sorted(rev.previous_attrs.items())  # one order, whichever home
+        }
+    return entry
+
+
+def _revisions(r: Record) -> str | None:
+    """The record's history (oldest first) as CSV export's JSON cell, None when it has none."""
+    return json.dumps([history_json(rev) for rev in r.revisions]) if r.revisions else None
+
+
+def tidy_parts(
+    store: Store, keys: Sequence[str], start: date | None, end: date | None
+) -> Iterator[Columns]:
+    """:func:`tidy_table` one key at a time (a key with no record in range gives none): only
+    one key's records are held at once."""
+    for key in keys:
+        records = store.query(key, start, end)
+        if not records:
+            continue
+        columns: dict[str, list[Any]] = {
+            "date": [r.date for r in records],
+            "key": [r.key for r in records],
+            "value": [None if r.value is None else float(r.value) for r in records],
+            "value_text": [None if r.value is None else str(r.value) for r in records],
+            "status": [r.status.value for r in records],
+            "retry_count": [r.retry_count for r in records],
+            "attributes": [_attributes(r) for r in records],
+            "revisions": [_revisions(r) for r in records],
+        }
+        yield Columns(columns, TIDY_TYPES)
+
+
 def tidy_table(store: Store, keys: Sequence[str], start: date | None, end: date | None) -> Columns:
     """Every stored record of ``keys`` in ``[start, end]``: the TIDY_COLUMNS, by key then date."""
     cols: dict[str, list[Any]] = {c: [] for c in TIDY_COLUMNS}
-    for key in keys:
-        for r in store.query(key, start, end):
-            cols["date"].append(r.date)
-            cols["key"].append(r.key)
-            cols["value"].append(None if r.value is None else float(r.value))
-            cols["status"].append(r.status.value)
-            cols["retry_count"].append(r.retry_count)
-            cols["attributes"].append(_attributes(r))
-    types = {"date": "date", "key": "str", "value": "float", "status": "str", "retry_count": "int"}
-    return _table(cols, types | {"attributes": "str"})
+    for part in tidy_parts(store, keys, start, end):
+        for name, values in part.data.items():
+            cols[name].extend(values)
+    return Columns(cols, TIDY_TYPES)
 
 
 @dataclass(frozen=True)
@@ -311,9 +370,10 @@ class Fuelpipe:
     ) -> Frame:
         """Every stored record of the matching keys in ``[start, end]``, one row per key and date.
 
-        Columns: date, key, value (float; empty when the record has none), status (OK, PENDING,
-        QUARANTINED, ABSENT), retry_count, attributes (JSON: the record's attributes, retry
-        reason, next attempt).
+        Columns: date, key, value (float; empty when the record has none), value_text (the
+        stored number exactly, as text), status (OK, PENDING, QUARANTINED, ABSENT),
+        retry_count, attributes (JSON: the record's attributes, retry reason, next attempt),
+        revisions (JSON: the earlier values, as in ``fuelpipe export``'s CSV; empty when none).
         The same rows as ``fuelpipe export``, sorted by key then date.
         """
         keys = self.keys(patterns)
@@ -502,4 +562,13 @@ def open(
     return Fuelpipe(home, f"{cfg.backend} {where}")
 
 
-__all__ = ["TIDY_COLUMNS", "Fuelpipe", "Lags", "convert", "open", "select_keys", "tidy_table"]
+__all__ = [
+    "TIDY_COLUMNS",
+    "Fuelpipe",
+    "Lags",
+    "convert",
+    "open",
+    "select_keys",
+    "tidy_parts",
+    "tidy_table",
+]

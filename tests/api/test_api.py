@@ -51,6 +51,9 @@ def test_series_rows_equal_fuelpipe_export(home: Home) -> None:
             assert got["date"].date().isoformat() == want.pop("date")
             value = want.pop("value")
             assert got["value"] == (None if value is None else float(Decimal(value)))
+            assert got["value_text"] == value
+            revisions = want.pop("revisions", None)
+            assert (got["revisions"] and json.loads(got["revisions"])) == revisions
             assert got["status"] == want.pop("status")
             assert got["retry_count"] == want.pop("retry_count")
             assert json.loads(got["attributes"]) == want  # everything else export prints

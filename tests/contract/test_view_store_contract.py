@@ -47,3 +47,39 @@ def test_each_change_writes_a_new_version_seen_by_every_client(store_opener) -> 
     v3 = mark_changed(first, NOW, "message-b")
     assert len({INITIAL, v1, v2, v3}) == 4
     assert data_version(second) == v3
+
+
+def test_replace_meta_writes_only_over_the_expected_value(store_opener) -> None:
+    first, second = store_opener(), store_opener()
+    assert first.replace_meta("setting", None, "a")  # unset: written
+    assert not second.replace_meta("setting", None, "b")  # set meanwhile: refused
+    assert not second.replace_meta("setting", "x", "b")
+    assert second.replace_meta("setting", "a", "b")
+    assert not first.replace_meta("setting", "a", "c")  # already replaced by the other client
+    assert first.get_meta("setting") == "b"
+
+
+def test_views_computed_while_another_writer_moved_the_version_are_never_current(
+    store_opener,
+) -> None:
+    """A run computes the views under its new version; another process stores a change and
+    writes its version meanwhile. The run's version must not land over it with views that
+    never saw that change: a fresh version with no stored views is left instead."""
+    run, other = store_opener(), store_opener()
+    v0 = mark_changed(run, NOW, "filled")
+    name = entry_name("/api/overview", ())
+    moved: list[str] = []
+
+    def precompute(version: str) -> None:
+        run.put_meta(name, encode(version, (), b'{"value": 5}'))  # the view, before the change
+        moved.append(mark_changed(other, NOW, "revise"))  # the other writer lands now
+
+    written = mark_changed(run, NOW, "cycle", before=precompute)
+    stored_under, _, _ = decode(run.get_meta(name) or "")
+    assert data_version(other) == written
+    assert written not in {v0, moved[0], stored_under}  # the stale view is not current
+    # Undisturbed, the precomputed version is the one written.
+    again = mark_changed(
+        run, NOW, "cycle", before=lambda v: run.put_meta(name, encode(v, (), b"{}"))
+    )
+    assert data_version(other) == again == decode(run.get_meta(name) or "")[0]

@@ -779,6 +779,29 @@ class DynamoDbStore(Store):
             Item={**items.primary_key(META, name), "value": {"S": value}},
         )
 
+    def replace_meta(self, name: str, expected: str | None, value: str) -> bool:
+        """A conditional PutItem: written only while the setting holds ``expected`` (None:
+        no such item)."""
+        if expected is None:
+            condition: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(info_type)"}
+        else:
+            condition = {
+                "ConditionExpression": "#v = :e",
+                "ExpressionAttributeNames": {"#v": "value"},
+                "ExpressionAttributeValues": {":e": {"S": expected}},
+            }
+        try:
+            self.client.put_item(
+                TableName=self.table,
+                Item={**items.primary_key(META, name), "value": {"S": value}},
+                **condition,
+            )
+        except ClientError as exc:
+            if _condition_failed(exc):
+                return False
+            raise
+        return True
+
     def get_meta(self, name: str) -> str | None:
         """A remembered setting, or None (a strongly consistent read)."""
         item = self.client.get_item(

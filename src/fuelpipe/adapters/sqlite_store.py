@@ -1042,6 +1042,16 @@ class SqliteStore(Store):
                 "INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)", (name, value)
             )
 
+    def replace_meta(self, name: str, expected: str | None, value: str) -> bool:
+        """Write a setting only while it holds ``expected`` (None: unset): one statement."""
+        with self._lock:
+            if expected is None:
+                sql = "INSERT OR IGNORE INTO meta (name, value) VALUES (:name, :value)"
+            else:
+                sql = "UPDATE meta SET value = :value WHERE name = :name AND value = :expected"
+            args = {"name": name, "value": value, "expected": expected}
+            return self._db().execute(sql, args).rowcount == 1
+
     def get_meta(self, name: str) -> str | None:
         """A remembered setting, or None."""
         with self._lock:

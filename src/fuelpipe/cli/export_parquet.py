@@ -1,7 +1,9 @@
 """`fuelpipe export --format parquet`: many keys into one Parquet file, the API's tidy columns.
 
-The rows are those of :func:`fuelpipe.api.tidy_table` (date, key, value, status, retry_count,
-attributes), so a file read back with pandas or Polars equals ``fuelpipe.open().series(...)``.
+The rows are those of :func:`fuelpipe.api.tidy_table` (date, key, value, value_text, status,
+retry_count, attributes, revisions), so a file read back with pandas or Polars equals
+``fuelpipe.open().series(...)``. The file is written one key at a time (a row group per key),
+so an export holds one series' records in memory, never the whole store's.
 Needs the ``frames`` extra (pyarrow).
 """
 
@@ -9,9 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
-from fuelpipe.api import FRAMES_INSTALL, select_keys, tidy_table
+from fuelpipe.api import FRAMES_INSTALL, TIDY_TYPES, arrow_schema, select_keys, tidy_parts
+from fuelpipe.ports.store import Store
 from fuelpipe.stages.context import StageContext
 
 
@@ -28,15 +30,28 @@ def check_request(patterns: Sequence[str], output: Path | None) -> Path:
     return output
 
 
-def export_parquet(app: StageContext, patterns: Sequence[str]) -> tuple[int, Any]:
-    """Every record of the keys the patterns match, as one table; returns (keys, table).
-    The caller writes it (``pyarrow.parquet.write_table``), beside the file it replaces."""
+def export_keys(app: StageContext, patterns: Sequence[str]) -> list[str]:
+    """The keys the patterns match, once pyarrow is known to be installed."""
     try:
         keys = select_keys(app.catalog, patterns)
     except KeyError as exc:
         raise ExportError(f"{exc.args[0]} (try `fuelpipe status --all`)") from None
     try:
-        import pyarrow.parquet  # noqa: F401 - the caller writes with it
+        import pyarrow.parquet  # noqa: F401 - write_parquet writes with it
     except ModuleNotFoundError:
         raise ExportError(f"--format parquet needs the frames extra: {FRAMES_INSTALL}") from None
-    return len(keys), tidy_table(app.store, keys, None, None).arrow()
+    return keys
+
+
+def write_parquet(store: Store, keys: Sequence[str], path: Path) -> int:
+    """Write every record of ``keys`` to ``path``, one row group per key with records, each
+    written before the next key is read; returns how many records were written."""
+    import pyarrow.parquet as pq
+
+    rows = 0
+    with pq.ParquetWriter(path, arrow_schema(TIDY_TYPES)) as writer:
+        for part in tidy_parts(store, keys, None, None):
+            table = part.arrow()
+            writer.write_table(table, row_group_size=max(table.num_rows, 1))
+            rows += table.num_rows
+    return rows

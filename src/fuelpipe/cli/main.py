@@ -26,13 +26,14 @@ from rich.console import Console
 from rich.markup import escape as rich_escape
 from rich.table import Table
 
+from fuelpipe.api import history_json
 from fuelpipe.cli import display
 from fuelpipe.cli.demo import DEMO_CLOCK, demo_series_clocks
 from fuelpipe.cli.extras import dashboard_hint
 from fuelpipe.cli.helpstyle import PlainHelpGroup
 from fuelpipe.cli.revise import revise_command
 from fuelpipe.domain.keys import parse_date_key
-from fuelpipe.domain.models import Record, Revision
+from fuelpipe.domain.models import Record
 from fuelpipe.homes import empty_store_message, open_home
 from fuelpipe.homes.settings import Settings, parse_now
 from fuelpipe.ports.queue import DeadLettersIncomplete, DeadLettersRemain
@@ -715,22 +716,6 @@ def record_json(r: Record) -> dict[str, Any]:
     return out
 
 
-def history_json(rev: Revision) -> dict[str, Any]:
-    entry: dict[str, Any] = {
-        "kind": rev.kind.value,
-        "previous": str(rev.previous),
-        "new": str(rev.new),
-        "seen_at": rev.seen_at.isoformat(),
-        "request": rev.request,
-    }
-    if rev.previous_attrs is not None:
-        entry["previous_attrs"] = {
-            k: str(v) if isinstance(v, Decimal) else v
-            for k, v in sorted(rev.previous_attrs.items())
-        }
-    return entry
-
-
 @cli.command()
 def export(
     ctx: typer.Context,
@@ -820,7 +805,7 @@ def _export_format(fmt: str | None, output: Path | None) -> str:
 
 
 def _export_parquet(ctx: typer.Context, patterns: list[str], output: Path | None) -> None:
-    from fuelpipe.cli.export_parquet import ExportError, check_request, export_parquet
+    from fuelpipe.cli.export_parquet import ExportError, check_request, export_keys, write_parquet
 
     try:
         output = check_request(patterns, output)
@@ -829,14 +814,12 @@ def _export_parquet(ctx: typer.Context, patterns: list[str], output: Path | None
     _check_output(ctx, output)  # before the store is read, as for csv and json
     with wired(ctx) as context:
         try:
-            keys, table = export_parquet(context, patterns)
+            keys = export_keys(context, patterns)
         except ExportError as exc:
             raise fail(str(exc)) from None
-    import pyarrow.parquet as pq  # export_parquet has checked it is installed
-
-    rows = table.num_rows
-    _write_output(output, lambda temp: pq.write_table(table, temp))
-    err.print(f"wrote {rows} records of {keys} series to {output}", highlight=False)
+        rows: list[int] = []  # the file is written one key at a time, as the store is read
+        _write_output(output, lambda temp: rows.append(write_parquet(context.store, keys, temp)))
+    err.print(f"wrote {rows[0]} records of {len(keys)} series to {output}", highlight=False)
 
 
 def _write_output(output: Path, write: Callable[[Path], object]) -> None:

@@ -394,5 +394,10 @@ class Store(abc.ABC):
         """Remember one named setting of this store (e.g. the clock a demo filled it at)."""
 
     @abc.abstractmethod
+    def replace_meta(self, name: str, expected: str | None, value: str) -> bool:
+        """:meth:`put_meta` only while the setting still holds ``expected`` (None: unset), in
+        one atomic step against every other client; False (nothing written) otherwise."""
+
+    @abc.abstractmethod
     def get_meta(self, name: str) -> str | None:
         """A setting :meth:`put_meta` remembered, or None."""

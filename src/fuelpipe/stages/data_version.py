@@ -4,7 +4,9 @@ Derived views (the dashboard's precomputed analysis) are stored under the versio
 computed from, and the API answers with it as the ETag. The token is a fresh hash written after
 the run's records are stored, never a read-modify-write counter: two writers that race both
 write a new token, so the last token written is always newer than every record stored before it
-and no change can hide behind an increment that another writer already made.
+and no change can hide behind an increment that another writer already made. A token whose views
+were computed before it is written is written only over the version those views followed
+(:func:`mark_changed`), so it never lands after another writer's change that they missed.
 """
 
 from __future__ import annotations
@@ -124,14 +126,29 @@ def mark_changed(
     ``before(version)`` runs first (the views are computed and stored under the new version
     while readers still see the old one), and the version is written even if it fails, so
     readers switch to complete views at once and a failed precompute only means a lazy one.
+    That version is written only if the data version is still the one read before the views
+    were computed: another writer (a ``revise``, a ``watch``, another run) that stored a change
+    and wrote its own version meanwhile would otherwise be overtaken by views that never saw
+    its change, served as current. Then a fresh version with no views is written instead
+    (each view is computed on its first request), and returned.
     """
-    previous = data_version(store)
+    current = store.get_meta(DATA_VERSION)
+    token = _token(current or INITIAL, now, why)
+    if before is None:
+        store.put_meta(DATA_VERSION, token)
+        return token
+    try:
+        before(token)
+    finally:
+        if not store.replace_meta(DATA_VERSION, current, token):
+            logger.info("data version moved while the views were computed: they are dropped")
+            token = _token(data_version(store), now, why)
+            store.put_meta(DATA_VERSION, token)
+    return token
+
+
+def _token(previous: str, now: datetime, why: str) -> str:
+    """A new data version following ``previous`` (a random nonce makes it unique)."""
     nonce = secrets.token_hex(8)
     text = f"{previous}|{now.isoformat()}|{why}|{nonce}"
-    token = hashlib.sha256(text.encode()).hexdigest()[:20]
-    try:
-        if before is not None:
-            before(token)
-    finally:
-        store.put_meta(DATA_VERSION, token)
-    return token
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
