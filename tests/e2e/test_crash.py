@@ -135,7 +135,7 @@ def test_an_interrupted_run_gives_its_messages_back_and_a_rerun_finishes_it(
         assert queue.held().count == 0
         assert queue.depth().visible >= 1  # the interrupted one and those not started yet
     again = fuelpipe(*RUN, env=env)
-    assert "held by an interrupted run" not in again.stderr
+    assert "are held by another fuelpipe process" not in again.stderr
     assert _dump(db) == reference
 
 
@@ -190,7 +190,7 @@ def test_a_signal_to_a_run_with_workers_stops_its_helpers_too(replay, tmp_path, 
         assert queue.held().count == 0  # every process gave its message back
         assert queue.depth().visible >= 3  # and the helpers did not drain the rest
     again = fuelpipe(*args, env={**env, "FUELPIPE_DB": str(db)})
-    assert "held by an interrupted run" not in again.stderr
+    assert "are held by another fuelpipe process" not in again.stderr
     assert _dump(db, keys) == _dump(ref, keys)
 
 

@@ -554,7 +554,7 @@ def run(
             helpers = ProcessHelpers(cfg, count - 1, context.clock)
         chosen = _select(context, series)
         start = _since_by_clock(since, context.clock.now(), "run looks for gaps", "look for")
-        _say_held(context)
+        say_held(context)
         with display.bar(console, disable=as_json) as progress:
             report = run_cycle(
                 context,
@@ -592,8 +592,9 @@ def run(
         )
 
 
-def _say_held(context: StageContext) -> None:
-    """One line when an interrupted run left messages in flight: how many, back when."""
+def say_held(context: StageContext, command: str = "run") -> None:
+    """One line when messages are in flight before a drain (another fuelpipe process working
+    them, or one stopped before it finished): how many, back when; ``command`` waits."""
     held = context.queue.held()
     if not held.count:
         return
@@ -604,8 +605,9 @@ def _say_held(context: StageContext) -> None:
         wait = max(0.0, (held.back_by - SystemClock().now()).total_seconds())
         when = f" at {held.back_by.astimezone().strftime('%H:%M:%S')} (in {wait:.0f} s)"
     note(
-        f"{held.count} message(s) are held by an interrupted run; they come back{when}, "
-        "and this run waits for them"
+        f"{held.count} message(s) are held by another fuelpipe process or one that was "
+        f"stopped; they come back{when} unless it finishes them first, and this {command} "
+        "waits for them"
     )
 
 

@@ -26,11 +26,12 @@ def revise_command(
     in the window re-bases every earlier close: that ticker's whole history is re-read.
     """
     from fuelpipe.cli import display
-    from fuelpipe.cli.main import _select, console, wired
+    from fuelpipe.cli.main import _select, console, say_held, wired
     from fuelpipe.stages.cycle import drain
     from fuelpipe.stages.revise import revise
 
     with wired(ctx, writes=True, creates=True, uses_queue=True) as context:
+        say_held(context, "revise")  # else its bar stands still for minutes, unexplained
         asked = revise(context, series=_select(context, series))
         # One request per fetch unit, against the real sources: a bar, as `run` draws
         with display.bar(console, disable=as_json) as progress:
