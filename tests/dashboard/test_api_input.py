@@ -261,3 +261,24 @@ def test_health_counts_a_series_at_its_own_clock_when_given_one(tmp_path: Path) 
             (sp,) = [r for r in rows if r["key"] == key]
             assert sp["expected"] == expected, clocks
         assert sp["completeness"] == 1.0
+
+
+@pytest.mark.parametrize(
+    "view",
+    [
+        "/api/series?key=FUEL_MONTHLY%23GASOLINE%23SP&freq=weekly",
+        "/api/indices?keys=FUEL%23GASOLINE%23SP,FUEL_MONTHLY%23GASOLINE%23SP",
+        "/api/correlations?keys=CURRENCY%23USD,FUEL_MONTHLY%23GASOLINE%23SP",
+    ],
+)
+def test_a_monthly_series_on_survey_weeks_is_422(client: httpx.Client, view: str) -> None:
+    """ANP's June average put in a Sunday week was dated 2021-05-30 (mostly May), moved the
+    indices' shared base week and correlated with nothing (r null, n 0) without a word."""
+    r = client.get(view)
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"] == (
+        "FUEL_MONTHLY#GASOLINE#SP is a monthly series: it has no survey weeks (ask /api/series "
+        "with freq=raw for its months)"
+    )
+    raw = client.get("/api/series?key=FUEL_MONTHLY%23GASOLINE%23SP&freq=raw")
+    assert raw.status_code == 200, raw.text

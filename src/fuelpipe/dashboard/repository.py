@@ -11,7 +11,7 @@ from fuelpipe.dashboard.analysis import (
     to_weekly,
     week_start,
 )
-from fuelpipe.dashboard.errors import NotFoundError
+from fuelpipe.dashboard.errors import InvalidRequestError, NotFoundError
 from fuelpipe.domain.calendars import known_by_end_of
 from fuelpipe.domain.catalog import Catalog
 from fuelpipe.domain.keys import InvalidKeyError, Kind, commodity_key, currency_key, parse_key
@@ -97,5 +97,11 @@ class SeriesReader:
         """
         if self.is_weekly(key):
             return self.raw(key, start, end)
+        if key not in DERIVED_LABELS and self.catalog[key].kind is Kind.FUEL_MONTHLY:
+            # a month in a Sunday week would be dated before it began, correlate with nothing
+            raise InvalidRequestError(
+                f"{key} is a monthly series: it has no survey weeks (ask /api/series with "
+                "freq=raw for its months)"
+            )
         first = week_start(start) if start else None
         return to_weekly(self.raw(key, first, end), how)
