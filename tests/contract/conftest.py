@@ -4,8 +4,9 @@ To add a backend, append its name to ``STORE_BACKENDS`` / ``QUEUE_BACKENDS`` and
 ``STORE_FACTORIES`` / ``QUEUE_FACTORIES``. A factory receives pytest's ``request`` (to pull in
 server fixtures with ``request.getfixturevalue``) and a fresh ``tmp_path``:
 
-- a store factory returns a zero-argument opener; every call opens another client on the *same*
-  storage (the suite uses two clients to race conditional writes);
+- a store factory returns an opener; every call opens another client on the *same* storage (the
+  suite uses two clients to race conditional writes), stamping ``updated_at`` with the clock
+  it is given (``opener(clock)``; the system clock by default);
 - a queue factory also receives a ``ManualClock`` and returns a ``QueueBackend``; its clients
   take that clock. A backend whose server keeps its own time (SQS: the adapter reads the clock,
   the visibility timeouts do not) sets ``supports_manual_clock=False`` and a short real
@@ -42,6 +43,7 @@ from fuelpipe.adapters.sqlite_queue import SqliteQueue
 from fuelpipe.adapters.sqlite_store import SqliteStore
 from fuelpipe.adapters.webhook import WebhookSink
 from fuelpipe.ports.alerts import AlertSink, AlertState
+from fuelpipe.ports.clock import Clock
 from fuelpipe.ports.intraday import IntradayStore
 from fuelpipe.ports.queue import Queue
 from fuelpipe.ports.store import Store
@@ -49,7 +51,8 @@ from fuelpipe.ports.store import Store
 START = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)
 """Where every test's manual clock starts."""
 
-StoreOpener = Callable[[], Store]
+StoreOpener = Callable[..., Store]
+"""``opener(clock=None)``: another client on the same store, on ``clock`` when given."""
 StoreFactory = Callable[[pytest.FixtureRequest, Path], StoreOpener]
 
 
@@ -84,7 +87,7 @@ QueueFactory = Callable[[pytest.FixtureRequest, Path, ManualClock], QueueBackend
 
 def _sqlite_store(request: pytest.FixtureRequest, tmp_path: Path) -> StoreOpener:
     path = tmp_path / "contract" / "store.sqlite"
-    return lambda: SqliteStore(path)
+    return lambda clock=None: SqliteStore(path, clock)
 
 
 def _sqlite_queue(
@@ -225,8 +228,8 @@ def store_opener(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Sto
     open_store = STORE_FACTORIES[request.param](request, tmp_path)
     opened: list[object] = []
 
-    def opener() -> Store:
-        client = open_store()
+    def opener(clock: Clock | None = None) -> Store:
+        client = open_store(clock)
         opened.append(client)
         return client
 

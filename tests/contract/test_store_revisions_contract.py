@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from tests.contract.conftest import StoreOpener
 
+from fuelpipe.adapters.clock import ManualClock
 from fuelpipe.domain.models import HistoryKind, Record, Revision, Status
 from fuelpipe.ports.store import Store
 
@@ -175,3 +176,53 @@ def test_export_json_lists_a_records_attributes_in_one_order_on_every_backend(
     row = record_json(_one(store))
     assert list(row) == ["date", "value", "status", "retry_count", *sorted(replaced), "revisions"]
     assert list(row["revisions"][0]["previous_attrs"]) == sorted(written)
+
+
+def test_an_answer_requested_before_the_stored_write_revises_nothing(
+    store_opener: StoreOpener,
+) -> None:
+    """Two readers of one source: A sends its request, B fetches the source's correction and
+    stores it, then A's answer (the value from before the correction) arrives. Revising with
+    ``answered_at`` (when A sent its request) is refused, however A read the record: the
+    stored value was written after it and may be the later answer. An answer requested after
+    that write, or at its very instant, revises as before. Each revision is seen at the
+    writer's now (the clock both clients stamp with)."""
+    clock = ManualClock(SEEN)
+    first, second = store_opener(clock), store_opener(clock)
+
+    def seen(previous: str, new: str) -> Revision:
+        return _revision(previous, new, clock.now())
+
+    assert first.add_records([Record(KEY, DAY, Decimal("104.5"), Status.OK)]) == []
+    a_sent = clock.advance(timedelta(minutes=1))
+    b_sent = clock.advance(timedelta(seconds=5))
+    clock.advance(timedelta(seconds=5))  # B's answer: the correction, stored now
+    assert second.revise(KEY, DAY, seen("104.5", "199.5"), {}, history=0, answered_at=b_sent)
+    clock.advance(timedelta(seconds=30))  # A's answer: the value from before it
+
+    assert not first.revise(KEY, DAY, seen("199.5", "104.5"), {}, history=1, answered_at=a_sent)
+
+    rec = _one(first)
+    assert (rec.value, len(rec.revisions)) == (Decimal("199.5"), 1)
+    stored_at = rec.updated_at
+    assert stored_at is not None and a_sent < stored_at
+    # A request sent at the instant of the write, or after it, may revise it.
+    assert first.revise(KEY, DAY, seen("199.5", "200"), {}, history=1, answered_at=stored_at)
+    clock.advance(timedelta(seconds=1))
+    assert first.revise(KEY, DAY, seen("200", "201"), {}, history=2, answered_at=clock.now())
+    assert _one(first).value == Decimal("201")
+
+
+def test_a_write_stamped_by_a_clock_ahead_refuses_no_answer(store_opener: StoreOpener) -> None:
+    """A record a clock ahead of the writer's stamped (a run with ``--now`` after this one's,
+    another machine) holds a stamp later than the revision's ``seen_at``: it orders nothing,
+    so an answer requested before it still revises (refusing it would keep the source's value
+    out until the clocks met)."""
+    ahead, here = ManualClock(SEEN + timedelta(days=3)), ManualClock(SEEN)
+    store_opener(ahead).add_records([Record(KEY, DAY, Decimal("104.5"), Status.OK)])
+    reader = store_opener(here)
+    sent = here.now()
+    revision = _revision("104.5", "199.5", here.advance(timedelta(seconds=10)))
+
+    assert reader.revise(KEY, DAY, revision, {}, history=0, answered_at=sent)
+    assert _one(reader).value == Decimal("199.5")

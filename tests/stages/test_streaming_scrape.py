@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -327,11 +327,12 @@ class RevisedMeanwhile(RecordingStore):
         attrs: dict[str, Any],
         *,
         history: int | None = None,
+        answered_at: datetime | None = None,
     ) -> bool:
         if self.rival is not None:
             rival, self.rival = self.rival, None
             assert SqliteStore.revise(self, key, day, rival, attrs)
-        return super().revise(key, day, revision, attrs, history=history)
+        return super().revise(key, day, revision, attrs, history=history, answered_at=answered_at)
 
 
 def test_a_revision_that_races_another_is_read_again_and_both_are_kept(tmp_path: Path) -> None:

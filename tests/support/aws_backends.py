@@ -48,14 +48,15 @@ def aws_cli_env(name: str, dynamodb: LocalServer, sqs: LocalServer) -> dict[str,
 
 def dynamodb_store_factory(
     server_fixture: str,
-) -> Callable[[pytest.FixtureRequest, Path], Callable[[], Store]]:
-    """A store factory on the named server fixture: one new table, one client per opener call."""
+) -> Callable[[pytest.FixtureRequest, Path], Callable[..., Store]]:
+    """A store factory on the named server fixture: one new table, one client per opener call
+    (``opener(clock=None)``: the clock that client stamps ``updated_at`` with)."""
 
-    def factory(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[], Store]:
+    def factory(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[..., Store]:
         server = request.getfixturevalue(server_fixture)
         table = unique_name("contract")
         create_table(server.client("dynamodb"), table, delay_s=0.05)
-        return lambda: DynamoDbStore(server.client("dynamodb"), table)
+        return lambda clock=None: DynamoDbStore(server.client("dynamodb"), table, clock=clock)
 
     return factory
 

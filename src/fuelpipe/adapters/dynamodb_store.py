@@ -373,9 +373,11 @@ class DynamoDbStore(Store):
         attrs: dict[str, AttrValue],
         *,
         history: int | None = None,
+        answered_at: datetime | None = None,
     ) -> bool:
         """One conditional UpdateItem: the new value, the attrs, and the revision appended;
-        ``history`` is checked as the length of the stored revision list."""
+        ``history`` is checked as the length of the stored revision list, ``answered_at``
+        against ``updated_at`` (``written_since``: fixed-width UTC text compares as instants)."""
         sets = [
             "#value = :new",
             "#updated_at = :stamp",
@@ -402,6 +404,13 @@ class DynamoDbStore(Store):
             values["seen"] = history
         elif history == 0:
             condition += " AND attribute_not_exists(#revisions)"
+        if answered_at is not None:  # not written after the answer, or by a clock ahead
+            condition += (
+                " AND (attribute_not_exists(#updated_at) OR #updated_at <= :answered"
+                " OR #updated_at > :seen_at)"
+            )
+            values["answered"] = iso_utc(answered_at)
+            values["seen_at"] = iso_utc(revision.seen_at)
         try:
             return self._update(key, day, expression, condition, **values)
         except TooManyDigits as exc:

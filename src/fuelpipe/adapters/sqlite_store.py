@@ -41,6 +41,7 @@ from fuelpipe.ports.store import (
     Watermark,
     indexed_only,
     refuse_histories,
+    written_since,
 )
 
 BUSY_TIMEOUT_S = 30.0
@@ -770,9 +771,11 @@ class SqliteStore(Store):
         attrs: dict[str, AttrValue],
         *,
         history: int | None = None,
+        answered_at: datetime | None = None,
     ) -> bool:
         """Replace an OK value still equal to ``revision.previous`` (and still with ``history``
-        revisions, when given); its history grows by one."""
+        revisions, when given, and not written after ``answered_at``); its history grows by
+        one."""
         iso = day.isoformat()
         try:
             new = canonical_text(revision.new)
@@ -784,8 +787,8 @@ class SqliteStore(Store):
             conn = self._db()
             with write_transaction(conn):
                 row = conn.execute(
-                    "SELECT value, revisions FROM items WHERE info_type = ? AND date = ? "
-                    "AND status = 'OK'",
+                    "SELECT value, revisions, updated_at FROM items WHERE info_type = ? "
+                    "AND date = ? AND status = 'OK'",
                     (key, iso),
                 ).fetchone()
                 if row is None or row[0] is None or Decimal(row[0]) != revision.previous:
@@ -793,6 +796,9 @@ class SqliteStore(Store):
                 seen = load_revisions(row[1])
                 if history is not None and len(seen) != history:
                     return False  # revised meanwhile (perhaps its attributes only)
+                stored_at = None if row[2] is None else parse_iso(row[2])
+                if written_since(stored_at, answered_at, revision.seen_at):
+                    return False  # perhaps by a later answer than this one
                 grown = (*seen, revision)
                 conn.execute(
                     "UPDATE items SET value = ?, attrs = ?, revisions = ?, updated_at = ? "

@@ -106,6 +106,18 @@ def indexed_only(status: Status) -> None:
         raise ValueError(f"only PENDING and QUARANTINED records are counted, not {status}")
 
 
+def written_since(updated_at: datetime | None, answered_at: datetime | None, now: datetime) -> bool:
+    """Whether a record last written at ``updated_at`` was written after an answer whose request
+    was sent at ``answered_at``, both read on the clock that says ``now``: that write may come
+    from a later answer, so the earlier one must not revise it (:meth:`Store.revise`). A stamp
+    later than ``now`` was set by a clock ahead (a run with ``--now`` after the data's, another
+    machine's): it orders nothing, so it is not held against any answer (holding it would
+    refuse every revision until the clocks met)."""
+    if updated_at is None or answered_at is None:
+        return False
+    return answered_at < updated_at <= now
+
+
 @dataclass(frozen=True, slots=True)
 class StatusStamp:
     """How many records of one status there are and the newest ``updated_at`` among them:
@@ -182,6 +194,7 @@ class Store(abc.ABC):
         attrs: dict[str, AttrValue],
         *,
         history: int | None = None,
+        answered_at: datetime | None = None,
     ) -> bool:
         """Replace an OK record's value with a revised one and append the revision to its history.
 
@@ -195,6 +208,14 @@ class Store(abc.ABC):
         attributes, refuses this one. False otherwise (it changed meanwhile), so no value or
         attribute is ever overwritten without its history. ``attrs`` replace the record's side
         attributes.
+
+        Given ``answered_at`` (when the request that returned ``revision.new`` was sent), it is
+        refused too when the record was written after that instant and not after
+        ``revision.seen_at`` (the caller's now; :func:`written_since` on ``updated_at``, which
+        every write stamps): that write may hold a later answer than this one (another
+        reader's, stored while this answer was on its way), so only a new request can tell
+        which is the source's latest. A stamp later than ``seen_at`` was set by a clock ahead
+        of the caller's and orders nothing, so it refuses nothing.
         """
 
     @abc.abstractmethod

@@ -40,7 +40,7 @@ from fuelpipe.domain.plausibility import check_observation, set_aside
 from fuelpipe.domain.publication import publication
 from fuelpipe.ports.queue import Message
 from fuelpipe.ports.source import FetchRequest, FetchResult, SourceError
-from fuelpipe.ports.store import Store
+from fuelpipe.ports.store import Store, written_since
 from fuelpipe.stages._report import Counters
 from fuelpipe.stages.context import StageContext
 
@@ -111,6 +111,11 @@ class ScrapeReport(Counters):
     """``split_owed#<key>`` entries written (a re-read newly owed) or emptied (an owed one
     done): the health view shows them, so such a message changed what a view shows even
     when it stored no value."""
+    refetched: int = 0
+    """Answers fetched again because one of their values was older than a stored value it
+    would have revised: another reader stored that date after this answer's request was sent
+    (:class:`StaleAnswer`), so the source is asked again (also in ``source_requests``) rather
+    than the earlier answer written over the later one, or the later one kept unasked."""
     unknown_keys: int = 0
     """Keys a message named that the catalog no longer has, or fetches by another fetch unit
     (a release dropped or moved the series while the message was queued): not fetched, each
@@ -217,32 +222,19 @@ def scrape(app: StageContext, request: DownloadRequest) -> ScrapeReport:
     lo = max(request_start(s, wanted_days[0]) for s in series)
     hi = wanted_days[-1]
     by_key = {s.key: s for s in series}
-    got = {s.key: bytearray(len(wanted_days)) for s in series}
-    report.source_requests = 1
     fetch = FetchRequest(request.fetch_unit, tuple(series), lo, hi)
-    error: str | None = None
-    try:
-        result = app.sources[series[0].source].fetch(fetch)
-    except SourceError as exc:
-        error = f"{type(exc).__name__}: {exc}"
-        result = FetchResult(observations=[])
-    app.failpoints.hit("scrape.after_fetch")
-
-    flagged: Flagged = {}
-    try:
-        _store_stream(
-            app,
-            (lo, hi),
-            describe(request, lo),
-            by_key,
-            result.observations,
-            slot_of,
-            got,
-            flagged,
-            report,
-        )
-    except SourceError as exc:  # a streamed payload can turn out broken part-way through
-        error = f"{type(exc).__name__}: {exc}"
+    for attempt in range(1, FETCH_ATTEMPTS + 1):
+        got = {s.key: bytearray(len(wanted_days)) for s in series}
+        try:
+            result, error, flagged = _fetch_and_store(
+                app, fetch, describe(request, lo), slot_of, got, report
+            )
+            break
+        except StaleAnswer:
+            if attempt == FETCH_ATTEMPTS:
+                raise  # the message fails and comes back, to be fetched once more
+            report.refetched += 1
+            logger.info("%s: an answer older than a stored value, fetched again", describe(request))
     report.flagged = len(flagged)
     app.failpoints.hit("scrape.after_write")
 
@@ -261,6 +253,51 @@ def scrape(app: StageContext, request: DownloadRequest) -> ScrapeReport:
             follow_splits(app, lo, by_key, result.splits, report, owed)
     app.failpoints.hit("scrape.after_pending")
     return report
+
+
+FETCH_ATTEMPTS = 2
+"""Fetches of one message's request when its answer turns out older than a stored value
+(:class:`StaleAnswer`): the answer and one more; the next stale one fails the message, which is
+delivered (and fetched) again."""
+
+
+def _fetch_and_store(
+    app: StageContext,
+    fetch: FetchRequest,
+    seen_by: str,
+    slot_of: dict[date, int],
+    got: dict[str, bytearray],
+    report: ScrapeReport,
+) -> tuple[FetchResult, str | None, Flagged]:
+    """One request of :func:`scrape` and its answer stored (:func:`_store_stream`): the
+    answer, its error (None: it succeeded) and the values set aside. The instant the request
+    is sent stamps the answer (its values are at least that new, and no newer than the write):
+    StaleAnswer when a date it would revise was stored after it."""
+    report.source_requests += 1
+    error: str | None = None
+    sent_at = app.clock.now()
+    try:
+        result = app.sources[fetch.series[0].source].fetch(fetch)
+    except SourceError as exc:
+        error = f"{type(exc).__name__}: {exc}"
+        result = FetchResult(observations=[])
+    app.failpoints.hit("scrape.after_fetch")
+    flagged: Flagged = {}
+    try:
+        _store_stream(
+            app,
+            (fetch.start, fetch.end),
+            (seen_by, sent_at),
+            {s.key: s for s in fetch.series},
+            result.observations,
+            slot_of,
+            got,
+            flagged,
+            report,
+        )
+    except SourceError as exc:  # a streamed payload can turn out broken part-way through
+        error = f"{type(exc).__name__}: {exc}"
+    return result, error, flagged
 
 
 def _servable(
@@ -549,6 +586,7 @@ def _reread(app: StageContext, series: Series, stored: list[date], report: Scrap
     seen_by = f"split {series.fetch_unit} {first.isoformat()}..{last.isoformat()}"
     report.source_requests += 1
     flagged: Flagged = {}  # no date of a re-read becomes PENDING: each one is logged
+    sent_at = app.clock.now()
     try:
         result = app.sources[series.source].fetch(
             FetchRequest(series.fetch_unit, (series,), first, last)
@@ -556,7 +594,7 @@ def _reread(app: StageContext, series: Series, stored: list[date], report: Scrap
         _store_stream(
             app,
             (first, last),
-            seen_by,
+            (seen_by, sent_at),
             {series.key: series},
             (obs for obs in result.observations if obs.date in dates),
             {},
@@ -577,7 +615,7 @@ def _reread(app: StageContext, series: Series, stored: list[date], report: Scrap
 def _store_stream(
     app: StageContext,
     span: tuple[date, date],
-    seen_by: str,
+    answer: tuple[str, datetime],
     by_key: dict[str, Series],
     observations: Iterable[Observation],
     slot_of: dict[date, int],
@@ -586,15 +624,18 @@ def _store_stream(
     report: ScrapeReport,
 ) -> None:
     """Check and store the source's observations dated in ``span`` a batch at a time
-    (``seen_by`` names the request in a revision's history); mark requested dates stored in
-    ``got``. An error raised by the stream propagates after the batch so far is stored; a
+    (``answer``: how a revision's history names the request, and the instant it was sent:
+    StaleAnswer when a date it would revise was stored after that); mark requested dates
+    stored in ``got``. An error raised by the stream propagates after the batch so far is stored; a
     failed write propagates at once. Adapters give each date once (FRED's date given twice
     with two values is a retry note); a date a batch has already is replaced by the later
     row, logged when its value differs (across batches the later one is a revision)."""
     now = app.clock.now()
     today = now.astimezone(SAO_PAULO).date()
     lo, hi = span
+    seen_by = answer[0]
     batch: dict[tuple[str, date], Observation] = {}
+    ours = _Held(lo, hi)
 
     def flush() -> None:
         if not batch:
@@ -608,8 +649,10 @@ def _store_stream(
         stamp = app.clock.now()
         for attempt in range(1, RACE_ATTEMPTS + 1):
             try:
-                _write_groups(app, by_key, groups, stored, stamp, seen_by, report)
+                _write_groups(app, by_key, groups, stored, (stamp, *answer), ours, report)
                 break
+            except StaleAnswer:
+                raise  # read again, the answer would still be older: it is fetched again
             except StoreRaced:
                 # Another writer changed a date between this one's read and its conditional
                 # write: read again and compare afresh (what was written is equal now).
@@ -618,6 +661,7 @@ def _store_stream(
                 stored = _stored_around(app, groups)
         for key, group in groups.items():
             marks = got[key]
+            ours.mark(key, group)
             for obs in group:
                 flagged.pop((key, obs.date), None)  # a later, plausible row for the date won
                 slot = slot_of.get(obs.date)
@@ -681,9 +725,10 @@ def _schedule_day_attrs(schedule: str, calendar: str, day: date) -> _DayAttrs:
     return _DayAttrs(attrs)
 
 
-_COMPARED = ("value", "attrs", "revisions")
+_COMPARED = ("value", "attrs", "revisions", "updated_at")
 """What a scraper reads of stored records to compare with what came back (and to revise them
-conditionally: the history's length is the revision's check)."""
+conditionally: the history's length is the revision's check; ``updated_at`` whether the
+stored value is newer than the answer)."""
 RACE_ATTEMPTS = 3
 """Reads and conditional writes of one batch when other writers keep changing its dates."""
 
@@ -693,12 +738,17 @@ def _write_groups(
     by_key: dict[str, Series],
     groups: dict[str, list[Observation]],
     stored: dict[str, dict[date, Record]],
-    stamp: datetime,
-    seen_by: str,
+    stamps: tuple[datetime, str, datetime],
+    ours: _Held,
     report: ScrapeReport,
 ) -> None:
     """Add a batch's new values and revise its changed ones, conditionally: StoreRaced when a
-    date changed since ``stored`` was read (what was written so far is counted)."""
+    date changed since ``stored`` was read, StaleAnswer when a date to revise was stored after
+    the answer's request was sent (what was written so far is counted). ``stamps``: the
+    instant of this write, how a revision names the request, and when it was sent; ``ours``:
+    the dates an earlier batch of the same answer holds (written after the request by this
+    answer itself, so no later answer's)."""
+    stamp, seen_by, sent_at = stamps
     new, revisions = _values_to_store(by_key, groups, stored, stamp)
     # Conditional: a date another scraper stored meanwhile is refused, not overwritten, and
     # compared below like any stored value.
@@ -709,6 +759,12 @@ def _write_groups(
         revisions += _refused_changes(app, new, refused)
     for obs, current in revisions:
         assert current.value is not None  # _changed compares OK values only
+        answered_at = None if ours.holds(obs.key, obs.date) else sent_at
+        if written_since(current.updated_at, answered_at, stamp):
+            raise StaleAnswer(
+                f"{obs.key} {obs.date} was stored at {current.updated_at}, after this answer's "
+                f"request ({sent_at}): {current.value} may be the later value, not {obs.value}"
+            )
         kind = change_kind(
             by_key[obs.key].derived_attrs,
             (current.value, current.attrs),
@@ -724,13 +780,39 @@ def _write_groups(
         )
         # Another revision or adjustment meanwhile, even of attrs: read again. A redelivered
         # message finds the new attributes stored and adds nothing (_changed is False).
+        # Stored after the request was sent, meanwhile: read again, the check above says so.
         seen = len(current.revisions)
-        if not app.store.revise(obs.key, obs.date, revision, obs.attrs, history=seen):
+        if not app.store.revise(
+            obs.key, obs.date, revision, obs.attrs, history=seen, answered_at=answered_at
+        ):
             raise StoreRaced(f"{obs.key} {obs.date} changed while it was being revised")
         if kind is HistoryKind.ADJUSTMENT:
             report.adjusted += 1
         else:
             report.revised += 1
+
+
+class _Held:
+    """The dates an answer's earlier batches held, per key: one byte per day of its span (so
+    memory grows with the span, not with the values). A date seen again in a later batch (an
+    answer giving it twice) finds the record written after the request by the answer itself,
+    which is no later answer: the later row revises it, as before."""
+
+    def __init__(self, lo: date, hi: date) -> None:
+        self._lo, self._days = lo, (hi - lo).days + 1
+        self._marks: dict[str, bytearray] = {}
+
+    def mark(self, key: str, observations: Iterable[Observation]) -> None:
+        marks = self._marks.get(key)
+        if marks is None:
+            marks = self._marks[key] = bytearray(self._days)
+        lo = self._lo
+        for obs in observations:
+            marks[(obs.date - lo).days] = 1
+
+    def holds(self, key: str, day: date) -> bool:
+        marks = self._marks.get(key)
+        return marks is not None and bool(marks[(day - self._lo).days])
 
 
 def _unexpected(new: list[Record], refused: list[tuple[str, date]]) -> int:
@@ -745,6 +827,14 @@ def _unexpected(new: list[Record], refused: list[tuple[str, date]]) -> int:
 class StoreRaced(RuntimeError):
     """A stored value changed between the scraper's read and its conditional write; the
     message fails and is redelivered."""
+
+
+class StaleAnswer(StoreRaced):
+    """An answer would revise a value stored after its request was sent: that value may come
+    from a later answer (another reader's, stored while this one was on its way), and writing
+    this one over it would put back what the source has corrected. Skipping the date could
+    drop a value the source published after the stored one, so the source is asked again
+    (:data:`FETCH_ATTEMPTS`), and then the message fails and is redelivered, as raced."""
 
 
 def _changed(current: Record | None, value: Decimal, attrs: dict[str, AttrValue]) -> bool | None:
