@@ -54,7 +54,7 @@ def test_a_new_lake_is_empty(storage: LakeStorage, tmp_path: Path) -> None:
     assert storage.partitions() == []
     assert storage.read_manifest() == {"files": {}, "http": {}}
     assert storage.fetch_partition("GASOLINE", "2025-03", tmp_path) is None
-    assert not any(storage.query_root(tmp_path / "q").rglob("*.parquet"))
+    assert not any(storage.query_root(lambda: tmp_path / "q").rglob("*.parquet"))
 
 
 def test_partitions_are_replaced_and_listed(storage: LakeStorage, tmp_path: Path) -> None:
@@ -69,7 +69,7 @@ def test_partitions_are_replaced_and_listed(storage: LakeStorage, tmp_path: Path
     work.mkdir()
     got = storage.fetch_partition("LPG", "2025-04", work)
     assert got is not None and got.read_bytes() == b"second version"
-    root = storage.query_root(tmp_path / "q")
+    root = storage.query_root(lambda: tmp_path / "q")
     assert (root / partition_path("LPG", "2025-04")).read_bytes() == b"second version"
     assert (root / partition_path("GASOLINE", "2025-03")).read_bytes() == b"first version"
 
