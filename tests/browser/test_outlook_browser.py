@@ -255,18 +255,39 @@ def test_the_accuracy_card_names_the_first_week_really_scored(page: Page, outloo
     assert foot == f"{one['n']} weeks since {first:%b} {first.day}, {first.year}"
 
 
+def _first_accuracy_as(page: Page, outlook_url: str, area: str, verdict: str, **fields) -> None:
+    """Open the Outlook view of gasoline in ``area`` with the API's 1-week accuracy and verdict
+    replaced as given (the page alone is under test)."""
+
+    def edit(route: Route) -> None:
+        body = route.fetch().json()
+        body["accuracy"][0].update(fields)
+        body["verdict"] = verdict
+        route.fulfill(json=body)
+
+    page.route("**/api/outlook?*", edit)
+    page.goto(f"{outlook_url}/?view=outlook&fuel=GASOLINE&area={area}&lang=en")
+    _ready(page)
+
+
+def test_the_verdict_quotes_the_bands_coverage_over_the_models_own_weeks(
+    page: Page, outlook_url: str
+) -> None:
+    # The verdict says "over the last {weeks}", the model's own weeks (n - no_change_n): the
+    # coverage it quotes is theirs (coverage80_model), not every week's, the fallback's too.
+    own = {"coverage80_model": 0.6, "coverage95_model": 0.85}
+    every = {"coverage80": 0.9, "coverage95": 0.99}
+    _first_accuracy_as(
+        page, outlook_url, "SP", "beats", n=40, no_change_n=20, ratio=0.8, dm_p=0.01, **own, **every
+    )
+    verdict = page.locator("#outlook-verdict").inner_text()
+    assert "over the last 20 weeks (80% bands held 60%, 95% bands 85%)" in verdict
+
+
 def test_few_scored_weeks_give_no_verdict_on_the_page(page: Page, outlook_url: str) -> None:
     # The API gives no verdict under min_scored_weeks (tests/dashboard/test_outlook_verdict.py);
     # the page then says how many weeks were scored and how many are needed.
-    def few(route: Route) -> None:
-        body = route.fetch().json()
-        body["accuracy"][0].update(n=1, ratio=1.3)
-        body["verdict"] = "unknown"
-        route.fulfill(json=body)
-
-    page.route("**/api/outlook?*", few)
-    page.goto(f"{outlook_url}/?view=outlook&fuel=GASOLINE&area=BR&lang=en")
-    _ready(page)
+    _first_accuracy_as(page, outlook_url, "BR", "unknown", n=1, ratio=1.3)
     verdict = page.locator("#outlook-verdict").inner_text()
     assert verdict.startswith("Not enough scored weeks yet")
     assert "scored for 1 week, and at least 12 are needed" in verdict

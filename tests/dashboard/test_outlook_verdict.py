@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -129,6 +130,22 @@ def test_the_fallback_weeks_neither_dilute_the_ratio_nor_count_towards_a_verdict
     out = accuracy_out(*served_score(more + fallback, (1,)), None)
     assert out.dm_p is not None and out.dm_p < 0.05
     assert verdict_of([out]) == "beats"
+
+
+def test_the_accuracy_gives_the_models_own_coverage_beside_every_forecasts() -> None:
+    """Synthetic: 10 model forecasts, 4 of them outside their 80% band, and 30 no-change
+    fallback forecasts inside theirs. The served coverage of every forecast (36/40) is mostly
+    the fallback's; the model's own (6/10) is served beside it, and is None without any."""
+    model = [_scored(w, 6.0, 6.01, False) for w in range(10)]
+    model = [replace(s, lo80=s.actual + 0.01) for s in model[:4]] + model[4:]
+    fallback = [_scored(10 + w, 6.0, 6.0, True) for w in range(30)]
+    out = accuracy_out(*served_score(model + fallback, (1,)), None)
+    assert (out.n, out.no_change_n) == (40, 30)
+    assert (out.coverage80, out.coverage80_model) == (0.9, 0.6)
+    assert out.coverage95 == out.coverage95_model == 1.0
+    alone = accuracy_out(*served_score(fallback, (1,)), None)
+    assert alone.coverage80 == 1.0 and alone.coverage80_model is None
+    assert alone.coverage95_model is None
 
 
 def test_a_ratio_the_test_cannot_tell_from_no_change_is_no_verdict_either_way() -> None:

@@ -5,7 +5,9 @@ every request: exact JSON, compared with the answers that version of the code ga
 fixture store (``outlook_api_golden.json``, written by ``python -m
 tests.outlook.test_outlook_api_reads`` at that commit). Its two CSV answers were replaced in
 session 24, when the CSVs gained the views' own fields as columns after the old ones: every JSON
-answer was checked unchanged and each old CSV row the new row's leading cells."""
+answer was checked unchanged and each old CSV row the new row's leading cells. Later in session
+24 each accuracy row gained ``coverage80_model`` and ``coverage95_model`` (the only change: 24
+added lines, the fixture's with no fallback week, so each equal to its ``coverage80``/``95``)."""
 
 from __future__ import annotations
 

@@ -19,7 +19,7 @@ from .conftest import DATASETS
 
 SP = ZoneInfo("America/Sao_Paulo")
 FIELDS = {"fuel", "area", "horizon", "n", "mae", "naive_mae", "ratio", "bias", "coverage80",
-          "coverage95", "dm_p", "no_change_n"}  # fmt: skip
+          "coverage95", "dm_p", "no_change_n", "coverage80_model", "coverage95_model"}  # fmt: skip
 
 
 def test_backtest_prints_every_field_per_fuel_area_and_horizon():
@@ -56,6 +56,8 @@ def test_backtest_prints_every_field_per_fuel_area_and_horizon():
     assert all(abs(r["ratio"] - r["mae"] / r["naive_mae"]) < 0.01 for r in rows)
     assert all(0.0 <= r["dm_p"] <= 1.0 for r in rows)  # Diebold-Mariano, vs no-change
     assert all(r["no_change_n"] == 0 for r in rows)  # Brazil's own model: no fallback
+    assert all(r["coverage80_model"] == r["coverage80"] for r in rows)  # so its every week
+    assert all(r["coverage95_model"] == r["coverage95"] for r in rows)
 
 
 def test_a_states_backtest_is_the_pooled_panels():
@@ -112,6 +114,10 @@ def test_a_states_backtest_is_the_pooled_panels():
     assert [r["ratio"] for r in rows] == [round(s.ratio, 3) for s in led]
     assert [r["ratio"] for r in rows] != [round(s.ratio, 3) for s in pooled]
     assert [r["mae"] for r in rows] == [round(s.mae, 4) for s in led]
+    # the bands' coverage over every scored week, and over the model's own beside it
+    assert [r["coverage80"] for r in rows] == [round(s.coverage80, 3) for s in pooled]
+    assert [r["coverage80_model"] for r in rows] == [round(s.coverage80, 3) for s in led]
+    assert [r["coverage95_model"] for r in rows] == [round(s.coverage95, 3) for s in led]
     assert rows == [{"fuel": "ETHANOL", "area": "SP"} | s.as_dict() for s in served_score(scored)]
 
 

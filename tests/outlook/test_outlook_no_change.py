@@ -11,7 +11,7 @@ demo store's real case is checked end to end in tests/e2e/test_demo_outlook.py.
 from __future__ import annotations
 
 import math
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import numpy as np
@@ -19,7 +19,13 @@ import pytest
 
 from fuelpipe.adapters import _dynamo_items as items
 from fuelpipe.outlook import pooled
-from fuelpipe.outlook.backtest import model_weeks, score, served_score, walk_forward_panel
+from fuelpipe.outlook.backtest import (
+    Scored,
+    model_weeks,
+    score,
+    served_score,
+    walk_forward_panel,
+)
 from fuelpipe.outlook.forecast import (
     NATIONAL_ENDS_BEFORE,
     NATIONAL_NO_FORECAST,
@@ -156,6 +162,10 @@ def test_the_served_score_compares_the_model_on_its_own_weeks(synthetic_led) -> 
     for served, every, led in zip(served_score(rows), score(rows), score(own), strict=True):
         assert (served.n, served.no_change_n) == (every.n, every.no_change_n)
         assert (served.coverage80, served.coverage95) == (every.coverage80, every.coverage95)
+        assert (served.coverage80_model, served.coverage95_model) == (
+            led.coverage80,
+            led.coverage95,
+        )
         assert (served.mae, served.naive_mae, served.bias) == (led.mae, led.naive_mae, led.bias)
         assert (served.ratio, served.dm_p) == (led.ratio, led.dm_p)
         assert served.ratio != every.ratio  # counting the fallback's weeks moved it
@@ -164,6 +174,43 @@ def test_the_served_score_compares_the_model_on_its_own_weeks(synthetic_led) -> 
         assert served.n == served.no_change_n == every.n > 0
         assert np.isnan(served.ratio) and np.isnan(served.dm_p)
         assert served.mae == every.mae == every.naive_mae
+
+
+def _band_row(week: int, no_change: bool, inside80: bool, inside95: bool) -> Scored:
+    """One scored 1-week forecast (SYNTHETIC) whose outcome falls inside its 80% and 95% bands
+    or not, as told."""
+    actual = 6.0
+    return Scored(
+        as_of_week=date(2025, 1, 5) + timedelta(weeks=week),
+        horizon=1,
+        week=date(2025, 1, 12) + timedelta(weeks=week),
+        actual=actual,
+        point=actual if no_change else actual + 0.01,
+        naive=actual,
+        lo80=actual - (0.05 if inside80 else -0.02),
+        hi80=actual + 0.05,
+        lo95=actual - (0.1 if inside95 else -0.01),
+        hi95=actual + 0.1,
+        no_change=no_change,
+    )
+
+
+def test_the_coverage_is_given_over_the_models_own_forecasts_beside_every_ones() -> None:
+    """Synthetic: 10 model forecasts, 6 inside their 80% band and 8 inside their 95%, and 30
+    no-change fallback forecasts, all inside both. Over every one the bands cover 36/40 and
+    38/40, the fallback's lifting them; over the model's own, 6/10 and 8/10: each is reported,
+    by ``score`` and as served (``served_score``, the dashboard's and the CLI's)."""
+    model = [_band_row(w, False, w < 6, w < 8) for w in range(10)]
+    fallback = [_band_row(10 + w, True, True, True) for w in range(30)]
+    for got in (*score(model + fallback, (1,)), *served_score(model + fallback, (1,))):
+        assert (got.n, got.no_change_n) == (40, 30)
+        assert (got.coverage80, got.coverage95) == (36 / 40, 38 / 40)
+        assert (got.coverage80_model, got.coverage95_model) == (0.6, 0.8)
+        assert got.as_dict()["coverage80_model"] == 0.6
+    (alone,) = served_score(fallback, (1,))  # no model forecast: no model coverage
+    assert alone.coverage80 == 1.0 and math.isnan(alone.coverage80_model)
+    (brazil,) = score(model, (1,))  # no fallback: the model's coverage is every forecast's
+    assert (brazil.coverage80_model, brazil.coverage95_model) == (0.6, 0.8)
 
 
 def test_the_fallback_and_its_reason_are_stored_and_read_back(synthetic_led) -> None:

@@ -1,8 +1,10 @@
 """The states' bands on a short history, on the REAL bundled history: short histories cut from
 the gasoline states' long one (2004–2019), each as long as the short one since 2024-06, cover
 their nominal share on average, and the short history's own coverage at 4 weeks (under it)
-lies within the cuts' spread: what docs/OUTLOOK_BACKTEST.md concludes from them (no band rule
-measured did better there without widening the long history's). And the cuts' mechanics, on a
+lies within the cuts' spread, all over every scored week (the no-change fallback's too): what
+docs/OUTLOOK_BACKTEST.md concludes from them (no band rule measured did better there without
+widening the long history's; over the model's own forecasts alone it gives the short history's
+coverage beside the led cuts', lower at 4 weeks). And the cuts' mechanics, on a
 synthetic panel: each cut is the panel walked on its weeks alone."""
 
 from __future__ import annotations

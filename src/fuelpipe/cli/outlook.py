@@ -91,7 +91,8 @@ def backtest(
 
     A state's weeks served no change (Brazil had no forecast from them) are counted under
     `fallback` (`no_change_n`) and left out of the MAEs, ratio, bias and DM p, as on the
-    dashboard: they are no evidence either way."""
+    dashboard: they are no evidence either way. The bands' coverage is given over every scored
+    week (`cov80`, `cov95`) and over the model's own (`cov80 model`, `cov95 model`)."""
     cli = _cli()
     fuels = _check(fuel or list(DEFAULT_FUELS), tuple(FUEL_PRODUCTS), "--fuel")
     areas = _check(area or ["BR"], AREAS, "--area")
@@ -177,7 +178,8 @@ def backtest(
         return
     # A state's no-change fallback weeks (Brazil had no forecast from them) are no evidence:
     # mae, naive_mae, ratio, bias and dm_p are the model's own weeks' (`served_score`, as the
-    # dashboard's), n and the coverage every scored week's, and `fallback` counts the others.
+    # dashboard's), n and the coverage every scored week's, and `fallback` counts the others;
+    # the coverage over the model's own weeks is given beside (the fallback's bands differ).
     table = Table(
         "fuel",
         "area",
@@ -190,6 +192,8 @@ def backtest(
         "bias",
         "cov80",
         "cov95",
+        "cov80 model",
+        "cov95 model",
         "dm_p",
     )
     for r in rows:
@@ -201,7 +205,17 @@ def backtest(
             str(r["no_change_n"]),
             *(
                 "—" if r[k] is None else f"{r[k]:.4g}"
-                for k in ("mae", "naive_mae", "ratio", "bias", "coverage80", "coverage95", "dm_p")
+                for k in (
+                    "mae",
+                    "naive_mae",
+                    "ratio",
+                    "bias",
+                    "coverage80",
+                    "coverage95",
+                    "coverage80_model",
+                    "coverage95_model",
+                    "dm_p",
+                )
             ),
         )
     cli.console.print(table)

@@ -108,6 +108,11 @@ class AccuracyOut(BaseModel):
     ``dm_p`` are over the other ``n - no_change_n`` (:func:`accuracy_out`), and the verdict
     needs MIN_SCORED_WEEKS of those; when all of them, ``ratio`` and ``dm_p`` are None, as no
     change compared with itself says nothing (the verdict is ``not_applicable``)."""
+    coverage80_model: float | None = None
+    """The 80% band's coverage over the model's own ``n - no_change_n`` forecasts (None when
+    there were none); ``coverage80`` is over all ``n``, the fallback's no-change bands too."""
+    coverage95_model: float | None = None
+    """The 95% band's, likewise."""
 
 
 OUTLOOK_CSV_FIELDS = [
@@ -387,7 +392,8 @@ def fill_forecast(view: OutlookView, stored: StoredForecast) -> None:
 def accuracy_out(s: Score, first_week: date | None) -> AccuracyOut:
     """One horizon's backtest score as served (``s`` from
     :func:`~fuelpipe.outlook.backtest.served_score`): the n and the bands' coverage every
-    served forecast's; the MAEs, their ratio, the bias and the p-value the model's against no
+    served forecast's, and the coverage over the model's own beside it; the MAEs, their ratio,
+    the bias and the p-value the model's against no
     change on the model's weeks only, as a fallback week's loss difference is 0 by
     construction. No ratio and no p-value when every scored forecast was the fallback (no
     change against itself); its MAEs are then no change's."""
@@ -403,6 +409,8 @@ def accuracy_out(s: Score, first_week: date | None) -> AccuracyOut:
         coverage95=_num(s.coverage95),
         dm_p=_num(s.dm_p),
         no_change_n=s.no_change_n,
+        coverage80_model=_num(s.coverage80_model),
+        coverage95_model=_num(s.coverage95_model),
     )
 
 

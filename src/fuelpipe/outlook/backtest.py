@@ -83,6 +83,12 @@ class Score:
     no_change_n: int = 0
     """How many of the ``n`` were the no-change fallback (``Scored.no_change``): when all of
     them, the ratio is no change's over itself, 1 by construction, and says nothing."""
+    coverage80_model: float = math.nan
+    """The 80% band's coverage over the model's own forecasts only, the ``n - no_change_n``
+    that were not the fallback (NaN when none were): ``coverage80`` counts the fallback's
+    no-change bands too, and on the states' short history those were most of the n."""
+    coverage95_model: float = math.nan
+    """The 95% band's, likewise."""
 
     def as_dict(self) -> dict[str, float | int]:
         """Rounded for printing."""
@@ -97,6 +103,8 @@ class Score:
             "coverage95": round(self.coverage95, 3),
             "dm_p": round(self.dm_p, 3),
             "no_change_n": self.no_change_n,
+            "coverage80_model": round(self.coverage80_model, 3),
+            "coverage95_model": round(self.coverage95_model, 3),
         }
 
 
@@ -183,7 +191,8 @@ def walk_forward(
 
 
 def score(scored: Iterable[Scored], horizons: Sequence[int] = REPORTED_HORIZONS) -> list[Score]:
-    """MAE, no-change MAE, their ratio, bias and interval coverage per horizon."""
+    """MAE, no-change MAE, their ratio, bias and interval coverage per horizon; the coverage
+    also over the model's own forecasts alone (``coverage80_model``: not the fallback's)."""
     by_h: dict[int, list[Scored]] = {h: [] for h in horizons}
     for s in scored:
         if s.horizon in by_h:
@@ -200,6 +209,9 @@ def score(scored: Iterable[Scored], horizons: Sequence[int] = REPORTED_HORIZONS)
         lo95, hi95 = np.array([r.lo95 for r in rows]), np.array([r.hi95 for r in rows])
         mae = float(np.mean(np.abs(point - actual)))
         naive_mae = float(np.mean(np.abs(naive - actual)))
+        in80 = (actual >= lo80) & (actual <= hi80)
+        in95 = (actual >= lo95) & (actual <= hi95)
+        own = ~np.array([r.no_change for r in rows])
         out.append(
             Score(
                 horizon=h,
@@ -208,10 +220,12 @@ def score(scored: Iterable[Scored], horizons: Sequence[int] = REPORTED_HORIZONS)
                 naive_mae=naive_mae,
                 ratio=mae / naive_mae if naive_mae > 0 else np.nan,
                 bias=float(np.mean(point - actual)),
-                coverage80=float(np.mean((actual >= lo80) & (actual <= hi80))),
-                coverage95=float(np.mean((actual >= lo95) & (actual <= hi95))),
+                coverage80=float(np.mean(in80)),
+                coverage95=float(np.mean(in95)),
                 dm_p=diebold_mariano(np.abs(point - actual) - np.abs(naive - actual), h),
-                no_change_n=sum(r.no_change for r in rows),
+                no_change_n=int(np.sum(~own)),
+                coverage80_model=float(np.mean(in80[own])) if own.any() else math.nan,
+                coverage95_model=float(np.mean(in95[own])) if own.any() else math.nan,
             )
         )
     return out
@@ -229,9 +243,12 @@ def served_score(
 ) -> list[Score]:
     """Per horizon, the backtest as the dashboard serves it (``accuracy_out``), the CLI prints
     it and docs/OUTLOOK_BACKTEST.md gives the states' ratio: the n, the fallback's count
-    (``no_change_n``) and the bands' coverage over every scored forecast; the MAEs, their
-    ratio, the bias and the Diebold-Mariano p-value over the model's own (:func:`model_weeks`):
-    counting the fallback's weeks pulled the ratio towards 1 and inflated the p-value's n.
+    (``no_change_n``) and the bands' coverage (``coverage80``, ``coverage95``) over every
+    scored forecast, and beside it the coverage over the model's own forecasts
+    (``coverage80_model``, ``coverage95_model``, over ``n - no_change_n``); the MAEs, their
+    ratio, the bias and the Diebold-Mariano p-value over the model's own (:func:`model_weeks`)
+    alone: counting the fallback's weeks pulled the ratio towards 1 and inflated the p-value's
+    n, and on the states' short history its no-change bands covered more than the model's.
     When every scored forecast was the fallback, the ratio and the p-value are NaN (no change
     against itself: 1 and undefined) and the MAEs and bias every forecast's (no change's)."""
     led = score(model_weeks(scored), horizons)

@@ -340,8 +340,9 @@
         // the verdict's weeks: the model's own forecasts (the no-change fallback's are no evidence)
         weeks: kit.count(one ? one.n - (one.no_change_n || 0) : 0, "week"),
         min: fmt.num(view.min_scored_weeks || 12, 0),
-        c80: fmt.pct(one && one.coverage80 !== null ? one.coverage80 * 100 : null, 0, false),
-        c95: fmt.pct(one && one.coverage95 !== null ? one.coverage95 * 100 : null, 0, false),
+        // the bands' coverage over those same weeks (not the fallback's no-change bands)
+        c80: fmt.pct(one && one.coverage80_model !== null ? one.coverage80_model * 100 : null, 0, false),
+        c95: fmt.pct(one && one.coverage95_model !== null ? one.coverage95_model * 100 : null, 0, false),
         p: fmt.num(one && one.dm_p !== null && one.dm_p !== undefined ? one.dm_p : null, 2),
       };
       const verdict = document.getElementById("outlook-verdict");
