@@ -119,16 +119,20 @@ def record_demo_clocks(
     store.put_meta(DEMO_SERIES_CLOCKS, json.dumps(clocks, sort_keys=True))
 
 
-def refuse_a_store_it_did_not_fill(cfg: Settings, fail: Callable[[str], typer.Exit]) -> None:
+def refuse_a_store_it_did_not_fill(
+    cfg: Settings, fail: Callable[[str], typer.Exit], **wiring: Any
+) -> None:
     """The demo fills the store with the bundled data and stamps the demo's clock in it, which
     every later command on it then runs at: a store with records of its own (the operator's,
-    at the same default FUELPIPE_DB) is refused, untouched. A store the demo filled before
-    (it carries the stamp) is the demo's to fill again."""
-    if cfg.backend != "embedded" or not cfg.db.is_file() or cfg.db.stat().st_size == 0:
+    at the same default FUELPIPE_DB, or a production DynamoDB table) is refused, untouched. A
+    store the demo filled before (it carries the stamp) is the demo's to fill again.
+    ``wiring`` goes to :func:`open_home` (the AWS home's clients, in tests); the AWS home's
+    table and queues must exist (:func:`prepare_home`)."""
+    if cfg.backend == "embedded" and (not cfg.db.is_file() or cfg.db.stat().st_size == 0):
         return
     from fuelpipe.domain.models import Status
 
-    with open_home(cfg, read_only=True, queue_on_demand=True) as context:
+    with open_home(cfg, read_only=True, queue_on_demand=True, **wiring) as context:
         store = context.store
         if store.get_meta(DEMO_CLOCK) is not None:
             return
@@ -137,12 +141,25 @@ def refuse_a_store_it_did_not_fill(cfg: Settings, fail: Callable[[str], typer.Ex
             store.count_status(s) for s in (Status.PENDING, Status.QUARANTINED)
         )
     if filled:
+        aws = cfg.backend == "aws"
         raise fail(
-            f"{cfg.db} already holds data `fuelpipe demo` did not put there: the demo would mix "
-            "the bundled data into it and stamp its 2022 clock on it, which every later "
-            "command would then run at. Run the demo on a fresh store, e.g. "
+            f"{f'the table {cfg.table_name}' if aws else cfg.db} already holds data "
+            "`fuelpipe demo` did not put there: the demo would mix the bundled data into it "
+            "and stamp its 2022 clock on it, which every later command would then run at. Run "
+            f"the demo on a fresh store, e.g. {'FUELPIPE_BACKEND=embedded ' if aws else ''}"
             "FUELPIPE_DB=data/demo.sqlite fuelpipe demo"
         )
+
+
+def _refuse_before_filling(
+    home: Settings, *, live: bool, fail: Callable[[str], typer.Exit]
+) -> None:
+    """What the demo refuses before it writes anything, each in one line."""
+    if home.backend == "aws":
+        if live:
+            raise fail("demo --live runs the embedded home")
+        prepare_home(home)  # the table and queues the check reads (the demo makes them anyway)
+    refuse_a_store_it_did_not_fill(home, fail)
 
 
 _SOURCE_NAMES = {
@@ -214,7 +231,7 @@ def run_demo(
     speed: float = 600.0,
 ) -> None:
     """Start the replay, run every phase with progress bars, print the status, serve the panel."""
-    refuse_a_store_it_did_not_fill(Settings(**{**overrides, "now": None}), fail)
+    _refuse_before_filling(Settings(**{**overrides, "now": None}), live=live, fail=fail)
     if live:
         _run_live(console, overrides, serve=serve, port=port, fail=fail, speed=speed)
         return
