@@ -16,7 +16,7 @@ from rich.console import Console
 
 from fuelpipe.cli import display
 from fuelpipe.cli.precompute_hook import view_refresher
-from fuelpipe.domain.calendars import get_calendar
+from fuelpipe.domain.calendars import get_calendar, period_start
 from fuelpipe.domain.catalog import DEFAULT_CATALOG, Series
 from fuelpipe.domain.instants import SAO_PAULO
 from fuelpipe.homes import open_home, prepare_home
@@ -56,11 +56,13 @@ def plan_phases(coverage: Mapping[str, Any]) -> list[DemoPhase]:
     """Series with real data in the window run with `--now` at its end; the few whose real data
     lies only beyond it (weekly state prices) get a second phase over their own range.
 
-    Each series is asked only for the dates its real file covers: from the later of the window
-    start and its first real date, up to its last real date (a file that ends early, such as
-    PETR3's, gets an earlier `--now`; one that runs on past the window, such as the PTAX the
-    state weeks' outlook needs, a later one). The replay never published anything outside that span,
-    so asking for it would only leave PENDING records for dates no source ever had.
+    Each series is asked only for the dates its real file covers: from the later of its first
+    real date and the start of its calendar period holding the window start (the ANP week of
+    Sunday 2021-05-16, the month of 2021-05-01: bundled, and published long before the demo's
+    clock), up to its last real date (a file that ends early, such as PETR3's, gets an earlier
+    `--now`; one that runs on past the window, such as the PTAX the state weeks' outlook needs,
+    a later one). The replay never published anything outside that span, so asking for it
+    would only leave PENDING records for dates no source ever had.
     """
     window = coverage["window"]
     w_start, w_end = date.fromisoformat(window["start"]), date.fromisoformat(window["end"])
@@ -76,17 +78,13 @@ def plan_phases(coverage: Mapping[str, Any]) -> list[DemoPhase]:
             cal = get_calendar(entry.calendar)
             if last > w_end or cal.next_expected(last) <= entry.published_through(now):
                 now = _published(last, entry)
-            in_window.setdefault((max(w_start, first), now), []).append(entry)
+            since = max(period_start(cal, w_start), first)
+            in_window.setdefault((since, now), []).append(entry)
         else:
             later.setdefault(f"{first.isoformat()}..{last.isoformat()}", []).append(entry)
     groups = sorted(in_window.items(), key=lambda item: -len(item[1]))
     phases = [
-        DemoPhase(
-            "window" if i == 0 else f"window ({', '.join(s.key for s in series)})",
-            series,
-            since,
-            now,
-        )
+        DemoPhase("window" if i == 0 else f"window ({_label(series)})", series, since, now)
         for i, ((since, now), series) in enumerate(groups)
     ]
     for span, series in sorted(later.items()):
@@ -96,6 +94,13 @@ def plan_phases(coverage: Mapping[str, Any]) -> list[DemoPhase]:
         now = max(_end_of(last), *(_published(last, s) for s in series))
         phases.append(DemoPhase(f"beyond the window ({span})", series, first, now, False))
     return phases
+
+
+def _label(series: list[Series]) -> str:
+    """A phase's few keys, or the families of its many (``FUEL``: the weekly ANP series)."""
+    if len(series) <= 3:
+        return ", ".join(s.key for s in series)
+    return ", ".join(sorted({s.kind.value for s in series}))
 
 
 def demo_series_clocks(store: Store) -> dict[str, datetime]:
