@@ -165,6 +165,10 @@ def _refuse_before_filling(
             raise fail("demo --live runs the embedded home")
         prepare_home(home)  # the table and queues the check reads (the demo makes them anyway)
     refuse_a_store_it_did_not_fill(home, fail)
+    if not live:  # the live demo ingests no station sample
+        from fuelpipe.cli.stations import refuse_a_lake_it_did_not_fill
+
+        refuse_a_lake_it_did_not_fill(home, fail)
 
 
 _SOURCE_NAMES = {
