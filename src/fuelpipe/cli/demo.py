@@ -160,6 +160,10 @@ def _refuse_before_filling(
     home: Settings, *, live: bool, fail: Callable[[str], typer.Exit]
 ) -> None:
     """What the demo refuses before it writes anything, each in one line."""
+    if home.backend == "embedded":
+        from fuelpipe.cli.main import _check_store_path  # here: main imports this module
+
+        _check_store_path(home.db, writes=True, creates=True)  # as `run` checks it
     if home.backend == "aws":
         if live:
             raise fail("demo --live runs the embedded home")
