@@ -311,22 +311,40 @@ def run_demo(
     if missing:
         raise fail(f"{missing} expected dates are still missing after the demo")
     if serve:
-        from fuelpipe.dashboard.server import serve as serve_dashboard
+        serve_panel(
+            console, cfg, port=port, now=phases[0].now, stations=lake, series_clocks=series_clocks
+        )
 
-        last_now = phases[0].now
-        from fuelpipe.homes import alert_reader, open_intraday
 
-        with open_home(cfg, clock=FixedClock(last_now)) as context, open_intraday(cfg) as points:
-            console.print(f"\ndashboard: [bold]http://127.0.0.1:{port}/[/] (Ctrl+C to stop)")
-            serve_dashboard(
-                context.store,
-                context.catalog,
-                context.queue,
-                host="127.0.0.1",
-                port=port,
-                clock=context.clock,
-                stations=lake,
-                series_clocks=series_clocks,
-                intraday=points,
-                alerts=alert_reader(cfg),
-            )
+def serve_panel(
+    console: Console,
+    cfg: Settings,
+    *,
+    port: int,
+    now: datetime,
+    stations: Any,
+    series_clocks: Mapping[str, datetime],
+) -> None:
+    """Serve the dashboard on the demo's store at its clock ``now``. The port is checked again
+    first: another demo may have taken it while this one ran (the CLI checked it at the start),
+    and its URL must not be printed as this one's before the bind fails."""
+    from fuelpipe.adapters.clock import FixedClock
+    from fuelpipe.cli.main import _check_port  # here: main imports this module
+    from fuelpipe.dashboard.server import serve as serve_dashboard
+    from fuelpipe.homes import alert_reader, open_intraday
+
+    _check_port("127.0.0.1", port)
+    with open_home(cfg, clock=FixedClock(now)) as context, open_intraday(cfg) as points:
+        console.print(f"\ndashboard: [bold]http://127.0.0.1:{port}/[/] (Ctrl+C to stop)")
+        serve_dashboard(
+            context.store,
+            context.catalog,
+            context.queue,
+            host="127.0.0.1",
+            port=port,
+            clock=context.clock,
+            stations=stations,
+            series_clocks=series_clocks,
+            intraday=points,
+            alerts=alert_reader(cfg),
+        )
