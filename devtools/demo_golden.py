@@ -29,7 +29,8 @@ _SUMMARY = re.compile(r"^\d+ series, [\d,]+ records, ")
 
 def run_demo(db: Path) -> str:
     """``fuelpipe demo --no-serve`` into ``db`` in a subprocess, as a user runs it; its stdout."""
-    env = {**os.environ, "FUELPIPE_DB": str(db)}
+    # the station sample goes to a lake of its own beside the store, never ./data/lake
+    env = {**os.environ, "FUELPIPE_DB": str(db), "FUELPIPE_LAKE": str(db.parent / "lake")}
     env.pop("FUELPIPE_NOW", None)
     done = subprocess.run(
         [sys.executable, "-m", "fuelpipe.cli", "demo", "--no-serve"],

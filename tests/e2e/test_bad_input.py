@@ -172,6 +172,13 @@ CASES = [
         prepare=_forget_the_demo,
     ),
     Case("demo with now", _a("--now", "2022-05-07", "demo", "--no-serve"), env=_lake),
+    # the store path check `run` makes (before, a raw SQLite error or a traceback)
+    Case("demo on a read-only store", _a("demo", "--no-serve"), env=_lake, read_only=True),
+    Case(
+        "demo store path is a directory",
+        _a("demo", "--no-serve"),
+        env=lambda c: {"FUELPIPE_DB": str(c.tmp), **_lake(c)},
+    ),
     Case(
         "demo live at infinite speed",
         _a("demo", "--live", "--no-serve", "--speed", "inf"),
@@ -586,3 +593,28 @@ def test_demo_fills_its_own_store_again(store_copy: Path, tmp_path: Path) -> Non
     assert again.returncode == 0, again.stderr
     done = fuelpipe("status", "--json", env=env)
     assert f"using its clock {DEMO_NOW}" in done.stderr
+
+
+def test_the_demo_checks_its_store_path_as_run_does(tmp_path: Path) -> None:
+    """The demo makes `run`'s store path check first: a directory, or a folder it cannot write
+    in, is the same one clear line (before, SQLite's own error, with no word of what to do)."""
+    lake = {"FUELPIPE_LAKE": str(tmp_path / "lake")}
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    done = fuelpipe("demo", "--no-serve", env={"FUELPIPE_DB": str(folder), **lake}, check=False)
+    assert done.returncode == 2, done.stderr
+    assert _one_error_line(done.stderr) == [
+        f"error: FUELPIPE_DB {folder} is a directory, not a SQLite file"
+    ]
+    if not _set_read_only(folder, True):
+        pytest.skip("cannot make a folder read-only here")
+    try:
+        env = {"FUELPIPE_DB": str(folder / "demo.sqlite"), **lake, "COLUMNS": "300"}
+        done = fuelpipe("demo", "--no-serve", env=env, check=False)
+    finally:
+        _set_read_only(folder, False)
+    assert done.returncode == 2, done.stderr
+    assert " ".join(done.stderr.split()).startswith(
+        f"error: the store's folder {folder} is read-only; this command writes to the store"
+    )
+    assert not any(folder.iterdir())

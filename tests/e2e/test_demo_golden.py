@@ -21,6 +21,14 @@ Decimal, checked field by field by a script.
 Re-recorded again in session 23 when `status`'s present came to mean what the health view's does
 (expected dates stored OK): BZ=F's row reads 245 present of 245 (its 2021-11-25 bar stays in
 unexpected), the only change; every export byte-identical.
+Re-recorded in session 24 when the demo began asking each series from the start of its calendar
+period holding the window start (cli/demo.py plan_phases): the ANP week of Sunday 2021-05-16 (42
+Brazil and region series) and the month of 2021-05-01 (179 state monthly series), bundled and
+published long before the demo's clock, had never been stored. Exactly the 442 exports of those
+221 keys changed (one more record each, checked value by value against the store of the demo
+before); the other 219 keys' exports were byte-identical. Their 221 status rows gained that date
+(expected and present +1, first 2021-05-16 or 2021-05-01), and the rows now come in the order of
+the demo's phases (the monthly series, then the weekly, then the daily ones).
 The fast test
 checks the status table and one key of each kind; the slow one, and
 ``python -m devtools.demo_golden --check``, every export.

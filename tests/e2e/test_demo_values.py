@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -129,7 +129,9 @@ def _anp(path: str, area_col: str | None) -> dict[tuple[str, str], dict[date, De
         start, price = row[col["DATA INICIAL"]], row[col["PREÇO MÉDIO REVENDA"]]
         if not isinstance(start, datetime) or not isinstance(price, int | float):
             continue
-        if not _in_window(start.date()) or row[col["PRODUTO"]] not in products:
+        # Every week the window touches: the week of Sunday 2021-05-16 holds its first day.
+        week = start.date(), start.date() + timedelta(days=6)
+        if not (week[0] <= W_END and week[1] >= W_START) or row[col["PRODUTO"]] not in products:
             continue
         area = "BR" if area_col is None else regions[row[col[area_col]]]
         out.setdefault((products[row[col["PRODUTO"]]], area), {})[start.date()] = Decimal(

@@ -16,7 +16,7 @@ from rich.console import Console
 
 from fuelpipe.cli import display
 from fuelpipe.cli.precompute_hook import view_refresher
-from fuelpipe.domain.calendars import get_calendar
+from fuelpipe.domain.calendars import get_calendar, period_start
 from fuelpipe.domain.catalog import DEFAULT_CATALOG, Series
 from fuelpipe.domain.instants import SAO_PAULO
 from fuelpipe.homes import open_home, prepare_home
@@ -56,11 +56,13 @@ def plan_phases(coverage: Mapping[str, Any]) -> list[DemoPhase]:
     """Series with real data in the window run with `--now` at its end; the few whose real data
     lies only beyond it (weekly state prices) get a second phase over their own range.
 
-    Each series is asked only for the dates its real file covers: from the later of the window
-    start and its first real date, up to its last real date (a file that ends early, such as
-    PETR3's, gets an earlier `--now`; one that runs on past the window, such as the PTAX the
-    state weeks' outlook needs, a later one). The replay never published anything outside that span,
-    so asking for it would only leave PENDING records for dates no source ever had.
+    Each series is asked only for the dates its real file covers: from the later of its first
+    real date and the start of its calendar period holding the window start (the ANP week of
+    Sunday 2021-05-16, the month of 2021-05-01: bundled, and published long before the demo's
+    clock), up to its last real date (a file that ends early, such as PETR3's, gets an earlier
+    `--now`; one that runs on past the window, such as the PTAX the state weeks' outlook needs,
+    a later one). The replay never published anything outside that span, so asking for it
+    would only leave PENDING records for dates no source ever had.
     """
     window = coverage["window"]
     w_start, w_end = date.fromisoformat(window["start"]), date.fromisoformat(window["end"])
@@ -76,17 +78,13 @@ def plan_phases(coverage: Mapping[str, Any]) -> list[DemoPhase]:
             cal = get_calendar(entry.calendar)
             if last > w_end or cal.next_expected(last) <= entry.published_through(now):
                 now = _published(last, entry)
-            in_window.setdefault((max(w_start, first), now), []).append(entry)
+            since = max(period_start(cal, w_start), first)
+            in_window.setdefault((since, now), []).append(entry)
         else:
             later.setdefault(f"{first.isoformat()}..{last.isoformat()}", []).append(entry)
     groups = sorted(in_window.items(), key=lambda item: -len(item[1]))
     phases = [
-        DemoPhase(
-            "window" if i == 0 else f"window ({', '.join(s.key for s in series)})",
-            series,
-            since,
-            now,
-        )
+        DemoPhase("window" if i == 0 else f"window ({_label(series)})", series, since, now)
         for i, ((since, now), series) in enumerate(groups)
     ]
     for span, series in sorted(later.items()):
@@ -96,6 +94,13 @@ def plan_phases(coverage: Mapping[str, Any]) -> list[DemoPhase]:
         now = max(_end_of(last), *(_published(last, s) for s in series))
         phases.append(DemoPhase(f"beyond the window ({span})", series, first, now, False))
     return phases
+
+
+def _label(series: list[Series]) -> str:
+    """A phase's few keys, or the families of its many (``FUEL``: the weekly ANP series)."""
+    if len(series) <= 3:
+        return ", ".join(s.key for s in series)
+    return ", ".join(sorted({s.kind.value for s in series}))
 
 
 def demo_series_clocks(store: Store) -> dict[str, datetime]:
@@ -119,16 +124,20 @@ def record_demo_clocks(
     store.put_meta(DEMO_SERIES_CLOCKS, json.dumps(clocks, sort_keys=True))
 
 
-def refuse_a_store_it_did_not_fill(cfg: Settings, fail: Callable[[str], typer.Exit]) -> None:
+def refuse_a_store_it_did_not_fill(
+    cfg: Settings, fail: Callable[[str], typer.Exit], **wiring: Any
+) -> None:
     """The demo fills the store with the bundled data and stamps the demo's clock in it, which
     every later command on it then runs at: a store with records of its own (the operator's,
-    at the same default FUELPIPE_DB) is refused, untouched. A store the demo filled before
-    (it carries the stamp) is the demo's to fill again."""
-    if cfg.backend != "embedded" or not cfg.db.is_file() or cfg.db.stat().st_size == 0:
+    at the same default FUELPIPE_DB, or a production DynamoDB table) is refused, untouched. A
+    store the demo filled before (it carries the stamp) is the demo's to fill again.
+    ``wiring`` goes to :func:`open_home` (the AWS home's clients, in tests); the AWS home's
+    table and queues must exist (:func:`prepare_home`)."""
+    if cfg.backend == "embedded" and (not cfg.db.is_file() or cfg.db.stat().st_size == 0):
         return
     from fuelpipe.domain.models import Status
 
-    with open_home(cfg, read_only=True, queue_on_demand=True) as context:
+    with open_home(cfg, read_only=True, queue_on_demand=True, **wiring) as context:
         store = context.store
         if store.get_meta(DEMO_CLOCK) is not None:
             return
@@ -137,12 +146,33 @@ def refuse_a_store_it_did_not_fill(cfg: Settings, fail: Callable[[str], typer.Ex
             store.count_status(s) for s in (Status.PENDING, Status.QUARANTINED)
         )
     if filled:
+        aws = cfg.backend == "aws"
         raise fail(
-            f"{cfg.db} already holds data `fuelpipe demo` did not put there: the demo would mix "
-            "the bundled data into it and stamp its 2022 clock on it, which every later "
-            "command would then run at. Run the demo on a fresh store, e.g. "
+            f"{f'the table {cfg.table_name}' if aws else cfg.db} already holds data "
+            "`fuelpipe demo` did not put there: the demo would mix the bundled data into it "
+            "and stamp its 2022 clock on it, which every later command would then run at. Run "
+            f"the demo on a fresh store, e.g. {'FUELPIPE_BACKEND=embedded ' if aws else ''}"
             "FUELPIPE_DB=data/demo.sqlite fuelpipe demo"
         )
+
+
+def _refuse_before_filling(
+    home: Settings, *, live: bool, fail: Callable[[str], typer.Exit]
+) -> None:
+    """What the demo refuses before it writes anything, each in one line."""
+    if home.backend == "embedded":
+        from fuelpipe.cli.main import _check_store_path  # here: main imports this module
+
+        _check_store_path(home.db, writes=True, creates=True)  # as `run` checks it
+    if home.backend == "aws":
+        if live:
+            raise fail("demo --live runs the embedded home")
+        prepare_home(home)  # the table and queues the check reads (the demo makes them anyway)
+    refuse_a_store_it_did_not_fill(home, fail)
+    if not live:  # the live demo ingests no station sample
+        from fuelpipe.cli.stations import refuse_a_lake_it_did_not_fill
+
+        refuse_a_lake_it_did_not_fill(home, fail)
 
 
 _SOURCE_NAMES = {
@@ -214,7 +244,7 @@ def run_demo(
     speed: float = 600.0,
 ) -> None:
     """Start the replay, run every phase with progress bars, print the status, serve the panel."""
-    refuse_a_store_it_did_not_fill(Settings(**{**overrides, "now": None}), fail)
+    _refuse_before_filling(Settings(**{**overrides, "now": None}), live=live, fail=fail)
     if live:
         _run_live(console, overrides, serve=serve, port=port, fail=fail, speed=speed)
         return
@@ -281,22 +311,40 @@ def run_demo(
     if missing:
         raise fail(f"{missing} expected dates are still missing after the demo")
     if serve:
-        from fuelpipe.dashboard.server import serve as serve_dashboard
+        serve_panel(
+            console, cfg, port=port, now=phases[0].now, stations=lake, series_clocks=series_clocks
+        )
 
-        last_now = phases[0].now
-        from fuelpipe.homes import alert_reader, open_intraday
 
-        with open_home(cfg, clock=FixedClock(last_now)) as context, open_intraday(cfg) as points:
-            console.print(f"\ndashboard: [bold]http://127.0.0.1:{port}/[/] (Ctrl+C to stop)")
-            serve_dashboard(
-                context.store,
-                context.catalog,
-                context.queue,
-                host="127.0.0.1",
-                port=port,
-                clock=context.clock,
-                stations=lake,
-                series_clocks=series_clocks,
-                intraday=points,
-                alerts=alert_reader(cfg),
-            )
+def serve_panel(
+    console: Console,
+    cfg: Settings,
+    *,
+    port: int,
+    now: datetime,
+    stations: Any,
+    series_clocks: Mapping[str, datetime],
+) -> None:
+    """Serve the dashboard on the demo's store at its clock ``now``. The port is checked again
+    first: another demo may have taken it while this one ran (the CLI checked it at the start),
+    and its URL must not be printed as this one's before the bind fails."""
+    from fuelpipe.adapters.clock import FixedClock
+    from fuelpipe.cli.main import _check_port  # here: main imports this module
+    from fuelpipe.dashboard.server import serve as serve_dashboard
+    from fuelpipe.homes import alert_reader, open_intraday
+
+    _check_port("127.0.0.1", port)
+    with open_home(cfg, clock=FixedClock(now)) as context, open_intraday(cfg) as points:
+        console.print(f"\ndashboard: [bold]http://127.0.0.1:{port}/[/] (Ctrl+C to stop)")
+        serve_dashboard(
+            context.store,
+            context.catalog,
+            context.queue,
+            host="127.0.0.1",
+            port=port,
+            clock=context.clock,
+            stations=stations,
+            series_clocks=series_clocks,
+            intraday=points,
+            alerts=alert_reader(cfg),
+        )

@@ -6,7 +6,7 @@ import csv
 import io
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import date, timedelta
 from pathlib import Path
@@ -1027,6 +1027,57 @@ DEMO_NO_LAKE = (
     f"({escape(LAKE_INSTALL)}, or `make setup`, which installs every extra)"
 )
 """Console markup: the extra's brackets escaped, or rich reads [lake] as a style and drops it."""
+
+
+def demo_sample_sources() -> frozenset[str]:
+    """What a lake's manifest knows the demo's station sample by (``source_key``: a URL's
+    path): the replay's "últimas 4 semanas" files, below its ``/shpc`` route."""
+    from fuelpipe.replay import SNAPSHOT_DIR
+    from fuelpipe.replay.routes import BASE_PATHS
+    from fuelpipe.replay.routes.shpc import FILES_PREFIX
+
+    folder = f"/shpc{BASE_PATHS['shpc']}{FILES_PREFIX}"
+    files = (Path(SNAPSHOT_DIR) / "shpc" / "qus").glob("*.csv.xz")
+    return frozenset(folder + f.name.removesuffix(".xz") for f in files)
+
+
+def refuse_a_lake_it_did_not_fill(cfg: Any, fail: Callable[[str], typer.Exit]) -> None:
+    """The demo ingests its station sample into the lake (FUELPIPE_LAKE, or the AWS home's
+    bucket): a lake holding files the demo did not ingest (the operator's, at the same default
+    ./data/lake) is refused, untouched; one holding the sample alone is the demo's to fill
+    again. Without the lake extra the demo leaves the lake alone, and so does this."""
+    from importlib.util import find_spec
+
+    if find_spec("duckdb") is None:
+        return
+    if problem := not_a_folder(cfg):
+        raise fail(problem)
+    local = not (cfg.backend == "aws" and cfg.lake_bucket)
+    if local and not Path(cfg.lake).is_dir():
+        return  # the demo's ingest makes it
+    from fuelpipe.adapters.lake.engine import source_key
+    from fuelpipe.homes.lake import build_storage
+
+    storage, sample = build_storage(cfg), demo_sample_sources()
+    files = storage.read_manifest().get("files", {})
+    theirs = [
+        str(entry.get("name") or key)
+        for key, entry in files.items()
+        if source_key(str(entry.get("source") or key)) not in sample
+    ]
+    if theirs:
+        names = ", ".join(theirs[:3]) + (f" and {len(theirs) - 3} more" if len(theirs) > 3 else "")
+        fresh = (
+            "point FUELPIPE_LAKE at a fresh folder, e.g. FUELPIPE_DB=data/demo.sqlite "
+            "FUELPIPE_LAKE=data/demo-lake fuelpipe demo"
+            if local
+            else "point FUELPIPE_LAKE_BUCKET at a fresh bucket"
+        )
+        raise fail(
+            f"the station lake {storage.describe()} already holds files `fuelpipe demo` did "
+            f"not ingest ({names}): the demo would mix its station sample into them. Run the "
+            f"demo on a fresh lake: {fresh}"
+        )
 
 
 def demo_stations(cfg: Any) -> Any:

@@ -155,6 +155,16 @@ class _MonthlyCalendar:
                 return day
 
 
+def period_start(cal: Calendar, day: date) -> date:
+    """The first day of ``cal``'s period that holds ``day``, the date that period's value is
+    keyed by: a survey week's Sunday, a month's first day; ``day`` itself on a daily calendar."""
+    if isinstance(cal, _WeeklyCalendar):
+        return day - timedelta(days=(day.weekday() + 1) % 7)
+    if isinstance(cal, _MonthlyCalendar):
+        return day.replace(day=1)
+    return day
+
+
 _YEARS = range(1984, 2101)
 
 

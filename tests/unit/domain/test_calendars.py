@@ -13,6 +13,7 @@ from fuelpipe.domain.calendars import (
     get_calendar,
     known_by_end_of,
     last_available_date,
+    period_start,
 )
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.domain.gaps import missing_dates
@@ -166,3 +167,19 @@ def test_anbima_holidays_equal_what_bizdays_itself_loads():
     loaded = {d if isinstance(d, date) else d.date() for d in BizCalendar.load("ANBIMA").holidays}
     assert _anbima_holidays() == frozenset(loaded)
     assert len(loaded) > 1000
+
+
+@pytest.mark.parametrize(
+    ("calendar", "day", "start"),
+    [
+        ("ANP_WEEKLY", date(2021, 5, 19), date(2021, 5, 16)),  # a Wednesday: its week's Sunday
+        ("ANP_WEEKLY", date(2021, 5, 16), date(2021, 5, 16)),
+        ("ANP_WEEKLY", date(2021, 5, 22), date(2021, 5, 16)),  # the week's Saturday
+        ("MONTHLY", date(2021, 5, 19), date(2021, 5, 1)),
+        ("MONTHLY", date(2021, 5, 1), date(2021, 5, 1)),
+        ("ANBIMA", date(2021, 5, 19), date(2021, 5, 19)),
+        ("ANBIMA", date(2021, 5, 22), date(2021, 5, 22)),  # a Saturday is its own day
+    ],
+)
+def test_period_start_is_the_date_the_period_holding_a_day_is_keyed_by(calendar, day, start):
+    assert period_start(get_calendar(calendar), day) == start

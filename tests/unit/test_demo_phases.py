@@ -1,0 +1,39 @@
+"""`fuelpipe demo`'s phases over the bundled snapshot's coverage (cli/demo.py plan_phases)."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+from fuelpipe.cli.demo import plan_phases
+from fuelpipe.replay import SNAPSHOT_DIR
+
+COVERAGE = json.loads((Path(SNAPSHOT_DIR) / "coverage.json").read_text())
+
+
+def _since() -> dict[str, date]:
+    return {s.key: p.since for p in plan_phases(COVERAGE) if p.in_window for s in p.series}
+
+
+def test_each_series_starts_at_its_period_holding_the_window_start():
+    """The window starts on Wednesday 2021-05-19; the ANP week of Sunday 2021-05-16 and the
+    month of 2021-05-01 are bundled (the snapshot's NOTICE.md) and published long before the
+    demo's clock. Before, every series started at the window start: those 221 values (42
+    weekly, 179 monthly) were never stored."""
+    since = _since()
+    assert COVERAGE["window"]["start"] == "2021-05-19"
+    assert since["CURRENCY#USD"] == date(2021, 5, 19)
+    assert since["STOCK#PETR4"] == date(2021, 5, 19)
+    assert since["STOCK#PRIO3"] == date(2021, 10, 25)  # its file's first day
+    weekly = [k for k in since if k.startswith("FUEL#")]
+    monthly = [k for k in since if k.startswith("FUEL_MONTHLY#")]
+    assert len(weekly) == 42
+    assert {since[k] for k in weekly} == {date(2021, 5, 16)}
+    assert since["FUEL_MONTHLY#ETHANOL#AC"] == date(2021, 5, 1)
+    assert sum(since[k] == date(2021, 5, 1) for k in monthly) == 179
+    # a series whose first real date is later starts there, not at the window's month
+    for key in monthly:
+        assert since[key] == max(
+            date(2021, 5, 1), date.fromisoformat(COVERAGE["series"][key]["first"])
+        )
