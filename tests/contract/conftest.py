@@ -66,6 +66,9 @@ class QueueBackend:
     supports_manual_clock: bool = True
     stale_receipt_is_noop: bool = True
     """False where deleting with a superseded receipt is undefined (SQS documents it so)."""
+    open_holding: Callable[[float], Queue] | None = None
+    """A client whose receives hide messages for the given seconds (a real-time backend's 1 s
+    would let a slow host's concurrent receivers see a message again); None: ``open``'s."""
 
     def let_visibility_expire(self) -> None:
         """Move past the visibility timeout: advance the manual clock, or really wait."""
@@ -99,6 +102,7 @@ def _sqlite_queue(
         open=lambda: SqliteQueue(path, clock, visibility, max_receives=3),
         clock=clock,
         visibility=visibility,
+        open_holding=lambda s: SqliteQueue(path, clock, timedelta(seconds=s), max_receives=3),
     )
 
 
@@ -287,6 +291,14 @@ def queue_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Qu
         return client
 
     backend.open = opener
+    holding = backend.open_holding
+
+    def holding_opener(seconds: float) -> Queue:
+        client = holding(seconds) if holding is not None else open_queue()
+        opened.append(client)
+        return client
+
+    backend.open_holding = holding_opener
     yield backend
     _close_all(opened)
 

@@ -118,6 +118,9 @@ def sqs_queue_factory(server_fixture: str, backend_type: Callable[..., Any]) -> 
             supports_manual_clock=False,
             # SQS: a delete with an old receipt "succeeds, but the message might not be deleted".
             stale_receipt_is_noop=False,
+            open_holding=lambda held: SqsQueue(
+                server.client("sqs"), url, dlq, held, SQS_MAX_RECEIVES, clock=clock
+            ),
         )
 
     return factory
