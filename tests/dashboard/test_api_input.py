@@ -277,8 +277,8 @@ def test_a_monthly_series_on_survey_weeks_is_422(client: httpx.Client, view: str
     r = client.get(view)
     assert r.status_code == 422, r.text
     assert r.json()["detail"] == (
-        "FUEL_MONTHLY#GASOLINE#SP is a monthly series: it has no survey weeks (ask /api/series "
-        "with freq=raw for its months)"
+        "FUEL_MONTHLY#GASOLINE#SP is a monthly series: it has no survey weeks (read its months "
+        "as stored: /api/series with freq=raw, or fp.series in Python)"
     )
     raw = client.get("/api/series?key=FUEL_MONTHLY%23GASOLINE%23SP&freq=raw")
     assert raw.status_code == 200, raw.text

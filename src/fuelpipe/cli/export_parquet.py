@@ -1,8 +1,9 @@
 """`fuelpipe export --format parquet`: many keys into one Parquet file, the API's tidy columns.
 
 The rows are those of :func:`fuelpipe.api.tidy_table` (date, key, value, value_text, status,
-retry_count, attributes, revisions), so a file read back with pandas or Polars equals
-``fuelpipe.open().series(...)``. The file is written one key at a time (a row group per key),
+retry_count, attributes, revisions), so a file read back with Polars equals
+``fuelpipe.open().series(...)`` (pandas reads the same values, its ``date`` column as objects
+where the API gives datetime64). The file is written one key at a time (a row group per key),
 so an export holds one series' records in memory, never the whole store's.
 Needs the ``frames`` extra (pyarrow).
 """

@@ -100,8 +100,8 @@ class SeriesReader:
         if key not in DERIVED_LABELS and self.catalog[key].kind is Kind.FUEL_MONTHLY:
             # a month in a Sunday week would be dated before it began, correlate with nothing
             raise InvalidRequestError(
-                f"{key} is a monthly series: it has no survey weeks (ask /api/series with "
-                "freq=raw for its months)"
+                f"{key} is a monthly series: it has no survey weeks (read its months as "
+                "stored: /api/series with freq=raw, or fp.series in Python)"
             )
         first = week_start(start) if start else None
         return to_weekly(self.raw(key, first, end), how)

@@ -14,10 +14,12 @@ from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
+import httpcore
 import httpx
 import pytest
 from tests.e2e.conftest import fuelpipe
 
+from fuelpipe.adapters.sources._dns import BoundedLookupBackend
 from fuelpipe.adapters.sources._http import (
     DEFAULT_MAX_BODY_BYTES,
     _retry_after_seconds,
@@ -453,3 +455,64 @@ def test_a_proxy_from_the_environment_still_carries_the_requests(tmp_path: Path)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "proxied"
     assert seen == [b"GET http://fred.invalid/graph HTTP/1.1"]
+
+
+class _DeadFirstAddress(httpcore.NetworkBackend):
+    """127.0.0.2 drops connections (a black-holed IPv6 route, a dead A record): connecting to
+    it waits out the timeout it is given; other addresses connect for real."""
+
+    def __init__(self) -> None:
+        self.timeouts: list[tuple[str, float | None]] = []
+        self.real = httpcore.SyncBackend()
+
+    def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
+        self.timeouts.append((host, timeout))
+        if host == "127.0.0.2":
+            threading.Event().wait(timeout)  # the SYNs unanswered until the timeout
+            raise httpcore.ConnectTimeout("timed out")
+        return self.real.connect_tcp(host, port, timeout, local_address, socket_options)
+
+    def connect_unix_socket(self, path, timeout=None, socket_options=None):
+        raise NotImplementedError
+
+    def sleep(self, seconds: float) -> None:
+        self.real.sleep(seconds)
+
+
+def test_an_address_that_drops_connections_leaves_the_next_its_whole_timeout(server) -> None:
+    """Each of a host's addresses gets the connect timeout, as socket.create_connection gives
+    it; before, the first address used up a shared timeout and the second, which answers, was
+    never tried, so the host failed on every retry."""
+    dead_first = _DeadFirstAddress()
+    backend = BoundedLookupBackend(lambda host, port: ["127.0.0.2", "127.0.0.1"], dead_first)
+    stream = backend.connect_tcp("dual.test", server.port, timeout=0.3)
+    stream.close()
+    assert dead_first.timeouts == [("127.0.0.2", 0.3), ("127.0.0.1", 0.3)]
+
+
+def test_only_the_proxies_httpx_uses_turn_the_bounded_lookup_off(tmp_path: Path) -> None:
+    """FTP_PROXY, socks_proxy and the like are no HTTP(S) proxy httpx mounts: they left
+    the client with httpx's own transport, its lookup unbounded."""
+    import subprocess
+    import sys
+
+    code = (
+        "from fuelpipe.adapters.sources._http import make_client\n"
+        "print(type(make_client()._transport).__name__)\n"
+    )
+    src = str(Path(__file__).resolve().parents[3] / "src")
+    for env, expected in (
+        ({"FTP_PROXY": "http://127.0.0.1:9", "socks_proxy": "127.0.0.1:9"}, "BoundedLookup"),
+        ({"NO_PROXY": "localhost"}, "BoundedLookup"),
+        ({"HTTPS_PROXY": "http://127.0.0.1:9"}, "HTTPTransport"),
+    ):
+        done = subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+            env={**env, "PATH": "/usr/bin:/bin", "PYTHONPATH": src},
+        )
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.strip().startswith(expected), (env, done.stdout)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import ipaddress
 import socket
 import threading
-import time
 from collections.abc import Callable, Iterable, Sequence
 
 import httpcore
@@ -85,15 +84,16 @@ class BoundedLookupBackend(httpcore.NetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
     ) -> httpcore.NetworkStream:
-        """The first of the host's addresses that accepts a connection."""
-        ends = None if timeout is None else time.monotonic() + timeout
+        """The first of the host's addresses that accepts a connection, each given the whole
+        connect timeout as ``socket.create_connection`` gives it: an address that drops
+        connections (a dead IPv6 route) must not use up the next one's time, or the host
+        would be unreachable on every retry. The attempt's deadline bounds the whole."""
         error: Exception | None = None
         for address in lookup(self._resolve, host, port, timeout):
-            left = None if ends is None else ends - time.monotonic()
-            if left is not None and left <= 0:
-                raise httpcore.ConnectTimeout(f"connecting to {host} took over {timeout:g} s")
             try:
-                return self._backend.connect_tcp(address, port, left, local_address, socket_options)
+                return self._backend.connect_tcp(
+                    address, port, timeout, local_address, socket_options
+                )
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
                 error = exc
         assert error is not None  # lookup gives at least one address

@@ -101,6 +101,11 @@ def longest_fetch_s(
     return attempts * per_attempt + (attempts - 1) * wait
 
 
+_PROXIED = frozenset({"http", "https", "all"})
+"""The environment's proxy schemes httpx mounts for HTTP(S) (FTP_PROXY and the like it never
+uses, so they leave the bounded lookup on)."""
+
+
 def make_client(
     timeout_s: float = DEFAULT_TIMEOUT_S,
     user_agent: str = DEFAULT_USER_AGENT,
@@ -116,7 +121,7 @@ def make_client(
     # itself; httpx mounts it only when given no transport of ours.
     transport = (
         None
-        if resolve is None and any(scheme != "no" for scheme in getproxies())
+        if resolve is None and any(scheme in _PROXIED for scheme in getproxies())
         else BoundedLookupTransport(resolve if resolve is not None else system_resolver)
     )
     timeout = httpx.Timeout(timeout_s, connect=min(timeout_s, CONNECT_TIMEOUT_CAP_S))
