@@ -77,6 +77,11 @@ def apply_revisions(snapshot: Snapshot, revisions: Revisions) -> None:
             rows = snapshot.fred[series_ids[key]]
             i = _index([o.day for o in rows], key, day)
             rows[i] = replace(rows[i], value=str(value))
+        elif key.startswith("CURRENCY#"):
+            raise KeyError(
+                f"the replay cannot revise {key}: its snapshot serves PTAX for "
+                f"{', '.join(sorted(snapshot.ptax))} only"
+            )
         else:
             raise KeyError(f"the replay cannot revise {key}: not a PTAX, Yahoo or FRED series")
 

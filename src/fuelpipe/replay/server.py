@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import socket
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -54,6 +55,10 @@ class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False  # a slow response must not hold up stop()
     replay: ReplayServer
+
+
+class _HTTPServer6(_HTTPServer):
+    address_family = socket.AF_INET6  # an IPv6 host such as ::1 (the IPv4 class refused it)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -103,7 +108,7 @@ class ReplayServer:
         self.faults = faults or FaultPlan.none()
         self.quiet = quiet
         self._log = log
-        self._httpd = _HTTPServer((host, port), _Handler)
+        self._httpd = (_HTTPServer6 if ":" in host else _HTTPServer)((host, port), _Handler)
         self._httpd.replay = self
         self._lock = threading.Lock()
         self._counts: dict[str, int] = dict.fromkeys(SOURCES, 0)
@@ -125,8 +130,9 @@ class ReplayServer:
 
     @property
     def url(self) -> str:
-        """``http://host:port`` with no trailing slash."""
-        return f"http://{self.host}:{self.port}"
+        """``http://host:port`` with no trailing slash (an IPv6 host in brackets)."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
 
     def start(self) -> ReplayServer:
         """Serve in a background thread."""

@@ -68,3 +68,33 @@ def test_a_bad_scenario_says_which_option_and_what_is_wrong(
     with pytest.raises(ValueError) as raised:
         parse(spec)
     assert str(raised.value) == message
+
+
+def test_a_currency_the_snapshot_lacks_is_named_as_such() -> None:
+    """EUR is a PTAX series: the refusal blamed its kind, not the USD-only snapshot."""
+    from fuelpipe.replay.revisions import apply_revisions
+
+    slot, value = parse_revision("CURRENCY#EUR@2022-04-25=6.1")
+    with pytest.raises(KeyError, match="its snapshot serves PTAX for USD only"):
+        apply_revisions(Snapshot(), {slot: value})
+
+
+def test_the_replay_serves_on_an_ipv6_host() -> None:
+    """`fuelpipe replay --host ::1` failed with "Address family for hostname not supported"."""
+    import socket
+
+    import httpx
+
+    from fuelpipe.replay.server import ReplayServer
+
+    try:
+        with socket.socket(socket.AF_INET6) as probe:
+            probe.bind(("::1", 0))
+    except OSError:
+        pytest.skip("this host has no IPv6 loopback")
+    with ReplayServer(host="::1", port=0, quiet=True) as replay:
+        assert replay.url.startswith("http://[::1]:")
+        answer = httpx.get(
+            replay.source_urls()["fred"] + "/graph/fredgraph.csv", params={"id": "DCOILBRENTEU"}
+        )
+        assert answer.status_code == 200 and "DCOILBRENTEU" in answer.text
