@@ -210,7 +210,6 @@ def _run_live(
     *,
     serve: bool,
     port: int,
-    fail: Callable[[str], typer.Exit],
     speed: float,
 ) -> None:
     """`demo --live`: the window's last two weeks as if live (see fuelpipe.cli.demo_live)."""
@@ -220,9 +219,7 @@ def _run_live(
     # Every series with real data in the window, each from its own first date (PTAX, Brent,
     # PETR3 and PRIO3 have phases of their own: phase 0 alone left them out).
     phases = [p for p in plan_phases(coverage) if p.in_window]
-    cfg = Settings(**{**overrides, "now": None})
-    if cfg.backend != "embedded":
-        raise fail("demo --live runs the embedded home")
+    cfg = Settings(**{**overrides, "now": None})  # embedded: _refuse_before_filling checked
     from fuelpipe.cli.watch import only_watch
 
     # It watches the store as `fuelpipe watch` does: one of them per store.
@@ -246,7 +243,7 @@ def run_demo(
     """Start the replay, run every phase with progress bars, print the status, serve the panel."""
     _refuse_before_filling(Settings(**{**overrides, "now": None}), live=live, fail=fail)
     if live:
-        _run_live(console, overrides, serve=serve, port=port, fail=fail, speed=speed)
+        _run_live(console, overrides, serve=serve, port=port, speed=speed)
         return
     from fuelpipe.adapters.clock import FixedClock
     from fuelpipe.replay.server import ReplayServer

@@ -8,6 +8,8 @@ import gzip
 import json
 import re
 import socket
+import subprocess
+import sys
 import threading
 import zlib
 from collections.abc import Iterator
@@ -412,12 +414,24 @@ def test_station_downloads_get_the_attempt_deadline(trickler, tmp_path: Path) ->
     assert not trickler.sent_all
 
 
+def _child(code: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """``code`` run by a Python child whose environment is ``env`` alone (and the path to the
+    source tree): what make_client reads of proxies comes from there, not from this process."""
+    src = str(Path(__file__).resolve().parents[3] / "src")
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**env, "PATH": "/usr/bin:/bin", "PYTHONPATH": src},
+    )
+
+
 def test_a_proxy_from_the_environment_still_carries_the_requests(tmp_path: Path) -> None:
     """HTTP_PROXY in a child's environment: its requests go to the proxy (on 127.0.0.1), the
     host never looked up here. With the bounded-lookup transport given to httpx on every
     client, httpx mounted no proxy from the environment and looked `fred.invalid` up itself."""
-    import subprocess
-    import sys
 
     seen: list[bytes] = []
     listener = socket.create_server(("127.0.0.1", 0))
@@ -441,16 +455,7 @@ def test_a_proxy_from_the_environment_still_carries_the_requests(tmp_path: Path)
         "with make_client(timeout_s=5.0) as c:\n"
         "    print(c.get('http://fred.invalid/graph').text)\n"
     )
-    env = {"HTTP_PROXY": f"http://127.0.0.1:{port}", "PATH": "/usr/bin:/bin"}
-    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[3] / "src")
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-        check=False,
-    )
+    done = _child(code, {"HTTP_PROXY": f"http://127.0.0.1:{port}"})
     listener.close()
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "proxied"
@@ -493,26 +498,16 @@ def test_an_address_that_drops_connections_leaves_the_next_its_whole_timeout(ser
 def test_only_the_proxies_httpx_uses_turn_the_bounded_lookup_off(tmp_path: Path) -> None:
     """FTP_PROXY, socks_proxy and the like are no HTTP(S) proxy httpx mounts: they left
     the client with httpx's own transport, its lookup unbounded."""
-    import subprocess
-    import sys
 
     code = (
         "from fuelpipe.adapters.sources._http import make_client\n"
         "print(type(make_client()._transport).__name__)\n"
     )
-    src = str(Path(__file__).resolve().parents[3] / "src")
     for env, expected in (
         ({"FTP_PROXY": "http://127.0.0.1:9", "socks_proxy": "127.0.0.1:9"}, "BoundedLookup"),
         ({"NO_PROXY": "localhost"}, "BoundedLookup"),
         ({"HTTPS_PROXY": "http://127.0.0.1:9"}, "HTTPTransport"),
     ):
-        done = subprocess.run(
-            [sys.executable, "-c", code],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-            env={**env, "PATH": "/usr/bin:/bin", "PYTHONPATH": src},
-        )
+        done = _child(code, env)
         assert done.returncode == 0, done.stderr
         assert done.stdout.strip().startswith(expected), (env, done.stdout)

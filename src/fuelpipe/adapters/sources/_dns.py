@@ -4,8 +4,9 @@ httpcore connects with ``socket.create_connection``, whose lookup (getaddrinfo) 
 bounds, and the attempt's watchdog only learns a socket once it is connected: a resolver that
 hangs held an attempt past its deadline, for as long as it hung. Here each lookup runs in a
 thread of its own and is given up at the connect timeout (which the sources cut to the
-attempt's deadline); the connects that follow share what is left of it. A lookup cannot be
-cancelled: the abandoned thread (a daemon) ends when the resolver answers.
+attempt's deadline); each address is then connected to within the connect timeout, as
+``socket.create_connection`` does. A lookup cannot be cancelled: the abandoned thread (a
+daemon) ends when the resolver answers.
 """
 
 from __future__ import annotations
@@ -67,8 +68,7 @@ def lookup(resolve: Resolver, host: str, port: int, timeout: float | None) -> Se
 
 class BoundedLookupBackend(httpcore.NetworkBackend):
     """httpcore's synchronous backend with the lookup bounded: ``connect_tcp`` looks the host
-    up through ``resolve`` (see :func:`lookup`), then connects to its addresses in turn within
-    what is left of the connect timeout."""
+    up through ``resolve`` (see :func:`lookup`), then connects to its addresses in turn."""
 
     def __init__(
         self, resolve: Resolver = system_resolver, backend: httpcore.NetworkBackend | None = None
