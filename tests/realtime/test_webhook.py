@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 import pytest
 from pytest_httpserver import HTTPServer
+from tests.support.dns import HangingResolver
 from werkzeug import Request, Response
 
 from fuelpipe.adapters.alerts import DEFAULT_LEASE, SqliteAlertState
@@ -217,3 +218,39 @@ def test_a_receiver_trickling_its_headers_fails_the_attempt_at_its_deadline(
 
 def test_one_send_at_its_longest_ends_well_within_the_outbox_lease() -> None:
     assert longest_send_s() < DEFAULT_LEASE.total_seconds() / 2
+
+
+def test_a_hanging_lookup_of_the_receiver_fails_the_attempt_at_its_deadline(
+    httpserver: HTTPServer,
+) -> None:
+    """The sink's own client looked the receiver up unbounded (socket.create_connection), and
+    the watchdog had no socket to shut down yet: a resolver that hung held send() (the tick,
+    the outbox claim) for as long as it hung. The lookup is now given up at the deadline."""
+    resolver = HangingResolver()
+    url = f"http://hook.test:{httpserver.port}/hook"
+    sink = _sink(url, attempts=1, attempt_deadline_s=0.3, resolve=resolver, proxies={})
+    try:
+        with pytest.raises(WebhookError, match="timed out"):
+            sink.send(_alert())
+        assert resolver.asked == ["hook.test"] and not resolver.gave_up
+        assert not resolver.release.is_set()
+    finally:
+        resolver.release.set()
+        sink.close()
+    assert httpserver.log == []
+
+
+def test_the_sink_connects_where_its_resolver_says(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
+    asked: list[str] = []
+
+    def resolve(host: str, port: int) -> list[str]:
+        asked.append(host)
+        return ["127.0.0.1"]
+
+    sink = _sink(f"http://hook.test:{httpserver.port}/hook", resolve=resolve, proxies={})
+    try:
+        sink.send(_alert())
+    finally:
+        sink.close()
+    assert asked == ["hook.test"] and len(httpserver.log) == 1

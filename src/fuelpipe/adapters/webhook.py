@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import httpx
@@ -19,6 +20,9 @@ from fuelpipe.adapters.sources._http import (
 )
 from fuelpipe.domain.alerts import Alert
 from fuelpipe.ports.alerts import AlertRejected, AlertSink
+
+if TYPE_CHECKING:
+    from fuelpipe.adapters.sources._dns import Resolver
 
 RETRIED_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 """Answers that may change if asked again (timeouts, throttling, server errors); any other
@@ -103,8 +107,24 @@ def delivery_id(alert: Alert) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
+def _bounded_client(resolve: Resolver | None, proxies: Mapping[str, str] | None) -> httpx.Client:
+    """The sink's own client: its lookups bounded, the environment's proxies as httpx's."""
+    from fuelpipe.adapters.sources._dns import bounded_transports, system_resolver
+
+    transport, mounts = bounded_transports(resolve or system_resolver, proxies)
+    return httpx.Client(
+        timeout=httpx.Timeout(READ_TIMEOUT_S, connect=CONNECT_TIMEOUT_S),
+        transport=transport,
+        mounts=mounts,
+    )
+
+
 class WebhookSink(AlertSink):
-    """POSTs each alert as JSON; bounded retries on transport errors, timeouts, 429 and 5xx."""
+    """POSTs each alert as JSON; bounded retries on transport errors, timeouts, 429 and 5xx.
+    Without a ``client``, its own looks the receiver up through ``resolve`` (the system's by
+    default) and gives the lookup up at the connect timeout, cut to the attempt's deadline
+    (see ``sources._dns``); ``proxies`` as ``urllib.request.getproxies()`` gives them (None:
+    the environment's)."""
 
     name = "webhook"
 
@@ -117,6 +137,8 @@ class WebhookSink(AlertSink):
         *,
         attempt_deadline_s: float = ATTEMPT_DEADLINE_S,
         monotonic: Callable[[], float] = time.monotonic,
+        resolve: Resolver | None = None,
+        proxies: Mapping[str, str] | None = None,
     ) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -125,9 +147,7 @@ class WebhookSink(AlertSink):
         if attempt_deadline_s <= 0:
             raise ValueError("the webhook's attempt deadline must be positive")
         self.url = url
-        self._client = client or httpx.Client(
-            timeout=httpx.Timeout(READ_TIMEOUT_S, connect=CONNECT_TIMEOUT_S)
-        )
+        self._client = client or _bounded_client(resolve, proxies)
         self._attempts = attempts
         self._backoff_s = backoff_s
         self._deadline_s = attempt_deadline_s
@@ -152,7 +172,9 @@ class WebhookSink(AlertSink):
                 except httpx.TransportError as exc:
                     # from None: httpx's own messages may quote the URL
                     raise _RetryableWebhookError(
-                        f"webhook {where}: {transport_error_words(exc)}"
+                        f"webhook {where}: timed out ({type(exc).__name__})"
+                        if isinstance(exc, httpx.TimeoutException)  # a hanging lookup among them
+                        else f"webhook {where}: {transport_error_words(exc)}"
                         if isinstance(exc, httpx.RequestError)
                         else f"webhook {where}: {type(exc).__name__}"
                     ) from None

@@ -13,6 +13,7 @@ import sys
 import threading
 import zlib
 from collections.abc import Iterator
+from contextlib import suppress
 from datetime import date
 from pathlib import Path
 
@@ -20,6 +21,7 @@ import httpcore
 import httpx
 import pytest
 from tests.e2e.conftest import fuelpipe
+from tests.support.dns import HangingResolver
 
 from fuelpipe.adapters.sources._dns import BoundedLookupBackend
 from fuelpipe.adapters.sources._http import (
@@ -161,26 +163,11 @@ def test_headers_trickled_past_the_deadline_end_the_attempt(trickler) -> None:
     assert source.stats().last_error == "passed its 0.3 s deadline"
 
 
-class _HangingResolver:
-    """A resolver that answers 127.0.0.1 only once released (or, as a safety, after 30 s,
-    noting that it gave up waiting): a DNS server that does not answer."""
-
-    def __init__(self) -> None:
-        self.asked: list[str] = []
-        self.gave_up = False
-        self.release = threading.Event()
-
-    def __call__(self, host: str, port: int) -> list[str]:
-        self.asked.append(host)
-        self.gave_up = not self.release.wait(30)
-        return ["127.0.0.1"]
-
-
 def test_a_hanging_dns_lookup_ends_the_attempt_at_its_deadline(server) -> None:
     """Before, the lookup ran inside socket.create_connection, unbounded, and the watchdog
     had no socket to shut down yet: the attempt lasted as long as the resolver hung."""
     server.expect_request(FRED_PATH).respond_with_data(ROWS, content_type="text/csv")
-    resolver = _HangingResolver()
+    resolver = HangingResolver()
     try:
         with make_client(timeout_s=5.0, resolve=resolver) as client:
             source = FredCsvSource(
@@ -198,7 +185,7 @@ def test_a_hanging_dns_lookup_ends_the_attempt_at_its_deadline(server) -> None:
 
 def test_the_injected_resolver_is_where_the_client_connects(server) -> None:
     server.expect_request(FRED_PATH).respond_with_data(ROWS, content_type="text/csv")
-    resolver = _HangingResolver()
+    resolver = HangingResolver()
     resolver.release.set()
     with make_client(timeout_s=5.0, resolve=resolver) as client:
         got = list(_fred_at(f"http://fred.test:{server.port}/", client).fetch(REQUEST).observations)
@@ -428,38 +415,90 @@ def _child(code: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_a_proxy_from_the_environment_still_carries_the_requests(tmp_path: Path) -> None:
+class _Proxy:
+    """An HTTP proxy on 127.0.0.1 that answers each request it is sent with ``proxied``,
+    noting each request line."""
+
+    def __init__(self) -> None:
+        self.seen: list[bytes] = []
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        with suppress(OSError):  # the listener closed
+            while True:
+                conn, _ = self.listener.accept()
+                with conn:
+                    head = b""
+                    while b"\r\n\r\n" not in head:
+                        head += conn.recv(4096)
+                    self.seen.append(head.split(b"\r\n", 1)[0])
+                    conn.sendall(
+                        b"HTTP/1.1 200 OK\r\nContent-Length: 7\r\nConnection: close\r\n\r\nproxied"
+                    )
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+@pytest.fixture
+def proxy() -> Iterator[_Proxy]:
+    running = _Proxy()
+    yield running
+    running.close()
+
+
+def test_a_proxy_from_the_environment_still_carries_the_requests(proxy: _Proxy) -> None:
     """HTTP_PROXY in a child's environment: its requests go to the proxy (on 127.0.0.1), the
     host never looked up here. With the bounded-lookup transport given to httpx on every
     client, httpx mounted no proxy from the environment and looked `fred.invalid` up itself."""
-
-    seen: list[bytes] = []
-    listener = socket.create_server(("127.0.0.1", 0))
-    port = listener.getsockname()[1]
-
-    def proxy() -> None:
-        conn, _ = listener.accept()
-        with conn:
-            head = b""
-            while b"\r\n\r\n" not in head:
-                head += conn.recv(4096)
-            seen.append(head.split(b"\r\n", 1)[0])
-            conn.sendall(
-                b"HTTP/1.1 200 OK\r\nContent-Length: 7\r\nConnection: close\r\n\r\nproxied"
-            )
-
-    thread = threading.Thread(target=proxy, daemon=True)
-    thread.start()
     code = (
         "from fuelpipe.adapters.sources._http import make_client\n"
         "with make_client(timeout_s=5.0) as c:\n"
         "    print(c.get('http://fred.invalid/graph').text)\n"
     )
-    done = _child(code, {"HTTP_PROXY": f"http://127.0.0.1:{port}"})
-    listener.close()
+    done = _child(code, {"HTTP_PROXY": f"http://127.0.0.1:{proxy.port}"})
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "proxied"
-    assert seen == [b"GET http://fred.invalid/graph HTTP/1.1"]
+    assert proxy.seen == [b"GET http://fred.invalid/graph HTTP/1.1"]
+
+
+def test_a_proxy_is_looked_up_bounded_and_carries_the_requests(proxy: _Proxy) -> None:
+    """The proxy's own host is looked up through the injected resolver; the target's lookup
+    is the proxy's (fred.invalid is never asked). Before, an injected resolver turned the
+    environment's proxies off, and a proxy's host was looked up unbounded."""
+    asked: list[str] = []
+
+    def resolve(host: str, port: int) -> list[str]:
+        asked.append(host)
+        return ["127.0.0.1"]
+
+    proxies = {"http": f"http://proxy.test:{proxy.port}"}
+    with make_client(timeout_s=5.0, resolve=resolve, proxies=proxies) as client:
+        assert client.get("http://fred.invalid/graph").text == "proxied"
+    assert asked == ["proxy.test"]
+    assert proxy.seen == [b"GET http://fred.invalid/graph HTTP/1.1"]
+
+
+def test_a_no_proxy_host_beside_a_proxy_gets_the_bounded_lookup(server, proxy: _Proxy) -> None:
+    """A NO_PROXY host went through httpx's own transport (its lookup unbounded) while a proxy
+    was set: a hanging lookup of it now ends the attempt at its deadline, and nothing reaches
+    the proxy."""
+    resolver = HangingResolver()
+    proxies = {"http": f"http://127.0.0.1:{proxy.port}", "no": "example.org,fred.test"}
+    try:
+        with make_client(timeout_s=5.0, resolve=resolver, proxies=proxies) as client:
+            source = FredCsvSource(
+                f"http://fred.test:{server.port}/", client, attempts=1, attempt_deadline_s=0.3
+            )
+            with pytest.raises(SourceTimeout):
+                source.fetch(REQUEST)
+        assert resolver.asked == ["fred.test"] and not resolver.gave_up
+        assert proxy.seen == []
+    finally:
+        resolver.release.set()
 
 
 class _DeadFirstAddress(httpcore.NetworkBackend):
@@ -495,19 +534,27 @@ def test_an_address_that_drops_connections_leaves_the_next_its_whole_timeout(ser
     assert dead_first.timeouts == [("127.0.0.2", 0.3), ("127.0.0.1", 0.3)]
 
 
-def test_only_the_proxies_httpx_uses_turn_the_bounded_lookup_off(tmp_path: Path) -> None:
-    """FTP_PROXY, socks_proxy and the like are no HTTP(S) proxy httpx mounts: they left
-    the client with httpx's own transport, its lookup unbounded."""
-
+def test_every_host_s_transport_bounds_its_lookup_whatever_the_proxies() -> None:
+    """The transport each URL goes through, with the environment's proxies: FTP_PROXY and the
+    like are no proxy httpx mounts, a NO_PROXY host goes direct and an HTTP(S) proxy is
+    reached, all through bounded lookups. Before, any HTTP(S) proxy left the client with
+    httpx's own transports, a NO_PROXY host's lookup unbounded."""
     code = (
+        "import httpx\n"
         "from fuelpipe.adapters.sources._http import make_client\n"
-        "print(type(make_client()._transport).__name__)\n"
+        "c = make_client()\n"
+        "for url in ('https://fred.test/', 'https://spared.test/'):\n"
+        "    used = c._transport_for_url(httpx.URL(url))\n"
+        "    print(type(used).__name__, 'direct' if used is c._transport else 'proxied')\n"
     )
-    for env, expected in (
-        ({"FTP_PROXY": "http://127.0.0.1:9", "socks_proxy": "127.0.0.1:9"}, "BoundedLookup"),
-        ({"NO_PROXY": "localhost"}, "BoundedLookup"),
-        ({"HTTPS_PROXY": "http://127.0.0.1:9"}, "HTTPTransport"),
+    bounded = "BoundedLookupTransport"
+    for env, fred in (
+        ({"FTP_PROXY": "http://127.0.0.1:9", "socks_proxy": "127.0.0.1:9"}, "direct"),
+        ({"NO_PROXY": "spared.test"}, "direct"),
+        ({"HTTPS_PROXY": "http://127.0.0.1:9", "NO_PROXY": "spared.test"}, "proxied"),
+        ({"ALL_PROXY": "127.0.0.1:9", "NO_PROXY": "spared.test"}, "proxied"),
     ):
         done = _child(code, env)
         assert done.returncode == 0, done.stderr
-        assert done.stdout.strip().startswith(expected), (env, done.stdout)
+        lines = done.stdout.splitlines()
+        assert lines == [f"{bounded} {fred}", f"{bounded} direct"], (env, done.stdout)

@@ -14,13 +14,12 @@ import time
 import weakref
 import zlib
 from collections import OrderedDict
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from decimal import Decimal
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar, cast
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
-from urllib.request import getproxies
 
 import httpx
 import stamina
@@ -101,29 +100,20 @@ def longest_fetch_s(
     return attempts * per_attempt + (attempts - 1) * wait
 
 
-_PROXIED = frozenset({"http", "https", "all"})
-"""The environment's proxy schemes httpx mounts for HTTP(S) (FTP_PROXY and the like it never
-uses, so they leave the bounded lookup on)."""
-
-
 def make_client(
     timeout_s: float = DEFAULT_TIMEOUT_S,
     user_agent: str = DEFAULT_USER_AGENT,
     *,
     resolve: Resolver | None = None,
+    proxies: Mapping[str, str] | None = None,
 ) -> httpx.Client:
     """An httpx client with a browser-like User-Agent and explicit connect/read timeouts,
     whose host lookups (``resolve``: the system's by default) are given up at the connect
-    timeout, as connecting is (see ``_dns``)."""
-    from fuelpipe.adapters.sources._dns import BoundedLookupTransport, system_resolver
+    timeout, as connecting is (see ``_dns``), a ``NO_PROXY`` host's and a proxy's own too.
+    ``proxies`` as ``urllib.request.getproxies()`` gives them (None: the environment's)."""
+    from fuelpipe.adapters.sources._dns import bounded_transports, system_resolver
 
-    # A proxy from the environment (HTTP(S)_PROXY, as httpx reads it) looks the hosts up
-    # itself; httpx mounts it only when given no transport of ours.
-    transport = (
-        None
-        if resolve is None and any(scheme in _PROXIED for scheme in getproxies())
-        else BoundedLookupTransport(resolve if resolve is not None else system_resolver)
-    )
+    transport, mounts = bounded_transports(resolve or system_resolver, proxies)
     timeout = httpx.Timeout(timeout_s, connect=min(timeout_s, CONNECT_TIMEOUT_CAP_S))
     headers = {
         "User-Agent": user_agent,
@@ -132,7 +122,11 @@ def make_client(
     }
     # gov.br serves the ANP workbooks through redirects.
     return httpx.Client(
-        timeout=timeout, headers=headers, follow_redirects=True, transport=transport
+        timeout=timeout,
+        headers=headers,
+        follow_redirects=True,
+        transport=transport,
+        mounts=mounts,
     )
 
 
