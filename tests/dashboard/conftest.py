@@ -22,7 +22,7 @@ from fuelpipe.domain.catalog import DEFAULT_CATALOG
 NOW = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)
 
 
-def _cell_says(cell: str, value: object) -> bool:
+def cell_says(cell: str, value: object) -> bool:
     """Whether a CSV cell gives a JSON value: a number to the CSV's 6 decimals, a time as
     the same instant, None as an empty cell."""
     if value is None or isinstance(value, bool | str):
@@ -35,7 +35,7 @@ def _cell_says(cell: str, value: object) -> bool:
 
 def csv_misses(body: dict[str, object], csv_text: str, skip: Collection[str] = ()) -> list[str]:
     """The fields of a view's JSON ``body`` beside its rows (not its lists; an object's field as
-    ``object_field``, as the map's ``spread_range``) that its CSV does not give on every row as
+    ``object_field``, as the map's ``spread_range``, a null one's all empty) that its CSV does not give on every row as
     the JSON does, but those in ``skip``."""
     rows = list(csv.DictReader(io.StringIO(csv_text)))
     assert rows, "a CSV of a header alone"
@@ -45,11 +45,17 @@ def csv_misses(body: dict[str, object], csv_text: str, skip: Collection[str] = (
             fields.update({f"{name}_{k}": v for k, v in value.items() if not isinstance(v, list)})
         elif not isinstance(value, list):
             fields[name] = value
+
+    def null_object(name: str) -> bool:  # a null object's ``object_field`` columns, empty
+        columns = [c for c in rows[0] if c.startswith(name + "_")]
+        return bool(columns) and all(r[c] == "" for r in rows for c in columns)
+
     return [
         name
         for name, value in fields.items()
         if name not in skip
-        and (name not in rows[0] or not all(_cell_says(r[name], value) for r in rows))
+        and (name not in rows[0] or not all(cell_says(r[name], value) for r in rows))
+        and not (value is None and name not in rows[0] and null_object(name))
     ]
 
 

@@ -144,10 +144,10 @@ def test_csv_export_has_one_row_per_point(
     assert [r["kind"] for r in rows][-1] == "Fechamento" and len(rows) == len(bulletins)
     assert {r["previous_close"] for r in rows} == {str(float(_previous_close()))}
     assert rows[0]["day"] == DAY.isoformat() and rows[0]["key"] == "CURRENCY#USD"
-    # The JSON's label, unit, as_of and the previous close's date were not in it; `collected`
-    # and `message` say why there is no point (a CSV of points has them)
-    skip = ["previous_close_value", "collected", "message"]  # the value: `previous_close`
+    # The JSON's label, unit, as_of and the previous close's date were not in it
+    skip = ["previous_close_value"]  # the value: `previous_close`
     assert csv_misses(body, answer.text, skip) == []
+    assert {(r["collected"], r["message"]) for r in rows} == {("True", "")}
     assert {r["previous_close_date"] for r in rows} == {PREVIOUS.isoformat()}
 
 
@@ -164,6 +164,25 @@ def test_an_empty_day_and_a_dashboard_without_intraday_say_how_to_collect(
     assert none["collected"] is False and none["points"] == []
     assert "no intraday store" in none["message"] and "fuelpipe watch --intraday" in none["message"]
     assert none["previous_close"]["date"] == PREVIOUS.isoformat()  # the context is still there
+
+
+def test_a_csv_of_a_day_with_no_point_says_why(stores: tuple[Store, IntradayStore]) -> None:
+    """The CSV of an empty day was its header alone: the JSON's ``message`` (why there is no
+    point, how to collect them) was lost. It is one row of it, with no time or value."""
+    store, points = stores
+    for app_points, collected in ((points, "True"), (None, "False")):
+        with _client(store, app_points, cache_ttl_s=0) as http:
+            query = {"series": "STOCK#PETR4", "day": DAY.isoformat()}
+            body = http.get("/api/intraday", params=query).json()
+            text = http.get("/api/intraday", params={**query, "format": "csv"}).text
+        (row,) = csv.DictReader(io.StringIO(text))
+        assert (row["key"], row["day"], row["collected"]) == (
+            "STOCK#PETR4",
+            "2022-03-16",
+            collected,
+        )
+        assert row["message"] == body["message"] and "fuelpipe watch --intraday" in row["message"]
+        assert row["at"] == row["time"] == row["value"] == ""
 
 
 @pytest.mark.parametrize(
@@ -219,7 +238,7 @@ def test_the_endpoint_is_in_the_openapi_with_its_parameters(
     with _client(store, points, cache_ttl_s=0) as http:
         spec = http.get("/openapi.json").json()
     op = spec["paths"]["/api/intraday"]["get"]
-    assert {p["name"] for p in op["parameters"]} == {"series", "day", "format"}
+    assert {p["name"] for p in op["parameters"]} == {"series", "day", "format", "table"}
     assert "text/csv" in op["responses"]["200"]["content"]
     assert "422" in op["responses"]
     assert "IntradayView" in spec["components"]["schemas"]

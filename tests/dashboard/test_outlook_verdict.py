@@ -342,7 +342,8 @@ def test_the_map_gives_each_states_scored_accuracy_and_verdict_at_its_horizon(
             assert states[uf]["no_change_reason"] == "national_ends_before"
             assert states[uf]["change"] == 0.0
     header = csv_text.splitlines()[0].split(",")
-    assert header[-7:-2] == ["ratio", "dm_p", "verdict", "method", "no_change_reason"]
+    assert header[-8:-3] == ["ratio", "dm_p", "verdict", "method", "no_change_reason"]
+    assert header[-1] == "other_tables"  # the map's states out of date: table=behind
     # The reason of a no-change state and what a verdict needs, as the map's JSON gives them
     rows = list(csv.DictReader(io.StringIO(csv_text)))
     assert {r["no_change_reason"] for r in rows} == {"national_ends_before"}

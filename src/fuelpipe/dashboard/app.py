@@ -7,6 +7,7 @@ import io
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
+from functools import partial
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
@@ -45,6 +46,8 @@ from fuelpipe.dashboard.schemas import (
     RegionalView,
     SeriesView,
     Table,
+    csv_table,
+    table_names,
 )
 from fuelpipe.dashboard.security import SecurityHeaders
 from fuelpipe.dashboard.static_assets import serve_asset
@@ -228,6 +231,57 @@ def to_csv(table: Table, name: str) -> Response:
     )
 
 
+TABLES_HEADER = "X-Fuelpipe-Tables"
+"""A CSV of a view of several tables names them all here, its main one first."""
+
+
+def _check_table(model: type[BaseModel], value: str | None) -> str | None:
+    names = table_names(model)
+    if value is not None and value not in names:
+        raise ValueError(f"{value!r} is not a table of this view; one of {', '.join(names)}")
+    return value
+
+
+def table_help(model: type[BaseModel]) -> str:
+    """The ``table`` parameter's description for a view of ``model``."""
+    main, *others = table_names(model)
+    return (
+        f"with `format=csv`, the list to download: `{main}` (default), "
+        + ", ".join(f"`{n}`" for n in others)
+        + "; each CSV names the others in its `other_tables` column"
+    )
+
+
+def table_check(model: type[BaseModel]) -> AfterValidator:
+    """The ``table`` parameter's check for a view of ``model``: one of its tables."""
+    return AfterValidator(partial(_check_table, model))
+
+
+def answer(
+    view: BaseModel, fmt: Format, name: str, table: str | None = None
+) -> BaseModel | Response:
+    """The view as JSON, or with ``fmt`` csv its CSV (``name``.csv): its main table, or the
+    list ``table`` (``name-table``.csv). A view of several tables (:func:`table_names`) says
+    the others on every row (``other_tables``, space-separated) and all of them in the
+    TABLES_HEADER header, so no list of its JSON is left out unsaid."""
+    if fmt != "csv":
+        if table is not None:
+            raise InvalidRequestError(f"table: {table!r} is for format=csv (the JSON has all)")
+        return view
+    names = table_names(type(view))
+    chosen = table or (names[0] if names else "")
+    head, rows = csv_table(view, table)
+    if not names:
+        return to_csv((head, rows), name)
+    others = " ".join(n for n in names if n != chosen)
+    download = to_csv(
+        ([*head, "other_tables"], [[*r, others] for r in rows]),
+        name if chosen == names[0] else f"{name}-{chosen}",
+    )
+    download.headers[TABLES_HEADER] = ", ".join(names)
+    return download
+
+
 def _validation_message(exc: RequestValidationError) -> str:
     parts = []
     for err in exc.errors():
@@ -318,7 +372,8 @@ def create_app(  # noqa: PLR0915 - the one factory that wires every route and ro
             "Read-only views of the fuelpipe store: series, indices, correlations, lagged "
             "pass-through, regional prices, ethanol parity, the day's intraday points and "
             "pipeline health. Every view "
-            "also downloads as CSV with `format=csv`. Keys, fuels and areas are "
+            "also downloads as CSV with `format=csv`, a view of several lists each with "
+            "`table=` (its CSVs name the others). Keys, fuels and areas are "
             "case-insensitive."
         ),
         # Served offline by the app itself (/docs below): no CDN, the strict CSP holds.
@@ -370,10 +425,6 @@ def create_app(  # noqa: PLR0915 - the one factory that wires every route and ro
     )
     api = APIRouter(dependencies=known_only)  # the panel's views, included below
 
-    def answer(view: BaseModel, fmt: Format, name: str) -> BaseModel | Response:
-        table = getattr(view, "table", None)
-        return to_csv(table(), name) if fmt == "csv" and callable(table) else view
-
     app.include_router(build_stations_router(stations))  # the station lake's views
 
     @app.get("/", include_in_schema=False)
@@ -394,9 +445,14 @@ def create_app(  # noqa: PLR0915 - the one factory that wires every route and ro
         return serve_asset(request, name)
 
     @api.get("/api/meta", response_model=MetaView, responses=CSV_RESPONSES)
-    def meta(format: FormatQ = "json") -> BaseModel | Response:
+    def meta(
+        format: FormatQ = "json",
+        table: Annotated[
+            str | None, table_check(MetaView), Query(description=table_help(MetaView))
+        ] = None,
+    ) -> BaseModel | Response:
         """Products, areas, drivers, and the weeks stored for each product and level."""
-        return answer(views.meta_view(reader), format, "meta")
+        return answer(views.meta_view(reader), format, "meta", table)
 
     @api.get("/api/overview", response_model=OverviewView, responses=CSV_RESPONSES)
     def overview(
@@ -506,11 +562,16 @@ def create_app(  # noqa: PLR0915 - the one factory that wires every route and ro
     due = LatestDue()  # each series' latest due date, reused until it can move
 
     @api.get("/api/health", response_model=HealthView, responses=CSV_RESPONSES)
-    def health(format: FormatQ = "json") -> BaseModel | Response:
+    def health(
+        format: FormatQ = "json",
+        table: Annotated[
+            str | None, table_check(HealthView), Query(description=table_help(HealthView))
+        ] = None,
+    ) -> BaseModel | Response:
         """Sources late or failing now, the active alerts, completeness per stored series,
         pending, quarantined, dead letters, last runs, freshness."""
         view = health_view(store, catalog, queue, the_clock, series_clocks, alerts, due)
-        return answer(view, format, "health")
+        return answer(view, format, "health", table)
 
     app.include_router(api)
     app.include_router(

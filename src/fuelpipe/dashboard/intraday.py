@@ -13,7 +13,14 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import AfterValidator, BaseModel
 
-from fuelpipe.dashboard.app import CSV_RESPONSES, FormatQ, not_too_far_ahead, to_csv
+from fuelpipe.dashboard.app import (
+    CSV_RESPONSES,
+    FormatQ,
+    answer,
+    not_too_far_ahead,
+    table_check,
+    table_help,
+)
 from fuelpipe.dashboard.params import DateParam
 from fuelpipe.dashboard.schemas import IntradayPointOut, IntradayView, PreviousClose
 from fuelpipe.domain.catalog import Catalog
@@ -116,11 +123,14 @@ def intraday_router(
             Query(description="the day (ISO YYYY-MM-DD; default: today in São Paulo)"),
         ] = None,
         format: FormatQ = "json",
+        table: Annotated[
+            str | None, table_check(IntradayView), Query(description=table_help(IntradayView))
+        ] = None,
     ) -> BaseModel | Response:
         """A day's PTAX bulletins or 15-minute bars of one series, and its previous close."""
         not_too_far_ahead(request, day, "day")
         chosen = day or clock.now().astimezone(SAO_PAULO).date()
         view = intraday_view(store, points_store, catalog, clock, series, chosen)
-        return to_csv(view.table(), "intraday") if format == "csv" else view
+        return answer(view, format, "intraday", table)
 
     return router

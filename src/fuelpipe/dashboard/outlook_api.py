@@ -14,7 +14,15 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import AfterValidator, BaseModel
 
-from fuelpipe.dashboard.app import CSV_RESPONSES, AreaQ, FormatQ, FuelQ, to_csv
+from fuelpipe.dashboard.app import (
+    CSV_RESPONSES,
+    AreaQ,
+    FormatQ,
+    FuelQ,
+    answer,
+    table_check,
+    table_help,
+)
 from fuelpipe.dashboard.outlook_views import (
     MAP_HORIZON,
     OutlookMapView,
@@ -47,11 +55,17 @@ def outlook_router(
 
     @router.get("/api/outlook", response_model=OutlookView, responses=CSV_RESPONSES)
     def outlook(
-        request: Request, fuel: FuelQ, area: AreaQ = "BR", format: FormatQ = "json"
+        request: Request,
+        fuel: FuelQ,
+        area: AreaQ = "BR",
+        format: FormatQ = "json",
+        table: Annotated[
+            str | None, table_check(OutlookView), Query(description=table_help(OutlookView))
+        ] = None,
     ) -> BaseModel | Response:
         """The latest stored nowcast (80/95% bands), the driver's move, and backtest accuracy."""
         view = built.area(fuel, area, version_of(request, data))
-        return to_csv(view.table(), "outlook") if format == "csv" else view
+        return answer(view, format, "outlook", table)
 
     @router.get("/api/outlook/map", response_model=OutlookMapView, responses=CSV_RESPONSES)
     def outlook_map(
@@ -63,12 +77,17 @@ def outlook_router(
             Query(description="weeks after the last published one (1 = the week in progress)"),
         ] = MAP_HORIZON,
         format: FormatQ = "json",
+        table: Annotated[
+            str | None,
+            table_check(OutlookMapView),
+            Query(description=table_help(OutlookMapView)),
+        ] = None,
     ) -> BaseModel | Response:
         """Each state's expected change from its last published price at one horizon, with how
         its forecasts at that horizon scored (a state's history is short: few weeks decide
         nothing, and the verdict says so)."""
         view = built.state_map(fuel, horizon, version_of(request, data))
-        return to_csv(view.table(), "outlook-map") if format == "csv" else view
+        return answer(view, format, "outlook-map", table)
 
     return router
 

@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable, Hashable, Iterable
 from datetime import date, timedelta
 from functools import cache, partial
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import TYPE_CHECKING, ClassVar, Generic, TypeVar
 
 from cachetools import LRUCache
 from pydantic import BaseModel, Field
@@ -132,11 +132,15 @@ OUTLOOK_CSV_FIELDS = [
     "accuracy_from",
 ]
 """The outlook's own fields its CSV repeats on each forecast week's row, after the fan's
-columns; its lists (``history``, ``accuracy``, ``stale_drivers``) are not in it."""
+columns; its lists (``history``, ``accuracy``, ``stale_drivers``) are tables of their own
+(``table=``)."""
 
 
 class OutlookView(BaseModel):
     """A fuel's outlook in one area."""
+
+    CSV_TABLE: ClassVar[str] = "steps"
+    CSV_LISTS: ClassVar[tuple[str, ...]] = ("history", "accuracy", "stale_drivers")
 
     fuel: str
     area: str
@@ -281,6 +285,9 @@ class BehindState(BaseModel):
 
 class OutlookMapView(BaseModel):
     """Expected change by state at one horizon."""
+
+    CSV_TABLE: ClassVar[str] = "states"
+    CSV_LISTS: ClassVar[tuple[str, ...]] = ("behind",)
 
     fuel: str
     horizon: int

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
-from typing import Annotated, Literal
+import json
+import types
+from collections.abc import Callable, Iterable
+from typing import Annotated, Any, ClassVar, Literal, Union, get_args, get_origin
 
 from pydantic import AfterValidator, BaseModel, Field
+from pydantic_core import to_jsonable_python
 
 Cell = str | float | int | bool | None
 Table = tuple[list[str], list[list[Cell]]]
@@ -43,6 +46,91 @@ def context(
         values = [getattr(model, n) for n in names]
         cells = [iso(v) if isinstance(v, dt.date) else v for v in values]
     return [prefix + n for n in names], cells
+
+
+def _inner(annotation: Any, wanted: Callable[[Any], bool]) -> Any:
+    """The first type in ``annotation`` (itself, or an argument of its union) ``wanted`` takes."""
+    if wanted(annotation):
+        return annotation
+    if get_origin(annotation) in (Union, types.UnionType):
+        return next((a for a in get_args(annotation) if wanted(a)), None)
+    return None
+
+
+def _is_list(annotation: Any) -> bool:
+    return get_origin(annotation) is list
+
+
+def _is_model(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+
+
+def list_fields(model: type[BaseModel]) -> list[str]:
+    """The fields of ``model`` that are lists (a list or null too)."""
+    return [n for n, f in model.model_fields.items() if _inner(f.annotation, _is_list)]
+
+
+def _cell(value: object) -> Cell:
+    """A value as one CSV cell: a date or a time as ISO text, a list or an object (a run's
+    counts, a problem's keys) as its JSON text."""
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, BaseModel | list | dict):
+        return json.dumps(to_jsonable_python(value), ensure_ascii=False)
+    return value  # type: ignore[return-value]  # str, float, int, bool or None
+
+
+def own_fields(view: BaseModel) -> tuple[list[str], list[Cell]]:
+    """Every field of ``view`` but its lists, as columns: an object's fields as
+    ``object_field`` (empty when it is null), as the main tables' ``spread_*``."""
+    head: list[str] = []
+    cells: list[Cell] = []
+    lists = list_fields(type(view))
+    for name, field in type(view).model_fields.items():
+        if name in lists:
+            continue
+        nested = _inner(field.annotation, _is_model)
+        if nested is not None:
+            more, values = context(getattr(view, name), nested.model_fields, name + "_")
+            head += more
+            cells += values
+        else:
+            head.append(name)
+            cells.append(_cell(getattr(view, name)))
+    return head, cells
+
+
+def list_table(view: BaseModel, name: str) -> Table:
+    """One list field of ``view`` (``name``) as a table: a row per item, each of its fields a
+    column (:func:`_cell`; a list of plain values is one column named ``name``), then the
+    view's own fields (:func:`own_fields`) on every row. A null list has no rows."""
+    annotation = _inner(type(view).model_fields[name].annotation, _is_list)
+    item = get_args(annotation)[0]
+    items = getattr(view, name) or []
+    view_head, view_cells = own_fields(view)
+    if _is_model(item):
+        fields = list(item.model_fields)
+        rows = [[_cell(getattr(i, f)) for f in fields] + view_cells for i in items]
+        return fields + view_head, rows
+    return [name, *view_head], [[_cell(i), *view_cells] for i in items]
+
+
+def table_names(model: type[BaseModel]) -> list[str]:
+    """The tables a view of ``model`` downloads as, its main one first; none for a view of
+    one table. A view whose lists its main table does not all give names them in
+    ``CSV_LISTS``, and its main table (the list its rows are) in ``CSV_TABLE``."""
+    extra: tuple[str, ...] = getattr(model, "CSV_LISTS", ())
+    return [getattr(model, "CSV_TABLE"), *extra] if extra else []  # noqa: B009
+
+
+def csv_table(view: BaseModel, name: str | None) -> Table:
+    """The table ``name`` of ``view`` (:func:`table_names`): its main one (``table()``), by
+    default, or one of its ``CSV_LISTS`` (:func:`list_table`)."""
+    names = table_names(type(view))
+    if name is None or name == (names[0] if names else None):
+        main: Callable[[], Table] = getattr(view, "table")  # noqa: B009 - every view has one
+        return main()
+    return list_table(view, name)
 
 
 class Point(BaseModel):
@@ -227,11 +315,13 @@ class LagsView(BaseModel):
     which may be weeks before an End date picked after the price's last published week."""
 
     def table(self) -> Table:
-        """One row per lag: the cross-correlation (``r`` over ``n`` overlapping weeks) and, where
-        the regression has the lag, its coefficient with the chart's 95% error bar: ``ci_low`` and
-        ``ci_high`` are coefficient ∓ ``t_crit`` × ``std_error``, fitted on ``regression_n``
-        weeks (the regression's own, not the cross-correlation's ``n``). Then, on every row, the
-        view's own fields: the pump and driver, ``through``, the strongest lag (``best_lag``,
+        """One row per lag of the cross-correlation or the regression (``reg_lags`` above
+        ``max_lag`` adds the regression's further lags, with no ``r``): the cross-correlation
+        (``r`` over ``n`` overlapping weeks) and, where the regression has the lag, its
+        coefficient with the chart's 95% error bar: ``ci_low`` and ``ci_high`` are
+        coefficient ∓ ``t_crit`` × ``std_error``, fitted on ``regression_n`` weeks (the
+        regression's own, not the cross-correlation's ``n``). Then, on every row, the view's
+        own fields: the pump and driver, ``through``, the strongest lag (``best_lag``,
         ``best_r``, ``best_n``; empty when none stands out), ``min_weeks``, ``unchanged_price``,
         the regression's summary (``regression_*``: ``regression_ci_low``/``_high`` bound the
         cumulative pass-through, ``regression_pump_pct_per_10pct`` the headline; empty without a
@@ -246,10 +336,13 @@ class LagsView(BaseModel):
         why = ["regression_error", "regression_weeks", "regression_min_weeks"]
         why_head, why_cells = context(self, ["min_weeks", "unchanged_price", *why])
         rows: list[list[Cell]] = []
-        for c in self.cross:
-            row: list[Cell] = [c.lag, c.r, c.n]
-            if reg is not None and c.lag < len(reg.coefficients):
-                coef, se = reg.coefficients[c.lag], reg.std_errors[c.lag]
+        cross = {c.lag: c for c in self.cross}
+        fitted = len(reg.coefficients) if reg is not None else 0
+        for lag in sorted({*cross, *range(fitted)}):
+            c = cross.get(lag)
+            row: list[Cell] = [lag, c.r, c.n] if c is not None else [lag, None, None]
+            if reg is not None and lag < fitted:
+                coef, se = reg.coefficients[lag], reg.std_errors[lag]
                 half = reg.t_crit * se
                 row += [coef, se, reg.t_crit, coef - half, coef + half, reg.n]
             else:
@@ -477,6 +570,9 @@ class HealthView(BaseModel):
     """Pipeline health: what is late or failing now and the active alerts, completeness per
     series, retries, dead letters, last runs, freshness."""
 
+    CSV_TABLE: ClassVar[str] = "series"
+    CSV_LISTS: ClassVar[tuple[str, ...]] = ("problems", "alerts", "freshness", "last_runs")
+
     as_of: dt.datetime
     series: list[SeriesHealth]
     catalog_series: int
@@ -577,6 +673,9 @@ class Coverage(BaseModel):
 class MetaView(BaseModel):
     """What the page needs to build its controls."""
 
+    CSV_TABLE: ClassVar[str] = "coverage"
+    CSV_LISTS: ClassVar[tuple[str, ...]] = ("products", "areas", "drivers")
+
     products: list[Choice]
     areas: list[Choice]
     drivers: list[Choice]
@@ -613,6 +712,9 @@ class PreviousClose(BaseModel):
 class IntradayView(BaseModel):
     """One series' points of one day (São Paulo), with the previous daily close."""
 
+    CSV_TABLE: ClassVar[str] = "points"
+    CSV_LISTS: ClassVar[tuple[str, ...]] = ("choices",)
+
     key: str
     label: str
     unit: str
@@ -626,13 +728,17 @@ class IntradayView(BaseModel):
 
     def table(self) -> Table:
         """One row per point, the previous close (its value, then its date) beside it, the
-        series' label and unit and the view's ``as_of`` after."""
+        series' label and unit, the view's ``as_of``, ``collected`` and ``message`` after; a
+        day with no point is one row of its ``message`` (why, and how to collect them) with
+        no time or value, as ``indices.csv`` gives a line with no point."""
         head = ["key", "day", "at", "time", "kind", "value", "change_pct", "previous_close"]
         prev_head, prev = context(self.previous_close, ["value", "date"], "previous_close_")
-        view_head, view = context(self, ["label", "unit", "as_of"])
-        rows: list[list[Cell]] = [
-            [self.key, self.day.isoformat(), p.at.isoformat(), p.time, p.kind, p.value,
-             p.change_pct, *prev, *view]
-            for p in self.points
-        ]  # fmt: skip
+        view_head, view = context(self, ["label", "unit", "as_of", "collected", "message"])
+        points: list[IntradayPointOut | None] = list(self.points) or [None]
+        rows: list[list[Cell]] = []
+        for p in points:
+            point: list[Cell] = (
+                [p.at.isoformat(), p.time, p.kind, p.value, p.change_pct] if p else [None] * 5
+            )
+            rows.append([self.key, self.day.isoformat(), *point, *prev, *view])
         return [*head, *prev_head[1:], *view_head], rows

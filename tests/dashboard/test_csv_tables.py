@@ -1,0 +1,287 @@
+"""Every list a view's JSON answers can be downloaded as CSV: its main table, or with
+``table=`` one of its others, which every CSV of the view names (``other_tables``)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator, Mapping
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from fastapi.responses import Response
+from fastapi.testclient import TestClient
+from tests.dashboard.conftest import NOW, cell_says, csv_misses
+
+from fuelpipe.adapters.clock import FixedClock
+from fuelpipe.adapters.history_files import load_history
+from fuelpipe.adapters.intraday_store import SqliteIntradayStore
+from fuelpipe.adapters.sqlite_store import SqliteStore
+from fuelpipe.dashboard.app import TABLES_HEADER, answer, create_app
+from fuelpipe.dashboard.outlook_views import BehindState, OutlookMapView, StateChange
+from fuelpipe.dashboard.schemas import table_names
+from fuelpipe.domain.alerts import ActiveAlert, Condition
+from fuelpipe.domain.catalog import DEFAULT_CATALOG
+from fuelpipe.domain.intraday import IntradayPoint
+from fuelpipe.domain.models import Record, Status
+from fuelpipe.outlook.series import known_at
+from fuelpipe.ports.store import RunLog
+from fuelpipe.stages.outlook import refresh_outlook
+
+SP = ZoneInfo("America/Sao_Paulo")
+TODAY = NOW.astimezone(SP).date()
+Q = "%23"
+DATASETS = Path(__file__).resolve().parents[2] / "datasets"
+OUTLOOK_NOW = datetime(2025, 6, 18, 12, 0, tzinfo=SP)
+"""The outlook tests' clock: FRED's Brent ends before it, so the answer has a stale driver."""
+
+
+class OneAlert:
+    """An alert state holding one active alert (the dashboard only reads it)."""
+
+    def load(self) -> dict[str, ActiveAlert]:
+        cond = Condition("stale_source", "bcb", "bcb is late: 1 series still lack 2026-06-30")
+        return {cond.id: ActiveAlert(cond, NOW - timedelta(hours=2))}
+
+
+Example = tuple[TestClient, str]
+
+
+@pytest.fixture(scope="module")
+def examples(
+    real_store: SqliteStore, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[list[Example]]:
+    """A request of every view, on stores whose answers have something in every list: the
+    real data with an alert and a day's intraday points; a store with a run; an outlook."""
+    tmp = tmp_path_factory.mktemp("csv-tables")
+    points = SqliteIntradayStore(tmp / "points.sqlite")
+    opening = datetime.combine(TODAY, datetime.min.time(), SP) + timedelta(hours=10)
+    points.put_points(
+        [
+            IntradayPoint("CURRENCY#USD", opening, "Abertura", Decimal("5.1")),
+            IntradayPoint(
+                "CURRENCY#USD", opening + timedelta(hours=3), "Fechamento", Decimal("5.2")
+            ),
+        ]
+    )
+    real = create_app(
+        real_store, DEFAULT_CATALOG, clock=FixedClock(NOW), alerts=OneAlert(), intraday=points
+    )
+    runs = SqliteStore(tmp / "runs.sqlite", clock=FixedClock(NOW))
+    runs.put_records([Record("CURRENCY#USD", TODAY - timedelta(days=2), Decimal("5"), Status.OK)])
+    runs.put_run(RunLog("orchestrate", NOW - timedelta(minutes=5), NOW, {"messages": 3}))
+    outlook = SqliteStore(tmp / "outlook.sqlite", clock=FixedClock(OUTLOOK_NOW))
+    history = load_history(DATASETS, with_areas=False)
+    for key in ("FUEL#LPG#BR", "CURRENCY#USD", "COMMODITY#BRENT", "COMMODITY#BRENT_FUTURES"):
+        lag = DEFAULT_CATALOG[key].available_after
+        known = [(d, v) for d, v in history.series[key] if known_at(d, lag) <= OUTLOOK_NOW]
+        outlook.put_records([Record(key, d, Decimal(str(v)), Status.OK) for d, v in known])
+    assert refresh_outlook(outlook, DEFAULT_CATALOG, OUTLOOK_NOW, keys=["FUEL#LPG#BR"]).made == 1
+    with (
+        TestClient(real) as on_real,
+        TestClient(create_app(runs, DEFAULT_CATALOG, clock=FixedClock(NOW))) as on_runs,
+        TestClient(create_app(outlook, DEFAULT_CATALOG, clock=FixedClock(OUTLOOK_NOW))) as fc,
+    ):
+        yield [
+            (on_real, "/api/meta"),
+            (on_real, "/api/overview"),
+            (on_real, f"/api/series?key=FUEL{Q}GASOLINE{Q}BR"),
+            (on_real, f"/api/indices?keys=FUEL{Q}GASOLINE{Q}BR,CURRENCY{Q}USD&start=2021-06-01"),
+            (on_real, f"/api/correlations?keys=FUEL{Q}DIESEL{Q}BR,CURRENCY{Q}USD,BRENT_BRL"),
+            (on_real, "/api/lags?fuel=GASOLINE&start=2021-05-16&end=2022-05-07"),
+            # the regression's lags beyond the cross-correlation's were in no CSV
+            (on_real, "/api/lags?fuel=GASOLINE&start=2021-05-16&end=2022-05-07&max_lag=1"),
+            (on_real, "/api/regional?fuel=GASOLINE"),
+            (on_real, "/api/parity"),
+            (on_real, "/api/health"),
+            (on_runs, "/api/health"),
+            (on_real, "/api/live"),
+            (on_real, "/api/intraday"),
+            (on_real, "/api/intraday?series=STOCK%23PETR4"),
+            (fc, "/api/outlook?fuel=LPG&area=BR"),
+            (fc, "/api/outlook/map?fuel=LPG"),
+        ]
+    for closable in (points, runs, outlook):
+        closable.close()
+
+
+STATIONS = "/api/stations/"
+"""The station lake's answers are their CSV's rows (``columns``, ``rows``), and their
+meta's ``fuels`` the fuel codes every station route documents: tests/dashboard/
+test_stations_api.py covers their CSVs."""
+
+
+def _leaves_given(value: object, row: Mapping[str, str], rows: list[dict[str, str]]) -> bool:
+    """Whether ``row`` gives an item's value: a plain value in one of its cells; an object's
+    plain fields each in one of its cells, its lists each item in some row of the table
+    (an index line's points) or as a cell's JSON text (a problem's keys, a run's counts)."""
+    if isinstance(value, list | dict) and any(_is_json(c, value) for c in row.values()):
+        return True
+    if isinstance(value, dict):
+        return all(_leaves_given(v, row, rows) for v in value.values())
+    if isinstance(value, list):
+        return all(any(_leaves_given(v, r, rows) for r in rows) for v in value)
+    return any(_says(c, value) for c in row.values())
+
+
+def _says(cell: str, value: object) -> bool:
+    """:func:`cell_says` of any cell: one that is no number or no time does not say one."""
+    try:
+        return cell_says(cell, value)
+    except ValueError:
+        return False
+
+
+def _is_json(cell: str, value: object) -> bool:
+    try:
+        return bool(json.loads(cell) == value)
+    except ValueError:
+        return False
+
+
+def _lists(body: Mapping[str, Any]) -> Iterator[tuple[str, list[Any]]]:
+    """A view's lists: its own, and those of its objects (the regression's coefficients)."""
+    for name, value in body.items():
+        if isinstance(value, list):
+            yield name, value
+        elif isinstance(value, dict):
+            yield from ((f"{name}.{k}", v) for k, v in value.items() if isinstance(v, list))
+
+
+def _rows(text: str) -> tuple[list[str], list[dict[str, str]]]:
+    reader = csv.DictReader(io.StringIO(text))
+    return list(reader.fieldnames or []), list(reader)
+
+
+def list_gaps(
+    body: Mapping[str, Any], tables: Mapping[str, str], filled: dict[str, set[str]], view: str
+) -> list[str]:
+    """The lists of a view's JSON ``body`` that none of its CSV ``tables`` (by name) gives an
+    item of per row, every item; records in ``filled`` the lists that had items."""
+    parsed = {name: _rows(text) for name, text in tables.items()}
+    for name, (head, _) in parsed.items():
+        assert len(head) == len(set(head)), (view, name, head)
+    gaps = []
+    for path, items in _lists(body):
+        if items:
+            filled.setdefault(view, set()).add(path)
+        if not any(
+            all(any(_leaves_given(i, r, rows) for r in rows) for i in items)
+            for _, rows in parsed.values()
+        ):
+            gaps.append(f"{view}: {path}")
+    return gaps
+
+
+def _csv_of(client: TestClient, path: str) -> dict[str, str]:
+    """Every table of a view's CSV, by name: the main one, then those its header names."""
+    glue = "&" if "?" in path else "?"
+    main = client.get(f"{path}{glue}format=csv")
+    assert main.status_code == 200, (path, main.text)
+    names = [n for n in main.headers.get(TABLES_HEADER, "").split(", ") if n]
+    tables = {names[0] if names else "": main.text}
+    for name in names[1:]:
+        r = client.get(f"{path}{glue}format=csv&table={name}")
+        assert r.status_code == 200, (path, name, r.text)
+        tables[name] = r.text
+    return tables
+
+
+def _body(download: object) -> str:
+    assert isinstance(download, Response)
+    return bytes(download.body).decode()
+
+
+def _answered_lists(spec: Mapping[str, Any], path: str) -> set[str]:
+    """The list fields (a list or null too) of a route's JSON answer, by its API reference."""
+    ref = spec["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]
+    schema = spec["components"]["schemas"][ref["schema"]["$ref"].rpartition("/")[2]]
+    return {
+        name
+        for name, field in schema["properties"].items()
+        if "array" in [field.get("type"), *(a.get("type") for a in field.get("anyOf", []))]
+    }
+
+
+def test_every_list_of_every_view_downloads_as_csv(examples: list[Example]) -> None:
+    """Every list a view's JSON gives (outlook accuracy and history, health problems, alerts,
+    runs and freshness, meta's products, areas and drivers, the regression's coefficients...)
+    is in one of its CSVs, every item a row; each table besides the main one gives every
+    field of the view beside its lists, as the main ones do."""
+    client = examples[0][0]
+    spec = client.get("/openapi.json").json()
+    with_csv = {
+        p
+        for p, op in spec["paths"].items()
+        if "text/csv" in op["get"]["responses"]["200"].get("content", {})
+        and not p.startswith(STATIONS)
+    }
+    assert with_csv - {p.partition("?")[0] for _, p in examples} == set()
+    gaps: list[str] = []
+    filled: dict[str, set[str]] = {}
+    for http, path in examples:
+        view = path.partition("?")[0]
+        body = http.get(path).json()
+        tables = _csv_of(http, path)
+        gaps += list_gaps(body, tables, filled, view)
+        for name, text in list(tables.items())[1:]:
+            if _rows(text)[1]:  # a null list (health's alerts unreadable) is a list too
+                assert csv_misses(body, text, _answered_lists(spec, view)) == [], (path, name)
+    # A map's states out of date are listed apart (no example store has one behind)
+    behind = OutlookMapView(
+        fuel="LPG",
+        horizon=2,
+        states=[
+            StateChange(area="SP", name="São Paulo", last_week=date(2025, 6, 1), last_price=100.0,
+                        week=date(2025, 6, 15), point=101.0, change=0.01)
+        ],
+        behind=[BehindState(area="RJ", name="Rio de Janeiro", last_week=date(2025, 5, 25),
+                            newest_week=date(2025, 6, 1))],
+    )  # fmt: skip
+    body = behind.model_dump(mode="json")
+    tables = {
+        n: _body(answer(behind, "csv", "outlook-map", n)) for n in table_names(OutlookMapView)
+    }
+    gaps += list_gaps(body, tables, filled, "/api/outlook/map")
+    assert gaps == []
+    never = {
+        (view, name)
+        for view in with_csv
+        for name in _answered_lists(spec, view)
+        if name not in filled.get(view, set())
+    }
+    assert never == set(), "lists no example fills: the check above passed them unseen"
+
+
+def test_a_table_is_asked_by_name_with_format_csv(examples: list[Example]) -> None:
+    """``table=`` names one of the view's tables, with ``format=csv`` only (the JSON has every
+    list); a view of one table does not take it (the 422 of a parameter a route does not
+    take); each CSV names the others on every row, and all in its header."""
+    client = examples[0][0]
+    r = client.get("/api/health?format=csv&table=alerts")
+    assert (
+        r.status_code == 200 and 'filename="health-alerts.csv"' in r.headers["content-disposition"]
+    )
+    assert r.headers[TABLES_HEADER] == "series, problems, alerts, freshness, last_runs"
+    (alert,) = csv.DictReader(io.StringIO(r.text))
+    assert (alert["rule"], alert["subject"]) == ("stale_source", "bcb")
+    assert alert["other_tables"] == "series problems freshness last_runs"
+    main = list(csv.DictReader(io.StringIO(client.get("/api/health?format=csv").text)))
+    assert {r["other_tables"] for r in main} == {"problems alerts freshness last_runs"}
+    assert "other_tables" not in client.get("/api/parity?format=csv").text.partition("\n")[0]
+    bad = client.get("/api/health?format=csv&table=runs")
+    assert bad.status_code == 422
+    assert bad.json()["detail"] == (
+        "table: 'runs' is not a table of this view; one of series, problems, alerts, "
+        "freshness, last_runs"
+    )
+    json_too = client.get("/api/health?table=alerts")
+    assert json_too.status_code == 422 and "is for format=csv" in json_too.json()["detail"]
+    single = client.get("/api/parity?format=csv&table=areas")
+    assert single.status_code == 422
+    assert single.json()["detail"].startswith("table: unknown parameter: /api/parity takes ")
