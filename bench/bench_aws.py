@@ -98,7 +98,7 @@ def write_throughput(client: Any, table: str, rounds: int = 5) -> list[BenchRow]
     def single(part: list[Record]) -> None:
         started = time.perf_counter()
         for r in part:
-            client.put_item(TableName=table, Item=items.ok_item(r, stamp))
+            client.put_item(TableName=table, Item=items.ok_item(r, stamp, stamp))
         single_rates.append(len(part) / (time.perf_counter() - started))
 
     for n in range(rounds):

@@ -52,7 +52,8 @@ START = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)
 """Where every test's manual clock starts."""
 
 StoreOpener = Callable[..., Store]
-"""``opener(clock=None)``: another client on the same store, on ``clock`` when given."""
+"""``opener(clock=None, wall=None)``: another client on the same store, on ``clock`` (its
+business clock, ``updated_at``) and ``wall`` (its wall clock, ``written_at``) when given."""
 StoreFactory = Callable[[pytest.FixtureRequest, Path], StoreOpener]
 
 
@@ -90,7 +91,7 @@ QueueFactory = Callable[[pytest.FixtureRequest, Path, ManualClock], QueueBackend
 
 def _sqlite_store(request: pytest.FixtureRequest, tmp_path: Path) -> StoreOpener:
     path = tmp_path / "contract" / "store.sqlite"
-    return lambda clock=None: SqliteStore(path, clock)
+    return lambda clock=None, wall=None: SqliteStore(path, clock, wall=wall)
 
 
 def _sqlite_queue(
@@ -232,8 +233,8 @@ def store_opener(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Sto
     open_store = STORE_FACTORIES[request.param](request, tmp_path)
     opened: list[object] = []
 
-    def opener(clock: Clock | None = None) -> Store:
-        client = open_store(clock)
+    def opener(clock: Clock | None = None, wall: Clock | None = None) -> Store:
+        client = open_store(clock, wall)
         opened.append(client)
         return client
 

@@ -8,9 +8,9 @@ from decimal import Decimal
 import pytest
 from tests.contract.conftest import StoreOpener
 
-from fuelpipe.adapters.clock import ManualClock
+from fuelpipe.adapters.clock import FixedClock, ManualClock
 from fuelpipe.domain.models import HistoryKind, Record, Revision, Status
-from fuelpipe.ports.store import Store
+from fuelpipe.ports.store import AnsweredBefore, Store
 
 KEY = "COMMODITY#BRENT"
 DAY = date(2022, 3, 8)
@@ -183,46 +183,85 @@ def test_an_answer_requested_before_the_stored_write_revises_nothing(
 ) -> None:
     """Two readers of one source: A sends its request, B fetches the source's correction and
     stores it, then A's answer (the value from before the correction) arrives. Revising with
-    ``answered_at`` (when A sent its request) is refused, however A read the record: the
-    stored value was written after it and may be the later answer. An answer requested after
-    that write, or at its very instant, revises as before. Each revision is seen at the
-    writer's now (the clock both clients stamp with)."""
-    clock = ManualClock(SEEN)
-    first, second = store_opener(clock), store_opener(clock)
+    ``answered_at`` (when A sent its request, on the store's wall clock) raises
+    AnsweredBefore, however A read the record: the stored value was written after it and may
+    be the later answer. An answer requested after that write, or at its very instant,
+    revises as before. The business clock is fixed (a ``--now`` run: every ``updated_at``
+    equal), and the writes are ordered all the same: on the wall clock, apart from it."""
+    business, wall = FixedClock(SEEN), ManualClock(SEEN)
+    first, second = store_opener(business, wall), store_opener(business, wall)
 
     def seen(previous: str, new: str) -> Revision:
-        return _revision(previous, new, clock.now())
+        return _revision(previous, new, business.now())
 
     assert first.add_records([Record(KEY, DAY, Decimal("104.5"), Status.OK)]) == []
-    a_sent = clock.advance(timedelta(minutes=1))
-    b_sent = clock.advance(timedelta(seconds=5))
-    clock.advance(timedelta(seconds=5))  # B's answer: the correction, stored now
+    wall.advance(timedelta(minutes=1))
+    a_sent = first.wall_now()
+    wall.advance(timedelta(seconds=5))
+    b_sent = second.wall_now()
+    wall.advance(timedelta(seconds=5))  # B's answer: the correction, stored now
     assert second.revise(KEY, DAY, seen("104.5", "199.5"), {}, history=0, answered_at=b_sent)
-    clock.advance(timedelta(seconds=30))  # A's answer: the value from before it
+    b_stored = wall.now()
+    wall.advance(timedelta(seconds=30))  # A's answer: the value from before it
 
-    assert not first.revise(KEY, DAY, seen("199.5", "104.5"), {}, history=1, answered_at=a_sent)
+    with pytest.raises(AnsweredBefore):
+        first.revise(KEY, DAY, seen("199.5", "104.5"), {}, history=1, answered_at=a_sent)
 
     rec = _one(first)
-    assert (rec.value, len(rec.revisions)) == (Decimal("199.5"), 1)
-    stored_at = rec.updated_at
-    assert stored_at is not None and a_sent < stored_at
+    assert (rec.value, len(rec.revisions), rec.updated_at) == (Decimal("199.5"), 1, SEEN)
     # A request sent at the instant of the write, or after it, may revise it.
-    assert first.revise(KEY, DAY, seen("199.5", "200"), {}, history=1, answered_at=stored_at)
-    clock.advance(timedelta(seconds=1))
-    assert first.revise(KEY, DAY, seen("200", "201"), {}, history=2, answered_at=clock.now())
+    assert first.revise(KEY, DAY, seen("199.5", "200"), {}, history=1, answered_at=b_stored)
+    wall.advance(timedelta(seconds=1))
+    assert first.revise(KEY, DAY, seen("200", "201"), {}, history=2, answered_at=wall.now())
     assert _one(first).value == Decimal("201")
 
 
-def test_a_write_stamped_by_a_clock_ahead_refuses_no_answer(store_opener: StoreOpener) -> None:
-    """A record a clock ahead of the writer's stamped (a run with ``--now`` after this one's,
-    another machine) holds a stamp later than the revision's ``seen_at``: it orders nothing,
-    so an answer requested before it still revises (refusing it would keep the source's value
-    out until the clocks met)."""
+def test_an_answer_older_than_a_value_added_meanwhile_revises_nothing(
+    store_opener: StoreOpener,
+) -> None:
+    """A value another reader added (add_records: the date was PENDING) after A sent its
+    request is as new as a revised one: A's older answer may not revise it either."""
+    wall = ManualClock(SEEN)
+    store = store_opener(FixedClock(SEEN), wall)
+    a_sent = store.wall_now()
+    wall.advance(timedelta(seconds=5))
+    assert store.add_records([Record(KEY, DAY, Decimal("199.5"), Status.OK)]) == []
+    wall.advance(timedelta(seconds=5))
+
+    with pytest.raises(AnsweredBefore):
+        store.revise(KEY, DAY, _revision("199.5", "104.5"), {}, history=0, answered_at=a_sent)
+    assert _one(store).value == Decimal("199.5")
+
+
+def test_a_write_stamped_by_a_wall_clock_ahead_refuses_no_answer(
+    store_opener: StoreOpener,
+) -> None:
+    """A record a wall clock ahead of the reader's stamped (another machine's) holds a stamp
+    later than the reader's store's now: it orders nothing, so an answer requested before it
+    still revises (refusing it would keep the source's value out until the clocks met)."""
     ahead, here = ManualClock(SEEN + timedelta(days=3)), ManualClock(SEEN)
-    store_opener(ahead).add_records([Record(KEY, DAY, Decimal("104.5"), Status.OK)])
-    reader = store_opener(here)
-    sent = here.now()
-    revision = _revision("104.5", "199.5", here.advance(timedelta(seconds=10)))
+    store_opener(wall=ahead).add_records([Record(KEY, DAY, Decimal("104.5"), Status.OK)])
+    reader = store_opener(wall=here)
+    sent = reader.wall_now()
+    here.advance(timedelta(seconds=10))
+    revision = _revision("104.5", "199.5")
 
     assert reader.revise(KEY, DAY, revision, {}, history=0, answered_at=sent)
     assert _one(reader).value == Decimal("199.5")
+
+
+def test_put_records_stamps_the_wall_clock_as_add_records_does(
+    store_opener: StoreOpener,
+) -> None:
+    """A record put after an answer's request was sent is as new as one added: the answer
+    may not revise it; one sent after the put may."""
+    wall = ManualClock(SEEN)
+    store = store_opener(wall=wall)
+    sent = store.wall_now()
+    wall.advance(timedelta(seconds=1))
+    store.put_records([Record(KEY, DAY, Decimal("104.5"), Status.OK)])
+    wall.advance(timedelta(seconds=1))
+    with pytest.raises(AnsweredBefore):
+        store.revise(KEY, DAY, _revision("104.5", "199.5"), {}, history=0, answered_at=sent)
+    sent = store.wall_now()
+    assert store.revise(KEY, DAY, _revision("104.5", "199.5"), {}, history=0, answered_at=sent)

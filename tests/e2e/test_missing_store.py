@@ -455,3 +455,41 @@ def test_export_refuses_a_format_its_file_is_not_named_for(
     (line,) = [ln for ln in done.stderr.splitlines() if ln.strip()]
     assert line.startswith("error:") and f"--format {fmt}" in line and str(out) in line, line
     assert not out.exists()
+
+
+def test_a_store_whose_items_have_no_written_at_column_is_upgraded_and_orders_no_old_write(
+    tmp_path: Path,
+) -> None:
+    """A store from before writes were stamped on the wall clock: the column is added on
+    opening; a record written then orders nothing (any answer revises it, as before), and
+    its next write is stamped, so an answer sent before that write is refused."""
+    import sqlite3
+    from datetime import UTC, date, datetime, timedelta
+    from decimal import Decimal
+
+    import pytest
+
+    from fuelpipe.adapters.clock import ManualClock
+    from fuelpipe.adapters.sqlite_store import SqliteStore
+    from fuelpipe.domain.models import Record, Revision, Status
+    from fuelpipe.ports.store import AnsweredBefore
+
+    key, day = "CURRENCY#USD", date(2022, 5, 6)
+    wall = ManualClock(datetime(2026, 1, 5, tzinfo=UTC))
+    db = tmp_path / "fuelpipe.sqlite"
+    with SqliteStore(db, wall=wall) as store:
+        store.put_records([Record(key, day, Decimal("4.9"), Status.OK)])
+    old = sqlite3.connect(db)
+    old.execute("ALTER TABLE items DROP COLUMN written_at")
+    old.commit()
+    old.close()
+
+    def revision(previous: str, new: str) -> Revision:
+        return Revision(Decimal(previous), Decimal(new), wall.now(), "revise test")
+
+    with SqliteStore(db, wall=wall) as store:
+        long_ago = wall.now() - timedelta(days=400)
+        assert store.revise(key, day, revision("4.9", "5.0"), {}, answered_at=long_ago)
+        wall.advance(timedelta(seconds=1))
+        with pytest.raises(AnsweredBefore):
+            store.revise(key, day, revision("5.0", "4.9"), {}, answered_at=long_ago)

@@ -50,13 +50,16 @@ def dynamodb_store_factory(
     server_fixture: str,
 ) -> Callable[[pytest.FixtureRequest, Path], Callable[..., Store]]:
     """A store factory on the named server fixture: one new table, one client per opener call
-    (``opener(clock=None)``: the clock that client stamps ``updated_at`` with)."""
+    (``opener(clock=None, wall=None)``: the clocks that client stamps ``updated_at`` and
+    ``written_at`` with)."""
 
     def factory(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[..., Store]:
         server = request.getfixturevalue(server_fixture)
         table = unique_name("contract")
         create_table(server.client("dynamodb"), table, delay_s=0.05)
-        return lambda clock=None: DynamoDbStore(server.client("dynamodb"), table, clock=clock)
+        return lambda clock=None, wall=None: DynamoDbStore(
+            server.client("dynamodb"), table, clock=clock, wall=wall
+        )
 
     return factory
 

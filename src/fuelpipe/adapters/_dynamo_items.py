@@ -26,7 +26,7 @@ from fuelpipe.domain import keys
 from fuelpipe.domain.instants import iso_utc
 from fuelpipe.domain.models import AttrValue, HistoryKind, Record, Revision, Status
 from fuelpipe.domain.numbers import TooManyDigits, canonical
-from fuelpipe.ports.store import RECORD_ATTRIBUTES
+from fuelpipe.ports.store import RECORD_ATTRIBUTES, WRITTEN_AT
 
 Item = dict[str, dict[str, Any]]
 """One item in the low-level wire format: ``{"name": {"S": "..."}}``."""
@@ -180,9 +180,10 @@ def revised_raw(item: Item) -> bool:
     return any(entry["M"].get("kind", {"S": revision})["S"] == revision for entry in history["L"])
 
 
-def ok_item(record: Record, stamp: str) -> Item:
+def ok_item(record: Record, stamp: str, written: str) -> Item:
     """A whole OK item but its history (``revisions``: put_records and add_records never
-    touch it): no gsi1pk, so it never enters the pending index."""
+    touch it): no gsi1pk, so it never enters the pending index. ``stamp`` is its
+    ``updated_at`` (business clock), ``written`` its ``written_at`` (wall clock)."""
     if record.status is not Status.OK or record.value is None:
         raise ValueError(
             f"put_records takes OK records with a value; {record.key} {record.date} "
@@ -197,6 +198,7 @@ def ok_item(record: Record, stamp: str) -> Item:
                 "status": Status.OK.value,
                 "retry_count": record.retry_count,
                 "updated_at": stamp,
+                WRITTEN_AT: written,
                 "next_attempt_at": None
                 if record.next_attempt_at is None
                 else iso_utc(record.next_attempt_at),

@@ -68,7 +68,7 @@ from fuelpipe.domain.numbers import TooManyDigits
 from fuelpipe.domain.retry import released_reason
 from fuelpipe.ports import store as port
 from fuelpipe.ports.clock import Clock
-from fuelpipe.ports.store import BATCH_LIMIT, RunLog, Store, Watermark
+from fuelpipe.ports.store import BATCH_LIMIT, AnsweredBefore, RunLog, Store, Watermark
 
 META = "META"
 """Partition holding the store's named settings (sort key = name), e.g. a demo's clock."""
@@ -148,6 +148,7 @@ class DynamoDbStore(Store):
         write_threads: int = WRITE_THREADS,
         add_threads: int = ADD_THREADS,
         run_history_kept: timedelta = RUN_HISTORY_KEPT,
+        wall: Clock | None = None,
     ) -> None:
         if pending_shards < 1:
             raise ValueError("pending_shards must be at least 1")
@@ -164,6 +165,9 @@ class DynamoDbStore(Store):
         self.clock: Clock = clock or SystemClock()
         """The business clock that stamps ``updated_at``: the stages' clock. A home sets it
         once it has read the clock the store itself keeps (the one a demo filled it at)."""
+        self.wall: Clock = wall or SystemClock()
+        """The real clock that stamps ``written_at`` (``ports.store.WRITTEN_AT``), however
+        the business clock is set."""
         self._base = backoff_base_s
         self._cap = backoff_cap_s
         # None: DynamoDB's own 1 MB pages. A small page size exercises pagination in tests.
@@ -173,6 +177,10 @@ class DynamoDbStore(Store):
 
     def _now(self) -> str:
         return iso_utc(self.clock.now())
+
+    def wall_now(self) -> datetime:
+        """Now on the wall clock that stamps ``written_at``."""
+        return self.wall.now()
 
     def _shard(self, key: str, day: str) -> int:
         return shard_of(key, day, self.shards)
@@ -189,7 +197,10 @@ class DynamoDbStore(Store):
         Update expressions stay written out: boto3's condition builder covers conditions, not
         SET/REMOVE, and these few are easier to review as text.
         """
-        names = {f"#{a}": a for a in (*items.FIELD_ATTRS.values(), GSI_PK, GSI_SK, CLAIM_ATTR)}
+        names = {
+            f"#{a}": a
+            for a in (*items.FIELD_ATTRS.values(), GSI_PK, GSI_SK, CLAIM_ATTR, port.WRITTEN_AT)
+        }
         used = {n: a for n, a in names.items() if n in expression or n in condition}
         try:
             self.client.update_item(
@@ -251,11 +262,11 @@ class DynamoDbStore(Store):
         if not records:
             return 0
         port.refuse_histories(records)
-        stamp = self._now()
+        stamp, written = self._now(), iso_utc(self.wall.now())
         # DynamoDB rejects a batch naming one key twice, so duplicates are dropped up front.
         unique: dict[tuple[str, date], Item] = {}
         for r in records:
-            unique[(r.key, r.date)] = items.ok_item(r, stamp)
+            unique[(r.key, r.date)] = items.ok_item(r, stamp, written)
         requests = [{"PutRequest": {"Item": item}} for item in unique.values()]
         batches = [requests[i : i + BATCH_LIMIT] for i in range(0, len(requests), BATCH_LIMIT)]
         threads = min(self._write_threads, len(batches))
@@ -284,10 +295,10 @@ class DynamoDbStore(Store):
         """
         if not records:
             return []
-        stamp = self._now()
+        stamp, written = self._now(), iso_utc(self.wall.now())
         unique: dict[tuple[str, date], Item] = {}
         for r in records:
-            unique[(r.key, r.date)] = items.ok_item(r, stamp)
+            unique[(r.key, r.date)] = items.ok_item(r, stamp, written)
         jobs = list(unique.items())
         if self._transactions:
             batches = [jobs[i : i + BATCH_LIMIT] for i in range(0, len(jobs), BATCH_LIMIT)]
@@ -377,15 +388,20 @@ class DynamoDbStore(Store):
     ) -> bool:
         """One conditional UpdateItem: the new value, the attrs, and the revision appended;
         ``history`` is checked as the length of the stored revision list, ``answered_at``
-        against ``updated_at`` (``written_since``: fixed-width UTC text compares as instants)."""
+        against ``written_at`` (``written_since``: fixed-width UTC text compares as instants).
+        Refused with ``answered_at`` given, a consistent read of ``written_at`` tells an
+        answer older than the last write (AnsweredBefore) from another change."""
+        wall = self.wall.now()
         sets = [
             "#value = :new",
             "#updated_at = :stamp",
+            f"#{port.WRITTEN_AT} = :wall",
             "#revisions = list_append(if_not_exists(#revisions, :empty), :rev)",
         ]
         values: dict[str, Any] = {
             "new": revision.new,
             "stamp": self._now(),
+            "wall": iso_utc(wall),
             "empty": [],
             "rev": [items.revision_values(revision)],
             "ok": Status.OK.value,
@@ -405,16 +421,35 @@ class DynamoDbStore(Store):
         elif history == 0:
             condition += " AND attribute_not_exists(#revisions)"
         if answered_at is not None:  # not written after the answer, or by a clock ahead
+            written = f"#{port.WRITTEN_AT}"
             condition += (
-                " AND (attribute_not_exists(#updated_at) OR #updated_at <= :answered"
-                " OR #updated_at > :seen_at)"
+                f" AND (attribute_not_exists({written}) OR {written} <= :answered"
+                f" OR {written} > :wall)"
             )
             values["answered"] = iso_utc(answered_at)
-            values["seen_at"] = iso_utc(revision.seen_at)
         try:
-            return self._update(key, day, expression, condition, **values)
+            if self._update(key, day, expression, condition, **values):
+                return True
         except TooManyDigits as exc:
             raise exc.at(key, day) from None
+        if answered_at is not None and self._written_since(key, day, answered_at, wall):
+            raise AnsweredBefore(f"{key} {day} was written after {answered_at}")
+        return False
+
+    def _written_since(self, key: str, day: date, answered_at: datetime, wall: datetime) -> bool:
+        """Whether the OK record was written after ``answered_at`` (a consistent read of its
+        status and ``written_at``): why a revision was refused."""
+        found = self.client.get_item(
+            TableName=self.table,
+            Key=items.primary_key(key, day),
+            ConsistentRead=True,
+            ProjectionExpression="#status, #written",
+            ExpressionAttributeNames={"#status": "status", "#written": port.WRITTEN_AT},
+        ).get("Item", {})
+        if found.get("status") != {"S": Status.OK.value} or port.WRITTEN_AT not in found:
+            return False
+        stamp = datetime.fromisoformat(found[port.WRITTEN_AT]["S"])
+        return port.written_since(stamp, answered_at, wall)
 
     def revised(self, key: str) -> list[Record]:
         """One Query on the key, filtered to records carrying a history; those whose history

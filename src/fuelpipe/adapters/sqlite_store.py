@@ -34,6 +34,7 @@ from fuelpipe.ports.clock import Clock
 from fuelpipe.ports.store import (
     LATEST_FIELDS,
     RECORD_ATTRIBUTES,
+    AnsweredBefore,
     RunLog,
     StatusStamp,
     StatusSummary,
@@ -59,6 +60,7 @@ CREATE TABLE IF NOT EXISTS items (
     attrs TEXT,
     updated_at TEXT NOT NULL,
     revisions TEXT,
+    written_at TEXT,
     PRIMARY KEY (info_type, date)
 ) WITHOUT ROWID;
 -- Only PENDING and QUARANTINED records are indexed: the sparse GSI of the DynamoDB home.
@@ -101,16 +103,16 @@ _NOT_OK = "status != 'OK'"
 
 _UPSERT_OK_HEAD = """
 INSERT INTO items (info_type, date, value, status, retry_count, next_attempt_at, reason, attrs,
-                   updated_at)
+                   updated_at, written_at)
 VALUES """
-_UPSERT_OK_ROW = "(?, ?, ?, 'OK', ?, ?, ?, ?, ?)"
-_UPSERT_OK_WIDTH = 8
+_UPSERT_OK_ROW = "(?, ?, ?, 'OK', ?, ?, ?, ?, ?, ?)"
+_UPSERT_OK_WIDTH = 9
 """Bound parameters per row of the OK upsert."""
 _SET_OK = """
 ON CONFLICT (info_type, date) DO UPDATE SET
     value = excluded.value, status = 'OK', retry_count = excluded.retry_count,
     next_attempt_at = excluded.next_attempt_at, reason = excluded.reason,
-    attrs = excluded.attrs, updated_at = excluded.updated_at"""
+    attrs = excluded.attrs, updated_at = excluded.updated_at, written_at = excluded.written_at"""
 # put_records writes each record whole, as DynamoDB's Put does: no history is kept over it.
 _UPSERT_OK_TAIL = _SET_OK + ", revisions = NULL\n"
 # add_records: the same rows, but an OK record is left alone (and a record it writes keeps its
@@ -350,10 +352,11 @@ class ForeignDatabase(sqlite3.DatabaseError):
     """The store file is another application's SQLite database."""
 
 
-_ADDED_COLUMNS = (("items", "revisions"), ("watermarks", "calendar"))
-"""Columns later releases added to a table: ``items.revisions`` (NULL: never revised) and
-``watermarks.calendar`` (NULL: the calendar fingerprint was not kept, so the next gap scan of
-the key is a full audit)."""
+_ADDED_COLUMNS = (("items", "revisions"), ("items", "written_at"), ("watermarks", "calendar"))
+"""Columns later releases added to a table: ``items.revisions`` (NULL: never revised),
+``items.written_at`` (NULL: written before writes were stamped on the wall clock, so ordered
+against no answer: ``ports.store.WRITTEN_AT``) and ``watermarks.calendar`` (NULL: the
+calendar fingerprint was not kept, so the next gap scan of the key is a full audit)."""
 
 
 def _missing_columns(conn: sqlite3.Connection) -> list[tuple[str, str]]:
@@ -583,7 +586,12 @@ class SqliteStore(Store):
     """The Store port on one SQLite file; safe for several processes and threads at once."""
 
     def __init__(
-        self, path: Path | str, clock: Clock | None = None, *, read_only: bool = False
+        self,
+        path: Path | str,
+        clock: Clock | None = None,
+        *,
+        read_only: bool = False,
+        wall: Clock | None = None,
     ) -> None:
         """``read_only``: a command that only reads; the file is neither created nor written
         (see :func:`connect`)."""
@@ -591,6 +599,9 @@ class SqliteStore(Store):
         self.clock: Clock = clock or SystemClock()
         """The business clock that stamps ``updated_at``: the stages' clock. A home sets it
         once it has read the clock the store itself keeps (the one a demo filled it at)."""
+        self.wall: Clock = wall or SystemClock()
+        """The real clock that stamps ``written_at`` (``ports.store.WRITTEN_AT``), however
+        the business clock is set."""
         self._lock = threading.RLock()
         self._made: dict[tuple[str, str, int], PresentDate] = {}
         """:meth:`_present_dates`' PresentDates by the row they were made of."""
@@ -649,6 +660,10 @@ class SqliteStore(Store):
     def _now(self) -> str:
         return iso_utc(self.clock.now())
 
+    def wall_now(self) -> datetime:
+        """Now on the wall clock that stamps ``written_at``."""
+        return self.wall.now()
+
     def _select(self, fields: Sequence[str], where: str, params: Sequence[object]) -> list[Record]:
         columns = ", ".join(_COLUMNS[f] for f in fields)
         readers = [_READERS[f] for f in fields]
@@ -686,6 +701,7 @@ class SqliteStore(Store):
     def _ok_rows(self, records: Sequence[Record]) -> dict[tuple[str, str], tuple[object, ...]]:
         """Each record's bound parameters, by (key, ISO date); the last duplicate wins."""
         stamp = self._now()
+        written = iso_utc(self.wall.now())
         ok = Status.OK
         # Rows are built before the write lock is taken, so other processes wait only on SQLite.
         rows: dict[tuple[str, str], tuple[object, ...]] = {}
@@ -720,6 +736,7 @@ class SqliteStore(Store):
                 r.reason,
                 attrs_text,
                 stamp,
+                written,
             )
         return rows
 
@@ -774,8 +791,8 @@ class SqliteStore(Store):
         answered_at: datetime | None = None,
     ) -> bool:
         """Replace an OK value still equal to ``revision.previous`` (and still with ``history``
-        revisions, when given, and not written after ``answered_at``); its history grows by
-        one."""
+        revisions, when given); its history grows by one. AnsweredBefore when it was written
+        after ``answered_at``."""
         iso = day.isoformat()
         try:
             new = canonical_text(revision.new)
@@ -787,27 +804,33 @@ class SqliteStore(Store):
             conn = self._db()
             with write_transaction(conn):
                 row = conn.execute(
-                    "SELECT value, revisions, updated_at FROM items WHERE info_type = ? "
+                    "SELECT value, revisions, written_at FROM items WHERE info_type = ? "
                     "AND date = ? AND status = 'OK'",
                     (key, iso),
                 ).fetchone()
-                if row is None or row[0] is None or Decimal(row[0]) != revision.previous:
+                if row is None or row[0] is None:
+                    return False
+                wall = self.wall.now()
+                written_at = None if row[2] is None else parse_iso(row[2])
+                if written_since(written_at, answered_at, wall):
+                    raise AnsweredBefore(
+                        f"{key} {iso} was written at {row[2]}, after {answered_at}"
+                    )
+                if Decimal(row[0]) != revision.previous:
                     return False
                 seen = load_revisions(row[1])
                 if history is not None and len(seen) != history:
                     return False  # revised meanwhile (perhaps its attributes only)
-                stored_at = None if row[2] is None else parse_iso(row[2])
-                if written_since(stored_at, answered_at, revision.seen_at):
-                    return False  # perhaps by a later answer than this one
                 grown = (*seen, revision)
                 conn.execute(
-                    "UPDATE items SET value = ?, attrs = ?, revisions = ?, updated_at = ? "
-                    "WHERE info_type = ? AND date = ?",
+                    "UPDATE items SET value = ?, attrs = ?, revisions = ?, updated_at = ?, "
+                    "written_at = ? WHERE info_type = ? AND date = ?",
                     (
                         new,
                         new_attrs,
                         dump_revisions(grown),
                         self._now(),
+                        iso_utc(wall),
                         key,
                         iso,
                     ),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from operator import attrgetter
 from types import MappingProxyType
 
@@ -106,16 +106,30 @@ def indexed_only(status: Status) -> None:
         raise ValueError(f"only PENDING and QUARANTINED records are counted, not {status}")
 
 
-def written_since(updated_at: datetime | None, answered_at: datetime | None, now: datetime) -> bool:
-    """Whether a record last written at ``updated_at`` was written after an answer whose request
-    was sent at ``answered_at``, both read on the clock that says ``now``: that write may come
-    from a later answer, so the earlier one must not revise it (:meth:`Store.revise`). A stamp
-    later than ``now`` was set by a clock ahead (a run with ``--now`` after the data's, another
+WRITTEN_AT = "written_at"
+"""The attribute (column) every write of a published value stamps with the store's *wall*
+clock (:meth:`Store.wall_now`): real time, kept apart from ``updated_at``'s business clock,
+so writes stay ordered when that clock is fixed (``--now``: every ``updated_at`` equal). Not a
+record field: only :meth:`Store.revise` compares it. A record no release stamped (written
+before it was kept) orders nothing."""
+
+
+def written_since(written_at: datetime | None, answered_at: datetime | None, now: datetime) -> bool:
+    """Whether a record last written at ``written_at`` was written after an answer whose request
+    was sent at ``answered_at``, all three read on one wall clock (:meth:`Store.wall_now`):
+    that write may come from a later answer, so the earlier one must not revise it
+    (:meth:`Store.revise`). A stamp later than ``now`` was set by a clock ahead (another
     machine's): it orders nothing, so it is not held against any answer (holding it would
     refuse every revision until the clocks met)."""
-    if updated_at is None or answered_at is None:
+    if written_at is None or answered_at is None:
         return False
-    return answered_at < updated_at <= now
+    return answered_at < written_at <= now
+
+
+class AnsweredBefore(Exception):
+    """:meth:`Store.revise` refused an answer whose request was sent before the record's last
+    write (:func:`written_since`): that write may hold a later answer, so only a new request
+    can tell which is the source's latest."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,14 +223,20 @@ class Store(abc.ABC):
         attribute is ever overwritten without its history. ``attrs`` replace the record's side
         attributes.
 
-        Given ``answered_at`` (when the request that returned ``revision.new`` was sent), it is
-        refused too when the record was written after that instant and not after
-        ``revision.seen_at`` (the caller's now; :func:`written_since` on ``updated_at``, which
-        every write stamps): that write may hold a later answer than this one (another
-        reader's, stored while this answer was on its way), so only a new request can tell
-        which is the source's latest. A stamp later than ``seen_at`` was set by a clock ahead
-        of the caller's and orders nothing, so it refuses nothing.
+        Given ``answered_at`` (when the request that returned ``revision.new`` was sent, read
+        with :meth:`wall_now`), it raises AnsweredBefore instead when the OK record was
+        written after that instant (:func:`written_since` on its :data:`WRITTEN_AT`, which
+        add_records, put_records and revise stamp with the store's wall clock): that write may
+        hold a later answer than this one (another reader's, stored while this answer was on
+        its way), so only a new request can tell which is the source's latest. The wall clock
+        is not the business clock: with that one fixed (``--now``) writes are still ordered.
+        A stamp later than the store's wall now was set by a clock ahead and refuses nothing.
         """
+
+    def wall_now(self) -> datetime:
+        """Now on the wall clock that stamps :data:`WRITTEN_AT`: what a reader reads just
+        before sending a request, as the ``answered_at`` of its answer's revisions."""
+        return datetime.now(UTC)
 
     @abc.abstractmethod
     def revised(self, key: str) -> list[Record]:

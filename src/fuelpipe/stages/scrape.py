@@ -8,6 +8,7 @@ that fails is owed, and the key's next message tries it again.
 from __future__ import annotations
 
 import logging
+from array import array
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -40,7 +41,7 @@ from fuelpipe.domain.plausibility import check_observation, set_aside
 from fuelpipe.domain.publication import publication
 from fuelpipe.ports.queue import Message
 from fuelpipe.ports.source import FetchRequest, FetchResult, SourceError
-from fuelpipe.ports.store import Store, written_since
+from fuelpipe.ports.store import AnsweredBefore, Store
 from fuelpipe.stages._report import Counters
 from fuelpipe.stages.context import StageContext
 
@@ -112,10 +113,12 @@ class ScrapeReport(Counters):
     done): the health view shows them, so such a message changed what a view shows even
     when it stored no value."""
     refetched: int = 0
-    """Answers fetched again because one of their values was older than a stored value it
-    would have revised: another reader stored that date after this answer's request was sent
-    (:class:`StaleAnswer`), so the source is asked again (also in ``source_requests``) rather
-    than the earlier answer written over the later one, or the later one kept unasked."""
+    """Answers (the message's own, or a split's whole-history re-read) fetched again because
+    one of their values was older than a stored value it would have revised: another reader
+    stored that date after this answer's request was sent, or after this answer's own earlier
+    batch wrote it (:class:`StaleAnswer`), so the source is asked again (also in
+    ``source_requests``) rather than the earlier answer written over the later one, or the
+    later one kept unasked."""
     unknown_keys: int = 0
     """Keys a message named that the catalog no longer has, or fetches by another fetch unit
     (a release dropped or moved the series while the message was queued): not fetched, each
@@ -271,11 +274,13 @@ def _fetch_and_store(
 ) -> tuple[FetchResult, str | None, Flagged]:
     """One request of :func:`scrape` and its answer stored (:func:`_store_stream`): the
     answer, its error (None: it succeeded) and the values set aside. The instant the request
-    is sent stamps the answer (its values are at least that new, and no newer than the write):
-    StaleAnswer when a date it would revise was stored after it."""
+    is sent, on the store's wall clock (``Store.wall_now``: real time, apart from the
+    business clock, so a fixed ``--now`` orders it too), stamps the answer (its values are at
+    least that new, and no newer than the write): StaleAnswer when a date it would revise was
+    stored after it."""
     report.source_requests += 1
     error: str | None = None
-    sent_at = app.clock.now()
+    sent_at = app.store.wall_now()
     try:
         result = app.sources[fetch.series[0].source].fetch(fetch)
     except SourceError as exc:
@@ -580,13 +585,37 @@ def _stored_dates(app: StageContext, key: str) -> list[date]:
 
 def _reread(app: StageContext, series: Series, stored: list[date], report: ScrapeReport) -> bool:
     """One request for ``stored``'s span of ``series``; its values on those dates stored as
-    any answer's are. False when the source failed (counted; the caller records it owed)."""
+    any answer's are. False when the source failed (counted; the caller records it owed).
+    An answer older than a value stored meanwhile (StaleAnswer) is fetched again, as the
+    message's own answer is (:data:`FETCH_ATTEMPTS`, ``refetched``): the stale one fails
+    the message only when the answer fetched again is stale too."""
+    first, last = stored[0], stored[-1]
+    seen_by = f"split {series.fetch_unit} {first.isoformat()}..{last.isoformat()}"
+    for attempt in range(1, FETCH_ATTEMPTS + 1):
+        try:
+            done = _reread_once(app, series, stored, seen_by, report)
+            break
+        except StaleAnswer:
+            if attempt == FETCH_ATTEMPTS:
+                raise  # the message fails and comes back; the re-read is done again then
+            report.refetched += 1
+            logger.info("%s: an answer older than a stored value, fetched again", seen_by)
+    if not done:
+        report.split_rereads_failed += 1
+        return False
+    report.split_rereads += 1
+    return True
+
+
+def _reread_once(
+    app: StageContext, series: Series, stored: list[date], seen_by: str, report: ScrapeReport
+) -> bool:
+    """One request of :func:`_reread` and its answer stored; False when the source failed."""
     first, last = stored[0], stored[-1]
     dates = set(stored)
-    seen_by = f"split {series.fetch_unit} {first.isoformat()}..{last.isoformat()}"
     report.source_requests += 1
     flagged: Flagged = {}  # no date of a re-read becomes PENDING: each one is logged
-    sent_at = app.clock.now()
+    sent_at = app.store.wall_now()
     try:
         result = app.sources[series.source].fetch(
             FetchRequest(series.fetch_unit, (series,), first, last)
@@ -603,12 +632,13 @@ def _reread(app: StageContext, series: Series, stored: list[date], report: Scrap
             report,
         )
     except SourceError:
-        report.split_rereads_failed += 1
         return False
+    except StaleAnswer:
+        flagged.clear()  # fetched again: what it sets aside is the next answer's to count
+        raise
     finally:
         report.flagged += len(flagged)
         _log_flagged(seen_by, flagged)
-    report.split_rereads += 1
     return True
 
 
@@ -647,9 +677,11 @@ def _store_stream(
         stored = _stored_around(app, groups)
         _flag_outliers(groups, flagged, stored)
         stamp = app.clock.now()
+        stamps = (stamp, *answer)
+        written: list[tuple[str, date]] = []  # by every attempt
         for attempt in range(1, RACE_ATTEMPTS + 1):
             try:
-                _write_groups(app, by_key, groups, stored, (stamp, *answer), ours, report)
+                _write_groups(app, by_key, (groups, stored), stamps, ours, written, report)
                 break
             except StaleAnswer:
                 raise  # read again, the answer would still be older: it is fetched again
@@ -659,9 +691,9 @@ def _store_stream(
                 if attempt == RACE_ATTEMPTS:
                     raise  # the message fails and comes back; nothing was overwritten
                 stored = _stored_around(app, groups)
+        ours.mark(written, app.store.wall_now())
         for key, group in groups.items():
             marks = got[key]
-            ours.mark(key, group)
             for obs in group:
                 flagged.pop((key, obs.date), None)  # a later, plausible row for the date won
                 slot = slot_of.get(obs.date)
@@ -725,10 +757,10 @@ def _schedule_day_attrs(schedule: str, calendar: str, day: date) -> _DayAttrs:
     return _DayAttrs(attrs)
 
 
-_COMPARED = ("value", "attrs", "revisions", "updated_at")
+_COMPARED = ("value", "attrs", "revisions")
 """What a scraper reads of stored records to compare with what came back (and to revise them
-conditionally: the history's length is the revision's check; ``updated_at`` whether the
-stored value is newer than the answer)."""
+conditionally: the history's length is the revision's check; whether the stored value is
+newer than the answer is the store's, ``Store.revise``'s ``answered_at``)."""
 RACE_ATTEMPTS = 3
 """Reads and conditional writes of one batch when other writers keep changing its dates."""
 
@@ -736,18 +768,20 @@ RACE_ATTEMPTS = 3
 def _write_groups(
     app: StageContext,
     by_key: dict[str, Series],
-    groups: dict[str, list[Observation]],
-    stored: dict[str, dict[date, Record]],
+    batch: tuple[dict[str, list[Observation]], dict[str, dict[date, Record]]],
     stamps: tuple[datetime, str, datetime],
     ours: _Held,
+    written: list[tuple[str, date]],
     report: ScrapeReport,
 ) -> None:
     """Add a batch's new values and revise its changed ones, conditionally: StoreRaced when a
     date changed since ``stored`` was read, StaleAnswer when a date to revise was stored after
     the answer's request was sent (what was written so far is counted). ``stamps``: the
     instant of this write, how a revision names the request, and when it was sent; ``ours``:
-    the dates an earlier batch of the same answer holds (written after the request by this
-    answer itself, so no later answer's)."""
+    when an earlier batch of the same answer last wrote a date (:class:`_Held`); ``batch``:
+    its observations per key and the stored records read for them. The (key, date) slots
+    written are added to ``written`` as they are (a raced attempt's too)."""
+    groups, stored = batch
     stamp, seen_by, sent_at = stamps
     new, revisions = _values_to_store(by_key, groups, stored, stamp)
     # Conditional: a date another scraper stored meanwhile is refused, not overwritten, and
@@ -755,16 +789,13 @@ def _write_groups(
     refused = app.store.add_records(new)
     report.records_written += len(new) - len(refused)
     report.unexpected += _unexpected(new, refused)
+    skipped = set(refused)
+    written += [(r.key, r.date) for r in new if (r.key, r.date) not in skipped]
     if refused:
         revisions += _refused_changes(app, new, refused)
     for obs, current in revisions:
         assert current.value is not None  # _changed compares OK values only
-        answered_at = None if ours.holds(obs.key, obs.date) else sent_at
-        if written_since(current.updated_at, answered_at, stamp):
-            raise StaleAnswer(
-                f"{obs.key} {obs.date} was stored at {current.updated_at}, after this answer's "
-                f"request ({sent_at}): {current.value} may be the later value, not {obs.value}"
-            )
+        answered_at = ours.answered_at(obs.key, obs.date) or sent_at
         kind = change_kind(
             by_key[obs.key].derived_attrs,
             (current.value, current.attrs),
@@ -780,12 +811,20 @@ def _write_groups(
         )
         # Another revision or adjustment meanwhile, even of attrs: read again. A redelivered
         # message finds the new attributes stored and adds nothing (_changed is False).
-        # Stored after the request was sent, meanwhile: read again, the check above says so.
+        # Stored after the request was sent (by this answer's own earlier batch: after that
+        # batch was written): the store says so (AnsweredBefore), and the answer is fetched again.
         seen = len(current.revisions)
-        if not app.store.revise(
-            obs.key, obs.date, revision, obs.attrs, history=seen, answered_at=answered_at
-        ):
-            raise StoreRaced(f"{obs.key} {obs.date} changed while it was being revised")
+        try:
+            if not app.store.revise(
+                obs.key, obs.date, revision, obs.attrs, history=seen, answered_at=answered_at
+            ):
+                raise StoreRaced(f"{obs.key} {obs.date} changed while it was being revised")
+        except AnsweredBefore as exc:
+            raise StaleAnswer(
+                f"{exc}: this answer's request was sent at {answered_at}, so "
+                f"{current.value} may be a later value than {obs.value}"
+            ) from exc
+        written.append((obs.key, obs.date))
         if kind is HistoryKind.ADJUSTMENT:
             report.adjusted += 1
         else:
@@ -793,26 +832,37 @@ def _write_groups(
 
 
 class _Held:
-    """The dates an answer's earlier batches held, per key: one byte per day of its span (so
-    memory grows with the span, not with the values). A date seen again in a later batch (an
-    answer giving it twice) finds the record written after the request by the answer itself,
-    which is no later answer: the later row revises it, as before."""
+    """When an answer's earlier batches last wrote each date, per key: the number of that
+    batch, four bytes per day of its span (so memory grows with the span, not with the
+    values), and the store's wall instant after each batch's writes. A date seen again in a
+    later batch (an answer giving it twice) finds the record written after the request by the
+    answer itself, which is no later answer: the later row revises it as answered at that
+    instant, so a write by another reader since (after it) is still refused."""
 
     def __init__(self, lo: date, hi: date) -> None:
         self._lo, self._days = lo, (hi - lo).days + 1
-        self._marks: dict[str, bytearray] = {}
+        self._marks: dict[str, array[int]] = {}
+        self._after: list[datetime] = []
 
-    def mark(self, key: str, observations: Iterable[Observation]) -> None:
-        marks = self._marks.get(key)
-        if marks is None:
-            marks = self._marks[key] = bytearray(self._days)
+    def mark(self, written: Sequence[tuple[str, date]], after: datetime) -> None:
+        """``written``: the slots one batch wrote; ``after``: the wall instant once it had."""
+        if not written:
+            return
+        self._after.append(after)
+        batch = len(self._after)  # 0: no batch wrote the date
         lo = self._lo
-        for obs in observations:
-            marks[(obs.date - lo).days] = 1
+        for key, day in written:
+            marks = self._marks.get(key)
+            if marks is None:
+                marks = self._marks[key] = array("I", [0]) * self._days
+            marks[(day - lo).days] = batch
 
-    def holds(self, key: str, day: date) -> bool:
+    def answered_at(self, key: str, day: date) -> datetime | None:
+        """The wall instant after the batch that last wrote ``day`` of ``key``; None when no
+        earlier batch of the answer wrote it."""
         marks = self._marks.get(key)
-        return marks is not None and bool(marks[(day - self._lo).days])
+        batch = 0 if marks is None else marks[(day - self._lo).days]
+        return self._after[batch - 1] if batch else None
 
 
 def _unexpected(new: list[Record], refused: list[tuple[str, date]]) -> int:
