@@ -82,7 +82,8 @@ def run() -> list[BenchRow]:
 def measure(records: list[Record], label: str) -> list[BenchRow]:
     """Measure put_records and the raw SQLite baselines on ``records`` (synthetic): medians."""
     raw_rows = [
-        (r.key, r.date.isoformat(), str(r.value), 0, None, None, None, STAMP) for r in records
+        (r.key, r.date.isoformat(), str(r.value), 0, None, None, None, STAMP, STAMP)
+        for r in records
     ]
     clock = FixedClock(datetime(2025, 1, 1, tzinfo=UTC))
 
