@@ -72,6 +72,7 @@ def store_views(
     if done is None:  # stored meanwhile by another run
         return {}
     metrics.add_metric(name="ViewsStored", unit=MetricUnit.Count, value=done.computed)
+    metrics.add_metric(name="ViewsPruned", unit=MetricUnit.Count, value=done.pruned)
     if not done.complete:
         logger.warning("views unfinished: too little time left; the next run stores the rest")
     return {"views_stored": done.computed, "views_unfinished": int(not done.complete)}

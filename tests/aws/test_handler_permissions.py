@@ -60,7 +60,7 @@ from fuelpipe.adapters.clock import FixedClock
 from fuelpipe.adapters.dynamodb_store import DynamoDbStore, create_table
 from fuelpipe.adapters.history_files import load_history
 from fuelpipe.adapters.sqs_queue import SqsQueue, create_queues
-from fuelpipe.dashboard.precomputed import precomputer
+from fuelpipe.dashboard.precomputed import encode, entry_name, precomputer
 from fuelpipe.dashboard.repository import SeriesReader
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.domain.messages import DownloadRequest
@@ -730,6 +730,9 @@ def outlook_scenario(lab: Lab) -> Scenario:
     queue, dlq, _ = lab.queues("outlook")
     spent = Record(OUTLOOK_ALERT_KEY, date(2022, 4, 5), None, Status.QUARANTINED, 5, reason="x")
     assert lab.store().put_pendings([spent]) == [True]
+    # a view of a version that is not current: the views' refresh prunes it (DeleteItem)
+    past = entry_name("/api/overview", (("end", ("2020-01-03",)),))
+    lab.store().put_meta(past, encode("past-version", (), b"{}", "older-version"))
     event = scheduled_event({"force": True}, scheduler=True)
 
     def check(results: list[Any]) -> None:
@@ -737,6 +740,7 @@ def outlook_scenario(lab: Lab) -> Scenario:
         assert report["refreshed"] == 1, report
         assert report["made"] > 0, report
         assert report["alerts_firing"] >= 1 and report["alert_deliveries_failed"] == 0, report
+        assert lab.store().get_meta(past) is None
 
     return Scenario([event], queue, dlq, check)
 

@@ -38,6 +38,7 @@ from fuelpipe.dashboard.precomputed import (
     Precomputer,
     decode,
     default_requests,
+    encode,
     entry_name,
 )
 from fuelpipe.dashboard.schemas import MetaView
@@ -168,6 +169,24 @@ class _TimeRunsOut(FakeLambdaContext):
         return int((VIEW_MIN_S + (1 if self.asked <= self.views else -1)) * 1000)
 
 
+def _march_but_its_last_day(aws_home: AwsHome) -> StageContext:
+    """The AWS home with March 2025's USD stored but its last day, which its source has."""
+    values = {(USD, d): Decimal("5.7") + Decimal(i) / 1000 for i, d in enumerate(MARCH)}
+    app = aws_home.app(FixedClock(NOW), {"bcb": TableSource("bcb", values)})
+    app.store.put_records([Record(USD, d, values[(USD, d)], Status.OK) for d in MARCH[:-1]])
+    return app
+
+
+def _scrape_the_last_day(app: StageContext) -> None:
+    """The scraper Lambda stores March's last day (a new data version)."""
+    app.queue.send([_message(MARCH[-1:])])
+    messages = app.queue.receive(10)
+    load_handler("scraper").make_handler(lambda: app)(
+        sqs_event(messages), FakeLambdaContext("scraper")
+    )
+    app.queue.delete([m.receipt for m in messages])
+
+
 def _query_string(params: Params) -> str:
     return urlencode([(name, ",".join(values)) for name, values in params])
 
@@ -179,15 +198,8 @@ def test_the_outlook_function_stores_the_views_the_dashboard_then_serves(
     default view under that exact version (a run short of time stores what it can, and leaves
     the version for the next run to finish); the dashboard function then answers each from
     the table with that version as its ETag, reading no series' history."""
-    values = {(USD, d): Decimal("5.7") + Decimal(i) / 1000 for i, d in enumerate(MARCH)}
-    app = aws_home.app(FixedClock(NOW), {"bcb": TableSource("bcb", values)})
-    app.store.put_records([Record(USD, d, values[(USD, d)], Status.OK) for d in MARCH[:-1]])
-    app.queue.send([_message(MARCH[-1:])])
-    messages = app.queue.receive(10)
-    load_handler("scraper").make_handler(lambda: app)(
-        sqs_event(messages), FakeLambdaContext("scraper")
-    )
-    app.queue.delete([m.receipt for m in messages])
+    app = _march_but_its_last_day(aws_home)
+    _scrape_the_last_day(app)
     version = data_version(app.store)
     assert version != INITIAL
     outlook = load_handler("outlook").make_handler(lambda: app)
@@ -225,3 +237,26 @@ def _stored(app: StageContext, path: str, params: Params) -> tuple[str, Params, 
     value = app.store.get_meta(entry_name(path, params))
     assert value is not None, (path, params)
     return decode(value)
+
+
+def test_the_outlook_function_prunes_the_views_no_version_serves(aws_home: AwsHome) -> None:
+    """On the table, the outlook function's refresh of the views deletes the ``VIEW#`` items
+    of versions that can no longer be current (a past window's, stored before the scraper's
+    change), keeps one another function stored at the current version, and no other item."""
+    app = _march_but_its_last_day(aws_home)
+    past: Params = (("keys", (USD,)), ("start", ("2024-03-03",)))
+    app.store.put_meta(entry_name("/api/indices", past), encode(INITIAL, past, b"{}"))
+    app.store.put_meta("views_note", encode(INITIAL, past, b"{}"))  # no view's name
+    _scrape_the_last_day(app)
+    version = data_version(app.store)
+    current: Params = (("keys", (USD,)), ("start", ("2025-03-02",)))  # the dashboard's, lazily
+    app.store.put_meta(entry_name("/api/indices", current), encode(version, current, b"{}"))
+
+    outlook = load_handler("outlook").make_handler(lambda: app)
+    assert outlook(scheduled_event(), FakeLambdaContext("outlook"))["views_unfinished"] == 0
+    assert app.store.get_meta(entry_name("/api/indices", past)) is None
+    assert app.store.get_meta(entry_name("/api/indices", current)) is not None
+    assert app.store.get_meta("views_note") == encode(INITIAL, past, b"{}")
+    requests = default_requests(MetaView.model_validate_json(_stored(app, "/api/meta", ())[2]))
+    for path, params in requests:
+        assert _stored(app, path, params)[0].split(".")[0] == version

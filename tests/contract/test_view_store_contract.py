@@ -6,7 +6,9 @@ import json
 import random
 from datetime import UTC, datetime, timedelta
 
-from fuelpipe.dashboard.precomputed import decode, encode, entry_name
+import pytest
+
+from fuelpipe.dashboard.precomputed import decode, encode, entry_name, prune_views
 from fuelpipe.ports.store import Store
 from fuelpipe.stages.data_version import INITIAL, data_version, mark_changed
 
@@ -83,3 +85,70 @@ def test_views_computed_while_another_writer_moved_the_version_are_never_current
         run, NOW, "cycle", before=lambda v: run.put_meta(name, encode(v, (), b"{}"))
     )
     assert data_version(other) == again == decode(run.get_meta(name) or "")[0]
+
+
+def test_meta_entries_list_a_prefix_and_delete_meta_deletes_only_what_it_still_holds(
+    store_opener,
+) -> None:
+    one, other = store_opener(), store_opener()
+    views = {f"VIEW#/api/{p}#{h}": f'{{"v": "{h}", "b": "..."}}' for p, h in (("a", 1), ("b", 2))}
+    for name, value in {**views, "VIEW": "x", "VIEWS#x": "x", "data_version": "1"}.items():
+        one.put_meta(name, value)
+    assert other.meta_entries("VIEW#") == sorted(views.items())
+    assert other.meta_entries("VIEW#/api/b") == [("VIEW#/api/b#2", views["VIEW#/api/b#2"])]
+    assert other.meta_entries("nothing") == []
+    with pytest.raises(ValueError):
+        other.meta_entries("")
+
+    name = "VIEW#/api/a#1"
+    assert not other.delete_meta(name, '{"v": "2",')  # it holds another version: kept
+    one.put_meta(name, '{"v": "3", "b": "..."}')  # rewritten by another client meanwhile
+    assert not other.delete_meta(name, '{"v": "1",')
+    assert one.get_meta(name) == '{"v": "3", "b": "..."}'
+    assert other.delete_meta(name, '{"v": "3",')
+    assert one.get_meta(name) is None
+    assert not other.delete_meta(name, '{"v": "3",')  # gone already
+    assert [n for n, _ in one.meta_entries("VIEW#")] == ["VIEW#/api/b#2"]
+    assert one.get_meta("VIEW") == one.get_meta("VIEWS#x") == "x"
+
+
+def test_views_no_version_can_serve_are_pruned_and_nothing_else(store_opener) -> None:
+    """Kept: views at the current data version (health's ``<version>.<inputs>`` too) and views
+    computed ahead over it (a run's precompute before its version is written). Pruned: views
+    of versions that can never be current again; one stored before views kept their base, once
+    its version is not current. Left: an entry that does not decode, every other meta entry."""
+    run, other = store_opener(), store_opener()
+    current = mark_changed(run, NOW, "filled")
+    body = _body(10, seed=3)
+
+    def view(path: str, version: str, base: str | None) -> tuple[str, str]:
+        return entry_name(path, PARAMS), encode(version, PARAMS, body, base)
+
+    legacy = json.dumps({"v": "old", "p": PARAMS, "b": "eJwDAAAAAAE="})  # no base
+    legacy_current = json.dumps({"v": current, "p": [], "b": "eJwDAAAAAAE="})
+    kept = dict(
+        [
+            view("/api/overview", current, "before"),
+            view("/api/indices", "ahead", current),  # a precompute's, before its version lands
+            view("/api/health", f"{current}.0123abcd", current),
+            (entry_name("/api/meta", ()), legacy_current),
+            (entry_name("/api/parity", ()), "not a stored view"),
+        ]
+    )
+    pruned = dict(
+        [
+            view("/api/lags", "old", "older"),
+            view("/api/regional", "old.0123abcd", "old"),  # health of an old version
+            view("/api/correlations", "ahead-of-old", "old"),  # its version never landed
+            (entry_name("/api/outlook", ()), legacy),
+        ]
+    )
+    others = {"views_version": "old", "VIEWS#old": encode("old", PARAMS, body, "older")}
+    for name, value in {**kept, **pruned, **others}.items():
+        run.put_meta(name, value)
+
+    assert prune_views(other) == len(pruned)
+    assert dict(run.meta_entries("VIEW#")) == kept
+    assert {n: run.get_meta(n) for n in others} == others
+    assert data_version(run) == current
+    assert prune_views(other) == 0  # nothing more to prune

@@ -14,7 +14,13 @@ from tests.stages.conftest import NOW
 from tests.support.fakes import TableSource
 
 from fuelpipe.adapters.history_files import load_history
-from fuelpipe.dashboard.precomputed import Precomputer, default_requests, precomputer
+from fuelpipe.dashboard.precomputed import (
+    Precomputer,
+    default_requests,
+    encode,
+    entry_name,
+    precomputer,
+)
 from fuelpipe.dashboard.repository import SeriesReader
 from fuelpipe.dashboard.views import meta_view
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
@@ -22,7 +28,7 @@ from fuelpipe.domain.models import Record, Status
 from fuelpipe.failpoints import Failpoints
 from fuelpipe.outlook.series import known_at
 from fuelpipe.stages.cycle import run_cycle
-from fuelpipe.stages.data_version import INITIAL, data_version, unmarked
+from fuelpipe.stages.data_version import INITIAL, data_version, mark_changed, unmarked
 
 KEYS = ("FUEL#GASOLINE#BR", "CURRENCY#USD", "COMMODITY#BRENT", "STOCK#PETR4")
 LANDS = date(2022, 3, 31)  # the real PTAX value the cycle fetches
@@ -93,6 +99,19 @@ def test_changed_series_recomputes_views_and_an_unchanged_cycle_does_not(make_ap
     assert _stored_versions(pre) == stored
 
 
+def _filled_with_views(make_app):  # type: ignore[no-untyped-def]
+    """A store filled up to LANDS, its default views stored; its source has LANDS' PTAX."""
+    real_usd = dict(load_history(DATASETS, with_areas=False).series["CURRENCY#USD"])
+    source = TableSource("bcb", {("CURRENCY#USD", LANDS): Decimal(str(real_usd[LANDS]))})
+    app = make_app(source)
+    _fill(app)
+    pre = precomputer(
+        SeriesReader(app.store, DEFAULT_CATALOG), app.store, app.catalog, None, app.clock
+    )
+    pre.refresh()
+    return app, pre
+
+
 def _usd_index_request(pre: Precomputer):  # type: ignore[no-untyped-def]
     """The overview request (its cards hold CURRENCY#USD's latest value)."""
     return ("/api/overview", ())
@@ -113,14 +132,7 @@ def test_a_cycle_failing_after_its_drain_writes_the_version_with_its_views(make_
     serving the views of the store before the value, with their old ETag (a 304), as current,
     until some later run. Now the version moves on the way out and the precompute runs for it,
     as after a cycle that ended: the stored views are the new data's, and nothing stays owed."""
-    real_usd = dict(load_history(DATASETS, with_areas=False).series["CURRENCY#USD"])
-    source = TableSource("bcb", {("CURRENCY#USD", LANDS): Decimal(str(real_usd[LANDS]))})
-    app = make_app(source)
-    _fill(app)
-    pre = precomputer(
-        SeriesReader(app.store, DEFAULT_CATALOG), app.store, app.catalog, None, app.clock
-    )
-    pre.refresh()
+    app, pre = _filled_with_views(make_app)
     versions: list[str] = []
 
     def on_change(version: str) -> None:
@@ -178,3 +190,33 @@ def test_a_cycle_whose_outlook_alone_changed_writes_a_version(make_app):
     assert json.loads(outlook[2])["available"]  # the view shows the forecast
     run_cycle(app, series=gasoline, on_change=on_change)
     assert versions == [version] and data_version(app.store) == version
+
+
+def test_views_of_past_versions_are_pruned_after_the_next_change(make_app):
+    """A view stored for parameters the page asks no more (last week's window, an older
+    VIEWS_SCHEMA's name) stayed in the store forever. Its entry is kept while its version is
+    current (the dashboard serves it until the run's new version lands: the precompute runs
+    before), and the precompute after the next change deletes it; no other meta entry goes."""
+    app, pre = _filled_with_views(make_app)
+    old_window = (("keys", ("CURRENCY#USD",)), ("start", ("2021-03-07",)))
+    orphan = entry_name("/api/indices", old_window)
+    app.store.put_meta(orphan, encode(INITIAL, old_window, b"{}"))
+    look_alike = encode(INITIAL, old_window, b"{}")  # not a view's name: never touched
+    app.store.put_meta("views_note", look_alike)
+    seen: list[bool] = []
+
+    def on_change(version: str) -> None:
+        pre.refresh(version)
+        seen.append(app.store.get_meta(orphan) is not None)  # its version still current
+
+    run_cycle(app, series=[DEFAULT_CATALOG["CURRENCY#USD"]], since=LANDS, on_change=on_change)
+    assert seen == [True]
+    assert app.store.get_meta(orphan) is not None  # the version it was current at just went
+    current = _stored_versions(pre)
+    mark_changed(app.store, NOW, "next change", before=on_change)
+    assert seen == [True, False]
+    assert app.store.get_meta(orphan) is None
+    assert app.store.get_meta("views_note") == look_alike
+    after = _stored_versions(pre)
+    assert after.keys() == current.keys()  # every default view stored, at the new version
+    assert all(v.split(".")[0] == data_version(app.store) for v in after.values())

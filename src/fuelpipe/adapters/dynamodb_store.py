@@ -853,6 +853,36 @@ class DynamoDbStore(Store):
         ).get("Item")
         return None if item is None else str(item["value"]["S"])
 
+    def meta_entries(self, prefix: str) -> list[tuple[str, str]]:
+        """The settings named ``prefix``...: one Query of the ``META`` partition (strongly
+        consistent, as :meth:`get_meta`), every page."""
+        if not prefix:
+            raise ValueError("a meta prefix must not be empty")
+        condition = Key("info_type").eq(META) & Key("date").begins_with(prefix)
+        return [
+            (str(i["date"]["S"]), str(i["value"]["S"]))
+            for page in self._pages(ConsistentRead=True, **items.key_condition(condition))
+            for i in page
+        ]
+
+    def delete_meta(self, name: str, expected_start: str) -> bool:
+        """A conditional DeleteItem: only while the value begins with ``expected_start``."""
+        if not expected_start:
+            raise ValueError("delete_meta needs the start of the value it deletes")
+        try:
+            self.client.delete_item(
+                TableName=self.table,
+                Key=items.primary_key(META, name),
+                ConditionExpression="begins_with(#v, :e)",
+                ExpressionAttributeNames={"#v": "value"},
+                ExpressionAttributeValues={":e": {"S": expected_start}},
+            )
+        except ClientError as exc:
+            if _condition_failed(exc):
+                return False
+            raise
+        return True
+
     # --- reads ---------------------------------------------------------------------------
 
     def present(self, key: str) -> list[PresentDate]:

@@ -1087,6 +1087,25 @@ class SqliteStore(Store):
             row = self._db().execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
         return None if row is None else str(row[0])
 
+    def meta_entries(self, prefix: str) -> list[tuple[str, str]]:
+        """The settings named ``prefix``..., in name order (a range of the primary key)."""
+        if not prefix:
+            raise ValueError("a meta prefix must not be empty")
+        # names from prefix up to prefix + the highest code point: no LIKE (its _ and %)
+        sql = "SELECT name, value FROM meta WHERE name >= ? AND name < ? ORDER BY name"
+        with self._lock:
+            rows = self._db().execute(sql, (prefix, prefix + "\U0010ffff")).fetchall()
+        return [(str(n), str(v)) for n, v in rows if str(n).startswith(prefix)]
+
+    def delete_meta(self, name: str, expected_start: str) -> bool:
+        """Delete a setting while its value starts with ``expected_start``: one statement."""
+        if not expected_start:
+            raise ValueError("delete_meta needs the start of the value it deletes")
+        sql = "DELETE FROM meta WHERE name = ? AND substr(value, 1, ?) = ?"
+        with self._lock:
+            args = (name, len(expected_start), expected_start)
+            return self._db().execute(sql, args).rowcount == 1
+
     # --- reads ---------------------------------------------------------------------------
 
     def present(self, key: str) -> list[PresentDate]:

@@ -15,11 +15,11 @@ import typer
 from rich.console import Console
 
 from fuelpipe.cli import display
-from fuelpipe.cli.precompute_hook import view_refresher
+from fuelpipe.cli.precompute_hook import HealthReads, view_refresher
 from fuelpipe.domain.calendars import get_calendar, period_start
 from fuelpipe.domain.catalog import DEFAULT_CATALOG, Series
 from fuelpipe.domain.instants import SAO_PAULO
-from fuelpipe.homes import open_home, prepare_home
+from fuelpipe.homes import alert_reader, open_home, prepare_home
 from fuelpipe.homes.settings import Settings
 from fuelpipe.ports.store import Store
 
@@ -262,6 +262,9 @@ def run_demo(
         # from the start: a demo stopped part-way is still a demo's store, run again at will.
         with open_home(cfg, clock=FixedClock(phases[0].now)) as context:
             record_demo_clocks(context.store, phases[0].now, series_clocks)
+        # each phase's precompute stores health as the panel (and a later `fuelpipe
+        # dashboard`) serves it: at the demo's clock, each series at its own, with the alerts
+        reads = HealthReads(alert_reader(cfg), series_clocks, FixedClock(phases[0].now))
         where = f"store {cfg.db}" if cfg.backend == "embedded" else f"table {cfg.table_name}"
         console.print(f"[bold]fuelpipe demo[/]: replaying real data on {replay.url}, {where}")
         rows = []
@@ -277,7 +280,7 @@ def run_demo(
                         series=phase.series,
                         since=phase.since,
                         progress=progress,
-                        on_change=view_refresher(context),
+                        on_change=view_refresher(context, reads),
                     )
                 display.print_cycle(console, report.as_dict())
                 rows.extend(status(context, phase.series, phase.since))
@@ -328,7 +331,7 @@ def serve_panel(
     from fuelpipe.adapters.clock import FixedClock
     from fuelpipe.cli.main import _check_port  # here: main imports this module
     from fuelpipe.dashboard.server import serve as serve_dashboard
-    from fuelpipe.homes import alert_reader, open_intraday
+    from fuelpipe.homes import open_intraday
 
     _check_port("127.0.0.1", port)
     with open_home(cfg, clock=FixedClock(now)) as context, open_intraday(cfg) as points:

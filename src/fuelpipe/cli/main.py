@@ -31,6 +31,7 @@ from fuelpipe.cli import display
 from fuelpipe.cli.demo import DEMO_CLOCK, demo_series_clocks
 from fuelpipe.cli.extras import dashboard_hint
 from fuelpipe.cli.helpstyle import PlainHelpGroup
+from fuelpipe.cli.precompute_hook import health_reads
 from fuelpipe.cli.revise import revise_command
 from fuelpipe.domain.keys import parse_date_key
 from fuelpipe.domain.models import Record
@@ -561,7 +562,7 @@ def run(
                 series=chosen,
                 since=start,
                 progress=progress,
-                on_change=view_refresher(context),
+                on_change=view_refresher(context, health_reads(cfg, context.store)),
                 helpers=helpers,
             )
         stats = {name: s.stats() for name, s in context.sources.items()}
@@ -1114,7 +1115,7 @@ def dashboard(
         raise fail(hint)
     from fuelpipe.cli.stations import optional_lake
     from fuelpipe.dashboard.server import serve as serve_dashboard
-    from fuelpipe.homes import alert_reader, open_intraday
+    from fuelpipe.homes import open_intraday
 
     _check_port(host, port)
     with (
@@ -1123,6 +1124,7 @@ def dashboard(
         open_intraday(settings(ctx), read_only=True) as intraday,
     ):
         console.print(f"dashboard on [bold]http://{host}:{port}/[/] (Ctrl+C to stop)")
+        reads = health_reads(settings(ctx), context.store)  # as `run` stores health
         serve_dashboard(
             context.store,
             context.catalog,
@@ -1131,10 +1133,10 @@ def dashboard(
             port=port,
             clock=context.clock,
             stations=optional_lake(settings(ctx)),
-            series_clocks=_series_clocks(ctx, context),
+            series_clocks=reads.series_clocks,
             intraday=intraday,
             store_views=False,  # the store is opened read-only: recomputed views stay in memory
-            alerts=alert_reader(settings(ctx)),
+            alerts=reads.alerts,
         )
 
 

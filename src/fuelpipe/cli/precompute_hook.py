@@ -6,20 +6,63 @@ still moves and the dashboard computes each stale view once, on its first reques
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
 
 from fuelpipe.cli.extras import missing_dashboard_modules
+from fuelpipe.homes.settings import Settings
+from fuelpipe.ports.alerts import AlertReader
+from fuelpipe.ports.clock import Clock
+from fuelpipe.ports.store import Store
 from fuelpipe.stages.context import StageContext
 
 
-def view_refresher(app: StageContext) -> Callable[[str], None] | None:
-    """A callback that recomputes the default views for a new data version, or None."""
+@dataclass(frozen=True)
+class HealthReads:
+    """What the dashboard's health view reads beside the store and the queue: the alert state
+    (its active alerts), a demo store's clock per series, and the clock it is served at (None:
+    the run's own). The stored health view's version follows them
+    (:func:`fuelpipe.dashboard.precomputed.health_inputs`), so the precompute must read the
+    same ones the dashboard on that store serves with, or the dashboard never finds the view
+    the run stored and computes health again after every run."""
+
+    alerts: AlertReader | None = None
+    series_clocks: Mapping[str, datetime] = field(default_factory=dict)
+    clock: Clock | None = None
+
+
+def health_reads(settings: Settings, store: Store) -> HealthReads:
+    """What `fuelpipe dashboard` serves the health view with on this home, and so what `run`
+    stores it with: the home's alert state and a demo store's clocks (none when --now or
+    FUELPIPE_NOW puts every series at one), at the command's own clock."""
+    from fuelpipe.cli.demo import demo_series_clocks  # here: demo imports this module
+    from fuelpipe.homes import alert_reader
+
+    clocks = demo_series_clocks(store) if settings.now is None else {}
+    return HealthReads(alert_reader(settings), clocks)
+
+
+def view_refresher(
+    app: StageContext, reads: HealthReads | None = None
+) -> Callable[[str], None] | None:
+    """A callback that recomputes the default views for a new data version, or None; health
+    with ``reads`` (as the dashboard serving this store reads them)."""
     if missing_dashboard_modules():
         return None
+    given = reads or HealthReads()
 
     def refresh(version: str) -> None:
         from fuelpipe.dashboard.precomputed import refresh_views
 
-        refresh_views(app.store, app.catalog, app.queue, app.clock, version)
+        refresh_views(
+            app.store,
+            app.catalog,
+            app.queue,
+            given.clock or app.clock,
+            version,
+            alerts=given.alerts,
+            series_clocks=given.series_clocks,
+        )
 
     return refresh

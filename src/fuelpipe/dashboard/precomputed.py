@@ -7,6 +7,8 @@ with their default parameters are computed once and stored in the store's meta e
 ``VIEW#<path>#<params-hash>`` (compressed JSON with the version it was computed from). Requests
 for those parameters are answered from the stored body with ``ETag: "<version>"`` (304 on a
 matching ``If-None-Match``); any other parameters go to the API's routes, computed on demand.
+A refresh that got through every default view then deletes the entries no data version can
+serve any more (:func:`prune_views`).
 """
 
 from __future__ import annotations
@@ -112,9 +114,13 @@ def params_hash(path: str, params: Params) -> str:
     return hashlib.sha256(json.dumps([VIEWS_SCHEMA, path, params]).encode()).hexdigest()[:16]
 
 
+VIEW_PREFIX = "VIEW#"
+"""The names of the stored views' meta entries start with it (and nothing else's does)."""
+
+
 def entry_name(path: str, params: Params) -> str:
     """The meta entry a view request is stored under."""
-    return f"VIEW#{path}#{params_hash(path, params)}"
+    return f"{VIEW_PREFIX}{path}#{params_hash(path, params)}"
 
 
 @dataclass(frozen=True)
@@ -296,10 +302,25 @@ def default_requests(meta: MetaView) -> list[tuple[str, Params]]:
     return out
 
 
-def encode(version: str, params: Params, body: bytes) -> str:
-    """A stored view: its version, parameters and compressed JSON body, as one text value."""
+def encode(version: str, params: Params, body: bytes, base: str | None = None) -> str:
+    """A stored view: its version, the data version current when it was computed (``base``:
+    a version computed ahead of being written, :func:`mark_changed`'s, can become current
+    only over it), parameters and compressed JSON body, as one text value. It starts with
+    :func:`version_start` of its version."""
     packed = base64.b64encode(zlib.compress(body, 6)).decode()
-    return json.dumps({"v": version, "p": params, "b": packed})
+    return json.dumps({"v": version, "f": base, "p": params, "b": packed})
+
+
+def version_start(version: str) -> str:
+    """How a stored view of ``version`` begins (what a sweep's delete checks it still holds)."""
+    return json.dumps({"v": version})[:-1] + ","
+
+
+def stamp(value: str) -> tuple[str, str | None]:
+    """(version, base) of a stored view; base None for one stored before bases were kept."""
+    data = json.loads(value)
+    base = data.get("f")
+    return str(data["v"]), None if base is None else str(base)
 
 
 def decode(value: str) -> tuple[str, Params, bytes]:
@@ -333,6 +354,8 @@ class Refreshed:
     computed: int
     complete: bool
     """False: the time ran out before every default view was stored at ``version``."""
+    pruned: int = 0
+    """Stored views deleted after it (:func:`prune_views`): none when it did not complete."""
 
 
 class ViewsFailed(RuntimeError):
@@ -368,12 +391,13 @@ class Precomputer:
         extra = json.dumps(health_inputs(self.ctx, self._due))
         return f"{version}.{hashlib.sha256(extra.encode()).hexdigest()[:8]}"
 
-    def compute(self, path: str, params: Params, version: str) -> bytes:
-        """Compute one view, store it under ``version`` and return its body."""
+    def compute(self, path: str, params: Params, version: str, base: str | None = None) -> bytes:
+        """Compute one view, store it under ``version`` (computed while the data version was
+        ``base``: see :func:`encode`) and return its body."""
         body = render(BUILDERS[path](self.ctx, dict(params), version))
         name = entry_name(path, params)
         if self._store_views:
-            self.ctx.store.put_meta(name, encode(version, params, body))
+            self.ctx.store.put_meta(name, encode(version, params, body, base))
         self.computed += 1
         with self._memo_lock:
             self._memo[name] = (version, params, body)
@@ -417,7 +441,8 @@ class Precomputer:
         same version computes only the rest (None: no limit). A view that raises is logged and
         skipped, the others are stored, and :class:`ViewsFailed` names it at the end."""
         with self._lock:
-            data = version or data_version(self.ctx.store)
+            base = data_version(self.ctx.store)  # what ``version`` (ahead of it) must replace
+            data = version or base
             before = self.computed
             requests: list[tuple[str, Params]] = [("/api/meta", ())]
             failed: list[str] = []
@@ -433,7 +458,7 @@ class Precomputer:
                     body = (
                         found[2]
                         if found is not None and found[0] == want
-                        else self.compute(path, params, want)
+                        else self.compute(path, params, want, base)
                     )
                 except Exception as exc:  # one view's error must not keep the others unstored
                     _log.exception("view %s %s failed at version %s", path, params, data)
@@ -442,9 +467,24 @@ class Precomputer:
                 if path == "/api/meta":  # the other requests follow from its coverage
                     meta = MetaView.model_validate_json(body)
                     requests += [r for r in default_requests(meta) if r[0] != "/api/meta"]
+            complete = done == len(requests)
+            # every view got its turn: the entries of versions that can no longer be current
+            # go (those of another time's window, of an older VIEWS_SCHEMA, ...)
+            pruned = self._prune() if complete else 0
             if failed:
                 raise ViewsFailed(data, failed)
-            return Refreshed(data, self.computed - before, complete=done == len(requests))
+            return Refreshed(data, self.computed - before, complete=complete, pruned=pruned)
+
+    def _prune(self) -> int:
+        """:func:`prune_views`, never failing the refresh (logged: the next one tries again);
+        0 on a store this instance does not write (``store_views`` False)."""
+        if not self._store_views:
+            return 0
+        try:
+            return prune_views(self.ctx.store)
+        except Exception:
+            _log.exception("could not prune the stored views")
+            return 0
 
     def serve(
         self, path: str, params: Params, version: str | None = None
@@ -452,7 +492,8 @@ class Precomputer:
         """(etag version, body) of a precomputed request at data ``version`` (read from the store
         when not given), recomputed once if stale; None if the request is not one that is
         precomputed."""
-        want = self.version_of(path, version or data_version(self.ctx.store))
+        data = version or data_version(self.ctx.store)
+        want = self.version_of(path, data)
         found = self._current(path, params, want)
         if found is None:
             return None
@@ -466,7 +507,40 @@ class Precomputer:
             again = self.stored(path, params)
             if again is not None and again[0] == want:
                 return want, again[2]
-            return want, self.compute(path, params, want)
+            return want, self.compute(path, params, want, data)
+
+
+def prune_views(store: Store) -> int:
+    """Delete the stored views (``VIEW#`` entries, nothing else) that no data version can
+    serve any more; returns how many went.
+
+    A view is served only at its own version. One is kept while its version is the current
+    data version, or while the version it was computed ahead of (its base) is: a precompute
+    (:func:`~fuelpipe.stages.data_version.mark_changed`'s ``before``, this one's or another
+    process') stores its views before writing their version, and that version can land only
+    over its base. The current version is read after the entries: a version other than it
+    (and than every base other than it) can never become current again, as each write of
+    the data version is a fresh token. Each entry is deleted only while it still holds the
+    version read (:meth:`~fuelpipe.ports.store.Store.delete_meta`), so a view another process
+    stored meanwhile under the same name stays. Entries with no base (stored before bases
+    were kept) go once their version is not current; one that does not decode is left."""
+    entries = store.meta_entries(VIEW_PREFIX)
+    current = data_version(store)
+    pruned = 0
+    for name, value in entries:
+        if not name.startswith(VIEW_PREFIX):  # the store's filter, checked again
+            continue
+        try:
+            version, base = stamp(value)
+        except (ValueError, KeyError, TypeError, AttributeError):
+            _log.warning("stored view %s does not decode: left in place", name)
+            continue
+        if current in (version.split(".")[0], base):  # health's is "<version>.<inputs>"
+            continue
+        pruned += store.delete_meta(name, version_start(version))
+    if pruned:
+        _log.info("pruned %d stored views no data version serves", pruned)
+    return pruned
 
 
 class PrecomputedViews:
@@ -551,10 +625,21 @@ def precomputer(
 
 
 def refresh_views(
-    store: Store, catalog: Catalog, queue: Queue | None, clock: Clock, version: str
+    store: Store,
+    catalog: Catalog,
+    queue: Queue | None,
+    clock: Clock,
+    version: str,
+    *,
+    alerts: AlertReader | None = None,
+    series_clocks: Mapping[str, datetime] | None = None,
 ) -> int:
-    """Recompute the default views for ``version`` (the cycle's ``on_change``)."""
-    return precomputer(SeriesReader(store, catalog), store, catalog, queue, clock).refresh(version)
+    """Recompute the default views for ``version`` (the cycle's ``on_change``); ``queue``,
+    ``clock``, ``alerts`` and ``series_clocks`` as the dashboard on ``store`` reads them, so
+    the health view stored is the one it then asks for (:func:`health_inputs`)."""
+    reader = SeriesReader(store, catalog)
+    pre = precomputer(reader, store, catalog, queue, clock, series_clocks, alerts=alerts)
+    return pre.refresh(version)
 
 
 def refresh_views_when_changed(

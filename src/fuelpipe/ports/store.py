@@ -442,3 +442,14 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def get_meta(self, name: str) -> str | None:
         """A setting :meth:`put_meta` remembered, or None."""
+
+    @abc.abstractmethod
+    def meta_entries(self, prefix: str) -> list[tuple[str, str]]:
+        """Every setting whose name starts with ``prefix`` (not empty), as (name, value), in
+        name order (the dashboard's stored views, ``VIEW#``, for their sweep)."""
+
+    @abc.abstractmethod
+    def delete_meta(self, name: str, expected_start: str) -> bool:
+        """Delete a setting only while its value still starts with ``expected_start``, in one
+        atomic step against every other client (a writer that replaced it meanwhile keeps
+        its value); False (nothing deleted) otherwise. ``expected_start`` must not be empty."""
