@@ -10,7 +10,16 @@ import pytest
 
 from fuelpipe.dashboard.precomputed import decode, encode, entry_name, prune_views
 from fuelpipe.ports.store import Store
-from fuelpipe.stages.data_version import INITIAL, data_version, mark_changed
+from fuelpipe.stages.data_version import (
+    INITIAL,
+    UNMARKED,
+    Debt,
+    data_version,
+    mark_changed,
+    mark_owed,
+    settle,
+    unmarked,
+)
 
 NOW = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)
 PARAMS = (("end", ("2022-05-01",)), ("keys", ("FUEL#GASOLINE#BR", "CURRENCY#USD")))
@@ -152,3 +161,26 @@ def test_views_no_version_can_serve_are_pruned_and_nothing_else(store_opener) ->
     assert {n: run.get_meta(n) for n in others} == others
     assert data_version(run) == current
     assert prune_views(other) == 0  # nothing more to prune
+
+
+def test_a_version_pays_only_the_debts_read_unchanged_before_it(store_opener) -> None:
+    """Two processes' debts in one meta entry (UNMARKED), each rewritten conditionally: a
+    version pays the entries read before it, never one entered or stamped anew after it; a
+    debt entered over a cleared list is a conditional write over an empty value; one an older
+    fuelpipe entered (its flag, ``1``) is paid like any other."""
+    run, other = store_opener(), store_opener()
+    run.put_meta(UNMARKED, "1")
+    mine, theirs = Debt(run, UNMARKED), Debt(other, UNMARKED)
+    mine()
+    mine()  # the version did not move: nothing to write again
+    seen = run.get_meta(UNMARKED)
+    assert seen is not None and seen.split()[0] == "1" and len(seen.split()) == 2
+    mark_changed(run, NOW, "run")
+    theirs()  # stored after that version
+    settle(run, UNMARKED, seen)
+    (left,) = (other.get_meta(UNMARKED) or "").split()
+    assert left.startswith(f"{theirs.owner}@")
+    mark_owed(other, NOW, "other")
+    assert run.get_meta(UNMARKED) == "" and not unmarked(run)
+    mine()  # the version moved since its stamp: entered again, over ""
+    assert (other.get_meta(UNMARKED) or "").startswith(f"{mine.owner}@")

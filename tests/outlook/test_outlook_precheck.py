@@ -409,10 +409,53 @@ def test_a_refresh_stopped_amid_its_forecasts_is_owed_a_version_by_the_next(tmp_
         store.stop_at = 2
         with pytest.raises(KeyboardInterrupt):
             refresh_when_changed(store, DEFAULT_CATALOG, as_of)
-        assert store.get_meta(OUTLOOK_UNMARKED) == "1"
+        assert store.get_meta(OUTLOOK_UNMARKED)  # its debt's entry
         assert data_version(store) == "filled"
         store.stop_at = None
         again = refresh_when_changed(store, DEFAULT_CATALOG, as_of)
         assert again is not None and again.owed and again.made  # the rest, and the version
         assert data_version(store) != "filled"
         assert store.get_meta(OUTLOOK_UNMARKED) == ""
+
+
+class RefreshBeside(VersionCrashStore):
+    """Runs ``beside`` (another process's refresh, on another client of the same file) before
+    its own refresh's first forecast write; counts the forecast writes after it."""
+
+    beside: Callable[[], object] | None = None
+    written_after = 0
+
+    def put_records(self, records: Sequence[Record]) -> int:
+        outlooks = {outlook_key_for(s) for s in fuel_series(DEFAULT_CATALOG)}
+        if any(r.key in outlooks for r in records):
+            if self.beside is not None:
+                beside, self.beside = self.beside, None
+                beside()
+            else:
+                self.written_after += 1
+        return super().put_records(records)
+
+
+def test_a_refresh_writing_after_another_ones_version_keeps_its_debt(tmp_path, panel):
+    """Refresh B enters its debt before its first write; refresh A (another process, on an
+    earlier clock) finds it, stores its own forecasts, writes its version and clears the debts
+    it read; B goes on writing forecasts after that version and is stopped before its own.
+    A shared flag was cleared by A, so the next refresh owed nothing for B's forecasts; B's
+    entry, stamped anew at its next write, is still there, and the next refresh pays it."""
+    early = known_at(panel.week(STORED_WEEKS - 1), LAG) + timedelta(hours=3)
+    as_of = known_at(panel.week(STORED_WEEKS), LAG) + timedelta(hours=3)
+    path = tmp_path / "two.sqlite"
+    with RefreshBeside(path, ManualClock(as_of)) as b, SqliteStore(path, ManualClock(early)) as a:
+        _fill(b, panel, as_of.date(), None)
+        b.put_meta("data_version", "filled")
+        b.beside = lambda: refresh_when_changed(a, DEFAULT_CATALOG, early)
+        b.crash = True
+        with pytest.raises(KeyboardInterrupt):
+            refresh_when_changed(b, DEFAULT_CATALOG, as_of)
+        paid = data_version(a)
+        assert paid != "filled" and b.written_after > 0  # B wrote after A's version
+        assert a.get_meta(OUTLOOK_UNMARKED)  # and its debt is still owed
+        again = refresh_when_changed(a, DEFAULT_CATALOG, as_of, force=True)
+        assert again is not None and again.owed  # (it also scores A's forecast: B never did)
+        assert data_version(a) != paid
+        assert not a.get_meta(OUTLOOK_UNMARKED)

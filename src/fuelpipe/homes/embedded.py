@@ -299,7 +299,6 @@ def _help_drain(settings: Settings) -> _HelperResult:
     """In a helper process: take messages until none is left to take (those in flight are the
     other processes') or it is stopped; its counts, source stats and peak memory."""
     from fuelpipe.stages.cycle import Owe, work_queue
-    from fuelpipe.stages.data_version import unmarked
     from fuelpipe.stages.scrape import ScrapeReport
 
     report, stats = ScrapeReport(), dict[str, SourceStats]()
@@ -309,8 +308,9 @@ def _help_drain(settings: Settings) -> _HelperResult:
                 return report.as_dict(), stats, peak_kib()
             app = build_context(settings)
             try:
-                # the flag before its first delete of a change, as the main process's drain
-                owe = Owe(app, unmarked(app.store))
+                # its own debt entry before each delete of a change, as the main process's
+                # drain; that drain's version, written once every helper finished, pays it
+                owe = Owe(app, False)
                 report = work_queue(app, batch_size=1, wait_in_flight=False, owe=owe)
                 stats = {n: st for n, s in app.sources.items() if (st := s.stats()) is not None}
             finally:

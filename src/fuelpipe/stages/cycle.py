@@ -15,8 +15,9 @@ from fuelpipe.ports.store import RunLog
 from fuelpipe.stages.context import StageContext
 from fuelpipe.stages.data_version import (
     UNMARKED,
+    Debt,
     mark_after_error,
-    mark_changed,
+    mark_owed,
     recheck_changed,
     scrape_changed,
     unmarked,
@@ -117,24 +118,21 @@ def drain(
         report.add(theirs)
     app.store.put_run(RunLog("scraper", started, app.clock.now(), report.as_dict()))
     if mark and (scrape_changed(report) or owe.set):  # `watch` drains on its own
-        mark_changed(app.store, app.clock.now(), "drain")  # stored views go stale otherwise
-        if owe.set or (theirs is not None and unmarked(app.store)):  # a helper's too
-            app.store.put_meta(UNMARKED, "")
+        # stored views go stale otherwise; the helpers' debts are paid too (they finished)
+        mark_owed(app.store, app.clock.now(), "drain")
     return report
 
 
-class Owe:
-    """Sets UNMARKED before the first message that changed the store is deleted: killed
-    after that delete (kill -9), the run leaves nothing to redeliver, and the next run writes
-    the data version it owes from the flag. A ``--workers`` helper process keeps its own."""
+class Owe(Debt):
+    """This run's entry in UNMARKED, called before each message that changed the store is
+    deleted: killed after that delete (kill -9), the run leaves nothing to redeliver, and the
+    next run writes the data version it owes from the entry. An entry of its own, not a flag
+    shared with other runs: one that wrote its version and cleared a shared flag while this
+    one went on storing would leave this one's later changes owed by no one. A ``--workers``
+    helper process keeps its own too."""
 
     def __init__(self, app: StageContext, already: bool) -> None:
-        self.app, self.set = app, already
-
-    def __call__(self) -> None:
-        if not self.set:
-            self.app.store.put_meta(UNMARKED, "1")
-            self.set = True
+        super().__init__(app.store, UNMARKED, already)
 
 
 def _overall(app: StageContext, progress: Progress) -> Progress:
@@ -233,9 +231,7 @@ def _mark_interrupted(app: StageContext) -> None:
     nothing, so the data version is moved now or the dashboard's stored views (and their
     ETags) keep the store as it was. A needless move only makes a view recompute once."""
     with contextlib.suppress(Exception):  # the interrupt being raised is what matters
-        mark_changed(app.store, app.clock.now(), "interrupted")
-        if unmarked(app.store):
-            app.store.put_meta(UNMARKED, "")
+        mark_owed(app.store, app.clock.now(), "interrupted")
 
 
 def run_cycle(
@@ -277,10 +273,9 @@ def run_cycle(
     def drained() -> None:
         nonlocal owed
         report.scrape.add(drain(app, progress=progress, mark=False, helpers=helpers))
-        owed = owed or unmarked(app.store)  # set by the drain before its first delete
-        if scrape_changed(report.scrape) and not owed:
-            app.store.put_meta(UNMARKED, "1")  # until the version below is written
-            owed = True
+        # its entries in UNMARKED (and its helpers', an interrupted one's uncounted changes
+        # too) stay until the version below is written
+        owed = owed or scrape_changed(report.scrape) or unmarked(app.store)
 
     try:
         report.orchestrate = orchestrate(app, series=targets, since=since, on_key=on_key)
@@ -302,9 +297,7 @@ def run_cycle(
         )
         raise
     if owed or recheck_changed(report.recheck) or (forecasts is not None and forecasts.changed):
-        mark_changed(app.store, app.clock.now(), "cycle", before=on_change)
+        mark_owed(app.store, app.clock.now(), "cycle", before=on_change)
     if forecasts is not None:
         version_written(app.store, forecasts)
-    if owed:
-        app.store.put_meta(UNMARKED, "")
     return report

@@ -31,17 +31,71 @@ DATA_VERSION = "data_version"
 INITIAL = "0"
 """The version of a store that no run has changed yet."""
 UNMARKED = "data_unmarked"
-"""Meta: a run stored changes and has not written their data version yet (set before the
-drain deletes the first message that changed the store, and after a drain that changed it;
-cleared after its mark). A run killed in between (kill -9 after that delete, in the recheck
-or the outlook refresh) leaves it set, and the next cycle or drain writes the version even if
-it stores nothing new: the changes were made, only their version was lost. A run that fails
-with an error there writes it on its way out instead (:func:`mark_after_error`)."""
+"""Meta: runs that stored changes and have not written their data version yet, one entry
+each (a :class:`Debt`: set before the drain deletes a message that changed the store, and
+cleared once a version written after it is in). A run killed in between (kill -9 after that
+delete, in the recheck or the outlook refresh) leaves its entry, and the next cycle or drain
+writes the version even if it stores nothing new: the changes were made, only their version
+was lost. A run that fails with an error there writes it on its way out instead
+(:func:`mark_after_error`)."""
 
 
 def unmarked(store: Store) -> bool:
-    """A cycle stored changes whose data version was never written (see UNMARKED)."""
+    """Some run stored changes whose data version was never written (see UNMARKED)."""
     return bool(store.get_meta(UNMARKED))
+
+
+class Debt:
+    """This process's entry in a debt list (UNMARKED, ``outlook_unmarked``): ``owner@stamp``,
+    the stamp a digest of the data version read when it was written. Calling it (where a kill
+    would leave changes in no version: a drain's delete of a message it stored, a refresh's
+    write) records the debt; each later call reads the data version again (one small read)
+    and, only when it moved, writes the entry anew with the new stamp, conditionally, so
+    concurrent writers lose nothing. :func:`settle` removes only entries still as they were
+    read before a version was written: an entry stamped again since (its owner stored after
+    that version began to show) stays for its owner, or for the next run should that owner
+    be killed.
+    ``set``: this process owes a version (``already``: it found one owed when it began)."""
+
+    def __init__(self, store: Store, name: str, already: bool = False) -> None:
+        self.store, self.name, self.set = store, name, already
+        self.owner = secrets.token_hex(4)
+        self._stamp: str | None = None
+
+    def __call__(self) -> None:
+        self.set = True
+        stamp = hashlib.sha256(data_version(self.store).encode()).hexdigest()[:10]
+        if stamp != self._stamp:
+            mine = f"{self.owner}@"
+            _rewrite(
+                self.store,
+                self.name,
+                lambda debts: [d for d in debts if not d.startswith(mine)] + [mine + stamp],
+                self.store.get_meta(self.name),
+            )
+            self._stamp = stamp
+
+
+def settle(store: Store, name: str, seen: str | None) -> None:
+    """A data version was written after the debt list ``name`` was read as ``seen``: the
+    entries still as they were then are paid and removed (one conditional write, retried
+    while others change the list); entries written since are kept."""
+    paid = set((seen or "").split())
+    if paid:
+        _rewrite(store, name, lambda debts: [d for d in debts if d not in paid], seen)
+
+
+def _rewrite(
+    store: Store, name: str, change: Callable[[list[str]], list[str]], value: str | None
+) -> None:
+    """Apply ``change`` to the debt list ``name``, first over ``value`` (what it is believed
+    to hold), then over each value a refused conditional write finds instead."""
+    while True:
+        debts = (value or "").split()
+        changed = change(debts)
+        if changed == debts or store.replace_meta(name, value, " ".join(changed)):
+            return
+        value = store.get_meta(name)
 
 
 def data_version(store: Store) -> str:
@@ -99,21 +153,32 @@ def mark_after_error(
     the store as it was as if current until some other write. Its changes are the recheck's
     quarantines (``report``, the one the recheck filled: ``recheck(report=...)``) and what a
     drain stored whose version is still owed (UNMARKED: set before the drain deleted the first
-    message that changed the store; cleared here once the version is written).
+    message that changed the store; the entries read before the version is written are
+    cleared after it).
 
     ``before(version)`` is the run's precompute, as for :func:`mark_changed`: the views follow
     the new version even when the run failed, rather than being recomputed on the dashboard's
     first request for each. Never raises: the error on its way is what matters, and a store
-    (or a precompute) failing here too is logged; the flag then stays set for the next run."""
+    (or a precompute) failing here too is logged; the debts then stay for the next run."""
     try:
-        owed = unmarked(store)
+        owed = store.get_meta(UNMARKED)
         if not (owed or recheck_changed(report)):
             return
         mark_changed(store, now, why, before=before)
-        if owed:
-            store.put_meta(UNMARKED, "")
+        settle(store, UNMARKED, owed)
     except Exception:
         logger.exception("could not move the data version after a failed run")
+
+
+def mark_owed(
+    store: Store, now: datetime, why: str, before: Callable[[str], None] | None = None
+) -> str:
+    """:func:`mark_changed`, and then the debts UNMARKED held before it are paid: its own
+    run's, its helpers' (finished by then), a killed run's (see :func:`settle`)."""
+    seen = store.get_meta(UNMARKED)
+    version = mark_changed(store, now, why, before)
+    settle(store, UNMARKED, seen)
+    return version
 
 
 def mark_changed(

@@ -32,7 +32,7 @@ from fuelpipe.domain.keys import Kind, commodity_key, currency_key, outlook_key
 from fuelpipe.domain.models import Record, Status
 from fuelpipe.outlook.params import MODEL_VERSION, Params, min_weeks
 from fuelpipe.ports.store import Store
-from fuelpipe.stages.data_version import data_version, mark_changed
+from fuelpipe.stages.data_version import Debt, data_version, mark_changed, settle
 
 if TYPE_CHECKING:  # numpy is imported only when the outlook runs (the dashboard extra has it)
     from fuelpipe.outlook.forecast import Forecast
@@ -169,8 +169,11 @@ class OutlookReport:
     """An earlier refresh stopped (a crash, a Lambda's timeout) after it may have stored
     forecasts and before the data version that shows them was written."""
     marked: bool = False
-    """OUTLOOK_UNMARKED is set: by that earlier refresh (``owed``), or by this one before its
-    first write. :func:`version_written` clears it (and writes nothing when it is not set)."""
+    """OUTLOOK_UNMARKED holds a debt: that earlier refresh's (``owed``), or this one's, entered
+    before its first write. :func:`version_written` clears those it read (``debts``) and writes
+    nothing when there are none."""
+    debts: str | None = None
+    """OUTLOOK_UNMARKED as read after the refresh's last write, before its version."""
 
     @property
     def changed(self) -> bool:
@@ -744,38 +747,33 @@ catches what :class:`InputCheck` cannot see (a week backfilled into an old hole)
 
 
 OUTLOOK_UNMARKED = "outlook_unmarked"
-"""Meta entry set by a refresh before its first write of what the outlook views show, until
-the data version that shows it is written (:func:`version_written`): a refresh that stopped in
-between leaves it set, so the next one owes a version even if it has nothing new to store (its
-forecasts are stored already). A refresh that writes nothing neither sets nor clears it."""
+"""Meta entry holding each refresh's debt (a :class:`~fuelpipe.stages.data_version.Debt`,
+entered before its first write of what the outlook views show and stamped again before a
+later write when the data version moved meanwhile) until the data version that shows it is
+written (:func:`version_written`): a refresh that stopped in between leaves its entry, so the
+next one owes a version even if it has nothing new to store (its forecasts are stored
+already). A refresh that writes nothing neither enters nor clears one. Another refresh's
+version clears only entries not stamped again since it read them, so a refresh still writing
+keeps its own; one whose write lands between its stamp and that version, and that is then
+killed before its next write, can still lose its debt (no write here is undone or
+redelivered to catch that window, unlike a drain's)."""
 
 
 def version_written(store: Store, report: OutlookReport) -> None:
     """The changes of the refresh ``report`` tells of are in a written data version (or there
-    were none): OUTLOOK_UNMARKED is cleared, written only when it is set."""
+    were none): the OUTLOOK_UNMARKED entries it read are cleared, written only when there are
+    any."""
     if report.marked:
-        store.put_meta(OUTLOOK_UNMARKED, "")
-        report.marked = False
-
-
-class _Unmarked:
-    """Sets OUTLOOK_UNMARKED before the refresh's first write (once; not when already set)."""
-
-    def __init__(self, store: Store, already: bool) -> None:
-        self.store, self.set = store, already
-
-    def __call__(self) -> None:
-        if not self.set:
-            self.store.put_meta(OUTLOOK_UNMARKED, "1")
-            self.set = True
+        settle(store, OUTLOOK_UNMARKED, report.debts)
+        report.marked, report.debts = False, None
 
 
 def _refresh(store: Store, catalog: Catalog, now: datetime, force: bool = False) -> OutlookReport:
     """A refresh, full when ``force``d or FULL_EVERY after the last full one, else checked;
-    OUTLOOK_UNMARKED is set before its first write until the caller calls
+    OUTLOOK_UNMARKED holds its debt from before its first write until the caller calls
     :func:`version_written`: one read, and in a refresh that writes nothing no write."""
     owed = bool(store.get_meta(OUTLOOK_UNMARKED))
-    unmarked = _Unmarked(store, owed)
+    unmarked = Debt(store, OUTLOOK_UNMARKED, owed)
     last = store.get_meta(OUTLOOK_FULL_AT)
     try:
         full = force or not last or now - datetime.fromisoformat(last) >= FULL_EVERY
@@ -783,6 +781,8 @@ def _refresh(store: Store, catalog: Catalog, now: datetime, force: bool = False)
         full = True
     report = refresh_outlook(store, catalog, now, full=full, before_write=unmarked)
     report.owed, report.marked = owed, unmarked.set
+    if unmarked.set:  # read before the caller writes the version: what that version pays
+        report.debts = store.get_meta(OUTLOOK_UNMARKED)
     if full:
         store.put_meta(OUTLOOK_FULL_AT, now.isoformat())
     return report
