@@ -24,14 +24,18 @@ def test_a_corrected_file_replaces_the_lake_s_value_and_lists_the_one_displaced(
     lake: StationLake, write: Callable[[str, bytes], Path], tmp_path: Path
 ) -> None:
     """ANP republishes corrected values (the rolling file, then the monthly one): the newest
-    version ingested wins, and the value it displaces is listed, never dropped silently."""
+    version ingested wins, and the value it displaces is listed, never dropped silently. (Two
+    versions of a consolidated file, given as such: 40 records of 4 days of one month, under
+    names none of ANP's, cannot tell.)"""
     lines = real_lines("glp", 40)
-    (first,) = lake.ingest_path(write("first.csv", "\n".join(lines).encode()))
+    (first,) = lake.ingest_path(write("first.csv", "\n".join(lines).encode()), kind="consolidated")
     assert first.differing == [] and first.revised == []
     corrected = list(lines)
     old_price = corrected[7].split(";")[SALE]
     corrected[7] = set_cell(corrected[7], SALE, "123,45")  # the one synthetic edit
-    (again,) = lake.ingest_path(write("corrected.csv", "\n".join(corrected).encode()))
+    (again,) = lake.ingest_path(
+        write("corrected.csv", "\n".join(corrected).encode()), kind="consolidated"
+    )
     assert (again.written, again.replaced, again.already_in_lake) == (0, 1, 39)
     assert again.accounted()
     (line,) = again.revised
@@ -84,8 +88,9 @@ def test_the_cli_says_how_many_records_were_replaced_and_where_they_are_listed(
     lines[2] = set_cell(lines[2], SALE, "77,70")  # synthetic edit
     second.write_bytes("\n".join(lines).encode())
     env = {"FUELPIPE_LAKE": str(tmp_path / "lake")}
-    assert CliRunner().invoke(cli, ["stations", "ingest", str(first)], env=env).exit_code == 0
-    result = CliRunner().invoke(cli, ["stations", "ingest", str(second)], env=env)
+    ingest = ["stations", "ingest", "--kind", "consolidated"]  # (10 records cannot tell)
+    assert CliRunner().invoke(cli, [*ingest, str(first)], env=env).exit_code == 0
+    result = CliRunner().invoke(cli, [*ingest, str(second)], env=env)
     assert result.exit_code == 0, result.output
     said = " ".join(result.output.split())
     assert "b.csv: 1 record(s) of the lake replaced by this newer version's other values" in said

@@ -87,7 +87,7 @@ def _frame(records: list[dict[str, str | None]]) -> pl.DataFrame:
 @settings(max_examples=150, deadline=None)
 @given(st.lists(RECORD, min_size=1, max_size=30))
 def test_column_wise_verdicts_are_the_domain_rule(records: list[dict[str, str | None]]) -> None:
-    good, bad = validate(_frame(records), TODAY)
+    good, bad, _ = validate(_frame(records), TODAY)
     fields = ("cnpj", "collected", "price", "purchase_price", "product_label", "unit_label")
     expected = {
         i + 2: reason

@@ -21,6 +21,7 @@ from fuelpipe.adapters.lake.queries import QUERIES
 from fuelpipe.adapters.lake.storage import LAKE_LAYOUT, old_layout_notice
 from fuelpipe.cli import display
 from fuelpipe.domain.catalog import STATES
+from fuelpipe.domain.station_files import KINDS, ROLLING_WEEKS, UNDECIDED
 from fuelpipe.domain.stations import (
     FUELS,
     RECONCILE_FUELS,
@@ -126,38 +127,8 @@ def _where(root: Path) -> str:
 
 def print_ingest(summary: dict[str, Any]) -> None:
     """One row per CSV ingested, then the rejected rows (the first few; all are in the lake's
-    ``_reports/``), then one line of totals."""
-    table = Table(
-        "file",
-        "format",
-        "rows",
-        "written",
-        "dup. in file",
-        "already in lake",
-        "replaced",
-        "rejected",
-        title="station files",
-    )
-    for f in summary["files"]:
-        if f.get("unchanged"):
-            table.add_row(escape(f["name"]), "-", "-", "-", "-", "-", "-", "-", end_section=False)
-            continue
-        for p in f["parts"]:
-            if p["skipped"]:
-                skipped = escape("skipped: " + p["skipped"])
-                table.add_row(escape(p["name"]), p["format"], skipped, "", "", "", "", "")
-                continue
-            table.add_row(
-                escape(p["name"]),
-                p["format"],
-                f"{p['rows']:,}",
-                f"{p['written']:,}",
-                f"{p['duplicates_in_file']:,}",
-                f"{p['already_in_lake']:,}",
-                f"{p.get('replaced', 0):,}",
-                f"{p['rejected']:,}",
-            )
-    console.print(table)
+    ``_reports/``), the notes on what a file changed or did not, then one line of totals."""
+    console.print(_ingest_table(summary))
     shown = 0
     for f in summary["files"]:
         for p in f.get("parts", []):
@@ -165,23 +136,7 @@ def print_ingest(summary: dict[str, Any]) -> None:
                 if shown < _SHOWN_BAD_ROWS:
                     err.print(f"[yellow]rejected[/] {escape(line)}", highlight=False)
                 shown += 1
-    for f in summary["files"]:
-        parts = f.get("parts", [])
-        reports = {r.rsplit(".", 2)[-2]: r for p in parts for r in p.get("reports", [])}
-        notes = (
-            ("differing", "row(s) repeat a record of the file with other prices; the file's "
-             "first wins, and each is listed in"),
-            ("revised", "record(s) of the lake replaced by this newer version's other values; "
-             "each value displaced is listed in"),
-        )  # fmt: skip
-        for kind, what in notes:
-            count = sum(p.get("replaced" if kind == "revised" else kind, 0) for p in parts)
-            if count:
-                err.print(
-                    f"[yellow]note[/] {escape(f['name'])}: {count:,} {what} the lake's "
-                    f"_reports/{escape(reports.get(kind, '?'))}",
-                    highlight=False,
-                )
+    _print_notes(summary)
     for e in summary["errors"]:
         err.print(
             f"[bold red]error:[/] {escape(' '.join(e.split()))}", highlight=False, soft_wrap=True
@@ -193,6 +148,109 @@ def print_ingest(summary: dict[str, Any]) -> None:
         + (f"{replaced:,} replacing an older version's values, " if replaced else "")
         + f"{summary['unchanged']} file(s) unchanged (their content is in the lake already)"
     )
+
+
+def _ingest_table(summary: dict[str, Any]) -> Table:
+    """One row per CSV ingested (or file unchanged, or CSV skipped)."""
+    table = Table(
+        "file",
+        "format",
+        "rows",
+        "written",
+        "dup. in file",
+        "already in lake",
+        "replaced",
+        "rejected",
+        "kind",
+        title="station files",
+    )
+    for f in summary["files"]:
+        if f.get("unchanged"):
+            dashes = ("-",) * 8
+            table.add_row(escape(f["name"]), *dashes, end_section=False)
+            continue
+        for p in f["parts"]:
+            if p["skipped"]:
+                skipped = escape("skipped: " + p["skipped"])
+                table.add_row(escape(p["name"]), p["format"], skipped, "", "", "", "", "", "")
+                continue
+            table.add_row(
+                escape(p["name"]),
+                p["format"],
+                f"{p['rows']:,}",
+                f"{p['written']:,}",
+                f"{p['duplicates_in_file']:,}",
+                f"{p['already_in_lake']:,}",
+                f"{p.get('replaced', 0):,}",
+                f"{p['rejected']:,}",
+                p.get("kind") or "-",
+            )
+    return table
+
+
+_NOTES = (
+    ("differing", "row(s) repeat a record of the file with other prices; the file's "
+     "first wins, and each is listed in"),
+    ("not_kept", "record(s) of a rolling file, or of a file of undecided kind, differ from a "
+     "record the lake keeps from a consolidated (or undecided) file, which may have corrected "
+     "it; each value not kept is listed in"),
+    ("revised", "record(s) of the lake replaced by this newer version's other values; "
+     "each value displaced is listed in"),
+)  # fmt: skip
+
+
+def _print_notes(summary: dict[str, Any]) -> None:
+    """Per file: how many records it repeated, did not displace or displaced, and the lake's
+    report listing them; per CSV whose kind is undecided, a warning saying so."""
+    for f in summary["files"]:
+        parts = f.get("parts", [])
+        reports = {r.rsplit(".", 2)[-2]: r for p in parts for r in p.get("reports", [])}
+        for note, what in _NOTES:
+            count = sum(_count(p, note) for p in parts)
+            if count:
+                report = reports.get("revised" if note == "revised" else "differing", "?")
+                err.print(
+                    f"[yellow]note[/] {escape(f['name'])}: {count:,} {what} the lake's "
+                    f"_reports/{escape(report)}",
+                    highlight=False,
+                )
+        for p in parts:
+            if p.get("kind") == UNDECIDED:
+                line = f"[yellow]warning[/] {escape(_undecided(p))}"
+                err.print(line, highlight=False, soft_wrap=True)
+
+
+def _count(part: dict[str, Any], note: str) -> int:
+    """A CSV's count for one of ``_NOTES`` (its differing lines hold its values not kept)."""
+    if note == "revised":
+        return int(part.get("replaced", 0))
+    if note == "differing":
+        return int(part.get("differing", 0)) - int(part.get("not_kept", 0))
+    return int(part.get(note, 0))
+
+
+def _undecided(part: dict[str, Any]) -> str:
+    """The line saying a CSV's kind could not be decided, why, what the lake did about it,
+    and how to decide it."""
+    return (
+        f"{part['name']}: rolling or consolidated file, undecided: {part.get('kind_why')}. "
+        "Until it is decided its records displace only a rolling file's, and no rolling "
+        "file's displace them (each value not kept is listed in a differing report); "
+        "ingest it again with --kind rolling or --kind consolidated, and --force"
+    )
+
+
+KIND_HELP = (
+    "What the files are, which decides what their records may displace: 'rolling' (ANP's "
+    f'provisional "últimas 4 semanas" files, {ROLLING_WEEKS} survey weeks republished weekly: '
+    "their records never displace a consolidated file's, which may have corrected them) or "
+    "'consolidated' (monthly, semiannual: the newest version ingested wins). 'auto' decides "
+    f"each CSV by its collection days: more than {ROLLING_WEEKS} survey weeks is consolidated, "
+    f"at most {ROLLING_WEEKS} over two months rolling; when they cannot tell (at most "
+    f"{ROLLING_WEEKS} weeks of one month), ANP's name for the file does, and a file with "
+    "neither is reported undecided (its records then displace only a rolling file's, and no "
+    "rolling file's displace them). Give it with --force for a file ingested before."
+)
 
 
 @stations_app.command("ingest")
@@ -212,6 +270,9 @@ def ingest(
     force: Annotated[
         bool, typer.Option(help="Download and ingest even files seen before.")
     ] = False,
+    kind: Annotated[
+        str, typer.Option("--kind", help=KIND_HELP, metavar="[auto|rolling|consolidated]")
+    ] = "auto",
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Download (conditional GET) and ingest ANP station files: CSV (UTF-8 BOM or Latin-1),
@@ -222,6 +283,9 @@ def ingest(
     Queries and the dashboard are not held back."""
     from fuelpipe.stages.stations import IngestInterrupted, ingest_local, ingest_remote
 
+    if kind.lower() not in ("auto", *KINDS):
+        raise fail(f"--kind is auto, rolling or consolidated, not {kind!r}")
+    given_kind = None if kind.lower() == "auto" else kind.lower()
     if paths and only:
         raise fail("--only picks files from ANP's listing; it does not apply to files given")
     if only and not all(o.strip() for o in only):
@@ -237,14 +301,19 @@ def ingest(
     try:
         with only_writer(lake), display.bar(console, disable=as_json) as progress:
             if given:
-                summary = ingest_local(lake, given, force=force, progress=progress)
+                summary = ingest_local(lake, given, force=force, progress=progress, kind=given_kind)
             else:
                 from fuelpipe.homes.lake import build_station_source
 
                 source = build_station_source(settings(ctx))
                 try:
                     summary = ingest_remote(
-                        lake, source, only=only or (), force=force, progress=progress
+                        lake,
+                        source,
+                        only=only or (),
+                        force=force,
+                        progress=progress,
+                        kind=given_kind,
                     )
                 finally:
                     source.close()

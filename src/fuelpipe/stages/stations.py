@@ -77,6 +77,7 @@ class Lake(Protocol):
         source: str | None = None,
         force: bool = False,
         progress: Callable[[str, int], None] | None = None,
+        kind: str | None = None,
     ) -> Sequence[FileReportLike]: ...
 
 
@@ -179,16 +180,24 @@ def _failed(name: str | Path, exc: Exception) -> str:
 
 
 def ingest_local(
-    lake: Lake, paths: Sequence[Path], *, force: bool = False, progress: Progress | None = None
+    lake: Lake,
+    paths: Sequence[Path],
+    *,
+    force: bool = False,
+    progress: Progress | None = None,
+    kind: str | None = None,
 ) -> IngestSummary:
-    """Ingest files already on disk; a bad file gets one error line, the rest go on."""
+    """Ingest files already on disk; a bad file gets one error line, the rest go on.
+    ``kind``: each file's (rolling or consolidated), instead of what the lake decides."""
     summary = IngestSummary()
     rows = _RowCount(progress)
     for n, path in enumerate(paths, 1):
         rows.next_file()
         source = str(path.resolve())  # the file's identity in the lake (its name is not)
         try:
-            reports = lake.ingest_path(path, path.name, source=source, force=force, progress=rows)
+            reports = lake.ingest_path(
+                path, path.name, source=source, force=force, progress=rows, kind=kind
+            )
         except KeyboardInterrupt as stop:
             raise IngestInterrupted(path.name, source, n - 1) from stop
         except _NOT_THIS_FILES:
@@ -215,8 +224,10 @@ def ingest_remote(
     force: bool = False,
     progress: Progress | None = None,
     workdir: Path | None = None,
+    kind: str | None = None,
 ) -> IngestSummary:
-    """List the files, download each one that changed, ingest it; record its validators."""
+    """List the files, download each one that changed, ingest it; record its validators.
+    ``kind``: each file's (rolling or consolidated), instead of what the lake decides."""
     summary = IngestSummary()
     try:
         listing = source.listing()
@@ -263,7 +274,9 @@ def ingest_remote(
                     summary.files.append({"name": file_name(url), "url": url, "unchanged": True})
                 else:
                     rows.next_file()
-                    _ingest_download(lake, url, got, got.path, summary, force=force, progress=rows)
+                    _ingest_download(
+                        lake, url, got, got.path, summary, force=force, progress=rows, kind=kind
+                    )
             if progress:
                 progress("ingest", n, len(urls))
         except KeyboardInterrupt as stop:  # stopped downloading or ingesting this file
@@ -280,12 +293,15 @@ def _ingest_download(
     *,
     force: bool,
     progress: Callable[[str, int], None],
+    kind: str | None = None,
 ) -> None:
     """Ingest one downloaded file into ``summary`` and record its validators. A failure is
     the file's error line and records none, so the next run downloads it again."""
     name = file_name(url)
     try:
-        reports = lake.ingest_path(path, name, source=url, force=force, progress=progress)
+        reports = lake.ingest_path(
+            path, name, source=url, force=force, progress=progress, kind=kind
+        )
     except _NOT_THIS_FILES:
         raise
     except Exception as exc:  # this file's fault; the other files go on

@@ -100,12 +100,16 @@ class Parsed:
 
 @dataclass
 class Collected:
-    """One CSV, validated: how many records it had, the rejected ones, and the valid ones per
-    (product, month) partition, in file order."""
+    """One CSV, validated: how many records it had, the rejected ones, the valid ones per
+    (product, month) partition, in file order, and its distinct collection days."""
 
     rows: int = 0
     bad: list[tuple[int, str]] = field(default_factory=list)
     parts: dict[tuple[str, str], pl.DataFrame] = field(default_factory=dict)
+    days: set[date] = field(default_factory=set)
+    """Every collection day a record carries that is a day ANP could have surveyed
+    (``collection_days``), from the distinct values the validation parses anyway: what tells
+    a rolling file from a consolidated one (``domain/station_files.py``)."""
 
 
 def count_lines(path: Path) -> LineCount:
@@ -246,8 +250,9 @@ def collect(
     goods = []
     for batch in batches:
         out.rows += batch.height
-        good, bad = validate(batch, today)
+        good, bad, days = validate(batch, today)
         out.bad += bad
+        out.days |= days
         goods.append(good)
         if on_batch:
             on_batch(out.rows)
@@ -473,10 +478,14 @@ def _by_fuel(values: dict[str, Any], dtype: Any) -> Any:
     return pl.col("fuel").replace_strict(table, default=None, return_dtype=dtype)
 
 
-def validate(frame: pl.DataFrame, today: date) -> tuple[pl.DataFrame, list[tuple[int, str]]]:
+def validate(
+    frame: pl.DataFrame, today: date
+) -> tuple[pl.DataFrame, list[tuple[int, str]], set[date]]:
     """The records ingested on ``today`` that can be stored (the lake's text columns, ``idx``,
     ``collected``, ``week``, ``price``, ``purchase_price``, ``brand``, and the partition's
-    ``fuel`` code and ``month_key`` ``yyyymm``), and ``(line, reason)`` for each that cannot."""
+    ``fuel`` code and ``month_key`` ``yyyymm``), ``(line, reason)`` for each that cannot, and
+    the distinct collection days in ``collection_days(today)`` (parsed once per distinct
+    value, as the column is: no pass over the rows)."""
     pl = polars()
     col = pl.col
     # One parallel pass: the distinct values of the few-valued columns, and whether any text
@@ -491,6 +500,9 @@ def validate(frame: pl.DataFrame, today: date) -> tuple[pl.DataFrame, list[tuple
     ).row(0, named=True)
     purchases = found["purchase_price"]
     units = FUEL_UNITS.items()
+    first, last = collection_days(today)
+    parsed = {v: parse_day(v) for v in found["collected"] if v is not None}
+    days = {d for d in parsed.values() if d is not None and first <= d <= last}
     typed = frame.with_columns(
         *(
             # Categorical: each row holds a 4-byte code, not a 16-byte string view, so the
@@ -503,7 +515,7 @@ def validate(frame: pl.DataFrame, today: date) -> tuple[pl.DataFrame, list[tuple
         # One CNPJ, one key: written with or without its punctuation, it dedupes and counts
         # as one station (null, a bad row, when it is not a CNPJ's digits).
         cnpj=cnpj_digits().cast(pl.Categorical),
-        collected=_mapped(found["collected"], "collected", parse_day, pl.Date),
+        collected=_mapped(found["collected"], "collected", parsed.get, pl.Date),
         week=_mapped(found["collected"], "collected", _week_of, pl.Date),
         price=_mapped(found["price"], "price", parse_price, pl.Float64),
         purchase=_mapped(purchases, "purchase_price", parse_price, pl.Float64),
@@ -557,4 +569,4 @@ def validate(frame: pl.DataFrame, today: date) -> tuple[pl.DataFrame, list[tuple
         fuel="fuel",
         month_key=col("collected").dt.year() * 100 + col("collected").dt.month(),
     )
-    return good, bad
+    return good, bad, days

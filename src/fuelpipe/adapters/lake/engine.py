@@ -6,7 +6,9 @@ line, when the file has any), validates every record column-wise with the domain
 touched (product, month) partition: a new one as it is, an existing one merged with what the
 lake holds. The newest ingested version of a record wins (ANP republishes corrected values: the
 rolling 4-week file, then the monthly one), and every value it displaces is listed in the
-version's ``revised`` report; re-ingesting a file changes nothing, and a partition nobody adds
+version's ``revised`` report, except that a rolling file's record never displaces a
+consolidated file's (which kind a file is, its collection days say first:
+``domain/station_files.py``); re-ingesting a file changes nothing, and a partition nobody adds
 to or corrects is not rewritten. The manifest and the reports are keyed by the file's source
 (its URL's path, or its resolved path), not its name: ANP's monthly files share names across year
 folders. Queries run on DuckDB.
@@ -17,7 +19,6 @@ folders. Queries run on DuckDB.
 from __future__ import annotations
 
 import hashlib
-import re
 import shutil
 import tempfile
 import threading
@@ -62,6 +63,14 @@ from fuelpipe.adapters.lake.storage import (
     LAYOUT,
     PART_FILE,
     layout_of,
+)
+from fuelpipe.domain.station_files import (
+    CONSOLIDATED,
+    ROLLING,
+    UNDECIDED,
+    FileKind,
+    file_kind,
+    kind_by_name,
 )
 from fuelpipe.domain.stations import ANP_COLUMNS, BadRow
 from fuelpipe.failpoints import Failpoints
@@ -131,27 +140,52 @@ _REVISED = ("price", "purchase_price", *(c for c in TEXT_COLUMNS if c != "cnpj")
 file it came from aside): when any differs, the newest version's record replaces the lake's."""
 
 
-PROVISIONAL = re.compile(r"[uú]ltimas[-_ ]*4[-_ ]*semanas", re.IGNORECASE)
-"""ANP's rolling "últimas 4 semanas" files (``qus/ultimas-4-semanas-<fuels>.csv``): provisional.
-Their records never replace a record of a consolidated (monthly or semiannual) file: next
-week's rolling file still carries the days as first published, after the monthly file has
-corrected them."""
+_PROTECTION = {ROLLING: 0, UNDECIDED: 1, CONSOLIDATED: 2}
+"""How far a record from a file of each kind is kept from a rolling or undecided file's
+(``_revised``): a rolling file's record not at all, the others wholly."""
 
 
-def provisional(name: str) -> bool:
-    """Whether a file of this name is one of ANP's rolling, provisional files."""
-    return PROVISIONAL.search(name) is not None
+def _more_protected(kind: str, other: str | None) -> str:
+    return kind if other is None else max(kind, other, key=_PROTECTION.__getitem__)
+
+
+def file_kinds(files: dict[str, Any]) -> dict[str, str]:
+    """The kind of the files the lake's records came from, by the name they carry
+    (``source_file``: a CSV's name), from the manifest's ``files`` (each part's ``kind``).
+    A name ingested as two kinds (two sources, or two versions) has the one whose records are
+    kept the most. Files recorded before kinds were (no ``kind``) are not listed: ``held_kind``
+    gives them the kind of their name, the rule of that time."""
+    kinds: dict[str, str] = {}
+    for entry in files.values():
+        for part in entry.get("parts", []):
+            kind, name = part.get("kind"), part.get("name")
+            if kind in _PROTECTION and name:
+                kinds[name] = _more_protected(kind, kinds.get(name))
+    return kinds
+
+
+def held_kind(kinds: dict[str, str], name: str) -> str:
+    """The kind of the file a record of the lake came from (its ``source_file``): as recorded
+    (``file_kinds``), else by its name as before kinds were recorded (ANP's rolling name, or
+    consolidated)."""
+    return kinds.get(name) or (ROLLING if kind_by_name(name) == ROLLING else CONSOLIDATED)
 
 
 def _revised(
-    product: str, held: pl.DataFrame, offered: pl.DataFrame, *, rolling: bool = False
+    product: str,
+    held: pl.DataFrame,
+    offered: pl.DataFrame,
+    *,
+    kind: str = CONSOLIDATED,
+    kinds: dict[str, str] | None = None,
 ) -> tuple[pl.DataFrame, list[str], list[str]]:
     """The keys of the ``offered`` records whose key ``held`` holds with another value in a
     column of ``_REVISED``, and a line for each naming every value displaced (the lake's, and
     the file it came from) and its replacement: nothing a source published is dropped without
-    a word. When the offered file is ``rolling`` (provisional), a record the lake holds from a
-    consolidated file is not displaced: such differences come back as the third list, lines
-    saying what the rolling file published that the lake does not keep."""
+    a word. The offered file is of ``kind``: a rolling (provisional) one, or one of undecided
+    kind, displaces only a record the lake holds from a rolling file (``held_kind`` by
+    ``kinds``); its other differences come back as the third list, lines saying what the file
+    published that the lake does not keep, and why."""
     plr = polars()
     key = ["cnpj", "collected"]
     as_text = [plr.col(c).cast(plr.String) for c in _REVISED]
@@ -164,15 +198,16 @@ def _revised(
         plr.any_horizontal(plr.col(c).ne_missing(plr.col(f"{c}_held")) for c in _REVISED)
     )
     kept: list[str] = []
-    if rolling and differ.height:
-        final = differ.filter(
-            plr.col("source_file").str.contains("(?i)" + PROVISIONAL.pattern).not_()
-        )
+    if kind != CONSOLIDATED and differ.height:
+        sources = differ.get_column("source_file").unique().to_list()
+        of = {n: held_kind(kinds or {}, n) for n in sources}
+        final = differ.filter(plr.col("source_file").is_in([n for n in of if of[n] != ROLLING]))
         differ = differ.join(final.select(key), on=key, how="anti")
+        this = "a provisional rolling file" if kind == ROLLING else "a file of undecided kind"
         kept = [
             f"{product} {r['cnpj']} {r['collected']}: "
             + "; ".join(f"{c} {r[c]} not kept" for c in _REVISED if r[c] != r[f"{c}_held"])
-            + f" (a provisional rolling file; the lake keeps the consolidated {r['source_file']})"
+            + f" ({this}; the lake keeps the {of[r['source_file']]} {r['source_file']})"
             for r in final.iter_rows(named=True)
         ]
 
@@ -300,7 +335,11 @@ class FileReport:
     rejected: int = 0
     differing: list[str] = field(default_factory=list)
     """Duplicates inside the file whose prices differ from the record kept (the first): the
-    kept one wins, and each of these is listed, never dropped without a word."""
+    kept one wins, and each of these is listed, never dropped without a word; and the records
+    of a rolling or undecided file that differ from a record the lake keeps (``not_kept``)."""
+    not_kept: int = 0
+    """Of ``differing``, the records differing from one the lake keeps from a consolidated
+    or undecided file, which this file (rolling, or undecided) does not displace."""
     revised: list[str] = field(default_factory=list)
     """One line per record of the lake this file's replaced: the values displaced."""
     reports: list[str] = field(default_factory=list)
@@ -320,6 +359,11 @@ class FileReport:
     """A ZIP member whose bytes could not be read (bad CRC, password, truncated): the file's
     other members are ingested, but the file is not recorded as ingested, so the next run
     reads it again (its good members then change nothing)."""
+    kind: str | None = None
+    """``rolling``, ``consolidated`` or ``undecided`` (``domain/station_files.py``), once
+    read: what its records may displace, and whether a rolling file's may displace them."""
+    kind_why: str | None = None
+    """What decided ``kind``, in words (its collection days, ANP's name, or ``--kind``)."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -332,6 +376,7 @@ class FileReport:
             "replaced": self.replaced,
             "rejected": self.rejected,
             "differing": len(self.differing),
+            "not_kept": self.not_kept,
             "revised": len(self.revised),
             "reports": self.reports,
             "partitions": self.partitions,
@@ -339,6 +384,8 @@ class FileReport:
             "already_ingested": self.already_ingested,
             "refused": self.refused,
             "unreadable": self.unreadable,
+            "kind": self.kind,
+            "kind_why": self.kind_why,
             "bad_rows": [str(b) for b in self.bad[:20]],
         }
 
@@ -420,8 +467,13 @@ class StationLake:
         source: str | None = None,
         force: bool = False,
         progress: Progress | None = None,
+        kind: str | None = None,
     ) -> list[FileReport]:
         """Ingest one downloaded file (any format ANP has used); one report per CSV in it.
+
+        Each CSV's kind (rolling or consolidated: what its records may displace) is ``kind``
+        when given, else what its collection days say, else ANP's name for it, else undecided
+        (``domain/station_files.py``; each report's ``kind`` and ``kind_why``).
 
         A file whose content was ingested before is skipped unless ``force``; ingesting it
         again would change nothing anyway. A file that is not ANP station data (unreadable,
@@ -436,7 +488,9 @@ class StationLake:
         """
         with self.writing():
             self._migrate()  # a lake of an older layout is brought to today's first
-            return self._ingest_path(path, name, source=source, force=force, progress=progress)
+            return self._ingest_path(
+                path, name, source=source, force=force, progress=progress, kind=kind
+            )
 
     def migrate(self) -> MigrationReport:
         """Rewrite the partitions of a lake written in an older layout (``LAKE_LAYOUT``) in
@@ -495,6 +549,7 @@ class StationLake:
         source: str | None,
         force: bool,
         progress: Progress | None,
+        kind: str | None = None,
     ) -> list[FileReport]:
         name = name or path.name
         # What the manifest and the reports know the file by: two files of one name (ANP's
@@ -503,6 +558,7 @@ class StationLake:
         key = source_key(source)
         size = path.stat().st_size
         files = by_source(self.storage.read_manifest())["files"]  # what was ingested, read once
+        kinds = file_kinds(files)  # (and each CSV read adds its own: a ZIP's next meets it)
         # An entry of an older manifest keyed by the bare name (a file given by a relative
         # path): this file when it is of this name and content (then adopted, under ``key``).
         legacy = name if key not in files and files.get(name, {}).get("name") == name else None
@@ -548,6 +604,8 @@ class StationLake:
                             scratch,
                             progress,
                             before_writing,
+                            kinds,
+                            kind,
                             # the file's own lines, counted as it was hashed; a ZIP member's,
                             # as it was unpacked; a workbook's CSV (its lines joined back from
                             # their cells, stray quotes and all), counted now
@@ -685,10 +743,14 @@ class StationLake:
         scratch: Path,
         progress: Progress | None,
         before_writing: Callable[[], object],
+        kinds: dict[str, str],
+        given: str | None,
         lines_of: Callable[[CsvInput], LineCount],
     ) -> FileReport:
         """Read, validate and write one CSV; ``before_writing`` may still stop it (raising)
-        before the first partition is written; ``lines_of`` gives its line breaks."""
+        before the first partition is written; ``lines_of`` gives its line breaks. Its kind
+        is ``given``, or decided by its collection days (``file_kind``), and joins ``kinds``
+        (the kinds of the files the lake's records came from, by name)."""
         report = FileReport(part.name, part.fmt.value)
         problem, extra = (part.problem, 0) if part.problem else self._header_problem(part)
         if problem:
@@ -743,8 +805,11 @@ class StationLake:
             bad = [(where.get(line, line), reason) for line, reason in bad]
         report.bad = [BadRow(part.name, line, reason) for line, reason in bad]
         report.rejected = len(report.bad)
+        decided: FileKind = file_kind(found.days, part.name, given)
+        report.kind, report.kind_why = decided.kind, decided.why
         before_writing()
-        self._merge(found.parts, report, scratch)
+        self._merge(found.parts, report, scratch, kinds)
+        kinds[part.name] = _more_protected(decided.kind, kinds.get(part.name))
         return report
 
     def _merge(
@@ -752,11 +817,14 @@ class StationLake:
         parts: dict[tuple[str, str], pl.DataFrame],
         report: FileReport,
         scratch: Path,
+        kinds: dict[str, str],
     ) -> None:
         """Write each (product, month) partition the file touches: a new one as it is, an
         existing one merged with the file's records (this newest version's record replaces
-        one the lake holds with another value, each displaced value listed in ``revised``).
-        One record per (CNPJ, product, collection day): the file's first occurrence wins."""
+        one the lake holds with another value, each displaced value listed in ``revised``;
+        a rolling or undecided file's only a rolling file's record: ``_revised``, by
+        ``kinds``). One record per (CNPJ, product, collection day): the file's first
+        occurrence wins."""
         plr = polars()
         key = ["cnpj", "collected"]  # the product is the partition's
         jobs: list[tuple[str, str, pl.DataFrame, int]] = []
@@ -777,12 +845,13 @@ class StationLake:
             kept = [held]
             if fresh.height < unique.height:  # some records are in the lake: corrected?
                 changed, lines, not_kept = _revised(
-                    product, held, unique, rolling=provisional(report.name)
+                    product, held, unique, kind=report.kind or CONSOLIDATED, kinds=kinds
                 )
                 report.already_in_lake += unique.height - fresh.height - changed.height
                 report.replaced += changed.height
                 report.revised += lines
                 report.differing += not_kept
+                report.not_kept += len(not_kept)
                 if changed.height:  # the newest version wins: its records replace the lake's
                     kept = [
                         held.join(changed, on=key, how="anti"),
