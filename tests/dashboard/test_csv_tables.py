@@ -6,8 +6,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterator, Mapping
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ import pytest
 from fastapi.responses import Response
 from fastapi.testclient import TestClient
 from tests.dashboard.conftest import NOW, cell_says, csv_misses
+from tests.support.station_lake import OldLayoutLake, real_sample_lake
 
 from fuelpipe.adapters.clock import FixedClock
 from fuelpipe.adapters.history_files import load_history
@@ -25,6 +27,7 @@ from fuelpipe.adapters.sqlite_store import SqliteStore
 from fuelpipe.dashboard.app import TABLES_HEADER, answer, create_app
 from fuelpipe.dashboard.outlook_views import BehindState, OutlookMapView, StateChange
 from fuelpipe.dashboard.schemas import table_names
+from fuelpipe.dashboard.stations import StationQueries
 from fuelpipe.domain.alerts import ActiveAlert, Condition
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.domain.intraday import IntradayPoint
@@ -50,6 +53,37 @@ class OneAlert:
 
 
 Example = tuple[TestClient, str]
+STATIONS_NOW = datetime(2025, 4, 22, 12, 0, tzinfo=UTC)
+"""Just after the bundled station sample's last day (2025-03-24..2025-04-19)."""
+
+
+@pytest.fixture(scope="module")
+def station_examples(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[Example]]:
+    """A request of every station view, on a lake of the bundled real station sample (and the
+    same lake read as one of an older layout, so its ``old_layout`` has fields)."""
+    pytest.importorskip("duckdb")
+    tmp = tmp_path_factory.mktemp("csv-stations")
+    lake = real_sample_lake(tmp, STATIONS_NOW)
+    store = SqliteStore(tmp / "empty.sqlite", clock=FixedClock(STATIONS_NOW))
+
+    def app(stations: StationQueries) -> TestClient:
+        clock = FixedClock(STATIONS_NOW)
+        return TestClient(create_app(store, DEFAULT_CATALOG, clock=clock, stations=stations))
+
+    with app(lake) as http, app(OldLayoutLake(lake)) as old:
+        yield [
+            (http, "/api/stations/meta"),
+            (old, "/api/stations/meta"),
+            (http, "/api/stations/ranking?fuel=LPG&state=BA"),
+            (old, "/api/stations/ranking?state=BA"),
+            (http, "/api/stations/municipality?state=SP&municipality=SAO%20PAULO"),
+            (http, "/api/stations/brands?fuel=ETHANOL"),
+            (http, "/api/stations/dispersion"),
+            (http, "/api/stations/search?q=posto"),  # cut: truncated, limit
+            (old, "/api/stations/search?q=01.492.748"),
+        ]
+    store.close()
+    lake.close()
 
 
 @pytest.fixture(scope="module")
@@ -110,12 +144,6 @@ def examples(
         closable.close()
 
 
-STATIONS = "/api/stations/"
-"""The station lake's answers are their CSV's rows (``columns``, ``rows``), and their
-meta's ``fuels`` the fuel codes every station route documents: tests/dashboard/
-test_stations_api.py covers their CSVs."""
-
-
 def _leaves_given(value: object, row: Mapping[str, str], rows: list[dict[str, str]]) -> bool:
     """Whether ``row`` gives an item's value: a plain value in one of its cells; an object's
     plain fields each in one of its cells, its lists each item in some row of the table
@@ -127,6 +155,11 @@ def _leaves_given(value: object, row: Mapping[str, str], rows: list[dict[str, st
     if isinstance(value, list):
         return all(any(_leaves_given(v, r, rows) for r in rows) for v in value)
     return any(_says(c, value) for c in row.values())
+
+
+def _names(head: list[str]) -> list[str]:
+    """A table's header as names: a price column's without its unit (``median (BRL/l)``)."""
+    return [re.sub(r" \([^)]*\)$", "", c) for c in head]
 
 
 def _says(cell: str, value: object) -> bool:
@@ -145,9 +178,12 @@ def _is_json(cell: str, value: object) -> bool:
 
 
 def _lists(body: Mapping[str, Any]) -> Iterator[tuple[str, list[Any]]]:
-    """A view's lists: its own, and those of its objects (the regression's coefficients)."""
+    """A view's lists: its own, and those of its objects (the regression's coefficients); a
+    table's ``rows`` beside its ``columns`` (a station answer), each row an object of them."""
     for name, value in body.items():
-        if isinstance(value, list):
+        if name == "rows" and isinstance(body.get("columns"), list):
+            yield name, [dict(zip(body["columns"], r, strict=True)) for r in value]
+        elif isinstance(value, list):
             yield name, value
         elif isinstance(value, dict):
             yield from ((f"{name}.{k}", v) for k, v in value.items() if isinstance(v, list))
@@ -162,7 +198,8 @@ def list_gaps(
     body: Mapping[str, Any], tables: Mapping[str, str], filled: dict[str, set[str]], view: str
 ) -> list[str]:
     """The lists of a view's JSON ``body`` that none of its CSV ``tables`` (by name) gives an
-    item of per row, every item; records in ``filled`` the lists that had items."""
+    item of per row, every item, or a list of names as its header's first columns (a station
+    answer's ``columns``); records in ``filled`` the lists that had items."""
     parsed = {name: _rows(text) for name, text in tables.items()}
     for name, (head, _) in parsed.items():
         assert len(head) == len(set(head)), (view, name, head)
@@ -172,7 +209,8 @@ def list_gaps(
             filled.setdefault(view, set()).add(path)
         if not any(
             all(any(_leaves_given(i, r, rows) for r in rows) for i in items)
-            for _, rows in parsed.values()
+            or (items and _names(head)[: len(items)] == items)
+            for head, rows in parsed.values()
         ):
             gaps.append(f"{view}: {path}")
     return gaps
@@ -208,23 +246,26 @@ def _answered_lists(spec: Mapping[str, Any], path: str) -> set[str]:
     }
 
 
-def test_every_list_of_every_view_downloads_as_csv(examples: list[Example]) -> None:
+def test_every_list_of_every_view_downloads_as_csv(
+    examples: list[Example], station_examples: list[Example]
+) -> None:
     """Every list a view's JSON gives (outlook accuracy and history, health problems, alerts,
-    runs and freshness, meta's products, areas and drivers, the regression's coefficients...)
-    is in one of its CSVs, every item a row; each table besides the main one gives every
-    field of the view beside its lists, as the main ones do."""
+    runs and freshness, meta's products, areas and drivers, the regression's coefficients,
+    the station lake's fuels...) is in one of its CSVs, every item a row (a station answer's
+    ``rows`` each a row, its ``columns`` the header); each table besides the main one gives
+    every field of the view beside its lists, as the main ones do."""
     client = examples[0][0]
     spec = client.get("/openapi.json").json()
     with_csv = {
         p
         for p, op in spec["paths"].items()
         if "text/csv" in op["get"]["responses"]["200"].get("content", {})
-        and not p.startswith(STATIONS)
     }
-    assert with_csv - {p.partition("?")[0] for _, p in examples} == set()
+    asked = [*examples, *station_examples]
+    assert with_csv - {p.partition("?")[0] for _, p in asked} == set()
     gaps: list[str] = []
     filled: dict[str, set[str]] = {}
-    for http, path in examples:
+    for http, path in asked:
         view = path.partition("?")[0]
         body = http.get(path).json()
         tables = _csv_of(http, path)

@@ -14,11 +14,13 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from tests.support.station_lake import real_sample_lake
+from tests.dashboard.conftest import csv_misses
+from tests.support.station_lake import OldLayoutLake, real_sample_lake
 
 from fuelpipe.adapters.clock import FixedClock
 from fuelpipe.adapters.sqlite_store import SqliteStore
 from fuelpipe.dashboard.app import create_app
+from fuelpipe.dashboard.stations import StationQueries
 from fuelpipe.domain.catalog import DEFAULT_CATALOG, STATES
 from fuelpipe.domain.stations import FUELS, SEARCH_STATIONS, first_stations
 
@@ -29,16 +31,29 @@ SPAN = "2025-03-23-2025-04-19"  # the default 2025-03-24..04-19, as whole survey
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    """The dashboard with a station lake holding the real gasoline/ethanol and LPG files."""
+def clients(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, TestClient]]:
+    """The dashboard with a station lake holding the real gasoline/ethanol and LPG files
+    (``today``), and with the same lake read as one of an older layout (``old``)."""
     tmp = tmp_path_factory.mktemp("stations-api")
     lake = real_sample_lake(tmp, NOW)
     store = SqliteStore(tmp / "empty.sqlite", clock=FixedClock(NOW))
-    app = create_app(store, DEFAULT_CATALOG, clock=FixedClock(NOW), cache_ttl_s=0, stations=lake)
-    with TestClient(app) as c:
-        yield c
+
+    def app(stations: StationQueries) -> TestClient:
+        clock = FixedClock(NOW)
+        return TestClient(
+            create_app(store, DEFAULT_CATALOG, clock=clock, cache_ttl_s=0, stations=stations)
+        )
+
+    with app(lake) as today, app(OldLayoutLake(lake)) as old:
+        yield {"today": today, "old": old}
     store.close()
     lake.close()
+
+
+@pytest.fixture(scope="module")
+def client(clients: dict[str, TestClient]) -> TestClient:
+    """The dashboard with a station lake holding the real gasoline/ethanol and LPG files."""
+    return clients["today"]
 
 
 def test_first_stations_keeps_whole_stations_and_says_when_there_were_more() -> None:
@@ -69,7 +84,7 @@ def test_a_cut_search_says_so_and_keeps_whole_stations(client: TestClient) -> No
     )
     assert "GASOLINE" not in disposition
     parsed = list(csv.reader(io.StringIO(resp.text)))
-    assert parsed[0] == body["columns"]
+    assert parsed[0][: len(body["columns"])] == body["columns"]  # then the answer's own fields
     assert len(parsed) - 1 == len(body["rows"])
     assert len({r[0] for r in parsed[1:]}) == SEARCH_STATIONS
 
@@ -233,8 +248,7 @@ def test_a_one_fuel_answer_names_its_price_unit_in_json_and_csv(
     body = client.get(f"/api/stations/{view}", params={"fuel": fuel}).json()
     assert body["unit"] == unit
     resp = client.get(f"/api/stations/{view}", params={"fuel": fuel, "format": "csv"})
-    head = next(csv.reader(io.StringIO(resp.text)))
-    assert len(head) == len(body["columns"])
+    head = next(csv.reader(io.StringIO(resp.text)))[: len(body["columns"])]
     for column in priced:
         assert f"{column} ({unit})" in head, head
     assert "stations" in head or "observations" in head  # counts carry no unit
@@ -335,9 +349,71 @@ def test_the_station_csv_gives_figures_to_6_decimals_as_every_other_csv(tmp_path
         body = http.get("/api/stations/dispersion", params={"fuel": "GASOLINE"}).json()
     store.close()
     assert resp.status_code == 200, resp.text
+    own = ",dispersion,GASOLINE,BRL/l,2025-03-24,2025-04-19,2025-03-23,2025-04-19,,,\n"
     assert resp.text == (
-        "state,stations,p10 (BRL/l),median (BRL/l),mean_price (BRL/l),sd (BRL/l)\n"
-        "SP,4,5.99996,5.99,6.337379,0.062692\n"
-        "RJ,2,6.1234,6.2,6.25,0.0\n"
+        "state,stations,p10 (BRL/l),median (BRL/l),mean_price (BRL/l),sd (BRL/l),query,fuel,"
+        "unit,start,end,covered_start,covered_end,old_layout_layout,old_layout_current,"
+        "old_layout_detail\n"
+        "SP,4,5.99996,5.99,6.337379,0.062692" + own + "RJ,2,6.1234,6.2,6.25,0.0" + own
     )
     assert body["rows"][0] == ["SP", 4, 5.99996, 5.99, 6.337379, 0.062692]
+
+
+@pytest.mark.parametrize("lake", ["today", "old"])
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [
+        ("/api/stations/meta", {}),
+        ("/api/stations/ranking", {"fuel": "LPG", "state": "BA"}),
+        ("/api/stations/municipality", {"state": "SP", "municipality": "SAO PAULO"}),
+        ("/api/stations/municipality", {"state": "SP", "municipality": "NOWHERE"}),  # no row
+        ("/api/stations/brands", {"fuel": "ETHANOL"}),
+        ("/api/stations/dispersion", {}),
+        ("/api/stations/search", {"q": "posto"}),
+    ],
+)
+def test_each_station_csv_gives_every_field_its_json_gives(
+    clients: dict[str, TestClient], lake: str, path: str, params: dict[str, str]
+) -> None:
+    """The station CSVs gave their rows alone: not the query, fuel, unit, the days asked for
+    and the weeks covered, a search's cut (``truncated``, ``limit``), nor an older layout
+    (``old_layout``, in a header only), and the meta's was one row without its fuels. Every
+    field beside the rows is now a column on every row (``old_layout`` as ``old_layout_*``),
+    the meta's a row per fuel; an answer of no row is one row of them. A search's ``unit``
+    is its rows' own column (its JSON's is null: it mixes fuels)."""
+    http = clients[lake]
+    body = http.get(path, params=params).json()
+    text = http.get(path, params={**params, "format": "csv"}).text
+    assert csv_misses(body, text, ["unit"] if path.endswith("search") else []) == []
+    assert (body["old_layout"] is None) == (lake == "today")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    if path.endswith("meta"):
+        assert [r["fuels"] for r in rows] == list(FUELS)
+    elif not body["rows"]:  # the one row of the answer's own fields: no figure in it
+        (row,) = rows
+        assert not any(list(row.values())[: len(body["columns"])])
+
+
+class NoWindow:
+    """A station engine of a lake with no collection day yet."""
+
+    def window(self) -> None:
+        return None
+
+    def old_layout(self) -> int | None:
+        return None
+
+    def query(self, name: str, params: dict[str, Any]) -> Any:
+        raise AssertionError(f"no query of an empty lake: {name}")
+
+
+def test_the_meta_csv_of_an_empty_lake_says_it_is_not_available(tmp_path: Path) -> None:
+    """``available`` false was an empty cell, as if unknown."""
+    store = SqliteStore(tmp_path / "empty.sqlite", clock=FixedClock(NOW))
+    app = create_app(store, DEFAULT_CATALOG, clock=FixedClock(NOW), stations=NoWindow())
+    with TestClient(app) as http:
+        body = http.get("/api/stations/meta").json()
+        rows = list(csv.DictReader(io.StringIO(http.get("/api/stations/meta?format=csv").text)))
+    store.close()
+    assert (body["available"], body["first"], body["last"]) == (False, None, None)
+    assert {(r["available"], r["first"], r["last"]) for r in rows} == {("False", "", "")}

@@ -18,10 +18,11 @@ from typing import Annotated, Any, Literal, Protocol
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
-from pydantic import AfterValidator
+from pydantic import AfterValidator, BaseModel, Field
 
 from fuelpipe.dashboard.errors import InvalidRequestError
 from fuelpipe.dashboard.params import DateParam, one_of
+from fuelpipe.dashboard.schemas import Cell, Table, list_table, own_fields
 from fuelpipe.dashboard.static_assets import serve_asset
 from fuelpipe.dashboard.unknown_params import KNOWN_PARAMS_ONLY
 from fuelpipe.domain.catalog import STATES
@@ -92,20 +93,86 @@ TextQ = Annotated[
     AfterValidator(_search_text),
     Query(min_length=2, max_length=60, description="name, CNPJ or town"),
 ]
-RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {
-        "content": {"application/json": {}, "text/csv": {}},
-        "description": "JSON (`unit`: the fuel's price unit, BRL/l, BRL/13kg or BRL/m3; a "
-        "search has a `unit` column instead), or CSV with `format=csv` (each price column's "
-        "name ends in its unit: `median (BRL/13kg)`). A lake of an older layout, not yet "
-        "migrated (its figures may count one station twice), is named in every answer: header "
-        "`X-Lake-Old-Layout` (its layout) and, in JSON, `old_layout` = `{layout, current, "
-        "detail}`, null in a lake of today's layout",
-    },
+
+
+class OldLayout(BaseModel):
+    """A lake of an older layout, not yet migrated: its figures may count one station twice."""
+
+    layout: int = Field(description="the lake's layout")
+    current: int = Field(description="today's layout")
+    detail: str = Field(description="what it means, and `fuelpipe stations migrate` to fix it")
+
+
+class StationsMetaView(BaseModel):
+    """The lake's first and last collection day, the fuels, and an older layout if any."""
+
+    available: bool = Field(description="whether the lake has any collection day")
+    first: date | None
+    last: date | None
+    fuels: list[str] = Field(description="the fuel codes the station views take")
+    old_layout: OldLayout | None
+
+    def table(self) -> Table:
+        """A row per fuel (``fuels``), then the view's own fields on every row."""
+        return list_table(self, "fuels")
+
+
+class StationsView(BaseModel):
+    """A named query's answer over whole survey weeks: its ``columns`` and ``rows``."""
+
+    query: str = Field(description="the lake's named query")
+    fuel: str | None = Field(description="the fuel asked for; null in a search (every fuel)")
+    unit: str | None = Field(
+        description="the fuel's price unit; null in a search (a `unit` column instead)"
+    )
+    start: date = Field(description="the first day asked for (or the default span's)")
+    end: date = Field(description="the last day asked for (or the default span's)")
+    covered_start: date = Field(description="the first day of the survey weeks answered")
+    covered_end: date = Field(description="the last day of the survey weeks answered")
+    columns: list[str] = Field(description="the query's columns: the CSV's first ones")
+    rows: list[list[Any]] = Field(description="a list of cells per row, as `columns`")
+    old_layout: OldLayout | None
+
+
+class StationSearchView(StationsView):
+    """A station search's answer: at most the first ``limit`` stations."""
+
+    truncated: bool = Field(description="whether there were more stations than `limit`")
+    limit: int = Field(description="the most stations a search answers")
+
+
+_ANSWER_HELP = (
+    "JSON (`unit`: the fuel's price unit, BRL/l, BRL/13kg or BRL/m3; a search has a `unit` "
+    "column instead), or CSV with `format=csv`: a row per row of the JSON (each price "
+    "column's name ends in its unit: `median (BRL/13kg)`), then every other field of the JSON "
+    "on every row (`old_layout` as `old_layout_layout`, `old_layout_current`, "
+    "`old_layout_detail`; a search's `unit` is its rows'); an answer of no row is one row of "
+    "those fields. A lake of an older layout, not yet migrated (its figures may count one "
+    "station twice), is named in every answer: header `X-Lake-Old-Layout` (its layout) and "
+    "`old_layout` = `{layout, current, detail}`, null in a lake of today's layout"
+)
+_ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"description": "no station lake here (how to get one in `detail`)"},
     422: {"description": "invalid parameters, with a message"},
     502: {"description": "the lake's query engine (Athena) failed: which query and why"},
 }
+
+
+def _responses(model: type[BaseModel], text: str) -> dict[int | str, dict[str, Any]]:
+    return {
+        200: {"model": model, "content": {"text/csv": {}}, "description": text},
+        **_ERRORS,
+    }
+
+
+META_RESPONSES = _responses(
+    StationsMetaView,
+    "JSON, or CSV with `format=csv`: a row per fuel (`fuels`), then `available`, `first`, "
+    "`last` and `old_layout` (as `old_layout_layout`, `old_layout_current`, "
+    "`old_layout_detail`) on every row; header `X-Lake-Old-Layout` in a lake of an older layout",
+)
+RESPONSES = _responses(StationsView, _ANSWER_HELP)
+SEARCH_RESPONSES = _responses(StationSearchView, _ANSWER_HELP)
 
 
 # The columns the named queries return in the fuel's unit (BRL per litre, per 13 kg of LPG, per
@@ -140,16 +207,27 @@ def _cell(value: Any) -> Any:
 
 
 def _csv(
-    columns: list[str], rows: list[list[Any]], filename: str, truncated: bool | None
+    head: list[str], rows: list[list[Cell]], filename: str, truncated: bool | None
 ) -> Response:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(columns)
+    writer.writerow(head)
     writer.writerows(rows)
     headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
     if truncated is not None:
         headers["X-Truncated"] = str(truncated).lower()
     return Response(buf.getvalue(), media_type="text/csv; charset=utf-8", headers=headers)
+
+
+def _answer_table(view: StationsView, head: list[str]) -> Table:
+    """A query's answer as its CSV: its ``rows`` under ``head`` (its ``columns``, priced),
+    then the view's own fields on every row (:func:`own_fields`; a search's ``unit`` is its
+    rows' own column); an answer of no row is one row of those fields, its columns empty."""
+    own_head, own = own_fields(view)
+    kept = [i for i, name in enumerate(own_head) if name not in view.columns]
+    cells = [own[i] for i in kept]
+    rows = view.rows or [[None] * len(view.columns)]
+    return [*head, *(own_head[i] for i in kept)], [[*r, *cells] for r in rows]
 
 
 class _EngineErrors(APIRoute):
@@ -173,17 +251,17 @@ class _EngineErrors(APIRoute):
         return guarded
 
 
-def _covered(start: date, end: date) -> dict[str, str]:
+def _covered(start: date, end: date) -> dict[str, date]:
     """The whole survey weeks holding ``start``..``end`` (Sunday..Saturday): what an answer's
     figures cover, beside the days asked for."""
     first, last = weeks_covered(start, end)
-    return {"covered_start": first.isoformat(), "covered_end": last.isoformat()}
+    return {"covered_start": first, "covered_end": last}
 
 
 OLD_LAYOUT_HEADER = "X-Lake-Old-Layout"
 
 
-def _old_layout(lake: StationQueries) -> dict[str, Any] | None:
+def _old_layout(lake: StationQueries) -> OldLayout | None:
     """What an answer says of a lake of an older layout (its partitions not yet migrated, so a
     station may count twice): the layout and the sentence the CLI warns with; None otherwise."""
     layout = lake.old_layout()
@@ -191,32 +269,33 @@ def _old_layout(lake: StationQueries) -> dict[str, Any] | None:
         return None
     from fuelpipe.adapters.lake.storage import LAKE_LAYOUT, old_layout_notice
 
-    return {"layout": layout, "current": LAKE_LAYOUT, "detail": old_layout_notice(layout)}
+    return OldLayout(layout=layout, current=LAKE_LAYOUT, detail=old_layout_notice(layout))
 
 
-def _flagged(response: Response, old: dict[str, Any] | None) -> Response:
+def _flagged(response: Response, old: OldLayout | None) -> Response:
     if old is not None:
-        response.headers[OLD_LAYOUT_HEADER] = str(old["layout"])
+        response.headers[OLD_LAYOUT_HEADER] = str(old.layout)
     return response
+
+
+def _json(view: BaseModel) -> JSONResponse:
+    return JSONResponse(view.model_dump(mode="json"))
 
 
 def _meta(lake: StationQueries, fmt: str) -> Response:
     """``/api/stations/meta``'s answer: the lake's first and last day, its fuels and layout."""
     window = lake.window()
     old = _old_layout(lake)
-    body = {
-        "available": window is not None,
-        "first": window[0].isoformat() if window else None,
-        "last": window[1].isoformat() if window else None,
-    }
+    view = StationsMetaView(
+        available=window is not None,
+        first=window[0] if window else None,
+        last=window[1] if window else None,
+        fuels=list(FUELS),
+        old_layout=old,
+    )
     if fmt == "csv":
-        answer = Response(
-            "available,first,last\n" + ",".join(str(v or "") for v in body.values()) + "\n",
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": 'attachment; filename="stations-meta.csv"'},
-        )
-        return _flagged(answer, old)
-    return _flagged(JSONResponse({**body, "fuels": list(FUELS), "old_layout": old}), old)
+        return _flagged(_csv(*view.table(), "stations-meta.csv", None), old)
+    return _flagged(_json(view), old)
 
 
 def build_router(lake: StationQueries | None) -> APIRouter:
@@ -263,37 +342,39 @@ def build_router(lake: StationQueries | None) -> APIRouter:
         rows = [[_cell(v) for v in r] for r in result.rows]
         if keep is not None:
             rows = [r for r in rows if keep(dict(zip(result.columns, r, strict=True)))]
+        fields: dict[str, Any] = {
+            "query": name,
+            "fuel": fuel if per_fuel else None,
+            "unit": FUEL_UNITS[fuel] if per_fuel else None,
+            "start": days[0],  # the days asked for (or the default span)
+            "end": days[1],
+            **_covered(*days),
+            "columns": list(result.columns),
+            "old_layout": old,
+        }
+        view: StationsView
         truncated = None
         if name == "station_search":
             rows, truncated = first_stations(result.columns, rows, SEARCH_STATIONS)
+            view = StationSearchView(
+                **fields, rows=rows, truncated=truncated, limit=SEARCH_STATIONS
+            )
+        else:
+            view = StationsView(**fields, rows=rows)
         if fmt == "csv":
             what = f"{name}-{fuel}" if per_fuel else name
             cut = f"-first-{SEARCH_STATIONS}-stations" if truncated else ""
             # named by the whole survey weeks the figures cover, not the days asked for
             filename = "stations-{}-{}-{}{}.csv".format(what, *weeks_covered(*days), cut)
             head = priced_header(result.columns, FUEL_UNITS[fuel]) if per_fuel else result.columns
-            return _flagged(_csv(head, rows, filename, truncated), old)
-        body: dict[str, Any] = {
-            "query": name,
-            "fuel": fuel if per_fuel else None,
-            "unit": FUEL_UNITS[fuel] if per_fuel else None,
-            "start": days[0].isoformat(),  # the days asked for (or the default span)
-            "end": days[1].isoformat(),
-            **_covered(*days),
-            "columns": result.columns,
-            "rows": rows,
-            "old_layout": old,
-        }
-        if truncated is not None:
-            body["truncated"] = truncated
-            body["limit"] = SEARCH_STATIONS
-        return _flagged(JSONResponse(body), old)
+            return _flagged(_csv(*_answer_table(view, head), filename, truncated), old)
+        return _flagged(_json(view), old)
 
     @router.get("/stations", include_in_schema=False)
     def page(request: Request) -> Response:
         return serve_asset(request, "stations.html", max_age=0)
 
-    @api.get("/api/stations/meta", tags=["stations"], responses=RESPONSES)
+    @api.get("/api/stations/meta", tags=["stations"], responses=META_RESPONSES)
     def meta(format: FormatQ = "json") -> Response:
         """The lake's first and last collection day, the fuels, and an older layout if any."""
         return unavailable() if lake is None else _meta(lake, format)
@@ -351,7 +432,7 @@ def build_router(lake: StationQueries | None) -> APIRouter:
         variation."""
         return answer("dispersion", fuel, start, end, format)
 
-    @api.get("/api/stations/search", tags=["stations"], responses=RESPONSES)
+    @api.get("/api/stations/search", tags=["stations"], responses=SEARCH_RESPONSES)
     def search(
         q: TextQ,
         start: DayQ = None,
