@@ -148,7 +148,9 @@ def write_notice(
         "rows were only dropped, and layouts aligned as described below.",
         "",
         "What the replay server adds at serving time (not data): the time of day of each PTAX "
-        "bulletin (`dataHoraCotacao` 13:0x, derived from the date; the files carry the date only), "
+        "bulletin (`dataHoraCotacao`, derived from the date; the files carry the date or the "
+        "window's hour only: each window's bulletin a few minutes into its window, the closing "
+        "after the last one, 13:05-13:10, or 15:35-15:40 on Ash Wednesday), "
         "the Yahoo bar timestamps (the exchange's session open, midnight New York time for BZ=F) "
         "and Yahoo `meta` fields.",
         "",

@@ -29,6 +29,11 @@ published long before the demo's clock, had never been stored. Exactly the 442 e
 before); the other 219 keys' exports were byte-identical. Their 221 status rows gained that date
 (expected and present +1, first 2021-05-16 or 2021-05-01), and the rows now come in the order of
 the demo's phases (the monthly series, then the weekly, then the daily ones).
+Re-recorded in session 25 when the replay began stamping the closing PTAX bulletin after the
+13:00 window's bulletin it averages (13:05-13:10; 15:35-15:40 on Ash Wednesday): only
+CURRENCY#USD's two exports changed, and in them only ``bulletin_at`` (on 856 dates, checked
+field by field against the store of the demo before); the status table and the other 439
+keys' exports were byte-identical.
 The fast test
 checks the status table and one key of each kind; the slow one, and
 ``python -m devtools.demo_golden --check``, every export.

@@ -20,7 +20,7 @@ def test_demo_ingests_the_real_station_sample(demo_store):
     per_product: dict[str, int] = {}
     for p in state["partitions"]:
         per_product[p["product"]] = per_product.get(p["product"], 0) + p["observations"]
-    # the counts of the real sample (publication-and-stations reference)
+    # the counts of the real sample, per product (datasets/MANIFEST.md, rows 10-12)
     assert per_product == {
         "GASOLINE": 17_291,
         "GASOLINE_PREMIUM": 13_300,

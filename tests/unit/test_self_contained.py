@@ -1,4 +1,4 @@
-"""The committed repository reads nothing outside its checkout.
+"""The committed repository reads nothing outside its checkout, nor cites a note kept there.
 
 A fresh clone of the committed HEAD is searched, so an untracked file in the working tree can
 neither hide nor cause a hit. Any path that leaves the checkout fails: the old data folder
@@ -24,6 +24,20 @@ _OUTSIDE = re.compile(
         for s in ("../" + "shared", "shared" + "/data", "/work/" + "shared", "SHARED" + "_DATA")
     )
 )
+# The reference notes kept beside the checkout (not in it): a citation of one points a reader at
+# a file a clone does not have; docs/SOURCE_FORMATS.md holds what the project relies on.
+_NOTES = re.compile(
+    "|".join(
+        re.escape(s)
+        for s in (
+            "source" + "-formats",
+            "publication" + "-and-stations",
+            "local" + "-tooling",
+            "calendars" + ".md",
+            "style" + ".md",
+        )
+    )
+)
 # `NAME = Path(__file__).resolve().parent...` and uses of NAME further down the same file.
 _ANCHOR = re.compile(
     r"(?:\b(?P<name>[A-Z_][A-Za-z0-9_]*)\s*(?::\s*Path)?\s*=\s*)?Path\(__file__\)"
@@ -43,6 +57,8 @@ def leaks(rel: str, text: str) -> Iterator[str]:
     root = rel.count("/") + 1  # how many `.parent` steps lead from the file to the root
     for match in _OUTSIDE.finditer(text):
         yield f"{rel}: {match.group(0)!r}"
+    for match in _NOTES.finditer(text):
+        yield f"{rel}: cites {match.group(0)!r}, a note outside the checkout"
     for match in _ANCHOR.finditer(text):
         up = _climb(match.group("chain"))
         if up > root:
@@ -62,6 +78,9 @@ def test_the_checker_sees_each_way_out() -> None:
     assert list(leaks("tests/a/b.py", "HERE = Path(__file__).resolve().parent\nHERE.parents[2]"))
     assert list(leaks("tests/b.py", "ROOT = Path(__file__).parents[1]\nROOT.parent / 'x'"))
     assert list(leaks("Makefile", "DATA ?= " + ".." + "/sha" + "red/data"))
+    assert list(leaks("README.md", "as quoted (" + "source-formats" + ".md §3a)"))
+    assert list(leaks("src/a.py", "unconfirmed (" + "publication-and-stations" + " notes)"))
+    assert not list(leaks("README.md", "see docs/SOURCE_FORMATS.md and docs/CALENDARS.md"))
     assert not list(leaks("tests/a/b.py", "ROOT = Path(__file__).resolve().parents[2]"))
     assert not list(leaks("tests/a/b.py", "HERE = Path(__file__).parent\nHERE.parents[1]"))
     assert not list(

@@ -14,11 +14,12 @@ Where each figure comes from (checked against the real files in ``datasets/`` wh
   README). ``datasets/intraday/netinhoklz__historico_ptax_janelas_2017-01-04_2023-09-28.xlsx``
   has the four windows at 10, 11, 12 and 13 h, and their mean equals the closing PTAX of
   ``datasets/fx/strongylis__ptax.csv`` on all 493 common days, so nothing is published before
-  13:10. Closing timestamps seen in Olinda answers are 13:05-13:11 (source-formats notes: a 2018
-  response at 13:05, fixtures at 13:03-13:09) -> 13:10, allowance 50 minutes (late at 14:00).
-- PTAX bulletins (``ptax_close``'s ``intraday`` times): one per window, about ten minutes
-  after each opens (the 2018-03-05 response has 10:02, 11:05, 12:03, 13:05) -> 10:10, 11:10,
-  12:10, 13:10.
+  13:10. Closing timestamps in public Olinda answers are 13:04-13:10 (13:05 on 2018-03-05,
+  13:09 on 2020-11-26, 13:04-13:09 on seven days of 2025; origins in docs/SOURCE_FORMATS.md)
+  -> 13:10, allowance 50 minutes (late at 14:00).
+- PTAX bulletins (``ptax_close``'s ``intraday`` times): one per window, up to about ten minutes
+  after each opens (the 2018-03-05 answer has 10:02, 11:05, 12:03, 13:05; the 2020-11-26 one
+  10:11, 11:11, 12:08, 13:09: docs/SOURCE_FORMATS.md) -> 10:10, 11:10, 12:10, 13:10.
 - PTAX on Ash Wednesday (Easter - 46 days; the market opens at 13:00 after Carnival): BCB
   consults two windows only, at 14:30 and 15:30, and the closing PTAX is their mean (the windows
   file has exactly those two on every Ash Wednesday 2017-2023, nothing else on any other day,
@@ -34,7 +35,7 @@ Where each figure comes from (checked against the real files in ``datasets/`` wh
 - Brent futures BZ=F (``brent_futures_close``): NYMEX Brent trades on CME Globex until the
   daily halt at 17:00 New York time (CME contract specs) -> 17:30 New York, allowance 2 h.
 - FRED Brent spot (``fred_brent``): EIA spot data that FRED updates in weekly batches (FRED
-  series notes); the exact lag is unconfirmed (publication-and-stations notes), so a value is
+  series notes); no public source gives the exact lag (unconfirmed), so a value is
   expected 7 days after its date, allowance 3 days, polled every 10 minutes while due (a
   small CSV, and conditional requests make an unchanged answer a 304).
 - ANP weekly survey (``anp_weekly``): the week runs Sunday to Saturday (DATA INICIAL/DATA FINAL

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -13,6 +13,8 @@ import openpyxl
 import pytest
 from tests.unit.replay.replay_helpers import PTAX_PATH, chart_params, ptax_params
 
+from fuelpipe.adapters.sources.bcb import bulletins_url
+from fuelpipe.domain.publication import is_ash_wednesday
 from fuelpipe.replay import ReplayServer
 from fuelpipe.replay.anp_workbook import XLSX_CONTENT_TYPE, find_header_row
 
@@ -96,6 +98,41 @@ def test_ptax_filter_top_select_and_dollar_entity(
         params={"@dataInicial": "'06-01-2021'", "@dataFinalCotacao": "'06-01-2021'"},
     ).json()["value"]
     assert [set(r) for r in dollar] == [{"cotacaoCompra", "cotacaoVenda", "dataHoraCotacao"}]
+
+
+def test_every_days_closing_bulletin_comes_after_the_windows_it_averages(
+    server: ReplayServer, client: httpx.Client
+) -> None:
+    """CotacaoMoedaDia on every day the real windows file covers: BCB publishes the closing
+    PTAX after the last window's bulletin (13:05-13:11 in real Olinda answers; the last window
+    is 15:30 on Ash Wednesday), so the day's stamps run in that order, closing last. It was
+    once stamped 13:02-13:10 beside windows at 13:00-13:04, before it on 133 days."""
+    base = server.source_urls()["bcb"]
+    start, end = date(2017, 1, 1), date(2023, 9, 30)
+    with_windows = closings = 0
+    for day in (start + timedelta(days=n) for n in range((end - start).days + 1)):
+        rows = client.get(bulletins_url(base, "USD", day)).json()["value"]
+        if not rows:
+            continue
+        stamps = [datetime.fromisoformat(r["dataHoraCotacao"]) for r in rows]
+        kinds = [r["tipoBoletim"] for r in rows]
+        assert kinds[-1] == "Fechamento PTAX", (day, kinds)
+        assert stamps == sorted(set(stamps)), (
+            day,
+            [f"{s:%H:%M:%S} {k}" for s, k in zip(stamps, kinds, strict=True)],
+        )
+        assert {s.date() for s in stamps} == {day}
+        last = (15, 30) if is_ash_wednesday(day) else (13, 0)
+        opens = datetime(day.year, day.month, day.day, *last)
+        closing = stamps[-1]
+        assert opens + timedelta(minutes=5) <= closing < opens + timedelta(minutes=11), (
+            day,
+            closing,
+        )
+        with_windows += len(rows) == 5
+        closings += 1
+    assert with_windows == len(server.snapshot.ptax_windows()) == 1_498  # every day of the file
+    assert closings > with_windows  # and days with the closing alone
 
 
 def test_ptax_missing_parameter_is_a_400(server: ReplayServer, client: httpx.Client) -> None:

@@ -1,9 +1,12 @@
 """BCB PTAX OData (Olinda): ``CotacaoMoedaPeriodo``, ``CotacaoDolarPeriodo`` and ``Moedas``.
 
-Only real closing bulletins are served (the snapshot has no opening/intermediate ones). The time
-of day in ``dataHoraCotacao`` is not in the snapshot: it is derived from the date (13:0x, as the
-closing PTAX is published a little after 13:00 Brasília time). ``$format`` is ignored (always
-JSON); ``$filter`` on tipoBoletim, ``$top``, ``$select`` and ``$orderby ... desc`` are honoured.
+The period entities serve real closing bulletins only (``CotacaoMoedaDia`` adds the real windows
+of the USD windows file). The time of day in ``dataHoraCotacao`` is not in the snapshot: it is
+derived from the date, each window's bulletin a few minutes into its window (10, 11, 12 and 13 h)
+and the closing after the last one, 13:05-13:10 (real Olinda answers stamp it 13:05-13:11,
+``domain/publication.py``; 15:35-15:40 on Ash Wednesday, whose last window is 15:30). ``$format``
+is ignored (always JSON); ``$filter`` on tipoBoletim, ``$top``, ``$select`` and
+``$orderby ... desc`` are honoured.
 The Moedas names and parity types are written from memory of the live service: verify live.
 """
 
@@ -18,6 +21,7 @@ from typing import Any
 
 from fuelpipe.domain.instants import SAO_PAULO
 from fuelpipe.domain.keys import currency_key
+from fuelpipe.domain.publication import is_ash_wednesday
 from fuelpipe.replay.faults import FaultKind
 from fuelpipe.replay.reply import Reply, RouteContext, json_reply
 from fuelpipe.replay.rowfaults import apply_row_fault
@@ -91,11 +95,27 @@ def parse_ptax_date(text: str) -> date:
         raise ODataError(f"date {text!r} does not exist") from None
 
 
+WINDOW_STAMP_MINUTES = 5
+"""A window's bulletin is stamped in the first minutes of its window (``_window_stamp``): 0-4."""
+CLOSING_AFTER = range(WINDOW_STAMP_MINUTES, 11)
+"""Minutes after the day's last window opens that the closing is stamped (13:05-13:10 on a usual
+day: real closings are stamped 13:05-13:11), always after the last window's bulletin."""
+
+
+def _window_stamp(day: date, hour: int) -> str:
+    """The made-up time of a window's bulletin (the file has the window's hour only)."""
+    return f"{hour}:0{day.day % WINDOW_STAMP_MINUTES}:{day.month + 10}.000"
+
+
 @lru_cache(maxsize=1 << 14)
 def _time_of_day(day: date) -> str:
+    """The closing bulletin's time: a few minutes after the day's last window (13:00, or 15:30
+    on Ash Wednesday), so after every window bulletin it averages; deterministic per date."""
     digest = hashlib.sha256(day.isoformat().encode()).digest()
-    minute, second, milli = 2 + digest[0] % 9, digest[1] % 60, int.from_bytes(digest[2:4]) % 1000
-    return f"13:{minute:02d}:{second:02d}.{milli:03d}"
+    last = time(15, 30) if is_ash_wednesday(day) else time(13, 0)
+    minute = last.minute + CLOSING_AFTER[digest[0] % len(CLOSING_AFTER)]
+    second, milli = digest[1] % 60, int.from_bytes(digest[2:4]) % 1000
+    return f"{last.hour}:{minute:02d}:{second:02d}.{milli:03d}"
 
 
 def _row(q: PtaxQuote, with_type: bool) -> dict[str, Any]:
@@ -204,7 +224,7 @@ def _day(ctx: RouteContext, params: dict[str, str]) -> Reply:
     spread = Decimal(closing.sell) - Decimal(closing.buy) if closing else Decimal("0.0006")
     if windows and any(released):
         # The file has the nominal window hour only; the minute is made up, a few past the hour.
-        stamps = [f"{h}:0{day.day % 5}:{day.month + 10}.000" for h in (10, 11, 12, 13)]
+        stamps = [_window_stamp(day, h) for h in WINDOW_HOURS]
         for kind, value, stamp, out in zip(WINDOW_KINDS, windows, stamps, released, strict=True):
             if out:
                 rows.append(_bulletin_row(day, stamp, kind, value, value - spread))
