@@ -359,7 +359,8 @@ def test_a_failing_source_card_shows_since_the_reason_the_last_attempt_and_the_n
     tmp_path: Path, page: Page
 ) -> None:
     # README promises the reason, the last attempt and the next; the card showed only
-    # "since" (which was the last retry's claim) and the reason.
+    # "since" (which was the last retry's claim) and the reason. "since" is when the date first
+    # failed (9:00), not its publication (Friday 13:10) nor the retry's claim (9:30).
     friday = date(2022, 4, 29)
     clock = ManualClock(datetime(2022, 5, 3, 9, 0, tzinfo=SP))
     store = SqliteStore(tmp_path / "f.sqlite", clock=clock)
@@ -368,20 +369,22 @@ def test_a_failing_source_card_shows_since_the_reason_the_last_attempt_and_the_n
     )
     nxt = datetime(2022, 5, 3, 10, 0, tzinfo=SP)
     store.put_pending(Record(USD.key, friday, None, Status.PENDING, 1, nxt, "HTTP 503 from bcb"))
+    clock.advance(timedelta(minutes=30))
+    assert store.claim_retry(USD.key, friday, 1, 2, nxt)
     with serving(create_app(store, DEFAULT_CATALOG, clock=clock)) as url:
         page.goto(f"{url}/?view=health&lang=en")
         page.wait_for_selector("body[data-ready=health]", state="attached")
         card = page.locator(FAILING_CARD.format(title="Failing · bcb"))
         assert card.locator(".card-detail").text_content() == (
-            "since 4/29/22, 1:10 PM (São Paulo time) · HTTP 503 from bcb · last attempt 5/3/22, "
-            "9:00 AM (São Paulo time) · next attempt 5/3/22, 10:00 AM (São Paulo time)"
+            "since 5/3/22, 9:00 AM (São Paulo time) · HTTP 503 from bcb · last attempt 5/3/22, "
+            "9:30 AM (São Paulo time) · next attempt 5/3/22, 10:00 AM (São Paulo time)"
         )
         page.click(".lang-btn[data-lang='pt-BR']")
         pt = FAILING_CARD.format(title="Com falha · bcb")
         page.wait_for_selector(pt)
         assert page.locator(pt).locator(".card-detail").text_content() == (
-            "desde 29/04/2022, 13:10 (horário de Brasília) · HTTP 503 from bcb · última tentativa "
-            "03/05/2022, 09:00 (horário de Brasília) · próxima tentativa 03/05/2022, 10:00 "
+            "desde 03/05/2022, 09:00 (horário de Brasília) · HTTP 503 from bcb · última tentativa "
+            "03/05/2022, 09:30 (horário de Brasília) · próxima tentativa 03/05/2022, 10:00 "
             "(horário de Brasília)"
         )
     store.close()

@@ -272,19 +272,20 @@ def test_the_health_view_counts_every_pending_record_but_reads_only_the_newest(b
         [USD.key],
     )
     assert failing.date == APRIL[4]  # the oldest of the three newest failures
-    assert failing.since == failing.due_at == USD.schedule.published_at(APRIL[4])
+    assert failing.due_at == USD.schedule.published_at(APRIL[4])
+    assert failing.since == AT_NINE + timedelta(minutes=4)  # when it first failed
     assert failing.last_attempt_at == AT_NINE + timedelta(minutes=6)
     assert failing.reason == "HTTP 506"
     assert failing.next_attempt_at == AT_NINE + timedelta(hours=5)
     whole = health_view(store, DEFAULT_CATALOG, None, clock)  # the cap (1,000) reads them all
     assert (whole.pending, whole.pending_read) == (8, 8)
     (failing,) = whole.problems
-    assert (failing.date, failing.since) == (APRIL[0], USD.schedule.published_at(APRIL[0]))
+    assert (failing.date, failing.since) == (APRIL[0], AT_NINE)
 
 
 def test_failing_since_is_when_failing_started_not_the_latest_retry_claim(backlog) -> None:
-    """Each retry's claim rewrites its record's write time; "since" stays when the oldest
-    failing date could first fail (its publication), the claim is the last attempt."""
+    """Each retry's claim rewrites its record's write time; "since" stays when the first
+    failing date first failed (became PENDING), the claim is the last attempt."""
     store, clock = backlog
     first = health_view(store, DEFAULT_CATALOG, None, clock).problems[0]
     clock.advance(timedelta(hours=8))  # every USD date due: recheck claims them all
@@ -294,7 +295,7 @@ def test_failing_since_is_when_failing_started_not_the_latest_retry_claim(backlo
         clock.advance(timedelta(minutes=1))
     problems = health_view(store, DEFAULT_CATALOG, None, clock).problems
     (failing,) = [p for p in problems if p.state == "failing"]  # USD is late by now too
-    assert failing.since == first.since == USD.schedule.published_at(APRIL[0])
+    assert failing.since == first.since == AT_NINE
     assert failing.since.utcoffset() == timedelta(hours=-3)
     assert failing.last_attempt_at == clock.now() - timedelta(minutes=1)  # the last claim
 

@@ -199,7 +199,14 @@ class DynamoDbStore(Store):
         """
         names = {
             f"#{a}": a
-            for a in (*items.FIELD_ATTRS.values(), GSI_PK, GSI_SK, CLAIM_ATTR, port.WRITTEN_AT)
+            for a in (
+                *items.FIELD_ATTRS.values(),
+                GSI_PK,
+                GSI_SK,
+                CLAIM_ATTR,
+                port.WRITTEN_AT,
+                port.PENDING_SINCE,
+            )
         }
         used = {n: a for n, a in names.items() if n in expression or n in condition}
         try:
@@ -516,13 +523,14 @@ class DynamoDbStore(Store):
                 values[attr] = fields[attr]
             else:
                 removes.append(f"#{attr}")
+        # A refreshed PENDING record keeps when it first became PENDING; a move drops it.
         if record.status is Status.QUARANTINED:
             sets += ["#status = :status", "#gsi1pk = :gpk", "#gsi1sk = :gsk"]
-            removes.append("#next_attempt_at")
+            removes += ["#next_attempt_at", f"#{port.PENDING_SINCE}"]
             values.update(status=record.status.value, gpk=fields[GSI_PK], gsk=fields[GSI_SK])
         elif record.status is Status.ABSENT:
             sets.append("#status = :status")
-            removes += ["#next_attempt_at", "#gsi1pk", "#gsi1sk"]
+            removes += ["#next_attempt_at", "#gsi1pk", "#gsi1sk", f"#{port.PENDING_SINCE}"]
             values.update(status=record.status.value)
         if op is not None:
             sets.append("#claim_id = :op")
@@ -536,13 +544,16 @@ class DynamoDbStore(Store):
         return op is not None and resent and self._holds(record.key, record.date, op)
 
     def _not_ok_fields(self, record: Record, now: datetime) -> dict[str, Any]:
-        """The attributes of a PENDING, QUARANTINED (both indexed) or ABSENT record."""
+        """The attributes of a PENDING, QUARANTINED (both indexed) or ABSENT record; a new
+        PENDING one is PENDING from ``now`` (``ports.store.PENDING_SINCE``)."""
         day = date_key(record.date)
-        when = record.next_attempt_at if record.status is Status.PENDING else None
+        pending = record.status is Status.PENDING
+        when = record.next_attempt_at if pending else None
         fields: dict[str, Any] = {
             "status": record.status.value,
             "retry_count": record.retry_count,
             "updated_at": iso_utc(now),
+            port.PENDING_SINCE: iso_utc(now) if pending else None,
             GSI_PK: None,
             GSI_SK: None,
             "value": record.value,
@@ -624,7 +635,7 @@ class DynamoDbStore(Store):
             key,
             day,
             "SET #status = :quarantined, #reason = :reason, #updated_at = :stamp, "
-            "#gsi1pk = :gpk, #gsi1sk = :gsk REMOVE #next_attempt_at",
+            f"#gsi1pk = :gpk, #gsi1sk = :gsk REMOVE #next_attempt_at, #{port.PENDING_SINCE}",
             "#status = :pending AND #retry_count = :expected",
             quarantined=Status.QUARANTINED.value,
             reason=reason,
@@ -651,7 +662,8 @@ class DynamoDbStore(Store):
             key,
             day,
             "SET #status = :pending, #retry_count = :zero, #next_attempt_at = :next, "
-            "#updated_at = :next, #gsi1pk = :gpk, #gsi1sk = :gsk, #reason = :reason",
+            f"#updated_at = :next, #{port.PENDING_SINCE} = :next, #gsi1pk = :gpk, "
+            "#gsi1sk = :gsk, #reason = :reason",
             "#status = :quarantined",
             reason=released_reason(found[0].reason, now),
             pending=Status.PENDING.value,
@@ -909,6 +921,53 @@ class DynamoDbStore(Store):
                 for i in page
             )
         return out
+
+    def pending_since(self, slots: Sequence[tuple[str, date]]) -> dict[tuple[str, date], datetime]:
+        """One GetItem a slot (its key, date, status and instant only), ``add_threads`` in
+        flight. Not BatchGetItem: the functions that build the health view (dashboard_api,
+        outlook) and their permissions boundary allow GetItem and Query only, and a GetItem
+        of an item costs the read units its share of a BatchGetItem would."""
+        wanted = list(dict.fromkeys((key, date_key(day)) for key, day in slots))
+        names = {"#k": "info_type", "#d": "date", "#s": "status", "#p": port.PENDING_SINCE}
+        pending = Status.PENDING.value
+
+        def one(slot: tuple[str, str]) -> Item:
+            return dict(
+                self.client.get_item(
+                    TableName=self.table,
+                    Key=items.primary_key(*slot),
+                    ProjectionExpression="#k, #d, #s, #p",
+                    ExpressionAttributeNames=names,
+                ).get("Item", {})
+            )
+
+        return {
+            (i["info_type"]["S"], date.fromisoformat(i["date"]["S"])): datetime.fromisoformat(
+                i[port.PENDING_SINCE]["S"]
+            )
+            for i in _in_threads(one, wanted, self._add_threads)
+            if i and i["status"]["S"] == pending and port.PENDING_SINCE in i
+        }
+
+    def stored_keys(self, keys: Sequence[str]) -> set[str]:
+        """One keys-only Query of at most one item per key (``Limit=1``: the least a Query
+        reads), ``add_threads`` in flight: DynamoDB cannot list a table's partition keys
+        without a Scan of every item."""
+
+        def holds(key: str) -> bool:
+            condition = items.key_condition(Key("info_type").eq(key))
+            condition["ExpressionAttributeNames"]["#k"] = "info_type"
+            got = self.client.query(
+                TableName=self.table, Limit=1, ProjectionExpression="#k", **condition
+            )
+            return bool(got.get("Items"))
+
+        asked = sorted(set(keys))
+        return {
+            k
+            for k, held in zip(asked, _in_threads(holds, asked, self._add_threads), strict=True)
+            if held
+        }
 
     def query(
         self,

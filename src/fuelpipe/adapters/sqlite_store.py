@@ -33,6 +33,7 @@ from fuelpipe.domain.retry import released_reason
 from fuelpipe.ports.clock import Clock
 from fuelpipe.ports.store import (
     LATEST_FIELDS,
+    PENDING_SINCE,
     RECORD_ATTRIBUTES,
     AnsweredBefore,
     RunLog,
@@ -61,6 +62,7 @@ CREATE TABLE IF NOT EXISTS items (
     updated_at TEXT NOT NULL,
     revisions TEXT,
     written_at TEXT,
+    pending_since TEXT,
     PRIMARY KEY (info_type, date)
 ) WITHOUT ROWID;
 -- Only PENDING and QUARANTINED records are indexed: the sparse GSI of the DynamoDB home.
@@ -112,7 +114,8 @@ _SET_OK = """
 ON CONFLICT (info_type, date) DO UPDATE SET
     value = excluded.value, status = 'OK', retry_count = excluded.retry_count,
     next_attempt_at = excluded.next_attempt_at, reason = excluded.reason,
-    attrs = excluded.attrs, updated_at = excluded.updated_at, written_at = excluded.written_at"""
+    attrs = excluded.attrs, updated_at = excluded.updated_at, written_at = excluded.written_at,
+    pending_since = NULL"""
 # put_records writes each record whole, as DynamoDB's Put does: no history is kept over it.
 _UPSERT_OK_TAIL = _SET_OK + ", revisions = NULL\n"
 # add_records: the same rows, but an OK record is left alone (and a record it writes keeps its
@@ -138,12 +141,14 @@ _ADD_OK = [
 
 _INSERT_NOT_OK = """
 INSERT INTO items (info_type, date, value, status, retry_count, next_attempt_at, reason, attrs,
-                   updated_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                   updated_at, pending_since)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (info_type, date) DO UPDATE SET {updates}
 WHERE items.status = 'PENDING'
 """
-# A refreshed PENDING record keeps its retry state: only recheck's conditional claims move it.
+# A refreshed PENDING record keeps its retry state (only recheck's conditional claims move it)
+# and when it first became PENDING (ports.store.PENDING_SINCE): a new PENDING record is
+# stamped with its write time, one leaving PENDING drops the stamp.
 _PUT_PENDING = _INSERT_NOT_OK.format(
     updates="reason = excluded.reason, attrs = excluded.attrs, updated_at = excluded.updated_at"
 )
@@ -151,14 +156,14 @@ _PUT_PENDING = _INSERT_NOT_OK.format(
 _PUT_QUARANTINED = _INSERT_NOT_OK.format(
     updates=(
         "status = 'QUARANTINED', next_attempt_at = NULL, reason = excluded.reason, "
-        "attrs = excluded.attrs, updated_at = excluded.updated_at"
+        "attrs = excluded.attrs, updated_at = excluded.updated_at, pending_since = NULL"
     )
 )
 # The source said it has no value for the date: PENDING -> ABSENT only (never retried).
 _PUT_ABSENT = _INSERT_NOT_OK.format(
     updates=(
         "status = 'ABSENT', next_attempt_at = NULL, reason = excluded.reason, "
-        "attrs = excluded.attrs, updated_at = excluded.updated_at"
+        "attrs = excluded.attrs, updated_at = excluded.updated_at, pending_since = NULL"
     )
 )
 
@@ -352,11 +357,18 @@ class ForeignDatabase(sqlite3.DatabaseError):
     """The store file is another application's SQLite database."""
 
 
-_ADDED_COLUMNS = (("items", "revisions"), ("items", "written_at"), ("watermarks", "calendar"))
+_ADDED_COLUMNS = (
+    ("items", "revisions"),
+    ("items", "written_at"),
+    ("watermarks", "calendar"),
+    ("items", PENDING_SINCE),
+)
 """Columns later releases added to a table: ``items.revisions`` (NULL: never revised),
 ``items.written_at`` (NULL: written before writes were stamped on the wall clock, so ordered
-against no answer: ``ports.store.WRITTEN_AT``) and ``watermarks.calendar`` (NULL: the
-calendar fingerprint was not kept, so the next gap scan of the key is a full audit)."""
+against no answer: ``ports.store.WRITTEN_AT``), ``watermarks.calendar`` (NULL: the
+calendar fingerprint was not kept, so the next gap scan of the key is a full audit) and
+``items.pending_since`` (NULL: PENDING since before first-failure instants were kept:
+``ports.store.PENDING_SINCE``)."""
 
 
 def _missing_columns(conn: sqlite3.Connection) -> list[tuple[str, str]]:
@@ -875,16 +887,19 @@ class SqliteStore(Store):
             attrs = dump_attrs(record.attrs) if record.attrs else None
         except TooManyDigits as exc:
             raise exc.at(record.key, record.date) from None
+        stamp = self._now()
+        pending = record.status == Status.PENDING
         row = (
             record.key,
             record.date.isoformat(),
             value,
             record.status.value,
             record.retry_count,
-            None if nxt is None or record.status != Status.PENDING else iso_utc(nxt),
+            None if nxt is None or not pending else iso_utc(nxt),
             record.reason,
             attrs,
-            self._now(),
+            stamp,
+            stamp if pending else None,  # used by a new record only: a refresh keeps its own
         )
         return sql, row
 
@@ -925,8 +940,8 @@ class SqliteStore(Store):
         """Quarantine a PENDING record whose retries are spent; False if it changed meanwhile."""
         sql = (
             "UPDATE items SET status = 'QUARANTINED', next_attempt_at = NULL, reason = ?, "
-            "updated_at = ? WHERE info_type = ? AND date = ? AND status = 'PENDING' "
-            "AND retry_count = ?"
+            "updated_at = ?, pending_since = NULL WHERE info_type = ? AND date = ? "
+            "AND status = 'PENDING' AND retry_count = ?"
         )
         params = (reason, self._now(), key, day.isoformat(), expected_count)
         with self._lock:
@@ -949,8 +964,9 @@ class SqliteStore(Store):
                     return False
                 conn.execute(
                     "UPDATE items SET status = 'PENDING', retry_count = 0, next_attempt_at = ?, "
-                    "updated_at = ?, reason = ? WHERE info_type = ? AND date = ?",
-                    (stamp, stamp, released_reason(row[0], now), key, day.isoformat()),
+                    "updated_at = ?, pending_since = ?, reason = ? "
+                    "WHERE info_type = ? AND date = ?",
+                    (stamp, stamp, stamp, released_reason(row[0], now), key, day.isoformat()),
                 )
                 self._lower_watermark(conn, key, day)
             return True
@@ -1117,6 +1133,37 @@ class SqliteStore(Store):
             )
             fetched = rows.fetchall()
         return self._present_dates(fetched)
+
+    def pending_since(self, slots: Sequence[tuple[str, date]]) -> dict[tuple[str, date], datetime]:
+        """One statement over the slots (a JSON array of [key, date] pairs), each a primary
+        key lookup."""
+        if not slots:
+            return {}
+        pairs = json.dumps(sorted({(key, day.isoformat()) for key, day in slots}))
+        with self._lock:
+            rows = self._db().execute(
+                "SELECT items.info_type, items.date, items.pending_since FROM json_each(?) AS s "
+                "JOIN items ON items.info_type = json_extract(s.value, '$[0]') "
+                "AND items.date = json_extract(s.value, '$[1]') "
+                "WHERE items.status = 'PENDING' AND items.pending_since IS NOT NULL",
+                (pairs,),
+            )
+            fetched = rows.fetchall()
+        return {(key, date.fromisoformat(day)): parse_iso(at) for key, day, at in fetched}
+
+    def stored_keys(self, keys: Sequence[str]) -> set[str]:
+        """One statement: for each key asked, whether the primary key has a first row (a seek,
+        not a read of the key's dates)."""
+        if not keys:
+            return set()
+        with self._lock:
+            rows = self._db().execute(
+                "SELECT s.value FROM json_each(?) AS s WHERE EXISTS "
+                "(SELECT 1 FROM items WHERE items.info_type = s.value)",
+                (json.dumps(sorted(set(keys))),),
+            )
+            fetched = rows.fetchall()
+        return {str(key) for (key,) in fetched}
 
     def query(
         self,

@@ -160,17 +160,35 @@ def late_problems(late: list[Late]) -> list[SourceProblem]:
     return out
 
 
-def failing_problems(catalog: Catalog, pending: list[Record]) -> list[SourceProblem]:
+def failing_records(catalog: Catalog, pending: list[Record]) -> list[Record]:
+    """The records of ``pending`` whose last request failed, of a series of ``catalog``."""
+    return [r for r in pending if r.key in catalog and is_failure(r)]
+
+
+def failing_problems(
+    catalog: Catalog,
+    pending: list[Record],
+    pending_since: Mapping[tuple[str, date], datetime] | None = None,
+) -> list[SourceProblem]:
     """One ``failing`` row per source with PENDING records whose last request failed, among
-    ``pending`` (the health view's: the newest ones)."""
+    ``pending`` (the health view's: the newest ones); ``pending_since`` when each of them
+    first became PENDING (:meth:`~fuelpipe.ports.store.Store.pending_since`), for those that
+    carry it."""
+    first_failed = pending_since or {}
     by_source: dict[str, list[Record]] = defaultdict(list)
-    for r in pending:
-        if r.key in catalog and is_failure(r):
-            by_source[catalog[r.key].source].append(r)
+    for r in failing_records(catalog, pending):
+        by_source[catalog[r.key].source].append(r)
     out = []
     for source, records in sorted(by_source.items()):
         oldest = min(records, key=lambda r: (r.date, r.key))
         due = _sp(catalog[oldest.key].schedule.published_at(oldest.date))
+        # When the first of them became PENDING (kept across retries, unlike its write time,
+        # which each retry's claim moves). A record PENDING since before that was kept falls
+        # back on its date's publication, when a request for it could first fail.
+        since = min(
+            first_failed.get((r.key, r.date)) or catalog[r.key].schedule.published_at(r.date)
+            for r in records
+        )
         stamped = sorted((r for r in records if r.updated_at), key=lambda r: r.updated_at or due)
         keys = sorted({r.key for r in records})
         nexts = [r.next_attempt_at for r in records if r.next_attempt_at is not None]
@@ -182,10 +200,7 @@ def failing_problems(catalog: Catalog, pending: list[Record]) -> list[SourceProb
                 keys=keys[:_KEYS_SHOWN],
                 date=oldest.date,
                 due_at=due,
-                # Not a record's write time: each retry's claim rewrites it, so the oldest one
-                # is only the latest round of retries. No first-failure time is stored; the
-                # oldest failing date's publication is when its first request could fail.
-                since=due,
+                since=_sp(since),
                 last_attempt_at=_sp(stamped[-1].updated_at or due) if stamped else None,
                 reason=short_reason((stamped[-1] if stamped else oldest).reason or ""),
                 next_attempt_at=_sp(min(nexts)) if nexts else None,
@@ -229,8 +244,11 @@ def health_view(
     lags: dict[str, list[float]] = defaultdict(list)
     late: list[Late] = []
     clocks = series_clocks or {}
+    # Most catalog series may have no record at all (341 of 440 in the demo's store): one
+    # keys-only read says which do, and only those are read.
+    stored = store.stored_keys([s.key for s in catalog])
     for series in catalog:
-        present = store.present(series.key)
+        present = store.present(series.key) if series.key in stored else []
         if present:
             now = clocks.get(series.key) or clock.now()
             # One meta read per stored split-adjusted series (a Yahoo ticker), none otherwise.
@@ -246,12 +264,14 @@ def health_view(
     # read of the slim status index); the view says how many of them that was.
     waiting = store.count_status(Status.PENDING)
     newest = store.latest_status(Status.PENDING, pending_read) if waiting else []
+    failing = failing_records(catalog, newest)
+    first_failed = store.pending_since([(r.key, r.date) for r in failing]) if failing else {}
     return HealthView(
         as_of=clock.now(),
         series=rows,
         catalog_series=len(catalog),
         stored_series=len(rows),
-        problems=late_problems(late) + failing_problems(catalog, newest),
+        problems=late_problems(late) + failing_problems(catalog, failing, first_failed),
         alerts=active_alerts(alerts),
         pending=waiting,
         pending_read=len(newest),

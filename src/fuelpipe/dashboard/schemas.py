@@ -534,11 +534,12 @@ class SourceProblem(BaseModel):
     due_at: dt.datetime = Field(description="that date's publication instant (its schedule)")
     since: dt.datetime = Field(
         description="late: when it became late (the window's end of the first date due after "
-        "the last one stored); failing: when failing started, as far as the store tells: the "
-        "publication instant of the oldest failing date (`due_at`), the first moment a request "
-        "for it could fail. A PENDING record keeps no first-failure time, and its write time "
-        "is rewritten by each retry's claim, so it cannot say this (for dates fetched long "
-        "after their publication, a backfill, this is earlier than the first failure)"
+        "the last one stored); failing: when failing started: the earliest instant one of its "
+        "failing records first became PENDING, which a record keeps through its retries and "
+        "refreshes (its write time moves with each retry's claim) and a release from "
+        "quarantine starts again (a backfill of 2006 dates failing today: today). A record "
+        "PENDING since before that instant was kept counts from its date's publication, the "
+        "first moment a request for it could fail"
     )
     last_attempt_at: dt.datetime | None = Field(
         default=None,
@@ -552,7 +553,10 @@ class SourceProblem(BaseModel):
         default=None, description="failing: the earliest next attempt scheduled"
     )
     latest_stored: dt.date | None = Field(
-        default=None, description="late: the latest date stored OK"
+        default=None,
+        description="late: the latest date stored OK that is published at the clock (the "
+        "series' `last`), never one after it: values dated after the clock (`--now` before "
+        "the data) are not counted; null when none is",
     )
 
 

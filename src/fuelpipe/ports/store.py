@@ -126,6 +126,17 @@ def written_since(written_at: datetime | None, answered_at: datetime | None, now
     return answered_at < written_at <= now
 
 
+PENDING_SINCE = "pending_since"
+"""The attribute (column) holding when a PENDING record first became PENDING: the store
+stamps it with its business clock (as ``updated_at``) when it creates a PENDING record or
+:meth:`Store.release` puts a QUARANTINED one back, keeps it through every refresh
+(:meth:`Store.put_pending` of a later failure), retry claim and give-back, and drops it when the
+record leaves PENDING (stored OK, quarantined, ABSENT). ``updated_at`` cannot say this: each
+retry's claim rewrites it. Not a record field: :meth:`Store.pending_since` reads it. A
+record made PENDING before it was kept has none (its caller falls back on the date's
+publication)."""
+
+
 class AnsweredBefore(Exception):
     """:meth:`Store.revise` refused an answer whose request was sent before the record's last
     write (:func:`written_since`): that write may hold a later answer, so only a new request
@@ -256,6 +267,22 @@ class Store(abc.ABC):
         them together. A failed request marks thousands of dates at once (a 20-year ANP
         workbook: ~89,000)."""
         return [self.put_pending(r) for r in records]
+
+    @abc.abstractmethod
+    def pending_since(self, slots: Sequence[tuple[str, date]]) -> dict[tuple[str, date], datetime]:
+        """When each PENDING record among ``slots`` (key, date) first became PENDING
+        (:data:`PENDING_SINCE`), for those that carry it: a slot whose record is not PENDING,
+        has no such instant (written before it was kept) or does not exist is left out. A
+        read of those records alone, by primary key (DynamoDB: one GetItem each, in parallel,
+        eventually consistent as :meth:`latest_status`, which it follows in the health view)."""
+
+    @abc.abstractmethod
+    def stored_keys(self, keys: Sequence[str]) -> set[str]:
+        """The keys among ``keys`` that hold at least one record, of any status: the keys
+        whose :meth:`present` is not empty, without reading their dates (SQLite: one
+        statement seeking each key's first row; DynamoDB: one keys-only Query of one item a
+        key, in parallel). The health view asks it of the whole catalog, most of whose series
+        a store may not hold."""
 
     @abc.abstractmethod
     def present(self, key: str) -> list[PresentDate]:

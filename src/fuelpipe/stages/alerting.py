@@ -95,7 +95,10 @@ class Late:
     """When the series became late: the end of the window (``stale_at``) of the first expected
     date after the last one answered (OK, ABSENT or QUARANTINED), or of the first stored."""
     latest_stored: date | None
-    """The latest date stored OK."""
+    """The latest date stored OK that is published at the clock: never one after it (a
+    clock set before the data, ``--now``, leaves later values stored), the same date as the
+    health view's ``last`` of the series (:func:`~fuelpipe.domain.completeness.completeness`);
+    None when none is."""
 
 
 def late_series(
@@ -117,7 +120,10 @@ def late_series(
     # Acre every week), or spent retries (QUARANTINED, its own rule). Not late.
     if day is None or present.get(day) in _ANSWERED or min(present) > day:
         return None
-    ok = [d for d, st in present.items() if st is Status.OK]
+    # Values dated after what is published at ``now`` are not "stored by now" (--now before
+    # the data): counted apart, as completeness counts them (after_clock).
+    end = series.published_through(now)
+    ok = [d for d, st in present.items() if st is Status.OK and d <= end]
     answered = [d for d, st in present.items() if st in _ANSWERED and d < day]
     start = max(answered) + timedelta(days=1) if answered else min(present)
     first = next(expected_between(get_calendar(series.calendar), start, day), day)
@@ -143,14 +149,15 @@ def recent_present(
     """The stored dates of ``series`` from ``window`` before ``day`` (its latest due date) on,
     with their statuses: as much of its history as :func:`late_series` needs to answer as it
     would with the whole of it. That is the whole suffix from ``day`` when ``day`` is answered;
-    otherwise a suffix holding a date stored OK (the latest stored) and one answered before
-    ``day`` (where lateness started): older records are added, newest first, until it does,
-    or until there are none left (then the suffix is the whole history)."""
+    otherwise a suffix holding a date stored OK up to ``day`` (so the latest stored by the
+    clock, which may be later, is in it too) and one answered before ``day`` (where lateness
+    started): older records are added, newest first, until it does, or until there are none
+    left (then the suffix is the whole history)."""
     after = day - window
     present = {p.date: p.status for p in store.present_after(series.key, after)}
     if present.get(day) in _ANSWERED:
         return present
-    ok = any(st is Status.OK for st in present.values())
+    ok = any(d <= day and st is Status.OK for d, st in present.items())
     answered = any(d < day and st in _ANSWERED for d, st in present.items())
     if ok and answered:
         return present
