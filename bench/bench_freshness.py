@@ -3,9 +3,10 @@
 `fuelpipe watch`'s loop runs on a manual clock from Sunday 2022-04-24 to Sunday 2022-05-01
 (inside the snapshot window) for one series of each source and schedule. The replay releases
 each value at its scheduled publication instant plus a seeded offset in a realistic range
-(PTAX closes seen 13:03-13:11; ANP on Friday evening, 18:00-21:00), so a poll can come too
-early and must poll again. Reported: p95 data age per source (release to storage; ANP measured
-from its release), and the share of polls answered 304 or skipped because nothing was due.
+(PTAX closes seen 13:04-13:10, docs/SOURCE_FORMATS.md, widened here to 13:03-13:12; ANP on
+Friday evening, 18:00-21:00), so a poll can come too early and must poll again. Reported:
+p95 data age per source (release to storage; ANP measured from its release), and the share of
+polls answered 304 or skipped because nothing was due.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ WEEK_START = datetime(2022, 4, 24, 0, 0, tzinfo=SP)
 WEEK_END = WEEK_START + timedelta(days=7)
 BACKFILL_FROM = date(2022, 4, 1)
 JITTER = {
-    "bcb": (timedelta(minutes=-7), timedelta(minutes=2)),  # closes seen 13:03-13:11
+    "bcb": (timedelta(minutes=-7), timedelta(minutes=2)),  # 13:03-13:12 around the 13:10 schedule
     "yahoo": (timedelta(0), timedelta(minutes=20)),
     "fred": (timedelta(0), timedelta(hours=12)),
     "anp": (timedelta(0), timedelta(hours=3)),  # Friday evening

@@ -23,7 +23,8 @@ class PublishedPlan(FaultPlan):
 
     A date's release is its scheduled publication instant plus a per-source, per-date offset
     drawn (seeded) from ``jitter[source] = (earliest, latest)``: real releases scatter around
-    the schedule (PTAX closes seen 13:03-13:11, ANP on Friday evening). No jitter: on time.
+    the schedule (PTAX closes seen 13:04-13:10, docs/SOURCE_FORMATS.md; ANP on Friday
+    evening). No jitter: on time.
     """
 
     def __init__(
