@@ -801,6 +801,16 @@ that hold now, at most a few hundred a rule (the rules are capped, and quarantin
 series, not per date), and a save whose own alerts do not fit defers them, undone in the set
 (:meth:`DynamoAlertState._admit`), so it only grows by what fits."""
 
+LEGACY_ACTIVE_BUDGET = 100_000
+"""Bytes of :data:`ITEM_BUDGET` the active set may also take as plain JSON text, the
+``active`` attribute: every release before dea0b23 (2026-12-01, when the set was first
+compressed as ``active_z``; f10d4ec among them) reads ``item["active"]["S"]`` unguarded and
+fails on an item without it (KeyError), and such a release runs beside this one while a deploy
+switches the functions one by one, and again after a rollback to it. About 200 alerts as text,
+far more than a healthy pipeline holds: a larger set is saved without the copy (logged),
+and such a release cannot read the item until the set is back under it (docs/DEPLOY.md,
+"Alert state across releases")."""
+
 
 class _Read(NamedTuple):
     """The DynamoDB alert item as one consistent read."""
@@ -861,6 +871,10 @@ class DynamoAlertState(_OutboxState):
     so a claim is one small conditional write that never contends with the outbox item. Once
     sent, a claim becomes a "sent" mark kept two days (TTL on ``expires_at``): a deliverer that
     read the outbox before the entry was taken off cannot claim it again.
+
+    Older releases read the item too (a deploy runs them beside this one, a rollback brings
+    them back): beside ``active_z`` a save keeps the set as the plain text they read
+    (``active``) while it fits :data:`LEGACY_ACTIVE_BUDGET` (see :meth:`_legacy_copy`).
     """
 
     KEY: ClassVar[dict[str, dict[str, str]]] = {
@@ -933,6 +947,7 @@ class DynamoAlertState(_OutboxState):
         self._pending.clear()
         loaded, self._loaded = self._loaded, None  # one save per load
         active_z, queued = self._admit(active, groups)
+        legacy = self._legacy_copy(active_z, queued)
         token = uuid.uuid4().hex  # this save's claims on the entries it cuts
         claimed: set[str] = set()
         kept = claimed  # claims to give back at the end: all of them unless a put went through
@@ -945,12 +960,17 @@ class DynamoAlertState(_OutboxState):
                         f"alert state: saved by another evaluation since loaded (version {loaded})"
                     )
                 outbox_z, gone, cut = self._fit(
-                    self._budget - len(active_z), read.outbox, queued, token, claimed
+                    self._budget - len(active_z) - len(legacy or ""),
+                    read.outbox,
+                    queued,
+                    token,
+                    claimed,
                 )
                 cuts = self._with_cut(read.cuts, cut)
                 item = {
                     **self.KEY,
                     "active_z": {"B": active_z},
+                    **({"active": {"S": legacy}} if legacy is not None else {}),
                     "outbox_z": {"B": outbox_z},
                     "version": {"N": str(read.version + 1)},
                     "status": {"S": "ALERTS"},
@@ -966,6 +986,26 @@ class DynamoAlertState(_OutboxState):
 
     _ROOM_KEPT: ClassVar[int] = 4_096
     """Bytes of the budget kept for the item's keys, version and cut lines."""
+
+    def _legacy_copy(self, active_z: bytes, queued: list[list[Any]]) -> str | None:
+        """The active set as the plain JSON text releases before dea0b23 read (``active``),
+        or None when it takes more than :data:`LEGACY_ACTIVE_BUDGET` or than the budget leaves
+        beside the compressed set and this save's own alerts (logged). The copy comes after
+        those (:meth:`_admit` never defers an alert for it) and before the outbox's older
+        alerts (:meth:`_fit` cuts them to make room): a sink down for days does not take it."""
+        # Copy, not a rollback-time format check: also covers mid-deploy and by-hand rollbacks.
+        text = zlib.decompress(active_z)  # the very JSON compressed: ASCII, one byte a char
+        room = self._budget - self._ROOM_KEPT - len(active_z) - len(_pack(queued))
+        if len(text) <= min(LEGACY_ACTIVE_BUDGET, room):
+            return text.decode()
+        logger.warning(
+            "alert state: the active set as text (%d KB) is past the %d KB its plain copy may "
+            "take: saved without it, so releases before dea0b23 cannot read the alert item "
+            "until the set is smaller (docs/DEPLOY.md)",
+            len(text) // 1000,
+            min(LEGACY_ACTIVE_BUDGET, max(room, 0)) // 1000,
+        )
+        return None
 
     def _admit(
         self,
