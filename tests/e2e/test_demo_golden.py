@@ -29,6 +29,12 @@ published long before the demo's clock, had never been stored. Exactly the 442 e
 before); the other 219 keys' exports were byte-identical. Their 221 status rows gained that date
 (expected and present +1, first 2021-05-16 or 2021-05-01), and the rows now come in the order of
 the demo's phases (the monthly series, then the weekly, then the daily ones).
+Re-recorded in session 25 when the ANP adapter began storing the COEF DE VARIAÇÃO REVENDA and
+the distribution DESVIO PADRÃO, MÍNIMO, MÁXIMO and COEF DE VARIAÇÃO columns (attributes `cv`,
+`dist_std`, `dist_min`, `dist_max`, `dist_cv`): exactly the 552 exports of the 276 ANP keys
+with records changed, and in each record only by those five attributes added (checked record
+by record against main's demo store; `cv` against the snapshot's workbooks, the `dist_*` are
+all '-' there, so null); the status table and the other 164 keys' exports were byte-identical.
 The fast test
 checks the status table and one key of each kind; the slow one, and
 ``python -m devtools.demo_golden --check``, every export.
