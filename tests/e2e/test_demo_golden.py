@@ -34,6 +34,13 @@ Re-recorded in session 25 when the replay began stamping the closing PTAX bullet
 CURRENCY#USD's two exports changed, and in them only ``bulletin_at`` (on 856 dates, checked
 field by field against the store of the demo before); the status table and the other 439
 keys' exports were byte-identical.
+
+Re-recorded in session 25 when the ANP adapter began storing the COEF DE VARIAÇÃO REVENDA and
+the distribution DESVIO PADRÃO, MÍNIMO, MÁXIMO and COEF DE VARIAÇÃO columns (attributes `cv`,
+`dist_std`, `dist_min`, `dist_max`, `dist_cv`): exactly the 552 exports of the 276 ANP keys
+with records changed, and in each record only by those five attributes added (checked record
+by record against main's demo store; `cv` against the snapshot's workbooks, the `dist_*` are
+all '-' there, so null); the status table and the other 164 keys' exports were byte-identical.
 The fast test
 checks the status table and one key of each kind; the slow one, and
 ``python -m devtools.demo_golden --check``, every export.

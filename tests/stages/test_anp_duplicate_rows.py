@@ -137,14 +137,21 @@ def test_real_duplicate_rows_store_the_same_whatever_the_batch_and_revise_nothin
         value, _, attrs, _ = default[(f"FUEL_MONTHLY#CNG#{uf}", date(2014, 8, 1))]
         return value, attrs["stations"], attrs.get(OTHER_ROWS)
 
-    # The row with the most stations is the value; the others' published figures stay, in the
-    # workbook's order, as <price>@<stations> (eduardoicosta__mensal-estados-desde-jan2013).
-    assert kept("ES") == (Decimal("1.799"), 42, "1.863@14")
-    assert kept("PE") == (Decimal("1.88"), 134, "1.897@9")
-    assert kept("MG") == (Decimal("1.944"), 70, "2.08@4;2.099@1")
-    assert kept("RN") == (Decimal("1.999"), 69, "2.012@3")
-    assert kept("RS") == (Decimal("2.194"), 146, "2.28@2")
-    assert kept("SP") == (Decimal("1.793"), 325, "1.806@30")
+    # The row with the most stations is the value; every published figure of the others stays,
+    # in the workbook's order (eduardoicosta__mensal-estados-desde-jan2013; the adapter's
+    # tests check each figure): here their price@stations, and SP's minimum (below the kept
+    # row's 1.589) and margin.
+    def heads(uf: str) -> tuple[Decimal, object, list[str]]:
+        value, stations, others = kept(uf)
+        return value, stations, [row.split(" ")[0] for row in str(others).split(";")]
+
+    assert heads("ES") == (Decimal("1.799"), 42, ["1.863@14"])
+    assert heads("PE") == (Decimal("1.88"), 134, ["1.897@9"])
+    assert heads("MG") == (Decimal("1.944"), 70, ["2.08@4", "2.099@1"])
+    assert heads("RN") == (Decimal("1.999"), 69, ["2.012@3"])
+    assert heads("RS") == (Decimal("2.194"), 146, ["2.28@2"])
+    assert heads("SP") == (Decimal("1.793"), 325, ["1.806@30"])
+    assert " min=1.557 max=2.08 margin=0.422 " in str(kept("SP")[2])
     # A key-date with one row, and every other month, has no such attribute.
     assert OTHER_ROWS not in default[("FUEL_MONTHLY#CNG#RJ", date(2014, 8, 1))][2]
     assert not any(OTHER_ROWS in attrs for (_, day), (_, _, attrs, _) in default.items()
@@ -189,4 +196,6 @@ def test_rows_apart_keep_the_first_figure_whatever_the_batch_synthetic(
     assert (value, attrs["stations"], OTHER_ROWS in attrs) == (Decimal("1.863"), 14, False)
     assert not revisions
     # The rows still adjacent are settled as in the real file.
-    assert default[("FUEL_MONTHLY#CNG#PE", date(2014, 8, 1))][2][OTHER_ROWS] == "1.897@9"
+    assert default[("FUEL_MONTHLY#CNG#PE", date(2014, 8, 1))][2][OTHER_ROWS] == (
+        "1.897@9 std=0.077 min=1.89 max=1.899 cv=0.041 unit=BRL/m3"
+    )

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from openpyxl import load_workbook
 
+from fuelpipe.adapters.sources import anp
 from fuelpipe.adapters.sources.anp import (
     FETCH_UNIT_PATHS,
     OTHER_ROWS,
@@ -61,12 +62,21 @@ def test_brasil_workbook_real_values(payload) -> None:
         "min": Decimal("2.269"),
         "max": Decimal("3.799"),
         "margin": Decimal("0.385"),
+        "cv": Decimal("0.053"),
         "dist_price": Decimal("2.373"),
+        "dist_std": Decimal("0.11"),
+        "dist_min": Decimal("2.12"),
+        "dist_max": Decimal("2.89"),
+        "dist_cv": Decimal("0.046"),
     }
     week = obs[("FUEL#GASOLINE#BR", date(2021, 5, 16))]
     assert week.value == Decimal("5.641")
     assert week.attrs["margin"] is None  # '-' since the 2020 survey change
     assert week.attrs["dist_price"] is None
+    # row 2617 of the real file: COEF DE VARIAÇÃO REVENDA 0.097, the distribution columns '-'
+    ethanol = obs[("FUEL#ETHANOL#BR", date(2021, 5, 16))].attrs
+    assert (ethanol["std"], ethanol["cv"]) == (Decimal("0.425"), Decimal("0.097"))
+    assert [ethanol[a] for a in ("dist_std", "dist_min", "dist_max", "dist_cv")] == [None] * 4
     assert obs[("FUEL#LPG#BR", date(2012, 12, 30))].attrs["unit"] == "BRL/13kg"  # R$/13Kg
     assert obs[("FUEL#LPG#BR", date(2021, 5, 16))].attrs["unit"] == "BRL/13kg"  # R$/13kg
     assert obs[("FUEL#CNG#BR", date(2012, 12, 30))].attrs["unit"] == "BRL/m3"  # R$/m3
@@ -238,21 +248,36 @@ def test_monthly_states_workbook(payload) -> None:
     # eduardoicosta__mensal-estados-desde-jan2013.xlsx: 2021-05 SAO PAULO GASOLINA COMUM 5.35
     assert obs[("FUEL_MONTHLY#GASOLINE#SP", date(2021, 5, 1))].value == Decimal("5.35")
     # August 2014 GNV has several rows for some states: the one with most stations is kept,
-    # the others' figures in its other_rows, in the workbook's order (price@stations).
+    # every figure of the others in its other_rows, in the workbook's order.
     es = obs[("FUEL_MONTHLY#CNG#ES", date(2014, 8, 1))]
     assert (es.value, es.attrs["stations"], es.attrs[OTHER_ROWS]) == (
         Decimal("1.799"),
         42,
-        "1.863@14",
+        f"1.863@14 {ES_14}",
     )
     mg = obs[("FUEL_MONTHLY#CNG#MG", date(2014, 8, 1))]
     assert (mg.value, mg.attrs["stations"], mg.attrs[OTHER_ROWS]) == (
         Decimal("1.944"),
         70,
-        "2.08@4;2.099@1",
+        f"2.08@4 {MG_4};2.099@1 {MG_1}",
     )
     assert OTHER_ROWS not in obs[("FUEL_MONTHLY#GASOLINE#SP", date(2021, 5, 1))].attrs
     assert any("FUEL_MONTHLY#CNG#MG 2014-08-01" in p for p in parsed.problems)
+
+
+# The figures after price@stations of the real monthly file's repeated 2014-08 GNV rows
+# (eduardoicosta__mensal-estados-desde-jan2013.xlsx; margin and distribution '-' in these).
+ES_14 = "std=0.091 min=1.84 max=2.38 cv=0.049 unit=BRL/m3"
+ES_42 = (
+    "std=0.091 min=1.79 max=1.99 margin=0.543 cv=0.051 dist_price=1.256 dist_std=0.025 "
+    "dist_min=1.2378 dist_max=1.2733 dist_cv=0.02 unit=BRL/m3"
+)
+MG_70 = (
+    "std=0.119 min=1.795 max=2.18 margin=0.317 cv=0.061 dist_price=1.627 dist_std=0.122 "
+    "dist_min=1.409 dist_max=1.67 dist_cv=0.075 unit=BRL/m3"
+)
+MG_4 = "std=0.119 min=1.999 max=2.16 cv=0.057 unit=BRL/m3"
+MG_1 = "std=0.119 min=2.099 max=2.099 cv=0.057 unit=BRL/m3"
 
 
 def _monthly_rows(sheet: Any, uf_name: str) -> list[Any]:
@@ -285,14 +310,42 @@ def test_a_key_date_is_yielded_once_on_a_tie_the_later_row_synthetic(payload) ->
     assert (es.value, es.attrs["stations"], es.attrs[OTHER_ROWS]) == (
         Decimal("1.799"),
         14,
-        "1.863@14",
+        f"1.863@14 {ES_14}",
     )
     mg = obs[("FUEL_MONTHLY#CNG#MG", date(2014, 8, 1))]  # no count loses to any count
     assert (mg.value, mg.attrs["stations"], mg.attrs[OTHER_ROWS]) == (
         Decimal("2.08"),
         4,
-        "1.944@-;2.099@1",
+        f"1.944@- {MG_70};2.099@1 {MG_1}",
     )
+
+
+def test_other_rows_read_back_whatever_the_unit_text_synthetic(payload) -> None:
+    def edit(sheet: Any) -> None:
+        first, _ = _monthly_rows(sheet, "ESPIRITO SANTO")
+        first[5].value = "R$ / m³; 100%=x"  # synthetic: a unit text with the separators
+
+    observations, _ = _read_monthly(_rewritten(payload(MONTHLY), edit))
+    es = _by_key_date(observations)[("FUEL_MONTHLY#CNG#ES", date(2014, 8, 1))]
+    assert es.attrs[OTHER_ROWS] == (
+        "1.863@14 std=0.091 min=1.84 max=2.38 cv=0.049 unit=R$%20/%20m%C2%B3%3B%20100%25%3Dx"
+    )
+    [(price, other)] = anp.read_other_rows(str(es.attrs[OTHER_ROWS]))
+    assert price == Decimal("1.863")
+    assert other == {
+        "std": Decimal("0.091"),
+        "min": Decimal("1.84"),
+        "max": Decimal("2.38"),
+        "margin": None,
+        "cv": Decimal("0.049"),
+        "dist_price": None,
+        "dist_std": None,
+        "dist_min": None,
+        "dist_max": None,
+        "dist_cv": None,
+        "stations": 14,
+        "unit": "R$ / m³; 100%=x",
+    }
 
 
 def test_a_row_apart_from_its_key_dates_rows_is_noted_not_yielded_synthetic(payload) -> None:
@@ -383,14 +436,122 @@ def test_full_real_monthly_states_workbook(real_data) -> None:
         if OTHER_ROWS in o.attrs
     }
     assert several == {  # eduardoicosta__mensal-estados-desde-jan2013.xlsx, 2014-08 GNV
-        ("FUEL_MONTHLY#CNG#ES", "2014-08-01"): ("1.799", "1.863@14"),
-        ("FUEL_MONTHLY#CNG#MG", "2014-08-01"): ("1.944", "2.08@4;2.099@1"),
-        ("FUEL_MONTHLY#CNG#PE", "2014-08-01"): ("1.88", "1.897@9"),
-        ("FUEL_MONTHLY#CNG#RN", "2014-08-01"): ("1.999", "2.012@3"),
-        ("FUEL_MONTHLY#CNG#RS", "2014-08-01"): ("2.194", "2.28@2"),
-        ("FUEL_MONTHLY#CNG#SP", "2014-08-01"): ("1.793", "1.806@30"),
+        ("FUEL_MONTHLY#CNG#ES", "2014-08-01"): ("1.799", f"1.863@14 {ES_14}"),
+        ("FUEL_MONTHLY#CNG#MG", "2014-08-01"): ("1.944", f"2.08@4 {MG_4};2.099@1 {MG_1}"),
+        ("FUEL_MONTHLY#CNG#PE", "2014-08-01"): (
+            "1.88",
+            "1.897@9 std=0.077 min=1.89 max=1.899 cv=0.041 unit=BRL/m3",
+        ),
+        ("FUEL_MONTHLY#CNG#RN", "2014-08-01"): (
+            "1.999",
+            "2.012@3 std=0.033 min=2.012 max=2.012 cv=0.016 unit=BRL/m3",
+        ),
+        # RS's and SP's other rows publish every figure: SP's 30 stations bottom out at
+        # 1.557, below the kept row's minimum (1.589), and they have their own margin.
+        ("FUEL_MONTHLY#CNG#RS", "2014-08-01"): (
+            "2.194",
+            "2.28@2 std=0.088 min=2.28 max=2.28 margin=0.503 cv=0.039 dist_price=1.777 "
+            "dist_std=0.233 dist_min=1.7766 dist_max=1.7766 dist_cv=0.131 unit=BRL/m3",
+        ),
+        ("FUEL_MONTHLY#CNG#SP", "2014-08-01"): (
+            "1.793",
+            "1.806@30 std=0.161 min=1.557 max=2.08 margin=0.422 cv=0.089 dist_price=1.384 "
+            "dist_std=0.19 dist_min=1.1678 dist_max=1.5696 dist_cv=0.137 unit=BRL/m3",
+        ),
     }
+    sp = _by_key_date(parsed.observations)[("FUEL_MONTHLY#CNG#SP", date(2014, 8, 1))]
+    assert (sp.attrs["min"], sp.attrs["margin"]) == (Decimal("1.589"), Decimal("0.35"))
+    [(price, other)] = anp.read_other_rows(sp.attrs[OTHER_ROWS])
+    assert (price, other["stations"], other["min"], other["margin"]) == (
+        Decimal("1.806"),
+        30,
+        Decimal("1.557"),
+        Decimal("0.422"),
+    )
     assert all(o.date.day == 1 for o in parsed.observations)
     obs = _by_key_date(parsed.observations)
     assert obs[("FUEL_MONTHLY#GASOLINE#SP", date(2024, 5, 1))].value == Decimal("5.64")
     assert obs[("FUEL_MONTHLY#GASOLINE#SP", date(2024, 5, 1))].attrs["stations"] == 5221
+
+
+# Every published column -> the attribute holding it (the price is the value, the dates and
+# the product and area make the key): stated here, not taken from the adapter.
+PUBLISHED = {
+    "NÚMERO DE POSTOS PESQUISADOS": "stations",
+    "UNIDADE DE MEDIDA": "unit",
+    "DESVIO PADRÃO REVENDA": "std",
+    "PREÇO MÍNIMO REVENDA": "min",
+    "PREÇO MÁXIMO REVENDA": "max",
+    "MARGEM MÉDIA REVENDA": "margin",
+    "COEF DE VARIAÇÃO REVENDA": "cv",
+    "PREÇO MÉDIO DISTRIBUIÇÃO": "dist_price",
+    "DESVIO PADRÃO DISTRIBUIÇÃO": "dist_std",
+    "PREÇO MÍNIMO DISTRIBUIÇÃO": "dist_min",
+    "PREÇO MÁXIMO DISTRIBUIÇÃO": "dist_max",
+    "COEF DE VARIAÇÃO DISTRIBUIÇÃO": "dist_cv",
+}
+KEY_COLUMNS = {"DATA INICIAL", "DATA FINAL", "MÊS", "PRODUTO", "REGIÃO", "ESTADO", None}
+UNITS = {"R$/l": "BRL/l", "R$/13Kg": "BRL/13kg", "R$/13kg": "BRL/13kg", "R$/m3": "BRL/m3",
+         "R$/m³": "BRL/m3"}  # fmt: skip
+
+
+def _published(cell: object) -> object:
+    """A cell as the attribute must hold it: numbers exact (at most 4 decimals in ANP's
+    floats, so their repr is the published figure), '-' as None."""
+    if cell == "-" or cell is None:
+        return None
+    if isinstance(cell, float):
+        return Decimal(repr(cell))
+    if isinstance(cell, int):
+        return cell
+    assert isinstance(cell, str)
+    return UNITS[cell]
+
+
+def _published_rows(content: bytes) -> list[list[tuple[Decimal, dict[str, object]]]]:
+    """Each key-date's priced rows, (price, figures by attribute), read by openpyxl: adjacent
+    rows with the same date, product and area are one key-date's."""
+    sheet = load_workbook(io.BytesIO(content), read_only=True, data_only=True).worksheets[0]
+    rows = sheet.iter_rows(values_only=True)
+    header = next(row for row in rows if "PRODUTO" in row)
+    assert set(header) <= set(PUBLISHED) | KEY_COLUMNS | {"PREÇO MÉDIO REVENDA"}, header
+    groups: list[list[tuple[Decimal, dict[str, object]]]] = []
+    last: tuple[object, ...] = ()
+    for row in rows:
+        cells = dict(zip(header, row, strict=False))
+        price = cells.get("PREÇO MÉDIO REVENDA")
+        if not isinstance(price, (int, float)):
+            continue  # '-' (no price) or a blank row
+        slot = tuple(cells.get(c) for c in ("DATA INICIAL", "MÊS", "PRODUTO", "REGIÃO", "ESTADO"))
+        figures = {attr: _published(cells[column]) for column, attr in PUBLISHED.items()}
+        if slot != last:
+            groups.append([])
+            last = slot
+        groups[-1].append((Decimal(repr(price)), figures))
+    return groups
+
+
+@pytest.mark.parametrize(
+    ("name", "unit"),
+    [
+        ("anp/maikereis__semanal-brasil-desde-2013.xlsx", "anp:weekly:brasil"),
+        ("anp/regions/semanal-regioes-desde-2013_to2022-06.xlsx", "anp:weekly:regioes"),
+        ("anp/eduardoicosta__mensal-estados-desde-jan2013.xlsx", "anp:monthly:estados"),
+    ],
+)
+def test_every_published_figure_of_the_real_workbooks_is_stored(
+    name: str, unit: str, real_data
+) -> None:
+    """Each priced row of the real full workbooks, every column: the kept row's figures are
+    the record's attributes, each other row of its key-date is in its other_rows, exactly."""
+    content = real_data(name).read_bytes()
+    observations = parse_workbook(content, unit, "w.xlsx")
+    groups = _published_rows(content)
+    assert len(observations) == len(groups)
+    for obs, rows in zip(observations, groups, strict=True):
+        attrs = dict(obs.attrs)
+        stored = [(obs.value, attrs)]
+        if OTHER_ROWS in attrs:
+            stored += anp.read_other_rows(str(attrs.pop(OTHER_ROWS)))
+        key = lambda row: (row[0], str(sorted(row[1].items())))  # noqa: E731
+        assert sorted(stored, key=key) == sorted(rows, key=key), (obs.key, obs.date)

@@ -343,7 +343,10 @@ def test_a_key_dates_rows_read_before_a_break_are_still_given(
         "2014-08-01",
         "1.944",
     )
-    assert last.attrs["other_rows"] == "2.08@4;2.099@1"
+    assert last.attrs["other_rows"] == (
+        "2.08@4 std=0.119 min=1.999 max=2.16 cv=0.057 unit=BRL/m3;"
+        "2.099@1 std=0.119 min=2.099 max=2.099 cv=0.057 unit=BRL/m3"
+    )
 
 
 @pytest.mark.parametrize("serial", [61, 61.5, 41275, 41275.999999, 44197.25, 73050.0001])

@@ -15,6 +15,7 @@ from functools import lru_cache
 from operator import itemgetter
 from types import MappingProxyType
 from typing import Any
+from urllib.parse import quote, unquote
 
 from fuelpipe.adapters.sources._http import HttpSource, looks_like_html, snippet
 from fuelpipe.domain.catalog import (
@@ -61,9 +62,14 @@ _MAX_PROBLEMS = 50  # one bad column can spoil every row; the first ones tell th
 OTHER_ROWS = "other_rows"
 """The attribute of a key-date ANP gives several rows (the real monthly file: GNV, 2014-08,
 CNG ES 14 stations at 1.863, then 42 at 1.799): the row covering the most stations (on a tie,
-the later) is the value; the others' published figures, in the workbook's order, are this one
-exact text, ``<price>@<stations>`` joined by ``;`` (``1.863@14``; ``-`` for no station count),
-so no published value is dropped (attributes are flat: text, Decimal, int or null)."""
+the later) is the value; every figure of the others, in the workbook's order, is this one exact
+text, so no published value is dropped (attributes are flat: text, Decimal, int or null).
+Rows are joined by ``;``. A row is ``<price>@<stations>`` (``-`` for no station count), then
+`` <name>=<value>`` for each of its other figures ANP published, named and ordered as the
+record's own attributes (_DECIMAL_ATTRS, then ``unit``; a '-' or blank cell is left out):
+``1.863@14 std=0.091 min=1.84 max=2.38 cv=0.049 unit=BRL/m3``. A number is its exact decimal
+text; the unit is percent-encoded (``urllib.parse.quote``, ``/`` and ``$`` kept), so no value
+holds a space, ``;`` or ``=``. :func:`read_other_rows` reads it back."""
 
 
 def _norm(text: str) -> str:
@@ -91,7 +97,12 @@ _COLUMNS = {
     "min": "PRECO MINIMO REVENDA",
     "max": "PRECO MAXIMO REVENDA",
     "margin": "MARGEM MEDIA REVENDA",
+    "cv": "COEF DE VARIACAO REVENDA",
     "dist_price": "PRECO MEDIO DISTRIBUICAO",
+    "dist_std": "DESVIO PADRAO DISTRIBUICAO",
+    "dist_min": "PRECO MINIMO DISTRIBUICAO",
+    "dist_max": "PRECO MAXIMO DISTRIBUICAO",
+    "dist_cv": "COEF DE VARIACAO DISTRIBUICAO",
 }
 _REQUIRED = {
     ANP_WEEKLY_UNITS["BR"]: ("week", "product", "price"),
@@ -99,7 +110,14 @@ _REQUIRED = {
     ANP_WEEKLY_UNITS["STATE"]: ("week", "product", "state", "price"),
     ANP_MONTHLY_STATES_UNIT: ("month", "product", "state", "price"),
 }
-_DECIMAL_ATTRS = ("std", "min", "max", "margin", "dist_price")
+_DECIMAL_ATTRS = (
+    *("std", "min", "max", "margin", "cv"),  # the resale survey (REVENDA)
+    *("dist_price", "dist_std", "dist_min", "dist_max", "dist_cv"),  # distributors' prices
+)
+"""Every published figure but the price and station count: an attribute each, named after its
+column (_COLUMNS), an exact Decimal, None for a '-' or blank cell or a column the workbook
+lacks (every one is optional: older and newer layouts drop some, as the 2020 survey change
+emptied margin and the distribution columns)."""
 _ATTR_ROLES = (*_DECIMAL_ATTRS, "stations", "unit")
 
 
@@ -167,8 +185,12 @@ def _float_decimal(value: float) -> Decimal:
 
 
 def _decimals(values: Sequence[object]) -> list[Decimal | None]:
-    """:func:`_decimal` of each value, in one pass; _Bad if any is not a number."""
-    return [_float_decimal(v) if type(v) is float else _other_decimal(v) for v in values]
+    """:func:`_decimal` of each value, in one pass; _Bad if any is not a number. ANP's "-"
+    (no figure: every distribution cell since 2020) is None without a call."""
+    return [
+        _float_decimal(v) if type(v) is float else None if v == "-" else _other_decimal(v)
+        for v in values
+    ]
 
 
 def _other_decimal(value: object) -> Decimal | None:
@@ -525,12 +547,12 @@ def stream_workbook(
     ``missing`` and ``problems`` fill while the stream is read and are complete once it ends.
     Each (key, date) is yielded once. One on several adjacent rows (the real monthly file has
     some) is yielded once its rows end, as the row covering the most stations (on a tie, the
-    later) with the others' figures in its OTHER_ROWS attribute; a row apart from its key-date's
-    first rows (none of the real files has one) is not kept and is noted in ``problems``: the
-    records do not depend on how the stream is cut into store batches. ``covered`` collects the
-    dates the workbook has a price for (any key), ``seen`` the kept key-dates with a price
-    (-> stations), ``unsure`` what the rows that could not be tied to a key and date may have
-    held.
+    later) with every figure of the others in its OTHER_ROWS attribute; a row apart from its
+    key-date's first rows (none of the real files has one) is not kept and is noted in
+    ``problems``: the records do not depend on how the stream is cut into store batches.
+    ``covered`` collects the dates the workbook has a price for (any key), ``seen`` the kept
+    key-dates with a price (-> stations), ``unsure`` what the rows that could not be tied to a
+    key and date may have held.
     """
     if fetch_unit not in _REQUIRED:
         raise ValueError(f"anp: unknown fetch unit {fetch_unit!r}")
@@ -668,8 +690,8 @@ def _stream_rows(  # noqa: PLR0912, PLR0915 - every row of a workbook: one frame
         note.finish(reader.filename)
 
 
-_Others = list[tuple[int, Decimal, AttrValue]]
-"""A key-date's rows not kept: (row number, price, stations), in the order they were read."""
+_Others = list[tuple[int, Decimal, dict[str, AttrValue]]]
+"""A key-date's rows not kept: (row number, price, attributes), in the order they were read."""
 _Pending = tuple[Observation | None, tuple[str, date] | None, int, int, _Others | None]
 """The key-date being read: its best row so far, its slot, row number, stations, others."""
 
@@ -705,20 +727,48 @@ def _another_row(
     )
     others = [] if others is None else others
     if best > stations:
-        others.append((number, obs.value, count))
+        others.append((number, obs.value, obs.attrs))
         return kept, row, best, others
-    others.append((row, kept.value, kept.attrs["stations"]))
+    others.append((row, kept.value, kept.attrs))
     seen[slot] = stations
     return obs, number, stations, others
 
 
 def _settled(obs: Observation, others: _Others) -> Observation:
-    """``obs`` with the figures of its key-date's other rows, in the workbook's order."""
+    """``obs`` with every figure of its key-date's other rows, in the workbook's order."""
     obs.attrs[OTHER_ROWS] = ";".join(
-        f"{price}@{'-' if stations is None else stations}"
-        for _, price, stations in sorted(others, key=itemgetter(0))
+        _other_row(price, attrs) for _, price, attrs in sorted(others, key=itemgetter(0))
     )
     return obs
+
+
+def _other_row(price: Decimal, attrs: Mapping[str, AttrValue]) -> str:
+    """One row's part of an OTHER_ROWS text."""
+    stations = attrs["stations"]
+    parts = [f"{price}@{'-' if stations is None else stations}"]
+    parts += [f"{name}={attrs[name]}" for name in _DECIMAL_ATTRS if attrs[name] is not None]
+    if attrs["unit"] is not None:
+        parts.append(f"unit={quote(str(attrs['unit']), safe='/$')}")
+    return " ".join(parts)
+
+
+def read_other_rows(text: str) -> list[tuple[Decimal, dict[str, AttrValue]]]:
+    """The rows of an OTHER_ROWS text: (price, attributes as a record of that row would have
+    them: each figure of _DECIMAL_ATTRS, None where it was left out, ``stations``, ``unit``)."""
+    out: list[tuple[Decimal, dict[str, AttrValue]]] = []
+    for row in text.split(";"):
+        head, *figures = row.split(" ")
+        price, count = head.split("@")
+        attrs: dict[str, AttrValue] = dict.fromkeys(_DECIMAL_ATTRS)
+        attrs["stations"] = None if count == "-" else int(count)
+        attrs["unit"] = None
+        for figure in figures:
+            name, value = figure.split("=")
+            if name not in attrs or name == "stations":
+                raise ValueError(f"{OTHER_ROWS}: unknown figure {name!r} in {row!r}")
+            attrs[name] = unquote(value) if name == "unit" else Decimal(value)
+        out.append((Decimal(price), attrs))
+    return out
 
 
 def _last(pending: Observation | None, others: _Others | None) -> tuple[Observation, ...]:
