@@ -806,10 +806,10 @@ LEGACY_ACTIVE_BUDGET = 100_000
 ``active`` attribute: every release before dea0b23 (2026-12-01, when the set was first
 compressed as ``active_z``; f10d4ec among them) reads ``item["active"]["S"]`` unguarded and
 fails on an item without it (KeyError), and such a release runs beside this one while a deploy
-switches the functions one by one, and again after a rollback to it. About 200 alerts as text,
-far more than a healthy pipeline holds: a larger set is saved without the copy (logged),
-and such a release cannot read the item until the set is back under it (docs/DEPLOY.md,
-"Alert state across releases")."""
+switches the functions one by one, and again after a rollback to it. Some 75 alerts as text
+(~300 filled the 400 KB item so), far more than a healthy pipeline holds: a larger set is saved
+without the copy (logged), and such a release cannot read the item until the set is back under
+it (docs/DEPLOY.md, "Alert state across releases")."""
 
 
 class _Read(NamedTuple):

@@ -245,9 +245,10 @@ KIND_HELP = (
     f'provisional "últimas 4 semanas" files, {ROLLING_WEEKS} survey weeks republished weekly: '
     "their records never displace a consolidated file's, which may have corrected them) or "
     "'consolidated' (monthly, semiannual: the newest version ingested wins). 'auto' decides "
-    f"each CSV by its collection days: more than {ROLLING_WEEKS} survey weeks is consolidated, "
-    f"at most {ROLLING_WEEKS} over two months rolling; when they cannot tell (at most "
-    f"{ROLLING_WEEKS} weeks of one month), ANP's name for the file does, and a file with "
+    f"each CSV by its collection days: more than {ROLLING_WEEKS} survey weeks, none without a "
+    f"collection day, is consolidated, at most {ROLLING_WEEKS} over two months rolling; when "
+    f"they cannot tell (at most {ROLLING_WEEKS} weeks of one month, or a longer span with an "
+    "empty week), ANP's name for the file does, and a file with "
     "neither is reported undecided (its records then displace only a rolling file's, and no "
     "rolling file's displace them). Give it with --force for a file ingested before."
 )

@@ -3,10 +3,10 @@
 The period entities serve real closing bulletins only (``CotacaoMoedaDia`` adds the real windows
 of the USD windows file). The time of day in ``dataHoraCotacao`` is not in the snapshot: it is
 derived from the date, each window's bulletin a few minutes into its window (10, 11, 12 and 13 h)
-and the closing after the last one, 13:05-13:10 (real Olinda answers stamp it 13:05-13:11,
-``domain/publication.py``; 15:35-15:40 on Ash Wednesday, whose last window is 15:30). ``$format``
-is ignored (always JSON); ``$filter`` on tipoBoletim, ``$top``, ``$select`` and
-``$orderby ... desc`` are honoured.
+and the closing after the last one, 13:05-13:10 (real Olinda answers stamp it 13:04-13:10,
+``domain/publication.py``, docs/SOURCE_FORMATS.md; 15:35-15:40 on Ash Wednesday, whose last
+window is 15:30). ``$format`` is ignored (always JSON); ``$filter`` on tipoBoletim, ``$top``,
+``$select`` and ``$orderby ... desc`` are honoured.
 The Moedas names and parity types are written from memory of the live service: verify live.
 """
 
@@ -99,7 +99,7 @@ WINDOW_STAMP_MINUTES = 5
 """A window's bulletin is stamped in the first minutes of its window (``_window_stamp``): 0-4."""
 CLOSING_AFTER = range(WINDOW_STAMP_MINUTES, 11)
 """Minutes after the day's last window opens that the closing is stamped (13:05-13:10 on a usual
-day: real closings are stamped 13:05-13:11), always after the last window's bulletin."""
+day: real closings are stamped 13:04-13:10), always after the last window's bulletin."""
 
 
 def _window_stamp(day: date, hour: int) -> str:
