@@ -167,16 +167,15 @@ def failing_records(catalog: Catalog, pending: list[Record]) -> list[Record]:
 
 def failing_problems(
     catalog: Catalog,
-    pending: list[Record],
+    failing: list[Record],
     pending_since: Mapping[tuple[str, date], datetime] | None = None,
 ) -> list[SourceProblem]:
-    """One ``failing`` row per source with PENDING records whose last request failed, among
-    ``pending`` (the health view's: the newest ones); ``pending_since`` when each of them
-    first became PENDING (:meth:`~fuelpipe.ports.store.Store.pending_since`), for those that
-    carry it."""
+    """One ``failing`` row per source of ``failing`` (:func:`failing_records` of the health
+    view's newest PENDING records); ``pending_since`` when each of them first became PENDING
+    (:meth:`~fuelpipe.ports.store.Store.pending_since`), for those that carry it."""
     first_failed = pending_since or {}
     by_source: dict[str, list[Record]] = defaultdict(list)
-    for r in failing_records(catalog, pending):
+    for r in failing:
         by_source[catalog[r.key].source].append(r)
     out = []
     for source, records in sorted(by_source.items()):
