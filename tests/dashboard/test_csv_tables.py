@@ -26,7 +26,7 @@ from fuelpipe.adapters.intraday_store import SqliteIntradayStore
 from fuelpipe.adapters.sqlite_store import SqliteStore
 from fuelpipe.dashboard.app import TABLES_HEADER, answer, create_app
 from fuelpipe.dashboard.outlook_views import BehindState, OutlookMapView, StateChange
-from fuelpipe.dashboard.schemas import table_names
+from fuelpipe.dashboard.schemas import HEALTH_TOTALS, table_names
 from fuelpipe.dashboard.stations import StationQueries
 from fuelpipe.domain.alerts import ActiveAlert, Condition
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
@@ -326,3 +326,29 @@ def test_a_table_is_asked_by_name_with_format_csv(examples: list[Example]) -> No
     single = client.get("/api/parity?format=csv&table=areas")
     assert single.status_code == 422
     assert single.json()["detail"].startswith("table: unknown parameter: /api/parity takes ")
+
+
+def test_health_s_default_csv_gives_the_view_s_totals(tmp_path: Path) -> None:
+    """The series table gave each series' own counts under the totals' names but not the
+    view's totals (its JSON's ``pending``, ``quarantined``...): a download of it said nothing
+    of a PENDING or QUARANTINED record outside the rows. They are ``total_*`` on every row."""
+    store = SqliteStore(tmp_path / "h.sqlite", clock=FixedClock(NOW))
+    day = TODAY - timedelta(days=3)
+    store.put_records([Record("CURRENCY#USD", day, Decimal("5"), Status.OK)])
+    for key, when in (("CURRENCY#USD", day - timedelta(days=1)), ("STOCK#PETR4", day)):
+        store.put_pending(Record(key, when, None, Status.PENDING, reason="timeout"))
+    store.put_pending(Record("STOCK#XOM", day, None, Status.PENDING, reason="502"))
+    assert store.quarantine("STOCK#XOM", day, 0, "no value after 10 retries")
+    with TestClient(create_app(store, DEFAULT_CATALOG, clock=FixedClock(NOW))) as http:
+        body = http.get("/api/health").json()
+        rows = list(csv.DictReader(io.StringIO(http.get("/api/health?format=csv").text)))
+    store.close()
+    assert (body["pending"], body["quarantined"]) == (2, 1)
+    assert rows and [r["key"] for r in rows] == [s["key"] for s in body["series"]]
+    for name in HEALTH_TOTALS:
+        assert {r[f"total_{name}"] for r in rows} == {str(body[name])}, name
+    for row, series in zip(rows, body["series"], strict=True):  # each series' own, as before
+        assert (row["pending"], row["quarantined"]) == (
+            str(series["pending"]),
+            str(series["quarantined"]),
+        )
