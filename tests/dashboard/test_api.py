@@ -22,7 +22,7 @@ from fuelpipe.adapters.sqlite_store import SqliteStore
 from fuelpipe.dashboard.app import create_app
 from fuelpipe.dashboard.outlook_views import OutlookMapView
 from fuelpipe.dashboard.precomputed import default_requests
-from fuelpipe.dashboard.schemas import DECIMALS, LagPoint, LagsView, MetaView
+from fuelpipe.dashboard.schemas import DECIMALS, HEALTH_TOTALS, LagPoint, LagsView, MetaView
 from fuelpipe.dashboard.static_assets import STATIC_DIR, asset_paths
 from fuelpipe.domain.calendars import expected_between, get_calendar
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
@@ -574,9 +574,6 @@ def test_the_csvs_say_what_their_json_says(client: httpx.Client) -> None:
     assert rows and {r["week"] for r in rows} == {parity["week"]}
 
 
-HEALTH_TOTALS = ("pending", "quarantined", "unexpected", "revised", "absent", "split_owed")
-"""Health's totals: their names are the per-series columns (a series' own count on its row);
-its ``alerts`` (null here, without an alert reader) is a list."""
 SHORT_LAGS = "/api/lags?fuel=GASOLINE&start=2021-05-09&end=2021-08-01"
 """Too few weeks for the regression (``regression_error``, ``regression_weeks``)."""
 
@@ -598,6 +595,8 @@ SHORT_LAGS = "/api/lags?fuel=GASOLINE&start=2021-05-09&end=2021-08-01"
         ("/api/regional?fuel=LPG&week=2022-04-24", ("spread",)),
         (VIEWS["parity"], ()),
         (VIEWS["meta"], ()),
+        # health's totals are its CSV's total_* (their names are the series' own counts:
+        # test_csv_tables); its alerts (null here, without an alert reader) is a list
         (VIEWS["health"], (*HEALTH_TOTALS, "alerts")),
         ("/api/live", ()),
     ],

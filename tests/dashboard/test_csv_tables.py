@@ -11,12 +11,13 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args, get_origin
 from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.responses import Response
 from fastapi.testclient import TestClient
+from pydantic import BaseModel
 from tests.dashboard.conftest import NOW, cell_says, csv_misses
 from tests.support.station_lake import OldLayoutLake, real_sample_lake
 
@@ -25,8 +26,14 @@ from fuelpipe.adapters.history_files import load_history
 from fuelpipe.adapters.intraday_store import SqliteIntradayStore
 from fuelpipe.adapters.sqlite_store import SqliteStore
 from fuelpipe.dashboard.app import TABLES_HEADER, answer, create_app
-from fuelpipe.dashboard.outlook_views import BehindState, OutlookMapView, StateChange
-from fuelpipe.dashboard.schemas import table_names
+from fuelpipe.dashboard.outlook_views import BehindState, OutlookMapView, OutlookView, StateChange
+from fuelpipe.dashboard.schemas import (
+    HEALTH_TOTALS,
+    HealthView,
+    IntradayView,
+    MetaView,
+    table_names,
+)
 from fuelpipe.dashboard.stations import StationQueries
 from fuelpipe.domain.alerts import ActiveAlert, Condition
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
@@ -326,3 +333,86 @@ def test_a_table_is_asked_by_name_with_format_csv(examples: list[Example]) -> No
     single = client.get("/api/parity?format=csv&table=areas")
     assert single.status_code == 422
     assert single.json()["detail"].startswith("table: unknown parameter: /api/parity takes ")
+
+
+def test_health_s_default_csv_gives_the_view_s_totals(tmp_path: Path) -> None:
+    """The series table gave each series' own counts under the totals' names but not the
+    view's totals (its JSON's ``pending``, ``quarantined``...): a download of it said nothing
+    of a PENDING or QUARANTINED record outside the rows. They are ``total_*`` on every row."""
+    store = SqliteStore(tmp_path / "h.sqlite", clock=FixedClock(NOW))
+    day = TODAY - timedelta(days=3)
+    store.put_records([Record("CURRENCY#USD", day, Decimal("5"), Status.OK)])
+    for key, when in (("CURRENCY#USD", day - timedelta(days=1)), ("STOCK#PETR4", day)):
+        store.put_pending(Record(key, when, None, Status.PENDING, reason="timeout"))
+    store.put_pending(Record("STOCK#XOM", day, None, Status.PENDING, reason="502"))
+    assert store.quarantine("STOCK#XOM", day, 0, "no value after 10 retries")
+    with TestClient(create_app(store, DEFAULT_CATALOG, clock=FixedClock(NOW))) as http:
+        body = http.get("/api/health").json()
+        rows = list(csv.DictReader(io.StringIO(http.get("/api/health?format=csv").text)))
+    store.close()
+    assert (body["pending"], body["quarantined"]) == (2, 1)
+    assert rows and [r["key"] for r in rows] == [s["key"] for s in body["series"]]
+    for name in HEALTH_TOTALS:
+        assert {r[f"total_{name}"] for r in rows} == {str(body[name])}, name
+    for row, series in zip(rows, body["series"], strict=True):  # each series' own, as before
+        assert (row["pending"], row["quarantined"]) == (
+            str(series["pending"]),
+            str(series["quarantined"]),
+        )
+
+
+def _leaf_types(annotation: Any) -> Iterator[Any]:
+    """The plain types a field's value can hold, through lists, dicts, unions and models."""
+    args = get_args(annotation)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        for field in annotation.model_fields.values():
+            yield from _leaf_types(field.annotation)
+    elif args:
+        for arg in args:
+            yield from _leaf_types(arg)
+    else:
+        yield annotation
+
+
+def test_no_json_text_cell_of_a_view_can_hold_a_float() -> None:
+    """A CSV cell that is JSON text (a list's item's list, object or model field, as a
+    problem's ``keys`` or a run's ``counts``; a view's own object field) is written as the JSON
+    gives it, not its floats to DECIMALS as every other CSV number is: none of those fields can
+    hold a float (``counts`` is ``dict[str, int]``, which refuses 2.5). A view adding one must
+    round it as ``csv_cell`` does."""
+    views = [HealthView, MetaView, IntradayView, OutlookView, OutlookMapView]
+    assert {m for m in _models(BaseModel) if getattr(m, "CSV_LISTS", ())} == set(views)
+    json_cells = {}
+    for view in views:
+        for name, info in view.model_fields.items():
+            if name in view.CSV_LISTS:
+                (item,) = get_args(_nested(info.annotation))
+                fields = getattr(item, "model_fields", {})
+                json_cells |= {
+                    f"{view.__name__}.{name}.{f}": i.annotation
+                    for f, i in fields.items()
+                    if _nested(i.annotation, models=True)
+                }
+            elif get_origin(_nested(info.annotation)) is dict:  # (a list is a table)
+                json_cells[f"{view.__name__}.{name}"] = info.annotation
+    assert set(json_cells) == {"HealthView.problems.keys", "HealthView.last_runs.counts"}
+    assert [n for n, a in json_cells.items() if float in set(_leaf_types(a))] == []
+
+
+def _models(base: type[BaseModel]) -> Iterator[type[BaseModel]]:
+    for sub in base.__subclasses__():
+        yield sub
+        yield from _models(sub)
+
+
+def _nested(annotation: Any, *, models: bool = False) -> Any:
+    """The list or dict type (or with ``models`` a model) ``annotation`` is or may be (a
+    member of its union), else None."""
+
+    def nested(a: Any) -> bool:
+        model = models and isinstance(a, type) and issubclass(a, BaseModel)
+        return model or get_origin(a) in (list, dict)
+
+    if nested(annotation):
+        return annotation
+    return next((a for a in get_args(annotation) if nested(a)), None)

@@ -143,3 +143,79 @@ def test_status_lists_an_incomplete_ingest(tmp_path: Path, files: list[Path]) ->
 def test_a_remote_source_is_rerun_with_only() -> None:
     mark = {"source": "https://anp.example/shpc/ge.csv", "started_at": "2025-04-22T12:00:00"}
     assert "run `fuelpipe stations ingest --only ge.csv`" in _incomplete_line("ge.csv", mark)
+
+
+DEC_2023 = (
+    Path(__file__).resolve().parents[2]
+    / "datasets/anp/stations"
+    / "samuelfideles1__anp_revenda_ultimas-4-semanas-diesel-gnv_2023-12-04_2023-12-28.csv"
+)
+
+
+@pytest.fixture
+def excerpt(write: Callable[[str, bytes], Path]) -> Path:
+    """A small excerpt of ANP's December 2023 diesel/CNG rolling file under a made-up name:
+    its first 40 records of each product (3 partitions), one month's days and a name none
+    of ANP's, so that its kind is undecided unless given."""
+    lines = DEC_2023.read_bytes().decode("utf-8-sig").split("\r\n")
+    taken: dict[str, list[str]] = {}
+    for line in lines[1:]:
+        if line:
+            product = line.split(";")[10]
+            if product in ("DIESEL", "DIESEL S10", "GNV") and len(taken.get(product, [])) < 40:
+                taken.setdefault(product, []).append(line)
+    records = [line for group in taken.values() for line in group]
+    return write("excerpt-dez.csv", ("\ufeff" + "\r\n".join([lines[0], *records])).encode())
+
+
+def test_a_rerun_completes_an_interrupted_file_as_the_kind_it_was_given(
+    tmp_path: Path, excerpt: Path
+) -> None:
+    """The mark records the --kind the stopped ingest was given; the rerun without one
+    completes the file as that kind (its days and its name could not tell: undecided)."""
+    root = tmp_path / "lake"
+    with pytest.raises(IngestInterrupted):
+        ingest_local(_lake(root, "stations.after_partition:1"), [excerpt], kind="rolling")
+    source = str(excerpt.resolve())
+    assert _lake(root).incomplete()[source]["kind"] == "rolling"
+    again = _lake(root)
+    summary = ingest_local(again, [excerpt])
+    assert not summary.errors and again.incomplete() == {}
+    (part,) = summary.files[0]["parts"]
+    assert part["kind"] == "rolling"
+    assert (
+        part["kind_why"] == "given (--kind rolling, to the interrupted ingest this one completes)"
+    )
+    (recorded,) = again.storage.read_manifest()["files"][source]["parts"]
+    assert recorded["kind"] == "rolling"
+
+
+def test_a_rerun_given_a_kind_uses_it_and_an_old_mark_without_one_decides_as_before(
+    tmp_path: Path, excerpt: Path
+) -> None:
+    root = tmp_path / "lake"
+    with pytest.raises(IngestInterrupted):
+        ingest_local(_lake(root, "stations.after_partition:1"), [excerpt], kind="rolling")
+    given = ingest_local(_lake(root), [excerpt], kind="consolidated")  # said now: it wins
+    assert given.files[0]["parts"][0]["kind"] == "consolidated"
+
+    old = tmp_path / "old"
+    with pytest.raises(IngestInterrupted):
+        ingest_local(_lake(old, "stations.after_partition:1"), [excerpt], kind="rolling")
+    storage = LocalLakeStorage(old)
+    manifest = storage.read_manifest()
+    for mark in manifest["incomplete"].values():
+        del mark["kind"]  # a mark written before marks carried the kind
+    storage.write_manifest(manifest)
+    decided = ingest_local(_lake(old), [excerpt])
+    assert decided.files[0]["parts"][0]["kind"] == "undecided"
+    assert _lake(old).incomplete() == {}
+
+
+def test_status_says_an_incomplete_file_is_completed_as_the_kind_it_was_given() -> None:
+    mark = {"source": "/st/x.csv", "started_at": "2025-04-22T12:00:00", "kind": "rolling"}
+    assert _incomplete_line("x.csv", mark).endswith(
+        "run `fuelpipe stations ingest /st/x.csv` to complete it "
+        "(as --kind rolling, which the stopped ingest was given)"
+    )
+    assert _incomplete_line("x.csv", {**mark, "kind": None}).endswith("to complete it")

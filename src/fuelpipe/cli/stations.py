@@ -250,7 +250,9 @@ KIND_HELP = (
     f"they cannot tell (at most {ROLLING_WEEKS} weeks of one month, or a longer span with an "
     "empty week), ANP's name for the file does, and a file with "
     "neither is reported undecided (its records then displace only a rolling file's, and no "
-    "rolling file's displace them). Give it with --force for a file ingested before."
+    "rolling file's displace them). Give it with --force for a file ingested before. A file "
+    "whose ingest was interrupted is completed by a rerun as the kind it was given then, "
+    "unless the rerun gives rolling or consolidated."
 )
 
 
@@ -518,10 +520,12 @@ def _incomplete_line(name: str, mark: dict[str, Any]) -> str:
         if _is_url(source)
         else f"fuelpipe stations ingest {source or name}"
     )
+    given = mark.get("kind")
+    as_given = f" (as --kind {given}, which the stopped ingest was given)" if given else ""
     return (
         f"incomplete: {name}: its ingest started at {mark.get('started_at')} and stopped "
         "part-way: some of its partitions may be in the lake, it is not recorded as ingested; "
-        f"run `{again}` to complete it"
+        f"run `{again}` to complete it{as_given}"
     )
 
 

@@ -570,6 +570,11 @@ class ActiveAlertView(BaseModel):
     since: dt.datetime = Field(description="when the condition was first seen")
 
 
+HEALTH_TOTALS = ("pending", "quarantined", "unexpected", "revised", "absent", "split_owed")
+"""Health's totals over the store (PENDING and QUARANTINED records, of any key) or over its
+series (the rest; ``split_owed``: the series owing a re-read)."""
+
+
 class HealthView(BaseModel):
     """Pipeline health: what is late or failing now and the active alerts, completeness per
     series, retries, dead letters, last runs, freshness."""
@@ -609,9 +614,12 @@ class HealthView(BaseModel):
 
     def table(self) -> Table:
         """One row per stored series, then its label and the view's own counts on every row
-        (``as_of``, ``catalog_series``, ``stored_series``, ``dead_letters``, ``pending_read``)."""
+        (``as_of``, ``catalog_series``, ``stored_series``, ``dead_letters``, ``pending_read``),
+        then its totals (``HEALTH_TOTALS``) as ``total_*``: their own names are the series'
+        columns (a series' own count on its row)."""
         view = ["as_of", "catalog_series", "stored_series", "dead_letters", "pending_read"]
         view_head, cells = context(self, view)
+        totals_head, totals = context(self, HEALTH_TOTALS, "total_")
         head = [
             "key",
             "first",
@@ -629,6 +637,7 @@ class HealthView(BaseModel):
             "split_owed_since",
             "label",
             *view_head,
+            *totals_head,
         ]
         return head, [
             [
@@ -648,6 +657,7 @@ class HealthView(BaseModel):
                 iso(s.split_owed.since) if s.split_owed else None,
                 s.label,
                 *cells,
+                *totals,
             ]
             for s in self.series
         ]

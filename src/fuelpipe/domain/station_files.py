@@ -95,18 +95,22 @@ def kind_by_days(days: Collection[date]) -> tuple[str | None, str]:
     )
 
 
-def file_kind(days: Collection[date], name: str, given: str | None = None) -> FileKind:
+def file_kind(
+    days: Collection[date], name: str, given: str | None = None, *, resumed: bool = False
+) -> FileKind:
     """The kind of the CSV ``name`` holding these distinct collection days: ``given``
     (``--kind``) when there is one, else what its days say, else what ANP's name for it says,
     else ``UNDECIDED``. The reason says which decided, and a name or a given kind the days
-    contradict."""
+    contradict. ``resumed``: ``given`` is the kind an interrupted ingest of the file was given
+    (its incomplete mark's), which this one completes."""
     by_days, why = kind_by_days(days)
     by_name = kind_by_name(name)
     if given is not None:
         if given not in KINDS:
             raise ValueError(f"a file's kind is one of {', '.join(KINDS)}, not {given!r}")
         against = f"; by its content it is {by_days}: {why}" if by_days not in (None, given) else ""
-        return FileKind(given, f"given (--kind {given}){against}")
+        to = ", to the interrupted ingest this one completes" if resumed else ""
+        return FileKind(given, f"given (--kind {given}{to}){against}")
     if by_days is not None:
         named = f" (its name is a {by_name} file's)" if by_name not in (None, by_days) else ""
         return FileKind(by_days, f"by its content{named}: {why}")

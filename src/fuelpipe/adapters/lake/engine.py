@@ -66,6 +66,7 @@ from fuelpipe.adapters.lake.storage import (
 )
 from fuelpipe.domain.station_files import (
     CONSOLIDATED,
+    KINDS,
     ROLLING,
     UNDECIDED,
     FileKind,
@@ -162,6 +163,32 @@ def file_kinds(files: dict[str, Any]) -> dict[str, str]:
             if kind in _PROTECTION and name:
                 kinds[name] = _more_protected(kind, kinds.get(name))
     return kinds
+
+
+def _resumed_kind(marks: dict[str, Any], key: str, digest: str) -> str | None:
+    """The kind an interrupted ingest of this content was given (``--kind``), by its incomplete
+    mark: the one of this source first, else another source's of the same content. None when
+    none was given, or the mark is older than marks carrying it."""
+    for mark in sorted(marks.values(), key=lambda m: m is not marks.get(key)):
+        if mark.get("sha256") == digest and mark.get("kind") in KINDS:
+            return str(mark["kind"])
+    return None
+
+
+def _decider(
+    kind: str | None, marks: dict[str, Any], key: str, digest: Callable[[], str]
+) -> Callable[[Collection[date], str], FileKind]:
+    """What decides each CSV's kind of the file from ``key`` (``file_kind``): ``kind`` when
+    given, else the kind an interrupted ingest of this content (``digest``, asked for only when
+    some mark may say) was given, else what its days say."""
+
+    def decide(days: Collection[date], name: str) -> FileKind:
+        if kind is not None or not marks:
+            return file_kind(days, name, kind)
+        left = _resumed_kind(marks, key, digest())
+        return file_kind(days, name, left, resumed=left is not None)
+
+    return decide
 
 
 def held_kind(kinds: dict[str, str], name: str) -> str:
@@ -557,7 +584,8 @@ class StationLake:
         source = source or str(path.resolve())
         key = source_key(source)
         size = path.stat().st_size
-        files = by_source(self.storage.read_manifest())["files"]  # what was ingested, read once
+        manifest = by_source(self.storage.read_manifest())  # what was ingested, read once
+        files, marks = manifest["files"], manifest.get(INCOMPLETE, {})
         kinds = file_kinds(files)  # (and each CSV read adds its own: a ZIP's next meets it)
         # An entry of an older manifest keyed by the bare name (a file given by a relative
         # path): this file when it is of this name and content (then adopted, under ``key``).
@@ -583,10 +611,12 @@ class StationLake:
 
             def before_writing() -> str:
                 """The content's digest, and the file marked incomplete in the manifest
-                before its first partition is written (``_record`` clears the mark)."""
+                before its first partition is written (``_record`` clears the mark), with
+                the kind it was given, if any (the first CSV's: a ZIP's share it)."""
                 digest = new_content()
                 if not marked:
-                    self._mark_incomplete(key, name, digest, source)
+                    given = kind or _resumed_kind(marks, key, digest)
+                    self._mark_incomplete(key, name, digest, source, given)
                     marked.append(digest)
                 return digest
 
@@ -605,7 +635,7 @@ class StationLake:
                             progress,
                             before_writing,
                             kinds,
-                            kind,
+                            _decider(kind, marks, key, lambda: hashing.result()[0]),
                             # the file's own lines, counted as it was hashed; a ZIP member's,
                             # as it was unpacked; a workbook's CSV (its lines joined back from
                             # their cells, stray quotes and all), counted now
@@ -700,17 +730,21 @@ class StationLake:
             manifest[LAYOUT] = LAKE_LAYOUT  # (the ingest migrated the lake before it wrote)
             self.storage.write_manifest(manifest)
 
-    def _mark_incomplete(self, key: str, name: str, digest: str, source: str) -> None:
+    def _mark_incomplete(
+        self, key: str, name: str, digest: str, source: str, kind: str | None
+    ) -> None:
         """Mark the file from ``key`` incomplete in the manifest, before its first partition is
         written: an ingest stopped after (Ctrl+C, kill -9, a crash) leaves some of its
         partitions written and the file not recorded, and `stations status` says so until an
-        ingest of it ends."""
+        ingest of it ends. ``kind``: the one it was given (``--kind``; None: each CSV's
+        decided), which an ingest of the same content that is given none then uses."""
         manifest = self.storage.read_manifest()
         manifest.setdefault(INCOMPLETE, {})[key] = {
             "name": name,
             "sha256": digest,
             "source": source,
             "started_at": self.clock.now().isoformat(),
+            "kind": kind,
         }
         manifest[LAYOUT] = LAKE_LAYOUT  # (the ingest migrated the lake before it wrote)
         self.storage.write_manifest(manifest)
@@ -744,13 +778,13 @@ class StationLake:
         progress: Progress | None,
         before_writing: Callable[[], object],
         kinds: dict[str, str],
-        given: str | None,
+        decide: Callable[[Collection[date], str], FileKind],
         lines_of: Callable[[CsvInput], LineCount],
     ) -> FileReport:
         """Read, validate and write one CSV; ``before_writing`` may still stop it (raising)
         before the first partition is written; ``lines_of`` gives its line breaks. Its kind
-        is ``given``, or decided by its collection days (``file_kind``), and joins ``kinds``
-        (the kinds of the files the lake's records came from, by name)."""
+        is what ``decide`` says of its collection days and name (``file_kind``), and joins
+        ``kinds`` (the kinds of the files the lake's records came from, by name)."""
         report = FileReport(part.name, part.fmt.value)
         problem, extra = (part.problem, 0) if part.problem else self._header_problem(part)
         if problem:
@@ -805,7 +839,7 @@ class StationLake:
             bad = [(where.get(line, line), reason) for line, reason in bad]
         report.bad = [BadRow(part.name, line, reason) for line, reason in bad]
         report.rejected = len(report.bad)
-        decided: FileKind = file_kind(found.days, part.name, given)
+        decided = decide(found.days, part.name)
         report.kind, report.kind_why = decided.kind, decided.why
         before_writing()
         self._merge(found.parts, report, scratch, kinds)
