@@ -1,5 +1,8 @@
-"""A drain stopped mid-batch by any error gives the rest of its batch back to the queue, so the
-rerun takes them at once instead of waiting out their visibility timeout (only Ctrl+C did)."""
+"""A drain stopped by an interruption gives the rest of its batch back to the queue, so the
+rerun takes them at once instead of waiting out their visibility timeout. An ordinary error in
+one message (a parser bug) gives back that message only: the rest of its batch is worked, as
+the scraper Lambda's partial batch response does, and the error is raised once it is. On its
+last delivery the failing message goes to the dead letters with the error as its reason."""
 
 from __future__ import annotations
 
@@ -37,7 +40,7 @@ class _BrokenParser(TableSource):
         return super().fetch(request)
 
 
-def test_an_error_mid_batch_gives_the_rest_of_the_batch_back(make_app) -> None:
+def test_an_error_in_one_message_gives_back_that_one_and_the_batch_goes_on(make_app) -> None:
     source = _BrokenParser(broken=2)
     app = make_app(source)
     assert orchestrate(app, series=SERIES, since=START).messages_sent == 3
@@ -45,15 +48,56 @@ def test_an_error_mid_batch_gives_the_rest_of_the_batch_back(make_app) -> None:
     with pytest.raises(ValueError, match="unexpected token"):
         drain(app)
 
+    # Before, the failed message and the one after it both came back, the later one unworked.
+    stored = [bool(app.store.query(s.key)) for s in SERIES]
+    assert stored.count(True) == 2
     # the clock has not moved: nothing waits out the visibility timeout
-    back = app.queue.receive(10)
-    assert len(back) == 2  # the failed message and the one after it; the first is done
-    assert all(m.receive_count == 2 for m in back)
-    app.queue.release([m.receipt for m in back])
+    [back] = app.queue.receive(10)
+    assert back.receive_count == 2
+    assert SERIES[stored.index(False)].key in back.body
+    app.queue.release([back.receipt])
     source.broken = None
     drain(app)
     assert all(app.store.query(s.key) for s in SERIES)
     assert app.queue.depth().visible == app.queue.depth().in_flight == 0
+
+
+class _AlwaysBroken(_BrokenParser):
+    """Every fetch of one fetch unit raises, as a parser bug its payload always hits would."""
+
+    def __init__(self, unit: str) -> None:
+        super().__init__(broken=None)
+        self.unit = unit
+
+    def fetch(self, request: FetchRequest) -> FetchResult:
+        if request.fetch_unit == self.unit:
+            raise ValueError(f"unexpected token in {request.fetch_unit}'s payload")
+        return super().fetch(request)
+
+
+def test_a_message_failing_on_its_last_delivery_is_dead_lettered_with_its_error(
+    make_app,
+) -> None:
+    unit = SERIES[1].fetch_unit
+    app = make_app(_AlwaysBroken(unit))
+    assert orchestrate(app, series=SERIES, since=START).messages_sent == 3
+
+    for _ in range(app.queue.max_receives - 1):  # each delivery but the last: raised, given back
+        with pytest.raises(ValueError, match="unexpected token"):
+            drain(app)
+    report = drain(app)  # the last one: dead-lettered, and the drain ends as usual
+
+    assert report.dead_lettered == 1
+    [dead] = app.queue.dead_letters()
+    # Before, the receive after the last delivery moved it there naming no error.
+    assert dead.reason == (
+        "received 5 times without being processed; the last time: "
+        f"ValueError: unexpected token in {unit}'s payload"
+    )
+    assert dead.receive_count == 5
+    assert [bool(app.store.query(s.key)) for s in SERIES] == [True, False, True]
+    depth = app.queue.depth()
+    assert (depth.visible, depth.in_flight, depth.dead) == (0, 0, 1)
 
 
 def test_an_interruption_after_a_delete_gives_the_rest_back_too(make_app) -> None:

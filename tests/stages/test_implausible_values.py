@@ -11,6 +11,7 @@ really set aside.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 
@@ -18,7 +19,8 @@ from tests.support.fakes import TableSource
 
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.domain.messages import DownloadRequest
-from fuelpipe.domain.models import Status
+from fuelpipe.domain.models import Record, Status
+from fuelpipe.ports.source import FetchRequest, FetchResult
 from fuelpipe.stages.scrape import scrape
 
 BRENT = DEFAULT_CATALOG["COMMODITY#BRENT"]
@@ -41,8 +43,8 @@ def _stored(app) -> list[tuple[date, Status, Decimal | None]]:
     return [(r.date, r.status, r.value) for r in app.store.query(BRENT.key, DAYS[0], DAYS[-1])]
 
 
-def test_a_spike_at_the_edge_of_an_answer_does_not_take_its_good_neighbours(make_app) -> None:
-    app = make_app(_source("77.1", "780.0", "78.2"))
+def _middle_set_aside(app) -> Record:
+    """Scrape the three days; the middle one set aside (PENDING, returned), the others stored."""
     report = scrape(app, _request())
     assert (report.flagged, report.records_written, report.pending_written) == (1, 2, 1)
     assert _stored(app) == [
@@ -51,6 +53,12 @@ def test_a_spike_at_the_edge_of_an_answer_does_not_take_its_good_neighbours(make
         (DAYS[2], Status.OK, Decimal("78.2")),
     ]
     [pending] = app.store.pending()
+    return pending
+
+
+def test_a_spike_at_the_edge_of_an_answer_does_not_take_its_good_neighbours(make_app) -> None:
+    app = make_app(_source("77.1", "780.0", "78.2"))
+    pending = _middle_set_aside(app)
     assert (
         pending.reason == "implausible value 780.0: more than 5x from its neighbours (77.1, 78.2)"
     )
@@ -97,3 +105,54 @@ def test_a_value_set_aside_for_a_date_stored_already_is_logged(make_app, caplog)
         "value 780.0 set aside, not stored: implausible value 780.0: more than 5x from its "
         "neighbours (77.1, 78.2)"
     )
+
+
+LONG = "78.1000000000000000000000000000000000000001"  # 42 significant digits; a store holds 38
+TOO_LONG = (
+    f"value too long to store exactly: {LONG} has 42 digits written out without an exponent; "
+    "a store holds at most 38 exactly"
+)
+
+
+def test_a_value_too_long_to_store_exactly_costs_its_date_only(make_app) -> None:
+    """Before, the store's refusal (TooManyDigits) failed the whole answer: none of its other
+    values was stored or marked, and the message failed on every delivery."""
+    app = make_app(_source("77.1", LONG, "78.2"))
+    pending = _middle_set_aside(app)
+    assert pending.reason == TOO_LONG  # the value as published, and the limit
+
+
+def test_a_value_too_long_to_store_is_quarantined_once_its_retries_are_spent(make_app) -> None:
+    """Set aside as an implausible value is: retried while its re-downloads last (the source
+    may correct it), then quarantined for a person, the published value in the note."""
+    app = make_app(_source("77.1", LONG, "78.2"))
+    spent = app.policy.max_retries  # the date's re-downloads, every one answered so
+    assert app.store.put_pending(Record(BRENT.key, DAYS[1], None, Status.PENDING, spent))
+
+    report = scrape(app, _request("retry"))
+
+    assert report.quarantined == 1
+    [kept] = app.store.quarantined()
+    assert kept.date == DAYS[1]
+    assert kept.reason == f"{TOO_LONG} (still failing after 5 re-downloads)"
+
+
+class _LongAttribute(TableSource):
+    """Serves the values with an ``open`` too long to store exactly on the middle date."""
+
+    def fetch(self, request: FetchRequest) -> FetchResult:
+        result = super().fetch(request)
+        result.observations[:] = [
+            replace(o, attrs={"open": Decimal(LONG)}) if o.date == DAYS[1] else o
+            for o in result.observations
+        ]
+        return result
+
+
+def test_an_attribute_too_long_to_store_sets_its_value_aside(make_app) -> None:
+    values = {(BRENT.key, d): Decimal(v) for d, v in zip(DAYS, "789", strict=True)}
+    app = make_app(_LongAttribute("fred", values))
+    report = scrape(app, _request())
+    assert (report.flagged, report.records_written) == (1, 2)
+    [pending] = app.store.pending()
+    assert pending.reason == TOO_LONG.replace("value", "attribute open", 1)

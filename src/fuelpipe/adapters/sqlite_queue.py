@@ -12,7 +12,14 @@ from pathlib import Path
 from fuelpipe.adapters.sqlite_store import ProcessConnection, write_transaction
 from fuelpipe.domain.instants import iso_utc, parse_iso
 from fuelpipe.ports.clock import Clock
-from fuelpipe.ports.queue import DeadLetter, HeldMessages, Message, Queue, QueueDepth
+from fuelpipe.ports.queue import (
+    DeadLetter,
+    HeldMessages,
+    Message,
+    Queue,
+    QueueDepth,
+    too_many_receives,
+)
 
 MAX_BODY_BYTES = 256 * 1024
 """SQS's message size limit, enforced here too so the embedded home cannot accept more."""
@@ -35,10 +42,6 @@ CREATE TABLE IF NOT EXISTS dead_letters (
     dead_at TEXT NOT NULL
 );
 """
-
-
-def _too_many_receives(count: int) -> str:
-    return f"received {count} times without being processed"
 
 
 class SqliteQueue(Queue):
@@ -133,7 +136,7 @@ class SqliteQueue(Queue):
                     for message_id, body, count in rows:
                         if count >= self.max_receives:
                             self._move_to_dead(
-                                conn, message_id, body, _too_many_receives(count), count, now_s
+                                conn, message_id, body, too_many_receives(count), count, now_s
                             )
                             continue
                         # The id in the receipt lets delete() find the row by primary key.

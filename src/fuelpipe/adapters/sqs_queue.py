@@ -42,6 +42,7 @@ from fuelpipe.ports.queue import (
     Message,
     Queue,
     QueueDepth,
+    too_many_receives,
 )
 
 SEND_BATCH = 10
@@ -70,11 +71,6 @@ class QueueSendError(RuntimeError):
 
 def _worth_retrying(exc: Exception) -> bool:
     return isinstance(exc, QueueSendError) and exc.retryable
-
-
-def too_many_receives(count: int) -> str:
-    """The dead-letter reason of a message that was never processed (as the embedded queue)."""
-    return f"received {count} times without being processed"
 
 
 def _chunks(bodies: Sequence[str]) -> Iterator[list[str]]:

@@ -56,6 +56,20 @@ def canonical(number: Decimal) -> Decimal:
     return Decimal((sign, trimmed, exponent))
 
 
+def digits_problem(number: Decimal | int) -> str | None:
+    """Why ``number`` cannot be stored exactly (:class:`TooManyDigits`'s words), or None when
+    it can. Cheap for the usual short number (no exponent, few characters): a scraper asks
+    this of every value and attribute a source publishes, before any store sees it."""
+    text = str(number)
+    if len(text) <= MAX_DIGITS and "E" not in text:
+        return None
+    try:
+        canonical(Decimal(number))
+    except TooManyDigits as exc:
+        return str(exc)
+    return None
+
+
 def canonical_text(number: Decimal) -> str:
     """:func:`canonical`'s number as text without an exponent (``0.0000001``, not ``1E-7``),
     cheaply: most numbers are canonical already (no trailing zero after a point, no

@@ -7,6 +7,7 @@ from datetime import date
 from decimal import Decimal
 
 from fuelpipe.domain.models import Observation
+from fuelpipe.domain.numbers import digits_problem
 
 NEIGHBOUR_FACTOR = Decimal(5)
 SPIKE_RUN = 3  # the most adjacent values one spike may span (a run of days, not a level)
@@ -16,12 +17,24 @@ def check_observation(obs: Observation, today: date) -> str | None:
     """The reason an observation is implausible on its own, or None when it is fine.
 
     ``today`` is the current date in São Paulo (the caller reads the clock once per batch).
+    A value, or a number among its attributes, with more significant digits than a store
+    holds exactly (``domain.numbers.MAX_DIGITS``) is set aside here too, naming the number as
+    published and the limit: no store could keep it, and refusing it at the write would fail
+    the values beside it.
     """
     value = obs.value
     if not value.is_finite():
         return f"implausible value {value} (not a finite number)"
     if value <= 0:
         return f"implausible value {value} (prices and rates are positive)"
+    problem = digits_problem(value)
+    if problem:
+        return f"value too long to store exactly: {problem}"
+    for name, attr in obs.attrs.items():
+        if isinstance(attr, Decimal | int) and not isinstance(attr, bool):
+            problem = digits_problem(attr)
+            if problem:
+                return f"attribute {name} too long to store exactly: {problem}"
     if obs.date > today:
         return f"implausible date {obs.date.isoformat()} (in the future)"
     return None

@@ -87,6 +87,13 @@ class DeadLettersRemain(RuntimeError):
         )
 
 
+def too_many_receives(count: int, last_error: str | None = None) -> str:
+    """The dead-letter reason of a message received ``count`` times and never processed, with
+    the error it last failed with when the one who dead-letters it knows it."""
+    reason = f"received {count} times without being processed"
+    return reason if last_error is None else f"{reason}; the last time: {last_error}"
+
+
 class Queue(abc.ABC):
     """A work queue (SQLite or SQS) with a dead-letter side."""
 

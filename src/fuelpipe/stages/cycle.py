@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -10,7 +11,7 @@ from datetime import date
 from typing import Protocol
 
 from fuelpipe.domain.catalog import Series
-from fuelpipe.ports.queue import Message
+from fuelpipe.ports.queue import Message, too_many_receives
 from fuelpipe.ports.store import RunLog
 from fuelpipe.stages.context import StageContext
 from fuelpipe.stages.data_version import (
@@ -26,6 +27,8 @@ from fuelpipe.stages.orchestrate import OrchestrateReport, orchestrate
 from fuelpipe.stages.outlook import OutlookReport, after_cycle, version_written
 from fuelpipe.stages.recheck import RecheckReport, recheck
 from fuelpipe.stages.scrape import ScrapeReport, handle_message
+
+logger = logging.getLogger(__name__)
 
 Progress = Callable[[str, int, int], None]
 """progress(phase, done, total): total is 0 when unknown."""
@@ -167,7 +170,10 @@ def work_queue(
 ) -> ScrapeReport:
     """Take, handle and delete messages until the queue is empty (and, with
     ``wait_in_flight``, until no message is in flight either); what they did. ``owe`` is
-    called before a message that changed the store is deleted (see :class:`Owe`).
+    called before a message that changed the store is deleted (see :class:`Owe`). A message
+    whose handling raises an error is given back alone and the rest of its batch is worked
+    before the error is raised (on its last delivery it is dead-lettered with the error
+    instead: :func:`_fail_one`); an interruption gives back the rest of the batch at once.
 
     An empty receive is not an empty queue while the queue reports visible messages: the
     next receive waits up to :data:`RECHECK_WAIT_S` for one (an SQS long poll), and only when
@@ -191,33 +197,83 @@ def work_queue(
             sleep(0.2)
             continue
         idle, wait_s = 0, 0.0
-        deleted = 0  # of this batch: the rest go back to the queue if anything goes wrong
+        finished = 0  # of this batch: the rest go back to the queue on an interruption
+        failed: Exception | None = None  # the batch's first error, raised once it is worked
         try:
             for message in messages:
-                done_here = handle_message(app, message)
+                try:
+                    done_here = handle_message(app, message)
+                except Exception as exc:  # this message only: the rest of the batch goes on
+                    if _fail_one(app, message, exc, report, owe):
+                        failed = failed or exc
+                    finished += 1
+                    continue
                 done_here.redelivered = int(message.receive_count > 1)
                 report.add(done_here)
                 if owe is not None and scrape_changed(done_here):
                     owe()
                 app.failpoints.hit("drain.before_delete")
                 app.queue.delete([message.receipt])
-                deleted += 1
+                finished += 1
                 app.failpoints.hit("drain.after_delete")
                 done += 1
                 if progress:
                     depth = app.queue.depth()
                     progress("scrape", done, done + depth.visible + depth.in_flight)
         except BaseException:
-            _give_back(app, messages[deleted:])
+            _give_back(app, messages[finished:])
             raise
+        if failed is not None:
+            raise failed
     return report
+
+
+def _fail_one(
+    app: StageContext,
+    message: Message,
+    exc: Exception,
+    report: ScrapeReport,
+    owe: Callable[[], None] | None,
+) -> bool:
+    """An error in one message of a batch (a parser bug, a store locked past its timeout): that
+    message alone is given back, visible now, so it is delivered again and counts its receives,
+    while the rest of its batch is worked, as the scraper Lambda's partial batch response does;
+    True, and the caller raises the error once the batch is worked. On its last delivery
+    (``max_receives``) it goes to the dead letters now instead, with the error as its reason
+    (:func:`~fuelpipe.ports.queue.too_many_receives`): the next receive would move it there
+    naming none; counted in ``dead_lettered`` and logged, not raised (False), as a malformed
+    message is. What it stored before the error stays stored (writes are idempotent), so the
+    data version is owed. Should the queue refuse either, the message comes back after its
+    visibility timeout."""
+    error = f"{type(exc).__name__}: {exc}"
+    last = message.receive_count >= app.queue.max_receives
+    logger.warning(
+        "message %s failed on delivery %d of %d, %s: %s",
+        message.message_id,
+        message.receive_count,
+        app.queue.max_receives,
+        "dead-lettered" if last else "given back; the rest of its batch goes on",
+        error,
+    )
+    if owe is not None:
+        with contextlib.suppress(Exception):  # the message's own error is what matters
+            owe()
+    with contextlib.suppress(Exception):
+        if not last:
+            app.queue.release([message.receipt])
+            return True
+        app.queue.dead_letter(message, too_many_receives(message.receive_count, error))
+        report.dead_lettered += 1
+        return False
+    return True
 
 
 def _give_back(app: StageContext, messages: Sequence[Message]) -> None:
     """A run stopped mid-batch, by Ctrl+C (or SIGTERM, which the CLI turns into the same) or by
-    any error (a parser bug, a store locked past its timeout): the messages this worker took
-    and did not finish go back to the queue now, so the next run takes them at once instead
-    of waiting out their visibility timeout. What was stored of the interrupted one is kept
+    an error outside a message's own handling (the queue refusing a delete): the messages this
+    worker took and did not finish go back to the queue now, so the next run takes them at
+    once instead of waiting out their visibility timeout (an error handling one message gives
+    back that one alone: :func:`_fail_one`). What was stored of the interrupted one is kept
     (writes are idempotent); one that fails every time still counts its receives and goes to
     the dead letters after the queue's maximum. Should this fail too, they come back after
     the timeout."""

@@ -55,7 +55,8 @@ NEIGHBOUR_SPAN = timedelta(days=45)  # far enough to reach the previous week or 
 
 
 class Flag(NamedTuple):
-    """A value the scraper set aside as implausible, and why."""
+    """A value the scraper set aside as implausible (or too long for a store to hold exactly),
+    and why."""
 
     value: Decimal
     reason: str
@@ -75,9 +76,9 @@ class ScrapeReport(Counters):
     quarantined: int = 0
     flagged: int = 0
     """Values set aside as implausible (on their own, or more than 5x from every neighbour
-    that is not itself implausible), not stored. A requested date left without a value
-    becomes PENDING with the reason; every other one (its date OK already, or not
-    requested) is logged with its key, date, value and reason."""
+    that is not itself implausible) or as too long to store exactly, not stored. A requested
+    date left without a value becomes PENDING with the reason; every other one (its date OK
+    already, or not requested) is logged with its key, date, value and reason."""
     source_requests: int = 0
     dead_lettered: int = 0
     absent_written: int = 0

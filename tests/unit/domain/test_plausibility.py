@@ -80,3 +80,17 @@ def test_a_value_is_never_judged_by_an_implausible_neighbour(values: str, aside:
     series = [Decimal(v) for v in values.split()]
     want = {i: tuple(Decimal(v) for v in near.split()) for i, near in aside.items()}
     assert set_aside(series) == want
+
+
+def test_a_value_or_attribute_too_long_to_store_exactly_is_set_aside() -> None:
+    today = date(2024, 5, 10)
+    long = Decimal("1." + "0" * 37 + "1")  # 39 significant digits: a store holds 38
+    fits = Decimal("1." + "0" * 36 + "1")
+    assert check_observation(Observation("COMMODITY#BRENT", today, fits), today) is None
+    assert check_observation(Observation("COMMODITY#BRENT", today, long), today) == (
+        f"value too long to store exactly: {long} has 39 digits written out without an "
+        "exponent; a store holds at most 38 exactly"
+    )
+    big = Observation("STOCK#BP", today, Decimal(1), {"volume": 10**40})
+    assert str(check_observation(big, today)).startswith("attribute volume too long")
+    assert check_observation(Observation("STOCK#BP", today, Decimal("1E+38")), today)
