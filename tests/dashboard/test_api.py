@@ -668,7 +668,8 @@ def test_change_fields_state_their_unit_in_the_schema_and_the_csv(client: httpx.
     assert "fraction" in described("StateChange", "change")
     driver_move = described("OutlookView", "driver_move")
     assert "log change of Brent in BRL over the 7 days to `driver_day`" in driver_move
-    assert "first driver block" in driver_move and "survey week" not in driver_move
+    assert "Brent's last day (spot's, or BZ=F's carrying it; PTAX on or before it" in driver_move
+    assert "stale driver" in driver_move and "survey week" not in driver_move
 
     body = client.get(VIEWS["regional"]).json()
     rows = list(csv.DictReader(io.StringIO(client.get(VIEWS["regional"] + "&format=csv").text)))

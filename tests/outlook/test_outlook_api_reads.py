@@ -7,7 +7,11 @@ tests.outlook.test_outlook_api_reads`` at that commit). Its two CSV answers were
 session 24, when the CSVs gained the views' own fields as columns after the old ones: every JSON
 answer was checked unchanged and each old CSV row the new row's leading cells. Later in session
 24 each accuracy row gained ``coverage80_model`` and ``coverage95_model`` (the only change: 24
-added lines, the fixture's with no fallback week, so each equal to its ``coverage80``/``95``)."""
+added lines, the fixture's with no fallback week, so each equal to its ``coverage80``/``95``).
+Re-recorded in session 26 when the driver move came to end on Brent in BRL's last day (Brent
+and PTAX both known), not PTAX's: only ``driver_move`` and ``driver_day`` changed, in the four
+JSON answers with a forecast and the five rows of the CSV (the fixture has no BZ=F, so each
+day is FRED's cut-off, 7 days before PTAX's)."""
 
 from __future__ import annotations
 

@@ -32,6 +32,7 @@ from fuelpipe.outlook.model import (
     Samples,
     build_samples,
     driver_check,
+    driver_move,
     forecast_from,
     nowcast,
     state_at,
@@ -52,7 +53,6 @@ from fuelpipe.outlook.series import (
     input_mark,
     inputs_for,
     known_at,
-    last_driver_day,
     served_at,
     served_cutoffs,
     truncate,
@@ -183,17 +183,12 @@ def old_state_at(inputs, samples, as_of, lags, params):
     row, _gap = old_row(
         inputs, cut, samples.weeks, samples.log_price, last, samples.gaps[:last], params
     )
-    end = old_last_driver_day(inputs, cut)
-    move = np.nan  # the model's first block: the 7 days to the last driver day
-    if end is not None:
-        levels = old_brent_brl(inputs, cut, np.array([end - 7, end], dtype=np.int64))
-        move = float(np.log(levels[1] / levels[0]))
-    return last, row, move, (day_of(end) if end is not None else None)
+    return last, row
 
 
 def old_nowcast(inputs, as_of, lags, params):
-    # Not loops the arrays replaced: the served instant (the last survey week's publication)
-    # and the stale-driver rule are shared by both.
+    # Not loops the arrays replaced: the served instant (the last survey week's publication),
+    # the stale-driver rule and the driver move shown (driver_move) are shared by both.
     made_at = served_at(inputs.fuel, as_of, lags)
     cut = Cutoffs.at(made_at, lags)
     known = truncate(inputs, cut)
@@ -203,7 +198,8 @@ def old_nowcast(inputs, as_of, lags, params):
     state = old_state_at(known, samples, made_at, lags, params)
     if state is None:
         return None
-    last, row, move, driver_day = state
+    last, row = state
+    move, driver_day = driver_move(known, cut, stale)
     made = forecast_from(samples, last, row, as_of, move, driver_day, params)
     return None if made is None else replace(made, stale=stale, drivers_dropped=dropped)
 
@@ -311,9 +307,8 @@ def test_state_at_equals_the_loop_it_replaced(inputs, params, lags, after, hour)
         assert got is None
         return
     assert got is not None
-    assert got[0] == want[0] and got[3] == want[3]
+    assert got[0] == want[0]
     np.testing.assert_array_equal(got[1], want[1])
-    np.testing.assert_array_equal(got[2], want[2])
 
 
 @PROPERTY
@@ -406,9 +401,8 @@ def test_publication_cutoffs_across_sao_paulo_summer_time_changes():
 
 @PROPERTY
 @given(inputs=inputs_drawn(), offset=st.integers(-30, 1000), hour=st.integers(0, 23))
-def test_scalar_driver_helpers_equal_their_loops(inputs, offset, hour):
+def test_scalar_brent_brl_equals_its_loop(inputs, offset, hour):
     cut = Cutoffs.at(datetime.combine(day_of(START + offset), time(hour), SP), Lags())
-    assert last_driver_day(inputs, cut) == old_last_driver_day(inputs, cut)
     days = START + np.arange(-10, 900, 13, dtype=np.int64)
     with np.errstate(all="ignore"):
         np.testing.assert_array_equal(

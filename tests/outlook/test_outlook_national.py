@@ -96,7 +96,8 @@ def test_the_targets_found_once_give_the_forecasts_found_per_week(history: Histo
         as_of = known_at(day_of(int(samples.weeks[last])), LAGS.fuel)
         state = state_at(inputs, samples, as_of, LAGS, Params())
         assert state is not None and state[0] == last
-        _, row, move, day = state
+        _, row = state
+        move, day = np.nan, None  # the move shown plays no part in the points or the bands
         own = forecast_from(samples, last, row, as_of, move, day, Params())
         given = forecast_from(samples, last, row, as_of, move, day, Params(), targets)
         points = forecast_from(samples, last, row, as_of, move, day, Params(), targets, False)

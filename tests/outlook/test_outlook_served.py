@@ -86,15 +86,19 @@ def test_a_mid_week_ptax_does_not_change_the_stored_forecast(tmp_path, history):
     store.close()
 
 
-def test_the_driver_move_shown_is_brent_in_brl_over_the_7_days_to_the_last_driver_day(history):
-    """The card's move is the model's first driver block: Brent in BRL over the 7 days to the
-    last driver day known at the publication. It read 0.0% for every forecast when it was
-    measured from the end of a survey week not yet over at the publication. That week of 2022
-    Brent fell from its peak: the raw BZ=F x PTAX files say about -6%."""
+def test_the_driver_move_shown_is_brent_in_brl_over_the_7_days_to_its_last_day(history):
+    """The card's move is Brent in BRL over the 7 days to its last day known at the
+    publication: the last day both Brent (here BZ=F carrying FRED's spot) and PTAX are known.
+    At Friday 18:00 that is Thursday: Friday's PTAX is out, BZ=F's Friday settlement is not
+    (20 h), so a move to Friday would end in the dollar's day alone (and read -8.7%, BZ=F held
+    at Thursday's 109.33 against the 118.11 of the Friday before, where the raw files say
+    -5.7%). It read 0.0% for every forecast when it was measured from the end of a survey
+    week not yet over at the publication. From 3 to 10 March 2022 the raw BZ=F x PTAX files
+    say about -1%."""
     lags = Lags.from_catalog(DEFAULT_CATALOG)
     inputs = _inputs(history)
     served = nowcast(inputs, TUESDAY, lags)
-    assert served is not None and served.driver_day == date(2022, 3, 11)
+    assert served is not None and served.driver_day == date(2022, 3, 10)
     cut = served_cutoffs(inputs.fuel, TUESDAY, lags)
     end = served.driver_day
     level = brent_brl(inputs, cut, np.array([day_number(end - timedelta(days=7)), day_number(end)]))
@@ -102,8 +106,8 @@ def test_the_driver_move_shown_is_brent_in_brl_over_the_7_days_to_the_last_drive
     usd, futures = dict(history.series[USD_KEY]), dict(history.series[BRENT_FUTURES_KEY])
     week_ago = end - timedelta(days=7)
     raw = math.log(usd[end] * futures[end] / (usd[week_ago] * futures[week_ago]))
-    assert raw < -0.05 and served.driver_move < -0.05
-    assert served.driver_move == pytest.approx(raw, abs=0.04)
+    assert raw < 0 and served.driver_move < 0
+    assert served.driver_move == pytest.approx(raw, abs=0.01)
 
 
 def test_a_forecast_stored_by_an_older_model_is_redone_on_the_next_refresh(tmp_path, history):

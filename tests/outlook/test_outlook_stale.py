@@ -6,6 +6,7 @@ check, every later forecast read Brent as if it had not moved since, silently.
 
 from __future__ import annotations
 
+import math
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -20,7 +21,7 @@ from fuelpipe.dashboard.app import create_app
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.outlook.backtest import walk_forward
 from fuelpipe.outlook.forecast import StaleDriver
-from fuelpipe.outlook.model import Params, nowcast
+from fuelpipe.outlook.model import Params, driver_move, nowcast
 from fuelpipe.outlook.records import from_record, to_record
 from fuelpipe.outlook.series import (
     Cutoffs,
@@ -28,6 +29,7 @@ from fuelpipe.outlook.series import (
     Lags,
     Series,
     StaleAfter,
+    brent_brl_last_day,
     day_number,
     day_of,
     inputs_for,
@@ -127,6 +129,70 @@ def test_brent_and_futures_both_stopped_are_dropped():
     assert [s.name for s in made.stale] == ["brent", "futures"] and made.drivers_dropped
 
 
+def _brent_brl(inputs: Inputs, day: date) -> float:
+    """Brent x PTAX on ``day`` from the raw series (both have a value every day)."""
+    at = np.array([day_number(day)], dtype=np.int64)
+    return float(inputs.brent.at_or_before(at)[0] * inputs.usd.at_or_before(at)[0])
+
+
+def test_brent_in_brls_last_day_is_the_last_day_both_brent_and_the_dollar_are_known():
+    """At a publication FRED's Brent (7 days' lag) is known 6 days less far than PTAX (14 h):
+    Brent in BRL ends on Brent's day, or later only where BZ=F carries spot on; still on
+    Brent's when PTAX has a (current) value only before it, as on a PTAX holiday; and nowhere
+    when a stale driver froze it or PTAX has no value by Brent's last day."""
+    cut, limits = Cutoffs.at(AS_OF, Lags()), StaleAfter()
+    assert (day_of(cut.brent), day_of(cut.usd), day_of(cut.futures)) == (LAST_WEEK, FRESH, FRESH)
+
+    def last(inputs: Inputs) -> int | None:
+        return brent_brl_last_day(inputs, cut, stale_drivers(inputs, cut, limits))
+
+    assert last(_inputs(FRESH, FRESH)) == cut.brent  # not PTAX's 6 days more
+    assert last(_inputs(FRESH, FRESH, FRESH)) == cut.usd  # BZ=F carries spot to PTAX's day
+    early = LAST_WEEK - timedelta(days=3)
+    assert last(_inputs(FRESH, early)) == cut.brent  # the dollar of 3 days before, not stale
+    at_limit = LAST_WEEK - timedelta(days=limits.brent)
+    assert last(_inputs(at_limit, FRESH)) == day_number(at_limit)  # old, not yet stale
+    assert last(_inputs(at_limit - timedelta(days=1), FRESH)) is None  # stale, nothing carries
+    assert last(_inputs(OLD, FRESH)) is None
+    assert last(_inputs(OLD, FRESH, FRESH)) == cut.usd  # carried by current BZ=F
+    assert last(_inputs(FRESH, OLD, FRESH)) is None  # a stale dollar freezes it too
+    ends = LAST_WEEK - timedelta(days=10)
+    brent_first = _inputs(ends, FRESH)
+    later = brent_first.usd.days > day_number(ends)
+    usd = Series(brent_first.usd.days[later], brent_first.usd.values[later])
+    assert last(Inputs(brent_first.fuel, brent_first.brent, usd, Series.empty())) is None
+
+
+def test_the_driver_move_shown_is_brents_not_the_dollars_after_brents_last_day():
+    """The move ended on the last day any driver was known: with FRED's Brent 6 days behind
+    PTAX, that move was Brent's up to its day and then the dollar's alone, called Brent's."""
+    inputs = _inputs(FRESH, FRESH)  # no BZ=F, as the demo
+    made = nowcast(inputs, AS_OF)
+    assert made is not None and made.stale == () and not made.drivers_dropped
+    assert made.driver_day == LAST_WEEK
+    week_ago = LAST_WEEK - timedelta(days=7)
+    want = math.log(_brent_brl(inputs, LAST_WEEK) / _brent_brl(inputs, week_ago))
+    assert made.driver_move == pytest.approx(want, rel=1e-12)
+
+
+def test_no_move_is_shown_for_a_brent_frozen_past_its_limit():
+    """The demo's card read "+0.5% to Jun 26, 2026" with FRED's Brent ended on 2024-12-31: the
+    dollar's move. A Brent stale past its limit with nothing to carry it shows no move; taken
+    as current (a limit it is within), its move is its own, to its own last day."""
+    inputs = _inputs(OLD, FRESH)
+    made = nowcast(inputs, AS_OF)
+    assert made is not None and made.drivers_dropped
+    assert math.isnan(made.driver_move) and made.driver_day is None
+    cut = Cutoffs.at(AS_OF, Lags())
+    move, day = driver_move(inputs, cut, stale_drivers(inputs, cut, StaleAfter()))
+    assert math.isnan(move) and day is None
+    assert to_record("OUTLOOK#GASOLINE#BR", made).attrs.get("driver_move") is None
+    unchecked = nowcast(inputs, AS_OF, stale_after=StaleAfter(brent=10_000))
+    assert unchecked is not None and unchecked.driver_day == OLD
+    want = math.log(_brent_brl(inputs, OLD) / _brent_brl(inputs, OLD - timedelta(days=7)))
+    assert unchecked.driver_move == pytest.approx(want, rel=1e-12)
+
+
 def test_the_backtest_drops_a_stale_driver_the_way_the_nowcast_does():
     inputs = _inputs(OLD, FRESH)
     forecasts, _ = walk_forward(inputs, LAST_WEEK - timedelta(weeks=30))
@@ -194,6 +260,7 @@ def test_the_api_names_the_stale_driver_and_says_it_was_dropped(spot_only_client
         {"driver": "brent", "key": BRENT_KEY, "last_day": "2024-12-31"}
     ]
     assert body["drivers_dropped"] is True
+    assert (body["driver_move"], body["driver_day"]) == (None, None)  # not the dollar's move
 
 
 def test_the_api_says_how_many_weeks_an_area_without_an_outlook_has_and_needs(spot_only_client):

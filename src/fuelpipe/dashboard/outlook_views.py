@@ -151,8 +151,9 @@ class OutlookView(BaseModel):
     last_price: float | None = None
     driver_move: float | None = Field(
         default=None,
-        description="log change of Brent in BRL over the 7 days to `driver_day` (the model's "
-        "first driver block; 0.05 is exp(0.05) - 1 = +5.1 %)",
+        description="log change of Brent in BRL over the 7 days to `driver_day`, Brent's last "
+        "day (spot's, or BZ=F's carrying it; PTAX on or before it; 0.05 is exp(0.05) - 1 = "
+        "+5.1 %); null when none is known or a stale driver froze Brent in BRL",
     )
     driver_day: date | None = None
     stale_drivers: list[StaleDriverOut] = []

@@ -159,7 +159,7 @@ def walk_forward(
             rows = without_drivers
         # state_at's regressors at the week's own publication are the week's row, read then
         # (a test holds them equal bit for bit); the driver's move is shown with the bands
-        move, driver_day = driver_move(inputs, cut) if bands else (np.nan, None)
+        move, driver_day = driver_move(inputs, cut, stale) if bands else (np.nan, None)
         row = rows.features[t]
         made = forecast_from(rows, t, row, as_of, move, driver_day, used, targets, bands)
         if made is None:

@@ -61,7 +61,8 @@ class Forecast:
     last_week: date
     last_price: float
     driver_move: float
-    """Brent in BRL: log change over the 7 days to ``driver_day`` (the model's first block)."""
+    """Brent in BRL: log change over the 7 days to ``driver_day``, Brent's last day (PTAX on or
+    before it; NaN when a stale driver froze it: :func:`~fuelpipe.outlook.model.driver_move`)."""
     driver_day: date | None
     steps: tuple[Step, ...]
     stale: tuple[StaleDriver, ...] = ()

@@ -49,9 +49,9 @@ from fuelpipe.outlook.series import (
     StaleAfter,
     brent_brl,
     brent_brl_current,
+    brent_brl_last_day,
     brent_brl_rows,
     day_of,
-    last_driver_day,
     last_driver_days,
     served_at,
     stale_drivers,
@@ -299,8 +299,8 @@ def forecast_from(
 
 def state_at(
     inputs: Inputs, samples: Samples, as_of: datetime, lags: Lags, params: Params
-) -> tuple[int, Floats, float, date | None] | None:
-    """(last published week's index, its regressors at as_of, driver move, last driver day)."""
+) -> tuple[int, Floats] | None:
+    """(last published week's index, its regressors at as_of)."""
     cut = Cutoffs.at(as_of, lags)
     last = int(np.searchsorted(samples.weeks, cut.fuel, side="right")) - 1
     if last < 0:
@@ -310,18 +310,23 @@ def state_at(
     row[1 + params.own_lags : 1 + params.own_lags + params.driver_blocks] = blocks[0]
     if params.error_correction:
         row[-1] = float(samples.log_price[last] - levels[0]) - samples.gap_means[last]
-    move, day = driver_move(inputs, cut)
-    return last, row, move, day
+    return last, row
 
 
-def driver_move(inputs: Inputs, cut: Cutoffs) -> tuple[float, date | None]:
-    """Brent in BRL's log change over the 7 days to the last day any driver value is known at
-    the cutoffs (the model's first driver block), and that day (NaN and None when none is
-    known).
+def driver_move(
+    inputs: Inputs, cut: Cutoffs, stale: tuple[StaleDriver, ...]
+) -> tuple[float, date | None]:
+    """Brent in BRL's log change over the 7 days to the last day it has a market value at the
+    cutoffs (:func:`brent_brl_last_day`: Brent's, or BZ=F's carrying it, PTAX on or before
+    it), and that day; NaN and None when there is no such day, or when a stale driver
+    (``stale``, at the cutoffs) froze Brent in BRL: no move is shown rather than the dollar's,
+    called Brent's.
 
-    Not "since the end of the survey week": a forecast is made at the week's publication
-    (:func:`served_at`), before that week ends, so that move was always 0."""
-    end = last_driver_day(inputs, cut)
+    Not the model's first driver block, which ends at the last day any driver is known (PTAX's,
+    most days: spot is carried on by the dollar to it). Not "since the end of the survey
+    week" either: a forecast is made at the week's publication (:func:`served_at`), before that
+    week ends, so that move was always 0."""
+    end = brent_brl_last_day(inputs, cut, stale)
     if end is None:
         return np.nan, None
     at = brent_brl(inputs, cut, np.array([end - 7, end], dtype=np.int64))
@@ -353,7 +358,8 @@ def nowcast(
     state = state_at(known, samples, made_at, lags, used)
     if state is None:
         return None
-    last, row, move, driver_day = state
+    last, row = state
+    move, driver_day = driver_move(known, cut, stale)
     made = forecast_from(samples, last, row, as_of, move, driver_day, used)
     return None if made is None else replace(made, stale=stale, drivers_dropped=dropped)
 

@@ -314,7 +314,7 @@ def to_forecast(made: PanelForecast, inputs: Inputs, as_of: datetime, lags: Lags
     """The forecast ``made`` for its member (whose inputs are ``inputs``), stamped ``as_of``:
     the driver's move read at its week's publication, as the per-area model reads it."""
     cut = Cutoffs.at(known_at(day_of(made.week), lags.fuel), lags)
-    move, day = driver_move(inputs, cut)
+    move, day = driver_move(inputs, cut, made.stale)
     steps = tuple(
         step_of(h, made.week, made.last_log + made.changes[c], made.q80[c], made.q95[c])
         for c, h in enumerate(HORIZONS)

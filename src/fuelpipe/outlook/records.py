@@ -7,7 +7,8 @@ keeps the exact instant. Attributes are flat (DynamoDB- and SQLite-friendly): fo
 once the week is published, ``a{h}`` (the published price) joins them. ``stale`` names the
 drivers too old at the as-of time with their last day, and ``drivers_dropped`` is 1 when the
 forecast does not use Brent in BRL (fitted without it, or no change). ``driver_move`` is absent
-when no driver value is known at all (read back as NaN). ``no_change`` names why a
+when Brent in BRL has no market value (none known, or a stale driver froze it; read back as
+NaN). ``no_change`` names why a
 state's forecast is the no-change fallback (``national_ends_before``, with the national series'
 last week in ``national_last_week``, …); absent or None: the model's forecast.
 """

@@ -345,7 +345,8 @@ def brent_brl(inputs: Inputs, cut: Cutoffs, days: Days) -> Floats:
 
 
 def last_driver_days(inputs: Inputs, cuts: CutoffRows) -> Days:
-    """Per row, the latest day any driver value is known for; ``NO_DAY`` where none is."""
+    """Per row, the latest day any driver value is known for; ``NO_DAY`` where none is (the
+    end of the model's driver blocks, :func:`~fuelpipe.outlook.model.build_samples`)."""
     ends = np.full(len(cuts.fuel), NO_DAY, dtype=np.int64)
     for series, cut in (
         (inputs.brent, cuts.brent),
@@ -360,10 +361,23 @@ def last_driver_days(inputs: Inputs, cuts: CutoffRows) -> Days:
     return ends
 
 
-def last_driver_day(inputs: Inputs, cut: Cutoffs) -> int | None:
-    """The latest day any driver value is known for (the end of the driver's move)."""
-    end = int(last_driver_days(inputs, CutoffRows.of(cut))[0])
-    return None if end == NO_DAY else end
+def brent_brl_last_day(inputs: Inputs, cut: Cutoffs, stale: tuple[StaleDriver, ...]) -> int | None:
+    """The last day Brent in BRL has a market value at the cutoffs: Brent's last day (spot's,
+    or BZ=F's where it carries spot on: :func:`brent_brl`), PTAX known on or before it (on a
+    PTAX holiday the day before's, as the Overview's Brent in reais). None when either has no
+    value by then, or when a stale driver (``stale``: :func:`stale_drivers` at the cutoffs)
+    froze Brent in BRL (:func:`brent_brl_current`).
+
+    Not :func:`last_driver_days`' day: after Brent's last value, Brent in BRL moves with the
+    dollar alone, and a move read to PTAX's last day would be PTAX's, called Brent's."""
+    spot, usd = inputs.brent.upto(cut.brent), inputs.usd.upto(cut.usd)
+    if not len(spot) or not len(usd) or not brent_brl_current(inputs, cut, stale):
+        return None
+    brent = int(spot.days[-1])
+    futures = inputs.futures.upto(cut.futures)
+    if len(futures) and futures.days[0] <= brent:  # BZ=F carries spot past its last day
+        brent = max(brent, int(futures.days[-1]))
+    return brent if usd.days[0] <= brent else None
 
 
 def inputs_for(
