@@ -34,6 +34,14 @@ WORKBOOK_LEVELS: dict[str, str] = {
     "mensal/mensal-estados-desde-jan2013.xlsx": "MONTHLY_STATE",
 }
 
+# Route path -> the publication schedule (domain/publication.py) its rows come out on: a weekly
+# workbook gains a week's rows for every product and area at the week's release, the monthly
+# one a month's.
+WORKBOOK_SCHEDULES: dict[str, str] = {
+    route: "anp_monthly" if level == "MONTHLY_STATE" else "anp_weekly"
+    for route, level in WORKBOOK_LEVELS.items()
+}
+
 _PRODUCT_BY_LABEL = {label: part for part, (label, _unit) in FUEL_PRODUCTS.items()}
 _REGION_BY_NAME = {name: code for code, name in REGIONS.items()}
 _UF_BY_NAME = {name: uf for uf, (name, _region) in STATES.items()}

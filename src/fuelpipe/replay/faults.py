@@ -337,8 +337,10 @@ class FaultPlan:
                 return Decision(source, seq, kind, rng)
         return Decision(source, seq, None, rng)
 
-    def absent_days(self, source: str, key: str | None) -> DateSet:
-        """Dates never to serve for a series (``key``) of ``source``."""
+    def absent_days(self, source: str, key: str | None, schedule: str | None = None) -> DateSet:
+        """Dates never to serve for a series (``key``) of ``source``. ``schedule``: the
+        publication schedule the route's rows follow (a workbook's), for a plan that withholds
+        what is not released yet (``replay.live.PublishedPlan``); unused here."""
         out = DateSet()
         for target, days in self.absent.items():
             if target in ("*", source) or (

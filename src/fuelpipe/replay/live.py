@@ -1,8 +1,11 @@
 """Publication-aware replay: a value is served only once its real publication instant has passed
 on an injected clock (``fuelpipe demo --live``, the freshness bench).
 
-It reuses the fault plan's "absent dates" hook that every route already honours: each series
-also withholds every date after the latest one its schedule has published by ``clock.now()``.
+It reuses the fault plan's "absent dates" hook that every route already honours: each route
+also withholds every date after the latest one its publication schedule has released by
+``clock.now()``. A publication appears whole, as the source publishes it: the schedule is the
+route's own (a workbook's, a series'), not only the catalog's keys, so an ANP workbook gains a
+week's rows for every product and area at once, whichever keys the plan's catalog holds.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 
 from fuelpipe.domain.catalog import DEFAULT_CATALOG, Catalog, Series
+from fuelpipe.domain.publication import Publication, publication
 from fuelpipe.ports.clock import Clock
 from fuelpipe.replay.faults import DateSet, FaultPlan
 
@@ -67,22 +71,43 @@ class PublishedPlan(FaultPlan):
 
     def released_at(self, series: Series, day: date) -> datetime:
         """When the replay starts serving ``day`` of ``series``."""
-        return series.schedule.published_at(day) + self._offset(series.source, day)
+        return self._released_at(series.source, series.schedule, day)
 
     def released_through(self, series: Series, now: datetime) -> date:
         """The latest date of ``series`` released by ``now``."""
-        lo = self.jitter.get(series.source, (timedelta(0), timedelta(0)))[0]
-        day = series.published_through(now - min(lo, timedelta(0)))
-        while self.released_at(series, day) > now:
+        return self._released_through(series.source, series.schedule, now)
+
+    def _released_at(self, source: str, schedule: Publication, day: date) -> datetime:
+        return schedule.published_at(day) + self._offset(source, day)
+
+    def _released_through(self, source: str, schedule: Publication, now: datetime) -> date:
+        lo = self.jitter.get(source, (timedelta(0), timedelta(0)))[0]
+        day = schedule.published_through(now - min(lo, timedelta(0)))
+        while self._released_at(source, schedule, day) > now:
             day -= timedelta(days=1)
         return day
 
-    def absent_days(self, source: str, key: str | None) -> DateSet:
-        """The base plan's absent dates plus every date not released yet."""
-        out = super().absent_days(source, key)
-        if key is None or key not in self.catalog:
+    def _schedule(self, source: str, key: str | None, schedule: str | None) -> str | None:
+        """The publication schedule of what a route serves: its key's (the plan's catalog
+        first, then the full one: a key the plan does not watch is still published by its
+        source on its schedule), else the route's own ``schedule``, else the source's only
+        one (None: a source with several and nothing to choose by)."""
+        for catalog in (self.catalog, DEFAULT_CATALOG):
+            if key is not None and key in catalog:
+                return catalog[key].publication
+        if schedule is not None:
+            return schedule
+        names = _publications(self.catalog, source)
+        return next(iter(names)) if len(names) == 1 else None
+
+    def absent_days(self, source: str, key: str | None, schedule: str | None = None) -> DateSet:
+        """The base plan's absent dates plus every date not released yet by the schedule of
+        what is served (:meth:`_schedule`), whether or not the plan's catalog has ``key``."""
+        out = super().absent_days(source, key, schedule)
+        name = self._schedule(source, key, schedule)
+        if name is None:
             return out
-        through = self.released_through(self.catalog[key], self._now())
+        through = self._released_through(source, publication(name), self._now())
         return out | DateSet(((through + timedelta(days=1), date.max),))
 
     def intraday_released(self, source: str, key: str | None, at: datetime) -> bool:
@@ -98,10 +123,15 @@ class PublishedPlan(FaultPlan):
     def cache_tag(self, source: str) -> str:
         """Rendered bodies change as releases pass: key caches by what is released."""
         now = self._now()
-        schedules = {s.publication: s for s in self.catalog if s.source == source}
         return ",".join(
-            self.released_through(s, now).isoformat() for _, s in sorted(schedules.items())
+            self._released_through(source, publication(name), now).isoformat()
+            for name in sorted(_publications(self.catalog, source))
         )
+
+
+def _publications(catalog: Catalog, source: str) -> set[str]:
+    """The schedules ``source`` publishes on: its series' in ``catalog`` and the full one."""
+    return {s.publication for c in (catalog, DEFAULT_CATALOG) for s in c if s.source == source}
 
 
 class SpeedClock:

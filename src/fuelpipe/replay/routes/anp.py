@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from fuelpipe.replay.anp_workbook import (
     WORKBOOK_LEVELS,
+    WORKBOOK_SCHEDULES,
     XLSX_CONTENT_TYPE,
     rewrite_rows,
     row_date,
@@ -24,15 +25,21 @@ def _not_found() -> Reply:
 
 
 def served_rows(ctx: RouteContext, route: str) -> list[int]:
-    """Indices of the bundled data rows that are served: all but the absent dates."""
+    """Indices of the bundled data rows that are served: all but the absent dates.
+
+    Every row follows the workbook's schedule (a live plan withholds a week not released yet
+    from every product and area alike, as ANP publishes the whole week at once, not only from
+    the keys the plan watches); a fault plan's absent dates apply to their own keys."""
     sheet = ctx.snapshot.sheet(route)
     if not ctx.plan.has_absent:
         return list(range(len(sheet.rows)))
     level = WORKBOOK_LEVELS[route]
+    schedule = WORKBOOK_SCHEDULES[route]
     keep = []
     for i, row in enumerate(sheet.rows):
         day = row_date(sheet, row)
-        if day is None or day not in ctx.plan.absent_days("anp", row_key(sheet, level, row)):
+        key = row_key(sheet, level, row)
+        if day is None or day not in ctx.plan.absent_days("anp", key, schedule):
             keep.append(i)
     return keep
 
