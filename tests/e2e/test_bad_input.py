@@ -1,6 +1,8 @@
 """Every bad input a new user or a careless operator can type, run as a real subprocess on a
 copy of the demo store: each exits 2 (bad input) or 3 (a source unreachable) with one `error:`
-line and no traceback, and the store stays byte-identical unless changing it is the point.
+line and no traceback, and the store stays byte-identical, with no file added beside it,
+unless changing it is the point; a command that fills a store (`run`, `revise`, `watch`)
+refused on a folder with none creates nothing there (no store, no queue file, no watch lock).
 
 Plus the repair path those mistakes need: `repair`, `dlq purge`, the demo's remembered clock,
 and the notice a rerun gives about messages an interrupted run still holds.
@@ -212,6 +214,12 @@ CASES = [
         env=lambda _c: {"FUELPIPE_SOURCE_BCB_URL": "olinda.bcb.gov.br/olinda"},
     ),
     Case("unknown series", _a("status", "--series", "NOPE")),
+    # the commands that fill a store refuse before they open it, its queue or the watch lock
+    Case("run unknown series", _a("run", "--series", "NOPE")),
+    Case("run since year 1", _a("run", "-s", "CURRENCY#USD", "--since", "0001-01-01")),
+    Case("revise unknown series", _a("revise", "--series", "NOPE")),
+    Case("watch unknown series", _a("watch", "--series", "NOPE", "--ticks", "1")),
+    Case("watch blank series", _a("watch", "--series", " ", "--ticks", "1")),
     Case("unknown command", _a("frobnicate")),
     Case("unknown option", _a("status", "--colour")),
     Case("release unknown key", _a("quarantine", "release", "NOPE", "2022-01-03")),
@@ -232,11 +240,12 @@ CASES = [
 
 
 def _digest(folder: Path) -> dict[str, str]:
-    """sha256 of every file of the store (SQLite's shared-memory index excepted)."""
+    """sha256 of every file of the store (SQLite's shared-memory index excepted); an empty
+    file (a watch lock left behind) is named too."""
     return {
-        p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest() if p.stat().st_size else "empty"
         for p in sorted(folder.iterdir())
-        if p.is_file() and not p.name.endswith("-shm") and p.stat().st_size
+        if p.is_file() and not p.name.endswith("-shm")
     }
 
 
@@ -612,3 +621,78 @@ def test_the_demo_checks_its_store_path_as_run_does(tmp_path: Path) -> None:
         f"error: the store's folder {folder} is read-only; this command writes to the store"
     )
     assert not any(folder.iterdir())
+
+
+REFUSED_ON_NO_STORE = {
+    "watch unknown series": ["watch", "--series", "NOPE", "--ticks", "1"],
+    "watch blank series": ["watch", "-s", " ", "--ticks", "1"],
+    "run unknown series": ["run", "--series", "NOPE"],
+    "run blank series": ["run", "-s", ""],
+    "run since year 1": ["run", "-s", "CURRENCY#USD", "--since", "0001-01-01"],
+    "run since not a date": ["run", "-s", "CURRENCY#USD", "--since", "31/12/2021"],
+    "run since years ahead": ["run", "-s", "CURRENCY#USD", "--since", "2199-01-01"],
+    "run since after now": [
+        "--now",
+        "2022-01-03",
+        "run",
+        "-s",
+        "CURRENCY#USD",
+        "--since",
+        "2022-06-01",
+    ],
+    "revise unknown series": ["revise", "--series", "NOPE"],
+    "revise blank series": ["revise", "-s", " "],
+}
+
+
+@pytest.mark.parametrize("name", list(REFUSED_ON_NO_STORE))
+def test_a_command_that_fills_a_store_refused_creates_nothing(name: str, tmp_path: Path) -> None:
+    """Refused before the store, its queue file or the watch lock is created: the folder
+    FUELPIPE_DB names stays empty (before, each left a new empty store and queue, and `watch`
+    its lock, beside the one error line)."""
+    folder = tmp_path / "empty"
+    folder.mkdir()
+    env = {"FUELPIPE_DB": str(folder / "s.sqlite"), "FUELPIPE_LAKE": str(folder / "lake")}
+    done = fuelpipe(*REFUSED_ON_NO_STORE[name], env=env, check=False, timeout=120)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    assert len(_one_error_line(done.stderr)) == 1, done.stderr
+    assert sorted(p.name for p in folder.iterdir()) == []
+
+
+NAMED_BEFORE_THE_STORE = {
+    "status --series NOPE": (["status", "--series", "NOPE"], "no series matches NOPE"),
+    "status --since not a date": (["status", "--since", "2022-13-01"], "--since '2022-13-01'"),
+    "export NOPE": (["export", "NOPE#XYZ"], "'NOPE#XYZ' is not in the series catalog"),
+    "export parquet NOPE": (
+        ["export", "-f", "parquet", "-s", "NOPE*", "-o", "{tmp}/x.parquet"],
+        "'NOPE*' matches no series",
+    ),
+    "release NOPE": (["quarantine", "release", "NOPE", "2022-01-03"], "'NOPE' is not in"),
+    "release bad date": (
+        ["quarantine", "release", "CURRENCY#USD", "2022-13-45"],
+        "DATE '2022-13-45' is not a date",
+    ),
+    "stations query bad date": (
+        ["stations", "query", "state_weekly", "--since", "2022-13-01"],
+        "--since '2022-13-01' is not a date",
+    ),
+    "stations reconcile since after until": (
+        ["stations", "reconcile", "--since", "2022-05-01", "--until", "2022-01-01"],
+        "--since 2022-05-01 is after --until 2022-01-01",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(NAMED_BEFORE_THE_STORE))
+def test_a_bad_argument_is_named_before_the_store_is_looked_at(name: str, tmp_path: Path) -> None:
+    """An argument that is wrong whatever the store holds is the error even where there is no
+    store (or lake) yet: the user fixes it first (before, they were told to create a store,
+    then, once they had, that the argument was wrong)."""
+    args, said = NAMED_BEFORE_THE_STORE[name]
+    env = {"FUELPIPE_DB": str(tmp_path / "s.sqlite"), "FUELPIPE_LAKE": str(tmp_path / "lake")}
+    done = fuelpipe(*(a.format(tmp=tmp_path) for a in args), env=env, check=False, timeout=120)
+    assert done.returncode == 2, done.stdout + done.stderr
+    errors = _one_error_line(done.stderr)
+    assert len(errors) == 1 and said in errors[0], done.stderr
+    assert list(tmp_path.iterdir()) == []

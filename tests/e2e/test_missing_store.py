@@ -296,12 +296,16 @@ def test_create_resources_without_a_region_is_bad_input_and_says_what_to_set(
     assert "AWS_REGION" in done.stderr and "Traceback" not in done.stderr
 
 
+RUN_USD = ["run", "-s", "CURRENCY#USD"]
+"""A `run` whose arguments are good (a bad --series is refused before any file is opened)."""
+
+
 @pytest.mark.parametrize(
     ("damaged", "args"),
     [
-        *(("fuelpipe.sqlite", a) for a in (["status"], ["dlq", "list"], ["run", "-s", "USD"])),
+        *(("fuelpipe.sqlite", a) for a in (["status"], ["dlq", "list"], RUN_USD)),
         # only the commands that use the queue: `status` reads the store alone
-        *(("fuelpipe-queue.sqlite", a) for a in (["dlq", "list"], ["run", "-s", "USD"])),
+        *(("fuelpipe-queue.sqlite", a) for a in (["dlq", "list"], RUN_USD)),
     ],
 )
 def test_a_file_that_is_not_sqlite_is_named_in_the_refusal(

@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from fuelpipe.api import FRAMES_INSTALL, TIDY_TYPES, arrow_schema, select_keys, tidy_parts
+from fuelpipe.domain.catalog import Catalog
 from fuelpipe.ports.store import Store
-from fuelpipe.stages.context import StageContext
 
 
 class ExportError(Exception):
@@ -31,10 +31,11 @@ def check_request(patterns: Sequence[str], output: Path | None) -> Path:
     return output
 
 
-def export_keys(app: StageContext, patterns: Sequence[str]) -> list[str]:
-    """The keys the patterns match, once pyarrow is known to be installed."""
+def export_keys(catalog: Catalog, patterns: Sequence[str]) -> list[str]:
+    """The keys the patterns match in ``catalog``, once pyarrow is known to be installed
+    (checked before any store is opened)."""
     try:
-        keys = select_keys(app.catalog, patterns)
+        keys = select_keys(catalog, patterns)
     except KeyError as exc:
         raise ExportError(f"{exc.args[0]} (try `fuelpipe status --all`)") from None
     try:

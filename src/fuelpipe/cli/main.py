@@ -33,6 +33,7 @@ from fuelpipe.cli.extras import dashboard_hint
 from fuelpipe.cli.helpstyle import PlainHelpGroup
 from fuelpipe.cli.precompute_hook import health_reads
 from fuelpipe.cli.revise import revise_command
+from fuelpipe.domain.catalog import DEFAULT_CATALOG, Catalog, Series
 from fuelpipe.domain.keys import parse_date_key
 from fuelpipe.domain.models import Record
 from fuelpipe.homes import empty_store_message, open_home
@@ -409,7 +410,9 @@ def _check_port(host: str, port: int) -> None:
             raise fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
 
 
-def _select(context: StageContext, series: list[str] | None) -> list[Any] | None:
+def _select(series: list[str] | None, catalog: Catalog = DEFAULT_CATALOG) -> list[Series] | None:
+    """The series --series names (None: every one), checked against the catalog alone, so a
+    command refuses a pattern before it opens (or creates) a store, a queue or a lock."""
     if not series:
         return None
     if any(not s.strip() for s in series):
@@ -418,9 +421,62 @@ def _select(context: StageContext, series: list[str] | None) -> list[Any] | None
             "(`fuelpipe status --all` lists them), or leave the option out for every series"
         )
     try:
-        return context.catalog.select(series)
+        return catalog.select(series)
     except KeyError as exc:
         raise fail(str(exc.args[0])) from None
+
+
+def _known_key(key: str, catalog: Catalog = DEFAULT_CATALOG) -> str:
+    """``key`` as the catalog spells it (keys are case-insensitive), refused before any store
+    is opened when the catalog does not know it."""
+    key = key.strip().upper()
+    if key not in catalog:
+        raise fail(f"{key!r} is not in the series catalog (try `fuelpipe status --all`)")
+    return key
+
+
+def _clock_before_opening(cfg: Settings) -> datetime | None:
+    """The instant the home will run at, when it is known without opening the store: --now
+    (FUELPIPE_NOW), or this machine's clock for an embedded store that is not there yet (or
+    is an empty file), which keeps no demo clock. None when the store may keep one (`fuelpipe
+    demo`'s): what is checked against the clock is checked again once it is open."""
+    if cfg.now is not None:
+        return cfg.now
+    if cfg.backend == "embedded" and (not cfg.db.is_file() or cfg.db.stat().st_size == 0):
+        from fuelpipe.adapters.clock import SystemClock
+
+        return SystemClock().now()
+    return None
+
+
+def _date_before_opening(value: str | None, option: str, cfg: Settings) -> date | None:
+    """A YYYY-MM-DD option checked before the store is opened: as :func:`_date` does when the
+    clock is known (:func:`_clock_before_opening`), else its form and the domain's range (the
+    bound by the clock waits for the store's clock)."""
+    from fuelpipe.domain.calendars import check_in_range
+
+    now = _clock_before_opening(cfg)
+    if value is None or now is not None:
+        return _date(value, option, now)
+    try:
+        day = parse_date_key(value)
+    except ValueError:
+        raise fail(f"{option} {value!r} is not a date (YYYY-MM-DD)") from None
+    try:
+        return check_in_range(day, option)
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+
+
+def _since_before_opening(since: str | None, cfg: Settings, what: str, verb: str) -> None:
+    """``--since`` refused before the store is opened (or created) when it can be: as
+    :func:`_since_by_clock` when the clock is known without the store, else as
+    :func:`_date_before_opening`; the caller checks it again by the store's clock once open."""
+    now = _clock_before_opening(cfg)
+    if now is None:
+        _date_before_opening(since, "--since", cfg)
+    else:
+        _since_by_clock(since, now, what, verb)
 
 
 def _since_by_clock(since: str | None, now: datetime, what: str, verb: str) -> date | None:
@@ -486,7 +542,6 @@ def main(
 
     from fuelpipe.adapters.clock import SystemClock
     from fuelpipe.adapters.sources._http import log_retry
-    from fuelpipe.domain.catalog import DEFAULT_CATALOG
     from fuelpipe.domain.clock_bounds import check_now
 
     stamina.instrumentation.set_on_retry_hooks([log_retry])
@@ -547,14 +602,16 @@ def run(
         raise fail(
             "--workers is for the embedded home: the AWS home runs scraper Lambdas side by side"
         )
+    looks = ("run looks for gaps", "look for")
+    chosen = _select(series)  # refused before a store, or its queue, is created
+    _since_before_opening(since, cfg, *looks)
     with wired(ctx, writes=True, creates=True, uses_queue=True) as context:
+        start = _since_by_clock(since, context.clock.now(), *looks)  # a demo store's clock
         helpers = None
         if count > 1:
             from fuelpipe.homes.embedded import ProcessHelpers
 
             helpers = ProcessHelpers(cfg, count - 1, context.clock)
-        chosen = _select(context, series)
-        start = _since_by_clock(since, context.clock.now(), "run looks for gaps", "look for")
         say_held(context)
         with display.bar(console, disable=as_json) as progress:
             report = run_cycle(
@@ -654,8 +711,9 @@ def status(
     """
     from fuelpipe.stages.status import status as compute
 
+    chosen = _select(series)
+    _date_before_opening(since, "--since", settings(ctx))
     with wired(ctx) as context:
-        chosen = _select(context, series)
         clocks = _series_clocks(ctx, context)
         # A demo store's series run on their own clocks (USD up to 2026, the demo's 2022):
         # --since is after the clock only when it is after every chosen series' clock.
@@ -762,12 +820,10 @@ def export(
             "missing KEY: give the key to export, e.g. `fuelpipe export CURRENCY#USD` "
             "(`fuelpipe status --all` lists them)"
         )
+    key = _known_key(key)  # keys are case-insensitive, as in `status --series`
     if output is not None:
         _check_output(ctx, output)
-    key = key.strip().upper()  # keys are case-insensitive, as in `status --series`
     with wired(ctx) as context:
-        if key not in context.catalog:
-            raise fail(f"{key!r} is not in the series catalog (try `fuelpipe status --all`)")
         rows = [record_json(r) for r in context.store.query(key)]
     if fmt == "json":
         text = json.dumps(rows, indent=2, ensure_ascii=False) + "\n"
@@ -812,14 +868,11 @@ def _export_parquet(ctx: typer.Context, patterns: list[str], output: Path | None
 
     try:
         output = check_request(patterns, output)
+        keys = export_keys(DEFAULT_CATALOG, patterns)
     except ExportError as exc:
         raise fail(str(exc)) from None
     _check_output(ctx, output)  # before the store is read, as for csv and json
     with wired(ctx) as context:
-        try:
-            keys = export_keys(context, patterns)
-        except ExportError as exc:
-            raise fail(str(exc)) from None
         rows: list[int] = []  # the file is written one key at a time, as the store is read
         _write_output(output, lambda temp: rows.append(write_parquet(context.store, keys, temp)))
     err.print(f"wrote {rows[0]} records of {len(keys)} series to {output}", highlight=False)
@@ -878,12 +931,11 @@ def quarantine_release(
     day: Annotated[str, typer.Argument(metavar="DATE", help="YYYY-MM-DD.")],
 ) -> None:
     """Give a quarantined record a fresh retry budget; the next recheck re-downloads it."""
+    key = _known_key(key)
+    _date_before_opening(day, "DATE", settings(ctx))
     with wired(ctx, writes=True) as context:
-        when = _date(day, "DATE", context.clock.now())
+        when = _date(day, "DATE", context.clock.now())  # a demo store's clock
         assert when is not None
-        key = key.strip().upper()
-        if key not in context.catalog:
-            raise fail(f"{key!r} is not in the series catalog (try `fuelpipe status --all`)")
         ok = context.store.release(key, when, context.clock.now())
         if ok:  # QUARANTINED -> PENDING shows in the health view: its stored views go stale
             from fuelpipe.stages.data_version import mark_changed

@@ -30,9 +30,10 @@ def revise_command(
     from fuelpipe.stages.cycle import drain
     from fuelpipe.stages.revise import revise
 
+    chosen = _select(series)  # refused before a store, or its queue, is created
     with wired(ctx, writes=True, creates=True, uses_queue=True) as context:
         say_held(context, "revise")  # else its bar stands still for minutes, unexplained
-        asked = revise(context, series=_select(context, series))
+        asked = revise(context, series=chosen)
         # One request per fetch unit, against the real sources: a bar, as `run` draws
         with display.bar(console, disable=as_json) as progress:
             scraped = drain(context, progress=progress)

@@ -529,12 +529,20 @@ def _incomplete_line(name: str, mark: dict[str, Any]) -> str:
     )
 
 
-def _span(lake: Any, since: str | None, until: str | None) -> tuple[date, date]:
-    """The collection days asked for; the lake's last 4 weeks by default. A bad date is
-    refused as every command refuses one (`--since '2025-13-01' is not a date`)."""
+def _days(since: str | None, until: str | None) -> tuple[date | None, date | None]:
+    """--since and --until, checked before the lake or the store is opened: a bad date is
+    refused as every command refuses one (`--since '2025-13-01' is not a date`), and so is a
+    --since after --until."""
     from fuelpipe.cli.main import _date
 
     first, last = _date(since, "--since"), _date(until, "--until")
+    if first is not None and last is not None and first > last:
+        raise fail(f"--since {first} is after --until {last}")
+    return first, last
+
+
+def _span(lake: Any, first: date | None, last: date | None) -> tuple[date, date]:
+    """The collection days asked for (:func:`_days`); the lake's last 4 weeks by default."""
     if first is None or last is None:
         window = lake.window()
         if window is None:
@@ -666,11 +674,12 @@ def query(
     windowed = "--since" in takes
     if athena and windowed and not (since and until):
         raise fail("--athena needs --since and --until")
+    days = _days(since, until)  # none given unless the query takes them (refused above)
     lake = None if athena else _lake(ctx, existing=True)
     params: dict[str, Any] = {}
     title = name
     if windowed:
-        first, last = _span(lake, since, until)
+        first, last = _span(lake, *days)
         params = query_params(fuel, first, last, state, municipality, text or "")
         weeks = "{}..{}".format(*weeks_covered(first, last))  # the whole survey weeks queried
         title = f"{name} {fuel + ' ' if '--fuel' in takes else ''}{weeks}"
@@ -884,8 +893,9 @@ def reconcile(
     if fmt not in ("table", "csv", "json"):
         raise fail(f"--format must be table, csv or json, not {fmt!r}")
     states = _states(state)
+    days = _days(since, until)
     lake = _lake(ctx, existing=True)
-    first, last = _span(lake, since, until)
+    first, last = _span(lake, *days)
     from fuelpipe.cli.main import wired
 
     with wired(ctx) as context:

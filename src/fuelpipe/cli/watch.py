@@ -173,9 +173,10 @@ def watch(
             WebhookSink(webhook).close()  # refused before the store is touched
         except ValueError as exc:
             raise fail(f"--webhook/FUELPIPE_ALERT_WEBHOOK_URL: {exc}") from None
+    chosen = _select(series)  # refused before the lock, the store or its queue is created
     _check_store_path(cfg.db, writes=True, creates=True)
     with only_watch(cfg), wired(ctx, writes=True, creates=True, uses_queue=True) as context:
-        _watch(context, cfg.db, series, webhook, ticks, intraday=intraday)
+        _watch(context, cfg.db, chosen, webhook, ticks, intraday=intraday)
 
 
 @contextmanager
@@ -207,7 +208,7 @@ def only_watch(cfg: Settings, command: str = "fuelpipe watch") -> Iterator[None]
 def _watch(
     a: StageContext,
     db: Path,
-    series: list[str] | None,
+    chosen: list[Series] | None,
     webhook: str | None,
     ticks: int | None,
     *,
@@ -215,7 +216,6 @@ def _watch(
 ) -> None:
     from fuelpipe.stages.watch import watch as run_watch
 
-    chosen = _select(a, series)
     chosen_keys = {s.key for s in chosen or []}
     alert_hook, closers = alerter(db, webhook, series=chosen)
     hook: Callable[[StageContext], int] = alert_hook
