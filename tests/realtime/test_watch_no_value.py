@@ -12,14 +12,15 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from tests.support.fakes import SaysNoValue
+from tests.support.fakes import SaysNoValue, TableSource
 
 from fuelpipe.adapters.clock import ManualClock
 from fuelpipe.adapters.sqlite_queue import SqliteQueue
 from fuelpipe.adapters.sqlite_store import SqliteStore
-from fuelpipe.domain.catalog import DEFAULT_CATALOG, Catalog
-from fuelpipe.domain.models import Record, Status
+from fuelpipe.domain.catalog import DEFAULT_CATALOG, Catalog, Series
+from fuelpipe.domain.models import Record, Status, no_value_seen_at
 from fuelpipe.domain.retry import RetryPolicy
+from fuelpipe.ports.source import Source
 from fuelpipe.stages.context import StageContext
 from fuelpipe.stages.watch import tick
 
@@ -32,6 +33,18 @@ STALE = datetime(2025, 7, 2, 18, 0, tzinfo=SP)  # the next Wednesday evening
 NEXT_WEEK = datetime(2025, 7, 4, 18, 0, tzinfo=SP)  # the next week's publication
 
 
+def _app(tmp_path: Path, clock: ManualClock, series: Series, source: Source) -> StageContext:
+    """``series`` alone, watched on real SQLite files, ``source`` answering for ANP."""
+    return StageContext(
+        catalog=Catalog([series]),
+        store=SqliteStore(tmp_path / "w.sqlite", clock),
+        queue=SqliteQueue(tmp_path / "q.sqlite", clock, timedelta(seconds=300)),
+        sources={"anp": source},
+        clock=clock,
+        policy=RetryPolicy(),
+    )
+
+
 @pytest.fixture
 def watched(tmp_path: Path):
     """CNG in Acre on real SQLite files, the earlier weeks stored; ANP's workbook has the
@@ -41,14 +54,7 @@ def watched(tmp_path: Path):
     source = SaysNoValue(
         "anp", values, never={(CNG_AC.key, LATEST)}, no_value={(CNG_AC.key, LATEST)}
     )
-    app = StageContext(
-        catalog=Catalog([CNG_AC]),
-        store=SqliteStore(tmp_path / "w.sqlite", clock),
-        queue=SqliteQueue(tmp_path / "q.sqlite", clock, timedelta(seconds=300)),
-        sources={"anp": source},
-        clock=clock,
-        policy=RetryPolicy(),
-    )
+    app = _app(tmp_path, clock, CNG_AC, source)
     app.store.put_records([Record(CNG_AC.key, d, Decimal("5.1"), Status.OK) for d in WEEKS[:-1]])
     yield app, source, clock
     app.close()
@@ -131,3 +137,52 @@ def test_the_window_polls_leave_a_no_value_answer_alone_but_not_a_failure(watche
     drain(app)  # this time ANP answers: '-'
     assert len(source.calls) == 2 and _record(app).status is Status.PENDING
     assert poll_pending_in_window(app, [CNG_AC], saturday) == 0
+
+
+GASOLINE_BR = replace(DEFAULT_CATALOG["FUEL#GASOLINE#BR"], default_start=date(2022, 4, 3))
+SURVEY = date(2022, 4, 24)  # the week ANP publishes on Friday 2022-04-29, after 18:00
+DUE = datetime(2022, 4, 29, 18, 0, tzinfo=SP)
+RELEASED = datetime(2022, 4, 29, 20, 56, 10, tzinfo=SP)  # "in the evening"
+
+
+def test_a_week_not_out_yet_is_polled_until_it_is_and_stored_at_the_next_poll(
+    tmp_path: Path,
+) -> None:
+    """A week the answer does not reach yet (ANP's workbook has not got it at 18:00) is not
+    the source's "no value": the record stays PENDING without the answered mark, and watch
+    asks again at the schedule's poll interval until the week is out; stored at the first
+    poll after its release, not at recheck's at the window's end (five days later)."""
+    clock = ManualClock(DUE)
+    weeks = [SURVEY - timedelta(weeks=n) for n in range(3, -1, -1)]
+    source = TableSource(
+        "anp",
+        {(GASOLINE_BR.key, d): Decimal("7.2") for d in weeks},
+        never={(GASOLINE_BR.key, SURVEY)},
+    )
+    app = _app(tmp_path, clock, GASOLINE_BR, source)
+    try:
+        app.store.put_records(
+            [Record(GASOLINE_BR.key, d, Decimal("7.2"), Status.OK) for d in weeks[:-1]]
+        )
+        first = tick(app)  # 18:00: the workbook does not have the week yet
+        assert first.due == [GASOLINE_BR.key] and len(source.calls) == 1
+        (rec,) = app.store.query(GASOLINE_BR.key, SURVEY, SURVEY)
+        assert rec.status is Status.PENDING and no_value_seen_at(rec.attrs) is None
+        assert first.wake_at == DUE + GASOLINE_BR.schedule.poll_every
+
+        wake = first.wake_at
+        while True:
+            clock.set(wake)
+            if wake >= RELEASED:
+                source.never.clear()  # ANP has published the week
+            later = tick(app)
+            (rec,) = app.store.query(GASOLINE_BR.key, SURVEY, SURVEY)
+            if rec.status is Status.OK or wake >= RELEASED:
+                break
+            assert later.due == [GASOLINE_BR.key] and later.wake_at is not None
+            wake = later.wake_at
+        assert rec.status is Status.OK and rec.value == Decimal("7.2")
+        assert wake == datetime(2022, 4, 29, 21, 0, tzinfo=SP)  # the first poll after 20:56
+        assert len(source.calls) == 37  # 18:00 to 21:00, every 5 minutes
+    finally:
+        app.close()

@@ -114,11 +114,13 @@ UNEXPECTED = "unexpected"
 
 NO_VALUE_SEEN_ATTR = "no_value_seen_at"
 """On a PENDING record: when the source last answered for the date with its own "no value"
-(FRED's empty cell, ANP's '-') while the date was still inside its publication window, as
-:func:`~fuelpipe.domain.instants.iso_utc` text. The date stays PENDING (the source may yet
-publish a value) but that answer stands until the series publishes again: it is not polled
-before, and recheck asks once more when the window is over. A later answer replaces the
-record's attributes (a failed one leaves none, so that date is polled again)."""
+(FRED's empty cell, ANP's '-' or a week of the workbook without the key's row: an answer that
+holds the date, ``FetchResult.no_value``) while the date was still inside its publication
+window, as :func:`~fuelpipe.domain.instants.iso_utc` text. The date stays PENDING (the source
+may yet publish a value) but that answer stands until the series publishes again: it is not
+polled before, and recheck asks once more when the window is over. A later answer replaces the
+record's attributes (a failed one leaves none, so that date is polled again). An answer that
+does not reach the date (not out yet) leaves no mark: the date is polled as before."""
 
 
 def no_value_seen(at: datetime) -> dict[str, AttrValue]:

@@ -85,7 +85,10 @@ class FetchResult:
     no_value: dict[tuple[str, date], str] = field(default_factory=dict)
     """Dates the answer covers with, by the source's own word, no value for the key (an empty
     FRED cell, an ANP week without this area and fuel), with the reason. Stored as ABSENT,
-    not retried: asking again cannot bring what the source says it does not have."""
+    not retried: asking again cannot bring what the source says it does not have (inside the
+    date's publication window: PENDING, marked so that it is not polled again). Never a date
+    the answer does not reach (not out yet: a week not in the workbook, a day past the last
+    row or bulletin or bar): that one stays polled."""
     splits: tuple[Split, ...] = ()
     """Stock splits the answer reports (Yahoo's ``events.splits``: those dated inside the
     requested window), complete once the observations have been read. A split re-bases

@@ -21,8 +21,9 @@ def test_fred_empty_cells_are_the_sources_word_that_there_is_no_value(
     )
     brent = DEFAULT_CATALOG["COMMODITY#BRENT"]
     source = FredCsvSource(server.url_for(""), client, attempts=2, backoff_s=0.0)
+    # asked through 2020-05-20: the file's rows end on the 15th (not out yet is not "no value")
     result = source.fetch(
-        FetchRequest(brent.fetch_unit, (brent,), date(2020, 3, 30), date(2020, 5, 15))
+        FetchRequest(brent.fetch_unit, (brent,), date(2020, 3, 30), date(2020, 5, 20))
     )
     # Good Friday, Easter Monday and the moved May bank holiday of 2020: empty in the file.
     assert set(result.no_value) == {
@@ -30,6 +31,8 @@ def test_fred_empty_cells_are_the_sources_word_that_there_is_no_value(
         (brent.key, date(2020, 4, 13)),
         (brent.key, date(2020, 5, 8)),
     }
+    # a day past the file's last row is not in the answer: no "no value" for it, nor a note
+    assert not {d for _, d in (*result.no_value, *result.notes)} & {date(2020, 5, 18)}
 
 
 def test_an_anp_week_without_a_row_for_a_key_is_no_value_but_a_missing_week_is_not(
@@ -53,3 +56,45 @@ def test_an_anp_week_without_a_row_for_a_key_is_no_value_but_a_missing_week_is_n
     # only weeks the workbook has are answered; a week it lacks stays a retry, not "no value"
     assert {d for _, d in result.no_value} <= weeks
     assert not any(k == keys[0] for k, _ in result.no_value)
+
+
+def test_bcb_and_yahoo_never_answer_no_value_a_missing_day_is_not_out_yet(
+    server, client, payload
+) -> None:
+    """A PTAX bulletin list without a day, or a chart without its timestamp (or with a null
+    close), does not reach that day: never the source's "no value", so a due day stays
+    polled inside its window (stages/due.py, answer_stands)."""
+    from fuelpipe.adapters.sources.bcb import BcbPtaxSource
+    from fuelpipe.adapters.sources.yahoo import YahooChartSource
+
+    ptax = (
+        "/olinda/servico/PTAX/versao/v1/odata/CotacaoMoedaPeriodo("
+        "moeda=@moeda,dataInicial=@dataInicial,dataFinalCotacao=@dataFinalCotacao)"
+    )
+    server.expect_request(ptax).respond_with_data(
+        payload("bcb_ptax_USD_2021-05-19_2021-06-01_intermediate-bulletins-synthetic.json"),
+        content_type="application/json",
+    )
+    usd = DEFAULT_CATALOG["CURRENCY#USD"]
+    bcb = BcbPtaxSource(server.url_for("/olinda/servico/PTAX/versao/v1/odata"), client)
+    answer = bcb.fetch(FetchRequest(usd.fetch_unit, (usd,), date(2021, 5, 19), date(2021, 6, 3)))
+    days = {o.date for o in answer.observations}
+    assert date(2021, 6, 2) not in days and answer.no_value == {}
+
+    petr4 = DEFAULT_CATALOG["STOCK#PETR4"]
+    yahoo = YahooChartSource(server.url_for(""), client)
+    charts = {  # asked past the chart's last bar; a bar with a null close
+        "yahoo_chart_PETR4.SA_2017-11-09_2017-11-24.json": (date(2017, 11, 9), date(2017, 11, 28)),
+        "yahoo_chart_PETR4.SA_2021-05-17_2021-05-21_nulls-synthetic.json": (
+            date(2021, 5, 17),
+            date(2021, 5, 21),
+        ),
+    }
+    for fixture, (start, end) in charts.items():
+        server.clear()
+        server.expect_request("/v8/finance/chart/PETR4.SA").respond_with_data(
+            payload(fixture), content_type="application/json"
+        )
+        chart = yahoo.fetch(FetchRequest(petr4.fetch_unit, (petr4,), start, end))
+        list(chart.observations)
+        assert chart.no_value == {}, fixture
