@@ -102,6 +102,33 @@ def test_a_revision_keeps_the_attributes_it_replaced(store: Store) -> None:
     assert got.revisions[0].previous_attrs == {"stations": 12, "sd": Decimal("0.25")}
 
 
+def test_compared_reads_the_ok_values_around_and_the_ok_records_of_the_days(
+    store: Store,
+) -> None:
+    w = [D0 + timedelta(days=7 * i) for i in range(7)]
+    store.put_records([ok(w[0], "5.9"), ok(w[1], "6.0", stations=10), ok(w[3], "6.2", unit="x")])
+    store.put_records([ok(w[5], "6.4")])  # outside the range read
+    assert store.put_pending(Record(KEY, w[2], None, Status.PENDING, next_attempt_at=NOW))
+    assert store.put_pending(Record(KEY, w[4], None, Status.ABSENT, reason="no value"))
+    revision = Revision(Decimal("6.0"), Decimal("6.05"), NOW, "scrape", {"stations": 10})
+    assert store.revise(KEY, w[1], revision, {"stations": 11}, history=0)
+    values, records = store.compared(KEY, w[0], w[4], {w[1], w[2], w[4], w[6]}, ["attrs"])
+    # Neighbours: every OK value of the range (none of another status); records: the OK ones
+    # of the days asked, with the fields asked read (key, date and status always).
+    assert values == {w[0]: Decimal("5.9"), w[1]: Decimal("6.05"), w[3]: Decimal("6.2")}
+    assert list(records) == [w[1]]
+    assert (records[w[1]].key, records[w[1]].status) == (KEY, Status.OK)
+    assert records[w[1]].attrs == {"stations": 11}
+    values, records = store.compared(KEY, w[0], w[6], {w[3], w[5]}, ["value", "attrs", "revisions"])
+    assert list(values) == [w[0], w[1], w[3], w[5]]
+    read = store.query(KEY, w[3], w[5], ["value", "attrs", "revisions"])
+    assert records == {r.date: r for r in read if r.date != w[4]}
+    assert records[w[3]].attrs == {"unit": "x"}
+    (history,) = store.compared(KEY, w[1], w[1], {w[1]}, ["revisions"])[1][w[1]].revisions
+    assert (history.previous, history.new) == (Decimal("6.0"), Decimal("6.05"))
+    assert store.compared("FUEL#NONE#SP", w[0], w[6], {w[0]}, ["value"]) == ({}, {})
+
+
 def test_put_pendings_is_put_pending_for_each_record_in_order(store: Store) -> None:
     days = [D0 + timedelta(days=7 * i) for i in range(40)]
     store.put_records([ok(days[0], "6.1")])

@@ -8,7 +8,7 @@ import re
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -138,6 +138,12 @@ _ADD_OK = [
     _UPSERT_OK_HEAD + ", ".join([_UPSERT_OK_ROW] * n) + _ADD_OK_TAIL
     for n in range(UPSERT_ROWS_PER_STATEMENT + 1)
 ]
+
+_OK_VALUES = (
+    "SELECT date, value FROM items WHERE info_type = ? AND date >= ? AND date <= ? "
+    "AND status = 'OK' AND value IS NOT NULL ORDER BY date"
+)
+"""Store.compared's first read: the OK values of one key's date range."""
 
 _INSERT_NOT_OK = """
 INSERT INTO items (info_type, date, value, status, retry_count, next_attempt_at, reason, attrs,
@@ -1200,6 +1206,36 @@ class SqliteStore(Store):
             order += " LIMIT ?"
             params.append(limit)
         return self._select(wanted, where + order, params)
+
+    def compared(
+        self,
+        key: str,
+        start: date,
+        end: date,
+        days: Collection[date],
+        fields: Sequence[str],
+    ) -> tuple[dict[date, Decimal], dict[date, Record]]:
+        """As the port's, in two reads: the range's OK values alone (no Record, attributes or
+        history made), then whole records only over the ``days`` that hold one."""
+        with self._lock:
+            rows = (
+                self._db().execute(_OK_VALUES, (key, start.isoformat(), end.isoformat())).fetchall()
+            )
+        values: dict[date, Decimal] = {}
+        hits: list[date] = []
+        for text, number in rows:
+            day = date.fromisoformat(text)
+            values[day] = Decimal(number)
+            if day in days:
+                hits.append(day)
+        if not hits:
+            return values, {}
+        ok = Status.OK
+        return values, {
+            r.date: r
+            for r in self.query(key, hits[0], hits[-1], (*fields, "value"))
+            if r.date in days and r.status is ok and r.value is not None
+        }
 
     def due_pending(self, now: datetime, set_after: datetime | None = None) -> list[Record]:
         """PENDING records due at ``now`` (none set means due), and with ``set_after`` those

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import date
 from decimal import Decimal
+from itertools import pairwise
 
 from fuelpipe.domain.models import Observation
 from fuelpipe.domain.numbers import digits_problem
@@ -77,6 +78,8 @@ def set_aside(values: Sequence[Decimal]) -> dict[int, tuple[Decimal, ...]]:
     other, or at an end when the run beside it is longer than SPIKE_RUN (an established level),
     each value judged by the values around the run; then single values are looked at again.
     """
+    if _all_close(values):
+        return {}  # the common series: nothing to set aside (see _all_close)
     n = len(values)
     left, right = list(range(-1, n - 1)), list(range(1, n + 1))
     out: dict[int, tuple[Decimal, ...]] = {}
@@ -86,6 +89,17 @@ def set_aside(values: Sequence[Decimal]) -> dict[int, tuple[Decimal, ...]]:
             continue
         if not _set_aside_singles(values, left, right, out, ends=True):
             return out
+
+
+def _all_close(values: Sequence[Decimal]) -> bool:
+    """Every value positive and within 5x of the next: then each has a close neighbour, so
+    none is far from every neighbour, and the values make one run of all of them, with no
+    value around it (a spike needs one): :func:`set_aside` sets nothing aside. One pass, for
+    the common series; any other goes through the rules."""
+    if not values or not min(values) > 0:
+        return not values
+    five = NEIGHBOUR_FACTOR
+    return all(a <= b * five and b <= a * five for a, b in pairwise(values))
 
 
 def _close(a: Decimal, b: Decimal) -> bool:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from operator import attrgetter
 from types import MappingProxyType
 
@@ -307,6 +308,32 @@ class Store(abc.ABC):
         ``newest_first``: latest date first; ``limit``: at most that many records, read from
         the end the order starts at (the newest record of a key: ``limit=1,
         newest_first=True``, one small read whatever the history's length)."""
+
+    def compared(
+        self,
+        key: str,
+        start: date,
+        end: date,
+        days: Collection[date],
+        fields: Sequence[str],
+    ) -> tuple[dict[date, Decimal], dict[date, Record]]:
+        """What a writer compares new values of ``key`` on ``days`` with, read consistently:
+        the OK values in ``[start, end]`` by date (the neighbours a new value is judged by),
+        and the OK records of ``days`` with ``fields`` and the value read (what a new value
+        would revise). A record that is not OK, or has no value, is in neither.
+
+        Here one consistent :meth:`query` of the range (DynamoDB: one Query, as before this
+        method). SQLite reads the values alone and the records only of ``days`` that hold an
+        OK value: in a backfill none does, and the neighbours' attributes and histories,
+        which nothing compares, are not decoded."""
+        values: dict[date, Decimal] = {}
+        records: dict[date, Record] = {}
+        for record in self.query(key, start, end, (*fields, "value"), consistent=True):
+            if record.status is Status.OK and record.value is not None:
+                values[record.date] = record.value
+                if record.date in days:
+                    records[record.date] = record
+        return values, records
 
     @abc.abstractmethod
     def claim_retry(

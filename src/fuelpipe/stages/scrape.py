@@ -695,9 +695,10 @@ def _store_stream(
         ours.mark(written, app.store.wall_now())
         for key, group in groups.items():
             marks = got[key]
-            for obs in group:
-                flagged.pop((key, obs.date), None)  # a later, plausible row for the date won
-                slot = slot_of.get(obs.date)
+            if flagged:
+                for obs in group:
+                    flagged.pop((key, obs.date), None)  # a later, plausible row for it won
+            for slot in map(slot_of.get, [obs.date for obs in group]):
                 if slot is not None:
                     marks[slot] = 1
 
@@ -744,10 +745,6 @@ class _DayAttrs:
     attrs: dict[str, AttrValue]
 
 
-def _day_attrs(series: Series, day: date) -> _DayAttrs:
-    return _schedule_day_attrs(series.publication, series.calendar, day)
-
-
 @lru_cache(maxsize=8_192)
 def _schedule_day_attrs(schedule: str, calendar: str, day: date) -> _DayAttrs:
     """Once per schedule, calendar and date (keyed by their names: a Series hashes slowly):
@@ -764,12 +761,15 @@ conditionally: the history's length is the revision's check; whether the stored 
 newer than the answer is the store's, ``Store.revise``'s ``answered_at``)."""
 RACE_ATTEMPTS = 3
 """Reads and conditional writes of one batch when other writers keep changing its dates."""
+_Stored = dict[str, tuple[dict[date, Decimal], dict[date, Record]]]
+"""Per key, what :func:`_stored_around` read (:meth:`Store.compared`): the OK values around
+a batch's dates, and the OK records of those dates."""
 
 
 def _write_groups(
     app: StageContext,
     by_key: dict[str, Series],
-    batch: tuple[dict[str, list[Observation]], dict[str, dict[date, Record]]],
+    batch: tuple[dict[str, list[Observation]], _Stored],
     stamps: tuple[datetime, str, datetime],
     ours: _Held,
     written: list[tuple[str, date]],
@@ -790,10 +790,12 @@ def _write_groups(
     refused = app.store.add_records(new)
     report.records_written += len(new) - len(refused)
     report.unexpected += _unexpected(new, refused)
-    skipped = set(refused)
-    written += [(r.key, r.date) for r in new if (r.key, r.date) not in skipped]
     if refused:
+        skipped = set(refused)
+        written += [(r.key, r.date) for r in new if (r.key, r.date) not in skipped]
         revisions += _refused_changes(app, new, refused)
+    else:
+        written += [(r.key, r.date) for r in new]
     for obs, current in revisions:
         assert current.value is not None  # _changed compares OK values only
         answered_at = ours.answered_at(obs.key, obs.date) or sent_at
@@ -868,7 +870,9 @@ class _Held:
 
 def _unexpected(new: list[Record], refused: list[tuple[str, date]]) -> int:
     """How many of the records added (``new`` but the ``refused``) are on a day their
-    series' calendar does not expect (:func:`_day_attrs` marked them)."""
+    series' calendar does not expect (:func:`_schedule_day_attrs` marked them)."""
+    if not refused:
+        return sum(r.attrs.get(CALENDAR_ATTR) == UNEXPECTED for r in new)
     skipped = set(refused)
     return sum(
         r.attrs.get(CALENDAR_ATTR) == UNEXPECTED for r in new if (r.key, r.date) not in skipped
@@ -924,7 +928,7 @@ def _refused_changes(
 def _values_to_store(
     by_key: dict[str, Series],
     groups: dict[str, list[Observation]],
-    stored: dict[str, dict[date, Record]],
+    stored: _Stored,
     now: datetime,
 ) -> tuple[list[Record], list[tuple[Observation, Record]]]:
     """A batch's new values (records to add) and its changed OK values, in value or
@@ -936,19 +940,24 @@ def _values_to_store(
     backfill, touching every key's last page once per date.
     """
     new: list[Record] = []
+    add = new.append
     revisions: list[tuple[Observation, Record]] = []
+    ok = Status.OK
     for key, observations in groups.items():
         series = by_key[key]
-        current_of = stored.get(key, {})
+        schedule, calendar = series.publication, series.calendar
+        around = stored.get(key)
+        current_of = {} if around is None else around[1]  # OK records only
         for obs in observations:
             day = obs.date
-            extra = _day_attrs(series, day)
-            attrs: dict[str, AttrValue] = {**obs.attrs, **extra.attrs}
-            current = current_of.get(day)
-            change = _changed(current, obs.value, attrs)
-            if change is None:
-                new.append(Record(key, day, obs.value, Status.OK, attrs=attrs, updated_at=now))
-            elif change and current is not None:
+            attrs: dict[str, AttrValue] = {
+                **obs.attrs,
+                **_schedule_day_attrs(schedule, calendar, day).attrs,
+            }
+            current = current_of.get(day) if current_of else None
+            if current is None:
+                add(Record(key, day, obs.value, ok, attrs=attrs, updated_at=now))
+            elif _changed(current, obs.value, attrs):
                 revisions.append((Observation(key, day, obs.value, attrs), current))
     return new, revisions
 
@@ -969,37 +978,29 @@ def _freshness(schedule: str, day: date) -> dict[str, AttrValue]:
     return {PUBLISHED_AT: published.astimezone(UTC).isoformat()}
 
 
-def _stored_around(
-    app: StageContext, groups: dict[str, list[Observation]]
-) -> dict[str, dict[date, Record]]:
-    """Per key, the stored records from 45 days before to 45 days after what came back.
-
-    One query per key serves both the neighbour check and the revision check.
-    """
-    out: dict[str, dict[date, Record]] = {}
+def _stored_around(app: StageContext, groups: dict[str, list[Observation]]) -> _Stored:
+    """Per key, the stored OK values from 45 days before to 45 days after what came back (the
+    neighbour check), and the stored OK records of the dates that came back (the revision
+    check): one :meth:`Store.compared` per key."""
+    out: _Stored = {}
     for key, observations in groups.items():
-        days = [obs.date for obs in observations]
+        days = {obs.date for obs in observations}
         lo, hi = min(days) - NEIGHBOUR_SPAN, max(days) + NEIGHBOUR_SPAN
-        found = app.store.query(key, lo, hi, _COMPARED, consistent=True)
-        out[key] = {r.date: r for r in found}
+        out[key] = app.store.compared(key, lo, hi, days, _COMPARED)
     return out
 
 
 def _flag_outliers(
     groups: dict[str, list[Observation]],
     flagged: Flagged,
-    stored: dict[str, dict[date, Record]],
+    stored: _Stored,
 ) -> None:
     """Move values more than 5x away from every neighbour (stored or new) that is not itself
     implausible out of ``groups`` to ``flagged`` (:func:`~fuelpipe.domain.plausibility.
     set_aside`: a stored value far from its neighbours judges none, and is left as it is)."""
-    ok = Status.OK
     for key, observations in groups.items():
-        merged = {
-            d: r.value
-            for d, r in stored.get(key, {}).items()
-            if r.status is ok and r.value is not None
-        }
+        around = stored.get(key)
+        merged = {} if around is None else dict(around[0])
         merged.update((o.date, o.value) for o in observations)
         new = {o.date for o in observations}
         days = sorted(merged)

@@ -125,7 +125,7 @@ def test_head_is_the_cells_of_product_area_date_and_price(
 @settings(max_examples=2000, deadline=None)
 @given(st.floats(allow_nan=False, allow_infinity=False))
 def test_float_cells_convert_as_their_rounded_repr(value: float) -> None:
-    got = anp._float_decimal.__wrapped__(value)  # type: ignore[attr-defined]
+    got = anp._rounded_decimal(value)
     want = Decimal(repr(round(value, anp.DECIMALS)))
     assert str(got) == str(want)
 
@@ -133,4 +133,4 @@ def test_float_cells_convert_as_their_rounded_repr(value: float) -> None:
 @pytest.mark.parametrize("value", [math.inf, -math.inf, math.nan])
 def test_non_finite_float_cells_are_not_numbers(value: float) -> None:
     with pytest.raises(anp._Bad):
-        anp._float_decimal.__wrapped__(value)  # type: ignore[attr-defined]
+        anp._rounded_decimal(value)

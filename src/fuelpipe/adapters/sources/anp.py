@@ -56,8 +56,8 @@ way a sheet with a row numbered at or below one before it is an InvalidPayload n
 openpyxl's read-only reader would skip it without a word, and the handover to it counts rows."""
 _MEMO_ENTRIES = 4096
 """Distinct cells remembered per workbook (labels, dates, numbers: rows repeat them)."""
-_NUMBERS_KEPT = 16384
-"""Distinct float cells whose Decimals are remembered (~4 MB; prices repeat, not closely)."""
+_NUMBERS_KEPT = 1 << 15
+"""Distinct float cells whose Decimals are remembered (~5 MB; prices repeat, not closely)."""
 _MAX_PROBLEMS = 50  # one bad column can spoil every row; the first ones tell the story
 OTHER_ROWS = "other_rows"
 """The attribute of a key-date ANP gives several rows (the real monthly file: GNV, 2014-08,
@@ -170,8 +170,23 @@ def _decimal(value: object) -> Decimal | None:
     return _other_decimal(value)
 
 
-@lru_cache(maxsize=_NUMBERS_KEPT)
 def _float_decimal(value: float) -> Decimal:
+    """:func:`_rounded_decimal` of a float cell, remembered (prices and figures repeat)."""
+    found = _FLOATS.get(value)
+    if found is None:
+        found = _rounded_decimal(value)
+        if len(_FLOATS) >= _NUMBERS_KEPT:
+            _FLOATS.clear()  # forgotten at once: a dict costs less a cell than an LRU cache
+        _FLOATS[value] = found
+    return found
+
+
+_FLOATS: dict[float, Decimal] = {}
+"""Float cells' Decimals by cell value (0.0 and -0.0 are one key, whichever came first)."""
+
+
+def _rounded_decimal(value: float) -> Decimal:
+    """A float cell as the Decimal ANP published, at most DECIMALS places."""
     # repr of the rounded float is the shortest text that reads back as it: 2.758, not
     # 2.75799999999999978...; ANP publishes at most DECIMALS places.
     text = repr(value)
@@ -187,8 +202,13 @@ def _float_decimal(value: float) -> Decimal:
 def _decimals(values: Sequence[object]) -> list[Decimal | None]:
     """:func:`_decimal` of each value, in one pass; _Bad if any is not a number. ANP's "-"
     (no figure: every distribution cell since 2020) is None without a call."""
+    known = _FLOATS.get  # the common cell: one dict look-up (Decimal 0 is looked up twice)
     return [
-        _float_decimal(v) if type(v) is float else None if v == "-" else _other_decimal(v)
+        (known(v) or _float_decimal(v))
+        if type(v) is float
+        else None
+        if v == "-"
+        else _other_decimal(v)
         for v in values
     ]
 
