@@ -24,7 +24,7 @@ from fuelpipe.adapters._dynamo_items import (
 from fuelpipe.adapters.sources._http import longest_fetch_s
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.homes.aws import schedule_options
-from fuelpipe.homes.settings import Settings
+from fuelpipe.homes.settings import DEFAULT_REVISE_AT, Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "infra" / "template.yaml"
@@ -648,3 +648,13 @@ def test_the_reservation_cut_off_named_in_the_docs_is_the_templates(template) ->
     assert cut_off in description
     for doc in (ROOT / "README.md", ROOT / "docs" / "DEPLOY.md"):
         assert cut_off in " ".join(doc.read_text(encoding="utf-8").split()), doc
+
+
+def test_the_daily_revise_runs_when_watch_runs_it(template: dict[str, Any]) -> None:
+    """The AWS home's ReviseSchedule and the embedded `watch`'s daily revise
+    (FUELPIPE_REVISE_AT's default) are the same São Paulo time: the two homes re-read alike."""
+    props = template["Resources"]["ReviseSchedule"]["Properties"]
+    at = DEFAULT_REVISE_AT
+    assert props["ScheduleExpression"] == f"cron({at.minute} {at.hour} * * ? *)"
+    assert props["ScheduleExpressionTimezone"] == "America/Sao_Paulo"
+    assert json.loads(props["Target"]["Input"])["detail"] == {"mode": "revise"}

@@ -158,3 +158,29 @@ def test_revise_draws_its_progress_as_run_does(demo_store, tmp_path):
     bar, summary = done.stdout.splitlines()[-2:]
     assert bar.startswith("downloading streams") and " 1/1 " in bar, done.stdout
     assert summary.startswith("re-read 1 series"), done.stdout
+
+
+def test_watch_runs_the_daily_revise_once_as_the_aws_schedule_does(demo_store, tmp_path):
+    """`watch` at 23:30 on a store with no revise recorded since 23:00 re-reads the window on
+    its first tick and stores the revision; a restarted watch does not repeat it; with
+    `--revise-at off` it never re-reads."""
+    store_env = _store_copy(demo_store, tmp_path)
+    revisions = dict([parse_revision(f"COMMODITY#BRENT@{DAY}=128.01")])
+    args = ("--now", "2022-05-08T23:30", "watch", "-s", "COMMODITY#BRENT", "--ticks", "1")
+    with ReplayServer(quiet=True, revisions=revisions) as replay:
+        run_env = {**store_env, **replay.env()}
+        off = fuelpipe(*args, "--no-intraday", "--revise-at", "off", env=run_env).stdout
+        unrevised = _records("COMMODITY#BRENT", store_env)[DAY]["value"]
+        first = fuelpipe(*args, "--no-intraday", env=run_env).stdout
+        again = fuelpipe(*args, "--no-intraday", env=run_env).stdout
+    assert off.splitlines()[0] == "watching (Ctrl+C to stop; daily revise: off)"
+    assert "re-read" not in off and unrevised != "128.01"
+    assert first.splitlines()[0] == (
+        "watching (Ctrl+C to stop; daily revise: 23:00 São Paulo time)"
+    )
+    assert "daily revise: 1 series re-read in 1 request(s), 1 value(s) revised" in first
+    assert "re-read" not in again
+    rec = _records("COMMODITY#BRENT", store_env)[DAY]
+    assert rec["value"] == "128.01"
+    (rev,) = rec["revisions"]
+    assert rev["request"].startswith("revise fred:DCOILBRENTEU ")

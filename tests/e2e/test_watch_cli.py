@@ -101,3 +101,21 @@ def test_watch_of_a_selection_alerts_only_about_the_selection(tmp_path) -> None:
     )
     assert any("spent on CURRENCY#USD" in line for line in alerts), out.stdout
     assert "PRIO3" not in out.stdout and "fred" not in out.stdout, out.stdout
+
+
+def test_watch_refuses_a_revise_time_that_is_not_hh_mm_or_off(tmp_path) -> None:
+    db = tmp_path / "w.sqlite"
+    out = fuelpipe("watch", "--revise-at", "11pm", "--ticks", "1", env={"FUELPIPE_DB": str(db)},
+                   check=False)  # fmt: skip
+    assert out.returncode == 2
+    assert "--revise-at: '11pm' is not a São Paulo time HH:MM" in out.stderr
+    env = {"FUELPIPE_DB": str(db), "FUELPIPE_REVISE_AT": "25:00"}
+    out = fuelpipe("watch", "--ticks", "1", env=env, check=False)
+    assert out.returncode == 2
+    assert "FUELPIPE_REVISE_AT" in out.stderr
+    assert not db.exists()  # refused before a store was created
+
+
+def test_watch_help_names_the_daily_revise() -> None:
+    out = fuelpipe("watch", "--help", env={"COLUMNS": "200"}).stdout
+    assert "--revise-at" in out and "23:00" in out and "off" in out

@@ -24,6 +24,8 @@ def revise_command(
     source said have no value (ABSENT) are asked again: a value published since is stored.
     A stock split
     in the window re-bases every earlier close: that ticker's whole history is re-read.
+    `fuelpipe watch` runs this once a day (23:00 São Paulo time, FUELPIPE_REVISE_AT), as the
+    AWS home's daily schedule does.
     """
     from fuelpipe.cli import display
     from fuelpipe.cli.main import _select, console, say_held, wired

@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from datetime import time as day_time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -158,6 +159,18 @@ def watch(
             help="Also store the day's PTAX bulletins and 15-minute bars (kept 35 days).",
         ),
     ] = True,
+    revise_at: Annotated[
+        str | None,
+        typer.Option(
+            metavar="HH:MM|off",
+            help="São Paulo time of the daily revise, as the AWS home's daily schedule "
+            "(default FUELPIPE_REVISE_AT or 23:00; off: none): each fetch unit's recent "
+            "window is re-read, so revised values, and values a source adds later to a date "
+            "already published, are stored. A watch that finds no revise recorded since the "
+            "last such time (started after it, or stopped for days) runs one at once; one "
+            "restarted after the day's does not repeat it.",
+        ),
+    ] = None,
 ) -> None:
     """Run the cycle continuously: sleep until a publication is due, fetch it, alert, repeat.
 
@@ -166,6 +179,14 @@ def watch(
     cfg = settings(ctx)
     if cfg.backend != "embedded":
         raise fail("watch runs the embedded home; in AWS, EventBridge schedules data_clustering")
+    daily = cfg.revise_at
+    if revise_at is not None:
+        from fuelpipe.homes.settings import parse_revise_at
+
+        try:
+            daily = parse_revise_at(revise_at)  # refused before the store is touched
+        except ValueError as exc:
+            raise fail(f"--revise-at: {exc}") from None
     if webhook:
         from fuelpipe.adapters.webhook import WebhookSink
 
@@ -176,7 +197,7 @@ def watch(
     chosen = _select(series)  # refused before the lock, the store or its queue is created
     _check_store_path(cfg.db, writes=True, creates=True)
     with only_watch(cfg), wired(ctx, writes=True, creates=True, uses_queue=True) as context:
-        _watch(context, cfg.db, chosen, webhook, ticks, intraday=intraday)
+        _watch(context, cfg.db, chosen, webhook, ticks, intraday=intraday, revise_at=daily)
 
 
 @contextmanager
@@ -213,6 +234,7 @@ def _watch(
     ticks: int | None,
     *,
     intraday: bool,
+    revise_at: day_time | None = None,
 ) -> None:
     from fuelpipe.stages.watch import watch as run_watch
 
@@ -240,7 +262,8 @@ def _watch(
 
         hook = with_intraday
 
-    console.print("watching (Ctrl+C to stop)")
+    daily = "off" if revise_at is None else f"{revise_at:%H:%M} São Paulo time"
+    console.print(f"watching (Ctrl+C to stop; daily revise: {daily})")
     try:
         run_watch(
             a,
@@ -253,6 +276,7 @@ def _watch(
             wake_by=alert_hook.wake_by,
             max_ticks=ticks,
             intraday=intraday,
+            revise_at=revise_at,
         )
     except KeyboardInterrupt:
         console.print("stopped")

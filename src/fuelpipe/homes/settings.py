@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -35,6 +35,27 @@ def parse_now(value: str) -> datetime:
             f"--now/FUELPIPE_NOW {value!r} is not an ISO 8601 date or datetime"
         ) from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=SAO_PAULO)
+
+
+REVISE_OFF = "off"
+DEFAULT_REVISE_AT = time(23, 0)
+"""`watch`'s daily revise, São Paulo time: infra/template.yaml's ReviseSchedule,
+``cron(0 23 * * ? *)`` in America/Sao_Paulo (stages/daily_revise.py)."""
+
+
+def parse_revise_at(value: str) -> time | None:
+    """``HH:MM`` (24-hour, São Paulo time) or ``off`` (any case): None."""
+    text = value.strip()
+    if text.lower() == REVISE_OFF:
+        return None
+    hours, sep, minutes = text.partition(":")
+    digits = hours + minutes
+    well_formed = sep and len(hours) in (1, 2) and len(minutes) == 2
+    if well_formed and digits.isascii() and digits.isdigit():
+        h, m = int(hours), int(minutes)
+        if h < 24 and m < 60:
+            return time(h, m)
+    raise ValueError(f"{value!r} is not a São Paulo time HH:MM (e.g. 23:00) or {REVISE_OFF!r}")
 
 
 ENV_PREFIX = "FUELPIPE_"
@@ -116,6 +137,9 @@ class Settings(BaseModel):
     revision_window_days: dict[str, Annotated[int, Field(ge=1, le=3650)]] = Field(
         default_factory=dict
     )
+    # When `fuelpipe watch` runs that revise each day, São Paulo time (HH:MM), as the AWS
+    # home's daily schedule does; "off": never (`fuelpipe revise` by hand instead).
+    revise_at: time | None = DEFAULT_REVISE_AT
 
     # station-level lake (Parquet by product and month; the AWS home uses lake_bucket)
     lake: Path = Path("data/lake")
@@ -150,6 +174,11 @@ class Settings(BaseModel):
             except json.JSONDecodeError as exc:
                 raise ValueError(f"not JSON: {exc}") from None
         return value
+
+    @field_validator("revise_at", mode="before")
+    @classmethod
+    def _parse_revise_at(cls, value: object) -> object:
+        return parse_revise_at(value) if isinstance(value, str) else value
 
     @field_validator("revision_window_days")
     @classmethod

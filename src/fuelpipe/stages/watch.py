@@ -4,7 +4,10 @@ Each tick: find the series whose latest publication is out and not stored (a che
 the gap scan), fetch only those (a due date still PENDING inside its window is polled again;
 conditional requests make an unchanged answer a 304), drain the queue, recheck, refresh the
 outlook if the data version moved, run the ``after_tick`` hook (alerts, which then see the
-fresh outlook), then sleep until the next poll, retry or publication.
+fresh outlook), then sleep until the next poll, retry or publication. Given a ``revise_at``
+(`watch` gives ``FUELPIPE_REVISE_AT``, 23:00), the daily revise is one of the things it wakes
+for: a tick at or after it enqueues the same re-reads as AWS's daily schedule, drained with
+the tick's own (stages/daily_revise.py says when it is due).
 """
 
 from __future__ import annotations
@@ -12,18 +15,20 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from fuelpipe.domain.catalog import Series
 from fuelpipe.domain.instants import SAO_PAULO
 from fuelpipe.ports.source import SourceStats
 from fuelpipe.stages.context import StageContext
 from fuelpipe.stages.cycle import CycleReport, drain
+from fuelpipe.stages.daily_revise import next_revise, revise_due
 from fuelpipe.stages.data_version import mark_after_error, mark_changed, recheck_changed
 from fuelpipe.stages.due import due_status, next_retry, next_wake, poll_pending
 from fuelpipe.stages.orchestrate import orchestrate
 from fuelpipe.stages.outlook import OutlookReport, refresh_when_changed
 from fuelpipe.stages.recheck import RecheckReport, recheck
+from fuelpipe.stages.revise import ReviseReport, revise
 
 MIN_SLEEP_S = 1.0
 ERROR_CHARS = 60
@@ -69,6 +74,8 @@ class Tick:
     """Why the tick failed (an unexpected error, ``Type: message``); None when it did not."""
     failures: int = 0
     """Ticks failed in a row, this one included (0 when it did not fail)."""
+    revise: ReviseReport | None = None
+    """The daily revise this tick ran (None: it was not due, or is off)."""
 
     def heartbeat(self, notes: Sequence[str] = ()) -> str:
         """One line for the console, every instant in São Paulo time; ``notes`` (what the
@@ -81,21 +88,40 @@ class Tick:
         failed = self.failed_requests()
         noted = "".join(f"; {note}" for note in notes)
         written = self.report.scrape.records_written if self.report else 0
+        revised = self._revised()
         if not self.due:
             # retries that came due are fetched all the same, and alerts may start or clear:
             # "nothing due" alone would hide a value stored or an alert sent on this tick
             recheck = self.report.recheck if self.report else None
-            retried = (
-                f"; retries stored {written} value(s)" if recheck and recheck.messages_sent else ""
+            by = " and ".join(
+                what
+                for what, did in (
+                    ("retries", recheck is not None and recheck.messages_sent),
+                    ("the revise", self.revise is not None),
+                )
+                if did
             )
+            retried = f"; {by} stored {written} value(s)" if by else ""
             if recheck and recheck.quarantined:
                 retried += f"; quarantined {recheck.quarantined} date(s)"
             alerts = f"; alerts {self.alerts}" if self.alerts else ""
-            return f"{when} nothing due{retried}{failed}{alerts}{noted}; next look at {wake}"
+            return (
+                f"{when} nothing due{revised}{retried}{failed}{alerts}{noted}; next look at {wake}"
+            )
         return (
             f"{when} due: {len(self.due)} series ({', '.join(self.due[:4])}"
-            f"{'…' if len(self.due) > 4 else ''}); stored {written} value(s){failed}; "
+            f"{'…' if len(self.due) > 4 else ''}); stored {written} value(s){revised}{failed}; "
             f"alerts {self.alerts}{noted}; next look at {wake}"
+        )
+
+    def _revised(self) -> str:
+        """``; daily revise: 3 series re-read in 2 request(s), 1 value(s) revised`` or nothing."""
+        if self.revise is None:
+            return ""
+        revised = self.report.scrape.revised if self.report else 0
+        return (
+            f"; daily revise: {self.revise.keys} series re-read in "
+            f"{self.revise.messages_sent} request(s), {revised} value(s) revised"
         )
 
     def failed_requests(self) -> str:
@@ -141,12 +167,16 @@ def tick(
     after_tick: Callable[[StageContext], int] | None = None,
     intraday: bool = False,
     wake_by: Callable[[], datetime | None] | None = None,
+    revise_at: time | None = None,
 ) -> Tick:
-    """One pass: ask only for what is due, store it, recheck, alert.
+    """One pass: ask only for what is due (the daily revise too), store it, recheck, alert.
 
     ``wake_by`` (asked after ``after_tick``): an instant the next tick must not come later
     than, or None; `watch` passes its alert delivery's backoff, so alerts a webhook left
-    queued are tried again within minutes, not at the next publication hours away."""
+    queued are tried again within minutes, not at the next publication hours away.
+    ``revise_at`` (São Paulo time; None: never): when the daily revise of the watched series
+    is due (stages/daily_revise.py), this tick enqueues its re-reads (``revise``, as AWS's
+    daily schedule) and drains them with its own; the next tick comes by the next one."""
     now = app.clock.now()
     counted = _stats(app)
     targets = list(series) if series is not None else list(app.catalog)
@@ -157,11 +187,17 @@ def tick(
     due = [d for d in statuses if d.is_due]
     out = Tick(at=now, due=[d.series.key for d in due])
     rechecked = RecheckReport()  # filled as it goes: read when the recheck or a drain raises
+    revising = revise_at is not None and revise_due(app.store, now, revise_at)
     try:
-        if due:
+        if due or revising:
             out.report = CycleReport(recheck=rechecked)
-            out.report.orchestrate = orchestrate(app, series=[d.series for d in due], since=since)
-            out.polled = poll_pending(app, due)
+            if revising:  # recorded in the run log: a restarted watch does not repeat it
+                out.revise = revise(app, series=series, since=since)
+            if due:
+                out.report.orchestrate = orchestrate(
+                    app, series=[d.series for d in due], since=since
+                )
+                out.polled = poll_pending(app, due)
             out.report.scrape.add(drain(app))
             recheck(app, watched, report=rechecked)
             if rechecked.messages_sent:
@@ -191,6 +227,8 @@ def tick(
     keys = {s.key for s in targets}
     retry_at = next_retry(app.store, keys, after, min(planned, after + MAX_SLEEP))
     out.wake_at = planned if retry_at is None else min(planned, retry_at)
+    if revise_at is not None:
+        out.wake_at = min(out.wake_at, next_revise(app.store, after, revise_at))
     if wake_by is not None and (hint := wake_by()) is not None:
         out.wake_at = min(out.wake_at, hint)
     return out
@@ -207,11 +245,14 @@ def watch(
     since: date | None = None,
     intraday: bool = False,
     wake_by: Callable[[], datetime | None] | None = None,
+    revise_at: time | None = None,
 ) -> int:
-    """Tick, sleep until the next due publication, repeat; returns the ticks run.
+    """Tick, sleep until the next due publication (or daily revise), repeat; returns the ticks
+    run.
 
     ``sleep`` is injected (tests advance a manual clock in it); ``wake_by`` brings a tick
-    forward (see :func:`tick`: alerts left queued by a failed delivery). Ctrl+C stops the
+    forward (see :func:`tick`: alerts left queued by a failed delivery); ``revise_at`` is the
+    São Paulo time of the daily revise (None: none; see :func:`tick`). Ctrl+C stops the
     loop between or inside ticks, and the queue's at-least-once delivery makes an interrupted
     tick harmless.
 
@@ -229,7 +270,13 @@ def watch(
         started = app.clock.now()
         try:
             result = tick(
-                app, series, since=since, after_tick=after_tick, intraday=intraday, wake_by=wake_by
+                app,
+                series,
+                since=since,
+                after_tick=after_tick,
+                intraday=intraday,
+                wake_by=wake_by,
+                revise_at=revise_at,
             )
         except Exception as exc:  # KeyboardInterrupt and SystemExit still stop the loop
             failures += 1

@@ -1,0 +1,250 @@
+"""`watch` runs the daily revise, as the AWS home's ReviseSchedule does (23:00 São Paulo time).
+
+A value ANP adds to a week already published (its '-' for CNG in Acre turned into a price, a
+date the store holds as ABSENT) is asked for again only by `revise`: a watch crossing 23:00 runs
+it once and stores the value; a restarted watch does not repeat it; one started after 23:00
+with no revise recorded since runs it at once. Real SQLite store and queue, the real stages, a
+source double injected through the context, a manual clock advanced by the injected sleep.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from tests.support.fakes import SaysNoValue
+
+from fuelpipe.adapters.clock import ManualClock
+from fuelpipe.adapters.sqlite_queue import SqliteQueue
+from fuelpipe.adapters.sqlite_store import SqliteStore
+from fuelpipe.domain.calendars import expected_between, get_calendar
+from fuelpipe.domain.catalog import DEFAULT_CATALOG
+from fuelpipe.domain.models import Status
+from fuelpipe.domain.retry import RetryPolicy
+from fuelpipe.homes.settings import DEFAULT_REVISE_AT, Settings
+from fuelpipe.ports.store import RunLog
+from fuelpipe.stages.context import StageContext
+from fuelpipe.stages.cycle import drain, run_cycle
+from fuelpipe.stages.daily_revise import latest_slot, next_slot, revise_due
+from fuelpipe.stages.revise import revise
+from fuelpipe.stages.watch import Tick, watch
+
+SP = ZoneInfo("America/Sao_Paulo")
+KEY = "FUEL#CNG#AC"
+DAY = date(2022, 3, 20)  # a survey week ANP published with '-' for CNG in Acre
+VALUE = Decimal("5.499")  # the price a later workbook gives it (synthetic values)
+SINCE = date(2022, 1, 1)
+WEDNESDAY_23H = datetime(2022, 3, 30, 23, 0, tzinfo=SP)
+THURSDAY_20H = datetime(2022, 3, 31, 20, 0, tzinfo=SP)
+THURSDAY_23H = datetime(2022, 3, 31, 23, 0, tzinfo=SP)
+POLICY = RetryPolicy(max_retries=5, base_delay=timedelta(hours=1), factor=2.0)
+SERIES = DEFAULT_CATALOG[KEY]
+
+
+def _source() -> SaysNoValue:
+    """ANP's answers: a value every survey week up to late April, '-' for ``DAY``."""
+    days = expected_between(get_calendar(SERIES.calendar), SINCE, date(2022, 4, 30))
+    values = {(KEY, d): VALUE + Decimal(i) / 100 for i, d in enumerate(days)}
+    return SaysNoValue("anp", values, never={(KEY, DAY)}, no_value={(KEY, DAY)})
+
+
+def _app(tmp_path: Path, source: SaysNoValue, clock: ManualClock) -> StageContext:
+    """A context on the store's files (a second one on the same files: a restarted watch)."""
+    return StageContext(
+        catalog=DEFAULT_CATALOG,
+        store=SqliteStore(tmp_path / "store.sqlite"),
+        queue=SqliteQueue(
+            tmp_path / "store.sqlite.queue", clock=clock, visibility_timeout=timedelta(seconds=30)
+        ),
+        sources={source.name: source},
+        clock=clock,
+        policy=POLICY,
+    )
+
+
+def _close(app: StageContext) -> None:
+    app.store.close()
+    app.queue.close()
+
+
+def _publish_late_value(source: SaysNoValue) -> None:
+    """ANP's later workbook gives the week's price where it had '-'."""
+    source.never.discard((KEY, DAY))
+    source.no_value.discard((KEY, DAY))
+    source.values[(KEY, DAY)] = VALUE
+
+
+def _collected(tmp_path: Path, *, revised: bool = True):
+    """A store collected by Wednesday 23:00 with ``DAY`` ABSENT, and Wednesday's daily revise
+    run then (``revised``; else no revise ever ran); then ANP publishes the value."""
+    source = _source()
+    clock = ManualClock(WEDNESDAY_23H)
+    app = _app(tmp_path, source, clock)
+    run_cycle(app, series=[SERIES], since=SINCE)
+    (rec,) = app.store.query(KEY, DAY, DAY)
+    assert rec.status is Status.ABSENT
+    if revised:
+        revise(app, series=[SERIES])
+        drain(app)
+    _publish_late_value(source)
+    return app, source, clock
+
+
+def _watch(app: StageContext, clock: ManualClock, ticks: int, **kw) -> list[tuple[Tick, int]]:
+    """Run ``ticks`` ticks of the watch on ``SERIES``; each tick with the source requests the
+    source had answered by its end."""
+    source = app.sources["anp"]
+    assert isinstance(source, SaysNoValue)
+    seen: list[tuple[Tick, int]] = []
+    watch(
+        app,
+        sleep=lambda s: clock.advance(timedelta(seconds=s)),
+        series=[SERIES],
+        heartbeat=lambda t: seen.append((t, len(source.calls))),
+        max_ticks=ticks,
+        **kw,
+    )
+    return seen
+
+
+def _revise_ticks(seen: list[tuple[Tick, int]]) -> list[datetime]:
+    return [t.at.astimezone(SP) for t, _ in seen if t.revise is not None]
+
+
+def _stored(app: StageContext):
+    (rec,) = app.store.query(KEY, DAY, DAY)
+    return rec.status, rec.value
+
+
+def _last_revise(app: StageContext) -> datetime:
+    [run] = [r for r in app.store.last_runs() if r.stage == "revise"]
+    return run.started_at.astimezone(SP)
+
+
+def test_a_watch_crossing_23h_runs_the_revise_once_and_stores_the_added_value(tmp_path):
+    app, source, clock = _collected(tmp_path)
+    clock.set(THURSDAY_20H)
+    asked_before = len(source.calls)
+    try:
+        seen = _watch(app, clock, 4, revise_at=DEFAULT_REVISE_AT)
+        stored = _stored(app)
+        last = _last_revise(app)
+    finally:
+        _close(app)
+
+    first = seen[0][0]
+    assert first.revise is None  # Wednesday's 23:00 revise is the latest due: nothing to do
+    assert first.wake_at == THURSDAY_23H  # the revise is a thing the watch wakes for
+    assert _revise_ticks(seen) == [THURSDAY_23H]  # once, at 23:00 on the clock
+    assert seen[-1][0].at > THURSDAY_23H  # the ticks after it did not repeat it
+    counts = [n for _, n in seen]
+    assert counts[0] == asked_before and counts[-1] == asked_before + 1  # one re-read
+    assert stored == (Status.OK, VALUE)  # the value ANP added to a published week
+    assert last == THURSDAY_23H
+    beat = seen[1][0].heartbeat()
+    assert "nothing due; daily revise: 1 series re-read in 1 request(s), 0 value(s) revised" in (
+        beat
+    )
+    assert "the revise stored 1 value(s)" in beat
+
+
+def test_a_restarted_watch_does_not_repeat_the_days_revise(tmp_path):
+    app, source, clock = _collected(tmp_path)
+    clock.set(THURSDAY_20H)
+    try:
+        _watch(app, clock, 2, revise_at=DEFAULT_REVISE_AT)  # 20:00, then 23:00: the revise
+    finally:
+        _close(app)
+    asked = len(source.calls)
+
+    clock.set(THURSDAY_23H + timedelta(minutes=30))  # restarted: new connections, same files
+    again = _app(tmp_path, source, clock)
+    try:
+        seen = _watch(again, clock, 2, revise_at=DEFAULT_REVISE_AT)
+    finally:
+        _close(again)
+
+    assert _revise_ticks(seen) == []
+    assert len(source.calls) == asked
+    assert seen[0][0].wake_at is not None
+    assert seen[0][0].wake_at <= THURSDAY_23H + timedelta(days=1)  # Friday's comes
+
+
+@pytest.mark.parametrize("last", ["yesterday", "never", "days ago"])
+def test_a_watch_started_after_23h_without_the_days_revise_runs_it_at_once(tmp_path, last):
+    """Started at 23:30 (the latest revise yesterday's, days old, or none): the revise
+    missed is run at the first tick, once; the next is the next day's at 23:00."""
+    app, source, clock = _collected(tmp_path, revised=last == "yesterday")
+    if last == "days ago":
+        days_ago = WEDNESDAY_23H - timedelta(days=2)
+        app.store.put_run(RunLog("revise", days_ago, days_ago))
+    start = THURSDAY_23H + timedelta(minutes=30)
+    clock.set(start)
+    try:
+        seen = _watch(app, clock, 3, revise_at=DEFAULT_REVISE_AT)
+        stored = _stored(app)
+    finally:
+        _close(app)
+
+    assert _revise_ticks(seen) == [start]
+    assert stored == (Status.OK, VALUE)
+    assert all(
+        t.wake_at is not None and t.wake_at <= THURSDAY_23H + timedelta(days=1) for t, _ in seen
+    )
+
+
+def test_a_watch_with_the_revise_off_leaves_the_date_absent(tmp_path):
+    """`--revise-at off` (and the stage's default): the watch never re-reads."""
+    app, source, clock = _collected(tmp_path)
+    clock.set(THURSDAY_20H)
+    asked = len(source.calls)
+    try:
+        seen = _watch(app, clock, 3)
+        stored = _stored(app)
+    finally:
+        _close(app)
+    assert _revise_ticks(seen) == []
+    assert len(source.calls) == asked
+    assert stored == (Status.ABSENT, None)
+
+
+def test_a_revise_run_by_hand_counts_as_the_days(tmp_path):
+    store = SqliteStore(tmp_path / "s.sqlite")
+    try:
+        assert revise_due(store, THURSDAY_20H, time(23, 0))  # none recorded
+        store.put_run(RunLog("revise", WEDNESDAY_23H, WEDNESDAY_23H))
+        assert not revise_due(store, THURSDAY_20H, time(23, 0))
+        assert revise_due(store, THURSDAY_23H, time(23, 0))
+        store.put_run(RunLog("revise", THURSDAY_23H - timedelta(hours=1), THURSDAY_23H))
+        assert revise_due(store, THURSDAY_23H, time(23, 0))  # 22:00 is before Thursday's
+    finally:
+        store.close()
+
+
+def test_slots_are_sao_paulo_times_whatever_the_clocks_zone():
+    utc = THURSDAY_20H.astimezone(ZoneInfo("UTC"))  # 23:00 UTC is 20:00 in São Paulo
+    assert latest_slot(utc, time(23, 0)) == WEDNESDAY_23H
+    assert next_slot(utc, time(23, 0)) == THURSDAY_23H
+    assert latest_slot(THURSDAY_23H, time(23, 0)) == THURSDAY_23H
+    assert next_slot(THURSDAY_23H, time(23, 0)) == THURSDAY_23H + timedelta(days=1)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("23:00", time(23, 0)), ("06:30", time(6, 30)), ("OFF", None), (" off ", None)],
+)
+def test_the_revise_time_setting(text, expected):
+    assert Settings(revise_at=text).revise_at == expected
+
+
+@pytest.mark.parametrize("text", ["24:00", "23:60", "23:0", "2300", "11pm", "", "23", "²3:00"])
+def test_a_revise_time_that_is_not_hh_mm_or_off_is_refused(text):
+    with pytest.raises(ValueError, match="HH:MM"):
+        Settings(revise_at=text)
+
+
+def test_the_default_is_the_aws_schedules_time():
+    assert Settings.model_fields["revise_at"].default == DEFAULT_REVISE_AT == time(23, 0)
