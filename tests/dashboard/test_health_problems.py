@@ -22,7 +22,7 @@ from fuelpipe.dashboard.precomputed import Context, Precomputer, health_inputs, 
 from fuelpipe.dashboard.repository import SeriesReader
 from fuelpipe.domain.alerts import ActiveAlert, Condition
 from fuelpipe.domain.catalog import DEFAULT_CATALOG, Catalog, Series
-from fuelpipe.domain.models import Record, Status
+from fuelpipe.domain.models import Record, Status, no_value_seen
 from fuelpipe.stages.alerting import LatestDue, latest_due
 from fuelpipe.stages.scrape import NO_VALUE
 
@@ -81,6 +81,31 @@ def test_pending_with_a_failure_reason_is_failing_and_not_out_yet_is_not(home) -
         hours=-3
     )
     assert failing.last_attempt_at == clock.now()
+
+
+def test_a_date_the_source_said_has_no_value_is_not_failing_whatever_its_reason(home) -> None:
+    """FRED's empty cell inside its window: PENDING with FRED's own reason and the answered
+    mark (``no_value_seen_at``). It waits for the window's end, it is not a failure; the same
+    reason on a record without the mark (a later answer replaced it) is one."""
+    store, clock, _ = home
+    brent = DEFAULT_CATALOG["COMMODITY#BRENT"]
+    said = "fred: no value published for 2022-05-02 ('.')"
+    assert store.put_pending(
+        Record(
+            brent.key,
+            MONDAY,
+            None,
+            Status.PENDING,
+            next_attempt_at=brent.schedule.stale_at(MONDAY),
+            reason=said,
+            attrs=no_value_seen(clock.now()),
+        )
+    )
+    view = health_view(store, DEFAULT_CATALOG, None, clock)
+    assert view.problems == [] and view.pending == 1
+    assert store.put_pending(Record(brent.key, TUESDAY, None, Status.PENDING, reason=said))
+    (failing,) = health_view(store, DEFAULT_CATALOG, None, clock).problems
+    assert (failing.source, failing.keys, failing.date) == ("fred", [brent.key], TUESDAY)
 
 
 def _fire(path: Path, clock: ManualClock) -> datetime:

@@ -186,3 +186,44 @@ def test_a_week_not_out_yet_is_polled_until_it_is_and_stored_at_the_next_poll(
         assert len(source.calls) == 37  # 18:00 to 21:00, every 5 minutes
     finally:
         app.close()
+
+
+def test_the_pending_record_keeps_the_sources_own_reason(watched) -> None:
+    """ANP's week without a row for the key says why in ``no_value`` alone (not in the
+    notes): the PENDING record keeps that reason, not a generic line, so an operator can
+    tell the source's gap from an outage; the answered mark stays."""
+    app, source, clock = watched
+    tick(app)
+    rec = _record(app)
+    assert rec.status is Status.PENDING and no_value_seen_at(rec.attrs) == PUBLISHED
+    assert rec.reason == "the source says: no value"
+
+
+@pytest.mark.parametrize("noted", [False, True], ids=["no_value only", "noted too"])
+def test_a_no_value_answer_in_the_window_is_not_a_failure(watched, noted: bool) -> None:
+    """The health view and status agree: a date the source says has no value is not a
+    failing one while it waits for its window to end, whatever its reason says (FRED's empty
+    cell and ANP's '-' put it in the answer's notes too); a failed request still is."""
+    from fuelpipe.dashboard.health import health_view
+    from fuelpipe.ports.source import SourceError
+    from fuelpipe.stages.status import status
+
+    app, source, clock = watched
+    source.noted = noted
+    tick(app)
+    assert _record(app).reason == "the source says: no value"
+    for at in (PUBLISHED, STALE - timedelta(minutes=1)):
+        clock.set(at)
+        assert health_view(app.store, app.catalog, None, clock).problems == []
+    (row,) = status(app, [CNG_AC])
+    assert row.pending == 1  # a date waiting, counted as every PENDING one
+
+    source.failures.append(SourceError("HTTP 503"))  # recheck's request fails
+    clock.set(STALE + timedelta(minutes=1))
+    tick(app)
+    rec = _record(app)
+    assert rec.status is Status.PENDING and no_value_seen_at(rec.attrs) is None
+    problems = health_view(app.store, app.catalog, None, clock).problems
+    (failing,) = [p for p in problems if p.state == "failing"]  # late now, too
+    assert failing.keys == [CNG_AC.key]
+    assert failing.reason == rec.reason == "SourceError: HTTP 503"

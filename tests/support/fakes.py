@@ -51,11 +51,16 @@ class TableSource(Source):
 
 class SaysNoValue(TableSource):
     """A source double that answers some dates with "no value" (like FRED's empty cells, or
-    ANP's '-' in a workbook that has the week)."""
+    ANP's '-' in a workbook that has the week). ``noted``: the reason is in the answer's
+    notes too, as FRED's empty cells and ANP's '-' cells are; without it only in
+    ``no_value``, as ANP's week without a row for the key."""
 
-    def __init__(self, *args, no_value: set[tuple[str, date]], **kwargs) -> None:
+    def __init__(
+        self, *args, no_value: set[tuple[str, date]], noted: bool = False, **kwargs
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.no_value = no_value
+        self.noted = noted
 
     def fetch(self, request: FetchRequest) -> FetchResult:
         result = super().fetch(request)
@@ -65,4 +70,5 @@ class SaysNoValue(TableSource):
             for slot in self.no_value
             if slot[0] in keys and request.start <= slot[1] <= request.end
         }
-        return replace(result, no_value=said)
+        notes = {**result.notes, **said} if self.noted else result.notes
+        return replace(result, notes=notes, no_value=said)

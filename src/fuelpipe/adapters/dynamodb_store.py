@@ -63,7 +63,15 @@ from fuelpipe.adapters._dynamo_items import (
 from fuelpipe.adapters.clock import SystemClock
 from fuelpipe.domain.instants import iso_utc
 from fuelpipe.domain.keys import LATEST_RUNS, WATERMARKS, date_key, run_key, shard_of
-from fuelpipe.domain.models import AttrValue, PresentDate, Record, Revision, Status
+from fuelpipe.domain.models import (
+    NO_VALUE_SEEN_ATTR,
+    AttrValue,
+    PresentDate,
+    Record,
+    Revision,
+    Status,
+    no_value_seen_at,
+)
 from fuelpipe.domain.numbers import TooManyDigits
 from fuelpipe.domain.retry import released_reason
 from fuelpipe.ports import store as port
@@ -922,13 +930,23 @@ class DynamoDbStore(Store):
             )
         return out
 
-    def pending_since(self, slots: Sequence[tuple[str, date]]) -> dict[tuple[str, date], datetime]:
-        """One GetItem a slot (its key, date, status and instant only), ``add_threads`` in
-        flight. Not BatchGetItem: the functions that build the health view (dashboard_api,
-        outlook) and their permissions boundary allow GetItem and Query only, and a GetItem
-        of an item costs the read units its share of a BatchGetItem would."""
+    def pending_marks(
+        self, slots: Sequence[tuple[str, date]]
+    ) -> dict[tuple[str, date], port.PendingMarks]:
+        """One GetItem a slot (its key, date, status, first-failure instant and no-value mark
+        only), ``add_threads`` in flight. Not BatchGetItem: the functions that build the
+        health view (dashboard_api, outlook) and their permissions boundary allow GetItem and
+        Query only, and a GetItem of an item costs the read units its share of a
+        BatchGetItem would."""
         wanted = list(dict.fromkeys((key, date_key(day)) for key, day in slots))
-        names = {"#k": "info_type", "#d": "date", "#s": "status", "#p": port.PENDING_SINCE}
+        names = {
+            "#k": "info_type",
+            "#d": "date",
+            "#s": "status",
+            "#p": port.PENDING_SINCE,
+            "#a": "attrs",
+            "#n": NO_VALUE_SEEN_ATTR,
+        }
         pending = Status.PENDING.value
 
         def one(slot: tuple[str, str]) -> Item:
@@ -936,17 +954,23 @@ class DynamoDbStore(Store):
                 self.client.get_item(
                     TableName=self.table,
                     Key=items.primary_key(*slot),
-                    ProjectionExpression="#k, #d, #s, #p",
+                    ProjectionExpression="#k, #d, #s, #p, #a.#n",
                     ExpressionAttributeNames=names,
                 ).get("Item", {})
             )
 
-        return {
-            (i["info_type"]["S"], date.fromisoformat(i["date"]["S"])): datetime.fromisoformat(
-                i[port.PENDING_SINCE]["S"]
+        def marks(item: Item) -> port.PendingMarks:
+            since = item.get(port.PENDING_SINCE)
+            seen = item.get("attrs", {}).get("M", {}).get(NO_VALUE_SEEN_ATTR)
+            return port.PendingMarks(
+                datetime.fromisoformat(since["S"]) if since else None,
+                no_value_seen_at({NO_VALUE_SEEN_ATTR: seen["S"]}) if seen else None,
             )
+
+        return {
+            (i["info_type"]["S"], date.fromisoformat(i["date"]["S"])): marks(i)
             for i in _in_threads(one, wanted, self._add_threads)
-            if i and i["status"]["S"] == pending and port.PENDING_SINCE in i
+            if i and i["status"]["S"] == pending
         }
 
     def stored_keys(self, keys: Sequence[str]) -> set[str]:

@@ -27,6 +27,7 @@ from fuelpipe.domain.models import (
     Record,
     Revision,
     Status,
+    no_value_seen_at,
 )
 from fuelpipe.domain.numbers import MAX_DIGITS, TooManyDigits, canonical_text
 from fuelpipe.domain.retry import released_reason
@@ -36,6 +37,7 @@ from fuelpipe.ports.store import (
     PENDING_SINCE,
     RECORD_ATTRIBUTES,
     AnsweredBefore,
+    PendingMarks,
     RunLog,
     StatusStamp,
     StatusSummary,
@@ -1140,7 +1142,9 @@ class SqliteStore(Store):
             fetched = rows.fetchall()
         return self._present_dates(fetched)
 
-    def pending_since(self, slots: Sequence[tuple[str, date]]) -> dict[tuple[str, date], datetime]:
+    def pending_marks(
+        self, slots: Sequence[tuple[str, date]]
+    ) -> dict[tuple[str, date], PendingMarks]:
         """One statement over the slots (a JSON array of [key, date] pairs), each a primary
         key lookup."""
         if not slots:
@@ -1148,14 +1152,20 @@ class SqliteStore(Store):
         pairs = json.dumps(sorted({(key, day.isoformat()) for key, day in slots}))
         with self._lock:
             rows = self._db().execute(
-                "SELECT items.info_type, items.date, items.pending_since FROM json_each(?) AS s "
+                "SELECT items.info_type, items.date, items.pending_since, items.attrs "
+                "FROM json_each(?) AS s "
                 "JOIN items ON items.info_type = json_extract(s.value, '$[0]') "
                 "AND items.date = json_extract(s.value, '$[1]') "
-                "WHERE items.status = 'PENDING' AND items.pending_since IS NOT NULL",
+                "WHERE items.status = 'PENDING'",
                 (pairs,),
             )
             fetched = rows.fetchall()
-        return {(key, date.fromisoformat(day)): parse_iso(at) for key, day, at in fetched}
+        return {
+            (key, date.fromisoformat(day)): PendingMarks(
+                parse_iso(at) if at is not None else None, no_value_seen_at(load_attrs(attrs))
+            )
+            for key, day, at, attrs in fetched
+        }
 
     def stored_keys(self, keys: Sequence[str]) -> set[str]:
         """One statement: for each key asked, whether the primary key has a first row (a seek,

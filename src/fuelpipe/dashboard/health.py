@@ -22,11 +22,11 @@ from fuelpipe.dashboard.schemas import (
 from fuelpipe.domain.catalog import Catalog, Series
 from fuelpipe.domain.completeness import completeness
 from fuelpipe.domain.instants import SAO_PAULO
-from fuelpipe.domain.models import PresentDate, Record, Status
+from fuelpipe.domain.models import PresentDate, Record, Status, no_value_seen_at
 from fuelpipe.ports.alerts import AlertReader
 from fuelpipe.ports.clock import Clock
 from fuelpipe.ports.queue import Queue
-from fuelpipe.ports.store import Store
+from fuelpipe.ports.store import PendingMarks, Store
 from fuelpipe.stages.alerting import Late, late_series, latest_due
 from fuelpipe.stages.scrape import NO_VALUE, Owed, owed_entry, owed_text
 
@@ -131,9 +131,16 @@ def short_reason(reason: str) -> str:
     return line if len(line) <= REASON_CHARS else line[: REASON_CHARS - 1] + "…"
 
 
-def is_failure(record: Record) -> bool:
-    """A PENDING record whose last request failed (not one whose value is simply not out)."""
-    return record.status is Status.PENDING and record.reason not in (None, NO_VALUE)
+def is_failure(record: Record, marks: PendingMarks | None = None) -> bool:
+    """A PENDING record whose last request failed: not one whose value is simply not out
+    (no reason, or the scraper's :data:`~fuelpipe.stages.scrape.NO_VALUE`), nor one whose
+    date the source answered with its own "no value" inside the window (``no_value_seen_at``
+    in ``marks``, or on the record itself when None): that one waits for the window's end,
+    whatever its reason says (FRED's empty cell, ANP's '-' or its week without the row)."""
+    if record.status is not Status.PENDING or record.reason in (None, NO_VALUE):
+        return False
+    seen = marks.no_value_seen_at if marks is not None else no_value_seen_at(record.attrs)
+    return seen is None
 
 
 def late_problems(late: list[Late]) -> list[SourceProblem]:
@@ -160,9 +167,19 @@ def late_problems(late: list[Late]) -> list[SourceProblem]:
     return out
 
 
-def failing_records(catalog: Catalog, pending: list[Record]) -> list[Record]:
-    """The records of ``pending`` whose last request failed, of a series of ``catalog``."""
-    return [r for r in pending if r.key in catalog and is_failure(r)]
+def failing_records(
+    catalog: Catalog,
+    pending: list[Record],
+    marks: Mapping[tuple[str, date], PendingMarks] | None = None,
+) -> list[Record]:
+    """The records of ``pending`` whose last request failed, of a series of ``catalog``;
+    ``marks``: their :meth:`~fuelpipe.ports.store.Store.pending_marks`, for records read
+    without their attributes (the status index's entries; a record left out of it: none)."""
+    return [
+        r
+        for r in pending
+        if r.key in catalog and is_failure(r, None if marks is None else marks.get((r.key, r.date)))
+    ]
 
 
 def failing_problems(
@@ -172,7 +189,7 @@ def failing_problems(
 ) -> list[SourceProblem]:
     """One ``failing`` row per source of ``failing`` (:func:`failing_records` of the health
     view's newest PENDING records); ``pending_since`` when each of them first became PENDING
-    (:meth:`~fuelpipe.ports.store.Store.pending_since`), for those that carry it."""
+    (:meth:`~fuelpipe.ports.store.Store.pending_marks`), for those that carry it."""
     first_failed = pending_since or {}
     by_source: dict[str, list[Record]] = defaultdict(list)
     for r in failing:
@@ -263,8 +280,13 @@ def health_view(
     # read of the slim status index); the view says how many of them that was.
     waiting = store.count_status(Status.PENDING)
     newest = store.latest_status(Status.PENDING, pending_read) if waiting else []
-    failing = failing_records(catalog, newest)
-    first_failed = store.pending_since([(r.key, r.date) for r in failing]) if failing else {}
+    # Those entries carry no attributes: the records that look failing by their reason are
+    # read for their marks (one small read each), so a date the source answered with "no
+    # value" inside its window is not counted, and their first-failure instants come along.
+    suspects = failing_records(catalog, newest)
+    marks = store.pending_marks([(r.key, r.date) for r in suspects]) if suspects else {}
+    failing = failing_records(catalog, suspects, marks)
+    first_failed = {slot: m.since for slot, m in marks.items() if m.since is not None}
     return HealthView(
         as_of=clock.now(),
         series=rows,

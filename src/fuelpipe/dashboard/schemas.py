@@ -523,8 +523,10 @@ class SourceProblem(BaseModel):
     state: Literal["late", "failing"] = Field(
         description="`late`: a date its schedule says is out (window and allowance passed) is "
         "not stored; `failing`: dates are PENDING because the last request for them failed "
-        "(not because the value is not out yet), among the newest PENDING records the view "
-        "read (`pending_read` of `pending`): the counts and dates below are of those"
+        "(not because the value is not out yet, nor because the source answered the date with "
+        "its own 'no value' inside its window: `no_value_seen_at`), among the newest PENDING "
+        "records the view read (`pending_read` of `pending`): the counts and dates below are "
+        "of those"
     )
     series: int = Field(description="how many of the source's series are concerned")
     keys: list[str] = Field(description="the first of them (at most 5)")

@@ -133,9 +133,21 @@ stamps it with its business clock (as ``updated_at``) when it creates a PENDING 
 :meth:`Store.release` puts a QUARANTINED one back, keeps it through every refresh
 (:meth:`Store.put_pending` of a later failure), retry claim and give-back, and drops it when the
 record leaves PENDING (stored OK, quarantined, ABSENT). ``updated_at`` cannot say this: each
-retry's claim rewrites it. Not a record field: :meth:`Store.pending_since` reads it. A
+retry's claim rewrites it. Not a record field: :meth:`Store.pending_marks` reads it. A
 record made PENDING before it was kept has none (its caller falls back on the date's
 publication)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PendingMarks:
+    """What the health view reads of one PENDING record beyond its status index entry."""
+
+    since: datetime | None
+    """When it first became PENDING (:data:`PENDING_SINCE`); None: before that was kept."""
+    no_value_seen_at: datetime | None
+    """When the source answered its date with its own "no value" inside the window
+    (:func:`~fuelpipe.domain.models.no_value_seen_at` of its attributes); None: it has not,
+    the date is waiting for a value not out yet or its last request failed."""
 
 
 class AnsweredBefore(Exception):
@@ -270,12 +282,15 @@ class Store(abc.ABC):
         return [self.put_pending(r) for r in records]
 
     @abc.abstractmethod
-    def pending_since(self, slots: Sequence[tuple[str, date]]) -> dict[tuple[str, date], datetime]:
-        """When each PENDING record among ``slots`` (key, date) first became PENDING
-        (:data:`PENDING_SINCE`), for those that carry it: a slot whose record is not PENDING,
-        has no such instant (written before it was kept) or does not exist is left out. A
-        read of those records alone, by primary key (DynamoDB: one GetItem each, in parallel,
-        eventually consistent as :meth:`latest_status`, which it follows in the health view)."""
+    def pending_marks(
+        self, slots: Sequence[tuple[str, date]]
+    ) -> dict[tuple[str, date], PendingMarks]:
+        """Each PENDING record's :class:`PendingMarks` among ``slots`` (key, date): when it
+        first became PENDING (:data:`PENDING_SINCE`) and when the source answered its date
+        with "no value" (neither is in the status index); a slot whose record is not PENDING
+        or does not exist is left out. A read of those records alone, by primary key
+        (DynamoDB: one GetItem each, in parallel, eventually consistent as
+        :meth:`latest_status`, which it follows in the health view)."""
 
     @abc.abstractmethod
     def stored_keys(self, keys: Sequence[str]) -> set[str]:

@@ -48,6 +48,10 @@ from fuelpipe.stages.context import StageContext
 logger = logging.getLogger(__name__)
 
 NO_VALUE = "source returned no value for this date"
+"""The reason of a requested date the answer left out with no word on it (not out yet, most
+likely; not a failure). A date the source answered with its own "no value"
+(``FetchResult.no_value``) keeps the source's reason instead, and its mark
+(``no_value_seen_at``) is what tells it apart."""
 NEIGHBOUR_SPAN = timedelta(days=45)  # far enough to reach the previous week or month
 # A date a little ahead is stored as PENDING and flagged "in the future" (clock skew, a bad
 # bulletin); one more than a year ahead comes from no scan of ours and is not asked for
@@ -357,7 +361,10 @@ def _mark_not_returned(
             not_ok.append(_absent(key, day, result.no_value[slot], now))
             continue
         flag = flagged.get(slot)
-        reason = error or (flag and flag.reason) or result.notes.get(slot, NO_VALUE)
+        # The source's own words for its "no value" (ANP's week without the key's row is in
+        # no_value alone), as the ABSENT record keeps them: a gap, told from an outage.
+        said = result.no_value[slot] if said_none else None
+        reason = error or (flag and flag.reason) or said or result.notes.get(slot, NO_VALUE)
         current = existing.get(day)
         quarantined = report.quarantined
         mark = _mark_missing(app, key, day, current, reason, now, report, said_none)
