@@ -1,6 +1,7 @@
 """kill -9 anywhere in a run, run again: the store ends equal to an uninterrupted run's. Ctrl+C
 or SIGTERM in a run: one line, exit 130 or 143, and the messages it held go back to the queue,
-so the rerun takes them at once (not after the visibility timeout) and ends equal too."""
+so the rerun takes them at once (not after the visibility timeout) and ends equal too. A run
+with `--workers` killed with kill -9 leaves none of its processes behind."""
 
 from __future__ import annotations
 
@@ -155,47 +156,96 @@ def test_a_signal_to_a_run_with_workers_stops_its_helpers_too(replay, tmp_path, 
     """`run --workers 3` sent SIGTERM or SIGINT to its own process only (as systemd, docker and
     `kill` do): the helper processes stop too and give their messages back, rather than draining
     the whole queue first. The rerun then ends equal to an uninterrupted run."""
-    args = [*RUN[:5], "--workers", "3"]
-    for s in WORKERS_SERIES:
-        args += ["--series", s]
-    keys = [s.key for s in DEFAULT_CATALOG.select(WORKERS_SERIES)]
     # the real timeout: a message a helper kept would hold the rerun for minutes
-    patient = {"FUELPIPE_VISIBILITY_TIMEOUT_S": "300", "FUELPIPE_HTTP_TIMEOUT_S": "60"}
-    env = {**_env(replay), **patient}
-    ref = tmp_path / "ref.sqlite"
-    fuelpipe(*args, env={**env, "FUELPIPE_DB": str(ref)})
-    db = tmp_path / "stopped.sqlite"
-    slow = FaultPlan.from_arg("yahoo:slow=1,slow_s=3", 0)
-    with ReplayServer(quiet=True, faults=slow) as slow_replay:
-        slow_env = {**_env(slow_replay), **patient, "FUELPIPE_DB": str(db)}
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "fuelpipe.cli", *args],
-            env={**os.environ, **slow_env},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        try:
-            assert _held(db.with_name("stopped-queue.sqlite"), proc) == 3  # all three busy
-            proc.send_signal(signum)  # the run's own process only, not its process group
-            _out, err = proc.communicate(timeout=120)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.communicate()
+    with _busy_run_with_workers(replay, tmp_path, 3, visibility_s=300) as (proc, queue_file, rerun):
+        proc.send_signal(signum)  # the run's own process only, not its process group
+        proc.wait(timeout=120)
+    err = (tmp_path / "busy.err").read_text()
     assert proc.returncode == code, err
     assert err.strip().splitlines()[-1] == said
     assert "Traceback" not in err
-    with SqliteQueue(db.with_name("stopped-queue.sqlite"), SystemClock(), timedelta(1)) as queue:
+    with SqliteQueue(queue_file, SystemClock(), timedelta(1)) as queue:
         assert queue.held().count == 0  # every process gave its message back
         assert queue.depth().visible >= 3  # and the helpers did not drain the rest
-    again = fuelpipe(*args, env={**env, "FUELPIPE_DB": str(db)})
+    again = rerun()
     assert "are held by another fuelpipe process" not in again.stderr
-    assert _dump(db, keys) == _dump(ref, keys)
 
 
-def _held(queue_file, proc) -> int:
-    """Wait until the run's processes hold three messages at once; how many they held."""
+def test_a_run_with_workers_killed_leaves_no_process_behind(replay, tmp_path):
+    """The parent of `run --workers 2` killed with kill -9 mid-drain (as the OOM killer does):
+    its helper process notices, gives its message back and exits, and multiprocessing's
+    resource tracker with it, rather than living on re-parented to init. The rerun then ends
+    equal to an uninterrupted run."""
+    children: list[tuple[int, str]] = []
+    try:
+        # the killed process's own message comes back after 10 s, for the rerun to take
+        with _busy_run_with_workers(replay, tmp_path, 2, visibility_s=10) as (
+            proc,
+            queue_file,
+            rerun,
+        ):
+            children = _children(proc.pid)
+            helpers = [pid for pid, _ in children if b"spawn_main" in _cmdline(pid)]
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait()
+        assert helpers, children  # and multiprocessing's resource tracker
+        left = _alive_after(children, 60)  # at once in practice; generous on a busy machine
+    finally:
+        for pid, _ in _alive_after(children, 0):  # the run's processes, started here
+            os.kill(pid, signal.SIGKILL)
+    assert left == [], f"processes of the killed run still alive: {left}"
+    with SqliteQueue(queue_file, SystemClock(), timedelta(1)) as queue:
+        assert queue.held().count <= 1  # the killed process's own at most: the helper's is back
+    assert "Traceback" not in rerun().stderr
+
+
+@contextlib.contextmanager
+def _busy_run_with_workers(replay, tmp_path, workers: int, visibility_s: int):
+    """`run --workers N` over WORKERS_SERIES against a slow Yahoo, started and waited for until
+    each of its N processes holds a message (its output goes to busy.out and busy.err in
+    ``tmp_path``); yields the process, its queue file and a rerun that must end equal to an
+    uninterrupted run (made first, with the same settings)."""
+    args = [*RUN[:5], "--workers", str(workers)]
+    for s in WORKERS_SERIES:
+        args += ["--series", s]
+    keys = [s.key for s in DEFAULT_CATALOG.select(WORKERS_SERIES)]
+    patient = {"FUELPIPE_VISIBILITY_TIMEOUT_S": str(visibility_s), "FUELPIPE_HTTP_TIMEOUT_S": "60"}
+    env = {**_env(replay), **patient}
+    ref = tmp_path / "ref.sqlite"
+    fuelpipe(*args, env={**env, "FUELPIPE_DB": str(ref)})
+    db = tmp_path / "busy.sqlite"
+
+    def rerun() -> subprocess.CompletedProcess[str]:
+        again = fuelpipe(*args, env={**env, "FUELPIPE_DB": str(db)})
+        assert _dump(db, keys) == _dump(ref, keys)
+        return again
+
+    slow = FaultPlan.from_arg("yahoo:slow=1,slow_s=3", 0)
+    with ReplayServer(quiet=True, faults=slow) as slow_replay:
+        slow_env = {**_env(slow_replay), **patient, "FUELPIPE_DB": str(db)}
+        # files, not pipes: a helper outliving the run would hold a pipe open
+        with (
+            open(tmp_path / "busy.out", "wb") as out,
+            open(tmp_path / "busy.err", "wb") as err,
+        ):
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "fuelpipe.cli", *args],
+                env={**os.environ, **slow_env},
+                stdout=out,
+                stderr=err,
+            )
+        try:
+            queue_file = db.with_name("busy-queue.sqlite")
+            assert _held(queue_file, proc, workers) == workers  # all of them busy
+            yield proc, queue_file, rerun
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
+
+
+def _held(queue_file, proc, count: int) -> int:
+    """Wait until the run's processes hold ``count`` messages at once; how many they held."""
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and proc.poll() is None:
         if queue_file.exists():
@@ -203,7 +253,49 @@ def _held(queue_file, proc) -> int:
                 SqliteQueue(queue_file, SystemClock(), timedelta(1), read_only=True) as queue,
                 contextlib.suppress(sqlite3.OperationalError),  # no table yet
             ):
-                if (held := queue.held().count) >= 3:
+                if (held := queue.held().count) >= count:
                     return held
         time.sleep(0.05)
     return -1
+
+
+def _stat(pid: int) -> list[str] | None:
+    """The fields of /proc/<pid>/stat after the command name (state first), None if gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rpartition(b")")[2].decode().split()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read()
+    except FileNotFoundError:
+        return b""
+
+
+def _children(parent: int) -> list[tuple[int, str]]:
+    """The processes whose parent is ``parent``, each with its start time (so a pid the system
+    gives to a new process later is not taken for one of them)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and (fields := _stat(int(entry))) and fields[1] == str(parent):
+            found.append((int(entry), fields[19]))
+    return found
+
+
+def _alive_after(processes: list[tuple[int, str]], within_s: float) -> list[tuple[int, str]]:
+    """Those of ``processes`` still running (not gone, not a zombie) once they all ended or
+    ``within_s`` passed."""
+    deadline = time.monotonic() + within_s
+    while True:
+        alive = [
+            (pid, start)
+            for pid, start in processes
+            if (fields := _stat(pid)) and fields[0] != "Z" and fields[19] == start
+        ]
+        if not alive or time.monotonic() >= deadline:
+            return alive
+        time.sleep(0.1)

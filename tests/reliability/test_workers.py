@@ -179,3 +179,33 @@ def test_a_helper_stopped_after_deleting_a_message_it_stored_leaves_the_version_
         assert unmarked(app.store) and data_version(app.store) == INITIAL
     finally:
         app.close()
+
+
+def test_a_helper_whose_parent_died_exits_once_its_drain_gave_back() -> None:
+    """A helper's watch on its parent (kill -9 of `run --workers`): once the parent is gone it
+    marks the helper gone (so a drain not begun takes nothing), interrupts the drain under way
+    and exits only once that drain has given back what it held and ended."""
+    import threading
+
+    from fuelpipe.homes.embedded import _ParentWatch
+
+    parent_dies, interrupted = threading.Event(), threading.Event()
+    seen_gone: list[bool] = []
+    exits: list[int] = []
+    draining = threading.Lock()
+
+    def interrupt() -> None:
+        seen_gone.append(watch.gone.is_set())
+        interrupted.set()
+
+    watch = _ParentWatch(parent_dies.wait, interrupt, exits.append, draining)
+    with draining:  # a drain under way
+        thread = threading.Thread(target=watch.run, daemon=True)
+        thread.start()
+        assert not watch.gone.is_set()
+        parent_dies.set()
+        assert interrupted.wait(60)
+        assert seen_gone == [True]
+        assert exits == []  # not while the drain is giving its message back
+    thread.join(60)
+    assert exits == [0]

@@ -178,6 +178,8 @@ class ProcessHelpers:
     with a slow network they also wait on their requests together. Their source counts (for
     the run's summary) and peak memory are kept. ``stop`` interrupts them as Ctrl+C does (a
     SIGTERM or SIGINT sent to them directly does the same), so each gives back what it holds.
+    A helper whose parent dies (kill -9, the OOM killer) does the same and exits
+    (:class:`_ParentWatch`), so none outlives the run.
     """
 
     def __init__(self, settings: Settings, count: int, clock: Clock | None = None) -> None:
@@ -253,26 +255,75 @@ class ProcessHelpers:
 _HelperResult = tuple[dict[str, int], dict[str, SourceStats], int]
 
 
-_STOPPING: list[Event] = []
-"""In a helper process: the pool's stop event (set by ``ProcessHelpers.stop``)."""
+_STOPPING: list[Event | threading.Event] = []
+"""In a helper process: the pool's stop event (set by ``ProcessHelpers.stop``) and its
+parent's end (:class:`_ParentWatch`); a drain does not begin once one is set."""
 
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
+_DRAINING = threading.Lock()
+"""In a helper process: held while :func:`_help_drain` runs (its parent's death waits for it)."""
+
+
 def _helper_init(stop: Event) -> None:
     """In a new helper process: SIGINT and SIGTERM are ignored outside its work (the pool's
-    own loop would die of them with a traceback); a thread turns ``stop`` into a SIGINT."""
+    own loop would die of them with a traceback); a thread turns ``stop`` into a SIGINT, and
+    another the parent's death into a SIGINT then an exit (:class:`_ParentWatch`)."""
+    import multiprocessing
+    import os
+
     _STOPPING.append(stop)
     for signum in _SIGNALS:
         signal.signal(signum, signal.SIG_IGN)
     main = threading.main_thread().ident
     assert main is not None
 
-    def interrupt_when_stopped() -> None:
-        stop.wait()
+    def interrupt() -> None:
         signal.pthread_kill(main, signal.SIGINT)  # wakes a blocked read, as Ctrl+C does
 
+    def interrupt_when_stopped() -> None:
+        stop.wait()
+        interrupt()
+
     threading.Thread(target=interrupt_when_stopped, daemon=True).start()
+    parent = multiprocessing.parent_process()
+    if parent is not None:  # always, in a process the pool started
+        watch = _ParentWatch(parent.join, interrupt, os._exit, _DRAINING)
+        _STOPPING.append(watch.gone)
+        threading.Thread(target=watch.run, daemon=True).start()
+
+
+class _ParentWatch:
+    """In a helper process: once its parent is gone (killed with kill -9 or by the OOM killer:
+    nothing stops the helpers then, and the pool's task pipe, which every helper holds open,
+    never ends), the helper gives back what it holds and exits rather than live on.
+
+    ``run`` waits for the parent's end (``wait_parent``: the pipe from the parent that
+    multiprocessing gives each spawned process ends when the parent does, at once, on any
+    system), sets ``gone`` (a drain not begun yet sees it and takes nothing), ``interrupt``s
+    the drain (it gives back its message, as on ``stop``), waits for it to end (``draining``)
+    and ``exit``s: the helper's main thread is blocked on the pool's task pipe for good."""
+
+    def __init__(
+        self,
+        wait_parent: Callable[[], object],
+        interrupt: Callable[[], None],
+        exit: Callable[[int], object],
+        draining: threading.Lock,
+    ) -> None:
+        self.gone = threading.Event()
+        self._wait_parent = wait_parent
+        self._interrupt = interrupt
+        self._exit = exit
+        self._draining = draining
+
+    def run(self) -> None:
+        self._wait_parent()
+        self.gone.set()  # before the interrupt: a drain beginning after it sees this instead
+        self._interrupt()
+        with self._draining:
+            self._exit(0)
 
 
 @contextmanager
@@ -303,7 +354,7 @@ def _help_drain(settings: Settings) -> _HelperResult:
 
     report, stats = ScrapeReport(), dict[str, SourceStats]()
     try:
-        with _interruptible() as stopped:
+        with _DRAINING, _interruptible() as stopped:
             if stopped:
                 return report.as_dict(), stats, peak_kib()
             app = build_context(settings)
