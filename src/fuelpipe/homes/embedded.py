@@ -227,7 +227,8 @@ class ProcessHelpers:
 
     def finish(self) -> ScrapeReport:
         """Wait for the helpers; what they stored. Raises the first helper's error, if any,
-        once all are done (its message returns to the queue after the visibility timeout)."""
+        once all are done (its message was given back at once, or dead-lettered with the error
+        on its last delivery: ``stages.cycle.work_queue``)."""
         from fuelpipe.stages.scrape import ScrapeReport
 
         report = ScrapeReport()
