@@ -252,7 +252,7 @@ KIND_HELP = (
     "neither is reported undecided (its records then displace only a rolling file's, and no "
     "rolling file's displace them). Give it with --force for a file ingested before. A file "
     "whose ingest was interrupted is completed by a rerun as the kind it was given then, "
-    "unless the rerun gives rolling or consolidated."
+    "unless the rerun gives rolling or consolidated ('auto', the default, keeps that kind)."
 )
 
 
@@ -430,7 +430,8 @@ def status(
         bool, typer.Option("--json", help="Print the files and partitions as JSON.")
     ] = False,
 ) -> None:
-    """Files ingested (with their counts) and rows per product and month."""
+    """Files ingested (with their counts), an incomplete: line per interrupted ingest (the
+    command that completes it, and the --kind it keeps), and rows per product and month."""
     state = _lake(ctx, existing=True).status()
     if as_json:
         print(json.dumps(state, indent=2, default=str, ensure_ascii=False))

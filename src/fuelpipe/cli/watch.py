@@ -148,8 +148,9 @@ def watch(
             min=1,
             help="Stop after this many ticks (default: until Ctrl+C). A tick is one look: "
             "fetch what is due, drain the queue, recheck, alert; it takes seconds to minutes. "
-            "Between ticks the watch sleeps until the next publication, retry or poll is due "
-            "(up to 6 hours), so --ticks 2 may run for hours; --ticks 1 looks once and exits.",
+            "Between ticks the watch sleeps until the next publication, retry, poll or the "
+            "daily revise is due (up to 6 hours), so --ticks 2 may run for hours; --ticks 1 "
+            "looks once and exits.",
         ),
     ] = None,
     intraday: Annotated[
