@@ -29,7 +29,7 @@ from fuelpipe.ports.store import RunLog
 from fuelpipe.stages.context import StageContext
 from fuelpipe.stages.cycle import drain, run_cycle
 from fuelpipe.stages.daily_revise import latest_slot, next_slot, revise_due
-from fuelpipe.stages.revise import revise
+from fuelpipe.stages.revise import revise, selection
 from fuelpipe.stages.watch import Tick, watch
 
 SP = ZoneInfo("America/Sao_Paulo")
@@ -173,14 +173,19 @@ def test_a_restarted_watch_does_not_repeat_the_days_revise(tmp_path):
     assert seen[0][0].wake_at <= THURSDAY_23H + timedelta(days=1)  # Friday's comes
 
 
-@pytest.mark.parametrize("last", ["yesterday", "never", "days ago"])
+@pytest.mark.parametrize("last", ["yesterday", "never", "days ago", "of another series"])
 def test_a_watch_started_after_23h_without_the_days_revise_runs_it_at_once(tmp_path, last):
-    """Started at 23:30 (the latest revise yesterday's, days old, or none): the revise
-    missed is run at the first tick, once; the next is the next day's at 23:00."""
-    app, source, clock = _collected(tmp_path, revised=last == "yesterday")
+    """Started at 23:30 (the latest revise yesterday's, days old, none, or today's by hand of
+    another series only): the revise missed is run at the first tick, once; the next is the
+    next day's at 23:00. Before, a `fuelpipe revise -s CURRENCY#USD` at 23:10 counted for
+    every series: the watch skipped CNG in Acre's re-read until the next 23:00."""
+    app, source, clock = _collected(tmp_path, revised=last in ("yesterday", "of another series"))
     if last == "days ago":
         days_ago = WEDNESDAY_23H - timedelta(days=2)
         app.store.put_run(RunLog("revise", days_ago, days_ago))
+    if last == "of another series":
+        clock.set(THURSDAY_23H + timedelta(minutes=10))
+        revise(app, series=[DEFAULT_CATALOG["CURRENCY#USD"]])  # by hand, USD only
     start = THURSDAY_23H + timedelta(minutes=30)
     clock.set(start)
     try:
@@ -220,6 +225,56 @@ def test_a_revise_run_by_hand_counts_as_the_days(tmp_path):
         assert revise_due(store, THURSDAY_23H, time(23, 0))
         store.put_run(RunLog("revise", THURSDAY_23H - timedelta(hours=1), THURSDAY_23H))
         assert revise_due(store, THURSDAY_23H, time(23, 0))  # 22:00 is before Thursday's
+    finally:
+        store.close()
+
+
+def test_a_revise_counts_for_what_it_covered(tmp_path):
+    cng, usd = SERIES, DEFAULT_CATALOG["CURRENCY#USD"]
+    everything = selection(None, None, DEFAULT_CATALOG)
+    watched = selection([cng], None, DEFAULT_CATALOG)
+    assert everything is None  # unrestricted: its entry keeps no selection
+    assert selection(list(DEFAULT_CATALOG), None, DEFAULT_CATALOG) is None
+    assert watched is not None and watched == selection([cng, cng], None, DEFAULT_CATALOG)
+    assert selection([cng, usd], None, DEFAULT_CATALOG) == selection(
+        [usd, cng], None, DEFAULT_CATALOG
+    )
+    assert (
+        len(
+            {
+                watched,
+                selection([usd], None, DEFAULT_CATALOG),
+                selection([cng], SINCE, DEFAULT_CATALOG),
+                selection(None, SINCE, DEFAULT_CATALOG),
+            }
+        )
+        == 4
+    )
+    at, now = time(23, 0), THURSDAY_23H + timedelta(minutes=30)
+    store = SqliteStore(tmp_path / "s.sqlite")
+    try:
+        clock = ManualClock(THURSDAY_23H)
+        app = StageContext(
+            catalog=DEFAULT_CATALOG,
+            store=store,
+            queue=SqliteQueue(tmp_path / "q.sqlite", clock, timedelta(seconds=30)),
+            sources={},
+            clock=clock,
+            policy=POLICY,
+        )
+        revise(app, series=[usd])  # by hand, USD only
+        assert not revise_due(store, now, at, selection([usd], None, DEFAULT_CATALOG))
+        assert revise_due(store, now, at, watched)
+        assert revise_due(store, now, at)  # a watch of every series
+        revise(app, series=[cng])  # a watch of CNG in Acre: its own counts for it
+        assert not revise_due(store, now, at, watched)
+        assert revise_due(store, now, at)
+        revise(app)  # unrestricted (the AWS schedule's, a hand revise of every series)
+        assert not revise_due(store, now, at) and not revise_due(store, now, at, watched)
+        # an entry written before revises kept their selection: unrestricted, as it meant
+        store.put_run(RunLog("revise", THURSDAY_23H, THURSDAY_23H, {"keys": 1}))
+        assert not revise_due(store, now, at, watched)
+        app.queue.close()
     finally:
         store.close()
 

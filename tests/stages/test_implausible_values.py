@@ -11,16 +11,24 @@ really set aside.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterator
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
+from pathlib import Path
 
+import pytest
+from tests.contract.conftest import STORE_FACTORIES
+from tests.stages.conftest import NOW, POLICY
 from tests.support.fakes import TableSource
 
+from fuelpipe.adapters.clock import ManualClock
+from fuelpipe.adapters.sqlite_queue import SqliteQueue
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.domain.messages import DownloadRequest
 from fuelpipe.domain.models import Record, Status
 from fuelpipe.ports.source import FetchRequest, FetchResult
+from fuelpipe.stages.context import StageContext
 from fuelpipe.stages.scrape import scrape
 
 BRENT = DEFAULT_CATALOG["COMMODITY#BRENT"]
@@ -109,7 +117,7 @@ def test_a_value_set_aside_for_a_date_stored_already_is_logged(make_app, caplog)
 
 LONG = "78.1000000000000000000000000000000000000001"  # 42 significant digits; a store holds 38
 TOO_LONG = (
-    f"value too long to store exactly: {LONG} has 42 digits written out without an exponent; "
+    f"value no store can keep: {LONG} has 42 digits written out without an exponent; "
     "a store holds at most 38 exactly"
 )
 
@@ -156,3 +164,62 @@ def test_an_attribute_too_long_to_store_sets_its_value_aside(make_app) -> None:
     assert (report.flagged, report.records_written) == (1, 2)
     [pending] = app.store.pending()
     assert pending.reason == TOO_LONG.replace("value", "attribute open", 1)
+
+
+class _TinyAttribute(TableSource):
+    """Serves the values with an ``open`` below DynamoDB's range (1E-131) on the middle date."""
+
+    def fetch(self, request: FetchRequest) -> FetchResult:
+        result = super().fetch(request)
+        result.observations[:] = [
+            replace(o, attrs={"open": Decimal("1E-131")}) if o.date == DAYS[1] else o
+            for o in result.observations
+        ]
+        return result
+
+
+@pytest.fixture(params=["sqlite", "dynamodb-dynalite", "dynamodb-moto"])
+def home_app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable]:
+    """``make_app`` on a real store of each home (a SQLite file, a DynamoDB table)."""
+    open_store = STORE_FACTORIES[request.param](request, tmp_path)
+    opened: list[StageContext] = []
+
+    def build(source: TableSource) -> StageContext:
+        clock = ManualClock(NOW)
+        opened.append(
+            StageContext(
+                catalog=DEFAULT_CATALOG,
+                store=open_store(clock, None),
+                queue=SqliteQueue(tmp_path / "queue.sqlite", clock, timedelta(seconds=30)),
+                sources={source.name: source},
+                clock=clock,
+                policy=POLICY,
+            )
+        )
+        return opened[-1]
+
+    yield build
+    for app in opened:
+        app.queue.close()
+        closer = getattr(app.store, "close", None)
+        if callable(closer):
+            closer()
+
+
+def test_a_number_out_of_dynamodbs_range_costs_its_date_only_in_both_homes(home_app) -> None:
+    """Before, 1E-131 (one digit) passed the set-aside: SQLite stored it, and DynamoDB refused
+    the write ("Number underflow"), failing the whole answer on the AWS home."""
+    values = {(BRENT.key, d): Decimal(v) for d, v in zip(DAYS, "789", strict=True)}
+    app = home_app(_TinyAttribute("fred", values))
+    report = scrape(app, _request())
+    assert (report.flagged, report.records_written) == (1, 2)
+    assert [(d, s) for d, s, _ in _stored(app)] == [
+        (DAYS[0], Status.OK),
+        (DAYS[1], Status.PENDING),
+        (DAYS[2], Status.OK),
+    ]
+    [pending] = app.store.pending()
+    assert pending.reason == (
+        "attribute open no store can keep: 1E-131 is out of the range a store holds (a "
+        "magnitude from 1E-130 to 9.99…E+125, or zero)"
+    )

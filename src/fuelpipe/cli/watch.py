@@ -167,7 +167,7 @@ def watch(
             help="São Paulo time of the daily revise, as the AWS home's daily schedule "
             "(default FUELPIPE_REVISE_AT or 23:00; off: none): each fetch unit's recent "
             "window is re-read, so revised values, and values a source adds later to a date "
-            "already published, are stored. A watch that finds no revise recorded since the "
+            "already published, are stored. A watch that finds no revise of its series since the "
             "last such time (started after it, or stopped for days) runs one at once; one "
             "restarted after the day's does not repeat it.",
         ),

@@ -5,7 +5,9 @@ DynamoDB keeps a number, not its text: ``68.80`` comes back ``68.8`` and ``1E+2`
 (:func:`canonical`): the same number, exactly, with no trailing zeros after the point and no
 exponent above zero, and both homes hold and return the same Decimal. DynamoDB holds at most
 38 significant digits; a number that needs more in that form is refused in both homes
-(:class:`TooManyDigits`), never rounded.
+(:class:`TooManyDigits`), never rounded. DynamoDB also refuses a non-zero number whose
+magnitude is below ``1E-130`` or above ``9.99…E+125`` (SQLite keeps it): the scraper sets
+such a published number aside (:func:`digits_problem`) before either home sees it.
 """
 
 from __future__ import annotations
@@ -15,6 +17,10 @@ from decimal import Decimal
 
 MAX_DIGITS = 38
 """Significant digits a stored number may have (DynamoDB's limit)."""
+MIN_ADJUSTED = -130
+MAX_ADJUSTED = 125
+"""The exponents (``Decimal.adjusted()``) a non-zero stored number may have: DynamoDB's range,
+``1E-130`` to ``9.9999999999999999999999999999999999999E+125`` in magnitude."""
 
 
 class TooManyDigits(ValueError):
@@ -57,14 +63,23 @@ def canonical(number: Decimal) -> Decimal:
 
 
 def digits_problem(number: Decimal | int) -> str | None:
-    """Why ``number`` cannot be stored exactly (:class:`TooManyDigits`'s words), or None when
-    it can. Cheap for the usual short number (no exponent, few characters): a scraper asks
-    this of every value and attribute a source publishes, before any store sees it."""
+    """Why ``number`` cannot be stored exactly (:class:`TooManyDigits`'s words, or the range a
+    store holds: :data:`MIN_ADJUSTED`, :data:`MAX_ADJUSTED`), or None when it can. Cheap for
+    the usual short number (no exponent, few characters): a scraper asks this of every value
+    and attribute a source publishes, before any store sees it. A number out of the range
+    has an exponent in its text or many characters (``1E-131``, ``10`` followed by 126 zeros),
+    so the short path never misses one."""
     text = str(number)
     if len(text) <= MAX_DIGITS and "E" not in text:
         return None
+    exact = Decimal(number)
+    if exact.is_finite() and exact and not MIN_ADJUSTED <= exact.adjusted() <= MAX_ADJUSTED:
+        return (
+            f"{number} is out of the range a store holds (a magnitude from 1E{MIN_ADJUSTED} to "
+            f"9.99…E+{MAX_ADJUSTED}, or zero)"
+        )
     try:
-        canonical(Decimal(number))
+        canonical(exact)
     except TooManyDigits as exc:
         return str(exc)
     return None

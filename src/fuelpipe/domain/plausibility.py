@@ -19,9 +19,10 @@ def check_observation(obs: Observation, today: date) -> str | None:
 
     ``today`` is the current date in São Paulo (the caller reads the clock once per batch).
     A value, or a number among its attributes, with more significant digits than a store
-    holds exactly (``domain.numbers.MAX_DIGITS``) is set aside here too, naming the number as
-    published and the limit: no store could keep it, and refusing it at the write would fail
-    the values beside it.
+    holds exactly (``domain.numbers.MAX_DIGITS``), or out of the range DynamoDB holds (a
+    magnitude below ``1E-130`` or above ``9.99…E+125``), is set aside here too, naming the
+    number as published and the limit: no store (or not the AWS home's) could keep it, and
+    refusing it at the write would fail the values beside it, in both homes alike.
     """
     value = obs.value
     if not value.is_finite():
@@ -30,12 +31,12 @@ def check_observation(obs: Observation, today: date) -> str | None:
         return f"implausible value {value} (prices and rates are positive)"
     problem = digits_problem(value)
     if problem:
-        return f"value too long to store exactly: {problem}"
+        return f"value no store can keep: {problem}"
     for name, attr in obs.attrs.items():
         if isinstance(attr, Decimal | int) and not isinstance(attr, bool):
             problem = digits_problem(attr)
             if problem:
-                return f"attribute {name} too long to store exactly: {problem}"
+                return f"attribute {name} no store can keep: {problem}"
     if obs.date > today:
         return f"implausible date {obs.date.isoformat()} (in the future)"
     return None

@@ -15,11 +15,18 @@ so a second re-read of an unchanged source writes nothing. A value for an ABSENT
 value (stored as OK, no history: there was none to replace); a date still answered with "no
 value", missing from the answer, or in a failed request stays ABSENT and nothing is written
 (never PENDING: the source has said it has no value, so it is not retried).
+
+The run log keeps what a revise covered: a revise of every series with no ``since`` records
+its counts alone; one restricted to some series (`fuelpipe revise --series`, `watch --series`)
+or to dates from ``since`` also records its :func:`selection` (``counts["selection"]``), so a
+`watch` counts it as the day's revise only when it covered what the watch watches
+(stages/daily_revise.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from types import MappingProxyType
@@ -38,6 +45,8 @@ DEFAULT_WINDOWS: Mapping[str, int] = MappingProxyType(
     {"bcb": 35, "yahoo": 35, "fred": 35, "anp": 56}
 )
 """Days re-read per source: five weeks of daily values, eight ANP survey weeks."""
+SELECTION = "selection"
+"""The run-log count naming what a restricted revise covered (:func:`selection`)."""
 REREAD = frozenset({Status.OK, Status.ABSENT})
 """The statuses re-read: a stored value (revised?) and a source's "no value" (published since?)."""
 
@@ -61,10 +70,26 @@ def window(series: Series, end: date, windows: Mapping[str, int]) -> list[date]:
     return dates[-MAX_DATES_PER_MESSAGE:]
 
 
+def selection(
+    series: Sequence[Series] | None, since: date | None, catalog: Iterable[Series]
+) -> int | None:
+    """What a revise of ``series`` (None: every one) from ``since`` covers, as its run-log
+    entry keeps it: None for every series of ``catalog`` and no ``since`` (unrestricted),
+    else a number drawn from the keys and ``since`` (the same for the same selection, in any
+    order; 48 bits, so a browser shows it exactly)."""
+    every = {s.key for s in catalog}
+    keys = every if series is None else {s.key for s in series}
+    if since is None and keys >= every:
+        return None
+    text = "\n".join([*sorted(keys), since.isoformat() if since else ""])
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:6], "big")
+
+
 def revise(
     app: StageContext, *, series: Sequence[Series] | None = None, since: date | None = None
 ) -> ReviseReport:
-    """Enqueue one re-read per fetch unit of the chosen series (all by default)."""
+    """Enqueue one re-read per fetch unit of the chosen series (all by default); recorded in
+    the run log with its :func:`selection` when it is restricted."""
     started = app.clock.now()
     report = ReviseReport()
     windows = {**DEFAULT_WINDOWS, **app.revision_window_days}
@@ -82,5 +107,9 @@ def revise(
             report.dates += len(dates)
     requests = plan_requests(wanted, origin="revise")
     report.messages_sent = app.queue.send([r.to_body() for r in requests])
-    app.store.put_run(RunLog("revise", started, app.clock.now(), report.as_dict()))
+    counts = report.as_dict()
+    covered = selection(series, since, app.catalog)
+    if covered is not None:  # none kept: unrestricted (so are the entries written before it)
+        counts[SELECTION] = covered
+    app.store.put_run(RunLog("revise", started, app.clock.now(), counts))
     return report

@@ -80,7 +80,7 @@ class ScrapeReport(Counters):
     quarantined: int = 0
     flagged: int = 0
     """Values set aside as implausible (on their own, or more than 5x from every neighbour
-    that is not itself implausible) or as too long to store exactly, not stored. A requested
+    that is not itself implausible) or as a number no store can keep, not stored. A requested
     date left without a value becomes PENDING with the reason; every other one (its date OK
     already, or not requested) is logged with its key, date, value and reason."""
     source_requests: int = 0

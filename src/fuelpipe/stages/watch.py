@@ -28,7 +28,7 @@ from fuelpipe.stages.due import due_status, next_retry, next_wake, poll_pending
 from fuelpipe.stages.orchestrate import orchestrate
 from fuelpipe.stages.outlook import OutlookReport, refresh_when_changed
 from fuelpipe.stages.recheck import RecheckReport, recheck
-from fuelpipe.stages.revise import ReviseReport, revise
+from fuelpipe.stages.revise import ReviseReport, revise, selection
 
 MIN_SLEEP_S = 1.0
 ERROR_CHARS = 60
@@ -187,7 +187,8 @@ def tick(
     due = [d for d in statuses if d.is_due]
     out = Tick(at=now, due=[d.series.key for d in due])
     rechecked = RecheckReport()  # filled as it goes: read when the recheck or a drain raises
-    revising = revise_at is not None and revise_due(app.store, now, revise_at)
+    covered = selection(series, since, app.catalog)  # the revise this watch counts as its own
+    revising = revise_at is not None and revise_due(app.store, now, revise_at, covered)
     try:
         if due or revising:
             out.report = CycleReport(recheck=rechecked)
@@ -228,7 +229,7 @@ def tick(
     retry_at = next_retry(app.store, keys, after, min(planned, after + MAX_SLEEP))
     out.wake_at = planned if retry_at is None else min(planned, retry_at)
     if revise_at is not None:
-        out.wake_at = min(out.wake_at, next_revise(app.store, after, revise_at))
+        out.wake_at = min(out.wake_at, next_revise(app.store, after, revise_at, covered))
     if wake_by is not None and (hint := wake_by()) is not None:
         out.wake_at = min(out.wake_at, hint)
     return out

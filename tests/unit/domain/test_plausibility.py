@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from fuelpipe.domain.models import Observation
+from fuelpipe.domain.numbers import digits_problem
 from fuelpipe.domain.plausibility import (
     NEIGHBOUR_FACTOR,
     check_observation,
@@ -88,9 +89,28 @@ def test_a_value_or_attribute_too_long_to_store_exactly_is_set_aside() -> None:
     fits = Decimal("1." + "0" * 36 + "1")
     assert check_observation(Observation("COMMODITY#BRENT", today, fits), today) is None
     assert check_observation(Observation("COMMODITY#BRENT", today, long), today) == (
-        f"value too long to store exactly: {long} has 39 digits written out without an "
+        f"value no store can keep: {long} has 39 digits written out without an "
         "exponent; a store holds at most 38 exactly"
     )
     big = Observation("STOCK#BP", today, Decimal(1), {"volume": 10**40})
-    assert str(check_observation(big, today)).startswith("attribute volume too long")
+    assert str(check_observation(big, today)).startswith("attribute volume no store can keep")
     assert check_observation(Observation("STOCK#BP", today, Decimal("1E+38")), today)
+
+
+def test_a_number_out_of_dynamodbs_range_is_set_aside_in_both_homes() -> None:
+    """Before, only the digits were checked: 1E-131 (one digit) passed, SQLite stored it and
+    DynamoDB refused it ("Number underflow"), failing the whole answer on the AWS home."""
+    today = date(2024, 5, 10)
+    out = "is out of the range a store holds (a magnitude from 1E-130 to 9.99…E+125, or zero)"
+    assert digits_problem(Decimal("1E-131")) == f"1E-131 {out}"
+    assert digits_problem(Decimal("-1E-131")) == f"-1E-131 {out}"
+    tiny = Decimal("0." + "0" * 130 + "1")  # its text has no exponent: 1E-131 all the same
+    assert digits_problem(tiny) == f"1E-131 {out}"
+    assert digits_problem(Decimal("1E+126")) == f"1E+126 {out}"
+    for fits in ("1E-130", "-1E-130", "0E-200", "1.5E-7", "68.80"):
+        assert digits_problem(Decimal(fits)) is None
+    assert check_observation(Observation("COMMODITY#BRENT", today, Decimal("1E-131")), today) == (
+        f"value no store can keep: 1E-131 {out}"
+    )
+    attr = Observation("STOCK#BP", today, Decimal(1), {"open": Decimal("-1E-131")})
+    assert check_observation(attr, today) == f"attribute open no store can keep: -1E-131 {out}"
