@@ -23,7 +23,7 @@ from pathlib import Path
 
 from bench._common import BenchRow
 from fuelpipe.adapters.clock import FixedClock
-from fuelpipe.adapters.sqlite_store import _SCHEMA, _UPSERT_OK, SqliteStore, connect
+from fuelpipe.adapters.sqlite_store import _SCHEMA, UPSERT_OK_ONE, SqliteStore, connect
 from fuelpipe.domain.models import Record, Status
 
 N_RECORDS = 100_000
@@ -34,7 +34,7 @@ RATIO_GOAL = 0.9
 """put_records against raw one-transaction SQLite in the same run (the machine is noisy)."""
 STAMP = "2025-01-01T00:00:00+00:00"
 
-_RAW_UPSERT = _UPSERT_OK[1]
+_RAW_UPSERT = UPSERT_OK_ONE
 """The store's own single-row OK upsert (same columns, same ON CONFLICT clause)."""
 
 

@@ -23,6 +23,7 @@ from fuelpipe.adapters.sqlite_store import (
     SqliteStore,
 )
 from fuelpipe.domain.models import PresentDate, Record, Revision, Status
+from fuelpipe.domain.numbers import MAX_DIGITS, TooManyDigits
 from fuelpipe.ports.store import RunLog
 
 NOW = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)
@@ -125,6 +126,87 @@ def test_a_bad_record_anywhere_means_nothing_is_written(tmp_path: Path) -> None:
         with pytest.raises(ValueError, match="OK records"):
             store.put_records(records)
         assert store.present(KEY) == []
+
+
+def _stored(path: Path, records: list[Record], *, add: bool = False) -> list[tuple[Any, ...]]:
+    """Every column of every row after one put_records (or add_records) call on a new store."""
+    with SqliteStore(path, clock=FixedClock(NOW), wall=FixedClock(NOW)) as store:
+        (store.add_records if add else store.put_records)(records)
+        return store.connection.execute("SELECT * FROM items ORDER BY info_type, date").fetchall()
+
+
+def _varied(n: int) -> list[Record]:
+    """OK records of two keys carrying what a row can hold: numbers canonical or not (a trailing
+    zero, an exponent, 38 digits), retries, next attempts, reasons and attributes."""
+    values = [
+        "6.1230",
+        "1E+2",
+        "0.00",
+        "-0",
+        "7",
+        "1E-7",
+        "1234567890123456789.0123456789012345670",
+    ]
+    return [
+        Record(
+            KEY if i % 3 else "FUEL#DIESEL#S10",
+            day,
+            Decimal(values[i % len(values)]),
+            Status.OK,
+            retry_count=i % 2,
+            next_attempt_at=NOW + timedelta(minutes=i) if i % 5 == 0 else None,
+            reason="late" if i % 7 == 0 else None,
+            attrs={"stations": i, "mean": Decimal("6.10"), "src": 'ANP "x"'} if i % 4 == 0 else {},
+        )
+        for i, day in enumerate(days(n))
+    ]
+
+
+@pytest.mark.parametrize("add", [False, True], ids=["put_records", "add_records"])
+def test_a_call_with_a_duplicate_writes_what_the_same_call_without_it_writes(
+    tmp_path: Path, add: bool
+) -> None:
+    # A call is built a column at a time unless it holds a duplicate (key, date); then record
+    # by record. Either way the last duplicate wins and the rows are the same, byte for byte.
+    records = _varied(2 * UPSERT_ROWS_PER_STATEMENT + 3)
+    once = _stored(tmp_path / "once.sqlite", records, add=add)
+    early = [records[-1].with_(value=Decimal("9"), attrs={}), records[5].with_(reason="old")]
+    twice = _stored(tmp_path / "twice.sqlite", [*early, *records], add=add)
+    assert once == twice
+    assert len(once) == len(records)
+    texts = [row[2] for row in once]
+    assert {"6.123", "100", "0", "7", "0.0000001", "1234567890123456789.012345678901234567"} == set(
+        texts
+    )
+
+
+def test_a_duplicate_in_one_call_counts_once_and_its_last_value_wins(tmp_path: Path) -> None:
+    d0, d1 = days(2)
+    with SqliteStore(tmp_path / "s.sqlite") as store:
+        assert store.put_records([ok(d0, "1"), ok(d1, "2"), ok(d0, "3")]) == 2
+        assert [(r.date, r.value) for r in store.query(KEY)] == [(d0, Decimal(3)), (d1, Decimal(2))]
+        later = days(4)[2:]
+        calls = [ok(later[0], "4"), ok(d1, "5"), ok(later[0], "6"), ok(later[1], "7")]
+        assert store.add_records(calls) == [(KEY, d1)]  # d1 was OK already: left alone
+        got = [(r.date, r.value) for r in store.query(KEY)]
+        assert got == [(d0, 3), (d1, 2), (later[0], 6), (later[1], 7)]
+
+
+def test_the_first_record_refused_is_the_one_named(tmp_path: Path) -> None:
+    d0, d1, d2 = days(3)
+    long = Decimal("1" * (MAX_DIGITS + 1))
+    with SqliteStore(tmp_path / "s.sqlite") as store:
+        for records, error in [
+            ([ok(d0), Record(KEY, d1, long, Status.OK), pending(d2)], TooManyDigits),
+            ([ok(d0), pending(d1), Record(KEY, d2, long, Status.OK)], ValueError),
+            ([ok(d0), Record(KEY, d1, None, Status.OK), pending(d2)], ValueError),
+            ([ok(d0), Record(KEY, d1, Decimal(1), Status.OK, attrs={"n": long})], TooManyDigits),
+        ]:
+            for write in (store.put_records, store.add_records):
+                with pytest.raises(ValueError, match=f"{KEY} {d1}") as refused:
+                    write(records)
+                assert type(refused.value) is error
+        assert store.query(KEY) == []
 
 
 def test_present_gives_again_the_dates_it_made_for_the_same_rows(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
 from itertools import chain
-from operator import itemgetter
+from operator import add, attrgetter, itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -110,8 +110,9 @@ INSERT INTO items (info_type, date, value, status, retry_count, next_attempt_at,
                    updated_at, written_at)
 VALUES """
 _UPSERT_OK_ROW = "(?, ?, ?, 'OK', ?, ?, ?, ?, ?, ?)"
-_UPSERT_OK_WIDTH = 9
-"""Bound parameters per row of the OK upsert."""
+_UPSERT_OK_WIDTH = 7
+"""Bound parameters per row of the multi-row OK upsert: the two stamps, the same for every row
+of a call, are bound once per statement (``?1`` and ``?2``), not once per row."""
 _SET_OK = """
 ON CONFLICT (info_type, date) DO UPDATE SET
     value = excluded.value, status = 'OK', retry_count = excluded.retry_count,
@@ -126,20 +127,39 @@ _UPSERT_OK_TAIL = _SET_OK + ", revisions = NULL\n"
 # before it.
 _ADD_OK_TAIL = _SET_OK + "\nWHERE items.status != 'OK'\n"
 _RETURNING = "RETURNING info_type, date\n"
+UPSERT_OK_ONE = _UPSERT_OK_HEAD + _UPSERT_OK_ROW + _UPSERT_OK_TAIL
+"""The OK upsert of one row, each parameter bound in column order (key, date, value,
+retry_count, next_attempt_at, reason, attrs, updated_at, written_at): the same columns and
+ON CONFLICT clause as the multi-row statements below (bench/bench_store.py's raw baseline)."""
 UPSERT_ROWS_PER_STATEMENT = 100
 """Rows per multi-row OK upsert. Not BATCH_LIMIT: every statement of a put_records call shares
-one transaction, so the statement's size is invisible; 100 rows (800 parameters) measured ~1.5x
-faster than 25 (bench/bench_store.py) and far below SQLite's 32,766-parameter limit."""
+one transaction, so the statement's size is invisible; 100 rows measured ~1.5x faster than 25
+(bench/bench_store.py); 100 and 300 alike by CPU time, 1,000 slower (2026-12-04). Far below
+SQLite's 32,766-parameter limit."""
+
+
+def _ok_row(n: int) -> str:
+    """Row ``n`` (from 0) of a multi-row OK upsert: its own 7 parameters from ``?3`` on, then
+    the call's two stamps, ``?1`` (updated_at) and ``?2`` (written_at)."""
+    at = 3 + _UPSERT_OK_WIDTH * n
+    own = [f"?{at + i}" for i in range(_UPSERT_OK_WIDTH)]
+    return f"({own[0]}, {own[1]}, {own[2]}, 'OK', {', '.join(own[3:])}, ?1, ?2)"
+
+
 # One multi-row INSERT per chunk (index = rows in the chunk): it binds far faster than
 # executemany.
 _UPSERT_OK = [
-    _UPSERT_OK_HEAD + ", ".join([_UPSERT_OK_ROW] * n) + _UPSERT_OK_TAIL
+    _UPSERT_OK_HEAD + ", ".join(map(_ok_row, range(n))) + _UPSERT_OK_TAIL
     for n in range(UPSERT_ROWS_PER_STATEMENT + 1)
 ]
 _ADD_OK = [
-    _UPSERT_OK_HEAD + ", ".join([_UPSERT_OK_ROW] * n) + _ADD_OK_TAIL
+    _UPSERT_OK_HEAD + ", ".join(map(_ok_row, range(n))) + _ADD_OK_TAIL
     for n in range(UPSERT_ROWS_PER_STATEMENT + 1)
 ]
+_KEY, _DATE, _VALUE, _STATUS_OF, _RETRIES, _NEXT, _REASON, _ATTRS = map(
+    attrgetter,
+    ("key", "date", "value", "status", "retry_count", "next_attempt_at", "reason", "attrs"),
+)
 
 _OK_VALUES = (
     "SELECT date, value FROM items WHERE info_type = ? AND date >= ? AND date <= ? "
@@ -706,26 +726,91 @@ class SqliteStore(Store):
         if not records:
             return 0
         refuse_histories(records)
-        rows = self._ok_rows(records)
-        self._write_ok(rows, conditional=False)
-        return len(rows)
+        stamps = self._ok_stamps()
+        params = self._ok_params(records)
+        self._write_ok(stamps, params, conditional=False)
+        return len(params) // _UPSERT_OK_WIDTH
 
     def add_records(self, records: Sequence[Record]) -> list[tuple[str, date]]:
         """As put_records, in one transaction, but a date already OK is left alone (the
         upsert's WHERE) and returned."""
         if not records:
             return []
-        refused = self._write_ok(self._ok_rows(records), conditional=True)
+        stamps = self._ok_stamps()
+        refused = self._write_ok(stamps, self._ok_params(records), conditional=True)
         return [(key, date.fromisoformat(day)) for key, day in refused]
 
-    def _ok_rows(self, records: Sequence[Record]) -> dict[tuple[str, str], tuple[object, ...]]:
-        """Each record's bound parameters, by (key, ISO date); the last duplicate wins."""
-        stamp = self._now()
-        written = iso_utc(self.wall.now())
-        ok = Status.OK
+    def _ok_stamps(self) -> list[object]:
+        """The stamps of the rows written now: updated_at (business clock) and written_at
+        (wall clock), bound once per statement as ``?1`` and ``?2``."""
+        return [self._now(), iso_utc(self.wall.now())]
+
+    def _ok_params(self, records: Sequence[Record]) -> list[object]:
+        """The bound parameters of the records' rows, one flat list (:data:`_UPSERT_OK_WIDTH`
+        per row, the stamps apart); one row per (key, ISO date), the last duplicate's.
+
+        Built a column at a time (:meth:`_ok_params_at_once`) unless the records hold a
+        duplicate (key, date) or something is refused: then record by record
+        (:meth:`_ok_params_each`), which raises the same error for the same record."""
         # Rows are built before the write lock is taken, so other processes wait only on SQLite.
+        try:
+            params = self._ok_params_at_once(records)
+        except Exception:  # raised again below, by the first record it is about
+            params = None
+        return self._ok_params_each(records) if params is None else params
+
+    def _ok_params_at_once(self, records: Sequence[Record]) -> list[object] | None:
+        """:meth:`_ok_params` a column at a time, at C speed but for the numbers to make
+        canonical, the next attempts and the attributes, which only some records have; None
+        when a record is not OK, has no value or shares its (key, date) with another."""
+        n = len(records)
+        statuses = list(map(_STATUS_OF, records))
+        if statuses.count(Status.OK) != n:  # identity first: one OK member
+            return None
+        texts = list(map(str, map(_VALUE, records)))
+        if "None" in texts:  # no Decimal's text
+            return None
+        keys = list(map(_KEY, records))
+        dates = list(map(_DATE, records))
+        iso_days = {day: day.isoformat() for day in set(dates)}  # many keys share their dates
+        days = list(map(iso_days.__getitem__, dates))
+        # equal (key, date) pairs make equal texts (a collision only means the slow way)
+        if len(set(map(add, keys, days))) != n:
+            return None
+        # A number's text is canonical unless it ends in 0, has an exponent or may be too long
+        # (canonical_text); the text of most is, and a joined text tells at once.
+        joined = "\n" + "\n".join(texts) + "\n"
+        if (
+            "0\n" in joined
+            or "E" in joined
+            or "\n\n" in joined
+            or max(map(len, texts)) > MAX_DIGITS
+        ):
+            texts = [
+                canonical_text(value)
+                if text[-1] == "0" or "E" in text or len(text) > MAX_DIGITS
+                else text
+                for text, value in zip(texts, map(_VALUE, records), strict=True)
+            ]
+        params: list[object] = [None] * (_UPSERT_OK_WIDTH * n)
+        params[0::_UPSERT_OK_WIDTH] = keys
+        params[1::_UPSERT_OK_WIDTH] = days
+        params[2::_UPSERT_OK_WIDTH] = texts
+        params[3::_UPSERT_OK_WIDTH] = map(_RETRIES, records)
+        nexts = list(map(_NEXT, records))
+        if nexts.count(None) != n:
+            params[4::_UPSERT_OK_WIDTH] = [None if at is None else iso_utc(at) for at in nexts]
+        params[5::_UPSERT_OK_WIDTH] = map(_REASON, records)
+        attrs = list(map(_ATTRS, records))
+        if any(attrs):
+            params[6::_UPSERT_OK_WIDTH] = [dump_attrs(a) if a else None for a in attrs]
+        return params
+
+    def _ok_params_each(self, records: Sequence[Record]) -> list[object]:
+        """:meth:`_ok_params` record by record: the last duplicate (key, date) wins; the first
+        record refused raises."""
+        ok = Status.OK
         rows: dict[tuple[str, str], tuple[object, ...]] = {}
-        # The keys of one fetch unit share their dates (an ANP workbook: ~80 keys per week).
         iso_days: dict[date, str] = {}
         for r in records:
             status = r.status
@@ -755,21 +840,16 @@ class SqliteStore(Store):
                 None if nxt is None else iso_utc(nxt),
                 r.reason,
                 attrs_text,
-                stamp,
-                written,
             )
-        return rows
+        return list(chain.from_iterable(rows.values()))
 
     def _write_ok(
-        self,
-        rows: dict[tuple[str, str], tuple[object, ...]],
-        *,
-        conditional: bool,
+        self, stamps: list[object], params: list[object], *, conditional: bool
     ) -> list[tuple[str, str]]:
-        """Upsert ``rows`` in one transaction; with ``conditional`` (add_records) an OK row is
-        left alone, and the (key, date) of each row left alone is returned, in order."""
+        """Upsert the rows of ``params`` (:meth:`_ok_params`) with ``stamps``
+        (:meth:`_ok_stamps`) in one transaction; with ``conditional`` (add_records) an OK row
+        is left alone, and the (key, date) of each row left alone is returned, in order."""
         statements = _ADD_OK if conditional else _UPSERT_OK
-        flat = list(chain.from_iterable(rows.values()))
         step = UPSERT_ROWS_PER_STATEMENT * _UPSERT_OK_WIDTH
         # The statements of one call share one transaction: committing every 25 rows (the unit
         # of a DynamoDB BatchWriteItem) would pay one WAL commit per 25 rows (a fraction of the
@@ -777,26 +857,26 @@ class SqliteStore(Store):
         # or nothing, and that is safe: each write is an idempotent upsert, and the queue
         # message that caused it is deleted only after put_records returns, so it is
         # redelivered and the call redone.
-        keys = list(rows)
         refused: list[tuple[str, str]] = []
         with self._lock:
             conn = self._db()
             with write_transaction(conn):
-                for start in range(0, len(flat), step):
-                    params = flat[start : start + step]
-                    count = len(params) // _UPSERT_OK_WIDTH
+                for start in range(0, len(params), step):
+                    chunk: list[Any] = params[start : start + step]
+                    count = len(chunk) // _UPSERT_OK_WIDTH
                     if not conditional:
-                        conn.execute(statements[count], params)
+                        conn.execute(statements[count], stamps + chunk)
                         continue
                     conn.execute("SAVEPOINT add_ok")
-                    if conn.execute(statements[count], params).rowcount < count:
+                    if conn.execute(statements[count], stamps + chunk).rowcount < count:
                         # Some date was OK already: redo the statement saying which it wrote.
                         conn.execute("ROLLBACK TO add_ok")
-                        cursor = conn.execute(statements[count] + _RETURNING, params)
+                        cursor = conn.execute(statements[count] + _RETURNING, stamps + chunk)
                         written = set(cursor.fetchall())
-                        first = start // _UPSERT_OK_WIDTH
-                        chunk = keys[first : first + count]
-                        refused += [slot for slot in chunk if slot not in written]
+                        slots = zip(
+                            chunk[0::_UPSERT_OK_WIDTH], chunk[1::_UPSERT_OK_WIDTH], strict=True
+                        )
+                        refused += [slot for slot in slots if slot not in written]
                     conn.execute("RELEASE add_ok")
         return refused
 
