@@ -289,13 +289,23 @@ def test_slots_are_sao_paulo_times_whatever_the_clocks_zone():
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("23:00", time(23, 0)), ("06:30", time(6, 30)), ("OFF", None), (" off ", None)],
+    [
+        ("23:00", time(23, 0)),
+        ("06:30", time(6, 30)),
+        ("23:00:00", time(23, 0)),  # str(time(23, 0)): a dumped setting reads back
+        ("06:30:15", time(6, 30, 15)),
+        ("OFF", None),
+        (" off ", None),
+    ],
 )
 def test_the_revise_time_setting(text, expected):
     assert Settings(revise_at=text).revise_at == expected
 
 
-@pytest.mark.parametrize("text", ["24:00", "23:60", "23:0", "2300", "11pm", "", "23", "²3:00"])
+@pytest.mark.parametrize(
+    "text",
+    ["24:00", "23:60", "23:0", "2300", "11pm", "", "23", "²3:00", "23:00:60", "23:00:0", "1:2:3:4"],
+)
 def test_a_revise_time_that_is_not_hh_mm_or_off_is_refused(text):
     with pytest.raises(ValueError, match="HH:MM"):
         Settings(revise_at=text)

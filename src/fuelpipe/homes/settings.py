@@ -44,17 +44,18 @@ DEFAULT_REVISE_AT = time(23, 0)
 
 
 def parse_revise_at(value: str) -> time | None:
-    """``HH:MM`` (24-hour, São Paulo time) or ``off`` (any case): None."""
+    """``HH:MM`` (24-hour, São Paulo time), ``HH:MM:SS`` (how a ``time`` prints, so a dumped
+    setting reads back) or ``off`` (any case): None."""
     text = value.strip()
     if text.lower() == REVISE_OFF:
         return None
-    hours, sep, minutes = text.partition(":")
-    digits = hours + minutes
-    well_formed = sep and len(hours) in (1, 2) and len(minutes) == 2
+    hours, *rest = text.split(":")
+    digits = hours + "".join(rest)
+    well_formed = len(hours) in (1, 2) and len(rest) in (1, 2) and all(len(p) == 2 for p in rest)
     if well_formed and digits.isascii() and digits.isdigit():
-        h, m = int(hours), int(minutes)
-        if h < 24 and m < 60:
-            return time(h, m)
+        h, m, s = int(hours), int(rest[0]), int(rest[1]) if len(rest) == 2 else 0
+        if h < 24 and m < 60 and s < 60:
+            return time(h, m, s)
     raise ValueError(f"{value!r} is not a São Paulo time HH:MM (e.g. 23:00) or {REVISE_OFF!r}")
 
 
