@@ -23,7 +23,9 @@ from fuelpipe.dashboard.repository import SeriesReader
 from fuelpipe.domain.alerts import ActiveAlert, Condition
 from fuelpipe.domain.catalog import DEFAULT_CATALOG, Catalog, Series
 from fuelpipe.domain.models import Record, Status, no_value_seen
+from fuelpipe.ports.store import RunLog
 from fuelpipe.stages.alerting import LatestDue, latest_due
+from fuelpipe.stages.revise import SELECTION, selection
 from fuelpipe.stages.scrape import NO_VALUE
 
 SP = ZoneInfo("America/Sao_Paulo")
@@ -359,3 +361,15 @@ def test_the_health_cache_key_moves_with_every_pending_write_without_reading_the
         [7, (at + timedelta(minutes=10)).isoformat()],
         [8, (at + timedelta(minutes=13)).isoformat()],
     ]
+
+
+def test_a_restricted_revise_run_shows_its_counts_not_its_selection_number(home) -> None:
+    store, clock, _ = home
+    covered = selection([USD], None, DEFAULT_CATALOG)
+    assert covered is not None
+    now = clock.now()
+    store.put_run(RunLog("revise", now, now, {"keys": 1, "dates": 3, SELECTION: covered}))
+    (run,) = health_view(store, DEFAULT_CATALOG, None, clock).last_runs
+    assert run.counts == {"keys": 1, "dates": 3}
+    # the store keeps it: the daily revise still tells a restricted run from a full one
+    assert store.last_runs()[0].counts[SELECTION] == covered
