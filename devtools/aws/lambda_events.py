@@ -11,7 +11,7 @@ import json
 import sys
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,7 +19,7 @@ from types import ModuleType
 from typing import Any
 from urllib.parse import parse_qsl
 
-from fuelpipe.ports.queue import Message
+from fuelpipe.ports.queue import Message, Queue
 
 ROOT = Path(__file__).resolve().parents[2]
 LAMBDAS = ROOT / "lambdas"
@@ -116,6 +116,23 @@ def sqs_event(
             for m in messages
         ]
     }
+
+
+def deliver_until_gone(queue: Queue, handler: Callable[..., Mapping[str, Any]]) -> int:
+    """Feed ``queue``'s messages to a scraper ``handler`` one a batch, as the SQS event source
+    mapping does (it deletes those not reported failed; a failed one comes back after its
+    visibility timeout, here at once; a batch whose every message failed raises), until none
+    comes back; how many deliveries there were."""
+    deliveries = 0
+    while messages := queue.receive(1):
+        deliveries += 1
+        try:
+            failed = set(failed_ids(handler(sqs_event(messages), FakeLambdaContext("scraper"))))
+        except Exception:  # the scraper's BatchFailed: every message of the batch failed
+            failed = {m.message_id for m in messages}
+        queue.delete([m.receipt for m in messages if m.message_id not in failed])
+        queue.release([m.receipt for m in messages if m.message_id in failed])
+    return deliveries
 
 
 def failed_ids(response: Mapping[str, Any]) -> list[str]:

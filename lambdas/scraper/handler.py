@@ -2,8 +2,13 @@
 
 A malformed message is dead-lettered with its reason and counts as processed, so it leaves the
 main queue at once; a transient failure raises, lands in ``batchItemFailures`` and only that
-message is redelivered. When every message of the batch failed the handler raises, as
-Powertools' ``BatchProcessor`` does, so the function's Errors alarm sees it.
+message is redelivered. On its last delivery (its ApproximateReceiveCount at the queue's
+``max_receives``, FUELPIPE_MAX_RECEIVES: the RedrivePolicy's ``maxReceiveCount``) a message that
+fails is dead-lettered now with the error as its reason, as the embedded drain does
+(stages/last_delivery.py), so ``fuelpipe dlq list`` and the dead-letter alert name the error,
+not only the receive count; should SQS refuse that, it is reported as any failed message and
+SQS's redrive moves it after this delivery. When every message of the batch failed the handler
+raises, as Powertools' ``BatchProcessor`` does, so the function's Errors alarm sees it.
 
 The partial batch response is built here, not with Powertools' batch utility: importing that
 utility costs ~28 ms of every cold start (asyncio and every stream event class), a sixth of
@@ -23,7 +28,9 @@ from fuelpipe.homes.settings import Settings
 from fuelpipe.ping import answers_ping
 from fuelpipe.ports.queue import Message
 from fuelpipe.ports.store import RunLog
+from fuelpipe.stages.context import StageContext
 from fuelpipe.stages.data_version import mark_changed, scrape_changed
+from fuelpipe.stages.last_delivery import dead_letter_last_delivery
 from fuelpipe.stages.scrape import ScrapeReport, handle_message
 
 SETTINGS = Settings()  # validated at cold start: a bad variable fails the init, loudly
@@ -85,6 +92,21 @@ def process_batch(
     return {"batchItemFailures": failures}
 
 
+def handle_or_dead_letter(home: StageContext, report: ScrapeReport, message: Message) -> None:
+    """Handle one message into ``report``; one that fails on its last delivery is dead-lettered
+    with its error (counted in ``dead_lettered``, not failed), any other failure raises."""
+    try:
+        report.add(handle_message(home, message))
+    except Exception as exc:
+        if not dead_letter_last_delivery(home.queue, message, exc):
+            raise
+        logger.exception(
+            "message failed on its last delivery; dead-lettered with its error",
+            extra={"id": message.message_id, "receive_count": message.receive_count},
+        )
+        report.dead_lettered += 1
+
+
 def make_handler(get_context: ContextProvider) -> Handler:
     """The Lambda handler around a stage-context provider (tests and the demo pass their own)."""
 
@@ -94,7 +116,7 @@ def make_handler(get_context: ContextProvider) -> Handler:
         home = get_context()
         started = home.clock.now()
         report = ScrapeReport()
-        response = process_batch(event, lambda m: report.add(handle_message(get_context(), m)))
+        response = process_batch(event, lambda m: handle_or_dead_letter(home, report, m))
         failed = len(response["batchItemFailures"])
         for name, value in (
             ("RecordsWritten", report.records_written),

@@ -16,6 +16,7 @@ from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError, EndpointConnectionError
 from devtools.aws.lambda_events import (
     FakeLambdaContext,
+    deliver_until_gone,
     emf_blobs,
     failed_ids,
     load_handler,
@@ -32,7 +33,9 @@ from fuelpipe.domain.calendars import expected_between, get_calendar
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.domain.messages import DownloadRequest
 from fuelpipe.domain.models import Record, Status
+from fuelpipe.ports.alerts import AlertContext
 from fuelpipe.ports.queue import Message, Queue, QueueDepth
+from fuelpipe.stages.alerting import DeadLettered
 from fuelpipe.stages.context import StageContext
 from fuelpipe.stages.data_version import data_version
 from fuelpipe.stages.recheck import TIME_MARGIN_S
@@ -233,6 +236,62 @@ def test_scraper_raises_when_every_message_failed_so_the_whole_batch_is_retried(
 
     assert all(app.store.present(key) == [] for key in keys)
     assert app.queue.dead_letters() == []
+
+
+def throttle_eur(params: dict[str, Any], **_: Any) -> None:
+    """Refuses every stored value of CURRENCY#EUR, as DynamoDB throttling it for good would."""
+    if params["Item"].get("info_type", {}).get("S") == "CURRENCY#EUR":
+        raise _throttled("PutItem")
+
+
+def test_a_message_failing_on_its_last_delivery_is_dead_lettered_with_its_error(
+    aws_home: AwsHome, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The embedded drain dead-letters a message failing on its last delivery with its error;
+    the scraper Lambda does the same, so `fuelpipe dlq list` and the dead-letter alert name
+    the error on the AWS home too, not only that it was received 5 times (the RedrivePolicy's
+    move, which sets no reason)."""
+    app = aws_home.app(FixedClock(NOW), {"bcb": TableSource("bcb", ptax_values("CURRENCY#EUR"))})
+
+    aws_home.dynamodb.meta.events.register("before-parameter-build.dynamodb.PutItem", throttle_eur)
+    app.queue.send([request("CURRENCY#EUR", MARCH)])
+
+    deliveries = deliver_until_gone(app.queue, load_handler("scraper").make_handler(lambda: app))
+
+    assert deliveries == aws_home.settings.max_receives == 5
+    (dead,) = app.queue.dead_letters()
+    assert dead.reason.startswith("received 5 times without being processed; the last time: ")
+    assert "ClientError" in dead.reason and "ProvisionedThroughputExceeded" in dead.reason
+    assert dead.receive_count == 5
+    assert app.queue.depth() == QueueDepth(visible=0, in_flight=0, dead=1)
+    assert metric(capsys.readouterr().out, "DeadLettered") == 1
+    (alert,) = DeadLettered().evaluate(AlertContext(NOW, app.store, app.queue, DEFAULT_CATALOG))
+    assert "ProvisionedThroughputExceeded" in alert.summary
+
+
+def test_a_message_whose_dead_lettering_fails_is_still_moved_by_the_redrive(
+    aws_home: AwsHome,
+) -> None:
+    """Never lost: when SQS will not take the dead letter the handler sends on the last
+    delivery, the message is reported failed and the RedrivePolicy moves it (naming no error:
+    the error is in the logs)."""
+    app = aws_home.app(FixedClock(NOW), {"bcb": TableSource("bcb", ptax_values("CURRENCY#EUR"))})
+
+    dlq_url = aws_home.sqs.get_queue_url(QueueName=aws_home.settings.dlq_name)["QueueUrl"]
+
+    def refuse(params: dict[str, Any], **_: Any) -> None:
+        if params["QueueUrl"] == dlq_url:
+            raise EndpointConnectionError(endpoint_url=dlq_url)
+
+    aws_home.dynamodb.meta.events.register("before-parameter-build.dynamodb.PutItem", throttle_eur)
+    aws_home.sqs.meta.events.register("before-parameter-build.sqs.SendMessageBatch", refuse)
+    app.queue.send([request("CURRENCY#EUR", MARCH)])
+
+    deliver_until_gone(app.queue, load_handler("scraper").make_handler(lambda: app))
+
+    (dead,) = app.queue.dead_letters()
+    assert dead.body == request("CURRENCY#EUR", MARCH)
+    assert dead.reason == "received 5 times without being processed"
 
 
 def test_scraper_rides_out_throttled_writes_and_stores_everything_once(aws_home: AwsHome) -> None:

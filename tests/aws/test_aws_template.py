@@ -156,7 +156,7 @@ def test_the_queue_has_a_dlq_and_outlasts_the_scraper(template: dict[str, Any]) 
     queue = template["Resources"]["DownloadQueue"]["Properties"]
     redrive = queue["RedrivePolicy"]
     assert redrive["deadLetterTargetArn"] == {"Fn::GetAtt": ["DownloadDeadLetterQueue", "Arn"]}
-    assert redrive["maxReceiveCount"] == 5
+    assert find_in_map(template, redrive["maxReceiveCount"]) == "5"
     scraper = template["Resources"]["ScraperFunction"]["Properties"]
     visibility = int(find_in_map(template, queue["VisibilityTimeout"]))
     assert visibility >= 6 * scraper["Timeout"]
@@ -165,6 +165,10 @@ def test_the_queue_has_a_dlq_and_outlasts_the_scraper(template: dict[str, Any]) 
     # One Mappings value for both, so they cannot drift apart.
     assert env["FUELPIPE_VISIBILITY_TIMEOUT_S"] == queue["VisibilityTimeout"]
     assert "Fn::FindInMap" in queue["VisibilityTimeout"]
+    # The scraper dead-letters a message failing on the delivery the RedrivePolicy's
+    # maxReceiveCount makes its last (with its error): it must know which one that is.
+    assert env["FUELPIPE_MAX_RECEIVES"] == redrive["maxReceiveCount"]
+    assert "Fn::FindInMap" in redrive["maxReceiveCount"]
     event = template["Resources"]["ScraperDownloads"]["Properties"]
     assert event["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert event["BatchSize"] <= 10

@@ -573,7 +573,7 @@ class Lab:
         dlq = queue + "-dlq"
         props = self.template["Resources"]["DownloadQueue"]["Properties"]
         seconds = int(find_in_map(self.template, props["VisibilityTimeout"]))
-        receives = int(props["RedrivePolicy"]["maxReceiveCount"])
+        receives = int(find_in_map(self.template, props["RedrivePolicy"]["maxReceiveCount"]))
         url, dlq_url = create_queues(self.moto.client("sqs"), queue, dlq, seconds, receives)
         return queue, dlq, SqsQueue(self.moto.client("sqs"), url, dlq_url, seconds, receives)
 

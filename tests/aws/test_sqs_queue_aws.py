@@ -137,6 +137,44 @@ def test_peeking_dead_letters_leaves_them_in_the_dlq(queue: SqsQueue) -> None:
     assert sorted(drain_bodies(queue)) == ["a", "b"]
 
 
+def test_a_message_in_the_dlq_twice_is_one_dead_letter_naming_its_error(
+    sqs: Any, queue: SqsQueue, tmp_path: Path
+) -> None:
+    """At-least-once: the scraper dead-letters a message failing on its last delivery with its
+    error, and its delete from the main queue fails; it comes back, and the RedrivePolicy moves
+    it to the DLQ again (the same message id, no reason). The dead-letter view shows it once,
+    with the error, as the embedded queue (one dead letter per message id) would."""
+    queue.send(["a"])
+    for _ in range(queue.max_receives - 1):
+        (message,) = queue.receive(1)
+        queue.release([message.receipt])
+    (last,) = queue.receive(1)
+
+    def refuse_delete(params: dict[str, Any], **_: Any) -> None:
+        raise EndpointConnectionError(endpoint_url=params["QueueUrl"])
+
+    sqs.meta.events.register("before-parameter-build.sqs.DeleteMessageBatch", refuse_delete)
+    with pytest.raises(EndpointConnectionError):
+        queue.dead_letter(last, "received 5 times without being processed; the last time: boom")
+    sqs.meta.events.unregister("before-parameter-build.sqs.DeleteMessageBatch", refuse_delete)
+    queue.release([last.receipt])
+    assert queue.receive(1) == []  # the RedrivePolicy moved it
+
+    assert queue.depth() == QueueDepth(visible=0, in_flight=0, dead=2)
+    (dead,) = queue.dead_letters()
+    assert (dead.message_id, dead.body) == (last.message_id, "a")
+    assert dead.reason == "received 5 times without being processed; the last time: boom"
+    assert dead.copies == 2
+    # The dead-letter alert reads both copies: none is said to be left unread.
+    now = datetime(2022, 5, 4, 13, 30, tzinfo=UTC)
+    store = SqliteStore(tmp_path / "a.sqlite")
+    try:
+        (alert,) = DeadLettered().evaluate(AlertContext(now, store, queue, DEFAULT_CATALOG))
+    finally:
+        store.close()
+    assert alert.summary.endswith("dead-lettered: " + dead.reason)
+
+
 class ConcurrentReader:
     """The SQS client, with another reader (a person's `dlq list`, a second recheck) receiving
     one DLQ message right after the peek counted them: the peek's receives get one fewer back

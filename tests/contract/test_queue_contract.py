@@ -134,6 +134,20 @@ def test_too_many_receives_move_a_message_to_the_dead_letters(
     assert queue.depth() == QueueDepth(visible=0, in_flight=0, dead=1)
 
 
+def test_a_message_dead_lettered_twice_is_one_dead_letter_with_its_reason(queue: Queue) -> None:
+    """At-least-once: two deliveries of one message (or a retry after a lost answer) can both
+    dead-letter it. The dead-letter view shows it once, with its reason: an operator reads one
+    message, not two (SQS may still count both copies in the DLQ)."""
+    queue.send(["poison"])
+    (message,) = drain(queue)
+    reason = "received 5 times without being processed; the last time: ValueError: boom"
+    queue.dead_letter(message, reason)
+    queue.dead_letter(message, reason)
+    (dead,) = queue.dead_letters()
+    assert (dead.message_id, dead.body, dead.reason) == (message.message_id, "poison", reason)
+    assert drain(queue) == []
+
+
 def test_dead_letter_and_redrive(queue_backend: QueueBackend, queue: Queue) -> None:
     queue.send(['{"bad": true}', '{"good": true}'])
     got = {m.body: m for m in drain(queue)}

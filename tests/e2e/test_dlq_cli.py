@@ -7,14 +7,23 @@ from __future__ import annotations
 import json
 import subprocess
 from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
+from devtools.aws.lambda_events import deliver_until_gone, load_handler
 from devtools.aws.servers import LocalServer
 from tests.e2e.conftest import fuelpipe
 from tests.support.aws_backends import aws_cli_env, unique_name
 from tests.support.dlq_reader import DlqReaderProxy
+from tests.support.fakes import TableSource
 
-from fuelpipe.adapters.clock import SystemClock
+from fuelpipe.adapters.clock import FixedClock, SystemClock
+from fuelpipe.domain.calendars import expected_between, get_calendar
+from fuelpipe.domain.catalog import DEFAULT_CATALOG
+from fuelpipe.domain.messages import DownloadRequest
 from fuelpipe.homes.aws import build_context, create_resources
 from fuelpipe.homes.settings import Settings
 from fuelpipe.stages.context import StageContext
@@ -138,3 +147,49 @@ def test_dlq_redrive_whose_send_fails_part_way_says_how_many_moved_and_remain_an
     left = [d.body for d in context.queue.dead_letters()]
     assert (len(moved), len(left)) == (10, 3)
     assert sorted(moved + left) == bodies
+
+
+def test_dlq_list_names_the_error_a_message_failed_with_on_its_last_delivery(
+    moto_server: LocalServer,
+) -> None:
+    """A download the scraper Lambda fails on every delivery (DynamoDB refuses its values):
+    on the AWS home `fuelpipe dlq list` names that error, as it does on the embedded home, not
+    only that the message was received 5 times."""
+    name = unique_name("last")
+    cfg = Settings(backend="aws", table_name=name, queue_name=name, dlq_name=name + "-dlq")
+    dynamodb, sqs = moto_server.client("dynamodb"), moto_server.client("sqs")
+    create_resources(cfg, dynamodb_client=dynamodb, sqs_client=sqs, poll_s=0.05)
+    days = list(expected_between(get_calendar("ANBIMA"), date(2025, 3, 1), date(2025, 3, 31)))
+    values = {("CURRENCY#EUR", d): Decimal("6.2") for d in days}
+    context = build_context(
+        cfg,
+        clock=FixedClock(datetime(2025, 3, 31, 23, 0, tzinfo=UTC)),
+        sources={"bcb": TableSource("bcb", values)},
+        dynamodb_client=dynamodb,
+        sqs_client=sqs,
+    )
+
+    def throttle(params: dict[str, Any], **_: Any) -> None:  # the values' writes, not the run's
+        if '{"S": "CURRENCY#EUR"}' in json.dumps(params):
+            error = {"Code": "ProvisionedThroughputExceededException", "Message": "throttled"}
+            raise ClientError({"Error": error}, "TransactWriteItems")
+
+    for write in ("PutItem", "BatchWriteItem", "TransactWriteItems"):
+        dynamodb.meta.events.register(f"before-parameter-build.dynamodb.{write}", throttle)
+    fetch_unit = DEFAULT_CATALOG["CURRENCY#EUR"].fetch_unit
+    body = DownloadRequest(
+        partition_key="CURRENCY#EUR", dates_to_download=days, fetch_unit=fetch_unit
+    ).to_body()
+    context.queue.send([body])
+    try:
+        scraper = load_handler("scraper").make_handler(lambda: context)
+        assert deliver_until_gone(context.queue, scraper) == cfg.max_receives
+    finally:
+        context.close()
+
+    out = fuelpipe("dlq", "list", "--json", env=aws_cli_env(name, moto_server, moto_server))
+    (dead,) = json.loads(out.stdout)
+    assert dead["body"] == body
+    assert dead["receive_count"] == cfg.max_receives
+    assert dead["reason"].startswith("received 5 times without being processed; the last time: ")
+    assert "ProvisionedThroughputExceededException" in dead["reason"]

@@ -1,8 +1,12 @@
 """The AWS queue: an SQS standard queue with a dead-letter queue; the client is injected.
 
 SQS itself moves a message to the DLQ once it has been received ``maxReceiveCount`` times (the
-queue's RedrivePolicy). ``dead_letter`` moves one there at once, with the reason as a message
-attribute, for messages that can never succeed (malformed bodies).
+queue's RedrivePolicy), with no reason. ``dead_letter`` moves one there at once, with the reason
+as a message attribute, for messages that can never succeed (malformed bodies) and for one
+failing on its last delivery (the scraper, with its error: stages/last_delivery.py). It sends
+before it deletes, so a delete that fails (or two deliveries of one message dead-lettering it
+both) leaves the DLQ holding the message twice: ``dead_letters()`` shows it once, by message id
+(the RedrivePolicy keeps it), with its reason, its ``copies`` saying how many the DLQ holds.
 
 Caveat of ``dead_letters()``: SQS has no way to read a queue without receiving from it. It
 counts the DLQ's visible messages (GetQueueAttributes), receives until it holds that many, then
@@ -26,8 +30,10 @@ from __future__ import annotations
 
 import json
 import math
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import suppress
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -95,6 +101,22 @@ def _message(raw: dict[str, Any]) -> Message:
         body=raw["Body"],
         receive_count=int(raw.get("Attributes", {}).get("ApproximateReceiveCount", "1")),
     )
+
+
+def _one_per_message(letters: list[tuple[DeadLetter, bool]]) -> list[DeadLetter]:
+    """One dead letter per message, as the embedded queue keeps them: a message dead-lettered
+    with its reason whose delete from the main queue then failed is moved there again by the
+    RedrivePolicy (the same message id, no reason), and a message delivered twice at once can
+    be dead-lettered by both deliveries. The copy kept is the first one that was given its
+    reason (``True``) when any was, else the first; its ``copies`` says how many there were."""
+    kept: dict[str, tuple[DeadLetter, bool]] = {}
+    copies: Counter[str] = Counter()
+    for letter, reasoned in letters:
+        copies[letter.message_id] += 1
+        seen = kept.get(letter.message_id)
+        if seen is None or (reasoned and not seen[1]):
+            kept[letter.message_id] = (letter, reasoned)
+    return [replace(letter, copies=copies[key]) for key, (letter, _) in kept.items()]
 
 
 class SqsQueue(Queue):
@@ -286,27 +308,27 @@ class SqsQueue(Queue):
             raise ValueError(f"limit must be at least 1, not {limit}")
         raw, expected = self._drain_dlq(limit)
         self._show(self.dlq_url, [m["ReceiptHandle"] for m in raw])
-        out = []
-        for m in raw:
-            attrs = m.get("MessageAttributes", {})
-            system = m.get("Attributes", {})
-            reason = attrs.get(REASON, {}).get("StringValue")
-            count = attrs.get("receive_count", {}).get("StringValue")
-            sent_ms = system.get("SentTimestamp")
-            out.append(
-                DeadLetter(
-                    message_id=attrs.get("original_id", {}).get("StringValue", m["MessageId"]),
-                    body=m["Body"],
-                    # No reason attribute: SQS moved it after maxReceiveCount receives.
-                    reason=reason or too_many_receives(self.max_receives),
-                    receive_count=int(count) if count else self.max_receives,
-                    dead_at=datetime.fromtimestamp(int(sent_ms) / 1000, UTC) if sent_ms else None,
-                )
-            )
+        out = _one_per_message([self._dead_letter(m) for m in raw])
         out.sort(key=lambda d: d.dead_at or datetime.min.replace(tzinfo=UTC))
-        if len(out) < expected:
+        if len(raw) < expected:
             raise DeadLettersIncomplete(out, expected)
         return out
+
+    def _dead_letter(self, m: dict[str, Any]) -> tuple[DeadLetter, bool]:
+        """A DLQ message as a dead letter, and whether it was given its reason (dead-lettered
+        by us: :meth:`dead_letter`) rather than moved by SQS after maxReceiveCount receives."""
+        attrs = m.get("MessageAttributes", {})
+        reason = attrs.get(REASON, {}).get("StringValue")
+        count = attrs.get("receive_count", {}).get("StringValue")
+        sent_ms = m.get("Attributes", {}).get("SentTimestamp")
+        letter = DeadLetter(
+            message_id=attrs.get("original_id", {}).get("StringValue", m["MessageId"]),
+            body=m["Body"],
+            reason=reason or too_many_receives(self.max_receives),
+            receive_count=int(count) if count else self.max_receives,
+            dead_at=datetime.fromtimestamp(int(sent_ms) / 1000, UTC) if sent_ms else None,
+        )
+        return letter, reason is not None
 
     def redrive(self) -> int:
         """Move every dead letter back to the main queue (send, then delete: at-least-once);

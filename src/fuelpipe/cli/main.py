@@ -963,6 +963,7 @@ def dlq_list(
             rows = context.queue.dead_letters()
         except DeadLettersIncomplete as exc:
             rows, short = exc.found, exc
+    read = sum(d.copies for d in rows)  # SQS may hold one message twice: it is shown once
     if as_json:
         print(
             json.dumps(
@@ -981,14 +982,14 @@ def dlq_list(
     else:
         title = f"{len(rows)} dead letters"
         if short is not None:
-            title = f"{len(rows)} of {short.expected} dead letters (incomplete)"
+            title = f"{read} of {short.expected} dead letters (incomplete)"
         table = Table("id", "receives", "reason", "body", title=title)
         for d in rows:
             table.add_row(d.message_id[:12], str(d.receive_count), d.reason, d.body[:80])
         console.print(table)
     if short is not None:
         warn(
-            f"this list may be incomplete: read {len(rows)} of the {short.expected} dead "
+            f"this list may be incomplete: read {read} of the {short.expected} dead "
             f"letter(s) the DLQ counts ({SQS_SHORT}); run `fuelpipe dlq list` again"
         )
         raise typer.Exit(EXIT_INCOMPLETE)

@@ -27,6 +27,11 @@ class DeadLetter:
     reason: str
     receive_count: int
     dead_at: datetime | None
+    copies: int = 1
+    """How many of the dead-letter store's messages this one stands for: SQS can hold one
+    message twice (dead-lettered with its reason by a delivery whose delete then failed, and
+    moved again by the RedrivePolicy; or dead-lettered by two deliveries at once), shown once
+    with its reason; counts (``dead_letter_count``) count each copy."""
 
 
 @dataclass(frozen=True, slots=True)

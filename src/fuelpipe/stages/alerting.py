@@ -350,7 +350,8 @@ class DeadLettered:
             letters = exc.found
         stamp: dict[str, EvidenceValue] = {"dlq_count": counted, "read_at": _iso(context.now)}
         found = self._conditions(letters, context, stamp)
-        unread = counted - len(letters)
+        read = sum(d.copies for d in letters)  # one message held twice by SQS is shown once
+        unread = counted - read
         if unread <= 0:
             return found
         ids = {c.id for c in found}
@@ -363,8 +364,8 @@ class DeadLettered:
             rule=self.name,
             subject=_UNREAD,
             summary=f"{unread} more dead letter(s) not read: the DLQ counts {counted}, "
-            f"{len(letters)} read (`fuelpipe dlq list` shows them all)",
-            evidence={"unread": unread, "read": len(letters), **stamp},
+            f"{read} read (`fuelpipe dlq list` shows them all)",
+            evidence={"unread": unread, "read": read, **stamp},
             severity=Severity.CRITICAL,
         )
         return [*found, *kept, told]

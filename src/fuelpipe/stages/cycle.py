@@ -11,7 +11,7 @@ from datetime import date
 from typing import Protocol
 
 from fuelpipe.domain.catalog import Series
-from fuelpipe.ports.queue import Message, too_many_receives
+from fuelpipe.ports.queue import Message
 from fuelpipe.ports.store import RunLog
 from fuelpipe.stages.context import StageContext
 from fuelpipe.stages.data_version import (
@@ -22,6 +22,11 @@ from fuelpipe.stages.data_version import (
     recheck_changed,
     scrape_changed,
     unmarked,
+)
+from fuelpipe.stages.last_delivery import (
+    dead_letter_last_delivery,
+    failure_words,
+    is_last_delivery,
 )
 from fuelpipe.stages.orchestrate import OrchestrateReport, orchestrate
 from fuelpipe.stages.outlook import OutlookReport, after_cycle, version_written
@@ -240,13 +245,13 @@ def _fail_one(
     while the rest of its batch is worked, as the scraper Lambda's partial batch response does;
     True, and the caller raises the error once the batch is worked. On its last delivery
     (``max_receives``) it goes to the dead letters now instead, with the error as its reason
-    (:func:`~fuelpipe.ports.queue.too_many_receives`): the next receive would move it there
-    naming none; counted in ``dead_lettered`` and logged, not raised (False), as a malformed
-    message is. What it stored before the error stays stored (writes are idempotent), so the
-    data version is owed. Should the queue refuse either, the message comes back after its
-    visibility timeout."""
-    error = f"{type(exc).__name__}: {exc}"
-    last = message.receive_count >= app.queue.max_receives
+    (:func:`~fuelpipe.stages.last_delivery.dead_letter_last_delivery`, as the scraper Lambda
+    does): the next receive would move it there naming none; counted in ``dead_lettered``
+    and logged, not raised (False), as a malformed message is. What it stored before the
+    error stays stored (writes are idempotent), so the data version is owed. Should the queue
+    refuse either, the message comes back after its visibility timeout."""
+    error = failure_words(exc)
+    last = is_last_delivery(app.queue, message)
     logger.warning(
         "message %s failed on delivery %d of %d, %s: %s",
         message.message_id,
@@ -258,13 +263,12 @@ def _fail_one(
     if owe is not None:
         with contextlib.suppress(Exception):  # the message's own error is what matters
             owe()
-    with contextlib.suppress(Exception):
-        if not last:
-            app.queue.release([message.receipt])
-            return True
-        app.queue.dead_letter(message, too_many_receives(message.receive_count, error))
+    if dead_letter_last_delivery(app.queue, message, exc):
         report.dead_lettered += 1
         return False
+    if not last:
+        with contextlib.suppress(Exception):
+            app.queue.release([message.receipt])
     return True
 
 
