@@ -27,7 +27,6 @@ from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any, TypeVar
 
-from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
 
@@ -312,7 +311,7 @@ class LambdaCycle:
             try:
                 response = handler(sqs_event(messages), FakeLambdaContext("scraper"))
                 failed = set(failed_ids(response))
-            except BatchProcessingError:  # every record failed: the whole batch comes back
+            except self.handler_module.BatchFailed:  # every record failed: the batch comes back
                 failed = {m.message_id for m in messages}
             self.failed_items += len(failed)
             app.queue.delete([m.receipt for m in messages if m.message_id not in failed])

@@ -180,3 +180,26 @@ def test_a_worker_stopped_mid_batch_loses_nothing(request, where, run_dir, clean
     # at-least-once, exactly: only the message the worker died on was fetched twice
     assert run.bound is not None and run.bound.violations() == []
     assert run.bound.redelivered == 1
+
+
+@pytest.mark.aws
+def test_a_batch_whose_every_message_fails_comes_back_whole(
+    dynalite_server, moto_server, run_dir, clean_fast
+):
+    # One message a batch and a storm of throttled writes that outlasts botocore's retries:
+    # a batch whose only message fails makes the scraper handler raise its BatchFailed (every
+    # message failed), as Lambda sees it; the driver gives the whole batch back and the run
+    # ends as the clean one.
+    dynamodb = dynalite_server.client("dynamodb")
+    faults = DynamoFaults(dynamodb, seed=5, storm=WRITE_STORM)
+    cycle = LambdaCycle(batch_size=1)
+    run = run_to_quiet(
+        aws_home(dynamodb, moto_server.client("sqs")),
+        run_dir,
+        FAST_SERIES,
+        settings=SHORT_VISIBILITY,
+        drive=cycle,
+    )
+    assert sum(faults.counts[c] for c in THROTTLE_CODES) > 0
+    assert cycle.failed_items > 0
+    assert_same_as_clean(clean_fast, run)
