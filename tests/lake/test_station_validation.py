@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from tests.lake.conftest import real_file
 
-from fuelpipe.adapters.lake.columns import validate
+from fuelpipe.adapters.lake.columns import plausible_cnpjs, validate
 from fuelpipe.domain.stations import (
     LAKE_COLUMNS,
     PRODUCTS,
@@ -117,6 +117,39 @@ def test_a_cnpj_must_have_its_check_digits() -> None:
         assert reject_reason(
             text, "01/02/2025", "6,29", "", "GASOLINA", "R$ / litro", today=TODAY
         ) == (f"not a valid CNPJ (all zeros or wrong check digits): '{text}'")
+
+
+_DIGITS = st.text(alphabet="0123456789", min_size=12, max_size=12)
+
+
+def _with_check_digits(first: str) -> str:
+    thirteenth = str(cnpj_check_digit(first))
+    return first + thirteenth + str(cnpj_check_digit(first + thirteenth))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            _DIGITS.map(_with_check_digits),  # plausible
+            st.tuples(_DIGITS.map(_with_check_digits), st.integers(0, 13), st.integers(1, 9)).map(
+                lambda t: t[0][: t[1]] + str((int(t[0][t[1]]) + t[2]) % 10) + t[0][t[1] + 1 :]
+            ),  # one digit mistyped
+            st.text(alphabet="0123456789", max_size=16),  # any length, all zeros among them
+            st.text(alphabet="0123456789 ./-x١", min_size=14, max_size=14),
+            st.none(),
+        ),
+        max_size=40,
+    )
+)
+def test_the_vectorised_cnpj_check_is_the_domain_rule(values: list[str | None]) -> None:
+    """``plausible_cnpjs`` (the ingest's check, over a column's distinct values in native code)
+    gives ``cnpj_plausible``'s verdict on every 14-ASCII-digit value, and False on the rest."""
+    got = plausible_cnpjs(pl.Series("cnpj", values, dtype=pl.String)).to_list()
+    assert got == [
+        v is not None and re.fullmatch("[0-9]{14}", v) is not None and cnpj_plausible(v)
+        for v in values
+    ]
 
 
 def test_cnpj_key_is_the_fourteen_digits() -> None:

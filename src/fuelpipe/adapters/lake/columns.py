@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 from fuelpipe.adapters.lake.formats import CsvInput, LineCount
 from fuelpipe.domain.stations import (
     CNPJ_DIGITS,
+    CNPJ_WEIGHTS,
     FUEL_UNITS,
     FUELS,
     LAKE_COLUMNS,
@@ -45,7 +46,6 @@ from fuelpipe.domain.stations import (
     UNBRANDED,
     UNITS,
     brand_of,
-    cnpj_plausible,
     collection_days,
     lines_of_accepted,
     month_of,
@@ -442,6 +442,43 @@ def _week_of(text: str) -> date | None:
     return None if day is None else week_start(day)
 
 
+def plausible_cnpjs(values: pl.Series) -> pl.Series:
+    """Which of ``values`` are plausible CNPJs: 14 ASCII digits, ``cnpj_plausible`` (not all
+    zeros, both check digits right), vectorised over a column's few distinct values, in native
+    code: a Python call per value (four batches of ~4,700 CNPJs per 1 M rows) held the main
+    thread, and the GIL, for ~0.1 s per 1 M rows (up to 0.35 s on a busy host)."""
+    pl = polars()
+    text = pl.col("v")
+    number = pl.when(text.str.contains(f"^[0-9]{{{CNPJ_DIGITS}}}$")).then(
+        text.str.to_integer(strict=False)
+    )
+    frame = values.cast(pl.String).to_frame("v").select(number.alias("n"))
+    digits = frame.select(
+        *(
+            (pl.col("n") // 10 ** (CNPJ_DIGITS - 1 - i) % 10).alias(f"d{i}")
+            for i in range(CNPJ_DIGITS)
+        )
+    )
+
+    def check_digit(count: int) -> Any:  # ``cnpj_check_digit`` of the first ``count`` digits
+        weights = CNPJ_WEIGHTS[len(CNPJ_WEIGHTS) - count :]
+        rest = pl.sum_horizontal(pl.col(f"d{i}") * w for i, w in enumerate(weights)) % 11
+        return pl.when(rest < 2).then(0).otherwise(11 - rest)
+
+    ok = (
+        (frame.get_column("n") != 0)
+        .to_frame("nonzero")
+        .hstack(digits)
+        .select(
+            pl.col("nonzero")
+            & (check_digit(CNPJ_DIGITS - 2) == pl.col(f"d{CNPJ_DIGITS - 2}"))
+            & (check_digit(CNPJ_DIGITS - 1) == pl.col(f"d{CNPJ_DIGITS - 1}"))
+        )
+        .to_series()
+    )
+    return ok.fill_null(False).rename(values.name)
+
+
 def cnpj_digits(column: str = "cnpj", *, checked: bool = True) -> Any:
     """``column``'s CNPJs as the lake keeps them (``cnpj_key`` in the domain, vectorised): the
     digits without ANP's punctuation and spaces, zero-padded to 14; null when what is left is
@@ -456,17 +493,10 @@ def cnpj_digits(column: str = "cnpj", *, checked: bool = True) -> Any:
     padded = key.str.zfill(CNPJ_DIGITS)
     ok = key.str.contains(f"^[0-9]{{1,{CNPJ_DIGITS}}}$")
     if checked:
-        # One Python pass over the distinct values: the check written as ~30 Polars
-        # sub-expressions recomputed the column's unique values for each (eager with_columns
-        # eliminates no common subexpression), 1.1 s per 1 M rows.
-        def plausible(values: Any) -> Any:
-            return pl.Series(
-                [v is not None and len(v) == CNPJ_DIGITS and v.isdigit() and cnpj_plausible(v)
-                 for v in values.to_list()],
-                dtype=pl.Boolean,
-            )  # fmt: skip
-
-        ok = ok & padded.map_batches(plausible, return_dtype=pl.Boolean)
+        # On the distinct values only, materialised (``plausible_cnpjs``): written as Polars
+        # sub-expressions of this expression, the check recomputed the column's unique values
+        # for each (eager with_columns eliminates no common subexpression), 1.1 s per 1 M rows.
+        ok = ok & padded.map_batches(plausible_cnpjs, return_dtype=pl.Boolean)
     return text.replace_strict(distinct, pl.when(ok).then(padded), default=None,
                                return_dtype=pl.String)  # fmt: skip
 
