@@ -10,9 +10,11 @@ import threading
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
+import pytest
 from tests.contract.conftest import StoreOpener
 
 from fuelpipe.domain.models import Record, Revision, Status
+from fuelpipe.domain.numbers import TooManyDigits
 from fuelpipe.ports.store import Store
 
 KEY = "FUEL#GASOLINE#SP"
@@ -162,3 +164,46 @@ def test_a_revision_seen_against_an_older_history_is_refused(store: Store) -> No
     again = Revision(Decimal("6.10"), Decimal("6.10"), NOW, "w2", {"stations": 13})
     assert store.revise(KEY, D0, again, {"stations": 14}, history=1)
     assert [r.previous_attrs for r in one(store).revisions] == [{"stations": 12}, {"stations": 13}]
+
+
+def test_add_values_stores_and_refuses_exactly_as_add_records(store: Store) -> None:
+    # The scraper's write: add_records of OK records given a column at a time. Two keys get
+    # the same history, one through each; the records read back differ only in their key.
+    rows = [
+        (D0, "6.10", {"stations": 12, "std": Decimal("0.150"), "unit": "BRL/l"}),
+        (D0 + timedelta(days=7), "6.2", {}),
+        (D0 + timedelta(days=14), "1E+2", {"note": 'a "quoted" %s', "cv": None}),
+        (D0 + timedelta(days=21), "6.30", {"stations": 3}),
+        (D0 + timedelta(days=21), "6.31", {"stations": 4}),  # the last duplicate is added
+    ]
+    before = D0 + timedelta(days=7)
+    got: dict[str, tuple[list[date], list[tuple[object, ...]]]] = {}
+    for key, through_columns in (("FUEL#A#SP", False), ("FUEL#B#SP", True)):
+        store.put_records([Record(key, D0, Decimal("5"), Status.OK)])  # refused: stays 5
+        assert store.put_pending(Record(key, before, None, Status.PENDING, next_attempt_at=NOW))
+        if through_columns:
+            refused = store.add_values(
+                [key] * len(rows),
+                [day for day, _, _ in rows],
+                [Decimal(value) for _, value, _ in rows],
+                [dict(attrs) for _, _, attrs in rows],
+            )
+        else:
+            refused = store.add_records(
+                [Record(key, d, Decimal(v), Status.OK, attrs=dict(a)) for d, v, a in rows]
+            )
+        read = [
+            (r.date, r.status, str(r.value), r.attrs, r.retry_count, r.next_attempt_at, r.reason)
+            for r in store.query(key)
+        ]
+        got[key] = ([day for _, day in refused], read)
+    assert got["FUEL#A#SP"] == got["FUEL#B#SP"]
+    assert got["FUEL#B#SP"][0] == [D0]
+    assert [row[2] for row in got["FUEL#B#SP"][1]] == ["5", "6.2", "100", "6.31"]
+
+
+def test_add_values_refuses_a_number_too_long_naming_its_record(store: Store) -> None:
+    too_long = Decimal("1." + "0" * 37 + "1")  # 39 significant digits
+    with pytest.raises(TooManyDigits, match=f"{KEY} {D0}"):
+        store.add_values([KEY], [D0], [too_long], [{}])
+    assert store.query(KEY) == []

@@ -17,7 +17,7 @@ from fuelpipe.adapters.sqlite_store import SqliteStore
 from fuelpipe.domain.calendars import expected_between, get_calendar
 from fuelpipe.domain.catalog import DEFAULT_CATALOG, Series
 from fuelpipe.domain.messages import DownloadRequest
-from fuelpipe.domain.models import Observation, Record, Revision, Status
+from fuelpipe.domain.models import AttrValue, Observation, Record, Revision, Status
 from fuelpipe.homes.settings import Settings, policy_from
 from fuelpipe.ports.source import FetchRequest, FetchResult, InvalidPayload, ServerError, Source
 from fuelpipe.stages.context import StageContext
@@ -31,15 +31,26 @@ BATCH = 1_000
 
 
 class RecordingStore(SqliteStore):
-    """A real SQLite store that remembers the size of every add_records call."""
+    """A real SQLite store that remembers the size of every add_values call (the scraper's
+    write of its new values)."""
 
     def __init__(self, path: Path) -> None:
         super().__init__(path)
         self.batches: list[int] = []
 
-    def add_records(self, records: Sequence[Record]) -> list[tuple[str, date]]:
-        self.batches.append(len(records))
-        return super().add_records(records)
+    def add_values(
+        self,
+        keys: Sequence[str],
+        days: Sequence[date],
+        values: Sequence[Decimal],
+        attrs: Sequence[dict[str, AttrValue]],
+    ) -> list[tuple[str, date]]:
+        self.before_add()
+        self.batches.append(len(keys))
+        return super().add_values(keys, days, values, attrs)
+
+    def before_add(self) -> None:
+        """What happens just before each add_values call (subclasses: a failure, a rival)."""
 
 
 class StreamingSource(Source):
@@ -121,17 +132,16 @@ class ListSource(Source):
 
 
 class BrokenStore(RecordingStore):
-    """Fails its ``fail_on``-th add_records call (1-based), as a lost connection would."""
+    """Fails its ``fail_on``-th add_values call (1-based), as a lost connection would."""
 
     def __init__(self, path: Path, fail_on: int) -> None:
         super().__init__(path)
         self.fail_on = fail_on
 
-    def add_records(self, records: Sequence[Record]) -> list[tuple[str, date]]:
+    def before_add(self) -> None:
         if len(self.batches) + 1 == self.fail_on:
             self.batches.append(0)
             raise OSError("disk I/O error (synthetic)")
-        return super().add_records(records)
 
 
 def _brent_request(days: list[date]) -> DownloadRequest:
@@ -204,18 +214,17 @@ def test_a_batch_write_that_fails_fails_the_message_and_a_redelivery_completes_i
 
 
 class RacedStore(RecordingStore):
-    """Another scraper stores ``rival`` values just before this one's first add_records, after
+    """Another scraper stores ``rival`` values just before this one's first add_values, after
     this one read what was stored: the race that used to overwrite a value unrecorded."""
 
     def __init__(self, path: Path, rival: list[Record]) -> None:
         super().__init__(path)
         self.rival = rival
 
-    def add_records(self, records: Sequence[Record]) -> list[tuple[str, date]]:
+    def before_add(self) -> None:
         if self.rival:
             SqliteStore.put_records(self, self.rival)  # the other writer, on the same file
             self.rival = []
-        return super().add_records(records)
 
 
 def test_a_date_another_scraper_stored_meanwhile_is_revised_with_its_history(

@@ -8,7 +8,7 @@ import re
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -288,6 +288,55 @@ def _picker(indices: list[int]) -> Callable[[tuple[AttrValue, ...]], tuple[AttrV
         only = indices[0]
         return lambda values: (values[only],)
     return lambda values: ()
+
+
+_Columns = tuple[
+    Sequence[str], Sequence[date], Sequence[Decimal | None], Sequence[dict[str, AttrValue]]
+]
+"""OK rows a column at a time: keys, dates, values and attributes."""
+
+
+def _column_params(
+    columns: _Columns,
+    retries: Iterable[int] | None,
+    nexts: Sequence[datetime | None] | None,
+    reasons: Iterable[str | None] | None,
+) -> list[object] | None:
+    """The bound parameters of OK rows given a column at a time (:meth:`SqliteStore.
+    _ok_params`; retries 0, next attempts and reasons None when not given); None when a value
+    is missing or two rows share their (key, date)."""
+    keys, dates, values, attrs = columns
+    n = len(keys)
+    texts = list(map(str, values))
+    if "None" in texts:  # no Decimal's text
+        return None
+    iso_days = {day: day.isoformat() for day in set(dates)}  # many keys share their dates
+    days = list(map(iso_days.__getitem__, dates))
+    # equal (key, date) pairs make equal texts (a collision only means the slow way)
+    if len(set(map(add, keys, days))) != n:
+        return None
+    # A number's text is canonical unless it ends in 0, has an exponent or may be too long
+    # (canonical_text); the text of most is, and a joined text tells at once.
+    joined = "\n" + "\n".join(texts) + "\n"
+    if "0\n" in joined or "E" in joined or "\n\n" in joined or max(map(len, texts)) > MAX_DIGITS:
+        texts = [
+            canonical_text(value)  # type: ignore[arg-type]
+            if text[-1] == "0" or "E" in text or len(text) > MAX_DIGITS
+            else text
+            for text, value in zip(texts, values, strict=True)
+        ]
+    params: list[object] = [None] * (_UPSERT_OK_WIDTH * n)
+    params[0::_UPSERT_OK_WIDTH] = keys
+    params[1::_UPSERT_OK_WIDTH] = days
+    params[2::_UPSERT_OK_WIDTH] = texts
+    params[3::_UPSERT_OK_WIDTH] = [0] * n if retries is None else retries
+    if nexts is not None:
+        params[4::_UPSERT_OK_WIDTH] = [None if at is None else iso_utc(at) for at in nexts]
+    if reasons is not None:
+        params[5::_UPSERT_OK_WIDTH] = reasons
+    if any(attrs):
+        params[6::_UPSERT_OK_WIDTH] = [dump_attrs(a) if a else None for a in attrs]
+    return params
 
 
 def _dump_attrs_slow(attrs: dict[str, AttrValue]) -> str:
@@ -767,44 +816,39 @@ class SqliteStore(Store):
         statuses = list(map(_STATUS_OF, records))
         if statuses.count(Status.OK) != n:  # identity first: one OK member
             return None
-        texts = list(map(str, map(_VALUE, records)))
-        if "None" in texts:  # no Decimal's text
-            return None
-        keys = list(map(_KEY, records))
-        dates = list(map(_DATE, records))
-        iso_days = {day: day.isoformat() for day in set(dates)}  # many keys share their dates
-        days = list(map(iso_days.__getitem__, dates))
-        # equal (key, date) pairs make equal texts (a collision only means the slow way)
-        if len(set(map(add, keys, days))) != n:
-            return None
-        # A number's text is canonical unless it ends in 0, has an exponent or may be too long
-        # (canonical_text); the text of most is, and a joined text tells at once.
-        joined = "\n" + "\n".join(texts) + "\n"
-        if (
-            "0\n" in joined
-            or "E" in joined
-            or "\n\n" in joined
-            or max(map(len, texts)) > MAX_DIGITS
-        ):
-            texts = [
-                canonical_text(value)
-                if text[-1] == "0" or "E" in text or len(text) > MAX_DIGITS
-                else text
-                for text, value in zip(texts, map(_VALUE, records), strict=True)
-            ]
-        params: list[object] = [None] * (_UPSERT_OK_WIDTH * n)
-        params[0::_UPSERT_OK_WIDTH] = keys
-        params[1::_UPSERT_OK_WIDTH] = days
-        params[2::_UPSERT_OK_WIDTH] = texts
-        params[3::_UPSERT_OK_WIDTH] = map(_RETRIES, records)
         nexts = list(map(_NEXT, records))
-        if nexts.count(None) != n:
-            params[4::_UPSERT_OK_WIDTH] = [None if at is None else iso_utc(at) for at in nexts]
-        params[5::_UPSERT_OK_WIDTH] = map(_REASON, records)
-        attrs = list(map(_ATTRS, records))
-        if any(attrs):
-            params[6::_UPSERT_OK_WIDTH] = [dump_attrs(a) if a else None for a in attrs]
-        return params
+        return _column_params(
+            (
+                list(map(_KEY, records)),
+                list(map(_DATE, records)),
+                list(map(_VALUE, records)),
+                list(map(_ATTRS, records)),
+            ),
+            map(_RETRIES, records),
+            None if nexts.count(None) == n else nexts,
+            map(_REASON, records),
+        )
+
+    def add_values(
+        self,
+        keys: Sequence[str],
+        days: Sequence[date],
+        values: Sequence[Decimal],
+        attrs: Sequence[dict[str, AttrValue]],
+    ) -> list[tuple[str, date]]:
+        """:meth:`add_records` of OK records given a column at a time, their rows made from
+        the columns without a Record each; as records (the port's way: the same errors) when
+        the columns hold a duplicate (key, date), a missing value or a number refused."""
+        if not keys:
+            return []
+        try:
+            params = _column_params((keys, days, values, attrs), None, None, None)
+        except Exception:  # raised again by the record-by-record way, naming its record
+            params = None
+        if params is None:
+            return super().add_values(keys, days, values, attrs)
+        refused = self._write_ok(self._ok_stamps(), params, conditional=True)
+        return [(key, date.fromisoformat(day)) for key, day in refused]
 
     def _ok_params_each(self, records: Sequence[Record]) -> list[object]:
         """:meth:`_ok_params` record by record: the last duplicate (key, date) wins; the first

@@ -791,18 +791,18 @@ def _write_groups(
     written are added to ``written`` as they are (a raced attempt's too)."""
     groups, stored = batch
     stamp, seen_by, sent_at = stamps
-    new, revisions = _values_to_store(by_key, groups, stored, stamp)
+    new, revisions = _values_to_store(by_key, groups, stored)
     # Conditional: a date another scraper stored meanwhile is refused, not overwritten, and
     # compared below like any stored value.
-    refused = app.store.add_records(new)
-    report.records_written += len(new) - len(refused)
+    refused = app.store.add_values(*new) if new.keys else []
+    report.records_written += len(new.keys) - len(refused)
     report.unexpected += _unexpected(new, refused)
     if refused:
         skipped = set(refused)
-        written += [(r.key, r.date) for r in new if (r.key, r.date) not in skipped]
+        written += [slot for slot in zip(new.keys, new.days, strict=True) if slot not in skipped]
         revisions += _refused_changes(app, new, refused)
     else:
-        written += [(r.key, r.date) for r in new]
+        written += zip(new.keys, new.days, strict=True)
     for obs, current in revisions:
         assert current.value is not None  # _changed compares OK values only
         answered_at = ours.answered_at(obs.key, obs.date) or sent_at
@@ -875,14 +875,16 @@ class _Held:
         return self._after[batch - 1] if batch else None
 
 
-def _unexpected(new: list[Record], refused: list[tuple[str, date]]) -> int:
-    """How many of the records added (``new`` but the ``refused``) are on a day their
+def _unexpected(new: _NewValues, refused: list[tuple[str, date]]) -> int:
+    """How many of the values added (``new`` but the ``refused``) are on a day their
     series' calendar does not expect (:func:`_schedule_day_attrs` marked them)."""
     if not refused:
-        return sum(r.attrs.get(CALENDAR_ATTR) == UNEXPECTED for r in new)
+        return sum(attrs.get(CALENDAR_ATTR) == UNEXPECTED for attrs in new.attrs)
     skipped = set(refused)
     return sum(
-        r.attrs.get(CALENDAR_ATTR) == UNEXPECTED for r in new if (r.key, r.date) not in skipped
+        attrs.get(CALENDAR_ATTR) == UNEXPECTED
+        for slot, attrs in zip(zip(new.keys, new.days, strict=True), new.attrs, strict=True)
+        if slot not in skipped
     )
 
 
@@ -908,11 +910,15 @@ def _changed(current: Record | None, value: Decimal, attrs: dict[str, AttrValue]
 
 
 def _refused_changes(
-    app: StageContext, new: list[Record], refused: list[tuple[str, date]]
+    app: StageContext, new: _NewValues, refused: list[tuple[str, date]]
 ) -> list[tuple[Observation, Record]]:
-    """The refused records (their dates turned OK meanwhile) that differ from what is stored
+    """The refused values (their dates turned OK meanwhile) that differ from what is stored
     now, each with the stored record; one query per key."""
-    offered = {(r.key, r.date): r for r in new}
+    ok = Status.OK
+    offered = {
+        (key, day): Record(key, day, value, ok, 0, None, None, attrs)
+        for key, day, value, attrs in zip(*new, strict=True)
+    }
     days_of: dict[str, list[date]] = defaultdict(list)
     for key, day in refused:
         days_of[key].append(day)
@@ -932,24 +938,31 @@ def _refused_changes(
     return out
 
 
+class _NewValues(NamedTuple):
+    """A batch's new values a column at a time (row ``i`` of each), as
+    :meth:`~fuelpipe.ports.store.Store.add_values` takes them: no Record each."""
+
+    keys: list[str]
+    days: list[date]
+    values: list[Decimal]
+    attrs: list[dict[str, AttrValue]]
+
+
 def _values_to_store(
     by_key: dict[str, Series],
     groups: dict[str, list[Observation]],
     stored: _Stored,
-    now: datetime,
-) -> tuple[list[Record], list[tuple[Observation, Record]]]:
-    """A batch's new values (records to add) and its changed OK values, in value or
-    attributes (with the stored record they revise); the same again (a redelivery, a re-read)
-    is neither.
+) -> tuple[_NewValues, list[tuple[Observation, Record]]]:
+    """A batch's new values (to add) and its changed OK values, in value or attributes (with
+    the stored record they revise); the same again (a redelivery, a re-read) is neither.
 
-    The records go out key by key: a fetch unit's own order (an ANP workbook: ~80 keys a week,
+    The values go out key by key: a fetch unit's own order (an ANP workbook: ~80 keys a week,
     week after week) inserted ~1.5x slower into SQLite's (key, date) B-tree in a 20-year
     backfill, touching every key's last page once per date.
     """
-    new: list[Record] = []
-    add = new.append
+    new = _NewValues([], [], [], [])
+    keys, days, values, attrs_of = new
     revisions: list[tuple[Observation, Record]] = []
-    ok = Status.OK
     for key, observations in groups.items():
         series = by_key[key]
         schedule, calendar = series.publication, series.calendar
@@ -963,7 +976,10 @@ def _values_to_store(
             }
             current = current_of.get(day) if current_of else None
             if current is None:
-                add(Record(key, day, obs.value, ok, attrs=attrs, updated_at=now))
+                keys.append(key)
+                days.append(day)
+                values.append(obs.value)
+                attrs_of.append(attrs)
             elif _changed(current, obs.value, attrs):
                 revisions.append((Observation(key, day, obs.value, attrs), current))
     return new, revisions

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from enum import IntEnum
 
 import pytest
 from hypothesis import given
@@ -114,3 +115,35 @@ def test_a_number_out_of_dynamodbs_range_is_set_aside_in_both_homes() -> None:
     )
     attr = Observation("STOCK#BP", today, Decimal(1), {"open": Decimal("-1E-131")})
     assert check_observation(attr, today) == f"attribute open no store can keep: -1E-131 {out}"
+
+
+class _Level(IntEnum):
+    HUGE = 10**40  # an int subclass: a number to check like any int
+
+
+ATTR_VALUES = st.one_of(
+    st.none(),
+    st.text(max_size=45),  # long text, and text with an "E", is no number
+    st.booleans(),  # a bool is no number either
+    st.integers(min_value=-(10**45), max_value=10**45),
+    st.decimals(allow_nan=False, allow_infinity=False),
+    st.decimals(allow_nan=False, allow_infinity=False, places=3),
+    st.just(_Level.HUGE),
+    st.just(Decimal("1E-131")),
+    st.floats(allow_nan=False),  # not an attribute type: left alone
+)
+
+
+@given(st.dictionaries(st.text(max_size=5), ATTR_VALUES, max_size=8))
+def test_the_attribute_checked_first_is_named_as_each_attribute_would_be(attrs: dict) -> None:  # type: ignore[type-arg]
+    # The rule, one attribute at a time in their order: the first number (an int or a Decimal,
+    # a bool is none) that digits_problem refuses names the observation's problem.
+    today = date(2024, 5, 10)
+    expected = None
+    for name, attr in attrs.items():
+        if isinstance(attr, Decimal | int) and not isinstance(attr, bool):
+            problem = digits_problem(attr)
+            if problem:
+                expected = f"attribute {name} no store can keep: {problem}"
+                break
+    assert check_observation(Observation("STOCK#BP", today, Decimal(1), attrs), today) == expected

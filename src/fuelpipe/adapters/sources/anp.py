@@ -418,8 +418,10 @@ class _RowReader:
         else:
             cells = tuple(self.cells(row, _ATTR_ROLES))
         try:  # the common row: every cell a number or blank, converted in one pass
+            # Not strict: the slice is as long as _DECIMAL_ATTRS (cells has one per role), and
+            # a strict zip cost ~0.85 us a row here (dict(zip(...)) 1.8 -> 0.94 us).
             attrs: dict[str, AttrValue] = dict(
-                zip(_DECIMAL_ATTRS, _decimals(cells[: len(_DECIMAL_ATTRS)]), strict=True)
+                zip(_DECIMAL_ATTRS, _decimals(cells[: len(_DECIMAL_ATTRS)]), strict=False)
             )
         except _Bad:
             return self.attrs_noting(cells, note, number)
