@@ -4,8 +4,9 @@ A value more than 5x from each neighbour is set aside (flagged); a neighbour tha
 such a value judges nothing. Before, 77.1 / 780.0 / 78.2 set aside all three (each was 5x
 from a neighbour: the bad one), so two good closes went PENDING with the bad one. A value
 set aside for a date that is OK already (``revise`` re-reading it) or that no message asked
-for used to leave no trace: its reason is logged now, and ``flagged`` counts the values
-really set aside.
+for used to leave no trace: its reason is logged now, the value is kept as a
+``set_aside#<key>#<date>`` meta entry until a later answer carries a kept value for the date
+(the tests at the end), and ``flagged`` counts the values really set aside.
 """
 
 from __future__ import annotations
@@ -320,3 +321,19 @@ def test_a_stored_value_published_again_is_not_kept_as_set_aside(make_app) -> No
 
     assert (report.flagged, report.set_aside_kept, report.set_aside_cleared) == (1, 0, 1)
     assert _kept(app) == []
+
+
+def test_a_signalling_nan_on_a_stored_date_is_kept_not_raised(make_app) -> None:
+    """Not finite, so set aside (check_observation); kept as published: comparing it with the
+    stored value (an equal one keeps nothing) would raise InvalidOperation and fail the
+    message on every delivery."""
+    app = make_app(_source("77.1", "78.0", "78.2"))
+    scrape(app, _request())
+    why = "implausible value sNaN (not a finite number)"
+
+    assert keep_set_aside(app.store, {(BRENT.key, DAYS[1]): (Decimal("sNaN"), why)}, "r", NOW) == (
+        1,
+        0,
+    )
+    [kept] = _kept(app)
+    assert (kept.value, kept.reason) == ("sNaN", why)

@@ -119,7 +119,9 @@ def keep_set_aside(
     for (key, day), (value, reason) in sorted(flagged.items()):
         name = set_aside_name(key, day)
         stored = store.query(key, day, day, ("status", "value"), consistent=True)
-        if any(r.status is Status.OK and r.value == value for r in stored):
+        # A NaN or an infinity (set aside: not finite) equals no stored value; comparing a
+        # signalling NaN would raise.
+        if value.is_finite() and any(r.status is Status.OK and r.value == value for r in stored):
             old = store.get_meta(name)
             if old is not None and store.delete_meta(name, old):
                 deleted += 1
