@@ -112,10 +112,15 @@ def test_the_health_view_counts_every_value_set_aside_and_lists_the_newest(store
 
 def test_the_health_api_and_its_csv_carry_the_values_set_aside(stored) -> None:
     app, _ = stored(LONG)
-    with serving(create_app(app.store, DEFAULT_CATALOG, clock=app.clock)) as url:
-        body = httpx.get(url + "/api/health").json()
-        main = httpx.get(url + "/api/health?format=csv").text
-        text = httpx.get(url + "/api/health?format=csv&table=set_aside_values").text
+    # The health view reads every catalog series' keys: on a DynamoDB server shared by a busy
+    # test session it can take longer than httpx's 5 s default (no timing is asserted here).
+    with (
+        serving(create_app(app.store, DEFAULT_CATALOG, clock=app.clock)) as url,
+        httpx.Client(timeout=120) as client,
+    ):
+        body = client.get(url + "/api/health").json()
+        main = client.get(url + "/api/health?format=csv").text
+        text = client.get(url + "/api/health?format=csv&table=set_aside_values").text
     assert body["set_aside"] == 1
     [shown] = body["set_aside_values"]
     assert (shown["key"], shown["date"], shown["value"]) == (BRENT.key, "2022-01-05", LONG)
