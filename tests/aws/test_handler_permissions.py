@@ -70,6 +70,7 @@ from fuelpipe.homes.settings import Settings
 from fuelpipe.replay import ReplayServer
 from fuelpipe.replay.snapshot_data import SNAPSHOT_DIR
 from fuelpipe.stages.cycle import run_cycle
+from fuelpipe.stages.set_aside import keep_set_aside, set_aside_entries
 
 pytestmark = pytest.mark.aws
 
@@ -680,8 +681,12 @@ def data_clustering_scenario(lab: Lab) -> Scenario:
 
 
 def scraper_scenario(lab: Lab) -> Scenario:
-    """One real DownloadRequest for new PTAX days, received from SQS, fetched from the replay."""
+    """One real DownloadRequest for new PTAX days, received from SQS, fetched from the replay;
+    a value set aside earlier for its first day is kept (a ``set_aside`` meta entry), and the
+    answer, storing that day, deletes it (a DeleteItem the role must allow)."""
     queue, dlq, sqs = lab.queues("scraper")
+    kept = {(USD, NEW_USD_DAYS[0]): (Decimal("55"), "implausible value 55")}
+    assert keep_set_aside(lab.store(), kept, "revise", NOW) == (1, 0)
     body = DownloadRequest(
         partition_key=USD,
         dates_to_download=NEW_USD_DAYS,
@@ -696,6 +701,7 @@ def scraper_scenario(lab: Lab) -> Scenario:
         assert response == {"batchItemFailures": []}
         stored = {r.date: r.status for r in lab.store().query(USD, NEW_USD_DAYS[0], NOW.date())}
         assert stored == dict.fromkeys(NEW_USD_DAYS, Status.OK), stored
+        assert set_aside_entries(lab.store()) == []
 
     # The sources' URLs on the replay server: real data over HTTP on 127.0.0.1.
     return Scenario([sqs_event(messages, queue)], queue, dlq, check, lab.replay.env())

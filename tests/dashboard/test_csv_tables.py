@@ -42,6 +42,7 @@ from fuelpipe.domain.models import Record, Status
 from fuelpipe.outlook.series import known_at
 from fuelpipe.ports.store import RunLog
 from fuelpipe.stages.outlook import refresh_outlook
+from fuelpipe.stages.set_aside import keep_set_aside
 
 SP = ZoneInfo("America/Sao_Paulo")
 TODAY = NOW.astimezone(SP).date()
@@ -116,6 +117,12 @@ def examples(
     runs = SqliteStore(tmp / "runs.sqlite", clock=FixedClock(NOW))
     runs.put_records([Record("CURRENCY#USD", TODAY - timedelta(days=2), Decimal("5"), Status.OK)])
     runs.put_run(RunLog("orchestrate", NOW - timedelta(minutes=5), NOW, {"messages": 3}))
+    # A value set aside on a stored date, kept as the scraper keeps it (health's set_aside_values)
+    slot = ("CURRENCY#USD", TODAY - timedelta(days=2))
+    assert keep_set_aside(runs, {slot: (Decimal("50"), "implausible value 50")}, "revise", NOW) == (
+        1,
+        0,
+    )
     outlook = SqliteStore(tmp / "outlook.sqlite", clock=FixedClock(OUTLOOK_NOW))
     history = load_history(DATASETS, with_areas=False)
     for key in ("FUEL#LPG#BR", "CURRENCY#USD", "COMMODITY#BRENT", "COMMODITY#BRENT_FUTURES"):
@@ -315,18 +322,22 @@ def test_a_table_is_asked_by_name_with_format_csv(examples: list[Example]) -> No
     assert (
         r.status_code == 200 and 'filename="health-alerts.csv"' in r.headers["content-disposition"]
     )
-    assert r.headers[TABLES_HEADER] == "series, problems, alerts, freshness, last_runs"
+    assert r.headers[TABLES_HEADER] == (
+        "series, problems, alerts, freshness, last_runs, set_aside_values"
+    )
     (alert,) = csv.DictReader(io.StringIO(r.text))
     assert (alert["rule"], alert["subject"]) == ("stale_source", "bcb")
-    assert alert["other_tables"] == "series problems freshness last_runs"
+    assert alert["other_tables"] == "series problems freshness last_runs set_aside_values"
     main = list(csv.DictReader(io.StringIO(client.get("/api/health?format=csv").text)))
-    assert {r["other_tables"] for r in main} == {"problems alerts freshness last_runs"}
+    assert {r["other_tables"] for r in main} == {
+        "problems alerts freshness last_runs set_aside_values"
+    }
     assert "other_tables" not in client.get("/api/parity?format=csv").text.partition("\n")[0]
     bad = client.get("/api/health?format=csv&table=runs")
     assert bad.status_code == 422
     assert bad.json()["detail"] == (
         "table: 'runs' is not a table of this view; one of series, problems, alerts, "
-        "freshness, last_runs"
+        "freshness, last_runs, set_aside_values"
     )
     json_too = client.get("/api/health?table=alerts")
     assert json_too.status_code == 422 and "is for format=csv" in json_too.json()["detail"]

@@ -26,6 +26,7 @@ READ_ONLY = {
     "export parquet": ["export", "-f", "parquet", "-s", "FUEL#GASOLINE#*", "-o", "{tmp}/g.parquet"],
     "dlq list": ["dlq", "list"],
     "quarantine list": ["quarantine", "list", "--json"],
+    "quarantine set-aside": ["quarantine", "set-aside", "--json"],
     "outlook show": ["outlook", "show"],
     "repair without --apply": ["repair"],
     "dashboard": ["dashboard", "--port", "{port}"],
@@ -142,6 +143,7 @@ STORE_READERS = {
     "export csv": ["--now", "2022-05-09", "export", "CURRENCY#USD"],
     "dlq list": ["dlq", "list"],
     "quarantine list": ["quarantine", "list", "--json"],
+    "quarantine set-aside": ["quarantine", "set-aside"],
     "repair without --apply": ["--now", "2022-05-09", "repair"],
 }
 

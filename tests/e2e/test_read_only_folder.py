@@ -23,6 +23,7 @@ READERS = {
     "status": ["status", "-s", "CURRENCY#USD", "--json"],
     "export": ["export", "CURRENCY#USD", "-f", "json"],
     "quarantine list": ["quarantine", "list", "--json"],
+    "quarantine set-aside": ["quarantine", "set-aside", "--json"],
     "dlq list": ["dlq", "list", "--json"],
     "repair": ["repair", "--json"],
     "outlook show": ["outlook", "show", "--json"],

@@ -4,8 +4,9 @@ A value more than 5x from each neighbour is set aside (flagged); a neighbour tha
 such a value judges nothing. Before, 77.1 / 780.0 / 78.2 set aside all three (each was 5x
 from a neighbour: the bad one), so two good closes went PENDING with the bad one. A value
 set aside for a date that is OK already (``revise`` re-reading it) or that no message asked
-for used to leave no trace: its reason is logged now, and ``flagged`` counts the values
-really set aside.
+for used to leave no trace: its reason is logged now, the value is kept as a
+``set_aside#<key>#<date>`` meta entry until a later answer carries a kept value for the date
+(the tests at the end), and ``flagged`` counts the values really set aside.
 """
 
 from __future__ import annotations
@@ -29,7 +30,9 @@ from fuelpipe.domain.messages import DownloadRequest
 from fuelpipe.domain.models import Record, Status
 from fuelpipe.ports.source import FetchRequest, FetchResult
 from fuelpipe.stages.context import StageContext
+from fuelpipe.stages.data_version import scrape_changed
 from fuelpipe.stages.scrape import scrape
+from fuelpipe.stages.set_aside import SetAside, keep_set_aside, set_aside_entries
 
 BRENT = DEFAULT_CATALOG["COMMODITY#BRENT"]
 DAYS = [date(2022, 1, 4), date(2022, 1, 5), date(2022, 1, 6)]
@@ -223,3 +226,114 @@ def test_a_number_out_of_dynamodbs_range_costs_its_date_only_in_both_homes(home_
         "attribute open no store can keep: 1E-131 is out of the range a store holds (a "
         "magnitude from 1E-130 to 9.99…E+125, or zero)"
     )
+
+
+# A value set aside for a date stored already is kept where a person sees it (a meta entry per
+# key and date, shown by the health view and `fuelpipe quarantine set-aside`). Before, it
+# survived in the log line above only: no record, no PENDING entry, nothing on the health page.
+
+
+def _kept(app: StageContext) -> list[SetAside]:
+    return set_aside_entries(app.store)
+
+
+def test_a_value_too_long_for_a_stored_date_is_kept_in_both_homes(home_app) -> None:
+    source = _source("77.1", "78.0", "78.2")
+    app = home_app(source)
+    scrape(app, _request())
+    source.values[(BRENT.key, DAYS[1])] = Decimal(LONG)  # the source revises 78.0, too long
+
+    report = scrape(app, _request("revise"))
+
+    assert (report.flagged, report.revised, report.set_aside_kept) == (1, 0, 1)
+    assert [value for _, _, value in _stored(app)][1] == Decimal("78")  # the stored value stays
+    [kept] = _kept(app)
+    assert (kept.key, kept.date, kept.value, kept.reason) == (BRENT.key, DAYS[1], LONG, TOO_LONG)
+    assert kept.seen_by == "revise fred:DCOILBRENTEU 2022-01-04..2022-01-06"
+    assert kept.first_seen == kept.last_seen == NOW
+    assert scrape_changed(report)  # the health view shows it: its stored views go stale
+
+    again = scrape(app, _request("revise"))  # redelivered, at the same instant
+    assert (again.flagged, again.set_aside_kept, again.set_aside_cleared) == (1, 0, 0)
+    assert _kept(app) == [kept]
+
+
+def test_an_implausible_jump_on_a_stored_date_is_kept_until_the_source_takes_it_back(
+    home_app,
+) -> None:
+    source = _source("77.1", "78.0", "78.2")
+    app = home_app(source)
+    scrape(app, _request())
+    source.values[(BRENT.key, DAYS[1])] = Decimal("780.0")
+
+    scrape(app, _request("revise"))
+    [kept] = _kept(app)
+    assert (kept.date, kept.value) == (DAYS[1], "780.0")
+    assert kept.reason == "implausible value 780.0: more than 5x from its neighbours (77.1, 78.2)"
+
+    # A day later the source still publishes it: one entry, seen since the first answer.
+    later = NOW + timedelta(days=1)
+    assert isinstance(app.clock, ManualClock)
+    app.clock.set(later)
+    report = scrape(app, _request("revise"))
+    [still] = _kept(app)
+    assert (still.first_seen, still.last_seen, report.set_aside_kept) == (NOW, later, 1)
+
+    # An answer leaving the date out tells nothing: the entry stays.
+    del source.values[(BRENT.key, DAYS[1])]
+    assert scrape(app, _request("revise")).set_aside_cleared == 0
+    assert _kept(app) == [still]
+
+    # The source publishes the stored value again: nothing is set aside any more.
+    source.values[(BRENT.key, DAYS[1])] = Decimal("78.0")
+    report = scrape(app, _request("revise"))
+    assert (report.flagged, report.set_aside_cleared) == (0, 1)
+    assert _kept(app) == []
+    assert scrape_changed(report)
+
+
+def test_a_kept_value_goes_once_a_later_answer_revises_the_date(make_app) -> None:
+    source = _source("77.1", "78.0", "78.2")
+    app = make_app(source)
+    scrape(app, _request())
+    source.values[(BRENT.key, DAYS[1])] = Decimal(LONG)
+    scrape(app, _request("revise"))
+    assert len(_kept(app)) == 1
+
+    source.values[(BRENT.key, DAYS[1])] = Decimal("78.1")  # the source corrects its cell
+    report = scrape(app, _request("revise"))
+
+    assert (report.revised, report.set_aside_cleared) == (1, 1)
+    assert _kept(app) == []
+
+
+def test_a_stored_value_published_again_is_not_kept_as_set_aside(make_app) -> None:
+    """A value stored before its neighbours were (780.0, put alone), far from them, and
+    published again: the neighbour check sets it aside, but it is what the store holds, so
+    nothing is kept (the source published nothing different)."""
+    app = make_app(_source("77.1", "780.0", "78.2"))
+    app.store.put_records([Record(BRENT.key, DAYS[1], Decimal("780.0"), Status.OK)])
+    scrape(app, _request())
+    # An entry kept from an answer that published another value for the date
+    assert keep_set_aside(app.store, {(BRENT.key, DAYS[1]): (Decimal(LONG), TOO_LONG)}, "r", NOW)
+
+    report = scrape(app, _request("revise"))
+
+    assert (report.flagged, report.set_aside_kept, report.set_aside_cleared) == (1, 0, 1)
+    assert _kept(app) == []
+
+
+def test_a_signalling_nan_on_a_stored_date_is_kept_not_raised(make_app) -> None:
+    """Not finite, so set aside (check_observation); kept as published: comparing it with the
+    stored value (an equal one keeps nothing) would raise InvalidOperation and fail the
+    message on every delivery."""
+    app = make_app(_source("77.1", "78.0", "78.2"))
+    scrape(app, _request())
+    why = "implausible value sNaN (not a finite number)"
+
+    assert keep_set_aside(app.store, {(BRENT.key, DAYS[1]): (Decimal("sNaN"), why)}, "r", NOW) == (
+        1,
+        0,
+    )
+    [kept] = _kept(app)
+    assert (kept.value, kept.reason) == ("sNaN", why)

@@ -912,15 +912,84 @@ def quarantine_list(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
 ) -> None:
-    """Every quarantined record with its reason."""
+    """Every quarantined record with its reason (and, below the table, how many values were
+    set aside where no record keeps them: `fuelpipe quarantine set-aside`)."""
+    from fuelpipe.stages.set_aside import set_aside_entries
+
     with wired(ctx) as context:
         rows = context.store.quarantined()
+        aside = 0 if as_json else len(set_aside_entries(context.store))
     if as_json:
         print(json.dumps([{"key": r.key, **record_json(r)} for r in rows], indent=2))
         return
     table = Table("key", "date", "retries", "reason", title=f"{len(rows)} quarantined")
     for r in rows:
         table.add_row(r.key, r.date.isoformat(), str(r.retry_count), r.reason or "")
+    console.print(table)
+    if aside:
+        console.print(
+            f"{aside} value(s) published for a date stored already were set aside: "
+            "`fuelpipe quarantine set-aside` lists them"
+        )
+
+
+@quarantine_app.command("set-aside")
+def quarantine_set_aside(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
+) -> None:
+    """Values a source published that were set aside where no record keeps them, newest first.
+
+    A value set aside (implausible: more than 5x from its neighbours; or one no store can
+    keep: over 38 significant digits, out of DynamoDB's range) for a date that holds a value
+    already (OK, or ABSENT), is quarantined, or was not asked for: the stored record stays as
+    it was, and this is what the source said, its value exactly as published. Each goes away
+    once a later answer carries a value for its date that is kept (stored, a revision, or
+    the stored value published again). A date left without a value is PENDING or quarantined
+    with the reason instead (`fuelpipe quarantine list`).
+    """
+    from fuelpipe.stages.set_aside import set_aside_entries
+
+    with wired(ctx) as context:
+        entries = set_aside_entries(context.store)
+    if as_json:
+        print(
+            json.dumps(
+                [
+                    {
+                        "key": e.key,
+                        "date": e.date.isoformat(),
+                        "value": e.value,
+                        "reason": e.reason,
+                        "seen_by": e.seen_by,
+                        "first_seen": e.first_seen.isoformat(),
+                        "last_seen": e.last_seen.isoformat(),
+                    }
+                    for e in entries
+                ],
+                indent=2,
+            )
+        )
+        return
+    table = Table(title=f"{len(entries)} set aside")
+    table.add_column("key", no_wrap=True)
+    table.add_column("date", no_wrap=True)
+    # Every digit, on one line: the value as published is what this list is for.
+    table.add_column(
+        "value", no_wrap=True, min_width=max((len(e.value) for e in entries), default=5)
+    )
+    table.add_column("reason", ratio=1)
+    for name in ("last seen", "first seen"):
+        table.add_column(name, no_wrap=True, min_width=25)
+    for e in entries:
+        table.add_row(
+            e.key,
+            e.date.isoformat(),
+            e.value,
+            rich_escape(e.reason),
+            e.last_seen.isoformat(timespec="seconds"),
+            e.first_seen.isoformat(timespec="seconds"),
+        )
     console.print(table)
 
 

@@ -1,6 +1,7 @@
 """The pipeline-health view: sources late or failing now and the active alerts, completeness
 per stored series (with the stock splits whose whole-history re-read it owes), retries, dead
-letters, last runs."""
+letters, last runs, and the values sources published that were set aside where no record
+keeps them."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from fuelpipe.dashboard.schemas import (
     OwedSplit,
     RunView,
     SeriesHealth,
+    SetAsideValue,
     SourceFreshness,
     SourceProblem,
     SplitOwed,
@@ -30,6 +32,7 @@ from fuelpipe.ports.store import PendingMarks, Store
 from fuelpipe.stages.alerting import Late, late_series, latest_due
 from fuelpipe.stages.revise import SELECTION
 from fuelpipe.stages.scrape import NO_VALUE, Owed, owed_entry, owed_text
+from fuelpipe.stages.set_aside import SetAside, set_aside_entries
 
 _KEYS_SHOWN = 5
 PENDING_READ = 1000
@@ -38,6 +41,25 @@ written (a failed attempt, a retry's claim): a failed backfill leaves ~100,000 P
 reading them all outran the dashboard Lambda's 29 s. The view says how many it read."""
 REASON_CHARS = 160
 """A failing date's reason is cut to this many characters (its first line)."""
+SET_ASIDE_SHOWN = 20
+"""The view lists at most this many of the values set aside (the newest); it counts them all."""
+
+
+def set_aside_values(entries: list[SetAside]) -> list[SetAsideValue]:
+    """The newest :data:`SET_ASIDE_SHOWN` of ``entries`` (newest first already), in São Paulo
+    time."""
+    return [
+        SetAsideValue(
+            key=e.key,
+            date=e.date,
+            value=e.value,
+            reason=short_reason(e.reason),
+            seen_by=e.seen_by,
+            first_seen=_sp(e.first_seen),
+            last_seen=_sp(e.last_seen),
+        )
+        for e in entries[:SET_ASIDE_SHOWN]
+    ]
 
 
 def split_owed(owed: Owed) -> SplitOwed | None:
@@ -288,6 +310,9 @@ def health_view(
     marks = store.pending_marks([(r.key, r.date) for r in suspects]) if suspects else {}
     failing = failing_records(catalog, suspects, marks)
     first_failed = {slot: m.since for slot, m in marks.items() if m.since is not None}
+    # One prefix read of the meta partition: as many entries as values are set aside now (a
+    # later answer carrying a kept value for the date deletes its entry), not the history.
+    set_aside = set_aside_entries(store)
     return HealthView(
         as_of=clock.now(),
         series=rows,
@@ -315,4 +340,6 @@ def health_view(
             for r in store.last_runs()
         ],
         freshness=freshness_by_source(lags),
+        set_aside=len(set_aside),
+        set_aside_values=set_aside_values(set_aside),
     )

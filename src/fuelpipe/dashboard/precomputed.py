@@ -94,7 +94,7 @@ def canonical(query: str | bytes) -> Params:
     return tuple(sorted((k, tuple(v)) for k, v in found.items()))
 
 
-VIEWS_SCHEMA = 12
+VIEWS_SCHEMA = 13
 """Raise it when a view's JSON changes shape: the entries stored before are then never read
 (a new name), so a new release never serves a body its page does not expect until the data
 changes. 2: the lags view's minimum weeks and flat-price fields, the correlations' first and
@@ -106,7 +106,8 @@ source_name; 8: values and parity ratios to 6 decimals (schemas.DECIMALS); 9: an
 the values published by its end (an ANP week from its Friday), not those dated up to it; 10:
 health's ``pending_read`` (the failing rows come from the newest PENDING records only); 11:
 the overview's Brent in BRL dated by Brent on a PTAX holiday, the map's spread to DECIMALS; 12:
-the outlook accuracy's coverage over the model's own forecasts (``coverage80_model``)."""
+the outlook accuracy's coverage over the model's own forecasts (``coverage80_model``); 13:
+health's values set aside where no record keeps them (``set_aside``, ``set_aside_values``)."""
 
 
 def params_hash(path: str, params: Params) -> str:

@@ -493,6 +493,20 @@ class SeriesHealth(BaseModel):
     )
 
 
+class SetAsideValue(BaseModel):
+    """A value a source published for a date, set aside where no record keeps it: the date
+    holds a value already (OK, or ABSENT), is QUARANTINED, or no message asked for it. The
+    stored record stays as it was; this is the one trace of what the source said."""
+
+    key: str
+    date: dt.date
+    value: str = Field(description="the value as the source published it, every digit kept")
+    reason: str = Field(description="why it was set aside (implausible, no store can keep it)")
+    seen_by: str = Field(description="the answer that last carried it: origin, fetch unit, dates")
+    first_seen: dt.datetime = Field(description="when an answer first carried this value")
+    last_seen: dt.datetime = Field(description="when an answer last carried it")
+
+
 class RunView(BaseModel):
     """The latest run of one stage."""
 
@@ -582,7 +596,13 @@ class HealthView(BaseModel):
     series, retries, dead letters, last runs, freshness."""
 
     CSV_TABLE: ClassVar[str] = "series"
-    CSV_LISTS: ClassVar[tuple[str, ...]] = ("problems", "alerts", "freshness", "last_runs")
+    CSV_LISTS: ClassVar[tuple[str, ...]] = (
+        "problems",
+        "alerts",
+        "freshness",
+        "last_runs",
+        "set_aside_values",
+    )
 
     as_of: dt.datetime
     series: list[SeriesHealth]
@@ -605,6 +625,15 @@ class HealthView(BaseModel):
         0, description="stored series owing a whole-history re-read after a stock split"
     )
     freshness: list[SourceFreshness] = []
+    set_aside: int = Field(
+        0,
+        description="values sources published that were set aside where no record keeps them "
+        "(a date stored already, quarantined, or not asked for), until a later answer carries "
+        "a value for the date that is kept (`fuelpipe quarantine set-aside` lists them all)",
+    )
+    set_aside_values: list[SetAsideValue] = Field(
+        [], description="the newest of them (at most 20), last seen first"
+    )
     problems: list[SourceProblem] = Field(
         [], description="sources late or failing now (empty when every source is on time)"
     )
@@ -619,7 +648,14 @@ class HealthView(BaseModel):
         (``as_of``, ``catalog_series``, ``stored_series``, ``dead_letters``, ``pending_read``),
         then its totals (``HEALTH_TOTALS``) as ``total_*``: their own names are the series'
         columns (a series' own count on its row)."""
-        view = ["as_of", "catalog_series", "stored_series", "dead_letters", "pending_read"]
+        view = [
+            "as_of",
+            "catalog_series",
+            "stored_series",
+            "dead_letters",
+            "pending_read",
+            "set_aside",
+        ]
         view_head, cells = context(self, view)
         totals_head, totals = context(self, HEALTH_TOTALS, "total_")
         head = [

@@ -118,7 +118,8 @@ def views_behind(store: Store) -> str | None:
 
 def scrape_changed(report: ScrapeReport) -> bool:
     """True when a scrape wrote anything a view shows (values, statuses, revisions, a stock
-    split's re-read newly owed or done: the health view lists the owed ones); an adjustment
+    split's re-read newly owed or done: the health view lists the owed ones; a value set aside
+    kept or cleared: it lists those too); an adjustment
     re-bases attributes no view shows (Yahoo's adj_close), so it is not counted.
     A redelivered message counts: its first delivery may have stored its records and been
     killed before the data version moved, so this one finds nothing new to write."""
@@ -130,6 +131,8 @@ def scrape_changed(report: ScrapeReport) -> bool:
         + report.absent_written
         + report.revised
         + report.split_owed_written
+        + report.set_aside_kept
+        + report.set_aside_cleared
         > 0
     )
 

@@ -44,6 +44,7 @@ from fuelpipe.ports.source import FetchRequest, FetchResult, SourceError
 from fuelpipe.ports.store import AnsweredBefore, Store
 from fuelpipe.stages._report import Counters
 from fuelpipe.stages.context import StageContext
+from fuelpipe.stages.set_aside import Watch, keep_set_aside
 
 logger = logging.getLogger(__name__)
 
@@ -82,7 +83,8 @@ class ScrapeReport(Counters):
     """Values set aside as implausible (on their own, or more than 5x from every neighbour
     that is not itself implausible) or as a number no store can keep, not stored. A requested
     date left without a value becomes PENDING with the reason; every other one (its date OK
-    already, or not requested) is logged with its key, date, value and reason."""
+    already, or not requested) is logged with its key, date, value and reason, and kept as a
+    ``set_aside#<key>#<date>`` meta entry (``set_aside_kept``)."""
     source_requests: int = 0
     dead_lettered: int = 0
     absent_written: int = 0
@@ -129,6 +131,14 @@ class ScrapeReport(Counters):
     (a release dropped or moved the series while the message was queued): not fetched, each
     logged; the message's other keys are fetched as usual, so their claimed re-downloads are
     not spent. A message with no key left is dead-lettered (``dead_lettered``)."""
+    set_aside_kept: int = 0
+    """``set_aside#<key>#<date>`` entries written (new, another value, or seen again later):
+    a value set aside for a date no record keeps it on (OK or ABSENT already, QUARANTINED,
+    not asked for), kept for the health view and ``fuelpipe quarantine set-aside``
+    (:mod:`fuelpipe.stages.set_aside`)."""
+    set_aside_cleared: int = 0
+    """Such entries deleted: a later answer carried a value for the date that was not set
+    aside (stored, revised, or the stored value published again)."""
 
 
 def resolve(app: StageContext, request: DownloadRequest) -> tuple[list[Series], dict[str, str]]:
@@ -231,11 +241,13 @@ def scrape(app: StageContext, request: DownloadRequest) -> ScrapeReport:
     hi = wanted_days[-1]
     by_key = {s.key: s for s in series}
     fetch = FetchRequest(request.fetch_unit, tuple(series), lo, hi)
+    watch = Watch(app.store, by_key)  # the values set aside earlier and kept for these keys
     for attempt in range(1, FETCH_ATTEMPTS + 1):
         got = {s.key: bytearray(len(wanted_days)) for s in series}
+        watch.restart()
         try:
             result, error, flagged = _fetch_and_store(
-                app, fetch, describe(request, lo), slot_of, got, report
+                app, fetch, describe(request, lo), (slot_of, got, watch), report
             )
             break
         except StaleAnswer:
@@ -254,7 +266,10 @@ def scrape(app: StageContext, request: DownloadRequest) -> ScrapeReport:
             missing = [d for d in missing if (s.key, d) not in refused]
         if missing:
             noted |= _mark_not_returned(app, s, missing, (result, flagged, error), now, report)
-    _log_flagged(describe(request, lo), {k: f for k, f in flagged.items() if k not in noted})
+    _log_flagged(
+        app, describe(request, lo), {k: f for k, f in flagged.items() if k not in noted}, report
+    )
+    report.set_aside_cleared += watch.clear(app.store, flagged)
     if error is None:  # a failed answer is not trusted, nor its events
         owed = {s.key: found for s in series if (found := owed_splits(app.store, s))}
         if result.splits or owed:
@@ -273,12 +288,13 @@ def _fetch_and_store(
     app: StageContext,
     fetch: FetchRequest,
     seen_by: str,
-    slot_of: dict[date, int],
-    got: dict[str, bytearray],
+    marks: tuple[dict[date, int], dict[str, bytearray], Watch],
     report: ScrapeReport,
 ) -> tuple[FetchResult, str | None, Flagged]:
     """One request of :func:`scrape` and its answer stored (:func:`_store_stream`): the
-    answer, its error (None: it succeeded) and the values set aside. The instant the request
+    answer, its error (None: it succeeded) and the values set aside. ``marks``: the requested
+    dates' slots, where the dates stored are marked, and the kept set-aside values whose
+    dates the answer carries (:class:`~fuelpipe.stages.set_aside.Watch`). The instant the request
     is sent, on the store's wall clock (``Store.wall_now``: real time, apart from the
     business clock, so a fixed ``--now`` orders it too), stamps the answer (its values are at
     least that new, and no newer than the write): StaleAnswer when a date it would revise was
@@ -293,13 +309,14 @@ def _fetch_and_store(
         result = FetchResult(observations=[])
     app.failpoints.hit("scrape.after_fetch")
     flagged: Flagged = {}
+    slot_of, got, watch = marks
     try:
         _store_stream(
             app,
             (fetch.start, fetch.end),
             (seen_by, sent_at),
             {s.key: s for s in fetch.series},
-            result.observations,
+            watch.seen(result.observations, fetch.start, fetch.end),
             slot_of,
             got,
             flagged,
@@ -383,10 +400,13 @@ def _mark_not_returned(
     return noted
 
 
-def _log_flagged(seen_by: str, flagged: Flagged) -> None:
+def _log_flagged(app: StageContext, seen_by: str, flagged: Flagged, report: ScrapeReport) -> None:
     """Log each value set aside as implausible whose reason no record keeps: its date is OK
     already (the stored value stays), or no message asked for it (a day before the first one
-    asked for, a split's re-read)."""
+    asked for, a split's re-read); and keep it as a ``set_aside`` meta entry, so a person
+    sees it (:func:`~fuelpipe.stages.set_aside.keep_set_aside`)."""
+    if not flagged:
+        return
     for (key, day), flag in sorted(flagged.items()):
         logger.warning(
             "%s: %s %s: value %s set aside, not stored: %s",
@@ -396,6 +416,14 @@ def _log_flagged(seen_by: str, flagged: Flagged) -> None:
             flag.value,
             flag.reason,
         )
+    kept, cleared = keep_set_aside(
+        app.store,
+        {slot: (f.value, f.reason) for slot, f in flagged.items()},
+        seen_by,
+        app.clock.now(),
+    )
+    report.set_aside_kept += kept
+    report.set_aside_cleared += cleared
 
 
 SPLIT_APPLIED = "split_applied"
@@ -622,7 +650,8 @@ def _reread_once(
     first, last = stored[0], stored[-1]
     dates = set(stored)
     report.source_requests += 1
-    flagged: Flagged = {}  # no date of a re-read becomes PENDING: each one is logged
+    flagged: Flagged = {}  # no date of a re-read becomes PENDING: each one is logged, kept
+    watch = Watch(app.store, (series.key,))
     sent_at = app.store.wall_now()
     try:
         result = app.sources[series.source].fetch(
@@ -633,7 +662,7 @@ def _reread_once(
             (first, last),
             (seen_by, sent_at),
             {series.key: series},
-            (obs for obs in result.observations if obs.date in dates),
+            watch.seen((obs for obs in result.observations if obs.date in dates), first, last),
             {},
             {series.key: bytearray()},
             flagged,
@@ -646,7 +675,8 @@ def _reread_once(
         raise
     finally:
         report.flagged += len(flagged)
-        _log_flagged(seen_by, flagged)
+        _log_flagged(app, seen_by, flagged, report)
+    report.set_aside_cleared += watch.clear(app.store, flagged)
     return True
 
 

@@ -1,0 +1,192 @@
+"""Values a source published that the scraper set aside where no record keeps them.
+
+A value :func:`~fuelpipe.domain.plausibility.check_observation` (or the neighbour check)
+sets aside for a date whose record cannot carry its reason (the date is OK or ABSENT already,
+QUARANTINED, or no message asked for it) used to survive in a log line only: the stored value
+stays, and nobody learnt that the source published something else. Each such value is kept as
+a meta entry ``set_aside#<key>#<date>`` (:func:`set_aside_name`), one per key and date, holding
+the published value's text exactly, the reason, the answer that carried it and when it was
+first and last seen. The health view counts them and shows the newest, ``fuelpipe quarantine
+set-aside`` lists them.
+
+Idempotent: the same answer again (a redelivered message) finds the same entry and writes
+nothing (or only moves ``last_seen`` on a later clock). An entry goes away once a later
+answer carries a value for its date that is not set aside (stored, a revision, or the stored
+value published again); an answer that leaves the date out, or fails, leaves it. Each write
+is conditional on the entry as read (``Store.replace_meta``, ``Store.delete_meta``), so two
+scrapers never lose each other's entry. Reads: one prefix read of the entries per message
+(a Query of the meta partition's ``set_aside#`` range: it grows with the entries open, not
+with the history).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from fuelpipe.domain.models import Observation, Status
+from fuelpipe.ports.store import Store
+
+SET_ASIDE = "set_aside"
+"""Meta entries ``set_aside#<key>#<date>``: a value published for the date and set aside where
+no record keeps it (see the module's doc)."""
+WRITE_ATTEMPTS = 3
+"""Conditional writes of one entry while other writers keep changing it."""
+
+
+def set_aside_name(key: str, day: date) -> str:
+    """The meta entry of a value set aside for ``key`` on ``day``."""
+    return f"{SET_ASIDE}#{key}#{day.isoformat()}"
+
+
+@dataclass(frozen=True, slots=True)
+class SetAside:
+    """One value set aside where no record keeps it."""
+
+    key: str
+    date: date
+    value: str
+    """The value as the source published it (its Decimal's text, every digit kept)."""
+    reason: str
+    seen_by: str
+    """The answer that last carried it (origin, fetch unit, dates)."""
+    first_seen: datetime
+    """When an answer first carried this value for the date (set again by another value)."""
+    last_seen: datetime
+    """When an answer last carried it."""
+
+    def text(self) -> str:
+        """The entry's stored text (JSON, fields in a fixed order)."""
+        return json.dumps(
+            {
+                "value": self.value,
+                "reason": self.reason,
+                "seen_by": self.seen_by,
+                "first_seen": self.first_seen.isoformat(),
+                "last_seen": self.last_seen.isoformat(),
+            },
+            ensure_ascii=False,
+        )
+
+
+def parse_set_aside(name: str, text: str) -> SetAside | None:
+    """The entry ``name`` holding ``text``; None when it is not one (another writer's text)."""
+    key, _, day = name.removeprefix(f"{SET_ASIDE}#").rpartition("#")  # keys hold '#' too
+    try:
+        data = json.loads(text)
+        return SetAside(
+            key=key,
+            date=date.fromisoformat(day),
+            value=str(data["value"]),
+            reason=str(data["reason"]),
+            seen_by=str(data["seen_by"]),
+            first_seen=datetime.fromisoformat(data["first_seen"]),
+            last_seen=datetime.fromisoformat(data["last_seen"]),
+        )
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def set_aside_entries(store: Store) -> list[SetAside]:
+    """Every entry kept, newest ``last_seen`` first (then by key and date): one prefix read."""
+    found = [
+        entry
+        for name, text in store.meta_entries(f"{SET_ASIDE}#")
+        if (entry := parse_set_aside(name, text)) is not None
+    ]
+    found.sort(key=lambda e: (e.key, e.date))
+    found.sort(key=lambda e: e.last_seen, reverse=True)
+    return found
+
+
+def keep_set_aside(
+    store: Store,
+    flagged: Mapping[tuple[str, date], tuple[Decimal, str]],
+    seen_by: str,
+    now: datetime,
+) -> tuple[int, int]:
+    """Write an entry for each value of ``flagged`` (key, date -> value, reason), or move an
+    entry holding the same value and reason to ``last_seen`` ``now``; returns how many entries
+    were written (the same answer at the same instant writes none) and how many deleted. A
+    value equal to the one stored OK for its date (a stored value far from its neighbours,
+    published again) is what the store holds already: no entry, and one kept from before is
+    deleted, as any answer publishing the stored value again deletes it. One small read of
+    each date's record."""
+    written = deleted = 0
+    for (key, day), (value, reason) in sorted(flagged.items()):
+        name = set_aside_name(key, day)
+        stored = store.query(key, day, day, ("status", "value"), consistent=True)
+        # A NaN or an infinity (set aside: not finite) equals no stored value; comparing a
+        # signalling NaN would raise.
+        if value.is_finite() and any(r.status is Status.OK and r.value == value for r in stored):
+            old = store.get_meta(name)
+            if old is not None and store.delete_meta(name, old):
+                deleted += 1
+            continue
+        for _ in range(WRITE_ATTEMPTS):
+            old = store.get_meta(name)
+            before = parse_set_aside(name, old) if old is not None else None
+            same = before is not None and (before.value, before.reason) == (str(value), reason)
+            entry = SetAside(
+                key,
+                day,
+                str(value),
+                reason,
+                seen_by,
+                first_seen=before.first_seen if same and before else now,
+                last_seen=max(now, before.last_seen) if same and before else now,
+            )
+            text = entry.text()
+            if text == old:
+                break
+            if store.replace_meta(name, old, text):
+                written += 1
+                break
+    return written, deleted
+
+
+class Watch:
+    """The open entries of some keys, and which of their dates an answer carried: built before
+    the answer is read (:func:`watch`), its observations passed through :meth:`seen`."""
+
+    def __init__(self, store: Store, keys: Iterable[str]) -> None:
+        wanted = set(keys)
+        self._open: dict[tuple[str, date], tuple[str, str]] = {}
+        for name, text in store.meta_entries(f"{SET_ASIDE}#"):
+            entry = parse_set_aside(name, text)
+            if entry is not None and entry.key in wanted:
+                self._open[(entry.key, entry.date)] = (name, text)
+        self._carried: set[tuple[str, date]] = set()
+
+    def seen(
+        self, observations: Iterable[Observation], lo: date, hi: date
+    ) -> Iterator[Observation]:
+        """``observations`` unchanged; those dated in ``[lo, hi]`` that have an entry noted
+        (an answer fetched again starts afresh: :meth:`restart`)."""
+        if not self._open:
+            yield from observations
+            return
+        for obs in observations:
+            slot = (obs.key, obs.date)
+            if slot in self._open and lo <= obs.date <= hi:
+                self._carried.add(slot)
+            yield obs
+
+    def restart(self) -> None:
+        """Forget what an answer carried (it is fetched again)."""
+        self._carried.clear()
+
+    def clear(self, store: Store, flagged: Iterable[tuple[str, date]]) -> int:
+        """Delete the entries of the dates the answer carried a value for that is not set
+        aside (``flagged``: those it set aside); each only while it still holds what was read
+        (an entry another answer rewrote meanwhile stays). Returns how many were deleted."""
+        cleared = 0
+        for slot in sorted(self._carried - set(flagged)):
+            name, text = self._open.pop(slot)
+            if store.delete_meta(name, text):
+                cleared += 1
+        self._carried.clear()
+        return cleared

@@ -1,0 +1,106 @@
+"""`fuelpipe quarantine set-aside` lists the values sources published that were set aside where
+no record keeps them (a date stored already), and `quarantine list` says how many there are.
+
+Before, such a value survived in the scraper's log line only: `quarantine list`, `status`
+and the dead letters said nothing, so an operator never learnt the source had published
+something else. The store is filled by real scrapes (a ``revise`` whose answer carries a value
+too long to store for a date stored OK), on each home."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+from decimal import Decimal
+
+from devtools.aws.servers import LocalServer
+from tests.e2e.conftest import fuelpipe
+from tests.stages.conftest import NOW, POLICY
+from tests.support.aws_backends import aws_cli_env, unique_name
+from tests.support.fakes import TableSource
+
+from fuelpipe.adapters.clock import ManualClock
+from fuelpipe.adapters.dynamodb_store import DynamoDbStore
+from fuelpipe.adapters.sqlite_queue import SqliteQueue
+from fuelpipe.adapters.sqlite_store import SqliteStore
+from fuelpipe.domain.catalog import DEFAULT_CATALOG
+from fuelpipe.domain.messages import DownloadRequest
+from fuelpipe.homes.aws import create_resources
+from fuelpipe.homes.settings import Settings
+from fuelpipe.ports.store import Store
+from fuelpipe.stages.context import StageContext
+from fuelpipe.stages.scrape import scrape
+
+BRENT = DEFAULT_CATALOG["COMMODITY#BRENT"]
+DAYS = [date(2022, 1, 4), date(2022, 1, 5), date(2022, 1, 6)]
+LONG = "78.1000000000000000000000000000000000000001"  # 42 significant digits; a store holds 38
+
+
+def _fill(store: Store, tmp_path) -> None:
+    """Brent's three days stored, then a ``revise`` whose answer carries LONG for the middle."""
+    clock = ManualClock(NOW)
+    source = TableSource(
+        "fred",
+        {(BRENT.key, d): Decimal(v) for d, v in zip(DAYS, ("77.1", "78.0", "78.2"), strict=True)},
+    )
+    queue = SqliteQueue(tmp_path / "q.sqlite", clock, timedelta(seconds=30))
+    app = StageContext(
+        catalog=DEFAULT_CATALOG,
+        store=store,
+        queue=queue,
+        sources={"fred": source},
+        clock=clock,
+        policy=POLICY,
+    )
+
+    def request(origin: str) -> DownloadRequest:
+        return DownloadRequest(
+            partition_key=BRENT.key,
+            dates_to_download=DAYS,
+            fetch_unit=BRENT.fetch_unit,
+            origin=origin,
+        )
+
+    scrape(app, request("gap"))
+    source.values[(BRENT.key, DAYS[1])] = Decimal(LONG)
+    assert scrape(app, request("revise")).set_aside_kept == 1
+    queue.close()
+
+
+def _check(env: dict[str, str]) -> None:
+    listed = json.loads(fuelpipe("quarantine", "set-aside", "--json", env=env).stdout)
+    assert listed == [
+        {
+            "key": BRENT.key,
+            "date": "2022-01-05",
+            "value": LONG,
+            "reason": f"value no store can keep: {LONG} has 42 digits written out without an "
+            "exponent; a store holds at most 38 exactly",
+            "seen_by": "revise fred:DCOILBRENTEU 2022-01-04..2022-01-06",
+            "first_seen": NOW.isoformat(),
+            "last_seen": NOW.isoformat(),
+        }
+    ]
+    table = fuelpipe("quarantine", "set-aside", env=env).stdout
+    assert "1 set aside" in table and LONG in table and BRENT.key in table
+    quarantined = fuelpipe("quarantine", "list", env=env).stdout
+    assert "0 quarantined" in quarantined
+    assert "1 value(s) published for a date stored already were set aside" in quarantined
+    assert json.loads(fuelpipe("quarantine", "list", "--json", env=env).stdout) == []
+
+
+def test_the_cli_lists_a_value_set_aside_for_a_stored_date(tmp_path) -> None:
+    db = tmp_path / "store.sqlite"
+    with SqliteStore(db) as store:
+        _fill(store, tmp_path)
+    _check({"FUELPIPE_DB": str(db)})
+
+
+def test_the_cli_lists_them_on_the_aws_home(
+    tmp_path, dynalite_server: LocalServer, moto_server: LocalServer
+) -> None:
+    name = unique_name("setaside")
+    cfg = Settings(backend="aws", table_name=name, queue_name=name, dlq_name=name + "-dlq")
+    dynamodb, sqs = dynalite_server.client("dynamodb"), moto_server.client("sqs")
+    create_resources(cfg, dynamodb_client=dynamodb, sqs_client=sqs, poll_s=0.05)
+    _fill(DynamoDbStore(dynamodb, name, cfg.pending_shards), tmp_path)
+    _check(aws_cli_env(name, dynalite_server, moto_server))
