@@ -34,8 +34,9 @@ class Due:
     is_due: bool
     """Published, not stored OK, and not handed over: a PENDING date is polled only inside its
     window (after it, recheck's backoff takes over) and only until the source answers it with
-    its own "no value" (that answer stands until the series publishes again); a QUARANTINED
-    one waits for a person; an ABSENT one is the source's final word (no value)."""
+    its own "no value" (that answer stands until the series publishes again, unless it may be
+    a row left out of a workbook: :func:`row_left_out`); a QUARANTINED one waits for a
+    person; an ABSENT one is the source's final word (no value)."""
 
 
 def answer_stands(series: Series, latest: date | None, seen: datetime | None) -> bool:
@@ -45,6 +46,24 @@ def answer_stands(series: Series, latest: date | None, seen: datetime | None) ->
     again would only fetch the same answer (ANP's whole state workbook, every 5 minutes for
     five days, for its weekly '-' for CNG in Acre)."""
     return seen is not None and latest is not None and seen >= series.schedule.published_at(latest)
+
+
+def row_left_out(series: Series, before: Status | None) -> bool:
+    """True when a "no value" answer for a date of ``series`` may be a row the source left
+    out of a file it has not finished, so that it does not stand (:func:`answer_stands`) and
+    the date is polled at the schedule's interval while its window is open: the series' one
+    request returns a whole workbook (ANP's, republished whole: a week may come out with
+    every other area and fuel and gain a key's row hours later), and ``before``, the status
+    of the series' newest record dated before that date, is OK: the key normally has a row.
+
+    A key without a value before either (CNG in Acre: no row in any of the 136 months of
+    ``datasets/anp/eduardoicosta__mensal-estados-desde-jan2013.xlsx``) keeps the answer
+    standing until the series publishes again, so its workbook is not fetched every 5
+    minutes for five days each week. One poll is one request for the whole workbook, whatever
+    the number of keys left out of it (the planner groups a fetch unit's keys), and inside the
+    window no retry is counted; recheck asks once more when the window is over (ABSENT then,
+    with the source's reason, unless the row has come)."""
+    return series.whole_history and before is Status.OK
 
 
 def _due(
@@ -62,10 +81,22 @@ def _due(
         state = present.get(expected)
         if state in (Status.QUARANTINED, Status.ABSENT) or (
             state is Status.PENDING
-            and (now > series.schedule.stale_at(expected) or answer_stands(series, expected, seen))
+            and (
+                now > series.schedule.stale_at(expected)
+                or (
+                    answer_stands(series, expected, seen)
+                    and not row_left_out(series, _status_before(present, expected))
+                )
+            )
         ):
             due = False  # ABSENT: the source said it has no value for that date, for good
     return Due(series, expected, stored, due)
+
+
+def _status_before(present: dict[date, Status], day: date) -> Status | None:
+    """The status of the newest of ``present``'s dates before ``day`` (None: none there)."""
+    earlier = [d for d in present if d < day]
+    return present[max(earlier)] if earlier else None
 
 
 def _lookback_start(series: Series, now: datetime) -> date:
@@ -196,10 +227,11 @@ def next_retry(
 
 
 def poll_pending(app: StageContext, due: Sequence[Due]) -> int:
-    """Ask again for due dates that an earlier poll left PENDING (not out yet at the source):
-    a PENDING date is not a gap, so the gap scan alone would leave it to recheck's backoff,
-    after its publication window. A date whose last poll may still be in flight is skipped
-    (:func:`_send_polls`). Returns the messages sent."""
+    """Ask again for due dates that an earlier poll left PENDING (not out yet at the source,
+    or a row left out of a workbook: :func:`row_left_out`): a PENDING date is not a gap, so
+    the gap scan alone would leave it to recheck's backoff, after its publication window. A
+    date whose last poll may still be in flight is skipped (:func:`_send_polls`). Returns the
+    messages sent."""
     wanted: list[_Wanted] = []
     for d in due:
         if d.expected is None:
@@ -223,7 +255,9 @@ def poll_pending_in_window(
     average after its nominal day) would otherwise wait for recheck, which only starts when
     the window has passed. The backstop scan calls this, as `watch` keeps polling a due date.
     A date the source answered with its own "no value" is asked again only once the series
-    has published again since (:func:`answer_stands`).
+    has published again since (:func:`answer_stands`), or while it may be a row left out of a
+    workbook (:func:`row_left_out`: the key's record before it is OK; one more read, of one
+    record, when that record is not among the dates read here).
 
     Only the dates that can be in a window now are read, not the whole pending index, whose
     cost grew with the backlog of PENDING dates past their windows (recheck's, ~30 read units
@@ -257,10 +291,25 @@ def poll_pending_in_window(
             if r.status is not Status.PENDING or not in_window(s.schedule, r.date, now):
                 continue
             latest = latest or latest_expected(s, now)
-            if answer_stands(s, latest, no_value_seen_at(r.attrs)):
+            stands = answer_stands(s, latest, no_value_seen_at(r.attrs))
+            if stands and s.whole_history:  # read only for a workbook's standing answer
+                stands = not row_left_out(s, _read_status_before(app.store, key, r.date, rows))
+            if stands:
                 continue  # the source said "no value" and has published nothing since
             wanted.append((s, r.date, r.updated_at))
     return _send_polls(app, wanted)
+
+
+def _read_status_before(store: Store, key: str, day: date, rows: Sequence[Record]) -> Status | None:
+    """The status of ``key``'s newest record dated before ``day``: from ``rows`` (read in date
+    order) when one of them is, else one read of a single record."""
+    earlier = [r for r in rows if r.date < day]
+    if earlier:
+        return earlier[-1].status
+    found = store.query(
+        key, end=day - timedelta(days=1), fields=("status",), limit=1, newest_first=True
+    )
+    return found[0].status if found else None
 
 
 POLL_SENT = "poll_sent"
