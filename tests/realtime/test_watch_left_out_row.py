@@ -1,7 +1,8 @@
 """An ANP week published without some keys' rows, the workbook carrying the week for every
-other key, and completed later: the left-out rows are asked for again at the window's poll
-cadence, one workbook request per poll for all of them, and stored at the first poll after ANP
-republishes the workbook, not at the window's end (recheck, five days on) or the daily revise.
+other key, and completed later: the left-out rows are asked for again while the window is
+open, each wait as long as the row had been out (5 minutes to 6 hours), one workbook request
+per ask for all of them, and stored at the first ask after ANP republishes the workbook, not
+at the window's end (recheck, five days on) or the daily revise.
 
 A key that had a value the week before normally has a row, so a week without it may be a
 workbook ANP has not finished; a key with no value the week before either (CNG in Acre in the
@@ -30,7 +31,7 @@ from fuelpipe.domain.models import Record, Status, no_value_seen_at
 from fuelpipe.domain.retry import RetryPolicy
 from fuelpipe.stages.context import StageContext
 from fuelpipe.stages.cycle import drain
-from fuelpipe.stages.due import poll_pending_in_window
+from fuelpipe.stages.due import LEFT_OUT_WAIT_MAX, poll_pending_in_window
 from fuelpipe.stages.watch import Tick, tick, watch
 
 SP = ZoneInfo("America/Sao_Paulo")
@@ -97,22 +98,23 @@ def test_a_row_left_out_of_the_week_is_polled_until_the_workbook_has_it(watched)
         app,
         sleep=sleep,
         heartbeat=lambda t: seen.append((t, len(source.calls))),
-        max_ticks=15,
+        max_ticks=7,
     )
-    assert ticks == 15
+    assert ticks == 7
 
     first, asked = seen[0]
     assert sorted(first.due) == sorted(s.key for s in SERIES) and asked == 1
-    # 18:00 to 19:05, a tick every 5 minutes, each one workbook request for both left-out keys
-    polls = seen[:14]
-    assert [t.at for t, _ in polls] == [PUBLISHED + n * POLL for n in range(14)]
-    assert [n for _, n in polls] == list(range(1, 15))
+    # asked again 5, 10, 20, 40 and 80 minutes after 18:00 (each wait as long as the row had
+    # been out), each one workbook request for both left-out keys
+    polls = seen[:6]
+    assert [t.at for t, _ in polls] == [PUBLISHED + n * POLL for n in (0, 1, 2, 4, 8, 16)]
+    assert [n for _, n in polls] == list(range(1, 7))
     for t, _ in polls[1:]:
         assert sorted(t.due) == [CNG_AC.key, CNG_AP.key] and t.polled == 1
     assert all(
         sorted(s.key for s in call.series) == [CNG_AC.key, CNG_AP.key] for call in source.calls[1:]
     )
-    # stored at 19:05, the first poll after ANP put the rows in
+    # stored at 19:20, the first ask after ANP put the rows in (19:02)
     stored = polls[-1][0]
     assert stored.report is not None and stored.report.scrape.records_written == 2
     for s in LEFT_OUT:
@@ -120,12 +122,12 @@ def test_a_row_left_out_of_the_week_is_polled_until_the_workbook_has_it(watched)
         assert (rec.status, rec.value, rec.retry_count) == (Status.OK, Decimal("5.1"), 0)
     # nothing missing any more: no request, and the next look is hours away
     last, asked = seen[-1]
-    assert last.due == [] and asked == 14
+    assert last.due == [] and asked == 6
     assert stored.wake_at is not None and stored.wake_at - stored.at > timedelta(hours=5)
 
 
 def test_a_row_still_left_out_is_polled_to_the_windows_end_then_absent(watched) -> None:
-    """ANP never adds the rows: polled at the cadence while the window is open, retries not
+    """ANP never adds the rows: asked again while the window is open, retries not
     counting; the window's recheck makes the week ABSENT with the source's reason, never
     quarantined, and the key is not asked again."""
     app, source, clock = watched
@@ -167,3 +169,28 @@ def test_the_window_poll_asks_again_for_a_left_out_row(watched) -> None:
     for s in LEFT_OUT:
         assert _latest(app, s.key).status is Status.OK
     assert poll_pending_in_window(app, SERIES, saturday) == 0
+
+
+def test_a_row_that_never_comes_is_asked_with_a_growing_wait(watched) -> None:
+    """A key truly gone from the week: each ask waits as long as the row had been out (5
+    minutes at least, 6 hours at most), so the window's five days cost ~25 workbook requests,
+    not one every 5 minutes (1,440)."""
+    app, source, clock = watched
+    asks: list[datetime] = []
+    requests: list[int] = []  # the source's requests by each tick inside the window
+
+    def heartbeat(t: Tick) -> None:
+        if t.at < STALE:
+            requests.append(len(source.calls))
+            if t.polled:
+                asks.append(t.at)
+
+    watch(app, sleep=lambda s: clock.advance(timedelta(seconds=s)), heartbeat=heartbeat,
+          max_ticks=40)  # fmt: skip
+    assert clock.now() > STALE
+    waits = [b - a for a, b in zip(asks, asks[1:], strict=False)]
+    assert asks[0] == PUBLISHED + POLL  # (18:00 itself: the gap scan's request)
+    assert waits[:4] == [POLL, 2 * POLL, 4 * POLL, 8 * POLL]
+    assert waits == sorted(waits) and max(waits) == LEFT_OUT_WAIT_MAX
+    assert 20 <= len(asks) <= 30
+    assert requests[-1] == len(asks) + 1  # and the first tick's, for all three keys

@@ -35,8 +35,11 @@ class Due:
     """Published, not stored OK, and not handed over: a PENDING date is polled only inside its
     window (after it, recheck's backoff takes over) and only until the source answers it with
     its own "no value" (that answer stands until the series publishes again, unless it may be
-    a row left out of a workbook: :func:`row_left_out`); a QUARANTINED one waits for a
-    person; an ABSENT one is the source's final word (no value)."""
+    a row left out of a workbook: :func:`row_left_out`, asked again from ``again_at``); a
+    QUARANTINED one waits for a person; an ABSENT one is the source's final word (no value)."""
+    again_at: datetime | None = None
+    """A row left out of a workbook and not due yet: when it is asked again
+    (:func:`left_out_again`); the watch wakes for it."""
 
 
 def answer_stands(series: Series, latest: date | None, seen: datetime | None) -> bool:
@@ -51,19 +54,37 @@ def answer_stands(series: Series, latest: date | None, seen: datetime | None) ->
 def row_left_out(series: Series, before: Status | None) -> bool:
     """True when a "no value" answer for a date of ``series`` may be a row the source left
     out of a file it has not finished, so that it does not stand (:func:`answer_stands`) and
-    the date is polled at the schedule's interval while its window is open: the series' one
-    request returns a whole workbook (ANP's, republished whole: a week may come out with
-    every other area and fuel and gain a key's row hours later), and ``before``, the status
-    of the series' newest record dated before that date, is OK: the key normally has a row.
+    the date is asked again, with a growing wait (:func:`left_out_again`), while its window is
+    open: the series' one request returns a whole workbook (ANP's, republished whole: a week
+    may come out with every other area and fuel and gain a key's row hours later), and
+    ``before``, the status of the series' newest record dated before that date, is OK: the key
+    normally has a row.
 
     A key without a value before either (CNG in Acre: no row in any of the 136 months of
     ``datasets/anp/eduardoicosta__mensal-estados-desde-jan2013.xlsx``) keeps the answer
-    standing until the series publishes again, so its workbook is not fetched every 5
-    minutes for five days each week. One poll is one request for the whole workbook, whatever
-    the number of keys left out of it (the planner groups a fetch unit's keys), and inside the
-    window no retry is counted; recheck asks once more when the window is over (ABSENT then,
-    with the source's reason, unless the row has come)."""
+    standing until the series publishes again, so its workbook is not fetched ~25 times in
+    each week's window. One ask is one request for the whole workbook, whatever the number of
+    keys left out of it (the planner groups a fetch unit's keys), and inside the window no
+    retry is counted; recheck asks once more when the window is over (ABSENT then, with the
+    source's reason, unless the row has come)."""
     return series.whole_history and before is Status.OK
+
+
+LEFT_OUT_WAIT_MAX = timedelta(hours=6)
+"""The longest wait between two asks for a row left out of a workbook (:func:`left_out_again`)."""
+
+
+def left_out_again(series: Series, day: date, seen: datetime) -> datetime:
+    """When a row left out of a workbook (:func:`row_left_out`), last answered "no value" at
+    ``seen``, is asked for again: after as long again as it had been out by then (from
+    ``day``'s publication instant), at least the schedule's poll interval and at most
+    :data:`LEFT_OUT_WAIT_MAX`. Polls 5, 10, 20, 40 and 80 minutes after the publication, then
+    every 6 hours to the window's end: a row added later is stored within about its own
+    delay again, and a key that is truly gone costs ~25 requests a window, not one every 5
+    minutes (1,440 over a week's five days)."""
+    schedule = series.schedule
+    out_for = seen - schedule.published_at(day)
+    return seen + min(max(out_for, schedule.poll_every), LEFT_OUT_WAIT_MAX)
 
 
 def _due(
@@ -77,20 +98,24 @@ def _due(
     ok = [d for d, st in present.items() if st is Status.OK]
     stored = max(ok) if ok else None
     due = expected is not None and (stored is None or stored < expected)
+    again: datetime | None = None
     if due and expected is not None:
         state = present.get(expected)
+        stale = now > series.schedule.stale_at(expected)
         if state in (Status.QUARANTINED, Status.ABSENT) or (
-            state is Status.PENDING
-            and (
-                now > series.schedule.stale_at(expected)
-                or (
-                    answer_stands(series, expected, seen)
-                    and not row_left_out(series, _status_before(present, expected))
-                )
-            )
+            state is Status.PENDING and (stale or answer_stands(series, expected, seen))
         ):
             due = False  # ABSENT: the source said it has no value for that date, for good
-    return Due(series, expected, stored, due)
+            if (
+                state is Status.PENDING
+                and not stale
+                and seen is not None
+                and row_left_out(series, _status_before(present, expected))
+            ):
+                again = left_out_again(series, expected, seen)
+                due = now >= again
+                again = None if due else again
+    return Due(series, expected, stored, due, again)
 
 
 def _status_before(present: dict[date, Status], day: date) -> Status | None:
@@ -203,6 +228,8 @@ def next_wake(
         if d.is_due:
             candidates.append(now + schedule.poll_every)
             continue
+        if d.again_at is not None:  # a row left out of a workbook, asked again then
+            candidates.append(max(now, d.again_at))
         if d.expected is not None:
             nxt = cal.next_expected(d.expected)
         else:  # nothing published yet: the first expected date is default_start itself or after
@@ -291,8 +318,14 @@ def poll_pending_in_window(
             if r.status is not Status.PENDING or not in_window(s.schedule, r.date, now):
                 continue
             latest = latest or latest_expected(s, now)
-            stands = answer_stands(s, latest, no_value_seen_at(r.attrs))
-            if stands and s.whole_history:  # read only for a workbook's standing answer
+            seen = no_value_seen_at(r.attrs)
+            stands = answer_stands(s, latest, seen)
+            if (
+                stands
+                and seen is not None
+                and s.whole_history
+                and now >= left_out_again(s, r.date, seen)
+            ):  # read only for a workbook's standing answer whose next ask has come
                 stands = not row_left_out(s, _read_status_before(app.store, key, r.date, rows))
             if stands:
                 continue  # the source said "no value" and has published nothing since
