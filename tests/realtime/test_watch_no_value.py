@@ -1,7 +1,9 @@
 """A date the source answered with "no value" inside its publication window (ANP's '-' for CNG
 in Acre, every week) is not polled again every few minutes: the answer stands until the
 series publishes again, and recheck asks once more when the window is over (ABSENT then, or
-the value if the source has published one since)."""
+the value if the source has published one since). A workbook key that had a value the week
+before is polled at the window's interval instead (its row may have been left out of a
+workbook ANP completes later): tests/realtime/test_watch_left_out_row.py."""
 
 from __future__ import annotations
 
@@ -47,15 +49,19 @@ def _app(tmp_path: Path, clock: ManualClock, series: Series, source: Source) -> 
 
 @pytest.fixture
 def watched(tmp_path: Path):
-    """CNG in Acre on real SQLite files, the earlier weeks stored; ANP's workbook has the
-    latest week with '-' for it."""
+    """CNG in Acre on real SQLite files, the earlier weeks ABSENT (ANP has had no price for
+    it week after week); ANP's workbook has the latest week with '-' for it."""
     clock = ManualClock(PUBLISHED)
     values = {(CNG_AC.key, d): Decimal("5.1") for d in WEEKS}
     source = SaysNoValue(
         "anp", values, never={(CNG_AC.key, LATEST)}, no_value={(CNG_AC.key, LATEST)}
     )
     app = _app(tmp_path, clock, CNG_AC, source)
-    app.store.put_records([Record(CNG_AC.key, d, Decimal("5.1"), Status.OK) for d in WEEKS[:-1]])
+    earlier = [
+        Record(CNG_AC.key, d, None, Status.ABSENT, reason="the source says: no value")
+        for d in WEEKS[:-1]
+    ]
+    assert all(app.store.put_pendings(earlier))
     yield app, source, clock
     app.close()
 

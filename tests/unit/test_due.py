@@ -35,7 +35,7 @@ def test_a_no_value_answer_stands_until_the_series_publishes_again() -> None:
     series = DEFAULT_CATALOG["FUEL#CNG#AC"]
     latest, before = date(2025, 6, 22), date(2025, 6, 15)
     answered = datetime(2025, 6, 27, 18, 0, 20, tzinfo=ZoneInfo("America/Sao_Paulo"))
-    present = {before: Status.OK, latest: Status.PENDING}
+    present = {before: Status.ABSENT, latest: Status.PENDING}  # no price the week before either
     for now in (datetime(2025, 6, 28, 3, 0, tzinfo=NOW.tzinfo), NOW):
         assert latest_expected(series, now) == latest
         assert not _due(series, latest, present, now, answered).is_due
@@ -43,6 +43,35 @@ def test_a_no_value_answer_stands_until_the_series_publishes_again() -> None:
     # an answer from before the week's publication was "not out yet", not ANP's word
     early = series.schedule.published_at(latest) - timedelta(minutes=1)
     assert _due(series, latest, present, NOW, early).is_due
+
+
+def test_a_workbook_row_left_out_after_a_week_with_a_value_stays_due() -> None:
+    """ANP's week without CNG in Acre's row, the week before having a price: the workbook may
+    have been published before ANP finished it, so the week stays due (polled at the
+    schedule's interval) while its window is open; after the window, recheck's. FRED's empty
+    cell after a day with a value still stands: its answer is one series' range, not a
+    workbook republished whole."""
+    series = DEFAULT_CATALOG["FUEL#CNG#AC"]
+    latest, before = date(2025, 6, 22), date(2025, 6, 15)
+    answered = datetime(2025, 6, 27, 18, 0, 20, tzinfo=SP_TZ)
+    present = {before: Status.OK, latest: Status.PENDING}
+    for now in (datetime(2025, 6, 28, 3, 0, tzinfo=SP_TZ), NOW):
+        assert _due(series, latest, present, now, answered).is_due
+    after = series.schedule.stale_at(latest) + timedelta(minutes=1)
+    assert not _due(series, latest, present, after, answered).is_due
+
+    from fuelpipe.stages.due import row_left_out
+
+    assert row_left_out(series, Status.OK)
+    assert not any(row_left_out(series, st) for st in (Status.ABSENT, Status.PENDING, None))
+
+    brent = DEFAULT_CATALOG["COMMODITY#BRENT"]
+    day = date(2025, 6, 24)
+    prev = date(2025, 6, 23)
+    now = brent.schedule.published_at(day) + timedelta(hours=1)
+    seen = brent.schedule.published_at(day)
+    assert not row_left_out(brent, Status.OK)
+    assert not _due(brent, day, {prev: Status.OK, day: Status.PENDING}, now, seen).is_due
 
 
 def test_a_no_value_answer_is_asked_again_once_a_later_date_is_published() -> None:

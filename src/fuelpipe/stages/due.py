@@ -34,8 +34,12 @@ class Due:
     is_due: bool
     """Published, not stored OK, and not handed over: a PENDING date is polled only inside its
     window (after it, recheck's backoff takes over) and only until the source answers it with
-    its own "no value" (that answer stands until the series publishes again); a QUARANTINED
-    one waits for a person; an ABSENT one is the source's final word (no value)."""
+    its own "no value" (that answer stands until the series publishes again, unless it may be
+    a row left out of a workbook: :func:`row_left_out`, asked again from ``again_at``); a
+    QUARANTINED one waits for a person; an ABSENT one is the source's final word (no value)."""
+    again_at: datetime | None = None
+    """A row left out of a workbook and not due yet: when it is asked again
+    (:func:`left_out_again`); the watch wakes for it."""
 
 
 def answer_stands(series: Series, latest: date | None, seen: datetime | None) -> bool:
@@ -45,6 +49,42 @@ def answer_stands(series: Series, latest: date | None, seen: datetime | None) ->
     again would only fetch the same answer (ANP's whole state workbook, every 5 minutes for
     five days, for its weekly '-' for CNG in Acre)."""
     return seen is not None and latest is not None and seen >= series.schedule.published_at(latest)
+
+
+def row_left_out(series: Series, before: Status | None) -> bool:
+    """True when a "no value" answer for a date of ``series`` may be a row the source left
+    out of a file it has not finished, so that it does not stand (:func:`answer_stands`) and
+    the date is asked again, with a growing wait (:func:`left_out_again`), while its window is
+    open: the series' one request returns a whole workbook (ANP's, republished whole: a week
+    may come out with every other area and fuel and gain a key's row hours later), and
+    ``before``, the status of the series' newest record dated before that date, is OK: the key
+    normally has a row.
+
+    A key without a value before either (CNG in Acre: no row in any of the 136 months of
+    ``datasets/anp/eduardoicosta__mensal-estados-desde-jan2013.xlsx``) keeps the answer
+    standing until the series publishes again, so its workbook is not fetched ~25 times in
+    each week's window. One ask is one request for the whole workbook, whatever the number of
+    keys left out of it (the planner groups a fetch unit's keys), and inside the window no
+    retry is counted; recheck asks once more when the window is over (ABSENT then, with the
+    source's reason, unless the row has come)."""
+    return series.whole_history and before is Status.OK
+
+
+LEFT_OUT_WAIT_MAX = timedelta(hours=6)
+"""The longest wait between two asks for a row left out of a workbook (:func:`left_out_again`)."""
+
+
+def left_out_again(series: Series, day: date, seen: datetime) -> datetime:
+    """When a row left out of a workbook (:func:`row_left_out`), last answered "no value" at
+    ``seen``, is asked for again: after as long again as it had been out by then (from
+    ``day``'s publication instant), at least the schedule's poll interval and at most
+    :data:`LEFT_OUT_WAIT_MAX`. Polls 5, 10, 20, 40 and 80 minutes after the publication, then
+    every 6 hours to the window's end: a row added later is stored within about its own
+    delay again, and a key that is truly gone costs ~25 requests a window, not one every 5
+    minutes (1,440 over a week's five days)."""
+    schedule = series.schedule
+    out_for = seen - schedule.published_at(day)
+    return seen + min(max(out_for, schedule.poll_every), LEFT_OUT_WAIT_MAX)
 
 
 def _due(
@@ -58,14 +98,30 @@ def _due(
     ok = [d for d, st in present.items() if st is Status.OK]
     stored = max(ok) if ok else None
     due = expected is not None and (stored is None or stored < expected)
+    again: datetime | None = None
     if due and expected is not None:
         state = present.get(expected)
+        stale = now > series.schedule.stale_at(expected)
         if state in (Status.QUARANTINED, Status.ABSENT) or (
-            state is Status.PENDING
-            and (now > series.schedule.stale_at(expected) or answer_stands(series, expected, seen))
+            state is Status.PENDING and (stale or answer_stands(series, expected, seen))
         ):
             due = False  # ABSENT: the source said it has no value for that date, for good
-    return Due(series, expected, stored, due)
+            if (
+                state is Status.PENDING
+                and not stale
+                and seen is not None
+                and row_left_out(series, _status_before(present, expected))
+            ):
+                again = left_out_again(series, expected, seen)
+                due = now >= again
+                again = None if due else again
+    return Due(series, expected, stored, due, again)
+
+
+def _status_before(present: dict[date, Status], day: date) -> Status | None:
+    """The status of the newest of ``present``'s dates before ``day`` (None: none there)."""
+    earlier = [d for d in present if d < day]
+    return present[max(earlier)] if earlier else None
 
 
 def _lookback_start(series: Series, now: datetime) -> date:
@@ -172,6 +228,8 @@ def next_wake(
         if d.is_due:
             candidates.append(now + schedule.poll_every)
             continue
+        if d.again_at is not None:  # a row left out of a workbook, asked again then
+            candidates.append(max(now, d.again_at))
         if d.expected is not None:
             nxt = cal.next_expected(d.expected)
         else:  # nothing published yet: the first expected date is default_start itself or after
@@ -196,10 +254,11 @@ def next_retry(
 
 
 def poll_pending(app: StageContext, due: Sequence[Due]) -> int:
-    """Ask again for due dates that an earlier poll left PENDING (not out yet at the source):
-    a PENDING date is not a gap, so the gap scan alone would leave it to recheck's backoff,
-    after its publication window. A date whose last poll may still be in flight is skipped
-    (:func:`_send_polls`). Returns the messages sent."""
+    """Ask again for due dates that an earlier poll left PENDING (not out yet at the source,
+    or a row left out of a workbook: :func:`row_left_out`): a PENDING date is not a gap, so
+    the gap scan alone would leave it to recheck's backoff, after its publication window. A
+    date whose last poll may still be in flight is skipped (:func:`_send_polls`). Returns the
+    messages sent."""
     wanted: list[_Wanted] = []
     for d in due:
         if d.expected is None:
@@ -223,7 +282,9 @@ def poll_pending_in_window(
     average after its nominal day) would otherwise wait for recheck, which only starts when
     the window has passed. The backstop scan calls this, as `watch` keeps polling a due date.
     A date the source answered with its own "no value" is asked again only once the series
-    has published again since (:func:`answer_stands`).
+    has published again since (:func:`answer_stands`), or while it may be a row left out of a
+    workbook (:func:`row_left_out`: the key's record before it is OK; one more read, of one
+    record, when that record is not among the dates read here).
 
     Only the dates that can be in a window now are read, not the whole pending index, whose
     cost grew with the backlog of PENDING dates past their windows (recheck's, ~30 read units
@@ -257,10 +318,31 @@ def poll_pending_in_window(
             if r.status is not Status.PENDING or not in_window(s.schedule, r.date, now):
                 continue
             latest = latest or latest_expected(s, now)
-            if answer_stands(s, latest, no_value_seen_at(r.attrs)):
+            seen = no_value_seen_at(r.attrs)
+            stands = answer_stands(s, latest, seen)
+            if (
+                stands
+                and seen is not None
+                and s.whole_history
+                and now >= left_out_again(s, r.date, seen)
+            ):  # read only for a workbook's standing answer whose next ask has come
+                stands = not row_left_out(s, _read_status_before(app.store, key, r.date, rows))
+            if stands:
                 continue  # the source said "no value" and has published nothing since
             wanted.append((s, r.date, r.updated_at))
     return _send_polls(app, wanted)
+
+
+def _read_status_before(store: Store, key: str, day: date, rows: Sequence[Record]) -> Status | None:
+    """The status of ``key``'s newest record dated before ``day``: from ``rows`` (read in date
+    order) when one of them is, else one read of a single record."""
+    earlier = [r for r in rows if r.date < day]
+    if earlier:
+        return earlier[-1].status
+    found = store.query(
+        key, end=day - timedelta(days=1), fields=("status",), limit=1, newest_first=True
+    )
+    return found[0].status if found else None
 
 
 POLL_SENT = "poll_sent"
