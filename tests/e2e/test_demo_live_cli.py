@@ -4,6 +4,7 @@ speed, then the store as `export`, `status` and the intraday panel find it."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
@@ -80,6 +81,20 @@ def test_status_counts_to_the_clock_the_live_demo_stopped_at(live_store) -> None
     assert sum(r["pending"] + r["quarantined"] for r in rows.values()) == 0
     assert rows["CURRENCY#USD"]["present"] == rows["CURRENCY#USD"]["expected"] > 240
     assert rows["STOCK#PETR3"]["last"] == "2022-03-14"  # counted at its own clock, not May's
+
+
+def test_the_live_demo_runs_the_daily_revise_as_watch_does(live_store) -> None:
+    """`demo --live` ran no daily revise; now its loop runs `watch`'s at FUELPIPE_REVISE_AT
+    (23:00 São Paulo time by default): at the first look (the store has none since the last
+    23:00), then each replayed day's, its heartbeat saying what it re-read. (At 100000x a
+    tick spans hours of the replay, so when each came is tests/realtime's to check.)"""
+    _, _, stdout = live_store
+    text = " ".join(stdout.split())  # (the console wraps its lines)
+    assert "daily revise: 23:00 São Paulo time)" in text  # the header says when
+    looks = re.findall(r"2022-[-\d]+T[\d:]+-03:00 (?:nothing due|due: ).*?next look at", text)
+    revised = [look for look in looks if "; daily revise: " in look]
+    assert looks and looks[0] in revised, stdout  # the first look's
+    assert len(revised) >= 2, stdout  # and a replayed day's at least
 
 
 @pytest.mark.parametrize("stop", ["SIGINT", "SIGKILL"])

@@ -205,7 +205,7 @@ def test_a_rerun_given_a_kind_uses_it_and_an_old_mark_without_one_decides_as_bef
     storage = LocalLakeStorage(old)
     manifest = storage.read_manifest()
     for mark in manifest["incomplete"].values():
-        del mark["kind"]  # a mark written before marks carried the kind
+        del mark["kind"], mark["decided"]  # a mark written before marks carried the kind
     storage.write_manifest(manifest)
     decided = ingest_local(_lake(old), [excerpt])
     assert decided.files[0]["parts"][0]["kind"] == "undecided"
@@ -219,3 +219,41 @@ def test_status_says_an_incomplete_file_is_completed_as_the_kind_it_was_given() 
         "(as --kind rolling, which the stopped ingest was given)"
     )
     assert _incomplete_line("x.csv", {**mark, "kind": None}).endswith("to complete it")
+
+
+def test_a_rerun_completes_an_interrupted_file_as_the_kind_its_name_decided(
+    tmp_path: Path, excerpt: Path, write: Callable[[str, bytes], Path]
+) -> None:
+    """Given no --kind, the stopped ingest decided the kind itself (by ANP's name: the days
+    cannot tell); the mark records it apart from a given kind, and the same content run again
+    under a name none of ANP's is completed as that kind, not decided anew (undecided)."""
+    named = write("ultimas-4-semanas-diesel-gnv.csv", excerpt.read_bytes())
+    root = tmp_path / "lake"
+    with pytest.raises(IngestInterrupted):
+        ingest_local(_lake(root, "stations.after_partition:1"), [named])
+    mark = _lake(root).incomplete()[str(named.resolve())]
+    assert mark["kind"] is None  # nothing was given
+    (decided,) = mark["decided"].values()  # by the CSV's place in the file: the first
+    assert mark["decided"] == {"0": decided}
+    assert (decided["name"], decided["kind"]) == (named.name, "rolling")
+    assert "which the stopped ingest was given" not in _incomplete_line(named.name, mark)
+
+    again = _lake(root)
+    summary = ingest_local(again, [excerpt])  # the same content, from another source
+    assert not summary.errors and again.incomplete() == {}
+    (part,) = summary.files[0]["parts"]
+    assert part["kind"] == "rolling"
+    assert part["kind_why"].startswith(
+        "decided by the interrupted ingest this one completes (by ANP's name for a rolling file"
+    )
+    (recorded,) = again.storage.read_manifest()["files"][str(excerpt.resolve())]["parts"]
+    assert recorded["kind"] == "rolling"
+
+    # The same file run again: its days and name say what the stopped ingest decided, and
+    # its report is an uninterrupted ingest's (no word of the mark).
+    (reference,) = ingest_local(_lake(tmp_path / "reference"), [named]).files[0]["parts"]
+    other = tmp_path / "other"
+    with pytest.raises(IngestInterrupted):
+        ingest_local(_lake(other, "stations.after_partition:1"), [named])
+    (same,) = ingest_local(_lake(other), [named]).files[0]["parts"]
+    assert (same["kind"], same["kind_why"]) == ("rolling", reference["kind_why"])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from fuelpipe.adapters.clock import FixedClock, ManualClock
@@ -168,3 +168,65 @@ def test_live_replay_evaluates_the_alerts_each_tick_as_watch_does(tmp_path, caps
     assert all("alerts 1" not in line for line in lines[1:])  # ... once
     out = capsys.readouterr().out.replace("\n", "")
     assert out.count("[fuelpipe FIRING] quarantined:") == 1
+
+
+def test_live_replay_runs_the_daily_revise_at_its_time_as_watch_does(tmp_path) -> None:
+    """`demo --live` ran no daily revise: a value the source revised after it was stored
+    stayed as first published for the whole replay. Its loop now runs `watch`'s daily revise
+    (FUELPIPE_REVISE_AT, 23:00 São Paulo time): at 23:00 the recent window is re-read and the
+    revised value stored with its history, and not before (today's revise was run already)."""
+    from fuelpipe.replay.revisions import parse_revision
+    from fuelpipe.stages.cycle import drain
+    from fuelpipe.stages.revise import revise
+
+    start = datetime(2022, 5, 5, 12, 0, tzinfo=SP)
+    end = datetime(2022, 5, 6, 12, 0, tzinfo=SP)
+    at_23 = datetime(2022, 5, 5, 23, 0, tzinfo=SP)
+    day = date(2022, 5, 4)
+    catalog = Catalog([replace(DEFAULT_CATALOG["CURRENCY#USD"], default_start=date(2022, 5, 2))])
+    clock = ManualClock(start)
+
+    def settings(replay: ReplayServer) -> Settings:
+        urls = {f"source_{n}_url": u for n, u in replay.source_urls().items()}
+        return Settings(db=tmp_path / "r.sqlite", yahoo_min_interval_s=0, **urls)
+
+    def value(app) -> object:
+        (rec,) = app.store.query("CURRENCY#USD", day, day)
+        return rec.value
+
+    with ReplayServer(faults=PublishedPlan(clock, catalog=catalog), quiet=True) as replay:
+        backfill = build_context(settings(replay), clock=FixedClock(start), catalog=catalog)
+        try:
+            run_cycle(backfill)
+            revise(backfill)  # the revise of 2022-05-04 23:00 is done: the next is at 23:00
+            drain(backfill)
+            first = value(backfill)
+        finally:
+            backfill.close()
+    revised = dict([parse_revision(f"CURRENCY#USD@{day}=4.9999")])
+    seen: list[tuple[datetime, str, object]] = []
+    with ReplayServer(
+        faults=PublishedPlan(clock, catalog=catalog), quiet=True, revisions=revised
+    ) as replay:
+        app = build_context(settings(replay), clock=clock, catalog=catalog)
+        try:
+            replay_live(
+                app,
+                clock,
+                end,
+                sleep=lambda s: clock.advance(timedelta(seconds=s)) and None,
+                heartbeat=lambda line: seen.append((clock.now(), line, value(app))),
+                since=date(2022, 5, 2),
+                revise_at=time(23, 0),
+            )
+            (rec,) = app.store.query("CURRENCY#USD", day, day)
+        finally:
+            app.close()
+    assert first != revised["CURRENCY#USD", day]
+    revising = [(at, line) for at, line, _ in seen if "daily revise" in line]
+    assert [at for at, _ in revising] == [at_23]  # once, at its time
+    assert "1 value(s) revised" in revising[0][1]
+    assert {v for at, _, v in seen if at < at_23} == {first}
+    assert {v for at, _, v in seen if at >= at_23} == {revised["CURRENCY#USD", day]}
+    (revision,) = rec.revisions
+    assert (revision.previous, revision.new, revision.seen_at) == (first, rec.value, at_23)

@@ -1,8 +1,9 @@
 """`fuelpipe demo --live`: the last two weeks of the snapshot window replayed as if live.
 
 The replay releases each value only at its real publication instant on a clock that runs
-``speed`` times faster than real time; `watch`'s loop polls what is due, and the panel served
-beside it redraws as PTAX closes, market closes and the ANP week arrive.
+``speed`` times faster than real time; `watch`'s loop polls what is due, runs its daily revise
+at FUELPIPE_REVISE_AT (23:00 São Paulo time) of each replayed day, and the panel served beside
+it redraws as PTAX closes, market closes and the ANP week arrive.
 """
 
 from __future__ import annotations
@@ -57,11 +58,16 @@ def replay_live(
     since: date | None = None,
     intraday: IntradayStore | None = None,
     alerts: Callable[[StageContext], int] | None = None,
+    revise_at: dtime | None = None,
 ) -> int:
     """Run the watch loop until the clock passes ``end``; returns the ticks run. With
     ``intraday``, each tick also stores the day's bulletins and bars, and with ``alerts`` (the
     alert hook of `watch`, :func:`fuelpipe.cli.watch.alerter`) evaluates the alert rules after,
-    as `watch` does: the heartbeat's "alerts N" is what that hook returned."""
+    as `watch` does: the heartbeat's "alerts N" is what that hook returned. ``revise_at`` (São
+    Paulo time; None: none) is `watch`'s daily revise: a tick at or after it on each replayed
+    day re-reads the recent windows (stages/daily_revise.py; the first tick runs one at once
+    when the store has none since the last such time, as `watch` does), and its heartbeat says
+    what it revised."""
     from fuelpipe.stages.intraday import refresh_today
     from fuelpipe.stages.watch import Tick, watch
 
@@ -90,6 +96,7 @@ def replay_live(
             since=since,
             after_tick=collect if intraday is not None or alerts is not None else None,
             intraday=intraday is not None,
+            revise_at=revise_at,
         )
     return ticks
 
@@ -114,6 +121,8 @@ def run_live_demo(
     at and each series' own, so `status` and `dashboard` count completeness there, as after
     `demo`, not at this machine's date. Before the backfill it is stamped with the clock the
     backfill runs to, so a store stopped there is still the demo's (the next demo refills it).
+    The loop runs `watch`'s daily revise at ``cfg.revise_at`` (FUELPIPE_REVISE_AT, 23:00 São
+    Paulo time; off: none) of each replayed day, as `watch` does in real time.
     """
     from fuelpipe.adapters.clock import FixedClock
     from fuelpipe.cli.watch import alerter, close_all
@@ -130,9 +139,11 @@ def run_live_demo(
     with ReplayServer(faults=PublishedPlan(clock, catalog=chosen), quiet=True) as replay:
         urls = {f"source_{n}_url": u for n, u in replay.source_urls().items()}
         live_cfg = cfg.model_copy(update={**urls, "now": None, "yahoo_min_interval_s": 0.0})
+        daily = "off" if cfg.revise_at is None else f"{cfg.revise_at:%H:%M} São Paulo time"
         console.print(
             f"[bold]fuelpipe demo --live[/]: {len(chosen)} series live, {start:%Y-%m-%d} to "
-            f"{end:%Y-%m-%d} at {speed:g}x ({LIVE_SPAN.total_seconds() / speed / 60:.1f} min)"
+            f"{end:%Y-%m-%d} at {speed:g}x ({LIVE_SPAN.total_seconds() / speed / 60:.1f} min; "
+            f"daily revise: {daily})"
         )
         # The store is the demo's from the start, as `demo` stamps it: one stopped in the
         # backfill (Ctrl+C, a crash) holds runs, and without the stamp the next demo would
@@ -176,6 +187,7 @@ def run_live_demo(
                     heartbeat=lambda line: console.print(line, highlight=False),
                     intraday=points,
                     alerts=alert_hook,
+                    revise_at=live_cfg.revise_at,  # as `watch`: FUELPIPE_REVISE_AT
                 )
             except KeyboardInterrupt:
                 console.print("stopped")

@@ -1186,7 +1186,9 @@ def demo(
         typer.Option(
             "--live",
             help="Replay the window's last two weeks as if live, values released "
-            "at their real publication instants.",
+            "at their real publication instants, `watch`'s loop polling them; its daily "
+            "revise too, at FUELPIPE_REVISE_AT (default 23:00 São Paulo time; off: none) "
+            "of each replayed day, and at the first look, the store having none since.",
         ),
     ] = False,
     speed: Annotated[

@@ -34,7 +34,6 @@ from fuelpipe.dashboard.params import DateParam
 from fuelpipe.dashboard.precomputed import install_precomputed
 from fuelpipe.dashboard.repository import BRENT_BRL, SeriesReader
 from fuelpipe.dashboard.schemas import (
-    DECIMALS,
     Cell,
     CorrelationView,
     HealthView,
@@ -46,6 +45,7 @@ from fuelpipe.dashboard.schemas import (
     RegionalView,
     SeriesView,
     Table,
+    csv_number,
     csv_table,
     table_names,
 )
@@ -211,10 +211,9 @@ KeysQ = Annotated[
 
 
 def csv_cell(cell: Cell) -> Cell:
-    """A float to DECIMALS places, as the README says every CSV number is (a percent change
-    or a correlation too, not only a ``Rounded`` field: 0.16477 % was 0.164767266236443);
-    anything else as it is. A tiny negative is 0.0, not -0.0."""
-    return round(cell, DECIMALS) + 0.0 if isinstance(cell, float) else cell
+    """A float as every CSV number (:func:`csv_number`: to DECIMALS places, a tiny negative
+    0.0); anything else as it is (a JSON-text cell's floats were so already: ``_cell``)."""
+    return csv_number(cell) if isinstance(cell, float) else cell
 
 
 def to_csv(table: Table, name: str) -> Response:

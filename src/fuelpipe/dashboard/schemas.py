@@ -24,6 +24,25 @@ def _rounded(value: float) -> float:
     return round(value, DECIMALS)
 
 
+def csv_number(value: float) -> float:
+    """A float as a CSV gives it: to DECIMALS places, as the README says every CSV number is
+    (a percent change or a correlation too, not only a ``Rounded`` field: 0.16477 % was
+    0.164767266236443), a tiny negative as 0.0, not -0.0."""
+    return round(value, DECIMALS) + 0.0
+
+
+def _csv_numbers(value: object) -> object:
+    """``value`` (JSON-able: dicts, lists and plain values) with its floats as
+    :func:`csv_number` gives them."""
+    if isinstance(value, float):
+        return csv_number(value)
+    if isinstance(value, dict):
+        return {k: _csv_numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_csv_numbers(v) for v in value]
+    return value
+
+
 Rounded = Annotated[float, AfterValidator(_rounded)]
 """A float given to DECIMALS places."""
 
@@ -72,11 +91,12 @@ def list_fields(model: type[BaseModel]) -> list[str]:
 
 def _cell(value: object) -> Cell:
     """A value as one CSV cell: a date or a time as ISO text, a list or an object (a run's
-    counts, a problem's keys) as its JSON text."""
+    counts, a problem's keys) as its JSON text, its floats as every CSV number
+    (:func:`csv_number`)."""
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, BaseModel | list | dict):
-        return json.dumps(to_jsonable_python(value), ensure_ascii=False)
+        return json.dumps(_csv_numbers(to_jsonable_python(value)), ensure_ascii=False)
     return value  # type: ignore[return-value]  # str, float, int, bool or None
 
 

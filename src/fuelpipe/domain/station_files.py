@@ -119,3 +119,18 @@ def file_kind(
             by_name, f"by ANP's name for a {by_name} file; its content cannot tell: {why}"
         )
     return FileKind(UNDECIDED, f"its content cannot tell: {why}; and its name is none of ANP's")
+
+
+def resumed_kind(fresh: FileKind, decided: FileKind) -> FileKind:
+    """The kind of a CSV whose interrupted ingest, given no kind, ``decided`` one (its incomplete
+    mark's), which this ingest, given none either, completes: that one, so that all the CSV's
+    records are written as one kind, though this ingest's days and name (``fresh``) may say
+    otherwise (the same content from a file of another name). When they agree, ``fresh``: the
+    report of an uninterrupted ingest."""
+    if fresh.kind == decided.kind:
+        return fresh
+    return FileKind(
+        decided.kind,
+        f"decided by the interrupted ingest this one completes ({decided.why}); "
+        f"now it would be {fresh.kind}: {fresh.why}",
+    )

@@ -72,6 +72,7 @@ from fuelpipe.domain.station_files import (
     FileKind,
     file_kind,
     kind_by_name,
+    resumed_kind,
 )
 from fuelpipe.domain.stations import ANP_COLUMNS, BadRow
 from fuelpipe.failpoints import Failpoints
@@ -165,28 +166,50 @@ def file_kinds(files: dict[str, Any]) -> dict[str, str]:
     return kinds
 
 
+def _marks_of(marks: dict[str, Any], key: str, digest: str) -> list[dict[str, Any]]:
+    """The incomplete marks of this content: the one of this source first, then other
+    sources' of the same content."""
+    mine = sorted(marks.values(), key=lambda m: m is not marks.get(key))
+    return [m for m in mine if m.get("sha256") == digest]
+
+
 def _resumed_kind(marks: dict[str, Any], key: str, digest: str) -> str | None:
     """The kind an interrupted ingest of this content was given (``--kind``), by its incomplete
     mark: the one of this source first, else another source's of the same content. None when
     none was given, or the mark is older than marks carrying it."""
-    for mark in sorted(marks.values(), key=lambda m: m is not marks.get(key)):
-        if mark.get("sha256") == digest and mark.get("kind") in KINDS:
+    for mark in _marks_of(marks, key, digest):
+        if mark.get("kind") in KINDS:
             return str(mark["kind"])
+    return None
+
+
+def _resumed_decision(marks: dict[str, Any], key: str, digest: str, at: int) -> FileKind | None:
+    """The kind an interrupted ingest of this content, given none, decided for its CSV at
+    ``at`` (its place in the file: a plain CSV's 0, a ZIP's members in order), by its incomplete
+    mark (``decided``), as :func:`_resumed_kind` finds one. None when it decided none (it
+    stopped before that CSV), or the mark is older than marks carrying what was decided."""
+    for mark in _marks_of(marks, key, digest):
+        decided = (mark.get("decided") or {}).get(str(at)) or {}
+        if decided.get("kind") in _PROTECTION:
+            return FileKind(str(decided["kind"]), str(decided.get("why") or ""))
     return None
 
 
 def _decider(
     kind: str | None, marks: dict[str, Any], key: str, digest: Callable[[], str]
-) -> Callable[[Collection[date], str], FileKind]:
-    """What decides each CSV's kind of the file from ``key`` (``file_kind``): ``kind`` when
-    given, else the kind an interrupted ingest of this content (``digest``, asked for only when
-    some mark may say) was given, else what its days say."""
+) -> Callable[[Collection[date], str, int], FileKind]:
+    """What decides the kind of the file from ``key``'s CSV at ``at`` (``file_kind``): ``kind``
+    when given, else the kind an interrupted ingest of this content (``digest``, asked for only
+    when some mark may say) was given, else what its days say, except that what an interrupted
+    ingest given no kind decided stands (``resumed_kind``)."""
 
-    def decide(days: Collection[date], name: str) -> FileKind:
+    def decide(days: Collection[date], name: str, at: int) -> FileKind:
         if kind is not None or not marks:
             return file_kind(days, name, kind)
         left = _resumed_kind(marks, key, digest())
-        return file_kind(days, name, left, resumed=left is not None)
+        fresh = file_kind(days, name, left, resumed=left is not None)
+        decided = None if left is not None else _resumed_decision(marks, key, digest(), at)
+        return fresh if decided is None else resumed_kind(fresh, decided)
 
     return decide
 
@@ -607,17 +630,21 @@ class StationLake:
                     raise _AlreadyIngested(seen)
                 return digest
 
-            marked: list[str] = []
+            mark: dict[str, Any] = {}
 
-            def before_writing() -> str:
+            def before_writing(at: int, csv: str, decided: FileKind) -> str:
                 """The content's digest, and the file marked incomplete in the manifest
                 before its first partition is written (``_record`` clears the mark), with
-                the kind it was given, if any (the first CSV's: a ZIP's share it)."""
+                the kind it was given, if any (a ZIP's CSVs share it), and the kind decided
+                for each CSV (its place in the file, ``at``) before its first partition."""
                 digest = new_content()
-                if not marked:
+                if not mark:
                     given = kind or _resumed_kind(marks, key, digest)
-                    self._mark_incomplete(key, name, digest, source, given)
-                    marked.append(digest)
+                    mark.update(self._incomplete_mark(name, digest, source, given))
+                decision = {"name": csv, "kind": decided.kind, "why": decided.why}
+                if mark["decided"].get(str(at)) != decision:
+                    mark["decided"][str(at)] = decision
+                    self._mark_incomplete(key, mark)
                 return digest
 
             try:
@@ -631,6 +658,7 @@ class StationLake:
                     reports = [
                         self._ingest_csv(
                             part,
+                            at,
                             scratch,
                             progress,
                             before_writing,
@@ -645,7 +673,7 @@ class StationLake:
                                 else p.lines or count_lines(p.path)
                             ),
                         )
-                        for part in inputs
+                        for at, part in enumerate(inputs)
                     ]
                 if reports and all(r.refused for r in reports):  # no CSV is station data
                     # an unreadable member, if any, says why: it may hold station data
@@ -730,22 +758,31 @@ class StationLake:
             manifest[LAYOUT] = LAKE_LAYOUT  # (the ingest migrated the lake before it wrote)
             self.storage.write_manifest(manifest)
 
-    def _mark_incomplete(
-        self, key: str, name: str, digest: str, source: str, kind: str | None
-    ) -> None:
-        """Mark the file from ``key`` incomplete in the manifest, before its first partition is
-        written: an ingest stopped after (Ctrl+C, kill -9, a crash) leaves some of its
-        partitions written and the file not recorded, and `stations status` says so until an
-        ingest of it ends. ``kind``: the one it was given (``--kind``; None: each CSV's
-        decided), which an ingest of the same content that is given none then uses."""
-        manifest = self.storage.read_manifest()
-        manifest.setdefault(INCOMPLETE, {})[key] = {
+    def _incomplete_mark(
+        self, name: str, digest: str, source: str, kind: str | None
+    ) -> dict[str, Any]:
+        """A file's incomplete mark (``_mark_incomplete``), its ingest starting now. ``kind``:
+        the one it was given (``--kind``; None: each CSV's decided), which an ingest of the same
+        content that is given none then uses; ``decided`` (filled in as each CSV's kind is
+        decided, by the CSV's place in the file): each CSV's kind, which such an ingest keeps
+        when neither was given one (so that a CSV's records are all written as one kind)."""
+        return {
             "name": name,
             "sha256": digest,
             "source": source,
             "started_at": self.clock.now().isoformat(),
             "kind": kind,
+            "decided": {},
         }
+
+    def _mark_incomplete(self, key: str, mark: dict[str, Any]) -> None:
+        """Mark the file from ``key`` incomplete in the manifest (``mark``, its
+        ``_incomplete_mark``), before its first partition is written (and again before each
+        further CSV's, with its decided kind): an ingest stopped after (Ctrl+C, kill -9, a
+        crash) leaves some of its partitions written and the file not recorded, and `stations
+        status` says so until an ingest of it ends."""
+        manifest = self.storage.read_manifest()
+        manifest.setdefault(INCOMPLETE, {})[key] = mark
         manifest[LAYOUT] = LAKE_LAYOUT  # (the ingest migrated the lake before it wrote)
         self.storage.write_manifest(manifest)
 
@@ -774,17 +811,19 @@ class StationLake:
     def _ingest_csv(
         self,
         part: CsvInput,
+        at: int,
         scratch: Path,
         progress: Progress | None,
-        before_writing: Callable[[], object],
+        before_writing: Callable[[int, str, FileKind], object],
         kinds: dict[str, str],
-        decide: Callable[[Collection[date], str], FileKind],
+        decide: Callable[[Collection[date], str, int], FileKind],
         lines_of: Callable[[CsvInput], LineCount],
     ) -> FileReport:
-        """Read, validate and write one CSV; ``before_writing`` may still stop it (raising)
-        before the first partition is written; ``lines_of`` gives its line breaks. Its kind
-        is what ``decide`` says of its collection days and name (``file_kind``), and joins
-        ``kinds`` (the kinds of the files the lake's records came from, by name)."""
+        """Read, validate and write one CSV, the file's ``at``-th; ``before_writing`` may still
+        stop it (raising) before the first partition is written, and is told its decided kind;
+        ``lines_of`` gives its line breaks. Its kind is what ``decide`` says of its collection
+        days and name (``file_kind``), and joins ``kinds`` (the kinds of the files the lake's
+        records came from, by name)."""
         report = FileReport(part.name, part.fmt.value)
         problem, extra = (part.problem, 0) if part.problem else self._header_problem(part)
         if problem:
@@ -839,9 +878,9 @@ class StationLake:
             bad = [(where.get(line, line), reason) for line, reason in bad]
         report.bad = [BadRow(part.name, line, reason) for line, reason in bad]
         report.rejected = len(report.bad)
-        decided = decide(found.days, part.name)
+        decided = decide(found.days, part.name, at)
         report.kind, report.kind_why = decided.kind, decided.why
-        before_writing()
+        before_writing(at, part.name, decided)
         self._merge(found.parts, report, scratch, kinds)
         kinds[part.name] = _more_protected(decided.kind, kinds.get(part.name))
         return report
