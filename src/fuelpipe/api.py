@@ -340,7 +340,8 @@ class Fuelpipe:
         """`fuelpipe status` as a frame, one row per key: expected, present (expected dates
         stored OK, as the health view counts them; values on days the calendar skips are in
         unexpected), missing, pending, quarantined, first, last, and the other counts
-        `status --json` prints."""
+        `status --json` prints (``set_aside``: the key's values set aside where no record
+        keeps them; not the newest few it lists, ``set_aside_newest``)."""
         from dataclasses import fields
 
         from fuelpipe.stages.status import KeyStatus

@@ -13,6 +13,7 @@ import io
 from collections.abc import Callable
 from datetime import date, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import httpx
 import pytest
@@ -22,6 +23,7 @@ from tests.stages.test_implausible_values import home_app  # noqa: F401 - the fi
 from tests.support.fakes import TableSource
 
 from fuelpipe.adapters.clock import ManualClock
+from fuelpipe.adapters.sqlite_store import SqliteStore
 from fuelpipe.dashboard.app import create_app
 from fuelpipe.dashboard.health import SET_ASIDE_SHOWN, health_view
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
@@ -30,6 +32,7 @@ from fuelpipe.domain.messages import DownloadRequest
 from fuelpipe.domain.models import Record, Status
 from fuelpipe.stages.context import StageContext
 from fuelpipe.stages.scrape import scrape
+from fuelpipe.stages.set_aside import keep_set_aside
 
 BRENT = DEFAULT_CATALOG["COMMODITY#BRENT"]
 DAYS = [date(2022, 1, 4), date(2022, 1, 5), date(2022, 1, 6)]
@@ -133,3 +136,42 @@ def test_the_health_api_and_its_csv_carry_the_values_set_aside(stored) -> None:
         SEEN_BY,
     )
     assert {r["set_aside"] for r in csv.DictReader(io.StringIO(main))} == {"1"}
+
+
+class _MetaReads(SqliteStore):
+    """A SQLite store that counts the set-aside entries its meta reads hand back."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.handed: int = 0
+
+    def _seen(self, found: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        self.handed += sum(name.startswith("set_aside#") for name, _ in found)
+        return found
+
+    def meta_entries(self, prefix: str) -> list[tuple[str, str]]:
+        return self._seen(super().meta_entries(prefix))
+
+    def latest_meta(self, family: str, limit: int) -> list[tuple[str, str]]:
+        return self._seen(super().latest_meta(family, limit))
+
+
+def test_the_health_view_reads_only_the_values_set_aside_it_shows(tmp_path: Path) -> None:
+    """However many values are set aside, the view counts them and reads the newest
+    SET_ASIDE_SHOWN (first seen last): before, it read every entry whole on every call."""
+    store = _MetaReads(tmp_path / "store.sqlite")
+    days = [date(2021, 1, 1) + timedelta(days=i) for i in range(SET_ASIDE_SHOWN * 3)]
+    for i, day in enumerate(days):  # each first seen a minute after the one before
+        flagged = {(BRENT.key, day): (Decimal("780.0"), "implausible value 780.0")}
+        assert keep_set_aside(store, flagged, "revise", NOW + timedelta(minutes=i)) == (1, 0)
+    # The oldest seen again later: it stays where it was first seen.
+    later = NOW + timedelta(days=1)
+    flagged = {(BRENT.key, days[0]): (Decimal("780.0"), "implausible value 780.0")}
+    keep_set_aside(store, flagged, "revise", later)
+    store.handed = 0
+
+    view = health_view(store, DEFAULT_CATALOG, None, ManualClock(later))
+
+    assert view.set_aside == len(days)  # exact
+    assert [v.date for v in view.set_aside_values] == days[::-1][:SET_ASIDE_SHOWN]
+    assert store.handed <= SET_ASIDE_SHOWN

@@ -1,5 +1,6 @@
 """`fuelpipe quarantine set-aside` lists the values sources published that were set aside where
-no record keeps them (a date stored already), and `quarantine list` says how many there are.
+no record keeps them (a date stored already); `quarantine list` says how many there are, and
+`status` how many and the newest.
 
 Before, such a value survived in the scraper's log line only: `quarantine list`, `status`
 and the dead letters said nothing, so an operator never learnt the source had published
@@ -86,6 +87,18 @@ def _check(env: dict[str, str]) -> None:
     assert "0 quarantined" in quarantined
     assert "1 value(s) published for a date stored already were set aside" in quarantined
     assert json.loads(fuelpipe("quarantine", "list", "--json", env=env).stdout) == []
+
+    # `status` says so too (before, it said nothing): the count and the newest, below its
+    # table and on the key's JSON row, pointing to the full list.
+    status = fuelpipe("status", env=env).stdout
+    assert "1 value(s) published for a date stored already were set aside" in status
+    assert f"{BRENT.key} 2022-01-05 {LONG}" in " ".join(status.split())
+    assert "fuelpipe quarantine set-aside" in status
+    rows = {r["key"]: r for r in json.loads(fuelpipe("status", "--json", env=env).stdout)}
+    assert rows[BRENT.key]["set_aside"] == 1
+    [newest] = rows[BRENT.key]["set_aside_newest"]
+    assert newest == {k: v for k, v in listed[0].items() if k != "key"}
+    assert {r["set_aside"] for k, r in rows.items() if k != BRENT.key} <= {0}
 
 
 def test_the_cli_lists_a_value_set_aside_for_a_stored_date(tmp_path) -> None:

@@ -277,7 +277,7 @@ def test_an_implausible_jump_on_a_stored_date_is_kept_until_the_source_takes_it_
     app.clock.set(later)
     report = scrape(app, _request("revise"))
     [still] = _kept(app)
-    assert (still.first_seen, still.last_seen, report.set_aside_kept) == (NOW, later, 1)
+    assert (still.first_seen, still.last_seen, report.set_aside_kept) == (NOW, later, 0)
 
     # An answer leaving the date out tells nothing: the entry stays.
     del source.values[(BRENT.key, DAYS[1])]
@@ -289,6 +289,34 @@ def test_an_implausible_jump_on_a_stored_date_is_kept_until_the_source_takes_it_
     report = scrape(app, _request("revise"))
     assert (report.flagged, report.set_aside_cleared) == (0, 1)
     assert _kept(app) == []
+    assert scrape_changed(report)
+
+
+def test_a_value_still_published_moves_last_seen_but_no_data_version(home_app) -> None:
+    """The daily revise re-reads the same answer: the value set aside is seen again, its
+    ``last_seen`` moves, and nothing a view shows changed. Before, that write counted as a
+    change (``set_aside_kept``), so the data version moved every day and the dashboard's
+    stored views and outlook were computed again for nothing."""
+    source = _source("77.1", "78.0", "78.2")
+    app = home_app(source)
+    scrape(app, _request())
+    source.values[(BRENT.key, DAYS[1])] = Decimal("780.0")
+    assert scrape_changed(scrape(app, _request("revise")))  # a new value set aside: a change
+    assert isinstance(app.clock, ManualClock)
+
+    for day in (1, 2):
+        app.clock.set(NOW + timedelta(days=day))
+        report = scrape(app, _request("revise"))
+        [kept] = _kept(app)
+        assert (kept.first_seen, kept.last_seen) == (NOW, NOW + timedelta(days=day))
+        assert (report.flagged, report.set_aside_kept, report.set_aside_cleared) == (1, 0, 0)
+        assert not scrape_changed(report)
+
+    # Another value for the date is a change again (first seen now).
+    source.values[(BRENT.key, DAYS[1])] = Decimal("781.0")
+    report = scrape(app, _request("revise"))
+    [kept] = _kept(app)
+    assert (kept.value, kept.first_seen, report.set_aside_kept) == ("781.0", app.clock.now(), 1)
     assert scrape_changed(report)
 
 

@@ -31,7 +31,11 @@ last write (``updated_at``), projecting only key, date, status, retry count, nex
 reason: what is read of a backlog whatever its size (the newest records, the newest stamp, the
 counts: ``status_stamp``, ``latest_status``, ``count_status``) or summed up per series
 (``status_summaries``) reads these slim entries, never the whole items. A failed backfill
-leaves ~100,000 PENDING or QUARANTINED items; read whole, they outran a 29 s Lambda.
+leaves ~100,000 PENDING or QUARANTINED items; read whole, they outran a 29 s Lambda. The
+meta settings written with a rank (``replace_meta``'s ``ranked``: the values set aside, by
+when first seen) are in it too, under ``gsi1pk`` ``META#<family>`` (``META#set_aside#``) with
+the rank as ``updated_at``, so ``latest_meta`` reads the newest few of a family in one
+backwards Query, however many there are; no status shard reads that partition.
 
 Every state change of a retry (create, claim, quarantine, release) is a conditional write, so
 two overlapping recheck runs cannot both claim the same retry.
@@ -94,6 +98,14 @@ mostly a wait on the service (the client's connection pool is sized to match).""
 
 
 logger = logging.getLogger(__name__)
+
+
+def _meta_rank_pk(family: str) -> str:
+    """The status-index partition of a family's ranked meta settings: ``META#set_aside#``
+    (no status shard is named so: ``PENDING#3``)."""
+    return f"{META}#{family}"
+
+
 _AddJob = tuple[tuple[str, date], Item]
 _T = TypeVar("_T")
 _R = TypeVar("_R")
@@ -843,9 +855,13 @@ class DynamoDbStore(Store):
             Item={**items.primary_key(META, name), "value": {"S": value}},
         )
 
-    def replace_meta(self, name: str, expected: str | None, value: str) -> bool:
+    def replace_meta(
+        self, name: str, expected: str | None, value: str, ranked: datetime | None = None
+    ) -> bool:
         """A conditional PutItem: written only while the setting holds ``expected`` (None:
-        no such item)."""
+        no such item). With ``ranked``, the item is in the status index too (``gsi1pk``
+        ``META#<family>``, ``updated_at`` the rank): the index keeps it there in the same
+        write, and a write without one (or a delete) takes it out."""
         if expected is None:
             condition: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(info_type)"}
         else:
@@ -854,12 +870,12 @@ class DynamoDbStore(Store):
                 "ExpressionAttributeNames": {"#v": "value"},
                 "ExpressionAttributeValues": {":e": {"S": expected}},
             }
+        item: Item = {**items.primary_key(META, name), "value": {"S": value}}
+        if ranked is not None:
+            item[GSI_PK] = {"S": _meta_rank_pk(port.meta_family(name))}
+            item["updated_at"] = {"S": iso_utc(ranked)}
         try:
-            self.client.put_item(
-                TableName=self.table,
-                Item={**items.primary_key(META, name), "value": {"S": value}},
-                **condition,
-            )
+            self.client.put_item(TableName=self.table, Item=item, **condition)
         except ClientError as exc:
             if _condition_failed(exc):
                 return False
@@ -884,6 +900,44 @@ class DynamoDbStore(Store):
             for page in self._pages(ConsistentRead=True, **items.key_condition(condition))
             for i in page
         ]
+
+    def count_meta(self, prefix: str) -> int:
+        """A COUNT Query of the ``META`` partition's ``prefix`` range (paginated: a Query
+        counts at most 1 MB of items a call): no item is returned or decoded."""
+        if not prefix:
+            raise ValueError("a meta prefix must not be empty")
+        condition = Key("info_type").eq(META) & Key("date").begins_with(prefix)
+        pages = self.client.get_paginator("query").paginate(
+            TableName=self.table,
+            Select="COUNT",
+            ConsistentRead=True,
+            PaginationConfig=self._page,
+            **items.key_condition(condition),
+        )
+        return sum(int(page.get("Count", 0)) for page in pages)
+
+    def latest_meta(self, family: str, limit: int) -> list[tuple[str, str]]:
+        """The family's newest ``limit`` entries of the status index (``gsi1pk``
+        ``META#<family>``, read backwards with ``Limit``): their names; then each value, a
+        consistent GetItem (the index holds no value). A name whose item is gone meanwhile
+        is skipped."""
+        port.ranked_family(family)
+        if limit < 1:
+            raise ValueError(f"limit must be at least 1, not {limit}")
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": STATUS_INDEX,
+            "ScanIndexForward": False,
+            **items.key_condition(Key(GSI_PK).eq(_meta_rank_pk(family))),
+        }
+        names: list[str] = []
+        while len(names) < limit:
+            got = self.client.query(Limit=limit - len(names), **kwargs)
+            names += [str(i["date"]["S"]) for i in got.get("Items", [])]
+            if "LastEvaluatedKey" not in got:
+                break
+            kwargs["ExclusiveStartKey"] = got["LastEvaluatedKey"]
+        return [(name, value) for name in names if (value := self.get_meta(name)) is not None]
 
     def delete_meta(self, name: str, expected_start: str) -> bool:
         """A conditional DeleteItem: only while the value begins with ``expected_start``."""

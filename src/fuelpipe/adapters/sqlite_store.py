@@ -44,6 +44,8 @@ from fuelpipe.ports.store import (
     Store,
     Watermark,
     indexed_only,
+    meta_family,
+    ranked_family,
     refuse_histories,
     written_since,
 )
@@ -89,7 +91,8 @@ CREATE TABLE IF NOT EXISTS watermarks (
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS meta (
     name TEXT PRIMARY KEY,
-    value TEXT NOT NULL
+    value TEXT NOT NULL,
+    ranked TEXT
 ) WITHOUT ROWID;
 """
 
@@ -403,6 +406,13 @@ took ~1.3x as long."""
 _TABLES = frozenset(re.findall(r"CREATE TABLE IF NOT EXISTS (\w+)", _SCHEMA))
 
 
+def _prefix_args(prefix: str) -> tuple[str, str, int, str]:
+    """SQL arguments for the names starting with ``prefix``: a range of the primary key (up to
+    ``prefix`` + the highest code point, no LIKE and its ``_`` and ``%``), then the prefix
+    itself (a name past that code point would be in the range)."""
+    return prefix, prefix + "\U0010ffff", len(prefix), prefix
+
+
 _OURS = frozenset({"items", "alert_state", "alert_outbox", "alert_meta", "intraday"})
 """Tables only a fuelpipe store file holds (``items`` since the first release; the alert state
 and intraday tables share the file): one of them says the file is fuelpipe's."""
@@ -439,13 +449,15 @@ _ADDED_COLUMNS = (
     ("items", "written_at"),
     ("watermarks", "calendar"),
     ("items", PENDING_SINCE),
+    ("meta", "ranked"),
 )
 """Columns later releases added to a table: ``items.revisions`` (NULL: never revised),
 ``items.written_at`` (NULL: written before writes were stamped on the wall clock, so ordered
 against no answer: ``ports.store.WRITTEN_AT``), ``watermarks.calendar`` (NULL: the
 calendar fingerprint was not kept, so the next gap scan of the key is a full audit) and
 ``items.pending_since`` (NULL: PENDING since before first-failure instants were kept:
-``ports.store.PENDING_SINCE``)."""
+``ports.store.PENDING_SINCE``) and ``meta.ranked`` (NULL: written without a rank, in no
+``latest_meta`` order)."""
 
 
 def _missing_columns(conn: sqlite3.Connection) -> list[tuple[str, str]]:
@@ -1219,14 +1231,26 @@ class SqliteStore(Store):
                 "INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)", (name, value)
             )
 
-    def replace_meta(self, name: str, expected: str | None, value: str) -> bool:
-        """Write a setting only while it holds ``expected`` (None: unset): one statement."""
+    def replace_meta(
+        self, name: str, expected: str | None, value: str, ranked: datetime | None = None
+    ) -> bool:
+        """Write a setting only while it holds ``expected`` (None: unset), with its rank
+        (``meta.ranked``, fixed-width UTC text): one statement."""
+        rank = None if ranked is None else iso_utc(ranked)
+        if rank is not None:
+            meta_family(name)  # ValueError: in no family, so in no order
         with self._lock:
             if expected is None:
-                sql = "INSERT OR IGNORE INTO meta (name, value) VALUES (:name, :value)"
+                sql = (
+                    "INSERT OR IGNORE INTO meta (name, value, ranked) "
+                    "VALUES (:name, :value, :ranked)"
+                )
             else:
-                sql = "UPDATE meta SET value = :value WHERE name = :name AND value = :expected"
-            args = {"name": name, "value": value, "expected": expected}
+                sql = (
+                    "UPDATE meta SET value = :value, ranked = :ranked "
+                    "WHERE name = :name AND value = :expected"
+                )
+            args = {"name": name, "value": value, "expected": expected, "ranked": rank}
             return self._db().execute(sql, args).rowcount == 1
 
     def get_meta(self, name: str) -> str | None:
@@ -1244,6 +1268,31 @@ class SqliteStore(Store):
         with self._lock:
             rows = self._db().execute(sql, (prefix, prefix + "\U0010ffff")).fetchall()
         return [(str(n), str(v)) for n, v in rows if str(n).startswith(prefix)]
+
+    def count_meta(self, prefix: str) -> int:
+        """A COUNT of the settings named ``prefix``... (a range of the primary key)."""
+        if not prefix:
+            raise ValueError("a meta prefix must not be empty")
+        sql = "SELECT count(*) FROM meta WHERE name >= ? AND name < ? AND substr(name, 1, ?) = ?"
+        with self._lock:
+            row = self._db().execute(sql, _prefix_args(prefix)).fetchone()
+        return int(row[0])
+
+    def latest_meta(self, family: str, limit: int) -> list[tuple[str, str]]:
+        """The family's ranked settings, latest rank first (then by name), ``limit`` of them:
+        SQLite walks the family's range of the primary key and sorts it, and only those
+        rows come back (a local file: the few thousand entries at most a family holds)."""
+        ranked_family(family)
+        if limit < 1:
+            raise ValueError(f"limit must be at least 1, not {limit}")
+        sql = (
+            "SELECT name, value FROM meta WHERE name >= ? AND name < ? "
+            "AND substr(name, 1, ?) = ? AND ranked IS NOT NULL "
+            "ORDER BY ranked DESC, name LIMIT ?"
+        )
+        with self._lock:
+            rows = self._db().execute(sql, (*_prefix_args(family), limit)).fetchall()
+        return [(str(n), str(v)) for n, v in rows]
 
     def delete_meta(self, name: str, expected_start: str) -> bool:
         """Delete a setting while its value starts with ``expected_start``: one statement."""

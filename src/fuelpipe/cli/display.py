@@ -26,6 +26,7 @@ from rich.text import Text
 
 from fuelpipe.ports.source import SourceStats
 from fuelpipe.stages.cycle import Progress as ProgressFn
+from fuelpipe.stages.set_aside import SetAside
 from fuelpipe.stages.status import KeyStatus
 
 
@@ -149,6 +150,29 @@ def print_status(console: Console, rows: Sequence[KeyStatus]) -> None:
                 markup=False,
                 highlight=False,
             )
+
+
+def print_set_aside(console: Console, count: int, newest: Sequence[SetAside]) -> None:
+    """Below the status table: how many values were set aside where no record keeps them,
+    the newest of them, and the command listing them all (nothing when there is none)."""
+    if not count:
+        return
+    console.print(
+        f"{count:,} value(s) published for a date stored already were set aside (no record "
+        f"keeps them); the newest {len(newest)}, by when first seen:",
+        style="yellow",
+        markup=False,
+        highlight=False,
+    )
+    for e in newest:
+        console.print(
+            f"  {e.key} {e.date.isoformat()} {e.value} (first seen "
+            f"{e.first_seen.isoformat(timespec='seconds')}, last seen "
+            f"{e.last_seen.isoformat(timespec='seconds')}): {e.reason}",
+            markup=False,
+            highlight=False,
+        )
+    console.print("`fuelpipe quarantine set-aside` lists them all", markup=False, highlight=False)
 
 
 def print_sources(console: Console, stats: Mapping[str, SourceStats]) -> None:

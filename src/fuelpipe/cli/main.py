@@ -40,6 +40,7 @@ from fuelpipe.homes import empty_store_message, open_home
 from fuelpipe.homes.settings import Settings, parse_now
 from fuelpipe.ports.queue import DeadLettersIncomplete, DeadLettersRemain
 from fuelpipe.stages.context import StageContext
+from fuelpipe.stages.set_aside import SetAside
 
 EXIT_INCOMPLETE = 1
 """The command ran but could not do all it was asked (e.g. `dlq list` could not read every
@@ -708,7 +709,13 @@ def status(
     catalog start). --json adds age, published_at and stored_at (how fresh the last value is),
     after_clock, and split_owed (stock splits whose whole-history re-read failed and is
     tried again by the key's next message; also named below the table).
+
+    Below the table: how many values sources published were set aside where no record keeps
+    them (a date stored already), and the newest few; --json gives set_aside (the key's
+    count) and set_aside_newest (the key's among the store's newest few).
+    `fuelpipe quarantine set-aside` lists them all.
     """
+    from fuelpipe.stages.set_aside import count_set_aside, newest_set_aside
     from fuelpipe.stages.status import status as compute
 
     chosen = _select(series)
@@ -723,17 +730,46 @@ def status(
         )
         start = _since_by_clock(since, latest, "status counts", "count")
         rows = compute(context, chosen, start, stored_only=not all_keys, now_of=clocks)
+        # Counted, and only the newest few read, however many there are (the full list is
+        # `quarantine set-aside`); each row has its key's count.
+        aside = count_set_aside(context.store)
+        newest = newest_set_aside(context.store, STATUS_SET_ASIDE_SHOWN) if aside else []
     if not rows and not as_json:  # not one key of the catalog (or of --series) has a record
         console.print(_nothing_stored(series))
         return
     if as_json:
         keys = (
             *display.STATUS_COLUMNS,
-            *("age", "published_at", "stored_at", "after_clock", "split_owed"),
+            *("age", "published_at", "stored_at", "after_clock", "split_owed", "set_aside"),
         )
-        print(json.dumps([{k: r.as_dict()[k] for k in keys} for r in rows], indent=2))
+        out = [
+            {
+                **{k: r.as_dict()[k] for k in keys},
+                "set_aside_newest": [_set_aside_json(e) for e in newest if e.key == r.key],
+            }
+            for r in rows
+        ]
+        print(json.dumps(out, indent=2))
         return
     display.print_status(console, rows)
+    display.print_set_aside(console, aside, newest)
+
+
+STATUS_SET_ASIDE_SHOWN = 5
+"""`status` shows the newest this many values set aside (`quarantine set-aside`: all)."""
+
+
+def _set_aside_json(e: SetAside) -> dict[str, str]:
+    """A value set aside as `status --json` and `quarantine set-aside --json` give it (the
+    latter with its key first)."""
+    return {
+        "date": e.date.isoformat(),
+        "value": e.value,
+        "reason": e.reason,
+        "seen_by": e.seen_by,
+        "first_seen": e.first_seen.isoformat(),
+        "last_seen": e.last_seen.isoformat(),
+    }
 
 
 def _nothing_stored(series: list[str] | None) -> str:
@@ -914,11 +950,11 @@ def quarantine_list(
 ) -> None:
     """Every quarantined record with its reason (and, below the table, how many values were
     set aside where no record keeps them: `fuelpipe quarantine set-aside`)."""
-    from fuelpipe.stages.set_aside import set_aside_entries
+    from fuelpipe.stages.set_aside import count_set_aside
 
     with wired(ctx) as context:
         rows = context.store.quarantined()
-        aside = 0 if as_json else len(set_aside_entries(context.store))
+        aside = 0 if as_json else count_set_aside(context.store)
     if as_json:
         print(json.dumps([{"key": r.key, **record_json(r)} for r in rows], indent=2))
         return
@@ -955,18 +991,7 @@ def quarantine_set_aside(
     if as_json:
         print(
             json.dumps(
-                [
-                    {
-                        "key": e.key,
-                        "date": e.date.isoformat(),
-                        "value": e.value,
-                        "reason": e.reason,
-                        "seen_by": e.seen_by,
-                        "first_seen": e.first_seen.isoformat(),
-                        "last_seen": e.last_seen.isoformat(),
-                    }
-                    for e in entries
-                ],
+                [{"key": e.key, **_set_aside_json(e)} for e in entries],
                 indent=2,
             )
         )

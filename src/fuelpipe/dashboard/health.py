@@ -32,7 +32,7 @@ from fuelpipe.ports.store import PendingMarks, Store
 from fuelpipe.stages.alerting import Late, late_series, latest_due
 from fuelpipe.stages.revise import SELECTION
 from fuelpipe.stages.scrape import NO_VALUE, Owed, owed_entry, owed_text
-from fuelpipe.stages.set_aside import SetAside, set_aside_entries
+from fuelpipe.stages.set_aside import SetAside, count_set_aside, newest_set_aside
 
 _KEYS_SHOWN = 5
 PENDING_READ = 1000
@@ -42,11 +42,12 @@ reading them all outran the dashboard Lambda's 29 s. The view says how many it r
 REASON_CHARS = 160
 """A failing date's reason is cut to this many characters (its first line)."""
 SET_ASIDE_SHOWN = 20
-"""The view lists at most this many of the values set aside (the newest); it counts them all."""
+"""The view lists at most this many of the values set aside (the newest: first seen last), the
+only ones it reads; it counts them all without reading them."""
 
 
 def set_aside_values(entries: list[SetAside]) -> list[SetAsideValue]:
-    """The newest :data:`SET_ASIDE_SHOWN` of ``entries`` (newest first already), in São Paulo
+    """The first :data:`SET_ASIDE_SHOWN` of ``entries`` (newest first already), in São Paulo
     time."""
     return [
         SetAsideValue(
@@ -310,9 +311,11 @@ def health_view(
     marks = store.pending_marks([(r.key, r.date) for r in suspects]) if suspects else {}
     failing = failing_records(catalog, suspects, marks)
     first_failed = {slot: m.since for slot, m in marks.items() if m.since is not None}
-    # One prefix read of the meta partition: as many entries as values are set aside now (a
-    # later answer carrying a kept value for the date deletes its entry), not the history.
-    set_aside = set_aside_entries(store)
+    # Counted, not read (a COUNT of the meta partition's set_aside# range), and only the
+    # newest shown are read (their rank, first_seen, orders them in an index): a source
+    # publishing garbage for years of dates leaves as many entries.
+    set_aside = count_set_aside(store)
+    newest_aside = newest_set_aside(store, SET_ASIDE_SHOWN) if set_aside else []
     return HealthView(
         as_of=clock.now(),
         series=rows,
@@ -340,6 +343,6 @@ def health_view(
             for r in store.last_runs()
         ],
         freshness=freshness_by_source(lags),
-        set_aside=len(set_aside),
-        set_aside_values=set_aside_values(set_aside),
+        set_aside=set_aside,
+        set_aside_values=set_aside_values(newest_aside),
     )

@@ -524,7 +524,9 @@ class SetAsideValue(BaseModel):
     reason: str = Field(description="why it was set aside (implausible, no store can keep it)")
     seen_by: str = Field(description="the answer that last carried it: origin, fetch unit, dates")
     first_seen: dt.datetime = Field(description="when an answer first carried this value")
-    last_seen: dt.datetime = Field(description="when an answer last carried it")
+    last_seen: dt.datetime = Field(
+        description="when an answer last carried it (seen again, it is no change of the data)"
+    )
 
 
 class RunView(BaseModel):
@@ -652,7 +654,9 @@ class HealthView(BaseModel):
         "a value for the date that is kept (`fuelpipe quarantine set-aside` lists them all)",
     )
     set_aside_values: list[SetAsideValue] = Field(
-        [], description="the newest of them (at most 20), last seen first"
+        [],
+        description="the newest of them, at most 20 (the only ones read): by first seen, "
+        "latest first",
     )
     problems: list[SourceProblem] = Field(
         [], description="sources late or failing now (empty when every source is on time)"

@@ -100,6 +100,23 @@ def refuse_histories(records: Sequence[Record]) -> None:
             )
 
 
+def meta_family(name: str) -> str:
+    """The family of a meta setting's name (its text up to and including its first ``#``),
+    which :meth:`Store.latest_meta` orders ranked settings within; ValueError without one."""
+    family, hash_, _ = name.partition("#")
+    if not family or not hash_:
+        raise ValueError(f"meta name {name!r} has no family (text before a '#')")
+    return family + hash_
+
+
+def ranked_family(family: str) -> str:
+    """``family`` when it is one (``set_aside#``: text, then its only ``#`` at the end), for
+    :meth:`Store.latest_meta`; ValueError otherwise."""
+    if not family.endswith("#") or meta_family(family) != family:
+        raise ValueError(f"{family!r} is not a meta family (text, then one '#' at its end)")
+    return family
+
+
 def indexed_only(status: Status) -> None:
     """ValueError unless ``status`` is PENDING or QUARANTINED: only those records are indexed
     (counted, summed up); OK and ABSENT ones are not."""
@@ -524,9 +541,16 @@ class Store(abc.ABC):
         """Remember one named setting of this store (e.g. the clock a demo filled it at)."""
 
     @abc.abstractmethod
-    def replace_meta(self, name: str, expected: str | None, value: str) -> bool:
+    def replace_meta(
+        self, name: str, expected: str | None, value: str, ranked: datetime | None = None
+    ) -> bool:
         """:meth:`put_meta` only while the setting still holds ``expected`` (None: unset), in
-        one atomic step against every other client; False (nothing written) otherwise."""
+        one atomic step against every other client; False (nothing written) otherwise.
+
+        ``ranked``: the instant :meth:`latest_meta` orders the setting by among those of its
+        family (its name up to its first ``#``: ``set_aside#``), kept with it in the same
+        write; ValueError for a name without ``#``. Written without one (or by
+        :meth:`put_meta`), a setting is in no such order."""
 
     @abc.abstractmethod
     def get_meta(self, name: str) -> str | None:
@@ -536,6 +560,23 @@ class Store(abc.ABC):
     def meta_entries(self, prefix: str) -> list[tuple[str, str]]:
         """Every setting whose name starts with ``prefix`` (not empty), as (name, value), in
         name order (the dashboard's stored views, ``VIEW#``, for their sweep)."""
+
+    def count_meta(self, prefix: str) -> int:
+        """How many settings' names start with ``prefix`` (not empty), counted without
+        returning them (SQLite: a COUNT of a range of the primary key; DynamoDB: a COUNT
+        Query of the meta partition). This default reads them all (:meth:`meta_entries`)."""
+        return len(self.meta_entries(prefix))
+
+    @abc.abstractmethod
+    def latest_meta(self, family: str, limit: int) -> list[tuple[str, str]]:
+        """The ``limit`` settings of ``family`` (text up to and including a name's first
+        ``#``: ``set_aside#``) written with the latest ``ranked`` instants
+        (:meth:`replace_meta`), newest first, as (name, value): a bounded read, however many
+        there are. Equal instants: SQLite by name; DynamoDB's index keeps them in no set order.
+        Settings written without an instant are not among them. DynamoDB reads the names from
+        an eventually consistent index (a setting just written or deleted may be missed or
+        skipped), then each value consistently. ValueError for a ``family`` that is not one,
+        or a ``limit`` below 1."""
 
     @abc.abstractmethod
     def delete_meta(self, name: str, expected_start: str) -> bool:

@@ -120,7 +120,9 @@ def scrape_changed(report: ScrapeReport) -> bool:
     """True when a scrape wrote anything a view shows (values, statuses, revisions, a stock
     split's re-read newly owed or done: the health view lists the owed ones; a value set aside
     kept or cleared: it lists those too); an adjustment
-    re-bases attributes no view shows (Yahoo's adj_close), so it is not counted.
+    re-bases attributes no view shows (Yahoo's adj_close), so it is not counted, nor is a
+    value set aside seen again (its ``last_seen`` moves: only the health view shows it, and
+    it is computed again after every run whatever the data version).
     A redelivered message counts: its first delivery may have stored its records and been
     killed before the data version moved, so this one finds nothing new to write."""
     return (

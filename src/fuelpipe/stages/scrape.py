@@ -132,10 +132,11 @@ class ScrapeReport(Counters):
     logged; the message's other keys are fetched as usual, so their claimed re-downloads are
     not spent. A message with no key left is dead-lettered (``dead_lettered``)."""
     set_aside_kept: int = 0
-    """``set_aside#<key>#<date>`` entries written (new, another value, or seen again later):
-    a value set aside for a date no record keeps it on (OK or ABSENT already, QUARANTINED,
-    not asked for), kept for the health view and ``fuelpipe quarantine set-aside``
-    (:mod:`fuelpipe.stages.set_aside`)."""
+    """``set_aside#<key>#<date>`` entries written with a value they did not hold (new, or
+    another value; one only seen again moves its ``last_seen``, no change of the data, so not
+    counted here and no new data version): a value set aside for a date no record keeps it on
+    (OK or ABSENT already, QUARANTINED, not asked for), kept for the health view and
+    ``fuelpipe quarantine set-aside`` (:mod:`fuelpipe.stages.set_aside`)."""
     set_aside_cleared: int = 0
     """Such entries deleted: a later answer carried a value for the date that was not set
     aside (stored, revised, or the stored value published again)."""

@@ -6,17 +6,28 @@ QUARANTINED, or no message asked for it) used to survive in a log line only: the
 stays, and nobody learnt that the source published something else. Each such value is kept as
 a meta entry ``set_aside#<key>#<date>`` (:func:`set_aside_name`), one per key and date, holding
 the published value's text exactly, the reason, the answer that carried it and when it was
-first and last seen. The health view counts them and shows the newest, ``fuelpipe quarantine
-set-aside`` lists them.
+first and last seen. Each is written ranked by its ``first_seen`` (``Store.replace_meta``'s
+``ranked``), so the newest are read without reading the others (``Store.latest_meta``): the
+health view and ``fuelpipe status`` count them (``Store.count_meta``, no entry returned) and
+show the newest few (:func:`newest_set_aside`); ``fuelpipe quarantine set-aside`` lists them
+all. Newest means first seen last: a value a source keeps publishing stays where it first
+appeared, below the ones that came after it. (An entry written before entries were ranked is
+counted and listed, but among the newest only once it is written again.)
 
 Idempotent: the same answer again (a redelivered message) finds the same entry and writes
-nothing (or only moves ``last_seen`` on a later clock). An entry goes away once a later
-answer carries a value for its date that is not set aside (stored, a revision, or the stored
-value published again); an answer that leaves the date out, or fails, leaves it. Each write
-is conditional on the entry as read (``Store.replace_meta``, ``Store.delete_meta``), so two
-scrapers never lose each other's entry. Reads: one prefix read of the entries per message
-(a Query of the meta partition's ``set_aside#`` range: it grows with the entries open, not
-with the history).
+nothing. A later answer carrying the same value for the date (the daily ``revise`` re-reading
+a source that still publishes it) moves ``last_seen``, conditionally as every write, but that
+is not a change of the data (not counted in ``set_aside_kept``): the data version, which moves
+on what the dashboard's views show, stays, so the stored views and the outlook are not
+computed again each day for it. Only the health view shows ``last_seen``, and it is computed
+again after every run anyway (its ETag follows the last runs:
+``fuelpipe.dashboard.precomputed.health_inputs``). Another value or reason for the date is a
+change (``first_seen`` starts again). An entry goes away once a later answer carries a value
+for its date that is not set aside (stored, a revision, or the stored value published again);
+an answer that leaves the date out, or fails, leaves it. Each write is conditional on the
+entry as read (``Store.replace_meta``, ``Store.delete_meta``), so two scrapers never lose each
+other's entry. Reads: one prefix read of the entries per message (a Query of the meta
+partition's ``set_aside#`` range: it grows with the entries open, not with the history).
 """
 
 from __future__ import annotations
@@ -91,15 +102,34 @@ def parse_set_aside(name: str, text: str) -> SetAside | None:
 
 
 def set_aside_entries(store: Store) -> list[SetAside]:
-    """Every entry kept, newest ``last_seen`` first (then by key and date): one prefix read."""
+    """Every entry kept, newest (``first_seen``) first, then by key and date: one prefix read
+    of them all (``fuelpipe quarantine set-aside``; what must answer in bounded time reads
+    :func:`count_set_aside` and :func:`newest_set_aside`)."""
     found = [
         entry
         for name, text in store.meta_entries(f"{SET_ASIDE}#")
         if (entry := parse_set_aside(name, text)) is not None
     ]
     found.sort(key=lambda e: (e.key, e.date))
-    found.sort(key=lambda e: e.last_seen, reverse=True)
+    found.sort(key=lambda e: e.first_seen, reverse=True)
     return found
+
+
+def count_set_aside(store: Store, key: str | None = None) -> int:
+    """How many entries are kept (of ``key`` alone when given), counted without reading them
+    (``Store.count_meta``). A key's count is of the names ``set_aside#<key>#...``: no
+    catalog key is another one followed by ``#``."""
+    return store.count_meta(f"{SET_ASIDE}#" if key is None else f"{SET_ASIDE}#{key}#")
+
+
+def newest_set_aside(store: Store, limit: int) -> list[SetAside]:
+    """The ``limit`` entries first seen last, newest first (``Store.latest_meta``: only those
+    are read)."""
+    return [
+        entry
+        for name, text in store.latest_meta(f"{SET_ASIDE}#", limit)
+        if (entry := parse_set_aside(name, text)) is not None
+    ]
 
 
 def keep_set_aside(
@@ -110,7 +140,8 @@ def keep_set_aside(
 ) -> tuple[int, int]:
     """Write an entry for each value of ``flagged`` (key, date -> value, reason), or move an
     entry holding the same value and reason to ``last_seen`` ``now``; returns how many entries
-    were written (the same answer at the same instant writes none) and how many deleted. A
+    were written with a value or reason they did not hold (new, or another value: a change
+    of the data; an entry only seen again is not counted) and how many deleted. A
     value equal to the one stored OK for its date (a stored value far from its neighbours,
     published again) is what the store holds already: no entry, and one kept from before is
     deleted, as any answer publishing the stored value again deletes it. One small read of
@@ -142,8 +173,8 @@ def keep_set_aside(
             text = entry.text()
             if text == old:
                 break
-            if store.replace_meta(name, old, text):
-                written += 1
+            if store.replace_meta(name, old, text, ranked=entry.first_seen):
+                written += not same
                 break
     return written, deleted
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, date, datetime
 
 from fuelpipe.domain.catalog import Series
 from fuelpipe.domain.completeness import completeness
 from fuelpipe.stages.context import StageContext
 from fuelpipe.stages.scrape import owed_splits, owed_text
+from fuelpipe.stages.set_aside import count_set_aside
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,9 @@ class KeyStatus:
     split_owed: str | None = None
     """Stock splits whose whole-history re-read failed (``2022-04-25=2:1``): stored values
     before them may be on the old basis until the key's next message re-reads them."""
+    set_aside: int = 0
+    """Values the source published for the key that were set aside where no record keeps
+    them (a date stored already: :mod:`fuelpipe.stages.set_aside`), counted, not read."""
 
     def as_dict(self) -> dict[str, object]:
         """The JSON object of `status --json`."""
@@ -107,10 +111,13 @@ def status(
     clocks = now_of or {}
     chosen = series if series is not None else app.catalog
     rows = [key_status(app, s, since, clocks.get(s.key)) for s in chosen]
-    if not stored_only:
-        return rows
-    return [
-        r
-        for r in rows
-        if r.present or r.unexpected or r.pending or r.quarantined or r.absent or r.after_clock
-    ]
+    if stored_only:
+        rows = [
+            r
+            for r in rows
+            if r.present or r.unexpected or r.pending or r.quarantined or r.absent or r.after_clock
+        ]
+    # One COUNT of them all; a key's own only when there is any (one COUNT a key).
+    if rows and count_set_aside(app.store):
+        rows = [replace(r, set_aside=count_set_aside(app.store, r.key)) for r in rows]
+    return rows
