@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Literal
+import re
+from datetime import date, datetime
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from fuelpipe.domain.keys import InvalidKeyError, parse_key
 
@@ -18,6 +27,26 @@ class MalformedMessage(ValueError):
     """A queue message that cannot be processed; the reason goes to the dead-letter store."""
 
 
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _iso_day(value: object) -> object:
+    """A message's date as ISO ``YYYY-MM-DD`` text only: pydantic's strict JSON mode still
+    reads ``"0"`` as 1970-01-01 (a Unix timestamp), which sent a message the orchestrator
+    never writes to the source for 1970 instead of to the dead-letter store. A ``date``
+    itself (a message built in code) passes as it is; a ``datetime`` does not."""
+    if isinstance(value, str):
+        if not _ISO_DAY.fullmatch(value):
+            raise ValueError(f"{value!r} is not an ISO date (YYYY-MM-DD)")
+        return date.fromisoformat(value)
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    raise ValueError(f"{value!r} is not an ISO date (YYYY-MM-DD)")
+
+
+IsoDay = Annotated[date, BeforeValidator(_iso_day)]
+
+
 class DownloadRequest(BaseModel):
     """One source request: a stream of dates for a key, plus keys the same fetch unit serves."""
 
@@ -26,7 +55,7 @@ class DownloadRequest(BaseModel):
 
     schema_version: Literal[1] = 1
     partition_key: str
-    dates_to_download: list[date] = Field(min_length=1, max_length=MAX_DATES_PER_MESSAGE)
+    dates_to_download: list[IsoDay] = Field(min_length=1, max_length=MAX_DATES_PER_MESSAGE)
     fetch_unit: str = Field(min_length=1, max_length=200)
     also_keys: list[str] = Field(default_factory=list, max_length=1000)
     origin: Literal["gap", "retry", "revise"] = "gap"

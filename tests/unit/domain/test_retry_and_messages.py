@@ -88,6 +88,13 @@ def test_message_round_trip_sorts_dates():
         (_msg(partition_key="USD"), "partition_key"),
         (_msg(dates_to_download=[]), "dates_to_download"),
         (_msg(dates_to_download=["2022-13-01"]), "dates_to_download"),
+        # pydantic's strict JSON mode read "0" as 1970-01-01 (a Unix timestamp): only ISO
+        # YYYY-MM-DD text is a message's date (tests/reliability/test_fuzz.py found it)
+        (_msg(dates_to_download=["0"]), "'0' is not an ISO date"),
+        (_msg(dates_to_download=[0]), "0 is not an ISO date"),
+        (_msg(dates_to_download=["20220103"]), "not an ISO date"),
+        (_msg(dates_to_download=["2022-01-03T00:00:00"]), "not an ISO date"),
+        (_msg(dates_to_download=["２０２２-01-03"]), "not an ISO date"),
         (_msg(surprise=1), "surprise"),
         (_msg(also_keys=["CURRENCY#USD"]), "repeats"),
     ],
