@@ -348,6 +348,31 @@ def test_other_rows_read_back_whatever_the_unit_text_synthetic(payload) -> None:
     }
 
 
+def test_a_row_repeated_with_every_figure_equal_is_one_row_synthetic(payload) -> None:
+    """A sheet (or a download) that repeats a row gives the record one copy gives: the copy
+    is not another row in OTHER_ROWS (make chaos's 'dup' fault found it: the record's
+    attributes then depended on the repeat)."""
+
+    def edit(sheet: Any) -> None:
+        for uf in ("ESPIRITO SANTO", "MINAS GERAIS"):
+            rows = _monthly_rows(sheet, uf)
+            at = rows[0][0].row  # synthetic: the key-date's first row, again right after it
+            cells = [cell.value for cell in rows[0]]
+            sheet.insert_rows(at + 1)
+            for column, value in enumerate(cells, start=1):
+                sheet.cell(row=at + 1, column=column, value=value)
+
+    once, _ = _read_monthly(payload(MONTHLY))
+    twice, problems = _read_monthly(_rewritten(payload(MONTHLY), edit))
+    assert [(o.key, o.date, o.value, o.attrs) for o in twice] == [
+        (o.key, o.date, o.value, o.attrs) for o in once
+    ]
+    es = _by_key_date(twice)[("FUEL_MONTHLY#CNG#ES", date(2014, 8, 1))]
+    assert es.attrs[OTHER_ROWS] == f"1.863@14 {ES_14}"
+    notes = [p for p in problems if "row again, every figure equal" in p]
+    assert len(notes) == 2 and "FUEL_MONTHLY#CNG#ES 2014-08-01" in notes[0]
+
+
 def test_a_row_apart_from_its_key_dates_rows_is_noted_not_yielded_synthetic(payload) -> None:
     def edit(sheet: Any) -> None:
         _, second = _monthly_rows(sheet, "ESPIRITO SANTO")

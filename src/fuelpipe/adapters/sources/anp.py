@@ -731,9 +731,11 @@ def _another_row(
     covering the most stations is its value (on a tie, the later), the others in OTHER_ROWS.
 
     Seen in the real monthly file (GNV, 2014-08): several adjacent rows for one state and
-    month. A row apart from its key-date's first rows (none of the real files has one) comes
-    after that key-date was yielded: it is noted, not kept, so the records do not depend on
-    where the scraper's store batches end and a re-read revises nothing.
+    month. A row repeated with every figure equal is one row (noted, not in OTHER_ROWS: the
+    record is the one a single copy gives). A row apart from its key-date's first rows (none
+    of the real files has one) comes after that key-date was yielded: it is noted, not kept,
+    so the records do not depend on where the scraper's store batches end and a re-read
+    revises nothing.
     """
     kept, slot, row, best, others = pending
     count = obs.attrs["stations"]
@@ -742,6 +744,14 @@ def _another_row(
             f"{reader.where(number)}: another row for {obs.key} {obs.date}, apart from its "
             f"first rows; not kept: {obs.value} ({count} stations)"
         )
+        return kept, row, best, others
+    figures = (obs.value, obs.attrs)
+    if figures == (kept.value, kept.attrs) or any(
+        figures == (price, attrs) for _, price, attrs in others or ()
+    ):
+        # The same row again, every figure equal (a sheet or a download that repeats a row):
+        # it publishes nothing the key-date's rows do not, so it is not another row.
+        note(f"{reader.where(number)}: {obs.key} {obs.date}'s row again, every figure equal")
         return kept, row, best, others
     note(
         f"{reader.where(number)}: another row for {obs.key} {obs.date}; "
