@@ -46,8 +46,8 @@ lint: $(STAMP) ## ruff, and the import rules (lint-imports, contracts in pyproje
 types: $(STAMP) ## mypy --strict on src/
 	$(BIN)/mypy
 
-pytest: $(STAMP) $(NODE_STAMP) browser-deps ## every test (live ones stay off)
-	$(BIN)/pytest -q -p no:cacheprovider
+pytest: $(STAMP) $(NODE_STAMP) browser-deps ## every test, the slow fault suite too (live ones stay off)
+	$(BIN)/pytest -q -p no:cacheprovider -m "not live"
 
 wheel-check: $(STAMP) ## build the wheel, install it bare and with [dashboard], run the CLI
 	$(BIN)/python scripts/wheel_check.py
