@@ -6,7 +6,9 @@ week; a dict per point). Their array versions must give the very same numbers: t
 below are the loop code as it was, and the properties compare with ``assert_array_equal``
 (the array code does the same float operations in the same order, so no tolerance). The own
 changes and the volatility have since been counted on the calendar (survey pauses: see
-test_outlook_calendar.py); their oracles are per-week loops of that rule.
+test_outlook_calendar.py), and the driver blocks read at each row's as-of day with a stale
+driver's rows left without them (test_outlook_as_of.py); their oracles are per-week loops of
+those rules.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ from fuelpipe.outlook.series import (
     Series,
     StaleAfter,
     brent_brl,
+    brent_brl_current,
     cutoff,
     day_number,
     day_of,
@@ -55,6 +58,7 @@ from fuelpipe.outlook.series import (
     known_at,
     served_at,
     served_cutoffs,
+    stale_drivers,
     truncate,
 )
 from fuelpipe.stages.outlook import _known_count, refresh_outlook
@@ -101,23 +105,13 @@ def old_brent_brl(inputs, cut, days):
     return np.asarray(spot * usd.at_or_before(days), dtype=np.float64)
 
 
-def old_last_driver_day(inputs, cut):
-    ends = [
-        int(s.upto(c).days[-1])
-        for s, c in (
-            (inputs.brent, cut.brent),
-            (inputs.usd, cut.usd),
-            (inputs.futures, cut.futures),
-        )
-        if len(s.upto(c))
-    ]
-    return max(ends) if ends else None
-
-
 def old_driver_features(inputs, cut, params):
-    end = old_last_driver_day(inputs, cut)
-    if end is None:
+    # The rule as it is now, a row at a time: the blocks end at the row's as-of day (the latest
+    # driver cutoff), and a row whose Brent in BRL a stale driver froze has none (it ended at
+    # the last day any driver had a value, and read frozen levels, before).
+    if not brent_brl_current(inputs, cut, stale_drivers(inputs, cut, StaleAfter())):
         return np.full(params.driver_blocks, np.nan), np.nan
+    end = max(cut.brent, cut.usd, cut.futures)
     points = np.array([end - 7 * k for k in range(params.driver_blocks + 1)], dtype=np.int64)
     levels = np.log(old_brent_brl(inputs, cut, points))
     return levels[:-1] - levels[1:], float(levels[0])

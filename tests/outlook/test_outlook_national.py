@@ -110,14 +110,18 @@ def test_the_targets_found_once_give_the_forecasts_found_per_week(history: Histo
 # What the states' outlook served before it was made fast, from the bundled history as known a
 # little after a week's publication: how many states got a forecast, and the sums (math.fsum,
 # float.hex) over every state and horizon of the point, the 80% band's low and the 95% band's high.
+# Re-recorded when Brazil's driver blocks came to end at each row's as-of day (PTAX's cut-off)
+# rather than the last day some driver had a value: the 27 training weeks of Brazil's history
+# published on a PTAX holiday (Good Friday, Christmas, Nov 15, …) read the Friday, not the
+# Thursday, so Brazil's fits move a little (the point sums by -0.053% and +0.025%).
 SERVED = {
     ("GASOLINE", date(2026, 3, 8)): (
         27,
-        ("0x1.d783ef46747fdp+9", "0x1.c519a698f581cp+9", "0x1.046ce96bba14ap+10"),
+        ("0x1.d74460d421bd8p+9", "0x1.c4a0444f8acf6p+9", "0x1.0440c722a50f0p+10"),
     ),
     ("ETHANOL", date(2026, 1, 25)): (
         26,
-        ("0x1.42e1785e557fep+9", "0x1.34f07a3ab7d0cp+9", "0x1.675bf0a3d60ebp+9"),
+        ("0x1.42f5ee7d16f4fp+9", "0x1.350820acf9470p+9", "0x1.676b1848fe7cbp+9"),
     ),
 }
 

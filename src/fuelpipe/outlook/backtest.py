@@ -131,7 +131,7 @@ def walk_forward(
     lags = lags or Lags()
     params = params or Params()
     limits = stale_after or StaleAfter()
-    samples = build_samples(inputs, lags, params)
+    samples = build_samples(inputs, lags, params, stale_after=limits)
     without_drivers: Samples | None = None  # built the first time a stale driver needs it
     weeks = samples.weeks
     first_target = day_number(start) if start else -(10**9)

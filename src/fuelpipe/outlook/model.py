@@ -7,8 +7,9 @@ whose outcome was already published (at most the last 1000). Its regressors are:
 
 - the fuel's own last four weekly log changes (pump prices move in steps that take two to
   four weeks to spread from refineries to stations, so changes are autocorrelated);
-- Brent in BRL (Brent × PTAX): its log changes over the four 7-day blocks ending at the last
-  day any driver value is known (the last 7 days, then the three weeks before);
+- Brent in BRL (Brent × PTAX): its log changes over the four 7-day blocks ending at the row's
+  as-of day, the last day a driver value can be known then (the last 7 days, then the three
+  weeks before), each driver read at or before each block's end (:func:`_driver_rows`);
 - an error-correction term: the gap between log pump price and log Brent-in-BRL, minus that
   gap's mean over the previous year (pump prices catch up when the driver has moved away).
 
@@ -19,8 +20,10 @@ ones; their quantiles take the finite-sample conformal rank (:func:`conformal_qu
 Weeks are calendar weeks, not rows: ANP's survey pauses, and ``t+h`` is the week ``7h`` days
 after ``t`` (a week whose ``t+h`` was not published is no sample at ``h``). A driver too old at
 the as-of time is named on the forecast; one that freezes Brent in BRL drops the driver terms
-(:func:`driver_check`). This is Brazil's and each region's model; a state's forecast moves
-its last price by Brazil's forecast change (:mod:`fuelpipe.outlook.pooled`).
+(:func:`driver_check`), and a training week at whose publication one froze it has no driver
+terms, so it is no training row of a model with them (:func:`build_samples`). This is Brazil's
+and each region's model; a state's forecast moves its last price by Brazil's forecast change
+(:mod:`fuelpipe.outlook.pooled`).
 Pure: numpy only, no I/O, no clock.
 """
 
@@ -38,7 +41,6 @@ from fuelpipe.outlook.forecast import (
 )
 from fuelpipe.outlook.params import HORIZONS, Params
 from fuelpipe.outlook.series import (
-    NO_DAY,
     Counts,
     CutoffRows,
     Cutoffs,
@@ -49,10 +51,11 @@ from fuelpipe.outlook.series import (
     StaleAfter,
     brent_brl,
     brent_brl_current,
+    brent_brl_current_rows,
     brent_brl_last_day,
     brent_brl_rows,
     day_of,
-    last_driver_days,
+    driver_days,
     served_at,
     stale_drivers,
     truncate,
@@ -74,30 +77,38 @@ class Samples:
     """The mean of the last ``gap_window`` finite gaps before each week (NaN if too few)."""
 
 
-DriverCache = dict[tuple[bytes, Lags, int], tuple[Floats, Floats]]
+DriverCache = dict[tuple[bytes, Lags, int, StaleAfter], tuple[Floats, Floats]]
 """Driver regressors by survey weeks: every fuel and area of one refresh shares the drivers."""
 
 
-def _driver_rows(inputs: Inputs, cuts: CutoffRows, blocks: int) -> tuple[Floats, Floats]:
-    """Per cutoffs row: the block log changes of Brent in BRL ending at the last known driver
-    day (rows × blocks), and its log level there (NaN where no driver is known)."""
-    ends = last_driver_days(inputs, cuts)
-    none = ends == NO_DAY
-    points = np.where(none, 0, ends)[:, None] - 7 * np.arange(blocks + 1, dtype=np.int64)
+def _driver_rows(
+    inputs: Inputs, cuts: CutoffRows, blocks: int, limits: StaleAfter
+) -> tuple[Floats, Floats]:
+    """Per cutoffs row: the block log changes of Brent in BRL ending at the row's as-of day
+    (:func:`~fuelpipe.outlook.series.driver_days`; rows × blocks), and its log level there.
+
+    Each driver is read as of each block's end (its latest value known at the row's cutoffs,
+    on or before that day), so a driver that stopped a few days early is its last value carried
+    on, in every row alike. NaN where Brent in BRL has no value, or where a stale driver froze
+    it at the row's cutoffs (``limits``: :func:`~fuelpipe.outlook.series.stale_drivers`): its
+    level is then that driver's last value, not the market's, and the row is no sample of the
+    driver terms, as the forecast made then was fitted without them (:func:`driver_check`)."""
+    points = driver_days(cuts)[:, None] - 7 * np.arange(blocks + 1, dtype=np.int64)
     levels = np.log(brent_brl_rows(inputs, cuts, points))
-    levels[none] = np.nan
+    levels[~brent_brl_current_rows(inputs, cuts, limits)] = np.nan
     return levels[:, :-1] - levels[:, 1:], levels[:, 0]
 
 
 def _published_drivers(
-    inputs: Inputs, lags: Lags, params: Params, cache: DriverCache | None
+    inputs: Inputs, lags: Lags, params: Params, limits: StaleAfter, cache: DriverCache | None
 ) -> tuple[Floats, Floats]:
     """:func:`_driver_rows` at each survey week's publication (shared through ``cache``)."""
     weeks = inputs.fuel.days
-    key = (weeks.tobytes(), lags, params.driver_blocks)
+    key = (weeks.tobytes(), lags, params.driver_blocks, limits)
     found = cache.get(key) if cache is not None else None
     if found is None:
-        found = _driver_rows(inputs, CutoffRows.published(weeks, lags), params.driver_blocks)
+        cuts = CutoffRows.published(weeks, lags)
+        found = _driver_rows(inputs, cuts, params.driver_blocks, limits)
         if cache is not None:
             cache[key] = found
     return found
@@ -162,17 +173,24 @@ def _gap_means(gaps: Floats, params: Params) -> Floats:
 
 
 def build_samples(
-    inputs: Inputs, lags: Lags, params: Params, cache: DriverCache | None = None
+    inputs: Inputs,
+    lags: Lags,
+    params: Params,
+    cache: DriverCache | None = None,
+    stale_after: StaleAfter | None = None,
 ) -> Samples:
     """Every published week's regressors, each computed from what was known at its publication.
 
     A week's row depends only on values known when that week was published, so rows can be
-    computed once and shared by every later as-of time without leaking the future.
+    computed once and shared by every later as-of time without leaking the future. A week at
+    whose publication a driver stale past its limit (``stale_after``) froze Brent in BRL has
+    NaN driver terms: no training row of a model with them (:func:`_driver_rows`).
     """
     weeks = inputs.fuel.days
     log_price = np.log(inputs.fuel.values)
     n = len(weeks)
-    blocks, levels = _published_drivers(inputs, lags, params, cache)
+    limits = stale_after or StaleAfter()
+    blocks, levels = _published_drivers(inputs, lags, params, limits, cache)
     gaps = log_price - levels
     gap_means = _gap_means(gaps, params)
     changes = weekly_changes(weeks, log_price, max(params.own_lags, params.vol_weeks))
@@ -298,14 +316,21 @@ def forecast_from(
 
 
 def state_at(
-    inputs: Inputs, samples: Samples, as_of: datetime, lags: Lags, params: Params
+    inputs: Inputs,
+    samples: Samples,
+    as_of: datetime,
+    lags: Lags,
+    params: Params,
+    stale_after: StaleAfter | None = None,
 ) -> tuple[int, Floats] | None:
-    """(last published week's index, its regressors at as_of)."""
+    """(last published week's index, its regressors at as_of; NaN driver terms where a stale
+    driver froze Brent in BRL then: :func:`driver_check` fits without them)."""
     cut = Cutoffs.at(as_of, lags)
     last = int(np.searchsorted(samples.weeks, cut.fuel, side="right")) - 1
     if last < 0:
         return None
-    blocks, levels = _driver_rows(inputs, CutoffRows.of(cut), params.driver_blocks)
+    limits = stale_after or StaleAfter()
+    blocks, levels = _driver_rows(inputs, CutoffRows.of(cut), params.driver_blocks, limits)
     row = samples.features[last].copy()  # its own changes and intercept; drivers as of now
     row[1 + params.own_lags : 1 + params.own_lags + params.driver_blocks] = blocks[0]
     if params.error_correction:
@@ -322,8 +347,8 @@ def driver_move(
     (``stale``, at the cutoffs) froze Brent in BRL: no move is shown rather than the dollar's,
     called Brent's.
 
-    Not the model's first driver block, which ends at the last day any driver is known (PTAX's,
-    most days: spot is carried on by the dollar to it). Not "since the end of the survey
+    Not the model's first driver block, which ends at the as-of day (PTAX's cutoff: spot is
+    carried on by the dollar to it). Not "since the end of the survey
     week" either: a forecast is made at the week's publication (:func:`served_at`), before that
     week ends, so that move was always 0."""
     end = brent_brl_last_day(inputs, cut, stale)
@@ -350,12 +375,13 @@ def nowcast(
     """
     lags = lags or Lags()
     params = params or Params()
+    limits = stale_after or StaleAfter()
     made_at = served_at(inputs.fuel, as_of, lags)
     cut = Cutoffs.at(made_at, lags)
     known = truncate(inputs, cut)
-    used, stale, dropped = driver_check(known, cut, params, stale_after or StaleAfter())
-    samples = build_samples(known, lags, used, cache)
-    state = state_at(known, samples, made_at, lags, used)
+    used, stale, dropped = driver_check(known, cut, params, limits)
+    samples = build_samples(known, lags, used, cache, limits)
+    state = state_at(known, samples, made_at, lags, used, limits)
     if state is None:
         return None
     last, row = state

@@ -24,8 +24,7 @@ from fuelpipe.outlook.forecast import StaleDriver
 Days = npt.NDArray[np.int64]
 Floats = npt.NDArray[np.float64]
 Counts = npt.NDArray[np.intp]
-NO_DAY = np.iinfo(np.int64).min
-"""A row's day where it has none (below every day number)."""
+Bools = npt.NDArray[np.bool_]
 
 FUEL_LAG = timedelta(days=7)
 PTAX_LAG = timedelta(hours=14)
@@ -344,21 +343,39 @@ def brent_brl(inputs: Inputs, cut: Cutoffs, days: Days) -> Floats:
     return np.asarray(rows[0], dtype=np.float64)
 
 
-def last_driver_days(inputs: Inputs, cuts: CutoffRows) -> Days:
-    """Per row, the latest day any driver value is known for; ``NO_DAY`` where none is (the
-    end of the model's driver blocks, :func:`~fuelpipe.outlook.model.build_samples`)."""
-    ends = np.full(len(cuts.fuel), NO_DAY, dtype=np.int64)
-    for series, cut in (
-        (inputs.brent, cuts.brent),
-        (inputs.usd, cuts.usd),
-        (inputs.futures, cuts.futures),
-    ):
-        known = _known(series, cut)
-        if len(series):
-            ends = np.where(
-                known > 0, np.maximum(ends, series.days[np.maximum(known - 1, 0)]), ends
-            )
-    return ends
+def driver_days(cuts: CutoffRows) -> Days:
+    """Per row, its as-of day: the last day a driver value can be known at its cutoffs (the
+    latest of the drivers' cutoffs, PTAX's with the catalog's lags), where the model's driver
+    blocks end (:func:`~fuelpipe.outlook.model.build_samples`), each driver read at or before
+    it. A day fixed by the row's time, not by its data: ended at the last day some driver had
+    a value, the blocks of a row whose drivers stopped a few days early held an older week than
+    every other row's in the same column."""
+    return np.asarray(np.maximum(np.maximum(cuts.brent, cuts.usd), cuts.futures), dtype=np.int64)
+
+
+def _stale_rows(series: Series, cut: Days, limit: int) -> tuple[Counts, Bools]:
+    """Per row, how many of the series' values are known at its cutoff, and whether the newest
+    of them lies more than ``limit`` days before it (:func:`stale_drivers`' rule)."""
+    known = _known(series, cut)
+    if not len(series):
+        return known, np.zeros(len(cut), dtype=bool)
+    newest = series.days[np.maximum(known - 1, 0)]
+    return known, (known > 0) & (cut - newest > limit)
+
+
+def brent_brl_current_rows(inputs: Inputs, cuts: CutoffRows, limits: StaleAfter) -> Bools:
+    """:func:`brent_brl_current` at each row's cutoffs, with :func:`stale_drivers` found there:
+    False where a stale driver froze Brent in BRL at that row (the row has no driver terms)."""
+    _, usd_stale = _stale_rows(inputs.usd, cuts.usd, limits.usd)
+    n_brent, brent_stale = _stale_rows(inputs.brent, cuts.brent, limits.brent)
+    n_futures, futures_stale = _stale_rows(inputs.futures, cuts.futures, limits.futures)
+    carried = ~futures_stale & (n_futures > 0)
+    if len(inputs.brent) and len(inputs.futures):
+        last_spot = inputs.brent.days[np.maximum(n_brent - 1, 0)]
+        carried &= inputs.futures.days[0] <= last_spot
+    else:
+        carried[:] = False
+    return np.asarray(~usd_stale & (~brent_stale | carried), dtype=bool)
 
 
 def brent_brl_last_day(inputs: Inputs, cut: Cutoffs, stale: tuple[StaleDriver, ...]) -> int | None:
@@ -368,8 +385,8 @@ def brent_brl_last_day(inputs: Inputs, cut: Cutoffs, stale: tuple[StaleDriver, .
     value by then, or when a stale driver (``stale``: :func:`stale_drivers` at the cutoffs)
     froze Brent in BRL (:func:`brent_brl_current`).
 
-    Not :func:`last_driver_days`' day: after Brent's last value, Brent in BRL moves with the
-    dollar alone, and a move read to PTAX's last day would be PTAX's, called Brent's."""
+    Not :func:`driver_days`' day: after Brent's last value, Brent in BRL moves with the dollar
+    alone, and a move read to PTAX's day would be PTAX's, called Brent's."""
     spot, usd = inputs.brent.upto(cut.brent), inputs.usd.upto(cut.usd)
     if not len(spot) or not len(usd) or not brent_brl_current(inputs, cut, stale):
         return None
