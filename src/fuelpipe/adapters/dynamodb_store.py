@@ -907,14 +907,9 @@ class DynamoDbStore(Store):
         if not prefix:
             raise ValueError("a meta prefix must not be empty")
         condition = Key("info_type").eq(META) & Key("date").begins_with(prefix)
-        pages = self.client.get_paginator("query").paginate(
-            TableName=self.table,
-            Select="COUNT",
-            ConsistentRead=True,
-            PaginationConfig=self._page,
-            **items.key_condition(condition),
+        return self._count(
+            TableName=self.table, ConsistentRead=True, **items.key_condition(condition)
         )
-        return sum(int(page.get("Count", 0)) for page in pages)
 
     def latest_meta(self, family: str, limit: int) -> list[tuple[str, str]]:
         """The family's newest ``limit`` entries of the status index (``gsi1pk``
@@ -937,7 +932,10 @@ class DynamoDbStore(Store):
             if "LastEvaluatedKey" not in got:
                 break
             kwargs["ExclusiveStartKey"] = got["LastEvaluatedKey"]
-        return [(name, value) for name in names if (value := self.get_meta(name)) is not None]
+        values = _in_threads(self.get_meta, names, self._add_threads)
+        return [
+            (name, value) for name, value in zip(names, values, strict=True) if value is not None
+        ]
 
     def delete_meta(self, name: str, expected_start: str) -> bool:
         """A conditional DeleteItem: only while the value begins with ``expected_start``."""
@@ -1203,9 +1201,13 @@ class DynamoDbStore(Store):
         }
 
     def _count_shard(self, status: Status, shard: int) -> int:
-        paginator = self.client.get_paginator("query")
-        pages = paginator.paginate(
-            Select="COUNT", PaginationConfig=self._page, **self._status_query(status, shard)
+        return self._count(**self._status_query(status, shard))
+
+    def _count(self, **query: Any) -> int:
+        """The items one Query matches, counted page by page (a Query counts at most 1 MB of
+        items a call), none returned."""
+        pages = self.client.get_paginator("query").paginate(
+            Select="COUNT", PaginationConfig=self._page, **query
         )
         return sum(int(page.get("Count", 0)) for page in pages)
 

@@ -406,8 +406,12 @@ took ~1.3x as long."""
 _TABLES = frozenset(re.findall(r"CREATE TABLE IF NOT EXISTS (\w+)", _SCHEMA))
 
 
+_NAMED = "name >= ? AND name < ? AND substr(name, 1, ?) = ?"
+"""The meta settings whose names start with a prefix (:func:`_prefix_args`)."""
+
+
 def _prefix_args(prefix: str) -> tuple[str, str, int, str]:
-    """SQL arguments for the names starting with ``prefix``: a range of the primary key (up to
+    """SQL arguments of :data:`_NAMED` for ``prefix``: a range of the primary key (up to
     ``prefix`` + the highest code point, no LIKE and its ``_`` and ``%``), then the prefix
     itself (a name past that code point would be in the range)."""
     return prefix, prefix + "\U0010ffff", len(prefix), prefix
@@ -1263,17 +1267,16 @@ class SqliteStore(Store):
         """The settings named ``prefix``..., in name order (a range of the primary key)."""
         if not prefix:
             raise ValueError("a meta prefix must not be empty")
-        # names from prefix up to prefix + the highest code point: no LIKE (its _ and %)
-        sql = "SELECT name, value FROM meta WHERE name >= ? AND name < ? ORDER BY name"
+        sql = f"SELECT name, value FROM meta WHERE {_NAMED} ORDER BY name"  # noqa: S608 - a constant
         with self._lock:
-            rows = self._db().execute(sql, (prefix, prefix + "\U0010ffff")).fetchall()
-        return [(str(n), str(v)) for n, v in rows if str(n).startswith(prefix)]
+            rows = self._db().execute(sql, _prefix_args(prefix)).fetchall()
+        return [(str(n), str(v)) for n, v in rows]
 
     def count_meta(self, prefix: str) -> int:
         """A COUNT of the settings named ``prefix``... (a range of the primary key)."""
         if not prefix:
             raise ValueError("a meta prefix must not be empty")
-        sql = "SELECT count(*) FROM meta WHERE name >= ? AND name < ? AND substr(name, 1, ?) = ?"
+        sql = f"SELECT count(*) FROM meta WHERE {_NAMED}"  # noqa: S608 - a constant
         with self._lock:
             row = self._db().execute(sql, _prefix_args(prefix)).fetchone()
         return int(row[0])
@@ -1286,8 +1289,7 @@ class SqliteStore(Store):
         if limit < 1:
             raise ValueError(f"limit must be at least 1, not {limit}")
         sql = (
-            "SELECT name, value FROM meta WHERE name >= ? AND name < ? "
-            "AND substr(name, 1, ?) = ? AND ranked IS NOT NULL "
+            f"SELECT name, value FROM meta WHERE {_NAMED} AND ranked IS NOT NULL "  # noqa: S608 - a constant
             "ORDER BY ranked DESC, name LIMIT ?"
         )
         with self._lock:
