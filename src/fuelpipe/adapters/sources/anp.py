@@ -861,6 +861,34 @@ def _no_value(
     return out, retry
 
 
+REMEMBERED_OBSERVATIONS = 5_000
+"""The largest answer kept for a 304 to the same request (a poll asks for a week or two of
+a unit's keys: 33 areas x 7 fuels a week), so a backfill's answer is never held."""
+REMEMBERED_ANSWERS = 16
+"""Answers kept, the oldest forgotten first: each is a few hundred observations at most."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Asked:
+    """A request, as the answer remembered for it is found."""
+
+    url: str
+    keys: frozenset[str]
+    start: date
+    end: date
+
+
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    """What the parse of ``response``'s workbook gave one request."""
+
+    response: object
+    observations: tuple[Observation, ...]
+    notes: dict[tuple[str, date], str]
+    no_value: dict[tuple[str, date], str]
+    problems: tuple[str, ...]
+
+
 class AnpWorkbookSource(HttpSource):
     """One workbook download per fetch unit; it returns the requested keys and dates."""
 
@@ -872,18 +900,43 @@ class AnpWorkbookSource(HttpSource):
 
     last_problems: tuple[str, ...] = ()
     """Rows of the last workbook that could not be read (also logged as warnings)."""
+    workbooks_read = 0
+    """Workbooks parsed by this source (an answer remembered for a 304 is not parsed again)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._answers: dict[_Asked, _Answer] = {}
 
     def fetch(self, request: FetchRequest) -> FetchResult:
-        """Download the fetch unit's workbook and keep the requested series and dates."""
+        """Download the fetch unit's workbook and keep the requested series and dates; an
+        answer to the same request on the same workbook (a 304: the watch polls a due week
+        every few minutes) is the one its parse gave, not parsed again."""
         path = FETCH_UNIT_PATHS.get(request.fetch_unit)
         if path is None:
             raise ValueError(f"anp: unknown fetch unit {request.fetch_unit!r}")
         url = self.base_url + path
-        content = self.get(url).content
+        response = self.get(url)
+        wanted = {s.key for s in request.series}
+        asked = _Asked(url, frozenset(wanted), request.start, request.end)
+        # Answers from this URL's earlier workbook (a 200 brought a new one) are forgotten.
+        for old in [
+            a for a, ans in self._answers.items() if a.url == url and ans.response is not response
+        ]:
+            del self._answers[old]
+        known = self._answers.get(asked)
+        if known is not None:
+            self.last_problems = known.problems
+            return FetchResult(
+                iter(known.observations),
+                dict(known.notes),
+                requests=1,
+                no_value=dict(known.no_value),
+            )
+        content = response.content
         if not content.startswith(ZIP_MAGIC):
             got = "HTML" if looks_like_html(content) else f"{len(content)} bytes"
             raise InvalidPayload(f"anp: {url}: not a workbook: got {got}: {snippet(content)!r}")
-        wanted = {s.key for s in request.series}
+        self.workbooks_read += 1
 
         start, end = request.start, request.end
 
@@ -909,13 +962,25 @@ class AnpWorkbookSource(HttpSource):
         )
 
         def observations() -> Iterator[Observation]:
-            yield from stream
+            kept: list[Observation] | None = []
+            for obs in stream:
+                if kept is not None:
+                    kept.append(obs)
+                    if len(kept) > REMEMBERED_OBSERVATIONS:
+                        kept = None  # a backfill's answer: not held for a 304
+                yield obs
             self.last_problems = tuple(problems)
             for problem in problems:
                 logger.warning(problem)
             absent, retry = _no_value(notes, covered, seen, keep, wanted, unsure)
             no_value.update(absent)
             notes.update(retry)
+            if kept is not None:  # read to its end: the answer a 304 for it will give
+                self._answers[asked] = _Answer(
+                    response, tuple(kept), dict(notes), dict(no_value), tuple(problems)
+                )
+                while len(self._answers) > REMEMBERED_ANSWERS:
+                    del self._answers[next(iter(self._answers))]
 
         # Streamed: the rows are read as the scraper stores them, in bounded batches; notes
         # and no_value are complete once they have been read.
