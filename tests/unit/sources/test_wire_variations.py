@@ -1,16 +1,18 @@
 """Wire variations the real sources produce, each once a defect: an outage page carrying
-validators that poisoned the next conditional poll, and one served after a retried 503 that
-went uncounted."""
+validators that poisoned the next conditional poll, and 15-minute bars with a close but a null
+volume (or open) dropped."""
 
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from email.utils import parsedate_to_datetime
 
 import pytest
 from werkzeug import Request, Response
 
 from fuelpipe.adapters.sources.fred import FredCsvSource
+from fuelpipe.adapters.sources.yahoo import YahooChartSource
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.ports.source import FetchRequest, InvalidPayload
 
@@ -52,6 +54,57 @@ def test_an_unusable_answer_s_validators_are_not_sent_with_the_next_poll(
     again = source.fetch(REQUEST)  # the data's own validators still make a cheap poll
     assert served == ["page", "data", "304"] and source.not_modified == 1
     assert list(again.observations) == list(result.observations)
+
+
+def test_an_intraday_bar_with_a_close_is_kept_whatever_else_is_null(server, client) -> None:
+    """A daily bar with a close and a null volume is stored (volume None); a 15-minute bar
+    was dropped without a word, its published close with it, and a volume that is not whole
+    was cut to an int. A bar with no close is Yahoo's "no trade": still skipped."""
+    stamps = [1651842000 + 900 * n for n in range(4)]  # 2022-05-06 10:00 São Paulo, every 15 min
+    quote = {
+        "open": [21.6, 21.5, None, None],
+        "high": [21.7, 21.6, 21.6, None],
+        "low": [21.5, 21.4, 21.5, None],
+        "close": [21.55, 21.45, 21.52, None],
+        "volume": [1200, None, 12.5, None],
+    }
+    chart = {
+        "chart": {
+            "result": [
+                {
+                    "meta": {"exchangeTimezoneName": "America/Sao_Paulo"},
+                    "timestamp": stamps,
+                    "indicators": {"quote": [quote]},
+                }
+            ],
+            "error": None,
+        }
+    }
+    server.expect_request("/v8/finance/chart/PETR4.SA").respond_with_json(chart)
+    source = YahooChartSource(server.url_for("/"), client, attempts=1, backoff_s=0)
+    bars = source.fetch_bars(DEFAULT_CATALOG["STOCK#PETR4"], date(2022, 5, 6))
+    assert [(b.at.strftime("%H:%M"), str(b.value), b.attrs) for b in bars] == [
+        (
+            "10:00",
+            "21.55",
+            {
+                "open": Decimal("21.6"),
+                "high": Decimal("21.7"),
+                "low": Decimal("21.5"),
+                "volume": 1200,
+            },
+        ),
+        (
+            "10:15",
+            "21.45",
+            {"open": Decimal("21.5"), "high": Decimal("21.6"), "low": Decimal("21.4")},
+        ),
+        (
+            "10:30",
+            "21.52",
+            {"high": Decimal("21.6"), "low": Decimal("21.5"), "volume": Decimal("12.5")},
+        ),
+    ]
 
 
 def test_an_outage_page_after_a_retried_503_is_a_failure_and_the_last_error(
