@@ -263,3 +263,22 @@ def test_a_paged_answer_is_an_error_not_a_silent_gap() -> None:
     }
     with pytest.raises(InvalidPayload, match="paged"):
         parse_ptax(payload, "CURRENCY#USD", date(2022, 3, 1), date(2022, 3, 31))
+
+
+def test_two_closings_at_one_instant_with_two_rates_leave_the_day_a_retry_synthetic() -> None:
+    """The latest closing bulletin is the PTAX; of two stamped alike neither is later, so
+    which rate BCB means cannot be told (before, the first was stored and the other rate
+    dropped without a word). The same bulletin given twice is one bulletin."""
+    key, day = "CURRENCY#USD", date(2024, 1, 15)
+    twin = _row("2024-01-15 13:00:00.000", "Fechamento", "4.8760")
+    obs, notes = parse_ptax({"value": [GOOD, twin]}, key, day, day, "w")
+    assert obs == []
+    assert notes[(key, day)] == (
+        "w: two closing bulletins at 2024-01-15 13:00:00 with rates 4.8741 and 4.8760: "
+        "which one is the PTAX is unknown; the day's closing PTAX is retried"
+    )
+    later = _row("2024-01-15 14:00:00", "Fechamento", "4.8800")  # a correction settles it
+    obs, notes = parse_ptax({"value": [GOOD, twin, later]}, key, day, day, "w")
+    assert [o.value for o in obs] == [Decimal("4.8800")] and notes == {}
+    obs, notes = parse_ptax({"value": [GOOD, dict(GOOD)]}, key, day, day, "w")
+    assert [o.value for o in obs] == [Decimal("4.8741")] and notes == {}

@@ -473,22 +473,25 @@ def _counting_bad_payloads(
     """``fetch`` that counts an InvalidPayload raised by its parsing (the HTTP layer counts its
     own) as a failure of the source, with the error in brief as its last error: an outage
     page served with 200 on every request is a source that could not be used, not a clean
-    run. One raised while a FetchResult's observations are read (a streamed workbook) counts
-    too."""
+    run. It is the parsing's when the fetch's last request got an answer (a 503 retried before
+    that answer counted for its own request only). One raised while a FetchResult's
+    observations are read (a streamed workbook) counts too. Either way the answer's
+    validators are forgotten (``_unusable``)."""
 
     @functools.wraps(fetch)
     def counted(self: HttpSource, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
-        before = self.failures
+        self._answered = None
         try:
             result = fetch(self, *args, **kwargs)
         except InvalidPayload as exc:
-            if self.failures == before:
+            if self._answered is not None:  # else the HTTP layer raised and counted it
                 self._failed_payload(exc)
+            self._unusable(self._answered)
             raise
         if not isinstance(result, FetchResult) or isinstance(result.observations, list | tuple):
             return result
-        streamed = dataclasses.replace(result, observations=self._counted(result.observations))
-        return cast("_R", streamed)
+        observations = self._counted(result.observations, self._answered)
+        return cast("_R", dataclasses.replace(result, observations=observations))
 
     return counted
 
@@ -559,6 +562,9 @@ class HttpSource(Source):
         self.last_error: str | None = None
         self.not_modified = 0
         """Requests the source answered 304 Not Modified (a cheap poll)."""
+        self._answered: str | None = None
+        """The URL of the answer the last ``get`` returned (the one a fetch is reading), None
+        while a ``get`` is under way or when it raised."""
         # A tiny bounded validator cache rather than an HTTP-cache library (none is a dependency):
         # URL -> the last 200 response that carried an ETag or Last-Modified.
         self._validated: OrderedDict[str, httpx.Response] = OrderedDict()
@@ -582,12 +588,23 @@ class HttpSource(Source):
     def _failed_payload(self, exc: InvalidPayload) -> None:
         self._failed(brief(exc).removeprefix(f"{self.name}: "))
 
-    def _counted(self, observations: Iterable[Observation]) -> Iterator[Observation]:
+    def _counted(
+        self, observations: Iterable[Observation], answered: str | None
+    ) -> Iterator[Observation]:
         try:
             yield from observations
         except InvalidPayload as exc:
             self._failed_payload(exc)
+            self._unusable(answered)
             raise
+
+    def _unusable(self, url: str | None) -> None:
+        """Forget the validators of ``url``'s answer, which could not be used (an outage page
+        served with 200): sent with the next poll, a Last-Modified of the page's own could
+        draw a 304 from the origin, and the kept page would be handed back again on every
+        poll until the data changed."""
+        if url is not None:
+            self._validated.pop(url, None)
 
     def close(self) -> None:
         """Close the HTTP client."""
@@ -595,6 +612,7 @@ class HttpSource(Source):
 
     def get(self, url: str, *, pass_statuses: Collection[int] = ()) -> httpx.Response:
         """GET with bounded retries: a 2xx (or a status in ``pass_statuses``) or a SourceError."""
+        self._answered = None
         for attempt in stamina.retry_context(
             on=self._retry_decision,
             attempts=self.attempts,
@@ -605,7 +623,9 @@ class HttpSource(Source):
         ):
             self._attempt = attempt.num
             with attempt:
-                return self._get_once(url, pass_statuses)
+                response = self._get_once(url, pass_statuses)
+                self._answered = url
+                return response
         raise AssertionError("unreachable: stamina re-raises the last error")  # pragma: no cover
 
     def _retry_decision(self, exc: Exception) -> bool | float:

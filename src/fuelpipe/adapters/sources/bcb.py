@@ -115,6 +115,48 @@ def _bulletin(row: object, index: int, where: str) -> _Bulletin:
     )
 
 
+def _keep_latest(
+    closings: dict[date, _Bulletin],
+    tied: dict[date, tuple[datetime, str]],
+    day: date,
+    bulletin: _Bulletin,
+) -> None:
+    """Keep ``bulletin`` as ``day``'s closing if none kept is later: a day can carry a
+    corrected closing bulletin, and the latest one is the PTAX. One of the same instant as
+    the kept one with other figures is a tie, noted in ``tied``."""
+    kept = closings.get(day)
+    if kept is None or bulletin.at > kept.at:
+        closings[day] = bulletin
+    elif bulletin.at == kept.at and bulletin[2:6] != kept[2:6]:  # the rates and parities
+        tied.setdefault(day, (kept.at, _tie(kept, bulletin)))
+
+
+def _untie(
+    closings: dict[date, _Bulletin], tied: dict[date, tuple[datetime, str]], key: str, where: str
+) -> dict[tuple[str, date], str]:
+    """A retry note for each day whose latest closing is still one of a tie (no later one
+    settled it), that day's closing left out: which of the two is the PTAX is unknown."""
+    notes: dict[tuple[str, date], str] = {}
+    for day, (at, rates) in tied.items():
+        if closings[day].at == at:
+            del closings[day]
+            notes[(key, day)] = (
+                f"{where}: two closing bulletins at {at} with rates {rates}: which one is "
+                "the PTAX is unknown; the day's closing PTAX is retried"
+            )
+    return notes
+
+
+def _tie(first: _Bulletin, second: _Bulletin) -> str:
+    """Two closings of one instant in words: their sell rates, or all their figures when
+    those are the same."""
+    if first.sell != second.sell:
+        return f"{first.sell} and {second.sell}"
+    return " and ".join(
+        f"{b.sell} (buy {b.buy}, parity {b.parity_buy}/{b.parity_sell})" for b in (first, second)
+    )
+
+
 def parse_ptax(
     payload: object, key: str, start: date, end: date, where: str = "bcb"
 ) -> tuple[list[Observation], dict[tuple[str, date], str]]:
@@ -123,6 +165,8 @@ def parse_ptax(
 
     A body that is not such an answer is an InvalidPayload; a row that cannot be read is a note
     for its day (for each day no row answers when its time cannot be read), the rest are kept.
+    So are two closing bulletins of one instant with different figures when none comes later:
+    neither is later, so which one is the PTAX cannot be told (the same bulletin twice is one).
     """
     if not isinstance(payload, dict) or not isinstance(payload.get("value"), list):
         raise InvalidPayload(f"{where}: expected a JSON object with a 'value' list")
@@ -133,6 +177,7 @@ def parse_ptax(
             "its first page alone would leave the window's later days out"
         )
     closings: dict[date, _Bulletin] = {}
+    tied: dict[date, tuple[datetime, str]] = {}  # day -> two closings of one instant, in words
     bad: dict[date, tuple[datetime, str]] = {}  # day -> the latest unreadable closing row
     open_days: set[date] = set()
     undated: str | None = None  # the first row whose time cannot be read
@@ -155,14 +200,12 @@ def parse_ptax(
             if day not in bad or at > bad[day][0]:
                 bad[day] = (at, str(exc))
             continue
-        kept = closings.get(day)
-        # A day can carry a corrected closing bulletin; the latest one is the PTAX.
-        if kept is None or bulletin.at > kept.at:
-            closings[day] = bulletin
+        _keep_latest(closings, tied, day, bulletin)
     notes = {
         (key, day): "bcb: only opening/intermediate bulletins, no closing PTAX yet"
         for day in sorted(open_days - closings.keys())
     }
+    notes.update(_untie(closings, tied, key, where))
     for day, (at, why) in bad.items():
         kept = closings.get(day)
         if kept is None or at > kept.at:  # the unreadable row may be the day's correction

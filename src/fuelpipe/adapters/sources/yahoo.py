@@ -85,7 +85,10 @@ def bars_url(base_url: str, symbol: str, day: date, tz: str, interval: str = "15
 def parse_bars(
     payload: object, key: str, tz: str, day: date, interval: str, where: str = "yahoo"
 ) -> list[IntradayPoint]:
-    """The day's intraday bars (bar start in the exchange's zone); null bars are skipped. A
+    """The day's intraday bars (bar start in the exchange's zone). A bar without a close is
+    skipped (Yahoo leaves a bar with no trade as nulls: missing, not zero); one with a close is
+    kept, as a daily bar is, with the figures it has: a null open, high, low or volume is left
+    out of its attrs, and a volume that is not whole is kept as the exact number published. A
     body that is not such an answer, a bar's timestamp out of range among them, is an
     InvalidPayload."""
     arrays = _arrays(payload, tz, where)
@@ -99,16 +102,16 @@ def parse_bars(
             raise InvalidPayload(f"{where}: timestamp {stamp} is out of range") from None
         if at.date() != day:
             continue
-        raw = {name: json_decimal(arrays.columns[name][i]) for name in _FIELDS}
-        values = {name: value for name, value in raw.items() if value is not None}
-        if len(values) < len(_FIELDS):
-            continue  # Yahoo leaves a bar with no trade as nulls: missing, not zero
-        o, h, low, c, v = (values[name] for name in _FIELDS)
-        points.append(
-            IntradayPoint(
-                key, at, interval, c, {"open": o, "high": h, "low": low, "volume": int(v)}
-            )
-        )
+        close = json_decimal(arrays.columns["close"][i])
+        if close is None:
+            continue
+        attrs: dict[str, Decimal | int | str] = {}
+        for name in ("open", "high", "low", "volume"):
+            value = json_decimal(arrays.columns[name][i])
+            if value is not None:
+                whole = name == "volume" and value == value.to_integral_value()
+                attrs[name] = int(value) if whole else value
+        points.append(IntradayPoint(key, at, interval, close, attrs))
     return points
 
 
