@@ -147,6 +147,19 @@ def test_the_api_reference_names_the_drivers_and_the_422(client: httpx.Client) -
     assert "unknown fuel, area or driver names the valid values" in answers
 
 
+@pytest.mark.parametrize("path", ["/api/lags", "/api/outlook"])
+def test_an_area_is_read_as_a_fuel_is_with_its_spaces_trimmed(
+    client: httpx.Client, path: str
+) -> None:
+    """A fuel, a driver, a key and a state are read trimmed of spaces; an area was not: " sp"
+    was a 422 (unknown area ' sp'), while the same area on the page's stored lags request
+    (its spaces trimmed before the lookup) was answered."""
+    trimmed = client.get(path, params={"fuel": "GASOLINE", "area": "sp"})
+    spaced = client.get(path, params={"fuel": " gasoline ", "area": " sp "})
+    assert spaced.status_code == 200, spaced.text
+    assert spaced.json() == trimmed.json()
+
+
 def test_keys_are_case_insensitive(client: httpx.Client) -> None:
     upper = client.get("/api/series?key=CURRENCY%23USD&start=2022-04-01").json()
     lower = client.get("/api/series?key=currency%23usd&start=2022-04-01").json()

@@ -20,11 +20,13 @@ from fuelpipe.adapters.sqlite_store import SqliteStore
 from fuelpipe.dashboard.app import create_app
 from fuelpipe.dashboard.outlook_views import OutlookView, OutlookViews
 from fuelpipe.dashboard.precomputed import (
+    VIEWS_SCHEMA,
     Context,
     Params,
     Precomputer,
     ViewsFailed,
     default_requests,
+    view_etag,
 )
 from fuelpipe.dashboard.repository import SeriesReader
 from fuelpipe.dashboard.versions import DataVersion
@@ -146,7 +148,7 @@ def test_new_data_gives_new_etag_and_recomputes_each_view_once(served, store, ve
         computed = pre.computed
         after = client.get("/api/overview", headers={"If-None-Match": old_tag})
         assert after.status_code == 200  # the old tag no longer matches
-        assert after.headers["etag"] == f'"{new_version}"'
+        assert after.headers["etag"] == view_etag(new_version)
         usd_after = next(i for i in after.json()["items"] if i["key"] == USD)
         assert usd_after["date"] == new_day.isoformat() != usd_before["date"]
         assert usd_after["value"] == pytest.approx(9.8765)
@@ -159,6 +161,25 @@ def test_new_data_gives_new_etag_and_recomputes_each_view_once(served, store, ve
             ).status_code
             == 304
         )
+
+
+def test_a_stored_view_s_etag_changes_with_the_views_schema(served, store):
+    """A release whose views differ raises VIEWS_SCHEMA, and its stored views are computed anew
+    at the same data version. Their ETag was that version alone (health's with its inputs), so
+    a browser holding the release before's body (app.js's fetches revalidate with
+    If-None-Match) got a 304 and kept a body of the old shape under the new page until the
+    data changed. The tag names the schema too: the release before's tag gets the body."""
+    url, pre = served
+    version = data_version(store)
+    assert view_etag(version) != view_etag(version, schema=VIEWS_SCHEMA + 1)
+    with httpx.Client(base_url=url, timeout=30) as client:
+        for path in ("/api/overview", "/api/health"):
+            tagged = pre.version_of(path, version)  # the release before's tag: f'"{tagged}"'
+            before = client.get(path, headers={"If-None-Match": f'"{tagged}"'})
+            assert before.status_code == 200 and before.json(), path
+            assert before.headers["etag"] == view_etag(tagged), path
+            again = client.get(path, headers={"If-None-Match": view_etag(tagged)})
+            assert again.status_code == 304, path
 
 
 def test_a_read_only_store_serves_views_recomputed_in_memory(tmp_path: Path) -> None:

@@ -148,6 +148,28 @@ STATION_VIEWS = (
 )
 
 
+@pytest.mark.parametrize(
+    ("path", "params"), [*STATION_VIEWS, ("/api/stations/search", {"q": "posto"})]
+)
+def test_an_end_alone_before_the_lake_is_the_four_weeks_up_to_it(
+    client: TestClient, path: str, params: dict[str, str]
+) -> None:
+    """Without a start a span is the four weeks up to the end, from the lake's first day at the
+    earliest; an end before that day (2025-03-24 here) was a 422 blaming that start, which was
+    never asked for ("start 2025-03-24 is after end 2020-01-01"), where the same span given
+    whole is answered: the four weeks up to the end, in which the lake has no row."""
+    alone = client.get(path, params={**params, "end": "2020-01-01"})
+    assert alone.status_code == 200, alone.text
+    body = alone.json()
+    assert (body["start"], body["end"], body["rows"]) == ("2019-12-05", "2020-01-01", [])
+    whole = client.get(path, params={**params, "start": "2019-12-05", "end": "2020-01-01"})
+    assert whole.json() == body
+    # an end inside the lake still starts no earlier than the lake's first day
+    inside = client.get(path, params={**params, "end": "2025-04-01"}).json()
+    assert (inside["start"], inside["end"]) == ("2025-03-24", "2025-04-01")
+    assert inside["rows"]
+
+
 @pytest.mark.parametrize(("path", "params"), STATION_VIEWS)
 def test_fuels_are_case_insensitive_as_the_api_says(
     client: TestClient, path: str, params: dict[str, str]

@@ -182,6 +182,21 @@ def test_a_window_outside_the_lake_is_a_note_with_the_lake_days(env: dict[str, s
     assert "the lake holds collection days 2025-" in note
 
 
+def test_an_until_alone_before_the_lake_is_the_four_weeks_up_to_it(env: dict[str, str]) -> None:
+    """Without --since a query covers the 4 weeks up to --until, from the lake's first day at
+    the earliest: an --until before that day was refused for that --since, never given
+    ("--since 2025-... is after --until 1901-02-01"); now those 4 weeks' note, as when both
+    are given."""
+    args = ["state_weekly", "--fuel", "LPG", "--until", "1901-02-01"]
+    done = CliRunner().invoke(cli, ["stations", "query", *args, "-f", "csv"], env=env)
+    assert done.exit_code == 0, done.output
+    note = " ".join(done.stderr.split())
+    assert note.startswith(  # 1901-01-05..02-01, as whole survey weeks
+        "note: no row: state_weekly found nothing for LPG 1900-12-30..1901-02-02"
+    ), note
+    assert "the lake holds collection days 2025-" in note
+
+
 def test_a_query_with_rows_has_no_note(env: dict[str, str]) -> None:
     state, town = _town()
     args = ["municipality_weekly", "--fuel", "LPG", "--state", state, "--municipality", town]

@@ -34,6 +34,7 @@ from fuelpipe.domain.stations import (
     figure,
     first_stations,
     query_params,
+    span_asked,
     weeks_covered,
 )
 
@@ -543,13 +544,13 @@ def _days(since: str | None, until: str | None) -> tuple[date | None, date | Non
 
 
 def _span(lake: Any, first: date | None, last: date | None) -> tuple[date, date]:
-    """The collection days asked for (:func:`_days`); the lake's last 4 weeks by default."""
+    """The collection days asked for (:func:`_days`); the lake's last 4 weeks by default, the 4
+    weeks up to --until without --since (:func:`~fuelpipe.domain.stations.span_asked`)."""
     if first is None or last is None:
         window = lake.window()
         if window is None:
             raise fail("the lake is empty: run `fuelpipe stations ingest` first")
-        last = last or window[1]
-        first = first or max(window[0], last - timedelta(days=27))
+        first, last = span_asked(window, first, last)
     if first > last:
         raise fail(f"--since {first} is after --until {last}")
     return first, last

@@ -91,8 +91,9 @@ the API answers as a 422 naming the parameter (as for a fuel or an area)."""
 
 
 def check_area(value: str) -> str:
-    """Validate an area code (case-insensitive): BR, a region (REGION_*) or a state (UF)."""
-    code = value.upper()
+    """Validate an area code (case-insensitive, its spaces trimmed as a fuel's): BR, a region
+    (REGION_*) or a state (UF)."""
+    code = value.strip().upper()
     if code not in AREAS:
         raise ValueError(
             f"unknown area {value!r}: use BR, a region ({', '.join(REGION_CODES)}) or a UF"

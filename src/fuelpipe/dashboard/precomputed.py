@@ -5,8 +5,9 @@ outlook Lambda's next run after the scraper Lambda wrote a new data version,
 :func:`refresh_views_when_changed`, or a request before it), the views the page asks for
 with their default parameters are computed once and stored in the store's meta entries under
 ``VIEW#<path>#<params-hash>`` (compressed JSON with the version it was computed from). Requests
-for those parameters are answered from the stored body with ``ETag: "<version>"`` (304 on a
-matching ``If-None-Match``); any other parameters go to the API's routes, computed on demand.
+for those parameters are answered from the stored body with ``ETag: "<version>.s<schema>"``
+(:func:`view_etag`; 304 on a matching ``If-None-Match``); any other parameters go to the API's
+routes, computed on demand.
 A refresh that got through every default view then deletes the entries no data version can
 serve any more (:func:`prune_views`).
 """
@@ -96,7 +97,8 @@ def canonical(query: str | bytes) -> Params:
 
 VIEWS_SCHEMA = 13
 """Raise it when a view's JSON changes shape: the entries stored before are then never read
-(a new name), so a new release never serves a body its page does not expect until the data
+(a new name) and their ETags change (:func:`view_etag`), so a new release never serves a body
+its page does not expect, nor a 304 to a browser holding one, until the data
 changes. 2: the lags view's minimum weeks and flat-price fields, the correlations' first and
 last weeks; 3: the pass-through's Newey-West interval; 4: a strongest lag only when it stands
 out from chance (2026-12-01); 5: without a base, each index line starts at 100 on its base
@@ -113,6 +115,14 @@ health's values set aside where no record keeps them (``set_aside``, ``set_aside
 def params_hash(path: str, params: Params) -> str:
     """A short stable hash of a view request, and of the views' schema."""
     return hashlib.sha256(json.dumps([VIEWS_SCHEMA, path, params]).encode()).hexdigest()[:16]
+
+
+def view_etag(version: str, schema: int = VIEWS_SCHEMA) -> str:
+    """The ETag of a stored view at ``version`` (:meth:`Precomputer.version_of`): the version
+    and the views' schema. A release that raises VIEWS_SCHEMA serves new bodies at the same
+    data version; with the version alone for a tag, a browser revalidating the body the release
+    before gave got a 304 and kept it, of a shape the new page does not expect."""
+    return f'"{version}.s{schema}"'
 
 
 VIEW_PREFIX = "VIEW#"
@@ -584,7 +594,7 @@ class PrecomputedViews:
             return
         served = await run_in_threadpool(self.pre.serve, path, key, version)
         if served is not None:
-            etag = f'"{served[0]}"'
+            etag = view_etag(served[0])
             await _reply(send, 304 if none_match(match, etag) else 200, etag, served[1])
             return
         # Not stored: computed by the routes, untagged, as a writer that bypasses the pipeline

@@ -12,7 +12,7 @@ import csv
 import io
 import logging
 from collections.abc import Callable, Coroutine
-from datetime import date, timedelta
+from datetime import date
 from typing import Annotated, Any, Literal, Protocol
 
 from fastapi import APIRouter, Query, Request
@@ -33,6 +33,7 @@ from fuelpipe.domain.stations import (
     figure,
     first_stations,
     query_params,
+    span_asked,
     weeks_covered,
 )
 from fuelpipe.ports.lake import LakeQueryFailed
@@ -72,7 +73,17 @@ FuelQ = Annotated[
     AfterValidator(one_of("fuel", FUELS)),
     Query(description=f"fuel: {', '.join(FUELS)}; case-insensitive"),
 ]
-DayQ = Annotated[DateParam, Query(description="collection day, YYYY-MM-DD")]
+StartQ = Annotated[
+    DateParam,
+    Query(
+        description="first collection day, YYYY-MM-DD (default: four weeks before the end, "
+        "not before the lake's first day)"
+    ),
+]
+EndQ = Annotated[
+    DateParam,
+    Query(description="last collection day, YYYY-MM-DD (default: the lake's last day)"),
+]
 FormatQ = Annotated[Literal["json", "csv"], Query(description="json or csv")]
 _STATE_HELP = f"UF, one of {', '.join(UFS)}; case-insensitive"
 StateQ = Annotated[str | None, AfterValidator(_check_any_state), Query(description=_STATE_HELP)]
@@ -298,6 +309,19 @@ def _meta(lake: StationQueries, fmt: str) -> Response:
     return _flagged(_json(view), old)
 
 
+def _days_asked(
+    window: tuple[date, date], start: date | None, end: date | None
+) -> tuple[date, date]:
+    """The days a request asks for in a lake holding ``window`` (:func:`span_asked`), or a
+    422 (the page translates these two messages: stations.js API_ERRORS)."""
+    first, last = span_asked(window, start, end)
+    if first > last:
+        raise InvalidRequestError(f"start {first} is after end {last}")
+    if (last - first).days > MAX_SPAN_DAYS:
+        raise InvalidRequestError(f"at most {MAX_SPAN_DAYS} days at once")
+    return first, last
+
+
 def build_router(lake: StationQueries | None) -> APIRouter:
     """The station page and API around ``lake``."""
     router = APIRouter(route_class=_EngineErrors)  # the page; its API below, included last
@@ -309,15 +333,7 @@ def build_router(lake: StationQueries | None) -> APIRouter:
     def span(start: date | None, end: date | None) -> tuple[date, date] | None:
         assert lake is not None
         window = lake.window()
-        if window is None:
-            return None
-        last = end or window[1]
-        first = start or max(window[0], last - timedelta(days=27))
-        if first > last:
-            raise InvalidRequestError(f"start {first} is after end {last}")
-        if (last - first).days > MAX_SPAN_DAYS:
-            raise InvalidRequestError(f"at most {MAX_SPAN_DAYS} days at once")
-        return first, last
+        return None if window is None else _days_asked(window, start, end)
 
     def answer(
         name: str,
@@ -382,8 +398,8 @@ def build_router(lake: StationQueries | None) -> APIRouter:
     @api.get("/api/stations/ranking", tags=["stations"], responses=RESPONSES)
     def ranking(
         fuel: FuelQ = "GASOLINE",
-        start: DayQ = None,
-        end: DayQ = None,
+        start: StartQ = None,
+        end: EndQ = None,
         state: StateQ = None,
         format: FormatQ = "json",
     ) -> Response:
@@ -402,8 +418,8 @@ def build_router(lake: StationQueries | None) -> APIRouter:
         state: Annotated[str, AfterValidator(_check_state), Query(description=_STATE_HELP)],
         municipality: Annotated[str, Query(min_length=2, max_length=80)],
         fuel: FuelQ = "GASOLINE",
-        start: DayQ = None,
-        end: DayQ = None,
+        start: StartQ = None,
+        end: EndQ = None,
         format: FormatQ = "json",
     ) -> Response:
         """One municipality's weekly distribution: stations, p10, median, p90."""
@@ -414,8 +430,8 @@ def build_router(lake: StationQueries | None) -> APIRouter:
     @api.get("/api/stations/brands", tags=["stations"], responses=RESPONSES)
     def brands(
         fuel: FuelQ = "GASOLINE",
-        start: DayQ = None,
-        end: DayQ = None,
+        start: StartQ = None,
+        end: EndQ = None,
         format: FormatQ = "json",
     ) -> Response:
         """Each flag's premium over unbranded (BRANCA) stations of the same town and week."""
@@ -424,8 +440,8 @@ def build_router(lake: StationQueries | None) -> APIRouter:
     @api.get("/api/stations/dispersion", tags=["stations"], responses=RESPONSES)
     def dispersion(
         fuel: FuelQ = "GASOLINE",
-        start: DayQ = None,
-        end: DayQ = None,
+        start: StartQ = None,
+        end: EndQ = None,
         format: FormatQ = "json",
     ) -> Response:
         """National price dispersion per week: p10, median, p90, spread, coefficient of
@@ -435,8 +451,8 @@ def build_router(lake: StationQueries | None) -> APIRouter:
     @api.get("/api/stations/search", tags=["stations"], responses=SEARCH_RESPONSES)
     def search(
         q: TextQ,
-        start: DayQ = None,
-        end: DayQ = None,
+        start: StartQ = None,
+        end: EndQ = None,
         format: FormatQ = "json",
     ) -> Response:
         """Stations whose name, CNPJ or municipality contains ``q``, with their last price of

@@ -311,6 +311,27 @@ def closest_names(text: str, names: Iterable[str], n: int = 3) -> list[str]:
     return [by_folded[f] for f in close]
 
 
+DEFAULT_SPAN_DAYS = 28
+"""The collection days a query covers without a first day: the four weeks up to its last."""
+
+
+def span_asked(
+    window: tuple[date, date], first: date | None, last: date | None
+) -> tuple[date, date]:
+    """The collection days asked of a lake holding ``window`` (its first and last day), each
+    as given or by default: the last, the lake's last day; the first, DEFAULT_SPAN_DAYS up to
+    the last, from the lake's first day at the earliest. A last day before the lake keeps its
+    DEFAULT_SPAN_DAYS, where the lake has nothing, as when both are given: clipped to the
+    lake's first day, it was a first day after the last, refused for a day never asked for.
+    Not checked: a first day given after the last stays so."""
+    last = last or window[1]
+    if first is None:
+        first = last - timedelta(days=DEFAULT_SPAN_DAYS - 1)
+        if window[0] <= last:
+            first = max(window[0], first)
+    return first, last
+
+
 def weeks_covered(start: date, end: date) -> tuple[date, date]:
     """The days a query over ``start``..``end`` really covers (``query_params`` widens a span
     to whole survey weeks): the first week's Sunday to the last week's Saturday. What answers
