@@ -417,9 +417,26 @@ def _prefix_args(prefix: str) -> tuple[str, str, int, str]:
     return prefix, prefix + "\U0010ffff", len(prefix), prefix
 
 
-_OURS = frozenset({"items", "alert_state", "alert_outbox", "alert_meta", "intraday"})
+_OURS = {
+    "items": {"info_type", "date", "status"},
+    "alert_state": {"id", "body"},
+    "alert_outbox": {"seq", "sink", "body"},
+    "alert_meta": {"name", "value"},
+    "intraday": {"info_type", "sort", "series"},
+}
 """Tables only a fuelpipe store file holds (``items`` since the first release; the alert state
-and intraday tables share the file): one of them says the file is fuelpipe's."""
+and intraday tables share the file), each with columns every release gave it: one of them,
+with those columns, says the file is fuelpipe's. The name alone does not: ``items`` is a
+common name in other applications' databases."""
+
+
+def _ours(conn: sqlite3.Connection, tables: set[str]) -> bool:
+    """Whether one of ``tables`` is a fuelpipe table (:data:`_OURS`: its name and columns)."""
+    for table in tables & _OURS.keys():
+        columns = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}  # constant
+        if _OURS[table] <= columns:
+            return True
+    return False
 
 
 def _outdated(path: Path) -> bool:
@@ -433,9 +450,10 @@ def _outdated(path: Path) -> bool:
     try:
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         missing = _missing_columns(conn)
+        ours = _ours(conn, tables)
     finally:
         conn.close()
-    if tables and not tables & _OURS:
+    if tables and not ours:
         shown = ", ".join(sorted(tables)[:5]) + (", …" if len(tables) > 5 else "")
         raise ForeignDatabase(
             f"{path} is a SQLite database but not a fuelpipe store (its tables: {shown}): "

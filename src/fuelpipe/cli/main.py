@@ -355,6 +355,9 @@ def wired(
 def _check_store_path(db: Path, *, writes: bool, creates: bool = False) -> None:
     if db.is_dir():
         raise fail(f"FUELPIPE_DB {db} is a directory, not a SQLite file")
+    folder = next(p for p in db.absolute().parents if p.exists())  # made if missing
+    if not folder.is_dir():
+        raise fail(f"FUELPIPE_DB {db}: {folder} is a file, not a folder")
     if not creates and not db.exists():
         where = db if db.is_absolute() else f"{db} (in {Path.cwd()})"
         raise fail(
@@ -368,7 +371,6 @@ def _check_store_path(db: Path, *, writes: bool, creates: bool = False) -> None:
         for f in files:
             if f.exists() and not os.access(f, os.W_OK):
                 raise fail(f"the store {f} is read-only; this command writes to it")
-        folder = next(p for p in db.absolute().parents if p.exists())  # made if missing
         if not os.access(folder, os.W_OK | os.X_OK):
             raise fail(
                 f"the store's folder {folder} is read-only; this command writes to the store, "
