@@ -843,11 +843,19 @@ def export(
     """Every record of one key: date, value, status, retry_count and the series' attributes.
 
     With --format parquet, every key the KEY and --series patterns match, into one file."""
+    from fuelpipe.cli.output_file import is_stream
+
     fmt = _export_format(fmt, output)
     if output is not None and str(output) == "-":  # `-o -`: stdout, as for most tools
         if fmt == "parquet":
             raise fail("--format parquet writes a file, not stdout: give --output FILE.parquet")
         output = None
+    if fmt == "parquet" and output is not None and is_stream(output):
+        # A Parquet writer seeks back over what it wrote; a pipe or device cannot.
+        raise fail(
+            f"--format parquet writes a file, not a pipe or device ({output}): give --output "
+            "FILE.parquet"
+        )
     if fmt == "parquet":
         _export_parquet(ctx, [*([key] if key else []), *(series or [])], output)
         return
@@ -930,12 +938,16 @@ def _write_output(output: Path, write: Callable[[Path], object]) -> None:
 def _check_output(ctx: typer.Context, output: Path) -> None:
     """A file we can write and may overwrite (not the store, nor a file beside it that it
     needs, nor any SQLite database), checked before any work is done."""
-    from fuelpipe.cli.output_file import OutputRefused, check_not_a_store
+    from fuelpipe.cli.output_file import OutputRefused, check_not_a_store, is_stream
 
     try:
         check_not_a_store(output, settings(ctx).db)
     except OutputRefused as exc:
         raise fail(str(exc)) from None
+    if is_stream(output):  # a pipe or device is written to as it is, not beside its folder
+        if not os.access(output, os.W_OK):
+            raise fail(f"--output {output}: not writable")
+        return
     if output.is_dir():
         raise fail(f"--output {output} is a directory; give a file name")
     parent = output.parent
