@@ -401,9 +401,8 @@ def ctrl_c_exits_130() -> Iterator[None]:
 
 
 def _check_port(host: str, port: int) -> None:
-    """Refuse a port that is taken, in one line, before starting a server on it."""
-    if port == 0:
-        return
+    """Refuse a port that is taken, or an address this machine cannot listen on, in one
+    line, before starting a server on it (port 0, any free port, still checks the address)."""
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
         # As uvicorn binds: a port held only by connections closing (TIME_WAIT) is free.
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
