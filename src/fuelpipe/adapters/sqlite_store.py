@@ -525,6 +525,25 @@ def connect(path: Path, schema: str, *, read_only: bool = False) -> sqlite3.Conn
         ) from exc
 
 
+def damage(path: Path) -> str | None:
+    """SQLite's first finding on the pages of the database at ``path`` (``PRAGMA
+    quick_check``, read only): None when it finds none, or there is no file. It reads the
+    whole file, so it is asked only once a read has failed with "database disk image is
+    malformed", which names neither the file nor what is wrong with it."""
+    if not path.is_file():
+        return None
+    try:
+        conn = connect(path, "", read_only=True)
+        try:
+            row = conn.execute("PRAGMA quick_check(1)").fetchone()
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        return str(exc.__cause__ or exc)
+    finding = str(row[0]) if row else "no answer"
+    return None if finding == "ok" else finding
+
+
 class StoreUnreadable(sqlite3.OperationalError):
     """A file in a folder this process cannot write to, whose -wal holds writes SQLite cannot
     read without creating its -shm there."""

@@ -36,7 +36,7 @@ from fuelpipe.cli.revise import revise_command
 from fuelpipe.domain.catalog import DEFAULT_CATALOG, Catalog, Series
 from fuelpipe.domain.keys import parse_date_key
 from fuelpipe.domain.models import Record
-from fuelpipe.homes import empty_store_message, open_home
+from fuelpipe.homes import damage_message, empty_store_message, open_home
 from fuelpipe.homes.settings import Settings, parse_now
 from fuelpipe.ports.queue import DeadLettersIncomplete, DeadLettersRemain
 from fuelpipe.stages.context import StageContext
@@ -343,13 +343,20 @@ def wired(
                 )
             )
         except Exception as exc:  # a bad path, missing endpoint: say it in one line
-            raise fail(f"cannot start the {cfg.backend} home: {exc}") from None
+            damaged = damage_message(cfg, exc)
+            raise fail(damaged or f"cannot start the {cfg.backend} home: {exc}") from None
         if cfg.now is None and isinstance(context.clock, FixedClock):  # only a stored one is
             note(
                 "this store was filled by `fuelpipe demo`: using its clock "
                 f"{context.clock.now().isoformat()} (give --now to use another)"
             )
-        yield context
+        try:
+            yield context
+        except Exception as exc:  # a damaged file is found by the read that meets it
+            damaged = damage_message(cfg, exc)
+            if damaged is None:
+                raise
+            raise fail(damaged) from None
 
 
 def _check_store_path(db: Path, *, writes: bool, creates: bool = False) -> None:
