@@ -37,7 +37,7 @@ from fuelpipe.domain.catalog import DEFAULT_CATALOG, Catalog, Series
 from fuelpipe.domain.keys import parse_date_key
 from fuelpipe.domain.models import Record
 from fuelpipe.homes import damage_message, empty_store_message, open_home
-from fuelpipe.homes.settings import Settings, parse_now
+from fuelpipe.homes.settings import Settings, environ_setting, parse_now
 from fuelpipe.ports.queue import DeadLettersIncomplete, DeadLettersRemain
 from fuelpipe.stages.context import StageContext
 from fuelpipe.stages.set_aside import SetAside
@@ -554,6 +554,10 @@ def main(
     from fuelpipe.domain.clock_bounds import check_now
 
     stamina.instrumentation.set_on_retry_hooks([log_retry])
+    if not now:
+        # Settings read FUELPIPE_NOW in any case of its name (typer's envvar, only as
+        # written): bounded here too, or `fuelpipe_now=2099-01-01` ran unchecked.
+        now = environ_setting("now")
     parsed = None
     if now:
         try:
