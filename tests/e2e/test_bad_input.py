@@ -96,6 +96,21 @@ CASES = [
     Case("now year 1", _a("--now", "0001-01-01", "status")),
     Case("now year 9999 run", _a("--now", "9999-12-31", "run")),
     Case("now year 9999 from env", _a("status"), env=lambda _c: {"FUELPIPE_NOW": "9999-12-31"}),
+    # settings are read in any case of their name: so is the clock, and so it is bounded
+    Case(
+        "now far future from a lowercase env",
+        _a("status"),
+        env=lambda _c: {"fuelpipe_now": "2099-01-01"},
+    ),
+    Case(
+        "now far future from a lowercase env run",
+        _a("run", "-s", "CURRENCY#USD"),
+        env=lambda c: {
+            "fuelpipe_now": "2099-01-01",
+            "FUELPIPE_SOURCE_BCB_URL": f"http://127.0.0.1:{c.closed_port}",  # never the network
+            "FUELPIPE_HTTP_BACKOFF_S": "0.01",
+        },
+    ),
     Case("now before every series", _a("--now", "1950-06-01", "status")),
     Case("now garbage", _a("--now", "yesterday", "status")),
     Case("now days ahead", lambda c: ["--now", c.ahead(3), "run", "-s", "CURRENCY#USD"]),

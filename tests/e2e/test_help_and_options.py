@@ -5,6 +5,7 @@ help, and an option a command would silently ignore is refused in one `error:` l
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -272,6 +273,27 @@ def test_a_blank_series_is_refused_naming_the_option(args: list[str], tmp_path: 
     assert created.returncode == 0, created.stderr
     line = _one_error(_run(*args, env={"FUELPIPE_DB": str(db)}))
     assert "--series/-s is blank" in line, line
+
+
+def test_a_series_typed_with_spaces_around_it_is_the_series(tmp_path: Path) -> None:
+    """`status -s " CURRENCY#USD"` (pasted with a space) said "no series matches
+    CURRENCY#USD", naming a key the catalog has: the error line folds the spaces away. Keys
+    are read without them, as `export " CURRENCY#USD "` reads its KEY."""
+    db = tmp_path / "s.sqlite"
+    created = _run(*EMPTY_RUN, env={"FUELPIPE_DB": str(db)})
+    assert created.returncode == 0, created.stderr
+    done = _run("status", "-s", " currency#usd ", "--all", "--json", env={"FUELPIPE_DB": str(db)})
+    assert done.returncode == 0, done.stderr
+    assert [row["key"] for row in json.loads(done.stdout)] == ["CURRENCY#USD"]
+
+
+@pytest.mark.parametrize("port", ["0", "8765"])
+def test_replay_on_an_address_it_cannot_listen_on_names_the_address(port: str) -> None:
+    """`replay --host 192.0.2.1 --port 0` (an address of no interface here; port 0: any free
+    port) said "`fuelpipe replay` failed: OSError: [Errno 99] Cannot assign requested
+    address", naming no address; with a port given it named both, as `dashboard` does."""
+    line = _one_error(_run("replay", "--host", "192.0.2.1", "--port", port))
+    assert f"cannot listen on 192.0.2.1:{port}" in line, line
 
 
 def test_debug_after_the_command_shows_the_traceback(tmp_path: Path) -> None:

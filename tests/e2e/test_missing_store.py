@@ -40,6 +40,14 @@ LAKE_READ_ONLY = {
 }
 
 
+READ_AND_WRITE = pytest.mark.parametrize(
+    "args",
+    [["status"], ["--now", "2022-01-20T20:00", "run", "--series", "CURRENCY#USD"]],
+    ids=["status", "run"],
+)
+"""A command that only reads and one that fills a store: a path or file refused by both."""
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -106,6 +114,26 @@ def test_a_folder_that_is_not_a_lake_is_refused_and_left_alone(tmp_path: Path) -
     before = _tree(tmp_path)
     done = _run(["stations", "status"], {"FUELPIPE_LAKE": str(folder)}, tmp_path)
     _refused(done, folder, "FUELPIPE_LAKE")
+    assert _tree(tmp_path) == before
+
+
+@pytest.mark.parametrize("mode", [0o644, 0o755], ids=["file", "executable file"])
+@READ_AND_WRITE
+def test_a_store_path_inside_a_file_names_the_file(
+    args: list[str], mode: int, tmp_path: Path
+) -> None:
+    """FUELPIPE_DB under a file (the store's path typed after another file's): `run` said
+    "the store's folder <the file> is read-only", or "[Errno 17] File exists" when the file
+    had an x bit; neither says that a file stands where a folder should be."""
+    blocker = tmp_path / "notes.txt"
+    blocker.write_text("not a folder\n")
+    blocker.chmod(mode)
+    db = blocker / "fuelpipe.sqlite"
+    before = _tree(tmp_path)
+    done = _run(args, {"FUELPIPE_DB": str(db)}, tmp_path)
+    line = _refused(done, db, "FUELPIPE_DB")
+    assert f"{blocker} is a file, not a folder" in line, line
+    assert blocker.read_text() == "not a folder\n"
     assert _tree(tmp_path) == before
 
 
@@ -331,26 +359,83 @@ def test_a_file_that_is_not_sqlite_is_named_in_the_refusal(
     assert bad.read_bytes() == content
 
 
+def _damage_all_but_the_first_page(db: Path) -> None:
+    """Every page of ``db`` but the first (the schema) overwritten: the file opens, and its
+    first read of a table finds it malformed, as a disk or a copy gone wrong leaves one."""
+    page = 4096
+    data = bytearray(db.read_bytes())
+    assert len(data) > 4 * page and len(data) % page == 0
+    data[page:] = b"\xff" * (len(data) - page)
+    db.write_bytes(bytes(data))
+
+
 @pytest.mark.parametrize(
     "args",
-    [["status"], ["--now", "2022-01-20T20:00", "run", "--series", "CURRENCY#USD"]],
-    ids=["status", "run"],
+    [["status"], ["export", "CURRENCY#USD"], ["quarantine", "list"], RUN_USD],
+    ids=["status", "export", "quarantine list", "run"],
 )
-def test_another_applications_sqlite_database_is_refused_and_left_alone(
+def test_a_store_damaged_past_its_first_page_is_named_in_the_refusal(
     args: list[str], tmp_path: Path
+) -> None:
+    """A store whose header and schema are sound but whose pages are not: every command said
+    "`fuelpipe status` failed: DatabaseError: database disk image is malformed (rerun with
+    --debug for the traceback)", as if fuelpipe had failed, and named no file (the store or
+    its queue?). The damaged file is named, with SQLite's own check of it."""
+    import sqlite3
+    from contextlib import closing
+    from datetime import date, timedelta
+    from decimal import Decimal
+
+    from fuelpipe.adapters.sqlite_store import SqliteStore
+    from fuelpipe.domain.models import Record, Status
+
+    db = tmp_path / "fuelpipe.sqlite"
+    with SqliteStore(db) as store:
+        first = date(2020, 1, 1)
+        store.put_records(
+            [
+                Record("CURRENCY#USD", first + timedelta(days=n), Decimal("4.9"), Status.OK)
+                for n in range(2000)
+            ]
+        )
+    with closing(sqlite3.connect(db)) as conn:  # every page in the file, none in a -wal
+        conn.execute("PRAGMA journal_mode = DELETE")
+    _damage_all_but_the_first_page(db)
+    content = db.read_bytes()
+    done = _run(["--now", "2022-05-09", *args], {"FUELPIPE_DB": str(db)}, tmp_path)
+    assert "Traceback" not in done.stderr, done.stderr
+    assert done.returncode == 2, done.stdout + done.stderr
+    (line,) = [ln for ln in done.stderr.splitlines() if ln.startswith("error:")]
+    assert f"{db} is damaged" in line and "malformed" in line, line
+    assert "rerun with --debug" not in line, line
+    if args != RUN_USD:  # `run` opens the store to write: SQLite sets WAL mode in its header
+        assert db.read_bytes() == content
+
+
+@pytest.mark.parametrize("table", ["customers", "items"])
+@READ_AND_WRITE
+def test_another_applications_sqlite_database_is_refused_and_left_alone(
+    args: list[str], table: str, tmp_path: Path
 ) -> None:
     """A FUELPIPE_DB pointing at someone else's SQLite database (synthetic: one `customers`
     table): read or write, it is refused, and no fuelpipe table is added to it (a read-only
-    command took it for a store of an older fuelpipe and "upgraded" it)."""
+    command took it for a store of an older fuelpipe and "upgraded" it).
+
+    `items` is a common table name (a shop's `items (id, name)`): a database with one was
+    taken for a store of an older fuelpipe, even by `status`, which switched it to WAL mode
+    and tried to add fuelpipe's tables before failing with "no such column: status". Its
+    columns are not a store's, so it is refused as any other database is."""
     import sqlite3
+    from contextlib import closing
 
     db = tmp_path / "shop.db"
-    with sqlite3.connect(db) as conn:
-        conn.execute("CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT)")
+    with closing(sqlite3.connect(db)) as conn, conn:
+        conn.execute(f"CREATE TABLE {table} (id INTEGER PRIMARY KEY, name TEXT)")
+        conn.execute(f"INSERT INTO {table} (name) VALUES ('apple')")
     before, content = _tree(tmp_path), db.read_bytes()
     done = _run(args, {"FUELPIPE_DB": str(db)}, tmp_path)
     line = _refused(done, db, "FUELPIPE_DB")
-    assert "not a fuelpipe store (its tables: customers)" in line
+    assert f"not a fuelpipe store (its tables: {table})" in line
     assert db.read_bytes() == content
     assert _tree(tmp_path) == before  # no queue file beside it either
 

@@ -63,3 +63,23 @@ def test_the_count_starts_at_the_first_stored_date_even_after_the_clock(
     since = date(2021, 11, 1)
     asked = key_status(app, usd, since, now=clock)
     assert asked.expected == asked.missing > 0 and asked.after_clock == len(days)
+
+
+def test_since_after_a_keys_last_record_lists_the_key_with_its_missing_dates(
+    make_app, table_source, usd
+):
+    """`status --since` after a key's last stored date (a store not run for weeks): the key
+    was left out as one with no record (`status` said "no record of CURRENCY#USD in this
+    store yet", `--json` gave []), hiding the very dates the operator asked about. A key
+    with a record anywhere is listed, its counts from --since."""
+    app = make_app(table_source())
+    days = [d for d in (START + timedelta(days=n) for n in range(30)) if d.weekday() < 5]
+    app.store.put_records([Record(usd.key, d, Decimal("5.0"), Status.OK) for d in days])
+    clock = datetime(2022, 3, 1, 20, 0, tzinfo=SP)
+    since = days[-1] + timedelta(days=14)
+    (row,) = status(app, [usd], since, stored_only=True, now_of={usd.key: clock})
+    assert row.key == usd.key
+    assert row.expected == row.missing > 0 and row.present == 0
+    # A key with no record at all is still left out.
+    eur = app.catalog["CURRENCY#EUR"]
+    assert status(app, [eur], since, stored_only=True, now_of={eur.key: clock}) == []

@@ -417,9 +417,26 @@ def _prefix_args(prefix: str) -> tuple[str, str, int, str]:
     return prefix, prefix + "\U0010ffff", len(prefix), prefix
 
 
-_OURS = frozenset({"items", "alert_state", "alert_outbox", "alert_meta", "intraday"})
+_OURS = {
+    "items": {"info_type", "date", "status"},
+    "alert_state": {"id", "body"},
+    "alert_outbox": {"seq", "sink", "body"},
+    "alert_meta": {"name", "value"},
+    "intraday": {"info_type", "sort", "series"},
+}
 """Tables only a fuelpipe store file holds (``items`` since the first release; the alert state
-and intraday tables share the file): one of them says the file is fuelpipe's."""
+and intraday tables share the file), each with columns every release gave it: one of them,
+with those columns, says the file is fuelpipe's. The name alone does not: ``items`` is a
+common name in other applications' databases."""
+
+
+def _ours(conn: sqlite3.Connection, tables: set[str]) -> bool:
+    """Whether one of ``tables`` is a fuelpipe table (:data:`_OURS`: its name and columns)."""
+    for table in tables & _OURS.keys():
+        columns = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}  # constant
+        if _OURS[table] <= columns:
+            return True
+    return False
 
 
 def _outdated(path: Path) -> bool:
@@ -433,9 +450,10 @@ def _outdated(path: Path) -> bool:
     try:
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         missing = _missing_columns(conn)
+        ours = _ours(conn, tables)
     finally:
         conn.close()
-    if tables and not tables & _OURS:
+    if tables and not ours:
         shown = ", ".join(sorted(tables)[:5]) + (", …" if len(tables) > 5 else "")
         raise ForeignDatabase(
             f"{path} is a SQLite database but not a fuelpipe store (its tables: {shown}): "
@@ -505,6 +523,25 @@ def connect(path: Path, schema: str, *, read_only: bool = False) -> sqlite3.Conn
         raise sqlite3.DatabaseError(
             f"{path} is not a usable SQLite file (a fuelpipe store or queue): {exc}"
         ) from exc
+
+
+def damage(path: Path) -> str | None:
+    """SQLite's first finding on the pages of the database at ``path`` (``PRAGMA
+    quick_check``, read only): None when it finds none, or there is no file. It reads the
+    whole file, so it is asked only once a read has failed with "database disk image is
+    malformed", which names neither the file nor what is wrong with it."""
+    if not path.is_file():
+        return None
+    try:
+        conn = connect(path, "", read_only=True)
+        try:
+            row = conn.execute("PRAGMA quick_check(1)").fetchone()
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        return str(exc.__cause__ or exc)
+    finding = str(row[0]) if row else "no answer"
+    return None if finding == "ok" else finding
 
 
 class StoreUnreadable(sqlite3.OperationalError):

@@ -36,8 +36,8 @@ from fuelpipe.cli.revise import revise_command
 from fuelpipe.domain.catalog import DEFAULT_CATALOG, Catalog, Series
 from fuelpipe.domain.keys import parse_date_key
 from fuelpipe.domain.models import Record
-from fuelpipe.homes import empty_store_message, open_home
-from fuelpipe.homes.settings import Settings, parse_now
+from fuelpipe.homes import damage_message, empty_store_message, open_home
+from fuelpipe.homes.settings import Settings, environ_setting, parse_now
 from fuelpipe.ports.queue import DeadLettersIncomplete, DeadLettersRemain
 from fuelpipe.stages.context import StageContext
 from fuelpipe.stages.set_aside import SetAside
@@ -343,18 +343,28 @@ def wired(
                 )
             )
         except Exception as exc:  # a bad path, missing endpoint: say it in one line
-            raise fail(f"cannot start the {cfg.backend} home: {exc}") from None
+            damaged = damage_message(cfg, exc)
+            raise fail(damaged or f"cannot start the {cfg.backend} home: {exc}") from None
         if cfg.now is None and isinstance(context.clock, FixedClock):  # only a stored one is
             note(
                 "this store was filled by `fuelpipe demo`: using its clock "
                 f"{context.clock.now().isoformat()} (give --now to use another)"
             )
-        yield context
+        try:
+            yield context
+        except Exception as exc:  # a damaged file is found by the read that meets it
+            damaged = damage_message(cfg, exc)
+            if damaged is None:
+                raise
+            raise fail(damaged) from None
 
 
 def _check_store_path(db: Path, *, writes: bool, creates: bool = False) -> None:
     if db.is_dir():
         raise fail(f"FUELPIPE_DB {db} is a directory, not a SQLite file")
+    folder = next(p for p in db.absolute().parents if p.exists())  # made if missing
+    if not folder.is_dir():
+        raise fail(f"FUELPIPE_DB {db}: {folder} is a file, not a folder")
     if not creates and not db.exists():
         where = db if db.is_absolute() else f"{db} (in {Path.cwd()})"
         raise fail(
@@ -368,7 +378,6 @@ def _check_store_path(db: Path, *, writes: bool, creates: bool = False) -> None:
         for f in files:
             if f.exists() and not os.access(f, os.W_OK):
                 raise fail(f"the store {f} is read-only; this command writes to it")
-        folder = next(p for p in db.absolute().parents if p.exists())  # made if missing
         if not os.access(folder, os.W_OK | os.X_OK):
             raise fail(
                 f"the store's folder {folder} is read-only; this command writes to the store, "
@@ -399,9 +408,8 @@ def ctrl_c_exits_130() -> Iterator[None]:
 
 
 def _check_port(host: str, port: int) -> None:
-    """Refuse a port that is taken, in one line, before starting a server on it."""
-    if port == 0:
-        return
+    """Refuse a port that is taken, or an address this machine cannot listen on, in one
+    line, before starting a server on it (port 0, any free port, still checks the address)."""
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
         # As uvicorn binds: a port held only by connections closing (TIME_WAIT) is free.
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -546,6 +554,10 @@ def main(
     from fuelpipe.domain.clock_bounds import check_now
 
     stamina.instrumentation.set_on_retry_hooks([log_retry])
+    if not now:
+        # Settings read FUELPIPE_NOW in any case of its name (typer's envvar, only as
+        # written): bounded here too, or `fuelpipe_now=2099-01-01` ran unchecked.
+        now = environ_setting("now")
     parsed = None
     if now:
         try:
@@ -841,11 +853,19 @@ def export(
     """Every record of one key: date, value, status, retry_count and the series' attributes.
 
     With --format parquet, every key the KEY and --series patterns match, into one file."""
+    from fuelpipe.cli.output_file import is_stream
+
     fmt = _export_format(fmt, output)
     if output is not None and str(output) == "-":  # `-o -`: stdout, as for most tools
         if fmt == "parquet":
             raise fail("--format parquet writes a file, not stdout: give --output FILE.parquet")
         output = None
+    if fmt == "parquet" and output is not None and is_stream(output):
+        # A Parquet writer seeks back over what it wrote; a pipe or device cannot.
+        raise fail(
+            f"--format parquet writes a file, not a pipe or device ({output}): give --output "
+            "FILE.parquet"
+        )
     if fmt == "parquet":
         _export_parquet(ctx, [*([key] if key else []), *(series or [])], output)
         return
@@ -928,12 +948,16 @@ def _write_output(output: Path, write: Callable[[Path], object]) -> None:
 def _check_output(ctx: typer.Context, output: Path) -> None:
     """A file we can write and may overwrite (not the store, nor a file beside it that it
     needs, nor any SQLite database), checked before any work is done."""
-    from fuelpipe.cli.output_file import OutputRefused, check_not_a_store
+    from fuelpipe.cli.output_file import OutputRefused, check_not_a_store, is_stream
 
     try:
         check_not_a_store(output, settings(ctx).db)
     except OutputRefused as exc:
         raise fail(str(exc)) from None
+    if is_stream(output):  # a pipe or device is written to as it is, not beside its folder
+        if not os.access(output, os.W_OK):
+            raise fail(f"--output {output}: not writable")
+        return
     if output.is_dir():
         raise fail(f"--output {output} is a directory; give a file name")
     parent = output.parent

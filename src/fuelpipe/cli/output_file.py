@@ -28,6 +28,19 @@ def store_files(db: Path) -> list[Path]:
     return files
 
 
+def is_stream(path: Path) -> bool:
+    """Whether ``path`` is there and neither a regular file nor a folder: a pipe (`-o
+    /dev/stdout` piped on, a named pipe, a shell's ``>(gzip > f.gz)``) or a device. It is
+    written to as it is: it cannot be swapped for a file written beside it, and what it held
+    is no file to keep. Its link is followed (``/dev/stdout``), not resolved: a pipe's
+    target (``pipe:[123]``) is no path."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
 def check_not_a_store(output: Path, db: Path) -> None:
     """Refuse ``output`` when it is the store ``db``, one of the files beside it
     (:func:`store_files`), or any existing SQLite database: an export would overwrite it."""
@@ -36,6 +49,8 @@ def check_not_a_store(output: Path, db: Path) -> None:
         raise OutputRefused(
             f"--output {output} is the store {db} or a file it needs; give another file name"
         )
+    if is_stream(output):  # no database; and reading a pipe would wait for a writer
+        return
     try:
         with target.open("rb") as f:
             head = f.read(len(SQLITE_HEADER))
@@ -52,7 +67,11 @@ def write_atomically(target: Path, write: Callable[[Path], object]) -> None:
     """Have ``write`` write a new file in ``target``'s folder, then swap it in for
     ``target`` in one step: a write that fails (a full disk, Ctrl+C) leaves the previous
     ``target`` as it was and no partial file behind. The new file keeps the previous one's
-    permissions (else the usual ones for a new file)."""
+    permissions (else the usual ones for a new file). A pipe or a device
+    (:func:`is_stream`) is written to directly."""
+    if is_stream(target):
+        write(target)
+        return
     target = target.resolve()  # a symlink's file is replaced, as writing through it would
     temp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.partial")
     os.close(os.open(temp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))

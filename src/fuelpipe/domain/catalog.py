@@ -342,12 +342,13 @@ class Catalog:
 
     def select(self, patterns: Iterable[str] | None) -> list[Series]:
         """Series whose key equals a pattern or starts with ``pattern#`` (all when None).
+        Patterns are read in any case and without spaces around them (a key pasted with one).
 
         A blank pattern is refused (KeyError): it names no series, and "no series matches"
         followed by nothing would not say which pattern was wrong."""
         if not patterns:
             return list(self._by_key.values())
-        pats = [p.upper() for p in patterns]
+        pats = [p.strip().upper() for p in patterns]
         if any(not p.strip() for p in pats):
             raise KeyError("a blank series pattern names no series: give a key or prefix")
         chosen = [

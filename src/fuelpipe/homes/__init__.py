@@ -29,6 +29,32 @@ def empty_store_message(db: Path) -> str:
     )
 
 
+def damage_message(settings: Settings, error: BaseException) -> str | None:
+    """One line naming the damaged file behind ``error`` when it is SQLite's "database disk
+    image is malformed" (or another sign of a damaged file) on the embedded home: which file
+    (the store or its queue), and what SQLite's check of its pages finds. None otherwise: a
+    locked or read-only file (OperationalError) is no damage, nor is anything of the AWS
+    home."""
+    import sqlite3
+
+    if (
+        settings.backend != "embedded"
+        or not isinstance(error, sqlite3.DatabaseError)
+        or isinstance(error, sqlite3.OperationalError)
+    ):
+        return None
+    from fuelpipe.homes.embedded import damaged_files
+
+    found = damaged_files(settings)
+    if not found:
+        return None
+    path, finding = found[0]
+    return (
+        f"{path} is damaged ({error}; SQLite's check of its pages: {finding}): restore it "
+        "from a backup"
+    )
+
+
 def build_home(
     settings: Settings, *, read_only: bool = False, queue_on_demand: bool = False, **wiring: Any
 ) -> StageContext:

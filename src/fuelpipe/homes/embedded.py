@@ -94,6 +94,15 @@ def build_context(
     )
 
 
+def damaged_files(settings: Settings) -> list[tuple[Path, str]]:
+    """The home's SQLite files (the store, then its queue) whose pages SQLite finds damaged,
+    each with its first finding (:func:`fuelpipe.adapters.sqlite_store.damage`)."""
+    from fuelpipe.adapters.sqlite_store import damage
+
+    files = (settings.db, settings.db.with_name(settings.db.stem + "-queue.sqlite"))
+    return [(f, finding) for f in files if (finding := damage(f)) is not None]
+
+
 class QueueOnDemand(Queue):
     """A queue opened (by ``open_queue``) at its first use, then used as it is; closing one
     never used opens nothing."""

@@ -77,6 +77,12 @@ def _environ_values(environ: dict[str, str] | None = None) -> dict[str, str]:
     return {k[n:].lower(): v for k, v in env.items() if k[:n].upper() == ENV_PREFIX}
 
 
+def environ_setting(name: str) -> str | None:
+    """The text of the setting ``FUELPIPE_<NAME>`` as :class:`Settings` reads it: the
+    variable's name in any case (``fuelpipe_now`` too); None when unset."""
+    return _environ_values().get(name.lower())
+
+
 class Settings(BaseModel):
     """Every knob fuelpipe has; each one is an environment variable ``FUELPIPE_<NAME>``.
 

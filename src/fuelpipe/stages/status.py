@@ -107,16 +107,16 @@ def status(
 ) -> list[KeyStatus]:
     """Status of every key (or the chosen ones); ``stored_only`` skips keys with no record;
     ``now_of`` gives some keys their own clock (a demo store's series, filled at different
-    instants because its bundled files end in different years)."""
+    instants because its bundled files end in different years).
+
+    A key with a record is listed even when ``since`` leaves every record out (after its
+    last stored date): its expected dates since then are what is asked about."""
     clocks = now_of or {}
-    chosen = series if series is not None else app.catalog
-    rows = [key_status(app, s, since, clocks.get(s.key)) for s in chosen]
+    chosen = list(series if series is not None else app.catalog)
     if stored_only:
-        rows = [
-            r
-            for r in rows
-            if r.present or r.unexpected or r.pending or r.quarantined or r.absent or r.after_clock
-        ]
+        held = app.store.stored_keys([s.key for s in chosen])
+        chosen = [s for s in chosen if s.key in held]
+    rows = [key_status(app, s, since, clocks.get(s.key)) for s in chosen]
     # One COUNT of them all; a key's own only when there is any (one COUNT a key).
     if rows and count_set_aside(app.store):
         rows = [replace(r, set_aside=count_set_aside(app.store, r.key)) for r in rows]
