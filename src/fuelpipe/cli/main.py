@@ -37,7 +37,7 @@ from fuelpipe.domain.catalog import DEFAULT_CATALOG, Catalog, Series
 from fuelpipe.domain.keys import parse_date_key
 from fuelpipe.domain.models import Record
 from fuelpipe.homes import damage_message, empty_store_message, open_home
-from fuelpipe.homes.settings import Settings, environ_setting, parse_now
+from fuelpipe.homes.settings import Settings, environ_setting, parse_now, queue_file
 from fuelpipe.ports.queue import DeadLettersIncomplete, DeadLettersRemain
 from fuelpipe.stages.context import StageContext
 from fuelpipe.stages.set_aside import SetAside
@@ -373,7 +373,7 @@ def _check_store_path(db: Path, *, writes: bool, creates: bool = False) -> None:
         )
     if not creates and db.stat().st_size == 0:
         raise fail(empty_store_message(db))
-    files = [db, db.with_name(db.stem + "-queue.sqlite")]
+    files = [db, queue_file(db)]
     if writes:
         for f in files:
             if f.exists() and not os.access(f, os.W_OK):

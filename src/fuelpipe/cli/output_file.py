@@ -10,6 +10,8 @@ import stat
 from collections.abc import Callable
 from pathlib import Path
 
+from fuelpipe.homes.settings import queue_file
+
 SQLITE_HEADER = b"SQLite format 3\0"
 """The first 16 bytes of every SQLite database file."""
 
@@ -21,7 +23,7 @@ class OutputRefused(Exception):
 def store_files(db: Path) -> list[Path]:
     """The store's file and every file fuelpipe or SQLite keeps beside it (resolved)."""
     db = db.resolve()
-    queue = db.with_name(db.stem + "-queue.sqlite")
+    queue = queue_file(db)
     files = [db, queue, db.with_name(db.stem + "-watch.lock")]
     for base in (db, queue):
         files += [base.with_name(base.name + s) for s in ("-wal", "-shm", "-journal")]

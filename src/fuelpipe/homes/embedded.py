@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from fuelpipe.domain.catalog import DEFAULT_CATALOG, Catalog
 from fuelpipe.failpoints import Failpoints
-from fuelpipe.homes.settings import Settings, policy_from
+from fuelpipe.homes.settings import Settings, policy_from, queue_file
 from fuelpipe.homes.sources import build_sources
 from fuelpipe.ports.clock import Clock
 from fuelpipe.ports.queue import DeadLetter, HeldMessages, Message, Queue, QueueDepth
@@ -65,7 +65,7 @@ def build_context(
     def open_queue() -> Queue:
         # The visibility timeout is operational time, so it always runs on the real clock.
         return SqliteQueue(
-            settings.db.with_name(settings.db.stem + "-queue.sqlite"),
+            queue_file(settings.db),
             clock=SystemClock(),
             visibility_timeout=timedelta(seconds=settings.visibility_timeout_s),
             max_receives=settings.max_receives,
@@ -99,7 +99,7 @@ def damaged_files(settings: Settings) -> list[tuple[Path, str]]:
     each with its first finding (:func:`fuelpipe.adapters.sqlite_store.damage`)."""
     from fuelpipe.adapters.sqlite_store import damage
 
-    files = (settings.db, settings.db.with_name(settings.db.stem + "-queue.sqlite"))
+    files = (settings.db, queue_file(settings.db))
     return [(f, finding) for f in files if (finding := damage(f)) is not None]
 
 

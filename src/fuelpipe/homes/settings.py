@@ -26,6 +26,11 @@ DEFAULT_SOURCE_URLS = {
 }
 
 
+def queue_file(db: Path) -> Path:
+    """The embedded home's queue, a SQLite file beside its store ``db``."""
+    return db.with_name(db.stem + "-queue.sqlite")
+
+
 def parse_now(value: str) -> datetime:
     """ISO 8601; without an offset the time is in America/Sao_Paulo; a bare date is midnight."""
     try:
