@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from decimal import Decimal
@@ -611,9 +613,11 @@ def test_the_map_has_its_own_csv_and_no_outlook_offers_no_csv(
     assert "change_fraction" in head.split(",")
     drawn = page.evaluate("() => document.getElementById('chart-outlook-map').data[0].locations")
     assert sorted(r.split(",")[2] for r in rows) == sorted(drawn) and len(drawn) >= 20
-    # No outlook for the Southeast: its CSV would be a header alone, so the button is off.
+    # No outlook for the Southeast: its CSV is one row saying so (no forecast week), so the
+    # page's button is off.
     api = httpx.get(outlook_url + "/api/outlook?fuel=GASOLINE&area=REGION_SE&format=csv")
-    assert len(api.text.splitlines()) == 1
+    (only,) = csv.DictReader(io.StringIO(api.text))
+    assert only["available"] == "False" and only["week"] == ""
     assert page.get_attribute("#csv", "href") is None
     assert page.get_attribute("#csv", "aria-disabled") == "true"
     # Diesel has no state outlook: the map's button is off too; Brazil's gasoline turns both on.

@@ -404,3 +404,28 @@ def test_floats_in_a_json_text_cell_are_rounded_as_every_csv_number() -> None:
     assert row["counts"] == '{"a": 0.164767, "b": 0.0}'  # not -0.0
     assert json.loads(row["shares"]) == [2.07]
     assert json.loads(row["weights"]) == {"w": 457.307607}
+
+
+def test_a_view_of_no_row_downloads_its_own_fields_in_one_row(tmp_path: Path) -> None:
+    """A main table with no row (a store holding one USD value: no pump price, so no points,
+    regions, parity or forecast) is one row of the view's own fields, its row columns empty,
+    as the station views and the indices give it: a header alone dropped what the JSON says
+    (the outlook's ``available: false`` and its reason, a series' label and unit)."""
+    store = SqliteStore(tmp_path / "one.sqlite", clock=FixedClock(NOW))
+    store.put_records([Record("CURRENCY#USD", TODAY - timedelta(days=2), Decimal("5"), Status.OK)])
+    paths = [
+        f"/api/series?key=FUEL{Q}GASOLINE{Q}BR",
+        "/api/regional?fuel=GASOLINE",
+        "/api/parity",
+        "/api/outlook?fuel=LPG&area=SP",
+        "/api/outlook/map?fuel=LPG",
+    ]
+    with TestClient(create_app(store, DEFAULT_CATALOG, clock=FixedClock(NOW))) as http:
+        for path in paths:
+            body = http.get(path).json()
+            assert not any(v for _, v in _lists(body)), path  # the JSON has no item
+            text = http.get(path + ("&" if "?" in path else "?") + "format=csv").text
+            head, rows = _rows(text)
+            assert len(rows) == 1, (path, text)
+            assert csv_misses(body, text) == [], (path, text)
+    store.close()

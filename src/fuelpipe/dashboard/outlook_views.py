@@ -116,6 +116,7 @@ class AccuracyOut(BaseModel):
 
 
 OUTLOOK_CSV_FIELDS = [
+    "available",
     "unit",
     "method",
     "no_change_reason",

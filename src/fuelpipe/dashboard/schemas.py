@@ -149,7 +149,13 @@ def csv_table(view: BaseModel, name: str | None) -> Table:
     names = table_names(type(view))
     if name is None or name == (names[0] if names else None):
         main: Callable[[], Table] = getattr(view, "table")  # noqa: B009 - every view has one
-        return main()
+        head, rows = main()
+        if rows:
+            return head, rows
+        # No row: one of the view's own fields (its row columns empty), as the station views
+        # and the indices give it; a header alone would drop what the JSON says beside its rows.
+        own = dict(zip(*own_fields(view), strict=True))
+        return head, [[own.get(column) for column in head]] if own.keys() & set(head) else []
     return list_table(view, name)
 
 
