@@ -199,6 +199,16 @@ def test_watch_refuses_a_webhook_that_is_not_an_http_url(
     assert list(tmp_path.iterdir()) == []  # refused before the store is opened
 
 
+def test_watch_reads_the_webhook_setting_in_any_case_as_every_setting(tmp_path: Path) -> None:
+    """Settings read ``FUELPIPE_*`` names in any case; the webhook, read by its option's
+    exact name alone, was left out without a word when written ``fuelpipe_alert_webhook_url``
+    (this one refused as the exact name is, so the test reaches no network)."""
+    env = {"FUELPIPE_DB": str(tmp_path / "fp.sqlite"), "fuelpipe_alert_webhook_url": "ftp://h/x"}
+    line = _one_error(_run("watch", "--ticks", "1", env=env))
+    assert line.endswith("must be an http:// or https:// URL, not 'ftp://h/…'")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_demo_refuses_speed_without_live(tmp_path: Path) -> None:
     """`demo --speed 10` ran the ordinary demo, the speed ignored without a word."""
     env = {"FUELPIPE_DB": str(tmp_path / "fp.sqlite"), "FUELPIPE_LAKE": str(tmp_path / "lake")}

@@ -181,6 +181,9 @@ def watch(
     if cfg.backend != "embedded":
         raise fail("watch runs the embedded home; in AWS, EventBridge schedules data_clustering")
     daily = cfg.revise_at
+    # The option reads FUELPIPE_ALERT_WEBHOOK_URL as written; Settings in any case, as every
+    # FUELPIPE_* name.
+    webhook = webhook or cfg.alert_webhook_url
     if revise_at is not None:
         from fuelpipe.homes.settings import parse_revise_at
 
