@@ -819,16 +819,18 @@ class StationLake:
             head = fh.read(_HEADER_BYTES)
         if not head:
             return "the file is empty", 0
-        if _binary(head[:_SNIFF_BYTES]):
-            return "binary content, not CSV text", 0
         first = head.partition(b"\n")[0].decode(part.encoding, errors="replace")
         cells = [c.strip().strip('"') for c in first.lstrip("\ufeff").rstrip("\r\n").split(";")]
         extra = 0
         while len(cells) > 1 and not cells[-1]:
             cells.pop()
             extra += 1
+        # ANP's header first: a control byte in a record near the top is that record's, as
+        # one further down is, not a reason to refuse the whole file as binary.
         if [c.upper() for c in cells] == [c.upper() for c in ANP_COLUMNS]:
             return None, extra
+        if _binary(head[:_SNIFF_BYTES]):
+            return "binary content, not CSV text", 0
         line = first.lstrip("\ufeff").strip()
         if not line:
             return "the first line is blank, not ANP's 16 station columns", 0
