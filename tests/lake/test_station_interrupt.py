@@ -291,3 +291,33 @@ def test_a_rerun_still_lists_the_values_the_stopped_ingest_displaced(
     assert (root / "_reports" / stem).read_text().splitlines()[1:] == listed
     (entry,) = (e for e in again.storage.read_manifest()["files"].values() if e["name"] == "b.csv")
     assert entry["reports"] == [stem]
+
+
+def test_a_stopped_version_stays_marked_when_a_later_version_of_its_source_is_ingested(
+    tmp_path: Path, write: Callable[[str, bytes], Path]
+) -> None:
+    """ANP republishes the rolling file under one name: the version stopped part-way left some
+    of its records in the lake, and the next version's ingest took its mark (and cleared it),
+    so nothing said that a version no manifest entry holds had records in the lake."""
+    lines = real_lines("gasolina-etanol", 30)
+    path = write("rolling.csv", ("\n".join(lines) + "\n").encode())
+    first = hashlib.sha256(path.read_bytes()).hexdigest()
+    root = tmp_path / "lake"
+    with pytest.raises(IngestInterrupted):
+        ingest_local(_lake(root, "stations.after_partition:1"), [path])
+    ethanol = [line for line in lines[1:] if ";ETANOL;" in line]
+    path.write_bytes(("\n".join([lines[0], *ethanol]) + "\n").encode())  # the next version
+
+    lake = _lake(root)
+    summary = ingest_local(lake, [path])
+    assert not summary.errors
+    (mark,) = lake.incomplete().values()
+    assert (mark["name"], mark["sha256"]) == ("rolling.csv", first)
+    line = _incomplete_line(mark["name"], mark)
+    assert "a later version from the same source was ingested since" in line
+    assert f"fuelpipe stations ingest {path.resolve()}" not in line  # that is the later one now
+
+    path.write_bytes(("\n".join(lines) + "\n").encode())  # the stopped version again
+    done = _lake(root)
+    assert not ingest_local(done, [path]).errors
+    assert done.incomplete() == {}

@@ -633,7 +633,7 @@ class StationLake:
             mark: dict[str, Any] = {}
             revised = _Revised(
                 name,
-                marks.get(key, {}),
+                marks,
                 lambda: hashing.result()[0],
                 self.storage.get_text,
                 lambda digest, lines: self._put_report(name, digest, source, "revised", lines),
@@ -808,7 +808,14 @@ class StationLake:
         crash) leaves some of its partitions written and the file not recorded, and `stations
         status` says so until an ingest of it ends."""
         manifest = self.storage.read_manifest()
-        manifest.setdefault(INCOMPLETE, {})[key] = mark
+        marks = manifest.setdefault(INCOMPLETE, {})
+        older = marks.get(key)
+        if older and older.get("sha256") != mark["sha256"]:
+            # Another version from this source stopped part-way (the rolling file, republished
+            # under one name): its records written stay in the lake, so its mark stays too,
+            # keyed by its version, until that content is ingested (``_record``).
+            marks[f"{key}#{older.get('sha256', '')[:12]}"] = {**older, "superseded": True}
+        marks[key] = mark
         manifest[LAYOUT] = LAKE_LAYOUT  # (the ingest migrated the lake before it wrote)
         self.storage.write_manifest(manifest)
 
@@ -1215,11 +1222,11 @@ class _Revised:
     """A version's revised report, written as each CSV's displaced values are known and
     before the partitions holding their replacements are: a stop after one leaves the new
     values in the lake, where a rerun sees them equal to its own and no longer sees what they
-    displaced. A rerun of that version (``mark``: its source's incomplete mark, of the same
-    SHA-256) keeps the lines it finds in the report first (``earlier``)."""
+    displaced. A rerun of that version (an incomplete mark of the same SHA-256 among
+    ``marks``) keeps the lines it finds in the report first (``earlier``)."""
 
     name: str
-    mark: dict[str, Any]
+    marks: dict[str, Any]
     digest: Callable[[], str]
     get: Callable[[str], str | None]
     put: Callable[[str, list[str]], None]
@@ -1228,7 +1235,7 @@ class _Revised:
     def earlier(self) -> list[str]:
         """What a stopped ingest of this version listed (none when it was not stopped)."""
         digest = self.digest()
-        if self.mark.get("sha256") != digest:
+        if not any(m.get("sha256") == digest for m in self.marks.values()):
             return []
         text = self.get(f"{report_stem(self.name, digest)}.revised.txt") or ""
         return [line for line in text.splitlines() if line and not line.startswith("# ")]
