@@ -380,6 +380,24 @@ def test_a_file_that_is_not_station_data_is_refused_and_not_recorded(
     assert lake.storage.partitions() == []
 
 
+@pytest.mark.parametrize("record", [1, 40])
+def test_a_control_byte_in_a_record_near_the_top_does_not_refuse_the_file(
+    record: int, lake: StationLake, write: Callable[[str, bytes], Path]
+) -> None:
+    """ANP's header says the file is station CSV: a NUL in the first record's name (inside the
+    first 4 KiB sniffed for binary content) refused every record of it, one in the 40th none."""
+    lines = real_lines("gasolina-etanol", 50)
+    cells = lines[record].split(";")
+    cells[3] = "POSTO\x00X"
+    lines[record] = ";".join(cells)
+    (report,) = lake.ingest_path(write("nul.csv", ("\r\n".join(lines) + "\r\n").encode()))
+    assert not report.refused and report.skipped is None
+    assert (report.rows, report.written + report.duplicates_in_file) == (50, 50)
+    with lake.reader() as con:
+        named = con.execute("SELECT count(*) FROM stations WHERE station = ?", ["POSTO\x00X"])
+        assert named.fetchone() == (1,)
+
+
 def test_long_or_unprintable_header_text_is_quoted_short() -> None:
     from fuelpipe.adapters.lake.engine import shown
 

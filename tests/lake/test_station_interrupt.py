@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from tests.lake.conftest import NOW, ingested_names, real_file
+from tests.lake.conftest import NOW, ingested_names, real_file, real_lines, set_cell
 from typer.testing import CliRunner
 
 from fuelpipe.adapters.clock import FixedClock
@@ -257,3 +257,67 @@ def test_a_rerun_completes_an_interrupted_file_as_the_kind_its_name_decided(
         ingest_local(_lake(other, "stations.after_partition:1"), [named])
     (same,) = ingest_local(_lake(other), [named]).files[0]["parts"]
     assert (same["kind"], same["kind_why"]) == ("rolling", reference["kind_why"])
+
+
+def test_a_rerun_still_lists_the_values_the_stopped_ingest_displaced(
+    tmp_path: Path, write: Callable[[str, bytes], Path]
+) -> None:
+    """A correction written before the stop is in the lake when the rerun compares, so the
+    rerun alone sees no difference: the values it displaced were listed nowhere."""
+    lines = real_lines("gasolina-etanol", 12)
+    first = write("a.csv", ("\n".join(lines) + "\n").encode())
+    corrected = [
+        lines[0],
+        set_cell(lines[1], 12, "6,00"),
+        set_cell(lines[2], 12, "4,00"),
+        *lines[3:],
+    ]
+    second = write("b.csv", ("\n".join(corrected) + "\n").encode())  # GASOLINE and ETHANOL
+
+    reference = tmp_path / "reference"
+    ingest_local(_lake(reference), [first], kind="consolidated")
+    ingest_local(_lake(reference), [second], kind="consolidated")
+    (stem,) = (p.name for p in (reference / "_reports").glob("b.csv.*.revised.txt"))
+    listed = (reference / "_reports" / stem).read_text().splitlines()[1:]
+    assert len(listed) == 2  # one line per displaced record
+
+    root = tmp_path / "lake"
+    ingest_local(_lake(root), [first], kind="consolidated")
+    with pytest.raises(IngestInterrupted):
+        ingest_local(_lake(root, "stations.after_partition:1"), [second], kind="consolidated")
+    again = _lake(root)
+    summary = ingest_local(again, [second], kind="consolidated")
+    assert not summary.errors and again.incomplete() == {}
+    assert (root / "_reports" / stem).read_text().splitlines()[1:] == listed
+    (entry,) = (e for e in again.storage.read_manifest()["files"].values() if e["name"] == "b.csv")
+    assert entry["reports"] == [stem]
+
+
+def test_a_stopped_version_stays_marked_when_a_later_version_of_its_source_is_ingested(
+    tmp_path: Path, write: Callable[[str, bytes], Path]
+) -> None:
+    """ANP republishes the rolling file under one name: the version stopped part-way left some
+    of its records in the lake, and the next version's ingest took its mark (and cleared it),
+    so nothing said that a version no manifest entry holds had records in the lake."""
+    lines = real_lines("gasolina-etanol", 30)
+    path = write("rolling.csv", ("\n".join(lines) + "\n").encode())
+    first = hashlib.sha256(path.read_bytes()).hexdigest()
+    root = tmp_path / "lake"
+    with pytest.raises(IngestInterrupted):
+        ingest_local(_lake(root, "stations.after_partition:1"), [path])
+    ethanol = [line for line in lines[1:] if ";ETANOL;" in line]
+    path.write_bytes(("\n".join([lines[0], *ethanol]) + "\n").encode())  # the next version
+
+    lake = _lake(root)
+    summary = ingest_local(lake, [path])
+    assert not summary.errors
+    (mark,) = lake.incomplete().values()
+    assert (mark["name"], mark["sha256"]) == ("rolling.csv", first)
+    line = _incomplete_line(mark["name"], mark)
+    assert "a later version from the same source was ingested since" in line
+    assert f"fuelpipe stations ingest {path.resolve()}" not in line  # that is the later one now
+
+    path.write_bytes(("\n".join(lines) + "\n").encode())  # the stopped version again
+    done = _lake(root)
+    assert not ingest_local(done, [path]).errors
+    assert done.incomplete() == {}

@@ -524,6 +524,14 @@ def _incomplete_line(name: str, mark: dict[str, Any]) -> str:
     )
     given = mark.get("kind")
     as_given = f" (as --kind {given}, which the stopped ingest was given)" if given else ""
+    if mark.get("superseded"):
+        return (
+            f"incomplete: {name} (sha256 {str(mark.get('sha256'))[:12]}): its ingest started at "
+            f"{mark.get('started_at')} and stopped part-way, and a later version from the same "
+            "source was ingested since: some of this version's records may be in the lake, it "
+            "is not recorded as ingested; ingest a copy of this version to complete it"
+            f"{as_given}"
+        )
     return (
         f"incomplete: {name}: its ingest started at {mark.get('started_at')} and stopped "
         "part-way: some of its partitions may be in the lake, it is not recorded as ingested; "

@@ -631,6 +631,13 @@ class StationLake:
                 return digest
 
             mark: dict[str, Any] = {}
+            revised = _Revised(
+                name,
+                marks,
+                lambda: hashing.result()[0],
+                self.storage.get_text,
+                lambda digest, lines: self._put_report(name, digest, source, "revised", lines),
+            )
 
             def before_writing(at: int, csv: str, decided: FileKind) -> str:
                 """The content's digest, and the file marked incomplete in the manifest
@@ -662,6 +669,7 @@ class StationLake:
                             scratch,
                             progress,
                             before_writing,
+                            revised.before_partitions,
                             kinds,
                             _decider(kind, marks, key, lambda: hashing.result()[0]),
                             # the file's own lines, counted as it was hashed; a ZIP member's,
@@ -694,8 +702,16 @@ class StationLake:
                     else f"same content as {seen}, already ingested"
                 )
                 return [FileReport(name, "-", skipped=why, already_ingested=seen)]
-        whole = not any(r.unreadable for r in reports)
-        self._record(key, name, digest, size, reports, source=source, whole=whole)
+        self._record(
+            key,
+            name,
+            digest,
+            size,
+            reports,
+            source=source,
+            whole=not any(r.unreadable for r in reports),
+            earlier=revised.earlier(),
+        )
         return reports
 
     def _adopt(self, legacy: str, key: str, source: str) -> None:
@@ -716,22 +732,25 @@ class StationLake:
         *,
         source: str,
         whole: bool = True,
+        earlier: Sequence[str] = (),
     ) -> None:
         """This version's reports (its rejected, differing and revised lines, each its own
         file named by ``report_stem``: a later version neither replaces nor leaves them
         pointing at its own lines), then the file's entry in the manifest under ``key`` (only
         when ``whole``: every part was read), in the same write as its incomplete mark is
-        cleared. The entry lists the reports of every version ingested from that source."""
+        cleared. The entry lists the reports of every version ingested from that source.
+        ``earlier``: the revised lines of a stopped ingest of this version, kept first."""
         stem = report_stem(name, digest)
-        header = f"# {source} sha256 {digest} ingested {self.clock.now().isoformat()}"
         written = []
+        known = set(earlier)
+        revised = [*earlier, *(line for r in reports for line in r.revised if line not in known)]
         for kind, lines in (
             ("rejected", [str(b) for r in reports for b in r.bad]),
             ("differing", [line for r in reports for line in r.differing]),
-            ("revised", [line for r in reports for line in r.revised]),
+            ("revised", revised),
         ):
             if lines:
-                self.storage.put_text(f"{stem}.{kind}.txt", "\n".join([header, *lines]) + "\n")
+                self._put_report(name, digest, source, kind, lines)
                 written.append(f"{stem}.{kind}.txt")
         for r in reports:
             r.reports = written
@@ -758,6 +777,13 @@ class StationLake:
             manifest[LAYOUT] = LAKE_LAYOUT  # (the ingest migrated the lake before it wrote)
             self.storage.write_manifest(manifest)
 
+    def _put_report(self, name: str, digest: str, source: str, kind: str, lines: list[str]) -> None:
+        """One of a version's reports (``report_stem``), opened by the line naming it."""
+        header = f"# {source} sha256 {digest} ingested {self.clock.now().isoformat()}"
+        self.storage.put_text(
+            f"{report_stem(name, digest)}.{kind}.txt", "\n".join([header, *lines]) + "\n"
+        )
+
     def _incomplete_mark(
         self, name: str, digest: str, source: str, kind: str | None
     ) -> dict[str, Any]:
@@ -782,7 +808,14 @@ class StationLake:
         crash) leaves some of its partitions written and the file not recorded, and `stations
         status` says so until an ingest of it ends."""
         manifest = self.storage.read_manifest()
-        manifest.setdefault(INCOMPLETE, {})[key] = mark
+        marks = manifest.setdefault(INCOMPLETE, {})
+        older = marks.get(key)
+        if older and older.get("sha256") != mark["sha256"]:
+            # Another version from this source stopped part-way (the rolling file, republished
+            # under one name): its records written stay in the lake, so its mark stays too,
+            # keyed by its version, until that content is ingested (``_record``).
+            marks[f"{key}#{older.get('sha256', '')[:12]}"] = {**older, "superseded": True}
+        marks[key] = mark
         manifest[LAYOUT] = LAKE_LAYOUT  # (the ingest migrated the lake before it wrote)
         self.storage.write_manifest(manifest)
 
@@ -793,16 +826,18 @@ class StationLake:
             head = fh.read(_HEADER_BYTES)
         if not head:
             return "the file is empty", 0
-        if _binary(head[:_SNIFF_BYTES]):
-            return "binary content, not CSV text", 0
         first = head.partition(b"\n")[0].decode(part.encoding, errors="replace")
         cells = [c.strip().strip('"') for c in first.lstrip("\ufeff").rstrip("\r\n").split(";")]
         extra = 0
         while len(cells) > 1 and not cells[-1]:
             cells.pop()
             extra += 1
+        # ANP's header first: a control byte in a record near the top is that record's, as
+        # one further down is, not a reason to refuse the whole file as binary.
         if [c.upper() for c in cells] == [c.upper() for c in ANP_COLUMNS]:
             return None, extra
+        if _binary(head[:_SNIFF_BYTES]):
+            return "binary content, not CSV text", 0
         line = first.lstrip("\ufeff").strip()
         if not line:
             return "the first line is blank, not ANP's 16 station columns", 0
@@ -815,15 +850,17 @@ class StationLake:
         scratch: Path,
         progress: Progress | None,
         before_writing: Callable[[int, str, FileKind], object],
+        before_partitions: Callable[[FileReport], object],
         kinds: dict[str, str],
         decide: Callable[[Collection[date], str, int], FileKind],
         lines_of: Callable[[CsvInput], LineCount],
     ) -> FileReport:
         """Read, validate and write one CSV, the file's ``at``-th; ``before_writing`` may still
         stop it (raising) before the first partition is written, and is told its decided kind;
-        ``lines_of`` gives its line breaks. Its kind is what ``decide`` says of its collection
-        days and name (``file_kind``), and joins ``kinds`` (the kinds of the files the lake's
-        records came from, by name)."""
+        ``lines_of`` gives its line breaks; ``before_partitions`` is told the report, its
+        displaced values known, before the first partition is written. Its kind is what
+        ``decide`` says of its collection days and name (``file_kind``), and joins ``kinds``
+        (the kinds of the files the lake's records came from, by name)."""
         report = FileReport(part.name, part.fmt.value)
         problem, extra = (part.problem, 0) if part.problem else self._header_problem(part)
         if problem:
@@ -881,7 +918,7 @@ class StationLake:
         decided = decide(found.days, part.name, at)
         report.kind, report.kind_why = decided.kind, decided.why
         before_writing(at, part.name, decided)
-        self._merge(found.parts, report, scratch, kinds)
+        self._merge(found.parts, report, scratch, kinds, before_partitions)
         kinds[part.name] = _more_protected(decided.kind, kinds.get(part.name))
         return report
 
@@ -891,6 +928,7 @@ class StationLake:
         report: FileReport,
         scratch: Path,
         kinds: dict[str, str],
+        before_partitions: Callable[[FileReport], object],
     ) -> None:
         """Write each (product, month) partition the file touches: a new one as it is, an
         existing one merged with the file's records (this newest version's record replaces
@@ -937,6 +975,7 @@ class StationLake:
             )
             jobs.append((product, month, merged, fresh.height))
         parts.clear()
+        before_partitions(report)
 
         def write(job: tuple[str, str, pl.DataFrame, int]) -> str:
             product, month, frame, _ = job
@@ -1176,6 +1215,35 @@ def _binary(raw: bytes) -> bool:
 
 def _refused(name: str, fmt: str, why: str | None) -> FileReport:
     return FileReport(name, fmt, skipped=why, refused=True)
+
+
+@dataclass
+class _Revised:
+    """A version's revised report, written as each CSV's displaced values are known and
+    before the partitions holding their replacements are: a stop after one leaves the new
+    values in the lake, where a rerun sees them equal to its own and no longer sees what they
+    displaced. A rerun of that version (an incomplete mark of the same SHA-256 among
+    ``marks``) keeps the lines it finds in the report first (``earlier``)."""
+
+    name: str
+    marks: dict[str, Any]
+    digest: Callable[[], str]
+    get: Callable[[str], str | None]
+    put: Callable[[str, list[str]], None]
+    lines: list[str] = field(default_factory=list)
+
+    def earlier(self) -> list[str]:
+        """What a stopped ingest of this version listed (none when it was not stopped)."""
+        digest = self.digest()
+        if not any(m.get("sha256") == digest for m in self.marks.values()):
+            return []
+        text = self.get(f"{report_stem(self.name, digest)}.revised.txt") or ""
+        return [line for line in text.splitlines() if line and not line.startswith("# ")]
+
+    def before_partitions(self, report: FileReport) -> None:
+        if report.revised:
+            self.lines.extend(report.revised)
+            self.put(self.digest(), list(dict.fromkeys([*self.earlier(), *self.lines])))
 
 
 class _AlreadyIngested(Exception):
