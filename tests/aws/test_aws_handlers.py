@@ -26,6 +26,7 @@ from devtools.aws.lambda_events import (
 from devtools.aws.servers import LocalServer
 from devtools.chaos.aws_faults import LostAnswers, RawBody
 from tests.aws.conftest import AwsHome, LambdaLogs
+from tests.support.aws_backends import refuse_what_sqs_refuses
 from tests.support.fakes import TableSource
 
 from fuelpipe.adapters.clock import FixedClock
@@ -187,6 +188,30 @@ def test_scraper_dead_letters_the_one_poison_message_and_stores_the_rest(
     out = capsys.readouterr().out
     assert metric(out, "RecordsWritten") == 3 * len(MARCH)
     assert metric(out, "DeadLettered") == 1
+
+
+def test_scraper_dead_letters_at_once_a_malformed_message_whose_reason_quotes_a_control_character(
+    aws_home: AwsHome,
+) -> None:
+    """The reason names the body's unknown field, ``\\u0001`` decoded: SQS refused it as the
+    dead letter's text, so the message failed (7.5 hours of redeliveries in the template)
+    and reached the DLQ by its RedrivePolicy, its reason lost."""
+    refuse_what_sqs_refuses(aws_home.sqs)
+    app = aws_home.app(FixedClock(NOW), {"bcb": TableSource("bcb", ptax_values("CURRENCY#USD"))})
+    odd = request("CURRENCY#USD", MARCH)[:-1] + ', "\\u0001": 1}'
+    app.queue.send([request("CURRENCY#USD", MARCH), odd])
+    messages = drain(app.queue)
+
+    response = scraper_for(app)(sqs_event(messages), FakeLambdaContext("scraper"))
+
+    assert failed_ids(response) == []
+    app.queue.delete([m.receipt for m in messages])  # what the event source mapping does
+    (dead,) = app.queue.dead_letters()
+    assert (dead.body, dead.reason) == (
+        odd,
+        "malformed message (schema v1): \\x01: Extra inputs are not permitted",
+    )
+    assert [p.date for p in app.store.present("CURRENCY#USD")] == MARCH
 
 
 def _throttled(operation: str) -> ClientError:
