@@ -141,18 +141,9 @@ class UnprocessedItemsError(RuntimeError):
     """DynamoDB kept returning UnprocessedItems after every bounded retry."""
 
 
-TRANSIENT_CANCELLATIONS = frozenset(
-    [
-        "None",
-        "ConditionalCheckFailed",
-        "TransactionConflict",
-        "ThrottlingError",
-        "ProvisionedThroughputExceeded",
-    ]
-)
-"""Cancellation reasons of a transaction's items that sending it again (without the items
-refused by their condition) can get past; any other (``ValidationError``: an item over
-400 KB, a value DynamoDB cannot keep; ``ItemCollectionSizeLimitExceeded``) refuses it again."""
+REFUSING_CANCELLATIONS = frozenset(["ValidationError", "ItemCollectionSizeLimitExceeded"])
+"""Cancellation reasons of a transaction's items that no resend gets past (an item over 400 KB,
+a value DynamoDB cannot keep): unlike a conflict, throttling or a refused condition."""
 
 
 def _refuse_invalid(batch: list[_AddJob], reasons: list[dict[str, Any]], exc: ClientError) -> None:
@@ -162,7 +153,7 @@ def _refuse_invalid(batch: list[_AddJob], reasons: list[dict[str, Any]], exc: Cl
     invalid = [
         f"{key} {date_key(day)}: " + ": ".join(filter(None, (code, reason.get("Message"))))
         for ((key, day), _), reason in zip(batch, reasons, strict=False)
-        if (code := reason.get("Code", "None")) not in TRANSIENT_CANCELLATIONS
+        if (code := reason.get("Code", "None")) in REFUSING_CANCELLATIONS
     ]
     if invalid:
         error = {"Code": "TransactionCanceledException", "Message": "; ".join(invalid)}
