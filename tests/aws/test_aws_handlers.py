@@ -34,6 +34,7 @@ from fuelpipe.domain.calendars import expected_between, get_calendar
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.domain.messages import DownloadRequest
 from fuelpipe.domain.models import Record, Status
+from fuelpipe.homes.aws import lazy_context
 from fuelpipe.ports.alerts import AlertContext
 from fuelpipe.ports.queue import Message, Queue, QueueDepth
 from fuelpipe.stages.alerting import DeadLettered
@@ -161,7 +162,11 @@ def test_an_empty_series_list_is_refused_not_read_as_the_whole_catalog(
 
 
 def scraper_for(app: StageContext) -> Any:
-    return load_handler("scraper").make_handler(lambda: app)
+    return scraper_handler(lambda: app)
+
+
+def scraper_handler(provider: Any) -> Any:
+    return load_handler("scraper").make_handler(provider)
 
 
 def test_scraper_dead_letters_the_one_poison_message_and_stores_the_rest(
@@ -212,6 +217,26 @@ def test_scraper_dead_letters_at_once_a_malformed_message_whose_reason_quotes_a_
         "malformed message (schema v1): \\x01: Extra inputs are not permitted",
     )
     assert [p.date for p in app.store.present("CURRENCY#USD")] == MARCH
+
+
+@pytest.mark.parametrize("setting", ["queue_name", "dlq_name"])
+def test_a_queue_name_setting_naming_no_queue_says_which_setting(
+    aws_home: AwsHome, setting: str
+) -> None:
+    """A Lambda whose FUELPIPE_QUEUE_NAME or FUELPIPE_DLQ_NAME names no queue failed every
+    invocation with SQS's own words, "The specified queue does not exist.", naming neither the
+    queue nor the variable (nor which of the two queues)."""
+    wrong = aws_home.settings.model_copy(update={setting: "no-such-queue"})
+    provider = lazy_context(
+        wrong, clock=FixedClock(NOW), sources={}, dynamodb_client=aws_home.dynamodb,
+        sqs_client=aws_home.sqs,
+    )  # fmt: skip
+    message = Message("m-1", "r-1", request("CURRENCY#USD", MARCH[:1]), 1)
+
+    with pytest.raises(ValueError) as refused:
+        scraper_handler(provider)(sqs_event([message]), FakeLambdaContext("scraper"))
+
+    assert f"FUELPIPE_{setting.upper()} 'no-such-queue': no such SQS queue" in str(refused.value)
 
 
 def _throttled(operation: str) -> ClientError:
