@@ -26,6 +26,7 @@ from devtools.aws.lambda_events import (
 from devtools.aws.servers import LocalServer
 from devtools.chaos.aws_faults import LostAnswers, RawBody
 from tests.aws.conftest import AwsHome, LambdaLogs
+from tests.support.aws_backends import refuse_what_sqs_refuses
 from tests.support.fakes import TableSource
 
 from fuelpipe.adapters.clock import FixedClock
@@ -33,6 +34,7 @@ from fuelpipe.domain.calendars import expected_between, get_calendar
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.domain.messages import DownloadRequest
 from fuelpipe.domain.models import Record, Status
+from fuelpipe.homes.aws import lazy_context
 from fuelpipe.ports.alerts import AlertContext
 from fuelpipe.ports.queue import Message, Queue, QueueDepth
 from fuelpipe.stages.alerting import DeadLettered
@@ -160,7 +162,11 @@ def test_an_empty_series_list_is_refused_not_read_as_the_whole_catalog(
 
 
 def scraper_for(app: StageContext) -> Any:
-    return load_handler("scraper").make_handler(lambda: app)
+    return scraper_handler(lambda: app)
+
+
+def scraper_handler(provider: Any) -> Any:
+    return load_handler("scraper").make_handler(provider)
 
 
 def test_scraper_dead_letters_the_one_poison_message_and_stores_the_rest(
@@ -187,6 +193,50 @@ def test_scraper_dead_letters_the_one_poison_message_and_stores_the_rest(
     out = capsys.readouterr().out
     assert metric(out, "RecordsWritten") == 3 * len(MARCH)
     assert metric(out, "DeadLettered") == 1
+
+
+def test_scraper_dead_letters_at_once_a_malformed_message_whose_reason_quotes_a_control_character(
+    aws_home: AwsHome,
+) -> None:
+    """The reason names the body's unknown field, ``\\u0001`` decoded: SQS refused it as the
+    dead letter's text, so the message failed (7.5 hours of redeliveries in the template)
+    and reached the DLQ by its RedrivePolicy, its reason lost."""
+    refuse_what_sqs_refuses(aws_home.sqs)
+    app = aws_home.app(FixedClock(NOW), {"bcb": TableSource("bcb", ptax_values("CURRENCY#USD"))})
+    odd = request("CURRENCY#USD", MARCH)[:-1] + ', "\\u0001": 1}'
+    app.queue.send([request("CURRENCY#USD", MARCH), odd])
+    messages = drain(app.queue)
+
+    response = scraper_for(app)(sqs_event(messages), FakeLambdaContext("scraper"))
+
+    assert failed_ids(response) == []
+    app.queue.delete([m.receipt for m in messages])  # what the event source mapping does
+    (dead,) = app.queue.dead_letters()
+    assert (dead.body, dead.reason) == (
+        odd,
+        "malformed message (schema v1): \\x01: Extra inputs are not permitted",
+    )
+    assert [p.date for p in app.store.present("CURRENCY#USD")] == MARCH
+
+
+@pytest.mark.parametrize("setting", ["queue_name", "dlq_name"])
+def test_a_queue_name_setting_naming_no_queue_says_which_setting(
+    aws_home: AwsHome, setting: str
+) -> None:
+    """A Lambda whose FUELPIPE_QUEUE_NAME or FUELPIPE_DLQ_NAME names no queue failed every
+    invocation with SQS's own words, "The specified queue does not exist.", naming neither the
+    queue nor the variable (nor which of the two queues)."""
+    wrong = aws_home.settings.model_copy(update={setting: "no-such-queue"})
+    provider = lazy_context(
+        wrong, clock=FixedClock(NOW), sources={}, dynamodb_client=aws_home.dynamodb,
+        sqs_client=aws_home.sqs,
+    )  # fmt: skip
+    message = Message("m-1", "r-1", request("CURRENCY#USD", MARCH[:1]), 1)
+
+    with pytest.raises(ValueError) as refused:
+        scraper_handler(provider)(sqs_event([message]), FakeLambdaContext("scraper"))
+
+    assert f"FUELPIPE_{setting.upper()} 'no-such-queue': no such SQS queue" in str(refused.value)
 
 
 def _throttled(operation: str) -> ClientError:

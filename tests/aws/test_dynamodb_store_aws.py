@@ -244,6 +244,41 @@ def test_add_records_retries_a_transaction_cancelled_by_a_conflict(
     assert [r.value for r in store.query(KEY)] == [Decimal("3")] * 5
 
 
+def test_add_records_names_the_record_a_transaction_refuses_as_invalid_and_sends_it_once(
+    moto_server: LocalServer,
+) -> None:
+    """DynamoDB cancels a transaction one of whose items it cannot take (over 400 KB, an
+    invalid value) with a ``ValidationError`` reason for that item (moto answers a plain
+    ValidationException instead, so its answer is given here). That is no conflict to wait out:
+    it was re-sent eight times with backoff, then raised "transaction cancelled:
+    ValidationError, None", naming neither the record nor what was wrong with it."""
+    client = moto_server.client("dynamodb")
+    name = unique_name("invalid")
+    create_table(client, name, delay_s=0.05)
+    store = DynamoDbStore(client, name, backoff_base_s=0.001, backoff_cap_s=0.01)
+    sent: list[int] = []
+    too_big = "Item size has exceeded the maximum allowed size"
+
+    def refuse_the_second(params: dict[str, Any], **_: Any) -> None:
+        sent.append(len(params["TransactItems"]))
+        reasons: list[dict[str, str]] = [{"Code": "None"}] * len(params["TransactItems"])
+        reasons[1] = {"Code": "ValidationError", "Message": too_big}
+        response = {
+            "Error": {"Code": "TransactionCanceledException", "Message": "cancelled"},
+            "CancellationReasons": reasons,
+        }
+        raise ClientError(response, "TransactWriteItems")  # type: ignore[arg-type]
+
+    client.meta.events.register(
+        "before-parameter-build.dynamodb.TransactWriteItems", refuse_the_second
+    )
+    with pytest.raises(ClientError) as refused:
+        store.add_records([Record(KEY, d, Decimal("3"), Status.OK) for d in days(3)])
+    assert sent == [3]  # not re-sent: it would be refused the same way
+    assert f"{KEY} {days(3)[1].isoformat()}: ValidationError: {too_big}" in str(refused.value)
+    assert store.query(KEY) == []
+
+
 def test_run_history_items_expire_and_the_latest_run_does_not(client: Any, table: str) -> None:
     """Every run (the scraper's, one a message) wrote a RUN#<stage> item kept forever, and
     only RUN#LATEST is read: the history now carries the table's TTL attribute."""

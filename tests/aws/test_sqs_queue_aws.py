@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import EndpointConnectionError
 from devtools.aws.servers import LocalServer
-from tests.support.aws_backends import unique_name
+from tests.support.aws_backends import refuse_what_sqs_refuses, unique_name
 
 from fuelpipe.adapters.alerts import SqliteAlertState
 from fuelpipe.adapters.clock import FixedClock
@@ -423,3 +423,24 @@ def test_the_dead_letter_rule_receives_nothing_while_the_dlqs_count_holds(
     finally:
         state.close()
         store.close()
+
+
+def test_a_reason_holding_a_control_character_is_dead_lettered_with_it_escaped(
+    sqs: Any, queue: SqsQueue
+) -> None:
+    """A malformed body's reason quotes the body (pydantic names an unknown field by its name,
+    a JSON escape like \\u0001 decoded): SQS refused that text as the dead letter's reason, so
+    the message was not dead-lettered at once but failed on every delivery, and reached the
+    DLQ only by its RedrivePolicy, hours later, without its reason."""
+    refuse_what_sqs_refuses(sqs)
+    queue.send(['{"\\u0001": 1}'])
+    (message,) = queue.receive(1)
+
+    queue.dead_letter(
+        message, "malformed message (schema v1): \x01: Extra inputs are not permitted"
+    )
+
+    (dead,) = queue.dead_letters()
+    assert dead.reason == "malformed message (schema v1): \\x01: Extra inputs are not permitted"
+    assert dead.body == '{"\\u0001": 1}'
+    assert queue.depth() == QueueDepth(visible=0, in_flight=0, dead=1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 from devtools.aws.servers import DUMMY_CREDENTIALS, REGION, LocalServer
 from tests.support.jam import Jam, jam_dynamodb
 
@@ -154,3 +156,21 @@ def drain_sns_notifications(sqs: Any, inbox: str) -> list[dict[str, Any]]:
         for m in batch:
             sqs.delete_message(QueueUrl=inbox, ReceiptHandle=m["ReceiptHandle"])
     return notes
+
+
+_NOT_SQS_TEXT = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+"""What SQS refuses in a message attribute's text (it has the body's character set, XML's)."""
+
+
+def refuse_what_sqs_refuses(sqs: Any) -> None:
+    """Refuse, as SQS documents, a message attribute text outside its character set (moto
+    takes any)."""
+
+    def check(params: dict[str, Any], **_: Any) -> None:
+        for entry in params["Entries"]:
+            for name, value in entry.get("MessageAttributes", {}).items():
+                if _NOT_SQS_TEXT.search(value.get("StringValue", "")):
+                    error = {"Code": "InvalidParameterValue", "Message": f"{name}: invalid"}
+                    raise ClientError({"Error": error}, "SendMessageBatch")
+
+    sqs.meta.events.register("before-parameter-build.sqs.SendMessageBatch", check)

@@ -141,6 +141,25 @@ class UnprocessedItemsError(RuntimeError):
     """DynamoDB kept returning UnprocessedItems after every bounded retry."""
 
 
+REFUSING_CANCELLATIONS = frozenset(["ValidationError", "ItemCollectionSizeLimitExceeded"])
+"""Cancellation reasons of a transaction's items that no resend gets past (an item over 400 KB,
+a value DynamoDB cannot keep): unlike a conflict, throttling or a refused condition."""
+
+
+def _refuse_invalid(batch: list[_AddJob], reasons: list[dict[str, Any]], exc: ClientError) -> None:
+    """Raise, naming each record and why, when DynamoDB cancelled the transaction for items it
+    will never take: re-sent with backoff, it was refused the same way every time, and the
+    error said only "ValidationError"."""
+    invalid = [
+        f"{key} {date_key(day)}: " + ": ".join(filter(None, (code, reason.get("Message"))))
+        for ((key, day), _), reason in zip(batch, reasons, strict=False)
+        if (code := reason.get("Code", "None")) in REFUSING_CANCELLATIONS
+    ]
+    if invalid:
+        error = {"Code": "TransactionCanceledException", "Message": "; ".join(invalid)}
+        raise ClientError({"Error": error}, "TransactWriteItems") from exc
+
+
 def _condition_failed(exc: ClientError) -> bool:
     return bool(exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException")
 
@@ -340,8 +359,9 @@ class DynamoDbStore(Store):
 
     def _add_batch(self, batch: list[_AddJob]) -> list[tuple[str, date]]:
         """One conditional TransactWriteItems; cancelled for a refused item, it is sent again
-        without it (other cancellations, a conflicting transaction or throttling, are retried
-        with jittered backoff). The slots refused because they were OK already."""
+        without it (a conflicting transaction or throttling is retried with jittered backoff;
+        an item DynamoDB will never take raises at once: :func:`_refuse_invalid`). The slots
+        refused because they were OK already."""
         refused: list[tuple[str, date]] = []
         for attempt in batch_attempts(TransactionRetry, self._max_attempts, self._base, self._cap):
             with attempt:
@@ -355,9 +375,9 @@ class DynamoDbStore(Store):
                         error = exc.response.get("Error", {}).get("Code")
                         if error != "TransactionCanceledException":
                             raise
-                        reasons = [
-                            r.get("Code", "None") for r in exc.response["CancellationReasons"]
-                        ]
+                        cancelled = exc.response["CancellationReasons"]
+                        _refuse_invalid(batch, cancelled, exc)
+                        reasons = [r.get("Code", "None") for r in cancelled]
                     failed = {
                         i for i, code in enumerate(reasons) if code == "ConditionalCheckFailed"
                     }

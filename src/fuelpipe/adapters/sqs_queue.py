@@ -2,11 +2,12 @@
 
 SQS itself moves a message to the DLQ once it has been received ``maxReceiveCount`` times (the
 queue's RedrivePolicy), with no reason. ``dead_letter`` moves one there at once, with the reason
-as a message attribute, for messages that can never succeed (malformed bodies) and for one
-failing on its last delivery (the scraper, with its error: stages/last_delivery.py). It sends
-before it deletes, so a delete that fails (or two deliveries of one message dead-lettering it
-both) leaves the DLQ holding the message twice: ``dead_letters()`` shows it once, by message id
-(the RedrivePolicy keeps it), with its reason, its ``copies`` saying how many the DLQ holds.
+as a message attribute (its characters outside SQS's set escaped), for messages that can never
+succeed (malformed bodies) and for one failing on its last delivery (the scraper, with its
+error: stages/last_delivery.py). It sends before it deletes, so a delete that fails (or two
+deliveries of one message dead-lettering it both) leaves the DLQ holding the message twice:
+``dead_letters()`` shows it once, by message id (the RedrivePolicy keeps it), with its reason,
+its ``copies`` saying how many the DLQ holds.
 
 Caveat of ``dead_letters()``: SQS has no way to read a queue without receiving from it. It
 counts the DLQ's visible messages (GetQueueAttributes), receives until it holds that many, then
@@ -30,6 +31,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import suppress
@@ -73,6 +75,18 @@ class QueueSendError(RuntimeError):
         super().__init__(message)
         self.retryable = retryable
         """A server-side failure worth re-sending (a sender fault never is)."""
+
+
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+"""Characters SQS refuses in a message body and in a message attribute's text (XML's set)."""
+
+
+def _attribute_text(text: str) -> str:
+    """``text`` as SQS takes it in a message attribute: each character outside its set
+    written as its escape (``\\x01``). A malformed body's reason quotes the body (an unknown
+    field by its name, a JSON ``\\u0001`` decoded), and SQS refusing the dead letter for it
+    left the message failing until its RedrivePolicy moved it, without its reason."""
+    return _NOT_XML.sub(lambda m: repr(m.group())[1:-1], text)
 
 
 def _worth_retrying(exc: Exception) -> bool:
@@ -264,7 +278,10 @@ class SqsQueue(Queue):
     def dead_letter(self, message: Message, reason: str) -> None:
         """Send the message to the DLQ with its reason, then delete it from the main queue."""
         attributes = {
-            REASON: {"DataType": "String", "StringValue": reason[:1000] or "unknown"},
+            REASON: {
+                "DataType": "String",
+                "StringValue": _attribute_text(reason)[:1000] or "unknown",
+            },
             "receive_count": {"DataType": "Number", "StringValue": str(message.receive_count)},
             "original_id": {"DataType": "String", "StringValue": message.message_id},
         }

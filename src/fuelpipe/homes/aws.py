@@ -76,8 +76,8 @@ def build_context(
         business_clock = store.clock = stored_clock(store, clock_meta) or business_clock
     queue = SqsQueue(
         sqs,
-        sqs.get_queue_url(QueueName=settings.queue_name)["QueueUrl"],
-        sqs.get_queue_url(QueueName=settings.dlq_name)["QueueUrl"],
+        _queue_url(sqs, "queue_name", settings.queue_name),
+        _queue_url(sqs, "dlq_name", settings.dlq_name),
         settings.visibility_timeout_s,
         settings.max_receives,
     )
@@ -97,6 +97,27 @@ def build_context(
         poll_in_flight_s=settings.visibility_timeout_s,
         revision_window_days=settings.revision_window_days,
     )
+
+
+_NO_QUEUE = frozenset(["AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"])
+"""SQS's codes for "no queue of that name" (its query protocol's, its JSON protocol's)."""
+
+
+def _queue_url(sqs: Any, setting: str, name: str) -> str:
+    """The URL of the queue the setting names; a ValueError naming the variable when there is
+    no such queue (SQS says only "The specified queue does not exist.", and a Lambda with a
+    wrong name fails every invocation with that)."""
+    from botocore.exceptions import ClientError
+
+    try:
+        return str(sqs.get_queue_url(QueueName=name)["QueueUrl"])
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") not in _NO_QUEUE:
+            raise
+        variable = f"FUELPIPE_{setting.upper()}"
+        raise ValueError(
+            f"{variable} {name!r}: no such SQS queue in this account and region ({exc})"
+        ) from exc
 
 
 def build_intraday_store(settings: Settings, *, dynamodb_client: Any = None) -> IntradayStore:
