@@ -254,3 +254,57 @@ def test_the_sink_connects_where_its_resolver_says(httpserver: HTTPServer) -> No
     finally:
         sink.close()
     assert asked == ["hook.test"] and len(httpserver.log) == 1
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        "Retry-After: 120\r\n",
+        # the date form, read against the answer's own Date (no clock of ours involved)
+        "Date: Wed, 04 May 2022 17:05:00 GMT\r\nRetry-After: Wed, 04 May 2022 17:07:00 GMT\r\n",
+    ],
+)
+@pytest.mark.parametrize("status", ["429 Too Many Requests", "503 Service Unavailable"])
+def test_a_receiver_asking_to_wait_longer_than_a_send_is_not_asked_again_at_once(
+    headers: str, status: str
+) -> None:
+    """A throttled or down receiver that says when to come back (``Retry-After``, beyond the
+    longest wait inside a send) is not sent the same alert again a second later, twice: the
+    send ends after that one answer, naming the wait, and the alert stays queued for a later
+    delivery."""
+    asked: list[bytes] = []
+
+    def serve(conn: socket.socket, stop: threading.Event) -> None:
+        with conn:
+            asked.append(conn.recv(65536))
+            conn.sendall(
+                f"HTTP/1.1 {status}\r\n{headers}Content-Length: 9\r\n"
+                "Connection: close\r\n\r\nslow down".encode()
+            )
+
+    with _receiver(serve) as url:
+        sink = _sink(url)
+        try:
+            with pytest.raises(WebhookError, match=rf"HTTP {status[:3]}.*Retry-After 120 s"):
+                sink.send(_alert())
+        finally:
+            sink.close()
+    assert len(asked) == 1
+
+
+def test_a_retry_after_within_a_send_is_waited_and_the_alert_sent(httpserver: HTTPServer) -> None:
+    """A short ``Retry-After`` (0 s here: no timing in a test) is honoured inside the send,
+    as are a malformed one and none at all (the send's own backoff)."""
+    for retry_after in ("0", "soon", None):
+        httpserver.clear()
+        headers = {} if retry_after is None else {"Retry-After": retry_after}
+        httpserver.expect_ordered_request("/hook", method="POST").respond_with_data(
+            "slow down", status=429, headers=headers
+        )
+        httpserver.expect_ordered_request("/hook", method="POST").respond_with_data("ok")
+        sink = _sink(httpserver.url_for("/hook"))
+        try:
+            sink.send(_alert())
+        finally:
+            sink.close()
+        assert len(httpserver.log) == 2
