@@ -256,6 +256,25 @@ def test_the_sink_connects_where_its_resolver_says(httpserver: HTTPServer) -> No
     assert asked == ["hook.test"] and len(httpserver.log) == 1
 
 
+@contextmanager
+def _answering(status: str, headers: str, body: str) -> Iterator[tuple[str, list[bytes]]]:
+    """A receiver on 127.0.0.1 giving every request the same raw answer (``headers``: header
+    lines, each ending in CRLF, exactly as sent: no server adds a Date of its own): its URL,
+    and the requests it got."""
+    asked: list[bytes] = []
+
+    def serve(conn: socket.socket, stop: threading.Event) -> None:
+        with conn:
+            asked.append(conn.recv(65536))
+            conn.sendall(
+                f"HTTP/1.1 {status}\r\n{headers}Content-Length: {len(body)}\r\n"
+                f"Connection: close\r\n\r\n{body}".encode()
+            )
+
+    with _receiver(serve) as url:
+        yield url, asked
+
+
 @pytest.mark.parametrize(
     "headers",
     [
@@ -272,17 +291,7 @@ def test_a_receiver_asking_to_wait_longer_than_a_send_is_not_asked_again_at_once
     longest wait inside a send) is not sent the same alert again a second later, twice: the
     send ends after that one answer, naming the wait, and the alert stays queued for a later
     delivery."""
-    asked: list[bytes] = []
-
-    def serve(conn: socket.socket, stop: threading.Event) -> None:
-        with conn:
-            asked.append(conn.recv(65536))
-            conn.sendall(
-                f"HTTP/1.1 {status}\r\n{headers}Content-Length: 9\r\n"
-                "Connection: close\r\n\r\nslow down".encode()
-            )
-
-    with _receiver(serve) as url:
+    with _answering(status, headers, "slow down") as (url, asked):
         sink = _sink(url)
         try:
             with pytest.raises(WebhookError, match=rf"HTTP {status[:3]}.*Retry-After 120 s"):
@@ -308,3 +317,43 @@ def test_a_retry_after_within_a_send_is_waited_and_the_alert_sent(httpserver: HT
         finally:
             sink.close()
         assert len(httpserver.log) == 2
+
+
+@pytest.mark.parametrize("status", ["200 OK", "202 Accepted"])
+def test_an_alert_taken_with_a_garbled_body_is_delivered_once(tmp_path, status: str) -> None:
+    """A receiver that takes the alert (2xx) but answers with a body its Content-Encoding does
+    not decode (a proxy's gzip header on a plain body): the alert was taken, so it leaves the
+    outbox. It was kept queued as an outage (httpx's DecodingError) and sent again at every
+    delivery, for the 7 days of retention."""
+    clock = ManualClock(AT)
+    state = SqliteAlertState(tmp_path / "g.sqlite", clock=clock)
+    with _answering(status, "Content-Encoding: gzip\r\n", "ok") as (url, asked):
+        sink = _sink(url)
+        try:
+            state.load()
+            state.outbox(["webhook"]).send(_alert())
+            state.save({})
+            first = state.deliver([sink])
+            again = state.deliver([sink])
+        finally:
+            sink.close()
+            state.close()
+    assert (first.sent, first.failed) == (1, [])
+    assert (again.sent, again.failed) == (0, [])
+    assert len(asked) == 1
+
+
+@pytest.mark.parametrize(
+    ("status", "retried"), [("503 Service Unavailable", True), ("404 Not Found", False)]
+)
+def test_a_refusal_with_a_garbled_body_is_told_as_its_status(status: str, retried: bool) -> None:
+    """A non-2xx answer whose body does not decode is still read by its status (retried or
+    not), in a WebhookError naming the receiver only, not httpx's DecodingError."""
+    with _answering(status, "Content-Encoding: gzip\r\n", "busy") as (url, asked):
+        sink = _sink(url)
+        try:
+            with pytest.raises(WebhookError, match=rf"answered HTTP {status[:3]}"):
+                sink.send(_alert())
+        finally:
+            sink.close()
+    assert len(asked) == (3 if retried else 1)
