@@ -135,14 +135,17 @@ def _receiver(
 
 @pytest.fixture
 def dripping() -> Iterator[str]:
-    """A receiver on 127.0.0.1 that answers 200 and then drips its chunked body a byte at a
-    time, each well within the read timeout, until the client goes away: its URL."""
+    """A receiver on 127.0.0.1 that answers 503 and then drips its chunked body a byte at a
+    time, each well within the read timeout, until the client goes away: its URL. (A 2xx's
+    body is not read: the alert is taken at its status.)"""
 
     def serve(conn: socket.socket, stop: threading.Event) -> None:
         with conn:
             try:
                 conn.recv(65536)
-                conn.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+                conn.sendall(
+                    b"HTTP/1.1 503 Service Unavailable\r\nTransfer-Encoding: chunked\r\n\r\n"
+                )
                 while not stop.wait(0.02):
                     conn.sendall(b"1\r\n.\r\n")
             except OSError:  # the client hung up: what the deadline is for
@@ -257,17 +260,19 @@ def test_the_sink_connects_where_its_resolver_says(httpserver: HTTPServer) -> No
 
 
 @contextmanager
-def _answering(status: str, headers: str, body: str) -> Iterator[tuple[str, list[bytes]]]:
+def _answering(
+    status: str, headers: str, body: str, length: int | None = None
+) -> Iterator[tuple[str, list[bytes]]]:
     """A receiver on 127.0.0.1 giving every request the same raw answer (``headers``: header
-    lines, each ending in CRLF, exactly as sent: no server adds a Date of its own): its URL,
-    and the requests it got."""
+    lines, each ending in CRLF, exactly as sent: no server adds a Date of its own; ``length``
+    its Content-Length, the body's own unless given): its URL, and the requests it got."""
     asked: list[bytes] = []
 
     def serve(conn: socket.socket, stop: threading.Event) -> None:
         with conn:
             asked.append(conn.recv(65536))
             conn.sendall(
-                f"HTTP/1.1 {status}\r\n{headers}Content-Length: {len(body)}\r\n"
+                f"HTTP/1.1 {status}\r\n{headers}Content-Length: {length or len(body)}\r\n"
                 f"Connection: close\r\n\r\n{body}".encode()
             )
 
@@ -319,15 +324,25 @@ def test_a_retry_after_within_a_send_is_waited_and_the_alert_sent(httpserver: HT
         assert len(httpserver.log) == 2
 
 
-@pytest.mark.parametrize("status", ["200 OK", "202 Accepted"])
-def test_an_alert_taken_with_a_garbled_body_is_delivered_once(tmp_path, status: str) -> None:
-    """A receiver that takes the alert (2xx) but answers with a body its Content-Encoding does
-    not decode (a proxy's gzip header on a plain body): the alert was taken, so it leaves the
-    outbox. It was kept queued as an outage (httpx's DecodingError) and sent again at every
-    delivery, for the 7 days of retention."""
+@pytest.mark.parametrize(
+    ("status", "headers", "length"),
+    [
+        ("200 OK", "Content-Encoding: gzip\r\n", None),
+        ("202 Accepted", "Content-Encoding: gzip\r\n", None),
+        ("200 OK", "", 100),  # the connection closed 98 bytes short of its Content-Length
+    ],
+)
+def test_an_alert_taken_with_a_garbled_body_is_delivered_once(
+    tmp_path, status: str, headers: str, length: int | None
+) -> None:
+    """A receiver that takes the alert (2xx) but answers with a body that cannot be read (its
+    Content-Encoding does not decode it, a proxy's gzip header on a plain body; or it ends
+    short of its length): the alert was taken, so it leaves the outbox. It was kept queued as
+    an outage (httpx's DecodingError; a RemoteProtocolError retried twice more at once) and
+    sent again at every delivery, for the 7 days of retention."""
     clock = ManualClock(AT)
     state = SqliteAlertState(tmp_path / "g.sqlite", clock=clock)
-    with _answering(status, "Content-Encoding: gzip\r\n", "ok") as (url, asked):
+    with _answering(status, headers, "ok", length) as (url, asked):
         sink = _sink(url)
         try:
             state.load()

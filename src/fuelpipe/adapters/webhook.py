@@ -231,16 +231,23 @@ class WebhookSink(AlertSink):
             "POST",
             self.url,
             json=body,
-            # the status is the answer; its body only shows in an error (a snippet), so it is
-            # asked for and read as sent: one that does not decode (a gzip header on a plain
-            # body) made a taken alert a failed one, sent again at every delivery
+            # the status is the answer; the body only shows in a refusal (a snippet), so it is
+            # asked for and read as sent, and a 2xx's is not read: one that does not decode
+            # (a gzip header on a plain body) or ends short made a taken alert a failed one,
+            # sent again at every delivery
             headers={"Idempotency-Key": key, "Accept-Encoding": "identity"},
             timeout=attempt_timeout(self._client.timeout, self._deadline_s),
             extensions={"trace": self._watchdog.trace},
         )
         with self._watchdog.armed(self._deadline_s) as fired:
             try:
-                return read_within(self._client, request, within_deadline, decode=False)
+                return read_within(
+                    self._client,
+                    request,
+                    within_deadline,
+                    decode=False,
+                    body_if=lambda head: not head.is_success,
+                )
             except httpx.TransportError:
                 if fired.is_set():  # the watchdog shut the connection down: the deadline
                     raise _RetryableWebhookError(
