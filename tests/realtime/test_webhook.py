@@ -372,3 +372,23 @@ def test_a_refusal_with_a_garbled_body_is_told_as_its_status(status: str, retrie
         finally:
             sink.close()
     assert len(asked) == (3 if retried else 1)
+
+
+@pytest.mark.parametrize(
+    ("url", "words"),
+    [
+        ("https://hooks.example.com:99999/T0/SECRET", "port"),
+        ("https://hooks.example.com/T0/SECRET\r", "space or control character"),  # a CRLF .env
+        ("https://hooks.example.com/T0/SECRET\n", "space or control character"),
+        ("https://hooks.example.com/T0/SECRET ", "space or control character"),
+        ("https://hooks.exa mple.com/T0/SECRET", "space or control character"),
+    ],
+)
+def test_a_url_no_request_can_be_sent_to_is_refused_at_the_start(url: str, words: str) -> None:
+    """Taken as given, every send failed with a ValueError or httpx's InvalidURL (not a
+    WebhookError) or a lookup of a host with a space, tick after tick, and the alerts were
+    dropped after the 7 days of retention. Refused when the sink is made (`watch` says so in
+    one line before it opens the store), never showing the secret."""
+    with pytest.raises(ValueError, match=words) as refused:
+        WebhookSink(url)
+    assert "'https://hooks.exa" in str(refused.value) and "SECRET" not in str(refused.value)

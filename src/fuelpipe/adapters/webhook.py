@@ -162,6 +162,19 @@ class WebhookSink(AlertSink):
         if parts.scheme not in ("http", "https") or not parts.hostname:
             # refused now: every alert would fail to be delivered, tick after tick
             raise ValueError(f"the webhook must be an http:// or https:// URL, not {_given(url)}")
+        if any(c.isspace() or not c.isprintable() for c in url):
+            # urlsplit drops a CR or LF (a CRLF .env) and httpx refuses it at each send, or
+            # sends a space on to a lookup or a path that fails every time
+            raise ValueError(
+                f"the webhook URL has a space or control character (copied with a line "
+                f"ending?): {_given(url.strip())}"
+            )
+        try:
+            _ = parts.port  # read to check it: a port out of range raises
+        except ValueError:
+            raise ValueError(
+                f"the webhook URL's port is not a number from 0 to 65535: {_given(url)}"
+            ) from None
         if attempt_deadline_s <= 0:
             raise ValueError("the webhook's attempt deadline must be positive")
         self.url = url
