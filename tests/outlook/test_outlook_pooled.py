@@ -9,6 +9,7 @@ their nominal share, and that the stage stores the pooled forecast the backtest 
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
@@ -21,7 +22,7 @@ from fuelpipe.domain.catalog import DEFAULT_CATALOG, STATES
 from fuelpipe.domain.keys import outlook_key
 from fuelpipe.domain.models import Record, Revision, Status
 from fuelpipe.outlook import pooled
-from fuelpipe.outlook.backtest import score, walk_forward_panel
+from fuelpipe.outlook.backtest import score, served_score, walk_forward_panel
 from fuelpipe.outlook.model import nowcast
 from fuelpipe.outlook.params import PoolParams
 from fuelpipe.outlook.records import from_record
@@ -332,3 +333,25 @@ def test_a_revised_brazil_base_week_redoes_the_states_pooled_forecasts(tmp_path,
         )
         again = refresh_outlook(store, DEFAULT_CATALOG, later + timedelta(hours=1), full=full)
         assert (again.made, again.unchanged) == (0, len(panel) + 1)
+
+
+def test_a_states_no_change_forecast_is_its_published_price_not_a_rounding_of_it():
+    """A state whose price did not move over the scored weeks: no change's error is exactly 0,
+    so its MAE ratio is undefined (NaN, "—"), not the model's error over float noise (the
+    no-change point was the price's exp(log), one ulp off: ratios of 1e12 on the dashboard's
+    accuracy and the map's hover)."""
+    panel, national = led_panel(10, 180, seed=7)
+    ac = panel["AC"]
+    prices = np.round(ac.fuel.values * 6.2 / ac.fuel.values[-21], 3)  # R$ 6.20 or so
+    # flat over the last 21 weeks at ANP's three decimals, a price whose exp(log) is not itself
+    near = np.round(prices[-21] + np.arange(0.0, 0.05, 0.001), 3)
+    flat = next(float(v) for v in near if float(np.exp(np.log(v))) != v)
+    prices[-21:] = flat
+    panel["AC"] = replace(ac, fuel=Series(ac.fuel.days, prices))
+    from_week = day_of(int(ac.fuel.days[-15]))
+    rows = walk_forward_panel(panel, start=from_week, national=national)["AC"]
+    assert rows and all(s.naive == flat and s.actual == flat for s in rows)
+    for s in served_score(rows):
+        assert s.n > s.no_change_n  # the model's own forecasts are scored
+        assert s.naive_mae == 0.0
+        assert math.isnan(s.ratio), s

@@ -5,6 +5,7 @@ end of that slice, not hours later."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -23,17 +24,27 @@ SP = ZoneInfo("America/Sao_Paulo")
 USD = replace(DEFAULT_CATALOG["CURRENCY#USD"], default_start=date(2022, 5, 2))
 
 
-def test_a_clock_jump_past_the_wake_time_ends_the_wait_at_the_next_slice() -> None:
-    clock = ManualClock(datetime(2026, 12, 2, 19, 0, tzinfo=SP))
-    wake_at = clock.now() + timedelta(hours=6)
-    slept: list[float] = []
+def _sleep_then_set(
+    clock: ManualClock, slept: list[float], after: int, to: datetime
+) -> Callable[[float], None]:
+    """A sleep that advances ``clock`` by what it slept, and sets it to ``to`` after its
+    ``after``-th slice (what the wall clock did meanwhile)."""
 
     def sleep(seconds: float) -> None:
         slept.append(seconds)
         clock.advance(timedelta(seconds=seconds))
-        if len(slept) == 5:  # suspended from 19:05 to 08:00: the monotonic sleep did not count it
-            clock.set(datetime(2026, 12, 3, 8, 0, tzinfo=SP))
+        if len(slept) == after:
+            clock.set(to)
 
+    return sleep
+
+
+def test_a_clock_jump_past_the_wake_time_ends_the_wait_at_the_next_slice() -> None:
+    clock = ManualClock(datetime(2026, 12, 2, 19, 0, tzinfo=SP))
+    wake_at = clock.now() + timedelta(hours=6)
+    slept: list[float] = []
+    # suspended from 19:05 to 08:00: the monotonic sleep did not count it
+    sleep = _sleep_then_set(clock, slept, 5, datetime(2026, 12, 3, 8, 0, tzinfo=SP))
     sleep_until(clock.now, wake_at, sleep)
     assert slept == [SLEEP_SLICE_S] * 5
     assert clock.now() == datetime(2026, 12, 3, 8, 0, tzinfo=SP)
@@ -89,3 +100,17 @@ def test_watch_wakes_after_a_suspend_when_the_wall_clock_says_so(tmp_path) -> No
     assert beats[0].wake_at == datetime(2022, 5, 5, 13, 10, tzinfo=SP)  # slept 6 h at most
     assert beats[1].at == datetime(2022, 5, 5, 8, 0, tzinfo=SP)
     assert max(slept) <= SLEEP_SLICE_S
+
+
+def test_a_clock_stepped_back_while_asleep_does_not_stretch_the_wait() -> None:
+    """NTP stepping the wall clock back an hour (or a wrong RTC corrected by a day) mid-wait:
+    the wait still ends once the time it was planned for has been slept, not when the stepped
+    clock catches up with the old wake time an hour (or a day) later."""
+    clock = ManualClock(datetime(2026, 12, 2, 19, 0, tzinfo=SP))
+    wake_at = clock.now() + timedelta(minutes=5)
+    slept: list[float] = []
+    # at 19:02 the clock is stepped back a day
+    sleep = _sleep_then_set(clock, slept, 2, datetime(2026, 12, 1, 19, 2, tzinfo=SP))
+    sleep_until(clock.now, wake_at, sleep)
+    assert sum(slept) == 300.0
+    assert slept == [SLEEP_SLICE_S] * 5

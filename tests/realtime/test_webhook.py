@@ -135,14 +135,17 @@ def _receiver(
 
 @pytest.fixture
 def dripping() -> Iterator[str]:
-    """A receiver on 127.0.0.1 that answers 200 and then drips its chunked body a byte at a
-    time, each well within the read timeout, until the client goes away: its URL."""
+    """A receiver on 127.0.0.1 that answers 503 and then drips its chunked body a byte at a
+    time, each well within the read timeout, until the client goes away: its URL. (A 2xx's
+    body is not read: the alert is taken at its status.)"""
 
     def serve(conn: socket.socket, stop: threading.Event) -> None:
         with conn:
             try:
                 conn.recv(65536)
-                conn.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+                conn.sendall(
+                    b"HTTP/1.1 503 Service Unavailable\r\nTransfer-Encoding: chunked\r\n\r\n"
+                )
                 while not stop.wait(0.02):
                     conn.sendall(b"1\r\n.\r\n")
             except OSError:  # the client hung up: what the deadline is for
@@ -254,3 +257,138 @@ def test_the_sink_connects_where_its_resolver_says(httpserver: HTTPServer) -> No
     finally:
         sink.close()
     assert asked == ["hook.test"] and len(httpserver.log) == 1
+
+
+@contextmanager
+def _answering(
+    status: str, headers: str, body: str, length: int | None = None
+) -> Iterator[tuple[str, list[bytes]]]:
+    """A receiver on 127.0.0.1 giving every request the same raw answer (``headers``: header
+    lines, each ending in CRLF, exactly as sent: no server adds a Date of its own; ``length``
+    its Content-Length, the body's own unless given): its URL, and the requests it got."""
+    asked: list[bytes] = []
+
+    def serve(conn: socket.socket, stop: threading.Event) -> None:
+        with conn:
+            asked.append(conn.recv(65536))
+            conn.sendall(
+                f"HTTP/1.1 {status}\r\n{headers}Content-Length: {length or len(body)}\r\n"
+                f"Connection: close\r\n\r\n{body}".encode()
+            )
+
+    with _receiver(serve) as url:
+        yield url, asked
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        "Retry-After: 120\r\n",
+        # the date form, read against the answer's own Date (no clock of ours involved)
+        "Date: Wed, 04 May 2022 17:05:00 GMT\r\nRetry-After: Wed, 04 May 2022 17:07:00 GMT\r\n",
+    ],
+)
+@pytest.mark.parametrize("status", ["429 Too Many Requests", "503 Service Unavailable"])
+def test_a_receiver_asking_to_wait_longer_than_a_send_is_not_asked_again_at_once(
+    headers: str, status: str
+) -> None:
+    """A throttled or down receiver that says when to come back (``Retry-After``, beyond the
+    longest wait inside a send) is not sent the same alert again a second later, twice: the
+    send ends after that one answer, naming the wait, and the alert stays queued for a later
+    delivery."""
+    with _answering(status, headers, "slow down") as (url, asked):
+        sink = _sink(url)
+        try:
+            with pytest.raises(WebhookError, match=rf"HTTP {status[:3]}.*Retry-After 120 s"):
+                sink.send(_alert())
+        finally:
+            sink.close()
+    assert len(asked) == 1
+
+
+def test_a_retry_after_within_a_send_is_waited_and_the_alert_sent(httpserver: HTTPServer) -> None:
+    """A short ``Retry-After`` (0 s here: no timing in a test) is honoured inside the send,
+    as are a malformed one and none at all (the send's own backoff)."""
+    for retry_after in ("0", "soon", None):
+        httpserver.clear()
+        headers = {} if retry_after is None else {"Retry-After": retry_after}
+        httpserver.expect_ordered_request("/hook", method="POST").respond_with_data(
+            "slow down", status=429, headers=headers
+        )
+        httpserver.expect_ordered_request("/hook", method="POST").respond_with_data("ok")
+        sink = _sink(httpserver.url_for("/hook"))
+        try:
+            sink.send(_alert())
+        finally:
+            sink.close()
+        assert len(httpserver.log) == 2
+
+
+@pytest.mark.parametrize(
+    ("status", "headers", "length"),
+    [
+        ("200 OK", "Content-Encoding: gzip\r\n", None),
+        ("202 Accepted", "Content-Encoding: gzip\r\n", None),
+        ("200 OK", "", 100),  # the connection closed 98 bytes short of its Content-Length
+    ],
+)
+def test_an_alert_taken_with_a_garbled_body_is_delivered_once(
+    tmp_path, status: str, headers: str, length: int | None
+) -> None:
+    """A receiver that takes the alert (2xx) but answers with a body that cannot be read (its
+    Content-Encoding does not decode it, a proxy's gzip header on a plain body; or it ends
+    short of its length): the alert was taken, so it leaves the outbox. It was kept queued as
+    an outage (httpx's DecodingError; a RemoteProtocolError retried twice more at once) and
+    sent again at every delivery, for the 7 days of retention."""
+    clock = ManualClock(AT)
+    state = SqliteAlertState(tmp_path / "g.sqlite", clock=clock)
+    with _answering(status, headers, "ok", length) as (url, asked):
+        sink = _sink(url)
+        try:
+            state.load()
+            state.outbox(["webhook"]).send(_alert())
+            state.save({})
+            first = state.deliver([sink])
+            again = state.deliver([sink])
+        finally:
+            sink.close()
+            state.close()
+    assert (first.sent, first.failed) == (1, [])
+    assert (again.sent, again.failed) == (0, [])
+    assert len(asked) == 1
+
+
+@pytest.mark.parametrize(
+    ("status", "retried"), [("503 Service Unavailable", True), ("404 Not Found", False)]
+)
+def test_a_refusal_with_a_garbled_body_is_told_as_its_status(status: str, retried: bool) -> None:
+    """A non-2xx answer whose body does not decode is still read by its status (retried or
+    not), in a WebhookError naming the receiver only, not httpx's DecodingError."""
+    with _answering(status, "Content-Encoding: gzip\r\n", "busy") as (url, asked):
+        sink = _sink(url)
+        try:
+            with pytest.raises(WebhookError, match=rf"answered HTTP {status[:3]}"):
+                sink.send(_alert())
+        finally:
+            sink.close()
+    assert len(asked) == (3 if retried else 1)
+
+
+@pytest.mark.parametrize(
+    ("url", "words"),
+    [
+        ("https://hooks.example.com:99999/T0/SECRET", "port"),
+        ("https://hooks.example.com/T0/SECRET\r", "space or control character"),  # a CRLF .env
+        ("https://hooks.example.com/T0/SECRET\n", "space or control character"),
+        ("https://hooks.example.com/T0/SECRET ", "space or control character"),
+        ("https://hooks.exa mple.com/T0/SECRET", "space or control character"),
+    ],
+)
+def test_a_url_no_request_can_be_sent_to_is_refused_at_the_start(url: str, words: str) -> None:
+    """Taken as given, every send failed with a ValueError or httpx's InvalidURL (not a
+    WebhookError) or a lookup of a host with a space, tick after tick, and the alerts were
+    dropped after the 7 days of retention. Refused when the sink is made (`watch` says so in
+    one line before it opens the store), never showing the secret."""
+    with pytest.raises(ValueError, match=words) as refused:
+        WebhookSink(url)
+    assert "'https://hooks.exa" in str(refused.value) and "SECRET" not in str(refused.value)

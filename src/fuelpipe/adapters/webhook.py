@@ -13,6 +13,7 @@ import stamina
 
 from fuelpipe.adapters.sources._http import (
     Watchdog,
+    _retry_after_seconds,
     attempt_timeout,
     read_within,
     snippet,
@@ -45,7 +46,10 @@ ATTEMPT_DEADLINE_S = 15.0
 and after each body chunk: a receiver dripping its body a byte at a time cannot hold a send
 (and the tick, and the outbox claim) for as long as it likes."""
 WAIT_MAX_S = 5.0
-"""The longest wait between two attempts (before jitter)."""
+"""The longest wait between two attempts (before jitter). A 429 or 503 whose ``Retry-After``
+asks for longer ends the send after that one answer (the alert stays queued, and ``watch``
+tries again at a later tick): asked again a second later, twice, the receiver that said when
+to come back would only refuse again."""
 
 
 def longest_send_s(attempts: int = 3, backoff_s: float = 0.5) -> float:
@@ -64,7 +68,21 @@ class WebhookError(Exception):
 
 
 class _RetryableWebhookError(WebhookError):
-    """A failure worth another attempt (transport error, timeout, throttling, 5xx)."""
+    """A failure worth another attempt (transport error, timeout, throttling, 5xx);
+    ``retry_after``: the seconds the receiver asked to wait first (its ``Retry-After``, at
+    most :data:`WAIT_MAX_S`), or None."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+def _backoff(exc: Exception) -> bool | float:
+    """stamina's hook: retry a retryable failure, after the receiver's ``Retry-After`` when it
+    gave one (else the send's own backoff)."""
+    if not isinstance(exc, _RetryableWebhookError):
+        return False
+    return True if exc.retry_after is None else exc.retry_after
 
 
 class WebhookRejected(WebhookError, AlertRejected):
@@ -144,6 +162,19 @@ class WebhookSink(AlertSink):
         if parts.scheme not in ("http", "https") or not parts.hostname:
             # refused now: every alert would fail to be delivered, tick after tick
             raise ValueError(f"the webhook must be an http:// or https:// URL, not {_given(url)}")
+        if any(c.isspace() or not c.isprintable() for c in url):
+            # urlsplit drops a CR or LF (a CRLF .env) and httpx refuses it at each send, or
+            # sends a space on to a lookup or a path that fails every time
+            raise ValueError(
+                f"the webhook URL has a space or control character (copied with a line "
+                f"ending?): {_given(url.strip())}"
+            )
+        try:
+            _ = parts.port  # read to check it: a port out of range raises
+        except ValueError:
+            raise ValueError(
+                f"the webhook URL's port is not a number from 0 to 65535: {_given(url)}"
+            ) from None
         if attempt_deadline_s <= 0:
             raise ValueError("the webhook's attempt deadline must be positive")
         self.url = url
@@ -159,7 +190,7 @@ class WebhookSink(AlertSink):
         body = {**alert.as_dict(), "delivery_id": key}
         where = receiver(self.url)
         for attempt in stamina.retry_context(
-            on=_RetryableWebhookError,
+            on=_backoff,
             attempts=self._attempts,
             timeout=None,
             wait_initial=self._backoff_s,
@@ -182,7 +213,16 @@ class WebhookSink(AlertSink):
                     return
                 problem = f"webhook {where} answered HTTP {response.status_code}"
                 if response.status_code in RETRIED_STATUSES:
-                    raise _RetryableWebhookError(problem)
+                    wait = (
+                        _retry_after_seconds(response)
+                        if response.status_code in (429, 503)
+                        else None
+                    )
+                    if wait is not None and wait > WAIT_MAX_S:
+                        raise WebhookError(
+                            f"{problem}, Retry-After {wait:g} s: not asked again in this send"
+                        )
+                    raise _RetryableWebhookError(problem, wait)
                 if response.status_code in REJECTED_STATUSES:
                     raise WebhookRejected(f"{problem}: {snippet(response.content)!r}")
                 raise WebhookError(f"{problem} (not retried)")
@@ -204,13 +244,23 @@ class WebhookSink(AlertSink):
             "POST",
             self.url,
             json=body,
-            headers={"Idempotency-Key": key},
+            # the status is the answer; the body only shows in a refusal (a snippet), so it is
+            # asked for and read as sent, and a 2xx's is not read: one that does not decode
+            # (a gzip header on a plain body) or ends short made a taken alert a failed one,
+            # sent again at every delivery
+            headers={"Idempotency-Key": key, "Accept-Encoding": "identity"},
             timeout=attempt_timeout(self._client.timeout, self._deadline_s),
             extensions={"trace": self._watchdog.trace},
         )
         with self._watchdog.armed(self._deadline_s) as fired:
             try:
-                return read_within(self._client, request, within_deadline)
+                return read_within(
+                    self._client,
+                    request,
+                    within_deadline,
+                    decode=False,
+                    body_if=lambda head: not head.is_success,
+                )
             except httpx.TransportError:
                 if fired.is_set():  # the watchdog shut the connection down: the deadline
                     raise _RetryableWebhookError(

@@ -314,10 +314,16 @@ def sleep_until(
     """Sleep until ``now()`` reaches ``wake_at``, in slices of at most ``slice_s`` seconds
     (each at least :data:`MIN_SLEEP_S`, and at least one), reading ``now()`` after each: a
     clock that jumps past ``wake_at`` while asleep (a suspend, which ``time.sleep``'s monotonic
-    clock does not count) ends the wait at the end of the slice. Ctrl+C (and SIGTERM, which
-    the CLI turns into KeyboardInterrupt) raised inside ``sleep`` stops it as before."""
+    clock does not count) ends the wait at the end of the slice. A clock stepped back while
+    asleep (NTP correcting it, a wrong RTC set right) does not stretch the wait: it also ends
+    once the seconds it was planned for at the start have been slept. Ctrl+C (and SIGTERM,
+    which the CLI turns into KeyboardInterrupt) raised inside ``sleep`` stops it as before."""
+    planned = (wake_at - now()).total_seconds()
+    slept = 0.0
     while True:
-        left = (wake_at - now()).total_seconds()
-        sleep(max(MIN_SLEEP_S, min(slice_s, left)))
-        if now() >= wake_at:
+        left = min((wake_at - now()).total_seconds(), planned - slept)
+        seconds = max(MIN_SLEEP_S, min(slice_s, left))
+        sleep(seconds)
+        slept += seconds
+        if now() >= wake_at or slept >= planned:
             return

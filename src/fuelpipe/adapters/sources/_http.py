@@ -441,14 +441,27 @@ class _Body(httpx.SyncByteStream):
 
 
 def read_within(
-    client: httpx.Client, request: httpx.Request, check: Callable[[int], None]
+    client: httpx.Client,
+    request: httpx.Request,
+    check: Callable[[int], None],
+    *,
+    decode: bool = True,
+    body_if: Callable[[httpx.Response], bool] | None = None,
 ) -> httpx.Response:
     """Send ``request`` and read its answer whole, calling ``check`` with the bytes received so
     far once the headers are in and after each body chunk: it raises to abandon the attempt
-    (an overall deadline; httpx's timeouts only bound each read)."""
+    (an overall deadline; httpx's timeouts only bound each read). ``decode=False``: the body
+    as sent, whatever its Content-Encoding (its header taken off), for a caller that goes by
+    the status: a body that does not decode must not hide it behind httpx's DecodingError.
+    ``body_if``: the body is read only when it holds for the answer's head (None: always);
+    otherwise the answer is closed unread (its ``content`` then raises ResponseNotRead)."""
     response = client.send(request, stream=True)
     try:
+        if not decode:
+            response.headers.pop("Content-Encoding", None)
         check(0)
+        if body_if is not None and not body_if(response):
+            return response
         if isinstance(response.stream, httpx.SyncByteStream):
             # the body as sent (httpx still decodes it): ``check`` after each chunk, no cap
             response.stream = _Body(response.stream, None, check, lambda _size: None)
