@@ -32,34 +32,56 @@ cells = st.one_of(
 )
 
 
+def _reference_bar(quote: dict[str, Any], adj: list[Any], i: int, day: date) -> object:
+    """One bar: its observation, or the note it is."""
+    values = {name: json_decimal(quote[name][i]) for name in yahoo._FIELDS}
+    if values["close"] is None:  # only the close is required: it is the value
+        nulls = ", ".join(name for name in yahoo._FIELDS if values[name] is None)
+        return f"yahoo: null {nulls} in the bar: missing, not zero"
+    o, h, low, c, v = (values[name] for name in yahoo._FIELDS)
+    if v is not None and v == 0 and o == h == low == c:
+        return "yahoo: stale bar (open=high=low=close, volume 0): no trading"
+    if v is not None and v != v.to_integral_value():  # the bar's day, not the answer
+        return f"w: volume {v} on {day} is not whole; the day is retried"
+    attrs = {"open": o, "high": h, "low": low, "close": c, "adj_close": json_decimal(adj[i]),
+             "volume": None if v is None else int(v)}  # fmt: skip
+    return Observation("K", day, c, attrs)  # type: ignore[arg-type]
+
+
 def _reference_chart(payload: dict[str, Any], start: date, end: date) -> object:
     result = payload["chart"]["result"][0]
     quote = result["indicators"]["quote"][0]
     adj = result["indicators"]["adjclose"][0]["adjclose"]
     stamps = result["timestamp"]
-    last: dict[date, int] = {}  # each day's bar: the latest one, good or bad
+    last: dict[date, list[int]] = {}  # each day's bars of its latest instant, good or bad
     for i, stamp in enumerate(stamps):
         day = datetime.fromtimestamp(stamp, UTC).astimezone(yahoo.ZoneInfo(ZONE)).date()
-        if start <= day <= end and (day not in last or stamp > stamps[last[day]]):
-            last[day] = i
+        if not start <= day <= end:
+            continue
+        if day not in last or stamp > stamps[last[day][0]]:
+            last[day] = [i]
+        elif stamp == stamps[last[day][0]]:
+            last[day].append(i)
     bars: list[Observation] = []
     notes: dict[tuple[str, date], str] = {}
-    for day, i in sorted(last.items()):
-        values = {name: json_decimal(quote[name][i]) for name in yahoo._FIELDS}
-        if values["close"] is None:  # only the close is required: it is the value
-            nulls = ", ".join(name for name in yahoo._FIELDS if values[name] is None)
-            notes[("K", day)] = f"yahoo: null {nulls} in the bar: missing, not zero"
-            continue
-        o, h, low, c, v = (values[name] for name in yahoo._FIELDS)
-        if v is not None and v == 0 and o == h == low == c:
-            notes[("K", day)] = "yahoo: stale bar (open=high=low=close, volume 0): no trading"
-            continue
-        if v is not None and v != v.to_integral_value():  # the bar's day, not the answer
-            notes[("K", day)] = f"w: volume {v} on {day} is not whole; the day is retried"
-            continue
-        attrs = {"open": o, "high": h, "low": low, "close": c, "adj_close": json_decimal(adj[i]),
-                 "volume": None if v is None else int(v)}  # fmt: skip
-        bars.append(Observation("K", day, c, attrs))  # type: ignore[arg-type]
+    for day, indices in sorted(last.items()):
+        first, *others = (_reference_bar(quote, adj, i, day) for i in indices)
+        other = next((b for b in others if b != first), None)
+        if other is not None:  # two bars of one instant: which is the day's is unknown
+            closes = [b.value if isinstance(b, Observation) else None for b in (first, other)]
+            said = (
+                f"closes {closes[0]} and {closes[1]}"
+                if None not in closes and closes[0] != closes[1]
+                else "different figures"
+            )
+            first = (
+                f"w: two bars at {stamps[indices[0]]} with {said}: which one is the day's close "
+                "is unknown; the day is retried"
+            )
+        if isinstance(first, Observation):
+            bars.append(first)
+        else:
+            notes[("K", day)] = str(first)
     return bars, notes
 
 

@@ -247,6 +247,31 @@ def test_two_bars_one_day_keeps_the_later() -> None:
     assert [(o.date, o.value) for o in obs] == [(date(2021, 5, 18), Decimal(2))]
 
 
+def test_two_bars_of_one_instant_with_two_closes_leave_the_day_a_retry_synthetic() -> None:
+    """Neither is later, so which close is the day's cannot be told: the first was kept and
+    the other published close dropped without a word (BCB's and FRED's rule for a day given
+    twice with two values: a retry). The same bar given twice is one bar; a later bar of the
+    day still settles it."""
+    at = 1621360000  # 13:46 on 18 May, New York
+    body = _body([at, at], "America/New_York")
+    quote = body["chart"]["result"][0]["indicators"]["quote"][0]
+    quote["close"] = [Decimal("10.5"), Decimal("10.7")]
+    obs, notes = parse_chart(body, "K", "UTC", date(2021, 5, 1), date(2021, 5, 31))
+    assert obs == []
+    assert "two bars at 1621360000 with closes 10.5 and 10.7" in notes[("K", date(2021, 5, 18))]
+    quote["close"] = [Decimal("10.5"), Decimal("10.5")]  # the same bar twice
+    obs, notes = parse_chart(body, "K", "UTC", date(2021, 5, 1), date(2021, 5, 31))
+    assert [(o.date, o.value) for o in obs] == [(date(2021, 5, 18), Decimal("10.5"))]
+    assert notes == {}
+    body = _body([at, at, at + 60], "America/New_York")  # a later bar settles the day
+    body["chart"]["result"][0]["indicators"]["quote"][0]["close"] = [
+        Decimal("10.5"), Decimal("10.7"), Decimal("10.6")
+    ]  # fmt: skip
+    obs, notes = parse_chart(body, "K", "UTC", date(2021, 5, 1), date(2021, 5, 31))
+    assert [(o.date, o.value) for o in obs] == [(date(2021, 5, 18), Decimal("10.6"))]
+    assert notes == {}
+
+
 def test_a_later_bad_bar_makes_the_day_a_retry_not_the_earlier_snapshot() -> None:
     body = _body([1621344600, 1621360000], "America/New_York")  # 09:30 and 13:46 on 18 May
     body["chart"]["result"][0]["indicators"]["quote"][0]["close"] = [Decimal(1), None]

@@ -230,7 +230,9 @@ def parse_chart(
 
     A body that is not such an answer is an InvalidPayload; a bar that cannot be read is a note
     for its day (a null close, a volume that is not whole), and the other bars are kept. A day
-    is its latest bar's: an earlier bar of that day is neither its value nor its note. A bar
+    is its latest bar's: an earlier bar of that day is neither its value nor its note; two
+    different bars of that latest instant are a note (which is the day's cannot be told), the
+    same bar twice one bar. A bar
     whose timestamp is out of range has no knowable day: it is logged, and each day of the
     window no bar answers gets a note naming it (it may be that day's), so none is lost quietly.
     """
@@ -253,6 +255,10 @@ def parse_chart(
         # later bad bar makes the day a retry rather than keep an earlier snapshot as its value.
         if kept is None or stamp > kept[0]:
             latest[day] = (stamp, _bar(arrays, i, tuple(raw), key, day, where))
+        elif stamp == kept[0] and (bar := _bar(arrays, i, tuple(raw), key, day, where)) != kept[1]:
+            # Two bars of one instant: neither is later, so which is the day's is unknown (BCB's
+            # and FRED's rule for a day given twice with two values); the same bar twice is one.
+            latest[day] = (stamp, _tie(stamp, kept[1], bar, where))
     bars = {day: obs for day, (_, obs) in latest.items() if not isinstance(obs, str)}
     notes: Notes = {(key, day): why for day, (_, why) in latest.items() if isinstance(why, str)}
     if undated:
@@ -262,6 +268,22 @@ def parse_chart(
         answered = bars.keys() | {day for _, day in notes}
         notes.update(unsure_days(key, (start, end), answered, why))
     return [obs for _, obs in sorted(bars.items())], notes
+
+
+def _tie(stamp: int, first: Observation | str, second: Observation | str, where: str) -> str:
+    """The retry note for two different bars stamped ``stamp``: their closes, or, when those
+    are equal (or a bar could not be read), that the bars differ."""
+    closes = [b.value if isinstance(b, Observation) else None for b in (first, second)]
+    if isinstance(first, str) and first.startswith(f"{where}: two bars at"):
+        return first  # a third bar of a tied instant: the tie stands
+    if None not in closes and closes[0] != closes[1]:
+        said = f"closes {closes[0]} and {closes[1]}"
+    else:
+        said = "different figures"
+    return (
+        f"{where}: two bars at {stamp} with {said}: which one is the day's close is unknown; "
+        "the day is retried"
+    )
 
 
 def parse_splits(
