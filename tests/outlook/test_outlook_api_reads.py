@@ -11,7 +11,9 @@ added lines, the fixture's with no fallback week, so each equal to its ``coverag
 Re-recorded in session 26 when the driver move came to end on Brent in BRL's last day (Brent
 and PTAX both known), not PTAX's: only ``driver_move`` and ``driver_day`` changed, in the four
 JSON answers with a forecast and the five rows of the CSV (the fixture has no BZ=F, so each
-day is FRED's cut-off, 7 days before PTAX's)."""
+day is FRED's cut-off, 7 days before PTAX's). Re-recorded in session 29 when the outlook's CSV
+gained ``available`` after ``stale``: only the area CSV changed, each row the same with that
+column added (``True`` on every row)."""
 
 from __future__ import annotations
 
