@@ -96,3 +96,71 @@ def test_the_cli_says_how_many_records_were_replaced_and_where_they_are_listed(
     assert "b.csv: 1 record(s) of the lake replaced by this newer version's other values" in said
     assert re.search(r"_reports/b\.csv\.[0-9a-f]{12}\.revised\.txt", said), said
     assert "1 replacing an older version's values" in said
+
+
+def _synthetic_zip(members: dict[str, list[str]]) -> bytes:
+    """A ZIP (synthetic) of CSVs given as their lines, in this order."""
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as archive:
+        for member, lines in members.items():
+            archive.writestr(member, "\r\n".join(lines) + "\r\n")
+    return buf.getvalue()
+
+
+def test_a_zip_is_one_file_its_first_member_wins_and_a_later_one_s_other_prices_are_listed(
+    lake: StationLake, write: Callable[[str, bytes], Path], tmp_path: Path
+) -> None:
+    """Two consolidated CSVs in one ZIP carry the same (CNPJ, product, day) with other prices.
+    Before, the later member replaced the earlier one's record as a newer version would (one
+    file's own members, ``replaced`` and a revised line). A ZIP is one file: as within one CSV,
+    the first (in archive order) wins, and the later member's other prices are listed in
+    ``differing`` naming both members and lines. Synthetic: real records, member b.csv holding
+    records 6 to 15 of a.csv's 1 to 10 and more, its record 7 re-priced."""
+    lines = real_lines("glp", 15)
+    header, records = lines[0], lines[1:]
+    repriced = set_cell(records[6], SALE, "99,99")  # a.csv's line 8, b.csv's line 3
+    later = [header, records[5], repriced, *records[7:15]]
+    zipped = write(
+        "precos-glp.zip", _synthetic_zip({"a.csv": [header, *records[:10]], "b.csv": later})
+    )
+    first, second = lake.ingest_path(zipped, kind="consolidated")
+    assert (first.name, first.written, first.differing) == ("precos-glp.zip!a.csv", 10, [])
+    assert (second.rows, second.written, second.duplicates_in_file) == (10, 5, 5)
+    assert (second.replaced, second.revised, second.already_in_lake) == (0, [], 0)
+    assert second.accounted()
+    (line,) = second.differing
+    kept = float(records[6].split(";")[SALE].replace(",", "."))
+    assert "sale 99.99" in line and f"holds sale {kept}" in line, line
+    assert "precos-glp.zip!b.csv line 3" in line and "precos-glp.zip!a.csv line 8" in line, line
+    (name,) = second.reports
+    assert name.startswith("precos-glp.zip.") and name.endswith(".differing.txt")
+    assert _reports(lake, tmp_path)[name].splitlines()[1:] == [line]
+    with lake.reader("LPG") as con:
+        held = con.execute("SELECT count(*), count(*) FILTER (price = 99.99) FROM stations")
+        assert held.fetchone() == (15, 0)
+
+    # The same ZIP again (--force): still one file, nothing replaced, the same line listed.
+    first, second = lake.ingest_path(zipped, kind="consolidated", force=True)
+    assert (first.already_in_lake, second.already_in_lake) == (10, 5)
+    assert (second.duplicates_in_file, second.replaced, second.differing) == (5, 0, [line])
+
+
+def test_a_later_member_s_line_is_its_file_line_when_a_record_spans_two(
+    lake: StationLake, write: Callable[[str, bytes], Path]
+) -> None:
+    """The line named is the member's file line, not its record number: a quoted line break
+    in an earlier record (synthetic, a complement over two lines) puts the re-priced record
+    on line 4, its third record."""
+    lines = real_lines("glp", 12)
+    header, records = lines[0], lines[1:]
+    cells = records[10].split(";")
+    cells[7] = '"LOJA\n2"'
+    later = [header, ";".join(cells), set_cell(records[6], SALE, "99,99")]
+    zipped = _synthetic_zip({"a.csv": [header, *records[:10]], "b.csv": later})
+    _, second = lake.ingest_path(write("two.zip", zipped), kind="consolidated")
+    assert (second.rows, second.written, second.duplicates_in_file) == (2, 1, 1)
+    (line,) = second.differing
+    assert "two.zip!b.csv line 4" in line and "two.zip!a.csv line 8" in line, line

@@ -435,3 +435,54 @@ def test_a_download_reports_its_bytes_as_they_arrive(
     shown = console.export_text()
     assert "file being downloaded" in shown and "3.1/3.1 MB" in shown
     assert "station files downloaded" in shown and "0/2" in shown
+
+
+def _serve_gzip(httpserver: HTTPServer, body: bytes) -> StationFiles:
+    """A listing of one file, ``ultimas-4-semanas-glp.csv``, served gzip-encoded as ``body``
+    over a real HTTP server (the body is then inflated by ``decoded``, as ANP's is)."""
+    httpserver.clear()
+    httpserver.expect_request("/serie-historica-de-precos-de-combustiveis").respond_with_data(
+        f'<a href="{FILES}ultimas-4-semanas-glp.csv">glp</a>', content_type="text/html"
+    )
+    httpserver.expect_request(f"{FILES}ultimas-4-semanas-glp.csv").respond_with_data(
+        body, content_type="text/csv", headers={"Content-Encoding": "gzip"}
+    )
+    return StationFiles(httpserver.url_for("/"), attempts=1, backoff_s=0)
+
+
+def test_a_gzip_body_padded_with_nul_bytes_is_ingested(
+    httpserver: HTTPServer, tmp_path: Path
+) -> None:
+    """Some servers and tape tools pad a gzip file with zero bytes after its last member
+    (``gzip -d`` ignores them with a warning): before, the padding was read as a further
+    member, and the file was refused as a garbled body encoding. Synthetic: the real GLP file,
+    gzipped and padded with NULs to a 4 KiB boundary and a further 4 KiB."""
+    import gzip
+
+    from tests.lake.conftest import real_file
+
+    packed = gzip.compress(real_file("glp"))
+    padded = packed + b"\0" * (-len(packed) % 4096 + 4096)
+    lake = StationLake(LocalLakeStorage(tmp_path / "lake"), FixedClock(NOW))
+    summary = ingest_remote(lake, _serve_gzip(httpserver, padded))
+    assert summary.errors == []
+    assert summary.written == 13_310
+
+
+def test_bytes_other_than_nul_after_the_last_gzip_member_stay_an_error_naming_the_file(
+    httpserver: HTTPServer, tmp_path: Path
+) -> None:
+    """Only NUL padding is ignored: other bytes after the last member, or after NULs, are not
+    a gzip file (synthetic tails on the real GLP file, gzipped)."""
+    import gzip
+
+    from tests.lake.conftest import real_file
+
+    packed = gzip.compress(real_file("glp"))
+    for n, tail in enumerate((b"\0" * 100 + b"junk", b"junk", b"\0\0\x01")):
+        lake = StationLake(LocalLakeStorage(tmp_path / f"lake{n}"), FixedClock(NOW))
+        summary = ingest_remote(lake, _serve_gzip(httpserver, packed + tail))
+        (error,) = summary.errors
+        assert error.startswith("ultimas-4-semanas-glp.csv: shpc: "), error
+        assert "garbled body encoding" in error, error
+        assert summary.written == 0

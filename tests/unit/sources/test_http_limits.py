@@ -26,6 +26,7 @@ from tests.support.dns import HangingResolver
 from fuelpipe.adapters.sources._dns import BoundedLookupBackend
 from fuelpipe.adapters.sources._http import (
     DEFAULT_MAX_BODY_BYTES,
+    BodyError,
     _retry_after_seconds,
     decoded,
     make_client,
@@ -307,6 +308,17 @@ def test_decoded_reads_raw_deflate_and_several_gzip_members() -> None:
     members = gzip.compress(ROWS[:100]) + gzip.compress(ROWS[100:])
     assert b"".join(decoded([members[:7], members[7:]], "gzip")) == ROWS
     assert b"".join(decoded([], "gzip")) == b""  # a 304's empty body
+
+
+def test_decoded_drops_nul_padding_after_the_last_gzip_member_in_any_chunks() -> None:
+    """NULs after the last member (synthetic padding), split across chunks as a server may
+    send them, are dropped; a byte other than NUL among or after them is a garbled body."""
+    packed = gzip.compress(ROWS[:100]) + gzip.compress(ROWS[100:])
+    chunks = [packed[:-3], packed[-3:] + b"\0\0", b"\0" * 512, b"", b"\0"]
+    assert b"".join(decoded(chunks, "gzip")) == ROWS
+    for tail in ([b"\0\0", b"\0x"], [b"\0" * 8 + gzip.compress(ROWS)], [b"x\0"]):
+        with pytest.raises(BodyError, match="garbled body encoding"):
+            b"".join(decoded([packed, *tail], "gzip"))
 
 
 def test_a_station_file_cut_short_is_not_kept(server, client, tmp_path: Path) -> None:

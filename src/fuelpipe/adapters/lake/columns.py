@@ -512,8 +512,9 @@ def validate(
     frame: pl.DataFrame, today: date
 ) -> tuple[pl.DataFrame, list[tuple[int, str]], set[date]]:
     """The records ingested on ``today`` that can be stored (the lake's text columns, ``idx``,
-    ``collected``, ``week``, ``price``, ``purchase_price``, ``brand``, and the partition's
-    ``fuel`` code and ``month_key`` ``yyyymm``), ``(line, reason)`` for each that cannot, and
+    ``line``, the reader's record number (``file_lines`` maps it), ``collected``, ``week``,
+    ``price``, ``purchase_price``, ``brand``, and the partition's ``fuel`` code and
+    ``month_key`` ``yyyymm``), ``(line, reason)`` for each that cannot, and
     the distinct collection days in ``collection_days(today)`` (parsed once per distinct
     value, as the column is: no pass over the rows)."""
     pl = polars()
@@ -590,6 +591,7 @@ def validate(
     good = typed.filter(verdict) if failing.height else typed
     good = good.select(
         "idx",
+        "line",
         *TEXT_COLUMNS,
         "collected",
         "week",

@@ -23,7 +23,7 @@ import shutil
 import tempfile
 import threading
 import weakref
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -290,15 +290,86 @@ def _differing(product: str, offered: pl.DataFrame, kept: pl.DataFrame, where: s
         plr.any_horizontal(plr.col(p).ne_missing(plr.col(f"{p}_kept")) for p in prices)
     )
 
-    def shown(price: float | None) -> str:
-        return "-" if price is None else f"{price}"
-
     return [
-        f"{product} {r['cnpj']} {r['collected']}: sale {shown(r['price'])} purchase "
-        f"{shown(r['purchase_price'])} not kept; {where} holds sale {shown(r['price_kept'])} "
-        f"purchase {shown(r['purchase_price_kept'])}"
+        f"{product} {r['cnpj']} {r['collected']}: sale {_price(r['price'])} purchase "
+        f"{_price(r['purchase_price'])} not kept; {where} holds sale {_price(r['price_kept'])} "
+        f"purchase {_price(r['purchase_price_kept'])}"
         for r in differ.iter_rows(named=True)
     ]
+
+
+def _price(price: float | None) -> str:
+    """A price in a differing line (``-``: none)."""
+    return "-" if price is None else f"{price}"
+
+
+FileLines = Callable[[Iterable[int]], dict[int, int]]
+"""The file line each of a CSV's record numbers (its records' ``line``) starts on."""
+
+
+@dataclass
+class _Members:
+    """The records each CSV of one file (a ZIP's members, in archive order) offered in this
+    ingest, by partition: a ZIP is one file, so a later member's record of a key an earlier
+    member offered is a duplicate inside the file, as a repeated line of one CSV is; the
+    earlier member's wins, and other prices are listed (``differing``) naming both members and
+    lines. ``csvs``: how many CSVs the file has (the last one's records are not held)."""
+
+    csvs: int
+    held: dict[tuple[str, str], pl.DataFrame] = field(default_factory=dict)
+    lines: dict[str, FileLines] = field(default_factory=dict)
+    """Each CSV's ``FileLines``, by its name (asked only for the lines listed)."""
+
+    def split(
+        self, product: str, month: str, offered: pl.DataFrame, name: str, at: int
+    ) -> tuple[pl.DataFrame, int, list[str]]:
+        """``offered`` (the file's ``at``-th CSV's records of the partition, one per key)
+        without the keys an earlier CSV of the file offered, how many those were, and a line
+        for each of them whose prices differ; the rest are held for the CSVs after it."""
+        plr = polars()
+        key = ["cnpj", "collected"]
+        earlier = self.held.get((product, month))
+        listed: list[str] = []
+        repeats = 0
+        if earlier is not None:
+            repeated = offered.join(earlier.select(key), on=key, how="semi")
+            repeats = repeated.height
+            if repeats:
+                offered = offered.join(earlier.select(key), on=key, how="anti")
+                listed = self._differing(product, repeated, earlier, name)
+        if at < self.csvs - 1:  # (a file of one CSV holds nothing)
+            mine = offered.select(
+                *key, "price", "purchase_price", "line", member=plr.lit(name, plr.Categorical)
+            )
+            self.held[(product, month)] = mine if earlier is None else plr.concat([earlier, mine])
+        return offered, repeats, listed
+
+    def _differing(
+        self, product: str, repeated: pl.DataFrame, earlier: pl.DataFrame, name: str
+    ) -> list[str]:
+        plr = polars()
+        prices = ["price", "purchase_price"]
+        pairs = repeated.select("cnpj", "collected", *prices, "line").join(
+            earlier, on=["cnpj", "collected"], suffix="_kept"
+        )
+        rows = list(
+            pairs.filter(
+                plr.any_horizontal(plr.col(p).ne_missing(plr.col(f"{p}_kept")) for p in prices)
+            ).iter_rows(named=True)
+        )
+        mine = self.lines[name](r["line"] for r in rows) if rows else {}
+        theirs = {
+            member: self.lines[member](r["line_kept"] for r in rows if r["member"] == member)
+            for member in {r["member"] for r in rows}
+        }
+        return [
+            f"{product} {r['cnpj']} {r['collected']}: sale {_price(r['price'])} purchase "
+            f"{_price(r['purchase_price'])} not kept ({name} line {mine[r['line']]}); an "
+            f"earlier member of the archive, {r['member']} line "
+            f"{theirs[r['member']][r['line_kept']]}, holds sale {_price(r['price_kept'])} "
+            f"purchase {_price(r['purchase_price_kept'])}"
+            for r in rows
+        ]
 
 
 def canonical(held: pl.DataFrame, product: str) -> tuple[pl.DataFrame, int, list[str]] | None:
@@ -384,8 +455,9 @@ class FileReport:
     them, and ``revised`` lists each displaced value."""
     rejected: int = 0
     differing: list[str] = field(default_factory=list)
-    """Duplicates inside the file whose prices differ from the record kept (the first): the
-    kept one wins, and each of these is listed, never dropped without a word; and the records
+    """Duplicates inside the file whose prices differ from the record kept (the first; a ZIP's
+    members are one file, the first member's record kept): the kept one wins, and each of
+    these is listed, never dropped without a word; and the records
     of a rolling or undecided file that differ from a record the lake keeps (``not_kept``)."""
     not_kept: int = 0
     """Of ``differing``, the records differing from one the lake keeps from a consolidated
@@ -662,6 +734,7 @@ class StationLake:
                         inputs = csv_inputs(path, name, scratch, max_unpacked=self.max_unpacked)
                     except UnreadableFile as exc:
                         return [_refused(name, "unreadable", shown(str(exc), 160))]
+                    members = _Members(len(inputs))  # (a ZIP is one file: its first member wins)
                     reports = [
                         self._ingest_csv(
                             part,
@@ -671,6 +744,7 @@ class StationLake:
                             before_writing,
                             revised.before_partitions,
                             kinds,
+                            members,
                             _decider(kind, marks, key, lambda: hashing.result()[0]),
                             # the file's own lines, counted as it was hashed; a ZIP member's,
                             # as it was unpacked; a workbook's CSV (its lines joined back from
@@ -692,16 +766,7 @@ class StationLake:
                     return [refused]
                 digest = new_content()  # (asked already, unless no part had a record to write)
             except _AlreadyIngested as exc:
-                (seen,) = exc.args
-                if legacy is not None and seen == legacy:  # an older manifest's entry: re-keyed
-                    self._adopt(legacy, key, source)
-                    seen = key
-                why = (
-                    "unchanged since it was ingested"
-                    if seen == key
-                    else f"same content as {seen}, already ingested"
-                )
-                return [FileReport(name, "-", skipped=why, already_ingested=seen)]
+                return [self._already_ingested(name, exc.args[0], key, legacy, source)]
         self._record(
             key,
             name,
@@ -713,6 +778,22 @@ class StationLake:
             earlier=revised.earlier(),
         )
         return reports
+
+    def _already_ingested(
+        self, name: str, seen: str, key: str, legacy: str | None, source: str
+    ) -> FileReport:
+        """The report of a file whose content the manifest holds under ``seen``: its own
+        ``key``, another file's, or an older manifest's entry by bare name (``legacy``, then
+        re-keyed by ``key``)."""
+        if legacy is not None and seen == legacy:
+            self._adopt(legacy, key, source)
+            seen = key
+        why = (
+            "unchanged since it was ingested"
+            if seen == key
+            else f"same content as {seen}, already ingested"
+        )
+        return FileReport(name, "-", skipped=why, already_ingested=seen)
 
     def _adopt(self, legacy: str, key: str, source: str) -> None:
         """Key an older manifest's entry (by bare name) by the source it was found to be."""
@@ -852,6 +933,7 @@ class StationLake:
         before_writing: Callable[[int, str, FileKind], object],
         before_partitions: Callable[[FileReport], object],
         kinds: dict[str, str],
+        members: _Members,
         decide: Callable[[Collection[date], str, int], FileKind],
         lines_of: Callable[[CsvInput], LineCount],
     ) -> FileReport:
@@ -860,7 +942,8 @@ class StationLake:
         ``lines_of`` gives its line breaks; ``before_partitions`` is told the report, its
         displaced values known, before the first partition is written. Its kind is what
         ``decide`` says of its collection days and name (``file_kind``), and joins ``kinds``
-        (the kinds of the files the lake's records came from, by name)."""
+        (the kinds of the files the lake's records came from, by name). ``members``: the
+        records the file's CSVs before it offered, which its own do not displace."""
         report = FileReport(part.name, part.fmt.value)
         problem, extra = (part.problem, 0) if part.problem else self._header_problem(part)
         if problem:
@@ -914,11 +997,19 @@ class StationLake:
             where = file_lines(part.path, part.encoding, (line for line, _ in bad))
             bad = [(where.get(line, line), reason) for line, reason in bad]
         report.bad = [BadRow(part.name, line, reason) for line, reason in bad]
+        spans = not read_by_line and lines is not None and lines.spans_lines(report.rows)
+        path, encoding = part.path, part.encoding
+
+        def file_lines_of(numbers: Iterable[int]) -> dict[int, int]:
+            wanted = list(numbers)
+            return file_lines(path, encoding, wanted) if spans else {n: n for n in wanted}
+
+        members.lines[part.name] = file_lines_of
         report.rejected = len(report.bad)
         decided = decide(found.days, part.name, at)
         report.kind, report.kind_why = decided.kind, decided.why
         before_writing(at, part.name, decided)
-        self._merge(found.parts, report, scratch, kinds, before_partitions)
+        self._merge(found.parts, report, scratch, kinds, (members, at), before_partitions)
         kinds[part.name] = _more_protected(decided.kind, kinds.get(part.name))
         return report
 
@@ -928,6 +1019,7 @@ class StationLake:
         report: FileReport,
         scratch: Path,
         kinds: dict[str, str],
+        members: tuple[_Members, int],
         before_partitions: Callable[[FileReport], object],
     ) -> None:
         """Write each (product, month) partition the file touches: a new one as it is, an
@@ -935,7 +1027,8 @@ class StationLake:
         one the lake holds with another value, each displaced value listed in ``revised``;
         a rolling or undecided file's only a rolling file's record: ``_revised``, by
         ``kinds``). One record per (CNPJ, product, collection day): the file's first
-        occurrence wins."""
+        occurrence wins, a ZIP's members read as one file (``members``, and this CSV's place in
+        the file)."""
         plr = polars()
         key = ["cnpj", "collected"]  # the product is the partition's
         jobs: list[tuple[str, str, pl.DataFrame, int]] = []
@@ -946,6 +1039,13 @@ class StationLake:
             if twice:
                 later = part.filter(plr.struct(key).is_first_distinct().not_())
                 report.differing += _differing(product, later, unique, "an earlier row of the file")
+            unique, repeats, listed = members[0].split(
+                product, month, unique, report.name, members[1]
+            )
+            report.duplicates_in_file += repeats
+            report.differing += listed
+            if unique.height == 0:
+                continue  # every record is an earlier member's: nothing of this one to write
             found = self.storage.fetch_partition(product, month, scratch)
             if found is None:
                 jobs.append((product, month, unique, unique.height))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import errno
 import functools
+import itertools
 import json
 import logging
 import re
@@ -303,24 +304,46 @@ ACCEPT_ENCODING = {"Accept-Encoding": "gzip, deflate"}
 once their packages are installed, and decode them without a size or end check."""
 
 
+def _coding(content_encoding: str | None) -> str | None:
+    """The one Content-Encoding ``decoded`` inflates (gzip, x-gzip or deflate), None for an
+    identity body; BodyError for any other, or for more than one."""
+    codings = [c.strip().lower() for c in (content_encoding or "").split(",")]
+    codings = [c for c in codings if c and c != "identity"]
+    if not codings:
+        return None
+    if len(codings) > 1 or codings[0] not in ("gzip", "x-gzip", "deflate"):
+        raise BodyError(f"unsupported Content-Encoding {content_encoding!r}")
+    return codings[0]
+
+
+def _nul_padding(data: bytes, rest: Iterator[bytes]) -> None:
+    """Read the body's rest after its last gzip member, ``data`` and the chunks after it,
+    as padding: BodyError at a byte that is not NUL."""
+    for chunk in itertools.chain([data], rest):
+        if chunk.strip(b"\0"):
+            raise BodyError(
+                "garbled body encoding (bytes other than NUL padding after the last gzip member)"
+            )
+
+
 def decoded(chunks: Iterable[bytes], content_encoding: str | None) -> Iterator[bytes]:
     """The body in ``chunks`` as sent before its Content-Encoding (identity, gzip or deflate),
     at most 1 MiB at a time however far a chunk inflates. Unlike httpx's decoder, it raises
     BodyError(cut_short=True) when a gzip or deflate stream stops before its end (no final
     block, no gzip trailer): a connection cut on a chunk boundary that the Content-Length
-    agrees with would otherwise pass as a whole, shorter body. An empty body is empty."""
-    codings = [c.strip().lower() for c in (content_encoding or "").split(",")]
-    codings = [c for c in codings if c and c != "identity"]
-    if not codings:
+    agrees with would otherwise pass as a whole, shorter body. An empty body is empty. NUL
+    bytes after the last gzip member are padding (some servers and tape tools write it, and
+    ``gzip -d`` ignores it) and are dropped; any other byte after them is a garbled body."""
+    coding = _coding(content_encoding)
+    if coding is None:
         yield from chunks
         return
-    if len(codings) > 1 or codings[0] not in ("gzip", "x-gzip", "deflate"):
-        raise BodyError(f"unsupported Content-Encoding {content_encoding!r}")
-    gzip = codings[0] != "deflate"
+    gzip = coding != "deflate"
     wbits = zlib.MAX_WBITS | 16 if gzip else zlib.MAX_WBITS
     inflater = zlib.decompressobj(wbits)
     fresh = True  # nothing read yet: a deflate body may still be raw (no zlib header)
-    for chunk in chunks:
+    stream = iter(chunks)
+    for chunk in stream:
         data = chunk
         while True:
             if inflater.eof:
@@ -328,6 +351,9 @@ def decoded(chunks: Iterable[bytes], content_encoding: str | None) -> Iterator[b
                     break
                 if not gzip:
                     raise BodyError("garbled body encoding (bytes after the deflate stream)")
+                if data.startswith(b"\0"):  # no member starts so: padding, as gzip -d reads it
+                    _nul_padding(data, stream)
+                    return
                 inflater = zlib.decompressobj(wbits)  # a further gzip member
             try:
                 out = inflater.decompress(data, _INFLATE_PIECE)
@@ -344,7 +370,7 @@ def decoded(chunks: Iterable[bytes], content_encoding: str | None) -> Iterator[b
                 break
     if not fresh and not inflater.eof:
         raise BodyError(
-            f"body cut short (the {codings[0]} stream stops before its end)", cut_short=True
+            f"body cut short (the {coding} stream stops before its end)", cut_short=True
         )
 
 
