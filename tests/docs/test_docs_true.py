@@ -4,7 +4,9 @@ The settings read are collected from the code: every field of ``Settings`` (each
 ``FUELPIPE_<NAME>`` variable) and every variable read by name in src/fuelpipe, lambdas/ and
 the test tooling (devtools/, the Makefile); the deploy tooling's own (scripts/, the GitHub
 workflows' ``vars.``) against docs/DEPLOY.md. Each must be documented, and each documented
-one read; a default the configuration table gives as a literal must be the code's.
+one read; a default the configuration table gives as a literal must be the code's; each one
+infra/template.yaml gives the functions must be read. Each ``fuelpipe …`` in the docs' code
+must name a command and options that exist, and each ``make X`` a Makefile target.
 """
 
 from __future__ import annotations
@@ -148,6 +150,15 @@ def test_documented_defaults_are_the_code_defaults() -> None:
             wrong.append(f"{name}: README says {literal!r}, the code has {default!r}")
     assert checked > 20, checked
     assert not wrong, "\n".join(wrong)
+
+
+def test_the_template_sets_only_settings_that_are_read() -> None:
+    """A variable infra/template.yaml gives the functions that no code reads is a typo the
+    Lambdas would ignore (Settings ignores unknown FUELPIPE_* names)."""
+    template = (ROOT / "infra" / "template.yaml").read_text(encoding="utf-8")
+    given = set(re.findall(r"\b(FUELPIPE_[A-Z0-9_]*[A-Z0-9])\s*:", template))
+    assert given, "the template sets the functions' settings"
+    assert not given - settings_read(), sorted(given - settings_read())
 
 
 def deploy_settings_read() -> set[str]:
