@@ -36,7 +36,7 @@ from fuelpipe.cli.revise import revise_command
 from fuelpipe.domain.catalog import DEFAULT_CATALOG, Catalog, Series
 from fuelpipe.domain.keys import parse_date_key
 from fuelpipe.domain.models import Record
-from fuelpipe.homes import damage_message, empty_store_message, open_home
+from fuelpipe.homes import damage_message, damage_namer, empty_store_message, open_home
 from fuelpipe.homes.settings import Settings, environ_setting, parse_now, queue_file
 from fuelpipe.ports.queue import DeadLettersIncomplete, DeadLettersRemain
 from fuelpipe.stages.context import StageContext
@@ -1310,6 +1310,7 @@ def dashboard(
             intraday=intraday,
             store_views=False,  # the store is opened read-only: recomputed views stay in memory
             alerts=reads.alerts,
+            faults=damage_namer(settings(ctx)),  # a damaged store: a 503 naming it, as `error:`
         )
 
 
