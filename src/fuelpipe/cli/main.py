@@ -727,7 +727,7 @@ def status(
     count) and set_aside_newest (the key's among the store's newest few).
     `fuelpipe quarantine set-aside` lists them all.
     """
-    from fuelpipe.stages.set_aside import count_set_aside, newest_set_aside
+    from fuelpipe.stages.set_aside import newest_set_aside, set_aside_counts
     from fuelpipe.stages.status import status as compute
 
     chosen = _select(series)
@@ -741,10 +741,13 @@ def status(
             default=context.clock.now(),
         )
         start = _since_by_clock(since, latest, "status counts", "count")
-        rows = compute(context, chosen, start, stored_only=not all_keys, now_of=clocks)
-        # Counted, and only the newest few read, however many there are (the full list is
-        # `quarantine set-aside`); each row has its key's count.
-        aside = count_set_aside(context.store)
+        # Each key's count from one read of their names, for the rows and the total; only
+        # the newest few entries are read whole (the full list is `quarantine set-aside`).
+        counts = set_aside_counts(context.store)
+        rows = compute(
+            context, chosen, start, stored_only=not all_keys, now_of=clocks, set_aside=counts
+        )
+        aside = sum(counts.values())
         newest = newest_set_aside(context.store, STATUS_SET_ASIDE_SHOWN) if aside else []
     if not rows and not as_json:  # not one key of the catalog (or of --series) has a record
         console.print(_nothing_stored(series))
