@@ -23,7 +23,7 @@ from devtools.aws.lambda_events import (
     scheduled_event,
     sqs_event,
 )
-from devtools.aws.servers import LocalServer
+from devtools.aws.servers import REGION, LocalServer
 from devtools.chaos.aws_faults import LostAnswers, RawBody
 from tests.aws.conftest import AwsHome, LambdaLogs
 from tests.support.aws_backends import refuse_what_sqs_refuses
@@ -158,6 +158,28 @@ def test_an_empty_series_list_is_refused_not_read_as_the_whole_catalog(
     assert [r.retry_count for r in app.store.pending()] == [0]
 
 
+@pytest.mark.filterwarnings("ignore:No application metrics")
+@pytest.mark.parametrize("since", ["2025/03/01", "2025-02-30"])
+def test_a_bad_since_is_refused_naming_detail_since_the_form_and_the_value(
+    aws_home: AwsHome, since: str
+) -> None:
+    """A ``detail.since`` that is no ISO date was refused as a bad "sort key", a word of the
+    table's key design that names neither the event's field nor the form it wants."""
+    app = aws_home.app(FixedClock(NOW))
+    handler = load_handler("data_clustering").make_handler(lambda: app)
+    event = scheduled_event({"series": ["CURRENCY#USD"], "since": since})
+
+    with pytest.raises(ValueError) as refused:
+        handler(event, FakeLambdaContext("data_clustering"))
+
+    assert str(refused.value) == (
+        f"not a scheduled event fuelpipe understands: detail.since {since!r}"
+        " is not a date in the ISO form YYYY-MM-DD"
+    )
+    assert app.queue.depth() == QueueDepth(0, 0, 0)
+    assert app.store.last_runs() == []
+
+
 # --- scraper -------------------------------------------------------------------------------
 
 
@@ -237,6 +259,31 @@ def test_a_queue_name_setting_naming_no_queue_says_which_setting(
         scraper_handler(provider)(sqs_event([message]), FakeLambdaContext("scraper"))
 
     assert f"FUELPIPE_{setting.upper()} 'no-such-queue': no such SQS queue" in str(refused.value)
+
+
+@pytest.mark.filterwarnings("ignore:No application metrics")
+@pytest.mark.parametrize("server", ["dynalite_server", "moto_server"])
+def test_a_table_name_setting_naming_no_table_says_which_table_region_and_setting(
+    aws_home: AwsHome, server: str, request: pytest.FixtureRequest
+) -> None:
+    """A Lambda whose FUELPIPE_TABLE_NAME names no table failed every invocation with
+    DynamoDB's own words, "Requested resource not found", naming neither the table nor the
+    variable, nor the region or endpoint it was looked for in."""
+    dynamodb = request.getfixturevalue(server).client("dynamodb")
+    wrong = aws_home.settings.model_copy(update={"table_name": "no-such-table"})
+    provider = lazy_context(
+        wrong, clock=FixedClock(NOW), sources={}, dynamodb_client=dynamodb,
+        sqs_client=aws_home.sqs,
+    )  # fmt: skip
+    handler = load_handler("data_clustering").make_handler(provider)
+
+    with pytest.raises(ClientError) as refused:
+        handler(scheduled_event({"series": ["CURRENCY#USD"]}), FakeLambdaContext("x"))
+
+    assert refused.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    said = str(refused.value)
+    assert "FUELPIPE_TABLE_NAME 'no-such-table': no such DynamoDB table" in said, said
+    assert f"in region {REGION} at {dynamodb.meta.endpoint_url}" in said, said
 
 
 def _throttled(operation: str) -> ClientError:

@@ -1,5 +1,6 @@
 """Bounded reads of meta entries behave the same in every Store adapter: ``count_meta`` counts
-a prefix's entries without returning them, ``latest_meta`` reads the few with the latest rank
+a prefix's entries without returning them, ``meta_names`` lists their names without their
+values, ``latest_meta`` reads the few with the latest rank
 (the instant ``replace_meta`` was given), however many there are. The health view and
 ``fuelpipe status`` read the values set aside through them (``stages/set_aside.py``); before,
 both read every entry."""
@@ -28,6 +29,26 @@ def test_count_meta_counts_every_entry_of_a_prefix(store_opener) -> None:
     assert other.count_meta("set_aside#") == 7
     with pytest.raises(ValueError):
         other.count_meta("")
+
+
+def test_meta_names_lists_a_prefix_s_names_in_name_order(store_opener) -> None:
+    """What `fuelpipe status` counts each key's values set aside from, in one read."""
+    one, other = store_opener(), store_opener()
+    assert other.meta_names("set_aside#") == []
+    one.replace_meta("set_aside#K#2022-01-02", None, "v", ranked=T0)
+    one.replace_meta("set_aside#A#B#2022-01-01", None, "v", ranked=T0)
+    one.put_meta("set_aside#K#2022-01-01", "unranked")  # listed too
+    one.put_meta("set_asides", "another family")
+    assert other.meta_names("set_aside#") == [
+        "set_aside#A#B#2022-01-01",
+        "set_aside#K#2022-01-01",
+        "set_aside#K#2022-01-02",
+    ]
+    assert other.meta_names("set_aside#K#") == ["set_aside#K#2022-01-01", "set_aside#K#2022-01-02"]
+    assert one.delete_meta("set_aside#K#2022-01-01", "unranked")
+    assert other.meta_names("set_aside#K#") == ["set_aside#K#2022-01-02"]
+    with pytest.raises(ValueError):
+        other.meta_names("")
 
 
 def test_latest_meta_reads_the_newest_ranked_entries_of_a_family(store_opener) -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from tests.e2e.conftest import EMPTY_RUN
+from tests.support.damaged_sqlite import damage_all_but_the_first_page, sound_store_file
 
 READ_ONLY = {
     "status": ["status"],
@@ -359,16 +360,6 @@ def test_a_file_that_is_not_sqlite_is_named_in_the_refusal(
     assert bad.read_bytes() == content
 
 
-def _damage_all_but_the_first_page(db: Path) -> None:
-    """Every page of ``db`` but the first (the schema) overwritten: the file opens, and its
-    first read of a table finds it malformed, as a disk or a copy gone wrong leaves one."""
-    page = 4096
-    data = bytearray(db.read_bytes())
-    assert len(data) > 4 * page and len(data) % page == 0
-    data[page:] = b"\xff" * (len(data) - page)
-    db.write_bytes(bytes(data))
-
-
 @pytest.mark.parametrize(
     "args",
     [["status"], ["export", "CURRENCY#USD"], ["quarantine", "list"], RUN_USD],
@@ -381,26 +372,9 @@ def test_a_store_damaged_past_its_first_page_is_named_in_the_refusal(
     "`fuelpipe status` failed: DatabaseError: database disk image is malformed (rerun with
     --debug for the traceback)", as if fuelpipe had failed, and named no file (the store or
     its queue?). The damaged file is named, with SQLite's own check of it."""
-    import sqlite3
-    from contextlib import closing
-    from datetime import date, timedelta
-    from decimal import Decimal
-
-    from fuelpipe.adapters.sqlite_store import SqliteStore
-    from fuelpipe.domain.models import Record, Status
-
     db = tmp_path / "fuelpipe.sqlite"
-    with SqliteStore(db) as store:
-        first = date(2020, 1, 1)
-        store.put_records(
-            [
-                Record("CURRENCY#USD", first + timedelta(days=n), Decimal("4.9"), Status.OK)
-                for n in range(2000)
-            ]
-        )
-    with closing(sqlite3.connect(db)) as conn:  # every page in the file, none in a -wal
-        conn.execute("PRAGMA journal_mode = DELETE")
-    _damage_all_but_the_first_page(db)
+    sound_store_file(db)
+    damage_all_but_the_first_page(db)
     content = db.read_bytes()
     done = _run(["--now", "2022-05-09", *args], {"FUELPIPE_DB": str(db)}, tmp_path)
     assert "Traceback" not in done.stderr, done.stderr

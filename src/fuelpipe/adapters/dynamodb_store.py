@@ -921,6 +921,21 @@ class DynamoDbStore(Store):
             for i in page
         ]
 
+    def meta_names(self, prefix: str) -> list[str]:
+        """The names of the settings named ``prefix``...: one Query of the ``META`` partition
+        projecting the sort key (strongly consistent, every page). It reads as much capacity
+        as :meth:`count_meta` (a Query is charged for the items it reads, whatever it
+        returns), and returns only the names."""
+        if not prefix:
+            raise ValueError("a meta prefix must not be empty")
+        condition = items.key_condition(Key("info_type").eq(META) & Key("date").begins_with(prefix))
+        condition["ExpressionAttributeNames"]["#name"] = "date"
+        return [
+            str(i["date"]["S"])
+            for page in self._pages(ConsistentRead=True, ProjectionExpression="#name", **condition)
+            for i in page
+        ]
+
     def count_meta(self, prefix: str) -> int:
         """A COUNT Query of the ``META`` partition's ``prefix`` range (paginated: a Query
         counts at most 1 MB of items a call): no item is returned or decoded."""

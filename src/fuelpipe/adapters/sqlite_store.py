@@ -1309,6 +1309,16 @@ class SqliteStore(Store):
             rows = self._db().execute(sql, _prefix_args(prefix)).fetchall()
         return [(str(n), str(v)) for n, v in rows]
 
+    def meta_names(self, prefix: str) -> list[str]:
+        """The names of the settings named ``prefix``..., in name order (a range of the
+        primary key, its index alone read)."""
+        if not prefix:
+            raise ValueError("a meta prefix must not be empty")
+        sql = f"SELECT name FROM meta WHERE {_NAMED} ORDER BY name"  # noqa: S608 - a constant
+        with self._lock:
+            rows = self._db().execute(sql, _prefix_args(prefix)).fetchall()
+        return [str(n) for (n,) in rows]
+
     def count_meta(self, prefix: str) -> int:
         """A COUNT of the settings named ``prefix``... (a range of the primary key)."""
         if not prefix:

@@ -331,7 +331,7 @@ def serve_panel(
     from fuelpipe.adapters.clock import FixedClock
     from fuelpipe.cli.main import _check_port  # here: main imports this module
     from fuelpipe.dashboard.server import serve as serve_dashboard
-    from fuelpipe.homes import open_intraday
+    from fuelpipe.homes import damage_namer, open_intraday
 
     _check_port("127.0.0.1", port)
     with open_home(cfg, clock=FixedClock(now)) as context, open_intraday(cfg) as points:
@@ -347,4 +347,5 @@ def serve_panel(
             series_clocks=series_clocks,
             intraday=points,
             alerts=alert_reader(cfg),
+            faults=damage_namer(cfg),  # a store damaged while served: a 503 naming it
         )

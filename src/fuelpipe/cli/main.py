@@ -36,7 +36,7 @@ from fuelpipe.cli.revise import revise_command
 from fuelpipe.domain.catalog import DEFAULT_CATALOG, Catalog, Series
 from fuelpipe.domain.keys import parse_date_key
 from fuelpipe.domain.models import Record
-from fuelpipe.homes import damage_message, empty_store_message, open_home
+from fuelpipe.homes import damage_message, damage_namer, empty_store_message, open_home
 from fuelpipe.homes.settings import Settings, environ_setting, parse_now, queue_file
 from fuelpipe.ports.queue import DeadLettersIncomplete, DeadLettersRemain
 from fuelpipe.stages.context import StageContext
@@ -727,7 +727,7 @@ def status(
     count) and set_aside_newest (the key's among the store's newest few).
     `fuelpipe quarantine set-aside` lists them all.
     """
-    from fuelpipe.stages.set_aside import count_set_aside, newest_set_aside
+    from fuelpipe.stages.set_aside import newest_set_aside, set_aside_counts
     from fuelpipe.stages.status import status as compute
 
     chosen = _select(series)
@@ -741,10 +741,13 @@ def status(
             default=context.clock.now(),
         )
         start = _since_by_clock(since, latest, "status counts", "count")
-        rows = compute(context, chosen, start, stored_only=not all_keys, now_of=clocks)
-        # Counted, and only the newest few read, however many there are (the full list is
-        # `quarantine set-aside`); each row has its key's count.
-        aside = count_set_aside(context.store)
+        # Each key's count from one read of their names, for the rows and the total; only
+        # the newest few entries are read whole (the full list is `quarantine set-aside`).
+        counts = set_aside_counts(context.store)
+        rows = compute(
+            context, chosen, start, stored_only=not all_keys, now_of=clocks, set_aside=counts
+        )
+        aside = sum(counts.values())
         newest = newest_set_aside(context.store, STATUS_SET_ASIDE_SHOWN) if aside else []
     if not rows and not as_json:  # not one key of the catalog (or of --series) has a record
         console.print(_nothing_stored(series))
@@ -1310,6 +1313,7 @@ def dashboard(
             intraday=intraday,
             store_views=False,  # the store is opened read-only: recomputed views stay in memory
             alerts=reads.alerts,
+            faults=damage_namer(settings(ctx)),  # a damaged store: a 503 naming it, as `error:`
         )
 
 

@@ -27,7 +27,7 @@ from fuelpipe.dashboard.areas import (
     check_product,
 )
 from fuelpipe.dashboard.cache import ResponseCache
-from fuelpipe.dashboard.errors import InvalidRequestError, NotFoundError
+from fuelpipe.dashboard.errors import FaultNamer, InvalidRequestError, NotFoundError, no_fault
 from fuelpipe.dashboard.health import health_view
 from fuelpipe.dashboard.live import Generation, live_router
 from fuelpipe.dashboard.params import DateParam
@@ -341,6 +341,7 @@ def create_app(  # noqa: PLR0915 - the one factory that wires every route and ro
     store_views: bool = True,
     alerts: AlertReader | None = None,
     allowed_hosts: Sequence[str] | None = None,
+    faults: FaultNamer | None = None,
 ) -> FastAPI:
     """The dashboard app: read-only API under /api, the page at /, assets under /static.
 
@@ -359,6 +360,10 @@ def create_app(  # noqa: PLR0915 - the one factory that wires every route and ro
 
     API answers are cached for ``cache_ttl_s`` seconds (0 turns the cache off): the store
     changes a few times a day, while one page view asks for the same views many times.
+
+    ``faults`` names the store's faults that are no fault of the server (the embedded home's
+    damaged file, :func:`fuelpipe.homes.damage_namer`): any request meeting one is answered
+    503 with that line, logged once, and never cached; None: every error is a 500.
     """
     from fuelpipe.adapters.clock import SystemClock
 
@@ -379,7 +384,8 @@ def create_app(  # noqa: PLR0915 - the one factory that wires every route and ro
         docs_url=None,
         redoc_url=None,
     )
-    the_versions = versions or DataVersion(store)
+    named = faults or no_fault
+    the_versions = versions or DataVersion(store, faults=named)
     app.state.clock = the_clock
     app.state.data_version = the_versions
     app.state.newest_week = _newest_week(the_versions, reader)
@@ -390,7 +396,7 @@ def create_app(  # noqa: PLR0915 - the one factory that wires every route and ro
     async def cache_generation(scope: Scope) -> str:
         return f"{await request_version(scope, the_versions)}#{generation.get()}"
 
-    app.add_middleware(ResponseCache, ttl_s=cache_ttl_s, generation=cache_generation)
+    app.add_middleware(ResponseCache, ttl_s=cache_ttl_s, generation=cache_generation, faults=named)
     # Stored views per data version with ETags (dashboard/precomputed.py), outside the cache:
     # they check the version and answer If-None-Match on every request; the rest is cached.
     install_precomputed(
@@ -403,10 +409,11 @@ def create_app(  # noqa: PLR0915 - the one factory that wires every route and ro
         versions=the_versions,
         store_views=store_views,
         alerts=alerts,
+        faults=named,
     )
     if allowed_hosts is not None:  # inside SecurityHeaders: its 400 carries the headers too
         app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts))
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(SecurityHeaders, faults=named)
     _install_error_handlers(app)
     from fuelpipe.dashboard.outlook_api import outlook_router  # imports this module's helpers
 

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from cachetools import TTLCache
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from fuelpipe.dashboard.errors import FaultNamer, no_fault
+
 _log = logging.getLogger("fuelpipe.dashboard")
 
 
@@ -32,7 +34,8 @@ class ResponseCache:
     most once a second by :class:`~fuelpipe.dashboard.versions.DataVersion`, and the version the
     live endpoint saw) starts new keys when it changes, so nothing cached before a data change is
     served more than that second after it. When it cannot be had (the store failing before any
-    version was read) the request passes through uncached.
+    version was read) the request passes through uncached; when ``faults`` names why (a damaged
+    store file) that is left to the answer's own line, without a traceback here.
 
     ``uncached`` paths always pass through: the live panel's version check, and the intraday
     points, whose writes move no data version: only the process that answered ``/api/live``
@@ -49,8 +52,10 @@ class ResponseCache:
         prefix: str = "/api/",
         generation: Callable[[Scope], Awaitable[str]] | None = None,
         uncached: tuple[str, ...] = ("/api/live", "/api/intraday"),
+        faults: FaultNamer = no_fault,
     ) -> None:
         self.app = app
+        self.faults = faults
         self.ttl_s = ttl_s
         self.max_entries = max_entries
         self.timer = timer
@@ -87,8 +92,9 @@ class ResponseCache:
         if self.generation is not None:
             try:
                 query += b"#" + (await self.generation(scope)).encode()
-            except Exception:
-                _log.exception("no cache generation: answering %s uncached", scope["path"])
+            except Exception as exc:
+                if self.faults(exc) is None:
+                    _log.exception("no cache generation: answering %s uncached", scope["path"])
                 await self.app(scope, receive, send)
                 return
         key = (scope["path"], query)

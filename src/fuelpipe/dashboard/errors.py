@@ -1,6 +1,19 @@
-"""Errors the API turns into 404 and 422 answers with a message."""
+"""Errors the API turns into 404 and 422 answers with a message, and the store's faults it
+answers 503 with one."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+
+FaultNamer = Callable[[BaseException], str | None]
+"""Names an error that is a known state of the store's file rather than a fault of the server
+(a damaged SQLite file: :func:`fuelpipe.homes.damage_namer`): the one line the API answers
+503 with and logs, without a traceback; None for any other error."""
+
+
+def no_fault(_: BaseException) -> str | None:
+    """The namer of a home with no such faults to name: every error is the server's."""
+    return None
 
 
 class NotFoundError(LookupError):

@@ -32,6 +32,7 @@ from pydantic import BaseModel
 
 from fuelpipe.dashboard import views
 from fuelpipe.dashboard.analysis import WeeklyHow
+from fuelpipe.dashboard.errors import FaultNamer, no_fault
 from fuelpipe.dashboard.etags import none_match
 from fuelpipe.dashboard.health import health_view
 from fuelpipe.dashboard.outlook_views import MAP_HORIZON as OUTLOOK_MAP_HORIZON
@@ -558,13 +559,18 @@ class PrecomputedViews:
     """ASGI middleware: stored views for their stored parameters, with ETags and 304s."""
 
     def __init__(
-        self, app: ASGIApp, precomputer: Precomputer, versions: DataVersion | None = None
+        self,
+        app: ASGIApp,
+        precomputer: Precomputer,
+        versions: DataVersion | None = None,
+        faults: FaultNamer = no_fault,
     ) -> None:
         from fuelpipe.dashboard.versions import DataVersion
 
         self.app = app
         self.pre = precomputer
         self.versions = versions or DataVersion(precomputer.ctx.store)
+        self.faults = faults  # named ones (a damaged file) are logged by the answer, once
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer a stored view, a 304, or pass on with an ETag on the on-demand answer."""
@@ -588,8 +594,9 @@ class PrecomputedViews:
         match = Headers(scope=scope).get("if-none-match")
         try:  # read once a second at most, shared with the response cache
             version = await request_version(scope, self.versions)
-        except Exception:  # no version read yet: the routes answer, untagged
-            _log.exception("no data version: answering %s on demand", path)
+        except Exception as exc:  # no version read yet: the routes answer, untagged
+            if self.faults(exc) is None:
+                _log.exception("no data version: answering %s on demand", path)
             await self.app(scope, receive, send)
             return
         served = await run_in_threadpool(self.pre.serve, path, key, version)
@@ -690,10 +697,11 @@ def install_precomputed(
     versions: DataVersion | None = None,
     store_views: bool = True,
     alerts: AlertReader | None = None,
+    faults: FaultNamer = no_fault,
 ) -> None:
     """Serve stored views (``app.state.precomputer``), unless ``enabled`` is False; ``versions``
     is the app's memoised data version, shared with its response cache; ``store_views``: see
-    :class:`Precomputer`."""
+    :class:`Precomputer`; ``faults``: the store's faults the app answers 503."""
     if enabled:
         app.state.precomputer = precomputer(
             reader,
@@ -705,4 +713,6 @@ def install_precomputed(
             store_views=store_views,
             alerts=alerts,
         )
-        app.add_middleware(PrecomputedViews, precomputer=app.state.precomputer, versions=versions)
+        app.add_middleware(
+            PrecomputedViews, precomputer=app.state.precomputer, versions=versions, faults=faults
+        )

@@ -7,6 +7,8 @@ import logging
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from fuelpipe.dashboard.errors import FaultNamer, no_fault
+
 # Plotly writes <style> elements and style attributes at run time, hence 'unsafe-inline' for
 # styles only; scripts come from this origin alone, so no inline or injected script can run.
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -38,11 +40,16 @@ _SERVER_ERROR = json.dumps({"detail": "internal error; see the server log"}).enc
 class SecurityHeaders:
     """Adds the security headers to every HTTP response, a 500 from an unhandled error included.
 
+    An error ``faults`` names (a damaged store file) is no fault of the server: it is answered
+    503 with that line as its ``detail`` (the page shows it), logged as that line alone, and
+    marked ``no-store`` so nothing keeps it once the file is restored.
+
     The API docs at /docs are this origin's own page and script, so they get the same policy.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, faults: FaultNamer = no_fault) -> None:
         self.app = app
+        self.faults = faults
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Wrap ``send`` so the response start carries the headers."""
@@ -66,20 +73,32 @@ class SecurityHeaders:
 
         try:
             await self.app(scope, receive, send_with_headers)
-        except Exception:
+        except Exception as exc:
             # Starlette's own 500 page is sent outside every middleware, without the headers:
             # answer here instead, and keep the traceback in the log.
+            fault = None if started else self.faults(exc)
+            if fault is not None:
+                _log.error("%s %s: %s", scope.get("method"), scope.get("path"), fault)
+                body = json.dumps({"detail": fault}).encode()
+                await _reply(send_with_headers, 503, body, (b"cache-control", b"no-store"))
+                return
             _log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
             if started:
                 raise
-            await send_with_headers(
-                {
-                    "type": "http.response.start",
-                    "status": 500,
-                    "headers": [
-                        (b"content-type", b"application/json"),
-                        (b"content-length", str(len(_SERVER_ERROR)).encode()),
-                    ],
-                }
-            )
-            await send({"type": "http.response.body", "body": _SERVER_ERROR})
+            await _reply(send_with_headers, 500, _SERVER_ERROR)
+
+
+async def _reply(send: Send, status: int, body: bytes, *headers: tuple[bytes, bytes]) -> None:
+    """A JSON error answer (its body already encoded)."""
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                *headers,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from fuelpipe.dashboard.errors import FaultNamer
 from fuelpipe.dashboard.stations import StationQueries
 from fuelpipe.domain.catalog import Catalog
 from fuelpipe.ports.alerts import AlertReader
@@ -47,9 +48,11 @@ def dashboard_app(
     *,
     store_views: bool = True,
     alerts: AlertReader | None = None,
+    faults: FaultNamer | None = None,
 ) -> FastAPI:
     """The app `serve` runs on ``host``: on a loopback address it answers only
-    LOOPBACK_NAMES (DNS rebinding)."""
+    LOOPBACK_NAMES (DNS rebinding). ``faults`` names the store's faults it answers 503
+    (:class:`~fuelpipe.dashboard.errors.FaultNamer`)."""
     from fuelpipe.dashboard.app import create_app
 
     return create_app(
@@ -63,6 +66,7 @@ def dashboard_app(
         store_views=store_views,
         alerts=alerts,
         allowed_hosts=allowed_hosts(host),
+        faults=faults,
     )
 
 
@@ -79,9 +83,11 @@ def serve(
     *,
     store_views: bool = True,
     alerts: AlertReader | None = None,
+    faults: FaultNamer | None = None,
 ) -> None:
     """Run the dashboard until interrupted; ``store_views`` False on a read-only store;
-    ``alerts`` the alert state the health view reads its active alerts from."""
+    ``alerts`` the alert state the health view reads its active alerts from; ``faults``
+    names the store's faults answered 503 (a damaged file)."""
     import uvicorn
 
     app = dashboard_app(
@@ -95,5 +101,6 @@ def serve(
         intraday,
         store_views=store_views,
         alerts=alerts,
+        faults=faults,
     )
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)

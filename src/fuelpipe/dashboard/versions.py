@@ -18,6 +18,7 @@ from collections.abc import Callable
 from starlette.concurrency import run_in_threadpool
 from starlette.types import Scope
 
+from fuelpipe.dashboard.errors import FaultNamer, no_fault
 from fuelpipe.ports.store import Store
 from fuelpipe.stages.data_version import data_version
 
@@ -33,7 +34,8 @@ class DataVersion:
 
     A failed read is logged and answered with the last version read (trusted for another
     ``ttl_s``, so a throttled store is not asked again at once): the caches keep serving what
-    they hold. With no version read yet the error propagates.
+    they hold. With no version read yet the error propagates. An error ``faults`` names (a
+    damaged store file) is logged as that line, without a traceback.
     """
 
     def __init__(
@@ -41,8 +43,10 @@ class DataVersion:
         store: Store,
         ttl_s: float = VERSION_TTL_S,
         timer: Callable[[], float] = time.monotonic,
+        faults: FaultNamer = no_fault,
     ) -> None:
         self.store = store
+        self.faults = faults
         self.ttl_s = ttl_s
         self.timer = timer
         self._lock = threading.Lock()
@@ -68,10 +72,14 @@ class DataVersion:
             try:
                 self.reads += 1
                 value = data_version(self.store)
-            except Exception:
+            except Exception as exc:
                 if self._value is None:
                     raise
-                _log.exception("data version read failed; serving version %s", self._value)
+                if (fault := self.faults(exc)) is not None:
+                    _log.error("data version read failed (%s); serving version %s", fault,
+                               self._value)  # fmt: skip
+                else:
+                    _log.exception("data version read failed; serving version %s", self._value)
                 self._read_at = now
                 return self._value
             self._value, self._read_at = value, now

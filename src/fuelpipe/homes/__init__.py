@@ -7,7 +7,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -35,20 +36,64 @@ def damage_message(settings: Settings, error: BaseException) -> str | None:
     (the store or its queue), and what SQLite's check of its pages finds. None otherwise: a
     locked or read-only file (OperationalError) is no damage, nor is anything of the AWS
     home."""
-    import sqlite3
-
-    if (
-        settings.backend != "embedded"
-        or not isinstance(error, sqlite3.DatabaseError)
-        or isinstance(error, sqlite3.OperationalError)
-    ):
+    if not _may_be_damage(settings, error):
         return None
     from fuelpipe.homes.embedded import damaged_files
 
-    found = damaged_files(settings)
+    return _damage_line(error, damaged_files(settings))
+
+
+def damage_namer(settings: Settings) -> Callable[[BaseException], str | None]:
+    """:func:`damage_message` for a server (the dashboard), which meets the same damage on
+    every request, in several of its layers: SQLite's check of the files reads each whole
+    file, so its findings are kept while neither file changes (the same inode, size and
+    modification time) and checked again once one does (restored in place, or replaced)."""
+    from fuelpipe.homes.embedded import damaged_files, home_files
+
+    lock = threading.Lock()
+    kept: dict[tuple[tuple[int, int, int] | None, ...], list[tuple[Path, str]]] = {}
+
+    def name(error: BaseException) -> str | None:
+        if not _may_be_damage(settings, error):
+            return None
+        stamp = tuple(_file_stamp(f) for f in home_files(settings))
+        with lock:
+            found = kept.get(stamp)
+        if found is None:
+            found = damaged_files(settings)
+            with lock:
+                kept.clear()
+                kept[stamp] = found
+        return _damage_line(error, found)
+
+    return name
+
+
+def _may_be_damage(settings: Settings, error: BaseException) -> bool:
+    import sqlite3
+
+    return (
+        settings.backend == "embedded"
+        and isinstance(error, sqlite3.DatabaseError)
+        and not isinstance(error, sqlite3.OperationalError)
+    )
+
+
+def _file_stamp(path: Path) -> tuple[int, int, int] | None:
+    try:
+        found = path.stat()
+    except OSError:
+        return None
+    return found.st_ino, found.st_size, found.st_mtime_ns
+
+
+def _damage_line(error: BaseException, found: list[tuple[Path, str]]) -> str | None:
     if not found:
         return None
     path, finding = found[0]
+    # one line for every reader (the CLI flattens its own; the dashboard's 503 and log line do
+    # not): SQLite's finding may be several ("*** in database main ***\nPage 7: ...")
+    finding = " ".join(finding.split())
     return (
         f"{path} is damaged ({error}; SQLite's check of its pages: {finding}): restore it "
         "from a backup"

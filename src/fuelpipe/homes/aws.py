@@ -11,10 +11,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from fuelpipe.aws_region import session_region
 from fuelpipe.domain.catalog import DEFAULT_CATALOG, Catalog, Series
-from fuelpipe.domain.keys import parse_date_key
+from fuelpipe.domain.keys import InvalidKeyError, parse_date_key
 from fuelpipe.homes.settings import Settings, policy_from
 from fuelpipe.ports.alerts import AlertReader
 from fuelpipe.ports.clock import Clock
@@ -65,7 +66,7 @@ def build_context(
     from fuelpipe.adapters.sqs_queue import SqsQueue
     from fuelpipe.homes import stored_clock
 
-    dynamodb = dynamodb_client or make_client("dynamodb", settings)
+    dynamodb = _naming_missing_tables(dynamodb_client or make_client("dynamodb", settings))
     sqs = sqs_client or make_client("sqs", settings)
     business_clock: Clock = clock or (FixedClock(settings.now) if settings.now else SystemClock())
     # updated_at is stamped by the business clock the stages see, as in the embedded home.
@@ -120,13 +121,60 @@ def _queue_url(sqs: Any, setting: str, name: str) -> str:
         ) from exc
 
 
+_NO_TABLE = "ResourceNotFoundException"
+"""DynamoDB's code for "no table of that name" (its message: "Requested resource not found")."""
+_TABLES_SEEN = "fuelpipe.tables"
+"""Where a request's context keeps the tables it names, for its answer's error."""
+
+
+def _naming_missing_tables(dynamodb: Any) -> Any:
+    """The client, its "no such table" errors completed with the table, the variable that
+    names it, the region and the endpoint (DynamoDB says only "Requested resource not found",
+    and a Lambda with a wrong FUELPIPE_TABLE_NAME fails every invocation with that).
+
+    The error is the same ResourceNotFoundException, its message longer: it is completed as
+    botocore parses the answer, so it costs no request (no DescribeTable at each cold start)
+    and covers every call the adapters make, paginated ones included."""
+    meta = dynamodb.meta
+
+    def name_missing_table(
+        http_response: Any, parsed: dict[str, Any], context: dict[str, Any], **_: Any
+    ) -> None:
+        error = parsed.get("Error", {})
+        tables = context.get(_TABLES_SEEN)
+        if error.get("Code") != _NO_TABLE or not tables:
+            return
+        # The URL answered (DynamoDB may resolve an account's own endpoint), less its path.
+        url = urlsplit(getattr(http_response, "url", None) or meta.endpoint_url)
+        error["Message"] = (
+            f"{error.get('Message') or _NO_TABLE}: FUELPIPE_TABLE_NAME"
+            f" {' or '.join(repr(t) for t in tables)}: no such DynamoDB table (or not active yet)"
+            f" in region {meta.region_name} at {url.scheme}://{url.netloc}"
+        )
+
+    meta.events.register(
+        "before-parameter-build.dynamodb", _note_tables, unique_id="fuelpipe-note-tables"
+    )
+    meta.events.register("after-call.dynamodb", name_missing_table, unique_id="fuelpipe-no-table")
+    return dynamodb
+
+
+def _note_tables(params: Mapping[str, Any], context: dict[str, Any], **_: Any) -> None:
+    """Keep the tables a request names: its ``TableName``, or a batch's or transaction's."""
+    tables = (
+        [params["TableName"]] if "TableName" in params else list(params.get("RequestItems", {}))
+    )
+    for action in params.get("TransactItems", []):
+        tables += [op["TableName"] for op in action.values() if "TableName" in op]
+    context[_TABLES_SEEN] = list(dict.fromkeys(tables))
+
+
 def build_intraday_store(settings: Settings, *, dynamodb_client: Any = None) -> IntradayStore:
     """The intraday points in the single table (``INTRADAY#`` partitions, TTL)."""
     from fuelpipe.adapters.intraday_store import DynamoIntradayStore
 
-    return DynamoIntradayStore(
-        dynamodb_client or make_client("dynamodb", settings), settings.table_name
-    )
+    dynamodb = _naming_missing_tables(dynamodb_client or make_client("dynamodb", settings))
+    return DynamoIntradayStore(dynamodb, settings.table_name)
 
 
 def create_resources(
@@ -225,8 +273,20 @@ def schedule_options(event: Mapping[str, Any], catalog: Catalog) -> ScheduleOpti
         raise ValueError(f"not a scheduled event fuelpipe understands: {problems}") from None
     return ScheduleOptions(
         series=None if detail.series is None else catalog.select(detail.series),
-        since=parse_date_key(detail.since) if detail.since else None,
+        since=_since(detail.since) if detail.since else None,
     )
+
+
+def _since(value: str) -> date:
+    """``detail.since`` as a date; a ValueError naming the field, the form and the value
+    (the key design's own error speaks of a "sort key", which the event has none of)."""
+    try:
+        return parse_date_key(value)
+    except InvalidKeyError:
+        raise ValueError(
+            f"not a scheduled event fuelpipe understands: detail.since {value!r}"
+            " is not a date in the ISO form YYYY-MM-DD"
+        ) from None
 
 
 def build_alerting(
@@ -242,7 +302,7 @@ def build_alerting(
     from fuelpipe.adapters.clock import SystemClock
 
     state = DynamoAlertState(
-        dynamodb_client or make_client("dynamodb", settings),
+        _naming_missing_tables(dynamodb_client or make_client("dynamodb", settings)),
         settings.table_name,
         # leases and the retention are wall-clock time, even when FUELPIPE_NOW pins the data's
         clock=clock or SystemClock(),
@@ -259,7 +319,7 @@ def build_alert_reader(settings: Settings, *, dynamodb_client: Any = None) -> Al
     from fuelpipe.adapters.clock import SystemClock
 
     return DynamoAlertState(
-        dynamodb_client or make_client("dynamodb", settings),
+        _naming_missing_tables(dynamodb_client or make_client("dynamodb", settings)),
         settings.table_name,
         clock=SystemClock(),  # never read by load(): leases and retention are the writers'
     )

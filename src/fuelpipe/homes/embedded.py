@@ -99,8 +99,12 @@ def damaged_files(settings: Settings) -> list[tuple[Path, str]]:
     each with its first finding (:func:`fuelpipe.adapters.sqlite_store.damage`)."""
     from fuelpipe.adapters.sqlite_store import damage
 
-    files = (settings.db, queue_file(settings.db))
-    return [(f, finding) for f in files if (finding := damage(f)) is not None]
+    return [(f, finding) for f in home_files(settings) if (finding := damage(f)) is not None]
+
+
+def home_files(settings: Settings) -> tuple[Path, Path]:
+    """The home's SQLite files: the store, then its queue."""
+    return settings.db, queue_file(settings.db)
 
 
 class QueueOnDemand(Queue):

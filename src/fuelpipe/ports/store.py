@@ -567,6 +567,13 @@ class Store(abc.ABC):
         Query of the meta partition). This default reads them all (:meth:`meta_entries`)."""
         return len(self.meta_entries(prefix))
 
+    def meta_names(self, prefix: str) -> list[str]:
+        """The names of the settings whose names start with ``prefix`` (not empty), in name
+        order, without their values (SQLite: a range of the primary key; DynamoDB: one Query
+        of the meta partition projecting the name). This default reads the values too
+        (:meth:`meta_entries`)."""
+        return [name for name, _ in self.meta_entries(prefix)]
+
     @abc.abstractmethod
     def latest_meta(self, family: str, limit: int) -> list[tuple[str, str]]:
         """The ``limit`` settings of ``family`` (text up to and including a name's first

@@ -8,11 +8,12 @@ a meta entry ``set_aside#<key>#<date>`` (:func:`set_aside_name`), one per key an
 the published value's text exactly, the reason, the answer that carried it and when it was
 first and last seen. Each is written ranked by its ``first_seen`` (``Store.replace_meta``'s
 ``ranked``), so the newest are read without reading the others (``Store.latest_meta``): the
-health view and ``fuelpipe status`` count them (``Store.count_meta``, no entry returned) and
-show the newest few (:func:`newest_set_aside`); ``fuelpipe quarantine set-aside`` lists them
-all. Newest means first seen last: a value a source keeps publishing stays where it first
-appeared, below the ones that came after it. (An entry written before entries were ranked is
-counted and listed, but among the newest only once it is written again.)
+health view counts them (``Store.count_meta``, no entry returned), ``fuelpipe status`` each
+key's from one read of their names (``Store.meta_names``), and both show the newest few
+(:func:`newest_set_aside`); ``fuelpipe quarantine set-aside`` lists them all. Newest means
+first seen last: a value a source keeps publishing stays where it first appeared, below the
+ones that came after it. (An entry written before entries were ranked is counted and listed,
+but among the newest only once it is written again.)
 
 Idempotent: the same answer again (a redelivered message) finds the same entry and writes
 nothing. A later answer carrying the same value for the date (the daily ``revise`` re-reading
@@ -33,6 +34,7 @@ partition's ``set_aside#`` range: it grows with the entries open, not with the h
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -115,11 +117,20 @@ def set_aside_entries(store: Store) -> list[SetAside]:
     return found
 
 
-def count_set_aside(store: Store, key: str | None = None) -> int:
-    """How many entries are kept (of ``key`` alone when given), counted without reading them
-    (``Store.count_meta``). A key's count is of the names ``set_aside#<key>#...``: no
-    catalog key is another one followed by ``#``."""
-    return store.count_meta(f"{SET_ASIDE}#" if key is None else f"{SET_ASIDE}#{key}#")
+def count_set_aside(store: Store) -> int:
+    """How many entries are kept, counted without reading them (``Store.count_meta``)."""
+    return store.count_meta(f"{SET_ASIDE}#")
+
+
+def set_aside_counts(store: Store) -> dict[str, int]:
+    """How many entries each key has (keys with none left out), from one read of their names
+    (``Store.meta_names``): what `fuelpipe status` gives each row, and its total."""
+    return dict(
+        Counter(
+            name.removeprefix(f"{SET_ASIDE}#").rpartition("#")[0]  # keys hold '#' too
+            for name in store.meta_names(f"{SET_ASIDE}#")
+        )
+    )
 
 
 def newest_set_aside(store: Store, limit: int) -> list[SetAside]:
