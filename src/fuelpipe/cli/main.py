@@ -1313,7 +1313,8 @@ def dashboard(
             intraday=intraday,
             store_views=False,  # the store is opened read-only: recomputed views stay in memory
             alerts=reads.alerts,
-            faults=damage_namer(settings(ctx)),  # a damaged store: a 503 naming it, as `error:`
+            # a damaged store: a 503 naming it, as `error:`, and saying to restart the server
+            faults=damage_namer(settings(ctx), reopen="restart `fuelpipe dashboard`"),
         )
 
 
