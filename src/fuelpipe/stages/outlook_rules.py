@@ -73,9 +73,11 @@ class OutlookMove:
     another (a new survey week, revised inputs), so while ANP publishes no new week (a holiday
     pause, a late release) the newest one stays the outlook the dashboard serves, and the move
     it expects still holds; a look-back of 14 days lost it after two quiet weeks and the alert
-    cleared, to fire again at the next survey. A forecast behind its series (a newer week
-    stored, from which the refresh made none) is not the outlook: its weeks are already being
-    published, so it raises nothing."""
+    cleared, to fire again at the next survey. Until the week it expects the move by is over:
+    a forecast whose weeks have all gone by without a survey (a pause of months) says nothing
+    of the weeks to come. A forecast behind its series (a newer week stored, from which the
+    refresh made none) is not the outlook: its weeks are already being published, so it raises
+    nothing."""
 
     threshold: float = 0.03
     weeks: int = 2
@@ -94,6 +96,8 @@ class OutlookMove:
             step = next((s for s in fc.steps if s.horizon == self.weeks), None)
             if step is None:
                 continue
+            if step.week + timedelta(days=7) <= context.now.date():
+                continue  # the week it expected the move by has gone by: it expects nothing now
             change = step.point / fc.last_price - 1.0
             if abs(change) < self.threshold:
                 continue
