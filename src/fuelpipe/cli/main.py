@@ -987,7 +987,8 @@ def quarantine_list(
         return
     table = Table("key", "date", "retries", "reason", title=f"{len(rows)} quarantined")
     for r in rows:
-        table.add_row(r.key, r.date.isoformat(), str(r.retry_count), r.reason or "")
+        # A reason quotes the source's error: printed as it is, never read as markup.
+        table.add_row(r.key, r.date.isoformat(), str(r.retry_count), rich_escape(r.reason or ""))
     console.print(table)
     if aside:
         console.print(
@@ -1106,7 +1107,14 @@ def dlq_list(
             title = f"{read} of {short.expected} dead letters (incomplete)"
         table = Table("id", "receives", "reason", "body", title=title)
         for d in rows:
-            table.add_row(d.message_id[:12], str(d.receive_count), d.reason, d.body[:80])
+            # A body is whatever was queued and a reason quotes it: printed as they are (a
+            # "[/x]" read as markup stopped the list), cut before escaping.
+            table.add_row(
+                rich_escape(d.message_id[:12]),
+                str(d.receive_count),
+                rich_escape(d.reason),
+                rich_escape(d.body[:80]),
+            )
         console.print(table)
     if short is not None:
         warn(
