@@ -934,7 +934,9 @@ def _export_parquet(ctx: typer.Context, patterns: list[str], output: Path | None
     with wired(ctx) as context:
         rows: list[int] = []  # the file is written one key at a time, as the store is read
         _write_output(output, lambda temp: rows.append(write_parquet(context.store, keys, temp)))
-    err.print(f"wrote {rows[0]} records of {len(keys)} series to {output}", highlight=False)
+    err.print(
+        f"wrote {rows[0]} records of {len(keys)} series to {output}", highlight=False, markup=False
+    )
 
 
 def _write_output(output: Path, write: Callable[[Path], object]) -> None:
