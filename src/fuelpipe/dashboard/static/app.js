@@ -770,7 +770,8 @@
         type: "scatter",
         mode: "lines",
         name: t("today.previous", { date: fmt.date(prev.date) }),
-        x: [x[0], x[x.length - 1]],
+        // A lone point (the opening bulletin) gets the day: a line from it to itself is none.
+        x: x.length > 1 ? [x[0], x[x.length - 1]] : [data.day, `${data.day} 23:59`],
         y: [prev.value, prev.value],
         line: { color: "#9aa8b5", width: 1.5, dash: "dash" },
         hovertemplate: `%{y:.${digits}f}<extra>%{fullData.name}</extra>`,
