@@ -115,3 +115,33 @@ def test_a_hidden_page_does_not_poll_and_catches_up_at_once_when_shown(
     )
     with page.expect_request("**/api/live"):  # and every 3 s again
         page.clock.fast_forward(3_000)
+
+
+WATCH = """() => {
+  window.__renders = 0;
+  window.__veiled = false;
+  document.addEventListener('fuelpipe:rendered', () => { window.__renders += 1; });
+  const view = document.getElementById('view-overview');
+  new MutationObserver(() => {
+    window.__veiled ||= view.classList.contains('is-loading');
+  }).observe(view, {attributes: true, attributeFilter: ['class']});
+}"""
+
+
+def test_new_data_redraws_the_open_view_once_in_place_without_the_loading_veil(
+    opened: tuple[Page, list[str], SqliteStore],
+) -> None:
+    # Each new version dimmed the whole view under "Loading…" while it redrew: with intraday
+    # bars landing every 15 minutes the open page flashed as if reloaded.
+    page, _, store = opened
+    url = page.url
+    page.evaluate(WATCH)
+    store.put_records([Record(USD, date(2022, 5, 3), Decimal("5.1"), Status.OK)])
+    page.clock.fast_forward(3_000)
+    page.wait_for_function("() => window.__renders === 1")
+    for _ in range(3):  # quiet polls after it: no other redraw
+        with page.expect_request("**/api/live"):
+            page.clock.fast_forward(3_000)
+    _settled(page)
+    assert page.evaluate("() => [window.__renders, window.__veiled]") == [1, False]
+    assert page.url == url

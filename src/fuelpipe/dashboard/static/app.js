@@ -1619,7 +1619,7 @@
       } catch (err) {
         // keep the previous meta; the redraw below reports its own errors
       }
-      render();
+      render(true); // in place: no loading veil over a view that is only refreshed
     });
     // The server's clock day, one bound of the End date (live.js, on every /api/live answer).
     document.addEventListener("fuelpipe:clock", (event) => {
