@@ -145,3 +145,36 @@ def test_new_data_redraws_the_open_view_once_in_place_without_the_loading_veil(
     _settled(page)
     assert page.evaluate("() => [window.__renders, window.__veiled]") == [1, False]
     assert page.url == url
+
+
+CHART_STATE = """() => { const d = document.getElementById('chart-overview');
+  return [d.layout.xaxis.autorange, d.layout.xaxis.range]; }"""
+
+
+def test_a_redraw_for_new_data_keeps_the_readers_zoom(
+    opened: tuple[Page, list[str], SqliteStore],
+) -> None:
+    # Each new version redrew every chart from scratch: a zoom was lost every time something
+    # landed (an intraday bar moves the version every 15 minutes).
+    page, _, store = opened
+    box = page.locator("#chart-overview .nsewdrag").first.bounding_box()
+    assert box is not None
+    page.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.6, box["y"] + box["height"] / 2, steps=5)
+    page.mouse.up()
+    before = page.evaluate(CHART_STATE)
+    assert before[0] is False, before
+    page.evaluate(WATCH)
+    store.put_records([Record(USD, date(2022, 5, 3), Decimal("5.1"), Status.OK)])
+    page.clock.fast_forward(3_000)
+    page.wait_for_function("() => window.__renders === 1")
+    assert page.evaluate(CHART_STATE) == before
+    # A choice of the reader's (a new address) is a new chart: drawn whole again.
+    other = page.evaluate(
+        "() => Array.from(document.getElementById('window').options).map((o) => o.value)"
+        ".find((v) => v !== document.getElementById('window').value)"
+    )
+    page.select_option("#window", other)
+    page.wait_for_function("() => window.__renders === 2")
+    assert page.evaluate(CHART_STATE)[0] is True

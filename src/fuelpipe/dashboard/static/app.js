@@ -468,6 +468,9 @@
       layout.title.text = fit.text;
       layout.margin.t = fit.top;
     }
+    // The reader's zoom outlives a redraw for new data, not a choice of theirs (the address
+    // changes) nor a chart of another date (the Today panel's next day).
+    layout.uirevision = location.search + asOf;
     await plotlyReady;
     await Plotly.react(div, traces, layout, plotConfig());
     asOfCaption(div, traces, asOf, weekly);
