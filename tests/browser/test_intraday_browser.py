@@ -102,6 +102,22 @@ def test_the_panel_draws_the_days_points_and_redraws_when_more_land(
     assert texts[-1] == "Closing PTAX"
 
 
+def test_the_days_first_point_is_drawn_against_a_visible_previous_close(
+    served: tuple[SqliteIntradayStore, str], page: Page, bulletins: list[IntradayPoint]
+) -> None:
+    # With the opening bulletin alone (10:00 to 11:00 each day) the previous close was a line
+    # from the point's time to the same time: nothing drawn, the y axis stretched to it.
+    points, url = served
+    points.put_points(bulletins[:1])
+    page.goto(f"{url}/?view=overview&lang=en")
+    page.wait_for_selector("body[data-ready=overview]", state="attached")
+    _drawn(page, 1)
+    point, close = page.evaluate(
+        f"() => {{ const t = document.querySelector('{CHART}').data; return [t[0].x, t[1].x]; }}"
+    )
+    assert close[0] < point[0] < close[1], (point, close)
+
+
 def test_language_switch_and_the_series_in_the_url(
     served: tuple[SqliteIntradayStore, str], page: Page, bulletins: list[IntradayPoint]
 ) -> None:

@@ -468,6 +468,9 @@
       layout.title.text = fit.text;
       layout.margin.t = fit.top;
     }
+    // The reader's zoom outlives a redraw for new data, not a choice of theirs (the address
+    // changes) nor a chart of another date (the Today panel's next day).
+    layout.uirevision = location.search + asOf;
     await plotlyReady;
     await Plotly.react(div, traces, layout, plotConfig());
     asOfCaption(div, traces, asOf, weekly);
@@ -770,7 +773,8 @@
         type: "scatter",
         mode: "lines",
         name: t("today.previous", { date: fmt.date(prev.date) }),
-        x: [x[0], x[x.length - 1]],
+        // A lone point (the opening bulletin) gets the day: a line from it to itself is none.
+        x: x.length > 1 ? [x[0], x[x.length - 1]] : [data.day, `${data.day} 23:59`],
         y: [prev.value, prev.value],
         line: { color: "#9aa8b5", width: 1.5, dash: "dash" },
         hovertemplate: `%{y:.${digits}f}<extra>%{fullData.name}</extra>`,
@@ -1618,7 +1622,7 @@
       } catch (err) {
         // keep the previous meta; the redraw below reports its own errors
       }
-      render();
+      render(true); // in place: no loading veil over a view that is only refreshed
     });
     // The server's clock day, one bound of the End date (live.js, on every /api/live answer).
     document.addEventListener("fuelpipe:clock", (event) => {

@@ -3,7 +3,8 @@
    value's freshness: when it was published and how long ago. A 304 still moves the "checked"
    time and those ages on, to the server's clock it names in X-Fuelpipe-As-Of. A publication
    after that clock (a store filled ahead of it, as the demo's) gets its instant, not an age.
-   No inline script. */
+   Each failed poll in a row doubles the wait (to 16 times); a hidden page does not poll and
+   polls at once when shown. No inline script. */
 (function () {
   "use strict";
 
@@ -28,6 +29,8 @@
   let version = null;
   let view = null;
   let checked = null; // the server's clock at the last answer, 200 or 304 (ms since the epoch)
+  let failures = 0; // in a row: a server restarting is not asked every 3 s by every tab
+  let timer = 0;
 
   function lang() {
     return document.documentElement.lang === "pt-BR" ? "pt-BR" : "en";
@@ -112,14 +115,19 @@
       } else {
         throw new Error(`HTTP ${response.status}`);
       }
+      failures = 0;
     } catch (err) {
+      failures += 1;
       const status = document.getElementById("live-status");
       status.textContent = t("offline", { message: err.message });
       status.classList.add("paused");
     }
-    window.setTimeout(poll, INTERVAL_MS);
+    window.clearTimeout(timer);
+    if (visible()) timer = window.setTimeout(poll, INTERVAL_MS * 2 ** Math.min(failures, 4));
   }
 
+  const visible = () => document.visibilityState === "visible";
+  document.addEventListener("visibilitychange", () => visible() && poll());
   document.addEventListener("fuelpipe:rendered", paint);
   poll();
 })();

@@ -1,0 +1,180 @@
+"""The live panel's poll in headless Chromium: it waits longer while the server does not answer,
+says so and recovers; a hidden page asks nothing and catches up at once when shown."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from devtools.dashboard.serving import serving
+from playwright.sync_api import Browser, Page, Route
+from tests.browser.conftest import error_free_page
+
+from fuelpipe.adapters.clock import ManualClock
+from fuelpipe.adapters.sqlite_store import SqliteStore
+from fuelpipe.dashboard.app import create_app
+from fuelpipe.domain.catalog import DEFAULT_CATALOG
+from fuelpipe.domain.models import Record, Status
+
+pytestmark = pytest.mark.browser
+SP = ZoneInfo("America/Sao_Paulo")
+USD = "CURRENCY#USD"
+HIDDEN = """(hidden) => {
+  if (hidden) Object.defineProperty(document, 'visibilityState', {value: 'hidden', configurable: true});
+  else delete document.visibilityState;  // the browser's own answer again: visible
+  document.dispatchEvent(new Event('visibilitychange'));
+}"""
+STATUS_SAYS = """(text) => document.getElementById('live-status').textContent.startsWith(text)"""
+
+
+@pytest.fixture
+def opened(tmp_path: Path, browser: Browser) -> Iterator[tuple[Page, list[str], SqliteStore]]:
+    """The overview open on PTAX stored up to Monday, served on Tuesday morning, the page's
+    timers on Playwright's clock and its first poll answered; the page, the /api/live requests
+    it makes from then on, and the store."""
+    clock = ManualClock(datetime(2022, 5, 3, 9, 0, tzinfo=SP))
+    store = SqliteStore(tmp_path / "p.sqlite", clock=clock)
+    store.put_records([Record(USD, date(2022, 5, 2), Decimal("5"), Status.OK)])
+    live: list[str] = []
+    app = create_app(store, DEFAULT_CATALOG, clock=clock)
+    with serving(app) as url, error_free_page(browser) as page:
+        page.on("request", lambda r: live.append(r.url) if "/api/live" in r.url else 0)
+        page.clock.install()
+        page.goto(f"{url}/?view=overview&lang=en")
+        page.wait_for_selector("body[data-ready=overview]", state="attached")
+        page.wait_for_function("() => document.getElementById('live-status').dataset.version")
+        live.clear()
+        yield page, live, store
+    store.close()
+
+
+def _settled(page: Page) -> None:
+    """Every request the page made so far has been reported: requests are reported in order,
+    and this one is made now."""
+    with page.expect_request("**/api/meta?settled"):
+        page.evaluate("() => fetch('/api/meta?settled')")
+
+
+def test_a_server_that_does_not_answer_is_asked_less_often_and_the_page_recovers(
+    opened: tuple[Page, list[str], SqliteStore],
+) -> None:
+    # A poll that failed was retried every 3 s for as long as the server was down: twenty
+    # requests a minute from every open tab against a server that is restarting.
+    page, live, _ = opened
+
+    def down(route: Route) -> None:
+        route.fulfill(status=503, body="restarting")
+
+    page.route("**/api/live", down)
+    with page.expect_request("**/api/live"):
+        page.clock.fast_forward(3_000)
+    page.wait_for_function(STATUS_SAYS, arg="Live updates paused (HTTP 503)")
+    live.clear()
+    for _ in range(20):  # a minute, in steps each poll's answer can come in between
+        page.clock.fast_forward(3_000)
+        _settled(page)
+    assert 2 <= len(live) <= 6, live  # 6, 12, 24, 48 s apart: not 20
+    assert page.locator("#live-status.paused").count() == 1
+
+    # Back up: the next poll says so.
+    page.unroute("**/api/live", down)
+    page.clock.fast_forward(60_000)
+    page.wait_for_function(STATUS_SAYS, arg="Live · checked")
+    assert page.locator("#live-status.paused").count() == 0
+    live.clear()  # and it polls every 3 s again
+    for _ in range(5):
+        with page.expect_request("**/api/live"):
+            page.clock.fast_forward(3_000)
+
+
+def test_a_hidden_page_does_not_poll_and_catches_up_at_once_when_shown(
+    opened: tuple[Page, list[str], SqliteStore],
+) -> None:
+    # A hidden tab polled every 3 s for nobody; shown again, it waited for its next poll.
+    page, live, store = opened
+    version = page.locator("#live-status").get_attribute("data-version")
+    page.evaluate(HIDDEN, True)
+    page.clock.fast_forward(3_000)  # the poll already due may still go
+    _settled(page)
+    live.clear()
+    for _ in range(10):
+        page.clock.fast_forward(3_000)
+        _settled(page)
+    assert live == []
+
+    # A value lands while hidden: shown again, the page asks at once (its clock stands still).
+    store.put_records([Record(USD, date(2022, 5, 3), Decimal("5.1"), Status.OK)])
+    with page.expect_request("**/api/live"):
+        page.evaluate(HIDDEN, False)
+    page.wait_for_function(
+        "(v) => document.getElementById('live-status').dataset.version !== v", arg=version
+    )
+    with page.expect_request("**/api/live"):  # and every 3 s again
+        page.clock.fast_forward(3_000)
+
+
+WATCH = """() => {
+  window.__renders = 0;
+  window.__veiled = false;
+  document.addEventListener('fuelpipe:rendered', () => { window.__renders += 1; });
+  const view = document.getElementById('view-overview');
+  new MutationObserver(() => {
+    window.__veiled ||= view.classList.contains('is-loading');
+  }).observe(view, {attributes: true, attributeFilter: ['class']});
+}"""
+
+
+def test_new_data_redraws_the_open_view_once_in_place_without_the_loading_veil(
+    opened: tuple[Page, list[str], SqliteStore],
+) -> None:
+    # Each new version dimmed the whole view under "Loading…" while it redrew: with intraday
+    # bars landing every 15 minutes the open page flashed as if reloaded.
+    page, _, store = opened
+    url = page.url
+    page.evaluate(WATCH)
+    store.put_records([Record(USD, date(2022, 5, 3), Decimal("5.1"), Status.OK)])
+    page.clock.fast_forward(3_000)
+    page.wait_for_function("() => window.__renders === 1")
+    for _ in range(3):  # quiet polls after it: no other redraw
+        with page.expect_request("**/api/live"):
+            page.clock.fast_forward(3_000)
+    _settled(page)
+    assert page.evaluate("() => [window.__renders, window.__veiled]") == [1, False]
+    assert page.url == url
+
+
+CHART_STATE = """() => { const d = document.getElementById('chart-overview');
+  return [d.layout.xaxis.autorange, d.layout.xaxis.range]; }"""
+
+
+def test_a_redraw_for_new_data_keeps_the_readers_zoom(
+    opened: tuple[Page, list[str], SqliteStore],
+) -> None:
+    # Each new version redrew every chart from scratch: a zoom was lost every time something
+    # landed (an intraday bar moves the version every 15 minutes).
+    page, _, store = opened
+    box = page.locator("#chart-overview .nsewdrag").first.bounding_box()
+    assert box is not None
+    page.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.6, box["y"] + box["height"] / 2, steps=5)
+    page.mouse.up()
+    before = page.evaluate(CHART_STATE)
+    assert before[0] is False, before
+    page.evaluate(WATCH)
+    store.put_records([Record(USD, date(2022, 5, 3), Decimal("5.1"), Status.OK)])
+    page.clock.fast_forward(3_000)
+    page.wait_for_function("() => window.__renders === 1")
+    assert page.evaluate(CHART_STATE) == before
+    # A choice of the reader's (a new address) is a new chart: drawn whole again.
+    other = page.evaluate(
+        "() => Array.from(document.getElementById('window').options).map((o) => o.value)"
+        ".find((v) => v !== document.getElementById('window').value)"
+    )
+    page.select_option("#window", other)
+    page.wait_for_function("() => window.__renders === 2")
+    assert page.evaluate(CHART_STATE)[0] is True
