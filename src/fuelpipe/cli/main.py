@@ -39,6 +39,7 @@ from fuelpipe.domain.models import Record
 from fuelpipe.homes import damage_message, damage_namer, empty_store_message, open_home
 from fuelpipe.homes.settings import Settings, environ_setting, parse_now, queue_file
 from fuelpipe.ports.queue import DeadLettersIncomplete, DeadLettersRemain
+from fuelpipe.ports.source import SourceStats
 from fuelpipe.stages.context import StageContext
 from fuelpipe.stages.set_aside import SetAside
 
@@ -644,21 +645,37 @@ def run(
     used = {name: st for name, st in stats.items() if st is not None and st.requests}
     if as_json:
         out: dict[str, Any] = dict(report.as_dict())
-        out["sources"] = {
-            name: {"requests": st.requests, "failures": st.failures, "last_error": st.last_error}
-            for name, st in used.items()
-        }
+        out["sources"] = sources_json(used)
         print(json.dumps(out, indent=2))
     else:
         display.print_cycle(console, report.as_dict())
         if used:
             display.print_sources(console, used)
+    refuse_unreachable(used, "the dates stay PENDING and are retried later")
+
+
+def used_sources(context: StageContext) -> dict[str, SourceStats]:
+    """This process's request counts of each source it sent a request to."""
+    stats = {name: s.stats() for name, s in context.sources.items()}
+    return {name: st for name, st in stats.items() if st is not None and st.requests}
+
+
+def sources_json(used: dict[str, SourceStats]) -> dict[str, dict[str, Any]]:
+    """``--json``'s ``sources``: each source's requests, failures and last error."""
+    return {
+        name: {"requests": st.requests, "failures": st.failures, "last_error": st.last_error}
+        for name, st in used.items()
+    }
+
+
+def refuse_unreachable(used: dict[str, SourceStats], then: str) -> None:
+    """Exit 3 naming each source every request to which failed, its last error, and ``then``
+    (what becomes of what was asked)."""
     unreachable = sorted(name for name, st in used.items() if st.unreachable)
     if unreachable:
         raise fail(
             f"could not use {', '.join(unreachable)}: every request failed "
-            f"({'; '.join(f'{n}: {used[n].last_error}' for n in unreachable)}); "
-            "the dates stay PENDING and are retried later",
+            f"({'; '.join(f'{n}: {used[n].last_error}' for n in unreachable)}); {then}",
             code=EXIT_UNREACHABLE,
         )
 
