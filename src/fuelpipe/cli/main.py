@@ -914,8 +914,11 @@ def export(
             {**r, "revisions": json.dumps(r["revisions"])} if "revisions" in r else r for r in rows
         )
         text = buf.getvalue()
+    if not rows:  # a bare header (or []) alone reads as a failed export
+        note(f"{key} has no record in this store (`fuelpipe run --series {key}` fetches it)")
     if output:
         _write_output(output, lambda temp: temp.write_text(text))
+        err.print(f"wrote {len(rows)} records of {key} to {output}", highlight=False, markup=False)
     else:
         sys.stdout.write(text)
 
