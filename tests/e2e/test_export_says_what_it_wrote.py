@@ -56,3 +56,20 @@ def test_a_key_with_no_record_says_so_beside_its_empty_export(env: dict[str, str
 def test_an_export_to_stdout_prints_the_export_alone(env: dict[str, str]) -> None:
     done = fuelpipe("export", "CURRENCY#USD", env=env)
     assert done.stderr == "" and done.stdout.startswith("date,value,status,retry_count\n")
+
+
+@pytest.mark.parametrize("pattern", ["FUEL#GASOLINE#*", "fuel#gasoline"])
+def test_a_pattern_for_csv_names_the_parquet_export_that_takes_it(
+    env: dict[str, str], pattern: str
+) -> None:
+    """`fuelpipe export 'FUEL#GASOLINE#*'` (a glob, or a prefix as `run --series` takes)
+    said "'FUEL#GASOLINE#*' is not in the series catalog (try `fuelpipe status --all`)",
+    though it names 33 series of it: CSV and JSON export one key, Parquet many."""
+    done = fuelpipe("export", pattern, env=env, check=False)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.splitlines() == [
+        f"error: {pattern!r} names 33 series (FUEL#GASOLINE#BR, FUEL#GASOLINE#REGION_N, …): "
+        "csv and json export one key, e.g. `fuelpipe export FUEL#GASOLINE#BR`; "
+        f"--format parquet exports many: `fuelpipe export --format parquet --series "
+        f"'{pattern}' -o FILE.parquet`"
+    ]

@@ -26,7 +26,7 @@ from rich.console import Console
 from rich.markup import escape as rich_escape
 from rich.table import Table
 
-from fuelpipe.api import history_json
+from fuelpipe.api import history_json, select_keys
 from fuelpipe.cli import display
 from fuelpipe.cli.demo import DEMO_CLOCK, demo_series_clocks
 from fuelpipe.cli.extras import dashboard_hint
@@ -896,7 +896,7 @@ def export(
             "missing KEY: give the key to export, e.g. `fuelpipe export CURRENCY#USD` "
             "(`fuelpipe status --all` lists them)"
         )
-    key = _known_key(key)  # keys are case-insensitive, as in `status --series`
+    key = _one_export_key(key)  # keys are case-insensitive, as in `status --series`
     if output is not None:
         _check_output(ctx, output)
     with wired(ctx) as context:
@@ -921,6 +921,27 @@ def export(
         err.print(f"wrote {len(rows)} records of {key} to {output}", highlight=False, markup=False)
     else:
         sys.stdout.write(text)
+
+
+def _one_export_key(key: str) -> str:
+    """``key`` for a CSV or JSON export (:func:`_known_key`). A glob or prefix naming several
+    series was refused as "not in the series catalog", though it names them: it is refused
+    naming the Parquet export, which takes it; one naming a single series is that key."""
+    if key.strip().upper() not in DEFAULT_CATALOG:
+        try:
+            named = select_keys(DEFAULT_CATALOG, key)
+        except KeyError:
+            named = []
+        if len(named) == 1:
+            return named[0]
+        if named:
+            shown = ", ".join(named[:2]) + (", …" if len(named) > 2 else "")
+            raise fail(
+                f"{key!r} names {len(named)} series ({shown}): csv and json export one key, "
+                f"e.g. `fuelpipe export {named[0]}`; --format parquet exports many: "
+                f"`fuelpipe export --format parquet --series '{key}' -o FILE.parquet`"
+            )
+    return _known_key(key)
 
 
 EXPORT_FORMATS = ("csv", "json", "parquet")
