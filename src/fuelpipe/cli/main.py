@@ -432,8 +432,11 @@ def _select(series: list[str] | None, catalog: Catalog = DEFAULT_CATALOG) -> lis
         )
     try:
         return catalog.select(series)
-    except KeyError as exc:
-        raise fail(str(exc.args[0])) from None
+    except KeyError as exc:  # a guess at a key's name: say where the names are
+        raise fail(
+            f"{exc.args[0]} (`fuelpipe status --all` lists every key; a prefix such as "
+            "FUEL#GASOLINE or CURRENCY picks a group)"
+        ) from None
 
 
 def _known_key(key: str, catalog: Catalog = DEFAULT_CATALOG) -> str:
