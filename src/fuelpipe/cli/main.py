@@ -492,13 +492,16 @@ def _since_before_opening(since: str | None, cfg: Settings, what: str, verb: str
         _since_by_clock(since, now, what, verb)
 
 
-def _since_by_clock(since: str | None, now: datetime, what: str, verb: str) -> date | None:
+def _since_by_clock(
+    since: str | None, now: datetime, what: str, verb: str, whose: str = ""
+) -> date | None:
     """``--since`` read, and refused when it is after the clock: ``what`` runs from it up to
-    now, so there would be nothing to ``verb`` (a typo, or a --now forgotten)."""
+    now, so there would be nothing to ``verb`` (a typo, or a --now forgotten). ``whose``:
+    which clock that is, when the store has more than one (a demo store's series)."""
     start = _date(since, "--since", now)
     if start is not None and start > now.date():
         raise fail(
-            f"--since {start} is after the clock ({now.date()}): {what} from --since up to "
+            f"--since {start} is after the clock ({now.date()}{whose}): {what} from --since up to "
             f"now, so there is nothing to {verb} (give --now to look from a later instant)"
         )
     return start
@@ -756,11 +759,16 @@ def status(
         clocks = _series_clocks(ctx, context)
         # A demo store's series run on their own clocks (USD up to 2026, the demo's 2022):
         # --since is after the clock only when it is after every chosen series' clock.
-        latest = max(
-            (clocks.get(s.key, context.clock.now()) for s in chosen or context.catalog),
-            default=context.clock.now(),
+        own = {s.key: clocks.get(s.key, context.clock.now()) for s in chosen or context.catalog}
+        key, latest = max(own.items(), key=lambda kv: kv[1], default=("", context.clock.now()))
+        # the demo's note names its one clock: say which series' clock this refusal meant
+        whose = (
+            f", {key}'s: on this demo store each series runs on its own, to the end of its "
+            "bundled file"
+            if clocks and latest != context.clock.now()
+            else ""
         )
-        start = _since_by_clock(since, latest, "status counts", "count")
+        start = _since_by_clock(since, latest, "status counts", "count", whose)
         # Each key's count from one read of their names, for the rows and the total; only
         # the newest few entries are read whole (the full list is `quarantine set-aside`).
         counts = set_aside_counts(context.store)
