@@ -12,15 +12,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
-__all__ = ["Fuelpipe", "Lags", "__version__", "open"]
+__all__ = ["Fuelpipe", "Lags", "StoreDamaged", "__version__", "open"]
 
 if TYPE_CHECKING:
-    from fuelpipe.api import Fuelpipe, Lags, open
+    from fuelpipe.api import Fuelpipe, Lags, StoreDamaged, open
 
 
 def __getattr__(name: str) -> Any:
-    """``fuelpipe.open`` / ``Fuelpipe`` / ``Lags`` import the API module the first time."""
-    if name in ("open", "Fuelpipe", "Lags"):
+    """``fuelpipe.open`` / ``Fuelpipe`` / ``Lags`` / ``StoreDamaged`` import the API module
+    the first time."""
+    if name in ("open", "Fuelpipe", "Lags", "StoreDamaged"):
         from fuelpipe import api
 
         return getattr(api, name)

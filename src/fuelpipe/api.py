@@ -14,6 +14,8 @@ Keyword arguments override the environment: ``fuelpipe.open(db="demo.sqlite")``.
 
 Read-only: a :class:`Fuelpipe` only reads (no source is wired, so nothing is fetched), and
 opening an embedded store that does not exist is an error rather than a new empty file.
+A store file that is damaged (or not SQLite at all) raises :class:`StoreDamaged` from
+``open()`` or from the first read that meets the damage, naming the file as the CLI does.
 
 Frames: every table comes back as ``to="pandas"`` (default) or ``to="polars"`` (or ``"arrow"``),
 built from one Apache Arrow table, so both libraries see the same columns and types. They come
@@ -23,15 +25,17 @@ frame is asked for: ``import fuelpipe`` and the Lambdas never load them.
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from fnmatch import fnmatchcase
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Concatenate, Literal, ParamSpec, TypeVar, cast
 
 from fuelpipe.domain.catalog import Catalog
 from fuelpipe.domain.models import Record, Revision
@@ -64,9 +68,21 @@ decimal column cannot: a stored number has up to 38 significant digits at any sc
 any one Arrow decimal type's fixed scale); ``revisions`` is the JSON text CSV export carries."""
 TIDY_COLUMNS = tuple(TIDY_TYPES)
 """The tidy frame's columns, in order."""
+REOPEN = "open it again with fuelpipe.open()"
+"""What reads a store file restored from a backup: a Fuelpipe reads the file it opened."""
 DERIVED = ("BRENT_BRL",)
 """Series the dashboard derives (Brent × PTAX USD): readable by :meth:`Fuelpipe.wide` and the
 analyses, not stored, so not in :meth:`Fuelpipe.series`."""
+
+
+class StoreDamaged(sqlite3.DatabaseError):
+    """The embedded store's file (or its queue's) is damaged, or is not SQLite at all.
+
+    The message is the CLI's ``error:`` line: which file, SQLite's error and what its check of
+    the file's pages finds, and what to do. Raised in place of SQLite's bare "database disk
+    image is malformed" (its ``__cause__``), which names no file; a ``sqlite3.DatabaseError``
+    still, so code catching that goes on catching it.
+    """
 
 
 def _need(module: str) -> Any:
@@ -268,15 +284,49 @@ class Lags:
     regression_error: str | None
 
 
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _reads(
+    method: Callable[Concatenate[Fuelpipe, _P], _R],
+) -> Callable[Concatenate[Fuelpipe, _P], _R]:
+    """A :class:`Fuelpipe` method that reads the store: damage its ``faults`` names (a
+    damaged file) is raised as :class:`StoreDamaged` with that line."""
+
+    def read(self: Fuelpipe, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        try:
+            return method(self, *args, **kwargs)
+        except StoreDamaged:
+            raise
+        except Exception as exc:
+            line = self._faults(exc) if self._faults is not None else None
+            if line is None:
+                raise
+            raise StoreDamaged(line) from exc
+
+    functools.update_wrapper(read, method)  # its name and docstring (wraps' type is not read's)
+    return read
+
+
 class Fuelpipe:
     """Read-only access to one fuelpipe store: catalog, status, series and the analyses."""
 
-    def __init__(self, app: StageContext, where: str = "a wired home") -> None:
-        """Wrap a wired home (``fuelpipe.open()`` builds one from the settings)."""
+    def __init__(
+        self,
+        app: StageContext,
+        where: str = "a wired home",
+        *,
+        faults: Callable[[BaseException], str | None] | None = None,
+    ) -> None:
+        """Wrap a wired home (``fuelpipe.open()`` builds one from the settings). ``faults``
+        names an error that is damage to the store's files (a line saying which file and
+        what to do; None otherwise): a read meeting it raises :class:`StoreDamaged`."""
         from fuelpipe.dashboard.repository import SeriesReader
 
         self._app = app
         self._where = where
+        self._faults = faults
         self._reader: SeriesReader = SeriesReader(app.store, app.catalog)
 
     # --- lifecycle ----------------------------------------------------------------------------
@@ -329,6 +379,7 @@ class Fuelpipe:
             to,
         )
 
+    @_reads
     def status(
         self,
         patterns: str | Iterable[str] | None = None,
@@ -361,6 +412,7 @@ class Fuelpipe:
         types |= {"split_owed": "str"}  # the owed splits' words, None when none is owed
         return convert(_table(cols, types), to)
 
+    @_reads
     def series(
         self,
         patterns: str | Iterable[str],
@@ -381,6 +433,7 @@ class Fuelpipe:
         table = tidy_table(self._app.store, keys, _day(start, "start"), _day(end, "end"))
         return convert(table, to)
 
+    @_reads
     def wide(
         self,
         patterns: str | Iterable[str],
@@ -415,6 +468,7 @@ class Fuelpipe:
 
     # --- the dashboard's analyses ---------------------------------------------------------------
 
+    @_reads
     def indices(
         self,
         patterns: str | Iterable[str],
@@ -441,6 +495,7 @@ class Fuelpipe:
         types = {"key": "str", "label": "str", "base_date": "date", "date": "date"}
         return convert(_table(cols, types | {"value": "float"}), to)
 
+    @_reads
     def correlations(
         self,
         patterns: str | Iterable[str],
@@ -461,6 +516,7 @@ class Fuelpipe:
         cols |= {k: [row[i] for row in view.r] for i, k in enumerate(view.keys)}
         return convert(_table(cols, {"key": "str"} | dict.fromkeys(view.keys, "float")), to)
 
+    @_reads
     def lags(
         self,
         product: str = "GASOLINE",
@@ -502,6 +558,7 @@ class Fuelpipe:
             regression_error=view.regression_error,
         )
 
+    @_reads
     def parity(self, week: DateLike = None, *, to: To = "pandas") -> Frame:
         """Ethanol ÷ gasoline by area in one survey week (default: the latest with state prices):
         week, area, name, level, ethanol, gasoline, ratio, ethanol_pays (ratio below 0.7)."""
@@ -511,6 +568,7 @@ class Fuelpipe:
         fields = _AREA | dict.fromkeys(("ethanol", "gasoline", "ratio"), "float")
         return convert(_of_rows(view.areas, fields | {"ethanol_pays": "bool"}, view.week), to)
 
+    @_reads
     def regional(
         self, product: str = "GASOLINE", week: DateLike = None, *, to: To = "pandas"
     ) -> Frame:
@@ -540,33 +598,49 @@ def open(
     the FUELPIPE_ prefix.
 
     Read-only, as the CLI's reading commands: a store that does not exist is a
-    FileNotFoundError, an empty file a ValueError, and nothing is created or written (no
-    schema, no queue file beside the store).
+    FileNotFoundError, a folder an IsADirectoryError, an empty file a ValueError, and nothing
+    is created or written (no schema, no queue file beside the store). A file that is not
+    SQLite, or is damaged, is a :class:`StoreDamaged` with the CLI's line naming it, here or
+    from the first read that meets the damage (a file damaged past its first page opens).
     """
     from fuelpipe.homes.settings import Settings
 
     given: dict[str, Any] = {"db": db, "backend": backend, "now": now}
     cfg = Settings(**{k: v for k, v in given.items() if v is not None}, **settings)
+    if cfg.backend == "embedded" and Path(cfg.db).is_dir():
+        raise IsADirectoryError(
+            f"{cfg.db} is a directory, not a SQLite file: pass db= / set FUELPIPE_DB to a store"
+        )
     if cfg.backend == "embedded" and not Path(cfg.db).is_file():
         raise FileNotFoundError(
             f"no fuelpipe store at {cfg.db}: run `fuelpipe demo --no-serve` or `fuelpipe run` "
             "first, or pass db= / set FUELPIPE_DB"
         )
-    from fuelpipe.homes import build_home, empty_store_message
+    from fuelpipe.homes import build_home, damage_message, damage_namer, empty_store_message
 
     if cfg.backend == "embedded" and Path(cfg.db).stat().st_size == 0:
         raise ValueError(empty_store_message(Path(cfg.db)))
     where = f"table {cfg.table_name}" if cfg.backend == "aws" else f"store {cfg.db}"
     # as the CLI's reading commands: no schema written, no queue file beside the store (the
     # API never sends; the queue is opened only if something asks for it)
-    home = build_home(cfg, sources={}, read_only=True, queue_on_demand=True)
-    return Fuelpipe(home, f"{cfg.backend} {where}")
+    try:
+        home = build_home(cfg, sources={}, read_only=True, queue_on_demand=True)
+    except Exception as exc:  # not SQLite, or damaged in its first page: the CLI's line
+        line = damage_message(cfg, exc)
+        if line is None:
+            raise
+        raise StoreDamaged(line) from exc
+    # built now the store is open: a backup moved over it later is named as a new file, which
+    # this Fuelpipe does not read (SQLite reads the file it opened)
+    faults = damage_namer(cfg, reopen=REOPEN) if cfg.backend == "embedded" else None
+    return Fuelpipe(home, f"{cfg.backend} {where}", faults=faults)
 
 
 __all__ = [
     "TIDY_COLUMNS",
     "Fuelpipe",
     "Lags",
+    "StoreDamaged",
     "convert",
     "open",
     "select_keys",

@@ -1,12 +1,14 @@
 """The dashboard on a store file damaged past its first page: every view that reads the store
 answered 500 "internal error; see the server log", with three tracebacks in that log per
 request, where the CLI names the file and says what to do. Now each answers 503 with the
-CLI's line (the file, SQLite's finding, restore it from a backup), logged as that one line,
-and nothing of it is kept: once the file is restored the same request is answered again."""
+CLI's line (the file, SQLite's finding, restore it from a backup, then restart the dashboard),
+logged as that one line, and nothing of it is kept: once the file is restored the same request
+is answered again."""
 
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -27,6 +29,8 @@ from fuelpipe.homes.settings import Settings
 from fuelpipe.stages.context import StageContext
 
 NOW = datetime(2022, 5, 9, 12, 0, tzinfo=UTC)
+RESTART = "restart `fuelpipe dashboard`"
+"""How `fuelpipe dashboard` builds its namer of damaged files."""
 USD = "CURRENCY%23USD"
 READS_THE_STORE = (
     "/api/meta",
@@ -70,7 +74,7 @@ def _client(cfg: Settings, context: StageContext) -> TestClient:
         context.queue,
         clock=context.clock,
         store_views=False,
-        faults=damage_namer(cfg),
+        faults=damage_namer(cfg, reopen=RESTART),
     )
     return TestClient(app, base_url="http://127.0.0.1")
 
@@ -93,7 +97,8 @@ def test_a_damaged_store_is_a_503_naming_the_file_in_one_log_line(
     assert r.headers["content-type"] == "application/json"
     detail = r.json()["detail"]
     assert detail.startswith(f"{cfg.db} is damaged ("), detail
-    assert "malformed" in detail and detail.endswith("restore it from a backup"), detail
+    assert "malformed" in detail, detail
+    assert detail.endswith("restore it from a backup, then restart `fuelpipe dashboard`"), detail
     assert "\n" not in detail, detail  # SQLite's finding is two lines
     assert r.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
     assert r.headers["cache-control"] == "no-store"
@@ -132,6 +137,34 @@ def test_the_answer_after_the_file_is_restored_is_the_stores_again(
     assert not [r for r in _logged(caplog) if r.levelno >= logging.WARNING]
 
 
+def test_a_backup_moved_over_the_served_file_is_a_503_saying_to_restart(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A backup moved over the damaged file (``mv``: a new file at the path) is not read by
+    the running server: SQLite reads the file it opened, still the damaged one. Its requests
+    were answered 500 "internal error" with tracebacks, the check of the file now at the path
+    finding nothing wrong; now 503 saying the file was replaced and to restart the server."""
+    cfg = Settings(db=tmp_path / "fuelpipe.sqlite")
+    backup = tmp_path / "backup.sqlite"
+    backup.write_bytes(sound_store_file(cfg.db, days=1999))
+    sound_store_file(cfg.db, days=2000)
+    damage_all_but_the_first_page(cfg.db)
+    with _opened(cfg) as (_, context), _client(cfg, context) as client:
+        assert client.get("/api/meta").status_code == 503
+        os.replace(backup, cfg.db)
+        caplog.clear()
+        caplog.set_level(logging.INFO, logger="fuelpipe")
+        r = client.get(f"/api/series?key={USD}&start=2021-01-01")
+    assert r.status_code == 503, r.text[:300]
+    detail = r.json()["detail"]
+    assert detail.startswith(f"{cfg.db} was replaced since it was opened"), detail
+    assert "database disk image is malformed" in detail, detail
+    assert detail.endswith("restart `fuelpipe dashboard` to read the file now there"), detail
+    logged = _logged(caplog)
+    assert logged and all(x.exc_info is None for x in logged), [x.getMessage() for x in logged]
+    assert f"GET /api/series: {detail}" in [x.getMessage() for x in logged]
+
+
 def test_a_store_damaged_while_served_is_named_in_one_line_per_answer(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -146,7 +179,7 @@ def test_a_store_damaged_while_served_is_named_in_one_line_per_answer(
     cfg.db.write_bytes(sound)
     timer = ManualTimer()
     with _opened(cfg) as (_, context):
-        named = damage_namer(cfg)
+        named = damage_namer(cfg, reopen=RESTART)
         app = create_app(
             context.store,
             context.catalog,

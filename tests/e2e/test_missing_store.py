@@ -381,6 +381,8 @@ def test_a_store_damaged_past_its_first_page_is_named_in_the_refusal(
     assert done.returncode == 2, done.stdout + done.stderr
     (line,) = [ln for ln in done.stderr.splitlines() if ln.startswith("error:")]
     assert f"{db} is damaged" in line and "malformed" in line, line
+    # each command opens the file anew: restoring it is all (a server is told to restart too)
+    assert line.endswith(": restore it from a backup"), line
     assert "rerun with --debug" not in line, line
     if args != RUN_USD:  # `run` opens the store to write: SQLite sets WAL mode in its header
         assert db.read_bytes() == content

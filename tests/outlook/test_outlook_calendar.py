@@ -8,6 +8,7 @@ model needs to train every horizon, derived from its own knobs.
 
 from __future__ import annotations
 
+import math
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -20,7 +21,7 @@ from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.domain.keys import outlook_key
 from fuelpipe.domain.models import Record, Status
 from fuelpipe.outlook.backtest import walk_forward
-from fuelpipe.outlook.model import HORIZONS, Params, build_samples, nowcast
+from fuelpipe.outlook.model import HORIZONS, Params, band_floors, build_samples, nowcast
 from fuelpipe.outlook.series import Inputs, Lags, Series, day_number, day_of, known_at
 from fuelpipe.stages.outlook import MIN_WEEKS, refresh_outlook
 
@@ -170,15 +171,18 @@ def _paused(before: int = 60, pause: int = 9, after: int = 60) -> tuple[list[flo
 
 def test_a_horizon_is_the_week_exactly_h_weeks_later_in_training():
     """Across the pause no week moved by a week-on-week change: every published h-week change
-    is 0, so a model trained on h-week changes forecasts no change with no spread. Counting
-    rows made the last week before the pause's "1 week later" the first week after it (10%)."""
+    is 0, so a model trained on h-week changes forecasts no change with no spread of its own:
+    its bands are the floor's (``band_floors``), not widened by any error. Counting rows made
+    the last week before the pause's "1 week later" the first week after it (10%)."""
     fuel = _weekly(_paused()[0])
     made = nowcast(_inputs(fuel), _as_of(fuel))
     assert made is not None
-    for step in made.steps:
+    floors = band_floors(Params())
+    for c, step in enumerate(made.steps):
         assert step.week == made.last_week + timedelta(weeks=step.horizon)
         assert step.point == pytest.approx(5.5, abs=1e-9)
-        assert step.lo95 == step.hi95 == step.point
+        assert math.log(step.hi80 / step.point) == pytest.approx(floors[c, 0], rel=1e-9)
+        assert math.log(step.point / step.lo95) == pytest.approx(floors[c, 1], rel=1e-9)
 
 
 def test_the_backtest_scores_each_step_against_the_week_h_weeks_later():

@@ -52,8 +52,9 @@ def _revise(store: SqliteStore, week: date, new: Decimal, when: datetime) -> Non
 @pytest.mark.parametrize("full", [True, False])
 def test_a_series_without_a_new_week_for_months_keeps_its_one_forecast(tmp_path, history, full):
     """Its forecast, however old, is the one the refresh compares with: it is not stored again
-    with a fresh as-of (which /api/outlook would serve as current and outlook_move would raise
-    again), and the check reads it with one small read."""
+    with a fresh as-of (which /api/outlook would serve as made now), and the check reads it
+    with one small read. outlook_move reads that same forecast, as made then, and says nothing
+    once its weeks have gone by (tests/outlook/test_outlook_move_quiet.py)."""
     clock = ManualClock(AS_OF)
     with CountingStore(tmp_path / "quiet.sqlite", clock) as store:
         _filled(store, history)
@@ -68,6 +69,7 @@ def test_a_series_without_a_new_week_for_months_keeps_its_one_forecast(tmp_path,
             assert [q.limit for q in reads] == [1]  # the newest forecast: one small read
         assert store.query(OUTLOOK) == [made]
         moved = OutlookMove(threshold=0.0).evaluate(_Ctx(store, AS_OF + timedelta(days=126)))
+        # (its weeks long gone by: it expects nothing of the weeks to come)
         assert [c for c in moved if c.evidence["key"] == GASOLINE] == []
 
 

@@ -347,5 +347,6 @@ def serve_panel(
             series_clocks=series_clocks,
             intraday=points,
             alerts=alert_reader(cfg),
-            faults=damage_namer(cfg),  # a store damaged while served: a 503 naming it
+            # a store damaged while served: a 503 naming it, saying to restart the demo
+            faults=damage_namer(cfg, reopen="restart `fuelpipe demo`"),
         )

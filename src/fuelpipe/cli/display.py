@@ -10,6 +10,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -181,6 +182,11 @@ def print_sources(console: Console, stats: Mapping[str, SourceStats]) -> None:
     for name, st in sorted(stats.items()):
         style = "red" if st.unreachable else ("yellow" if st.failures else "")
         table.add_row(
-            name, f"{st.requests:,}", f"{st.failures:,}", st.last_error or "-", style=style
+            # (the error can quote a refused payload: its text as it is, never as markup)
+            name,
+            f"{st.requests:,}",
+            f"{st.failures:,}",
+            escape(st.last_error or "-"),
+            style=style,
         )
     console.print(table)

@@ -986,7 +986,9 @@ def _export_parquet(ctx: typer.Context, patterns: list[str], output: Path | None
     with wired(ctx) as context:
         rows: list[int] = []  # the file is written one key at a time, as the store is read
         _write_output(output, lambda temp: rows.append(write_parquet(context.store, keys, temp)))
-    err.print(f"wrote {rows[0]} records of {len(keys)} series to {output}", highlight=False)
+    err.print(
+        f"wrote {rows[0]} records of {len(keys)} series to {output}", highlight=False, markup=False
+    )
 
 
 def _write_output(output: Path, write: Callable[[Path], object]) -> None:
@@ -1039,7 +1041,8 @@ def quarantine_list(
         return
     table = Table("key", "date", "retries", "reason", title=f"{len(rows)} quarantined")
     for r in rows:
-        table.add_row(r.key, r.date.isoformat(), str(r.retry_count), r.reason or "")
+        # A reason quotes the source's error: printed as it is, never read as markup.
+        table.add_row(r.key, r.date.isoformat(), str(r.retry_count), rich_escape(r.reason or ""))
     console.print(table)
     if aside:
         console.print(
@@ -1158,7 +1161,14 @@ def dlq_list(
             title = f"{read} of {short.expected} dead letters (incomplete)"
         table = Table("id", "receives", "reason", "body", title=title)
         for d in rows:
-            table.add_row(d.message_id[:12], str(d.receive_count), d.reason, d.body[:80])
+            # A body is whatever was queued and a reason quotes it: printed as they are (a
+            # "[/x]" read as markup stopped the list), cut before escaping.
+            table.add_row(
+                rich_escape(d.message_id[:12]),
+                str(d.receive_count),
+                rich_escape(d.reason),
+                rich_escape(d.body[:80]),
+            )
         console.print(table)
     if short is not None:
         warn(
@@ -1365,7 +1375,8 @@ def dashboard(
             intraday=intraday,
             store_views=False,  # the store is opened read-only: recomputed views stay in memory
             alerts=reads.alerts,
-            faults=damage_namer(settings(ctx)),  # a damaged store: a 503 naming it, as `error:`
+            # a damaged store: a 503 naming it, as `error:`, and saying to restart the server
+            faults=damage_namer(settings(ctx), reopen="restart `fuelpipe dashboard`"),
         )
 
 

@@ -148,7 +148,9 @@ def backtest(
     def scored_for(a: str, f: str) -> list[Scored] | None:
         key = fuel_key(f, a)
         if key not in loaded.series:
-            cli.err.print(f"note: no history for {key} in {folder}; skipped", highlight=False)
+            cli.err.print(
+                f"note: no history for {key} in {folder}; skipped", highlight=False, markup=False
+            )
             return None
         if a not in STATES:
             return walk_forward_segments(inputs(key), first, last, lags)

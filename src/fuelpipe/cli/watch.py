@@ -258,6 +258,7 @@ def _watch(
             _, report = refresh_today(  # a series on its own calendar's holiday is not asked
                 app_.sources, points, app_.catalog, app_.clock.now(),
                 keys=[k for k in INTRADAY_SERIES if chosen is None or k in chosen_keys],
+                rests=app_.rests,  # a source's Retry-After holds its bulletins and bars too
             )  # fmt: skip
             for problem in report.errors:
                 console.print(f"[yellow]intraday:[/] {escape(problem)}", highlight=False)

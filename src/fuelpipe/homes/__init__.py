@@ -43,20 +43,29 @@ def damage_message(settings: Settings, error: BaseException) -> str | None:
     return _damage_line(error, damaged_files(settings))
 
 
-def damage_namer(settings: Settings) -> Callable[[BaseException], str | None]:
-    """:func:`damage_message` for a server (the dashboard), which meets the same damage on
-    every request, in several of its layers: SQLite's check of the files reads each whole
-    file, so its findings are kept while neither file changes (the same inode, size and
-    modification time) and checked again once one does (restored in place, or replaced)."""
+def damage_namer(settings: Settings, *, reopen: str) -> Callable[[BaseException], str | None]:
+    """:func:`damage_message` for a reader that keeps the files open (the dashboard, a
+    :class:`fuelpipe.Fuelpipe`), which meets the same damage on every read, in several of its
+    layers; built once it has opened them. ``reopen`` says how it reads the files anew
+    (``restart `fuelpipe dashboard```): SQLite reads a file restored in place, but a backup
+    moved over it is a new file, which an open connection never reads (it goes on reading
+    the damaged one it opened), so the advice is to restore, then reopen; and once a file was
+    replaced, its line says so rather than finding nothing wrong with the new one.
+
+    SQLite's check of the files reads each whole file, so its findings are kept while neither
+    file changes (the same inode, size and modification time) and checked again once one
+    does (restored in place, or replaced)."""
     from fuelpipe.homes.embedded import damaged_files, home_files
 
+    opened = {f: _file_stamp(f) for f in home_files(settings)}
     lock = threading.Lock()
     kept: dict[tuple[tuple[int, int, int] | None, ...], list[tuple[Path, str]]] = {}
 
     def name(error: BaseException) -> str | None:
         if not _may_be_damage(settings, error):
             return None
-        stamp = tuple(_file_stamp(f) for f in home_files(settings))
+        files = home_files(settings)
+        stamp = tuple(_file_stamp(f) for f in files)
         with lock:
             found = kept.get(stamp)
         if found is None:
@@ -64,7 +73,8 @@ def damage_namer(settings: Settings) -> Callable[[BaseException], str | None]:
             with lock:
                 kept.clear()
                 kept[stamp] = found
-        return _damage_line(error, found)
+        replaced = [f for f, now in zip(files, stamp, strict=True) if _replaced(opened[f], now)]
+        return _damage_line(error, found, reopen) or _replaced_line(error, replaced, reopen)
 
     return name
 
@@ -87,16 +97,41 @@ def _file_stamp(path: Path) -> tuple[int, int, int] | None:
     return found.st_ino, found.st_size, found.st_mtime_ns
 
 
-def _damage_line(error: BaseException, found: list[tuple[Path, str]]) -> str | None:
+def _replaced(opened: tuple[int, int, int] | None, now: tuple[int, int, int] | None) -> bool:
+    """Whether another file is at the path than the one there when the reader opened it."""
+    return opened is not None and now is not None and opened[0] != now[0]
+
+
+def _one_line(text: object) -> str:
+    # one line for every reader (the CLI flattens its own; the dashboard's 503 and log line do
+    # not): SQLite's finding may be several ("*** in database main ***\nPage 7: ...")
+    return " ".join(str(text).split())
+
+
+def _damage_line(
+    error: BaseException, found: list[tuple[Path, str]], reopen: str | None = None
+) -> str | None:
     if not found:
         return None
     path, finding = found[0]
-    # one line for every reader (the CLI flattens its own; the dashboard's 503 and log line do
-    # not): SQLite's finding may be several ("*** in database main ***\nPage 7: ...")
-    finding = " ".join(finding.split())
+    then = f", then {reopen}" if reopen else ""
     return (
-        f"{path} is damaged ({error}; SQLite's check of its pages: {finding}): restore it "
-        "from a backup"
+        f"{path} is damaged ({_one_line(error)}; SQLite's check of its pages: "
+        f"{_one_line(finding)}): restore it from a backup{then}"
+    )
+
+
+def _replaced_line(error: BaseException, replaced: list[Path], reopen: str) -> str | None:
+    import sqlite3
+
+    # SQLite's own damage errors ("database disk image is malformed", "file is not a
+    # database") are the base class; its subclasses (a closed connection's ProgrammingError)
+    # are no damage of the file opened, replaced or not
+    if not replaced or type(error) is not sqlite3.DatabaseError:
+        return None
+    return (
+        f"{replaced[0]} was replaced since it was opened, and the file opened is damaged "
+        f"({_one_line(error)}): {reopen} to read the file now there"
     )
 
 

@@ -21,7 +21,8 @@ regression, trained on its long, smooth national history, beats no-change; so:
 - **Bands from walk-forward errors.** The absolute errors of those forecasts of every state at
   earlier weeks (their outcome published by now, within the last ``error_weeks``), each
   divided by its state's volatility then, give the band's scale at the finite-sample
-  conformal rank, multiplied by the state's volatility now: genuinely out-of-sample. Every
+  conformal rank, multiplied by the state's volatility now: genuinely out-of-sample (and no
+  narrower than the floor volatility's random walk, as Brazil's: ``model.band_floors``). Every
   state's forecast counts as evidence from its first week, though one is served only from
   ``min_weeks`` on (as Brazil's and the regions'). On short histories cut from the states'
   long one (:func:`~fuelpipe.outlook.backtest.walk_forward_cuts`) they cover their nominal
@@ -54,6 +55,7 @@ from fuelpipe.outlook.forecast import (
     StaleDriver,
 )
 from fuelpipe.outlook.model import (
+    band_floors,
     conformal_quantiles,
     driver_move,
     step_of,
@@ -202,6 +204,7 @@ def walk_panel(
     limits = stale_after or StaleAfter()
     fewest = min_weeks(params)
     served = [_served_rows(part.weeks, fewest) for part in made]
+    floors = band_floors(params)  # no band narrower than the floor volatility's
     out: list[PanelForecast] = []
     for week in wanted.tolist():
         mine = errors[week in led]  # a no-change forecast's bands: no change's errors
@@ -223,8 +226,8 @@ def walk_panel(
                     week=week,
                     last_log=float(part.log_price[r]),
                     changes=tuple(part.changes[r].tolist()),
-                    q80=tuple((bands[:, 0] * vol).tolist()),
-                    q95=tuple((bands[:, 1] * vol).tolist()),
+                    q80=tuple(np.maximum(bands[:, 0] * vol, floors[:, 0]).tolist()),
+                    q95=tuple(np.maximum(bands[:, 1] * vol, floors[:, 1]).tolist()),
                     stale=stale,
                     dropped=dropped,
                     no_change=fallback,

@@ -16,6 +16,7 @@ from fuelpipe.ports.clock import Clock
 from fuelpipe.ports.queue import Queue
 from fuelpipe.ports.source import Source
 from fuelpipe.ports.store import Store
+from fuelpipe.stages.source_rest import SourceRests
 
 
 @dataclass
@@ -38,6 +39,10 @@ class StageContext:
     poll_in_flight_s: float = 450.0
     """How long a polled PENDING date's message may still be queued or fetched (the queue's
     visibility timeout): until the scraper answers it, or this passes, polls skip the date."""
+    rests: SourceRests | None = None
+    """The sources' Retry-After kept across requests (stages/source_rest.py; `watch` sets a
+    new one when None); None: a Retry-After counts only inside the adapter's own retries, as
+    in `run` and AWS."""
 
     def close(self) -> None:
         """Release the HTTP clients and connections this context holds."""

@@ -15,6 +15,7 @@ from fuelpipe.domain.intraday import INTRADAY_SERIES, trading_keys
 from fuelpipe.ports.intraday import IntradaySource, IntradayStore
 from fuelpipe.ports.source import SourceError
 from fuelpipe.stages._report import Counters
+from fuelpipe.stages.source_rest import SourceRests
 
 
 @dataclass
@@ -52,6 +53,7 @@ def refresh_intraday(
     day: date,
     now: datetime,
     keys: Sequence[str] = INTRADAY_SERIES,
+    rests: SourceRests | None = None,
 ) -> IntradayReport:
     """Fetch and store one day's intraday points of every intraday series; expire old ones.
 
@@ -59,7 +61,9 @@ def refresh_intraday(
     writing one series' points (DynamoDB throttling, batch items left unprocessed after the
     adapter's retries): the port names no error type of its own, so any error of
     ``put_points`` counts that series as failed. When every series failed, the caller fails
-    the run (the intraday Lambda raises IntradayFailed).
+    the run (the intraday Lambda raises IntradayFailed). With ``rests`` (`watch`'s), a source
+    inside its Retry-After is not asked (its series count as failed, with the instant it may
+    be), and a Retry-After it answers with is kept there.
     """
     report = IntradayReport()
     for key in keys:
@@ -70,11 +74,17 @@ def refresh_intraday(
         if not isinstance(source, IntradaySource):
             continue
         report.series += 1
+        if rests is not None and (until := rests.until(series.source, now)) is not None:
+            report.failed += 1
+            report.errors.append(f"{key}: not asked before {until.isoformat()} (its Retry-After)")
+            continue
         try:
             points = source.fetch_intraday(series, day)
         except SourceError as exc:
             report.failed += 1
             report.errors.append(f"{key}: {exc}")
+            if rests is not None:
+                rests.note(series.source, exc, now)
             continue
         try:
             report.points_written += store.put_points(points)
@@ -91,6 +101,7 @@ def refresh_today(
     catalog: Catalog,
     now: datetime,
     keys: Sequence[str] = INTRADAY_SERIES,
+    rests: SourceRests | None = None,
 ) -> tuple[date, IntradayReport]:
     """The intraday refresh of the day it is in São Paulo at ``now``, asking only the series
     of ``keys`` whose own calendar has a session that day (a B3 holiday is no NYSE holiday;
@@ -98,6 +109,6 @@ def refresh_today(
     day = now.astimezone(SAO_PAULO).date()
     wanted = [k for k in keys if k in catalog]
     open_ = trading_keys(catalog, day, wanted)
-    report = refresh_intraday(sources, store, catalog, day, now, keys=open_)
+    report = refresh_intraday(sources, store, catalog, day, now, keys=open_, rests=rests)
     report.no_session = len(wanted) - len(open_)
     return day, report

@@ -46,12 +46,38 @@ def _forecast_records(context: RuleContext, key: str, days: int) -> list[object]
     return out
 
 
+LATEST_READ = 4
+"""Newest forecast records :class:`OutlookMove` reads of a key: the first readable one is the
+outlook (a damaged newest record is passed over for the one before it, as the 14-day read
+it replaces passed over any damaged record)."""
+
+
+def _latest_forecast(context: RuleContext, key: str) -> object | None:
+    """The newest readable stored forecast of an outlook key, however old (a few small
+    records, read newest first)."""
+    from fuelpipe.outlook.records import from_record
+
+    for record in context.store.query(key, limit=LATEST_READ, newest_first=True):
+        try:
+            return from_record(record)
+        except ValueError:
+            continue
+    return None
+
+
 @dataclass(frozen=True)
 class OutlookMove:
     """The latest outlook expects a move of at least ``threshold`` within ``weeks`` weeks.
 
-    A forecast behind its series (a newer week stored, from which the refresh made none) is
-    not the outlook: its weeks are already being published, so it raises nothing."""
+    The latest stored forecast however old: the refresh stores a forecast only when it makes
+    another (a new survey week, revised inputs), so while ANP publishes no new week (a holiday
+    pause, a late release) the newest one stays the outlook the dashboard serves, and the move
+    it expects still holds; a look-back of 14 days lost it after two quiet weeks and the alert
+    cleared, to fire again at the next survey. Until the week it expects the move by is over:
+    a forecast whose weeks have all gone by without a survey (a pause of months) says nothing
+    of the weeks to come. A forecast behind its series (a newer week stored, from which the
+    refresh made none) is not the outlook: its weeks are already being published, so it raises
+    nothing."""
 
     threshold: float = 0.03
     weeks: int = 2
@@ -62,16 +88,16 @@ class OutlookMove:
 
         out: list[OutlookCondition] = []
         for series in fuel_series(context.catalog):
-            key = outlook_key_for(series)
-            stored = _forecast_records(context, key, 14)
-            if not stored:
+            latest = _latest_forecast(context, outlook_key_for(series))
+            if latest is None:
                 continue
-            latest = stored[-1]
             assert isinstance(latest, StoredForecast)
             fc = latest.forecast
             step = next((s for s in fc.steps if s.horizon == self.weeks), None)
             if step is None:
                 continue
+            if step.week + timedelta(days=7) <= context.now.date():
+                continue  # the week it expected the move by has gone by: it expects nothing now
             change = step.point / fc.last_price - 1.0
             if abs(change) < self.threshold:
                 continue

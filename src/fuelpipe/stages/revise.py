@@ -1,11 +1,12 @@
 """revise: re-read each fetch unit's recent window so the scraper can see revised values.
 
 Only dates the source has answered are asked for: those with a stored value (OK) and those it
-said have no value (ABSENT: FRED's empty cell, ANP's '-'). A source may publish a value for an
-ABSENT date later (ANP turns a '-' into a price in a later workbook, FRED fills a day), and
-nothing else asks for it again: the gap scan counts ABSENT as complete. A key never collected,
-or a date still missing, is the gap scan's work (asking for it here would only leave PENDING
-records behind).
+said have no value (ABSENT: FRED's empty cell, ANP's '-'), and those quarantined after their
+re-downloads (QUARANTINED). A source may publish a value for an ABSENT date later (ANP turns a
+'-' into a price in a later workbook, FRED fills a day), or come back after an outage longer
+than the backoff that quarantined its dates, and nothing else asks for such a date again: the
+gap scan counts ABSENT and QUARANTINED as complete. A key never collected, or a date still
+missing, is the gap scan's work (asking for it here would only leave PENDING records behind).
 
 One message per fetch unit (one source request, through the same queue and the same polite
 HTTP clients as every other request) covering the expected dates of the last N days, N per
@@ -14,7 +15,11 @@ stored: a changed value is kept with its history (Store.revise), an equal one is
 so a second re-read of an unchanged source writes nothing. A value for an ABSENT date is a new
 value (stored as OK, no history: there was none to replace); a date still answered with "no
 value", missing from the answer, or in a failed request stays ABSENT and nothing is written
-(never PENDING: the source has said it has no value, so it is not retried).
+(never PENDING: the source has said it has no value, so it is not retried). So does a
+QUARANTINED date: a value published since is stored as OK (the quarantine is resolved, and
+`fuelpipe quarantine list` no longer shows it); one still not there stays QUARANTINED, nothing
+written, no retries started. A quarantined date older than the window waits for `fuelpipe
+quarantine release`.
 
 The run log keeps what a revise covered: a revise of every series with no ``since`` records
 its counts alone; one restricted to some series (`fuelpipe revise --series`, `watch --series`)
@@ -47,8 +52,9 @@ DEFAULT_WINDOWS: Mapping[str, int] = MappingProxyType(
 """Days re-read per source: five weeks of daily values, eight ANP survey weeks."""
 SELECTION = "selection"
 """The run-log count naming what a restricted revise covered (:func:`selection`)."""
-REREAD = frozenset({Status.OK, Status.ABSENT})
-"""The statuses re-read: a stored value (revised?) and a source's "no value" (published since?)."""
+REREAD = frozenset({Status.OK, Status.ABSENT, Status.QUARANTINED})
+"""The statuses re-read: a stored value (revised?), a source's "no value" and a date whose
+re-downloads were spent (published since?)."""
 
 
 @dataclass

@@ -300,14 +300,22 @@ def _fetch_and_store(
     business clock, so a fixed ``--now`` orders it too), stamps the answer (its values are at
     least that new, and no newer than the write): StaleAnswer when a date it would revise was
     stored after it."""
-    report.source_requests += 1
     error: str | None = None
     sent_at = app.store.wall_now()
-    try:
-        result = app.sources[fetch.series[0].source].fetch(fetch)
-    except SourceError as exc:
-        error = f"{type(exc).__name__}: {exc}"
+    name = fetch.series[0].source
+    resting = app.rests.until(name, app.clock.now()) if app.rests is not None else None
+    if resting is not None:  # the source's Retry-After runs: not asked, the dates stay PENDING
+        error = f"RateLimited: {name} not asked before {resting.isoformat()} (its Retry-After)"
         result = FetchResult(observations=[])
+    else:
+        report.source_requests += 1
+        try:
+            result = app.sources[name].fetch(fetch)
+        except SourceError as exc:
+            error = f"{type(exc).__name__}: {exc}"
+            result = FetchResult(observations=[])
+            if app.rests is not None:
+                app.rests.note(name, exc, app.clock.now())
     app.failpoints.hit("scrape.after_fetch")
     flagged: Flagged = {}
     slot_of, got, watch = marks
@@ -325,6 +333,8 @@ def _fetch_and_store(
         )
     except SourceError as exc:  # a streamed payload can turn out broken part-way through
         error = f"{type(exc).__name__}: {exc}"
+        if app.rests is not None:
+            app.rests.note(name, exc, app.clock.now())
     return result, error, flagged
 
 

@@ -7,13 +7,15 @@ outlook if the data version moved, run the ``after_tick`` hook (alerts, which th
 fresh outlook), then sleep until the next poll, retry or publication. Given a ``revise_at``
 (`watch` gives ``FUELPIPE_REVISE_AT``, 23:00), the daily revise is one of the things it wakes
 for: a tick at or after it enqueues the same re-reads as AWS's daily schedule, drained with
-the tick's own (stages/daily_revise.py says when it is due).
+the tick's own (stages/daily_revise.py says when it is due). A source that answered with a
+Retry-After is not asked again before it ends (an hour at most: stages/source_rest.py): its
+due series, retries and the daily revise wait, and the watch wakes when it ends.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
@@ -29,6 +31,7 @@ from fuelpipe.stages.orchestrate import orchestrate
 from fuelpipe.stages.outlook import OutlookReport, refresh_when_changed
 from fuelpipe.stages.recheck import RecheckReport, recheck
 from fuelpipe.stages.revise import ReviseReport, revise, selection
+from fuelpipe.stages.source_rest import SourceRests
 
 MIN_SLEEP_S = 1.0
 ERROR_CHARS = 60
@@ -76,6 +79,8 @@ class Tick:
     """Ticks failed in a row, this one included (0 when it did not fail)."""
     revise: ReviseReport | None = None
     """The daily revise this tick ran (None: it was not due, or is off)."""
+    resting: dict[str, datetime] = field(default_factory=dict)
+    """Sources not asked until the instant given (their Retry-After), as the tick ended."""
 
     def heartbeat(self, notes: Sequence[str] = ()) -> str:
         """One line for the console, every instant in São Paulo time; ``notes`` (what the
@@ -85,7 +90,7 @@ class Tick:
         if self.error is not None:  # the notes are an earlier tick's: not repeated here
             error = _shorten(self.error, FAILED_TICK_CHARS)
             return f"{when} tick failed ({self.failures} in a row): {error}; next look at {wake}"
-        failed = self.failed_requests()
+        failed = self.failed_requests() + self._resting()
         noted = "".join(f"; {note}" for note in notes)
         written = self.report.scrape.records_written if self.report else 0
         revised = self._revised()
@@ -124,6 +129,15 @@ class Tick:
             f"{self.revise.messages_sent} request(s), {revised} value(s) revised"
         )
 
+    def _resting(self) -> str:
+        """``; not asked (Retry-After): bcb until 2022-05-04T14:40:00-03:00`` or nothing."""
+        if not self.resting:
+            return ""
+        until = ", ".join(
+            f"{name} until {_instant(at)}" for name, at in sorted(self.resting.items())
+        )
+        return f"; not asked (Retry-After): {until}"
+
     def failed_requests(self) -> str:
         """``; failed requests: bcb 3 of 3 (connection refused), …`` or nothing."""
         parts = [
@@ -159,6 +173,50 @@ def _since(before: dict[str, SourceStats], after: dict[str, SourceStats]) -> dic
     return out
 
 
+def _askable(
+    targets: Sequence[Series], watched: Collection[str] | None, resting: Mapping[str, datetime]
+) -> Collection[str] | None:
+    """The keys a recheck may retry: ``watched`` (None: all) but those of resting sources."""
+    if not resting:
+        return watched
+    return {
+        s.key for s in targets if s.source not in resting and (watched is None or s.key in watched)
+    }
+
+
+def _next_look(
+    app: StageContext,
+    targets: Sequence[Series],
+    rests: SourceRests,
+    intraday: bool,
+    revising: tuple[time | None, int | None],
+) -> tuple[dict[str, datetime], datetime]:
+    """The sources of ``targets`` resting now, and when to look next: the next publication,
+    poll or retry of a series whose source is not resting, the end of a rest, the daily
+    revise (``revising``: its time and selection; while a source of ``targets`` rests, not
+    before the last rest ends: it re-reads them all)."""
+    after = app.clock.now()
+    resting = {
+        name: until
+        for name, until in rests.resting(after).items()
+        if any(s.source == name for s in targets)
+    }
+    # a resting source's due series and retries wake nothing before its rest ends
+    askable = [s for s in targets if s.source not in resting]
+    planned = next_wake(
+        due_status(app.store, askable, after), after, intraday=intraday, catalog=app.catalog
+    )
+    planned = min([planned, *resting.values()])
+    keys = {s.key for s in askable}
+    retry_at = next_retry(app.store, keys, after, min(planned, after + MAX_SLEEP))
+    wake_at = planned if retry_at is None else min(planned, retry_at)
+    revise_at, covered = revising
+    if revise_at is not None:
+        revise = next_revise(app.store, after, revise_at, covered)
+        wake_at = min(wake_at, max([revise, *resting.values()]))
+    return resting, wake_at
+
+
 def tick(
     app: StageContext,
     series: Sequence[Series] | None = None,
@@ -176,19 +234,30 @@ def tick(
     queued are tried again within minutes, not at the next publication hours away.
     ``revise_at`` (São Paulo time; None: never): when the daily revise of the watched series
     is due (stages/daily_revise.py), this tick enqueues its re-reads (``revise``, as AWS's
-    daily schedule) and drains them with its own; the next tick comes by the next one."""
+    daily schedule) and drains them with its own; the next tick comes by the next one.
+
+    ``app.rests`` (set by :func:`watch`; None: none kept): a source still inside its
+    Retry-After is not asked on this tick (its due series are not fetched nor polled, its
+    retries not claimed, the daily revise waits when it covers one of its series), and the
+    next tick comes by the end of the wait."""
     now = app.clock.now()
+    rests = app.rests or SourceRests()
     counted = _stats(app)
     targets = list(series) if series is not None else list(app.catalog)
     # Recheck every watched series on every tick: one series due for days (ANP's monthly
     # window) must not hold back the others' retries, and `--series` bounds the quiet ticks.
     watched = None if series is None else {s.key for s in targets}
     statuses = due_status(app.store, targets, now)
-    due = [d for d in statuses if d.is_due]
+    resting = rests.resting(now)
+    due = [d for d in statuses if d.is_due and d.series.source not in resting]
     out = Tick(at=now, due=[d.series.key for d in due])
     rechecked = RecheckReport()  # filled as it goes: read when the recheck or a drain raises
     covered = selection(series, since, app.catalog)  # the revise this watch counts as its own
-    revising = revise_at is not None and revise_due(app.store, now, revise_at, covered)
+    revising = (
+        revise_at is not None
+        and not any(s.source in resting for s in targets)  # it re-reads them all: later
+        and revise_due(app.store, now, revise_at, covered)
+    )
     try:
         if due or revising:
             out.report = CycleReport(recheck=rechecked)
@@ -200,12 +269,13 @@ def tick(
                 )
                 out.polled = poll_pending(app, due)
             out.report.scrape.add(drain(app))
-            recheck(app, watched, report=rechecked)
+            askable = _askable(targets, watched, rests.resting(app.clock.now()))
+            recheck(app, askable, report=rechecked)
             if rechecked.messages_sent:
                 out.report.scrape.add(drain(app))
         else:
             # Retries that come due are still re-enqueued while nothing is published.
-            recheck(app, watched, report=rechecked)
+            recheck(app, _askable(targets, watched, resting), report=rechecked)
             if rechecked.messages_sent or recheck_changed(rechecked):
                 out.report = CycleReport(recheck=rechecked)
                 if rechecked.messages_sent:
@@ -221,15 +291,7 @@ def tick(
     if after_tick is not None:
         out.alerts = after_tick(app)
     out.requests = _since(counted, _stats(app))
-    after = app.clock.now()
-    planned = next_wake(
-        due_status(app.store, targets, after), after, intraday=intraday, catalog=app.catalog
-    )
-    keys = {s.key for s in targets}
-    retry_at = next_retry(app.store, keys, after, min(planned, after + MAX_SLEEP))
-    out.wake_at = planned if retry_at is None else min(planned, retry_at)
-    if revise_at is not None:
-        out.wake_at = min(out.wake_at, next_revise(app.store, after, revise_at, covered))
+    out.resting, out.wake_at = _next_look(app, targets, rests, intraday, (revise_at, covered))
     if wake_by is not None and (hint := wake_by()) is not None:
         out.wake_at = min(out.wake_at, hint)
     return out
@@ -255,7 +317,9 @@ def watch(
     forward (see :func:`tick`: alerts left queued by a failed delivery); ``revise_at`` is the
     São Paulo time of the daily revise (None: none; see :func:`tick`). Ctrl+C stops the
     loop between or inside ticks, and the queue's at-least-once delivery makes an interrupted
-    tick harmless.
+    tick harmless. A source's Retry-After (a 429's or 503's the adapter did not wait out) is
+    kept from tick to tick (``app.rests``, set to a new :class:`SourceRests` when None): no
+    request goes to that source before it ends, an hour at most (see :func:`tick`).
 
     A tick that fails with an unexpected error (the store locked past its busy timeout by
     another command, the queue refusing a send, an alert state that kept changing) does not
@@ -265,6 +329,8 @@ def watch(
     stored values stay stored, unsent claims are given back or their lease runs out, and
     unconfirmed messages return to the queue.
     """
+    if app.rests is None:  # kept on the context: the scraper reads it there, the caller may too
+        app.rests = SourceRests()
     ticks = 0
     failures = 0
     while max_ticks is None or ticks < max_ticks:

@@ -1,0 +1,47 @@
+"""A source's own Retry-After, kept by `watch` across its requests and ticks.
+
+An adapter waits out a 429's or 503's Retry-After inside one fetch only up to its cap (20 s,
+``RETRY_AFTER_CAP_S``) and then raises the error with ``retry_after`` set. A source that asks
+for ten minutes means ten minutes: `watch` keeps the instant it may ask that source again
+(:class:`SourceRests`), sends it no request before then (the scraper skips the source's
+messages, the tick leaves its due series, retries and daily revise for later) and wakes for
+the first look after it. The wait is cut to :data:`MAX_REST`, so a wrong or hostile header
+cannot silence a source for days.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from fuelpipe.ports.source import RateLimited, ServerError, SourceError
+
+MAX_REST = timedelta(hours=1)
+"""The longest a Retry-After keeps `watch` off a source: a source that asks for more is asked
+again after an hour (and, if still unwilling, says so again)."""
+
+
+class SourceRests:
+    """Per source, the instant before which it is not asked again (on the injected clock)."""
+
+    def __init__(self, cap: timedelta = MAX_REST) -> None:
+        self.cap = cap
+        self._until: dict[str, datetime] = {}
+
+    def note(self, source: str, error: SourceError, now: datetime) -> None:
+        """Keep ``error``'s Retry-After (a 429's or a 503's; none, or 0 s, keeps nothing), cut
+        to the cap; a rest already running for longer is not shortened."""
+        if not isinstance(error, RateLimited | ServerError) or not error.retry_after:
+            return
+        until = now + min(timedelta(seconds=error.retry_after), self.cap)
+        self._until[source] = max(until, self._until.get(source, until))
+
+    def until(self, source: str, now: datetime) -> datetime | None:
+        """When ``source`` may be asked again, or None when it may be now."""
+        until = self._until.get(source)
+        if until is None or until <= now:
+            return None
+        return until
+
+    def resting(self, now: datetime) -> dict[str, datetime]:
+        """Every source not to be asked at ``now``, with the instant its rest ends."""
+        return {name: until for name in self._until if (until := self.until(name, now))}

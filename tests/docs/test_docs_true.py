@@ -1,0 +1,264 @@
+"""The README and docs/ name only settings, commands, options and make targets that exist.
+
+The settings read are collected from the code: every field of ``Settings`` (each one a
+``FUELPIPE_<NAME>`` variable) and every variable read by name in src/fuelpipe, lambdas/ and
+the test tooling (devtools/, the Makefile); the deploy tooling's own (scripts/, the GitHub
+workflows' ``vars.``) against docs/DEPLOY.md. Each must be documented, and each documented
+one read; a default the configuration table gives as a literal must be the code's; each one
+infra/template.yaml gives the functions must be read. Each ``fuelpipe …`` in the docs' code
+must name a command and options that exist, and each ``make X`` a Makefile target.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from datetime import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer.main
+from typer.testing import CliRunner
+
+from fuelpipe.adapters.sources._http import attempt_deadline
+from fuelpipe.cli.main import cli
+from fuelpipe.homes.settings import ENV_PREFIX, Settings, parse_revise_at
+
+ROOT = Path(__file__).resolve().parents[2]
+README = ROOT / "README.md"
+DEPLOY = ROOT / "docs" / "DEPLOY.md"
+GENERATED = {"BENCHMARKS.md", "RELIABILITY.md"}  # written by make bench / make chaos
+DOCS = [README, *(p for p in sorted((ROOT / "docs").glob("*.md")) if p.name not in GENERATED)]
+
+# Read by boto3 itself, not by fuelpipe's code; the table documents them for the local servers.
+BOTO3_OWN = {"AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SQS"}
+
+_PY_READ = re.compile(
+    r"""(?:os\.environ\.get\(|os\.getenv\(|os\.environ\[)\s*["']([A-Z][A-Z0-9_]*)["']"""
+    r"""(?!\s*\]\s*=[^=])"""  # os.environ["X"] = ... sets it
+)
+_SETTING_READ = re.compile(r"""environ_setting\(\s*["']([a-z0-9_]+)["']""")
+_SHELL_READ = re.compile(r"\$\$?\{?(FUELPIPE_[A-Z0-9_]+)")
+_WORKFLOW_VAR = re.compile(r"\bvars\.([A-Z][A-Z0-9_]*)")
+_DOC_VAR = re.compile(r"\b(?:FUELPIPE|AWS)_[A-Z0-9_]*[A-Z0-9]\b")
+
+
+def _files(*patterns: str) -> Iterator[Path]:
+    for pattern in patterns:
+        yield from sorted(ROOT.glob(pattern))
+
+
+def _reads(paths: Iterator[Path]) -> set[str]:
+    names: set[str] = set()
+    for path in paths:
+        text = path.read_text(encoding="utf-8")
+        names |= set(_PY_READ.findall(text)) | set(_SHELL_READ.findall(text))
+        names |= {ENV_PREFIX + n.upper() for n in _SETTING_READ.findall(text)}
+    return names
+
+
+def settings_read() -> set[str]:
+    """Every environment variable fuelpipe and its test tooling read."""
+    fields = {ENV_PREFIX + name.upper() for name in Settings.model_fields}
+    code = _reads(_files("src/fuelpipe/**/*.py", "lambdas/**/*.py", "devtools/**/*.py"))
+    return fields | code | _reads(iter([ROOT / "Makefile"]))
+
+
+def _cells(row: str) -> list[str]:
+    return [c.strip() for c in re.split(r"(?<!\\)\|", row.strip().strip("|"))]
+
+
+def _names(cell: str) -> list[str]:
+    """The variables one cell names; ``FUELPIPE_SOURCE_<BCB\\|YAHOO>_URL`` is one per source."""
+    names = []
+    for code in re.findall(r"`([^`]+)`", cell):
+        alternatives = re.fullmatch(r"(\w+)<([\w\\|]+)>(\w*)", code)
+        if alternatives:
+            head, options, tail = alternatives.groups()
+            names += [head + o + tail for o in options.replace("\\", "").split("|")]
+        else:
+            names.append(code)
+    return names
+
+
+def configuration_table() -> dict[str, str | None]:
+    """README's configuration table: variable -> its default as a literal (`5`, none), or
+    None when the cell is prose ("the real APIs") or gives no literal for each variable."""
+    section = README.read_text(encoding="utf-8").split("\n## Configuration\n", 1)[1]
+    section = section.split("\n## ", 1)[0]
+    table: dict[str, str | None] = {}
+    for row in (line for line in section.splitlines() if line.startswith("| `")):
+        variables, default, _meaning = _cells(row)
+        names = _names(variables)
+        literals: list[str | None] = [*re.findall(r"`([^`]+)`", default)]
+        if default.lower() in ("none", "unset"):
+            literals = ["none"] * len(names)
+        elif len(literals) != len(names):
+            literals = [None] * len(names)
+        table.update(zip(names, literals, strict=True))
+    return table
+
+
+def test_every_setting_read_is_in_the_configuration_table() -> None:
+    documented = set(configuration_table())
+    missing = settings_read() - documented
+    assert not missing, f"read but not in README's configuration table: {sorted(missing)}"
+
+
+def test_every_setting_in_the_configuration_table_is_read() -> None:
+    documented = set(configuration_table()) - BOTO3_OWN
+    unread = documented - settings_read()
+    assert not unread, f"in README's configuration table but read nowhere: {sorted(unread)}"
+
+
+def _default_of(field: str) -> Any:
+    """The default a user gets (None for an empty text); the attempt deadline's derives from
+    the timeout."""
+    settings = Settings.model_construct()  # the declared defaults, not this environment
+    if field == "http_attempt_deadline_s":
+        return attempt_deadline(settings.http_timeout_s, settings.http_attempt_deadline_s)
+    value = getattr(settings, field)
+    return None if value == "" else value
+
+
+def _read_as(text: str, default: Any) -> Any:
+    """A documented literal read as the default's type."""
+    if text == "none":
+        return None
+    if isinstance(default, Path):
+        return Path(text)
+    if isinstance(default, time):
+        return parse_revise_at(text)
+    if isinstance(default, dict):
+        return json.loads(text)
+    return type(default)(text) if default is not None else text
+
+
+def test_documented_defaults_are_the_code_defaults() -> None:
+    """Each literal default in the table (`5`, `./data/lake`, none) is the code's."""
+    wrong = []
+    checked = 0
+    for name, literal in configuration_table().items():
+        field = name.removeprefix(ENV_PREFIX).lower()
+        if literal is None or literal == "…" or field not in Settings.model_fields:
+            continue  # prose, or not a Settings knob (its default is the reading code's own)
+        default = _default_of(field)
+        checked += 1
+        if _read_as(literal, default) != default:
+            wrong.append(f"{name}: README says {literal!r}, the code has {default!r}")
+    assert checked > 20, checked
+    assert not wrong, "\n".join(wrong)
+
+
+def test_the_template_sets_only_settings_that_are_read() -> None:
+    """A variable infra/template.yaml gives the functions that no code reads is a typo the
+    Lambdas would ignore (Settings ignores unknown FUELPIPE_* names)."""
+    template = (ROOT / "infra" / "template.yaml").read_text(encoding="utf-8")
+    given = set(re.findall(r"\b(FUELPIPE_[A-Z0-9_]*[A-Z0-9])\s*:", template))
+    assert given, "the template sets the functions' settings"
+    assert not given - settings_read(), sorted(given - settings_read())
+
+
+def deploy_settings_read() -> set[str]:
+    """The deploy and gate tooling's variables: read by scripts/ or set as GitHub variables."""
+    scripts = _reads(_files("scripts/*.py", "scripts/*.sh"))
+    workflows = set()
+    for path in _files(".github/workflows/*.yml"):
+        workflows |= set(_WORKFLOW_VAR.findall(path.read_text(encoding="utf-8")))
+    return {n for n in scripts | workflows if n.startswith(ENV_PREFIX)}
+
+
+def test_the_deploy_tooling_settings_are_in_deploy_md() -> None:
+    documented = set(_DOC_VAR.findall(DEPLOY.read_text(encoding="utf-8")))
+    missing = deploy_settings_read() - documented
+    assert not missing, f"read by scripts/ or the workflows, not in DEPLOY.md: {sorted(missing)}"
+
+
+def test_every_fuelpipe_setting_the_docs_name_is_read() -> None:
+    named = set()
+    for path in DOCS:
+        named |= set(_DOC_VAR.findall(path.read_text(encoding="utf-8")))
+    unread = {n for n in named if n.startswith(ENV_PREFIX)} - settings_read()
+    unread -= deploy_settings_read()
+    assert not unread, f"the docs name settings nothing reads: {sorted(unread)}"
+
+
+# --- commands ------------------------------------------------------------------------------
+
+_ROOT_COMMAND = typer.main.get_command(cli)
+_INVOCATION = re.compile(r"(?:^|(?<=[\s(;&|]))(?:python -m )?fuelpipe((?: +[^\s]+)+)")
+
+
+def _code_spans(path: Path) -> Iterator[str]:
+    """Inline code and the lines of fenced blocks."""
+    text = path.read_text(encoding="utf-8")
+    for block in re.findall(r"```[a-z]*\n(.*?)```", text, re.S):
+        yield from block.splitlines()
+    yield from re.findall(r"`([^`\n]+)`", re.sub(r"```.*?```", "", text, flags=re.S))
+
+
+def documented_invocations() -> list[tuple[str, list[str]]]:
+    """Each distinct ``fuelpipe …`` in the docs' code, as (where, its words after fuelpipe)."""
+    found: dict[tuple[str, ...], str] = {}
+    for path in DOCS:
+        for span in _code_spans(path):
+            for match in _INVOCATION.finditer(re.sub(r"\s#\s.*", "", span)):  # no comment
+                words = tuple(match.group(1).split())
+                if words and re.fullmatch(r"[a-z][a-z-]*|--?[a-z][\w-]*", words[0].strip("[")):
+                    found.setdefault(words, path.name)
+    return [(where, list(words)) for words, where in found.items()]
+
+
+def _options(command: Any) -> set[str]:
+    return {o for p in command.params for o in (*p.opts, *p.secondary_opts) if o.startswith("-")}
+
+
+def resolve(words: list[str]) -> tuple[list[str], Any, list[str]]:
+    """The command path the words name, that command (typer's vendored click, hence Any), and
+    the options they give it."""
+    command: Any = _ROOT_COMMAND
+    path: list[str] = []
+    rest = list(words)
+    while rest and rest[0] in getattr(command, "commands", {}):
+        path.append(rest.pop(0))
+        command = command.commands[path[-1]]
+    if getattr(command, "commands", None) and rest and re.fullmatch(r"[a-z][a-z-]*", rest[0]):
+        raise LookupError(f"`fuelpipe {' '.join(path)}` has no command {rest[0]!r}")
+    options = []
+    for word in rest:
+        for part in word.strip("[]").split("/"):
+            option = re.match(r"--?[a-z][a-z-]*", part)
+            if option and part.startswith("-"):
+                options.append(option.group(0))
+    return path, command, options
+
+
+_INVOCATIONS = documented_invocations()
+
+
+@pytest.mark.parametrize(
+    ("where", "words"), _INVOCATIONS, ids=[" ".join(words) for _, words in _INVOCATIONS]
+)
+def test_each_documented_invocation_exists(where: str, words: list[str]) -> None:
+    try:
+        path, command, options = resolve(words)
+    except LookupError as exc:
+        pytest.fail(f"{where}: {exc}")
+    allowed = _options(command) | _options(_ROOT_COMMAND) | {"--help"}
+    unknown = [o for o in options if o not in allowed]
+    assert not unknown, f"{where}: `fuelpipe {' '.join(words)}`: no option {unknown}"
+    shown = CliRunner().invoke(cli, [*path, "--help"], prog_name="fuelpipe")
+    assert shown.exit_code == 0, shown.output
+    assert f"fuelpipe {' '.join(path)}".strip() in shown.output
+
+
+def test_documented_make_targets_exist() -> None:
+    targets = set(re.findall(r"^([a-z][\w-]*):", (ROOT / "Makefile").read_text(), re.M))
+    named = set()
+    for path in DOCS:
+        for span in _code_spans(path):
+            named |= set(re.findall(r"(?:^|(?<=[\s;&(]))make ([a-z][\w-]*)", span))
+    assert named, "the quickstart names make targets"
+    assert not named - targets, f"documented but not in the Makefile: {sorted(named - targets)}"
