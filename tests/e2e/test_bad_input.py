@@ -440,6 +440,20 @@ def test_status_since_is_bounded_by_the_chosen_series_clock(store_copy: Path) ->
     assert later.returncode == 2 and "is after the clock (2026-" in later.stderr, later.stderr
 
 
+def test_status_since_after_a_demo_series_clock_names_which_clock(store_copy: Path) -> None:
+    """On the demo store `status` first notes "using its clock 2022-05-07T23:59", then
+    refused `-s CURRENCY#USD --since 2027-01-01` as "after the clock (2026-06-26)": two
+    clocks, a line apart, and no word on which one the refusal meant."""
+    env = {"FUELPIPE_DB": str(store_copy)}
+    done = fuelpipe("status", "-s", "CURRENCY#USD", "--since", "2027-01-01", env=env, check=False)
+    assert done.returncode == 2, done.stderr
+    (line,) = [ln for ln in done.stderr.splitlines() if ln.startswith("error:")]
+    assert line.startswith(
+        "error: --since 2027-01-01 is after the clock (2026-06-26, CURRENCY#USD's: on this "
+        "demo store each series runs on its own, to the end of its bundled file): "
+    ), line
+
+
 def test_a_clock_typo_is_repaired(store_copy: Path) -> None:
     """A deliberate run in the future leaves PENDING rows for days that have not happened;
     `repair` shows them and `repair --apply` removes them, stored values untouched."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import sqlite3
 
 from tests.e2e.conftest import fuelpipe
@@ -184,3 +185,35 @@ def test_watch_runs_the_daily_revise_once_as_the_aws_schedule_does(demo_store, t
     assert rec["value"] == "128.01"
     (rev,) = rec["revisions"]
     assert rev["request"].startswith("revise fred:DCOILBRENTEU ")
+
+
+def test_a_revise_whose_source_cannot_be_reached_says_so_and_exits_3(demo_store, tmp_path):
+    """`revise` on the demo's store with no replay running (its sources then the real ones,
+    here a closed port) printed "re-read 1 series (23 dates) in 1 request(s): 0 value(s)
+    revised" and exited 0, as if the source had been read and changed nothing. As `run`, it
+    names the source and its error, in the table and in one `error:` line, and exits 3; the
+    stored values stand."""
+    store_env = _store_copy(demo_store, tmp_path)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed = sock.getsockname()[1]
+    env = {
+        **store_env,
+        "FUELPIPE_SOURCE_BCB_URL": f"http://127.0.0.1:{closed}",
+        "FUELPIPE_HTTP_ATTEMPTS": "1",
+    }
+    before = _records("CURRENCY#USD", store_env)
+    args = ("--now", "2022-05-08T10:00", "revise", "-s", "CURRENCY#USD")
+    done = fuelpipe(*args, env=env, check=False)
+    assert done.returncode == 3, done.stdout + done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert errors == [
+        "error: could not use bcb: every request failed (bcb: connection refused); the "
+        "stored values stand, and the next revise re-reads the window"
+    ], done.stderr
+    assert "connection refused" in done.stdout  # the per-source table, as `run` prints it
+    as_json = fuelpipe(*args, "--json", env=env, check=False)
+    assert as_json.returncode == 3, as_json.stderr
+    bcb = json.loads(as_json.stdout)["sources"]["bcb"]
+    assert bcb == {"requests": 1, "failures": 1, "last_error": "connection refused"}
+    assert _records("CURRENCY#USD", store_env) == before

@@ -5,6 +5,7 @@ CLI ingests, reports and queries them."""
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -486,3 +487,32 @@ def test_bytes_other_than_nul_after_the_last_gzip_member_stay_an_error_naming_th
         assert error.startswith("ultimas-4-semanas-glp.csv: shpc: "), error
         assert "garbled body encoding" in error, error
         assert summary.written == 0
+
+
+def test_a_listing_that_cannot_be_read_is_one_line_saying_what_to_do(tmp_path: Path) -> None:
+    """With no network (or a mistyped FUELPIPE_SOURCE_SHPC_URL) `stations ingest` printed an
+    empty "station files" table, the listing's error, then "0 rows read, 0 new in the lake, 0
+    rejected ...": the one line that mattered sat between two that said nothing, and none
+    said what to do. Now it is that line alone, naming the setting and the way round it."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed = sock.getsockname()[1]
+    env = {
+        "FUELPIPE_LAKE": str(tmp_path / "lake"),
+        "FUELPIPE_SOURCE_SHPC_URL": f"http://127.0.0.1:{closed}",
+        "FUELPIPE_HTTP_ATTEMPTS": "1",
+    }
+    done = CliRunner().invoke(cli, ["stations", "ingest"], env=env)
+    assert done.exit_code == 1, done.output
+    assert done.stdout.strip() == ""  # no empty table, no line of zeros
+    (line,) = done.stderr.splitlines()
+    assert line.startswith(f"error: listing: shpc: http://127.0.0.1:{closed}/"), line
+    assert "Connection refused" in line, line
+    assert line.endswith(
+        "; nothing was downloaded: check the network and "
+        "FUELPIPE_SOURCE_SHPC_URL, or give the station files on disk (`fuelpipe stations "
+        "ingest FILE…`)"
+    ), line
+    as_json = CliRunner().invoke(cli, ["stations", "ingest", "--json"], env=env)
+    assert as_json.exit_code == 1
+    assert json.loads(as_json.stdout)["errors"][0].startswith("listing: shpc: ")

@@ -3,6 +3,7 @@
 import json
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from tests.outlook.conftest import store_known
@@ -172,10 +173,9 @@ def _strict(constant: str) -> float:
     raise ValueError(f"not JSON: {constant}")
 
 
-def test_show_prints_valid_json_for_a_fallback_without_a_driver_move(tmp_path):
-    """Two SYNTHETIC states (a repeating five-step pattern, no Brazil series, no driver stored):
-    their forecasts are the no-change fallback with no driver move. `show --json` prints it as
-    null (not ``NaN``, which is not JSON), and the store holds none."""
+def _two_synthetic_states(tmp_path) -> Path:
+    """A store of two SYNTHETIC states' gasoline (a repeating five-step pattern, no Brazil
+    series, no driver) and the outlook refreshed from them: a fallback forecast each."""
     first, weeks = date(2024, 6, 2), 100
     db = tmp_path / "store.sqlite"
     store = SqliteStore(db)
@@ -190,6 +190,16 @@ def test_show_prints_valid_json_for_a_fallback_without_a_driver_move(tmp_path):
     as_of = datetime.combine(first + timedelta(weeks=weeks - 1, days=6), time(), SP)
     keys = ["FUEL#GASOLINE#SP", "FUEL#GASOLINE#RJ"]
     assert refresh_outlook(store, DEFAULT_CATALOG, as_of, keys=keys).made == 2
+    store.close()
+    return db
+
+
+def test_show_prints_valid_json_for_a_fallback_without_a_driver_move(tmp_path):
+    """Two SYNTHETIC states (a repeating five-step pattern, no Brazil series, no driver stored):
+    their forecasts are the no-change fallback with no driver move. `show --json` prints it as
+    null (not ``NaN``, which is not JSON), and the store holds none."""
+    db = _two_synthetic_states(tmp_path)
+    store = SqliteStore(db)
     (stored,) = store.query(outlook_key("GASOLINE", "SP"))
     assert stored.attrs.get("driver_move") is None and stored.attrs["no_change"] == "no_national"
     store.close()
@@ -207,6 +217,24 @@ def test_show_prints_valid_json_for_a_fallback_without_a_driver_move(tmp_path):
     assert bare.exit_code == 0, bare.output
     assert "no stored outlook for BR; stored for: RJ, SP (`--area RJ`)" in bare.output
     assert "fuelpipe run" not in bare.output
+
+
+def test_show_of_a_fuel_without_an_outlook_names_that_fuel_and_those_that_have_one(tmp_path):
+    """`outlook show --fuel DIESEL --area SP` said "no stored outlook for SP yet: `fuelpipe
+    run` stores one once a fuel has 83 published weeks", though SP has one for gasoline (the
+    demo's states do): it names the fuel asked for, and the fuels that have one there."""
+    env = {"FUELPIPE_DB": str(_two_synthetic_states(tmp_path))}
+    args = ["outlook", "show", "--fuel", "diesel", "--area", "SP"]
+    done = CliRunner().invoke(cli, args, env=env)
+    assert done.exit_code == 0, done.output
+    assert done.stdout.splitlines() == [
+        "no stored outlook for DIESEL in SP; stored there for: GASOLINE (`--fuel GASOLINE`)"
+    ]
+    nowhere = CliRunner().invoke(cli, ["outlook", "show", "--fuel", "DIESEL"], env=env)
+    assert nowhere.stdout.splitlines() == [
+        "no stored outlook for DIESEL in BR yet: `fuelpipe run` stores one once a fuel has "
+        "83 published weeks"
+    ]
 
 
 def test_outlook_without_numpy_prints_one_line_and_exits_2(tmp_path):

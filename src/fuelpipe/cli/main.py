@@ -26,7 +26,7 @@ from rich.console import Console
 from rich.markup import escape as rich_escape
 from rich.table import Table
 
-from fuelpipe.api import history_json
+from fuelpipe.api import history_json, select_keys
 from fuelpipe.cli import display
 from fuelpipe.cli.demo import DEMO_CLOCK, demo_series_clocks
 from fuelpipe.cli.extras import dashboard_hint
@@ -39,6 +39,7 @@ from fuelpipe.domain.models import Record
 from fuelpipe.homes import damage_message, damage_namer, empty_store_message, open_home
 from fuelpipe.homes.settings import Settings, environ_setting, parse_now, queue_file
 from fuelpipe.ports.queue import DeadLettersIncomplete, DeadLettersRemain
+from fuelpipe.ports.source import SourceStats
 from fuelpipe.stages.context import StageContext
 from fuelpipe.stages.set_aside import SetAside
 
@@ -431,8 +432,11 @@ def _select(series: list[str] | None, catalog: Catalog = DEFAULT_CATALOG) -> lis
         )
     try:
         return catalog.select(series)
-    except KeyError as exc:
-        raise fail(str(exc.args[0])) from None
+    except KeyError as exc:  # a guess at a key's name: say where the names are
+        raise fail(
+            f"{exc.args[0]} (`fuelpipe status --all` lists every key; a prefix such as "
+            "FUEL#GASOLINE or CURRENCY picks a group)"
+        ) from None
 
 
 def _known_key(key: str, catalog: Catalog = DEFAULT_CATALOG) -> str:
@@ -488,13 +492,16 @@ def _since_before_opening(since: str | None, cfg: Settings, what: str, verb: str
         _since_by_clock(since, now, what, verb)
 
 
-def _since_by_clock(since: str | None, now: datetime, what: str, verb: str) -> date | None:
+def _since_by_clock(
+    since: str | None, now: datetime, what: str, verb: str, whose: str = ""
+) -> date | None:
     """``--since`` read, and refused when it is after the clock: ``what`` runs from it up to
-    now, so there would be nothing to ``verb`` (a typo, or a --now forgotten)."""
+    now, so there would be nothing to ``verb`` (a typo, or a --now forgotten). ``whose``:
+    which clock that is, when the store has more than one (a demo store's series)."""
     start = _date(since, "--since", now)
     if start is not None and start > now.date():
         raise fail(
-            f"--since {start} is after the clock ({now.date()}): {what} from --since up to "
+            f"--since {start} is after the clock ({now.date()}{whose}): {what} from --since up to "
             f"now, so there is nothing to {verb} (give --now to look from a later instant)"
         )
     return start
@@ -644,21 +651,37 @@ def run(
     used = {name: st for name, st in stats.items() if st is not None and st.requests}
     if as_json:
         out: dict[str, Any] = dict(report.as_dict())
-        out["sources"] = {
-            name: {"requests": st.requests, "failures": st.failures, "last_error": st.last_error}
-            for name, st in used.items()
-        }
+        out["sources"] = sources_json(used)
         print(json.dumps(out, indent=2))
     else:
         display.print_cycle(console, report.as_dict())
         if used:
             display.print_sources(console, used)
+    refuse_unreachable(used, "the dates stay PENDING and are retried later")
+
+
+def used_sources(context: StageContext) -> dict[str, SourceStats]:
+    """This process's request counts of each source it sent a request to."""
+    stats = {name: s.stats() for name, s in context.sources.items()}
+    return {name: st for name, st in stats.items() if st is not None and st.requests}
+
+
+def sources_json(used: dict[str, SourceStats]) -> dict[str, dict[str, Any]]:
+    """``--json``'s ``sources``: each source's requests, failures and last error."""
+    return {
+        name: {"requests": st.requests, "failures": st.failures, "last_error": st.last_error}
+        for name, st in used.items()
+    }
+
+
+def refuse_unreachable(used: dict[str, SourceStats], then: str) -> None:
+    """Exit 3 naming each source every request to which failed, its last error, and ``then``
+    (what becomes of what was asked)."""
     unreachable = sorted(name for name, st in used.items() if st.unreachable)
     if unreachable:
         raise fail(
             f"could not use {', '.join(unreachable)}: every request failed "
-            f"({'; '.join(f'{n}: {used[n].last_error}' for n in unreachable)}); "
-            "the dates stay PENDING and are retried later",
+            f"({'; '.join(f'{n}: {used[n].last_error}' for n in unreachable)}); {then}",
             code=EXIT_UNREACHABLE,
         )
 
@@ -736,11 +759,16 @@ def status(
         clocks = _series_clocks(ctx, context)
         # A demo store's series run on their own clocks (USD up to 2026, the demo's 2022):
         # --since is after the clock only when it is after every chosen series' clock.
-        latest = max(
-            (clocks.get(s.key, context.clock.now()) for s in chosen or context.catalog),
-            default=context.clock.now(),
+        own = {s.key: clocks.get(s.key, context.clock.now()) for s in chosen or context.catalog}
+        key, latest = max(own.items(), key=lambda kv: kv[1], default=("", context.clock.now()))
+        # the demo's note names its one clock: say which series' clock this refusal meant
+        whose = (
+            f", {key}'s: on this demo store each series runs on its own, to the end of its "
+            "bundled file"
+            if clocks and latest != context.clock.now()
+            else ""
         )
-        start = _since_by_clock(since, latest, "status counts", "count")
+        start = _since_by_clock(since, latest, "status counts", "count", whose)
         # Each key's count from one read of their names, for the rows and the total; only
         # the newest few entries are read whole (the full list is `quarantine set-aside`).
         counts = set_aside_counts(context.store)
@@ -879,7 +907,7 @@ def export(
             "missing KEY: give the key to export, e.g. `fuelpipe export CURRENCY#USD` "
             "(`fuelpipe status --all` lists them)"
         )
-    key = _known_key(key)  # keys are case-insensitive, as in `status --series`
+    key = _one_export_key(key)  # keys are case-insensitive, as in `status --series`
     if output is not None:
         _check_output(ctx, output)
     with wired(ctx) as context:
@@ -897,10 +925,34 @@ def export(
             {**r, "revisions": json.dumps(r["revisions"])} if "revisions" in r else r for r in rows
         )
         text = buf.getvalue()
+    if not rows:  # a bare header (or []) alone reads as a failed export
+        note(f"{key} has no record in this store (`fuelpipe run --series {key}` fetches it)")
     if output:
         _write_output(output, lambda temp: temp.write_text(text))
+        err.print(f"wrote {len(rows)} records of {key} to {output}", highlight=False, markup=False)
     else:
         sys.stdout.write(text)
+
+
+def _one_export_key(key: str) -> str:
+    """``key`` for a CSV or JSON export (:func:`_known_key`). A glob or prefix naming several
+    series was refused as "not in the series catalog", though it names them: it is refused
+    naming the Parquet export, which takes it; one naming a single series is that key."""
+    if key.strip().upper() not in DEFAULT_CATALOG:
+        try:
+            named = select_keys(DEFAULT_CATALOG, key)
+        except KeyError:
+            named = []
+        if len(named) == 1:
+            return named[0]
+        if named:
+            shown = ", ".join(named[:2]) + (", …" if len(named) > 2 else "")
+            raise fail(
+                f"{key!r} names {len(named)} series ({shown}): csv and json export one key, "
+                f"e.g. `fuelpipe export {named[0]}`; --format parquet exports many: "
+                f"`fuelpipe export --format parquet --series '{key}' -o FILE.parquet`"
+            )
+    return _known_key(key)
 
 
 EXPORT_FORMATS = ("csv", "json", "parquet")

@@ -308,20 +308,37 @@ def show(
                 if other != chosen_area and any(a.store.query(outlook_key(f, other)) for f in fuels)
             ]
         )
+        # with --fuel: the other fuels this area has one for (the demo's states: gasoline and
+        # ethanol), else "no stored outlook for SP" read as if SP had none at all
+        other_fuels = (
+            []
+            if out or as_json or fuel is None
+            else [
+                f
+                for f in FUEL_PRODUCTS
+                if f not in fuels and a.store.query(outlook_key(f, chosen_area))
+            ]
+        )
     if as_json:
         print(json.dumps(out, indent=2))
         return
     if not out:
         from fuelpipe.stages.outlook import MIN_WEEKS
 
-        if elsewhere:
+        asked = chosen_area if fuel is None else f"{', '.join(fuels)} in {chosen_area}"
+        if other_fuels:
             cli.console.print(
-                f"no stored outlook for {chosen_area}; stored for: {', '.join(elsewhere)} "
+                f"no stored outlook for {asked}; stored there for: {', '.join(other_fuels)} "
+                f"(`--fuel {other_fuels[0]}`)"
+            )
+        elif elsewhere:
+            cli.console.print(
+                f"no stored outlook for {asked}; stored for: {', '.join(elsewhere)} "
                 f"(`--area {elsewhere[0]}`)"
             )
         else:
             cli.console.print(
-                f"no stored outlook for {chosen_area} yet: `fuelpipe run` stores one once a fuel "
+                f"no stored outlook for {asked} yet: `fuelpipe run` stores one once a fuel "
                 f"has {MIN_WEEKS} published weeks"
             )
         return

@@ -26,9 +26,20 @@ def revise_command(
     in the window re-bases every earlier close: that ticker's whole history is re-read.
     `fuelpipe watch` runs this once a day (23:00 São Paulo time, FUELPIPE_REVISE_AT), as the
     AWS home's daily schedule does.
+
+    Exits 3 when a source could not be used at all (every request to it failed): its stored
+    values stand, and the next revise re-reads the window.
     """
     from fuelpipe.cli import display
-    from fuelpipe.cli.main import _select, console, say_held, wired
+    from fuelpipe.cli.main import (
+        _select,
+        console,
+        refuse_unreachable,
+        say_held,
+        sources_json,
+        used_sources,
+        wired,
+    )
     from fuelpipe.stages.cycle import drain
     from fuelpipe.stages.revise import revise
 
@@ -39,9 +50,14 @@ def revise_command(
         # One request per fetch unit, against the real sources: a bar, as `run` draws
         with display.bar(console, disable=as_json) as progress:
             scraped = drain(context, progress=progress)
-    counts = {"revise": asked.as_dict(), "scrape": scraped.as_dict()}
+        used = used_sources(context)
+    # A request that failed leaves its dates as they were: without this the summary alone
+    # read as if the source had been re-read and had changed nothing (exit 0).
+    unread = "the stored values stand, and the next revise re-reads the window"
     if as_json:
-        print(json.dumps(counts, indent=2))
+        counts = {"revise": asked.as_dict(), "scrape": scraped.as_dict()}
+        print(json.dumps({**counts, "sources": sources_json(used)}, indent=2))
+        refuse_unreachable(used, unread)
         return
     console.print(
         f"re-read {asked.keys} series ({asked.dates:,} dates) in {asked.messages_sent} "
@@ -64,3 +80,6 @@ def revise_command(
             else ""
         )
     )
+    if any(st.failures for st in used.values()):
+        display.print_sources(console, used)
+    refuse_unreachable(used, unread)

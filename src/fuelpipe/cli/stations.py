@@ -40,7 +40,7 @@ from fuelpipe.domain.stations import (
 
 if TYPE_CHECKING:
     from fuelpipe.stages.station_reconcile import Reconciliation
-    from fuelpipe.stages.stations import IngestInterrupted
+    from fuelpipe.stages.stations import IngestInterrupted, IngestSummary
 
 # Not imported from cli.main at module level: main registers this module (import cycle).
 console = display.PipeConsole(width=None if sys.stdout.isatty() else 150)
@@ -333,9 +333,23 @@ def ingest(
     _refused_to_errors(summary, given)
     # a path that is not a file is that path's error: the rest of the batch went on
     summary.errors[:0] = [f"{p}: {why}; not ingested" for p, why in absent]
+    _report_ingest(summary, as_json)
+
+
+def _report_ingest(summary: IngestSummary, as_json: bool) -> None:
+    """The ingest's table, notes and totals (or its JSON); exit 1 after any error."""
     result = summary.as_dict()
     if as_json:
         print(json.dumps(result, indent=2, ensure_ascii=False))
+    elif summary.listing_unread:
+        # An empty table and a line of zeros around it buried the one line that matters.
+        (error,) = summary.errors
+        raise fail(
+            f"{' '.join(error.split())}; nothing was downloaded: check the network and "
+            "FUELPIPE_SOURCE_SHPC_URL, or give the station files on disk "
+            "(`fuelpipe stations ingest FILE…`)",
+            code=EXIT_INGEST_ERRORS,
+        )
     else:
         print_ingest(result)
     if summary.errors:

@@ -90,6 +90,9 @@ class IngestSummary:
     unchanged: int = 0
     """Files skipped as already ingested: answered 304 (not downloaded), or downloaded again
     (or given again) with a content the lake already holds."""
+    listing_unread: bool = False
+    """ANP's listing could not be read (the first error says why): nothing was listed, so
+    nothing was downloaded."""
 
     @property
     def rows(self) -> int:
@@ -233,6 +236,7 @@ def ingest_remote(
         listing = source.listing()
     except SourceError as exc:
         summary.errors.append(f"listing: {exc}")
+        summary.listing_unread = True
         return summary
     # A malformed link is that one file's error; the others are still ingested.
     summary.errors.extend(f"listing: {problem}" for problem in listing.skipped)

@@ -1,0 +1,75 @@
+"""`fuelpipe export KEY -o FILE` in CSV or JSON wrote the file and said nothing, where the
+Parquet export says "wrote N records of M series to FILE"; a key with no record in the store
+printed a bare header (or `[]`) and nothing else, so a first-time user could not tell a key
+never fetched from an export that failed. Each check is the real CLI in a subprocess."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from tests.e2e.conftest import fuelpipe
+
+from fuelpipe.adapters.sqlite_store import SqliteStore
+from fuelpipe.domain.models import Record, Status
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    db = tmp_path / "fuelpipe.sqlite"
+    with SqliteStore(db) as s:
+        s.put_records(
+            [
+                Record("CURRENCY#USD", date(2022, 5, 5), Decimal("4.8"), Status.OK),
+                Record("CURRENCY#USD", date(2022, 5, 6), Decimal("4.9"), Status.OK),
+            ]
+        )
+    return {"FUELPIPE_DB": str(db)}
+
+
+@pytest.mark.parametrize("name", ["usd.csv", "usd.json"])
+def test_an_export_to_a_file_says_what_it_wrote(
+    env: dict[str, str], tmp_path: Path, name: str
+) -> None:
+    out = tmp_path / name
+    done = fuelpipe("export", "currency#usd", "-o", str(out), env=env)
+    assert done.stdout == ""
+    assert done.stderr.splitlines() == [f"wrote 2 records of CURRENCY#USD to {out}"]
+    assert out.read_text().count("2022-05-0") == 2
+
+
+def test_a_key_with_no_record_says_so_beside_its_empty_export(env: dict[str, str]) -> None:
+    done = fuelpipe("export", "CURRENCY#EUR", env=env)
+    assert done.stdout == "date,value,status,retry_count\n"  # the file is still the export
+    assert done.stderr.splitlines() == [
+        "note: CURRENCY#EUR has no record in this store (`fuelpipe run --series CURRENCY#EUR` "
+        "fetches it)"
+    ]
+    as_json = fuelpipe("export", "CURRENCY#EUR", "-f", "json", env=env)
+    assert json.loads(as_json.stdout) == []
+    assert "CURRENCY#EUR has no record in this store" in as_json.stderr
+
+
+def test_an_export_to_stdout_prints_the_export_alone(env: dict[str, str]) -> None:
+    done = fuelpipe("export", "CURRENCY#USD", env=env)
+    assert done.stderr == "" and done.stdout.startswith("date,value,status,retry_count\n")
+
+
+@pytest.mark.parametrize("pattern", ["FUEL#GASOLINE#*", "fuel#gasoline"])
+def test_a_pattern_for_csv_names_the_parquet_export_that_takes_it(
+    env: dict[str, str], pattern: str
+) -> None:
+    """`fuelpipe export 'FUEL#GASOLINE#*'` (a glob, or a prefix as `run --series` takes)
+    said "'FUEL#GASOLINE#*' is not in the series catalog (try `fuelpipe status --all`)",
+    though it names 33 series of it: CSV and JSON export one key, Parquet many."""
+    done = fuelpipe("export", pattern, env=env, check=False)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.splitlines() == [
+        f"error: {pattern!r} names 33 series (FUEL#GASOLINE#BR, FUEL#GASOLINE#REGION_N, …): "
+        "csv and json export one key, e.g. `fuelpipe export FUEL#GASOLINE#BR`; "
+        f"--format parquet exports many: `fuelpipe export --format parquet --series "
+        f"'{pattern}' -o FILE.parquet`"
+    ]
