@@ -180,9 +180,9 @@ class RecordingQueue(Queue):
         """Delegate."""
         return self.inner.held()
 
-    def purge_dead_letters(self) -> int:
+    def purge_dead_letters(self, at_most: int | None = None) -> int:
         """Delegate."""
-        return self.inner.purge_dead_letters()
+        return self.inner.purge_dead_letters(at_most)
 
     def close(self) -> None:
         """Close the wrapped queue."""

@@ -193,6 +193,34 @@ def test_redrive_and_purge_take_every_dead_letter_once_over_several_batches(
     assert queue.purge_dead_letters() == 0
 
 
+def test_a_bounded_purge_leaves_the_dead_letters_past_its_bound(
+    queue: Queue, queue_backend: QueueBackend
+) -> None:
+    """`dlq purge` counts, asks, then purges at most the count it asked about: dead letters
+    that arrived meanwhile stay (SQLite keeps the newest; SQS, in no set order, keeps as
+    many as arrived). Twelve cross one receive's ten on SQS."""
+    counted = [f'{{"seen": {i}}}' for i in range(12)]
+    queue.send(counted)
+    for message in drain(queue):
+        queue.dead_letter(message, "malformed message")
+    late = ['{"late": 1}', '{"late": 2}', '{"late": 3}']
+    queue.send(late)
+    for message in drain(queue):
+        queue.dead_letter(message, "malformed message")
+    assert queue.depth().dead == 15
+
+    assert queue.purge_dead_letters(at_most=12) == 12
+    left = queue.dead_letters()
+    assert len(left) == 3
+    assert queue.depth().dead == 3
+    if queue_backend.purges_oldest_first:
+        assert sorted(d.body for d in left) == late
+    assert queue.purge_dead_letters(at_most=5) == 3  # a bound past what is there takes them all
+    assert queue.depth().dead == 0
+    with pytest.raises(ValueError, match="at least 1"):
+        queue.purge_dead_letters(at_most=0)
+
+
 def test_depth_counts_visible_in_flight_and_dead(queue: Queue) -> None:
     assert queue.depth() == QueueDepth(visible=0, in_flight=0, dead=0)
     queue.send(["a", "b", "c"])

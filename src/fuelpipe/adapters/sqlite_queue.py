@@ -18,6 +18,7 @@ from fuelpipe.ports.queue import (
     Message,
     Queue,
     QueueDepth,
+    check_purge_bound,
     too_many_receives,
 )
 
@@ -250,9 +251,19 @@ class SqliteQueue(Queue):
             )
         return HeldMessages(count, parse_iso(until) if until else None)
 
-    def purge_dead_letters(self) -> int:
-        """Delete every dead letter for good."""
+    def purge_dead_letters(self, at_most: int | None = None) -> int:
+        """Delete every dead letter for good, or the ``at_most`` that arrived first (rowid
+        order: a dead letter's row is inserted when it arrives, whatever the clock says)."""
+        check_purge_bound(at_most)
         with self._lock:
             conn = self._db()
             with write_transaction(conn):
-                return int(conn.execute("DELETE FROM dead_letters").rowcount)
+                if at_most is None:
+                    return int(conn.execute("DELETE FROM dead_letters").rowcount)
+                return int(
+                    conn.execute(
+                        "DELETE FROM dead_letters WHERE rowid IN "
+                        "(SELECT rowid FROM dead_letters ORDER BY rowid LIMIT ?)",
+                        (at_most,),
+                    ).rowcount
+                )

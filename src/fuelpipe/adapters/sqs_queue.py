@@ -24,7 +24,9 @@ changed since its last peek, or a day after it, and at most 300 dead letters a t
 ``redrive()`` and ``purge_dead_letters()`` take the DLQ's messages the same way
 (count, long polls, two empty receives) and raise DeadLettersRemain, saying how many they
 handled and how many remain, when they come back short or a call fails part-way (chained to
-its error: those handled before it are handled).
+its error: those handled before it are handled). ``purge_dead_letters(at_most=N)`` (`dlq
+purge`, N the count it asked about) takes no more than N: those dead-lettered after that count
+stay, in number, though which N go is SQS's pick.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ from fuelpipe.ports.queue import (
     Message,
     Queue,
     QueueDepth,
+    check_purge_bound,
     too_many_receives,
 )
 
@@ -352,20 +355,27 @@ class SqsQueue(Queue):
         DeadLettersRemain when fewer came back than the DLQ counts (see _take_dead_letters)."""
         return self._take_dead_letters("moved", resend=True)
 
-    def purge_dead_letters(self) -> int:
-        """Delete every dead letter for good (receive, delete), counting them;
-        DeadLettersRemain when fewer came back than the DLQ counts."""
-        return self._take_dead_letters("purged", resend=False)
+    def purge_dead_letters(self, at_most: int | None = None) -> int:
+        """Delete every dead letter for good, or at most ``at_most`` (receive, delete with
+        their receipt handles): never more than the DLQ counts now and ``at_most``, so those
+        dead-lettered after the caller's count stay, though which ones go is SQS's pick (a
+        standard queue has no order). DeadLettersRemain when fewer came back than that."""
+        check_purge_bound(at_most)
+        return self._take_dead_letters("purged", resend=False, at_most=at_most)
 
-    def _take_dead_letters(self, action: str, *, resend: bool) -> int:
+    def _take_dead_letters(self, action: str, *, resend: bool, at_most: int | None = None) -> int:
         """Receive the DLQ's messages as the peek does (its count first, long polls, until that
         many were taken or two receives in a row bring nothing new) and delete each batch, once
         ``resend`` sent it to the main queue: a batch SQS would not take is made visible again
         in the DLQ and nothing of it is deleted. A message delivered again after it was taken
         (SQS delivers at least once) is deleted, not sent twice. Returns how many were taken;
         DeadLettersRemain when short of the count, or when a receive, send or delete fails
-        part-way (saying how many were handled before, chained to that error)."""
+        part-way (saying how many were handled before, chained to that error). ``at_most``
+        caps the count: each receive asks for no more than are still wanted, so no more than
+        that many are taken (a copy of one already taken is deleted, not counted)."""
         expected, _ = self._counts(self.dlq_url)
+        if at_most is not None:
+            expected = min(expected, at_most)
         taken = 0
         hold = max(self.visibility_timeout_s, PEEK_VISIBILITY_S)
         try:

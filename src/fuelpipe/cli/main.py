@@ -1409,10 +1409,13 @@ def dlq_purge(
     ctx: typer.Context,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
 ) -> None:
-    """Delete every dead letter for good (see them first with `fuelpipe dlq list`).
+    """Delete the dead letters for good (see them first with `fuelpipe dlq list`).
 
-    On the AWS home, when fewer come back than the DLQ counts, it deletes those, says how many
-    remain and exits 1: run it again.
+    It counts them, asks about that many, and deletes at most that many (the oldest first;
+    on SQS, which keeps no order, the first to come back): one dead-lettered while the
+    question was open is kept, and a warning says how many were. On the AWS home, when fewer
+    come back than the DLQ counts, it deletes those, says how many remain and exits 1: run
+    it again.
     """
     with wired(ctx, writes=True, uses_queue=True) as context:
         count = context.queue.depth().dead
@@ -1427,11 +1430,17 @@ def dlq_purge(
             if not typer.confirm(f"Delete {count} dead letter(s) for good?", default=False):
                 raise fail("nothing purged", code=1)
         try:
-            purged = context.queue.purge_dead_letters()
+            # Only those counted and asked about: one nobody saw is not deleted.
+            purged = context.queue.purge_dead_letters(at_most=count)
         except DeadLettersRemain as exc:
             console.print(f"purged {exc.done} dead letter(s)")
             raise _remain(exc, "purge --yes" if yes else "purge") from None
+        # Any left now arrived after the count (the oldest `count` went); SQS's count is
+        # approximate and may lag a moment behind its deletes.
+        arrived = context.queue.dead_letter_count()
     console.print(f"purged {purged} dead letter(s)")
+    if arrived:
+        warn(f"{purged} purged; {arrived} more arrived since the count: run `fuelpipe dlq list`")
 
 
 from fuelpipe.cli.outlook import outlook_app  # noqa: E402 - registered last: it uses main's helpers

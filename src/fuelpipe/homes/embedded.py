@@ -153,8 +153,8 @@ class QueueOnDemand(Queue):
     def held(self) -> HeldMessages:
         return self._opened().held()
 
-    def purge_dead_letters(self) -> int:
-        return self._opened().purge_dead_letters()
+    def purge_dead_letters(self, at_most: int | None = None) -> int:
+        return self._opened().purge_dead_letters(at_most)
 
     def close(self) -> None:
         """Close the queue, if it was opened."""

@@ -99,6 +99,12 @@ def too_many_receives(count: int, last_error: str | None = None) -> str:
     return reason if last_error is None else f"{reason}; the last time: {last_error}"
 
 
+def check_purge_bound(at_most: int | None) -> None:
+    """Refuse a purge bound below 1: ``None`` means every dead letter, so 0 cannot mean none."""
+    if at_most is not None and at_most < 1:
+        raise ValueError(f"at_most must be at least 1, not {at_most}")
+
+
 class Queue(abc.ABC):
     """A work queue (SQLite or SQS) with a dead-letter side."""
 
@@ -160,6 +166,9 @@ class Queue(abc.ABC):
         """In-flight messages and when they come back at the latest."""
 
     @abc.abstractmethod
-    def purge_dead_letters(self) -> int:
-        """Delete every dead letter for good; returns how many. Raises DeadLettersRemain when
-        the backend cannot vouch that it deleted every one (as redrive)."""
+    def purge_dead_letters(self, at_most: int | None = None) -> int:
+        """Delete every dead letter for good, or at most ``at_most`` of them; returns how many.
+        ``at_most`` is the count a person was asked about (`dlq purge`): those dead-lettered
+        since stay. A backend that keeps their order takes the oldest (SQLite: the first to
+        arrive); SQS takes the first to come back. Raises DeadLettersRemain when the backend
+        cannot vouch that it deleted every one, or ``at_most`` (as redrive)."""
