@@ -530,6 +530,15 @@ def _date(value: str | None, option: str, clock_now: datetime | None = None) -> 
 PortOption = Annotated[int, typer.Option(min=0, max=65535, help="Port (0 = any free port).")]
 
 
+def _show_version(asked: bool) -> None:
+    """``--version``: this fuelpipe's version, then exit before any setting is read."""
+    if asked:
+        from fuelpipe import __version__
+
+        typer.echo(f"fuelpipe {__version__}")
+        raise typer.Exit
+
+
 @cli.callback()
 def main(
     ctx: typer.Context,
@@ -551,6 +560,15 @@ def main(
     ] = False,
     debug: Annotated[
         bool, typer.Option("--debug", help="Show the traceback of an unexpected error.")
+    ] = False,
+    _version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_show_version,
+            is_eager=True,
+            help="Show fuelpipe's version and exit.",
+        ),
     ] = False,
 ) -> None:
     """fuelpipe command line."""
