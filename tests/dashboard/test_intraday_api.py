@@ -242,3 +242,49 @@ def test_the_endpoint_is_in_the_openapi_with_its_parameters(
     assert "text/csv" in op["responses"]["200"]["content"]
     assert "422" in op["responses"]
     assert "IntradayView" in spec["components"]["schemas"]
+
+
+NY = ZoneInfo("America/New_York")
+BRENT = "COMMODITY#BRENT_FUTURES"
+
+
+def _synthetic_bar(at: datetime, close: str) -> IntradayPoint:
+    """A synthetic BZ=F 15-minute bar, in New York's zone as the Yahoo client gives it (so
+    filed under New York's date, as bars already stored are)."""
+    return IntradayPoint(BRENT, at, "15m", Decimal(close))
+
+
+def test_a_new_york_bar_shows_on_its_sao_paulo_day_at_its_sao_paulo_time(
+    stores: tuple[Store, IntradayStore],
+) -> None:
+    """BZ=F trades into New York's evening: in March (New York on daylight time, an hour
+    behind São Paulo) its 23:45 bar of the 16th is 00:45 of the 17th in São Paulo. It showed
+    on the 16th's panel as "00:45" after 23:45, and the 17th's panel, read in the first hour
+    of São Paulo's day, had none of the bars of New York's last hour. Synthetic bars around
+    both midnights, read through the app."""
+    store, points = stores
+    bars = [
+        _synthetic_bar(datetime(2026, 3, 15, 23, 30, tzinfo=NY), "70.10"),  # SP 16th 00:30
+        _synthetic_bar(datetime(2026, 3, 16, 10, 0, tzinfo=NY), "70.20"),  # SP 16th 11:00
+        _synthetic_bar(datetime(2026, 3, 16, 22, 45, tzinfo=NY), "70.30"),  # SP 16th 23:45
+        _synthetic_bar(datetime(2026, 3, 16, 23, 45, tzinfo=NY), "70.40"),  # SP 17th 00:45
+        _synthetic_bar(datetime(2026, 3, 17, 0, 15, tzinfo=NY), "70.50"),  # SP 17th 01:15
+    ]
+    points.put_points(bars[:3] + bars[4:])
+    # 00:50 in São Paulo on the 17th: still 23:50 of the 16th in New York
+    now = datetime(2026, 3, 17, 0, 50, tzinfo=SP)
+    app = create_app(store, DEFAULT_CATALOG, clock=FixedClock(now), intraday=points)
+    with TestClient(app) as http:
+        day16 = http.get("/api/intraday", params={"series": BRENT, "day": "2026-03-16"}).json()
+        assert [p["time"] for p in day16["points"]] == ["00:30", "11:00", "23:45"]
+        assert [p["value"] for p in day16["points"]] == [70.10, 70.20, 70.30]
+        etag = http.get("/api/live").headers["ETag"]
+        points.put_points(bars[3:4])  # New York's 23:45 bar lands in São Paulo's 17th
+        moved = http.get("/api/live", headers={"If-None-Match": etag})
+        assert moved.status_code == 200 and moved.headers["ETag"] != etag
+        today = http.get("/api/intraday", params={"series": BRENT}).json()  # default: today
+        assert today["day"] == "2026-03-17"
+        assert [p["time"] for p in today["points"]] == ["00:45", "01:15"]
+        assert datetime.fromisoformat(today["as_of"]) == bars[4].at
+        day16 = http.get("/api/intraday", params={"series": BRENT, "day": "2026-03-16"}).json()
+        assert [p["time"] for p in day16["points"]] == ["00:30", "11:00", "23:45"]

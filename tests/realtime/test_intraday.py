@@ -17,6 +17,7 @@ from fuelpipe.adapters.intraday_store import SqliteIntradayStore
 from fuelpipe.adapters.sources.bcb import BcbPtaxSource
 from fuelpipe.adapters.sources.yahoo import YahooChartSource
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
+from fuelpipe.domain.intraday import stored_days
 from fuelpipe.domain.keys import InvalidKeyError, intraday_key, parse_intraday_key, parse_key
 from fuelpipe.replay.server import ReplayServer
 from fuelpipe.stages.intraday import refresh_intraday
@@ -38,6 +39,17 @@ def test_intraday_keys_never_collide_with_daily_keys_and_split_by_day() -> None:
     assert intraday_key("STOCK#PETR4", date(2022, 5, 9)) != key  # a new partition each day
     with pytest.raises(InvalidKeyError):
         parse_intraday_key("STOCK#PETR4#2022-05-06")
+
+
+def test_a_sao_paulo_day_spans_the_stored_days_of_its_series_zone() -> None:
+    """Points are filed under their market's date; São Paulo's day reads those it overlaps."""
+    day = date(2026, 3, 17)
+    assert stored_days("America/Sao_Paulo", day) == [day]
+    # New York an hour behind (daylight time) or two (winter): its evening is our next day
+    assert stored_days("America/New_York", day) == [date(2026, 3, 16), day]
+    assert stored_days("America/New_York", date(2026, 1, 5)) == [date(2026, 1, 4), date(2026, 1, 5)]
+    # London ahead: our late evening is its next day
+    assert stored_days("Europe/London", day) == [day, date(2026, 3, 18)]
 
 
 @pytest.fixture(scope="module")

@@ -73,7 +73,9 @@ def intraday_view(
     """The day's points of one series with their change from the previous close."""
     series = catalog[key]
     prev = previous_close(store, key, day)
-    points = points_store.day(key, day, clock.now()) if points_store is not None else []
+    points = (
+        points_store.sao_paulo_day(series, day, clock.now()) if points_store is not None else []
+    )
     out = [
         IntradayPointOut(
             at=p.at,

@@ -113,7 +113,7 @@ def intraday_fingerprint(intraday: IntradayStore, catalog: Catalog, now: dt.date
     today = now.astimezone(SAO_PAULO).date()
     out = []
     for key in (k for k in INTRADAY_SERIES if k in catalog):
-        points = intraday.day(key, today, now)
+        points = intraday.sao_paulo_day(catalog[key], today, now)
         newest = points[-1] if points else None
         out.append(f"{key}@{today}:{len(points)}:{newest and (newest.at, newest.value)}")
     return out

@@ -54,7 +54,9 @@ class IntradayPoint:
 
     @property
     def day(self) -> date:
-        """The local trading day (the instant's own date in its zone)."""
+        """The day it is filed under: the instant's own date in its zone (its market's), which
+        for a series traded in another zone than São Paulo's is not always the day of the panel
+        that shows it (:func:`stored_days`)."""
         return self.at.date()
 
     @property
@@ -72,6 +74,28 @@ class IntradayPoint:
     def expires_at(self) -> datetime:
         """When the store may drop it."""
         return self.at + RETENTION
+
+
+def stored_days(zone: str, day: date) -> list[date]:
+    """The days, on ``zone``'s calendar, that São Paulo's ``day`` overlaps: the partitions that
+    hold its points of a series whose points are in ``zone`` (:attr:`IntradayPoint.day`).
+
+    One for a series of São Paulo's own zone; two for New York's, whose last hour or two of a
+    day (BZ=F trades into the evening) are São Paulo's next day.
+    """
+    sao_paulo = ZoneInfo(SAO_PAULO)
+    first = datetime.combine(day, time(), sao_paulo).astimezone(ZoneInfo(zone)).date()
+    end = datetime.combine(day + timedelta(days=1), time(), sao_paulo)
+    last = (end - timedelta(microseconds=1)).astimezone(ZoneInfo(zone)).date()
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+def on_sao_paulo_day(points: Iterable[IntradayPoint], day: date) -> list[IntradayPoint]:
+    """The points of ``points`` whose instant falls on São Paulo's ``day``, in time order."""
+    sao_paulo = ZoneInfo(SAO_PAULO)
+    return sorted(
+        (p for p in points if p.at.astimezone(sao_paulo).date() == day), key=lambda p: p.at
+    )
 
 
 def bulletin_kind(tipo: str) -> str:

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from typing import Protocol, runtime_checkable
 
 from fuelpipe.domain.catalog import Series
-from fuelpipe.domain.intraday import IntradayPoint
+from fuelpipe.domain.intraday import IntradayPoint, on_sao_paulo_day, stored_days
 
 
 class IntradayStore(abc.ABC):
@@ -20,7 +20,16 @@ class IntradayStore(abc.ABC):
 
     @abc.abstractmethod
     def day(self, series_key: str, day: date, now: datetime) -> list[IntradayPoint]:
-        """The unexpired points of one series and day, in time order (one Query)."""
+        """The unexpired points of one series and stored day (:attr:`IntradayPoint.day`: its
+        market's date), in time order (one Query)."""
+
+    def sao_paulo_day(self, series: Series, day: date, now: datetime) -> list[IntradayPoint]:
+        """The unexpired points of ``series`` on São Paulo's ``day``, in time order: what the
+        Today panel shows. Points are filed under their market's date, so this reads each
+        stored day São Paulo's overlaps (one Query for a series of São Paulo's zone, two for
+        New York's, whose evening bars are São Paulo's next day) and keeps that day's."""
+        stored = stored_days(series.exchange_tz, day)
+        return on_sao_paulo_day((p for d in stored for p in self.day(series.key, d, now)), day)
 
     @abc.abstractmethod
     def purge_expired(self, now: datetime) -> int:
