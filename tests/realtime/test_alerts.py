@@ -290,6 +290,25 @@ def test_an_sns_subject_keeps_symbols_and_accents_readable_on_moto_server(moto_s
     assert all(len(s) < 100 for s in subjects)
 
 
+def test_an_sns_message_is_strict_json_when_evidence_holds_a_number_json_has_not(
+    moto_server,
+) -> None:
+    """The message is the webhook's body: a NaN or an infinity in the evidence went out as
+    ``NaN``/``Infinity``, which a strict JSON parser (a subscriber's JSON.parse, jq) refuses,
+    losing the whole alert there. It is null, as in the webhook's body."""
+    sink, sqs, inbox = _sns_inbox(moto_server, "nan")
+    now = datetime(2022, 5, 7, 23, 59, tzinfo=UTC)
+    odd = Condition("custom", "x", "spread undefined", {"spread": float("nan"), "top": 1e400})
+    sink.send(Alert(AlertKind.FIRING, odd, now, now))
+    (note,) = drain_sns_notifications(sqs, inbox)
+
+    def refuse(word: str) -> None:
+        raise ValueError(f"not JSON: {word}")
+
+    message = json.loads(note["Message"], parse_constant=refuse)
+    assert message["evidence"] == {"spread": None, "top": None}
+
+
 def test_an_sns_subject_is_ascii_without_control_characters_and_under_100_characters() -> None:
     assert sns_subject("7.280 → 7.528 (±3.0%) in São Paulo…") == (
         "7.280 -> 7.528 (+/-3.0%) in Sao Paulo..."

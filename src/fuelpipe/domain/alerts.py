@@ -10,6 +10,7 @@ returns.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -89,7 +90,10 @@ class Alert:
         return f"[fuelpipe {self.kind.value}] {self.condition.rule}: {self.headline()}"
 
     def as_dict(self) -> dict[str, object]:
-        """The JSON body of a webhook or SNS message."""
+        """The JSON body of a webhook or SNS message: strict JSON, so an evidence number that
+        is not finite (NaN, an infinity: JSON has no form for them) is null. The webhook's
+        encoder refuses one (the alert would hold its sink's outbox up as an outage) and a
+        strict parser refuses the ``NaN`` an SNS message would carry."""
         return {
             "kind": self.kind.value,
             "id": self.condition.id,
@@ -98,10 +102,15 @@ class Alert:
             "summary": self.condition.summary,
             "severity": self.condition.severity.value,
             "previous_severity": self.previous.value if self.previous else None,
-            "evidence": dict(self.condition.evidence),
+            "evidence": {k: _finite(v) for k, v in self.condition.evidence.items()},
             "at": sao_paulo_iso(self.at),
             "since": sao_paulo_iso(self.since),
         }
+
+
+def _finite(value: EvidenceValue) -> EvidenceValue:
+    """``value``, or None for a float JSON cannot hold (NaN, an infinity)."""
+    return None if isinstance(value, float) and not math.isfinite(value) else value
 
 
 @dataclass(frozen=True, slots=True)
