@@ -70,6 +70,10 @@ class Alert:
     """When the condition was first seen (equal to ``at`` for a new one)."""
     previous: Severity | None = None
     """ESCALATED: the severity announced before (the condition's is the new one); else None."""
+    key: str | None = field(default=None, compare=False)
+    """This alert's own identity for a receiver to drop a copy by (the webhook's
+    ``Idempotency-Key``), given when it is queued and kept with it, so every send of it
+    carries the same one; None: not queued (the webhook then derives one from the alert)."""
 
     def headline(self) -> str:
         """What happened: a firing condition's summary; an escalated one's new and previous
