@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from pytest_httpserver import HTTPServer
 from tests.support.aws_backends import drain_sns_notifications
+from werkzeug import Request, Response
 
 from fuelpipe.adapters.alerts import ConsoleSink, SnsSink, SqliteAlertState, sns_subject
 from fuelpipe.adapters.clock import ManualClock
@@ -219,6 +220,48 @@ def test_quarantine_alerts_to_a_webhook_once_until_released(home, httpserver: HT
     assert "re-downloads" in bodies[0]["evidence"]["reason"]
 
 
+def test_a_condition_firing_again_at_the_same_instant_has_a_new_idempotency_key(
+    home, httpserver: HTTPServer
+) -> None:
+    """`watch` on a pinned clock (--now, a demo store's) evaluates at one instant: a
+    quarantine that fires, clears and fires again gave its second FIRING the first one's
+    ``delivery_id`` (a hash of the condition, kind and instants), so a receiver deduping on
+    ``Idempotency-Key`` dropped it as a repeat. Each alert queued has its own key; a send tried
+    again after a failure keeps the key it was queued with."""
+    clock, store, queue, state = home
+    answers = iter([503])  # the first delivery's send fails (one attempt), then all are taken
+
+    def answer(request: Request) -> Response:
+        return Response("busy" if (code := next(answers, 200)) != 200 else "ok", status=code)
+
+    httpserver.expect_request("/hook", method="POST").respond_with_handler(answer)
+    webhook = WebhookSink(httpserver.url_for("/hook"), attempts=1)
+    outbox = [state.outbox(["webhook"])]
+    day = date(2022, 5, 3)
+    pending = Record(
+        USD.key, day, None, Status.PENDING, 5, clock.now(), "HTTP 404", {}, clock.now()
+    )
+    assert store.put_pending(pending)
+    try:
+        assert store.quarantine(USD.key, day, 5, "no value after 5 re-downloads")
+        assert _run(clock, store, queue, state, Quarantined(), outbox).firing == 1
+        assert state.deliver([webhook]).sent == 0  # the 503: kept queued
+        assert state.deliver([webhook]).sent == 1
+        assert store.release(USD.key, day, clock.now())
+        assert _run(clock, store, queue, state, Quarantined(), outbox).cleared == 1
+        assert store.quarantine(USD.key, day, 0, "still no value after 5 re-downloads")
+        assert _run(clock, store, queue, state, Quarantined(), outbox).firing == 1
+        assert state.deliver([webhook]).sent == 2
+    finally:
+        webhook.close()
+    asked = [req for req, _ in httpserver.log]
+    assert [r.get_json()["kind"] for r in asked] == ["FIRING", "FIRING", "CLEARED", "FIRING"]
+    keys = [r.headers["Idempotency-Key"] for r in asked]
+    assert keys == [r.get_json()["delivery_id"] for r in asked]
+    assert keys[0] == keys[1]  # the same alert tried again
+    assert len({keys[1], keys[2], keys[3]}) == 3  # three alerts
+
+
 def _sns_inbox(moto_server, name: str):
     """An SNS topic on moto_server with an SQS queue subscribed: its sink, the SQS client and
     the queue's URL."""
@@ -288,6 +331,25 @@ def test_an_sns_subject_keeps_symbols_and_accents_readable_on_moto_server(moto_s
         "[fuelpipe FIRING] stale_source: Sao Paulo... late again",
     ]
     assert all(len(s) < 100 for s in subjects)
+
+
+def test_an_sns_message_is_strict_json_when_evidence_holds_a_number_json_has_not(
+    moto_server,
+) -> None:
+    """The message is the webhook's body: a NaN or an infinity in the evidence went out as
+    ``NaN``/``Infinity``, which a strict JSON parser (a subscriber's JSON.parse, jq) refuses,
+    losing the whole alert there. It is null, as in the webhook's body."""
+    sink, sqs, inbox = _sns_inbox(moto_server, "nan")
+    now = datetime(2022, 5, 7, 23, 59, tzinfo=UTC)
+    odd = Condition("custom", "x", "spread undefined", {"spread": float("nan"), "top": 1e400})
+    sink.send(Alert(AlertKind.FIRING, odd, now, now))
+    (note,) = drain_sns_notifications(sqs, inbox)
+
+    def refuse(word: str) -> None:
+        raise ValueError(f"not JSON: {word}")
+
+    message = json.loads(note["Message"], parse_constant=refuse)
+    assert message["evidence"] == {"spread": None, "top": None}
 
 
 def test_an_sns_subject_is_ascii_without_control_characters_and_under_100_characters() -> None:

@@ -392,3 +392,39 @@ def test_a_url_no_request_can_be_sent_to_is_refused_at_the_start(url: str, words
     with pytest.raises(ValueError, match=words) as refused:
         WebhookSink(url)
     assert "'https://hooks.exa" in str(refused.value) and "SECRET" not in str(refused.value)
+
+
+def test_an_alert_with_a_number_json_has_not_goes_out_as_null_and_holds_up_no_other(
+    httpserver: HTTPServer, tmp_path
+) -> None:
+    """Evidence is any number a rule found (an added ``AlertRule``'s, a forecast's band):
+    NaN or infinity has no JSON form, and httpx refused to encode the body (ValueError), an
+    outage to the outbox, so that alert and every one queued behind it stayed queued, tried
+    again at every tick, until the retention dropped them all a week later. It goes out with
+    null there, as strict JSON; the other alerts behind it go out too."""
+    httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
+    odd = Condition(
+        "custom",
+        "São Paulo",
+        "São Paulo: spread undefined",
+        {"spread": float("nan"), "ratio": float("inf"), "low": float("-inf"), "n": 0},
+    )
+    clock = ManualClock(AT)
+    state = SqliteAlertState(tmp_path / "n.sqlite", clock=clock)
+    sink = _sink(httpserver.url_for("/hook"))
+    try:
+        state.load()
+        outbox = state.outbox(["webhook"])
+        outbox.send(Alert(AlertKind.FIRING, odd, AT, AT))
+        outbox.send(_alert())
+        state.save({})
+        report = state.deliver([sink])
+        again = state.deliver([sink])
+    finally:
+        sink.close()
+        state.close()
+    assert (report.sent, report.failed) == (2, [])
+    assert again.sent == 0
+    bodies = [r.get_json() for r, _ in httpserver.log]
+    assert [b["subject"] for b in bodies] == ["São Paulo", "bcb"]
+    assert bodies[0]["evidence"] == {"spread": None, "ratio": None, "low": None, "n": 0}

@@ -14,6 +14,7 @@ import uuid
 import zlib
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar, NamedTuple
@@ -111,6 +112,8 @@ def _dump_alert(alert: Alert) -> str:
     body = json.loads(_dump(ActiveAlert(alert.condition, alert.since)))
     if alert.previous is not None:
         body["previous"] = alert.previous.value
+    if alert.key is not None:
+        body["key"] = alert.key
     return json.dumps({**body, "kind": alert.kind.value, "at": alert.at.isoformat()})
 
 
@@ -124,6 +127,7 @@ def _load_alert(text: str) -> Alert:
         datetime.fromisoformat(raw["at"]),
         active.since,
         previous,
+        raw.get("key"),  # None: queued before alerts kept a key
     )
 
 
@@ -139,7 +143,9 @@ class _Outbox(AlertSink):
         self.sinks = sinks
 
     def send(self, alert: Alert) -> None:
-        self._pending.append((alert, self.sinks))
+        # its own key, kept with it: a condition fired, cleared and fired again at one instant
+        # (a pinned clock) is two alerts to a receiver deduping on the webhook's key
+        self._pending.append((replace(alert, key=alert.key or uuid.uuid4().hex), self.sinks))
 
 
 class _Claim(enum.Enum):
@@ -219,7 +225,7 @@ class _OutboxState(AlertState):
     new active set, all or nothing, and :meth:`deliver` sends them afterwards, each to each
     sink once (removed once that sink took it). A crash after the save loses nothing, a sink
     that is down neither blocks nor repeats the others, and an alert resent after a crash is
-    the same alert (same instants, so the same webhook ``delivery_id``).
+    the same alert (the key it was queued with, so the same webhook ``delivery_id``).
 
     Several deliverers may share the state (two ``watch`` processes on one file, two Lambda
     invocations on one table): each claims an entry with a conditional write (its token and a

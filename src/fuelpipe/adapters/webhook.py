@@ -118,7 +118,14 @@ def _given(url: str) -> str:
 def delivery_id(alert: Alert) -> str:
     """A key that is the same for every attempt of one alert and differs between alerts,
     sent as ``Idempotency-Key`` and as ``delivery_id``: a receiver that got an attempt whose
-    answer timed out can drop the copy the retry brings."""
+    answer timed out can drop the copy the retry brings.
+
+    The key the alert was queued with (``Alert.key``: the outbox gives each its own), else a
+    hash of its condition, kind and instants: that one is the same for two alerts of one
+    condition at one instant (a pinned clock firing it, clearing it and firing it again), so
+    it only stands in for an alert sent without an outbox, or queued before keys were kept."""
+    if alert.key:
+        return alert.key
     text = (
         f"{alert.condition.id}|{alert.kind.value}|{alert.since.isoformat()}|{alert.at.isoformat()}"
     )

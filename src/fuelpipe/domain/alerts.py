@@ -10,6 +10,7 @@ returns.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -69,6 +70,10 @@ class Alert:
     """When the condition was first seen (equal to ``at`` for a new one)."""
     previous: Severity | None = None
     """ESCALATED: the severity announced before (the condition's is the new one); else None."""
+    key: str | None = field(default=None, compare=False)
+    """This alert's own identity for a receiver to drop a copy by (the webhook's
+    ``Idempotency-Key``), given when it is queued and kept with it, so every send of it
+    carries the same one; None: not queued (the webhook then derives one from the alert)."""
 
     def headline(self) -> str:
         """What happened: a firing condition's summary; an escalated one's new and previous
@@ -89,7 +94,10 @@ class Alert:
         return f"[fuelpipe {self.kind.value}] {self.condition.rule}: {self.headline()}"
 
     def as_dict(self) -> dict[str, object]:
-        """The JSON body of a webhook or SNS message."""
+        """The JSON body of a webhook or SNS message: strict JSON, so an evidence number that
+        is not finite (NaN, an infinity: JSON has no form for them) is null. The webhook's
+        encoder refuses one (the alert would hold its sink's outbox up as an outage) and a
+        strict parser refuses the ``NaN`` an SNS message would carry."""
         return {
             "kind": self.kind.value,
             "id": self.condition.id,
@@ -98,10 +106,15 @@ class Alert:
             "summary": self.condition.summary,
             "severity": self.condition.severity.value,
             "previous_severity": self.previous.value if self.previous else None,
-            "evidence": dict(self.condition.evidence),
+            "evidence": {k: _finite(v) for k, v in self.condition.evidence.items()},
             "at": sao_paulo_iso(self.at),
             "since": sao_paulo_iso(self.since),
         }
+
+
+def _finite(value: EvidenceValue) -> EvidenceValue:
+    """``value``, or None for a float JSON cannot hold (NaN, an infinity)."""
+    return None if isinstance(value, float) and not math.isfinite(value) else value
 
 
 @dataclass(frozen=True, slots=True)
