@@ -1,0 +1,173 @@
+"""ANP's station files failing over real HTTP on 127.0.0.1: each failure is one line in the
+other sources' words (what failed, at which URL, for which file), and one file's failure
+leaves the others to be ingested."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pytest_httpserver import HTTPServer
+from tests.lake.conftest import NOW, real_file
+
+from fuelpipe.adapters.clock import FixedClock
+from fuelpipe.adapters.lake.engine import StationLake
+from fuelpipe.adapters.lake.storage import LocalLakeStorage
+from fuelpipe.adapters.sources.shpc import LISTING_PATH, StationFiles
+from fuelpipe.ports.source import PermanentSourceError, ServerError, SourceUnreachable
+from fuelpipe.stages.stations import ingest_remote
+
+FILES = "/arquivos/shpc/qus/"
+
+
+def _closed_port() -> int:
+    """A port on 127.0.0.1 nothing listens on: connecting to it is refused."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+def _lake(tmp_path: Path) -> StationLake:
+    return StationLake(LocalLakeStorage(tmp_path / "lake"), FixedClock(NOW))
+
+
+def test_a_refused_listing_says_connection_refused_and_is_retried() -> None:
+    """The listing's failure read "[Errno 111] Connection refused" (httpx's text), where
+    every other source says "connection refused"; and it was retried as a server error."""
+    base = f"http://127.0.0.1:{_closed_port()}"
+    source = StationFiles(base, attempts=2, backoff_s=0)
+    try:
+        with pytest.raises(SourceUnreachable) as caught:
+            source.listing()
+    finally:
+        source.close()
+    assert str(caught.value) == f"shpc: {base}/{LISTING_PATH}: connection refused"
+    assert source.requests_made == 2  # no answer at all may pass: retried
+
+
+def test_a_refused_download_names_the_file_in_the_other_sources_words(tmp_path: Path) -> None:
+    base = f"http://127.0.0.1:{_closed_port()}"
+    url = f"{base}{FILES}ultimas-4-semanas-glp.csv"
+    source = StationFiles(base, attempts=2, backoff_s=0)
+    try:
+        with pytest.raises(SourceUnreachable) as caught:
+            source.download(url, tmp_path / "glp.csv")
+    finally:
+        source.close()
+    assert str(caught.value) == f"shpc: {url}: connection refused"
+    assert source.requests_made == 2
+    assert not (tmp_path / "glp.csv").exists()
+
+
+def test_a_404_for_one_file_of_several_is_its_line_and_the_others_are_ingested(
+    httpserver: HTTPServer, tmp_path: Path
+) -> None:
+    """The 404 read "shpc: URL: 404" where the other sources say "HTTP 404 not found", and
+    did not say what to do."""
+    httpserver.expect_request(f"/{LISTING_PATH}").respond_with_data(
+        f'<a href="{FILES}gone.csv">gone</a><a href="{FILES}ultimas-4-semanas-glp.csv">glp</a>',
+        content_type="text/html",
+    )
+    httpserver.expect_request(f"{FILES}gone.csv").respond_with_data("no such file", status=404)
+    httpserver.expect_request(f"{FILES}ultimas-4-semanas-glp.csv").respond_with_data(
+        real_file("glp"), content_type="text/csv"
+    )
+    source = StationFiles(httpserver.url_for("/"), attempts=3, backoff_s=0)
+    try:
+        summary = ingest_remote(_lake(tmp_path), source)
+    finally:
+        source.close()
+    gone = httpserver.url_for(f"{FILES}gone.csv")
+    assert summary.errors == [
+        f"gone.csv: shpc: {gone}: HTTP 404 not found; not ingested: the next "
+        "`fuelpipe stations ingest` asks for it again"
+    ]
+    assert [f["name"] for f in summary.files] == ["ultimas-4-semanas-glp.csv"]
+    assert summary.written == 13_310
+    assert len(httpserver.log) == 3  # a 404 is not retried
+
+
+@pytest.fixture
+def cut_short() -> Iterator[str]:
+    """A server on 127.0.0.1 that declares 1000 bytes, sends 400 and closes the connection,
+    however often it is asked; yields its origin."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            with conn:
+                conn.recv(65536)
+                conn.sendall(
+                    b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\nContent-Type: text/csv\r\n\r\n"
+                    + b"x" * 400
+                )
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        stop.set()
+        listener.close()
+        thread.join(timeout=5)
+
+
+def test_a_download_cut_short_says_so_with_its_bytes_and_keeps_nothing(
+    cut_short: str, tmp_path: Path
+) -> None:
+    """A connection closed mid-body read as httpx's "peer closed connection without sending
+    complete message body (...)"; the other cut-short bodies say "body cut short (N of M
+    bytes)". It is retried, and nothing of it is left on disk."""
+    url = f"{cut_short}{FILES}ultimas-4-semanas-glp.csv"
+    target = tmp_path / "glp.csv"
+    source = StationFiles(cut_short, attempts=2, backoff_s=0)
+    try:
+        with pytest.raises(ServerError) as caught:
+            source.download(url, target)
+    finally:
+        source.close()
+    assert str(caught.value) == (
+        f"shpc: {url}: body cut short (400 of 1000 bytes): connection dropped"
+    )
+    assert source.requests_made == 2
+    assert not target.exists()
+
+
+def test_a_redirect_to_another_host_is_refused_before_that_host_is_asked(
+    httpserver: HTTPServer, tmp_path: Path
+) -> None:
+    """Redirects were followed by httpx and the URL they ended at checked afterwards: the
+    request itself had reached the host ANP does not serve (a cloud metadata endpoint, an
+    internal service). Each hop is now checked before it is sent."""
+    other = HTTPServer(host="127.0.0.1", port=0)
+    other.start()
+    try:
+        other.expect_request("/x.csv").respond_with_data("secret")
+        elsewhere = other.url_for("/x.csv")
+        httpserver.expect_request(f"{FILES}glp.csv").respond_with_data(
+            "", status=302, headers={"Location": elsewhere}
+        )
+        source = StationFiles(httpserver.url_for("/"), attempts=3, backoff_s=0)
+        try:
+            with pytest.raises(PermanentSourceError) as caught:
+                source.download(httpserver.url_for(f"{FILES}glp.csv"), tmp_path / "glp.csv")
+        finally:
+            source.close()
+        assert other.log == []  # never asked
+    finally:
+        other.clear()
+        other.stop()
+    assert f"redirected to {elsewhere}, which is not https on" in str(caught.value)
+    assert source.requests_made == 1
+    assert not (tmp_path / "glp.csv").exists()
