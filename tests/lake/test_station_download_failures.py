@@ -171,3 +171,48 @@ def test_a_redirect_to_another_host_is_refused_before_that_host_is_asked(
     assert f"redirected to {elsewhere}, which is not https on" in str(caught.value)
     assert source.requests_made == 1
     assert not (tmp_path / "glp.csv").exists()
+
+
+def test_a_listing_past_the_body_cap_is_refused_as_the_other_sources_refuse_theirs(
+    httpserver: HTTPServer,
+) -> None:
+    """The listing was read whole, and inflated whole by httpx, with no cap: 17 KB of gzip on
+    the wire became a 17 MB page in memory (a bomb of a few MB would be gigabytes), where the
+    other sources refuse an answer past 16 MB once inflated. Synthetic: 17 MiB of spaces."""
+    import gzip
+
+    from fuelpipe.adapters.sources._http import DEFAULT_MAX_BODY_BYTES
+    from fuelpipe.ports.source import InvalidPayload
+
+    bomb = gzip.compress(b" " * (17 << 20))
+    assert len(bomb) < 100_000
+    httpserver.expect_request(f"/{LISTING_PATH}").respond_with_data(
+        bomb, content_type="text/html", headers={"Content-Encoding": "gzip"}
+    )
+    source = StationFiles(httpserver.url_for("/"), attempts=3, backoff_s=0)
+    try:
+        with pytest.raises(InvalidPayload) as caught:
+            source.listing()
+    finally:
+        source.close()
+    listing = httpserver.url_for(f"/{LISTING_PATH}")
+    assert str(caught.value) == (
+        f"shpc: {listing}: listing page over {DEFAULT_MAX_BODY_BYTES} bytes once inflated, "
+        "past what ANP's page takes"
+    )
+    assert source.requests_made == 1  # not retried: the same page comes again
+
+
+def test_a_gzip_listing_is_still_read(httpserver: HTTPServer) -> None:
+    import gzip
+
+    page = f'<a href="{FILES}ultimas-4-semanas-glp.csv">glp</a>'.encode()
+    httpserver.expect_request(f"/{LISTING_PATH}").respond_with_data(
+        gzip.compress(page), content_type="text/html", headers={"Content-Encoding": "gzip"}
+    )
+    source = StationFiles(httpserver.url_for("/"), attempts=1, backoff_s=0)
+    try:
+        got = source.listing()
+    finally:
+        source.close()
+    assert got.urls == [httpserver.url_for(f"{FILES}ultimas-4-semanas-glp.csv")]

@@ -27,6 +27,7 @@ import stamina
 
 from fuelpipe.adapters.sources._http import (
     ACCEPT_ENCODING,
+    DEFAULT_MAX_BODY_BYTES,
     RETRY_AFTER_CAP_S,
     BodyError,
     Watchdog,
@@ -269,6 +270,35 @@ class StationFiles:
             request = resp.next_request
         raise PermanentSourceError(f"shpc: {redact_url(url)}: too many redirects")
 
+    def _page(self, resp: httpx.Response) -> str:
+        """The listing page's text, inflated here and at most DEFAULT_MAX_BODY_BYTES, as the
+        other sources take their answers: httpx inflated it whole in memory, however far a
+        few KB of gzip went. Past the cap, or not readable as sent, it is a bad payload."""
+        shown = redact_url(self.listing_url)
+        streamed = not resp.is_stream_consumed  # else an injected transport's, held whole
+        chunks = (
+            decoded(resp.iter_raw(1 << 20), resp.headers.get("Content-Encoding"))
+            if streamed
+            else resp.iter_bytes(1 << 20)
+        )
+        body, size = bytearray(), 0
+        try:
+            for chunk in chunks:
+                size += len(chunk)
+                if size > DEFAULT_MAX_BODY_BYTES:
+                    raise InvalidPayload(
+                        f"shpc: {shown}: listing page over {DEFAULT_MAX_BODY_BYTES} bytes "
+                        "once inflated, past what ANP's page takes"
+                    )
+                body += chunk
+        except BodyError as exc:
+            kind = ServerError if exc.cut_short else InvalidPayload
+            raise kind(f"shpc: {shown}: {exc.words}") from None
+        try:
+            return bytes(body).decode(resp.charset_encoding or "utf-8", "replace")
+        except LookupError:  # a charset Python does not know
+            return bytes(body).decode("utf-8", "replace")
+
     def listing(self) -> Listing:
         """Every station file the listing page links to (a malformed link skipped, named)."""
 
@@ -277,22 +307,25 @@ class StationFiles:
             self._attempt += 1
             # traced: the watchdog learns the socket a download may reuse
             request = self.client.build_request(
-                "GET", self.listing_url, extensions={"trace": self._watchdog.trace}
+                "GET",
+                self.listing_url,
+                headers=ACCEPT_ENCODING,
+                extensions={"trace": self._watchdog.trace},
             )
             try:
                 resp = self._send(request, self.listing_url)
                 try:
-                    resp.read()
+                    self._check(resp, self.listing_url)
+                    self._check_served(str(resp.url), self.listing_url)
+                    page = self._page(resp)
                 finally:
                     resp.close()
             except httpx.RequestError as exc:
                 raise _request_failed(exc, self.listing_url, self.client.timeout) from None
-            self._check(resp, self.listing_url)
-            self._check_served(str(resp.url), self.listing_url)
-            links = file_links(resp.text, str(resp.url), self.base_url)
+            links = file_links(page, str(resp.url), self.base_url)
             if not links.urls and not links.skipped:
                 raise PermanentSourceError(
-                    f"shpc: {self.listing_url}: no station file linked: {snippet(resp.text)!r}"
+                    f"shpc: {self.listing_url}: no station file linked: {snippet(page)!r}"
                 )
             return links
 
