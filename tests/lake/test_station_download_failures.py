@@ -216,3 +216,36 @@ def test_a_gzip_listing_is_still_read(httpserver: HTTPServer) -> None:
     finally:
         source.close()
     assert got.urls == [httpserver.url_for(f"{FILES}ultimas-4-semanas-glp.csv")]
+
+
+def test_a_listing_that_changed_shape_says_what_it_looked_for_and_what_it_found(
+    httpserver: HTTPServer, tmp_path: Path
+) -> None:
+    """A listing with no station file linked read "no station file linked: '<!DOCTYPE html>
+    <html lang=...'": the page's first 120 characters, markup, nothing of what was looked for
+    or found. Synthetic: ANP's page moved its files under another folder."""
+    from typer.testing import CliRunner
+
+    from fuelpipe.cli.main import cli
+
+    page = (
+        "<!DOCTYPE html><html lang='pt-br'><head><meta charset='utf-8'>"
+        + "<link rel='stylesheet' href='/x.css'>" * 5
+        + "<title>Série Histórica de Preços</title></head><body>"
+        + '<a href="/arquivos/precos/glp.csv">glp</a><a href="/noticias">news</a></body></html>'
+    )
+    httpserver.expect_request(f"/{LISTING_PATH}").respond_with_data(page, content_type="text/html")
+    env = {
+        "FUELPIPE_LAKE": str(tmp_path / "lake"),
+        "FUELPIPE_SOURCE_SHPC_URL": httpserver.url_for("/"),
+        "FUELPIPE_HTTP_ATTEMPTS": "1",
+    }
+    done = CliRunner().invoke(cli, ["stations", "ingest"], env=env)
+    assert done.exit_code == 1, done.output
+    (line,) = done.stderr.splitlines()
+    listing = httpserver.url_for(f"/{LISTING_PATH}")
+    assert line.startswith(
+        f"error: listing: shpc: {listing}: no station file linked: none of the page's 2 links "
+        "is to a .csv or .zip under /arquivos/shpc/ (has ANP changed the page?); its title: "
+        "'Série Histórica de Preços'; nothing was downloaded"
+    ), line

@@ -82,10 +82,36 @@ class _Links(HTMLParser):
     def __init__(self) -> None:
         super().__init__()
         self.hrefs: list[str] = []
+        self.titles: list[str] = []  # the page's, then an SVG's
+        self._in_title = False
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag == "a":
             self.hrefs.extend(v for k, v in attrs if k == "href" and v)
+        self._in_title = tag == "title"
+        if self._in_title:
+            self.titles.append("")
+
+    def handle_endtag(self, tag: str) -> None:
+        self._in_title = False
+
+    def handle_data(self, data: str) -> None:
+        if self._in_title:
+            self.titles[-1] += data
+
+
+def _no_station_file(html: str) -> str:
+    """Why a listing with no station file linked is one: what was looked for, how many links
+    the page had, and its title (or its start), instead of the first characters of its
+    markup."""
+    parser = _Links()
+    parser.feed(html)
+    title = " ".join(parser.titles[0].split()) if parser.titles else ""
+    seen = f"its title: {title!r}" if title else f"it starts: {snippet(html)!r}"
+    return (
+        f"no station file linked: none of the page's {len(parser.hrefs)} links is to a .csv "
+        f"or .zip under /{_SHPC_DIR.rstrip('/')}/ (has ANP changed the page?); {seen}"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -325,7 +351,7 @@ class StationFiles:
             links = file_links(page, str(resp.url), self.base_url)
             if not links.urls and not links.skipped:
                 raise PermanentSourceError(
-                    f"shpc: {self.listing_url}: no station file linked: {snippet(page)!r}"
+                    f"shpc: {redact_url(self.listing_url)}: {_no_station_file(page)}"
                 )
             return links
 
