@@ -7,6 +7,7 @@ from __future__ import annotations
 import socket
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,12 @@ from fuelpipe.adapters.clock import FixedClock
 from fuelpipe.adapters.lake.engine import StationLake
 from fuelpipe.adapters.lake.storage import LocalLakeStorage
 from fuelpipe.adapters.sources.shpc import LISTING_PATH, StationFiles
-from fuelpipe.ports.source import PermanentSourceError, ServerError, SourceUnreachable
+from fuelpipe.ports.source import (
+    PermanentSourceError,
+    ServerError,
+    SourceError,
+    SourceUnreachable,
+)
 from fuelpipe.stages.stations import ingest_remote
 
 FILES = "/arquivos/shpc/qus/"
@@ -33,6 +39,17 @@ def _closed_port() -> int:
 
 def _lake(tmp_path: Path) -> StationLake:
     return StationLake(LocalLakeStorage(tmp_path / "lake"), FixedClock(NOW))
+
+
+def _download_fails(source: StationFiles, url: str, target: Path, kind: type[SourceError]) -> str:
+    """The error ``source`` raises downloading ``url`` to ``target``, of ``kind``, in words;
+    the source is closed."""
+    try:
+        with pytest.raises(kind) as caught:
+            source.download(url, target)
+    finally:
+        source.close()
+    return str(caught.value)
 
 
 def test_a_refused_listing_says_connection_refused_and_is_retried() -> None:
@@ -53,12 +70,10 @@ def test_a_refused_download_names_the_file_in_the_other_sources_words(tmp_path: 
     base = f"http://127.0.0.1:{_closed_port()}"
     url = f"{base}{FILES}ultimas-4-semanas-glp.csv"
     source = StationFiles(base, attempts=2, backoff_s=0)
-    try:
-        with pytest.raises(SourceUnreachable) as caught:
-            source.download(url, tmp_path / "glp.csv")
-    finally:
-        source.close()
-    assert str(caught.value) == f"shpc: {url}: connection refused"
+    assert (
+        _download_fails(source, url, tmp_path / "glp.csv", SourceUnreachable)
+        == f"shpc: {url}: connection refused"
+    )
     assert source.requests_made == 2
     assert not (tmp_path / "glp.csv").exists()
 
@@ -91,10 +106,11 @@ def test_a_404_for_one_file_of_several_is_its_line_and_the_others_are_ingested(
     assert len(httpserver.log) == 3  # a 404 is not retried
 
 
-@pytest.fixture
-def cut_short() -> Iterator[str]:
-    """A server on 127.0.0.1 that declares 1000 bytes, sends 400 and closes the connection,
-    however often it is asked; yields its origin."""
+@contextmanager
+def _raw_server(answer: bytes, *, hold: bool = False) -> Iterator[str]:
+    """A server on 127.0.0.1 that sends each connection ``answer`` (its status line, headers
+    and what body it sends) and closes it, or with ``hold`` keeps it open until the test
+    ends, however often it is asked; yields its origin."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen()
@@ -108,10 +124,9 @@ def cut_short() -> Iterator[str]:
                 return
             with conn:
                 conn.recv(65536)
-                conn.sendall(
-                    b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\nContent-Type: text/csv\r\n\r\n"
-                    + b"x" * 400
-                )
+                conn.sendall(answer)
+                if hold:
+                    stop.wait(30)
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
@@ -123,6 +138,14 @@ def cut_short() -> Iterator[str]:
         thread.join(timeout=5)
 
 
+@pytest.fixture
+def cut_short() -> Iterator[str]:
+    """Declares 1000 bytes, sends 400 and closes the connection."""
+    answer = b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\nContent-Type: text/csv\r\n\r\n"
+    with _raw_server(answer + b"x" * 400) as origin:
+        yield origin
+
+
 def test_a_download_cut_short_says_so_with_its_bytes_and_keeps_nothing(
     cut_short: str, tmp_path: Path
 ) -> None:
@@ -132,12 +155,7 @@ def test_a_download_cut_short_says_so_with_its_bytes_and_keeps_nothing(
     url = f"{cut_short}{FILES}ultimas-4-semanas-glp.csv"
     target = tmp_path / "glp.csv"
     source = StationFiles(cut_short, attempts=2, backoff_s=0)
-    try:
-        with pytest.raises(ServerError) as caught:
-            source.download(url, target)
-    finally:
-        source.close()
-    assert str(caught.value) == (
+    assert _download_fails(source, url, target, ServerError) == (
         f"shpc: {url}: body cut short (400 of 1000 bytes): connection dropped"
     )
     assert source.requests_made == 2
@@ -249,3 +267,57 @@ def test_a_listing_that_changed_shape_says_what_it_looked_for_and_what_it_found(
         "is to a .csv or .zip under /arquivos/shpc/ (has ANP changed the page?); its title: "
         "'Série Histórica de Preços'; nothing was downloaded"
     ), line
+
+
+@pytest.fixture
+def declares_too_much() -> Iterator[str]:
+    """Declares a 5 GB body, sends 10 bytes and then nothing more until the test ends."""
+    answer = b"HTTP/1.1 200 OK\r\nContent-Length: 5000000000\r\n\r\n" + b"x" * 10
+    with _raw_server(answer, hold=True) as origin:
+        yield origin
+
+
+def test_a_file_declared_past_the_download_limit_is_refused_before_its_body(
+    declares_too_much: str, tmp_path: Path
+) -> None:
+    """A Content-Length past the limit was refused only once a first 1 MiB of body had come:
+    a server that declared 5 GB and trickled held the download until a read timed out (and
+    was retried as a timeout). It is refused from its headers, and nothing is written."""
+    from fuelpipe.adapters.sources._http import make_client
+    from fuelpipe.ports.source import InvalidPayload
+
+    url = f"{declares_too_much}{FILES}ultimas-4-semanas-glp.csv"
+    target = tmp_path / "glp.csv"
+    source = StationFiles(declares_too_much, make_client(timeout_s=5), attempts=1, backoff_s=0)
+    assert _download_fails(source, url, target, InvalidPayload) == (
+        f"shpc: {url}: more than {1 << 30} bytes (5000000000 declared), past what a station "
+        "file takes: not downloaded"
+    )
+    assert not target.exists()
+
+
+def test_a_gzip_body_inflating_past_the_limit_is_still_refused_as_it_is_written(
+    httpserver: HTTPServer, tmp_path: Path
+) -> None:
+    """Its Content-Length (the gzip on the wire) is well under the limit: the bytes written
+    are counted, and past the limit nothing is kept (a smaller limit here; synthetic: 4 MiB of
+    zeros, gzipped to a few KB)."""
+    import gzip
+
+    from fuelpipe.ports.source import InvalidPayload
+
+    httpserver.expect_request(f"{FILES}glp.csv").respond_with_data(
+        gzip.compress(bytes(4 << 20)), headers={"Content-Encoding": "gzip"}
+    )
+    target = tmp_path / "glp.csv"
+    source = StationFiles(httpserver.url_for("/"), attempts=2, max_download_bytes=3 << 20)
+    try:
+        with pytest.raises(
+            InvalidPayload,
+            match=r": more than 3145728 bytes \(\d+\), past what a station file takes$",
+        ):
+            source.download(httpserver.url_for(f"{FILES}glp.csv"), target)
+    finally:
+        source.close()
+    assert not target.exists()
+    assert source.requests_made == 1

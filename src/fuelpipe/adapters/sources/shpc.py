@@ -416,6 +416,11 @@ class StationFiles:
         # (gzip) that is the compressed body, not the decoded one written out.
         declared = resp.headers.get("Content-Length")
         expected = int(declared) if declared and declared.isdigit() else 0
+        if expected > self.max_download_bytes:  # refused from its headers, not after 1 MiB
+            raise InvalidPayload(
+                f"shpc: {redact_url(url)}: more than {self.max_download_bytes} bytes "
+                f"({expected} declared), past what a station file takes: not downloaded"
+            )
         # Inflated here, not by httpx: a gzip stream cut where the Content-Length
         # agrees (no gzip trailer) is a cut body, not a shorter file.
         body = (
