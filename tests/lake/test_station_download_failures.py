@@ -321,3 +321,19 @@ def test_a_gzip_body_inflating_past_the_limit_is_still_refused_as_it_is_written(
         source.close()
     assert not target.exists()
     assert source.requests_made == 1
+
+
+def test_listing_links_resolve_against_the_pages_base_and_drop_their_fragment() -> None:
+    """A page's ``<base href>`` was ignored (relative links resolved against the page's own
+    URL, so to files that are not there: a 404 each), and a link with a fragment
+    (``…glp.csv#dados``) was a second file beside the one without: downloaded twice, each
+    with its own validators. Synthetic page."""
+    from fuelpipe.adapters.sources.shpc import file_links
+
+    page = "https://www.gov.br/anp/pt-br/dados-abertos/serie-historica"
+    html = (
+        '<base href="https://www.gov.br/anp/pt-br/dados-abertos/serie-historica/">'
+        '<a href="arquivos/shpc/qus/ultimas-4-semanas-glp.csv">glp</a>'
+        '<a href="arquivos/shpc/qus/ultimas-4-semanas-glp.csv#dados">glp again</a>'
+    )
+    assert file_links(html, page).urls == [f"{page}/arquivos/shpc/qus/ultimas-4-semanas-glp.csv"]

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
-from urllib.parse import SplitResult, urljoin, urlsplit
+from urllib.parse import SplitResult, urldefrag, urljoin, urlsplit
 
 import httpx
 import stamina
@@ -82,12 +82,16 @@ class _Links(HTMLParser):
     def __init__(self) -> None:
         super().__init__()
         self.hrefs: list[str] = []
+        self.base: str | None = None
+        """The first ``<base href>``: what the page's relative links resolve against."""
         self.titles: list[str] = []  # the page's, then an SVG's
         self._in_title = False
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag == "a":
             self.hrefs.extend(v for k, v in attrs if k == "href" and v)
+        elif tag == "base" and self.base is None:
+            self.base = next((v.strip() for k, v in attrs if k == "href" and v), None)
         self._in_title = tag == "title"
         if self._in_title:
             self.titles.append("")
@@ -130,15 +134,21 @@ def file_links(html: str, page_url: str, configured: str | None = None) -> Listi
     """The station files a listing page links to; a malformed link to one is skipped and
     named (``urljoin`` raised ValueError on it and no file of the page was listed), and so
     is one that ``served_by_anp`` refuses, ``configured`` being the listing's configured URL
-    (by default ``page_url``)."""
+    (by default ``page_url``). Relative links resolve against the page's ``<base href>``
+    when it has one; a link's fragment is dropped (``x.csv#dados`` is ``x.csv``)."""
     parser = _Links()
     parser.feed(html)
     seen: dict[str, None] = {}
     skipped: list[str] = []
     page = redact_url(page_url)
+    try:  # a <base href> is where relative links start from, as a browser reads them
+        start = urljoin(page_url, parser.base) if parser.base else page_url
+    except ValueError:  # a malformed one: as if there were none
+        start = page_url
     for href in parser.hrefs:
         try:
-            url = urljoin(page_url, href.strip())
+            # a fragment is a place in the file, not another file
+            url = urldefrag(urljoin(start, href.strip())).url
             path = urlsplit(url).path
             anp = served_by_anp(url, configured or page_url)
         except ValueError as exc:
