@@ -507,7 +507,7 @@ def test_a_listing_that_cannot_be_read_is_one_line_saying_what_to_do(tmp_path: P
     assert done.stdout.strip() == ""  # no empty table, no line of zeros
     (line,) = done.stderr.splitlines()
     assert line.startswith(f"error: listing: shpc: http://127.0.0.1:{closed}/"), line
-    assert "Connection refused" in line, line
+    assert f"{closed}/serie-historica-de-precos-de-combustiveis: connection refused;" in line, line
     assert line.endswith(
         "; nothing was downloaded: check the network and "
         "FUELPIPE_SOURCE_SHPC_URL, or give the station files on disk (`fuelpipe stations "

@@ -161,6 +161,9 @@ def file_name(url: str) -> str:
     return url.rstrip("/").rsplit("/", 1)[-1]
 
 
+_ASKED_AGAIN = "not ingested: the next `fuelpipe stations ingest` asks for it again"
+"""What a file's failed download ends with: what to do, as the listing's error says."""
+
 _NOT_THIS_FILES = (LakeBusy, LakeLockLost)
 """Another ingest writes the lake: no file's fault, so the whole ingest stops."""
 
@@ -264,8 +267,8 @@ def ingest_remote(
                         last_modified=seen.get("last_modified"),
                         on_bytes=_file_bytes(progress),
                     )
-                except SourceError as exc:
-                    summary.errors.append(f"{file_name(url)}: {exc}")
+                except SourceError as exc:  # no validators recorded: the next run asks again
+                    summary.errors.append(f"{file_name(url)}: {exc}; {_ASKED_AGAIN}")
                     continue
                 except Exception as exc:  # not a source error; still this file's alone
                     summary.errors.append(_failed(file_name(url), exc))

@@ -5,9 +5,10 @@ whatever its name (ANP renames files and has published typos). A file is downloa
 validators recorded last time (``If-None-Match`` / ``If-Modified-Since``), so an unchanged file
 costs a 304 and no body. Bodies stream to disk: a semiannual file is hundreds of megabytes.
 
-Only files ANP serves are fetched: a link (and the URL a download ends at after redirects) must
-be https on one of ANP_HOSTS or on the configured listing's host, or on the configured
-listing's own origin whatever its scheme (a local replay server is plain http on 127.0.0.1).
+Only files ANP serves are fetched: a link (and each hop of a redirect, checked before it is
+asked) must be https on one of ANP_HOSTS or on the configured listing's host, or on the
+configured listing's own origin whatever its scheme (a local replay server is plain http on
+127.0.0.1).
 A changed or injected listing could otherwise point the ingest at internal addresses (a cloud
 metadata endpoint) or at a cleartext host that serves a ZIP bomb.
 """
@@ -19,13 +20,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
-from urllib.parse import SplitResult, urljoin, urlsplit
+from urllib.parse import SplitResult, urldefrag, urljoin, urlsplit
 
 import httpx
 import stamina
 
 from fuelpipe.adapters.sources._http import (
     ACCEPT_ENCODING,
+    DEFAULT_MAX_BODY_BYTES,
     RETRY_AFTER_CAP_S,
     BodyError,
     Watchdog,
@@ -36,6 +38,7 @@ from fuelpipe.adapters.sources._http import (
     redact_url,
     snippet,
     timeout_words,
+    transport_error_words,
 )
 from fuelpipe.ports.source import (
     InvalidPayload,
@@ -45,6 +48,7 @@ from fuelpipe.ports.source import (
     ServerError,
     SourceError,
     SourceTimeout,
+    SourceUnreachable,
 )
 
 LISTING_PATH = "serie-historica-de-precos-de-combustiveis"
@@ -78,10 +82,40 @@ class _Links(HTMLParser):
     def __init__(self) -> None:
         super().__init__()
         self.hrefs: list[str] = []
+        self.base: str | None = None
+        """The first ``<base href>``: what the page's relative links resolve against."""
+        self.titles: list[str] = []  # the page's, then an SVG's
+        self._in_title = False
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag == "a":
             self.hrefs.extend(v for k, v in attrs if k == "href" and v)
+        elif tag == "base" and self.base is None:
+            self.base = next((v.strip() for k, v in attrs if k == "href" and v), None)
+        self._in_title = tag == "title"
+        if self._in_title:
+            self.titles.append("")
+
+    def handle_endtag(self, tag: str) -> None:
+        self._in_title = False
+
+    def handle_data(self, data: str) -> None:
+        if self._in_title:
+            self.titles[-1] += data
+
+
+def _no_station_file(html: str) -> str:
+    """Why a listing with no station file linked is one: what was looked for, how many links
+    the page had, and its title (or its start), instead of the first characters of its
+    markup."""
+    parser = _Links()
+    parser.feed(html)
+    title = " ".join(parser.titles[0].split()) if parser.titles else ""
+    seen = f"its title: {title!r}" if title else f"it starts: {snippet(html)!r}"
+    return (
+        f"no station file linked: none of the page's {len(parser.hrefs)} links is to a .csv "
+        f"or .zip under /{_SHPC_DIR.rstrip('/')}/ (has ANP changed the page?); {seen}"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,15 +134,21 @@ def file_links(html: str, page_url: str, configured: str | None = None) -> Listi
     """The station files a listing page links to; a malformed link to one is skipped and
     named (``urljoin`` raised ValueError on it and no file of the page was listed), and so
     is one that ``served_by_anp`` refuses, ``configured`` being the listing's configured URL
-    (by default ``page_url``)."""
+    (by default ``page_url``). Relative links resolve against the page's ``<base href>``
+    when it has one; a link's fragment is dropped (``x.csv#dados`` is ``x.csv``)."""
     parser = _Links()
     parser.feed(html)
     seen: dict[str, None] = {}
     skipped: list[str] = []
     page = redact_url(page_url)
+    try:  # a <base href> is where relative links start from, as a browser reads them
+        start = urljoin(page_url, parser.base) if parser.base else page_url
+    except ValueError:  # a malformed one: as if there were none
+        start = page_url
     for href in parser.hrefs:
         try:
-            url = urljoin(page_url, href.strip())
+            # a fragment is a place in the file, not another file
+            url = urldefrag(urljoin(start, href.strip())).url
             path = urlsplit(url).path
             anp = served_by_anp(url, configured or page_url)
         except ValueError as exc:
@@ -128,18 +168,20 @@ def file_links(html: str, page_url: str, configured: str | None = None) -> Listi
 
 
 def _request_failed(exc: httpx.RequestError, url: str, timeout: httpx.Timeout) -> SourceError:
-    """An httpx failure as the error the retries and the stage act on (a timeout named with
-    its phase and limit, as the other sources name theirs). Timeouts and dropped
-    connections may pass; a body that cannot be decoded is a bad payload; a link no client
-    follows (ftp://, a redirect loop) fails the same way next time, so it is not retried."""
+    """An httpx failure as the error the retries and the stage act on, in the other sources'
+    words: a timeout named with its phase and limit, a failed connection as "connection
+    refused", "DNS lookup failed", ... (httpx's own text is "[Errno 111] Connection
+    refused"). Timeouts and no answer at all may pass; a body that cannot be decoded is a bad
+    payload; a link no client follows (ftp://) fails the same way next time, so it is not
+    retried."""
     shown = redact_url(url)
     if isinstance(exc, httpx.TimeoutException):
         return SourceTimeout(f"shpc: {shown}: {timeout_words(exc, timeout)}")
     if isinstance(exc, httpx.DecodingError):
         return InvalidPayload(f"shpc: {shown}: garbled body encoding ({exc})")
-    if isinstance(exc, httpx.TooManyRedirects | httpx.UnsupportedProtocol):
+    if isinstance(exc, httpx.UnsupportedProtocol):
         return PermanentSourceError(f"shpc: {shown}: {type(exc).__name__}: {exc}")
-    return ServerError(f"shpc: {shown}: {exc}")
+    return SourceUnreachable(f"shpc: {shown}: {transport_error_words(exc)}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,14 +247,14 @@ class StationFiles:
         ).on(self._retry_decision)
 
     def _retry_decision(self, exc: Exception) -> bool | float:
-        """stamina's hook: retry timeouts, dropped links, 408, 5xx and 429; a float is
+        """stamina's hook: retry timeouts, no answer at all, 408, 5xx and 429; a float is
         Retry-After."""
         if isinstance(exc, RateLimited | ServerError) and exc.retry_after is not None:
             wait = min(exc.retry_after, self.retry_after_cap_s)  # a 429's or a 503's
             if self._attempt < self.attempts:  # no wait follows the last attempt
                 self.retry_after_waits.append(wait)
             return wait
-        return isinstance(exc, RateLimited | ServerError | SourceTimeout)
+        return isinstance(exc, RateLimited | ServerError | SourceTimeout | SourceUnreachable)
 
     def _check_served(self, final: str, url: str) -> None:
         """Refuse ``final``, where a request for ``url`` ended after redirects, unless ANP
@@ -230,7 +272,7 @@ class StationFiles:
 
     def _check(self, resp: httpx.Response, url: str) -> None:
         if resp.status_code == 404:
-            raise NotFound(f"shpc: {redact_url(url)}: 404")
+            raise NotFound(f"shpc: {redact_url(url)}: HTTP 404 not found")
         if resp.status_code == 429:
             wait = _retry_after_seconds(resp)
             raise RateLimited(
@@ -250,23 +292,76 @@ class StationFiles:
         if resp.status_code >= 400:
             raise PermanentSourceError(f"shpc: {redact_url(url)}: HTTP {resp.status_code}")
 
+    def _send(self, request: httpx.Request, url: str) -> httpx.Response:
+        """``request`` sent streamed, redirects followed one hop at a time, each hop's URL
+        checked (``_check_served``) before it is asked: httpx, left to follow them, had
+        already sent the request to a host ANP does not serve (a cloud metadata endpoint)
+        when the URL it ended at was checked. The caller closes the response."""
+        for _ in range(self.client.max_redirects + 1):
+            resp = self.client.send(request, stream=True, follow_redirects=False)
+            if resp.next_request is None:
+                return resp
+            resp.close()
+            self._check_served(str(resp.next_request.url), url)
+            request = resp.next_request
+        raise PermanentSourceError(f"shpc: {redact_url(url)}: too many redirects")
+
+    def _page(self, resp: httpx.Response) -> str:
+        """The listing page's text, inflated here and at most DEFAULT_MAX_BODY_BYTES, as the
+        other sources take their answers: httpx inflated it whole in memory, however far a
+        few KB of gzip went. Past the cap, or not readable as sent, it is a bad payload."""
+        shown = redact_url(self.listing_url)
+        streamed = not resp.is_stream_consumed  # else an injected transport's, held whole
+        chunks = (
+            decoded(resp.iter_raw(1 << 20), resp.headers.get("Content-Encoding"))
+            if streamed
+            else resp.iter_bytes(1 << 20)
+        )
+        body, size = bytearray(), 0
+        try:
+            for chunk in chunks:
+                size += len(chunk)
+                if size > DEFAULT_MAX_BODY_BYTES:
+                    raise InvalidPayload(
+                        f"shpc: {shown}: listing page over {DEFAULT_MAX_BODY_BYTES} bytes "
+                        "once inflated, past what ANP's page takes"
+                    )
+                body += chunk
+        except BodyError as exc:
+            kind = ServerError if exc.cut_short else InvalidPayload
+            raise kind(f"shpc: {shown}: {exc.words}") from None
+        try:
+            return bytes(body).decode(resp.charset_encoding or "utf-8", "replace")
+        except LookupError:  # a charset Python does not know
+            return bytes(body).decode("utf-8", "replace")
+
     def listing(self) -> Listing:
         """Every station file the listing page links to (a malformed link skipped, named)."""
 
         def once() -> Listing:
             self.requests_made += 1
             self._attempt += 1
+            # traced: the watchdog learns the socket a download may reuse
+            request = self.client.build_request(
+                "GET",
+                self.listing_url,
+                headers=ACCEPT_ENCODING,
+                extensions={"trace": self._watchdog.trace},
+            )
             try:
-                # traced: the watchdog learns the socket a download may reuse
-                resp = self.client.get(self.listing_url, extensions={"trace": self._watchdog.trace})
+                resp = self._send(request, self.listing_url)
+                try:
+                    self._check(resp, self.listing_url)
+                    self._check_served(str(resp.url), self.listing_url)
+                    page = self._page(resp)
+                finally:
+                    resp.close()
             except httpx.RequestError as exc:
                 raise _request_failed(exc, self.listing_url, self.client.timeout) from None
-            self._check(resp, self.listing_url)
-            self._check_served(str(resp.url), self.listing_url)
-            links = file_links(resp.text, str(resp.url), self.base_url)
+            links = file_links(page, str(resp.url), self.base_url)
             if not links.urls and not links.skipped:
                 raise PermanentSourceError(
-                    f"shpc: {self.listing_url}: no station file linked: {snippet(resp.text)!r}"
+                    f"shpc: {redact_url(self.listing_url)}: {_no_station_file(page)}"
                 )
             return links
 
@@ -308,6 +403,70 @@ class StationFiles:
                 target.unlink()
                 raise
         return size
+
+    def _take(
+        self,
+        resp: httpx.Response,
+        url: str,
+        target: Path,
+        etag: str | None,
+        last_modified: str | None,
+        on_bytes: Callable[[int, int], None] | None,
+    ) -> Download:
+        """One answer to a download's request: unchanged (304), or its body in ``target``;
+        a body cut short or not readable as sent is not kept."""
+        self._check_served(str(resp.url), url)  # before any of its body is read
+        if resp.status_code == 304:
+            return Download(url, True, None, etag, last_modified)
+        self._check(resp, url)
+        # A body the transport handed over whole (an injected one's) was never
+        # on the wire here: there are no received bytes to count.
+        streamed = not resp.is_stream_consumed
+        # Content-Length counts the bytes on the wire: with Content-Encoding
+        # (gzip) that is the compressed body, not the decoded one written out.
+        declared = resp.headers.get("Content-Length")
+        expected = int(declared) if declared and declared.isdigit() else 0
+        if expected > self.max_download_bytes:  # refused from its headers, not after 1 MiB
+            raise InvalidPayload(
+                f"shpc: {redact_url(url)}: more than {self.max_download_bytes} bytes "
+                f"({expected} declared), past what a station file takes: not downloaded"
+            )
+        # Inflated here, not by httpx: a gzip stream cut where the Content-Length
+        # agrees (no gzip trailer) is a cut body, not a shorter file.
+        body = (
+            decoded(resp.iter_raw(1 << 20), resp.headers.get("Content-Encoding"))
+            if streamed
+            else resp.iter_bytes(1 << 20)
+        )
+
+        def wire() -> int:
+            return resp.num_bytes_downloaded
+
+        def cut_short(why: str = "") -> ServerError:
+            target.unlink(missing_ok=True)  # what came is not the file
+            received = resp.num_bytes_downloaded
+            of = f"{received} of {declared} bytes" if expected else f"{received} bytes"
+            return ServerError(f"shpc: {redact_url(url)}: body cut short ({of}){why}")
+
+        try:
+            size = self._write(body, target, url, expected, wire, streamed, on_bytes)
+        except (httpx.TimeoutException, httpx.DecodingError) as exc:
+            target.unlink(missing_ok=True)
+            raise _request_failed(exc, url, self.client.timeout) from None
+        except httpx.RequestError:
+            # The connection dropped mid-body: said as the other cut bodies are, with the
+            # bytes received, not in httpx's words ("peer closed connection without ...").
+            raise cut_short(": connection dropped") from None
+        if streamed and expected and expected != resp.num_bytes_downloaded:
+            raise cut_short()
+        return Download(
+            url,
+            False,
+            target,
+            resp.headers.get("ETag"),
+            resp.headers.get("Last-Modified"),
+            size,
+        )
 
     def download(
         self,
@@ -353,53 +512,21 @@ class StationFiles:
 
         def attempt(deadline: float | None) -> Download:
             timeout = self.client.timeout
+            request = self.client.build_request(
+                "GET",
+                url,
+                headers=headers,
+                timeout=timeout if deadline is None else attempt_timeout(timeout, deadline),
+                extensions={"trace": self._watchdog.trace},
+            )
             try:
-                with self.client.stream(
-                    "GET",
-                    url,
-                    headers=headers,
-                    timeout=timeout if deadline is None else attempt_timeout(timeout, deadline),
-                    extensions={"trace": self._watchdog.trace},
-                ) as resp:
-                    self._check_served(str(resp.url), url)  # before any of its body is read
-                    if resp.status_code == 304:
-                        return Download(url, True, None, etag, last_modified)
-                    self._check(resp, url)
-                    # A body the transport handed over whole (an injected one's) was never
-                    # on the wire here: there are no received bytes to count.
-                    streamed = not resp.is_stream_consumed
-                    # Content-Length counts the bytes on the wire: with Content-Encoding
-                    # (gzip) that is the compressed body, not the decoded one written out.
-                    declared = resp.headers.get("Content-Length")
-                    expected = int(declared) if declared and declared.isdigit() else 0
-                    # Inflated here, not by httpx: a gzip stream cut where the Content-Length
-                    # agrees (no gzip trailer) is a cut body, not a shorter file.
-                    body = (
-                        decoded(resp.iter_raw(1 << 20), resp.headers.get("Content-Encoding"))
-                        if streamed
-                        else resp.iter_bytes(1 << 20)
-                    )
-
-                    def wire() -> int:
-                        return resp.num_bytes_downloaded
-
-                    size = self._write(body, target, url, expected, wire, streamed, on_bytes)
-                    received = resp.num_bytes_downloaded
-                    if streamed and declared is not None and int(declared) != received:
-                        raise ServerError(
-                            f"shpc: {redact_url(url)}: body cut short "
-                            f"({received} of {declared} bytes)"
-                        )
-                    return Download(
-                        url,
-                        False,
-                        target,
-                        resp.headers.get("ETag"),
-                        resp.headers.get("Last-Modified"),
-                        size,
-                    )
+                resp = self._send(request, url)  # each hop checked before it is asked
             except httpx.RequestError as exc:
                 raise _request_failed(exc, url, self.client.timeout) from None
+            try:
+                return self._take(resp, url, target, etag, last_modified, on_bytes)
+            finally:
+                resp.close()
 
         result: Download = self._retrying()(once)
         return result
