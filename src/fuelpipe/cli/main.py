@@ -11,7 +11,7 @@ import signal
 import socket
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -666,7 +666,7 @@ def run(
 
         for name, theirs in helpers.stats.items():
             stats[name] = merge_stats(stats.get(name), theirs)
-    used = {name: st for name, st in stats.items() if st is not None and st.requests}
+    used = _used(stats)
     if as_json:
         out: dict[str, Any] = dict(report.as_dict())
         out["sources"] = sources_json(used)
@@ -680,7 +680,11 @@ def run(
 
 def used_sources(context: StageContext) -> dict[str, SourceStats]:
     """This process's request counts of each source it sent a request to."""
-    stats = {name: s.stats() for name, s in context.sources.items()}
+    return _used({name: s.stats() for name, s in context.sources.items()})
+
+
+def _used(stats: Mapping[str, SourceStats | None]) -> dict[str, SourceStats]:
+    """The counts of the sources that were sent a request."""
     return {name: st for name, st in stats.items() if st is not None and st.requests}
 
 

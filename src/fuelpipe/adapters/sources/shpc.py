@@ -167,6 +167,15 @@ def file_links(html: str, page_url: str, configured: str | None = None) -> Listi
     return Listing(list(seen), skipped)
 
 
+def _body(resp: httpx.Response, *, streamed: bool) -> Iterator[bytes]:
+    """A streamed answer's body inflated here, not by httpx, 1 MiB at a time: a gzip stream
+    cut where the Content-Length agrees (no gzip trailer) is a cut body, not a shorter one.
+    Not ``streamed``: a body an injected transport handed over whole, as httpx holds it."""
+    if streamed:
+        return decoded(resp.iter_raw(1 << 20), resp.headers.get("Content-Encoding"))
+    return resp.iter_bytes(1 << 20)
+
+
 def _request_failed(exc: httpx.RequestError, url: str, timeout: httpx.Timeout) -> SourceError:
     """An httpx failure as the error the retries and the stage act on, in the other sources'
     words: a timeout named with its phase and limit, a failed connection as "connection
@@ -311,12 +320,7 @@ class StationFiles:
         other sources take their answers: httpx inflated it whole in memory, however far a
         few KB of gzip went. Past the cap, or not readable as sent, it is a bad payload."""
         shown = redact_url(self.listing_url)
-        streamed = not resp.is_stream_consumed  # else an injected transport's, held whole
-        chunks = (
-            decoded(resp.iter_raw(1 << 20), resp.headers.get("Content-Encoding"))
-            if streamed
-            else resp.iter_bytes(1 << 20)
-        )
+        chunks = _body(resp, streamed=not resp.is_stream_consumed)
         body, size = bytearray(), 0
         try:
             for chunk in chunks:
@@ -431,13 +435,7 @@ class StationFiles:
                 f"shpc: {redact_url(url)}: more than {self.max_download_bytes} bytes "
                 f"({expected} declared), past what a station file takes: not downloaded"
             )
-        # Inflated here, not by httpx: a gzip stream cut where the Content-Length
-        # agrees (no gzip trailer) is a cut body, not a shorter file.
-        body = (
-            decoded(resp.iter_raw(1 << 20), resp.headers.get("Content-Encoding"))
-            if streamed
-            else resp.iter_bytes(1 << 20)
-        )
+        body = _body(resp, streamed=streamed)
 
         def wire() -> int:
             return resp.num_bytes_downloaded
