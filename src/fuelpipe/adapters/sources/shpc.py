@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import SplitResult, urldefrag, urljoin, urlsplit
@@ -128,6 +128,9 @@ class Listing:
     """One line per link to a station file that is not a URL (``http://[bad/...``) or not
     served by ANP (see served_by_anp): which link, on which page, and why; the other files
     are still listed."""
+    root: str = ""
+    """The listing's root, its configured URL: a file is known below it (its validators are
+    recorded by its path below it), whichever host serves it."""
 
 
 def file_links(html: str, page_url: str, configured: str | None = None) -> Listing:
@@ -408,7 +411,7 @@ class StationFiles:
                 raise PermanentSourceError(
                     f"shpc: {redact_url(self.listing_url)}: {_no_station_file(page)}"
                 )
-            return links
+            return replace(links, root=self.base_url)
 
         result: Listing = self._retrying()(once)
         return result
