@@ -7,7 +7,7 @@ from __future__ import annotations
 import socket
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import pytest
@@ -52,17 +52,24 @@ def _download_fails(source: StationFiles, url: str, target: Path, kind: type[Sou
     return str(caught.value)
 
 
+def _listing_fails(source: StationFiles, kind: type[SourceError]) -> str:
+    """The error ``source`` raises reading its listing, of ``kind``, in words; the source is
+    closed."""
+    try:
+        with pytest.raises(kind) as caught:
+            source.listing()
+    finally:
+        source.close()
+    return str(caught.value)
+
+
 def test_a_refused_listing_says_connection_refused_and_is_retried() -> None:
     """The listing's failure read "[Errno 111] Connection refused" (httpx's text), where
     every other source says "connection refused"; and it was retried as a server error."""
     base = f"http://127.0.0.1:{_closed_port()}"
     source = StationFiles(base, attempts=2, backoff_s=0)
-    try:
-        with pytest.raises(SourceUnreachable) as caught:
-            source.listing()
-    finally:
-        source.close()
-    assert str(caught.value) == f"shpc: {base}/{LISTING_PATH}: connection refused"
+    words = _listing_fails(source, SourceUnreachable)
+    assert words == f"shpc: {base}/{LISTING_PATH}: connection refused"
     assert source.requests_made == 2  # no answer at all may pass: retried
 
 
@@ -134,6 +141,8 @@ def _raw_server(answer: bytes, *, hold: bool = False) -> Iterator[str]:
         yield f"http://127.0.0.1:{listener.getsockname()[1]}"
     finally:
         stop.set()
+        with suppress(OSError):  # wakes the accept() the thread waits in (close() does not)
+            listener.shutdown(socket.SHUT_RDWR)
         listener.close()
         thread.join(timeout=5)
 
@@ -337,3 +346,32 @@ def test_listing_links_resolve_against_the_pages_base_and_drop_their_fragment() 
         '<a href="arquivos/shpc/qus/ultimas-4-semanas-glp.csv#dados">glp again</a>'
     )
     assert file_links(html, page).urls == [f"{page}/arquivos/shpc/qus/ultimas-4-semanas-glp.csv"]
+
+
+@pytest.mark.parametrize(
+    ("location", "why"),
+    [
+        ("http://anp.example:port/x.csv", "not a URL"),
+        ("mailto:anp@example.invalid", "not an http or https URL"),
+    ],
+)
+def test_a_redirect_to_an_invalid_location_fails_at_once_naming_it(
+    location: str, why: str, tmp_path: Path
+) -> None:
+    """A Location that is not a URL read as "connection dropped (RemoteProtocolError)" and
+    was retried, and one in a scheme no client follows (mailto:) escaped as httpx's
+    InvalidURL, no source error at all. The same redirect comes on every attempt: it is
+    permanent, and its error names the Location."""
+    answer = f"HTTP/1.1 302 Found\r\nLocation: {location}\r\nContent-Length: 0\r\n\r\n"
+    with _raw_server(answer.encode()) as origin:
+        url = f"{origin}{FILES}ultimas-4-semanas-glp.csv"
+        source = StationFiles(origin, attempts=3, backoff_s=0)
+        words = _download_fails(source, url, tmp_path / "glp.csv", PermanentSourceError)
+        listing = StationFiles(origin, attempts=3, backoff_s=0)
+        listed = _listing_fails(listing, PermanentSourceError)
+    assert words.startswith(f"shpc: {url}: redirected to {location!r}, which is {why}")
+    assert words.endswith(": not fetched")
+    assert source.requests_made == 1  # not retried
+    assert listed.startswith(f"shpc: {origin}/{LISTING_PATH}: redirected to {location!r}")
+    assert listing.requests_made == 1
+    assert not (tmp_path / "glp.csv").exists()

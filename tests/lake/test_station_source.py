@@ -4,6 +4,7 @@ CLI ingests, reports and queries them."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import socket
 from pathlib import Path
@@ -22,7 +23,7 @@ from fuelpipe.adapters.sources.shpc import Download, Listing, StationFiles, file
 from fuelpipe.cli.main import cli
 from fuelpipe.domain.stations import ANP_COLUMNS
 from fuelpipe.replay.server import ReplayServer
-from fuelpipe.stages.stations import ingest_remote
+from fuelpipe.stages.stations import file_name, ingest_remote
 
 FILES = "/arquivos/shpc/qus/"
 
@@ -516,3 +517,111 @@ def test_a_listing_that_cannot_be_read_is_one_line_saying_what_to_do(tmp_path: P
     as_json = CliRunner().invoke(cli, ["stations", "ingest", "--json"], env=env)
     assert as_json.exit_code == 1
     assert json.loads(as_json.stdout)["errors"][0].startswith("listing: shpc: ")
+
+
+def _anp_like(server: HTTPServer, files: dict[str, bytes]) -> None:
+    """``server`` as ANP's listing (relative links) and files below it, each with an ETag and a
+    Last-Modified, answering 304 when ``If-None-Match`` names its ETag."""
+    from werkzeug import Request, Response
+
+    links = "".join(f'<a href="arquivos/shpc/{path}">{path}</a>' for path in files)
+    server.expect_request("/anp/serie-historica-de-precos-de-combustiveis").respond_with_data(
+        links, content_type="text/html"
+    )
+    for path, body in files.items():
+        etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
+
+        def answer(request: Request, body: bytes = body, etag: str = etag) -> Response:
+            headers = {"ETag": etag, "Last-Modified": "Mon, 21 Apr 2025 12:00:00 GMT"}
+            if request.headers.get("If-None-Match") == etag:
+                return Response(status=304, headers=headers)
+            return Response(body, content_type="text/csv", headers=headers)
+
+        server.expect_request(f"/anp/arquivos/shpc/{path}").respond_with_handler(answer)
+
+
+def _asked(server: HTTPServer) -> dict[str, dict[str, str | None]]:
+    """The validators each file request to ``server`` carried, by the file's path."""
+    return {
+        request.path.removeprefix("/anp/arquivos/shpc/"): {
+            "If-None-Match": request.headers.get("If-None-Match"),
+            "If-Modified-Since": request.headers.get("If-Modified-Since"),
+        }
+        for request, _ in server.log
+        if "/arquivos/shpc/" in request.path
+    }
+
+
+def test_a_file_on_a_moved_host_is_still_known_by_its_validators(tmp_path: Path) -> None:
+    """The validators were kept by the file's full URL: on another host (or, with `make
+    demo`, the replay's new port on 127.0.0.1) no file was known, so each was downloaded once
+    more and only then recognised by its checksum. Kept by the path below the listing root
+    (two files of one name in two folders stay two files), they are sent to the new host:
+    the ETag, which names one representation, not the date, which only the old host's clock
+    gave (another host's file of that name may be older and still another file)."""
+    from tests.lake.conftest import real_file
+
+    files = {"ca/2024/x.csv": real_file("glp"), "ca/2025/x.csv": real_file("diesel-gnv")}
+    lake = StationLake(LocalLakeStorage(tmp_path / "lake"), FixedClock(NOW))
+    summaries = []
+    for server in (HTTPServer(host="127.0.0.1", port=0), HTTPServer(host="127.0.0.1", port=0)):
+        _anp_like(server, files)
+        server.start()
+        try:
+            source = StationFiles(server.url_for("/anp"), attempts=2, backoff_s=0)
+            try:
+                summaries.append(ingest_remote(lake, source))
+            finally:
+                source.close()
+            asked = _asked(server)
+        finally:
+            server.clear()
+            server.stop()
+    first, moved = summaries
+    assert first.errors == [] and first.written == 13_310 + 20_609
+    etags = {p: '"' + hashlib.sha256(b).hexdigest()[:16] + '"' for p, b in files.items()}
+    assert asked == {p: {"If-None-Match": etags[p], "If-Modified-Since": None} for p in files}
+    assert moved.errors == [] and moved.unchanged == 2
+    assert [f.get("unchanged") for f in moved.files] == [True, True]  # 304s: no body
+    http = lake.storage.read_manifest()["http"]
+    assert sorted(http) == ["arquivos/shpc/ca/2024/x.csv", "arquivos/shpc/ca/2025/x.csv"]
+
+
+def test_validators_an_older_version_kept_by_full_url_are_still_read(
+    replay: ReplayServer, tmp_path: Path
+) -> None:
+    """A lake written before the validators were kept by path (each by its file's full URL,
+    the replay's port of that run in it) is not downloaded again whole on the next `make
+    demo` (a new port); its entries are rekeyed as they are rewritten."""
+    lake = StationLake(LocalLakeStorage(tmp_path / "lake"), FixedClock(NOW))
+    base = replay.source_urls()["shpc"]
+    source = StationFiles(base, attempts=2, backoff_s=0)
+    try:
+        first = ingest_remote(lake, source, only=["glp", "diesel"])
+    finally:
+        source.close()
+    assert first.errors == [] and first.unchanged == 0
+    manifest = lake.storage.read_manifest()
+    old = {  # as the older version wrote it
+        f"{base}{FILES}{file_name(key)}": {k: seen[k] for k in ("etag", "last_modified")}
+        for key, seen in manifest["http"].items()
+    }
+    assert len(old) == 2
+    manifest["http"] = old
+    lake.storage.write_manifest(manifest)
+    with ReplayServer(quiet=True) as moved:
+        assert moved.source_urls()["shpc"] != base  # another port, as each demo run's
+        source = StationFiles(moved.source_urls()["shpc"], attempts=2, backoff_s=0)
+        try:
+            again = ingest_remote(lake, source, only=["glp", "diesel"])
+            refreshed = ingest_remote(lake, source, only=["glp", "diesel"], force=True)
+        finally:
+            source.close()
+    assert again.errors == [] and again.unchanged == 2
+    assert [f.get("unchanged") for f in again.files] == [True, True]  # 304s: no body
+    assert refreshed.errors == []
+    http = lake.storage.read_manifest()["http"]
+    assert sorted(http) == [
+        "arquivos/shpc/qus/ultimas-4-semanas-diesel-gnv.csv",
+        "arquivos/shpc/qus/ultimas-4-semanas-glp.csv",
+    ]

@@ -1,9 +1,10 @@
 """Station-level ingest: list ANP's station files, download what changed, ingest into the lake.
 
 Uses only the two objects it is given (the file source and the lake) through the small
-protocols below. The lake's manifest records, per URL, the validators of the last download, so
-an unchanged file is answered with a 304 and not downloaded again; a file whose content was
-already ingested under another URL is not ingested twice.
+protocols below. The lake's manifest records, per file (its path below the listing's root, see
+``validators_key``), the validators of the last download, so an unchanged file is answered with
+a 304 and not downloaded again, from a moved host too; a file whose content was already
+ingested under another URL is not ingested twice.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 from fuelpipe.ports.lake import LakeBusy, LakeLockLost, LakeStorage
 from fuelpipe.ports.source import SourceError
@@ -39,6 +41,10 @@ class ListingResult(Protocol):
     def urls(self) -> list[str]: ...
     @property
     def skipped(self) -> list[str]: ...
+    @property
+    def root(self) -> str:
+        """The listing's configured URL, which its files are known below."""
+        ...
 
 
 class FileSource(Protocol):
@@ -161,6 +167,52 @@ def file_name(url: str) -> str:
     return url.rstrip("/").rsplit("/", 1)[-1]
 
 
+def validators_key(url: str, root: str) -> str:
+    """What the manifest keeps a file's validators by: its URL's path below the listing's
+    ``root`` (with its query), so that the same file on another host or port is still known
+    (each `make demo` run's replay listens on a new port; ANP has moved hosts before), while
+    two files of one name in two folders stay two. A URL not below the root is kept by its
+    whole path (it starts with ``/``, as no path below the root does)."""
+    parts = urlsplit(url)
+    below = urlsplit(root).path.rstrip("/") + "/"
+    path = parts.path.removeprefix(below) if parts.path.startswith(below) else parts.path
+    return path + (f"?{parts.query}" if parts.query else "")
+
+
+def _origin(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.scheme.lower(), parts.netloc.lower()
+
+
+_FULL_URL = ("http://", "https://")
+
+
+def _older_keys(http: dict[str, Any], key: str, root: str) -> list[str]:
+    """The entries an older version recorded for the file of ``key``: by its full URL, on
+    whichever host it was fetched from then."""
+    return [k for k in http if k.startswith(_FULL_URL) and validators_key(k, root) == key]
+
+
+def _validators(http: dict[str, Any], url: str, root: str) -> dict[str, Any]:
+    """The validators to send for ``url``: those recorded for its file (``validators_key``;
+    an older version's, by a full URL, too). Recorded from another host (or port), only the
+    ETag: it names one representation, which that host answers 304 for only if it serves the
+    same; a Last-Modified is a date on the old host's clock, and another host's file of that
+    name could be older and still not the one ingested."""
+    key = validators_key(url, root)
+    seen: dict[str, Any] | None = http.get(key)
+    fetched = seen.get("url") if seen else None
+    if seen is None:
+        older = _older_keys(http, key, root)
+        if not older:
+            return {}
+        fetched = next((k for k in older if _origin(k) == _origin(url)), older[-1])
+        seen = http[fetched]
+    if fetched is None or _origin(fetched) != _origin(url):
+        return {"etag": seen.get("etag")}
+    return seen
+
+
 _ASKED_AGAIN = "not ingested: the next `fuelpipe stations ingest` asks for it again"
 """What a file's failed download ends with: what to do, as the listing's error says."""
 
@@ -243,7 +295,7 @@ def ingest_remote(
         return summary
     # A malformed link is that one file's error; the others are still ingested.
     summary.errors.extend(f"listing: {problem}" for problem in listing.skipped)
-    urls = listing.urls
+    urls, root = listing.urls, listing.root
     if only:
         listed = urls
         urls = [u for u in urls if any(o.lower() in file_name(u).lower() for o in only)]
@@ -257,7 +309,7 @@ def ingest_remote(
     for n, url in enumerate(urls, 1):
         try:
             manifest = lake.storage.read_manifest()
-            seen = {} if force else manifest.get("http", {}).get(url, {})
+            seen = {} if force else _validators(manifest.get("http", {}), url, root)
             with tempfile.TemporaryDirectory(prefix="fuelpipe-shpc-", dir=workdir) as tmp:
                 try:
                     got = source.download(
@@ -282,7 +334,15 @@ def ingest_remote(
                 else:
                     rows.next_file()
                     _ingest_download(
-                        lake, url, got, got.path, summary, force=force, progress=rows, kind=kind
+                        lake,
+                        url,
+                        got,
+                        got.path,
+                        summary,
+                        root=root,
+                        force=force,
+                        progress=rows,
+                        kind=kind,
                     )
             if progress:
                 progress("ingest", n, len(urls))
@@ -298,12 +358,15 @@ def _ingest_download(
     path: Path,
     summary: IngestSummary,
     *,
+    root: str,
     force: bool,
     progress: Callable[[str, int], None],
     kind: str | None = None,
 ) -> None:
-    """Ingest one downloaded file into ``summary`` and record its validators. A failure is
-    the file's error line and records none, so the next run downloads it again."""
+    """Ingest one downloaded file into ``summary`` and record its validators (by
+    ``validators_key``, with the URL they came from; an older version's entries for the file,
+    by its full URL, go). A failure is the file's error line and records none, so the next run
+    downloads it again."""
     name = file_name(url)
     try:
         reports = lake.ingest_path(
@@ -321,5 +384,9 @@ def _ingest_download(
     if any(r.unreadable for r in reports):
         return  # a ZIP member could not be read: no validators, the next run tries again
     manifest = lake.storage.read_manifest()
-    manifest.setdefault("http", {})[url] = {"etag": got.etag, "last_modified": got.last_modified}
+    http = manifest.setdefault("http", {})
+    key = validators_key(url, root)
+    for older in _older_keys(http, key, root):
+        del http[older]
+    http[key] = {"etag": got.etag, "last_modified": got.last_modified, "url": url}
     lake.storage.write_manifest(manifest)

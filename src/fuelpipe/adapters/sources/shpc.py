@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import SplitResult, urldefrag, urljoin, urlsplit
@@ -128,6 +128,9 @@ class Listing:
     """One line per link to a station file that is not a URL (``http://[bad/...``) or not
     served by ANP (see served_by_anp): which link, on which page, and why; the other files
     are still listed."""
+    root: str = ""
+    """The listing's root, its configured URL: a file is known below it (its validators are
+    recorded by its path below it), whichever host serves it."""
 
 
 def file_links(html: str, page_url: str, configured: str | None = None) -> Listing:
@@ -193,6 +196,37 @@ def _request_failed(exc: httpx.RequestError, url: str, timeout: httpx.Timeout) -
     return SourceUnreachable(f"shpc: {shown}: {transport_error_words(exc)}")
 
 
+class _BadLocation(Exception):
+    """A redirect whose Location no client can follow, found by ``_followable``."""
+
+    def __init__(self, location: str, why: str) -> None:
+        super().__init__(location, why)
+        self.location, self.why = location, why
+
+
+def _followable(response: httpx.Response) -> None:
+    """The client's response hook: a redirect whose Location is not a URL, or not an http or
+    https one, raises _BadLocation. httpx, building the next request from it after this hook,
+    raised a RemoteProtocolError (read as a dropped connection, and retried) or an InvalidURL
+    (no source error at all), and neither named the Location."""
+    if not response.has_redirect_location:
+        return
+    location = response.headers["Location"]
+    try:
+        target = response.request.url.join(location)
+    except httpx.InvalidURL as exc:
+        raise _BadLocation(location, f"not a URL ({exc})") from None
+    if target.scheme not in ("http", "https"):
+        raise _BadLocation(location, "not an http or https URL")
+
+
+def _shown_location(location: str) -> str:
+    try:
+        return redact_url(location)
+    except ValueError:  # not a URL urllib can split: nothing in it to mask
+        return location
+
+
 @dataclass(frozen=True, slots=True)
 class Download:
     """What one conditional GET gave: a new body on disk, or ``unchanged`` (304)."""
@@ -230,6 +264,8 @@ class StationFiles:
         self._watchdog = Watchdog()
         self.max_download_bytes = max_download_bytes
         self.client = client if client is not None else make_client()
+        hooks = self.client.event_hooks  # the client is ours (close() closes it)
+        self.client.event_hooks = {**hooks, "response": [*hooks["response"], _followable]}
         self.attempts = attempts
         self.backoff_s = backoff_s
         self.retry_after_cap_s = retry_after_cap_s
@@ -305,9 +341,17 @@ class StationFiles:
         """``request`` sent streamed, redirects followed one hop at a time, each hop's URL
         checked (``_check_served``) before it is asked: httpx, left to follow them, had
         already sent the request to a host ANP does not serve (a cloud metadata endpoint)
-        when the URL it ended at was checked. The caller closes the response."""
+        when the URL it ended at was checked. A Location that is not an http or https URL is
+        a permanent error naming it: the same redirect comes on every attempt. The caller
+        closes the response."""
         for _ in range(self.client.max_redirects + 1):
-            resp = self.client.send(request, stream=True, follow_redirects=False)
+            try:
+                resp = self.client.send(request, stream=True, follow_redirects=False)
+            except _BadLocation as bad:
+                raise PermanentSourceError(
+                    f"shpc: {redact_url(url)}: redirected to {_shown_location(bad.location)!r}, "
+                    f"which is {bad.why}: not fetched"
+                ) from None
             if resp.next_request is None:
                 return resp
             resp.close()
@@ -367,7 +411,7 @@ class StationFiles:
                 raise PermanentSourceError(
                     f"shpc: {redact_url(self.listing_url)}: {_no_station_file(page)}"
                 )
-            return links
+            return replace(links, root=self.base_url)
 
         result: Listing = self._retrying()(once)
         return result
