@@ -574,3 +574,26 @@ def test_no_chart_offers_to_upload_itself_to_plotly_cloud(page: Page, stations_u
         or "Fazer download do gráfico como imagem (PNG)" in titles
     )
     assert [t for t in titles if "Share" in t or "Compartilhar" in t] == []
+
+
+def test_a_premium_that_rounds_to_zero_shows_no_minus_sign(page: Page, stations_url: str) -> None:
+    """A flag a fraction of a centavo below unbranded read "-0.0" % in the table (the real
+    sample's ATEM' S, -0.001 R$/l): a sign on a figure shown as zero says it is below when
+    the page cannot show that it is. Rounded to zero, a figure is shown without a sign; one
+    that stays below zero at the shown digits keeps its minus."""
+    rows = [["ATEM' S", 67, 12, 7.27, -0.0004, -0.02], ["LARCO", 31, 9, 6.19, -0.033, -0.5]]
+    body = {
+        "query": "brand_premium", "fuel": "GASOLINE", "start": "2025-03-24", "end": "2025-04-19",
+        "covered_start": "2025-03-23", "covered_end": "2025-04-19",
+        "columns": ["brand", "observations", "cells", "mean_price", "premium", "premium_pct"],
+        "rows": rows,
+    }  # fmt: skip
+    page.route("**/api/stations/brands?*", lambda route: route.fulfill(json=body))
+    for lang in ("en", "pt-BR"):
+        _open(page, stations_url, f"view=brands&lang={lang}")
+        cells = page.locator("#st-brands tbody tr").first.locator("td")
+        texts = [cells.nth(i).inner_text() for i in range(cells.count())]
+        assert texts[0] == "ATEM' S", texts
+        assert texts[-2:] in (["0.000", "0.0"], ["0,000", "0,0"]), texts  # premium, premium %
+        last = page.locator("#st-brands tbody tr").last.locator("td")
+        assert last.nth(last.count() - 1).inner_text() in ("-0.5", "-0,5"), lang

@@ -185,6 +185,7 @@
       : new Intl.NumberFormat(state.lang, {
           minimumFractionDigits: digits,
           maximumFractionDigits: digits,
+          signDisplay: "negative", // a figure shown as zero has no sign ("-0.0" said "below")
         }).format(v);
   // The API's price units as the page writes them, in both languages.
   const UNITS = { "BRL/l": "R$/l", "BRL/13kg": "R$/13 kg", "BRL/m3": "R$/m³" };
