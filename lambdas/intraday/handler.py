@@ -1,9 +1,10 @@
 """The intraday Lambda: the day's PTAX bulletins and 15-minute bars, in the AWS home.
 
-`fuelpipe watch --intraday` does this in the embedded home after each tick. Here a schedule
-calls this function every 15 minutes inside the hours the intraday series publish on weekdays
-(infra/template.yaml, derived from domain/intraday.py's ``collection_window``). Each run
-re-reads the day so far for every series whose calendar has a session today and upserts the
+`fuelpipe watch --intraday` does this in the embedded home after each tick. Here schedules
+call this function every 15 minutes inside the hours the intraday series publish on weekdays
+(infra/template.yaml, derived from domain/intraday.py's ``collection_window``) and through
+BZ=F's evening session, when only BZ=F is asked (``collection_days``). Each run re-reads the
+day so far for every series in a session then (for its market's date) and upserts the
 points under ``INTRADAY#<key>#<day>`` (the same series, day and time is the same item, so a
 rerun or a redelivered event stores nothing twice); the table's TTL drops them after 35 days.
 

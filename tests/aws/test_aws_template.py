@@ -263,14 +263,15 @@ def cron_field(field: str, top: int) -> set[int]:
 def weekly_runs(expression: str) -> set[tuple[str, int, int]]:
     """(day, hour, minute) of each run in a week of a ``cron(min hour dom month dow year)``
     schedule of this template (every day of the month, days of the week as ``*``, ``?``,
-    ``DAY`` or ``DAY-DAY``)."""
+    ``DAY`` or ``DAY-DAY``, which may run over the week's end: ``SUN-THU``)."""
     minute, hour, dom, month, dow, _ = expression[len("cron(") : -1].split()
     assert dom in "*?" and month == "*", expression
     if dow in "*?":
         days = set(DAYS)
     else:
         lo, _, hi = dow.partition("-")
-        days = set(DAYS[DAYS.index(lo) : DAYS.index(hi or lo) + 1])
+        first, last = DAYS.index(lo), DAYS.index(hi or lo)
+        days = {DAYS[(first + n) % 7] for n in range((last - first) % 7 + 1)}
     return {(d, h, m) for d in days for h in cron_field(hour, 24) for m in cron_field(minute, 60)}
 
 
@@ -620,7 +621,7 @@ def test_every_invoker_names_the_live_alias(template: dict[str, Any]) -> None:
     assert {invoked(template, arn) for arn in targets} == {
         invoked(template, arn) for arn in grant["Resource"]
     }
-    assert len(targets) == 9
+    assert len(targets) == 11
     (url,) = resources(template, "AWS::Lambda::Url").values()
     assert url["Properties"]["Qualifier"] == "live"
     for fn in functions(template).values():  # SAM would wire these to the bare function

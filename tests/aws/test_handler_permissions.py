@@ -751,8 +751,9 @@ def outlook_scenario(lab: Lab) -> Scenario:
     return Scenario([event], queue, dlq, check)
 
 
-INTRADAY_NOW = datetime(2020, 9, 16, 19, 50, tzinfo=SP)
-"""A weekday both real intraday files hold: the PTAX windows and PETR4's 15-minute bars."""
+INTRADAY_NOW = datetime(2020, 9, 16, 18, 30, tzinfo=SP)
+"""A weekday both real intraday files hold: the PTAX windows and PETR4's 15-minute bars; the
+day window's last half hour (past it only BZ=F's evening is asked)."""
 
 
 def intraday_scenario(lab: Lab) -> Scenario:

@@ -34,7 +34,9 @@ from fuelpipe.replay.faults import FaultPlan
 pytestmark = pytest.mark.aws
 
 SP = ZoneInfo("America/Sao_Paulo")
-NOW = datetime(2020, 9, 16, 19, 50, tzinfo=SP)  # after the day's last run would have closed
+# The day's sessions are over (B3 17:00, NYSE 16:00 New York) and the day window is still open
+# (to 18:45 here in New York's summer, with its rerun): past it only BZ=F's evening is asked.
+NOW = datetime(2020, 9, 16, 18, 30, tzinfo=SP)
 DAY = NOW.date()
 USD, PETR4 = "CURRENCY#USD", "STOCK#PETR4"
 REAL_COUNTS = {USD: 5, PETR4: 31}  # opening, 3 intermediates, closing; B3's 15-minute session

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from tests.aws.test_aws_template import (  # noqa: F401 - the fixture
     as_list,
@@ -14,14 +15,22 @@ from tests.aws.test_aws_template import (  # noqa: F401 - the fixture
     resources,
     statements,
     template,
+    weekly_runs,
 )
 
 from fuelpipe.adapters.sources._http import longest_fetch_s
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
-from fuelpipe.domain.intraday import INTRADAY_SERIES, collection_window
+from fuelpipe.domain.intraday import (
+    INTRADAY_SERIES,
+    collection_days,
+    collection_window,
+    evening_day,
+)
 from fuelpipe.domain.keys import INTRADAY, intraday_key
 from fuelpipe.homes.aws import schedule_options
 from fuelpipe.homes.settings import Settings
+
+SP = ZoneInfo("America/Sao_Paulo")
 
 
 def _orchestrator_schedules(template: dict[str, Any]) -> dict[str, dict[str, Any]]:  # noqa: F811
@@ -109,13 +118,17 @@ def test_table_expires_intraday_items_by_ttl(template: dict[str, Any]) -> None: 
 INTRADAY_CRON = re.compile(r"^cron\(0/15 (\d+)-(\d+) \? \* MON-FRI \*\)$")
 
 
-def _intraday_schedule(template: dict[str, Any]) -> dict[str, Any]:  # noqa: F811
-    (props,) = [
-        res["Properties"]
-        for res in resources(template, "AWS::Scheduler::Schedule").values()
+def _intraday_schedules(template: dict[str, Any]) -> dict[str, dict[str, Any]]:  # noqa: F811
+    return {
+        name: res["Properties"]
+        for name, res in resources(template, "AWS::Scheduler::Schedule").items()
         if res["Properties"]["Target"]["Arn"] == {"Ref": "IntradayLiveAlias"}
-    ]
-    return dict(props)
+    }
+
+
+def _intraday_schedule(template: dict[str, Any]) -> dict[str, Any]:  # noqa: F811
+    """The day's schedule (the evening's are the others)."""
+    return dict(_intraday_schedules(template)["IntradaySchedule"])
 
 
 def test_intraday_runs_every_15_minutes_through_the_hours_its_series_publish(
@@ -197,3 +210,43 @@ def test_intraday_function_ends_before_its_next_run_when_every_fetch_times_out(
         {"Name": "Resource", "Value": {"Fn::Sub": "${IntradayFunction}:live"}},
     ]
     assert alarm["AlarmActions"] == [{"Ref": "AlertTopic"}]
+
+
+def test_intraday_runs_through_brent_futures_evening_and_only_then(
+    template: dict[str, Any],  # noqa: F811
+) -> None:
+    """Every quarter-hour over three years at which a collection reads BZ=F's evening (18:15
+    to midnight New York, Sunday to Thursday, none before a holiday) is a run of an intraday
+    schedule, in both zones' daylight saving, New York's midnight (the last bar's final
+    close) too; before, the runs ended at 19:45 here and the evening bars to New York's
+    midnight were never collected. The evening and night schedules ask BZ=F alone, and
+    nothing at all on few of their runs."""
+    schedules = _intraday_schedules(template)
+    assert set(schedules) == {
+        "IntradaySchedule",
+        "IntradayEveningSchedule",
+        "IntradayNightSchedule",
+    }
+    runs = {name: weekly_runs(props["ScheduleExpression"]) for name, props in schedules.items()}
+    for props in schedules.values():
+        assert props["ScheduleExpressionTimezone"] == "America/Sao_Paulo"
+        assert json.loads(props["Target"]["Input"])["detail"] == {}
+    brent = DEFAULT_CATALOG["COMMODITY#BRENT_FUTURES"]
+    day_names = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
+    start = datetime(2025, 1, 1, tzinfo=SP)
+    missed, evening_runs, idle = [], 0, 0
+    for n in range(3 * 366 * 96):
+        at = start + timedelta(minutes=15 * n)
+        run = (day_names[at.weekday()], at.hour, at.minute)
+        night = run in runs["IntradayEveningSchedule"] or run in runs["IntradayNightSchedule"]
+        asked = collection_days(DEFAULT_CATALOG, at) if night else {}
+        if night:
+            assert set(asked) <= {brent.key}, (at, asked)
+            evening_runs += 1
+            idle += not asked
+        if evening_day(brent, at) is not None and not (night or run in runs["IntradaySchedule"]):
+            missed.append(at)
+    # Only Sunday's first quarter-hours in New York's summer (19:15-19:45 here, no day
+    # schedule on Sundays): the 20:00 run reads those bars, as every run the day so far.
+    assert missed and {(m.weekday(), m.hour) for m in missed} == {(6, 19)}
+    assert idle < evening_runs * 0.25  # New York's summer from 01:15, its winter at 20:00

@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parents[2]
 WINDOWS = ROOT / "datasets/intraday/netinhoklz__historico_ptax_janelas_2017-01-04_2023-09-28.xlsx"
 USD = DEFAULT_CATALOG["CURRENCY#USD"]
 PETR4 = DEFAULT_CATALOG["STOCK#PETR4"]
+BRENT = DEFAULT_CATALOG["COMMODITY#BRENT_FUTURES"]
 
 
 def test_intraday_keys_never_collide_with_daily_keys_and_split_by_day() -> None:
@@ -209,3 +210,79 @@ def test_the_report_summary_counts_points_series_and_failures() -> None:
     assert IntradayReport(series=3, points_written=0, failed=1).summary() == (
         "intraday: 0 point(s) for 3 series (1 failed)"
     )
+
+
+class _GlobexBars:
+    """BZ=F's 15-minute bars as Yahoo serves them for a New York day: the CME Globex session,
+    00:00-16:45 and 18:00-23:45 New York time, each bar's close final once it has ended and
+    provisional (``0.01`` less) while it runs; nothing after ``now``. Records each request."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2000, 1, 1, tzinfo=SP)
+        self.asked: list[tuple[str, date]] = []
+
+    def fetch_intraday(self, series, day):  # type: ignore[no-untyped-def]
+        from fuelpipe.domain.intraday import IntradayPoint
+
+        self.asked.append((series.key, day))
+        if series.key != "COMMODITY#BRENT_FUTURES":
+            return []
+        ny = ZoneInfo("America/New_York")
+        starts = [datetime.combine(day, time(), ny) + timedelta(minutes=15 * n) for n in range(96)]
+        return [
+            IntradayPoint(series.key, at, "15m", _close(at) - (0 if at + timedelta(minutes=15)
+                          <= self.now else Decimal("0.01")))
+            for at in starts
+            if at < self.now and not (17 <= at.hour < 18)
+        ]  # fmt: skip
+
+
+def _close(at: datetime) -> Decimal:
+    return Decimal(60) + Decimal(at.hour * 60 + at.minute) / 1000
+
+
+def test_brent_futures_evening_bars_are_collected_once_and_shown_on_sao_paulos_day(tmp_path):
+    """Every wake of `watch --intraday` from a Tuesday's 10:15 to Wednesday's 03:00 here (the
+    intraday Lambda runs the same refresh), New York's winter: BZ=F's evening bars (18:00
+    to midnight there, 20:00-02:00 here) are all stored under New York's Tuesday with their
+    final closes, those after our midnight show on Wednesday's panel, and the evening runs
+    ask BZ=F alone. Before, the runs after 19:45 asked nothing and the next morning's asked
+    New York's Wednesday: Tuesday's bars from 17:45 on were never stored."""
+    from fuelpipe.domain.intraday import collection_days, next_collection
+    from fuelpipe.stages.intraday import refresh_today
+
+    source = _GlobexBars()
+    store = SqliteIntradayStore(tmp_path / "i.sqlite")
+    tuesday, wednesday = date(2025, 12, 9), date(2025, 12, 10)
+    runs = []
+    at: datetime | None = datetime(2025, 12, 9, 10, 15, tzinfo=SP)
+    while at is not None and at < datetime(2025, 12, 10, 3, 0, tzinfo=SP):  # watch's wakes
+        runs.append(at)
+        at = next_collection(DEFAULT_CATALOG, at)
+    evening = [r for r in runs if r.hour >= 20 or r.date() == wednesday]
+    assert runs[-1] < datetime(2025, 12, 10, 3, 0, tzinfo=SP)
+    assert evening[0] == datetime(2025, 12, 9, 20, 15, tzinfo=SP)
+    assert evening[-1] == datetime(2025, 12, 10, 2, 0, tzinfo=SP)  # New York's midnight
+    try:
+        for now in runs:
+            source.now = now
+            asked = len(source.asked)
+            refresh_today({"bcb": source, "yahoo": source}, store, DEFAULT_CATALOG, now)
+            if now in evening:
+                assert source.asked[asked:] == [("COMMODITY#BRENT_FUTURES", tuesday)]
+        assert collection_days(DEFAULT_CATALOG, runs[-1] + timedelta(minutes=15)) == {}
+        now = runs[-1]
+        stored = store.day("COMMODITY#BRENT_FUTURES", tuesday, now)
+        on_tuesday = store.sao_paulo_day(BRENT, tuesday, now)
+        on_wednesday = store.sao_paulo_day(BRENT, wednesday, now)
+    finally:
+        store.close()
+    ny = ZoneInfo("America/New_York")
+    evening_bars = [p for p in stored if p.at.astimezone(ny).hour >= 18]
+    assert len(evening_bars) == 24  # 18:00 to 23:45 New York, each once
+    assert len(stored) == len({p.at for p in stored}) == 68 + 24
+    assert all(p.value == _close(p.at) for p in stored)  # every close final
+    assert on_tuesday[-1].at == datetime(2025, 12, 9, 23, 45, tzinfo=SP)  # 21:45 New York
+    assert [p.at.astimezone(SP).time() for p in on_wednesday] == [
+        time(h, m) for h in (0, 1) for m in (0, 15, 30, 45)
+    ]  # New York's Tuesday 22:00-23:45, Wednesday's own bars not collected yet

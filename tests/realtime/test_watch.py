@@ -123,8 +123,10 @@ BARS = ["STOCK#PETR4", "STOCK#PRIO3", "STOCK#XOM", "COMMODITY#BRENT_FUTURES"]
         (datetime(2022, 4, 21, 13, 20), ["STOCK#PETR4", "STOCK#XOM"], datetime(2022, 4, 21, 13, 30)),
         # ... and watching B3 shares only, nothing trades: the next close is Friday's
         (datetime(2022, 4, 21, 13, 20), ["STOCK#PETR4"], datetime(2022, 4, 22, 18, 30)),
-        # Saturday: no session anywhere
-        (datetime(2022, 5, 7, 13, 20), BARS, datetime(2022, 5, 9, 17, 30)),
+        # Saturday: no session anywhere; BZ=F reopens on Sunday at 18:00 New York, its first
+        # bar closed at 19:15 here
+        (datetime(2022, 5, 7, 13, 20), BARS, datetime(2022, 5, 8, 19, 15)),
+        (datetime(2022, 5, 7, 13, 20), BARS[:-1], datetime(2022, 5, 9, 17, 30)),
         # after the window (BZ=F's close, 18:30 here in New York's summer)
         (datetime(2022, 5, 6, 18, 40), BARS, datetime(2022, 5, 9, 17, 30)),
     ],

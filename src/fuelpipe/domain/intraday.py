@@ -13,7 +13,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from fuelpipe.domain.calendars import get_calendar
-from fuelpipe.domain.catalog import Catalog
+from fuelpipe.domain.catalog import Catalog, Series
 from fuelpipe.domain.keys import intraday_key
 from fuelpipe.domain.publication import SAO_PAULO
 
@@ -136,28 +136,106 @@ COLLECT_EVERY = timedelta(minutes=15)
 the quarter-hours the AWS home's schedule runs at (infra/template.yaml)."""
 
 
+def evening_day(series: Series, now: datetime) -> date | None:
+    """The market day (its own zone's date) whose evening bars a collection at ``now`` reads,
+    or None when ``series`` has no evening session then.
+
+    A market that reopens after its daily close (BZ=F: 18:00 New York, the next trading day's
+    session) dates those bars by the evening's own date, ``E``; they trade when its calendar's
+    next session is ``E``'s next day (Sunday to Thursday evenings, none before a holiday or on
+    a Friday). A collection at ``now`` reads the quarter-hour before it, so the one at the
+    market's midnight still reads ``E`` and gets the last bar's final close."""
+    reopens = series.schedule.reopens
+    if reopens is None:
+        return None
+    start = (now - COLLECT_EVERY).astimezone(ZoneInfo(series.exchange_tz))
+    day = start.date()
+    if start.time() < reopens:
+        return None
+    nxt = get_calendar(series.calendar).next_expected(day)
+    return day if nxt == day + timedelta(days=1) else None
+
+
+def _evening_collection(series: Series, quarter: datetime) -> datetime | None:
+    """The first collection at or after the quarter-hour ``quarter`` that reads an evening of
+    ``series`` (:func:`evening_day`): this evening's or the next."""
+    reopens = series.schedule.reopens
+    if reopens is None:
+        return None
+    zone = ZoneInfo(series.exchange_tz)
+    day = (quarter - COLLECT_EVERY).astimezone(zone).date()
+    for evening in (day, day + timedelta(days=1)):
+        first = datetime.combine(evening, reopens, zone) + COLLECT_EVERY
+        last = datetime.combine(evening + timedelta(days=1), time(), zone)
+        at = max(quarter, first)
+        if at <= last and evening_day(series, at) == evening:
+            return at
+    return None
+
+
+def _day_window(catalog: Catalog, day: date) -> tuple[datetime, datetime] | None:
+    """The first and last quarter-hours (São Paulo) of ``day``'s :func:`collection_window`:
+    10:10 -> 10:15 as the first, the first quarter-hour after the latest close as the last.
+    None for a catalog without the bulletins the window opens with."""
+    try:
+        first, last = collection_window(catalog, [day])
+    except ValueError:
+        return None
+    zone = ZoneInfo(SAO_PAULO)
+    step = int(COLLECT_EVERY.total_seconds() // 60)
+    opens = first.hour * 60 + first.minute
+    opens = -(-opens // step) * step  # the window's first quarter-hour (10:10 -> 10:15)
+    start = datetime.combine(day, time(opens // 60, opens % 60), zone)
+    end = datetime.combine(day, last, zone)
+    closes = end.replace(minute=end.minute - end.minute % step) + COLLECT_EVERY
+    return start, closes
+
+
+def collection_days(
+    catalog: Catalog, now: datetime, keys: Sequence[str] = INTRADAY_SERIES
+) -> dict[str, date]:
+    """The series of ``keys`` a collection at ``now`` asks for, each with the day to ask (its
+    market's date). From the quarter-hour before the first of São Paulo's
+    :func:`collection_window` to the one after its last (10:00-19:45 in New York's winter,
+    the AWS home's day schedule), every series whose own calendar has a session that day, as
+    :func:`trading_keys` says; a series in its evening session (:func:`evening_day`) at any
+    time, for that evening's day, which after São Paulo's midnight is the day before. So the
+    evening runs ask BZ=F alone, and for the day its bars are filed under."""
+    day = now.astimezone(ZoneInfo(SAO_PAULO)).date()
+    window = _day_window(catalog, day)
+    daytime = window is None or window[0] - COLLECT_EVERY <= now <= window[1]
+    days = dict.fromkeys(trading_keys(catalog, day, keys) if daytime else [], day)
+    for key in keys:
+        if key in catalog and (evening := evening_day(catalog[key], now)) is not None:
+            days[key] = evening
+    return days
+
+
 def next_collection(
     catalog: Catalog, now: datetime, keys: Sequence[str] = INTRADAY_SERIES
 ) -> datetime | None:
     """The next quarter-hour after ``now`` inside the day's :func:`collection_window` (São
     Paulo) when one of ``keys`` that publishes 15-minute bars (a series without intraday
-    bulletin times of its own, which PTAX has) has a session that day: when `watch
-    --intraday` refreshes the bars. None on a day none of them trades, once the window is
-    over, or for a catalog without the bulletins the window opens with."""
+    bulletin times of its own, which PTAX has) has a session that day, or inside an evening
+    session of one of them (:func:`evening_day`: this evening's or the next, BZ=F's from
+    18:15 to midnight New York time): when `watch --intraday` refreshes the bars. None when
+    neither is ahead (a Friday evening: Sunday's is not the next), or for a catalog without
+    the bulletins the window opens with."""
     zone = ZoneInfo(SAO_PAULO)
     local = now.astimezone(zone)
     day = local.date()
     bars = [k for k in keys if k in catalog and not catalog[k].schedule.intraday]
-    if not trading_keys(catalog, day, bars):
-        return None
-    try:
-        first, last = collection_window(catalog, [day])
-    except ValueError:
+    window = _day_window(catalog, day)
+    if window is None:
         return None
     step = int(COLLECT_EVERY.total_seconds() // 60)
-    opens = first.hour * 60 + first.minute
-    opens = -(-opens // step) * step  # the window's first quarter-hour (10:10 -> 10:15)
-    start = datetime.combine(day, time(opens // 60, opens % 60), zone)
     quarter = local.replace(minute=local.minute - local.minute % step, second=0, microsecond=0)
-    at = max(start, quarter + COLLECT_EVERY)
-    return at if at <= datetime.combine(day, last, zone) else None
+    quarter += COLLECT_EVERY
+    evenings = (_evening_collection(catalog[k], quarter) for k in bars)
+    candidates = [e.astimezone(zone) for e in evenings if e is not None]
+    if trading_keys(catalog, day, bars):
+        start, end = window
+        end -= COLLECT_EVERY  # the window's own close, not the quarter-hour after it
+        if (at := max(start, quarter)) <= end:
+            candidates.append(at)
+    return min(candidates, default=None)

@@ -34,6 +34,10 @@ Where each figure comes from (checked against the real files in ``datasets/`` wh
   is final minutes later -> 16:30 New York time (17:30 or 18:30 in São Paulo), allowance 2 h.
 - Brent futures BZ=F (``brent_futures_close``): NYMEX Brent trades on CME Globex until the
   daily halt at 17:00 New York time (CME contract specs) -> 17:30 New York, allowance 2 h.
+  Trading resumes at 18:00 New York for the next trading day's session (Sunday to Friday,
+  18:00-17:00 with the hour's halt: CME contract specs) -> ``reopens`` 18:00: the evening's
+  15-minute bars are dated the day before that session's (``domain/intraday.py``
+  ``evening_day``).
 - FRED Brent spot (``fred_brent``): EIA spot data that FRED updates in weekly batches (FRED
   series notes); no public source gives the exact lag (unconfirmed), so a value is
   expected 7 days after its date, allowance 3 days, polled every 10 minutes while due (a
@@ -115,6 +119,10 @@ class Publication:
     """Times of the day's intraday publications (PTAX bulletins), when the source has them."""
     special_days: tuple[DaySchedule, ...] = ()
     """Days with other times than ``local_time`` and ``intraday`` (the first that applies)."""
+    reopens: time | None = None
+    """For a market that trades into the evening: the local time the next trading day's
+    session opens after the daily close (None: nothing trades between a close and the next
+    day's opening)."""
 
     def _special(self, day: date) -> DaySchedule | None:
         return next((d for d in self.special_days if d.applies(day)), None)
@@ -209,7 +217,13 @@ PUBLICATIONS: Mapping[str, Publication] = MappingProxyType(
             Publication("b3_close", SAO_PAULO, 0, time(18, 30), timedelta(0), timedelta(hours=2)),
             Publication("nyse_close", NEW_YORK, 0, time(16, 30), timedelta(0), timedelta(hours=2)),
             Publication(
-                "brent_futures_close", NEW_YORK, 0, time(17, 30), timedelta(0), timedelta(hours=2)
+                "brent_futures_close",
+                NEW_YORK,
+                0,
+                time(17, 30),
+                timedelta(0),
+                timedelta(hours=2),
+                reopens=time(18, 0),
             ),
             Publication(
                 "fred_brent",

@@ -11,7 +11,7 @@ from datetime import date, datetime
 
 from fuelpipe.domain.catalog import Catalog
 from fuelpipe.domain.instants import SAO_PAULO
-from fuelpipe.domain.intraday import INTRADAY_SERIES, trading_keys
+from fuelpipe.domain.intraday import INTRADAY_SERIES, collection_days
 from fuelpipe.ports.intraday import IntradaySource, IntradayStore
 from fuelpipe.ports.source import SourceError
 from fuelpipe.stages._report import Counters
@@ -27,7 +27,8 @@ class IntradayReport(Counters):
     purged: int = 0
     failed: int = 0
     no_session: int = 0
-    """Series asked for whose own calendar has no session that day (not fetched)."""
+    """Series asked for that have no session then (their calendar's holiday, or São Paulo's
+    evening for all but BZ=F): not fetched."""
     errors: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, int]:
@@ -65,8 +66,20 @@ def refresh_intraday(
     inside its Retry-After is not asked (its series count as failed, with the instant it may
     be), and a Retry-After it answers with is kept there.
     """
+    return _refresh(sources, store, catalog, dict.fromkeys(keys, day), now, rests)
+
+
+def _refresh(
+    sources: Mapping[str, object],
+    store: IntradayStore,
+    catalog: Catalog,
+    days: Mapping[str, date],
+    now: datetime,
+    rests: SourceRests | None,
+) -> IntradayReport:
+    """:func:`refresh_intraday` with a day of its own for each series (its market's date)."""
     report = IntradayReport()
-    for key in keys:
+    for key, day in days.items():
         if key not in catalog:
             continue
         series = catalog[key]
@@ -104,11 +117,13 @@ def refresh_today(
     rests: SourceRests | None = None,
 ) -> tuple[date, IntradayReport]:
     """The intraday refresh of the day it is in São Paulo at ``now``, asking only the series
-    of ``keys`` whose own calendar has a session that day (a B3 holiday is no NYSE holiday;
-    on a day without one nothing is fetched); the day and the report."""
+    of ``keys`` in a session then, each for its market's day (:func:`collection_days`: a B3
+    holiday is no NYSE holiday, on a day without one nothing is fetched, and after São
+    Paulo's day window only BZ=F's evening session is asked, for its New York date, the day
+    before after São Paulo's midnight); the São Paulo day and the report."""
     day = now.astimezone(SAO_PAULO).date()
     wanted = [k for k in keys if k in catalog]
-    open_ = trading_keys(catalog, day, wanted)
-    report = refresh_intraday(sources, store, catalog, day, now, keys=open_, rests=rests)
-    report.no_session = len(wanted) - len(open_)
+    days = collection_days(catalog, now, wanted)
+    report = _refresh(sources, store, catalog, days, now, rests)
+    report.no_session = len(wanted) - len(days)
     return day, report
