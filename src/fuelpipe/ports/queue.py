@@ -92,11 +92,23 @@ class DeadLettersRemain(RuntimeError):
         )
 
 
+NO_ERROR_RECORDED = (
+    "no error was recorded with it: its handler stopped before it could say why (a timeout, "
+    "out of memory, a killed process) or could not dead-letter it; the log has each failure "
+    "under this message id"
+)
+"""What a dead letter the queue moved on its own says in place of an error: the handler of
+its last delivery did not dead-letter it with one (``stages/last_delivery.py``)."""
+
+
 def too_many_receives(count: int, last_error: str | None = None) -> str:
     """The dead-letter reason of a message received ``count`` times and never processed, with
-    the error it last failed with when the one who dead-letters it knows it."""
+    the error it last failed with when the one who dead-letters it knows it, else where to
+    look for it (:data:`NO_ERROR_RECORDED`)."""
     reason = f"received {count} times without being processed"
-    return reason if last_error is None else f"{reason}; the last time: {last_error}"
+    return f"{reason}; " + (
+        NO_ERROR_RECORDED if last_error is None else f"the last time: {last_error}"
+    )
 
 
 def check_purge_bound(at_most: int | None) -> None:
