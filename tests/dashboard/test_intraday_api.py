@@ -288,3 +288,47 @@ def test_a_new_york_bar_shows_on_its_sao_paulo_day_at_its_sao_paulo_time(
         assert datetime.fromisoformat(today["as_of"]) == bars[4].at
         day16 = http.get("/api/intraday", params={"series": BRENT, "day": "2026-03-16"}).json()
         assert [p["time"] for p in day16["points"]] == ["00:30", "11:00", "23:45"]
+
+
+def test_on_a_day_without_a_session_the_panel_shows_the_last_session(
+    stores: tuple[Store, IntradayStore], bulletins: list[IntradayPoint]
+) -> None:
+    """On a Saturday the Today panel said "no point of US dollar (PTAX) stored for Saturday
+    yet, `fuelpipe watch --intraday` stores the day's bulletins...": none will come, PTAX is
+    not published on a weekend, and the last session's points were a click away only by URL.
+    Without a day asked, a series with no session today and no point on it shows its last
+    session day (Friday's bulletins on Saturday); a day without a session asked for says why
+    it is empty. BZ=F's Sunday evening bars (synthetic) keep Sunday as the day it shows."""
+    store, points = stores
+    points.put_points(bulletins)  # Wednesday the 16th's real bulletins
+    thursday, saturday = date(2022, 3, 17), date(2022, 3, 19)  # Friday the 18th: a session
+    sunday = datetime(2022, 3, 20, 21, 0, tzinfo=SP)
+
+    def app_at(now: datetime) -> TestClient:
+        clock = FixedClock(now)
+        return TestClient(
+            create_app(store, DEFAULT_CATALOG, clock=clock, intraday=points, cache_ttl_s=0)
+        )
+
+    with app_at(
+        datetime(2022, 3, 17, 23, 0, tzinfo=SP)
+    ) as http:  # a session day stays today, points or not
+        body = http.get("/api/intraday").json()
+        assert body["day"] == thursday.isoformat() and body["points"] == []
+        assert "fuelpipe watch --intraday" in body["message"]
+    with app_at(datetime(2022, 3, 19, 12, 0, tzinfo=SP)) as http:
+        body = http.get("/api/intraday", params={"series": "CURRENCY#USD"}).json()
+        assert body["day"] == "2022-03-18"  # Friday, the last PTAX day
+        asked = http.get("/api/intraday", params={"day": saturday.isoformat()}).json()
+        assert asked["day"] == saturday.isoformat() and asked["points"] == []
+        assert asked["message"].startswith("CURRENCY#USD has no session on Saturday 2022-03-19")
+        assert "fuelpipe watch" not in asked["message"]
+        wednesday = http.get("/api/intraday", params={"day": DAY.isoformat()}).json()
+        assert len(wednesday["points"]) == len(bulletins)  # an asked day is that day
+    with app_at(sunday) as http:
+        before = http.get("/api/intraday", params={"series": BRENT}).json()
+        assert before["day"] == "2022-03-18"  # no bar yet this Sunday: Friday's session
+        # 19:15 New York on Sunday is 20:15 in São Paulo: Sunday's first evening bar
+        points.put_points([_synthetic_bar(datetime(2022, 3, 20, 19, 15, tzinfo=NY), "98.10")])
+        after = http.get("/api/intraday", params={"series": BRENT}).json()
+        assert after["day"] == "2022-03-20" and [p["value"] for p in after["points"]] == [98.1]

@@ -6,7 +6,7 @@ series' previous daily close from the main store as the day's reference.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -25,7 +25,7 @@ from fuelpipe.dashboard.params import DateParam
 from fuelpipe.dashboard.schemas import IntradayPointOut, IntradayView, PreviousClose
 from fuelpipe.domain.catalog import Catalog
 from fuelpipe.domain.instants import SAO_PAULO
-from fuelpipe.domain.intraday import INTRADAY_SERIES, RETENTION
+from fuelpipe.domain.intraday import INTRADAY_SERIES, RETENTION, trading_keys
 from fuelpipe.domain.models import Status
 from fuelpipe.ports.clock import Clock
 from fuelpipe.ports.intraday import IntradayStore
@@ -62,6 +62,30 @@ def previous_close(store: Store, key: str, day: date) -> PreviousClose | None:
     return PreviousClose(date=ok[-1][0], value=float(ok[-1][1])) if ok else None
 
 
+LAST_SESSION_LOOKBACK = 10
+"""Days the panel looks back, on a day without a session, for the series' last one: longer
+than any market's run of closed days (Carnival, Christmas to New Year with a weekend)."""
+
+
+def shown_day(
+    points_store: IntradayStore | None, catalog: Catalog, key: str, now: datetime
+) -> date:
+    """The day the panel shows when none is asked for: São Paulo's today, unless the series
+    has no session today (its calendar's weekend or holiday) and no point on it (BZ=F's Sunday
+    evening bars are on one): then its last session day, as a market screen shows Friday on a
+    Saturday. (A session day whose points are still to come stays today: the panel says so.)"""
+    today = now.astimezone(SAO_PAULO).date()
+    if trading_keys(catalog, today, [key]):
+        return today
+    if points_store is not None and points_store.sao_paulo_day(catalog[key], today, now):
+        return today
+    for back in range(1, LAST_SESSION_LOOKBACK + 1):
+        day = today - timedelta(days=back)
+        if trading_keys(catalog, day, [key]):
+            return day
+    return today
+
+
 def intraday_view(
     store: Store,
     points_store: IntradayStore | None,
@@ -92,6 +116,11 @@ def intraday_view(
     ]
     if points_store is None:
         message = f"this dashboard has no intraday store: {COLLECT_HINT}"
+    elif not out and not trading_keys(catalog, day, [key]):
+        message = (
+            f"{key} has no session on {day:%A} {day} (a weekend or holiday of its "
+            f"{series.calendar} calendar): no bulletin or bar is published that day"
+        )
     elif not out:
         message = f"no intraday points stored for {key} on {day}: {COLLECT_HINT}"
     else:
@@ -122,7 +151,10 @@ def intraday_router(
         series: IntradaySeriesQ = "CURRENCY#USD",
         day: Annotated[
             DateParam,
-            Query(description="the day (ISO YYYY-MM-DD; default: today in São Paulo)"),
+            Query(
+                description="the day (ISO YYYY-MM-DD; default: today in São Paulo, or the "
+                "series' last session day when it has none today and no point on it)"
+            ),
         ] = None,
         format: FormatQ = "json",
         table: Annotated[
@@ -131,7 +163,7 @@ def intraday_router(
     ) -> BaseModel | Response:
         """A day's PTAX bulletins or 15-minute bars of one series, and its previous close."""
         not_too_far_ahead(request, day, "day")
-        chosen = day or clock.now().astimezone(SAO_PAULO).date()
+        chosen = day or shown_day(points_store, catalog, series, clock.now())
         view = intraday_view(store, points_store, catalog, clock, series, chosen)
         return answer(view, format, "intraday", table)
 
