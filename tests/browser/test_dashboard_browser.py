@@ -880,6 +880,8 @@ def test_the_first_chart_waits_for_no_script_it_does_not_need(
         "() => performance.getEntriesByType('resource').map(e => new URL(e.name).pathname)"
     )
     assert scripts.count("/static/outlook.min.js") == 1
+    assert scripts.count("/static/live.min.js") == 1  # the live panel, after the first chart
+    page.wait_for_function("() => document.getElementById('live-status').dataset.version")
     assert "view=outlook" in page.url
     assert page.inner_text("#tab-outlook") == "Outlook"
     assert page.inner_text("#view-outlook h2") == "Backtest accuracy"

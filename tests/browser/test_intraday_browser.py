@@ -1,12 +1,13 @@
 """The "Hoje · Today" panel in headless Chromium: it draws the day's bulletins with their times,
-speaks both languages, keeps its series in the URL, and redraws when points land.
+speaks both languages, keeps its series in the URL, and redraws when points of its series land
+(and nothing else does: a bar of another series redraws nothing).
 
 The bulletins are the replay's real PTAX windows of 2022-03-16 (fetched by the real BCB
 client); the previous close is the real daily PTAX of 2022-03-15."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -34,6 +35,10 @@ DAY = date(2022, 3, 16)
 PREVIOUS = date(2022, 3, 15)
 NOW = datetime(2022, 3, 16, 15, 0, tzinfo=SP)
 CHART = "#chart-today"
+PETR4_BAR = IntradayPoint(  # made up: a value on that day's session
+    "STOCK#PETR4", datetime(2022, 3, 16, 11, 0, tzinfo=SP), "15m", Decimal("33.1")
+)
+VERSION = "() => document.getElementById('live-status').dataset.version"
 
 
 @pytest.fixture(scope="module")
@@ -47,18 +52,27 @@ def bulletins() -> list[IntradayPoint]:
 
 
 @pytest.fixture
-def served(tmp_path: Path) -> Iterator[tuple[SqliteIntradayStore, str]]:
-    """A store with the previous close, its intraday table (empty), the dashboard over both."""
+def stores(tmp_path: Path) -> Iterator[tuple[SqliteStore, SqliteIntradayStore]]:
+    """A store with the previous close and its intraday table (empty)."""
     db = tmp_path / "today.sqlite"
     store = SqliteStore(db)
     close = next(q for q in Snapshot().ptax["USD"] if q.day == PREVIOUS)
     store.put_records([Record("CURRENCY#USD", PREVIOUS, Decimal(close.sell), Status.OK)])
     points = SqliteIntradayStore(db)
+    yield store, points
+    points.close()
+    store.close()
+
+
+@pytest.fixture
+def served(
+    stores: tuple[SqliteStore, SqliteIntradayStore],
+) -> Iterator[tuple[SqliteIntradayStore, str]]:
+    """The intraday table and the dashboard over both stores."""
+    store, points = stores
     app = create_app(store, DEFAULT_CATALOG, clock=ManualClock(NOW), intraday=points)
     with serving(app) as url:
         yield points, url
-    points.close()
-    store.close()
 
 
 @pytest.fixture
@@ -168,3 +182,56 @@ def test_without_an_intraday_store_the_panel_says_how_to_collect(
             assert page.locator(CHART).is_hidden()
     finally:
         store.close()
+
+
+STARTS = """() => {
+  window.__started = 0;  // render() clears data-ready as it starts, in the task that called it
+  new MutationObserver(() => { window.__started += document.body.dataset.ready === '' ? 1 : 0; })
+    .observe(document.body, {attributes: true, attributeFilter: ['data-ready']});
+}"""
+
+
+def _opened(page: Page, url: str, query: str) -> None:
+    """The page open at ``query``, drawn and polled once, counting the redraws it starts."""
+    page.goto(f"{url}/?{query}")
+    page.wait_for_selector("body[data-ready]:not([data-ready=''])", state="attached")
+    page.wait_for_function(VERSION)
+    page.evaluate(STARTS)
+
+
+def _redraws(page: Page, put: Callable[[], object]) -> int:
+    """``put`` run and the page's next live version seen: the redraws started so far (the
+    poll that saw it announced it in the same task, and the version is read in a later one)."""
+    version = page.evaluate(VERSION)
+    put()
+    page.wait_for_function(f"(v) => ({VERSION})() !== v", arg=version)
+    return int(page.evaluate("() => window.__started"))
+
+
+def test_a_bar_of_a_series_the_view_does_not_show_redraws_nothing(
+    served: tuple[SqliteIntradayStore, str], page: Page, bulletins: list[IntradayPoint]
+) -> None:
+    # Every intraday bar (one per series every 15 minutes) redrew the open view, whichever
+    # series it was: the overview refetched its cards, its chart and its Today panel for a
+    # PETR4 bar while the panel showed the dollar.
+    points, url = served
+    points.put_points(bulletins[:2])
+    _opened(page, url, "view=overview&today=CURRENCY%23USD&lang=en")
+    assert _redraws(page, lambda: points.put_points([PETR4_BAR])) == 0
+    # A bulletin of the series shown redraws it.
+    assert _redraws(page, lambda: points.put_points(bulletins[2:3])) == 1
+    _drawn(page, 3)
+
+
+def test_a_bulletin_does_not_redraw_a_view_without_the_today_panel(
+    stores: tuple[SqliteStore, SqliteIntradayStore],
+    served: tuple[SqliteIntradayStore, str],
+    page: Page,
+    bulletins: list[IntradayPoint],
+) -> None:
+    store, points = stores
+    _opened(page, served[1], "view=movement&lang=en")
+    assert _redraws(page, lambda: points.put_points(bulletins[:1])) == 0
+    # A stored value is read by every view: the open one is redrawn.
+    usd = Record("CURRENCY#USD", DAY, Decimal("5.2"), Status.OK)
+    assert _redraws(page, lambda: store.put_records([usd])) == 1

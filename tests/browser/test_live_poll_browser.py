@@ -1,5 +1,6 @@
 """The live panel's poll in headless Chromium: it waits longer while the server does not answer,
-says so and recovers; a hidden page asks nothing and catches up at once when shown."""
+says so in the page's language and recovers; a hidden page asks nothing and catches up at once
+when shown."""
 
 from __future__ import annotations
 
@@ -72,7 +73,7 @@ def test_a_server_that_does_not_answer_is_asked_less_often_and_the_page_recovers
     page.route("**/api/live", down)
     with page.expect_request("**/api/live"):
         page.clock.fast_forward(3_000)
-    page.wait_for_function(STATUS_SAYS, arg="Live updates paused (HTTP 503)")
+    page.wait_for_function(STATUS_SAYS, arg="Live updates paused (server error 503)")
     live.clear()
     for _ in range(20):  # a minute, in steps each poll's answer can come in between
         page.clock.fast_forward(3_000)
@@ -89,6 +90,36 @@ def test_a_server_that_does_not_answer_is_asked_less_often_and_the_page_recovers
     for _ in range(5):
         with page.expect_request("**/api/live"):
             page.clock.fast_forward(3_000)
+
+
+@pytest.mark.parametrize(
+    ("lang", "down", "failing"),
+    [
+        ("en", "Live updates paused (no connection to the server)",
+         "Live updates paused (server error 503)"),
+        ("pt-BR", "Atualização ao vivo pausada (sem conexão com o servidor)",
+         "Atualização ao vivo pausada (erro do servidor 503)"),
+    ],
+)  # fmt: skip
+def test_a_paused_poll_says_why_in_the_pages_language(
+    opened: tuple[Page, list[str], SqliteStore], lang: str, down: str, failing: str
+) -> None:
+    # "Atualização ao vivo pausada (Failed to fetch)": the browser's English inside Portuguese.
+    page, _, _ = opened
+    page.click(f'.lang-btn[data-lang="{lang}"]')
+
+    def unreachable(route: Route) -> None:
+        route.abort("connectionrefused")
+
+    def error(route: Route) -> None:
+        route.fulfill(status=503, body="restarting")
+
+    for answer, text, wait in ((unreachable, down, 3_000), (error, failing, 60_000)):
+        page.route("**/api/live", answer)
+        page.clock.fast_forward(wait)
+        page.wait_for_function(STATUS_SAYS, arg=text)
+        page.unroute("**/api/live", answer)
+    assert page.locator("#live-status").get_attribute("title")  # the browser's own words
 
 
 def test_a_hidden_page_does_not_poll_and_catches_up_at_once_when_shown(

@@ -20,6 +20,7 @@ from fuelpipe.dashboard.static_assets import (
     APP_BUNDLE,
     FIRST_CHART_BYTES,
     HASHED,
+    LIVE_BUNDLE,
     OUTLOOK_BUNDLE,
     PLOTLY_PARTIAL,
     STATIC_DIR,
@@ -126,6 +127,7 @@ def test_the_page_loads_its_own_scripts_as_one_minified_hashed_file(client: Test
     sources = sum(len((STATIC_DIR / s).read_bytes()) for s in ("i18n.js", "app.js", "live.js"))
     assert len(found.body) < sources  # minified
     assert b"FUELPIPE_EXTRA_VIEWS.outlook" not in found.body  # outlook.js comes later
+    assert b"/api/live" not in found.body  # and so does live.js
 
 
 def test_the_scripts_the_page_names_stay_within_the_first_chart_budget(client: TestClient) -> None:
@@ -143,6 +145,12 @@ def test_the_scripts_the_page_names_stay_within_the_first_chart_budget(client: T
     assert named in page
     assert b"FUELPIPE_EXTRA_VIEWS.outlook" in lazy.body
     assert client.get(f"/static/{OUTLOOK_BUNDLE}?h={lazy.hash}").content == lazy.body
+    # So is the live panel's: it polls once the first chart is drawn.
+    live = asset(LIVE_BUNDLE)
+    assert live is not None
+    named = f'<meta name="fuelpipe-lazy-live" content="/static/{LIVE_BUNDLE}?h={live.hash}">'
+    assert named in page
+    assert b"/api/live" in live.body
 
 
 @pytest.mark.parametrize("path", ["/", "/stations", "/docs"])

@@ -12,10 +12,12 @@ import httpx
 from devtools.dashboard.serving import serving
 
 from fuelpipe.adapters.clock import FixedClock, ManualClock
+from fuelpipe.adapters.intraday_store import SqliteIntradayStore
 from fuelpipe.adapters.sqlite_store import SqliteStore
 from fuelpipe.dashboard.app import create_app
-from fuelpipe.dashboard.live import live_view
+from fuelpipe.dashboard.live import LiveView, live_view
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
+from fuelpipe.domain.intraday import IntradayPoint
 from fuelpipe.domain.models import PresentDate, Record, Status
 from fuelpipe.stages.data_version import mark_changed
 
@@ -121,3 +123,28 @@ def test_a_live_poll_reads_only_the_recent_dates_of_a_long_history(tmp_path) -> 
     assert newest[usd] == date(2022, 5, 5) and newest[brent] == date(2021, 1, 4)
     assert len(days) > 1000
     assert store.rows_read < 100  # USD's last ~70 days and Brent's one date (read in full)
+
+
+def test_each_part_of_the_version_moves_alone(tmp_path) -> None:
+    """The page redrew the open view for every intraday bar, whichever series it was: the
+    answer now says which part moved, a bar its series' own and a stored value the store's."""
+    store = SqliteStore(tmp_path / "l.sqlite", clock=FixedClock(NOW))
+    bars = SqliteIntradayStore(tmp_path / "l.sqlite")
+    clock = FixedClock(NOW)
+    try:
+        first = live_view(store, DEFAULT_CATALOG, clock, bars)
+        bars.put_points([IntradayPoint("STOCK#PETR4", NOW, "15m", Decimal("33.1"))])
+        second = live_view(store, DEFAULT_CATALOG, clock, bars)
+        store.put_records([Record("CURRENCY#USD", date(2022, 5, 6), Decimal("4.9"), Status.OK)])
+        third = live_view(store, DEFAULT_CATALOG, clock, bars)
+    finally:
+        bars.close()
+        store.close()
+    assert "store" in first.parts and "CURRENCY#USD" in first.parts
+    assert first.version != second.version != third.version
+
+    def moved(a: LiveView, b: LiveView) -> set[str]:
+        return {k for k in a.parts if a.parts[k] != b.parts[k]}
+
+    assert moved(first, second) == {"STOCK#PETR4"}
+    assert moved(second, third) == {"store"}

@@ -85,12 +85,21 @@ class LiveView(BaseModel):
     as_of: dt.datetime = Field(description="the server's (injected) clock")
     series: list[LiveSeries]
     last_run_at: dt.datetime | None
+    parts: dict[str, str] = Field(
+        default_factory=dict,
+        description="a short hash of each part of the version: `store` for the stored data "
+        "(every view reads it), and one per intraday series under its key (only the "
+        "overview's Today panel reads those, and only the series it shows): the page redraws "
+        "only the views a changed part affects",
+    )
 
     def table(self) -> Table:
-        """One row per headline series, the view's ``version``, ``as_of`` and ``last_run_at``
-        on each."""
+        """One row per headline series, the view's ``version``, ``as_of``, ``last_run_at`` and
+        each part's hash (``parts_store``, ``parts_CURRENCY#USD``...) on each."""
         head = ["key", "date", "published_at", "stored_at", "age_s"]
         view_head, view = context(self, ["version", "as_of", "last_run_at"])
+        view_head += [f"parts_{name}" for name in self.parts]
+        view += list(self.parts.values())
         rows: list[list[Cell]] = [
             [s.key, iso(s.date), iso(s.published_at), iso(s.stored_at), s.age_s, *view]
             for s in self.series
@@ -104,19 +113,26 @@ def live_keys(catalog: Catalog) -> list[str]:
     return [k for k in keys if k in catalog]
 
 
-def intraday_fingerprint(intraday: IntradayStore, catalog: Catalog, now: dt.datetime) -> list[str]:
-    """Today's count and newest point per intraday series: a stored bulletin or bar moves it.
+def intraday_fingerprint(
+    intraday: IntradayStore, catalog: Catalog, now: dt.datetime
+) -> dict[str, str]:
+    """Today's count and newest point per intraday series, by its key: a stored bulletin or
+    bar moves its own.
 
     Intraday writes bypass the data version on purpose (a new bar every 15 minutes must not
     make every precomputed view stale), so the live version reads them here: one Query each.
     """
     today = now.astimezone(SAO_PAULO).date()
-    out = []
+    out = {}
     for key in (k for k in INTRADAY_SERIES if k in catalog):
         points = intraday.sao_paulo_day(catalog[key], today, now)
         newest = points[-1] if points else None
-        out.append(f"{key}@{today}:{len(points)}:{newest and (newest.at, newest.value)}")
+        out[key] = f"{key}@{today}:{len(points)}:{newest and (newest.at, newest.value)}"
     return out
+
+
+def _digest(parts: object) -> str:
+    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:20]
 
 
 def _age_s(published: dt.datetime, now: dt.datetime) -> float | None:
@@ -168,10 +184,12 @@ def live_view(
     # An outlook refresh or a repair writes a new data version and may log no newer run nor
     # change a headline's newest value: it is a change the page and the cache must see too.
     fingerprint.append(data_version(store))
-    if intraday is not None:
-        fingerprint.extend(intraday_fingerprint(intraday, catalog, now))
-    version = hashlib.sha256(json.dumps(fingerprint).encode()).hexdigest()[:20]
-    return LiveView(version=version, as_of=now, series=rows, last_run_at=last_run)
+    bars = intraday_fingerprint(intraday, catalog, now) if intraday is not None else {}
+    version = _digest(fingerprint + list(bars.values()))
+    # Each part on its own too: an intraday bar lands every 15 minutes per series, and the page
+    # redraws a view for it only when that view shows the series (the overview's Today panel).
+    parts = {"store": _digest(fingerprint)} | {k: _digest(v) for k, v in bars.items()}
+    return LiveView(version=version, as_of=now, series=rows, last_run_at=last_run, parts=parts)
 
 
 def live_router(

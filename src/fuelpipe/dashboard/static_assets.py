@@ -3,9 +3,10 @@
 Plotly comes as a partial bundle (``plotly-partial.min.js``: only the trace types the panel
 draws, built from plotly.js's npm package by ``make plotly``) and the page's own scripts as
 minified files built by the same command (``app.min.js`` for the first chart, and
-``outlook.min.js``, loaded later), each precompressed beside it (``.br``, ``.gz``). The page
-names them, as every static file a page names, with their content hash (``?h=``), and a request
-carrying the current hash is cached for a year: a new bundle is a new URL.
+``outlook.min.js`` and ``live.min.js``, loaded later), each precompressed beside it (``.br``,
+``.gz``). The page names them, as every static file a page names, with their content hash
+(``?h=``), and a request carrying the current hash is cached for a year: a new bundle is a new
+URL.
 
 Only the files in ``static/`` are served, not the whole ``plotly.min.js``: the page never loads
 it, and reading it from the ``plotly`` package made the dashboard Lambda carry plotly, narwhals
@@ -41,11 +42,14 @@ MEDIA_TYPES = {
 
 PLOTLY_PARTIAL = "plotly-partial.min.js"
 APP_BUNDLE = "app.min.js"
-"""The page's own scripts the first chart needs (i18n, app, live), minified by ``make plotly``."""
+"""The page's own scripts the first chart needs (i18n, app), minified by ``make plotly``."""
 OUTLOOK_BUNDLE = "outlook.min.js"
 """The Outlook view (outlook.js), minified alone by the same command: the page names it in a
 ``<meta>`` and app.js loads it when its tab opens or after the first chart is drawn."""
-HASHED = (PLOTLY_PARTIAL, APP_BUNDLE, OUTLOOK_BUNDLE)
+LIVE_BUNDLE = "live.min.js"
+"""The live panel (live.js), minified alone by the same command: the page names it in a
+``<meta>`` and app.js loads it once the first chart is drawn."""
+HASHED = (PLOTLY_PARTIAL, APP_BUNDLE, OUTLOOK_BUNDLE, LIVE_BUNDLE)
 """Built files the page names by their content hash."""
 FIRST_CHART_BYTES = 1_500_000
 """The budget of JavaScript the page loads before its first chart (the scripts its document

@@ -1423,9 +1423,10 @@
     isCurrent: (token) => token === renderToken,
   };
 
-  // outlook.js is not needed for the first chart, so it is not in app.min.js: the page names
-  // its minified file (with its content hash) in a <meta>, and it loads when its view opens
-  // first, or when the first view is drawn (prefetchLazy), whichever comes first.
+  // outlook.js and live.js are not needed for the first chart, so they are not in app.min.js:
+  // the page names their minified files (with their content hash) in a <meta>. The Outlook
+  // view loads when its view opens first, or when the first view is drawn (prefetchLazy),
+  // whichever comes first; the live panel when the first view is drawn (start).
   const lazyScripts = new Map();
   function loadLazy(name) {
     let loading = lazyScripts.get(name);
@@ -1568,8 +1569,9 @@
     return false;
   }
 
-  /** Draw the open view; `quiet` (a refresh) keeps the view shown, without the loading veil. */
-  async function render(quiet) {
+  /** Draw the open view; `quiet` (a refresh) keeps the view shown, without the loading veil;
+   *  `stored` (new stored data) reads /api/meta again first (its coverage bounds the End date). */
+  async function render(quiet, stored) {
     const token = ++renderToken;
     writeUrl();
     showView();
@@ -1585,6 +1587,14 @@
     }
     document.body.dataset.ready = "";
     try {
+      if (stored) {
+        try {
+          meta = await getJSON("/api/meta");
+        } catch (err) {
+          // keep the previous meta; the redraw below reports its own errors
+        }
+        if (token !== renderToken) return;
+      }
       dateBounds();
       await RENDERERS[state.view](token);
     } catch (err) {
@@ -1615,14 +1625,16 @@
   }
 
   function bind() {
-    // live.js polls /api/live and announces new data: redraw the open view without a reload.
-    document.addEventListener("fuelpipe:data-changed", async () => {
-      try {
-        meta = await getJSON("/api/meta");
-      } catch (err) {
-        // keep the previous meta; the redraw below reports its own errors
+    // live.js polls /api/live and announces new data with the parts that moved: the stored
+    // data (every view reads it) or an intraday series, which only the overview's Today panel
+    // reads, when it shows that series. Only an open view they affect is redrawn.
+    document.addEventListener("fuelpipe:data-changed", (event) => {
+      const moved = event.detail.parts;
+      const stored = moved.includes("store");
+      // in place: no loading veil over a view that is only refreshed
+      if (stored || (state.view === "overview" && moved.includes(state.today))) {
+        render(true, stored);
       }
-      render(true); // in place: no loading veil over a view that is only refreshed
     });
     // The server's clock day, one bound of the End date (live.js, on every /api/live answer).
     document.addEventListener("fuelpipe:clock", (event) => {
@@ -1722,6 +1734,8 @@
     sanitizeChoices();
     buildControls();
     await render();
+    // The live panel after the first chart (the chart's JavaScript budget): it polls at once.
+    loadLazy("live").catch(() => {});
     prefetchLazy();
   }
 

@@ -1,10 +1,12 @@
-/* fuelpipe live panel: polls /api/live with If-None-Match; on a new store version the open view
-   redraws without a reload (app.js listens for "fuelpipe:data-changed"). Keyed cards get their
+/* fuelpipe live panel: polls /api/live with If-None-Match; on a new store version it names the
+   parts that changed ("store", or an intraday series' key) and app.js redraws the open view
+   only when it shows one of them ("fuelpipe:data-changed"). Keyed cards get their
    value's freshness: when it was published and how long ago. A 304 still moves the "checked"
    time and those ages on, to the server's clock it names in X-Fuelpipe-As-Of. A publication
    after that clock (a store filled ahead of it, as the demo's) gets its instant, not an age.
-   Each failed poll in a row doubles the wait (to 16 times); a hidden page does not poll and
-   polls at once when shown. No inline script. */
+   Each failed poll in a row doubles the wait (to 16 times), and the status says why in the
+   page's language (the browser's own error text in its title); a hidden page does not poll
+   and polls at once when shown. Loaded by app.js after the first chart. No inline script. */
 (function () {
   "use strict";
 
@@ -13,6 +15,9 @@
     en: {
       live: "Live · checked {time}",
       offline: "Live updates paused ({message})",
+      network: "no connection to the server",
+      status: "server error {status}",
+      unexpected: "unexpected answer from the server",
       published: "published {ago}",
       publishedAt: "published {at}",
       notPublished: "nothing published yet",
@@ -20,6 +25,9 @@
     "pt-BR": {
       live: "Ao vivo · verificado {time}",
       offline: "Atualização ao vivo pausada ({message})",
+      network: "sem conexão com o servidor",
+      status: "erro do servidor {status}",
+      unexpected: "resposta inesperada do servidor",
       published: "publicado {ago}",
       publishedAt: "publicado em {at}",
       notPublished: "nada publicado ainda",
@@ -27,6 +35,7 @@
   };
   let etag = null;
   let version = null;
+  let parts = {}; // each part's hash at the last 200 (/api/live's "parts")
   let view = null;
   let checked = null; // the server's clock at the last answer, 200 or 304 (ms since the epoch)
   let failures = 0; // in a row: a server restarting is not asked every 3 s by every tab
@@ -67,6 +76,7 @@
     status.textContent = t("live", { time: instant(checked) });
     status.dataset.version = view.version;
     status.classList.remove("paused");
+    status.title = "";
     const byKey = new Map(view.series.map((s) => [s.key, s]));
     for (const card of document.querySelectorAll(".card[data-key]")) {
       const found = byKey.get(card.dataset.key);
@@ -104,22 +114,35 @@
         view = await response.json();
         checked = Date.parse(view.as_of);
         const changed = version !== null && view.version !== version;
+        const before = parts;
         version = view.version;
+        parts = view.parts || {};
         paint();
         if (changed) {
-          document.dispatchEvent(new CustomEvent("fuelpipe:data-changed", { detail: view }));
+          // What moved: "store" (every view reads it) or an intraday series' key.
+          const moved = Object.keys(parts).filter((part) => parts[part] !== before[part]);
+          const detail = { view, parts: moved };
+          document.dispatchEvent(new CustomEvent("fuelpipe:data-changed", { detail }));
         }
       } else if (response.status === 304) {
         if (!Number.isNaN(serverNow)) checked = serverNow;
         paint();
       } else {
-        throw new Error(`HTTP ${response.status}`);
+        const err = new Error(`HTTP ${response.status}`);
+        err.status = response.status;
+        throw err;
       }
       failures = 0;
     } catch (err) {
       failures += 1;
       const status = document.getElementById("live-status");
-      status.textContent = t("offline", { message: err.message });
+      // fetch rejects with a TypeError when no answer came (the network down, the server
+      // gone); the browser's words for it are its own language's, and vary by browser.
+      const why = err.status
+        ? t("status", { status: err.status })
+        : t(err instanceof TypeError ? "network" : "unexpected");
+      status.textContent = t("offline", { message: why });
+      status.title = err.message;
       status.classList.add("paused");
     }
     window.clearTimeout(timer);
