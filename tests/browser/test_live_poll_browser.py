@@ -209,3 +209,21 @@ def test_a_redraw_for_new_data_keeps_the_readers_zoom(
     page.select_option("#window", other)
     page.wait_for_function("() => window.__renders === 2")
     assert page.evaluate(CHART_STATE)[0] is True
+
+
+def test_a_page_whose_first_meta_failed_still_polls_and_says_so(
+    tmp_path: Path, browser: Browser
+) -> None:
+    """live.js loads after the first chart; a page whose first /api/meta failed draws no chart
+    and never loaded it: its status line stayed empty, saying nothing of whether the server
+    answers. It loads then too, and polls."""
+    clock = ManualClock(datetime(2022, 5, 3, 9, 0, tzinfo=SP))
+    store = SqliteStore(tmp_path / "p.sqlite", clock=clock)
+    store.put_records([Record(USD, date(2022, 5, 2), Decimal("5"), Status.OK)])
+    app = create_app(store, DEFAULT_CATALOG, clock=clock)
+    with serving(app) as url, error_free_page(browser) as page:
+        page.route("**/api/meta", lambda route: route.fulfill(status=503, body="restarting"))
+        page.goto(f"{url}/?view=overview&lang=en")
+        page.wait_for_selector("#view-overview .view-error")
+        page.wait_for_function(STATUS_SAYS, arg="Live · checked")
+    store.close()

@@ -1729,6 +1729,7 @@
       box.textContent = t("error", { message: err.message });
       section.prepend(box);
       section.classList.remove("is-loading");
+      loadLazy("live").catch(() => {}); // its status says whether the server answers again
       return;
     }
     sanitizeChoices();
