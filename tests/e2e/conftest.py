@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -38,3 +39,12 @@ def demo_store(tmp_path_factory):
     out = fuelpipe("demo", "--no-serve", env=env)
     rows = json.loads(fuelpipe("--now", "2022-05-07T23:59", "status", "--json", env=env).stdout)
     return env, rows, out.stdout
+
+
+def store_copy(demo_store, tmp_path) -> dict[str, str]:
+    """A copy of the demo store (other tests share it) and the environment naming it."""
+    env, _, _ = demo_store
+    db = tmp_path / "copy.sqlite"
+    with sqlite3.connect(env["FUELPIPE_DB"]) as src, sqlite3.connect(db) as dst:
+        src.backup(dst)
+    return {"FUELPIPE_DB": str(db)}

@@ -6,7 +6,7 @@ import json
 import socket
 import sqlite3
 
-from tests.e2e.conftest import fuelpipe
+from tests.e2e.conftest import fuelpipe, store_copy
 
 from fuelpipe.replay.revisions import parse_dividend, parse_revision, parse_split
 from fuelpipe.replay.server import ReplayServer
@@ -59,15 +59,6 @@ def test_revise_stores_the_revision_shows_it_in_export_and_status(demo_store, tm
     assert "revisions" in csv_text.splitlines()[0] and "128.01" in csv_text
 
 
-def _store_copy(demo_store, tmp_path) -> dict[str, str]:
-    """A copy of the demo store (other tests share it) and the environment naming it."""
-    env, _, _ = demo_store
-    db = tmp_path / "copy.sqlite"
-    with sqlite3.connect(env["FUELPIPE_DB"]) as src, sqlite3.connect(db) as dst:
-        src.backup(dst)
-    return {"FUELPIPE_DB": str(db)}
-
-
 def _records(key: str, store_env: dict[str, str]) -> dict[str, dict]:
     """`fuelpipe export KEY -f json`, by date."""
     rows = json.loads(fuelpipe("export", key, "-f", "json", env=store_env).stdout)
@@ -94,7 +85,7 @@ def test_a_dividend_rebases_adj_close_as_an_adjustment_not_a_revision(demo_store
     """`fuelpipe replay --dividend`: Yahoo re-bases every earlier adj_close, the closes stand;
     revise stores the new attributes with the previous ones as adjustments, and neither its
     summary, status nor the revision listing calls that a revision."""
-    store_env = _store_copy(demo_store, tmp_path)
+    store_env = store_copy(demo_store, tmp_path)
     before = _records("STOCK#PETR4", store_env)
     ex_date = "2022-04-25"
     dividends = dict([parse_dividend(f"STOCK#PETR4@{ex_date}=0.97")])
@@ -121,7 +112,7 @@ def test_a_split_rereads_the_whole_history_and_export_shows_each_old_close(demo_
     """`fuelpipe replay --split` (synthetic 2:1): revise's window shows the split, the whole
     stored history is re-read in one more request, every earlier close is halved with the
     old one in its history, and a second revise re-reads and changes nothing."""
-    store_env = _store_copy(demo_store, tmp_path)
+    store_env = store_copy(demo_store, tmp_path)
     before = _records("STOCK#PETR4", store_env)
     ex_date = "2022-04-25"
     assert min(before) < WINDOW_START < ex_date
@@ -165,7 +156,7 @@ def test_watch_runs_the_daily_revise_once_as_the_aws_schedule_does(demo_store, t
     """`watch` at 23:30 on a store with no revise recorded since 23:00 re-reads the window on
     its first tick and stores the revision; a restarted watch does not repeat it; with
     `--revise-at off` it never re-reads."""
-    store_env = _store_copy(demo_store, tmp_path)
+    store_env = store_copy(demo_store, tmp_path)
     revisions = dict([parse_revision(f"COMMODITY#BRENT@{DAY}=128.01")])
     args = ("--now", "2022-05-08T23:30", "watch", "-s", "COMMODITY#BRENT", "--ticks", "1")
     with ReplayServer(quiet=True, revisions=revisions) as replay:
@@ -187,21 +178,26 @@ def test_watch_runs_the_daily_revise_once_as_the_aws_schedule_does(demo_store, t
     assert rev["request"].startswith("revise fred:DCOILBRENTEU ")
 
 
+def _bcb_offline(store_env: dict[str, str]) -> dict[str, str]:
+    """``store_env`` with bcb's address a closed port, asked once a request."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed = sock.getsockname()[1]
+    return {
+        **store_env,
+        "FUELPIPE_SOURCE_BCB_URL": f"http://127.0.0.1:{closed}",
+        "FUELPIPE_HTTP_ATTEMPTS": "1",
+    }
+
+
 def test_a_revise_whose_source_cannot_be_reached_says_so_and_exits_3(demo_store, tmp_path):
     """`revise` on the demo's store with no replay running (its sources then the real ones,
     here a closed port) printed "re-read 1 series (23 dates) in 1 request(s): 0 value(s)
     revised" and exited 0, as if the source had been read and changed nothing. As `run`, it
     names the source and its error, in the table and in one `error:` line, and exits 3; the
     stored values stand."""
-    store_env = _store_copy(demo_store, tmp_path)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        closed = sock.getsockname()[1]
-    env = {
-        **store_env,
-        "FUELPIPE_SOURCE_BCB_URL": f"http://127.0.0.1:{closed}",
-        "FUELPIPE_HTTP_ATTEMPTS": "1",
-    }
+    store_env = store_copy(demo_store, tmp_path)
+    env = _bcb_offline(store_env)
     before = _records("CURRENCY#USD", store_env)
     args = ("--now", "2022-05-08T10:00", "revise", "-s", "CURRENCY#USD")
     done = fuelpipe(*args, env=env, check=False)
@@ -217,3 +213,18 @@ def test_a_revise_whose_source_cannot_be_reached_says_so_and_exits_3(demo_store,
     bcb = json.loads(as_json.stdout)["sources"]["bcb"]
     assert bcb == {"requests": 1, "failures": 1, "last_error": "connection refused"}
     assert _records("CURRENCY#USD", store_env) == before
+
+
+def test_a_revise_that_reached_no_source_leaves_the_watch_its_re_read(demo_store, tmp_path):
+    """A `revise -s CURRENCY#USD` at 23:30 with bcb unreachable exits 3, and does not count
+    as the day's revise of it: a `watch -s CURRENCY#USD` after ``REVISE_RETRY`` re-reads it
+    (before, the watch skipped the re-read until the next day's 23:00)."""
+    store_env = store_copy(demo_store, tmp_path)
+    env = _bcb_offline(store_env)
+    usd = ("-s", "CURRENCY#USD")
+    done = fuelpipe("--now", "2022-05-06T23:30", "revise", *usd, env=env, check=False)
+    assert done.returncode == 3, done.stdout + done.stderr
+    watch = ("watch", *usd, "--ticks", "1", "--no-intraday")
+    watched = fuelpipe("--now", "2022-05-07T00:01", *watch, env=env).stdout
+    assert "daily revise: 1 series re-read in 1 request(s)" in watched, watched
+    assert "not reached: bcb" in watched, watched

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
-from tests.e2e.conftest import fuelpipe
+from tests.e2e.conftest import fuelpipe, store_copy
 
 from fuelpipe.adapters.clock import SystemClock
 from fuelpipe.adapters.sqlite_queue import SqliteQueue
@@ -121,3 +121,27 @@ def test_watch_refuses_a_revise_time_that_is_not_hh_mm_or_off(tmp_path) -> None:
 def test_watch_help_names_the_daily_revise() -> None:
     out = fuelpipe("watch", "--help", env={"COLUMNS": "200"}).stdout
     assert "--revise-at" in out and "23:00" in out and "off" in out
+
+
+def test_watch_of_the_demo_store_raises_no_alert_for_series_it_never_filled(demo_store, tmp_path):
+    """`watch` of every series on the demo's store, against the replay: the ~150 series the
+    demo bundles no data for are due, fetched, and found nowhere (their dates PENDING). They
+    were never collected: no stale_source alert (before, one each for anp's 135 and bcb's 9,
+    ``latest_stored=None``). PETR3, collected up to the end of its file (March 2022), is late
+    and still alerts; `status` lists the others with no first or last date, and says below
+    its table how many were never collected."""
+    store_env = store_copy(demo_store, tmp_path)
+    with ReplayServer(quiet=True) as replay:
+        env = {**store_env, **replay.env()}
+        args = ("--now", "2022-05-07T23:59", "watch", "--ticks", "1", "--no-intraday")
+        out = fuelpipe(*args, "--revise-at", "off", env=env, timeout=600).stdout
+    status = fuelpipe("--now", "2022-05-07T23:59", "status", env=store_env).stdout
+    fired = [line for line in out.splitlines() if line.startswith("[fuelpipe FIRING]")]
+    assert [line.split(" is late")[0] for line in fired] == [
+        "[fuelpipe FIRING] stale_source: yahoo"
+    ], out
+    assert "series=STOCK#PETR3, series_late=1" in out
+    assert "alerts 1;" in out
+    never = next(line for line in status.splitlines() if line.startswith("never collected"))
+    # the 135 of anp and 9 of bcb the alerts named before
+    assert never.startswith("never collected: 144 series with pending dates only"), status

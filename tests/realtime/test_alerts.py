@@ -32,7 +32,9 @@ from fuelpipe.stages.alerting import (
     StaleSource,
     evaluate,
     late_series,
+    never_collected,
 )
+from fuelpipe.stages.scrape import NO_VALUE
 
 SP = ZoneInfo("America/Sao_Paulo")
 USD = replace(DEFAULT_CATALOG["CURRENCY#USD"], default_start=date(2022, 5, 2))
@@ -191,6 +193,31 @@ def test_a_date_the_source_has_no_value_for_is_not_late(home) -> None:
     assert store.put_pending(absent)
     clock.set(datetime(2022, 5, 4, 14, 5, tzinfo=SP))  # past the window
     assert _run(clock, store, queue, state, StaleSource(), [Collect()]).firing == 0
+
+
+def test_a_series_never_collected_is_not_late(home) -> None:
+    """A series none of whose dates the source ever answered, whose requests did not fail
+    either (the answers had no value for any date: `watch` of every series on the demo's
+    store, asking the replay for the ~150 series the demo bundles nothing of), was never
+    collected: no stale_source alert. Before, such a series fired stale_source with
+    ``latest_stored=None``. Its dates are retried, and the quarantine rule alerts once their
+    re-downloads are spent. A series whose requests failed (the source down at the store's
+    first collection) is late as before, and so is one with a date answered once."""
+    clock, store, queue, state = home
+    days = (date(2022, 5, 2), date(2022, 5, 3), date(2022, 5, 4))
+    store.put_pendings([Record(USD.key, d, None, Status.PENDING, reason=NO_VALUE) for d in days])
+    clock.set(datetime(2022, 5, 4, 14, 5, tzinfo=SP))  # past the window of the 4th
+    only_pending = dict.fromkeys(days, Status.PENDING)
+    assert late_series(USD, only_pending, clock.now()) is not None  # by its dates alone
+    assert never_collected(store, USD, only_pending)
+    assert _run(clock, store, queue, state, StaleSource(), [Collect()]).firing == 0
+    # the source down: its last request failed, so it is late (the source is)
+    failed = Record(USD.key, days[-1], None, Status.PENDING, 1, reason="ConnectionError: refused")
+    store.put_pendings([failed])
+    assert not never_collected(store, USD, only_pending)
+    assert _run(clock, store, queue, state, StaleSource(), [Collect()]).firing == 1
+    # one date answered once (a value, or the source's "no value"): collected
+    assert not never_collected(store, USD, {**only_pending, days[0]: Status.ABSENT})
 
 
 def test_quarantine_alerts_to_a_webhook_once_until_released(home, httpserver: HTTPServer) -> None:

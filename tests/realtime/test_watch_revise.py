@@ -25,11 +25,20 @@ from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.domain.models import Status
 from fuelpipe.domain.retry import RetryPolicy
 from fuelpipe.homes.settings import DEFAULT_REVISE_AT, Settings
+from fuelpipe.ports.source import SourceError, SourceStats, TransientSourceError
 from fuelpipe.ports.store import RunLog
 from fuelpipe.stages.context import StageContext
 from fuelpipe.stages.cycle import drain, run_cycle
-from fuelpipe.stages.daily_revise import latest_slot, next_slot, revise_due
-from fuelpipe.stages.revise import revise, selection
+from fuelpipe.stages.daily_revise import (
+    REVISE_RETRY,
+    latest_slot,
+    next_revise,
+    next_slot,
+    owed_sources,
+    revise_due,
+    settle,
+)
+from fuelpipe.stages.revise import SELECTION, revise, selection
 from fuelpipe.stages.watch import Tick, watch
 
 SP = ZoneInfo("America/Sao_Paulo")
@@ -313,3 +322,97 @@ def test_a_revise_time_that_is_not_hh_mm_or_off_is_refused(text):
 
 def test_the_default_is_the_aws_schedules_time():
     assert Settings.model_fields["revise_at"].default == DEFAULT_REVISE_AT == time(23, 0)
+
+
+class Counted(SaysNoValue):
+    """``SaysNoValue`` that counts its requests and failures, as the HTTP adapters do
+    (``Source.stats``): how the watch tells a source it reached from one it did not."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.failed = 0
+
+    def fetch(self, request):
+        try:
+            return super().fetch(request)
+        except SourceError:
+            self.failed += 1
+            raise
+
+    def stats(self) -> SourceStats:
+        return SourceStats(len(self.calls), self.failed, "offline" if self.failed else None)
+
+
+def test_a_revise_that_reached_no_source_is_not_the_days_and_is_tried_again(tmp_path):
+    """Offline at 23:00: the revise's one request fails. Before, its run-log entry counted
+    as the day's revise all the same: the value ANP added stayed ABSENT until Friday's 23:00
+    (and a restarted watch did not try either). Now the entry names the source not reached,
+    the watch wakes ``REVISE_RETRY`` later for it, and that re-read stores the value."""
+    app, published, clock = _collected(tmp_path)
+    counted = Counted(
+        "anp",
+        published.values,
+        never=set(),
+        no_value=set(),
+        failures=[TransientSourceError("connection refused")],  # the 23:00 request only
+    )
+    app.sources["anp"] = counted
+    clock.set(THURSDAY_20H)
+    try:
+        seen = _watch(app, clock, 3, revise_at=DEFAULT_REVISE_AT)
+        stored = _stored(app)
+        watched = selection([SERIES], None, DEFAULT_CATALOG)
+        done = not revise_due(app.store, THURSDAY_23H + REVISE_RETRY, DEFAULT_REVISE_AT, watched)
+    finally:
+        _close(app)
+
+    retried_at = THURSDAY_23H + REVISE_RETRY
+    assert _revise_ticks(seen) == [THURSDAY_23H, retried_at]
+    failed = seen[1][0]
+    assert failed.wake_at == retried_at
+    assert "daily revise: 1 series re-read in 1 request(s), 0 value(s) revised" in (
+        failed.heartbeat()
+    )
+    assert "not reached: anp (tried again at 2022-03-31T23:30:00-03:00)" in failed.heartbeat()
+    assert "not reached" not in seen[2][0].heartbeat()
+    assert stored == (Status.OK, VALUE)
+    assert done  # reached at 23:30: the day's revise is done (a restarted watch skips it)
+
+
+def test_a_revise_left_owing_some_sources_retries_those_only(tmp_path):
+    """A revise of two sources where only one answered: the other's series are re-read
+    ``REVISE_RETRY`` later (not before, and not the reached source's), each retry that
+    fails again keeps them owed, and the next day's 23:00 is a whole revise again."""
+    usd = DEFAULT_CATALOG["CURRENCY#USD"]
+    store = SqliteStore(tmp_path / "s.sqlite")
+    at, covered = time(23, 0), selection([SERIES, usd], None, DEFAULT_CATALOG)
+    try:
+        run = RunLog("revise", THURSDAY_23H, THURSDAY_23H, {"keys": 2, SELECTION: covered})
+        store.put_run(run)
+        assert not revise_due(store, THURSDAY_23H, at, covered)
+        settle(store, run, covered, {"bcb"})
+        assert owed_sources(store, THURSDAY_23H, at, covered) == {"bcb"}
+        assert not revise_due(store, THURSDAY_23H + timedelta(minutes=29), at, covered)
+        assert next_revise(store, THURSDAY_23H, at, covered) == THURSDAY_23H + REVISE_RETRY
+        assert revise_due(store, THURSDAY_23H + REVISE_RETRY, at, covered)
+        assert revise_due(store, THURSDAY_23H, at)  # a watch of every series: not its own
+        # the retry re-reads bcb only, fails again: still owed, from its own start
+        retry_at = THURSDAY_23H + REVISE_RETRY
+        again = RunLog("revise", retry_at, retry_at, {"keys": 1, SELECTION: 7})
+        store.put_run(again)
+        settle(store, again, covered, {"bcb"})
+        assert owed_sources(store, retry_at, at, covered) == {"bcb"}
+        assert next_revise(store, retry_at, at, covered) == retry_at + REVISE_RETRY
+        # Friday's 23:00: the whole revise is due, whatever was owed
+        friday = THURSDAY_23H + timedelta(days=1)
+        assert owed_sources(store, friday, at, covered) is None
+        assert next_revise(store, friday, at, covered) == friday
+        # reached at last: nothing owed, nothing due before Friday
+        done_at = retry_at + REVISE_RETRY
+        done = RunLog("revise", done_at, done_at, {"keys": 1})
+        store.put_run(done)
+        settle(store, done, covered, set())
+        assert owed_sources(store, done_at, at, covered) == set()
+        assert next_revise(store, done_at, at, covered) == friday
+    finally:
+        store.close()

@@ -113,6 +113,10 @@ STATUS_COLUMNS = (
 """The status table's columns, in order (`status --json` adds the freshness fields)."""
 
 
+NEVER_SHOWN = 4
+"""Keys of never-collected series `status` names below its table (the table has them all)."""
+
+
 def print_status(console: Console, rows: Sequence[KeyStatus]) -> None:
     """The status table, with problems highlighted."""
     table = Table(*STATUS_COLUMNS, title=f"{len(rows)} series")
@@ -139,6 +143,16 @@ def print_status(console: Console, rows: Sequence[KeyStatus]) -> None:
             f"not counted above: {sum(r.after_clock for r in later):,} value(s) of "
             f"{len(later)} series dated after the clock (the table stops at the clock; "
             "--json gives after_clock per key)",
+            highlight=False,
+        )
+    never = [r.key for r in rows if r.pending and not (r.first or r.absent or r.quarantined)]
+    if never:  # the source has not answered one of their dates yet
+        shown = ", ".join(never[:NEVER_SHOWN]) + ("…" if len(never) > NEVER_SHOWN else "")
+        console.print(
+            f"never collected: {len(never):,} series with pending dates only, none answered "
+            f"yet ({shown}); not late unless their requests fail (the health view's failing "
+            "rows), their dates retried and quarantined once the retries are spent",
+            markup=False,
             highlight=False,
         )
     for r in rows:

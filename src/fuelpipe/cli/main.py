@@ -767,9 +767,11 @@ def status(
     after_clock, and split_owed (stock splits whose whole-history re-read failed and is
     tried again by the key's next message; also named below the table).
 
-    Below the table: how many values sources published were set aside where no record keeps
-    them (a date stored already), and the newest few; --json gives set_aside (the key's
-    count) and set_aside_newest (the key's among the store's newest few).
+    Below the table: how many series were never collected (pending dates only, none the
+    source answered: not late unless their requests fail); how many values sources
+    published were set aside where no record keeps them (a date stored already), and the
+    newest few; --json gives set_aside (the key's count) and set_aside_newest (the key's
+    among the store's newest few).
     `fuelpipe quarantine set-aside` lists them all.
     """
     from fuelpipe.stages.set_aside import newest_set_aside, set_aside_counts

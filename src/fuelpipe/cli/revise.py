@@ -28,7 +28,8 @@ def revise_command(
     AWS home's daily schedule does.
 
     Exits 3 when a source could not be used at all (every request to it failed): its stored
-    values stand, and the next revise re-reads the window.
+    values stand, and the next revise re-reads the window. Such a source does not count as
+    revised: a `fuelpipe watch` re-reads its series at its next look.
     """
     from fuelpipe.cli import display
     from fuelpipe.cli.main import (
@@ -41,16 +42,21 @@ def revise_command(
         wired,
     )
     from fuelpipe.stages.cycle import drain
-    from fuelpipe.stages.revise import revise
+    from fuelpipe.stages.daily_revise import settle
+    from fuelpipe.stages.revise import SELECTION, revise_run
 
     chosen = _select(series)  # refused before a store, or its queue, is created
     with wired(ctx, writes=True, creates=True, uses_queue=True) as context:
         say_held(context, "revise")  # else its bar stands still for minutes, unexplained
-        asked = revise(context, series=chosen)
+        asked, run = revise_run(context, series=chosen)
         # One request per fetch unit, against the real sources: a bar, as `run` draws
         with display.bar(console, disable=as_json) as progress:
             scraped = drain(context, progress=progress)
         used = used_sources(context)
+        # a source not reached is owed: a watch does not count this as its revise of it
+        unreached = [name for name, st in used.items() if st.unreachable]
+        if unreached:
+            settle(context.store, run, run.counts.get(SELECTION), unreached)
     # A request that failed leaves its dates as they were: without this the summary alone
     # read as if the source had been re-read and had changed nothing (exit 0).
     unread = "the stored values stand, and the next revise re-reads the window"

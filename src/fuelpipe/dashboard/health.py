@@ -24,14 +24,14 @@ from fuelpipe.dashboard.schemas import (
 from fuelpipe.domain.catalog import Catalog, Series
 from fuelpipe.domain.completeness import completeness
 from fuelpipe.domain.instants import SAO_PAULO
-from fuelpipe.domain.models import PresentDate, Record, Status, no_value_seen_at
+from fuelpipe.domain.models import PresentDate, Record, Status
 from fuelpipe.ports.alerts import AlertReader
 from fuelpipe.ports.clock import Clock
 from fuelpipe.ports.queue import Queue
 from fuelpipe.ports.store import PendingMarks, Store
-from fuelpipe.stages.alerting import Late, late_series, latest_due
+from fuelpipe.stages.alerting import Late, is_failure, late_series, latest_due, never_collected
 from fuelpipe.stages.revise import SELECTION
-from fuelpipe.stages.scrape import NO_VALUE, Owed, owed_entry, owed_text
+from fuelpipe.stages.scrape import Owed, owed_entry, owed_text
 from fuelpipe.stages.set_aside import SetAside, count_set_aside, newest_set_aside
 
 _KEYS_SHOWN = 5
@@ -153,18 +153,6 @@ def short_reason(reason: str) -> str:
     """A reason's first line, at most :data:`REASON_CHARS` characters."""
     line = reason.strip().splitlines()[0] if reason.strip() else ""
     return line if len(line) <= REASON_CHARS else line[: REASON_CHARS - 1] + "…"
-
-
-def is_failure(record: Record, marks: PendingMarks | None = None) -> bool:
-    """A PENDING record whose last request failed: not one whose value is simply not out
-    (no reason, or the scraper's :data:`~fuelpipe.stages.scrape.NO_VALUE`), nor one whose
-    date the source answered with its own "no value" inside the window (``no_value_seen_at``
-    in ``marks``, or on the record itself when None): that one waits for the window's end,
-    whatever its reason says (FRED's empty cell, ANP's '-' or its week without the row)."""
-    if record.status is not Status.PENDING or record.reason in (None, NO_VALUE):
-        return False
-    seen = marks.no_value_seen_at if marks is not None else no_value_seen_at(record.attrs)
-    return seen is None
 
 
 def late_problems(late: list[Late]) -> list[SourceProblem]:
@@ -296,7 +284,9 @@ def health_view(
             statuses = {p.date: p.status for p in present}
             lags[series.source] += store_lags(store, series, min(statuses), max(statuses))
             found = late_series(series, statuses, now, due)
-            if found is not None:
+            if found is not None and not (
+                found.latest_stored is None and never_collected(store, series, statuses)
+            ):
                 late.append(found)
     # The PENDING and QUARANTINED records are counted, not read: a failed backfill leaves
     # ~100,000 of them, and reading them whole (~115 us each to decode) outran the dashboard

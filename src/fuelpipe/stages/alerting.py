@@ -28,7 +28,7 @@ from fuelpipe.domain.calendars import expected_between, get_calendar
 from fuelpipe.domain.catalog import Catalog, Series
 from fuelpipe.domain.instants import sao_paulo_iso
 from fuelpipe.domain.messages import DownloadRequest, MalformedMessage
-from fuelpipe.domain.models import Status
+from fuelpipe.domain.models import Record, Status, no_value_seen_at
 from fuelpipe.ports.alerts import (
     AlertContext,
     AlertRule,
@@ -37,8 +37,9 @@ from fuelpipe.ports.alerts import (
     AlertStateChanged,
 )
 from fuelpipe.ports.queue import DeadLetter, DeadLettersIncomplete
-from fuelpipe.ports.store import StatusSummary, Store
+from fuelpipe.ports.store import PendingMarks, StatusSummary, Store
 from fuelpipe.stages.due import latest_expected, older_records
+from fuelpipe.stages.scrape import NO_VALUE
 
 _EVIDENCE_KEYS = 5
 
@@ -130,6 +131,37 @@ def late_series(
     return Late(series, day, series.schedule.stale_at(first), max(ok) if ok else None)
 
 
+def is_failure(record: Record, marks: PendingMarks | None = None) -> bool:
+    """A PENDING record whose last request failed: not one whose value is simply not out
+    (no reason, or the scraper's :data:`~fuelpipe.stages.scrape.NO_VALUE`), nor one whose
+    date the source answered with its own "no value" inside the window (``no_value_seen_at``
+    in ``marks``, or on the record itself when None): that one waits for the window's end,
+    whatever its reason says (FRED's empty cell, ANP's '-' or its week without the row)."""
+    if record.status is not Status.PENDING or record.reason in (None, NO_VALUE):
+        return False
+    seen = marks.no_value_seen_at if marks is not None else no_value_seen_at(record.attrs)
+    return seen is None
+
+
+def never_collected(store: Store, series: Series, present: Mapping[date, Status]) -> bool:
+    """Whether ``series`` (its stored dates' statuses, its whole history when none of them is
+    answered, as :func:`recent_present` reads it) was never collected: the source answered
+    none of its dates (no OK, ABSENT or QUARANTINED), and its newest PENDING date's last
+    request did not fail either (the answer had no value for it). Such a series is not late
+    (`watch` of every series on the demo's store asks for the ~150 it bundles nothing of,
+    and the replay has none): no stale_source alert, no late row; its dates are retried and
+    quarantined (alerted) once their re-downloads are spent. One whose requests failed (a
+    source down at a store's first collection) is late as before. One read, of one record,
+    for such a series only."""
+    if any(st in _ANSWERED for st in present.values()):
+        return False
+    pending = [d for d, st in present.items() if st is Status.PENDING]
+    if not pending:
+        return True
+    newest = max(pending)
+    return not any(is_failure(r) for r in store.query(series.key, newest, newest))
+
+
 _SUMMARY_DATES = 3
 """Late dates a stale-source summary names, oldest first (the evidence holds the oldest)."""
 
@@ -186,7 +218,9 @@ class StaleSource:
                 continue
             present = recent_present(context.store, series, day)
             found = late_series(series, present, context.now)
-            if found is not None:
+            if found is not None and not (
+                found.latest_stored is None and never_collected(context.store, series, present)
+            ):
                 late[series.source].append((series, found.day, found.latest_stored))
         out = []
         for source, items in sorted(late.items()):

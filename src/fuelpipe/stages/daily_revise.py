@@ -20,14 +20,27 @@ selection counts so too), or when its selection (stages/revise.py's ``selection`
 watch's own. A `fuelpipe revise --series CURRENCY#USD` after 23:00 does not stand for the
 other series' re-read: a watch of them runs its revise all the same (a re-read of a window
 that did not change writes nothing).
+
+A revise counts for the sources it reached only. Once its re-reads are drained (`watch`'s tick,
+`fuelpipe revise`), its entry is settled (:func:`settle`): each source every request of which
+failed (``SourceStats.unreachable``: offline, an outage) is named in it (``unreached:<source>``),
+as owed. A source with one answer at least counts as revised (a request of it that failed
+leaves its dates as they were, as any failed re-read does). So a revise that reached no source
+is not the day's: `watch` re-reads the owed sources' series (theirs only) ``REVISE_RETRY``
+after it started, then again after each retry that still finds them unreachable, until the
+next scheduled revise re-reads everything anyway. The retry is recorded as the watch's own
+(its selection), owing what it did not reach in turn. The AWS home's revise is enqueued for
+the scraper Lambdas and not settled: its schedule does not read the run log.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
+from dataclasses import replace
 from datetime import datetime, time, timedelta
 
 from fuelpipe.domain.instants import SAO_PAULO
-from fuelpipe.ports.store import Store
+from fuelpipe.ports.store import RunLog, Store
 from fuelpipe.stages.revise import SELECTION
 
 
@@ -46,24 +59,72 @@ def next_slot(now: datetime, at: time) -> datetime:
     return datetime.combine(latest.date() + timedelta(days=1), at, tzinfo=SAO_PAULO)
 
 
-def last_revise(store: Store, selection: int | None = None) -> datetime | None:
-    """When the latest revise recorded in the store's run log started, if it covered
-    ``selection`` (stages/revise.py's ``selection``: None, every series); None: never, or the
-    latest covered other series only."""
+UNREACHED = "unreached:"
+"""A settled revise's run-log count naming a source it did not reach (``unreached:bcb``: 1)."""
+REVISE_RETRY = timedelta(minutes=30)
+"""How long after a revise that left sources unreached their re-read is tried again: soon
+enough that an outage of minutes costs the day's revise nothing, far enough apart that a
+machine offline all night asks each source twice an hour, not at every tick."""
+
+
+def _latest(store: Store, selection: int | None) -> RunLog | None:
+    """The latest revise recorded in the store's run log, if it covered ``selection``
+    (stages/revise.py's ``selection``: None, every series); None: never, or the latest
+    covered other series only."""
     latest = next((run for run in store.last_runs() if run.stage == "revise"), None)
     if latest is None:
         return None
     covered = latest.counts.get(SELECTION)
-    return latest.started_at if covered is None or covered == selection else None
+    return latest if covered is None or covered == selection else None
+
+
+def unreached(run: RunLog) -> set[str]:
+    """The sources a settled revise did not reach (none: reached all, or not settled)."""
+    return {
+        k.removeprefix(UNREACHED) for k, v in run.counts.items() if k.startswith(UNREACHED) and v
+    }
+
+
+def owed_sources(
+    store: Store, now: datetime, at: time, selection: int | None = None
+) -> set[str] | None:
+    """What of the revise of ``selection`` is owed at ``now``: None, all of it (no revise of
+    it since the latest ``at``); else the sources the latest left unreached (empty: none)."""
+    latest = _latest(store, selection)
+    if latest is None or latest.started_at < latest_slot(now, at):
+        return None
+    return unreached(latest)
+
+
+def next_revise(store: Store, now: datetime, at: time, selection: int | None = None) -> datetime:
+    """When the daily revise of ``selection`` is next due: ``now`` when it is; a revise that
+    left sources unreached, ``REVISE_RETRY`` after it started (the next ``at`` at the latest);
+    else the next ``at``."""
+    owed = owed_sources(store, now, at, selection)
+    if owed is None:
+        return now
+    scheduled = next_slot(now, at)
+    latest = _latest(store, selection)
+    if not owed or latest is None:
+        return scheduled
+    return min(scheduled, max(now, latest.started_at + REVISE_RETRY))
 
 
 def revise_due(store: Store, now: datetime, at: time, selection: int | None = None) -> bool:
     """True when no revise of ``selection`` (None: every series) recorded started at or after
-    the latest ``at`` up to ``now``."""
-    last = last_revise(store, selection)
-    return last is None or last < latest_slot(now, at)
+    the latest ``at`` up to ``now``, or the latest left sources unreached ``REVISE_RETRY``
+    ago or more."""
+    return next_revise(store, now, at, selection) <= now
 
 
-def next_revise(store: Store, now: datetime, at: time, selection: int | None = None) -> datetime:
-    """When the daily revise is next due: ``now`` if it is due, else the next ``at``."""
-    return now if revise_due(store, now, at, selection) else next_slot(now, at)
+def settle(store: Store, run: RunLog, covered: int | None, missed: Collection[str]) -> RunLog:
+    """Rewrite a revise's run-log entry once its re-reads are drained: as a revise of
+    ``covered`` (a watch's retry of its owed sources counts as the watch's own), naming each
+    source of ``missed`` (every request to it failed) as unreached."""
+    counts = {k: v for k, v in run.counts.items() if k != SELECTION and not k.startswith(UNREACHED)}
+    if covered is not None:
+        counts[SELECTION] = covered
+    counts.update({f"{UNREACHED}{name}": 1 for name in sorted(missed)})
+    settled = replace(run, counts=counts)
+    store.put_run(settled)  # the same stage and start: the entry is replaced
+    return settled

@@ -96,6 +96,14 @@ def revise(
 ) -> ReviseReport:
     """Enqueue one re-read per fetch unit of the chosen series (all by default); recorded in
     the run log with its :func:`selection` when it is restricted."""
+    return revise_run(app, series=series, since=since)[0]
+
+
+def revise_run(
+    app: StageContext, *, series: Sequence[Series] | None = None, since: date | None = None
+) -> tuple[ReviseReport, RunLog]:
+    """:func:`revise`, and the run-log entry it wrote: a caller that drains the re-reads
+    settles it with the sources they did not reach (stages/daily_revise.py's ``settle``)."""
     started = app.clock.now()
     report = ReviseReport()
     windows = {**DEFAULT_WINDOWS, **app.revision_window_days}
@@ -117,5 +125,6 @@ def revise(
     covered = selection(series, since, app.catalog)
     if covered is not None:  # none kept: unrestricted (so are the entries written before it)
         counts[SELECTION] = covered
-    app.store.put_run(RunLog("revise", started, app.clock.now(), counts))
-    return report
+    run = RunLog("revise", started, app.clock.now(), counts)
+    app.store.put_run(run)
+    return report, run

@@ -7,7 +7,8 @@ outlook if the data version moved, run the ``after_tick`` hook (alerts, which th
 fresh outlook), then sleep until the next poll, retry or publication. Given a ``revise_at``
 (`watch` gives ``FUELPIPE_REVISE_AT``, 23:00), the daily revise is one of the things it wakes
 for: a tick at or after it enqueues the same re-reads as AWS's daily schedule, drained with
-the tick's own (stages/daily_revise.py says when it is due). A source that answered with a
+the tick's own (stages/daily_revise.py says when it is due); a source none of whose re-reads
+was answered stays owed, its series re-read on a later tick. A source that answered with a
 Retry-After is not asked again before it ends (an hour at most: stages/source_rest.py): its
 due series, retries and the daily revise wait, and the watch wakes when it ends.
 """
@@ -24,13 +25,14 @@ from fuelpipe.domain.instants import SAO_PAULO
 from fuelpipe.ports.source import SourceStats
 from fuelpipe.stages.context import StageContext
 from fuelpipe.stages.cycle import CycleReport, drain
-from fuelpipe.stages.daily_revise import next_revise, revise_due
+from fuelpipe.stages.daily_revise import next_revise, owed_sources, revise_due, settle
 from fuelpipe.stages.data_version import mark_after_error, mark_changed, recheck_changed
 from fuelpipe.stages.due import due_status, next_retry, next_wake, poll_pending
 from fuelpipe.stages.orchestrate import orchestrate
 from fuelpipe.stages.outlook import OutlookReport, refresh_when_changed
 from fuelpipe.stages.recheck import RecheckReport, recheck
-from fuelpipe.stages.revise import ReviseReport, revise, selection
+from fuelpipe.stages.revise import ReviseReport, revise_run, selection
+from fuelpipe.stages.scrape import ScrapeReport
 from fuelpipe.stages.source_rest import SourceRests
 
 MIN_SLEEP_S = 1.0
@@ -78,7 +80,12 @@ class Tick:
     failures: int = 0
     """Ticks failed in a row, this one included (0 when it did not fail)."""
     revise: ReviseReport | None = None
-    """The daily revise this tick ran (None: it was not due, or is off)."""
+    """The daily revise this tick ran (None: it was not due, or is off): the whole, or the
+    re-read of the sources an earlier one did not reach."""
+    unreached: list[str] = field(default_factory=list)
+    """The sources this tick's revise did not reach (every request failed): still owed."""
+    revise_retry_at: datetime | None = None
+    """When the revise of ``unreached`` is tried again (None: nothing is owed)."""
     resting: dict[str, datetime] = field(default_factory=dict)
     """Sources not asked until the instant given (their Retry-After), as the tick ended."""
 
@@ -124,9 +131,14 @@ class Tick:
         if self.revise is None:
             return ""
         revised = self.report.scrape.revised if self.report else 0
+        owed = ""
+        if self.unreached:
+            retry = self.revise_retry_at
+            again = f" (tried again at {_instant(retry)})" if retry is not None else ""
+            owed = f"; not reached: {', '.join(self.unreached)}{again}"
         return (
             f"; daily revise: {self.revise.keys} series re-read in "
-            f"{self.revise.messages_sent} request(s), {revised} value(s) revised"
+            f"{self.revise.messages_sent} request(s), {revised} value(s) revised{owed}"
         )
 
     def _resting(self) -> str:
@@ -217,6 +229,32 @@ def _next_look(
     return resting, wake_at
 
 
+def _revise(
+    app: StageContext,
+    series: Sequence[Series] | None,
+    since: date | None,
+    revising: tuple[time, int | None],
+    out: Tick,
+) -> ScrapeReport:
+    """The daily revise of ``series`` (None: all), or of those of the sources an earlier one
+    left unreached, drained on its own so its requests tell which sources answered; its entry is
+    settled with those that did not (stages/daily_revise.py). A source whose adapter keeps no
+    request counts (``Source.stats`` None) counts as reached."""
+    at, covered = revising
+    owed = owed_sources(app.store, app.clock.now(), at, covered)
+    chosen = series
+    if owed:  # the retry of what an earlier one did not reach
+        chosen = [s for s in (series if series is not None else app.catalog) if s.source in owed]
+    before = _stats(app)
+    out.revise, run = revise_run(app, series=chosen, since=since)
+    scraped = drain(app)
+    missed = sorted(name for name, st in _since(before, _stats(app)).items() if st.unreachable)
+    settle(app.store, run, covered, missed)
+    out.unreached = missed
+    out.revise_retry_at = next_revise(app.store, app.clock.now(), at, covered) if missed else None
+    return scraped
+
+
 def tick(
     app: StageContext,
     series: Sequence[Series] | None = None,
@@ -262,7 +300,8 @@ def tick(
         if due or revising:
             out.report = CycleReport(recheck=rechecked)
             if revising:  # recorded in the run log: a restarted watch does not repeat it
-                out.revise = revise(app, series=series, since=since)
+                assert revise_at is not None
+                out.report.scrape.add(_revise(app, series, since, (revise_at, covered), out))
             if due:
                 out.report.orchestrate = orchestrate(
                     app, series=[d.series for d in due], since=since
