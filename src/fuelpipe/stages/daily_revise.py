@@ -100,12 +100,11 @@ def next_revise(store: Store, now: datetime, at: time, selection: int | None = N
     """When the daily revise of ``selection`` is next due: ``now`` when it is; a revise that
     left sources unreached, ``REVISE_RETRY`` after it started (the next ``at`` at the latest);
     else the next ``at``."""
-    owed = owed_sources(store, now, at, selection)
-    if owed is None:
+    latest = _latest(store, selection)  # one read of the run log (owed_sources' own)
+    if latest is None or latest.started_at < latest_slot(now, at):
         return now
     scheduled = next_slot(now, at)
-    latest = _latest(store, selection)
-    if not owed or latest is None:
+    if not unreached(latest):
         return scheduled
     return min(scheduled, max(now, latest.started_at + REVISE_RETRY))
 
