@@ -621,7 +621,7 @@ def test_every_invoker_names_the_live_alias(template: dict[str, Any]) -> None:
     assert {invoked(template, arn) for arn in targets} == {
         invoked(template, arn) for arn in grant["Resource"]
     }
-    assert len(targets) == 11
+    assert len(targets) == 12
     (url,) = resources(template, "AWS::Lambda::Url").values()
     assert url["Properties"]["Qualifier"] == "live"
     for fn in functions(template).values():  # SAM would wire these to the bare function

@@ -12,7 +12,9 @@ from zoneinfo import ZoneInfo
 from tests.aws.test_aws_template import (  # noqa: F401 - the fixture
     as_list,
     invoked,
+    longest_gap_s,
     resources,
+    runs_of,
     statements,
     template,
     weekly_runs,
@@ -24,7 +26,6 @@ from fuelpipe.domain.intraday import (
     INTRADAY_SERIES,
     collection_days,
     collection_window,
-    evening_day,
 )
 from fuelpipe.domain.keys import INTRADAY, intraday_key
 from fuelpipe.homes.aws import schedule_options
@@ -215,15 +216,17 @@ def test_intraday_function_ends_before_its_next_run_when_every_fetch_times_out(
 def test_intraday_runs_through_brent_futures_evening_and_only_then(
     template: dict[str, Any],  # noqa: F811
 ) -> None:
-    """Every quarter-hour over three years at which a collection reads BZ=F's evening (18:15
-    to midnight New York, Sunday to Thursday, none before a holiday) is a run of an intraday
+    """Every quarter-hour over three years at which a collection asks a series for something
+    (:func:`collection_days`: the day window's series, BZ=F's evening from 18:15 to midnight
+    New York, Sunday to Thursday, none before a holiday) is a run of exactly one intraday
     schedule, in both zones' daylight saving, New York's midnight (the last bar's final
-    close) too; before, the runs ended at 19:45 here and the evening bars to New York's
-    midnight were never collected. The evening and night schedules ask BZ=F alone, and
-    nothing at all on few of their runs."""
+    close) too, and no quarter-hour is a run of two. Before, Sunday's first evening bars in
+    New York's summer (19:15-19:45 here) waited for the 20:00 run. The evening, night and
+    Sunday schedules ask BZ=F alone, and nothing at all on few of their runs."""
     schedules = _intraday_schedules(template)
     assert set(schedules) == {
         "IntradaySchedule",
+        "IntradaySundaySchedule",
         "IntradayEveningSchedule",
         "IntradayNightSchedule",
     }
@@ -234,19 +237,46 @@ def test_intraday_runs_through_brent_futures_evening_and_only_then(
     brent = DEFAULT_CATALOG["COMMODITY#BRENT_FUTURES"]
     day_names = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
     start = datetime(2025, 1, 1, tzinfo=SP)
-    missed, evening_runs, idle = [], 0, 0
+    missed, twice, sunday_evenings, evening_runs, idle = [], [], 0, 0, 0
     for n in range(3 * 366 * 96):
         at = start + timedelta(minutes=15 * n)
         run = (day_names[at.weekday()], at.hour, at.minute)
-        night = run in runs["IntradayEveningSchedule"] or run in runs["IntradayNightSchedule"]
-        asked = collection_days(DEFAULT_CATALOG, at) if night else {}
-        if night:
+        by = [name for name, weekly in runs.items() if run in weekly]
+        asked = collection_days(DEFAULT_CATALOG, at)
+        if len(by) > 1:
+            twice.append((at, by))
+        if asked and not by:
+            missed.append((at, asked))
+        if len(by) == 1 and by != ["IntradaySchedule"]:
             assert set(asked) <= {brent.key}, (at, asked)
             evening_runs += 1
             idle += not asked
-        if evening_day(brent, at) is not None and not (night or run in runs["IntradaySchedule"]):
-            missed.append(at)
-    # Only Sunday's first quarter-hours in New York's summer (19:15-19:45 here, no day
-    # schedule on Sundays): the 20:00 run reads those bars, as every run the day so far.
-    assert missed and {(m.weekday(), m.hour) for m in missed} == {(6, 19)}
-    assert idle < evening_runs * 0.25  # New York's summer from 01:15, its winter at 20:00
+        sunday_evenings += at.weekday() == 6 and at.hour == 19 and bool(asked)
+    assert missed == []
+    assert twice == []
+    assert sunday_evenings > 0  # the walk does meet Sunday's evening before 20:00
+    assert idle < evening_runs * 0.25  # New York's summer from 01:15, its winter before 20:15
+
+
+def test_intraday_heartbeat_waits_out_the_weekend_and_not_much_longer(
+    template: dict[str, Any],  # noqa: F811
+) -> None:
+    """The longest gap between two intraday runs, from the schedules' crons (São Paulo has no
+    daylight saving; a holiday stops no run, only what a run asks), is Friday 19:45 to
+    Sunday 19:15: 47 whole clock hours without an invocation, plus the hour in progress
+    until the first run's datapoint lands. The alarm's hourly periods cover both and one
+    more, so it never fires over a weekend yet fires within two days of the last run."""
+    alarm = template["Resources"]["IntradayHeartbeatAlarm"]["Properties"]
+    assert (alarm["Period"], alarm["TreatMissingData"]) == (3600, "breaching")
+    periods = alarm["EvaluationPeriods"]
+    assert alarm["DatapointsToAlarm"] == periods
+    runs = runs_of(template, "IntradayFunction")
+    gap = longest_gap_s(runs)
+    assert gap == (47 * 60 + 30) * 60  # Friday 19:45 to Sunday 19:15
+    week_hours = {r // 60 for r in runs}
+    empty = max(  # the most consecutive clock hours (São Paulo's offset is whole) with no run
+        next(n for n in range(168) if (h + n) % 168 in week_hours) for h in range(168)
+    )
+    assert empty == gap // 3600 == 47
+    assert periods == empty + 2  # the hour in progress, and no more
+    assert f"{periods} hours" in alarm["AlarmDescription"]

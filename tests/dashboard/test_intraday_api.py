@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -332,3 +332,45 @@ def test_on_a_day_without_a_session_the_panel_shows_the_last_session(
         points.put_points([_synthetic_bar(datetime(2022, 3, 20, 19, 15, tzinfo=NY), "98.10")])
         after = http.get("/api/intraday", params={"series": BRENT}).json()
         assert after["day"] == "2022-03-20" and [p["value"] for p in after["points"]] == [98.1]
+
+
+class ReadCounting(IntradayStore):
+    """A real intraday store that counts the stored days read (one Query each on DynamoDB)."""
+
+    def __init__(self, store: IntradayStore) -> None:
+        self._store = store
+        self.read: list[date] = []
+
+    def put_points(self, points: Sequence[IntradayPoint]) -> int:
+        return self._store.put_points(points)
+
+    def day(self, series_key: str, day: date, now: datetime) -> list[IntradayPoint]:
+        self.read.append(day)
+        return self._store.day(series_key, day, now)
+
+    def purge_expired(self, now: datetime) -> int:
+        return self._store.purge_expired(now)
+
+
+def test_the_default_day_reads_the_points_it_chose_by_once(
+    stores: tuple[Store, IntradayStore],
+) -> None:
+    """On a day without a session the default day depends on whether a point is stored on it
+    (BZ=F's Sunday evening): the panel read Sunday's stored days to choose it, then read them
+    again to show them, two Queries more per request while a Sunday evening's panel polls.
+    Asked for Sunday by name, or defaulting to it, it now reads them once."""
+    store, points = stores
+    counting = ReadCounting(points)
+    counting.put_points([_synthetic_bar(datetime(2022, 3, 20, 19, 15, tzinfo=NY), "98.10")])
+    sunday = datetime(2022, 3, 20, 21, 0, tzinfo=SP)
+    app = create_app(
+        store, DEFAULT_CATALOG, clock=FixedClock(sunday), intraday=counting, cache_ttl_s=0
+    )
+    with TestClient(app) as http:
+        asked = http.get("/api/intraday", params={"series": BRENT, "day": "2022-03-20"}).json()
+        once = list(counting.read)
+        assert once == [date(2022, 3, 19), date(2022, 3, 20)]  # New York's two dates
+        counting.read.clear()
+        shown = http.get("/api/intraday", params={"series": BRENT}).json()
+    assert shown == asked and [p["value"] for p in shown["points"]] == [98.1]
+    assert counting.read == once

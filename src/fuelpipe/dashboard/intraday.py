@@ -25,7 +25,7 @@ from fuelpipe.dashboard.params import DateParam
 from fuelpipe.dashboard.schemas import IntradayPointOut, IntradayView, PreviousClose
 from fuelpipe.domain.catalog import Catalog
 from fuelpipe.domain.instants import SAO_PAULO
-from fuelpipe.domain.intraday import INTRADAY_SERIES, RETENTION, trading_keys
+from fuelpipe.domain.intraday import INTRADAY_SERIES, RETENTION, IntradayPoint, trading_keys
 from fuelpipe.domain.models import Status
 from fuelpipe.ports.clock import Clock
 from fuelpipe.ports.intraday import IntradayStore
@@ -69,21 +69,25 @@ than any market's run of closed days (Carnival, Christmas to New Year with a wee
 
 def shown_day(
     points_store: IntradayStore | None, catalog: Catalog, key: str, now: datetime
-) -> date:
+) -> tuple[date, list[IntradayPoint] | None]:
     """The day the panel shows when none is asked for: São Paulo's today, unless the series
     has no session today (its calendar's weekend or holiday) and no point on it (BZ=F's Sunday
     evening bars are on one): then its last session day, as a market screen shows Friday on a
-    Saturday. (A session day whose points are still to come stays today: the panel says so.)"""
+    Saturday. (A session day whose points are still to come stays today: the panel says so.)
+    With it, that day's points when choosing it read them (None: not read), so the view does
+    not read them again."""
     today = now.astimezone(SAO_PAULO).date()
     if trading_keys(catalog, today, [key]):
-        return today
-    if points_store is not None and points_store.sao_paulo_day(catalog[key], today, now):
-        return today
+        return today, None
+    if points_store is not None and (
+        points := points_store.sao_paulo_day(catalog[key], today, now)
+    ):
+        return today, points
     for back in range(1, LAST_SESSION_LOOKBACK + 1):
         day = today - timedelta(days=back)
         if trading_keys(catalog, day, [key]):
-            return day
-    return today
+            return day, None
+    return today, None
 
 
 def intraday_view(
@@ -93,13 +97,18 @@ def intraday_view(
     clock: Clock,
     key: str,
     day: date,
+    read: list[IntradayPoint] | None = None,
 ) -> IntradayView:
-    """The day's points of one series with their change from the previous close."""
+    """The day's points of one series with their change from the previous close; ``read``:
+    the day's points when already read (:func:`shown_day`)."""
     series = catalog[key]
     prev = previous_close(store, key, day)
-    points = (
-        points_store.sao_paulo_day(series, day, clock.now()) if points_store is not None else []
-    )
+    if read is not None:
+        points = read
+    elif points_store is not None:
+        points = points_store.sao_paulo_day(series, day, clock.now())
+    else:
+        points = []
     out = [
         IntradayPointOut(
             at=p.at,
@@ -163,8 +172,8 @@ def intraday_router(
     ) -> BaseModel | Response:
         """A day's PTAX bulletins or 15-minute bars of one series, and its previous close."""
         not_too_far_ahead(request, day, "day")
-        chosen = day or shown_day(points_store, catalog, series, clock.now())
-        view = intraday_view(store, points_store, catalog, clock, series, chosen)
+        chosen, read = (day, None) if day else shown_day(points_store, catalog, series, clock.now())
+        view = intraday_view(store, points_store, catalog, clock, series, chosen, read)
         return answer(view, format, "intraday", table)
 
     return router
