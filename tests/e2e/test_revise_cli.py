@@ -5,9 +5,15 @@ from __future__ import annotations
 import json
 import socket
 import sqlite3
+from datetime import date, timedelta
+from pathlib import Path
 
 from tests.e2e.conftest import fuelpipe, store_copy
 
+from fuelpipe.adapters.clock import SystemClock
+from fuelpipe.adapters.sqlite_queue import SqliteQueue
+from fuelpipe.domain.messages import DownloadRequest
+from fuelpipe.homes.settings import queue_file
 from fuelpipe.replay.revisions import parse_dividend, parse_revision, parse_split
 from fuelpipe.replay.server import ReplayServer
 
@@ -228,3 +234,40 @@ def test_a_revise_that_reached_no_source_leaves_the_watch_its_re_read(demo_store
     watched = fuelpipe("--now", "2022-05-07T00:01", *watch, env=env).stdout
     assert "daily revise: 1 series re-read in 1 request(s)" in watched, watched
     assert "not reached: bcb" in watched, watched
+
+
+def test_a_message_left_queued_is_not_judged_as_the_revises(demo_store, tmp_path):
+    """A FRED message left in the queue (an interrupted `run`'s) is drained by `revise -s
+    CURRENCY#USD` beside its own re-read, which BCB answers, and FRED is down. Before, the
+    revise's entry named FRED unreached, though it asked FRED nothing: a watch of every
+    series then owed FRED's re-read. Now only the revise's own request is judged: it owes
+    nothing. The command still names FRED's failure and exits 3 (every request it made to
+    FRED failed)."""
+    store_env = store_copy(demo_store, tmp_path)
+    with SqliteQueue(queue_file(Path(store_env["FUELPIPE_DB"])), SystemClock(), timedelta(1)) as q:
+        left = DownloadRequest(
+            partition_key="COMMODITY#BRENT",
+            dates_to_download=[date.fromisoformat(DAY)],
+            fetch_unit="fred:DCOILBRENTEU",
+            origin="retry",
+        )
+        assert q.send([left.to_body()]) == 1
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed = sock.getsockname()[1]
+    with ReplayServer(quiet=True) as replay:
+        env = {
+            **store_env,
+            **replay.env(),
+            "FUELPIPE_SOURCE_FRED_URL": f"http://127.0.0.1:{closed}",
+            "FUELPIPE_HTTP_ATTEMPTS": "1",
+        }
+        args = ("--now", "2022-05-08T10:00", "revise", "-s", "CURRENCY#USD", "--json")
+        done = fuelpipe(*args, env=env, check=False)
+    assert done.returncode == 3, done.stdout + done.stderr
+    used = json.loads(done.stdout)["sources"]
+    assert used["fred"]["failures"] == used["fred"]["requests"] == 1
+    assert used["bcb"]["failures"] == 0 and used["bcb"]["requests"] >= 1
+    with sqlite3.connect(store_env["FUELPIPE_DB"]) as db:
+        [(counts,)] = db.execute("SELECT counts FROM runs WHERE stage = 'revise'").fetchall()
+    assert not [k for k in json.loads(counts) if k.startswith("unreached:")], counts

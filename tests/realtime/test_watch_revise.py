@@ -22,6 +22,7 @@ from fuelpipe.adapters.sqlite_queue import SqliteQueue
 from fuelpipe.adapters.sqlite_store import SqliteStore
 from fuelpipe.domain.calendars import expected_between, get_calendar
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
+from fuelpipe.domain.messages import DownloadRequest
 from fuelpipe.domain.models import Status
 from fuelpipe.domain.retry import RetryPolicy
 from fuelpipe.homes.settings import DEFAULT_REVISE_AT, Settings
@@ -416,3 +417,121 @@ def test_a_revise_left_owing_some_sources_retries_those_only(tmp_path):
         assert next_revise(store, done_at, at, covered) == friday
     finally:
         store.close()
+
+
+class DownFor(Counted):
+    """``Counted`` that fails every request for the keys of ``down`` and answers the others:
+    one of the source's downloads broken while another of its works."""
+
+    def __init__(self, *args, down: set[str], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.down = down
+
+    def fetch(self, request):
+        if {s.key for s in request.series} & self.down:
+            self.calls.append(request)
+            self.failed += 1
+            raise TransientSourceError("connection reset")
+        return super().fetch(request)
+
+
+OTHER = "FUEL#GASOLINE#AC"  # ANP, the same workbook as CNG in Acre
+
+
+def _left_in_queue(app: StageContext, key: str) -> None:
+    """A message an earlier tick (or another command) enqueued and nobody drained yet."""
+    series = DEFAULT_CATALOG[key]
+    body = DownloadRequest(
+        partition_key=key, dates_to_download=[DAY], fetch_unit=series.fetch_unit, origin="retry"
+    ).to_body()
+    assert app.queue.send([body]) == 1
+
+
+@pytest.mark.parametrize("failing", ["the revise's request", "the other message"])
+def test_the_revise_is_judged_by_its_own_requests_only(tmp_path, failing):
+    """A message left in the queue is drained with the revise's re-reads. Before, its request
+    was counted with theirs: a revise whose one request to ANP failed counted as reaching
+    ANP because the other ANP message was answered (the value stayed ABSENT until Friday),
+    and a failed request to BCB, which this watch's revise never asked, named BCB unreached.
+    Now only the revise's own messages decide."""
+    app, published, clock = _collected(tmp_path)
+    revise_fails = failing == "the revise's request"
+    app.sources["anp"] = DownFor(
+        "anp", published.values, no_value=set(), down={KEY} if revise_fails else {OTHER}
+    )
+    if not revise_fails:
+        app.sources["bcb"] = Counted(
+            "bcb", {}, no_value=set(), failures=[TransientSourceError("refused")] * 9
+        )
+        _left_in_queue(app, "CURRENCY#USD")
+    _left_in_queue(app, OTHER)
+    watched = selection([SERIES], None, DEFAULT_CATALOG)
+    clock.set(THURSDAY_23H)
+    try:
+        [(revised, _)] = _watch(app, clock, 1, revise_at=DEFAULT_REVISE_AT)
+        owed = owed_sources(app.store, THURSDAY_23H, DEFAULT_REVISE_AT, watched)
+        stored = _stored(app)
+    finally:
+        _close(app)
+
+    assert revised.revise is not None
+    assert revised.requests["anp"].requests >= 2  # the revise's and the other message's
+    if revise_fails:
+        assert revised.unreached == ["anp"]
+        assert owed == {"anp"}  # re-read at 23:30
+        assert stored == (Status.ABSENT, None)
+        assert revised.wake_at == THURSDAY_23H + REVISE_RETRY
+    else:
+        assert revised.requests["bcb"].unreachable  # failed, but no request of the revise
+        assert revised.unreached == []
+        assert owed == set()
+        assert stored == (Status.OK, VALUE)
+
+
+def test_a_retry_is_recorded_as_what_it_re_read_and_the_day_stays_owed_the_rest(tmp_path):
+    """The day's revise of every series left ANP and BCB unreached; a watch of CNG in Acre
+    (ANP) retries at 23:30 and reaches ANP. Before, the retry's entry said "a revise of CNG in
+    Acre, nothing owed": a watch of every series (or of USD) restarted then re-read the
+    whole selection again, though only BCB was owed. Now the retry's entry continues the
+    day's revise: it names what it re-read (``retried:anp``), keeps the day's selection, and
+    still owes BCB, which it did not read; a watch of CNG alone owes nothing more."""
+    app, published, clock = _collected(tmp_path)
+    app.sources["anp"] = Counted("anp", published.values, no_value=set())
+    everything_at = THURSDAY_23H
+    clock.set(everything_at)
+    day = RunLog("revise", everything_at, everything_at, {"keys": 80, "messages_sent": 30})
+    app.store.put_run(day)
+    settle(app.store, day, None, {"anp", "bcb"})  # an unrestricted revise that reached neither
+    usd = selection([DEFAULT_CATALOG["CURRENCY#USD"]], None, DEFAULT_CATALOG)
+    cng = selection([SERIES], None, DEFAULT_CATALOG)
+    at = DEFAULT_REVISE_AT
+    retry_at = everything_at + REVISE_RETRY
+    clock.set(retry_at)
+    try:
+        seen = _watch(app, clock, 2, revise_at=at)  # the retry at 23:30, then the next look
+        stored = _stored(app)
+        [entry] = [r for r in app.store.last_runs() if r.stage == "revise"]
+        later = retry_at + timedelta(minutes=10)
+        owed = {
+            name: owed_sources(app.store, later, at, chosen)
+            for name, chosen in (("every", None), ("usd", usd), ("cng", cng))
+        }
+        owed_cng = owed_sources(app.store, later, at, cng, sources={"anp"})
+        cng_next = next_revise(app.store, later, at, cng, sources={"anp"})
+        every_next = next_revise(app.store, later, at)
+    finally:
+        _close(app)
+
+    assert _revise_ticks(seen) == [retry_at]  # once: nothing more is owed to this watch
+    assert stored == (Status.OK, VALUE)
+    assert entry.started_at == retry_at
+    assert entry.counts.get("retried:anp") == 1  # what it re-read
+    assert entry.counts.get("keys") == 1
+    assert SELECTION not in entry.counts  # the day's (unrestricted) revise, continued
+    assert entry.counts.get("unreached:bcb") == 1 and "unreached:anp" not in entry.counts
+    assert owed == {"every": {"bcb"}, "usd": {"bcb"}, "cng": {"bcb"}}
+    assert owed_cng == set()  # none of the sources CNG in Acre is read from
+    assert cng_next == THURSDAY_23H + timedelta(days=1)
+    assert every_next == retry_at + REVISE_RETRY  # BCB's series re-read at 00:00
+    assert seen[-1][0].wake_at is not None
+    assert seen[-1][0].wake_at > retry_at + REVISE_RETRY  # no empty retry for BCB

@@ -28,8 +28,9 @@ def revise_command(
     AWS home's daily schedule does.
 
     Exits 3 when a source could not be used at all (every request to it failed): its stored
-    values stand, and the next revise re-reads the window. Such a source does not count as
-    revised: a `fuelpipe watch` re-reads its series at its next look.
+    values stand, and the next revise re-reads the window. A source every re-read of which
+    failed does not count as revised (another message drained with them, left queued before,
+    does not count for or against it): a `fuelpipe watch` re-reads its series at its next look.
     """
     from fuelpipe.cli import display
     from fuelpipe.cli.main import (
@@ -42,19 +43,20 @@ def revise_command(
         wired,
     )
     from fuelpipe.stages.cycle import drain
-    from fuelpipe.stages.daily_revise import settle
+    from fuelpipe.stages.daily_revise import OwnRequests, settle
     from fuelpipe.stages.revise import SELECTION, revise_run
 
     chosen = _select(series)  # refused before a store, or its queue, is created
     with wired(ctx, writes=True, creates=True, uses_queue=True) as context:
         say_held(context, "revise")  # else its bar stands still for minutes, unexplained
-        asked, run = revise_run(context, series=chosen)
+        asked, run, bodies = revise_run(context, series=chosen)
+        own = OwnRequests(bodies)  # what else is queued is drained too, and not judged here
         # One request per fetch unit, against the real sources: a bar, as `run` draws
         with display.bar(console, disable=as_json) as progress:
-            scraped = drain(context, progress=progress)
+            scraped = drain(context, progress=progress, handle=own.handle)
         used = used_sources(context)
         # a source not reached is owed: a watch does not count this as its revise of it
-        unreached = [name for name, st in used.items() if st.unreachable]
+        unreached = own.unreached()
         if unreached:
             settle(context.store, run, run.counts.get(SELECTION), unreached)
     # A request that failed leaves its dates as they were: without this the summary alone

@@ -37,6 +37,9 @@ logger = logging.getLogger(__name__)
 
 Progress = Callable[[str, int, int], None]
 """progress(phase, done, total): total is 0 when unknown."""
+Handler = Callable[[StageContext, Message], ScrapeReport]
+"""How one message is handled: :func:`~fuelpipe.stages.scrape.handle_message`, or a caller's
+wrapper of it that notes what the message's requests came to (stages/daily_revise.py)."""
 
 
 class Helpers(Protocol):
@@ -81,6 +84,7 @@ def drain(
     max_idle_polls: int = 10_000,
     mark: bool = True,
     helpers: Helpers | None = None,
+    handle: Handler = handle_message,
 ) -> ScrapeReport:
     """Work the queue until it is empty; messages a crashed run left in flight are waited for.
 
@@ -90,7 +94,8 @@ def drain(
     hold ten while the others wait) and waits for theirs in flight too: a helper that dies
     leaves its message to come back after the visibility timeout, and this loop takes it.
     Interrupted (Ctrl+C, SIGTERM), it stops the helpers too, each giving back what it holds.
-    The run log holds everyone's counts.
+    The run log holds everyone's counts. ``handle`` handles each message this process takes
+    (the helpers' own use :func:`~fuelpipe.stages.scrape.handle_message`).
     """
     started = app.clock.now()
     owe = Owe(app, unmarked(app.store))  # set: a run killed after deleting a message it stored
@@ -110,6 +115,7 @@ def drain(
             sleep=sleep,
             max_idle_polls=max_idle_polls,
             owe=owe,
+            handle=handle,
         )
     except KeyboardInterrupt:
         if helpers is not None:  # they stop too, rather than drain the queue first
@@ -172,8 +178,9 @@ def work_queue(
     sleep: Callable[[float], None] = time.sleep,
     max_idle_polls: int = 10_000,
     owe: Callable[[], None] | None = None,
+    handle: Handler = handle_message,
 ) -> ScrapeReport:
-    """Take, handle and delete messages until the queue is empty (and, with
+    """Take, handle (``handle``) and delete messages until the queue is empty (and, with
     ``wait_in_flight``, until no message is in flight either); what they did. ``owe`` is
     called before a message that changed the store is deleted (see :class:`Owe`). A message
     whose handling raises an error is given back alone and the rest of its batch is worked
@@ -207,7 +214,7 @@ def work_queue(
         try:
             for message in messages:
                 try:
-                    done_here = handle_message(app, message)
+                    done_here = handle(app, message)
                 except Exception as exc:  # this message only: the rest of the batch goes on
                     if _fail_one(app, message, exc, report, owe):
                         failed = failed or exc

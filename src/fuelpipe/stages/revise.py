@@ -101,9 +101,11 @@ def revise(
 
 def revise_run(
     app: StageContext, *, series: Sequence[Series] | None = None, since: date | None = None
-) -> tuple[ReviseReport, RunLog]:
-    """:func:`revise`, and the run-log entry it wrote: a caller that drains the re-reads
-    settles it with the sources they did not reach (stages/daily_revise.py's ``settle``)."""
+) -> tuple[ReviseReport, RunLog, frozenset[str]]:
+    """:func:`revise`, the run-log entry it wrote and the bodies of the messages it sent: a
+    caller that drains the re-reads tells by those which requests were the revise's
+    (stages/daily_revise.py's ``OwnRequests``) and settles the entry with the sources they
+    did not reach (``settle``)."""
     started = app.clock.now()
     report = ReviseReport()
     windows = {**DEFAULT_WINDOWS, **app.revision_window_days}
@@ -119,12 +121,12 @@ def revise_run(
             wanted.append((s, dates))
             report.keys += 1
             report.dates += len(dates)
-    requests = plan_requests(wanted, origin="revise")
-    report.messages_sent = app.queue.send([r.to_body() for r in requests])
+    bodies = [r.to_body() for r in plan_requests(wanted, origin="revise")]
+    report.messages_sent = app.queue.send(bodies)
     counts = report.as_dict()
     covered = selection(series, since, app.catalog)
     if covered is not None:  # none kept: unrestricted (so are the entries written before it)
         counts[SELECTION] = covered
     run = RunLog("revise", started, app.clock.now(), counts)
     app.store.put_run(run)
-    return report, run
+    return report, run, frozenset(bodies)

@@ -25,7 +25,17 @@ from fuelpipe.domain.instants import SAO_PAULO
 from fuelpipe.ports.source import SourceStats
 from fuelpipe.stages.context import StageContext
 from fuelpipe.stages.cycle import CycleReport, drain
-from fuelpipe.stages.daily_revise import next_revise, owed_sources, revise_due, settle
+from fuelpipe.stages.daily_revise import (
+    OwnRequests,
+    next_revise,
+    requests_since,
+    revise_due,
+    settle,
+    settle_retry,
+    source_stats,
+    todays_revise,
+    unreached,
+)
 from fuelpipe.stages.data_version import mark_after_error, mark_changed, recheck_changed
 from fuelpipe.stages.due import due_status, next_retry, next_wake, poll_pending
 from fuelpipe.stages.orchestrate import orchestrate
@@ -170,21 +180,6 @@ def _shorten(error: str, chars: int = ERROR_CHARS) -> str:
     return line if len(line) <= chars else line[: chars - 1] + "…"
 
 
-def _stats(app: StageContext) -> dict[str, SourceStats]:
-    return {name: st for name, s in app.sources.items() if (st := s.stats()) is not None}
-
-
-def _since(before: dict[str, SourceStats], after: dict[str, SourceStats]) -> dict[str, SourceStats]:
-    """The requests made between two counts of the sources' (cumulative) stats."""
-    out: dict[str, SourceStats] = {}
-    for name, now in after.items():
-        was = before.get(name, SourceStats(0, 0))
-        requests, failures = now.requests - was.requests, now.failures - was.failures
-        if requests > 0 or failures > 0:
-            out[name] = SourceStats(requests, failures, now.last_error if failures else None)
-    return out
-
-
 def _askable(
     targets: Sequence[Series], watched: Collection[str] | None, resting: Mapping[str, datetime]
 ) -> Collection[str] | None:
@@ -224,7 +219,7 @@ def _next_look(
     wake_at = planned if retry_at is None else min(planned, retry_at)
     revise_at, covered = revising
     if revise_at is not None:
-        revise = next_revise(app.store, after, revise_at, covered)
+        revise = next_revise(app.store, after, revise_at, covered, {s.source for s in targets})
         wake_at = min(wake_at, max([revise, *resting.values()]))
     return resting, wake_at
 
@@ -236,22 +231,30 @@ def _revise(
     revising: tuple[time, int | None],
     out: Tick,
 ) -> ScrapeReport:
-    """The daily revise of ``series`` (None: all), or of those of the sources an earlier one
-    left unreached, drained on its own so its requests tell which sources answered; its entry is
-    settled with those that did not (stages/daily_revise.py). A source whose adapter keeps no
-    request counts (``Source.stats`` None) counts as reached."""
+    """The daily revise of ``series`` (None: all), or the retry of those of the sources an
+    earlier one left unreached (of those the watch reads series of), drained with whatever
+    else is queued; its own messages' requests tell which sources answered, and its entry is
+    settled with those that did not (a retry's as the day's revise continued:
+    stages/daily_revise.py). A source whose adapter keeps no request counts (``Source.stats``
+    None) counts as reached."""
     at, covered = revising
-    owed = owed_sources(app.store, app.clock.now(), at, covered)
-    chosen = series
-    if owed:  # the retry of what an earlier one did not reach
-        chosen = [s for s in (series if series is not None else app.catalog) if s.source in owed]
-    before = _stats(app)
-    out.revise, run = revise_run(app, series=chosen, since=since)
-    scraped = drain(app)
-    missed = sorted(name for name, st in _since(before, _stats(app)).items() if st.unreachable)
-    settle(app.store, run, covered, missed)
+    watched = list(series) if series is not None else list(app.catalog)
+    day = todays_revise(app.store, app.clock.now(), at, covered)
+    retried = unreached(day) & {s.source for s in watched} if day is not None else set()
+    chosen = [s for s in watched if s.source in retried] if retried else series
+    out.revise, run, bodies = revise_run(app, series=chosen, since=since)
+    own = OwnRequests(bodies)
+    scraped = drain(app, handle=own.handle)
+    missed = own.unreached()
+    if day is not None and retried:
+        settle_retry(app.store, run, day, retried, missed)
+    else:
+        settle(app.store, run, covered, missed)
     out.unreached = missed
-    out.revise_retry_at = next_revise(app.store, app.clock.now(), at, covered) if missed else None
+    sources = {s.source for s in watched}
+    out.revise_retry_at = (
+        next_revise(app.store, app.clock.now(), at, covered, sources) if missed else None
+    )
     return scraped
 
 
@@ -280,7 +283,7 @@ def tick(
     next tick comes by the end of the wait."""
     now = app.clock.now()
     rests = app.rests or SourceRests()
-    counted = _stats(app)
+    counted = source_stats(app)
     targets = list(series) if series is not None else list(app.catalog)
     # Recheck every watched series on every tick: one series due for days (ANP's monthly
     # window) must not hold back the others' retries, and `--series` bounds the quiet ticks.
@@ -294,7 +297,7 @@ def tick(
     revising = (
         revise_at is not None
         and not any(s.source in resting for s in targets)  # it re-reads them all: later
-        and revise_due(app.store, now, revise_at, covered)
+        and revise_due(app.store, now, revise_at, covered, {s.source for s in targets})
     )
     try:
         if due or revising:
@@ -329,7 +332,7 @@ def tick(
     out.outlook = refresh_when_changed(app.store, app.catalog, app.clock.now())
     if after_tick is not None:
         out.alerts = after_tick(app)
-    out.requests = _since(counted, _stats(app))
+    out.requests = requests_since(counted, source_stats(app))
     out.resting, out.wake_at = _next_look(app, targets, rests, intraday, (revise_at, covered))
     if wake_by is not None and (hint := wake_by()) is not None:
         out.wake_at = min(out.wake_at, hint)
