@@ -12,7 +12,7 @@ retry loop runs without end.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -180,9 +180,9 @@ class RecordingQueue(Queue):
         """Delegate."""
         return self.inner.held()
 
-    def purge_dead_letters(self, at_most: int | None = None) -> int:
+    def purge_dead_letters(self, *, ids: Collection[str] | None = None) -> int:
         """Delegate."""
-        return self.inner.purge_dead_letters(at_most)
+        return self.inner.purge_dead_letters(ids=ids)
 
     def close(self) -> None:
         """Close the wrapped queue."""

@@ -18,7 +18,7 @@ from fuelpipe.adapters.sqlite_store import SqliteStore
 from fuelpipe.adapters.sqs_queue import QueueSendError, SqsQueue, create_queues
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.ports.alerts import AlertContext
-from fuelpipe.ports.queue import DeadLettersIncomplete, DeadLettersRemain, QueueDepth
+from fuelpipe.ports.queue import DeadLettersIncomplete, DeadLettersRemain, Message, QueueDepth
 from fuelpipe.stages.alerting import DeadLettered, evaluate
 
 pytestmark = pytest.mark.aws
@@ -137,13 +137,9 @@ def test_peeking_dead_letters_leaves_them_in_the_dlq(queue: SqsQueue) -> None:
     assert sorted(drain_bodies(queue)) == ["a", "b"]
 
 
-def test_a_message_in_the_dlq_twice_is_one_dead_letter_naming_its_error(
-    sqs: Any, queue: SqsQueue, tmp_path: Path
-) -> None:
-    """At-least-once: the scraper dead-letters a message failing on its last delivery with its
-    error, and its delete from the main queue fails; it comes back, and the RedrivePolicy moves
-    it to the DLQ again (the same message id, no reason). The dead-letter view shows it once,
-    with the error, as the embedded queue (one dead letter per message id) would."""
+def in_the_dlq_twice(sqs: Any, queue: SqsQueue) -> Message:
+    """Message "a", dead-lettered by its last delivery with its error (its delete from the main
+    queue failing) and moved to the DLQ again by the RedrivePolicy: the DLQ holds it twice."""
     queue.send(["a"])
     for _ in range(queue.max_receives - 1):
         (message,) = queue.receive(1)
@@ -159,7 +155,17 @@ def test_a_message_in_the_dlq_twice_is_one_dead_letter_naming_its_error(
     sqs.meta.events.unregister("before-parameter-build.sqs.DeleteMessageBatch", refuse_delete)
     queue.release([last.receipt])
     assert queue.receive(1) == []  # the RedrivePolicy moved it
+    return last
 
+
+def test_a_message_in_the_dlq_twice_is_one_dead_letter_naming_its_error(
+    sqs: Any, queue: SqsQueue, tmp_path: Path
+) -> None:
+    """At-least-once: the scraper dead-letters a message failing on its last delivery with its
+    error, and its delete from the main queue fails; it comes back, and the RedrivePolicy moves
+    it to the DLQ again (the same message id, no reason). The dead-letter view shows it once,
+    with the error, as the embedded queue (one dead letter per message id) would."""
+    last = in_the_dlq_twice(sqs, queue)
     assert queue.depth() == QueueDepth(visible=0, in_flight=0, dead=2)
     (dead,) = queue.dead_letters()
     assert (dead.message_id, dead.body) == (last.message_id, "a")
@@ -173,6 +179,21 @@ def test_a_message_in_the_dlq_twice_is_one_dead_letter_naming_its_error(
     finally:
         store.close()
     assert alert.summary.endswith("dead-lettered: " + dead.reason)
+
+
+def test_a_purge_by_id_deletes_every_copy_of_a_dead_letter_held_twice(
+    sqs: Any, queue: SqsQueue
+) -> None:
+    """`dlq list` shows a message the DLQ holds twice once: purging its id deletes both
+    copies, and counts it once, as it was asked about."""
+    last = in_the_dlq_twice(sqs, queue)
+    dead_lettered(queue, ["b"])
+    (other,) = (d for d in queue.dead_letters() if d.body == "b")
+    assert queue.depth().dead == 3
+
+    assert queue.purge_dead_letters(ids={last.message_id}) == 1
+    assert queue.depth() == QueueDepth(visible=0, in_flight=0, dead=1)
+    assert queue.dead_letters() == [other]
 
 
 class ConcurrentReader:
@@ -325,6 +346,28 @@ def test_a_purge_short_of_the_dlqs_count_says_what_remains(sqs: Any, queue: SqsQ
     assert left.body == reader.took[0]["Body"]
     assert queue.purge_dead_letters() == 1
     assert queue.depth().dead == 0
+
+
+def test_a_purge_by_id_behind_a_reader_keeps_a_late_dead_letter_and_says_what_it_missed(
+    sqs: Any, queue: SqsQueue
+) -> None:
+    """a, b and c were read and asked about, d arrived after, and another reader holds one
+    of the three while the purge runs: it deletes the two it finds, never d in place of the
+    third, and says one asked about was not found. Asked again about that one, it deletes it."""
+    reader, purging = behind_a_reader(sqs, queue)
+    asked = {d.message_id for d in queue.dead_letters()}
+    dead_lettered(queue, ["d"])
+
+    with pytest.raises(DeadLettersRemain) as short:
+        purging.purge_dead_letters(ids=asked)
+
+    (taken,) = reader.took
+    assert (short.value.done, short.value.expected, short.value.remaining) == (2, 3, 1)
+    give_back(sqs, queue, reader.took)
+    left = {d.body: d.message_id for d in queue.dead_letters()}
+    assert sorted(left) == sorted([taken["Body"], "d"])
+    assert queue.purge_dead_letters(ids={left[taken["Body"]]}) == 1
+    assert [d.body for d in queue.dead_letters()] == ["d"]
 
 
 def test_a_redrive_deletes_a_dead_letter_only_once_the_queue_took_it(

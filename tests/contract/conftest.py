@@ -70,9 +70,9 @@ class QueueBackend:
     open_holding: Callable[[float], Queue] | None = None
     """A client whose receives hide messages for the given seconds (a real-time backend's 1 s
     would let a slow host's concurrent receivers see a message again); None: ``open``'s."""
-    purges_oldest_first: bool = False
-    """True where a bounded purge deletes the dead letters that arrived first (SQLite); SQS
-    returns a standard queue's messages in no set order, so it takes the first to come back."""
+    vouches_for_purged_dead_letters: bool = False
+    """True where a purge by id knows that a dead letter it does not find is gone (SQLite);
+    SQS cannot tell it from one another reader holds, and raises DeadLettersRemain."""
 
     def let_visibility_expire(self) -> None:
         """Move past the visibility timeout: advance the manual clock, or really wait."""
@@ -107,7 +107,7 @@ def _sqlite_queue(
         clock=clock,
         visibility=visibility,
         open_holding=lambda s: SqliteQueue(path, clock, timedelta(seconds=s), max_receives=3),
-        purges_oldest_first=True,
+        vouches_for_purged_dead_letters=True,
     )
 
 

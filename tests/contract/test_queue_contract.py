@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from fuelpipe.ports.queue import Message, Queue, QueueDepth
+from fuelpipe.ports.queue import DeadLettersRemain, Message, Queue, QueueDepth
 
 if TYPE_CHECKING:
     from contract.conftest import QueueBackend
@@ -197,32 +197,57 @@ def test_redrive_and_purge_take_every_dead_letter_once_over_several_batches(
     assert queue.purge_dead_letters() == 0
 
 
-def test_a_bounded_purge_leaves_the_dead_letters_past_its_bound(
-    queue: Queue, queue_backend: QueueBackend
+def dead_letter_all(queue: Queue, bodies: list[str]) -> None:
+    queue.send(bodies)
+    for message in drain(queue):
+        queue.dead_letter(message, "malformed message")
+
+
+def test_a_purge_of_named_dead_letters_deletes_those_and_keeps_every_other(
+    queue: Queue,
 ) -> None:
-    """`dlq purge` counts, asks, then purges at most the count it asked about: dead letters
-    that arrived meanwhile stay (SQLite keeps the newest; SQS, in no set order, keeps as
-    many as arrived). Twelve cross one receive's ten on SQS."""
+    """`dlq purge` reads the dead letters, asks about those, then purges them by id: those
+    dead-lettered after the read stay, on SQS too, which returns a standard queue's messages in
+    no set order (purging "as many as were asked about" could take a late one, unseen). The
+    others are visible again at once: the read right after sees them. Twelve cross one
+    receive's ten on SQS."""
     counted = [f'{{"seen": {i}}}' for i in range(12)]
-    queue.send(counted)
-    for message in drain(queue):
-        queue.dead_letter(message, "malformed message")
+    dead_letter_all(queue, counted)
+    asked = {d.message_id for d in queue.dead_letters()}
     late = ['{"late": 1}', '{"late": 2}', '{"late": 3}']
-    queue.send(late)
-    for message in drain(queue):
-        queue.dead_letter(message, "malformed message")
+    dead_letter_all(queue, late)
     assert queue.depth().dead == 15
 
-    assert queue.purge_dead_letters(at_most=12) == 12
-    left = queue.dead_letters()
-    assert len(left) == 3
+    assert queue.purge_dead_letters(ids=asked) == 12
+    assert sorted(d.body for d in queue.dead_letters()) == late
     assert queue.depth().dead == 3
-    if queue_backend.purges_oldest_first:
-        assert sorted(d.body for d in left) == late
-    assert queue.purge_dead_letters(at_most=5) == 3  # a bound past what is there takes them all
+    assert queue.purge_dead_letters(ids=set()) == 0  # none named: none deleted, not every one
+    assert queue.depth().dead == 3
+    with pytest.raises(TypeError, match="not one string"):
+        queue.purge_dead_letters(ids=next(iter(asked)))
+
+
+def test_a_purge_naming_a_dead_letter_no_longer_there_says_so_where_it_cannot_vouch(
+    queue: Queue, queue_backend: QueueBackend
+) -> None:
+    """A dead letter asked about can be gone by the time the purge runs (another person's purge
+    or redrive): the embedded queue knows it is and deletes the rest; SQS cannot tell one gone
+    from one another reader holds, so it deletes those it finds and raises DeadLettersRemain
+    saying how many of those asked about it did not find."""
+    dead_letter_all(queue, ["a", "b"])
+    ids = {d.body: d.message_id for d in queue.dead_letters()}
+    assert queue.purge_dead_letters(ids={ids["a"]}) == 1
+    assert [d.body for d in queue.dead_letters()] == ["b"]
+
+    if queue_backend.vouches_for_purged_dead_letters:
+        assert queue.purge_dead_letters(ids=set(ids.values())) == 1
+    else:
+        with pytest.raises(DeadLettersRemain) as short:
+            queue.purge_dead_letters(ids=set(ids.values()))
+        assert (short.value.action, short.value.done, short.value.expected) == ("purged", 1, 2)
+        assert "purged 1 of the 2 dead letter(s) asked about" in str(short.value)
+    assert queue.dead_letters() == []
     assert queue.depth().dead == 0
-    with pytest.raises(ValueError, match="at least 1"):
-        queue.purge_dead_letters(at_most=0)
 
 
 def test_depth_counts_visible_in_flight_and_dead(queue: Queue) -> None:

@@ -16,11 +16,11 @@ from botocore.exceptions import ClientError
 from devtools.aws.lambda_events import deliver_until_gone, load_handler
 from devtools.aws.servers import LocalServer
 from tests.e2e.conftest import fuelpipe
-from tests.support.aws_backends import aws_cli_env, unique_name
+from tests.support.aws_backends import aws_cli_env, aws_home, unique_name
 from tests.support.dlq_reader import DlqReaderProxy
 from tests.support.fakes import TableSource
 
-from fuelpipe.adapters.clock import FixedClock, SystemClock
+from fuelpipe.adapters.clock import FixedClock
 from fuelpipe.domain.calendars import expected_between, get_calendar
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.domain.messages import DownloadRequest
@@ -36,13 +36,7 @@ BODIES = ['{"bad": 1}', '{"bad": 2}', '{"bad": 3}']
 @pytest.fixture
 def home(moto_server: LocalServer) -> Iterator[tuple[str, StageContext]]:
     """A fresh table and queue pair on moto_server, with three dead letters."""
-    name = unique_name("dlq")
-    cfg = Settings(backend="aws", table_name=name, queue_name=name, dlq_name=name + "-dlq")
-    dynamodb, sqs = moto_server.client("dynamodb"), moto_server.client("sqs")
-    create_resources(cfg, dynamodb_client=dynamodb, sqs_client=sqs, poll_s=0.05)
-    context = build_context(
-        cfg, clock=SystemClock(), sources={}, dynamodb_client=dynamodb, sqs_client=sqs
-    )
+    name, context = aws_home(moto_server, "dlq")
     context.queue.send(BODIES)
     for message in context.queue.receive(10):
         context.queue.dead_letter(message, "malformed message")
@@ -116,6 +110,22 @@ def test_dlq_purge_short_of_the_count_says_what_remains_and_exits_1(
     assert out.returncode == 1, out.stderr
     assert "purged 2 dead letter(s)" in out.stdout
     assert "run `fuelpipe dlq purge --yes` again" in " ".join(out.stderr.split())
+    assert [d.body for d in context.queue.dead_letters()] == [taken]
+
+
+def test_dlq_purge_whose_read_comes_back_short_purges_those_read_and_keeps_the_rest(
+    moto_server: LocalServer, home: tuple[str, StageContext]
+) -> None:
+    """Another reader holds one dead letter when purge reads them (its first count): it
+    deletes the two it read, keeps the one nobody saw, and says so with exit 1."""
+    name, context = home
+    out, taken = short_of_one(moto_server, name, "dlq", "purge", "--yes", at_count=1)
+    assert out.returncode == 1, out.stderr
+    assert "purged 2 dead letter(s)" in out.stdout
+    warning = " ".join(out.stderr.split())
+    assert warning.startswith("warning: read 2 of the 3 dead letter(s) the DLQ counts")
+    assert "only those read can be purged now" in warning
+    assert "the dead letters not read are kept; run `fuelpipe dlq purge --yes` again" in warning
     assert [d.body for d in context.queue.dead_letters()] == [taken]
 
 

@@ -16,12 +16,15 @@ from devtools.aws.servers import DUMMY_CREDENTIALS, REGION, LocalServer
 from tests.support.jam import Jam, jam_dynamodb
 
 from fuelpipe.adapters.alerts import DynamoAlertState
-from fuelpipe.adapters.clock import ManualClock
+from fuelpipe.adapters.clock import ManualClock, SystemClock
 from fuelpipe.adapters.dynamodb_store import DynamoDbStore, create_table
 from fuelpipe.adapters.intraday_store import DynamoIntradayStore
 from fuelpipe.adapters.sqs_queue import SqsQueue, create_queues
+from fuelpipe.homes.aws import build_context, create_resources
+from fuelpipe.homes.settings import Settings
 from fuelpipe.ports.intraday import IntradayStore
 from fuelpipe.ports.store import Store
+from fuelpipe.stages.context import StageContext
 
 SQS_VISIBILITY = timedelta(seconds=1)
 SQS_MAX_RECEIVES = 3
@@ -46,6 +49,19 @@ def aws_cli_env(name: str, dynamodb: LocalServer, sqs: LocalServer) -> dict[str,
         "AWS_SECRET_ACCESS_KEY": DUMMY_CREDENTIALS["aws_secret_access_key"],
         "AWS_DEFAULT_REGION": REGION,
     }
+
+
+def aws_home(server: LocalServer, prefix: str) -> tuple[str, StageContext]:
+    """A fresh table and queue pair on ``server`` (named after ``prefix``: the table and the
+    queue ``name``, the DLQ ``name-dlq``) and the AWS home's context on them; close it after."""
+    name = unique_name(prefix)
+    cfg = Settings(backend="aws", table_name=name, queue_name=name, dlq_name=name + "-dlq")
+    dynamodb, sqs = server.client("dynamodb"), server.client("sqs")
+    create_resources(cfg, dynamodb_client=dynamodb, sqs_client=sqs, poll_s=0.05)
+    context = build_context(
+        cfg, clock=SystemClock(), sources={}, dynamodb_client=dynamodb, sqs_client=sqs
+    )
+    return name, context
 
 
 def dynamodb_store_factory(

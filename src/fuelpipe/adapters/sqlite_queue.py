@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import timedelta
 from pathlib import Path
 
@@ -18,7 +18,7 @@ from fuelpipe.ports.queue import (
     Message,
     Queue,
     QueueDepth,
-    check_purge_bound,
+    purge_ids,
     too_many_receives,
 )
 
@@ -251,19 +251,17 @@ class SqliteQueue(Queue):
             )
         return HeldMessages(count, parse_iso(until) if until else None)
 
-    def purge_dead_letters(self, at_most: int | None = None) -> int:
-        """Delete every dead letter for good, or the ``at_most`` that arrived first (rowid
-        order: a dead letter's row is inserted when it arrives, whatever the clock says)."""
-        check_purge_bound(at_most)
+    def purge_dead_letters(self, *, ids: Collection[str] | None = None) -> int:
+        """Delete every dead letter for good, or those whose id is in ``ids``, in one
+        transaction: one of ``ids`` not there is gone already (redriven or purged since it was
+        read), and is not counted."""
+        named = purge_ids(ids)
         with self._lock:
             conn = self._db()
             with write_transaction(conn):
-                if at_most is None:
+                if named is None:
                     return int(conn.execute("DELETE FROM dead_letters").rowcount)
-                return int(
-                    conn.execute(
-                        "DELETE FROM dead_letters WHERE rowid IN "
-                        "(SELECT rowid FROM dead_letters ORDER BY rowid LIMIT ?)",
-                        (at_most,),
-                    ).rowcount
-                )
+                deleted = conn.executemany(
+                    "DELETE FROM dead_letters WHERE id = ?", [(i,) for i in sorted(named)]
+                ).rowcount
+        return int(deleted)

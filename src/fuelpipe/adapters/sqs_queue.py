@@ -24,9 +24,11 @@ changed since its last peek, or a day after it, and at most 300 dead letters a t
 ``redrive()`` and ``purge_dead_letters()`` take the DLQ's messages the same way
 (count, long polls, two empty receives) and raise DeadLettersRemain, saying how many they
 handled and how many remain, when they come back short or a call fails part-way (chained to
-its error: those handled before it are handled). ``purge_dead_letters(at_most=N)`` (`dlq
-purge`, N the count it asked about) takes no more than N: those dead-lettered after that count
-stay, in number, though which N go is SQS's pick.
+its error: those handled before it are handled). ``purge_dead_letters(ids=...)`` (`dlq
+purge`, the ids of the dead letters it read and asked about) deletes only the DLQ messages
+standing for those ids: it walks the DLQ the same way, holds every other message hidden while
+it walks (so the receives move past it) and makes each visible again at once when it is done;
+a dead letter that arrived after the ids were read stays, whichever order SQS returns them in.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ import json
 import math
 import re
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import suppress
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -52,7 +54,7 @@ from fuelpipe.ports.queue import (
     Message,
     Queue,
     QueueDepth,
-    check_purge_bound,
+    purge_ids,
     too_many_receives,
 )
 
@@ -118,6 +120,14 @@ def _message(raw: dict[str, Any]) -> Message:
         body=raw["Body"],
         receive_count=int(raw.get("Attributes", {}).get("ApproximateReceiveCount", "1")),
     )
+
+
+def _original_id(m: dict[str, Any]) -> str:
+    """The id of the message a DLQ message stands for: the one the main queue gave it, kept in
+    an attribute by :meth:`SqsQueue.dead_letter` (SQS's own move keeps the id), as
+    ``dead_letters()`` shows it and a purge by id matches it."""
+    kept: str = m.get("MessageAttributes", {}).get("original_id", {}).get("StringValue", "")
+    return kept or m["MessageId"]
 
 
 def _one_per_message(letters: list[tuple[DeadLetter, bool]]) -> list[DeadLetter]:
@@ -342,7 +352,7 @@ class SqsQueue(Queue):
         count = attrs.get("receive_count", {}).get("StringValue")
         sent_ms = m.get("Attributes", {}).get("SentTimestamp")
         letter = DeadLetter(
-            message_id=attrs.get("original_id", {}).get("StringValue", m["MessageId"]),
+            message_id=_original_id(m),
             body=m["Body"],
             reason=reason or too_many_receives(self.max_receives),
             receive_count=int(count) if count else self.max_receives,
@@ -355,27 +365,61 @@ class SqsQueue(Queue):
         DeadLettersRemain when fewer came back than the DLQ counts (see _take_dead_letters)."""
         return self._take_dead_letters("moved", resend=True)
 
-    def purge_dead_letters(self, at_most: int | None = None) -> int:
-        """Delete every dead letter for good, or at most ``at_most`` (receive, delete with
-        their receipt handles): never more than the DLQ counts now and ``at_most``, so those
-        dead-lettered after the caller's count stay, though which ones go is SQS's pick (a
-        standard queue has no order). DeadLettersRemain when fewer came back than that."""
-        check_purge_bound(at_most)
-        return self._take_dead_letters("purged", resend=False, at_most=at_most)
+    def purge_dead_letters(self, *, ids: Collection[str] | None = None) -> int:
+        """Delete every dead letter for good (receive, delete with their receipt handles:
+        DeadLettersRemain when fewer came back than the DLQ counts), or only those whose
+        message id is in ``ids`` (see :meth:`_purge_named`)."""
+        named = purge_ids(ids)
+        if named is None:
+            return self._take_dead_letters("purged", resend=False)
+        return self._purge_named(named) if named else 0
 
-    def _take_dead_letters(self, action: str, *, resend: bool, at_most: int | None = None) -> int:
+    def _purge_named(self, ids: frozenset[str]) -> int:
+        """Walk the DLQ as the peek does (its count first, long polls) and delete each message
+        whose original id is in ``ids``, every copy and every delivery of it; every other one
+        is held hidden while the walk lasts (so the receives move on past it) and made visible
+        again at once when it ends, whatever ends it. The walk ends once every id was found and
+        as many messages came back as the DLQ counted (a second copy of one found may still
+        come), or after two receives in a row bring nothing new. Returns how many of ``ids``
+        it found; DeadLettersRemain (``asked``) when some were not found (another reader may
+        hold them, or they are gone: SQS cannot tell), or when a receive or delete fails
+        part-way (chained to that error: those found before it are deleted)."""
+        expected, _ = self._counts(self.dlq_url)
+        hold = max(self.visibility_timeout_s, PEEK_VISIBILITY_S)
+        found: set[str] = set()
+        seen: set[str] = set()
+        others: dict[str, str] = {}  # each message not asked about: its latest receipt
+        empty = 0
+        try:
+            while (len(found) < len(ids) or len(seen) < expected) and empty < PEEK_EMPTY_RECEIVES:
+                raw = self._receive(self.dlq_url, SEND_BATCH, hold, PEEK_WAIT_S)
+                empty = 0 if any(m["MessageId"] not in seen for m in raw) else empty + 1
+                seen.update(m["MessageId"] for m in raw)
+                asked = [m for m in raw if _original_id(m) in ids]
+                others.update(
+                    (m["MessageId"], m["ReceiptHandle"]) for m in raw if _original_id(m) not in ids
+                )
+                self._delete(self.dlq_url, [m["ReceiptHandle"] for m in asked])
+                found.update(map(_original_id, asked))
+        except Exception as exc:  # those deleted before are gone: say how many, and the rest
+            error = f"{type(exc).__name__}: {exc}"
+            raise DeadLettersRemain("purged", len(found), len(ids), error, asked=True) from exc
+        finally:
+            with suppress(Exception):  # else they come back once ``hold`` is over
+                self._show(self.dlq_url, list(others.values()))
+        if len(found) < len(ids):
+            raise DeadLettersRemain("purged", len(found), len(ids), asked=True)
+        return len(found)
+
+    def _take_dead_letters(self, action: str, *, resend: bool) -> int:
         """Receive the DLQ's messages as the peek does (its count first, long polls, until that
         many were taken or two receives in a row bring nothing new) and delete each batch, once
         ``resend`` sent it to the main queue: a batch SQS would not take is made visible again
         in the DLQ and nothing of it is deleted. A message delivered again after it was taken
         (SQS delivers at least once) is deleted, not sent twice. Returns how many were taken;
         DeadLettersRemain when short of the count, or when a receive, send or delete fails
-        part-way (saying how many were handled before, chained to that error). ``at_most``
-        caps the count: each receive asks for no more than are still wanted, so no more than
-        that many are taken (a copy of one already taken is deleted, not counted)."""
+        part-way (saying how many were handled before, chained to that error)."""
         expected, _ = self._counts(self.dlq_url)
-        if at_most is not None:
-            expected = min(expected, at_most)
         taken = 0
         hold = max(self.visibility_timeout_s, PEEK_VISIBILITY_S)
         try:

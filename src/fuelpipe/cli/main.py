@@ -1205,11 +1205,17 @@ def dlq_list(
 def _remain(exc: DeadLettersRemain, command: str) -> typer.Exit:
     """The warning for a redrive or purge that came back short, or stopped part-way on an
     error (those done before it are done), and its exit."""
+    of = "asked about" if exc.asked else "the DLQ counted"
     if exc.error is not None:
         warn(
             f"stopped part-way: {exc.error}; {exc.remaining} of the {exc.expected} dead "
-            f"letter(s) the DLQ counted are still dead-lettered; run `fuelpipe dlq {command}` "
-            "again"
+            f"letter(s) {of} are still dead-lettered; run `fuelpipe dlq {command}` again"
+        )
+    elif exc.asked:
+        warn(
+            f"{exc.remaining} of the {exc.expected} dead letter(s) asked about were not "
+            f"returned this time: still dead-lettered ({SQS_SHORT}), or gone already; run "
+            f"`fuelpipe dlq {command}` again"
         )
     else:
         warn(
@@ -1431,40 +1437,73 @@ def aws_create_resources(ctx: typer.Context) -> None:
 @dlq_app.command("purge")
 def dlq_purge(
     ctx: typer.Context,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    yes: Annotated[
+        bool,
+        typer.Option(
+            "--yes",
+            "-y",
+            help="Do not ask: delete the dead letters it reads now (those dead-lettered after "
+            "stay).",
+        ),
+    ] = False,
 ) -> None:
     """Delete the dead letters for good (see them first with `fuelpipe dlq list`).
 
-    It counts them, asks about that many, and deletes at most that many (the oldest first;
-    on SQS, which keeps no order, the first to come back): one dead-lettered while the
-    question was open is kept, and a warning says how many were. On the AWS home, when fewer
-    come back than the DLQ counts, it deletes those, says how many remain and exits 1: run
-    it again.
+    It reads them as `dlq list` does, asks about that many, and deletes those it read and
+    asked about, by message id, and no other: one dead-lettered while the question was open
+    stays, and a warning says how many more there are. With --yes it does not ask: it deletes
+    those it read at that moment. One asked about that is no longer there (redriven or purged
+    meanwhile) is not counted, and a warning says so. On the AWS home, when fewer come back
+    than the DLQ counts, it asks about those it read and keeps the rest; when one asked about
+    does not come back to the purge, it deletes the others; either way it says how many
+    remain and exits 1: run it again.
     """
+    short: DeadLettersIncomplete | None = None
     with wired(ctx, writes=True, uses_queue=True) as context:
-        count = context.queue.depth().dead
-        if not count:
+        try:
+            letters = context.queue.dead_letters()
+        except DeadLettersIncomplete as exc:
+            letters, short = exc.found, exc
+        if short is not None:
+            read = sum(d.copies for d in letters)
+            warn(
+                f"read {read} of the {short.expected} dead letter(s) the DLQ counts "
+                f"({SQS_SHORT}): only those read can be purged now"
+            )
+        if not letters:
+            if short is not None:
+                raise typer.Exit(EXIT_INCOMPLETE)
             console.print("no dead letters: nothing to purge")
             return
+        asked = len(letters)  # as `dlq list` counts them: a message SQS holds twice is one
         if not yes:
             if not sys.stdin.isatty():
                 raise fail(
-                    f"{count} dead letter(s) would be deleted for good; add --yes to confirm"
+                    f"{asked} dead letter(s) would be deleted for good; add --yes to confirm"
                 )
-            if not typer.confirm(f"Delete {count} dead letter(s) for good?", default=False):
+            if not typer.confirm(f"Delete {asked} dead letter(s) for good?", default=False):
                 raise fail("nothing purged", code=1)
+        command = "purge --yes" if yes else "purge"
         try:
-            # Only those counted and asked about: one nobody saw is not deleted.
-            purged = context.queue.purge_dead_letters(at_most=count)
+            # Only those read and asked about: one nobody saw is not deleted.
+            purged = context.queue.purge_dead_letters(ids={d.message_id for d in letters})
         except DeadLettersRemain as exc:
             console.print(f"purged {exc.done} dead letter(s)")
-            raise _remain(exc, "purge --yes" if yes else "purge") from None
-        # Any left now arrived after the count (the oldest `count` went); SQS's count is
-        # approximate and may lag a moment behind its deletes.
-        arrived = context.queue.dead_letter_count()
+            raise _remain(exc, command) from None
+        # Any left now arrived after the read; SQS's count is approximate and may lag a
+        # moment behind its deletes.
+        left = context.queue.dead_letter_count()
     console.print(f"purged {purged} dead letter(s)")
-    if arrived:
-        warn(f"{purged} purged; {arrived} more arrived since the count: run `fuelpipe dlq list`")
+    if purged < asked:
+        warn(
+            f"{asked - purged} of the {asked} asked about were no longer dead-lettered "
+            "(redriven or purged meanwhile)"
+        )
+    if short is not None:
+        warn(f"the dead letters not read are kept; run `fuelpipe dlq {command}` again")
+        raise typer.Exit(EXIT_INCOMPLETE)
+    if left:
+        warn(f"{purged} purged; {left} more arrived after they were read: run `fuelpipe dlq list`")
 
 
 from fuelpipe.cli.outlook import outlook_app  # noqa: E402 - registered last: it uses main's helpers

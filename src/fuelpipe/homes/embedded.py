@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import signal
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from datetime import timedelta
@@ -153,8 +153,8 @@ class QueueOnDemand(Queue):
     def held(self) -> HeldMessages:
         return self._opened().held()
 
-    def purge_dead_letters(self, at_most: int | None = None) -> int:
-        return self._opened().purge_dead_letters(at_most)
+    def purge_dead_letters(self, *, ids: Collection[str] | None = None) -> int:
+        return self._opened().purge_dead_letters(ids=ids)
 
     def close(self) -> None:
         """Close the queue, if it was opened."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -67,12 +67,22 @@ class DeadLettersIncomplete(RuntimeError):
 
 
 class DeadLettersRemain(RuntimeError):
-    """A redrive or purge handled fewer dead letters than the queue counted (SQS: the rest were
+    """A redrive or purge handled fewer dead letters than the queue counted, or a purge by id
+    found fewer of those it was asked about (``asked``) than it was given (SQS: the rest were
     not returned this time, or a send or delete failed part-way: ``error``, chained as the
     cause). Those it handled are done (moved back or deleted); ``remaining`` are still
-    dead-lettered, and running it again handles them."""
+    dead-lettered (asked about: or gone already, SQS cannot tell), and running it again
+    handles them."""
 
-    def __init__(self, action: str, done: int, expected: int, error: str | None = None) -> None:
+    def __init__(
+        self,
+        action: str,
+        done: int,
+        expected: int,
+        error: str | None = None,
+        *,
+        asked: bool = False,
+    ) -> None:
         self.action = action
         """What was done to each one handled: ``moved`` back to the queue, or ``purged``."""
         self.done = done
@@ -81,14 +91,17 @@ class DeadLettersRemain(RuntimeError):
         self.error = error
         """The error that stopped it part-way (a send or delete the queue refused; the
         exception is chained as the cause); None when the rest were not returned."""
-        rest = (
-            "were not returned this time and are still dead-lettered"
-            if error is None
-            else f"are still dead-lettered: it stopped on an error: {error}"
-        )
+        self.asked = asked
+        """``expected`` is how many a purge by id was asked about, not the queue's count."""
+        if error is not None:
+            rest = f"are still dead-lettered: it stopped on an error: {error}"
+        elif asked:
+            rest = "were not returned this time (still dead-lettered, or gone already)"
+        else:
+            rest = "were not returned this time and are still dead-lettered"
+        of = "asked about" if asked else "the queue counts"
         super().__init__(
-            f"{action} {done} of the {expected} dead letter(s) the queue counts; "
-            f"{self.remaining} {rest}"
+            f"{action} {done} of the {expected} dead letter(s) {of}; {self.remaining} {rest}"
         )
 
 
@@ -111,10 +124,12 @@ def too_many_receives(count: int, last_error: str | None = None) -> str:
     )
 
 
-def check_purge_bound(at_most: int | None) -> None:
-    """Refuse a purge bound below 1: ``None`` means every dead letter, so 0 cannot mean none."""
-    if at_most is not None and at_most < 1:
-        raise ValueError(f"at_most must be at least 1, not {at_most}")
+def purge_ids(ids: Collection[str] | None) -> frozenset[str] | None:
+    """The message ids a purge is limited to (None: every dead letter), refusing one string:
+    it is a collection of its characters, and would name none of the dead letters."""
+    if isinstance(ids, str):
+        raise TypeError("purge_dead_letters takes a collection of message ids, not one string")
+    return None if ids is None else frozenset(ids)
 
 
 class Queue(abc.ABC):
@@ -178,9 +193,12 @@ class Queue(abc.ABC):
         """In-flight messages and when they come back at the latest."""
 
     @abc.abstractmethod
-    def purge_dead_letters(self, at_most: int | None = None) -> int:
-        """Delete every dead letter for good, or at most ``at_most`` of them; returns how many.
-        ``at_most`` is the count a person was asked about (`dlq purge`): those dead-lettered
-        since stay. A backend that keeps their order takes the oldest (SQLite: the first to
-        arrive); SQS takes the first to come back. Raises DeadLettersRemain when the backend
-        cannot vouch that it deleted every one, or ``at_most`` (as redrive)."""
+    def purge_dead_letters(self, *, ids: Collection[str] | None = None) -> int:
+        """Delete dead letters for good: every one, or only those whose ``message_id`` (as
+        :meth:`dead_letters` gives it) is in ``ids``: the ones a person was shown and asked
+        about (`dlq purge`). Every other one stays, whenever it was dead-lettered and in
+        whatever order the backend returns them; an empty ``ids`` deletes none. Returns how
+        many it deleted (by id: how many of ``ids``, each once, however many copies SQS held).
+        Raises DeadLettersRemain when the backend cannot vouch that it deleted every one (as
+        redrive), or, by id, that one of ``ids`` it did not find is gone (SQS: another reader
+        may hold it); the embedded queue can, and counts such an id as not deleted."""
