@@ -986,6 +986,34 @@ def test_parity_bars_start_at_zero_with_the_line_at_070(watched: Watched) -> Non
     assert line == 0.7
 
 
+PARITY_LINE_JS = """() => {
+  const gd = document.getElementById('chart-parity-bars');
+  const shapes = gd._fullLayout.shapes;
+  // The shape drawn across each row's middle (a category axis: row i is at y = i).
+  return gd.data[0].x.map((ratio, i) => [ratio, shapes
+    .filter((s) => s.yref === 'paper' ? s.y0 <= 0 && s.y1 >= 1 : s.y0 < i && i < s.y1)
+    .map((s) => [s.x0, s.layer])]);
+}"""
+
+
+@pytest.mark.parametrize(
+    "query", ["view=parity&date=2026-06-21&lang=en", "view=parity&date=2022-03-09&lang=pt-BR"]
+)
+def test_the_parity_line_runs_over_the_bars_and_under_their_labels(
+    watched: Watched, query: str
+) -> None:
+    # The dashed 0.70 line was drawn over the value labels, crossing those of the bars just
+    # short of it; drawn below everything instead, the bars reaching past it hid it.
+    watched.open(query)
+    rows = watched.page.evaluate(PARITY_LINE_JS)
+    assert any(ratio > 0.7 for ratio, _ in rows) and any(ratio < 0.7 for ratio, _ in rows)
+    for ratio, lines in rows:
+        # A bar past the line has its label right of it: the line over the bar hides no text.
+        # A bar short of it hides nothing: the line under its label.
+        layers = {"above"} if ratio > 0.7 else {"below", "between"}
+        assert len(lines) == 1 and lines[0][0] == 0.7 and lines[0][1] in layers, (ratio, lines)
+
+
 def test_overview_cards_name_each_values_unit(watched: Watched) -> None:
     # CNG showed "R$5.23" beside fuels priced per litre, with nothing saying per m³.
     watched.open("view=overview&lang=en")

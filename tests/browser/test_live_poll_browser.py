@@ -7,12 +7,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import date, datetime
 from decimal import Decimal
+from email.utils import formatdate
 from pathlib import Path
+from time import time
 from zoneinfo import ZoneInfo
 
 import pytest
 from devtools.dashboard.serving import serving
 from playwright.sync_api import Browser, Page, Route
+from starlette.responses import PlainTextResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
 from tests.browser.conftest import error_free_page
 
 from fuelpipe.adapters.clock import ManualClock
@@ -227,3 +231,119 @@ def test_a_page_whose_first_meta_failed_still_polls_and_says_so(
         page.wait_for_selector("#view-overview .view-error")
         page.wait_for_function(STATUS_SAYS, arg="Live · checked")
     store.close()
+
+
+class Gate:
+    """The dashboard behind a gate that answers /api/live itself while ``status`` is set, as an
+    older server without it (404) or a proxy throttling it (429) would; ``retry_after`` is its
+    Retry-After (``"date"``: an HTTP date two minutes after the answer)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.status: int | None = None
+        self.retry_after: str | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.status is None or scope["type"] != "http" or scope["path"] != "/api/live":
+            await self.app(scope, receive, send)
+            return
+        headers = {}
+        if self.retry_after == "date":
+            headers["Retry-After"] = formatdate(time() + 120, usegmt=True)
+        elif self.retry_after is not None:
+            headers["Retry-After"] = self.retry_after
+        await PlainTextResponse("no", self.status, headers)(scope, receive, send)
+
+
+@pytest.fixture
+def gated(tmp_path: Path, browser: Browser) -> Iterator[tuple[Page, list[str], Gate]]:
+    """As ``opened``, the server behind a ``Gate``: the page, its /api/live requests from its
+    first answer on, and the gate."""
+    clock = ManualClock(datetime(2022, 5, 3, 9, 0, tzinfo=SP))
+    store = SqliteStore(tmp_path / "p.sqlite", clock=clock)
+    store.put_records([Record(USD, date(2022, 5, 2), Decimal("5"), Status.OK)])
+    live: list[str] = []
+    gate = Gate(create_app(store, DEFAULT_CATALOG, clock=clock))
+    with serving(gate) as url, error_free_page(browser) as page:
+        page.on("request", lambda r: live.append(r.url) if "/api/live" in r.url else 0)
+        page.clock.install()
+        page.goto(f"{url}/?view=overview&lang=en")
+        page.wait_for_function("() => document.getElementById('live-status').dataset.version")
+        live.clear()
+        yield page, live, gate
+    store.close()
+
+
+REFUSALS = {
+    "en": [
+        (404, "Live updates paused (not found on this server, 404)"),
+        (429, "Live updates paused (too many requests to the server, 429)"),
+        (400, "Live updates paused (request refused by the server, 400)"),
+        (503, "Live updates paused (server error 503)"),
+    ],
+    "pt-BR": [
+        (404, "Atualização ao vivo pausada (não encontrada neste servidor, 404)"),
+        (429, "Atualização ao vivo pausada (muitas requisições ao servidor, 429)"),
+        (403, "Atualização ao vivo pausada (requisição recusada pelo servidor, 403)"),
+        (500, "Atualização ao vivo pausada (erro do servidor 500)"),
+    ],
+}
+
+
+@pytest.mark.parametrize("lang", ["en", "pt-BR"])
+def test_a_refused_poll_is_not_called_a_server_error(
+    gated: tuple[Page, list[str], Gate], lang: str
+) -> None:
+    # Every failed poll said "server error N": a 404 from a server without /api/live, a 429
+    # from a proxy throttling it, a 400, are the request refused, not the server failing.
+    page, _, gate = gated
+    page.click(f'.lang-btn[data-lang="{lang}"]')
+    for status, text in REFUSALS[lang]:
+        gate.status = status
+        page.clock.fast_forward(60_000)  # past any wait the failures so far set
+        page.wait_for_function(STATUS_SAYS, arg=text)
+    gate.status = None
+    page.clock.fast_forward(60_000)
+    page.wait_for_function(STATUS_SAYS, arg="Live · " if lang == "en" else "Ao vivo · ")
+
+
+@pytest.mark.parametrize("retry_after", ["120", "date"])
+def test_a_retry_after_is_waited_out_even_when_the_page_is_shown_again(
+    gated: tuple[Page, list[str], Gate], retry_after: str
+) -> None:
+    # A 429's Retry-After was ignored: the page asked again 6 s later, and at once when shown.
+    page, live, gate = gated
+    gate.status, gate.retry_after = 429, retry_after
+    with page.expect_request("**/api/live"):
+        page.clock.fast_forward(3_000)
+    page.wait_for_selector("#live-status.paused")
+    live.clear()
+    for _ in range(10):  # 100 s of the two minutes asked (an HTTP date: to the second)
+        page.clock.fast_forward(10_000)
+        _settled(page)
+    page.evaluate(HIDDEN, True)
+    page.evaluate(HIDDEN, False)  # shown again within them: still not asked
+    _settled(page)
+    assert live == []
+    gate.status = None
+    with page.expect_request("**/api/live"):  # asked once they end
+        page.clock.fast_forward(30_000)
+    page.wait_for_function(STATUS_SAYS, arg="Live · checked")
+
+
+def test_a_paused_status_stays_paused_through_a_redraw_in_the_new_language(
+    gated: tuple[Page, list[str], Gate],
+) -> None:
+    # Each drawn view repainted the status line as "Live · checked …": a reader switching
+    # language (or view) while polls failed was told the page was live.
+    page, _, gate = gated
+    gate.status = 503
+    page.clock.fast_forward(3_000)
+    page.wait_for_function(STATUS_SAYS, arg="Live updates paused (server error 503)")
+    page.evaluate(WATCH)
+    page.click('.lang-btn[data-lang="pt-BR"]')
+    page.wait_for_function("() => window.__renders === 1")
+    assert page.locator("#live-status").text_content() == (
+        "Atualização ao vivo pausada (erro do servidor 503)"
+    )
+    assert page.locator("#live-status.paused").count() == 1

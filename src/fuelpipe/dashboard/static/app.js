@@ -1088,11 +1088,18 @@
     // From zero, as every bar: a ratio's bar length is the ratio (the 0.70 line still marks
     // where ethanol pays off).
     layout.xaxis.range = [0, Math.max(0.85, sorted[sorted.length - 1].ratio + 0.08)];
-    layout.shapes = [{
-      type: "line", x0: view.threshold, x1: view.threshold, yref: "paper", y0: 0, y1: 1,
-      layer: "below", // under the bars' value labels, which it crossed
+    // The 0.70 line in two pieces (row i is at y = i): over the rows short of it, under their
+    // value labels, which it crossed (between the grid and the bars, none of which reaches
+    // it); over the bars that reach past it, which hid it (their labels sit right of it). The
+    // rows are sorted by ratio, so those bars are one block at the top.
+    const past = sorted.findIndex((a) => a.ratio > view.threshold);
+    const split = (past < 0 ? sorted.length : past) - 0.5;
+    const line = (layer, y0, y1) => ({
+      type: "line", x0: view.threshold, x1: view.threshold, y0, y1, layer,
       line: { color: "#16324f", width: 1.5, dash: "dash" },
-    }];
+    });
+    layout.shapes = [line("between", -0.5, split), line("above", split, sorted.length - 0.5)]
+      .filter((shape) => shape.y1 > shape.y0);
     await plot("chart-parity-bars", [{
       type: "bar",
       orientation: "h",

@@ -4,9 +4,11 @@
    value's freshness: when it was published and how long ago. A 304 still moves the "checked"
    time and those ages on, to the server's clock it names in X-Fuelpipe-As-Of. A publication
    after that clock (a store filled ahead of it, as the demo's) gets its instant, not an age.
-   Each failed poll in a row doubles the wait (to 16 times), and the status says why in the
-   page's language (the browser's own error text in its title); a hidden page does not poll
-   and polls at once when shown. Loaded by app.js after the first chart. No inline script. */
+   Each failed poll in a row doubles the wait (to 16 times), a Retry-After longer than that is
+   waited out (an hour at most), and the status says why in the page's language (a refusal,
+   4xx, is not a server error; the browser's own error text in its title); a hidden page does
+   not poll and polls at once when shown, a Retry-After allowing. Loaded by app.js after the
+   first chart. No inline script. */
 (function () {
   "use strict";
 
@@ -16,7 +18,10 @@
       live: "Live · checked {time}",
       offline: "Live updates paused ({message})",
       network: "no connection to the server",
-      status: "server error {status}",
+      server: "server error {status}",
+      notFound: "not found on this server, {status}",
+      tooMany: "too many requests to the server, {status}",
+      refused: "request refused by the server, {status}",
       unexpected: "unexpected answer from the server",
       published: "published {ago}",
       publishedAt: "published {at}",
@@ -26,7 +31,10 @@
       live: "Ao vivo · verificado {time}",
       offline: "Atualização ao vivo pausada ({message})",
       network: "sem conexão com o servidor",
-      status: "erro do servidor {status}",
+      server: "erro do servidor {status}",
+      notFound: "não encontrada neste servidor, {status}",
+      tooMany: "muitas requisições ao servidor, {status}",
+      refused: "requisição recusada pelo servidor, {status}",
       unexpected: "resposta inesperada do servidor",
       published: "publicado {ago}",
       publishedAt: "publicado em {at}",
@@ -39,7 +47,10 @@
   let view = null;
   let checked = null; // the server's clock at the last answer, 200 or 304 (ms since the epoch)
   let failures = 0; // in a row: a server restarting is not asked every 3 s by every tab
+  let failed = null; // the last of those failures (null once an answer came)
+  let notBefore = 0; // a failed answer's Retry-After ends then (Date.now's clock)
   let timer = 0;
+  const RETRY_AFTER_CAP_MS = 3_600_000; // as watch's for a source (stages/source_rest.py)
 
   function lang() {
     return document.documentElement.lang === "pt-BR" ? "pt-BR" : "en";
@@ -60,6 +71,32 @@
     return rtf.format(-Math.floor(seconds), "second");
   }
 
+  /** Why a poll failed, in the reader's words: a 4xx is the request refused (an older server
+      without /api/live answers 404, a proxy throttling 429), not a server error. */
+  function why(err) {
+    const status = err.status;
+    if (status === 404) return t("notFound", { status });
+    if (status === 429) return t("tooMany", { status });
+    if (status >= 400 && status < 500) return t("refused", { status });
+    if (status >= 500) return t("server", { status });
+    // fetch rejects with a TypeError when no answer came (the network down, the server
+    // gone); the browser's words for it are its own language's, and vary by browser.
+    return t(err instanceof TypeError ? "network" : "unexpected");
+  }
+
+  /** How long a failed answer asks not to be asked again (ms; 0 for no Retry-After): seconds,
+      or an HTTP date against the answer's own Date (both the server's clock), at most an hour. */
+  function retryAfter(response) {
+    const value = (response.headers.get("Retry-After") || "").trim();
+    let ms = NaN;
+    if (/^\d+$/.test(value)) ms = Number(value) * 1000;
+    else if (value) {
+      const sent = Date.parse(response.headers.get("Date") || "");
+      ms = Date.parse(value) - (Number.isNaN(sent) ? Date.now() : sent);
+    }
+    return Number.isNaN(ms) ? 0 : Math.min(Math.max(ms, 0), RETRY_AFTER_CAP_MS);
+  }
+
   // São Paulo's wall clock, labelled, as app.js writes every instant.
   const instant = (iso) => window.FUELPIPE_INSTANT(iso);
 
@@ -70,13 +107,32 @@
     return age >= 0 ? t("published", { ago: ago(age) }) : t("publishedAt", { at: instant(iso) });
   }
 
-  function paint() {
-    if (!view) return;
+  /** The status line: paused saying why while polls fail, else live as of the last answer. A
+      view drawn meanwhile (a language, a view picked) repaints it, in the page's language. */
+  function say() {
     const status = document.getElementById("live-status");
-    status.textContent = t("live", { time: instant(checked) });
-    status.dataset.version = view.version;
-    status.classList.remove("paused");
-    status.title = "";
+    if (failed) {
+      status.textContent = t("offline", { message: why(failed) });
+      status.title = failed.message;
+      status.classList.add("paused");
+    } else if (view) {
+      status.textContent = t("live", { time: instant(checked) });
+      status.title = "";
+      status.classList.remove("paused");
+    }
+  }
+
+  /** An answer, 200 or 304, ends a run of failures and any wait one asked for. */
+  function answered() {
+    failures = 0;
+    failed = null;
+    notBefore = 0;
+  }
+
+  function paint() {
+    say();
+    if (!view) return;
+    document.getElementById("live-status").dataset.version = view.version;
     const byKey = new Map(view.series.map((s) => [s.key, s]));
     for (const card of document.querySelectorAll(".card[data-key]")) {
       const found = byKey.get(card.dataset.key);
@@ -117,6 +173,7 @@
         const before = parts;
         version = view.version;
         parts = view.parts || {};
+        answered();
         paint();
         if (changed) {
           // What moved: "store" (every view reads it) or an intraday series' key.
@@ -126,31 +183,34 @@
         }
       } else if (response.status === 304) {
         if (!Number.isNaN(serverNow)) checked = serverNow;
+        answered();
         paint();
       } else {
         const err = new Error(`HTTP ${response.status}`);
         err.status = response.status;
+        err.retryAfter = retryAfter(response);
         throw err;
       }
-      failures = 0;
     } catch (err) {
       failures += 1;
-      const status = document.getElementById("live-status");
-      // fetch rejects with a TypeError when no answer came (the network down, the server
-      // gone); the browser's words for it are its own language's, and vary by browser.
-      const why = err.status
-        ? t("status", { status: err.status })
-        : t(err instanceof TypeError ? "network" : "unexpected");
-      status.textContent = t("offline", { message: why });
-      status.title = err.message;
-      status.classList.add("paused");
+      failed = err;
+      notBefore = Date.now() + (err.retryAfter || 0);
+      say();
     }
     window.clearTimeout(timer);
-    if (visible()) timer = window.setTimeout(poll, INTERVAL_MS * 2 ** Math.min(failures, 4));
+    const backoff = INTERVAL_MS * 2 ** Math.min(failures, 4);
+    if (visible()) timer = window.setTimeout(poll, Math.max(backoff, notBefore - Date.now()));
   }
 
   const visible = () => document.visibilityState === "visible";
-  document.addEventListener("visibilitychange", () => visible() && poll());
+  document.addEventListener("visibilitychange", () => {
+    if (!visible()) return;
+    // Shown again: at once, unless the server asked for a wait that has not ended.
+    window.clearTimeout(timer);
+    const wait = notBefore - Date.now();
+    if (wait > 0) timer = window.setTimeout(poll, wait);
+    else poll();
+  });
   document.addEventListener("fuelpipe:rendered", paint);
   poll();
 })();
