@@ -74,7 +74,7 @@ from fuelpipe.domain.station_files import (
     kind_by_name,
     resumed_kind,
 )
-from fuelpipe.domain.stations import ANP_COLUMNS, BadRow
+from fuelpipe.domain.stations import ANP_COLUMN_KEYS, ANP_COLUMNS, BadRow, column_key
 from fuelpipe.failpoints import Failpoints
 from fuelpipe.ports.clock import Clock
 from fuelpipe.ports.lake import LakeStorage, LakeWriteLock
@@ -915,7 +915,7 @@ class StationLake:
             extra += 1
         # ANP's header first: a control byte in a record near the top is that record's, as
         # one further down is, not a reason to refuse the whole file as binary.
-        if [c.upper() for c in cells] == [c.upper() for c in ANP_COLUMNS]:
+        if tuple(column_key(c) for c in cells) == ANP_COLUMN_KEYS:
             return None, extra
         if _binary(head[:_SNIFF_BYTES]):
             return "binary content, not CSV text", 0
@@ -1299,10 +1299,17 @@ def shown(text: str, limit: int = _SHOWN_CHARS) -> str:
 
 
 def _wrong(cells: Sequence[str]) -> str:
-    """What differs first between a header's cells and ANP's columns, short."""
-    for number, (cell, expected) in enumerate(zip(cells, ANP_COLUMNS, strict=False), start=1):
-        if cell.upper() != expected.upper():
-            return f"column {number} is {shown(cell, 30)!r}, not {expected!r}"
+    """What differs first between a header's cells and ANP's columns, short (and that they
+    are ANP's columns in another order, when they are: the readers take them by position)."""
+    keys = [column_key(c) for c in cells]
+    for number, (key, cell, expected) in enumerate(
+        zip(keys, cells, ANP_COLUMNS, strict=False), start=1
+    ):
+        if key != ANP_COLUMN_KEYS[number - 1]:
+            what = f"column {number} is {shown(cell, 30)!r}, not {expected!r}"
+            if sorted(keys) == sorted(ANP_COLUMN_KEYS):
+                return f"ANP's 16 columns in another order: {what}"
+            return what
     return f"{len(cells)} columns"
 
 
