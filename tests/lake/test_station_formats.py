@@ -7,6 +7,7 @@ as a one-column-per-field sheet. The BOM variant is the real file itself.
 
 from __future__ import annotations
 
+import gzip
 import io
 import random
 import zipfile
@@ -102,6 +103,12 @@ def _glp_records(rows: int, day: str | None = None) -> list[list[str]]:
     for record in records[1:] if day else []:
         record[11] = day
     return records
+
+
+def _glp_text(separator: str = ";") -> str:
+    """Synthetic: the real GLP file's header and 20 records, CRLF, fields separated by
+    ``separator`` (none of them holds a ',' or a tab)."""
+    return "".join(line.replace(";", separator) + "\r\n" for line in real_lines("glp", 20))
 
 
 def _rows(lake: StationLake) -> list[tuple[object, ...]]:
@@ -387,6 +394,16 @@ NOT_STATION_DATA = {
     "zip of a readme": (synthetic_zip(b"read me\n", "README.txt"), "README.txt: header is not"),
     # (both were "binary content, not CSV text" or "the first line is blank")
     "empty zip": (b"PK\x05\x06" + bytes(18), "a ZIP archive with no file in it"),
+    # (these were "binary content, not CSV text" or a header whose column 1 or 16 is wrong)
+    "utf-16": (_glp_text().encode("utf-16"), "UTF-16 text"),
+    "gzip": (gzip.compress(_glp_text().encode()), "gzip-compressed"),
+    "html page": (
+        b"<!DOCTYPE html>\n<html><head><title>Erro 503</title></head></html>\n",
+        "an HTML page ('Erro 503'), not CSV",
+    ),
+    "mac line ends": (_glp_text().replace("\r\n", "\r").encode(), "lines end in a bare CR"),
+    "comma separated": (_glp_text(",").encode(), "ANP's 16 columns separated by ',', not ';'"),
+    "tab separated": (_glp_text("\t").encode(), "ANP's 16 columns separated by '\\t', not ';'"),
     "workbook without a row": (
         _workbook(("a", []), ("b", [])),
         "a workbook with no row in any sheet",

@@ -143,10 +143,23 @@ def utf8_lines(source: Path, target: Path) -> None:
                 out.write(line)
 
 
+_NOT_CSV = (
+    (b"\x1f\x8b", "gzip-compressed, not CSV text: unpack it first (gunzip)"),
+    (b"\xff\xfe", "UTF-16 text, not UTF-8 or Latin-1 as ANP's: save it as UTF-8 CSV"),
+    (b"\xfe\xff", "UTF-16 text, not UTF-8 or Latin-1 as ANP's: save it as UTF-8 CSV"),
+)
+"""Formats told by their first bytes that no reader here takes, and what to do instead
+(before, each was "binary content, not CSV text")."""
+
+
 def detect(path: Path) -> FileFormat:
-    """The format of the file at ``path``, from its content."""
+    """The format of the file at ``path``, from its content (UnreadableFile: one that is
+    known not to be CSV, see _NOT_CSV)."""
     with path.open("rb") as fh:
         head = fh.read(4)
+    for magic, what in _NOT_CSV:
+        if head.startswith(magic):
+            raise UnreadableFile(what)
     if head.startswith((ZIP_MAGIC, EMPTY_ZIP)):
         try:
             with zipfile.ZipFile(path) as archive:
