@@ -7,6 +7,7 @@ as a one-column-per-field sheet. The BOM variant is the real file itself.
 
 from __future__ import annotations
 
+import gzip
 import io
 import random
 import zipfile
@@ -81,6 +82,33 @@ def synthetic_xlsx_tabular() -> bytes:
     buf = io.BytesIO()
     book.save(buf)
     return buf.getvalue()
+
+
+def _workbook(*sheets: tuple[str, list[list[str]]]) -> bytes:
+    """Synthetic: a workbook with these sheets (title, rows), one cell per column."""
+    book = Workbook(write_only=True)
+    for title, rows in sheets:
+        sheet = book.create_sheet(title)
+        for row in rows:
+            sheet.append(row)
+    buf = io.BytesIO()
+    book.save(buf)
+    return buf.getvalue()
+
+
+def _glp_records(rows: int, day: str | None = None) -> list[list[str]]:
+    """The real GLP file's header and first ``rows`` records as cells (each record's
+    collection day set to ``day`` when given, so two sheets hold different records)."""
+    records = [line.split(";") for line in real_lines("glp", rows)]
+    for record in records[1:] if day else []:
+        record[11] = day
+    return records
+
+
+def _glp_text(separator: str = ";") -> str:
+    """Synthetic: the real GLP file's header and 20 records, CRLF, fields separated by
+    ``separator`` (none of them holds a ',' or a tab)."""
+    return "".join(line.replace(";", separator) + "\r\n" for line in real_lines("glp", 20))
 
 
 def _rows(lake: StationLake) -> list[tuple[object, ...]]:
@@ -364,6 +392,22 @@ NOT_STATION_DATA = {
     "random bytes": (random.Random(7).randbytes(4096), "binary content, not CSV text"),
     "broken zip": (b"PK\x03\x04\x00\x01garbage", "starts like a ZIP archive but is not one"),
     "zip of a readme": (synthetic_zip(b"read me\n", "README.txt"), "README.txt: header is not"),
+    # (both were "binary content, not CSV text" or "the first line is blank")
+    "empty zip": (b"PK\x05\x06" + bytes(18), "a ZIP archive with no file in it"),
+    # (these were "binary content, not CSV text" or a header whose column 1 or 16 is wrong)
+    "utf-16": (_glp_text().encode("utf-16"), "UTF-16 text"),
+    "gzip": (gzip.compress(_glp_text().encode()), "gzip-compressed"),
+    "html page": (
+        b"<!DOCTYPE html>\n<html><head><title>Erro 503</title></head></html>\n",
+        "an HTML page ('Erro 503'), not CSV",
+    ),
+    "mac line ends": (_glp_text().replace("\r\n", "\r").encode(), "lines end in a bare CR"),
+    "comma separated": (_glp_text(",").encode(), "ANP's 16 columns separated by ',', not ';'"),
+    "tab separated": (_glp_text("\t").encode(), "ANP's 16 columns separated by '\\t', not ';'"),
+    "workbook without a row": (
+        _workbook(("a", []), ("b", [])),
+        "a workbook with no row in any sheet",
+    ),
 }
 
 
@@ -474,3 +518,89 @@ def test_typed_workbook_cells_read_as_the_text_anp_writes(
     )
     with lake.reader() as con, ref.reader() as ref_con:
         assert con.execute(query).fetchall() == ref_con.execute(query).fetchall()
+
+
+def test_every_sheet_of_a_workbook_is_read_and_a_notes_sheet_reported(
+    lake: StationLake, write: Callable[[str, bytes], Path]
+) -> None:
+    """Synthetic: a workbook (under a .csv name) with records in two sheets and a notes sheet.
+    Only the first sheet was read: the second sheet's records were dropped without a word and
+    the file recorded as ingested whole. Each sheet is now its own part: the first keeps the
+    file's name, a later one is ``file!sheet``; the notes sheet is a skipped part, as a
+    README member of a ZIP is."""
+    data = _workbook(
+        ("Parte 1", _glp_records(30, "24/03/2025")),
+        ("Parte 2", _glp_records(20, "25/03/2025")),
+        ("Notas", [["Fonte: ANP"], ["Valores em R$"]]),
+    )
+    reports = lake.ingest_path(write("sheets.csv", data))
+    assert [r.name for r in reports] == ["sheets.csv", "sheets.csv!Parte 2", "sheets.csv!Notas"]
+    assert [(r.rows, r.written, r.refused) for r in reports] == [
+        (30, 30, False),
+        (20, 20, False),
+        (0, 0, True),
+    ]
+    assert reports[2].skipped and "header is not ANP's 16 station columns" in reports[2].skipped
+    assert not reports[2].unreadable  # a sheet that is not station data refuses no file
+    assert ingested_names(lake) == ["sheets.csv"]
+    with lake.reader() as con:
+        assert con.execute("SELECT count(*) FROM stations").fetchone() == (50,)
+
+
+def test_a_workbook_whose_first_sheet_is_empty_is_read_from_the_sheet_with_rows(
+    lake: StationLake, write: Callable[[str, bytes], Path]
+) -> None:
+    """Synthetic: an empty first sheet before the records' sheet. The empty sheet was read as
+    the file, which was refused as "the first line is blank"; an empty sheet holds nothing
+    to read or lose, so it is passed over and the sheet with rows is the file."""
+    data = _workbook(("Vazia", []), ("Dados", _glp_records(12)))
+    (report,) = lake.ingest_path(write("empty-first.csv", data))
+    assert not report.refused, report.skipped
+    assert (report.name, report.rows, report.written) == ("empty-first.csv", 12, 12)
+
+
+def test_a_header_with_accents_is_anps(
+    lake: StationLake, write: Callable[[str, bytes], Path]
+) -> None:
+    """Synthetic: ANP's header with its names' accents (Região, Município, Número), as a
+    spreadsheet resave or ANP's own data dictionary spells them. A header differing in case
+    only was accepted, one differing in accents refused the whole file."""
+    lines = real_lines("glp", 10)
+    lines[0] = (
+        lines[0]
+        .replace("Regiao", "Região")
+        .replace("Municipio", "Município")
+        .replace("Numero", "Número")
+    )
+    (report,) = lake.ingest_path(write("accents.csv", BOM + "\r\n".join(lines).encode()))
+    assert not report.refused, report.skipped
+    assert (report.rows, report.written) == (10, 10)
+
+
+def test_a_header_with_anps_columns_in_another_order_says_so(
+    lake: StationLake, write: Callable[[str, bytes], Path]
+) -> None:
+    """Synthetic: ANP's first two columns swapped, in the header and in every record. The
+    file is refused (the readers take ANP's columns by position), and the error says the
+    columns are ANP's in another order rather than only that column 1 is not 'Regiao'."""
+    swapped = [
+        ";".join([c[1], c[0], *c[2:]]) for c in (ln.split(";") for ln in real_lines("glp", 5))
+    ]
+    (report,) = lake.ingest_path(write("swapped.csv", "\n".join(swapped).encode()))
+    assert report.refused and report.skipped
+    assert report.skipped.endswith(
+        "(ANP's 16 columns in another order: column 1 is 'Estado - Sigla', not 'Regiao - Sigla')"
+    )
+
+
+def test_a_header_line_repeated_mid_file_is_rejected_as_such(
+    lake: StationLake, write: Callable[[str, bytes], Path]
+) -> None:
+    """Synthetic: the real GLP header again at file line 12 (two files concatenated, say).
+    It was one rejected row, but the reason, "CNPJ is not 14 digits: 'CNPJ da Revenda'",
+    sent a reader to look for a bad CNPJ; it now says what the line is."""
+    lines = real_lines("glp", 20)
+    lines.insert(11, lines[0].upper())  # file line 12
+    (report,) = lake.ingest_path(write("twice.csv", BOM + "\r\n".join(lines).encode()))
+    assert (report.rows, report.written, report.rejected) == (21, 20, 1)
+    assert [str(b) for b in report.bad] == ["twice.csv:12: the header line again, not a record"]

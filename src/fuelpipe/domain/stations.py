@@ -35,6 +35,25 @@ ANP_COLUMNS: tuple[str, ...] = (
     "Bandeira",
 )
 
+
+def column_key(name: str) -> str:
+    """A header cell as it is compared with ANP's column names: case, accents and the spaces
+    around it do not count (``Região - Sigla``, ``REGIAO - SIGLA`` name one column)."""
+    decomposed = unicodedata.normalize("NFD", name.strip())
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+ANP_COLUMN_KEYS: tuple[str, ...] = tuple(column_key(c) for c in ANP_COLUMNS)
+
+
+def is_header(fields: Sequence[str | None]) -> bool:
+    """True when a record's fields are ANP's column names (``column_key``): the header line
+    again, as where two files were joined into one."""
+    return len(fields) == len(ANP_COLUMN_KEYS) and all(
+        f is not None and column_key(f) == k for f, k in zip(fields, ANP_COLUMN_KEYS, strict=True)
+    )
+
+
 # The lake's column for each ANP column (same order).
 LAKE_COLUMNS: tuple[str, ...] = (
     "region",

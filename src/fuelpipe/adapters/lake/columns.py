@@ -47,6 +47,7 @@ from fuelpipe.domain.stations import (
     UNITS,
     brand_of,
     collection_days,
+    is_header,
     lines_of_accepted,
     month_of,
     parse_day,
@@ -584,7 +585,10 @@ def validate(
     bad = [
         (
             int(r["line"]),
-            reject_reason(*(r[f] for f in fields), today=today) or "failed validation",
+            # (the header again reads as a record whose every field fails: say what it is)
+            "the header line again, not a record"
+            if is_header([r[c] for c in LAKE_COLUMNS])
+            else reject_reason(*(r[f] for f in fields), today=today) or "failed validation",
         )
         for r in failing.iter_rows(named=True)
     ]

@@ -19,6 +19,7 @@ folders. Queries run on DuckDB.
 from __future__ import annotations
 
 import hashlib
+import re
 import shutil
 import tempfile
 import threading
@@ -50,6 +51,7 @@ from fuelpipe.adapters.lake.columns import (
     without_trailing_fields,
 )
 from fuelpipe.adapters.lake.formats import (
+    BOM,
     MAX_UNPACKED,
     CsvInput,
     LineCount,
@@ -74,7 +76,7 @@ from fuelpipe.domain.station_files import (
     kind_by_name,
     resumed_kind,
 )
-from fuelpipe.domain.stations import ANP_COLUMNS, BadRow
+from fuelpipe.domain.stations import ANP_COLUMN_KEYS, ANP_COLUMNS, BadRow, column_key
 from fuelpipe.failpoints import Failpoints
 from fuelpipe.ports.clock import Clock
 from fuelpipe.ports.lake import LakeStorage, LakeWriteLock
@@ -915,14 +917,17 @@ class StationLake:
             extra += 1
         # ANP's header first: a control byte in a record near the top is that record's, as
         # one further down is, not a reason to refuse the whole file as binary.
-        if [c.upper() for c in cells] == [c.upper() for c in ANP_COLUMNS]:
+        if tuple(column_key(c) for c in cells) == ANP_COLUMN_KEYS:
             return None, extra
+        if what := _not_csv(head):
+            return what, 0
         if _binary(head[:_SNIFF_BYTES]):
             return "binary content, not CSV text", 0
         line = first.lstrip("\ufeff").strip()
         if not line:
             return "the first line is blank, not ANP's 16 station columns", 0
-        return f"header is not ANP's 16 station columns: {shown(line)!r} ({_wrong(cells)})", 0
+        why = _header_form(line) or _wrong(cells)
+        return f"header is not ANP's 16 station columns: {shown(line)!r} ({why})", 0
 
     def _ingest_csv(
         self,
@@ -1298,11 +1303,45 @@ def shown(text: str, limit: int = _SHOWN_CHARS) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
+_TITLE = re.compile(rb"<title[^>]*>(.*?)</title", re.IGNORECASE | re.DOTALL)
+
+
+def _not_csv(head: bytes) -> str | None:
+    """What a text file that is no CSV at all is, when its first bytes say: a web server's
+    (error) page saved as the file, named by its title rather than quoted back as a header
+    (a compressed or UTF-16 file is told by ``formats.detect``)."""
+    start = head.lstrip(BOM + b" \t\r\n")[:64].lower()
+    if start.startswith((b"<!doctype html", b"<html")):
+        found = _TITLE.search(head)
+        title = f" ({shown(found.group(1).decode('utf-8', 'replace'), 40)!r})" if found else ""
+        return f"an HTML page{title}, not CSV: a web page (an error?) saved as the file"
+    return None
+
+
+def _header_form(line: str) -> str | None:
+    """How a first line that holds ANP's column names is not ANP's header: old Mac line
+    ends (a bare CR: the whole file reads as one line) or another separator than ``;``."""
+    if "\r" in line:
+        return "lines end in a bare CR (old Mac line ends), not LF or CRLF"
+    for separator in (",", "\t", "|"):
+        cells = [column_key(c.strip('"')) for c in line.split(separator)]
+        if tuple(cells) == ANP_COLUMN_KEYS:
+            return f"ANP's 16 columns separated by {separator!r}, not ';'"
+    return None
+
+
 def _wrong(cells: Sequence[str]) -> str:
-    """What differs first between a header's cells and ANP's columns, short."""
-    for number, (cell, expected) in enumerate(zip(cells, ANP_COLUMNS, strict=False), start=1):
-        if cell.upper() != expected.upper():
-            return f"column {number} is {shown(cell, 30)!r}, not {expected!r}"
+    """What differs first between a header's cells and ANP's columns, short (and that they
+    are ANP's columns in another order, when they are: the readers take them by position)."""
+    keys = [column_key(c) for c in cells]
+    for number, (key, cell, expected) in enumerate(
+        zip(keys, cells, ANP_COLUMNS, strict=False), start=1
+    ):
+        if key != ANP_COLUMN_KEYS[number - 1]:
+            what = f"column {number} is {shown(cell, 30)!r}, not {expected!r}"
+            if sorted(keys) == sorted(ANP_COLUMN_KEYS):
+                return f"ANP's 16 columns in another order: {what}"
+            return what
     return f"{len(cells)} columns"
 
 

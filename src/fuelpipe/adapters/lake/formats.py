@@ -17,9 +17,12 @@ from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 BOM = b"\xef\xbb\xbf"
 ZIP_MAGIC = b"PK\x03\x04"
+EMPTY_ZIP = b"PK\x05\x06"
+"""An archive with no member starts with its end of central directory record."""
 _CHUNK = 1 << 20
 _MAX_MEMBERS = 64
 MAX_UNPACKED = 8 << 30
@@ -140,11 +143,24 @@ def utf8_lines(source: Path, target: Path) -> None:
                 out.write(line)
 
 
+_NOT_CSV = (
+    (b"\x1f\x8b", "gzip-compressed, not CSV text: unpack it first (gunzip)"),
+    (b"\xff\xfe", "UTF-16 text, not UTF-8 or Latin-1 as ANP's: save it as UTF-8 CSV"),
+    (b"\xfe\xff", "UTF-16 text, not UTF-8 or Latin-1 as ANP's: save it as UTF-8 CSV"),
+)
+"""Formats told by their first bytes that no reader here takes, and what to do instead
+(before, each was "binary content, not CSV text")."""
+
+
 def detect(path: Path) -> FileFormat:
-    """The format of the file at ``path``, from its content."""
+    """The format of the file at ``path``, from its content (UnreadableFile: one that is
+    known not to be CSV, see _NOT_CSV)."""
     with path.open("rb") as fh:
         head = fh.read(4)
-    if head.startswith(ZIP_MAGIC):
+    for magic, what in _NOT_CSV:
+        if head.startswith(magic):
+            raise UnreadableFile(what)
+    if head.startswith((ZIP_MAGIC, EMPTY_ZIP)):
         try:
             with zipfile.ZipFile(path) as archive:
                 return FileFormat.XLSX if _is_xlsx(archive) else FileFormat.ZIP
@@ -171,28 +187,13 @@ def _cell_text(value: object) -> str:
     return str(value)
 
 
-def _xlsx_rows(path: Path) -> Iterator[list[str]]:
-    """The first sheet's rows as CSV cells. A sheet with a row numbered at or below one before
-    it (which openpyxl's read-only reader skips without a word) raises RowsOutOfOrder naming
-    the row, before any row is read: the file is then refused, not recorded as ingested."""
-    from openpyxl import load_workbook
-
-    from fuelpipe.adapters.sources._xlsx_stream import check_row_order
-
-    with path.open("rb") as fh:
-        check_row_order(fh)
-    # A file object, not the path: openpyxl refuses a path that does not end in .xlsx.
-    with path.open("rb") as fh:
-        book = load_workbook(fh, read_only=True, data_only=True)
-        try:
-            sheet = book.worksheets[0]
-            # The <dimension> tag is not trusted: a writer that leaves it wrong (A1, say)
-            # would cut the rows at it, and the file would be recorded as ingested whole.
-            sheet.reset_dimensions()
-            for row in sheet.iter_rows(values_only=True):
-                yield [v if type(v) is str else _cell_text(v) for v in row]
-        finally:
-            book.close()
+def _sheet_rows(sheet: Any) -> Iterator[list[str]]:
+    """A worksheet's rows as CSV cells."""
+    # The <dimension> tag is not trusted: a writer that leaves it wrong (A1, say) would cut
+    # the rows at it, and the file would be recorded as ingested whole.
+    sheet.reset_dimensions()
+    for row in sheet.iter_rows(values_only=True):
+        yield [v if type(v) is str else _cell_text(v) for v in row]
 
 
 def _trim(row: list[str]) -> list[str]:
@@ -201,15 +202,16 @@ def _trim(row: list[str]) -> list[str]:
     return row
 
 
-def xlsx_to_csv(path: Path, target: Path) -> None:
-    """The workbook's first sheet written as ANP CSV text (UTF-8) to ``target``.
+def _write_sheet(rows: Iterator[list[str]], target: Path) -> bool:
+    """The sheet's ``rows`` written as ANP CSV text (UTF-8) to ``target``; False when no
+    cell of the sheet holds anything (nothing is written then).
 
     A sheet with one cell per ANP column is written out cell by cell. ANP's 2026 workbooks
     instead hold each CSV line split at its commas (decimal commas included), so the cells of
     such a row are joined back with ``,`` to give the original ``;``-separated line.
     """
-    rows = _xlsx_rows(path)
     header = _trim(next(rows, []))
+    filled = any(cell.strip() for cell in header)
     with target.open("w", encoding="utf-8", newline="") as out:
         if len(header) >= 16 and all(";" not in cell for cell in header):
             writer = csv.writer(out, delimiter=";", lineterminator="\n")
@@ -217,12 +219,45 @@ def xlsx_to_csv(path: Path, target: Path) -> None:
             for row in rows:
                 if any(cell.strip() for cell in row):
                     writer.writerow(row)
+                    filled = True
                 else:  # an empty row is no record: a blank line, as in ANP's CSVs
                     out.write("\n")
-            return
-        out.write(",".join(header) + "\n")
-        for row in rows:
-            out.write(",".join(_trim(row)) + "\n")
+        else:
+            out.write(",".join(header) + "\n")
+            for row in rows:
+                line = ",".join(_trim(row))
+                filled = filled or bool(line.strip(", "))
+                out.write(line + "\n")
+    if not filled:
+        target.unlink()
+    return filled
+
+
+def xlsx_to_csv(path: Path, workdir: Path) -> list[tuple[str, Path]]:
+    """Each sheet of the workbook that holds anything, as ``(title, CSV file in workdir)``,
+    in the workbook's order (``_write_sheet``). Every sheet is read: before, only the first
+    was, so records in a second sheet were dropped without a word and an empty first sheet
+    refused the file. A sheet with a row numbered at or below one before it (which openpyxl's
+    read-only reader skips without a word) raises RowsOutOfOrder naming the row, before any
+    of its rows is read: the file is then refused, not recorded as ingested."""
+    from openpyxl import load_workbook
+
+    from fuelpipe.adapters.sources._xlsx_stream import check_row_order
+
+    sheets: list[tuple[str, Path]] = []
+    # A file object, not the path: openpyxl refuses a path that does not end in .xlsx.
+    with path.open("rb") as fh:
+        book = load_workbook(fh, read_only=True, data_only=True)
+        try:
+            for n, sheet in enumerate(book.worksheets):
+                with path.open("rb") as raw:
+                    check_row_order(raw, sheet=sheet.title)
+                target = workdir / f"{path.name}.sheet{n}.csv"
+                if _write_sheet(_sheet_rows(sheet), target):
+                    sheets.append((sheet.title, target))
+        finally:
+            book.close()
+    return sheets
 
 
 _MAX_DEPTH = 3
@@ -253,12 +288,18 @@ def csv_inputs(
     budget = budget if budget is not None else _Budget(max_unpacked, max_unpacked)
     fmt = detect(path)
     if fmt is FileFormat.XLSX:
-        target = workdir / f"{path.name}.workbook.csv"
         try:
-            xlsx_to_csv(path, target)
+            sheets = xlsx_to_csv(path, workdir)
         except Exception as exc:  # openpyxl raises many kinds on a broken workbook
             raise UnreadableFile(f"an XLSX workbook openpyxl cannot read: {exc}") from None
-        return [CsvInput(name, FileFormat.XLSX, target, "utf-8")]
+        if not sheets:
+            raise UnreadableFile("a workbook with no row in any sheet")
+        # The first sheet with rows keeps the file's name (a one-sheet workbook's records are
+        # named as before); a later one is named as a ZIP's member is.
+        return [
+            CsvInput(name if n == 0 else f"{name}!{title}", FileFormat.XLSX, target, "utf-8")
+            for n, (title, target) in enumerate(sheets)
+        ]
     if fmt is FileFormat.ZIP:
         parts = _members(path, name, workdir, depth, budget)
         if not parts:

@@ -108,16 +108,24 @@ def _column_index(letters: bytes) -> int:
     return index - 1
 
 
-def _first_sheet_part(archive: zipfile.ZipFile) -> str:
-    """The part of the workbook's first sheet (workbook.xml order, through its relationships)."""
+def _first_sheet_part(archive: zipfile.ZipFile, title: str | None = None) -> str:
+    """The part of the workbook's first sheet (workbook.xml order, through its relationships),
+    or of the sheet named ``title``."""
     try:
         book = ET.fromstring(_part(archive, "xl/workbook.xml"))  # noqa: S314 - zip parts, no DTDs
         rels = ET.fromstring(_part(archive, "xl/_rels/workbook.xml.rels"))  # noqa: S314
     except (KeyError, ET.ParseError) as exc:
         raise UnsupportedSheet(f"no workbook part: {exc}") from None
-    sheet = book.find(f"{_MAIN}sheets/{_MAIN}sheet")
+    sheet = next(
+        (
+            s
+            for s in book.findall(f"{_MAIN}sheets/{_MAIN}sheet")
+            if title is None or s.get("name") == title
+        ),
+        None,
+    )
     if sheet is None:
-        raise UnsupportedSheet("the workbook lists no sheet")
+        raise UnsupportedSheet("the workbook lists no sheet" + (f" {title!r}" if title else ""))
     rid = sheet.get(f"{_REL}id")
     for rel in rels.iter(f"{_PKG_REL}Relationship"):
         if rel.get("Id") == rid:
@@ -590,15 +598,17 @@ _TAG_TAIL = 4096
 """Bytes kept from a chunk's end when it has no ``>``: a row tag is far shorter."""
 
 
-def check_row_order(content: IO[bytes], chunk_bytes: int = CHUNK_BYTES) -> None:
-    """Raise RowsOutOfOrder if a row of the first sheet is numbered at or below one before it
-    (a row without a number follows the one before, as openpyxl counts). Run before a sheet is
-    read by openpyxl's read-only reader, which skips such a row without a word. Only the row
-    tags are looked at (prefixed ones too), a chunk at a time; a workbook whose first sheet
-    this module cannot find is left to openpyxl."""
+def check_row_order(
+    content: IO[bytes], chunk_bytes: int = CHUNK_BYTES, *, sheet: str | None = None
+) -> None:
+    """Raise RowsOutOfOrder if a row of the first sheet (or of the sheet named ``sheet``) is
+    numbered at or below one before it (a row without a number follows the one before, as
+    openpyxl counts). Run before a sheet is read by openpyxl's read-only reader, which skips
+    such a row without a word. Only the row tags are looked at (prefixed ones too), a chunk at
+    a time; a workbook whose sheet this module cannot find is left to openpyxl."""
     with zipfile.ZipFile(content) as archive:
         try:
-            part = _first_sheet_part(archive)
+            part = _first_sheet_part(archive, sheet)
         except UnsupportedSheet:
             return
         last = 0
