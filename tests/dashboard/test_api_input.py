@@ -233,6 +233,34 @@ def test_a_single_valued_parameter_given_twice_is_422_naming_it(client: httpx.Cl
     assert [s["key"] for s in twice.json()["series"]] == ["CURRENCY#USD", "COMMODITY#BRENT"]
 
 
+@pytest.mark.parametrize(
+    ("url", "detail"),
+    [
+        ("/api/indices?keys=,", "keys: give at least one series key"),
+        ("/api/correlations?keys=%20", "keys: give at least one series key"),
+        (
+            "/api/indices?keys=" + ",".join(f"K{i}" for i in range(13)),
+            "keys: at most 12 series at once, got 13",
+        ),
+        # one key, or one twice: the message said neither the parameter nor what it got
+        (
+            "/api/correlations?keys=CURRENCY%23USD",
+            "keys: a correlation matrix needs at least two series, got 1: CURRENCY#USD",
+        ),
+        (
+            "/api/correlations?keys=currency%23usd&keys=CURRENCY%23USD",
+            "keys: a correlation matrix needs at least two series, got 1: CURRENCY#USD",
+        ),
+    ],
+)
+def test_a_wrong_number_of_keys_is_422_naming_keys(
+    client: httpx.Client, url: str, detail: str
+) -> None:
+    r = client.get(url)
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"] == detail
+
+
 def test_area_docs_come_from_the_codes_the_code_checks(client: httpx.Client) -> None:
     spec = client.get("/openapi.json").json()
     (area,) = [p for p in spec["paths"]["/api/lags"]["get"]["parameters"] if p["name"] == "area"]

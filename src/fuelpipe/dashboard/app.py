@@ -198,9 +198,9 @@ def split_keys(keys: list[str]) -> list[str]:
         dict.fromkeys(k.strip().upper() for raw in keys for k in raw.split(",") if k.strip())
     )
     if not out:
-        raise InvalidRequestError("give at least one series key")
+        raise InvalidRequestError("keys: give at least one series key")
     if len(out) > MAX_KEYS:
-        raise InvalidRequestError(f"at most {MAX_KEYS} series at once, got {len(out)}")
+        raise InvalidRequestError(f"keys: at most {MAX_KEYS} series at once, got {len(out)}")
     return out
 
 
@@ -521,8 +521,10 @@ def create_app(  # noqa: PLR0915 - the one factory that wires every route and ro
     ) -> BaseModel | Response:
         """Correlations of weekly log changes, with the overlapping weeks behind each cell."""
         chosen = split_keys(keys)
-        if len(chosen) < 2:
-            raise InvalidRequestError("a correlation matrix needs at least two series")
+        if len(chosen) < 2:  # one key, or one key twice (split_keys keeps it once)
+            raise InvalidRequestError(
+                f"keys: a correlation matrix needs at least two series, got 1: {chosen[0]}"
+            )
         views.require_known(reader, chosen)
         view = views.correlation_view(reader, chosen, win.start, win.end, how, until=win.until)
         return answer(view, format, "correlations")
