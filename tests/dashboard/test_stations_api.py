@@ -295,6 +295,26 @@ def test_a_search_of_spaces_is_a_422_not_every_station(client: TestClient, q: st
     assert client.get("/api/stations/search", params={"q": "  posto "}).status_code == 200
 
 
+@pytest.mark.parametrize("name", ["  ", " a ", "\t\t"])
+def test_a_municipality_of_spaces_is_a_422_naming_it(client: TestClient, name: str) -> None:
+    """Two spaces passed the length check and asked for a town named "  ": a 200 of no row,
+    as if the town had no station."""
+    resp = client.get("/api/stations/municipality", params={"state": "SP", "municipality": name})
+    assert resp.status_code == 422, resp.text
+    assert resp.json()["detail"].startswith("municipality: ")
+    assert "fewer than 2 characters besides spaces" in resp.json()["detail"]
+
+
+def test_a_municipality_is_read_with_its_spaces_trimmed(client: TestClient) -> None:
+    """As a search text, a fuel or an area: " sao paulo " was a 200 of no row while
+    "sao paulo" gave the town's weeks."""
+    url = "/api/stations/municipality"
+    plain = client.get(url, params={"state": "SP", "municipality": "SAO PAULO"}).json()
+    spaced = client.get(url, params={"state": "SP", "municipality": "  são paulo "}).json()
+    assert plain["rows"]
+    assert spaced["rows"] == plain["rows"]
+
+
 OLD_LAYOUT_HEADER = "x-lake-old-layout"
 
 

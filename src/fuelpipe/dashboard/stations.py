@@ -87,22 +87,36 @@ EndQ = Annotated[
 FormatQ = Annotated[Literal["json", "csv"], Query(description="json or csv")]
 _STATE_HELP = f"UF, one of {', '.join(UFS)}; case-insensitive"
 StateQ = Annotated[str | None, AfterValidator(_check_any_state), Query(description=_STATE_HELP)]
-MunicipalityQ = Annotated[str | None, Query(max_length=80, description="as ANP writes it")]
 
 
-def _search_text(value: str) -> str:
-    """The search text without its outer spaces, at least 2 characters of it: ``"  "`` passed
-    the length check and searched for ``""``, which every station's name contains."""
-    text = value.strip()
-    if len(text) < 2:
-        raise ValueError(f"search text {value!r} has fewer than 2 characters besides spaces")
-    return text
+def _trimmed(what: str) -> Callable[[str], str]:
+    """A validator of free text: the text without its outer spaces, at least 2 characters of
+    it. ``"  "`` passed the length check: as a search it looked for ``""``, which every
+    station's name contains; as a municipality it asked for a town of that name, a 200 of no
+    row (and ``" sao paulo "`` found none where ``"sao paulo"`` found the town)."""
+
+    def check(value: str) -> str:
+        text = value.strip()
+        if len(text) < 2:
+            raise ValueError(f"{what} {value!r} has fewer than 2 characters besides spaces")
+        return text
+
+    return check
 
 
 TextQ = Annotated[
     str,
-    AfterValidator(_search_text),
+    AfterValidator(_trimmed("search text")),
     Query(min_length=2, max_length=60, description="name, CNPJ or town"),
+]
+MunicipalityQ = Annotated[
+    str,
+    AfterValidator(_trimmed("municipality")),
+    Query(
+        min_length=2,
+        max_length=80,
+        description="as ANP writes it; case, accents and outer spaces aside",
+    ),
 ]
 
 
@@ -416,7 +430,7 @@ def build_router(lake: StationQueries | None) -> APIRouter:
     @api.get("/api/stations/municipality", tags=["stations"], responses=RESPONSES)
     def municipality(
         state: Annotated[str, AfterValidator(_check_state), Query(description=_STATE_HELP)],
-        municipality: Annotated[str, Query(min_length=2, max_length=80)],
+        municipality: MunicipalityQ,
         fuel: FuelQ = "GASOLINE",
         start: StartQ = None,
         end: EndQ = None,
