@@ -140,6 +140,29 @@ def test_start_after_end_is_a_422_with_a_message(client: TestClient) -> None:
     assert resp.json()["detail"] == "start 2025-04-01 is after end 2025-03-01"
 
 
+@pytest.mark.parametrize(
+    ("params", "detail"),
+    [
+        # the end the lake's last day, as the API chose it: the message names it
+        ({"start": "2020-01-01"}, "start 2020-01-01 is more than 370 days before end 2025-04-19"),
+        (
+            {"start": "2024-01-01", "end": "2025-01-06"},
+            "start 2024-01-01 is more than 370 days before end 2025-01-06",
+        ),
+    ],
+)
+def test_a_span_too_long_is_a_422_naming_its_start_and_end(
+    client: TestClient, params: dict[str, str], detail: str
+) -> None:
+    """It was "at most 370 days at once", naming neither day: with a start alone, not even
+    the end it was counted to."""
+    resp = client.get("/api/stations/dispersion", params=params)
+    assert resp.status_code == 422, resp.text
+    assert resp.json()["detail"] == detail
+    at_most = {"start": "2024-01-01", "end": "2025-01-05"}  # 370 days on: still answered
+    assert client.get("/api/stations/dispersion", params=at_most).status_code == 200
+
+
 STATION_VIEWS = (
     ("/api/stations/ranking", {}),
     ("/api/stations/municipality", {"state": "SP", "municipality": "SAO PAULO"}),

@@ -331,8 +331,10 @@ def _days_asked(
     first, last = span_asked(window, start, end)
     if first > last:
         raise InvalidRequestError(f"start {first} is after end {last}")
-    if (last - first).days > MAX_SPAN_DAYS:
-        raise InvalidRequestError(f"at most {MAX_SPAN_DAYS} days at once")
+    if (last - first).days > MAX_SPAN_DAYS:  # both days named: the end may be the default
+        raise InvalidRequestError(
+            f"start {first} is more than {MAX_SPAN_DAYS} days before end {last}"
+        )
     return first, last
 
 
