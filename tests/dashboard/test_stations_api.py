@@ -424,6 +424,23 @@ def test_the_station_csv_gives_figures_to_6_decimals_as_every_other_csv(tmp_path
     assert body["rows"][0] == ["SP", 4, 5.99996, 5.99, 6.337379, 0.062692]
 
 
+def test_a_tiny_station_figure_is_written_as_its_decimals_not_an_exponent(
+    tmp_path: Path,
+) -> None:
+    """A premium of 0.0000123 % is 1.2e-05 to 6 decimals: the CSV wrote "1.2e-05" (Python's
+    text of a float under 1e-4), not 0.000012 as its JSON and every other figure read."""
+    engine = FixedAnswer(["brand", "premium", "premium_pct"], [["X", -0.00004, 0.0000123]])
+    store = SqliteStore(tmp_path / "empty.sqlite", clock=FixedClock(NOW))
+    app = create_app(store, DEFAULT_CATALOG, clock=FixedClock(NOW), cache_ttl_s=0, stations=engine)
+    with TestClient(app) as http:
+        resp = http.get("/api/stations/brands", params={"format": "csv"})
+        body = http.get("/api/stations/brands").json()
+    store.close()
+    assert body["rows"] == [["X", -4e-05, 1.2e-05]]
+    row = next(csv.DictReader(io.StringIO(resp.text)))
+    assert (row["premium (BRL/l)"], row["premium_pct"]) == ("-0.00004", "0.000012")
+
+
 @pytest.mark.parametrize("lake", ["today", "old"])
 @pytest.mark.parametrize(
     ("path", "params"),

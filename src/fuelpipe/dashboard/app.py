@@ -45,8 +45,8 @@ from fuelpipe.dashboard.schemas import (
     RegionalView,
     SeriesView,
     Table,
-    csv_number,
     csv_table,
+    csv_text,
     table_names,
 )
 from fuelpipe.dashboard.security import SecurityHeaders
@@ -211,9 +211,10 @@ KeysQ = Annotated[
 
 
 def csv_cell(cell: Cell) -> Cell:
-    """A float as every CSV number (:func:`csv_number`: to DECIMALS places, a tiny negative
-    0.0); anything else as it is (a JSON-text cell's floats were so already: ``_cell``)."""
-    return csv_number(cell) if isinstance(cell, float) else cell
+    """A float as every CSV number (:func:`csv_text`: to DECIMALS places, a tiny negative
+    0.0, never an exponent); anything else as it is (a JSON-text cell's floats were rounded
+    already: ``_cell``)."""
+    return csv_text(cell) if isinstance(cell, float) else cell
 
 
 def to_csv(table: Table, name: str) -> Response:

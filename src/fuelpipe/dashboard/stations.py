@@ -22,7 +22,7 @@ from pydantic import AfterValidator, BaseModel, Field
 
 from fuelpipe.dashboard.errors import InvalidRequestError
 from fuelpipe.dashboard.params import DateParam, one_of
-from fuelpipe.dashboard.schemas import Cell, Table, list_table, own_fields
+from fuelpipe.dashboard.schemas import Cell, Table, csv_text, list_table, own_fields
 from fuelpipe.dashboard.static_assets import serve_asset
 from fuelpipe.dashboard.unknown_params import KNOWN_PARAMS_ONLY
 from fuelpipe.domain.catalog import STATES
@@ -237,7 +237,7 @@ def _csv(
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(head)
-    writer.writerows(rows)
+    writer.writerows([csv_text(c) if isinstance(c, float) else c for c in row] for row in rows)
     headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
     if truncated is not None:
         headers["X-Truncated"] = str(truncated).lower()
