@@ -454,6 +454,9 @@ INVALID = {
     "unknown format": ("/api/overview?format=xml", "format"),
     "unknown freq": (f"/api/series?key=CURRENCY{Q}USD&freq=monthly", "freq"),
     "missing key": ("/api/series", "key"),
+    # blank: it was a 404 "unknown series ''", naming no parameter
+    "blank key": ("/api/series?key=", "key: give a series key"),
+    "key of spaces": ("/api/series?key=%20%20", "key: give a series key"),
 }  # fmt: skip
 
 

@@ -204,6 +204,15 @@ def split_keys(keys: list[str]) -> list[str]:
     return out
 
 
+def series_key(value: str) -> str:
+    """A series key without its outer spaces, upper-cased (keys are case-insensitive); a blank
+    one is a 422 naming ``key``, not a 404 for the series ''."""
+    key = value.strip().upper()
+    if not key:
+        raise ValueError("give a series key")
+    return key
+
+
 KeysQ = Annotated[
     list[str],
     Query(description="series keys, repeated or comma-separated (e.g. CURRENCY#USD,BRENT_BRL)"),
@@ -474,7 +483,9 @@ def create_app(  # noqa: PLR0915 - the one factory that wires every route and ro
     @api.get("/api/series", response_model=SeriesView, responses=CSV_RESPONSES)
     def series(
         key: Annotated[
-            str, Query(description="a catalog key such as FUEL#GASOLINE#SP, or BRENT_BRL")
+            str,
+            AfterValidator(series_key),
+            Query(description="a catalog key such as FUEL#GASOLINE#SP, or BRENT_BRL"),
         ],
         win: WindowDep,
         freq: Annotated[
@@ -484,9 +495,7 @@ def create_app(  # noqa: PLR0915 - the one factory that wires every route and ro
         format: FormatQ = "json",
     ) -> BaseModel | Response:
         """One series over a window, as stored or on ANP survey weeks."""
-        view = views.series_view(
-            reader, key.strip().upper(), win.start, win.end, freq, how, until=win.until
-        )
+        view = views.series_view(reader, key, win.start, win.end, freq, how, until=win.until)
         return answer(view, format, "series")
 
     @api.get("/api/indices", response_model=IndicesView, responses=CSV_RESPONSES)
