@@ -296,6 +296,25 @@ def test_a_failed_load_clears_the_view_and_speaks_portuguese(
     assert errors == []
 
 
+def test_a_span_too_long_is_said_in_portuguese_with_its_two_days(
+    browser: Browser, stations_url: str
+) -> None:
+    """The API's 422 names the start and the end it counted to (the lake's last day when none
+    is given); the page translates it with both days."""
+    context = browser.new_context(locale="pt-BR", viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    _open(page, stations_url, "view=dispersion&start=2024-01-01&lang=pt-BR")
+    page.wait_for_selector("#st-error:not([hidden])")
+    assert page.locator("#st-error").inner_text() == (
+        "Não foi possível carregar esta visão: a data inicial 01/01/2024 está mais de 370 dias "
+        "antes da final 19/04/2025"
+    )
+    context.close()
+    assert errors == []
+
+
 def test_portuguese_chart_axes_and_the_dispersion_right_axis(
     browser: Browser, stations_url: str, screenshots: Path
 ) -> None:

@@ -454,6 +454,9 @@ INVALID = {
     "unknown format": ("/api/overview?format=xml", "format"),
     "unknown freq": (f"/api/series?key=CURRENCY{Q}USD&freq=monthly", "freq"),
     "missing key": ("/api/series", "key"),
+    # blank: it was a 404 "unknown series ''", naming no parameter
+    "blank key": ("/api/series?key=", "key: give a series key"),
+    "key of spaces": ("/api/series?key=%20%20", "key: give a series key"),
 }  # fmt: skip
 
 
@@ -782,6 +785,22 @@ def test_every_csv_number_is_given_to_the_documented_decimals(client: httpx.Clie
         path = VIEWS[name]
         served = csv.DictReader(io.StringIO(client.get(path + "&format=csv").text))
         assert any(_decimals(r[column]) == DECIMALS for r in served), name  # rounded, not cut
+
+
+def test_a_tiny_csv_number_is_written_as_its_decimals_not_an_exponent(
+    client: httpx.Client,
+) -> None:
+    """LPG's correlation with Brent in BRL at lag 4 is 0.0000123...: its JSON says
+    0.000012342833676131268, its CSV said "1.2e-05" (Python's text of a float under 1e-4),
+    not a number to the 6 decimals every CSV number is given to."""
+    path = "/api/lags?fuel=LPG&area=BR&driver=BRENT_BRL"
+    body = client.get(path).json()
+    tiny = next(p for p in body["cross"] if p["r"] is not None and 0 < abs(p["r"]) < 1e-4)
+    rows = list(csv.DictReader(io.StringIO(client.get(path + "&format=csv").text)))
+    row = next(r for r in rows if r["lag_weeks"] == str(tiny["lag"]) and r["r"])
+    assert row["r"] == f"{tiny['r']:.6f}" == "0.000012"
+    cells = [c for r in rows for c in r.values()]
+    assert not [c for c in cells if re.fullmatch(r"-?[\d.]+e[-+]?\d+", c)]
 
 
 SECURED = ["/", "/static/app.js", "/api/meta", "/api/series?key=NOPE", "/api/lags?fuel=X", "/nope"]

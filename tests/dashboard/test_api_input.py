@@ -207,6 +207,60 @@ def test_every_api_route_names_the_parameters_its_reference_lists(client: httpx.
         assert client.get(page).status_code == 200, page
 
 
+def test_a_single_valued_parameter_given_twice_is_422_naming_it(client: httpx.Client) -> None:
+    """FastAPI reads the last of a repeated single-valued parameter: ``format=json&format=csv``
+    was a CSV and ``key=A&key=B`` B's series, a 200 for a request that asks two things. Every
+    /api route's every such parameter refuses a second value; a list (``keys``) takes many."""
+    paths = client.get("/openapi.json").json()["paths"]
+    api = {p: op["get"] for p, op in paths.items() if p.startswith("/api/")}
+    checked = 0
+    for path, op in api.items():
+        for param in op.get("parameters", []):
+            if param["in"] != "query" or param["schema"].get("type") == "array":
+                continue
+            name = param["name"]
+            r = client.get(path, params=[(name, "json"), (name, "csv")])
+            assert r.status_code == 422, (path, name, r.text)
+            assert f"{name}: given 2 times; give it once" in r.json()["detail"], (path, r.text)
+            checked += 1
+    assert checked >= 40
+    r = client.get("/api/series?key=CURRENCY%23USD&format=json&format=csv")
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"] == "format: given 2 times; give it once"
+    assert r.json()["errors"][0]["loc"] == ["query", "format"]
+    twice = client.get("/api/indices?keys=CURRENCY%23USD&keys=COMMODITY%23BRENT")
+    assert twice.status_code == 200, twice.text
+    assert [s["key"] for s in twice.json()["series"]] == ["CURRENCY#USD", "COMMODITY#BRENT"]
+
+
+@pytest.mark.parametrize(
+    ("url", "detail"),
+    [
+        ("/api/indices?keys=,", "keys: give at least one series key"),
+        ("/api/correlations?keys=%20", "keys: give at least one series key"),
+        (
+            "/api/indices?keys=" + ",".join(f"K{i}" for i in range(13)),
+            "keys: at most 12 series at once, got 13",
+        ),
+        # one key, or one twice: the message said neither the parameter nor what it got
+        (
+            "/api/correlations?keys=CURRENCY%23USD",
+            "keys: a correlation matrix needs at least two series, got 1: CURRENCY#USD",
+        ),
+        (
+            "/api/correlations?keys=currency%23usd&keys=CURRENCY%23USD",
+            "keys: a correlation matrix needs at least two series, got 1: CURRENCY#USD",
+        ),
+    ],
+)
+def test_a_wrong_number_of_keys_is_422_naming_keys(
+    client: httpx.Client, url: str, detail: str
+) -> None:
+    r = client.get(url)
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"] == detail
+
+
 def test_area_docs_come_from_the_codes_the_code_checks(client: httpx.Client) -> None:
     spec = client.get("/openapi.json").json()
     (area,) = [p for p in spec["paths"]["/api/lags"]["get"]["parameters"] if p["name"] == "area"]

@@ -140,6 +140,29 @@ def test_start_after_end_is_a_422_with_a_message(client: TestClient) -> None:
     assert resp.json()["detail"] == "start 2025-04-01 is after end 2025-03-01"
 
 
+@pytest.mark.parametrize(
+    ("params", "detail"),
+    [
+        # the end the lake's last day, as the API chose it: the message names it
+        ({"start": "2020-01-01"}, "start 2020-01-01 is more than 370 days before end 2025-04-19"),
+        (
+            {"start": "2024-01-01", "end": "2025-01-06"},
+            "start 2024-01-01 is more than 370 days before end 2025-01-06",
+        ),
+    ],
+)
+def test_a_span_too_long_is_a_422_naming_its_start_and_end(
+    client: TestClient, params: dict[str, str], detail: str
+) -> None:
+    """It was "at most 370 days at once", naming neither day: with a start alone, not even
+    the end it was counted to."""
+    resp = client.get("/api/stations/dispersion", params=params)
+    assert resp.status_code == 422, resp.text
+    assert resp.json()["detail"] == detail
+    at_most = {"start": "2024-01-01", "end": "2025-01-05"}  # 370 days on: still answered
+    assert client.get("/api/stations/dispersion", params=at_most).status_code == 200
+
+
 STATION_VIEWS = (
     ("/api/stations/ranking", {}),
     ("/api/stations/municipality", {"state": "SP", "municipality": "SAO PAULO"}),
@@ -295,6 +318,26 @@ def test_a_search_of_spaces_is_a_422_not_every_station(client: TestClient, q: st
     assert client.get("/api/stations/search", params={"q": "  posto "}).status_code == 200
 
 
+@pytest.mark.parametrize("name", ["  ", " a ", "\t\t"])
+def test_a_municipality_of_spaces_is_a_422_naming_it(client: TestClient, name: str) -> None:
+    """Two spaces passed the length check and asked for a town named "  ": a 200 of no row,
+    as if the town had no station."""
+    resp = client.get("/api/stations/municipality", params={"state": "SP", "municipality": name})
+    assert resp.status_code == 422, resp.text
+    assert resp.json()["detail"].startswith("municipality: ")
+    assert "fewer than 2 characters besides spaces" in resp.json()["detail"]
+
+
+def test_a_municipality_is_read_with_its_spaces_trimmed(client: TestClient) -> None:
+    """As a search text, a fuel or an area: " sao paulo " was a 200 of no row while
+    "sao paulo" gave the town's weeks."""
+    url = "/api/stations/municipality"
+    plain = client.get(url, params={"state": "SP", "municipality": "SAO PAULO"}).json()
+    spaced = client.get(url, params={"state": "SP", "municipality": "  são paulo "}).json()
+    assert plain["rows"]
+    assert spaced["rows"] == plain["rows"]
+
+
 OLD_LAYOUT_HEADER = "x-lake-old-layout"
 
 
@@ -379,6 +422,23 @@ def test_the_station_csv_gives_figures_to_6_decimals_as_every_other_csv(tmp_path
         "SP,4,5.99996,5.99,6.337379,0.062692" + own + "RJ,2,6.1234,6.2,6.25,0.0" + own
     )
     assert body["rows"][0] == ["SP", 4, 5.99996, 5.99, 6.337379, 0.062692]
+
+
+def test_a_tiny_station_figure_is_written_as_its_decimals_not_an_exponent(
+    tmp_path: Path,
+) -> None:
+    """A premium of 0.0000123 % is 1.2e-05 to 6 decimals: the CSV wrote "1.2e-05" (Python's
+    text of a float under 1e-4), not 0.000012 as its JSON and every other figure read."""
+    engine = FixedAnswer(["brand", "premium", "premium_pct"], [["X", -0.00004, 0.0000123]])
+    store = SqliteStore(tmp_path / "empty.sqlite", clock=FixedClock(NOW))
+    app = create_app(store, DEFAULT_CATALOG, clock=FixedClock(NOW), cache_ttl_s=0, stations=engine)
+    with TestClient(app) as http:
+        resp = http.get("/api/stations/brands", params={"format": "csv"})
+        body = http.get("/api/stations/brands").json()
+    store.close()
+    assert body["rows"] == [["X", -4e-05, 1.2e-05]]
+    row = next(csv.DictReader(io.StringIO(resp.text)))
+    assert (row["premium (BRL/l)"], row["premium_pct"]) == ("-0.00004", "0.000012")
 
 
 @pytest.mark.parametrize("lake", ["today", "old"])

@@ -4,7 +4,8 @@ types and response schemas. The store behind the app is filled by a real pipelin
 series against the replay of the bundled snapshot.
 
 Not checked: ``positive_data_acceptance``. The schema lets ``keys`` be empty where the app
-answers 422 "give at least one series key" (a schema looser than the app, not a server error).
+answers 422 "keys: give at least one series key" (a schema looser than the app, not a server
+error).
 """
 
 from __future__ import annotations

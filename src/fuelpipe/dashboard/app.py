@@ -45,8 +45,8 @@ from fuelpipe.dashboard.schemas import (
     RegionalView,
     SeriesView,
     Table,
-    csv_number,
     csv_table,
+    csv_text,
     table_names,
 )
 from fuelpipe.dashboard.security import SecurityHeaders
@@ -198,10 +198,19 @@ def split_keys(keys: list[str]) -> list[str]:
         dict.fromkeys(k.strip().upper() for raw in keys for k in raw.split(",") if k.strip())
     )
     if not out:
-        raise InvalidRequestError("give at least one series key")
+        raise InvalidRequestError("keys: give at least one series key")
     if len(out) > MAX_KEYS:
-        raise InvalidRequestError(f"at most {MAX_KEYS} series at once, got {len(out)}")
+        raise InvalidRequestError(f"keys: at most {MAX_KEYS} series at once, got {len(out)}")
     return out
+
+
+def series_key(value: str) -> str:
+    """A series key without its outer spaces, upper-cased (keys are case-insensitive); a blank
+    one is a 422 naming ``key``, not a 404 for the series ''."""
+    key = value.strip().upper()
+    if not key:
+        raise ValueError("give a series key")
+    return key
 
 
 KeysQ = Annotated[
@@ -211,9 +220,10 @@ KeysQ = Annotated[
 
 
 def csv_cell(cell: Cell) -> Cell:
-    """A float as every CSV number (:func:`csv_number`: to DECIMALS places, a tiny negative
-    0.0); anything else as it is (a JSON-text cell's floats were so already: ``_cell``)."""
-    return csv_number(cell) if isinstance(cell, float) else cell
+    """A float as every CSV number (:func:`csv_text`: to DECIMALS places, a tiny negative
+    0.0, never an exponent); anything else as it is (a JSON-text cell's floats were rounded
+    already: ``_cell``)."""
+    return csv_text(cell) if isinstance(cell, float) else cell
 
 
 def to_csv(table: Table, name: str) -> Response:
@@ -473,7 +483,9 @@ def create_app(  # noqa: PLR0915 - the one factory that wires every route and ro
     @api.get("/api/series", response_model=SeriesView, responses=CSV_RESPONSES)
     def series(
         key: Annotated[
-            str, Query(description="a catalog key such as FUEL#GASOLINE#SP, or BRENT_BRL")
+            str,
+            AfterValidator(series_key),
+            Query(description="a catalog key such as FUEL#GASOLINE#SP, or BRENT_BRL"),
         ],
         win: WindowDep,
         freq: Annotated[
@@ -483,9 +495,7 @@ def create_app(  # noqa: PLR0915 - the one factory that wires every route and ro
         format: FormatQ = "json",
     ) -> BaseModel | Response:
         """One series over a window, as stored or on ANP survey weeks."""
-        view = views.series_view(
-            reader, key.strip().upper(), win.start, win.end, freq, how, until=win.until
-        )
+        view = views.series_view(reader, key, win.start, win.end, freq, how, until=win.until)
         return answer(view, format, "series")
 
     @api.get("/api/indices", response_model=IndicesView, responses=CSV_RESPONSES)
@@ -521,8 +531,10 @@ def create_app(  # noqa: PLR0915 - the one factory that wires every route and ro
     ) -> BaseModel | Response:
         """Correlations of weekly log changes, with the overlapping weeks behind each cell."""
         chosen = split_keys(keys)
-        if len(chosen) < 2:
-            raise InvalidRequestError("a correlation matrix needs at least two series")
+        if len(chosen) < 2:  # one key, or one key twice (split_keys keeps it once)
+            raise InvalidRequestError(
+                f"keys: a correlation matrix needs at least two series, got 1: {chosen[0]}"
+            )
         views.require_known(reader, chosen)
         view = views.correlation_view(reader, chosen, win.start, win.end, how, until=win.until)
         return answer(view, format, "correlations")

@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import types
 from collections.abc import Callable, Iterable
+from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Literal, Union, get_args, get_origin
 
 from pydantic import AfterValidator, BaseModel, Field
@@ -29,6 +30,13 @@ def csv_number(value: float) -> float:
     (a percent change or a correlation too, not only a ``Rounded`` field: 0.16477 % was
     0.164767266236443), a tiny negative as 0.0, not -0.0."""
     return round(value, DECIMALS) + 0.0
+
+
+def csv_text(value: float) -> str:
+    """A float as a CSV cell's text: :func:`csv_number`'s value in positional notation, as the
+    JSON writes it. Python writes a float under 1e-4 with an exponent: a correlation of
+    0.0000123 was the cell "1.2e-05", not 0.000012."""
+    return format(Decimal(repr(csv_number(value))), "f")
 
 
 def _csv_numbers(value: object) -> object:

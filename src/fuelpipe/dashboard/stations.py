@@ -22,7 +22,7 @@ from pydantic import AfterValidator, BaseModel, Field
 
 from fuelpipe.dashboard.errors import InvalidRequestError
 from fuelpipe.dashboard.params import DateParam, one_of
-from fuelpipe.dashboard.schemas import Cell, Table, list_table, own_fields
+from fuelpipe.dashboard.schemas import Cell, Table, csv_text, list_table, own_fields
 from fuelpipe.dashboard.static_assets import serve_asset
 from fuelpipe.dashboard.unknown_params import KNOWN_PARAMS_ONLY
 from fuelpipe.domain.catalog import STATES
@@ -87,22 +87,36 @@ EndQ = Annotated[
 FormatQ = Annotated[Literal["json", "csv"], Query(description="json or csv")]
 _STATE_HELP = f"UF, one of {', '.join(UFS)}; case-insensitive"
 StateQ = Annotated[str | None, AfterValidator(_check_any_state), Query(description=_STATE_HELP)]
-MunicipalityQ = Annotated[str | None, Query(max_length=80, description="as ANP writes it")]
 
 
-def _search_text(value: str) -> str:
-    """The search text without its outer spaces, at least 2 characters of it: ``"  "`` passed
-    the length check and searched for ``""``, which every station's name contains."""
-    text = value.strip()
-    if len(text) < 2:
-        raise ValueError(f"search text {value!r} has fewer than 2 characters besides spaces")
-    return text
+def _trimmed(what: str) -> Callable[[str], str]:
+    """A validator of free text: the text without its outer spaces, at least 2 characters of
+    it. ``"  "`` passed the length check: as a search it looked for ``""``, which every
+    station's name contains; as a municipality it asked for a town of that name, a 200 of no
+    row (and ``" sao paulo "`` found none where ``"sao paulo"`` found the town)."""
+
+    def check(value: str) -> str:
+        text = value.strip()
+        if len(text) < 2:
+            raise ValueError(f"{what} {value!r} has fewer than 2 characters besides spaces")
+        return text
+
+    return check
 
 
 TextQ = Annotated[
     str,
-    AfterValidator(_search_text),
+    AfterValidator(_trimmed("search text")),
     Query(min_length=2, max_length=60, description="name, CNPJ or town"),
+]
+MunicipalityQ = Annotated[
+    str,
+    AfterValidator(_trimmed("municipality")),
+    Query(
+        min_length=2,
+        max_length=80,
+        description="as ANP writes it; case, accents and outer spaces aside",
+    ),
 ]
 
 
@@ -223,7 +237,7 @@ def _csv(
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(head)
-    writer.writerows(rows)
+    writer.writerows([csv_text(c) if isinstance(c, float) else c for c in row] for row in rows)
     headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
     if truncated is not None:
         headers["X-Truncated"] = str(truncated).lower()
@@ -317,8 +331,10 @@ def _days_asked(
     first, last = span_asked(window, start, end)
     if first > last:
         raise InvalidRequestError(f"start {first} is after end {last}")
-    if (last - first).days > MAX_SPAN_DAYS:
-        raise InvalidRequestError(f"at most {MAX_SPAN_DAYS} days at once")
+    if (last - first).days > MAX_SPAN_DAYS:  # both days named: the end may be the default
+        raise InvalidRequestError(
+            f"start {first} is more than {MAX_SPAN_DAYS} days before end {last}"
+        )
     return first, last
 
 
@@ -416,7 +432,7 @@ def build_router(lake: StationQueries | None) -> APIRouter:
     @api.get("/api/stations/municipality", tags=["stations"], responses=RESPONSES)
     def municipality(
         state: Annotated[str, AfterValidator(_check_state), Query(description=_STATE_HELP)],
-        municipality: Annotated[str, Query(min_length=2, max_length=80)],
+        municipality: MunicipalityQ,
         fuel: FuelQ = "GASOLINE",
         start: StartQ = None,
         end: EndQ = None,

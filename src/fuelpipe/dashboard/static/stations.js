@@ -136,7 +136,7 @@
       "error.failed": "a consulta falhou ({detail})",
       "notice.oldLayout": "Esta base de postos está num formato antigo ({layout}, anterior ao atual, {current}): um posto cujo CNPJ a ANP já escreveu com pontuação pode ser contado duas vezes nestes números. Rode `fuelpipe stations migrate` para atualizá-la.",
       "error.startAfterEnd": "a data inicial {start} é posterior à final {end}",
-      "error.span": "no máximo {n} dias de uma vez",
+      "error.span": "a data inicial {start} está mais de {n} dias antes da final {end}",
       "error.outside": "a data {day} está fora do intervalo {first} a {last}",
       "error.noLake": "não há base de postos aqui: instale o extra lake (pip install 'fuelpipe[lake]') e rode `fuelpipe stations ingest`",
       "error.http": "o servidor respondeu HTTP {status}",
@@ -229,7 +229,8 @@
   const API_ERRORS = [
     [/^start (\d{4}-\d{2}-\d{2}) is after end (\d{4}-\d{2}-\d{2})$/,
       (m) => ["error.startAfterEnd", { start: day(m[1]), end: day(m[2]) }]],
-    [/^at most (\d+) days at once$/, (m) => ["error.span", { n: m[1] }]],
+    [/^start (\d{4}-\d{2}-\d{2}) is more than (\d+) days before end (\d{4}-\d{2}-\d{2})$/,
+      (m) => ["error.span", { start: day(m[1]), n: m[2], end: day(m[3]) }]],
     [/^(?:start|end): (\d{4}-\d{2}-\d{2}) is outside (\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})$/,
       (m) => ["error.outside", { day: day(m[1]), first: day(m[2]), last: day(m[3]) }]],
     [/^no station lake here/, () => ["error.noLake", {}]],
