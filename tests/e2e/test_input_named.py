@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from tests.e2e.conftest import EMPTY_RUN, fuelpipe
+from tests.lake.conftest import BOM, real_lines
 from typer.testing import CliRunner
 
 from fuelpipe.cli.main import cli
@@ -116,3 +117,39 @@ def test_a_receive_limit_sqs_cannot_take_is_refused(tmp_path: Path) -> None:
         "error: invalid configuration: FUELPIPE_MAX_RECEIVES='1001': "
         "Input should be less than or equal to 1000"
     ], done.output
+
+
+@pytest.mark.parametrize("variable", ["FUELPIPE_LAKE", "FUELPIPE_DB"])
+@pytest.mark.parametrize("value", ["", " "])
+def test_a_blank_store_or_lake_path_is_refused_not_the_current_folder(
+    variable: str, value: str, tmp_path: Path
+) -> None:
+    """A blank path (`FUELPIPE_LAKE=$LAKE` with LAKE unset) was the current folder: an ingest
+    wrote its lake's manifest and partitions there, and " " was a store file named " "."""
+    sample = tmp_path / "glp.csv"
+    sample.write_bytes(BOM + "\r\n".join(real_lines("glp", 20)).encode())
+    here = tmp_path / "here"
+    here.mkdir()
+    env = {
+        "FUELPIPE_DB": str(tmp_path / "s.sqlite"),
+        "FUELPIPE_LAKE": str(tmp_path / "lake"),
+        variable: value,
+    }
+    command = ["stations", "ingest", str(sample)] if variable == "FUELPIPE_LAKE" else EMPTY_RUN
+    done = fuelpipe(*command, env=env, check=False, timeout=120, cwd=here)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert _errors(done.stderr) == [
+        f"error: invalid configuration: {variable}={value!r}: blank: give a path, or leave "
+        f"{variable} unset for the default"
+        + (" data/lake" if variable == "FUELPIPE_LAKE" else " data/fuelpipe.sqlite")
+    ], done.stderr
+    assert list(here.iterdir()) == []
+
+
+def test_blank_faults_are_refused_not_served_without_faults() -> None:
+    """`--faults ""` (an unset shell variable) served the sources without a fault, as if the
+    option had been left out, and the run it was meant to stress passed unstressed."""
+    done = fuelpipe("replay", "--faults", "", "--port", "0", env={}, check=False, timeout=60)
+    assert done.returncode == 2, done.stdout + done.stderr
+    errors = _errors(done.stderr)
+    assert len(errors) == 1 and errors[0].startswith("error: --faults is blank"), done.stderr

@@ -1307,6 +1307,10 @@ def replay(
     from fuelpipe.replay.faults import FaultPlan, FaultSpecError
     from fuelpipe.replay.revisions import parse_dividend, parse_revision, parse_split
 
+    if faults is not None and not faults.strip():  # an unset shell variable, not "no faults"
+        raise fail(
+            "--faults is blank: give a spec such as 'all:0.3' or a plan file, or leave it out"
+        )
     if faults:
         try:
             FaultPlan.from_arg(faults, seed)

@@ -9,7 +9,14 @@ from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from fuelpipe.domain.instants import SAO_PAULO
 from fuelpipe.domain.retry import RetryPolicy
@@ -221,6 +228,17 @@ class Settings(BaseModel):
         if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
             raise ValueError(f"{value!r} is not an http:// or https:// URL with a host")
         return value.strip()
+
+    @field_validator("db", "lake", mode="before")
+    @classmethod
+    def _not_blank(cls, value: object, info: ValidationInfo) -> object:
+        """A blank path (``FUELPIPE_LAKE=$LAKE`` with LAKE unset) is refused: as a path it is
+        the current folder, where an ingest would write its lake."""
+        if isinstance(value, str) and not value.strip():
+            name = f"{ENV_PREFIX}{str(info.field_name).upper()}"
+            default = cls.model_fields[str(info.field_name)].default
+            raise ValueError(f"blank: give a path, or leave {name} unset for the default {default}")
+        return value
 
     @field_validator("db", "lake")
     @classmethod
