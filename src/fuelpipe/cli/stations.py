@@ -667,8 +667,9 @@ def query(
     The window is the lake's last 4 weeks unless --since/--until say otherwise.
     An option the query does not take is refused, not ignored.
     """
+    given_name, name = name, name.strip().lower()  # in any case, as --fuel and --state
     if name not in QUERIES:
-        raise fail(f"unknown query {name!r}; one of {', '.join(sorted(QUERIES))}")
+        raise fail(f"unknown query {given_name!r}; one of {', '.join(sorted(QUERIES))}")
     given = {
         "--fuel": fuel,
         "--since": since,
