@@ -19,10 +19,17 @@ EMPTY_RUN = ("--now", "2022-01-03", "run", "-s", "CURRENCY#USD", "--since", "202
 midnight of its one day): an empty store, offline."""
 
 
-def fuelpipe(*args: str, env: dict[str, str], check: bool = True, timeout: float = 300):
-    """Run the real CLI in a subprocess, as a user would."""
+def fuelpipe(
+    *args: str,
+    env: dict[str, str],
+    check: bool = True,
+    timeout: float = 300,
+    cwd: Path | None = None,
+):
+    """Run the real CLI in a subprocess, as a user would (in ``cwd``: default this one)."""
     return subprocess.run(
         [sys.executable, "-m", "fuelpipe.cli", *args],
+        cwd=cwd,
         env={**os.environ, **env},
         capture_output=True,
         text=True,

@@ -128,6 +128,18 @@ def test_csv_holds_the_same_rows_as_json(demo_store):
     assert "8 state-weeks: 8 compared" in as_csv.stderr  # the summary stays off stdout
 
 
+def test_the_format_is_read_in_any_case_as_export_reads_it(demo_store):
+    """`-f CSV` was refused here while `fuelpipe export -f CSV` and this command's --fuel and
+    --state take any case."""
+    env, _, _ = demo_store
+    args = ("--fuel", "ethanol", "--state", "SP")
+    lower = _reconcile(env, *args, "-f", "csv")
+    for fmt in ("CSV", " Csv "):
+        done = _reconcile(env, *args, "-f", fmt)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout == lower.stdout
+
+
 def test_table_ends_with_the_summary(demo_store):
     env, _, _ = demo_store
     done = _reconcile(env, "--state", "RR", "--since", "2025-04-13")

@@ -144,6 +144,34 @@ def _town() -> tuple[str, str]:
     return cells[1], cells[2]
 
 
+@pytest.mark.parametrize("name", ["STATE_WEEKLY", " state_weekly "])
+def test_the_query_name_is_read_in_any_case(name: str, env: dict[str, str]) -> None:
+    """A query's name in capitals or with spaces around it was "unknown query", while the
+    keys, fuels and states beside it are read in any case."""
+
+    def run(name: str) -> str:
+        args = ["stations", "query", name, "--fuel", "LPG", "-f", "csv"]
+        done = CliRunner().invoke(cli, args, env=env)
+        assert done.exit_code == 0, done.output
+        return done.output
+
+    assert run(name) == run("state_weekly")
+
+
+@pytest.mark.parametrize("fmt", ["CSV", "Json", " table "])
+def test_the_format_is_read_in_any_case_as_export_reads_it(fmt: str, env: dict[str, str]) -> None:
+    """`-f CSV` was refused while `fuelpipe export -f CSV` and this command's --fuel and
+    --state take any case."""
+
+    def run(fmt: str) -> str:
+        args = ["stations", "query", "state_weekly", "--fuel", "LPG", "-f", fmt]
+        done = CliRunner().invoke(cli, args, env=env)
+        assert done.exit_code == 0, done.output
+        return done.output
+
+    assert run(fmt) == run(fmt.strip().lower())
+
+
 @pytest.mark.parametrize("fmt", ["json", "csv", "table"])
 def test_a_town_that_matches_none_is_a_note_naming_the_closest(
     fmt: str, env: dict[str, str]

@@ -135,6 +135,21 @@ def test_backtest_rejects_an_unknown_fuel():
     assert "--fuel KEROSENE" in result.output
 
 
+def test_a_fuel_or_area_given_twice_is_backtested_once():
+    """`--fuel LPG --fuel lpg` (the same fuel in another case) ran the backtest twice and
+    printed each row twice."""
+
+    def rows(*picked: str) -> list[tuple[str, str, int]]:
+        args = ["outlook", "backtest", *picked, "--from", "2024-01-01", "--to", "2025-12-31"]
+        result = CliRunner().invoke(cli, [*args, "--history", str(DATASETS), "--json"])
+        assert result.exit_code == 0, result.output
+        return [(r["fuel"], r["area"], r["horizon"]) for r in json.loads(result.stdout)]
+
+    once = rows("--fuel", "LPG", "--area", "BR")
+    assert once == [("LPG", "BR", 1), ("LPG", "BR", 2), ("LPG", "BR", 4)]
+    assert rows("--fuel", "LPG", "--fuel", " lpg", "--area", "BR", "--area", "br") == once
+
+
 def test_show_prints_the_stored_nowcast(tmp_path, history):
     now = datetime(2024, 3, 20, 18, 0, tzinfo=SP)
     db = tmp_path / "store.sqlite"

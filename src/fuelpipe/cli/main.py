@@ -37,7 +37,13 @@ from fuelpipe.domain.catalog import DEFAULT_CATALOG, Catalog, Series
 from fuelpipe.domain.keys import parse_date_key
 from fuelpipe.domain.models import Record
 from fuelpipe.homes import damage_message, damage_namer, empty_store_message, open_home
-from fuelpipe.homes.settings import Settings, environ_setting, parse_now, queue_file
+from fuelpipe.homes.settings import (
+    Settings,
+    environ_setting,
+    parse_now,
+    queue_file,
+    settings_problems,
+)
 from fuelpipe.ports.queue import DeadLettersIncomplete, DeadLettersRemain
 from fuelpipe.ports.source import SourceStats
 from fuelpipe.stages.context import StageContext
@@ -294,13 +300,11 @@ SQS_SHORT = (
 
 def settings(ctx: typer.Context, **extra: Any) -> Settings:
     """Settings from the environment plus the global options; one clear line when invalid."""
+    given = {**global_options(ctx).overrides(), **extra}
     try:
-        return Settings(**{**global_options(ctx).overrides(), **extra})
+        return Settings(**given)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"FUELPIPE_{str(e['loc'][0]).upper()}: {e['msg']}" for e in exc.errors()
-        )
-        raise fail(f"invalid configuration: {problems}") from None
+        raise fail(f"invalid configuration: {settings_problems(exc, given)}") from None
 
 
 @contextmanager
@@ -406,6 +410,18 @@ def ctrl_c_exits_130() -> Iterator[None]:
         yield
     if seen:
         raise KeyboardInterrupt
+
+
+def _listen_host(host: str) -> str:
+    """--host without the spaces around it (as a series key's are dropped); a blank one is
+    refused: bound as given, "" is every interface, and a server meant for this machine
+    would be on the network because a shell variable was empty."""
+    if not host.strip():
+        raise fail(
+            f"--host is blank ({host!r}): give the address to listen on, e.g. 127.0.0.1 "
+            "(this machine only, the default) or 0.0.0.0 (every interface)"
+        )
+    return host.strip()
 
 
 def _check_port(host: str, port: int) -> None:
@@ -1291,6 +1307,10 @@ def replay(
     from fuelpipe.replay.faults import FaultPlan, FaultSpecError
     from fuelpipe.replay.revisions import parse_dividend, parse_revision, parse_split
 
+    if faults is not None and not faults.strip():  # an unset shell variable, not "no faults"
+        raise fail(
+            "--faults is blank: give a spec such as 'all:0.3' or a plan file, or leave it out"
+        )
     if faults:
         try:
             FaultPlan.from_arg(faults, seed)
@@ -1302,6 +1322,7 @@ def replay(
         splits = dict(parse_split(spec) for spec in split or [])
     except (ValueError, KeyError) as exc:
         raise fail(str(exc.args[0])) from None
+    host = _listen_host(host)
     _check_port(host, port)
     try:
         run_replay(
@@ -1385,6 +1406,7 @@ def dashboard(
     from fuelpipe.dashboard.server import serve as serve_dashboard
     from fuelpipe.homes import open_intraday
 
+    host = _listen_host(host)
     _check_port(host, port)
     with (
         ctrl_c_exits_130(),

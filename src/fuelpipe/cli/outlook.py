@@ -34,7 +34,9 @@ def _cli() -> Any:
 
 
 def _check(values: list[str], allowed: tuple[str, ...], option: str) -> list[str]:
-    out = [v.strip().upper() for v in values]
+    """The codes given, in any case, each once in the order first given (``-f LPG -f lpg``
+    is one fuel, not a backtest run and printed twice)."""
+    out = list(dict.fromkeys(v.strip().upper() for v in values))
     bad = [v for v in out if v not in allowed]
     if bad:
         raise _cli().fail(f"{option} {', '.join(bad)}: choose from {', '.join(allowed)}")

@@ -553,6 +553,15 @@ def _incomplete_line(name: str, mark: dict[str, Any]) -> str:
     )
 
 
+def _output_format(given: str) -> str:
+    """--format in any case, spaces around it dropped, as `fuelpipe export` and these
+    commands' --fuel and --state take theirs."""
+    fmt = given.strip().lower()
+    if fmt not in ("table", "csv", "json"):
+        raise fail(f"--format must be table, csv or json, not {given!r}")
+    return fmt
+
+
 def _days(since: str | None, until: str | None) -> tuple[date | None, date | None]:
     """--since and --until, checked before the lake or the store is opened: a bad date is
     refused as every command refuses one (`--since '2025-13-01' is not a date`), and so is a
@@ -645,7 +654,9 @@ def query(
         str | None, typer.Option(help="As ANP writes it; with --state.")
     ] = None,
     text: Annotated[str | None, typer.Option(help="Name, CNPJ or town to search for.")] = None,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="table, csv or json.")] = "table",
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", help="table, csv or json (any case).")
+    ] = "table",
     athena: Annotated[
         bool,
         typer.Option(help="AWS home: run it on Athena (the stack's workgroup) instead of DuckDB."),
@@ -656,8 +667,9 @@ def query(
     The window is the lake's last 4 weeks unless --since/--until say otherwise.
     An option the query does not take is refused, not ignored.
     """
+    given_name, name = name, name.strip().lower()  # in any case, as --fuel and --state
     if name not in QUERIES:
-        raise fail(f"unknown query {name!r}; one of {', '.join(sorted(QUERIES))}")
+        raise fail(f"unknown query {given_name!r}; one of {', '.join(sorted(QUERIES))}")
     given = {
         "--fuel": fuel,
         "--since": since,
@@ -678,8 +690,7 @@ def query(
     fuel = "GASOLINE" if fuel is None else fuel.strip().upper()
     if fuel not in FUELS:
         raise fail(f"--fuel must be one of {', '.join(FUELS)}, not {fuel!r}")
-    if fmt not in ("table", "csv", "json"):
-        raise fail(f"--format must be table, csv or json, not {fmt!r}")
+    fmt = _output_format(fmt)
     if state is not None:
         state = state.strip().upper()
         if state not in STATES:
@@ -904,7 +915,9 @@ def reconcile(
     ] = None,
     since: Annotated[str | None, typer.Option(help="First day (YYYY-MM-DD).")] = None,
     until: Annotated[str | None, typer.Option(help="Last day (YYYY-MM-DD).")] = None,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="table, csv or json.")] = "table",
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", help="table, csv or json (any case).")
+    ] = "table",
 ) -> None:
     from fuelpipe.stages.station_reconcile import reconcile_published
 
@@ -914,8 +927,7 @@ def reconcile(
             f"--fuel must be {' or '.join(RECONCILE_FUELS)}, not {fuel!r}: ANP's weekly state "
             "averages are compared for these two"
         )
-    if fmt not in ("table", "csv", "json"):
-        raise fail(f"--format must be table, csv or json, not {fmt!r}")
+    fmt = _output_format(fmt)
     states = _states(state)
     days = _days(since, until)
     lake = _lake(ctx, existing=True)

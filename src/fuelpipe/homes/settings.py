@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from fuelpipe.domain.instants import SAO_PAULO
 from fuelpipe.domain.retry import RetryPolicy
@@ -126,7 +134,7 @@ class Settings(BaseModel):
     # deadline (adapters/sources/_http.py longest_fetch_s); the AWS template sets 6x the
     # Lambda's limit.
     visibility_timeout_s: float = Field(450.0, gt=0, le=43_200)  # SQS: 12 h at most
-    max_receives: int = Field(5, ge=1)
+    max_receives: int = Field(5, ge=1, le=1000)  # SQS's maxReceiveCount is 1 to 1000
 
     # HTTP sources
     source_bcb_url: str = DEFAULT_SOURCE_URLS["bcb"]
@@ -221,6 +229,17 @@ class Settings(BaseModel):
             raise ValueError(f"{value!r} is not an http:// or https:// URL with a host")
         return value.strip()
 
+    @field_validator("db", "lake", mode="before")
+    @classmethod
+    def _not_blank(cls, value: object, info: ValidationInfo) -> object:
+        """A blank path (``FUELPIPE_LAKE=$LAKE`` with LAKE unset) is refused: as a path it is
+        the current folder, where an ingest would write its lake."""
+        if isinstance(value, str) and not value.strip():
+            name = f"{ENV_PREFIX}{str(info.field_name).upper()}"
+            default = cls.model_fields[str(info.field_name)].default
+            raise ValueError(f"blank: give a path, or leave {name} unset for the default {default}")
+        return value
+
     @field_validator("db", "lake")
     @classmethod
     def _expand_home(cls, value: Path) -> Path:
@@ -245,6 +264,21 @@ class Settings(BaseModel):
     @property
     def retry_delay(self) -> timedelta:
         return timedelta(seconds=self.retry_base_delay_s)
+
+
+def settings_problems(exc: ValidationError, given: Mapping[str, object]) -> str:
+    """Each refused setting as ``FUELPIPE_<NAME>=<value as given>: <why>``, ``; `` between:
+    the value as typed (``given`` for those passed in, else the environment's text), so a
+    stray space, a wrong case or a typo shows in the message, not only the variable's name;
+    a value inside one (a source's revise window) is named after it."""
+    problems = []
+    for error in exc.errors():
+        name, *inside = (str(part) for part in error["loc"])
+        value = given[name] if name in given else environ_setting(name)
+        where = "".join(f"{part}: " for part in inside)
+        why = error["msg"].removeprefix("Value error, ")  # pydantic's, for a ValueError
+        problems.append(f"{ENV_PREFIX}{name.upper()}={value!r}: {where}{why}")
+    return "; ".join(problems)
 
 
 def policy_from(settings: Settings) -> RetryPolicy:
