@@ -15,7 +15,7 @@ from tests.lake.conftest import BOM, real_lines, set_cell
 from typer.testing import CliRunner
 
 from fuelpipe.cli.main import cli
-from fuelpipe.domain.stations import FIGURE_DECIMALS, parse_day, week_start
+from fuelpipe.domain.stations import FIGURE_DECIMALS, figure_text, parse_day, week_start
 
 COLLECTED = 11  # "Data da Coleta"
 
@@ -136,6 +136,25 @@ def test_csv_and_json_give_the_figures_as_the_api_does(name: str, env: dict[str,
     assert [{k: str(v) for k, v in r.items() if v is not None} for r in records] == [
         {k: v for k, v in r.items() if v} for r in rows
     ]
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (0.0000123, "0.000012"),  # was "1.2e-05"
+        (-0.0000001, "0.0"),  # was "-0.0"
+        (5.99, "5.99"),
+        (6.33737881508079, "6.337379"),
+        (1234567.5, "1234567.5"),  # was "1234567.5" already: no exponent above either
+        (12, 12),
+        ("SP", "SP"),
+        (None, None),
+    ],
+)
+def test_a_csv_figure_is_written_in_positional_notation(value: object, text: object) -> None:
+    """`stations query -f csv` wrote a figure under 1e-4 as Python does, with an exponent,
+    where /api/stations' CSV and the JSON give its decimals."""
+    assert figure_text(value) == text
 
 
 def _town() -> tuple[str, str]:

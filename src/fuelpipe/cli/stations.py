@@ -32,6 +32,7 @@ from fuelpipe.domain.stations import (
     Reconciled,
     closest_names,
     figure,
+    figure_text,
     first_stations,
     query_params,
     span_asked,
@@ -598,7 +599,7 @@ def _print_result(result: Any, fmt: str, title: str) -> None:
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
         writer.writerow(result.columns)
-        writer.writerows(rows)
+        writer.writerows([figure_text(v) for v in row] for row in result.rows)
         sys.stdout.write(buf.getvalue())
     else:
         table = Table(*result.columns, title=title)

@@ -13,6 +13,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any, TypeVar
 
 # The 16 columns of every ANP station file since 2004, in order.
@@ -146,6 +147,16 @@ def figure(value: Any) -> Any:
     """A station query's cell as it is given out: a float to FIGURE_DECIMALS places, anything
     else (a count, a date, a name) as it is."""
     return round(value, FIGURE_DECIMALS) if isinstance(value, float) else value
+
+
+def figure_text(value: Any) -> Any:
+    """A station query's cell as CSV text gives it: :func:`figure`'s float in positional
+    notation, as the JSON and the dashboard's CSV write it (Python writes a float under 1e-4
+    with an exponent: a premium of 0.0000123 was the cell "1.2e-05"), and a tiny negative as
+    0.0; anything else as it is."""
+    if not isinstance(value, float):
+        return value
+    return format(Decimal(repr(round(value, FIGURE_DECIMALS) + 0.0)), "f")
 
 
 # Sale prices outside these bounds are not prices at a pump (per unit; BRL).
