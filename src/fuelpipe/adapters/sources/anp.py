@@ -232,15 +232,27 @@ def _other_decimal(value: object) -> Decimal | None:
     raise _Bad(f"{value!r} is not a number")
 
 
+_GROUPED_COUNT = re.compile(r"^\d{1,3}([.,])\d{3}(?:\1\d{3})*$")
+"""A whole number written with a thousands separator ("1.260", "1,260"): a count is whole, so
+the separator cannot be a decimal point."""
+
+
 @lru_cache(maxsize=_MEMO_ENTRIES, typed=True)
 def _station_count(value: object) -> int | None:
-    """NÚMERO DE POSTOS PESQUISADOS as an int; None for blanks and anything not a whole
-    number (remembered: counts repeat)."""
+    """NÚMERO DE POSTOS PESQUISADOS as an int (text with a thousands separator read as one);
+    None for blanks; _Bad for anything not a whole number (remembered: counts repeat)."""
+    text = value.strip() if isinstance(value, str) else ""
+    if _GROUPED_COUNT.match(text):
+        return int(text.replace(".", "").replace(",", ""))
     try:
         count = _decimal(value)
     except _Bad:
+        raise _Bad(f"{value!r} is not a whole number") from None
+    if count is None:
         return None
-    return int(count) if count is not None and count == int(count) else None
+    if count != count.to_integral_value():
+        raise _Bad(f"{value!r} is not a whole number")
+    return int(count)
 
 
 @lru_cache(maxsize=_MEMO_ENTRIES, typed=True)
@@ -423,9 +435,9 @@ class _RowReader:
             attrs: dict[str, AttrValue] = dict(
                 zip(_DECIMAL_ATTRS, _decimals(cells[: len(_DECIMAL_ATTRS)]), strict=False)
             )
+            attrs["stations"] = _station_count(cells[-2])
         except _Bad:
             return self.attrs_noting(cells, note, number)
-        attrs["stations"] = _station_count(cells[-2])
         attrs["unit"] = _unit(cells[-1])
         return attrs
 
@@ -441,7 +453,11 @@ class _RowReader:
             except _Bad as exc:
                 attrs[role] = None
                 note(f"{self.where(number)}: {_COLUMNS[role]} {exc}; kept the row without it")
-        attrs["stations"] = _station_count(stations)
+        try:
+            attrs["stations"] = _station_count(stations)
+        except _Bad as exc:
+            attrs["stations"] = None
+            note(f"{self.where(number)}: {_COLUMNS['stations']} {exc}; kept the row without it")
         attrs["unit"] = _unit(unit)
         return attrs
 
