@@ -616,3 +616,22 @@ def test_a_station_count_with_a_thousands_separator_is_kept_a_bad_one_named_synt
     assert len(bad) == 2
     assert all("'1.235,5' is not a whole number; kept the row without it" in p for p in bad)
     assert all(re.match(r"anp: semanal-estados-desde-2013\.xlsx row \d+: ", p) for p in bad)
+
+
+def test_a_workbook_cut_short_is_named_so(server, client, payload, series) -> None:
+    """A download that stopped part-way (a close-delimited answer carries no length to check)
+    starts like a workbook and was reported as "BadZipFile: File is not a zip file", which
+    reads as if ANP had published something else; it is named for what it is."""
+    whole = payload(BRASIL)
+    server.expect_request("/shlp/semanal/semanal-brasil-desde-2013.xlsx").respond_with_data(
+        whole[: len(whole) // 2], content_type=XLSX
+    )
+    request = FetchRequest(
+        "anp:weekly:brasil", (series("FUEL#GASOLINE#BR"),), date(2022, 1, 1), date(2022, 2, 1)
+    )
+    with pytest.raises(
+        InvalidPayload,
+        match=rf"semanal-brasil-desde-2013\.xlsx: the workbook is cut short: {len(whole) // 2} "
+        r"bytes and no zip end record",
+    ):
+        _source(server, client).fetch(request)

@@ -44,6 +44,9 @@ FETCH_UNIT_PATHS: Mapping[str, str] = MappingProxyType(
     }
 )
 ZIP_MAGIC = b"PK\x03\x04"
+_ZIP_END = b"PK\x05\x06"
+_ZIP_END_REACH = 22 + 0xFFFF
+"""How far from its end a zip's end record can start: its 22 bytes and a comment of up to 64 KiB."""
 # Prices carry at most 4 decimals; the float stored by Excel is rounded back to them.
 DECIMALS = 4
 _HEADER_SCAN_ROWS = 100
@@ -543,6 +546,12 @@ def _open_rows(
 
     if reader not in READERS:
         raise ValueError(f"anp: unknown reader {reader!r}")
+    if content.startswith(ZIP_MAGIC) and content.rfind(_ZIP_END, -_ZIP_END_REACH) < 0:
+        # zipfile would say "File is not a zip file" of a download that stopped part-way
+        raise InvalidPayload(
+            f"anp: {filename}: the workbook is cut short: {len(content)} bytes and no zip end "
+            "record (a download that stopped part-way)"
+        )
     try:
         if reader == "stream":
             try:
