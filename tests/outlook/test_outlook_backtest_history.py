@@ -89,7 +89,7 @@ def test_the_bundled_history_gives_no_warning() -> None:
     ("name", "content", "why"),
     [
         (ANP_BRAZIL, b"garbage\n", "not a readable workbook"),
-        (FRED_OLD, b"", "truncated body"),
+        (FRED_OLD, b"", "empty body, not even the header row"),
         (PTAX_SELL_BUY, b"\xff\xfe\x00garbage", "cannot be read"),
     ],
 )

@@ -580,3 +580,58 @@ def test_every_published_figure_of_the_real_workbooks_is_stored(
             stored += anp.read_other_rows(str(attrs.pop(OTHER_ROWS)))
         key = lambda row: (row[0], str(sorted(row[1].items())))  # noqa: E731
         assert sorted(stored, key=key) == sorted(rows, key=key), (obs.key, obs.date)
+
+
+def _station_counts_as_text(sheet: Any) -> None:
+    """SP's counts as text, as a sheet typed by hand writes them (synthetic): a thousands
+    separator in one, a figure that is no count in another."""
+    for row in sheet.iter_rows(min_row=19):
+        if row[3].value == "SAO PAULO" and row[4].value == "GASOLINA COMUM":
+            row[5].value = f"{row[5].value:,.0f}".replace(",", ".")  # 1260 -> "1.260"
+        elif row[3].value == "SAO PAULO" and row[4].value == "ETANOL HIDRATADO":
+            row[5].value = "1.235,5"
+
+
+def test_a_station_count_with_a_thousands_separator_is_kept_a_bad_one_named_synthetic(
+    server, client, payload, series
+) -> None:
+    """NÚMERO DE POSTOS PESQUISADOS written as text "1.260" was read as 1.26, not a whole
+    number, and left out without a word: the count ANP published was dropped. A thousands
+    separator is read now; a count that still is not one is noted, its row kept without it."""
+    server.expect_request("/shlp/semanal/semanal-estados-desde-2013.xlsx").respond_with_data(
+        _rewritten(payload(STATES), _station_counts_as_text), content_type=XLSX
+    )
+    wanted = tuple(series(f"FUEL#{p}#SP") for p in ("GASOLINE", "ETHANOL"))
+    request = FetchRequest("anp:weekly:estados", wanted, date(2024, 6, 1), date(2024, 7, 31))
+    source = _source(server, client)
+    result = source.fetch(request)
+    got = {(o.key, o.date): (o.value, o.attrs["stations"]) for o in result.observations}
+    assert got == {  # the values of test_weekly_states_layout
+        ("FUEL#ETHANOL#SP", date(2024, 6, 23)): (Decimal("3.66"), None),
+        ("FUEL#ETHANOL#SP", date(2024, 6, 30)): (Decimal("3.68"), None),
+        ("FUEL#GASOLINE#SP", date(2024, 6, 23)): (Decimal("5.63"), 1260),
+        ("FUEL#GASOLINE#SP", date(2024, 6, 30)): (Decimal("5.62"), 1170),
+    }
+    bad = [p for p in source.last_problems if "NUMERO DE POSTOS PESQUISADOS" in p]
+    assert len(bad) == 2
+    assert all("'1.235,5' is not a whole number; kept the row without it" in p for p in bad)
+    assert all(re.match(r"anp: semanal-estados-desde-2013\.xlsx row \d+: ", p) for p in bad)
+
+
+def test_a_workbook_cut_short_is_named_so(server, client, payload, series) -> None:
+    """A download that stopped part-way (a close-delimited answer carries no length to check)
+    starts like a workbook and was reported as "BadZipFile: File is not a zip file", which
+    reads as if ANP had published something else; it is named for what it is."""
+    whole = payload(BRASIL)
+    server.expect_request("/shlp/semanal/semanal-brasil-desde-2013.xlsx").respond_with_data(
+        whole[: len(whole) // 2], content_type=XLSX
+    )
+    request = FetchRequest(
+        "anp:weekly:brasil", (series("FUEL#GASOLINE#BR"),), date(2022, 1, 1), date(2022, 2, 1)
+    )
+    with pytest.raises(
+        InvalidPayload,
+        match=rf"semanal-brasil-desde-2013\.xlsx: the workbook is cut short: {len(whole) // 2} "
+        r"bytes and no zip end record",
+    ):
+        _source(server, client).fetch(request)

@@ -9,6 +9,7 @@ reference below: the reading before the fast paths, restated.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -35,6 +36,20 @@ def _reference_decimal(value: object) -> Decimal | None:
     return anp._other_decimal(value)
 
 
+def _reference_count(value: object) -> int | None:
+    """A station count: whole, a thousands separator allowed in text; None for a blank."""
+    text = value.strip() if isinstance(value, str) else ""
+    if re.fullmatch(r"\d{1,3}([.,])\d{3}(?:\1\d{3})*", text):
+        return int(re.sub(r"[.,]", "", text))
+    try:
+        count = _reference_decimal(value)
+    except anp._Bad:
+        raise anp._Bad(f"{value!r} is not a whole number") from None
+    if count is not None and count != int(count):
+        raise anp._Bad(f"{value!r} is not a whole number")
+    return None if count is None else int(count)
+
+
 def _reference_attrs(
     reader: anp._RowReader, row: Sequence[object], notes: list[str], number: int
 ) -> dict[str, AttrValue]:
@@ -49,10 +64,12 @@ def _reference_attrs(
                 f"{reader.where(number)}: {anp._COLUMNS[role]} {exc}; kept the row without it"
             )
     try:
-        count = _reference_decimal(stations)
-    except anp._Bad:
-        count = None
-    attrs["stations"] = int(count) if count is not None and count == int(count) else None
+        attrs["stations"] = _reference_count(stations)
+    except anp._Bad as exc:
+        attrs["stations"] = None
+        notes.append(
+            f"{reader.where(number)}: {anp._COLUMNS['stations']} {exc}; kept the row without it"
+        )
     raw_unit = unit.strip() if isinstance(unit, str) else None
     attrs["unit"] = (
         anp._UNITS.get(raw_unit.replace(" ", "").lower(), raw_unit) if raw_unit else None
@@ -66,7 +83,23 @@ cells = st.one_of(
     st.integers(-(10**6), 10**6),
     st.booleans(),
     st.none(),
-    st.sampled_from(["-", " - ", "", "5,25", " 4.1 ", "abc", "R$/l", "r$ / 13kg", "NaN", "1e3"]),
+    st.sampled_from(
+        [
+            "-",
+            " - ",
+            "",
+            "5,25",
+            " 4.1 ",
+            "abc",
+            "R$/l",
+            "r$ / 13kg",
+            "NaN",
+            "1e3",
+            "1.260",
+            " 12,345 ",
+            "1.26",
+        ]
+    ),
     st.just(datetime(2022, 1, 2)),
 )
 

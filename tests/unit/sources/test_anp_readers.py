@@ -265,8 +265,10 @@ def test_a_worksheet_with_a_namespace_prefix_is_read_by_openpyxl(
 
 @pytest.mark.parametrize("reader", ["stream", "openpyxl"])
 def test_corrupt_zip_is_one_invalid_payload_either_way(reader: str) -> None:
-    with pytest.raises(InvalidPayload, match=r"w\.xlsx: not a readable workbook"):
+    with pytest.raises(InvalidPayload, match=r"w\.xlsx: the workbook is cut short: 68 bytes"):
         _read(b"PK\x03\x04" + b"\x00" * 64, WEEKLY_BR, reader)
+    with pytest.raises(InvalidPayload, match=r"w\.xlsx: not a readable workbook"):
+        _read(b"PK\x03\x04" + b"\x00" * 64 + b"PK\x05\x06" + b"\x00" * 18, WEEKLY_BR, reader)
 
 
 def test_a_truncated_worksheet_is_an_invalid_payload(payload: Callable[[str], bytes]) -> None:

@@ -282,3 +282,52 @@ def test_two_closings_at_one_instant_with_two_rates_leave_the_day_a_retry_synthe
     assert [o.value for o in obs] == [Decimal("4.8800")] and notes == {}
     obs, notes = parse_ptax({"value": [GOOD, dict(GOOD)]}, key, day, day, "w")
     assert [o.value for o in obs] == [Decimal("4.8741")] and notes == {}
+
+
+DAY_PATH = f"{MOUNT}/CotacaoMoedaDia(moeda=@moeda,dataCotacao=@dataCotacao)"
+
+
+def _body(rows: list[dict[str, object]]) -> str:
+    """An Olinda answer with the rows' numbers as JSON numbers, exact as written."""
+    return json.dumps({"value": rows}, default=float)
+
+
+def test_one_unreadable_bulletin_costs_its_own_point_not_the_day_s(
+    server, client, usd, caplog
+) -> None:
+    """A row of the day's bulletins that cannot be read (a null rate, a bulletin type BCB has
+    not used, a time that cannot be read, a bad row of another day) refused the whole answer:
+    every bulletin BCB published that day was dropped with it. Each such row is now logged
+    and skipped, and the others are the day's points."""
+    day = date(2022, 3, 16)
+    rows = [
+        {**_row("2022-03-15 13:05:00.1", "Fechamento PTAX"), "cotacaoVenda": "x"},  # another day
+        _row("2022-03-16 10:04:12.3", "Abertura", "5.1310"),
+        {**_row("2022-03-16 11:04:40.1", "Intermediário"), "cotacaoVenda": None},
+        _row("2022-03-16 12:03:31.1", "Intermediário", "5.1276"),
+        _row("2022-03-16 12:30:00.0", "Intermediario extra", "5.1290"),  # no such type
+        _row("16/03/2022 12:45", "Intermediário", "5.1280"),  # a time that cannot be read
+        _row("2022-03-16 13:04:07.4", "Fechamento PTAX", "5.1287"),
+    ]
+    server.expect_request(DAY_PATH).respond_with_data(_body(rows), content_type="application/json")
+    with caplog.at_level("WARNING", logger="fuelpipe.adapters.sources.bcb"):
+        points = _source(server, client).fetch_bulletins(usd, day)
+    assert [(p.kind, p.at.strftime("%H:%M"), p.value) for p in points] == [
+        ("Abertura", "10:04", Decimal("5.1310")),
+        ("Intermediário", "12:03", Decimal("5.1276")),
+        ("Fechamento", "13:04", Decimal("5.1287")),
+    ]
+    logged = " | ".join(r.getMessage() for r in caplog.records if r.name.endswith(".bcb"))
+    assert "value[2]: cotacaoVenda is not a number: None" in logged
+    assert "value[4]: unknown PTAX bulletin type 'Intermediario extra'" in logged
+    assert "value[5]: bad dataHoraCotacao '16/03/2022 12:45'" in logged
+    assert "value[0]" not in logged  # the other day's row is not this day's problem
+    assert logged.startswith(f"bcb: {server.url_for(MOUNT)}")
+    # Nothing of the day readable and something unreadable: a failure naming the row, not
+    # "no bulletin yet".
+    server.clear()
+    server.expect_request(DAY_PATH).respond_with_data(
+        _body(rows[:1] + rows[2:3]), content_type="application/json"
+    )
+    with pytest.raises(InvalidPayload, match=r"value\[1\]: cotacaoVenda is not a number: None"):
+        _source(server, client).fetch_bulletins(usd, day)

@@ -189,3 +189,13 @@ def test_byte_order_mark_is_tolerated(payload) -> None:
 def test_rejects_a_symbol_that_is_not_a_series_id() -> None:
     with pytest.raises(ValueError, match="not a FRED series id"):
         fred_url("http://x", "DCOIL&id=X", date(2020, 1, 1), date(2020, 1, 2))
+
+
+def test_an_empty_body_is_named_empty_not_truncated(server, client, brent) -> None:
+    """A 200 with no body at all was reported as "truncated body (no final newline)", a cut
+    that never happened: FRED always sends at least its header row."""
+    server.expect_request(PATH).respond_with_data(b"", content_type="text/csv")
+    with pytest.raises(
+        InvalidPayload, match=r"^fred: http://127\.0\.0\.1:\d+/graph/.*: empty body"
+    ):
+        _fetch(server, client, brent, date(2020, 4, 1), date(2020, 4, 3))

@@ -476,3 +476,43 @@ def test_a_split_not_in_yahoos_shape_is_invalid_payload(events, message) -> None
     body = {"chart": {"result": [{"meta": {}, "events": events}]}}
     with pytest.raises(InvalidPayload, match=message):
         parse_splits(body, "STOCK#PETR4", "America/Sao_Paulo")
+
+
+def test_an_intraday_bar_whose_timestamp_is_no_instant_costs_that_bar_only(
+    server, client, series, caplog
+) -> None:
+    """A 15-minute bar whose timestamp is out of range refused the whole answer: every bar
+    of the day Yahoo published was dropped with it. It is now logged and skipped, and the
+    other bars are the day's; only an answer with nothing else of the day is refused."""
+    stamps = [1651842000, 1651842900, 10**20, 1651843800]  # 2022-05-06 10:00, 10:15, ?, 10:30
+    closes = [21.55, 21.45, 21.5, 21.52]
+    quote = dict.fromkeys(("open", "high", "low", "close"), closes)
+    body = {
+        "chart": {
+            "result": [
+                {
+                    "meta": {"exchangeTimezoneName": "America/Sao_Paulo"},
+                    "timestamp": stamps,
+                    "indicators": {"quote": [{**quote, "volume": [100, 200, 300, 400]}]},
+                }
+            ],
+            "error": None,
+        }
+    }
+    server.expect_request("/v8/finance/chart/PETR4.SA").respond_with_json(body)
+    petr4, day = series("STOCK#PETR4"), date(2022, 5, 6)
+    with caplog.at_level("WARNING", logger="fuelpipe.adapters.sources.yahoo"):
+        bars = _source(server, client).fetch_bars(petr4, day)
+    assert [(b.at.strftime("%H:%M"), str(b.value)) for b in bars] == [
+        ("10:00", "21.55"),
+        ("10:15", "21.45"),
+        ("10:30", "21.52"),
+    ]
+    [logged] = [r.getMessage() for r in caplog.records if r.name.endswith(".yahoo")]
+    assert logged.startswith(f"yahoo: {server.url_for('')}")
+    assert "timestamp 100000000000000000000 is out of range" in logged
+    server.clear()
+    only = {"chart": {"result": [{**body["chart"]["result"][0], "timestamp": [10**20] * 4}]}}
+    server.expect_request("/v8/finance/chart/PETR4.SA").respond_with_json(only)
+    with pytest.raises(InvalidPayload, match="timestamp 100000000000000000000 is out of range"):
+        _source(server, client).fetch_bars(petr4, day)

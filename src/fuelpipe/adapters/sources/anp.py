@@ -44,6 +44,9 @@ FETCH_UNIT_PATHS: Mapping[str, str] = MappingProxyType(
     }
 )
 ZIP_MAGIC = b"PK\x03\x04"
+_ZIP_END = b"PK\x05\x06"
+_ZIP_END_REACH = 22 + 0xFFFF
+"""How far from its end a zip's end record can start: its 22 bytes and a comment of up to 64 KiB."""
 # Prices carry at most 4 decimals; the float stored by Excel is rounded back to them.
 DECIMALS = 4
 _HEADER_SCAN_ROWS = 100
@@ -232,15 +235,27 @@ def _other_decimal(value: object) -> Decimal | None:
     raise _Bad(f"{value!r} is not a number")
 
 
+_GROUPED_COUNT = re.compile(r"^\d{1,3}([.,])\d{3}(?:\1\d{3})*$")
+"""A whole number written with a thousands separator ("1.260", "1,260"): a count is whole, so
+the separator cannot be a decimal point."""
+
+
 @lru_cache(maxsize=_MEMO_ENTRIES, typed=True)
 def _station_count(value: object) -> int | None:
-    """NÚMERO DE POSTOS PESQUISADOS as an int; None for blanks and anything not a whole
-    number (remembered: counts repeat)."""
+    """NÚMERO DE POSTOS PESQUISADOS as an int (text with a thousands separator read as one);
+    None for blanks; _Bad for anything not a whole number (remembered: counts repeat)."""
+    text = value.strip() if isinstance(value, str) else ""
+    if _GROUPED_COUNT.match(text):
+        return int(text.replace(".", "").replace(",", ""))
     try:
         count = _decimal(value)
     except _Bad:
+        raise _Bad(f"{value!r} is not a whole number") from None
+    if count is None:
         return None
-    return int(count) if count is not None and count == int(count) else None
+    if count != count.to_integral_value():
+        raise _Bad(f"{value!r} is not a whole number")
+    return int(count)
 
 
 @lru_cache(maxsize=_MEMO_ENTRIES, typed=True)
@@ -423,9 +438,9 @@ class _RowReader:
             attrs: dict[str, AttrValue] = dict(
                 zip(_DECIMAL_ATTRS, _decimals(cells[: len(_DECIMAL_ATTRS)]), strict=False)
             )
+            attrs["stations"] = _station_count(cells[-2])
         except _Bad:
             return self.attrs_noting(cells, note, number)
-        attrs["stations"] = _station_count(cells[-2])
         attrs["unit"] = _unit(cells[-1])
         return attrs
 
@@ -441,7 +456,11 @@ class _RowReader:
             except _Bad as exc:
                 attrs[role] = None
                 note(f"{self.where(number)}: {_COLUMNS[role]} {exc}; kept the row without it")
-        attrs["stations"] = _station_count(stations)
+        try:
+            attrs["stations"] = _station_count(stations)
+        except _Bad as exc:
+            attrs["stations"] = None
+            note(f"{self.where(number)}: {_COLUMNS['stations']} {exc}; kept the row without it")
         attrs["unit"] = _unit(unit)
         return attrs
 
@@ -527,6 +546,12 @@ def _open_rows(
 
     if reader not in READERS:
         raise ValueError(f"anp: unknown reader {reader!r}")
+    if content.startswith(ZIP_MAGIC) and content.rfind(_ZIP_END, -_ZIP_END_REACH) < 0:
+        # zipfile would say "File is not a zip file" of a download that stopped part-way
+        raise InvalidPayload(
+            f"anp: {filename}: the workbook is cut short: {len(content)} bytes and no zip end "
+            "record (a download that stopped part-way)"
+        )
     try:
         if reader == "stream":
             try:

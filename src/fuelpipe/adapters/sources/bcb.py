@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import date, datetime
 from decimal import Decimal
@@ -14,6 +15,8 @@ from fuelpipe.domain.catalog import Series
 from fuelpipe.domain.intraday import IntradayPoint, bulletin_kind
 from fuelpipe.domain.models import Observation
 from fuelpipe.ports.source import FetchRequest, FetchResult, InvalidPayload
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "https://olinda.bcb.gov.br/olinda/servico/PTAX/versao/v1/odata"
 _FIELDS = (
@@ -235,18 +238,30 @@ def parse_ptax(
 def parse_bulletins(
     payload: object, key: str, day: date, where: str = "bcb"
 ) -> list[IntradayPoint]:
-    """Every bulletin of ``day`` from a CotacaoMoedaDia body, in time order (São Paulo time)."""
+    """Every bulletin of ``day`` from a CotacaoMoedaDia body, in time order (São Paulo time).
+
+    A body that is not such an answer is an InvalidPayload. A row that cannot be read (a rate
+    that is not a number, a bulletin type BCB has not used, a time that cannot be read: it may
+    be the day's) is logged and skipped, and the day's other bulletins are still its points;
+    only an answer with such a row and no readable bulletin of the day is an InvalidPayload,
+    naming the first. A row of another day is not read further.
+    """
     if not isinstance(payload, dict) or not isinstance(payload.get("value"), list):
         raise InvalidPayload(f"{where}: expected a JSON object with a 'value' list")
     points = []
+    problems: list[str] = []
     for index, row in enumerate(payload["value"]):
-        b = _bulletin(row, index, where)
-        if b.at.date() != day:
-            continue
         try:
-            kind = bulletin_kind(b.kind)
-        except ValueError as exc:
-            raise InvalidPayload(f"{where}: value[{index}]: {exc}") from None
+            if _time(row, index, where).date() != day:
+                continue
+            b = _bulletin(row, index, where)
+            try:
+                kind = bulletin_kind(b.kind)
+            except ValueError as exc:
+                raise InvalidPayload(f"{where}: value[{index}]: {exc}") from None
+        except InvalidPayload as exc:
+            problems.append(str(exc))
+            continue
         points.append(
             IntradayPoint(
                 series_key=key,
@@ -256,6 +271,10 @@ def parse_bulletins(
                 attrs={"buy": b.buy, "bulletin_at": b.stamp},
             )
         )
+    if problems and not points:
+        raise InvalidPayload(problems[0])
+    for problem in problems:
+        logger.warning("%s; bulletin skipped, the day's others kept", problem)
     return sorted(points, key=lambda p: p.at)
 
 

@@ -61,6 +61,8 @@ def parse_fred_csv(
         raise InvalidPayload(f"{where}: body is not UTF-8 text: {snippet(content)!r}") from None
     if looks_like_html(text):
         raise InvalidPayload(f"{where}: expected CSV, got HTML: {snippet(text)!r}")
+    if not text.strip():  # FRED always sends its header: nothing at all is no file, not a cut
+        raise InvalidPayload(f"{where}: empty body, not even the header row")
     # A body cut short can end inside a number ("67.0" for "67.05"): FRED always ends with a
     # newline, so its absence is the one sign of truncation a CSV gives.
     if not text.endswith("\n"):

@@ -89,17 +89,20 @@ def parse_bars(
     skipped (Yahoo leaves a bar with no trade as nulls: missing, not zero); one with a close is
     kept, as a daily bar is, with the figures it has: a null open, high, low or volume is left
     out of its attrs, and a volume that is not whole is kept as the exact number published. A
-    body that is not such an answer, a bar's timestamp out of range among them, is an
-    InvalidPayload."""
+    body that is not such an answer is an InvalidPayload. A bar whose timestamp is out of range
+    (no instant, so no day's) is logged and skipped, the others kept; an answer with such a bar
+    and no bar of the day is an InvalidPayload naming it."""
     arrays = _arrays(payload, tz, where)
     if arrays is None:
         return []
     points = []
+    undated: list[int] = []
     for i, stamp in enumerate(arrays.stamps):
         try:
             at = datetime.fromtimestamp(stamp, arrays.zone)
         except (OverflowError, OSError, ValueError):
-            raise InvalidPayload(f"{where}: timestamp {stamp} is out of range") from None
+            undated.append(stamp)
+            continue
         if at.date() != day:
             continue
         close = json_decimal(arrays.columns["close"][i])
@@ -112,6 +115,12 @@ def parse_bars(
                 whole = name == "volume" and value == value.to_integral_value()
                 attrs[name] = int(value) if whole else value
         points.append(IntradayPoint(key, at, interval, close, attrs))
+    if undated:
+        why = f"{where}: timestamp {undated[0]} is out of range"
+        if not points:
+            raise InvalidPayload(why)
+        more = f" (and {len(undated) - 1} more such bars)" if len(undated) > 1 else ""
+        logger.warning("%s%s; bar skipped, %s's other bars of %s kept", why, more, key, day)
     return points
 
 
