@@ -40,8 +40,7 @@ def make_handler(get_context: ContextProvider) -> Handler:
     def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
         home = get_context()
         options = schedule_options(event, home.catalog)
-        detail = event.get("detail") or {}
-        if detail.get("mode") == "revise":
+        if options.mode == "revise":
             revised = revise(home, series=options.series, since=options.since)
             metrics.add_metric(
                 name="RevisionReads", unit=MetricUnit.Count, value=revised.messages_sent
@@ -50,7 +49,7 @@ def make_handler(get_context: ContextProvider) -> Handler:
             return revised.as_dict()
         series = options.series
         due: list[Due] = []
-        if detail.get("due_only"):
+        if options.due_only:
             # Inside a publication window: scan only series whose publication is out and not
             # stored, so the 5-minute polls cost a few reads when nothing new is due.
             now = home.clock.now()
@@ -66,7 +65,7 @@ def make_handler(get_context: ContextProvider) -> Handler:
         # backstop asks for every PENDING date still inside its publication window, so one
         # published after the window schedule's hours is stored within 6 hours, not when
         # recheck takes over at the window's end (days later for ANP weeks and months).
-        if detail.get("due_only"):
+        if options.due_only:
             polled = poll_pending(home, due) if due else 0
         else:
             polled = poll_pending_in_window(

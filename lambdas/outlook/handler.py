@@ -37,6 +37,7 @@ from fuelpipe.homes.aws import (
     build_alert_reader,
     build_alerting,
     lazy_context,
+    schedule_options,
 )
 from fuelpipe.homes.aws_alerts import AlertingProvider, evaluate_alerts
 from fuelpipe.homes.settings import Settings
@@ -104,7 +105,7 @@ def make_handler(
     def refresh_outlook(
         home: StageContext, event: dict[str, Any], remaining_s: Callable[[], float]
     ) -> dict[str, int]:
-        force = bool((event.get("detail") or {}).get("force"))
+        force = schedule_options(event, home.catalog).force  # an odd event refused, named
         report = refresh_when_changed(home.store, home.catalog, home.clock.now(), force=force)
         metrics.add_metric(
             name="OutlookRefreshed", unit=MetricUnit.Count, value=0 if report is None else 1

@@ -10,7 +10,7 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
 from fuelpipe.aws_region import session_region
@@ -224,10 +224,16 @@ def lazy_context(settings: Settings, **kwargs: Any) -> ContextProvider:
 
 @dataclass(frozen=True)
 class ScheduleOptions:
-    """What a scheduled event asks the orchestrator for (everything when empty)."""
+    """What a scheduled event asks for (everything, no switch set, when empty)."""
 
     series: list[Series] | None = None
     since: date | None = None
+    mode: Literal["revise"] | None = None
+    """The orchestrator's revision re-reads instead of its gap scan."""
+    due_only: bool = False
+    """The orchestrator scans only the series whose publication is out and not stored."""
+    force: bool = False
+    """The outlook refreshes even when the data version has not moved (its daily run)."""
 
 
 def _event_models() -> Any:
@@ -237,7 +243,7 @@ def _event_models() -> Any:
     infra/template.yaml carries only id, detail-type, source, a time placeholder and detail.
     """
     from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
-    from pydantic import BaseModel, ConfigDict, Field
+    from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
     class ScheduleDetail(BaseModel):
         model_config = ConfigDict(extra="ignore")
@@ -247,6 +253,11 @@ def _event_models() -> Any:
         names no series, and read as "every series" it scanned the whole catalog."""
         since: str | None = None
         """Ignore dates before this (YYYY-MM-DD)."""
+        # The switches are JSON booleans (and one mode), checked like the rest: read by their
+        # truth, ``"false"`` set them, and a mode misspelt ran the full gap scan.
+        mode: Literal["revise"] | None = None
+        due_only: StrictBool = False
+        force: StrictBool = False
 
     class ScheduledEvent(EventBridgeModel):
         version: str = "0"
@@ -260,7 +271,9 @@ def _event_models() -> Any:
 
 
 def schedule_options(event: Mapping[str, Any], catalog: Catalog) -> ScheduleOptions:
-    """Read ``detail.series`` (keys or prefixes) and ``detail.since`` from a scheduled event."""
+    """Read ``detail.series`` (keys or prefixes), ``detail.since`` and the switches
+    (``detail.mode``, ``detail.due_only``, ``detail.force``) from a scheduled event; a
+    ValueError naming each field that is wrong."""
     from aws_lambda_powertools.utilities.parser import parse
     from pydantic import ValidationError
 
@@ -274,6 +287,9 @@ def schedule_options(event: Mapping[str, Any], catalog: Catalog) -> ScheduleOpti
     return ScheduleOptions(
         series=None if detail.series is None else catalog.select(detail.series),
         since=_since(detail.since) if detail.since else None,
+        mode=detail.mode,
+        due_only=detail.due_only,
+        force=detail.force,
     )
 
 

@@ -1189,11 +1189,13 @@ def _report_refused(
 
 def handle_message(app: StageContext, message: Message) -> ScrapeReport:
     """Process one queue message: malformed ones, and ones naming no key their fetch unit
-    fetches, are dead-lettered with their reason."""
+    fetches, are dead-lettered with their reason, and logged naming the message and it (the
+    run's summary only counts them)."""
     try:
         request = DownloadRequest.from_body(message.body)
         resolve(app, request)
     except MalformedMessage as exc:
         app.queue.dead_letter(message, str(exc))
+        logger.warning("message %s dead-lettered: %s", message.message_id, exc)
         return ScrapeReport(dead_lettered=1)
     return scrape(app, request)

@@ -1,0 +1,93 @@
+"""The scheduled functions read their switches (``detail.mode``, ``detail.due_only``,
+``detail.force``) from the same checked event as ``detail.series`` and ``detail.since``: an
+odd value is refused naming the field, never read by its truth.
+
+``bool("false")`` is True, so ``{"force": "false"}`` forced the outlook's refresh and
+``{"due_only": "false"}`` ran the orchestrator's due-only scan; ``{"mode": "revize"}`` (a typo)
+ran the full gap scan of the catalog instead of the revision re-reads; and the outlook, which
+did not parse its event, failed a ``detail`` that is no object with ``AttributeError: 'str'
+object has no attribute 'get'``, a traceback naming neither the event nor the field.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from devtools.aws.lambda_events import FakeLambdaContext, load_handler, scheduled_event
+from tests.aws.conftest import AwsHome
+
+from fuelpipe.adapters.clock import FixedClock
+from fuelpipe.domain.catalog import DEFAULT_CATALOG
+from fuelpipe.homes.aws import schedule_options
+from fuelpipe.ports.queue import QueueDepth
+from fuelpipe.stages.outlook import OUTLOOK_VERSION
+
+pytestmark = pytest.mark.aws
+
+NOW = datetime(2025, 3, 31, 20, 0, tzinfo=ZoneInfo("America/Sao_Paulo"))
+REFUSED = "not a scheduled event fuelpipe understands: "
+
+
+@pytest.mark.filterwarnings("ignore:No application metrics")
+@pytest.mark.parametrize(
+    ("detail", "named"),
+    [
+        ({"due_only": "false"}, "detail.due_only"),
+        ({"due_only": 1}, "detail.due_only"),
+        ({"mode": "revize"}, "detail.mode"),
+        ({"mode": True}, "detail.mode"),
+    ],
+)
+def test_data_clustering_refuses_an_odd_switch_naming_it_and_sends_nothing(
+    aws_home: AwsHome, detail: dict[str, Any], named: str
+) -> None:
+    app = aws_home.app(FixedClock(NOW))
+    handler = load_handler("data_clustering").make_handler(lambda: app)
+    event = scheduled_event({"series": ["CURRENCY#USD"], "since": "2025-03-01", **detail})
+
+    with pytest.raises(ValueError, match=f"^{REFUSED}{named}: "):
+        handler(event, FakeLambdaContext("data_clustering"))
+
+    assert app.queue.depth() == QueueDepth(0, 0, 0)
+    assert app.store.last_runs() == []
+
+
+@pytest.mark.filterwarnings("ignore:No application metrics")
+@pytest.mark.parametrize(
+    ("detail", "named"),
+    [
+        ({"force": "false"}, "detail.force"),
+        ({"force": "yes"}, "detail.force"),
+        ("force", "detail"),
+        (["force"], "detail"),
+    ],
+)
+def test_outlook_refuses_an_odd_detail_naming_it_and_refreshes_nothing(
+    aws_home: AwsHome, detail: Any, named: str
+) -> None:
+    app = aws_home.app(FixedClock(NOW))
+    handler = load_handler("outlook").make_handler(lambda: app)
+    event = scheduled_event(scheduler=True)
+    event["detail"] = detail
+
+    with pytest.raises(ValueError, match=f"^{REFUSED}{named}: "):
+        handler(event, FakeLambdaContext("outlook"))
+
+    assert app.store.get_meta(OUTLOOK_VERSION) is None  # no refresh ran: none remembered
+
+
+def test_the_template_switches_are_read_as_given() -> None:
+    """What infra/template.yaml's Inputs send: JSON booleans, and ``"revise"``."""
+    read = [
+        schedule_options(scheduled_event(detail, scheduler=True), DEFAULT_CATALOG)
+        for detail in ({}, {"due_only": True}, {"force": True}, {"mode": "revise"})
+    ]
+    assert [(o.due_only, o.force, o.mode) for o in read] == [
+        (False, False, None),
+        (True, False, None),
+        (False, True, None),
+        (False, False, "revise"),
+    ]

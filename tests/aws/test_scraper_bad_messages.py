@@ -1,0 +1,81 @@
+"""The scraper Lambda on an SQS batch mixing good messages with bad ones (dynalite +
+moto_server): each bad one is dead-lettered with its reason and logged in one line naming
+its message id and the problem, the good ones are stored once, and no message is failed.
+
+The malformed ones were dead-lettered without a line of their own: the run's summary counted
+them (``dead_lettered``), and which message it was, and why, was in the DLQ alone.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from devtools.aws.lambda_events import FakeLambdaContext, failed_ids, load_handler, sqs_event
+from tests.aws.conftest import AwsHome
+from tests.aws.test_aws_handlers import MARCH, drain, ptax_values, request
+from tests.support.fakes import TableSource
+
+from fuelpipe.adapters.clock import FixedClock
+from fuelpipe.domain.catalog import DEFAULT_CATALOG
+from fuelpipe.ports.queue import QueueDepth
+
+pytestmark = pytest.mark.aws
+
+NOW = datetime(2025, 3, 31, 20, 0, tzinfo=ZoneInfo("America/Sao_Paulo"))
+USD, EUR = "CURRENCY#USD", "CURRENCY#EUR"
+UNIT = DEFAULT_CATALOG[USD].fetch_unit
+BAD = {
+    "not json": (
+        "{not json",
+        "malformed message (schema v1): body: Invalid JSON: key must be a string at line 1 column 2",
+    ),
+    "blank": (
+        " ",
+        "malformed message (schema v1): body: Invalid JSON: EOF while parsing a value"
+        " at line 1 column 1",
+    ),
+    "an array": ("[]", "malformed message (schema v1): body: Input should be an object"),
+    "no such key": (
+        json.dumps(
+            {
+                "partition_key": "CURRENCY#NOPE",
+                "dates_to_download": ["2025-03-03"],
+                "fetch_unit": UNIT,
+            }
+        ),
+        "malformed message: 'CURRENCY#NOPE' is not in the series catalog",
+    ),
+}
+
+
+def test_each_bad_message_is_dead_lettered_and_logged_by_id_and_the_good_stored_once(
+    aws_home: AwsHome, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = aws_home.app(FixedClock(NOW), {"bcb": TableSource("bcb", ptax_values(USD, EUR))})
+    good = [request(USD, MARCH), request(EUR, MARCH)]
+    app.queue.send([good[0], *(body for body, _ in BAD.values()), good[1], good[0]])  # USD twice
+    messages = drain(app.queue)
+    assert len(messages) == 7
+    handler = load_handler("scraper").make_handler(lambda: app)
+
+    with caplog.at_level(logging.WARNING):
+        response = handler(sqs_event(messages), FakeLambdaContext("scraper"))
+
+    assert failed_ids(response) == []  # the bad ones left the main queue for the DLQ
+    app.queue.delete([m.receipt for m in messages])  # what the event source mapping does
+    dead = {d.body: d.reason for d in app.queue.dead_letters()}
+    assert dead == dict(BAD.values())
+    assert app.queue.depth() == QueueDepth(visible=0, in_flight=0, dead=len(BAD))
+    for key in (USD, EUR):
+        assert [p.date for p in app.store.present(key)] == MARCH
+        assert app.store.revised(key) == []  # the duplicate revised nothing
+    lines = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    for message in messages:
+        if message.body in dead:
+            (line,) = [text for text in lines if message.message_id in text]
+            assert dead[message.body] in line
+    assert len(lines) == len(BAD)
