@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from fuelpipe.adapters.sqlite_store import SqliteStore
 from fuelpipe.cli.main import cli
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
-from fuelpipe.domain.keys import outlook_key
+from fuelpipe.domain.keys import fuel_key, outlook_key
 from fuelpipe.domain.models import Record, Status
 from fuelpipe.stages.outlook import refresh_outlook
 
@@ -275,3 +275,67 @@ def test_outlook_without_numpy_prints_one_line_and_exits_2(tmp_path):
         lines = done.stderr.strip().splitlines()
         assert len(lines) == 1 and "pip install 'fuelpipe[dashboard]'" in lines[0], done.stderr
         assert "Traceback" not in done.stderr
+
+
+def _synthetic_brazil(tmp_path: Path, *, drivers: bool) -> Path:
+    """A store of SYNTHETIC Brazil series (a repeating five-step pattern): gasoline and LPG
+    with 100 weeks, CNG with 40 (short of the model's 83), SYNTHETIC daily PTAX and Brent
+    when ``drivers``; and the outlook refreshed from them."""
+    first, weeks = date(2022, 6, 5), 100
+    db = tmp_path / "store.sqlite"
+    store = SqliteStore(db)
+    for fuel, base, count in (("GASOLINE", 5.8, weeks), ("LPG", 100.0, weeks), ("CNG", 4.5, 40)):
+        store.put_records(
+            [
+                Record(fuel_key(fuel, "BR"), first + timedelta(weeks=i), price, Status.OK)
+                for i in range(weeks - count, weeks)
+                for price in [Decimal(f"{base * (1 + 0.002 * ((i * 7) % 5)):.3f}")]
+            ]
+        )
+    if drivers:
+        days = [first - timedelta(days=400 - d) for d in range(400 + 7 * weeks)]
+        for key, base in (("CURRENCY#USD", 5.0), ("COMMODITY#BRENT", 80.0)):
+            store.put_records(
+                [
+                    Record(key, d, Decimal(f"{base * (1 + 0.01 * (i % 3)):.4f}"), Status.OK)
+                    for i, d in enumerate(days)
+                    if d.weekday() < 5
+                ]
+            )
+    as_of = datetime.combine(first + timedelta(weeks=weeks - 1, days=8), time(), SP)
+    refresh_outlook(store, DEFAULT_CATALOG, as_of, keys=[fuel_key(f, "BR") for f in FUELS])
+    store.close()
+    return db
+
+
+FUELS = ("GASOLINE", "LPG", "CNG")
+
+
+def test_show_says_why_a_fuel_asked_for_has_no_stored_outlook(tmp_path):
+    """SYNTHETIC Brazil series. `outlook show` left out a fuel without a stored forecast
+    unsaid (CNG, 40 weeks, under the table of the others), and with none stored said "`fuelpipe
+    run` stores one once a fuel has 83 published weeks" of LPG's 100, which the refresh found
+    no forecast for as no driver was stored: the refresh recorded why, as /api/outlook's page
+    says it; show says it too, per fuel."""
+    env = {"FUELPIPE_DB": str(_synthetic_brazil(tmp_path, drivers=True)), "COLUMNS": "200"}
+    shown = CliRunner().invoke(cli, ["outlook", "show", *(f"--fuel={f}" for f in FUELS)], env=env)
+    assert shown.exit_code == 0, shown.output
+    assert "GASOLINE" in shown.stdout and "LPG" in shown.stdout  # the table
+    assert (
+        "note: CNG: no stored outlook: the last refresh made none from the week of 2024-04-28"
+        " (too_short: FUEL#CNG#BR: 40 published weeks, the model needs 83)"
+    ) in " ".join(shown.stdout.split())
+    as_json = CliRunner().invoke(cli, ["outlook", "show", "--json"], env=env)
+    assert [r["fuel"] for r in json.loads(as_json.stdout)] == ["GASOLINE", "LPG"]  # unchanged
+
+    env["FUELPIPE_DB"] = str(_synthetic_brazil(tmp_path / "bare", drivers=False))
+    none = CliRunner().invoke(cli, ["outlook", "show", "--fuel=LPG", "--fuel=CNG"], env=env)
+    assert none.exit_code == 0, none.output
+    assert " ".join(none.stdout.split()) == (
+        "no stored outlook for LPG, CNG in BR: "
+        "LPG: the last refresh made none from the week of 2024-04-28 (no_forecast: FUEL#LPG#BR:"
+        " 100 published weeks, but too few have their outcome h weeks on published (survey"
+        " pauses) or the drivers have no value; the model needs 83 weeks without a pause); "
+        "CNG: the last refresh made none from the week of 2024-04-28 (too_short: FUEL#CNG#BR:"
+        " 40 published weeks, the model needs 83)"
+    )

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from functools import partial
 from importlib.util import find_spec
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -17,6 +17,9 @@ from rich.table import Table
 from fuelpipe.domain.catalog import FUEL_PRODUCTS, REGIONS, STATES
 from fuelpipe.domain.instants import sao_paulo_iso
 from fuelpipe.domain.keys import fuel_key, outlook_key
+
+if TYPE_CHECKING:
+    from fuelpipe.stages.outlook import SkipReason
 
 outlook_app = typer.Typer(
     help="The outlook: where pump prices are heading (nowcast, backtest, stored forecasts).",
@@ -240,7 +243,7 @@ def show(
     (chosen_area,) = _check([area], AREAS, "--area")
     _needs_numpy(cli, "fuelpipe outlook show")
     from fuelpipe.outlook.records import from_record
-    from fuelpipe.stages.outlook import SkipReason, behind_newest, newest_after, skip_reasons
+    from fuelpipe.stages.outlook import behind_newest, newest_after, skip_reasons
 
     out: list[dict[str, Any]] = []
     with cli.wired(ctx) as a:
@@ -251,9 +254,13 @@ def show(
             reasons = skip_reasons(a.store) if reasons is None else reasons
             return reasons.get(key)
 
+        missing: list[tuple[str, SkipReason]] = []  # asked for, none stored, the refresh said why
         for f in fuels:
             records = a.store.query(outlook_key(f, chosen_area))
             if not records:
+                why_none = reason(fuel_key(f, chosen_area))
+                if why_none is not None:
+                    missing.append((f, why_none))
                 continue
             try:
                 stored = from_record(records[-1])
@@ -325,24 +332,8 @@ def show(
         print(json.dumps(out, indent=2))
         return
     if not out:
-        from fuelpipe.stages.outlook import MIN_WEEKS
-
         asked = chosen_area if fuel is None else f"{', '.join(fuels)} in {chosen_area}"
-        if other_fuels:
-            cli.console.print(
-                f"no stored outlook for {asked}; stored there for: {', '.join(other_fuels)} "
-                f"(`--fuel {other_fuels[0]}`)"
-            )
-        elif elsewhere:
-            cli.console.print(
-                f"no stored outlook for {asked}; stored for: {', '.join(elsewhere)} "
-                f"(`--area {elsewhere[0]}`)"
-            )
-        else:
-            cli.console.print(
-                f"no stored outlook for {asked} yet: `fuelpipe run` stores one once a fuel "
-                f"has {MIN_WEEKS} published weeks"
-            )
+        _none_stored(cli, asked, missing, other_fuels, elsewhere)
         return
     table = Table("fuel", "as of", "last week", "last", "week", "nowcast", "80%", "95%")
     for row in out:
@@ -359,6 +350,40 @@ def show(
             )
     cli.console.print(table)
     _notes(cli, out)
+    for f, why in missing:  # a fuel asked for left out of the table: say why it has none
+        note = f"note: {f}: no stored outlook: {none_made(why)}"
+        cli.console.print(escape(note), highlight=False)
+
+
+def _none_stored(
+    cli: Any,
+    asked: str,
+    missing: list[tuple[str, SkipReason]],
+    other_fuels: list[str],
+    elsewhere: list[str],
+) -> None:
+    """`outlook show`'s one line when nothing asked for has a stored forecast: why, where the
+    last refresh recorded it (``missing``), else where one is stored, else what stores one."""
+    from fuelpipe.stages.outlook import MIN_WEEKS
+
+    if missing:  # what the last refresh recorded beats a guess at what it lacked
+        whys = "; ".join(f"{f}: {none_made(why)}" for f, why in missing)
+        cli.console.print(escape(f"no stored outlook for {asked}: {whys}"), highlight=False)
+    elif other_fuels:
+        cli.console.print(
+            f"no stored outlook for {asked}; stored there for: {', '.join(other_fuels)} "
+            f"(`--fuel {other_fuels[0]}`)"
+        )
+    elif elsewhere:
+        cli.console.print(
+            f"no stored outlook for {asked}; stored for: {', '.join(elsewhere)} "
+            f"(`--area {elsewhere[0]}`)"
+        )
+    else:
+        cli.console.print(
+            f"no stored outlook for {asked} yet: `fuelpipe run` stores one once a fuel "
+            f"has {MIN_WEEKS} published weeks"
+        )
 
 
 def _notes(cli: Any, out: list[dict[str, Any]]) -> None:
@@ -385,6 +410,15 @@ def _notes(cli: Any, out: list[dict[str, Any]]) -> None:
     for row in out:  # a driver too old when the forecast was made: say so under the table
         for name, day in row["stale_drivers"].items():
             cli.console.print(f"note: {row['fuel']}: {name} has no value after {day} ({used(row)})")
+
+
+def none_made(why: SkipReason) -> str:
+    """Why a fuel has no stored forecast, as the last refresh recorded it (the same words as
+    /api/outlook's ``stale_reason`` and ``stale_detail``)."""
+    return (
+        f"the last refresh made none from the week of {why.week.isoformat()} "
+        f"({why.reason}: {why.detail})"
+    )
 
 
 def used(row: dict[str, Any]) -> str:
