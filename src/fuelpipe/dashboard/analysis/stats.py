@@ -28,8 +28,23 @@ def plural(n: int, one: str, many: str) -> str:
     return f"{n} {one if n == 1 else many}"
 
 
-class TooFewWeeksError(ValueError):
+class NotEstimableError(ValueError):
+    """The data cannot identify the regression's pass-through; ``reason`` says why, as a code
+    the page translates: ``too_few_weeks``, ``pump_unchanged``, ``driver_unchanged`` or
+    ``singular``."""
+
+    reason = "singular"
+
+    def __init__(self, message: str, reason: str | None = None) -> None:
+        super().__init__(message)
+        if reason is not None:
+            self.reason = reason
+
+
+class TooFewWeeksError(NotEstimableError):
     """The regression had fewer overlapping weeks than it needs."""
+
+    reason = "too_few_weeks"
 
     def __init__(self, have: int, need: int, lags: int) -> None:
         super().__init__(
@@ -41,8 +56,10 @@ class TooFewWeeksError(ValueError):
         self.need = need
 
 
-class NoChangeError(ValueError):
+class NoChangeError(NotEstimableError):
     """The pump price did not change over the weeks a regression would use."""
+
+    reason = "pump_unchanged"
 
 
 def pearson(xs: Sequence[float] | np.ndarray, ys: Sequence[float] | np.ndarray) -> float | None:
@@ -230,7 +247,10 @@ def distributed_lag(
     against Brent in BRL from another period) 0.887, 0.901 and 0.918 of the time over 52, 104
     and 260 weeks; this way 0.932, 0.946 and 0.936. Raises
     :class:`TooFewWeeksError` below ``max(MIN_LAG_WEEKS, lags + 4)`` overlapping weeks and
-    :class:`NoChangeError` when the pump price never moved in them (nothing to explain).
+    :class:`NoChangeError` when the pump price never moved in them (nothing to explain), and
+    :class:`NotEstimableError` when the design is singular: a driver that never moved in them
+    (``driver_unchanged``: least squares then answered its minimum-norm 0.0 with a standard
+    error of 0.0) or lagged changes that are exact combinations of one another (``singular``).
     """
     if lags < 0:
         raise ValueError("lags must be zero or more")
@@ -242,6 +262,18 @@ def distributed_lag(
     x = np.column_stack([np.ones(len(y)), drivers])
     if not np.any(y != y[0]):
         raise NoChangeError("the pump price did not change in the weeks the regression uses")
+    if not np.any(drivers != drivers[0]):
+        raise NotEstimableError(
+            "the driver did not change in the weeks the regression uses: its pass-through "
+            "cannot be estimated",
+            "driver_unchanged",
+        )
+    if np.linalg.matrix_rank(x) < params:
+        raise NotEstimableError(
+            "the driver's lagged changes are exact combinations of one another in the weeks the "
+            "regression uses: its pass-through by lag cannot be estimated",
+            "singular",
+        )
     beta, *_ = np.linalg.lstsq(x, y, rcond=None)
     resid = y - x @ beta
     dof = len(y) - params

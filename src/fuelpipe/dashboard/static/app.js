@@ -1213,6 +1213,9 @@
           have: count(view.regression_weeks, "overlapWeek"),
           need: fmt.num(view.regression_min_weeks, 0),
         }));
+      } else if (view.regression_reason === "driver_unchanged" || view.regression_reason === "singular") {
+        // What the data cannot identify is said in the page's language, never shown as 0 ± 0.
+        noRegression = t("lags.notEstimable." + view.regression_reason, vars);
       } else {
         noRegression = t("lags.noRegression", { message: view.regression_error || "—" });
       }
@@ -1225,7 +1228,9 @@
       showEmpty("chart-coefs", why);
       return;
     }
-    if (!view.cross.some((c) => c.r !== null)) {
+    if (view.regression_reason === "driver_unchanged") {
+      showEmpty("chart-lags", t("lags.driverUnchangedShort", vars));
+    } else if (!view.cross.some((c) => c.r !== null)) {
       showEmpty("chart-lags", t("lags.empty", Object.assign({}, vars, {
         min: count(view.min_weeks || 8, "overlapWeek"),
       })));
