@@ -1346,3 +1346,22 @@ def test_a_driver_that_never_moved_shows_no_pass_through_in_both_languages(
             summary = page.locator("#lag-summary").inner_text()
             assert "não mudou nesta janela" in summary, summary
             assert "did not change" not in summary and "Sem regressão" not in summary
+
+
+def test_correlations_with_a_series_that_never_moved_say_so(
+    browser: Browser, tmp_path: Path
+) -> None:
+    """SYNTHETIC store, a moving gasoline price and a PTAX constant over 51 weeks of changes
+    (no Brent): the page said 'Fewer than 8 overlapping weeks behind every pair'."""
+    with SqliteStore(tmp_path / "degenerate.sqlite", clock=CLOCK) as store:
+        fill_degenerate(store, brent=False)
+        app = create_app(store, DEFAULT_CATALOG, clock=CLOCK)
+        with serving(app) as url, error_free_page(browser) as page:
+            watched = Watched(page, url)
+            watched.open(f"view=correlations&fuel=GASOLINE&area=BR&date={END}&lang=en")
+            text = page.locator("#chart-corr + .empty").inner_text()
+            assert "did not change" in text and "Fewer than" not in text, text
+            page.click(".lang-btn[data-lang='pt-BR']")
+            watched.wait_ready()
+            text = page.locator("#chart-corr + .empty").inner_text()
+            assert "não mudou" in text and "Menos de" not in text, text

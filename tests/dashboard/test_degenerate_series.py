@@ -1,7 +1,7 @@
-"""The analyses on degenerate SYNTHETIC series (a driver that never moves, a one-week series,
-series with no common weeks, a fuel with no ethanol): what the data cannot identify is
-answered as not estimable with the reason, never as a number with false precision (0 ± 0, r of
-constants) and never as a 500."""
+"""The analyses on degenerate SYNTHETIC series (a driver that never moves, lagged changes that
+repeat one another, a correlation over too few weeks or with a series that never moves): what
+the data cannot identify is answered as not estimable with the reason, never as a number with
+false precision (0 ± 0) nor as a wrong reason; and an error quotes a long bad value short."""
 
 from __future__ import annotations
 
@@ -92,3 +92,26 @@ def test_a_422_names_a_long_unknown_parameter_shortened(client: TestClient) -> N
     r = client.get(f"/api/lags?fuel=GASOLINE&{'Y' * 20_000}=1")
     assert r.status_code == 422, r.text
     assert len(r.content) < 2_000, len(r.content)
+
+
+def test_a_correlation_with_a_series_that_never_moved_says_why(client: TestClient) -> None:
+    # PTAX constant over 51 weeks of changes: its cells had r null beside n = 51, which read
+    # as 'fewer than 8 overlapping weeks' on the page.
+    keys = "FUEL%23GASOLINE%23BR,CURRENCY%23USD,COMMODITY%23BRENT"
+    url = f"/api/correlations?keys={keys}&{WINDOW}"
+    body = client.get(url).json()
+    assert body["r"][0][1] is None and body["n"][0][1] == 51
+    assert body["reason"][0][1] == body["reason"][1][1] == "unchanged"
+    assert body["r"][0][2] is not None and body["reason"][0][2] is None
+    rows = list(csv.DictReader(io.StringIO(client.get(url + "&format=csv").text)))
+    reasons = {(row["key_a"], row["key_b"]): row["reason"] for row in rows}
+    assert reasons["FUEL#GASOLINE#BR", "CURRENCY#USD"] == "unchanged"
+    assert reasons["FUEL#GASOLINE#BR", "COMMODITY#BRENT"] == ""
+
+
+def test_a_correlation_over_too_few_weeks_says_so() -> None:
+    weeks = sundays()[:5]
+    a = an.TimeSeries("a", tuple(weeks), (0.01, -0.02, 0.03, 0.0, 0.01))
+    matrix = an.correlation_matrix([a, a])
+    assert matrix.r[0][1] is None
+    assert matrix.reason[0][1] == "too_few_weeks"

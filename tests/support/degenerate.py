@@ -28,9 +28,9 @@ def _weekdays() -> list[date]:
     return [first + timedelta(days=i) for i in range((WEEKS + 20) * 7) if i % 7 < 5]
 
 
-def fill_degenerate(store: Store) -> None:
+def fill_degenerate(store: Store, *, brent: bool = True) -> None:
     """FUEL#GASOLINE#BR moving every week, CURRENCY#USD constant at 5.0000 over the whole
-    window and COMMODITY#BRENT moving every day."""
+    window and (with ``brent``) COMMODITY#BRENT moving every day."""
     records = [
         Record(
             "FUEL#GASOLINE#BR",
@@ -42,8 +42,12 @@ def fill_degenerate(store: Store) -> None:
     ]
     days = _weekdays()
     records += [Record("CURRENCY#USD", d, Decimal("5.0000"), Status.OK) for d in days]
-    records += [
-        Record("COMMODITY#BRENT", d, Decimal(f"{70 + 5 * math.cos(i * 0.3):.2f}"), Status.OK)
-        for i, d in enumerate(days)
-    ]
+    records += (
+        []
+        if not brent
+        else [
+            Record("COMMODITY#BRENT", d, Decimal(f"{70 + 5 * math.cos(i * 0.3):.2f}"), Status.OK)
+            for i, d in enumerate(days)
+        ]
+    )
     store.put_records(records)

@@ -279,20 +279,24 @@ class CorrelationView(BaseModel):
     r: list[list[float | None]]
     """None where fewer than ``min_weeks`` overlapping weeks (or a constant series) give no r."""
     n: list[list[int]]
+    reason: list[list[str | None]] = []
+    """Why a cell has no r: ``too_few_weeks`` (fewer than ``min_weeks`` overlapping) or
+    ``unchanged`` (a series that did not vary over them); None where it has one."""
     min_weeks: int = 8
     """Fewer overlapping weeks give a cell no correlation."""
 
     def table(self) -> Table:
-        """Long format: one row per pair with both labels, then the window asked for
-        (``start``, ``end``), the weeks the changes use (``first``, ``last``) and ``min_weeks``
-        on every row."""
+        """Long format: one row per pair (``r``, ``n`` and, without an r, its ``reason``) with
+        both labels, then the window asked for (``start``, ``end``), the weeks the changes use
+        (``first``, ``last``) and ``min_weeks`` on every row."""
         head, window = context(self, ["start", "end", "first", "last", "min_weeks"])
         rows: list[list[Cell]] = []
         for i, a in enumerate(self.keys):
             for j, b in enumerate(self.keys):
                 labels = [self.labels[i], self.labels[j]]
-                rows.append([a, b, self.r[i][j], self.n[i][j], *labels, *window])
-        return ["key_a", "key_b", "r", "n", "label_a", "label_b", *head], rows
+                why = self.reason[i][j] if self.reason else None
+                rows.append([a, b, self.r[i][j], self.n[i][j], why, *labels, *window])
+        return ["key_a", "key_b", "r", "n", "reason", "label_a", "label_b", *head], rows
 
 
 class LagPoint(BaseModel):

@@ -227,6 +227,7 @@ def correlation_view(
         last=last,
         r=[list(row) for row in matrix.r],
         n=[list(row) for row in matrix.n],
+        reason=[list(row) for row in matrix.reason],
         min_weeks=an.MIN_PAIRS,
     )
 

@@ -80,11 +80,14 @@ def pearson(xs: Sequence[float] | np.ndarray, ys: Sequence[float] | np.ndarray) 
 
 @dataclass(frozen=True, slots=True)
 class CorrelationMatrix:
-    """Pairwise correlations with the number of overlapping observations behind each cell."""
+    """Pairwise correlations with the number of overlapping observations behind each cell and,
+    where a cell has no r, why: ``too_few_weeks`` (fewer than MIN_PAIRS overlapping) or
+    ``unchanged`` (a side that did not vary over them: no r however many weeks overlap)."""
 
     names: tuple[str, ...]
     r: tuple[tuple[float | None, ...], ...]
     n: tuple[tuple[int, ...], ...]
+    reason: tuple[tuple[str | None, ...], ...]
 
 
 def correlation_matrix(changes: Sequence[TimeSeries]) -> CorrelationMatrix:
@@ -92,13 +95,19 @@ def correlation_matrix(changes: Sequence[TimeSeries]) -> CorrelationMatrix:
     size = len(changes)
     r: list[list[float | None]] = [[None] * size for _ in range(size)]
     n = [[0] * size for _ in range(size)]
+    why: list[list[str | None]] = [[None] * size for _ in range(size)]
     for i in range(size):
         for j in range(i, size):
             xs, ys = paired(changes[i], changes[j])
             r[i][j] = r[j][i] = pearson(xs, ys)
             n[i][j] = n[j][i] = len(xs)
+            if r[i][j] is None:
+                why[i][j] = why[j][i] = "too_few_weeks" if len(xs) < MIN_PAIRS else "unchanged"
     return CorrelationMatrix(
-        tuple(s.name for s in changes), tuple(map(tuple, r)), tuple(map(tuple, n))
+        tuple(s.name for s in changes),
+        tuple(map(tuple, r)),
+        tuple(map(tuple, n)),
+        tuple(map(tuple, why)),
     )
 
 
