@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -115,3 +116,17 @@ def test_a_correlation_over_too_few_weeks_says_so() -> None:
     matrix = an.correlation_matrix([a, a])
     assert matrix.r[0][1] is None
     assert matrix.reason[0][1] == "too_few_weeks"
+
+
+def test_a_driver_that_moved_in_one_week_only_is_not_estimable() -> None:
+    # SYNTHETIC: PTAX flat but for one week. Each lag's coefficient rested on that week alone
+    # (leverage 1, residual 0 there), so its Newey-West error missed it: a pass-through of
+    # 0.22 with an interval of 0.06 to 0.38 from a single move.
+    weeks = sundays()
+    drv = an.TimeSeries("drv", tuple(weeks), tuple(0.05 if i == 20 else 0.0 for i in range(52)))
+    pump = an.TimeSeries("pump", tuple(weeks), tuple(0.01 * math.sin(i * 0.7) for i in range(52)))
+    with pytest.raises(an.NotEstimableError) as caught:
+        an.distributed_lag(pump, drv, 4)
+    assert caught.value.reason == "exact_fit"
+    two = an.TimeSeries("drv", tuple(weeks), tuple(0.05 * (i in (20, 23)) for i in range(52)))
+    assert an.distributed_lag(pump, two, 4).cumulative_se > 0  # two moves: estimated

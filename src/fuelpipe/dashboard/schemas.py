@@ -347,7 +347,8 @@ class LagsView(BaseModel):
     regression_reason: str | None = None
     """Why the data cannot identify the pass-through, as a code: ``too_few_weeks``,
     ``pump_unchanged``, ``driver_unchanged`` (a driver that never moved) or ``singular``
-    (lagged changes that are exact combinations of one another); None with a regression."""
+    (lagged changes that are exact combinations of one another) or ``exact_fit`` (a lag that
+    rests on a single week's move); None with a regression."""
     regression_weeks: int | None = None
     """When the regression had too few overlapping weeks: how many it had…"""
     regression_min_weeks: int | None = None

@@ -1220,7 +1220,7 @@
           have: count(view.regression_weeks, "overlapWeek"),
           need: fmt.num(view.regression_min_weeks, 0),
         }));
-      } else if (view.regression_reason === "driver_unchanged" || view.regression_reason === "singular") {
+      } else if (["driver_unchanged", "pump_unchanged", "singular", "exact_fit"].includes(view.regression_reason)) {
         // What the data cannot identify is said in the page's language, never shown as 0 ± 0.
         noRegression = t("lags.notEstimable." + view.regression_reason, vars);
       } else {
