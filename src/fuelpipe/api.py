@@ -282,6 +282,8 @@ class Lags:
     regression: dict[str, Any] | None
     """intercept, coefficients, cumulative pass-through, its CI, pump_pct_per_10pct, n, r2 …"""
     regression_error: str | None
+    regression_reason: str | None = None
+    """Why there is no regression, as a code (``driver_unchanged``, ``too_few_weeks`` …)."""
 
 
 _P = ParamSpec("_P")
@@ -556,6 +558,7 @@ class Fuelpipe:
             best_r=view.best.r if view.best else None,
             regression=view.regression.model_dump() if view.regression else None,
             regression_error=view.regression_error,
+            regression_reason=view.regression_reason,
         )
 
     @_reads

@@ -13,12 +13,16 @@ from typing import Any
 
 import httpx
 import pytest
-from devtools.dashboard.serving import scripts_before_first_chart
+from devtools.dashboard.serving import scripts_before_first_chart, serving
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect
-from tests.browser.conftest import NOW
+from tests.browser.conftest import NOW, error_free_page
 from tests.support.aria_tabs import assert_open, read_tabs
+from tests.support.degenerate import CLOCK, END, fill_degenerate
 
+from fuelpipe.adapters.sqlite_store import SqliteStore
+from fuelpipe.dashboard.app import create_app
 from fuelpipe.dashboard.static_assets import FIRST_CHART_BYTES
+from fuelpipe.domain.catalog import DEFAULT_CATALOG
 
 pytestmark = pytest.mark.browser
 
@@ -1314,3 +1318,50 @@ def test_plotly_speaks_the_pages_language(watched: Watched) -> None:
             assert words["pt-BR"] and words["pt-BR"] <= {m.lower() for m in months}, words
         else:  # numbers: a decimal comma, as the page's own text writes them (0,70)
             assert "0.2" in ticks["en"] and "0,2" in ticks["pt-BR"], ticks
+
+
+def test_a_driver_that_never_moved_shows_no_pass_through_in_both_languages(
+    browser: Browser, tmp_path: Path
+) -> None:
+    """SYNTHETIC store, PTAX constant over the window: the page said 'a 0.0% move … (95%
+    interval 0.0% to 0.0%)', a pass-through of exactly 0 the data cannot identify."""
+    with SqliteStore(tmp_path / "degenerate.sqlite", clock=CLOCK) as store:
+        fill_degenerate(store)
+        app = create_app(store, DEFAULT_CATALOG, clock=CLOCK)
+        with serving(app) as url, error_free_page(browser) as page:
+            watched = Watched(page, url)
+            watched.open(
+                f"view=lags&fuel=GASOLINE&area=BR&driver=CURRENCY%23USD&date={END}&lang=en"
+            )
+            summary = page.locator("#lag-summary").inner_text()
+            assert "did not change in this window" in summary, summary
+            assert "cannot be estimated" in summary
+            for claim in ("reaches the pump", "95% interval", "0.0%", "No regression:"):
+                assert claim not in summary, claim
+            for chart in ("chart-lags", "chart-coefs"):
+                assert page.get_attribute(f"#{chart}", "data-empty") == "1"
+            assert "did not change" in page.locator("#chart-lags + .empty").inner_text()
+            page.click(".lang-btn[data-lang='pt-BR']")
+            watched.wait_ready()
+            summary = page.locator("#lag-summary").inner_text()
+            assert "não mudou nesta janela" in summary, summary
+            assert "did not change" not in summary and "Sem regressão" not in summary
+
+
+def test_correlations_with_a_series_that_never_moved_say_so(
+    browser: Browser, tmp_path: Path
+) -> None:
+    """SYNTHETIC store, a moving gasoline price and a PTAX constant over 51 weeks of changes
+    (no Brent): the page said 'Fewer than 8 overlapping weeks behind every pair'."""
+    with SqliteStore(tmp_path / "degenerate.sqlite", clock=CLOCK) as store:
+        fill_degenerate(store, brent=False)
+        app = create_app(store, DEFAULT_CATALOG, clock=CLOCK)
+        with serving(app) as url, error_free_page(browser) as page:
+            watched = Watched(page, url)
+            watched.open(f"view=correlations&fuel=GASOLINE&area=BR&date={END}&lang=en")
+            text = page.locator("#chart-corr + .empty").inner_text()
+            assert "did not change" in text and "Fewer than" not in text, text
+            page.click(".lang-btn[data-lang='pt-BR']")
+            watched.wait_ready()
+            text = page.locator("#chart-corr + .empty").inner_text()
+            assert "não mudou" in text and "Menos de" not in text, text

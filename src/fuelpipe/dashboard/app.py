@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
@@ -291,20 +292,35 @@ def answer(
     return download
 
 
+QUOTE_CHARS = 80
+"""An error message quotes at most this many characters of a value, then "…": a 20,000-character
+``fuel`` was quoted whole in the detail and again in the errors, a 40 KB 422."""
+
+_QUOTED = re.compile(rf"""(['"])((?:(?!\1).){{{QUOTE_CHARS + 1},}})\1""", re.DOTALL)
+_LONG_WORD = re.compile(rf"""[^\s'"]{{{QUOTE_CHARS + 1},}}""")
+
+
+def shorten_quotes(message: str) -> str:
+    """``message`` with each quoted value (``'…'`` or ``"…"``, as repr writes it) and each
+    unquoted word longer than QUOTE_CHARS cut to its first QUOTE_CHARS characters and "…"."""
+    message = _QUOTED.sub(lambda m: f"{m[1]}{m[2][:QUOTE_CHARS]}…{m[1]}", message)
+    return _LONG_WORD.sub(lambda m: f"{m[0][:QUOTE_CHARS]}…", message)
+
+
 def _validation_message(exc: RequestValidationError) -> str:
     parts = []
     for err in exc.errors():
         where = ".".join(str(p) for p in err.get("loc", ()) if p not in ("query", "path"))
         msg = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
         parts.append(f"{where}: {msg}" if where else msg)
-    return "; ".join(parts)
+    return shorten_quotes("; ".join(parts))
 
 
 def _install_error_handlers(app: FastAPI) -> None:
     def reply(status: int) -> Callable[[Request, Exception], JSONResponse]:
         def handler(_: Request, exc: Exception) -> JSONResponse:
             message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
-            return JSONResponse({"detail": str(message)}, status_code=status)
+            return JSONResponse({"detail": shorten_quotes(str(message))}, status_code=status)
 
         return handler
 
@@ -325,11 +341,12 @@ def _install_error_handlers(app: FastAPI) -> None:
 
 
 def jsonable_errors(exc: RequestValidationError) -> list[dict[str, object]]:
-    """Pydantic's error list without the non-JSON ``ctx``/``input`` parts."""
+    """Pydantic's error list without the non-JSON ``ctx``/``input`` parts, long values quoted
+    short (:func:`shorten_quotes`)."""
     return [
         {
-            "loc": list(e.get("loc", ())),
-            "msg": str(e.get("msg", "")),
+            "loc": [p if isinstance(p, int) else shorten_quotes(str(p)) for p in e.get("loc", ())],
+            "msg": shorten_quotes(str(e.get("msg", ""))),
             "type": str(e.get("type", "")),
         }
         for e in exc.errors()

@@ -279,20 +279,24 @@ class CorrelationView(BaseModel):
     r: list[list[float | None]]
     """None where fewer than ``min_weeks`` overlapping weeks (or a constant series) give no r."""
     n: list[list[int]]
+    reason: list[list[str | None]] = []
+    """Why a cell has no r: ``too_few_weeks`` (fewer than ``min_weeks`` overlapping) or
+    ``unchanged`` (a series that did not vary over them); None where it has one."""
     min_weeks: int = 8
     """Fewer overlapping weeks give a cell no correlation."""
 
     def table(self) -> Table:
-        """Long format: one row per pair with both labels, then the window asked for
-        (``start``, ``end``), the weeks the changes use (``first``, ``last``) and ``min_weeks``
-        on every row."""
+        """Long format: one row per pair (``r``, ``n`` and, without an r, its ``reason``) with
+        both labels, then the window asked for (``start``, ``end``), the weeks the changes use
+        (``first``, ``last``) and ``min_weeks`` on every row."""
         head, window = context(self, ["start", "end", "first", "last", "min_weeks"])
         rows: list[list[Cell]] = []
         for i, a in enumerate(self.keys):
             for j, b in enumerate(self.keys):
                 labels = [self.labels[i], self.labels[j]]
-                rows.append([a, b, self.r[i][j], self.n[i][j], *labels, *window])
-        return ["key_a", "key_b", "r", "n", "label_a", "label_b", *head], rows
+                why = self.reason[i][j] if self.reason else None
+                rows.append([a, b, self.r[i][j], self.n[i][j], why, *labels, *window])
+        return ["key_a", "key_b", "r", "n", "reason", "label_a", "label_b", *head], rows
 
 
 class LagPoint(BaseModel):
@@ -340,6 +344,11 @@ class LagsView(BaseModel):
     """The pump price when it did not change in the window: then nothing is estimated."""
     regression: Regression | None
     regression_error: str | None = None
+    regression_reason: str | None = None
+    """Why the data cannot identify the pass-through, as a code: ``too_few_weeks``,
+    ``pump_unchanged``, ``driver_unchanged`` (a driver that never moved) or ``singular``
+    (lagged changes that are exact combinations of one another) or ``exact_fit`` (a lag that
+    rests on a single week's move); None with a regression."""
     regression_weeks: int | None = None
     """When the regression had too few overlapping weeks: how many it had…"""
     regression_min_weeks: int | None = None
@@ -359,15 +368,15 @@ class LagsView(BaseModel):
         ``best_r``, ``best_n``; empty when none stands out), ``min_weeks``, ``unchanged_price``,
         the regression's summary (``regression_*``: ``regression_ci_low``/``_high`` bound the
         cumulative pass-through, ``regression_pump_pct_per_10pct`` the headline; empty without a
-        regression) and why there is none (``regression_error``, ``regression_weeks``,
-        ``regression_min_weeks``)."""
+        regression) and why there is none (``regression_error``, ``regression_reason``,
+        ``regression_weeks``, ``regression_min_weeks``)."""
         reg = self.regression
         view_head, view = context(self, ["pump", "pump_label", "driver", "driver_label", "through"])
         best_head, best = context(self.best, LagPoint.model_fields, "best_")
         per_lag = {"coefficients", "std_errors", "t_crit", "n"}  # the coefficient rows' columns
         summary = [f for f in Regression.model_fields if f not in per_lag]
         reg_head, reg_cells = context(reg, summary, "regression_")
-        why = ["regression_error", "regression_weeks", "regression_min_weeks"]
+        why = ["regression_error", "regression_reason", "regression_weeks", "regression_min_weeks"]
         why_head, why_cells = context(self, ["min_weeks", "unchanged_price", *why])
         rows: list[list[Cell]] = []
         cross = {c.lag: c for c in self.cross}

@@ -227,6 +227,7 @@ def correlation_view(
         last=last,
         r=[list(row) for row in matrix.r],
         n=[list(row) for row in matrix.n],
+        reason=[list(row) for row in matrix.reason],
         min_weeks=an.MIN_PAIRS,
     )
 
@@ -282,13 +283,15 @@ def lags_view(
     best = an.strongest_lag(pump, drv, max_lag, min_weeks=an.MIN_LAG_WEEKS)
     regression: Regression | None = None
     error: str | None = None
+    reason: str | None = None
     too_few: an.TooFewWeeksError | None = None
     try:
         if unchanged is not None:
             raise an.NoChangeError("the pump price did not change in this window")
         fit = an.distributed_lag(pump, drv, reg_lags)
-    except an.TooFewWeeksError as exc:
-        error, too_few = str(exc), exc
+    except an.NotEstimableError as exc:
+        error, reason = str(exc), exc.reason
+        too_few = exc if isinstance(exc, an.TooFewWeeksError) else None
     except ValueError as exc:
         error = str(exc)
     else:
@@ -315,6 +318,7 @@ def lags_view(
         unchanged_price=unchanged,
         regression=regression,
         regression_error=error,
+        regression_reason=reason,
         regression_weeks=too_few.have if too_few else None,
         regression_min_weeks=too_few.need if too_few else None,
         through=prices.dates[-1] if prices.dates else None,

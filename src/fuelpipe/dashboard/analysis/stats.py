@@ -28,8 +28,23 @@ def plural(n: int, one: str, many: str) -> str:
     return f"{n} {one if n == 1 else many}"
 
 
-class TooFewWeeksError(ValueError):
+class NotEstimableError(ValueError):
+    """The data cannot identify the regression's pass-through; ``reason`` says why, as a code
+    the page translates: ``too_few_weeks``, ``pump_unchanged``, ``driver_unchanged``,
+    ``singular`` or ``exact_fit``."""
+
+    reason = "singular"
+
+    def __init__(self, message: str, reason: str | None = None) -> None:
+        super().__init__(message)
+        if reason is not None:
+            self.reason = reason
+
+
+class TooFewWeeksError(NotEstimableError):
     """The regression had fewer overlapping weeks than it needs."""
+
+    reason = "too_few_weeks"
 
     def __init__(self, have: int, need: int, lags: int) -> None:
         super().__init__(
@@ -41,8 +56,10 @@ class TooFewWeeksError(ValueError):
         self.need = need
 
 
-class NoChangeError(ValueError):
+class NoChangeError(NotEstimableError):
     """The pump price did not change over the weeks a regression would use."""
+
+    reason = "pump_unchanged"
 
 
 def pearson(xs: Sequence[float] | np.ndarray, ys: Sequence[float] | np.ndarray) -> float | None:
@@ -63,11 +80,14 @@ def pearson(xs: Sequence[float] | np.ndarray, ys: Sequence[float] | np.ndarray) 
 
 @dataclass(frozen=True, slots=True)
 class CorrelationMatrix:
-    """Pairwise correlations with the number of overlapping observations behind each cell."""
+    """Pairwise correlations with the number of overlapping observations behind each cell and,
+    where a cell has no r, why: ``too_few_weeks`` (fewer than MIN_PAIRS overlapping) or
+    ``unchanged`` (a side that did not vary over them: no r however many weeks overlap)."""
 
     names: tuple[str, ...]
     r: tuple[tuple[float | None, ...], ...]
     n: tuple[tuple[int, ...], ...]
+    reason: tuple[tuple[str | None, ...], ...]
 
 
 def correlation_matrix(changes: Sequence[TimeSeries]) -> CorrelationMatrix:
@@ -75,13 +95,19 @@ def correlation_matrix(changes: Sequence[TimeSeries]) -> CorrelationMatrix:
     size = len(changes)
     r: list[list[float | None]] = [[None] * size for _ in range(size)]
     n = [[0] * size for _ in range(size)]
+    why: list[list[str | None]] = [[None] * size for _ in range(size)]
     for i in range(size):
         for j in range(i, size):
             xs, ys = paired(changes[i], changes[j])
             r[i][j] = r[j][i] = pearson(xs, ys)
             n[i][j] = n[j][i] = len(xs)
+            if r[i][j] is None:
+                why[i][j] = why[j][i] = "too_few_weeks" if len(xs) < MIN_PAIRS else "unchanged"
     return CorrelationMatrix(
-        tuple(s.name for s in changes), tuple(map(tuple, r)), tuple(map(tuple, n))
+        tuple(s.name for s in changes),
+        tuple(map(tuple, r)),
+        tuple(map(tuple, n)),
+        tuple(map(tuple, why)),
     )
 
 
@@ -216,6 +242,13 @@ class DistributedLag:
         return (math.pow(1.0 + driver_move_pct / 100.0, b) - 1.0) * 100.0
 
 
+EXACT_FIT = 1e-9
+"""A week of leverage above 1 − this is fitted exactly: a driver that moved in one week only
+(each lag's coefficient rests on that week, its residual 0), so Newey-West's error, built from
+residuals, leaves it out (a pass-through of 0.22, 95% 0.06 to 0.38, from one move). No window
+of 8 weeks or more of the bundled history (Brent, PTAX; 13, 26, 52 weeks) came above 0.99."""
+
+
 def distributed_lag(
     pump: TimeSeries, driver: TimeSeries, lags: int = 4, step: timedelta = ONE_WEEK
 ) -> DistributedLag:
@@ -230,7 +263,11 @@ def distributed_lag(
     against Brent in BRL from another period) 0.887, 0.901 and 0.918 of the time over 52, 104
     and 260 weeks; this way 0.932, 0.946 and 0.936. Raises
     :class:`TooFewWeeksError` below ``max(MIN_LAG_WEEKS, lags + 4)`` overlapping weeks and
-    :class:`NoChangeError` when the pump price never moved in them (nothing to explain).
+    :class:`NoChangeError` when the pump price never moved in them (nothing to explain), and
+    :class:`NotEstimableError` when the design is singular: a driver that never moved in them
+    (``driver_unchanged``: least squares then answered its minimum-norm 0.0 with a standard
+    error of 0.0) or lagged changes that are exact combinations of one another (``singular``),
+    and when a week is fitted exactly (``exact_fit``, :data:`EXACT_FIT`).
     """
     if lags < 0:
         raise ValueError("lags must be zero or more")
@@ -242,6 +279,24 @@ def distributed_lag(
     x = np.column_stack([np.ones(len(y)), drivers])
     if not np.any(y != y[0]):
         raise NoChangeError("the pump price did not change in the weeks the regression uses")
+    if not np.any(drivers != drivers[0]):
+        raise NotEstimableError(
+            "the driver did not change in the weeks the regression uses: its pass-through "
+            "cannot be estimated",
+            "driver_unchanged",
+        )
+    if np.linalg.matrix_rank(x) < params:
+        raise NotEstimableError(
+            "the driver's lagged changes are exact combinations of one another in the weeks the "
+            "regression uses: its pass-through by lag cannot be estimated",
+            "singular",
+        )
+    if np.einsum("ij,ji->i", x, np.linalg.pinv(x)).max() > 1.0 - EXACT_FIT:
+        raise NotEstimableError(
+            "a lag of the driver rests on a single week in the weeks the regression uses (the "
+            "fit passes through it exactly): its pass-through and error cannot be estimated",
+            "exact_fit",
+        )
     beta, *_ = np.linalg.lstsq(x, y, rcond=None)
     resid = y - x @ beta
     dof = len(y) - params

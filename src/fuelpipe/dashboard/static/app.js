@@ -1125,8 +1125,13 @@
     const view = await getJSON(url);
     if (token !== renderToken) return;
     const hasAny = view.r.some((row, i) => row.some((r, j) => i !== j && r !== null));
+    const why = view.reason || [];
+    // A series whose changes never varied has no r with anything, however many weeks overlap.
+    const flat = view.keys.filter((k, i) => why[i] && why[i][i] === "unchanged").map(seriesName);
     if (!hasAny) {
-      showEmpty("chart-corr", t("corr.empty", { min: count(view.min_weeks || 8, "overlapWeek") }));
+      showEmpty("chart-corr", flat.length
+        ? t("corr.unchanged", { series: listText(flat) })
+        : t("corr.empty", { min: count(view.min_weeks || 8, "overlapWeek") }));
       return;
     }
     // A series sharing no week of changes with any other would be a blank row and column:
@@ -1137,8 +1142,10 @@
     const n = kept.map((i) => pick(view.n[i]));
     const names = kept.map((i) => seriesName(view.keys[i]));
     const text = r.map((row) => row.map((v) => (v === null ? "" : fmt.num(v, 2))));
-    const hover = r.map((row, i) => row.map((v, j) =>
-      t("corr.hover", { r: v === null ? "—" : fmt.num(v, 3), n: count(n[i][j], "overlapWeek") })));
+    const reason = kept.map((i) => pick(why[i] || []));
+    const hover = r.map((row, i) => row.map((v, j) => t(
+      v === null && reason[i][j] === "unchanged" ? "corr.hoverUnchanged" : "corr.hover",
+      { r: v === null ? "—" : fmt.num(v, 3), n: count(n[i][j], "overlapWeek") })));
     // The weeks the changes actually use (window "All" has no start of its own).
     const first = view.first || range.start || view.start;
     const last = view.last || fuelEnd();
@@ -1213,6 +1220,9 @@
           have: count(view.regression_weeks, "overlapWeek"),
           need: fmt.num(view.regression_min_weeks, 0),
         }));
+      } else if (["driver_unchanged", "pump_unchanged", "singular", "exact_fit"].includes(view.regression_reason)) {
+        // What the data cannot identify is said in the page's language, never shown as 0 ± 0.
+        noRegression = t("lags.notEstimable." + view.regression_reason, vars);
       } else {
         noRegression = t("lags.noRegression", { message: view.regression_error || "—" });
       }
@@ -1225,7 +1235,9 @@
       showEmpty("chart-coefs", why);
       return;
     }
-    if (!view.cross.some((c) => c.r !== null)) {
+    if (view.regression_reason === "driver_unchanged") {
+      showEmpty("chart-lags", t("lags.driverUnchangedShort", vars));
+    } else if (!view.cross.some((c) => c.r !== null)) {
       showEmpty("chart-lags", t("lags.empty", Object.assign({}, vars, {
         min: count(view.min_weeks || 8, "overlapWeek"),
       })));
