@@ -235,3 +235,38 @@ def test_a_bulletin_does_not_redraw_a_view_without_the_today_panel(
     # A stored value is read by every view: the open one is redrawn.
     usd = Record("CURRENCY#USD", DAY, Decimal("5.2"), Status.OK)
     assert _redraws(page, lambda: store.put_records([usd])) == 1
+
+
+@pytest.mark.parametrize(
+    ("lang", "said"),
+    [
+        ("en", "The link's series “FOO#BAR” has no intraday values: showing US dollar (PTAX)."),
+        ("pt-BR", "A série “FOO#BAR” do link não tem valores intradiários: exibindo Dólar (PTAX)."),
+    ],
+)
+def test_a_series_without_intraday_values_in_the_url_falls_back_to_the_dollar_and_says_so(
+    served: tuple[SqliteIntradayStore, str],
+    page: Page,
+    bulletins: list[IntradayPoint],
+    lang: str,
+    said: str,
+) -> None:
+    # An old or mistyped link's series was an error in English (inside a Portuguese sentence)
+    # over an empty series list: nothing to pick, the CSV button still looking enabled.
+    points, url = served
+    points.put_points(bulletins)
+    page.goto(f"{url}/?view=overview&today=FOO%23BAR&lang={lang}")
+    page.wait_for_selector("body[data-ready=overview]", state="attached")
+    _drawn(page, 5)
+    assert page.locator("#today-series").input_value() == "CURRENCY#USD"
+    assert page.locator("#today-series option").count() > 1
+    assert "today=CURRENCY%23USD" in page.url and "FOO" not in page.url
+    note = page.locator("#today-note")
+    assert note.inner_text() == said
+    csv_link = page.locator("#today-csv")
+    assert csv_link.get_attribute("href") == "/api/intraday?series=CURRENCY%23USD&format=csv"
+    assert csv_link.get_attribute("aria-disabled") is None
+
+    page.select_option("#today-series", "STOCK#PETR4")  # a series picked: the note has done
+    page.locator("#today-panel .empty").wait_for()
+    assert note.is_hidden()

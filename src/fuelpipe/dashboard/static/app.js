@@ -725,16 +725,26 @@
     return name === "today.kind." + kind ? kind : name;
   }
 
-  /** Today's PTAX bulletins or 15-minute bars of the chosen series, against the last close. */
-  async function viewToday(token) {
+  /** Today's PTAX bulletins or 15-minute bars of the chosen series, against the last close.
+   *  `refused`: the series a link named that has no intraday values, said above the default's. */
+  async function viewToday(token, refused) {
     const url = api("/api/intraday", { series: state.today });
-    const link = document.getElementById("today-csv");
+    const note = document.getElementById("today-note");
     let data;
     try {
       data = await getJSON(url);
     } catch (err) {
       if (token !== renderToken) return;
-      link.removeAttribute("href");
+      // An old or mistyped link's series: the default one, and the panel says so, rather than
+      // the API's English error over a series list with nothing to pick.
+      if (err.status === 422 && state.today !== USD) {
+        const asked = state.today;
+        state.today = USD;
+        await viewToday(token, asked);
+        return;
+      }
+      note.hidden = true;
+      setCsv(null, "today-csv");
       showEmpty("chart-today", t("error", { message: err.message }));
       return;
     }
@@ -746,8 +756,10 @@
       data.choices.map((key) => ({ value: key, label: seriesName(key) })),
       data.key,
     );
-    link.href = url + "&format=csv";
+    setCsv(url, "today-csv");
     const name = seriesName(data.key);
+    note.textContent = refused ? t("today.refused", { series: refused, shown: name }) : "";
+    note.hidden = !refused;
     if (!data.points.length) {
       const vars = { series: name, day: fmt.date(data.day) };
       showEmpty("chart-today", t(data.collected ? "today.empty" : "today.notCollected", vars));
