@@ -130,10 +130,20 @@ def old_own_changes(weeks, log_price, i, params):
     return np.array(changes, dtype=np.float64)
 
 
+def old_span(weeks, i, k):
+    """The weeks between the published weeks (up to week i) either side of the end of the
+    calendar week ending 7k days before week i; 1 before the first."""
+    w = weeks[: i + 1]
+    end = int(weeks[i]) - 7 * k
+    after = int(np.searchsorted(w, end, side="left"))
+    return 1.0 if after == 0 else max((int(w[after]) - int(w[after - 1])) / 7, 1.0)
+
+
 def old_volatility(weeks, log_price, i, params):
     changes = np.array([old_week_change(weeks, log_price, i, k) for k in range(params.vol_weeks)])
+    spans = np.array([old_span(weeks, i, k) for k in range(params.vol_weeks)])
     known = np.isfinite(changes)
-    total = float(np.sum(np.where(known, changes**2, 0.0)))
+    total = float(np.sum(np.where(known, changes**2 * spans, 0.0)))
     mean_sq = total / int(known.sum()) if known.any() else 0.0
     return float(np.sqrt(mean_sq + params.vol_floor**2))
 

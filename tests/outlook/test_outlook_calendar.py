@@ -222,9 +222,11 @@ def test_own_lags_and_volatility_are_weekly_changes_on_the_calendar():
     np.testing.assert_allclose(own[first_after + 2], [0.0, 0.0, per_week, per_week], atol=1e-15)
     np.testing.assert_allclose(own[first_after + 4], [0.0] * 4, atol=1e-15)
     np.testing.assert_allclose(own[before - 1], [0.0] * 4, atol=1e-15)
-    # The volatility: the root mean square of the last eight calendar weeks' changes.
+    # The volatility: the root mean square of the last eight calendar weeks' changes, each week
+    # of the 10-week gap counted as 10 weeks' variance of its 1/10 (a random walk's sqrt(10)
+    # weekly moves): the regressors keep the spread change, the volatility does not.
     floor = params.vol_floor
-    assert samples.vol[first_after] == pytest.approx(np.sqrt(per_week**2 + floor**2))
+    assert samples.vol[first_after] == pytest.approx(np.sqrt(10 * per_week**2 + floor**2))
     assert samples.vol[first_after + 8] == pytest.approx(floor)
     assert samples.vol[0] == pytest.approx(floor)
     assert samples.vol[3] == pytest.approx(floor)

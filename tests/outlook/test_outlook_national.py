@@ -113,15 +113,19 @@ def test_the_targets_found_once_give_the_forecasts_found_per_week(history: Histo
 # Re-recorded when Brazil's driver blocks came to end at each row's as-of day (PTAX's cut-off)
 # rather than the last day some driver had a value: the 27 training weeks of Brazil's history
 # published on a PTAX holiday (Good Friday, Christmas, Nov 15, …) read the Friday, not the
-# Thursday, so Brazil's fits move a little (the point sums by -0.053% and +0.025%).
+# Thursday, so Brazil's fits move a little (the point sums by -0.053% and +0.025%). Re-recorded
+# again when the volatility came to count a survey gap's spread weeks times the square root of
+# the gap's length: the points are the same bit for bit; the bands' sums moved by -0.082% and
+# +0.302% (ethanol: the states' one-week gaps in their short history) and +0.001% and +0.017%
+# (gasoline).
 SERVED = {
     ("GASOLINE", date(2026, 3, 8)): (
         27,
-        ("0x1.d74460d421bd8p+9", "0x1.c4a0444f8acf6p+9", "0x1.0440c722a50f0p+10"),
+        ("0x1.d74460d421bd8p+9", "0x1.c4a1768152959p+9", "0x1.044be79270cb1p+10"),
     ),
     ("ETHANOL", date(2026, 1, 25)): (
         26,
-        ("0x1.42f5ee7d16f4fp+9", "0x1.350820acf9470p+9", "0x1.676b1848fe7cbp+9"),
+        ("0x1.42f5ee7d16f4fp+9", "0x1.34c74d517af9ap+9", "0x1.6880aff8c78c2p+9"),
     ),
 }
 
