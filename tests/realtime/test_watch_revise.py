@@ -9,6 +9,7 @@ source double injected through the context, a manual clock advanced by the injec
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -27,7 +28,7 @@ from fuelpipe.domain.models import Status
 from fuelpipe.domain.retry import RetryPolicy
 from fuelpipe.homes.settings import DEFAULT_REVISE_AT, Settings
 from fuelpipe.ports.source import SourceError, SourceStats, TransientSourceError
-from fuelpipe.ports.store import RunLog
+from fuelpipe.ports.store import RunLog, Store
 from fuelpipe.stages.context import StageContext
 from fuelpipe.stages.cycle import drain, run_cycle
 from fuelpipe.stages.daily_revise import (
@@ -35,9 +36,10 @@ from fuelpipe.stages.daily_revise import (
     latest_slot,
     next_revise,
     next_slot,
-    owed_sources,
     revise_due,
     settle,
+    todays_revise,
+    unreached,
 )
 from fuelpipe.stages.revise import SELECTION, revise, selection
 from fuelpipe.stages.watch import Tick, watch
@@ -52,6 +54,21 @@ THURSDAY_20H = datetime(2022, 3, 31, 20, 0, tzinfo=SP)
 THURSDAY_23H = datetime(2022, 3, 31, 23, 0, tzinfo=SP)
 POLICY = RetryPolicy(max_retries=5, base_delay=timedelta(hours=1), factor=2.0)
 SERIES = DEFAULT_CATALOG[KEY]
+
+
+def owed_sources(
+    store: Store,
+    now: datetime,
+    at: time,
+    selection: int | None = None,
+    sources: Collection[str] | None = None,
+) -> set[str] | None:
+    """What of the revise of ``selection`` is owed at ``now`` as `watch` reads it: None, all of
+    it; else the sources the day's revise left unreached (of ``sources`` when given)."""
+    day = todays_revise(store, now, at, selection)
+    if day is None:
+        return None
+    return unreached(day) if sources is None else unreached(day) & set(sources)
 
 
 def _source() -> SaysNoValue:

@@ -6,11 +6,12 @@ import datetime as dt
 import json
 import types
 from collections.abc import Callable, Iterable
-from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Literal, Union, get_args, get_origin
 
 from pydantic import AfterValidator, BaseModel, Field
 from pydantic_core import to_jsonable_python
+
+from fuelpipe.domain.numbers import positional
 
 Cell = str | float | int | bool | None
 Table = tuple[list[str], list[list[Cell]]]
@@ -36,7 +37,7 @@ def csv_text(value: float) -> str:
     """A float as a CSV cell's text: :func:`csv_number`'s value in positional notation, as the
     JSON writes it. Python writes a float under 1e-4 with an exponent: a correlation of
     0.0000123 was the cell "1.2e-05", not 0.000012."""
-    return format(Decimal(repr(csv_number(value))), "f")
+    return positional(csv_number(value))
 
 
 def _csv_numbers(value: object) -> object:

@@ -23,6 +23,12 @@ MAX_ADJUSTED = 125
 ``1E-130`` to ``9.9999999999999999999999999999999999999E+125`` in magnitude."""
 
 
+def positional(value: float) -> str:
+    """``value``'s shortest decimal text in positional notation, never an exponent: Python
+    writes a float under 1e-4 as ``1.2e-05``; this gives ``0.000012``."""
+    return format(Decimal(repr(value)), "f")
+
+
 class TooManyDigits(ValueError):
     """A number with more significant digits than a store holds exactly (:data:`MAX_DIGITS`)."""
 

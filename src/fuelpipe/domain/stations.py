@@ -13,8 +13,9 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import Decimal
 from typing import Any, TypeVar
+
+from fuelpipe.domain.numbers import positional
 
 # The 16 columns of every ANP station file since 2004, in order.
 ANP_COLUMNS: tuple[str, ...] = (
@@ -156,7 +157,7 @@ def figure_text(value: Any) -> Any:
     0.0; anything else as it is."""
     if not isinstance(value, float):
         return value
-    return format(Decimal(repr(round(value, FIGURE_DECIMALS) + 0.0)), "f")
+    return positional(round(value, FIGURE_DECIMALS) + 0.0)
 
 
 # Sale prices outside these bounds are not prices at a pump (per unit; BRL).

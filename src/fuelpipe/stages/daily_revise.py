@@ -168,20 +168,6 @@ def _owed(run: RunLog, sources: Collection[str] | None) -> set[str]:
     return owed if sources is None else owed & set(sources)
 
 
-def owed_sources(
-    store: Store,
-    now: datetime,
-    at: time,
-    selection: int | None = None,
-    sources: Collection[str] | None = None,
-) -> set[str] | None:
-    """What of the revise of ``selection`` is owed at ``now``: None, all of it (no revise of
-    it since the latest ``at``); else the sources the latest left unreached (empty: none), of
-    ``sources`` only when given (those the watch reads series of)."""
-    latest = todays_revise(store, now, at, selection)
-    return None if latest is None else _owed(latest, sources)
-
-
 def next_revise(
     store: Store,
     now: datetime,

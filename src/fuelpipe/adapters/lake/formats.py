@@ -14,10 +14,11 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
+
+from fuelpipe.domain.numbers import positional
 
 BOM = b"\xef\xbb\xbf"
 ZIP_MAGIC = b"PK\x03\x04"
@@ -183,7 +184,7 @@ def _cell_text(value: object) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     if isinstance(value, float):
-        return format(Decimal(repr(value)), "f").replace(".", ",")
+        return positional(value).replace(".", ",")
     return str(value)
 
 

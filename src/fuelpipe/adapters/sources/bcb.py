@@ -95,8 +95,9 @@ def _time(row: object, index: int, where: str) -> datetime:
     return at
 
 
-def _bulletin(row: object, index: int, where: str) -> _Bulletin:
-    """One validated row of the ``value`` list."""
+def _bulletin(row: object, at: datetime, index: int, where: str) -> _Bulletin:
+    """One validated row of the ``value`` list, published ``at`` (its :func:`_time`, read
+    once by the caller)."""
     if not isinstance(row, dict):
         raise InvalidPayload(f"{where}: value[{index}] is not an object")
     if not row.keys() >= _FIELD_SET:
@@ -105,7 +106,6 @@ def _bulletin(row: object, index: int, where: str) -> _Bulletin:
     stamp, kind = row["dataHoraCotacao"], row["tipoBoletim"]
     if not isinstance(stamp, str) or not isinstance(kind, str):
         raise InvalidPayload(f"{where}: value[{index}]: dataHoraCotacao/tipoBoletim not text")
-    at = _time(row, index, where)
     return _Bulletin(
         at=at,
         stamp=stamp,
@@ -198,7 +198,7 @@ def parse_ptax(
             open_days.add(day)  # only the closing bulletin is the PTAX: its numbers unused
             continue
         try:
-            bulletin = _bulletin(row, index, where)
+            bulletin = _bulletin(row, at, index, where)
         except InvalidPayload as exc:
             if day not in bad or at > bad[day][0]:
                 bad[day] = (at, str(exc))
@@ -252,9 +252,10 @@ def parse_bulletins(
     problems: list[str] = []
     for index, row in enumerate(payload["value"]):
         try:
-            if _time(row, index, where).date() != day:
+            at = _time(row, index, where)
+            if at.date() != day:
                 continue
-            b = _bulletin(row, index, where)
+            b = _bulletin(row, at, index, where)
             try:
                 kind = bulletin_kind(b.kind)
             except ValueError as exc:
