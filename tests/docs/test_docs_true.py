@@ -374,7 +374,8 @@ def test_the_files_the_docs_name_exist() -> None:
 
 def test_the_modules_the_docs_name_exist() -> None:
     """A dotted name in the docs (`fuelpipe.homes.open_home`, `domain.planning.request_start`)
-    is a module of fuelpipe, or an attribute of one."""
+    is a module of fuelpipe, or an attribute of one; a port's method (`Store.latest_meta`) is
+    the port's."""
     import importlib
 
     packages = {p.rstrip("/") for p in _PACKAGE}
@@ -400,6 +401,10 @@ def test_the_modules_the_docs_name_exist() -> None:
                 obj = None
             if obj is None:
                 wrong.append(f"{path.name}: {dotted}")
+        for port, method in set(re.findall(r"`(Store|Queue|Source)\.(\w+)", text)):
+            module = importlib.import_module(f"fuelpipe.ports.{port.lower()}")
+            if not hasattr(getattr(module, port), method):
+                wrong.append(f"{path.name}: {port}.{method}")
     assert not wrong, "\n".join(wrong)
 
 
