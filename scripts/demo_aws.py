@@ -1,10 +1,11 @@
 """`make demo-aws`: the offline demo on dynalite + moto_server, run through the Lambda handlers.
 
 What the AWS services would do is played here: EventBridge Scheduler sends the data_clustering
-and retry_recheck handlers a scheduled event; the SQS event source mapping receives up to 10
-messages, hands them to the scraper handler as one event, and deletes every message not listed
-in ``batchItemFailures``. The handlers build nothing themselves: the AWS composition root builds
-the boto3 clients, pointed at the local servers by ``AWS_ENDPOINT_URL_DYNAMODB/_SQS``.
+and retry_recheck handlers a scheduled event; the SQS event source mapping receives as many
+messages as the template's BatchSize (1), hands them to the scraper handler as one event, and
+deletes every message not listed in ``batchItemFailures``. The handlers build nothing
+themselves: the AWS composition root builds the boto3 clients, pointed at the local servers by
+``AWS_ENDPOINT_URL_DYNAMODB/_SQS``.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import contextlib
 import io
 import json
 import os
+import re
 import sys
 import time
 from collections import Counter
@@ -43,6 +45,18 @@ from fuelpipe.stages.context import StageContext  # noqa: E402
 from fuelpipe.stages.status import KeyStatus, status  # noqa: E402
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+TEMPLATE = ROOT / "infra" / "template.yaml"
+
+
+def scraper_batch_size(template: Path = TEMPLATE) -> int:
+    """The messages one scraper invocation gets: the BatchSize of the template's event source
+    mapping (ScraperDownloads), so the demo hands the handler what AWS would."""
+    text = template.read_text(encoding="utf-8")
+    block = re.search(r"^  ScraperDownloads:\n((?:    .*\n|\n)+)", text, re.M)
+    size = block and re.search(r"^      BatchSize: (\d+)", block.group(1), re.M)
+    if not size:
+        raise LookupError(f"{template}: no BatchSize in ScraperDownloads")
+    return int(size.group(1))
 
 
 class Invoker:
@@ -66,12 +80,19 @@ class Invoker:
 
 
 def drain(
-    app: StageContext, scraper: Handler, invoke: Invoker, queue_name: str, poll_s: float = 0.25
+    app: StageContext,
+    scraper: Handler,
+    invoke: Invoker,
+    queue_name: str,
+    poll_s: float = 0.25,
+    batch_size: int | None = None,
 ) -> int:
-    """The event source mapping: receive ≤ 10, invoke, delete the successes; until empty."""
+    """The event source mapping: receive a batch (the template's BatchSize unless given),
+    invoke, delete the successes; until empty."""
+    batch = scraper_batch_size() if batch_size is None else batch_size
     handled = 0
     while True:
-        messages = app.queue.receive(10)
+        messages = app.queue.receive(batch)
         if not messages:
             depth = app.queue.depth()
             if depth.visible == 0 and depth.in_flight == 0:

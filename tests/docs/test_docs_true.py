@@ -6,7 +6,10 @@ the test tooling (devtools/, the Makefile); the deploy tooling's own (scripts/, 
 workflows' ``vars.``) against docs/DEPLOY.md. Each must be documented, and each documented
 one read; a default the configuration table gives as a literal must be the code's; each one
 infra/template.yaml gives the functions must be read. Each ``fuelpipe …`` in the docs' code
-must name a command and options that exist, and each ``make X`` a Makefile target.
+must name a command and options that exist, and each ``make X`` a Makefile target. README's
+architecture picture names every Lambda and every port ABC, and only ports and adapters that
+exist; each repository file, fuelpipe module and schedule (``cron(...)``, ``…Schedule``) the
+docs name exists.
 """
 
 from __future__ import annotations
@@ -262,3 +265,160 @@ def test_documented_make_targets_exist() -> None:
             named |= set(re.findall(r"(?:^|(?<=[\s;&(]))make ([a-z][\w-]*)", span))
     assert named, "the quickstart names make targets"
     assert not named - targets, f"documented but not in the Makefile: {sorted(named - targets)}"
+
+
+# --- names: the architecture picture, files, modules, schedules ----------------------------
+
+
+def architecture_picture() -> str:
+    """The fenced block under README's "## Architecture"."""
+    section = README.read_text(encoding="utf-8").split("\n## Architecture\n", 1)[1]
+    return section.split("```", 2)[1]
+
+
+def _picture_row(label: str) -> list[str]:
+    """The words of the picture's ``label:`` row and the indented lines under it."""
+    lines = architecture_picture().splitlines()
+    start = next(i for i, line in enumerate(lines) if line.lstrip().startswith(f"{label}:"))
+    row = [lines[start].split(":", 1)[1]]
+    for line in lines[start + 1 :]:
+        if not line.startswith(" " * 11) or ":" in line:
+            break
+        row.append(line)
+    return re.findall(r"[\w/{},]+", " ".join(row))
+
+
+def test_the_architecture_picture_names_every_lambda() -> None:
+    """Each lambdas/<name>/ is named in the picture, in brackets beside what it runs."""
+    lambdas = {p.parent.name for p in (ROOT / "lambdas").glob("*/handler.py")}
+    bracketed = re.findall(r"\(([^()]*)\)", architecture_picture())
+    named = {word for text in bracketed for word in re.findall(r"\w+", text)}
+    assert lambdas, "lambdas/<name>/handler.py"
+    assert not lambdas - named, f"Lambdas the picture does not name: {sorted(lambdas - named)}"
+
+
+def test_the_architecture_picture_names_real_ports_and_adapters() -> None:
+    ports_dir = ROOT / "src" / "fuelpipe" / "ports"
+    ports_text = "\n".join(p.read_text(encoding="utf-8") for p in ports_dir.glob("*.py"))
+    classes = set(re.findall(r"^class (\w+)", ports_text, re.M))
+    ports = [w for word in _picture_row("ports") for w in word.split("/") if w[:1].isupper()]
+    assert ports, "the picture's ports row"
+    assert not set(ports) - classes, f"not a port: {sorted(set(ports) - classes)}"
+    abstract = set(re.findall(r"^class (\w+)\(abc\.ABC\)", ports_text, re.M))
+    assert abstract, "the ports' ABCs"
+    assert not abstract - set(ports), (
+        f"ports the picture leaves out: {sorted(abstract - set(ports))}"
+    )
+    adapters_dir = ROOT / "src" / "fuelpipe" / "adapters"
+    missing = []
+    for word in (w.strip(",") for w in _picture_row("adapters")):
+        if word in ("console", "SNS"):  # the alert sinks adapters/alerts.py holds
+            continue
+        head, _, options = word.partition("{")
+        for name in options.rstrip("}").split(",") if options else [""]:
+            path = adapters_dir / (head + name)
+            if not (path.with_suffix(".py").is_file() or path.is_dir()):
+                missing.append(head + name)
+    assert not missing, f"the picture names adapters that do not exist: {missing}"
+
+
+_TOP = (
+    "src/",
+    "tests/",
+    "lambdas/",
+    "infra/",
+    "scripts/",
+    "devtools/",
+    "docs/",
+    "datasets/",
+    "bench/",
+    "security/",
+    "requirements/",
+    ".github/",
+)
+_PACKAGE = (
+    "domain/",
+    "stages/",
+    "homes/",
+    "adapters/",
+    "outlook/",
+    "ports/",
+    "dashboard/",
+    "cli/",
+    "replay/",
+    "deploy/",
+)
+
+
+def test_the_files_the_docs_name_exist() -> None:
+    """A repository path in the docs' code (`domain/keys.py`, `infra/template.yaml`) exists;
+    one under a package is read from src/fuelpipe, a dataset's from datasets/."""
+    missing = []
+    for path in DOCS:
+        for span in set(_code_spans(path)):
+            name = span.strip().rstrip(".,:;")
+            if not re.fullmatch(r"[\w./=-]+", name) or "/" not in name:
+                continue
+            if name.startswith(_TOP):
+                where = [ROOT / name]
+            elif name.startswith(_PACKAGE):
+                where = [ROOT / "src" / "fuelpipe" / name]
+            elif name.startswith(("fx/", "brent/", "anp/", "stocks/", "intraday/")):
+                where = [ROOT / "datasets" / name]
+            else:
+                continue
+            if not any(p.exists() for p in where):
+                missing.append(f"{path.name}: {name}")
+    assert not missing, "\n".join(missing)
+
+
+def test_the_modules_the_docs_name_exist() -> None:
+    """A dotted name in the docs (`fuelpipe.homes.open_home`, `domain.planning.request_start`)
+    is a module of fuelpipe, or an attribute of one; a port's method (`Store.latest_meta`) is
+    the port's."""
+    import importlib
+
+    packages = {p.rstrip("/") for p in _PACKAGE}
+    wrong = []
+    for path in DOCS:
+        text = path.read_text(encoding="utf-8")
+        for dotted in set(re.findall(r"`([a-z_]+(?:\.\w+)+)(?:\([^`]*\))?`", text)):
+            first, *_rest = dotted.split(".")
+            if first != "fuelpipe" and first not in packages:
+                continue
+            if re.search(r"\.(js|py|md|yml|yaml|json|csv)$", dotted):
+                continue  # a file's name
+            parts = (dotted if first == "fuelpipe" else f"fuelpipe.{dotted}").split(".")
+            for cut in range(len(parts), 0, -1):
+                try:
+                    obj: Any = importlib.import_module(".".join(parts[:cut]))
+                except ImportError:
+                    continue
+                for attr in parts[cut:]:
+                    obj = getattr(obj, attr, None)
+                break
+            else:
+                obj = None
+            if obj is None:
+                wrong.append(f"{path.name}: {dotted}")
+        for port, method in set(re.findall(r"`(Store|Queue|Source)\.(\w+)", text)):
+            module = importlib.import_module(f"fuelpipe.ports.{port.lower()}")
+            if not hasattr(getattr(module, port), method):
+                wrong.append(f"{path.name}: {port}.{method}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_the_schedules_the_docs_name_are_the_templates() -> None:
+    """Each `cron(...)` and each `...Schedule` the docs name is one of infra/template.yaml's."""
+    template = (ROOT / "infra" / "template.yaml").read_text(encoding="utf-8")
+    crons = set(re.findall(r"ScheduleExpression: (cron\([^)]*\))", template))
+    names = set(re.findall(r"^  (\w+):\n    Type: AWS::Scheduler::Schedule", template, re.M))
+    assert crons and names
+    wrong = []
+    for path in DOCS:
+        text = path.read_text(encoding="utf-8")
+        wrong += [f"{path.name}: {c}" for c in re.findall(r"cron\([^)]*\)", text) if c not in crons]
+        wrong += [
+            f"{path.name}: {n}" for n in re.findall(r"`(\w+Schedule)`", text) if n not in names
+        ]
+    assert not wrong, "\n".join(wrong)
