@@ -790,7 +790,10 @@ def download_chart_csv(watched: Watched, button: str, chart: str) -> list[list[s
     assert source.startswith("/api/indices?")
     with page.expect_download() as got:
         page.click(f"#{button}")
-    assert got.value.suggested_filename == "indices.csv"
+    # named by the server for its keys, base and window (no `download` attribute renames it)
+    named = httpx.get(watched.base + source + "&format=csv").headers["content-disposition"]
+    assert got.value.suggested_filename.startswith("indices-FUEL_")
+    assert named == f'attachment; filename="{got.value.suggested_filename}"'
     text = Path(got.value.path()).read_text(encoding="utf-8")
     head, *rows = csv.reader(io.StringIO(text))
     assert head == ["key", "base_date", "date", "index", "note", "label", "base"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from decimal import Decimal
@@ -608,7 +609,11 @@ def test_the_map_has_its_own_csv_and_no_outlook_offers_no_csv(
     assert href == "/api/outlook/map?fuel=GASOLINE&horizon=2&format=csv"
     with page.expect_download() as got:
         link.click()
-    assert got.value.suggested_filename == "outlook-map.csv"
+    # the server's name, by fuel, horizon and the newest published week (no `download`
+    # attribute on the link renames it)
+    assert re.fullmatch(
+        r"outlook-map-GASOLINE-horizon-2-from-\d{4}-\d\d-\d\d\.csv", got.value.suggested_filename
+    )
     head, *rows = Path(got.value.path()).read_text(encoding="utf-8").splitlines()
     assert "change_fraction" in head.split(",")
     drawn = page.evaluate("() => document.getElementById('chart-outlook-map').data[0].locations")

@@ -6,7 +6,9 @@ import csv
 import io
 from collections.abc import Collection, Iterator
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -14,12 +16,32 @@ from devtools.dashboard.realdata import fill_store
 from devtools.dashboard.serving import serving
 
 from fuelpipe.adapters.clock import FixedClock
+from fuelpipe.adapters.history_files import load_history
 from fuelpipe.adapters.sqlite_store import SqliteStore
 from fuelpipe.dashboard.app import create_app
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
+from fuelpipe.domain.models import Record, Status
+from fuelpipe.outlook.series import known_at
+from fuelpipe.stages.outlook import refresh_outlook
 
 # A fixed "now" just after the last state week in the data, so health figures are stable.
 NOW = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)
+DATASETS = Path(__file__).resolve().parents[2] / "datasets"
+OUTLOOK_NOW = datetime(2025, 6, 18, 12, 0, tzinfo=ZoneInfo("America/Sao_Paulo"))
+"""The outlook tests' clock: FRED's Brent ends before it, so the answer has a stale driver."""
+
+
+def lpg_outlook_store(path: Path) -> SqliteStore:
+    """A store holding the real LPG (Brazil) history and its drivers as known at OUTLOOK_NOW,
+    with the outlook refreshed from them."""
+    store = SqliteStore(path, clock=FixedClock(OUTLOOK_NOW))
+    history = load_history(DATASETS, with_areas=False)
+    for key in ("FUEL#LPG#BR", "CURRENCY#USD", "COMMODITY#BRENT", "COMMODITY#BRENT_FUTURES"):
+        lag = DEFAULT_CATALOG[key].available_after
+        known = [(d, v) for d, v in history.series[key] if known_at(d, lag) <= OUTLOOK_NOW]
+        store.put_records([Record(key, d, Decimal(str(v)), Status.OK) for d, v in known])
+    assert refresh_outlook(store, DEFAULT_CATALOG, OUTLOOK_NOW, keys=["FUEL#LPG#BR"]).made == 1
+    return store
 
 
 def cell_says(cell: str, value: object) -> bool:

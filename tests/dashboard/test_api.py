@@ -510,7 +510,9 @@ def test_csv_export_of_every_view(client: httpx.Client, name: str) -> None:
     r = client.get(path + ("&" if "?" in path else "?") + "format=csv")
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("text/csv")
-    assert f'filename="{name}.csv"' in r.headers["content-disposition"]
+    assert re.fullmatch(
+        rf'attachment; filename="{name}(-[\w.-]+)?\.csv"', r.headers["content-disposition"]
+    )
     rows = list(csv.reader(io.StringIO(r.text)))
     body = client.get(path).json()
     counts = {

@@ -18,11 +18,10 @@ import pytest
 from fastapi.responses import Response
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
-from tests.dashboard.conftest import NOW, cell_says, csv_misses
+from tests.dashboard.conftest import NOW, OUTLOOK_NOW, cell_says, csv_misses, lpg_outlook_store
 from tests.support.station_lake import OldLayoutLake, real_sample_lake
 
 from fuelpipe.adapters.clock import FixedClock
-from fuelpipe.adapters.history_files import load_history
 from fuelpipe.adapters.intraday_store import SqliteIntradayStore
 from fuelpipe.adapters.sqlite_store import SqliteStore
 from fuelpipe.dashboard.app import TABLES_HEADER, answer, create_app
@@ -37,17 +36,12 @@ from fuelpipe.domain.alerts import ActiveAlert, Condition
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.domain.intraday import IntradayPoint
 from fuelpipe.domain.models import Record, Status
-from fuelpipe.outlook.series import known_at
 from fuelpipe.ports.store import RunLog
-from fuelpipe.stages.outlook import refresh_outlook
 from fuelpipe.stages.set_aside import keep_set_aside
 
 SP = ZoneInfo("America/Sao_Paulo")
 TODAY = NOW.astimezone(SP).date()
 Q = "%23"
-DATASETS = Path(__file__).resolve().parents[2] / "datasets"
-OUTLOOK_NOW = datetime(2025, 6, 18, 12, 0, tzinfo=SP)
-"""The outlook tests' clock: FRED's Brent ends before it, so the answer has a stale driver."""
 
 
 class OneAlert:
@@ -121,13 +115,7 @@ def examples(
         1,
         0,
     )
-    outlook = SqliteStore(tmp / "outlook.sqlite", clock=FixedClock(OUTLOOK_NOW))
-    history = load_history(DATASETS, with_areas=False)
-    for key in ("FUEL#LPG#BR", "CURRENCY#USD", "COMMODITY#BRENT", "COMMODITY#BRENT_FUTURES"):
-        lag = DEFAULT_CATALOG[key].available_after
-        known = [(d, v) for d, v in history.series[key] if known_at(d, lag) <= OUTLOOK_NOW]
-        outlook.put_records([Record(key, d, Decimal(str(v)), Status.OK) for d, v in known])
-    assert refresh_outlook(outlook, DEFAULT_CATALOG, OUTLOOK_NOW, keys=["FUEL#LPG#BR"]).made == 1
+    outlook = lpg_outlook_store(tmp / "outlook.sqlite")
     with (
         TestClient(real) as on_real,
         TestClient(create_app(runs, DEFAULT_CATALOG, clock=FixedClock(NOW))) as on_runs,

@@ -139,7 +139,9 @@ def test_csv_export_has_one_row_per_point(
         body = http.get("/api/intraday", params={"day": DAY.isoformat()}).json()
     assert answer.status_code == 200
     assert answer.headers["content-type"].startswith("text/csv")
-    assert 'filename="intraday.csv"' in answer.headers["content-disposition"]
+    assert (
+        'filename="intraday-CURRENCY_USD-2022-03-16.csv"' in answer.headers["content-disposition"]
+    )
     rows = list(csv.DictReader(io.StringIO(answer.text)))
     assert [r["kind"] for r in rows][-1] == "Fechamento" and len(rows) == len(bulletins)
     assert {r["previous_close"] for r in rows} == {str(float(_previous_close()))}

@@ -79,8 +79,9 @@ def test_a_cut_search_says_so_and_keeps_whole_stations(client: TestClient) -> No
     resp = client.get("/api/stations/search", params={"q": "posto", "format": "csv"})
     assert resp.headers["x-truncated"] == "true"
     disposition = resp.headers["content-disposition"]
-    assert f'filename="stations-station_search-{SPAN}-first-{SEARCH_STATIONS}-stations.csv"' in (
-        disposition
+    assert (
+        f'filename="stations-station_search-posto-{SPAN}-first-{SEARCH_STATIONS}-stations.csv"'
+        in (disposition)
     )
     assert "GASOLINE" not in disposition
     parsed = list(csv.reader(io.StringIO(resp.text)))
@@ -98,7 +99,7 @@ def test_a_whole_search_says_so_and_its_csv_names_no_fuel(client: TestClient) ->
     resp = client.get("/api/stations/search", params={"q": "01.492.748", "format": "csv"})
     assert resp.headers["x-truncated"] == "false"
     assert resp.headers["content-disposition"] == (
-        f'attachment; filename="stations-station_search-{SPAN}.csv"'
+        f'attachment; filename="stations-station_search-01.492.748-{SPAN}.csv"'
     )
     # the other views still name their fuel
     brands = client.get("/api/stations/brands", params={"fuel": "ETHANOL", "format": "csv"})
@@ -119,7 +120,7 @@ def test_a_span_of_days_is_labelled_with_the_whole_weeks_it_covers(client: TestC
     assert feira["observations"] == 15  # the week's prices (4 of them fall on 04-01..04-02)
     resp = client.get("/api/stations/ranking", params={**asked, "format": "csv"})
     assert (
-        "stations-municipality_ranking-GASOLINE-2025-03-30-2025-04-05.csv"
+        "stations-municipality_ranking-GASOLINE-BA-2025-03-30-2025-04-05.csv"
         in (resp.headers["content-disposition"])
     )
 
@@ -499,3 +500,26 @@ def test_the_meta_csv_of_an_empty_lake_says_it_is_not_available(tmp_path: Path) 
     store.close()
     assert (body["available"], body["first"], body["last"]) == (False, None, None)
     assert {(r["available"], r["first"], r["last"]) for r in rows} == {("False", "", "")}
+
+
+def test_a_download_names_its_state_town_and_search(client: TestClient) -> None:
+    """The state a ranking keeps, the town of a municipality's weeks and the text searched are
+    in the CSV's name (two towns' downloads were both ``...municipality_weekly-LPG-...``), in
+    safe characters only: a search's quotes, slashes and line breaks never reach the header."""
+
+    def named(path: str, params: dict[str, str]) -> str:
+        resp = client.get(path, params={**params, "format": "csv"})
+        assert resp.status_code == 200, resp.text
+        return resp.headers["content-disposition"]
+
+    town = {"state": "sp", "municipality": "São Paulo", "fuel": "lpg"}
+    assert named("/api/stations/municipality", town) == (
+        f'attachment; filename="stations-municipality_weekly-LPG-SP-Sao_Paulo-{SPAN}.csv"'
+    )
+    assert named("/api/stations/ranking", {"state": "RJ"}) == (
+        f'attachment; filename="stations-municipality_ranking-GASOLINE-RJ-{SPAN}.csv"'
+    )
+    hostile = 'posto"; filename=x.exe\r\n/../a'
+    assert named("/api/stations/search", {"q": hostile}) == (
+        f'attachment; filename="stations-station_search-posto_filename_x.exe_.._a-{SPAN}.csv"'
+    )

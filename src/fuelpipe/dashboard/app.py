@@ -48,6 +48,7 @@ from fuelpipe.dashboard.schemas import (
     Table,
     csv_table,
     csv_text,
+    download_name,
     table_names,
 )
 from fuelpipe.dashboard.security import SecurityHeaders
@@ -227,8 +228,9 @@ def csv_cell(cell: Cell) -> Cell:
     return csv_text(cell) if isinstance(cell, float) else cell
 
 
-def to_csv(table: Table, name: str) -> Response:
-    """A CSV download of a view's table, its floats to DECIMALS places (:func:`csv_cell`)."""
+def to_csv(table: Table, name: str, *parts: object) -> Response:
+    """A CSV download of a view's table, its floats to DECIMALS places (:func:`csv_cell`), its
+    file named by the view's ``name`` and the ``parts`` that shaped it (:func:`download_name`)."""
     head, rows = table
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -237,7 +239,7 @@ def to_csv(table: Table, name: str) -> Response:
     return Response(
         buffer.getvalue(),
         media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+        headers={"Content-Disposition": f'attachment; filename="{download_name(name, *parts)}"'},
     )
 
 
@@ -267,11 +269,38 @@ def table_check(model: type[BaseModel]) -> AfterValidator:
     return AfterValidator(partial(_check_table, model))
 
 
+def span_part(first: date | None, last: date | None) -> str | None:
+    """A window's piece of a file name: ``first..last``, ``from-first`` or ``to-last`` with
+    one day unknown, None with neither."""
+    if first and last:
+        return f"{first}..{last}"
+    if first or last:
+        return f"from-{first}" if first else f"to-{last}"
+    return None
+
+
+def labelled(label: str, value: object) -> str | None:
+    """``label-value`` for a file name (``until-2024-06-30``), None when ``value`` is."""
+    return None if value is None else f"{label}-{value}"
+
+
+def window_parts(win: Window, first: date | None, last: date | None) -> list[str | None]:
+    """A window's pieces of a file name: its start (``first``, the first day the view used,
+    when none was asked) ``..`` its end (``last``, the view's last, when none was asked), then
+    ``until-DAY`` when a cut was asked."""
+    return [span_part(win.start or first, win.end or last), labelled("until", win.until)]
+
+
 def answer(
-    view: BaseModel, fmt: Format, name: str, table: str | None = None
+    view: BaseModel,
+    fmt: Format,
+    name: str,
+    table: str | None = None,
+    parts: Sequence[object] = (),
 ) -> BaseModel | Response:
-    """The view as JSON, or with ``fmt`` csv its CSV (``name``.csv): its main table, or the
-    list ``table`` (``name-table``.csv). A view of several tables (:func:`table_names`) says
+    """The view as JSON, or with ``fmt`` csv its CSV: its main table, or the list ``table``,
+    in ``name[-table]-parts….csv`` (:func:`download_name`: ``parts`` are the choices that
+    shaped it, None ones left out). A view of several tables (:func:`table_names`) says
     the others on every row (``other_tables``, space-separated) and all of them in the
     TABLES_HEADER header, so no list of its JSON is left out unsaid."""
     if fmt != "csv":
@@ -282,11 +311,13 @@ def answer(
     chosen = table or (names[0] if names else "")
     head, rows = csv_table(view, table)
     if not names:
-        return to_csv((head, rows), name)
+        return to_csv((head, rows), name, *parts)
     others = " ".join(n for n in names if n != chosen)
     download = to_csv(
         ([*head, "other_tables"], [[*r, others] for r in rows]),
-        name if chosen == names[0] else f"{name}-{chosen}",
+        name,
+        None if chosen == names[0] else chosen,
+        *parts,
     )
     download.headers[TABLES_HEADER] = ", ".join(names)
     return download
@@ -495,7 +526,10 @@ def create_app(  # noqa: PLR0915 - the one factory that wires every route and ro
         series' latest published by the end of ``end`` when given (the page's End date), the
         last point of the index chart's line for the same ``end``."""
         not_too_far_ahead(request, end, "end")
-        return answer(views.overview_view(reader, end), format, "overview")
+        view = views.overview_view(reader, end)
+        newest = max((i.date for i in view.items if i.date), default=None)
+        parts = [labelled("end", end) if end else labelled("latest", newest)]
+        return answer(view, format, "overview", parts=parts)
 
     @api.get("/api/series", response_model=SeriesView, responses=CSV_RESPONSES)
     def series(
@@ -513,7 +547,10 @@ def create_app(  # noqa: PLR0915 - the one factory that wires every route and ro
     ) -> BaseModel | Response:
         """One series over a window, as stored or on ANP survey weeks."""
         view = views.series_view(reader, key, win.start, win.end, freq, how, until=win.until)
-        return answer(view, format, "series")
+        days = [p.date for p in view.points]
+        span = window_parts(win, min(days, default=None), max(days, default=None))
+        parts = [key, freq, how if freq == "weekly" else None, *span]
+        return answer(view, format, "series", parts=parts)
 
     @api.get("/api/indices", response_model=IndicesView, responses=CSV_RESPONSES)
     def indices(
@@ -537,7 +574,10 @@ def create_app(  # noqa: PLR0915 - the one factory that wires every route and ro
         chosen = split_keys(keys)
         views.require_known(reader, chosen)
         view = views.indices_view(reader, chosen, base, win.start, win.end, how, until=win.until)
-        return answer(view, format, "indices")
+        days = [p.date for s in view.series for p in s.points]
+        span = window_parts(win, min(days, default=None), max(days, default=None))
+        parts = [*chosen, labelled("base", view.base), how, *span]
+        return answer(view, format, "indices", parts=parts)
 
     @api.get("/api/correlations", response_model=CorrelationView, responses=CSV_RESPONSES)
     def correlations(
@@ -554,7 +594,8 @@ def create_app(  # noqa: PLR0915 - the one factory that wires every route and ro
             )
         views.require_known(reader, chosen)
         view = views.correlation_view(reader, chosen, win.start, win.end, how, until=win.until)
-        return answer(view, format, "correlations")
+        parts = [*chosen, how, *window_parts(win, view.first, view.last)]
+        return answer(view, format, "correlations", parts=parts)
 
     @api.get("/api/lags", response_model=LagsView, responses=LAGS_RESPONSES)
     def lags(
@@ -573,7 +614,16 @@ def create_app(  # noqa: PLR0915 - the one factory that wires every route and ro
         view = views.lags_view(
             reader, fuel, area, driver, max_lag, reg_lags, win.start, win.end, how, until=win.until
         )
-        return answer(view, format, "lags")
+        parts = [
+            fuel,
+            area,
+            labelled("driver", driver),
+            labelled("maxlag", max_lag),
+            labelled("reglags", reg_lags),
+            how,
+            *window_parts(win, None, view.through),
+        ]
+        return answer(view, format, "lags", parts=parts)
 
     @api.get("/api/regional", response_model=RegionalView, responses=CSV_RESPONSES)
     def regional(
@@ -584,7 +634,8 @@ def create_app(  # noqa: PLR0915 - the one factory that wires every route and ro
     ) -> BaseModel | Response:
         """A fuel's price by state and region in one week, its changes, and the state spread."""
         not_too_far_ahead(request, week, "week")
-        return answer(views.regional_view(reader, fuel, week), format, "regional")
+        view = views.regional_view(reader, fuel, week)
+        return answer(view, format, "regional", parts=[fuel, labelled("week", view.week)])
 
     @api.get("/api/parity", response_model=ParityView, responses=CSV_RESPONSES)
     def parity(
@@ -592,7 +643,8 @@ def create_app(  # noqa: PLR0915 - the one factory that wires every route and ro
     ) -> BaseModel | Response:
         """Ethanol/gasoline price ratio by area; below 0.70 ethanol pays off."""
         not_too_far_ahead(request, week, "week")
-        return answer(views.parity_view(reader, week), format, "parity")
+        view = views.parity_view(reader, week)
+        return answer(view, format, "parity", parts=[labelled("week", view.week)])
 
     due = LatestDue()  # each series' latest due date, reused until it can move
 

@@ -174,6 +174,6 @@ def intraday_router(
         not_too_far_ahead(request, day, "day")
         chosen, read = (day, None) if day else shown_day(points_store, catalog, series, clock.now())
         view = intraday_view(store, points_store, catalog, clock, series, chosen, read)
-        return answer(view, format, "intraday", table)
+        return answer(view, format, "intraday", table, parts=[series, chosen])
 
     return router

@@ -20,6 +20,7 @@ from fuelpipe.dashboard.app import (
     FormatQ,
     FuelQ,
     answer,
+    labelled,
     table_check,
     table_help,
 )
@@ -65,7 +66,8 @@ def outlook_router(
     ) -> BaseModel | Response:
         """The latest stored nowcast (80/95% bands), the driver's move, and backtest accuracy."""
         view = built.area(fuel, area, version_of(request, data))
-        return answer(view, format, "outlook", table)
+        parts = [fuel, area, labelled("from", view.last_week)]
+        return answer(view, format, "outlook", table, parts=parts)
 
     @router.get("/api/outlook/map", response_model=OutlookMapView, responses=CSV_RESPONSES)
     def outlook_map(
@@ -87,7 +89,9 @@ def outlook_router(
         its forecasts at that horizon scored (a state's history is short: few weeks decide
         nothing, and the verdict says so)."""
         view = built.state_map(fuel, horizon, version_of(request, data))
-        return answer(view, format, "outlook-map", table)
+        newest = max((s.last_week for s in view.states), default=None)
+        parts = [fuel, labelled("horizon", horizon), labelled("from", newest)]
+        return answer(view, format, "outlook-map", table, parts=parts)
 
     return router
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
+import re
 import types
+import unicodedata
 from collections.abc import Callable, Iterable
 from typing import Annotated, Any, ClassVar, Literal, Union, get_args, get_origin
 
@@ -54,6 +57,35 @@ def _csv_numbers(value: object) -> object:
 
 Rounded = Annotated[float, AfterValidator(_rounded)]
 """A float given to DECIMALS places."""
+
+
+FILENAME_CHARS = 150
+"""A CSV download's file name is at most this long, ``.csv`` included: twelve long series keys
+would otherwise make a name some systems refuse."""
+
+_UNSAFE_RUN = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def file_part(value: object) -> str:
+    """``value`` as a piece of a file name: a date in ISO, an accent dropped (São is Sao), each
+    run of other characters than ``[A-Za-z0-9._-]`` one ``_`` (a quote, slash or newline of a
+    request's text can never reach the Content-Disposition header)."""
+    text = value.isoformat() if isinstance(value, dt.date) else str(value)
+    plain = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    return _UNSAFE_RUN.sub("_", plain).strip("_")
+
+
+def download_name(*parts: object) -> str:
+    """A CSV download's file name: the parts not None (nor empty once made safe,
+    :func:`file_part`) in the order given, joined by ``-``, then ``.csv``; one over
+    FILENAME_CHARS keeps its start and ends in 8 hex digits of the whole name's SHA-256, so two
+    long names cut alike still differ."""
+    stem = "-".join(p for p in (file_part(v) for v in parts if v is not None) if p)
+    limit = FILENAME_CHARS - len(".csv")
+    if len(stem) > limit:
+        digest = hashlib.sha256(stem.encode()).hexdigest()[:8]
+        stem = f"{stem[: limit - len(digest) - 1].rstrip('._-')}-{digest}"
+    return f"{stem}.csv"
 
 
 def iso(day: dt.date | None) -> str | None:

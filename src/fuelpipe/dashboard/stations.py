@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from datetime import date
 from typing import Annotated, Any, Literal, Protocol
 
@@ -22,7 +22,14 @@ from pydantic import AfterValidator, BaseModel, Field
 
 from fuelpipe.dashboard.errors import InvalidRequestError
 from fuelpipe.dashboard.params import DateParam, one_of
-from fuelpipe.dashboard.schemas import Cell, Table, csv_text, list_table, own_fields
+from fuelpipe.dashboard.schemas import (
+    Cell,
+    Table,
+    csv_text,
+    download_name,
+    list_table,
+    own_fields,
+)
 from fuelpipe.dashboard.static_assets import serve_asset
 from fuelpipe.dashboard.unknown_params import KNOWN_PARAMS_ONLY
 from fuelpipe.domain.catalog import STATES
@@ -363,6 +370,7 @@ def build_router(lake: StationQueries | None) -> APIRouter:
         text: str = "",
         keep: Any = None,
         per_fuel: bool = True,
+        choices: Sequence[str | None] = (),
     ) -> Response:
         if lake is None:
             return unavailable()
@@ -394,10 +402,11 @@ def build_router(lake: StationQueries | None) -> APIRouter:
         else:
             view = StationsView(**fields, rows=rows)
         if fmt == "csv":
-            what = f"{name}-{fuel}" if per_fuel else name
-            cut = f"-first-{SEARCH_STATIONS}-stations" if truncated else ""
+            cut = f"first-{SEARCH_STATIONS}-stations" if truncated else None
             # named by the whole survey weeks the figures cover, not the days asked for
-            filename = "stations-{}-{}-{}{}.csv".format(what, *weeks_covered(*days), cut)
+            filename = download_name(
+                "stations", name, fuel if per_fuel else None, *choices, *weeks_covered(*days), cut
+            )
             head = priced_header(result.columns, FUEL_UNITS[fuel]) if per_fuel else result.columns
             return _flagged(_csv(*_answer_table(view, head), filename, truncated), old)
         return _flagged(_json(view), old)
@@ -427,6 +436,7 @@ def build_router(lake: StationQueries | None) -> APIRouter:
             end,
             format,
             keep=(lambda r: r["state"] == state) if state else None,
+            choices=[state],
         )
 
     @api.get("/api/stations/municipality", tags=["stations"], responses=RESPONSES)
@@ -440,7 +450,14 @@ def build_router(lake: StationQueries | None) -> APIRouter:
     ) -> Response:
         """One municipality's weekly distribution: stations, p10, median, p90."""
         return answer(
-            "municipality_weekly", fuel, start, end, format, state=state, municipality=municipality
+            "municipality_weekly",
+            fuel,
+            start,
+            end,
+            format,
+            state=state,
+            municipality=municipality,
+            choices=[state, municipality],
         )
 
     @api.get("/api/stations/brands", tags=["stations"], responses=RESPONSES)
@@ -475,7 +492,9 @@ def build_router(lake: StationQueries | None) -> APIRouter:
         every fuel: best match first (CNPJ, whole name, name's start, whole town, then anywhere),
         then by name; at most the first ``limit`` stations, ``truncated`` when there were more
         (the CSV's name then ends in ``-first-<limit>-stations``, header ``X-Truncated``)."""
-        return answer("station_search", "GASOLINE", start, end, format, text=q, per_fuel=False)
+        return answer(
+            "station_search", "GASOLINE", start, end, format, text=q, per_fuel=False, choices=[q]
+        )
 
     router.include_router(api)
     return router
