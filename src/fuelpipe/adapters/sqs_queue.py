@@ -292,9 +292,7 @@ class SqsQueue(Queue):
             detail = "; ".join(f"{f.get('Code')}: {f.get('Message')}" for f in hard[:3])
             raise QueueSendError(f"{len(hard)} message(s) not deferred: {detail}")
 
-    def _show(
-        self, url: str, receipts: Sequence[str], seconds: int = 0
-    ) -> list[dict[str, Any]]:
+    def _show(self, url: str, receipts: Sequence[str], seconds: int = 0) -> list[dict[str, Any]]:
         """Set the messages' visibility to ``seconds`` from now (0: visible now); the entries
         SQS refused."""
         failed: list[dict[str, Any]] = []
