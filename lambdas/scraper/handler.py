@@ -7,8 +7,13 @@ message is redelivered. On its last delivery (its ApproximateReceiveCount at the
 fails is dead-lettered now with the error as its reason, as the embedded drain does
 (stages/last_delivery.py), so ``fuelpipe dlq list`` and the dead-letter alert name the error,
 not only the receive count; should SQS refuse that, it is reported as any failed message and
-SQS's redrive moves it after this delivery. When every message of the batch failed the handler
-raises, as Powertools' ``BatchProcessor`` does, so the function's Errors alarm sees it.
+SQS's redrive moves it after this delivery. A source that answered 429 or 503 with a
+Retry-After rests (stages/source_rest.py, kept by the environment: homes/aws.py's
+``lazy_scraper_context``): its later messages are not fetched but given back in
+``batchItemFailures``, hidden until the rest ends (stages/scrape.py: ``defer_if_resting``,
+which says why one on its last delivery is handled instead). When every message of the batch
+failed (a rested one is no failure) the handler raises, as Powertools' ``BatchProcessor``
+does, so the function's Errors alarm sees it.
 
 The partial batch response is built here, not with Powertools' batch utility: importing that
 utility costs ~28 ms of every cold start (asyncio and every stream event class), a sixth of

@@ -17,6 +17,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from botocore.exceptions import ClientError
 from devtools.aws.lambda_events import FakeLambdaContext, failed_ids, load_handler, sqs_event
 from tests.aws.conftest import AwsHome
 from tests.aws.test_aws_handlers import drain
@@ -166,3 +167,30 @@ def test_a_rested_message_on_its_last_delivery_is_handled_not_dead_lettered(
     assert all("not asked before" in (r.reason or "") for r in pending)
     home.queue.delete([m.receipt for m in by_key.values()])
     assert home.queue.depth() == QueueDepth(visible=0, in_flight=0, dead=0)
+
+
+def test_a_rested_message_sqs_will_not_hide_is_still_given_back(
+    aws_home: AwsHome, replay: ReplayServer
+) -> None:
+    """SQS refusing the ChangeMessageVisibility costs only the early return: the message is
+    reported all the same (it comes back after the queue's visibility timeout), and a batch of
+    rested messages alone is still no failed batch."""
+    home = scraper_home(aws_home, replay, ManualClock(NOW))
+    handler = load_handler("scraper").make_handler(lambda: home)
+
+    def refuse(**_: object) -> None:
+        raise ClientError({"Error": {"Code": "InternalError", "Message": "down"}}, "Change")
+
+    aws_home.sqs.meta.events.register(
+        "before-parameter-build.sqs.ChangeMessageVisibilityBatch", refuse
+    )
+    home.queue.send([body("STOCK#PETR4")])
+    (first,) = drain(home.queue)
+    assert failed_ids(handler(sqs_event([first]), FakeLambdaContext("scraper"))) == []
+    home.queue.send([body("STOCK#PETR3")])
+    (rested,) = drain(home.queue)
+
+    response = handler(sqs_event([rested]), FakeLambdaContext("scraper"))
+
+    assert failed_ids(response) == [rested.message_id]
+    assert replay.request_counts["yahoo"] == 1
