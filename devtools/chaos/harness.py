@@ -14,7 +14,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -155,6 +155,10 @@ class RecordingQueue(Queue):
     def release(self, receipts: Sequence[str]) -> None:
         """Delegate."""
         self.inner.release(receipts)
+
+    def defer(self, receipts: Sequence[str], delay: timedelta) -> None:
+        """Delegate."""
+        self.inner.defer(receipts, delay)
 
     def dead_letter(self, message: Message, reason: str) -> None:
         """Delegate."""

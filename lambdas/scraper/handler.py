@@ -7,8 +7,13 @@ message is redelivered. On its last delivery (its ApproximateReceiveCount at the
 fails is dead-lettered now with the error as its reason, as the embedded drain does
 (stages/last_delivery.py), so ``fuelpipe dlq list`` and the dead-letter alert name the error,
 not only the receive count; should SQS refuse that, it is reported as any failed message and
-SQS's redrive moves it after this delivery. When every message of the batch failed the handler
-raises, as Powertools' ``BatchProcessor`` does, so the function's Errors alarm sees it.
+SQS's redrive moves it after this delivery. A source that answered 429 or 503 with a
+Retry-After rests (stages/source_rest.py, kept by the environment: homes/aws.py's
+``lazy_scraper_context``): its later messages are not fetched but given back in
+``batchItemFailures``, hidden until the rest ends (stages/scrape.py: ``defer_if_resting``,
+which says why one on its last delivery is handled instead). When every message of the batch
+failed (a rested one is no failure) the handler raises, as Powertools' ``BatchProcessor``
+does, so the function's Errors alarm sees it.
 
 The partial batch response is built here, not with Powertools' batch utility: importing that
 utility costs ~28 ms of every cold start (asyncio and every stream event class), a sixth of
@@ -23,7 +28,7 @@ from typing import Any, TypedDict
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from fuelpipe.homes.aws import ContextProvider, lazy_context
+from fuelpipe.homes.aws import ContextProvider, lazy_scraper_context
 from fuelpipe.homes.settings import Settings
 from fuelpipe.ping import answers_ping
 from fuelpipe.ports.queue import Message
@@ -31,7 +36,7 @@ from fuelpipe.ports.store import RunLog
 from fuelpipe.stages.context import StageContext
 from fuelpipe.stages.data_version import mark_changed, scrape_changed
 from fuelpipe.stages.last_delivery import dead_letter_last_delivery
-from fuelpipe.stages.scrape import ScrapeReport, handle_message
+from fuelpipe.stages.scrape import ScrapeReport, defer_if_resting, handle_message
 
 SETTINGS = Settings()  # validated at cold start: a bad variable fails the init, loudly
 logger = Logger(service="scraper")
@@ -74,27 +79,38 @@ def message_of(record: dict[str, Any]) -> Message:
 
 
 def process_batch(
-    event: dict[str, Any], handle: Callable[[Message], None]
+    event: dict[str, Any], handle: Callable[[Message], bool]
 ) -> PartialItemFailureResponse:
-    """``handle`` each message of an SQS event; the ones that raised, as item failures."""
+    """``handle`` each message of an SQS event; the ones that raised, and the ones it gave back
+    undone (False: deferred while their source rests), as item failures. A given-back message
+    is no error: the batch fails whole only when every other message raised."""
     records = event.get("Records") or []
     failures: list[ItemFailure] = []
+    errors = 0
     for record in records:
         message_id = str(record.get("messageId", "?"))
         logger.set_correlation_id(message_id)
         try:
-            handle(message_of(record))
+            done = handle(message_of(record))
         except Exception:  # any failure leaves only this message for redelivery
             logger.exception("message failed; it is delivered again", extra={"id": message_id})
+            errors += 1
+            done = False
+        if not done:
             failures.append({"itemIdentifier": message_id})
-    if records and len(failures) == len(records):
+    if errors and errors == len(failures) == len(records):
         raise BatchFailed(f"all {len(records)} messages of the batch failed")
     return {"batchItemFailures": failures}
 
 
-def handle_or_dead_letter(home: StageContext, report: ScrapeReport, message: Message) -> None:
+def handle_or_dead_letter(home: StageContext, report: ScrapeReport, message: Message) -> bool:
     """Handle one message into ``report``; one that fails on its last delivery is dead-lettered
-    with its error (counted in ``dead_lettered``, not failed), any other failure raises."""
+    with its error (counted in ``dead_lettered``, not failed), any other failure raises. False:
+    not fetched, its source resting (``defer_if_resting``: hidden until the rest ends, and
+    counted in ``rested``), to be given back."""
+    if defer_if_resting(home, message) is not None:
+        report.rested += 1
+        return False
     try:
         report.add(handle_message(home, message))
     except Exception as exc:
@@ -105,6 +121,7 @@ def handle_or_dead_letter(home: StageContext, report: ScrapeReport, message: Mes
             extra={"id": message.message_id, "receive_count": message.receive_count},
         )
         report.dead_lettered += 1
+    return True
 
 
 def make_handler(get_context: ContextProvider) -> Handler:
@@ -123,6 +140,7 @@ def make_handler(get_context: ContextProvider) -> Handler:
             ("Quarantined", report.quarantined),
             ("DeadLettered", report.dead_lettered),
             ("BatchItemFailures", failed),
+            ("Rested", report.rested),
         ):
             metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
         home.store.put_run(RunLog("scraper", started, home.clock.now(), report.as_dict()))
@@ -141,4 +159,4 @@ def make_handler(get_context: ContextProvider) -> Handler:
 
 
 # The deploy's health check (fuelpipe/ping.py) is answered before any of this runs.
-lambda_handler = answers_ping("scraper", make_handler(lazy_context(SETTINGS)))
+lambda_handler = answers_ping("scraper", make_handler(lazy_scraper_context(SETTINGS)))

@@ -67,7 +67,7 @@ from fuelpipe.domain.messages import DownloadRequest
 from fuelpipe.domain.models import Record, Status
 from fuelpipe.homes.aws import build_context
 from fuelpipe.homes.settings import Settings
-from fuelpipe.replay import ReplayServer
+from fuelpipe.replay import FaultPlan, ReplayServer
 from fuelpipe.replay.snapshot_data import SNAPSHOT_DIR
 from fuelpipe.stages.cycle import run_cycle
 from fuelpipe.stages.set_aside import keep_set_aside, set_aside_entries
@@ -637,15 +637,18 @@ class Lab:
         job_file = workdir / f"{name}-{'locked' if block else 'unlocked'}.json"
         job_file.write_text(json.dumps(job, default=str))
         with ApiCallListener() as listener:
-            done = subprocess.run(
-                [sys.executable, "-I", str(SANDBOX), str(job_file)],
-                env=self.environment(name, scenario, listener.port, workdir),
-                cwd=workdir,
-                capture_output=True,
-                text=True,
-                timeout=CHILD_TIMEOUT_S,
-                check=False,
-            )
+            try:
+                done = subprocess.run(
+                    [sys.executable, "-I", str(SANDBOX), str(job_file)],
+                    env=self.environment(name, scenario, listener.port, workdir),
+                    cwd=workdir,
+                    capture_output=True,
+                    text=True,
+                    timeout=CHILD_TIMEOUT_S,
+                    check=False,
+                )
+            finally:  # a scenario's faults (the scraper's) last for its own run only
+                self.replay.faults = FaultPlan.none()
         run = Run(
             name, block, done.returncode, done.stdout, done.stderr, listener.actions(name),
             len(scenario.events),
@@ -683,28 +686,38 @@ def data_clustering_scenario(lab: Lab) -> Scenario:
 def scraper_scenario(lab: Lab) -> Scenario:
     """One real DownloadRequest for new PTAX days, received from SQS, fetched from the replay;
     a value set aside earlier for its first day is kept (a ``set_aside`` meta entry), and the
-    answer, storing that day, deletes it (a DeleteItem the role must allow)."""
+    answer, storing that day, deletes it (a DeleteItem the role must allow). Yahoo answers
+    429 with a Retry-After meanwhile: the second of its two messages is given back hidden
+    until the rest ends (a ChangeMessageVisibility the role must allow)."""
     queue, dlq, sqs = lab.queues("scraper")
     kept = {(USD, NEW_USD_DAYS[0]): (Decimal("55"), "implausible value 55")}
     assert keep_set_aside(lab.store(), kept, "revise", NOW) == (1, 0)
-    body = DownloadRequest(
-        partition_key=USD,
-        dates_to_download=NEW_USD_DAYS,
-        fetch_unit=DEFAULT_CATALOG[USD].fetch_unit,
-    ).to_body()
-    assert sqs.send([body]) == 1
+    keys = (USD, "STOCK#PETR4", "STOCK#PETR3")
+    bodies = {
+        DownloadRequest(
+            partition_key=key,
+            dates_to_download=NEW_USD_DAYS,
+            fetch_unit=DEFAULT_CATALOG[key].fetch_unit,
+        ).to_body(): key
+        for key in keys
+    }
+    assert sqs.send(list(bodies)) == len(keys)
     messages = sqs.receive(10)
-    assert len(messages) == 1
+    assert len(messages) == len(keys)
+    messages.sort(key=lambda m: keys.index(bodies[m.body]))
+    lab.replay.faults = FaultPlan.parse("yahoo:429=1,retry_after=600")
 
     def check(results: list[Any]) -> None:
         (response,) = results
-        assert response == {"batchItemFailures": []}
+        assert response == {"batchItemFailures": [{"itemIdentifier": messages[2].message_id}]}
         stored = {r.date: r.status for r in lab.store().query(USD, NEW_USD_DAYS[0], NOW.date())}
         assert stored == dict.fromkeys(NEW_USD_DAYS, Status.OK), stored
         assert set_aside_entries(lab.store()) == []
 
-    # The sources' URLs on the replay server: real data over HTTP on 127.0.0.1.
-    return Scenario([sqs_event(messages, queue)], queue, dlq, check, lab.replay.env())
+    # The sources' URLs on the replay server: real data over HTTP on 127.0.0.1; one try per
+    # request (the adapter would wait out the Retry-After's 20 s cap three times).
+    env = {**lab.replay.env(), "FUELPIPE_HTTP_ATTEMPTS": "1"}
+    return Scenario([sqs_event(messages, queue)], queue, dlq, check, env)
 
 
 def retry_recheck_scenario(lab: Lab) -> Scenario:

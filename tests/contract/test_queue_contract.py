@@ -105,6 +105,31 @@ def test_released_messages_are_visible_again_at_once(queue: Queue) -> None:
     assert queue.depth() == QueueDepth(visible=0, in_flight=0, dead=0)
 
 
+def test_a_deferred_message_comes_back_no_sooner_than_its_delay(
+    queue_backend: QueueBackend, queue: Queue
+) -> None:
+    """A source resting after a Retry-After: its message is given back hidden until the rest
+    ends (past the visibility timeout), the others as usual; it comes back then, its receive
+    counted once more, and nothing is dead-lettered."""
+    queue.send(["rested", "other"])
+    got = drain(queue)
+    rested = next(m for m in got if m.body == "rested")
+    delay = queue_backend.visibility * 4
+    queue.defer([rested.receipt], delay)
+    queue.defer([], delay)
+    queue_backend.let_visibility_expire()  # the other one is back; the rested one is not
+    (other,) = drain(queue)
+    assert other.body == "other"
+    queue.delete([other.receipt])
+    queue_backend.let_pass(delay - queue_backend.visibility)  # past the delay, with a margin
+    (again,) = drain(queue)
+    assert (again.message_id, again.body) == (rested.message_id, "rested")
+    assert again.receive_count == 2
+    queue.defer([rested.receipt], delay)  # a stale receipt: nothing to hide
+    queue.delete([again.receipt])
+    assert queue.depth() == QueueDepth(visible=0, in_flight=0, dead=0)
+
+
 def test_a_stale_receipt_deletes_nothing(queue_backend: QueueBackend, queue: Queue) -> None:
     if not queue_backend.stale_receipt_is_noop:
         pytest.skip("this backend documents a delete with a stale receipt as undefined")

@@ -166,6 +166,15 @@ class SqliteQueue(Queue):
             "UPDATE messages SET visible_at = ?, receipt = NULL WHERE id = ? AND receipt = ?", rows
         )
 
+    def defer(self, receipts: Sequence[str], delay: timedelta) -> None:
+        """Hide messages until ``delay`` from now, if their receipt is still the latest (it
+        stays theirs: the holder may still delete them)."""
+        until = iso_utc(self.clock.now() + max(delay, timedelta(0)))
+        rows = [(until, r.partition(".")[0], r) for r in receipts]
+        if not rows:
+            return
+        self._write_many("UPDATE messages SET visible_at = ? WHERE id = ? AND receipt = ?", rows)
+
     @staticmethod
     def _move_to_dead(
         conn: sqlite3.Connection, message_id: str, body: str, reason: str, count: int, now: str

@@ -71,6 +71,10 @@ MAX_WAIT_S = 20
 PEEK_EMPTY_RECEIVES = 2
 """Receives in a row that bring nothing new after which a peek short of the count gives up."""
 REASON = "reason"
+MAX_VISIBILITY_S = 12 * 3600
+"""The longest visibility timeout SQS takes (12 hours)."""
+_GONE_RECEIPT = frozenset(["ReceiptHandleIsInvalid", "MessageNotInflight"])
+"""ChangeMessageVisibility's codes for a receipt that no longer holds its message."""
 
 
 class QueueSendError(RuntimeError):
@@ -276,15 +280,32 @@ class SqsQueue(Queue):
         receipt is not an error: the message is visible again already."""
         self._show(self.queue_url, receipts)
 
-    def _show(self, url: str, receipts: Sequence[str]) -> None:
+    def defer(self, receipts: Sequence[str], delay: timedelta) -> None:
+        """Hide messages for ``delay`` from now (ChangeMessageVisibilityBatch, whole seconds
+        rounded up, at most SQS's 12 hours; 10 a call). A receipt SQS no longer takes (the
+        message came back, or is gone) is not an error: it is delivered again as it would be;
+        any other refusal raises QueueSendError."""
+        seconds = min(max(math.ceil(delay.total_seconds()), 0), MAX_VISIBILITY_S)
+        failed = self._show(self.queue_url, receipts, seconds)
+        hard = [f for f in failed if f.get("Code") not in _GONE_RECEIPT]
+        if hard:
+            detail = "; ".join(f"{f.get('Code')}: {f.get('Message')}" for f in hard[:3])
+            raise QueueSendError(f"{len(hard)} message(s) not deferred: {detail}")
+
+    def _show(self, url: str, receipts: Sequence[str], seconds: int = 0) -> list[dict[str, Any]]:
+        """Set the messages' visibility to ``seconds`` from now (0: visible now); the entries
+        SQS refused."""
+        failed: list[dict[str, Any]] = []
         for start in range(0, len(receipts), SEND_BATCH):
-            self.client.change_message_visibility_batch(
+            response = self.client.change_message_visibility_batch(
                 QueueUrl=url,
                 Entries=[
-                    {"Id": str(i), "ReceiptHandle": r, "VisibilityTimeout": 0}
+                    {"Id": str(i), "ReceiptHandle": r, "VisibilityTimeout": seconds}
                     for i, r in enumerate(receipts[start : start + SEND_BATCH])
                 ],
             )
+            failed.extend(response.get("Failed", []))
+        return failed
 
     # --- dead letters --------------------------------------------------------------------
 

@@ -22,6 +22,7 @@ from fuelpipe.ports.clock import Clock
 from fuelpipe.ports.intraday import IntradayStore
 from fuelpipe.ports.source import Source
 from fuelpipe.stages.context import StageContext
+from fuelpipe.stages.source_rest import SourceRests
 
 ContextProvider = Callable[[], StageContext]
 
@@ -56,11 +57,13 @@ def build_context(
     sqs_client: Any = None,
     catalog: Catalog | None = None,
     clock_meta: str | None = None,
+    rests: SourceRests | None = None,
 ) -> StageContext:
     """Wire the AWS home; tests and the demo pass clients for local servers, a clock, sources.
 
     ``clock_meta``: a table keeping an instant under this meta entry runs on it when no
-    clock and no --now is given (see :func:`fuelpipe.homes.build_home`)."""
+    clock and no --now is given (see :func:`fuelpipe.homes.build_home`). ``rests``: the
+    sources' Retry-After kept on the context (the scraper's: :func:`lazy_scraper_context`)."""
     from fuelpipe.adapters.clock import FixedClock, SystemClock
     from fuelpipe.adapters.dynamodb_store import DynamoDbStore
     from fuelpipe.adapters.sqs_queue import SqsQueue
@@ -97,6 +100,7 @@ def build_context(
         store_batch=settings.store_batch,
         poll_in_flight_s=settings.visibility_timeout_s,
         revision_window_days=settings.revision_window_days,
+        rests=rests,
     )
 
 
@@ -220,6 +224,14 @@ def _once(build: Callable[[], _T]) -> Callable[[], _T]:
 def lazy_context(settings: Settings, **kwargs: Any) -> ContextProvider:
     """Build the context on first use and keep it for the life of the Lambda environment."""
     return _once(lambda: build_context(settings, **kwargs))
+
+
+def lazy_scraper_context(settings: Settings, **kwargs: Any) -> ContextProvider:
+    """The scraper Lambda's context, kept as :func:`lazy_context` keeps one, with the sources'
+    rests (:class:`SourceRests`, each cut to ``MAX_REST``): a source that answered 429 or 503
+    with a Retry-After is asked nothing more by this environment until it ends, in this batch
+    and in the next ones a warm environment takes (stages/scrape.py: ``defer_if_resting``)."""
+    return lazy_context(settings, rests=SourceRests(), **kwargs)
 
 
 @dataclass(frozen=True)

@@ -135,6 +135,9 @@ class QueueOnDemand(Queue):
     def release(self, receipts: Sequence[str]) -> None:
         self._opened().release(receipts)
 
+    def defer(self, receipts: Sequence[str], delay: timedelta) -> None:
+        self._opened().defer(receipts, delay)
+
     def dead_letter(self, message: Message, reason: str) -> None:
         self._opened().dead_letter(message, reason)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +160,13 @@ class Queue(abc.ABC):
         """Make received messages visible again now, unprocessed (an interrupted worker gives
         back what it holds instead of leaving it to its visibility timeout). Their receive
         counts stay as they are; stale receipts do nothing."""
+
+    @abc.abstractmethod
+    def defer(self, receipts: Sequence[str], delay: timedelta) -> None:
+        """Keep received messages hidden, unprocessed, for ``delay`` from now (SQS:
+        ChangeMessageVisibility), so none is delivered again sooner: a source resting after a
+        Retry-After. Their receive counts stay as they are (the next delivery counts one);
+        stale receipts do nothing. SQS holds a message at most 12 hours from its receive."""
 
     @abc.abstractmethod
     def dead_letter(self, message: Message, reason: str) -> None:

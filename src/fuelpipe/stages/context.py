@@ -41,8 +41,8 @@ class StageContext:
     visibility timeout): until the scraper answers it, or this passes, polls skip the date."""
     rests: SourceRests | None = None
     """The sources' Retry-After kept across requests (stages/source_rest.py; `watch` sets a
-    new one when None); None: a Retry-After counts only inside the adapter's own retries, as
-    in `run` and AWS."""
+    new one when None, the scraper Lambda's home keeps one); None: a Retry-After counts only
+    inside the adapter's own retries, as in `run` and the other Lambdas."""
 
     def close(self) -> None:
         """Release the HTTP clients and connections this context holds."""

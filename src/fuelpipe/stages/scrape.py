@@ -44,6 +44,7 @@ from fuelpipe.ports.source import FetchRequest, FetchResult, SourceError
 from fuelpipe.ports.store import AnsweredBefore, Store
 from fuelpipe.stages._report import Counters
 from fuelpipe.stages.context import StageContext
+from fuelpipe.stages.last_delivery import is_last_delivery
 from fuelpipe.stages.set_aside import Watch, keep_set_aside
 
 logger = logging.getLogger(__name__)
@@ -140,6 +141,9 @@ class ScrapeReport(Counters):
     set_aside_cleared: int = 0
     """Such entries deleted: a later answer carried a value for the date that was not set
     aside (stored, revised, or the stored value published again)."""
+    rested: int = 0
+    """Messages not fetched because their source rests after a Retry-After, given back to the
+    queue hidden until the rest ends (the scraper Lambda: :func:`defer_if_resting`)."""
 
 
 def resolve(app: StageContext, request: DownloadRequest) -> tuple[list[Series], dict[str, str]]:
@@ -1185,6 +1189,44 @@ def _report_refused(
                 note = f"not fetched: no message may ask for it, {why}{was}"
                 if app.store.quarantine(key, rec.date, rec.retry_count, note):
                     report.quarantined += 1
+
+
+def defer_if_resting(app: StageContext, message: Message) -> datetime | None:
+    """When ``message``'s source rests (``app.rests``: a Retry-After heard earlier in this
+    batch, or in an earlier batch of this warm Lambda), give it back unfetched, hidden until
+    the rest ends (``Queue.defer``), and return that instant; the caller reports it
+    undone. None: handle it now (no rest; a malformed body, which handle_message
+    dead-letters; or its last delivery, see below).
+
+    Each delivery counts toward the queue's ``max_receives``, a deferred one too (SQS cannot
+    give a message back without it). So on its last delivery a resting source's message is
+    not deferred but handled as `watch` handles one: not fetched, its dates left PENDING
+    saying why (the retry re-queues them after their backoff), the message done. A rest
+    never dead-letters a message. Should the queue refuse to hide it, the message is still
+    given back (logged): it returns after its visibility timeout instead."""
+    if app.rests is None:
+        return None
+    now = app.clock.now()
+    if not app.rests.resting(now):
+        return None
+    try:
+        series, _ = resolve(app, DownloadRequest.from_body(message.body))
+    except MalformedMessage:
+        return None
+    until = app.rests.until(series[0].source, now)
+    if until is None or is_last_delivery(app.queue, message):
+        return None
+    try:
+        app.queue.defer([message.receipt], until - now)
+    except Exception:  # given back all the same: it comes back after its visibility timeout
+        logger.warning("message %s could not be deferred", message.message_id, exc_info=True)
+    logger.info(
+        "message %s not fetched: %s rests until %s (its Retry-After); given back",
+        message.message_id,
+        series[0].source,
+        until.isoformat(),
+    )
+    return until
 
 
 def handle_message(app: StageContext, message: Message) -> ScrapeReport:

@@ -1,0 +1,196 @@
+"""The scraper Lambda rests a source that answered 429 with a Retry-After (dynalite +
+moto_server, the real HTTP sources on the replay server): one request reaches that source per
+batch, and in the batches a warm environment takes while the rest runs none; its other messages
+are given back hidden until the rest ends and come back then; other sources' messages are
+stored; a rest never dead-letters a message.
+
+Before, every later message of the source in the batch sent its own request (each waiting out
+the adapter's capped Retry-After), and got 429 again.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from botocore.exceptions import ClientError
+from devtools.aws.lambda_events import FakeLambdaContext, failed_ids, load_handler, sqs_event
+from tests.aws.conftest import AwsHome
+from tests.aws.test_aws_handlers import drain
+
+from fuelpipe.adapters.clock import ManualClock
+from fuelpipe.domain.calendars import expected_between, get_calendar
+from fuelpipe.domain.catalog import DEFAULT_CATALOG
+from fuelpipe.domain.messages import DownloadRequest
+from fuelpipe.domain.models import Status
+from fuelpipe.homes.aws import lazy_scraper_context
+from fuelpipe.ports.queue import Message, Queue, QueueDepth
+from fuelpipe.replay import FaultPlan, ReplayServer
+from fuelpipe.stages.context import StageContext
+
+pytestmark = pytest.mark.aws
+
+SP = ZoneInfo("America/Sao_Paulo")
+NOW = datetime(2021, 6, 30, 20, 0, tzinfo=SP)  # inside the bundled real snapshot
+REST_S = 3  # the replay's Retry-After: short, so the test sees the messages come back
+YAHOO = ("STOCK#PETR4", "STOCK#PETR3", "STOCK#XOM")
+OTHERS = ("CURRENCY#USD", "COMMODITY#BRENT")  # BCB, FRED
+
+
+def june(key: str) -> list[date]:
+    """The June 2021 days the key's calendar expects a value on."""
+    calendar = get_calendar(DEFAULT_CATALOG[key].calendar)
+    return list(expected_between(calendar, date(2021, 6, 1), date(2021, 6, 30)))
+
+
+def body(key: str) -> str:
+    series = DEFAULT_CATALOG[key]
+    return DownloadRequest(
+        partition_key=key, dates_to_download=june(key), fetch_unit=series.fetch_unit
+    ).to_body()
+
+
+@pytest.fixture
+def replay() -> Iterator[ReplayServer]:
+    """Yahoo answers every request 429 with Retry-After 3 s; BCB and FRED answer."""
+    faults = FaultPlan.parse(f"yahoo:429=1,retry_after={REST_S}")
+    with ReplayServer(quiet=True, faults=faults) as server:
+        yield server
+
+
+def scraper_home(aws_home: AwsHome, replay: ReplayServer, clock: ManualClock) -> StageContext:
+    """The scraper Lambda's composition root on the test's resources: one try per request
+    (the adapter's own retries would wait out the Retry-After, up to 20 s, before giving up)."""
+    urls = {f"source_{n}_url": u for n, u in replay.source_urls().items()}
+    settings = aws_home.settings.model_copy(
+        update={**urls, "http_attempts": 1, "http_backoff_s": 0, "yahoo_min_interval_s": 0}
+    )
+    provider = lazy_scraper_context(
+        settings, clock=clock, dynamodb_client=aws_home.dynamodb, sqs_client=aws_home.sqs
+    )
+    return provider()
+
+
+def received(queue: Queue, keys: tuple[str, ...]) -> dict[str, Message]:
+    """Every message on the queue, by its key (each of ``keys`` once)."""
+    by_key = {DownloadRequest.from_body(m.body).keys[0]: m for m in drain(queue)}
+    assert sorted(by_key) == sorted(keys)
+    return by_key
+
+
+def come_back(queue: Queue, count: int, within_s: float) -> list[Message]:
+    """Receive until ``count`` messages came back, or fail after ``within_s``."""
+    got: list[Message] = []
+    deadline = time.monotonic() + within_s
+    while len(got) < count:
+        assert time.monotonic() < deadline, f"{len(got)} of {count} came back"
+        got += queue.receive(10)
+        time.sleep(0.1)
+    return got
+
+
+def test_a_rate_limited_source_gets_one_request_and_its_other_messages_come_back_after_the_rest(
+    aws_home: AwsHome, replay: ReplayServer
+) -> None:
+    clock = ManualClock(NOW)
+    home = scraper_home(aws_home, replay, clock)
+    handler = load_handler("scraper").make_handler(lambda: home)
+    home.queue.send([body(k) for k in (*YAHOO, *OTHERS)])
+    by_key = received(home.queue, (*YAHOO, *OTHERS))
+    # Yahoo first, the others between its messages: they go on while Yahoo rests.
+    batch = [by_key[k] for k in ("STOCK#PETR4", "CURRENCY#USD", "STOCK#PETR3",
+                                 "COMMODITY#BRENT", "STOCK#XOM")]  # fmt: skip
+    before_rest = time.monotonic()
+
+    response = handler(sqs_event(batch), FakeLambdaContext("scraper"))
+
+    assert replay.request_counts["yahoo"] == 1
+    rested = [by_key["STOCK#PETR3"], by_key["STOCK#XOM"]]
+    assert failed_ids(response) == [m.message_id for m in rested]
+    for key in OTHERS:
+        assert [p.date for p in home.store.present(key)] == june(key)
+    # The message that drew the 429 is done, as any failed request is: its dates PENDING.
+    pending = home.store.query("STOCK#PETR4", date(2021, 6, 1), date(2021, 6, 30))
+    assert {r.status for r in pending} == {Status.PENDING}
+    assert all("429" in (r.reason or "") for r in pending)
+    home.queue.delete([m.receipt for m in batch if m not in rested])  # the event source mapping
+
+    # A warm environment's next batch while the rest runs: given back without a request, and
+    # a batch of rested messages alone is no failed batch (no BatchFailed, no Errors alarm).
+    home.queue.send([body("STOCK#PETR4")])
+    (again,) = drain(home.queue)
+    response = handler(sqs_event([again]), FakeLambdaContext("scraper"))
+    assert failed_ids(response) == [again.message_id]
+    assert replay.request_counts["yahoo"] == 1
+
+    # They come back once the rest is over, well before the queue's visibility timeout (30 s).
+    back = come_back(home.queue, 3, within_s=20)
+    waited = time.monotonic() - before_rest
+    assert REST_S <= waited < aws_home.settings.visibility_timeout_s
+    assert sorted(m.message_id for m in back) == sorted(m.message_id for m in [*rested, again])
+    assert all(m.receive_count == 2 for m in back)
+
+    clock.advance(timedelta(seconds=REST_S))  # the rest has ended; Yahoo answers again
+    replay.faults = FaultPlan.none()
+    response = handler(sqs_event(back), FakeLambdaContext("scraper"))
+
+    assert failed_ids(response) == []
+    assert replay.request_counts["yahoo"] == 1 + 3
+    for key in YAHOO:
+        assert [p.date for p in home.store.present(key)] == june(key)
+    home.queue.delete([m.receipt for m in back])
+    assert home.queue.depth() == QueueDepth(visible=0, in_flight=0, dead=0)
+
+
+def test_a_rested_message_on_its_last_delivery_is_handled_not_dead_lettered(
+    aws_home: AwsHome, replay: ReplayServer
+) -> None:
+    """Deferring it would cost its last receive and send it to the DLQ: it is handled as
+    `watch` handles a resting source's message instead, its dates PENDING saying why."""
+    home = scraper_home(aws_home, replay, ManualClock(NOW))
+    handler = load_handler("scraper").make_handler(lambda: home)
+    home.queue.send([body("STOCK#PETR4"), body("STOCK#PETR3")])
+    by_key = received(home.queue, ("STOCK#PETR4", "STOCK#PETR3"))
+    last = replace(by_key["STOCK#PETR3"], receive_count=home.queue.max_receives)
+
+    response = handler(sqs_event([by_key["STOCK#PETR4"], last]), FakeLambdaContext("scraper"))
+
+    assert failed_ids(response) == []
+    assert replay.request_counts["yahoo"] == 1
+    pending = home.store.query("STOCK#PETR3", date(2021, 6, 1), date(2021, 6, 30))
+    assert [r.date for r in pending] == june("STOCK#PETR3")
+    assert all(r.status is Status.PENDING for r in pending)
+    assert all("not asked before" in (r.reason or "") for r in pending)
+    home.queue.delete([m.receipt for m in by_key.values()])
+    assert home.queue.depth() == QueueDepth(visible=0, in_flight=0, dead=0)
+
+
+def test_a_rested_message_sqs_will_not_hide_is_still_given_back(
+    aws_home: AwsHome, replay: ReplayServer
+) -> None:
+    """SQS refusing the ChangeMessageVisibility costs only the early return: the message is
+    reported all the same (it comes back after the queue's visibility timeout), and a batch of
+    rested messages alone is still no failed batch."""
+    home = scraper_home(aws_home, replay, ManualClock(NOW))
+    handler = load_handler("scraper").make_handler(lambda: home)
+
+    def refuse(**_: object) -> None:
+        raise ClientError({"Error": {"Code": "InternalError", "Message": "down"}}, "Change")
+
+    aws_home.sqs.meta.events.register(
+        "before-parameter-build.sqs.ChangeMessageVisibilityBatch", refuse
+    )
+    home.queue.send([body("STOCK#PETR4")])
+    (first,) = drain(home.queue)
+    assert failed_ids(handler(sqs_event([first]), FakeLambdaContext("scraper"))) == []
+    home.queue.send([body("STOCK#PETR3")])
+    (rested,) = drain(home.queue)
+
+    response = handler(sqs_event([rested]), FakeLambdaContext("scraper"))
+
+    assert failed_ids(response) == [rested.message_id]
+    assert replay.request_counts["yahoo"] == 1
