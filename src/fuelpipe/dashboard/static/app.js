@@ -65,6 +65,8 @@
   let geojson = null;
   let renderToken = 0;
   let clockDay = "";
+  let asked = {}; // the values the address named, by key
+  let refused = []; // [key, value] the page fell back from (sanitizeChoices)
 
   // --- text and numbers -------------------------------------------------------------------
 
@@ -232,10 +234,11 @@
    *  without a key must not keep the key's later value). */
   function readUrl() {
     Object.assign(state, DEFAULTS);
+    asked = {};
     const params = new URLSearchParams(window.location.search);
     for (const key of Object.keys(DEFAULTS)) {
       const value = params.get(key);
-      if (value !== null) state[key] = value;
+      if (value !== null) state[key] = asked[key] = value;
     }
     // Own keys only: "constructor" is `in` every object, and a link naming it killed the page.
     if (!Object.hasOwn(VIEWS, state.view)) state.view = DEFAULTS.view;
@@ -268,8 +271,10 @@
     }
   }
 
-  /** A user's change of view, control or language: a history entry of its own, then drawn. */
-  function navigate() {
+  /** A user's change of view, control or language: a history entry of its own, then drawn;
+   *  `keep` (a change of language) keeps the link's note, said again in the new language. */
+  function navigate(keep) {
+    if (!keep) refused = []; // the reader's own choice: the link's note has done its work
     writeUrl(true);
     return render();
   }
@@ -278,6 +283,38 @@
     if (!meta.products.some((p) => p.code === state.fuel)) state.fuel = DEFAULTS.fuel;
     if (!meta.areas.some((a) => a.code === state.area)) state.area = DEFAULTS.area;
     if (!meta.drivers.some((d) => d.code === state.driver)) state.driver = DEFAULTS.driver;
+    // An old or mistyped link's choices are not dropped silently: the note names each value the
+    // page fell back from and what it shows instead (the Today panel names its series itself).
+    refused = Object.entries(asked).filter(([key, value]) =>
+      (key === "today" ? value.toUpperCase() : value) !== state[key]);
+  }
+
+  const REFUSED_WHAT = { health: "tab.health", today: "today.series" };
+  function shownFor(key) {
+    const v = state[key];
+    return {
+      view: () => t("tab." + v),
+      fuel: () => t("product." + v),
+      area: () => areaName(v),
+      driver: () => seriesName(v),
+      today: () => seriesName(v),
+      window: () => t("win." + v),
+      date: () => t("link.newest"),
+      health: () => t("link.short"),
+      lang: () => new Intl.DisplayNames([v], { type: "language" }).of(v),
+    }[key]();
+  }
+
+  function showRefused() {
+    const note = document.getElementById("link-note");
+    note.textContent = refused.length ? t("link.refused", {
+      list: refused.map(([key, value]) => t("link.item", {
+        what: t(REFUSED_WHAT[key] || "ctl." + key),
+        value: value.length > 40 ? value.slice(0, 40) + "…" : value,
+        shown: shownFor(key),
+      })).join("; "),
+    }) : "";
+    note.hidden = !refused.length;
   }
 
   // --- API -----------------------------------------------------------------------------------
@@ -1440,6 +1477,7 @@
     const token = ++renderToken;
     writeUrl();
     showView();
+    showRefused();
     const section = document.getElementById("view-" + state.view);
     const error = section.querySelector(".view-error");
     if (error) error.remove();
@@ -1529,7 +1567,7 @@
         state.lang = button.dataset.lang;
         applyI18n();
         buildControls();
-        navigate();
+        navigate(true);
       });
     }
     for (const id of ["fuel", "area", "driver", "window", "date"]) {
