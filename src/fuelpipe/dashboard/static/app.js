@@ -289,7 +289,8 @@
       (key === "today" ? value.toUpperCase() : value) !== state[key]);
   }
 
-  const REFUSED_WHAT = { health: "tab.health", today: "today.series" };
+  const REFUSED_WHAT = { health: "tab.health", today: "today.series" }; // else "ctl." + key
+  /** What the page shows for a key instead of the link's value, in the page's language. */
   function shownFor(key) {
     const v = state[key];
     return {
@@ -305,6 +306,7 @@
     }[key]();
   }
 
+  /** The note under the controls naming the link's refused values; hidden when there is none. */
   function showRefused() {
     const note = document.getElementById("link-note");
     note.textContent = refused.length ? t("link.refused", {
