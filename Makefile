@@ -32,7 +32,7 @@ setup: $(STAMP) $(NODE_STAMP) ## create the virtualenv and node_modules
 
 venv: $(STAMP) ## the virtualenv alone (the deploy job runs scripts/deploy.py from it)
 
-plotly: $(NODE_STAMP) ## rebuild the committed partial Plotly bundle and the minified app.min.js, outlook.min.js and live.min.js (after editing the page's scripts)
+plotly: $(NODE_STAMP) ## rebuild the committed partial Plotly bundle and the minified app.min.js, outlook.min.js, health.min.js and live.min.js (after editing the page's scripts)
 	node scripts/plotly/build.mjs
 
 browser-deps: ## Debian's Chromium for the browser tests (or set FUELPIPE_CHROMIUM)

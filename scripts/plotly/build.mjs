@@ -4,8 +4,8 @@
 //   node scripts/plotly/build.mjs [out-dir]      (default: src/fuelpipe/dashboard/static)
 //
 // Writes plotly-partial.min.js, app.min.js (the page's own scripts the first chart needs, in the
-// order index.html runs them, minified), outlook.min.js (the Outlook view) and live.min.js (the
-// live panel), both loaded later,
+// order index.html runs them, minified), outlook.min.js (the Outlook view), health.min.js (the
+// Health view) and live.min.js (the live panel), all loaded later,
 // each with its .gz and .br forms (precompressed for the server).
 import { build, transform } from "esbuild";
 import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
@@ -119,13 +119,14 @@ function emit(file, js) {
 emit("plotly-partial.min.js", Buffer.from(result.outputFiles[0].contents));
 
 // The page's own scripts (each an IIFE on window globals), concatenated in the order they run:
-// app.min.js is what the first chart needs (index.html loads it); outlook.min.js and
-// live.min.js are loaded by app.js after the first chart (the first chart's JS budget), the
-// Outlook view's sooner when its tab opens.
+// app.min.js is what the first chart needs (index.html loads it); outlook.min.js,
+// health.min.js and live.min.js are loaded by app.js after the first chart (the first chart's
+// JS budget), the Outlook and Health views' sooner when their tab opens.
 const staticDir = join(root, "src/fuelpipe/dashboard/static");
 const PAGE_BUNDLES = {
   "app.min.js": ["i18n.js", "app.js"],
   "outlook.min.js": ["outlook.js"],
+  "health.min.js": ["health.js"],
   "live.min.js": ["live.js"],
 };
 for (const [file, scripts] of Object.entries(PAGE_BUNDLES)) {

@@ -567,6 +567,67 @@ def test_a_malformed_date_in_the_url_is_ignored_and_dropped(watched: Watched, ba
     assert watched.page.get_attribute("#chart-price", "data-rendered")
 
 
+REFUSED_NOTE = {
+    "en": "This link asks for what this page does not have: Fuel “KEROSENE” (showing Gasoline); "
+    "Area “XX” (showing Brazil).",
+    "pt-BR": "Este link pede o que esta página não tem: Combustível “KEROSENE” (exibindo "
+    "Gasolina comum); Área “XX” (exibindo Brasil).",
+}
+
+
+@pytest.mark.parametrize("lang", ["en", "pt-BR"])
+def test_a_link_whose_choices_the_page_refuses_says_what_it_shows_instead(
+    watched: Watched, lang: str
+) -> None:
+    # A link with an unknown fuel and area drew Brazil's gasoline and said nothing: the reader
+    # took it for the fuel and area the link named.
+    page = watched.page
+    note = page.locator("#link-note")
+    watched.open(f"view=movement&fuel=KEROSENE&area=XX&lang={lang}")
+    assert note.is_visible()
+    assert note.text_content() == REFUSED_NOTE[lang]
+    assert page.input_value("#fuel") == "GASOLINE" and page.input_value("#area") == "BR"
+    assert "fuel=GASOLINE" in page.url and "KEROSENE" not in page.url
+    # Said again in the other language; gone once the reader picks a choice of their own.
+    other = "pt-BR" if lang == "en" else "en"
+    page.click(f".lang-btn[data-lang='{other}']")
+    watched.wait_ready()
+    assert note.text_content() == REFUSED_NOTE[other]
+    page.select_option("#fuel", "ETHANOL")
+    watched.wait_ready()
+    assert note.is_hidden()
+    # A link the page can follow whole has no note.
+    watched.open(f"view=movement&fuel=ETHANOL&area=SP&window=26&lang={lang}")
+    assert note.is_hidden() and note.text_content() == ""
+
+
+@pytest.mark.parametrize(
+    ("query", "named"),
+    [
+        ("view=nope", "View “nope” (showing Overview)"),
+        ("view=movement&window=7", "Window “7” (showing 1 year)"),
+        ("view=movement&date=2022-13-45", "End date “2022-13-45” (showing the newest data)"),
+        ("view=lags&driver=NOPE", "Driver “NOPE” (showing Brent in reais)"),
+        ("view=health&health=some", "Pipeline health “some” (showing the series below 100%)"),
+        ("view=overview&today=%3Cb%3E", "Series “<b>” (showing US dollar (PTAX))"),
+    ],
+)
+def test_every_choice_a_link_names_and_the_page_falls_back_from_is_named(
+    watched: Watched, query: str, named: str
+) -> None:
+    watched.open(f"{query}&lang=en")
+    text = watched.page.locator("#link-note").text_content()
+    assert text == f"This link asks for what this page does not have: {named}."
+
+
+def test_a_link_naming_an_unknown_language_names_the_one_shown(watched: Watched) -> None:
+    watched.open("view=overview&lang=fr")  # the browser's (en-US) instead
+    text = watched.page.locator("#link-note").text_content()
+    assert (
+        text == "This link asks for what this page does not have: Language “fr” (showing English)."
+    )
+
+
 def test_health_chart_labels_fit_inside_the_chart(watched: Watched) -> None:
     watched.open("view=health&health=all&lang=en")
     overflow = watched.page.evaluate(

@@ -388,3 +388,25 @@ def test_a_failing_source_card_shows_since_the_reason_the_last_attempt_and_the_n
             "(horário de Brasília)"
         )
     store.close()
+
+
+def test_the_health_view_says_when_its_script_fails_to_load_and_loads_it_on_the_next_visit(
+    tmp_path: Path, page: Page
+) -> None:
+    # health.js left app.min.js (the first chart's JavaScript budget): the page loads it when
+    # the tab opens. A failed load is said in the tab, in the page's language, not a blank view.
+    page.route("**/static/health.min.js*", lambda route: route.abort())
+    with _health_page(tmp_path, page, [], query="view=health&lang=pt-BR"):
+        error = page.locator("#view-health .view-error")
+        assert (
+            error.text_content()
+            == "Não foi possível carregar esta visão: health.min.js did not load"
+        )
+        page.unroute("**/static/health.min.js*")
+        page.click(".tabs [data-view=parity]")
+        page.wait_for_selector("body[data-ready=parity]", state="attached")
+        page.click(".tabs [data-view=health]")
+        page.wait_for_selector("body[data-ready=health]", state="attached")
+        assert page.locator("#view-health .view-error").count() == 0
+        first = page.locator("#health-cards .card h3").first
+        assert first.text_content() == "Fontes atrasadas ou com falha"

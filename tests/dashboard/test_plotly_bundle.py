@@ -20,6 +20,7 @@ from fuelpipe.dashboard.static_assets import (
     APP_BUNDLE,
     FIRST_CHART_BYTES,
     HASHED,
+    HEALTH_BUNDLE,
     LIVE_BUNDLE,
     OUTLOOK_BUNDLE,
     PLOTLY_PARTIAL,
@@ -122,12 +123,14 @@ def test_the_page_loads_its_own_scripts_as_one_minified_hashed_file(client: Test
     assert found is not None
     page = client.get("/").text
     assert f'<script src="/static/{APP_BUNDLE}?h={found.hash}" defer></script>' in page
-    for source in ("i18n.js", "app.js", "outlook.js", "live.js"):
+    for source in ("i18n.js", "app.js", "outlook.js", "health.js", "live.js"):
         assert f"/static/{source}" not in page  # one request instead of four
     sources = sum(len((STATIC_DIR / s).read_bytes()) for s in ("i18n.js", "app.js", "live.js"))
     assert len(found.body) < sources  # minified
     assert b"FUELPIPE_EXTRA_VIEWS.outlook" not in found.body  # outlook.js comes later
     assert b"/api/live" not in found.body  # and so does live.js
+    assert b"/api/health" not in found.body  # and health.js, with its texts
+    assert b"health.showAll" not in found.body and b"count.records_written" not in found.body
 
 
 def test_the_scripts_the_page_names_stay_within_the_first_chart_budget(client: TestClient) -> None:
@@ -145,6 +148,14 @@ def test_the_scripts_the_page_names_stay_within_the_first_chart_budget(client: T
     assert named in page
     assert b"FUELPIPE_EXTRA_VIEWS.outlook" in lazy.body
     assert client.get(f"/static/{OUTLOOK_BUNDLE}?h={lazy.hash}").content == lazy.body
+    # So is the Health view's, with its own texts in both languages.
+    health = asset(HEALTH_BUNDLE)
+    assert health is not None
+    named = f'<meta name="fuelpipe-lazy-health" content="/static/{HEALTH_BUNDLE}?h={health.hash}">'
+    assert named in page
+    assert b"FUELPIPE_EXTRA_VIEWS.health" in health.body and b"/api/health" in health.body
+    assert b"Show all {n} series" in health.body and b"Mensagens mortas" in health.body
+    assert client.get(f"/static/{HEALTH_BUNDLE}?h={health.hash}").content == health.body
     # So is the live panel's: it polls once the first chart is drawn.
     live = asset(LIVE_BUNDLE)
     assert live is not None

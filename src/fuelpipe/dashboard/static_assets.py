@@ -3,10 +3,10 @@
 Plotly comes as a partial bundle (``plotly-partial.min.js``: only the trace types the panel
 draws, built from plotly.js's npm package by ``make plotly``) and the page's own scripts as
 minified files built by the same command (``app.min.js`` for the first chart, and
-``outlook.min.js`` and ``live.min.js``, loaded later), each precompressed beside it (``.br``,
-``.gz``). The page names them, as every static file a page names, with their content hash
-(``?h=``), and a request carrying the current hash is cached for a year: a new bundle is a new
-URL.
+``outlook.min.js``, ``health.min.js`` and ``live.min.js``, loaded later), each precompressed
+beside it (``.br``, ``.gz``). The page names them, as every static file a page names, with
+their content hash (``?h=``), and a request carrying the current hash is cached for a year: a
+new bundle is a new URL.
 
 Only the files in ``static/`` are served, not the whole ``plotly.min.js``: the page never loads
 it, and reading it from the ``plotly`` package made the dashboard Lambda carry plotly, narwhals
@@ -46,10 +46,13 @@ APP_BUNDLE = "app.min.js"
 OUTLOOK_BUNDLE = "outlook.min.js"
 """The Outlook view (outlook.js), minified alone by the same command: the page names it in a
 ``<meta>`` and app.js loads it when its tab opens or after the first chart is drawn."""
+HEALTH_BUNDLE = "health.min.js"
+"""The Health view (health.js), minified alone by the same command: the page names it in a
+``<meta>`` and app.js loads it when its tab opens or after the first chart is drawn."""
 LIVE_BUNDLE = "live.min.js"
 """The live panel (live.js), minified alone by the same command: the page names it in a
 ``<meta>`` and app.js loads it once the first chart is drawn."""
-HASHED = (PLOTLY_PARTIAL, APP_BUNDLE, OUTLOOK_BUNDLE, LIVE_BUNDLE)
+HASHED = (PLOTLY_PARTIAL, APP_BUNDLE, OUTLOOK_BUNDLE, HEALTH_BUNDLE, LIVE_BUNDLE)
 """Built files the page names by their content hash."""
 FIRST_CHART_BYTES = 1_500_000
 """The budget of JavaScript the page loads before its first chart (the scripts its document

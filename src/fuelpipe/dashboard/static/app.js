@@ -35,7 +35,7 @@
     parity: { controls: ["date"], date: "ctl.week" },
     correlations: { controls: ["fuel", "area", "window", "date"], date: "ctl.date" },
     lags: { controls: ["fuel", "area", "driver", "window", "date"], date: "ctl.date" },
-    // Drawn by outlook.js, which loads on its own when the tab opens (see lazyView).
+    // Drawn by outlook.js and health.js, each loaded on its own when its tab opens (lazyView).
     outlook: { controls: ["fuel", "area"], date: "ctl.date" },
     health: { controls: [], date: "ctl.date" },
   };
@@ -65,6 +65,8 @@
   let geojson = null;
   let renderToken = 0;
   let clockDay = "";
+  let asked = {}; // the values the address named, by key
+  let refused = []; // [key, value] the page fell back from (sanitizeChoices)
 
   // --- text and numbers -------------------------------------------------------------------
 
@@ -232,10 +234,11 @@
    *  without a key must not keep the key's later value). */
   function readUrl() {
     Object.assign(state, DEFAULTS);
+    asked = {};
     const params = new URLSearchParams(window.location.search);
     for (const key of Object.keys(DEFAULTS)) {
       const value = params.get(key);
-      if (value !== null) state[key] = value;
+      if (value !== null) state[key] = asked[key] = value;
     }
     // Own keys only: "constructor" is `in` every object, and a link naming it killed the page.
     if (!Object.hasOwn(VIEWS, state.view)) state.view = DEFAULTS.view;
@@ -268,8 +271,10 @@
     }
   }
 
-  /** A user's change of view, control or language: a history entry of its own, then drawn. */
-  function navigate() {
+  /** A user's change of view, control or language: a history entry of its own, then drawn;
+   *  `keep` (a change of language) keeps the link's note, said again in the new language. */
+  function navigate(keep) {
+    if (!keep) refused = []; // the reader's own choice: the link's note has done its work
     writeUrl(true);
     return render();
   }
@@ -278,6 +283,40 @@
     if (!meta.products.some((p) => p.code === state.fuel)) state.fuel = DEFAULTS.fuel;
     if (!meta.areas.some((a) => a.code === state.area)) state.area = DEFAULTS.area;
     if (!meta.drivers.some((d) => d.code === state.driver)) state.driver = DEFAULTS.driver;
+    // An old or mistyped link's choices are not dropped silently: the note names each value the
+    // page fell back from and what it shows instead (the Today panel names its series itself).
+    refused = Object.entries(asked).filter(([key, value]) =>
+      (key === "today" ? value.toUpperCase() : value) !== state[key]);
+  }
+
+  const REFUSED_WHAT = { health: "tab.health", today: "today.series" }; // else "ctl." + key
+  /** What the page shows for a key instead of the link's value, in the page's language. */
+  function shownFor(key) {
+    const v = state[key];
+    return {
+      view: () => t("tab." + v),
+      fuel: () => t("product." + v),
+      area: () => areaName(v),
+      driver: () => seriesName(v),
+      today: () => seriesName(v),
+      window: () => t("win." + v),
+      date: () => t("link.newest"),
+      health: () => t("link.short"),
+      lang: () => new Intl.DisplayNames([v], { type: "language" }).of(v),
+    }[key]();
+  }
+
+  /** The note under the controls naming the link's refused values; hidden when there is none. */
+  function showRefused() {
+    const note = document.getElementById("link-note");
+    note.textContent = refused.length ? t("link.refused", {
+      list: refused.map(([key, value]) => t("link.item", {
+        what: t(REFUSED_WHAT[key] || "ctl." + key),
+        value: value.length > 40 ? value.slice(0, 40) + "…" : value,
+        shown: shownFor(key),
+      })).join("; "),
+    }) : "";
+    note.hidden = !refused.length;
   }
 
   // --- API -----------------------------------------------------------------------------------
@@ -1293,171 +1332,20 @@
     }], layout, url, view.through || fuelEnd(), WEEKLY);
   }
 
-  async function viewHealth(token) {
-    const url = api("/api/health");
-    setCsv(url);
-    const view = await getJSON(url);
-    if (token !== renderToken) return;
-    const cards = document.getElementById("health-cards");
-    cards.replaceChildren();
-    const scored = view.series.filter((s) => s.completeness !== null);
-    const mean = scored.length ? scored.reduce((a, s) => a + s.completeness, 0) / scored.length : null;
-    const asOf = t("asOf", { date: fmt.instant(view.as_of) });
-    const since = (x) => t("health.since", { date: fmt.instant(x.since) });
-    const problems = view.problems || [];
-    if (!problems.length) card(cards, t("health.problems"), "0", "", "flat", asOf);
-    for (const p of problems) {
-      // A failing source: the reason, the last attempt and the next.
-      const tries = [["lastAttempt", p.last_attempt_at], ["nextAttempt", p.next_attempt_at]]
-        .filter((x) => x[1]).map((x) => ` · ${t("health." + x[0], { date: fmt.instant(x[1]) })}`).join("");
-      card(cards, `${t("health." + p.state)} · ${p.source}`, p.keys.join(", ") + (p.series > p.keys.length ? " …" : ""),
-        since(p) + (p.reason ? ` · ${p.reason}` : "") + tries, "down", asOf);
-    }
-    for (const a of view.alerts || []) card(cards, `${t("health.alert")} · ${a.rule}`, a.summary, since(a), "warn", asOf);
-    // A split whose history re-read failed: closes before it may still be on the old basis.
-    for (const s of view.series) {
-      const o = s.split_owed;
-      if (!o) continue;
-      const last = o.splits[o.splits.length - 1].date;
-      card(cards, `${t("health.splitOwed")} · ${s.key}`, o.splits.map((x) => `${x.ratio} · ${fmt.date(x.date)}`).join(", "),
-        (o.since ? since(o) + " · " : "") + t("health.splitOwedDetail", { date: fmt.date(last) }), "down", asOf);
-    }
-    card(cards, t("health.series"), `${view.stored_series} / ${view.catalog_series}`, "", "", asOf);
-    card(cards, t("health.complete"), mean === null ? "—" : fmt.pct(mean * 100, 1, false), "", "", asOf);
-    // A backlog past the view's cap: the failing cards above come from the newest records only.
-    const read = view.pending_read ?? view.pending;
-    card(cards, t("health.pending"), fmt.num(view.pending, 0),
-      read < view.pending ? t("health.pendingRead", { n: fmt.num(read, 0), total: fmt.num(view.pending, 0) }) : "",
-      view.pending ? "warn" : "flat", asOf);
-    card(cards, t("health.quarantined"), fmt.num(view.quarantined, 0), "", view.quarantined ? "down" : "flat", asOf);
-    card(cards, t("health.dead"), view.dead_letters === null ? t("health.notAvailable") : fmt.num(view.dead_letters, 0), "", "", asOf);
-    card(cards, t("health.absent"), fmt.num(view.absent ?? 0, 0), "", "", asOf);
-    card(cards, t("health.unexpected"), fmt.num(view.unexpected ?? 0, 0), "", "", asOf);
-    card(cards, t("health.revised"), fmt.num(view.revised ?? 0, 0), "", "", asOf);
-    for (const f of view.freshness || []) {
-      card(cards, `${t("health.freshness")} · ${f.source}`,
-        `${fmt.duration(f.p50_s)} / ${fmt.duration(f.p95_s)}`,
-        t("health.freshnessDetail", { n: count(f.samples, "value") }), "flat", asOf);
-    }
-    renderRuns(view.last_runs);
-    if (!view.series.length) {
-      showEmpty("chart-health", t("health.noSeries"));
-      return;
-    }
-    const sorted = view.series.slice().sort((a, b) => (a.completeness ?? -1) - (b.completeness ?? -1));
-    // Hundreds of full bars hid the few that are not: by default only the series below 100%
-    // (one with nothing expected yet has no completeness to fall short of), all on request.
-    const short = sorted.filter((s) => s.completeness !== null && s.completeness < 1);
-    const scoredCount = sorted.filter((s) => s.completeness !== null).length;
-    const all = state.health === "all" || short.length === sorted.length;
-    const toggle = document.getElementById("health-all");
-    toggle.hidden = short.length === sorted.length;
-    toggle.textContent = all ? t("health.showShort") : t("health.showAll", { n: sorted.length });
-    toggle.setAttribute("aria-pressed", String(all));
-    const div = document.getElementById("chart-health");
-    if (!all && !short.length) {
-      div.style.height = "";
-      showEmpty("chart-health", t("health.allComplete", { n: scoredCount }));
-      return;
-    }
-    const shown = all ? sorted : short;
-    div.style.height = `${Math.max(360, 16 * shown.length + 120)}px`;
-    const layout = baseLayout(all ? t("health.title")
-      : t("health.titleShort", { n: shown.length, m: scoredCount - shown.length }));
-    layout.margin = { t: 56, r: 32, b: 48, l: 24 };
-    layout.yaxis.automargin = true; // the longest series key sets the left margin
-    layout.xaxis.tickformat = ".0%";
-    layout.xaxis.range = [0, 1.02];
-    layout.xaxis.side = "top";
-    layout.yaxis.autorange = "reversed";
-    layout.yaxis.tickfont = { size: 10 };
-    // Each bar by its readable name in the page's language ("Etanol hidratado — Amapá"), the
-    // key (the bar's value) in its hover.
-    layout.yaxis.tickmode = "array";
-    layout.yaxis.tickvals = shown.map((s) => s.key);
-    layout.yaxis.ticktext = shown.map((s) => seriesName(s.key));
-    layout.bargap = 0.25;
-    layout.showlegend = false;
-    await plot("chart-health", [{
-      type: "bar",
-      orientation: "h",
-      x: shown.map((s) => s.completeness ?? 0),
-      y: shown.map((s) => s.key),
-      // A series with nothing expected yet has no completeness: grey, and said so, not a red 0%.
-      customdata: shown.map((s) => [s.present, s.expected,
-        s.completeness === null ? t("health.nothingExpected") : fmt.pct(s.completeness * 100, 1, false),
-        seriesName(s.key)]),
-      marker: {
-        color: shown.map((s) => (s.completeness === null ? "#9aa8b5" : s.completeness >= 0.99 ? "#2e8540"
-          : s.completeness >= 0.8 ? "#f2a541" : "#b8322a")),
-      },
-      hovertemplate: "%{customdata[3]} (%{y}): %{customdata[2]}<br>%{customdata[0]} / %{customdata[1]}<extra></extra>",
-    }], layout, url, spDay(view.as_of));
-  }
-
-  /** A run's stage or counter in the page's language ("stage.scraper", "count.records_written");
-   *  one without a text of its own is its name with spaces. */
-  function runWord(kind, name) {
-    const text = t(`${kind}.${name}`);
-    return text === `${kind}.${name}` ? name.replace(/_/g, " ") : text;
-  }
-
-  function renderRuns(runs) {
-    const table = document.getElementById("runs");
-    table.replaceChildren();
-    if (!runs.length) {
-      const row = table.insertRow();
-      const cell = row.insertCell();
-      cell.textContent = t("health.noRuns");
-      cell.className = "muted";
-      return;
-    }
-    // Each cell carries its column's name: on a phone the rows stack as labelled lines
-    // (app.css), four squashed columns wrapped a time over two lines and a counter per word.
-    const labels = ["health.stage", "health.started", "health.finished", "health.counts"].map((key) => t(key));
-    const head = table.createTHead().insertRow();
-    for (const label of labels) {
-      const th = document.createElement("th");
-      th.textContent = label;
-      head.append(th);
-    }
-    const body = table.createTBody();
-    for (const run of runs) {
-      const row = body.insertRow();
-      const cells = labels.map((label) => {
-        const cell = row.insertCell();
-        cell.dataset.label = label;
-        return cell;
-      });
-      cells[0].textContent = runWord("stage", run.stage);
-      cells[0].title = run.stage; // the stage's own name, as the logs and `fuelpipe status` say it
-      cells[1].textContent = fmt.clock(run.started_at);
-      cells[2].textContent = fmt.clock(run.finished_at);
-      cells[1].className = cells[2].className = "when";
-      // One counter per span, kept whole on a line ("records written 1,234"); the lines break
-      // between counters.
-      Object.entries(run.counts).forEach(([k, v], i) => {
-        if (i) cells[3].append(", ");
-        const counter = document.createElement("span");
-        counter.className = "count";
-        counter.textContent = `${runWord("count", k)} ${fmt.num(v, 0)}`;
-        cells[3].append(counter);
-      });
-    }
-  }
-
   // Views kept in their own files register on window.FUELPIPE_EXTRA_VIEWS as
-  // { name: { render(kit, token) } } and draw with these shared helpers.
+  // { name: { render(kit, token), text: { lang: { key: text } } } } and draw with these shared
+  // helpers; their texts join the page's when the file loads (loadLazy).
   const viewKit = {
     state, t, count, tn, fmt, api, getJSON, plot, setCsv, setText, showEmpty, baseLayout,
-    mapLayout, loadGeojson, areaName, card, changeClass,
+    mapLayout, loadGeojson, areaName, seriesName, spDay, card, changeClass, writeUrl,
+    redraw: render, // the open view again, `quiet` as render's
     isCurrent: (token) => token === renderToken,
   };
 
-  // outlook.js and live.js are not needed for the first chart, so they are not in app.min.js:
-  // the page names their minified files (with their content hash) in a <meta>. The Outlook
-  // view loads when its view opens first, or when the first view is drawn (prefetchLazy),
-  // whichever comes first; the live panel when the first view is drawn (start).
+  // outlook.js, health.js and live.js are not needed for the first chart, so they are not in
+  // app.min.js: the page names their minified files (with their content hash) in a <meta>. The
+  // Outlook and Health views load when their view opens first, or when the first view is drawn
+  // (prefetchLazy), whichever comes first; the live panel when the first view is drawn (start).
   const lazyScripts = new Map();
   function loadLazy(name) {
     let loading = lazyScripts.get(name);
@@ -1466,7 +1354,11 @@
         const named = document.querySelector(`meta[name="fuelpipe-lazy-${name}"]`);
         const script = document.createElement("script");
         script.src = named ? named.content : `/static/${name}.min.js`;
-        script.addEventListener("load", () => resolve());
+        script.addEventListener("load", () => {
+          const text = ((window.FUELPIPE_EXTRA_VIEWS || {})[name] || {}).text || {};
+          for (const lang of Object.keys(text)) Object.assign(I18N[lang], text[lang]);
+          resolve();
+        });
         script.addEventListener("error", () => {
           lazyScripts.delete(name); // the next try loads it again
           reject(new Error(`${name}.min.js did not load`));
@@ -1487,7 +1379,8 @@
 
   function prefetchLazy() {
     const later = window.requestIdleCallback || ((fn) => window.setTimeout(fn, 1));
-    later(() => loadLazy("outlook").catch(() => {})); // its tab says so if it fails again
+    // each tab says so if its script fails again
+    later(() => ["outlook", "health"].forEach((name) => loadLazy(name).catch(() => {})));
   }
 
   const RENDERERS = {
@@ -1498,7 +1391,7 @@
     correlations: viewCorrelations,
     lags: viewLags,
     outlook: lazyView("outlook"),
-    health: viewHealth,
+    health: lazyView("health"),
   };
 
   // --- controls ------------------------------------------------------------------------------
@@ -1580,33 +1473,13 @@
     setText("csv", t(state.view === "overview" ? "ctl.csvCards" : "ctl.csv"));
   }
 
-  // Health's problems (sources late or failing) move with the clock, not only with the data
-  // version live.js watches: while its view is open and the page visible, it reloads its own
-  // data every minute, and at once when the page is shown again. No other view is refetched.
-  const HEALTH_REFRESH_MS = 60000;
-  let healthTimer = 0;
-
-  /** Start or stop the health view's refresh; true when it has just started. */
-  function healthRefresh() {
-    const open = state.view === "health" && document.visibilityState === "visible";
-    if (open && !healthTimer) {
-      healthTimer = window.setInterval(() => render(true), HEALTH_REFRESH_MS);
-      return true;
-    }
-    if (!open && healthTimer) {
-      window.clearInterval(healthTimer);
-      healthTimer = 0;
-    }
-    return false;
-  }
-
   /** Draw the open view; `quiet` (a refresh) keeps the view shown, without the loading veil;
    *  `stored` (new stored data) reads /api/meta again first (its coverage bounds the End date). */
   async function render(quiet, stored) {
     const token = ++renderToken;
     writeUrl();
     showView();
-    healthRefresh();
+    showRefused();
     const section = document.getElementById("view-" + state.view);
     const error = section.querySelector(".view-error");
     if (error) error.remove();
@@ -1696,7 +1569,7 @@
         state.lang = button.dataset.lang;
         applyI18n();
         buildControls();
-        navigate();
+        navigate(true);
       });
     }
     for (const id of ["fuel", "area", "driver", "window", "date"]) {
@@ -1705,19 +1578,11 @@
         navigate();
       });
     }
-    document.getElementById("health-all").addEventListener("click", () => {
-      state.health = state.health === "all" ? "" : "all";
-      writeUrl(true);
-      render(true);
-    });
     document.getElementById("today-series").addEventListener("change", (event) => {
       state.today = event.target.value;
       navigate();
     });
     document.getElementById("controls").addEventListener("submit", (e) => e.preventDefault());
-    document.addEventListener("visibilitychange", () => {
-      if (healthRefresh()) render(true); // shown again: what went late while it was hidden
-    });
     // Back and Forward: the entry's address is the view to show, its controls and language.
     window.addEventListener("popstate", () => {
       readUrl();

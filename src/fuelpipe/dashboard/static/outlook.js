@@ -2,8 +2,9 @@
    last survey, the backtest accuracy (said plainly when the model does not beat no-change) and
    a map of the expected change by state. Registers itself with app.js; no inline script.
    Minified on its own (outlook.min.js): app.js loads it when the Outlook tab opens, or once
-   the first view is drawn, so the first chart never waits for it. The tab's label and the
-   accuracy table's heading are in i18n.js, as the page shows them before this file loads. */
+   the first view is drawn, so the first chart never waits for it. Its texts (TEXT) join the
+   page's when it loads; the tab's label and the accuracy table's heading are in i18n.js, as
+   the page shows them before this file loads. */
 (function () {
   "use strict";
 
@@ -151,10 +152,6 @@
       "outlook.col.c95": "Cobertura 95%",
     },
   };
-  for (const [lang, entries] of Object.entries(TEXT)) {
-    Object.assign(window.FUELPIPE_I18N[lang], entries);
-  }
-
   function fanTraces(kit, view) {
     const t = kit.t;
     const last = { x: view.last_week, y: view.last_price };
@@ -420,5 +417,5 @@
 
   // app.js names the view and its controls (VIEWS.outlook) and draws it with this on load.
   window.FUELPIPE_EXTRA_VIEWS = window.FUELPIPE_EXTRA_VIEWS || {};
-  window.FUELPIPE_EXTRA_VIEWS.outlook = { render };
+  window.FUELPIPE_EXTRA_VIEWS.outlook = { render, text: TEXT };
 })();
