@@ -442,21 +442,39 @@ def test_a_refused_athena_call_is_a_clear_502(aws_home: AwsHome, athena_lake: At
     assert "Traceback" not in json.dumps(body)
 
 
+@dataclass
+class Ticking:
+    """A monotonic clock that moves only when the code under test sleeps."""
+
+    now: float = 0.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now = round(self.now + seconds, 6)
+
+
 def test_a_query_past_its_timeout_is_stopped(athena_lake: AthenaLake) -> None:
     # Queries stay QUEUED (moto's state manager): the runner stops the query at its deadline.
     transition = f"{athena_lake.moto.url}/moto-api/state-manager"
     model = {"model_name": "athena::execution"}
     manual = {**model, "transition": {"progression": "manual", "times": 1000}}
     assert httpx.post(f"{transition}/set-transition", json=manual, timeout=10).is_success
-    ticks = iter([0.0, 0.0, 5.0])  # the deadline is 1 s on: the second poll is past it
+    clock = Ticking()  # polls every 0.4 s of a clock only the runner's sleeps move
     runner = AthenaQueries(athena_lake.athena, athena_lake.workgroup, "fuelpipe",
-                           timeout_s=1.0, sleep=lambda _: None,
-                           monotonic=lambda: next(ticks))  # fmt: skip
+                           timeout_s=1.0, poll_s=0.4, sleep=clock.sleep,
+                           monotonic=clock.monotonic)  # fmt: skip
+    polls: list[float] = []
+    athena_lake.athena.meta.events.register(
+        "before-send.athena.GetQueryExecution", lambda **_: polls.append(clock.now)
+    )
     try:
-        with pytest.raises(AthenaQueryFailed, match=r"still QUEUED after 1 s, stopped"):
+        with pytest.raises(AthenaQueryFailed, match=r"still QUEUED after 1 s, stopped$"):
             runner.query("coverage", {})
     finally:
         assert httpx.post(f"{transition}/unset-transition", json=model, timeout=10).is_success
+    assert polls == [0.0, 0.4, 0.8]  # no sleep past the deadline: stopped at 0.8 s
     (execution,) = athena_lake.executions()
     assert execution["Status"]["State"] == "CANCELLED"
 
