@@ -504,3 +504,95 @@ def test_the_dashboard_lets_athena_reuse_a_result_up_to_a_day_old_by_default(
         {"Enabled": False},
     ]
     assert len(athena_lake.executions()) == 3  # moto took the parameter
+
+
+FUEL_NAMES = {  # ANP's product names and units, one per fuel the lake keeps
+    "GASOLINA": "R$ / litro", "GASOLINA ADITIVADA": "R$ / litro", "ETANOL": "R$ / litro",
+    "DIESEL": "R$ / litro", "DIESEL S10": "R$ / litro", "GNV": "R$ / m³", "GLP": "R$ / 13 kg",
+}  # fmt: skip
+
+
+def synthetic_busy_town(path: Path, stations: int) -> Path:
+    """SYNTHETIC, an edge case the real 4-week sample lacks (its widest answer is 403 rows):
+    ``stations`` stations in one town (accents in its name and theirs) each selling all seven
+    fuels in one survey week, so a search for them answers 151 x 7 rows, two pages of Athena's
+    results. ANP's columns and formats, valid CNPJs."""
+    from fuelpipe.domain.stations import cnpj_check_digit
+
+    head = ("Regiao - Sigla;Estado - Sigla;Municipio;Revenda;CNPJ da Revenda;Nome da Rua;"
+            "Numero Rua;Complemento;Bairro;Cep;Produto;Data da Coleta;Valor de Venda;"
+            "Valor de Compra;Unidade de Medida;Bandeira")  # fmt: skip
+    lines = [head]
+    for i in range(stations):
+        digits = f"{11_222_333 + i:08d}0001"
+        digits += str(cnpj_check_digit(digits))
+        digits += str(cnpj_check_digit(digits))
+        cnpj = f"{digits[:2]}.{digits[2:5]}.{digits[5:8]}/{digits[8:12]}-{digits[12:]}"
+        for k, (fuel, unit) in enumerate(FUEL_NAMES.items()):
+            price = f"{(100 if fuel == 'GLP' else 4 + k / 2) + i / 1000:.3f}".replace(".", ",")
+            lines.append(f"SE;SP;SÃO JOSÉ DOS CAMPOS;AUTO POSTO SINTÉTICO {i:03d} LTDA;{cnpj};"
+                         f"RUA A;{i};;CENTRO;12200-000;{fuel};{24 + k % 5:02d}/03/2025;{price};;"
+                         f"{unit};{'BRANCA' if i % 3 else 'IPIRANGA'}")  # fmt: skip
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def athena_pages(execution_id: str, recorded: Recorded, size: int = 1000) -> list[Any]:
+    """GetQueryResults' pages for DuckDB's rows as Athena gives them: ``size`` rows a page,
+    the header row (the column names) first on the first page only, a NextToken on all but
+    the last."""
+    seeded = athena_result(recorded.result.columns, recorded.types, recorded.result.rows)
+    rows = seeded["rows"]
+    chunks = [rows[at : at + size] for at in range(0, len(rows), size)]
+    return [
+        {
+            "ResultSet": {"Rows": chunk,
+                          "ResultSetMetadata": {"ColumnInfo": seeded["column_info"]}},
+            "UpdateCount": 0,
+            **({"NextToken": f"{execution_id}-{n + 1}"} if n + 1 < len(chunks) else {}),
+        }
+        for n, chunk in enumerate(chunks)
+    ]  # fmt: skip
+
+
+def test_results_of_no_rows_and_of_two_pages_come_back_whole_as_duckdb_gives_them(
+    moto_server: LocalServer, tmp_path: Path
+) -> None:
+    # moto answers every result in one page: botocore's Stubber answers GetQueryResults as
+    # Athena pages it (NextToken, 1,000 rows a page) on a real client.
+    from fuelpipe.domain.stations import query_params
+
+    lake = StationLake(LocalLakeStorage(tmp_path / "lake"), FixedClock(NOW))
+    (report,) = lake.ingest_path(synthetic_busy_town(tmp_path / "synthetic-town.csv", 160))
+    assert (report.written, report.rejected) == (160 * 7, 0)
+    asked = {
+        text: query_params("LPG", date(2025, 3, 24), date(2025, 3, 30), None, None, text)
+        for text in ("posto sintetico", "no such station")
+    }
+    recorded = [
+        Recorded("station_search", p, duck_types(lake, "station_search", p),
+                 lake.query("station_search", p))
+        for p in asked.values()
+    ]  # fmt: skip
+    lake.close()
+    assert [len(r.result.rows) for r in recorded] == [151 * 7, 0]
+    client = moto_server.client("athena")
+    pages_sent: list[int] = []
+    with Stubber(client) as stub:
+        for n, r in enumerate(recorded):
+            execution_id = f"q-{n}"
+            stub.add_response("start_query_execution", {"QueryExecutionId": execution_id})
+            stub.add_response("get_query_execution", {"QueryExecution": {
+                "QueryExecutionId": execution_id, "Status": {"State": "SUCCEEDED"}}})  # fmt: skip
+            token: dict[str, str] = {}
+            pages = athena_pages(execution_id, r)
+            pages_sent.append(len(pages))
+            for page in pages:
+                stub.add_response("get_query_results", page,
+                                  {"QueryExecutionId": execution_id, **token})  # fmt: skip
+                token = {"NextToken": page.get("NextToken", "")}
+        runner = AthenaQueries(client, "fuelpipe-stations", "fuelpipe", poll_s=0.01)
+        got = [runner.query("station_search", p) for p in asked.values()]
+        stub.assert_no_pending_responses()
+    assert pages_sent == [2, 1]  # 1,058 rows with the header; the header alone
+    assert got == [r.result for r in recorded]
