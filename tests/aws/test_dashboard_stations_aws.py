@@ -596,3 +596,42 @@ def test_results_of_no_rows_and_of_two_pages_come_back_whole_as_duckdb_gives_the
         stub.assert_no_pending_responses()
     assert pages_sent == [2, 1]  # 1,058 rows with the header; the header alone
     assert got == [r.result for r in recorded]
+
+
+def failed_execution(execution_id: str, *, retryable: bool) -> dict[str, Any]:
+    """GetQueryExecution of a query Athena ended FAILED, in its API's shape."""
+    reason = "GENERIC_INTERNAL_ERROR: Athena experienced an internal error"
+    return {"QueryExecution": {
+        "QueryExecutionId": execution_id,
+        "Status": {"State": "FAILED", "StateChangeReason": reason,
+                   "AthenaError": {"ErrorCategory": 1, "ErrorType": 401,
+                                   "Retryable": retryable, "ErrorMessage": reason}},
+    }}  # fmt: skip
+
+
+def test_a_query_athena_failed_as_retryable_is_submitted_once_more(
+    local_lake: StationLake, athena_lake: AthenaLake
+) -> None:
+    # Athena's AthenaError.Retryable: the query might succeed if submitted again. It is, once
+    # (stamina), within the query's deadline; a second such failure is the error.
+    window = window_recorded(local_lake)
+    client = athena_lake.moto.client("athena", region_name=athena_lake.region)
+    runner = AthenaQueries(client, athena_lake.workgroup, "fuelpipe", poll_s=0.01)
+    params = window.params
+    with Stubber(client) as stub:
+        stub.add_response("start_query_execution", {"QueryExecutionId": "q-1"})
+        stub.add_response("get_query_execution", failed_execution("q-1", retryable=True))
+        stub.add_response("start_query_execution", {"QueryExecutionId": "q-2"})
+        stub.add_response("get_query_execution", {"QueryExecution": {
+            "QueryExecutionId": "q-2", "Status": {"State": "SUCCEEDED"}}})  # fmt: skip
+        for page in athena_pages("q-2", window):
+            stub.add_response("get_query_results", page, {"QueryExecutionId": "q-2"})
+        assert runner.query("window", params) == window.result
+        stub.assert_no_pending_responses()
+
+        for n in (3, 4):
+            stub.add_response("start_query_execution", {"QueryExecutionId": f"q-{n}"})
+            stub.add_response("get_query_execution", failed_execution(f"q-{n}", retryable=True))
+        with pytest.raises(AthenaQueryFailed, match=r"^athena q-4: FAILED: GENERIC_INTERNAL"):
+            runner.query("window", params)
+        stub.assert_no_pending_responses()

@@ -20,6 +20,8 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import stamina
+
 from fuelpipe.adapters.lake.engine import QueryResult
 from fuelpipe.adapters.lake.queries import QUERIES
 from fuelpipe.adapters.lake.storage import LakeListing, S3LakeStorage
@@ -58,7 +60,17 @@ def reuse_configuration(minutes: int) -> dict[str, Any]:
 
 class AthenaQueryFailed(LakeQueryFailed):
     """Athena ended a query in FAILED or CANCELLED, ran it past the timeout, refused a call,
-    or answered a value its column type does not parse."""
+    or answered a value its column type does not parse. ``retryable``: Athena said the query
+    might succeed if submitted again (its ``AthenaError.Retryable``)."""
+
+    def __init__(self, message: str, public: str | None = None, *, retryable: bool = False):
+        super().__init__(message, public)
+        self.retryable = retryable
+
+
+def _resubmit(exc: Exception) -> bool:
+    """stamina's hook: a query Athena failed saying it might succeed if submitted again."""
+    return isinstance(exc, AthenaQueryFailed) and exc.retryable
 
 
 @contextmanager
@@ -170,7 +182,9 @@ class AthenaQueries:
     ``timeout_s`` bounds the whole query (start, every poll, every results page): no API
     attempt, first try or botocore's retry after a backoff, starts past it (a ``before-send``
     hook on the client), so a query ends by then plus the one attempt in flight (the client's
-    connect and read timeouts) and its stop. A query still running then is stopped.
+    connect and read timeouts) and its stop. A query still running then is stopped. A query
+    Athena ends FAILED saying it might succeed if submitted again (``AthenaError.Retryable``)
+    is submitted once more within the same deadline.
     """
 
     def __init__(
@@ -300,8 +314,14 @@ class AthenaQueries:
         """Run the named query within ``timeout_s``; its rows typed by their columns' Athena
         types. ``reuse`` as for ``start``."""
         with self._until(self._monotonic() + self.timeout_s):
-            execution_id = self.start(name, params, reuse)
-            self.wait(execution_id)
+            # A query Athena failed as retryable (an internal error, say) is submitted once more
+            # if its deadline allows (a start past it is refused, and that is not retried).
+            for attempt in stamina.retry_context(
+                on=_resubmit, attempts=2, timeout=None, wait_initial=0.2, wait_jitter=0.3
+            ):
+                with attempt:
+                    execution_id = self.start(name, params, reuse)
+                    self.wait(execution_id)
             try:
                 return self.results(execution_id)
             except _PastDeadline:
@@ -316,7 +336,9 @@ def _ended(execution_id: str, state: str, status: dict[str, Any]) -> AthenaQuery
         "ErrorMessage", "no reason given"
     )
     return AthenaQueryFailed(
-        f"athena {execution_id}: {state}: {reason}", f"athena {execution_id}: {state}"
+        f"athena {execution_id}: {state}: {reason}",
+        f"athena {execution_id}: {state}",
+        retryable=state == "FAILED" and bool(status.get("AthenaError", {}).get("Retryable")),
     )
 
 
