@@ -635,3 +635,21 @@ def test_a_query_athena_failed_as_retryable_is_submitted_once_more(
         with pytest.raises(AthenaQueryFailed, match=r"^athena q-4: FAILED: GENERIC_INTERNAL"):
             runner.query("window", params)
         stub.assert_no_pending_responses()
+
+
+def test_a_cancelled_query_is_the_error_with_athenas_reason(athena_lake: AthenaLake) -> None:
+    # The workgroup's BytesScannedCutoffPerQuery (infra/template.yaml) cancels a query that
+    # reads more: CANCELLED, with the reason, and not submitted again.
+    reason = "Query cancelled! : Bytes scanned limit was exceeded"
+    client = athena_lake.moto.client("athena", region_name=athena_lake.region)
+    runner = AthenaQueries(client, athena_lake.workgroup, "fuelpipe", poll_s=0.01)
+    with Stubber(client) as stub:
+        stub.add_response("start_query_execution", {"QueryExecutionId": "q-big"})
+        stub.add_response("get_query_execution", {"QueryExecution": {
+            "QueryExecutionId": "q-big",
+            "Status": {"State": "CANCELLED", "StateChangeReason": reason}}})  # fmt: skip
+        with pytest.raises(AthenaQueryFailed) as failed:
+            runner.query("coverage", {})
+        stub.assert_no_pending_responses()
+    assert str(failed.value) == f"athena q-big: CANCELLED: {reason}"
+    assert failed.value.public == "athena q-big: CANCELLED"

@@ -179,6 +179,22 @@ def test_partition_files_have_the_glue_tables_types_and_months(
     assert first == FIRST_COLLECTION_DAY.strftime("%Y-%m")
 
 
+def test_a_reused_result_is_never_one_the_bucket_expired() -> None:
+    """Athena answers a reused query with the earlier result's object under athena-results/,
+    which the bucket expires: never before the oldest result a query may reuse."""
+    from fuelpipe.adapters.lake.athena import MAX_REUSE_MINUTES
+    from fuelpipe.homes.settings import Settings
+
+    parsed, problems = decode(str(ROOT / "infra" / "template.yaml"))
+    assert not problems and parsed is not None
+    bucket = parsed["Resources"]["StationLakeBucket"]["Properties"]
+    (rule,) = [r for r in bucket["LifecycleConfiguration"]["Rules"] if r["Id"] == "athena-results"]
+    assert rule["Prefix"] == "athena-results/"
+    limit = Settings.model_fields["athena_reuse_minutes"].metadata
+    assert max(m.le for m in limit if hasattr(m, "le")) <= MAX_REUSE_MINUTES
+    assert rule["ExpirationInDays"] * 24 * 60 >= MAX_REUSE_MINUTES
+
+
 def test_the_lake_folder_is_the_one_the_template_names() -> None:
     # The Glue table's location and the policies' resources name the folder S3LakeStorage
     # writes; the text is read raw, as !Sub strings stay unresolved.
