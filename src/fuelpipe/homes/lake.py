@@ -22,11 +22,12 @@ if TYPE_CHECKING:
 DASHBOARD_ATHENA_TIMEOUT_S = 12.0
 """How long the dashboard waits for a station query, from its start to its last results page:
 no Athena API attempt starts past it (AthenaQueries), so a query answers, or fails with a clear
-error, by then plus one attempt in flight and the stop of a query still running
-(DASHBOARD_CALLS: at most 6 s each). A request may run two (the lake's ``window`` after an
-ingest changed its end months, then its own query): two slow queries (Athena queued them) end
-in 2 x 12 s and change, under the dashboard_api function's 29 s timeout (infra/template.yaml),
-so a slow query is stopped and answered with a clear error, not cut off by Lambda."""
+error, by then plus one attempt in flight and the stop of a query still running (attempts of
+at most 6 s each, DASHBOARD_CALLS; the stop's start within STOP_GRACE_S). A request may run
+two (the lake's ``window`` after an ingest changed its end months, then its own query): two
+slow queries (Athena queued them) end in 2 x 12 s and change, under the dashboard_api
+function's 29 s timeout (infra/template.yaml), so a slow query is stopped and answered with a
+clear error, not cut off by Lambda."""
 
 DASHBOARD_CALLS = CallBounds(attempts=3, connect_timeout_s=2.0, read_timeout_s=4.0)
 """The dashboard's S3 and Athena calls: each attempt at most 2 + 4 s (the other clients' six
