@@ -442,21 +442,39 @@ def test_a_refused_athena_call_is_a_clear_502(aws_home: AwsHome, athena_lake: At
     assert "Traceback" not in json.dumps(body)
 
 
+@dataclass
+class Ticking:
+    """A monotonic clock that moves only when the code under test sleeps."""
+
+    now: float = 0.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now = round(self.now + seconds, 6)
+
+
 def test_a_query_past_its_timeout_is_stopped(athena_lake: AthenaLake) -> None:
     # Queries stay QUEUED (moto's state manager): the runner stops the query at its deadline.
     transition = f"{athena_lake.moto.url}/moto-api/state-manager"
     model = {"model_name": "athena::execution"}
     manual = {**model, "transition": {"progression": "manual", "times": 1000}}
     assert httpx.post(f"{transition}/set-transition", json=manual, timeout=10).is_success
-    ticks = iter([0.0, 0.0, 5.0])  # the deadline is 1 s on: the second poll is past it
+    clock = Ticking()  # polls every 0.4 s of a clock only the runner's sleeps move
     runner = AthenaQueries(athena_lake.athena, athena_lake.workgroup, "fuelpipe",
-                           timeout_s=1.0, sleep=lambda _: None,
-                           monotonic=lambda: next(ticks))  # fmt: skip
+                           timeout_s=1.0, poll_s=0.4, sleep=clock.sleep,
+                           monotonic=clock.monotonic)  # fmt: skip
+    polls: list[float] = []
+    athena_lake.athena.meta.events.register(
+        "before-send.athena.GetQueryExecution", lambda **_: polls.append(clock.now)
+    )
     try:
-        with pytest.raises(AthenaQueryFailed, match=r"still QUEUED after 1 s, stopped"):
+        with pytest.raises(AthenaQueryFailed, match=r"still QUEUED after 1 s, stopped$"):
             runner.query("coverage", {})
     finally:
         assert httpx.post(f"{transition}/unset-transition", json=model, timeout=10).is_success
+    assert polls == [0.0, 0.4, 0.8]  # no sleep past the deadline: stopped at 0.8 s
     (execution,) = athena_lake.executions()
     assert execution["Status"]["State"] == "CANCELLED"
 
@@ -486,3 +504,152 @@ def test_the_dashboard_lets_athena_reuse_a_result_up_to_a_day_old_by_default(
         {"Enabled": False},
     ]
     assert len(athena_lake.executions()) == 3  # moto took the parameter
+
+
+FUEL_NAMES = {  # ANP's product names and units, one per fuel the lake keeps
+    "GASOLINA": "R$ / litro", "GASOLINA ADITIVADA": "R$ / litro", "ETANOL": "R$ / litro",
+    "DIESEL": "R$ / litro", "DIESEL S10": "R$ / litro", "GNV": "R$ / m³", "GLP": "R$ / 13 kg",
+}  # fmt: skip
+
+
+def synthetic_busy_town(path: Path, stations: int) -> Path:
+    """SYNTHETIC, an edge case the real 4-week sample lacks (its widest answer is 403 rows):
+    ``stations`` stations in one town (accents in its name and theirs) each selling all seven
+    fuels in one survey week, so a search for them answers 151 x 7 rows, two pages of Athena's
+    results. ANP's columns and formats, valid CNPJs."""
+    from fuelpipe.domain.stations import cnpj_check_digit
+
+    head = ("Regiao - Sigla;Estado - Sigla;Municipio;Revenda;CNPJ da Revenda;Nome da Rua;"
+            "Numero Rua;Complemento;Bairro;Cep;Produto;Data da Coleta;Valor de Venda;"
+            "Valor de Compra;Unidade de Medida;Bandeira")  # fmt: skip
+    lines = [head]
+    for i in range(stations):
+        digits = f"{11_222_333 + i:08d}0001"
+        digits += str(cnpj_check_digit(digits))
+        digits += str(cnpj_check_digit(digits))
+        cnpj = f"{digits[:2]}.{digits[2:5]}.{digits[5:8]}/{digits[8:12]}-{digits[12:]}"
+        for k, (fuel, unit) in enumerate(FUEL_NAMES.items()):
+            price = f"{(100 if fuel == 'GLP' else 4 + k / 2) + i / 1000:.3f}".replace(".", ",")
+            lines.append(f"SE;SP;SÃO JOSÉ DOS CAMPOS;AUTO POSTO SINTÉTICO {i:03d} LTDA;{cnpj};"
+                         f"RUA A;{i};;CENTRO;12200-000;{fuel};{24 + k % 5:02d}/03/2025;{price};;"
+                         f"{unit};{'BRANCA' if i % 3 else 'IPIRANGA'}")  # fmt: skip
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def athena_pages(execution_id: str, recorded: Recorded, size: int = 1000) -> list[Any]:
+    """GetQueryResults' pages for DuckDB's rows as Athena gives them: ``size`` rows a page,
+    the header row (the column names) first on the first page only, a NextToken on all but
+    the last."""
+    seeded = athena_result(recorded.result.columns, recorded.types, recorded.result.rows)
+    rows = seeded["rows"]
+    chunks = [rows[at : at + size] for at in range(0, len(rows), size)]
+    return [
+        {
+            "ResultSet": {"Rows": chunk,
+                          "ResultSetMetadata": {"ColumnInfo": seeded["column_info"]}},
+            "UpdateCount": 0,
+            **({"NextToken": f"{execution_id}-{n + 1}"} if n + 1 < len(chunks) else {}),
+        }
+        for n, chunk in enumerate(chunks)
+    ]  # fmt: skip
+
+
+def test_results_of_no_rows_and_of_two_pages_come_back_whole_as_duckdb_gives_them(
+    moto_server: LocalServer, tmp_path: Path
+) -> None:
+    # moto answers every result in one page: botocore's Stubber answers GetQueryResults as
+    # Athena pages it (NextToken, 1,000 rows a page) on a real client.
+    from fuelpipe.domain.stations import query_params
+
+    lake = StationLake(LocalLakeStorage(tmp_path / "lake"), FixedClock(NOW))
+    (report,) = lake.ingest_path(synthetic_busy_town(tmp_path / "synthetic-town.csv", 160))
+    assert (report.written, report.rejected) == (160 * 7, 0)
+    asked = {
+        text: query_params("LPG", date(2025, 3, 24), date(2025, 3, 30), None, None, text)
+        for text in ("posto sintetico", "no such station")
+    }
+    recorded = [
+        Recorded("station_search", p, duck_types(lake, "station_search", p),
+                 lake.query("station_search", p))
+        for p in asked.values()
+    ]  # fmt: skip
+    lake.close()
+    assert [len(r.result.rows) for r in recorded] == [151 * 7, 0]
+    client = moto_server.client("athena")
+    pages_sent: list[int] = []
+    with Stubber(client) as stub:
+        for n, r in enumerate(recorded):
+            execution_id = f"q-{n}"
+            stub.add_response("start_query_execution", {"QueryExecutionId": execution_id})
+            stub.add_response("get_query_execution", {"QueryExecution": {
+                "QueryExecutionId": execution_id, "Status": {"State": "SUCCEEDED"}}})  # fmt: skip
+            token: dict[str, str] = {}
+            pages = athena_pages(execution_id, r)
+            pages_sent.append(len(pages))
+            for page in pages:
+                stub.add_response("get_query_results", page,
+                                  {"QueryExecutionId": execution_id, **token})  # fmt: skip
+                token = {"NextToken": page.get("NextToken", "")}
+        runner = AthenaQueries(client, "fuelpipe-stations", "fuelpipe", poll_s=0.01)
+        got = [runner.query("station_search", p) for p in asked.values()]
+        stub.assert_no_pending_responses()
+    assert pages_sent == [2, 1]  # 1,058 rows with the header; the header alone
+    assert got == [r.result for r in recorded]
+
+
+def failed_execution(execution_id: str, *, retryable: bool) -> dict[str, Any]:
+    """GetQueryExecution of a query Athena ended FAILED, in its API's shape."""
+    reason = "GENERIC_INTERNAL_ERROR: Athena experienced an internal error"
+    return {"QueryExecution": {
+        "QueryExecutionId": execution_id,
+        "Status": {"State": "FAILED", "StateChangeReason": reason,
+                   "AthenaError": {"ErrorCategory": 1, "ErrorType": 401,
+                                   "Retryable": retryable, "ErrorMessage": reason}},
+    }}  # fmt: skip
+
+
+def test_a_query_athena_failed_as_retryable_is_submitted_once_more(
+    local_lake: StationLake, athena_lake: AthenaLake
+) -> None:
+    # Athena's AthenaError.Retryable: the query might succeed if submitted again. It is, once
+    # (stamina), within the query's deadline; a second such failure is the error.
+    window = window_recorded(local_lake)
+    client = athena_lake.moto.client("athena", region_name=athena_lake.region)
+    runner = AthenaQueries(client, athena_lake.workgroup, "fuelpipe", poll_s=0.01)
+    params = window.params
+    with Stubber(client) as stub:
+        stub.add_response("start_query_execution", {"QueryExecutionId": "q-1"})
+        stub.add_response("get_query_execution", failed_execution("q-1", retryable=True))
+        stub.add_response("start_query_execution", {"QueryExecutionId": "q-2"})
+        stub.add_response("get_query_execution", {"QueryExecution": {
+            "QueryExecutionId": "q-2", "Status": {"State": "SUCCEEDED"}}})  # fmt: skip
+        for page in athena_pages("q-2", window):
+            stub.add_response("get_query_results", page, {"QueryExecutionId": "q-2"})
+        assert runner.query("window", params) == window.result
+        stub.assert_no_pending_responses()
+
+        for n in (3, 4):
+            stub.add_response("start_query_execution", {"QueryExecutionId": f"q-{n}"})
+            stub.add_response("get_query_execution", failed_execution(f"q-{n}", retryable=True))
+        with pytest.raises(AthenaQueryFailed, match=r"^athena q-4: FAILED: GENERIC_INTERNAL"):
+            runner.query("window", params)
+        stub.assert_no_pending_responses()
+
+
+def test_a_cancelled_query_is_the_error_with_athenas_reason(athena_lake: AthenaLake) -> None:
+    # The workgroup's BytesScannedCutoffPerQuery (infra/template.yaml) cancels a query that
+    # reads more: CANCELLED, with the reason, and not submitted again.
+    reason = "Query cancelled! : Bytes scanned limit was exceeded"
+    client = athena_lake.moto.client("athena", region_name=athena_lake.region)
+    runner = AthenaQueries(client, athena_lake.workgroup, "fuelpipe", poll_s=0.01)
+    with Stubber(client) as stub:
+        stub.add_response("start_query_execution", {"QueryExecutionId": "q-big"})
+        stub.add_response("get_query_execution", {"QueryExecution": {
+            "QueryExecutionId": "q-big",
+            "Status": {"State": "CANCELLED", "StateChangeReason": reason}}})  # fmt: skip
+        with pytest.raises(AthenaQueryFailed) as failed:
+            runner.query("coverage", {})
+        stub.assert_no_pending_responses()
+    assert str(failed.value) == f"athena q-big: CANCELLED: {reason}"
+    assert failed.value.public == "athena q-big: CANCELLED"

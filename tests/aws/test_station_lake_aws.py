@@ -147,6 +147,54 @@ def test_partition_files_match_the_glue_table() -> None:
     }
 
 
+# Glue (Hive) column types -> the Parquet physical and logical types Athena reads them from.
+GLUE_PARQUET = {
+    "string": ("BYTE_ARRAY", "StringType()"),
+    "date": ("INT32", "DateType()"),
+    "double": ("DOUBLE", None),
+}
+
+
+def test_partition_files_have_the_glue_tables_types_and_months(
+    s3: Any, bucket: str, glp: Path, tmp_path: Path
+) -> None:
+    """Athena reads each Parquet column as the Glue table's type says and fails a query over a
+    file whose type differs (HIVE_BAD_DATA): the files an ingest writes have those types; and
+    the table's month projection starts at the first collection day an ingest accepts, so no
+    month the lake can hold is outside what Athena projects."""
+    from fuelpipe.domain.stations import FIRST_COLLECTION_DAY
+
+    parsed, problems = decode(str(ROOT / "infra" / "template.yaml"))
+    assert not problems and parsed is not None
+    table = parsed["Resources"]["StationsTable"]["Properties"]["TableInput"]
+    glue = {c["Name"]: c["Type"] for c in table["StorageDescriptor"]["Columns"]}
+    StationLake(S3LakeStorage(s3, bucket), FixedClock(NOW)).ingest_path(glp)
+    local = tmp_path / "part.parquet"
+    s3.download_file(bucket, "stations/product=LPG/month=2025-04/part-0.parquet", str(local))
+    schema = duckdb.sql(f"SELECT name, type, logical_type FROM parquet_schema('{local}')")
+    # (the root element has no type)
+    written = {name: (kind, logic) for name, kind, logic in schema.fetchall() if kind is not None}
+    assert written == {name: GLUE_PARQUET[kind] for name, kind in glue.items()}
+    first, _ = table["Parameters"]["projection.month.range"].split(",")
+    assert first == FIRST_COLLECTION_DAY.strftime("%Y-%m")
+
+
+def test_a_reused_result_is_never_one_the_bucket_expired() -> None:
+    """Athena answers a reused query with the earlier result's object under athena-results/,
+    which the bucket expires: never before the oldest result a query may reuse."""
+    from fuelpipe.adapters.lake.athena import MAX_REUSE_MINUTES
+    from fuelpipe.homes.settings import Settings
+
+    parsed, problems = decode(str(ROOT / "infra" / "template.yaml"))
+    assert not problems and parsed is not None
+    bucket = parsed["Resources"]["StationLakeBucket"]["Properties"]
+    (rule,) = [r for r in bucket["LifecycleConfiguration"]["Rules"] if r["Id"] == "athena-results"]
+    assert rule["Prefix"] == "athena-results/"
+    limit = Settings.model_fields["athena_reuse_minutes"].metadata
+    assert max(m.le for m in limit if hasattr(m, "le")) <= MAX_REUSE_MINUTES
+    assert rule["ExpirationInDays"] * 24 * 60 >= MAX_REUSE_MINUTES
+
+
 def test_the_lake_folder_is_the_one_the_template_names() -> None:
     # The Glue table's location and the policies' resources name the folder S3LakeStorage
     # writes; the text is read raw, as !Sub strings stay unresolved.

@@ -7,6 +7,7 @@ fails. botocore's Stubber answers in S3's own shapes on a real client (moto enfo
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -76,3 +77,33 @@ def test_other_errors_are_not_read_as_missing(s3) -> None:
     _denied(stub, "get_object", status=500, code="InternalError")
     with pytest.raises(ClientError, match="InternalError"):
         S3LakeStorage(client, BUCKET).read_manifest()
+
+
+def test_a_lock_released_while_a_contender_reads_it_is_taken(s3) -> None:
+    """The contender's conditional write finds the lock held (412); the holder releases it
+    before the contender reads it, and S3 answers that read of a missing key 403: the listing
+    says it is gone, so the contender writes its lock again and holds it (before, it failed
+    with AccessDenied)."""
+    from fuelpipe.adapters.clock import FixedClock
+    from fuelpipe.adapters.lake.storage import WRITE_LOCK
+
+    client, stub = s3
+    lock = f"stations/{WRITE_LOCK}"
+    _denied(stub, "put_object", status=412, code="PreconditionFailed")
+    _denied(stub, "get_object")
+    _listing(stub, lock, present=False)
+    stub.add_response("put_object", {"ETag": '"mine"'})
+    clock = FixedClock(datetime(2025, 4, 22, 12, 0, tzinfo=UTC))
+    S3LakeStorage(client, BUCKET).write_lock(clock, "fuelpipe stations ingest").acquire()
+
+
+def test_a_lock_denied_that_exists_is_still_an_error(s3) -> None:
+    from fuelpipe.adapters.clock import FixedClock
+
+    client, stub = s3
+    _denied(stub, "put_object", status=412, code="PreconditionFailed")
+    _denied(stub, "get_object")
+    _listing(stub, "stations/_ingest.lock", present=True)
+    clock = FixedClock(datetime(2025, 4, 22, 12, 0, tzinfo=UTC))
+    with pytest.raises(ClientError, match="AccessDenied"):
+        S3LakeStorage(client, BUCKET).write_lock(clock, "fuelpipe stations ingest").acquire()

@@ -29,7 +29,25 @@ ContextProvider = Callable[[], StageContext]
 _T = TypeVar("_T")
 
 
-def make_client(service: str, settings: Settings) -> Any:
+@dataclass(frozen=True)
+class CallBounds:
+    """How long one AWS API call may take: its attempts (botocore's standard retries, with
+    jittered backoff, throttling included) and each attempt's connect and read timeouts."""
+
+    attempts: int = 6  # botocore's max_attempts 5: five retries
+    connect_timeout_s: float = 5.0
+    read_timeout_s: float = 20.0
+
+    def botocore(self) -> dict[str, Any]:
+        """These bounds as botocore ``Config`` arguments."""
+        return {
+            "retries": {"mode": "standard", "total_max_attempts": self.attempts},
+            "connect_timeout": self.connect_timeout_s,
+            "read_timeout": self.read_timeout_s,
+        }
+
+
+def make_client(service: str, settings: Settings, bounds: CallBounds | None = None) -> Any:
     """A low-level boto3 client with bounded, jittered retries and explicit timeouts."""
     import boto3
     from botocore.config import Config
@@ -37,9 +55,7 @@ def make_client(service: str, settings: Settings) -> Any:
     from fuelpipe.adapters.dynamodb_store import ADD_THREADS
 
     config = Config(
-        retries={"mode": "standard", "max_attempts": 5},
-        connect_timeout=5,
-        read_timeout=20,
+        **(bounds or CallBounds()).botocore(),
         # The pending index is read one shard per thread; add_records keeps ADD_THREADS
         # PutItem calls in flight.
         max_pool_connections=max(ADD_THREADS, settings.pending_shards),

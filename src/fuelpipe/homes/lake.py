@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from fuelpipe.homes.aws import CallBounds
 from fuelpipe.homes.settings import Settings
 from fuelpipe.ports.clock import Clock
 from fuelpipe.ports.lake import LakeStorage
@@ -19,10 +20,20 @@ if TYPE_CHECKING:
     from fuelpipe.adapters.sources.shpc import StationFiles
 
 DASHBOARD_ATHENA_TIMEOUT_S = 12.0
-"""How long the dashboard waits for a station query. A request may run two (the lake's
-``window`` after an ingest changed its end months, then its own query): 2 x 12 s and the S3
-listing stay under the dashboard_api function's 29 s timeout (infra/template.yaml), so a slow
-query is stopped and answered with a clear error, not cut off by Lambda."""
+"""How long the dashboard waits for a station query, from its start to its last results page:
+no Athena API attempt starts past it (AthenaQueries), so a query answers, or fails with a clear
+error, by then plus one attempt in flight and the stop of a query still running (attempts of
+at most 6 s each, DASHBOARD_CALLS; the stop's start within STOP_GRACE_S). A request may run
+two (the lake's ``window`` after an ingest changed its end months, then its own query): two
+slow queries (Athena queued them) end in 2 x 12 s and change, under the dashboard_api
+function's 29 s timeout (infra/template.yaml), so a slow query is stopped and answered with a
+clear error, not cut off by Lambda."""
+
+DASHBOARD_CALLS = CallBounds(attempts=3, connect_timeout_s=2.0, read_timeout_s=4.0)
+"""The dashboard's S3 and Athena calls: each attempt at most 2 + 4 s (the other clients' six
+attempts of up to 20 s of reading, 2 minutes, outlast the function's 29 s on one API call that
+stops answering), three attempts with botocore's jittered backoff (throttling's: under 1 s,
+then under 2 s)."""
 
 
 def build_storage(cfg: Settings) -> LakeStorage:
@@ -64,13 +75,18 @@ def build_station_source(cfg: Settings) -> StationFiles:
 
 
 def build_athena(
-    cfg: Settings, *, athena_client: Any = None, timeout_s: float = 120.0
+    cfg: Settings,
+    *,
+    athena_client: Any = None,
+    timeout_s: float = 120.0,
+    bounds: CallBounds | None = None,
 ) -> AthenaQueries:
-    """The AWS home's engine: the same named queries, run by Athena in the stack's workgroup."""
+    """The AWS home's engine: the same named queries, run by Athena in the stack's workgroup
+    (each query within ``timeout_s``, each API call within ``bounds``)."""
     from fuelpipe.adapters.lake.athena import AthenaQueries
     from fuelpipe.homes.aws import make_client
 
-    client = athena_client or make_client("athena", cfg)
+    client = athena_client or make_client("athena", cfg, bounds)
     return AthenaQueries(client, cfg.athena_workgroup, cfg.glue_database, timeout_s=timeout_s)
 
 
@@ -90,10 +106,15 @@ def build_athena_stations(
     from fuelpipe.adapters.lake.storage import S3LakeStorage
     from fuelpipe.homes.aws import make_client
 
-    athena = build_athena(cfg, athena_client=athena_client, timeout_s=DASHBOARD_ATHENA_TIMEOUT_S)
+    athena = build_athena(
+        cfg,
+        athena_client=athena_client,
+        timeout_s=DASHBOARD_ATHENA_TIMEOUT_S,
+        bounds=DASHBOARD_CALLS,
+    )
     return AthenaStations(
         athena,
-        S3LakeStorage(s3_client or make_client("s3", cfg), cfg.lake_bucket),
+        S3LakeStorage(s3_client or make_client("s3", cfg, DASHBOARD_CALLS), cfg.lake_bucket),
         clock=clock or SystemClock(),
         reuse_limit=cfg.athena_reuse_minutes,
     )

@@ -20,6 +20,8 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import stamina
+
 from fuelpipe.adapters.lake.engine import QueryResult
 from fuelpipe.adapters.lake.queries import QUERIES
 from fuelpipe.adapters.lake.storage import LakeListing, S3LakeStorage
@@ -58,7 +60,17 @@ def reuse_configuration(minutes: int) -> dict[str, Any]:
 
 class AthenaQueryFailed(LakeQueryFailed):
     """Athena ended a query in FAILED or CANCELLED, ran it past the timeout, refused a call,
-    or answered a value its column type does not parse."""
+    or answered a value its column type does not parse. ``retryable``: Athena said the query
+    might succeed if submitted again (its ``AthenaError.Retryable``)."""
+
+    def __init__(self, message: str, public: str | None = None, *, retryable: bool = False):
+        super().__init__(message, public)
+        self.retryable = retryable
+
+
+def _resubmit(exc: Exception) -> bool:
+    """stamina's hook: a query Athena failed saying it might succeed if submitted again."""
+    return isinstance(exc, AthenaQueryFailed) and exc.retryable
 
 
 @contextmanager
@@ -147,8 +159,33 @@ def typed_row(
     return tuple(out)
 
 
+class _PastDeadline(Exception):
+    """Raised in botocore's ``before-send`` hook: an attempt (a first try, a retry after a
+    throttling backoff, a poll or a results page) would start past the query's deadline. Not a
+    botocore error, so its retry handler gives up at once."""
+
+
+class _Deadline(threading.local):
+    """The deadline of the query this thread runs (``time.monotonic`` seconds), or None."""
+
+    until: float | None = None
+
+
+STOP_GRACE_S = 1.0
+"""How long after a query's deadline its StopQueryExecution may still start an attempt: one
+try (and a quick retry of a transient error), never a throttling backoff's seconds."""
+
+
 class AthenaQueries:
-    """Start, wait for and read one named query in the workgroup."""
+    """Start, wait for and read one named query in the workgroup.
+
+    ``timeout_s`` bounds the whole query (start, every poll, every results page): no API
+    attempt, first try or botocore's retry after a backoff, starts past it (a ``before-send``
+    hook on the client), so a query ends by then plus the one attempt in flight (the client's
+    connect and read timeouts) and its stop. A query still running then is stopped. A query
+    Athena ends FAILED saying it might succeed if submitted again (``AthenaError.Retryable``)
+    is submitted once more within the same deadline.
+    """
 
     def __init__(
         self,
@@ -168,6 +205,25 @@ class AthenaQueries:
         self.timeout_s = timeout_s
         self._sleep = sleep
         self._monotonic = monotonic
+        self._deadline = _Deadline()
+        client.meta.events.register("before-send.athena", self._guard)
+
+    def _guard(self, **_: Any) -> None:
+        """botocore's ``before-send``: refuse an attempt past this thread's query deadline."""
+        until = self._deadline.until
+        if until is not None and self._monotonic() > until:
+            raise _PastDeadline
+
+    @contextmanager
+    def _until(self, until: float, *, alone: bool = False) -> Iterator[None]:
+        """Bound this thread's Athena calls by ``until``: and by the deadline already set,
+        unless ``alone`` (the stop after that deadline)."""
+        outer = self._deadline.until
+        self._deadline.until = until if outer is None or alone else min(outer, until)
+        try:
+            yield
+        finally:
+            self._deadline.until = outer
 
     def start(self, name: str, params: dict[str, Any], reuse: int | None = None) -> str:
         """Submit the query; its execution id. ``reuse``: the age in minutes of a previous
@@ -182,41 +238,60 @@ class AthenaQueries:
             kwargs["ExecutionParameters"] = [athena_literal(params[p]) for p in q.params]
         if reuse is not None:
             kwargs["ResultReuseConfiguration"] = reuse_configuration(reuse)
-        with athena_errors(f"athena query {name}"):
-            return str(self.client.start_query_execution(**kwargs)["QueryExecutionId"])
+        try:
+            with athena_errors(f"athena query {name}"):
+                return str(self.client.start_query_execution(**kwargs)["QueryExecutionId"])
+        except _PastDeadline:
+            raise AthenaQueryFailed(
+                f"athena query {name}: not started within {self.timeout_s:g} s"
+            ) from None
 
     def wait(self, execution_id: str) -> dict[str, Any]:
-        """Poll until the query ends; its QueryExecution, or AthenaQueryFailed."""
-        deadline = self._monotonic() + self.timeout_s
-        while True:
-            with athena_errors(f"athena {execution_id}"):
-                execution: dict[str, Any] = self.client.get_query_execution(
-                    QueryExecutionId=execution_id
-                )["QueryExecution"]
-            state = execution["Status"]["State"]
-            if state == "SUCCEEDED":
-                return execution
-            if state in _DONE:
-                status = execution["Status"]
-                reason = status.get("StateChangeReason") or status.get("AthenaError", {}).get(
-                    "ErrorMessage", "no reason given"
-                )
-                raise AthenaQueryFailed(
-                    f"athena {execution_id}: {state}: {reason}", f"athena {execution_id}: {state}"
-                )
-            if self._monotonic() > deadline:
-                with athena_errors(f"athena {execution_id}"):
-                    self.client.stop_query_execution(QueryExecutionId=execution_id)
-                raise AthenaQueryFailed(
-                    f"athena {execution_id}: still {state} after {self.timeout_s:g} s, stopped"
-                )
-            self._sleep(self.poll_s)
+        """Poll until the query ends; its QueryExecution, or AthenaQueryFailed (a query still
+        running at the deadline is stopped)."""
+        state = "QUEUED"
+        try:
+            with self._until(self._monotonic() + self.timeout_s):
+                deadline = self._deadline.until or 0.0  # (query's, when it is sooner)
+                while True:
+                    with athena_errors(f"athena {execution_id}"):
+                        execution: dict[str, Any] = self.client.get_query_execution(
+                            QueryExecutionId=execution_id
+                        )["QueryExecution"]
+                    state = execution["Status"]["State"]
+                    if state == "SUCCEEDED":
+                        return execution
+                    if state in _DONE:
+                        raise _ended(execution_id, state, execution["Status"])
+                    if self._monotonic() + self.poll_s > deadline:
+                        break
+                    self._sleep(self.poll_s)
+        except _PastDeadline:
+            pass
+        raise AthenaQueryFailed(
+            f"athena {execution_id}: still {state} after {self.timeout_s:g} s, "
+            + self._stop(execution_id)
+        )
 
-    def query(self, name: str, params: dict[str, Any], reuse: int | None = None) -> QueryResult:
-        """Run the named query; its rows typed by their columns' Athena types. ``reuse`` as
-        for ``start``."""
-        execution_id = self.start(name, params, reuse)
-        self.wait(execution_id)
+    def _stop(self, execution_id: str) -> str:
+        """Stop a query past its deadline, best effort: what became of it, for the message
+        (the timeout is the error either way)."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            with self._until(self._monotonic() + STOP_GRACE_S, alone=True):
+                self.client.stop_query_execution(QueryExecutionId=execution_id)
+        except _PastDeadline:
+            return "not stopped (no answer in time)"
+        except ClientError as exc:
+            return f"not stopped ({exc.response.get('Error', {}).get('Code', 'error')})"
+        except BotoCoreError as exc:
+            return f"not stopped ({type(exc).__name__})"
+        return "stopped"
+
+    def results(self, execution_id: str) -> QueryResult:
+        """A succeeded query's rows, every page (1,000 rows each; the header row, a SELECT's
+        column names, only on the first), typed by their columns' Athena types."""
         rows: list[tuple[Any, ...]] = []
         columns: list[str] = []
         convert: list[Callable[[str], Any]] = []
@@ -234,6 +309,37 @@ class AthenaQueries:
                     if not header:  # a SELECT's first row repeats the column names
                         rows.append(typed_row(values, convert, columns))
         return QueryResult(columns, rows)
+
+    def query(self, name: str, params: dict[str, Any], reuse: int | None = None) -> QueryResult:
+        """Run the named query within ``timeout_s``; its rows typed by their columns' Athena
+        types. ``reuse`` as for ``start``."""
+        with self._until(self._monotonic() + self.timeout_s):
+            # A query Athena failed as retryable (an internal error, say) is submitted once more
+            # if its deadline allows (a start past it is refused, and that is not retried).
+            for attempt in stamina.retry_context(
+                on=_resubmit, attempts=2, timeout=None, wait_initial=0.2, wait_jitter=0.3
+            ):
+                with attempt:
+                    execution_id = self.start(name, params, reuse)
+                    self.wait(execution_id)
+            try:
+                return self.results(execution_id)
+            except _PastDeadline:
+                raise AthenaQueryFailed(
+                    f"athena {execution_id}: results not read within {self.timeout_s:g} s"
+                ) from None
+
+
+def _ended(execution_id: str, state: str, status: dict[str, Any]) -> AthenaQueryFailed:
+    """A query Athena ended FAILED or CANCELLED, with its reason (public: the state only)."""
+    reason = status.get("StateChangeReason") or status.get("AthenaError", {}).get(
+        "ErrorMessage", "no reason given"
+    )
+    return AthenaQueryFailed(
+        f"athena {execution_id}: {state}: {reason}",
+        f"athena {execution_id}: {state}",
+        retryable=state == "FAILED" and bool(status.get("AthenaError", {}).get("Retryable")),
+    )
 
 
 class AthenaStations:

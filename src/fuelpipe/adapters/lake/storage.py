@@ -222,17 +222,7 @@ class S3LakeStorage:
         from the version above: asking the layout never changes what a write replaces)."""
 
     def _absent(self, exc: Any, key: str) -> bool:
-        """Whether a failed read of ``key`` means there is no such object. S3 answers a missing
-        key with 404 only to a caller allowed to list the bucket; the app roles may list only
-        under the lake's prefix (an ``s3:prefix`` condition), and S3 may answer them 403: a
-        listing of that one key, which they may make, tells a missing object from a denial."""
-        code = _code(exc)
-        if code in _GONE:
-            return True
-        if code not in _DENIED:
-            return False
-        found = self.client.list_objects_v2(Bucket=self.bucket, Prefix=key, MaxKeys=1)
-        return not any(obj["Key"] == key for obj in found.get("Contents", []))
+        return _absent(self.client, self.bucket, exc, key)
 
     def _key(self, rel: str) -> str:
         return f"{self.prefix}/{rel}" if self.prefix else rel
@@ -387,6 +377,20 @@ def _code(exc: Any) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
 
 
+def _absent(client: Any, bucket: str, exc: Any, key: str) -> bool:
+    """Whether a failed read of ``key`` means there is no such object. S3 answers a missing
+    key with 404 only to a caller allowed to list the bucket; the app roles may list only
+    under the lake's prefix (an ``s3:prefix`` condition), and S3 may answer them 403: a
+    listing of that one key, which they may make, tells a missing object from a denial."""
+    code = _code(exc)
+    if code in _GONE:
+        return True
+    if code not in _DENIED:
+        return False
+    found = client.list_objects_v2(Bucket=bucket, Prefix=key, MaxKeys=1)
+    return not any(obj["Key"] == key for obj in found.get("Contents", []))
+
+
 class ManifestChanged(RuntimeError):
     """The S3 manifest was replaced by another writer since it was read."""
 
@@ -444,8 +448,10 @@ class _S3WriteLock:
         client = self._client
         try:
             got = client.get_object(Bucket=self._bucket, Key=self._key)
-        except client.exceptions.NoSuchKey:
-            return None
+        except client.exceptions.ClientError as exc:
+            if _absent(client, self._bucket, exc, self._key):
+                return None  # released meanwhile (S3 may say so with a 403: see _absent)
+            raise
         try:
             note = json.loads(got["Body"].read())
         except ValueError:
