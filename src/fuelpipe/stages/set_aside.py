@@ -61,7 +61,9 @@ is kept): the value as published; with ``set_aside_by`` (the answer that last ca
 retry, "no value", a quarantine with another error) keeps the value as an entry first
 (:func:`keep_carried`): before, the reason was its one trace, and the value was lost."""
 SET_ASIDE_BY = "set_aside_by"
+"""Beside :data:`SET_ASIDE_VALUE`: how the answer that last carried the value names itself."""
 SET_ASIDE_AT = "set_aside_at"
+"""Beside :data:`SET_ASIDE_VALUE`: when an answer first carried the value (UTC text)."""
 
 
 @dataclass(frozen=True, slots=True)
