@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from tests.contract.conftest import STORE_FACTORIES
 from tests.stages.conftest import NOW, POLICY
-from tests.support.fakes import TableSource
+from tests.support.fakes import SaysNoValue, TableSource
 
 from fuelpipe.adapters.clock import ManualClock
 from fuelpipe.adapters.sqlite_queue import SqliteQueue
@@ -406,3 +406,29 @@ def test_a_value_set_aside_on_a_pending_date_is_kept_once_a_later_failure_takes_
         assert scrape(app, _request("retry")).set_aside_cleared == 1
     assert _kept(app) == []
     assert [value for _, _, value in _stored(app)] == [Decimal(v) for v in ("77.1", "78", "78.2")]
+
+
+def test_a_value_set_aside_on_a_pending_date_is_kept_once_the_source_says_no_value(
+    home_app,
+) -> None:
+    """A later answer with the source's own "no value" for the date, its window past, makes
+    it ABSENT with the source's reason: the value set aside that the PENDING record's reason
+    named is kept as an entry first."""
+    source = SaysNoValue(
+        "fred",
+        {(BRENT.key, d): Decimal(v) for d, v in zip(DAYS, ("77.1", "780.0", "78.2"), strict=True)},
+        no_value=set(),
+    )
+    app = home_app(source)
+    assert _middle_set_aside(app).reason == SPIKE
+    del source.values[(BRENT.key, DAYS[1])]
+    source.no_value.add((BRENT.key, DAYS[1]))
+
+    report = scrape(app, _request("retry"))
+
+    assert report.absent_written == 1
+    [record] = app.store.query(BRENT.key, DAYS[1], DAYS[1])
+    assert (record.status, record.reason) == (Status.ABSENT, "the source says: no value")
+    [kept] = _kept(app)
+    assert (kept.date, kept.value, kept.reason) == (DAYS[1], "780.0", SPIKE)
+    assert report.set_aside_kept == 1
