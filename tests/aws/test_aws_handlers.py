@@ -519,6 +519,37 @@ def test_retry_recheck_counts_a_quarantine_whose_answer_was_lost(
     assert metric(capsys.readouterr().out, "Quarantined") == 1
 
 
+def test_scraper_counts_a_revision_whose_answer_was_lost(aws_home: AwsHome) -> None:
+    """DynamoDB applied the revision and its answer was lost; botocore's resend was refused
+    (the value had moved): the store took its own write for a later answer's, the scraper
+    asked the source again, found the value equal and counted no revision, and the data
+    version stayed where it was, so the dashboard's stored views kept the old value."""
+    key, day = "CURRENCY#USD", MARCH[3]
+    values = {(key, day): Decimal("5.7031")}  # synthetic rates (a shape test)
+    source = TableSource("bcb", values)
+    app = aws_home.app(FixedClock(NOW), {"bcb": source})
+    handler = scraper_for(app)
+    app.queue.send([request(key, [day])])
+    first = drain(app.queue)
+    assert failed_ids(handler(sqs_event(first), FakeLambdaContext("scraper"))) == []
+    app.queue.delete([m.receipt for m in first])
+    values[(key, day)] = Decimal("5.7042")  # the source corrects it
+    lost = LostAnswers(aws_home.dynamodb)
+    lost.arm(lambda body: ":rev" in body.get("ExpressionAttributeValues", {}))
+    before = data_version(app.store)
+    app.queue.send([request(key, [day])])
+
+    response = handler(sqs_event(drain(app.queue)), FakeLambdaContext("scraper"))
+
+    assert failed_ids(response) == []
+    assert lost.lost == 1
+    assert len(source.calls) == 2  # one request a message: the answer was not fetched again
+    (got,) = app.store.revised(key)
+    assert got.value == Decimal("5.7042")
+    assert [(r.previous, r.new) for r in got.revisions] == [(Decimal("5.7031"), Decimal("5.7042"))]
+    assert data_version(app.store) != before
+
+
 @dataclass
 class _RunningOutContext(FakeLambdaContext):
     """A context whose remaining time drops under recheck's margin after some readings."""

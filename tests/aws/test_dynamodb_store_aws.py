@@ -21,7 +21,7 @@ from fuelpipe.adapters.dynamodb_store import (
     UnprocessedItemsError,
     create_table,
 )
-from fuelpipe.domain.models import Record, Status
+from fuelpipe.domain.models import Record, Revision, Status
 from fuelpipe.ports.store import RunLog
 
 pytestmark = pytest.mark.aws
@@ -438,3 +438,45 @@ def test_a_put_pending_move_applied_and_resent_after_a_lost_answer_is_this_ones(
     reads = calls_of(client, "GetItem")
     assert not store.put_pending(Record(KEY, D0, None, status, reason="no value"))
     assert reads == []
+
+
+def _revision(previous: str, new: str) -> Revision:
+    return Revision(Decimal(previous), Decimal(new), NOW, "gap yahoo:BZ=F 2025-01-01..2025-01-01")
+
+
+@pytest.mark.parametrize("answered", [True, False])
+def test_a_revision_applied_and_resent_after_a_lost_answer_is_this_ones(
+    client: Any, table: str, answered: bool
+) -> None:
+    # The resent revision fails its condition (the value and history moved): the store said
+    # AnsweredBefore (its own write is "after the answer") or False, so the scraper fetched
+    # again, found the value equal and counted no revision: the data version did not move.
+    lost = LostAnswers(client)
+    store = DynamoDbStore(client, table)
+    store.put_records([Record(KEY, D0, Decimal("5.1"), Status.OK)])
+    answered_at = store.wall_now() if answered else None
+    lost.arm(_values_with("rev"))
+    assert store.revise(KEY, D0, _revision("5.1", "5.2"), {}, history=0, answered_at=answered_at)
+    assert lost.lost == 1
+    (got,) = store.revised(KEY)
+    assert got.value == Decimal("5.2")
+    assert [(r.previous, r.new) for r in got.revisions] == [(Decimal("5.1"), Decimal("5.2"))]
+
+
+def test_another_writers_identical_revision_is_not_this_ones(client: Any, table: str) -> None:
+    # This revision's first send never arrives; another writer's, the same in every value,
+    # lands before botocore sends it again: the resend is refused, and it is not ours.
+    other = DynamoDbStore(make_client("dynamodb", client.meta.endpoint_url), table)
+    lost = LostAnswers(client)
+    store = DynamoDbStore(client, table)
+    store.put_records([Record(KEY, D0, Decimal("5.1"), Status.OK)])
+    revision = _revision("5.1", "5.2")
+    lost.arm(
+        _values_with("rev"),
+        applied=False,
+        meanwhile=lambda: other.revise(KEY, D0, revision, {}, history=0),
+    )
+    assert not store.revise(KEY, D0, revision, {}, history=0)
+    assert lost.lost == 1
+    (got,) = store.revised(KEY)
+    assert [(r.previous, r.new) for r in got.revisions] == [(Decimal("5.1"), Decimal("5.2"))]

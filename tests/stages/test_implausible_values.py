@@ -21,14 +21,14 @@ from pathlib import Path
 import pytest
 from tests.contract.conftest import STORE_FACTORIES
 from tests.stages.conftest import NOW, POLICY
-from tests.support.fakes import TableSource
+from tests.support.fakes import SaysNoValue, TableSource
 
 from fuelpipe.adapters.clock import ManualClock
 from fuelpipe.adapters.sqlite_queue import SqliteQueue
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.domain.messages import DownloadRequest
 from fuelpipe.domain.models import Record, Status
-from fuelpipe.ports.source import FetchRequest, FetchResult
+from fuelpipe.ports.source import FetchRequest, FetchResult, TransientSourceError
 from fuelpipe.stages.context import StageContext
 from fuelpipe.stages.data_version import scrape_changed
 from fuelpipe.stages.scrape import scrape
@@ -365,3 +365,70 @@ def test_a_signalling_nan_on_a_stored_date_is_kept_not_raised(make_app) -> None:
     )
     [kept] = _kept(app)
     assert (kept.value, kept.reason) == ("sNaN", why)
+
+
+SPIKE = "implausible value 780.0: more than 5x from its neighbours (77.1, 78.2)"
+
+
+@pytest.mark.parametrize("spent", [False, True])
+def test_a_value_set_aside_on_a_pending_date_is_kept_once_a_later_failure_takes_its_reason(
+    home_app, spent: bool
+) -> None:
+    """The PENDING record's reason was the one trace of the value set aside (no entry, no log
+    line: the record carried it). The retry's request failed and the record took the error
+    as its reason (or, its re-downloads spent, was quarantined with it): the value the source
+    published was nowhere any more."""
+    source = _source("77.1", "780.0", "78.2")
+    app = home_app(source)
+    pending = _middle_set_aside(app)
+    assert pending.reason == SPIKE
+    assert _kept(app) == []  # the record carries it
+    if spent:
+        assert app.store.claim_retry(BRENT.key, DAYS[1], 0, app.policy.max_retries, NOW)
+    source.failures.append(TransientSourceError("HTTP 503"))
+
+    report = scrape(app, _request("retry"))
+
+    [record] = app.store.query(BRENT.key, DAYS[1], DAYS[1])
+    assert record.status is (Status.QUARANTINED if spent else Status.PENDING)
+    assert record.reason is not None and record.reason.startswith("TransientSourceError")
+    [kept] = _kept(app)
+    assert (kept.date, kept.value, kept.reason) == (DAYS[1], "780.0", SPIKE)
+    assert kept.seen_by == "gap fred:DCOILBRENTEU 2022-01-04..2022-01-06"
+    assert kept.first_seen == NOW
+    assert report.set_aside_kept == 1 and scrape_changed(report)
+
+    # The source corrects it: a plausible value is stored, and the entry goes.
+    source.values[(BRENT.key, DAYS[1])] = Decimal("78.0")
+    if spent:
+        assert scrape(app, _request("revise")).set_aside_cleared == 1
+    else:
+        assert scrape(app, _request("retry")).set_aside_cleared == 1
+    assert _kept(app) == []
+    assert [value for _, _, value in _stored(app)] == [Decimal(v) for v in ("77.1", "78", "78.2")]
+
+
+def test_a_value_set_aside_on_a_pending_date_is_kept_once_the_source_says_no_value(
+    home_app,
+) -> None:
+    """A later answer with the source's own "no value" for the date, its window past, makes
+    it ABSENT with the source's reason: the value set aside that the PENDING record's reason
+    named is kept as an entry first."""
+    source = SaysNoValue(
+        "fred",
+        {(BRENT.key, d): Decimal(v) for d, v in zip(DAYS, ("77.1", "780.0", "78.2"), strict=True)},
+        no_value=set(),
+    )
+    app = home_app(source)
+    assert _middle_set_aside(app).reason == SPIKE
+    del source.values[(BRENT.key, DAYS[1])]
+    source.no_value.add((BRENT.key, DAYS[1]))
+
+    report = scrape(app, _request("retry"))
+
+    assert report.absent_written == 1
+    [record] = app.store.query(BRENT.key, DAYS[1], DAYS[1])
+    assert (record.status, record.reason) == (Status.ABSENT, "the source says: no value")
+    [kept] = _kept(app)
+    assert (kept.date, kept.value, kept.reason) == (DAYS[1], "780.0", SPIKE)
+    assert report.set_aside_kept == 1

@@ -127,9 +127,9 @@ def _in_threads(work: Callable[[_T], _R], items: Sequence[_T], threads: int) -> 
 
 CLAIM_ATTR = "claim_id"
 """The id of the last conditional state change of a retry record (a claim, a give-back, a
-quarantine, a release, put_pending's move to QUARANTINED or ABSENT): see
-:meth:`DynamoDbStore._own_update`. The name is the first such change's, kept for the items
-that carry it."""
+quarantine, a release, put_pending's move to QUARANTINED or ABSENT) or of an OK record's
+revision: see :meth:`DynamoDbStore._own_update`. The name is the first such change's, kept
+for the items that carry it."""
 
 
 class TransactionRetry(RuntimeError):
@@ -437,15 +437,25 @@ class DynamoDbStore(Store):
         ``history`` is checked as the length of the stored revision list, ``answered_at``
         against ``written_at`` (``written_since``: fixed-width UTC text compares as instants).
         Refused with ``answered_at`` given, a consistent read of ``written_at`` tells an
-        answer older than the last write (AnsweredBefore) from another change."""
+        answer older than the last write (AnsweredBefore) from another change.
+
+        It writes its own id (``claim_id``, as :meth:`_own_update`): one DynamoDB applied but
+        whose answer was lost fails its condition when botocore sends it again (the value and
+        history moved), and only the id, read back, tells it is this revision's. Taken for
+        another writer's, it was not counted, and its own write, later than the answer, sent
+        the scraper to fetch again and find the value equal: no revision counted, the data
+        version not moved. Only a request sent more than once is read back."""
         wall = self.wall.now()
+        op = uuid.uuid4().hex
         sets = [
+            "#claim_id = :op",
             "#value = :new",
             "#updated_at = :stamp",
             f"#{port.WRITTEN_AT} = :wall",
             "#revisions = list_append(if_not_exists(#revisions, :empty), :rev)",
         ]
         values: dict[str, Any] = {
+            "op": op,
             "new": revision.new,
             "stamp": self._now(),
             "wall": iso_utc(wall),
@@ -475,10 +485,11 @@ class DynamoDbStore(Store):
             )
             values["answered"] = iso_utc(answered_at)
         try:
-            if self._update(key, day, expression, condition, **values):
-                return True
+            refused = self._refusal(key, day, expression, condition, **values)
         except TooManyDigits as exc:
             raise exc.at(key, day) from None
+        if refused is None or (_sent_again(refused) and self._holds(key, day, op)):
+            return True
         if answered_at is not None and self._written_since(key, day, answered_at, wall):
             raise AnsweredBefore(f"{key} {day} was written after {answered_at}")
         return False

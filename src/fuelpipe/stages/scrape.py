@@ -45,7 +45,14 @@ from fuelpipe.ports.store import AnsweredBefore, Store
 from fuelpipe.stages._report import Counters
 from fuelpipe.stages.context import StageContext
 from fuelpipe.stages.last_delivery import is_last_delivery
-from fuelpipe.stages.set_aside import Watch, keep_set_aside
+from fuelpipe.stages.set_aside import (
+    Carried,
+    Watch,
+    carried,
+    carrying,
+    keep_carried,
+    keep_set_aside,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -270,7 +277,9 @@ def scrape(app: StageContext, request: DownloadRequest) -> ScrapeReport:
         if refused:  # reported and quarantined above, never marked PENDING
             missing = [d for d in missing if (s.key, d) not in refused]
         if missing:
-            noted |= _mark_not_returned(app, s, missing, (result, flagged, error), now, report)
+            noted |= _mark_not_returned(
+                app, s, missing, (result, flagged, error, describe(request, lo)), now, report
+            )
     _log_flagged(
         app, describe(request, lo), {k: f for k, f in flagged.items() if k not in noted}, report
     )
@@ -364,32 +373,34 @@ def _mark_not_returned(
     app: StageContext,
     series: Series,
     missing: list[date],
-    answer: tuple[FetchResult, Flagged, str | None],
+    answer: tuple[FetchResult, Flagged, str | None, str],
     now: datetime,
     report: ScrapeReport,
 ) -> set[tuple[str, date]]:
     """Put the records of the requested dates (sorted) of ``series`` that came back with no
     stored value: ABSENT where the source said "no value" after the date's window, PENDING
     (or quarantined, or left as they are: :func:`_mark_missing`) otherwise. ``answer``: the
-    source's result, the values set aside as implausible, the request's error (or None).
-    Returns the dates set aside whose record now carries the flag's reason (PENDING or
-    quarantined)."""
-    result, flagged, error = answer
+    source's result, the values set aside as implausible, the request's error (or None) and
+    how a set-aside entry names the request. Returns the dates set aside whose record now
+    carries the flag's reason (PENDING or quarantined). A PENDING record carrying an earlier
+    answer's value set aside (:func:`~fuelpipe.stages.set_aside.carried`) that this write
+    would take away has that value kept as an entry first."""
+    result, flagged, error, seen_by = answer
     key = series.key
-    existing = {
-        r.date: r
-        for r in app.store.query(key, missing[0], missing[-1], fields=("status", "retry_count"))
-    }
+    fields = ("status", "retry_count", "reason", "attrs")
+    existing = {r.date: r for r in app.store.query(key, missing[0], missing[-1], fields=fields)}
     not_ok: list[Record] = []  # PENDING and ABSENT records, written together below
     noted: set[tuple[str, date]] = set()
     for day in missing:
         slot = (key, day)
+        current = existing.get(day)
         # Inside its publication window "no value" may only mean "not out yet": the date
         # stays PENDING (retries not counting) until the window has passed, marked as
         # answered so that it is not polled again before the series publishes again
         # (stages/due.py); recheck asks once more when the window is over.
         said_none = error is None and slot not in flagged and slot in result.no_value
         if said_none and now > series.schedule.stale_at(day):
+            _keep_lost(app, current, None, report)
             not_ok.append(_absent(key, day, result.no_value[slot], now))
             continue
         flag = flagged.get(slot)
@@ -397,9 +408,15 @@ def _mark_not_returned(
         # no_value alone), as the ABSENT record keeps them: a gap, told from an outage.
         said = result.no_value[slot] if said_none else None
         reason = error or (flag and flag.reason) or said or result.notes.get(slot, NO_VALUE)
-        current = existing.get(day)
+        carries = flag if flag is not None and reason == flag.reason else None
+        held = _keep_lost(app, current, carries, report)
+        attrs = (
+            no_value_seen(now)
+            if said_none
+            else ({} if carries is None else carrying(carries.value, seen_by, now, held))
+        )
         quarantined = report.quarantined
-        mark = _mark_missing(app, key, day, current, reason, now, report, said_none)
+        mark = _mark_missing(app, key, day, current, reason, now, report, attrs)
         if mark is not None:
             not_ok.append(mark)
         elif report.quarantined > quarantined and flag and reason == flag.reason:
@@ -413,6 +430,22 @@ def _mark_not_returned(
         elif written:
             report.pending_written += 1
     return noted
+
+
+def _keep_lost(
+    app: StageContext, current: Record | None, carries: Flag | None, report: ScrapeReport
+) -> Carried | None:
+    """Keep as an entry the value set aside that ``current`` carries (PENDING, its reason
+    naming it: :func:`~fuelpipe.stages.set_aside.carried`), before a write takes that reason
+    away: unless the write to come carries that same value again (``carries``: the flag
+    whose reason it gives). Returns what ``current`` carries."""
+    held = carried(current)
+    if held is None or current is None or not current.reason:
+        return held
+    if carries is None or held.value != str(carries.value):
+        kept = keep_carried(app.store, current.key, current.date, held, current.reason)
+        report.set_aside_kept += kept
+    return held
 
 
 def _log_flagged(app: StageContext, seen_by: str, flagged: Flagged, report: ScrapeReport) -> None:
@@ -1103,14 +1136,15 @@ def _mark_missing(
     reason: str,
     now: datetime,
     report: ScrapeReport,
-    said_none: bool = False,
+    attrs: dict[str, AttrValue] | None = None,
 ) -> Record | None:
     """The PENDING record to put for a new failure; None when there is none to put: an OK,
     QUARANTINED or ABSENT record stays (an ABSENT date re-read by ``revise`` and left out of
     the answer, or in a failed request, is not retried: the source has said it has no value),
     and a PENDING one whose last allowed re-download failed too is
-    quarantined here (conditionally; counted in ``report``). ``said_none``: the source
-    answered the date with its own "no value", noted on the record (:func:`no_value_seen`)."""
+    quarantined here (conditionally; counted in ``report``). ``attrs``: the record's
+    attributes (the source's own "no value", :func:`no_value_seen`; a value set aside its
+    reason names, :func:`~fuelpipe.stages.set_aside.carrying`)."""
     if current is not None and current.status is not Status.PENDING:
         return None  # OK stays OK; QUARANTINED waits for a person; ABSENT is never retried
     if current is not None and current.retry_count >= app.policy.max_retries:
@@ -1130,7 +1164,7 @@ def _mark_missing(
             app.policy.first_attempt_due(now), app.catalog[key].schedule.stale_at(day)
         ),
         reason=reason,
-        attrs=no_value_seen(now) if said_none else {},
+        attrs=attrs or {},
         updated_at=now,
     )
 

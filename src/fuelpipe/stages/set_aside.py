@@ -6,11 +6,14 @@ QUARANTINED, or no message asked for it) used to survive in a log line only: the
 stays, and nobody learnt that the source published something else. Each such value is kept as
 a meta entry ``set_aside#<key>#<date>`` (:func:`set_aside_name`), one per key and date, holding
 the published value's text exactly, the reason, the answer that carried it and when it was
-first and last seen. Each is written ranked by its ``first_seen`` (``Store.replace_meta``'s
-``ranked``), so the newest are read without reading the others (``Store.latest_meta``): the
-health view counts them (``Store.count_meta``, no entry returned), ``fuelpipe status`` each
-key's from one read of their names (``Store.meta_names``), and both show the newest few
-(:func:`newest_set_aside`); ``fuelpipe quarantine set-aside`` lists them all. Newest means
+first and last seen. A requested date's PENDING record carries the value instead (its reason,
+and :data:`SET_ASIDE_VALUE`), until a write would take that reason away: then it is kept as an
+entry too (:func:`keep_carried`). Each is written ranked by its ``first_seen``
+(``Store.replace_meta``'s ``ranked``), so the newest are read without reading the others
+(``Store.latest_meta``): the health view counts them (``Store.count_meta``, no entry
+returned), ``fuelpipe status`` each key's from one read of their names
+(``Store.meta_names``), and both show the newest few (:func:`newest_set_aside`);
+``fuelpipe quarantine set-aside`` lists them all. Newest means
 first seen last: a value a source keeps publishing stays where it first appeared, below the
 ones that came after it. (An entry written before entries were ranked is counted and listed,
 but among the newest only once it is written again.)
@@ -40,7 +43,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from fuelpipe.domain.models import Observation, Status
+from fuelpipe.domain.instants import iso_utc, parse_iso
+from fuelpipe.domain.models import AttrValue, Observation, Record, Status
 from fuelpipe.ports.store import Store
 
 SET_ASIDE = "set_aside"
@@ -48,6 +52,57 @@ SET_ASIDE = "set_aside"
 no record keeps it (see the module's doc)."""
 WRITE_ATTEMPTS = 3
 """Conditional writes of one entry while other writers keep changing it."""
+
+
+SET_ASIDE_VALUE = "set_aside_value"
+"""On a PENDING record whose reason is a value set aside (the record carries it, so no entry
+is kept): the value as published; with ``set_aside_by`` (the answer that last carried it) and
+``set_aside_at`` (when one first did). A later write that takes that reason away (a failed
+retry, "no value", a quarantine with another error) keeps the value as an entry first
+(:func:`keep_carried`): before, the reason was its one trace, and the value was lost."""
+SET_ASIDE_BY = "set_aside_by"
+"""Beside :data:`SET_ASIDE_VALUE`: how the answer that last carried the value names itself."""
+SET_ASIDE_AT = "set_aside_at"
+"""Beside :data:`SET_ASIDE_VALUE`: when an answer first carried the value (UTC text)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Carried:
+    """A value set aside that a PENDING record's reason names (:data:`SET_ASIDE_VALUE`)."""
+
+    value: str
+    seen_by: str
+    first_seen: datetime
+
+
+def carried(record: Record | None) -> Carried | None:
+    """The value set aside ``record`` carries, if it is PENDING and carries one."""
+    if record is None or record.status is not Status.PENDING:
+        return None
+    attrs = record.attrs
+    value, by, at = (attrs.get(n) for n in (SET_ASIDE_VALUE, SET_ASIDE_BY, SET_ASIDE_AT))
+    if not (isinstance(value, str) and isinstance(by, str) and isinstance(at, str)):
+        return None
+    return Carried(value, by, parse_iso(at))
+
+
+def carrying(
+    value: Decimal, seen_by: str, now: datetime, held: Carried | None
+) -> dict[str, AttrValue]:
+    """The attributes of a PENDING record whose reason is that of ``value`` set aside by the
+    answer ``seen_by``: first seen ``now``, or when ``held`` (what the record carries now) was
+    when it is the same value."""
+    text = str(value)
+    first = held.first_seen if held is not None and held.value == text else now
+    return {SET_ASIDE_VALUE: text, SET_ASIDE_BY: seen_by, SET_ASIDE_AT: iso_utc(first)}
+
+
+def keep_carried(store: Store, key: str, day: date, held: Carried, reason: str) -> int:
+    """Keep the value a PENDING record carries as an entry, with its reason (the record's),
+    before a write takes that reason away; 1 when that wrote an entry with a value or reason
+    it did not hold (as :func:`keep_set_aside` counts)."""
+    flagged = {(key, day): (Decimal(held.value), reason)}
+    return keep_set_aside(store, flagged, held.seen_by, held.first_seen)[0]
 
 
 def set_aside_name(key: str, day: date) -> str:
