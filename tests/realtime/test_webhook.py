@@ -428,3 +428,23 @@ def test_an_alert_with_a_number_json_has_not_goes_out_as_null_and_holds_up_no_ot
     bodies = [r.get_json() for r, _ in httpserver.log]
     assert [b["subject"] for b in bodies] == ["São Paulo", "bcb"]
     assert bodies[0]["evidence"] == {"spread": None, "ratio": None, "low": None, "n": 0}
+
+
+@pytest.mark.parametrize(
+    ("status", "asked"),
+    [(500, 3), (507, 3), (520, 3), (522, 3), (524, 3), (599, 3), (501, 1), (505, 1)],
+)
+def test_every_server_error_is_retried_but_one_saying_it_never_will(
+    httpserver: HTTPServer, status: int, asked: int
+) -> None:
+    """The README says 5xx is retried: a CDN's 520 to 524 (the receiver behind it down or
+    slow) or a 507 passes as a 503 does; 501 and 505 (no POST, not this HTTP version) answer
+    the same however often asked, so one attempt, and the alert stays queued all the same."""
+    httpserver.expect_request("/hook", method="POST").respond_with_data("no", status=status)
+    sink = _sink(httpserver.url_for("/hook"))
+    try:
+        with pytest.raises(WebhookError, match=f"HTTP {status}"):
+            sink.send(_alert())
+    finally:
+        sink.close()
+    assert len(httpserver.log) == asked

@@ -25,9 +25,18 @@ from fuelpipe.ports.alerts import AlertRejected, AlertSink
 if TYPE_CHECKING:
     from fuelpipe.adapters.sources._dns import Resolver
 
-RETRIED_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
-"""Answers that may change if asked again (timeouts, throttling, server errors); any other
-non-2xx answer (a wrong URL, a rejected body, a redirect) will not, so it is not retried."""
+NOT_RETRIED_5XX = frozenset({501, 505})
+"""Server errors that say the receiver does not do what was asked (no POST, not this HTTP
+version): asked again a second later, they answer the same, so they are not retried within a
+send (the alerts stay queued, as for a wrong URL)."""
+
+RETRIED_STATUSES = frozenset(
+    {408, 425, 429, *(s for s in range(500, 600) if s not in NOT_RETRIED_5XX)}
+)
+"""Answers that may change if asked again: timeouts (408), throttling (425, 429) and every
+server error but :data:`NOT_RETRIED_5XX` (a proxy's or CDN's 507, 520 to 524 and 598/599 as
+well as 500, 502, 503 and 504); any other non-2xx answer (a wrong URL, a rejected body, a
+redirect) will not, so it is not retried."""
 
 REJECTED_STATUSES = frozenset({400, 413, 422})
 """Answers that refuse this one body (malformed, too large, invalid): the alert is rejected for
@@ -145,11 +154,11 @@ def _bounded_client(resolve: Resolver | None, proxies: Mapping[str, str] | None)
 
 
 class WebhookSink(AlertSink):
-    """POSTs each alert as JSON; bounded retries on transport errors, timeouts, 429 and 5xx.
-    Without a ``client``, its own looks the receiver up through ``resolve`` (the system's by
-    default) and gives the lookup up at the connect timeout, cut to the attempt's deadline
-    (see ``sources._dns``); ``proxies`` as ``urllib.request.getproxies()`` gives them (None:
-    the environment's)."""
+    """POSTs each alert as JSON; bounded retries on transport errors, timeouts, 408, 425, 429
+    and 5xx (not 501, 505). Without a ``client``, its own looks the receiver up through
+    ``resolve`` (the system's by default) and gives the lookup up at the connect timeout, cut
+    to the attempt's deadline (see ``sources._dns``); ``proxies`` as
+    ``urllib.request.getproxies()`` gives them (None: the environment's)."""
 
     name = "webhook"
 
