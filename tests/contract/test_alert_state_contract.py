@@ -30,7 +30,17 @@ from fuelpipe.domain.alerts import (
 )
 from fuelpipe.domain.catalog import DEFAULT_CATALOG, Catalog
 from fuelpipe.domain.models import Record, Status
-from fuelpipe.ports.alerts import AlertContext, AlertRule, AlertSink, AlertState, DeliveryReport
+from fuelpipe.ports.alerts import (
+    DROPS_KEPT,
+    AlertContext,
+    AlertDelivery,
+    AlertRejected,
+    AlertRule,
+    AlertSink,
+    AlertState,
+    DeliveryReport,
+    SinkBacklog,
+)
 from fuelpipe.ports.queue import Queue
 from fuelpipe.ports.store import Store
 from fuelpipe.stages.alerting import MAX_CONDITIONS_PER_RULE, AlertReport, Quarantined, evaluate
@@ -736,3 +746,72 @@ def test_a_retired_rule_name_still_evaluated_is_refused_before_any_rule_runs(
     for retired in ({"dead_lettered": None}, {"old": "missing"}):
         with pytest.raises(ValueError, match="retired alert rules"):
             evaluate(ctx, [_DeadLetter()], state, [state.outbox(["webhook"])], retired=retired)
+
+
+class _RejectsOne(AlertSink):
+    """A webhook that refuses one alert's body for good (its 400) and takes the others."""
+
+    name = "webhook"
+
+    def __init__(self, refused: str) -> None:
+        self.refused = refused
+        self.taken: list[str] = []
+
+    def send(self, alert: Alert) -> None:
+        if alert.condition.subject == self.refused:
+            raise AlertRejected(
+                "webhook https://hooks.example/… answered HTTP 400: 'bad' (synthetic)"
+            )
+        self.taken.append(alert.condition.subject)
+
+
+def test_the_backlog_of_a_sink_that_is_down_is_readable_by_another_process(
+    alert_states: AlertStateOpener,
+) -> None:
+    """A webhook down for hours was visible only in `watch`'s output (or the Lambda's log) at
+    each delivery: the health view reads, from the state, how many wait for which sink, since
+    when, and since when sending them fails."""
+    clock = ManualClock(START)
+    state = alert_states(clock)
+    assert state.delivery() == AlertDelivery()
+    _queue(state, clock, 2, ["webhook", "console"])
+    clock.advance(timedelta(hours=1))
+    state.deliver([Counting("console", Counter(), threading.Lock()), Down("webhook")])
+    clock.advance(timedelta(hours=2))
+    _queue(state, clock, 1, ["webhook"], first=2)
+    state.deliver([Down("webhook")])
+    (backlog,) = alert_states(clock).delivery().backlog  # the console took its share
+    assert backlog == SinkBacklog("webhook", 3, START, START + timedelta(hours=1))
+    state.deliver([Counting("webhook", Counter(), threading.Lock())])  # back up
+    assert alert_states(clock).delivery() == AlertDelivery()
+
+
+def test_an_alert_rejected_for_good_leaves_its_line_in_the_state(
+    alert_states: AlertStateOpener,
+) -> None:
+    """An alert the webhook refuses for good (400 for its body) is set aside so the others go
+    out: not lost without trace, its line (which alert, the receiver's answer) is kept in the
+    state, the newest first, the latest DROPS_KEPT of them, for the health view."""
+    clock = ManualClock(START)
+    state = alert_states(clock)
+    bad, *good = _queue(state, clock, 3, ["webhook"])
+    sink = _RejectsOne(bad)
+    clock.advance(timedelta(minutes=5))
+    report = state.deliver([sink])
+    assert (sink.taken, report.dropped) == (good, {"webhook": 1})
+    (drop,) = alert_states(clock).delivery().dropped
+    assert (drop.at, drop.sink, drop.count, drop.line) == (
+        START + timedelta(minutes=5),
+        "webhook",
+        1,
+        report.notices[0],
+    )
+    assert "quarantined (0)" in drop.line and "HTTP 400: 'bad'" in drop.line
+    for i in range(DROPS_KEPT):
+        clock.advance(timedelta(minutes=1))
+        bad, ok = _queue(state, clock, 2, ["webhook"], first=10 + 2 * i)
+        state.deliver([_RejectsOne(bad)])
+    drops = alert_states(clock).delivery().dropped
+    assert len(drops) == DROPS_KEPT and drops[0].at == clock.now()
+    assert [d.at for d in drops] == sorted((d.at for d in drops), reverse=True)
+    assert drop not in drops  # the oldest went
