@@ -4,6 +4,7 @@ an error or a log line."""
 
 from __future__ import annotations
 
+import json
 import logging
 import socket
 import threading
@@ -448,3 +449,41 @@ def test_every_server_error_is_retried_but_one_saying_it_never_will(
     finally:
         sink.close()
     assert len(httpserver.log) == asked
+
+
+def test_an_alert_s_numbers_go_out_positional_and_a_hostile_subject_as_plain_text(
+    httpserver: HTTPServer,
+) -> None:
+    """Synthetic edge cases: evidence numbers an added ``AlertRule`` may find (a tiny move, a
+    huge volume) went out as ``1.2e-05`` and ``1e+16``, which the store, the CSVs and the
+    dashboard never write (a receiver keeping them as text, or a spreadsheet, read another
+    form than the published one); they go out positional. A subject holding quotes, a
+    backslash, a line break, a control character and a line separator stays one JSON string."""
+    httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
+    hostile = 'FUEL#X"}, "kind": "CLEARED\\\n\x1b[2J\u2028'
+    odd = Condition(
+        "custom",
+        hostile,
+        f"{hostile} moved",
+        {"move": 1.2e-05, "volume": 1e16, "price": 6.29, "neg": -0.00007, "n": 3},
+    )
+    sink = _sink(httpserver.url_for("/hook"))
+    try:
+        sink.send(Alert(AlertKind.FIRING, odd, AT, AT))
+    finally:
+        sink.close()
+    ((request, _),) = httpserver.log
+    text = request.get_data(as_text=True)
+    assert "e-0" not in text and "e+" not in text
+    assert '"move": 0.000012' in text and '"volume": 10000000000000000' in text
+    assert '"neg": -0.00007' in text and '"price": 6.29' in text
+    body = json.loads(text)
+    assert (body["kind"], body["subject"]) == ("FIRING", hostile)
+    assert body["evidence"] == {
+        "move": 1.2e-05,
+        "volume": 1e16,
+        "price": 6.29,
+        "neg": -0.00007,
+        "n": 3,
+    }
+    assert request.headers["Content-Type"] == "application/json"

@@ -27,6 +27,7 @@ from fuelpipe.domain.alerts import (
     Condition,
     Severity,
     severity_rank,
+    strict_json,
 )
 from fuelpipe.domain.instants import sao_paulo_iso
 from fuelpipe.ports.alerts import (
@@ -1605,6 +1606,15 @@ _OUTBOX_ATTEMPTS = 5
 """Reads and conditional writes of the DynamoDB alert item before giving up on one change."""
 
 
+def one_line(text: str) -> str:
+    """``text`` with each control character (a line break, an escape sequence's ESC) written
+    as its escape (``\\n``, ``\\x1b``): text from outside (a dead letter's reason, a rule's
+    subject) can neither add a line that reads as another alert nor drive the terminal."""
+    return "".join(
+        c.encode("unicode_escape").decode() if unicodedata.category(c) == "Cc" else c for c in text
+    )
+
+
 class ConsoleSink(AlertSink):
     """One line per alert plus its evidence, written by an injected function (print)."""
 
@@ -1615,7 +1625,7 @@ class ConsoleSink(AlertSink):
 
     def send(self, alert: Alert) -> None:
         evidence = ", ".join(f"{k}={v}" for k, v in alert.condition.evidence.items())
-        self._write(f"{alert.subject_line()} ({evidence})")
+        self._write(one_line(f"{alert.subject_line()} ({evidence})"))
 
 
 class SnsRejected(AlertRejected):
@@ -1662,7 +1672,7 @@ class SnsSink(AlertSink):
             self._client.publish(
                 TopicArn=self.topic_arn,
                 Subject=sns_subject(alert.subject_line()),
-                Message=json.dumps(alert.as_dict(), indent=2, ensure_ascii=False),
+                Message=strict_json(alert.as_dict(), indent=2, ensure_ascii=False),
                 MessageAttributes={
                     "kind": {"DataType": "String", "StringValue": alert.kind.value},
                     "rule": {"DataType": "String", "StringValue": alert.condition.rule},

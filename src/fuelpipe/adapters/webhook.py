@@ -19,7 +19,7 @@ from fuelpipe.adapters.sources._http import (
     snippet,
     transport_error_words,
 )
-from fuelpipe.domain.alerts import Alert
+from fuelpipe.domain.alerts import Alert, strict_json
 from fuelpipe.ports.alerts import AlertRejected, AlertSink
 
 if TYPE_CHECKING:
@@ -259,12 +259,18 @@ class WebhookSink(AlertSink):
         request = self._client.build_request(
             "POST",
             self.url,
-            json=body,
+            # numbers positional (never 1e-05), as the store and the CSVs write them; ASCII,
+            # so no text of a rule's (a lone surrogate) can fail the encoding
+            content=strict_json(body).encode(),
             # the status is the answer; the body only shows in a refusal (a snippet), so it is
             # asked for and read as sent, and a 2xx's is not read: one that does not decode
             # (a gzip header on a plain body) or ends short made a taken alert a failed one,
             # sent again at every delivery
-            headers={"Idempotency-Key": key, "Accept-Encoding": "identity"},
+            headers={
+                "Idempotency-Key": key,
+                "Accept-Encoding": "identity",
+                "Content-Type": "application/json",
+            },
             timeout=attempt_timeout(self._client.timeout, self._deadline_s),
             extensions={"trace": self._watchdog.trace},
         )

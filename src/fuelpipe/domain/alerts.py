@@ -10,6 +10,7 @@ returns.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -17,6 +18,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from fuelpipe.domain.instants import sao_paulo_iso
+from fuelpipe.domain.numbers import positional
 
 EvidenceValue = str | int | float | None
 
@@ -110,6 +112,35 @@ class Alert:
             "at": sao_paulo_iso(self.at),
             "since": sao_paulo_iso(self.since),
         }
+
+
+def strict_json(value: object, *, indent: int | None = None, ensure_ascii: bool = True) -> str:
+    """``value`` (dicts, lists, text, numbers, booleans, None) as the JSON of an alert's
+    webhook body or SNS message, laid out as ``json.dumps`` would, but every float in
+    positional notation as the store and the CSVs write numbers (``1.2e-05`` as
+    ``0.000012``, ``1e+16`` as ``10000000000000000``), and one JSON has no form for (NaN, an
+    infinity) as null."""
+    return _encode(value, indent, 0, ensure_ascii)
+
+
+def _encode(value: object, indent: int | None, level: int, ascii_: bool) -> str:
+    if isinstance(value, float):
+        return positional(value) if math.isfinite(value) else "null"
+    if isinstance(value, Mapping):
+        brackets = "{}"
+        items = [
+            f"{json.dumps(str(k), ensure_ascii=ascii_)}: {_encode(v, indent, level + 1, ascii_)}"
+            for k, v in value.items()
+        ]
+    elif isinstance(value, list | tuple):
+        brackets = "[]"
+        items = [_encode(v, indent, level + 1, ascii_) for v in value]
+    else:
+        return json.dumps(value, ensure_ascii=ascii_)  # text, int, bool, None
+    if not items or indent is None:
+        return brackets[0] + ", ".join(items) + brackets[1]
+    inner, outer = "\n" + " " * (indent * (level + 1)), "\n" + " " * (indent * level)
+    return brackets[0] + inner + ("," + inner).join(items) + outer + brackets[1]
 
 
 def _finite(value: EvidenceValue) -> EvidenceValue:
