@@ -815,3 +815,38 @@ def test_an_alert_rejected_for_good_leaves_its_line_in_the_state(
     assert len(drops) == DROPS_KEPT and drops[0].at == clock.now()
     assert [d.at for d in drops] == sorted((d.at for d in drops), reverse=True)
     assert drop not in drops  # the oldest went
+
+
+def test_a_crash_between_the_send_and_its_note_resends_it_once_with_the_same_key(
+    alert_states: AlertStateOpener,
+) -> None:
+    """At least once: the receiver took the alert, then the deliverer died before noting it
+    sent. After the lease another deliverer sends it again, once, with the key it was queued
+    with (the webhook's ``Idempotency-Key`` and ``delivery_id``), so the receiver can drop the
+    copy; a third delivery sends nothing."""
+    clock = ManualClock(START)
+    lease = timedelta(minutes=2)
+    _queue(alert_states(clock), clock, 1, ["webhook"])
+    keys: list[str | None] = []
+
+    class TakenThenDies(AlertSink):
+        name = "webhook"
+
+        def send(self, alert: Alert) -> None:
+            keys.append(alert.key)
+            raise Crash  # after the receiver took it, before the outbox hears back
+
+    class Takes(AlertSink):
+        name = "webhook"
+
+        def send(self, alert: Alert) -> None:
+            keys.append(alert.key)
+
+    with pytest.raises(Crash):
+        alert_states(clock, lease=lease).deliver([TakenThenDies()])
+    other = alert_states(clock, lease=lease)
+    assert other.deliver([Takes()]).sent == 0  # the dead one's claim holds
+    clock.advance(lease)
+    assert other.deliver([Takes()]).sent == 1
+    assert alert_states(clock, lease=lease).deliver([Takes()]).sent == 0
+    assert len(keys) == 2 and keys[0] is not None and keys[0] == keys[1]

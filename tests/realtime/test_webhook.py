@@ -487,3 +487,25 @@ def test_an_alert_s_numbers_go_out_positional_and_a_hostile_subject_as_plain_tex
         "n": 3,
     }
     assert request.headers["Content-Type"] == "application/json"
+
+
+@pytest.mark.parametrize("status", [301, 302, 307, 308])
+def test_a_redirect_is_not_followed_and_says_where_it_points_without_its_secret(
+    httpserver: HTTPServer, status: int
+) -> None:
+    """A receiver that moved answered 3xx, and the alerts stayed queued behind "answered HTTP
+    308 (not retried)": nothing said where to. Still not followed (the alert, its key and
+    evidence, would go to a host nobody configured), tried once, but the error names the new
+    place by scheme and host only (its path may hold the new secret)."""
+    httpserver.expect_request("/old", method="POST").respond_with_data(
+        "", status=status, headers={"Location": f"https://hooks.example.net/new/{SECRET}"}
+    )
+    sink = _sink(httpserver.url_for("/old"))
+    try:
+        with pytest.raises(WebhookError) as failed:
+            sink.send(_alert())
+    finally:
+        sink.close()
+    assert len(httpserver.log) == 1
+    assert f"HTTP {status}, a redirect to https://hooks.example.net/…" in str(failed.value)
+    assert "s3cr3t" not in str(failed.value)

@@ -241,6 +241,13 @@ class WebhookSink(AlertSink):
                     raise _RetryableWebhookError(problem, wait)
                 if response.status_code in REJECTED_STATUSES:
                     raise WebhookRejected(f"{problem}: {snippet(response.content)!r}")
+                if response.is_redirect:  # not followed: the alert would go where not given
+                    moved = response.headers.get("location", "")
+                    to = receiver(str(response.request.url.join(moved))) if moved else "?"
+                    raise WebhookError(
+                        f"{problem}, a redirect to {to} (not followed: set the webhook URL "
+                        "to where it points if that is its new address)"
+                    )
                 raise WebhookError(f"{problem} (not retried)")
 
     def _post(self, body: dict[str, object], key: str, where: str) -> httpx.Response:
