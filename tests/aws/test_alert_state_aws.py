@@ -125,6 +125,11 @@ def test_a_sink_down_for_days_never_makes_the_save_fail(client: Any, table: str)
     ]
     assert other.deliver([Down()]).notices == []  # reported once
     assert other.deliver([]).orphaned["sns"] + cut == queued  # nothing gone without a line
+    # and kept for the health view: a line per save that cut, each its count
+    drops = DynamoAlertState(client, table, clock=clock).delivery().dropped
+    assert {d.sink for d in drops} == {"sns"} and sum(d.count for d in drops) == cut
+    assert all("the oldest in the outbox, to keep the alert item under" in d.line for d in drops)
+    assert _item_bytes(client, table) <= ITEM_BUDGET
     item = client.get_item(TableName=table, Key=DynamoAlertState.KEY)["Item"]
     kept = [json.loads(e[2])["subject"] for e in json.loads(zlib.decompress(item["outbox_z"]["B"]))]
     assert kept[-1] == f"msg-{queued // 2 - 1}"  # the newest stay; the oldest were cut

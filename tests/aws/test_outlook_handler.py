@@ -30,7 +30,7 @@ from fuelpipe.domain.alerts import ActiveAlert, Alert
 from fuelpipe.domain.keys import outlook_key
 from fuelpipe.domain.models import Record, Status
 from fuelpipe.homes.aws_alerts import ALERT_MIN_S
-from fuelpipe.ports.alerts import AlertSink, AlertState, DeliveryReport
+from fuelpipe.ports.alerts import AlertDelivery, AlertSink, AlertState, DeliveryReport
 from fuelpipe.stages.context import StageContext
 from fuelpipe.stages.data_version import data_version, mark_changed
 from fuelpipe.stages.outlook import OUTLOOK_VERSION
@@ -137,6 +137,9 @@ class _OtherRunsFirst(AlertState):
 
     def deliver(self, sinks: Sequence[AlertSink]) -> DeliveryReport:
         return self._state.deliver(sinks)
+
+    def delivery(self) -> AlertDelivery:
+        return self._state.delivery()
 
     def outbox(self, sinks: Iterable[str]) -> AlertSink:
         outbox, wrapper = self._state.outbox(sinks), self

@@ -30,10 +30,20 @@ from fuelpipe.domain.alerts import (
 )
 from fuelpipe.domain.catalog import DEFAULT_CATALOG, Catalog
 from fuelpipe.domain.models import Record, Status
-from fuelpipe.ports.alerts import AlertContext, AlertSink, AlertState, DeliveryReport
+from fuelpipe.ports.alerts import (
+    DROPS_KEPT,
+    AlertContext,
+    AlertDelivery,
+    AlertRejected,
+    AlertRule,
+    AlertSink,
+    AlertState,
+    DeliveryReport,
+    SinkBacklog,
+)
 from fuelpipe.ports.queue import Queue
 from fuelpipe.ports.store import Store
-from fuelpipe.stages.alerting import MAX_CONDITIONS_PER_RULE, Quarantined, evaluate
+from fuelpipe.stages.alerting import MAX_CONDITIONS_PER_RULE, AlertReport, Quarantined, evaluate
 
 
 class Counting(AlertSink):
@@ -642,3 +652,201 @@ def test_a_severity_rise_is_queued_once_and_a_fall_keeps_what_was_announced(
         (AlertKind.FIRING, None, Severity.WARNING, fired),
         (AlertKind.ESCALATED, Severity.WARNING, Severity.CRITICAL, fired),
     ]
+
+
+class _Named:
+    """A rule of any name finding one condition about ``bcb`` (a rule a release renames)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def evaluate(self, context: AlertContext) -> list[Condition]:
+        return [Condition(self.name, "bcb", "bcb is late", {"source": "bcb"})]
+
+
+class _Keep(AlertSink):
+    name = "webhook"
+
+    def __init__(self) -> None:
+        self.sent: list[Alert] = []
+
+    def send(self, alert: Alert) -> None:
+        self.sent.append(alert)
+
+
+def _release(
+    state: AlertState, clock: ManualClock, rules: list[AlertRule], **retired: str | None
+) -> tuple[AlertReport, list[Alert]]:
+    """One evaluation and delivery an hour later by a release with ``rules`` (and those it
+    lists as retired): its report and what reached the webhook."""
+    clock.advance(timedelta(hours=1))
+    ctx = AlertContext(clock.now(), cast(Store, None), cast(Queue, None), Catalog([]))
+    report = evaluate(ctx, rules, state, [state.outbox(["webhook"])], retired=retired)
+    sink = _Keep()
+    state.deliver([sink])
+    return report, sink.sent
+
+
+def test_a_rule_removed_by_a_release_clears_its_alerts_once_saying_why(
+    alert_states: AlertStateOpener,
+) -> None:
+    """An alert of a rule no release evaluates any more was kept active for ever (only its rule
+    could clear it): in the health view, never CLEARED at the receiver. Listed as removed, its
+    alerts clear once, the evidence saying the rule was removed; not listed, they stay, and the
+    report names the rule (`watch` prints it, the Lambdas log it)."""
+    clock = ManualClock(START)
+    state = alert_states(clock)
+    fired = START + timedelta(hours=1)
+    assert _release(state, clock, [_Named("old_rule"), _DeadLetter()])[0].firing == 2
+    kept, none = _release(state, clock, [_DeadLetter()])
+    assert (kept.cleared, kept.unknown_rules, none) == (0, {"old_rule": 1}, [])
+    assert set(alert_states(clock).load()) == {"old_rule:bcb", "dead_lettered:msg-1"}
+    report, sent = _release(state, clock, [_DeadLetter()], old_rule=None)
+    assert (report.cleared, report.firing, report.unknown_rules) == (1, 0, {})
+    (cleared,) = sent
+    assert (cleared.kind, cleared.condition.id, cleared.since) == (
+        AlertKind.CLEARED,
+        "old_rule:bcb",
+        fired,
+    )
+    assert cleared.as_dict()["evidence"] == {
+        "source": "bcb",
+        "retired_rule": "rule old_rule was removed: no longer evaluated",
+    }
+    assert set(alert_states(clock).load()) == {"dead_lettered:msg-1"}
+    assert _release(state, clock, [_DeadLetter()], old_rule=None)[1] == []  # once
+
+
+def test_a_rule_renamed_by_a_release_carries_its_alerts_on_quietly(
+    alert_states: AlertStateOpener,
+) -> None:
+    """Renamed, a rule's alerts move to its new name with the instant they fired: no CLEARED
+    for the old name, no FIRING for the new; they clear under the new name when the condition
+    stops holding."""
+    clock = ManualClock(START)
+    state = alert_states(clock)
+    fired = START + timedelta(hours=1)
+    assert _release(state, clock, [_Named("stale")])[0].firing == 1
+    report, sent = _release(state, clock, [_Named("stale_source")], stale="stale_source")
+    assert (report.firing, report.cleared, sent) == (0, 0, [])
+    (moved,) = alert_states(clock).load().values()
+    assert (moved.condition.id, moved.since) == ("stale_source:bcb", fired)
+    _, sent = _release(state, clock, [_DeadLetter(), _Named("other")], stale="other")
+    assert sorted((a.kind, a.condition.id) for a in sent) == [
+        (AlertKind.FIRING, "dead_lettered:msg-1"),
+        (AlertKind.FIRING, "other:bcb"),
+    ]  # the first rename's target, gone in turn without being listed, stays active apart
+
+
+def test_a_retired_rule_name_still_evaluated_is_refused_before_any_rule_runs(
+    alert_states: AlertStateOpener,
+) -> None:
+    state = alert_states(ManualClock(START))
+    ctx = AlertContext(START, cast(Store, None), cast(Queue, None), Catalog([]))
+    for retired in ({"dead_lettered": None}, {"old": "missing"}):
+        with pytest.raises(ValueError, match="retired alert rules"):
+            evaluate(ctx, [_DeadLetter()], state, [state.outbox(["webhook"])], retired=retired)
+
+
+class _RejectsOne(AlertSink):
+    """A webhook that refuses one alert's body for good (its 400) and takes the others."""
+
+    name = "webhook"
+
+    def __init__(self, refused: str) -> None:
+        self.refused = refused
+        self.taken: list[str] = []
+
+    def send(self, alert: Alert) -> None:
+        if alert.condition.subject == self.refused:
+            raise AlertRejected(
+                "webhook https://hooks.example/… answered HTTP 400: 'bad' (synthetic)"
+            )
+        self.taken.append(alert.condition.subject)
+
+
+def test_the_backlog_of_a_sink_that_is_down_is_readable_by_another_process(
+    alert_states: AlertStateOpener,
+) -> None:
+    """A webhook down for hours was visible only in `watch`'s output (or the Lambda's log) at
+    each delivery: the health view reads, from the state, how many wait for which sink, since
+    when, and since when sending them fails."""
+    clock = ManualClock(START)
+    state = alert_states(clock)
+    assert state.delivery() == AlertDelivery()
+    _queue(state, clock, 2, ["webhook", "console"])
+    clock.advance(timedelta(hours=1))
+    state.deliver([Counting("console", Counter(), threading.Lock()), Down("webhook")])
+    clock.advance(timedelta(hours=2))
+    _queue(state, clock, 1, ["webhook"], first=2)
+    state.deliver([Down("webhook")])
+    (backlog,) = alert_states(clock).delivery().backlog  # the console took its share
+    assert backlog == SinkBacklog("webhook", 3, START, START + timedelta(hours=1))
+    state.deliver([Counting("webhook", Counter(), threading.Lock())])  # back up
+    assert alert_states(clock).delivery() == AlertDelivery()
+
+
+def test_an_alert_rejected_for_good_leaves_its_line_in_the_state(
+    alert_states: AlertStateOpener,
+) -> None:
+    """An alert the webhook refuses for good (400 for its body) is set aside so the others go
+    out: not lost without trace, its line (which alert, the receiver's answer) is kept in the
+    state, the newest first, the latest DROPS_KEPT of them, for the health view."""
+    clock = ManualClock(START)
+    state = alert_states(clock)
+    bad, *good = _queue(state, clock, 3, ["webhook"])
+    sink = _RejectsOne(bad)
+    clock.advance(timedelta(minutes=5))
+    report = state.deliver([sink])
+    assert (sink.taken, report.dropped) == (good, {"webhook": 1})
+    (drop,) = alert_states(clock).delivery().dropped
+    assert (drop.at, drop.sink, drop.count, drop.line) == (
+        START + timedelta(minutes=5),
+        "webhook",
+        1,
+        report.notices[0],
+    )
+    assert "quarantined (0)" in drop.line and "HTTP 400: 'bad'" in drop.line
+    for i in range(DROPS_KEPT):
+        clock.advance(timedelta(minutes=1))
+        bad, ok = _queue(state, clock, 2, ["webhook"], first=10 + 2 * i)
+        state.deliver([_RejectsOne(bad)])
+    drops = alert_states(clock).delivery().dropped
+    assert len(drops) == DROPS_KEPT and drops[0].at == clock.now()
+    assert [d.at for d in drops] == sorted((d.at for d in drops), reverse=True)
+    assert drop not in drops  # the oldest went
+
+
+def test_a_crash_between_the_send_and_its_note_resends_it_once_with_the_same_key(
+    alert_states: AlertStateOpener,
+) -> None:
+    """At least once: the receiver took the alert, then the deliverer died before noting it
+    sent. After the lease another deliverer sends it again, once, with the key it was queued
+    with (the webhook's ``Idempotency-Key`` and ``delivery_id``), so the receiver can drop the
+    copy; a third delivery sends nothing."""
+    clock = ManualClock(START)
+    lease = timedelta(minutes=2)
+    _queue(alert_states(clock), clock, 1, ["webhook"])
+    keys: list[str | None] = []
+
+    class TakenThenDies(AlertSink):
+        name = "webhook"
+
+        def send(self, alert: Alert) -> None:
+            keys.append(alert.key)
+            raise Crash  # after the receiver took it, before the outbox hears back
+
+    class Takes(AlertSink):
+        name = "webhook"
+
+        def send(self, alert: Alert) -> None:
+            keys.append(alert.key)
+
+    with pytest.raises(Crash):
+        alert_states(clock, lease=lease).deliver([TakenThenDies()])
+    other = alert_states(clock, lease=lease)
+    assert other.deliver([Takes()]).sent == 0  # the dead one's claim holds
+    clock.advance(lease)
+    assert other.deliver([Takes()]).sent == 1
+    assert alert_states(clock, lease=lease).deliver([Takes()]).sent == 0
+    assert len(keys) == 2 and keys[0] is not None and keys[0] == keys[1]

@@ -601,8 +601,9 @@ SHORT_LAGS = "/api/lags?fuel=GASOLINE&start=2021-05-09&end=2021-08-01"
         (VIEWS["parity"], ()),
         (VIEWS["meta"], ()),
         # health's totals are its CSV's total_* (their names are the series' own counts:
-        # test_csv_tables); its alerts (null here, without an alert reader) is a list
-        (VIEWS["health"], (*HEALTH_TOTALS, "alerts")),
+        # test_csv_tables); its alerts and alert_delivery (null here, without an alert
+        # reader) are lists
+        (VIEWS["health"], (*HEALTH_TOTALS, "alerts", "alert_delivery")),
         ("/api/live", ()),
     ],
 )

@@ -36,6 +36,7 @@ from fuelpipe.domain.alerts import ActiveAlert, Condition
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.domain.intraday import IntradayPoint
 from fuelpipe.domain.models import Record, Status
+from fuelpipe.ports.alerts import AlertDelivery, SinkBacklog
 from fuelpipe.ports.store import RunLog
 from fuelpipe.stages.set_aside import keep_set_aside
 
@@ -50,6 +51,10 @@ class OneAlert:
     def load(self) -> dict[str, ActiveAlert]:
         cond = Condition("stale_source", "bcb", "bcb is late: 1 series still lack 2026-06-30")
         return {cond.id: ActiveAlert(cond, NOW - timedelta(hours=2))}
+
+    def delivery(self) -> AlertDelivery:
+        failing = NOW - timedelta(hours=1)
+        return AlertDelivery([SinkBacklog("webhook", 1, NOW - timedelta(hours=2), failing)])
 
 
 Example = tuple[TestClient, str]
@@ -309,21 +314,23 @@ def test_a_table_is_asked_by_name_with_format_csv(examples: list[Example]) -> No
         r.status_code == 200 and 'filename="health-alerts.csv"' in r.headers["content-disposition"]
     )
     assert r.headers[TABLES_HEADER] == (
-        "series, problems, alerts, freshness, last_runs, set_aside_values"
+        "series, problems, alerts, alert_delivery, freshness, last_runs, set_aside_values"
     )
     (alert,) = csv.DictReader(io.StringIO(r.text))
     assert (alert["rule"], alert["subject"]) == ("stale_source", "bcb")
-    assert alert["other_tables"] == "series problems freshness last_runs set_aside_values"
+    assert alert["other_tables"] == (
+        "series problems alert_delivery freshness last_runs set_aside_values"
+    )
     main = list(csv.DictReader(io.StringIO(client.get("/api/health?format=csv").text)))
     assert {r["other_tables"] for r in main} == {
-        "problems alerts freshness last_runs set_aside_values"
+        "problems alerts alert_delivery freshness last_runs set_aside_values"
     }
     assert "other_tables" not in client.get("/api/parity?format=csv").text.partition("\n")[0]
     bad = client.get("/api/health?format=csv&table=runs")
     assert bad.status_code == 422
     assert bad.json()["detail"] == (
         "table: 'runs' is not a table of this view; one of series, problems, alerts, "
-        "freshness, last_runs, set_aside_values"
+        "alert_delivery, freshness, last_runs, set_aside_values"
     )
     json_too = client.get("/api/health?table=alerts")
     assert json_too.status_code == 422 and "is for format=csv" in json_too.json()["detail"]

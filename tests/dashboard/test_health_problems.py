@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, timedelta
@@ -20,9 +22,10 @@ from fuelpipe.dashboard.app import create_app
 from fuelpipe.dashboard.health import health_view
 from fuelpipe.dashboard.precomputed import Context, Precomputer, health_inputs, precomputer
 from fuelpipe.dashboard.repository import SeriesReader
-from fuelpipe.domain.alerts import ActiveAlert, Condition
+from fuelpipe.domain.alerts import ActiveAlert, Alert, AlertKind, Condition
 from fuelpipe.domain.catalog import DEFAULT_CATALOG, Catalog, Series
 from fuelpipe.domain.models import Record, Status, no_value_seen
+from fuelpipe.ports.alerts import AlertRejected, AlertSink
 from fuelpipe.ports.store import RunLog
 from fuelpipe.stages.alerting import LatestDue, latest_due
 from fuelpipe.stages.revise import SELECTION, selection
@@ -373,3 +376,69 @@ def test_a_restricted_revise_run_shows_its_counts_not_its_selection_number(home)
     assert run.counts == {"keys": 1, "dates": 3}
     # the store keeps it: the daily revise still tells a restricted run from a full one
     assert store.last_runs()[0].counts[SELECTION] == covered
+
+
+class _Webhook(AlertSink):
+    """A webhook that refuses one subject's body for good, or is down (synthetic answers)."""
+
+    name = "webhook"
+
+    def __init__(self, refused: str = "", down: bool = False) -> None:
+        self.refused, self.down = refused, down
+
+    def send(self, alert: Alert) -> None:
+        if self.down:
+            raise ConnectionError("webhook https://hooks.example/…: connection refused")
+        if alert.condition.subject == self.refused:
+            raise AlertRejected("webhook https://hooks.example/… answered HTTP 400: 'bad'")
+
+
+def _queue_alerts(state: SqliteAlertState, clock: ManualClock, *subjects: str) -> None:
+    active = state.load()
+    outbox = state.outbox(["webhook"])
+    for subject in subjects:
+        cond = Condition("quarantined", subject, f"{subject}: 1 date quarantined")
+        outbox.send(Alert(AlertKind.FIRING, cond, clock.now(), clock.now()))
+        active[cond.id] = ActiveAlert(cond, clock.now())
+    state.save(active)
+
+
+def test_alerts_a_webhook_refused_or_has_not_taken_show_in_the_health_view(home) -> None:
+    """A user depending on alerts saw a webhook's 400 (an alert set aside) or its outage only
+    in `watch`'s output as it scrolled by: /api/health (JSON and its `alert_delivery` CSV) says
+    how many wait for which sink, since when sending fails, and the latest drops' lines; the
+    precomputed view's ETag moves with them."""
+    store, clock, path = home
+    views = _views(store, clock, path)
+    state = SqliteAlertState(path, clock=clock)
+    reader = SqliteAlertReader(path)
+    assert health_view(store, DEFAULT_CATALOG, None, clock, alerts=reader).alert_delivery == []
+    assert health_view(store, DEFAULT_CATALOG, None, clock).alert_delivery is None
+    _queue_alerts(state, clock, "FUEL#LPG#AC", "FUEL#LPG#AL")
+    state.deliver([_Webhook(refused="FUEL#LPG#AC")])
+    dropped_at = clock.now()
+    before = views.version_of("/api/health", "v1")
+    clock.advance(timedelta(minutes=10))
+    queued_at = clock.now()
+    _queue_alerts(state, clock, "FUEL#LPG#AM")
+    clock.advance(timedelta(minutes=1))
+    state.deliver([_Webhook(down=True)])
+    assert views.version_of("/api/health", "v1") != before
+    app = create_app(store, DEFAULT_CATALOG, clock=clock, alerts=reader)
+    with serving(app) as url:
+        rows = httpx.get(url + "/api/health").json()["alert_delivery"]
+        table = httpx.get(url + "/api/health?format=csv&table=alert_delivery").text
+    waiting, dropped = rows
+    assert (waiting["sink"], waiting["state"], waiting["count"]) == ("webhook", "waiting", 1)
+    assert datetime.fromisoformat(waiting["at"]) == queued_at
+    failing = datetime.fromisoformat(waiting["failing_since"])
+    assert failing == queued_at + timedelta(minutes=1) and waiting["at"].endswith("-03:00")
+    assert (dropped["state"], dropped["count"], dropped["failing_since"]) == ("dropped", 1, None)
+    assert datetime.fromisoformat(dropped["at"]) == dropped_at
+    assert "FUEL#LPG#AC" in dropped["line"] and "HTTP 400: 'bad'" in dropped["line"]
+    csv_rows = list(csv.DictReader(io.StringIO(table)))
+    assert [(r["sink"], r["state"], r["count"]) for r in csv_rows] == [
+        ("webhook", "waiting", "1"),
+        ("webhook", "dropped", "1"),
+    ]
+    state.close()

@@ -7,7 +7,7 @@ ends it sooner."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -63,3 +63,16 @@ def test_it_ends_once_the_week_it_expected_the_move_by_is_over(store, days) -> N
     22nd, 16 days after the forecast, that week has gone by without a survey, and a forecast
     made before it says nothing of the weeks after."""
     assert OutlookMove().evaluate(Ctx(store, MADE + timedelta(days=days))) == []
+
+
+def test_the_forecast_s_instant_is_told_in_sao_paulo_time_whatever_the_clock(tmp_path) -> None:
+    """The AWS home's clock is UTC: a forecast made there was told ``23:00:00+00:00`` in the
+    alert's evidence, where every other instant of an alert is São Paulo's with its offset."""
+    store = SqliteStore(tmp_path / "u.sqlite")
+    try:
+        store.put_records([Record(GASOLINE, date(2022, 5, 1), Decimal("7.20"), Status.OK)])
+        store.put_records([rising_forecast(MADE.astimezone(UTC))])
+        (found,) = OutlookMove().evaluate(Ctx(store, MADE + timedelta(days=1)))
+    finally:
+        store.close()
+    assert found.evidence["as_of"] == "2022-05-06T20:00:00-03:00"

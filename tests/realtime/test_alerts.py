@@ -368,7 +368,9 @@ def test_an_sns_message_is_strict_json_when_evidence_holds_a_number_json_has_not
     losing the whole alert there. It is null, as in the webhook's body."""
     sink, sqs, inbox = _sns_inbox(moto_server, "nan")
     now = datetime(2022, 5, 7, 23, 59, tzinfo=UTC)
-    odd = Condition("custom", "x", "spread undefined", {"spread": float("nan"), "top": 1e400})
+    odd = Condition(
+        "custom", "x", "spread undefined", {"spread": float("nan"), "top": 1e400, "tiny": 1.2e-05}
+    )
     sink.send(Alert(AlertKind.FIRING, odd, now, now))
     (note,) = drain_sns_notifications(sqs, inbox)
 
@@ -376,7 +378,8 @@ def test_an_sns_message_is_strict_json_when_evidence_holds_a_number_json_has_not
         raise ValueError(f"not JSON: {word}")
 
     message = json.loads(note["Message"], parse_constant=refuse)
-    assert message["evidence"] == {"spread": None, "top": None}
+    assert message["evidence"] == {"spread": None, "top": None, "tiny": 1.2e-05}
+    assert '"tiny": 0.000012' in note["Message"]  # positional, as the webhook's (synthetic)
 
 
 def test_an_sns_subject_is_ascii_without_control_characters_and_under_100_characters() -> None:
@@ -717,3 +720,19 @@ def test_an_escalation_reaches_sns_with_its_kind_and_previous_severity(home, mot
     )
     assert body["MessageAttributes"]["kind"]["Value"] == "ESCALATED"
     assert body["Subject"].startswith("[fuelpipe ESCALATED] graded: critical (was warning)")
+
+
+def test_the_console_shows_one_line_per_alert_whatever_its_text_holds() -> None:
+    """Synthetic edge case: a dead letter's reason or an added rule's subject is text from
+    outside (a receiver's answer, a queue message): a line break in it printed a second line
+    that read as another alert (``[fuelpipe CLEARED] …``), and an escape sequence reached the
+    terminal (clearing the screen). Control characters are shown escaped, the rest as is."""
+    lines: list[str] = []
+    forged = "bcb\n[fuelpipe CLEARED] stale_source: bcb cleared"
+    cond = Condition("custom", forged, f"{forged}\r\x1b[2J São Paulo", {"reason": "a\nb"})
+    now = datetime(2022, 5, 4, 17, 5, tzinfo=UTC)
+    ConsoleSink(lines.append).send(Alert(AlertKind.FIRING, cond, now, now))
+    (line,) = lines
+    assert not any(c in line for c in "\n\r\x1b")
+    assert "bcb\\n[fuelpipe CLEARED]" in line and "\\x1b[2J São Paulo" in line
+    assert line.endswith("(reason=a\\nb)")

@@ -4,6 +4,7 @@ an error or a log line."""
 
 from __future__ import annotations
 
+import json
 import logging
 import socket
 import threading
@@ -428,3 +429,83 @@ def test_an_alert_with_a_number_json_has_not_goes_out_as_null_and_holds_up_no_ot
     bodies = [r.get_json() for r, _ in httpserver.log]
     assert [b["subject"] for b in bodies] == ["São Paulo", "bcb"]
     assert bodies[0]["evidence"] == {"spread": None, "ratio": None, "low": None, "n": 0}
+
+
+@pytest.mark.parametrize(
+    ("status", "asked"),
+    [(500, 3), (507, 3), (520, 3), (522, 3), (524, 3), (599, 3), (501, 1), (505, 1)],
+)
+def test_every_server_error_is_retried_but_one_saying_it_never_will(
+    httpserver: HTTPServer, status: int, asked: int
+) -> None:
+    """The README says 5xx is retried: a CDN's 520 to 524 (the receiver behind it down or
+    slow) or a 507 passes as a 503 does; 501 and 505 (no POST, not this HTTP version) answer
+    the same however often asked, so one attempt, and the alert stays queued all the same."""
+    httpserver.expect_request("/hook", method="POST").respond_with_data("no", status=status)
+    sink = _sink(httpserver.url_for("/hook"))
+    try:
+        with pytest.raises(WebhookError, match=f"HTTP {status}"):
+            sink.send(_alert())
+    finally:
+        sink.close()
+    assert len(httpserver.log) == asked
+
+
+def test_an_alert_s_numbers_go_out_positional_and_a_hostile_subject_as_plain_text(
+    httpserver: HTTPServer,
+) -> None:
+    """Synthetic edge cases: evidence numbers an added ``AlertRule`` may find (a tiny move, a
+    huge volume) went out as ``1.2e-05`` and ``1e+16``, which the store, the CSVs and the
+    dashboard never write (a receiver keeping them as text, or a spreadsheet, read another
+    form than the published one); they go out positional. A subject holding quotes, a
+    backslash, a line break, a control character and a line separator stays one JSON string."""
+    httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
+    hostile = 'FUEL#X"}, "kind": "CLEARED\\\n\x1b[2J\u2028'
+    odd = Condition(
+        "custom",
+        hostile,
+        f"{hostile} moved",
+        {"move": 1.2e-05, "volume": 1e16, "price": 6.29, "neg": -0.00007, "n": 3},
+    )
+    sink = _sink(httpserver.url_for("/hook"))
+    try:
+        sink.send(Alert(AlertKind.FIRING, odd, AT, AT))
+    finally:
+        sink.close()
+    ((request, _),) = httpserver.log
+    text = request.get_data(as_text=True)
+    assert "e-0" not in text and "e+" not in text
+    assert '"move": 0.000012' in text and '"volume": 10000000000000000' in text
+    assert '"neg": -0.00007' in text and '"price": 6.29' in text
+    body = json.loads(text)
+    assert (body["kind"], body["subject"]) == ("FIRING", hostile)
+    assert body["evidence"] == {
+        "move": 1.2e-05,
+        "volume": 1e16,
+        "price": 6.29,
+        "neg": -0.00007,
+        "n": 3,
+    }
+    assert request.headers["Content-Type"] == "application/json"
+
+
+@pytest.mark.parametrize("status", [301, 302, 307, 308])
+def test_a_redirect_is_not_followed_and_says_where_it_points_without_its_secret(
+    httpserver: HTTPServer, status: int
+) -> None:
+    """A receiver that moved answered 3xx, and the alerts stayed queued behind "answered HTTP
+    308 (not retried)": nothing said where to. Still not followed (the alert, its key and
+    evidence, would go to a host nobody configured), tried once, but the error names the new
+    place by scheme and host only (its path may hold the new secret)."""
+    httpserver.expect_request("/old", method="POST").respond_with_data(
+        "", status=status, headers={"Location": f"https://hooks.example.net/new/{SECRET}"}
+    )
+    sink = _sink(httpserver.url_for("/old"))
+    try:
+        with pytest.raises(WebhookError) as failed:
+            sink.send(_alert())
+    finally:
+        sink.close()
+    assert len(httpserver.log) == 1
+    assert f"HTTP {status}, a redirect to https://hooks.example.net/…" in str(failed.value)
+    assert "s3cr3t" not in str(failed.value)

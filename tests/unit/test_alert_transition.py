@@ -133,3 +133,20 @@ def test_a_rules_overflow_escalates_when_a_more_severe_condition_joins_the_rest(
     (rise,) = transition(active, worse, T0 + timedelta(hours=1)).alerts
     assert (rise.kind, rise.condition.subject) == (AlertKind.ESCALATED, OVERFLOW_SUBJECT)
     assert (rise.previous, rise.condition.severity) == (Severity.WARNING, Severity.CRITICAL)
+
+
+def test_no_rule_this_release_evaluates_is_listed_as_retired() -> None:
+    """A name both evaluated and retired makes every evaluation refuse to run (ValueError),
+    in `watch` and in both Lambdas: the release's two lists must never overlap."""
+    from fuelpipe.domain.alerts import retire
+    from fuelpipe.stages.alert_rules import RETIRED_RULES, alert_rules
+
+    live = [r.name for r in alert_rules()]
+    assert set(live) == {
+        "stale_source",
+        "quarantined",
+        "dead_lettered",
+        "outlook_move",
+        "outlook_miss",
+    }
+    assert retire({}, RETIRED_RULES, live).unknown == {}

@@ -27,14 +27,19 @@ from fuelpipe.domain.alerts import (
     Condition,
     Severity,
     severity_rank,
+    strict_json,
 )
 from fuelpipe.domain.instants import sao_paulo_iso
 from fuelpipe.ports.alerts import (
+    DROPS_KEPT,
+    AlertDelivery,
     AlertRejected,
     AlertSink,
     AlertState,
     AlertStateChanged,
     DeliveryReport,
+    DroppedAlerts,
+    SinkBacklog,
 )
 from fuelpipe.ports.clock import Clock
 
@@ -218,6 +223,34 @@ def _between(oldest: datetime, newest: datetime) -> str:
     return f"queued {_stamp(oldest)} to {_stamp(newest)}"
 
 
+DROP_LINE_MAX = 500
+"""Characters of a drop's line an alert state keeps (the line the report gave is whole)."""
+
+
+def _backlog(entries: Iterable[_Entry]) -> list[SinkBacklog]:
+    """What waits for each sink (sent entries not taken off yet are not waiting)."""
+    by_sink: dict[str, list[_Entry]] = defaultdict(list)
+    for e in entries:
+        if not e.sent:
+            by_sink[e.sink].append(e)
+    return [
+        SinkBacklog(
+            sink,
+            len(waiting),
+            min(_OutboxState._queued_at(e) for e in waiting),
+            min((e.failed_at for e in waiting if e.failed_at is not None), default=None),
+        )
+        for sink, waiting in sorted(by_sink.items())
+    ]
+
+
+def _kept_line(note: DroppedAlerts) -> DroppedAlerts:
+    line = note.line
+    return (
+        note if len(line) <= DROP_LINE_MAX else replace(note, line=line[: DROP_LINE_MAX - 1] + "…")
+    )
+
+
 class _OutboxState(AlertState):
     """An alert state that keeps the alerts still to send beside the active set.
 
@@ -267,6 +300,9 @@ class _OutboxState(AlertState):
     def outbox(self, sinks: Iterable[str]) -> AlertSink:
         """A sink that queues alerts for the named sinks; they are stored by ``save``."""
         return _Outbox(self._pending, tuple(sinks))
+
+    def delivery(self) -> AlertDelivery:
+        return AlertDelivery(_backlog(self._entries()), self._drops())
 
     def _queued(self) -> list[tuple[str, str]]:
         """(sink, alert text) of what this evaluation queued; forgotten once taken."""
@@ -548,8 +584,9 @@ class _OutboxState(AlertState):
             return set()
         instants = [self._queued_at(e) for e in taken]
         when = _between(min(instants), max(instants))
-        try:
-            self._remove([e.entry for e in taken])
+        line = f"{name}: dropped {len(taken)} alert(s) {why} ({when})"
+        try:  # the line is kept with the drop, for the health view to show afterwards
+            self._remove([e.entry for e in taken], DroppedAlerts(now, name, len(taken), line))
         except Exception as exc:
             for e in taken:
                 self._release_quietly(e.entry, token)
@@ -558,7 +595,7 @@ class _OutboxState(AlertState):
             )
             return set()
         report.dropped[name] = report.dropped.get(name, 0) + len(taken)
-        report.notices.append(f"{name}: dropped {len(taken)} alert(s) {why} ({when})")
+        report.notices.append(line)
         return {e.entry for e in taken}
 
     def _claimed_quietly(self, entry: str, token: str, now: datetime) -> bool:
@@ -604,8 +641,13 @@ class _OutboxState(AlertState):
         it only takes it off."""
 
     @abc.abstractmethod
-    def _remove(self, entries: list[str]) -> None:
-        """Take entries off the outbox (delivered, or dropped past the retention)."""
+    def _remove(self, entries: list[str], dropped: DroppedAlerts | None = None) -> None:
+        """Take entries off the outbox (delivered, or ``dropped``: then its line is kept, with
+        the removal, among the latest :data:`DROPS_KEPT`)."""
+
+    @abc.abstractmethod
+    def _drops(self) -> list[DroppedAlerts]:
+        """The latest :data:`DROPS_KEPT` drops, newest first."""
 
     @abc.abstractmethod
     def _note_failed(self, entry: str, now: datetime) -> datetime | None:
@@ -641,6 +683,53 @@ class SqliteAlertReader:
         finally:
             conn.close()
         return {cid: _load(body) for cid, body in rows}
+
+    def delivery(self) -> AlertDelivery:
+        if not self._path.exists():
+            return AlertDelivery()
+        conn = open_sqlite(self._path, "", read_only=True)
+        try:
+            return AlertDelivery(_backlog(_sqlite_entries(conn)), _sqlite_drops(conn))
+        finally:
+            conn.close()
+
+
+def _missing(exc: sqlite3.OperationalError) -> bool:
+    """Whether ``exc`` is a table or column a file `watch` wrote before it had them lacks."""
+    return "no such table" in str(exc) or "no such column" in str(exc)
+
+
+def _sqlite_entries(conn: sqlite3.Connection) -> list[_Entry]:
+    """The outbox rows, oldest first (none in a file without the outbox's table or columns)."""
+    try:
+        rows = conn.execute(
+            "SELECT seq, sink, body, queued_at, sent_at IS NOT NULL, failed_at "
+            "FROM alert_outbox ORDER BY seq"
+        ).fetchall()
+    except sqlite3.OperationalError as exc:
+        if not _missing(exc):
+            raise
+        return []
+    return [
+        _Entry(str(seq), sink, body, _instant(at), bool(sent), _instant(failed))
+        for seq, sink, body, at, sent, failed in rows
+    ]
+
+
+def _sqlite_drops(conn: sqlite3.Connection) -> list[DroppedAlerts]:
+    """The latest drops, newest first (none in a file from before they were kept)."""
+    try:
+        rows = conn.execute(
+            "SELECT at, sink, count, line FROM alert_dropped ORDER BY at DESC, rowid DESC LIMIT ?",
+            (DROPS_KEPT,),
+        ).fetchall()
+    except sqlite3.OperationalError as exc:
+        if not _missing(exc):
+            raise
+        return []
+    return [
+        DroppedAlerts(datetime.fromtimestamp(at, UTC), sink, n, line) for at, sink, n, line in rows
+    ]
 
 
 class SqliteAlertState(_OutboxState):
@@ -687,6 +776,10 @@ class SqliteAlertState(_OutboxState):
                 self._conn.execute(
                     "INSERT INTO alert_meta (name, value) VALUES ('version', 0) "
                     "ON CONFLICT (name) DO NOTHING"
+                )
+                self._conn.execute(  # the latest drops' lines, for the health view
+                    "CREATE TABLE IF NOT EXISTS alert_dropped (at REAL NOT NULL, sink TEXT "
+                    "NOT NULL, count INTEGER NOT NULL, line TEXT NOT NULL)"
                 )
                 have = {r[1] for r in self._conn.execute("PRAGMA table_info(alert_outbox)")}
                 for column in (
@@ -738,14 +831,7 @@ class SqliteAlertState(_OutboxState):
 
     def _entries(self) -> list[_Entry]:
         with self._lock:
-            rows = self._conn.execute(
-                "SELECT seq, sink, body, queued_at, sent_at IS NOT NULL, failed_at "
-                "FROM alert_outbox ORDER BY seq"
-            ).fetchall()
-        return [
-            _Entry(str(seq), sink, body, _instant(at), bool(sent), _instant(failed))
-            for seq, sink, body, at, sent, failed in rows
-        ]
+            return _sqlite_entries(self._conn)
 
     def _claim(self, entry: str, token: str, now: datetime, until: datetime) -> _Claim:
         with self._lock, self._conn:
@@ -777,11 +863,26 @@ class SqliteAlertState(_OutboxState):
                 "UPDATE alert_outbox SET sent_at = ? WHERE seq = ?", (now.timestamp(), int(entry))
             )
 
-    def _remove(self, entries: list[str]) -> None:
+    def _remove(self, entries: list[str], dropped: DroppedAlerts | None = None) -> None:
         with self._lock, self._conn:
             self._conn.executemany(
                 "DELETE FROM alert_outbox WHERE seq = ?", [(int(e),) for e in entries]
             )
+            if dropped is not None:
+                kept = _kept_line(dropped)
+                self._conn.execute(
+                    "INSERT INTO alert_dropped (at, sink, count, line) VALUES (?, ?, ?, ?)",
+                    (kept.at.timestamp(), kept.sink, kept.count, kept.line),
+                )
+                self._conn.execute(
+                    "DELETE FROM alert_dropped WHERE rowid NOT IN (SELECT rowid FROM "
+                    "alert_dropped ORDER BY at DESC, rowid DESC LIMIT ?)",
+                    (DROPS_KEPT,),
+                )
+
+    def _drops(self) -> list[DroppedAlerts]:
+        with self._lock:
+            return _sqlite_drops(self._conn)
 
     def _note_failed(self, entry: str, now: datetime) -> datetime | None:
         with self._lock, self._conn:
@@ -834,6 +935,19 @@ class _Read(NamedTuple):
     """[[sink, count, oldest queued, newest queued (epochs), budget in KB], ...]: one per sink,
     what saves cut to keep the item under its budget and no delivery has reported yet."""
     cuts_attribute: dict[str, Any] | None
+    drops: list[list[Any]]
+    """[[dropped at (epoch), sink, count, line], ...], newest first: the latest drops."""
+
+
+def _with_drops(drops: list[list[Any]], *notes: DroppedAlerts) -> list[list[Any]]:
+    """``drops`` (as stored) with ``notes`` added, newest first, the latest
+    :data:`DROPS_KEPT` kept."""
+    new = [[n.at.timestamp(), n.sink, n.count, n.line] for n in map(_kept_line, notes)]
+    return sorted([*new, *drops], key=lambda d: -d[0])[:DROPS_KEPT]
+
+
+def _unpack_drop(raw: list[Any]) -> DroppedAlerts:
+    return DroppedAlerts(datetime.fromtimestamp(raw[0], UTC), raw[1], int(raw[2]), raw[3])
 
 
 def _pack(entries: list[list[Any]]) -> bytes:
@@ -914,7 +1028,7 @@ class DynamoAlertState(_OutboxState):
             "Item"
         )
         if not item:
-            return _Read({}, [], None, 0, [], None)
+            return _Read({}, [], None, 0, [], None, [])
         if "active_z" in item:
             active = json.loads(zlib.decompress(item["active_z"]["B"]))
         else:  # written before the outbox (text)
@@ -922,6 +1036,7 @@ class DynamoAlertState(_OutboxState):
         read = item.get("outbox_z")
         outbox = json.loads(zlib.decompress(read["B"])) if read else []
         cuts = item.get("outbox_cuts")
+        drops = item.get("alert_drops")
         return _Read(
             active,
             outbox,
@@ -929,6 +1044,7 @@ class DynamoAlertState(_OutboxState):
             int(item.get("version", {}).get("N", "0")),
             json.loads(cuts["S"]) if cuts else [],
             cuts,
+            json.loads(drops["S"]) if drops else [],
         )
 
     def load(self) -> dict[str, ActiveAlert]:
@@ -965,14 +1081,17 @@ class DynamoAlertState(_OutboxState):
                     raise AlertStateChanged(
                         f"alert state: saved by another evaluation since loaded (version {loaded})"
                     )
+                drops = json.dumps(read.drops)  # kept: each save puts the item whole
                 outbox_z, gone, cut = self._fit(
-                    self._budget - len(active_z) - len(legacy or ""),
+                    self._budget - len(active_z) - len(legacy or "") - len(drops),
                     read.outbox,
                     queued,
                     token,
                     claimed,
                 )
                 cuts = self._with_cut(read.cuts, cut)
+                if cut:
+                    drops = json.dumps(_with_drops(read.drops, *self._cut_notes(cut)))
                 item = {
                     **self.KEY,
                     "active_z": {"B": active_z},
@@ -981,6 +1100,7 @@ class DynamoAlertState(_OutboxState):
                     "version": {"N": str(read.version + 1)},
                     "status": {"S": "ALERTS"},
                     **({"outbox_cuts": {"S": json.dumps(cuts)}} if cuts else {}),
+                    **({"alert_drops": {"S": drops}} if read.drops or cut else {}),
                 }
                 if self._put_if_unchanged(item, read.attribute, read.version):
                     kept = claimed - gone  # a claim on a cut entry stays: it keeps others off
@@ -1240,6 +1360,22 @@ class DynamoAlertState(_OutboxState):
             ]
         return [merged[sink] for sink in sorted(merged)]
 
+    def _cut_notes(self, cut: list[list[Any]]) -> list[DroppedAlerts]:
+        """The drops' lines, one per sink, of the entries a save cuts now."""
+        now = self._clock.now()
+        return [
+            DroppedAlerts(now, sink, int(count), self._cut_line(sink, count, oldest, newest, kb))
+            for sink, count, oldest, newest, kb in self._with_cut([], cut)
+        ]
+
+    @staticmethod
+    def _cut_line(sink: str, count: int, oldest: float, newest: float, kb: int) -> str:
+        span = _between(datetime.fromtimestamp(oldest, UTC), datetime.fromtimestamp(newest, UTC))
+        return (
+            f"{sink}: dropped {count} alert(s), the oldest in the outbox, to keep the alert "
+            f"item under {kb} KB ({span})"
+        )
+
     def _report_cut(self, report: DeliveryReport) -> None:
         """Report the cuts saves noted (read with the outbox), each line also logged here at
         once (WARNING), before anything else the delivery does; :meth:`_forget_cut` clears
@@ -1250,13 +1386,7 @@ class DynamoAlertState(_OutboxState):
         cuts, _ = self._cuts_read
         for sink, count, oldest, newest, kb in cuts:
             report.dropped[sink] = report.dropped.get(sink, 0) + int(count)
-            span = _between(
-                datetime.fromtimestamp(oldest, UTC), datetime.fromtimestamp(newest, UTC)
-            )
-            line = (
-                f"{sink}: dropped {count} alert(s), the oldest in the outbox, to keep the alert "
-                f"item under {kb} KB ({span})"
-            )
+            line = self._cut_line(sink, count, oldest, newest, kb)
             logger.warning("alert outbox: %s", line)
             report.notices.append(line)
 
@@ -1272,17 +1402,22 @@ class DynamoAlertState(_OutboxState):
             return
 
     def _update_if_unchanged(
-        self, update: str, name: str, read: dict[str, Any] | None, values: dict[str, Any]
+        self,
+        update: str,
+        name: str,
+        read: dict[str, Any] | None,
+        values: dict[str, Any],
+        names: dict[str, str] | None = None,
     ) -> bool:
-        """Apply ``update`` (``#a`` names attribute ``name``) to the alert item if ``name`` is
-        still as read; False if it changed meanwhile."""
+        """Apply ``update`` (``#a`` names attribute ``name``, ``names`` any other) to the alert
+        item if ``name`` is still as read; False if it changed meanwhile."""
         try:
             self._client.update_item(
                 TableName=self._table,
                 Key=self.KEY,
                 UpdateExpression=update,
                 ConditionExpression="#a = :read",
-                ExpressionAttributeNames={"#a": name},
+                ExpressionAttributeNames={"#a": name, **(names or {})},
                 ExpressionAttributeValues={":read": read, **values},
             )
         except self._client.exceptions.ConditionalCheckFailedException:
@@ -1324,6 +1459,15 @@ class DynamoAlertState(_OutboxState):
         read = self._item()
         self._cuts_read = (read.cuts, read.cuts_attribute)
         return [_unpack(e) for e in read.outbox]
+
+    def delivery(self) -> AlertDelivery:
+        read = self._item()  # one GetItem: the outbox and the drops
+        return AlertDelivery(
+            _backlog(map(_unpack, read.outbox)), [_unpack_drop(d) for d in read.drops]
+        )
+
+    def _drops(self) -> list[DroppedAlerts]:
+        return [_unpack_drop(d) for d in self._item().drops]
 
     def _claim_key(self, entry: str) -> dict[str, dict[str, str]]:
         return {"info_type": {"S": self.CLAIMS}, "date": {"S": entry}}
@@ -1403,31 +1547,40 @@ class DynamoAlertState(_OutboxState):
     _REMOVE_EVERY = 25
 
     def _rewrite_outbox(
-        self, edit: Callable[[list[list[Any]]], list[list[Any]] | None], failure: str
+        self,
+        edit: Callable[[list[list[Any]]], list[list[Any]] | None],
+        failure: str,
+        dropped: DroppedAlerts | None = None,
     ) -> bool:
         """Write ``edit`` of the outbox read, conditionally on it being the one read (a
         concurrent save or delivery in between: read it again); False when there is no outbox
-        or ``edit`` finds nothing to change (None)."""
+        or ``edit`` finds nothing to change (None). ``dropped``: a drop's line, kept with the
+        rewrite (so a save, conditional on the outbox, never puts the item back without it)."""
         for _ in range(_OUTBOX_ATTEMPTS):
             read = self._item()
             new = None if read.attribute is None else edit(read.outbox)
             if new is None:
                 return False
-            if self._update_if_unchanged(
-                "SET #a = :new", "outbox_z", read.attribute, {":new": {"B": _pack(new)}}
-            ):
+            update = "SET #a = :new"
+            values: dict[str, Any] = {":new": {"B": _pack(new)}}
+            names: dict[str, str] = {}
+            if dropped is not None:
+                update += ", #l = :drops"
+                values[":drops"] = {"S": json.dumps(_with_drops(read.drops, dropped))}
+                names["#l"] = "alert_drops"
+            if self._update_if_unchanged(update, "outbox_z", read.attribute, values, names):
                 return True
         raise RuntimeError(f"alert outbox: could not {failure}")
 
-    def _remove(self, entries: list[str]) -> None:
-        """Rewrite the outbox without ``entries``."""
+    def _remove(self, entries: list[str], dropped: DroppedAlerts | None = None) -> None:
+        """Rewrite the outbox without ``entries`` (and with ``dropped``'s line)."""
         gone = set(entries)
 
         def without(outbox: list[list[Any]]) -> list[list[Any]] | None:
             rest = [e for e in outbox if e[0] not in gone]
             return None if len(rest) == len(outbox) else rest
 
-        self._rewrite_outbox(without, f"remove {len(gone)} delivered entries")
+        self._rewrite_outbox(without, f"remove {len(gone)} delivered entries", dropped)
 
     def _note_failed(self, entry: str, now: datetime) -> datetime | None:
         """Rewrite the outbox with the failure noted in ``entry`` (its fifth field), once."""
@@ -1453,6 +1606,15 @@ _OUTBOX_ATTEMPTS = 5
 """Reads and conditional writes of the DynamoDB alert item before giving up on one change."""
 
 
+def one_line(text: str) -> str:
+    """``text`` with each control character (a line break, an escape sequence's ESC) written
+    as its escape (``\\n``, ``\\x1b``): text from outside (a dead letter's reason, a rule's
+    subject) can neither add a line that reads as another alert nor drive the terminal."""
+    return "".join(
+        c.encode("unicode_escape").decode() if unicodedata.category(c) == "Cc" else c for c in text
+    )
+
+
 class ConsoleSink(AlertSink):
     """One line per alert plus its evidence, written by an injected function (print)."""
 
@@ -1463,7 +1625,7 @@ class ConsoleSink(AlertSink):
 
     def send(self, alert: Alert) -> None:
         evidence = ", ".join(f"{k}={v}" for k, v in alert.condition.evidence.items())
-        self._write(f"{alert.subject_line()} ({evidence})")
+        self._write(one_line(f"{alert.subject_line()} ({evidence})"))
 
 
 class SnsRejected(AlertRejected):
@@ -1510,7 +1672,7 @@ class SnsSink(AlertSink):
             self._client.publish(
                 TopicArn=self.topic_arn,
                 Subject=sns_subject(alert.subject_line()),
-                Message=json.dumps(alert.as_dict(), indent=2, ensure_ascii=False),
+                Message=strict_json(alert.as_dict(), indent=2, ensure_ascii=False),
                 MessageAttributes={
                     "kind": {"DataType": "String", "StringValue": alert.kind.value},
                     "rule": {"DataType": "String", "StringValue": alert.condition.rule},

@@ -19,15 +19,24 @@ from fuelpipe.adapters.sources._http import (
     snippet,
     transport_error_words,
 )
-from fuelpipe.domain.alerts import Alert
+from fuelpipe.domain.alerts import Alert, strict_json
 from fuelpipe.ports.alerts import AlertRejected, AlertSink
 
 if TYPE_CHECKING:
     from fuelpipe.adapters.sources._dns import Resolver
 
-RETRIED_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
-"""Answers that may change if asked again (timeouts, throttling, server errors); any other
-non-2xx answer (a wrong URL, a rejected body, a redirect) will not, so it is not retried."""
+NOT_RETRIED_5XX = frozenset({501, 505})
+"""Server errors that say the receiver does not do what was asked (no POST, not this HTTP
+version): asked again a second later, they answer the same, so they are not retried within a
+send (the alerts stay queued, as for a wrong URL)."""
+
+RETRIED_STATUSES = frozenset(
+    {408, 425, 429, *(s for s in range(500, 600) if s not in NOT_RETRIED_5XX)}
+)
+"""Answers that may change if asked again: timeouts (408), throttling (425, 429) and every
+server error but :data:`NOT_RETRIED_5XX` (a proxy's or CDN's 507, 520 to 524 and 598/599 as
+well as 500, 502, 503 and 504); any other non-2xx answer (a wrong URL, a rejected body, a
+redirect) will not, so it is not retried."""
 
 REJECTED_STATUSES = frozenset({400, 413, 422})
 """Answers that refuse this one body (malformed, too large, invalid): the alert is rejected for
@@ -145,11 +154,11 @@ def _bounded_client(resolve: Resolver | None, proxies: Mapping[str, str] | None)
 
 
 class WebhookSink(AlertSink):
-    """POSTs each alert as JSON; bounded retries on transport errors, timeouts, 429 and 5xx.
-    Without a ``client``, its own looks the receiver up through ``resolve`` (the system's by
-    default) and gives the lookup up at the connect timeout, cut to the attempt's deadline
-    (see ``sources._dns``); ``proxies`` as ``urllib.request.getproxies()`` gives them (None:
-    the environment's)."""
+    """POSTs each alert as JSON; bounded retries on transport errors, timeouts, 408, 425, 429
+    and 5xx (not 501, 505). Without a ``client``, its own looks the receiver up through
+    ``resolve`` (the system's by default) and gives the lookup up at the connect timeout, cut
+    to the attempt's deadline (see ``sources._dns``); ``proxies`` as
+    ``urllib.request.getproxies()`` gives them (None: the environment's)."""
 
     name = "webhook"
 
@@ -232,6 +241,13 @@ class WebhookSink(AlertSink):
                     raise _RetryableWebhookError(problem, wait)
                 if response.status_code in REJECTED_STATUSES:
                     raise WebhookRejected(f"{problem}: {snippet(response.content)!r}")
+                if response.is_redirect:  # not followed: the alert would go where not given
+                    moved = response.headers.get("location", "")
+                    to = receiver(str(response.request.url.join(moved))) if moved else "?"
+                    raise WebhookError(
+                        f"{problem}, a redirect to {to} (not followed: set the webhook URL "
+                        "to where it points if that is its new address)"
+                    )
                 raise WebhookError(f"{problem} (not retried)")
 
     def _post(self, body: dict[str, object], key: str, where: str) -> httpx.Response:
@@ -250,12 +266,18 @@ class WebhookSink(AlertSink):
         request = self._client.build_request(
             "POST",
             self.url,
-            json=body,
+            # numbers positional (never 1e-05), as the store and the CSVs write them; ASCII,
+            # so no text of a rule's (a lone surrogate) can fail the encoding
+            content=strict_json(body).encode(),
             # the status is the answer; the body only shows in a refusal (a snippet), so it is
             # asked for and read as sent, and a 2xx's is not read: one that does not decode
             # (a gzip header on a plain body) or ends short made a taken alert a failed one,
             # sent again at every delivery
-            headers={"Idempotency-Key": key, "Accept-Encoding": "identity"},
+            headers={
+                "Idempotency-Key": key,
+                "Accept-Encoding": "identity",
+                "Content-Type": "application/json",
+            },
             timeout=attempt_timeout(self._client.timeout, self._deadline_s),
             extensions={"trace": self._watchdog.trace},
         )

@@ -25,6 +25,8 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
+from fuelpipe.domain.instants import sao_paulo_iso
+from fuelpipe.ports.alerts import AlertDelivery
 from fuelpipe.ports.source import SourceStats
 from fuelpipe.stages.cycle import Progress as ProgressFn
 from fuelpipe.stages.set_aside import SetAside
@@ -188,6 +190,44 @@ def print_set_aside(console: Console, count: int, newest: Sequence[SetAside]) ->
             highlight=False,
         )
     console.print("`fuelpipe quarantine set-aside` lists them all", markup=False, highlight=False)
+
+
+ALERT_DROPS_SHOWN = 3
+"""`status` shows the newest this many drops of alerts (`/api/health` the latest 20)."""
+
+
+def print_alert_delivery(console: Console, delivery: AlertDelivery | str) -> None:
+    """Below the status table: the alerts waiting for each sink (since when sending them
+    fails) and the newest drops' lines; or why the alert state could not be read (a string);
+    nothing when every alert was taken."""
+    if isinstance(delivery, str):
+        console.print(f"alert state not read: {delivery}", style="yellow", markup=False)
+        return
+    for b in delivery.backlog:
+        failing = (
+            f", sending them fails since {sao_paulo_iso(b.failing_since, 'seconds')}"
+            if b.failing_since
+            else ""
+        )
+        console.print(
+            f"alerts waiting for {b.sink}: {b.waiting}, the oldest queued "
+            f"{sao_paulo_iso(b.oldest, 'seconds')}{failing}",
+            style="yellow",
+            markup=False,
+            highlight=False,
+        )
+    if not delivery.dropped:
+        return
+    shown = delivery.dropped[:ALERT_DROPS_SHOWN]
+    console.print(
+        f"alerts dropped, the newest {len(shown)} of the {len(delivery.dropped)} drops kept "
+        "(`/api/health`'s alert_delivery lists them):",
+        style="yellow",
+        markup=False,
+        highlight=False,
+    )
+    for d in shown:
+        console.print(f"  {sao_paulo_iso(d.at, 'seconds')} {d.line}", markup=False, highlight=False)
 
 
 def print_sources(console: Console, stats: Mapping[str, SourceStats]) -> None:

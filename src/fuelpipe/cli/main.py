@@ -44,6 +44,7 @@ from fuelpipe.homes.settings import (
     queue_file,
     settings_problems,
 )
+from fuelpipe.ports.alerts import AlertDelivery
 from fuelpipe.ports.queue import DeadLettersIncomplete, DeadLettersRemain
 from fuelpipe.ports.source import SourceStats
 from fuelpipe.stages.context import StageContext
@@ -819,6 +820,7 @@ def status(
         newest = newest_set_aside(context.store, STATUS_SET_ASIDE_SHOWN) if aside else []
     if not rows and not as_json:  # not one key of the catalog (or of --series) has a record
         console.print(_nothing_stored(series))
+        display.print_alert_delivery(console, _alert_delivery(settings(ctx)))
         return
     if as_json:
         keys = (
@@ -836,6 +838,18 @@ def status(
         return
     display.print_status(console, rows)
     display.print_set_aside(console, aside, newest)
+    display.print_alert_delivery(console, _alert_delivery(settings(ctx)))
+
+
+def _alert_delivery(cfg: Settings) -> AlertDelivery | str:
+    """What waits for each alert sink and the latest drops, or why they could not be read
+    (`status` goes on without them)."""
+    from fuelpipe.homes import alert_reader
+
+    try:
+        return alert_reader(cfg).delivery()
+    except Exception as exc:  # a store without alerts reads as none; this is another fault
+        return f"{type(exc).__name__}: {exc}"
 
 
 STATUS_SET_ASIDE_SHOWN = 5

@@ -86,7 +86,7 @@ def alerter(
     from fuelpipe.adapters.clock import SystemClock
     from fuelpipe.adapters.webhook import WebhookSink
     from fuelpipe.ports.alerts import AlertContext, AlertRule, AlertSink
-    from fuelpipe.stages.alert_rules import alert_rules
+    from fuelpipe.stages.alert_rules import RETIRED_RULES, alert_rules
     from fuelpipe.stages.alerting import evaluate
     from fuelpipe.stages.watch import error_backoff
 
@@ -104,6 +104,7 @@ def alerter(
     rules: list[AlertRule] = alert_rules()
 
     shown: list[str] = []  # the outbox notices last printed: each tick repeats them
+    unknown: dict[str, int] = {}  # the unknown rules' alerts last printed, likewise
 
     watched = None if series is None else Catalog(series)
 
@@ -111,9 +112,18 @@ def alerter(
         about, whole = (app_.catalog, None) if watched is None else (watched, app_.catalog)
         ctx = AlertContext(app_.clock.now(), app_.store, app_.queue, about)
         # an alert about a series no longer watched clears only when it stops holding
-        report = evaluate(ctx, rules, state, [outbox], whole=whole)
+        report = evaluate(ctx, rules, state, [outbox], whole=whole, retired=RETIRED_RULES)
         for problem in report.failed_rules:
             console.print(f"[yellow]alert rule failed:[/] {escape(problem)}", highlight=False)
+        if report.unknown_rules != unknown:  # printed when it changes, not every tick
+            for rule, count in report.unknown_rules.items():
+                console.print(
+                    f"[yellow]alert state:[/] {count} active alert(s) of rule "
+                    f"{escape(rule)}, which this release does not evaluate, kept as they are",
+                    highlight=False,
+                )
+            unknown.clear()
+            unknown.update(report.unknown_rules)
         delivery = state.deliver(sinks)
         alert_hook.delivered(app_.clock.now(), bool(delivery.failed))
         for problem in delivery.failed:

@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta
 
 from fuelpipe.dashboard.schemas import (
     ActiveAlertView,
+    AlertDeliveryView,
     HealthView,
     OwedSplit,
     RunView,
@@ -253,6 +254,36 @@ def active_alerts(alerts: AlertReader | None) -> list[ActiveAlertView] | None:
     ]
 
 
+def alert_delivery(alerts: AlertReader | None) -> list[AlertDeliveryView] | None:
+    """What waits for each sink, then the latest drops; None without a reader."""
+    if alerts is None:
+        return None
+    delivery = alerts.delivery()
+    waiting = [
+        AlertDeliveryView(
+            sink=b.sink,
+            state="waiting",
+            count=b.waiting,
+            at=_sp(b.oldest),
+            failing_since=_sp(b.failing_since) if b.failing_since else None,
+            line=None,
+        )
+        for b in delivery.backlog
+    ]
+    dropped = [
+        AlertDeliveryView(
+            sink=d.sink,
+            state="dropped",
+            count=d.count,
+            at=_sp(d.at),
+            failing_since=None,
+            line=d.line,
+        )
+        for d in delivery.dropped
+    ]
+    return waiting + dropped
+
+
 def health_view(
     store: Store,
     catalog: Catalog,
@@ -313,6 +344,7 @@ def health_view(
         stored_series=len(rows),
         problems=late_problems(late) + failing_problems(catalog, failing, first_failed),
         alerts=active_alerts(alerts),
+        alert_delivery=alert_delivery(alerts),
         pending=waiting,
         pending_read=len(newest),
         quarantined=store.count_status(Status.QUARANTINED),

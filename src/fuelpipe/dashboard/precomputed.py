@@ -180,6 +180,7 @@ def health_inputs(
             (k, a.since.isoformat(), a.condition.summary, a.condition.severity.value)
             for k, a in ctx.alerts.load().items()
         ),
+        None if ctx.alerts is None else repr(ctx.alerts.delivery()),  # backlog and drops
     ]
 
 

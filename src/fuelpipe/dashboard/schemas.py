@@ -664,6 +664,30 @@ class ActiveAlertView(BaseModel):
     since: dt.datetime = Field(description="when the condition was first seen")
 
 
+class AlertDeliveryView(BaseModel):
+    """Alerts a sink has not taken: those waiting for it, or a drop of some it never took."""
+
+    sink: str = Field(description="`webhook`, `console`, `sns`")
+    state: Literal["waiting", "dropped"] = Field(
+        description="`waiting`: queued, not taken yet (the sink down, or not tried since); "
+        "`dropped`: one drop of alerts the sink never took (refused for good, as a webhook's "
+        "400 for one body; past the 7 days' retention; for a sink no longer configured; cut "
+        "to keep the AWS alert item under its bound), the latest 20 drops kept"
+    )
+    count: int
+    at: dt.datetime = Field(
+        description="waiting: when the oldest of them was queued; dropped: when dropped"
+    )
+    failing_since: dt.datetime | None = Field(
+        None,
+        description="waiting: when a send of the oldest of them first failed (null: none "
+        "failed yet); dropped: null",
+    )
+    line: str | None = Field(
+        None, description="dropped: the drop's line (which alerts, why, the sink's answer)"
+    )
+
+
 HEALTH_TOTALS = ("pending", "quarantined", "unexpected", "revised", "absent", "split_owed")
 """Health's totals over the store (PENDING and QUARANTINED records, of any key) or over its
 series (the rest; ``split_owed``: the series owing a re-read)."""
@@ -677,6 +701,7 @@ class HealthView(BaseModel):
     CSV_LISTS: ClassVar[tuple[str, ...]] = (
         "problems",
         "alerts",
+        "alert_delivery",
         "freshness",
         "last_runs",
         "set_aside_values",
@@ -721,6 +746,12 @@ class HealthView(BaseModel):
         None,
         description="the active alerts (`watch`'s, the retry_recheck Lambda's); null when "
         "this dashboard cannot read the alert state",
+    )
+    alert_delivery: list[AlertDeliveryView] | None = Field(
+        None,
+        description="alerts waiting for a sink, by sink, then the latest drops, newest first "
+        "(empty when every alert was taken); null when this dashboard cannot read the alert "
+        "state",
     )
 
     def table(self) -> Table:

@@ -10,13 +10,15 @@ returns.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 
 from fuelpipe.domain.instants import sao_paulo_iso
+from fuelpipe.domain.numbers import positional
 
 EvidenceValue = str | int | float | None
 
@@ -112,6 +114,35 @@ class Alert:
         }
 
 
+def strict_json(value: object, *, indent: int | None = None, ensure_ascii: bool = True) -> str:
+    """``value`` (dicts, lists, text, numbers, booleans, None) as the JSON of an alert's
+    webhook body or SNS message, laid out as ``json.dumps`` would, but every float in
+    positional notation as the store and the CSVs write numbers (``1.2e-05`` as
+    ``0.000012``, ``1e+16`` as ``10000000000000000``), and one JSON has no form for (NaN, an
+    infinity) as null."""
+    return _encode(value, indent, 0, ensure_ascii)
+
+
+def _encode(value: object, indent: int | None, level: int, ascii_: bool) -> str:
+    if isinstance(value, float):
+        return positional(value) if math.isfinite(value) else "null"
+    if isinstance(value, Mapping):
+        brackets = "{}"
+        items = [
+            f"{json.dumps(str(k), ensure_ascii=ascii_)}: {_encode(v, indent, level + 1, ascii_)}"
+            for k, v in value.items()
+        ]
+    elif isinstance(value, list | tuple):
+        brackets = "[]"
+        items = [_encode(v, indent, level + 1, ascii_) for v in value]
+    else:
+        return json.dumps(value, ensure_ascii=ascii_)  # text, int, bool, None
+    if not items or indent is None:
+        return brackets[0] + ", ".join(items) + brackets[1]
+    inner, outer = "\n" + " " * (indent * (level + 1)), "\n" + " " * (indent * level)
+    return brackets[0] + inner + ("," + inner).join(items) + outer + brackets[1]
+
+
 def _finite(value: EvidenceValue) -> EvidenceValue:
     """``value``, or None for a float JSON cannot hold (NaN, an infinity)."""
     return None if isinstance(value, float) and not math.isfinite(value) else value
@@ -192,6 +223,69 @@ def transition(
 
 
 _RANK = {Severity.INFO: 0, Severity.WARNING: 1, Severity.CRITICAL: 2}
+
+
+@dataclass(frozen=True, slots=True)
+class Retired:
+    """What :func:`retire` made of a stored active set."""
+
+    active: dict[str, ActiveAlert]
+    """The set with a renamed rule's alerts under its new name (their ``since`` and announced
+    severity kept) and a removed rule's marked as such in their evidence."""
+    removed: frozenset[str]
+    """Removed rules with alerts in the set: :func:`transition` clears them as it clears those
+    of a rule that ran and no longer finds them (pass them among ``evaluated_rules``)."""
+    unknown: dict[str, int]
+    """Rules neither evaluated nor retired, with their alerts (kept as they are), by name."""
+
+
+def retire(
+    active: Mapping[str, ActiveAlert],
+    retired: Mapping[str, str | None],
+    live: Collection[str],
+) -> Retired:
+    """Carry the stored alerts of rules a release no longer has over to it.
+
+    ``retired`` maps each rule name no longer in use to the rule it was renamed to, or to None
+    for one removed; ``live`` names the rules this release evaluates. A renamed rule's alerts
+    move to the new name quietly (an alert the new rule found already stands: the old one
+    goes), so the rename neither clears nor fires them again. A removed rule's alerts are
+    cleared (no rule would ever find them again, nor clear them: they would stay active
+    forever), with ``retired_rule`` in their evidence saying why. Alerts of a rule in neither
+    (one a newer release added, running beside this one during a deploy) are kept untouched."""
+    wrong = sorted(
+        name for name, to in retired.items() if name in live or (to is not None and to not in live)
+    )
+    if wrong:
+        raise ValueError(
+            "retired alert rules must not be evaluated, and must be renamed to one that is: "
+            + ", ".join(wrong)
+        )
+    kept: dict[str, ActiveAlert] = {}
+    moved: dict[str, ActiveAlert] = {}
+    removed: set[str] = set()
+    unknown: dict[str, int] = {}
+    for cid, alert in active.items():
+        rule = alert.condition.rule
+        if rule in live:
+            kept[cid] = alert
+        elif rule not in retired:
+            kept[cid] = alert
+            unknown[rule] = unknown.get(rule, 0) + 1
+        elif (to := retired[rule]) is not None:
+            cond = replace(alert.condition, rule=to)
+            moved.setdefault(cond.id, replace(alert, condition=cond))
+        else:
+            removed.add(rule)
+            why = f"rule {rule} was removed: no longer evaluated"
+            cond = replace(
+                alert.condition, evidence={**alert.condition.evidence, "retired_rule": why}
+            )
+            kept[cid] = replace(alert, condition=cond)
+    for cid, alert in moved.items():
+        kept.setdefault(cid, alert)
+    return Retired(kept, frozenset(removed), dict(sorted(unknown.items())))
+
 
 OVERFLOW_SUBJECT = "+more"
 """The subject of the one condition that stands for a rule's conditions past its cap."""

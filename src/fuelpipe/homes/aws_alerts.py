@@ -18,7 +18,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from fuelpipe.ports.alerts import AlertContext, AlertSink, AlertState
 from fuelpipe.ports.store import StatusSummary
-from fuelpipe.stages.alert_rules import alert_rules
+from fuelpipe.stages.alert_rules import RETIRED_RULES, alert_rules
 from fuelpipe.stages.alerting import evaluate
 from fuelpipe.stages.context import StageContext
 
@@ -66,9 +66,15 @@ def evaluate_alerts(
         return {"alerts_skipped": 1}
     ctx = AlertContext(home.clock.now(), home.store, home.queue, home.catalog)
     rules = alert_rules(quarantined=quarantined)  # the same rules as the embedded home's watch
-    report = evaluate(ctx, rules, state, [state.outbox(s.name for s in sinks)])
+    outbox = [state.outbox(s.name for s in sinks)]
+    report = evaluate(ctx, rules, state, outbox, retired=RETIRED_RULES)
     for problem in report.failed_rules:
         logger.warning("alert rule failed", extra={"problem": problem})
+    for rule, count in report.unknown_rules.items():  # a newer release's, or one not retired
+        logger.warning(
+            "active alerts of a rule this release does not evaluate, kept as they are",
+            extra={"rule": rule, "alerts": count},
+        )
     if report.folded:  # per-date quarantine alerts stored before they were per series
         logger.info("alerts folded", extra={"folded": report.folded})
     delivery = state.deliver(sinks)

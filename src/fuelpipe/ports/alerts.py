@@ -71,11 +71,54 @@ class AlertStateChanged(RuntimeError):
     or queued; load and evaluate again (the other one may have queued the same alerts)."""
 
 
+@dataclass(frozen=True)
+class SinkBacklog:
+    """Alerts queued for one sink and not taken by it yet."""
+
+    sink: str
+    waiting: int
+    oldest: datetime
+    """When the oldest of them was queued."""
+    failing_since: datetime | None
+    """When a send of the oldest of them first failed (the sink's outage, carried on to the
+    next in line when one is dropped); None: none failed yet (nothing tried them)."""
+
+
+@dataclass(frozen=True)
+class DroppedAlerts:
+    """One drop of alerts a sink never took (rejected for good, past the retention, for a
+    sink no longer configured, cut to keep the state under its size bound), kept for a person
+    to read afterwards: the same line :class:`DeliveryReport` gave at the time."""
+
+    at: datetime
+    sink: str
+    count: int
+    line: str
+
+
+DROPS_KEPT = 20
+"""Drops an alert state keeps the lines of, the newest: older ones were in `watch`'s output or
+the Lambda's log."""
+
+
+@dataclass(frozen=True)
+class AlertDelivery:
+    """What waits to be sent, by sink, and the latest drops (newest first)."""
+
+    backlog: list[SinkBacklog] = field(default_factory=list)
+    dropped: list[DroppedAlerts] = field(default_factory=list)
+
+
 class AlertReader(Protocol):
-    """Reads the active alerts only (the dashboard): an :class:`AlertState` is one."""
+    """Reads the active alerts and the delivery backlog only (the dashboard): an
+    :class:`AlertState` is one."""
 
     def load(self) -> dict[str, ActiveAlert]:
         """Every active (fired, not cleared) alert by condition id."""
+        ...
+
+    def delivery(self) -> AlertDelivery:
+        """The alerts still queued, by sink, and the latest :data:`DROPS_KEPT` drops."""
         ...
 
 
@@ -95,6 +138,10 @@ class AlertState(abc.ABC):
     def outbox(self, sinks: Iterable[str]) -> AlertSink:
         """A sink that queues an evaluation's alerts for the named sinks; ``save`` keeps them
         with the active set, all or nothing, for ``deliver``."""
+
+    @abc.abstractmethod
+    def delivery(self) -> AlertDelivery:
+        """The alerts still queued, by sink, and the latest :data:`DROPS_KEPT` drops."""
 
     @abc.abstractmethod
     def deliver(self, sinks: Sequence[AlertSink]) -> DeliveryReport:

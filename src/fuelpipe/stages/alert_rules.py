@@ -8,12 +8,18 @@ added here alerts in both homes.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from fuelpipe.ports.alerts import AlertRule
 from fuelpipe.ports.store import StatusSummary
 from fuelpipe.stages.alerting import default_rules
 from fuelpipe.stages.outlook_rules import outlook_rules
+
+RETIRED_RULES: Mapping[str, str | None] = {}
+"""Alert rule names no longer in use: each to the rule it was renamed to, or None for one
+removed. A rule renamed or removed is listed here (never taken off), so the alerts it left
+active carry on under the new name or clear once, rather than stay active for ever
+(``fuelpipe.domain.alerts.retire``; docs/DEPLOY.md, "Alert state across releases")."""
 
 
 def alert_rules(*, quarantined: Sequence[StatusSummary] | None = None) -> list[AlertRule]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
 from fuelpipe.domain.alerts import (
@@ -22,6 +22,7 @@ from fuelpipe.domain.alerts import (
     EvidenceValue,
     Severity,
     capped,
+    retire,
     transition,
 )
 from fuelpipe.domain.calendars import expected_between, get_calendar
@@ -524,6 +525,10 @@ class AlertReport:
     folded: int = 0
     """Stored alerts of an older form a rule replaced, dropped without a CLEARED alert."""
     failed_rules: tuple[str, ...] = ()
+    unknown_rules: dict[str, int] = field(default_factory=dict)
+    """Active alerts of rules this evaluation neither has nor knows as retired, by rule: kept
+    as they are (a newer release's rule during a deploy, or one removed without being listed
+    as retired: then they stay active until it is)."""
 
 
 SAVE_ATTEMPTS = 3
@@ -558,6 +563,7 @@ def evaluate(
     *,
     whole: Catalog | None = None,
     limit: int = MAX_CONDITIONS_PER_RULE,
+    retired: Mapping[str, str | None] | None = None,
 ) -> AlertReport:
     """Run every rule, send what started, escalated or cleared to every sink, then save the
     active set.
@@ -576,8 +582,17 @@ def evaluate(
 
     ``limit``: the conditions of one rule alerted one by one; past it, one stands for the rest
     (:func:`fuelpipe.domain.alerts.capped`), so the stored active set stays bounded.
+
+    ``retired``: rule names no longer in use, each to the rule it was renamed to or None when
+    removed (:data:`fuelpipe.stages.alert_rules.RETIRED_RULES`): a renamed rule's stored alerts
+    carry on under the new name, a removed rule's are cleared once
+    (:func:`fuelpipe.domain.alerts.retire`); those of a rule in neither list are kept and
+    counted in the report's ``unknown_rules``.
     """
     capped("", (), limit)  # a cap under 2 is refused before any rule runs
+    names = [r.name for r in rules]
+    retired = retired or {}
+    retire({}, retired, names)  # a retired name still evaluated is refused before any rule runs
     loaded = state.load()  # the rules see it (AlertContext.active); the first attempt saves on it
     context = replace(context, active=loaded)
     found: list[tuple[str, list[Condition]]] = []
@@ -598,10 +613,17 @@ def evaluate(
     for attempt in range(1, SAVE_ATTEMPTS + 1):
         current = loaded if attempt == 1 else state.load()
         active, folded = _folded(current, [r for r in rules if r.name in ran])
+        carried = retire(active, retired, names)
+        active = carried.active
         # capped against the active set just loaded: what is announced stays listed
         conditions = [c for name, cs in found for c in capped(name, cs, limit, active)]
         held = outside.still_holding(active, {c.id for c in conditions})
-        change = transition(active, [*conditions, *held], context.now, evaluated_rules=ran)
+        change = transition(
+            active,
+            [*conditions, *held],
+            context.now,
+            evaluated_rules=[*ran, *carried.removed],
+        )
         for alert in change.alerts:
             for sink in sinks:
                 sink.send(alert)
@@ -622,4 +644,5 @@ def evaluate(
         active=len(change.active),
         folded=folded,
         failed_rules=(*failed, *outside.failed),
+        unknown_rules=carried.unknown,
     )

@@ -16,6 +16,7 @@ from typing import Protocol
 
 from fuelpipe.domain.alerts import Condition, Severity
 from fuelpipe.domain.catalog import Catalog
+from fuelpipe.domain.instants import sao_paulo_iso
 from fuelpipe.ports.store import Store
 from fuelpipe.stages.outlook import fuel_series, newest_after, outlook_key_for
 
@@ -128,7 +129,7 @@ class OutlookMove:
                         "hi95": round(step.hi95, 4),
                         "change": round(change, 4),
                         "threshold": self.threshold,
-                        "as_of": fc.as_of.isoformat(),
+                        "as_of": sao_paulo_iso(fc.as_of),
                     },
                     severity=Severity.INFO,
                 )
@@ -189,7 +190,7 @@ class OutsideInterval:
                             "lo95": round(step.lo95, 4),
                             "hi95": round(step.hi95, 4),
                             "horizon": h,
-                            "as_of": stored.forecast.as_of.isoformat(),
+                            "as_of": sao_paulo_iso(stored.forecast.as_of),
                         },
                     )
                 )

@@ -1,0 +1,72 @@
+"""`fuelpipe status` says what the alert sinks have not taken: alerts waiting for a webhook that
+is down (since when sending fails) and the newest drops (an alert the webhook refused for good),
+read from the alert state `watch` keeps in the store's file."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from tests.e2e.conftest import fuelpipe
+
+from fuelpipe.adapters.alerts import SqliteAlertState
+from fuelpipe.adapters.clock import ManualClock
+from fuelpipe.adapters.sqlite_store import SqliteStore
+from fuelpipe.domain.alerts import ActiveAlert, Alert, AlertKind, Condition
+from fuelpipe.domain.models import Record, Status
+from fuelpipe.ports.alerts import AlertRejected, AlertSink
+
+AT = datetime(2022, 5, 4, 12, 0, tzinfo=UTC)
+
+
+class _Webhook(AlertSink):
+    """A webhook refusing one subject's body for good (its 400), or down (synthetic)."""
+
+    name = "webhook"
+
+    def __init__(self, refused: str = "", down: bool = False) -> None:
+        self.refused, self.down = refused, down
+
+    def send(self, alert: Alert) -> None:
+        if self.down:
+            raise ConnectionError("webhook https://hooks.example/…: connection refused")
+        if alert.condition.subject == self.refused:
+            raise AlertRejected("webhook https://hooks.example/… answered HTTP 400: 'bad'")
+
+
+def _queue(state: SqliteAlertState, clock: ManualClock, *subjects: str) -> None:
+    active = state.load()
+    outbox = state.outbox(["webhook"])
+    for subject in subjects:
+        cond = Condition("quarantined", subject, f"{subject}: 1 date quarantined")
+        outbox.send(Alert(AlertKind.FIRING, cond, clock.now(), clock.now()))
+        active[cond.id] = ActiveAlert(cond, clock.now())
+    state.save(active)
+
+
+def test_status_names_alerts_waiting_for_a_sink_and_the_newest_drops(tmp_path: Path) -> None:
+    db = tmp_path / "fuelpipe.sqlite"
+    store = SqliteStore(db)
+    store.put_records([Record("CURRENCY#USD", date(2022, 5, 3), Decimal("4.9"), Status.OK)])
+    store.close()
+    env = {"FUELPIPE_DB": str(db), "FUELPIPE_LAKE": str(tmp_path / "lake")}
+    quiet = fuelpipe("status", "-s", "CURRENCY#USD", env=env).stdout
+    assert "alert" not in quiet  # nothing queued, nothing dropped: nothing said
+    clock = ManualClock(AT)
+    state = SqliteAlertState(db, clock=clock)
+    _queue(state, clock, "FUEL#LPG#AC", "FUEL#LPG#AL")
+    state.deliver([_Webhook(refused="FUEL#LPG#AC")])
+    clock.advance(timedelta(hours=1))
+    _queue(state, clock, "FUEL#LPG#AM")
+    clock.advance(timedelta(minutes=5))
+    state.deliver([_Webhook(down=True)])
+    state.close()
+    out = " ".join(fuelpipe("status", "-s", "CURRENCY#USD", env=env).stdout.split())
+    assert (
+        "alerts waiting for webhook: 1, the oldest queued 2022-05-04T10:00:00-03:00, sending "
+        "them fails since 2022-05-04T10:05:00-03:00"
+    ) in out
+    assert "alerts dropped, the newest 1 of the 1 drops kept" in out
+    assert "2022-05-04T09:00:00-03:00 webhook: dropped 1 alert(s) the sink rejected" in out
+    assert "FUEL#LPG#AC" in out and "HTTP 400: 'bad'" in out
