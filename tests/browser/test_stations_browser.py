@@ -14,6 +14,7 @@ import httpx
 import pytest
 from devtools.dashboard.serving import serving
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect
+from tests.support.a11y import LOW_CONTRAST_JS, REACHABLE_JS, assert_rings_show, tab_through
 from tests.support.aria_tabs import assert_open, read_tabs
 from tests.support.station_lake import real_sample_lake
 
@@ -616,3 +617,16 @@ def test_a_premium_that_rounds_to_zero_shows_no_minus_sign(page: Page, stations_
         assert texts[-2:] in (["0.000", "0.0"], ["0,000", "0,0"]), texts  # premium, premium %
         last = page.locator("#st-brands tbody tr").last.locator("td")
         assert last.nth(last.count() - 1).inner_text() in ("-0.5", "-0,5"), lang
+
+
+@pytest.mark.parametrize("view", ["ranking", "brands", "dispersion"])
+def test_station_text_reads_at_aa_contrast_and_every_stop_shows_its_ring(
+    page: Page, stations_url: str, view: str
+) -> None:
+    # A brand with few prices was #7f8c8d on white, 3.5:1; the back link's ring was cut off by
+    # the rounded language group and Chromium's own ring was 1 px of near black on the navy bar.
+    _open(page, stations_url, f"view={view}&lang=en")
+    assert page.evaluate(LOW_CONTRAST_JS, 4.5) == []
+    stops = tab_through(page)
+    assert [s["key"] for s in stops] == page.evaluate(REACHABLE_JS)
+    assert_rings_show(stops)
