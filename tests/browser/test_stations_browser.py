@@ -630,3 +630,24 @@ def test_station_text_reads_at_aa_contrast_and_every_stop_shows_its_ring(
     stops = tab_through(page)
     assert [s["key"] for s in stops] == page.evaluate(REACHABLE_JS)
     assert_rings_show(stops)
+
+
+def test_groups_and_charts_are_named_in_the_pages_language(page: Page, stations_url: str) -> None:
+    # The language group and the tab list were named in English on the Portuguese page, and a
+    # chart was a bare div whose SVG tick labels a screen reader met one by one.
+    _open(page, stations_url, "view=brands&fuel=GASOLINE&lang=pt-BR")
+    expect(page.get_by_role("group", name="Idioma", exact=True)).to_have_count(1)
+    expect(page.get_by_role("tablist", name="Visões dos postos", exact=True)).to_have_count(1)
+    brands = page.locator("#st-chart-brands")
+    expect(brands).to_have_attribute("role", "img")
+    expect(brands).to_have_attribute(
+        "aria-label", "Gasolina comum: Prêmio sobre bandeira branca (R$/l)"
+    )
+    page.locator(".lang-btn[data-lang=en]").click()
+    page.wait_for_function("() => document.documentElement.lang === 'en'")
+    expect(page.get_by_role("group", name="Language", exact=True)).to_have_count(1)
+    expect(page.get_by_role("tablist", name="Station views", exact=True)).to_have_count(1)
+    expect(brands).to_have_attribute("aria-label", re.compile(r"^Gasoline: Premium over unbranded"))
+    page.locator("[role=tab][data-view=dispersion]").click()
+    expect(page.get_by_role("img", name="Dispersion (Gasoline): P90, Median, P10, "
+                            "Coefficient of variation", exact=True)).to_have_count(1)  # fmt: skip
