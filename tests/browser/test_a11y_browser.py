@@ -102,7 +102,7 @@ def test_the_pages_groups_are_named_in_its_language_as_it_switches(
         """() => Array.from(document.querySelectorAll('[aria-label]'))
              .filter(el => !el.closest('.chart')).map(el => el.getAttribute('aria-label'))"""
     )
-    assert named == ["Idioma", "Visão"]
+    assert named == ["Idioma", "Visão", "Acurácia no backtest", "Últimas execuções"]
     page.click(".lang-btn[data-lang='en']")
     page.wait_for_function(
         "() => document.body.dataset.ready && location.search.includes('lang=en')"

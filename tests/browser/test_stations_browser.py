@@ -651,3 +651,43 @@ def test_groups_and_charts_are_named_in_the_pages_language(page: Page, stations_
     page.locator("[role=tab][data-view=dispersion]").click()
     expect(page.get_by_role("img", name="Dispersion (Gasoline): P90, Median, P10, "
                             "Coefficient of variation", exact=True)).to_have_count(1)  # fmt: skip
+
+
+# The page's overflow past the viewport, and each visible table box: its role, its name and
+# how far its table overflows it.
+NARROW_JS = """() => ({
+  page: document.documentElement.scrollWidth - innerWidth,
+  boxes: Array.from(document.querySelectorAll('.table-scroll')).filter(b => b.getClientRects().length)
+    .map(b => [b.getAttribute('role'), b.getAttribute('aria-label'), b.scrollWidth - b.clientWidth]),
+})"""
+
+
+@pytest.mark.parametrize(
+    ("view", "names"),
+    [
+        ("ranking", ["Municípios mais baratos", "Municípios mais caros"]),
+        ("brands", ["Prêmio de bandeira"]),
+        ("search&q=posto", ["Busca de postos"]),
+    ],
+)
+def test_on_a_375_px_phone_tables_scroll_in_a_named_box_the_keyboard_reaches(
+    page: Page, stations_url: str, view: str, names: list[str]
+) -> None:
+    # The page kept to the screen and its tables scrolled in their boxes, but a box the keyboard
+    # focused to scroll was a nameless group to a screen reader.
+    page.set_viewport_size({"width": 375, "height": 800})
+    _open(page, stations_url, f"view={view}&lang=pt-BR")
+    got = page.evaluate(NARROW_JS)
+    assert got["page"] == 0
+    assert [(role, name) for role, name, _ in got["boxes"]] == [("region", n) for n in names]
+    wide = {name for _, name, over in got["boxes"] if over > 0}
+    assert wide  # a table wider than the phone
+    # The keyboard reaches each box that scrolls (or a row in it), its ring showing.
+    stops = tab_through(page)
+    assert_rings_show(stops)
+    keys = {s["key"] for s in stops}
+    for name in wide:
+        rows = page.locator(f".table-scroll[aria-label='{name}'] [tabindex='0']")
+        assert name in keys or rows.count() > 0, name
+    for name in names:
+        expect(page.get_by_role("region", name=name, exact=True)).to_have_count(1)
