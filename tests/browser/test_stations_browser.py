@@ -14,6 +14,7 @@ import httpx
 import pytest
 from devtools.dashboard.serving import serving
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect
+from tests.browser.conftest import error_free_page
 from tests.support.a11y import LOW_CONTRAST_JS, REACHABLE_JS, assert_rings_show, tab_through
 from tests.support.aria_tabs import assert_open, read_tabs
 from tests.support.station_lake import real_sample_lake
@@ -60,6 +61,14 @@ def page(browser: Browser, stations_url: str) -> Iterator[Page]:
     yield page
     context.close()
     assert problems == []
+
+
+@pytest.fixture
+def pt_page(browser: Browser) -> Iterator[Page]:
+    """A page where 4xx answers are the test's point: only page errors count (not console
+    messages)."""
+    with error_free_page(browser) as page:
+        yield page
 
 
 def _open(page: Page, base: str, query: str) -> None:
@@ -298,22 +307,17 @@ def test_a_failed_load_clears_the_view_and_speaks_portuguese(
 
 
 def test_a_span_too_long_is_said_in_portuguese_with_its_two_days(
-    browser: Browser, stations_url: str
+    pt_page: Page, stations_url: str
 ) -> None:
     """The API's 422 names the start and the end it counted to (the lake's last day when none
     is given); the page translates it with both days."""
-    context = browser.new_context(locale="pt-BR", viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page = pt_page
     _open(page, stations_url, "view=dispersion&start=2024-01-01&lang=pt-BR")
     page.wait_for_selector("#st-error:not([hidden])")
     assert page.locator("#st-error").inner_text() == (
         "Não foi possível carregar esta visão: a data inicial 01/01/2024 está mais de 370 dias "
         "antes da final 19/04/2025"
     )
-    context.close()
-    assert errors == []
 
 
 def test_portuguese_chart_axes_and_the_dispersion_right_axis(
@@ -691,3 +695,24 @@ def test_on_a_375_px_phone_tables_scroll_in_a_named_box_the_keyboard_reaches(
         assert name in keys or rows.count() > 0, name
     for name in names:
         expect(page.get_by_role("region", name=name, exact=True)).to_have_count(1)
+
+
+def test_a_refused_date_marks_its_field_and_is_its_description(
+    pt_page: Page, stations_url: str
+) -> None:
+    # The error was an alert above the views, tied to no field: on the From date a screen
+    # reader said nothing of it.
+    page = pt_page
+    _open(page, stations_url, "view=dispersion&start=2024-01-01&lang=pt-BR")
+    error = page.locator("#st-error")
+    expect(error).to_be_visible()
+    start = page.get_by_role("textbox", name="De", exact=True)
+    expect(start).to_have_attribute("aria-invalid", "true")
+    expect(start).to_have_accessible_description(error.inner_text())
+    assert error.inner_text().endswith("está mais de 370 dias antes da final 19/04/2025")
+    assert page.locator("#st-end").get_attribute("aria-invalid") is None  # not what was refused
+    # A start it takes clears both.
+    page.fill("#st-start", "2025-01-01")
+    expect(error).to_be_hidden()
+    expect(start).not_to_have_attribute("aria-invalid", "true")
+    assert page.locator("#st-start").get_attribute("aria-describedby") is None

@@ -266,6 +266,16 @@
   function showError(err) {
     $("st-error").textContent = errorText(err);
     $("st-error").hidden = false;
+    // The date a refusal names ("start ...", "end: ...", "is after end ...") is marked wrong and
+    // described by it, so a screen reader says why on the field.
+    const detail = String((err && err.message) || err);
+    const fields = [];
+    if (/^start\b/.test(detail)) fields.push("st-start");
+    if (/^end:|is after end/.test(detail)) fields.push("st-end");
+    for (const id of fields) {
+      $(id).setAttribute("aria-invalid", "true");
+      $(id).setAttribute("aria-describedby", "st-error");
+    }
   }
 
   /** The state the address names, the defaults for what it leaves out (so Back to an address
@@ -601,6 +611,10 @@
     showLayout();
     const error = $("st-error");
     error.hidden = true;
+    for (const id of ["st-start", "st-end"]) {
+      $(id).removeAttribute("aria-invalid");
+      $(id).removeAttribute("aria-describedby");
+    }
     if (state.view === "search" && state.q.trim().length < 2) {
       $("st-summary").textContent = t("summary.searchHint");
       $("st-search").textContent = "";
