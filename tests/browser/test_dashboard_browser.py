@@ -662,7 +662,7 @@ LAYOUT_JS = """() => {
 }"""
 
 
-@pytest.mark.parametrize("width", [390, 480])
+@pytest.mark.parametrize("width", [375, 390, 480])
 def test_phone_widths_keep_the_page_and_its_titles_on_screen(watched: Watched, width: int) -> None:
     watched.page.set_viewport_size({"width": width, "height": 800})
     for name, query in VIEWS.items():

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 from devtools.dashboard.serving import serving
-from playwright.sync_api import Browser, Page, Route
+from playwright.sync_api import Browser, Page, Route, expect
 
 from fuelpipe.adapters.clock import FixedClock
 from fuelpipe.adapters.history_files import load_history
@@ -323,8 +323,11 @@ def test_a_change_shown_as_zero_is_neither_up_nor_down(page: Page, outlook_url: 
         page.unroute("**/api/outlook?*")
 
 
-def test_the_accuracy_table_scrolls_in_its_own_box_on_a_phone(page: Page, outlook_url: str) -> None:
-    page.set_viewport_size({"width": 390, "height": 800})
+@pytest.mark.parametrize("width", [375, 390])
+def test_the_accuracy_table_scrolls_in_its_own_box_on_a_phone(
+    page: Page, outlook_url: str, width: int
+) -> None:
+    page.set_viewport_size({"width": width, "height": 800})
     page.goto(f"{outlook_url}/?view=outlook&fuel=GASOLINE&area=SP&lang=pt-BR")
     _ready(page)
     sizes = page.evaluate(
@@ -336,9 +339,17 @@ def test_the_accuracy_table_scrolls_in_its_own_box_on_a_phone(page: Page, outloo
                   document.querySelector('.lang-btn[data-lang="pt-BR"]').getBoundingClientRect().right];
         }"""
     )
-    assert sizes[0] == 390  # the page itself does not scroll sideways
+    assert sizes[0] == width  # the page itself does not scroll sideways
     assert sizes[1] and sizes[2]  # the table does, inside its box
-    assert sizes[3] == 0 and sizes[4] <= 390  # both language buttons whole and on screen
+    assert sizes[3] == 0 and sizes[4] <= width  # both language buttons whole and on screen
+    # The box the keyboard focuses to scroll it was a nameless group to a screen reader.
+    box = page.get_by_role("region", name="Acurácia no backtest", exact=True)
+    expect(box).to_have_count(1)
+    box.focus()
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function(
+        "() => document.querySelector('.table-scroll[role=region]').scrollLeft > 0"
+    )
 
 
 MAP_JS = """() => {

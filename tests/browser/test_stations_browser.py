@@ -14,6 +14,8 @@ import httpx
 import pytest
 from devtools.dashboard.serving import serving
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect
+from tests.browser.conftest import error_free_page
+from tests.support.a11y import LOW_CONTRAST_JS, REACHABLE_JS, assert_rings_show, tab_through
 from tests.support.aria_tabs import assert_open, read_tabs
 from tests.support.station_lake import real_sample_lake
 
@@ -59,6 +61,14 @@ def page(browser: Browser, stations_url: str) -> Iterator[Page]:
     yield page
     context.close()
     assert problems == []
+
+
+@pytest.fixture
+def pt_page(browser: Browser) -> Iterator[Page]:
+    """A page where 4xx answers are the test's point: only page errors count (not console
+    messages)."""
+    with error_free_page(browser) as page:
+        yield page
 
 
 def _open(page: Page, base: str, query: str) -> None:
@@ -297,22 +307,17 @@ def test_a_failed_load_clears_the_view_and_speaks_portuguese(
 
 
 def test_a_span_too_long_is_said_in_portuguese_with_its_two_days(
-    browser: Browser, stations_url: str
+    pt_page: Page, stations_url: str
 ) -> None:
     """The API's 422 names the start and the end it counted to (the lake's last day when none
     is given); the page translates it with both days."""
-    context = browser.new_context(locale="pt-BR", viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page = pt_page
     _open(page, stations_url, "view=dispersion&start=2024-01-01&lang=pt-BR")
     page.wait_for_selector("#st-error:not([hidden])")
     assert page.locator("#st-error").inner_text() == (
         "Não foi possível carregar esta visão: a data inicial 01/01/2024 está mais de 370 dias "
         "antes da final 19/04/2025"
     )
-    context.close()
-    assert errors == []
 
 
 def test_portuguese_chart_axes_and_the_dispersion_right_axis(
@@ -616,3 +621,98 @@ def test_a_premium_that_rounds_to_zero_shows_no_minus_sign(page: Page, stations_
         assert texts[-2:] in (["0.000", "0.0"], ["0,000", "0,0"]), texts  # premium, premium %
         last = page.locator("#st-brands tbody tr").last.locator("td")
         assert last.nth(last.count() - 1).inner_text() in ("-0.5", "-0,5"), lang
+
+
+@pytest.mark.parametrize("view", ["ranking", "brands", "dispersion"])
+def test_station_text_reads_at_aa_contrast_and_every_stop_shows_its_ring(
+    page: Page, stations_url: str, view: str
+) -> None:
+    # A brand with few prices was #7f8c8d on white, 3.5:1; the back link's ring was cut off by
+    # the rounded language group and Chromium's own ring was 1 px of near black on the navy bar.
+    _open(page, stations_url, f"view={view}&lang=en")
+    assert page.evaluate(LOW_CONTRAST_JS, 4.5) == []
+    stops = tab_through(page)
+    assert [s["key"] for s in stops] == page.evaluate(REACHABLE_JS)
+    assert_rings_show(stops)
+
+
+def test_groups_and_charts_are_named_in_the_pages_language(page: Page, stations_url: str) -> None:
+    # The language group and the tab list were named in English on the Portuguese page, and a
+    # chart was a bare div whose SVG tick labels a screen reader met one by one.
+    _open(page, stations_url, "view=brands&fuel=GASOLINE&lang=pt-BR")
+    expect(page.get_by_role("group", name="Idioma", exact=True)).to_have_count(1)
+    expect(page.get_by_role("tablist", name="Visões dos postos", exact=True)).to_have_count(1)
+    brands = page.locator("#st-chart-brands")
+    expect(brands).to_have_attribute("role", "img")
+    expect(brands).to_have_attribute(
+        "aria-label", "Gasolina comum: Prêmio sobre bandeira branca (R$/l)"
+    )
+    page.locator(".lang-btn[data-lang=en]").click()
+    page.wait_for_function("() => document.documentElement.lang === 'en'")
+    expect(page.get_by_role("group", name="Language", exact=True)).to_have_count(1)
+    expect(page.get_by_role("tablist", name="Station views", exact=True)).to_have_count(1)
+    expect(brands).to_have_attribute("aria-label", re.compile(r"^Gasoline: Premium over unbranded"))
+    page.locator("[role=tab][data-view=dispersion]").click()
+    expect(page.get_by_role("img", name="Dispersion (Gasoline): P90, Median, P10, "
+                            "Coefficient of variation", exact=True)).to_have_count(1)  # fmt: skip
+
+
+# The page's overflow past the viewport, and each visible table box: its role, its name and
+# how far its table overflows it.
+NARROW_JS = """() => ({
+  page: document.documentElement.scrollWidth - innerWidth,
+  boxes: Array.from(document.querySelectorAll('.table-scroll')).filter(b => b.getClientRects().length)
+    .map(b => [b.getAttribute('role'), b.getAttribute('aria-label'), b.scrollWidth - b.clientWidth]),
+})"""
+
+
+@pytest.mark.parametrize(
+    ("view", "names"),
+    [
+        ("ranking", ["Municípios mais baratos", "Municípios mais caros"]),
+        ("brands", ["Prêmio de bandeira"]),
+        ("search&q=posto", ["Busca de postos"]),
+    ],
+)
+def test_on_a_375_px_phone_tables_scroll_in_a_named_box_the_keyboard_reaches(
+    page: Page, stations_url: str, view: str, names: list[str]
+) -> None:
+    # The page kept to the screen and its tables scrolled in their boxes, but a box the keyboard
+    # focused to scroll was a nameless group to a screen reader.
+    page.set_viewport_size({"width": 375, "height": 800})
+    _open(page, stations_url, f"view={view}&lang=pt-BR")
+    got = page.evaluate(NARROW_JS)
+    assert got["page"] == 0
+    assert [(role, name) for role, name, _ in got["boxes"]] == [("region", n) for n in names]
+    wide = {name for _, name, over in got["boxes"] if over > 0}
+    assert wide  # a table wider than the phone
+    # The keyboard reaches each box that scrolls (or a row in it), its ring showing.
+    stops = tab_through(page)
+    assert_rings_show(stops)
+    keys = {s["key"] for s in stops}
+    for name in wide:
+        rows = page.locator(f".table-scroll[aria-label='{name}'] [tabindex='0']")
+        assert name in keys or rows.count() > 0, name
+    for name in names:
+        expect(page.get_by_role("region", name=name, exact=True)).to_have_count(1)
+
+
+def test_a_refused_date_marks_its_field_and_is_its_description(
+    pt_page: Page, stations_url: str
+) -> None:
+    # The error was an alert above the views, tied to no field: on the From date a screen
+    # reader said nothing of it.
+    page = pt_page
+    _open(page, stations_url, "view=dispersion&start=2024-01-01&lang=pt-BR")
+    error = page.locator("#st-error")
+    expect(error).to_be_visible()
+    start = page.get_by_role("textbox", name="De", exact=True)
+    expect(start).to_have_attribute("aria-invalid", "true")
+    expect(start).to_have_accessible_description(error.inner_text())
+    assert error.inner_text().endswith("está mais de 370 dias antes da final 19/04/2025")
+    assert page.locator("#st-end").get_attribute("aria-invalid") is None  # not what was refused
+    # A start it takes clears both.
+    page.fill("#st-start", "2025-01-01")
+    expect(error).to_be_hidden()
+    expect(start).not_to_have_attribute("aria-invalid", "true")
+    assert page.locator("#st-start").get_attribute("aria-describedby") is None

@@ -513,6 +513,9 @@
     await plotlyReady;
     await Plotly.react(div, traces, layout, plotConfig());
     asOfCaption(div, traces, asOf, weekly);
+    // A screen reader's text for the drawing: its title and how recent it is.
+    div.setAttribute("role", "img");
+    div.setAttribute("aria-label", [title, caption(div).textContent].filter(Boolean).join(", "));
     div.dataset.rendered = performance.now().toFixed(1);
   }
 
@@ -1443,6 +1446,9 @@
     for (const el of document.querySelectorAll("[data-i18n]")) {
       el.textContent = t(el.dataset.i18n);
     }
+    for (const el of document.querySelectorAll("[data-i18n-label]")) {
+      el.setAttribute("aria-label", t(el.dataset.i18nLabel));
+    }
     for (const button of document.querySelectorAll(".lang-btn")) {
       button.setAttribute("aria-pressed", String(button.dataset.lang === state.lang));
     }
@@ -1483,6 +1489,9 @@
     const section = document.getElementById("view-" + state.view);
     const error = section.querySelector(".view-error");
     if (error) error.remove();
+    const input = document.getElementById("date");
+    input.removeAttribute("aria-invalid");
+    input.removeAttribute("aria-describedby");
     section.classList.remove("failed");
     if (!quiet) {
       section.dataset.loading = t("loading");
@@ -1508,9 +1517,15 @@
       const box = document.createElement("p");
       box.className = "view-error";
       box.setAttribute("role", "alert");
-      // A date the API refuses is said in the page's language; its English reason in the title.
-      const input = document.getElementById("date");
-      box.textContent = err.status === 422 && state.date && input.validity.rangeOverflow
+      // A date the API refuses is said in the page's language, its English reason in the title,
+      // and the date field is marked wrong and described by it.
+      const badDate = err.status === 422 && state.date && input.validity.rangeOverflow;
+      if (badDate) {
+        box.id = "date-error";
+        input.setAttribute("aria-invalid", "true");
+        input.setAttribute("aria-describedby", box.id);
+      }
+      box.textContent = badDate
         ? t("error.date", {
           what: t(VIEWS[state.view].date), date: fmt.date(state.date),
           min: fmt.date(input.min), max: fmt.date(input.max),

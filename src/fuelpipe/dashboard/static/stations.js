@@ -13,6 +13,8 @@
       "tab.dispersion": "Dispersion",
       "tab.search": "Station search",
       "ctl.fuel": "Fuel",
+      "ctl.lang": "Language",
+      "ctl.views": "Station views",
       "ctl.start": "From",
       "ctl.end": "To",
       "ctl.state": "State",
@@ -83,6 +85,8 @@
       "tab.dispersion": "Dispersão",
       "tab.search": "Busca de postos",
       "ctl.fuel": "Combustível",
+      "ctl.lang": "Idioma",
+      "ctl.views": "Visões dos postos",
       "ctl.start": "De",
       "ctl.end": "Até",
       "ctl.state": "Estado",
@@ -262,6 +266,16 @@
   function showError(err) {
     $("st-error").textContent = errorText(err);
     $("st-error").hidden = false;
+    // The date a refusal names ("start ...", "end: ...", "is after end ...") is marked wrong and
+    // described by it, so a screen reader says why on the field.
+    const detail = String((err && err.message) || err);
+    const fields = [];
+    if (/^start\b/.test(detail)) fields.push("st-start");
+    if (/^end:|is after end/.test(detail)) fields.push("st-end");
+    for (const id of fields) {
+      $(id).setAttribute("aria-invalid", "true");
+      $(id).setAttribute("aria-describedby", "st-error");
+    }
   }
 
   /** The state the address names, the defaults for what it leaves out (so Back to an address
@@ -358,10 +372,14 @@
     }
   }
 
-  function plot(id, traces, layout) {
+  /** Draw a chart; `name` says what it draws to a screen reader, with its lines' names. */
+  function plot(id, traces, layout, name) {
     const el = $(id);
     const P = plotly();
     if (!P) return;
+    const lines = traces.map((trace) => trace.name).filter(Boolean).join(", ");
+    el.setAttribute("role", "img");
+    el.setAttribute("aria-label", lines ? `${name}: ${lines}` : name);
     P.react(
       el,
       traces,
@@ -445,7 +463,7 @@
       { x: weeks, y: rows.map((r) => r.median), mode: "lines+markers", name: t("chart.median"),
         line: { color: "#1f4e79" }, customdata: rows.map((r) => r.stations),
         hovertemplate: "%{y:.2f} · %{customdata} " + t("col.stations") + "<extra></extra>" },
-    ], { yaxis: { title: { text: unitLabel(data.unit) } }, xaxis: { type: "date" } });
+    ], { yaxis: { title: { text: unitLabel(data.unit) } }, xaxis: { type: "date" } }, $("st-muni-title").textContent);
   }
 
   function renderBrands(data) {
@@ -475,7 +493,7 @@
       yaxis: { type: "category", tickmode: "array", tickvals: brands, ticktext: brands, automargin: true },
       height,
       margin: { t: 16, r: 16, b: 48, l: 160 },
-    });
+    }, `${fuelName()}: ${t("chart.premium", { unit: unitLabel(data.unit) })}`);
     table($("st-brands"), [
       ["brand", (r) => r.brand],
       ["observations", (r) => num(r.observations, 0) + (few(r) ? ` · ${t("brands.few")}` : ""), true],
@@ -507,7 +525,7 @@
         rangemode: "tozero",
       },
       margin: { t: 24, r: 24, b: 48, l: 64 },
-    });
+    }, `${t("tab.dispersion")} (${fuelName()})`);
     table($("st-dispersion"), [
       ["week", (r) => day(r.week)],
       ["stations", (r) => num(r.stations, 0), true],
@@ -546,6 +564,7 @@
   function translate() {
     document.documentElement.lang = state.lang;
     for (const el of document.querySelectorAll("[data-t]")) el.textContent = t(el.dataset.t);
+    for (const el of document.querySelectorAll("[data-t-label]")) el.setAttribute("aria-label", t(el.dataset.tLabel));
     for (const button of document.querySelectorAll(".lang-btn")) {
       button.setAttribute("aria-pressed", String(button.dataset.lang === state.lang));
     }
@@ -592,6 +611,10 @@
     showLayout();
     const error = $("st-error");
     error.hidden = true;
+    for (const id of ["st-start", "st-end"]) {
+      $(id).removeAttribute("aria-invalid");
+      $(id).removeAttribute("aria-describedby");
+    }
     if (state.view === "search" && state.q.trim().length < 2) {
       $("st-summary").textContent = t("summary.searchHint");
       $("st-search").textContent = "";

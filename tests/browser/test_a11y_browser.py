@@ -1,0 +1,158 @@
+"""The dashboard as a keyboard, a screen reader and a narrow screen meet it, in headless Chromium
+on the real data: focus rings, tab order, text contrast, chart text and labels in the page's
+language."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+from tests.browser.conftest import error_free_page
+from tests.support.a11y import LOW_CONTRAST_JS, REACHABLE_JS, assert_rings_show, tab_through
+
+pytestmark = pytest.mark.browser
+
+VIEWS = {
+    "overview": "view=overview",
+    "movement": "view=movement&fuel=GASOLINE&area=SE",
+    "map": "view=map&fuel=GASOLINE",
+    "lags": "view=lags&fuel=GASOLINE&area=BR&driver=BRENT_BRL",
+    "outlook": "view=outlook",  # no outlook stored: its CSV links are off
+    "health": "view=health&health=all",
+}
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    """A fresh English page that fails the test when a script on it threw."""
+    with error_free_page(browser) as page:
+        yield page
+
+
+def _open(page: Page, base: str, query: str) -> None:
+    page.goto(f"{base}/?{query}")
+    page.wait_for_selector("body:not([data-ready=''])[data-ready]", state="attached")
+
+
+@pytest.mark.parametrize("view", ["overview", "movement", "outlook", "health"])
+def test_every_control_is_reached_by_tab_in_page_order_with_a_ring_that_shows(
+    page: Page, dashboard_url: str, view: str
+) -> None:
+    # The focus ring was Chromium's own, 1 px of near black (rgb(16, 16, 16)): 1.6:1 on the
+    # navy bar, and cut off by the tab strip that scrolls on a phone; a chart's toolbar buttons
+    # took the focus while the toolbar stayed transparent (it showed on hover only).
+    _open(page, dashboard_url, VIEWS[view])
+    stops = tab_through(page)
+    assert [s["key"] for s in stops] == page.evaluate(REACHABLE_JS)
+    assert {"en", "pt-BR", f"tab-{view}", "share"} <= {s["key"] for s in stops}
+    assert_rings_show(stops)  # a chart's toolbar shows while a button of it has the focus
+
+
+@pytest.mark.parametrize("lang", ["en", "pt-BR"])
+def test_all_text_reads_at_aa_contrast_including_an_off_csv_link(
+    page: Page, dashboard_url: str, lang: str
+) -> None:
+    # The off CSV link was the navy text at half opacity: 2.93:1 on white.
+    for name, query in VIEWS.items():
+        _open(page, dashboard_url, f"{query}&lang={lang}")
+        assert page.evaluate(LOW_CONTRAST_JS, 4.5) == [], name
+        if name == "outlook":  # no outlook stored: its CSV links are off, and read all the same
+            assert page.get_attribute("#csv", "aria-disabled") == "true"
+
+
+# Each drawn chart: its role, its name, its title (unwrapped) and its as-of caption.
+CHARTS_JS = """() => Array.from(document.querySelectorAll('.chart'))
+  .filter(d => d.dataset.rendered && !d.hidden && d.getClientRects().length)
+  .map(d => ({
+    id: d.id, role: d.getAttribute('role'), label: d.getAttribute('aria-label'),
+    title: d.dataset.title, caption: d.parentElement.querySelector(':scope > .as-of').textContent,
+  }))"""
+
+
+@pytest.mark.parametrize("lang", ["en", "pt-BR"])
+def test_every_chart_is_an_image_named_by_its_title_and_date_in_the_pages_language(
+    page: Page, dashboard_url: str, lang: str
+) -> None:
+    # A chart was a bare div: a screen reader met the SVG's tick labels one by one.
+    captions = []
+    for name in ("overview", "movement", "map", "lags", "health"):
+        _open(page, dashboard_url, f"{VIEWS[name]}&lang={lang}")
+        for chart in page.evaluate(CHARTS_JS):
+            assert chart["role"] == "img", chart
+            assert chart["title"] and chart["caption"], chart
+            assert chart["label"] == f"{chart['title']}, {chart['caption']}", chart
+            expect(page.get_by_role("img", name=chart["label"], exact=True)).to_have_count(1)
+            captions.append(chart["caption"])
+    assert len(captions) >= 7
+    starts = ("na semana de ", "em ") if lang == "pt-BR" else ("as of the week of ", "as of ")
+    assert all(c.startswith(starts) for c in captions), captions
+
+
+def test_the_pages_groups_are_named_in_its_language_as_it_switches(
+    page: Page, dashboard_url: str
+) -> None:
+    # The language group and the tab list were named "Language" and "Views" on the Portuguese
+    # page too; the navigation "Main".
+    _open(page, dashboard_url, "view=overview&lang=pt-BR")
+    expect(page.locator("html")).to_have_attribute("lang", "pt-BR")
+    expect(page.get_by_role("group", name="Idioma", exact=True)).to_have_count(1)
+    expect(page.get_by_role("tablist", name="Visão", exact=True)).to_have_count(1)
+    named = page.evaluate(
+        """() => Array.from(document.querySelectorAll('[aria-label]'))
+             .filter(el => !el.closest('.chart')).map(el => el.getAttribute('aria-label'))"""
+    )
+    assert named == ["Idioma", "Visão", "Acurácia no backtest", "Últimas execuções"]
+    page.click(".lang-btn[data-lang='en']")
+    page.wait_for_function(
+        "() => document.body.dataset.ready && location.search.includes('lang=en')"
+    )
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.get_by_role("group", name="Language", exact=True)).to_have_count(1)
+    expect(page.get_by_role("tablist", name="View", exact=True)).to_have_count(1)
+
+
+def test_a_refused_end_date_marks_the_field_and_is_its_description(
+    page: Page, dashboard_url: str
+) -> None:
+    # The error was an alert at the top of the view, tied to nothing: on the field a screen
+    # reader said nothing of it.
+    _open(page, dashboard_url, "view=movement&fuel=GASOLINE&area=BR&lang=en")
+    page.wait_for_function("() => document.getElementById('date').max")
+    page.fill("#date", "2030-01-01")
+    error = page.locator("#view-movement .view-error")
+    expect(error).to_be_visible()
+    date = page.locator("#date")
+    expect(date).to_have_attribute("aria-invalid", "true")
+    described = page.evaluate(
+        """() => document.getElementById(
+             document.getElementById('date').getAttribute('aria-describedby')).textContent"""
+    )
+    assert described == error.inner_text() and "out of range" in described
+    expect(page.get_by_role("textbox", name="End date")).to_have_accessible_description(described)
+    # A date it takes clears both.
+    page.fill("#date", page.evaluate("() => document.getElementById('date').max"))
+    expect(error).to_have_count(0)
+    expect(date).not_to_have_attribute("aria-invalid", "true")
+    assert date.get_attribute("aria-describedby") is None
+
+
+@pytest.mark.parametrize(
+    ("lang", "label", "map_label"),
+    [
+        ("en", "Download CSV", "Download the map's CSV"),
+        ("pt-BR", "Baixar CSV", "Baixar CSV do mapa"),
+    ],
+)
+def test_an_off_csv_link_is_still_a_link_a_screen_reader_calls_unavailable(
+    page: Page, dashboard_url: str, lang: str, label: str, map_label: str
+) -> None:
+    # Without its address the link was no link at all to a screen reader: plain text, its
+    # aria-disabled said nothing.
+    _open(page, dashboard_url, f"view=outlook&lang={lang}")  # no outlook stored: both are off
+    expect(page.get_by_role("link", name=label, exact=True, disabled=True)).to_have_count(1)
+    off_map = page.get_by_role("link", name=map_label, exact=True, disabled=True)
+    expect(off_map).to_have_count(1)
+    # Drawn with data, the page's link is on again, and a link with an address.
+    _open(page, dashboard_url, f"view=movement&fuel=GASOLINE&area=BR&lang={lang}")
+    expect(page.get_by_role("link", name=label, exact=True, disabled=False)).to_have_count(1)
