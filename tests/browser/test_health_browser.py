@@ -15,7 +15,9 @@ import pytest
 from devtools.dashboard.serving import serving
 from playwright.sync_api import Browser, Page
 from tests.browser.conftest import error_free_page
+from tests.dashboard.test_health_problems import _queue_alerts, _Webhook
 
+from fuelpipe.adapters.alerts import SqliteAlertReader, SqliteAlertState
 from fuelpipe.adapters.clock import ManualClock
 from fuelpipe.adapters.sqlite_store import SqliteStore
 from fuelpipe.dashboard.app import create_app
@@ -410,3 +412,44 @@ def test_the_health_view_says_when_its_script_fails_to_load_and_loads_it_on_the_
         assert page.locator("#view-health .view-error").count() == 0
         first = page.locator("#health-cards .card h3").first
         assert first.text_content() == "Fontes atrasadas ou com falha"
+
+
+def test_alerts_a_sink_has_not_taken_have_their_cards_in_both_languages(
+    tmp_path: Path, page: Page
+) -> None:
+    # /api/health said which alerts a webhook refused or has not taken yet, but the page drew
+    # none of it: a user watching the Health tab saw "0 problems" while alerts piled up.
+    path = tmp_path / "a.sqlite"
+    clock = ManualClock(datetime(2022, 5, 3, 9, 0, tzinfo=SP))
+    store = SqliteStore(path, clock=clock)
+    store.put_records([Record(USD.key, MONDAY, Decimal("5"), Status.OK)])
+    state = SqliteAlertState(path, clock=clock)
+    _queue_alerts(state, clock, "FUEL#LPG#AC", "FUEL#LPG#AL")
+    state.deliver([_Webhook(refused="FUEL#LPG#AC")])  # AC's body refused for good: dropped
+    clock.advance(timedelta(minutes=10))
+    _queue_alerts(state, clock, "FUEL#LPG#AM", "FUEL#LPG#AP")
+    clock.advance(timedelta(minutes=1))
+    state.deliver([_Webhook(down=True)])  # the webhook down: both wait
+    app = create_app(store, DEFAULT_CATALOG, clock=clock, alerts=SqliteAlertReader(path))
+    with serving(app) as url:
+        page.goto(f"{url}/?view=health&lang=en")
+        page.wait_for_selector("body[data-ready=health]", state="attached")
+        waiting = page.locator(SPLIT_CARD.format(title="Alerts not yet sent · webhook"))
+        assert waiting.locator(".card-value").text_content() == "2"
+        assert waiting.locator(".card-detail").text_content() == (
+            "oldest queued 5/3/22, 9:10 AM (São Paulo time) · sending fails since "
+            "5/3/22, 9:11 AM (São Paulo time)"
+        )
+        dropped = page.locator(SPLIT_CARD.format(title="Alerts dropped · webhook"))
+        assert dropped.locator(".card-value").text_content() == "1"
+        line = dropped.locator(".card-detail").text_content() or ""
+        assert "FUEL#LPG#AC" in line and "HTTP 400: 'bad'" in line
+
+        page.click(".lang-btn[data-lang='pt-BR']")
+        pt = SPLIT_CARD.format(title="Alertas ainda não enviados · webhook")
+        page.wait_for_selector(pt)
+        detail = page.locator(pt).locator(".card-detail").text_content() or ""
+        assert detail.startswith("o mais antigo na fila desde 03/05/2022")
+        assert "o envio falha desde 03/05/2022" in detail
+        assert page.locator(SPLIT_CARD.format(title="Alertas descartados · webhook")).count() == 1
+    store.close()

@@ -17,6 +17,10 @@
       "health.late": "Late",
       "health.failing": "Failing",
       "health.alert": "Active alert",
+      "health.alertsWaiting": "Alerts not yet sent",
+      "health.alertsQueued": "oldest queued {date}",
+      "health.alertsFailing": "sending fails since {date}",
+      "health.alertsDropped": "Alerts dropped",
       "health.splitOwed": "Split: history not re-based",
       "health.splitOwedDetail": "closes before {date} may be on the pre-split basis until the re-read succeeds",
       "health.since": "since {date}",
@@ -98,6 +102,10 @@
       "health.late": "Atrasada",
       "health.failing": "Com falha",
       "health.alert": "Alerta ativo",
+      "health.alertsWaiting": "Alertas ainda não enviados",
+      "health.alertsQueued": "o mais antigo na fila desde {date}",
+      "health.alertsFailing": "o envio falha desde {date}",
+      "health.alertsDropped": "Alertas descartados",
       "health.splitOwed": "Desdobramento: histórico não reajustado",
       "health.splitOwedDetail": "fechamentos antes de {date} podem estar na base anterior ao desdobramento até a releitura dar certo",
       "health.since": "desde {date}",
@@ -193,6 +201,18 @@
         since(p) + (p.reason ? ` · ${p.reason}` : "") + tries, "down", asOf);
     }
     for (const a of view.alerts || []) card(cards, `${t("health.alert")} · ${a.rule}`, a.summary, since(a), "warn", asOf);
+    // Alerts a sink has not taken: those waiting (the sink down), then the newest drops (refused
+    // for good, or past retention); the CSV's alert_delivery table has the latest 20.
+    const delivery = view.alert_delivery || [];
+    for (const d of delivery.filter((x) => x.state === "waiting")) {
+      const failing = d.failing_since ? ` · ${t("health.alertsFailing", { date: fmt.instant(d.failing_since) })}` : "";
+      card(cards, `${t("health.alertsWaiting")} · ${d.sink}`, fmt.num(d.count, 0),
+        t("health.alertsQueued", { date: fmt.instant(d.at) }) + failing, d.failing_since ? "down" : "warn", asOf);
+    }
+    for (const d of delivery.filter((x) => x.state === "dropped").slice(0, 3)) {
+      card(cards, `${t("health.alertsDropped")} · ${d.sink}`, fmt.num(d.count, 0),
+        `${fmt.instant(d.at)} · ${d.line || ""}`, "down", asOf);
+    }
     // A split whose history re-read failed: closes before it may still be on the old basis.
     for (const s of view.series) {
       const o = s.split_owed;
