@@ -15,7 +15,7 @@ import pytest
 from devtools.dashboard.serving import serving
 from playwright.sync_api import Browser, Page
 from tests.browser.conftest import error_free_page
-from tests.dashboard.test_health_problems import _queue_alerts, _Webhook
+from tests.support.alert_sinks import RefusingWebhook, queue_alerts
 
 from fuelpipe.adapters.alerts import SqliteAlertReader, SqliteAlertState
 from fuelpipe.adapters.clock import ManualClock
@@ -424,12 +424,12 @@ def test_alerts_a_sink_has_not_taken_have_their_cards_in_both_languages(
     store = SqliteStore(path, clock=clock)
     store.put_records([Record(USD.key, MONDAY, Decimal("5"), Status.OK)])
     state = SqliteAlertState(path, clock=clock)
-    _queue_alerts(state, clock, "FUEL#LPG#AC", "FUEL#LPG#AL")
-    state.deliver([_Webhook(refused="FUEL#LPG#AC")])  # AC's body refused for good: dropped
+    queue_alerts(state, clock, "FUEL#LPG#AC", "FUEL#LPG#AL")
+    state.deliver([RefusingWebhook(refused="FUEL#LPG#AC")])  # AC's body refused for good: dropped
     clock.advance(timedelta(minutes=10))
-    _queue_alerts(state, clock, "FUEL#LPG#AM", "FUEL#LPG#AP")
+    queue_alerts(state, clock, "FUEL#LPG#AM", "FUEL#LPG#AP")
     clock.advance(timedelta(minutes=1))
-    state.deliver([_Webhook(down=True)])  # the webhook down: both wait
+    state.deliver([RefusingWebhook(down=True)])  # the webhook down: both wait
     app = create_app(store, DEFAULT_CATALOG, clock=clock, alerts=SqliteAlertReader(path))
     with serving(app) as url:
         page.goto(f"{url}/?view=health&lang=en")

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 from devtools.dashboard.serving import serving
+from tests.support.alert_sinks import RefusingWebhook, queue_alerts
 
 from fuelpipe.adapters.alerts import SqliteAlertReader, SqliteAlertState
 from fuelpipe.adapters.clock import ManualClock
@@ -22,10 +23,9 @@ from fuelpipe.dashboard.app import create_app
 from fuelpipe.dashboard.health import health_view
 from fuelpipe.dashboard.precomputed import Context, Precomputer, health_inputs, precomputer
 from fuelpipe.dashboard.repository import SeriesReader
-from fuelpipe.domain.alerts import ActiveAlert, Alert, AlertKind, Condition
+from fuelpipe.domain.alerts import ActiveAlert, Condition
 from fuelpipe.domain.catalog import DEFAULT_CATALOG, Catalog, Series
 from fuelpipe.domain.models import Record, Status, no_value_seen
-from fuelpipe.ports.alerts import AlertRejected, AlertSink
 from fuelpipe.ports.store import RunLog
 from fuelpipe.stages.alerting import LatestDue, latest_due
 from fuelpipe.stages.revise import SELECTION, selection
@@ -378,31 +378,6 @@ def test_a_restricted_revise_run_shows_its_counts_not_its_selection_number(home)
     assert store.last_runs()[0].counts[SELECTION] == covered
 
 
-class _Webhook(AlertSink):
-    """A webhook that refuses one subject's body for good, or is down (synthetic answers)."""
-
-    name = "webhook"
-
-    def __init__(self, refused: str = "", down: bool = False) -> None:
-        self.refused, self.down = refused, down
-
-    def send(self, alert: Alert) -> None:
-        if self.down:
-            raise ConnectionError("webhook https://hooks.example/…: connection refused")
-        if alert.condition.subject == self.refused:
-            raise AlertRejected("webhook https://hooks.example/… answered HTTP 400: 'bad'")
-
-
-def _queue_alerts(state: SqliteAlertState, clock: ManualClock, *subjects: str) -> None:
-    active = state.load()
-    outbox = state.outbox(["webhook"])
-    for subject in subjects:
-        cond = Condition("quarantined", subject, f"{subject}: 1 date quarantined")
-        outbox.send(Alert(AlertKind.FIRING, cond, clock.now(), clock.now()))
-        active[cond.id] = ActiveAlert(cond, clock.now())
-    state.save(active)
-
-
 def test_alerts_a_webhook_refused_or_has_not_taken_show_in_the_health_view(home) -> None:
     """A user depending on alerts saw a webhook's 400 (an alert set aside) or its outage only
     in `watch`'s output as it scrolled by: /api/health (JSON and its `alert_delivery` CSV) says
@@ -414,15 +389,15 @@ def test_alerts_a_webhook_refused_or_has_not_taken_show_in_the_health_view(home)
     reader = SqliteAlertReader(path)
     assert health_view(store, DEFAULT_CATALOG, None, clock, alerts=reader).alert_delivery == []
     assert health_view(store, DEFAULT_CATALOG, None, clock).alert_delivery is None
-    _queue_alerts(state, clock, "FUEL#LPG#AC", "FUEL#LPG#AL")
-    state.deliver([_Webhook(refused="FUEL#LPG#AC")])
+    queue_alerts(state, clock, "FUEL#LPG#AC", "FUEL#LPG#AL")
+    state.deliver([RefusingWebhook(refused="FUEL#LPG#AC")])
     dropped_at = clock.now()
     before = views.version_of("/api/health", "v1")
     clock.advance(timedelta(minutes=10))
     queued_at = clock.now()
-    _queue_alerts(state, clock, "FUEL#LPG#AM")
+    queue_alerts(state, clock, "FUEL#LPG#AM")
     clock.advance(timedelta(minutes=1))
-    state.deliver([_Webhook(down=True)])
+    state.deliver([RefusingWebhook(down=True)])
     assert views.version_of("/api/health", "v1") != before
     app = create_app(store, DEFAULT_CATALOG, clock=clock, alerts=reader)
     with serving(app) as url:

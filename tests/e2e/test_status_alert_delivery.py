@@ -9,40 +9,14 @@ from decimal import Decimal
 from pathlib import Path
 
 from tests.e2e.conftest import fuelpipe
+from tests.support.alert_sinks import RefusingWebhook, queue_alerts
 
 from fuelpipe.adapters.alerts import SqliteAlertState
 from fuelpipe.adapters.clock import ManualClock
 from fuelpipe.adapters.sqlite_store import SqliteStore
-from fuelpipe.domain.alerts import ActiveAlert, Alert, AlertKind, Condition
 from fuelpipe.domain.models import Record, Status
-from fuelpipe.ports.alerts import AlertRejected, AlertSink
 
 AT = datetime(2022, 5, 4, 12, 0, tzinfo=UTC)
-
-
-class _Webhook(AlertSink):
-    """A webhook refusing one subject's body for good (its 400), or down (synthetic)."""
-
-    name = "webhook"
-
-    def __init__(self, refused: str = "", down: bool = False) -> None:
-        self.refused, self.down = refused, down
-
-    def send(self, alert: Alert) -> None:
-        if self.down:
-            raise ConnectionError("webhook https://hooks.example/…: connection refused")
-        if alert.condition.subject == self.refused:
-            raise AlertRejected("webhook https://hooks.example/… answered HTTP 400: 'bad'")
-
-
-def _queue(state: SqliteAlertState, clock: ManualClock, *subjects: str) -> None:
-    active = state.load()
-    outbox = state.outbox(["webhook"])
-    for subject in subjects:
-        cond = Condition("quarantined", subject, f"{subject}: 1 date quarantined")
-        outbox.send(Alert(AlertKind.FIRING, cond, clock.now(), clock.now()))
-        active[cond.id] = ActiveAlert(cond, clock.now())
-    state.save(active)
 
 
 def test_status_names_alerts_waiting_for_a_sink_and_the_newest_drops(tmp_path: Path) -> None:
@@ -55,12 +29,12 @@ def test_status_names_alerts_waiting_for_a_sink_and_the_newest_drops(tmp_path: P
     assert "alert" not in quiet  # nothing queued, nothing dropped: nothing said
     clock = ManualClock(AT)
     state = SqliteAlertState(db, clock=clock)
-    _queue(state, clock, "FUEL#LPG#AC", "FUEL#LPG#AL")
-    state.deliver([_Webhook(refused="FUEL#LPG#AC")])
+    queue_alerts(state, clock, "FUEL#LPG#AC", "FUEL#LPG#AL")
+    state.deliver([RefusingWebhook(refused="FUEL#LPG#AC")])
     clock.advance(timedelta(hours=1))
-    _queue(state, clock, "FUEL#LPG#AM")
+    queue_alerts(state, clock, "FUEL#LPG#AM")
     clock.advance(timedelta(minutes=5))
-    state.deliver([_Webhook(down=True)])
+    state.deliver([RefusingWebhook(down=True)])
     state.close()
     out = " ".join(fuelpipe("status", "-s", "CURRENCY#USD", env=env).stdout.split())
     assert (

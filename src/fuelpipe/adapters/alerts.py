@@ -699,17 +699,23 @@ def _missing(exc: sqlite3.OperationalError) -> bool:
     return "no such table" in str(exc) or "no such column" in str(exc)
 
 
-def _sqlite_entries(conn: sqlite3.Connection) -> list[_Entry]:
-    """The outbox rows, oldest first (none in a file without the outbox's table or columns)."""
+def _rows_if_kept(conn: sqlite3.Connection, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+    """``sql``'s rows; none when the file is from before its table or columns (:func:`_missing`)."""
     try:
-        rows = conn.execute(
-            "SELECT seq, sink, body, queued_at, sent_at IS NOT NULL, failed_at "
-            "FROM alert_outbox ORDER BY seq"
-        ).fetchall()
+        return conn.execute(sql, params).fetchall()
     except sqlite3.OperationalError as exc:
         if not _missing(exc):
             raise
         return []
+
+
+def _sqlite_entries(conn: sqlite3.Connection) -> list[_Entry]:
+    """The outbox rows, oldest first (none in a file without the outbox's table or columns)."""
+    rows = _rows_if_kept(
+        conn,
+        "SELECT seq, sink, body, queued_at, sent_at IS NOT NULL, failed_at "
+        "FROM alert_outbox ORDER BY seq",
+    )
     return [
         _Entry(str(seq), sink, body, _instant(at), bool(sent), _instant(failed))
         for seq, sink, body, at, sent, failed in rows
@@ -718,15 +724,11 @@ def _sqlite_entries(conn: sqlite3.Connection) -> list[_Entry]:
 
 def _sqlite_drops(conn: sqlite3.Connection) -> list[DroppedAlerts]:
     """The latest drops, newest first (none in a file from before they were kept)."""
-    try:
-        rows = conn.execute(
-            "SELECT at, sink, count, line FROM alert_dropped ORDER BY at DESC, rowid DESC LIMIT ?",
-            (DROPS_KEPT,),
-        ).fetchall()
-    except sqlite3.OperationalError as exc:
-        if not _missing(exc):
-            raise
-        return []
+    rows = _rows_if_kept(
+        conn,
+        "SELECT at, sink, count, line FROM alert_dropped ORDER BY at DESC, rowid DESC LIMIT ?",
+        (DROPS_KEPT,),
+    )
     return [
         DroppedAlerts(datetime.fromtimestamp(at, UTC), sink, n, line) for at, sink, n, line in rows
     ]
