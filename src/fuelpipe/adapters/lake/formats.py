@@ -45,7 +45,8 @@ class FileFormat(StrEnum):
     CSV_UTF8 = "csv-utf8"
     CSV_LATIN1 = "csv-latin1"
     CSV_MIXED = "csv-mixed"
-    """No BOM, lines in UTF-8 and lines in Latin-1: each line read in its own encoding."""
+    """Lines in UTF-8 and lines in Latin-1, with a BOM or without: each line read in its own
+    encoding (:func:`utf8_lines`)."""
     ZIP = "zip"
     XLSX = "xlsx"
 
@@ -131,17 +132,43 @@ def _text_format(path: Path) -> FileFormat:
     return FileFormat.CSV_MIXED if valid else FileFormat.CSV_LATIN1
 
 
+def _in_latin1(line: bytes) -> bytes:
+    """A line that is not UTF-8, in UTF-8: decoded as Latin-1 when it holds no valid
+    multi-byte UTF-8 character (a BOM aside), as is when it does (damaged UTF-8, not Latin-1:
+    decoded as Latin-1 its accents would be garbled without a word; as is, the readers reject
+    it with its line)."""
+    bom = BOM if line.startswith(BOM) else b""
+    text = line[len(bom) :].decode("utf-8", errors="replace")
+    if any(ch > "\x7f" and ch != "\ufffd" for ch in text):
+        return line
+    return bom + line[len(bom) :].decode("latin-1").encode("utf-8")
+
+
 def utf8_lines(source: Path, target: Path) -> None:
     """``source``'s lines written to ``target`` in UTF-8, each decoded as UTF-8 when it is and
-    as Latin-1 when it is not (the same lines, so every line keeps its number)."""
+    as Latin-1 when it is not (:func:`_in_latin1`): the same lines, so every line keeps its
+    number, and a BOM stays."""
     with source.open("rb") as src, target.open("wb") as out:
         for line in src:
             try:
                 line.decode("utf-8")
             except UnicodeDecodeError:
-                out.write(line.decode("latin-1").encode("utf-8"))
+                out.write(_in_latin1(line))
             else:
                 out.write(line)
+
+
+def _all_utf8(path: Path) -> bool:
+    """True when every byte of the file is UTF-8 (read in chunks: files can be large)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    with path.open("rb") as fh:
+        try:
+            while chunk := fh.read(_CHUNK):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return False
+    return True
 
 
 _NOT_CSV = (
@@ -168,7 +195,9 @@ def detect(path: Path) -> FileFormat:
         except zipfile.BadZipFile as exc:
             raise UnreadableFile(f"starts like a ZIP archive but is not one: {exc}") from None
     if head.startswith(BOM):
-        return FileFormat.CSV_UTF8_BOM
+        # A BOM says UTF-8, but a file put together from pieces can hold Latin-1 lines too:
+        # read whole as UTF-8 they were rejected, values the source published.
+        return FileFormat.CSV_UTF8_BOM if _all_utf8(path) else FileFormat.CSV_MIXED
     return _text_format(path)
 
 
