@@ -272,16 +272,17 @@ def xlsx_to_csv(path: Path, workdir: Path) -> list[tuple[str, Path]]:
     of its rows is read: the file is then refused, not recorded as ingested."""
     from openpyxl import load_workbook
 
-    from fuelpipe.adapters.sources._xlsx_stream import check_row_order
+    from fuelpipe.adapters.sources._xlsx_stream import check_sheet_row_order
 
     sheets: list[tuple[str, Path]] = []
-    # A file object, not the path: openpyxl refuses a path that does not end in .xlsx.
-    with path.open("rb") as fh:
+    # A file object, not the path: openpyxl refuses a path that does not end in .xlsx. The
+    # row-order check opens the ZIP once for every sheet (before, once per sheet: its
+    # directory read again each time); it holds only the directory, not the members.
+    with path.open("rb") as fh, path.open("rb") as raw, zipfile.ZipFile(raw) as archive:
         book = load_workbook(fh, read_only=True, data_only=True)
         try:
             for n, sheet in enumerate(book.worksheets):
-                with path.open("rb") as raw:
-                    check_row_order(raw, sheet=sheet.title)
+                check_sheet_row_order(archive, sheet=sheet.title)
                 target = workdir / f"{path.name}.sheet{n}.csv"
                 if _write_sheet(_sheet_rows(sheet), target):
                     sheets.append((sheet.title, target))
