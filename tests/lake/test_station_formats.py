@@ -434,6 +434,12 @@ NOT_STATION_DATA = {
     "every byte value": (bytes(range(256)) * 8, "binary content, not CSV text"),
     "random bytes": (random.Random(7).randbytes(4096), "binary content, not CSV text"),
     "broken zip": (b"PK\x03\x04\x00\x01garbage", "starts like a ZIP archive but is not one"),
+    # (synthetic: a ZIP of real records cut in half, as a download stopped midway; it was
+    # only "is not one")
+    "zip cut short": (
+        synthetic_zip(_glp_text().encode())[: len(synthetic_zip(_glp_text().encode())) // 2],
+        "is not one: its end (the central directory) is missing, as when a download is cut short",
+    ),
     "zip of a readme": (synthetic_zip(b"read me\n", "README.txt"), "README.txt: header is not"),
     # (both were "binary content, not CSV text" or "the first line is blank")
     "empty zip": (b"PK\x05\x06" + bytes(18), "a ZIP archive with no file in it"),

@@ -180,6 +180,28 @@ _NOT_CSV = (
 (before, each was "binary content, not CSV text")."""
 
 
+_LOCAL_HEADER = 30
+"""Bytes of a ZIP member's local header before its name (the name's length at offset 26)."""
+
+
+def _cut_short(path: Path) -> str | None:
+    """Why a file that starts with a whole ZIP member header yet does not open is most likely
+    a download cut short (its end, the central directory, is missing), or None when it is not
+    that. Said so, "download it again" is the fix: before, only "is not one" was."""
+    with path.open("rb") as fh:
+        header = fh.read(_LOCAL_HEADER)
+        if len(header) < _LOCAL_HEADER:
+            return None
+        name = fh.read(int.from_bytes(header[26:28], "little"))
+        if len(name) < int.from_bytes(header[26:28], "little") or not name:
+            return None
+        size = fh.seek(0, 2)
+        fh.seek(max(0, size - (1 << 16) - 22))  # the end record and a comment of at most 64 KiB
+        if EMPTY_ZIP in fh.read():
+            return None
+    return ": its end (the central directory) is missing, as when a download is cut short"
+
+
 def detect(path: Path) -> FileFormat:
     """The format of the file at ``path``, from its content (UnreadableFile: one that is
     known not to be CSV, see _NOT_CSV)."""
@@ -193,7 +215,8 @@ def detect(path: Path) -> FileFormat:
             with zipfile.ZipFile(path) as archive:
                 return FileFormat.XLSX if _is_xlsx(archive) else FileFormat.ZIP
         except zipfile.BadZipFile as exc:
-            raise UnreadableFile(f"starts like a ZIP archive but is not one: {exc}") from None
+            why = _cut_short(path) or ""
+            raise UnreadableFile(f"starts like a ZIP archive but is not one{why}: {exc}") from None
     if head.startswith(BOM):
         # A BOM says UTF-8, but a file put together from pieces can hold Latin-1 lines too:
         # read whole as UTF-8 they were rejected, values the source published.
