@@ -181,16 +181,14 @@ def test_partition_files_have_the_glue_tables_types_and_months(
 
 def _projected_last_month(range_end: str, now: datetime) -> str:
     """The last month Athena projects from a date range's end (``NOW``, or ``NOW`` plus or
-    minus whole months or years: Athena evaluates it in UTC at the query's time)."""
+    minus whole days: Athena evaluates it in UTC at the query's time)."""
     import re
 
-    found = re.fullmatch(r"NOW(?:([+-])(\d+)(MONTHS?|YEARS?))?", range_end)
+    found = re.fullmatch(r"NOW(?:([+-])(\d+)DAYS?)?", range_end)
     assert found, f"a range end this test cannot evaluate: {range_end!r}"
-    sign, count, unit = found.groups()
-    months = int(count or 0) * (12 if (unit or "").startswith("YEAR") else 1)
-    at = now.astimezone(UTC)
-    index = at.year * 12 + at.month - 1 + (-months if sign == "-" else months)
-    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+    sign, count = found.groups()
+    at = now.astimezone(UTC) + timedelta(days=int(count or 0)) * (-1 if sign == "-" else 1)
+    return f"{at.year:04d}-{at.month:02d}"
 
 
 def test_every_month_an_ingest_writes_is_inside_the_projected_range(
