@@ -1116,7 +1116,7 @@ def test_dashboard_role_grants_athena_exactly_what_the_station_queries_call(
     # (and writes only query results), never writes the lake or changes the table.
     others = {p for p in granted if p.startswith(("glue:", "s3:"))}
     assert others == {
-        "glue:getdatabase", "glue:gettable", "glue:getpartitions", "s3:getbucketlocation",
+        "glue:getdatabase", "glue:gettable", "s3:getbucketlocation",
         "s3:listbucket", "s3:getobject", "s3:putobject", "s3:abortmultipartupload",
     }  # fmt: skip
     policy = lab.template["Resources"]["StationLakeQueryPolicy"]["Properties"]["PolicyDocument"]

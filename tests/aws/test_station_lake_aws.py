@@ -179,6 +179,44 @@ def test_partition_files_have_the_glue_tables_types_and_months(
     assert first == FIRST_COLLECTION_DAY.strftime("%Y-%m")
 
 
+def _projected_last_month(range_end: str, now: datetime) -> str:
+    """The last month Athena projects from a date range's end (``NOW``, or ``NOW`` plus or
+    minus whole days: Athena evaluates it in UTC at the query's time)."""
+    import re
+
+    found = re.fullmatch(r"NOW(?:([+-])(\d+)DAYS?)?", range_end)
+    assert found, f"a range end this test cannot evaluate: {range_end!r}"
+    sign, count = found.groups()
+    at = now.astimezone(UTC) + timedelta(days=int(count or 0)) * (-1 if sign == "-" else 1)
+    return f"{at.year:04d}-{at.month:02d}"
+
+
+def test_every_month_an_ingest_writes_is_inside_the_projected_range(
+    s3: Any, bucket: str, glp: Path
+) -> None:
+    """Athena evaluates the month projection's ``NOW`` in UTC when the query runs, and a month
+    outside the range is never read. An ingest accepts a collection day up to the day after its
+    clock's (UTC) date, so on a month's last day (UTC) it writes the next month's partition
+    (synthetic: real LPG records, one collected the next day). With ``2004-01,NOW`` that
+    partition was invisible to Athena until the month turned, and the lake's window (listed
+    from S3) asked for a month Athena did not read."""
+    parsed, problems = decode(str(ROOT / "infra" / "template.yaml"))
+    assert not problems and parsed is not None
+    params = parsed["Resources"]["StationsTable"]["Properties"]["TableInput"]["Parameters"]
+    _, end = params["projection.month.range"].split(",")
+    clock = datetime(2025, 3, 31, 23, 30, tzinfo=UTC)
+    header, *records = glp.read_bytes().split(b"\r\n")
+    lines = [header, *(r for r in records if b";24/03/2025;" in r)][:50]
+    lines[2] = lines[2].replace(b";24/03/2025;", b";01/04/2025;")  # the day after the clock's
+    glp.write_bytes(b"\r\n".join(lines) + b"\r\n")
+    (report,) = StationLake(S3LakeStorage(s3, bucket), FixedClock(clock)).ingest_path(glp)
+    assert report.written > 0 and report.rejected == 0
+    listed = s3.list_objects_v2(Bucket=bucket, Prefix="stations/product=LPG/")["Contents"]
+    months = {k["Key"].split("month=")[1].split("/")[0] for k in listed if "month=" in k["Key"]}
+    assert "2025-04" in months
+    assert max(months) <= _projected_last_month(end, clock), (end, sorted(months))
+
+
 def test_a_reused_result_is_never_one_the_bucket_expired() -> None:
     """Athena answers a reused query with the earlier result's object under athena-results/,
     which the bucket expires: never before the oldest result a query may reuse."""

@@ -55,7 +55,7 @@ S3_ACTIONS = {
 QUERY_BY_ATHENA = {
     # Athena reads the table's definition and the lake, and writes each result, with the
     # caller's credentials: calls no fuelpipe code makes, so none is recorded here.
-    "glue:GetDatabase", "glue:GetTable", "glue:GetPartitions", "s3:GetBucketLocation",
+    "glue:GetDatabase", "glue:GetTable", "s3:GetBucketLocation",  # (no GetPartitions: projected)
     "s3:PutObject", "s3:AbortMultipartUpload",  # (the results, under athena-results/)
 }  # fmt: skip
 

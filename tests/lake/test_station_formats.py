@@ -309,6 +309,49 @@ def test_a_file_mixing_utf8_and_latin1_lines_reads_each_line_in_its_own(
     assert _rows(lake) == reference  # as the same records in UTF-8 give
 
 
+def _some_lines_latin1(every: int) -> tuple[list[str], list[bytes]]:
+    """Synthetic: the real sample's lines, every ``every``-th accented record in Latin-1 and
+    the other lines in UTF-8 (text lines, and the bytes written)."""
+    lines = _csv_text().split("\r\n")
+    accented = [n for n, ln in enumerate(lines) if n and any(ord(ch) > 127 for ch in ln)]
+    latin1 = set(accented[::every])
+    return lines, [ln.encode("latin-1" if n in latin1 else "utf-8") for n, ln in enumerate(lines)]
+
+
+def test_a_file_with_a_bom_and_some_latin1_lines_reads_each_line_in_its_own(
+    lake: StationLake, write: Callable[[str, bytes], Path], reference: list[tuple[object, ...]]
+) -> None:
+    """Synthetic: the real sample with its BOM, one accented record in ten in Latin-1. A BOM
+    meant UTF-8 whole, so those records were rejected as "a byte that is not utf-8": values
+    ANP published, dropped. Each line is now read in its own encoding, numbers kept."""
+    _, data = _some_lines_latin1(10)
+    path = write("bom-latin1-lines.csv", BOM + b"\r\n".join(data))
+    assert detect(path) is FileFormat.CSV_MIXED
+    (report,) = lake.ingest_path(path)
+    assert (report.rows, report.written, report.bad) == (ROWS, ROWS, [])
+    assert _rows(lake) == reference
+
+
+@pytest.mark.parametrize("bom", [BOM, b""], ids=["bom", "no-bom"])
+def test_a_damaged_utf8_line_in_a_mixed_file_is_rejected_with_its_line_not_garbled(
+    bom: bytes, lake: StationLake, write: Callable[[str, bytes], Path]
+) -> None:
+    """Synthetic: a file mixing UTF-8 and Latin-1 lines, one UTF-8 line with an accent
+    holding a byte that is not UTF-8. That line is damaged UTF-8, not Latin-1: read as
+    Latin-1 (as a BOM-less mixed file did) its accents were garbled without a word; it is
+    rejected with its file and line, and every other line is read."""
+    lines, data = _some_lines_latin1(3)
+    n = next(n for n, ln in enumerate(lines) if n and "Ã" in ln and data[n] == ln.encode("utf-8"))
+    data[n] = data[n].replace(b";", b";\xff", 1)
+    path = write("damaged-mixed.csv", bom + b"\r\n".join(data))
+    assert detect(path) is FileFormat.CSV_MIXED
+    (report,) = lake.ingest_path(path)
+    assert [str(b) for b in report.bad] == [
+        f"damaged-mixed.csv:{n + 1}: malformed record (INVALID ENCODING: a byte that is not utf-8)"
+    ]
+    assert (report.rows, report.written) == (ROWS, ROWS - 1)
+
+
 def test_latin1_with_a_stray_utf8_pair_is_mixed_and_plain_latin1_is_latin1(
     write: Callable[[str, bytes], Path],
 ) -> None:
@@ -391,6 +434,12 @@ NOT_STATION_DATA = {
     "every byte value": (bytes(range(256)) * 8, "binary content, not CSV text"),
     "random bytes": (random.Random(7).randbytes(4096), "binary content, not CSV text"),
     "broken zip": (b"PK\x03\x04\x00\x01garbage", "starts like a ZIP archive but is not one"),
+    # (synthetic: a ZIP of real records cut in half, as a download stopped midway; it was
+    # only "is not one")
+    "zip cut short": (
+        synthetic_zip(_glp_text().encode())[: len(synthetic_zip(_glp_text().encode())) // 2],
+        "is not one: its end (the central directory) is missing, as when a download is cut short",
+    ),
     "zip of a readme": (synthetic_zip(b"read me\n", "README.txt"), "README.txt: header is not"),
     # (both were "binary content, not CSV text" or "the first line is blank")
     "empty zip": (b"PK\x05\x06" + bytes(18), "a ZIP archive with no file in it"),

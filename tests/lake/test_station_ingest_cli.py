@@ -85,3 +85,28 @@ def test_a_lake_path_that_is_a_file_is_said_so_when_ingesting(
     what = f"is inside {afile}, a file" if below else "is a file"
     assert line == f"error: FUELPIPE_LAKE {lake} {what}, not a lake folder"
     assert afile.read_text() == "x"
+
+
+@pytest.mark.parametrize("records", ["none", "all rejected"])
+def test_a_file_with_no_valid_record_gets_no_undecided_kind_warning(
+    records: str, tmp_path: Path
+) -> None:
+    """Synthetic: the real GLP header alone, or with records whose sale price is not a number.
+    Nothing of it enters the lake, so its kind decides nothing: it was warned "undecided ...
+    ingest it again with --kind rolling or --kind consolidated, and --force", which would
+    change nothing. The file and its rows (and each rejected line) are still reported."""
+    lines = real_lines("glp", 3)
+    if records == "none":
+        lines = lines[:1]
+    else:
+        lines = [lines[0], *(";".join([*ln.split(";")[:12], "abc", *ln.split(";")[13:]])
+                             for ln in lines[1:])]  # fmt: skip
+    path = tmp_path / "no-records.csv"
+    path.write_bytes(BOM + "\r\n".join(lines).encode() + b"\r\n")
+    done = CliRunner().invoke(cli, ["stations", "ingest", str(path)], env=_env(tmp_path))
+    assert done.exit_code == 0, done.output
+    said = " ".join(done.output.split())
+    assert "undecided:" not in said
+    assert "no-records.csv" in said
+    if records == "all rejected":
+        assert "no-records.csv:2: sale price is not a number: 'abc'" in said

@@ -203,7 +203,8 @@ _NOTES = (
 
 def _print_notes(summary: dict[str, Any]) -> None:
     """Per file: how many records it repeated, did not displace or displaced, and the lake's
-    report listing them; per CSV whose kind is undecided, a warning saying so."""
+    report listing them; per CSV whose kind is undecided and that holds a valid record, a
+    warning saying so."""
     for f in summary["files"]:
         parts = f.get("parts", [])
         reports = {r.rsplit(".", 2)[-2]: r for p in parts for r in p.get("reports", [])}
@@ -217,7 +218,9 @@ def _print_notes(summary: dict[str, Any]) -> None:
                     highlight=False,
                 )
         for p in parts:
-            if p.get("kind") == UNDECIDED:
+            # A CSV none of whose records is valid (a header alone, say) puts nothing in the
+            # lake: its kind decides nothing, and "ingest it again with --kind" would mislead.
+            if p.get("kind") == UNDECIDED and p.get("rows", 0) > p.get("rejected", 0):
                 line = f"[yellow]warning[/] {escape(_undecided(p))}"
                 err.print(line, highlight=False, soft_wrap=True)
 

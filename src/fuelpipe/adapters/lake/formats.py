@@ -45,7 +45,8 @@ class FileFormat(StrEnum):
     CSV_UTF8 = "csv-utf8"
     CSV_LATIN1 = "csv-latin1"
     CSV_MIXED = "csv-mixed"
-    """No BOM, lines in UTF-8 and lines in Latin-1: each line read in its own encoding."""
+    """Lines in UTF-8 and lines in Latin-1, with a BOM or without: each line read in its own
+    encoding (:func:`utf8_lines`)."""
     ZIP = "zip"
     XLSX = "xlsx"
 
@@ -131,17 +132,43 @@ def _text_format(path: Path) -> FileFormat:
     return FileFormat.CSV_MIXED if valid else FileFormat.CSV_LATIN1
 
 
+def _in_latin1(line: bytes) -> bytes:
+    """A line that is not UTF-8, in UTF-8: decoded as Latin-1 when it holds no valid
+    multi-byte UTF-8 character (a BOM aside), as is when it does (damaged UTF-8, not Latin-1:
+    decoded as Latin-1 its accents would be garbled without a word; as is, the readers reject
+    it with its line)."""
+    bom = BOM if line.startswith(BOM) else b""
+    text = line[len(bom) :].decode("utf-8", errors="replace")
+    if any(ch > "\x7f" and ch != "\ufffd" for ch in text):
+        return line
+    return bom + line[len(bom) :].decode("latin-1").encode("utf-8")
+
+
 def utf8_lines(source: Path, target: Path) -> None:
     """``source``'s lines written to ``target`` in UTF-8, each decoded as UTF-8 when it is and
-    as Latin-1 when it is not (the same lines, so every line keeps its number)."""
+    as Latin-1 when it is not (:func:`_in_latin1`): the same lines, so every line keeps its
+    number, and a BOM stays."""
     with source.open("rb") as src, target.open("wb") as out:
         for line in src:
             try:
                 line.decode("utf-8")
             except UnicodeDecodeError:
-                out.write(line.decode("latin-1").encode("utf-8"))
+                out.write(_in_latin1(line))
             else:
                 out.write(line)
+
+
+def _all_utf8(path: Path) -> bool:
+    """True when every byte of the file is UTF-8 (read in chunks: files can be large)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    with path.open("rb") as fh:
+        try:
+            while chunk := fh.read(_CHUNK):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return False
+    return True
 
 
 _NOT_CSV = (
@@ -151,6 +178,28 @@ _NOT_CSV = (
 )
 """Formats told by their first bytes that no reader here takes, and what to do instead
 (before, each was "binary content, not CSV text")."""
+
+
+_LOCAL_HEADER = 30
+"""Bytes of a ZIP member's local header before its name (the name's length at offset 26)."""
+
+
+def _cut_short(path: Path) -> str | None:
+    """Why a file that starts with a whole ZIP member header yet does not open is most likely
+    a download cut short (its end, the central directory, is missing), or None when it is not
+    that. Said so, "download it again" is the fix: before, only "is not one" was."""
+    with path.open("rb") as fh:
+        header = fh.read(_LOCAL_HEADER)
+        if len(header) < _LOCAL_HEADER:
+            return None
+        name = fh.read(int.from_bytes(header[26:28], "little"))
+        if len(name) < int.from_bytes(header[26:28], "little") or not name:
+            return None
+        size = fh.seek(0, 2)
+        fh.seek(max(0, size - (1 << 16) - 22))  # the end record and a comment of at most 64 KiB
+        if EMPTY_ZIP in fh.read():
+            return None
+    return ": its end (the central directory) is missing, as when a download is cut short"
 
 
 def detect(path: Path) -> FileFormat:
@@ -166,9 +215,12 @@ def detect(path: Path) -> FileFormat:
             with zipfile.ZipFile(path) as archive:
                 return FileFormat.XLSX if _is_xlsx(archive) else FileFormat.ZIP
         except zipfile.BadZipFile as exc:
-            raise UnreadableFile(f"starts like a ZIP archive but is not one: {exc}") from None
+            why = _cut_short(path) or ""
+            raise UnreadableFile(f"starts like a ZIP archive but is not one{why}: {exc}") from None
     if head.startswith(BOM):
-        return FileFormat.CSV_UTF8_BOM
+        # A BOM says UTF-8, but a file put together from pieces can hold Latin-1 lines too:
+        # read whole as UTF-8 they were rejected, values the source published.
+        return FileFormat.CSV_UTF8_BOM if _all_utf8(path) else FileFormat.CSV_MIXED
     return _text_format(path)
 
 
@@ -243,16 +295,17 @@ def xlsx_to_csv(path: Path, workdir: Path) -> list[tuple[str, Path]]:
     of its rows is read: the file is then refused, not recorded as ingested."""
     from openpyxl import load_workbook
 
-    from fuelpipe.adapters.sources._xlsx_stream import check_row_order
+    from fuelpipe.adapters.sources._xlsx_stream import check_sheet_row_order
 
     sheets: list[tuple[str, Path]] = []
-    # A file object, not the path: openpyxl refuses a path that does not end in .xlsx.
-    with path.open("rb") as fh:
+    # A file object, not the path: openpyxl refuses a path that does not end in .xlsx. The
+    # row-order check opens the ZIP once for every sheet (before, once per sheet: its
+    # directory read again each time); it holds only the directory, not the members.
+    with path.open("rb") as fh, path.open("rb") as raw, zipfile.ZipFile(raw) as archive:
         book = load_workbook(fh, read_only=True, data_only=True)
         try:
             for n, sheet in enumerate(book.worksheets):
-                with path.open("rb") as raw:
-                    check_row_order(raw, sheet=sheet.title)
+                check_sheet_row_order(archive, sheet=sheet.title)
                 target = workdir / f"{path.name}.sheet{n}.csv"
                 if _write_sheet(_sheet_rows(sheet), target):
                     sheets.append((sheet.title, target))

@@ -602,25 +602,35 @@ def check_row_order(
     content: IO[bytes], chunk_bytes: int = CHUNK_BYTES, *, sheet: str | None = None
 ) -> None:
     """Raise RowsOutOfOrder if a row of the first sheet (or of the sheet named ``sheet``) is
-    numbered at or below one before it (a row without a number follows the one before, as
-    openpyxl counts). Run before a sheet is read by openpyxl's read-only reader, which skips
-    such a row without a word. Only the row tags are looked at (prefixed ones too), a chunk at
-    a time; a workbook whose sheet this module cannot find is left to openpyxl."""
+    numbered at or below one before it (see :func:`check_sheet_row_order`)."""
     with zipfile.ZipFile(content) as archive:
-        try:
-            part = _first_sheet_part(archive, sheet)
-        except UnsupportedSheet:
-            return
-        last = 0
-        pending = b""
-        with archive.open(part) as stream:
-            while chunk := stream.read(chunk_bytes):
-                pending += chunk
-                cut = pending.rfind(b">") + 1  # a tag cut at the chunk's end waits for the next
-                for tag in _ROW_TAG.finditer(pending, 0, cut):
-                    found = _ROW_ATTR.search(tag.group(1))
-                    number = int(found.group(1)) if found else last + 1
-                    if number <= last:
-                        raise RowsOutOfOrder(number, last)
-                    last = number
-                pending = pending[cut:] if cut else pending[-_TAG_TAIL:]
+        check_sheet_row_order(archive, chunk_bytes, sheet=sheet)
+
+
+def check_sheet_row_order(
+    archive: zipfile.ZipFile, chunk_bytes: int = CHUNK_BYTES, *, sheet: str | None = None
+) -> None:
+    """Raise RowsOutOfOrder if a row of the first sheet (or of the sheet named ``sheet``) of
+    the open workbook ``archive`` is numbered at or below one before it (a row without a
+    number follows the one before, as openpyxl counts). Run before a sheet is read by
+    openpyxl's read-only reader, which skips such a row without a word. Only the row tags are
+    looked at (prefixed ones too), a chunk at a time; a workbook whose sheet this module cannot
+    find is left to openpyxl. Taking the open archive lets a caller checking every sheet read
+    the ZIP's directory once."""
+    try:
+        part = _first_sheet_part(archive, sheet)
+    except UnsupportedSheet:
+        return
+    last = 0
+    pending = b""
+    with archive.open(part) as stream:
+        while chunk := stream.read(chunk_bytes):
+            pending += chunk
+            cut = pending.rfind(b">") + 1  # a tag cut at the chunk's end waits for the next
+            for tag in _ROW_TAG.finditer(pending, 0, cut):
+                found = _ROW_ATTR.search(tag.group(1))
+                number = int(found.group(1)) if found else last + 1
+                if number <= last:
+                    raise RowsOutOfOrder(number, last)
+                last = number
+            pending = pending[cut:] if cut else pending[-_TAG_TAIL:]
