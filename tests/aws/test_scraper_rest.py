@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date, datetime, timedelta
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -26,7 +27,7 @@ from fuelpipe.adapters.clock import ManualClock
 from fuelpipe.domain.calendars import expected_between, get_calendar
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.domain.messages import DownloadRequest
-from fuelpipe.domain.models import Status
+from fuelpipe.domain.models import Record, Status
 from fuelpipe.homes.aws import lazy_scraper_context
 from fuelpipe.ports.queue import Message, Queue, QueueDepth
 from fuelpipe.replay import FaultPlan, ReplayServer
@@ -47,11 +48,12 @@ def june(key: str) -> list[date]:
     return list(expected_between(calendar, date(2021, 6, 1), date(2021, 6, 30)))
 
 
-def body(key: str) -> str:
+def body(key: str, origin: Literal["gap", "retry"] = "gap") -> str:
     series = DEFAULT_CATALOG[key]
     return DownloadRequest(
-        partition_key=key, dates_to_download=june(key), fetch_unit=series.fetch_unit
-    ).to_body()
+        partition_key=key, dates_to_download=june(key), fetch_unit=series.fetch_unit,
+        origin=origin,
+    ).to_body()  # fmt: skip
 
 
 @pytest.fixture
@@ -167,6 +169,41 @@ def test_a_rested_message_on_its_last_delivery_is_handled_not_dead_lettered(
     assert all("not asked before" in (r.reason or "") for r in pending)
     home.queue.delete([m.receipt for m in by_key.values()])
     assert home.queue.depth() == QueueDepth(visible=0, in_flight=0, dead=0)
+
+
+def test_a_rested_retry_on_its_last_delivery_gets_its_claim_back_not_quarantined(
+    aws_home: AwsHome, replay: ReplayServer
+) -> None:
+    """A retry message whose claim spent the last of a date's five re-downloads, on its last
+    delivery while its source rests: not fetched, and a rest is no attempt, so the claim is
+    given back (four spent) and the date is due when the rest ends, on DynamoDB as on SQLite.
+    Before, it was quarantined ("still failing after 5 re-downloads") without a request."""
+    clock = ManualClock(NOW)
+    home = scraper_home(aws_home, replay, clock)
+    handler = load_handler("scraper").make_handler(lambda: home)
+    claimed_next = NOW + timedelta(hours=4)  # what recheck's fifth claim wrote
+    home.store.put_pendings(
+        [
+            Record("STOCK#PETR3", d, None, Status.PENDING, retry_count=5,
+                   next_attempt_at=claimed_next, reason="HTTP 500")
+            for d in june("STOCK#PETR3")
+        ]
+    )  # fmt: skip
+    home.queue.send([body("STOCK#PETR4"), body("STOCK#PETR3", origin="retry")])
+    by_key = received(home.queue, ("STOCK#PETR4", "STOCK#PETR3"))
+    last = replace(by_key["STOCK#PETR3"], receive_count=home.queue.max_receives)
+
+    response = handler(sqs_event([by_key["STOCK#PETR4"], last]), FakeLambdaContext("scraper"))
+
+    assert failed_ids(response) == []
+    assert replay.request_counts["yahoo"] == 1
+    held = home.store.query("STOCK#PETR3", date(2021, 6, 1), date(2021, 6, 30))
+    assert [r.date for r in held] == june("STOCK#PETR3")
+    assert {(r.status, r.retry_count) for r in held} == {(Status.PENDING, 4)}
+    for r in held:  # due when the rest ends: REST_S seconds after the 429, at most
+        assert r.next_attempt_at is not None
+        assert NOW < r.next_attempt_at <= NOW + timedelta(seconds=REST_S)
+    home.queue.delete([m.receipt for m in by_key.values()])
 
 
 def test_a_rested_message_sqs_will_not_hide_is_still_given_back(

@@ -1,9 +1,12 @@
 """A source's Retry-After holds `watch` off that source: not one request before it ends (its
 other series' requests in the same drain included), one at the first look after it, and a
-Retry-After of days is cut to an hour."""
+Retry-After of days is cut to an hour. A rest is real time, not the business clock's: the tests
+that move a manual clock give the rests a monotonic clock that follows it (``follows``)."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -13,14 +16,16 @@ from zoneinfo import ZoneInfo
 import pytest
 from tests.support.fakes import TableSource
 
-from fuelpipe.adapters.clock import ManualClock
+from fuelpipe.adapters.clock import FixedClock, ManualClock
 from fuelpipe.adapters.sqlite_queue import SqliteQueue
 from fuelpipe.adapters.sqlite_store import SqliteStore
 from fuelpipe.domain.catalog import DEFAULT_CATALOG, Catalog
-from fuelpipe.domain.models import Status
+from fuelpipe.domain.models import Record, Status
 from fuelpipe.domain.retry import RetryPolicy
+from fuelpipe.ports.clock import Clock
 from fuelpipe.ports.source import FetchRequest, FetchResult, RateLimited, ServerError, SourceError
 from fuelpipe.stages.context import StageContext
+from fuelpipe.stages.source_rest import MAX_REST, SourceRests
 from fuelpipe.stages.watch import Tick, watch
 
 SP = ZoneInfo("America/Sao_Paulo")
@@ -34,7 +39,7 @@ NOON = datetime(2022, 5, 4, 14, 0, tzinfo=SP)  # Wednesday, after the day's PTAX
 class TimedSource(TableSource):
     """A BCB double that notes the clock's instant of each request."""
 
-    def __init__(self, clock: ManualClock, failures: list[SourceError]) -> None:
+    def __init__(self, clock: Clock, failures: list[SourceError]) -> None:
         values = {(s.key, d): Decimal("5.0") for s in (USD, EUR) for d in WEEK}
         super().__init__("bcb", values, failures=failures)
         self.clock = clock
@@ -45,6 +50,30 @@ class TimedSource(TableSource):
         return super().fetch(request)
 
 
+def follows(clock: ManualClock) -> Callable[[], float]:
+    """A monotonic clock in seconds that runs as ``clock`` is moved (the tests' real time)."""
+
+    def seconds() -> float:
+        return (clock.now() - NOON).total_seconds()
+
+    return seconds
+
+
+def context(
+    folder: Path, clock: Clock, source: TimedSource, rests: SourceRests | None
+) -> StageContext:
+    """USD and EUR from ``source`` on SQLite in ``folder``, retries due 10 minutes apart."""
+    return StageContext(
+        catalog=Catalog([USD, EUR]),
+        store=SqliteStore(folder / "w.sqlite"),
+        queue=SqliteQueue(folder / "q.sqlite", clock, timedelta(seconds=300)),
+        sources={"bcb": source},
+        clock=clock,
+        policy=RetryPolicy(base_delay=timedelta(minutes=10)),  # retries before the wait ends
+        rests=rests,
+    )
+
+
 @pytest.fixture
 def make_app(tmp_path: Path):
     apps: list[StageContext] = []
@@ -52,14 +81,7 @@ def make_app(tmp_path: Path):
     def build(failures: list[SourceError]) -> tuple[StageContext, TimedSource, ManualClock]:
         clock = ManualClock(NOON)
         source = TimedSource(clock, failures)
-        app = StageContext(
-            catalog=Catalog([USD, EUR]),
-            store=SqliteStore(tmp_path / "w.sqlite"),
-            queue=SqliteQueue(tmp_path / "q.sqlite", clock, timedelta(seconds=300)),
-            sources={"bcb": source},
-            clock=clock,
-            policy=RetryPolicy(base_delay=timedelta(minutes=10)),  # retries before the wait ends
-        )
+        app = context(tmp_path, clock, source, SourceRests(monotonic=follows(clock)))
         apps.append(app)
         return app, source, clock
 
@@ -103,7 +125,6 @@ def test_no_request_to_a_source_before_its_retry_after_and_one_after(make_app, e
 
 def test_a_retry_after_of_days_is_cut_to_the_cap(make_app) -> None:
     """A Retry-After of two days holds the source off for MAX_REST (an hour), not two days."""
-    from fuelpipe.stages.source_rest import MAX_REST
 
     app, source, clock = make_app([RateLimited("HTTP 429", retry_after=2 * 86_400.0)])
 
@@ -112,6 +133,28 @@ def test_a_retry_after_of_days_is_cut_to_the_cap(make_app) -> None:
     assert source.at[0] == NOON
     assert min(source.at[1:]) == NOON + MAX_REST
     assert _ok(app)
+
+
+def test_a_rest_ends_while_the_business_clock_stands_still(tmp_path: Path) -> None:
+    """``FUELPIPE_NOW`` fixes the business clock (the demo, tests): a rest is real time at the
+    source, so it ends all the same (watch's own rests, on the monotonic clock), and the source
+    is asked again at the first look after it. Before, a rest timed on the fixed clock never
+    ended: the watch woke at its end tick after tick and never asked the source again."""
+    clock = FixedClock(NOON)
+    source = TimedSource(clock, [RateLimited("HTTP 429", retry_after=1.0)])
+    app = context(tmp_path, clock, source, None)  # the watch's own rests
+    beats: list[Tick] = []
+    started = time.monotonic()
+    try:
+        # two ticks: the next look after the second is the policy's 10 minutes, in real time
+        watch(app, sleep=time.sleep, heartbeat=beats.append, max_ticks=2)
+        assert len(source.at) == 3, [b.heartbeat() for b in beats]  # the 429, then USD, EUR
+        assert time.monotonic() - started >= 1.0  # the second request waited out the second
+        # the due publication of each; the earlier dates wait out the policy's backoff
+        for s in (USD, EUR):
+            assert [r.status for r in app.store.query(s.key, WEEK[-1], WEEK[-1])] == [Status.OK]
+    finally:
+        app.close()
 
 
 def test_a_short_retry_after_does_not_hold_off_the_next_look(make_app) -> None:
@@ -129,15 +172,18 @@ def test_a_short_retry_after_does_not_hold_off_the_next_look(make_app) -> None:
 def test_rests_keep_the_longest_wait_and_end() -> None:
     """A second, shorter Retry-After does not shorten a rest already running; a rest ends at
     its instant; 0 s or none starts none."""
-    from fuelpipe.stages.source_rest import SourceRests
-
-    rests = SourceRests()
-    rests.note("bcb", RateLimited("x", retry_after=600), NOON)
-    rests.note("bcb", RateLimited("x", retry_after=60), NOON + timedelta(seconds=30))
-    rests.note("fred", RateLimited("x", retry_after=0), NOON)
-    rests.note("yahoo", ServerError("x"), NOON)
-    assert rests.until("bcb", NOON + timedelta(seconds=599)) == NOON + timedelta(seconds=600)
-    assert rests.until("bcb", NOON + timedelta(seconds=600)) is None
+    clock = ManualClock(NOON)
+    rests = SourceRests(monotonic=follows(clock))
+    rests.note("bcb", RateLimited("x", retry_after=600))
+    clock.advance(timedelta(seconds=30))
+    rests.note("bcb", RateLimited("x", retry_after=60))
+    rests.note("fred", RateLimited("x", retry_after=0))
+    rests.note("yahoo", ServerError("x"))
+    assert rests.until("bcb", clock.now()) == NOON + timedelta(seconds=600)
+    clock.advance(timedelta(seconds=569))
+    assert rests.until("bcb", clock.now()) == NOON + timedelta(seconds=600)
+    clock.advance(timedelta(seconds=1))
+    assert rests.until("bcb", clock.now()) is None
     assert rests.until("fred", NOON) is None
     assert rests.until("yahoo", NOON) is None
 
@@ -161,17 +207,17 @@ def test_the_intraday_refresh_keeps_and_honours_the_retry_after(tmp_path: Path) 
     the first refresh after the wait asks them again."""
     from fuelpipe.adapters.intraday_store import SqliteIntradayStore
     from fuelpipe.stages.intraday import refresh_today
-    from fuelpipe.stages.source_rest import SourceRests
 
-    limited, rests = _Limited(), SourceRests()
+    clock = ManualClock(NOON)
+    limited, rests = _Limited(), SourceRests(monotonic=follows(clock))
     store = SqliteIntradayStore(tmp_path / "i.sqlite")
     keys = ["STOCK#PETR3", "STOCK#PETR4"]  # both Yahoo's 15-minute bars
     try:
         for minutes in (0, 5, 10):
+            clock.set(NOON + timedelta(minutes=minutes))
             _, report = refresh_today(
-                {"yahoo": limited}, store, DEFAULT_CATALOG, NOON + timedelta(minutes=minutes),
-                keys=keys, rests=rests,
-            )  # fmt: skip
+                {"yahoo": limited}, store, DEFAULT_CATALOG, clock.now(), keys=keys, rests=rests
+            )
             if minutes == 5:
                 assert report.failed == 2
                 assert "Retry-After" in report.errors[0]
@@ -187,11 +233,9 @@ def test_the_daily_revise_waits_for_the_rest_and_the_watch_sleeps_until_then(mak
     watch sleeps until then instead of waking every second for a revise it may not run."""
     from datetime import time
 
-    from fuelpipe.stages.source_rest import SourceRests
-
     app, source, clock = make_app([])
-    app.rests = SourceRests()
-    app.rests.note("bcb", RateLimited("HTTP 429", retry_after=2400.0), NOON)
+    assert app.rests is not None
+    app.rests.note("bcb", RateLimited("HTTP 429", retry_after=2400.0))
 
     beats: list[Tick] = []
     watch(app, sleep=lambda s: clock.advance(timedelta(seconds=s)), heartbeat=beats.append,
@@ -203,3 +247,49 @@ def test_the_daily_revise_waits_for_the_rest_and_the_watch_sleeps_until_then(mak
     assert beats[1].revise is not None
     assert source.at and min(source.at) == end
     assert _ok(app)
+
+
+def test_a_rest_that_starts_mid_drain_spends_no_retry_of_the_dates_it_holds(make_app) -> None:
+    """Both series owe May 2nd, four of their five re-downloads spent: the tick's recheck
+    claims the fifth of each (the source was not resting yet) and sends them; the first
+    request is answered 429 with Retry-After 40 minutes, so the other message is not sent.
+    A rest must not bring a record nearer to quarantine: the date not asked gets its claim
+    back (four spent, due when the rest ends) and is fetched then; only the date whose request
+    the source did answer (429) spent its fifth and is quarantined. Before, the date not asked
+    was quarantined too ("still failing after 5 re-downloads") without a request."""
+    wait = timedelta(minutes=40)
+    app, source, clock = make_app([RateLimited("HTTP 429", retry_after=wait.total_seconds())])
+    later = WEEK[1:]
+    app.store.put_records(
+        [Record(s.key, d, Decimal("5.0"), Status.OK) for s in (USD, EUR) for d in later]
+    )
+    owed = [
+        Record(s.key, WEEK[0], None, Status.PENDING, retry_count=4,
+               next_attempt_at=NOON - timedelta(minutes=1), reason="HTTP 500")
+        for s in (USD, EUR)
+    ]  # fmt: skip
+    app.store.put_pendings(owed)
+    for s in (USD, EUR):
+        (rec,) = app.store.query(s.key, WEEK[0], WEEK[0])
+        assert (rec.status, rec.retry_count) == (Status.PENDING, 4)
+
+    first = _watch(app, clock, 1)[0]
+
+    assert first.report is not None and first.report.recheck.retried == 2
+    assert len(source.calls) == 1  # the 429; the other message was not sent
+    (asked,) = {s.key for s in source.calls[0].series}
+    unasked = EUR.key if asked == USD.key else USD.key
+    (spent,) = app.store.query(asked, WEEK[0], WEEK[0])
+    assert spent.status is Status.QUARANTINED
+    (held,) = app.store.query(unasked, WEEK[0], WEEK[0])
+    assert (held.status, held.retry_count) == (Status.PENDING, 4)
+    assert held.next_attempt_at == NOON + wait
+    assert "not asked before" in (held.reason or "")
+
+    beats = _watch(app, clock, 2)  # a look while it rests, and the next when it ends
+
+    assert [b.at for b in beats] == [NOON, NOON + wait]
+
+    assert len(source.calls) == 2 and clock.now() == NOON + wait
+    (fetched,) = app.store.query(unasked, WEEK[0], WEEK[0])
+    assert fetched.status is Status.OK

@@ -97,7 +97,7 @@ def _refresh(
             report.failed += 1
             report.errors.append(f"{key}: {exc}")
             if rests is not None:
-                rests.note(series.source, exc, now)
+                rests.note(series.source, exc)
             continue
         try:
             report.points_written += store.put_points(points)

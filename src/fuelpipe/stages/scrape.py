@@ -151,6 +151,10 @@ class ScrapeReport(Counters):
     rested: int = 0
     """Messages not fetched because their source rests after a Retry-After, given back to the
     queue hidden until the rest ends (the scraper Lambda: :func:`defer_if_resting`)."""
+    rest_held: int = 0
+    """PENDING dates of a message handled while its source rests (`watch`; the scraper
+    Lambda on a message's last delivery), not asked: held until the rest ends, the re-download
+    a retry message claimed given back (:func:`_hold_for_rest`), none quarantined."""
 
 
 def resolve(app: StageContext, request: DownloadRequest) -> tuple[list[Series], dict[str, str]]:
@@ -258,7 +262,7 @@ def scrape(app: StageContext, request: DownloadRequest) -> ScrapeReport:
         got = {s.key: bytearray(len(wanted_days)) for s in series}
         watch.restart()
         try:
-            result, error, flagged = _fetch_and_store(
+            result, error, flagged, rest = _fetch_and_store(
                 app, fetch, describe(request, lo), (slot_of, got, watch), report
             )
             break
@@ -278,8 +282,9 @@ def scrape(app: StageContext, request: DownloadRequest) -> ScrapeReport:
             missing = [d for d in missing if (s.key, d) not in refused]
         if missing:
             noted |= _mark_not_returned(
-                app, s, missing, (result, flagged, error, describe(request, lo)), now, report
-            )
+                app, s, missing, (result, flagged, error, describe(request, lo)), now, report,
+                None if rest is None else (rest, request.origin == "retry"),
+            )  # fmt: skip
     _log_flagged(
         app, describe(request, lo), {k: f for k, f in flagged.items() if k not in noted}, report
     )
@@ -304,15 +309,16 @@ def _fetch_and_store(
     seen_by: str,
     marks: tuple[dict[date, int], dict[str, bytearray], Watch],
     report: ScrapeReport,
-) -> tuple[FetchResult, str | None, Flagged]:
+) -> tuple[FetchResult, str | None, Flagged, datetime | None]:
     """One request of :func:`scrape` and its answer stored (:func:`_store_stream`): the
-    answer, its error (None: it succeeded) and the values set aside. ``marks``: the requested
-    dates' slots, where the dates stored are marked, and the kept set-aside values whose
-    dates the answer carries (:class:`~fuelpipe.stages.set_aside.Watch`). The instant the request
-    is sent, on the store's wall clock (``Store.wall_now``: real time, apart from the
-    business clock, so a fixed ``--now`` orders it too), stamps the answer (its values are at
-    least that new, and no newer than the write): StaleAnswer when a date it would revise was
-    stored after it."""
+    answer, its error (None: it succeeded), the values set aside, and when the source's rest
+    ends if it was not asked (its Retry-After still running; None: it was asked). ``marks``:
+    the requested dates' slots, where the dates stored are marked, and the kept set-aside
+    values whose dates the answer carries (:class:`~fuelpipe.stages.set_aside.Watch`). The
+    instant the request is sent, on the store's wall clock (``Store.wall_now``: real time,
+    apart from the business clock, so a fixed ``--now`` orders it too), stamps the answer
+    (its values are at least that new, and no newer than the write): StaleAnswer when a date
+    it would revise was stored after it."""
     error: str | None = None
     sent_at = app.store.wall_now()
     name = fetch.series[0].source
@@ -328,7 +334,7 @@ def _fetch_and_store(
             error = f"{type(exc).__name__}: {exc}"
             result = FetchResult(observations=[])
             if app.rests is not None:
-                app.rests.note(name, exc, app.clock.now())
+                app.rests.note(name, exc)
     app.failpoints.hit("scrape.after_fetch")
     flagged: Flagged = {}
     slot_of, got, watch = marks
@@ -347,8 +353,8 @@ def _fetch_and_store(
     except SourceError as exc:  # a streamed payload can turn out broken part-way through
         error = f"{type(exc).__name__}: {exc}"
         if app.rests is not None:
-            app.rests.note(name, exc, app.clock.now())
-    return result, error, flagged
+            app.rests.note(name, exc)
+    return result, error, flagged, resting
 
 
 def _servable(
@@ -376,18 +382,21 @@ def _mark_not_returned(
     answer: tuple[FetchResult, Flagged, str | None, str],
     now: datetime,
     report: ScrapeReport,
+    rest: tuple[datetime, bool] | None = None,
 ) -> set[tuple[str, date]]:
     """Put the records of the requested dates (sorted) of ``series`` that came back with no
     stored value: ABSENT where the source said "no value" after the date's window, PENDING
     (or quarantined, or left as they are: :func:`_mark_missing`) otherwise. ``answer``: the
     source's result, the values set aside as implausible, the request's error (or None) and
-    how a set-aside entry names the request. Returns the dates set aside whose record now
-    carries the flag's reason (PENDING or quarantined). A PENDING record carrying an earlier
-    answer's value set aside (:func:`~fuelpipe.stages.set_aside.carried`) that this write
-    would take away has that value kept as an entry first."""
+    how a set-aside entry names the request. ``rest``: the source was not asked, resting
+    until the instant given; True with it for a retry message (:func:`_hold_for_rest`).
+    Returns the dates set aside whose record now carries the flag's reason (PENDING or
+    quarantined). A PENDING record carrying an earlier answer's value set aside
+    (:func:`~fuelpipe.stages.set_aside.carried`) that this write would take away has that
+    value kept as an entry first."""
     result, flagged, error, seen_by = answer
     key = series.key
-    fields = ("status", "retry_count", "reason", "attrs")
+    fields = ("status", "retry_count", "next_attempt_at", "reason", "attrs")
     existing = {r.date: r for r in app.store.query(key, missing[0], missing[-1], fields=fields)}
     not_ok: list[Record] = []  # PENDING and ABSENT records, written together below
     noted: set[tuple[str, date]] = set()
@@ -416,7 +425,10 @@ def _mark_not_returned(
             else ({} if carries is None else carrying(carries.value, seen_by, now, held))
         )
         quarantined = report.quarantined
-        mark = _mark_missing(app, key, day, current, reason, now, report, attrs)
+        if rest is not None:
+            mark = _hold_for_rest(app, (key, day), current, (reason, attrs), rest, report)
+        else:
+            mark = _mark_missing(app, key, day, current, reason, now, report, attrs)
         if mark is not None:
             not_ok.append(mark)
         elif report.quarantined > quarantined and flag and reason == flag.reason:
@@ -1169,6 +1181,37 @@ def _mark_missing(
     )
 
 
+def _hold_for_rest(
+    app: StageContext,
+    slot: tuple[str, date],
+    current: Record | None,
+    why: tuple[str, dict[str, AttrValue]],
+    rest: tuple[datetime, bool],
+    report: ScrapeReport,
+) -> Record | None:
+    """The PENDING record to put for a date its source was not asked for, resting until
+    ``rest``'s instant (None: none to put, the record is not PENDING). A rest is no attempt:
+    nothing is quarantined, and the date is not due before the rest ends. A PENDING record
+    of a retry message (``rest``'s flag) gets back the re-download its claim spent (four
+    spent stay four); another one keeps its count, its next attempt moved to the rest's end
+    when sooner. Both conditional (``give_back_retry``): a record claimed or stored meanwhile
+    keeps its state. A redelivered retry message may give one back twice: a download too
+    many, never one too few."""
+    key, day = slot
+    reason, attrs = why
+    until, retried = rest
+    if current is not None and current.status is not Status.PENDING:
+        return None  # OK stays OK; QUARANTINED waits for a person; ABSENT is never retried
+    if current is not None and current.next_attempt_at is not None:
+        count = current.retry_count
+        back = count - 1 if retried and count > 0 else count
+        if back < count or current.next_attempt_at < until:
+            app.store.give_back_retry(key, day, count, current.next_attempt_at, back, until)
+    report.rest_held += 1
+    stale_at = app.catalog[key].schedule.stale_at(day)
+    return Record(key, day, None, Status.PENDING, 0, max(until, stale_at), reason, attrs)
+
+
 def _report_unknown(
     request: DownloadRequest, unknown: dict[str, str], report: ScrapeReport
 ) -> None:
@@ -1235,7 +1278,8 @@ def defer_if_resting(app: StageContext, message: Message) -> datetime | None:
     Each delivery counts toward the queue's ``max_receives``, a deferred one too (SQS cannot
     give a message back without it). So on its last delivery a resting source's message is
     not deferred but handled as `watch` handles one: not fetched, its dates left PENDING
-    saying why (the retry re-queues them after their backoff), the message done. A rest
+    saying why and due when the rest ends (a retry's claim given back: :func:`_hold_for_rest`),
+    the message done. A rest
     never dead-letters a message. Should the queue refuse to hide it, the message is still
     given back (logged): it returns after its visibility timeout instead."""
     if app.rests is None:

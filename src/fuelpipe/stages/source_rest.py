@@ -9,10 +9,18 @@ the first look after it. The scraper Lambda keeps one too, for its environment's
 (homes/aws.py: ``lazy_scraper_context``): a resting source's messages are given back hidden
 until the rest ends (stages/scrape.py: ``defer_if_resting``). The wait is cut to
 :data:`MAX_REST`, so a wrong or hostile header cannot silence a source for days.
+
+A rest is real time at the source, so it is timed on a monotonic clock (``time.monotonic``
+unless one is injected), not on the business clock: a business clock fixed by
+``FUELPIPE_NOW`` (the demo, tests) never reaches the end of a rest timed on it, and an
+accelerated one (``demo --live``) or one set by ``--now`` would end it early or late. The
+business clock only places the end among the stage's own instants (``now`` + what is left).
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from fuelpipe.ports.source import RateLimited, ServerError, SourceError
@@ -23,26 +31,32 @@ again after an hour (and, if still unwilling, says so again)."""
 
 
 class SourceRests:
-    """Per source, the instant before which it is not asked again (on the injected clock)."""
+    """Per source, when it may be asked again: timed in ``monotonic`` seconds (real elapsed
+    time), told as an instant of the caller's clock."""
 
-    def __init__(self, cap: timedelta = MAX_REST) -> None:
+    def __init__(
+        self, cap: timedelta = MAX_REST, *, monotonic: Callable[[], float] = time.monotonic
+    ) -> None:
         self.cap = cap
-        self._until: dict[str, datetime] = {}
+        self._monotonic = monotonic
+        self._until: dict[str, float] = {}
 
-    def note(self, source: str, error: SourceError, now: datetime) -> None:
+    def note(self, source: str, error: SourceError) -> None:
         """Keep ``error``'s Retry-After (a 429's or a 503's; none, or 0 s, keeps nothing), cut
         to the cap; a rest already running for longer is not shortened."""
         if not isinstance(error, RateLimited | ServerError) or not error.retry_after:
             return
-        until = now + min(timedelta(seconds=error.retry_after), self.cap)
+        until = self._monotonic() + min(error.retry_after, self.cap.total_seconds())
         self._until[source] = max(until, self._until.get(source, until))
 
     def until(self, source: str, now: datetime) -> datetime | None:
-        """When ``source`` may be asked again, or None when it may be now."""
+        """When ``source`` may be asked again, as ``now`` plus the real time left of its rest
+        (``now``: the caller's clock, read now), or None when it may be asked now."""
         until = self._until.get(source)
-        if until is None or until <= now:
+        left = None if until is None else until - self._monotonic()
+        if left is None or left <= 0:
             return None
-        return until
+        return now + timedelta(seconds=left)
 
     def resting(self, now: datetime) -> dict[str, datetime]:
         """Every source not to be asked at ``now``, with the instant its rest ends."""
