@@ -4,12 +4,19 @@ language."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 from tests.browser.conftest import error_free_page
-from tests.support.a11y import LOW_CONTRAST_JS, REACHABLE_JS, assert_rings_show, tab_through
+from tests.support.a11y import (
+    HIDDEN_CONTROLS_JS,
+    LOW_CONTRAST_JS,
+    REACHABLE_JS,
+    assert_rings_show,
+    tab_through,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -61,7 +68,8 @@ def test_all_text_reads_at_aa_contrast_including_an_off_csv_link(
             assert page.get_attribute("#csv", "aria-disabled") == "true"
 
 
-# Each drawn chart: its role, its name, its title (unwrapped) and its as-of caption.
+# Each drawn chart: its role, its name, its title (unwrapped), its as-of caption and what a
+# screen reader meets inside it.
 CHARTS_JS = """() => Array.from(document.querySelectorAll('.chart'))
   .filter(d => d.dataset.rendered && !d.hidden && d.getClientRects().length)
   .map(d => ({
@@ -71,18 +79,29 @@ CHARTS_JS = """() => Array.from(document.querySelectorAll('.chart'))
 
 
 @pytest.mark.parametrize("lang", ["en", "pt-BR"])
-def test_every_chart_is_an_image_named_by_its_title_and_date_in_the_pages_language(
+def test_every_chart_is_a_figure_named_by_its_title_and_date_whose_toolbar_stays_reachable(
     page: Page, dashboard_url: str, lang: str
 ) -> None:
-    # A chart was a bare div: a screen reader met the SVG's tick labels one by one.
+    # A chart was a bare div: a screen reader met the SVG's tick labels one by one. Then it was
+    # role="img", which hides what is inside it, so the toolbar's buttons a keyboard reaches
+    # were nothing to a screen reader (axe: nested-interactive).
     captions = []
+    zoom = "Ampliar zoom" if lang == "pt-BR" else "Zoom in"
     for name in ("overview", "movement", "map", "lags", "health"):
         _open(page, dashboard_url, f"{VIEWS[name]}&lang={lang}")
+        assert page.evaluate(HIDDEN_CONTROLS_JS) == [], name
         for chart in page.evaluate(CHARTS_JS):
-            assert chart["role"] == "img", chart
+            assert chart["role"] == "figure", chart
             assert chart["title"] and chart["caption"], chart
             assert chart["label"] == f"{chart['title']}, {chart['caption']}", chart
-            expect(page.get_by_role("img", name=chart["label"], exact=True)).to_have_count(1)
+            figure = page.get_by_role("figure", name=chart["label"], exact=True)
+            expect(figure).to_have_count(1)
+            expect(figure.get_by_role("button", name=zoom, exact=True)).to_have_count(1)
+            # The drawing itself says nothing more: its tick labels and legend are not read.
+            drawn = figure.aria_snapshot()
+            roles = re.findall(r"^\s*- '?(\w+)", drawn, re.M)
+            assert roles[:2] == ["figure", "toolbar"], drawn
+            assert roles[2:] == ["button", "img"] * (len(roles) // 2 - 1), drawn  # icons
             captions.append(chart["caption"])
     assert len(captions) >= 7
     starts = ("na semana de ", "em ") if lang == "pt-BR" else ("as of the week of ", "as of ")

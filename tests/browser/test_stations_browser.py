@@ -15,7 +15,13 @@ import pytest
 from devtools.dashboard.serving import serving
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect
 from tests.browser.conftest import error_free_page
-from tests.support.a11y import LOW_CONTRAST_JS, REACHABLE_JS, assert_rings_show, tab_through
+from tests.support.a11y import (
+    HIDDEN_CONTROLS_JS,
+    LOW_CONTRAST_JS,
+    REACHABLE_JS,
+    assert_rings_show,
+    tab_through,
+)
 from tests.support.aria_tabs import assert_open, read_tabs
 from tests.support.station_lake import real_sample_lake
 
@@ -638,12 +644,15 @@ def test_station_text_reads_at_aa_contrast_and_every_stop_shows_its_ring(
 
 def test_groups_and_charts_are_named_in_the_pages_language(page: Page, stations_url: str) -> None:
     # The language group and the tab list were named in English on the Portuguese page, and a
-    # chart was a bare div whose SVG tick labels a screen reader met one by one.
+    # chart was a bare div whose SVG tick labels a screen reader met one by one; then an img,
+    # which hid its toolbar's buttons from a screen reader while a keyboard reached them.
     _open(page, stations_url, "view=brands&fuel=GASOLINE&lang=pt-BR")
     expect(page.get_by_role("group", name="Idioma", exact=True)).to_have_count(1)
     expect(page.get_by_role("tablist", name="Visões dos postos", exact=True)).to_have_count(1)
     brands = page.locator("#st-chart-brands")
-    expect(brands).to_have_attribute("role", "img")
+    expect(brands).to_have_attribute("role", "figure")
+    expect(brands.get_by_role("button", name="Ampliar zoom", exact=True)).to_have_count(1)
+    assert page.evaluate(HIDDEN_CONTROLS_JS) == []
     expect(brands).to_have_attribute(
         "aria-label", "Gasolina comum: Prêmio sobre bandeira branca (R$/l)"
     )
@@ -653,7 +662,7 @@ def test_groups_and_charts_are_named_in_the_pages_language(page: Page, stations_
     expect(page.get_by_role("tablist", name="Station views", exact=True)).to_have_count(1)
     expect(brands).to_have_attribute("aria-label", re.compile(r"^Gasoline: Premium over unbranded"))
     page.locator("[role=tab][data-view=dispersion]").click()
-    expect(page.get_by_role("img", name="Dispersion (Gasoline): P90, Median, P10, "
+    expect(page.get_by_role("figure", name="Dispersion (Gasoline): P90, Median, P10, "
                             "Coefficient of variation", exact=True)).to_have_count(1)  # fmt: skip
 
 

@@ -378,7 +378,8 @@
     const P = plotly();
     if (!P) return;
     const lines = traces.map((trace) => trace.name).filter(Boolean).join(", ");
-    el.setAttribute("role", "img");
+    // A figure, not an img, which would hide its toolbar's buttons too (see app.js).
+    el.setAttribute("role", "figure");
     el.setAttribute("aria-label", lines ? `${name}: ${lines}` : name);
     P.react(
       el,
@@ -391,7 +392,9 @@
       },
       // no "Share chart..." button: it uploads the chart to Plotly Cloud (see app.js)
       { displaylogo: false, showSendToCloud: false, responsive: true, locale: state.lang },
-    );
+    ).then(() => {
+      for (const svg of el.querySelectorAll(".main-svg")) svg.setAttribute("aria-hidden", "true");
+    });
   }
 
   function fuelName() {
