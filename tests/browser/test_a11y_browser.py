@@ -121,7 +121,8 @@ def test_the_pages_groups_are_named_in_its_language_as_it_switches(
         """() => Array.from(document.querySelectorAll('[aria-label]'))
              .filter(el => !el.closest('.chart')).map(el => el.getAttribute('aria-label'))"""
     )
-    assert named == ["Idioma", "Visão", "Acurácia no backtest", "Últimas execuções"]
+    assert named == ["Idioma", "English", "Português", "Visão", "Acurácia no backtest",
+                     "Últimas execuções"]  # fmt: skip
     page.click(".lang-btn[data-lang='en']")
     page.wait_for_function(
         "() => document.body.dataset.ready && location.search.includes('lang=en')"
@@ -129,6 +130,28 @@ def test_the_pages_groups_are_named_in_its_language_as_it_switches(
     expect(page.locator("html")).to_have_attribute("lang", "en")
     expect(page.get_by_role("group", name="Language", exact=True)).to_have_count(1)
     expect(page.get_by_role("tablist", name="View", exact=True)).to_have_count(1)
+
+
+@pytest.mark.parametrize("lang", ["en", "pt-BR"])
+def test_the_language_buttons_are_named_by_their_language_and_say_which_is_on(
+    page: Page, dashboard_url: str, lang: str
+) -> None:
+    # A screen reader read them as "EN" and "PT". Each is named in its own language, on
+    # either page, and says whether it is the page's.
+    _open(page, dashboard_url, f"view=overview&lang={lang}")
+    for name, code in (("English", "en"), ("Português", "pt-BR")):
+        button = page.get_by_role("button", name=name, exact=True, pressed=code == lang)
+        expect(button).to_have_count(1)
+        expect(button).to_have_attribute("lang", code)
+    page.get_by_role("button", name="Português" if lang == "en" else "English").click()
+    other = "pt-BR" if lang == "en" else "en"
+    page.wait_for_function(f"() => document.documentElement.lang === '{other}'")
+    expect(
+        page.get_by_role("button", name="English", exact=True, pressed=other == "en")
+    ).to_have_count(1)
+    expect(
+        page.get_by_role("button", name="Português", exact=True, pressed=other == "pt-BR")
+    ).to_have_count(1)
 
 
 def test_a_refused_end_date_marks_the_field_and_is_its_description(

@@ -656,8 +656,11 @@ def test_groups_and_charts_are_named_in_the_pages_language(page: Page, stations_
     expect(brands).to_have_attribute(
         "aria-label", "Gasolina comum: Prêmio sobre bandeira branca (R$/l)"
     )
-    page.locator(".lang-btn[data-lang=en]").click()
+    # The language buttons read "EN" and "PT"; each is named in its own language.
+    expect(page.get_by_role("button", name="Português", exact=True, pressed=True)).to_have_count(1)
+    page.get_by_role("button", name="English", exact=True, pressed=False).click()
     page.wait_for_function("() => document.documentElement.lang === 'en'")
+    expect(page.get_by_role("button", name="English", exact=True, pressed=True)).to_have_count(1)
     expect(page.get_by_role("group", name="Language", exact=True)).to_have_count(1)
     expect(page.get_by_role("tablist", name="Station views", exact=True)).to_have_count(1)
     expect(brands).to_have_attribute("aria-label", re.compile(r"^Gasoline: Premium over unbranded"))
