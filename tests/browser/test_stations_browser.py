@@ -709,6 +709,29 @@ def test_on_a_375_px_phone_tables_scroll_in_a_named_box_the_keyboard_reaches(
         expect(page.get_by_role("region", name=name, exact=True)).to_have_count(1)
 
 
+# The header's title: how many lines it wraps to, and its box's width.
+TITLE_JS = """() => { const h = document.querySelector('.brand h1'); const r = document.createRange();
+  r.selectNodeContents(h);
+  return {lines: new Set(Array.from(r.getClientRects(), (x) => Math.round(x.top))).size,
+          width: h.getBoundingClientRect().width}; }"""
+
+
+@pytest.mark.parametrize("lang", ["en", "pt-BR"])
+def test_on_a_375_px_phone_the_header_title_is_not_squeezed_beside_its_buttons(
+    page: Page, stations_url: str, lang: str
+) -> None:
+    # The back link and the language buttons kept their row beside the title, which got 70 px:
+    # "Todos / os / postos / do / Brasil", one word a line, the subtitle in ten lines.
+    page.set_viewport_size({"width": 375, "height": 800})
+    _open(page, stations_url, f"view=ranking&lang={lang}")
+    title = page.evaluate(TITLE_JS)
+    assert title["lines"] == 1 and title["width"] > 250, title
+    assert page.evaluate(NARROW_JS)["page"] == 0
+    back = page.locator("#st-back").bounding_box()
+    english = page.get_by_role("button", name="English").bounding_box()
+    assert back and english and back["y"] == english["y"]  # the buttons still share a row
+
+
 def test_a_refused_date_marks_its_field_and_is_its_description(
     pt_page: Page, stations_url: str
 ) -> None:
