@@ -669,6 +669,24 @@ def test_groups_and_charts_are_named_in_the_pages_language(page: Page, stations_
                             "Coefficient of variation", exact=True)).to_have_count(1)  # fmt: skip
 
 
+def test_a_charts_toolbar_speaks_the_pages_language_as_on_the_main_page(
+    page: Page, stations_url: str
+) -> None:
+    # The toolbar kept Plotly's Box Select, Lasso Select and Autoscale, whose words the bundle's
+    # Portuguese does not have (the main page removes those buttons): English on a Portuguese
+    # page.
+    names = {}
+    for lang in ("en", "pt-BR"):
+        _open(page, stations_url, f"view=dispersion&fuel=GASOLINE&lang={lang}")
+        toolbar = page.locator("#st-chart-dispersion [role=toolbar] button")
+        expect(toolbar.first).to_be_attached()
+        names[lang] = [b.get_attribute("data-title") for b in toolbar.all()]
+    assert set(names["en"]) & set(names["pt-BR"]) == {"Zoom"}, names  # the same word in both
+    assert names["en"] == [
+        "Download plot as a PNG", "Zoom", "Pan", "Zoom in", "Zoom out", "Reset axes",
+    ]  # fmt: skip
+
+
 # The page's overflow past the viewport, and each visible table box: its role, its name and
 # how far its table overflows it.
 NARROW_JS = """() => ({

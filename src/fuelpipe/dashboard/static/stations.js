@@ -390,8 +390,10 @@
         legend: { orientation: "h" },
         ...layout,
       },
-      // no "Share chart..." button: it uploads the chart to Plotly Cloud (see app.js)
-      { displaylogo: false, showSendToCloud: false, responsive: true, locale: state.lang },
+      // no "Share chart..." button: it uploads the chart to Plotly Cloud (see app.js); nor the
+      // buttons the bundle's Portuguese has no words for, as on the main page
+      { displaylogo: false, showSendToCloud: false, responsive: true, locale: state.lang,
+        modeBarButtonsToRemove: ["lasso2d", "select2d", "autoScale2d"] },
     ).then(() => {
       for (const svg of el.querySelectorAll(".main-svg")) svg.setAttribute("aria-hidden", "true");
     });
