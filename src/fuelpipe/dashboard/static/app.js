@@ -874,7 +874,7 @@
       const title = fuel ? t("product." + fuel[1]) : seriesName(item.key);
       const digits = item.unit === "BRL/USD" ? 4 : 2;
       if (item.value === null) {
-        card(cards, title, "—", t("noData"), "flat", t("asOf", { date: "—" }), item.key);
+        card(cards, title, "—", t("noData"), "flat", "", item.key); // no date to be "as of"
         continue;
       }
       const change =
