@@ -658,8 +658,11 @@ def test_groups_and_charts_are_named_in_the_pages_language(page: Page, stations_
     )
     # The language buttons read "EN" and "PT"; each is named in its own language.
     expect(page.get_by_role("button", name="Português", exact=True, pressed=True)).to_have_count(1)
+    # The tab's title stayed "fuelpipe — stations", in English on the Portuguese page.
+    expect(page).to_have_title("fuelpipe — Todos os postos do Brasil")
     page.get_by_role("button", name="English", exact=True, pressed=False).click()
     page.wait_for_function("() => document.documentElement.lang === 'en'")
+    expect(page).to_have_title("fuelpipe — Every pump in Brazil")
     expect(page.get_by_role("button", name="English", exact=True, pressed=True)).to_have_count(1)
     expect(page.get_by_role("group", name="Language", exact=True)).to_have_count(1)
     expect(page.get_by_role("tablist", name="Station views", exact=True)).to_have_count(1)

@@ -568,6 +568,7 @@
 
   function translate() {
     document.documentElement.lang = state.lang;
+    document.title = `fuelpipe — ${t("title")}`; // the tab's and history's name, as app.js's
     for (const el of document.querySelectorAll("[data-t]")) el.textContent = t(el.dataset.t);
     for (const el of document.querySelectorAll("[data-t-label]")) el.setAttribute("aria-label", t(el.dataset.tLabel));
     for (const button of document.querySelectorAll(".lang-btn")) {
