@@ -35,7 +35,7 @@ const noCss = {
 
 // Plotly's own words in Portuguese (pt-BR pages set config.locale "pt-BR"): picked from the npm
 // package's locale, not copied by hand. Only the strings this dashboard's charts can show (its
-// modebar's buttons, with lasso2d, select2d and autoScale2d removed by app.js; the PNG
+// modebar's buttons, with lasso2d, select2d and autoScale2d removed by app.js and stations.js; the PNG
 // download's notices; the zoom and legend tips) and the date and number format: the whole
 // locale (~3 KB) did not fit the first chart's JavaScript budget. A key the package no longer
 // has fails the build instead of leaving an English tooltip.

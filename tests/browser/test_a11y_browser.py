@@ -4,12 +4,19 @@ language."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 from tests.browser.conftest import error_free_page
-from tests.support.a11y import LOW_CONTRAST_JS, REACHABLE_JS, assert_rings_show, tab_through
+from tests.support.a11y import (
+    HIDDEN_CONTROLS_JS,
+    LOW_CONTRAST_JS,
+    REACHABLE_JS,
+    assert_rings_show,
+    tab_through,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -61,7 +68,8 @@ def test_all_text_reads_at_aa_contrast_including_an_off_csv_link(
             assert page.get_attribute("#csv", "aria-disabled") == "true"
 
 
-# Each drawn chart: its role, its name, its title (unwrapped) and its as-of caption.
+# Each drawn chart: its role, its name, its title (unwrapped), its as-of caption and what a
+# screen reader meets inside it.
 CHARTS_JS = """() => Array.from(document.querySelectorAll('.chart'))
   .filter(d => d.dataset.rendered && !d.hidden && d.getClientRects().length)
   .map(d => ({
@@ -71,18 +79,29 @@ CHARTS_JS = """() => Array.from(document.querySelectorAll('.chart'))
 
 
 @pytest.mark.parametrize("lang", ["en", "pt-BR"])
-def test_every_chart_is_an_image_named_by_its_title_and_date_in_the_pages_language(
+def test_every_chart_is_a_figure_named_by_its_title_and_date_whose_toolbar_stays_reachable(
     page: Page, dashboard_url: str, lang: str
 ) -> None:
-    # A chart was a bare div: a screen reader met the SVG's tick labels one by one.
+    # A chart was a bare div: a screen reader met the SVG's tick labels one by one. Then it was
+    # role="img", which hides what is inside it, so the toolbar's buttons a keyboard reaches
+    # were nothing to a screen reader (axe: nested-interactive).
     captions = []
+    zoom = "Ampliar zoom" if lang == "pt-BR" else "Zoom in"
     for name in ("overview", "movement", "map", "lags", "health"):
         _open(page, dashboard_url, f"{VIEWS[name]}&lang={lang}")
+        assert page.evaluate(HIDDEN_CONTROLS_JS) == [], name
         for chart in page.evaluate(CHARTS_JS):
-            assert chart["role"] == "img", chart
+            assert chart["role"] == "figure", chart
             assert chart["title"] and chart["caption"], chart
             assert chart["label"] == f"{chart['title']}, {chart['caption']}", chart
-            expect(page.get_by_role("img", name=chart["label"], exact=True)).to_have_count(1)
+            figure = page.get_by_role("figure", name=chart["label"], exact=True)
+            expect(figure).to_have_count(1)
+            expect(figure.get_by_role("button", name=zoom, exact=True)).to_have_count(1)
+            # The drawing itself says nothing more: its tick labels and legend are not read.
+            drawn = figure.aria_snapshot()
+            roles = re.findall(r"^\s*- '?(\w+)", drawn, re.M)
+            assert roles[:2] == ["figure", "toolbar"], drawn
+            assert roles[2:] == ["button", "img"] * (len(roles) // 2 - 1), drawn  # icons
             captions.append(chart["caption"])
     assert len(captions) >= 7
     starts = ("na semana de ", "em ") if lang == "pt-BR" else ("as of the week of ", "as of ")
@@ -102,7 +121,8 @@ def test_the_pages_groups_are_named_in_its_language_as_it_switches(
         """() => Array.from(document.querySelectorAll('[aria-label]'))
              .filter(el => !el.closest('.chart')).map(el => el.getAttribute('aria-label'))"""
     )
-    assert named == ["Idioma", "Visão", "Acurácia no backtest", "Últimas execuções"]
+    assert named == ["Idioma", "English", "Português", "Visão", "Acurácia no backtest",
+                     "Últimas execuções"]  # fmt: skip
     page.click(".lang-btn[data-lang='en']")
     page.wait_for_function(
         "() => document.body.dataset.ready && location.search.includes('lang=en')"
@@ -110,6 +130,28 @@ def test_the_pages_groups_are_named_in_its_language_as_it_switches(
     expect(page.locator("html")).to_have_attribute("lang", "en")
     expect(page.get_by_role("group", name="Language", exact=True)).to_have_count(1)
     expect(page.get_by_role("tablist", name="View", exact=True)).to_have_count(1)
+
+
+@pytest.mark.parametrize("lang", ["en", "pt-BR"])
+def test_the_language_buttons_are_named_by_their_language_and_say_which_is_on(
+    page: Page, dashboard_url: str, lang: str
+) -> None:
+    # A screen reader read them as "EN" and "PT". Each is named in its own language, on
+    # either page, and says whether it is the page's.
+    _open(page, dashboard_url, f"view=overview&lang={lang}")
+    for name, code in (("English", "en"), ("Português", "pt-BR")):
+        button = page.get_by_role("button", name=name, exact=True, pressed=code == lang)
+        expect(button).to_have_count(1)
+        expect(button).to_have_attribute("lang", code)
+    page.get_by_role("button", name="Português" if lang == "en" else "English").click()
+    other = "pt-BR" if lang == "en" else "en"
+    page.wait_for_function(f"() => document.documentElement.lang === '{other}'")
+    expect(
+        page.get_by_role("button", name="English", exact=True, pressed=other == "en")
+    ).to_have_count(1)
+    expect(
+        page.get_by_role("button", name="Português", exact=True, pressed=other == "pt-BR")
+    ).to_have_count(1)
 
 
 def test_a_refused_end_date_marks_the_field_and_is_its_description(

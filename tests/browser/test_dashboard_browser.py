@@ -801,6 +801,24 @@ def test_overview_cards_follow_the_end_date(watched: Watched, dashboard_url: str
     assert page.locator("#cards .card-fresh").count() == len(live & {i["key"] for i in latest}) > 5
 
 
+@pytest.mark.parametrize("lang", ["en", "pt-BR"])
+def test_a_card_with_no_value_says_so_without_an_empty_as_of(watched: Watched, lang: str) -> None:
+    # A series with nothing stored by the End date read "—", "No data stored yet", then "as
+    # of —", a date line with no date, and "published 1,516 days ago", its newest value's
+    # freshness, a value the card does not show.
+    watched.open(f"view=overview&date=2021-05-20&lang={lang}")  # before Brazil's first week
+    watched.page.wait_for_function("() => document.getElementById('live-status').dataset.version")
+    empty = watched.page.locator("#cards .card:has(.card-value:text-is('—'))")
+    expect(empty.first).to_be_visible()
+    no_data = "Ainda sem dados" if lang == "pt-BR" else "No data stored yet"
+    for card in empty.all():
+        expect(card.locator(".card-detail")).to_have_text(no_data)
+        feet = card.locator(".card-foot").all_inner_texts()
+        assert not any("—" in foot for foot in feet), card.inner_text()
+        # "nothing published yet" of a series with none stored, no value's age
+        assert not any(foot.startswith("publi") for foot in feet), card.inner_text()
+
+
 LAST_POINTS_JS = """(id) => document.getElementById(id).data.map((t) => {
   const xs = t.x.filter((x, i) => t.y[i] !== null);
   return [t.name, xs[xs.length - 1]];

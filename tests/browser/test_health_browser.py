@@ -3,6 +3,7 @@ while it is open, without a new data version and without refetching any other vi
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
@@ -13,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from devtools.dashboard.serving import serving
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Page, expect
 from tests.browser.conftest import error_free_page
 from tests.support.alert_sinks import RefusingWebhook, queue_alerts
 
@@ -34,6 +35,7 @@ USD = DEFAULT_CATALOG["CURRENCY#USD"]
 MONDAY, WEDNESDAY = date(2022, 5, 2), date(2022, 5, 4)
 LATE_BCB = """() => Array.from(document.querySelectorAll('#health-cards .card h3'))
   .some(h => h.textContent === 'Late · bcb')"""
+CARD = "#health-cards .card:has(h3:text-is('{title}'))"  # a card by its title
 
 
 @pytest.fixture
@@ -110,6 +112,29 @@ def test_the_open_health_view_refreshes_its_problems_every_minute_and_only_them(
     page.wait_for_function(LATE_BCB)
     with page.expect_request("**/api/health"):
         page.clock.fast_forward("01:01")
+
+
+RED = "rgb(184, 50, 42)"  # app.css --up: a rise in price, and a problem
+
+
+def test_a_late_sources_card_names_its_series_in_the_pages_language_in_red(
+    served: tuple[str, ManualClock], page: Page
+) -> None:
+    # The card's headline was the raw keys ("CURRENCY#USD") while the chart below names each
+    # series, and its "since" line was green, a falling price's colour, for a source late.
+    url, clock = served
+    clock.set(USD.schedule.stale_at(WEDNESDAY) + timedelta(minutes=1))
+    page.goto(f"{url}/?view=health&lang=en")
+    page.wait_for_function(LATE_BCB)
+    card = page.locator(CARD.format(title="Late · bcb"))
+    expect(card.locator(".card-value")).to_have_text("US dollar (PTAX)")
+    detail = card.locator(".card-detail")
+    expect(detail).to_have_text(re.compile(r"^since "))
+    expect(detail).to_have_css("color", RED)
+    page.click(".lang-btn[data-lang='pt-BR']")
+    card = page.locator(CARD.format(title="Atrasada · bcb"))
+    expect(card.locator(".card-value")).to_have_text("Dólar (PTAX)")
+    expect(card.locator(".card-detail")).to_have_css("color", RED)
 
 
 HIDDEN = """(hidden) => {
@@ -234,9 +259,6 @@ def test_a_series_with_nothing_expected_yet_is_neither_complete_nor_a_red_zero(
         assert colour[USD.key][0] == "#2e8540" and colour[USD.key][1] == "100.0%"
 
 
-SPLIT_CARD = "#health-cards .card:has(h3:text-is('{title}'))"
-
-
 def test_a_series_owing_a_split_reread_has_its_own_card_in_both_languages(
     tmp_path: Path, page: Page
 ) -> None:
@@ -253,11 +275,11 @@ def test_a_series_owing_a_split_reread_has_its_own_card_in_both_languages(
     with serving(create_app(store, DEFAULT_CATALOG, clock=clock)) as url:
         page.goto(f"{url}/?view=health&lang=en")
         page.wait_for_selector("body[data-ready=health]", state="attached")
-        card = page.locator(SPLIT_CARD.format(title="Split: history not re-based · STOCK#PETR4"))
+        card = page.locator(CARD.format(title="Split: history not re-based · Petrobras PN (PETR4)"))
         assert card.count() == 1
         assert card.locator(".card-value").text_content() == "2:1 · Apr 25, 2022"
         detail = card.locator(".card-detail")
-        assert detail.get_attribute("class") == "card-detail down"
+        assert detail.get_attribute("class") == "card-detail bad"  # red, not a fall's green
         assert detail.text_content() == (
             "since 4/26/22, 7:05 PM (São Paulo time) · closes before Apr 25, 2022 may be on the "
             "pre-split basis until the re-read succeeds"
@@ -265,7 +287,7 @@ def test_a_series_owing_a_split_reread_has_its_own_card_in_both_languages(
         assert page.locator("#health-cards h3:text-matches('^Split')").count() == 1  # not USD
 
         page.click(".lang-btn[data-lang='pt-BR']")
-        pt = SPLIT_CARD.format(title="Desdobramento: histórico não reajustado · STOCK#PETR4")
+        pt = CARD.format(title="Desdobramento: histórico não reajustado · Petrobras PN (PETR4)")
         page.wait_for_selector(pt)
         detail = page.locator(pt).locator(".card-detail").text_content() or ""
         assert detail.startswith("desde 26/04/2022")
@@ -434,22 +456,22 @@ def test_alerts_a_sink_has_not_taken_have_their_cards_in_both_languages(
     with serving(app) as url:
         page.goto(f"{url}/?view=health&lang=en")
         page.wait_for_selector("body[data-ready=health]", state="attached")
-        waiting = page.locator(SPLIT_CARD.format(title="Alerts not yet sent · webhook"))
+        waiting = page.locator(CARD.format(title="Alerts not yet sent · webhook"))
         assert waiting.locator(".card-value").text_content() == "2"
         assert waiting.locator(".card-detail").text_content() == (
             "oldest queued 5/3/22, 9:10 AM (São Paulo time) · sending fails since "
             "5/3/22, 9:11 AM (São Paulo time)"
         )
-        dropped = page.locator(SPLIT_CARD.format(title="Alerts dropped · webhook"))
+        dropped = page.locator(CARD.format(title="Alerts dropped · webhook"))
         assert dropped.locator(".card-value").text_content() == "1"
         line = dropped.locator(".card-detail").text_content() or ""
         assert "FUEL#LPG#AC" in line and "HTTP 400: 'bad'" in line
 
         page.click(".lang-btn[data-lang='pt-BR']")
-        pt = SPLIT_CARD.format(title="Alertas ainda não enviados · webhook")
+        pt = CARD.format(title="Alertas ainda não enviados · webhook")
         page.wait_for_selector(pt)
         detail = page.locator(pt).locator(".card-detail").text_content() or ""
         assert detail.startswith("o mais antigo na fila desde 03/05/2022")
         assert "o envio falha desde 03/05/2022" in detail
-        assert page.locator(SPLIT_CARD.format(title="Alertas descartados · webhook")).count() == 1
+        assert page.locator(CARD.format(title="Alertas descartados · webhook")).count() == 1
     store.close()

@@ -258,6 +258,24 @@ def test_the_accuracy_card_names_the_first_week_really_scored(page: Page, outloo
     assert foot == f"{one['n']} weeks since {first:%b} {first.day}, {first.year}"
 
 
+@pytest.mark.parametrize("lang", ["en", "pt-BR"])
+def test_a_bias_that_rounds_to_zero_reads_zero_not_minus_zero(
+    page: Page, outlook_url: str, lang: str
+) -> None:
+    # A bias of -0.0001 R$/l read "-R$0.000" in the accuracy table, a negative sign on nothing.
+    api = httpx.get(f"{outlook_url}/api/outlook", params={"fuel": "GASOLINE", "area": "BR"}).json()
+    tiny = [
+        a["horizon"] for a in api["accuracy"] if a["bias"] is not None and -0.0005 < a["bias"] < 0
+    ]
+    assert tiny, api["accuracy"]  # the real backtest has such a bias
+    page.goto(f"{outlook_url}/?view=outlook&fuel=GASOLINE&area=BR&lang={lang}")
+    _ready(page)
+    zero = "R$\u00a00,000" if lang == "pt-BR" else "R$0.000"
+    for h in tiny:
+        bias = page.locator(f"#outlook-accuracy tr[data-horizon='{h}'] td").nth(5)
+        expect(bias).to_have_text(zero)
+
+
 def _first_accuracy_as(page: Page, outlook_url: str, area: str, verdict: str, **fields) -> None:
     """Open the Outlook view of gasoline in ``area`` with the API's 1-week accuracy and verdict
     replaced as given (the page alone is under test)."""

@@ -15,7 +15,13 @@ import pytest
 from devtools.dashboard.serving import serving
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect
 from tests.browser.conftest import error_free_page
-from tests.support.a11y import LOW_CONTRAST_JS, REACHABLE_JS, assert_rings_show, tab_through
+from tests.support.a11y import (
+    HIDDEN_CONTROLS_JS,
+    LOW_CONTRAST_JS,
+    REACHABLE_JS,
+    assert_rings_show,
+    tab_through,
+)
 from tests.support.aria_tabs import assert_open, read_tabs
 from tests.support.station_lake import real_sample_lake
 
@@ -638,23 +644,50 @@ def test_station_text_reads_at_aa_contrast_and_every_stop_shows_its_ring(
 
 def test_groups_and_charts_are_named_in_the_pages_language(page: Page, stations_url: str) -> None:
     # The language group and the tab list were named in English on the Portuguese page, and a
-    # chart was a bare div whose SVG tick labels a screen reader met one by one.
+    # chart was a bare div whose SVG tick labels a screen reader met one by one; then an img,
+    # which hid its toolbar's buttons from a screen reader while a keyboard reached them.
     _open(page, stations_url, "view=brands&fuel=GASOLINE&lang=pt-BR")
     expect(page.get_by_role("group", name="Idioma", exact=True)).to_have_count(1)
     expect(page.get_by_role("tablist", name="Visões dos postos", exact=True)).to_have_count(1)
     brands = page.locator("#st-chart-brands")
-    expect(brands).to_have_attribute("role", "img")
+    expect(brands).to_have_attribute("role", "figure")
+    expect(brands.get_by_role("button", name="Ampliar zoom", exact=True)).to_have_count(1)
+    assert page.evaluate(HIDDEN_CONTROLS_JS) == []
     expect(brands).to_have_attribute(
         "aria-label", "Gasolina comum: Prêmio sobre bandeira branca (R$/l)"
     )
-    page.locator(".lang-btn[data-lang=en]").click()
+    # The language buttons read "EN" and "PT"; each is named in its own language.
+    expect(page.get_by_role("button", name="Português", exact=True, pressed=True)).to_have_count(1)
+    # The tab's title stayed "fuelpipe — stations", in English on the Portuguese page.
+    expect(page).to_have_title("fuelpipe — Todos os postos do Brasil")
+    page.get_by_role("button", name="English", exact=True, pressed=False).click()
     page.wait_for_function("() => document.documentElement.lang === 'en'")
+    expect(page).to_have_title("fuelpipe — Every pump in Brazil")
+    expect(page.get_by_role("button", name="English", exact=True, pressed=True)).to_have_count(1)
     expect(page.get_by_role("group", name="Language", exact=True)).to_have_count(1)
     expect(page.get_by_role("tablist", name="Station views", exact=True)).to_have_count(1)
     expect(brands).to_have_attribute("aria-label", re.compile(r"^Gasoline: Premium over unbranded"))
     page.locator("[role=tab][data-view=dispersion]").click()
-    expect(page.get_by_role("img", name="Dispersion (Gasoline): P90, Median, P10, "
+    expect(page.get_by_role("figure", name="Dispersion (Gasoline): P90, Median, P10, "
                             "Coefficient of variation", exact=True)).to_have_count(1)  # fmt: skip
+
+
+def test_a_charts_toolbar_speaks_the_pages_language_as_on_the_main_page(
+    page: Page, stations_url: str
+) -> None:
+    # The toolbar kept Plotly's Box Select, Lasso Select and Autoscale, whose words the bundle's
+    # Portuguese does not have (the main page removes those buttons): English on a Portuguese
+    # page.
+    names = {}
+    for lang in ("en", "pt-BR"):
+        _open(page, stations_url, f"view=dispersion&fuel=GASOLINE&lang={lang}")
+        toolbar = page.locator("#st-chart-dispersion [role=toolbar] button")
+        expect(toolbar.first).to_be_attached()
+        names[lang] = [b.get_attribute("data-title") for b in toolbar.all()]
+    assert set(names["en"]) & set(names["pt-BR"]) == {"Zoom"}, names  # the same word in both
+    assert names["en"] == [
+        "Download plot as a PNG", "Zoom", "Pan", "Zoom in", "Zoom out", "Reset axes",
+    ]  # fmt: skip
 
 
 # The page's overflow past the viewport, and each visible table box: its role, its name and
@@ -695,6 +728,29 @@ def test_on_a_375_px_phone_tables_scroll_in_a_named_box_the_keyboard_reaches(
         assert name in keys or rows.count() > 0, name
     for name in names:
         expect(page.get_by_role("region", name=name, exact=True)).to_have_count(1)
+
+
+# The header's title: how many lines it wraps to, and its box's width.
+TITLE_JS = """() => { const h = document.querySelector('.brand h1'); const r = document.createRange();
+  r.selectNodeContents(h);
+  return {lines: new Set(Array.from(r.getClientRects(), (x) => Math.round(x.top))).size,
+          width: h.getBoundingClientRect().width}; }"""
+
+
+@pytest.mark.parametrize("lang", ["en", "pt-BR"])
+def test_on_a_375_px_phone_the_header_title_is_not_squeezed_beside_its_buttons(
+    page: Page, stations_url: str, lang: str
+) -> None:
+    # The back link and the language buttons kept their row beside the title, which got 70 px:
+    # "Todos / os / postos / do / Brasil", one word a line, the subtitle in ten lines.
+    page.set_viewport_size({"width": 375, "height": 800})
+    _open(page, stations_url, f"view=ranking&lang={lang}")
+    title = page.evaluate(TITLE_JS)
+    assert title["lines"] == 1 and title["width"] > 250, title
+    assert page.evaluate(NARROW_JS)["page"] == 0
+    back = page.locator("#st-back").bounding_box()
+    english = page.get_by_role("button", name="English").bounding_box()
+    assert back and english and back["y"] == english["y"]  # the buttons still share a row
 
 
 def test_a_refused_date_marks_its_field_and_is_its_description(

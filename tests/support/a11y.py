@@ -109,3 +109,23 @@ def assert_rings_show(stops: list[dict[str, Any]]) -> None:
         assert stop["opacity"] == 1, stop
         assert stop["contrast"] >= 3, stop
         assert not stop["clipped"] or stop["offset"] + stop["width"] <= 0, stop
+
+
+# The controls a keyboard reaches that assistive technology cannot: each focusable element
+# inside aria-hidden, or inside a role whose children are presentational (an img, a button...),
+# as [that ancestor's role or "aria-hidden", the control's name or tag]. axe calls these
+# aria-hidden-focus and nested-interactive.
+HIDDEN_CONTROLS_JS = """() => {
+  const flat = new Set(['img', 'button', 'checkbox', 'link', 'math', 'meter', 'option',
+    'progressbar', 'radio', 'scrollbar', 'separator', 'slider', 'switch', 'tab']);
+  const hidden = [];
+  for (const el of document.querySelectorAll('a[href], button, select, input, textarea, [tabindex]')) {
+    if (el.disabled || el.tabIndex < 0) continue;
+    for (let up = el.parentElement; up; up = up.parentElement) {
+      const role = up.getAttribute('role');
+      const why = up.getAttribute('aria-hidden') === 'true' ? 'aria-hidden' : flat.has(role) ? role : null;
+      if (why) { hidden.push([why, el.getAttribute('aria-label') || el.dataset.title || el.tagName]); break; }
+    }
+  }
+  return hidden;
+}"""

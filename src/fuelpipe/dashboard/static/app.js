@@ -513,9 +513,12 @@
     await plotlyReady;
     await Plotly.react(div, traces, layout, plotConfig());
     asOfCaption(div, traces, asOf, weekly);
-    // A screen reader's text for the drawing: its title and how recent it is.
-    div.setAttribute("role", "img");
+    // A screen reader's text for the drawing: its title and how recent it is. A figure, not
+    // an img: an img hides all it holds, the toolbar's buttons too (axe: nested-interactive);
+    // the drawings' tick labels and legend, read one by one, are hidden instead.
+    div.setAttribute("role", "figure");
     div.setAttribute("aria-label", [title, caption(div).textContent].filter(Boolean).join(", "));
+    for (const svg of div.querySelectorAll(".main-svg")) svg.setAttribute("aria-hidden", "true");
     div.dataset.rendered = performance.now().toFixed(1);
   }
 
@@ -871,7 +874,7 @@
       const title = fuel ? t("product." + fuel[1]) : seriesName(item.key);
       const digits = item.unit === "BRL/USD" ? 4 : 2;
       if (item.value === null) {
-        card(cards, title, "—", t("noData"), "flat", t("asOf", { date: "—" }), item.key);
+        card(cards, title, "—", t("noData"), "flat", "", item.key); // no date to be "as of"
         continue;
       }
       const change =

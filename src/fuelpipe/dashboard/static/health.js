@@ -197,8 +197,9 @@
       // A failing source: the reason, the last attempt and the next.
       const tries = [["lastAttempt", p.last_attempt_at], ["nextAttempt", p.next_attempt_at]]
         .filter((x) => x[1]).map((x) => ` · ${t("health." + x[0], { date: fmt.instant(x[1]) })}`).join("");
-      card(cards, `${t("health." + p.state)} · ${p.source}`, p.keys.join(", ") + (p.series > p.keys.length ? " …" : ""),
-        since(p) + (p.reason ? ` · ${p.reason}` : "") + tries, "down", asOf);
+      card(cards, `${t("health." + p.state)} · ${p.source}`,
+        p.keys.map(kit.seriesName).join(", ") + (p.series > p.keys.length ? " …" : ""),
+        since(p) + (p.reason ? ` · ${p.reason}` : "") + tries, "bad", asOf);
     }
     for (const a of view.alerts || []) card(cards, `${t("health.alert")} · ${a.rule}`, a.summary, since(a), "warn", asOf);
     // Alerts a sink has not taken: those waiting (the sink down), then the newest drops (refused
@@ -207,19 +208,19 @@
     for (const d of delivery.filter((x) => x.state === "waiting")) {
       const failing = d.failing_since ? ` · ${t("health.alertsFailing", { date: fmt.instant(d.failing_since) })}` : "";
       card(cards, `${t("health.alertsWaiting")} · ${d.sink}`, fmt.num(d.count, 0),
-        t("health.alertsQueued", { date: fmt.instant(d.at) }) + failing, d.failing_since ? "down" : "warn", asOf);
+        t("health.alertsQueued", { date: fmt.instant(d.at) }) + failing, d.failing_since ? "bad" : "warn", asOf);
     }
     for (const d of delivery.filter((x) => x.state === "dropped").slice(0, 3)) {
       card(cards, `${t("health.alertsDropped")} · ${d.sink}`, fmt.num(d.count, 0),
-        `${fmt.instant(d.at)} · ${d.line || ""}`, "down", asOf);
+        `${fmt.instant(d.at)} · ${d.line || ""}`, "bad", asOf);
     }
     // A split whose history re-read failed: closes before it may still be on the old basis.
     for (const s of view.series) {
       const o = s.split_owed;
       if (!o) continue;
       const last = o.splits[o.splits.length - 1].date;
-      card(cards, `${t("health.splitOwed")} · ${s.key}`, o.splits.map((x) => `${x.ratio} · ${fmt.date(x.date)}`).join(", "),
-        (o.since ? since(o) + " · " : "") + t("health.splitOwedDetail", { date: fmt.date(last) }), "down", asOf);
+      card(cards, `${t("health.splitOwed")} · ${kit.seriesName(s.key)}`, o.splits.map((x) => `${x.ratio} · ${fmt.date(x.date)}`).join(", "),
+        (o.since ? since(o) + " · " : "") + t("health.splitOwedDetail", { date: fmt.date(last) }), "bad", asOf);
     }
     card(cards, t("health.series"), `${view.stored_series} / ${view.catalog_series}`, "", "", asOf);
     card(cards, t("health.complete"), mean === null ? "—" : fmt.pct(mean * 100, 1, false), "", "", asOf);
@@ -228,7 +229,7 @@
     card(cards, t("health.pending"), fmt.num(view.pending, 0),
       read < view.pending ? t("health.pendingRead", { n: fmt.num(read, 0), total: fmt.num(view.pending, 0) }) : "",
       view.pending ? "warn" : "flat", asOf);
-    card(cards, t("health.quarantined"), fmt.num(view.quarantined, 0), "", view.quarantined ? "down" : "flat", asOf);
+    card(cards, t("health.quarantined"), fmt.num(view.quarantined, 0), "", view.quarantined ? "bad" : "flat", asOf);
     card(cards, t("health.dead"), view.dead_letters === null ? t("health.notAvailable") : fmt.num(view.dead_letters, 0), "", "", asOf);
     card(cards, t("health.absent"), fmt.num(view.absent ?? 0, 0), "", "", asOf);
     card(cards, t("health.unexpected"), fmt.num(view.unexpected ?? 0, 0), "", "", asOf);

@@ -137,8 +137,9 @@
     for (const card of document.querySelectorAll(".card[data-key]")) {
       const found = byKey.get(card.dataset.key);
       let line = card.querySelector(".card-fresh");
-      // A card showing an older value (the End date picked) is not the one just published.
-      const older = found && card.dataset.date && found.date && card.dataset.date !== found.date;
+      // A card showing an older value (the End date picked), or none by then (no data-date),
+      // is not the one just published.
+      const older = found && found.date && card.dataset.date !== found.date;
       if (!found || older) {
         if (line) line.remove();
         continue;

@@ -198,7 +198,8 @@
       const cells = [
         String(a.horizon), String(a.n), kit.fmt.money(a.mae, view.unit, 3),
         kit.fmt.money(a.naive_mae, view.unit, 3), kit.fmt.num(a.ratio, 2),
-        kit.fmt.money(a.bias, view.unit, 3), kit.fmt.pct(a.coverage80 === null ? null : a.coverage80 * 100, 0, false),
+        // rounded first: a bias of -0.0001 read "-R$0.000", a sign on nothing
+        kit.fmt.money(a.bias === null ? null : Number(a.bias.toFixed(3)) || 0, view.unit, 3), kit.fmt.pct(a.coverage80 === null ? null : a.coverage80 * 100, 0, false),
         kit.fmt.pct(a.coverage95 === null ? null : a.coverage95 * 100, 0, false),
       ];
       for (const text of cells) row.insertCell().textContent = text;

@@ -378,7 +378,8 @@
     const P = plotly();
     if (!P) return;
     const lines = traces.map((trace) => trace.name).filter(Boolean).join(", ");
-    el.setAttribute("role", "img");
+    // A figure, not an img, which would hide its toolbar's buttons too (see app.js).
+    el.setAttribute("role", "figure");
     el.setAttribute("aria-label", lines ? `${name}: ${lines}` : name);
     P.react(
       el,
@@ -389,9 +390,13 @@
         legend: { orientation: "h" },
         ...layout,
       },
-      // no "Share chart..." button: it uploads the chart to Plotly Cloud (see app.js)
-      { displaylogo: false, showSendToCloud: false, responsive: true, locale: state.lang },
-    );
+      // no "Share chart..." button: it uploads the chart to Plotly Cloud (see app.js); nor the
+      // buttons the bundle's Portuguese has no words for, as on the main page
+      { displaylogo: false, showSendToCloud: false, responsive: true, locale: state.lang,
+        modeBarButtonsToRemove: ["lasso2d", "select2d", "autoScale2d"] },
+    ).then(() => {
+      for (const svg of el.querySelectorAll(".main-svg")) svg.setAttribute("aria-hidden", "true");
+    });
   }
 
   function fuelName() {
@@ -563,6 +568,7 @@
 
   function translate() {
     document.documentElement.lang = state.lang;
+    document.title = `fuelpipe — ${t("title")}`; // the tab's and history's name, as app.js's
     for (const el of document.querySelectorAll("[data-t]")) el.textContent = t(el.dataset.t);
     for (const el of document.querySelectorAll("[data-t-label]")) el.setAttribute("aria-label", t(el.dataset.tLabel));
     for (const button of document.querySelectorAll(".lang-btn")) {
