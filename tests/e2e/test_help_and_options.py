@@ -306,9 +306,8 @@ def test_replay_on_an_address_it_cannot_listen_on_names_the_address(port: str) -
     assert f"cannot listen on 192.0.2.1:{port}" in line, line
 
 
-def test_debug_after_the_command_shows_the_traceback(tmp_path: Path) -> None:
-    """The failure line says "rerun with --debug"; added at the end of the command, as a user
-    does, it was refused: "No such option: --debug". (A damaged row: an unexpected error.)"""
+def _store_with_a_garbled_date(tmp_path: Path) -> dict[str, str]:
+    """A store whose one row's date is not a date: reading it is an unexpected error."""
     import sqlite3
     from datetime import date
     from decimal import Decimal
@@ -322,14 +321,33 @@ def test_debug_after_the_command_shows_the_traceback(tmp_path: Path) -> None:
     with sqlite3.connect(db) as conn:
         conn.execute("UPDATE items SET date = 'garbage'")
     conn.close()
-    env = {"FUELPIPE_DB": str(db)}
-    failed = _one_error(_run("export", "CURRENCY#USD", env=env))
+    return {"FUELPIPE_DB": str(db)}
+
+
+def test_debug_after_the_command_shows_the_traceback(tmp_path: Path) -> None:
+    """The failure line says "rerun with --debug"; added at the end of the command, as a user
+    does, it was refused: "No such option: --debug". (A damaged row: an unexpected error.)"""
+    env = _store_with_a_garbled_date(tmp_path)
+    failed = _one_error(_run("export", "CURRENCY#USD", env=env), code=1)
     assert "`fuelpipe export` failed" in failed and "rerun with --debug" in failed, failed
     debug = _run("export", "CURRENCY#USD", "--debug", env=env)
     assert "No such option" not in debug.stderr, debug.stderr
     assert "Traceback" in debug.stderr and "ValueError" in debug.stderr, debug.stderr
     # a `--debug` after `--` is an argument, not the option
     assert "No such option" not in _run("export", "--", "--debug", env=env).stderr
+
+
+@pytest.mark.parametrize("args", [["export", "CURRENCY#USD"], ["status"]])
+def test_an_unexpected_error_is_not_the_exit_code_of_bad_input(
+    args: list[str], tmp_path: Path
+) -> None:
+    """An unexpected error (here a store row whose date is not one) exited 2, the code the
+    README gives a script for its own mistake (a bad option, date or path), so a script could
+    not tell a command typed wrong from one that failed: it exits 1, as Python does on an
+    error it did not expect, with its one `failed:` line."""
+    env = _store_with_a_garbled_date(tmp_path)
+    line = _one_error(_run(*args, env=env), code=1)
+    assert f"`fuelpipe {args[0]}` failed: " in line and "rerun with --debug" in line, line
 
 
 def test_create_resources_help_names_the_indexes_it_creates() -> None:

@@ -53,6 +53,9 @@ from fuelpipe.stages.set_aside import SetAside
 EXIT_INCOMPLETE = 1
 """The command ran but could not do all it was asked (e.g. `dlq list` could not read every
 dead letter the DLQ counts)."""
+EXIT_FAILED = 1
+"""An unexpected error (one `failed:` line): not 2, which tells a script its input was wrong;
+1 is what Python exits with on an error it did not expect."""
 EXIT_BAD_INPUT = 2
 EXIT_UNREACHABLE = 3
 EXIT_ALREADY_WATCHING = 4
@@ -67,8 +70,8 @@ class GuardedTyper(typer.Typer):
     """A Typer app whose every failure is one line on stderr and an honest exit code.
 
     Usage errors (a bad option value, an unknown command) exit 2; any unexpected exception
-    prints one line naming the command and exits 2 too, unless ``--debug`` asks for the
-    traceback. Commands raise ``typer.Exit`` with their own code (3: a source could not be
+    prints one line naming the command and exits 1 (EXIT_FAILED), unless ``--debug`` asks for
+    the traceback. Commands raise ``typer.Exit`` with their own code (3: a source could not be
     reached or used).
     ``--debug`` is read wherever it is typed (see :func:`debug_first`).
     """
@@ -106,7 +109,7 @@ class GuardedTyper(typer.Typer):
                 + (f": {detail}" if detail else "")
                 + " (rerun with --debug for the traceback)"
             )
-            sys.exit(EXIT_BAD_INPUT)
+            sys.exit(EXIT_FAILED)
         if code == EXIT_INTERRUPTED:  # typer turns Ctrl+C into this code, silently
             _one_line("stopped by SIGTERM" if terminated else "interrupted")
             sys.exit(EXIT_TERMINATED if terminated else EXIT_INTERRUPTED)
