@@ -83,6 +83,29 @@ def test_a_group_alone_shows_its_help(group: str) -> None:
     assert alone.returncode == top.returncode
 
 
+def test_the_top_help_gives_the_exit_codes() -> None:
+    """A script's author reading `fuelpipe --help` (a pip install has no README at hand) found
+    no exit code: each code the commands exit with is named there, with what it means."""
+    from fuelpipe.cli import main
+
+    done = _run("--help")
+    assert done.returncode == 0, done.stderr
+    text = " ".join(done.stdout.replace("│", " ").split())
+    codes = [
+        main.EXIT_INCOMPLETE,
+        main.EXIT_FAILED,
+        main.EXIT_BAD_INPUT,
+        main.EXIT_UNREACHABLE,
+        main.EXIT_ALREADY_WATCHING,
+        main.EXIT_INTERRUPTED,
+        main.EXIT_BROKEN_PIPE,
+        main.EXIT_TERMINATED,
+    ]
+    assert "Exit codes: 0 done" in text, text
+    for code in codes:
+        assert f"; {code} " in text, (code, text)
+
+
 def test_status_help_names_every_column() -> None:
     done = _run("status", "--help")
     assert done.returncode == 0, done.stderr

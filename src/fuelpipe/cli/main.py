@@ -218,6 +218,15 @@ cli = GuardedTyper(
         "Settings come from FUELPIPE_* environment variables (see README); the store is "
         "./data/fuelpipe.sqlite unless FUELPIPE_DB says otherwise."
     ),
+    epilog=(
+        f"Exit codes: 0 done; {EXIT_INCOMPLETE} the command could not do all it was asked (a "
+        "warning or error line says what), or an unexpected error (`fuelpipe … failed:`); "
+        f"{EXIT_BAD_INPUT} bad input (an option, date, path or setting); {EXIT_UNREACHABLE} a "
+        f"source could not be used at all (run, revise); {EXIT_ALREADY_WATCHING} another watch "
+        f"or station ingest holds the store or lake; {EXIT_INTERRUPTED} Ctrl+C; "
+        f"{EXIT_TERMINATED} SIGTERM; {EXIT_BROKEN_PIPE} the reader of the output went away "
+        "(`| head`). The README's Commands section has each command's."
+    ),
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
