@@ -320,6 +320,28 @@ def test_a_series_typed_with_spaces_around_it_is_the_series(tmp_path: Path) -> N
     assert [row["key"] for row in json.loads(done.stdout)] == ["CURRENCY#USD"]
 
 
+@pytest.mark.parametrize(
+    ("pattern", "keys"),
+    [
+        ("FUEL#GASOLINE#S?", ["FUEL#GASOLINE#SC", "FUEL#GASOLINE#SP", "FUEL#GASOLINE#SE"]),
+        ("stock#petr*", ["STOCK#PETR3", "STOCK#PETR4"]),
+    ],
+)
+def test_a_series_glob_picks_the_series_as_the_parquet_export_s_does(
+    pattern: str, keys: list[str], tmp_path: Path
+) -> None:
+    """`export --format parquet --series 'FUEL#GASOLINE#*'` (the README's example) takes a
+    glob, and `fuelpipe.select_keys` too; `status`, `run`, `revise` and `watch` said "no series
+    matches FUEL#GASOLINE#*" for the same pattern. Each --series now takes a glob as well as a
+    key or prefix, and lists the series in catalog order."""
+    db = tmp_path / "s.sqlite"
+    created = _run(*EMPTY_RUN, env={"FUELPIPE_DB": str(db)})
+    assert created.returncode == 0, created.stderr
+    done = _run("status", "-s", pattern, "--all", "--json", env={"FUELPIPE_DB": str(db)})
+    assert done.returncode == 0, done.stderr
+    assert [row["key"] for row in json.loads(done.stdout)] == keys
+
+
 @pytest.mark.parametrize("port", ["0", "8765"])
 def test_replay_on_an_address_it_cannot_listen_on_names_the_address(port: str) -> None:
     """`replay --host 192.0.2.1 --port 0` (an address of no interface here; port 0: any free

@@ -459,13 +459,21 @@ def _select(series: list[str] | None, catalog: Catalog = DEFAULT_CATALOG) -> lis
             "--series/-s is blank: give a key or prefix, e.g. CURRENCY#USD or FUEL#GASOLINE "
             "(`fuelpipe status --all` lists them), or leave the option out for every series"
         )
-    try:
-        return catalog.select(series)
-    except KeyError as exc:  # a guess at a key's name: say where the names are
+    # a glob too (`FUEL#GASOLINE#*`), as the Parquet export's --series and fp.select_keys
+    # take one: select_keys reads the three forms alike
+    unknown, chosen = [], set[str]()
+    for pattern in series:
+        try:
+            chosen.update(select_keys(catalog, pattern))
+        except KeyError:
+            unknown.append(pattern.strip().upper())
+    if unknown:  # a guess at a key's name: say where the names are
         raise fail(
-            f"{exc.args[0]} (`fuelpipe status --all` lists every key; a prefix such as "
-            "FUEL#GASOLINE or CURRENCY picks a group)"
-        ) from None
+            f"no series matches {', '.join(unknown)} (`fuelpipe status --all` lists every "
+            "key; a prefix such as FUEL#GASOLINE or CURRENCY picks a group, a glob such as "
+            "'FUEL#GASOLINE#S?' those it matches)"
+        )
+    return [s for s in catalog if s.key in chosen]
 
 
 def _known_key(key: str, catalog: Catalog = DEFAULT_CATALOG) -> str:
@@ -631,7 +639,9 @@ def run(
     series: Annotated[
         list[str] | None,
         typer.Option(
-            "--series", "-s", help="Keys or prefixes, e.g. CURRENCY#USD or FUEL#GASOLINE."
+            "--series",
+            "-s",
+            help="Keys, prefixes or globs, e.g. CURRENCY#USD, FUEL#GASOLINE or 'FUEL#*#SP'.",
         ),
     ] = None,
     since: Annotated[
@@ -761,7 +771,7 @@ def status(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
     series: Annotated[
-        list[str] | None, typer.Option("--series", "-s", help="Keys or prefixes.")
+        list[str] | None, typer.Option("--series", "-s", help="Keys, prefixes or globs.")
     ] = None,
     since: Annotated[
         str | None,
