@@ -949,7 +949,10 @@ def export(
     output: Annotated[
         Path | None,
         typer.Option(
-            "--output", "-o", help="File (default or -: stdout); its extension must match --format."
+            "--output",
+            "-o",
+            help="File (default or -: stdout); its extension must match --format (export writes "
+            "no .gz or .xlsx: pipe it to gzip).",
         ),
     ] = None,
     series: Annotated[
@@ -1032,6 +1035,10 @@ def _one_export_key(key: str) -> str:
 
 
 EXPORT_FORMATS = ("csv", "json", "parquet")
+COMPRESSED = ("gz", "bz2", "xz", "zst", "zip", "7z")
+"""Extensions of a compressed file: export writes none (its output can be piped to one)."""
+NOT_WRITTEN = ("xlsx", "xls", "ods", "tsv")
+"""Extensions of formats a user may expect, which export does not write."""
 
 
 def _export_format(fmt: str | None, output: Path | None) -> str:
@@ -1041,6 +1048,19 @@ def _export_format(fmt: str | None, output: Path | None) -> str:
     if chosen is not None and chosen not in EXPORT_FORMATS:
         raise fail(f"--format must be csv, json or parquet, not {fmt!r}")
     extension = output.suffix.lower().lstrip(".") if output is not None else ""
+    # plain text under a name that promises another format only fails later, in zcat or a
+    # spreadsheet; any other name (none, .txt, a pipe) is csv unless --format says otherwise
+    if output is not None and extension in COMPRESSED:
+        raise fail(
+            f"--output {output} is named .{extension}, but export writes no compressed file: "
+            f"pipe it, e.g. `fuelpipe export KEY | gzip > {output.name}`"
+        )
+    if extension in NOT_WRITTEN:
+        raise fail(
+            f"--output {output} is named .{extension}, but export writes csv, json or parquet, "
+            f"not {extension}: give a file ending .csv (a spreadsheet opens it), .json or "
+            ".parquet"
+        )
     named = extension if extension in EXPORT_FORMATS else None
     if chosen is not None and named is not None and named != chosen:
         raise fail(
