@@ -96,8 +96,9 @@ def test_a_file_that_is_not_sqlite_is_refused_by_open_naming_it(tmp_path: Path) 
     with pytest.raises(fuelpipe.StoreDamaged) as raised:
         fuelpipe.open(db=db)
     message = str(raised.value)
-    assert message.startswith(f"{db} is damaged ({db} is not a usable SQLite file"), message
-    assert "file is not a database" in message and "\n" not in message, message
+    assert message.startswith(f"{db} is not a SQLite file (it does not begin with "), message
+    assert message.endswith("check the path, or restore the file from a backup"), message
+    assert "\n" not in message, message
     assert db.read_bytes() == content
     assert sorted(p.name for p in tmp_path.iterdir()) == ["prices.csv"]
 

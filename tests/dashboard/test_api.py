@@ -482,6 +482,30 @@ def test_unknown_series_is_404_naming_it(client: httpx.Client, path: str, key: s
     assert key in r.json()["detail"]
 
 
+GROUPS = {
+    "series": f"/api/series?key=fuel{Q}gasoline",
+    "indices": f"/api/indices?keys=CURRENCY{Q}USD,FUEL{Q}GASOLINE",
+    "correlations": f"/api/correlations?keys=CURRENCY{Q}USD,FUEL{Q}GASOLINE",
+}
+
+
+@pytest.mark.parametrize("path", GROUPS.values(), ids=GROUPS.keys())
+def test_a_prefix_of_several_series_is_404_naming_some_of_them(
+    client: httpx.Client, path: str
+) -> None:
+    """`key=FUEL#GASOLINE` (a group, as --series takes it) said "unknown series
+    'FUEL#GASOLINE': 'FUEL#GASOLINE': a FUEL key has 2 part(s) after the kind": the key
+    twice, and no key to give instead. It names how many series the prefix holds and the
+    first ones, as `fuelpipe export FUEL#GASOLINE` does."""
+    r = client.get(path)
+    assert r.status_code == 404, r.text
+    group = [s.key for s in DEFAULT_CATALOG if s.key.startswith("FUEL#GASOLINE#")]
+    assert r.json()["detail"] == (
+        f"'FUEL#GASOLINE' names {len(group)} series ({group[0]}, {group[1]}, …), not one: "
+        f"give one key, e.g. {group[0]}"
+    )
+
+
 ODD = ["%00", "' OR 1=1", "9999-99-99", "-1", "1e309", "🙂", "a" * 300, "FUEL%23%23", "%23"]
 
 

@@ -349,3 +349,35 @@ def test_a_monthly_series_on_survey_weeks_is_422(client: httpx.Client, view: str
     )
     raw = client.get("/api/series?key=FUEL_MONTHLY%23GASOLINE%23SP&freq=raw")
     assert raw.status_code == 200, raw.text
+
+
+HEAD_PATHS = [
+    "/",
+    "/docs",
+    "/openapi.json",
+    "/api/meta",
+    "/api/series?key=CURRENCY%23USD",
+    "/api/health?format=csv",
+    "/static/favicon.svg",
+]
+
+
+@pytest.mark.parametrize("path", HEAD_PATHS)
+def test_head_answers_as_get_without_the_body(client: httpx.Client, path: str) -> None:
+    """`curl -I`, a link checker or an uptime probe asks HEAD: every page and view answered 405
+    Method Not Allowed, where HTTP has a server that answers GET answer HEAD too (RFC 9110
+    9.1): the same status and headers, no body."""
+    got = client.get(path)
+    head = client.head(path)
+    assert (head.status_code, got.status_code) == (200, 200), head.text
+    assert head.content == b""
+    assert head.headers["content-type"] == got.headers["content-type"]
+    assert head.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+    if "content-length" in got.headers:
+        assert head.headers["content-length"] == got.headers["content-length"]
+
+
+def test_head_of_a_bad_request_is_its_status_without_the_body(client: httpx.Client) -> None:
+    head = client.head("/api/series?key=CURRENCY%23USD&freq=monthly")
+    assert head.status_code == 422 and head.content == b""
+    assert client.post("/api/meta").status_code == 405  # only HEAD is answered as GET

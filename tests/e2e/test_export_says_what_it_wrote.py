@@ -73,3 +73,28 @@ def test_a_pattern_for_csv_names_the_parquet_export_that_takes_it(
         f"--format parquet exports many: `fuelpipe export --format parquet --series "
         f"'{pattern}' -o FILE.parquet`"
     ]
+
+
+@pytest.mark.parametrize(
+    ("name", "says"),
+    [
+        ("usd.csv.gz", "writes no compressed file: pipe it, e.g. `fuelpipe export KEY | gzip >"),
+        ("usd.zip", "writes no compressed file: pipe it, e.g. `fuelpipe export KEY | gzip >"),
+        ("usd.xlsx", "writes csv, json or parquet, not xlsx: give a file ending .csv"),
+        ("usd.tsv", "writes csv, json or parquet, not tsv: give a file ending .csv"),
+    ],
+)
+def test_a_file_named_for_a_format_export_does_not_write_is_refused(
+    env: dict[str, str], tmp_path: Path, name: str, says: str
+) -> None:
+    """`export KEY -o usd.csv.gz` (or .xlsx, .tsv) wrote plain comma-separated text under that
+    name, exit 0, so `zcat` or a spreadsheet then failed on it: an extension naming a format
+    (or a compression) export does not write is refused, before the store is read."""
+    out = tmp_path / name
+    done = fuelpipe("export", "CURRENCY#USD", "-o", str(out), env=env, check=False)
+    assert done.returncode == 2, done.stdout + done.stderr
+    (line,) = done.stderr.splitlines()
+    extension = name.rsplit(".", 1)[1]
+    assert line.startswith(f"error: --output {out} is named .{extension}, but export "), line
+    assert says in line, line
+    assert not out.exists()

@@ -83,6 +83,29 @@ def test_a_group_alone_shows_its_help(group: str) -> None:
     assert alone.returncode == top.returncode
 
 
+def test_the_top_help_gives_the_exit_codes() -> None:
+    """A script's author reading `fuelpipe --help` (a pip install has no README at hand) found
+    no exit code: each code the commands exit with is named there, with what it means."""
+    from fuelpipe.cli import main
+
+    done = _run("--help")
+    assert done.returncode == 0, done.stderr
+    text = " ".join(done.stdout.replace("│", " ").split())
+    codes = [
+        main.EXIT_INCOMPLETE,
+        main.EXIT_FAILED,
+        main.EXIT_BAD_INPUT,
+        main.EXIT_UNREACHABLE,
+        main.EXIT_ALREADY_WATCHING,
+        main.EXIT_INTERRUPTED,
+        main.EXIT_BROKEN_PIPE,
+        main.EXIT_TERMINATED,
+    ]
+    assert "Exit codes: 0 done" in text, text
+    for code in codes:
+        assert f"; {code} " in text, (code, text)
+
+
 def test_status_help_names_every_column() -> None:
     done = _run("status", "--help")
     assert done.returncode == 0, done.stderr
@@ -297,6 +320,28 @@ def test_a_series_typed_with_spaces_around_it_is_the_series(tmp_path: Path) -> N
     assert [row["key"] for row in json.loads(done.stdout)] == ["CURRENCY#USD"]
 
 
+@pytest.mark.parametrize(
+    ("pattern", "keys"),
+    [
+        ("FUEL#GASOLINE#S?", ["FUEL#GASOLINE#SC", "FUEL#GASOLINE#SP", "FUEL#GASOLINE#SE"]),
+        ("stock#petr*", ["STOCK#PETR3", "STOCK#PETR4"]),
+    ],
+)
+def test_a_series_glob_picks_the_series_as_the_parquet_export_s_does(
+    pattern: str, keys: list[str], tmp_path: Path
+) -> None:
+    """`export --format parquet --series 'FUEL#GASOLINE#*'` (the README's example) takes a
+    glob, and `fuelpipe.select_keys` too; `status`, `run`, `revise` and `watch` said "no series
+    matches FUEL#GASOLINE#*" for the same pattern. Each --series now takes a glob as well as a
+    key or prefix, and lists the series in catalog order."""
+    db = tmp_path / "s.sqlite"
+    created = _run(*EMPTY_RUN, env={"FUELPIPE_DB": str(db)})
+    assert created.returncode == 0, created.stderr
+    done = _run("status", "-s", pattern, "--all", "--json", env={"FUELPIPE_DB": str(db)})
+    assert done.returncode == 0, done.stderr
+    assert [row["key"] for row in json.loads(done.stdout)] == keys
+
+
 @pytest.mark.parametrize("port", ["0", "8765"])
 def test_replay_on_an_address_it_cannot_listen_on_names_the_address(port: str) -> None:
     """`replay --host 192.0.2.1 --port 0` (an address of no interface here; port 0: any free
@@ -306,9 +351,8 @@ def test_replay_on_an_address_it_cannot_listen_on_names_the_address(port: str) -
     assert f"cannot listen on 192.0.2.1:{port}" in line, line
 
 
-def test_debug_after_the_command_shows_the_traceback(tmp_path: Path) -> None:
-    """The failure line says "rerun with --debug"; added at the end of the command, as a user
-    does, it was refused: "No such option: --debug". (A damaged row: an unexpected error.)"""
+def _store_with_a_garbled_date(tmp_path: Path) -> dict[str, str]:
+    """A store whose one row's date is not a date: reading it is an unexpected error."""
     import sqlite3
     from datetime import date
     from decimal import Decimal
@@ -322,14 +366,33 @@ def test_debug_after_the_command_shows_the_traceback(tmp_path: Path) -> None:
     with sqlite3.connect(db) as conn:
         conn.execute("UPDATE items SET date = 'garbage'")
     conn.close()
-    env = {"FUELPIPE_DB": str(db)}
-    failed = _one_error(_run("export", "CURRENCY#USD", env=env))
+    return {"FUELPIPE_DB": str(db)}
+
+
+def test_debug_after_the_command_shows_the_traceback(tmp_path: Path) -> None:
+    """The failure line says "rerun with --debug"; added at the end of the command, as a user
+    does, it was refused: "No such option: --debug". (A damaged row: an unexpected error.)"""
+    env = _store_with_a_garbled_date(tmp_path)
+    failed = _one_error(_run("export", "CURRENCY#USD", env=env), code=1)
     assert "`fuelpipe export` failed" in failed and "rerun with --debug" in failed, failed
     debug = _run("export", "CURRENCY#USD", "--debug", env=env)
     assert "No such option" not in debug.stderr, debug.stderr
     assert "Traceback" in debug.stderr and "ValueError" in debug.stderr, debug.stderr
     # a `--debug` after `--` is an argument, not the option
     assert "No such option" not in _run("export", "--", "--debug", env=env).stderr
+
+
+@pytest.mark.parametrize("args", [["export", "CURRENCY#USD"], ["status"]])
+def test_an_unexpected_error_is_not_the_exit_code_of_bad_input(
+    args: list[str], tmp_path: Path
+) -> None:
+    """An unexpected error (here a store row whose date is not one) exited 2, the code the
+    README gives a script for its own mistake (a bad option, date or path), so a script could
+    not tell a command typed wrong from one that failed: it exits 1, as Python does on an
+    error it did not expect, with its one `failed:` line."""
+    env = _store_with_a_garbled_date(tmp_path)
+    line = _one_error(_run(*args, env=env), code=1)
+    assert f"`fuelpipe {args[0]}` failed: " in line and "rerun with --debug" in line, line
 
 
 def test_create_resources_help_names_the_indexes_it_creates() -> None:

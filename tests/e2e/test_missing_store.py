@@ -343,7 +343,11 @@ def test_a_file_that_is_not_sqlite_is_named_in_the_refusal(
     damaged: str, args: list[str], tmp_path: Path
 ) -> None:
     """A damaged store or queue file: the error said "file is not a database" without naming
-    which (a damaged queue file read as a damaged store), and `dlq list` as a failure."""
+    which (a damaged queue file read as a damaged store), and `dlq list` as a failure. Then it
+    said "X is damaged (X is not a usable SQLite file ...: file is not a database; SQLite's
+    check of its pages: file is not a database): restore it from a backup", twice SQLite's
+    words and only the backup, for what is most often a mistyped FUELPIPE_DB (a CSV): a file
+    without SQLite's header is named as no SQLite file, with the path to check first."""
     from fuelpipe.adapters.sqlite_store import SqliteStore
 
     db = tmp_path / "fuelpipe.sqlite"
@@ -356,7 +360,9 @@ def test_a_file_that_is_not_sqlite_is_named_in_the_refusal(
     assert "Traceback" not in done.stderr, done.stderr
     assert done.returncode == 2, done.stdout + done.stderr
     (line,) = [ln for ln in done.stderr.splitlines() if ln.strip()]
-    assert line.startswith("error:") and f"{bad} is not a usable SQLite file" in line, line
+    assert line.startswith(f"error: {bad} is not a SQLite file (it does not begin with "), line
+    assert "damaged" not in line and "file is not a database" not in line, line
+    assert line.endswith("check the path, or restore the file from a backup"), line
     assert bad.read_bytes() == content
 
 

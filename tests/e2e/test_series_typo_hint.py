@@ -11,14 +11,18 @@ from tests.e2e.conftest import fuelpipe
 
 
 @pytest.mark.parametrize("command", [["status"], ["run"], ["revise"], ["watch", "--ticks", "1"]])
+@pytest.mark.parametrize("given", [["GASOLINA"], ["currency#z*", "CURRENCY#USD"]])
 def test_a_series_that_matches_nothing_says_where_the_keys_are_listed(
-    command: list[str], tmp_path: Path
+    command: list[str], given: list[str], tmp_path: Path
 ) -> None:
+    """A glob (taken since --series takes one) that matches nothing is named as a key is."""
     env = {"FUELPIPE_DB": str(tmp_path / "s.sqlite")}
-    done = fuelpipe(*command, "--series", "GASOLINA", env=env, check=False)
+    args = [a for pattern in given for a in ("--series", pattern)]
+    done = fuelpipe(*command, *args, env=env, check=False)
     assert done.returncode == 2, done.stdout + done.stderr
     assert done.stderr.splitlines() == [
-        "error: no series matches GASOLINA (`fuelpipe status --all` lists every key; a prefix "
-        "such as FUEL#GASOLINE or CURRENCY picks a group)"
+        f"error: no series matches {given[0].upper()} (`fuelpipe status --all` lists every "
+        "key; a prefix such as FUEL#GASOLINE or CURRENCY picks a group, a glob such as "
+        "'FUEL#GASOLINE#S?' those it matches)"
     ]
     assert list(tmp_path.iterdir()) == []  # refused before a store was created

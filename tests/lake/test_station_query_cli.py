@@ -7,7 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -242,6 +242,22 @@ def test_an_until_alone_before_the_lake_is_the_four_weeks_up_to_it(env: dict[str
         "note: no row: state_weekly found nothing for LPG 1900-12-30..1901-02-02"
     ), note
     assert "the lake holds collection days 2025-" in note
+
+
+def test_a_since_alone_after_the_lake_names_the_lake_s_last_day(env: dict[str, str]) -> None:
+    """Without --until a query ends on the lake's last day: a --since after it was refused as
+    "--since ... is after --until ...", naming an --until never given; now the lake's last
+    day, which --until defaults to, and the days the lake holds."""
+    done = CliRunner().invoke(cli, ["stations", "query", "window", "-f", "json"], env=env)
+    assert done.exit_code == 0, done.output
+    (window,) = json.loads(done.stdout)
+    first, last = date.fromisoformat(window["first_day"]), date.fromisoformat(window["last_day"])
+    since = last + timedelta(days=7)
+    line = " ".join(_refused(["state_weekly", "--fuel", "LPG", "--since", str(since)], env).split())
+    assert line == (
+        f"error: --since {since} is after the lake's last collection day {last}, where the "
+        f"query ends without --until: the lake holds collection days {first} to {last}"
+    ), line
 
 
 def test_a_query_with_rows_has_no_note(env: dict[str, str]) -> None:

@@ -53,6 +53,9 @@ from fuelpipe.stages.set_aside import SetAside
 EXIT_INCOMPLETE = 1
 """The command ran but could not do all it was asked (e.g. `dlq list` could not read every
 dead letter the DLQ counts)."""
+EXIT_FAILED = 1
+"""An unexpected error (one `failed:` line): not 2, which tells a script its input was wrong;
+1 is what Python exits with on an error it did not expect."""
 EXIT_BAD_INPUT = 2
 EXIT_UNREACHABLE = 3
 EXIT_ALREADY_WATCHING = 4
@@ -67,8 +70,8 @@ class GuardedTyper(typer.Typer):
     """A Typer app whose every failure is one line on stderr and an honest exit code.
 
     Usage errors (a bad option value, an unknown command) exit 2; any unexpected exception
-    prints one line naming the command and exits 2 too, unless ``--debug`` asks for the
-    traceback. Commands raise ``typer.Exit`` with their own code (3: a source could not be
+    prints one line naming the command and exits 1 (EXIT_FAILED), unless ``--debug`` asks for
+    the traceback. Commands raise ``typer.Exit`` with their own code (3: a source could not be
     reached or used).
     ``--debug`` is read wherever it is typed (see :func:`debug_first`).
     """
@@ -106,7 +109,7 @@ class GuardedTyper(typer.Typer):
                 + (f": {detail}" if detail else "")
                 + " (rerun with --debug for the traceback)"
             )
-            sys.exit(EXIT_BAD_INPUT)
+            sys.exit(EXIT_FAILED)
         if code == EXIT_INTERRUPTED:  # typer turns Ctrl+C into this code, silently
             _one_line("stopped by SIGTERM" if terminated else "interrupted")
             sys.exit(EXIT_TERMINATED if terminated else EXIT_INTERRUPTED)
@@ -214,6 +217,15 @@ cli = GuardedTyper(
         "(BCB PTAX), oil shares (Yahoo) and Brent (FRED), and shows how they move together.\n\n"
         "Settings come from FUELPIPE_* environment variables (see README); the store is "
         "./data/fuelpipe.sqlite unless FUELPIPE_DB says otherwise."
+    ),
+    epilog=(
+        f"Exit codes: 0 done; {EXIT_INCOMPLETE} the command could not do all it was asked (a "
+        "warning or error line says what), or an unexpected error (`fuelpipe … failed:`); "
+        f"{EXIT_BAD_INPUT} bad input (an option, date, path or setting); {EXIT_UNREACHABLE} a "
+        f"source could not be used at all (run, revise); {EXIT_ALREADY_WATCHING} another watch "
+        f"or station ingest holds the store or lake; {EXIT_INTERRUPTED} Ctrl+C; "
+        f"{EXIT_TERMINATED} SIGTERM; {EXIT_BROKEN_PIPE} the reader of the output went away "
+        "(`| head`). The README's Commands section has each command's."
     ),
     no_args_is_help=True,
     add_completion=False,
@@ -447,13 +459,21 @@ def _select(series: list[str] | None, catalog: Catalog = DEFAULT_CATALOG) -> lis
             "--series/-s is blank: give a key or prefix, e.g. CURRENCY#USD or FUEL#GASOLINE "
             "(`fuelpipe status --all` lists them), or leave the option out for every series"
         )
-    try:
-        return catalog.select(series)
-    except KeyError as exc:  # a guess at a key's name: say where the names are
+    # a glob too (`FUEL#GASOLINE#*`), as the Parquet export's --series and fp.select_keys
+    # take one: select_keys reads the three forms alike
+    unknown, chosen = [], set[str]()
+    for pattern in series:
+        try:
+            chosen.update(select_keys(catalog, pattern))
+        except KeyError:
+            unknown.append(pattern.strip().upper())
+    if unknown:  # a guess at a key's name: say where the names are
         raise fail(
-            f"{exc.args[0]} (`fuelpipe status --all` lists every key; a prefix such as "
-            "FUEL#GASOLINE or CURRENCY picks a group)"
-        ) from None
+            f"no series matches {', '.join(unknown)} (`fuelpipe status --all` lists every "
+            "key; a prefix such as FUEL#GASOLINE or CURRENCY picks a group, a glob such as "
+            "'FUEL#GASOLINE#S?' those it matches)"
+        )
+    return [s for s in catalog if s.key in chosen]
 
 
 def _known_key(key: str, catalog: Catalog = DEFAULT_CATALOG) -> str:
@@ -619,7 +639,9 @@ def run(
     series: Annotated[
         list[str] | None,
         typer.Option(
-            "--series", "-s", help="Keys or prefixes, e.g. CURRENCY#USD or FUEL#GASOLINE."
+            "--series",
+            "-s",
+            help="Keys, prefixes or globs, e.g. CURRENCY#USD, FUEL#GASOLINE or 'FUEL#*#SP'.",
         ),
     ] = None,
     since: Annotated[
@@ -749,7 +771,7 @@ def status(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
     series: Annotated[
-        list[str] | None, typer.Option("--series", "-s", help="Keys or prefixes.")
+        list[str] | None, typer.Option("--series", "-s", help="Keys, prefixes or globs.")
     ] = None,
     since: Annotated[
         str | None,
@@ -927,7 +949,10 @@ def export(
     output: Annotated[
         Path | None,
         typer.Option(
-            "--output", "-o", help="File (default or -: stdout); its extension must match --format."
+            "--output",
+            "-o",
+            help="File (default or -: stdout); its extension must match --format (export writes "
+            "no .gz or .xlsx: pipe it to gzip).",
         ),
     ] = None,
     series: Annotated[
@@ -1010,6 +1035,10 @@ def _one_export_key(key: str) -> str:
 
 
 EXPORT_FORMATS = ("csv", "json", "parquet")
+COMPRESSED = ("gz", "bz2", "xz", "zst", "zip", "7z")
+"""Extensions of a compressed file: export writes none (its output can be piped to one)."""
+NOT_WRITTEN = ("xlsx", "xls", "ods", "tsv")
+"""Extensions of formats a user may expect, which export does not write."""
 
 
 def _export_format(fmt: str | None, output: Path | None) -> str:
@@ -1019,6 +1048,19 @@ def _export_format(fmt: str | None, output: Path | None) -> str:
     if chosen is not None and chosen not in EXPORT_FORMATS:
         raise fail(f"--format must be csv, json or parquet, not {fmt!r}")
     extension = output.suffix.lower().lstrip(".") if output is not None else ""
+    # plain text under a name that promises another format only fails later, in zcat or a
+    # spreadsheet; any other name (none, .txt, a pipe) is csv unless --format says otherwise
+    if output is not None and extension in COMPRESSED:
+        raise fail(
+            f"--output {output} is named .{extension}, but export writes no compressed file: "
+            f"pipe it, e.g. `fuelpipe export KEY | gzip > {output.name}`"
+        )
+    if extension in NOT_WRITTEN:
+        raise fail(
+            f"--output {output} is named .{extension}, but export writes csv, json or parquet, "
+            f"not {extension}: give a file ending .csv (a spreadsheet opens it), .json or "
+            ".parquet"
+        )
     named = extension if extension in EXPORT_FORMATS else None
     if chosen is not None and named is not None and named != chosen:
         raise fail(

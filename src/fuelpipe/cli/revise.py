@@ -12,7 +12,7 @@ def revise_command(
     ctx: typer.Context,
     series: Annotated[
         list[str] | None,
-        typer.Option("--series", "-s", help="Keys or prefixes, e.g. COMMODITY#BRENT."),
+        typer.Option("--series", "-s", help="Keys, prefixes or globs, e.g. COMMODITY#BRENT."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the counts as JSON.")] = False,
 ) -> None:

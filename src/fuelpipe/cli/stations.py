@@ -586,8 +586,12 @@ def _span(lake: Any, first: date | None, last: date | None) -> tuple[date, date]
         if window is None:
             raise fail("the lake is empty: run `fuelpipe stations ingest` first")
         first, last = span_asked(window, first, last)
-    if first > last:
-        raise fail(f"--since {first} is after --until {last}")
+        if first > last:  # only a --since given can be: :func:`_days` checked both given
+            raise fail(
+                f"--since {first} is after the lake's last collection day {last}, where the "
+                f"query ends without --until: the lake holds collection days {window[0]} to "
+                f"{window[1]}"
+            )
     return first, last
 
 

@@ -146,7 +146,8 @@ def alerter(
 def watch(
     ctx: typer.Context,
     series: Annotated[
-        list[str] | None, typer.Option("--series", "-s", help="Keys or prefixes to keep fresh.")
+        list[str] | None,
+        typer.Option("--series", "-s", help="Keys, prefixes or globs to keep fresh."),
     ] = None,
     webhook: Annotated[
         str | None,

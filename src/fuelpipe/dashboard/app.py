@@ -29,6 +29,7 @@ from fuelpipe.dashboard.areas import (
 )
 from fuelpipe.dashboard.cache import ResponseCache
 from fuelpipe.dashboard.errors import FaultNamer, InvalidRequestError, NotFoundError, no_fault
+from fuelpipe.dashboard.head import HeadAsGet
 from fuelpipe.dashboard.health import health_view
 from fuelpipe.dashboard.live import Generation, live_router
 from fuelpipe.dashboard.params import DateParam
@@ -472,6 +473,7 @@ def create_app(  # noqa: PLR0915 - the one factory that wires every route and ro
     if allowed_hosts is not None:  # inside SecurityHeaders: its 400 carries the headers too
         app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts))
     app.add_middleware(SecurityHeaders, faults=named)
+    app.add_middleware(HeadAsGet)  # outermost: every layer inside answers the GET
     _install_error_handlers(app)
     from fuelpipe.dashboard.outlook_api import outlook_router  # imports this module's helpers
 

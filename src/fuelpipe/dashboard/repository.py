@@ -37,6 +37,13 @@ class SeriesReader:
         """Raise NotFoundError unless the key is a catalog series or a derived one."""
         if key in DERIVED_LABELS or key in self.catalog:
             return
+        group = [s.key for s in self.catalog if s.key.startswith(key.rstrip("#") + "#")]
+        if group:  # a prefix, as --series takes one: name the keys to give instead
+            shown = ", ".join(group[:2]) + (", …" if len(group) > 2 else "")
+            raise NotFoundError(
+                f"{key!r} names {len(group)} series ({shown}), not one: give one key, "
+                f"e.g. {group[0]}"
+            )
         try:
             parse_key(key)
         except InvalidKeyError as exc:

@@ -115,10 +115,30 @@ def _damage_line(
         return None
     path, finding = found[0]
     then = f", then {reopen}" if reopen else ""
+    if not _has_sqlite_header(path):
+        # most often a mistyped path (a CSV, a text file), so the path comes before the backup;
+        # SQLite's own words ("file is not a database") add nothing to this
+        return (
+            f"{path} is not a SQLite file (it does not begin with SQLite's header, as a "
+            "fuelpipe store and its queue file do): check the path, or restore the file from "
+            f"a backup{then}"
+        )
     return (
         f"{path} is damaged ({_one_line(error)}; SQLite's check of its pages: "
         f"{_one_line(finding)}): restore it from a backup{then}"
     )
+
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+"""The first 16 bytes of every SQLite database file (sqlite.org/fileformat.html)."""
+
+
+def _has_sqlite_header(path: Path) -> bool:
+    try:
+        with path.open("rb") as file:
+            return file.read(len(SQLITE_HEADER)) == SQLITE_HEADER
+    except OSError:  # gone or unreadable since: SQLite's own finding stands
+        return True
 
 
 def _replaced_line(error: BaseException, replaced: list[Path], reopen: str) -> str | None:
