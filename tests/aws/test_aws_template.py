@@ -22,6 +22,7 @@ from fuelpipe.adapters._dynamo_items import (
     STATUS_INDEX_ATTRS,
 )
 from fuelpipe.adapters.sources._http import longest_fetch_s
+from fuelpipe.deploy.plan import discover_functions
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.homes.aws import schedule_options
 from fuelpipe.homes.settings import DEFAULT_REVISE_AT, Settings
@@ -79,6 +80,24 @@ def test_each_function_is_named_after_its_lambdas_folder(template: dict[str, Any
         assert Path(props["CodeUri"]).parts[-1] == name
         assert (TEMPLATE.parent / props["CodeUri"]).resolve() == ROOT / "lambdas" / name
     assert {"data_clustering", "scraper", "retry_recheck"} <= names
+
+
+def test_every_lambdas_folder_has_its_function_in_the_template(template: dict[str, Any]) -> None:
+    """The deploy updates the Lambda named after each lambdas/<name>/ folder (``apply``); one
+    the template does not declare does not exist, and the deploy would fail at that function."""
+    names = {fn["Properties"]["FunctionName"] for fn in functions(template).values()}
+    assert set(discover_functions(ROOT)) == names
+
+
+def test_every_function_logs_to_its_own_group_with_the_retention(template: dict[str, Any]) -> None:
+    """Without its own group (the template's, with RetentionInDays), Lambda creates
+    /aws/lambda/<name> itself, and keeps its logs for ever."""
+    groups = resources(template, "AWS::Logs::LogGroup")
+    for logical, fn in functions(template).items():
+        group = fn["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
+        props = groups[group]["Properties"]
+        assert props["LogGroupName"] == f"/aws/lambda/{fn['Properties']['FunctionName']}", logical
+        assert props["RetentionInDays"] == {"Ref": "LogRetentionDays"}, logical
 
 
 def test_no_statement_grants_a_wildcard_action_or_resource(template: dict[str, Any]) -> None:
