@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -87,6 +88,28 @@ def test_every_lambdas_folder_has_its_function_in_the_template(template: dict[st
     the template does not declare does not exist, and the deploy would fail at that function."""
     names = {fn["Properties"]["FunctionName"] for fn in functions(template).values()}
     assert set(discover_functions(ROOT)) == names
+
+
+def test_the_operators_settings_in_deploy_md_name_what_the_functions_use(
+    template: dict[str, Any],
+) -> None:
+    """docs/DEPLOY.md sets the CLI's FUELPIPE_* from stack outputs (``out <Output>``): each
+    output exists, and one assigned to a setting holds what the template gives the functions
+    for it, so ``fuelpipe dlq list`` reads the DLQ the scraper writes."""
+    text = (ROOT / "docs" / "DEPLOY.md").read_text(encoding="utf-8")
+    outputs = template["Outputs"]
+    named = set(re.findall(r"\$\(out (\w+)\)", text))
+    assert named, "DEPLOY.md reads the stack's outputs"
+    assert not named - set(outputs), sorted(named - set(outputs))
+    given = template["Globals"]["Function"]["Environment"]["Variables"]
+    assigned = re.findall(r"\b(FUELPIPE_[A-Z0-9_]+)=\"?\$\(out (\w+)\)", text)
+    assert {s for s, _ in assigned} >= {
+        "FUELPIPE_TABLE_NAME",
+        "FUELPIPE_QUEUE_NAME",
+        "FUELPIPE_DLQ_NAME",
+    }
+    for setting, output in assigned:
+        assert outputs[output]["Value"] == given[setting], (setting, output)
 
 
 def test_every_function_logs_to_its_own_group_with_the_retention(template: dict[str, Any]) -> None:
