@@ -317,6 +317,25 @@ def weekly_runs(expression: str) -> set[tuple[str, int, int]]:
     return {(d, h, m) for d in days for h in cron_field(hour, 24) for m in cron_field(minute, 60)}
 
 
+def test_the_cost_counts_in_deploy_md_are_the_templates(template: dict[str, Any]) -> None:
+    """DEPLOY.md's cost note counts the schedules' weekly invocations per function and the
+    alarms with their metrics (alarms are billed per metric): a template change moves them."""
+    text = " ".join((ROOT / "docs" / "DEPLOY.md").read_text(encoding="utf-8").split())
+    weekly: dict[str, int] = {}
+    for schedule in resources(template, "AWS::Scheduler::Schedule").values():
+        props = schedule["Properties"]
+        name = functions(template)[invoked(template, props["Target"]["Arn"])]["Properties"]
+        runs = len(weekly_runs(props["ScheduleExpression"]))
+        weekly[name["FunctionName"]] = weekly.get(name["FunctionName"], 0) + runs
+    listed = ", ".join(f"`{n}` {c:,}" for n, c in sorted(weekly.items(), key=lambda i: -i[1]))
+    assert f"about {round(sum(weekly.values()), -1):,} times a week ({listed})" in text
+    alarms = resources(template, "AWS::CloudWatch::Alarm").values()
+    metrics = sum(
+        sum("MetricStat" in m for m in a["Properties"].get("Metrics", [])) or 1 for a in alarms
+    )
+    assert f"{len(alarms)} CloudWatch alarms watching {metrics} metrics" in text
+
+
 def test_no_two_schedules_of_a_function_fire_at_the_same_minute(
     template: dict[str, Any],
 ) -> None:
