@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -22,6 +23,7 @@ from fuelpipe.adapters._dynamo_items import (
     STATUS_INDEX_ATTRS,
 )
 from fuelpipe.adapters.sources._http import longest_fetch_s
+from fuelpipe.deploy.plan import discover_functions
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.homes.aws import schedule_options
 from fuelpipe.homes.settings import DEFAULT_REVISE_AT, Settings
@@ -79,6 +81,46 @@ def test_each_function_is_named_after_its_lambdas_folder(template: dict[str, Any
         assert Path(props["CodeUri"]).parts[-1] == name
         assert (TEMPLATE.parent / props["CodeUri"]).resolve() == ROOT / "lambdas" / name
     assert {"data_clustering", "scraper", "retry_recheck"} <= names
+
+
+def test_every_lambdas_folder_has_its_function_in_the_template(template: dict[str, Any]) -> None:
+    """The deploy updates the Lambda named after each lambdas/<name>/ folder (``apply``); one
+    the template does not declare does not exist, and the deploy would fail at that function."""
+    names = {fn["Properties"]["FunctionName"] for fn in functions(template).values()}
+    assert set(discover_functions(ROOT)) == names
+
+
+def test_the_operators_settings_in_deploy_md_name_what_the_functions_use(
+    template: dict[str, Any],
+) -> None:
+    """docs/DEPLOY.md sets the CLI's FUELPIPE_* from stack outputs (``out <Output>``): each
+    output exists, and one assigned to a setting holds what the template gives the functions
+    for it, so ``fuelpipe dlq list`` reads the DLQ the scraper writes."""
+    text = (ROOT / "docs" / "DEPLOY.md").read_text(encoding="utf-8")
+    outputs = template["Outputs"]
+    named = set(re.findall(r"\$\(out (\w+)\)", text))
+    assert named, "DEPLOY.md reads the stack's outputs"
+    assert not named - set(outputs), sorted(named - set(outputs))
+    given = template["Globals"]["Function"]["Environment"]["Variables"]
+    assigned = re.findall(r"\b(FUELPIPE_[A-Z0-9_]+)=\"?\$\(out (\w+)\)", text)
+    assert {s for s, _ in assigned} >= {
+        "FUELPIPE_TABLE_NAME",
+        "FUELPIPE_QUEUE_NAME",
+        "FUELPIPE_DLQ_NAME",
+    }
+    for setting, output in assigned:
+        assert outputs[output]["Value"] == given[setting], (setting, output)
+
+
+def test_every_function_logs_to_its_own_group_with_the_retention(template: dict[str, Any]) -> None:
+    """Without its own group (the template's, with RetentionInDays), Lambda creates
+    /aws/lambda/<name> itself, and keeps its logs for ever."""
+    groups = resources(template, "AWS::Logs::LogGroup")
+    for logical, fn in functions(template).items():
+        group = fn["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
+        props = groups[group]["Properties"]
+        assert props["LogGroupName"] == f"/aws/lambda/{fn['Properties']['FunctionName']}", logical
+        assert props["RetentionInDays"] == {"Ref": "LogRetentionDays"}, logical
 
 
 def test_no_statement_grants_a_wildcard_action_or_resource(template: dict[str, Any]) -> None:
@@ -173,6 +215,22 @@ def test_the_queue_has_a_dlq_and_outlasts_the_scraper(template: dict[str, Any]) 
     assert event["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert event["BatchSize"] <= 10
     assert 2 <= event["ScalingConfig"]["MaximumConcurrency"] <= 5
+
+
+def test_the_scrapers_batch_and_concurrency_in_the_readme_are_the_templates(
+    template: dict[str, Any],
+) -> None:
+    """The event source mapping hands one message per invocation and runs at most N at once;
+    the scraper has no reserved concurrency (it would throttle messages towards the DLQ)."""
+    mapping = template["Resources"]["ScraperDownloads"]["Properties"]
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    assert mapping["BatchSize"] == 1
+    assert "scraper takes one queue message per invocation" in readme
+    cap = mapping["ScalingConfig"]["MaximumConcurrency"]
+    assert f"at most {cap} invocations at a time (the event source mapping's" in readme
+    assert (
+        "ReservedConcurrentExecutions" not in template["Resources"]["ScraperFunction"]["Properties"]
+    )
 
 
 def test_the_scraper_outlasts_its_batch_when_every_fetch_times_out(
@@ -273,6 +331,25 @@ def weekly_runs(expression: str) -> set[tuple[str, int, int]]:
         first, last = DAYS.index(lo), DAYS.index(hi or lo)
         days = {DAYS[(first + n) % 7] for n in range((last - first) % 7 + 1)}
     return {(d, h, m) for d in days for h in cron_field(hour, 24) for m in cron_field(minute, 60)}
+
+
+def test_the_cost_counts_in_deploy_md_are_the_templates(template: dict[str, Any]) -> None:
+    """DEPLOY.md's cost note counts the schedules' weekly invocations per function and the
+    alarms with their metrics (alarms are billed per metric): a template change moves them."""
+    text = " ".join((ROOT / "docs" / "DEPLOY.md").read_text(encoding="utf-8").split())
+    weekly: dict[str, int] = {}
+    for schedule in resources(template, "AWS::Scheduler::Schedule").values():
+        props = schedule["Properties"]
+        name = functions(template)[invoked(template, props["Target"]["Arn"])]["Properties"]
+        runs = len(weekly_runs(props["ScheduleExpression"]))
+        weekly[name["FunctionName"]] = weekly.get(name["FunctionName"], 0) + runs
+    listed = ", ".join(f"`{n}` {c:,}" for n, c in sorted(weekly.items(), key=lambda i: -i[1]))
+    assert f"about {round(sum(weekly.values()), -1):,} times a week ({listed})" in text
+    alarms = resources(template, "AWS::CloudWatch::Alarm").values()
+    metrics = sum(
+        sum("MetricStat" in m for m in a["Properties"].get("Metrics", [])) or 1 for a in alarms
+    )
+    assert f"{len(alarms)} CloudWatch alarms watching {metrics} metrics" in text
 
 
 def test_no_two_schedules_of_a_function_fire_at_the_same_minute(
