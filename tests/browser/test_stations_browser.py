@@ -17,6 +17,7 @@ from playwright.sync_api import Browser, ConsoleMessage, Page, expect
 from tests.browser.conftest import error_free_page
 from tests.support.a11y import (
     HIDDEN_CONTROLS_JS,
+    LABEL_NOT_IN_NAME_JS,
     LOW_CONTRAST_JS,
     REACHABLE_JS,
     assert_rings_show,
@@ -656,14 +657,21 @@ def test_groups_and_charts_are_named_in_the_pages_language(page: Page, stations_
     expect(brands).to_have_attribute(
         "aria-label", "Gasolina comum: Prêmio sobre bandeira branca (R$/l)"
     )
-    # The language buttons read "EN" and "PT"; each is named in its own language.
-    expect(page.get_by_role("button", name="Português", exact=True, pressed=True)).to_have_count(1)
+    # The language buttons read "EN" and "PT"; each is named by that label, then its language
+    # in that language (named "Português" alone, "click PT" missed it: WCAG 2.5.3).
+    expect(
+        page.get_by_role("button", name="PT, Português", exact=True, pressed=True)
+    ).to_have_count(1)
+    assert page.evaluate(LABEL_NOT_IN_NAME_JS) == []
     # The tab's title stayed "fuelpipe — stations", in English on the Portuguese page.
     expect(page).to_have_title("fuelpipe — Todos os postos do Brasil")
-    page.get_by_role("button", name="English", exact=True, pressed=False).click()
+    page.get_by_role("button", name="EN", pressed=False).click()
     page.wait_for_function("() => document.documentElement.lang === 'en'")
     expect(page).to_have_title("fuelpipe — Every pump in Brazil")
-    expect(page.get_by_role("button", name="English", exact=True, pressed=True)).to_have_count(1)
+    expect(page.get_by_role("button", name="EN, English", exact=True, pressed=True)).to_have_count(
+        1
+    )
+    assert page.evaluate(LABEL_NOT_IN_NAME_JS) == []
     expect(page.get_by_role("group", name="Language", exact=True)).to_have_count(1)
     expect(page.get_by_role("tablist", name="Station views", exact=True)).to_have_count(1)
     expect(brands).to_have_attribute("aria-label", re.compile(r"^Gasoline: Premium over unbranded"))
@@ -749,7 +757,7 @@ def test_on_a_375_px_phone_the_header_title_is_not_squeezed_beside_its_buttons(
     assert title["lines"] == 1 and title["width"] > 250, title
     assert page.evaluate(NARROW_JS)["page"] == 0
     back = page.locator("#st-back").bounding_box()
-    english = page.get_by_role("button", name="English").bounding_box()
+    english = page.get_by_role("button", name="EN, English").bounding_box()
     assert back and english and back["y"] == english["y"]  # the buttons still share a row
 
 
