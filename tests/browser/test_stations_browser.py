@@ -166,6 +166,26 @@ def test_dispersion_and_search(page: Page, stations_url: str) -> None:
     assert "q=01.492.748" in page.url and "view=search" in page.url
 
 
+@pytest.mark.parametrize("width", [1280, 375])
+def test_the_search_view_shows_no_empty_box_before_a_search(
+    page: Page, stations_url: str, width: int
+) -> None:
+    # Below the prompt sat an empty white panel (its table had nothing yet), at any width.
+    page.set_viewport_size({"width": width, "height": 900})
+    _open(page, stations_url, "view=search&lang=en")
+    expect(page.locator("#st-summary")).to_have_text(
+        "Type at least two letters of a station name, CNPJ or town."
+    )
+    box = page.locator("#st-view-search .panel")
+    expect(box).to_be_hidden()
+    page.locator("#st-q").fill("posto")
+    page.wait_for_function("() => document.querySelectorAll('#st-search tbody tr').length > 0")
+    expect(box).to_be_visible()
+    page.locator("#st-q").fill("p")  # too short to search: the rows go, and their box
+    expect(page.locator("#st-search tbody tr")).to_have_count(0)
+    expect(box).to_be_hidden()
+
+
 def test_page_without_a_lake_says_how_to_get_one(browser: Browser, tmp_path: Path) -> None:
     store = SqliteStore(tmp_path / "x.sqlite", clock=FixedClock(NOW))
     with serving(create_app(store, DEFAULT_CATALOG, clock=FixedClock(NOW))) as url:
