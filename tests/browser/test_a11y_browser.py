@@ -211,3 +211,28 @@ def test_an_off_csv_link_is_still_a_link_a_screen_reader_calls_unavailable(
     # Drawn with data, the page's link is on again, and a link with an address.
     _open(page, dashboard_url, f"view=movement&fuel=GASOLINE&area=BR&lang={lang}")
     expect(page.get_by_role("link", name=label, exact=True, disabled=False)).to_have_count(1)
+
+
+@pytest.mark.parametrize(
+    ("lang", "says"), [("en", "hover or tap a cell"), ("pt-BR", "ou toque nela")]
+)
+def test_on_a_touch_screen_the_correlations_hint_says_tap_and_a_tap_shows_the_weeks(
+    browser: Browser, dashboard_url: str, lang: str, says: str
+) -> None:
+    # The hint said only "hover a cell" ("passe o mouse"), on a phone too, where nothing hovers.
+    context = browser.new_context(
+        viewport={"width": 412, "height": 900}, has_touch=True, is_mobile=True, locale="en-US"
+    )
+    page = context.new_page()
+    try:
+        _open(page, dashboard_url, f"view=correlations&fuel=GASOLINE&area=BR&lang={lang}")
+        assert page.evaluate("() => matchMedia('(hover: none)').matches")
+        note = page.locator("#view-correlations .summary").inner_text()
+        assert says in note, note
+        page.locator("#chart-corr .nsewdrag").first.tap()  # scrolled to, then its middle cell
+        hover = page.locator("#chart-corr .hoverlayer .hovertext")
+        expect(hover).to_have_count(1)
+        text = hover.text_content() or ""
+        assert re.search(r"\d+ (overlapping weeks?|semanas? em comum)$", text), text
+    finally:
+        context.close()
