@@ -397,9 +397,40 @@ def test_the_map_shows_each_states_accuracy_and_fades_those_without_a_verdict(
             weeks = f"{s['scored_weeks']} week" + ("" if s["scored_weeks"] == 1 else "s")
             assert text == f"2 weeks ahead: {weeks} scored, 12 needed for a verdict"
     assert drawn["note"] == (
+        f"{MAP_BRAZIL['en']} "
         "Hover or tap a state for its backtest 2 weeks ahead: a verdict needs 12 scored weeks and a "
         f"Diebold-Mariano p below 0.05. The {len(few)} faded states have fewer: no verdict."
     )
+
+
+MAP_BRAZIL = {
+    "en": (
+        "Each state's change is Brazil's forecast change from the state's last published week, "
+        "applied to its last price: states on the same week show the same change."
+    ),
+    "pt-BR": (
+        "A variação de cada estado é a variação prevista para o Brasil a partir da última semana "
+        "publicada do estado, aplicada ao seu último preço: estados na mesma semana mostram a "
+        "mesma variação."
+    ),
+}
+
+
+@pytest.mark.parametrize("lang", ["en", "pt-BR"])
+def test_the_map_says_its_states_take_brazils_change(
+    page: Page, outlook_url: str, lang: str
+) -> None:
+    # Every state showed the same change and the map did not say why (only the area view's
+    # no-change note named Brazil's forecast).
+    api = httpx.get(f"{outlook_url}/api/outlook/map", params={"fuel": "GASOLINE"}).json()
+    by_week: dict[str, set[float]] = {}
+    for s in api["states"]:
+        if s["method"] == "model":
+            by_week.setdefault(s["last_week"], set()).add(round(s["change"], 4))
+    assert by_week and all(len(changes) == 1 for changes in by_week.values()), by_week
+    page.goto(f"{outlook_url}/?view=outlook&fuel=GASOLINE&area=BR&lang={lang}")
+    _ready(page)
+    assert page.evaluate(MAP_JS)["note"].startswith(MAP_BRAZIL[lang] + " ")
 
 
 @pytest.mark.parametrize("lang", ["en", "pt-BR"])
@@ -469,6 +500,7 @@ def test_the_maps_verdicts_follow_the_area_views_rule_in_both_languages(
         "clara (p = 0,41)"
     )
     assert drawn["note"].startswith(
+        f"{MAP_BRAZIL['pt-BR']} "
         "Passe o mouse sobre um estado ou toque nele para ver seu backtest 2 semanas"
     )
 
