@@ -24,6 +24,7 @@ from tests.support.a11y import (
     tab_through,
 )
 from tests.support.aria_tabs import assert_open, read_tabs
+from tests.support.plotly_ticks import day_ticks
 from tests.support.station_lake import real_sample_lake
 
 from fuelpipe.adapters.clock import FixedClock
@@ -800,3 +801,18 @@ def test_a_refused_date_marks_its_field_and_is_its_description(
     expect(error).to_be_hidden()
     expect(start).not_to_have_attribute("aria-invalid", "true")
     assert page.locator("#st-start").get_attribute("aria-describedby") is None
+
+
+def test_the_portuguese_charts_take_plotlys_words_and_dates_from_the_bundle(
+    page: Page, stations_url: str
+) -> None:
+    # The page registered a pt-BR locale of its own (no words, only dates) over the bundle's;
+    # the bundle's now has the day-and-month order too, and the page registers nothing.
+    _open(page, stations_url, "view=dispersion&fuel=GASOLINE&lang=pt-BR")
+    titles = page.evaluate(
+        "() => Array.from(document.querySelectorAll('#st-chart-dispersion .modebar-btn'),"
+        " b => b.dataset.title)"
+    )
+    assert {"Ampliar zoom", "Reduzir zoom", "Restaurar eixos"} <= set(titles), titles
+    ticks = day_ticks(page, "st-chart-dispersion")
+    assert len(ticks) >= 3 and all(re.match(r"\d{1,2} [a-zç]{3}", t) for t in ticks), ticks
