@@ -67,6 +67,9 @@ function ptBrLocale() {
   for (const key of ["days", "shortDays", "months", "shortMonths"]) {
     format[key] = full.format[key].map((word) => word.toLowerCase());
   }
+  // The package has no day-and-month formats: Plotly took English's ("abr 22") on a date axis
+  // zoomed to days. Day before month, as Portuguese writes it ("22 abr").
+  Object.assign(format, { year: "%Y", month: "%b %Y", dayMonth: "%-d %b", dayMonthYear: "%-d %b %Y" });
   return { moduleType: "locale", name: full.name, dictionary, format };
 }
 

@@ -12,6 +12,7 @@ from playwright.sync_api import Browser, Page, expect
 from tests.browser.conftest import error_free_page
 from tests.support.a11y import (
     HIDDEN_CONTROLS_JS,
+    LABEL_NOT_IN_NAME_JS,
     LOW_CONTRAST_JS,
     REACHABLE_JS,
     assert_rings_show,
@@ -121,7 +122,7 @@ def test_the_pages_groups_are_named_in_its_language_as_it_switches(
         """() => Array.from(document.querySelectorAll('[aria-label]'))
              .filter(el => !el.closest('.chart')).map(el => el.getAttribute('aria-label'))"""
     )
-    assert named == ["Idioma", "English", "Português", "Visão", "Acurácia no backtest",
+    assert named == ["Idioma", "EN, English", "PT, Português", "Visão", "Acurácia no backtest",
                      "Últimas execuções"]  # fmt: skip
     page.click(".lang-btn[data-lang='en']")
     page.wait_for_function(
@@ -133,25 +134,37 @@ def test_the_pages_groups_are_named_in_its_language_as_it_switches(
 
 
 @pytest.mark.parametrize("lang", ["en", "pt-BR"])
-def test_the_language_buttons_are_named_by_their_language_and_say_which_is_on(
+def test_the_language_buttons_are_named_by_their_label_and_language_and_say_which_is_on(
     page: Page, dashboard_url: str, lang: str
 ) -> None:
-    # A screen reader read them as "EN" and "PT". Each is named in its own language, on
-    # either page, and says whether it is the page's.
+    # A screen reader read them as "EN" and "PT"; then their names were "English" and
+    # "Português", without the label they show, so "click PT" missed (WCAG 2.5.3). Each is
+    # named by its label, then its language in that language, on either page, and says
+    # whether it is the page's.
     _open(page, dashboard_url, f"view=overview&lang={lang}")
-    for name, code in (("English", "en"), ("Português", "pt-BR")):
+    for name, code in (("EN, English", "en"), ("PT, Português", "pt-BR")):
         button = page.get_by_role("button", name=name, exact=True, pressed=code == lang)
         expect(button).to_have_count(1)
         expect(button).to_have_attribute("lang", code)
-    page.get_by_role("button", name="Português" if lang == "en" else "English").click()
+    page.get_by_role("button", name="PT" if lang == "en" else "EN").click()
     other = "pt-BR" if lang == "en" else "en"
     page.wait_for_function(f"() => document.documentElement.lang === '{other}'")
     expect(
-        page.get_by_role("button", name="English", exact=True, pressed=other == "en")
+        page.get_by_role("button", name="EN, English", exact=True, pressed=other == "en")
     ).to_have_count(1)
     expect(
-        page.get_by_role("button", name="Português", exact=True, pressed=other == "pt-BR")
+        page.get_by_role("button", name="PT, Português", exact=True, pressed=other == "pt-BR")
     ).to_have_count(1)
+
+
+@pytest.mark.parametrize("lang", ["en", "pt-BR"])
+@pytest.mark.parametrize("view", ["overview", "outlook", "health"])
+def test_every_named_control_is_named_with_the_text_it_shows(
+    page: Page, dashboard_url: str, view: str, lang: str
+) -> None:
+    # The language buttons showed "EN"/"PT" and were named "English"/"Português".
+    _open(page, dashboard_url, f"{VIEWS[view]}&lang={lang}")
+    assert page.evaluate(LABEL_NOT_IN_NAME_JS) == []
 
 
 def test_a_refused_end_date_marks_the_field_and_is_its_description(
@@ -198,3 +211,28 @@ def test_an_off_csv_link_is_still_a_link_a_screen_reader_calls_unavailable(
     # Drawn with data, the page's link is on again, and a link with an address.
     _open(page, dashboard_url, f"view=movement&fuel=GASOLINE&area=BR&lang={lang}")
     expect(page.get_by_role("link", name=label, exact=True, disabled=False)).to_have_count(1)
+
+
+@pytest.mark.parametrize(
+    ("lang", "says"), [("en", "hover or tap a cell"), ("pt-BR", "ou toque nela")]
+)
+def test_on_a_touch_screen_the_correlations_hint_says_tap_and_a_tap_shows_the_weeks(
+    browser: Browser, dashboard_url: str, lang: str, says: str
+) -> None:
+    # The hint said only "hover a cell" ("passe o mouse"), on a phone too, where nothing hovers.
+    context = browser.new_context(
+        viewport={"width": 412, "height": 900}, has_touch=True, is_mobile=True, locale="en-US"
+    )
+    page = context.new_page()
+    try:
+        _open(page, dashboard_url, f"view=correlations&fuel=GASOLINE&area=BR&lang={lang}")
+        assert page.evaluate("() => matchMedia('(hover: none)').matches")
+        note = page.locator("#view-correlations .summary").inner_text()
+        assert says in note, note
+        page.locator("#chart-corr .nsewdrag").first.tap()  # scrolled to, then its middle cell
+        hover = page.locator("#chart-corr .hoverlayer .hovertext")
+        expect(hover).to_have_count(1)
+        text = hover.text_content() or ""
+        assert re.search(r"\d+ (overlapping weeks?|semanas? em comum)$", text), text
+    finally:
+        context.close()

@@ -18,6 +18,7 @@ from playwright.sync_api import Browser, ConsoleMessage, Page, expect
 from tests.browser.conftest import NOW, error_free_page
 from tests.support.aria_tabs import assert_open, read_tabs
 from tests.support.degenerate import CLOCK, END, fill_degenerate
+from tests.support.plotly_ticks import day_ticks
 
 from fuelpipe.adapters.sqlite_store import SqliteStore
 from fuelpipe.dashboard.app import create_app
@@ -1447,3 +1448,20 @@ def test_correlations_with_a_series_that_never_moved_say_so(
             watched.wait_ready()
             text = page.locator("#chart-corr + .empty").inner_text()
             assert "não mudou" in text and "Menos de" not in text, text
+
+
+@pytest.mark.parametrize(("lang", "day_first"), [("pt-BR", True), ("en", False)])
+def test_a_date_axis_zoomed_to_days_writes_them_in_the_pages_order(
+    watched: Watched, lang: str, day_first: bool
+) -> None:
+    # The Portuguese page wrote "abr 22" (English's month-then-day): the bundle's pt-BR locale
+    # gave Plotly no day-and-month format. Its toolbar still speaks Portuguese.
+    watched.open(f"view=movement&fuel=GASOLINE&area=BR&lang={lang}")
+    ticks = day_ticks(watched.page, "chart-price")
+    assert len(ticks) >= 3, ticks
+    pattern = r"\d{1,2} [a-zç]{3}" if day_first else r"[A-Z][a-z]{2} \d{1,2}"
+    assert all(re.match(pattern, tick) for tick in ticks), ticks
+    titles = watched.page.evaluate(
+        "() => Array.from(document.querySelectorAll('#chart-price .modebar-btn'), b => b.dataset.title)"
+    )
+    assert ("Ampliar zoom" if lang == "pt-BR" else "Zoom in") in titles

@@ -397,9 +397,77 @@ def test_the_map_shows_each_states_accuracy_and_fades_those_without_a_verdict(
             weeks = f"{s['scored_weeks']} week" + ("" if s["scored_weeks"] == 1 else "s")
             assert text == f"2 weeks ahead: {weeks} scored, 12 needed for a verdict"
     assert drawn["note"] == (
-        "Hover a state for its backtest 2 weeks ahead: a verdict needs 12 scored weeks and a "
+        f"{MAP_BRAZIL['en']} "
+        "Hover or tap a state for its backtest 2 weeks ahead: a verdict needs 12 scored weeks and a "
         f"Diebold-Mariano p below 0.05. The {len(few)} faded states have fewer: no verdict."
     )
+
+
+MAP_BRAZIL = {
+    "en": (
+        "Each state's change is Brazil's forecast change from the state's last published week, "
+        "applied to its last price: states on the same week show the same change."
+    ),
+    "pt-BR": (
+        "A variação de cada estado é a variação prevista para o Brasil a partir da última semana "
+        "publicada do estado, aplicada ao seu último preço: estados na mesma semana mostram a "
+        "mesma variação."
+    ),
+}
+
+
+@pytest.mark.parametrize("lang", ["en", "pt-BR"])
+def test_the_map_says_its_states_take_brazils_change(
+    page: Page, outlook_url: str, lang: str
+) -> None:
+    # Every state showed the same change and the map did not say why (only the area view's
+    # no-change note named Brazil's forecast).
+    api = httpx.get(f"{outlook_url}/api/outlook/map", params={"fuel": "GASOLINE"}).json()
+    by_week: dict[str, set[float]] = {}
+    for s in api["states"]:
+        if s["method"] == "model":
+            by_week.setdefault(s["last_week"], set()).add(round(s["change"], 4))
+    assert by_week and all(len(changes) == 1 for changes in by_week.values()), by_week
+    page.goto(f"{outlook_url}/?view=outlook&fuel=GASOLINE&area=BR&lang={lang}")
+    _ready(page)
+    assert page.evaluate(MAP_JS)["note"].startswith(MAP_BRAZIL[lang] + " ")
+
+
+@pytest.mark.parametrize("lang", ["en", "pt-BR"])
+def test_on_a_touch_screen_the_map_says_tap_and_a_tap_shows_a_states_backtest(
+    browser: Browser, outlook_url: str, lang: str
+) -> None:
+    # The note said only "Hover a state" ("Passe o mouse"), on a phone too, where nothing hovers.
+    context = browser.new_context(
+        viewport={"width": 412, "height": 900}, has_touch=True, is_mobile=True, locale="en-US"
+    )
+    context.set_default_timeout(30_000)
+    page = context.new_page()
+    try:
+        page.goto(f"{outlook_url}/?view=outlook&fuel=GASOLINE&area=BR&lang={lang}")
+        _ready(page)
+        assert page.evaluate("() => matchMedia('(hover: none)').matches")
+        note = page.locator("#outlook-map-note").inner_text()
+        assert ("Hover or tap a state" if lang == "en" else "ou toque nele") in note, note
+        # Minas Gerais: large, inland, under no control of the chart
+        mg = page.evaluate(
+            "() => document.getElementById('chart-outlook-map').data[0].locations.indexOf('MG')"
+        )
+        assert mg >= 0
+        state = page.locator("#chart-outlook-map .trace.choropleth").first.locator(
+            "path.choroplethlocation"
+        )
+        state.nth(mg).scroll_into_view_if_needed()
+        box = state.nth(mg).bounding_box()
+        assert box  # the map's background takes the touch and finds the state under it
+        page.touchscreen.tap(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        hover = page.locator("#chart-outlook-map .hoverlayer .hovertext")
+        expect(hover).to_have_count(1)
+        ahead = "2 weeks ahead: " if lang == "en" else "2 semanas à frente: "
+        text = hover.text_content() or ""
+        assert text.startswith("Minas Gerais") and ahead in text, text
+    finally:
+        context.close()
 
 
 def test_the_maps_verdicts_follow_the_area_views_rule_in_both_languages(
@@ -431,7 +499,10 @@ def test_the_maps_verdicts_follow_the_area_views_rule_in_both_languages(
         "2 semanas à frente: erro 93% do da previsão sem mudança em 20 semanas, sem diferença "
         "clara (p = 0,41)"
     )
-    assert drawn["note"].startswith("Passe o mouse sobre um estado para ver seu backtest 2 semanas")
+    assert drawn["note"].startswith(
+        f"{MAP_BRAZIL['pt-BR']} "
+        "Passe o mouse sobre um estado ou toque nele para ver seu backtest 2 semanas"
+    )
 
 
 # --- forecasts behind their series' newest week -------------------------------------------------

@@ -17,12 +17,14 @@ from playwright.sync_api import Browser, ConsoleMessage, Page, expect
 from tests.browser.conftest import error_free_page
 from tests.support.a11y import (
     HIDDEN_CONTROLS_JS,
+    LABEL_NOT_IN_NAME_JS,
     LOW_CONTRAST_JS,
     REACHABLE_JS,
     assert_rings_show,
     tab_through,
 )
 from tests.support.aria_tabs import assert_open, read_tabs
+from tests.support.plotly_ticks import day_ticks
 from tests.support.station_lake import real_sample_lake
 
 from fuelpipe.adapters.clock import FixedClock
@@ -163,6 +165,26 @@ def test_dispersion_and_search(page: Page, stations_url: str) -> None:
     cells = page.locator("#st-search tbody tr").first.locator("td").all_inner_texts()
     assert "01.492.748" in cells[0]
     assert "q=01.492.748" in page.url and "view=search" in page.url
+
+
+@pytest.mark.parametrize("width", [1280, 375])
+def test_the_search_view_shows_no_empty_box_before_a_search(
+    page: Page, stations_url: str, width: int
+) -> None:
+    # Below the prompt sat an empty white panel (its table had nothing yet), at any width.
+    page.set_viewport_size({"width": width, "height": 900})
+    _open(page, stations_url, "view=search&lang=en")
+    expect(page.locator("#st-summary")).to_have_text(
+        "Type at least two letters of a station name, CNPJ or town."
+    )
+    box = page.locator("#st-view-search .panel")
+    expect(box).to_be_hidden()
+    page.locator("#st-q").fill("posto")
+    page.wait_for_function("() => document.querySelectorAll('#st-search tbody tr').length > 0")
+    expect(box).to_be_visible()
+    page.locator("#st-q").fill("p")  # too short to search: the rows go, and their box
+    expect(page.locator("#st-search tbody tr")).to_have_count(0)
+    expect(box).to_be_hidden()
 
 
 def test_page_without_a_lake_says_how_to_get_one(browser: Browser, tmp_path: Path) -> None:
@@ -656,14 +678,21 @@ def test_groups_and_charts_are_named_in_the_pages_language(page: Page, stations_
     expect(brands).to_have_attribute(
         "aria-label", "Gasolina comum: Prêmio sobre bandeira branca (R$/l)"
     )
-    # The language buttons read "EN" and "PT"; each is named in its own language.
-    expect(page.get_by_role("button", name="Português", exact=True, pressed=True)).to_have_count(1)
+    # The language buttons read "EN" and "PT"; each is named by that label, then its language
+    # in that language (named "Português" alone, "click PT" missed it: WCAG 2.5.3).
+    expect(
+        page.get_by_role("button", name="PT, Português", exact=True, pressed=True)
+    ).to_have_count(1)
+    assert page.evaluate(LABEL_NOT_IN_NAME_JS) == []
     # The tab's title stayed "fuelpipe — stations", in English on the Portuguese page.
     expect(page).to_have_title("fuelpipe — Todos os postos do Brasil")
-    page.get_by_role("button", name="English", exact=True, pressed=False).click()
+    page.get_by_role("button", name="EN", pressed=False).click()
     page.wait_for_function("() => document.documentElement.lang === 'en'")
     expect(page).to_have_title("fuelpipe — Every pump in Brazil")
-    expect(page.get_by_role("button", name="English", exact=True, pressed=True)).to_have_count(1)
+    expect(page.get_by_role("button", name="EN, English", exact=True, pressed=True)).to_have_count(
+        1
+    )
+    assert page.evaluate(LABEL_NOT_IN_NAME_JS) == []
     expect(page.get_by_role("group", name="Language", exact=True)).to_have_count(1)
     expect(page.get_by_role("tablist", name="Station views", exact=True)).to_have_count(1)
     expect(brands).to_have_attribute("aria-label", re.compile(r"^Gasoline: Premium over unbranded"))
@@ -749,7 +778,7 @@ def test_on_a_375_px_phone_the_header_title_is_not_squeezed_beside_its_buttons(
     assert title["lines"] == 1 and title["width"] > 250, title
     assert page.evaluate(NARROW_JS)["page"] == 0
     back = page.locator("#st-back").bounding_box()
-    english = page.get_by_role("button", name="English").bounding_box()
+    english = page.get_by_role("button", name="EN, English").bounding_box()
     assert back and english and back["y"] == english["y"]  # the buttons still share a row
 
 
@@ -772,3 +801,18 @@ def test_a_refused_date_marks_its_field_and_is_its_description(
     expect(error).to_be_hidden()
     expect(start).not_to_have_attribute("aria-invalid", "true")
     assert page.locator("#st-start").get_attribute("aria-describedby") is None
+
+
+def test_the_portuguese_charts_take_plotlys_words_and_dates_from_the_bundle(
+    page: Page, stations_url: str
+) -> None:
+    # The page registered a pt-BR locale of its own (no words, only dates) over the bundle's;
+    # the bundle's now has the day-and-month order too, and the page registers nothing.
+    _open(page, stations_url, "view=dispersion&fuel=GASOLINE&lang=pt-BR")
+    titles = page.evaluate(
+        "() => Array.from(document.querySelectorAll('#st-chart-dispersion .modebar-btn'),"
+        " b => b.dataset.title)"
+    )
+    assert {"Ampliar zoom", "Reduzir zoom", "Restaurar eixos"} <= set(titles), titles
+    ticks = day_ticks(page, "st-chart-dispersion")
+    assert len(ticks) >= 3 and all(re.match(r"\d{1,2} [a-zç]{3}", t) for t in ticks), ticks

@@ -129,3 +129,11 @@ HIDDEN_CONTROLS_JS = """() => {
   }
   return hidden;
 }"""
+
+# WCAG 2.5.3 (label in name): a control whose aria-label does not contain the text it shows is
+# missed by a voice-control user saying what they see ("click PT" on a button named Português).
+LABEL_NOT_IN_NAME_JS = """() => Array.from(document.querySelectorAll('[aria-label]'))
+  .filter(el => el.matches('a, button, input, select, [role=button], [role=link], [role=tab]')
+    && el.checkVisibility())
+  .map(el => [el.innerText.trim(), el.getAttribute('aria-label')])
+  .filter(([shown, name]) => shown && !name.toLowerCase().includes(shown.toLowerCase()))"""

@@ -68,7 +68,8 @@
       "outlook.mapNotBeats": "{ahead}: error {ratio} of no-change's over {weeks}, does NOT beat it (p = {p})",
       "outlook.mapUnclear": "{ahead}: error {ratio} of no-change's over {weeks}, no clear difference (p = {p})",
       "outlook.mapFew": "{ahead}: {weeks} scored, {min} needed for a verdict",
-      "outlook.mapNote": "Hover a state for its backtest {ahead}: a verdict needs {min} scored weeks and a Diebold-Mariano p below {p}.",
+      "outlook.mapBrazil": "Each state's change is Brazil's forecast change from the state's last published week, applied to its last price: states on the same week show the same change.",
+      "outlook.mapNote": "Hover or tap a state for its backtest {ahead}: a verdict needs {min} scored weeks and a Diebold-Mariano p below {p}.",
       "outlook.mapFaded.one": "The faded state has fewer: no verdict.",
       "outlook.mapFaded.other": "The {n} faded states have fewer: no verdict.",
       "outlook.col.h": "Weeks ahead",
@@ -139,7 +140,8 @@
       "outlook.mapNotBeats": "{ahead}: erro {ratio} do da previsão sem mudança em {weeks}, NÃO a supera (p = {p})",
       "outlook.mapUnclear": "{ahead}: erro {ratio} do da previsão sem mudança em {weeks}, sem diferença clara (p = {p})",
       "outlook.mapFew": "{ahead}: {weeks} avaliadas, são necessárias {min} para um veredito",
-      "outlook.mapNote": "Passe o mouse sobre um estado para ver seu backtest {ahead}: um veredito exige {min} semanas avaliadas e um p de Diebold-Mariano abaixo de {p}.",
+      "outlook.mapBrazil": "A variação de cada estado é a variação prevista para o Brasil a partir da última semana publicada do estado, aplicada ao seu último preço: estados na mesma semana mostram a mesma variação.",
+      "outlook.mapNote": "Passe o mouse sobre um estado ou toque nele para ver seu backtest {ahead}: um veredito exige {min} semanas avaliadas e um p de Diebold-Mariano abaixo de {p}.",
       "outlook.mapFaded.one": "O estado esmaecido tem menos: sem veredito.",
       "outlook.mapFaded.other": "Os {n} estados esmaecidos têm menos: sem veredito.",
       "outlook.col.h": "Semanas à frente",
@@ -370,7 +372,9 @@
     // so is one whose forecast is no change (no Brazil forecast to apply).
     const few = map.states.filter((s) => s.verdict === "unknown" && s.method !== "no_change").length;
     const flat = map.states.filter((s) => s.method === "no_change").length;
-    note.textContent = [t("outlook.mapNote", {
+    // The states' own histories are too short for a model: each takes Brazil's forecast change
+    // (outlook/pooled.py), so the map is one colour wherever the weeks agree, and says why.
+    note.textContent = [t("outlook.mapBrazil"), t("outlook.mapNote", {
       ahead: t("outlook.mapAhead", { weeks: kit.count(map.horizon, "week") }),
       min: fmt.num(map.min_scored_weeks, 0), p: fmt.num(map.verdict_p, 2),
     }), few ? kit.tn("outlook.mapFaded", few) : "",

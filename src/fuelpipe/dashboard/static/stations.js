@@ -197,36 +197,8 @@
   const day = (iso) =>
     iso ? new Intl.DateTimeFormat(state.lang, { timeZone: "UTC" }).format(new Date(`${iso}T00:00:00Z`)) : "";
 
-  // Plotly's pt-BR locale, registered once (the partial bundle carries only en and en-US):
-  // month and day names, Brazilian separators, day before month on date axes.
-  const PLOTLY_PT_BR = {
-    moduleType: "locale",
-    name: "pt-BR",
-    dictionary: {},
-    format: {
-      days: ["domingo", "segunda", "terça", "quarta", "quinta", "sexta", "sábado"],
-      shortDays: ["dom", "seg", "ter", "qua", "qui", "sex", "sáb"],
-      months: ["janeiro", "fevereiro", "março", "abril", "maio", "junho", "julho", "agosto",
-        "setembro", "outubro", "novembro", "dezembro"],
-      shortMonths: ["jan", "fev", "mar", "abr", "mai", "jun", "jul", "ago", "set", "out", "nov", "dez"],
-      date: "%d/%m/%Y",
-      decimal: ",",
-      thousands: ".",
-      year: "%Y",
-      month: "%b %Y",
-      dayMonth: "%-d %b",
-      dayMonthYear: "%-d %b %Y",
-    },
-  };
-  let localeRegistered = false;
-  function plotly() {
-    const P = window.Plotly;
-    if (P && !localeRegistered) {
-      P.register(PLOTLY_PT_BR);
-      localeRegistered = true;
-    }
-    return P;
-  }
+  // Plotly's pt-BR words and dates come with the bundle (scripts/plotly/build.mjs).
+  const plotly = () => window.Plotly;
 
   // The API answers in English. In Portuguese the messages it is known to send are translated;
   // any other is shown in parentheses after a Portuguese sentence.
