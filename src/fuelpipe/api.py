@@ -32,12 +32,11 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from fnmatch import fnmatchcase
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Concatenate, Literal, ParamSpec, TypeVar, cast
 
-from fuelpipe.domain.catalog import Catalog
+from fuelpipe.domain.catalog import Catalog, names
 from fuelpipe.domain.models import Record, Revision
 
 if TYPE_CHECKING:
@@ -193,11 +192,7 @@ def select_keys(
     out: dict[str, None] = {}
     for pattern in wanted:
         pat = pattern.strip().upper()
-        if any(c in pat for c in "*?["):
-            hits = [k for k in known if fnmatchcase(k, pat)]
-        else:
-            prefix = pat.rstrip("#") + "#"
-            hits = [k for k in known if k == pat or k.startswith(prefix)]
+        hits = [k for k in known if names(pat, k)]
         if not hits:
             raise KeyError(f"{pattern!r} matches no series in the catalog")
         out.update(dict.fromkeys(hits))

@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date, datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -148,18 +148,27 @@ def test_a_rate_limited_source_gets_one_request_and_its_other_messages_come_back
     assert home.queue.depth() == QueueDepth(visible=0, in_flight=0, dead=0)
 
 
+def petr3_on_its_last_delivery(
+    home: StageContext, petr3: str
+) -> tuple[dict[str, Any], dict[str, Message]]:
+    """PETR4's message and ``petr3``'s, PETR3's on its last delivery, handed to the scraper
+    handler in one batch: its response and the messages received, by key."""
+    handler = load_handler("scraper").make_handler(lambda: home)
+    home.queue.send([body("STOCK#PETR4"), petr3])
+    by_key = received(home.queue, ("STOCK#PETR4", "STOCK#PETR3"))
+    last = replace(by_key["STOCK#PETR3"], receive_count=home.queue.max_receives)
+    response = handler(sqs_event([by_key["STOCK#PETR4"], last]), FakeLambdaContext("scraper"))
+    return response, by_key
+
+
 def test_a_rested_message_on_its_last_delivery_is_handled_not_dead_lettered(
     aws_home: AwsHome, replay: ReplayServer
 ) -> None:
     """Deferring it would cost its last receive and send it to the DLQ: it is handled as
     `watch` handles a resting source's message instead, its dates PENDING saying why."""
     home = scraper_home(aws_home, replay, ManualClock(NOW))
-    handler = load_handler("scraper").make_handler(lambda: home)
-    home.queue.send([body("STOCK#PETR4"), body("STOCK#PETR3")])
-    by_key = received(home.queue, ("STOCK#PETR4", "STOCK#PETR3"))
-    last = replace(by_key["STOCK#PETR3"], receive_count=home.queue.max_receives)
 
-    response = handler(sqs_event([by_key["STOCK#PETR4"], last]), FakeLambdaContext("scraper"))
+    response, by_key = petr3_on_its_last_delivery(home, body("STOCK#PETR3"))
 
     assert failed_ids(response) == []
     assert replay.request_counts["yahoo"] == 1
@@ -180,7 +189,6 @@ def test_a_rested_retry_on_its_last_delivery_gets_its_claim_back_not_quarantined
     Before, it was quarantined ("still failing after 5 re-downloads") without a request."""
     clock = ManualClock(NOW)
     home = scraper_home(aws_home, replay, clock)
-    handler = load_handler("scraper").make_handler(lambda: home)
     claimed_next = NOW + timedelta(hours=4)  # what recheck's fifth claim wrote
     home.store.put_pendings(
         [
@@ -189,11 +197,8 @@ def test_a_rested_retry_on_its_last_delivery_gets_its_claim_back_not_quarantined
             for d in june("STOCK#PETR3")
         ]
     )  # fmt: skip
-    home.queue.send([body("STOCK#PETR4"), body("STOCK#PETR3", origin="retry")])
-    by_key = received(home.queue, ("STOCK#PETR4", "STOCK#PETR3"))
-    last = replace(by_key["STOCK#PETR3"], receive_count=home.queue.max_receives)
 
-    response = handler(sqs_event([by_key["STOCK#PETR4"], last]), FakeLambdaContext("scraper"))
+    response, by_key = petr3_on_its_last_delivery(home, body("STOCK#PETR3", origin="retry"))
 
     assert failed_ids(response) == []
     assert replay.request_counts["yahoo"] == 1

@@ -459,21 +459,14 @@ def _select(series: list[str] | None, catalog: Catalog = DEFAULT_CATALOG) -> lis
             "--series/-s is blank: give a key or prefix, e.g. CURRENCY#USD or FUEL#GASOLINE "
             "(`fuelpipe status --all` lists them), or leave the option out for every series"
         )
-    # a glob too (`FUEL#GASOLINE#*`), as the Parquet export's --series and fp.select_keys
-    # take one: select_keys reads the three forms alike
-    unknown, chosen = [], set[str]()
-    for pattern in series:
-        try:
-            chosen.update(select_keys(catalog, pattern))
-        except KeyError:
-            unknown.append(pattern.strip().upper())
-    if unknown:  # a guess at a key's name: say where the names are
+    try:
+        return catalog.select(series)
+    except KeyError as exc:  # a guess at a key's name: say where the names are
         raise fail(
-            f"no series matches {', '.join(unknown)} (`fuelpipe status --all` lists every "
-            "key; a prefix such as FUEL#GASOLINE or CURRENCY picks a group, a glob such as "
-            "'FUEL#GASOLINE#S?' those it matches)"
-        )
-    return [s for s in catalog if s.key in chosen]
+            f"{exc.args[0]} (`fuelpipe status --all` lists every key; a prefix such as "
+            "FUEL#GASOLINE or CURRENCY picks a group, a glob such as 'FUEL#GASOLINE#S?' "
+            "those it matches)"
+        ) from None
 
 
 def _known_key(key: str, catalog: Catalog = DEFAULT_CATALOG) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from fnmatch import fnmatchcase
 from types import MappingProxyType
 
 from fuelpipe.domain.keys import Kind, commodity_key, currency_key, fuel_key, parse_key, stock_key
@@ -341,26 +342,18 @@ class Catalog:
         return list(self._by_key)
 
     def select(self, patterns: Iterable[str] | None) -> list[Series]:
-        """Series whose key equals a pattern or starts with ``pattern#`` (all when None).
-        Patterns are read in any case and without spaces around them (a key pasted with one).
+        """Series a pattern names (:func:`names`; all when None), in catalog order. Patterns
+        are read in any case and without spaces around them (a key pasted with one).
 
         A blank pattern is refused (KeyError): it names no series, and "no series matches"
         followed by nothing would not say which pattern was wrong."""
         if not patterns:
             return list(self._by_key.values())
         pats = [p.strip().upper() for p in patterns]
-        if any(not p.strip() for p in pats):
+        if any(not p for p in pats):
             raise KeyError("a blank series pattern names no series: give a key or prefix")
-        chosen = [
-            s
-            for s in self._by_key.values()
-            if any(s.key == p or s.key.startswith(p.rstrip("#") + "#") for p in pats)
-        ]
-        unknown = [
-            p
-            for p in pats
-            if not any(s.key == p or s.key.startswith(p.rstrip("#") + "#") for s in chosen)
-        ]
+        chosen = [s for s in self._by_key.values() if any(names(p, s.key) for p in pats)]
+        unknown = [p for p in pats if not any(names(p, s.key) for s in chosen)]
         if unknown:
             raise KeyError(f"no series matches {', '.join(unknown)}")
         return chosen
@@ -368,6 +361,14 @@ class Catalog:
     def by_fetch_unit(self, unit: str) -> list[Series]:
         """Every series one request of this fetch unit returns."""
         return [s for s in self._by_key.values() if s.fetch_unit == unit]
+
+
+def names(pattern: str, key: str) -> bool:
+    """True when ``pattern`` (upper case, stripped) names ``key``: a glob (``FUEL#*#SP``), the
+    key itself, or a prefix of whole parts (``FUEL#GASOLINE``)."""
+    if any(c in pattern for c in "*?["):
+        return fnmatchcase(key, pattern)
+    return key == pattern or key.startswith(pattern.rstrip("#") + "#")
 
 
 DEFAULT_CATALOG = Catalog(_build().values())
