@@ -673,6 +673,42 @@ def test_phone_widths_keep_the_page_and_its_titles_on_screen(watched: Watched, w
             assert got == {"page": 0, "lang": 0, "buttons": True, "titles": []}, (name, lang)
 
 
+# Each drawn chart's title and Plotly's toolbar: whether the toolbar shows and whether the two
+# overlap.
+TOOLBAR_JS = """() => Array.from(document.querySelectorAll('main .view:not([hidden]) .chart'))
+  .filter(d => d.offsetParent && d.querySelector('.gtitle') && d.querySelector('.modebar'))
+  .map(d => {
+    const bar = d.querySelector('.modebar');
+    const m = bar.getBoundingClientRect();
+    const t = d.querySelector('.gtitle').getBoundingClientRect();
+    const shown = getComputedStyle(bar.querySelector('.modebar-group')).opacity === '1';
+    const over = t.top < m.bottom && t.bottom > m.top && t.left < m.right && t.right > m.left;
+    return {id: d.id, shown, over};
+  })"""
+
+
+def test_on_a_touch_phone_the_toolbar_always_shown_covers_no_title(
+    browser: Browser, dashboard_url: str
+) -> None:
+    """A device with no hover shows Plotly's toolbar at all times, top right: the titles sat
+    under it (wrapped to the chart's width, their first line ran beneath its buttons)."""
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, locale="en-US"
+    )
+    context.set_default_timeout(15_000)
+    w = Watched(context.new_page(), dashboard_url)
+    w.page.on("pageerror", lambda exc: w.problems.append(f"page error: {exc}"))
+    for name, query in VIEWS.items():
+        for lang in ("en", "pt-BR"):
+            w.open(f"{query}&lang={lang}")
+            got = w.page.evaluate(TOOLBAR_JS)
+            assert got, (name, lang)
+            assert all(c["shown"] for c in got), (name, lang, got)
+            assert [c["id"] for c in got if c["over"]] == [], (name, lang)
+    context.close()
+    assert w.problems == []
+
+
 # --- analyst walkthrough: labels, left-out lines, empty-state coverage --------------------------
 
 TRACE_NAMES_JS = """(id) => document.getElementById(id).data.map(t => t.name)"""

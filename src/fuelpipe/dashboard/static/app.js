@@ -475,6 +475,11 @@
     };
   }
 
+  // With no hover (a phone), Plotly shows its toolbar at all times at the chart's top right,
+  // where the title's first line ran under its buttons: the title goes below it there.
+  const TOOLBAR_ALWAYS = window.matchMedia("(hover: none)").matches;
+  const TOOLBAR_ROOM = 26;
+
   /** plot()'s `weekly`: the chart's data are ANP survey weeks (each keyed by its Sunday). */
   const WEEKLY = true;
 
@@ -501,6 +506,10 @@
     emptyBox(div).hidden = true;
     const title = layout.title && layout.title.text;
     if (title) {
+      if (TOOLBAR_ALWAYS) {
+        layout.title.pad = { t: ((layout.title.pad && layout.title.pad.t) || 0) + TOOLBAR_ROOM };
+        layout.margin.t += TOOLBAR_ROOM;
+      }
       div.dataset.title = title;
       div.dataset.top = String(layout.margin.t);
       const fit = wrapTitle(title, div.clientWidth, layout.margin.t);
