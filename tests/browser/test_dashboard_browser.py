@@ -1148,10 +1148,14 @@ def test_overview_cards_name_each_values_unit(watched: Watched) -> None:
     assert units["FUEL#LPG#BR"] == "R$ per 13 kg"
     assert units["FUEL#GASOLINE#BR"] == "R$ per litre"
     assert units["CURRENCY#USD"] == "R$ per US$"
+    # A B3 share's price (unit BRL) read a bare "R$", as if a sum of money.
+    assert units["STOCK#PETR4"] == "R$ per share"
     watched.page.click(".lang-btn[data-lang='pt-BR']")
     watched.wait_ready()
     cng = watched.page.locator('.card[data-key="FUEL#CNG#BR"]')
     assert cng.locator(".card-unit").inner_text() == "R$ por m³"
+    petr4 = watched.page.locator('.card[data-key="STOCK#PETR4"]')
+    assert petr4.locator(".card-unit").inner_text() == "R$ por ação"
     assert cng.locator(".card-foot").first.inner_text().startswith("na semana de ")
 
 
