@@ -709,6 +709,31 @@ def test_on_a_touch_phone_the_toolbar_always_shown_covers_no_title(
     assert w.problems == []
 
 
+# The correlation matrix's share of its chart's width, and its column labels' boxes.
+CORR_LAYOUT_JS = """() => {
+  const gd = document.getElementById('chart-corr');
+  const ticks = Array.from(gd.querySelectorAll('.xtick text')).map((e) => e.getBoundingClientRect());
+  const overlaps = ticks.filter((a, i) => ticks.some((b, j) => j > i && a.right > b.left + 1
+    && b.right > a.left + 1 && a.bottom > b.top + 1 && b.bottom > a.top + 1)).length;
+  return { share: gd._fullLayout.xaxis._length / gd.clientWidth, overlaps, n: ticks.length };
+}"""
+
+
+@pytest.mark.parametrize("lang", ["en", "pt-BR"])
+def test_the_correlation_matrix_reads_on_a_phone(watched: Watched, lang: str) -> None:
+    """At 390 px the row names took ~200 of the chart's 340 px and the colour scale most of
+    the rest: a matrix ~100 px wide, its cells' numbers unreadable, its slanted column names
+    printed over each other."""
+    watched.page.set_viewport_size({"width": 390, "height": 844})
+    watched.open(f"{VIEWS['correlations']}&lang={lang}")
+    got = watched.page.evaluate(CORR_LAYOUT_JS)
+    assert got["n"] == 7
+    assert got["overlaps"] == 0
+    assert got["share"] >= 0.45
+    # each cell still says what it is when touched: the full names of both series
+    assert watched.page.evaluate(HOVER_JS, "chart-corr") == ["%{y} × %{x}<br>%{customdata}<extra></extra>"]
+
+
 # --- analyst walkthrough: labels, left-out lines, empty-state coverage --------------------------
 
 TRACE_NAMES_JS = """(id) => document.getElementById(id).data.map(t => t.name)"""
