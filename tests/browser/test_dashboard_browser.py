@@ -731,7 +731,9 @@ def test_the_correlation_matrix_reads_on_a_phone(watched: Watched, lang: str) ->
     assert got["overlaps"] == 0
     assert got["share"] >= 0.45
     # each cell still says what it is when touched: the full names of both series
-    assert watched.page.evaluate(HOVER_JS, "chart-corr") == ["%{y} × %{x}<br>%{customdata}<extra></extra>"]
+    assert watched.page.evaluate(HOVER_JS, "chart-corr") == [
+        "%{y} × %{x}<br>%{customdata}<extra></extra>"
+    ]
 
 
 # --- analyst walkthrough: labels, left-out lines, empty-state coverage --------------------------
