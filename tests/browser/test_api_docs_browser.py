@@ -53,3 +53,31 @@ def test_docs_render_offline(browser: Browser, dashboard_url: str, screenshots: 
     assert "max_lag" in lags
     assert blocked == []  # nothing even tried to leave the machine
     assert problems == []
+
+
+# The leaf elements of the reference whose right edge is past the window's.
+PAST_THE_EDGE_JS = """() => {
+  const width = document.documentElement.clientWidth;
+  return Array.from(document.querySelectorAll('h2, p, li, th, td'))
+    .filter((e) => e.getBoundingClientRect().right > width + 1)
+    .map((e) => e.textContent.slice(0, 40));
+}"""
+
+
+def test_docs_fit_a_phone(browser: Browser, dashboard_url: str) -> None:
+    """At 390 px the parameter tables were 577 px wide: long values (the enums' lists, the
+    series keys) never broke, so every description was cut at the window's edge."""
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
+    )
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    try:
+        page.goto(f"{dashboard_url}/docs")
+        page.wait_for_selector("body[data-rendered='true']", state="attached")
+        wide = page.evaluate("document.documentElement.scrollWidth")
+        past = page.evaluate(PAST_THE_EDGE_JS)
+    finally:
+        context.close()
+    assert wide <= 390
+    assert past == []

@@ -673,6 +673,69 @@ def test_phone_widths_keep_the_page_and_its_titles_on_screen(watched: Watched, w
             assert got == {"page": 0, "lang": 0, "buttons": True, "titles": []}, (name, lang)
 
 
+# Each drawn chart's title and Plotly's toolbar: whether the toolbar shows and whether the two
+# overlap.
+TOOLBAR_JS = """() => Array.from(document.querySelectorAll('main .view:not([hidden]) .chart'))
+  .filter(d => d.offsetParent && d.querySelector('.gtitle') && d.querySelector('.modebar'))
+  .map(d => {
+    const bar = d.querySelector('.modebar');
+    const m = bar.getBoundingClientRect();
+    const t = d.querySelector('.gtitle').getBoundingClientRect();
+    const shown = getComputedStyle(bar.querySelector('.modebar-group')).opacity === '1';
+    const over = t.top < m.bottom && t.bottom > m.top && t.left < m.right && t.right > m.left;
+    return {id: d.id, shown, over};
+  })"""
+
+
+def test_on_a_touch_phone_the_toolbar_always_shown_covers_no_title(
+    browser: Browser, dashboard_url: str
+) -> None:
+    """A device with no hover shows Plotly's toolbar at all times, top right: the titles sat
+    under it (wrapped to the chart's width, their first line ran beneath its buttons)."""
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, locale="en-US"
+    )
+    context.set_default_timeout(15_000)
+    w = Watched(context.new_page(), dashboard_url)
+    w.page.on("pageerror", lambda exc: w.problems.append(f"page error: {exc}"))
+    for name, query in VIEWS.items():
+        for lang in ("en", "pt-BR"):
+            w.open(f"{query}&lang={lang}")
+            got = w.page.evaluate(TOOLBAR_JS)
+            assert got, (name, lang)
+            assert all(c["shown"] for c in got), (name, lang, got)
+            assert [c["id"] for c in got if c["over"]] == [], (name, lang)
+    context.close()
+    assert w.problems == []
+
+
+# The correlation matrix's share of its chart's width, and its column labels' boxes.
+CORR_LAYOUT_JS = """() => {
+  const gd = document.getElementById('chart-corr');
+  const ticks = Array.from(gd.querySelectorAll('.xtick text')).map((e) => e.getBoundingClientRect());
+  const overlaps = ticks.filter((a, i) => ticks.some((b, j) => j > i && a.right > b.left + 1
+    && b.right > a.left + 1 && a.bottom > b.top + 1 && b.bottom > a.top + 1)).length;
+  return { share: gd._fullLayout.xaxis._length / gd.clientWidth, overlaps, n: ticks.length };
+}"""
+
+
+@pytest.mark.parametrize("lang", ["en", "pt-BR"])
+def test_the_correlation_matrix_reads_on_a_phone(watched: Watched, lang: str) -> None:
+    """At 390 px the row names took ~200 of the chart's 340 px and the colour scale most of
+    the rest: a matrix ~100 px wide, its cells' numbers unreadable, its slanted column names
+    printed over each other."""
+    watched.page.set_viewport_size({"width": 390, "height": 844})
+    watched.open(f"{VIEWS['correlations']}&lang={lang}")
+    got = watched.page.evaluate(CORR_LAYOUT_JS)
+    assert got["n"] == 7
+    assert got["overlaps"] == 0
+    assert got["share"] >= 0.45
+    # each cell still says what it is when touched: the full names of both series
+    assert watched.page.evaluate(HOVER_JS, "chart-corr") == [
+        "%{y} × %{x}<br>%{customdata}<extra></extra>"
+    ]
+
+
 # --- analyst walkthrough: labels, left-out lines, empty-state coverage --------------------------
 
 TRACE_NAMES_JS = """(id) => document.getElementById(id).data.map(t => t.name)"""
@@ -1112,10 +1175,14 @@ def test_overview_cards_name_each_values_unit(watched: Watched) -> None:
     assert units["FUEL#LPG#BR"] == "R$ per 13 kg"
     assert units["FUEL#GASOLINE#BR"] == "R$ per litre"
     assert units["CURRENCY#USD"] == "R$ per US$"
+    # A B3 share's price (unit BRL) read a bare "R$", as if a sum of money.
+    assert units["STOCK#PETR4"] == "R$ per share"
     watched.page.click(".lang-btn[data-lang='pt-BR']")
     watched.wait_ready()
     cng = watched.page.locator('.card[data-key="FUEL#CNG#BR"]')
     assert cng.locator(".card-unit").inner_text() == "R$ por m³"
+    petr4 = watched.page.locator('.card[data-key="STOCK#PETR4"]')
+    assert petr4.locator(".card-unit").inner_text() == "R$ por ação"
     assert cng.locator(".card-foot").first.inner_text().startswith("na semana de ")
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import fields
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -26,8 +27,12 @@ from fuelpipe.dashboard.precomputed import refresh_views
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.domain.models import Record, Split, Status
 from fuelpipe.ports.store import RunLog
+from fuelpipe.stages._report import Counters
 from fuelpipe.stages.data_version import mark_changed
-from fuelpipe.stages.scrape import owed_text, split_owed_name, split_owed_since_name
+from fuelpipe.stages.orchestrate import OrchestrateReport
+from fuelpipe.stages.recheck import RecheckReport
+from fuelpipe.stages.revise import ReviseReport
+from fuelpipe.stages.scrape import ScrapeReport, owed_text, split_owed_name, split_owed_since_name
 
 pytestmark = pytest.mark.browser
 SP = ZoneInfo("America/Sao_Paulo")
@@ -330,6 +335,31 @@ def test_health_in_portuguese_names_series_stages_and_counts_in_portuguese(
         assert cells[0] == "Coleta"
         assert page.locator("#runs tbody td").first.get_attribute("title") == "scraper"
         assert cells[3] == "valores gravados 1.234"
+
+
+# Every stage that writes a run log, with the report whose counters it writes.
+RUN_REPORTS: dict[str, type[Counters]] = {
+    "scraper": ScrapeReport,
+    "data_clustering": OrchestrateReport,
+    "retry_recheck": RecheckReport,
+    "revise": ReviseReport,
+}
+
+
+def test_every_counter_a_run_logs_has_its_portuguese_name(tmp_path: Path, page: Page) -> None:
+    """The demo's scraper and recheck runs read "left unread 0", "rest held 0", "set aside
+    kept 0"… in the Portuguese page: counters added to the stages without a text here."""
+    started = datetime(2022, 5, 3, 8, 0, tzinfo=SP)
+    runs = tuple(
+        RunLog(stage, started, started + timedelta(minutes=1), report().as_dict())
+        for stage, report in RUN_REPORTS.items()
+    )
+    with _health_page(tmp_path, page, [], runs, "view=health&lang=pt-BR"):
+        shown = page.locator("#runs tbody .count").all_text_contents()
+        names = {f.name for report in RUN_REPORTS.values() for f in fields(report)}
+        assert len(shown) == sum(len(fields(report)) for report in RUN_REPORTS.values())
+        english = sorted(n for n in names if f"{n.replace('_', ' ')} 0" in shown)
+        assert english == []
 
 
 # The last runs' values (each time cell and each counter): how many lines each takes, the

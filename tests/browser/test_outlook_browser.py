@@ -370,6 +370,29 @@ def test_the_accuracy_table_scrolls_in_its_own_box_on_a_phone(
     )
 
 
+# The outlook map's hover box over the middle of a state's shape: (Plotly's text, state).
+HOVER_STATE_JS = """(i) => {
+  const shape = document.querySelectorAll('#chart-outlook-map .choroplethlocation')[i];
+  const r = shape.getBoundingClientRect();
+  return [r.left + r.width / 2, r.top + r.height / 2];
+}"""
+
+
+@pytest.mark.parametrize(("lang", "price"), [("en", r"\d+\.\d{3}"), ("pt-BR", r"\d+,\d{3}")])
+def test_the_maps_hover_names_the_prices_currency(
+    page: Page, outlook_url: str, lang: str, price: str
+) -> None:
+    """A state's hover read "6.450 → 6.482": a last price and a forecast without a unit, where
+    the fan's axis and the cards say R$."""
+    page.goto(f"{outlook_url}/?view=outlook&fuel=GASOLINE&area=BR&lang={lang}")
+    _ready(page)
+    page.wait_for_selector("#chart-outlook-map .choroplethlocation")
+    x, y = page.evaluate(HOVER_STATE_JS, 0)
+    page.mouse.move(x, y)
+    text = page.wait_for_selector("#chart-outlook-map .hoverlayer .hovertext").text_content()
+    assert re.search(rf"R\$ {price} → R\$ {price}", text or ""), text
+
+
 MAP_JS = """() => {
   const t = document.getElementById('chart-outlook-map').data[0];
   return { areas: t.locations, accuracy: t.customdata.map((c) => c[2]),

@@ -475,6 +475,11 @@
     };
   }
 
+  // With no hover (a phone), Plotly shows its toolbar at all times at the chart's top right,
+  // where the title's first line ran under its buttons: the title goes below it there.
+  const TOOLBAR_ALWAYS = window.matchMedia("(hover: none)").matches;
+  const TOOLBAR_ROOM = 26;
+
   /** plot()'s `weekly`: the chart's data are ANP survey weeks (each keyed by its Sunday). */
   const WEEKLY = true;
 
@@ -501,6 +506,10 @@
     emptyBox(div).hidden = true;
     const title = layout.title && layout.title.text;
     if (title) {
+      if (TOOLBAR_ALWAYS) {
+        layout.title.pad = { t: ((layout.title.pad && layout.title.pad.t) || 0) + TOOLBAR_ROOM };
+        layout.margin.t += TOOLBAR_ROOM;
+      }
       div.dataset.title = title;
       div.dataset.top = String(layout.margin.t);
       const fit = wrapTitle(title, div.clientWidth, layout.margin.t);
@@ -1212,6 +1221,16 @@
     layout.yaxis.automargin = true;
     layout.yaxis.autorange = "reversed";
     layout.xaxis.tickangle = -30;
+    // On a phone the names beside and under the matrix left it ~100 px of 340 and the slanted
+    // ones ran into each other: there the columns are numbered as the rows, each name split
+    // at its area or its bracket, and the colours' scale goes (each cell prints its r).
+    const narrow = document.getElementById("chart-corr").clientWidth < 560;
+    if (narrow) {
+      Object.assign(layout.xaxis, { tickangle: 0, tickvals: names, ticktext: names.map((_, i) => String(i + 1)) });
+      Object.assign(layout.yaxis, {
+        tickvals: names, ticktext: names.map((name, i) => `${i + 1}. ${name.replace(/ — | (?=\()/, "<br>")}`),
+      });
+    }
     await plot("chart-corr", [{
       type: "heatmap",
       x: names,
@@ -1225,6 +1244,7 @@
       zmax: 1,
       colorscale: [[0, "#b8322a"], [0.5, "#f7f7f2"], [1, "#0b6e99"]],
       colorbar: { title: { text: "r" }, thickness: 12 },
+      showscale: !narrow,
       xgap: 2,
       ygap: 2,
     }], layout, url, last, WEEKLY);
