@@ -211,6 +211,28 @@ def test_an_end_alone_before_the_lake_is_the_four_weeks_up_to_it(
     assert inside["rows"]
 
 
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [*STATION_VIEWS, ("/api/stations/search", {"q": "posto"}), ("/api/stations/meta", {})],
+)
+def test_format_is_case_insensitive_on_a_real_lake(
+    client: TestClient, path: str, params: dict[str, str]
+) -> None:
+    """``format=CSV`` was a 422 ("Input should be 'json' or 'csv'") where fuels and states
+    took any case; an unknown format is still a 422 naming it and the formats."""
+    csv_text = client.get(path, params={**params, "format": "csv"})
+    assert csv_text.headers["content-type"].startswith("text/csv")
+    for given in ("CSV", "Csv", " csv "):
+        other = client.get(path, params={**params, "format": given})
+        assert (other.status_code, other.text) == (200, csv_text.text), given
+    assert client.get(path, params={**params, "format": "JSON"}).json() == (
+        client.get(path, params=params).json()
+    )
+    bad = client.get(path, params={**params, "format": "xlsx"})
+    assert bad.status_code == 422
+    assert bad.json()["detail"] == "format: 'xlsx' is not one of json, csv"
+
+
 @pytest.mark.parametrize(("path", "params"), STATION_VIEWS)
 def test_fuels_are_case_insensitive_as_the_api_says(
     client: TestClient, path: str, params: dict[str, str]

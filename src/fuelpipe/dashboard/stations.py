@@ -14,7 +14,7 @@ import io
 import logging
 from collections.abc import Callable, Coroutine, Sequence
 from datetime import date
-from typing import Annotated, Any, Literal, Protocol
+from typing import Annotated, Any, Protocol
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
@@ -22,6 +22,7 @@ from fastapi.routing import APIRoute
 from pydantic import AfterValidator, BaseModel, Field
 
 from fuelpipe.dashboard.errors import InvalidRequestError
+from fuelpipe.dashboard.formats import FormatQ
 from fuelpipe.dashboard.params import DateParam, one_of
 from fuelpipe.dashboard.schemas import (
     Cell,
@@ -103,7 +104,6 @@ EndQ = Annotated[
     DateParam,
     Query(description="last collection day, YYYY-MM-DD (default: the lake's last day)"),
 ]
-FormatQ = Annotated[Literal["json", "csv"], Query(description="json or csv")]
 _STATE_HELP = f"UF, one of {', '.join(UFS)}; case-insensitive"
 StateQ = Annotated[str | None, AfterValidator(_check_any_state), Query(description=_STATE_HELP)]
 
