@@ -271,7 +271,7 @@ def table_help(model: type[BaseModel]) -> str:
     return (
         f"with `format=csv`, the list to download: `{main}` (default), "
         + ", ".join(f"`{n}`" for n in others)
-        + "; each CSV names the others in its `other_tables` column"
+        + "; each CSV names the others in its `other_tables` column; case-insensitive"
     )
 
 
