@@ -145,7 +145,8 @@ def test_a_start_alone_after_the_lake_names_the_lakes_last_day_not_an_end(
     client: TestClient,
 ) -> None:
     """Without an end the answer ends on the lake's last day: a start after it was refused
-    as "start 2025-05-01 is after end 2025-04-19", an end never given (the CLI's words)."""
+    as "start 2025-05-01 is after end 2025-04-19", an end never given; it is named now as
+    the CLI names it."""
     resp = client.get("/api/stations/brands", params={"start": "2025-05-01"})
     assert resp.status_code == 422, resp.text
     assert resp.json()["detail"] == (
