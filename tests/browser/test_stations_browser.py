@@ -187,6 +187,59 @@ def test_the_search_view_shows_no_empty_box_before_a_search(
     expect(box).to_be_hidden()
 
 
+class _NoWindow:
+    """A station engine of a lake with no collection day yet (synthetic: an empty lake)."""
+
+    def window(self) -> None:
+        return None
+
+    def old_layout(self) -> None:
+        return None
+
+    def query(self, name: str, params: object) -> None:
+        raise AssertionError(f"no query of an empty lake: {name}")
+
+
+@pytest.mark.parametrize(
+    ("stations", "extra", "said"),
+    [
+        (
+            None,
+            False,
+            "não há base de postos aqui: instale o extra lake (pip install 'fuelpipe[lake]') e "
+            "rode `fuelpipe stations ingest`",
+        ),
+        (
+            None,
+            True,
+            "não há base de postos aqui: rode `fuelpipe stations ingest` (ou `fuelpipe demo`) "
+            "antes, ou confira FUELPIPE_LAKE",
+        ),
+        (
+            _NoWindow(),
+            None,
+            "não há dados de postos aqui: a base está vazia: rode `fuelpipe stations ingest` antes",
+        ),
+    ],
+)
+def test_without_a_lake_portuguese_advice_fits_its_cause(
+    pt_page: Page, tmp_path: Path, stations: _NoWindow | None, extra: bool | None, said: str
+) -> None:
+    """The page said "install the lake extra" to every 404 without a lake, the extra installed
+    or not, a lake missing or empty."""
+    store = SqliteStore(tmp_path / "x.sqlite", clock=FixedClock(NOW))
+    app = create_app(
+        store, DEFAULT_CATALOG, clock=FixedClock(NOW), stations=stations, lake_extra=extra
+    )
+    with serving(app) as url:
+        pt_page.goto(f"{url}/stations?view=brands&lang=pt-BR")
+        # no lake: the meta's 404 stops the page; an empty one: its meta answers, a view 404s
+        pt_page.wait_for_selector("#st-error:not([hidden])")
+        text = pt_page.locator("#st-error").inner_text()
+    store.close()
+    assert text == f"Não foi possível carregar esta visão: {said}"
+
+
 def test_page_without_a_lake_says_how_to_get_one(browser: Browser, tmp_path: Path) -> None:
     store = SqliteStore(tmp_path / "x.sqlite", clock=FixedClock(NOW))
     with serving(create_app(store, DEFAULT_CATALOG, clock=FixedClock(NOW))) as url:
@@ -337,15 +390,46 @@ def test_a_failed_load_clears_the_view_and_speaks_portuguese(
 def test_a_span_too_long_is_said_in_portuguese_with_its_two_days(
     pt_page: Page, stations_url: str
 ) -> None:
-    """The API's 422 names the start and the end it counted to (the lake's last day when none
-    is given); the page translates it with both days."""
+    """The API's 422 names the start and the end it counted to (the lake's last day, named so,
+    when none is given); the page translates it with both days."""
     page = pt_page
     _open(page, stations_url, "view=dispersion&start=2024-01-01&lang=pt-BR")
     page.wait_for_selector("#st-error:not([hidden])")
     assert page.locator("#st-error").inner_text() == (
         "Não foi possível carregar esta visão: a data inicial 01/01/2024 está mais de 370 dias "
-        "antes da final 19/04/2025"
+        "antes do último dia de coleta da base, 19/04/2025, onde termina uma consulta sem data "
+        "final"
     )
+    _open(page, stations_url, "view=dispersion&start=2024-01-01&end=2025-01-06&lang=pt-BR")
+    page.wait_for_selector("#st-error:not([hidden])")
+    assert page.locator("#st-error").inner_text() == (
+        "Não foi possível carregar esta visão: a data inicial 01/01/2024 está mais de 370 dias "
+        "antes da final 06/01/2025"
+    )
+
+
+def test_a_start_after_the_lakes_last_day_names_that_day_and_marks_the_start_alone(
+    pt_page: Page, stations_url: str
+) -> None:
+    """Without an end the API counts to the lake's last day: a start after it was "posterior à
+    final 19/04/2025", and the empty To field was marked wrong beside it."""
+    page = pt_page
+    _open(page, stations_url, "view=brands&start=2025-05-01&lang=pt-BR")
+    error = page.locator("#st-error")
+    expect(error).to_be_visible()
+    assert error.inner_text() == (
+        "Não foi possível carregar esta visão: a data inicial 01/05/2025 é posterior ao último "
+        "dia de coleta da base, 19/04/2025, onde termina uma consulta sem data final: a base "
+        "tem dias de coleta de 24/03/2025 a 19/04/2025"
+    )
+    start = page.get_by_role("textbox", name="De", exact=True)
+    expect(start).to_have_attribute("aria-invalid", "true")
+    expect(start).to_have_accessible_description(error.inner_text())
+    assert page.locator("#st-end").get_attribute("aria-invalid") is None
+    # in English the API's own words, whose day is no end
+    _open(page, stations_url, "view=brands&start=2025-05-01&lang=en")
+    expect(error).to_contain_text("is after the lake's last collection day 2025-04-19")
+    assert page.locator("#st-end").get_attribute("aria-invalid") is None
 
 
 def test_portuguese_chart_axes_and_the_dispersion_right_axis(
@@ -794,7 +878,10 @@ def test_a_refused_date_marks_its_field_and_is_its_description(
     start = page.get_by_role("textbox", name="De", exact=True)
     expect(start).to_have_attribute("aria-invalid", "true")
     expect(start).to_have_accessible_description(error.inner_text())
-    assert error.inner_text().endswith("está mais de 370 dias antes da final 19/04/2025")
+    assert error.inner_text().endswith(
+        "está mais de 370 dias antes do último dia de coleta da base, 19/04/2025, onde termina "
+        "uma consulta sem data final"
+    )
     assert page.locator("#st-end").get_attribute("aria-invalid") is None  # not what was refused
     # A start it takes clears both.
     page.fill("#st-start", "2025-01-01")

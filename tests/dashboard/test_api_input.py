@@ -381,3 +381,126 @@ def test_head_of_a_bad_request_is_its_status_without_the_body(client: httpx.Clie
     head = client.head("/api/series?key=CURRENCY%23USD&freq=monthly")
     assert head.status_code == 422 and head.content == b""
     assert client.post("/api/meta").status_code == 405  # only HEAD is answered as GET
+
+
+# What each route needs besides the parameter tried (the real store's series and fuels).
+NEEDS = {
+    "key": "CURRENCY#USD",
+    "keys": "CURRENCY#USD,COMMODITY#BRENT",
+    "fuel": "GASOLINE",
+    "q": "posto",
+    "state": "SP",
+    "municipality": "SAO PAULO",
+}
+
+
+def _choices(client: httpx.Client) -> list[tuple[str, str, str, dict[str, str]]]:
+    """Every query parameter of a fixed set of values, as (path, name, value, other params)."""
+    found = []
+    for path, ops in client.get("/openapi.json").json()["paths"].items():
+        for param in ops.get("get", {}).get("parameters", []):
+            needs = {
+                p["name"]: NEEDS[p["name"]]
+                for p in ops["get"]["parameters"]
+                if p.get("required") and p["name"] != param["name"]
+            }
+            for value in param["schema"].get("enum", []):
+                found.append((path, param["name"], value, needs))
+    return found
+
+
+def _same(a: httpx.Response, b: httpx.Response) -> bool:
+    name = "content-disposition"
+    return (a.status_code, a.content, a.headers.get(name)) == (
+        b.status_code,
+        b.content,
+        b.headers.get(name),
+    )
+
+
+@pytest.mark.parametrize("spelt", [str.upper, str.title, lambda v: f" {v.upper()} "])
+def test_every_parameter_of_fixed_values_takes_any_case(
+    client: httpx.Client, spelt: object
+) -> None:
+    """``format=CSV`` (or ``freq=Weekly``, ``how=LAST``) was a 422 where keys, fuels and areas
+    took any case: each such parameter of every route now reads as its canonical value."""
+    choices = _choices(client)
+    assert {(p, n) for p, n, _, _ in choices} >= {
+        ("/api/series", "format"),
+        ("/api/series", "freq"),
+        ("/api/series", "how"),
+        ("/api/live", "format"),
+        ("/api/stations/search", "format"),
+    }
+    wrong = []
+    for path, name, value, needs in choices:
+        given = spelt(value)  # type: ignore[operator]
+        canonical = client.get(path, params={**needs, name: value})
+        other = client.get(path, params={**needs, name: given})
+        if not _same(canonical, other):
+            wrong.append(f"{path}?{name}={given!r}: {other.status_code} {other.text[:80]}")
+    assert wrong == []
+
+
+@pytest.mark.parametrize(
+    ("path", "name", "given"),
+    [
+        ("/api/series?key=CURRENCY%23USD", "format", "xml"),
+        ("/api/series?key=CURRENCY%23USD", "freq", "Monthly"),
+        ("/api/series?key=CURRENCY%23USD&freq=weekly", "how", "median"),
+        ("/api/live", "format", "XLSX"),
+        ("/api/stations/meta", "format", "tsv"),
+    ],
+)
+def test_an_unknown_fixed_value_is_still_a_422_naming_the_parameter(
+    client: httpx.Client, path: str, name: str, given: str
+) -> None:
+    sep = "&" if "?" in path else "?"
+    r = client.get(f"{path}{sep}{name}={given}")
+    assert r.status_code == 422, r.text
+    detail = r.json()["detail"]
+    assert name in detail and given in detail, detail
+
+
+def test_the_reference_lists_the_canonical_values(client: httpx.Client) -> None:
+    """Read in any case, the values the reference offers are still the lower-case ones."""
+    enums = {(p, n): v for p, n, v, _ in _choices(client)}
+    series = client.get("/openapi.json").json()["paths"]["/api/series"]["get"]["parameters"]
+    by_name = {p["name"]: p["schema"] for p in series}
+    assert by_name["format"]["enum"] == ["json", "csv"]
+    assert by_name["freq"]["enum"] == ["raw", "weekly"]
+    assert by_name["how"]["enum"] == ["mean", "last"]
+    assert all(v == v.lower() for v in enums.values())
+
+
+TABLES = re.compile(r"`(\w+)`")
+
+
+@pytest.mark.parametrize(
+    ("path", "needs"),
+    [
+        ("/api/meta", {}),
+        ("/api/health", {}),
+        ("/api/intraday", {}),
+        ("/api/outlook", {"fuel": "GASOLINE"}),
+        ("/api/outlook/map", {"fuel": "GASOLINE"}),
+    ],
+)
+def test_a_table_is_named_in_any_case(
+    client: httpx.Client, path: str, needs: dict[str, str]
+) -> None:
+    """``table=Products`` was a 422 ("not a table of this view"); an unknown one still is."""
+    spec = client.get("/openapi.json").json()["paths"][path]["get"]["parameters"]
+    (help_text,) = [p["schema"]["description"] for p in spec if p["name"] == "table"]
+    names = [n for n in TABLES.findall(help_text) if n not in ("format", "other_tables")]
+    assert len(names) >= 2, help_text
+    for name in names:
+        asked = {**needs, "format": "csv", "table": name}
+        canonical = client.get(path, params=asked)
+        for given in (name.upper(), name.title()):
+            other = client.get(path, params={**asked, "table": given})
+            assert _same(canonical, other), (given, other.status_code, other.text[:200])
+    r = client.get(path, params={**needs, "format": "csv", "table": "nope"})
+    assert r.status_code in (422, 404), r.text
+    if r.status_code == 422:
+        assert "'nope' is not a table of this view" in r.json()["detail"]

@@ -141,11 +141,29 @@ def test_start_after_end_is_a_422_with_a_message(client: TestClient) -> None:
     assert resp.json()["detail"] == "start 2025-04-01 is after end 2025-03-01"
 
 
+def test_a_start_alone_after_the_lake_names_the_lakes_last_day_not_an_end(
+    client: TestClient,
+) -> None:
+    """Without an end the answer ends on the lake's last day: a start after it was refused
+    as "start 2025-05-01 is after end 2025-04-19", an end never given; it is named now as
+    the CLI names it."""
+    resp = client.get("/api/stations/brands", params={"start": "2025-05-01"})
+    assert resp.status_code == 422, resp.text
+    assert resp.json()["detail"] == (
+        "start 2025-05-01 is after the lake's last collection day 2025-04-19, where an answer "
+        "without end ends: the lake holds collection days 2025-03-24 to 2025-04-19"
+    )
+
+
 @pytest.mark.parametrize(
     ("params", "detail"),
     [
-        # the end the lake's last day, as the API chose it: the message names it
-        ({"start": "2020-01-01"}, "start 2020-01-01 is more than 370 days before end 2025-04-19"),
+        # no end: the lake's last day, named as such (not as an end never given)
+        (
+            {"start": "2020-01-01"},
+            "start 2020-01-01 is more than 370 days before the lake's last collection day "
+            "2025-04-19, where an answer without end ends",
+        ),
         (
             {"start": "2024-01-01", "end": "2025-01-06"},
             "start 2024-01-01 is more than 370 days before end 2025-01-06",
@@ -192,6 +210,28 @@ def test_an_end_alone_before_the_lake_is_the_four_weeks_up_to_it(
     inside = client.get(path, params={**params, "end": "2025-04-01"}).json()
     assert (inside["start"], inside["end"]) == ("2025-03-24", "2025-04-01")
     assert inside["rows"]
+
+
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [*STATION_VIEWS, ("/api/stations/search", {"q": "posto"}), ("/api/stations/meta", {})],
+)
+def test_format_is_case_insensitive_on_a_real_lake(
+    client: TestClient, path: str, params: dict[str, str]
+) -> None:
+    """``format=CSV`` was a 422 ("Input should be 'json' or 'csv'") where fuels and states
+    took any case; an unknown format is still a 422 naming it and the formats."""
+    csv_text = client.get(path, params={**params, "format": "csv"})
+    assert csv_text.headers["content-type"].startswith("text/csv")
+    for given in ("CSV", "Csv", " csv "):
+        other = client.get(path, params={**params, "format": given})
+        assert (other.status_code, other.text) == (200, csv_text.text), given
+    assert client.get(path, params={**params, "format": "JSON"}).json() == (
+        client.get(path, params=params).json()
+    )
+    bad = client.get(path, params={**params, "format": "xlsx"})
+    assert bad.status_code == 422
+    assert bad.json()["detail"] == "format: 'xlsx' is not one of json, csv"
 
 
 @pytest.mark.parametrize(("path", "params"), STATION_VIEWS)
@@ -523,3 +563,50 @@ def test_a_download_names_its_state_town_and_search(client: TestClient) -> None:
     assert named("/api/stations/search", {"q": hostile}) == (
         f'attachment; filename="stations-station_search-posto_filename_x.exe_.._a-{SPAN}.csv"'
     )
+
+
+@pytest.mark.parametrize(
+    ("lake", "extra", "advice"),
+    [
+        # no lake, no extra: install it, then ingest
+        (None, False, "install the lake extra (pip install 'fuelpipe[lake]') and run"),
+        # no lake, the extra installed: ingest (it advised installing what was there)
+        (None, True, "no station lake here: run `fuelpipe stations ingest` (or `fuelpipe demo`)"),
+        # an empty lake: the extra is there, whatever DuckDB says
+        (NoWindow(), False, "no station data here: the lake is empty: run `fuelpipe stations"),
+        (NoWindow(), None, "no station data here: the lake is empty: run `fuelpipe stations"),
+    ],
+)
+@pytest.mark.parametrize(
+    ("path", "params"), [*STATION_VIEWS, ("/api/stations/search", {"q": "posto"})]
+)
+def test_a_404_without_a_lake_advises_what_its_cause_needs(
+    tmp_path: Path,
+    lake: StationQueries | None,
+    extra: bool | None,
+    advice: str,
+    path: str,
+    params: dict[str, str],
+) -> None:
+    """Every 404 without a lake advised installing the lake extra, even with it installed
+    (DuckDB is: this module needs it) and a lake merely missing or empty."""
+    store = SqliteStore(tmp_path / "empty.sqlite", clock=FixedClock(NOW))
+    app = create_app(store, DEFAULT_CATALOG, clock=FixedClock(NOW), stations=lake, lake_extra=extra)
+    with TestClient(app) as http:
+        resp = http.get(path, params=params)
+    store.close()
+    assert resp.status_code == 404, resp.text
+    assert advice in resp.json()["detail"]
+    assert ("pip install" in resp.json()["detail"]) == (lake is None and extra is False)
+
+
+def test_without_a_lake_the_404_advises_the_extra_only_when_duckdb_is_missing(
+    tmp_path: Path,
+) -> None:
+    """Undecided by the caller (``lake_extra`` None), the advice follows DuckDB's presence:
+    installed here, so no lake is an ingest to run, not an extra to install."""
+    store = SqliteStore(tmp_path / "empty.sqlite", clock=FixedClock(NOW))
+    with TestClient(create_app(store, DEFAULT_CATALOG, clock=FixedClock(NOW))) as http:
+        detail = http.get("/api/stations/meta").json()["detail"]
+    store.close()
+    assert detail.startswith("no station lake here: run `fuelpipe stations ingest`")

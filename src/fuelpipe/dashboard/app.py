@@ -29,10 +29,11 @@ from fuelpipe.dashboard.areas import (
 )
 from fuelpipe.dashboard.cache import ResponseCache
 from fuelpipe.dashboard.errors import FaultNamer, InvalidRequestError, NotFoundError, no_fault
+from fuelpipe.dashboard.formats import Format, FormatQ
 from fuelpipe.dashboard.head import HeadAsGet
 from fuelpipe.dashboard.health import health_view
 from fuelpipe.dashboard.live import Generation, live_router
-from fuelpipe.dashboard.params import DateParam
+from fuelpipe.dashboard.params import DateParam, any_case
 from fuelpipe.dashboard.precomputed import install_precomputed
 from fuelpipe.dashboard.repository import BRENT_BRL, SeriesReader
 from fuelpipe.dashboard.schemas import (
@@ -70,11 +71,16 @@ from fuelpipe.ports.store import Store
 from fuelpipe.stages.alerting import LatestDue
 
 MAX_KEYS = 12
-Format = Literal["json", "csv"]
 How = Literal["mean", "last"]
-FormatQ = Annotated[Format, Query(description="`csv` downloads the view as a CSV file")]
+Freq = Literal["raw", "weekly"]
+# Fixed values are read in any case, as keys, fuels and areas are (params.any_case).
 HowQ = Annotated[
-    How, Query(description="weekly resampling of daily series: week `mean` or `last` value")
+    How,
+    any_case(How),
+    Query(
+        description="weekly resampling of daily series: week `mean` or `last` value; "
+        "case-insensitive"
+    ),
 ]
 _DATE_RANGE = (
     f"between {EARLIEST_DATE} and {LATEST_DATE}, at most {MAX_DATE_AHEAD.days} days after today"
@@ -249,10 +255,14 @@ TABLES_HEADER = "X-Fuelpipe-Tables"
 
 
 def _check_table(model: type[BaseModel], value: str | None) -> str | None:
+    """One of the view's tables, named in any case (its outer spaces aside), as it spells it."""
     names = table_names(model)
-    if value is not None and value not in names:
+    if value is None:
+        return None
+    by_folded = {n.casefold(): n for n in names}
+    if (name := by_folded.get(value.strip().casefold())) is None:
         raise ValueError(f"{value!r} is not a table of this view; one of {', '.join(names)}")
-    return value
+    return name
 
 
 def table_help(model: type[BaseModel]) -> str:
@@ -261,7 +271,7 @@ def table_help(model: type[BaseModel]) -> str:
     return (
         f"with `format=csv`, the list to download: `{main}` (default), "
         + ", ".join(f"`{n}`" for n in others)
-        + "; each CSV names the others in its `other_tables` column"
+        + "; each CSV names the others in its `other_tables` column; case-insensitive"
     )
 
 
@@ -393,6 +403,7 @@ def create_app(  # noqa: PLR0915 - the one factory that wires every route and ro
     *,
     cache_ttl_s: float = 30.0,
     stations: StationQueries | None = None,
+    lake_extra: bool | None = None,
     precompute: bool = True,
     series_clocks: Mapping[str, datetime] | None = None,
     intraday: IntradayStore | None = None,
@@ -412,6 +423,8 @@ def create_app(  # noqa: PLR0915 - the one factory that wires every route and ro
     back (the store is opened read-only, as by ``fuelpipe dashboard``).
 
     ``intraday`` serves the "Today" panel; without it the panel says how to collect them.
+    ``stations`` serves the station views; without it their 404 advises the ``lake`` extra
+    only when ``lake_extra`` is False (None: whether DuckDB is installed).
     ``alerts`` (the alert state, read only) gives the health view its active alerts.
     ``versions`` reads the store's data version at most once a second (its default), shared by
     the stored views, the response cache and the outlook's accuracy: an answer is never served
@@ -437,7 +450,7 @@ def create_app(  # noqa: PLR0915 - the one factory that wires every route and ro
             "pipeline health. Every view "
             "also downloads as CSV with `format=csv`, a view of several lists each with "
             "`table=` (its CSVs name the others). Keys, fuels and areas are "
-            "case-insensitive."
+            "case-insensitive, and so are fixed values (`format`, `freq`, `how`, `table`)."
         ),
         # Served offline by the app itself (/docs below): no CDN, the strict CSP holds.
         docs_url=None,
@@ -491,7 +504,7 @@ def create_app(  # noqa: PLR0915 - the one factory that wires every route and ro
     )
     api = APIRouter(dependencies=known_only)  # the panel's views, included below
 
-    app.include_router(build_stations_router(stations))  # the station lake's views
+    app.include_router(build_stations_router(stations, lake_extra=lake_extra))  # station views
 
     @app.get("/", include_in_schema=False)
     def page(request: Request) -> Response:
@@ -542,7 +555,9 @@ def create_app(  # noqa: PLR0915 - the one factory that wires every route and ro
         ],
         win: WindowDep,
         freq: Annotated[
-            Literal["raw", "weekly"], Query(description="as stored, or on survey weeks")
+            Freq,
+            any_case(Freq),
+            Query(description="as stored, or on survey weeks; case-insensitive"),
         ] = "raw",
         how: HowQ = "mean",
         format: FormatQ = "json",

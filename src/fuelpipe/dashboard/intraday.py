@@ -15,12 +15,12 @@ from pydantic import AfterValidator, BaseModel
 
 from fuelpipe.dashboard.app import (
     CSV_RESPONSES,
-    FormatQ,
     answer,
     not_too_far_ahead,
     table_check,
     table_help,
 )
+from fuelpipe.dashboard.formats import FormatQ
 from fuelpipe.dashboard.params import DateParam
 from fuelpipe.dashboard.schemas import IntradayPointOut, IntradayView, PreviousClose
 from fuelpipe.domain.catalog import Catalog

@@ -13,13 +13,14 @@ import datetime as dt
 import hashlib
 import json
 import threading
-from typing import Annotated, Literal
+from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Header, Response
 from pydantic import BaseModel, Field
 
 from fuelpipe.dashboard.areas import BR, OVERVIEW_DRIVERS, PRODUCTS
 from fuelpipe.dashboard.etags import none_match
+from fuelpipe.dashboard.formats import FormatQ
 from fuelpipe.dashboard.schemas import Cell, Table, context, iso
 from fuelpipe.domain.catalog import Catalog
 from fuelpipe.domain.instants import SAO_PAULO
@@ -205,9 +206,7 @@ def live_router(
     @router.get(LIVE_PATH, response_model=LiveView, responses=LIVE_RESPONSES)
     def live(
         response: Response,
-        format: Annotated[
-            Literal["json", "csv"], Query(description="`csv` downloads the view as a CSV file")
-        ] = "json",
+        format: FormatQ = "json",
         if_none_match: Annotated[
             str | None,
             Header(description="the ETag of the last answer: 304 when nothing changed since"),

@@ -17,13 +17,13 @@ from pydantic import AfterValidator, BaseModel
 from fuelpipe.dashboard.app import (
     CSV_RESPONSES,
     AreaQ,
-    FormatQ,
     FuelQ,
     answer,
     labelled,
     table_check,
     table_help,
 )
+from fuelpipe.dashboard.formats import FormatQ
 from fuelpipe.dashboard.outlook_views import (
     MAP_HORIZON,
     OutlookMapView,

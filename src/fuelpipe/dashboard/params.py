@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args
 
 from pydantic import AfterValidator, BeforeValidator
 
@@ -54,3 +54,20 @@ def one_of(
         return code
 
     return check
+
+
+def any_case(choices: Any) -> BeforeValidator:
+    """A parameter of the ``Literal`` ``choices`` read in any case, its outer spaces aside
+    (``CSV`` is ``csv``), before the Literal checks it: the reference still lists the
+    canonical values, and any other value is a ValueError naming it and them (a 422 naming
+    the parameter)."""
+    canonical = {str(c).casefold(): c for c in get_args(choices)}
+
+    def read(value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        if (known := canonical.get(value.strip().casefold())) is None:
+            raise ValueError(f"{value!r} is not one of {', '.join(canonical.values())}")
+        return known
+
+    return BeforeValidator(read)

@@ -2,18 +2,19 @@
 
 Every answer comes from one of the lake's named queries (adapters/lake/queries.py), the same
 SQL text Athena runs in the AWS home. The router gets the query engine injected; without one
-(no ``lake`` extra, or an empty lake) the page still loads and the API answers 404 saying how
-to get one.
+(no ``lake`` extra, or no lake yet) or with an empty lake the page still loads and the API
+answers 404 saying how to get one: the extra only when it is not installed.
 """
 
 from __future__ import annotations
 
 import csv
+import importlib.util
 import io
 import logging
 from collections.abc import Callable, Coroutine, Sequence
 from datetime import date
-from typing import Annotated, Any, Literal, Protocol
+from typing import Annotated, Any, Protocol
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
@@ -21,6 +22,7 @@ from fastapi.routing import APIRoute
 from pydantic import AfterValidator, BaseModel, Field
 
 from fuelpipe.dashboard.errors import InvalidRequestError
+from fuelpipe.dashboard.formats import FormatQ
 from fuelpipe.dashboard.params import DateParam, one_of
 from fuelpipe.dashboard.schemas import (
     Cell,
@@ -47,10 +49,21 @@ from fuelpipe.ports.lake import LakeQueryFailed
 
 _log = logging.getLogger("fuelpipe.dashboard")
 MAX_SPAN_DAYS = 370
-NO_LAKE = (
+NO_LAKE_EXTRA = (
     "no station lake here: install the lake extra (pip install 'fuelpipe[lake]') and run "
     "`fuelpipe stations ingest`"
 )
+NO_LAKE = (
+    "no station lake here: run `fuelpipe stations ingest` (or `fuelpipe demo`) first, or check "
+    "FUELPIPE_LAKE"
+)
+EMPTY_LAKE = "no station data here: the lake is empty: run `fuelpipe stations ingest` first"
+"""The 404s without a lake to ask (stations.js API_ERRORS translates each)."""
+
+
+def lake_extra_installed() -> bool:
+    """Whether the ``lake`` extra (DuckDB) is installed, as the CLI decides to open a lake."""
+    return importlib.util.find_spec("duckdb") is not None
 
 
 class StationQueries(Protocol):
@@ -91,7 +104,6 @@ EndQ = Annotated[
     DateParam,
     Query(description="last collection day, YYYY-MM-DD (default: the lake's last day)"),
 ]
-FormatQ = Annotated[Literal["json", "csv"], Query(description="json or csv")]
 _STATE_HELP = f"UF, one of {', '.join(UFS)}; case-insensitive"
 StateQ = Annotated[str | None, AfterValidator(_check_any_state), Query(description=_STATE_HELP)]
 
@@ -334,24 +346,34 @@ def _days_asked(
     window: tuple[date, date], start: date | None, end: date | None
 ) -> tuple[date, date]:
     """The days a request asks for in a lake holding ``window`` (:func:`span_asked`), or a
-    422 (the page translates these two messages: stations.js API_ERRORS)."""
+    422 (the page translates these messages: stations.js API_ERRORS). Without an end the last
+    day is the lake's, and a refusal names it so (as the CLI's ``--since`` does), not as an
+    end never given."""
     first, last = span_asked(window, start, end)
-    if first > last:
-        raise InvalidRequestError(f"start {first} is after end {last}")
-    if (last - first).days > MAX_SPAN_DAYS:  # both days named: the end may be the default
-        raise InvalidRequestError(
-            f"start {first} is more than {MAX_SPAN_DAYS} days before end {last}"
-        )
+    until = (
+        f"end {last}"
+        if end is not None
+        else f"the lake's last collection day {last}, where an answer without end ends"
+    )
+    if first > last:  # only a start given can be: without one it is at most the last day
+        held = "" if end else f": the lake holds collection days {window[0]} to {window[1]}"
+        raise InvalidRequestError(f"start {first} is after {until}{held}")
+    if (last - first).days > MAX_SPAN_DAYS:
+        raise InvalidRequestError(f"start {first} is more than {MAX_SPAN_DAYS} days before {until}")
     return first, last
 
 
-def build_router(lake: StationQueries | None) -> APIRouter:
-    """The station page and API around ``lake``."""
+def build_router(lake: StationQueries | None, *, lake_extra: bool | None = None) -> APIRouter:
+    """The station page and API around ``lake``; ``lake_extra``: whether the ``lake`` extra is
+    installed (None: :func:`lake_extra_installed`), which decides what a 404 without a lake
+    advises."""
     router = APIRouter(route_class=_EngineErrors)  # the page; its API below, included last
     api = APIRouter(route_class=_EngineErrors, dependencies=[KNOWN_PARAMS_ONLY])
+    extra = lake_extra_installed() if lake_extra is None else lake_extra
+    missing = NO_LAKE if extra else NO_LAKE_EXTRA
 
-    def unavailable() -> Response:
-        return JSONResponse({"detail": NO_LAKE}, status_code=404)
+    def unavailable(detail: str = missing) -> Response:
+        return JSONResponse({"detail": detail}, status_code=404)
 
     def span(start: date | None, end: date | None) -> tuple[date, date] | None:
         assert lake is not None
@@ -375,8 +397,8 @@ def build_router(lake: StationQueries | None) -> APIRouter:
         if lake is None:
             return unavailable()
         days = span(start, end)
-        if days is None:
-            return unavailable()
+        if days is None:  # a lake, so the extra is there: it holds no collection day yet
+            return unavailable(EMPTY_LAKE)
         result = lake.query(name, query_params(fuel, *days, state, municipality, text))
         old = _old_layout(lake)
         rows = [[_cell(v) for v in r] for r in result.rows]

@@ -141,8 +141,12 @@
       "notice.oldLayout": "Esta base de postos está num formato antigo ({layout}, anterior ao atual, {current}): um posto cujo CNPJ a ANP já escreveu com pontuação pode ser contado duas vezes nestes números. Rode `fuelpipe stations migrate` para atualizá-la.",
       "error.startAfterEnd": "a data inicial {start} é posterior à final {end}",
       "error.span": "a data inicial {start} está mais de {n} dias antes da final {end}",
+      "error.startAfterLake": "a data inicial {start} é posterior ao último dia de coleta da base, {last}, onde termina uma consulta sem data final: a base tem dias de coleta de {first} a {held}",
+      "error.spanLake": "a data inicial {start} está mais de {n} dias antes do último dia de coleta da base, {last}, onde termina uma consulta sem data final",
       "error.outside": "a data {day} está fora do intervalo {first} a {last}",
       "error.noLake": "não há base de postos aqui: instale o extra lake (pip install 'fuelpipe[lake]') e rode `fuelpipe stations ingest`",
+      "error.noLakeIngest": "não há base de postos aqui: rode `fuelpipe stations ingest` (ou `fuelpipe demo`) antes, ou confira FUELPIPE_LAKE",
+      "error.emptyLake": "não há dados de postos aqui: a base está vazia: rode `fuelpipe stations ingest` antes",
       "error.http": "o servidor respondeu HTTP {status}",
       "footer": "Fonte: ANP, Série Histórica de Preços de Combustíveis (levantamento por posto). Preços em R$ por litro, GLP por botijão de 13 kg, GNV por m³.",
       "fuel.GASOLINE": "Gasolina comum",
@@ -202,14 +206,22 @@
 
   // The API answers in English. In Portuguese the messages it is known to send are translated;
   // any other is shown in parentheses after a Portuguese sentence.
+  // Without an end the API counts to the lake's last day, and its refusal names that day so.
+  const LAKE_END = "the lake's last collection day (\\d{4}-\\d{2}-\\d{2}), where an answer without end ends";
   const API_ERRORS = [
     [/^start (\d{4}-\d{2}-\d{2}) is after end (\d{4}-\d{2}-\d{2})$/,
       (m) => ["error.startAfterEnd", { start: day(m[1]), end: day(m[2]) }]],
+    [new RegExp(`^start (\\d{4}-\\d{2}-\\d{2}) is after ${LAKE_END}: the lake holds collection days (\\d{4}-\\d{2}-\\d{2}) to (\\d{4}-\\d{2}-\\d{2})$`),
+      (m) => ["error.startAfterLake", { start: day(m[1]), last: day(m[2]), first: day(m[3]), held: day(m[4]) }]],
     [/^start (\d{4}-\d{2}-\d{2}) is more than (\d+) days before end (\d{4}-\d{2}-\d{2})$/,
       (m) => ["error.span", { start: day(m[1]), n: m[2], end: day(m[3]) }]],
+    [new RegExp(`^start (\\d{4}-\\d{2}-\\d{2}) is more than (\\d+) days before ${LAKE_END}$`),
+      (m) => ["error.spanLake", { start: day(m[1]), n: m[2], last: day(m[3]) }]],
     [/^(?:start|end): (\d{4}-\d{2}-\d{2}) is outside (\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})$/,
       (m) => ["error.outside", { day: day(m[1]), first: day(m[2]), last: day(m[3]) }]],
-    [/^no station lake here/, () => ["error.noLake", {}]],
+    [/^no station lake here: install the lake extra/, () => ["error.noLake", {}]],
+    [/^no station lake here/, () => ["error.noLakeIngest", {}]],
+    [/^no station data here: the lake is empty/, () => ["error.emptyLake", {}]],
     [/^HTTP (\d+)$/, (m) => ["error.http", { status: m[1] }]],
   ];
 
@@ -239,7 +251,8 @@
     $("st-error").textContent = errorText(err);
     $("st-error").hidden = false;
     // The date a refusal names ("start ...", "end: ...", "is after end ...") is marked wrong and
-    // described by it, so a screen reader says why on the field.
+    // described by it, so a screen reader says why on the field. The lake's last day, which a
+    // refusal without an end names, is no field's: the start alone is marked then.
     const detail = String((err && err.message) || err);
     const fields = [];
     if (/^start\b/.test(detail)) fields.push("st-start");
