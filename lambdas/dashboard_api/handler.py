@@ -35,7 +35,8 @@ def make_handler(
     get_alerts: Callable[[], AlertReader | None] = lambda: None,
 ) -> Handler:
     """The Lambda handler: builds the FastAPI app on first use and keeps it for the environment;
-    ``get_stations`` gives the Stations page its queries (None: the page says there is no lake)
+    ``get_stations`` gives the Stations page its queries (None: no lake bucket is set, the page
+    says to set it)
     and ``get_intraday`` the Today panel its points (None: the panel says how to collect);
     ``get_alerts`` the health view its active alerts (the alert state's item)."""
     adapters: list[Callable[[dict[str, Any], Any], dict[str, Any]]] = []
@@ -48,6 +49,7 @@ def make_handler(
                 from mangum import Mangum
 
                 from fuelpipe.dashboard.app import create_app
+                from fuelpipe.dashboard.stations import NO_LAKE_BUCKET
 
                 home = get_context()
                 api = create_app(
@@ -56,6 +58,7 @@ def make_handler(
                     home.queue,
                     home.clock,
                     stations=get_stations(),
+                    no_lake=NO_LAKE_BUCKET,  # here no lake is a bucket not configured
                     intraday=get_intraday(),
                     alerts=get_alerts(),
                 )

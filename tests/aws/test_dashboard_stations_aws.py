@@ -295,6 +295,16 @@ def test_the_handler_answers_the_stations_api_from_athena_as_duckdb_does(
     assert {e["QueryExecutionContext"]["Database"] for e in executions} == {"fuelpipe"}
 
 
+def test_without_a_lake_bucket_the_handler_says_to_set_one(aws_home: AwsHome) -> None:
+    """The Lambda has no lake only when FUELPIPE_LAKE_BUCKET is unset: its 404 advised the lake
+    extra or a local ingest, neither of which the AWS home can use."""
+    status, body, _ = answer(
+        invoker(aws_home.app(FixedClock(NOW)), lambda: None)("/api/stations/meta", "")
+    )
+    assert status == 404
+    assert body["detail"].startswith("no station lake here: set FUELPIPE_LAKE_BUCKET")
+
+
 def test_an_old_layout_lake_in_s3_is_named_by_the_handler(
     aws_home: AwsHome, local_lake: StationLake, athena_lake: AthenaLake
 ) -> None:

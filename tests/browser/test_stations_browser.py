@@ -30,6 +30,7 @@ from tests.support.station_lake import real_sample_lake
 from fuelpipe.adapters.clock import FixedClock
 from fuelpipe.adapters.sqlite_store import SqliteStore
 from fuelpipe.dashboard.app import create_app
+from fuelpipe.dashboard.stations import NO_LAKE_BUCKET, no_lake_advice
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
 
 pytestmark = pytest.mark.browser
@@ -201,19 +202,25 @@ class _NoWindow:
 
 
 @pytest.mark.parametrize(
-    ("stations", "extra", "said"),
+    ("stations", "no_lake", "said"),
     [
         (
             None,
-            False,
+            no_lake_advice(False),
             "não há base de postos aqui: instale o extra lake (pip install 'fuelpipe[lake]') e "
             "rode `fuelpipe stations ingest`",
         ),
         (
             None,
-            True,
+            no_lake_advice(True),
             "não há base de postos aqui: rode `fuelpipe stations ingest` (ou `fuelpipe demo`) "
             "antes, ou confira FUELPIPE_LAKE",
+        ),
+        (  # the AWS home's dashboard_api Lambda with no lake bucket set
+            None,
+            NO_LAKE_BUCKET,
+            "não há base de postos aqui: defina FUELPIPE_LAKE_BUCKET com o bucket da base da "
+            "stack (o infra/template.yaml o define na Lambda dashboard_api)",
         ),
         (
             _NoWindow(),
@@ -223,13 +230,13 @@ class _NoWindow:
     ],
 )
 def test_without_a_lake_portuguese_advice_fits_its_cause(
-    pt_page: Page, tmp_path: Path, stations: _NoWindow | None, extra: bool | None, said: str
+    pt_page: Page, tmp_path: Path, stations: _NoWindow | None, no_lake: str | None, said: str
 ) -> None:
     """The page said "install the lake extra" to every 404 without a lake, the extra installed
     or not, a lake missing or empty."""
     store = SqliteStore(tmp_path / "x.sqlite", clock=FixedClock(NOW))
     app = create_app(
-        store, DEFAULT_CATALOG, clock=FixedClock(NOW), stations=stations, lake_extra=extra
+        store, DEFAULT_CATALOG, clock=FixedClock(NOW), stations=stations, no_lake=no_lake
     )
     with serving(app) as url:
         pt_page.goto(f"{url}/stations?view=brands&lang=pt-BR")

@@ -20,7 +20,7 @@ from tests.support.station_lake import OldLayoutLake, real_sample_lake
 from fuelpipe.adapters.clock import FixedClock
 from fuelpipe.adapters.sqlite_store import SqliteStore
 from fuelpipe.dashboard.app import create_app
-from fuelpipe.dashboard.stations import StationQueries
+from fuelpipe.dashboard.stations import StationQueries, no_lake_advice
 from fuelpipe.domain.catalog import DEFAULT_CATALOG, STATES
 from fuelpipe.domain.stations import FUELS, SEARCH_STATIONS, first_stations
 
@@ -591,7 +591,7 @@ def test_a_404_without_a_lake_advises_what_its_cause_needs(
     """Every 404 without a lake advised installing the lake extra, even with it installed
     (DuckDB is: this module needs it) and a lake merely missing or empty."""
     store = SqliteStore(tmp_path / "empty.sqlite", clock=FixedClock(NOW))
-    app = create_app(store, DEFAULT_CATALOG, clock=FixedClock(NOW), stations=lake, lake_extra=extra)
+    app = create_app(store, DEFAULT_CATALOG, clock=FixedClock(NOW), stations=lake, no_lake=None if extra is None else no_lake_advice(extra))
     with TestClient(app) as http:
         resp = http.get(path, params=params)
     store.close()
@@ -603,7 +603,7 @@ def test_a_404_without_a_lake_advises_what_its_cause_needs(
 def test_without_a_lake_the_404_advises_the_extra_only_when_duckdb_is_missing(
     tmp_path: Path,
 ) -> None:
-    """Undecided by the caller (``lake_extra`` None), the advice follows DuckDB's presence:
+    """Undecided by the caller (``no_lake`` None), the advice follows DuckDB's presence:
     installed here, so no lake is an ingest to run, not an extra to install."""
     store = SqliteStore(tmp_path / "empty.sqlite", clock=FixedClock(NOW))
     with TestClient(create_app(store, DEFAULT_CATALOG, clock=FixedClock(NOW))) as http:

@@ -403,7 +403,7 @@ def create_app(  # noqa: PLR0915 - the one factory that wires every route and ro
     *,
     cache_ttl_s: float = 30.0,
     stations: StationQueries | None = None,
-    lake_extra: bool | None = None,
+    no_lake: str | None = None,
     precompute: bool = True,
     series_clocks: Mapping[str, datetime] | None = None,
     intraday: IntradayStore | None = None,
@@ -423,8 +423,8 @@ def create_app(  # noqa: PLR0915 - the one factory that wires every route and ro
     back (the store is opened read-only, as by ``fuelpipe dashboard``).
 
     ``intraday`` serves the "Today" panel; without it the panel says how to collect them.
-    ``stations`` serves the station views; without it their 404 advises the ``lake`` extra
-    only when ``lake_extra`` is False (None: whether DuckDB is installed).
+    ``stations`` serves the station views; without it their 404 says ``no_lake`` (None: the
+    ``lake`` extra to install when DuckDB is not, else an ingest to run).
     ``alerts`` (the alert state, read only) gives the health view its active alerts.
     ``versions`` reads the store's data version at most once a second (its default), shared by
     the stored views, the response cache and the outlook's accuracy: an answer is never served
@@ -504,7 +504,7 @@ def create_app(  # noqa: PLR0915 - the one factory that wires every route and ro
     )
     api = APIRouter(dependencies=known_only)  # the panel's views, included below
 
-    app.include_router(build_stations_router(stations, lake_extra=lake_extra))  # station views
+    app.include_router(build_stations_router(stations, no_lake=no_lake))  # station views
 
     @app.get("/", include_in_schema=False)
     def page(request: Request) -> Response:

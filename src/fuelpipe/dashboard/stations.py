@@ -57,6 +57,10 @@ NO_LAKE = (
     "no station lake here: run `fuelpipe stations ingest` (or `fuelpipe demo`) first, or check "
     "FUELPIPE_LAKE"
 )
+NO_LAKE_BUCKET = (
+    "no station lake here: set FUELPIPE_LAKE_BUCKET to the stack's lake bucket "
+    "(infra/template.yaml sets it on the dashboard_api Lambda)"
+)
 EMPTY_LAKE = "no station data here: the lake is empty: run `fuelpipe stations ingest` first"
 """The 404s without a lake to ask (stations.js API_ERRORS translates each)."""
 
@@ -64,6 +68,12 @@ EMPTY_LAKE = "no station data here: the lake is empty: run `fuelpipe stations in
 def lake_extra_installed() -> bool:
     """Whether the ``lake`` extra (DuckDB) is installed, as the CLI decides to open a lake."""
     return importlib.util.find_spec("duckdb") is not None
+
+
+def no_lake_advice(lake_extra: bool) -> str:
+    """What a 404 without a lake advises on one machine: the ``lake`` extra when it is not
+    installed, an ingest when it is."""
+    return NO_LAKE if lake_extra else NO_LAKE_EXTRA
 
 
 class StationQueries(Protocol):
@@ -363,14 +373,12 @@ def _days_asked(
     return first, last
 
 
-def build_router(lake: StationQueries | None, *, lake_extra: bool | None = None) -> APIRouter:
-    """The station page and API around ``lake``; ``lake_extra``: whether the ``lake`` extra is
-    installed (None: :func:`lake_extra_installed`), which decides what a 404 without a lake
-    advises."""
+def build_router(lake: StationQueries | None, *, no_lake: str | None = None) -> APIRouter:
+    """The station page and API around ``lake``; ``no_lake``: what a 404 without a lake
+    advises (None: :func:`no_lake_advice` by whether the ``lake`` extra is installed)."""
     router = APIRouter(route_class=_EngineErrors)  # the page; its API below, included last
     api = APIRouter(route_class=_EngineErrors, dependencies=[KNOWN_PARAMS_ONLY])
-    extra = lake_extra_installed() if lake_extra is None else lake_extra
-    missing = NO_LAKE if extra else NO_LAKE_EXTRA
+    missing = no_lake or no_lake_advice(lake_extra_installed())
 
     def unavailable(detail: str = missing) -> Response:
         return JSONResponse({"detail": detail}, status_code=404)
