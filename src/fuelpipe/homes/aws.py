@@ -247,7 +247,9 @@ def lazy_scraper_context(settings: Settings, **kwargs: Any) -> ContextProvider:
     rests (:class:`SourceRests`, each cut to ``MAX_REST``): a source that answered 429 or 503
     with a Retry-After is asked nothing more by this environment until it ends, in this batch
     and in the next ones a warm environment takes (stages/scrape.py: ``defer_if_resting``)."""
-    return lazy_context(settings, rests=SourceRests(), **kwargs)
+    from fuelpipe.homes import source_rests
+
+    return lazy_context(settings, rests=source_rests(), **kwargs)
 
 
 @dataclass(frozen=True)

@@ -40,8 +40,8 @@ class StageContext:
     """How long a polled PENDING date's message may still be queued or fetched (the queue's
     visibility timeout): until the scraper answers it, or this passes, polls skip the date."""
     rests: SourceRests | None = None
-    """The sources' Retry-After kept across requests (stages/source_rest.py; `watch` sets a
-    new one when None, the scraper Lambda's home keeps one); None: a Retry-After counts only
+    """The sources' Retry-After kept across requests (stages/source_rest.py; the homes supply
+    one to `watch`, `demo --live` and the scraper Lambda); None: a Retry-After counts only
     inside the adapter's own retries, as in `run` and the other Lambdas."""
 
     def close(self) -> None:

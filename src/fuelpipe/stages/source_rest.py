@@ -3,15 +3,15 @@
 An adapter waits out a 429's or 503's Retry-After inside one fetch only up to its cap (20 s,
 ``RETRY_AFTER_CAP_S``) and then raises the error with ``retry_after`` set. A source that asks
 for ten minutes means ten minutes: `watch` keeps the instant it may ask that source again
-(:class:`SourceRests`), sends it no request before then (the scraper skips the source's
-messages, the tick leaves its due series, retries and daily revise for later) and wakes for
-the first look after it. The scraper Lambda keeps one too, for its environment's life
+(:class:`SourceRests`, which its home supplies: ``build_home(keeps_rests=True)``), sends it
+no request before then (the scraper skips the source's messages, the tick leaves its due
+series, retries and daily revise for later) and wakes for the first look after it. The scraper Lambda keeps one too, for its environment's life
 (homes/aws.py: ``lazy_scraper_context``): a resting source's messages are given back hidden
 until the rest ends (stages/scrape.py: ``defer_if_resting``). The wait is cut to
 :data:`MAX_REST`, so a wrong or hostile header cannot silence a source for days.
 
-A rest is real time at the source, so it is timed on a monotonic clock (``time.monotonic``
-unless one is injected), not on the business clock: a business clock fixed by
+A rest is real time at the source, so it is timed on a monotonic clock (the homes give
+``time.monotonic``; tests one they move), not on the business clock: a business clock fixed by
 ``FUELPIPE_NOW`` (the demo, tests) never reaches the end of a rest timed on it, and an
 accelerated one (``demo --live``) or one set by ``--now`` would end it early or late. The
 business clock only places the end among the stage's own instants (``now`` + what is left).
@@ -19,7 +19,6 @@ business clock only places the end among the stage's own instants (``now`` + wha
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -34,9 +33,7 @@ class SourceRests:
     """Per source, when it may be asked again: timed in ``monotonic`` seconds (real elapsed
     time), told as an instant of the caller's clock."""
 
-    def __init__(
-        self, cap: timedelta = MAX_REST, *, monotonic: Callable[[], float] = time.monotonic
-    ) -> None:
+    def __init__(self, cap: timedelta = MAX_REST, *, monotonic: Callable[[], float]) -> None:
         self.cap = cap
         self._monotonic = monotonic
         self._until: dict[str, float] = {}
