@@ -19,7 +19,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from botocore.exceptions import ClientError
-from devtools.aws.lambda_events import FakeLambdaContext, failed_ids, load_handler, sqs_event
+from devtools.aws.lambda_events import (
+    FakeLambdaContext,
+    failed_ids,
+    load_handler,
+    scheduled_event,
+    sqs_event,
+)
 from tests.aws.conftest import AwsHome
 from tests.aws.test_aws_handlers import drain
 
@@ -28,7 +34,7 @@ from fuelpipe.domain.calendars import expected_between, get_calendar
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.domain.messages import DownloadRequest
 from fuelpipe.domain.models import Record, Status
-from fuelpipe.homes.aws import lazy_scraper_context
+from fuelpipe.homes.aws import build_context, lazy_scraper_context
 from fuelpipe.ports.queue import Message, Queue, QueueDepth
 from fuelpipe.replay import FaultPlan, ReplayServer
 from fuelpipe.stages.context import StageContext
@@ -236,3 +242,55 @@ def test_a_rested_message_sqs_will_not_hide_is_still_given_back(
 
     assert failed_ids(response) == [rested.message_id]
     assert replay.request_counts["yahoo"] == 1
+
+
+def test_a_retry_the_recheck_sends_while_its_source_rests_is_never_quarantined(
+    aws_home: AwsHome,
+) -> None:
+    """The retry_recheck Lambda does not know the scraper environment's rests: it claims
+    PETR3's last re-download (four spent) and sends the retry while Yahoo rests there. The
+    scraper defers it unfetched; on its last delivery it gives the claim back (four spent, due
+    when the rest ends), so a rest neither quarantines the dates nor dead-letters the message.
+    A rest of a minute: it outlasts the test, so every delivery meets it."""
+    clock = ManualClock(NOW)
+    with ReplayServer(quiet=True, faults=FaultPlan.parse("yahoo:429=1,retry_after=60")) as srv:
+        home = scraper_home(aws_home, srv, clock)
+        scraper = load_handler("scraper").make_handler(lambda: home)
+        recheck_home = build_context(
+            aws_home.settings, clock=clock, dynamodb_client=aws_home.dynamodb,
+            sqs_client=aws_home.sqs,
+        )  # fmt: skip
+        rechecker = load_handler("retry_recheck").make_handler(lambda: recheck_home)
+        home.queue.send([body("STOCK#PETR4")])
+        (first,) = drain(home.queue)
+        assert failed_ids(scraper(sqs_event([first]), FakeLambdaContext("scraper"))) == []
+        home.queue.delete([first.receipt])
+        assert srv.request_counts["yahoo"] == 1  # the 429: Yahoo rests a minute
+        dates = june("STOCK#PETR3")
+        home.store.put_pendings(
+            [
+                Record("STOCK#PETR3", d, None, Status.PENDING, retry_count=4,
+                       next_attempt_at=NOW - timedelta(minutes=1), reason="HTTP 500")
+                for d in dates
+            ]
+        )  # fmt: skip
+
+        report = rechecker(scheduled_event(), FakeLambdaContext("retry_recheck"))
+
+        assert (report["retried"], report["quarantined"]) == (len(dates), 0)
+        claimed = home.store.query("STOCK#PETR3", dates[0], dates[-1])
+        assert {(r.status, r.retry_count) for r in claimed} == {(Status.PENDING, 5)}
+        (retry,) = drain(home.queue)
+        deferred = scraper(sqs_event([retry]), FakeLambdaContext("scraper"))
+        assert failed_ids(deferred) == [retry.message_id]  # given back, hidden until the rest ends
+        last = replace(retry, receive_count=home.queue.max_receives)
+        assert failed_ids(scraper(sqs_event([last]), FakeLambdaContext("scraper"))) == []
+        home.queue.delete([last.receipt])
+        held = home.store.query("STOCK#PETR3", dates[0], dates[-1])
+        requests = srv.request_counts["yahoo"]
+    assert requests == 1  # the retry never reached Yahoo
+    assert [r.date for r in held] == dates
+    assert {(r.status, r.retry_count) for r in held} == {(Status.PENDING, 4)}
+    assert all("not asked before" in (r.reason or "") for r in held)
+    assert home.queue.dead_letter_count() == 0
+    recheck_home.close()
