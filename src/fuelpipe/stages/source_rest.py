@@ -5,10 +5,11 @@ An adapter waits out a 429's or 503's Retry-After inside one fetch only up to it
 for ten minutes means ten minutes: `watch` keeps the instant it may ask that source again
 (:class:`SourceRests`, which its home supplies: ``build_home(keeps_rests=True)``), sends it
 no request before then (the scraper skips the source's messages, the tick leaves its due
-series, retries and daily revise for later) and wakes for the first look after it. The scraper Lambda keeps one too, for its environment's life
-(homes/aws.py: ``lazy_scraper_context``): a resting source's messages are given back hidden
-until the rest ends (stages/scrape.py: ``defer_if_resting``). The wait is cut to
-:data:`MAX_REST`, so a wrong or hostile header cannot silence a source for days.
+series, retries and daily revise for later) and wakes for the first look after it. The
+scraper Lambda keeps one too, for its environment's life (homes/aws.py:
+``lazy_scraper_context``): a resting source's messages are given back hidden until the rest
+ends (stages/scrape.py: ``defer_if_resting``). The wait is cut to :data:`MAX_REST`, so a
+wrong or hostile header cannot silence a source for days.
 
 A rest is real time at the source, so it is timed on a monotonic clock (the homes give
 ``time.monotonic``; tests one they move), not on the business clock: a business clock fixed by
