@@ -19,7 +19,7 @@ from fuelpipe.ports.clock import Clock
 from fuelpipe.ports.queue import DeadLetter, HeldMessages, Message, Queue, QueueDepth
 from fuelpipe.ports.source import Source, SourceStats
 from fuelpipe.stages.context import StageContext
-from fuelpipe.stages.source_rest import SourceRests
+from fuelpipe.stages.source_rest import Rests
 
 if TYPE_CHECKING:
     from multiprocessing.synchronize import Event
@@ -37,7 +37,7 @@ def build_context(
     read_only: bool = False,
     clock_meta: str | None = None,
     queue_on_demand: bool = False,
-    rests: SourceRests | None = None,
+    rests: Rests | None = None,
 ) -> StageContext:
     """Wire the embedded home from settings; tests pass their own clock or sources.
 

@@ -16,7 +16,7 @@ due series, retries and the daily revise wait, and the watch wakes when it ends.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
@@ -43,7 +43,7 @@ from fuelpipe.stages.outlook import OutlookReport, refresh_when_changed
 from fuelpipe.stages.recheck import RecheckReport, recheck
 from fuelpipe.stages.revise import ReviseReport, revise_run, selection
 from fuelpipe.stages.scrape import ScrapeReport
-from fuelpipe.stages.source_rest import SourceRests
+from fuelpipe.stages.source_rest import Rests
 
 MIN_SLEEP_S = 1.0
 ERROR_CHARS = 60
@@ -180,21 +180,10 @@ def _shorten(error: str, chars: int = ERROR_CHARS) -> str:
     return line if len(line) <= chars else line[: chars - 1] + "…"
 
 
-def _askable(
-    targets: Sequence[Series], watched: Collection[str] | None, resting: Mapping[str, datetime]
-) -> Collection[str] | None:
-    """The keys a recheck may retry: ``watched`` (None: all) but those of resting sources."""
-    if not resting:
-        return watched
-    return {
-        s.key for s in targets if s.source not in resting and (watched is None or s.key in watched)
-    }
-
-
 def _next_look(
     app: StageContext,
     targets: Sequence[Series],
-    rests: SourceRests | None,
+    rests: Rests | None,
     intraday: bool,
     revising: tuple[time | None, int | None],
 ) -> tuple[dict[str, datetime], datetime]:
@@ -224,7 +213,7 @@ def _next_look(
     return resting, wake_at
 
 
-def _resting(rests: SourceRests | None, now: datetime) -> dict[str, datetime]:
+def _resting(rests: Rests | None, now: datetime) -> dict[str, datetime]:
     """The sources resting at ``now``, with when each rest ends (none without ``rests``)."""
     return rests.resting(now) if rests is not None else {}
 
@@ -316,13 +305,12 @@ def tick(
                 )
                 out.polled = poll_pending(app, due)
             out.report.scrape.add(drain(app))
-            askable = _askable(targets, watched, _resting(rests, app.clock.now()))
-            recheck(app, askable, report=rechecked)
+            recheck(app, watched, report=rechecked)  # a resting source's retries wait
             if rechecked.messages_sent:
                 out.report.scrape.add(drain(app))
         else:
             # Retries that come due are still re-enqueued while nothing is published.
-            recheck(app, _askable(targets, watched, resting), report=rechecked)
+            recheck(app, watched, report=rechecked)
             if rechecked.messages_sent or recheck_changed(rechecked):
                 out.report = CycleReport(recheck=rechecked)
                 if rechecked.messages_sent:
