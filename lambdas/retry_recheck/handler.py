@@ -1,5 +1,7 @@
 """retry_recheck Lambda: a scheduled event in; due retries claimed and re-enqueued, spent ones
-quarantined."""
+quarantined. The retries of a source resting after a Retry-After one scraper environment
+heard (shared through the table: homes/aws.py's ``share_rests``) are not claimed until it
+ends."""
 
 from __future__ import annotations
 
@@ -82,5 +84,7 @@ def make_handler(
 # The deploy's health check (fuelpipe/ping.py) is answered before any of this runs.
 lambda_handler = answers_ping(
     "retry_recheck",
-    make_handler(lazy_context(SETTINGS, sources={}), lambda: build_alerting(SETTINGS)),
+    make_handler(
+        lazy_context(SETTINGS, sources={}, shares_rests=True), lambda: build_alerting(SETTINGS)
+    ),
 )

@@ -8,8 +8,8 @@ fails is dead-lettered now with the error as its reason, as the embedded drain d
 (stages/last_delivery.py), so ``fuelpipe dlq list`` and the dead-letter alert name the error,
 not only the receive count; should SQS refuse that, it is reported as any failed message and
 SQS's redrive moves it after this delivery. A source that answered 429 or 503 with a
-Retry-After rests (stages/source_rest.py, kept by the environment: homes/aws.py's
-``lazy_scraper_context``): its later messages are not fetched but given back in
+Retry-After rests (stages/source_rest.py, shared by every environment through the table:
+homes/aws.py's ``share_rests``): its later messages are not fetched but given back in
 ``batchItemFailures``, hidden until the rest ends (stages/scrape.py: ``defer_if_resting``,
 which says why one on its last delivery is handled instead). When every message of the batch
 failed (a rested one is no failure) the handler raises, as Powertools' ``BatchProcessor``

@@ -100,7 +100,10 @@ HISTORY_SINCE = date(2019, 6, 1)
 SEED_SINCE."""
 USD = "CURRENCY#USD"
 NEW_USD_DAYS = [date(2022, 5, 2), date(2022, 5, 3), date(2022, 5, 4), date(2022, 5, 5)]
-RECHECK_KEY = "STOCK#PETR3"
+RECHECK_KEY = "CURRENCY#GBP"
+"""Not Yahoo's: the scraper scenario's 429 leaves Yahoo resting in the shared table for 10
+minutes (stages/source_rest.py: SharedRests), and the recheck claims no retry of a resting
+source."""
 BACKSTOP_KEY, BACKSTOP_DAY = "COMMODITY#BRENT", date(2022, 4, 29)
 """FRED's Brent for a Friday: still inside its publication window at NOW."""
 OUTLOOK_ALERT_KEY = "CURRENCY#EUR"

@@ -19,7 +19,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from botocore.exceptions import ClientError
-from devtools.aws.lambda_events import FakeLambdaContext, failed_ids, load_handler, sqs_event
+from devtools.aws.lambda_events import (
+    FakeLambdaContext,
+    failed_ids,
+    load_handler,
+    scheduled_event,
+    sqs_event,
+)
 from tests.aws.conftest import AwsHome
 from tests.aws.test_aws_handlers import drain
 
@@ -28,7 +34,7 @@ from fuelpipe.domain.calendars import expected_between, get_calendar
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.domain.messages import DownloadRequest
 from fuelpipe.domain.models import Record, Status
-from fuelpipe.homes.aws import lazy_scraper_context
+from fuelpipe.homes.aws import lazy_context, lazy_scraper_context
 from fuelpipe.ports.queue import Message, Queue, QueueDepth
 from fuelpipe.replay import FaultPlan, ReplayServer
 from fuelpipe.stages.context import StageContext
@@ -236,3 +242,123 @@ def test_a_rested_message_sqs_will_not_hide_is_still_given_back(
 
     assert failed_ids(response) == [rested.message_id]
     assert replay.request_counts["yahoo"] == 1
+
+
+def recheck_home(aws_home: AwsHome, clock: ManualClock) -> StageContext:
+    """The retry_recheck Lambda's composition root on the test's resources (rests shared)."""
+    provider = lazy_context(
+        aws_home.settings, shares_rests=True, clock=clock, sources={},
+        dynamodb_client=aws_home.dynamodb, sqs_client=aws_home.sqs,
+    )  # fmt: skip
+    return provider()
+
+
+def owed(home: StageContext, key: str, spent: int) -> list[date]:
+    """``key``'s June dates PENDING with ``spent`` re-downloads spent, due a minute ago."""
+    dates = june(key)
+    home.store.put_pendings(
+        [
+            Record(key, d, None, Status.PENDING, retry_count=spent,
+                   next_attempt_at=NOW - timedelta(minutes=1), reason="HTTP 500")
+            for d in dates
+        ]
+    )  # fmt: skip
+    return dates
+
+
+def test_a_rest_one_scraper_environment_heard_holds_off_another(
+    aws_home: AwsHome, replay: ReplayServer
+) -> None:
+    """Two scraper environments (MaximumConcurrency 2, or a cold one started while a rest
+    runs) share the rest through the table: Yahoo's 429 to the first keeps the second from
+    asking Yahoo; its message is given back hidden until the rest ends. Before, each
+    environment kept its own rests and the second sent its own request (and got 429)."""
+    clock = ManualClock(NOW)
+    home = scraper_home(aws_home, replay, clock)
+    first = load_handler("scraper").make_handler(lambda: home)
+    other = scraper_home(aws_home, replay, clock)
+    second = load_handler("scraper").make_handler(lambda: other)
+    home.queue.send([body("STOCK#PETR4"), body("STOCK#PETR3")])
+    by_key = received(home.queue, ("STOCK#PETR4", "STOCK#PETR3"))
+
+    assert failed_ids(first(sqs_event([by_key["STOCK#PETR4"]]), FakeLambdaContext("s"))) == []
+    response = second(sqs_event([by_key["STOCK#PETR3"]]), FakeLambdaContext("scraper"))
+
+    assert replay.request_counts["yahoo"] == 1
+    assert failed_ids(response) == [by_key["STOCK#PETR3"].message_id]
+    home.queue.delete([by_key["STOCK#PETR4"].receipt])
+    other.close()
+
+
+def test_the_recheck_claims_no_retry_of_a_resting_source(
+    aws_home: AwsHome, replay: ReplayServer
+) -> None:
+    """The retry_recheck Lambda reads the rests the scraper shares: while Yahoo rests, PETR3's
+    due retries are not claimed (no re-download spent, no message), BCB's are; once the rest
+    ends the next run claims PETR3's. Before, it claimed and sent them, for the scraper to
+    defer."""
+    clock = ManualClock(NOW)
+    home = scraper_home(aws_home, replay, clock)
+    scraper = load_handler("scraper").make_handler(lambda: home)
+    rechecker = load_handler("retry_recheck").make_handler(lambda: recheck_home(aws_home, clock))
+    home.queue.send([body("STOCK#PETR4")])
+    (first,) = drain(home.queue)
+    scraper(sqs_event([first]), FakeLambdaContext("scraper"))  # Yahoo: 429, rests REST_S
+    home.queue.delete([first.receipt])
+    petr3, usd = owed(home, "STOCK#PETR3", 2), owed(home, "CURRENCY#USD", 2)
+
+    report = rechecker(scheduled_event(), FakeLambdaContext("retry_recheck"))
+
+    assert report["retried"] == len(usd)
+    sent = [DownloadRequest.from_body(m.body).keys for m in drain(home.queue)]
+    assert sent == [["CURRENCY#USD"]]
+    held = home.store.query("STOCK#PETR3", petr3[0], petr3[-1])
+    assert {(r.status, r.retry_count) for r in held} == {(Status.PENDING, 2)}
+    time.sleep(REST_S)  # the rest is real time
+
+    again = rechecker(scheduled_event(), FakeLambdaContext("retry_recheck"))
+
+    assert again["retried"] == len(petr3)
+
+
+def test_a_retry_claimed_before_its_source_rests_is_never_quarantined(
+    aws_home: AwsHome,
+) -> None:
+    """The retry_recheck Lambda claims PETR3's last re-download (four spent) and sends the
+    retry; then Yahoo answers another message 429 and rests. The scraper defers the retry
+    unfetched; on its last delivery it gives the claim back (four spent, due when the rest
+    ends), so a rest neither quarantines the dates nor dead-letters the message. A rest of a
+    minute: it outlasts the test, so every delivery meets it."""
+    clock = ManualClock(NOW)
+    with ReplayServer(quiet=True, faults=FaultPlan.parse("yahoo:429=1,retry_after=60")) as srv:
+        home = scraper_home(aws_home, srv, clock)
+        scraper = load_handler("scraper").make_handler(lambda: home)
+        rechecker = load_handler("retry_recheck").make_handler(
+            lambda: recheck_home(aws_home, clock)
+        )
+        dates = owed(home, "STOCK#PETR3", 4)
+
+        report = rechecker(scheduled_event(), FakeLambdaContext("retry_recheck"))
+
+        assert (report["retried"], report["quarantined"]) == (len(dates), 0)
+        claimed = home.store.query("STOCK#PETR3", dates[0], dates[-1])
+        assert {(r.status, r.retry_count) for r in claimed} == {(Status.PENDING, 5)}
+        home.queue.send([body("STOCK#PETR4")])
+        by_key = received(home.queue, ("STOCK#PETR4", "STOCK#PETR3"))
+        limited = by_key["STOCK#PETR4"]
+        assert failed_ids(scraper(sqs_event([limited]), FakeLambdaContext("scraper"))) == []
+        home.queue.delete([limited.receipt])
+        assert srv.request_counts["yahoo"] == 1  # the 429: Yahoo rests a minute
+        retry = by_key["STOCK#PETR3"]
+        deferred = scraper(sqs_event([retry]), FakeLambdaContext("scraper"))
+        assert failed_ids(deferred) == [retry.message_id]  # given back, hidden until the rest ends
+        last = replace(retry, receive_count=home.queue.max_receives)
+        assert failed_ids(scraper(sqs_event([last]), FakeLambdaContext("scraper"))) == []
+        home.queue.delete([last.receipt])
+        held = home.store.query("STOCK#PETR3", dates[0], dates[-1])
+        requests = srv.request_counts["yahoo"]
+    assert requests == 1  # the retry never reached Yahoo
+    assert [r.date for r in held] == dates
+    assert {(r.status, r.retry_count) for r in held} == {(Status.PENDING, 4)}
+    assert all("not asked before" in (r.reason or "") for r in held)
+    assert home.queue.dead_letter_count() == 0

@@ -741,3 +741,55 @@ def test_count_status_counts_pending_and_quarantined_records_only(store: Store) 
     assert store.count_status(Status.QUARANTINED) == len(store.quarantined()) == 3
     with pytest.raises(ValueError, match="OK"):
         store.count_status(Status.OK)
+
+
+# --- rests shared through the store (stages/source_rest.py: SharedRests) ---
+
+
+def test_a_rest_one_client_notes_is_honoured_by_another(store_opener: StoreOpener) -> None:
+    """Two clients of one store (two scraper environments, or one and the retry recheck): the
+    429's Retry-After one of them heard holds the source off for the other, timed on the wall
+    clock given (not the caller's business clock, which only places the end), and ends."""
+    from fuelpipe.adapters.clock import ManualClock
+    from fuelpipe.ports.source import RateLimited
+    from fuelpipe.stages.source_rest import SharedRests
+
+    wall = ManualClock(NOW)
+    heard, other = SharedRests(store_opener(), wall), SharedRests(store_opener(), wall)
+    business = datetime(2022, 5, 4, 14, 0, tzinfo=UTC)  # a fixed clock (FUELPIPE_NOW)
+
+    heard.note("yahoo", RateLimited("HTTP 429", retry_after=600.0))
+
+    assert other.until("yahoo", business) == business + timedelta(minutes=10)
+    assert other.resting(business) == {"yahoo": business + timedelta(minutes=10)}
+    assert other.until("bcb", business) is None
+    wall.advance(timedelta(minutes=10))
+    assert other.until("yahoo", business) is None
+    assert other.resting(business) == {}
+
+
+def test_a_shared_rest_is_not_shortened_and_is_cut_to_the_cap(store_opener: StoreOpener) -> None:
+    """A shorter Retry-After another client hears does not shorten a rest already running; a
+    longer one lengthens it, up to the cap (an hour); none, or 0 s, starts none; an entry that
+    is not an instant, or one further than the cap (a wrong clock), silences no source."""
+    from fuelpipe.adapters.clock import ManualClock
+    from fuelpipe.ports.source import RateLimited, ServerError
+    from fuelpipe.stages.source_rest import MAX_REST, REST_META, SharedRests
+
+    wall = ManualClock(NOW)
+    store = store_opener()
+    first, second = SharedRests(store, wall), SharedRests(store_opener(), wall)
+    first.note("bcb", RateLimited("x", retry_after=600.0))
+    second.note("bcb", RateLimited("x", retry_after=60.0))
+    assert first.until("bcb", NOW) == NOW + timedelta(minutes=10)
+    second.note("bcb", ServerError("x", retry_after=2 * 86_400.0))
+    assert first.until("bcb", NOW) == NOW + MAX_REST
+    first.note("fred", RateLimited("x", retry_after=0))
+    first.note("anp", ServerError("x"))
+    assert set(second.resting(NOW)) == {"bcb"}
+    store.put_meta(REST_META + "fred", "soon")
+    store.put_meta(REST_META + "anp", (NOW + timedelta(days=3)).isoformat())
+    assert second.until("fred", NOW) is None
+    assert second.until("anp", NOW) == NOW + MAX_REST
+    first.note("fred", RateLimited("x", retry_after=60.0))  # replaces the bad entry
+    assert second.until("fred", NOW) == NOW + timedelta(minutes=1)

@@ -145,3 +145,22 @@ def test_watch_of_the_demo_store_raises_no_alert_for_series_it_never_filled(demo
     never = next(line for line in status.splitlines() if line.startswith("never collected"))
     # the 135 of anp and 9 of bcb the alerts named before
     assert never.startswith("never collected: 144 series with pending dates only"), status
+
+
+def test_watch_keeps_a_retry_after_from_its_home(tmp_path) -> None:
+    """The CLI's watch asks its home for rests: BCB's 429 with Retry-After 10 minutes is kept,
+    and the tick's line says BCB is not asked until it ends (without rests it would not)."""
+    from fuelpipe.replay import FaultPlan
+
+    faults = FaultPlan.parse("bcb:429=1,retry_after=600")
+    with ReplayServer(quiet=True, faults=faults) as replay:
+        env = {
+            "FUELPIPE_DB": str(tmp_path / "w.sqlite"), "FUELPIPE_HTTP_ATTEMPTS": "1",
+            **replay.env(),
+        }  # fmt: skip
+        out = fuelpipe(
+            "--now", "2022-05-06T14:00", "watch", "--series", "CURRENCY#USD", "--ticks", "1",
+            "--no-intraday", "--revise-at", "off", env=env, timeout=600,
+        )  # fmt: skip
+    beat = next(line for line in out.stdout.splitlines() if " due: 1 series" in line)
+    assert "not asked (Retry-After): bcb until 2022-05-06T14:" in beat  # 10 minutes, real time

@@ -22,6 +22,8 @@ from fuelpipe.adapters.sqlite_store import SqliteStore
 from fuelpipe.domain.catalog import DEFAULT_CATALOG, Catalog
 from fuelpipe.domain.models import Record, Status
 from fuelpipe.domain.retry import RetryPolicy
+from fuelpipe.homes import build_home, open_home
+from fuelpipe.homes.settings import Settings
 from fuelpipe.ports.clock import Clock
 from fuelpipe.ports.source import FetchRequest, FetchResult, RateLimited, ServerError, SourceError
 from fuelpipe.stages.context import StageContext
@@ -59,9 +61,7 @@ def follows(clock: ManualClock) -> Callable[[], float]:
     return seconds
 
 
-def context(
-    folder: Path, clock: Clock, source: TimedSource, rests: SourceRests | None
-) -> StageContext:
+def context(folder: Path, clock: Clock, source: TimedSource, rests: SourceRests) -> StageContext:
     """USD and EUR from ``source`` on SQLite in ``folder``, retries due 10 minutes apart."""
     return StageContext(
         catalog=Catalog([USD, EUR]),
@@ -137,12 +137,18 @@ def test_a_retry_after_of_days_is_cut_to_the_cap(make_app) -> None:
 
 def test_a_rest_ends_while_the_business_clock_stands_still(tmp_path: Path) -> None:
     """``FUELPIPE_NOW`` fixes the business clock (the demo, tests): a rest is real time at the
-    source, so it ends all the same (watch's own rests, on the monotonic clock), and the source
-    is asked again at the first look after it. Before, a rest timed on the fixed clock never
-    ended: the watch woke at its end tick after tick and never asked the source again."""
+    source, so it ends all the same (the rests the embedded home supplies, on the monotonic
+    clock), and the source is asked again at the first look after it. Before, a rest timed on
+    the fixed clock never ended: the watch woke at its end tick after tick and never asked the
+    source again."""
     clock = FixedClock(NOON)
     source = TimedSource(clock, [RateLimited("HTTP 429", retry_after=1.0)])
-    app = context(tmp_path, clock, source, None)  # the watch's own rests
+    settings = Settings(db=tmp_path / "w.sqlite", retry_base_delay_s=600.0)
+    app = build_home(
+        settings, keeps_rests=True, clock=clock, sources={"bcb": source},
+        catalog=Catalog([USD, EUR]),
+    )  # fmt: skip
+    assert app.rests is not None
     beats: list[Tick] = []
     started = time.monotonic()
     try:
@@ -155,6 +161,52 @@ def test_a_rest_ends_while_the_business_clock_stands_still(tmp_path: Path) -> No
             assert [r.status for r in app.store.query(s.key, WEEK[-1], WEEK[-1])] == [Status.OK]
     finally:
         app.close()
+
+
+def test_watch_uses_the_rests_its_home_supplies(tmp_path: Path) -> None:
+    """The rests are the composition root's: those given to the embedded home are the ones
+    the watch keeps the 429's Retry-After in and holds the source off by (the watch builds
+    none of its own)."""
+    clock = ManualClock(NOON)
+    source = TimedSource(clock, [RateLimited("HTTP 429", retry_after=2400.0)])
+    rests = SourceRests(monotonic=follows(clock))
+    app = build_home(
+        Settings(db=tmp_path / "w.sqlite", retry_base_delay_s=600.0), rests=rests, clock=clock,
+        sources={"bcb": source}, catalog=Catalog([USD, EUR]),
+    )  # fmt: skip
+    try:
+        _watch(app, clock, 1)
+        assert app.rests is rests
+        assert rests.until("bcb", NOON) == NOON + timedelta(minutes=40)
+        _watch(app, clock, 2)
+    finally:
+        app.close()
+    assert source.at[0] == NOON
+    assert min(source.at[1:]) == NOON + timedelta(minutes=40)
+
+
+def test_the_embedded_home_keeps_rests_only_when_asked(tmp_path: Path) -> None:
+    """`watch` asks its home for rests (``keeps_rests``); `run` and the other commands get
+    none, so a Retry-After counts there only inside the adapter's own retries."""
+    with open_home(Settings(db=tmp_path / "a.sqlite"), keeps_rests=True) as kept:
+        assert isinstance(kept.rests, SourceRests)
+    with open_home(Settings(db=tmp_path / "b.sqlite")) as plain:
+        assert plain.rests is None
+
+
+def test_without_rests_the_watch_keeps_no_retry_after(make_app) -> None:
+    """A context with no rests (a stage test's, `run`'s) keeps none: the watch builds no rests
+    of its own, and the failed dates are retried on the policy's backoff (10 minutes), before
+    the 40 minutes the source asked for."""
+    app, source, clock = make_app([RateLimited("HTTP 429", retry_after=2400.0)])
+    app.rests = None
+
+    _watch(app, clock, 8)
+
+    assert app.rests is None
+    assert source.at[0] == NOON
+    assert min(source.at[1:]) < NOON + timedelta(minutes=40)
+    assert _ok(app)
 
 
 def test_a_short_retry_after_does_not_hold_off_the_next_look(make_app) -> None:

@@ -170,7 +170,7 @@ def run_live_demo(
         clock.restart()  # the backfill took real time: the live clock starts now
         own_clocks = {s.key: p.now for p in ended for s in p.series}
         with (
-            open_home(live_cfg, clock=clock, catalog=chosen) as context,
+            open_home(live_cfg, clock=clock, catalog=chosen, keeps_rests=True) as context,
             open_intraday(live_cfg) as points,
         ):
             server = (

@@ -327,6 +327,7 @@ def wired(
     writes: bool = False,
     creates: bool = False,
     uses_queue: bool = False,
+    keeps_rests: bool = False,
     **extra: Any,
 ) -> Iterator[StageContext]:
     """The configured home's context for one command, closed when the command ends.
@@ -340,7 +341,8 @@ def wired(
     file, no schema; one that only reads reads a store in a read-only folder too.
     ``uses_queue``: the command uses the queue, so its file is opened (and a damaged one
     refused) up front; otherwise it is opened only if something asks for it, and a command
-    that never does runs whatever state the queue file is in. A store
+    that never does runs whatever state the queue file is in. ``keeps_rests``: the command
+    keeps the sources' Retry-After across requests (`watch`; see ``build_home``). A store
     `fuelpipe demo` filled runs on the demo's clock unless --now/FUELPIPE_NOW says otherwise.
     """
     from fuelpipe.adapters.clock import FixedClock
@@ -358,6 +360,7 @@ def wired(
                     read_only=not writes,
                     queue_on_demand=not uses_queue,
                     clock_meta=DEMO_CLOCK,
+                    keeps_rests=keeps_rests,
                 )
             )
         except Exception as exc:  # a bad path, missing endpoint: say it in one line

@@ -211,7 +211,10 @@ def watch(
             raise fail(f"--webhook/FUELPIPE_ALERT_WEBHOOK_URL: {exc}") from None
     chosen = _select(series)  # refused before the lock, the store or its queue is created
     _check_store_path(cfg.db, writes=True, creates=True)
-    with only_watch(cfg), wired(ctx, writes=True, creates=True, uses_queue=True) as context:
+    with (
+        only_watch(cfg),
+        wired(ctx, writes=True, creates=True, uses_queue=True, keeps_rests=True) as context,
+    ):
         _watch(context, cfg.db, chosen, webhook, ticks, intraday=intraday, revise_at=daily)
 
 

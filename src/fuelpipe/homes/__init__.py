@@ -19,6 +19,7 @@ from fuelpipe.ports.clock import Clock
 from fuelpipe.ports.intraday import IntradayStore
 from fuelpipe.ports.store import Store
 from fuelpipe.stages.context import StageContext
+from fuelpipe.stages.source_rest import SourceRests
 
 
 def empty_store_message(db: Path) -> str:
@@ -156,10 +157,15 @@ def _replaced_line(error: BaseException, replaced: list[Path], reopen: str) -> s
 
 
 def build_home(
-    settings: Settings, *, read_only: bool = False, queue_on_demand: bool = False, **wiring: Any
+    settings: Settings,
+    *,
+    read_only: bool = False,
+    queue_on_demand: bool = False,
+    keeps_rests: bool = False,
+    **wiring: Any,
 ) -> StageContext:
-    """The context of the configured home; ``wiring`` (clock, sources, clock_meta) goes to
-    its builder.
+    """The context of the configured home; ``wiring`` (clock, sources, clock_meta, rests)
+    goes to its builder.
 
     ``read_only``: the caller only reads, so the embedded home creates and writes no file
     (the AWS home's table and queues are never created by opening them).
@@ -169,7 +175,11 @@ def build_home(
     ``queue_on_demand``: the caller may never use the queue, so the embedded home opens its
     file at its first use (a damaged queue file does not stop a command that only reads the
     store); the AWS home looks its queues up as it is built, on demand or not.
+    ``keeps_rests``: the context keeps the sources' Retry-After across requests (`watch`,
+    `demo --live`: :func:`source_rests`, unless ``rests`` is given); otherwise none is kept.
     """
+    if keeps_rests:
+        wiring.setdefault("rests", source_rests())
     if settings.backend == "aws":
         from fuelpipe.homes.aws import build_context as build_aws
 
@@ -177,6 +187,14 @@ def build_home(
     from fuelpipe.homes.embedded import build_context as build_embedded
 
     return build_embedded(settings, read_only=read_only, queue_on_demand=queue_on_demand, **wiring)
+
+
+def source_rests() -> SourceRests:
+    """New sources' rests (stages/source_rest.py), timed on this machine's monotonic clock:
+    real elapsed time, which neither a fixed nor an accelerated business clock is."""
+    import time
+
+    return SourceRests(monotonic=time.monotonic)
 
 
 def stored_clock(store: Store, name: str) -> Clock | None:
@@ -195,11 +213,22 @@ def stored_clock(store: Store, name: str) -> Clock | None:
 
 @contextmanager
 def open_home(
-    settings: Settings, *, read_only: bool = False, queue_on_demand: bool = False, **wiring: Any
+    settings: Settings,
+    *,
+    read_only: bool = False,
+    queue_on_demand: bool = False,
+    keeps_rests: bool = False,
+    **wiring: Any,
 ) -> Iterator[StageContext]:
     """The configured home's context (see :func:`build_home`), closed (clients, connections)
     when the block ends."""
-    context = build_home(settings, read_only=read_only, queue_on_demand=queue_on_demand, **wiring)
+    context = build_home(
+        settings,
+        read_only=read_only,
+        queue_on_demand=queue_on_demand,
+        keeps_rests=keeps_rests,
+        **wiring,
+    )
     try:
         yield context
     finally:

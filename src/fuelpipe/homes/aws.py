@@ -22,7 +22,7 @@ from fuelpipe.ports.clock import Clock
 from fuelpipe.ports.intraday import IntradayStore
 from fuelpipe.ports.source import Source
 from fuelpipe.stages.context import StageContext
-from fuelpipe.stages.source_rest import SourceRests
+from fuelpipe.stages.source_rest import Rests
 
 ContextProvider = Callable[[], StageContext]
 
@@ -73,7 +73,7 @@ def build_context(
     sqs_client: Any = None,
     catalog: Catalog | None = None,
     clock_meta: str | None = None,
-    rests: SourceRests | None = None,
+    rests: Rests | None = None,
 ) -> StageContext:
     """Wire the AWS home; tests and the demo pass clients for local servers, a clock, sources.
 
@@ -237,17 +237,38 @@ def _once(build: Callable[[], _T]) -> Callable[[], _T]:
     return provide
 
 
-def lazy_context(settings: Settings, **kwargs: Any) -> ContextProvider:
-    """Build the context on first use and keep it for the life of the Lambda environment."""
-    return _once(lambda: build_context(settings, **kwargs))
+def lazy_context(
+    settings: Settings, *, shares_rests: bool = False, **kwargs: Any
+) -> ContextProvider:
+    """Build the context on first use and keep it for the life of the Lambda environment.
+
+    ``shares_rests``: the context keeps the sources' rests in the table (:func:`share_rests`),
+    as the scraper and the retry recheck do."""
+
+    def build() -> StageContext:
+        context = build_context(settings, **kwargs)
+        return share_rests(context) if shares_rests else context
+
+    return _once(build)
+
+
+def share_rests(context: StageContext) -> StageContext:
+    """``context`` keeping the sources' rests (stages/source_rest.py, each cut to
+    ``MAX_REST``) in its table's meta entries, timed on this machine's wall clock (never the
+    business clock): a source that answered 429 or 503 with a Retry-After to one scraper
+    environment is asked nothing more by any until it ends (stages/scrape.py:
+    ``defer_if_resting``), and the retry recheck claims none of its retries meanwhile."""
+    from fuelpipe.adapters.clock import SystemClock
+    from fuelpipe.stages.source_rest import SharedRests
+
+    context.rests = SharedRests(context.store, SystemClock())
+    return context
 
 
 def lazy_scraper_context(settings: Settings, **kwargs: Any) -> ContextProvider:
-    """The scraper Lambda's context, kept as :func:`lazy_context` keeps one, with the sources'
-    rests (:class:`SourceRests`, each cut to ``MAX_REST``): a source that answered 429 or 503
-    with a Retry-After is asked nothing more by this environment until it ends, in this batch
-    and in the next ones a warm environment takes (stages/scrape.py: ``defer_if_resting``)."""
-    return lazy_context(settings, rests=SourceRests(), **kwargs)
+    """The scraper Lambda's context, kept as :func:`lazy_context` keeps one, sharing the
+    sources' rests through the table (:func:`share_rests`)."""
+    return lazy_context(settings, shares_rests=True, **kwargs)
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from fuelpipe.ports.clock import Clock
 from fuelpipe.ports.queue import DeadLetter, HeldMessages, Message, Queue, QueueDepth
 from fuelpipe.ports.source import Source, SourceStats
 from fuelpipe.stages.context import StageContext
+from fuelpipe.stages.source_rest import Rests
 
 if TYPE_CHECKING:
     from multiprocessing.synchronize import Event
@@ -36,6 +37,7 @@ def build_context(
     read_only: bool = False,
     clock_meta: str | None = None,
     queue_on_demand: bool = False,
+    rests: Rests | None = None,
 ) -> StageContext:
     """Wire the embedded home from settings; tests pass their own clock or sources.
 
@@ -46,6 +48,8 @@ def build_context(
     file is in (a damaged one is refused by the first command that does use it).
     ``clock_meta``: a store keeping an instant under this meta entry runs on it when no
     clock and no --now is given (see :func:`fuelpipe.homes.build_home`).
+    ``rests``: the sources' Retry-After kept on the context (`watch`'s:
+    ``build_home(keeps_rests=True)``); None: none kept, as in `run`.
     """
     from fuelpipe.adapters.clock import FixedClock, SystemClock
     from fuelpipe.adapters.sqlite_queue import SqliteQueue
@@ -91,6 +95,7 @@ def build_context(
         poll_in_flight_s=settings.visibility_timeout_s,
         revision_window_days=settings.revision_window_days,
         failpoints=Failpoints(settings.failpoints),
+        rests=rests,
     )
 
 

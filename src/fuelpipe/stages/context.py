@@ -16,7 +16,7 @@ from fuelpipe.ports.clock import Clock
 from fuelpipe.ports.queue import Queue
 from fuelpipe.ports.source import Source
 from fuelpipe.ports.store import Store
-from fuelpipe.stages.source_rest import SourceRests
+from fuelpipe.stages.source_rest import Rests
 
 
 @dataclass
@@ -39,9 +39,10 @@ class StageContext:
     poll_in_flight_s: float = 450.0
     """How long a polled PENDING date's message may still be queued or fetched (the queue's
     visibility timeout): until the scraper answers it, or this passes, polls skip the date."""
-    rests: SourceRests | None = None
-    """The sources' Retry-After kept across requests (stages/source_rest.py; `watch` sets a
-    new one when None, the scraper Lambda's home keeps one); None: a Retry-After counts only
+    rests: Rests | None = None
+    """The sources' Retry-After kept across requests (stages/source_rest.py; the homes supply
+    one to `watch` and `demo --live`, and the AWS home's scraper and retry recheck Lambdas
+    share one through the store); None: a Retry-After counts only
     inside the adapter's own retries, as in `run` and the other Lambdas."""
 
     def close(self) -> None:

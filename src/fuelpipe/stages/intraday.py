@@ -15,7 +15,7 @@ from fuelpipe.domain.intraday import INTRADAY_SERIES, collection_days
 from fuelpipe.ports.intraday import IntradaySource, IntradayStore
 from fuelpipe.ports.source import SourceError
 from fuelpipe.stages._report import Counters
-from fuelpipe.stages.source_rest import SourceRests
+from fuelpipe.stages.source_rest import Rests
 
 
 @dataclass
@@ -54,7 +54,7 @@ def refresh_intraday(
     day: date,
     now: datetime,
     keys: Sequence[str] = INTRADAY_SERIES,
-    rests: SourceRests | None = None,
+    rests: Rests | None = None,
 ) -> IntradayReport:
     """Fetch and store one day's intraday points of every intraday series; expire old ones.
 
@@ -75,7 +75,7 @@ def _refresh(
     catalog: Catalog,
     days: Mapping[str, date],
     now: datetime,
-    rests: SourceRests | None,
+    rests: Rests | None,
 ) -> IntradayReport:
     """:func:`refresh_intraday` with a day of its own for each series (its market's date)."""
     report = IntradayReport()
@@ -114,7 +114,7 @@ def refresh_today(
     catalog: Catalog,
     now: datetime,
     keys: Sequence[str] = INTRADAY_SERIES,
-    rests: SourceRests | None = None,
+    rests: Rests | None = None,
 ) -> tuple[date, IntradayReport]:
     """The intraday refresh of the day it is in São Paulo at ``now``, asking only the series
     of ``keys`` in a session then, each for its market's day (:func:`collection_days`: a B3

@@ -66,6 +66,19 @@ class _Claim:
     next_at: datetime
 
 
+def _askable(
+    app: StageContext, keys: Collection[str] | None, now: datetime
+) -> Collection[str] | None:
+    """``keys`` (None: all) but the series of the sources resting at ``now`` (``app.rests``):
+    a retry claimed for one would not be fetched before its rest ends."""
+    resting = app.rests.resting(now) if app.rests is not None else {}
+    if not resting:
+        return keys
+    return {
+        s.key for s in app.catalog if s.source not in resting and (keys is None or s.key in keys)
+    }
+
+
 def recheck(
     app: StageContext,
     keys: Collection[str] | None = None,
@@ -85,7 +98,9 @@ def recheck(
     ``deferred``, untouched, for the next run. A hard kill all the same costs at most one
     unsent batch (``send_every`` claims). Grouping by fetch unit keeps one message per stream
     (one workbook download for all its keys). ``keys`` limits the run to some series
-    (``fuelpipe run --series``); None means all.
+    (``fuelpipe run --series``); None means all. A source resting after a Retry-After
+    (``app.rests``: `watch`'s, or the one the AWS home's Lambdas share through the store)
+    has none of its retries claimed: they stay due, and are claimed by a run after it ends.
 
     A send the queue refuses (down, throttled past its retries) gives its claims back
     (``given_back``): those records are due again, no re-download spent, so a queue outage
@@ -119,6 +134,7 @@ def recheck(
     now = app.clock.now()
     today = now.astimezone(SAO_PAULO).date()
     report = report if report is not None else RecheckReport()
+    keys = _askable(app, keys, now)
     late = False  # under TIME_MARGIN_S left: claim nothing more
     decided = 0
     pages = app.store.due_pending_pages(

@@ -1270,7 +1270,8 @@ def _report_refused(
 
 def defer_if_resting(app: StageContext, message: Message) -> datetime | None:
     """When ``message``'s source rests (``app.rests``: a Retry-After heard earlier in this
-    batch, or in an earlier batch of this warm Lambda), give it back unfetched, hidden until
+    batch, in an earlier batch of this warm Lambda, or by another scraper environment: the
+    AWS home shares rests through the table), give it back unfetched, hidden until
     the rest ends (``Queue.defer``), and return that instant; the caller reports it
     undone. None: handle it now (no rest; a malformed body, which handle_message
     dead-letters; or its last delivery, see below).

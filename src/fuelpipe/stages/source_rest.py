@@ -3,15 +3,18 @@
 An adapter waits out a 429's or 503's Retry-After inside one fetch only up to its cap (20 s,
 ``RETRY_AFTER_CAP_S``) and then raises the error with ``retry_after`` set. A source that asks
 for ten minutes means ten minutes: `watch` keeps the instant it may ask that source again
-(:class:`SourceRests`), sends it no request before then (the scraper skips the source's
-messages, the tick leaves its due series, retries and daily revise for later) and wakes for
-the first look after it. The scraper Lambda keeps one too, for its environment's life
-(homes/aws.py: ``lazy_scraper_context``): a resting source's messages are given back hidden
-until the rest ends (stages/scrape.py: ``defer_if_resting``). The wait is cut to
-:data:`MAX_REST`, so a wrong or hostile header cannot silence a source for days.
+(:class:`SourceRests`, which its home supplies: ``build_home(keeps_rests=True)``), sends it
+no request before then (the scraper skips the source's messages, the tick leaves its due
+series, retries and daily revise for later) and wakes for the first look after it. The AWS
+home's scraper and retry recheck Lambdas share theirs through the table (:class:`SharedRests`,
+homes/aws.py: ``share_rests``): a resting source's messages are given back hidden until the
+rest ends (stages/scrape.py: ``defer_if_resting``), by every scraper environment, and its
+retries are not claimed meanwhile. The wait is cut to :data:`MAX_REST`, so a wrong or hostile
+header cannot silence a source for days.
 
-A rest is real time at the source, so it is timed on a monotonic clock (``time.monotonic``
-unless one is injected), not on the business clock: a business clock fixed by
+A rest is real time at the source, so it is timed on a monotonic clock (the embedded home
+gives ``time.monotonic``; tests one they move), or, shared between machines, on the wall
+clock the AWS home gives, not on the business clock: a business clock fixed by
 ``FUELPIPE_NOW`` (the demo, tests) never reaches the end of a rest timed on it, and an
 accelerated one (``demo --live``) or one set by ``--now`` would end it early or late. The
 business clock only places the end among the stage's own instants (``now`` + what is left).
@@ -19,39 +22,73 @@ business clock only places the end among the stage's own instants (``now`` + wha
 
 from __future__ import annotations
 
-import time
+import logging
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from fuelpipe.ports.clock import Clock
 from fuelpipe.ports.source import RateLimited, ServerError, SourceError
+from fuelpipe.ports.store import Store
 
 MAX_REST = timedelta(hours=1)
 """The longest a Retry-After keeps `watch` off a source: a source that asks for more is asked
 again after an hour (and, if still unwilling, says so again)."""
 
 
-class SourceRests:
-    """Per source, when it may be asked again: timed in ``monotonic`` seconds (real elapsed
-    time), told as an instant of the caller's clock."""
+REST_META = "rest#"
+"""The meta family of the rests shared through the store (:class:`SharedRests`):
+``rest#<source>`` holds the wall-clock instant (ISO 8601) the source may be asked again."""
 
-    def __init__(
-        self, cap: timedelta = MAX_REST, *, monotonic: Callable[[], float] = time.monotonic
-    ) -> None:
+SHARE_ATTEMPTS = 5
+"""How many times :meth:`SharedRests.note` tries its conditional write against other
+clients writing the same rest before it leaves theirs standing."""
+
+logger = logging.getLogger(__name__)
+
+
+def _rest_seconds(error: SourceError, cap: timedelta) -> float | None:
+    """``error``'s Retry-After in seconds, cut to ``cap``; None when it asks for no rest."""
+    if not isinstance(error, RateLimited | ServerError) or not error.retry_after:
+        return None
+    return min(error.retry_after, cap.total_seconds())
+
+
+class Rests(ABC):
+    """Per source, when it may be asked again after a Retry-After, told as an instant of the
+    caller's clock."""
+
+    @abstractmethod
+    def note(self, source: str, error: SourceError) -> None:
+        """Keep ``error``'s Retry-After (a 429's or a 503's; none, or 0 s, keeps nothing), cut
+        to the cap; a rest already running for longer is not shortened."""
+
+    @abstractmethod
+    def until(self, source: str, now: datetime) -> datetime | None:
+        """When ``source`` may be asked again, as ``now`` plus the real time left of its rest
+        (``now``: the caller's clock, read now), or None when it may be asked now."""
+
+    @abstractmethod
+    def resting(self, now: datetime) -> dict[str, datetime]:
+        """Every source not to be asked at ``now``, with the instant its rest ends."""
+
+
+class SourceRests(Rests):
+    """One process's rests: timed in ``monotonic`` seconds (real elapsed time)."""
+
+    def __init__(self, cap: timedelta = MAX_REST, *, monotonic: Callable[[], float]) -> None:
         self.cap = cap
         self._monotonic = monotonic
         self._until: dict[str, float] = {}
 
     def note(self, source: str, error: SourceError) -> None:
-        """Keep ``error``'s Retry-After (a 429's or a 503's; none, or 0 s, keeps nothing), cut
-        to the cap; a rest already running for longer is not shortened."""
-        if not isinstance(error, RateLimited | ServerError) or not error.retry_after:
+        seconds = _rest_seconds(error, self.cap)
+        if seconds is None:
             return
-        until = self._monotonic() + min(error.retry_after, self.cap.total_seconds())
+        until = self._monotonic() + seconds
         self._until[source] = max(until, self._until.get(source, until))
 
     def until(self, source: str, now: datetime) -> datetime | None:
-        """When ``source`` may be asked again, as ``now`` plus the real time left of its rest
-        (``now``: the caller's clock, read now), or None when it may be asked now."""
         until = self._until.get(source)
         left = None if until is None else until - self._monotonic()
         if left is None or left <= 0:
@@ -59,5 +96,63 @@ class SourceRests:
         return now + timedelta(seconds=left)
 
     def resting(self, now: datetime) -> dict[str, datetime]:
-        """Every source not to be asked at ``now``, with the instant its rest ends."""
         return {name: until for name in self._until if (until := self.until(name, now))}
+
+
+class SharedRests(Rests):
+    """Rests kept in the store's meta entries (:data:`REST_META`), so every client of the
+    store (each scraper Lambda environment, the retry recheck) honours a Retry-After any of
+    them heard. Timed on ``wall``: real wall time, which the home injects (each client's own
+    monotonic clock means nothing to another), never the business clock. A rest is read cut
+    to the cap too, so a wrong entry silences no source for longer."""
+
+    def __init__(self, store: Store, wall: Clock, cap: timedelta = MAX_REST) -> None:
+        self.cap = cap
+        self._store = store
+        self._wall = wall
+
+    def note(self, source: str, error: SourceError) -> None:
+        """As :meth:`Rests.note`, written conditionally (a longer rest another client wrote
+        meanwhile stands). A store that refuses the write is logged, not raised: the rest is
+        then only unshared, and the error being handled goes on as it would."""
+        seconds = _rest_seconds(error, self.cap)
+        if seconds is None:
+            return
+        until = self._wall.now() + timedelta(seconds=seconds)
+        name = REST_META + source
+        try:
+            for _ in range(SHARE_ATTEMPTS):
+                held = self._store.get_meta(name)
+                ends = _instant(held)
+                if ends is not None and ends >= until:
+                    return
+                if self._store.replace_meta(name, held, until.isoformat()):
+                    return
+        except Exception:
+            logger.warning("the rest of %s could not be shared", source, exc_info=True)
+
+    def until(self, source: str, now: datetime) -> datetime | None:
+        return self._left(self._store.get_meta(REST_META + source), now, self._wall.now())
+
+    def resting(self, now: datetime) -> dict[str, datetime]:
+        wall = self._wall.now()
+        return {
+            name.removeprefix(REST_META): until
+            for name, value in self._store.meta_entries(REST_META)
+            if (until := self._left(value, now, wall)) is not None
+        }
+
+    def _left(self, value: str | None, now: datetime, wall: datetime) -> datetime | None:
+        ends = _instant(value)
+        left = None if ends is None else min(ends - wall, self.cap)
+        return now + left if left is not None and left > timedelta(0) else None
+
+
+def _instant(value: str | None) -> datetime | None:
+    """A shared rest's end; None for none, or for text that is not an instant with its
+    offset (then no rest: the next note replaces it)."""
+    try:
+        ends = datetime.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+    return ends if ends is not None and ends.tzinfo is not None else None

@@ -16,7 +16,7 @@ due series, retries and the daily revise wait, and the watch wakes when it ends.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
@@ -43,7 +43,7 @@ from fuelpipe.stages.outlook import OutlookReport, refresh_when_changed
 from fuelpipe.stages.recheck import RecheckReport, recheck
 from fuelpipe.stages.revise import ReviseReport, revise_run, selection
 from fuelpipe.stages.scrape import ScrapeReport
-from fuelpipe.stages.source_rest import SourceRests
+from fuelpipe.stages.source_rest import Rests
 
 MIN_SLEEP_S = 1.0
 ERROR_CHARS = 60
@@ -180,21 +180,10 @@ def _shorten(error: str, chars: int = ERROR_CHARS) -> str:
     return line if len(line) <= chars else line[: chars - 1] + "…"
 
 
-def _askable(
-    targets: Sequence[Series], watched: Collection[str] | None, resting: Mapping[str, datetime]
-) -> Collection[str] | None:
-    """The keys a recheck may retry: ``watched`` (None: all) but those of resting sources."""
-    if not resting:
-        return watched
-    return {
-        s.key for s in targets if s.source not in resting and (watched is None or s.key in watched)
-    }
-
-
 def _next_look(
     app: StageContext,
     targets: Sequence[Series],
-    rests: SourceRests,
+    rests: Rests | None,
     intraday: bool,
     revising: tuple[time | None, int | None],
 ) -> tuple[dict[str, datetime], datetime]:
@@ -205,7 +194,7 @@ def _next_look(
     after = app.clock.now()
     resting = {
         name: until
-        for name, until in rests.resting(after).items()
+        for name, until in _resting(rests, after).items()
         if any(s.source == name for s in targets)
     }
     # a resting source's due series and retries wake nothing before its rest ends
@@ -222,6 +211,11 @@ def _next_look(
         revise = next_revise(app.store, after, revise_at, covered, {s.source for s in targets})
         wake_at = min(wake_at, max([revise, *resting.values()]))
     return resting, wake_at
+
+
+def _resting(rests: Rests | None, now: datetime) -> dict[str, datetime]:
+    """The sources resting at ``now``, with when each rest ends (none without ``rests``)."""
+    return rests.resting(now) if rests is not None else {}
 
 
 def _revise(
@@ -277,19 +271,19 @@ def tick(
     is due (stages/daily_revise.py), this tick enqueues its re-reads (``revise``, as AWS's
     daily schedule) and drains them with its own; the next tick comes by the next one.
 
-    ``app.rests`` (set by :func:`watch`; None: none kept): a source still inside its
-    Retry-After is not asked on this tick (its due series are not fetched nor polled, its
-    retries not claimed, the daily revise waits when it covers one of its series), and the
-    next tick comes by the end of the wait."""
+    ``app.rests`` (the home's: ``build_home(keeps_rests=True)``; None: none kept): a source
+    still inside its Retry-After is not asked on this tick (its due series are not fetched
+    nor polled, its retries not claimed, the daily revise waits when it covers one of its
+    series), and the next tick comes by the end of the wait."""
     now = app.clock.now()
-    rests = app.rests or SourceRests()
+    rests = app.rests
     counted = source_stats(app)
     targets = list(series) if series is not None else list(app.catalog)
     # Recheck every watched series on every tick: one series due for days (ANP's monthly
     # window) must not hold back the others' retries, and `--series` bounds the quiet ticks.
     watched = None if series is None else {s.key for s in targets}
     statuses = due_status(app.store, targets, now)
-    resting = rests.resting(now)
+    resting = _resting(rests, now)
     due = [d for d in statuses if d.is_due and d.series.source not in resting]
     out = Tick(at=now, due=[d.series.key for d in due])
     rechecked = RecheckReport()  # filled as it goes: read when the recheck or a drain raises
@@ -311,13 +305,12 @@ def tick(
                 )
                 out.polled = poll_pending(app, due)
             out.report.scrape.add(drain(app))
-            askable = _askable(targets, watched, rests.resting(app.clock.now()))
-            recheck(app, askable, report=rechecked)
+            recheck(app, watched, report=rechecked)  # a resting source's retries wait
             if rechecked.messages_sent:
                 out.report.scrape.add(drain(app))
         else:
             # Retries that come due are still re-enqueued while nothing is published.
-            recheck(app, _askable(targets, watched, resting), report=rechecked)
+            recheck(app, watched, report=rechecked)
             if rechecked.messages_sent or recheck_changed(rechecked):
                 out.report = CycleReport(recheck=rechecked)
                 if rechecked.messages_sent:
@@ -360,8 +353,9 @@ def watch(
     São Paulo time of the daily revise (None: none; see :func:`tick`). Ctrl+C stops the
     loop between or inside ticks, and the queue's at-least-once delivery makes an interrupted
     tick harmless. A source's Retry-After (a 429's or 503's the adapter did not wait out) is
-    kept from tick to tick (``app.rests``, set to a new :class:`SourceRests` when None): no
-    request goes to that source before it ends, an hour at most (see :func:`tick`).
+    kept from tick to tick in ``app.rests``, which the home supplies
+    (``build_home(keeps_rests=True)``; None: none is kept): no request goes to that source
+    before it ends, an hour at most (see :func:`tick`).
 
     A tick that fails with an unexpected error (the store locked past its busy timeout by
     another command, the queue refusing a send, an alert state that kept changing) does not
@@ -371,8 +365,6 @@ def watch(
     stored values stay stored, unsent claims are given back or their lease runs out, and
     unconfirmed messages return to the queue.
     """
-    if app.rests is None:  # kept on the context: the scraper reads it there, the caller may too
-        app.rests = SourceRests()
     ticks = 0
     failures = 0
     while max_ticks is None or ticks < max_ticks:
