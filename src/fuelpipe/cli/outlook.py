@@ -307,10 +307,10 @@ def show(
                     ],
                 }
             )
-        # none here: the areas that have one (the demo's states, not Brazil), on this path only
+        # none here: the areas that have one (the demo's states, not Brazil)
         elsewhere = (
             []
-            if out or as_json
+            if out
             else [
                 other
                 for other in AREAS
@@ -321,7 +321,7 @@ def show(
         # ethanol), else "no stored outlook for SP" read as if SP had none at all
         other_fuels = (
             []
-            if out or as_json or fuel is None
+            if out or fuel is None
             else [
                 f
                 for f in FUEL_PRODUCTS
@@ -330,11 +330,19 @@ def show(
         )
     if as_json:
         print(json.dumps(out, indent=2))
-        return
+    say = cli.err if as_json else cli.console  # with --json, notes on stderr: stdout stays JSON
     if not out:
         asked = chosen_area if fuel is None else f"{', '.join(fuels)} in {chosen_area}"
-        _none_stored(cli, asked, missing, other_fuels, elsewhere)
+        _none_stored(say, asked, missing, other_fuels, elsewhere)
         return
+    if not as_json:
+        _table(cli, out)
+    for f, why in missing:  # a fuel asked for left out of the table: say why it has none
+        say.print(escape(f"note: {f}: no stored outlook: {none_made(why)}"), highlight=False)
+
+
+def _table(cli: Any, out: list[dict[str, Any]]) -> None:
+    """`outlook show`'s table of ``out`` (``--json``'s rows) and the notes under it."""
     table = Table("fuel", "as of", "last week", "last", "week", "nowcast", "80%", "95%")
     for row in out:
         for s in row["steps"]:
@@ -350,37 +358,35 @@ def show(
             )
     cli.console.print(table)
     _notes(cli, out)
-    for f, why in missing:  # a fuel asked for left out of the table: say why it has none
-        note = f"note: {f}: no stored outlook: {none_made(why)}"
-        cli.console.print(escape(note), highlight=False)
 
 
 def _none_stored(
-    cli: Any,
+    console: Any,
     asked: str,
     missing: list[tuple[str, SkipReason]],
     other_fuels: list[str],
     elsewhere: list[str],
 ) -> None:
-    """`outlook show`'s one line when nothing asked for has a stored forecast: why, where the
-    last refresh recorded it (``missing``), else where one is stored, else what stores one."""
+    """`outlook show`'s one line (on ``console``) when nothing asked for has a stored forecast:
+    why, where the last refresh recorded it (``missing``), else where one is stored, else what
+    stores one."""
     from fuelpipe.stages.outlook import MIN_WEEKS
 
+    there = f"stored for: {', '.join(elsewhere)} (`--area {elsewhere[0]}`)" if elsewhere else ""
     if missing:  # what the last refresh recorded beats a guess at what it lacked
         whys = "; ".join(f"{f}: {none_made(why)}" for f, why in missing)
-        cli.console.print(escape(f"no stored outlook for {asked}: {whys}"), highlight=False)
+        # then where one is stored (the demo's states, not Brazil): else a dead end
+        line = f"no stored outlook for {asked}: {whys}" + (f"; {there}" if there else "")
+        console.print(escape(line), highlight=False)
     elif other_fuels:
-        cli.console.print(
+        console.print(
             f"no stored outlook for {asked}; stored there for: {', '.join(other_fuels)} "
             f"(`--fuel {other_fuels[0]}`)"
         )
-    elif elsewhere:
-        cli.console.print(
-            f"no stored outlook for {asked}; stored for: {', '.join(elsewhere)} "
-            f"(`--area {elsewhere[0]}`)"
-        )
+    elif there:
+        console.print(f"no stored outlook for {asked}; {there}")
     else:
-        cli.console.print(
+        console.print(
             f"no stored outlook for {asked} yet: `fuelpipe run` stores one once a fuel "
             f"has {MIN_WEEKS} published weeks"
         )
