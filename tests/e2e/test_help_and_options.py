@@ -281,6 +281,10 @@ def test_help_reflows_its_paragraphs(command: list[str]) -> None:
         (["export"], "--format", ["--output", "frames", "extension"]),
         (["watch"], "--ticks", ["A tick is one look", "up to 6 hours"]),
         (["repair"], "--json", ["JSON object"]),  # it said "a JSON array"
+        # it said "Fuel(s); default: every fuel.", "Area." and "Print JSON."
+        (["outlook", "show"], "--fuel", ["GASOLINE_PREMIUM", "DIESEL_S10", "every fuel"]),
+        (["outlook", "show"], "--area", ["BR", "REGION_N", "a UF, e.g. SP"]),
+        (["outlook", "show"], "--json", ["JSON array", "[]"]),
     ],
 )
 def test_an_options_help_says_what_a_user_needs(

@@ -232,10 +232,25 @@ def backtest(
 def show(
     ctx: typer.Context,
     fuel: Annotated[
-        list[str] | None, typer.Option("--fuel", "-f", help="Fuel(s); default: every fuel.")
+        list[str] | None,
+        typer.Option(
+            "--fuel",
+            "-f",
+            help=f"Fuel(s): {', '.join(FUEL_PRODUCTS)} (repeatable; default: every fuel).",
+        ),
     ] = None,
-    area: Annotated[str, typer.Option("--area", "-a", help="Area.")] = "BR",
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    area: Annotated[
+        str,
+        typer.Option("--area", "-a", help="One area: BR, REGION_N … REGION_S, or a UF, e.g. SP."),
+    ] = "BR",
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="Print a JSON array, one object per stored forecast (none: [], and why on "
+            "stderr).",
+        ),
+    ] = False,
 ) -> None:
     """The latest stored nowcast of each fuel in one area, with its 80% and 95% bands."""
     cli = _cli()
