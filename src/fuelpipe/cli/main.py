@@ -850,6 +850,8 @@ def status(
             for r in rows
         ]
         print(json.dumps(out, indent=2))
+        if not rows:  # stdout stays JSON; why it is empty and what to run, as the table form
+            err.print(_nothing_stored(series), highlight=False)
         return
     display.print_status(console, rows)
     display.print_set_aside(console, aside, newest)
