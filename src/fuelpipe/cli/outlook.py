@@ -54,6 +54,19 @@ def _needs_numpy(cli: Any, what: str) -> None:
         raise cli.fail(f"{what} needs numpy from the dashboard extra: {DASHBOARD_INSTALL}")
 
 
+def _unscored(
+    key: str, weeks: list[tuple[date, float]], first: date | None, last: date | None
+) -> str:
+    """`outlook backtest`'s note for a series no forecast week of which is in --from/--to."""
+    parts = [f"from {first}" if first else "", f"to {last}" if last else ""]
+    window = " ".join(p for p in parts if p) or "in the whole history"
+    return (
+        f"note: {key}: no forecast week scored {window}: its history runs {weeks[0][0]} to "
+        f"{weeks[-1][0]}, and the model trains on its first weeks before its first forecast "
+        "(without --from and --to: every week it can score)"
+    )
+
+
 def _number(value: float) -> float | None:
     """A number as JSON can say it: None (null) when not finite."""
     return value if math.isfinite(value) else None
@@ -171,18 +184,23 @@ def backtest(
     with display.bar(cli.console, disable=as_json) as progress:  # ~17 s for every fuel
         for n, (a, f) in enumerate(pairs, 1):
             scored = scored_for(a, f)
-            for s in served_score(scored) if scored is not None else []:
-                rows.append(
-                    {"fuel": f, "area": a}
-                    | {
-                        k: (_number(v) if isinstance(v, float) else v)
-                        for k, v in s.as_dict().items()
-                    }
-                )
+            if scored == []:  # a window outside the history: rows of n = 0, else unexplained
+                note = _unscored(fuel_key(f, a), loaded.series[fuel_key(f, a)], first, last)
+                cli.err.print(note, highlight=False, markup=False)
+            rows += [
+                {"fuel": f, "area": a}
+                | {k: (_number(v) if isinstance(v, float) else v) for k, v in s.as_dict().items()}
+                for s in (served_score(scored) if scored is not None else [])
+            ]
             progress("backtest", n, len(pairs))
     if as_json:
         print(json.dumps(rows, indent=2))
-        return
+    else:
+        _backtest_table(cli, rows)
+
+
+def _backtest_table(cli: Any, rows: list[dict[str, Any]]) -> None:
+    """`outlook backtest`'s table of ``rows`` (``--json``'s)."""
     # A state's no-change fallback weeks (Brazil had no forecast from them) are no evidence:
     # mae, naive_mae, ratio, bias and dm_p are the model's own weeks' (`served_score`, as the
     # dashboard's), n and the coverage every scored week's, and `fallback` counts the others;
