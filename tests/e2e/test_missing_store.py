@@ -479,6 +479,12 @@ def test_status_on_a_store_with_no_record_says_what_to_run(tmp_path: Path) -> No
     )
     assert one_json.stdout.strip() == "[]"
     assert " ".join(one_json.stderr.split()) == text
+    # a glob in the commands it suggests is quoted for the shell (zsh refuses it unquoted)
+    glob = _run(["--now", "2022-05-09", "status", "-s", "FUEL#GASOLINE#S?"], env, tmp_path)
+    assert " ".join(glob.stdout.split()) == (
+        "no record of FUEL#GASOLINE#S? in this store yet: `fuelpipe run -s 'FUEL#GASOLINE#S?'` "
+        "fetches them; `fuelpipe status -s 'FUEL#GASOLINE#S?' --all` lists them anyway"
+    )
 
 
 def _usd_store(tmp_path: Path) -> dict[str, str]:

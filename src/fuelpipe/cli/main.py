@@ -891,7 +891,8 @@ def _nothing_stored(series: list[str] | None) -> str:
     table): what to run, and that --all lists the keys anyway."""
     if series:
         names = [s.strip().upper() for s in series]  # keys are case-insensitive
-        chosen = " ".join(f"-s {name}" for name in names)
+        # a glob quoted, as typed at the prompt: unquoted, zsh refuses it (no matching file)
+        chosen = " ".join(f"-s '{n}'" if any(c in n for c in "*?[") else f"-s {n}" for n in names)
         return (
             f"no record of {', '.join(names)} in this store yet: "
             f"`fuelpipe run {chosen}` fetches them; `fuelpipe status {chosen} --all` lists "
