@@ -281,6 +281,12 @@ def test_help_reflows_its_paragraphs(command: list[str]) -> None:
         (["export"], "--format", ["--output", "frames", "extension"]),
         (["watch"], "--ticks", ["A tick is one look", "up to 6 hours"]),
         (["repair"], "--json", ["JSON object"]),  # it said "a JSON array"
+        # each --series says its three forms with an example of each (status said "Keys,
+        # prefixes or globs." alone, revise gave one key, export no prefix)
+        *(
+            (command, "--series", ["CURRENCY#USD", "FUEL#GASOLINE", "'FUEL#*#SP'", "repeatable"])
+            for command in (["run"], ["status"], ["revise"], ["watch"], ["export"])
+        ),
         # it said "Fuel(s); default: every fuel.", "Area." and "Print JSON."
         (["outlook", "show"], "--fuel", ["GASOLINE_PREMIUM", "DIESEL_S10", "every fuel"]),
         (["outlook", "show"], "--area", ["BR", "REGION_N", "a UF, e.g. SP"]),

@@ -30,7 +30,7 @@ from fuelpipe.api import history_json, select_keys
 from fuelpipe.cli import display
 from fuelpipe.cli.demo import DEMO_CLOCK, demo_series_clocks
 from fuelpipe.cli.extras import dashboard_hint
-from fuelpipe.cli.helpstyle import PlainHelpGroup
+from fuelpipe.cli.helpstyle import SERIES_HELP, PlainHelpGroup
 from fuelpipe.cli.precompute_hook import health_reads
 from fuelpipe.cli.revise import revise_command
 from fuelpipe.domain.catalog import DEFAULT_CATALOG, Catalog, Series
@@ -634,7 +634,7 @@ def run(
         typer.Option(
             "--series",
             "-s",
-            help="Keys, prefixes or globs, e.g. CURRENCY#USD, FUEL#GASOLINE or 'FUEL#*#SP'.",
+            help=SERIES_HELP,
         ),
     ] = None,
     since: Annotated[
@@ -763,9 +763,7 @@ def say_held(context: StageContext, command: str = "run") -> None:
 def status(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
-    series: Annotated[
-        list[str] | None, typer.Option("--series", "-s", help="Keys, prefixes or globs.")
-    ] = None,
+    series: Annotated[list[str] | None, typer.Option("--series", "-s", help=SERIES_HELP)] = None,
     since: Annotated[
         str | None,
         typer.Option(
@@ -953,7 +951,7 @@ def export(
     ] = None,
     series: Annotated[
         list[str] | None,
-        typer.Option("--series", "-s", help="parquet: keys or globs, e.g. 'FUEL#GASOLINE#*'."),
+        typer.Option("--series", "-s", help=f"With --format parquet: {SERIES_HELP}"),
     ] = None,
 ) -> None:
     """Every record of one key: date, value, status, retry_count and the series' attributes.
