@@ -181,6 +181,24 @@ def test_state_must_be_one_of_the_27_ufs(tmp_path: Path) -> None:
     assert "no station lake at" in _one_error(good)
 
 
+@pytest.mark.parametrize(
+    ("given", "missing"),
+    [(["--state", "sp"], "--municipality"), (["--municipality", "CAMPINAS"], "--state"), ([], "")],
+)
+def test_municipality_weekly_names_the_option_it_lacks(
+    given: list[str], missing: str, tmp_path: Path
+) -> None:
+    """With --state given it said "municipality_weekly needs --state and --municipality", as if
+    --state were missing too; it names what is missing, and an example to copy."""
+    env = {"FUELPIPE_LAKE": str(tmp_path / "lake")}
+    line = _one_error(_run("stations", "query", "municipality_weekly", *given, env=env))
+    lacks = missing or "--state and --municipality"
+    assert line == (
+        f"error: municipality_weekly needs {lacks} (it takes both), e.g. `fuelpipe stations "
+        "query municipality_weekly --state SP --municipality 'SAO PAULO'`"
+    )
+
+
 @pytest.mark.parametrize("ticks", ["0", "-1"])
 def test_watch_refuses_a_tick_count_below_one(ticks: str, tmp_path: Path) -> None:
     """`watch --ticks -1` said "watching (Ctrl+C to stop)" and stopped at once with exit 0."""

@@ -707,7 +707,11 @@ def query(
         if state not in STATES:
             raise fail(f"--state {state!r} is not a UF; one of {', '.join(sorted(STATES))}")
     if "--municipality" in takes and not (state and municipality):
-        raise fail(f"{name} needs --state and --municipality")
+        lacks = [o for o, v in (("--state", state), ("--municipality", municipality)) if not v]
+        raise fail(
+            f"{name} needs {' and '.join(lacks)} (it takes both), e.g. `fuelpipe stations query "
+            f"{name} --state SP --municipality 'SAO PAULO'`"
+        )
     if "--text" in takes:
         text = _check_search_text(name, text)
     if athena and settings(ctx).backend != "aws":
