@@ -733,9 +733,11 @@ def refuse_unreachable(used: dict[str, SourceStats], then: str) -> None:
     (what becomes of what was asked)."""
     unreachable = sorted(name for name, st in used.items() if st.unreachable)
     if unreachable:
+        urls = " and ".join(f"FUELPIPE_SOURCE_{n.upper()}_URL" for n in unreachable)
         raise fail(
             f"could not use {', '.join(unreachable)}: every request failed "
-            f"({'; '.join(f'{n}: {used[n].last_error}' for n in unreachable)}); {then}",
+            f"({'; '.join(f'{n}: {used[n].last_error}' for n in unreachable)}); {then} "
+            f"(check the network and {urls})",
             code=EXIT_UNREACHABLE,
         )
 
