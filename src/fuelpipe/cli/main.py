@@ -320,6 +320,23 @@ def settings(ctx: typer.Context, **extra: Any) -> Settings:
         raise fail(f"invalid configuration: {settings_problems(exc, given)}") from None
 
 
+AWS_CONFIG_HINT = (
+    " (set AWS_REGION or AWS_DEFAULT_REGION and boto3's usual credentials, or "
+    "AWS_ENDPOINT_URL_DYNAMODB / AWS_ENDPOINT_URL_SQS for local servers)"
+)
+"""What to set when boto3 finds no region or no credentials for the AWS home."""
+
+
+def _aws_hint(cfg: Settings, exc: Exception) -> str:
+    """:data:`AWS_CONFIG_HINT` when the AWS home could not start for want of a region or
+    credentials, else nothing."""
+    if cfg.backend != "aws":
+        return ""
+    from botocore.exceptions import NoCredentialsError, NoRegionError
+
+    return AWS_CONFIG_HINT if isinstance(exc, NoRegionError | NoCredentialsError) else ""
+
+
 @contextmanager
 def wired(
     ctx: typer.Context,
@@ -362,7 +379,8 @@ def wired(
             )
         except Exception as exc:  # a bad path, missing endpoint: say it in one line
             damaged = damage_message(cfg, exc)
-            raise fail(damaged or f"cannot start the {cfg.backend} home: {exc}") from None
+            started = f"cannot start the {cfg.backend} home: {exc}{_aws_hint(cfg, exc)}"
+            raise fail(damaged or started) from None
         if cfg.now is None and isinstance(context.clock, FixedClock):  # only a stored one is
             note(
                 "this store was filled by `fuelpipe demo`: using its clock "
@@ -1498,11 +1516,7 @@ def aws_create_resources(ctx: typer.Context) -> None:
     except ValueError as exc:  # the settings: bad input
         raise fail(f"could not create resources: {exc}") from None
     except (NoRegionError, NoCredentialsError) as exc:  # boto3's configuration: bad input too
-        raise fail(
-            f"could not create resources: {exc} (set AWS_REGION or AWS_DEFAULT_REGION and "
-            "boto3's usual credentials, or AWS_ENDPOINT_URL_DYNAMODB / AWS_ENDPOINT_URL_SQS "
-            "for local servers)"
-        ) from None
+        raise fail(f"could not create resources: {exc}{AWS_CONFIG_HINT}") from None
     except Exception as exc:  # AWS (or the local endpoint) refused or was not reached
         raise fail(f"could not create resources: {exc}", code=1) from None
     console.print(f"ready: {created}")
