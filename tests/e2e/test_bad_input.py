@@ -392,6 +392,8 @@ def test_an_unreachable_source_is_named_in_words(store_copy: Path) -> None:
     done = fuelpipe("run", "-s", "CURRENCY#USD", "--since", "2021-01-04", env=env, check=False)
     assert done.returncode == 3, done.stderr
     assert "could not use bcb: every request failed" in done.stderr
+    # and what to check: it named the error but not the setting that points at the source
+    assert done.stderr.rstrip().endswith("(check the network and FUELPIPE_SOURCE_BCB_URL)")
     assert "connection refused" in done.stdout  # the per-source table
     assert "retrying in" in done.stderr  # stamina's retries as readable lines
     assert "stamina.retry_scheduled" not in done.stderr

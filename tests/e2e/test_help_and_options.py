@@ -181,6 +181,24 @@ def test_state_must_be_one_of_the_27_ufs(tmp_path: Path) -> None:
     assert "no station lake at" in _one_error(good)
 
 
+@pytest.mark.parametrize(
+    ("given", "missing"),
+    [(["--state", "sp"], "--municipality"), (["--municipality", "CAMPINAS"], "--state"), ([], "")],
+)
+def test_municipality_weekly_names_the_option_it_lacks(
+    given: list[str], missing: str, tmp_path: Path
+) -> None:
+    """With --state given it said "municipality_weekly needs --state and --municipality", as if
+    --state were missing too; it names what is missing, and an example to copy."""
+    env = {"FUELPIPE_LAKE": str(tmp_path / "lake")}
+    line = _one_error(_run("stations", "query", "municipality_weekly", *given, env=env))
+    lacks = missing or "--state and --municipality"
+    assert line == (
+        f"error: municipality_weekly needs {lacks} (it takes both), e.g. `fuelpipe stations "
+        "query municipality_weekly --state SP --municipality 'SAO PAULO'`"
+    )
+
+
 @pytest.mark.parametrize("ticks", ["0", "-1"])
 def test_watch_refuses_a_tick_count_below_one(ticks: str, tmp_path: Path) -> None:
     """`watch --ticks -1` said "watching (Ctrl+C to stop)" and stopped at once with exit 0."""
@@ -281,6 +299,16 @@ def test_help_reflows_its_paragraphs(command: list[str]) -> None:
         (["export"], "--format", ["--output", "frames", "extension"]),
         (["watch"], "--ticks", ["A tick is one look", "up to 6 hours"]),
         (["repair"], "--json", ["JSON object"]),  # it said "a JSON array"
+        # each --series says its three forms with an example of each (status said "Keys,
+        # prefixes or globs." alone, revise gave one key, export no prefix)
+        *(
+            (command, "--series", ["CURRENCY#USD", "FUEL#GASOLINE", "'FUEL#*#SP'", "repeatable"])
+            for command in (["run"], ["status"], ["revise"], ["watch"], ["export"])
+        ),
+        # it said "Fuel(s); default: every fuel.", "Area." and "Print JSON."
+        (["outlook", "show"], "--fuel", ["GASOLINE_PREMIUM", "DIESEL_S10", "every fuel"]),
+        (["outlook", "show"], "--area", ["BR", "REGION_N", "a UF, e.g. SP"]),
+        (["outlook", "show"], "--json", ["JSON array", "[]"]),
     ],
 )
 def test_an_options_help_says_what_a_user_needs(

@@ -463,14 +463,28 @@ def test_status_on_a_store_with_no_record_says_what_to_run(tmp_path: Path) -> No
     env = {"FUELPIPE_DB": str(db)}
     done = _run(["--now", "2022-05-09", "status"], env, tmp_path)
     assert done.returncode == 0, done.stderr
-    text = " ".join(done.stdout.split())
-    assert "no records yet" in text and "`fuelpipe run`" in text and "--all" in text, text
-    assert "0 series" not in text
+    bare = " ".join(done.stdout.split())
+    assert "no records yet" in bare and "`fuelpipe run`" in bare and "--all" in bare, bare
+    assert "0 series" not in bare
     one = _run(["--now", "2022-05-09", "status", "-s", "currency#usd"], env, tmp_path)
     text = " ".join(one.stdout.split())
     assert "no record of CURRENCY#USD" in text and "fuelpipe run -s CURRENCY#USD" in text, text
     as_json = _run(["--now", "2022-05-09", "status", "--json"], env, tmp_path)
     assert as_json.stdout.strip() == "[]"  # --json stays JSON
+    # ... and stderr says why it is empty and what to run, as the table form does (it said
+    # nothing)
+    assert " ".join(as_json.stderr.split()) == bare
+    one_json = _run(
+        ["--now", "2022-05-09", "status", "-s", "currency#usd", "--json"], env, tmp_path
+    )
+    assert one_json.stdout.strip() == "[]"
+    assert " ".join(one_json.stderr.split()) == text
+    # a glob in the commands it suggests is quoted for the shell (zsh refuses it unquoted)
+    glob = _run(["--now", "2022-05-09", "status", "-s", "FUEL#GASOLINE#S?"], env, tmp_path)
+    assert " ".join(glob.stdout.split()) == (
+        "no record of FUEL#GASOLINE#S? in this store yet: `fuelpipe run -s 'FUEL#GASOLINE#S?'` "
+        "fetches them; `fuelpipe status -s 'FUEL#GASOLINE#S?' --all` lists them anyway"
+    )
 
 
 def _usd_store(tmp_path: Path) -> dict[str, str]:

@@ -211,7 +211,8 @@ def test_a_revise_whose_source_cannot_be_reached_says_so_and_exits_3(demo_store,
     errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
     assert errors == [
         "error: could not use bcb: every request failed (bcb: connection refused); the "
-        "stored values stand, and the next revise re-reads the window"
+        "stored values stand, and the next revise re-reads the window (check the network and "
+        "FUELPIPE_SOURCE_BCB_URL)"
     ], done.stderr
     assert "connection refused" in done.stdout  # the per-source table, as `run` prints it
     as_json = fuelpipe(*args, "--json", env=env, check=False)

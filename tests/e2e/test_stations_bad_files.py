@@ -115,3 +115,6 @@ def test_a_bad_file_alone_leaves_no_manifest(tmp_path: Path, files: dict[str, Pa
     done = _ingest(lake, files["plain.csv"])
     assert done.returncode == 1
     assert not (lake / "_manifest.json").exists()
+    # no empty "station files" table above the error (it printed its header and no row)
+    assert "┃ file" not in done.stdout and "┏" not in done.stdout, done.stdout
+    assert "0 rows read, 0 new in the lake" in done.stdout, done.stdout

@@ -327,6 +327,7 @@ def test_show_says_why_a_fuel_asked_for_has_no_stored_outlook(tmp_path):
     ) in " ".join(shown.stdout.split())
     as_json = CliRunner().invoke(cli, ["outlook", "show", "--json"], env=env)
     assert [r["fuel"] for r in json.loads(as_json.stdout)] == ["GASOLINE", "LPG"]  # unchanged
+    assert "note: CNG: no stored outlook: the last refresh made none" in as_json.stderr  # why
 
     env["FUELPIPE_DB"] = str(_synthetic_brazil(tmp_path / "bare", drivers=False))
     none = CliRunner().invoke(cli, ["outlook", "show", "--fuel=LPG", "--fuel=CNG"], env=env)

@@ -16,6 +16,11 @@ from typing import Any
 import typer
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
+SERIES_HELP = (
+    "Keys, prefixes or globs (repeatable), e.g. CURRENCY#USD, FUEL#GASOLINE or 'FUEL#*#SP'."
+)
+"""Every `--series`'s help: the same three forms, with an example of each."""
+
 
 def _plain(params: list[Any]) -> list[Any]:
     for p in params:

@@ -30,7 +30,7 @@ from fuelpipe.api import history_json, select_keys
 from fuelpipe.cli import display
 from fuelpipe.cli.demo import DEMO_CLOCK, demo_series_clocks
 from fuelpipe.cli.extras import dashboard_hint
-from fuelpipe.cli.helpstyle import PlainHelpGroup
+from fuelpipe.cli.helpstyle import SERIES_HELP, PlainHelpGroup
 from fuelpipe.cli.precompute_hook import health_reads
 from fuelpipe.cli.revise import revise_command
 from fuelpipe.domain.catalog import DEFAULT_CATALOG, Catalog, Series
@@ -320,6 +320,23 @@ def settings(ctx: typer.Context, **extra: Any) -> Settings:
         raise fail(f"invalid configuration: {settings_problems(exc, given)}") from None
 
 
+AWS_CONFIG_HINT = (
+    " (set AWS_REGION or AWS_DEFAULT_REGION and boto3's usual credentials, or "
+    "AWS_ENDPOINT_URL_DYNAMODB / AWS_ENDPOINT_URL_SQS for local servers)"
+)
+"""What to set when boto3 finds no region or no credentials for the AWS home."""
+
+
+def _aws_hint(cfg: Settings, exc: Exception) -> str:
+    """:data:`AWS_CONFIG_HINT` when the AWS home could not start for want of a region or
+    credentials, else nothing."""
+    if cfg.backend != "aws":
+        return ""
+    from botocore.exceptions import NoCredentialsError, NoRegionError
+
+    return AWS_CONFIG_HINT if isinstance(exc, NoRegionError | NoCredentialsError) else ""
+
+
 @contextmanager
 def wired(
     ctx: typer.Context,
@@ -365,7 +382,8 @@ def wired(
             )
         except Exception as exc:  # a bad path, missing endpoint: say it in one line
             damaged = damage_message(cfg, exc)
-            raise fail(damaged or f"cannot start the {cfg.backend} home: {exc}") from None
+            started = f"cannot start the {cfg.backend} home: {exc}{_aws_hint(cfg, exc)}"
+            raise fail(damaged or started) from None
         if cfg.now is None and isinstance(context.clock, FixedClock):  # only a stored one is
             note(
                 "this store was filled by `fuelpipe demo`: using its clock "
@@ -637,7 +655,7 @@ def run(
         typer.Option(
             "--series",
             "-s",
-            help="Keys, prefixes or globs, e.g. CURRENCY#USD, FUEL#GASOLINE or 'FUEL#*#SP'.",
+            help=SERIES_HELP,
         ),
     ] = None,
     since: Annotated[
@@ -736,9 +754,11 @@ def refuse_unreachable(used: dict[str, SourceStats], then: str) -> None:
     (what becomes of what was asked)."""
     unreachable = sorted(name for name, st in used.items() if st.unreachable)
     if unreachable:
+        urls = " and ".join(f"FUELPIPE_SOURCE_{n.upper()}_URL" for n in unreachable)
         raise fail(
             f"could not use {', '.join(unreachable)}: every request failed "
-            f"({'; '.join(f'{n}: {used[n].last_error}' for n in unreachable)}); {then}",
+            f"({'; '.join(f'{n}: {used[n].last_error}' for n in unreachable)}); {then} "
+            f"(check the network and {urls})",
             code=EXIT_UNREACHABLE,
         )
 
@@ -766,9 +786,7 @@ def say_held(context: StageContext, command: str = "run") -> None:
 def status(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
-    series: Annotated[
-        list[str] | None, typer.Option("--series", "-s", help="Keys, prefixes or globs.")
-    ] = None,
+    series: Annotated[list[str] | None, typer.Option("--series", "-s", help=SERIES_HELP)] = None,
     since: Annotated[
         str | None,
         typer.Option(
@@ -853,6 +871,8 @@ def status(
             for r in rows
         ]
         print(json.dumps(out, indent=2))
+        if not rows:  # stdout stays JSON; why it is empty and what to run, as the table form
+            err.print(_nothing_stored(series), highlight=False)
         return
     display.print_status(console, rows)
     display.print_set_aside(console, aside, newest)
@@ -892,7 +912,8 @@ def _nothing_stored(series: list[str] | None) -> str:
     table): what to run, and that --all lists the keys anyway."""
     if series:
         names = [s.strip().upper() for s in series]  # keys are case-insensitive
-        chosen = " ".join(f"-s {name}" for name in names)
+        # a glob quoted, as typed at the prompt: unquoted, zsh refuses it (no matching file)
+        chosen = " ".join(f"-s '{n}'" if any(c in n for c in "*?[") else f"-s {n}" for n in names)
         return (
             f"no record of {', '.join(names)} in this store yet: "
             f"`fuelpipe run {chosen}` fetches them; `fuelpipe status {chosen} --all` lists "
@@ -953,7 +974,7 @@ def export(
     ] = None,
     series: Annotated[
         list[str] | None,
-        typer.Option("--series", "-s", help="parquet: keys or globs, e.g. 'FUEL#GASOLINE#*'."),
+        typer.Option("--series", "-s", help=f"With --format parquet: {SERIES_HELP}"),
     ] = None,
 ) -> None:
     """Every record of one key: date, value, status, retry_count and the series' attributes.
@@ -1498,11 +1519,7 @@ def aws_create_resources(ctx: typer.Context) -> None:
     except ValueError as exc:  # the settings: bad input
         raise fail(f"could not create resources: {exc}") from None
     except (NoRegionError, NoCredentialsError) as exc:  # boto3's configuration: bad input too
-        raise fail(
-            f"could not create resources: {exc} (set AWS_REGION or AWS_DEFAULT_REGION and "
-            "boto3's usual credentials, or AWS_ENDPOINT_URL_DYNAMODB / AWS_ENDPOINT_URL_SQS "
-            "for local servers)"
-        ) from None
+        raise fail(f"could not create resources: {exc}{AWS_CONFIG_HINT}") from None
     except Exception as exc:  # AWS (or the local endpoint) refused or was not reached
         raise fail(f"could not create resources: {exc}", code=1) from None
     console.print(f"ready: {created}")

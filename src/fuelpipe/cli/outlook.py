@@ -54,6 +54,19 @@ def _needs_numpy(cli: Any, what: str) -> None:
         raise cli.fail(f"{what} needs numpy from the dashboard extra: {DASHBOARD_INSTALL}")
 
 
+def _unscored(
+    key: str, weeks: list[tuple[date, float]], first: date | None, last: date | None
+) -> str:
+    """`outlook backtest`'s note for a series no forecast week of which is in --from/--to."""
+    parts = [f"from {first}" if first else "", f"to {last}" if last else ""]
+    window = " ".join(p for p in parts if p) or "in the whole history"
+    return (
+        f"note: {key}: no forecast week scored {window}: its history runs {weeks[0][0]} to "
+        f"{weeks[-1][0]}, and the model trains on its first weeks before its first forecast "
+        "(without --from and --to: every week it can score)"
+    )
+
+
 def _number(value: float) -> float | None:
     """A number as JSON can say it: None (null) when not finite."""
     return value if math.isfinite(value) else None
@@ -171,18 +184,23 @@ def backtest(
     with display.bar(cli.console, disable=as_json) as progress:  # ~17 s for every fuel
         for n, (a, f) in enumerate(pairs, 1):
             scored = scored_for(a, f)
-            for s in served_score(scored) if scored is not None else []:
-                rows.append(
-                    {"fuel": f, "area": a}
-                    | {
-                        k: (_number(v) if isinstance(v, float) else v)
-                        for k, v in s.as_dict().items()
-                    }
-                )
+            if scored == []:  # a window outside the history: rows of n = 0, else unexplained
+                note = _unscored(fuel_key(f, a), loaded.series[fuel_key(f, a)], first, last)
+                cli.err.print(note, highlight=False, markup=False)
+            rows += [
+                {"fuel": f, "area": a}
+                | {k: (_number(v) if isinstance(v, float) else v) for k, v in s.as_dict().items()}
+                for s in (served_score(scored) if scored is not None else [])
+            ]
             progress("backtest", n, len(pairs))
     if as_json:
         print(json.dumps(rows, indent=2))
-        return
+    else:
+        _backtest_table(cli, rows)
+
+
+def _backtest_table(cli: Any, rows: list[dict[str, Any]]) -> None:
+    """`outlook backtest`'s table of ``rows`` (``--json``'s)."""
     # A state's no-change fallback weeks (Brazil had no forecast from them) are no evidence:
     # mae, naive_mae, ratio, bias and dm_p are the model's own weeks' (`served_score`, as the
     # dashboard's), n and the coverage every scored week's, and `fallback` counts the others;
@@ -232,10 +250,25 @@ def backtest(
 def show(
     ctx: typer.Context,
     fuel: Annotated[
-        list[str] | None, typer.Option("--fuel", "-f", help="Fuel(s); default: every fuel.")
+        list[str] | None,
+        typer.Option(
+            "--fuel",
+            "-f",
+            help=f"Fuel(s): {', '.join(FUEL_PRODUCTS)} (repeatable; default: every fuel).",
+        ),
     ] = None,
-    area: Annotated[str, typer.Option("--area", "-a", help="Area.")] = "BR",
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    area: Annotated[
+        str,
+        typer.Option("--area", "-a", help="One area: BR, REGION_N … REGION_S, or a UF, e.g. SP."),
+    ] = "BR",
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="Print a JSON array, one object per stored forecast (none: [], and why on "
+            "stderr).",
+        ),
+    ] = False,
 ) -> None:
     """The latest stored nowcast of each fuel in one area, with its 80% and 95% bands."""
     cli = _cli()
@@ -307,10 +340,10 @@ def show(
                     ],
                 }
             )
-        # none here: the areas that have one (the demo's states, not Brazil), on this path only
+        # none here: the areas that have one (the demo's states, not Brazil)
         elsewhere = (
             []
-            if out or as_json
+            if out
             else [
                 other
                 for other in AREAS
@@ -321,7 +354,7 @@ def show(
         # ethanol), else "no stored outlook for SP" read as if SP had none at all
         other_fuels = (
             []
-            if out or as_json or fuel is None
+            if out or fuel is None
             else [
                 f
                 for f in FUEL_PRODUCTS
@@ -330,11 +363,19 @@ def show(
         )
     if as_json:
         print(json.dumps(out, indent=2))
-        return
+    say = cli.err if as_json else cli.console  # with --json, notes on stderr: stdout stays JSON
     if not out:
         asked = chosen_area if fuel is None else f"{', '.join(fuels)} in {chosen_area}"
-        _none_stored(cli, asked, missing, other_fuels, elsewhere)
+        _none_stored(say, asked, missing, other_fuels, elsewhere)
         return
+    if not as_json:
+        _table(cli, out)
+    for f, why in missing:  # a fuel asked for left out of the table: say why it has none
+        say.print(escape(f"note: {f}: no stored outlook: {none_made(why)}"), highlight=False)
+
+
+def _table(cli: Any, out: list[dict[str, Any]]) -> None:
+    """`outlook show`'s table of ``out`` (``--json``'s rows) and the notes under it."""
     table = Table("fuel", "as of", "last week", "last", "week", "nowcast", "80%", "95%")
     for row in out:
         for s in row["steps"]:
@@ -350,37 +391,35 @@ def show(
             )
     cli.console.print(table)
     _notes(cli, out)
-    for f, why in missing:  # a fuel asked for left out of the table: say why it has none
-        note = f"note: {f}: no stored outlook: {none_made(why)}"
-        cli.console.print(escape(note), highlight=False)
 
 
 def _none_stored(
-    cli: Any,
+    console: Any,
     asked: str,
     missing: list[tuple[str, SkipReason]],
     other_fuels: list[str],
     elsewhere: list[str],
 ) -> None:
-    """`outlook show`'s one line when nothing asked for has a stored forecast: why, where the
-    last refresh recorded it (``missing``), else where one is stored, else what stores one."""
+    """`outlook show`'s one line (on ``console``) when nothing asked for has a stored forecast:
+    why, where the last refresh recorded it (``missing``), else where one is stored, else what
+    stores one."""
     from fuelpipe.stages.outlook import MIN_WEEKS
 
+    there = f"stored for: {', '.join(elsewhere)} (`--area {elsewhere[0]}`)" if elsewhere else ""
     if missing:  # what the last refresh recorded beats a guess at what it lacked
         whys = "; ".join(f"{f}: {none_made(why)}" for f, why in missing)
-        cli.console.print(escape(f"no stored outlook for {asked}: {whys}"), highlight=False)
+        # then where one is stored (the demo's states, not Brazil): else a dead end
+        line = f"no stored outlook for {asked}: {whys}" + (f"; {there}" if there else "")
+        console.print(escape(line), highlight=False)
     elif other_fuels:
-        cli.console.print(
+        console.print(
             f"no stored outlook for {asked}; stored there for: {', '.join(other_fuels)} "
             f"(`--fuel {other_fuels[0]}`)"
         )
-    elif elsewhere:
-        cli.console.print(
-            f"no stored outlook for {asked}; stored for: {', '.join(elsewhere)} "
-            f"(`--area {elsewhere[0]}`)"
-        )
+    elif there:
+        console.print(f"no stored outlook for {asked}; {there}")
     else:
-        cli.console.print(
+        console.print(
             f"no stored outlook for {asked} yet: `fuelpipe run` stores one once a fuel "
             f"has {MIN_WEEKS} published weeks"
         )

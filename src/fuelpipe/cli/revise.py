@@ -7,12 +7,14 @@ from typing import Annotated
 
 import typer
 
+from fuelpipe.cli.helpstyle import SERIES_HELP
+
 
 def revise_command(
     ctx: typer.Context,
     series: Annotated[
         list[str] | None,
-        typer.Option("--series", "-s", help="Keys, prefixes or globs, e.g. COMMODITY#BRENT."),
+        typer.Option("--series", "-s", help=SERIES_HELP),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the counts as JSON.")] = False,
 ) -> None:

@@ -128,9 +128,12 @@ def _where(root: Path) -> str:
 
 
 def print_ingest(summary: dict[str, Any]) -> None:
-    """One row per CSV ingested, then the rejected rows (the first few; all are in the lake's
-    ``_reports/``), the notes on what a file changed or did not, then one line of totals."""
-    console.print(_ingest_table(summary))
+    """One row per CSV ingested (no table when none is), then the rejected rows (the first few;
+    all are in the lake's ``_reports/``), the notes on what a file changed or did not, then one
+    line of totals."""
+    table = _ingest_table(summary)
+    if table.row_count:  # every file refused: its error lines, not an empty table above them
+        console.print(table)
     shown = 0
     for f in summary["files"]:
         for p in f.get("parts", []):
@@ -704,7 +707,11 @@ def query(
         if state not in STATES:
             raise fail(f"--state {state!r} is not a UF; one of {', '.join(sorted(STATES))}")
     if "--municipality" in takes and not (state and municipality):
-        raise fail(f"{name} needs --state and --municipality")
+        lacks = [o for o, v in (("--state", state), ("--municipality", municipality)) if not v]
+        raise fail(
+            f"{name} needs {' and '.join(lacks)} (it takes both), e.g. `fuelpipe stations query "
+            f"{name} --state SP --municipality 'SAO PAULO'`"
+        )
     if "--text" in takes:
         text = _check_search_text(name, text)
     if athena and settings(ctx).backend != "aws":
