@@ -17,6 +17,7 @@ from devtools.dashboard.serving import scripts_before_first_chart, serving
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect
 from tests.browser.conftest import NOW, error_free_page
 from tests.support.aria_tabs import assert_open, read_tabs
+from tests.support.clipboard import assert_copy_link_is_honest
 from tests.support.degenerate import CLOCK, END, fill_degenerate
 from tests.support.plotly_ticks import day_ticks
 
@@ -1532,3 +1533,11 @@ def test_a_date_axis_zoomed_to_days_writes_them_in_the_pages_order(
         "() => Array.from(document.querySelectorAll('#chart-price .modebar-btn'), b => b.dataset.title)"
     )
     assert ("Ampliar zoom" if lang == "pt-BR" else "Zoom in") in titles
+
+
+@pytest.mark.parametrize("lang", ["en", "pt-BR"])
+def test_copy_link_says_copied_only_when_the_clipboard_took_it(watched: Watched, lang: str) -> None:
+    # A refused clipboard said "Copy the address bar", leaving the reader to find it (no
+    # address bar in an installed app); the link is now in a box, selected.
+    watched.open(f"view=movement&fuel=GASOLINE&lang={lang}")
+    assert_copy_link_is_honest(watched.page, lang, "#share", "#share-status", "#share-link")

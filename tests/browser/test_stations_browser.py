@@ -24,6 +24,7 @@ from tests.support.a11y import (
     tab_through,
 )
 from tests.support.aria_tabs import assert_open, read_tabs
+from tests.support.clipboard import assert_copy_link_is_honest
 from tests.support.plotly_ticks import day_ticks
 from tests.support.station_lake import real_sample_lake
 
@@ -816,3 +817,12 @@ def test_the_portuguese_charts_take_plotlys_words_and_dates_from_the_bundle(
     assert {"Ampliar zoom", "Reduzir zoom", "Restaurar eixos"} <= set(titles), titles
     ticks = day_ticks(page, "st-chart-dispersion")
     assert len(ticks) >= 3 and all(re.match(r"\d{1,2} [a-zç]{3}", t) for t in ticks), ticks
+
+
+@pytest.mark.parametrize("lang", ["en", "pt-BR"])
+def test_copy_link_says_copied_only_when_the_clipboard_took_it(
+    page: Page, stations_url: str, lang: str
+) -> None:
+    # A refused clipboard printed the bare address, with no word that nothing was copied.
+    _open(page, stations_url, f"view=ranking&lang={lang}")
+    assert_copy_link_is_honest(page, lang, "#st-share", "#st-status", "#st-link")

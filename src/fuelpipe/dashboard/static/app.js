@@ -1636,13 +1636,21 @@
     });
     document.getElementById("share").addEventListener("click", async () => {
       const status = document.getElementById("share-status");
+      const box = document.getElementById("share-link");
       try {
+        // "copied" only once the write resolved: no clipboard (an http page), a refusal or a
+        // failure leaves the link in a box, selected, to copy by hand
         await navigator.clipboard.writeText(window.location.href);
+        box.hidden = true;
         status.textContent = t("ctl.copied");
+        window.setTimeout(() => { status.textContent = ""; }, 2500);
       } catch (e) {
         status.textContent = t("ctl.copyFailed");
+        box.value = window.location.href;
+        box.setAttribute("aria-label", t("ctl.link"));
+        box.hidden = false;
+        box.select();
       }
-      window.setTimeout(() => { status.textContent = ""; }, 2500);
     });
   }
 

@@ -23,6 +23,8 @@
       "ctl.csvMuni": "Download its weeks (CSV)",
       "ctl.share": "Copy link",
       "ctl.copied": "Link copied",
+      "ctl.copyFailed": "Could not copy the link: copy it from this box",
+      "ctl.link": "Link to this view",
       "ctl.allStates": "All states",
       "rank.cheapest": "Cheapest municipalities",
       "rank.dearest": "Dearest municipalities",
@@ -95,6 +97,8 @@
       "ctl.csvMuni": "Baixar as semanas (CSV)",
       "ctl.share": "Copiar link",
       "ctl.copied": "Link copiado",
+      "ctl.copyFailed": "Não foi possível copiar o link: copie-o desta caixa",
+      "ctl.link": "Link desta visão",
       "ctl.allStates": "Todos os estados",
       "rank.cheapest": "Municípios mais baratos",
       "rank.dearest": "Municípios mais caros",
@@ -683,11 +687,19 @@
     }
     $("st-share").addEventListener("click", async () => {
       writeUrl();
+      const box = $("st-link");
       try {
+        // "copied" only once the write resolved: no clipboard (an http page), a refusal or a
+        // failure leaves the link in a box, selected, to copy by hand
         await navigator.clipboard.writeText(location.href);
+        box.hidden = true;
         $("st-status").textContent = t("ctl.copied");
       } catch {
-        $("st-status").textContent = location.href;
+        $("st-status").textContent = t("ctl.copyFailed");
+        box.value = location.href;
+        box.setAttribute("aria-label", t("ctl.link"));
+        box.hidden = false;
+        box.select();
       }
     });
   }
