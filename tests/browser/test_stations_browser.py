@@ -826,3 +826,17 @@ def test_copy_link_says_copied_only_when_the_clipboard_took_it(
     # A refused clipboard printed the bare address, with no word that nothing was copied.
     _open(page, stations_url, f"view=ranking&lang={lang}")
     assert_copy_link_is_honest(page, lang, "#st-share", "#st-status", "#st-link")
+
+
+@pytest.mark.parametrize("lang", ["en", "pt-BR"])
+def test_each_fuel_has_the_main_pages_name(page: Page, stations_url: str, lang: str) -> None:
+    # In Portuguese this page said "Etanol" and "Diesel" where the main page says "Etanol
+    # hidratado" and "Óleo diesel": one product, two names.
+    page.goto(f"{stations_url}/?lang={lang}")
+    main = page.evaluate(f"() => window.FUELPIPE_I18N[{lang!r}]")
+    _open(page, stations_url, f"view=ranking&lang={lang}")
+    names = page.eval_on_selector_all(
+        "#st-fuel option", "(os) => os.map((o) => [o.value, o.textContent])"
+    )
+    assert len(names) >= 2
+    assert dict(names) == {code: main[f"product.{code}"] for code, _ in names}
