@@ -66,7 +66,12 @@ def page(browser: Browser, stations_url: str) -> Iterator[Page]:
     page.on("pageerror", lambda exc: problems.append(str(exc)))
     page.on(
         "request",
-        lambda req: None if req.url.startswith(stations_url) else problems.append(req.url),
+        # blob: of this host: a PNG download Plotly builds in the page
+        lambda req: (
+            None
+            if req.url.startswith((stations_url, f"blob:{stations_url}"))
+            else problems.append(req.url)
+        ),
     )
     yield page
     context.close()
@@ -886,3 +891,30 @@ def test_on_a_phone_a_table_that_scrolls_shades_the_edge_with_more_beyond(
     page.eval_on_selector(box, "(b) => { b.scrollLeft = b.scrollWidth; }")
     assert _edge_shade(page, box, "right") < 0.05
     assert _edge_shade(page, box, "left") > 0.5
+
+
+@pytest.mark.parametrize(
+    ("query", "chart", "name"),
+    [
+        ("view=dispersion&fuel=ETHANOL", "st-chart-dispersion", r"stations-dispersion-ETHANOL"),
+        ("view=brands&fuel=GASOLINE", "st-chart-brands", r"stations-brands-GASOLINE"),
+        (
+            "view=ranking&fuel=ETHANOL&state=SP&muni=SP%7CSAO+PAULO",
+            "st-chart-muni",
+            r"stations-muni-ETHANOL-SP-SAO_PAULO",
+        ),
+    ],
+)
+def test_a_station_charts_png_is_named_after_what_it_shows(
+    page: Page, stations_url: str, query: str, chart: str, name: str
+) -> None:
+    # Every PNG was "newplot.png", as on the main page.
+    _open(page, stations_url, f"{query}&start=2025-03-24&end=2025-04-19&lang=pt-BR")
+    page.wait_for_function(
+        "(id) => { const g = document.getElementById(id); return g && g.data && g.data.length; }",
+        arg=chart,
+    )
+    page.hover(f"#{chart}")
+    with page.expect_download() as got:
+        page.locator(f"#{chart} .modebar-btn").first.click()
+    assert got.value.suggested_filename == f"{name}-2025-03-24..2025-04-19.png"

@@ -348,6 +348,16 @@
     }
   }
 
+  /** A chart's PNG name, not Plotly's "newplot": the chart and the choices of the data it
+   *  draws (fuel, state, municipality), then its window, as the main page names its charts'. */
+  function imageName(id) {
+    const q = new URLSearchParams((id === "st-chart-muni" ? muniUrl() : apiUrl()).split("?")[1]);
+    const parts = ["stations", id.slice(9)];
+    for (const [k, v] of q) if (k !== "start" && k !== "end") parts.push(v);
+    parts.push(`${q.get("start") || ""}..${q.get("end") || ""}`);
+    return parts.join("-").replace(/[^A-Za-z0-9.-]+/g, "_").slice(0, 150);
+  }
+
   /** Draw a chart; `name` says what it draws to a screen reader, with its lines' names. */
   function plot(id, traces, layout, name) {
     const el = $(id);
@@ -369,7 +379,8 @@
       // no "Share chart..." button: it uploads the chart to Plotly Cloud (see app.js); nor the
       // buttons the bundle's Portuguese has no words for, as on the main page
       { displaylogo: false, showSendToCloud: false, responsive: true, locale: state.lang,
-        modeBarButtonsToRemove: ["lasso2d", "select2d", "autoScale2d"] },
+        modeBarButtonsToRemove: ["lasso2d", "select2d", "autoScale2d"],
+        toImageButtonOptions: { filename: imageName(id) } },
     ).then(() => {
       for (const svg of el.querySelectorAll(".main-svg")) svg.setAttribute("aria-hidden", "true");
     });
