@@ -17,6 +17,7 @@ from devtools.dashboard.serving import scripts_before_first_chart, serving
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect
 from tests.browser.conftest import NOW, error_free_page
 from tests.support.aria_tabs import assert_open, read_tabs
+from tests.support.clipboard import assert_copy_link_is_honest
 from tests.support.degenerate import CLOCK, END, fill_degenerate
 from tests.support.plotly_ticks import day_ticks
 
@@ -122,7 +123,8 @@ def watched(browser: Browser, dashboard_url: str) -> Iterator[Watched]:
         "request",
         lambda req: (
             None
-            if req.url.startswith(dashboard_url) or req.url.startswith("data:")
+            # blob: of this host: a PNG download Plotly builds in the page
+            if req.url.startswith((dashboard_url, "data:", f"blob:{dashboard_url}"))
             else w.problems.append(f"off-host request: {req.url}")
         ),
     )
@@ -1532,3 +1534,36 @@ def test_a_date_axis_zoomed_to_days_writes_them_in_the_pages_order(
         "() => Array.from(document.querySelectorAll('#chart-price .modebar-btn'), b => b.dataset.title)"
     )
     assert ("Ampliar zoom" if lang == "pt-BR" else "Zoom in") in titles
+
+
+@pytest.mark.parametrize("lang", ["en", "pt-BR"])
+def test_copy_link_says_copied_only_when_the_clipboard_took_it(watched: Watched, lang: str) -> None:
+    # A refused clipboard said "Copy the address bar", leaving the reader to find it (no
+    # address bar in an installed app); the link is now in a box, selected.
+    watched.open(f"view=movement&fuel=GASOLINE&lang={lang}")
+    assert_copy_link_is_honest(watched.page, lang, "#share", "#share-status", "#share-link")
+
+
+# Each chart's PNG (Plotly's camera button), named as its CSV is: chart, choices, window or week.
+PNG_NAMES = [
+    ("view=movement&fuel=ETHANOL&area=SE", "chart-price", r"price-FUEL_ETHANOL_SE-{win}\.png"),
+    ("view=map&fuel=GASOLINE", "chart-map", r"map-GASOLINE-{day}\.png"),
+    (
+        "view=lags&fuel=GASOLINE&area=BR&driver=BRENT_BRL",
+        "chart-coefs",
+        r"coefs-GASOLINE-BR-BRENT_BRL-{win}\.png",
+    ),
+]
+
+
+@pytest.mark.parametrize(("query", "chart", "name"), PNG_NAMES)
+def test_a_charts_png_is_named_after_what_it_shows(
+    watched: Watched, query: str, chart: str, name: str
+) -> None:
+    # Every PNG was "newplot.png": a second download overwrote the first or became "(1)".
+    watched.open(f"{query}&lang=pt-BR")
+    day = r"\d{4}-\d{2}-\d{2}"
+    watched.page.hover(f"#{chart}")
+    with watched.page.expect_download() as got:
+        watched.page.locator(f"#{chart} .modebar-btn").first.click()
+    assert re.fullmatch(name.format(win=f"{day}\\.\\.{day}", day=day), got.value.suggested_filename)

@@ -761,3 +761,25 @@ def test_the_map_has_its_own_csv_and_no_outlook_offers_no_csv(
         "/api/outlook?fuel=GASOLINE&area=BR"
     )
     assert link.get_attribute("aria-disabled") is None
+
+
+# Each empty-state box shown: its height and its message's (the text's line boxes).
+EMPTY_BOXES_JS = """() => Array.from(document.querySelectorAll('#view-outlook .empty:not([hidden])'))
+  .map((b) => { const r = document.createRange(); r.selectNodeContents(b);
+    return [b.getBoundingClientRect().height, r.getBoundingClientRect().height]; })"""
+
+
+@pytest.mark.parametrize("width", [390, 1400])
+def test_with_no_forecast_each_empty_box_is_as_tall_as_its_message(
+    page: Page, outlook_url: str, width: int
+) -> None:
+    # Diesel in the Southeast has no outlook and diesel no state map: the map's box was 540 px
+    # of stripes around one line, the fan's 220 px around what fits in fewer.
+    page.set_viewport_size({"width": width, "height": 900})
+    page.goto(f"{outlook_url}/?view=outlook&fuel=DIESEL&area=REGION_SE&lang=pt-BR")
+    _ready(page)
+    boxes = page.evaluate(EMPTY_BOXES_JS)
+    assert len(boxes) == 2
+    for box, text in boxes:
+        # its padding and its lines' leading (the text's rect is its glyphs'), no more
+        assert text > 0 and box <= text + 2 * 28 + 12, boxes

@@ -3,6 +3,7 @@ match the API, both languages, the URL restores the view, CSV downloads, no cons
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 import re
@@ -24,6 +25,7 @@ from tests.support.a11y import (
     tab_through,
 )
 from tests.support.aria_tabs import assert_open, read_tabs
+from tests.support.clipboard import assert_copy_link_is_honest
 from tests.support.plotly_ticks import day_ticks
 from tests.support.station_lake import real_sample_lake
 
@@ -65,7 +67,12 @@ def page(browser: Browser, stations_url: str) -> Iterator[Page]:
     page.on("pageerror", lambda exc: problems.append(str(exc)))
     page.on(
         "request",
-        lambda req: None if req.url.startswith(stations_url) else problems.append(req.url),
+        # blob: of this host: a PNG download Plotly builds in the page
+        lambda req: (
+            None
+            if req.url.startswith((stations_url, f"blob:{stations_url}"))
+            else problems.append(req.url)
+        ),
     )
     yield page
     context.close()
@@ -910,3 +917,98 @@ def test_the_portuguese_charts_take_plotlys_words_and_dates_from_the_bundle(
     assert {"Ampliar zoom", "Reduzir zoom", "Restaurar eixos"} <= set(titles), titles
     ticks = day_ticks(page, "st-chart-dispersion")
     assert len(ticks) >= 3 and all(re.match(r"\d{1,2} [a-zç]{3}", t) for t in ticks), ticks
+
+
+@pytest.mark.parametrize("lang", ["en", "pt-BR"])
+def test_copy_link_says_copied_only_when_the_clipboard_took_it(
+    page: Page, stations_url: str, lang: str
+) -> None:
+    # A refused clipboard printed the bare address, with no word that nothing was copied.
+    _open(page, stations_url, f"view=ranking&lang={lang}")
+    assert_copy_link_is_honest(page, lang, "#st-share", "#st-status", "#st-link")
+
+
+@pytest.mark.parametrize("lang", ["en", "pt-BR"])
+def test_each_fuel_has_the_main_pages_name(page: Page, stations_url: str, lang: str) -> None:
+    # In Portuguese this page said "Etanol" and "Diesel" where the main page says "Etanol
+    # hidratado" and "Óleo diesel": one product, two names.
+    page.goto(f"{stations_url}/?lang={lang}")
+    main = page.evaluate(f"() => window.FUELPIPE_I18N[{lang!r}]")
+    _open(page, stations_url, f"view=ranking&lang={lang}")
+    names = page.eval_on_selector_all(
+        "#st-fuel option", "(os) => os.map((o) => [o.value, o.textContent])"
+    )
+    assert len(names) >= 2
+    assert dict(names) == {code: main[f"product.{code}"] for code, _ in names}
+
+
+# The share of a PNG's pixels that are shaded (darker than the card's white), read in the page.
+SHADED_JS = """async (png) => {
+  const img = new Image();
+  img.src = 'data:image/png;base64,' + png;
+  await img.decode();
+  const c = document.createElement('canvas');
+  c.width = img.width; c.height = img.height;
+  const g = c.getContext('2d');
+  g.drawImage(img, 0, 0);
+  const d = g.getImageData(0, 0, c.width, c.height).data;
+  let shaded = 0;
+  for (let i = 0; i < d.length; i += 4) if (d[i] + d[i + 1] + d[i + 2] < 3 * 247) shaded++;
+  return shaded / (d.length / 4);
+}"""
+
+
+def _edge_shade(page: Page, box: str, side: str) -> float:
+    """How much of the 6 px strip inside a box's left or right edge is shaded."""
+    r = page.locator(box).bounding_box()
+    assert r
+    x = r["x"] + 1 if side == "left" else r["x"] + r["width"] - 7
+    png = page.screenshot(clip={"x": x, "y": r["y"] + 2, "width": 6, "height": r["height"] - 4})
+    shaded: float = page.evaluate(SHADED_JS, base64.b64encode(png).decode())
+    return shaded
+
+
+def test_on_a_phone_a_table_that_scrolls_shades_the_edge_with_more_beyond(
+    page: Page, stations_url: str
+) -> None:
+    # At 390 px the ranking's P90 column was off to the right with nothing saying the box
+    # scrolled. The table's own text and lines are made invisible here: what is left is the cue.
+    page.set_viewport_size({"width": 390, "height": 800})
+    _open(page, stations_url, "view=ranking&lang=pt-BR")
+    page.add_style_tag(
+        content=".st-table, .st-table * { color: transparent; border-color: transparent; }"
+    )
+    box = ".table-scroll[aria-label='Municípios mais baratos']"
+    assert page.eval_on_selector(box, "(b) => b.scrollWidth - b.clientWidth") > 0
+    assert _edge_shade(page, box, "right") > 0.5  # more to the right
+    assert _edge_shade(page, box, "left") < 0.05  # nothing to the left yet
+    page.eval_on_selector(box, "(b) => { b.scrollLeft = b.scrollWidth; }")
+    assert _edge_shade(page, box, "right") < 0.05
+    assert _edge_shade(page, box, "left") > 0.5
+
+
+@pytest.mark.parametrize(
+    ("query", "chart", "name"),
+    [
+        ("view=dispersion&fuel=ETHANOL", "st-chart-dispersion", r"stations-dispersion-ETHANOL"),
+        ("view=brands&fuel=GASOLINE", "st-chart-brands", r"stations-brands-GASOLINE"),
+        (
+            "view=ranking&fuel=ETHANOL&state=SP&muni=SP%7CSAO+PAULO",
+            "st-chart-muni",
+            r"stations-muni-ETHANOL-SP-SAO_PAULO",
+        ),
+    ],
+)
+def test_a_station_charts_png_is_named_after_what_it_shows(
+    page: Page, stations_url: str, query: str, chart: str, name: str
+) -> None:
+    # Every PNG was "newplot.png", as on the main page.
+    _open(page, stations_url, f"{query}&start=2025-03-24&end=2025-04-19&lang=pt-BR")
+    page.wait_for_function(
+        "(id) => { const g = document.getElementById(id); return g && g.data && g.data.length; }",
+        arg=chart,
+    )
+    page.hover(f"#{chart}")
+    with page.expect_download() as got:
+        page.locator(f"#{chart} .modebar-btn").first.click()
+    assert got.value.suggested_filename == f"{name}-2025-03-24..2025-04-19.png"

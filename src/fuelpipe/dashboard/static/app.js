@@ -459,8 +459,20 @@
     };
   }
 
-  function plotConfig() {
+  /** A chart's PNG name, as its CSV's is named (tests/dashboard/test_csv_names.py): the chart,
+   *  the series or fuel/area its data source names, its window or its week, not "newplot". */
+  function imageName(id, source, asOf) {
+    const q = new URL(source, location.href).searchParams;
+    const parts = [id.replace(/^chart-/, "")];
+    for (const [k, v] of q) if (k !== "start" && k !== "until") parts.push(v);
+    if (q.has("start") || q.has("until")) parts.push(`${q.get("start") || ""}..${q.get("until") || ""}`);
+    else if (asOf) parts.push(String(asOf).slice(0, 10));
+    return parts.join("-").replace(/[^A-Za-z0-9.-]+/g, "_").slice(0, 150);
+  }
+
+  function plotConfig(filename) {
     return {
+      toImageButtonOptions: { filename },
       responsive: true,
       displaylogo: false,
       // Plotly 3's "Share chart..." button uploads the chart's data to Plotly Cloud (an English
@@ -520,7 +532,7 @@
     // changes) nor a chart of another date (the Today panel's next day).
     layout.uirevision = location.search + asOf;
     await plotlyReady;
-    await Plotly.react(div, traces, layout, plotConfig());
+    await Plotly.react(div, traces, layout, plotConfig(imageName(id, source, asOf)));
     asOfCaption(div, traces, asOf, weekly);
     // A screen reader's text for the drawing: its title and how recent it is. A figure, not
     // an img: an img hides all it holds, the toolbar's buttons too (axe: nested-interactive);
@@ -1636,13 +1648,21 @@
     });
     document.getElementById("share").addEventListener("click", async () => {
       const status = document.getElementById("share-status");
+      const box = document.getElementById("share-link");
       try {
+        // "copied" only once the write resolved: no clipboard (an http page), a refusal or a
+        // failure leaves the link in a box, selected, to copy by hand
         await navigator.clipboard.writeText(window.location.href);
+        box.hidden = true;
         status.textContent = t("ctl.copied");
+        window.setTimeout(() => { status.textContent = ""; }, 2500);
       } catch (e) {
         status.textContent = t("ctl.copyFailed");
+        box.value = window.location.href;
+        box.setAttribute("aria-label", t("ctl.link"));
+        box.hidden = false;
+        box.select();
       }
-      window.setTimeout(() => { status.textContent = ""; }, 2500);
     });
   }
 

@@ -23,6 +23,8 @@
       "ctl.csvMuni": "Download its weeks (CSV)",
       "ctl.share": "Copy link",
       "ctl.copied": "Link copied",
+      "ctl.copyFailed": "Could not copy the link: copy it from this box",
+      "ctl.link": "Link to this view",
       "ctl.allStates": "All states",
       "rank.cheapest": "Cheapest municipalities",
       "rank.dearest": "Dearest municipalities",
@@ -95,6 +97,8 @@
       "ctl.csvMuni": "Baixar as semanas (CSV)",
       "ctl.share": "Copiar link",
       "ctl.copied": "Link copiado",
+      "ctl.copyFailed": "Não foi possível copiar o link: copie-o desta caixa",
+      "ctl.link": "Link desta visão",
       "ctl.allStates": "Todos os estados",
       "rank.cheapest": "Municípios mais baratos",
       "rank.dearest": "Municípios mais caros",
@@ -152,9 +156,9 @@
       "footer": "Fonte: ANP, Série Histórica de Preços de Combustíveis (levantamento por posto). Preços em R$ por litro, GLP por botijão de 13 kg, GNV por m³.",
       "fuel.GASOLINE": "Gasolina comum",
       "fuel.GASOLINE_PREMIUM": "Gasolina aditivada",
-      "fuel.ETHANOL": "Etanol",
-      "fuel.DIESEL": "Diesel",
-      "fuel.DIESEL_S10": "Diesel S10",
+      "fuel.ETHANOL": "Etanol hidratado",
+      "fuel.DIESEL": "Óleo diesel",
+      "fuel.DIESEL_S10": "Óleo diesel S10",
       "fuel.CNG": "GNV",
       "fuel.LPG": "GLP (13 kg)",
     },
@@ -359,6 +363,16 @@
     }
   }
 
+  /** A chart's PNG name, not Plotly's "newplot": the chart and the choices of the data it
+   *  draws (fuel, state, municipality), then its window, as the main page names its charts'. */
+  function imageName(id) {
+    const q = new URLSearchParams((id === "st-chart-muni" ? muniUrl() : apiUrl()).split("?")[1]);
+    const parts = ["stations", id.slice(9)];
+    for (const [k, v] of q) if (k !== "start" && k !== "end") parts.push(v);
+    parts.push(`${q.get("start") || ""}..${q.get("end") || ""}`);
+    return parts.join("-").replace(/[^A-Za-z0-9.-]+/g, "_").slice(0, 150);
+  }
+
   /** Draw a chart; `name` says what it draws to a screen reader, with its lines' names. */
   function plot(id, traces, layout, name) {
     const el = $(id);
@@ -380,7 +394,8 @@
       // no "Share chart..." button: it uploads the chart to Plotly Cloud (see app.js); nor the
       // buttons the bundle's Portuguese has no words for, as on the main page
       { displaylogo: false, showSendToCloud: false, responsive: true, locale: state.lang,
-        modeBarButtonsToRemove: ["lasso2d", "select2d", "autoScale2d"] },
+        modeBarButtonsToRemove: ["lasso2d", "select2d", "autoScale2d"],
+        toImageButtonOptions: { filename: imageName(id) } },
     ).then(() => {
       for (const svg of el.querySelectorAll(".main-svg")) svg.setAttribute("aria-hidden", "true");
     });
@@ -698,11 +713,19 @@
     }
     $("st-share").addEventListener("click", async () => {
       writeUrl();
+      const box = $("st-link");
       try {
+        // "copied" only once the write resolved: no clipboard (an http page), a refusal or a
+        // failure leaves the link in a box, selected, to copy by hand
         await navigator.clipboard.writeText(location.href);
+        box.hidden = true;
         $("st-status").textContent = t("ctl.copied");
       } catch {
-        $("st-status").textContent = location.href;
+        $("st-status").textContent = t("ctl.copyFailed");
+        box.value = location.href;
+        box.setAttribute("aria-label", t("ctl.link"));
+        box.hidden = false;
+        box.select();
       }
     });
   }
