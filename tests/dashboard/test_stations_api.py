@@ -591,7 +591,13 @@ def test_a_404_without_a_lake_advises_what_its_cause_needs(
     """Every 404 without a lake advised installing the lake extra, even with it installed
     (DuckDB is: this module needs it) and a lake merely missing or empty."""
     store = SqliteStore(tmp_path / "empty.sqlite", clock=FixedClock(NOW))
-    app = create_app(store, DEFAULT_CATALOG, clock=FixedClock(NOW), stations=lake, no_lake=None if extra is None else no_lake_advice(extra))
+    app = create_app(
+        store,
+        DEFAULT_CATALOG,
+        clock=FixedClock(NOW),
+        stations=lake,
+        no_lake=None if extra is None else no_lake_advice(extra),
+    )
     with TestClient(app) as http:
         resp = http.get(path, params=params)
     store.close()
