@@ -189,7 +189,7 @@ def test_unknown_keys_and_missing_stores_are_clear_errors(home: Home, tmp_path: 
 
 
 def test_open_reads_a_store_and_writes_nothing_beside_it_or_in_it(tmp_path: Path) -> None:
-    # README: fuelpipe.open() is read-only, as the CLI's reading commands: no queue file
+    # docs/NOTEBOOK.md: fuelpipe.open() is read-only, as the CLI's reading commands: no queue file
     # beside the store, no byte of the store changed
     folder = tmp_path / "ro"
     folder.mkdir()

@@ -217,17 +217,17 @@ def test_the_queue_has_a_dlq_and_outlasts_the_scraper(template: dict[str, Any]) 
     assert 2 <= event["ScalingConfig"]["MaximumConcurrency"] <= 5
 
 
-def test_the_scrapers_batch_and_concurrency_in_the_readme_are_the_templates(
+def test_the_scrapers_batch_and_concurrency_in_the_aws_doc_are_the_templates(
     template: dict[str, Any],
 ) -> None:
     """The event source mapping hands one message per invocation and runs at most N at once;
     the scraper has no reserved concurrency (it would throttle messages towards the DLQ)."""
     mapping = template["Resources"]["ScraperDownloads"]["Properties"]
-    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    doc = " ".join((ROOT / "docs" / "AWS.md").read_text(encoding="utf-8").split())
     assert mapping["BatchSize"] == 1
-    assert "scraper takes one queue message per invocation" in readme
+    assert "scraper takes one queue message per invocation" in doc
     cap = mapping["ScalingConfig"]["MaximumConcurrency"]
-    assert f"at most {cap} invocations at a time (the event source mapping's" in readme
+    assert f"at most {cap} invocations at a time (the event source mapping's" in doc
     assert (
         "ReservedConcurrentExecutions" not in template["Resources"]["ScraperFunction"]["Properties"]
     )

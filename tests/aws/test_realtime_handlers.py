@@ -431,7 +431,7 @@ def test_retry_recheck_reads_the_quarantine_index_once_for_its_metric_and_its_al
 
 
 def test_retry_recheck_publishes_the_outlook_alerts_too(aws_home: AwsHome, moto_server) -> None:
-    """README: outlook_move fires when the latest outlook expects a move of ±3% within two
+    """docs/OUTLOOK.md: outlook_move fires when the latest outlook expects a move of ±3% within two
     weeks. `watch` evaluated the outlook's rules but the AWS home's one evaluation (the
     retry_recheck Lambda) only the pipeline's: the alert never reached the SNS topic."""
     from tests.support.outlook import rising_forecast

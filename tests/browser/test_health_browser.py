@@ -412,7 +412,7 @@ FAILING_CARD = "#health-cards .card:has(h3:text-is('{title}'))"
 def test_a_failing_source_card_shows_since_the_reason_the_last_attempt_and_the_next(
     tmp_path: Path, page: Page
 ) -> None:
-    # README promises the reason, the last attempt and the next; the card showed only
+    # docs/DASHBOARD.md promises the reason, the last attempt and the next; the card showed only
     # "since" (which was the last retry's claim) and the reason. "since" is when the date first
     # failed (9:00), not its publication (Friday 13:10) nor the retry's claim (9:30).
     friday = date(2022, 4, 29)

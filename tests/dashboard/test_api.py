@@ -797,7 +797,7 @@ def _decimals(cell: str) -> int:
 
 
 def test_every_csv_number_is_given_to_the_documented_decimals(client: httpx.Client) -> None:
-    """The README: CSV values and ratios to 6 decimals. The overview's change_pct, the
+    """docs/DASHBOARD.md: CSV values and ratios to 6 decimals. The overview's change_pct, the
     correlations' r and the regional view's change_4w_pct were written at full float precision
     (0.164767266236443 for gasoline's week to 2022-05-01)."""
     rows = list(csv.DictReader(io.StringIO(client.get(VIEWS["overview"] + "?format=csv").text)))

@@ -424,7 +424,7 @@ def test_an_unexpected_error_is_not_the_exit_code_of_bad_input(
 
 
 def test_create_resources_help_names_the_indexes_it_creates() -> None:
-    """It said "the table, its GSI": the table has two, as README says."""
+    """It said "the table, its GSI": the table has two, as docs/AWS.md says."""
     from fuelpipe.adapters._dynamo_items import PENDING_INDEX, STATUS_INDEX
 
     done = _run("aws", "create-resources", "--help")

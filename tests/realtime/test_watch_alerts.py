@@ -219,7 +219,7 @@ def test_alerts_saved_but_not_sent_before_a_crash_are_sent_after_it(
 def test_watch_alerts_on_the_outlook_rules_too(
     tmp_path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """README: outlook_move fires when the latest outlook expects a move of ±3% within two
+    """docs/OUTLOOK.md: outlook_move fires when the latest outlook expects a move of ±3% within two
     weeks, and watch refreshes the outlook before the alerts so they see it: the watch's
     alert hook must evaluate the outlook's rules beside the pipeline's."""
     from tests.support.outlook import rising_forecast

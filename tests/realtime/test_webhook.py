@@ -438,7 +438,7 @@ def test_an_alert_with_a_number_json_has_not_goes_out_as_null_and_holds_up_no_ot
 def test_every_server_error_is_retried_but_one_saying_it_never_will(
     httpserver: HTTPServer, status: int, asked: int
 ) -> None:
-    """The README says 5xx is retried: a CDN's 520 to 524 (the receiver behind it down or
+    """docs/REALTIME.md says 5xx is retried: a CDN's 520 to 524 (the receiver behind it down or
     slow) or a 507 passes as a 503 does; 501 and 505 (no POST, not this HTTP version) answer
     the same however often asked, so one attempt, and the alert stays queued all the same."""
     httpserver.expect_request("/hook", method="POST").respond_with_data("no", status=status)

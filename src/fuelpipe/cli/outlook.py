@@ -87,7 +87,7 @@ def backtest(
         typer.Option(
             "--from",
             help="First forecast week scored (YYYY-MM-DD; default: the first week the model "
-            "can be trained for; the README's table is --from 2016-10-01).",
+            "can be trained for; docs/OUTLOOK.md's table is --from 2016-10-01).",
         ),
     ] = None,
     end: Annotated[

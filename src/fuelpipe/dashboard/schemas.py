@@ -30,7 +30,7 @@ def _rounded(value: float) -> float:
 
 
 def csv_number(value: float) -> float:
-    """A float as a CSV gives it: to DECIMALS places, as the README says every CSV number is
+    """A float as a CSV gives it: to DECIMALS places, as docs/DASHBOARD.md says every CSV number is
     (a percent change or a correlation too, not only a ``Rounded`` field: 0.16477 % was
     0.164767266236443), a tiny negative as 0.0, not -0.0."""
     return round(value, DECIMALS) + 0.0

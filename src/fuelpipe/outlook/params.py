@@ -16,7 +16,7 @@ HORIZONS = (1, 2, 3, 4, 5)
 @dataclass(frozen=True, slots=True)
 class Params:
     """The model's knobs. ``window`` and ``ridge`` were picked among five settings by their
-    backtest ratio (see README: an expanding window and light shrinkage did best)."""
+    backtest ratio (see docs/OUTLOOK.md: an expanding window and light shrinkage did best)."""
 
     own_lags: int = 4
     driver_blocks: int = 4
