@@ -32,7 +32,8 @@ def test_flags_and_options_of_status() -> None:
     text = _help("status")
     assert re.search(r"--json +Print a JSON array", text), text
     assert re.search(r"--all +Include keys with no record yet", text), text
-    assert re.search(r"--since +<str> +Count expected dates", text), text  # it takes one
+    # it takes one; --from, its alias (as `outlook backtest` spells a window), shown second
+    assert re.search(r"--since,--from +<str> +Count expected dates", text), text
 
 
 def test_arguments_read_as_click_writes_them() -> None:

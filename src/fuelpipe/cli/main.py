@@ -523,11 +523,7 @@ def _date_before_opening(value: str | None, option: str, cfg: Settings) -> date 
     if value is None or now is not None:
         return _date(value, option, now)
     try:
-        day = parse_date_key(value)
-    except ValueError:
-        raise fail(f"{option} {value!r} is not a date (YYYY-MM-DD)") from None
-    try:
-        return check_in_range(day, option)
+        return check_in_range(_day(value, option), option)
     except ValueError as exc:
         raise fail(str(exc)) from None
 
@@ -548,14 +544,29 @@ def _since_by_clock(
 ) -> date | None:
     """``--since`` read, and refused when it is after the clock: ``what`` runs from it up to
     now, so there would be nothing to ``verb`` (a typo, or a --now forgotten). ``whose``:
-    which clock that is, when the store has more than one (a demo store's series)."""
-    start = _date(since, "--since", now)
-    if start is not None and start > now.date():
-        raise fail(
-            f"--since {start} is after the clock ({now.date()}{whose}): {what} from --since up to "
-            f"now, so there is nothing to {verb} (give --now to look from a later instant)"
+    which clock ``now`` is and why, when it is not the store's one (a demo store's series')."""
+    start = None if since is None else _day(since, "--since")
+    if start is not None and start > now.date():  # this, before "more than a year after"
+        why = (
+            f"{now.date()}, {whose}"
+            if whose
+            else f"the clock ({now.date()}): {what} from --since up to now, so there is "
+            f"nothing to {verb}"
         )
-    return start
+        raise fail(
+            f"--since {start} is after {why}; give --since {now.date()} or earlier, or --now "
+            "to look from a later instant"
+        )
+    return _date(since, "--since", now)
+
+
+def _day(value: str, option: str) -> date:
+    """The one reading of every date option: YYYY-MM-DD, the spaces around it dropped (as a
+    series key's are), else refused naming the option, the text and the form."""
+    try:
+        return parse_date_key(value.strip())
+    except ValueError:
+        raise fail(f"{option} {value!r} is not a date (YYYY-MM-DD)") from None
 
 
 def _date(value: str | None, option: str, clock_now: datetime | None = None) -> date | None:
@@ -564,10 +575,7 @@ def _date(value: str | None, option: str, clock_now: datetime | None = None) -> 
 
     if value is None:
         return None
-    try:
-        day = parse_date_key(value)
-    except ValueError:
-        raise fail(f"{option} {value!r} is not a date (YYYY-MM-DD)") from None
+    day = _day(value, option)
     if clock_now is None:
         from fuelpipe.adapters.clock import SystemClock
 
@@ -640,7 +648,10 @@ def main(
             earliest = min(s.default_start for s in DEFAULT_CATALOG)
             # The one place the CLI reads the machine's clock: to bound the business clock.
             parsed = check_now(
-                parse_now(now), SystemClock().now(), earliest, simulate_future=simulate_future
+                parse_now(now.strip()),
+                SystemClock().now(),
+                earliest,
+                simulate_future=simulate_future,
             )
         except (ValueError, OverflowError) as exc:
             raise fail(str(exc)) from None
@@ -661,11 +672,13 @@ def run(
     since: Annotated[
         str | None,
         typer.Option(
+            "--since",
+            "--from",
             help="Look for gaps only from this date (YYYY-MM-DD); retries already due are "
             "still sent, whatever their date. Default: each series' catalog start (Brent "
             "1987-05-20, exchange rates and stocks 2000-01-03, ANP fuels 2013), so a bare "
             "`fuelpipe run` on a new store backfills decades (later runs fetch only what is "
-            "missing); give --since and --series for less."
+            "missing); give --since and --series for less.",
         ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
@@ -790,8 +803,10 @@ def status(
     since: Annotated[
         str | None,
         typer.Option(
+            "--since",
+            "--from",
             help="Count expected dates from this date (YYYY-MM-DD), not from each key's first "
-            "stored date; not after the clock (on a demo store: the chosen series' own clocks)."
+            "stored date; not after the clock (on a demo store: the chosen series' own clocks).",
         ),
     ] = None,
     all_keys: Annotated[
@@ -838,10 +853,11 @@ def status(
         # --since is after the clock only when it is after every chosen series' clock.
         own = {s.key: clocks.get(s.key, context.clock.now()) for s in chosen or context.catalog}
         key, latest = max(own.items(), key=lambda kv: kv[1], default=("", context.clock.now()))
-        # the demo's note names its one clock: say which series' clock this refusal meant
+        # the demo's note names the store's clock: say which clock this refusal meant
         whose = (
-            f", {key}'s: on this demo store each series runs on its own, to the end of its "
-            "bundled file"
+            f"the latest of {'the chosen' if chosen else 'the'} series' own clocks ({key}'s): "
+            "on this demo store status counts each series up to the end of its bundled file, "
+            f"not up to the store's clock {context.clock.now().date()} named above"
             if clocks and latest != context.clock.now()
             else ""
         )
@@ -1231,8 +1247,8 @@ def quarantine_release(
 
             mark_changed(context.store, context.clock.now(), f"release {key} {when}")
     if not ok:
-        raise fail(f"{key} {day} is not quarantined", code=1)
-    console.print(f"released {key} {day}: it will be re-downloaded by the next recheck")
+        raise fail(f"{key} {when} is not quarantined", code=1)
+    console.print(f"released {key} {when}: it will be re-downloaded by the next recheck")
 
 
 @dlq_app.command("list")

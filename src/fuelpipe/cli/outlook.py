@@ -86,6 +86,7 @@ def backtest(
         str | None,
         typer.Option(
             "--from",
+            "--since",
             help="First forecast week scored (YYYY-MM-DD; default: the first week the model "
             "can be trained for; the README's table is --from 2016-10-01).",
         ),
@@ -93,7 +94,9 @@ def backtest(
     end: Annotated[
         str | None,
         typer.Option(
-            "--to", help="Last forecast week scored (YYYY-MM-DD; default: the history's last)."
+            "--to",
+            "--until",
+            help="Last forecast week scored (YYYY-MM-DD; default: the history's last).",
         ),
     ] = None,
     history: Annotated[
