@@ -870,9 +870,10 @@ def status(
         )
         aside = sum(counts.values())
         newest = newest_set_aside(context.store, STATUS_SET_ASIDE_SHOWN) if aside else []
-    if not rows and not as_json:  # not one key of the catalog (or of --series) has a record
-        console.print(_nothing_stored(series))
-        display.print_alert_delivery(console, _alert_delivery(settings(ctx)))
+    if not rows:  # not one key of the catalog (or of --series) has a record
+        _nothing_to_show(as_json, _nothing_stored(series))
+        if not as_json:
+            display.print_alert_delivery(console, _alert_delivery(settings(ctx)))
         return
     if as_json:
         keys = (
@@ -887,8 +888,6 @@ def status(
             for r in rows
         ]
         print(json.dumps(out, indent=2))
-        if not rows:  # stdout stays JSON; why it is empty and what to run, as the table form
-            err.print(_nothing_stored(series), highlight=False)
         return
     display.print_status(console, rows)
     display.print_set_aside(console, aside, newest)
@@ -921,6 +920,14 @@ def _set_aside_json(e: SetAside) -> dict[str, str]:
         "first_seen": e.first_seen.isoformat(),
         "last_seen": e.last_seen.isoformat(),
     }
+
+
+def _nothing_to_show(as_json: bool, why: str) -> None:
+    """A list with nothing in it: ``why`` in one sentence, not an empty table; with --json
+    stdout stays JSON (``[]``) and the sentence goes to stderr, as `status --json` says it."""
+    if as_json:
+        print("[]")
+    (err if as_json else console).print(why, highlight=False, markup=False)
 
 
 def _nothing_stored(series: list[str] | None) -> str:
@@ -1153,6 +1160,17 @@ def _check_output(ctx: typer.Context, output: Path) -> None:
         raise fail(f"--output {output}: not writable")
 
 
+NOTHING_QUARANTINED = (
+    "nothing is quarantined: no record has spent its retries and waits for a person"
+)
+NOTHING_SET_ASIDE = (
+    "nothing is set aside: no value a source published is kept apart from the records"
+)
+NO_DEAD_LETTERS = "no dead letters: no message has used up its deliveries"
+"""What `quarantine list`, `quarantine set-aside` and `dlq list` say when they have nothing
+to list (instead of a table titled "0 ...")."""
+
+
 @quarantine_app.command("list")
 def quarantine_list(
     ctx: typer.Context,
@@ -1165,14 +1183,17 @@ def quarantine_list(
     with wired(ctx) as context:
         rows = context.store.quarantined()
         aside = 0 if as_json else count_set_aside(context.store)
-    if as_json:
+    if not rows:
+        _nothing_to_show(as_json, NOTHING_QUARANTINED)
+    elif as_json:
         print(json.dumps([{"key": r.key, **record_json(r)} for r in rows], indent=2))
-        return
-    table = Table("key", "date", "retries", "reason", title=f"{len(rows)} quarantined")
-    for r in rows:
-        # A reason quotes the source's error: printed as it is, never read as markup.
-        table.add_row(r.key, r.date.isoformat(), str(r.retry_count), rich_escape(r.reason or ""))
-    console.print(table)
+    else:
+        table = Table("key", "date", "retries", "reason", title=f"{len(rows)} quarantined")
+        for r in rows:
+            # A reason quotes the source's error: printed as it is, never read as markup.
+            reason = rich_escape(r.reason or "")
+            table.add_row(r.key, r.date.isoformat(), str(r.retry_count), reason)
+        console.print(table)
     if aside:
         console.print(
             f"{aside} value(s) published for a date stored already were set aside: "
@@ -1199,6 +1220,9 @@ def quarantine_set_aside(
 
     with wired(ctx) as context:
         entries = set_aside_entries(context.store)
+    if not entries:
+        _nothing_to_show(as_json, NOTHING_SET_ASIDE)
+        return
     if as_json:
         print(
             json.dumps(
@@ -1269,7 +1293,9 @@ def dlq_list(
         except DeadLettersIncomplete as exc:
             rows, short = exc.found, exc
     read = sum(d.copies for d in rows)  # SQS may hold one message twice: it is shown once
-    if as_json:
+    if not rows and short is None:
+        _nothing_to_show(as_json, NO_DEAD_LETTERS)
+    elif as_json:
         print(
             json.dumps(
                 [
@@ -1284,7 +1310,7 @@ def dlq_list(
                 indent=2,
             )
         )
-    else:
+    elif rows:  # none read of those counted: the warning below says so
         title = f"{len(rows)} dead letters"
         if short is not None:
             title = f"{read} of {short.expected} dead letters (incomplete)"
