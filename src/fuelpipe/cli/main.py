@@ -1256,8 +1256,14 @@ def quarantine_set_aside(
 @quarantine_app.command("release")
 def quarantine_release(
     ctx: typer.Context,
-    key: Annotated[str, typer.Argument(help="Partition key.")],
-    day: Annotated[str, typer.Argument(metavar="DATE", help="YYYY-MM-DD.")],
+    key: Annotated[
+        str,
+        typer.Argument(
+            help="The quarantined record's key, e.g. CURRENCY#USD, any case (`fuelpipe "
+            "quarantine list` lists them)."
+        ),
+    ],
+    day: Annotated[str, typer.Argument(metavar="DATE", help="Its date (YYYY-MM-DD).")],
 ) -> None:
     """Give a quarantined record a fresh retry budget; the next recheck re-downloads it."""
     key = _known_key(key)
@@ -1512,7 +1518,7 @@ def demo(
 def dashboard(
     ctx: typer.Context,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(min=1, max=65535, help="Port.")] = 8050,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8050,
 ) -> None:
     """Serve the analysis dashboard and its API on this machine."""
     if hint := dashboard_hint("`fuelpipe dashboard`"):

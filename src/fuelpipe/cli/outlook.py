@@ -76,11 +76,20 @@ def _number(value: float) -> float | None:
 def backtest(
     fuel: Annotated[
         list[str] | None,
-        typer.Option("--fuel", "-f", help=f"Fuel(s): {', '.join(FUEL_PRODUCTS)}."),
+        typer.Option(
+            "--fuel",
+            "-f",
+            help=f"Fuel(s), any case, repeatable: {', '.join(FUEL_PRODUCTS)} (default: "
+            f"{', '.join(DEFAULT_FUELS)}).",
+        ),
     ] = None,
     area: Annotated[
         list[str] | None,
-        typer.Option("--area", "-a", help="Area(s): BR, REGION_N … REGION_S, or a UF."),
+        typer.Option(
+            "--area",
+            "-a",
+            help="Area(s), any case, repeatable: BR, REGION_N … REGION_S, or a UF (default: BR).",
+        ),
     ] = None,
     start: Annotated[
         str | None,
