@@ -38,6 +38,15 @@ def fuelpipe(
     )
 
 
+@pytest.fixture(scope="module")
+def empty_store(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """A store :data:`EMPTY_RUN` made (offline, nothing in it); returns its environment."""
+    folder = tmp_path_factory.mktemp("empty")
+    env = {"FUELPIPE_DB": str(folder / "s.sqlite"), "FUELPIPE_LAKE": str(folder / "lake")}
+    fuelpipe(*EMPTY_RUN, env=env)
+    return env
+
+
 @pytest.fixture(scope="session")
 def demo_store(tmp_path_factory):
     """`fuelpipe demo --no-serve` into a fresh store; returns (env, status rows, stdout)."""

@@ -443,7 +443,8 @@ def test_status_since_is_bounded_by_the_chosen_series_clock(store_copy: Path) ->
     (row,) = json.loads(done.stdout)
     assert row["expected"] > 500 and row["missing"] == 0, row
     later = fuelpipe("status", "-s", "CURRENCY#USD", "--since", "2027-01-01", env=env, check=False)
-    assert later.returncode == 2 and "is after the clock (2026-" in later.stderr, later.stderr
+    said = "is after 2026-06-26, the latest of the chosen series"
+    assert later.returncode == 2 and said in later.stderr, later.stderr
 
 
 def test_status_since_after_a_demo_series_clock_names_which_clock(store_copy: Path) -> None:
@@ -454,9 +455,11 @@ def test_status_since_after_a_demo_series_clock_names_which_clock(store_copy: Pa
     done = fuelpipe("status", "-s", "CURRENCY#USD", "--since", "2027-01-01", env=env, check=False)
     assert done.returncode == 2, done.stderr
     (line,) = [ln for ln in done.stderr.splitlines() if ln.startswith("error:")]
-    assert line.startswith(
-        "error: --since 2027-01-01 is after the clock (2026-06-26, CURRENCY#USD's: on this "
-        "demo store each series runs on its own, to the end of its bundled file): "
+    assert line == (
+        "error: --since 2027-01-01 is after 2026-06-26, the latest of the chosen series' own "
+        "clocks (CURRENCY#USD's): on this demo store status counts each series up to the end "
+        "of its bundled file, not up to the store's clock 2022-05-07 named above; give --since "
+        "2026-06-26 or earlier, or --now to look from a later instant"
     ), line
 
 

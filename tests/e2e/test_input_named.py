@@ -31,15 +31,6 @@ def busy_port() -> Iterator[int]:
         yield sock.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def store_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """An empty store a `fuelpipe run` made (offline), so `dashboard` gets as far as serving."""
-    folder = tmp_path_factory.mktemp("store")
-    env = {"FUELPIPE_DB": str(folder / "s.sqlite"), "FUELPIPE_LAKE": str(folder / "lake")}
-    fuelpipe(*EMPTY_RUN, env=env)
-    return env
-
-
 def _free_port() -> int:
     """A port nothing listens on now (the dashboard takes no --port 0)."""
     with socket.socket() as sock:
@@ -50,13 +41,15 @@ def _free_port() -> int:
 @pytest.mark.parametrize("command", ["dashboard", "replay"])
 @pytest.mark.parametrize("host", ["", "  "])
 def test_a_blank_host_is_refused_not_served_on_every_interface(
-    command: str, host: str, store_env: dict[str, str]
+    command: str, host: str, empty_store: dict[str, str]
 ) -> None:
     """Bound as given, "" is every interface (INADDR_ANY): a blank --host (an unset shell
     variable) put the dashboard, meant for this machine, on the network (and the server ran
     on, so this subprocess would time out)."""
     port = str(_free_port())
-    done = fuelpipe(command, "--host", host, "--port", port, env=store_env, check=False, timeout=60)
+    done = fuelpipe(
+        command, "--host", host, "--port", port, env=empty_store, check=False, timeout=60
+    )
     assert done.returncode == 2, done.stdout + done.stderr
     errors = _errors(done.stderr)
     assert len(errors) == 1 and errors[0].startswith("error: --host is blank"), done.stderr
@@ -65,12 +58,12 @@ def test_a_blank_host_is_refused_not_served_on_every_interface(
 
 @pytest.mark.parametrize("command", ["dashboard", "replay"])
 def test_a_host_with_stray_spaces_is_the_address_inside(
-    command: str, busy_port: int, store_env: dict[str, str]
+    command: str, busy_port: int, empty_store: dict[str, str]
 ) -> None:
     """' 127.0.0.1' is 127.0.0.1 (as a series key's stray spaces are dropped): the port in
     use is what is wrong, not a name lookup of a string whose spaces the message hid."""
     done = fuelpipe(
-        command, "--host", " 127.0.0.1 ", "--port", str(busy_port), env=store_env, check=False
+        command, "--host", " 127.0.0.1 ", "--port", str(busy_port), env=empty_store, check=False
     )
     assert done.returncode == 2, done.stdout + done.stderr
     errors = _errors(done.stderr)

@@ -32,7 +32,8 @@ def test_flags_and_options_of_status() -> None:
     text = _help("status")
     assert re.search(r"--json +Print a JSON array", text), text
     assert re.search(r"--all +Include keys with no record yet", text), text
-    assert re.search(r"--since +<str> +Count expected dates", text), text  # it takes one
+    # it takes one; --from, its alias (as `outlook backtest` spells a window), shown second
+    assert re.search(r"--since,--from +<str> +Count expected dates", text), text
 
 
 def test_arguments_read_as_click_writes_them() -> None:
@@ -70,3 +71,19 @@ def test_an_install_hint_keeps_its_extra_in_brackets() -> None:
     assert "pip install 'fuelpipe[frames]'" in words_of(_help("export"))
     for words in _command_paths():
         assert "pip install 'fuelpipe'" not in words_of(_help(*words)), words
+
+
+def test_outlook_backtest_help_names_the_fuels_and_area_it_scores_by_default() -> None:
+    """Its --fuel help listed every fuel (CNG and GASOLINE_PREMIUM too) with no word that
+    a bare backtest scores five of them, nor that --area defaults to BR."""
+    from fuelpipe.cli.outlook import DEFAULT_FUELS
+
+    text = " ".join(_help("outlook", "backtest").replace("│", " ").split())
+    assert f"(default: {', '.join(DEFAULT_FUELS)})" in text, text
+    assert "or a UF (default: BR)" in text, text
+
+
+def test_quarantine_release_help_says_what_its_arguments_are() -> None:
+    text = " ".join(_help("quarantine", "release").replace("│", " ").split())
+    assert "KEY <str> The quarantined record's key, e.g. CURRENCY#USD, any case" in text, text
+    assert "DATE <str> Its date (YYYY-MM-DD)" in text, text

@@ -523,11 +523,7 @@ def _date_before_opening(value: str | None, option: str, cfg: Settings) -> date 
     if value is None or now is not None:
         return _date(value, option, now)
     try:
-        day = parse_date_key(value)
-    except ValueError:
-        raise fail(f"{option} {value!r} is not a date (YYYY-MM-DD)") from None
-    try:
-        return check_in_range(day, option)
+        return check_in_range(_day(value, option), option)
     except ValueError as exc:
         raise fail(str(exc)) from None
 
@@ -548,14 +544,29 @@ def _since_by_clock(
 ) -> date | None:
     """``--since`` read, and refused when it is after the clock: ``what`` runs from it up to
     now, so there would be nothing to ``verb`` (a typo, or a --now forgotten). ``whose``:
-    which clock that is, when the store has more than one (a demo store's series)."""
-    start = _date(since, "--since", now)
-    if start is not None and start > now.date():
-        raise fail(
-            f"--since {start} is after the clock ({now.date()}{whose}): {what} from --since up to "
-            f"now, so there is nothing to {verb} (give --now to look from a later instant)"
+    which clock ``now`` is and why, when it is not the store's one (a demo store's series')."""
+    start = None if since is None else _day(since, "--since")
+    if start is not None and start > now.date():  # this, before "more than a year after"
+        why = (
+            f"{now.date()}, {whose}"
+            if whose
+            else f"the clock ({now.date()}): {what} from --since up to now, so there is "
+            f"nothing to {verb}"
         )
-    return start
+        raise fail(
+            f"--since {start} is after {why}; give --since {now.date()} or earlier, or --now "
+            "to look from a later instant"
+        )
+    return _date(since, "--since", now)
+
+
+def _day(value: str, option: str) -> date:
+    """The one reading of every date option: YYYY-MM-DD, the spaces around it dropped (as a
+    series key's are), else refused naming the option, the text and the form."""
+    try:
+        return parse_date_key(value.strip())
+    except ValueError:
+        raise fail(f"{option} {value!r} is not a date (YYYY-MM-DD)") from None
 
 
 def _date(value: str | None, option: str, clock_now: datetime | None = None) -> date | None:
@@ -564,10 +575,7 @@ def _date(value: str | None, option: str, clock_now: datetime | None = None) -> 
 
     if value is None:
         return None
-    try:
-        day = parse_date_key(value)
-    except ValueError:
-        raise fail(f"{option} {value!r} is not a date (YYYY-MM-DD)") from None
+    day = _day(value, option)
     if clock_now is None:
         from fuelpipe.adapters.clock import SystemClock
 
@@ -640,7 +648,10 @@ def main(
             earliest = min(s.default_start for s in DEFAULT_CATALOG)
             # The one place the CLI reads the machine's clock: to bound the business clock.
             parsed = check_now(
-                parse_now(now), SystemClock().now(), earliest, simulate_future=simulate_future
+                parse_now(now.strip()),
+                SystemClock().now(),
+                earliest,
+                simulate_future=simulate_future,
             )
         except (ValueError, OverflowError) as exc:
             raise fail(str(exc)) from None
@@ -661,11 +672,13 @@ def run(
     since: Annotated[
         str | None,
         typer.Option(
+            "--since",
+            "--from",
             help="Look for gaps only from this date (YYYY-MM-DD); retries already due are "
             "still sent, whatever their date. Default: each series' catalog start (Brent "
             "1987-05-20, exchange rates and stocks 2000-01-03, ANP fuels 2013), so a bare "
             "`fuelpipe run` on a new store backfills decades (later runs fetch only what is "
-            "missing); give --since and --series for less."
+            "missing); give --since and --series for less.",
         ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
@@ -790,8 +803,10 @@ def status(
     since: Annotated[
         str | None,
         typer.Option(
+            "--since",
+            "--from",
             help="Count expected dates from this date (YYYY-MM-DD), not from each key's first "
-            "stored date; not after the clock (on a demo store: the chosen series' own clocks)."
+            "stored date; not after the clock (on a demo store: the chosen series' own clocks).",
         ),
     ] = None,
     all_keys: Annotated[
@@ -838,10 +853,11 @@ def status(
         # --since is after the clock only when it is after every chosen series' clock.
         own = {s.key: clocks.get(s.key, context.clock.now()) for s in chosen or context.catalog}
         key, latest = max(own.items(), key=lambda kv: kv[1], default=("", context.clock.now()))
-        # the demo's note names its one clock: say which series' clock this refusal meant
+        # the demo's note names the store's clock: say which clock this refusal meant
         whose = (
-            f", {key}'s: on this demo store each series runs on its own, to the end of its "
-            "bundled file"
+            f"the latest of {'the chosen' if chosen else 'the'} series' own clocks ({key}'s): "
+            "on this demo store status counts each series up to the end of its bundled file, "
+            f"not up to the store's clock {context.clock.now().date()} named above"
             if clocks and latest != context.clock.now()
             else ""
         )
@@ -854,9 +870,10 @@ def status(
         )
         aside = sum(counts.values())
         newest = newest_set_aside(context.store, STATUS_SET_ASIDE_SHOWN) if aside else []
-    if not rows and not as_json:  # not one key of the catalog (or of --series) has a record
-        console.print(_nothing_stored(series))
-        display.print_alert_delivery(console, _alert_delivery(settings(ctx)))
+    if not rows:  # not one key of the catalog (or of --series) has a record
+        _nothing_to_show(as_json, _nothing_stored(series))
+        if not as_json:
+            display.print_alert_delivery(console, _alert_delivery(settings(ctx)))
         return
     if as_json:
         keys = (
@@ -871,8 +888,6 @@ def status(
             for r in rows
         ]
         print(json.dumps(out, indent=2))
-        if not rows:  # stdout stays JSON; why it is empty and what to run, as the table form
-            err.print(_nothing_stored(series), highlight=False)
         return
     display.print_status(console, rows)
     display.print_set_aside(console, aside, newest)
@@ -905,6 +920,14 @@ def _set_aside_json(e: SetAside) -> dict[str, str]:
         "first_seen": e.first_seen.isoformat(),
         "last_seen": e.last_seen.isoformat(),
     }
+
+
+def _nothing_to_show(as_json: bool, why: str) -> None:
+    """A list with nothing in it: ``why`` in one sentence, not an empty table; with --json
+    stdout stays JSON (``[]``) and the sentence goes to stderr, as `status --json` says it."""
+    if as_json:
+        print("[]")
+    (err if as_json else console).print(why, highlight=False, markup=False)
 
 
 def _nothing_stored(series: list[str] | None) -> str:
@@ -1137,6 +1160,17 @@ def _check_output(ctx: typer.Context, output: Path) -> None:
         raise fail(f"--output {output}: not writable")
 
 
+NOTHING_QUARANTINED = (
+    "nothing is quarantined: no record has spent its retries and waits for a person"
+)
+NOTHING_SET_ASIDE = (
+    "nothing is set aside: no value a source published is kept apart from the records"
+)
+NO_DEAD_LETTERS = "no dead letters: no message has used up its deliveries"
+"""What `quarantine list`, `quarantine set-aside` and `dlq list` say when they have nothing
+to list (instead of a table titled "0 ...")."""
+
+
 @quarantine_app.command("list")
 def quarantine_list(
     ctx: typer.Context,
@@ -1149,14 +1183,17 @@ def quarantine_list(
     with wired(ctx) as context:
         rows = context.store.quarantined()
         aside = 0 if as_json else count_set_aside(context.store)
-    if as_json:
+    if not rows:
+        _nothing_to_show(as_json, NOTHING_QUARANTINED)
+    elif as_json:
         print(json.dumps([{"key": r.key, **record_json(r)} for r in rows], indent=2))
-        return
-    table = Table("key", "date", "retries", "reason", title=f"{len(rows)} quarantined")
-    for r in rows:
-        # A reason quotes the source's error: printed as it is, never read as markup.
-        table.add_row(r.key, r.date.isoformat(), str(r.retry_count), rich_escape(r.reason or ""))
-    console.print(table)
+    else:
+        table = Table("key", "date", "retries", "reason", title=f"{len(rows)} quarantined")
+        for r in rows:
+            # A reason quotes the source's error: printed as it is, never read as markup.
+            reason = rich_escape(r.reason or "")
+            table.add_row(r.key, r.date.isoformat(), str(r.retry_count), reason)
+        console.print(table)
     if aside:
         console.print(
             f"{aside} value(s) published for a date stored already were set aside: "
@@ -1183,6 +1220,9 @@ def quarantine_set_aside(
 
     with wired(ctx) as context:
         entries = set_aside_entries(context.store)
+    if not entries:
+        _nothing_to_show(as_json, NOTHING_SET_ASIDE)
+        return
     if as_json:
         print(
             json.dumps(
@@ -1216,8 +1256,14 @@ def quarantine_set_aside(
 @quarantine_app.command("release")
 def quarantine_release(
     ctx: typer.Context,
-    key: Annotated[str, typer.Argument(help="Partition key.")],
-    day: Annotated[str, typer.Argument(metavar="DATE", help="YYYY-MM-DD.")],
+    key: Annotated[
+        str,
+        typer.Argument(
+            help="The quarantined record's key, e.g. CURRENCY#USD, any case (`fuelpipe "
+            "quarantine list` lists them)."
+        ),
+    ],
+    day: Annotated[str, typer.Argument(metavar="DATE", help="Its date (YYYY-MM-DD).")],
 ) -> None:
     """Give a quarantined record a fresh retry budget; the next recheck re-downloads it."""
     key = _known_key(key)
@@ -1231,8 +1277,8 @@ def quarantine_release(
 
             mark_changed(context.store, context.clock.now(), f"release {key} {when}")
     if not ok:
-        raise fail(f"{key} {day} is not quarantined", code=1)
-    console.print(f"released {key} {day}: it will be re-downloaded by the next recheck")
+        raise fail(f"{key} {when} is not quarantined", code=1)
+    console.print(f"released {key} {when}: it will be re-downloaded by the next recheck")
 
 
 @dlq_app.command("list")
@@ -1253,7 +1299,9 @@ def dlq_list(
         except DeadLettersIncomplete as exc:
             rows, short = exc.found, exc
     read = sum(d.copies for d in rows)  # SQS may hold one message twice: it is shown once
-    if as_json:
+    if not rows and short is None:
+        _nothing_to_show(as_json, NO_DEAD_LETTERS)
+    elif as_json:
         print(
             json.dumps(
                 [
@@ -1268,7 +1316,7 @@ def dlq_list(
                 indent=2,
             )
         )
-    else:
+    elif rows:  # none read of those counted: the warning below says so
         title = f"{len(rows)} dead letters"
         if short is not None:
             title = f"{read} of {short.expected} dead letters (incomplete)"
@@ -1470,7 +1518,7 @@ def demo(
 def dashboard(
     ctx: typer.Context,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(min=1, max=65535, help="Port.")] = 8050,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8050,
 ) -> None:
     """Serve the analysis dashboard and its API on this machine."""
     if hint := dashboard_hint("`fuelpipe dashboard`"):

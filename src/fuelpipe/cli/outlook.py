@@ -76,16 +76,26 @@ def _number(value: float) -> float | None:
 def backtest(
     fuel: Annotated[
         list[str] | None,
-        typer.Option("--fuel", "-f", help=f"Fuel(s): {', '.join(FUEL_PRODUCTS)}."),
+        typer.Option(
+            "--fuel",
+            "-f",
+            help=f"Fuel(s), any case, repeatable: {', '.join(FUEL_PRODUCTS)} (default: "
+            f"{', '.join(DEFAULT_FUELS)}).",
+        ),
     ] = None,
     area: Annotated[
         list[str] | None,
-        typer.Option("--area", "-a", help="Area(s): BR, REGION_N … REGION_S, or a UF."),
+        typer.Option(
+            "--area",
+            "-a",
+            help="Area(s), any case, repeatable: BR, REGION_N … REGION_S, or a UF (default: BR).",
+        ),
     ] = None,
     start: Annotated[
         str | None,
         typer.Option(
             "--from",
+            "--since",
             help="First forecast week scored (YYYY-MM-DD; default: the first week the model "
             "can be trained for; docs/OUTLOOK.md's table is --from 2016-10-01).",
         ),
@@ -93,7 +103,9 @@ def backtest(
     end: Annotated[
         str | None,
         typer.Option(
-            "--to", help="Last forecast week scored (YYYY-MM-DD; default: the history's last)."
+            "--to",
+            "--until",
+            help="Last forecast week scored (YYYY-MM-DD; default: the history's last).",
         ),
     ] = None,
     history: Annotated[

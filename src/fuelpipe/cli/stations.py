@@ -618,6 +618,14 @@ def _print_result(result: Any, fmt: str, title: str) -> None:
         console.print(table)
 
 
+SinceOption = Annotated[
+    str | None, typer.Option("--since", "--from", help="First day (YYYY-MM-DD).")
+]
+UntilOption = Annotated[str | None, typer.Option("--until", "--to", help="Last day (YYYY-MM-DD).")]
+"""A window's options as every windowed command takes them: `outlook backtest`'s
+--from/--to are aliases here, and --since/--until there."""
+
+
 _WINDOW = frozenset({"month_from", "month_to", "week_from", "week_to"})
 QUERY_OPTIONS: dict[str, frozenset[str]] = {
     "--fuel": frozenset({"product"}),
@@ -658,8 +666,8 @@ def query(
     fuel: Annotated[
         str | None, typer.Option(help=f"One of {', '.join(FUELS)} (default GASOLINE).")
     ] = None,
-    since: Annotated[str | None, typer.Option(help="First day (YYYY-MM-DD).")] = None,
-    until: Annotated[str | None, typer.Option(help="Last day (YYYY-MM-DD).")] = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
     state: Annotated[str | None, typer.Option(help="UF (one of the 27), e.g. SP.")] = None,
     municipality: Annotated[
         str | None, typer.Option(help="As ANP writes it; with --state.")
@@ -928,8 +936,8 @@ def reconcile(
         list[str] | None,
         typer.Option(help="UF, e.g. SP (repeatable, or comma-separated; default all 27)."),
     ] = None,
-    since: Annotated[str | None, typer.Option(help="First day (YYYY-MM-DD).")] = None,
-    until: Annotated[str | None, typer.Option(help="Last day (YYYY-MM-DD).")] = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
     fmt: Annotated[
         str, typer.Option("--format", "-f", help="table, csv or json (any case).")
     ] = "table",
