@@ -49,6 +49,7 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta
+from itertools import chain
 from typing import Any, TypeVar
 
 from boto3.dynamodb.conditions import ConditionBase, Key
@@ -109,10 +110,6 @@ def _meta_rank_pk(family: str) -> str:
 _AddJob = tuple[tuple[str, date], Item]
 _T = TypeVar("_T")
 _R = TypeVar("_R")
-
-
-def _flat(refused: list[list[tuple[str, date]]]) -> list[tuple[str, date]]:
-    return [slot for part in refused for slot in part]
 
 
 def _in_threads(work: Callable[[_T], _R], items: Sequence[_T], threads: int) -> list[_R]:
@@ -363,13 +360,15 @@ class DynamoDbStore(Store):
         if self._transactions:
             batches = [jobs[i : i + BATCH_LIMIT] for i in range(0, len(jobs), BATCH_LIMIT)]
             try:
-                return _flat(_in_threads(self._add_batch, batches, self._write_threads))
+                refused = _in_threads(self._add_batch, batches, self._write_threads)
+                return list(chain.from_iterable(refused))
             except ClientError as exc:
                 if exc.response.get("Error", {}).get("Code") != "UnknownOperationException":
                     raise
                 self._transactions = False  # conditional writes are idempotent: redo them
                 logger.info("%s: no transactions on this server; one PutItem per record", exc)
-        return _flat(_in_threads(self._add_one, [[job] for job in jobs], self._add_threads))
+        refused = _in_threads(self._add_one, [[job] for job in jobs], self._add_threads)
+        return list(chain.from_iterable(refused))
 
     def _add_batch(self, batch: list[_AddJob]) -> list[tuple[str, date]]:
         """One conditional TransactWriteItems; cancelled for a refused item, it is sent again
