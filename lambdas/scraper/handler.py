@@ -18,6 +18,9 @@ does, so the function's Errors alarm sees it.
 The partial batch response is built here, not with Powertools' batch utility: importing that
 utility costs ~28 ms of every cold start (asyncio and every stream event class), a sixth of
 ``import boto3``, for a loop of a few lines (bench: "cold import of the scraper handler").
+Its records are read as dicts, not through Powertools' parser (``SqsModel``), for the same
+reason: those models import about 100 more modules (``python -X importtime``); each body is
+validated anyway, by the download message's own pydantic model (domain/messages.py).
 """
 
 from __future__ import annotations

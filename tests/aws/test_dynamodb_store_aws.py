@@ -480,3 +480,41 @@ def test_another_writers_identical_revision_is_not_this_ones(client: Any, table:
     assert lost.lost == 1
     (got,) = store.revised(KEY)
     assert [(r.previous, r.new) for r in got.revisions] == [(Decimal("5.1"), Decimal("5.2"))]
+
+
+def test_due_pending_pages_read_each_shard_a_share_at_a_time_and_only_when_used(
+    client: Any, table: str
+) -> None:
+    store = DynamoDbStore(client, table, pending_shards=2)
+    for i, d in enumerate(days(10)):
+        assert store.put_pending(Record(KEY, d, None, Status.PENDING, 0, NOW + timedelta(hours=i)))
+    queries = calls_of(client, "Query")
+    pages = store.due_pending_pages(NOW + timedelta(days=1), page_size=2)
+    assert [r.date for r in next(pages)] == days(2)
+    # a Query a shard to start the merge, then one for the shard whose item the page used
+    assert len(queries) == 3
+    assert [r.date for page in pages for r in page] == days(10)[2:]
+    assert {q["Limit"] for q in queries} == {1}  # each shard's share of a page of 2
+    # each item read by its own Query, and a last one a shard finds empty where the server
+    # gives a LastEvaluatedKey whenever the Limit is reached (DynamoDB and dynalite; moto not)
+    assert 10 <= len(queries) <= 10 + 2
+    assert all(q["IndexName"] == "pending-index" for q in queries)
+
+
+def test_a_short_page_of_the_newest_records_is_followed_by_a_query_for_the_rest(
+    client: Any, table: str
+) -> None:
+    store = DynamoDbStore(client, table)
+    big = {"x": "y" * 8000}  # ~8 KB an item: a Query's 1 MB holds about 130 of them
+    store.put_records([Record(KEY, d, Decimal("1"), Status.OK, attrs=big) for d in days(200)])
+    queries = calls_of(client, "Query")
+    counts: list[int] = []
+    client.meta.events.register(
+        "after-call.dynamodb.Query", lambda parsed, **_: counts.append(parsed["Count"])
+    )
+    newest = store.query(KEY, limit=180, newest_first=True)
+    assert [r.date for r in newest] == days(200)[:19:-1]
+    assert len(queries) > 1  # the first page came back short
+    # each Query asks only for the records the ones before it left (boto3's paginator would
+    # send the same Limit every time and read past them)
+    assert [q["Limit"] for q in queries] == [180 - sum(counts[:i]) for i in range(len(queries))]

@@ -1,4 +1,8 @@
-"""The one retry schedule of the AWS adapters' partial batch failures (stamina, jittered)."""
+"""The one retry schedule of the AWS adapters' partial batch failures (stamina, jittered).
+
+Not boto3's ``Table.batch_writer``: it puts a call's UnprocessedItems into its next batch at
+once, with no wait, and flushes until none is left, with no bound on the calls.
+"""
 
 from __future__ import annotations
 

@@ -49,6 +49,7 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta
+from itertools import chain
 from typing import Any, TypeVar
 
 from boto3.dynamodb.conditions import ConditionBase, Key
@@ -109,10 +110,6 @@ def _meta_rank_pk(family: str) -> str:
 _AddJob = tuple[tuple[str, date], Item]
 _T = TypeVar("_T")
 _R = TypeVar("_R")
-
-
-def _flat(refused: list[list[tuple[str, date]]]) -> list[tuple[str, date]]:
-    return [slot for part in refused for slot in part]
 
 
 def _in_threads(work: Callable[[_T], _R], items: Sequence[_T], threads: int) -> list[_R]:
@@ -300,6 +297,20 @@ class DynamoDbStore(Store):
         for page in paginator.paginate(TableName=self.table, PaginationConfig=self._page, **kwargs):
             yield page.get("Items", [])
 
+    def _first_items(self, limit: int, **query: Any) -> list[Item]:
+        """The first ``limit`` items one Query matches: a page can come back short (1 MB), then
+        the next call asks only for the rest."""
+        # Not boto3's paginator: it sends PageSize as every call's Limit (MaxItems only cuts
+        # what was read), so after a short page it would read a whole page more than needed.
+        found: list[Item] = []
+        while len(found) < limit:
+            got = self.client.query(Limit=limit - len(found), **query)
+            found += got.get("Items", [])
+            if "LastEvaluatedKey" not in got:
+                break
+            query["ExclusiveStartKey"] = got["LastEvaluatedKey"]
+        return found
+
     # --- writes --------------------------------------------------------------------------
 
     def put_records(self, records: Sequence[Record]) -> int:
@@ -349,13 +360,15 @@ class DynamoDbStore(Store):
         if self._transactions:
             batches = [jobs[i : i + BATCH_LIMIT] for i in range(0, len(jobs), BATCH_LIMIT)]
             try:
-                return _flat(_in_threads(self._add_batch, batches, self._write_threads))
+                refused = _in_threads(self._add_batch, batches, self._write_threads)
+                return list(chain.from_iterable(refused))
             except ClientError as exc:
                 if exc.response.get("Error", {}).get("Code") != "UnknownOperationException":
                     raise
                 self._transactions = False  # conditional writes are idempotent: redo them
                 logger.info("%s: no transactions on this server; one PutItem per record", exc)
-        return _flat(_in_threads(self._add_one, [[job] for job in jobs], self._add_threads))
+        refused = _in_threads(self._add_one, [[job] for job in jobs], self._add_threads)
+        return list(chain.from_iterable(refused))
 
     def _add_batch(self, batch: list[_AddJob]) -> list[tuple[str, date]]:
         """One conditional TransactWriteItems; cancelled for a refused item, it is sent again
@@ -971,13 +984,7 @@ class DynamoDbStore(Store):
             "ScanIndexForward": False,
             **items.key_condition(Key(GSI_PK).eq(_meta_rank_pk(family))),
         }
-        names: list[str] = []
-        while len(names) < limit:
-            got = self.client.query(Limit=limit - len(names), **kwargs)
-            names += [str(i["date"]["S"]) for i in got.get("Items", [])]
-            if "LastEvaluatedKey" not in got:
-                break
-            kwargs["ExclusiveStartKey"] = got["LastEvaluatedKey"]
+        names = [str(i["date"]["S"]) for i in self._first_items(limit, **kwargs)]
         values = _in_threads(self.get_meta, names, self._add_threads)
         return [
             (name, value) for name, value in zip(names, values, strict=True) if value is not None
@@ -1132,16 +1139,8 @@ class DynamoDbStore(Store):
             kwargs["ScanIndexForward"] = False
         if limit is None:
             return [items.decode(i) for page in self._pages(**kwargs) for i in page]
-        # No filter expression here, so a page of Limit items holds that many records; a
-        # page can still come back short (1 MB), then the next asks only for the rest.
-        out: list[Record] = []
-        while len(out) < limit:
-            page = self.client.query(TableName=self.table, Limit=limit - len(out), **kwargs)
-            out += [items.decode(i) for i in page.get("Items", [])]
-            if "LastEvaluatedKey" not in page:
-                break
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        return out
+        # No filter expression here, so a page of Limit items holds that many records.
+        return [items.decode(i) for i in self._first_items(limit, TableName=self.table, **kwargs)]
 
     def _index(self, status: Status, bound: str | None, above: str | None = None) -> list[Record]:
         """Every shard of one status in the pending index, queried in parallel: below
@@ -1212,19 +1211,16 @@ class DynamoDbStore(Store):
 
     def _index_items(self, condition: ConditionBase, limit: int) -> Iterator[dict[str, Any]]:
         """The pending index's raw items under one key condition in sort-key order, read
-        ``limit`` at a time, each Query sent only when the items of the one before are used."""
-        kwargs: dict[str, Any] = {
-            "TableName": self.table,
-            "IndexName": PENDING_INDEX,
+        ``limit`` at a time, each Query sent only when the items of the one before are used
+        (boto3's paginator is lazy: it sends the next call when its next page is asked for)."""
+        pages = self.client.get_paginator("query").paginate(
+            TableName=self.table,
+            IndexName=PENDING_INDEX,
+            PaginationConfig={"PageSize": limit},
             **items.key_condition(condition),
-        }
-        while True:
-            got = self.client.query(Limit=limit, **kwargs)
-            yield from got.get("Items", [])
-            start = got.get("LastEvaluatedKey")
-            if start is None:
-                return
-            kwargs["ExclusiveStartKey"] = start
+        )
+        for page in pages:
+            yield from page.get("Items", [])
 
     def count_status(self, status: Status) -> int:
         """A COUNT Query of each shard of the status index in parallel (paginated: a Query
@@ -1286,15 +1282,9 @@ class DynamoDbStore(Store):
             raise ValueError("limit must be at least 1")
 
         def one_shard(shard: int) -> list[Item]:
-            kwargs = self._status_query(status, shard)
-            found: list[Item] = []
-            while len(found) < limit:
-                got = self.client.query(Limit=limit - len(found), ScanIndexForward=False, **kwargs)
-                found += got.get("Items", [])
-                if "LastEvaluatedKey" not in got:
-                    break
-                kwargs["ExclusiveStartKey"] = got["LastEvaluatedKey"]
-            return found
+            return self._first_items(
+                limit, ScanIndexForward=False, **self._status_query(status, shard)
+            )
 
         wanted = status.value  # the index is eventually consistent: its copy's status
         found = [

@@ -104,6 +104,9 @@ def expected_dates(cal: Calendar, start: date, end: date) -> tuple[date, ...]:
 class _HolidayCalendar:
     """Weekdays minus a holiday set, plus the closed days a source still published."""
 
+    # Not a bizdays Calendar: it takes holidays and non-working weekdays only, so a weekend
+    # day a source published (``open_days``) cannot be a business day in it.
+
     name: str
     holiday_set: frozenset[date]
     open_days: frozenset[date] = frozenset()

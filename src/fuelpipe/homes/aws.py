@@ -225,6 +225,7 @@ def create_resources(
 def _once(build: Callable[[], _T]) -> Callable[[], _T]:
     """``build()``, called on first use only and kept for the life of the Lambda environment
     (a lock: the dashboard's threads may ask at once)."""
+    # Not functools.cache: it holds no lock over the call, so two threads could each build one.
     built: list[_T] = []
     lock = threading.Lock()
 

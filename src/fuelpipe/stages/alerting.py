@@ -66,6 +66,9 @@ class LatestDue:
     a series, ~100 ms for the catalog, recomputed)."""
 
     def __init__(self) -> None:
+        # Not cachetools' TLRUCache: an answer holds from one instant to the next, and the
+        # instant is the caller's (a clock set back must miss it); TLRUCache reads its own timer
+        # and expires entries only forward.
         self._memo: dict[str, tuple[datetime, datetime, date | None]] = {}
 
     def __call__(self, series: Series, now: datetime) -> date | None:
@@ -610,6 +613,8 @@ def evaluate(
             continue
         ran.append(rule.name)
     outside = _Outside(context, [r for r in rules if r.name in ran], whole, limit)
+    # Redone at once, not with stamina: a save another one beat is a lost race, redone against
+    # what it saved, with nothing to wait out.
     for attempt in range(1, SAVE_ATTEMPTS + 1):
         current = loaded if attempt == 1 else state.load()
         active, folded = _folded(current, [r for r in rules if r.name in ran])

@@ -90,6 +90,8 @@ def _rewrite(
 ) -> None:
     """Apply ``change`` to the debt list ``name``, first over ``value`` (what it is believed
     to hold), then over each value a refused conditional write finds instead."""
+    # A compare-and-set loop, not stamina: a refused write is redone at once over the value
+    # read back, with nothing to wait out.
     while True:
         debts = (value or "").split()
         changed = change(debts)

@@ -258,6 +258,7 @@ def scrape(app: StageContext, request: DownloadRequest) -> ScrapeReport:
     by_key = {s.key: s for s in series}
     fetch = FetchRequest(request.fetch_unit, tuple(series), lo, hi)
     watch = Watch(app.store, by_key)  # the values set aside earlier and kept for these keys
+    # Fetched again at once, not with stamina: a stale answer is no fault to wait out.
     for attempt in range(1, FETCH_ATTEMPTS + 1):
         got = {s.key: bytearray(len(wanted_days)) for s in series}
         watch.restart()
@@ -687,6 +688,7 @@ def _reread(app: StageContext, series: Series, stored: list[date], report: Scrap
     the message only when the answer fetched again is stale too."""
     first, last = stored[0], stored[-1]
     seen_by = f"split {series.fetch_unit} {first.isoformat()}..{last.isoformat()}"
+    # Fetched again at once, not with stamina: a stale answer is no fault to wait out.
     for attempt in range(1, FETCH_ATTEMPTS + 1):
         try:
             done = _reread_once(app, series, stored, seen_by, report)
@@ -777,6 +779,7 @@ def _store_stream(
         stamp = app.clock.now()
         stamps = (stamp, *answer)
         written: list[tuple[str, date]] = []  # by every attempt
+        # Redone at once, not with stamina: a lost race is read again, with nothing to wait out.
         for attempt in range(1, RACE_ATTEMPTS + 1):
             try:
                 _write_groups(app, by_key, (groups, stored), stamps, ours, written, report)

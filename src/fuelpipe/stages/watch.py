@@ -67,6 +67,8 @@ logger = logging.getLogger(__name__)
 
 def error_backoff(failures: int) -> float:
     """Seconds to wait after ``failures`` (≥ 1) ticks in a row failed: 30, 60, 120, 240, 300…"""
+    # Not stamina: the wait is the next tick's ``wake_at``, slept in slices on the watch's
+    # clock (sleep_until) after a heartbeat, not a retry of one call.
     return min(MAX_ERROR_BACKOFF_S, ERROR_BACKOFF_S * (1 << min(failures - 1, 16)))
 
 

@@ -249,6 +249,7 @@ class AthenaQueries:
     def wait(self, execution_id: str) -> dict[str, Any]:
         """Poll until the query ends; its QueryExecution, or AthenaQueryFailed (a query still
         running at the deadline is stopped)."""
+        # Our own loop: botocore has no Athena waiter (its athena data has no waiters-2.json).
         state = "QUEUED"
         try:
             with self._until(self._monotonic() + self.timeout_s):

@@ -604,8 +604,9 @@ class HttpSource(Source):
         self._answered: str | None = None
         """The URL of the answer the last ``get`` returned (the one a fetch is reading), None
         while a ``get`` is under way or when it raised."""
-        # A tiny bounded validator cache rather than an HTTP-cache library (none is a dependency):
-        # URL -> the last 200 response that carried an ETag or Last-Modified.
+        # A tiny bounded validator cache rather than an HTTP-cache library (none is a dependency)
+        # or cachetools' LRUCache (the dashboard's extra: not in the scraper's and intraday's
+        # zips): URL -> the last 200 response that carried an ETag or Last-Modified.
         self._validated: OrderedDict[str, httpx.Response] = OrderedDict()
 
     def __init_subclass__(cls, **kwargs: object) -> None:

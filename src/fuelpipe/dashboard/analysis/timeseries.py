@@ -65,6 +65,8 @@ class TimeSeries:
 
 def week_start(day: date) -> date:
     """The Sunday that opens the ANP survey week containing ``day``."""
+    # domain.stations.week_start's arithmetic (why not dateutil: there), not imported: that
+    # module would bring difflib into the outlook Lambda's view refresh, which imports this.
     return day - timedelta(days=(day.weekday() + 1) % 7)
 
 
