@@ -17,7 +17,10 @@ from devtools.dashboard.serving import scripts_before_first_chart, serving
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect
 from tests.browser.conftest import NOW, error_free_page
 from tests.support.aria_tabs import assert_open, read_tabs
-from tests.support.clipboard import assert_copy_link_is_honest
+from tests.support.clipboard import (
+    assert_copy_link_is_honest,
+    assert_copy_status_follows_the_language,
+)
 from tests.support.degenerate import CLOCK, END, fill_degenerate
 from tests.support.plotly_ticks import day_ticks
 
@@ -1567,3 +1570,57 @@ def test_a_charts_png_is_named_after_what_it_shows(
     with watched.page.expect_download() as got:
         watched.page.locator(f"#{chart} .modebar-btn").first.click()
     assert re.fullmatch(name.format(win=f"{day}\\.\\.{day}", day=day), got.value.suggested_filename)
+
+
+def test_copy_links_message_follows_a_language_switch(watched: Watched) -> None:
+    # "Could not copy the link" stayed in English after a switch to Portuguese, until the next
+    # click, as every other text on the page was said again in the new language.
+    watched.open("view=movement&fuel=GASOLINE&lang=en")
+    assert_copy_status_follows_the_language(
+        watched.page, "#share", "#share-status", "#share-link", watched.wait_ready
+    )
+    # the "copied" goes after 2.5 s, and a switch later does not bring it back
+    status = watched.page.locator("#share-status")
+    expect(status).to_have_text("", timeout=5_000)
+    watched.page.click(".lang-btn[data-lang='en']")
+    watched.wait_ready()
+    expect(status).to_have_text("")
+
+
+# The correlation matrix's layout: phone (numbered columns, no colour scale) or wide.
+CORR_NARROW_JS = """() => {
+  const gd = document.getElementById('chart-corr');
+  return { numbered: !!gd.layout.xaxis.ticktext, scale: gd.data[0].showscale };
+}"""
+
+
+def test_the_correlation_matrix_follows_its_breakpoint_once_per_crossing(watched: Watched) -> None:
+    # Rotating a phone kept the matrix's portrait layout (numbered columns, no colour scale)
+    # across a landscape width until some other redraw; resizing a window, the same.
+    asked: list[str] = []
+    watched.page.on(
+        "request", lambda r: asked.append(r.url) if "/api/correlations" in r.url else None
+    )
+    watched.page.set_viewport_size({"width": 390, "height": 844})
+    watched.open(f"{VIEWS['correlations']}&lang=en")
+    phone = {"numbered": True, "scale": False}
+    wide = {"numbered": False, "scale": True}
+    assert watched.page.evaluate(CORR_NARROW_JS) == phone
+    drawn = len(asked)
+    for width, height, want in ((844, 390, wide), (390, 844, phone), (1280, 800, wide)):
+        watched.page.set_viewport_size({"width": width, "height": height})
+        watched.page.wait_for_function(
+            "(want) => { const gd = document.getElementById('chart-corr');"
+            " return !!gd.layout.xaxis.ticktext === want; }",
+            arg=want["numbered"],
+        )
+        watched.wait_ready()
+        assert watched.page.evaluate(CORR_NARROW_JS) == want, (width, want)
+    assert len(asked) == drawn + 3  # one redraw per crossing
+    # Resizing on one side of the breakpoint draws nothing again (Plotly fits the chart).
+    for width in (1100, 900, 700, 1280):
+        watched.page.set_viewport_size({"width": width, "height": 800})
+        watched.page.wait_for_timeout(100)
+    watched.page.wait_for_timeout(400)
+    assert len(asked) == drawn + 3
+    assert watched.page.evaluate(CORR_NARROW_JS) == wide

@@ -269,6 +269,8 @@
       if (push) window.history.pushState(null, "", url);
       else window.history.replaceState(null, "", url);
     }
+    const box = document.getElementById("share-link"); // the link to copy by hand: this one
+    if (!box.hidden) box.value = window.location.href;
   }
 
   /** A user's change of view, control or language: a history entry of its own, then drawn;
@@ -1193,6 +1195,10 @@
     }], layout, url, view.week, WEEKLY);
   }
 
+  // The matrix's phone layout up to a chart ~560 px wide (main's and the panel's padding
+  // beside it); crossing it (a phone turned, a window resized) draws the matrix again, once.
+  const NARROW = window.matchMedia("(max-width: 620px)");
+
   async function viewCorrelations(token) {
     const key = fuelKey(state.fuel, state.area);
     const others = MAIN_FUELS.filter((f) => f !== state.fuel).map((f) => fuelKey(f, state.area));
@@ -1236,7 +1242,7 @@
     // On a phone the names beside and under the matrix left it ~100 px of 340 and the slanted
     // ones ran into each other: there the columns are numbered as the rows, each name split
     // at its area or its bracket, and the colours' scale goes (each cell prints its r).
-    const narrow = document.getElementById("chart-corr").clientWidth < 560;
+    const narrow = NARROW.matches;
     if (narrow) {
       Object.assign(layout.xaxis, { tickangle: 0, tickvals: names, ticktext: names.map((_, i) => String(i + 1)) });
       Object.assign(layout.yaxis, {
@@ -1642,24 +1648,26 @@
       buildControls();
       render();
     });
+    NARROW.addEventListener("change", () => state.view === "correlations" && meta && render(true));
     window.addEventListener("resize", () => {
       window.clearTimeout(resizeTimer);
       resizeTimer = window.setTimeout(rewrapTitles, 150);
     });
+    const status = document.getElementById("share-status");
+    // by its key, as every text applyI18n says again in the language picked ("" says nothing)
+    const say = (key) => { status.textContent = t(status.dataset.i18n = key); };
     document.getElementById("share").addEventListener("click", async () => {
-      const status = document.getElementById("share-status");
       const box = document.getElementById("share-link");
       try {
         // "copied" only once the write resolved: no clipboard (an http page), a refusal or a
         // failure leaves the link in a box, selected, to copy by hand
         await navigator.clipboard.writeText(window.location.href);
         box.hidden = true;
-        status.textContent = t("ctl.copied");
-        window.setTimeout(() => { status.textContent = ""; }, 2500);
+        say("ctl.copied");
+        window.setTimeout(() => status.dataset.i18n === "ctl.copied" && say(""), 2500);
       } catch (e) {
-        status.textContent = t("ctl.copyFailed");
+        say("ctl.copyFailed");
         box.value = window.location.href;
-        box.setAttribute("aria-label", t("ctl.link"));
         box.hidden = false;
         box.select();
       }
