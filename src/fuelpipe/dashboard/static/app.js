@@ -67,6 +67,7 @@
   let clockDay = "";
   let asked = {}; // the values the address named, by key
   let refused = []; // [key, value] the page fell back from (sanitizeChoices)
+  let todayRefused = ""; // the link's Today series without intraday values (viewToday)
 
   // --- text and numbers -------------------------------------------------------------------
 
@@ -235,6 +236,7 @@
   function readUrl() {
     Object.assign(state, DEFAULTS);
     asked = {};
+    todayRefused = "";
     const params = new URLSearchParams(window.location.search);
     for (const key of Object.keys(DEFAULTS)) {
       const value = params.get(key);
@@ -276,7 +278,10 @@
   /** A user's change of view, control or language: a history entry of its own, then drawn;
    *  `keep` (a change of language) keeps the link's note, said again in the new language. */
   function navigate(keep) {
-    if (!keep) refused = []; // the reader's own choice: the link's note has done its work
+    if (!keep) { // the reader's own choice: the link's notes have done their work
+      refused = [];
+      todayRefused = "";
+    }
     writeUrl(true);
     return render();
   }
@@ -793,9 +798,9 @@
     return name === "today.kind." + kind ? kind : name;
   }
 
-  /** Today's PTAX bulletins or 15-minute bars of the chosen series, against the last close.
-   *  `refused`: the series a link named that has no intraday values, said above the default's. */
-  async function viewToday(token, refused) {
+  /** Today's PTAX bulletins or 15-minute bars of the chosen series, against the last close;
+   *  a link's series with no intraday values is said above the default's (todayRefused). */
+  async function viewToday(token) {
     const url = api("/api/intraday", { series: state.today });
     const note = document.getElementById("today-note");
     let data;
@@ -806,9 +811,9 @@
       // An old or mistyped link's series: the default one, and the panel says so, rather than
       // the API's English error over a series list with nothing to pick.
       if (err.status === 422 && state.today !== USD) {
-        const asked = state.today;
+        todayRefused = state.today;
         state.today = USD;
-        await viewToday(token, asked);
+        await viewToday(token);
         return;
       }
       note.hidden = true;
@@ -826,13 +831,15 @@
     );
     setCsv(url, "today-csv");
     const name = seriesName(data.key);
-    note.textContent = refused ? t("today.refused", { series: refused, shown: name }) : "";
-    note.hidden = !refused;
-    if (!data.points.length) {
+    const empty = !data.points.length;
+    if (empty) {
       const vars = { series: name, day: fmt.date(data.day) };
       showEmpty("chart-today", t(data.collected ? "today.empty" : "today.notCollected", vars));
-      return;
     }
+    // after showEmpty, which hides the panel's notes with the chart's
+    note.textContent = todayRefused && t("today.refused", { series: todayRefused, shown: name });
+    note.hidden = !todayRefused;
+    if (empty) return;
     const digits = data.unit === "BRL/USD" ? 4 : 2;
     const x = data.points.map((p) => `${data.day} ${p.time}`);
     const traces = [{
