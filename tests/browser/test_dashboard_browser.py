@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 from devtools.dashboard.serving import scripts_before_first_chart, serving
-from playwright.sync_api import Browser, ConsoleMessage, Page, expect
+from playwright.sync_api import Browser, ConsoleMessage, Page, Route, expect
 from tests.browser.conftest import NOW, error_free_page
 from tests.support.aria_tabs import assert_open, read_tabs
 from tests.support.clipboard import (
@@ -1624,3 +1624,34 @@ def test_the_correlation_matrix_follows_its_breakpoint_once_per_crossing(watched
     watched.page.wait_for_timeout(400)
     assert len(asked) == drawn + 3
     assert watched.page.evaluate(CORR_NARROW_JS) == wide
+
+
+def test_a_language_picked_after_the_page_failed_to_load_says_so_in_it(
+    browser: Browser, dashboard_url: str
+) -> None:
+    # With /api/meta failing, a language picked threw (no fuels to list), the address kept the
+    # old language and the error stayed in it; with the server back it still showed the error.
+    down = [True]
+
+    def meta(route: Route) -> None:
+        if down[0]:
+            route.fulfill(status=503, json={"detail": "down"})
+        else:
+            route.continue_()
+
+    with error_free_page(browser) as page:
+        page.route("**/api/meta", meta)
+        page.goto(f"{dashboard_url}/?view=overview&lang=en")
+        error = page.locator("#view-overview .view-error")
+        expect(error).to_have_text("Could not load this view: down")
+        page.click(".lang-btn[data-lang='pt-BR']")
+        expect(error).to_have_text("Não foi possível carregar esta visão: down")
+        expect(error).to_have_count(1)
+        assert "lang=pt-BR" in page.url
+        expect(page.locator("#view-overview")).not_to_have_class(re.compile("is-loading"))
+        down[0] = False  # the server answers again: the next language picked loads the page
+        page.click(".lang-btn[data-lang='en']")
+        page.wait_for_selector("body[data-ready=overview]", state="attached")
+        expect(error).to_have_count(0)
+        expect(page.locator("#chart-overview .main-svg").first).to_be_attached()
+        assert "lang=en" in page.url

@@ -1631,6 +1631,10 @@
       button.addEventListener("click", () => {
         state.lang = button.dataset.lang;
         applyI18n();
+        if (!meta) {
+          writeUrl(true);
+          return load(); // the page never loaded: tried again, its failure said in this language
+        }
         buildControls();
         navigate(true);
       });
@@ -1686,7 +1690,13 @@
     applyI18n();
     showView();
     bind();
+    await load();
+  }
+
+  /** /api/meta, then the open view; a failure said where the view goes. */
+  async function load() {
     const section = document.getElementById("view-" + state.view);
+    for (const old of section.querySelectorAll(".view-error")) old.remove();
     section.dataset.loading = t("loading");
     section.classList.add("is-loading");
     try {
