@@ -1655,3 +1655,28 @@ def test_a_language_picked_after_the_page_failed_to_load_says_so_in_it(
         expect(error).to_have_count(0)
         expect(page.locator("#chart-overview .main-svg").first).to_be_attached()
         assert "lang=en" in page.url
+
+
+def test_a_device_that_loses_its_hover_gets_the_toolbar_shown_above_the_titles(
+    watched: Watched,
+) -> None:
+    """A tablet whose keyboard and touchpad come off (here: Chromium's touch emulation, which
+    makes (hover: none) match) has no hover from then on: the toolbar stayed hidden until a tap
+    found it, and the titles kept no room under it, until the page was loaded again."""
+    watched.open("view=movement&fuel=GASOLINE&area=SE&lang=pt-BR")
+    got = watched.page.evaluate(TOOLBAR_JS)
+    assert len(got) == 2 and not any(c["shown"] for c in got)
+    cdp = watched.page.context.new_cdp_session(watched.page)
+    cdp.send("Emulation.setTouchEmulationEnabled", {"enabled": True, "maxTouchPoints": 5})
+    assert watched.page.evaluate("() => matchMedia('(hover: none)').matches")
+    watched.page.wait_for_function(
+        "() => Array.from(document.querySelectorAll('#view-movement .modebar-group'))"
+        ".every((g) => getComputedStyle(g).opacity === '1')"
+    )
+    watched.wait_ready()
+    got = watched.page.evaluate(TOOLBAR_JS)
+    assert len(got) == 2 and all(c["shown"] for c in got), got
+    assert [c["id"] for c in got if c["over"]] == []
+    # the room a hover-less page gives its titles from the start
+    tops = "() => Array.from(document.querySelectorAll('#view-movement .chart'), (d) => d.layout.title.pad.t)"
+    assert watched.page.evaluate(tops) == [16 + 26, 16 + 26]

@@ -491,12 +491,17 @@
       // Maps draw only the bundled states: Plotly's base-map topojson is an empty local file.
       topojsonURL: "/static/",
       modeBarButtonsToRemove: ["lasso2d", "select2d", "autoScale2d"],
+      displayModeBar: toolbarAlways() || "hover",
     };
   }
 
   // With no hover (a phone), Plotly shows its toolbar at all times at the chart's top right,
-  // where the title's first line ran under its buttons: the title goes below it there.
-  const TOOLBAR_ALWAYS = window.matchMedia("(hover: none)").matches;
+  // where the title's first line ran under its buttons: the title goes below it there. Plotly
+  // reads the hover once, at load, and keeps showing it if there was none then; a device that
+  // loses its hover later (a tablet's keyboard taken off) has it shown too, charts redrawn (bind).
+  const NO_HOVER = window.matchMedia("(hover: none)");
+  const HOVERLESS = NO_HOVER.matches;
+  const toolbarAlways = () => HOVERLESS || NO_HOVER.matches;
   const TOOLBAR_ROOM = 26;
 
   /** plot()'s `weekly`: the chart's data are ANP survey weeks (each keyed by its Sunday). */
@@ -525,7 +530,7 @@
     emptyBox(div).hidden = true;
     const title = layout.title && layout.title.text;
     if (title) {
-      if (TOOLBAR_ALWAYS) {
+      if (toolbarAlways()) {
         layout.title.pad = { t: ((layout.title.pad && layout.title.pad.t) || 0) + TOOLBAR_ROOM };
         layout.margin.t += TOOLBAR_ROOM;
       }
@@ -1660,6 +1665,7 @@
       render();
     });
     NARROW.addEventListener("change", () => state.view === "correlations" && meta && render(true));
+    NO_HOVER.addEventListener("change", () => meta && render(true));
     window.addEventListener("resize", () => {
       window.clearTimeout(resizeTimer);
       resizeTimer = window.setTimeout(rewrapTitles, 150);
