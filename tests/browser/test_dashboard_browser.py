@@ -14,10 +14,13 @@ from typing import Any
 import httpx
 import pytest
 from devtools.dashboard.serving import scripts_before_first_chart, serving
-from playwright.sync_api import Browser, ConsoleMessage, Page, expect
+from playwright.sync_api import Browser, ConsoleMessage, Page, Route, expect
 from tests.browser.conftest import NOW, error_free_page
 from tests.support.aria_tabs import assert_open, read_tabs
-from tests.support.clipboard import assert_copy_link_is_honest
+from tests.support.clipboard import (
+    assert_copy_link_is_honest,
+    assert_copy_status_follows_the_language,
+)
 from tests.support.degenerate import CLOCK, END, fill_degenerate
 from tests.support.plotly_ticks import day_ticks
 
@@ -1567,3 +1570,113 @@ def test_a_charts_png_is_named_after_what_it_shows(
     with watched.page.expect_download() as got:
         watched.page.locator(f"#{chart} .modebar-btn").first.click()
     assert re.fullmatch(name.format(win=f"{day}\\.\\.{day}", day=day), got.value.suggested_filename)
+
+
+def test_copy_links_message_follows_a_language_switch(watched: Watched) -> None:
+    # "Could not copy the link" stayed in English after a switch to Portuguese, until the next
+    # click, as every other text on the page was said again in the new language.
+    watched.open("view=movement&fuel=GASOLINE&lang=en")
+    assert_copy_status_follows_the_language(
+        watched.page, "#share", "#share-status", "#share-link", watched.wait_ready
+    )
+    # the "copied" goes after 2.5 s, and a switch later does not bring it back
+    status = watched.page.locator("#share-status")
+    expect(status).to_have_text("", timeout=5_000)
+    watched.page.click(".lang-btn[data-lang='en']")
+    watched.wait_ready()
+    expect(status).to_have_text("")
+
+
+# The correlation matrix's layout: phone (numbered columns, no colour scale) or wide.
+CORR_NARROW_JS = """() => {
+  const gd = document.getElementById('chart-corr');
+  return { numbered: !!gd.layout.xaxis.ticktext, scale: gd.data[0].showscale };
+}"""
+
+
+def test_the_correlation_matrix_follows_its_breakpoint_once_per_crossing(watched: Watched) -> None:
+    # Rotating a phone kept the matrix's portrait layout (numbered columns, no colour scale)
+    # across a landscape width until some other redraw; resizing a window, the same.
+    asked: list[str] = []
+    watched.page.on(
+        "request", lambda r: asked.append(r.url) if "/api/correlations" in r.url else None
+    )
+    watched.page.set_viewport_size({"width": 390, "height": 844})
+    watched.open(f"{VIEWS['correlations']}&lang=en")
+    phone = {"numbered": True, "scale": False}
+    wide = {"numbered": False, "scale": True}
+    assert watched.page.evaluate(CORR_NARROW_JS) == phone
+    drawn = len(asked)
+    for width, height, want in ((844, 390, wide), (390, 844, phone), (1280, 800, wide)):
+        watched.page.set_viewport_size({"width": width, "height": height})
+        watched.page.wait_for_function(
+            "(want) => { const gd = document.getElementById('chart-corr');"
+            " return !!gd.layout.xaxis.ticktext === want; }",
+            arg=want["numbered"],
+        )
+        watched.wait_ready()
+        assert watched.page.evaluate(CORR_NARROW_JS) == want, (width, want)
+    assert len(asked) == drawn + 3  # one redraw per crossing
+    # Resizing on one side of the breakpoint draws nothing again (Plotly fits the chart).
+    for width in (1100, 900, 700, 1280):
+        watched.page.set_viewport_size({"width": width, "height": 800})
+        watched.page.wait_for_timeout(100)
+    watched.page.wait_for_timeout(400)
+    assert len(asked) == drawn + 3
+    assert watched.page.evaluate(CORR_NARROW_JS) == wide
+
+
+def test_a_language_picked_after_the_page_failed_to_load_says_so_in_it(
+    browser: Browser, dashboard_url: str
+) -> None:
+    # With /api/meta failing, a language picked threw (no fuels to list), the address kept the
+    # old language and the error stayed in it; with the server back it still showed the error.
+    down = [True]
+
+    def meta(route: Route) -> None:
+        if down[0]:
+            route.fulfill(status=503, json={"detail": "down"})
+        else:
+            route.continue_()
+
+    with error_free_page(browser) as page:
+        page.route("**/api/meta", meta)
+        page.goto(f"{dashboard_url}/?view=overview&lang=en")
+        error = page.locator("#view-overview .view-error")
+        expect(error).to_have_text("Could not load this view: down")
+        page.click(".lang-btn[data-lang='pt-BR']")
+        expect(error).to_have_text("Não foi possível carregar esta visão: down")
+        expect(error).to_have_count(1)
+        assert "lang=pt-BR" in page.url
+        expect(page.locator("#view-overview")).not_to_have_class(re.compile("is-loading"))
+        down[0] = False  # the server answers again: the next language picked loads the page
+        page.click(".lang-btn[data-lang='en']")
+        page.wait_for_selector("body[data-ready=overview]", state="attached")
+        expect(error).to_have_count(0)
+        expect(page.locator("#chart-overview .main-svg").first).to_be_attached()
+        assert "lang=en" in page.url
+
+
+def test_a_device_that_loses_its_hover_gets_the_toolbar_shown_above_the_titles(
+    watched: Watched,
+) -> None:
+    """A tablet whose keyboard and touchpad come off (here: Chromium's touch emulation, which
+    makes (hover: none) match) has no hover from then on: the toolbar stayed hidden until a tap
+    found it, and the titles kept no room under it, until the page was loaded again."""
+    watched.open("view=movement&fuel=GASOLINE&area=SE&lang=pt-BR")
+    got = watched.page.evaluate(TOOLBAR_JS)
+    assert len(got) == 2 and not any(c["shown"] for c in got)
+    cdp = watched.page.context.new_cdp_session(watched.page)
+    cdp.send("Emulation.setTouchEmulationEnabled", {"enabled": True, "maxTouchPoints": 5})
+    assert watched.page.evaluate("() => matchMedia('(hover: none)').matches")
+    watched.page.wait_for_function(
+        "() => Array.from(document.querySelectorAll('#view-movement .modebar-group'))"
+        ".every((g) => getComputedStyle(g).opacity === '1')"
+    )
+    watched.wait_ready()
+    got = watched.page.evaluate(TOOLBAR_JS)
+    assert len(got) == 2 and all(c["shown"] for c in got), got
+    assert [c["id"] for c in got if c["over"]] == []
+    # the room a hover-less page gives its titles from the start
+    tops = "() => Array.from(document.querySelectorAll('#view-movement .chart'), (d) => d.layout.title.pad.t)"
+    assert watched.page.evaluate(tops) == [16 + 26, 16 + 26]

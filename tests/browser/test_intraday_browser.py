@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from devtools.dashboard.serving import serving
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Page, expect
 from tests.browser.conftest import error_free_page
 
 from fuelpipe.adapters.clock import ManualClock
@@ -237,13 +237,14 @@ def test_a_bulletin_does_not_redraw_a_view_without_the_today_panel(
     assert _redraws(page, lambda: store.put_records([usd])) == 1
 
 
-@pytest.mark.parametrize(
-    ("lang", "said"),
-    [
-        ("en", "The link's series “FOO#BAR” has no intraday values: showing US dollar (PTAX)."),
-        ("pt-BR", "A série “FOO#BAR” do link não tem valores intradiários: exibindo Dólar (PTAX)."),
-    ],
-)
+# The Today panel's note on a link's series without intraday values, by language.
+REFUSED_SERIES = {
+    "en": "The link's series “FOO#BAR” has no intraday values: showing US dollar (PTAX).",
+    "pt-BR": "A série “FOO#BAR” do link não tem valores intradiários: exibindo Dólar (PTAX).",
+}
+
+
+@pytest.mark.parametrize(("lang", "said"), list(REFUSED_SERIES.items()))
 def test_a_series_without_intraday_values_in_the_url_falls_back_to_the_dollar_and_says_so(
     served: tuple[SqliteIntradayStore, str],
     page: Page,
@@ -270,3 +271,31 @@ def test_a_series_without_intraday_values_in_the_url_falls_back_to_the_dollar_an
     page.select_option("#today-series", "STOCK#PETR4")  # a series picked: the note has done
     page.locator("#today-panel .empty").wait_for()
     assert note.is_hidden()
+
+
+@pytest.mark.parametrize("stored", [True, False], ids=["bulletins", "empty-day"])
+def test_the_links_series_note_follows_a_language_switch(
+    served: tuple[SqliteIntradayStore, str],
+    page: Page,
+    bulletins: list[IntradayPoint],
+    stored: bool,
+) -> None:
+    # A switch to Portuguese took the note away (the dollar was the page's own series by then),
+    # and on a day with no value yet the empty chart hid it with the chart's own notes.
+    points, url = served
+    if stored:
+        points.put_points(bulletins)
+    page.goto(f"{url}/?view=overview&today=FOO%23BAR&lang=en")
+    page.wait_for_selector("body[data-ready=overview]", state="attached")
+    note = page.locator("#today-note")
+    for lang in ("en", "pt-BR", "en"):
+        if lang != "en" or page.locator("html[lang=pt-BR]").count():
+            page.click(f".lang-btn[data-lang='{lang}']")
+            page.wait_for_selector("body[data-ready=overview]", state="attached")
+        expect(note).to_be_visible()
+        expect(note).to_have_text(REFUSED_SERIES[lang])
+    # a series picked: the note has done its work
+    other = page.locator("#today-series option:not([value='CURRENCY#USD'])").first
+    page.select_option("#today-series", other.get_attribute("value"))
+    page.wait_for_selector("body[data-ready=overview]", state="attached")
+    expect(note).to_be_hidden()

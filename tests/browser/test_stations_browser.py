@@ -25,7 +25,10 @@ from tests.support.a11y import (
     tab_through,
 )
 from tests.support.aria_tabs import assert_open, read_tabs
-from tests.support.clipboard import assert_copy_link_is_honest
+from tests.support.clipboard import (
+    assert_copy_link_is_honest,
+    assert_copy_status_follows_the_language,
+)
 from tests.support.plotly_ticks import day_ticks
 from tests.support.station_lake import real_sample_lake
 
@@ -1012,3 +1015,13 @@ def test_a_station_charts_png_is_named_after_what_it_shows(
     with page.expect_download() as got:
         page.locator(f"#{chart} .modebar-btn").first.click()
     assert got.value.suggested_filename == f"{name}-2025-03-24..2025-04-19.png"
+
+
+def test_copy_links_message_follows_a_language_switch(page: Page, stations_url: str) -> None:
+    # "Could not copy the link" stayed in English after a switch to Portuguese.
+    _open(page, stations_url, "view=ranking&lang=en")
+
+    def drawn() -> None:
+        page.wait_for_function("() => !document.querySelector('main .view.is-loading')")
+
+    assert_copy_status_follows_the_language(page, "#st-share", "#st-status", "#st-link", drawn)

@@ -67,6 +67,7 @@
   let clockDay = "";
   let asked = {}; // the values the address named, by key
   let refused = []; // [key, value] the page fell back from (sanitizeChoices)
+  let todayRefused = ""; // the link's Today series without intraday values (viewToday)
 
   // --- text and numbers -------------------------------------------------------------------
 
@@ -235,6 +236,7 @@
   function readUrl() {
     Object.assign(state, DEFAULTS);
     asked = {};
+    todayRefused = "";
     const params = new URLSearchParams(window.location.search);
     for (const key of Object.keys(DEFAULTS)) {
       const value = params.get(key);
@@ -269,12 +271,17 @@
       if (push) window.history.pushState(null, "", url);
       else window.history.replaceState(null, "", url);
     }
+    const box = document.getElementById("share-link"); // the link to copy by hand: this one
+    if (!box.hidden) box.value = window.location.href;
   }
 
   /** A user's change of view, control or language: a history entry of its own, then drawn;
    *  `keep` (a change of language) keeps the link's note, said again in the new language. */
   function navigate(keep) {
-    if (!keep) refused = []; // the reader's own choice: the link's note has done its work
+    if (!keep) { // the reader's own choice: the link's notes have done their work
+      refused = [];
+      todayRefused = "";
+    }
     writeUrl(true);
     return render();
   }
@@ -484,12 +491,17 @@
       // Maps draw only the bundled states: Plotly's base-map topojson is an empty local file.
       topojsonURL: "/static/",
       modeBarButtonsToRemove: ["lasso2d", "select2d", "autoScale2d"],
+      displayModeBar: toolbarAlways() || "hover",
     };
   }
 
   // With no hover (a phone), Plotly shows its toolbar at all times at the chart's top right,
-  // where the title's first line ran under its buttons: the title goes below it there.
-  const TOOLBAR_ALWAYS = window.matchMedia("(hover: none)").matches;
+  // where the title's first line ran under its buttons: the title goes below it there. Plotly
+  // reads the hover once, at load, and keeps showing it if there was none then; a device that
+  // loses its hover later (a tablet's keyboard taken off) has it shown too, charts redrawn (bind).
+  const NO_HOVER = window.matchMedia("(hover: none)");
+  const HOVERLESS = NO_HOVER.matches;
+  const toolbarAlways = () => HOVERLESS || NO_HOVER.matches;
   const TOOLBAR_ROOM = 26;
 
   /** plot()'s `weekly`: the chart's data are ANP survey weeks (each keyed by its Sunday). */
@@ -518,7 +530,7 @@
     emptyBox(div).hidden = true;
     const title = layout.title && layout.title.text;
     if (title) {
-      if (TOOLBAR_ALWAYS) {
+      if (toolbarAlways()) {
         layout.title.pad = { t: ((layout.title.pad && layout.title.pad.t) || 0) + TOOLBAR_ROOM };
         layout.margin.t += TOOLBAR_ROOM;
       }
@@ -791,9 +803,9 @@
     return name === "today.kind." + kind ? kind : name;
   }
 
-  /** Today's PTAX bulletins or 15-minute bars of the chosen series, against the last close.
-   *  `refused`: the series a link named that has no intraday values, said above the default's. */
-  async function viewToday(token, refused) {
+  /** Today's PTAX bulletins or 15-minute bars of the chosen series, against the last close;
+   *  a link's series with no intraday values is said above the default's (todayRefused). */
+  async function viewToday(token) {
     const url = api("/api/intraday", { series: state.today });
     const note = document.getElementById("today-note");
     let data;
@@ -804,9 +816,9 @@
       // An old or mistyped link's series: the default one, and the panel says so, rather than
       // the API's English error over a series list with nothing to pick.
       if (err.status === 422 && state.today !== USD) {
-        const asked = state.today;
+        todayRefused = state.today;
         state.today = USD;
-        await viewToday(token, asked);
+        await viewToday(token);
         return;
       }
       note.hidden = true;
@@ -824,13 +836,15 @@
     );
     setCsv(url, "today-csv");
     const name = seriesName(data.key);
-    note.textContent = refused ? t("today.refused", { series: refused, shown: name }) : "";
-    note.hidden = !refused;
-    if (!data.points.length) {
+    const empty = !data.points.length;
+    if (empty) {
       const vars = { series: name, day: fmt.date(data.day) };
       showEmpty("chart-today", t(data.collected ? "today.empty" : "today.notCollected", vars));
-      return;
     }
+    // after showEmpty, which hides the panel's notes with the chart's
+    note.textContent = todayRefused && t("today.refused", { series: todayRefused, shown: name });
+    note.hidden = !todayRefused;
+    if (empty) return;
     const digits = data.unit === "BRL/USD" ? 4 : 2;
     const x = data.points.map((p) => `${data.day} ${p.time}`);
     const traces = [{
@@ -1193,6 +1207,10 @@
     }], layout, url, view.week, WEEKLY);
   }
 
+  // The matrix's phone layout up to a chart ~560 px wide (main's and the panel's padding
+  // beside it); crossing it (a phone turned, a window resized) draws the matrix again, once.
+  const NARROW = window.matchMedia("(max-width: 620px)");
+
   async function viewCorrelations(token) {
     const key = fuelKey(state.fuel, state.area);
     const others = MAIN_FUELS.filter((f) => f !== state.fuel).map((f) => fuelKey(f, state.area));
@@ -1236,7 +1254,7 @@
     // On a phone the names beside and under the matrix left it ~100 px of 340 and the slanted
     // ones ran into each other: there the columns are numbered as the rows, each name split
     // at its area or its bracket, and the colours' scale goes (each cell prints its r).
-    const narrow = document.getElementById("chart-corr").clientWidth < 560;
+    const narrow = NARROW.matches;
     if (narrow) {
       Object.assign(layout.xaxis, { tickangle: 0, tickvals: names, ticktext: names.map((_, i) => String(i + 1)) });
       Object.assign(layout.yaxis, {
@@ -1618,6 +1636,10 @@
       button.addEventListener("click", () => {
         state.lang = button.dataset.lang;
         applyI18n();
+        if (!meta) {
+          writeUrl(true);
+          return load(); // the page never loaded: tried again, its failure said in this language
+        }
         buildControls();
         navigate(true);
       });
@@ -1642,24 +1664,27 @@
       buildControls();
       render();
     });
+    NARROW.addEventListener("change", () => state.view === "correlations" && meta && render(true));
+    NO_HOVER.addEventListener("change", () => meta && render(true));
     window.addEventListener("resize", () => {
       window.clearTimeout(resizeTimer);
       resizeTimer = window.setTimeout(rewrapTitles, 150);
     });
+    const status = document.getElementById("share-status");
+    // by its key, as every text applyI18n says again in the language picked ("" says nothing)
+    const say = (key) => { status.textContent = t(status.dataset.i18n = key); };
     document.getElementById("share").addEventListener("click", async () => {
-      const status = document.getElementById("share-status");
       const box = document.getElementById("share-link");
       try {
         // "copied" only once the write resolved: no clipboard (an http page), a refusal or a
         // failure leaves the link in a box, selected, to copy by hand
         await navigator.clipboard.writeText(window.location.href);
         box.hidden = true;
-        status.textContent = t("ctl.copied");
-        window.setTimeout(() => { status.textContent = ""; }, 2500);
+        say("ctl.copied");
+        window.setTimeout(() => status.dataset.i18n === "ctl.copied" && say(""), 2500);
       } catch (e) {
-        status.textContent = t("ctl.copyFailed");
+        say("ctl.copyFailed");
         box.value = window.location.href;
-        box.setAttribute("aria-label", t("ctl.link"));
         box.hidden = false;
         box.select();
       }
@@ -1671,7 +1696,13 @@
     applyI18n();
     showView();
     bind();
+    await load();
+  }
+
+  /** /api/meta, then the open view; a failure said where the view goes. */
+  async function load() {
     const section = document.getElementById("view-" + state.view);
+    for (const old of section.querySelectorAll(".view-error")) old.remove();
     section.dataset.loading = t("loading");
     section.classList.add("is-loading");
     try {

@@ -295,6 +295,7 @@
     if (url === location.pathname + location.search) return;
     if (push) history.pushState(null, "", url);
     else history.replaceState(null, "", url);
+    if (!$("st-link").hidden) $("st-link").value = location.href; // the link to copy by hand: this one
   }
 
   /** A user's change: a history entry of its own, then drawn. */
@@ -711,6 +712,8 @@
         pick(e);
       });
     }
+    // by its key, as every text translate() says again in the language picked
+    const say = (key) => { $("st-status").textContent = t($("st-status").dataset.t = key); };
     $("st-share").addEventListener("click", async () => {
       writeUrl();
       const box = $("st-link");
@@ -719,11 +722,10 @@
         // failure leaves the link in a box, selected, to copy by hand
         await navigator.clipboard.writeText(location.href);
         box.hidden = true;
-        $("st-status").textContent = t("ctl.copied");
+        say("ctl.copied");
       } catch {
-        $("st-status").textContent = t("ctl.copyFailed");
+        say("ctl.copyFailed");
         box.value = location.href;
-        box.setAttribute("aria-label", t("ctl.link"));
         box.hidden = false;
         box.select();
       }
