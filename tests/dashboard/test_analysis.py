@@ -12,7 +12,7 @@ from devtools.dashboard.realdata import DATA, WINDOW
 
 from fuelpipe.adapters.sqlite_store import SqliteStore
 from fuelpipe.dashboard import analysis as an
-from fuelpipe.dashboard.repository import BRENT, BRENT_BRL, USD, SeriesReader
+from fuelpipe.dashboard.repository import BRENT, BRENT_BRL, PTAX_MAX_AGE, USD, SeriesReader
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
 
 GASOLINE_BR = "FUEL#GASOLINE#BR"
@@ -38,8 +38,16 @@ def pd_daily() -> dict[str, pd.Series]:
     usd = _daily_csv("fx/strongylis__ptax.csv", "data", "venda")
     brent = _daily_csv("brent/jackthompsondb__DCOILBRENTEU.csv", "observation_date", "DCOILBRENTEU")
     petr4 = _daily_csv("stocks/henriquebrnetto__PETR4.SA.csv", "Date", "Close")
-    joined = pd.concat({"b": brent, "u": usd}, axis=1, join="inner")
-    return {USD: usd, BRENT: brent, PETR4: petr4, BRENT_BRL: joined["b"] * joined["u"]}
+    # each Brent day at the PTAX in force, the latest on or before it (none is over 5 days old)
+    in_force = pd.merge_asof(
+        brent.rename("b").to_frame(),
+        usd.rename("u").to_frame(),
+        left_index=True,
+        right_index=True,
+        direction="backward",
+        tolerance=pd.Timedelta(days=7),
+    ).dropna()
+    return {USD: usd, BRENT: brent, PETR4: petr4, BRENT_BRL: in_force["b"] * in_force["u"]}
 
 
 @pytest.fixture(scope="module")
@@ -78,6 +86,20 @@ def test_brent_in_brl_matches_hand_computed_rows(reader: SeriesReader) -> None:
     assert got[date(2022, 3, 8)] == pytest.approx(677.926154, rel=1e-12)
     # 2021-05-31 is a UK bank holiday: FRED has no Brent, so no product that day
     assert date(2021, 5, 31) not in got
+    # Carnival Tuesday 2022-03-01 has no PTAX: Brent's 110.93 at Friday 02-25's 5.1394 = 570.113642
+    # (matching dates alone left the day out, and with Monday's the week's two lowest Brent days)
+    assert got[date(2022, 3, 1)] == pytest.approx(570.113642, rel=1e-12)
+    assert got[date(2022, 2, 28)] == pytest.approx(103.08 * 5.1394, rel=1e-12)
+
+
+def test_brent_in_brl_takes_no_ptax_older_than_a_week(reader: SeriesReader) -> None:
+    # The real PTAX cut after Friday 2022-04-22, as a PTAX series stored behind Brent's would be:
+    # Brent's days to Friday 04-29 take 04-22's rate (days old 3 to 7), later ones none.
+    brent = reader.raw(BRENT, date(2022, 4, 25), date(2022, 5, 6))
+    ptax = reader.raw(USD, date(2022, 4, 18), date(2022, 4, 22))
+    got = an.product_at_latest("brl", brent, ptax, PTAX_MAX_AGE)
+    assert got.dates == tuple(d for d in brent.dates if d <= date(2022, 4, 29))
+    assert got.values[-1] == brent.as_dict()[date(2022, 4, 29)] * ptax.values[-1]
 
 
 def test_brent_in_brl_weekly_matches_pandas(

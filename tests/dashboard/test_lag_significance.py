@@ -11,6 +11,7 @@ import pytest
 
 from fuelpipe.adapters.history_files import load_history
 from fuelpipe.dashboard import analysis as an
+from fuelpipe.dashboard.repository import PTAX_MAX_AGE
 
 DATASETS = Path(__file__).resolve().parents[2] / "datasets"
 
@@ -20,10 +21,11 @@ def changes() -> tuple[an.TimeSeries, an.TimeSeries]:
     """Weekly log changes of the Brazil gasoline price and of Brent × PTAX (weekly means)."""
     series = load_history(DATASETS, with_areas=False).series
     pump = an.TimeSeries.of("pump", series["FUEL#GASOLINE#BR"])
-    brl = an.product_on_common_dates(
+    brl = an.product_at_latest(
         "brent_brl",
         an.TimeSeries.of("brent", series["COMMODITY#BRENT"]),
         an.TimeSeries.of("usd", series["CURRENCY#USD"]),
+        PTAX_MAX_AGE,
     )
     return an.log_changes(an.to_weekly(pump)), an.log_changes(an.to_weekly(brl))
 

@@ -96,7 +96,7 @@ def canonical(query: str | bytes) -> Params:
     return tuple(sorted((k, tuple(v)) for k, v in found.items()))
 
 
-VIEWS_SCHEMA = 13
+VIEWS_SCHEMA = 14
 """Raise it when a view's JSON changes shape: the entries stored before are then never read
 (a new name) and their ETags change (:func:`view_etag`), so a new release never serves a body
 its page does not expect, nor a 304 to a browser holding one, until the data
@@ -110,7 +110,8 @@ the values published by its end (an ANP week from its Friday), not those dated u
 health's ``pending_read`` (the failing rows come from the newest PENDING records only); 11:
 the overview's Brent in BRL dated by Brent on a PTAX holiday, the map's spread to DECIMALS; 12:
 the outlook accuracy's coverage over the model's own forecasts (``coverage80_model``); 13:
-health's values set aside where no record keeps them (``set_aside``, ``set_aside_values``)."""
+health's values set aside where no record keeps them (``set_aside``, ``set_aside_values``); 14:
+Brent in BRL at the PTAX on or before each Brent day in every view, not on matching dates only."""
 
 
 def params_hash(path: str, params: Params) -> str:

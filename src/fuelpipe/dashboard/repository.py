@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from fuelpipe.dashboard.analysis import (
     TimeSeries,
     WeeklyHow,
-    product_on_common_dates,
+    product_at_latest,
     to_weekly,
     week_start,
 )
@@ -19,10 +19,15 @@ from fuelpipe.domain.models import Status
 from fuelpipe.ports.store import Store
 
 BRENT_BRL = "BRENT_BRL"
-"""The derived series: Brent spot (USD/bbl) × PTAX USD sell (BRL/USD) on matching dates."""
+"""The derived series: Brent spot (USD/bbl) on its dates × the PTAX USD sell (BRL/USD) in force
+that day, the latest on or before it (:data:`PTAX_MAX_AGE`)."""
 BRENT = commodity_key("BRENT")
 USD = currency_key("USD")
 DERIVED_LABELS = {BRENT_BRL: ("Brent spot in BRL (Brent × PTAX USD)", "BRL/bbl")}
+PTAX_MAX_AGE = timedelta(days=7)
+"""How far back a Brent day takes its PTAX: the longest gap between PTAX days from 1994-07 to
+2024-03 (``datasets/fx/lucagpgirardi__ptax_sgs1.csv``) is 5 days, Carnival's Friday to Wednesday;
+an older rate is a PTAX series stored behind Brent's, and the day gets no value, not a stale one."""
 _READ_FIELDS = ("value",)
 
 
@@ -66,9 +71,8 @@ class SeriesReader:
         """The OK values of one series in ``[start, end]``."""
         self.check_key(key)
         if key == BRENT_BRL:
-            return product_on_common_dates(
-                BRENT_BRL, self.raw(BRENT, start, end), self.raw(USD, start, end)
-            )
+            rates = self.raw(USD, start - PTAX_MAX_AGE if start else None, end)
+            return product_at_latest(BRENT_BRL, self.raw(BRENT, start, end), rates, PTAX_MAX_AGE)
         records = self.store.query(key, start, end, fields=_READ_FIELDS)
         return TimeSeries.of(
             key,

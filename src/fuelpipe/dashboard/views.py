@@ -17,7 +17,7 @@ from fuelpipe.dashboard.areas import (
     STATE_CODES,
 )
 from fuelpipe.dashboard.errors import InvalidRequestError, NotFoundError
-from fuelpipe.dashboard.repository import BRENT, BRENT_BRL, USD, SeriesReader
+from fuelpipe.dashboard.repository import BRENT, BRENT_BRL, SeriesReader
 from fuelpipe.dashboard.schemas import (
     AreaRow,
     Choice,
@@ -152,15 +152,12 @@ def overview_view(reader: SeriesReader, end: date | None = None) -> OverviewView
 
 def _brent_brl_on(reader: SeriesReader, day: date) -> tuple[date, float] | None:
     """Brent in BRL on or before ``day``, dated as Brent's own card dates it: Brent's value on
-    or before ``day`` at the latest PTAX on or before that date. Matching dates alone slipped
-    back when PTAX had a holiday Brent had not: on Carnival Tuesday 2022-03-01 the card showed
-    02-25's value, a week before compared with 02-18, while Brent's card showed 03-01 against
-    02-22; the week before 03-08 was 02-25, eleven days, where Brent's card compared with 03-01."""
-    brent = reader.raw(BRENT, day - timedelta(days=21), day).value_on_or_before(day)
-    if brent is None:
-        return None
-    usd = reader.raw(USD, brent[0] - timedelta(days=21), brent[0]).value_on_or_before(brent[0])
-    return (brent[0], brent[1] * usd[1]) if usd else None
+    or before ``day`` at the latest PTAX on or before that date (as the series reads it,
+    :meth:`SeriesReader.raw`). Matching dates alone slipped back when PTAX had a holiday Brent
+    had not: on Carnival Tuesday 2022-03-01 the card showed 02-25's value, a week before
+    compared with 02-18, while Brent's card showed 03-01 against 02-22; the week before 03-08
+    was 02-25, eleven days, where Brent's card compared with 03-01."""
+    return reader.raw(BRENT_BRL, day - timedelta(days=21), day).value_on_or_before(day)
 
 
 def indices_view(

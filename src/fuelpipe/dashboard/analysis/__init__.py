@@ -38,7 +38,7 @@ from fuelpipe.dashboard.analysis.timeseries import (
     log_changes,
     normalised_index,
     paired,
-    product_on_common_dates,
+    product_at_latest,
     to_weekly,
     week_start,
 )
@@ -79,7 +79,7 @@ __all__ = [
     "parity",
     "pct_change_over",
     "pearson",
-    "product_on_common_dates",
+    "product_at_latest",
     "regional_view",
     "spread",
     "strongest_lag",
