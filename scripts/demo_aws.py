@@ -16,10 +16,11 @@ import io
 import json
 import os
 import re
+import signal
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,13 @@ from devtools.aws.lambda_events import (  # noqa: E402
     scheduled_event,
     sqs_event,
 )
-from devtools.aws.servers import DUMMY_CREDENTIALS, REGION, start_dynalite, start_moto  # noqa: E402
+from devtools.aws.servers import (  # noqa: E402
+    DUMMY_CREDENTIALS,
+    REGION,
+    LocalServer,
+    start_dynalite,
+    start_moto,
+)
 from rich.console import Console  # noqa: E402
 
 from fuelpipe.adapters.clock import FixedClock  # noqa: E402
@@ -131,29 +138,51 @@ def compare_with_embedded(
     return differences
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Start the servers and the replay, run every demo phase through the handlers, report."""
+def main(
+    argv: list[str] | None = None,
+    servers: tuple[Callable[[], LocalServer], ...] = (start_dynalite, start_moto),
+) -> int:
+    """Start the servers and the replay, run every demo phase through the handlers, report.
+
+    Every server started is stopped on the way out, whether the demo succeeds, fails or is
+    interrupted (Ctrl+C, or SIGTERM when run as a script) while a later one is still starting.
+    """
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print the status rows as JSON")
     args = parser.parse_args(argv)
     console = Console()
     started = time.perf_counter()
-    dynalite, moto = start_dynalite(), start_moto()
     try:
-        # This process is the "Lambda environment": boto3 reads the endpoints itself.
-        os.environ.update(
-            AWS_ENDPOINT_URL_DYNAMODB=dynalite.url,
-            AWS_ENDPOINT_URL_SQS=moto.url,
-            AWS_ACCESS_KEY_ID=DUMMY_CREDENTIALS["aws_access_key_id"],
-            AWS_SECRET_ACCESS_KEY=DUMMY_CREDENTIALS["aws_secret_access_key"],
-            AWS_DEFAULT_REGION=REGION,
-            AWS_EC2_METADATA_DISABLED="true",
-            POWERTOOLS_LOG_LEVEL="WARNING",
-        )
-        return run(console, dynalite.url, moto.url, started, as_json=args.json)
+        with contextlib.ExitStack() as running:
+            dynalite, moto = (running.enter_context(_stopped_on_exit(start())) for start in servers)
+            # This process is the "Lambda environment": boto3 reads the endpoints itself.
+            os.environ.update(
+                AWS_ENDPOINT_URL_DYNAMODB=dynalite.url,
+                AWS_ENDPOINT_URL_SQS=moto.url,
+                AWS_ACCESS_KEY_ID=DUMMY_CREDENTIALS["aws_access_key_id"],
+                AWS_SECRET_ACCESS_KEY=DUMMY_CREDENTIALS["aws_secret_access_key"],
+                AWS_DEFAULT_REGION=REGION,
+                AWS_EC2_METADATA_DISABLED="true",
+                POWERTOOLS_LOG_LEVEL="WARNING",
+            )
+            return run(console, dynalite.url, moto.url, started, as_json=args.json)
+    except KeyboardInterrupt:
+        console.print("interrupted: the local servers are stopped; run `make demo-aws` again")
+        return 130
+
+
+@contextlib.contextmanager
+def _stopped_on_exit(server: LocalServer) -> Iterator[LocalServer]:
+    try:
+        yield server
     finally:
-        dynalite.stop()
-        moto.stop()
+        server.stop()
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    # SystemExit unwinds like Ctrl+C does, so main's cleanup stops the servers (the default
+    # SIGTERM action would end the process at once and leave them running).
+    raise SystemExit(128 + signum)
 
 
 def run(
@@ -249,4 +278,5 @@ def run_phase(
 
 
 if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     raise SystemExit(main())
