@@ -46,7 +46,7 @@ from rich.console import Console  # noqa: E402
 
 from fuelpipe.adapters.clock import FixedClock  # noqa: E402
 from fuelpipe.cli import display  # noqa: E402
-from fuelpipe.cli.demo import plan_phases, snapshot_dir  # noqa: E402
+from fuelpipe.cli.demo import _has_records, _requests_line, plan_phases, snapshot_dir  # noqa: E402
 from fuelpipe.homes.settings import Settings  # noqa: E402
 from fuelpipe.stages.context import StageContext  # noqa: E402
 from fuelpipe.stages.status import KeyStatus, status  # noqa: E402
@@ -165,7 +165,11 @@ def main(
                 AWS_EC2_METADATA_DISABLED="true",
                 POWERTOOLS_LOG_LEVEL="WARNING",
             )
-            return run(console, dynalite.url, moto.url, started, as_json=args.json)
+            code = run(console, dynalite.url, moto.url, started, as_json=args.json)
+        console.print(
+            "dynalite and moto_server stopped; the demo's table and queues went with them"
+        )
+        return code
     except KeyboardInterrupt:
         console.print("interrupted: the local servers are stopped; run `make demo-aws` again")
         return 130
@@ -212,7 +216,9 @@ def run(
         console.print(
             f"[bold]fuelpipe demo-aws[/]: DynamoDB on dynalite {dynalite_url}, SQS on "
             f"moto_server {moto_url}, sources replayed on {replay.url}\n"
-            f"resources: {created}"
+            f"created table {created['table']}, queue {created['queue_url']} and its "
+            f"dead-letter queue {created['dlq_url']}",
+            highlight=False,
         )
         for phase in phases:
             app = build_context(cfg, clock=FixedClock(phase.now))
@@ -223,18 +229,16 @@ def run(
             finally:
                 app.close()
         requests = replay.request_counts
+    # As the embedded demo: a series with nothing published by its clock is left out.
+    idle = [r.key for r in rows if not (r.expected or _has_records(r))]
+    counted = [r for r in rows if r.key not in idle]
     if as_json:
-        print(json.dumps([r.as_dict() for r in rows], indent=1))
+        print(json.dumps([r.as_dict() for r in counted], indent=1))
     else:
-        display.print_status(console, rows)
-    missing = sum(r.missing for r in rows)
-    console.print(
-        f"\n{len(rows)} series, {sum(r.present for r in rows):,} records, {missing} missing, "
-        f"{sum(r.pending for r in rows)} pending, {sum(r.quarantined for r in rows)} "
-        f"quarantined, {len(dead)} dead letters; source requests {requests}\n"
-        f"invocations {dict(invoke.invocations)}; EMF metrics {dict(invoke.metrics)}; "
-        f"{time.perf_counter() - started:.1f} s"
-    )
+        display.print_status(console, counted)
+    missing = sum(r.missing for r in counted)
+    console.print(summary(counted, idle, requests, invoke, len(dead)), highlight=False)
+    console.print(f"done in {time.perf_counter() - started:.1f} s", highlight=False)
     db = Settings().db
     if db.exists():
         compare_with_embedded(console, rows, phases, db)
@@ -243,7 +247,45 @@ def run(
     if missing:
         console.print(f"[bold red]error:[/] {missing} expected dates are still missing")
         return 1
+    console.print(
+        "next: docs/DEPLOY.md deploys the same handlers to AWS; docs/AWS.md says what runs where"
+    )
     return 0
+
+
+def summary(
+    rows: list[KeyStatus],
+    idle: list[str],
+    requests: dict[str, int],
+    invoke: Invoker,
+    dead_letters: int,
+) -> str:
+    """The closing lines: the store's counts (as the embedded demo counts them), what was
+    invoked and the EMF metrics the handlers logged."""
+    records = sum(r.present + r.unexpected for r in rows)
+    lines = [
+        f"\n{len(rows)} series, {records:,} records, {sum(r.missing for r in rows)} missing, "
+        f"{sum(r.pending for r in rows)} pending, {sum(r.quarantined for r in rows)} "
+        f"quarantined, {sum(r.absent for r in rows)} absent (the source has no value), "
+        f"{sum(r.unexpected for r in rows)} on days their calendar skips, {dead_letters} dead "
+        f"letters; source requests: {_requests_line(requests)}",
+        "Lambda invocations: " + _counts(invoke.invocations),
+        "EMF metrics the handlers logged (CloudWatch would chart these): "
+        + _counts(invoke.metrics),
+    ]
+    if idle:
+        lines.append(f"not counted (no value published by their demo clock): {', '.join(idle)}")
+    return "\n".join(lines)
+
+
+def _counts(counts: Counter[str]) -> str:
+    return ", ".join(f"{name} {value:,.0f}" for name, value in counts.items()) or "none"
+
+
+def stage_line(name: str, counters: dict[str, int]) -> str:
+    """``name: 179 keys scanned, 1 messages sent``: one stage's non-zero counters, in words."""
+    said = [f"{value:,} {key.replace('_', ' ')}" for key, value in counters.items() if value]
+    return f"  {name}: {', '.join(said) or 'nothing to do'}"
 
 
 def run_phase(
@@ -272,9 +314,15 @@ def run_phase(
         scraped += drain(app, scraper, invoke, queue_name)
     console.print(
         f"\n[bold]{phase.name}[/]: {len(phase.series)} series from {phase.since}, now = "
-        f"{phase.now.isoformat()}\n  data_clustering {orchestrated}\n  scraper: {scraped} "
-        f"messages handled\n  retry_recheck {rechecked}"
+        f"{phase.now.isoformat()}",
+        highlight=False,
     )
+    for name, counters in (
+        ("data_clustering", orchestrated),
+        ("scraper", {"messages_handled": scraped}),
+        ("retry_recheck", rechecked),
+    ):
+        console.print(stage_line(name, counters), highlight=False)
 
 
 if __name__ == "__main__":
