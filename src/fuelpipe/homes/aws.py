@@ -328,6 +328,11 @@ _JSON_KINDS = {type(None): "null", list: "a JSON array", str: "a JSON string", i
                float: "a JSON number", bool: "a JSON boolean"}  # fmt: skip
 
 
+def json_kind(value: object) -> str:
+    """What JSON ``value`` was decoded from, for an error about an event: ``a JSON array``."""
+    return _JSON_KINDS.get(type(value), type(value).__name__)
+
+
 def schedule_options(event: Mapping[str, Any], catalog: Catalog) -> ScheduleOptions:
     """Read ``detail.series`` (keys or prefixes), ``detail.since`` and the switches
     (``detail.mode``, ``detail.due_only``, ``detail.force``) from a scheduled event; a
@@ -338,7 +343,7 @@ def schedule_options(event: Mapping[str, Any], catalog: Catalog) -> ScheduleOpti
     if not isinstance(event, Mapping):  # a payload of `null`, an array or a string
         raise ValueError(
             "not a scheduled event fuelpipe understands: the event is "
-            f"{_JSON_KINDS.get(type(event), type(event).__name__)}, not a JSON object"
+            f"{json_kind(event)}, not a JSON object"
         )
     try:
         detail = parse(event=dict(event), model=_event_models()).detail
