@@ -136,15 +136,24 @@ def test_an_event_of_another_rule_or_no_object_is_refused_naming_what_is_wrong(
 
 
 @pytest.mark.filterwarnings("ignore:No application metrics")
+@pytest.mark.parametrize(
+    ("event", "named"),
+    [
+        (S3_EVENT, "source"),
+        (scheduled_event({"series": "CURRENCY"}, scheduler=True), "detail.series"),
+        (scheduled_event({"since": 20250301}), "detail.since"),
+    ],
+    ids=["another-rule", "series-not-a-list", "since-not-a-string"],
+)
 @pytest.mark.parametrize("name", ["data_clustering", "retry_recheck", "intraday", "outlook"])
-def test_each_scheduled_function_refuses_another_rules_event_and_does_nothing(
-    aws_home: AwsHome, name: str
+def test_each_scheduled_function_refuses_a_bad_event_naming_the_field_and_does_nothing(
+    aws_home: AwsHome, name: str, event: dict[str, Any], named: str
 ) -> None:
     app = aws_home.app(FixedClock(NOW))
     handler = load_handler(name).make_handler(lambda: app)
 
-    with pytest.raises(ValueError, match=f"^{REFUSED}source: "):
-        handler(S3_EVENT, FakeLambdaContext(name))
+    with pytest.raises(ValueError, match=f"^{REFUSED}{named}: "):
+        handler(event, FakeLambdaContext(name))
 
     assert app.queue.depth() == QueueDepth(0, 0, 0)
     assert app.store.last_runs() == []
