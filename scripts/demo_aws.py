@@ -16,10 +16,11 @@ import io
 import json
 import os
 import re
+import signal
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,12 +35,18 @@ from devtools.aws.lambda_events import (  # noqa: E402
     scheduled_event,
     sqs_event,
 )
-from devtools.aws.servers import DUMMY_CREDENTIALS, REGION, start_dynalite, start_moto  # noqa: E402
+from devtools.aws.servers import (  # noqa: E402
+    DUMMY_CREDENTIALS,
+    REGION,
+    LocalServer,
+    start_dynalite,
+    start_moto,
+)
 from rich.console import Console  # noqa: E402
 
 from fuelpipe.adapters.clock import FixedClock  # noqa: E402
 from fuelpipe.cli import display  # noqa: E402
-from fuelpipe.cli.demo import plan_phases, snapshot_dir  # noqa: E402
+from fuelpipe.cli.demo import _has_records, _requests_line, plan_phases, snapshot_dir  # noqa: E402
 from fuelpipe.homes.settings import Settings  # noqa: E402
 from fuelpipe.stages.context import StageContext  # noqa: E402
 from fuelpipe.stages.status import KeyStatus, status  # noqa: E402
@@ -131,29 +138,55 @@ def compare_with_embedded(
     return differences
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Start the servers and the replay, run every demo phase through the handlers, report."""
+def main(
+    argv: list[str] | None = None,
+    servers: tuple[Callable[[], LocalServer], ...] = (start_dynalite, start_moto),
+) -> int:
+    """Start the servers and the replay, run every demo phase through the handlers, report.
+
+    Every server started is stopped on the way out, whether the demo succeeds, fails or is
+    interrupted (Ctrl+C, or SIGTERM when run as a script) while a later one is still starting.
+    """
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print the status rows as JSON")
     args = parser.parse_args(argv)
     console = Console()
     started = time.perf_counter()
-    dynalite, moto = start_dynalite(), start_moto()
     try:
-        # This process is the "Lambda environment": boto3 reads the endpoints itself.
-        os.environ.update(
-            AWS_ENDPOINT_URL_DYNAMODB=dynalite.url,
-            AWS_ENDPOINT_URL_SQS=moto.url,
-            AWS_ACCESS_KEY_ID=DUMMY_CREDENTIALS["aws_access_key_id"],
-            AWS_SECRET_ACCESS_KEY=DUMMY_CREDENTIALS["aws_secret_access_key"],
-            AWS_DEFAULT_REGION=REGION,
-            AWS_EC2_METADATA_DISABLED="true",
-            POWERTOOLS_LOG_LEVEL="WARNING",
+        with contextlib.ExitStack() as running:
+            dynalite, moto = (running.enter_context(_stopped_on_exit(start())) for start in servers)
+            # This process is the "Lambda environment": boto3 reads the endpoints itself.
+            os.environ.update(
+                AWS_ENDPOINT_URL_DYNAMODB=dynalite.url,
+                AWS_ENDPOINT_URL_SQS=moto.url,
+                AWS_ACCESS_KEY_ID=DUMMY_CREDENTIALS["aws_access_key_id"],
+                AWS_SECRET_ACCESS_KEY=DUMMY_CREDENTIALS["aws_secret_access_key"],
+                AWS_DEFAULT_REGION=REGION,
+                AWS_EC2_METADATA_DISABLED="true",
+                POWERTOOLS_LOG_LEVEL="WARNING",
+            )
+            code = run(console, dynalite.url, moto.url, started, as_json=args.json)
+        console.print(
+            "dynalite and moto_server stopped; the demo's table and queues went with them"
         )
-        return run(console, dynalite.url, moto.url, started, as_json=args.json)
+        return code
+    except KeyboardInterrupt:
+        console.print("interrupted: the local servers are stopped; run `make demo-aws` again")
+        return 130
+
+
+@contextlib.contextmanager
+def _stopped_on_exit(server: LocalServer) -> Iterator[LocalServer]:
+    try:
+        yield server
     finally:
-        dynalite.stop()
-        moto.stop()
+        server.stop()
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    # SystemExit unwinds like Ctrl+C does, so main's cleanup stops the servers (the default
+    # SIGTERM action would end the process at once and leave them running).
+    raise SystemExit(128 + signum)
 
 
 def run(
@@ -183,7 +216,9 @@ def run(
         console.print(
             f"[bold]fuelpipe demo-aws[/]: DynamoDB on dynalite {dynalite_url}, SQS on "
             f"moto_server {moto_url}, sources replayed on {replay.url}\n"
-            f"resources: {created}"
+            f"created table {created['table']}, queue {created['queue_url']} and its "
+            f"dead-letter queue {created['dlq_url']}",
+            highlight=False,
         )
         for phase in phases:
             app = build_context(cfg, clock=FixedClock(phase.now))
@@ -194,18 +229,16 @@ def run(
             finally:
                 app.close()
         requests = replay.request_counts
+    # As the embedded demo: a series with nothing published by its clock is left out.
+    idle = [r.key for r in rows if not (r.expected or _has_records(r))]
+    counted = [r for r in rows if r.key not in idle]
     if as_json:
-        print(json.dumps([r.as_dict() for r in rows], indent=1))
+        print(json.dumps([r.as_dict() for r in counted], indent=1))
     else:
-        display.print_status(console, rows)
-    missing = sum(r.missing for r in rows)
-    console.print(
-        f"\n{len(rows)} series, {sum(r.present for r in rows):,} records, {missing} missing, "
-        f"{sum(r.pending for r in rows)} pending, {sum(r.quarantined for r in rows)} "
-        f"quarantined, {len(dead)} dead letters; source requests {requests}\n"
-        f"invocations {dict(invoke.invocations)}; EMF metrics {dict(invoke.metrics)}; "
-        f"{time.perf_counter() - started:.1f} s"
-    )
+        display.print_status(console, counted)
+    missing = sum(r.missing for r in counted)
+    console.print(summary(counted, idle, requests, invoke, len(dead)), highlight=False)
+    console.print(f"done in {time.perf_counter() - started:.1f} s", highlight=False)
     db = Settings().db
     if db.exists():
         compare_with_embedded(console, rows, phases, db)
@@ -214,7 +247,45 @@ def run(
     if missing:
         console.print(f"[bold red]error:[/] {missing} expected dates are still missing")
         return 1
+    console.print(
+        "next: docs/DEPLOY.md deploys the same handlers to AWS; docs/AWS.md says what runs where"
+    )
     return 0
+
+
+def summary(
+    rows: list[KeyStatus],
+    idle: list[str],
+    requests: dict[str, int],
+    invoke: Invoker,
+    dead_letters: int,
+) -> str:
+    """The closing lines: the store's counts (as the embedded demo counts them), what was
+    invoked and the EMF metrics the handlers logged."""
+    records = sum(r.present + r.unexpected for r in rows)
+    lines = [
+        f"\n{len(rows)} series, {records:,} records, {sum(r.missing for r in rows)} missing, "
+        f"{sum(r.pending for r in rows)} pending, {sum(r.quarantined for r in rows)} "
+        f"quarantined, {sum(r.absent for r in rows)} absent (the source has no value), "
+        f"{sum(r.unexpected for r in rows)} on days their calendar skips, {dead_letters} dead "
+        f"letters; source requests: {_requests_line(requests)}",
+        "Lambda invocations: " + _counts(invoke.invocations),
+        "EMF metrics the handlers logged (CloudWatch would chart these): "
+        + _counts(invoke.metrics),
+    ]
+    if idle:
+        lines.append(f"not counted (no value published by their demo clock): {', '.join(idle)}")
+    return "\n".join(lines)
+
+
+def _counts(counts: Counter[str]) -> str:
+    return ", ".join(f"{name} {value:,.0f}" for name, value in counts.items()) or "none"
+
+
+def stage_line(name: str, counters: dict[str, int]) -> str:
+    """``name: 179 keys scanned, 1 messages sent``: one stage's non-zero counters, in words."""
+    said = [f"{value:,} {key.replace('_', ' ')}" for key, value in counters.items() if value]
+    return f"  {name}: {', '.join(said) or 'nothing to do'}"
 
 
 def run_phase(
@@ -243,10 +314,17 @@ def run_phase(
         scraped += drain(app, scraper, invoke, queue_name)
     console.print(
         f"\n[bold]{phase.name}[/]: {len(phase.series)} series from {phase.since}, now = "
-        f"{phase.now.isoformat()}\n  data_clustering {orchestrated}\n  scraper: {scraped} "
-        f"messages handled\n  retry_recheck {rechecked}"
+        f"{phase.now.isoformat()}",
+        highlight=False,
     )
+    for name, counters in (
+        ("data_clustering", orchestrated),
+        ("scraper", {"messages_handled": scraped}),
+        ("retry_recheck", rechecked),
+    ):
+        console.print(stage_line(name, counters), highlight=False)
 
 
 if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     raise SystemExit(main())

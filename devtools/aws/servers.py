@@ -101,7 +101,6 @@ def _wait_until_up(server: LocalServer, timeout_s: float) -> None:
             return  # any HTTP answer means it is listening
         except OSError:
             time.sleep(0.05)
-    server.stop()
     raise RuntimeError(f"{server.name} did not answer on {server.url} within {timeout_s} s")
 
 
@@ -112,7 +111,11 @@ def _start(name: str, argv: list[str], port: int, workdir: Path, timeout_s: floa
         argv, cwd=ROOT, stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
     )
     server = LocalServer(name, f"http://127.0.0.1:{port}", process, workdir, log, handle)
-    _wait_until_up(server, timeout_s)
+    try:
+        _wait_until_up(server, timeout_s)
+    except BaseException:  # a timeout, an early exit or Ctrl+C while waiting: leave no process
+        server.stop()
+        raise
     return server
 
 

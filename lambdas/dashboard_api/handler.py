@@ -12,6 +12,7 @@ from fuelpipe.homes.aws import (
     ContextProvider,
     build_alert_reader,
     build_intraday_store,
+    json_kind,
     lazy_context,
 )
 from fuelpipe.homes.settings import Settings
@@ -67,10 +68,26 @@ def make_handler(
 
     @logger.inject_lambda_context
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        check_http_request(event)  # before the app is built, which costs a second or more
         response: dict[str, Any] = adapter()(event, context)
         return response
 
     return handler
+
+
+def check_http_request(event: Any) -> None:
+    """A ValueError naming what makes ``event`` no Function URL request (payload format 2.0):
+    Mangum's own error for any other event names nothing of it."""
+    if not isinstance(event, dict):
+        raise ValueError(f"not a Function URL request: the event is {json_kind(event)}, "
+                         "not a JSON object")  # fmt: skip
+    request = event.get("requestContext")
+    http = request.get("http") if isinstance(request, dict) and "version" in event else None
+    if not isinstance(http, dict) or not isinstance(http.get("method"), str):
+        raise ValueError(
+            "not a Function URL request: no requestContext.http.method "
+            f"(the event's fields: {', '.join(sorted(map(str, event))) or 'none'})"
+        )
 
 
 def athena_stations() -> StationQueries | None:

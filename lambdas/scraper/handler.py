@@ -31,7 +31,7 @@ from typing import Any, TypedDict
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from fuelpipe.homes.aws import ContextProvider, lazy_scraper_context
+from fuelpipe.homes.aws import ContextProvider, json_kind, lazy_scraper_context
 from fuelpipe.homes.settings import Settings
 from fuelpipe.ping import answers_ping
 from fuelpipe.ports.queue import Message
@@ -71,8 +71,26 @@ def receive_count(record: dict[str, Any]) -> int:
     return int(attributes.get("ApproximateReceiveCount") or 1)
 
 
+def records_of(event: Any) -> list[dict[str, Any]]:
+    """The records of an SQS event; a ValueError naming what makes ``event`` none (no object,
+    no ``Records`` list, a record that is no object), before any message is handled."""
+    if not isinstance(event, dict):
+        raise ValueError("not an SQS event: the event is not a JSON object")
+    records = event.get("Records")
+    if not isinstance(records, list):
+        raise ValueError("not an SQS event: no Records list")
+    for index, record in enumerate(records):
+        if not isinstance(record, dict):
+            kind = json_kind(record)
+            raise ValueError(f"not an SQS event: Records[{index}] is {kind}, not an object")
+    return records
+
+
 def message_of(record: dict[str, Any]) -> Message:
-    """The queue message an SQS event record carries."""
+    """The queue message an SQS event record carries; a ValueError naming a field it lacks."""
+    for field in ("messageId", "receiptHandle", "body"):
+        if not isinstance(record.get(field), str):
+            raise ValueError(f"not an SQS record: no {field!r} string")
     return Message(
         message_id=record["messageId"],
         receipt=record["receiptHandle"],
@@ -82,12 +100,11 @@ def message_of(record: dict[str, Any]) -> Message:
 
 
 def process_batch(
-    event: dict[str, Any], handle: Callable[[Message], bool]
+    records: list[dict[str, Any]], handle: Callable[[Message], bool]
 ) -> PartialItemFailureResponse:
-    """``handle`` each message of an SQS event; the ones that raised, and the ones it gave back
-    undone (False: deferred while their source rests), as item failures. A given-back message
-    is no error: the batch fails whole only when every other message raised."""
-    records = event.get("Records") or []
+    """``handle`` each message of an SQS event's records; the ones that raised, and the ones it
+    gave back undone (False: deferred while their source rests), as item failures. A given-back
+    message is no error: the batch fails whole only when every other message raised."""
     failures: list[ItemFailure] = []
     errors = 0
     for record in records:
@@ -133,10 +150,14 @@ def make_handler(get_context: ContextProvider) -> Handler:
     @logger.inject_lambda_context(correlation_id_path="Records[0].messageId")
     @metrics.log_metrics
     def handler(event: dict[str, Any], context: Any) -> PartialItemFailureResponse:
+        records = records_of(event)
+        if not records:  # no event source mapping sends one: say so, write no empty run
+            logger.warning("an SQS event with no records: nothing done")
+            return {"batchItemFailures": []}
         home = get_context()
         started = home.clock.now()
         report = ScrapeReport()
-        response = process_batch(event, lambda m: handle_or_dead_letter(home, report, m))
+        response = process_batch(records, lambda m: handle_or_dead_letter(home, report, m))
         failed = len(response["batchItemFailures"])
         for name, value in (
             ("RecordsWritten", report.records_written),
@@ -150,7 +171,7 @@ def make_handler(get_context: ContextProvider) -> Handler:
         # Written after the records: the dashboard recomputes once. A redelivered message may
         # have stored its records on a delivery that failed before this write (its run log or
         # the version throttled): this delivery then finds nothing new, so it writes it anyway.
-        redelivered = any(receive_count(r) > 1 for r in event.get("Records") or [])
+        redelivered = any(receive_count(r) > 1 for r in records)
         if scrape_changed(report) or redelivered:
             mark_changed(
                 home.store, home.clock.now(), getattr(context, "aws_request_id", "scraper")

@@ -91,3 +91,70 @@ def test_the_template_switches_are_read_as_given() -> None:
         (False, True, None),
         (False, False, "revise"),
     ]
+
+
+# An EventBridge event of another rule (the documented EC2 and S3 examples), routed to a
+# scheduled function by mistake: its detail's own fields were ignored and it ran as a
+# scheduled run of every series (the S3 one, naming detail.series, as one of CURRENCY).
+EC2_EVENT = {
+    "version": "0",
+    "id": "7bf73129-1428-4cd3-a780-95db273d1602",
+    "detail-type": "EC2 Instance State-change Notification",
+    "source": "aws.ec2",
+    "account": "123456789012",
+    "time": "2015-11-11T21:29:54Z",
+    "region": "us-east-1",
+    "resources": ["arn:aws:ec2:us-east-1:123456789012:instance/i-abcd1111"],
+    "detail": {"instance-id": "i-abcd1111", "state": "pending"},
+}
+S3_EVENT = {
+    **EC2_EVENT,
+    "source": "aws.s3",
+    "detail-type": "Object Created",
+    "detail": {"bucket": {"name": "lake"}, "series": ["CURRENCY"]},
+}
+
+
+@pytest.mark.parametrize(
+    ("event", "named"),
+    [
+        (EC2_EVENT, "source: Input should be 'aws.scheduler' or 'aws.events'; detail-type: "),
+        (S3_EVENT, "source: Input should be 'aws.scheduler' or 'aws.events'; detail-type: "),
+        ({**scheduled_event(), "detail-type": "Object Created"}, "detail-type: "),
+        (None, "the event is null, not a JSON object"),
+        ([], "the event is a JSON array, not a JSON object"),
+        ("ping", "the event is a JSON string, not a JSON object"),
+    ],
+    ids=["ec2", "s3", "detail-type", "null", "array", "string"],
+)
+def test_an_event_of_another_rule_or_no_object_is_refused_naming_what_is_wrong(
+    event: Any, named: str
+) -> None:
+    with pytest.raises(ValueError, match=f"^{REFUSED}") as refused:
+        schedule_options(event, DEFAULT_CATALOG)
+    assert named in str(refused.value)
+
+
+@pytest.mark.filterwarnings("ignore:No application metrics")
+@pytest.mark.parametrize(
+    ("event", "named"),
+    [
+        (S3_EVENT, "source"),
+        (scheduled_event({"series": "CURRENCY"}, scheduler=True), "detail.series"),
+        (scheduled_event({"since": 20250301}), "detail.since"),
+    ],
+    ids=["another-rule", "series-not-a-list", "since-not-a-string"],
+)
+@pytest.mark.parametrize("name", ["data_clustering", "retry_recheck", "intraday", "outlook"])
+def test_each_scheduled_function_refuses_a_bad_event_naming_the_field_and_does_nothing(
+    aws_home: AwsHome, name: str, event: dict[str, Any], named: str
+) -> None:
+    app = aws_home.app(FixedClock(NOW))
+    handler = load_handler(name).make_handler(lambda: app)
+
+    with pytest.raises(ValueError, match=f"^{REFUSED}{named}: "):
+        handler(event, FakeLambdaContext(name))
+
+    assert app.queue.depth() == QueueDepth(0, 0, 0)
+    assert app.store.last_runs() == []
+    assert app.store.get_meta(OUTLOOK_VERSION) is None

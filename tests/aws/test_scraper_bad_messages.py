@@ -79,3 +79,80 @@ def test_each_bad_message_is_dead_lettered_and_logged_by_id_and_the_good_stored_
             (line,) = [text for text in lines if message.message_id in text]
             assert dead[message.body] in line
     assert len(lines) == len(BAD)
+
+
+# Events no event source mapping sends, handed to the scraper by a mistaken invoke or target.
+# Before: one with no Records ran as an empty batch and wrote an empty run log (the scraper's
+# latest run, as the dashboard shows it); a record that is no object stopped the batch with
+# "AttributeError: 'str' object has no attribute 'get'"; a record without a body was failed
+# with the log line "KeyError: 'body'".
+@pytest.mark.parametrize(
+    ("event", "named"),
+    [
+        (None, "not an SQS event: the event is not a JSON object"),
+        ({"id": "x", "source": "aws.scheduler", "detail": {}}, "not an SQS event: no Records list"),
+        ({"Records": {"body": "{}"}}, "not an SQS event: no Records list"),
+    ],
+    ids=["null", "scheduled", "records-object"],
+)
+def test_an_event_that_is_no_sqs_batch_is_refused_and_nothing_is_written(
+    aws_home: AwsHome, event: object, named: str
+) -> None:
+    app = aws_home.app(FixedClock(NOW), {"bcb": TableSource("bcb", ptax_values(USD))})
+    handler = load_handler("scraper").make_handler(lambda: app)
+
+    with pytest.raises(ValueError, match=f"^{named}"):
+        handler(event, FakeLambdaContext("scraper"))
+
+    assert app.store.last_runs() == []
+
+
+def test_a_record_that_is_no_object_fails_the_batch_before_any_message_is_handled(
+    aws_home: AwsHome,
+) -> None:
+    app = aws_home.app(FixedClock(NOW), {"bcb": TableSource("bcb", ptax_values(USD))})
+    app.queue.send([request(USD, MARCH)])
+    event = sqs_event(drain(app.queue))
+    event["Records"].append("not a record")
+    handler = load_handler("scraper").make_handler(lambda: app)
+
+    with pytest.raises(ValueError, match=r"^not an SQS event: Records\[1\] is a JSON string"):
+        handler(event, FakeLambdaContext("scraper"))
+
+    assert app.store.present(USD) == []  # the whole batch comes back: nothing done twice
+    assert app.store.last_runs() == []
+
+
+def test_an_empty_batch_is_logged_and_writes_no_run(
+    aws_home: AwsHome, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = aws_home.app(FixedClock(NOW))
+    handler = load_handler("scraper").make_handler(lambda: app)
+
+    with caplog.at_level(logging.WARNING):
+        assert handler({"Records": []}, FakeLambdaContext("scraper")) == {"batchItemFailures": []}
+
+    assert [r.getMessage() for r in caplog.records] == [
+        "an SQS event with no records: nothing done"
+    ]
+    assert app.store.last_runs() == []
+
+
+def test_a_record_without_a_body_is_failed_naming_the_field_and_the_rest_is_stored(
+    aws_home: AwsHome, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = aws_home.app(FixedClock(NOW), {"bcb": TableSource("bcb", ptax_values(USD, EUR))})
+    app.queue.send([request(USD, MARCH), request(EUR, MARCH)])
+    messages = drain(app.queue)
+    event = sqs_event(messages)
+    del event["Records"][0]["body"]
+    handler = load_handler("scraper").make_handler(lambda: app)
+
+    with caplog.at_level(logging.WARNING):
+        response = handler(event, FakeLambdaContext("scraper"))
+
+    assert failed_ids(response) == [messages[0].message_id]  # delivered again, not lost
+    assert [p.date for p in app.store.present(EUR)] == MARCH
+    (line,) = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert line.exc_info is not None
+    assert str(line.exc_info[1]) == "not an SQS record: no 'body' string"

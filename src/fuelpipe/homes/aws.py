@@ -310,6 +310,10 @@ def _event_models() -> Any:
         force: StrictBool = False
 
     class ScheduledEvent(EventBridgeModel):
+        # Only a schedule's event: another rule's (an S3 or EC2 notification routed here by
+        # mistake) had its detail's own fields ignored and ran as a scan of every series.
+        source: Literal["aws.scheduler", "aws.events"]
+        detail_type: Literal["Scheduled Event"] = Field(alias="detail-type")
         version: str = "0"
         account: str = ""
         region: str = ""
@@ -320,6 +324,15 @@ def _event_models() -> Any:
     return ScheduledEvent
 
 
+_JSON_KINDS = {type(None): "null", list: "a JSON array", str: "a JSON string", int: "a JSON number",
+               float: "a JSON number", bool: "a JSON boolean"}  # fmt: skip
+
+
+def json_kind(value: object) -> str:
+    """What JSON ``value`` was decoded from, for an error about an event: ``a JSON array``."""
+    return _JSON_KINDS.get(type(value), type(value).__name__)
+
+
 def schedule_options(event: Mapping[str, Any], catalog: Catalog) -> ScheduleOptions:
     """Read ``detail.series`` (keys or prefixes), ``detail.since`` and the switches
     (``detail.mode``, ``detail.due_only``, ``detail.force``) from a scheduled event; a
@@ -327,6 +340,11 @@ def schedule_options(event: Mapping[str, Any], catalog: Catalog) -> ScheduleOpti
     from aws_lambda_powertools.utilities.parser import parse
     from pydantic import ValidationError
 
+    if not isinstance(event, Mapping):  # a payload of `null`, an array or a string
+        raise ValueError(
+            "not a scheduled event fuelpipe understands: the event is "
+            f"{json_kind(event)}, not a JSON object"
+        )
     try:
         detail = parse(event=dict(event), model=_event_models()).detail
     except ValidationError as exc:
