@@ -114,3 +114,34 @@ def test_a_clock_stepped_back_while_asleep_does_not_stretch_the_wait() -> None:
     sleep_until(clock.now, wake_at, sleep)
     assert sum(slept) == 300.0
     assert slept == [SLEEP_SLICE_S] * 5
+
+
+def test_the_heartbeat_says_the_next_look_the_watch_makes_within_its_six_hours(tmp_path) -> None:
+    """Wednesday 19:00, nothing due before Thursday's 13:10 close: the line said "next look at
+    13:10" and the watch looked again at 01:00 (it sleeps 6 hours at most), a line saying the
+    same again. It names the look it makes, and what it waits for."""
+    clock = ManualClock(datetime(2022, 5, 4, 19, 0, tzinfo=SP))
+    app = build_context(
+        Settings(db=tmp_path / "s.sqlite"), clock=clock, catalog=Catalog([USD]), sources={}
+    )
+    app.store.put_records(
+        [Record(USD.key, date(2022, 5, d), Decimal("5.0"), Status.OK) for d in (2, 3, 4)]
+    )
+    beats: list[Tick] = []
+
+    def sleep(seconds: float) -> None:
+        clock.advance(timedelta(seconds=seconds))
+
+    try:
+        watch(app, sleep=sleep, heartbeat=beats.append, max_ticks=3)
+    finally:
+        app.close()
+    lines = [b.heartbeat() for b in beats]
+    assert lines[0] == (
+        "2022-05-04T19:00:00-03:00 nothing due; next look at 2022-05-05T01:00:00-03:00 "
+        "(nothing planned before 2022-05-05T13:10:00-03:00)"
+    )
+    assert beats[1].at == datetime(2022, 5, 5, 1, 0, tzinfo=SP)  # as it said
+    assert beats[2].at == datetime(2022, 5, 5, 7, 0, tzinfo=SP)
+    assert lines[2].endswith("next look at 2022-05-05T13:00:00-03:00 (nothing planned before "
+                             "2022-05-05T13:10:00-03:00)")  # fmt: skip

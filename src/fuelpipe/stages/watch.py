@@ -100,12 +100,18 @@ class Tick:
     """When the revise of ``unreached`` is tried again (None: nothing is owed)."""
     resting: dict[str, datetime] = field(default_factory=dict)
     """Sources not asked until the instant given (their Retry-After), as the tick ended."""
+    look_at: datetime | None = None
+    """When the watch looks next, if before ``wake_at``: it sleeps :data:`MAX_SLEEP` at
+    most (None: at ``wake_at``)."""
 
     def heartbeat(self, notes: Sequence[str] = ()) -> str:
         """One line for the console, every instant in São Paulo time; ``notes`` (what the
         ``after_tick`` hook did besides alerting) go before the next look."""
         when = _instant(self.at)
         wake = _instant(self.wake_at) if self.wake_at else "-"
+        if self.look_at is not None and self.wake_at is not None and self.look_at < self.wake_at:
+            # the line said the planned wake while the watch looked again 6 hours on
+            wake = f"{_instant(self.look_at)} (nothing planned before {wake})"
         if self.error is not None:  # the notes are an earlier tick's: not repeated here
             error = _shorten(self.error, FAILED_TICK_CHARS)
             return f"{when} tick failed ({self.failures} in a row): {error}; next look at {wake}"
@@ -125,7 +131,13 @@ class Tick:
                 )
                 if did
             )
-            retried = f"; {by} stored {written} value(s)" if by else ""
+            # a revise that stored nothing has said so ("0 value(s) revised"); retries that
+            # stored nothing have not: they were asked and nothing came
+            retried = (
+                f"; {by} stored {written} value(s)"
+                if by and (written or by != "the revise")
+                else ""
+            )
             if recheck and recheck.quarantined:
                 retried += f"; quarantined {recheck.quarantined} date(s)"
             alerts = f"; alerts {self.alerts}" if self.alerts else ""
@@ -396,13 +408,14 @@ def watch(
             )
         else:
             failures = 0
+        assert result.wake_at is not None
+        result.look_at = min(result.wake_at, app.clock.now() + MAX_SLEEP)
         ticks += 1
         if heartbeat is not None:
             heartbeat(result)
         if max_ticks is not None and ticks >= max_ticks:
             break
-        assert result.wake_at is not None
-        sleep_until(app.clock.now, min(result.wake_at, app.clock.now() + MAX_SLEEP), sleep)
+        sleep_until(app.clock.now, result.look_at, sleep)
     return ticks
 
 
