@@ -15,7 +15,7 @@ from fuelpipe.adapters.sources.bcb import BcbPtaxSource
 from fuelpipe.domain.catalog import DEFAULT_CATALOG, Catalog
 from fuelpipe.homes.embedded import build_context
 from fuelpipe.homes.settings import Settings
-from fuelpipe.ports.source import FetchRequest
+from fuelpipe.ports.source import FetchRequest, SourceStats
 from fuelpipe.replay.server import ReplayServer
 from fuelpipe.stages.cycle import CycleReport
 from fuelpipe.stages.recheck import RecheckReport
@@ -369,3 +369,20 @@ def test_a_daily_revise_that_stored_nothing_is_said_once() -> None:
     retried = CycleReport(recheck=RecheckReport(messages_sent=2))
     both = Tick(at=at, revise=revise, report=retried, wake_at=at + timedelta(hours=6))
     assert "; retries and the revise stored 0 value(s);" in both.heartbeat()
+
+
+def test_a_due_date_polled_again_and_still_not_out_says_so() -> None:
+    """ANP's workbook out without one key's row: the watch polls that date again at 5, 10,
+    20… minutes, each line reading "due: 1 series (FUEL#CNG#REGION_N); stored 0 value(s)", as
+    a failure would. It says the date was asked again and is not out yet; a failed request
+    still says it failed instead."""
+    at = datetime(2022, 4, 29, 18, 10, tzinfo=SP)
+    key = "FUEL#CNG#REGION_N"
+    waiting = Tick(at=at, due=[key], polled=1, report=CycleReport(), wake_at=at)
+    assert waiting.heartbeat() == (
+        f"2022-04-29T18:10:00-03:00 due: 1 series ({key}); stored 0 value(s) (asked again: "
+        "not out yet); alerts 0; next look at 2022-04-29T18:10:00-03:00"
+    )
+    failing = replace(waiting, requests={"anp": SourceStats(requests=1, failures=1)})
+    assert "not out yet" not in failing.heartbeat()
+    assert "failed requests: anp 1 of 1" in failing.heartbeat()

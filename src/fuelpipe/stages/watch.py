@@ -144,9 +144,15 @@ class Tick:
             return (
                 f"{when} nothing due{revised}{retried}{failed}{alerts}{noted}; next look at {wake}"
             )
+        # a date polled again inside its window that the answer still lacks is not a failure:
+        # "stored 0 value(s)" alone read as one
+        waiting = (
+            " (asked again: not out yet)" if self.polled and not written and not failed else ""
+        )
         return (
             f"{when} due: {len(self.due)} series ({', '.join(self.due[:4])}"
-            f"{'…' if len(self.due) > 4 else ''}); stored {written} value(s){revised}{failed}; "
+            f"{'…' if len(self.due) > 4 else ''}); stored {written} value(s){waiting}{revised}"
+            f"{failed}; "
             f"alerts {self.alerts}{noted}; next look at {wake}"
         )
 
