@@ -126,6 +126,29 @@ def test_a_paused_poll_says_why_in_the_pages_language(
     assert page.locator("#live-status").get_attribute("title")  # the browser's own words
 
 
+@pytest.mark.parametrize(
+    ("lang", "live", "paused"),
+    [
+        ("en", "Live · checked ", "Live updates paused (server error 503) · last checked "),
+        ("pt-BR", "Ao vivo · verificado ",
+         "Atualização ao vivo pausada (erro do servidor 503) · última verificação "),
+    ],
+)  # fmt: skip
+def test_a_paused_poll_says_when_the_page_last_heard_from_the_server(
+    opened: tuple[Page, list[str], SqliteStore], lang: str, live: str, paused: str
+) -> None:
+    # Paused, the line said why and no more: the cards kept their ages as of the last answer,
+    # a reader could not tell that was an hour ago. It keeps that answer's time.
+    page, _, _ = opened
+    page.click(f'.lang-btn[data-lang="{lang}"]')
+    page.wait_for_function(STATUS_SAYS, arg=live)
+    said = page.locator("#live-status").text_content() or ""
+    page.route("**/api/live", lambda route: route.fulfill(status=503, body="restarting"))
+    page.clock.fast_forward(3_000)
+    page.wait_for_function(STATUS_SAYS, arg=paused)
+    assert page.locator("#live-status").text_content() == paused + said.removeprefix(live)
+
+
 def test_a_hidden_page_does_not_poll_and_catches_up_at_once_when_shown(
     opened: tuple[Page, list[str], SqliteStore],
 ) -> None:
@@ -343,7 +366,7 @@ def test_a_paused_status_stays_paused_through_a_redraw_in_the_new_language(
     page.evaluate(WATCH)
     page.click('.lang-btn[data-lang="pt-BR"]')
     page.wait_for_function("() => window.__renders === 1")
-    assert page.locator("#live-status").text_content() == (
-        "Atualização ao vivo pausada (erro do servidor 503)"
+    assert (page.locator("#live-status").text_content() or "").startswith(
+        "Atualização ao vivo pausada (erro do servidor 503) · última verificação "
     )
     assert page.locator("#live-status.paused").count() == 1

@@ -42,12 +42,13 @@ def test_watch_refuses_the_aws_home(tmp_path) -> None:
     assert "watch runs the embedded home" in out.stderr
 
 
-def _tick_at_15h(tmp_path, intraday_flag: str) -> str:
-    """One tick of `watch --series CURRENCY#USD` on Friday 15:00 against the replay: stdout."""
+def _tick_at_15h(tmp_path, intraday_flag: str, now: str = "2022-05-06T15:00") -> str:
+    """One tick of `watch --series CURRENCY#USD` on Friday 15:00 (or ``now``) against the
+    replay: stdout."""
     with ReplayServer(quiet=True) as replay:
         env = {"FUELPIPE_DB": str(tmp_path / "w.sqlite"), **replay.env()}
         out = fuelpipe(
-            "--now", "2022-05-06T15:00", "watch", "--series", "CURRENCY#USD", "--ticks", "1",
+            "--now", now, "watch", "--series", "CURRENCY#USD", "--ticks", "1",
             intraday_flag, env=env, timeout=600,
         )  # fmt: skip
     return out.stdout
@@ -65,6 +66,14 @@ def test_watch_with_intraday_counts_its_points_on_the_tick_line(tmp_path) -> Non
 
 def test_watch_without_intraday_says_nothing_of_it(tmp_path) -> None:
     assert "intraday" not in _tick_at_15h(tmp_path, "--no-intraday")
+
+
+def test_watch_says_nothing_of_intraday_on_a_tick_that_asked_no_series(tmp_path) -> None:
+    """A Saturday's tick asks no series for bars or bulletins: its line said "intraday: 0
+    point(s) for 0 series", every 6 hours of the weekend, words about nothing."""
+    stdout = _tick_at_15h(tmp_path, "--intraday", now="2022-05-07T15:00")
+    beat = next(line for line in stdout.splitlines() if "next look at" in line)
+    assert "intraday" not in beat, beat
 
 
 def test_watch_of_a_selection_alerts_only_about_the_selection(tmp_path) -> None:

@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from fuelpipe.adapters.clock import FixedClock, ManualClock
+from fuelpipe.adapters.intraday_store import SqliteIntradayStore
 from fuelpipe.cli.demo_live import live_window, replay_live
 from fuelpipe.domain.catalog import DEFAULT_CATALOG, Catalog
 from fuelpipe.domain.models import Status
 from fuelpipe.homes.embedded import build_context
 from fuelpipe.homes.settings import Settings
+from fuelpipe.ports.intraday import IntradayStore
 from fuelpipe.replay.live import PublishedPlan
 from fuelpipe.replay.server import ReplayServer
 from fuelpipe.stages.cycle import run_cycle
 
 SP = ZoneInfo("America/Sao_Paulo")
+LOOK = re.compile(r"2022-\d\d-\d\dT")
+"""A heartbeat's start: the instant of its look."""
 KEYS = ("CURRENCY#USD", "STOCK#PETR4", "FUEL#GASOLINE#BR")
 
 
@@ -70,17 +77,18 @@ def test_live_replay_delivers_closes_and_the_anp_week_after_they_are_published(t
         assert published <= at <= published + timedelta(minutes=15), (key, day, at)
 
 
-def test_live_replay_fills_the_days_bulletins_one_by_one(tmp_path) -> None:
-    """`demo --live` stores intraday points each tick, and the replay serves each real PTAX
-    window bulletin only from its own instant, so the panel fills during the day."""
-    from fuelpipe.adapters.intraday_store import SqliteIntradayStore
-
-    day = date(2022, 3, 16)  # the real windows file has its four windows
-    start = datetime.combine(day, datetime.min.time(), SP)
-    end = datetime(2022, 3, 16, 18, 0, tzinfo=SP)
-    catalog = Catalog([replace(DEFAULT_CATALOG["CURRENCY#USD"], default_start=date(2022, 3, 1))])
+def _replay_usd_with_intraday(
+    tmp_path: Path,
+    start: datetime,
+    end: datetime,
+    heartbeat: Callable[[ManualClock, IntradayStore, str], None],
+) -> None:
+    """`demo --live`'s loop over PTAX alone (from the first of ``start``'s month), its intraday
+    points stored, from ``start`` to ``end`` on a manual clock; ``heartbeat`` gets the clock,
+    the intraday store and each line."""
+    since = start.date().replace(day=1)
+    catalog = Catalog([replace(DEFAULT_CATALOG["CURRENCY#USD"], default_start=since)])
     clock = ManualClock(start)
-    seen: list[tuple[datetime, list[datetime]]] = []
     with ReplayServer(faults=PublishedPlan(clock, catalog=catalog), quiet=True) as replay:
         urls = {f"source_{n}_url": u for n, u in replay.source_urls().items()}
         cfg = Settings(db=tmp_path / "i.sqlite", yahoo_min_interval_s=0, **urls)
@@ -92,15 +100,26 @@ def test_live_replay_fills_the_days_bulletins_one_by_one(tmp_path) -> None:
                 clock,
                 end,
                 sleep=lambda s: clock.advance(timedelta(seconds=s)) and None,
-                heartbeat=lambda _line: seen.append(
-                    (clock.now(), [p.at for p in points.day("CURRENCY#USD", day, clock.now())])
-                ),
-                since=date(2022, 3, 1),
+                heartbeat=lambda line: heartbeat(clock, points, line),
+                since=since,
                 intraday=points,
             )
         finally:
             points.close()
             app.close()
+
+
+def test_live_replay_fills_the_days_bulletins_one_by_one(tmp_path) -> None:
+    """`demo --live` stores intraday points each tick, and the replay serves each real PTAX
+    window bulletin only from its own instant, so the panel fills during the day."""
+    day = date(2022, 3, 16)  # the real windows file has its four windows
+    start = datetime.combine(day, datetime.min.time(), SP)
+    seen: list[tuple[datetime, list[datetime]]] = []
+
+    def look(clock: ManualClock, points: IntradayStore, _line: str) -> None:
+        seen.append((clock.now(), [p.at for p in points.day("CURRENCY#USD", day, clock.now())]))
+
+    _replay_usd_with_intraday(tmp_path, start, datetime(2022, 3, 16, 18, 0, tzinfo=SP), look)
     counts = [len(ats) for _, ats in seen]
     assert counts[-1] == 5  # four windows and the closing
     assert len(set(counts)) >= 4, counts  # not all at once: the day fills tick by tick
@@ -230,3 +249,78 @@ def test_live_replay_runs_the_daily_revise_at_its_time_as_watch_does(tmp_path) -
     assert {v for at, _, v in seen if at >= at_23} == {revised["CURRENCY#USD", day]}
     (revision,) = rec.revisions
     assert (revision.previous, revision.new, revision.seen_at) == (first, rec.value, at_23)
+
+
+def test_live_replay_says_what_the_intraday_refresh_stored(tmp_path) -> None:
+    """`demo --live` stored the day's bulletins and bars on every tick but its heartbeat said
+    "nothing due" alone, so a tick that stored Friday's closing bulletin, or BZ=F's evening
+    bars, read as one that did nothing: it names them now, as `watch`'s does, and says
+    nothing of it on a tick that asked no series (a night's)."""
+    lines: list[tuple[datetime, str]] = []
+    _replay_usd_with_intraday(
+        tmp_path,
+        datetime(2022, 5, 5, 0, 0, tzinfo=SP),
+        datetime(2022, 5, 5, 14, 0, tzinfo=SP),
+        lambda clock, _points, line: lines.append((clock.now(), line)),
+    )
+    night = [line for at, line in lines if at.hour < 10]
+    day = [line for at, line in lines if at.hour >= 10]
+    assert night and all("intraday" not in line for line in night), night
+    assert day and all("; intraday: " in line for line in day), day
+    # the day's real closing bulletin, released at 13:10, is named on the line that stored it
+    assert any("intraday: 1 point(s) for 1 series" in line for line in day), day
+
+
+def test_ctrl_c_stops_the_live_demo_with_a_sentence_and_one_line_heartbeats(tmp_path) -> None:
+    """Ctrl+C printed "stopped" and then "live replay over: -1 ticks", and each heartbeat went
+    through rich's wrapping at the console's width (and its markup): now each is one line as
+    `watch` prints it, and the stop says where the replay's clock stopped and after how many
+    ticks, the store stamped there for `status`."""
+    import io
+    import json
+
+    import pytest
+    from rich.console import Console
+
+    from fuelpipe.cli.demo import DEMO_CLOCK, DemoPhase, snapshot_dir
+    from fuelpipe.cli.demo_live import run_live_demo
+    from fuelpipe.homes.embedded import build_context as open_store
+
+    class StopsAtTheThirdLook(Console):
+        """A console whose reader presses Ctrl+C once it has read three heartbeats."""
+
+        looks = 0
+
+        def print(self, *objects: object, **kwargs: object) -> None:  # type: ignore[override]
+            super().print(*objects, **kwargs)  # type: ignore[arg-type]
+            if LOOK.match(str(objects[0])):
+                self.looks += 1
+                if self.looks == 3:
+                    raise KeyboardInterrupt
+
+    out = io.StringIO()
+    console = StopsAtTheThirdLook(file=out, width=60)
+    coverage = json.loads((snapshot_dir() / "coverage.json").read_text())
+    usd = DEFAULT_CATALOG["CURRENCY#USD"]
+    phase = DemoPhase("usd", [usd], date(2022, 4, 1), datetime(2022, 5, 7, 23, 59, tzinfo=SP))
+    cfg = Settings(db=tmp_path / "c.sqlite", lake=tmp_path / "lake")
+    with pytest.raises(KeyboardInterrupt):
+        run_live_demo(
+            console, cfg, Catalog([usd]), speed=100_000, serve=False, port=1,
+            snapshot_coverage=coverage, phases=[phase],
+        )  # fmt: skip
+    lines = out.getvalue().splitlines()
+    looks = [line for line in lines if LOOK.match(line)]
+    assert len(looks) == 3
+    assert all(line.endswith(("-03:00", ")")) for line in looks), lines  # not wrapped at 60
+    assert "-1" not in out.getvalue()
+    (said,) = [line for line in lines if line.startswith("stopped")]
+    app = open_store(cfg)
+    try:
+        stamped = datetime.fromisoformat(str(app.store.get_meta(DEMO_CLOCK)))
+    finally:
+        app.close()
+    assert said.startswith(
+        f"stopped: the live replay ended at {stamped:%Y-%m-%d %H:%M} São Paulo time of its "
+        "clock, after 3 tick(s); what it stored is kept"
+    ), said

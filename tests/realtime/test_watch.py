@@ -15,8 +15,11 @@ from fuelpipe.adapters.sources.bcb import BcbPtaxSource
 from fuelpipe.domain.catalog import DEFAULT_CATALOG, Catalog
 from fuelpipe.homes.embedded import build_context
 from fuelpipe.homes.settings import Settings
-from fuelpipe.ports.source import FetchRequest
+from fuelpipe.ports.source import FetchRequest, SourceStats
 from fuelpipe.replay.server import ReplayServer
+from fuelpipe.stages.cycle import CycleReport
+from fuelpipe.stages.recheck import RecheckReport
+from fuelpipe.stages.revise import ReviseReport
 from fuelpipe.stages.watch import Tick, watch
 
 SP = ZoneInfo("America/Sao_Paulo")
@@ -252,8 +255,8 @@ def test_an_idle_tick_still_tells_the_values_its_retries_stored_and_its_alerts(
     assert "due: 1 series" in first and "; alerts 1;" in first
     assert back == (
         "2022-05-04T15:00:00-03:00 nothing due; retries stored 3 value(s); alerts 1; "
-        "next look at 2022-05-05T13:10:00-03:00"
-    )  # the stale alert cleared
+        "next look at 2022-05-04T21:00:00-03:00 (nothing planned before 2022-05-05T13:10:00-03:00)"
+    )  # the stale alert cleared; the watch looks again 6 hours on
 
 
 def test_a_healthy_tick_names_no_failed_requests(tmp_path, replay) -> None:
@@ -350,3 +353,36 @@ def test_watch_with_series_wakes_for_its_bars_in_the_whole_catalogs_window(tmp_p
         assert tick(app, [petr4]).wake_at == datetime(2022, 5, 6, 18, 30, tzinfo=SP)
     finally:
         app.close()
+
+
+def test_a_daily_revise_that_stored_nothing_is_said_once() -> None:
+    """ "daily revise: 232 series re-read in 13 request(s), 0 value(s) revised; the revise stored
+    0 value(s)": the second clause said the first's nothing again on every quiet day. Retries
+    that stored nothing still say so (they were asked and nothing came)."""
+    at = datetime(2022, 5, 5, 23, 0, tzinfo=SP)
+    revise = ReviseReport(keys=232, messages_sent=13)
+    quiet = Tick(at=at, revise=revise, report=CycleReport(), wake_at=at + timedelta(hours=6))
+    assert quiet.heartbeat() == (
+        "2022-05-05T23:00:00-03:00 nothing due; daily revise: 232 series re-read in 13 "
+        "request(s), 0 value(s) revised; next look at 2022-05-06T05:00:00-03:00"
+    )
+    retried = CycleReport(recheck=RecheckReport(messages_sent=2))
+    both = Tick(at=at, revise=revise, report=retried, wake_at=at + timedelta(hours=6))
+    assert "; retries and the revise stored 0 value(s);" in both.heartbeat()
+
+
+def test_a_due_date_polled_again_and_still_not_out_says_so() -> None:
+    """ANP's workbook out without one key's row: the watch polls that date again at 5, 10,
+    20… minutes, each line reading "due: 1 series (FUEL#CNG#REGION_N); stored 0 value(s)", as
+    a failure would. It says the date was asked again and is not out yet; a failed request
+    still says it failed instead."""
+    at = datetime(2022, 4, 29, 18, 10, tzinfo=SP)
+    key = "FUEL#CNG#REGION_N"
+    waiting = Tick(at=at, due=[key], polled=1, report=CycleReport(), wake_at=at)
+    assert waiting.heartbeat() == (
+        f"2022-04-29T18:10:00-03:00 due: 1 series ({key}); stored 0 value(s) (asked again: "
+        "not out yet); alerts 0; next look at 2022-04-29T18:10:00-03:00"
+    )
+    failing = replace(waiting, requests={"anp": SourceStats(requests=1, failures=1)})
+    assert "not out yet" not in failing.heartbeat()
+    assert "failed requests: anp 1 of 1" in failing.heartbeat()

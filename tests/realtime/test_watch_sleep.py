@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -18,6 +19,7 @@ from fuelpipe.domain.catalog import DEFAULT_CATALOG, Catalog
 from fuelpipe.domain.models import Record, Status
 from fuelpipe.homes.embedded import build_context
 from fuelpipe.homes.settings import Settings
+from fuelpipe.stages.context import StageContext
 from fuelpipe.stages.watch import MIN_SLEEP_S, SLEEP_SLICE_S, Tick, sleep_until, watch
 
 SP = ZoneInfo("America/Sao_Paulo")
@@ -74,16 +76,23 @@ def test_ctrl_c_inside_a_slice_stops_the_wait() -> None:
         sleep_until(clock.now, clock.now() + timedelta(hours=1), sleep)
 
 
-def test_watch_wakes_after_a_suspend_when_the_wall_clock_says_so(tmp_path) -> None:
-    """Wednesday 19:00, nothing due: the next look is 6 hours away (the cap). Suspended from
-    19:05 to Thursday 08:00, the watch ticks at 08:00, not at about 13:55."""
-    clock = ManualClock(datetime(2022, 5, 4, 19, 0, tzinfo=SP))
+def _wednesday_evening(tmp_path: Path, clock: ManualClock) -> StageContext:
+    """PTAX watched with no source, stored to Wednesday 2022-05-04: nothing is due before
+    Thursday's 13:10 close."""
     app = build_context(
         Settings(db=tmp_path / "s.sqlite"), clock=clock, catalog=Catalog([USD]), sources={}
     )
     app.store.put_records(
         [Record(USD.key, date(2022, 5, d), Decimal("5.0"), Status.OK) for d in (2, 3, 4)]
     )
+    return app
+
+
+def test_watch_wakes_after_a_suspend_when_the_wall_clock_says_so(tmp_path) -> None:
+    """Wednesday 19:00, nothing due: the next look is 6 hours away (the cap). Suspended from
+    19:05 to Thursday 08:00, the watch ticks at 08:00, not at about 13:55."""
+    clock = ManualClock(datetime(2022, 5, 4, 19, 0, tzinfo=SP))
+    app = _wednesday_evening(tmp_path, clock)
     beats: list[Tick] = []
     slept: list[float] = []
 
@@ -114,3 +123,29 @@ def test_a_clock_stepped_back_while_asleep_does_not_stretch_the_wait() -> None:
     sleep_until(clock.now, wake_at, sleep)
     assert sum(slept) == 300.0
     assert slept == [SLEEP_SLICE_S] * 5
+
+
+def test_the_heartbeat_says_the_next_look_the_watch_makes_within_its_six_hours(tmp_path) -> None:
+    """Wednesday 19:00, nothing due before Thursday's 13:10 close: the line said "next look at
+    13:10" and the watch looked again at 01:00 (it sleeps 6 hours at most), a line saying the
+    same again. It names the look it makes, and what it waits for."""
+    clock = ManualClock(datetime(2022, 5, 4, 19, 0, tzinfo=SP))
+    app = _wednesday_evening(tmp_path, clock)
+    beats: list[Tick] = []
+
+    def sleep(seconds: float) -> None:
+        clock.advance(timedelta(seconds=seconds))
+
+    try:
+        watch(app, sleep=sleep, heartbeat=beats.append, max_ticks=3)
+    finally:
+        app.close()
+    lines = [b.heartbeat() for b in beats]
+    assert lines[0] == (
+        "2022-05-04T19:00:00-03:00 nothing due; next look at 2022-05-05T01:00:00-03:00 "
+        "(nothing planned before 2022-05-05T13:10:00-03:00)"
+    )
+    assert beats[1].at == datetime(2022, 5, 5, 1, 0, tzinfo=SP)  # as it said
+    assert beats[2].at == datetime(2022, 5, 5, 7, 0, tzinfo=SP)
+    assert lines[2].endswith("next look at 2022-05-05T13:00:00-03:00 (nothing planned before "
+                             "2022-05-05T13:10:00-03:00)")  # fmt: skip

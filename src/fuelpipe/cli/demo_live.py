@@ -12,7 +12,7 @@ import contextlib
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from datetime import time as dtime
 from typing import TYPE_CHECKING
@@ -59,6 +59,7 @@ def replay_live(
     intraday: IntradayStore | None = None,
     alerts: Callable[[StageContext], int] | None = None,
     revise_at: dtime | None = None,
+    problem: Callable[[str], None] | None = None,
 ) -> int:
     """Run the watch loop until the clock passes ``end``; returns the ticks run. With
     ``intraday``, each tick also stores the day's bulletins and bars, and with ``alerts`` (the
@@ -67,16 +68,19 @@ def replay_live(
     Paulo time; None: none) is `watch`'s daily revise: a tick at or after it on each replayed
     day re-reads the recent windows (stages/daily_revise.py; the first tick runs one at once
     when the store has none since the last such time, as `watch` does), and its heartbeat says
-    what it revised."""
+    what it revised. The heartbeat names what the intraday refresh stored; a series it could
+    not refresh is a line of its own, to ``problem`` (None: to ``heartbeat``)."""
     from fuelpipe.stages.intraday import refresh_today
     from fuelpipe.stages.watch import Tick, watch
 
     ticks = 0
+    notes: list[str] = []  # what the intraday refresh did, for this tick's heartbeat
 
     def beat(tick: Tick) -> None:
         nonlocal ticks
         ticks += 1
-        heartbeat(tick.heartbeat())
+        heartbeat(tick.heartbeat(notes))
+        notes.clear()  # a failed tick's heartbeat takes none: the next is a fresh refresh
 
     def sleep_until_over(seconds: float) -> None:
         if clock.now() >= end:
@@ -85,7 +89,13 @@ def replay_live(
 
     def collect(app: StageContext) -> int:
         if intraday is not None:  # a series on its own calendar's holiday is not asked
-            refresh_today(app.sources, intraday, app.catalog, app.clock.now())
+            _, report = refresh_today(
+                app.sources, intraday, app.catalog, app.clock.now(), rests=app.rests
+            )
+            # as `watch` says them: a bar stored on a tick with nothing due is not "nothing"
+            for error in report.errors:
+                (problem or heartbeat)(f"intraday: {error}")
+            notes[:] = [report.summary()] if report.series else []  # none asked: no words
         return alerts(app) if alerts is not None else 0
 
     with contextlib.suppress(_Over):  # the replayed window is over
@@ -178,20 +188,22 @@ def run_live_demo(
             )
             # the alerts `watch` evaluates, on the console (no webhook in the demo)
             alert_hook, closers = alerter(live_cfg.db, None)
+            printed = _Lines(console)
+            interrupted = False
             try:
-                ticks = replay_live(
+                replay_live(
                     context,
                     clock,
                     end,
                     sleep=lambda s: time.sleep(s / speed),
-                    heartbeat=lambda line: console.print(line, highlight=False),
+                    heartbeat=printed.beat,
+                    problem=printed.say,
                     intraday=points,
                     alerts=alert_hook,
                     revise_at=live_cfg.revise_at,  # as `watch`: FUELPIPE_REVISE_AT
                 )
             except KeyboardInterrupt:
-                console.print("stopped")
-                ticks = -1
+                interrupted = True
             finally:
                 if server is not None:
                     server.should_exit = True
@@ -201,7 +213,35 @@ def run_live_demo(
             # own demo clock (as in `demo`), not to this machine's date.
             stopped_at = {s.key: min(p.now, stopped) for p in live for s in p.series}
             record_demo_clocks(context.store, stopped, stopped_at | own_clocks)
-    console.print(f"live replay over: {ticks} ticks, now {stopped:%Y-%m-%d %H:%M}")
+    if interrupted:  # the store keeps all it stored: `status` counts to where it stopped
+        console.print(
+            f"stopped: the live replay ended at {stopped:%Y-%m-%d %H:%M} São Paulo time of its "
+            f"clock, after {printed.ticks} tick(s); what it stored is kept (`fuelpipe status` "
+            "counts to that instant)",
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise KeyboardInterrupt  # Ctrl+C exits 130, as for every command
+    console.print(f"live replay over: {printed.ticks} tick(s), now {stopped:%Y-%m-%d %H:%M}")
+
+
+@dataclass
+class _Lines:
+    """The live loop's lines on the console, its heartbeats counted (the ticks run so far,
+    when Ctrl+C ends the replay)."""
+
+    console: Console
+    ticks: int = 0
+
+    def say(self, line: str) -> None:
+        """One line, as `watch` prints it: a narrow terminal wraps it, not rich, and an
+        error's "[...]" is text, not markup."""
+        self.console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+    def beat(self, line: str) -> None:
+        """A tick's heartbeat."""
+        self.ticks += 1
+        self.say(line)
 
 
 def _from_first_dates(phases: Sequence[DemoPhase]) -> Catalog:

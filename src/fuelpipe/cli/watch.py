@@ -277,7 +277,7 @@ def _watch(
             )  # fmt: skip
             for problem in report.errors:
                 console.print(f"[yellow]intraday:[/] {escape(problem)}", highlight=False)
-            notes[:] = [report.summary()]
+            notes[:] = [report.summary()] if report.series else []  # none asked: no words
             return alert_hook(app_)
 
         hook = with_intraday

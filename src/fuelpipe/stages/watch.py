@@ -100,12 +100,18 @@ class Tick:
     """When the revise of ``unreached`` is tried again (None: nothing is owed)."""
     resting: dict[str, datetime] = field(default_factory=dict)
     """Sources not asked until the instant given (their Retry-After), as the tick ended."""
+    look_at: datetime | None = None
+    """When the watch looks next, if before ``wake_at``: it sleeps :data:`MAX_SLEEP` at
+    most (None: at ``wake_at``)."""
 
     def heartbeat(self, notes: Sequence[str] = ()) -> str:
         """One line for the console, every instant in São Paulo time; ``notes`` (what the
         ``after_tick`` hook did besides alerting) go before the next look."""
         when = _instant(self.at)
         wake = _instant(self.wake_at) if self.wake_at else "-"
+        if self.look_at is not None and self.wake_at is not None and self.look_at < self.wake_at:
+            # the line said the planned wake while the watch looked again 6 hours on
+            wake = f"{_instant(self.look_at)} (nothing planned before {wake})"
         if self.error is not None:  # the notes are an earlier tick's: not repeated here
             error = _shorten(self.error, FAILED_TICK_CHARS)
             return f"{when} tick failed ({self.failures} in a row): {error}; next look at {wake}"
@@ -125,16 +131,28 @@ class Tick:
                 )
                 if did
             )
-            retried = f"; {by} stored {written} value(s)" if by else ""
+            # a revise that stored nothing has said so ("0 value(s) revised"); retries that
+            # stored nothing have not: they were asked and nothing came
+            retried = (
+                f"; {by} stored {written} value(s)"
+                if by and (written or by != "the revise")
+                else ""
+            )
             if recheck and recheck.quarantined:
                 retried += f"; quarantined {recheck.quarantined} date(s)"
             alerts = f"; alerts {self.alerts}" if self.alerts else ""
             return (
                 f"{when} nothing due{revised}{retried}{failed}{alerts}{noted}; next look at {wake}"
             )
+        # a date polled again inside its window that the answer still lacks is not a failure:
+        # "stored 0 value(s)" alone read as one
+        waiting = (
+            " (asked again: not out yet)" if self.polled and not written and not failed else ""
+        )
         return (
             f"{when} due: {len(self.due)} series ({', '.join(self.due[:4])}"
-            f"{'…' if len(self.due) > 4 else ''}); stored {written} value(s){revised}{failed}; "
+            f"{'…' if len(self.due) > 4 else ''}); stored {written} value(s){waiting}{revised}"
+            f"{failed}; "
             f"alerts {self.alerts}{noted}; next look at {wake}"
         )
 
@@ -396,13 +414,14 @@ def watch(
             )
         else:
             failures = 0
+        assert result.wake_at is not None
+        result.look_at = min(result.wake_at, app.clock.now() + MAX_SLEEP)
         ticks += 1
         if heartbeat is not None:
             heartbeat(result)
         if max_ticks is not None and ticks >= max_ticks:
             break
-        assert result.wake_at is not None
-        sleep_until(app.clock.now, min(result.wake_at, app.clock.now() + MAX_SLEEP), sleep)
+        sleep_until(app.clock.now, result.look_at, sleep)
     return ticks
 
 

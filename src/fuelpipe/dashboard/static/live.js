@@ -6,7 +6,8 @@
    after that clock (a store filled ahead of it, as the demo's) gets its instant, not an age.
    Each failed poll in a row doubles the wait (to 16 times), a Retry-After longer than that is
    waited out (an hour at most), and the status says why in the page's language (a refusal,
-   4xx, is not a server error; the browser's own error text in its title); a hidden page does
+   4xx, is not a server error; the browser's own error text in its title) and when the last
+   answer came, which the page is as of; a hidden page does
    not poll and polls at once when shown, a Retry-After allowing. Loaded by app.js after the
    first chart. No inline script. */
 (function () {
@@ -17,6 +18,7 @@
     en: {
       live: "Live · checked {time}",
       offline: "Live updates paused ({message})",
+      lastChecked: "{status} · last checked {time}",
       network: "no connection to the server",
       server: "server error {status}",
       notFound: "not found on this server, {status}",
@@ -30,6 +32,7 @@
     "pt-BR": {
       live: "Ao vivo · verificado {time}",
       offline: "Atualização ao vivo pausada ({message})",
+      lastChecked: "{status} · última verificação {time}",
       network: "sem conexão com o servidor",
       server: "erro do servidor {status}",
       notFound: "não encontrada neste servidor, {status}",
@@ -112,7 +115,10 @@
   function say() {
     const status = document.getElementById("live-status");
     if (failed) {
-      status.textContent = t("offline", { message: why(failed) });
+      // the cards and their ages are as of the last answer: say when that was, if there was one
+      const paused = t("offline", { message: why(failed) });
+      status.textContent =
+        checked === null ? paused : t("lastChecked", { status: paused, time: instant(checked) });
       status.title = failed.message;
       status.classList.add("paused");
     } else if (view) {
