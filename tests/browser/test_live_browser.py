@@ -21,6 +21,7 @@ from fuelpipe.domain.catalog import DEFAULT_CATALOG, Catalog
 from fuelpipe.domain.models import Record, Status
 from fuelpipe.homes.embedded import build_context
 from fuelpipe.homes.settings import Settings
+from fuelpipe.ports.store import RunLog
 from fuelpipe.replay.server import ReplayServer
 from fuelpipe.stages.cycle import run_cycle
 from fuelpipe.stages.scrape import freshness_attrs
@@ -110,6 +111,43 @@ def test_a_value_landing_in_the_store_updates_the_open_page(live_store, page: Pa
         assert page.locator("#live-status").get_attribute("data-version") == version
     finally:
         clock.set(start)
+
+
+def test_a_run_that_stored_nothing_redraws_only_the_health_view(live_store, page: Page) -> None:
+    """Every `watch` tick logs its recheck's run: the open view was redrawn after each one,
+    every 15 minutes, though nothing it shows landed. Only the health view (the runs) is now."""
+    store, url, clock = live_store
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url) if "/api/live" not in r.url else None)
+    status = page.locator("#live-status")
+
+    def run_logged() -> None:
+        version = status.get_attribute("data-version")
+        newest = max(r.finished_at for r in store.last_runs())
+        # a run logged after every other, shown at the same minute (the module's other tests
+        # read the runs' times)
+        at = newest + timedelta(microseconds=1)
+        store.put_run(RunLog("retry_recheck", at, at))
+        page.wait_for_function(
+            "(v) => document.getElementById('live-status').dataset.version !== v", arg=version
+        )
+
+    page.goto(f"{url}/?view=parity")
+    page.wait_for_selector("body[data-ready=parity]", state="attached")
+    page.wait_for_selector("#live-status[data-version]", state="attached")
+    asked.clear()
+    run_logged()
+    page.wait_for_timeout(500)  # a redraw would ask at once
+    assert not [u for u in asked if "/api/parity" in u]
+
+    page.locator("#tab-health").click()
+    page.wait_for_selector("body[data-ready=health]", state="attached")
+    asked.clear()
+    run_logged()
+    page.wait_for_function(
+        "() => performance.getEntriesByType('resource').filter("
+        "e => e.name.includes('/api/health')).length >= 2"
+    )
 
 
 @pytest.mark.parametrize("view", ["overview", "health", "movement"])

@@ -19,6 +19,7 @@ from fuelpipe.dashboard.live import LiveView, live_view
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.domain.intraday import IntradayPoint
 from fuelpipe.domain.models import PresentDate, Record, Status
+from fuelpipe.ports.store import RunLog
 from fuelpipe.stages.data_version import mark_changed
 
 SP = ZoneInfo("America/Sao_Paulo")
@@ -148,3 +149,23 @@ def test_each_part_of_the_version_moves_alone(tmp_path) -> None:
 
     assert moved(first, second) == {"STOCK#PETR4"}
     assert moved(second, third) == {"store"}
+
+
+def test_a_run_that_stored_nothing_moves_only_the_runs_part(tmp_path) -> None:
+    """Every `watch` tick logs its recheck's run: with the run in the `store` part every open
+    view was redrawn each tick though nothing it shows landed. A run moves `runs` alone (the
+    health view's), a stored value `store`."""
+    clock = FixedClock(NOW)
+    store = SqliteStore(tmp_path / "r.sqlite", clock=clock)
+    try:
+        first = live_view(store, DEFAULT_CATALOG, clock)
+        store.put_run(RunLog("retry_recheck", NOW, NOW))
+        second = live_view(store, DEFAULT_CATALOG, clock)
+        store.put_records([Record("CURRENCY#USD", date(2022, 5, 6), Decimal("4.9"), Status.OK)])
+        mark_changed(store, NOW, "scrape")
+        third = live_view(store, DEFAULT_CATALOG, clock)
+    finally:
+        store.close()
+    assert {k for k in first.parts if first.parts[k] != second.parts[k]} == {"runs"}
+    assert first.version != second.version  # the answer (and its ETag) still moves
+    assert second.parts["store"] != third.parts["store"]

@@ -89,9 +89,9 @@ class LiveView(BaseModel):
     parts: dict[str, str] = Field(
         default_factory=dict,
         description="a short hash of each part of the version: `store` for the stored data "
-        "(every view reads it), and one per intraday series under its key (only the "
-        "overview's Today panel reads those, and only the series it shows): the page redraws "
-        "only the views a changed part affects",
+        "(every view reads it), `runs` for the stage runs logged (the health view's), and one "
+        "per intraday series under its key (only the overview's Today panel reads those, and "
+        "only the series it shows): the page redraws only the views a changed part affects",
     )
 
     def table(self) -> Table:
@@ -179,17 +179,19 @@ def live_view(
         fingerprint.append(f"{key}:{newest}:{found[0].value if found else ''}:{stored}")
     runs = store.last_runs()
     last_run = max((r.finished_at for r in runs), default=None)
-    fingerprint.append(str(last_run))
     from fuelpipe.stages.data_version import data_version  # as app.py: imported when used
 
     # An outlook refresh or a repair writes a new data version and may log no newer run nor
     # change a headline's newest value: it is a change the page and the cache must see too.
     fingerprint.append(data_version(store))
     bars = intraday_fingerprint(intraday, catalog, now) if intraday is not None else {}
-    version = _digest(fingerprint + list(bars.values()))
+    version = _digest([*fingerprint, str(last_run), *bars.values()])
     # Each part on its own too: an intraday bar lands every 15 minutes per series, and the page
-    # redraws a view for it only when that view shows the series (the overview's Today panel).
-    parts = {"store": _digest(fingerprint)} | {k: _digest(v) for k, v in bars.items()}
+    # redraws a view for it only when that view shows the series (the overview's Today panel);
+    # a run logged (every `watch` tick logs its recheck's, most storing nothing) only the
+    # health view, which shows the runs: a run that stored something moved the data version.
+    parts = {"store": _digest(fingerprint), "runs": _digest(str(last_run))}
+    parts |= {k: _digest(v) for k, v in bars.items()}
     return LiveView(version=version, as_of=now, series=rows, last_run_at=last_run, parts=parts)
 
 

@@ -1598,13 +1598,15 @@
 
   function bind() {
     // live.js polls /api/live and announces new data with the parts that moved: the stored
-    // data (every view reads it) or an intraday series, which only the overview's Today panel
-    // reads, when it shows that series. Only an open view they affect is redrawn.
+    // data (every view reads it), the runs logged (the health view's) or an intraday series,
+    // which only the overview's Today panel reads, when it shows that series. Only an open
+    // view they affect is redrawn.
     document.addEventListener("fuelpipe:data-changed", (event) => {
       const moved = event.detail.parts;
       const stored = moved.includes("store");
+      const mine = { overview: state.today, health: "runs" }[state.view];
       // in place: no loading veil over a view that is only refreshed
-      if (stored || (state.view === "overview" && moved.includes(state.today))) {
+      if (stored || moved.includes(mine)) {
         render(true, stored);
       }
     });
