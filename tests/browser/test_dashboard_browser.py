@@ -382,6 +382,27 @@ def test_a_date_the_api_refuses_is_said_in_the_pages_language(
 FIRST_POINTS_JS = """(id) => document.getElementById(id).data.map(t => [t.x[0], t.y[0]])"""
 
 
+def test_a_links_refused_end_date_names_the_limit_the_page_enforces(watched: Watched) -> None:
+    # The error was drawn before /api/live gave the server's clock and kept the limit 366 days
+    # after the newest stored week ("to Jun 22, 2027") once the field's max was the clock's.
+    first, last = _date_bounds(watched.base)
+    coverage = httpx.get(f"{watched.base}/api/meta").json()["coverage"]
+    newest = max(d for c in coverage for d in (c["first"], c["last"]) if d)
+    assert (date.fromisoformat(newest) + timedelta(days=366)).isoformat() < last
+    watched.open("view=movement&fuel=GASOLINE&area=BR&lang=en&date=2030-01-01")
+    page = watched.page
+    page.wait_for_function("(last) => document.getElementById('date').max === last", arg=last)
+    days = {
+        name: page.evaluate(DAY_JS, ["en", day])
+        for name, day in (("day", "2030-01-01"), ("first", first), ("last", last))
+    }
+    expect(page.locator("#view-movement .view-error")).to_have_text(
+        "Could not load this view: End date {day} is out of range (allowed: {first} to "
+        "{last}).".format(**days)
+    )
+    watched.problems = [p for p in watched.problems if "status of 422" not in p]
+
+
 def test_index_charts_name_their_base_week_and_every_line_starts_there_at_100(
     watched: Watched, dashboard_url: str
 ) -> None:
@@ -1651,6 +1672,45 @@ def test_a_language_picked_after_the_page_failed_to_load_says_so_in_it(
         expect(page.locator("#view-overview")).not_to_have_class(re.compile("is-loading"))
         down[0] = False  # the server answers again: the next language picked loads the page
         page.click(".lang-btn[data-lang='en']")
+        page.wait_for_selector("body[data-ready=overview]", state="attached")
+        expect(error).to_have_count(0)
+        expect(page.locator("#chart-overview .main-svg").first).to_be_attached()
+        assert "lang=en" in page.url
+
+
+def test_back_and_forward_after_the_page_failed_to_load_say_so_in_the_entrys_language(
+    browser: Browser, dashboard_url: str
+) -> None:
+    # With /api/meta failing, Back to the English entry left the error in Portuguese (a
+    # language picked loaded again, Back did not); with the server back, Back still showed it.
+    down = [True]
+
+    def meta(route: Route) -> None:
+        if down[0]:
+            route.fulfill(status=503, json={"detail": "down"})
+        else:
+            route.continue_()
+
+    with error_free_page(browser) as page:
+        page.route("**/api/meta", meta)
+        page.goto(f"{dashboard_url}/?view=overview&lang=en")
+        error = page.locator("#view-overview .view-error")
+        english, portuguese = (
+            "Could not load this view: down",
+            "Não foi possível carregar esta visão: down",
+        )
+        expect(error).to_have_text(english)
+        page.click(".lang-btn[data-lang='pt-BR']")
+        expect(error).to_have_text(portuguese)
+        page.go_back()
+        expect(error).to_have_text(english)
+        expect(error).to_have_count(1)
+        expect(page.locator(".lang-btn[data-lang='en']")).to_have_attribute("aria-pressed", "true")
+        page.go_forward()
+        expect(error).to_have_text(portuguese)
+        expect(error).to_have_count(1)
+        down[0] = False  # the server answers again: Back loads the page
+        page.go_back()
         page.wait_for_selector("body[data-ready=overview]", state="attached")
         expect(error).to_have_count(0)
         expect(page.locator("#chart-overview .main-svg").first).to_be_attached()

@@ -403,13 +403,24 @@
 
   /** The End date's bounds: from the first stored fuel week to the last day the API takes,
    *  366 days after the later of the server's clock (live.js reads it from /api/live) and the
-   *  newest stored fuel week (app.py not_too_far_ahead). */
+   *  newest stored fuel week (app.py not_too_far_ahead). An End date refused says them again:
+   *  the clock's arrives after the first view is drawn. */
   function dateBounds() {
     const days = meta.coverage.flatMap((c) => [c.first, c.last]).filter(Boolean).sort();
     const input = document.getElementById("date");
     const last = [clockDay, days[days.length - 1] || ""].sort()[1];
     input.min = days[0] || "";
     input.max = last && addDays(last, 366);
+    const refusal = document.querySelector(`#view-${state.view} > #date-error`);
+    if (refusal) refusal.textContent = dateError(input);
+  }
+
+  /** An End date the API refused, said with the bounds the field holds. */
+  function dateError(input) {
+    return t("error.date", {
+      what: t(VIEWS[state.view].date), date: fmt.date(state.date),
+      min: fmt.date(input.min), max: fmt.date(input.max),
+    });
   }
 
   function fuelEnd() {
@@ -1578,12 +1589,7 @@
         input.setAttribute("aria-invalid", "true");
         input.setAttribute("aria-describedby", box.id);
       }
-      box.textContent = badDate
-        ? t("error.date", {
-          what: t(VIEWS[state.view].date), date: fmt.date(state.date),
-          min: fmt.date(input.min), max: fmt.date(input.max),
-        })
-        : t("error", { message: err.message });
+      box.textContent = badDate ? dateError(input) : t("error", { message: err.message });
       box.title = err.message;
       section.prepend(box);
     } finally {
@@ -1659,7 +1665,10 @@
     window.addEventListener("popstate", () => {
       readUrl();
       applyI18n();
-      if (!meta) return; // still loading: start() draws what the address now says
+      if (!meta) { // the page never loaded: tried again, its failure said in the entry's language
+        showView();
+        return load();
+      }
       sanitizeChoices();
       buildControls();
       render();
