@@ -1717,6 +1717,30 @@ def test_back_and_forward_after_the_page_failed_to_load_say_so_in_the_entrys_lan
         assert "lang=en" in page.url
 
 
+def test_a_load_tried_again_before_the_first_answered_says_one_error(
+    browser: Browser, dashboard_url: str
+) -> None:
+    # A language picked (or Back) while /api/meta had not answered started a second load: both
+    # failed and each put its error above the view; the older answer, late, must not count.
+    held: list[Route] = []
+
+    def hold(route: Route) -> None:  # Playwright refuses a builtin (held.append) as a handler
+        held.append(route)
+
+    with error_free_page(browser) as page:
+        page.route("**/api/meta", hold)
+        page.goto(f"{dashboard_url}/?view=overview&lang=en")
+        page.click(".lang-btn[data-lang='pt-BR']")
+        while len(held) < 2:
+            page.wait_for_timeout(50)
+        for route in reversed(held):  # the newer first: the older one answers late
+            route.fulfill(status=503, json={"detail": "down"})
+        error = page.locator("#view-overview .view-error")
+        expect(error).to_have_text("Não foi possível carregar esta visão: down")
+        page.wait_for_timeout(500)  # time for the late answer to be read
+        assert error.count() == 1
+
+
 def test_a_device_that_loses_its_hover_gets_the_toolbar_shown_above_the_titles(
     watched: Watched,
 ) -> None:

@@ -64,6 +64,7 @@
   let meta = null;
   let geojson = null;
   let renderToken = 0;
+  let loads = 0; // load()'s tries
   let clockDay = "";
   let asked = {}; // the values the address named, by key
   let refused = []; // [key, value] the page fell back from (sanitizeChoices)
@@ -1708,15 +1709,20 @@
     await load();
   }
 
-  /** /api/meta, then the open view; a failure said where the view goes. */
+  /** /api/meta, then the open view; a failure said where the view goes. Tried again (a
+   *  language picked, Back) before an answer, the latest try alone says how it went. */
   async function load() {
+    const token = ++loads;
     const section = document.getElementById("view-" + state.view);
     for (const old of section.querySelectorAll(".view-error")) old.remove();
     section.dataset.loading = t("loading");
     section.classList.add("is-loading");
     try {
-      meta = await getJSON("/api/meta");
+      const got = await getJSON("/api/meta");
+      if (token !== loads) return;
+      meta = got;
     } catch (err) {
+      if (token !== loads) return;
       const box = document.createElement("p");
       box.className = "view-error";
       box.setAttribute("role", "alert");
