@@ -6,6 +6,7 @@ import csv
 import io
 import re
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -1647,30 +1648,45 @@ def test_the_correlation_matrix_follows_its_breakpoint_once_per_crossing(watched
     assert watched.page.evaluate(CORR_NARROW_JS) == wide
 
 
+class MetaDown:
+    """A route for /api/meta: 503 "down" until ``down`` is set False, then the server's answer."""
+
+    def __init__(self) -> None:
+        self.down = True
+
+    def __call__(self, route: Route) -> None:
+        if self.down:
+            route.fulfill(status=503, json={"detail": "down"})
+        else:
+            route.continue_()
+
+
+@contextmanager
+def _failed_to_load(browser: Browser, dashboard_url: str) -> Iterator[tuple[Page, MetaDown]]:
+    """The English overview opened while /api/meta fails, its error shown; the route's switch."""
+    meta = MetaDown()
+    with error_free_page(browser) as page:
+        page.route("**/api/meta", meta)
+        page.goto(f"{dashboard_url}/?view=overview&lang=en")
+        expect(page.locator("#view-overview .view-error")).to_have_text(
+            "Could not load this view: down"
+        )
+        yield page, meta
+
+
 def test_a_language_picked_after_the_page_failed_to_load_says_so_in_it(
     browser: Browser, dashboard_url: str
 ) -> None:
     # With /api/meta failing, a language picked threw (no fuels to list), the address kept the
     # old language and the error stayed in it; with the server back it still showed the error.
-    down = [True]
-
-    def meta(route: Route) -> None:
-        if down[0]:
-            route.fulfill(status=503, json={"detail": "down"})
-        else:
-            route.continue_()
-
-    with error_free_page(browser) as page:
-        page.route("**/api/meta", meta)
-        page.goto(f"{dashboard_url}/?view=overview&lang=en")
+    with _failed_to_load(browser, dashboard_url) as (page, meta):
         error = page.locator("#view-overview .view-error")
-        expect(error).to_have_text("Could not load this view: down")
         page.click(".lang-btn[data-lang='pt-BR']")
         expect(error).to_have_text("Não foi possível carregar esta visão: down")
         expect(error).to_have_count(1)
         assert "lang=pt-BR" in page.url
         expect(page.locator("#view-overview")).not_to_have_class(re.compile("is-loading"))
-        down[0] = False  # the server answers again: the next language picked loads the page
+        meta.down = False  # the server answers again: the next language picked loads the page
         page.click(".lang-btn[data-lang='en']")
         page.wait_for_selector("body[data-ready=overview]", state="attached")
         expect(error).to_have_count(0)
@@ -1683,23 +1699,12 @@ def test_back_and_forward_after_the_page_failed_to_load_say_so_in_the_entrys_lan
 ) -> None:
     # With /api/meta failing, Back to the English entry left the error in Portuguese (a
     # language picked loaded again, Back did not); with the server back, Back still showed it.
-    down = [True]
-
-    def meta(route: Route) -> None:
-        if down[0]:
-            route.fulfill(status=503, json={"detail": "down"})
-        else:
-            route.continue_()
-
-    with error_free_page(browser) as page:
-        page.route("**/api/meta", meta)
-        page.goto(f"{dashboard_url}/?view=overview&lang=en")
+    with _failed_to_load(browser, dashboard_url) as (page, meta):
         error = page.locator("#view-overview .view-error")
         english, portuguese = (
             "Could not load this view: down",
             "Não foi possível carregar esta visão: down",
         )
-        expect(error).to_have_text(english)
         page.click(".lang-btn[data-lang='pt-BR']")
         expect(error).to_have_text(portuguese)
         page.go_back()
@@ -1709,12 +1714,30 @@ def test_back_and_forward_after_the_page_failed_to_load_say_so_in_the_entrys_lan
         page.go_forward()
         expect(error).to_have_text(portuguese)
         expect(error).to_have_count(1)
-        down[0] = False  # the server answers again: Back loads the page
+        meta.down = False  # the server answers again: Back loads the page
         page.go_back()
         page.wait_for_selector("body[data-ready=overview]", state="attached")
         expect(error).to_have_count(0)
         expect(page.locator("#chart-overview .main-svg").first).to_be_attached()
         assert "lang=en" in page.url
+
+
+def test_a_tab_picked_after_the_page_failed_to_load_tries_again_there(
+    browser: Browser, dashboard_url: str
+) -> None:
+    # With /api/meta failing, a tab opened its view on no meta: "Cannot read properties of null
+    # (reading 'coverage')" instead of the server's reason; with the server back, it stayed so.
+    with _failed_to_load(browser, dashboard_url) as (page, meta):
+        page.click(".tabs [role=tab][data-view='movement']")
+        error = page.locator("#view-movement .view-error")
+        expect(error).to_have_text("Could not load this view: down")
+        expect(page.locator("#view-movement")).to_be_visible()
+        assert "view=movement" in page.url
+        meta.down = False  # the server answers again: the next tab picked loads the page
+        page.click(".tabs [role=tab][data-view='map']")
+        page.wait_for_selector("body[data-ready=map]", state="attached")
+        expect(page.locator("#view-map .view-error")).to_have_count(0)
+        expect(page.locator("#chart-map .main-svg").first).to_be_attached()
 
 
 def test_a_load_tried_again_before_the_first_answered_says_one_error(

@@ -276,7 +276,8 @@
     if (!box.hidden) box.value = window.location.href;
   }
 
-  /** A user's change of view, control or language: a history entry of its own, then drawn;
+  /** A user's change of view, control or language: a history entry of its own, then drawn
+   *  (the page never loaded: tried again, its failure said in the view and language picked);
    *  `keep` (a change of language) keeps the link's note, said again in the new language. */
   function navigate(keep) {
     if (!keep) { // the reader's own choice: the link's notes have done their work
@@ -284,7 +285,9 @@
       todayRefused = "";
     }
     writeUrl(true);
-    return render();
+    if (meta) return render();
+    showView();
+    return load();
   }
 
   function sanitizeChoices() {
@@ -1643,11 +1646,7 @@
       button.addEventListener("click", () => {
         state.lang = button.dataset.lang;
         applyI18n();
-        if (!meta) {
-          writeUrl(true);
-          return load(); // the page never loaded: tried again, its failure said in this language
-        }
-        buildControls();
+        if (meta) buildControls();
         navigate(true);
       });
     }
