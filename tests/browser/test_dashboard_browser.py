@@ -6,6 +6,7 @@ import csv
 import io
 import re
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -380,6 +381,27 @@ def test_a_date_the_api_refuses_is_said_in_the_pages_language(
 
 
 FIRST_POINTS_JS = """(id) => document.getElementById(id).data.map(t => [t.x[0], t.y[0]])"""
+
+
+def test_a_links_refused_end_date_names_the_limit_the_page_enforces(watched: Watched) -> None:
+    # The error was drawn before /api/live gave the server's clock and kept the limit 366 days
+    # after the newest stored week ("to Jun 22, 2027") once the field's max was the clock's.
+    first, last = _date_bounds(watched.base)
+    coverage = httpx.get(f"{watched.base}/api/meta").json()["coverage"]
+    newest = max(d for c in coverage for d in (c["first"], c["last"]) if d)
+    assert (date.fromisoformat(newest) + timedelta(days=366)).isoformat() < last
+    watched.open("view=movement&fuel=GASOLINE&area=BR&lang=en&date=2030-01-01")
+    page = watched.page
+    page.wait_for_function("(last) => document.getElementById('date').max === last", arg=last)
+    days = {
+        name: page.evaluate(DAY_JS, ["en", day])
+        for name, day in (("day", "2030-01-01"), ("first", first), ("last", last))
+    }
+    expect(page.locator("#view-movement .view-error")).to_have_text(
+        "Could not load this view: End date {day} is out of range (allowed: {first} to "
+        "{last}).".format(**days)
+    )
+    watched.problems = [p for p in watched.problems if "status of 422" not in p]
 
 
 def test_index_charts_name_their_base_week_and_every_line_starts_there_at_100(
@@ -1626,35 +1648,120 @@ def test_the_correlation_matrix_follows_its_breakpoint_once_per_crossing(watched
     assert watched.page.evaluate(CORR_NARROW_JS) == wide
 
 
+class MetaDown:
+    """A route for /api/meta: 503 "down" until ``down`` is set False, then the server's answer."""
+
+    def __init__(self) -> None:
+        self.down = True
+
+    def __call__(self, route: Route) -> None:
+        if self.down:
+            route.fulfill(status=503, json={"detail": "down"})
+        else:
+            route.continue_()
+
+
+@contextmanager
+def _failed_to_load(browser: Browser, dashboard_url: str) -> Iterator[tuple[Page, MetaDown]]:
+    """The English overview opened while /api/meta fails, its error shown; the route's switch."""
+    meta = MetaDown()
+    with error_free_page(browser) as page:
+        page.route("**/api/meta", meta)
+        page.goto(f"{dashboard_url}/?view=overview&lang=en")
+        expect(page.locator("#view-overview .view-error")).to_have_text(
+            "Could not load this view: down"
+        )
+        yield page, meta
+
+
 def test_a_language_picked_after_the_page_failed_to_load_says_so_in_it(
     browser: Browser, dashboard_url: str
 ) -> None:
     # With /api/meta failing, a language picked threw (no fuels to list), the address kept the
     # old language and the error stayed in it; with the server back it still showed the error.
-    down = [True]
-
-    def meta(route: Route) -> None:
-        if down[0]:
-            route.fulfill(status=503, json={"detail": "down"})
-        else:
-            route.continue_()
-
-    with error_free_page(browser) as page:
-        page.route("**/api/meta", meta)
-        page.goto(f"{dashboard_url}/?view=overview&lang=en")
+    with _failed_to_load(browser, dashboard_url) as (page, meta):
         error = page.locator("#view-overview .view-error")
-        expect(error).to_have_text("Could not load this view: down")
         page.click(".lang-btn[data-lang='pt-BR']")
         expect(error).to_have_text("Não foi possível carregar esta visão: down")
         expect(error).to_have_count(1)
         assert "lang=pt-BR" in page.url
         expect(page.locator("#view-overview")).not_to_have_class(re.compile("is-loading"))
-        down[0] = False  # the server answers again: the next language picked loads the page
+        meta.down = False  # the server answers again: the next language picked loads the page
         page.click(".lang-btn[data-lang='en']")
         page.wait_for_selector("body[data-ready=overview]", state="attached")
         expect(error).to_have_count(0)
         expect(page.locator("#chart-overview .main-svg").first).to_be_attached()
         assert "lang=en" in page.url
+
+
+def test_back_and_forward_after_the_page_failed_to_load_say_so_in_the_entrys_language(
+    browser: Browser, dashboard_url: str
+) -> None:
+    # With /api/meta failing, Back to the English entry left the error in Portuguese (a
+    # language picked loaded again, Back did not); with the server back, Back still showed it.
+    with _failed_to_load(browser, dashboard_url) as (page, meta):
+        error = page.locator("#view-overview .view-error")
+        english, portuguese = (
+            "Could not load this view: down",
+            "Não foi possível carregar esta visão: down",
+        )
+        page.click(".lang-btn[data-lang='pt-BR']")
+        expect(error).to_have_text(portuguese)
+        page.go_back()
+        expect(error).to_have_text(english)
+        expect(error).to_have_count(1)
+        expect(page.locator(".lang-btn[data-lang='en']")).to_have_attribute("aria-pressed", "true")
+        page.go_forward()
+        expect(error).to_have_text(portuguese)
+        expect(error).to_have_count(1)
+        meta.down = False  # the server answers again: Back loads the page
+        page.go_back()
+        page.wait_for_selector("body[data-ready=overview]", state="attached")
+        expect(error).to_have_count(0)
+        expect(page.locator("#chart-overview .main-svg").first).to_be_attached()
+        assert "lang=en" in page.url
+
+
+def test_a_tab_picked_after_the_page_failed_to_load_tries_again_there(
+    browser: Browser, dashboard_url: str
+) -> None:
+    # With /api/meta failing, a tab opened its view on no meta: "Cannot read properties of null
+    # (reading 'coverage')" instead of the server's reason; with the server back, it stayed so.
+    with _failed_to_load(browser, dashboard_url) as (page, meta):
+        page.click(".tabs [role=tab][data-view='movement']")
+        error = page.locator("#view-movement .view-error")
+        expect(error).to_have_text("Could not load this view: down")
+        expect(page.locator("#view-movement")).to_be_visible()
+        assert "view=movement" in page.url
+        meta.down = False  # the server answers again: the next tab picked loads the page
+        page.click(".tabs [role=tab][data-view='map']")
+        page.wait_for_selector("body[data-ready=map]", state="attached")
+        expect(page.locator("#view-map .view-error")).to_have_count(0)
+        expect(page.locator("#chart-map .main-svg").first).to_be_attached()
+
+
+def test_a_load_tried_again_before_the_first_answered_says_one_error(
+    browser: Browser, dashboard_url: str
+) -> None:
+    # A language picked (or Back) while /api/meta had not answered started a second load: both
+    # failed and each put its error above the view; the older answer, late, must not count.
+    held: list[Route] = []
+
+    def hold(route: Route) -> None:  # Playwright refuses a builtin (held.append) as a handler
+        held.append(route)
+
+    with error_free_page(browser) as page:
+        page.route("**/api/meta", hold)
+        page.goto(f"{dashboard_url}/?view=overview&lang=en")
+        page.click(".lang-btn[data-lang='pt-BR']")
+        while len(held) < 2:
+            page.wait_for_timeout(50)
+        for route in reversed(held):  # the newer first: the older one answers late
+            route.fulfill(status=503, json={"detail": "down"})
+        error = page.locator("#view-overview .view-error")
+        expect(error).to_have_text("Não foi possível carregar esta visão: down")
+        page.wait_for_timeout(500)  # time for the late answer to be read
+        assert error.count() == 1
 
 
 def test_a_device_that_loses_its_hover_gets_the_toolbar_shown_above_the_titles(

@@ -64,6 +64,7 @@
   let meta = null;
   let geojson = null;
   let renderToken = 0;
+  let loads = 0; // load()'s tries
   let clockDay = "";
   let asked = {}; // the values the address named, by key
   let refused = []; // [key, value] the page fell back from (sanitizeChoices)
@@ -275,7 +276,8 @@
     if (!box.hidden) box.value = window.location.href;
   }
 
-  /** A user's change of view, control or language: a history entry of its own, then drawn;
+  /** A user's change of view, control or language: a history entry of its own, then drawn
+   *  (the page never loaded: tried again, its failure said in the view and language picked);
    *  `keep` (a change of language) keeps the link's note, said again in the new language. */
   function navigate(keep) {
     if (!keep) { // the reader's own choice: the link's notes have done their work
@@ -283,7 +285,9 @@
       todayRefused = "";
     }
     writeUrl(true);
-    return render();
+    if (meta) return render();
+    showView();
+    return load();
   }
 
   function sanitizeChoices() {
@@ -403,13 +407,24 @@
 
   /** The End date's bounds: from the first stored fuel week to the last day the API takes,
    *  366 days after the later of the server's clock (live.js reads it from /api/live) and the
-   *  newest stored fuel week (app.py not_too_far_ahead). */
+   *  newest stored fuel week (app.py not_too_far_ahead). An End date refused says them again:
+   *  the clock's arrives after the first view is drawn. */
   function dateBounds() {
     const days = meta.coverage.flatMap((c) => [c.first, c.last]).filter(Boolean).sort();
     const input = document.getElementById("date");
     const last = [clockDay, days[days.length - 1] || ""].sort()[1];
     input.min = days[0] || "";
     input.max = last && addDays(last, 366);
+    const refusal = document.querySelector(`#view-${state.view} > #date-error`);
+    if (refusal) refusal.textContent = dateError(input);
+  }
+
+  /** An End date the API refused, said with the bounds the field holds. */
+  function dateError(input) {
+    return t("error.date", {
+      what: t(VIEWS[state.view].date), date: fmt.date(state.date),
+      min: fmt.date(input.min), max: fmt.date(input.max),
+    });
   }
 
   function fuelEnd() {
@@ -1578,12 +1593,7 @@
         input.setAttribute("aria-invalid", "true");
         input.setAttribute("aria-describedby", box.id);
       }
-      box.textContent = badDate
-        ? t("error.date", {
-          what: t(VIEWS[state.view].date), date: fmt.date(state.date),
-          min: fmt.date(input.min), max: fmt.date(input.max),
-        })
-        : t("error", { message: err.message });
+      box.textContent = badDate ? dateError(input) : t("error", { message: err.message });
       box.title = err.message;
       section.prepend(box);
     } finally {
@@ -1638,11 +1648,7 @@
       button.addEventListener("click", () => {
         state.lang = button.dataset.lang;
         applyI18n();
-        if (!meta) {
-          writeUrl(true);
-          return load(); // the page never loaded: tried again, its failure said in this language
-        }
-        buildControls();
+        if (meta) buildControls();
         navigate(true);
       });
     }
@@ -1661,7 +1667,10 @@
     window.addEventListener("popstate", () => {
       readUrl();
       applyI18n();
-      if (!meta) return; // still loading: start() draws what the address now says
+      if (!meta) { // the page never loaded: tried again, its failure said in the entry's language
+        showView();
+        return load();
+      }
       sanitizeChoices();
       buildControls();
       render();
@@ -1701,15 +1710,20 @@
     await load();
   }
 
-  /** /api/meta, then the open view; a failure said where the view goes. */
+  /** /api/meta, then the open view; a failure said where the view goes. Tried again (a
+   *  language picked, Back) before an answer, the latest try alone says how it went. */
   async function load() {
+    const token = ++loads;
     const section = document.getElementById("view-" + state.view);
     for (const old of section.querySelectorAll(".view-error")) old.remove();
     section.dataset.loading = t("loading");
     section.classList.add("is-loading");
     try {
-      meta = await getJSON("/api/meta");
+      const got = await getJSON("/api/meta");
+      if (token !== loads) return;
+      meta = got;
     } catch (err) {
+      if (token !== loads) return;
       const box = document.createElement("p");
       box.className = "view-error";
       box.setAttribute("role", "alert");
