@@ -1674,6 +1674,28 @@ def _failed_to_load(browser: Browser, dashboard_url: str) -> Iterator[tuple[Page
         yield page, meta
 
 
+def test_new_data_announced_after_the_page_failed_to_load_loads_it(
+    browser: Browser, dashboard_url: str
+) -> None:
+    # A page whose /api/meta failed still loads live.js (its status says when the server
+    # answers again); new data it announced then was drawn into a page that never loaded: the
+    # view's chart with no fuels, areas or End date bounds. It loads the page now.
+    meta = MetaDown()
+    with error_free_page(browser) as page:
+        page.route("**/api/meta", meta)
+        page.goto(f"{dashboard_url}/?view=movement&lang=en")
+        error = page.locator("#view-movement .view-error")
+        expect(error).to_have_text("Could not load this view: down")
+        meta.down = False
+        page.evaluate(
+            "() => document.dispatchEvent(new CustomEvent('fuelpipe:data-changed', "
+            "{ detail: { view: {}, parts: ['store'] } }))"
+        )
+        page.wait_for_selector("body[data-ready=movement]", state="attached")
+        expect(error).to_have_count(0)
+        expect(page.locator("#fuel option")).not_to_have_count(0)  # the controls built too
+
+
 def test_a_language_picked_after_the_page_failed_to_load_says_so_in_it(
     browser: Browser, dashboard_url: str
 ) -> None:

@@ -1612,6 +1612,7 @@
     // which only the overview's Today panel reads, when it shows that series. Only an open
     // view they affect is redrawn.
     document.addEventListener("fuelpipe:data-changed", (event) => {
+      if (!meta) return load(); // live.js runs after a failed load too: the server is back
       const moved = event.detail.parts;
       const stored = moved.includes("store");
       const mine = { overview: state.today, health: "runs" }[state.view];
