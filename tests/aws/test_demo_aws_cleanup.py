@@ -20,13 +20,28 @@ from scripts.demo_aws import main
 def test_ctrl_c_while_a_server_starts_stops_that_server(tmp_path: Path) -> None:
     marker = f"never-listens-{uuid.uuid4().hex}"
     argv = [sys.executable, "-c", f"import time; time.sleep(60)  # {marker}"]
-    ctrl_c = threading.Timer(0.5, _thread.interrupt_main)  # while _start waits for the port
-    ctrl_c.start()
+    done = threading.Event()
+
+    def ctrl_c() -> None:
+        # once the process runs, so while _start waits for its port (a fixed delay could land
+        # inside Popen on a loaded machine, before _start holds the process)
+        while not done.is_set() and not _pgrep("-f", marker):
+            time.sleep(0.05)
+        time.sleep(0.2)
+        if not done.is_set():
+            _thread.interrupt_main()
+
+    # SIGINT handled by Python (it is ignored in a background job, and interrupt_main needs it)
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    interrupter = threading.Thread(target=ctrl_c, daemon=True)
+    interrupter.start()
     try:
         with pytest.raises(KeyboardInterrupt):
             _start("silent", argv, free_port(), tmp_path, timeout_s=30)
     finally:
-        ctrl_c.cancel()
+        done.set()
+        interrupter.join(timeout=5)
+        signal.signal(signal.SIGINT, before)
     assert _pgrep("-f", marker) == []
 
 
