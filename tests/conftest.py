@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Iterator
 
 import pytest
 from devtools.aws.servers import LocalServer, start_dynalite, start_moto
+
+# A job started in the background (`make test &`, a CI runner's shell) starts with SIGINT
+# ignored, and every process the tests start inherits that: the tests of Ctrl+C (a `run`
+# interrupted by its failpoint, the demo's servers stopped) would see nothing happen. Python's
+# own handler here is reset to the default in each process started, as an interactive shell
+# starts it.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(scope="session")
