@@ -1662,13 +1662,15 @@ class MetaDown:
 
 
 @contextmanager
-def _failed_to_load(browser: Browser, dashboard_url: str) -> Iterator[tuple[Page, MetaDown]]:
-    """The English overview opened while /api/meta fails, its error shown; the route's switch."""
+def _failed_to_load(
+    browser: Browser, dashboard_url: str, view: str = "overview"
+) -> Iterator[tuple[Page, MetaDown]]:
+    """The English ``view`` opened while /api/meta fails, its error shown; the route's switch."""
     meta = MetaDown()
     with error_free_page(browser) as page:
         page.route("**/api/meta", meta)
-        page.goto(f"{dashboard_url}/?view=overview&lang=en")
-        expect(page.locator("#view-overview .view-error")).to_have_text(
+        page.goto(f"{dashboard_url}/?view={view}&lang=en")
+        expect(page.locator(f"#view-{view} .view-error")).to_have_text(
             "Could not load this view: down"
         )
         yield page, meta
@@ -1680,12 +1682,8 @@ def test_new_data_announced_after_the_page_failed_to_load_loads_it(
     # A page whose /api/meta failed still loads live.js (its status says when the server
     # answers again); new data it announced then was drawn into a page that never loaded: the
     # view's chart with no fuels, areas or End date bounds. It loads the page now.
-    meta = MetaDown()
-    with error_free_page(browser) as page:
-        page.route("**/api/meta", meta)
-        page.goto(f"{dashboard_url}/?view=movement&lang=en")
+    with _failed_to_load(browser, dashboard_url, "movement") as (page, meta):
         error = page.locator("#view-movement .view-error")
-        expect(error).to_have_text("Could not load this view: down")
         meta.down = False
         page.evaluate(
             "() => document.dispatchEvent(new CustomEvent('fuelpipe:data-changed', "
