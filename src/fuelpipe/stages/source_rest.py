@@ -144,7 +144,7 @@ class SharedRests(Rests):
         until = self._wall.now() + timedelta(seconds=seconds)
         standing = self._share(source, until)
         if self._in_batch:  # kept even when unshared: this client heard it
-            self._entries()[source] = max(standing or until, until).isoformat()
+            self._entries()[source] = (standing or until).isoformat()
 
     def _share(self, source: str, until: datetime) -> datetime | None:
         """Write ``until`` as ``source``'s rest unless a longer one stands; the end that
