@@ -26,6 +26,7 @@ validated anyway, by the download message's own pydantic model (domain/messages.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import nullcontext
 from typing import Any, TypedDict
 
 from aws_lambda_powertools import Logger, Metrics
@@ -157,7 +158,9 @@ def make_handler(get_context: ContextProvider) -> Handler:
         home = get_context()
         started = home.clock.now()
         report = ScrapeReport()
-        response = process_batch(records, lambda m: handle_or_dead_letter(home, report, m))
+        # The shared rests are read once for the batch, not by each message and request.
+        with home.rests.batch() if home.rests is not None else nullcontext():
+            response = process_batch(records, lambda m: handle_or_dead_letter(home, report, m))
         failed = len(response["batchItemFailures"])
         for name, value in (
             ("RecordsWritten", report.records_written),

@@ -185,6 +185,32 @@ def test_present_reads_four_attributes_in_one_paginated_query(client: Any, table
     assert "IndexName" not in query
 
 
+def test_stored_keys_reads_at_most_one_item_of_each_distinct_key(client: Any, table: str) -> None:
+    """What the health view's catalog-wide ask costs: one keys-only Query of at most one item
+    a distinct key (0.5 read unit each, eventually consistent), however many records a key
+    holds; no Scan, no other read. No per-key summary item says exactly whether a key holds
+    records (a watermark exists without any, and records without one), so the cost grows
+    with the keys asked: 600 Queries for 600 keys (docs/AWS.md)."""
+    store = DynamoDbStore(client, table)
+    held = [f"K#{i}" for i in range(0, 40, 4)]
+    store.put_records([Record(k, d, Decimal("1"), Status.OK) for k in held for d in days(30)])
+    asked = [f"K#{i}" for i in range(40)] + held
+    queries = calls_of(client, "Query")
+    scans, gets = calls_of(client, "Scan"), calls_of(client, "GetItem")
+    read: list[int] = []
+    client.meta.events.register(
+        "after-call.dynamodb.Query", lambda parsed, **_: read.append(parsed["ScannedCount"])
+    )
+
+    assert store.stored_keys(asked) == set(held)
+
+    assert sorted(q["ExpressionAttributeValues"][":v0"]["S"] for q in queries) == sorted(set(asked))
+    assert all(q["Limit"] == 1 and q["ProjectionExpression"] == "#k" for q in queries)
+    assert "ConsistentRead" not in queries[0]
+    assert sorted(read) == [0] * 30 + [1] * 10
+    assert scans == gets == []
+
+
 def test_every_read_follows_pagination(client: Any, table: str) -> None:
     store = DynamoDbStore(client, table, pending_shards=2, page_size=7)
     store.put_records([Record(KEY, d, Decimal("1"), Status.OK) for d in days(40)])

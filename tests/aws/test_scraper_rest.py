@@ -10,7 +10,9 @@ the adapter's capped Retry-After), and got 429 again.
 
 from __future__ import annotations
 
+import json
 import time
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date, datetime, timedelta
@@ -38,6 +40,7 @@ from fuelpipe.homes.aws import lazy_context, lazy_scraper_context
 from fuelpipe.ports.queue import Message, Queue, QueueDepth
 from fuelpipe.replay import FaultPlan, ReplayServer
 from fuelpipe.stages.context import StageContext
+from fuelpipe.stages.source_rest import REST_META
 
 pytestmark = pytest.mark.aws
 
@@ -152,6 +155,53 @@ def test_a_rate_limited_source_gets_one_request_and_its_other_messages_come_back
         assert [p.date for p in home.store.present(key)] == june(key)
     home.queue.delete([m.receipt for m in back])
     assert home.queue.depth() == QueueDepth(visible=0, in_flight=0, dead=0)
+
+
+def rest_reads(client: Any) -> Counter[str]:
+    """Count, by operation, the reads of the shared rests (``rest#`` meta items) ``client``
+    sends from now on."""
+    seen: Counter[str] = Counter()
+
+    def count(params: dict[str, Any], model: Any, **_: Any) -> None:
+        if f'"{REST_META}' in json.dumps(params, default=str):
+            seen[model.name] += 1
+
+    for operation in ("GetItem", "Query"):
+        client.meta.events.register(f"provide-client-params.dynamodb.{operation}", count)
+    return seen
+
+
+def test_a_batch_reads_the_shared_rests_once_and_honours_the_rest_it_notes(
+    aws_home: AwsHome, replay: ReplayServer
+) -> None:
+    """The rests are read once a batch (one Query of the ``rest#`` entries), whatever its
+    messages and fetches; the 429 a message of the batch draws is honoured by its later
+    messages all the same, and read again by the next batch. Before, each message read them
+    twice (a Query to see whether any source rests, a GetItem of its source's rest before
+    its request), and once more for a resting source's message: 13 reads for this batch."""
+    home = scraper_home(aws_home, replay, ManualClock(NOW))
+    handler = load_handler("scraper").make_handler(lambda: home)
+    home.queue.send([body(k) for k in (*YAHOO, *OTHERS)])
+    by_key = received(home.queue, (*YAHOO, *OTHERS))
+    batch = [by_key[k] for k in ("STOCK#PETR4", "CURRENCY#USD", "STOCK#PETR3",
+                                 "COMMODITY#BRENT", "STOCK#XOM")]  # fmt: skip
+    reads = rest_reads(aws_home.dynamodb)
+
+    response = handler(sqs_event(batch), FakeLambdaContext("scraper"))
+
+    assert replay.request_counts["yahoo"] == 1
+    rested = [by_key["STOCK#PETR3"].message_id, by_key["STOCK#XOM"].message_id]
+    assert failed_ids(response) == rested
+    # One Query for the batch; one GetItem by the 429's note, its conditional write's read.
+    assert reads == Counter({"Query": 1, "GetItem": 1})
+    home.queue.delete([m.receipt for m in batch if m.message_id not in rested])
+    home.queue.send([body("STOCK#PETR4")])
+    (again,) = drain(home.queue)
+    reads.clear()
+
+    assert failed_ids(handler(sqs_event([again]), FakeLambdaContext("s"))) == [again.message_id]
+    assert reads == Counter({"Query": 1})
+    assert replay.request_counts["yahoo"] == 1
 
 
 def petr3_on_its_last_delivery(

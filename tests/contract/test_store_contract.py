@@ -793,3 +793,80 @@ def test_a_shared_rest_is_not_shortened_and_is_cut_to_the_cap(store_opener: Stor
     assert second.until("anp", NOW) == NOW + MAX_REST
     first.note("fred", RateLimited("x", retry_after=60.0))  # replaces the bad entry
     assert second.until("fred", NOW) == NOW + timedelta(minutes=1)
+
+
+class _MetaReads:
+    """A store client counting its reads of meta entries; ``refuses``: its conditional meta
+    writes fail, as a throttled or unreachable table's would."""
+
+    def __init__(self, store: Store, *, refuses: bool = False) -> None:
+        self.store, self.refuses = store, refuses
+        self.reads: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        if name in ("get_meta", "meta_entries"):
+            self.reads.append(name)
+        return getattr(self.store, name)
+
+    def replace_meta(self, *args: Any, **kwargs: Any) -> bool:
+        if self.refuses:
+            raise OSError("the table refused the write")
+        return self.store.replace_meta(*args, **kwargs)
+
+
+def test_a_batch_reads_the_shared_rests_once_and_honours_its_own_notes(
+    store_opener: StoreOpener,
+) -> None:
+    """In a batch (the scraper Lambda's), the rests are read once, whatever is asked; a rest
+    this client notes is honoured at once (the longer one another client wrote, if that
+    stands), one another client notes meanwhile from the next batch on; outside a batch every
+    call reads the store, as before."""
+    from fuelpipe.adapters.clock import ManualClock
+    from fuelpipe.ports.source import RateLimited
+    from fuelpipe.stages.source_rest import SharedRests
+
+    wall = ManualClock(NOW)
+    counted = _MetaReads(store_opener())
+    mine, other = SharedRests(cast(Store, counted), wall), SharedRests(store_opener(), wall)
+    other.note("fred", RateLimited("x", retry_after=600.0))
+
+    with mine.batch():
+        assert mine.resting(NOW) == {"fred": NOW + timedelta(minutes=10)}
+        other.note("bcb", RateLimited("x", retry_after=600.0))
+        assert mine.until("bcb", NOW) is None
+        assert mine.until("yahoo", NOW) is None
+        assert counted.reads == ["meta_entries"]
+        mine.note("yahoo", RateLimited("x", retry_after=60.0))
+        mine.note("fred", RateLimited("x", retry_after=60.0))
+        assert mine.until("yahoo", NOW) == NOW + timedelta(minutes=1)
+        assert mine.resting(NOW) == {
+            "fred": NOW + timedelta(minutes=10),
+            "yahoo": NOW + timedelta(minutes=1),
+        }
+        assert counted.reads == ["meta_entries", "get_meta", "get_meta"]  # the notes' own
+
+    assert mine.until("bcb", NOW) == NOW + timedelta(minutes=10)
+    with mine.batch():
+        assert set(mine.resting(NOW)) == {"bcb", "fred", "yahoo"}
+        wall.advance(timedelta(minutes=1))
+        assert set(mine.resting(NOW)) == {"bcb", "fred"}  # still timed on the wall clock
+    assert counted.reads.count("meta_entries") == 2
+
+
+def test_a_rest_the_store_would_not_share_is_still_honoured_by_its_batch(
+    store_opener: StoreOpener,
+) -> None:
+    """The write refused (logged, not raised), the rest this client heard still holds its
+    source off for the rest of its batch; unshared, it is gone with it."""
+    from fuelpipe.adapters.clock import ManualClock
+    from fuelpipe.ports.source import ServerError
+    from fuelpipe.stages.source_rest import SharedRests
+
+    wall = ManualClock(NOW)
+    rests = SharedRests(cast(Store, _MetaReads(store_opener(), refuses=True)), wall)
+
+    with rests.batch():
+        rests.note("anp", ServerError("HTTP 503", retry_after=120.0))
+        assert rests.until("anp", NOW) == NOW + timedelta(minutes=2)
+
+    assert rests.until("anp", NOW) is None

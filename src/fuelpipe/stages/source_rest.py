@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from fuelpipe.ports.clock import Clock
@@ -72,6 +73,12 @@ class Rests(ABC):
     def resting(self, now: datetime) -> dict[str, datetime]:
         """Every source not to be asked at ``now``, with the instant its rest ends."""
 
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """A batch of messages (the scraper Lambda's): rests kept elsewhere may be read once
+        for all of it (:class:`SharedRests`); one kept here in memory is read as always."""
+        yield
+
 
 class SourceRests(Rests):
     """One process's rests: timed in ``monotonic`` seconds (real elapsed time)."""
@@ -110,6 +117,22 @@ class SharedRests(Rests):
         self.cap = cap
         self._store = store
         self._wall = wall
+        self._in_batch = False
+        self._held: dict[str, str] | None = None
+        """In a batch, the rest entries read once (source: its end), None until first asked."""
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Within, the rests are read from the store once, on first use (one Query of the
+        :data:`REST_META` entries), not once a message and again a request: a rest this
+        client notes is kept in what was read, so its later messages honour it; one another
+        client notes meanwhile is read by the next batch (until then, a request of this one
+        may draw that source's 429 itself, and rest it). Outside, every call reads the store."""
+        self._in_batch, self._held = True, None
+        try:
+            yield
+        finally:
+            self._in_batch, self._held = False, None
 
     def note(self, source: str, error: SourceError) -> None:
         """As :meth:`Rests.note`, written conditionally (a longer rest another client wrote
@@ -119,28 +142,53 @@ class SharedRests(Rests):
         if seconds is None:
             return
         until = self._wall.now() + timedelta(seconds=seconds)
+        standing = self._share(source, until)
+        if self._in_batch:  # kept even when unshared: this client heard it
+            self._entries()[source] = (standing or until).isoformat()
+
+    def _share(self, source: str, until: datetime) -> datetime | None:
+        """Write ``until`` as ``source``'s rest unless a longer one stands; the end that
+        stands then (None: the store refused, logged)."""
         name = REST_META + source
         try:
             for _ in range(SHARE_ATTEMPTS):
                 held = self._store.get_meta(name)
                 ends = _instant(held)
                 if ends is not None and ends >= until:
-                    return
+                    return ends
                 if self._store.replace_meta(name, held, until.isoformat()):
-                    return
+                    return until
         except Exception:
             logger.warning("the rest of %s could not be shared", source, exc_info=True)
+            return None
+        return until  # every attempt met another client's write: theirs stands, ours heard
 
     def until(self, source: str, now: datetime) -> datetime | None:
-        return self._left(self._store.get_meta(REST_META + source), now, self._wall.now())
+        if self._in_batch:
+            value = self._entries().get(source)
+        else:
+            value = self._store.get_meta(REST_META + source)
+        return self._left(value, now, self._wall.now())
 
     def resting(self, now: datetime) -> dict[str, datetime]:
         wall = self._wall.now()
         return {
-            name.removeprefix(REST_META): until
-            for name, value in self._store.meta_entries(REST_META)
+            source: until
+            for source, value in self._entries().items()
             if (until := self._left(value, now, wall)) is not None
         }
+
+    def _entries(self) -> dict[str, str]:
+        """Every shared rest (source: its stored end): read now, or in a batch, once."""
+        if self._in_batch and self._held is not None:
+            return self._held
+        read = {
+            name.removeprefix(REST_META): value
+            for name, value in self._store.meta_entries(REST_META)
+        }
+        if self._in_batch:
+            self._held = read
+        return read
 
     def _left(self, value: str | None, now: datetime, wall: datetime) -> datetime | None:
         ends = _instant(value)
