@@ -13,12 +13,9 @@ from pathlib import Path
 import pytest
 import sqlglot
 from sqlglot import exp
-from tests.lake.conftest import NOW, real_file
 
-from fuelpipe.adapters.clock import FixedClock
 from fuelpipe.adapters.lake.engine import StationLake
 from fuelpipe.adapters.lake.queries import QUERIES
-from fuelpipe.adapters.lake.storage import LocalLakeStorage
 from fuelpipe.domain.stations import (
     RECONCILE_MEDIAN_PCT,
     RECONCILE_MIN_COVERAGE,
@@ -34,18 +31,6 @@ from fuelpipe.domain.stations import (
 ROOT = Path(__file__).resolve().parents[2]
 PUBLISHED = ROOT / "datasets" / "anp" / "strongylis__anp_shlp_estados.csv"
 START, END = date(2025, 3, 24), date(2025, 4, 19)
-
-
-@pytest.fixture(scope="module")
-def real_lake(tmp_path_factory: pytest.TempPathFactory) -> StationLake:
-    """The real gasoline/ethanol and LPG samples ingested."""
-    tmp = tmp_path_factory.mktemp("real-lake")
-    lake = StationLake(LocalLakeStorage(tmp / "lake"), FixedClock(NOW))
-    for group in ("gasolina-etanol", "glp"):
-        path = tmp / f"ultimas-4-semanas-{group}.csv"
-        path.write_bytes(real_file(group))
-        lake.ingest_path(path)
-    return lake
 
 
 def _params(fuel: str = "GASOLINE", **kw: str) -> dict[str, object]:
