@@ -13,10 +13,11 @@ from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.lake.conftest import real_file
+from tests.lake.conftest import real_file, real_lines, set_cell
 
 from fuelpipe.adapters.lake.engine import StationLake
 from fuelpipe.domain.stations import PRODUCTS, query_params
@@ -281,3 +282,45 @@ def test_station_search_gives_each_stations_last_price_of_each_fuel(
             want.brand,
             want.state,
         ), row
+
+
+def test_synthetic_repeat_collections_weeks_and_duplicate_keys(
+    lake: StationLake, write: Callable[[str, bytes], Path]
+) -> None:
+    """Synthetic (the real files have none of these): three real Rio Branco gasoline stations
+    of the week of 2025-03-23 (7.62, 7.64, 7.60), then CODEPE again on Friday (7.70), on the
+    same day as its real line (7.99, and its CNPJ unpunctuated 7.98: one key, the first line
+    kept) and CASTANHEIRA on Saturday 29 (7.66, the same week) and Sunday 30 (7.68, the next).
+    A station is counted once in a week it was surveyed in twice, its every price is one."""
+    header, *lines = real_lines("gasolina-etanol", 12)
+    town = [line for line in lines if ";RIO BRANCO;" in line and ";GASOLINA;" in line]
+    codepe, castanheira, cidade = town
+    extra = [
+        set_cell(set_cell(codepe, 11, "28/03/2025"), 12, "7,70"),
+        set_cell(codepe, 12, "7,99"),
+        set_cell(set_cell(codepe, 4, "08220930000162"), 12, "7,98"),
+        set_cell(set_cell(castanheira, 11, "29/03/2025"), 12, "7,66"),
+        set_cell(set_cell(castanheira, 11, "30/03/2025"), 12, "7,68"),
+    ]
+    text = "\r\n".join([header, codepe, castanheira, cidade, *extra]) + "\r\n"
+    (report,) = lake.ingest_path(write("synthetic-repeats.csv", text.encode()))
+    assert (report.written, report.duplicates_in_file) == (6, 2)
+    params = query_params("GASOLINE", START, END, "AC", "RIO BRANCO", "")
+    rows = {r["week"]: r for r in lake.query("municipality_weekly", params).records()}
+    # prices 7.60 7.62 7.64 7.66 7.70: P10 at 1 + 0.1·4 = 1.4, P90 at 4.6
+    same(
+        rows[date(2025, 3, 23)],
+        {
+            "stations": 3,
+            "observations": 5,
+            "mean": 38.22 / 5,
+            "median": 7.64,
+            "p10": 7.60 + 0.4 * 0.02,
+            "p90": 7.66 + 0.6 * 0.04,
+            "min_price": 7.60,
+            "max_price": 7.70,
+        },
+        "week of 2025-03-23",
+    )
+    same(rows[date(2025, 3, 30)], {"stations": 1, "observations": 1, "median": 7.68}, "next")
+    assert set(rows) == {date(2025, 3, 23), date(2025, 3, 30)}
