@@ -66,3 +66,15 @@ def write(tmp_path: Path) -> Callable[[str, bytes], Path]:
         return path
 
     return _write
+
+
+@pytest.fixture(scope="module")
+def real_lake(tmp_path_factory: pytest.TempPathFactory) -> StationLake:
+    """The real gasoline/ethanol and LPG samples ingested."""
+    tmp = tmp_path_factory.mktemp("real-lake")
+    lake = StationLake(LocalLakeStorage(tmp / "lake"), FixedClock(NOW))
+    for group in ("gasolina-etanol", "glp"):
+        path = tmp / f"ultimas-4-semanas-{group}.csv"
+        path.write_bytes(real_file(group))
+        lake.ingest_path(path)
+    return lake

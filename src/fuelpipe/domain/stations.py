@@ -465,7 +465,7 @@ def lines_of_accepted(
 # rounded to the centavo. The station files carry the sampled stations but not those weights,
 # so a plain mean of the station prices differs from the published figure. On the real
 # 2025-03/04 sample, wherever the file holds the week's full sample, the difference is at most
-# 3.6% of the price for gasoline and 4.5% for ethanol (median 0.6% and 0.8%), of either sign
+# 3.6% of the price for gasoline and 4.5% for ethanol (median 0.6% and 0.7%), of either sign
 # (states whose sampled stations sit in dearer or cheaper towns than their register's mix).
 RECONCILE_TOLERANCE_PCT = 5.0
 RECONCILE_MEDIAN_PCT = 1.0
