@@ -246,8 +246,7 @@ def test_the_reconciliation_tolerance_and_its_reason_hold_on_the_real_sample(
     real_lake: StationLake, fuel: str, published: str, worst_pct: float, median_pct: float
 ) -> None:
     """docs/STATIONS.md's measured figures (largest and median |difference| over the compared
-    state-weeks; it gave ethanol's median as 0.8%, and the 106 compared state-weeks' is 0.66%)
-    and the reason it gives: the file holds ANP's own sample (where it holds ANP's
+    state-weeks) and the reason it gives: the file holds ANP's own sample (where it holds ANP's
     count of stations, its lowest and highest price are the published minimum and maximum), so
     the difference is how ANP averages, and a plain median or an unweighted mean of municipal
     means fits worse than the plain mean."""
