@@ -286,8 +286,9 @@ def test_ctrl_c_stops_the_live_demo_with_a_sentence_and_one_line_heartbeats(tmp_
     import pytest
     from rich.console import Console
 
-    from fuelpipe.cli.demo import DEMO_CLOCK, DemoPhase, snapshot_dir
+    from fuelpipe.cli.demo import DEMO_CLOCK
     from fuelpipe.cli.demo_live import run_live_demo
+    from fuelpipe.cli.demo_parts import DemoPhase, snapshot_dir
     from fuelpipe.homes.embedded import build_context as open_store
 
     class StopsAtTheThirdLook(Console):

@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING
 import uvicorn
 from rich.console import Console
 
-from fuelpipe.cli.demo import DemoPhase, record_demo_clocks
+from fuelpipe.cli.demo import record_demo_clocks
+from fuelpipe.cli.demo_parts import DemoPhase
 from fuelpipe.domain.catalog import Catalog
 from fuelpipe.domain.instants import SAO_PAULO
 from fuelpipe.homes.settings import Settings
