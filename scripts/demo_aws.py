@@ -46,7 +46,7 @@ from rich.console import Console  # noqa: E402
 
 from fuelpipe.adapters.clock import FixedClock  # noqa: E402
 from fuelpipe.cli import display  # noqa: E402
-from fuelpipe.cli.demo import _has_records, _requests_line, plan_phases, snapshot_dir  # noqa: E402
+from fuelpipe.cli.demo_parts import has_records, plan_phases, requests_line, snapshot_dir  # noqa: E402
 from fuelpipe.homes.settings import Settings  # noqa: E402
 from fuelpipe.stages.context import StageContext  # noqa: E402
 from fuelpipe.stages.status import KeyStatus, status  # noqa: E402
@@ -230,7 +230,7 @@ def run(
                 app.close()
         requests = replay.request_counts
     # As the embedded demo: a series with nothing published by its clock is left out.
-    idle = [r.key for r in rows if not (r.expected or _has_records(r))]
+    idle = [r.key for r in rows if not (r.expected or has_records(r))]
     counted = [r for r in rows if r.key not in idle]
     if as_json:
         print(json.dumps([r.as_dict() for r in counted], indent=1))
@@ -268,7 +268,7 @@ def summary(
         f"{sum(r.pending for r in rows)} pending, {sum(r.quarantined for r in rows)} "
         f"quarantined, {sum(r.absent for r in rows)} absent (the source has no value), "
         f"{sum(r.unexpected for r in rows)} on days their calendar skips, {dead_letters} dead "
-        f"letters; source requests: {_requests_line(requests)}",
+        f"letters; source requests: {requests_line(requests)}",
         "Lambda invocations: " + _counts(invoke.invocations),
         "EMF metrics the handlers logged (CloudWatch would chart these): "
         + _counts(invoke.metrics),

@@ -27,7 +27,7 @@ from fuelpipe.domain.intraday import INTRADAY_SERIES, RETENTION, IntradayPoint
 from fuelpipe.domain.keys import intraday_key
 from fuelpipe.homes.aws import IntradayHome, build_intraday
 from fuelpipe.homes.settings import Settings
-from fuelpipe.ports.intraday import IntradayStore
+from fuelpipe.ports.intraday import IntradayStore, Upserted
 from fuelpipe.replay import ReplayServer
 from fuelpipe.replay.faults import FaultPlan
 
@@ -166,7 +166,7 @@ class SplitStore(IntradayStore):
     def __init__(self, store: IntradayStore, failing: IntradayStore, series_key: str) -> None:
         self._store, self._failing, self._key = store, failing, series_key
 
-    def put_points(self, points: Sequence[IntradayPoint]) -> int:
+    def put_points(self, points: Sequence[IntradayPoint]) -> Upserted:
         if any(p.series_key == self._key for p in points):
             return self._failing.put_points(points)
         return self._store.put_points(points)

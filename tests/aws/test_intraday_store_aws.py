@@ -83,7 +83,7 @@ def test_points_left_unprocessed_every_time_raise_after_the_bounded_attempts(
 def test_points_left_unprocessed_once_are_re_sent_and_all_stored(client: Any, table: str) -> None:
     store = store_on(client, table)
     calls = leave_unprocessed(client, table, lambda n, requests: requests[1:] if n == 1 else [])
-    assert store.put_points(bars(4)) == 4
+    assert store.put_points(bars(4)).written == 4
     assert [len(c) for c in calls] == [4, 3]  # the second call carries only the three left
     got = store.day(KEY, DAY, NOW)
     assert [(p.at, p.value, p.attrs) for p in got] == [(p.at, p.value, p.attrs) for p in bars(4)]
@@ -96,7 +96,7 @@ def test_a_call_of_more_than_25_points_goes_in_batches_of_at_most_25(
     calls = leave_unprocessed(client, table, lambda _, requests: [])
     points = bars(60)
     points += bars(60, value="31.5")[20:30]  # repeated points: the last one wins
-    assert store.put_points(points) == 60
+    assert store.put_points(points).written == 60
     assert [len(c) for c in calls] == [25, 25, 10]
     assert all(len(set(c)) == len(c) for c in calls)  # no batch holds a key twice
     got = store.day(KEY, DAY, NOW)

@@ -145,12 +145,16 @@ ALERT_STATE_FACTORIES: dict[str, AlertStateFactory] = {
 
 @dataclass
 class IntradayBackend:
-    """An intraday store under test and how it lets expired points go."""
+    """An intraday store under test, how it lets expired points go and whether it tells an
+    unchanged point from a changed one."""
 
     store: IntradayStore
     purges_expired: bool
     """True where ``purge_expired`` deletes them (SQLite); False where the table's TTL does
     and ``purge_expired`` returns 0 (DynamoDB)."""
+    tells_unchanged: bool
+    """True where ``put_points`` counts only new or changed points as changed (SQLite); False
+    where it counts every point written (DynamoDB: BatchWriteItem returns no old items)."""
 
 
 IntradayFactory = Callable[[pytest.FixtureRequest, Path], IntradayStore]
@@ -278,7 +282,8 @@ def alert_states(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ale
 def intraday_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[IntradayBackend]:
     """A fresh, empty intraday store of the backend under test (closed after)."""
     store = INTRADAY_FACTORIES[request.param](request, tmp_path)
-    yield IntradayBackend(store, purges_expired=request.param == "sqlite")
+    sqlite = request.param == "sqlite"
+    yield IntradayBackend(store, purges_expired=sqlite, tells_unchanged=sqlite)
     _close_all([store])
 
 

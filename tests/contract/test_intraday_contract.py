@@ -3,12 +3,14 @@ intraday backend (SQLite, DynamoDB on dynalite and on moto_server) must pass eve
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from fuelpipe.domain.intraday import RETENTION, IntradayPoint
+from fuelpipe.ports.intraday import Upserted
 
 if TYPE_CHECKING:
     from contract.conftest import IntradayBackend
@@ -31,13 +33,34 @@ def test_points_are_idempotent_and_read_back_in_time_order(
     intraday_backend: IntradayBackend,
 ) -> None:
     store = intraday_backend.store
-    assert store.put_points(_points(DAY)) == 3
-    assert store.put_points(_points(DAY)) == 3  # redelivered: still the same three
+    assert store.put_points(_points(DAY)).written == 3
+    assert store.put_points(_points(DAY)).written == 3  # redelivered: still the same three
     got = store.day(KEY, DAY, NOW)
     assert [p.at.hour for p in got] == [10, 11, 12]
     assert got[0].attrs == {"buy": Decimal("4.9")} and got[0].value == Decimal("15.0")
     assert store.day(KEY, DAY + timedelta(days=1), NOW) == []
     assert store.day("CURRENCY#EUR", DAY, NOW) == []
+
+
+def test_a_rewrite_counts_as_changed_only_the_points_new_or_changed(
+    intraday_backend: IntradayBackend,
+) -> None:
+    """`watch`'s heartbeat said "1 point(s)" on every tick that re-read the same bulletin:
+    the count is now of the points new or changed, where the store can tell (SQLite); a
+    store that cannot counts every point written, never fewer than changed."""
+    store = intraday_backend.store
+    assert store.put_points(_points(DAY)) == Upserted(written=3, changed=3)
+    tells = intraday_backend.tells_unchanged
+    assert store.put_points(_points(DAY)) == Upserted(written=3, changed=0 if tells else 3)
+    moved = _points(DAY)
+    moved[1] = replace(moved[1], value=moved[1].value + Decimal("0.01"))  # a bar still running
+    assert store.put_points(moved) == Upserted(written=3, changed=1 if tells else 3)
+    assert store.put_points([replace(moved[2], attrs={})]) == Upserted(written=1, changed=1)
+    twice = [replace(moved[0], value=Decimal("18.5")), replace(moved[0], value=Decimal("19.5"))]
+    assert store.put_points(twice) == Upserted(written=1, changed=1)  # the last one wins
+    got = store.day(KEY, DAY, NOW)
+    assert [p.value for p in got] == [Decimal("15.01"), Decimal("16.0"), Decimal("19.5")]
+    assert got[1].attrs == {}
 
 
 def test_expired_points_are_hidden_and_purged_and_unexpired_ones_kept(

@@ -27,7 +27,7 @@ from fuelpipe.dashboard.app import create_app
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.domain.intraday import IntradayPoint
 from fuelpipe.domain.models import Record, Status
-from fuelpipe.ports.intraday import IntradayStore
+from fuelpipe.ports.intraday import IntradayStore, Upserted
 from fuelpipe.ports.store import Store
 from fuelpipe.replay.server import ReplayServer
 from fuelpipe.replay.snapshot_data import Snapshot
@@ -343,7 +343,7 @@ class ReadCounting(IntradayStore):
         self._store = store
         self.read: list[date] = []
 
-    def put_points(self, points: Sequence[IntradayPoint]) -> int:
+    def put_points(self, points: Sequence[IntradayPoint]) -> Upserted:
         return self._store.put_points(points)
 
     def day(self, series_key: str, day: date, now: datetime) -> list[IntradayPoint]:

@@ -57,7 +57,7 @@ def _tick_at_15h(tmp_path, intraday_flag: str, now: str = "2022-05-06T15:00") ->
 def test_watch_with_intraday_counts_its_points_on_the_tick_line(tmp_path) -> None:
     stdout = _tick_at_15h(tmp_path, "--intraday")
     beat = next(line for line in stdout.splitlines() if " due: 1 series" in line)
-    assert "; intraday: " in beat and " point(s) for 1 series" in beat
+    assert "; intraday: " in beat and " new or changed point(s) for 1 series" in beat
     assert beat.index("intraday:") < beat.index("next look at")
     # not wrapped at 80 columns; the next look is the first retry of the history the replay
     # lacks (this tick left it PENDING, retried an hour later), before Monday's close

@@ -267,8 +267,12 @@ def test_live_replay_says_what_the_intraday_refresh_stored(tmp_path) -> None:
     day = [line for at, line in lines if at.hour >= 10]
     assert night and all("intraday" not in line for line in night), night
     assert day and all("; intraday: " in line for line in day), day
-    # the day's real closing bulletin, released at 13:10, is named on the line that stored it
-    assert any("intraday: 1 point(s) for 1 series" in line for line in day), day
+    # the day's real closing bulletin, released at 13:10, is named on the line that stored it,
+    # the only one that stored something new
+    (closing,) = [at for at, line in lines if "intraday: 1 new or changed point(s)" in line]
+    # the ticks before it stored nothing (the day's file has no windows): they say so
+    morning = [line for at, line in lines if at.hour >= 10 and at < closing]
+    assert morning and all("intraday: nothing new for 1 series" in line for line in morning)
 
 
 def test_ctrl_c_stops_the_live_demo_with_a_sentence_and_one_line_heartbeats(tmp_path) -> None:
@@ -282,8 +286,9 @@ def test_ctrl_c_stops_the_live_demo_with_a_sentence_and_one_line_heartbeats(tmp_
     import pytest
     from rich.console import Console
 
-    from fuelpipe.cli.demo import DEMO_CLOCK, DemoPhase, snapshot_dir
+    from fuelpipe.cli.demo import DEMO_CLOCK
     from fuelpipe.cli.demo_live import run_live_demo
+    from fuelpipe.cli.demo_parts import DemoPhase, snapshot_dir
     from fuelpipe.homes.embedded import build_context as open_store
 
     class StopsAtTheThirdLook(Console):

@@ -5,6 +5,7 @@ the closing PTAX) and the real PETR4 15-minute bars."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -168,6 +169,35 @@ def test_refresh_stores_the_days_bulletins_beside_the_unchanged_daily_series(rep
         daily.close()
 
 
+def test_a_refresh_of_the_same_bulletins_says_nothing_new_and_one_changed_says_1(replay, tmp_path):
+    """`watch`'s heartbeat said "1 point(s) for 1 series" on every tick that re-read the day's
+    bulletins, new or not: the real 2022-03-16 bulletins re-read from the real SQLite file
+    are nothing new, and one stored with another rate (synthetic: a rate the source has
+    since changed) is the one changed point."""
+    store = SqliteIntradayStore(tmp_path / "i.sqlite")
+    source = BcbPtaxSource(replay.source_urls()["bcb"])
+    day, now = date(2022, 3, 16), datetime(2022, 3, 16, 18, 0, tzinfo=SP)
+
+    def refresh() -> str:
+        report = refresh_intraday(
+            {"bcb": source}, store, DEFAULT_CATALOG, day, now, keys=("CURRENCY#USD",)
+        )
+        assert report.points_written == 5 and not report.errors
+        return report.summary()
+
+    try:
+        assert refresh() == "intraday: 5 new or changed point(s) for 1 series"
+        assert refresh() == "intraday: nothing new for 1 series"
+        opening = source.fetch_intraday(USD, day)[0]
+        store.put_points([replace(opening, value=opening.value + Decimal("0.0001"))])
+        assert refresh() == "intraday: 1 new or changed point(s) for 1 series"
+        stored = store.day("CURRENCY#USD", day, now)
+        assert len(stored) == 5 and stored[0].value == opening.value  # the source's rate again
+    finally:
+        source.close()
+        store.close()
+
+
 class _Recording:
     """An intraday source that records which series it was asked for (no points)."""
 
@@ -201,14 +231,17 @@ def test_today_asks_only_the_series_whose_own_market_is_open(tmp_path):
     assert (report.series, report.no_session) == (6, 4)
 
 
-def test_the_report_summary_counts_points_series_and_failures() -> None:
+def test_the_report_summary_counts_new_points_series_and_failures() -> None:
     from fuelpipe.stages.intraday import IntradayReport
 
+    assert IntradayReport(series=2, points_written=26, points_changed=3).summary() == (
+        "intraday: 3 new or changed point(s) for 2 series"
+    )
     assert IntradayReport(series=2, points_written=26).summary() == (
-        "intraday: 26 point(s) for 2 series"
+        "intraday: nothing new for 2 series"
     )
     assert IntradayReport(series=3, points_written=0, failed=1).summary() == (
-        "intraday: 0 point(s) for 3 series (1 failed)"
+        "intraday: nothing new for 3 series (1 failed)"
     )
 
 

@@ -284,8 +284,8 @@ def test_every_instant_of_the_heartbeat_is_in_sao_paulo_time() -> None:
 def test_the_hook_notes_go_on_the_heartbeat_before_the_next_look() -> None:
     at = datetime(2022, 5, 6, 15, 0, tzinfo=SP)
     beat = Tick(at=at, due=["CURRENCY#USD"], wake_at=at + timedelta(hours=1))
-    assert beat.heartbeat(["intraday: 1 point(s) for 1 series"]).endswith(
-        "alerts 0; intraday: 1 point(s) for 1 series; next look at 2022-05-06T16:00:00-03:00"
+    assert beat.heartbeat(["intraday: 1 new or changed point(s) for 1 series"]).endswith(
+        "alerts 0; intraday: 1 new or changed point(s) for 1 series; next look at 2022-05-06T16:00:00-03:00"
     )
     idle = Tick(at=at, wake_at=at + timedelta(hours=1))
     assert idle.heartbeat(["x"]) == (

@@ -6,7 +6,7 @@ import json
 from datetime import date
 from pathlib import Path
 
-from fuelpipe.cli.demo import plan_phases
+from fuelpipe.cli.demo_parts import plan_phases
 from fuelpipe.replay import SNAPSHOT_DIR
 
 COVERAGE = json.loads((Path(SNAPSHOT_DIR) / "coverage.json").read_text())

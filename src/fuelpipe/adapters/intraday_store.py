@@ -17,7 +17,7 @@ from fuelpipe.adapters.sqlite_store import connect, dump_attrs, load_attrs
 from fuelpipe.domain.instants import iso_utc
 from fuelpipe.domain.intraday import IntradayPoint
 from fuelpipe.domain.keys import intraday_key
-from fuelpipe.ports.intraday import IntradayStore
+from fuelpipe.ports.intraday import IntradayStore, Upserted
 from fuelpipe.ports.store import BATCH_LIMIT
 
 
@@ -49,22 +49,27 @@ class SqliteIntradayStore(IntradayStore):
                 "CREATE INDEX IF NOT EXISTS intraday_expiry ON intraday (expires_at)"
             )
 
-    def put_points(self, points: Sequence[IntradayPoint]) -> int:
-        rows = [
-            (
+    def put_points(self, points: Sequence[IntradayPoint]) -> Upserted:
+        rows = {
+            (p.partition, p.sort_key): (
                 p.partition, p.sort_key, p.series_key, p.at.isoformat(), p.kind, str(p.value),
                 dump_attrs(dict(p.attrs)) if p.attrs else None, iso_utc(p.expires_at()),
             )
             for p in points
-        ]  # fmt: skip
+        }  # fmt: skip
+        # the last of duplicate keys wins, as in DynamoDB's batch: a point counts once
         with self._lock, self._conn:
-            self._conn.executemany(
+            # A point stored as it is now is left alone, so the rows changed (summed over the
+            # batch by executemany) are the points new or changed: one statement per batch.
+            cur = self._conn.executemany(
                 "INSERT INTO intraday VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT "
                 "(info_type, sort) DO UPDATE SET at = excluded.at, kind = excluded.kind, "
-                "value = excluded.value, attrs = excluded.attrs, expires_at = excluded.expires_at",
-                rows,
+                "value = excluded.value, attrs = excluded.attrs, expires_at = excluded.expires_at "
+                "WHERE (at, kind, value, attrs, expires_at) IS NOT (excluded.at, excluded.kind, "
+                "excluded.value, excluded.attrs, excluded.expires_at)",
+                rows.values(),
             )
-        return len(rows)
+        return Upserted(written=len(rows), changed=cur.rowcount)
 
     def day(self, series_key: str, day: date, now: datetime) -> list[IntradayPoint]:
         with self._lock:
@@ -112,7 +117,7 @@ class DynamoIntradayStore(IntradayStore):
         self._base = backoff_base_s
         self._cap = backoff_cap_s
 
-    def put_points(self, points: Sequence[IntradayPoint]) -> int:
+    def put_points(self, points: Sequence[IntradayPoint]) -> Upserted:
         items = {
             (p.partition, p.sort_key): {
                 "info_type": {"S": p.partition},
@@ -142,7 +147,8 @@ class DynamoIntradayStore(IntradayStore):
                             f"{len(requests)} intraday point(s) still unprocessed by "
                             f"{self._table} after {attempt.num} BatchWriteItem attempts"
                         )
-        return len(batch)
+        # BatchWriteItem returns no old items: every point written may have changed.
+        return Upserted(written=len(batch), changed=len(batch))
 
     def day(self, series_key: str, day: date, now: datetime) -> list[IntradayPoint]:
         out = []

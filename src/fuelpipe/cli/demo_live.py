@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING
 import uvicorn
 from rich.console import Console
 
-from fuelpipe.cli.demo import DemoPhase, record_demo_clocks
+from fuelpipe.cli.demo import record_demo_clocks
+from fuelpipe.cli.demo_parts import DemoPhase
 from fuelpipe.domain.catalog import Catalog
 from fuelpipe.domain.instants import SAO_PAULO
 from fuelpipe.homes.settings import Settings
@@ -68,7 +69,7 @@ def replay_live(
     Paulo time; None: none) is `watch`'s daily revise: a tick at or after it on each replayed
     day re-reads the recent windows (stages/daily_revise.py; the first tick runs one at once
     when the store has none since the last such time, as `watch` does), and its heartbeat says
-    what it revised. The heartbeat names what the intraday refresh stored; a series it could
+    what it revised. The heartbeat names what the intraday refresh stored new; a series it could
     not refresh is a line of its own, to ``problem`` (None: to ``heartbeat``)."""
     from fuelpipe.stages.intraday import refresh_today
     from fuelpipe.stages.watch import Tick, watch

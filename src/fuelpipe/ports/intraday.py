@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol, runtime_checkable
 
@@ -11,12 +12,25 @@ from fuelpipe.domain.catalog import Series
 from fuelpipe.domain.intraday import IntradayPoint, on_sao_paulo_day, stored_days
 
 
+@dataclass(frozen=True)
+class Upserted:
+    """What one :meth:`IntradayStore.put_points` stored."""
+
+    written: int
+    """Points stored (each one upserted, whether or not it differed from the stored one)."""
+    changed: int
+    """Of those, the new ones and those whose stored value or attributes differed. A store
+    that cannot tell without reading counts every point written: it may say a point changed
+    that did not, never the reverse."""
+
+
 class IntradayStore(abc.ABC):
     """Idempotent storage of intraday points under ``INTRADAY#<key>#<day>`` partitions."""
 
     @abc.abstractmethod
-    def put_points(self, points: Sequence[IntradayPoint]) -> int:
-        """Upsert points (same series, day and time = the same point); returns how many."""
+    def put_points(self, points: Sequence[IntradayPoint]) -> Upserted:
+        """Upsert points (same series, day and time = the same point); how many were written
+        and how many of them were new or changed."""
 
     @abc.abstractmethod
     def day(self, series_key: str, day: date, now: datetime) -> list[IntradayPoint]:

@@ -24,6 +24,8 @@ class IntradayReport(Counters):
 
     series: int = 0
     points_written: int = 0
+    points_changed: int = 0
+    """Of the points written, those new or changed (a re-read of the same points: none)."""
     purged: int = 0
     failed: int = 0
     no_session: int = 0
@@ -42,9 +44,15 @@ class IntradayReport(Counters):
         }
 
     def summary(self) -> str:
-        """A few words for the watch heartbeat: ``intraday: 26 point(s) for 2 series``."""
+        """A few words for the watch heartbeat, on what is new: ``intraday: 26 new or changed
+        point(s) for 2 series``, or ``intraday: nothing new for 2 series``."""
         failed = f" ({self.failed} failed)" if self.failed else ""
-        return f"intraday: {self.points_written} point(s) for {self.series} series{failed}"
+        new = (
+            f"{self.points_changed} new or changed point(s)"
+            if self.points_changed
+            else "nothing new"
+        )
+        return f"intraday: {new} for {self.series} series{failed}"
 
 
 def refresh_intraday(
@@ -100,7 +108,9 @@ def _refresh(
                 rests.note(series.source, exc)
             continue
         try:
-            report.points_written += store.put_points(points)
+            stored = store.put_points(points)
+            report.points_written += stored.written
+            report.points_changed += stored.changed
         except Exception as exc:  # this series' write alone; the others go on
             report.failed += 1
             report.errors.append(f"{key}: store: {type(exc).__name__}: {exc}")
