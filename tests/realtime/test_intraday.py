@@ -319,3 +319,23 @@ def test_brent_futures_evening_bars_are_collected_once_and_shown_on_sao_paulos_d
     assert [p.at.astimezone(SP).time() for p in on_wednesday] == [
         time(h, m) for h in (0, 1) for m in (0, 15, 30, 45)
     ]  # New York's Tuesday 22:00-23:45, Wednesday's own bars not collected yet
+
+
+def test_a_point_read_back_from_the_store_keeps_its_key(replay, tmp_path):
+    """A point read from the SQLite file carries a fixed -03:00 offset, not São Paulo's zone;
+    its sort key was ``10:01:13-03:00`` then, so writing it back stored a second row beside
+    the source's ``10:01:13``. The key is the time on the point's own clock, whatever the
+    zone object."""
+    store = SqliteIntradayStore(tmp_path / "i.sqlite")
+    source = BcbPtaxSource(replay.source_urls()["bcb"])
+    day, now = date(2022, 3, 16), datetime(2022, 3, 16, 18, 0, tzinfo=SP)
+    try:
+        fetched = source.fetch_intraday(USD, day)
+        store.put_points(fetched)
+        read_back = store.day("CURRENCY#USD", day, now)
+        assert [p.sort_key for p in read_back] == [p.sort_key for p in fetched]
+        assert store.put_points(read_back).changed == 0
+        assert len(store.day("CURRENCY#USD", day, now)) == len(fetched)
+    finally:
+        source.close()
+        store.close()

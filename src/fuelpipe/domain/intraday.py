@@ -67,9 +67,9 @@ class IntradayPoint:
     @property
     def sort_key(self) -> str:
         """Time of day on the point's own clock (its market's zone), so a day's points sort by
-        time: ``10:05:00``. No offset: a zone-aware time has none without a date, and no
-        market's clocks change during its session."""
-        return self.at.timetz().isoformat()
+        time: ``10:05:00``. No offset, whatever the zone object (a point read back from a
+        store carries a fixed one): no market's clocks change during its session."""
+        return self.at.time().isoformat()
 
     def expires_at(self) -> datetime:
         """When the store may drop it."""
