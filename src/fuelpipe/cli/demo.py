@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -194,6 +195,19 @@ def _has_records(row: KeyStatus) -> bool:
     return bool(row.present or row.unexpected or row.pending or row.quarantined or row.absent)
 
 
+def status_command(cfg: Settings) -> str:
+    """The `fuelpipe status` that reads the demo's store, its settings named when they are
+    not the defaults (a new shell, or one without the demo's environment, reads another)."""
+    default = Settings.model_fields
+    if cfg.backend == "aws":
+        table = cfg.table_name
+        named = "" if table == default["table_name"].default else f" FUELPIPE_TABLE_NAME={table}"
+        return f"FUELPIPE_BACKEND=aws{named} fuelpipe status"
+    if cfg.db == default["db"].default:
+        return "fuelpipe status"
+    return f"FUELPIPE_DB={shlex.quote(str(cfg.db))} fuelpipe status"
+
+
 def _published(day: date, series: Series) -> datetime:
     """The first instant ``day``'s value of ``series`` is published (and no later one)."""
     return series.schedule.published_at(day) + timedelta(minutes=1)
@@ -295,7 +309,7 @@ def run_demo(
     idle = [r.key for r in rows if not (r.expected or _has_records(r))]
     rows = [r for r in rows if r.key not in idle]
     console.print()
-    display.print_status(console, rows)
+    display.print_status_summary(console, rows)
     missing = sum(r.missing for r in rows)
     console.print(
         f"\n{len(rows)} series, {sum(r.present + r.unexpected for r in rows):,} records, "
@@ -308,6 +322,7 @@ def run_demo(
     )
     if idle:
         console.print(f"not counted (no value published by their demo clock): {', '.join(idle)}")
+    console.print(f"every series, one row each: {status_command(cfg)}", markup=False)
     if missing:
         raise fail(f"{missing} expected dates are still missing after the demo")
     if serve:

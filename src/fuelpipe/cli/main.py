@@ -863,6 +863,15 @@ def status(
     all_keys: Annotated[
         bool, typer.Option("--all", help="Include keys with no record yet.")
     ] = False,
+    summary: Annotated[
+        bool,
+        typer.Option(
+            "--summary",
+            help="One row per family of series (currencies, shares, Brent, fuels by survey "
+            "and level) with their counts summed, then every series with anything to look at "
+            "by name: the table `fuelpipe demo` ends with.",
+        ),
+    ] = False,
 ) -> None:
     """Per key, counted from its first stored date (or --since) to what is published now.
 
@@ -896,6 +905,8 @@ def status(
     from fuelpipe.stages.set_aside import newest_set_aside, set_aside_counts
     from fuelpipe.stages.status import status as compute
 
+    if summary and as_json:
+        raise fail("--summary is the table's; --json gives every series")
     chosen = _select(series)
     day = _date_before_opening(since, "--since", settings(ctx))  # read once, checked twice
     with wired(ctx) as context:
@@ -940,7 +951,10 @@ def status(
         ]
         print(json.dumps(out, indent=2))
         return
-    display.print_status(console, rows)
+    if summary:
+        display.print_status_summary(console, rows)
+    else:
+        display.print_status(console, rows)
     display.print_set_aside(console, aside, newest)
     display.print_alert_delivery(console, _alert_delivery(settings(ctx)))
 
