@@ -48,6 +48,8 @@ def test_the_demo_s_summary_fits_an_80_by_24_terminal() -> None:
     assert len(lines) + 4 <= 24, "\n".join(lines)
     assert max(len(line) for line in lines) <= 80
     assert lines[0].strip() == "287 series"
+    # a wrapped list of names never starts a line with a count torn from its key
+    assert not any(line[:1].isdigit() for line in lines), "\n".join(lines)
 
 
 def test_each_family_sums_its_series() -> None:

@@ -322,7 +322,9 @@ def run_demo(
     )
     if idle:
         console.print(f"not counted (no value published by their demo clock): {', '.join(idle)}")
-    console.print(f"every series, one row each: {status_command(cfg)}", markup=False)
+    # unwrapped: the command is copied whole (the terminal folds a long line)
+    hint = f"every series, one row each: {status_command(cfg)}"
+    console.print(hint, markup=False, highlight=False, soft_wrap=True)
     if missing:
         raise fail(f"{missing} expected dates are still missing after the demo")
     if serve:

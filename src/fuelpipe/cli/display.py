@@ -7,6 +7,7 @@ Public: scripts/demo_aws.py prints its status table with it; `fuelpipe demo` and
 from __future__ import annotations
 
 import errno
+import textwrap
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 
@@ -237,9 +238,18 @@ def print_status_summary(console: Console, rows: Sequence[KeyStatus]) -> None:
     by_key = sorted(rows, key=lambda r: r.key)
     for field, words in LOOK_AT:
         # by key: the same lines whatever order the rows come in (the demo's, by its phases)
-        named = [f"{r.key} {n:,}" for r in by_key if (n := getattr(r, field))]
-        if named:
-            console.print(f"{words}: {', '.join(named)}", markup=False, highlight=False)
+        named = [f"{r.key}\u00a0{n:,}" for r in by_key if (n := getattr(r, field))]
+        if not named:
+            continue
+        # wrapped here, between names only (rich would part a key from its count)
+        text = f"{words}: {', '.join(named)}"
+        for line in textwrap.wrap(
+            text, console.width, subsequent_indent="  ", break_long_words=False,
+            break_on_hyphens=False,
+        ):  # fmt: skip
+            console.print(
+                line.replace("\u00a0", " "), markup=False, highlight=False, soft_wrap=True
+            )
     _print_notes(console, rows)
 
 
