@@ -1,11 +1,12 @@
-"""The demo's observable output, as digests: its final status table and every export.
+"""The demo's observable output, as digests: its store's status table and every export.
 
 ``python -m devtools.demo_golden --write tests/e2e/golden/demo.json`` records them from a real
-``fuelpipe demo --no-serve`` run; ``--check tests/e2e/golden/demo.json`` runs the demo again and
-fails on any byte that differs (``tests/e2e/test_demo_golden.py`` does the same inside the test
-session). The committed golden file was recorded from main at fcca0fe (issues 12, 14c, 15
-and 17 merged), without issue 13's changes, with ``PYTHONPATH=<that commit's src>:.``; the merged
-branch records the same bytes.
+``fuelpipe demo --no-serve`` run (the table: `fuelpipe status` on its store); ``--check
+tests/e2e/golden/demo.json`` runs the demo again and fails on any byte that differs
+(``tests/e2e/test_demo_golden.py`` does the same inside the test session). The committed
+golden file was recorded from main at fcca0fe (issues 12, 14c, 15 and 17 merged), without
+issue 13's changes, with ``PYTHONPATH=<that commit's src>:.``; the merged branch records the
+same bytes.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ from typing import Any
 from typer.testing import CliRunner
 
 DEMO_NOW = "2022-05-07T23:59"
-_SUMMARY = re.compile(r"^\d+ series, [\d,]+ records, ")
 
 
 def run_demo(db: Path) -> str:
@@ -43,12 +43,28 @@ def run_demo(db: Path) -> str:
     return done.stdout
 
 
+def run_status(db: Path) -> str:
+    """``fuelpipe status`` on the demo's store ``db``, as a user runs it; its stdout."""
+    env = {**os.environ, "FUELPIPE_DB": str(db)}
+    env.pop("FUELPIPE_NOW", None)  # the store's demo clock
+    done = subprocess.run(
+        [sys.executable, "-m", "fuelpipe.cli", "status"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    )
+    return done.stdout
+
+
 def status_table(stdout: str) -> str:
-    """The demo's final status table: the lines between the last phase and the summary line."""
+    """The status table of `fuelpipe status` (the demo ends with a summary of it): from its
+    title line to its bottom edge."""
     lines = stdout.splitlines()
-    end = next(i for i, line in enumerate(lines) if _SUMMARY.match(line))
-    start = max(i for i in range(end) if re.fullmatch(r"\s*\d+ series\s*", lines[i]))
-    return "\n".join(lines[start:end]).rstrip() + "\n"
+    start = next(i for i, line in enumerate(lines) if re.fullmatch(r"\s*\d+ series\s*", line))
+    end = next(i for i in range(start, len(lines)) if lines[i].startswith("└"))
+    return "\n".join(lines[start : end + 1]).rstrip() + "\n"
 
 
 def _cli() -> Any:
@@ -74,9 +90,9 @@ def exports(db: Path) -> dict[str, dict[str, str]]:
     return digests
 
 
-def record(db: Path, stdout: str) -> dict[str, Any]:
-    """Everything the golden file holds, from a finished demo's store and stdout."""
-    return {"status_table": status_table(stdout), "exports": exports(db)}
+def record(db: Path) -> dict[str, Any]:
+    """Everything the golden file holds, from a finished demo's store."""
+    return {"status_table": status_table(run_status(db)), "exports": exports(db)}
 
 
 def differences(golden: dict[str, Any], now: dict[str, Any]) -> list[str]:
@@ -100,7 +116,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "fuelpipe.sqlite"
-        fresh = record(db, run_demo(db))
+        run_demo(db)
+        fresh = record(db)
     if args.check:
         problems = differences(json.loads(args.check.read_text()), fresh)
         for line in problems:

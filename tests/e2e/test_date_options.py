@@ -93,11 +93,12 @@ def test_every_windowed_command_takes_both_spellings_of_its_window(demo_store) -
         [*backtest, "--since", "2024-01-01", "--until", "2024-03-01"],
     )
     # `run` looks from --since (alias --from): refused here for a date after the demo's
-    # clock, before anything is fetched; it was "No such option: --from"
+    # clock, before anything is fetched; it was "No such option: --from", then named the
+    # refused date "--since 2023-01-02", a spelling the user had not typed
     ran = fuelpipe("run", "-s", "CURRENCY#USD", "--from", "2023-01-02", env=env, check=False)
     assert ran.returncode == 2
     assert ran.stderr.splitlines()[-1].startswith(
-        "error: --since 2023-01-02 is after the clock (2022-05-07): run looks for gaps"
+        "error: --from 2023-01-02 is after the clock (2022-05-07): run looks for gaps"
     )
 
 

@@ -227,3 +227,27 @@ def test_the_demo_forecasts_every_state_gasoline_and_ethanol_from_real_data(demo
         published = store.query("FUEL#GASOLINE#SP", date(2026, 6, 21), date(2026, 6, 21))
         sp = from_record(store.query(outlook_key("GASOLINE", "SP"))[0]).forecast
         assert Decimal(str(sp.last_price)) == published[0].value  # the real last price
+
+
+def test_the_demo_ends_with_a_summary_status_summary_prints_too(demo_store):
+    """The demo ended with its 287-row table, scrolled out of any terminal: it ends with one
+    row per family of series, the series with something to look at by name, and the command
+    that shows every series' row on the demo's store; `status --summary` prints the same
+    table (one code path)."""
+    env, _, out = demo_store
+    lines = out.splitlines()
+    assert not any(line.startswith("│ FUEL#GASOLINE#SP ") for line in lines)  # no row per key
+    start = max(i for i, line in enumerate(lines) if line.strip() == "287 series")
+    end = next(i for i in range(start, len(lines)) if lines[i].startswith("└"))
+    table = lines[start : end + 1]
+    assert len(table) == 12  # title, head (3 lines), 7 families, bottom edge
+    assert any(line.startswith("│ weekly fuels, states ") for line in table)
+    named = " ".join(lines[end + 1].split())  # (a no-break space between a key and its count)
+    assert named.startswith("absent (the source has no value): FUEL#CNG#REGION_N 7, ")
+    assert (
+        lines[-1] == f"every series, one row each: FUELPIPE_DB={env['FUELPIPE_DB']} fuelpipe status"
+    )
+
+    summary = fuelpipe("status", "--summary", env=env).stdout.splitlines()
+    assert summary[: len(table) + 3] == lines[start : end + 4]  # the table and the names below
+    assert len(fuelpipe("status", env=env).stdout.splitlines()) > 287  # a row per key there

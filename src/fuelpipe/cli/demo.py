@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
@@ -12,9 +13,7 @@ import typer
 from rich.console import Console
 
 from fuelpipe.cli import display
-from fuelpipe.cli.demo_parts import has_records as _has_records  # its callers' name
-from fuelpipe.cli.demo_parts import plan_phases, snapshot_dir
-from fuelpipe.cli.demo_parts import requests_line as _requests_line  # its callers' name
+from fuelpipe.cli.demo_parts import has_records, plan_phases, requests_line, snapshot_dir
 from fuelpipe.cli.precompute_hook import HealthReads, view_refresher
 from fuelpipe.domain.catalog import DEFAULT_CATALOG
 from fuelpipe.homes import alert_reader, open_home, prepare_home
@@ -98,6 +97,19 @@ def _refuse_before_filling(
         from fuelpipe.cli.stations import refuse_a_lake_it_did_not_fill
 
         refuse_a_lake_it_did_not_fill(home, fail)
+
+
+def status_command(cfg: Settings) -> str:
+    """The `fuelpipe status` that reads the demo's store, its settings named when they are
+    not the defaults (a new shell, or one without the demo's environment, reads another)."""
+    default = Settings.model_fields
+    if cfg.backend == "aws":
+        table = cfg.table_name
+        named = "" if table == default["table_name"].default else f" FUELPIPE_TABLE_NAME={table}"
+        return f"FUELPIPE_BACKEND=aws{named} fuelpipe status"
+    if cfg.db == default["db"].default:
+        return "fuelpipe status"
+    return f"FUELPIPE_DB={shlex.quote(str(cfg.db))} fuelpipe status"
 
 
 def _run_live(
@@ -188,10 +200,10 @@ def run_demo(
     # one month comes out after the window) has no record and nothing expected: like `status`
     # and the panel's health, the table leaves it out. One with expected dates stays, records
     # or not, so a series missing everything still counts and fails the demo.
-    idle = [r.key for r in rows if not (r.expected or _has_records(r))]
+    idle = [r.key for r in rows if not (r.expected or has_records(r))]
     rows = [r for r in rows if r.key not in idle]
     console.print()
-    display.print_status(console, rows)
+    display.print_status_summary(console, rows)
     missing = sum(r.missing for r in rows)
     console.print(
         f"\n{len(rows)} series, {sum(r.present + r.unexpected for r in rows):,} records, "
@@ -199,11 +211,14 @@ def run_demo(
         f"{sum(r.quarantined for r in rows)} quarantined, "
         f"{sum(r.absent for r in rows)} absent (the source has no value), "
         f"{sum(r.unexpected for r in rows)} on days their calendar skips; "
-        f"source requests: {_requests_line(requests)}; "
+        f"source requests: {requests_line(requests)}; "
         f"{time.perf_counter() - started:.1f} s"
     )
     if idle:
         console.print(f"not counted (no value published by their demo clock): {', '.join(idle)}")
+    # unwrapped: the command is copied whole (the terminal folds a long line)
+    hint = f"every series, one row each: {status_command(cfg)}"
+    console.print(hint, markup=False, highlight=False, soft_wrap=True)
     if missing:
         raise fail(f"{missing} expected dates are still missing after the demo")
     if serve:

@@ -1,11 +1,13 @@
 """What the command line shows: progress bars, the cycle summary and the status table.
 
-Public: `fuelpipe demo` and scripts/demo_aws.py print the same table with it.
+Public: scripts/demo_aws.py prints its status table with it; `fuelpipe demo` and `status
+--summary` print the summary of one (:func:`print_status_summary`).
 """
 
 from __future__ import annotations
 
 import errno
+import textwrap
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 
@@ -119,11 +121,16 @@ NEVER_SHOWN = 4
 """Keys of never-collected series `status` names below its table (the table has them all)."""
 
 
+def _style(r: KeyStatus) -> str:
+    """A row's colour: red for dates lost or waiting for a person, yellow for retries due."""
+    return "red" if r.missing or r.quarantined else ("yellow" if r.pending else "")
+
+
 def print_status(console: Console, rows: Sequence[KeyStatus]) -> None:
     """The status table, with problems highlighted."""
     table = Table(*STATUS_COLUMNS, title=f"{len(rows)} series")
     for r in rows:
-        style = "red" if r.missing or r.quarantined else ("yellow" if r.pending else "")
+        style = _style(r)
         table.add_row(
             r.key,
             f"{r.expected:,}",
@@ -147,6 +154,11 @@ def print_status(console: Console, rows: Sequence[KeyStatus]) -> None:
             "--json gives after_clock per key)",
             highlight=False,
         )
+    _print_notes(console, rows)
+
+
+def _print_notes(console: Console, rows: Sequence[KeyStatus]) -> None:
+    """Below either status table: the series never collected, and the owed split re-reads."""
     never = [r.key for r in rows if r.pending and not (r.first or r.absent or r.quarantined)]
     if never:  # the source has not answered one of their dates yet
         shown = ", ".join(never[:NEVER_SHOWN]) + ("…" if len(never) > NEVER_SHOWN else "")
@@ -167,6 +179,78 @@ def print_status(console: Console, rows: Sequence[KeyStatus]) -> None:
                 markup=False,
                 highlight=False,
             )
+
+
+LOOK_AT = (
+    ("missing", "missing (no record at all)"),
+    ("pending", "pending (waiting for a retry)"),
+    ("quarantined", "quarantined (`fuelpipe quarantine list`)"),
+    ("absent", "absent (the source has no value)"),
+    ("unexpected", "unexpected (on days their calendar skips)"),
+    ("revised", "revised (corrected by the source, history kept)"),
+    ("after_clock", "after the clock (not counted)"),
+)
+"""The counts a series is named for below the summary (field, words), in this order."""
+
+_GROUPS = {"CURRENCY": "currencies", "STOCK": "shares", "COMMODITY": "Brent"}
+_LEVELS = ("Brazil", "regions", "states")
+
+
+def status_group(key: str) -> str:
+    """The family a series is summed in: currencies, shares, Brent; fuels by their survey
+    (weekly, monthly) and level (Brazil, regions, states); any other kind by its name."""
+    kind, *rest = key.split("#")
+    if kind not in ("FUEL", "FUEL_MONTHLY"):
+        return _GROUPS.get(kind, kind.lower())
+    area = rest[-1] if rest else ""
+    level = _LEVELS[0] if area == "BR" else _LEVELS[1] if area.startswith("REGION_") else _LEVELS[2]
+    return f"{'weekly' if kind == 'FUEL' else 'monthly'} fuels, {level}"
+
+
+_GROUP_ORDER = [
+    *_GROUPS.values(),
+    *(f"{survey} fuels, {level}" for survey in ("weekly", "monthly") for level in _LEVELS),
+]
+
+
+def print_status_summary(console: Console, rows: Sequence[KeyStatus]) -> None:
+    """The status in a terminal's screen: one row per family of series (:func:`status_group`)
+    with their counts summed, then every series with anything to look at, by name."""
+    groups: dict[str, list[KeyStatus]] = {}
+    for r in rows:
+        groups.setdefault(status_group(r.key), []).append(r)
+    rank = {name: i for i, name in enumerate(_GROUP_ORDER)}
+    table = Table(
+        "group", "series", "expected", "present", "to look at", title=f"{len(rows)} series"
+    )
+    for name in sorted(groups, key=lambda g: (rank.get(g, len(rank)), g)):
+        members = groups[name]
+        counts = [(words, sum(getattr(r, field) for r in members)) for field, words in LOOK_AT]
+        table.add_row(
+            name,
+            f"{len(members):,}",
+            f"{sum(r.expected for r in members):,}",
+            f"{sum(r.present for r in members):,}",
+            ", ".join(f"{n:,} {words.split(' (')[0]}" for words, n in counts if n) or "-",
+            style=next((c for c in ("red", "yellow") if c in {_style(r) for r in members}), ""),
+        )
+    console.print(table)
+    by_key = sorted(rows, key=lambda r: r.key)
+    for field, words in LOOK_AT:
+        # by key: the same lines whatever order the rows come in (the demo's, by its phases)
+        named = [f"{r.key}\u00a0{n:,}" for r in by_key if (n := getattr(r, field))]
+        if not named:
+            continue
+        # wrapped here, between names only (rich would part a key from its count)
+        text = f"{words}: {', '.join(named)}"
+        for line in textwrap.wrap(
+            text, console.width, subsequent_indent="  ", break_long_words=False,
+            break_on_hyphens=False,
+        ):  # fmt: skip
+            console.print(
+                line.replace("\u00a0", " "), markup=False, highlight=False, soft_wrap=True
+            )
+    _print_notes(console, rows)
 
 
 def print_set_aside(console: Console, count: int, newest: Sequence[SetAside]) -> None:

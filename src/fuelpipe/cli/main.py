@@ -13,6 +13,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, ExitStack, contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -116,11 +117,44 @@ class GuardedTyper(typer.Typer):
         sys.exit(code if isinstance(code, int) else 0)
 
 
+_TYPED: ContextVar[tuple[Any, tuple[str, ...]]] = ContextVar("fuelpipe_typed", default=(None, ()))
+"""The root command and the words of the command line it runs (click keeps no option's
+spelling, and typer's context of the command is its own: :func:`_typed` reads these)."""
+
+
+def _typed(option: str) -> str:
+    """``option`` as it was typed: ``--from`` for ``--since`` when the user wrote its alias
+    (the last of the option's spellings after the command, as click takes the last value);
+    every spelling (``--since/--from``) when none was typed; ``option`` itself outside a
+    command line or for an option of one spelling."""
+    command, words = _TYPED.get()
+    rest: tuple[str, ...] = words
+    for i, word in enumerate(words):  # down to the command run (past the root's options)
+        if word in (getattr(command, "commands", None) or {}):
+            command, rest = command.commands[word], words[i + 1 :]
+    params = getattr(command, "params", ())
+    opts = next((p.opts for p in params if option in p.opts), [option])
+    if len(opts) < 2:
+        return option
+    used = [w for w in (w.split("=", 1)[0] for w in rest) if w in opts]
+    return used[-1] if used else "/".join(opts)
+
+
 class QuietPipeGroup(PlainHelpGroup):
     """The root command: when the reader of its output goes away (`fuelpipe status | head -1`)
     the command stops quietly with 141, as SIGPIPE stops `cat`, no traceback and no error
     line (click would exit 1). Its output so far is flushed here, so a short one that was still
     buffered fails here too, rather than at exit."""
+
+    def main(self, args: Any = None, *rest: Any, **kwargs: Any) -> Any:
+        """Run the command line ``args`` (``sys.argv``'s when None), its words kept for
+        :func:`_typed` while it runs."""
+        words = tuple(sys.argv[1:] if args is None else args)
+        token = _TYPED.set((self, words))
+        try:
+            return super().main(args, *rest, **kwargs)
+        finally:
+            _TYPED.reset(token)
 
     def invoke(self, ctx: Any) -> Any:
         with _reader_gone_exits_141():
@@ -514,74 +548,90 @@ def _clock_before_opening(cfg: Settings) -> datetime | None:
 
 
 def _date_before_opening(value: str | None, option: str, cfg: Settings) -> date | None:
-    """A YYYY-MM-DD option checked before the store is opened: as :func:`_date` does when the
-    clock is known (:func:`_clock_before_opening`), else its form and the domain's range (the
-    bound by the clock waits for the store's clock)."""
+    """A YYYY-MM-DD option read, and checked before the store is opened: as :func:`_date`
+    does when the clock is known (:func:`_clock_before_opening`), else its form and the
+    domain's range (the bound by the clock waits for the store's clock)."""
+    if value is None:
+        return None
+    return _day_before_opening(_day(value, option), option, cfg)
+
+
+def _day_before_opening(day: date, option: str, cfg: Settings) -> date:
+    """:func:`_date_before_opening` for a date read already."""
     from fuelpipe.domain.calendars import check_in_range
 
     now = _clock_before_opening(cfg)
-    if value is None or now is not None:
-        return _date(value, option, now)
+    if now is not None:
+        return _checked(day, option, now)
     try:
-        return check_in_range(_day(value, option), option)
+        return check_in_range(day, _typed(option))
     except ValueError as exc:
         raise fail(str(exc)) from None
 
 
-def _since_before_opening(since: str | None, cfg: Settings, what: str, verb: str) -> None:
-    """``--since`` refused before the store is opened (or created) when it can be: as
-    :func:`_since_by_clock` when the clock is known without the store, else as
-    :func:`_date_before_opening`; the caller checks it again by the store's clock once open."""
+def _since_before_opening(since: date | None, cfg: Settings, what: str, verb: str) -> None:
+    """``--since`` (read already) refused before the store is opened (or created) when it can
+    be: as :func:`_since_by_clock` when the clock is known without the store, else as
+    :func:`_day_before_opening`; the caller checks it again by the store's clock once open."""
+    if since is None:
+        return
     now = _clock_before_opening(cfg)
     if now is None:
-        _date_before_opening(since, "--since", cfg)
+        _day_before_opening(since, "--since", cfg)
     else:
         _since_by_clock(since, now, what, verb)
 
 
 def _since_by_clock(
-    since: str | None, now: datetime, what: str, verb: str, whose: str = ""
+    since: date | None, now: datetime, what: str, verb: str, whose: str = ""
 ) -> date | None:
-    """``--since`` read, and refused when it is after the clock: ``what`` runs from it up to
-    now, so there would be nothing to ``verb`` (a typo, or a --now forgotten). ``whose``:
+    """``--since`` (read already) refused when it is after the clock: ``what`` runs from it up
+    to now, so there would be nothing to ``verb`` (a typo, or a --now forgotten). ``whose``:
     which clock ``now`` is and why, when it is not the store's one (a demo store's series')."""
-    start = None if since is None else _day(since, "--since")
-    if start is not None and start > now.date():  # this, before "more than a year after"
+    if since is None:
+        return None
+    option = _typed("--since")  # the error names the spelling typed (--from is its alias)
+    if since > now.date():  # this, before "more than a year after"
         why = (
             f"{now.date()}, {whose}"
             if whose
-            else f"the clock ({now.date()}): {what} from --since up to now, so there is "
+            else f"the clock ({now.date()}): {what} from {option} up to now, so there is "
             f"nothing to {verb}"
         )
         raise fail(
-            f"--since {start} is after {why}; give --since {now.date()} or earlier, or --now "
-            "to look from a later instant"
+            f"{option} {since} is after {why}; give {option} {now.date()} or earlier, or "
+            "--now to look from a later instant"
         )
-    return _date(since, "--since", now)
+    return _checked(since, option, now)
 
 
 def _day(value: str, option: str) -> date:
     """The one reading of every date option: YYYY-MM-DD, the spaces around it dropped (as a
-    series key's are), else refused naming the option, the text and the form."""
+    series key's are), else refused naming the option as typed, the text and the form."""
     try:
         return parse_date_key(value.strip())
     except ValueError:
-        raise fail(f"{option} {value!r} is not a date (YYYY-MM-DD)") from None
+        raise fail(f"{_typed(option)} {value!r} is not a date (YYYY-MM-DD)") from None
 
 
 def _date(value: str | None, option: str, clock_now: datetime | None = None) -> date | None:
     """A YYYY-MM-DD option, inside the domain's range and at most a year after the clock."""
-    from fuelpipe.domain.clock_bounds import check_input_date
-
     if value is None:
         return None
-    day = _day(value, option)
+    return _checked(_day(value, option), option, clock_now)
+
+
+def _checked(day: date, option: str, clock_now: datetime | None = None) -> date:
+    """``day`` (an option read already) refused outside the domain's range or more than a
+    year after the clock (this machine's when ``clock_now`` is None)."""
+    from fuelpipe.domain.clock_bounds import check_input_date
+
     if clock_now is None:
         from fuelpipe.adapters.clock import SystemClock
 
         clock_now = SystemClock().now()
     try:
-        return check_input_date(day, clock_now, option)
+        return check_input_date(day, clock_now, _typed(option))
     except ValueError as exc:
         raise fail(str(exc)) from None
 
@@ -708,9 +758,10 @@ def run(
         )
     looks = ("run looks for gaps", "look for")
     chosen = _select(series)  # refused before a store, or its queue, is created
-    _since_before_opening(since, cfg, *looks)
+    day = None if since is None else _day(since, "--since")  # read once, checked twice
+    _since_before_opening(day, cfg, *looks)
     with wired(ctx, writes=True, creates=True, uses_queue=True) as context:
-        start = _since_by_clock(since, context.clock.now(), *looks)  # a demo store's clock
+        start = _since_by_clock(day, context.clock.now(), *looks)  # a demo store's clock
         helpers = None
         if count > 1:
             from fuelpipe.homes.embedded import ProcessHelpers
@@ -812,6 +863,15 @@ def status(
     all_keys: Annotated[
         bool, typer.Option("--all", help="Include keys with no record yet.")
     ] = False,
+    summary: Annotated[
+        bool,
+        typer.Option(
+            "--summary",
+            help="One row per family of series (currencies, shares, Brent, fuels by survey "
+            "and level) with their counts summed, then every series with anything to look at "
+            "by name: the table `fuelpipe demo` ends with.",
+        ),
+    ] = False,
 ) -> None:
     """Per key, counted from its first stored date (or --since) to what is published now.
 
@@ -845,8 +905,10 @@ def status(
     from fuelpipe.stages.set_aside import newest_set_aside, set_aside_counts
     from fuelpipe.stages.status import status as compute
 
+    if summary and as_json:
+        raise fail("--summary is the table's; --json gives every series")
     chosen = _select(series)
-    _date_before_opening(since, "--since", settings(ctx))
+    day = _date_before_opening(since, "--since", settings(ctx))  # read once, checked twice
     with wired(ctx) as context:
         clocks = _series_clocks(ctx, context)
         # A demo store's series run on their own clocks (USD up to 2026, the demo's 2022):
@@ -861,7 +923,7 @@ def status(
             if clocks and latest != context.clock.now()
             else ""
         )
-        start = _since_by_clock(since, latest, "status counts", "count", whose)
+        start = _since_by_clock(day, latest, "status counts", "count", whose)
         # Each key's count from one read of their names, for the rows and the total; only
         # the newest few entries are read whole (the full list is `quarantine set-aside`).
         counts = set_aside_counts(context.store)
@@ -889,7 +951,10 @@ def status(
         ]
         print(json.dumps(out, indent=2))
         return
-    display.print_status(console, rows)
+    if summary:
+        display.print_status_summary(console, rows)
+    else:
+        display.print_status(console, rows)
     display.print_set_aside(console, aside, newest)
     display.print_alert_delivery(console, _alert_delivery(settings(ctx)))
 
