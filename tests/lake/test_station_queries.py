@@ -233,6 +233,8 @@ def test_reconciles_with_anp_published_state_averages(
     assert check.median_pct == pytest.approx(statistics.median(diffs))
     # the file holds ANP's own sample: where coverage is full the station counts agree
     assert sum(r.stations == r.published_stations for r in rows) >= 0.7 * len(rows)
+    # no station is surveyed twice in a state-week of the real sample (docs/STATIONS.md)
+    assert all(r.stations == r.observations for r in rows)
     # and the difference is ANP's weighting, not a bias of one sign everywhere
     assert any(r.diff > 0 for r in compared) and any(r.diff < 0 for r in compared)
     assert all(r.coverage >= RECONCILE_MIN_COVERAGE for r in compared)
