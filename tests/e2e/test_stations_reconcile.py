@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from tests.e2e.conftest import EMPTY_RUN, fuelpipe
-from tests.lake.conftest import BOM, real_file
+from tests.lake.conftest import BOM, acre_gasoline_surveyed_twice, real_file
 
 from fuelpipe.domain.catalog import STATES
 from fuelpipe.domain.stations import (
@@ -61,13 +61,13 @@ def test_every_state_week_of_the_sample_is_reconciled_within_the_tolerance(demo_
     # São Paulo's gasoline in the week of 2025-03-23: ANP's whole sample is in the file
     sp = _row(rows, "GASOLINE", "SP", "2025-03-23")
     assert sp["week_end"] == "2025-03-29"
-    assert sp["observations"] == sp["published_stations"] == 1216
+    assert sp["observations"] == sp["stations"] == sp["published_stations"] == 1216
     assert sp["published_mean"] == 6.17
     assert sp["station_mean"] == pytest.approx(6.17, abs=0.01)
     assert sp["coverage"] == 1.0 and sp["result"] == "within"
     # Acre's ethanol in the last week: the rolling file holds 1 of ANP's 9 stations
     ac = _row(rows, "ETHANOL", "AC", "2025-04-13")
-    assert (ac["observations"], ac["published_stations"]) == (1, 9)
+    assert (ac["observations"], ac["stations"], ac["published_stations"]) == (1, 1, 9)
     assert ac["result"] == "not compared"
     summary = done.stderr.strip().splitlines()[-1]
     assert summary.startswith("216 state-weeks: 212 compared (coverage at least 80%), 212 within")
@@ -110,6 +110,35 @@ def test_a_bias_inside_the_weekly_tolerance_fails_the_median_check_with_exit_1(
     assert "compared state-weeks outside ±5%" in error
     assert "median absolute difference 4." in error and "above 1%" in error
     assert "; ETHANOL " in error
+
+
+def test_coverage_counts_stations_surveyed_twice_once(demo_store, tmp_path):
+    """SYNTHETIC lake (``acre_gasoline_surveyed_twice``: 8 prices of 5 stations against ANP's
+    9 in the week of 2025-03-23) against the demo's real published averages: not compared,
+    though its prices are 89% of ANP's stations; each row shows both counts."""
+    env, _, _ = demo_store
+    path = tmp_path / "ultimas-4-semanas-gasolina-etanol.csv"
+    path.write_bytes(acre_gasoline_surveyed_twice())
+    lake_env = {**env, "FUELPIPE_LAKE": str(tmp_path / "lake")}
+    fuelpipe("stations", "ingest", str(path), env=lake_env)
+    args = ("--fuel", "gasoline", "--state", "AC", "--since", "2025-03-23")
+    done = _reconcile(lake_env, *args, "--until", "2025-04-05", "-f", "json")
+    # exit 1: the one week compared is 2.26% off, above the 1% median (a median of one week)
+    assert done.returncode == 1, done.stderr
+    thin, full = json.loads(done.stdout)
+    assert (thin["week_start"], thin["observations"], thin["stations"]) == ("2025-03-23", 8, 5)
+    assert thin["published_stations"] == 9 and thin["coverage"] == round(5 / 9, 3)
+    assert thin["result"] == "not compared"
+    assert (full["observations"], full["stations"], full["published_stations"]) == (13, 13, 13)
+    assert full["result"] == "within"
+    assert "2 state-weeks: 1 compared (coverage at least 80%)" in done.stderr
+    table = _reconcile(lake_env, *args, "--until", "2025-04-05").stdout
+    header = next(ln for ln in table.splitlines() if "observations" in ln)
+    (row,) = [ln for ln in table.splitlines() if "2025-03-23..03-29" in ln]
+    cells = dict(zip(header.split("┃")[1:-1], row.split("│")[1:-1], strict=True))
+    shown = {k.strip(): v.strip() for k, v in cells.items()}
+    assert (shown["observations"], shown["stations"], shown["ANP stations"]) == ("8", "5", "9")
+    assert (shown["coverage"], shown["result"]) == ("56%", "not compared")
 
 
 def test_csv_holds_the_same_rows_as_json(demo_store):

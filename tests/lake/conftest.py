@@ -78,3 +78,24 @@ def real_lake(tmp_path_factory: pytest.TempPathFactory) -> StationLake:
         path.write_bytes(real_file(group))
         lake.ingest_path(path)
     return lake
+
+
+def acre_gasoline_surveyed_twice() -> bytes:
+    """SYNTHETIC: the real file's Acre gasoline of its first two survey weeks (ANP published 9
+    and 13 stations; the file holds those 9 on 27/03 and 13 on 03/04) with the first week cut to
+    5 stations, 3 of them surveyed again on 28/03 at the same price: 8 prices of 5 stations
+    against ANP's 9, the second week left real."""
+    header, *lines = real_file("gasolina-etanol")[len(BOM) :].decode("utf-8").split("\r\n")
+    state, product, collected = 1, 10, 11
+    acre = [
+        cells
+        for cells in (line.split(";") for line in lines if line)
+        if (cells[state], cells[product]) == ("AC", "GASOLINA")
+    ]
+    first = [c for c in acre if c[collected] == "27/03/2025"]
+    second = [c for c in acre if c[collected] == "03/04/2025"]
+    assert (len(first), len(second)) == (9, 13)  # the real weeks, as ANP counted them
+    kept = first[:5]
+    again = [[*c[:collected], "28/03/2025", *c[collected + 1 :]] for c in kept[:3]]
+    rows = [header, *(";".join(c) for c in (*kept, *again, *second))]
+    return BOM + "\r\n".join(rows).encode("utf-8")

@@ -215,7 +215,7 @@ def test_reconciles_with_anp_published_state_averages(
     real_lake: StationLake, fuel: str, published: str
 ) -> None:
     weeks = [
-        (r["state"], r["week"], r["mean"], r["observations"])
+        (r["state"], r["week"], r["mean"], r["observations"], r["stations"])
         for r in real_lake.query("state_weekly", _params(fuel)).records()
     ]
     rows = reconcile(weeks, _published(published))
@@ -232,7 +232,9 @@ def test_reconciles_with_anp_published_state_averages(
     assert (check.compared, check.outside, check.passed) == (len(compared), 0, True)
     assert check.median_pct == pytest.approx(statistics.median(diffs))
     # the file holds ANP's own sample: where coverage is full the station counts agree
-    assert sum(r.observations == r.published_stations for r in rows) >= 0.7 * len(rows)
+    assert sum(r.stations == r.published_stations for r in rows) >= 0.7 * len(rows)
+    # no station is surveyed twice in a state-week of the real sample (docs/STATIONS.md)
+    assert all(r.stations == r.observations for r in rows)
     # and the difference is ANP's weighting, not a bias of one sign everywhere
     assert any(r.diff > 0 for r in compared) and any(r.diff < 0 for r in compared)
     assert all(r.coverage >= RECONCILE_MIN_COVERAGE for r in compared)
@@ -253,7 +255,7 @@ def test_the_reconciliation_tolerance_and_its_reason_hold_on_the_real_sample(
     params = _params(fuel)
     state_weeks = real_lake.query("state_weekly", params).records()
     rows = reconcile(
-        [(r["state"], r["week"], r["mean"], r["observations"]) for r in state_weeks],
+        [(r["state"], r["week"], r["mean"], r["observations"], r["stations"]) for r in state_weeks],
         _published(published),
     )
     check = reconcile_check(rows)
@@ -264,7 +266,7 @@ def test_the_reconciliation_tolerance_and_its_reason_hold_on_the_real_sample(
 
     anp = _published_rows(published)
     lake = {(r["state"], r["week"] + timedelta(days=6)): r for r in state_weeks}
-    same_sample = [r for r in compared if r.observations == r.published_stations]
+    same_sample = [r for r in compared if r.stations == r.published_stations]
     assert len(same_sample) >= 0.8 * len(rows)
     for r in same_sample:
         ours, theirs = lake[(r.state, r.week_end)], anp[(r.state, r.week_end)]
@@ -278,7 +280,10 @@ def test_the_reconciliation_tolerance_and_its_reason_hold_on_the_real_sample(
         state-week outside the tolerance the plain means all keep."""
         other = reconcile_check(
             reconcile(
-                [(s, w, means[(s, w)], r["observations"]) for (s, w), r in by_week.items()],
+                [
+                    (s, w, means[(s, w)], r["observations"], r["stations"])
+                    for (s, w), r in by_week.items()
+                ],
                 _published(published),
             )
         )
@@ -302,7 +307,7 @@ def test_a_bias_within_the_weekly_tolerance_fails_the_median_check() -> None:
     day = date(2025, 3, 29)
 
     def week(state: str, pct: float, n: int = 10) -> Reconciled:
-        return Reconciled(state, day, 6.0 * (1 + pct / 100), n, 6.0, 10)
+        return Reconciled(state, day, 6.0 * (1 + pct / 100), n, n, 6.0, 10)
 
     biased = reconcile_check([week("SP", 2.0), week("RJ", 2.2), week("MG", -1.9)])
     assert (biased.compared, biased.outside, biased.median_within, biased.passed) == (

@@ -909,8 +909,9 @@ weekly state averages in the store.
 
 The published averages are the store's FUEL#GASOLINE#SP, FUEL#ETHANOL#SP, ... (`fuelpipe run`
 or `fuelpipe demo` stores them). Per state and survey week (Sunday to Saturday): the mean of the
-lake's prices and their count, ANP's published average and station count, the difference in %
-of the published average, and the coverage (the lake's prices over ANP's station count). A
+lake's prices, their count and the stations they come from, ANP's published average and station
+count, the difference in % of the published average, and the coverage (the lake's distinct
+stations over ANP's station count: a station surveyed twice in a week counts once). A
 state-week is compared when the coverage is at least {RECONCILE_MIN_COVERAGE:.0%} (the rolling
 4-week files cut weeks at their ends) and is within the tolerance when the difference is at
 most {RECONCILE_TOLERANCE_PCT:g}%; each fuel's median absolute difference over its compared
@@ -1034,6 +1035,7 @@ RECONCILE_COLUMNS = (
     "week_end",
     "station_mean",
     "observations",
+    "stations",
     "published_mean",
     "published_stations",
     "diff_pct",
@@ -1054,6 +1056,7 @@ def _print_reconciled(rows: list[tuple[str, Reconciled]], fmt: str, span: str) -
                     r.week_end.isoformat(),
                     round(r.station_mean, 4),
                     r.observations,
+                    r.stations,
                     r.published_mean,
                     r.published_stations,
                     round(r.diff_pct, 3),
@@ -1081,8 +1084,9 @@ def _print_reconciled(rows: list[tuple[str, Reconciled]], fmt: str, span: str) -
         "week",
         "station mean",
         "observations",
-        "published",
         "stations",
+        "published",
+        "ANP stations",
         "diff",
         "coverage",
         "result",
@@ -1096,6 +1100,7 @@ def _print_reconciled(rows: list[tuple[str, Reconciled]], fmt: str, span: str) -
             f"{r.week_end - timedelta(days=6)}..{r.week_end:%m-%d}",
             f"{r.station_mean:.3f}",
             f"{r.observations:,}",
+            f"{r.stations:,}",
             f"{r.published_mean:.3f}",
             f"{r.published_stations:,}",
             f"{r.diff_pct:+.2f}%",

@@ -471,6 +471,7 @@ RECONCILE_TOLERANCE_PCT = 5.0
 RECONCILE_MEDIAN_PCT = 1.0
 # A state-week is compared only when the file holds most of ANP's sample for it: the rolling
 # files cut weeks at their first and last day, and a week with 1 of 9 stations says nothing.
+# Counted in distinct stations, as ANP counts its sample, not in prices.
 RECONCILE_MIN_COVERAGE = 0.8
 # The fuels whose tolerance was measured (ANP's weekly state series the store holds).
 RECONCILE_FUELS: tuple[str, ...] = ("GASOLINE", "ETHANOL")
@@ -484,6 +485,9 @@ class Reconciled:
     week_end: date
     station_mean: float
     observations: int
+    """The lake's prices: a station surveyed twice in the week counts twice."""
+    stations: int
+    """The lake's distinct stations (CNPJs), what ANP's station count counts."""
     published_mean: float
     published_stations: int
 
@@ -497,7 +501,9 @@ class Reconciled:
 
     @property
     def coverage(self) -> float:
-        return self.observations / self.published_stations if self.published_stations else 0.0
+        """The lake's share of ANP's sample: its stations, not its prices (a station surveyed
+        twice would make a thin week look covered)."""
+        return self.stations / self.published_stations if self.published_stations else 0.0
 
     @property
     def compared(self) -> bool:
@@ -516,18 +522,18 @@ class Reconciled:
 
 
 def reconcile(
-    station_weeks: Iterable[tuple[str, date, float, int]],
+    station_weeks: Iterable[tuple[str, date, float, int, int]],
     published: dict[tuple[str, date], tuple[float, int]],
 ) -> list[Reconciled]:
-    """Pair station-level weekly means ``(state, week start, mean, observations)`` with the
-    published ``(state, week end Saturday) -> (mean, stations)``; weeks ANP did not publish
-    are left out."""
+    """Pair station-level weekly means ``(state, week start, mean, observations, stations)``
+    with the published ``(state, week end Saturday) -> (mean, stations)``; weeks ANP did not
+    publish are left out."""
     out = []
-    for state, start, mean, n in station_weeks:
+    for state, start, mean, n, stations in station_weeks:
         end = start + timedelta(days=6)
         found = published.get((state, end))
         if found is not None:
-            out.append(Reconciled(state, end, mean, n, found[0], found[1]))
+            out.append(Reconciled(state, end, mean, n, stations, found[0], found[1]))
     return sorted(out, key=lambda r: (r.state, r.week_end))
 
 

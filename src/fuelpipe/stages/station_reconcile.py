@@ -21,7 +21,8 @@ from fuelpipe.domain.stations import (
 from fuelpipe.ports.store import Store
 
 STATE_MEANS_QUERY = "state_weekly"
-"""The lake query giving each state's weekly mean and observations."""
+"""The lake query giving each state's weekly mean, prices (observations) and distinct
+stations."""
 
 
 class QueryAnswer(Protocol):
@@ -68,7 +69,7 @@ def reconcile_published(
     week_from, week_to = params["week_from"], params["week_to"]
     wanted = set(states)
     weeks = [
-        (r["state"], r["week"], r["mean"], r["observations"])
+        (r["state"], r["week"], r["mean"], r["observations"], r["stations"])
         for r in lake.query(STATE_MEANS_QUERY, params).records()
         if r["state"] in wanted
     ]
