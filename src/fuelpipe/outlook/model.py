@@ -15,7 +15,8 @@ whose outcome was already published (at most the last 1000). Its regressors are:
 
 Intervals come from the regression's leave-one-out residuals (cheap out-of-sample errors),
 scaled by the fuel's recent volatility, so they widen in turbulent weeks and narrow in calm
-ones; their quantiles take the finite-sample conformal rank (:func:`conformal_quantiles`).
+ones; their quantiles take the finite-sample conformal rank (:func:`conformal_quantiles`),
+and no horizon's band is narrower than a shorter one's.
 No band is narrower than a random walk's at the floor volatility (:func:`band_floors`): a
 flat price's regression fits its weeks exactly, and zero errors would make a band of no width.
 
@@ -337,6 +338,7 @@ def forecast_from(
     last_log = float(samples.log_price[last])
     vol_now = float(samples.vol[last])
     published = samples.weeks[: last + 1]
+    widest = np.zeros(2)  # no band narrower than a shorter horizon's
     for c, h in enumerate(HORIZONS):
         if targets is None:
             target = target_rows(published, h)
@@ -354,7 +356,8 @@ def forecast_from(
         if bands:
             beta, loo = ridge_fit(x, y, params.ridge)
             scaled = np.abs(loo) / samples.vol[ends]
-            q80, q95 = np.maximum(conformal_quantiles(scaled, (0.80, 0.95)) * vol_now, floors[c])
+            widest = np.maximum(conformal_quantiles(scaled, (0.80, 0.95)) * vol_now, widest)
+            q80, q95 = np.maximum(widest, floors[c])
         else:
             beta = ridge_beta(x, y, params.ridge)[0]
         steps.append(step_of(h, int(samples.weeks[last]), last_log + float(row @ beta), q80, q95))
