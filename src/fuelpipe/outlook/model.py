@@ -184,7 +184,7 @@ def _volatility(changes: Floats, spans: Floats, params: Params) -> Floats:
     move is sqrt(k) weekly ones, so 1/k of it is 1/sqrt(k) of a week's. Taken as they were,
     the spread weeks made the volatility sqrt(k) too small for ``vol_weeks`` weeks after a
     pause (after ANP's 2020 pause, a nine-week gap, Brazil's fell from about 1% to 0.3% and the
-    one-week 80% bands of the next nine weeks covered 31 of 45 fuel-weeks; 36 with the weeks
+    one-week 80% bands of the next nine weeks covered 31 of 45 fuel-weeks; 37 with the weeks
     counted so). The k weeks together count the
     pause's move once, as k weeks' variance. The regressors keep the spread changes: a
     forecast's own lags are the calendar weeks' moves on the line."""
