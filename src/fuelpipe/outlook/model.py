@@ -15,7 +15,8 @@ whose outcome was already published (at most the last 1000). Its regressors are:
 
 Intervals come from the regression's leave-one-out residuals (cheap out-of-sample errors),
 scaled by the fuel's recent volatility, so they widen in turbulent weeks and narrow in calm
-ones; their quantiles take the finite-sample conformal rank (:func:`conformal_quantiles`).
+ones; their quantiles take the finite-sample conformal rank (:func:`conformal_quantiles`),
+and no horizon's band is narrower than a shorter one's.
 No band is narrower than a random walk's at the floor volatility (:func:`band_floors`): a
 flat price's regression fits its weeks exactly, and zero errors would make a band of no width.
 
@@ -183,7 +184,7 @@ def _volatility(changes: Floats, spans: Floats, params: Params) -> Floats:
     move is sqrt(k) weekly ones, so 1/k of it is 1/sqrt(k) of a week's. Taken as they were,
     the spread weeks made the volatility sqrt(k) too small for ``vol_weeks`` weeks after a
     pause (after ANP's 2020 pause, a nine-week gap, Brazil's fell from about 1% to 0.3% and the
-    one-week 80% bands of the next nine weeks covered 31 of 45 fuel-weeks; 36 with the weeks
+    one-week 80% bands of the next nine weeks covered 31 of 45 fuel-weeks; 37 with the weeks
     counted so). The k weeks together count the
     pause's move once, as k weeks' variance. The regressors keep the spread changes: a
     forecast's own lags are the calendar weeks' moves on the line."""
@@ -292,10 +293,11 @@ def band_floors(params: Params) -> Floats:
     walk-forward errors are all 0 and the band from them alone had no width, a certainty no
     model of prices has. At R$6 the 80% band is then ±R$0.015 a week ahead, wider than the
     survey's R$0.01 tick. Real prices are rarely that still: in the class tables' windows
-    of docs/OUTLOOK_BACKTEST.md the floor binds at 71 of 71,763 scored steps (flat weeks of
-    Brazil's diesel S10 and LPG, the regions' gasoline, diesel and LPG), none of the states',
-    and changes none of their coverages at three decimals; the states' 2004–2019 cuts gain
-    0.1–0.3 points of 80% coverage at one and two weeks."""
+    of docs/OUTLOOK_BACKTEST.md the floor binds at 63 of 71,763 scored steps, all at 80%
+    (flat weeks of Brazil's diesel S10 13, LPG 1; the regions' diesel S10 29, diesel 12, LPG
+    7, gasoline 1), none of the states', and changes one of their coverages at three
+    decimals (the regions' one-week 80%, 0.800 without it, 0.801); the states' 2004–2019 cuts
+    gain 0.1–0.3 points of 80% coverage at one and two weeks."""
     return np.outer(np.sqrt(np.asarray(HORIZONS, dtype=np.float64)), BAND_Z) * params.vol_floor
 
 
@@ -337,6 +339,7 @@ def forecast_from(
     last_log = float(samples.log_price[last])
     vol_now = float(samples.vol[last])
     published = samples.weeks[: last + 1]
+    widest = np.zeros(2)  # no band narrower than a shorter horizon's
     for c, h in enumerate(HORIZONS):
         if targets is None:
             target = target_rows(published, h)
@@ -354,7 +357,8 @@ def forecast_from(
         if bands:
             beta, loo = ridge_fit(x, y, params.ridge)
             scaled = np.abs(loo) / samples.vol[ends]
-            q80, q95 = np.maximum(conformal_quantiles(scaled, (0.80, 0.95)) * vol_now, floors[c])
+            widest = np.maximum(conformal_quantiles(scaled, (0.80, 0.95)) * vol_now, widest)
+            q80, q95 = np.maximum(widest, floors[c])
         else:
             beta = ridge_beta(x, y, params.ridge)[0]
         steps.append(step_of(h, int(samples.weeks[last]), last_log + float(row @ beta), q80, q95))

@@ -50,7 +50,7 @@ class PoolParams:
             raise ValueError(f"pooled outlook parameters out of range: {self}")
 
 
-MODEL_VERSION = 7
+MODEL_VERSION = 8
 """Part of a stored forecast's input mark: bumped when the same inputs make another stored
 forecast (2: states pooled, the driver move over the 7 days to the last driver day; 3: a
 state's forecast moved by Brazil's forecast change; 4: a state's no-change fallback is marked
@@ -58,7 +58,7 @@ with why, and says it uses no driver; 5: the driver move ends at Brent in BRL's 
 PTAX's, and is none when a stale driver froze it; 6: the driver blocks end at each row's as-of
 day, not the last day some driver has a value, and a row a stale driver froze has none; 7: a
 survey pause's spread weeks count sqrt(k) times in the volatility, so the bands after a pause
-differ), so a
+differ; 8: no band narrower than a shorter horizon's), so a
 store's forecasts from an older fuelpipe are redone on the next refresh, not kept until the
 next survey week."""
 
