@@ -1,7 +1,7 @@
 """What the command line shows: progress bars, the cycle summary and the status table.
 
-Public: scripts/demo_aws.py prints its status table with it; `fuelpipe demo` and `status
---summary` print the summary of one (:func:`print_status_summary`).
+Public: `fuelpipe demo`, `status --summary` and scripts/demo_aws.py print the summary of the
+status table with it (:func:`print_status_summary`).
 """
 
 from __future__ import annotations
