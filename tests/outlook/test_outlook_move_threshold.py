@@ -1,0 +1,68 @@
+"""outlook_move fires on a move of its threshold or more (docs/OUTLOOK.md: "±3% or more"): a
+move of exactly 3% between two prices of three and four decimals is 3% however the division of
+their floats rounds it (5.3457 / 5.19 - 1 is 0.029999999999999805), and one a ten-thousandth
+short of it is not. Synthetic forecasts: the edges are the point."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from fuelpipe.adapters.sqlite_store import SqliteStore
+from fuelpipe.domain.catalog import DEFAULT_CATALOG, Catalog
+from fuelpipe.domain.models import Record, Status
+from fuelpipe.outlook.forecast import Forecast, Step
+from fuelpipe.outlook.records import to_record
+from fuelpipe.stages.outlook import outlook_key_for
+from fuelpipe.stages.outlook_rules import OutlookMove
+
+SP = ZoneInfo("America/Sao_Paulo")
+GASOLINE = "FUEL#GASOLINE#BR"
+WEEK = date(2022, 5, 1)
+MADE = datetime(2022, 5, 6, 20, 0, tzinfo=SP)
+
+
+@dataclass(frozen=True)
+class Ctx:
+    store: SqliteStore
+    now: datetime
+    catalog: Catalog = DEFAULT_CATALOG
+
+
+def _forecast(last: float, two_weeks: float) -> Record:
+    """A synthetic gasoline outlook from ``last`` expecting ``two_weeks`` in two weeks."""
+    steps = tuple(
+        Step(h, WEEK + timedelta(weeks=h), point, point - 0.1, point + 0.1, point - 0.2,
+             point + 0.2)
+        for h, point in ((1, last), (2, two_weeks))
+    )  # fmt: skip
+    forecast = Forecast(MADE, WEEK, last, 0.0, date(2022, 5, 3), steps)
+    return to_record(outlook_key_for(DEFAULT_CATALOG[GASOLINE]), forecast)
+
+
+@pytest.mark.parametrize(
+    ("last", "two_weeks", "subjects"),
+    [
+        (5.19, 5.3457, [f"{GASOLINE}:rise"]),  # +3% exactly: 0.029999999999999805 as floats
+        (5.01, 4.8597, [f"{GASOLINE}:fall"]),  # -3% exactly: -0.029999999999999916
+        (7.20, 7.416, [f"{GASOLINE}:rise"]),  # +3% exactly: 0.030000000000000027
+        (5.19, 5.3456, []),  # a ten-thousandth short of +3%
+        (5.01, 4.8598, []),  # a ten-thousandth short of -3%
+    ],
+)
+def test_a_move_of_exactly_the_threshold_fires(
+    tmp_path: Path, last: float, two_weeks: float, subjects: list[str]
+) -> None:
+    store = SqliteStore(tmp_path / "s.sqlite")
+    try:
+        store.put_records([Record(GASOLINE, WEEK, Decimal(str(last)), Status.OK)])
+        store.put_records([_forecast(last, two_weeks)])
+        found = OutlookMove().evaluate(Ctx(store, MADE + timedelta(days=1)))
+    finally:
+        store.close()
+    assert [c.subject for c in found] == subjects
