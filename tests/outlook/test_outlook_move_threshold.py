@@ -13,11 +13,17 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from fuelpipe.adapters.alerts import SqliteAlertState
+from fuelpipe.adapters.clock import ManualClock
+from fuelpipe.adapters.sqlite_queue import SqliteQueue
 from fuelpipe.adapters.sqlite_store import SqliteStore
+from fuelpipe.domain.alerts import Alert
 from fuelpipe.domain.catalog import DEFAULT_CATALOG, Catalog
 from fuelpipe.domain.models import Record, Status
 from fuelpipe.outlook.forecast import Forecast, Step
 from fuelpipe.outlook.records import to_record
+from fuelpipe.ports.alerts import AlertContext, AlertSink
+from fuelpipe.stages.alerting import evaluate
 from fuelpipe.stages.outlook import outlook_key_for
 from fuelpipe.stages.outlook_rules import OutlookMove
 
@@ -27,6 +33,18 @@ WEEK = date(2022, 5, 1)
 MADE = datetime(2022, 5, 6, 20, 0, tzinfo=SP)
 
 
+class Collect(AlertSink):
+    """A sink keeping what it is sent."""
+
+    name = "collect"
+
+    def __init__(self) -> None:
+        self.alerts: list[Alert] = []
+
+    def send(self, alert: Alert) -> None:
+        self.alerts.append(alert)
+
+
 @dataclass(frozen=True)
 class Ctx:
     store: SqliteStore
@@ -34,14 +52,15 @@ class Ctx:
     catalog: Catalog = DEFAULT_CATALOG
 
 
-def _forecast(last: float, two_weeks: float) -> Record:
-    """A synthetic gasoline outlook from ``last`` expecting ``two_weeks`` in two weeks."""
+def _forecast(last: float, two_weeks: float, as_of: datetime = MADE) -> Record:
+    """A synthetic gasoline outlook made ``as_of`` from ``last`` expecting ``two_weeks`` in two
+    weeks."""
     steps = tuple(
         Step(h, WEEK + timedelta(weeks=h), point, point - 0.1, point + 0.1, point - 0.2,
              point + 0.2)
         for h, point in ((1, last), (2, two_weeks))
     )  # fmt: skip
-    forecast = Forecast(MADE, WEEK, last, 0.0, date(2022, 5, 3), steps)
+    forecast = Forecast(as_of, WEEK, last, 0.0, date(2022, 5, 3), steps)
     return to_record(outlook_key_for(DEFAULT_CATALOG[GASOLINE]), forecast)
 
 
@@ -66,3 +85,40 @@ def test_a_move_of_exactly_the_threshold_fires(
     finally:
         store.close()
     assert [c.subject for c in found] == subjects
+
+
+def test_a_move_falling_back_under_the_threshold_clears_and_fires_again_when_back(
+    tmp_path: Path,
+) -> None:
+    """Each refresh's forecast (four a day, the same survey week) through the real evaluation,
+    SQLite alert state and outbox: +3.5% fires, +2.9% clears, exactly +3% (5.19 to 5.3457:
+    forecasts are stored at four decimals) fires again, the same forecast evaluated again is
+    quiet, and a turn to -3% clears the rise and fires the fall."""
+    clock = ManualClock(MADE)
+    store = SqliteStore(tmp_path / "s.sqlite")
+    queue = SqliteQueue(tmp_path / "q.sqlite", clock=clock, visibility_timeout=timedelta(1))
+    state = SqliteAlertState(tmp_path / "s.sqlite", clock=clock)
+    sink = Collect()
+    told: list[list[str]] = []
+    try:
+        store.put_records([Record(GASOLINE, WEEK, Decimal("5.19"), Status.OK)])
+        for two_weeks in (5.3717, 5.3405, 5.3457, 5.3457, 5.0343):
+            clock.advance(timedelta(hours=6))
+            store.put_records([_forecast(5.19, two_weeks, clock.now())])
+            ctx = AlertContext(clock.now(), store, queue, Catalog([DEFAULT_CATALOG[GASOLINE]]))
+            evaluate(ctx, [OutlookMove()], state, [state.outbox([sink.name])])
+            assert state.deliver([sink]).failed == []
+            told.append([f"{a.kind.value} {a.condition.subject}" for a in sink.alerts])
+            sink.alerts.clear()
+    finally:
+        state.close()
+        queue.close()
+        store.close()
+    rise, fall = f"{GASOLINE}:rise", f"{GASOLINE}:fall"
+    assert told == [
+        [f"FIRING {rise}"],
+        [f"CLEARED {rise}"],
+        [f"FIRING {rise}"],
+        [],
+        [f"FIRING {fall}", f"CLEARED {rise}"],
+    ]
