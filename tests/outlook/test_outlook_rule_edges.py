@@ -1,7 +1,8 @@
 """outlook_move fires on a move of its threshold or more (docs/OUTLOOK.md: "±3% or more"): a
 move of exactly 3% between two prices of three and four decimals is 3% however the division of
 their floats rounds it (5.3457 / 5.19 - 1 is 0.029999999999999805), and one a ten-thousandth
-short of it is not. Synthetic forecasts: the edges are the point."""
+short of it is not. outlook_miss fires on a published week outside its forecast's 95%
+interval: one on a bound is inside. Synthetic forecasts: the edges are the point."""
 
 from __future__ import annotations
 
@@ -21,11 +22,11 @@ from fuelpipe.domain.alerts import Alert
 from fuelpipe.domain.catalog import DEFAULT_CATALOG, Catalog
 from fuelpipe.domain.models import Record, Status
 from fuelpipe.outlook.forecast import Forecast, Step
-from fuelpipe.outlook.records import to_record
+from fuelpipe.outlook.records import to_record, with_actuals
 from fuelpipe.ports.alerts import AlertContext, AlertSink
 from fuelpipe.stages.alerting import evaluate
 from fuelpipe.stages.outlook import outlook_key_for
-from fuelpipe.stages.outlook_rules import OutlookMove
+from fuelpipe.stages.outlook_rules import OutlookMove, OutsideInterval
 
 SP = ZoneInfo("America/Sao_Paulo")
 GASOLINE = "FUEL#GASOLINE#BR"
@@ -122,3 +123,23 @@ def test_a_move_falling_back_under_the_threshold_clears_and_fires_again_when_bac
         [],
         [f"FIRING {fall}", f"CLEARED {rise}"],
     ]
+
+
+@pytest.mark.parametrize(
+    ("actual", "side"),
+    [(7.40, None), (7.4001, "above"), (7.00, None), (6.9999, "below"), (7.25, None)],
+)
+def test_a_week_on_its_interval_s_bound_is_inside(
+    tmp_path: Path, actual: float, side: str | None
+) -> None:
+    """The week after 2022-05-01 forecast at 7.20 in [7.00, 7.40] (95%), published at
+    ``actual``: on a bound it is inside, a ten-thousandth past it outside."""
+    store = SqliteStore(tmp_path / "s.sqlite")
+    try:
+        store.put_records([with_actuals(_forecast(7.20, 7.30), {1: actual})])
+        found = OutsideInterval().evaluate(Ctx(store, MADE + timedelta(days=10)))
+    finally:
+        store.close()
+    week = (WEEK + timedelta(weeks=1)).isoformat()
+    assert [c.subject for c in found] == ([] if side is None else [f"{GASOLINE}@{week}"])
+    assert all(f" {side} its forecast's 95% interval [7.000, 7.400]" in c.summary for c in found)
