@@ -117,3 +117,35 @@ def test_past_its_read_cap_the_rule_says_how_many_it_did_not_read(
     finally:
         state.close()
         store.close()
+
+
+def test_the_daily_read_again_of_the_same_dead_letters_alerts_nothing_more(
+    queue: Queue, tmp_path: Path
+) -> None:
+    """A day after its last read the rule reads the DLQ again though its count held: the same
+    dead letters are the same conditions (their message ids), so nothing fires again and
+    nothing clears; one dead-lettered later fires alone."""
+    _dead_letter(queue, 3)
+    clock = ManualClock(NOW)
+    counting = CountingReads(queue)
+    store = SqliteStore(tmp_path / "a.sqlite")
+    state = SqliteAlertState(tmp_path / "a.sqlite", clock=clock)
+    try:
+
+        def run() -> tuple[int, int, int]:
+            ctx = AlertContext(clock.now(), store, counting, DEFAULT_CATALOG)
+            report = evaluate(ctx, [DeadLettered()], state, [])
+            assert report.failed_rules == ()
+            return report.firing, report.cleared, report.active
+
+        assert run() == (3, 0, 3)
+        clock.advance(timedelta(hours=25))
+        assert run() == (0, 0, 3)  # read again: the same three, quiet
+        assert counting.reads == [3, 3]
+        _dead_letter(queue, 1)
+        clock.advance(timedelta(hours=1))
+        assert run() == (1, 0, 4)  # the count changed: read, the new one fires alone
+        assert counting.reads == [3, 3, 4]
+    finally:
+        state.close()
+        store.close()

@@ -92,6 +92,28 @@ def test_stale_source_fires_once_clears_and_fires_again(home) -> None:
     assert [a.kind.value for a in sink.alerts] == ["FIRING", "CLEARED", "FIRING"]
 
 
+@pytest.mark.parametrize(
+    ("now", "late"),
+    [
+        (datetime(2022, 5, 4, 13, 59, 59, tzinfo=SP), False),  # inside the window
+        (datetime(2022, 5, 4, 14, 0, tzinfo=SP), True),  # 13:10 + 50 min: late at 14:00
+    ],
+)
+def test_stale_source_fires_from_the_end_of_the_window_on(home, now: datetime, late: bool) -> None:
+    """The window's edge (domain/publication.py: PTAX "late at 14:00"), with the day's date
+    stored PENDING, its value not out yet (synthetic: the edge is the point)."""
+    clock, store, queue, state = home
+    store.put_records([_ok(date(2022, 5, 2)), _ok(date(2022, 5, 3))])
+    pending = Record(USD.key, date(2022, 5, 4), None, Status.PENDING, 0, now, None, {}, now)
+    assert store.put_pending(pending)
+    clock.set(now)
+    sink = Collect()
+    assert _run(clock, store, queue, state, StaleSource(), [sink]).firing == int(late)
+    assert [a.condition.evidence["stale_at"] for a in sink.alerts] == (
+        ["2022-05-04T14:00:00-03:00"] if late else []
+    )
+
+
 def _late_xom_close(home, now: datetime) -> Alert:
     """The one alert for XOM's close of Wednesday 2022-05-04, evaluated at ``now``."""
     clock, store, queue, state = home

@@ -9,6 +9,7 @@ severity, id); once that module is on main these rules can return it directly.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -100,7 +101,11 @@ class OutlookMove:
             if step.week + timedelta(days=7) <= context.now.date():
                 continue  # the week it expected the move by has gone by: it expects nothing now
             change = step.point / fc.last_price - 1.0
-            if abs(change) < self.threshold:
+            # "the threshold or more": a move of exactly 3% (5.19 to 5.3457) divides to
+            # 0.029999999999999805 in floats, so the edge is compared with a tolerance
+            if abs(change) < self.threshold and not math.isclose(
+                abs(change), self.threshold, rel_tol=1e-9
+            ):
                 continue
             if newest_after(context.store, series.key, fc.last_week) is not None:
                 continue  # out of date: the API marks it stale, the alert says nothing
