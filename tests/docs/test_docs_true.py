@@ -16,6 +16,7 @@ docs name exists.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from collections.abc import Iterator
@@ -352,6 +353,27 @@ def test_each_documented_invocation_exists(where: str, words: list[str]) -> None
     shown = CliRunner().invoke(cli, [*path, "--help"], prog_name="fuelpipe")
     assert shown.exit_code == 0, shown.output
     assert f"fuelpipe {' '.join(path)}".strip() in shown.output
+
+
+def test_documented_fuels_and_areas_exist() -> None:
+    """A fuel, area or state an invocation gives as such (`--area SP`; not a placeholder in
+    brackets, `[--area A]`) is one the commands take, so the example runs as written."""
+    from fuelpipe.domain.catalog import FUEL_PRODUCTS, REGIONS, STATES
+
+    choices = {"--fuel": set(FUEL_PRODUCTS), "--area": {"BR", *REGIONS, *STATES}}
+    choices["--state"] = set(STATES)
+    wrong, checked = [], 0
+    for where, words in _INVOCATIONS:
+        depth = 0  # inside brackets: a placeholder's syntax
+        for option, value in itertools.pairwise(words):
+            depth += option.count("[") - option.count("]")
+            given = not depth and not re.search(r"[][]", value) and not value.startswith("-")
+            if option in choices and given:
+                checked += 1
+                if value.strip("'\"").upper() not in choices[option]:
+                    wrong.append(f"{where}: `fuelpipe {' '.join(words)}`: {option} {value}")
+    assert checked, "the docs show a command with a fuel or area"
+    assert not wrong, "\n".join(wrong)
 
 
 def test_documented_make_targets_exist() -> None:
