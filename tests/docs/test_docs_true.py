@@ -253,6 +253,22 @@ def test_the_time_knobs_bounds_are_the_codes() -> None:
     assert Settings.model_config.get("allow_inf_nan") is False  # "finite"
 
 
+def test_defaults_the_docs_give_are_the_tables() -> None:
+    """docs/*.md's "`FUELPIPE_LAKE` (default `./data/lake`)" or "`FUELPIPE_X`, default 86400"
+    is the configuration table's literal, so a changed default cannot linger there."""
+    table = configuration_table()
+    wrong, checked = [], 0
+    for path in DOCS[1:]:
+        text = " ".join(path.read_text(encoding="utf-8").split())
+        for name, value in re.findall(r"`(FUELPIPE_\w+)`,? \(?default `?([^`,;)\s]+)", text):
+            if name in table:  # the deploy tooling's own are DEPLOY.md's alone
+                checked += 1
+                if table[name] != value:
+                    wrong.append(f"{path.name}: {name} default {value}, README {table[name]}")
+    assert checked, "docs/ give some settings' defaults"
+    assert not wrong, "\n".join(wrong)
+
+
 def test_the_template_sets_only_settings_that_are_read() -> None:
     """A variable infra/template.yaml gives the functions that no code reads is a typo the
     Lambdas would ignore (Settings ignores unknown FUELPIPE_* names)."""
