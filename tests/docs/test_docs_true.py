@@ -269,6 +269,20 @@ def test_defaults_the_docs_give_are_the_tables() -> None:
     assert not wrong, "\n".join(wrong)
 
 
+def test_the_settings_read_outside_settings_are_the_ones_named() -> None:
+    """README: "Every setting is … read once by the composition root, but for three: …": the
+    variables named are exactly those the code reads that are no ``Settings`` field."""
+    text = " ".join(configuration_section().split())
+    sentence = re.search(r"Every setting is an environment variable (.+?)\(the deploy", text)
+    assert sentence, "the configuration section says which settings Settings does not read"
+    named = set(re.findall(r"`((?:FUELPIPE|AWS)_[A-Z0-9_]+)`", sentence.group(1)))
+    fields = {ENV_PREFIX + name.upper() for name in Settings.model_fields}
+    outside = settings_read() - fields - BOTO3_OWN
+    assert named == outside, f"named: {sorted(named)}, read outside Settings: {sorted(outside)}"
+    counts = {2: "two", 3: "three", 4: "four", 5: "five"}
+    assert f"but for {counts.get(len(named), len(named))}:" in sentence.group(1)
+
+
 def test_the_template_sets_only_settings_that_are_read() -> None:
     """A variable infra/template.yaml gives the functions that no code reads is a typo the
     Lambdas would ignore (Settings ignores unknown FUELPIPE_* names)."""
