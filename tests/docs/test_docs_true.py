@@ -8,7 +8,9 @@ one read; a default the configuration table gives as a literal must be the code'
 default given in words only where PROSE_DEFAULTS says, a variable read by name falling back to
 the table's), and the time knobs' bounds it names the Settings fields'; each one
 infra/template.yaml gives the functions must be read. Each ``fuelpipe …`` in the docs' code
-must name a command and options that exist, and each ``make X`` a Makefile target. README's
+must name a command and options that exist (a fuel or area it gives, one they take), each
+``scripts/deploy.py …`` a subcommand and options of its parser, and each ``make X`` a Makefile
+target. README's
 architecture picture names every Lambda and every port ABC, and only ports and adapters that
 exist; each repository file, fuelpipe module and schedule (``cron(...)``, ``…Schedule``) the
 docs name exists.
@@ -16,6 +18,7 @@ docs name exists.
 
 from __future__ import annotations
 
+import argparse
 import itertools
 import json
 import re
@@ -403,6 +406,33 @@ def test_documented_fuels_and_areas_exist() -> None:
                 if value.strip("'\"").upper() not in choices[option]:
                     wrong.append(f"{where}: `fuelpipe {' '.join(words)}`: {option} {value}")
     assert checked, "the docs show a command with a fuel or area"
+    assert not wrong, "\n".join(wrong)
+
+
+def test_documented_deploy_script_calls_exist() -> None:
+    """Each ``scripts/deploy.py SUBCOMMAND --option`` in the docs' code (DEPLOY.md's by-hand
+    steps) names a subcommand and options of its parser."""
+    from scripts.deploy import build_parser
+
+    parser = build_parser()
+    [commands] = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    top = {o for a in parser._actions for o in a.option_strings}
+    wrong, checked = [], 0
+    for path in DOCS:
+        for span in _code_spans(path):
+            for call in re.findall(r"scripts/deploy\.py((?: +[^\s`#\\]+)+)", span):
+                command, *words = call.split()
+                checked += 1
+                if command not in commands.choices:
+                    wrong.append(f"{path.name}: scripts/deploy.py {command}: no such subcommand")
+                    continue
+                options = top | {
+                    o for a in commands.choices[command]._actions for o in a.option_strings
+                }
+                unknown = [w for w in words if w.startswith("-") and w not in options]
+                if unknown:
+                    wrong.append(f"{path.name}: scripts/deploy.py {command}: no option {unknown}")
+    assert checked, "DEPLOY.md shows scripts/deploy.py's steps"
     assert not wrong, "\n".join(wrong)
 
 
