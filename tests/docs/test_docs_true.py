@@ -4,9 +4,13 @@ The settings read are collected from the code: every field of ``Settings`` (each
 ``FUELPIPE_<NAME>`` variable) and every variable read by name in src/fuelpipe, lambdas/ and
 the test tooling (devtools/, the Makefile); the deploy tooling's own (scripts/, the GitHub
 workflows' ``vars.``) against docs/DEPLOY.md. Each must be documented, and each documented
-one read; a default the configuration table gives as a literal must be the code's; each one
+one read; a default the configuration table gives as a literal must be the code's (a knob's
+default given in words only where PROSE_DEFAULTS says, a variable read by name falling back to
+the table's), and the time knobs' bounds it names the Settings fields'; each one
 infra/template.yaml gives the functions must be read. Each ``fuelpipe …`` in the docs' code
-must name a command and options that exist, and each ``make X`` a Makefile target. README's
+must name a command and options that exist (a fuel or area it gives, one they take), each
+``scripts/deploy.py …`` a subcommand and options of its parser, and each ``make X`` a Makefile
+target. README's
 architecture picture names every Lambda and every port ABC, and only ports and adapters that
 exist; each repository file, fuelpipe module and schedule (``cron(...)``, ``…Schedule``) the
 docs name exists.
@@ -14,12 +18,15 @@ docs name exists.
 
 from __future__ import annotations
 
+import argparse
+import itertools
 import json
 import re
 from collections.abc import Iterator
 from datetime import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import typer.main
@@ -27,7 +34,12 @@ from typer.testing import CliRunner
 
 from fuelpipe.adapters.sources._http import attempt_deadline
 from fuelpipe.cli.main import cli
-from fuelpipe.homes.settings import ENV_PREFIX, Settings, parse_revise_at
+from fuelpipe.homes.settings import (
+    DEFAULT_SOURCE_URLS,
+    ENV_PREFIX,
+    Settings,
+    parse_revise_at,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
@@ -86,13 +98,26 @@ def _names(cell: str) -> list[str]:
     return names
 
 
+def configuration_section() -> str:
+    """README's "## Configuration" section, up to the next one."""
+    section = README.read_text(encoding="utf-8").split("\n## Configuration\n", 1)[1]
+    return section.split("\n## ", 1)[0]
+
+
+def configuration_rows() -> dict[str, str]:
+    """README's configuration table: variable -> its default cell as written."""
+    rows: dict[str, str] = {}
+    for row in (line for line in configuration_section().splitlines() if line.startswith("| `")):
+        variables, default, _meaning = _cells(row)
+        rows.update(dict.fromkeys(_names(variables), default))
+    return rows
+
+
 def configuration_table() -> dict[str, str | None]:
     """README's configuration table: variable -> its default as a literal (`5`, none), or
     None when the cell is prose ("the real APIs") or gives no literal for each variable."""
-    section = README.read_text(encoding="utf-8").split("\n## Configuration\n", 1)[1]
-    section = section.split("\n## ", 1)[0]
     table: dict[str, str | None] = {}
-    for row in (line for line in section.splitlines() if line.startswith("| `")):
+    for row in (line for line in configuration_section().splitlines() if line.startswith("| `")):
         variables, default, _meaning = _cells(row)
         names = _names(variables)
         literals: list[str | None] = [*re.findall(r"`([^`]+)`", default)]
@@ -153,6 +178,112 @@ def test_documented_defaults_are_the_code_defaults() -> None:
             wrong.append(f"{name}: README says {literal!r}, the code has {default!r}")
     assert checked > 20, checked
     assert not wrong, "\n".join(wrong)
+
+
+# The defaults the table gives in words: the clock is the machine's, and the sources' URLs are
+# too long for a cell (DEFAULT_SOURCE_URLS holds them). Every other knob's default is a literal
+# test_documented_defaults_are_the_code_defaults compares with the code.
+PROSE_DEFAULTS = {
+    "FUELPIPE_NOW": "real time",
+    **{f"FUELPIPE_SOURCE_{name}_URL": "the real APIs" for name in ("BCB", "YAHOO", "FRED", "ANP")},
+    "FUELPIPE_SOURCE_SHPC_URL": "ANP open data",
+}
+
+
+def test_every_setting_default_is_checked() -> None:
+    """A knob whose default cell is prose, or gives fewer literals than the row has variables,
+    escapes the defaults check: only the ones above may, and their words must hold."""
+    rows, table = configuration_rows(), configuration_table()
+    unchecked = []
+    for field in Settings.model_fields:
+        name = ENV_PREFIX + field.upper()
+        if name in PROSE_DEFAULTS:
+            assert rows.get(name) == PROSE_DEFAULTS[name], (name, rows.get(name))
+        elif table.get(name) is None:
+            unchecked.append(f"{name}: {rows.get(name)!r}")
+    assert not unchecked, f"give these defaults as literals (`5`, none): {unchecked}"
+    assert Settings.model_construct().now is None  # "real time": no clock unless one is given
+    for name in DEFAULT_SOURCE_URLS:
+        parts = urlsplit(Settings.model_construct().source_url(name))
+        assert parts.scheme == "https", name  # the real service, not a local replay
+        assert parts.hostname and not parts.hostname.startswith(("127.", "localhost")), name
+
+
+_FALLBACK = r"""os\.environ\.get\(\s*["']{name}["']\s*(?:,\s*["']([^"']*)["']\s*\)|\)\s*or\s*["']([^"']*)["'])"""
+
+
+def test_defaults_of_variables_read_outside_settings() -> None:
+    """A variable read by name (FUELPIPE_CHROMIUM, AWS_REGION, FUELPIPE_DEBUG) falls back to
+    the table's literal default, or to nothing when the table says none."""
+    code = "\n".join(
+        path.read_text(encoding="utf-8")
+        for path in _files("src/fuelpipe/**/*.py", "lambdas/**/*.py", "devtools/**/*.py")
+    )
+    wrong, checked = [], 0
+    for name, literal in configuration_table().items():
+        field = name.removeprefix(ENV_PREFIX).lower()
+        if literal is None or field in Settings.model_fields or name in BOTO3_OWN:
+            continue
+        fallbacks = {a or b for a, b in re.findall(_FALLBACK.format(name=name), code)}
+        expected = set() if literal == "none" else {literal}
+        checked += 1
+        if fallbacks != expected:
+            wrong.append(f"{name}: README says {literal!r}, the code falls back to {fallbacks}")
+    assert checked >= 3, checked
+    assert not wrong, "\n".join(wrong)
+
+
+# The bounds the configuration section gives the time knobs in words.
+_SPANS_S = {"an hour": 3600, "12 hours": 43_200, "a day": 86_400, "a week": 604_800}
+_SPANS_S["a year"] = 366 * 86_400  # a leap year's
+
+
+def test_the_time_knobs_bounds_are_the_codes() -> None:
+    """README: "the time knobs take finite values up to an hour (HTTP), a day (…)…": each bound
+    named is one a ``*_s`` knob has, and each such knob has one of the bounds named."""
+    text = " ".join(configuration_section().split())
+    listed = re.search(r"the time knobs take finite values up to (.+?):", text)
+    assert listed, "the configuration section names the time knobs' bounds"
+    spans = re.findall(r"(?:^|, | or )(.+?) \(", listed.group(1))
+    assert spans and set(spans) <= set(_SPANS_S), spans
+    documented = {_SPANS_S[span] for span in spans}
+    bounds = {}
+    for field, info in Settings.model_fields.items():
+        if field.endswith("_s"):
+            bounds[field] = next((m.le for m in info.metadata if hasattr(m, "le")), None)
+    assert bounds and None not in bounds.values(), f"a time knob with no upper bound: {bounds}"
+    assert set(bounds.values()) == documented, (bounds, spans)
+    assert Settings.model_config.get("allow_inf_nan") is False  # "finite"
+
+
+def test_defaults_the_docs_give_are_the_tables() -> None:
+    """docs/*.md's "`FUELPIPE_LAKE` (default `./data/lake`)" or "`FUELPIPE_X`, default 86400"
+    is the configuration table's literal, so a changed default cannot linger there."""
+    table = configuration_table()
+    wrong, checked = [], 0
+    for path in DOCS[1:]:
+        text = " ".join(path.read_text(encoding="utf-8").split())
+        for name, value in re.findall(r"`(FUELPIPE_\w+)`,? \(?default `?([^`,;)\s]+)", text):
+            if name in table:  # the deploy tooling's own are DEPLOY.md's alone
+                checked += 1
+                if table[name] != value:
+                    wrong.append(f"{path.name}: {name} default {value}, README {table[name]}")
+    assert checked, "docs/ give some settings' defaults"
+    assert not wrong, "\n".join(wrong)
+
+
+def test_the_settings_read_outside_settings_are_the_ones_named() -> None:
+    """README: "Every setting is … read once by the composition root, but for three: …": the
+    variables named are exactly those the code reads that are no ``Settings`` field."""
+    text = " ".join(configuration_section().split())
+    sentence = re.search(r"Every setting is an environment variable (.+?)\(the deploy", text)
+    assert sentence, "the configuration section says which settings Settings does not read"
+    named = set(re.findall(r"`((?:FUELPIPE|AWS)_[A-Z0-9_]+)`", sentence.group(1)))
+    fields = {ENV_PREFIX + name.upper() for name in Settings.model_fields}
+    outside = settings_read() - fields - BOTO3_OWN
+    assert named == outside, f"named: {sorted(named)}, read outside Settings: {sorted(outside)}"
+    counts = {2: "two", 3: "three", 4: "four", 5: "five"}
+    assert f"but for {counts.get(len(named), len(named))}:" in sentence.group(1)
 
 
 def test_the_template_sets_only_settings_that_are_read() -> None:
@@ -255,6 +386,54 @@ def test_each_documented_invocation_exists(where: str, words: list[str]) -> None
     shown = CliRunner().invoke(cli, [*path, "--help"], prog_name="fuelpipe")
     assert shown.exit_code == 0, shown.output
     assert f"fuelpipe {' '.join(path)}".strip() in shown.output
+
+
+def test_documented_fuels_and_areas_exist() -> None:
+    """A fuel, area or state an invocation gives as such (`--area SP`; not a placeholder in
+    brackets, `[--area A]`) is one the commands take, so the example runs as written."""
+    from fuelpipe.domain.catalog import FUEL_PRODUCTS, REGIONS, STATES
+
+    choices = {"--fuel": set(FUEL_PRODUCTS), "--area": {"BR", *REGIONS, *STATES}}
+    choices["--state"] = set(STATES)
+    wrong, checked = [], 0
+    for where, words in _INVOCATIONS:
+        depth = 0  # inside brackets: a placeholder's syntax
+        for option, value in itertools.pairwise(words):
+            depth += option.count("[") - option.count("]")
+            given = not depth and not re.search(r"[][]", value) and not value.startswith("-")
+            if option in choices and given:
+                checked += 1
+                if value.strip("'\"").upper() not in choices[option]:
+                    wrong.append(f"{where}: `fuelpipe {' '.join(words)}`: {option} {value}")
+    assert checked, "the docs show a command with a fuel or area"
+    assert not wrong, "\n".join(wrong)
+
+
+def test_documented_deploy_script_calls_exist() -> None:
+    """Each ``scripts/deploy.py SUBCOMMAND --option`` in the docs' code (DEPLOY.md's by-hand
+    steps) names a subcommand and options of its parser."""
+    from scripts.deploy import build_parser
+
+    parser = build_parser()
+    [commands] = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    top = {o for a in parser._actions for o in a.option_strings}
+    wrong, checked = [], 0
+    for path in DOCS:
+        for span in _code_spans(path):
+            for call in re.findall(r"scripts/deploy\.py((?: +[^\s`#\\]+)+)", span):
+                command, *words = call.split()
+                checked += 1
+                if command not in commands.choices:
+                    wrong.append(f"{path.name}: scripts/deploy.py {command}: no such subcommand")
+                    continue
+                options = top | {
+                    o for a in commands.choices[command]._actions for o in a.option_strings
+                }
+                unknown = [w for w in words if w.startswith("-") and w not in options]
+                if unknown:
+                    wrong.append(f"{path.name}: scripts/deploy.py {command}: no option {unknown}")
+    assert checked, "DEPLOY.md shows scripts/deploy.py's steps"
+    assert not wrong, "\n".join(wrong)
 
 
 def test_documented_make_targets_exist() -> None:
