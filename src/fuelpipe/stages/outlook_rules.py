@@ -69,7 +69,9 @@ def _latest_forecast(context: RuleContext, key: str) -> object | None:
 
 @dataclass(frozen=True)
 class OutlookMove:
-    """The latest outlook expects a move of at least ``threshold`` within ``weeks`` weeks.
+    """The latest outlook expects a move of at least ``threshold`` by ``weeks`` weeks ahead
+    (its step of that horizon, against the last published price; a shorter step is not
+    checked on its own).
 
     The latest stored forecast however old: the refresh stores a forecast only when it makes
     another (a new survey week, revised inputs), so while ANP publishes no new week (a holiday
@@ -203,5 +205,5 @@ class OutsideInterval:
 
 
 def outlook_rules() -> list[OutlookMove | OutsideInterval]:
-    """The outlook's rules with their default thresholds (±3% within two weeks; 95% band)."""
+    """The outlook's rules with their default thresholds (±3% by two weeks ahead; 95% band)."""
     return [OutlookMove(), OutsideInterval()]
