@@ -412,6 +412,9 @@ def test_the_demo_store_runs_on_the_demo_clock(store_copy: Path) -> None:
     env = {"FUELPIPE_DB": str(store_copy)}
     done = fuelpipe("status", "--json", env=env)
     assert f"using its clock {DEMO_NOW}" in done.stderr
+    # and says the series whose bundled files run past that window keep later clocks (the
+    # note named the window's alone, while `status` counted USD up to June 2026)
+    assert "and later ones for" in done.stderr and "up to 2026-06-" in done.stderr
     rows = json.loads(done.stdout)
     # Each series at its own demo clock (the bundled files end in different years): nothing
     # missing, as the demo's own table said; PETR3's file ends in March 2022, the states' in

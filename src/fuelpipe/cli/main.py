@@ -419,9 +419,17 @@ def wired(
             started = f"cannot start the {cfg.backend} home: {exc}{_aws_hint(cfg, exc)}"
             raise fail(damaged or started) from None
         if cfg.now is None and isinstance(context.clock, FixedClock):  # only a stored one is
+            window = context.clock.now()
+            later = [t for t in demo_series_clocks(context.store).values() if t > window]
+            beyond = (
+                f", and later ones for the {len(later)} series whose bundled files run past "
+                f"its window (up to {max(later).date()})"
+                if later
+                else ""
+            )
             note(
                 "this store was filled by `fuelpipe demo`: using its clock "
-                f"{context.clock.now().isoformat()} (give --now to use another)"
+                f"{window.isoformat()}{beyond} (give --now to use another)"
             )
         try:
             yield context
