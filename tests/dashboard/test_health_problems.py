@@ -378,6 +378,25 @@ def test_a_restricted_revise_run_shows_its_counts_not_its_selection_number(home)
     assert store.last_runs()[0].counts[SELECTION] == covered
 
 
+def test_the_health_cache_key_moves_with_every_run_it_shows(home) -> None:
+    """The stored health view's key held each stage's newest finish only: a run logged again at
+    the same instants (a demo store's fixed clock replaces it) with other counters kept the
+    view showing the old ones; so did a stage's run finishing before another's newest."""
+    store, clock, _ = home
+    ctx = Context(SeriesReader(store, DEFAULT_CATALOG), store, DEFAULT_CATALOG, None, clock)
+    now, early = clock.now(), clock.now() - timedelta(minutes=30)
+    store.put_run(RunLog("scraper", early, now, {"records_written": 3}))
+    first = health_inputs(ctx)[0]
+    store.put_run(RunLog("scraper", early, now, {"records_written": 5}))
+    second = health_inputs(ctx)[0]
+    assert [r.counts for r in health_view(store, DEFAULT_CATALOG, None, clock).last_runs] == [
+        {"records_written": 5}
+    ]
+    store.put_run(RunLog("retry_recheck", early, early))
+    third = health_inputs(ctx)[0]
+    assert first != second != third != first
+
+
 def test_alerts_a_webhook_refused_or_has_not_taken_show_in_the_health_view(home) -> None:
     """A user depending on alerts saw a webhook's 400 (an alert set aside) or its outage only
     in `watch`'s output as it scrolled by: /api/health (JSON and its `alert_delivery` CSV) says

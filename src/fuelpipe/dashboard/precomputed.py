@@ -34,7 +34,7 @@ from fuelpipe.dashboard import views
 from fuelpipe.dashboard.analysis import WeeklyHow
 from fuelpipe.dashboard.errors import FaultNamer, no_fault
 from fuelpipe.dashboard.etags import none_match
-from fuelpipe.dashboard.health import health_view
+from fuelpipe.dashboard.health import health_view, runs_shown
 from fuelpipe.dashboard.outlook_views import MAP_HORIZON as OUTLOOK_MAP_HORIZON
 from fuelpipe.dashboard.outlook_views import OutlookViews
 from fuelpipe.dashboard.repository import BRENT, BRENT_BRL, USD, SeriesReader
@@ -170,7 +170,7 @@ def health_inputs(
     clocks = ctx.series_clocks or {}
     pending = store.status_stamp(Status.PENDING)
     return [
-        [r.finished_at.isoformat() for r in store.last_runs()],
+        runs_shown(store.last_runs()),
         ctx.queue.depth().dead if ctx.queue is not None else None,
         now.date().isoformat(),
         [pending.count, None if pending.latest is None else pending.latest.isoformat()],
