@@ -67,7 +67,11 @@ class LiveSeries(BaseModel):
     """The newest stored value of one headline series and how fresh it is."""
 
     key: str
-    date: dt.date | None = Field(description="the newest stored date (the 'as of')")
+    date: dt.date | None = Field(
+        description="the newest date stored OK (the 'as of'), even one published after the "
+        "server's clock (its `age_s` null): the health view's and `fuelpipe status`'s `last` "
+        "stop at the clock"
+    )
     published_at: dt.datetime | None = Field(description="its publication instant (schedule)")
     stored_at: dt.datetime | None = Field(
         description="when it was stored, in São Paulo time with the offset (as published_at)"

@@ -711,8 +711,18 @@ class HealthView(BaseModel):
     series: list[SeriesHealth]
     catalog_series: int
     stored_series: int
-    pending: int
-    quarantined: int
+    pending: int = Field(
+        description="every PENDING record in the store, of any key: one of a key outside the "
+        "catalog (a series a release dropped) too, which no row of `series` and no row of "
+        "`fuelpipe status` counts (they count the catalog's series), so this can exceed the "
+        "sum of the rows' `pending`"
+    )
+    quarantined: int = Field(
+        description="every QUARANTINED record in the store, of any key, as `fuelpipe "
+        "quarantine list` lists them: one of a key outside the catalog too, which no row of "
+        "`series` and no row of `fuelpipe status` counts, so this can exceed the sum of the "
+        "rows' `quarantined`"
+    )
     pending_read: int = Field(
         0,
         description="how many of the PENDING records, the most recently written, the failing "
