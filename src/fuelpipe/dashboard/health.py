@@ -90,6 +90,7 @@ def series_health(
         present=c.ok_expected,
         expected=c.expected,
         completeness=c.ratio,
+        missing=c.missing,
         pending=c.pending,
         quarantined=c.quarantined,
         unexpected=c.unexpected,

@@ -554,6 +554,11 @@ class SeriesHealth(BaseModel):
     present: int
     expected: int
     completeness: float | None
+    missing: int = Field(
+        0,
+        description="expected dates with no record at all (not even a PENDING one), as "
+        "`fuelpipe status` counts them",
+    )
     pending: int
     quarantined: int
     unexpected: int = 0
@@ -787,6 +792,7 @@ class HealthView(BaseModel):
             "present",
             "expected",
             "completeness",
+            "missing",
             "pending",
             "quarantined",
             "absent",
@@ -807,6 +813,7 @@ class HealthView(BaseModel):
                 s.present,
                 s.expected,
                 s.completeness,
+                s.missing,
                 s.pending,
                 s.quarantined,
                 s.absent,
