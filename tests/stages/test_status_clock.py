@@ -94,7 +94,11 @@ def test_the_health_row_gives_every_count_status_gives_missing_too(make_app, tab
     days = [d for d in (START + timedelta(days=n) for n in range(14)) if d.weekday() < 5]
     gone, waiting, none = days[2], days[4], days[6]
     app.store.put_records(
-        [Record(usd.key, d, Decimal("5.0"), Status.OK) for d in days if d not in (gone, waiting, none)]
+        [
+            Record(usd.key, d, Decimal("5.0"), Status.OK)
+            for d in days
+            if d not in (gone, waiting, none)
+        ]
     )
     app.store.put_pending(Record(usd.key, none, None, Status.ABSENT, reason="no value"))
     app.store.put_pending(Record(usd.key, waiting, None, Status.PENDING, 1, None, "HTTP 503"))
