@@ -291,7 +291,11 @@ def runs_shown(runs: list[RunLog]) -> list[list[object]]:
     `/api/live`'s `runs` part). The newest finish alone missed a run logged again at the same
     instants with other counters (a demo store's fixed clock replaces it) and one finishing
     before another stage's newest (logged late, or by a process on another clock)."""
-    return [[r.stage, r.started_at.isoformat(), r.finished_at.isoformat(), r.counts] for r in runs]
+    # the counters sorted: a backend may hand a map back in any order, and the key must not move
+    return [
+        [r.stage, r.started_at.isoformat(), r.finished_at.isoformat(), sorted(r.counts.items())]
+        for r in runs
+    ]
 
 
 def health_view(
