@@ -378,6 +378,47 @@ def test_a_restricted_revise_run_shows_its_counts_not_its_selection_number(home)
     assert store.last_runs()[0].counts[SELECTION] == covered
 
 
+def test_the_health_cache_key_moves_with_every_run_it_shows(home) -> None:
+    """The stored health view's key held each stage's newest finish only: a run logged again at
+    the same instants (a demo store's fixed clock replaces it) with other counters kept the
+    view showing the old ones; so did a stage's run finishing before another's newest."""
+    store, clock, _ = home
+    ctx = Context(SeriesReader(store, DEFAULT_CATALOG), store, DEFAULT_CATALOG, None, clock)
+    now, early = clock.now(), clock.now() - timedelta(minutes=30)
+    store.put_run(RunLog("scraper", early, now, {"records_written": 3}))
+    first = health_inputs(ctx)[0]
+    store.put_run(RunLog("scraper", early, now, {"records_written": 5}))
+    second = health_inputs(ctx)[0]
+    assert [r.counts for r in health_view(store, DEFAULT_CATALOG, None, clock).last_runs] == [
+        {"records_written": 5}
+    ]
+    store.put_run(RunLog("retry_recheck", early, early))
+    third = health_inputs(ctx)[0]
+    assert first != second != third != first
+
+
+def test_the_pending_and_quarantined_totals_say_they_count_keys_outside_the_catalog(
+    home,
+) -> None:
+    """The totals count every PENDING and QUARANTINED record of the store (a key a release
+    dropped too), the series rows and `fuelpipe status` the catalog's series only: found by
+    damaging a demo store, the card said 9 pending over rows summing to 7, and neither /docs
+    nor the field said why."""
+    store, clock, _ = home
+    gone = "FUEL#KEROSENE#BR"  # synthetic: a key no catalog has
+    assert gone not in DEFAULT_CATALOG
+    for key, day in ((gone, MONDAY), (gone, TUESDAY), (USD.key, TUESDAY)):
+        store.put_pending(Record(key, day, None, Status.PENDING, 1, clock.now(), "HTTP 503"))
+    assert store.quarantine(gone, TUESDAY, 1, "spent")
+    view = health_view(store, DEFAULT_CATALOG, None, clock)
+    assert (view.pending, sum(s.pending for s in view.series)) == (2, 1)
+    assert (view.quarantined, sum(s.quarantined for s in view.series)) == (1, 0)
+    schema = create_app(store, DEFAULT_CATALOG, clock=clock).openapi()["components"]["schemas"]
+    for total in ("pending", "quarantined"):
+        said = schema["HealthView"]["properties"][total]["description"]
+        assert "outside the catalog" in said and "fuelpipe status" in said, said
+
+
 def test_alerts_a_webhook_refused_or_has_not_taken_show_in_the_health_view(home) -> None:
     """A user depending on alerts saw a webhook's 400 (an alert set aside) or its outage only
     in `watch`'s output as it scrolled by: /api/health (JSON and its `alert_delivery` CSV) says

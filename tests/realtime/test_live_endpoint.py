@@ -169,3 +169,26 @@ def test_a_run_that_stored_nothing_moves_only_the_runs_part(tmp_path) -> None:
     assert {k for k in first.parts if first.parts[k] != second.parts[k]} == {"runs"}
     assert first.version != second.version  # the answer (and its ETag) still moves
     assert second.parts["store"] != third.parts["store"]
+
+
+def test_every_change_of_the_runs_health_shows_moves_the_runs_part(tmp_path) -> None:
+    """The `runs` part hashed only the newest finish: a run logged again at the same instants
+    (a demo store's fixed clock: `INSERT OR REPLACE`) with other counters, or one whose finish
+    is before another stage's newest (another process' clock), changed the health view's last
+    runs and neither the part nor the ETag, so the page kept the old ones."""
+    clock = FixedClock(NOW)
+    store = SqliteStore(tmp_path / "r.sqlite", clock=clock)
+    early = NOW - timedelta(minutes=30)
+    try:
+        store.put_run(RunLog("scraper", early, NOW, {"records_written": 3}))
+        first = live_view(store, DEFAULT_CATALOG, clock)
+        store.put_run(RunLog("scraper", early, NOW, {"records_written": 5}))
+        second = live_view(store, DEFAULT_CATALOG, clock)
+        store.put_run(RunLog("retry_recheck", early, NOW - timedelta(minutes=10)))
+        third = live_view(store, DEFAULT_CATALOG, clock)
+    finally:
+        store.close()
+    assert first.last_run_at == second.last_run_at == third.last_run_at == NOW
+    assert first.parts["runs"] != second.parts["runs"] != third.parts["runs"]
+    assert len({first.version, second.version, third.version}) == 3
+    assert first.parts["store"] == second.parts["store"] == third.parts["store"]

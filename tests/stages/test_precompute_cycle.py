@@ -94,9 +94,14 @@ def test_changed_series_recomputes_views_and_an_unchanged_cycle_does_not(make_ap
     assert again.scrape.records_written == 0
     assert versions == [v1]  # no change: no new version, no callback
     assert data_version(app.store) == v1
-    assert pre.refresh() == 0  # and nothing stale to recompute
-    assert pre.computed == computed
-    assert _stored_versions(pre) == stored
+    # nothing stale to recompute but health, which shows the cycle's runs: this fixed clock
+    # logs them again at the same instants, with this cycle's counters (records_written 0)
+    assert pre.refresh() == 1
+    assert pre.computed == computed + 1
+    after = _stored_versions(pre)
+    assert [k for k in stored if after[k] != stored[k]] == ["/api/health?[]"]
+    (health,) = [v for k, v in after.items() if k.startswith("/api/health")]
+    assert health.split(".")[0] == v1
 
 
 def _filled_with_views(make_app):  # type: ignore[no-untyped-def]

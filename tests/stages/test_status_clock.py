@@ -83,3 +83,29 @@ def test_since_after_a_keys_last_record_lists_the_key_with_its_missing_dates(
     # A key with no record at all is still left out.
     eur = app.catalog["CURRENCY#EUR"]
     assert status(app, [eur], since, stored_only=True, now_of={eur.key: clock}) == []
+
+
+def test_the_health_row_gives_every_count_status_gives_missing_too(make_app, table_source, usd):
+    """An audit of a damaged demo store checked the health view against `fuelpipe status`:
+    the row had no `missing`, so expected less present could not be told apart into dates
+    never stored and dates PENDING, QUARANTINED or ABSENT. Synthetic damage: a deleted date,
+    a PENDING one and an ABSENT one in two weeks of USD."""
+    app = make_app(table_source())
+    days = [d for d in (START + timedelta(days=n) for n in range(14)) if d.weekday() < 5]
+    gone, waiting, none = days[2], days[4], days[6]
+    app.store.put_records(
+        [
+            Record(usd.key, d, Decimal("5.0"), Status.OK)
+            for d in days
+            if d not in (gone, waiting, none)
+        ]
+    )
+    app.store.put_pending(Record(usd.key, none, None, Status.ABSENT, reason="no value"))
+    app.store.put_pending(Record(usd.key, waiting, None, Status.PENDING, 1, None, "HTTP 503"))
+    now = usd.schedule.published_at(days[-1]) + timedelta(hours=1)
+    st = key_status(app, usd, now=now)
+    row = series_health(usd, app.store.present(usd.key), now)
+    assert (st.missing, st.pending, st.absent) == (1, 1, 1), st
+    said = row.model_dump()
+    for name in ("expected", "present", "missing", "pending", "quarantined", "absent"):
+        assert said[name] == getattr(st, name), name

@@ -29,7 +29,7 @@ from fuelpipe.domain.models import PresentDate, Record, Status
 from fuelpipe.ports.alerts import AlertReader
 from fuelpipe.ports.clock import Clock
 from fuelpipe.ports.queue import Queue
-from fuelpipe.ports.store import PendingMarks, Store
+from fuelpipe.ports.store import PendingMarks, RunLog, Store
 from fuelpipe.stages.alerting import Late, is_failure, late_series, latest_due, never_collected
 from fuelpipe.stages.revise import SELECTION
 from fuelpipe.stages.scrape import Owed, owed_entry, owed_text
@@ -90,6 +90,7 @@ def series_health(
         present=c.ok_expected,
         expected=c.expected,
         completeness=c.ratio,
+        missing=c.missing,
         pending=c.pending,
         quarantined=c.quarantined,
         unexpected=c.unexpected,
@@ -282,6 +283,19 @@ def alert_delivery(alerts: AlertReader | None) -> list[AlertDeliveryView] | None
         for d in delivery.dropped
     ]
     return waiting + dropped
+
+
+def runs_shown(runs: list[RunLog]) -> list[list[object]]:
+    """What the view shows of ``runs`` (:meth:`~fuelpipe.ports.store.Store.last_runs`): each
+    stage's instants and counters, for the keys that must move when they do (the stored view's,
+    `/api/live`'s `runs` part). The newest finish alone missed a run logged again at the same
+    instants with other counters (a demo store's fixed clock replaces it) and one finishing
+    before another stage's newest (logged late, or by a process on another clock)."""
+    # the counters sorted: a backend may hand a map back in any order, and the key must not move
+    return [
+        [r.stage, r.started_at.isoformat(), r.finished_at.isoformat(), sorted(r.counts.items())]
+        for r in runs
+    ]
 
 
 def health_view(

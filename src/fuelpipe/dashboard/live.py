@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field
 from fuelpipe.dashboard.areas import BR, OVERVIEW_DRIVERS, PRODUCTS
 from fuelpipe.dashboard.etags import none_match
 from fuelpipe.dashboard.formats import FormatQ
+from fuelpipe.dashboard.health import runs_shown
 from fuelpipe.dashboard.schemas import Cell, Table, context, iso
 from fuelpipe.domain.catalog import Catalog
 from fuelpipe.domain.instants import SAO_PAULO
@@ -66,7 +67,11 @@ class LiveSeries(BaseModel):
     """The newest stored value of one headline series and how fresh it is."""
 
     key: str
-    date: dt.date | None = Field(description="the newest stored date (the 'as of')")
+    date: dt.date | None = Field(
+        description="the newest date stored OK (the 'as of'), even one published after the "
+        "server's clock (its `age_s` null): the health view's and `fuelpipe status`'s `last` "
+        "stop at the clock"
+    )
     published_at: dt.datetime | None = Field(description="its publication instant (schedule)")
     stored_at: dt.datetime | None = Field(
         description="when it was stored, in São Paulo time with the offset (as published_at)"
@@ -185,12 +190,14 @@ def live_view(
     # change a headline's newest value: it is a change the page and the cache must see too.
     fingerprint.append(data_version(store))
     bars = intraday_fingerprint(intraday, catalog, now) if intraday is not None else {}
-    version = _digest([*fingerprint, str(last_run), *bars.values()])
+    # every run the health view shows, not only the newest finish (health.runs_shown)
+    shown = runs_shown(runs)
+    version = _digest([*fingerprint, shown, *bars.values()])
     # Each part on its own too: an intraday bar lands every 15 minutes per series, and the page
     # redraws a view for it only when that view shows the series (the overview's Today panel);
     # a run logged (every `watch` tick logs its recheck's, most storing nothing) only the
     # health view, which shows the runs: a run that stored something moved the data version.
-    parts = {"store": _digest(fingerprint), "runs": _digest(str(last_run))}
+    parts = {"store": _digest(fingerprint), "runs": _digest(shown)}
     parts |= {k: _digest(v) for k, v in bars.items()}
     return LiveView(version=version, as_of=now, series=rows, last_run_at=last_run, parts=parts)
 

@@ -34,7 +34,7 @@ from fuelpipe.dashboard import views
 from fuelpipe.dashboard.analysis import WeeklyHow
 from fuelpipe.dashboard.errors import FaultNamer, no_fault
 from fuelpipe.dashboard.etags import none_match
-from fuelpipe.dashboard.health import health_view
+from fuelpipe.dashboard.health import health_view, runs_shown
 from fuelpipe.dashboard.outlook_views import MAP_HORIZON as OUTLOOK_MAP_HORIZON
 from fuelpipe.dashboard.outlook_views import OutlookViews
 from fuelpipe.dashboard.repository import BRENT, BRENT_BRL, USD, SeriesReader
@@ -96,7 +96,7 @@ def canonical(query: str | bytes) -> Params:
     return tuple(sorted((k, tuple(v)) for k, v in found.items()))
 
 
-VIEWS_SCHEMA = 14
+VIEWS_SCHEMA = 15
 """Raise it when a view's JSON changes shape: the entries stored before are then never read
 (a new name) and their ETags change (:func:`view_etag`), so a new release never serves a body
 its page does not expect, nor a 304 to a browser holding one, until the data
@@ -111,7 +111,8 @@ health's ``pending_read`` (the failing rows come from the newest PENDING records
 the overview's Brent in BRL dated by Brent on a PTAX holiday, the map's spread to DECIMALS; 12:
 the outlook accuracy's coverage over the model's own forecasts (``coverage80_model``); 13:
 health's values set aside where no record keeps them (``set_aside``, ``set_aside_values``); 14:
-Brent in BRL at the PTAX on or before each Brent day in every view, not on matching dates only."""
+Brent in BRL at the PTAX on or before each Brent day in every view, not on matching dates only;
+15: each health row's ``missing``, as `fuelpipe status` counts it."""
 
 
 def params_hash(path: str, params: Params) -> str:
@@ -170,7 +171,7 @@ def health_inputs(
     clocks = ctx.series_clocks or {}
     pending = store.status_stamp(Status.PENDING)
     return [
-        [r.finished_at.isoformat() for r in store.last_runs()],
+        runs_shown(store.last_runs()),
         ctx.queue.depth().dead if ctx.queue is not None else None,
         now.date().isoformat(),
         [pending.count, None if pending.latest is None else pending.latest.isoformat()],

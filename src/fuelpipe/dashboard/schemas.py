@@ -554,6 +554,11 @@ class SeriesHealth(BaseModel):
     present: int
     expected: int
     completeness: float | None
+    missing: int = Field(
+        0,
+        description="expected dates with no record at all (not even a PENDING one), as "
+        "`fuelpipe status` counts them",
+    )
     pending: int
     quarantined: int
     unexpected: int = 0
@@ -711,8 +716,18 @@ class HealthView(BaseModel):
     series: list[SeriesHealth]
     catalog_series: int
     stored_series: int
-    pending: int
-    quarantined: int
+    pending: int = Field(
+        description="every PENDING record in the store, of any key: one of a key outside the "
+        "catalog (a series a release dropped) too, which no row of `series` and no row of "
+        "`fuelpipe status` counts (they count the catalog's series), so this can exceed the "
+        "sum of the rows' `pending`"
+    )
+    quarantined: int = Field(
+        description="every QUARANTINED record in the store, of any key, as `fuelpipe "
+        "quarantine list` lists them: one of a key outside the catalog too, which no row of "
+        "`series` and no row of `fuelpipe status` counts, so this can exceed the sum of the "
+        "rows' `quarantined`"
+    )
     pending_read: int = Field(
         0,
         description="how many of the PENDING records, the most recently written, the failing "
@@ -777,6 +792,7 @@ class HealthView(BaseModel):
             "present",
             "expected",
             "completeness",
+            "missing",
             "pending",
             "quarantined",
             "absent",
@@ -797,6 +813,7 @@ class HealthView(BaseModel):
                 s.present,
                 s.expected,
                 s.completeness,
+                s.missing,
                 s.pending,
                 s.quarantined,
                 s.absent,
