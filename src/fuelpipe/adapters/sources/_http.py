@@ -8,6 +8,7 @@ import functools
 import itertools
 import json
 import logging
+import math
 import re
 import socket
 import threading
@@ -497,6 +498,55 @@ def read_within(
     return response
 
 
+BREAKER_THRESHOLD = 3
+BREAKER_COOL_OFF_S = 30.0
+
+
+class Breaker:
+    """A circuit breaker for one source's requests: after ``threshold`` requests in a row
+    could not connect (each after its own retries: a DNS lookup failed, a connection refused
+    or timed out), requests are not sent for ``cool_off_s``; then one is tried (half-open),
+    and its outcome closes or opens the breaker again. Any request that reached the server
+    (an answer, an HTTP error) closes it. Our own: no circuit-breaker library is installed or
+    a dependency (the scraper's zip stays small), and this is all the sources need."""
+
+    def __init__(
+        self,
+        threshold: int = BREAKER_THRESHOLD,
+        cool_off_s: float = BREAKER_COOL_OFF_S,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if threshold < 1 or cool_off_s < 0:
+            raise ValueError("a breaker's threshold must be positive, its cool-off not negative")
+        self.threshold, self.cool_off_s = threshold, cool_off_s
+        self._monotonic = monotonic
+        self._in_a_row = 0
+        self._words = ""
+        self._open_until: float | None = None
+
+    def refusal(self) -> str | None:
+        """Why a request must not be sent now (the breaker is open), or None: send it."""
+        if self._open_until is None:
+            return None
+        left = self._open_until - self._monotonic()
+        if left <= 0:
+            return None  # half-open: this request is the one tried
+        return (
+            f"the last {self._in_a_row} requests could not connect ({self._words}); "
+            f"trying again after {math.ceil(left)} s"
+        )
+
+    def record(self, could_not_connect: str | None) -> None:
+        """A request's outcome: None when it reached the server, else why it could not."""
+        if could_not_connect is None:
+            self._in_a_row, self._open_until = 0, None
+            return
+        self._in_a_row += 1
+        self._words = could_not_connect
+        if self._in_a_row >= self.threshold:
+            self._open_until = self._monotonic() + self.cool_off_s
+
+
 _COUNTED_METHODS = ("fetch", "fetch_intraday")
 """A source's methods whose bad payloads count as its failures: the daily requests and the
 intraday ones (PTAX bulletins, 15-minute bars), which ``watch`` and the intraday Lambda
@@ -561,6 +611,8 @@ class HttpSource(Source):
         retry_after_cap_s: float = RETRY_AFTER_CAP_S,
         attempt_deadline_s: float | None = None,
         max_body_bytes: int | None = None,
+        breaker_threshold: int = BREAKER_THRESHOLD,
+        breaker_cool_off_s: float = BREAKER_COOL_OFF_S,
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -591,8 +643,12 @@ class HttpSource(Source):
         self._monotonic = monotonic
         self._last_request_at: float | None = None
         self._attempt = 0
+        self._breaker = Breaker(breaker_threshold, breaker_cool_off_s, monotonic)
         self.requests_made = 0
         """HTTP requests sent, retries included."""
+        self.not_sent = 0
+        """Requests refused at once while the breaker was open: not requests made, not
+        failures (the source's counts stay those of what was sent)."""
         self.retry_after_waits: list[float] = []
         """Seconds waited because a 429 or a 503 carried Retry-After (after the cap)."""
         self.failures = 0
@@ -651,8 +707,23 @@ class HttpSource(Source):
         self.client.close()
 
     def get(self, url: str, *, pass_statuses: Collection[int] = ()) -> httpx.Response:
-        """GET with bounded retries: a 2xx (or a status in ``pass_statuses``) or a SourceError."""
+        """GET with bounded retries: a 2xx (or a status in ``pass_statuses``) or a SourceError;
+        SourceUnreachable at once, nothing sent, while the breaker is open."""
         self._answered = None
+        if (why := self._breaker.refusal()) is not None:
+            self.not_sent += 1
+            raise SourceUnreachable(f"{self.name}: not asked: {why}")
+        try:
+            response = self._get_retried(url, pass_statuses)
+        except SourceError as exc:
+            # the last attempt's error: one that could not connect is the last error's words
+            unconnected = isinstance(exc.__cause__, httpx.ConnectError | httpx.ConnectTimeout)
+            self._breaker.record(self.last_error if unconnected else None)
+            raise
+        self._breaker.record(None)
+        return response
+
+    def _get_retried(self, url: str, pass_statuses: Collection[int]) -> httpx.Response:
         for attempt in stamina.retry_context(
             on=self._retry_decision,
             attempts=self.attempts,
