@@ -13,17 +13,17 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from tests.support.fakes import Collect
 
 from fuelpipe.adapters.alerts import SqliteAlertState
 from fuelpipe.adapters.clock import ManualClock
 from fuelpipe.adapters.sqlite_queue import SqliteQueue
 from fuelpipe.adapters.sqlite_store import SqliteStore
-from fuelpipe.domain.alerts import Alert
 from fuelpipe.domain.catalog import DEFAULT_CATALOG, Catalog
 from fuelpipe.domain.models import Record, Status
 from fuelpipe.outlook.forecast import Forecast, Step
 from fuelpipe.outlook.records import to_record, with_actuals
-from fuelpipe.ports.alerts import AlertContext, AlertSink
+from fuelpipe.ports.alerts import AlertContext
 from fuelpipe.stages.alerting import evaluate
 from fuelpipe.stages.outlook import outlook_key_for
 from fuelpipe.stages.outlook_rules import OutlookMove, OutsideInterval
@@ -32,18 +32,6 @@ SP = ZoneInfo("America/Sao_Paulo")
 GASOLINE = "FUEL#GASOLINE#BR"
 WEEK = date(2022, 5, 1)
 MADE = datetime(2022, 5, 6, 20, 0, tzinfo=SP)
-
-
-class Collect(AlertSink):
-    """A sink keeping what it is sent."""
-
-    name = "collect"
-
-    def __init__(self) -> None:
-        self.alerts: list[Alert] = []
-
-    def send(self, alert: Alert) -> None:
-        self.alerts.append(alert)
 
 
 @dataclass(frozen=True)

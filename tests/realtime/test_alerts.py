@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from pytest_httpserver import HTTPServer
 from tests.support.aws_backends import drain_sns_notifications
+from tests.support.fakes import Collect
 from werkzeug import Request, Response
 
 from fuelpipe.adapters.alerts import ConsoleSink, SnsSink, SqliteAlertState, sns_subject
@@ -24,7 +25,7 @@ from fuelpipe.domain.alerts import ActiveAlert, Alert, AlertKind, Condition, Sev
 from fuelpipe.domain.calendars import expected_between, get_calendar
 from fuelpipe.domain.catalog import DEFAULT_CATALOG, Catalog
 from fuelpipe.domain.models import Record, Status
-from fuelpipe.ports.alerts import AlertContext, AlertSink
+from fuelpipe.ports.alerts import AlertContext
 from fuelpipe.stages.alerting import (
     STALE_WINDOW,
     DeadLettered,
@@ -38,28 +39,6 @@ from fuelpipe.stages.scrape import NO_VALUE
 
 SP = ZoneInfo("America/Sao_Paulo")
 USD = replace(DEFAULT_CATALOG["CURRENCY#USD"], default_start=date(2022, 5, 2))
-
-
-class Collect(AlertSink):
-    name = "collect"
-
-    def __init__(self) -> None:
-        self.alerts: list[Alert] = []
-
-    def send(self, alert: Alert) -> None:
-        self.alerts.append(alert)
-
-
-@pytest.fixture
-def home(tmp_path):
-    clock = ManualClock(datetime(2022, 5, 4, 13, 30, tzinfo=SP))
-    store = SqliteStore(tmp_path / "a.sqlite")
-    queue = SqliteQueue(tmp_path / "q.sqlite", clock=clock, visibility_timeout=timedelta(1))
-    state = SqliteAlertState(tmp_path / "a.sqlite", clock=clock)
-    yield clock, store, queue, state
-    state.close()
-    store.close()
-    queue.close()
 
 
 def _ok(day: date) -> Record:

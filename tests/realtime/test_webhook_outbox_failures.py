@@ -12,18 +12,13 @@ import socket
 import time
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import date, datetime, timedelta
-from pathlib import Path
+from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from fuelpipe.adapters.alerts import SqliteAlertState
-from fuelpipe.adapters.clock import ManualClock
-from fuelpipe.adapters.sqlite_queue import SqliteQueue
-from fuelpipe.adapters.sqlite_store import SqliteStore
 from fuelpipe.adapters.webhook import WebhookSink
 from fuelpipe.domain.catalog import DEFAULT_CATALOG, Catalog
 from fuelpipe.domain.models import Record, Status
@@ -58,20 +53,6 @@ class Receiver:
         if self.mode == "429":
             return Response("slow down", status=429, headers={"Retry-After": "120"})
         return Response("boom", status=500)
-
-
-@pytest.fixture
-def home(
-    tmp_path: Path,
-) -> Iterator[tuple[ManualClock, SqliteStore, SqliteQueue, SqliteAlertState]]:
-    clock = ManualClock(datetime(2022, 5, 4, 13, 30, tzinfo=SP))
-    store = SqliteStore(tmp_path / "a.sqlite")
-    queue = SqliteQueue(tmp_path / "q.sqlite", clock=clock, visibility_timeout=timedelta(1))
-    state = SqliteAlertState(tmp_path / "a.sqlite", clock=clock)
-    yield clock, store, queue, state
-    state.close()
-    store.close()
-    queue.close()
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Test doubles for the source port: injected into stages, never patched in."""
+"""Test doubles for the source and alert-sink ports: injected into stages, never patched in."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 
+from fuelpipe.domain.alerts import Alert
 from fuelpipe.domain.models import Observation
+from fuelpipe.ports.alerts import AlertSink
 from fuelpipe.ports.source import FetchRequest, FetchResult, Source, SourceError
 
 
@@ -72,3 +74,15 @@ class SaysNoValue(TableSource):
         }
         notes = {**result.notes, **said} if self.noted else result.notes
         return replace(result, notes=notes, no_value=said)
+
+
+class Collect(AlertSink):
+    """A sink keeping what it is sent."""
+
+    name = "collect"
+
+    def __init__(self) -> None:
+        self.alerts: list[Alert] = []
+
+    def send(self, alert: Alert) -> None:
+        self.alerts.append(alert)
