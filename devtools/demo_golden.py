@@ -27,35 +27,32 @@ from typer.testing import CliRunner
 DEMO_NOW = "2022-05-07T23:59"
 
 
-def run_demo(db: Path) -> str:
-    """``fuelpipe demo --no-serve`` into ``db`` in a subprocess, as a user runs it; its stdout."""
-    # the station sample goes to a lake of its own beside the store, never ./data/lake
-    env = {**os.environ, "FUELPIPE_DB": str(db), "FUELPIPE_LAKE": str(db.parent / "lake")}
+def _fuelpipe(env: dict[str, str], *args: str, timeout: int) -> str:
+    """``fuelpipe *args`` in a subprocess with ``env`` over this one's, as a user runs it, on
+    the store's demo clock (no FUELPIPE_NOW); its stdout."""
+    env = {**os.environ, **env}
     env.pop("FUELPIPE_NOW", None)
-    done = subprocess.run(
-        [sys.executable, "-m", "fuelpipe.cli", "demo", "--no-serve"],
+    return subprocess.run(
+        [sys.executable, "-m", "fuelpipe.cli", *args],
         env=env,
         capture_output=True,
         text=True,
         check=True,
-        timeout=900,
-    )
-    return done.stdout
+        timeout=timeout,
+    ).stdout
+
+
+def run_demo(db: Path) -> str:
+    """``fuelpipe demo --no-serve`` into ``db``; its stdout."""
+    # the station sample goes to a lake of its own beside the store, never ./data/lake
+    lake = str(db.parent / "lake")
+    return _fuelpipe({"FUELPIPE_DB": str(db), "FUELPIPE_LAKE": lake}, "demo", "--no-serve",
+                     timeout=900)  # fmt: skip
 
 
 def run_status(db: Path) -> str:
-    """``fuelpipe status`` on the demo's store ``db``, as a user runs it; its stdout."""
-    env = {**os.environ, "FUELPIPE_DB": str(db)}
-    env.pop("FUELPIPE_NOW", None)  # the store's demo clock
-    done = subprocess.run(
-        [sys.executable, "-m", "fuelpipe.cli", "status"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=300,
-    )
-    return done.stdout
+    """``fuelpipe status`` on the demo's store ``db``; its stdout."""
+    return _fuelpipe({"FUELPIPE_DB": str(db)}, "status", timeout=300)
 
 
 def status_table(stdout: str) -> str:
