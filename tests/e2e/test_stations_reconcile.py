@@ -44,6 +44,27 @@ def _row(rows: list[dict[str, Any]], fuel: str, state: str, week: str) -> dict[s
     return row
 
 
+TERMINAL = 100
+"""The terminal width the default table must fit (it is printed 150 wide when piped, so a
+wider table would show here)."""
+
+
+def _table_lines(stdout: str) -> list[str]:
+    """The table's lines: the title, the box and its rows (not the summary after it)."""
+    *table, _summary = stdout.strip("\n").splitlines()
+    return table
+
+
+def _cells(table: list[str], *first: str) -> dict[str, str]:
+    """The one row whose first cells are ``first``, by column header (a header of two lines
+    joined by a space)."""
+    heads = [[c.strip() for c in ln.split("┃")[1:-1]] for ln in table if ln.startswith("┃")]
+    names = [" ".join(p).strip() for p in zip(*heads, strict=True)]
+    rows = [[c.strip() for c in ln.split("│")[1:-1]] for ln in table if ln.startswith("│")]
+    (row,) = [r for r in rows if tuple(r[: len(first)]) == first]
+    return dict(zip(names, row, strict=True))
+
+
 def test_every_state_week_of_the_sample_is_reconciled_within_the_tolerance(demo_store):
     env, _, _ = demo_store
     done = _reconcile(env, "-f", "json")
@@ -132,11 +153,8 @@ def test_coverage_counts_stations_surveyed_twice_once(demo_store, tmp_path):
     assert (full["observations"], full["stations"], full["published_stations"]) == (13, 13, 13)
     assert full["result"] == "within"
     assert "2 state-weeks: 1 compared (coverage at least 80%)" in done.stderr
-    table = _reconcile(lake_env, *args, "--until", "2025-04-05").stdout
-    header = next(ln for ln in table.splitlines() if "observations" in ln)
-    (row,) = [ln for ln in table.splitlines() if "2025-03-23..03-29" in ln]
-    cells = dict(zip(header.split("┃")[1:-1], row.split("│")[1:-1], strict=True))
-    shown = {k.strip(): v.strip() for k, v in cells.items()}
+    table = _table_lines(_reconcile(lake_env, *args, "--until", "2025-04-05", "--wide").stdout)
+    shown = _cells(table, "GASOLINE", "AC", "2025-03-23..03-29")
     assert (shown["observations"], shown["stations"], shown["ANP stations"]) == ("8", "5", "9")
     assert (shown["coverage"], shown["result"]) == ("56%", "not compared")
 
@@ -174,10 +192,59 @@ def test_table_ends_with_the_summary(demo_store):
     done = _reconcile(env, "--state", "RR", "--since", "2025-04-13")
     assert done.returncode == 0, done.stderr
     assert "2025-04-13..2025-04-19" in done.stdout  # the whole survey week
-    assert "│ GASOLINE │ RR    │ 2025-04-13..04-19 │ 6.990" in done.stdout
+    assert "│ GASOLINE │ RR │ 2025-04-13 │   6.990 │" in done.stdout
     last = done.stdout.strip().splitlines()[-1]
     assert last.startswith("2 state-weeks: 2 compared (coverage at least 80%), 2 within ±5%")
     assert "ANP's state average weights each municipality's average by its stations" in last
+
+
+def test_the_default_table_fits_a_100_column_terminal(demo_store):
+    """Every state and both fuels (216 state-weeks): the table (not the prose summary, which
+    wraps) is at most 100 columns wide, with the essential figures of each state-week."""
+    env, _, _ = demo_store
+    done = _reconcile(env)
+    assert done.returncode == 0, done.stderr
+    table = _table_lines(done.stdout)
+    assert len([ln for ln in table if ln.startswith("│ ")]) == 216
+    width = max(len(ln.rstrip()) for ln in table)
+    assert width <= TERMINAL, f"{width} columns: {table[1]}"
+    sp = _cells(table, "GASOLINE", "SP", "2025-03-23")
+    assert sp == {
+        "fuel": "GASOLINE",
+        "UF": "SP",
+        "week of": "2025-03-23",
+        "station mean": "6.170",
+        "ANP mean": "6.170",
+        "diff": "-0.01%",
+        "coverage": "100%",
+        f"within ±{RECONCILE_TOLERANCE_PCT:g}%": "yes",
+    }
+    assert "--wide" in done.stdout  # the table says where the rest is
+
+
+def test_wide_and_the_machine_formats_show_what_the_default_table_leaves_out(demo_store):
+    """Acre's ethanol in the last week: 1 price of 1 station against ANP's 9, not compared;
+    the week's end and the three counts are in --wide's table, and in CSV and JSON."""
+    env, _, _ = demo_store
+    args = ("--fuel", "ethanol", "--state", "AC", "--since", "2025-04-13")
+    default = _cells(_table_lines(_reconcile(env, *args).stdout), "ETHANOL")
+    assert default[f"within ±{RECONCILE_TOLERANCE_PCT:g}%"] == "-"
+    assert not {"observations", "stations", "ANP stations", "result"} & set(default)
+    wide = _reconcile(env, *args, "--wide")
+    assert wide.returncode == 0, wide.stderr
+    shown = _cells(_table_lines(wide.stdout), "ETHANOL")
+    assert shown["week"] == "2025-04-13..04-19"
+    assert (shown["observations"], shown["stations"], shown["ANP stations"]) == ("1", "1", "9")
+    assert (shown["coverage"], shown["result"]) == ("11%", "not compared")
+    (row,) = json.loads(_reconcile(env, *args, "-f", "json").stdout)
+    assert (row["week_end"], row["observations"], row["stations"]) == ("2025-04-19", 1, 1)
+    assert (row["published_stations"], row["result"]) == (9, "not compared")
+    # --wide is for the table: the machine formats always hold every column
+    assert _reconcile(env, *args, "-f", "csv", "--wide").stdout == (
+        _reconcile(env, *args, "-f", "csv").stdout
+    )
+    helped = " ".join(_reconcile(env, "--help").stdout.split())
+    assert "--wide" in helped and "-f csv" in helped
 
 
 def test_weeks_the_lake_does_not_hold_are_refused_with_exit_1(demo_store):

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
+from rich.table import Column, Table
 
 from fuelpipe.adapters.lake.queries import QUERIES
 from fuelpipe.adapters.lake.storage import LAKE_LAYOUT, old_layout_notice
@@ -918,6 +918,11 @@ most {RECONCILE_TOLERANCE_PCT:g}%; each fuel's median absolute difference over i
 state-weeks must be at most {RECONCILE_MEDIAN_PCT:g}%. The last line counts them and gives the
 medians; with CSV and JSON it goes to stderr.
 
+The table shows, per fuel, state and week, the lake's station mean, ANP's published mean, the
+difference, the coverage and whether it is within the tolerance ("-": not compared), to fit a
+100-column terminal; --wide adds the week's end, the lake's price and station counts, ANP's
+station count and the result in words, and -f csv or -f json always give every column.
+
 Differences are expected: ANP's state average is a mean of municipal averages weighted by each
 municipality's stations in ANP's register, which the station files do not carry, rounded to
 the centavo (docs/STATIONS.md). The window is the lake's last 4 weeks unless --since/--until
@@ -942,6 +947,15 @@ def reconcile(
     fmt: Annotated[
         str, typer.Option("--format", "-f", help="table, csv or json (any case).")
     ] = "table",
+    wide: Annotated[
+        bool,
+        typer.Option(
+            "--wide",
+            help="The table with every column (about 145 wide): the week's end, the lake's "
+            "price and station counts, ANP's station count, the result in words. CSV and "
+            "JSON always have them.",
+        ),
+    ] = False,
 ) -> None:
     from fuelpipe.stages.station_reconcile import reconcile_published
 
@@ -970,7 +984,7 @@ def reconcile(
             note(why)
     rows = [(r.fuel, row) for r in done for row in r.rows]
     weeks = f"{done[0].week_from}..{done[0].week_to + timedelta(days=6)}"
-    _print_reconciled(rows, fmt, weeks)
+    _print_reconciled(rows, fmt, weeks, wide=wide)
     checked = [r for r in done if r.rows]
     summary = _reconcile_summary(
         [row for _, row in rows], sum(r.lake_weeks - len(r.rows) for r in done), checked
@@ -1044,7 +1058,9 @@ RECONCILE_COLUMNS = (
 )
 
 
-def _print_reconciled(rows: list[tuple[str, Reconciled]], fmt: str, span: str) -> None:
+def _print_reconciled(
+    rows: list[tuple[str, Reconciled]], fmt: str, span: str, *, wide: bool
+) -> None:
     records = [
         dict(
             zip(
@@ -1078,6 +1094,48 @@ def _print_reconciled(rows: list[tuple[str, Reconciled]], fmt: str, span: str) -
         writer.writerows(records)
         sys.stdout.write(buf.getvalue())
         return
+    title = f"station means against ANP's published state averages, {span}"
+    console.print(_wide_table(rows, title) if wide else _narrow_table(rows, title))
+
+
+_RESULT_STYLE = {"within": "green", "outside": "bold red", "not compared": "dim"}
+
+
+def _narrow_table(rows: list[tuple[str, Reconciled]], title: str) -> Table:
+    """The default table: the figures that decide each state-week, under 80 columns wide (the
+    counts behind the coverage are in --wide, CSV and JSON)."""
+    table = Table(
+        "fuel",
+        "UF",
+        "week of",
+        *(
+            Column(head, justify="right")
+            for head in ("station\nmean", "ANP\nmean", "diff", "coverage")
+        ),
+        f"within\n±{RECONCILE_TOLERANCE_PCT:g}%",
+        title=title,
+        caption=f"-: not compared (coverage under {RECONCILE_MIN_COVERAGE:.0%}); --wide or "
+        "-f csv|json for the counts",
+        caption_justify="left",
+    )
+    verdict = {"within": "yes", "outside": "no", "not compared": "-"}
+    for fuel, r in rows:
+        table.add_row(
+            fuel,
+            r.state,
+            f"{r.week_end - timedelta(days=6)}",
+            f"{r.station_mean:.3f}",
+            f"{r.published_mean:.3f}",
+            f"{r.diff_pct:+.2f}%",
+            f"{r.coverage:.0%}",
+            verdict[r.result],
+            style=_RESULT_STYLE[r.result] if r.result != "within" else None,
+        )
+    return table
+
+
+def _wide_table(rows: list[tuple[str, Reconciled]], title: str) -> Table:
+    """`--wide`: every column of the CSV and JSON (about 145 columns wide)."""
     table = Table(
         "fuel",
         "state",
@@ -1090,9 +1148,8 @@ def _print_reconciled(rows: list[tuple[str, Reconciled]], fmt: str, span: str) -
         "diff",
         "coverage",
         "result",
-        title=f"station means against ANP's published state averages, {span}",
+        title=title,
     )
-    style = {"within": "green", "outside": "bold red", "not compared": "dim"}
     for fuel, r in rows:
         table.add_row(
             fuel,
@@ -1105,9 +1162,9 @@ def _print_reconciled(rows: list[tuple[str, Reconciled]], fmt: str, span: str) -
             f"{r.published_stations:,}",
             f"{r.diff_pct:+.2f}%",
             f"{r.coverage:.0%}",
-            f"[{style[r.result]}]{r.result}[/]",
+            f"[{_RESULT_STYLE[r.result]}]{r.result}[/]",
         )
-    console.print(table)
+    return table
 
 
 def _reconcile_summary(rows: list[Reconciled], unpublished: int, done: list[Reconciliation]) -> str:
