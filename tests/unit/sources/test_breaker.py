@@ -73,7 +73,10 @@ def test_three_requests_that_cannot_connect_open_it_and_the_next_are_not_sent(
     stats = bcb.stats()
     assert (stats.requests, stats.failures, stats.last_error) == (6, 6, "DNS lookup failed")
     assert stats.unreachable
-    assert bcb.not_sent == 1
+    assert bcb.not_sent == stats.not_sent == 1
+    assert stats.refusal == (
+        "the last 3 requests could not connect (DNS lookup failed); trying again after 20 s"
+    )
 
 
 def test_after_the_cool_off_one_request_is_tried_and_success_closes_it(

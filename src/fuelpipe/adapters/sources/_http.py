@@ -649,6 +649,8 @@ class HttpSource(Source):
         self.not_sent = 0
         """Requests refused at once while the breaker was open: not requests made, not
         failures (the source's counts stay those of what was sent)."""
+        self.refusal: str | None = None
+        """The breaker's words for the last request it refused."""
         self.retry_after_waits: list[float] = []
         """Seconds waited because a 429 or a 503 carried Retry-After (after the cap)."""
         self.failures = 0
@@ -672,10 +674,13 @@ class HttpSource(Source):
                 setattr(cls, name, _counting_bad_payloads(cls.__dict__[name]))
 
     def stats(self) -> SourceStats:
-        """Requests, failures and the last error in words, for the end-of-run table. An
+        """Requests, failures and the last error in words, and the requests the breaker
+        refused unsent with its words, for the end-of-run table. An
         answer that came but could not be used (an InvalidPayload: an HTML page served with
         200, a workbook that is not one, a body cut short) is a failure too, in brief."""
-        return SourceStats(self.requests_made, self.failures, self.last_error)
+        return SourceStats(
+            self.requests_made, self.failures, self.last_error, self.not_sent, self.refusal
+        )
 
     def _failed(self, words: str) -> None:
         self.failures += 1
@@ -712,6 +717,7 @@ class HttpSource(Source):
         self._answered = None
         if (why := self._breaker.refusal()) is not None:
             self.not_sent += 1
+            self.refusal = why
             raise SourceUnreachable(f"{self.name}: not asked: {why}")
         try:
             response = self._get_retried(url, pass_statuses)
