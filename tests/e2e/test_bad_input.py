@@ -406,6 +406,9 @@ def test_an_unreachable_source_is_named_in_words(store_copy: Path) -> None:
     sources = json.loads(as_json.stdout)["sources"]
     assert sources["bcb"]["last_error"] == "connection refused"
     assert sources["bcb"]["requests"] == sources["bcb"]["failures"] > 0
+    # the breaker's refusals are told apart: not sent, so neither requests nor failures
+    assert sources["bcb"]["not_sent"] > 0
+    assert "not sent" in done.stdout
 
 
 def test_the_demo_store_runs_on_the_demo_clock(store_copy: Path) -> None:

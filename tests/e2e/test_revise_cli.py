@@ -218,7 +218,12 @@ def test_a_revise_whose_source_cannot_be_reached_says_so_and_exits_3(demo_store,
     as_json = fuelpipe(*args, "--json", env=env, check=False)
     assert as_json.returncode == 3, as_json.stderr
     bcb = json.loads(as_json.stdout)["sources"]["bcb"]
-    assert bcb == {"requests": 1, "failures": 1, "last_error": "connection refused"}
+    assert bcb == {
+        "requests": 1,
+        "failures": 1,
+        "last_error": "connection refused",
+        "not_sent": 0,
+    }
     assert _records("CURRENCY#USD", store_env) == before
 
 

@@ -17,6 +17,7 @@ from tests.lake.conftest import NOW, real_file
 from fuelpipe.adapters.clock import FixedClock
 from fuelpipe.adapters.lake.engine import StationLake
 from fuelpipe.adapters.lake.storage import LocalLakeStorage
+from fuelpipe.adapters.sources._http import make_client
 from fuelpipe.adapters.sources.shpc import LISTING_PATH, StationFiles
 from fuelpipe.ports.source import (
     PermanentSourceError,
@@ -375,3 +376,58 @@ def test_a_redirect_to_an_invalid_location_fails_at_once_naming_it(
     assert listed.startswith(f"shpc: {origin}/{LISTING_PATH}: redirected to {location!r}")
     assert listing.requests_made == 1
     assert not (tmp_path / "glp.csv").exists()
+
+
+class OnlineFor:
+    """A resolver that answers 127.0.0.1 to its first ``lookups`` lookups, then fails every
+    one as an offline machine's does: the host went away after its listing was read."""
+
+    def __init__(self, lookups: int) -> None:
+        self.left, self.asked = lookups, 0
+
+    def __call__(self, host: str, port: int) -> list[str]:
+        self.asked += 1
+        self.left -= 1
+        if self.left < 0:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return ["127.0.0.1"]
+
+
+def test_files_of_a_listing_whose_host_went_down_are_not_asked_past_the_breaker(
+    httpserver: HTTPServer, tmp_path: Path
+) -> None:
+    """The listing is read, then no file's host can be looked up. Each of the 6 files
+    waited out its 2 attempts (13 lookups in all); now the breaker refuses the files after
+    the first 3 could not connect, unsent, each still its own line (asked again next run).
+    After the cool-off one request is tried, once: it cannot connect, and is not retried."""
+    names = [f"ultimas-4-semanas-{fuel}.csv" for fuel in ("glp", "gnv", "diesel", "a", "b", "c")]
+    httpserver.expect_request(f"/{LISTING_PATH}").respond_with_data(
+        "".join(f'<a href="{FILES}{name}">{name}</a>' for name in names),
+        content_type="text/html",
+        headers={"Connection": "close"},  # each download looks the host up again
+    )
+    resolver, now = OnlineFor(1), [0.0]
+    base = f"http://anp.invalid:{httpserver.port}"
+    source = StationFiles(
+        base,
+        make_client(timeout_s=2, resolve=resolver),
+        attempts=2,
+        backoff_s=0,
+        monotonic=lambda: now[0],
+    )
+    try:
+        summary = ingest_remote(_lake(tmp_path), source)
+        now[0] += 30
+        with pytest.raises(SourceUnreachable, match="DNS lookup failed"):
+            source.download(f"{base}{FILES}{names[0]}", tmp_path / names[0])
+        tried = resolver.asked
+    finally:
+        source.close()
+    asked_again = "; not ingested: the next `fuelpipe stations ingest` asks for it again"
+    refused = "the last 3 requests could not connect (DNS lookup failed); trying again after 30 s"
+    assert summary.errors == [
+        *(f"{n}: shpc: {base}{FILES}{n}: DNS lookup failed{asked_again}" for n in names[:3]),
+        *(f"{n}: shpc: not asked: {refused}{asked_again}" for n in names[3:]),
+    ]
+    assert (tried, source.requests_made, source.not_sent) == (1 + 3 * 2 + 1, 1 + 3 * 2 + 1, 3)
+    assert summary.files == []

@@ -4,6 +4,7 @@ and an unchanged answer to a repeated poll is a 304."""
 from __future__ import annotations
 
 import re
+import socket
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -11,8 +12,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from fuelpipe.adapters.clock import ManualClock
+from fuelpipe.adapters.sources._http import make_client
 from fuelpipe.adapters.sources.bcb import BcbPtaxSource
 from fuelpipe.domain.catalog import DEFAULT_CATALOG, Catalog
+from fuelpipe.domain.models import Status
 from fuelpipe.homes.embedded import build_context
 from fuelpipe.homes.settings import Settings
 from fuelpipe.ports.source import FetchRequest, SourceStats
@@ -175,6 +178,57 @@ def test_the_heartbeat_names_failed_requests_per_source(tmp_path) -> None:
     assert "stored 0 value(s); failed requests:" in line
     error = line.split("failed requests: ")[1].split("; alerts")[0]
     assert len(error) < 90  # the last error is shortened
+
+
+def test_a_tick_whose_requests_the_breaker_refused_names_the_source(tmp_path) -> None:
+    """BCB refuses connections (a bound port nobody listens on). After 3 requests in a row
+    that could not connect, BCB's breaker refuses the next tick's request unsent (its
+    monotonic clock stands still: inside the cool-off). Before, no counter moved on that
+    tick and the heartbeat did not name BCB, though its dates stayed PENDING; now it says
+    the request was not sent, in the breaker's words."""
+    usd = replace(DEFAULT_CATALOG["CURRENCY#USD"], default_start=date(2022, 5, 2))
+    clock = ManualClock(datetime(2022, 5, 4, 12, 0, tzinfo=SP))
+    beats: list[Tick] = []
+    with socket.socket() as bound:  # bound, never listening: a connection is refused
+        bound.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{bound.getsockname()[1]}"
+        app = build_context(
+            Settings(db=tmp_path / "w.sqlite", source_bcb_url=url),
+            clock=clock,
+            catalog=Catalog([usd]),
+        )
+        try:
+            app.sources["bcb"].close()
+            app.sources["bcb"] = BcbPtaxSource(
+                url, client=make_client(timeout_s=2), attempts=1, backoff_s=0, monotonic=lambda: 0
+            )
+            watch(
+                app,
+                sleep=lambda s: clock.advance(timedelta(seconds=s)),
+                heartbeat=beats.append,
+                max_ticks=5,
+            )
+            pending = {r.status for r in app.store.query(usd.key)}
+        finally:
+            app.close()
+    sent = [b.requests["bcb"].requests for b in beats if "bcb" in b.requests]
+    assert sent[:3] == [1, 1, 1]
+    refused = beats[3]
+    assert refused.requests["bcb"] == SourceStats(
+        0,
+        0,
+        not_sent=1,
+        refusal=(
+            "the last 3 requests could not connect (connection refused); trying again after 30 s"
+        ),
+    )
+    assert refused.requests["bcb"].unreachable
+    assert (
+        "; not sent (breaker open): bcb 1 (the last 3 requests could not connect "
+        "(connection refused); trying again after 30 s)"
+    ) in refused.heartbeat()
+    assert "failed requests" not in refused.heartbeat()
+    assert pending == {Status.PENDING}
 
 
 def test_the_heartbeat_counts_an_unusable_intraday_answer_as_a_failed_request(tmp_path) -> None:

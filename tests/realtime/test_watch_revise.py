@@ -10,6 +10,7 @@ source double injected through the context, a manual clock advanced by the injec
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -27,7 +28,12 @@ from fuelpipe.domain.messages import DownloadRequest
 from fuelpipe.domain.models import Status
 from fuelpipe.domain.retry import RetryPolicy
 from fuelpipe.homes.settings import DEFAULT_REVISE_AT, Settings
-from fuelpipe.ports.source import SourceError, SourceStats, TransientSourceError
+from fuelpipe.ports.source import (
+    SourceError,
+    SourceStats,
+    SourceUnreachable,
+    TransientSourceError,
+)
 from fuelpipe.ports.store import RunLog, Store
 from fuelpipe.stages.context import StageContext
 from fuelpipe.stages.cycle import drain, run_cycle
@@ -361,19 +367,47 @@ class Counted(SaysNoValue):
         return SourceStats(len(self.calls), self.failed, "offline" if self.failed else None)
 
 
-def test_a_revise_that_reached_no_source_is_not_the_days_and_is_tried_again(tmp_path):
+class Refused(Counted):
+    """``Counted`` whose breaker is open for its first ``refused`` requests: each is refused
+    unsent, counted as not sent, neither a request nor a failure, as ``HttpSource`` does."""
+
+    def __init__(self, *args, refused: int, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.refused, self.not_sent = refused, 0
+
+    def fetch(self, request):
+        if self.not_sent < self.refused:
+            self.not_sent += 1
+            raise SourceUnreachable(f"anp: not asked: {BREAKER_WORDS}")
+        return super().fetch(request)
+
+    def stats(self) -> SourceStats:
+        refusal = BREAKER_WORDS if self.not_sent else None
+        return replace(super().stats(), not_sent=self.not_sent, refusal=refusal)
+
+
+BREAKER_WORDS = "the last 3 requests could not connect (connection refused); trying again after 9 s"
+
+
+@pytest.mark.parametrize("offline", ["failed", "refused unsent"])
+def test_a_revise_that_reached_no_source_is_not_the_days_and_is_tried_again(tmp_path, offline):
     """Offline at 23:00: the revise's one request fails. Before, its run-log entry counted
     as the day's revise all the same: the value ANP added stayed ABSENT until Friday's 23:00
     (and a restarted watch did not try either). Now the entry names the source not reached,
-    the watch wakes ``REVISE_RETRY`` later for it, and that re-read stores the value."""
+    the watch wakes ``REVISE_RETRY`` later for it, and that re-read stores the value. The
+    same when the request was not sent at all, the source's breaker open after earlier
+    requests that could not connect: before, no count moved and ANP counted as reached."""
     app, published, clock = _collected(tmp_path)
-    counted = Counted(
-        "anp",
-        published.values,
-        never=set(),
-        no_value=set(),
-        failures=[TransientSourceError("connection refused")],  # the 23:00 request only
-    )
+    if offline == "failed":
+        counted: Counted = Counted(
+            "anp",
+            published.values,
+            never=set(),
+            no_value=set(),
+            failures=[TransientSourceError("connection refused")],  # the 23:00 request only
+        )
+    else:
+        counted = Refused("anp", published.values, never=set(), no_value=set(), refused=1)
     app.sources["anp"] = counted
     clock.set(THURSDAY_20H)
     try:
@@ -392,6 +426,8 @@ def test_a_revise_that_reached_no_source_is_not_the_days_and_is_tried_again(tmp_
         failed.heartbeat()
     )
     assert "not reached: anp (tried again at 2022-03-31T23:30:00-03:00)" in failed.heartbeat()
+    if offline != "failed":
+        assert f"; not sent (breaker open): anp 1 ({BREAKER_WORDS})" in failed.heartbeat()
     assert "not reached" not in seen[2][0].heartbeat()
     assert stored == (Status.OK, VALUE)
     assert done  # reached at 23:30: the day's revise is done (a restarted watch skips it)

@@ -315,8 +315,9 @@ def print_alert_delivery(console: Console, delivery: AlertDelivery | str) -> Non
 
 
 def print_sources(console: Console, stats: Mapping[str, SourceStats]) -> None:
-    """Per source: HTTP requests (retries included), failures, and the last error in words."""
-    table = Table("source", "requests", "failures", "last error", title="sources")
+    """Per source: HTTP requests (retries included), failures, the requests its breaker
+    refused unsent (not among the requests), and the last error in words."""
+    table = Table("source", "requests", "failures", "not sent", "last error", title="sources")
     for name, st in sorted(stats.items()):
         style = "red" if st.unreachable else ("yellow" if st.failures else "")
         table.add_row(
@@ -324,7 +325,8 @@ def print_sources(console: Console, stats: Mapping[str, SourceStats]) -> None:
             name,
             f"{st.requests:,}",
             f"{st.failures:,}",
-            escape(st.last_error or "-"),
+            f"{st.not_sent:,}",
+            escape(st.last_error or st.refusal or "-"),
             style=style,
         )
     console.print(table)

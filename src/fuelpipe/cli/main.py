@@ -809,14 +809,22 @@ def used_sources(context: StageContext) -> dict[str, SourceStats]:
 
 
 def _used(stats: Mapping[str, SourceStats | None]) -> dict[str, SourceStats]:
-    """The counts of the sources that were sent a request."""
-    return {name: st for name, st in stats.items() if st is not None and st.requests}
+    """The counts of the sources that were sent a request, or refused one unsent."""
+    return {
+        name: st for name, st in stats.items() if st is not None and (st.requests or st.not_sent)
+    }
 
 
 def sources_json(used: dict[str, SourceStats]) -> dict[str, dict[str, Any]]:
-    """``--json``'s ``sources``: each source's requests, failures and last error."""
+    """``--json``'s ``sources``: each source's requests, failures and last error, and the
+    requests its breaker refused unsent (``not_sent``, not among ``requests``)."""
     return {
-        name: {"requests": st.requests, "failures": st.failures, "last_error": st.last_error}
+        name: {
+            "requests": st.requests,
+            "failures": st.failures,
+            "last_error": st.last_error,
+            "not_sent": st.not_sent,
+        }
         for name, st in used.items()
     }
 
@@ -827,9 +835,9 @@ def refuse_unreachable(used: dict[str, SourceStats], then: str) -> None:
     unreachable = sorted(name for name, st in used.items() if st.unreachable)
     if unreachable:
         urls = " and ".join(f"FUELPIPE_SOURCE_{n.upper()}_URL" for n in unreachable)
+        why = "; ".join(f"{n}: {used[n].last_error or used[n].refusal}" for n in unreachable)
         raise fail(
-            f"could not use {', '.join(unreachable)}: every request failed "
-            f"({'; '.join(f'{n}: {used[n].last_error}' for n in unreachable)}); {then} "
+            f"could not use {', '.join(unreachable)}: every request failed ({why}); {then} "
             f"(check the network and {urls})",
             code=EXIT_UNREACHABLE,
         )

@@ -394,14 +394,8 @@ def _help_drain(settings: Settings) -> _HelperResult:
 
 
 def merge_stats(ours: SourceStats | None, theirs: SourceStats) -> SourceStats:
-    """Two processes' counts for one source; the last error is ours if we had one."""
-    if ours is None:
-        return theirs
-    return SourceStats(
-        ours.requests + theirs.requests,
-        ours.failures + theirs.failures,
-        ours.last_error or theirs.last_error,
-    )
+    """Two processes' counts for one source; the words are ours if we had them."""
+    return theirs if ours is None else theirs.plus(ours)
 
 
 def peak_kib() -> int:

@@ -105,11 +105,42 @@ class SourceStats:
     last_error: str | None = None
     """The last failure in words: "connection refused", "timed out after 20 s reading",
     "HTTP 503"."""
+    not_sent: int = 0
+    """Requests refused unsent while the source's breaker was open: neither requests nor
+    failures."""
+    refusal: str | None = None
+    """Why the last of those was not sent, in the breaker's words."""
 
     @property
     def unreachable(self) -> bool:
-        """Every request failed: the source could not be used at all."""
-        return self.requests > 0 and self.failures >= self.requests
+        """Every request sent failed, and one at least was sent or refused: the source could
+        not be used at all (a tick whose requests were all refused reached nothing)."""
+        return (self.requests > 0 or self.not_sent > 0) and self.failures >= self.requests
+
+    def plus(self, later: SourceStats) -> SourceStats:
+        """Both counts summed; the words are ``later``'s where it has them."""
+        return SourceStats(
+            self.requests + later.requests,
+            self.failures + later.failures,
+            later.last_error or self.last_error,
+            self.not_sent + later.not_sent,
+            later.refusal or self.refusal,
+        )
+
+    def since(self, before: SourceStats) -> SourceStats | None:
+        """What moved from ``before`` to these (cumulative) counts, None if nothing did; the
+        words only where their count moved."""
+        requests, failures = self.requests - before.requests, self.failures - before.failures
+        not_sent = self.not_sent - before.not_sent
+        if requests <= 0 and failures <= 0 and not_sent <= 0:
+            return None
+        return SourceStats(
+            requests,
+            failures,
+            self.last_error if failures else None,
+            not_sent,
+            self.refusal if not_sent else None,
+        )
 
 
 class Source(abc.ABC):

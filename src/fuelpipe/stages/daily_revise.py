@@ -91,13 +91,8 @@ def requests_since(
     before: dict[str, SourceStats], after: dict[str, SourceStats]
 ) -> dict[str, SourceStats]:
     """The requests made between two counts of the sources' (cumulative) stats."""
-    out: dict[str, SourceStats] = {}
-    for name, now in after.items():
-        was = before.get(name, SourceStats(0, 0))
-        requests, failures = now.requests - was.requests, now.failures - was.failures
-        if requests > 0 or failures > 0:
-            out[name] = SourceStats(requests, failures, now.last_error if failures else None)
-    return out
+    moved = {name: now.since(before.get(name, SourceStats(0, 0))) for name, now in after.items()}
+    return {name: st for name, st in moved.items() if st is not None}
 
 
 class OwnRequests:
@@ -124,15 +119,11 @@ class OwnRequests:
             return handle_message(app, message)
         finally:  # a message that raised is given back, and its requests were made all the same
             for name, st in requests_since(before, source_stats(app)).items():
-                was = self._requests.get(name, SourceStats(0, 0))
-                self._requests[name] = SourceStats(
-                    was.requests + st.requests,
-                    was.failures + st.failures,
-                    st.last_error or was.last_error,
-                )
+                self._requests[name] = self._requests.get(name, SourceStats(0, 0)).plus(st)
 
     def unreached(self) -> list[str]:
-        """The sources every request of which (one at least) for the revise's messages failed."""
+        """The sources every request of which (one at least) for the revise's messages failed
+        or was refused unsent (its breaker open)."""
         return sorted(name for name, st in self._requests.items() if st.unreachable)
 
 

@@ -86,7 +86,8 @@ class Tick:
     outlook: OutlookReport | None = None
     """The outlook refresh this tick made (None: the data version had not moved)."""
     requests: dict[str, SourceStats] = field(default_factory=dict)
-    """Each source's requests this tick (only sources that were asked), with the last error."""
+    """Each source's requests this tick (only sources that were asked, or whose breaker
+    refused a request unsent), with the last error and the breaker's words."""
     error: str | None = None
     """Why the tick failed (an unexpected error, ``Type: message``); None when it did not."""
     failures: int = 0
@@ -95,7 +96,8 @@ class Tick:
     """The daily revise this tick ran (None: it was not due, or is off): the whole, or the
     re-read of the sources an earlier one did not reach."""
     unreached: list[str] = field(default_factory=list)
-    """The sources this tick's revise did not reach (every request failed): still owed."""
+    """The sources this tick's revise did not reach (every request failed, or was refused
+    unsent by the source's breaker): still owed."""
     revise_retry_at: datetime | None = None
     """When the revise of ``unreached`` is tried again (None: nothing is owed)."""
     resting: dict[str, datetime] = field(default_factory=dict)
@@ -181,14 +183,25 @@ class Tick:
         return f"; not asked (Retry-After): {until}"
 
     def failed_requests(self) -> str:
-        """``; failed requests: bcb 3 of 3 (connection refused), …`` or nothing."""
+        """``; failed requests: bcb 3 of 3 (connection refused), …`` and ``; not sent (breaker
+        open): bcb 2 (the last 3 requests could not connect (…); trying again after 20 s)``,
+        or nothing: a tick whose requests were all refused unsent asked nothing, and says so."""
+        ordered = sorted(self.requests.items())
         parts = [
             f"{name} {st.failures} of {st.requests}"
             + (f" ({_shorten(st.last_error)})" if st.last_error else "")
-            for name, st in sorted(self.requests.items())
+            for name, st in ordered
             if st.failures
         ]
-        return f"; failed requests: {', '.join(parts)}" if parts else ""
+        refused = [
+            f"{name} {st.not_sent}"
+            + (f" ({_shorten(st.refusal, FAILED_TICK_CHARS)})" if st.refusal else "")
+            for name, st in ordered
+            if st.not_sent
+        ]
+        return (f"; failed requests: {', '.join(parts)}" if parts else "") + (
+            f"; not sent (breaker open): {', '.join(refused)}" if refused else ""
+        )
 
 
 def _instant(at: datetime) -> str:

@@ -4,7 +4,7 @@ connected to (a DNS lookup failing, a port refusing) is not asked again for a co
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 import pytest
@@ -73,7 +73,10 @@ def test_three_requests_that_cannot_connect_open_it_and_the_next_are_not_sent(
     stats = bcb.stats()
     assert (stats.requests, stats.failures, stats.last_error) == (6, 6, "DNS lookup failed")
     assert stats.unreachable
-    assert bcb.not_sent == 1
+    assert bcb.not_sent == stats.not_sent == 1
+    assert stats.refusal == (
+        "the last 3 requests could not connect (DNS lookup failed); trying again after 20 s"
+    )
 
 
 def test_after_the_cool_off_one_request_is_tried_and_success_closes_it(
@@ -103,34 +106,49 @@ def test_a_failed_half_open_request_opens_it_again(
             bcb.get(_url(bcb))
     fake_clock.now += 30
     with pytest.raises(SourceUnreachable, match="DNS lookup failed"):
-        bcb.get(_url(bcb))  # the one tried
-    assert resolver.lookups == 8
+        bcb.get(_url(bcb))  # the one tried: one attempt, not retried
+    assert resolver.lookups == 7
     with pytest.raises(SourceUnreachable, match="not asked: the last 4 requests"):
         bcb.get(_url(bcb))
-    assert resolver.lookups == 8
+    assert resolver.lookups == 7
 
 
-def test_a_refused_port_opens_it_too(fake_clock: FakeClock) -> None:
-    with socket.socket() as bound:  # bound, never listening: a connection is refused
+@pytest.fixture
+def refusing(fake_clock: FakeClock) -> Iterator[Callable[[int], BcbPtaxSource]]:
+    """BCB sources with ``attempts`` each, at a port bound but never listening: every
+    connection is refused."""
+    made: list[BcbPtaxSource] = []
+    with socket.socket() as bound:
         bound.bind(("127.0.0.1", 0))
-        port = bound.getsockname()[1]
-        source = BcbPtaxSource(
-            base_url=f"http://127.0.0.1:{port}",
-            client=make_client(timeout_s=2),
-            attempts=1,
-            backoff_s=0,
-            sleep=fake_clock.sleep,
-            monotonic=fake_clock.monotonic,
-        )
+
+        def source(attempts: int) -> BcbPtaxSource:
+            made.append(
+                BcbPtaxSource(
+                    base_url=f"http://127.0.0.1:{bound.getsockname()[1]}",
+                    client=make_client(timeout_s=2),
+                    attempts=attempts,
+                    backoff_s=0,
+                    sleep=fake_clock.sleep,
+                    monotonic=fake_clock.monotonic,
+                )
+            )
+            return made[-1]
+
         try:
-            for _ in range(3):
-                with pytest.raises(SourceUnreachable, match="connection refused"):
-                    source.get(f"{source.base_url}/ptax")
-            with pytest.raises(SourceUnreachable, match=r"not asked: .*connection refused"):
-                source.get(f"{source.base_url}/ptax")
-            assert source.requests_made == 3
+            yield source
         finally:
-            source.close()
+            for each in made:
+                each.close()
+
+
+def test_a_refused_port_opens_it_too(refusing: Callable[[int], BcbPtaxSource]) -> None:
+    source = refusing(1)
+    for _ in range(3):
+        with pytest.raises(SourceUnreachable, match="connection refused"):
+            source.get(_url(source))
+    with pytest.raises(SourceUnreachable, match=r"not asked: .*connection refused"):
+        source.get(_url(source))
+    assert source.requests_made == 3
 
 
 def test_http_errors_never_open_it(
@@ -163,3 +181,41 @@ def test_a_request_that_reached_the_server_resets_the_count(
 def test_a_breaker_needs_a_positive_threshold() -> None:
     with pytest.raises(ValueError, match="threshold"):
         Breaker(threshold=0)
+
+
+def test_the_half_open_request_is_one_attempt_when_it_cannot_connect(
+    refusing: Callable[[int], BcbPtaxSource], fake_clock: FakeClock
+) -> None:
+    """After the cool-off the one request tried still ran all its attempts (4 here) before
+    the breaker opened again; now it stops at its first that cannot connect."""
+    source = refusing(4)
+    for _ in range(3):
+        with pytest.raises(SourceUnreachable, match="connection refused"):
+            source.get(_url(source))
+    assert source.requests_made == 12  # closed: each request to its 4 attempts
+    fake_clock.now += 30
+    with pytest.raises(SourceUnreachable, match="connection refused"):
+        source.get(_url(source))  # the one tried
+    assert source.requests_made == 13
+    with pytest.raises(SourceUnreachable, match="not asked: the last 4 requests"):
+        source.get(_url(source))
+    assert (source.requests_made, source.not_sent) == (13, 1)
+
+
+def test_a_half_open_request_that_reaches_the_server_keeps_its_retries(
+    bcb: BcbPtaxSource, resolver: Resolver, fake_clock: FakeClock, server: HTTPServer
+) -> None:
+    """Only an attempt that cannot connect ends the tried request: a 500 is retried as ever."""
+    server.expect_request("/ptax").respond_with_data("down", status=500)
+    for _ in range(3):
+        with pytest.raises(SourceUnreachable):
+            bcb.get(_url(bcb))
+    fake_clock.now += 30
+    resolver.online = True
+    with pytest.raises(ServerError):
+        bcb.get(_url(bcb))
+    assert len(server.log) == 2  # both attempts
+    resolver.online = False
+    with pytest.raises(SourceUnreachable, match="DNS lookup failed"):
+        bcb.get(_url(bcb))  # closed again: sent, to its retries
+    assert bcb.not_sent == 0

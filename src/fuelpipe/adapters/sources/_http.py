@@ -506,9 +506,11 @@ class Breaker:
     """A circuit breaker for one source's requests: after ``threshold`` requests in a row
     could not connect (each after its own retries: a DNS lookup failed, a connection refused
     or timed out), requests are not sent for ``cool_off_s``; then one is tried (half-open),
-    and its outcome closes or opens the breaker again. Any request that reached the server
-    (an answer, an HTTP error) closes it. Our own: no circuit-breaker library is installed or
-    a dependency (the scraper's zip stays small), and this is all the sources need."""
+    and its outcome closes or opens the breaker again (``HttpSource`` gives that one no retry
+    once an attempt cannot connect: it opens again at once, not after the retries' backoff).
+    Any request that reached the server (an answer, an HTTP error) closes it. Our own: no
+    circuit-breaker library is installed or a dependency (the scraper's zip stays small), and
+    this is all the sources need."""
 
     def __init__(
         self,
@@ -523,6 +525,10 @@ class Breaker:
         self._in_a_row = 0
         self._words = ""
         self._open_until: float | None = None
+
+    def half_open(self) -> bool:
+        """The cool-off is over and the next request is the one tried."""
+        return self._open_until is not None and self._open_until <= self._monotonic()
 
     def refusal(self) -> str | None:
         """Why a request must not be sent now (the breaker is open), or None: send it."""
@@ -545,6 +551,12 @@ class Breaker:
         self._words = could_not_connect
         if self._in_a_row >= self.threshold:
             self._open_until = self._monotonic() + self.cool_off_s
+
+
+def _could_not_connect(exc: BaseException) -> bool:
+    """A source error of an attempt that could not connect (a DNS lookup failed, a connection
+    refused or timed out): what the breaker counts."""
+    return isinstance(exc.__cause__, httpx.ConnectError | httpx.ConnectTimeout)
 
 
 _COUNTED_METHODS = ("fetch", "fetch_intraday")
@@ -644,11 +656,15 @@ class HttpSource(Source):
         self._last_request_at: float | None = None
         self._attempt = 0
         self._breaker = Breaker(breaker_threshold, breaker_cool_off_s, monotonic)
+        self._probing = False
+        """The request under way is the breaker's half-open one."""
         self.requests_made = 0
         """HTTP requests sent, retries included."""
         self.not_sent = 0
         """Requests refused at once while the breaker was open: not requests made, not
         failures (the source's counts stay those of what was sent)."""
+        self.refusal: str | None = None
+        """The breaker's words for the last request it refused."""
         self.retry_after_waits: list[float] = []
         """Seconds waited because a 429 or a 503 carried Retry-After (after the cap)."""
         self.failures = 0
@@ -672,10 +688,13 @@ class HttpSource(Source):
                 setattr(cls, name, _counting_bad_payloads(cls.__dict__[name]))
 
     def stats(self) -> SourceStats:
-        """Requests, failures and the last error in words, for the end-of-run table. An
+        """Requests, failures and the last error in words, and the requests the breaker
+        refused unsent with its words, for the end-of-run table. An
         answer that came but could not be used (an InvalidPayload: an HTML page served with
         200, a workbook that is not one, a body cut short) is a failure too, in brief."""
-        return SourceStats(self.requests_made, self.failures, self.last_error)
+        return SourceStats(
+            self.requests_made, self.failures, self.last_error, self.not_sent, self.refusal
+        )
 
     def _failed(self, words: str) -> None:
         self.failures += 1
@@ -712,13 +731,14 @@ class HttpSource(Source):
         self._answered = None
         if (why := self._breaker.refusal()) is not None:
             self.not_sent += 1
+            self.refusal = why
             raise SourceUnreachable(f"{self.name}: not asked: {why}")
+        self._probing = self._breaker.half_open()
         try:
             response = self._get_retried(url, pass_statuses)
         except SourceError as exc:
             # the last attempt's error: one that could not connect is the last error's words
-            unconnected = isinstance(exc.__cause__, httpx.ConnectError | httpx.ConnectTimeout)
-            self._breaker.record(self.last_error if unconnected else None)
+            self._breaker.record(self.last_error if _could_not_connect(exc) else None)
             raise
         self._breaker.record(None)
         return response
@@ -741,7 +761,10 @@ class HttpSource(Source):
 
     def _retry_decision(self, exc: Exception) -> bool | float:
         """stamina's hook: retry transport errors, 408, 429 and 5xx; a float is Retry-After
-        (a 429's or a 503's)."""
+        (a 429's or a 503's). The breaker's half-open request is not retried once it could not
+        connect: the breaker opens again at once."""
+        if self._probing and _could_not_connect(exc):
+            return False
         if isinstance(exc, RateLimited | ServerError) and exc.retry_after is not None:
             wait = min(exc.retry_after, self.retry_after_cap_s)
             if self._attempt < self.attempts:

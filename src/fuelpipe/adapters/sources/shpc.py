@@ -16,10 +16,12 @@ metadata endpoint) or at a cleartext host that serves a ZIP bomb.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import SplitResult, urldefrag, urljoin, urlsplit
 
 import httpx
@@ -27,9 +29,12 @@ import stamina
 
 from fuelpipe.adapters.sources._http import (
     ACCEPT_ENCODING,
+    BREAKER_COOL_OFF_S,
+    BREAKER_THRESHOLD,
     DEFAULT_MAX_BODY_BYTES,
     RETRY_AFTER_CAP_S,
     BodyError,
+    Breaker,
     Watchdog,
     _retry_after_seconds,
     attempt_timeout,
@@ -60,6 +65,7 @@ MAX_DOWNLOAD_BYTES = 1 << 30
 """A station file's bytes on disk: ANP's largest (a semiannual CSV) is about 150 MB; a body
 past this is no station file and would only fill the disk."""
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+_T = TypeVar("_T")
 
 
 def _origin(parts: SplitResult) -> tuple[str, str, int | None]:
@@ -244,7 +250,10 @@ class StationFiles:
     short, 5xx, 408 and 429 (a 429's or 503's Retry-After honoured, capped as for the other
     sources). With ``attempt_deadline_s``, one attempt (connecting, headers, the whole body)
     is cut off and retried past it; without, only each read is bounded (a semiannual file is
-    ~150 MB, so a deadline must leave it time to arrive)."""
+    ~150 MB, so a deadline must leave it time to arrive). The other sources' ``Breaker``
+    guards its requests (the listing's and each file's): after 3 in a row that could not
+    connect, the next are refused unsent for 30 s, so a listing whose host went down does not
+    wait out every file's retries."""
 
     def __init__(
         self,
@@ -256,9 +265,20 @@ class StationFiles:
         retry_after_cap_s: float = RETRY_AFTER_CAP_S,
         max_download_bytes: int = MAX_DOWNLOAD_BYTES,
         attempt_deadline_s: float | None = None,
+        breaker_threshold: int = BREAKER_THRESHOLD,
+        breaker_cool_off_s: float = BREAKER_COOL_OFF_S,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         if attempt_deadline_s is not None and attempt_deadline_s <= 0:
             raise ValueError("shpc: the attempt deadline must be positive")
+        self._breaker = Breaker(breaker_threshold, breaker_cool_off_s, monotonic)
+        self._probing = False
+        """The request under way is the breaker's half-open one."""
+        self._unconnected: str | None = None
+        """Why the current attempt could not connect, in words (None: it did, or has not
+        failed so)."""
+        self.not_sent = 0
+        """Requests refused unsent while the breaker was open."""
         self.base_url = base_url.rstrip("/")
         self.attempt_deadline_s = attempt_deadline_s
         self._watchdog = Watchdog()
@@ -291,9 +311,35 @@ class StationFiles:
             wait_jitter=self.backoff_s,
         ).on(self._retry_decision)
 
+    def _guarded(self, call: Callable[[], _T]) -> _T:
+        """``call`` with its retries, unless the breaker is open (SourceUnreachable at once,
+        nothing sent); its outcome told to the breaker."""
+        if (why := self._breaker.refusal()) is not None:
+            self.not_sent += 1
+            raise SourceUnreachable(f"shpc: not asked: {why}")
+        self._probing = self._breaker.half_open()
+        try:
+            result: _T = self._retrying()(call)
+        except SourceError:
+            self._breaker.record(self._unconnected)  # the last attempt's
+            raise
+        self._breaker.record(None)
+        return result
+
+    def _failed(self, exc: httpx.RequestError, url: str) -> SourceError:
+        """``_request_failed``'s error, noting the words of one that could not connect."""
+        if isinstance(exc, httpx.ConnectTimeout):
+            self._unconnected = timeout_words(exc, self.client.timeout)
+        elif isinstance(exc, httpx.ConnectError):
+            self._unconnected = transport_error_words(exc)
+        return _request_failed(exc, url, self.client.timeout)
+
     def _retry_decision(self, exc: Exception) -> bool | float:
         """stamina's hook: retry timeouts, no answer at all, 408, 5xx and 429; a float is
-        Retry-After."""
+        Retry-After. The breaker's half-open request is not retried once it could not
+        connect: the breaker opens again at once."""
+        if self._probing and self._unconnected is not None:
+            return False
         if isinstance(exc, RateLimited | ServerError) and exc.retry_after is not None:
             wait = min(exc.retry_after, self.retry_after_cap_s)  # a 429's or a 503's
             if self._attempt < self.attempts:  # no wait follows the last attempt
@@ -389,6 +435,7 @@ class StationFiles:
         def once() -> Listing:
             self.requests_made += 1
             self._attempt += 1
+            self._unconnected = None
             # traced: the watchdog learns the socket a download may reuse
             request = self.client.build_request(
                 "GET",
@@ -405,7 +452,7 @@ class StationFiles:
                 finally:
                     resp.close()
             except httpx.RequestError as exc:
-                raise _request_failed(exc, self.listing_url, self.client.timeout) from None
+                raise self._failed(exc, self.listing_url) from None
             links = file_links(page, str(resp.url), self.base_url)
             if not links.urls and not links.skipped:
                 raise PermanentSourceError(
@@ -413,8 +460,7 @@ class StationFiles:
                 )
             return replace(links, root=self.base_url)
 
-        result: Listing = self._retrying()(once)
-        return result
+        return self._guarded(once)
 
     def _write(
         self,
@@ -534,6 +580,7 @@ class StationFiles:
         def once() -> Download:
             self.requests_made += 1
             self._attempt += 1
+            self._unconnected = None
             if self.attempt_deadline_s is None:
                 return attempt(None)
             with self._watchdog.armed(self.attempt_deadline_s) as fired:
@@ -564,11 +611,10 @@ class StationFiles:
             try:
                 resp = self._send(request, url)  # each hop checked before it is asked
             except httpx.RequestError as exc:
-                raise _request_failed(exc, url, self.client.timeout) from None
+                raise self._failed(exc, url) from None
             try:
                 return self._take(resp, url, target, etag, last_modified, on_bytes)
             finally:
                 resp.close()
 
-        result: Download = self._retrying()(once)
-        return result
+        return self._guarded(once)
